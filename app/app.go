@@ -1,0 +1,174 @@
+// Package app assembles the server from configuration: storage, cache, keys, services, the
+// HTTP server and the background workers. cmd/flowxi and the test harness both use it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/server"
+	"github.com/flowxi/backend/services/cache"
+	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/services/password"
+	"github.com/flowxi/backend/services/ratelimit"
+	"github.com/flowxi/backend/services/secrets"
+	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/services/tokens"
+)
+
+// App is a running Flowxi instance.
+type App struct {
+	Cfg     config.Config
+	Log     *slog.Logger
+	Clock   clock.Clock
+	Store   *store.Store
+	Cache   *cache.Cache
+	Keys    *secrets.Keys
+	Tokens  *tokens.Service
+	Hasher  *password.Hasher
+	Limiter *ratelimit.Limiter
+	Outbox  *mail.Outbox
+	Echo    *echo.Echo
+
+	workers []func(ctx context.Context)
+	wg      sync.WaitGroup
+	stop    context.CancelFunc
+}
+
+// Option adjusts an App before it is built (tests inject a clock or a logger).
+type Option func(*App)
+
+// WithClock replaces the system clock.
+func WithClock(c clock.Clock) Option { return func(a *App) { a.Clock = c } }
+
+// WithLogger replaces the JSON logger.
+func WithLogger(l *slog.Logger) Option { return func(a *App) { a.Log = l } }
+
+// New connects to PostgreSQL and Redis, applies migrations and builds the HTTP server.
+func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{Cfg: cfg, Clock: clock.System{}}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.Log == nil {
+		a.Log = NewLogger(cfg.LogLevel)
+	}
+	encKey, err := secrets.ParseKey(cfg.EncryptionKey)
+	if err != nil {
+		return nil, fmt.Errorf("FLOWXI_ENCRYPTION_KEY: %w", err)
+	}
+	hmacKey, err := secrets.ParseKey(cfg.HMACKey)
+	if err != nil {
+		return nil, fmt.Errorf("FLOWXI_HMAC_KEY: %w", err)
+	}
+	if a.Keys, err = secrets.New(encKey, hmacKey); err != nil {
+		return nil, err
+	}
+	if a.Store, err = store.Open(ctx, cfg.DatabaseURL, 0); err != nil {
+		return nil, err
+	}
+	if !cfg.SkipMigrations {
+		if err := a.Store.Migrate(ctx); err != nil {
+			a.Store.Close()
+			return nil, err
+		}
+	}
+	if a.Cache, err = cache.Open(cfg.RedisURL, cfg.RedisPrefix); err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	a.Tokens = tokens.New(a.Store, a.Clock, cfg.TokenTTL, cfg.TokenIdleTTL)
+	a.Hasher = password.New(password.Params{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: 1})
+	a.Limiter = ratelimit.New(a.Cache)
+	a.Outbox = mail.NewOutbox(a.Keys)
+
+	apiImpl, err := a.wire()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Echo, err = server.New(server.Options{
+		API:            apiImpl,
+		Auth:           a.Tokens,
+		Log:            a.Log,
+		TrustedProxies: cfg.TrustedProxies,
+		UploadLimits:   uploadLimits,
+		Extra:          a.extraRoutes,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// StartWorkers starts the background loops (mail sender, audit sealer, …) until Shutdown.
+func (a *App) StartWorkers(ctx context.Context) {
+	ctx, a.stop = context.WithCancel(ctx)
+	for _, w := range a.workers {
+		a.wg.Add(1)
+		go func(w func(context.Context)) { defer a.wg.Done(); w(ctx) }(w)
+	}
+}
+
+// Run serves HTTP on cfg.HTTPAddr until ctx ends, then drains requests and workers.
+func (a *App) Run(ctx context.Context) error {
+	a.StartWorkers(ctx)
+	srv := &http.Server{Addr: a.Cfg.HTTPAddr, Handler: a.Echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	a.Log.Info("listening", "addr", a.Cfg.HTTPAddr, "env", a.Cfg.Env)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	a.Shutdown()
+	return err
+}
+
+// Shutdown stops the workers and waits for them.
+func (a *App) Shutdown() {
+	if a.stop != nil {
+		a.stop()
+	}
+	a.wg.Wait()
+}
+
+// Close releases connections.
+func (a *App) Close() {
+	a.Shutdown()
+	if a.Cache != nil {
+		_ = a.Cache.Close()
+	}
+	if a.Store != nil {
+		a.Store.Close()
+	}
+}
+
+// NewLogger builds the JSON logger.
+func NewLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,31 @@
+package app
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/flowxi/backend/server"
+	"github.com/flowxi/backend/services/health"
+	"github.com/flowxi/backend/services/identity"
+	"github.com/flowxi/backend/services/profile"
+	"github.com/flowxi/backend/services/registration"
+	"github.com/flowxi/backend/services/twofactor"
+)
+
+// uploadLimits are the body limits of multipart routes (the default is 1 MiB).
+var uploadLimits = map[string]int64{
+	"/api/v1/me/photo": 6 << 20,
+}
+
+// wire builds every service with the dependencies it needs and composes them.
+func (a *App) wire() (*server.API, error) {
+	return &server.API{
+		Checker:      health.New(a.Store, a.Cache),
+		Identity:     identity.New(),
+		Registration: registration.New(),
+		TwoFactor:    twofactor.New(),
+		Profile:      profile.New(),
+	}, nil
+}
+
+// extraRoutes mounts routes that are not operations of the spec.
+func (a *App) extraRoutes(e *echo.Echo) {}

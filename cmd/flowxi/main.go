@@ -1,0 +1,62 @@
+// Command flowxi runs the Flowxi API and its operational commands:
+//
+//	flowxi serve     run the HTTP server (default)
+//	flowxi migrate   apply the database migrations and exit
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/flowxi/backend/app"
+	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/services/store"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "flowxi:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	if err := cfg.EnsureLocalSecrets(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch cmd {
+	case "serve":
+		a, err := app.New(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		a.Log.Info("config", "config", fmt.Sprintf("%+v", cfg.Redacted()))
+		return a.Run(ctx)
+	case "migrate":
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		st, err := store.Open(ctx, cfg.DatabaseURL, 2)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return st.Migrate(ctx)
+	default:
+		return runExtra(ctx, cfg, cmd, args)
+	}
+}

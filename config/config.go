@@ -1,0 +1,233 @@
+// Package config reads the environment once into a typed struct with defaults and validation.
+// Values, not the struct, are passed on to constructors.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the server. The README lists each variable.
+type Config struct {
+	Env            string // development | production
+	HTTPAddr       string
+	MetricsAddr    string
+	DatabaseURL    string
+	RedisURL       string
+	RedisPrefix    string
+	EncryptionKey  string // 32 bytes hex/base64 (FLOWXI_ENCRYPTION_KEY)
+	HMACKey        string // 32 bytes hex/base64 (FLOWXI_HMAC_KEY)
+	FrontendURL    string
+	PublicURL      string // base URL of this API (signed local URLs)
+	SMTPURL        string
+	MailFrom       string
+	TrustedProxies []netip.Prefix
+	CORSOrigins    []string
+	LogLevel       string
+	SkipMigrations bool
+	DataDir        string // .data/ for local secrets and files
+
+	TokenTTL     time.Duration
+	TokenIdleTTL time.Duration
+
+	// Argon2id cost (tests lower it).
+	Argon2MemoryKiB uint32
+	Argon2Time      uint32
+
+	StorageDriver string // local | s3
+	S3Endpoint    string
+	S3Region      string
+	S3Bucket      string
+	S3AccessKey   string
+	S3SecretKey   string
+	S3PathStyle   bool
+}
+
+// Load reads the environment.
+func Load() (Config, error) {
+	c := Config{
+		Env:             get("FLOWXI_ENV", "development"),
+		HTTPAddr:        get("HTTP_ADDR", "127.0.0.1:8080"),
+		MetricsAddr:     get("METRICS_ADDR", "127.0.0.1:9090"),
+		DatabaseURL:     get("DATABASE_URL", ""),
+		RedisURL:        get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix:     get("REDIS_PREFIX", "flowxi:"),
+		EncryptionKey:   secret("FLOWXI_ENCRYPTION_KEY"),
+		HMACKey:         secret("FLOWXI_HMAC_KEY"),
+		FrontendURL:     get("FRONTEND_URL", "http://localhost:3000"),
+		PublicURL:       get("PUBLIC_URL", ""),
+		SMTPURL:         secret("SMTP_URL"),
+		MailFrom:        get("MAIL_FROM", "Flowxi <no-reply@flowxi.app>"),
+		LogLevel:        get("LOG_LEVEL", "info"),
+		DataDir:         get("FLOWXI_DATA_DIR", ".data"),
+		SkipMigrations:  get("SKIP_MIGRATIONS", "") == "1",
+		StorageDriver:   get("STORAGE_DRIVER", "local"),
+		S3Endpoint:      get("S3_ENDPOINT", ""),
+		S3Region:        get("S3_REGION", "us-east-1"),
+		S3Bucket:        get("S3_BUCKET", ""),
+		S3AccessKey:     secret("S3_ACCESS_KEY"),
+		S3SecretKey:     secret("S3_SECRET_KEY"),
+		S3PathStyle:     get("S3_PATH_STYLE", "true") == "true",
+		Argon2MemoryKiB: 19 * 1024,
+		Argon2Time:      2,
+	}
+	var err error
+	if c.TokenTTL, err = duration("TOKEN_TTL", 30*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.TokenIdleTTL, err = duration("TOKEN_IDLE_TTL", 7*24*time.Hour); err != nil {
+		return c, err
+	}
+	for _, p := range split(get("TRUSTED_PROXIES", "")) {
+		pfx, err := parsePrefix(p)
+		if err != nil {
+			return c, fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pfx)
+	}
+	c.CORSOrigins = split(get("CORS_ORIGINS", ""))
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.HTTPAddr
+	}
+	return c, nil
+}
+
+// Production reports production mode.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// Validate refuses settings that are unsafe or incomplete.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is required"))
+	}
+	if c.Env != "development" && c.Env != "production" {
+		errs = append(errs, errors.New("FLOWXI_ENV must be development or production"))
+	}
+	if c.Production() {
+		if c.EncryptionKey == "" || c.HMACKey == "" {
+			errs = append(errs, errors.New("FLOWXI_ENCRYPTION_KEY and FLOWXI_HMAC_KEY are required in production"))
+		}
+		if c.EncryptionKey == c.HMACKey && c.EncryptionKey != "" {
+			errs = append(errs, errors.New("FLOWXI_ENCRYPTION_KEY and FLOWXI_HMAC_KEY must differ"))
+		}
+		if c.SMTPURL == "" {
+			errs = append(errs, errors.New("SMTP_URL is required in production (the log mail driver is for development)"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// EnsureLocalSecrets generates the two keys once into DataDir for local runs.
+func (c *Config) EnsureLocalSecrets() error {
+	if c.EncryptionKey != "" && c.HMACKey != "" {
+		return nil
+	}
+	if c.Production() {
+		return errors.New("config: secrets missing in production")
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return err
+	}
+	load := func(name string) (string, error) {
+		p := filepath.Join(c.DataDir, name)
+		if b, err := os.ReadFile(p); err == nil {
+			return strings.TrimSpace(string(b)), nil
+		}
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return "", err
+		}
+		v := hex.EncodeToString(k)
+		return v, os.WriteFile(p, []byte(v+"\n"), 0o600)
+	}
+	var err error
+	if c.EncryptionKey == "" {
+		if c.EncryptionKey, err = load("encryption.key"); err != nil {
+			return err
+		}
+	}
+	if c.HMACKey == "" {
+		if c.HMACKey, err = load("hmac.key"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Redacted returns a printable copy with secrets hidden.
+func (c Config) Redacted() Config {
+	r := c
+	for _, p := range []*string{&r.EncryptionKey, &r.HMACKey, &r.SMTPURL, &r.S3AccessKey, &r.S3SecretKey} {
+		if *p != "" {
+			*p = "[redacted]"
+		}
+	}
+	if i := strings.Index(r.DatabaseURL, "@"); i > 0 {
+		if j := strings.Index(r.DatabaseURL, "://"); j > 0 && j < i {
+			r.DatabaseURL = r.DatabaseURL[:j+3] + "[redacted]" + r.DatabaseURL[i:]
+		}
+	}
+	return r
+}
+
+func get(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// secret reads K, or the file named by K_FILE.
+func secret(k string) string {
+	if f := os.Getenv(k + "_FILE"); f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return os.Getenv(k)
+}
+
+func duration(k string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(k)
+	if v == "" {
+		return def, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return d, nil
+	}
+	secs, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("config: %s: %q is not a duration", k, v)
+	}
+	return time.Duration(secs) * time.Second, nil
+}
+
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

@@ -1,0 +1,22 @@
+package server
+
+import (
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/services/health"
+	"github.com/flowxi/backend/services/identity"
+	"github.com/flowxi/backend/services/profile"
+	"github.com/flowxi/backend/services/registration"
+	"github.com/flowxi/backend/services/twofactor"
+)
+
+// API composes the services into the one value that satisfies the generated strict interface.
+// Each service's exported methods are named by the spec's operationIds.
+type API struct {
+	*health.Checker
+	*identity.Identity
+	*registration.Registration
+	*twofactor.TwoFactor
+	*profile.Profile
+}
+
+var _ api.StrictServerInterface = (*API)(nil)

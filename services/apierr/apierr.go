@@ -1,0 +1,99 @@
+// Package apierr is the one typed error every service returns for a documented failure. The
+// server turns it into the localized envelope; services never build HTTP bodies for errors.
+package apierr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// Rule is one failed validation rule on a field: a locale key (e.g. "required",
+// "format.email", "minLength") and an optional parameter rendered into the message.
+type Rule struct {
+	Key   string
+	Param string
+}
+
+// Error is a domain outcome with a stable code and an HTTP status.
+type Error struct {
+	Status     int
+	Code       string
+	Fields     map[string][]Rule
+	RetryAfter time.Duration
+	Cause      error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s (%d): %v", e.Code, e.Status, e.Cause)
+	}
+	return fmt.Sprintf("%s (%d)", e.Code, e.Status)
+}
+
+// Unwrap exposes the cause for errors.Is/As.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// New builds an error with a status and a code.
+func New(status int, code string) *Error { return &Error{Status: status, Code: code} }
+
+// Wrap attaches a cause (kept for logs, never shown to clients).
+func (e *Error) Wrap(cause error) *Error { c := *e; c.Cause = cause; return &c }
+
+// As extracts an *Error from err.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// Invalid is a 422 VALIDATION_FAILED with one failed rule; business validation looks exactly
+// like schema validation.
+func Invalid(field, rule string, param ...string) *Error {
+	r := Rule{Key: rule}
+	if len(param) > 0 {
+		r.Param = param[0]
+	}
+	return &Error{Status: http.StatusUnprocessableEntity, Code: "VALIDATION_FAILED", Fields: map[string][]Rule{field: {r}}}
+}
+
+// Add appends a field rule to a validation error and returns it.
+func (e *Error) Add(field, rule string, param ...string) *Error {
+	if e.Fields == nil {
+		e.Fields = map[string][]Rule{}
+	}
+	r := Rule{Key: rule}
+	if len(param) > 0 {
+		r.Param = param[0]
+	}
+	e.Fields[field] = append(e.Fields[field], r)
+	return e
+}
+
+// FieldNames lists the failing fields in a stable order.
+func (e *Error) FieldNames() []string {
+	out := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RateLimited is a 429 with the time to wait.
+func RateLimited(retryAfter time.Duration) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED", RetryAfter: retryAfter}
+}
+
+// Generic errors shared by every service.
+var (
+	ErrUnauthenticated = New(http.StatusUnauthorized, "UNAUTHENTICATED")
+	ErrForbidden       = New(http.StatusForbidden, "FORBIDDEN")
+	ErrNotFound        = New(http.StatusNotFound, "NOT_FOUND")
+	ErrNotImplemented  = New(http.StatusNotImplemented, "NOT_IMPLEMENTED")
+	ErrMalformed       = New(http.StatusBadRequest, "MALFORMED_REQUEST")
+	ErrTooLarge        = New(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
+	ErrServer          = New(http.StatusInternalServerError, "SERVER_ERROR")
+)

@@ -1,0 +1,49 @@
+// Package reqctx carries per-request facts (client IP, User-Agent, request id, the authenticated
+// principal) from the HTTP layer to services without services importing Echo.
+package reqctx
+
+import "context"
+
+// Principal is the authenticated caller of a bearer-protected operation.
+type Principal struct {
+	UserID   int64
+	TokenID  int64
+	DeviceID string
+	Locale   string
+}
+
+// Info is what the HTTP layer knows about a request.
+type Info struct {
+	IP        string
+	UserAgent string
+	RequestID string
+	Principal *Principal
+	// InternalKey is set when an internal API key authenticated the request.
+	InternalKey *InternalKey
+}
+
+// InternalKey is the authenticated internal caller.
+type InternalKey struct {
+	ID     int64
+	Name   string
+	Scopes []string
+}
+
+type key struct{}
+
+// With returns a context holding info. The pointer is shared so later middleware (e.g.
+// authentication inside the validator) can fill in the principal.
+func With(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, key{}, info)
+}
+
+// From returns the request info, or an empty one outside a request.
+func From(ctx context.Context) *Info {
+	if i, ok := ctx.Value(key{}).(*Info); ok {
+		return i
+	}
+	return &Info{}
+}
+
+// Principal returns the authenticated user, or nil.
+func PrincipalFrom(ctx context.Context) *Principal { return From(ctx).Principal }

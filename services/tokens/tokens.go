@@ -1,0 +1,141 @@
+// Package tokens issues and authenticates device-bound personal access tokens `<id>|<secret>`.
+// Only SHA-256(secret) is stored; one live token per (user, device) is guaranteed by an
+// advisory lock inside the issuing transaction plus a partial unique index.
+package tokens
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/secrets"
+	"github.com/flowxi/backend/services/store"
+)
+
+// SecretLen is the number of random characters after the `|`.
+const SecretLen = 40
+
+// Device is the optional device a token is bound to (ID empty: not device-bound).
+type Device struct {
+	ID, Type, Name, Country string
+}
+
+// Service issues and checks tokens.
+type Service struct {
+	st       *store.Store
+	clock    clock.Clock
+	absolute time.Duration
+	idle     time.Duration
+}
+
+// New builds the service. absolute and idle are the token lifetimes (30 and 7 days by default).
+func New(st *store.Store, c clock.Clock, absolute, idle time.Duration) *Service {
+	return &Service{st: st, clock: c, absolute: absolute, idle: idle}
+}
+
+// Issue creates a token for userID inside the caller's transaction (q must be bound to it):
+// the previous live token of the same device is revoked first, under an advisory lock.
+func (s *Service) Issue(ctx context.Context, q *db.Queries, userID int64, dev Device) (plain string, tokenID int64, err error) {
+	now := s.clock.Now()
+	info := reqctx.From(ctx)
+	if dev.ID != "" {
+		if err := q.LockUserDevice(ctx, db.LockUserDeviceParams{UserID: userID, DeviceKey: dev.ID}); err != nil {
+			return "", 0, fmt.Errorf("tokens: lock: %w", err)
+		}
+		if _, err := q.RevokeDeviceTokens(ctx, db.RevokeDeviceTokensParams{UserID: userID, DeviceID: &dev.ID, RevokedAt: &now}); err != nil {
+			return "", 0, fmt.Errorf("tokens: revoke device: %w", err)
+		}
+	}
+	secret, err := secrets.RandomAlnum(SecretLen)
+	if err != nil {
+		return "", 0, err
+	}
+	sum := sha256.Sum256([]byte(secret))
+	row, err := q.InsertAccessToken(ctx, db.InsertAccessTokenParams{
+		UserID:     userID,
+		SecretHash: sum[:],
+		DeviceID:   nilIfEmpty(dev.ID),
+		DeviceType: nilIfEmpty(dev.Type),
+		DeviceName: nilIfEmpty(dev.Name),
+		Country:    nilIfEmpty(dev.Country),
+		Ip:         nilIfEmpty(info.IP),
+		UserAgent:  nilIfEmpty(truncate(info.UserAgent, 512)),
+		CreatedAt:  now,
+		ExpiresAt:  now.Add(s.absolute),
+	})
+	if err != nil {
+		return "", 0, fmt.Errorf("tokens: insert: %w", err)
+	}
+	return strconv.FormatInt(row.ID, 10) + "|" + secret, row.ID, nil
+}
+
+// Parse splits `<id>|<secret>`.
+func Parse(raw string) (id int64, secret string, ok bool) {
+	i := strings.IndexByte(raw, '|')
+	if i <= 0 || i > 19 || len(raw)-i-1 != SecretLen {
+		return 0, "", false
+	}
+	id, err := strconv.ParseInt(raw[:i], 10, 64)
+	if err != nil || id <= 0 {
+		return 0, "", false
+	}
+	return id, raw[i+1:], true
+}
+
+// Authenticate resolves a bearer token to its principal, or UNAUTHENTICATED for anything
+// missing, malformed, unknown, revoked, expired, idle or whose user is no longer active.
+func (s *Service) Authenticate(ctx context.Context, raw string) (*reqctx.Principal, error) {
+	id, secret, ok := Parse(raw)
+	if !ok {
+		return nil, apierr.ErrUnauthenticated
+	}
+	row, err := s.st.Q.GetLiveAccessToken(ctx, id)
+	if err != nil {
+		if store.IsNotFound(err) {
+			return nil, apierr.ErrUnauthenticated
+		}
+		return nil, fmt.Errorf("tokens: lookup: %w", err)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(sum[:], row.SecretHash) != 1 {
+		return nil, apierr.ErrUnauthenticated
+	}
+	now := s.clock.Now()
+	if !now.Before(row.ExpiresAt) || row.UserStatus != "active" {
+		return nil, apierr.ErrUnauthenticated
+	}
+	if row.LastUsedAt != nil && now.Sub(*row.LastUsedAt) > s.idle {
+		return nil, apierr.ErrUnauthenticated
+	}
+	ip := reqctx.From(ctx).IP
+	if err := s.st.Q.TouchAccessToken(ctx, db.TouchAccessTokenParams{ID: row.ID, LastUsedAt: &now, Ip: nilIfEmpty(ip)}); err != nil {
+		return nil, fmt.Errorf("tokens: touch: %w", err)
+	}
+	dev := ""
+	if row.DeviceID != nil {
+		dev = *row.DeviceID
+	}
+	return &reqctx.Principal{UserID: row.UserID, TokenID: row.ID, DeviceID: dev, Locale: row.UserLocale}, nil
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
