@@ -18,8 +18,8 @@ WHERE t.id = $1 AND t.revoked_at IS NULL;
 
 -- name: TouchAccessToken :exec
 -- last_used_at is written at most once a minute per token.
-UPDATE access_tokens SET last_used_at = $2, ip = $3
-WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2 - interval '1 minute');
+UPDATE access_tokens SET last_used_at = sqlc.arg(now)::timestamptz, ip = sqlc.arg(ip)
+WHERE id = sqlc.arg(id) AND (last_used_at IS NULL OR last_used_at < sqlc.arg(now)::timestamptz - interval '1 minute');
 
 -- name: RevokeAccessToken :execrows
 UPDATE access_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL;

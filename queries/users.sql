@@ -27,8 +27,8 @@ INSERT INTO notification_preferences (user_id) VALUES ($1) ON CONFLICT (user_id)
 
 -- name: ActivateUser :one
 UPDATE users
-SET status = 'active', password_hash = $2, email_verified_at = COALESCE(email_verified_at, $3), updated_at = $3
-WHERE id = $1 AND status = 'pending'
+SET status = 'active', password_hash = sqlc.arg(password_hash), email_verified_at = COALESCE(email_verified_at, sqlc.arg(now)::timestamptz), updated_at = sqlc.arg(now)::timestamptz
+WHERE id = sqlc.arg(id) AND status = 'pending'
 RETURNING *;
 
 -- name: SetPasswordHash :exec

@@ -132,3 +132,24 @@ func TestAcceptLanguageOrderDecides(t *testing.T) {
 		t.Errorf("X-App-Locale must win")
 	}
 }
+
+func TestAuthenticatedUnimplementedOperationIs501(t *testing.T) {
+	env := testkit.New(t)
+	u := env.CreateUser(testkit.WithLocale("en"))
+	r := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
+	if r.Status != 501 || r.Code() != "NOT_IMPLEMENTED" {
+		t.Fatalf("got %d %s", r.Status, r.Body)
+	}
+	// No header chose a language: the user's locale applies once authenticated.
+	if r.Header.Get("Content-Language") != "en" {
+		t.Fatalf("user locale not applied: %q", r.Header.Get("Content-Language"))
+	}
+	// A tampered secret is refused.
+	bad := u.Token[:len(u.Token)-1] + "x"
+	if u.Token[len(u.Token)-1] == 'x' {
+		bad = u.Token[:len(u.Token)-1] + "y"
+	}
+	if r := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/me", Token: bad}); r.Status != 401 {
+		t.Fatalf("tampered token: %d", r.Status)
+	}
+}

@@ -258,18 +258,18 @@ func (q *Queries) RevokeOtherUserTokens(ctx context.Context, arg RevokeOtherUser
 }
 
 const touchAccessToken = `-- name: TouchAccessToken :exec
-UPDATE access_tokens SET last_used_at = $2, ip = $3
-WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2 - interval '1 minute')
+UPDATE access_tokens SET last_used_at = $1::timestamptz, ip = $2
+WHERE id = $3 AND (last_used_at IS NULL OR last_used_at < $1::timestamptz - interval '1 minute')
 `
 
 type TouchAccessTokenParams struct {
-	ID         int64
-	LastUsedAt *time.Time
-	Ip         *string
+	Now time.Time
+	Ip  *string
+	ID  int64
 }
 
 // last_used_at is written at most once a minute per token.
 func (q *Queries) TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error {
-	_, err := q.db.Exec(ctx, touchAccessToken, arg.ID, arg.LastUsedAt, arg.Ip)
+	_, err := q.db.Exec(ctx, touchAccessToken, arg.Now, arg.Ip, arg.ID)
 	return err
 }

@@ -12,19 +12,19 @@ import (
 
 const activateUser = `-- name: ActivateUser :one
 UPDATE users
-SET status = 'active', password_hash = $2, email_verified_at = COALESCE(email_verified_at, $3), updated_at = $3
-WHERE id = $1 AND status = 'pending'
+SET status = 'active', password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2::timestamptz), updated_at = $2::timestamptz
+WHERE id = $3 AND status = 'pending'
 RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at
 `
 
 type ActivateUserParams struct {
-	ID           int64
 	PasswordHash *string
-	UpdatedAt    time.Time
+	Now          time.Time
+	ID           int64
 }
 
 func (q *Queries) ActivateUser(ctx context.Context, arg ActivateUserParams) (User, error) {
-	row := q.db.QueryRow(ctx, activateUser, arg.ID, arg.PasswordHash, arg.UpdatedAt)
+	row := q.db.QueryRow(ctx, activateUser, arg.PasswordHash, arg.Now, arg.ID)
 	var i User
 	err := row.Scan(
 		&i.ID,

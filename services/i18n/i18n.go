@@ -157,3 +157,15 @@ func Validation(lang, rule, field, param string) string {
 	}
 	return strings.NewReplacer(":attribute", field, ":param", param).Replace(Text(lang, key))
 }
+
+// ForUser is the language for something addressed to a user outside an authenticated request
+// (an e-mail at login): the request's language when a header chose it, else the user's.
+func ForUser(ctx context.Context, userLocale string) string {
+	if s, ok := ctx.Value(ctxKey{}).(*State); ok && s.Explicit {
+		return s.Lang
+	}
+	if l := match(userLocale); l != "" {
+		return l
+	}
+	return Lang(ctx)
+}

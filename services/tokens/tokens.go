@@ -116,7 +116,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*reqctx.Princip
 		return nil, apierr.ErrUnauthenticated
 	}
 	ip := reqctx.From(ctx).IP
-	if err := s.st.Q.TouchAccessToken(ctx, db.TouchAccessTokenParams{ID: row.ID, LastUsedAt: &now, Ip: nilIfEmpty(ip)}); err != nil {
+	if err := s.st.Q.TouchAccessToken(ctx, db.TouchAccessTokenParams{ID: row.ID, Now: now, Ip: nilIfEmpty(ip)}); err != nil {
 		return nil, fmt.Errorf("tokens: touch: %w", err)
 	}
 	dev := ""

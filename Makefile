@@ -1,0 +1,111 @@
+# Flowxi backend: developer and CI entry points (see README.md).
+#
+# Targets that need PostgreSQL/Redis call `scripts/services.sh env` in the same recipe line: it uses
+# DATABASE_URL / REDIS_URL when they are set, and otherwise starts (or reuses) a project-local PostgreSQL
+# and Redis under .data/, installing them with apt-get when they are missing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# A bare CI environment may not have Go on PATH.
+ifeq ($(shell command -v go 2>/dev/null),)
+export PATH := /usr/local/go/bin:$(PATH)
+endif
+
+GO ?= go
+PKG ?= ./...
+TESTFLAGS ?=
+BENCH ?= .
+BENCHTIME ?= 1x
+
+SERVICES := scripts/services.sh
+# Exports DATABASE_URL and REDIS_URL into the recipe's shell. The `|| exit` matters: a bare
+# `eval "$$(scripts/services.sh env)"` would succeed even when services.sh fails.
+SERVICES_ENV = svc_env="$$($(SERVICES) env)" || exit $$?; eval "$$svc_env"
+
+# OpenAPI linter, pinned in tools/package.json + tools/package-lock.json (installed with `npm ci`).
+REDOCLY := tools/node_modules/.bin/redocly
+REDOCLY_STAMP := tools/node_modules/.flowxi-installed
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+
+.PHONY: help run build test generate check-generate lint vet fmt-check check-imports openapi-lint \
+	bench fuzz services-env services-status services-stop
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+run: ## start the server on local defaults (local PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)
+	$(SERVICES_ENV); exec $(GO) run ./cmd/flowxi serve
+
+build: ## build the ./flowxi binary
+	$(GO) build -o flowxi ./cmd/flowxi
+
+test: ## whole test suite with -race against real PostgreSQL and Redis (PKG=, TESTFLAGS= to narrow)
+	$(SERVICES_ENV); $(SERVICES) tools; \
+	FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS_URL="$$REDIS_URL" \
+		$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKG)
+
+generate: ## regenerate gen/ (oapi-codegen from openapi.yaml, sqlc from migrations/ + queries/)
+	$(GO) generate ./gen/...
+
+check-generate: ## fail when `make generate` changes anything under gen/
+	$(MAKE) generate
+	@if ! git diff --quiet --exit-code -- gen/ || [ -n "$$(git status --porcelain -- gen/)" ]; then \
+		echo "check-generate: gen/ is not up to date with openapi.yaml / migrations / queries:" >&2; \
+		git status --porcelain -- gen/ >&2; \
+		git --no-pager diff --stat -- gen/ >&2; \
+		git --no-pager diff -- gen/ | head -n 200 >&2; \
+		echo "check-generate: run 'make generate' and commit the result" >&2; \
+		exit 1; \
+	fi
+	@echo "check-generate: gen/ is up to date"
+
+lint: vet fmt-check check-imports openapi-lint ## go vet, gofmt, import rules, OpenAPI lint
+
+vet:
+	$(GO) vet ./...
+
+# Tracked and new (not ignored) .go files outside gen/.
+fmt-check:
+	@files=(); \
+	while IFS= read -r -d '' f; do if [ -f "$$f" ]; then files+=("$$f"); fi; done \
+		< <(git ls-files -z --cached --others --exclude-standard -- '*.go' ':(exclude)gen/'); \
+	bad=""; \
+	if [ "$${#files[@]}" -gt 0 ]; then bad="$$(gofmt -l "$${files[@]}")"; fi; \
+	if [ -n "$$bad" ]; then \
+		echo "gofmt: these files are not formatted (run gofmt -w):" >&2; echo "$$bad" >&2; exit 1; \
+	fi; \
+	echo "gofmt: ok ($${#files[@]} files)"
+
+check-imports:
+	GO="$(GO)" scripts/check-imports.sh
+
+$(REDOCLY_STAMP): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund
+	@touch $@
+
+openapi-lint: $(REDOCLY_STAMP)
+	$(REDOCLY) lint --config redocly.yaml openapi.yaml
+
+bench: ## benchmarks under bench/ (BENCH=, BENCHTIME= to tune)
+	@if [ -z "$$(find bench -name '*_test.go' -print -quit 2>/dev/null)" ]; then \
+		echo "bench: no benchmarks yet (bench/ has no _test.go files); nothing to run"; exit 0; \
+	fi; \
+	$(SERVICES_ENV); \
+	FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS_URL="$$REDIS_URL" \
+		$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./bench/...
+
+fuzz: ## fuzz targets (none yet)
+	@echo "fuzz: no fuzz targets yet; nothing to run"
+
+services-env: ## print export lines for DATABASE_URL / REDIS_URL, to eval (make -s services-env)
+	@$(SERVICES) env
+
+services-status: ## show whether the local PostgreSQL / Redis are running
+	@$(SERVICES) status
+
+services-stop: ## stop the local PostgreSQL and Redis under .data/
+	$(SERVICES) stop

@@ -1,0 +1,86 @@
+package testkit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/tokens"
+)
+
+// User is an active account created directly in the database for tests that need a logged-in
+// caller without going through registration.
+type User struct {
+	ID       int64
+	Email    string
+	Password string
+	Username string
+	Token    string
+	TokenID  int64
+	DeviceID string
+}
+
+// UserOpt adjusts a created user.
+type UserOpt func(*userOpts)
+
+type userOpts struct {
+	locale   string
+	deviceID string
+	noToken  bool
+}
+
+// WithLocale sets the user's locale.
+func WithLocale(l string) UserOpt { return func(o *userOpts) { o.locale = l } }
+
+// WithDevice binds the token to deviceID.
+func WithDevice(id string) UserOpt { return func(o *userOpts) { o.deviceID = id } }
+
+// WithoutToken creates the user without issuing a token.
+func WithoutToken() UserOpt { return func(o *userOpts) { o.noToken = true } }
+
+// CreateUser inserts an active user with a password and, unless WithoutToken, a device-bound token.
+func (e *Env) CreateUser(opts ...UserOpt) User {
+	e.T.Helper()
+	o := userOpts{locale: "fr", deviceID: "test-device-" + randomHex(4)}
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx := context.Background()
+	u := User{Email: fmt.Sprintf("user-%s@example.com", randomHex(5)), Password: "Corr3ct-Horse-Battery", DeviceID: o.deviceID}
+	hash, err := e.App.Hasher.Hash(ctx, u.Password)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	err = e.App.Store.Tx(ctx, func(q *db.Queries, tx pgx.Tx) error {
+		row, err := q.CreatePendingUser(ctx, db.CreatePendingUserParams{Email: u.Email, Locale: o.locale})
+		if err != nil {
+			return err
+		}
+		u.ID = row.ID
+		u.Username = fmt.Sprintf("fx%08d", row.ID)
+		if err := q.SetUsername(ctx, db.SetUsernameParams{ID: row.ID, Username: &u.Username}); err != nil {
+			return err
+		}
+		if err := q.EnsureNotificationPreferences(ctx, row.ID); err != nil {
+			return err
+		}
+		if _, err := q.ActivateUser(ctx, db.ActivateUserParams{ID: row.ID, PasswordHash: &hash, Now: e.Clock.Now()}); err != nil {
+			return err
+		}
+		if o.noToken {
+			return nil
+		}
+		if _, err := q.RememberDevice(ctx, db.RememberDeviceParams{UserID: row.ID, DeviceID: o.deviceID}); err != nil {
+			return err
+		}
+		u.Token, u.TokenID, err = e.App.Tokens.Issue(ctx, q, row.ID, tokens.Device{ID: o.deviceID, Type: "web", Name: "Test browser"})
+		return err
+	})
+	if err != nil {
+		e.T.Fatalf("testkit: create user: %v", err)
+	}
+	return u
+}
+
