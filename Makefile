@@ -28,10 +28,15 @@ SERVICES_ENV = svc_env="$$($(SERVICES) env)" || exit $$?; eval "$$svc_env"
 # OpenAPI linter, pinned in tools/package.json + tools/package-lock.json (installed with `npm ci`).
 REDOCLY := tools/node_modules/.bin/redocly
 REDOCLY_STAMP := tools/node_modules/.flowxi-installed
+# Generated TypeScript client (clients/typescript): its npm tools are pinned in its package-lock.json.
+TS_CLIENT := clients/typescript
+TS_STAMP := $(TS_CLIENT)/node_modules/.flowxi-installed
+# Everything `make generate` writes; check-generate fails when any of it changes.
+GENERATED := gen/ $(TS_CLIENT)/src/schema.d.ts
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
-.PHONY: help run build test generate check-generate lint vet fmt-check check-imports openapi-lint \
+.PHONY: help run build test generate check-generate lint vet fmt-check check-imports openapi-lint ts-typecheck \
 	bench fuzz services-env services-status services-stop
 
 help: ## list the targets
@@ -48,22 +53,23 @@ test: ## whole test suite with -race against real PostgreSQL and Redis (PKG=, TE
 	FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS_URL="$$REDIS_URL" \
 		$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKG)
 
-generate: ## regenerate gen/ (oapi-codegen from openapi.yaml, sqlc from migrations/ + queries/)
+generate: $(TS_STAMP) ## regenerate gen/ (oapi-codegen, sqlc) and the TypeScript client types from openapi.yaml
 	$(GO) generate ./gen/...
+	npm run --silent gen --prefix $(TS_CLIENT)
 
-check-generate: ## fail when `make generate` changes anything under gen/
+check-generate: ## fail when `make generate` changes anything it generates (gen/, the TypeScript client types)
 	$(MAKE) generate
-	@if ! git diff --quiet --exit-code -- gen/ || [ -n "$$(git status --porcelain -- gen/)" ]; then \
-		echo "check-generate: gen/ is not up to date with openapi.yaml / migrations / queries:" >&2; \
-		git status --porcelain -- gen/ >&2; \
-		git --no-pager diff --stat -- gen/ >&2; \
-		git --no-pager diff -- gen/ | head -n 200 >&2; \
+	@if ! git diff --quiet --exit-code -- $(GENERATED) || [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
+		echo "check-generate: generated files are not up to date with openapi.yaml / migrations / queries:" >&2; \
+		git status --porcelain -- $(GENERATED) >&2; \
+		git --no-pager diff --stat -- $(GENERATED) >&2; \
+		git --no-pager diff -- $(GENERATED) | head -n 200 >&2; \
 		echo "check-generate: run 'make generate' and commit the result" >&2; \
 		exit 1; \
 	fi
-	@echo "check-generate: gen/ is up to date"
+	@echo "check-generate: generated files are up to date"
 
-lint: vet fmt-check check-imports openapi-lint ## go vet, gofmt, import rules, OpenAPI lint
+lint: vet fmt-check check-imports openapi-lint ts-typecheck ## go vet, gofmt, import rules, OpenAPI lint, TypeScript client type check
 
 vet:
 	$(GO) vet ./...
@@ -89,6 +95,14 @@ $(REDOCLY_STAMP): tools/package.json tools/package-lock.json
 
 openapi-lint: $(REDOCLY_STAMP)
 	$(REDOCLY) lint --config redocly.yaml openapi.yaml
+
+$(TS_STAMP): $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	npm ci --prefix $(TS_CLIENT) --no-audit --no-fund
+	@touch $@
+
+# tsc --noEmit over the client and the journey: a contract change that breaks callers fails here.
+ts-typecheck: $(TS_STAMP)
+	npm run --silent typecheck --prefix $(TS_CLIENT)
 
 bench: ## benchmarks under bench/ (BENCH=, BENCHTIME= to tune)
 	@if [ -z "$$(find bench -name '*_test.go' -print -quit 2>/dev/null)" ]; then \

@@ -1,0 +1,226 @@
+/**
+ * Typed client for the Flowxi API.
+ *
+ * The types in `schema.d.ts` are generated from `openapi.yaml` by openapi-typescript (`npm run gen`,
+ * also run by `make generate`); the calls go through openapi-fetch, so every path, parameter, body
+ * and response is checked by the TypeScript compiler. This file is hand-written: it adds the
+ * locale/bearer middleware and one small typed helper per tag of the spec. The helpers read
+ * response fields by name on purpose: a contract change that breaks callers fails `tsc --noEmit`
+ * (run by `make lint`) instead of failing in a front end.
+ */
+import createClient, { type Client, type Middleware } from "openapi-fetch";
+
+import type { components, operations, paths } from "./schema";
+
+export type { components, operations, paths };
+
+/** A schema of the spec, by name: `Schema<"Profile">`. */
+export type Schema<N extends keyof components["schemas"]> = components["schemas"][N];
+
+/** Languages the API speaks (`X-App-Locale`). */
+export type Locale = Schema<"Locale">;
+
+/** Every machine code the API returns. */
+export type Code = Schema<"Code">;
+
+/** The error envelope of every non-2xx answer (validation failures add `errors`). */
+export type ApiErrorBody = Schema<"Error"> & { errors?: Record<string, string[]> };
+
+/** Options of {@link createFlowxiClient}. */
+export interface FlowxiClientOptions {
+  /** Sent as `X-App-Locale` on every request; the server answers in that language. */
+  locale?: Locale;
+  /** Bearer token (`<id>|<secret>`) sent as `Authorization` until changed with `setToken`. */
+  token?: string;
+  /** A fetch implementation (defaults to the global one). */
+  fetch?: typeof globalThis.fetch;
+  /** Extra headers sent on every request (e.g. a fixed `User-Agent`). */
+  headers?: Record<string, string>;
+}
+
+/** The openapi-fetch client plus the session state the middleware reads. */
+export type FlowxiClient = Client<paths> & {
+  /** Replaces (or with `undefined` clears) the bearer token. */
+  setToken(token: string | undefined): void;
+  /** The bearer token currently sent, if any. */
+  token(): string | undefined;
+  /** Changes the `X-App-Locale` sent from now on. */
+  setLocale(locale: Locale | undefined): void;
+};
+
+/**
+ * createFlowxiClient returns a typed client for the API at `baseUrl` (e.g. `http://127.0.0.1:8080`).
+ * A middleware sets `X-App-Locale` and `Authorization: Bearer …` on every request, so callers only
+ * pass what the operation itself needs.
+ */
+export function createFlowxiClient(baseUrl: string, opts: FlowxiClientOptions = {}): FlowxiClient {
+  let token = opts.token;
+  let locale = opts.locale;
+  const client = createClient<paths>({
+    baseUrl,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.headers ? { headers: opts.headers } : {}),
+  });
+  const session: Middleware = {
+    onRequest({ request }) {
+      if (locale) request.headers.set("X-App-Locale", locale);
+      if (token) request.headers.set("Authorization", `Bearer ${token}`);
+      return request;
+    },
+  };
+  client.use(session);
+  return Object.assign(client, {
+    setToken(t: string | undefined) {
+      token = t;
+    },
+    token: () => token,
+    setLocale(l: Locale | undefined) {
+      locale = l;
+    },
+  });
+}
+
+/** ApiError is thrown by the helpers below for any non-2xx answer. */
+export class ApiError extends Error {
+  /** HTTP status. */
+  readonly status: number;
+  /** The stable machine code (`NOT_IMPLEMENTED`, `VALIDATION_FAILED`, …). */
+  readonly code: Code | undefined;
+  /** The parsed error envelope, when the body was JSON. */
+  readonly body: ApiErrorBody | undefined;
+
+  constructor(status: number, body: ApiErrorBody | undefined) {
+    super(`HTTP ${status} ${body?.code ?? ""}: ${body?.message ?? "(no body)"}`);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = body?.code;
+    this.body = body;
+  }
+
+  /** True when the server answered 501 NOT_IMPLEMENTED: the operation is in the spec but not built yet. */
+  get notImplemented(): boolean {
+    return this.status === 501 && this.code === "NOT_IMPLEMENTED";
+  }
+}
+
+/**
+ * ok returns the body of a successful openapi-fetch result and throws an {@link ApiError} otherwise.
+ * Every error response of the spec is the `Error` envelope, so the cast of `error` is sound.
+ */
+export function ok<T>(result: { data?: T; error?: unknown; response: Response }): T {
+  if (result.response.ok && result.data !== undefined) return result.data;
+  throw new ApiError(result.response.status, result.error as ApiErrorBody | undefined);
+}
+
+/** A device as sent at login and registration (tokens are bound to it). */
+export interface Device {
+  device_id: string;
+  device_type: string;
+  device_name: string;
+}
+
+// ---- Health ---------------------------------------------------------------------------------
+
+/** health returns the status of the API and its dependencies (200 or 503, both documented). */
+export async function health(c: FlowxiClient): Promise<Schema<"HealthResponse">> {
+  const { data, error, response } = await c.GET("/api/v1/health");
+  if (data) return data;
+  // 503 is a documented HealthResponse, not an error envelope.
+  if (response.status === 503 && error && "checks" in error) return error;
+  throw new ApiError(response.status, error as ApiErrorBody | undefined);
+}
+
+// ---- Registration ---------------------------------------------------------------------------
+
+/** sendRegisterEmailCode e-mails a 6-digit code to a new address. */
+export async function sendRegisterEmailCode(c: FlowxiClient, email: string): Promise<Code | string> {
+  return ok(await c.POST("/api/v1/register-email-code/send", { body: { email } })).code;
+}
+
+/** verifyRegisterEmailCode checks the e-mailed code without consuming it. */
+export async function verifyRegisterEmailCode(c: FlowxiClient, email: string, code: string): Promise<boolean> {
+  return ok(await c.POST("/api/v1/register-email-code/verify", { body: { email, code } })).valid;
+}
+
+/** setPasswordRegisterEmailCode activates the account and stores the issued token in the client. */
+export async function setPasswordRegisterEmailCode(
+  c: FlowxiClient,
+  input: { email: string; code: string; password: string } & Partial<Device>,
+): Promise<Schema<"TokenIssuedResponse">> {
+  const body = ok(
+    await c.POST("/api/v1/register-email-code/set-password", {
+      body: { ...input, password_confirmation: input.password },
+    }),
+  );
+  c.setToken(body.access_token);
+  return body;
+}
+
+// ---- Auth -----------------------------------------------------------------------------------
+
+/** The outcome of a password login: a token (stored in the client) or a 2FA challenge. */
+export type LoginOutcome =
+  | { kind: "token"; userId: number; token: string }
+  | { kind: "challenge"; challengeId: string; expiresIn: number };
+
+/** login signs in with email + password on a device; a token is stored in the client. */
+export async function login(
+  c: FlowxiClient,
+  input: { email: string; password: string } & Device,
+): Promise<LoginOutcome> {
+  const { data } = ok(await c.POST("/api/v1/auth/login", { body: input }));
+  if (data.mfa_required) {
+    return { kind: "challenge", challengeId: data.challenge_id, expiresIn: data.expires_in };
+  }
+  c.setToken(data.access_token);
+  return { kind: "token", userId: data.user_id, token: data.access_token };
+}
+
+/** logout revokes the current token and forgets it. */
+export async function logout(c: FlowxiClient): Promise<void> {
+  ok(await c.POST("/api/v1/auth/logout"));
+  c.setToken(undefined);
+}
+
+// ---- Two-factor authentication --------------------------------------------------------------
+
+/** verifyLogin2fa answers a login challenge with a TOTP or recovery code; the token is stored. */
+export async function verifyLogin2fa(c: FlowxiClient, challengeId: string, code: string): Promise<number> {
+  const { data } = ok(await c.POST("/api/v1/auth/2fa/verify-login", { body: { challenge_id: challengeId, code } }));
+  c.setToken(data.access_token);
+  return data.user_id;
+}
+
+/** getTwofaStatus returns whether 2FA is on and, while it is off, the pending enrollment secret. */
+export async function getTwofaStatus(c: FlowxiClient): Promise<Schema<"TwofaStatusResponse">> {
+  return ok(await c.GET("/api/v1/auth/2fa/status"));
+}
+
+/** enableTwofa commits the pending secret and returns the one-time recovery codes. */
+export async function enableTwofa(c: FlowxiClient, code: string): Promise<string[]> {
+  return ok(await c.POST("/api/v1/auth/2fa/enable", { body: { code } })).recovery_codes;
+}
+
+/** verifyTwofa opens a step-up window for the calling token. */
+export async function verifyTwofa(c: FlowxiClient, code: string): Promise<boolean> {
+  return ok(await c.POST("/api/v1/auth/2fa/verify", { body: { code } })).success;
+}
+
+// ---- Devices --------------------------------------------------------------------------------
+
+/** listDevices returns the user's active device-bound sessions, newest use first. */
+export async function listDevices(c: FlowxiClient): Promise<Schema<"Device">[]> {
+  return ok(await c.GET("/api/v1/auth/devices")).data;
+}
+
+// ---- Me -------------------------------------------------------------------------------------
+
+/** getMe returns the authenticated user's profile. */
+export async function getMe(c: FlowxiClient): Promise<Schema<"Profile">> {
+  return ok(await c.GET("/api/v1/me")).data;
+}
+
+/** updateMe changes profile fields (omitted = unchanged, null = cleared). */
+export async function updateMe(c: FlowxiClient, patch: Schema<"UpdateMeRequest">): Promise<Schema<"ProfileUpdate">> {
+  return ok(await c.PATCH("/api/v1/me", { body: patch })).data;
+}
