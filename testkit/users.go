@@ -83,4 +83,3 @@ func (e *Env) CreateUser(opts ...UserOpt) User {
 	}
 	return u
 }
-
