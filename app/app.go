@@ -16,6 +16,7 @@ import (
 
 	"github.com/flowxi/backend/config"
 	"github.com/flowxi/backend/server"
+	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/cache"
 	"github.com/flowxi/backend/services/clock"
 	"github.com/flowxi/backend/services/mail"
@@ -38,6 +39,7 @@ type App struct {
 	Hasher  *password.Hasher
 	Limiter *ratelimit.Limiter
 	Outbox  *mail.Outbox
+	Sealer  *audit.Sealer
 	Echo    *echo.Echo
 
 	workers []func(ctx context.Context)
@@ -94,6 +96,8 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
 	a.Hasher = password.New(password.Params{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: 1})
 	a.Limiter = ratelimit.New(a.Cache)
 	a.Outbox = mail.NewOutbox(a.Keys)
+	a.Sealer = audit.NewSealer(a.Store, a.Clock, a.Log, cfg.AuditSealEvery)
+	a.workers = append(a.workers, a.Sealer.Run)
 
 	apiImpl, err := a.wire()
 	if err != nil {

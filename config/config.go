@@ -38,6 +38,11 @@ type Config struct {
 	TokenTTL     time.Duration
 	TokenIdleTTL time.Duration
 
+	// AuditSealEvery is how often the sealer chains new audit rows; AuditStaleAfter is how long
+	// a row may stay unsealed before `flowxi audit verify` flags it.
+	AuditSealEvery  time.Duration
+	AuditStaleAfter time.Duration
+
 	// Argon2id cost (tests lower it).
 	Argon2MemoryKiB uint32
 	Argon2Time      uint32
@@ -84,6 +89,12 @@ func Load() (Config, error) {
 		return c, err
 	}
 	if c.TokenIdleTTL, err = duration("TOKEN_IDLE_TTL", 7*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.AuditSealEvery, err = duration("AUDIT_SEAL_EVERY", time.Second); err != nil {
+		return c, err
+	}
+	if c.AuditStaleAfter, err = duration("AUDIT_STALE_AFTER", 5*time.Minute); err != nil {
 		return c, err
 	}
 	for _, p := range split(get("TRUSTED_PROXIES", "")) {

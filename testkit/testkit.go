@@ -135,6 +135,8 @@ func Config(t testing.TB) config.Config {
 		DataDir:         t.TempDir(),
 		TokenTTL:        30 * 24 * 3600e9,
 		TokenIdleTTL:    7 * 24 * 3600e9,
+		AuditSealEvery:  200e6,
+		AuditStaleAfter: 60e9,
 		Argon2MemoryKiB: 1024,
 		Argon2Time:      1,
 		StorageDriver:   "local",

@@ -10,6 +10,35 @@ import (
 	"time"
 )
 
+const countStaleUnsealed = `-- name: CountStaleUnsealed :one
+SELECT count(*) FROM audit_events WHERE seq IS NULL AND occurred_at < $1
+`
+
+func (q *Queries) CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error) {
+	row := q.db.QueryRow(ctx, countStaleUnsealed, occurredAt)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const getChainHeadForUpdate = `-- name: GetChainHeadForUpdate :one
+SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE
+`
+
+type GetChainHeadForUpdateRow struct {
+	Seq  int64
+	Hash []byte
+}
+
+// The head row lock makes one sealer work at a time, whatever the number of instances; a second
+// sealer waits, then sees the rows the first one sealed.
+func (q *Queries) GetChainHeadForUpdate(ctx context.Context) (GetChainHeadForUpdateRow, error) {
+	row := q.db.QueryRow(ctx, getChainHeadForUpdate)
+	var i GetChainHeadForUpdateRow
+	err := row.Scan(&i.Seq, &i.Hash)
+	return i, err
+}
+
 const insertAuditEvent = `-- name: InsertAuditEvent :exec
 INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -43,5 +72,180 @@ func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventPara
 		arg.RequestID,
 		arg.Details,
 	)
+	return err
+}
+
+const listSealedAuditEvents = `-- name: ListSealedAuditEvents :many
+SELECT id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details, seq, prev_hash, hash, sealed_at FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2
+`
+
+type ListSealedAuditEventsParams struct {
+	Seq   *int64
+	Limit int32
+}
+
+func (q *Queries) ListSealedAuditEvents(ctx context.Context, arg ListSealedAuditEventsParams) ([]AuditEvent, error) {
+	rows, err := q.db.Query(ctx, listSealedAuditEvents, arg.Seq, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditEvent{}
+	for rows.Next() {
+		var i AuditEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.OccurredAt,
+			&i.ActorType,
+			&i.ActorID,
+			&i.Action,
+			&i.SubjectType,
+			&i.SubjectID,
+			&i.UserID,
+			&i.Ip,
+			&i.UserAgent,
+			&i.RequestID,
+			&i.Details,
+			&i.Seq,
+			&i.PrevHash,
+			&i.Hash,
+			&i.SealedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listUnsealedAuditEvents = `-- name: ListUnsealedAuditEvents :many
+SELECT id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details, seq, prev_hash, hash, sealed_at FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT $1
+`
+
+func (q *Queries) ListUnsealedAuditEvents(ctx context.Context, limit int32) ([]AuditEvent, error) {
+	rows, err := q.db.Query(ctx, listUnsealedAuditEvents, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditEvent{}
+	for rows.Next() {
+		var i AuditEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.OccurredAt,
+			&i.ActorType,
+			&i.ActorID,
+			&i.Action,
+			&i.SubjectType,
+			&i.SubjectID,
+			&i.UserID,
+			&i.Ip,
+			&i.UserAgent,
+			&i.RequestID,
+			&i.Details,
+			&i.Seq,
+			&i.PrevHash,
+			&i.Hash,
+			&i.SealedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listUserSecurityEvents = `-- name: ListUserSecurityEvents :many
+SELECT id, occurred_at, action, ip, user_agent, details FROM audit_events
+WHERE user_id = $1 AND id < $2
+  AND (action LIKE 'auth.%' OR action LIKE 'twofa.%' OR action LIKE 'profile.%' OR action LIKE 'account.%' OR action LIKE 'password.%')
+ORDER BY id DESC
+LIMIT $3
+`
+
+type ListUserSecurityEventsParams struct {
+	UserID   *int64
+	BeforeID int64
+	MaxRows  int32
+}
+
+type ListUserSecurityEventsRow struct {
+	ID         int64
+	OccurredAt time.Time
+	Action     string
+	Ip         *string
+	UserAgent  *string
+	Details    []byte
+}
+
+// A user's own security events, newest first, keyset-paginated by id.
+func (q *Queries) ListUserSecurityEvents(ctx context.Context, arg ListUserSecurityEventsParams) ([]ListUserSecurityEventsRow, error) {
+	rows, err := q.db.Query(ctx, listUserSecurityEvents, arg.UserID, arg.BeforeID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListUserSecurityEventsRow{}
+	for rows.Next() {
+		var i ListUserSecurityEventsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OccurredAt,
+			&i.Action,
+			&i.Ip,
+			&i.UserAgent,
+			&i.Details,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sealAuditEvent = `-- name: SealAuditEvent :exec
+UPDATE audit_events SET seq = $2, prev_hash = $3, hash = $4, sealed_at = $5 WHERE id = $1 AND seq IS NULL
+`
+
+type SealAuditEventParams struct {
+	ID       int64
+	Seq      *int64
+	PrevHash []byte
+	Hash     []byte
+	SealedAt *time.Time
+}
+
+func (q *Queries) SealAuditEvent(ctx context.Context, arg SealAuditEventParams) error {
+	_, err := q.db.Exec(ctx, sealAuditEvent,
+		arg.ID,
+		arg.Seq,
+		arg.PrevHash,
+		arg.Hash,
+		arg.SealedAt,
+	)
+	return err
+}
+
+const setChainHead = `-- name: SetChainHead :exec
+UPDATE audit_chain_head SET seq = $1, hash = $2 WHERE id = 1
+`
+
+type SetChainHeadParams struct {
+	Seq  int64
+	Hash []byte
+}
+
+func (q *Queries) SetChainHead(ctx context.Context, arg SetChainHeadParams) error {
+	_, err := q.db.Exec(ctx, setChainHead, arg.Seq, arg.Hash)
 	return err
 }

@@ -24,6 +24,12 @@ type AccessToken struct {
 	RevokedAt  *time.Time
 }
 
+type AuditChainHead struct {
+	ID   int32
+	Seq  int64
+	Hash []byte
+}
+
 type AuditEvent struct {
 	ID          int64
 	OccurredAt  time.Time

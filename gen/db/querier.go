@@ -6,14 +6,19 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 type Querier interface {
 	ActivateUser(ctx context.Context, arg ActivateUserParams) (User, error)
+	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
 	CreatePendingUser(ctx context.Context, arg CreatePendingUserParams) (User, error)
 	EnqueueMail(ctx context.Context, arg EnqueueMailParams) (int64, error)
 	EnsureNotificationPreferences(ctx context.Context, userID int64) error
+	// The head row lock makes one sealer work at a time, whatever the number of instances; a second
+	// sealer waits, then sees the rows the first one sealed.
+	GetChainHeadForUpdate(ctx context.Context) (GetChainHeadForUpdateRow, error)
 	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByEmailForUpdate(ctx context.Context, email string) (User, error)
@@ -23,6 +28,10 @@ type Querier interface {
 	InsertAccessToken(ctx context.Context, arg InsertAccessTokenParams) (AccessToken, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
 	ListLiveDeviceTokens(ctx context.Context, arg ListLiveDeviceTokensParams) ([]AccessToken, error)
+	ListSealedAuditEvents(ctx context.Context, arg ListSealedAuditEventsParams) ([]AuditEvent, error)
+	ListUnsealedAuditEvents(ctx context.Context, limit int32) ([]AuditEvent, error)
+	// A user's own security events, newest first, keyset-paginated by id.
+	ListUserSecurityEvents(ctx context.Context, arg ListUserSecurityEventsParams) ([]ListUserSecurityEventsRow, error)
 	// Serialises token issue for one (user, device) within the transaction.
 	LockUserDevice(ctx context.Context, arg LockUserDeviceParams) error
 	// Returns 1 when the device is new for the user.
@@ -31,6 +40,8 @@ type Querier interface {
 	RevokeAllUserTokens(ctx context.Context, arg RevokeAllUserTokensParams) (int64, error)
 	RevokeDeviceTokens(ctx context.Context, arg RevokeDeviceTokensParams) (int64, error)
 	RevokeOtherUserTokens(ctx context.Context, arg RevokeOtherUserTokensParams) (int64, error)
+	SealAuditEvent(ctx context.Context, arg SealAuditEventParams) error
+	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
 	SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error
 	SetUserStatus(ctx context.Context, arg SetUserStatusParams) (User, error)
 	SetUsername(ctx context.Context, arg SetUsernameParams) error

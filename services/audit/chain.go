@@ -1,0 +1,162 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/store"
+)
+
+// Canonical is the byte form of a row that the chain hashes: a JSON array of its content in a
+// fixed order. details is PostgreSQL's jsonb text, which is already normalized.
+func Canonical(e db.AuditEvent) []byte {
+	b, _ := json.Marshal([]any{
+		e.ID, e.OccurredAt.UTC().Format("2006-01-02T15:04:05.000000Z"), e.ActorType, e.ActorID, e.Action,
+		e.SubjectType, e.SubjectID, e.UserID, e.Ip, e.UserAgent, e.RequestID, json.RawMessage(e.Details),
+	})
+	return b
+}
+
+// Link computes a row's hash from the previous hash.
+func Link(prev []byte, e db.AuditEvent) []byte {
+	h := sha256.New()
+	h.Write(prev)
+	h.Write(Canonical(e))
+	return h.Sum(nil)
+}
+
+// Sealer assigns committed rows their place in the global chain. Requests never wait on it:
+// they only insert rows; one sealer at a time (the chain head's row lock) extends the chain.
+type Sealer struct {
+	st    *store.Store
+	clock clock.Clock
+	log   *slog.Logger
+	every time.Duration
+}
+
+// NewSealer builds a sealer polling every interval.
+func NewSealer(st *store.Store, c clock.Clock, log *slog.Logger, every time.Duration) *Sealer {
+	if every <= 0 {
+		every = time.Second
+	}
+	return &Sealer{st: st, clock: c, log: log, every: every}
+}
+
+// Run seals until ctx ends.
+func (s *Sealer) Run(ctx context.Context) {
+	t := time.NewTicker(s.every)
+	defer t.Stop()
+	for {
+		if _, err := s.SealPending(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("audit sealer", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SealPending seals every committed unsealed row and returns how many it sealed.
+func (s *Sealer) SealPending(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.sealBatch(ctx, 500)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+func (s *Sealer) sealBatch(ctx context.Context, max int32) (int, error) {
+	sealed := 0
+	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		sealed = 0
+		head, err := q.GetChainHeadForUpdate(ctx)
+		if err != nil {
+			return err
+		}
+		rows, err := q.ListUnsealedAuditEvents(ctx, max)
+		if err != nil {
+			return err
+		}
+		seq, prev := head.Seq, head.Hash
+		now := s.clock.Now()
+		for _, r := range rows {
+			seq++
+			h := Link(prev, r)
+			if err := q.SealAuditEvent(ctx, db.SealAuditEventParams{ID: r.ID, Seq: &seq, PrevHash: prev, Hash: h, SealedAt: &now}); err != nil {
+				return err
+			}
+			prev = h
+		}
+		if len(rows) > 0 {
+			if err := q.SetChainHead(ctx, db.SetChainHeadParams{Seq: seq, Hash: prev}); err != nil {
+				return err
+			}
+		}
+		sealed = len(rows)
+		return nil
+	})
+	return sealed, err
+}
+
+// Report is the outcome of a chain verification.
+type Report struct {
+	Checked       int64
+	BrokenSeq     int64 // 0 when intact
+	BrokenID      int64
+	Reason        string
+	StaleUnsealed int64
+}
+
+// OK reports an intact chain with no stale unsealed row.
+func (r Report) OK() bool { return r.BrokenSeq == 0 && r.StaleUnsealed == 0 }
+
+// Verify walks the chain from the first row, recomputing every hash, and reports the first
+// broken row; rows still unsealed after staleAfter are counted as stale.
+func Verify(ctx context.Context, st *store.Store, now time.Time, staleAfter time.Duration) (Report, error) {
+	var rep Report
+	prev := make([]byte, 32)
+	var last int64
+	for {
+		rows, err := st.Q.ListSealedAuditEvents(ctx, db.ListSealedAuditEventsParams{Seq: &last, Limit: 1000})
+		if err != nil {
+			return rep, err
+		}
+		if len(rows) == 0 {
+			break
+		}
+		for _, r := range rows {
+			rep.Checked++
+			seq := *r.Seq
+			switch {
+			case seq != last+1:
+				rep.Reason = fmt.Sprintf("gap: expected seq %d", last+1)
+			case !bytes.Equal(r.PrevHash, prev):
+				rep.Reason = "prev_hash does not match the previous row"
+			case !bytes.Equal(r.Hash, Link(prev, r)):
+				rep.Reason = "content does not match its hash"
+			}
+			if rep.Reason != "" {
+				rep.BrokenSeq, rep.BrokenID = seq, r.ID
+				return rep, nil
+			}
+			prev, last = r.Hash, seq
+		}
+	}
+	n, err := st.Q.CountStaleUnsealed(ctx, now.Add(-staleAfter))
+	rep.StaleUnsealed = n
+	return rep, err
+}
