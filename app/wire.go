@@ -8,6 +8,7 @@ import (
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/registration"
+	"github.com/flowxi/backend/services/securitylog"
 	"github.com/flowxi/backend/services/twofactor"
 )
 
@@ -19,11 +20,12 @@ var uploadLimits = map[string]int64{
 // wire builds every service with the dependencies it needs and composes them.
 func (a *App) wire() (*server.API, error) {
 	return &server.API{
-		Checker:      health.New(a.Store, a.Cache),
-		Identity:     identity.New(),
-		Registration: registration.New(),
-		TwoFactor:    twofactor.New(),
-		Profile:      profile.New(),
+		Checker:        health.New(a.Store, a.Cache),
+		Identity:       identity.New(),
+		Registration:   registration.New(),
+		TwoFactor:      twofactor.New(),
+		Profile:        profile.New(),
+		SecurityEvents: securitylog.New(a.Store.Q),
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/registration"
+	"github.com/flowxi/backend/services/securitylog"
 	"github.com/flowxi/backend/services/twofactor"
 )
 
@@ -17,6 +18,7 @@ type API struct {
 	*registration.Registration
 	*twofactor.TwoFactor
 	*profile.Profile
+	*securitylog.SecurityEvents
 }
 
 var _ api.StrictServerInterface = (*API)(nil)

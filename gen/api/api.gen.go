@@ -99,6 +99,7 @@ const (
 	PHOTOTOOLARGE          Code = "PHOTO_TOO_LARGE"
 	PHOTOUNSUPPORTEDTYPE   Code = "PHOTO_UNSUPPORTED_TYPE"
 	RATELIMITED            Code = "RATE_LIMITED"
+	SECURITYEVENTSOK       Code = "SECURITY_EVENTS_OK"
 	SERVERERROR            Code = "SERVER_ERROR"
 	SERVICEUNAVAILABLE     Code = "SERVICE_UNAVAILABLE"
 	STEPUPREQUIRED         Code = "STEP_UP_REQUIRED"
@@ -182,6 +183,8 @@ func (e Code) Valid() bool {
 	case PHOTOUNSUPPORTEDTYPE:
 		return true
 	case RATELIMITED:
+		return true
+	case SECURITYEVENTSOK:
 		return true
 	case SERVERERROR:
 		return true
@@ -359,6 +362,7 @@ type CheckStatus string
 // | ME_OK | 200 | profile |
 // | ME_UPDATED | 200 | profile updated |
 // | ME_PHOTO_UPDATED | 200 | photo updated |
+// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
 // | OTP_SENT | 200 | registration code sent |
 // | OTP_VALID | 200 | registration code valid |
 // | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -466,6 +470,7 @@ type Error struct {
 	// | ME_OK | 200 | profile |
 	// | ME_UPDATED | 200 | profile updated |
 	// | ME_PHOTO_UPDATED | 200 | photo updated |
+	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
 	// | OTP_SENT | 200 | registration code sent |
 	// | OTP_VALID | 200 | registration code valid |
 	// | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -835,6 +840,34 @@ type ResetPasswordRequest struct {
 // Example: 123456
 type SecondFactorCode = string
 
+// SecurityEvent defines model for SecurityEvent.
+type SecurityEvent struct {
+	// Action Stable machine name of the event.
+	//
+	// Example: auth.login.succeeded
+	Action string `json:"action"`
+
+	// Description Localized description.
+	Description string  `json:"description"`
+	Id          int64   `json:"id"`
+	Ip          *string `json:"ip"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+	UserAgent  *string   `json:"user_agent"`
+}
+
+// SecurityEventsResponse defines model for SecurityEventsResponse.
+type SecurityEventsResponse struct {
+	// Code Example: SECURITY_EVENTS_OK
+	Code       string          `json:"code"`
+	Data       []SecurityEvent `json:"data"`
+	Message    string          `json:"message"`
+	NextCursor *string         `json:"next_cursor"`
+}
+
 // Timestamp UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
 //
 // Example: 2026-01-09T17:08:57.000000Z
@@ -955,6 +988,7 @@ type ValidationError struct {
 	// | ME_OK | 200 | profile |
 	// | ME_UPDATED | 200 | profile updated |
 	// | ME_PHOTO_UPDATED | 200 | photo updated |
+	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
 	// | OTP_SENT | 200 | registration code sent |
 	// | OTP_VALID | 200 | registration code valid |
 	// | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -1213,6 +1247,21 @@ type UploadMePhotoParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ListSecurityEventsParams defines parameters for ListSecurityEvents.
+type ListSecurityEventsParams struct {
+	// Cursor Opaque cursor from a previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ResendRegisterEmailCodeParams defines parameters for ResendRegisterEmailCode.
 type ResendRegisterEmailCodeParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -1427,6 +1476,9 @@ type ServerInterface interface {
 	// UploadMePhoto Upload profile photo
 	// (POST /api/v1/me/photo)
 	UploadMePhoto(ctx echo.Context, params UploadMePhotoParams) error
+	// ListSecurityEvents List my security events
+	// (GET /api/v1/me/security-events)
+	ListSecurityEvents(ctx echo.Context, params ListSecurityEventsParams) error
 	// ResendRegisterEmailCode Register (email OTP) - resend code
 	// (POST /api/v1/register-email-code/resend)
 	ResendRegisterEmailCode(ctx echo.Context, params ResendRegisterEmailCodeParams) error
@@ -2241,6 +2293,63 @@ func (w *ServerInterfaceWrapper) UploadMePhoto(ctx echo.Context) error {
 	return err
 }
 
+// ListSecurityEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSecurityEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSecurityEventsParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSecurityEvents(ctx, params)
+	return err
+}
+
 // ResendRegisterEmailCode converts echo context to params.
 func (w *ServerInterfaceWrapper) ResendRegisterEmailCode(ctx echo.Context) error {
 	var err error
@@ -2530,6 +2639,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/auth/2fa/verify", wrapper.VerifyTwofa, options.OperationMiddlewares["verifyTwofa"]...)
 	router.GET(options.BaseURL+"/api/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
 	router.PATCH(options.BaseURL+"/api/v1/me", wrapper.UpdateMe, options.OperationMiddlewares["updateMe"]...)
+	router.GET(options.BaseURL+"/api/v1/me/security-events", wrapper.ListSecurityEvents, options.OperationMiddlewares["listSecurityEvents"]...)
 	router.POST(options.BaseURL+"/api/v1/me/photo", wrapper.UploadMePhoto, options.OperationMiddlewares["uploadMePhoto"]...)
 
 }
@@ -4008,6 +4118,73 @@ func (response UploadMePhotodefaultJSONResponse) VisitUploadMePhotoResponse(w ht
 	return err
 }
 
+type ListSecurityEventsRequestObject struct {
+	Params ListSecurityEventsParams
+}
+
+type ListSecurityEventsResponseObject interface {
+	VisitListSecurityEventsResponse(w http.ResponseWriter) error
+}
+
+type ListSecurityEvents200JSONResponse SecurityEventsResponse
+
+func (response ListSecurityEvents200JSONResponse) VisitListSecurityEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSecurityEvents401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListSecurityEvents401JSONResponse) VisitListSecurityEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSecurityEvents422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ListSecurityEvents422JSONResponse) VisitListSecurityEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSecurityEventsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListSecurityEventsdefaultJSONResponse) VisitListSecurityEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResendRegisterEmailCodeRequestObject struct {
 	Params ResendRegisterEmailCodeParams
 	Body   *ResendRegisterEmailCodeJSONRequestBody
@@ -4517,6 +4694,9 @@ type StrictServerInterface interface {
 	// UploadMePhoto Upload profile photo
 	// (POST /api/v1/me/photo)
 	UploadMePhoto(ctx context.Context, request UploadMePhotoRequestObject) (UploadMePhotoResponseObject, error)
+	// ListSecurityEvents List my security events
+	// (GET /api/v1/me/security-events)
+	ListSecurityEvents(ctx context.Context, request ListSecurityEventsRequestObject) (ListSecurityEventsResponseObject, error)
 	// ResendRegisterEmailCode Register (email OTP) - resend code
 	// (POST /api/v1/register-email-code/resend)
 	ResendRegisterEmailCode(ctx context.Context, request ResendRegisterEmailCodeRequestObject) (ResendRegisterEmailCodeResponseObject, error)
@@ -5255,6 +5435,31 @@ func (sh *strictHandler) UploadMePhoto(ctx echo.Context, params UploadMePhotoPar
 	return nil
 }
 
+// ListSecurityEvents operation middleware
+func (sh *strictHandler) ListSecurityEvents(ctx echo.Context, params ListSecurityEventsParams) error {
+	var request ListSecurityEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSecurityEvents(ctx.Request().Context(), request.(ListSecurityEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSecurityEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSecurityEventsResponseObject); ok {
+		return validResponse.VisitListSecurityEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ResendRegisterEmailCode operation middleware
 func (sh *strictHandler) ResendRegisterEmailCode(ctx echo.Context, params ResendRegisterEmailCodeParams) error {
 	var request ResendRegisterEmailCodeRequestObject
@@ -5500,165 +5705,173 @@ func (sh *strictHandler) ResendRegisterEmail(ctx echo.Context, params ResendRegi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcuM2tu6rYPNM1dgJJUvyJWm7UnurbXW3M7alseROMlGOBJGQhJgCGAC0Wkm7Kr/OA5x9qvbf82u/",
-	"yLxJnmQXLiTBi25u20lneqombUkECCxgfVg3rPWL49FZSAkigjvHvzhTBH3E1J/XSLBFcywQk598xD2G",
-	"Q4EpcY6dLvIo8TkQFMwhFmCExpQhwGQTTCZVx3W4N0UzKJvOMMGzaOYc111HLELkHDuYCDRBzLm/v3ed",
-	"EDI4Q8K8tul5KBQXkEwiOEHFV99w5ANKggWYTxEB31aaYVi5oB4MEMAcwBFHRJwAynzEgI887CPugp8q",
-	"dzCIEAd4QihDvgsYmmBKABcMhyHy5ZDROzgLAzk+RCo3XReRk5++qlVfOK6D5as1cRzXIXAmn9JDrSRj",
-	"zUwavrtAZCKmznG91jhIZi7fRyaOnPe3zTDUAy/Osq3+gAEI9MzoHWIM+wjsjGEQjKB3Kyc7ZgCPwQxz",
-	"jslkD5M7GGB/twqakZhShgUU+E63BbmxZqc7ZsumaJN32fwah4fF6d27DkM8pIQjtaynUxgEiExQ612I",
-	"GfLldx4lAhEh/4RhGGAPyknv/cglCX5Jxyef9GXvp2+aFxetq9etQevbzvl168xxnRniXG0UpzdF4A4x",
-	"PDYdgSnkAOnXVUEnQJAjENAJwATACcREEoGhnyLExQD7zrFTq3/9Zv8fh39/8c2X337x3dHbw95Bd/+6",
-	"8fd6x7m3J/8XhsbOsfO/9lLm2dO/8r0WY9Rs7NzGJbeEzokbDwlQBsySQYF8OTJMgBfTqSpfeUrJOMCe",
-	"eBC1WpfN84tB8+K61Tz7bnDTLZALc4BmEAcA+j5DnCv+CRiC/kLSKOLoeSkUzxbMsZgCMUXAixhDRAAu",
-	"oNAU0Y0fQo5u6/pt63rQur5uX2cIcUMQQIyhSK6HQEx+5ALwiN0hEj0zDZpkAaiYIiaHRBnYOajVwPCy",
-	"efGqfX3ZOhtct/5+0+r2hi44qB2A4VW7N3jVvrk6U18cguFlq/emfTaQ3zcvLtrftNQv9X0w7DS/u2g3",
-	"zwa9dntw0bx+3Rq64FB2bhNGfVfX/Z5fdi5al62rnurjt1//e1etwCvKRtj3EXnQKrR7ncH51dvmxXl2",
-	"N55rTgDyseeleDIfiyGzOLLDBVQcIbfkOKBzTYjXlKAH06AcwDBXBMgg17MSw6CzGoULAkxu3RSSJIEQ",
-	"YTQIZpIpdxjiAjKRI4tZycYYnqrpPoBAZoMMGq+ag9P2Wat0pzReNX+H3fINo2QCuJJ/wBh6gjJ71qcM",
-	"+YgIDAP+QTM/vW6dta56582LbjmbpO/5XU4xfXC4YK7IEULO55SpI41QUoGeEjyg59GICPDbr/8PYOJj",
-	"LjCZRJhP4SjQaN6Bi4BCv0fpBWSTh22Wzpt2r52iWkEkCKdUUHm0CUpBIF/zvBR7Sf2FJMwYB8gew73r",
-	"XEOBLvAMiwfKQ9fNXmtwcX553ssjCaVgBskCQCHQLBQ8kX8EW2jhBwRQIPa8pCgOy3ELKkcl0TnK3mGe",
-	"3rO0E/WiGwIjMZUs4cGHkvPmqnnTeyPZ7rSZp2iu/+el26WW8N3keJJAbJBa0FtE1G66ITwKQ8oE8i+R",
-	"j2FPieQP5qibq+5Np9O+7rXOBr3vOq0cOZJ3ATyDEwSkAvDMB7diqEWIAKFCgg0K1crcu85bLVVjSl5B",
-	"HDxwOygkbvbO21eDV83zC7UhlFCm9qoCQOf4e4UxWoyeRVyqwgACvUoZ4brq/CBVXQ2UcbsEOJOmAkg+",
-	"FeBLeewy6Em1uOr8cG8Tv0tnCIwxCnwOIEPxrngS6qeUXLoO8Zlk3g1CDepVpeSafoxmL4+DroAi0iQk",
-	"0UxSIkTEl1qj6+iDw3GdUUC9W+Q7ruMFlCNfEi+nYrrO6RR5t8Xu6K3jOmO5OqWNjFCSk3vuEFuAGfSm",
-	"mCAtg0mpptk5BwyJiBHuaq0ECw7e9HodpZJEvApkf3oZuJDnGoDEBwRJnVvp7vhn5Ff7pE/e627f6+bv",
-	"wQxBgskEvO+T95VKJfm/fPJNq3nRezNo/w28B41aDbwHSA3QR5JWiHgLAAmfI8ZVc3DRfn1+NejenJ62",
-	"ut2kjYIGgDmPkK92ltIwKdPS7aKiP6sOLl81lWohZdKkvZKwEuFP08HuKX51+6a35N07lAEf3WEP7co2",
-	"E6n1RiLTsN1707ruFtrr+WpNSPdQ6OCs9fb8tNW1qRQ/ibl55rJl/xwyqk7h+KebzpkE+sLvUahV8vg5",
-	"A4j5p5VgkXlWSvbd1lUveYahCeaCaT1CrT+XonPysMKYFU9rztLjaL4+Px1cnF/9LfuKGZxgT4nqVt+9",
-	"9t9aV4PzbvfGGnAsjykuU4OWezWzS1TjTrPb/aZ9LZXNbquXfRtBkWAwMNsPCAogYIgjkbB/aRe51U1w",
-	"z5tCMonf2/um/ao56PaavZtuZhNqXrMfal01X17ktioikv8yfZ2dd4vP+ZgXHnzbuj5/dW49yAUKK1EI",
-	"JgySdCvk1XDwHhyoxyMSQsaRAoCvu+0ryWVaNjbHjj6oVC8lMr7qp6762V68Vp3mZJekw1ksOsxgMKZs",
-	"hnw3fknGEsXQHb2NxQnd5av29cvzs7PWlepsXy6+PGeDgM5jguQVteRJPfBeu9fRnXtU8bNGwHjzm9a5",
-	"RqgyU2e29XC31+oMbjo2QukWcu95krp6l+glwxwQhPx4jImJRLU6UNMAPPKmgNFIID0+TiPmIRtXBqXt",
-	"DOk1lcaUATGFIoYdAxd5A4xqf6gQX0ypn6EiJUBIrV8PRXVQNNupDl7I6RKQW/sp5LoDLWvscET83bJ+",
-	"mqe987etLXqSTJ30pZkk7itlPt2ZJL5lOqTEbiQJsaQBHY/TzWAMIvKZek0TO5DjU7tgx+xUF0Rc/he9",
-	"m8KIC7119WErsW+3gJTWFqvXUv7S/dhitIWiqo+CqbnYxWZ23CxqXbcvLi5bV72y6RoxCHDkMSQktGpE",
-	"ixE1Z75TTSUTjJSCKWkgRZZA6pOmSVYzThrog0u1OASX+KX9dF7qV40Ok0Zy737dab12QefqtZz5N2jU",
-	"AaNFAnOqq4LkLHtpNNQJpw+Ju0SsBGPN7dYYrEVTjSLiI4/6ihZm7Az4eIYIx5RwPZOD2oujf/6X/K/u",
-	"ytaNVU8vlFSSU0AlxyBg6Z1mC9k2UfBe2UnlONC7EHlykY1xVm89HwmIA76b4o1lOlWtJRLTEJmTXQHA",
-	"HcSBmtECifSdEnhurppvm+cXkmVUYw10lujnU8R1J/oQft8nUjUx4m8iOzquk5ELHdexxTz9syW7pV9k",
-	"ZTLHdVJRS3bSSv41IpH+kJGSHNeJhSHzZ2zzzckxjuvYworjOiXiR8m3ydhsqSH5aBAn+RwLAskX8YGv",
-	"BpQ71R13iR2uaCBIzkirjWW1zFq788eY4zrJIZMQeWB/VTxMHLfcr1OG9slkc8CdfG9hsxlsapYugqjj",
-	"ljrglkGbWrMcZsnvCua6peaGMgU8gxCOmzeB5Zw8OV40D+SYbImaGBHBFis8szMkoA8FBFxQeQwkTiuO",
-	"uMSl2DJjO1pffu24WddwreTdZ0qckK8OmUQNgZGxJidjIlGg0MM5FixCJX14DMnTaADFOg2/h2eICzgL",
-	"VTPtcJNtTJcjSgMEiaPUfjkuZVv4pfhG86t2HC//XRirVOF3HG40sQByMZCnt5laStxGrXFUqdUrtRe9",
-	"+hfHtS+PD7+o1tT//uG4hY5DeQQwuaL/u9/3fzm4r8h/GvE/Pf3Pceaffr8q/zi6/8dfnDKPvjzdtHP7",
-	"e4tY2alnCeUmi6oIkJteZhnTxUn3Kx39iDyR7plzP0sS/apKFGG/Um/sZzef8tvPMEk249KteGXWNO0Y",
-	"d6aUIOAj0PThQ7uNDZRWt5RnOzusbdgXvzbRBmVs4+dekznOihsVCmUWwwLN+DruMbx6n/QDGYMLx7bX",
-	"/bJmp6jxpc+bAZQtckvbHPOQ1GN4NjPavFQrWMWDUrzliN0hVuHYz8V7QB/+h/lU9ejMcR2pGkp+MmbN",
-	"3IIelFBJjeVai3NFmqN4pCstu+qhPDl009Lpx77/8vVd9Spl9csuSpaGF7GtDkyjGSQVqcoo8cy0qJbt",
-	"FNvamu/QkAZg5acbY8SUvmjM5mBnhBaU+OrA8KkXzRARSjrcra6FlnSnqKmXkeoNgoGYKgMpL1IspFxM",
-	"GFq7uW0DqxqDj7drkxt48t64r+VDX8HOyaRWDSNDgHu3BARsObmwssuZ13X4VhbndcxuenPjeZWRJI0S",
-	"i9+oIrYQKRVdLqQCmsRbnRk0yxPR/Gz2bsL/8qgoI4hWdvkAZ50l+5YAkwT1uc5sDAfprJNhy5M3HbEl",
-	"WVARJoJBPEVBRbienpk3udl5Wf1mJlBO4gkmS+HMkrxWo4x+LC8rrT9Azv0SEWp9M3UwF2Wr9Q3V0SuX",
-	"dQuctt1X2QDHxpdrTulSiLf6czcUl1as3Oanf14pXioAUILaY+f4+9XUUe/vSVlfsdq9u8HjWe68/2Eb",
-	"cSGH/ivEhdzICqSBnoc4Hyg9pRTpjG1wkCLeqpll/XvLUWAMA14OA2okBSB4iSBDrBTqIo5YHsEwEUcH",
-	"Tkmo8UrgyNAiM5ICGdLXLiE6jYTmsqV48gB0WKpeLB9EW0wR41uyRqn9ZymLZDs0TgRrLy2jfvxk2eCf",
-	"QHC+hBPsXWBy20WiY0DnE9hvDvarGlyheUxSu9nAo2SMJU9iHWCRPzAKeyrBoVzwS2qZN07lowMrOELJ",
-	"y1bfRweZs+joYN1hFLN8yaFUPpfSDYY6UyroNrxWYjHdkM2UDXwQsaAUtI1DejvLT15QT96Q6e+5uBVt",
-	"ScfVevwqEnS0x//JJnKjibflfDbYERtMSr/7yaaWdLnhobLiNLHGZzVLwj3Wa8S5cZcN2IapAsZ8+duv",
-	"/1lv2DFXLjA8j3xX+VpEHOalP3qUCIhVAE/yy1+5DvkBIWRCPwaBR2czShIfftYQ0xWsRiad/+B8XmP+",
-	"v+WMwzmxugwz2yIsD2g6qvh4gkUSIZ2+s97YPzg8cjIW0O9rlRc//HJ0/xen/B2bHZvrzTDxcO/dT6fs",
-	"73LKLlHEDP886Ohri/Ctiid7rJ3xwbbDFXYxa7CbI7LtvdzKUqS83GW+lHWwqxuWTaCDGKckNsjnXUlZ",
-	"JXytL0XJLDdhQOFytlaiQEbBGmEClcNi9d7SDUvnYA7dwrtGmInpQJ1a9gvVFxtM5xn8Y8neLHQ4xoyL",
-	"BGfWvn9DpdU4hDbuNkgshattEOqpe9chUHszsdiMbOGUEjQg0WykQ/Q3aZDKqmuffqChQczpGA5M/F+5",
-	"7/JBUrHW9EnB+zV+p/2K9S/WcoEyaMWwlBgQgvhCbdK/m5G5rc1k7wDX5hDbdWgvY26R8tTJ+RTXSPdZ",
-	"UfL3ZNhP/FXa4DG0PbVHH3XLpft79fa6RvzxJcs/uplDseMmc9JZFl6pS4Z6ck8gvhVeUlAlmiBWJlQ8",
-	"r74aSpkOvk3jepdoGStMMyXESTdpMfFD71TH2Mywx6i+gcldgKqTKlgR+pEd1uoYkUePCXGdLczv2el2",
-	"AohJRaB3wpi9hv2oVtv3sK/+Re/1Rx0sqr8auoBP6ZwASrxyh/UHGvSf0z7/aAZ5tQLn6nrDcqH/qV0h",
-	"RaUiF/S4lV7xnOtQ0E1WLUz8ngK9li7M03nvVp6FlrvuKTxvPYnxEk0/6Exbi/9L1Vz1/jNzz2Ub6hai",
-	"ZYuBAKuk7IcbGuNul86mRR44mTTA9bHmIqeiDz51jPMieNdrgGMyCVAl4ih7TPI8SCdhZkU2z0SUbUrB",
-	"wuiWklTD0/YUTWKtiwSNRa9CPNl2tM9Gm5TnngrQWOj7Myh3daK6XPewBH91441l5/cqoPN3eFs4piKE",
-	"kZgOIoY303LVKIszewk52m/k74HsmGRXOEDJ1bXd6nr1avP9kqinelzZCSWEWrqNlEENP4Q1rSD87SKw",
-	"InUGPcSyFjctm43Wci+Xg/bjqbt2eGVGKG6426rCKz1BqbUwr+pu0ezDdF5rqvuZqe672+vDNt1qm7BA",
-	"YZHzF9o/KJw0TQcAfR/raXcyvW2K7sXkBijwgVys+JaRYJDwQGrTJ8CnAoRQTFVIKUHqJpxOCLALfvs/",
-	"/ze9eR6Hr3JLHSj13Vo+qeXZBdYEwG4pPRnilXGittGvicnbNoTxcUSubIDhEglMg3zEsFh0Zc8GPpSA",
-	"3ozk7i0q2SZWf0Qj4oNQcSAMgJa2H6YCZu7823fLq+Byu2vBx+o28TB3/2mY5HlUEKzVj4QWUyFCnS4C",
-	"kzGNM3BAnczOpBfU5y1AZIIJQkwngVDGYtWcH+/t+dTj1bF6rgrDsMgpvSkCpp8RJLfy5AwDKOSsQLNz",
-	"fmwisMUC7Ng0cDVpXG3UaLxqutkVMLd4+K7bJyYvgAumKqq4CnS6iDjBIfAgYxhxAOMcEHEiiaHcH0MV",
-	"mA8tphwaXhj2yc4rhog3BaMF8NEYRoHQT3MQJ3p0QYtMAsynUtgxDLerMkp89pkG3c8+A5irS8zBHVJ7",
-	"J37uGAztDI5DBQ7DXC7IIdjJZcsc/jRMEmX2SS5TpgvU+QPoGIzZHiJgjomBHSmKZdLkAKkQ/pWDYWC/",
-	"f8yGVSCXzZtSjkifBGYkchrIm1LkA0zA8FTfKU0HambdIncooCHin30GGAoZ9SMPZSLpkQ9G1JdLgt5B",
-	"TwQLF6A7OdQpYurJhYK2SCIrOTZMAomfLDWYMxjKBzGL85moIUmNb3giG9BIuNmEDXLdGq+a8ZvlC8YB",
-	"FNW+Pmn0N8NfzNq7xpCWQuj98CR/LzZipiOVM+Sg0eiTXAfHxcu2rr6dyo/BLwrGj8H3pslvv/73D/fZ",
-	"V1bBMP04BJj3ybKbCS6Avi8PmvQag1qQM+RhfRE3IW+2oVxWjgNERJwnRegVRtCbpvdi/8qBxdlVdak1",
-	"wB4yIqWBDHm8MoyEdkFmsSILEwILS6iXWOC4zh1i3Oho1Vq1psT3EBEYYufY2a/WqvvaDjhViL0HQ7x3",
-	"V9+Tm3qvMYZ7RgCPL1EUcdwIw1xFfvhI59riOnzEXBTUeO3Kr0gs0XO1c+QO8gIEGTcXCZUCIL/NqpBV",
-	"cEWTa4aYW5lR5C8iyYRxUHsBhoWrnsOTJDWFj1QihWH+6qpC9mRhzn3n2DHWBCXxO9mkvUsCpNNH9qxU",
-	"t8vio62ncymA739IBI2X1F88KJeTMUdvnPaoYMC5zwoCUtzMp7ht1GoPGlvB5pKoxipS2s78ZKcvqW45",
-	"m4I5qCSVU6H/g1p9WefJ3PfyuddUu/317XKZIlWzF+ubJUlxZYNGY32DQjYw1XCDN9n5+RSt1AG9vl2c",
-	"KiuVAhWT2PLf9z/Ibc2j2UwCWcJeEgakCAUnXOUIm9OKTjJpn6vKlSN7L8CT3jkPQ6fY7LDjQW+K/N0E",
-	"pzw6m2GRgaQdRDy2CIV8TFD5S5/Io3EEOXIN/KSQZjJogY2tYll46xMb34zkaufuyBlMDuq1GPWKt9KH",
-	"J0meEsNmfWLBZO6m/EZQqQ6qLFhqY+UnrHwirExNuglUav0/i5Tmx2rRJHr8vQNHno/GlckU/3gbVGaE",
-	"hj+xChfR3fydSre3xdzzpuklwJoM52PA1XptfQOVAPnPBMJ6IT8Qg1MP4aTMyHs+jjfCsclcFMOjgS9C",
-	"GbAMsFVwPk7O5OPkYZhDvT7ZMXE9rtbbVYIjbTVWu+EETFHgg6NaDXApeyuUd80QTG7rGMJ3k1yHfWKG",
-	"Am6uz3W6OH0KpCZ4qRal9vpSOHyNhOVw+D0Q8aHQo307hvry73Sz2LKSa+fFVuYOFcMZFaEr8Z0YV4ly",
-	"meYu4+flP9sbclSrpa6L1F+RBT7MLSku55+IPx3v7Qkqwj3dxXF+GP+ut9VXL5vd1n6j2zq9bvXK/u5H",
-	"tVrjSA/oq2Q4sYfDWddc8aflCsqSN3VRPAIx9Qlh05JEQbARMa2DJENL3UE8Wfnp/n67oyPngltycphc",
-	"ox9ycDwlbFopGnckROR4AeAUwHY/AFh11tLlwm2H0TsjdSoTBSIcmxR3Qpkn5NhUPkcty3owCNT9DWVb",
-	"heCwMsMkEihJJDjHxKfzKjiL822prQKgyezzZKq2tn5/kh6fSHq0vI5ZTr8zjsyq5SeM37/FZAr+0BKu",
-	"fpu86pOS/XzyXdcwtkaSD5Tz7CTKKzRukxdSSmzK07Bj5UPdLWrh+eyRErMU7GjMsl0UfaKRy5i4QYBv",
-	"JTgl2WJVV7GhPe4vwBIj95UUaByL6J1AxEf+rivPOu39ELRP5PvOOy644YhVmhNlviV+nOyUjtPxngBI",
-	"FmCG+QwKbwp8FCA5YyxOwKEFgNz8ArCo9sk364DxpNQjpbvwrSkpfb+Qma5UELX8io2PC1wzzk5nf1z3",
-	"GvBLVDkcfeFXDtBRo/ICHtYrNe9LvzH+YnQED+qxd3J7SC7xvj4hKOcD+uL4vWxIplNvHL4PA4jJQKB3",
-	"Igk/zMdlpink7SDJODbSioSsN/YzSfXVdIGB/XEUbGNeLQYylkB+6QseCuGbqOeFkmsfF5RnkFtvSYOO",
-	"8qzekUIaaDxUntQgtlxLv8DcSInGg2myJWdcxGqHcalDzxEX8kntGq2CCzSB3sI8oJRpGgkA+2SYXGId",
-	"Kl8YeucFkY/8Khia7H5DMIPsNiuh6kYays0GUsDZJ8M0ld1Q5WBWTlxlON1RRl04QWAOtfhqjh3k75Zh",
-	"o5yyyaX3MWnoFpJk0vppGPneSuehs2/aF//WXAdIkmFq1dG6f1ySWDFz0biQHzFzm9ikOcShGsF+tVat",
-	"1/erX+SzP64enqRail7tv20OV/mEiWVV6Ozd/sdVPOWWzXImt/Ag3sxF7l8js3UFw54UdgSuIBLNDJcc",
-	"r8nOrwp/FNPzwyCultAnKoqmJLfw0MoeC2dIp/ROrG3yG49KXPlGPpWpYQCT+g19Ymo47Midp78NEQMW",
-	"5BxrRw9Dd5hGHMjnVOCITv1vjIDqdSrYTOvNuydqcH1i11iAlvylujC1QXYI1a/erQJ5GlQCfRyokSiy",
-	"fX7eUTOTX0jpUhEJ+X1iasgKuywO5kClxZM9HzRegKGd7tcQbWhl7x6WI5ta7o9Jk84g1mPjTmwsK2YB",
-	"Te/CFTJTbIwuTyo2ZgP/tjEY5jKfx0Lmw+Rq24ioMiBmM53p4yLNaahTGWakTUtWyZSajDvRxZOS60jZ",
-	"WZLU7lQy06eSp7NzNKbpDxey77fdWRtK2GBH45DUGTOFjDY/zUpqOn7EIrSmzo4u7/F5grG2BK1O2dLj",
-	"kkZi+Xl5ZvR9u2KvPn8oCRbVMjyW/X2cQmYhm1FmdycZizbe1XEipfL9bPf3h5TA1FKCnaRQs47a2HhT",
-	"Vfw0133p3rpWwoneW3pPxbqXLdhUQZMk0pkxUGGuSyTnyyrEsacZ3QrM4AKMEBCQTZR5aQcLVTN0iogV",
-	"Xre7bDObNOAfj4yxSqjYBpELuS6f1lL0XKx3li8594GG+oMPUGgzFUHSKTfDEDKEA4CJYDS600V1n7MA",
-	"59XqeljVDzotnwG1IOAh8qTwZUa8qfIogUuVJuTLgevlkijqKoghTZc4NAflODE2AfROsnnGAEQJWoY8",
-	"Osnrx32YFvLNxjJrklC2kREj21ZZSJ5n0m2gK5cht2SPr3zVH/hELtbP3Ghzx1Lh3piyCRUP2d7NYA4X",
-	"PKlP2qjVwLCkpNMQzKdQoLhsmak6R2ifWCaX3RMwlydwsVwdeoe54C6AwM50aOpl1mtAu/K5it4wBQXL",
-	"TAOv1DQ7duKUj+P8XqbEb47qdv2OJzy0y6t5WRXtx3p17WU1JwnmcfFkNw5YnkIORggRVe7vcY76q0xF",
-	"0+rHrOLFNUcsJ7CuzWpuXK4RyRPmV40ewvtXCPlaVs9W8YTEdzUnJ6ecXEl16w7GZUL7JFsnFBMwTJMl",
-	"DaugazR7tvoALfEtW3XYhifZ0pLKe2yVPhuexDVT0xquOt4RaINNn2weB57Jb/XRxvJsaDK82p+nVsN/",
-	"W5qEqvDgxkxcmi3sGaGrRO/o5AoZPw4klfa6kav4FWUj7PuI/JmDuHOYJwEu4zVIfCkZEFqPf/o2J2KV",
-	"JI1JOf6dKhciN6E8EUd814rHVugG1Q1i4qs7wemdF6vKrBF46oexqLKrjBh555GRolR4YbHwowWKCsyG",
-	"ueKaOZ9wtQSg9JRbSfL7j0v8mYzkAi8SUCJI/PFEoGLFU8twEddtfySTYaa7P3OkXw4E9DYGOymH7YKK",
-	"YkH1wWL+a+vO9goQ2ONIVOzkkOvi+yTgzFbXqjgBWHDQfdOsNA6PwBS9k+wp1SBzq4KpQtaCMsR3+0TQ",
-	"CVL6W4pn2u/MkYlNiYfnJiX99fcpeiTBg8ZP7PYJFHSGPRgEC9tqWqyIrWaBuRaQitVgS+WdTJ54Tcek",
-	"9MqfBF1WekmXyzzFJ2NH3IhMfp7hxZ0f/Ejw7XQOF7febBHNw3lw99OccSy8kHs/Bf7PnLC5iH6c3wXv",
-	"frwNfgrD+U8jNN8CN1ZUwXkK+CvxOH675H8rPY9x9HY2Y6LlTDUREDzSsdsbOSW3CO3LJY8sjZcxDGfY",
-	"0AefJ3EZelT/OuLYMiQWwMpPux6MdaqVpQF6urIj6OiKkt2/Xyiwu0Y+1tYDhmBQVcYnpXaOqJgaYcpV",
-	"JdUJnMW1O1S4jARhXYm+KCTpWpIfnYk1Lf6ZlPvUlSpNHU/5IUmLlCmHmbJWF7HYmaYXRLlzExbVPWzG",
-	"Srm6niVcpLPqWIXujfSruOdQqz+POf+xSQFtKFBWGryMFgLNQsogw8ECRCQp5J8hTNz1Y5GmuaL+f/WR",
-	"WTjZ7jGTmi8y7KmTyJWy5rW5oip5axwFAYhz6hgbTTFDUBUMk+z3RmUReJYGj3E8IcgHN9cXYBThQKV9",
-	"RCYFEyxh2NdIXKKP1CUSl7OKXSB2zkGn/uLFCxUQWrdysW8f2LrcnGOnFnR0CJk6Mr/IZA90LiETKqQu",
-	"zg2oC9JmMv85L1tX+czwx87njcaLmvlfpuhBmsWH71cjXpkjLiq12kF1BL3bUQB/RqOGHKRJ8lORYjKc",
-	"oErIqL9ndthAdcf31FFf/2IA66NG9cdw8u/fVpqznytdPCFQRAx9BUeeza3pnYFsIQkT5GTn2M9Rdv/F",
-	"cWPfomxaL8IuEnH/0FBdqxJamZlIz/oP64p6jUQSD6SsImaZLGi5RCrZQgiFV5IUTyfk5GAEOfYSGNG5",
-	"CaugPcNCosNXICLGUOaCIYmCYAi+0nmUdGC95pMh2DnvtsF+/eioUu8TGIRTWGnsKrlhaO3cIdjRv+3v",
-	"qhB9QtnM5G0TFERhiJgHub6ZFQenWje4+kSKHtocE2Au+AkYpjw8BLOICzBCKnu+KhXGBZC/nCgMTFhF",
-	"wWCrWj86OFFZIFUasD4RutS7C+q//fqf9VoNBEjocmU8hB7iLpguwikyl12hPPkYDadIXfmHZAE0eatp",
-	"RjarEHmfZCuRG/OjRvIkRxsdJ0kl1Uu0kY2XqYNxQtWPSPXbGG5LkLIUIbfFxI2xIZ+t9ikNWHZJwq0P",
-	"puc+U1bAdb1+fHiUXqHIWPIVuoAZ5uCf/x/8SCO2lUUuX+ixBK7NIx8WSfRHDKfRE9sI6jMS5F5SW6zc",
-	"tnYZBQKHkAkN+UZIHB4DKMCMcgEOwSV+eQK+7rReu6Bz9RpQBr5Bo47JZOmD0QKYzX4SN1Lpno7++V/y",
-	"vyeAoQoicpf7gFMwQwLK7Q12Wt+ev3LB6053VyUvNKkvq6BNgoVWGlWmV3CLFvoBylSAQY9SEECmbqXu",
-	"g6Eu8NprtwcXzevXreGJicgQi1A+cRg/cXPVvel02te91tmg911H3331kUd9lZCGsj6hKnOhPIV8PENE",
-	"J1w8aDTiLlaZ5XSJN1Oj9o8ExrN4hffGlM0qMbRYCGS2iLOjq86ptd7dnDFLKtw9LU7mS/omFXx/T0F3",
-	"YwE2i4jyHcBHhpclNKIHYWO2NHKZIKveFD0GPtY3cJJ2dELXHqUXklV1u8NN3mfSniL/EvkYxhU//6Cg",
-	"rJLWxkJzaFh/GRpnfZ8VuaFVGAjxV8Vmxy7OOAar3eso61vOG6quohI011IxQ2EgZVWNo4EPKEEn4KgG",
-	"OPAoDXw6J9v6QpunvfO3rYI3tN3rbOoGlTPJOENP45panxyij46T8bpkzGty7zyeIzTT27+gH1SHF7R7",
-	"nV1QAZqR81EQy23vZWCwGgq2DImw8WK00H7NB4U/lHggP/HxJz7+k/LxY3Dx9kENcgmkNqIqPtI5CKh3",
-	"m484kBzuJol/4lbyaTsGwWQscgEm2uuW3jKvgnaoFf3kXtdnw7gMyQibcFPtUxVUHeb6ho5OeqRzHW0W",
-	"kfAxwkI+IHObO+GnU0ZVJdfsZfA5GlmugCcMddgYBtoi/BSZ8LtEJnwKLd0KhbcMZSgD4nXJLJNM7TGW",
-	"7kwhnwKdYO1znQJAB2rtWgkq41W2o8CqYFU0PNiJM7QJVcLGVHuK+5CNdnMR88k1P02VQgD9soSWfyb8",
-	"fRQxrS3CmDLPIqqpFS/Iakl1L/XHlgkvrSmsuEOXvuUT2GwJNiZV5QOFvi1MOFbo6ioLjnqgzIKzWwUm",
-	"a5RswMEEiVWWmk1MMJ/Utk/x6H+uKEhjiFkTka46Znfxpi8EffiRUpkK5a9giDOV8n5IXlFMb3iHCOI8",
-	"DslqdnRyfyx4GmiGddVIo0WYIDDJVyVZd1xTEk2n9spcPrT6UJbqYg9nZXX3rGbxdeViy1i6VbFPmBJl",
-	"TKrE+Akos2DN6jBD8GKv6j5imsTcLU3Ka5KEW70uzz9Z8opllfLCOKYn6fZSQtP9/wQAAP//",
+	"7L3rchs3ti/+Ktj9n6qRkiZFUpfEUqX2piXa1owkckTKSSbMnwS7QRJRE2gDaNFMrKp8Og9w9qnaX8+n",
+	"/SLzJnmSU7h0N/rCmywpcbZTNWORbKCBBawf1g1r/eJ4dBZSgojgzvEvzhRBHzH15zUSbNEcC8TkJx9x",
+	"j+FQYEqcY6eLPEp8DgQFc4gFGKExZQgw2QSTSdVxHe5N0QzKpjNM8CyaOcd11xGLEDnHDiYCTRBz7u/v",
+	"XSeEDM6QMK9teh4KxQUkkwhOUPHVNxz5gJJgAeZTRMB3lWYYVi6oBwMEMAdwxBERJ4AyHzHgIw/7iLvg",
+	"XeUOBhHiAE8IZch3AUMTTAngguEwRL4cMnoPZ2Egx4dI5abrInLy7pta9YXjOli+WhPHcR0CZ/IpPdRK",
+	"MtbMpOH7C0QmYuoc12uNg2Tm8n1k4sh5f9cMQz3w4izb6g8YgEDPjN4hxrCPwM4YBsEIerdysmMG8BjM",
+	"MOeYTPYwuYMB9neroBmJKWVYQIHvdFuQG2t2umO2bIo2eZfNr3F4WJzeveswxENKOFLLejqFQYDIBLXe",
+	"h5ghX37nUSIQEfJPGIYB9qCc9N5PXJLgl3R88klf9n76pnlx0bp63Rq0vuucX7fOHNeZIc7VRnF6UwTu",
+	"EMNj0xGYQg6Qfl0VdAIEOQIBnQBMAJxATCQRGHoXIS4G2HeOnVr9b2/2/3n4jxfffv3dV98fvT3sHXT3",
+	"rxv/qHece3vyf2Fo7Bw7/99eyjx7+le+12KMmo2d27jkltA5ceMhAcqAWTIokC9HhgnwYjpV5StPKRkH",
+	"2BMPolbrsnl+MWheXLeaZ98PbroFcmEO0AziAEDfZ4hzxT8BQ9BfSBpFHD0vheLZgjkWUyCmCHgRY4gI",
+	"wAUUmiK68UPI0W1dv21dD1rX1+3rDCFuCAKIMRTJ9RCIyY9cAB6xO0SiZ6ZBkywAFVPE5JAoAzsHtRoY",
+	"XjYvXrWvL1tng+vWP25a3d7QBQe1AzC8avcGr9o3V2fqi0MwvGz13rTPBvL75sVF+9uW+qW+D4ad5vcX",
+	"7ebZoNduDy6a169bQxccys5twqjv6rrf88vOReuyddVTffz263/vqhV4RdkI+z4iD1qFdq8zOL9627w4",
+	"z+7Gc80JQD72vBRP5mMxZBZHdriAiiPklhwHdK4J8ZoS9GAalAMY5ooAGeR6VmIYdFajcEGAya2bQpIk",
+	"ECKMBsFMMuUOQ1xAJnJkMSvZGMNTNd0HEMhskEHjVXNw2j5rle6Uxqvm77BbvmWUTABX8g8YQ09QZs/6",
+	"lCEfEYFhwD9q5qfXrbPWVe+8edEtZ5P0Pb/LKaYPDhfMFTlCyPmcMnWkEUoq0FOCB/Q8GhEBfvv1/wBM",
+	"fMwFJpMI8ykcBRrNO3ARUOj3KL2AbPKwzdJ50+61U1QriAThlAoqjzZBKQjka56XYi+pv5CEGeMA2WO4",
+	"d51rKNAFnmHxQHnoutlrDS7OL897eSShFMwgWQAoBJqFgifyj2ALLfyAAArEnpcUxWE5bkHlqCQ6R9k7",
+	"zNN7lnaiXnRDYCSmkiU8+FBy3lw1b3pvJNudNvMUzfX/vHS71BK+mxxPEogNUgt6i4jaTTeER2FImUD+",
+	"JfIx7CmR/MEcdXPVvel02te91tmg932nlSNH8i6AZ3CCgFQAnvngVgy1CBEgVEiwQaFamXvXeaulakzJ",
+	"K4iDB24HhcTN3nn7avCqeX6hNoQSytReVQDoHP+gMEaL0bOIS1UYQKBXKSNcV50fpaqrgTJulwBn0lQA",
+	"yacCfC2PXQY9qRZXnR/vbeJ36QyBMUaBzwFkKN4VT0L9lJJL1yE+k8y7QahBvaqUXNOP0ezlcdAVUESa",
+	"hCSaSUqEiPhSa3QdfXA4rjMKqHeLfMd1vIBy5Evi5VRM1zmdIu+22B29dVxnLFentJERSnJyzx1iCzCD",
+	"3hQTpGUwKdU0O+eAIRExwl2tlWDBwZter6NUkohXgexPLwMX8lwDkPiAIKlzK90d/4z8ap/0yQfd7Qfd",
+	"/AOYIUgwmYAPffKhUqkk/5NPvmk1L3pvBu2/gw+gUauBDwCpAfpI0goRbwEg4XPEuGoOLtqvz68G3ZvT",
+	"01a3m7RR0AAw5xHy1c5SGiZlWrpdVPRn1cHlq6ZSLaRMmrRXElYi/Gk62D3Fr27f9Ja8e4cy4KM77KFd",
+	"2WYitd5IZBq2e29a191Cez1frQnpHgodnLXenp+2ujaV4icxN89ctuyfQ0bVKRz/dNM5k0Bf+D0KtUoe",
+	"P2cAMf+0Eiwyz3ZbpzfX573vB623rateZmgQhBIm6VhtrIgj9lcu5ciIYbGQ0yXCLKZUD7qtq17SlKEJ",
+	"5oJpZURtIi7l7+RhBVQrntbsqSfTfH1+Org4v/p79hUzOMGekvetvnvtv7euBufd7o0161ioU6yqZi43",
+	"fGarqcadZrf7bftaaqzdVi/7NoIiwWBg9jAQFEDAEEciwZDSLnJbJAFPbwrJJH5v79v2q+ag22v2brqZ",
+	"nawZ1n6oddV8eZHb74hIJs70dXbeLT7nY1548G3r+vzVufUgFyisRCGYMEjS/ZTX5cEHcKAej0gIGUcK",
+	"Rf7WbV9JVtUCtjm79GmneilRFFQ/ddXP9jK66jQnACUdzmL5YwaDMWUz5LvxSzLmLIbu6G0sk+guX7Wv",
+	"X56fnbWuVGf7cvHlYR0EdB4TJK/tJU/qgffavY7u3KMKFDSMxpvftM41QpWZOvith7u9Vmdw07FhTreQ",
+	"e8+T1NW7RC8Z5oAg5MdjTOwsqtWBmgbgkTcFjEYC6fFxGjEP2eA0KG1nSK+pNKYMiCkUMXYZzMlbcVT7",
+	"Q3VsiCn1M1SkBIgp5mYoqoOi7U918EJOl4Dc2k8h1x1ogWWHI+LvlvXTPO2dv21t0ZNk6qQvzSRxXynz",
+	"6c4k8S37IyV2I0mIJQ3oeJxuBmNVkc/Ua5rYgRyf2gU7Zqe6En19uXGnMOJCb119Ykvs2y0gpbXF6rWU",
+	"v3Q/tixuoajqo2CvLnaxmTE4i1rX7YuLy9ZVr2y6RpaSJwtDQkKrRrQYUXM2QNVUMsFIaamSBvJ4CqRS",
+	"appk1eukgT79VItDcIlf2k/nVQfV6DBpJPfu3zqt1y7oXL2WM/8WjTpgtEhgTnVVEL9lL42GOuH0IXGX",
+	"yKZgrLndGoO1aKpRRHzkUV/RwoydAR/PEOGYEq5nclB7cfSv/5L/r7uyFWzV0wsl2uS0WMkxCFjK624s",
+	"DaSGVfBBGVvlOND7EHlykY2FV289HwmIA76b4o1lf1WtJRLTEJmTXQHAHcSBmtECifSdEnhurppvm+cX",
+	"kmVUYw10lvzoU8R1J/oQ/tAnUr8xMnQigDqukxEuHdexZUX9syUApl9kBTvHdVJ5TXbSSv41cpX+kBG1",
+	"HNcpSlSO68QSkvkztibnhBvHdWwJxnGdEpmk5NtkwLYokXw0MJR8jqWD5ItYClADyh31jrvEwlc0PSQH",
+	"p9XGsodm7ej5s81xneTkSSg/sL8qnjCOW+4xKjsCksnm0Dz53gJsM9jU4F1EVsctde0twzu1Zjkgk98V",
+	"DIFLDRllqn0GNhw3b1zLuY9yDGoeyHHeEgU0IoItVvh8Z0hAHwoIuKDybEjcYRxxCVaxzcd24b78m+Nm",
+	"nc61knefKRlDvjpkEkoERsZOnYyJRIGCFOdYsAiV9OExJI+oARTrbAc9PENcwFmommlXnmxjuhxRGiBI",
+	"HGVQkONSVotfim80v2qX9PLfhbF3FX7H4UYTCyAXA3mkm6mlxG3UGkeVWr1Se9Grf3Vc+/r48KtqTf33",
+	"T8ctdBzKc4HJFf3/+33/l4P7ivynEf/T0/8cZ/7p96vyj6P7f/7FKYsVkEeedpv/YBErO/UsodxkURUB",
+	"ctPLLGO6OOl+paOfkCfSPXPuZ0miX1WJIuxX6o397OZTEQEzTJLNuHQrXpk1TTvGnSklCPgINH340G5j",
+	"06fVLeXZzg5rG/bFr00cQxnb+LnXZM644kaFQhncsEAzvo57DK/eJ/1AxuDCsS2Bv6zZKWp86fNmAGWL",
+	"3NLWzDwk9RiezYyKL3UNVvGglHk5YneIVTj2c5Ek0If/YT5VPTpzXEfqi5KfjME0t6AHJVRSY7nWMl6R",
+	"5ige6UqbsXooTw7dtHT6cVRB+fquepWyJ2YXJUvDi9gKCKbRDJKK1G+UzGZaVMt2im3HzXdoSAOw8gCO",
+	"MWJKiTQGebAzQgtKfHVg+NSLZogIJTLuVtdCS7pT1NTLSPUGwUBMlemVFykWUi4mDK3d3LbpVo3Bx9u1",
+	"yQ08eW/c1/Khr2DnZFKrhpEhwL1bAgK28FxY2eXM6zp8K1v2OmY3vbnxvMpIksafxW9UsWCIlIouF1Ir",
+	"TSK5zgya5YlofjZ7N+F/eVSUEURrwHyAs26YfUuAScIFXWc2hoN01smw5cmbjtiSLKgIE8EgnqKgIlxP",
+	"z8yb3Oy8rH4zEygn8QSTpXBmSV6rUUY/lpeV1h8g536JCLW+mTqYi7LV+obq6JXLugVO246xbOhk4+s1",
+	"p3QpxFv9uRuKSytWbvPTP68pLxUAKEHtsXP8w2rqqPf3pKyvWO3e3eDxLHfe/7iNuJBD/xXiQm5kBdJA",
+	"z0OcD5SeUop0xmA4SBFv1cyynsPlKDCGAS+HATWSAhC8RJAhVgp1EUcsj2CYiKMDpySIeSVwZGiRGUmB",
+	"DOlrlxCdRkJz2VI8eQA6LFUvlg+iLaaI8S1Zo9QotJRFsh0az4K1l5ZRP36ybPBPIDhfwgn2LjC57SLR",
+	"MaDzGew3B/tVDa7QPCap3WzgUTLGkiexDt3IHxiFPZXgUC6sJjXXG3f10YEVdqHkZavvo4PMWXR0sO4w",
+	"ilm+5FAqn0vpBkOdKRV0G14rMaNuyGbKMD6IWFAK2sbVvZ3lJy+oJ2/I9Pdc3Iq2pONqPX4VCTo6luDJ",
+	"JnKjibflfDbYERtMSr/7yaaWdLnhobLiNLHGZzVLAknWa8S5cZcN2IapAsZ8/duv/1lv2NFcLjA8j3xX",
+	"OWBEHECmP3qUCIhVaFDyy1+5DiYCIWRCPwaBR2czShLHftYQ0xWsRiad/+B8XmP+v+WMwzmxugwz2yIs",
+	"D5U6qvh4gkUSe52+s97YPzg8cjIW0B9qlRc//nJ0/xen/B2bHZvrzTDxcO/dz6fs73LKLlHEDP886Ohr",
+	"i/CtilR7rJ3x0bbDFXYxa7CbI7LtvdzKUqRc32W+lHWwqxuWTaCDGKckNsjnXUlZJXytL0XJLDdhQOFy",
+	"tlaiQEbBGmEClcNi9d7SDUvnYA7dwrtGmInpQJ1a9gvVFxtM5xn8Y8neLHQ4xoyLBGfWvn9DpdU4hDbu",
+	"NkgshattEOqpe9chUHszsdiMbOGUEjQg0Wykg/83aZDKqmuffqChQczpGA5MUGC57/JBUrHW9EnB+zV+",
+	"r/2K9a/WcoEyaMWwlBgQgviqbtK/m5G5rc1k7wDX5hDbdWgvY26R8tTJ+RTXSPdZUfL3ZNjP/FXa4DG0",
+	"PbVHH3XLpft79fa6RvzxJcs/uplDseMmc9L5G16p64t6ck8gvhVeUlAlmiBWJlSQr750SpmOyE2DfZdo",
+	"GStMMyXE6ZpQ+9adiULJW6xjMucyXehLHfHNELlz4xh+FbOfc39HYlpVsZtVHnmeCiAu1bXtdyx3GFvf",
+	"l3qJN4aiDSNgqKcCQR50lg3gxBB2zWvKIMJQP0sYE7didZ4d4ZI9l67yVgbq0kDDj4vgyG65rQI5XIeg",
+	"92LgRYxTtj1Ry60t2U7LyJeuajHvSu9UB6LNsMeovgDNXYCqkypYER+V5Y/VgVSPHjjlOlv4qLLT7QQQ",
+	"k4pA74WxDQ/7Ua2272Ff/Ys+6I86zFp/NXQBn9I5AZR45VEdH+n1ek4n1qN5rdQKnKuLQcvZ8an9hUV2",
+	"z0UGb6V8P+c6FDh51cLE7ynQa+nCPJ2Le+XhYfm0n8I93ZOCkBQ5PkrwWyskLbUFqfefmRti21C3EFJe",
+	"jJZZpYo+3Bofd7t0Ni3ywMmkUeCPNRc5FS0dKlmXF8G7XgMck0mAKhFHWVmS50E6OcmLbJ45rTelYGF0",
+	"S0mq4Wl7iiYXEooEjfWTQtDldrTPhmSVp34L0Fjom2cod+moulxBt0VSeSSw7PxeBXT+Hm8Lx1SEUu4e",
+	"RAxvZgpSoyzO7CXkaL+Rv0G1Y3LN4QAllz53q+ttEJvvl8SGo8eVnVBCqKXbSFmd8UNY07qpsl2YYqTO",
+	"oIeYn+OmZbPRpqDL5aD9eDYhOwY5ozk23G3tRSvdpalJPW8P2qLZxxmGrKnuZ6a6725vNLLpVtuEBQqL",
+	"nM8n8VEx12k2Duj7WE+7k+ltU3Qv5hZBga+1fXM/TzBIeAAF8k+ATwUIoZiquGuC1B1SnY9jF/z2v/53",
+	"mvghjvHmljpQGuBg6aHLk3usiRLfUnoyxCvjRO3IWhO4um2c7+OIXNko3CUSmAZ5pXt3Zc8GPpSA3ozk",
+	"7i1aosyFlhGNiA9CxYEwAFrafpgKmEm5YWdlqILL7S7UH6t7+MPcJcFhkmZVQbBWPxJaTIUIdbYWTMY0",
+	"ToADdS5Jk91Tn7cAkQkmCDGdg0V5VFRzfry351OPV8fquSoMwyKn9KYImH5GkNzKkzMMoJCzAs3O+bG5",
+	"piAWYMemgatJ42rLX+NV082ugLnqxnfdPjFpOVwwVaH3VaCztcT5RYEHGcOIAxinYImtdUO5P4bq9gq0",
+	"mHJoeGHYJzuvGCLeFIwWwEdjGAVCP81BnGfVBS0yCTCfSmHHMNyuSujyxRcadL/4AmCurv8Hd0jtnfi5",
+	"YzC0E6gOFTgMc6lYh2Anl6x2+G6Y5Kntk1yiWheo8wfQMRizPUTAHBMDO1IUy2SpitOMDAP7/WM2rAK5",
+	"bN6UckT6JDAjkdNA3pQiH2AChqf6NnY6UDPrFrlDAQ0R/+ILwFDIqB95KHPdBPlgRH25JOg99ESwcJWx",
+	"FMyniKknFwraIoms5NgwCSR+stRgzmAoH8QsTiekhiQ1vuGJbEAj4WZTnch1a7xqxm+WLxgHUFT7+qTR",
+	"3wx/MWvvGmtzCqH3w5P8jfKImY5Uyp6DRqNPch0cF6+pu/peNz8GvygYPwY/mCa//frfP95nX1kFw/Tj",
+	"EGDeJ8uu77gA+r48aNK7PmpBzpCH9RX2hLzZhnJZOQ4QEXGaIqFXGEFvmt4o/yvP2JvVdfAAe8iIlAYy",
+	"5PHKMBLaT5/FiixMCCwsoV5igeM6d4hxo6NVa9WaEt9DRGCInWNnv1qr7ms74FQh9h4M8d5dfU9u6r3G",
+	"GO4ZATy+aVTEcSMMcxUe5SOd6o7rGCtzm1bjtSu/IrFEz9XOkTvICxBk3Ny2VQqA/DarQlbBFU3u4mJu",
+	"JSaSv4gkh8xB7QUYFu5DD0+SpC4+UilIhvn73QrZk4U5951jx1gTlMTvZHNmL7lFkD6yZ2WaXnaJwHo6",
+	"l4H7/sdE0HhJ/cWDUqkZn83GWccKBpz7rCAgxc18hulGrfagsRVsLolqrK4T2InX7MQ/1S1nUzAHlWRS",
+	"K/R/UKsv6zyZ+14+9aFqt7++XS5Rq2r2Yn2zJCe1bNBorG9QSManGm7wJjs9pqKVOqDXt4sz1aVSoGIS",
+	"W/774Ue5rXk0m0kgS9hLwoAUoeCEqxR9c1rROV7tc1X5O2XvBXjSO+dh6BSbHXY86E2Rv5vglEdnMywy",
+	"kLSDiMcWoZCPCSp/6RN5NI4gR66BnxTSTAI7sLFVLAtvfWLjm5Fc7aw3OYPJQb0Wo14xdcPwJMnwY9is",
+	"TyyYzKWT2Agq1UGVBUttrPyMlU+ElalJN4FKrf9nkdL8WC2aRI9/cODI89G4Mpnin26DyozQ8B2rcBHd",
+	"zd+rbJdbzD1vml4CrMlwPgVcrdfWN1D5x/9MIKwX8iMxOPUQTsqMvOfjeCMcm5xfMTwa+CKUAcsAWwXn",
+	"4+RMPk4ehjnU65MdE/zmar1dpQbTVmO1G07AFAU+OKrVAJeyt0J51wzBpJaPIXw3STXaJ2Yo4Ob6XCda",
+	"1KdAaoKXalFqry+Fw9dIWA6H3wMRHwo92rdjqC//TjeLLSu5dlp6Ze5Qgc5REboS34lxlSiXaS5jRV7+",
+	"s70hR7Va6rpI/RVZ4MPckuJy/on40/HenqAi3NNdHOeH8e96W33zstlt7Te6rdPrVq/s735UqzWO9IC+",
+	"SYYTezicdc0Vf1quoCx5UxfFIxBTnxA2LUkUBBsR0zpIMrTUHcSTlZ/u77c7OnIuuCUnh0n1+zEHx1PC",
+	"ppXcdEdCRI4XAE4BbPcjgFUnDV4u3HYYvTNSpzJRIMKxSQ4plHlCjk1lQtWyrAeDQF1yUrZVCA4rM0wi",
+	"gZIUnHNMfDqvgrM4U53aKgCa9FdPpmpr6/dn6fGJpEfL65jl9DvjyKxafsL4/VtMpuAPLeHqt8mrPivZ",
+	"zyffdQ1jayT5SDnPzmG+QuM2GVWlxKY8DTtWJuHdohaez7sqMUvBjsYs20XRJxq5jIkbBPgWqSzfJs+y",
+	"DgM2hva4vwBLjNxXUqBxLKL3AhEf+buuPOu090PQPpHvO++44IYjVmlOlPmW+HGaYBODrF5yAiBZgBnm",
+	"Myi8KfBRgOSMsTgBhxYAcvMLwKLaJ9+uA8aTUo+U7sK3pqT0/UL6xlJB1PIrNj4tcM04O539cd1rwK9R",
+	"5XD0lV85QEeNygt4WK/UvK/9xvir0RE8qMfeye0hucT7+oSgnA/oi+P3siGZTr1x+CEMICYDgd6LJPww",
+	"H5eZVnCwgyTj2EgrErLe2M/UtFDTBQb2x1GwjXm1GMhYAvmlL3gohG+inhcqHn5aUJ5Bbr0lDTrKs3pH",
+	"Cmmg8VB5UoPYci39AnMjJRoPpskznnERqx3GpQ49R1zIJ7VrtAou0AR6C/OAUqZpJADsk2Fy03uofGHo",
+	"vRdEPvKrYGhSYA7BDLLbrISqG2koNxtIAWefDNN8j0OVvVw5cZXhdEcZdeEEgTnU4qs5dpC/W4aNcsom",
+	"4eSnpKFbSJLJfalh5Acr541OUWvfjl1zHSDJGKtVR+uSfkn20cxt/EIS0cyVe5MLFIdqBPvVWrVe369+",
+	"lU+Runp4kmoperX/vjlc5bOKlhWBtHf7H1fxlFs2y5ncwoN4Mxe5f43M1hUMe1LYEbiCSDQzXHK8pq6F",
+	"qrtTLGwBg7jOSJ+oKJqSBNxDK8UynCGdDD+xtslvPCpx5Vv5VKb6B0wqn/SJqX6yI3ee/jZEDFiQc6wd",
+	"PQzdYRpxIJ9TgSO6aIYxAqrXqWAzrTfvnqjB9YldnQRa8pfqwpTm2SFUv3q3CuRpUAn0caBGosj25XlH",
+	"zUx+IaVLRSTk94kp4SzsqlSYA5U7UvZ80HgBhnZObEO0oZX3fliObGq5PyVNOoNYj407sbGsmCo3vTBa",
+	"SN+yMbo8qdiYDfzbxmCYqxkQC5kPk6ttI6JKE5pNB6iPizTxp873mZE2LVklU+k17kTXLkuuI2VnSVK7",
+	"U8lMn0qezs7RmKY/Xsi+33ZnbShhgx2NQ1JnzNQR2/w0Kymp+gmL0Jo6O7owzpcJxtoStDplS49LGonl",
+	"5+WZ0fftgtn6/KEkWFTL8Fj292kKmYWUX5ndnaT12nhXx9nGyvez3d8fUgJTSwl2kjrpOmpj401V8dOC",
+	"EKV761oJJ3pv6T0V6162YFMFTZJIZ8ZAhbmuUJ6vPRLHnmZ0KzCDCzBCQEA2UealHSxUyd4pIlZ43e6y",
+	"zWxy5X86MsYqoWIbRC4khH1aS9Fzsd5ZvuLjRxrqDz5Coc2UzUmn3AxDyBAOACaC0ehO17R+zvq3V6sr",
+	"yVU/6rR8BtSCgIfIk8KXGfGmyqMELlUZlC8HrpdLoqirIIY0XWHUHJRpVU6A3ks2zxiAKEHLkEdnQv60",
+	"D9NCUuZYZk2yLjcyYmTbqsrK80y6DXTl0kiX7PGVr/oDn8jF8rUbbe5YKtwbUzah4iHbuxnM4YIn5YEb",
+	"tRoYltQ9G4L5FAoUF/wz9RoJ7RPL5LJ7AubyBC4WekTvMRfcBRDY6UBNpdl6DWhXPlfRG6YUZ5lp4JWa",
+	"ZsfOLvRpnN/LlPjNUd0ucvOEh3Z5ybuUl8/HenXtZTUnCeZx7XI3DlieQg5GCBFVKPNxjvqrTC3g6qes",
+	"4sWFeSwnsK5qbG5crhHJE+ZXjR7C+1cI+VpWz9a/hcR3NScnp5xcSXXrDsYFdvskW2EXEzBMM4oNq6Br",
+	"NHu2+gAt8S1bxQqHJ9mirMp7bNUHHJ7E1YbT6sc63hFog02fbB4HnkkC98nG8mxoMrzan6dWw39bmqmt",
+	"8ODGTFyaUu8ZoatE7+jkSoA/DiSV9rqRq/gVZSPs+4j8mYO4c5gnAS7jNUh8KRkQWo9/+jYnYpUkjUk5",
+	"/p0qFyI3oTwRR3zXisdW6AbVDWLiqzvB6Z0Xqz6zEXjqh7GosquMGHnnkZGiVHhhsTqqBYoKzIa5CrQ5",
+	"n3C1BKD0lFtJhYhPS/yZjOQCLxJQIkj88USgYllgy3Ah98LjCTPZ7v7MkX45ENDbGOykHLYLKooF1QeL",
+	"+a+tO9srQGCPI1GxM6iui++TgDNbXdDlBGDBQfdNs9I4PAJT9F6yp1SDzK0KpkrAC8oQ3+0TQSdI6W8p",
+	"nmm/M0cmNiUenqthIxlGih5J8KDxE7t9AgWdYQ8GwcK2mhZryatZYK4FpGLJ5FJ5J1NMQdMxqU/0J0GX",
+	"lV7S5TJP8cnYETcik59neHHnBz8RfDudw8WtN1tE83Ae3L2bM46FF3LvXeD/zAmbi+in+V3w/qfb4F0Y",
+	"zt+N0HwL3FhRKuop4K/E4/jdkv9Weh7j6O1sxkTLmWoiIHikY7c3ckpuEdqXSx5ZGi9jGM6woQ++TOIy",
+	"9Kj+54hjy5BYACuJ83ow1qlWlgbo6fKnoKPLrnb/caHA7hr5WFsPGIJBVRmflNo5omJqhCkXHNb2AYGz",
+	"uMCNCpeRIDzWZqICqumCq5+ciTWtkJvUxNXlXE2xW/khSYuUqRmbslYXsdiZphdEuXMTFtU9bMZKueK3",
+	"JVyks+r4SErSiHiLWPpV3HOo1Z/HnP/Y5Ek3FCirn19GC4FmIWWQ4WABIgLvIA5i30tCmLjrxyJN0yaL",
+	"H99HskxWj8jCyXaPmdR8kWFPnUSulDWvzRVVyVvjKAhAnFPH2GiKGYKqYJiUiDAqi8CzNHiM4wlBPri5",
+	"vgCjCAcq7SMyKZhgCcO+RuISfaIukbjmW+wCsXMOOvUXL16ogNC6VbBg+8DW5eYcO7Wgo0PI1JH5VSZ7",
+	"oHMJmVAhdXFuQF21OZP5z3nZusqXTzh2vmw0XtTMf5nKIGkWH75fjXhljrio1GoH1RH0bkcB/BmNGnKQ",
+	"JslPRYrJcIIqIaP+ntlhA9Ud31NHff2rAayPGtWfwsm/f1dpzn6udPGEQBEx9A0ceTa3pncGstVWTJCT",
+	"XYgiR9n9F8eNfYuyaVEVu5LK/UNDda1ygWVmIj3rP6wr6jUSSTyQsoqYZbKg5RKpZAshFF5JUjydkJOD",
+	"EeTYS2BE5yasgvYMC4kO34CIGEOZC4YkCoIh+EbnUdKB9ZpPhmDnvNsG+/Wjo0q9T2AQTmGlsavkhqG1",
+	"c4dgR/+2v6tC9AllM5O3TVAQhSFiHuT6ZlYcnGrd4OoTKXpoc0yAueAnYJjy8BDMIi7ACKkSE6qeHhdA",
+	"/nKiMDBhFQWDrWr96OBEZYFUacD6RDA8U8n66r/9+p/1Wg0ESOiafjyEHuIumC7CKTKXXaE8+RgNp0hd",
+	"+YdkATR5q2lGNqtaf59ky/Ub86NG8iRHGx0nSSXVS7SRjZepg3FC1U9I9dsYbkuQshQht8XEjbEhn632",
+	"KQ1Ydt3OrQ+m5z5TVsB1vX58eJReochY8hW6gBnm4F//F/xEI7aVRS5fDbUErs0jHxdJ9EcMp9ET2wjq",
+	"MxLkXlKAr9y2dhkFAoeQCQ35RkgcHgMowIxyAQ7BJX55Av7Wab12QefqNaAMfItGHZPJ0gejBTCb/SRu",
+	"pNI9Hf3rv+T/nwCGKojIXe4DTsEMCSi3N9hpfXf+ygWvO91dlbzQpL6sgjYJFlppVJlewS1a6AcoUwEG",
+	"PUpBAJm6lboPhroKcq/dHlw0r1+3hicmIkMsQvnEYfzEzVX3ptNpX/daZ4Pe9x1999VHHvVVQhrK+oSq",
+	"zIWqKA+eIaITLh40GnEXq8xyug6iKeT8RwLjWbzCe2PKZpUYWiwEMlvE2dGlGdVa727OmCVlIJ8WJ/N1",
+	"r5My17+noLuxAJtFRPkO4CPDyxIa0YOwMVs/vEyQVW+KHgMf6xs4STs6oWuP0gvJqrrd4SbvM2lPkX+J",
+	"fAzjsrh/UFBWSWtjoTk0rL8CjeOuK6qu2PK7scvDP+K4anVjls4JiLvUpco42FE37/SV2TiozjXZdLmr",
+	"r5gZodPNXqyL52F+3U1u3SrpwtU+EjvHcjaV7N/RQlsgJ5iYy3yyezC0ClINgeRAALm6iyu/OInViRmC",
+	"JBaDueoGLbtCmy0A9sxg6+bXqh3Cd5E6mjllYMzoDMD0AqCaR7a2Xe2gIeUz2fZdhEw5RCWfmapdNtvn",
+	"CuDlq25/+ZeyGqKFtD1SqZAnG9iJM2A3aruZYTVq5UNS9qH8iPAsmqU1g82nkjJHj2WwKa3bltw+jsv6",
+	"LavMl7t5mtyMMtk7Ylm5dtAovTCcKZi3xupjF8kzya6aYbhXr9aKl4lz5d/0vtgY8pcUwSu1a4ZGp9QI",
+	"8ecTjtUd5dkiD4UroDgbhlKR20xF5BF/1TWZONokDodt9zrKEZILTFFZAST6KgMFQ2EAPaPh08AHlKAT",
+	"cFQDHHiUBj6dk23DUpqnvfO3rUJgSrvX2TQiRc4kE5dyGtcA/Ryb8ugia7wuGU+H3DuPF5OS6e1/YEiK",
+	"jvRq9zq7oAI0I+cD0pa7QcvAYDUUbBmdZuPFaKFDTB4UiVYSDPKZjz/z8Z+Ujx+Di7ePL5NLEBEfqQrV",
+	"dC7Vndt88JfkcDfJwRa3kk/b4WAmeZwLMNEBEGnCjypoh9rmmlyx/WIYV4QaYaP66fAWQdVhri9L6vxz",
+	"WnDdLDjsU4SFfGz8Nuk5TqeMqsrz2bwcczSyvLJPGHW2MQy0Rfg5SOx3CRL7HOW/FQpvGVVWBsTr8gon",
+	"RTNiLN2ZQj4FOtfllzobi46Z3bVyBcerbAfkVsGqi0lgJ06WKVQ1MVN4L+5DNtrNXV5KblxrqhTuMi3L",
+	"Lfxnwt9HEdPaIowp8yyimlrxgqyWFFpUf2yZe9iaworrzOlbPoPNlmBjsgY/UOjbwoRj3SJYZcFRD5RZ",
+	"cHarwCTwkw04mCCxylKziQnms9r2+WrQnysg3Rhi1lwOUh2zu3jTF+Lv/Ejb9/OVCGGIM0VLf0xeUcw0",
+	"e4cI4jyOjm12dJ0VLHga84t1AV+jRZh43KIr5UJXNA1MehPi5+6BW30oY3Wxh7OyEqhWszhzRLFlLN2q",
+	"MFRMiTImVWL8BJRZsGZ1mCF4sVd1NTytJ+GW5kc39RqsXpenAi55xbKipWEcXpl0eymh6f7/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
