@@ -453,6 +453,28 @@ export interface paths {
         patch: operations["updateMe"];
         trace?: never;
     };
+    "/api/v1/me/security-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my security events
+         * @description Beyond the documentation. The caller's own security events (logins, new devices, logouts,
+         *     2FA changes, password and profile changes), newest first, with a localized description.
+         *     Keyset pagination: pass `next_cursor` back as `cursor`; `null` means the last page.
+         */
+        get: operations["listSecurityEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/photo": {
         parameters: {
             query?: never;
@@ -494,6 +516,7 @@ export interface components {
          *     | ME_OK | 200 | profile |
          *     | ME_UPDATED | 200 | profile updated |
          *     | ME_PHOTO_UPDATED | 200 | photo updated |
+         *     | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
          *     | OTP_SENT | 200 | registration code sent |
          *     | OTP_VALID | 200 | registration code valid |
          *     | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -533,7 +556,7 @@ export interface components {
          *     | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
          * @enum {string}
          */
-        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE";
+        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE";
         Error: {
             /** @description Localized human-readable message. */
             message: string;
@@ -839,6 +862,27 @@ export interface components {
             code: string;
             message: string;
             data: components["schemas"]["ProfileUpdate"];
+        };
+        SecurityEvent: {
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description Stable machine name of the event.
+             * @example auth.login.succeeded
+             */
+            action: string;
+            /** @description Localized description. */
+            description: string;
+            ip: string | null;
+            user_agent: string | null;
+            occurred_at: components["schemas"]["Timestamp"];
+        };
+        SecurityEventsResponse: {
+            /** @example SECURITY_EVENTS_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["SecurityEvent"][];
+            next_cursor: string | null;
         };
         PhotoUploadRequest: {
             /** Format: binary */
@@ -2229,6 +2273,68 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["MeUpdatedResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSecurityEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Opaque cursor from a previous page.
+                 * @example 1042
+                 */
+                cursor?: string;
+                /**
+                 * @description Page size (default 20).
+                 * @example 20
+                 */
+                limit?: number;
+            };
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "SECURITY_EVENTS_OK",
+                     *       "message": "OK",
+                     *       "data": [
+                     *         {
+                     *           "id": 1042,
+                     *           "action": "auth.login.succeeded",
+                     *           "description": "Successful login.",
+                     *           "ip": "203.0.113.7",
+                     *           "user_agent": "FlowxiApp/1.0",
+                     *           "occurred_at": "2026-01-09T17:08:57.000000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "1042"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SecurityEventsResponse"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
