@@ -32,7 +32,7 @@ REDOCLY_STAMP := tools/node_modules/.flowxi-installed
 TS_CLIENT := clients/typescript
 TS_STAMP := $(TS_CLIENT)/node_modules/.flowxi-installed
 # Everything `make generate` writes; check-generate fails when any of it changes.
-GENERATED := gen/ $(TS_CLIENT)/src/schema.d.ts
+GENERATED := gen/ $(TS_CLIENT)/src/schema.d.ts docs/index.html
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
@@ -53,9 +53,10 @@ test: ## whole test suite with -race against real PostgreSQL and Redis (PKG=, TE
 	FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS_URL="$$REDIS_URL" \
 		$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKG)
 
-generate: $(TS_STAMP) ## regenerate gen/ (oapi-codegen, sqlc) and the TypeScript client types from openapi.yaml
+generate: $(TS_STAMP) $(REDOCLY_STAMP) ## regenerate gen/ (oapi-codegen, sqlc), the TypeScript client types and docs/index.html
 	$(GO) generate ./gen/...
 	npm run --silent gen --prefix $(TS_CLIENT)
+	$(REDOCLY) build-docs openapi.yaml --inlineBundle --template docs/template.hbs -o docs/index.html
 
 check-generate: ## fail when `make generate` changes anything it generates (gen/, the TypeScript client types)
 	$(MAKE) generate

@@ -3,7 +3,9 @@ package app
 import (
 	"github.com/labstack/echo/v4"
 
+	flowxi "github.com/flowxi/backend"
 	"github.com/flowxi/backend/server"
+	"github.com/flowxi/backend/services/docs"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/profile"
@@ -26,6 +28,7 @@ func (a *App) wire() (*server.API, error) {
 		TwoFactor:      twofactor.New(),
 		Profile:        profile.New(),
 		SecurityEvents: securitylog.New(a.Store.Q),
+		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
 	}, nil
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/services/docs"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/profile"
@@ -19,6 +20,7 @@ type API struct {
 	*twofactor.TwoFactor
 	*profile.Profile
 	*securitylog.SecurityEvents
+	*docs.Docs
 }
 
 var _ api.StrictServerInterface = (*API)(nil)

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -1262,6 +1263,15 @@ type ListSecurityEventsParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// GetOpenapiSpecParams defines parameters for GetOpenapiSpec.
+type GetOpenapiSpecParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ResendRegisterEmailCodeParams defines parameters for ResendRegisterEmailCode.
 type ResendRegisterEmailCodeParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -1300,6 +1310,15 @@ type VerifyRegisterEmailCodeParams struct {
 
 // ResendRegisterEmailParams defines parameters for ResendRegisterEmail.
 type ResendRegisterEmailParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetDocsParams defines parameters for GetDocs.
+type GetDocsParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
 	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
 
@@ -1479,6 +1498,9 @@ type ServerInterface interface {
 	// ListSecurityEvents List my security events
 	// (GET /api/v1/me/security-events)
 	ListSecurityEvents(ctx echo.Context, params ListSecurityEventsParams) error
+	// GetOpenapiSpec The OpenAPI contract (YAML)
+	// (GET /api/v1/openapi.yaml)
+	GetOpenapiSpec(ctx echo.Context, params GetOpenapiSpecParams) error
 	// ResendRegisterEmailCode Register (email OTP) - resend code
 	// (POST /api/v1/register-email-code/resend)
 	ResendRegisterEmailCode(ctx echo.Context, params ResendRegisterEmailCodeParams) error
@@ -1494,6 +1516,9 @@ type ServerInterface interface {
 	// ResendRegisterEmail Register (magic link) - resend link
 	// (POST /api/v1/register-email/resend)
 	ResendRegisterEmail(ctx echo.Context, params ResendRegisterEmailParams) error
+	// GetDocs API reference page (HTML)
+	// (GET /docs)
+	GetDocs(ctx echo.Context, params GetDocsParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -2350,6 +2375,50 @@ func (w *ServerInterfaceWrapper) ListSecurityEvents(ctx echo.Context) error {
 	return err
 }
 
+// GetOpenapiSpec converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenapiSpec(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetOpenapiSpecParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenapiSpec(ctx, params)
+	return err
+}
+
 // ResendRegisterEmailCode converts echo context to params.
 func (w *ServerInterfaceWrapper) ResendRegisterEmailCode(ctx echo.Context) error {
 	var err error
@@ -2570,6 +2639,50 @@ func (w *ServerInterfaceWrapper) ResendRegisterEmail(ctx echo.Context) error {
 	return err
 }
 
+// GetDocs converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocs(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetDocsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocs(ctx, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -2618,6 +2731,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/api/v1/health", wrapper.Health, options.OperationMiddlewares["health"]...)
+	router.GET(options.BaseURL+"/api/v1/openapi.yaml", wrapper.GetOpenapiSpec, options.OperationMiddlewares["getOpenapiSpec"]...)
+	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/2fa/verify-login", wrapper.VerifyLogin2fa, options.OperationMiddlewares["verifyLogin2fa"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
@@ -4185,6 +4300,51 @@ func (response ListSecurityEventsdefaultJSONResponse) VisitListSecurityEventsRes
 	return err
 }
 
+type GetOpenapiSpecRequestObject struct {
+	Params GetOpenapiSpecParams
+}
+
+type GetOpenapiSpecResponseObject interface {
+	VisitGetOpenapiSpecResponse(w http.ResponseWriter) error
+}
+
+type GetOpenapiSpec200ApplicationyamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetOpenapiSpec200ApplicationyamlResponse) VisitGetOpenapiSpecResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetOpenapiSpecdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetOpenapiSpecdefaultJSONResponse) VisitGetOpenapiSpecResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResendRegisterEmailCodeRequestObject struct {
 	Params ResendRegisterEmailCodeParams
 	Body   *ResendRegisterEmailCodeJSONRequestBody
@@ -4638,6 +4798,51 @@ func (response ResendRegisterEmaildefaultJSONResponse) VisitResendRegisterEmailR
 	return err
 }
 
+type GetDocsRequestObject struct {
+	Params GetDocsParams
+}
+
+type GetDocsResponseObject interface {
+	VisitGetDocsResponse(w http.ResponseWriter) error
+}
+
+type GetDocs200TexthtmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetDocsdefaultJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// DisableTwofa Disable 2FA
@@ -4697,6 +4902,9 @@ type StrictServerInterface interface {
 	// ListSecurityEvents List my security events
 	// (GET /api/v1/me/security-events)
 	ListSecurityEvents(ctx context.Context, request ListSecurityEventsRequestObject) (ListSecurityEventsResponseObject, error)
+	// GetOpenapiSpec The OpenAPI contract (YAML)
+	// (GET /api/v1/openapi.yaml)
+	GetOpenapiSpec(ctx context.Context, request GetOpenapiSpecRequestObject) (GetOpenapiSpecResponseObject, error)
 	// ResendRegisterEmailCode Register (email OTP) - resend code
 	// (POST /api/v1/register-email-code/resend)
 	ResendRegisterEmailCode(ctx context.Context, request ResendRegisterEmailCodeRequestObject) (ResendRegisterEmailCodeResponseObject, error)
@@ -4712,6 +4920,9 @@ type StrictServerInterface interface {
 	// ResendRegisterEmail Register (magic link) - resend link
 	// (POST /api/v1/register-email/resend)
 	ResendRegisterEmail(ctx context.Context, request ResendRegisterEmailRequestObject) (ResendRegisterEmailResponseObject, error)
+	// GetDocs API reference page (HTML)
+	// (GET /docs)
+	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -5460,6 +5671,31 @@ func (sh *strictHandler) ListSecurityEvents(ctx echo.Context, params ListSecurit
 	return nil
 }
 
+// GetOpenapiSpec operation middleware
+func (sh *strictHandler) GetOpenapiSpec(ctx echo.Context, params GetOpenapiSpecParams) error {
+	var request GetOpenapiSpecRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenapiSpec(ctx.Request().Context(), request.(GetOpenapiSpecRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenapiSpec")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenapiSpecResponseObject); ok {
+		return validResponse.VisitGetOpenapiSpecResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ResendRegisterEmailCode operation middleware
 func (sh *strictHandler) ResendRegisterEmailCode(ctx echo.Context, params ResendRegisterEmailCodeParams) error {
 	var request ResendRegisterEmailCodeRequestObject
@@ -5700,178 +5936,214 @@ func (sh *strictHandler) ResendRegisterEmail(ctx echo.Context, params ResendRegi
 	return nil
 }
 
+// GetDocs operation middleware
+func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
+	var request GetDocsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocs(ctx.Request().Context(), request.(GetDocsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDocsResponseObject); ok {
+		return validResponse.VisitGetDocsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs3ti/+Ktj9n6qRkiZFUpfEUqX2piXa1owkckTKSSbMnwS7QRJRE2gDaNFMrKp8Og9w9qnaX8+n",
-	"/SLzJnmSU7h0N/rCmywpcbZTNWORbKCBBawf1g1r/eJ4dBZSgojgzvEvzhRBHzH15zUSbNEcC8TkJx9x",
-	"j+FQYEqcY6eLPEp8DgQFc4gFGKExZQgw2QSTSdVxHe5N0QzKpjNM8CyaOcd11xGLEDnHDiYCTRBz7u/v",
-	"XSeEDM6QMK9teh4KxQUkkwhOUPHVNxz5gJJgAeZTRMB3lWYYVi6oBwMEMAdwxBERJ4AyHzHgIw/7iLvg",
-	"XeUOBhHiAE8IZch3AUMTTAngguEwRL4cMnoPZ2Egx4dI5abrInLy7pta9YXjOli+WhPHcR0CZ/IpPdRK",
-	"MtbMpOH7C0QmYuoc12uNg2Tm8n1k4sh5f9cMQz3w4izb6g8YgEDPjN4hxrCPwM4YBsEIerdysmMG8BjM",
-	"MOeYTPYwuYMB9neroBmJKWVYQIHvdFuQG2t2umO2bIo2eZfNr3F4WJzeveswxENKOFLLejqFQYDIBLXe",
-	"h5ghX37nUSIQEfJPGIYB9qCc9N5PXJLgl3R88klf9n76pnlx0bp63Rq0vuucX7fOHNeZIc7VRnF6UwTu",
-	"EMNj0xGYQg6Qfl0VdAIEOQIBnQBMAJxATCQRGHoXIS4G2HeOnVr9b2/2/3n4jxfffv3dV98fvT3sHXT3",
-	"rxv/qHece3vyf2Fo7Bw7/99eyjx7+le+12KMmo2d27jkltA5ceMhAcqAWTIokC9HhgnwYjpV5StPKRkH",
-	"2BMPolbrsnl+MWheXLeaZ98PbroFcmEO0AziAEDfZ4hzxT8BQ9BfSBpFHD0vheLZgjkWUyCmCHgRY4gI",
-	"wAUUmiK68UPI0W1dv21dD1rX1+3rDCFuCAKIMRTJ9RCIyY9cAB6xO0SiZ6ZBkywAFVPE5JAoAzsHtRoY",
-	"XjYvXrWvL1tng+vWP25a3d7QBQe1AzC8avcGr9o3V2fqi0MwvGz13rTPBvL75sVF+9uW+qW+D4ad5vcX",
-	"7ebZoNduDy6a169bQxccys5twqjv6rrf88vOReuyddVTffz263/vqhV4RdkI+z4iD1qFdq8zOL9627w4",
-	"z+7Gc80JQD72vBRP5mMxZBZHdriAiiPklhwHdK4J8ZoS9GAalAMY5ooAGeR6VmIYdFajcEGAya2bQpIk",
-	"ECKMBsFMMuUOQ1xAJnJkMSvZGMNTNd0HEMhskEHjVXNw2j5rle6Uxqvm77BbvmWUTABX8g8YQ09QZs/6",
-	"lCEfEYFhwD9q5qfXrbPWVe+8edEtZ5P0Pb/LKaYPDhfMFTlCyPmcMnWkEUoq0FOCB/Q8GhEBfvv1/wBM",
-	"fMwFJpMI8ykcBRrNO3ARUOj3KL2AbPKwzdJ50+61U1QriAThlAoqjzZBKQjka56XYi+pv5CEGeMA2WO4",
-	"d51rKNAFnmHxQHnoutlrDS7OL897eSShFMwgWQAoBJqFgifyj2ALLfyAAArEnpcUxWE5bkHlqCQ6R9k7",
-	"zNN7lnaiXnRDYCSmkiU8+FBy3lw1b3pvJNudNvMUzfX/vHS71BK+mxxPEogNUgt6i4jaTTeER2FImUD+",
-	"JfIx7CmR/MEcdXPVvel02te91tmg932nlSNH8i6AZ3CCgFQAnvngVgy1CBEgVEiwQaFamXvXeaulakzJ",
-	"K4iDB24HhcTN3nn7avCqeX6hNoQSytReVQDoHP+gMEaL0bOIS1UYQKBXKSNcV50fpaqrgTJulwBn0lQA",
-	"yacCfC2PXQY9qRZXnR/vbeJ36QyBMUaBzwFkKN4VT0L9lJJL1yE+k8y7QahBvaqUXNOP0ezlcdAVUESa",
-	"hCSaSUqEiPhSa3QdfXA4rjMKqHeLfMd1vIBy5Evi5VRM1zmdIu+22B29dVxnLFentJERSnJyzx1iCzCD",
-	"3hQTpGUwKdU0O+eAIRExwl2tlWDBwZter6NUkohXgexPLwMX8lwDkPiAIKlzK90d/4z8ap/0yQfd7Qfd",
-	"/AOYIUgwmYAPffKhUqkk/5NPvmk1L3pvBu2/gw+gUauBDwCpAfpI0goRbwEg4XPEuGoOLtqvz68G3ZvT",
-	"01a3m7RR0AAw5xHy1c5SGiZlWrpdVPRn1cHlq6ZSLaRMmrRXElYi/Gk62D3Fr27f9Ja8e4cy4KM77KFd",
-	"2WYitd5IZBq2e29a191Cez1frQnpHgodnLXenp+2ujaV4icxN89ctuyfQ0bVKRz/dNM5k0Bf+D0KtUoe",
-	"P2cAMf+0Eiwyz3ZbpzfX573vB623rateZmgQhBIm6VhtrIgj9lcu5ciIYbGQ0yXCLKZUD7qtq17SlKEJ",
-	"5oJpZURtIi7l7+RhBVQrntbsqSfTfH1+Org4v/p79hUzOMGekvetvnvtv7euBufd7o0161ioU6yqZi43",
-	"fGarqcadZrf7bftaaqzdVi/7NoIiwWBg9jAQFEDAEEciwZDSLnJbJAFPbwrJJH5v79v2q+ag22v2brqZ",
-	"nawZ1n6oddV8eZHb74hIJs70dXbeLT7nY1548G3r+vzVufUgFyisRCGYMEjS/ZTX5cEHcKAej0gIGUcK",
-	"Rf7WbV9JVtUCtjm79GmneilRFFQ/ddXP9jK66jQnACUdzmL5YwaDMWUz5LvxSzLmLIbu6G0sk+guX7Wv",
-	"X56fnbWuVGf7cvHlYR0EdB4TJK/tJU/qgffavY7u3KMKFDSMxpvftM41QpWZOvith7u9Vmdw07FhTreQ",
-	"e8+T1NW7RC8Z5oAg5MdjTOwsqtWBmgbgkTcFjEYC6fFxGjEP2eA0KG1nSK+pNKYMiCkUMXYZzMlbcVT7",
-	"Q3VsiCn1M1SkBIgp5mYoqoOi7U918EJOl4Dc2k8h1x1ogWWHI+LvlvXTPO2dv21t0ZNk6qQvzSRxXynz",
-	"6c4k8S37IyV2I0mIJQ3oeJxuBmNVkc/Ua5rYgRyf2gU7Zqe6En19uXGnMOJCb119Ykvs2y0gpbXF6rWU",
-	"v3Q/tixuoajqo2CvLnaxmTE4i1rX7YuLy9ZVr2y6RpaSJwtDQkKrRrQYUXM2QNVUMsFIaamSBvJ4CqRS",
-	"appk1eukgT79VItDcIlf2k/nVQfV6DBpJPfu3zqt1y7oXL2WM/8WjTpgtEhgTnVVEL9lL42GOuH0IXGX",
-	"yKZgrLndGoO1aKpRRHzkUV/RwoydAR/PEOGYEq5nclB7cfSv/5L/r7uyFWzV0wsl2uS0WMkxCFjK624s",
-	"DaSGVfBBGVvlOND7EHlykY2FV289HwmIA76b4o1lf1WtJRLTEJmTXQHAHcSBmtECifSdEnhurppvm+cX",
-	"kmVUYw10lvzoU8R1J/oQ/tAnUr8xMnQigDqukxEuHdexZUX9syUApl9kBTvHdVJ5TXbSSv41cpX+kBG1",
-	"HNcpSlSO68QSkvkztibnhBvHdWwJxnGdEpmk5NtkwLYokXw0MJR8jqWD5ItYClADyh31jrvEwlc0PSQH",
-	"p9XGsodm7ej5s81xneTkSSg/sL8qnjCOW+4xKjsCksnm0Dz53gJsM9jU4F1EVsctde0twzu1Zjkgk98V",
-	"DIFLDRllqn0GNhw3b1zLuY9yDGoeyHHeEgU0IoItVvh8Z0hAHwoIuKDybEjcYRxxCVaxzcd24b78m+Nm",
-	"nc61knefKRlDvjpkEkoERsZOnYyJRIGCFOdYsAiV9OExJI+oARTrbAc9PENcwFmommlXnmxjuhxRGiBI",
-	"HGVQkONSVotfim80v2qX9PLfhbF3FX7H4UYTCyAXA3mkm6mlxG3UGkeVWr1Se9Grf3Vc+/r48KtqTf33",
-	"T8ctdBzKc4HJFf3/+33/l4P7ivynEf/T0/8cZ/7p96vyj6P7f/7FKYsVkEeedpv/YBErO/UsodxkURUB",
-	"ctPLLGO6OOl+paOfkCfSPXPuZ0miX1WJIuxX6o397OZTEQEzTJLNuHQrXpk1TTvGnSklCPgINH340G5j",
-	"06fVLeXZzg5rG/bFr00cQxnb+LnXZM644kaFQhncsEAzvo57DK/eJ/1AxuDCsS2Bv6zZKWp86fNmAGWL",
-	"3NLWzDwk9RiezYyKL3UNVvGglHk5YneIVTj2c5Ek0If/YT5VPTpzXEfqi5KfjME0t6AHJVRSY7nWMl6R",
-	"5ige6UqbsXooTw7dtHT6cVRB+fquepWyJ2YXJUvDi9gKCKbRDJKK1G+UzGZaVMt2im3HzXdoSAOw8gCO",
-	"MWJKiTQGebAzQgtKfHVg+NSLZogIJTLuVtdCS7pT1NTLSPUGwUBMlemVFykWUi4mDK3d3LbpVo3Bx9u1",
-	"yQ08eW/c1/Khr2DnZFKrhpEhwL1bAgK28FxY2eXM6zp8K1v2OmY3vbnxvMpIksafxW9UsWCIlIouF1Ir",
-	"TSK5zgya5YlofjZ7N+F/eVSUEURrwHyAs26YfUuAScIFXWc2hoN01smw5cmbjtiSLKgIE8EgnqKgIlxP",
-	"z8yb3Oy8rH4zEygn8QSTpXBmSV6rUUY/lpeV1h8g536JCLW+mTqYi7LV+obq6JXLugVO246xbOhk4+s1",
-	"p3QpxFv9uRuKSytWbvPTP68pLxUAKEHtsXP8w2rqqPf3pKyvWO3e3eDxLHfe/7iNuJBD/xXiQm5kBdJA",
-	"z0OcD5SeUop0xmA4SBFv1cyynsPlKDCGAS+HATWSAhC8RJAhVgp1EUcsj2CYiKMDpySIeSVwZGiRGUmB",
-	"DOlrlxCdRkJz2VI8eQA6LFUvlg+iLaaI8S1Zo9QotJRFsh0az4K1l5ZRP36ybPBPIDhfwgn2LjC57SLR",
-	"MaDzGew3B/tVDa7QPCap3WzgUTLGkiexDt3IHxiFPZXgUC6sJjXXG3f10YEVdqHkZavvo4PMWXR0sO4w",
-	"ilm+5FAqn0vpBkOdKRV0G14rMaNuyGbKMD6IWFAK2sbVvZ3lJy+oJ2/I9Pdc3Iq2pONqPX4VCTo6luDJ",
-	"JnKjibflfDbYERtMSr/7yaaWdLnhobLiNLHGZzVLAknWa8S5cZcN2IapAsZ8/duv/1lv2NFcLjA8j3xX",
-	"OWBEHECmP3qUCIhVaFDyy1+5DiYCIWRCPwaBR2czShLHftYQ0xWsRiad/+B8XmP+v+WMwzmxugwz2yIs",
-	"D5U6qvh4gkUSe52+s97YPzg8cjIW0B9qlRc//nJ0/xen/B2bHZvrzTDxcO/dz6fs73LKLlHEDP886Ohr",
-	"i/CtilR7rJ3x0bbDFXYxa7CbI7LtvdzKUqRc32W+lHWwqxuWTaCDGKckNsjnXUlZJXytL0XJLDdhQOFy",
-	"tlaiQEbBGmEClcNi9d7SDUvnYA7dwrtGmInpQJ1a9gvVFxtM5xn8Y8neLHQ4xoyLBGfWvn9DpdU4hDbu",
-	"NkgshattEOqpe9chUHszsdiMbOGUEjQg0Wykg/83aZDKqmuffqChQczpGA5MUGC57/JBUrHW9EnB+zV+",
-	"r/2K9a/WcoEyaMWwlBgQgviqbtK/m5G5rc1k7wDX5hDbdWgvY26R8tTJ+RTXSPdZUfL3ZNjP/FXa4DG0",
-	"PbVHH3XLpft79fa6RvzxJcs/uplDseMmc9L5G16p64t6ck8gvhVeUlAlmiBWJlSQr750SpmOyE2DfZdo",
-	"GStMMyXE6ZpQ+9adiULJW6xjMucyXehLHfHNELlz4xh+FbOfc39HYlpVsZtVHnmeCiAu1bXtdyx3GFvf",
-	"l3qJN4aiDSNgqKcCQR50lg3gxBB2zWvKIMJQP0sYE7didZ4d4ZI9l67yVgbq0kDDj4vgyG65rQI5XIeg",
-	"92LgRYxTtj1Ry60t2U7LyJeuajHvSu9UB6LNsMeovgDNXYCqkypYER+V5Y/VgVSPHjjlOlv4qLLT7QQQ",
-	"k4pA74WxDQ/7Ua2272Ff/Ys+6I86zFp/NXQBn9I5AZR45VEdH+n1ek4n1qN5rdQKnKuLQcvZ8an9hUV2",
-	"z0UGb6V8P+c6FDh51cLE7ynQa+nCPJ2Le+XhYfm0n8I93ZOCkBQ5PkrwWyskLbUFqfefmRti21C3EFJe",
-	"jJZZpYo+3Bofd7t0Ni3ywMmkUeCPNRc5FS0dKlmXF8G7XgMck0mAKhFHWVmS50E6OcmLbJ45rTelYGF0",
-	"S0mq4Wl7iiYXEooEjfWTQtDldrTPhmSVp34L0Fjom2cod+moulxBt0VSeSSw7PxeBXT+Hm8Lx1SEUu4e",
-	"RAxvZgpSoyzO7CXkaL+Rv0G1Y3LN4QAllz53q+ttEJvvl8SGo8eVnVBCqKXbSFmd8UNY07qpsl2YYqTO",
-	"oIeYn+OmZbPRpqDL5aD9eDYhOwY5ozk23G3tRSvdpalJPW8P2qLZxxmGrKnuZ6a6725vNLLpVtuEBQqL",
-	"nM8n8VEx12k2Duj7WE+7k+ltU3Qv5hZBga+1fXM/TzBIeAAF8k+ATwUIoZiquGuC1B1SnY9jF/z2v/53",
-	"mvghjvHmljpQGuBg6aHLk3usiRLfUnoyxCvjRO3IWhO4um2c7+OIXNko3CUSmAZ5pXt3Zc8GPpSA3ozk",
-	"7i1aosyFlhGNiA9CxYEwAFrafpgKmEm5YWdlqILL7S7UH6t7+MPcJcFhkmZVQbBWPxJaTIUIdbYWTMY0",
-	"ToADdS5Jk91Tn7cAkQkmCDGdg0V5VFRzfry351OPV8fquSoMwyKn9KYImH5GkNzKkzMMoJCzAs3O+bG5",
-	"piAWYMemgatJ42rLX+NV082ugLnqxnfdPjFpOVwwVaH3VaCztcT5RYEHGcOIAxinYImtdUO5P4bq9gq0",
-	"mHJoeGHYJzuvGCLeFIwWwEdjGAVCP81BnGfVBS0yCTCfSmHHMNyuSujyxRcadL/4AmCurv8Hd0jtnfi5",
-	"YzC0E6gOFTgMc6lYh2Anl6x2+G6Y5Kntk1yiWheo8wfQMRizPUTAHBMDO1IUy2SpitOMDAP7/WM2rAK5",
-	"bN6UckT6JDAjkdNA3pQiH2AChqf6NnY6UDPrFrlDAQ0R/+ILwFDIqB95KHPdBPlgRH25JOg99ESwcJWx",
-	"FMyniKknFwraIoms5NgwCSR+stRgzmAoH8QsTiekhiQ1vuGJbEAj4WZTnch1a7xqxm+WLxgHUFT7+qTR",
-	"3wx/MWvvGmtzCqH3w5P8jfKImY5Uyp6DRqNPch0cF6+pu/peNz8GvygYPwY/mCa//frfP95nX1kFw/Tj",
-	"EGDeJ8uu77gA+r48aNK7PmpBzpCH9RX2hLzZhnJZOQ4QEXGaIqFXGEFvmt4o/yvP2JvVdfAAe8iIlAYy",
-	"5PHKMBLaT5/FiixMCCwsoV5igeM6d4hxo6NVa9WaEt9DRGCInWNnv1qr7ms74FQh9h4M8d5dfU9u6r3G",
-	"GO4ZATy+aVTEcSMMcxUe5SOd6o7rGCtzm1bjtSu/IrFEz9XOkTvICxBk3Ny2VQqA/DarQlbBFU3u4mJu",
-	"JSaSv4gkh8xB7QUYFu5DD0+SpC4+UilIhvn73QrZk4U5951jx1gTlMTvZHNmL7lFkD6yZ2WaXnaJwHo6",
-	"l4H7/sdE0HhJ/cWDUqkZn83GWccKBpz7rCAgxc18hulGrfagsRVsLolqrK4T2InX7MQ/1S1nUzAHlWRS",
-	"K/R/UKsv6zyZ+14+9aFqt7++XS5Rq2r2Yn2zJCe1bNBorG9QSManGm7wJjs9pqKVOqDXt4sz1aVSoGIS",
-	"W/774Ue5rXk0m0kgS9hLwoAUoeCEqxR9c1rROV7tc1X5O2XvBXjSO+dh6BSbHXY86E2Rv5vglEdnMywy",
-	"kLSDiMcWoZCPCSp/6RN5NI4gR66BnxTSTAI7sLFVLAtvfWLjm5Fc7aw3OYPJQb0Wo14xdcPwJMnwY9is",
-	"TyyYzKWT2Agq1UGVBUttrPyMlU+ElalJN4FKrf9nkdL8WC2aRI9/cODI89G4Mpnin26DyozQ8B2rcBHd",
-	"zd+rbJdbzD1vml4CrMlwPgVcrdfWN1D5x/9MIKwX8iMxOPUQTsqMvOfjeCMcm5xfMTwa+CKUAcsAWwXn",
-	"4+RMPk4ehjnU65MdE/zmar1dpQbTVmO1G07AFAU+OKrVAJeyt0J51wzBpJaPIXw3STXaJ2Yo4Ob6XCda",
-	"1KdAaoKXalFqry+Fw9dIWA6H3wMRHwo92rdjqC//TjeLLSu5dlp6Ze5Qgc5REboS34lxlSiXaS5jRV7+",
-	"s70hR7Va6rpI/RVZ4MPckuJy/on40/HenqAi3NNdHOeH8e96W33zstlt7Te6rdPrVq/s735UqzWO9IC+",
-	"SYYTezicdc0Vf1quoCx5UxfFIxBTnxA2LUkUBBsR0zpIMrTUHcSTlZ/u77c7OnIuuCUnh0n1+zEHx1PC",
-	"ppXcdEdCRI4XAE4BbPcjgFUnDV4u3HYYvTNSpzJRIMKxSQ4plHlCjk1lQtWyrAeDQF1yUrZVCA4rM0wi",
-	"gZIUnHNMfDqvgrM4U53aKgCa9FdPpmpr6/dn6fGJpEfL65jl9DvjyKxafsL4/VtMpuAPLeHqt8mrPivZ",
-	"zyffdQ1jayT5SDnPzmG+QuM2GVWlxKY8DTtWJuHdohaez7sqMUvBjsYs20XRJxq5jIkbBPgWqSzfJs+y",
-	"DgM2hva4vwBLjNxXUqBxLKL3AhEf+buuPOu090PQPpHvO++44IYjVmlOlPmW+HGaYBODrF5yAiBZgBnm",
-	"Myi8KfBRgOSMsTgBhxYAcvMLwKLaJ9+uA8aTUo+U7sK3pqT0/UL6xlJB1PIrNj4tcM04O539cd1rwK9R",
-	"5XD0lV85QEeNygt4WK/UvK/9xvir0RE8qMfeye0hucT7+oSgnA/oi+P3siGZTr1x+CEMICYDgd6LJPww",
-	"H5eZVnCwgyTj2EgrErLe2M/UtFDTBQb2x1GwjXm1GMhYAvmlL3gohG+inhcqHn5aUJ5Bbr0lDTrKs3pH",
-	"Cmmg8VB5UoPYci39AnMjJRoPpskznnERqx3GpQ49R1zIJ7VrtAou0AR6C/OAUqZpJADsk2Fy03uofGHo",
-	"vRdEPvKrYGhSYA7BDLLbrISqG2koNxtIAWefDNN8j0OVvVw5cZXhdEcZdeEEgTnU4qs5dpC/W4aNcsom",
-	"4eSnpKFbSJLJfalh5Acr541OUWvfjl1zHSDJGKtVR+uSfkn20cxt/EIS0cyVe5MLFIdqBPvVWrVe369+",
-	"lU+Runp4kmoperX/vjlc5bOKlhWBtHf7H1fxlFs2y5ncwoN4Mxe5f43M1hUMe1LYEbiCSDQzXHK8pq6F",
-	"qrtTLGwBg7jOSJ+oKJqSBNxDK8UynCGdDD+xtslvPCpx5Vv5VKb6B0wqn/SJqX6yI3ee/jZEDFiQc6wd",
-	"PQzdYRpxIJ9TgSO6aIYxAqrXqWAzrTfvnqjB9YldnQRa8pfqwpTm2SFUv3q3CuRpUAn0caBGosj25XlH",
-	"zUx+IaVLRSTk94kp4SzsqlSYA5U7UvZ80HgBhnZObEO0oZX3fliObGq5PyVNOoNYj407sbGsmCo3vTBa",
-	"SN+yMbo8qdiYDfzbxmCYqxkQC5kPk6ttI6JKE5pNB6iPizTxp873mZE2LVklU+k17kTXLkuuI2VnSVK7",
-	"U8lMn0qezs7RmKY/Xsi+33ZnbShhgx2NQ1JnzNQR2/w0Kymp+gmL0Jo6O7owzpcJxtoStDplS49LGonl",
-	"5+WZ0fftgtn6/KEkWFTL8Fj292kKmYWUX5ndnaT12nhXx9nGyvez3d8fUgJTSwl2kjrpOmpj401V8dOC",
-	"EKV761oJJ3pv6T0V6162YFMFTZJIZ8ZAhbmuUJ6vPRLHnmZ0KzCDCzBCQEA2UealHSxUyd4pIlZ43e6y",
-	"zWxy5X86MsYqoWIbRC4khH1aS9Fzsd5ZvuLjRxrqDz5Coc2UzUmn3AxDyBAOACaC0ehO17R+zvq3V6sr",
-	"yVU/6rR8BtSCgIfIk8KXGfGmyqMELlUZlC8HrpdLoqirIIY0XWHUHJRpVU6A3ks2zxiAKEHLkEdnQv60",
-	"D9NCUuZYZk2yLjcyYmTbqsrK80y6DXTl0kiX7PGVr/oDn8jF8rUbbe5YKtwbUzah4iHbuxnM4YIn5YEb",
-	"tRoYltQ9G4L5FAoUF/wz9RoJ7RPL5LJ7AubyBC4WekTvMRfcBRDY6UBNpdl6DWhXPlfRG6YUZ5lp4JWa",
-	"ZsfOLvRpnN/LlPjNUd0ucvOEh3Z5ybuUl8/HenXtZTUnCeZx7XI3DlieQg5GCBFVKPNxjvqrTC3g6qes",
-	"4sWFeSwnsK5qbG5crhHJE+ZXjR7C+1cI+VpWz9a/hcR3NScnp5xcSXXrDsYFdvskW2EXEzBMM4oNq6Br",
-	"NHu2+gAt8S1bxQqHJ9mirMp7bNUHHJ7E1YbT6sc63hFog02fbB4HnkkC98nG8mxoMrzan6dWw39bmqmt",
-	"8ODGTFyaUu8ZoatE7+jkSoA/DiSV9rqRq/gVZSPs+4j8mYO4c5gnAS7jNUh8KRkQWo9/+jYnYpUkjUk5",
-	"/p0qFyI3oTwRR3zXisdW6AbVDWLiqzvB6Z0Xqz6zEXjqh7GosquMGHnnkZGiVHhhsTqqBYoKzIa5CrQ5",
-	"n3C1BKD0lFtJhYhPS/yZjOQCLxJQIkj88USgYllgy3Ah98LjCTPZ7v7MkX45ENDbGOykHLYLKooF1QeL",
-	"+a+tO9srQGCPI1GxM6iui++TgDNbXdDlBGDBQfdNs9I4PAJT9F6yp1SDzK0KpkrAC8oQ3+0TQSdI6W8p",
-	"nmm/M0cmNiUenqthIxlGih5J8KDxE7t9AgWdYQ8GwcK2mhZryatZYK4FpGLJ5FJ5J1NMQdMxqU/0J0GX",
-	"lV7S5TJP8cnYETcik59neHHnBz8RfDudw8WtN1tE83Ae3L2bM46FF3LvXeD/zAmbi+in+V3w/qfb4F0Y",
-	"zt+N0HwL3FhRKuop4K/E4/jdkv9Weh7j6O1sxkTLmWoiIHikY7c3ckpuEdqXSx5ZGi9jGM6woQ++TOIy",
-	"9Kj+54hjy5BYACuJ83ow1qlWlgbo6fKnoKPLrnb/caHA7hr5WFsPGIJBVRmflNo5omJqhCkXHNb2AYGz",
-	"uMCNCpeRIDzWZqICqumCq5+ciTWtkJvUxNXlXE2xW/khSYuUqRmbslYXsdiZphdEuXMTFtU9bMZKueK3",
-	"JVyks+r4SErSiHiLWPpV3HOo1Z/HnP/Y5Ek3FCirn19GC4FmIWWQ4WABIgLvIA5i30tCmLjrxyJN0yaL",
-	"H99HskxWj8jCyXaPmdR8kWFPnUSulDWvzRVVyVvjKAhAnFPH2GiKGYKqYJiUiDAqi8CzNHiM4wlBPri5",
-	"vgCjCAcq7SMyKZhgCcO+RuISfaIukbjmW+wCsXMOOvUXL16ogNC6VbBg+8DW5eYcO7Wgo0PI1JH5VSZ7",
-	"oHMJmVAhdXFuQF21OZP5z3nZusqXTzh2vmw0XtTMf5nKIGkWH75fjXhljrio1GoH1RH0bkcB/BmNGnKQ",
-	"JslPRYrJcIIqIaP+ntlhA9Ud31NHff2rAayPGtWfwsm/f1dpzn6udPGEQBEx9A0ceTa3pncGstVWTJCT",
-	"XYgiR9n9F8eNfYuyaVEVu5LK/UNDda1ygWVmIj3rP6wr6jUSSTyQsoqYZbKg5RKpZAshFF5JUjydkJOD",
-	"EeTYS2BE5yasgvYMC4kO34CIGEOZC4YkCoIh+EbnUdKB9ZpPhmDnvNsG+/Wjo0q9T2AQTmGlsavkhqG1",
-	"c4dgR/+2v6tC9AllM5O3TVAQhSFiHuT6ZlYcnGrd4OoTKXpoc0yAueAnYJjy8BDMIi7ACKkSE6qeHhdA",
-	"/nKiMDBhFQWDrWr96OBEZYFUacD6RDA8U8n66r/9+p/1Wg0ESOiafjyEHuIumC7CKTKXXaE8+RgNp0hd",
-	"+YdkATR5q2lGNqtaf59ky/Ub86NG8iRHGx0nSSXVS7SRjZepg3FC1U9I9dsYbkuQshQht8XEjbEhn632",
-	"KQ1Ydt3OrQ+m5z5TVsB1vX58eJReochY8hW6gBnm4F//F/xEI7aVRS5fDbUErs0jHxdJ9EcMp9ET2wjq",
-	"MxLkXlKAr9y2dhkFAoeQCQ35RkgcHgMowIxyAQ7BJX55Av7Wab12QefqNaAMfItGHZPJ0gejBTCb/SRu",
-	"pNI9Hf3rv+T/nwCGKojIXe4DTsEMCSi3N9hpfXf+ygWvO91dlbzQpL6sgjYJFlppVJlewS1a6AcoUwEG",
-	"PUpBAJm6lboPhroKcq/dHlw0r1+3hicmIkMsQvnEYfzEzVX3ptNpX/daZ4Pe9x1999VHHvVVQhrK+oSq",
-	"zIWqKA+eIaITLh40GnEXq8xyug6iKeT8RwLjWbzCe2PKZpUYWiwEMlvE2dGlGdVa727OmCVlIJ8WJ/N1",
-	"r5My17+noLuxAJtFRPkO4CPDyxIa0YOwMVs/vEyQVW+KHgMf6xs4STs6oWuP0gvJqrrd4SbvM2lPkX+J",
-	"fAzjsrh/UFBWSWtjoTk0rL8CjeOuK6qu2PK7scvDP+K4anVjls4JiLvUpco42FE37/SV2TiozjXZdLmr",
-	"r5gZodPNXqyL52F+3U1u3SrpwtU+EjvHcjaV7N/RQlsgJ5iYy3yyezC0ClINgeRAALm6iyu/OInViRmC",
-	"JBaDueoGLbtCmy0A9sxg6+bXqh3Cd5E6mjllYMzoDMD0AqCaR7a2Xe2gIeUz2fZdhEw5RCWfmapdNtvn",
-	"CuDlq25/+ZeyGqKFtD1SqZAnG9iJM2A3aruZYTVq5UNS9qH8iPAsmqU1g82nkjJHj2WwKa3bltw+jsv6",
-	"LavMl7t5mtyMMtk7Ylm5dtAovTCcKZi3xupjF8kzya6aYbhXr9aKl4lz5d/0vtgY8pcUwSu1a4ZGp9QI",
-	"8ecTjtUd5dkiD4UroDgbhlKR20xF5BF/1TWZONokDodt9zrKEZILTFFZAST6KgMFQ2EAPaPh08AHlKAT",
-	"cFQDHHiUBj6dk23DUpqnvfO3rUJgSrvX2TQiRc4kE5dyGtcA/Ryb8ugia7wuGU+H3DuPF5OS6e1/YEiK",
-	"jvRq9zq7oAI0I+cD0pa7QcvAYDUUbBmdZuPFaKFDTB4UiVYSDPKZjz/z8Z+Ujx+Di7ePL5NLEBEfqQrV",
-	"dC7Vndt88JfkcDfJwRa3kk/b4WAmeZwLMNEBEGnCjypoh9rmmlyx/WIYV4QaYaP66fAWQdVhri9L6vxz",
-	"WnDdLDjsU4SFfGz8Nuk5TqeMqsrz2bwcczSyvLJPGHW2MQy0Rfg5SOx3CRL7HOW/FQpvGVVWBsTr8gon",
-	"RTNiLN2ZQj4FOtfllzobi46Z3bVyBcerbAfkVsGqi0lgJ06WKVQ1MVN4L+5DNtrNXV5KblxrqhTuMi3L",
-	"Lfxnwt9HEdPaIowp8yyimlrxgqyWFFpUf2yZe9iaworrzOlbPoPNlmBjsgY/UOjbwoRj3SJYZcFRD5RZ",
-	"cHarwCTwkw04mCCxylKziQnms9r2+WrQnysg3Rhi1lwOUh2zu3jTF+Lv/Ejb9/OVCGGIM0VLf0xeUcw0",
-	"e4cI4jyOjm12dJ0VLHga84t1AV+jRZh43KIr5UJXNA1MehPi5+6BW30oY3Wxh7OyEqhWszhzRLFlLN2q",
-	"MFRMiTImVWL8BJRZsGZ1mCF4sVd1NTytJ+GW5kc39RqsXpenAi55xbKipWEcXpl0eymh6f7/BQAA//8=",
+	"7L3tchs30i9+K9j5b9VKyZCiqJfEUqWeh5ZoW1lJ5IqUk2yYPwnOgCTiITAeYCQzsary6VzAeU7V8/V8",
+	"2hvZO8mVnEIDM4N5IUXKsmPncap2LZJ4baB/aHQ3un91PD4POSNMCufoV2dGsE8i+POKyGjRmkgSqU8+",
+	"EV5EQ0k5c46cHvE48wWSHN1iKtGYTHhEUKSqUDatO64jvBmZY1V1Thmdx3PnaNd15CIkzpFDmSRTEjl3",
+	"d3euE+IIz4k03bY8j4TyHLNpjKek3PW1ID7iLFig2xlh6PtaKwxr59zDAUFUIDwWhMljxCOfRMgnHvWJ",
+	"cNHr2g0OYiIQnTIeEd9FEZlSzpCQEQ1D4qshkzd4HgZqfITVrnsuYcevv2nUnziuQ1XXmjiO6zA8V6X0",
+	"UGvpWHOTxm/OCZvKmXO022jupzNX/bGpo+b9fSsM9cDLs+zAHzhAgZ4ZvyFRRH2CtiY4CMbYe6UmO4kQ",
+	"naA5FYKy6Q5lNzig/nYdtWI54xGVWNIbXRcVxpqf7iRaNkWbvMvm1zw4KE/vznUiIkLOBIFlPZnhICBs",
+	"StpvQhoRX33ncSYJk+pPHIYB9bCa9M7PQpHg12x8qqSvWj950To/b18+bw/b33fPrtqnjuvMiRCwUZz+",
+	"jKAbEtGJaQjNsEBEd1dH3YBgQVDAp4gyhKeYMkWEiLyOiZBD6jtHTmP32xd7/zz4x5Pvvv7+qx8OXx70",
+	"93t7V81/7HadO3vyf43IxDly/r+djHl29K9ipx1F3GzswsZlrxi/ZW4yJMQjZJYMS+KrkVGGvIROddXl",
+	"CWeTgHryQdRqX7TOzoet86t26/SH4XWvRC4qEJljGiDs+xERAvgniAj2F4pGsSAflkLJbNEtlTMkZwR5",
+	"cRQRJpGQWGqK6MoPIUevffWyfTVsX111rnKEuGYEkSgisVoPSSL1UUgk4uiGsPgD06DFFojLGYnUkHiE",
+	"tvYbDTS6aJ0/61xdtE+HV+1/XLd7/ZGL9hv7aHTZ6Q+fda4vT+GLAzS6aPdfdE6H6vvW+Xnnuzb8sruH",
+	"Rt3WD+ed1umw3+kMz1tXz9sjFx2oxm3CwHe7ut2zi+55+6J92Yc2fv/tX9uwAs94NKa+T9iDVqHT7w7P",
+	"Ll+2zs/yu/FMcwJSxT4sxdP5WAyZx5EtITFwhNqSk4DfakI854w8mAbVAEYFECCHXB+UGAadYRQuCih7",
+	"5WaQpAhEWMSDYK6YcisiQuJIFshiVrI5wScw3QcQyGyQYfNZa3jSOW1X7pTms9YfsFu+izibIgHyD5pg",
+	"T/LInvVJRHzCJMWBeKeZn1y1T9uX/bPWea+aTbJ+/pBTTB8cLroFcoRYiFsewZHGOKthDwQP7Hk8ZhL9",
+	"/tv/QZT5VEjKpjEVMzwONJp38SLg2O9zfo6j6cM2S/dFp9/JUK0kEoQzLrk62iTnKFDdfFiKPeX+QhFm",
+	"QgNij+HOda6wJOd0TuUD5aGrVr89PD+7OOsXkYRzNMdsgbCUZB5Kkco/Mlpo4QcFWJLow5KiPCzHLV05",
+	"aumdo6oPU3rHup1AR9cMx3KmWMLDDyXn9WXruv9Csd1Jq0jRQvsflm4XWsJ30+NJAbFBaslfEQa76ZqJ",
+	"OAx5JIl/QXyK+yCSP5ijri97191u56rfPh32f+i2C+RI+0J0jqcEqQvABz64gaEWIUGMSwU2JISVuXOd",
+	"l1qqppw9wzR44HYAJG71zzqXw2ets3PYECCUwV4FAHSOfgSM0WL0PBbqKoww0quUE67rzk/qqquBMqmX",
+	"AmdaVSLFpxJ9rY7dCHvqWlx3frqzid/jc4ImlAS+QDgiya54L9TPKLl0HZIzyfSNQg3qdbjkmnbMzV4d",
+	"Bz2JZaxJyOK5okRImK9uja6jDw7HdcYB914R33EdL+CC+Ip4hSum65zMiPeq3Bx/5bjORK1OZSUjlBTk",
+	"nhsSLdAcezPKiJbBlFTT6p6hiMg4YsLVtxIqBXrR73fhShKLOlLt6WUQUp1rCDMfMaLu3HB3p78Qvz5g",
+	"A/ZWN/tWV3+L5gQzyqbo7YC9rdVq6f9UyRft1nn/xbDzd/QWNRsN9BYRGKBPFK0I8xYIM3FLIgHV0Xnn",
+	"+dnlsHd9ctLu9dI6AA2IChETH3YW3DB5pKXbRU1/hgYunrXgaqFk0rQ+SFip8KfpYLeUdN257i/pe4tH",
+	"yCc31CPbqs5U3XpjmavY6b9oX/VK9fV89U1It1Bq4LT98uyk3bOplJSkwpS5aNs/hxGHUzj56bp7qoC+",
+	"9Hsc6it5Us4AYrE0CBa5sr32yfXVWf+HYftl+7KfGxpGoYJJPoGNFQsS/U0oOTKOqFyo6TJpFlNdD3rt",
+	"y35aNSJTKmSkLyOwiYSSv9PCAFQrSmv21JNpPT87GZ6fXf4938UcT6kH8r7Vdr/z9/bl8KzXu7ZmnQh1",
+	"wKowc7Xhc1sNKndbvd53nSt1Y+21+/neGIllhAOzh5HkCKOICCJTDKlsorBFUvD0ZphNk37733WetYa9",
+	"fqt/3cvtZM2wdqH2ZevpeWG/E6aYONfW6VmvXM6nolTwZfvq7NmZVVBIEtbiEE0jzLL9VLzLo7doH4rH",
+	"LMSRIIAi3/Y6l4pVtYBtzi592kErFRcFaGcX2tlcRodGCwJQ2uA8kT/mOJjwaE58N+kkp86KyA1/lcgk",
+	"uslnnaunZ6en7UtobE8tvjqsg4DfJgQp3vbSknrg/U6/qxv3OICChtFk85vahUqkNoeD3yrc67e7w+uu",
+	"DXO6htp7nqKu3iV6yahAjBA/GWOqZ4Fa+zANJGJvhiIeS6LHJ3gcecQGp2FlPUN6TaUJj5CcYZlgl8Gc",
+	"ohYH6h/AsSFn3M9RkTMkZ1SYoUADZd0fNPBETZehwtrPsNANaIFlSxDmb1e10zrpn71sb9CSYuq0Lc0k",
+	"SVsZ8+nGFPEt/SNndiVFiCUV+GSSbQajVVFldhua2IEaH+yCLbNTXYW+vtq4MxwLqbeuPrEV9m2XkNLa",
+	"YruNjL90O7YsbqEotFHSV5ebWE8ZnEetq875+UX7sl81XSNLqZMlIlJBq0a0BFELOkCoqphgDLdURQN1",
+	"PAXqUmqq5K/XaQV9+kGNA3RBn9qli1cHqHSQVlJ799tu+7mLupfP1cy/I+MuGi9SmIOmSuK3aqXZhBNO",
+	"HxI3qWyKJprbrTFYiwaVYuYTj/tACzP2CPl0TpignAk9k/3Gk8N//7f6f92UfcGGlp6AaFO4xSqOIci6",
+	"vG4n0kCmWEVvQdmqxkHehMRTi2w0vHrr+URiGojtDG8s/SvUVkjMQ2JOdgCAG0wDmNGCyKxPBTzXl62X",
+	"rbNzxTJQWQOdJT/6nAjdiD6E3w6Yut8YGToVQB3XyQmXjuvYsqL+2RIAsy/ygp3jOpm8phppp/8auUp/",
+	"yIlajuuUJSrHdRIJyfyZaJMLwo3jOrYE47hOhUxS8W06YFuUSD8aGEo/J9JB+kUiBcCACke94y7R8JVV",
+	"D+nBadWx9KF5PXrxbHNcJz15UsoP7a/KJ4zjVluMqo6AdLIFNE+/twDbDDZTeJeR1XErTXvL8A7WrABk",
+	"6ruSInCpIqPqap+DDcctKtcK5qMCg5oCBc5bcgGNmYwWK2y+cyKxjyVGQnJ1NqTmMEGEAqtE52ObcJ9+",
+	"67h5o3Ojou9TkDFU12GkoERSYvTU6ZhYHACkOEcyiklFG15E1BE1xPI+3UGfzomQeB5CNW3KU3VMk2PO",
+	"A4KZAwoFNS7QWvxa7tH8qk3Sy3+XRt9V+p2Ga00swEIO1ZFuppYRt9loHtYau7XGk/7uV0eNr48Ovqo3",
+	"4L9/Om6p4VCdC5Fa0f9/MPB/3b+rqX+ayT99/c9R7p/BoK7+OLz751+dKl8BdeRps/mPFrHyU88Tyk0X",
+	"FQhQmF5uGbPFyfYrH/9MPJntmTM/TxLdVS2OqV/bbe7lNx94BMwpSzfj0q14adY0a5h2Z5wR5BPU8vFD",
+	"m01Un1azXOQbO2is2Za4Mn4MVWzjF7rJnXHljYolKNyoJHNxH/cYXr1L28FRhBeOrQn89Z6dAuPLypsB",
+	"VC1yW2szi5DUj+h8bq746q4R1TysZF5BohsS1QT1C54k2Mf/aT7VPT53XEfdFxU/GYVpYUH3K6gEY7nS",
+	"Ml6Z5iQZ6UqdMRQqkkNXrZx+4lVQvb6rugJ9Yn5R8jQ8T7SAaBbPMaup+w3IbKZGvWqn2HrcYoOGNIiC",
+	"BXBCSQSXSKOQR1tjsuDMhwPD5148J0yCyLhdvxdasp0CU68i1QuCAzkD1asoUyzkQk4jcu/mtlW3MAaf",
+	"blanMPC036St5UNfwc7ppFYNI0eAO7cCBGzhubSyy5nXdcRGuuz7mN205ibzqiJJ5n+W9Ai+YIRVii7n",
+	"6laaenKdGjQrEtH8bPZuyv/qqKgiiL4BiyHNm2H2LAEmdRd0nfkED7NZp8NWJ282Ykuy4DJMBYNkipLL",
+	"8H565npy8/Oy2s1NoJrEU8qWwpklea1GGV2sKCvdf4Cc+RUi1P3V4GAuy1b3V4SjVy3rBjhtG8byrpPN",
+	"r+85pSsh3mrPXVNcWrFy65/+xZvyUgGAM9KZOEc/rqYO9N9Xsj6w2p27RvE8d979tIm4UED/FeJCYWQl",
+	"0mDPI0IM4Z5SiXRGYTjMEG/VzPKWw+UoMMGBqIYBGEkJCJ4SHJGoEupiQaIiglEmD/edCifmlcCRo0Vu",
+	"JCUyZN0uITqPpeaypXjyAHRYer1YPoiOnJFIbMgalUqhpSySb9BYFqy9tIz6Scmqwb8HwfkCT6l3Ttmr",
+	"HpFdAzqfwX59sF9V4ZLcJiS1qw09ziZU8STVrhvFA6O0p1IcKrjVZOp6Y64+3LfcLkBetto+3M+dRYf7",
+	"9x1GCctXHErVc6ncYKQ745JvwmsVatQ12QwU48M4CipB25i6N9P8FAX1tIdcex+KW8mGdFx9j19Fgq72",
+	"JXhvE7nWxNtwPmvsiDUmpft+b1NLm1zzUFlxmljjs6qljiT334gL464asA1TJYz5+vff/mu3aXtzucjw",
+	"PPFdMMDIxIFMf/Q4k5iCa1D6y9+EdiZCIY6kLoaRx+dzzlLDfl4R05NRg027/ynEbSPy/1JQDhfE6irM",
+	"7Miw2lXqsObTKZWp73XW525zb//g0MlpQH9s1J789Ovh3V+d6j7WOzbvV8Mkw71zP5+yf8gpu+QiZvjn",
+	"QUdfR4YvwVPtsXbGO+sOV+jFrMGuj8i29XIjTRGYvqtsKffBrq5YNYEuiQRniUK+aErKX8LvtaWAzHId",
+	"BhwvZ2sQBXIXrDFlGAwWq/eWrlg5B3Polvoa00jOhnBq2R3CF2tM5wPYx9K9WWpwQiMhU5y5t/81L63G",
+	"ILR2s0GqKVytg4BSd67DsLZmUrke2cIZZ2TI4vlYO/+vUyGTVe8t/UBFg7zlEzw0ToHVtssHScX6ps9K",
+	"1q/JG21X3P3qXi4AhVYCS6kCIUie6qbtuzmZ29pM9g5wbQ6xTYf2MhYWqUidgk3xHuk+L0r+kQz7mb8q",
+	"KzzGbQ/26KNuuWx/r95eV0Q8vmT5sas5gB3XmZOO3/AMni/qyb0H8a3USekq0ULJZQKcfPWjUx5pj9zM",
+	"2XfJLWOFaqaCOD3jat++MV4oRY11QuZCpAv9qCN5GaJ2buLDDz77BfN3LGd18N2si9jzwIG48q5t97Hc",
+	"YGx9X2klXhuK1vSA4R44gjzoLBviqSHsPd1UQYShfp4wxm/Fajw/wiV7LlvljRTUlY6G7+bBkd9yGzly",
+	"uA4jb+TQiyPBo82JWq1tyTdaRb5sVctxV/on2hFtTr2I6wfQwkWkPq2jFf5Ref5Y7Uj16I5TrrOBjSo/",
+	"3W6AKatJ8kYa3fBoEDcaex714V/yVn/Ubtb6q5GLxIzfMsSZV+3V8Y5Wrw9pxHo0qxWswBk8DFrOju/b",
+	"Xlhm94Jn8EaX7w+5DiVOXrUwST8lei1dmPdn4l55eFg27fdhnu4rQUiJHO8k+N0rJC3VBUH/p+aF2CbU",
+	"LbmUl71lVl1FH66NT5pdOps2e+BkMi/wx5qLmoqWDkHWFWXw3m0gQdk0ILVYkLwsKYognZ7kZTbPndbr",
+	"UrA0uqUk1fC0OUXTBwllgib3k5LT5Wa0z7tkVYd+C8hE6pdnpPDoqL78gm6LpOpIiPLzexbw2zd0Uzjm",
+	"MlRy9zCO6HqqIBhleWZPsSB7zeILqi0Ta44GJH30uV2/Xwex/n5JdTh6XPkJpYRauo1A60wfwprWS5XN",
+	"3BRjOIMeon5OqlbNRquCLpaD9uPphGwf5NzNseluqi9aaS7NVOpFfdAG1d5NMWRNdS831T13c6WRTbfG",
+	"OixQWuRiPIl38rnOonFg36d62t1ca+uiezm2CAl8fds37/NkhJkIsCT+MfK5RCGWM/C7ZgTekOp4HNvo",
+	"9//1v7PAD4mPt7CuA5UODtY9dHlwj3u8xDeUngzxqjhRG7LucVzd1M/3cUSuvBfuEglMgzzcvXuqZQMf",
+	"IKC3YrV7y5oo86BlzGPmoxA4EAdIS9sPuwLmQm7YURnq6GKzB/VH8A5/VHgkOErDrAIE6+tHSouZlKGO",
+	"1kLZhCcBcLCOJWmie+rzFhE2pYyQSMdgAYsKVBdHOzs+90R9AuXqOAzLnNKfEWTaGWP2Sp2cYYClmhVq",
+	"dc+OzDMFuUBbNg1cTRpXa/6az1pufgXMUzex7Q6YCcvhohm43teRjtaSxBdFHo4iSgTCSQiWRFs3Uvtj",
+	"BK9XsMWUI8MLowHbehYR5s3QeIF8MsFxIHVpgZI4qy5qs2lAxUwJO4bhtiGgyxdfaND94gtEBTz/D24I",
+	"7J2k3BEa2QFURwAOo0Io1hHaKgSrHb0epXFqB6wQqNZFcP4gPkGTaIcwdEuZgR0liuWiVCVhRkaB3f8k",
+	"GtWRWjZvxgVhAxaYkahpEG/GiY8oQ6MT/Ro7G6iZdZvdkICHRHzxBYpIGHE/9kjuuQnx0Zj7aknIG+zJ",
+	"YOGCshTdzkgEJRcAbbFCVnZkmAQzP11qdBvhUBWkURJOCIakbnyjY1WBx9LNhzpR69Z81kp6Vh1MAizr",
+	"A33S6G9Gv5q1d422OYPQu9Fx8UV5HJmGIGTPfrM5YIUGjsrP1F39rlscoV8Bxo/Qj6bK77/966e7fJd1",
+	"NMo+jhAVA7bs+Y6LsO+rgyZ76wMLcko8qp+wp+TNV1TLKmhAmEzCFEm9wgR7s+xF+d9ETt8Mz8ED6hEj",
+	"UhrIUMdrRInUdvo8VuRhQlJpCfUKCxzXuSGRMHe0eqPeAPE9JAyH1Dly9uqN+p7WA84AsXdwSHdudnfU",
+	"pt5pTvCOEcCTl0ZlHDfCsAD3KJ/oUHdC+1iZ17Qar131FUskegE7R+0gLyA4Eua1LVwA1Lf5K2QdXfL0",
+	"LS4VVmAi9YtMY8jsN56gUek99Og4DeriEwhBMiq+7wZkTxfmzHeOHKNNAInfycfMXvKKICuyY0WaXvaI",
+	"wCpdiMB991MqaDzl/uJBodSMzWbtqGMlBc5dXhBQ4mYxwnSz0XjQ2Eo6l/RqDM8J7MBrduCf+oazKamD",
+	"KiKpldrfb+wuazyd+04x9CHU27u/XiFQK1R7cn+1NCa1qtBs3l+hFIwPKq7Rkx0eE2gFB/T99ZJIdZkU",
+	"CExiy38//qS2tYjncwVkKXspGFAiFJ4KCNF3y2s6xqt9roK9U7Vegie9cx6GTonaYcvD3oz42ylOeXw+",
+	"pzIHSVuEedEilKqY5OqXAVNH4xgL4hr4ySDNBLBDa2vF8vA2YDa+GcnVjnpTUJjs7zYS1CuHbhgdpxF+",
+	"DJsNmAWThXASa0ElHFR5sNTKys9Y+Z6wMlPpplCp7/95pDQ/1ssq0aMfHTz2fDKpTWf051dBbc54+Dqq",
+	"CRnf3L6BaJcbzL2oml4CrOlwPgVc3W3cXwHij/+ZQFgv5DticGYhnFYpec8myUY4MjG/Eng08MV4hCwF",
+	"bB2dTdIz+SgtjAuoN2BbxvnN1fd2CA2mtcawG47RjAQ+Omw0kFCyN6C8a4ZgQssnEL6dhhodMDMUdH11",
+	"pgMt6lMgU8Gra1Gmr6+Ew+dEWgaHPwIRHwo92rZjqK/+zjaLLSu5dlh6UHeAo3Nchq7UdmJMJWAyLUSs",
+	"KMp/tjXksNHITBeZvSIPfFRYUlzBPpF8OtrZkVyGO7qJo+Iw/kNvq2+etnrtvWavfXLV7lf9PYgbjeah",
+	"HtA36XASC4dzX3XgT8sUlCdvZqJ4BGLqE8KmJYuDYC1iWgdJjpa6gWSy6tPd3WZHR8EEt+TkMKF+3+Xg",
+	"eJ+waQU33VIQUeAFRDMA234HYNVBg5cLt92I3xipE1QUhAlqgkNKUE+osUEkVC3LejgI4JET6FYxOqjN",
+	"KYslSUNw3lLm89s6Ok0i1cFWQdiEv3pvV22t/f4sPb4n6dGyOuY5/cYYMuuWnTDpf4PJlOyhFVz9Mu3q",
+	"8yX7w8l3PcPYGkneUc6zY5ivuHGbiKpKYgNLw5YVSXi7fAsvxl1VmAWwozHLNlEMmEYuo+JGAX1FIMq3",
+	"ibOs3YCNoj1pL6AKI/dACjSGRfJGEuYTf9tVZ522fkg+YKq/s66LrgWJaq0pqG+Zn4QJNj7I0MkxwmyB",
+	"5lTMsfRmyCcBUTOm8hgdWAAozC+IyvqAfXcfMB5XWqR0E741Jbjvl8I3Vgqill2x+WmBa87Y6exNdr0m",
+	"/prUDsZf+bV9ctisPcEHu7WG97XfnHw1PsT7u4l1cnNIrrC+vkdQLjr0Jf57eZdMZ7d58DYMMGVDSd7I",
+	"1P2w6JeZZXCwnSQT30jLE3K3uZfLaQHTRQb2J3GwiXq17MhYAfmVHTwUwte5npcyHn5aUJ5Dbr0lDTqq",
+	"s3pLCWmo+VB5UoPY8lv6ORVGSjQWTBNnPGcihh0m1B36lgipSmrTaB2dkyn2FqYAXKZ5LBEesFH60nsE",
+	"tjDyxgtin/h1NDIhMEdojqNXeQlVV9JQbjYQAOeAjbJ4jyOIXg5GXFCcboFSF08JusVafDXHDvG3q7BR",
+	"TdkEnPyUbugWkuRiX2oY+dGKeaND1NqvY+95DpBGjNVXR+uRfkX00dxr/FIQ0dyTexMLlIYwgr16o767",
+	"u1f/qhgidfXwFNUy9Or8fX24KkYVrUoCae/2j/fiqbZsnjOFhQfJZi5z/z0yW09G1FPCjqQ1wuK54ZKj",
+	"e/JaQN6dcmILHCR5RgYMvGgqAnCPrBDLeE50MPxU26a+8bjCle9UqVz2D5xmPhkwk/1kS+08/W1IImRB",
+	"zpE29ETkhvJYIFUOHEd00gyjBITuwNlM35u3j2FwA2ZnJ8GW/AVNmNQ8W4zrrrfrSJ0GtUAfBzASINuX",
+	"Z12YmfpCSZdAJOIPmEnhLO2sVFQgiB2pWt5vPkEjOya2IdrIins/qkY2WO5P6SadQ6zHxp1EWVYOlZs9",
+	"GC2Fb1kbXd6r2Jh3/NtEYVjIGZAImQ+Tq20lIoQJzYcD1MdFFvhTx/vMSZuWrJLL9Jo0onOXpc+R8rNk",
+	"md6pYqbvS57Oz9Gopt9dyL7bdGetKWGjLY1D6s6YyyO2/mlWkVL1ExahNXW2dGKcL1OMtSVoOGUrj0se",
+	"y+Xn5am579sJs/X5w1mwqFfhsWrv0xQySyG/crs7Deu19q5Ooo1V72e7vY9SAoOlRFtpnnTttbH2pqr5",
+	"WUKIyr11BcKJ3lt6TyV3L1uwqaMWS6Uzo6CiQmcoL+YeSXxPc3crNMcLNCZI4mgK6qUtKiFl74wwy71u",
+	"e9lmNrHyPx0ZY5VQsQkilwLCvl9N0YdivdNixsd3VNTvv8OFNpc2J5tyKwxxRGiAKJMRj290TusPmf/2",
+	"cnUmufo7nZYfALUwEiHxlPBlRrzu5VEBF2QGFcuB6+kSL+o6SiBNZxg1B2WWlRORN4rNcwogzsgy5NGR",
+	"kD/tw7QUlDmRWdOoy82cGNmxsrKKIpNuAl2FMNIVe3xlVx/xiVxOX7vW5k6kwp0Jj6ZcPmR7t4JbvBBp",
+	"euBmo4FGFXnPRuh2hiVJEv6ZfI2MD5ilctk+RrfqBC4neiRvqJDCRRjZ4UBNptndBtKmfAHeGyYVZ5Vq",
+	"4BlMs2tHF/o0zu9ll/j1Ud1OcvMeD+3qlHcZL59N9Oray2pOEiqS3OVu4rA8wwKNCWGQKPNxjvrLXC7g",
+	"+qd8xUsS81hGYJ3V2Ly4vEckT5kfKj2E9y8J8bWsns9/i5nvak5OTzm1kvDqDicJdgcsn2GXMjTKIoqN",
+	"6qhnbvbR6gO0wrZsJSscHeeTsoL12MoPODpOsg1n2Y+1vyPSCpsBW98PPBcE7pP15VlTZXi5d5tpDf+y",
+	"NFJbqeDaTFwZUu8DQlfFvaNbSAH+OJBU2epapuJnPBpT3yfsz+zEXcA8BXA5q0FqS8mB0P34p19zkqiW",
+	"hjGpxr8TMCEK48oTCyK2LX9sQDcML4iZD2+CszcvVn5mI/DsHiSiyjYoMYrGIyNFgXthOTuqBYoAZqNC",
+	"BtqCTbheAVB6yu00Q8SnJf5Mx2qBFykoMSI/PhGonBbYUlyovfB4wky+uT+zp18BBPQ2RlsZh22jGrAg",
+	"fLCY/8p6s70CBHYEkTU7gup9/n0KcOarE7ocIyoF6r1o1ZoHh2hG3ij2VNcg86oighTwkkdEbA+Y5FMC",
+	"97cMz7TdWRDjm5IMz9WwkQ4jQ4/UedDYid0Bw5LPqYeDYGFrTcu55GEWVGgBqZwyuVLeySVT0HRM8xP9",
+	"SdBlpZV0ucxTLpkY4sZs+sucLm784GdGX81u8eKVN1/Et+FtcPP6NhJUeqHwXgf+L4JFtzL++fYmePPz",
+	"q+B1GN6+HpPbDXBjRaqo9wF/FRbH75f8t9LymHhv5yMmWsZU4wEhYu27vZZRcgPXvkLwyEp/GcNwhg19",
+	"9GXql6FH9T9HHFuGxBJZQZzvB2MdamWpg55Of4q6Ou1q7x/nAHZXxKdaexARHNRB+QTXzjGXMyNMueig",
+	"sYcYnicJbsBdRoHwRKuJSqimE65+cirWLENumhNXp3M1yW7VhzQsUi5nbMZaPRIlxjS9IGDOTVlUt7Ae",
+	"KxWS31ZwkY6q4xMlSRPmLRLpF7jnQF9/HnP+ExMn3VCgKn9+FS0kmYc8whENFihm+AbTILG9pIRJmn4s",
+	"0rRssvjJeyRLZfWILJxu94RJzRc59tRB5CpZ88o8UVW8NYmDACUxdYyOphwhqI5GaYoIc2WRdJ45jwk6",
+	"ZcRH11fnaBzTAMI+EhOCCVcw7HMiL8gnahJJcr4lJhA75qCz++TJE3AI3bUSFmzu2LpcnWOHFnS0Cxkc",
+	"mV/logc6FziS4FKXxAbUWZtzkf+cp+3LYvqEI+fLZvNJw/yXywySRfERe/VY1G6JkLVGY78+xt6rcYB/",
+	"IeOmGqQJ8lNTYjKekloYcX/H7LAhNCd24Kjf/WqId8fN+s/h9D++r7Xmv9R6dMqwjCPyDR57Nrdmbwby",
+	"2VaMk5OdiKJA2b0nR809i7JZUhU7k8rdQ111rXSBVWoiPeuP1hT1nMjUHwi0ImaZLGi5IBBsIcTSqwiK",
+	"pwNyCjTGgnopjOjYhHXUmVOp0OEbFDOjKHPRiMVBMELf6DhK2rFe88kIbZ31Omhv9/CwtjtgOAhnuNbc",
+	"BrlhZO3cEdrSv+1tg4s+49HcxG2THMVhSCIPC/0yK3FOtV5wDZgSPbQ6JqBCimM0ynh4hOaxkGhMIMUE",
+	"5NMTEqlfjgEDU1YBGGzXdw/3jyEKJIQBGzAZ0TkE69v9/bf/2m00UECkzuknQuwR4aLZIpwR89gVq5Mv",
+	"4uGMwJN/zBZIk7eeRWSzsvUPWD5dv1E/aiRPY7TxSRpUEjrRSjZRdR1MAqp+Qle/teG2AikrEXJTTFwb",
+	"G4rRat+nAsvO27nxwfShz5QVcL27e3RwmD2hyGnyAV3QnAr07/+LfuZxtJFGrpgNtQKuTZF38yT6GN1p",
+	"9MTWgvqcBLmTJuCr1q1dxIGkIY6khnwjJI6OEJZozoVEB+iCPj1G33bbz13UvXyOeIS+I+OuiWTpo/EC",
+	"mc1+nFSCcE+H//5v9f/HKCI1wtQu95HgaE4kVtsbbbW/P3vmoufd3jYELzShL+uow4KFvjRCpFf0iix0",
+	"AR6Bg0GfcxTgCF6l7qGRzoLc73SG562r5+3RsfHIkItQlThISlxf9q673c5Vv3067P/Q1W9ffeJxHwLS",
+	"8GjAOEQuhKQ8dE6YDri432wmTaxSy+k8iCaR88cExvNkhXcmPJrXEmixEMhsEWdLp2aEtd5enzEr0kC+",
+	"X5ws5r1O01z/kYLu2gJsHhFVH8gnhpcVNJIHYWM+f3iVIAs9xY+Bj7trGEm7OqBrn/Nzxaq63sE6/Zmw",
+	"p8S/ID7FSVrcjxSUIWhtIjSHhvVXoHHSdA3yii1/G7vc/SPxq4YXs/yWoaRJnapMoC14eaefzCZOda6J",
+	"pitc/cTMCJ1u/mFdMg/z63b66hakC1fbSOwYy/lQsn8nC62BnFJmHvOp5tHISkg1QooDERbwFld9cZxc",
+	"J+YEs0QMFtAMWfaENp8A7AODrVtcq06IX8dwNAseoUnE5whnDwBhHvncdo39ppLPVN3XMTHpEEE+M1m7",
+	"bLYvJMArZt3+8q9VOURLYXvUpUKdbGgriYDdbGznhtVsVA8J9EPFEdF5PM9yBptPFWmOHkthU5m3LX19",
+	"nKT1W5aZr/DyNH0ZZaJ3JLJyY79Z+WA4lzDvHq2PnSTPBLtqheHObr1RfkxcSP+m98XakL8kCV6lXjM0",
+	"d0qNEH8+4RjeKM8XRShcAcUmHnV9gefBGkpWKkDGjbAn0XghCZg/4A8sTOxWeNAystsduYjMxwTieZt3",
+	"v0bAwnLAxjENfFDBbrtKLvYCCvANOoXYp5JHAlSvaeyZohH7FgujqlV1TFRz4g+Y0ZTU0XPCFHQShE3z",
+	"Gp2o1IELIhJyoTpaIDGjoX6srGamDt0eEAJE5GjARmZ4O4rFNY2q3wE/J7KjadALifdR64eTtc+Q2aze",
+	"EYIg5QNG2YQfDRhCEOb8CGVRztWXJsz5EYIo50CLjHWv+89qX6MfWhfn9SSGXTmlgqJUq3umukuPeXWZ",
+	"vzdVemWChmSHPratwh5pygVbamr2E7RT7hWc3fOuXjUF5eD1yvxVT9ESj67E5bzT78KeLDh/wQZWEg4o",
+	"ASMSBtgzWjQe+GonH6PDBlLcyQOf37JNXb9aJ/2zl+2S81en313X60vNJOf7dZLk2f3s//Xo18JkXXLW",
+	"RLV3Hs/vK9fa/0C3L+1N2el3t1ENaUYuOn0udzWoAoPVULChB6iNF+OFduN6kLdnhcPVZz7+zMd/Uj5+",
+	"DC7e3IdTLQFIlgijiN+igHuvig6WisPdNM5hUkuVtl0uTYBGV0nY4GSUBdWpo06o7RrpM/YvRknWtTE1",
+	"6hXtQiY5HOb6QbKO8agvh+s5YH6KsFB8f7JJCJyTWcTnpBT75paMLc+H9+jZuTYMdGT42RHzD3HE/PyS",
+	"ZiMU3tBzswqI74vdnSamSbB0a4bFDOl4sl/qiEfaL33bisedrLLt9F5Hqx7/oa0kIK2EjH0muWXShqq0",
+	"XXggmEY10FQpvRdcFr/7z4S/jyKmdWSYUOaDiGqw4iVZLU1mCn9sGN/bmsKKkAFZL5/BZkOwMZG5Hyj0",
+	"baDCsV7qrNLgQIEqDc52HZkgmaqCQFMiV2lq1lHBfL62fX5+9+d69GEUMfc/wPO5t9zerJOLUA+96F+c",
+	"o4hMSERYEoHetn5ERF3btNvPFfG5FyzQ1igyf4FRo6Z6GrkoihkaLwZsNMevCJoaW4TO1JvZTLBAI1Vh",
+	"hzKfvKnP5DwYbWszd2jS1QoSTGqQ2Jgy4usAq9D3gOk5qEKUBepXsKVQiQKOfSXAqOFHfi3EkdSQV0dn",
+	"ySwM2CSYIbR1BJw00/kmhpuI38J9VLfOIAbDt/gGazPJMRSK8G1GKCrAzDOqsjgtS+AEOvSPzWQiyRu5",
+	"o5YlbyvRebH/cto56f/QbSNVQKfH1j+oz+DP+s3AIWzg5H4j2Lc/g3VFf2FZWOCnHes3802x9pj7C/uz",
+	"T28Q9b8ZOLApk55//+1fpr5Pb3LtFevvZFPJWXSKDKMtPMAvie2m/nDjTcZy2mHgccGj1T0r9IC21Mir",
+	"DDjQTHST7L6SO7wfa3N7MTGw2tx2cuCf0qbLgd9vCCNCJI9V1OhApyNF9gSH6nz6RuFgnseUPRvOdYLx",
+	"wEQbY34hLIvVBtiOyy2cVmUkt6olgZzKNZOLMLwKoZyB3rmWiFqIR5YEZDWYw+ZyqxCpJUvv5FamKzHp",
+	"k6xWl0fmr+hiWQ7xMHntkDZ7QSrrW0eCi8J4HFAx04eCZaCmUiG3m65tenYUN3tGa7UH7366+38BAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -224,3 +224,10 @@ export async function getMe(c: FlowxiClient): Promise<Schema<"Profile">> {
 export async function updateMe(c: FlowxiClient, patch: Schema<"UpdateMeRequest">): Promise<Schema<"ProfileUpdate">> {
   return ok(await c.PATCH("/api/v1/me", { body: patch })).data;
 }
+
+// ---- Docs -----------------------------------------------------------------------------------
+
+/** getOpenapiSpec returns the contract the server was built against, as YAML text. */
+export async function getOpenapiSpec(c: FlowxiClient): Promise<string> {
+  return ok(await c.GET("/api/v1/openapi.yaml", { parseAs: "text" }));
+}
