@@ -94,8 +94,22 @@ $(REDOCLY_STAMP): tools/package.json tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund
 	@touch $@
 
+# Lints the contract, then proves the Flowxi rules are live: a fixture that breaks each of them
+# must be reported for each (a misconfigured plugin or rule would otherwise pass silently).
+LINT_FIXTURE := tools/redocly/testdata/violations.yaml
 openapi-lint: $(REDOCLY_STAMP)
 	$(REDOCLY) lint --config redocly.yaml openapi.yaml
+	@if out="$$($(REDOCLY) lint --config redocly.yaml --format stylish $(LINT_FIXTURE) 2>&1)"; then \
+		echo "openapi-lint: $(LINT_FIXTURE) passed: the Flowxi rules of redocly.yaml are not active" >&2; exit 1; \
+	fi; \
+	for want in 'error    operation-operationId' 'error    operation-summary' 'THING_OK: "2xx" is not an HTTP status' \
+		'THING_MISSING has no row' 'lists GHOST, which is not in the enum'; do \
+		grep -qF -- "$$want" <<<"$$out" || { echo "openapi-lint: $(LINT_FIXTURE): no report for '$$want':" >&2; echo "$$out" >&2; exit 1; }; \
+	done; \
+	if [ "$$(grep -cF 'rule/media-type-example' <<<"$$out")" -ne 2 ]; then \
+		echo "openapi-lint: $(LINT_FIXTURE): expected 2 media-type-example reports:" >&2; echo "$$out" >&2; exit 1; \
+	fi; \
+	echo "openapi-lint: the Flowxi rules report their fixture as expected"
 
 $(TS_STAMP): $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
 	npm ci --prefix $(TS_CLIENT) --no-audit --no-fund
