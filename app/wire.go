@@ -6,11 +6,14 @@ import (
 	flowxi "github.com/flowxi/backend"
 	"github.com/flowxi/backend/server"
 	"github.com/flowxi/backend/services/docs"
+	"github.com/flowxi/backend/services/challenge"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/registration"
 	"github.com/flowxi/backend/services/securitylog"
+	"github.com/flowxi/backend/services/sessions"
+	"github.com/flowxi/backend/services/stepup"
 	"github.com/flowxi/backend/services/twofactor"
 )
 
@@ -21,11 +24,18 @@ var uploadLimits = map[string]int64{
 
 // wire builds every service with the dependencies it needs and composes them.
 func (a *App) wire() (*server.API, error) {
+	twofa := twofactor.New(twofactor.Deps{
+		Store: a.Store, Cache: a.Cache, Keys: a.Keys, Clock: a.Clock, Limiter: a.Limiter, Outbox: a.Outbox,
+		Sessions:   sessions.New(a.Store, a.Tokens, a.Outbox, a.Clock),
+		Challenges: challenge.New(a.Cache),
+		Grants:     stepup.New(a.Cache),
+		Limits:     twofactor.DefaultLimits(),
+	})
 	return &server.API{
 		Checker:        health.New(a.Store, a.Cache),
 		Identity:       identity.New(),
 		Registration:   registration.New(),
-		TwoFactor:      twofactor.New(),
+		TwoFactor:      twofa,
 		Profile:        profile.New(),
 		SecurityEvents: securitylog.New(a.Store.Q),
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),

@@ -133,11 +133,11 @@ func TestAcceptLanguageOrderDecides(t *testing.T) {
 	}
 }
 
-func TestAuthenticatedUnimplementedOperationIs501(t *testing.T) {
+func TestAuthenticatedRequestUsesUserLocale(t *testing.T) {
 	env := testkit.New(t)
 	u := env.CreateUser(testkit.WithLocale("en"))
 	r := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
-	if r.Status != 501 || r.Code() != "NOT_IMPLEMENTED" {
+	if r.Status != 200 || r.Code() != "TWOFA_STATUS" || r.Message() != "2FA is disabled." {
 		t.Fatalf("got %d %s", r.Status, r.Body)
 	}
 	// No header chose a language: the user's locale applies once authenticated.

@@ -146,15 +146,27 @@ func Config(t testing.TB) config.Config {
 // New starts a server with the test configuration, optionally adjusted.
 func New(t testing.TB, adjust ...func(*config.Config)) *Env {
 	t.Helper()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if os.Getenv("FLOWXI_TEST_LOG") != "" {
+		log = app.NewLogger("debug")
+	}
+	return newEnv(t, log, adjust)
+}
+
+// NewWithLog is New with every log line, at debug level, written to w (tests that check what
+// the logs must never contain).
+func NewWithLog(t testing.TB, w io.Writer, adjust ...func(*config.Config)) *Env {
+	t.Helper()
+	return newEnv(t, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), adjust)
+}
+
+func newEnv(t testing.TB, log *slog.Logger, adjust []func(*config.Config)) *Env {
+	t.Helper()
 	cfg := Config(t)
 	for _, f := range adjust {
 		f(&cfg)
 	}
 	fc := &clock.Fake{}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if os.Getenv("FLOWXI_TEST_LOG") != "" {
-		log = app.NewLogger("debug")
-	}
 	a, err := app.New(context.Background(), cfg, app.WithClock(fc), app.WithLogger(log))
 	if err != nil {
 		t.Fatalf("testkit: app: %v", err)

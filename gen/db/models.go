@@ -78,6 +78,14 @@ type NotificationPreference struct {
 	CreatedAt    time.Time
 }
 
+type TwofaRecoveryCode struct {
+	ID        int64
+	UserID    int64
+	CodeHash  []byte
+	CreatedAt time.Time
+	UsedAt    *time.Time
+}
+
 type User struct {
 	ID              int64
 	Email           string
@@ -98,4 +106,5 @@ type User struct {
 	TwofaEnabledAt  *time.Time
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	TwofaLastStep   *int64
 }

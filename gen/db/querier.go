@@ -11,15 +11,25 @@ import (
 
 type Querier interface {
 	ActivateUser(ctx context.Context, arg ActivateUserParams) (User, error)
+	// Accepts a time step at most once per user, and only for the secret that was checked.
+	ClaimTotpStep(ctx context.Context, arg ClaimTotpStepParams) (int64, error)
+	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
 	CreatePendingUser(ctx context.Context, arg CreatePendingUserParams) (User, error)
+	DeleteRecoveryCodes(ctx context.Context, userID int64) error
+	DisableTwofa(ctx context.Context, arg DisableTwofaParams) (int64, error)
+	// Commits enrollment and claims the verifying code's time step in one statement: no row when
+	// 2FA is already on or the step was already used.
+	EnableTwofa(ctx context.Context, arg EnableTwofaParams) (int64, error)
 	EnqueueMail(ctx context.Context, arg EnqueueMailParams) (int64, error)
 	EnsureNotificationPreferences(ctx context.Context, userID int64) error
+	FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error)
 	// The head row lock makes one sealer work at a time, whatever the number of instances; a second
 	// sealer waits, then sees the rows the first one sealed.
 	GetChainHeadForUpdate(ctx context.Context) (GetChainHeadForUpdateRow, error)
 	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
+	GetTwofaUser(ctx context.Context, id int64) (GetTwofaUserRow, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByEmailForUpdate(ctx context.Context, email string) (User, error)
 	GetUserByID(ctx context.Context, id int64) (User, error)
@@ -27,6 +37,7 @@ type Querier interface {
 	GetUserByUsername(ctx context.Context, username *string) (User, error)
 	InsertAccessToken(ctx context.Context, arg InsertAccessTokenParams) (AccessToken, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
+	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	ListLiveDeviceTokens(ctx context.Context, arg ListLiveDeviceTokensParams) ([]AccessToken, error)
 	ListSealedAuditEvents(ctx context.Context, arg ListSealedAuditEventsParams) ([]AuditEvent, error)
 	ListUnsealedAuditEvents(ctx context.Context, limit int32) ([]AuditEvent, error)
@@ -47,6 +58,8 @@ type Querier interface {
 	SetUsername(ctx context.Context, arg SetUsernameParams) error
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
+	// Spends a code once: of two concurrent uses exactly one gets the row.
+	UseRecoveryCode(ctx context.Context, arg UseRecoveryCodeParams) (int64, error)
 }
 
 var _ Querier = (*Queries)(nil)

@@ -14,7 +14,7 @@ const activateUser = `-- name: ActivateUser :one
 UPDATE users
 SET status = 'active', password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2::timestamptz), updated_at = $2::timestamptz
 WHERE id = $3 AND status = 'pending'
-RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at
+RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step
 `
 
 type ActivateUserParams struct {
@@ -46,6 +46,7 @@ func (q *Queries) ActivateUser(ctx context.Context, arg ActivateUserParams) (Use
 		&i.TwofaEnabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TwofaLastStep,
 	)
 	return i, err
 }
@@ -53,7 +54,7 @@ func (q *Queries) ActivateUser(ctx context.Context, arg ActivateUserParams) (Use
 const createPendingUser = `-- name: CreatePendingUser :one
 INSERT INTO users (email, locale) VALUES ($1, $2)
 ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at
+RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step
 `
 
 type CreatePendingUserParams struct {
@@ -85,6 +86,7 @@ func (q *Queries) CreatePendingUser(ctx context.Context, arg CreatePendingUserPa
 		&i.TwofaEnabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TwofaLastStep,
 	)
 	return i, err
 }
@@ -99,7 +101,7 @@ func (q *Queries) EnsureNotificationPreferences(ctx context.Context, userID int6
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at FROM users WHERE email = $1
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step FROM users WHERE email = $1
 `
 
 func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error) {
@@ -125,12 +127,13 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error
 		&i.TwofaEnabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TwofaLastStep,
 	)
 	return i, err
 }
 
 const getUserByEmailForUpdate = `-- name: GetUserByEmailForUpdate :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at FROM users WHERE email = $1 FOR UPDATE
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step FROM users WHERE email = $1 FOR UPDATE
 `
 
 func (q *Queries) GetUserByEmailForUpdate(ctx context.Context, email string) (User, error) {
@@ -156,12 +159,13 @@ func (q *Queries) GetUserByEmailForUpdate(ctx context.Context, email string) (Us
 		&i.TwofaEnabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TwofaLastStep,
 	)
 	return i, err
 }
 
 const getUserByID = `-- name: GetUserByID :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at FROM users WHERE id = $1
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUserByID(ctx context.Context, id int64) (User, error) {
@@ -187,12 +191,13 @@ func (q *Queries) GetUserByID(ctx context.Context, id int64) (User, error) {
 		&i.TwofaEnabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TwofaLastStep,
 	)
 	return i, err
 }
 
 const getUserByIDForUpdate = `-- name: GetUserByIDForUpdate :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at FROM users WHERE id = $1 FOR UPDATE
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step FROM users WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetUserByIDForUpdate(ctx context.Context, id int64) (User, error) {
@@ -218,12 +223,13 @@ func (q *Queries) GetUserByIDForUpdate(ctx context.Context, id int64) (User, err
 		&i.TwofaEnabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TwofaLastStep,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at FROM users WHERE username = $1
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step FROM users WHERE username = $1
 `
 
 func (q *Queries) GetUserByUsername(ctx context.Context, username *string) (User, error) {
@@ -249,6 +255,7 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username *string) (User
 		&i.TwofaEnabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TwofaLastStep,
 	)
 	return i, err
 }
@@ -269,7 +276,7 @@ func (q *Queries) SetPasswordHash(ctx context.Context, arg SetPasswordHashParams
 }
 
 const setUserStatus = `-- name: SetUserStatus :one
-UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at
+UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step
 `
 
 type SetUserStatusParams struct {
@@ -301,6 +308,7 @@ func (q *Queries) SetUserStatus(ctx context.Context, arg SetUserStatusParams) (U
 		&i.TwofaEnabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TwofaLastStep,
 	)
 	return i, err
 }

@@ -1,40 +1,87 @@
-// Package twofactor implements TOTP two-factor authentication: enrollment, the login challenge, step-up and recovery codes.
 package twofactor
 
 import (
-	"context"
+	"net/http"
+	"time"
 
-	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/cache"
+	"github.com/flowxi/backend/services/challenge"
+	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/services/ratelimit"
+	"github.com/flowxi/backend/services/secrets"
+	"github.com/flowxi/backend/services/sessions"
+	"github.com/flowxi/backend/services/stepup"
+	"github.com/flowxi/backend/services/store"
 )
 
-// TwoFactor implements its operations of the generated strict interface.
-type TwoFactor struct{}
+// Documented failures of this service.
+var (
+	ErrInvalidCode       = apierr.New(http.StatusForbidden, "INVALID_2FA_CODE")
+	ErrAlreadyEnabled    = apierr.New(http.StatusConflict, "TWOFA_ALREADY_ENABLED")
+	ErrNotEnabled        = apierr.New(http.StatusConflict, "TWOFA_NOT_ENABLED")
+	ErrEnrollmentExpired = apierr.New(http.StatusGone, "TWOFA_ENROLLMENT_EXPIRED")
+	ErrChallengeExpired  = apierr.New(http.StatusGone, "CHALLENGE_EXPIRED")
+)
+
+// Limits are the rate limits and the per-account failure window (DESIGN §4 defaults).
+type Limits struct {
+	// PerUserIP applies to enable, disable and step-up verify, keyed by user + IP.
+	PerUserIP ratelimit.Limit
+	// VerifyLoginPerIP applies to verify-login, keyed by IP.
+	VerifyLoginPerIP ratelimit.Limit
+	// MaxFailures wrong second factors per FailureWindow lock the account's second factor
+	// (429) whatever the flow; a new login does not reset the count.
+	MaxFailures   int
+	FailureWindow time.Duration
+}
+
+// DefaultLimits are the documented defaults.
+func DefaultLimits() Limits {
+	return Limits{
+		PerUserIP:        ratelimit.Per(5, time.Minute),
+		VerifyLoginPerIP: ratelimit.Per(20, time.Minute),
+		MaxFailures:      10,
+		FailureWindow:    15 * time.Minute,
+	}
+}
+
+// Deps are the collaborators of the service.
+type Deps struct {
+	Store      *store.Store
+	Cache      *cache.Cache
+	Keys       *secrets.Keys
+	Clock      clock.Clock
+	Limiter    *ratelimit.Limiter
+	Outbox     *mail.Outbox
+	Sessions   *sessions.Sessions
+	Challenges *challenge.Store
+	Grants     *stepup.Grants
+	Limits     Limits
+}
+
+// TwoFactor implements the 2FA operations of the generated strict interface.
+type TwoFactor struct {
+	st         *store.Store
+	keys       *secrets.Keys
+	clock      clock.Clock
+	limiter    *ratelimit.Limiter
+	outbox     *mail.Outbox
+	sessions   *sessions.Sessions
+	challenges *challenge.Store
+	grants     *stepup.Grants
+	limits     Limits
+	pending    *pendingStore
+	failures   *failureWindow
+}
 
 // New builds the service.
-func New() *TwoFactor { return &TwoFactor{} }
-
-// DisableTwofa is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *TwoFactor) DisableTwofa(ctx context.Context, request api.DisableTwofaRequestObject) (api.DisableTwofaResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
-
-// EnableTwofa is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *TwoFactor) EnableTwofa(ctx context.Context, request api.EnableTwofaRequestObject) (api.EnableTwofaResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
-
-// GetTwofaStatus is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *TwoFactor) GetTwofaStatus(ctx context.Context, request api.GetTwofaStatusRequestObject) (api.GetTwofaStatusResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
-
-// VerifyTwofa is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *TwoFactor) VerifyTwofa(ctx context.Context, request api.VerifyTwofaRequestObject) (api.VerifyTwofaResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
-
-// VerifyLogin2fa is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *TwoFactor) VerifyLogin2fa(ctx context.Context, request api.VerifyLogin2faRequestObject) (api.VerifyLogin2faResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
+func New(d Deps) *TwoFactor {
+	return &TwoFactor{
+		st: d.Store, keys: d.Keys, clock: d.Clock, limiter: d.Limiter, outbox: d.Outbox,
+		sessions: d.Sessions, challenges: d.Challenges, grants: d.Grants, limits: d.Limits,
+		pending:  &pendingStore{c: d.Cache, keys: d.Keys},
+		failures: &failureWindow{c: d.Cache, max: d.Limits.MaxFailures, window: d.Limits.FailureWindow},
+	}
 }

@@ -1,0 +1,59 @@
+package twofactor
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/reqctx"
+)
+
+// DisableTwofa verifies a TOTP or recovery code against the stored secret and, in one
+// transaction, turns 2FA off, clears the secret and the recovery codes and queues the
+// notification. No session is logged out.
+func (s *TwoFactor) DisableTwofa(ctx context.Context, req api.DisableTwofaRequestObject) (api.DisableTwofaResponseObject, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	if err := s.limitUserIP(ctx, "twofa-disable", p.UserID); err != nil {
+		return nil, err
+	}
+	u, err := s.loadUser(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.TwofaEnabled {
+		return nil, ErrNotEnabled
+	}
+	err = s.use(ctx, u, req.Body.Code, purposeDisable, func(q *db.Queries, f factor, now time.Time) error {
+		if _, err := q.DisableTwofa(ctx, db.DisableTwofaParams{ID: u.ID, Now: now}); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrNotEnabled
+			}
+			return err
+		}
+		if err := q.DeleteRecoveryCodes(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, q, now, audit.Event{
+			Action: "auth.2fa.disabled", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
+			Details: map[string]any{"method": f.kind},
+		}); err != nil {
+			return err
+		}
+		return s.mail(ctx, q, u, "twofa_disabled", now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.DisableTwofa200JSONResponse{Code: "TWOFA_DISABLED", Message: i18n.Msg(ctx, "TWOFA_DISABLED"), Enabled: false}, nil
+}

@@ -1,0 +1,120 @@
+package twofactor
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/reqctx"
+)
+
+// EnableTwofa verifies a code against the pending secret and, in one transaction, stores the
+// secret encrypted, turns 2FA on, claims the code's time step, replaces the recovery codes
+// (kept hashed) and queues the notification. The recovery codes are returned once. No session
+// is logged out.
+func (s *TwoFactor) EnableTwofa(ctx context.Context, req api.EnableTwofaRequestObject) (api.EnableTwofaResponseObject, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	if err := s.limitUserIP(ctx, "twofa-enable", p.UserID); err != nil {
+		return nil, err
+	}
+	u, err := s.loadUser(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if u.TwofaEnabled {
+		return nil, ErrAlreadyEnabled
+	}
+	pend, ok, err := s.pending.get(ctx, u.ID, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrEnrollmentExpired
+	}
+	a, err := s.begin(ctx, u, purposeEnable)
+	if err != nil {
+		return nil, err
+	}
+	defer a.end(ctx)
+	now := s.clock.Now()
+	st, matched := matchTOTP(pend.Secret, req.Body.Code, now)
+	if !matched {
+		return nil, a.fail(ctx, reasonWrong, nil)
+	}
+	if u.TwofaLastStep != nil && st <= *u.TwofaLastStep {
+		return nil, a.fail(ctx, reasonReplayed, nil)
+	}
+	enc, err := s.keys.Encrypt([]byte(pend.Secret), totpAAD(u.ID))
+	if err != nil {
+		return nil, err
+	}
+	codes, err := newRecoveryCodes()
+	if err != nil {
+		return nil, err
+	}
+	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		if _, err := q.EnableTwofa(ctx, db.EnableTwofaParams{ID: u.ID, SecretEnc: enc, Now: now, Step: st}); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errClaimLost
+			}
+			return err
+		}
+		if err := s.replaceRecoveryCodes(ctx, q, u.ID, codes, now); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, q, now, audit.Event{
+			Action: "auth.2fa.enabled", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
+			Details: map[string]any{"recovery_codes": len(codes)},
+		}); err != nil {
+			return err
+		}
+		return s.mail(ctx, q, u, "twofa_enabled", now)
+	})
+	if errors.Is(err, errClaimLost) {
+		// Either a concurrent enable won, or the step was used meanwhile.
+		cur, lerr := s.loadUser(ctx, u.ID)
+		if lerr != nil {
+			return nil, lerr
+		}
+		if cur.TwofaEnabled {
+			return nil, ErrAlreadyEnabled
+		}
+		return nil, a.fail(ctx, reasonReplayed, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Committed: the pending secret has served. A failure here only leaves it to expire.
+	_ = s.pending.clear(context.WithoutCancel(ctx), u.ID)
+	return api.EnableTwofa200JSONResponse{Code: "TWOFA_ENABLED", Message: i18n.Msg(ctx, "TWOFA_ENABLED"), Enabled: true, RecoveryCodes: codes}, nil
+}
+
+// replaceRecoveryCodes drops any previous codes and stores the hashes of the new ones.
+func (s *TwoFactor) replaceRecoveryCodes(ctx context.Context, q *db.Queries, userID int64, codes []string, now time.Time) error {
+	if err := q.DeleteRecoveryCodes(ctx, userID); err != nil {
+		return err
+	}
+	for _, c := range codes {
+		canon, _ := canonicalRecovery(c)
+		if err := q.InsertRecoveryCode(ctx, db.InsertRecoveryCodeParams{UserID: userID, CodeHash: s.recoveryHash(userID, canon), CreatedAt: now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// limitUserIP applies the per user + IP limit of enable, disable and step-up.
+func (s *TwoFactor) limitUserIP(ctx context.Context, name string, userID int64) error {
+	return s.limiter.Allow(ctx, name, s.limits.PerUserIP, strconv.FormatInt(userID, 10)+"|"+reqctx.From(ctx).IP)
+}

@@ -1,0 +1,122 @@
+package twofactor_test
+
+import (
+	"context"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowxi/backend/services/challenge"
+	"github.com/flowxi/backend/services/sessions"
+	"github.com/flowxi/backend/services/stepup"
+	"github.com/flowxi/backend/services/twofactor"
+	"github.com/flowxi/backend/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// testUA is the User-Agent of the test client (net/http's default).
+const testUA = "Go-http-client/1.1"
+
+// oathtool computes the TOTP code of a base32 secret at t with Debian's oathtool, an
+// implementation independent of ours.
+func oathtool(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	out, err := exec.Command("oathtool", "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
+	if err != nil {
+		t.Fatalf("oathtool: %v (install it with `scripts/services.sh tools`)", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// freshStep moves the server clock to the first seconds of a new time step, so codes computed
+// now stay in their step during the request and the previous step's code is never replayed.
+func freshStep(env *testkit.Env) time.Time {
+	now := env.Clock.Now()
+	into := time.Duration(now.Unix()%30)*time.Second + time.Duration(now.Nanosecond())
+	env.Clock.Advance(30*time.Second - into + time.Second)
+	return env.Clock.Now()
+}
+
+// code is oathtool's code for the server's current time step, shifted by steps.
+func code(t *testing.T, env *testkit.Env, secret string, steps int) string {
+	return oathtool(t, secret, env.Clock.Now().Add(time.Duration(steps)*30*time.Second))
+}
+
+// wrongCode is a 6-digit code valid for none of the accepted steps.
+func wrongCode(t *testing.T, env *testkit.Env, secret string) string {
+	valid := map[string]bool{}
+	for s := -1; s <= 1; s++ {
+		valid[code(t, env, secret, s)] = true
+	}
+	for i := 0; ; i++ {
+		c := strings.Repeat(strconv.Itoa(i%10), 6)
+		if !valid[c] {
+			return c
+		}
+	}
+}
+
+// enroll turns 2FA on for u the way a client does: read the otpauth URI, compute a code from
+// it, enable. It returns the secret and the recovery codes.
+func enroll(t *testing.T, env *testkit.Env, u testkit.User) (string, []string) {
+	t.Helper()
+	st := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
+	if st.Status != 200 || st.JSON["enabled"] != false {
+		t.Fatalf("status: %d %s", st.Status, st.Body)
+	}
+	uri, err := url.Parse(st.JSON["otpauth_uri"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := uri.Query().Get("secret")
+	freshStep(env)
+	r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/enable", Token: u.Token, JSON: map[string]any{"code": code(t, env, secret, 0)}})
+	if r.Status != 200 || r.Code() != "TWOFA_ENABLED" {
+		t.Fatalf("enable: %d %s", r.Status, r.Body)
+	}
+	var codes []string
+	for _, c := range r.JSON["recovery_codes"].([]any) {
+		codes = append(codes, c.(string))
+	}
+	freshStep(env) // the enable step is spent
+	return secret, codes
+}
+
+// newChallenge stands in for the password step of a login of u (IP and User-Agent of the
+// test client unless given).
+func newChallenge(t *testing.T, env *testkit.Env, u testkit.User, ip, ua string) challenge.Challenge {
+	t.Helper()
+	ch, err := challenge.New(env.App.Cache).Create(context.Background(), challenge.Challenge{
+		UserID: u.ID, IP: ip, UserAgent: ua, DeviceID: "dev-" + u.Email, DeviceType: "ios", DeviceName: "iPhone",
+	}, env.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// service builds a TwoFactor over the env's storage, for the methods other services call.
+func service(env *testkit.Env) *twofactor.TwoFactor {
+	a := env.App
+	return twofactor.New(twofactor.Deps{
+		Store: a.Store, Cache: a.Cache, Keys: a.Keys, Clock: a.Clock, Limiter: a.Limiter, Outbox: a.Outbox,
+		Sessions: sessions.New(a.Store, a.Tokens, a.Outbox, a.Clock), Challenges: challenge.New(a.Cache),
+		Grants: stepup.New(a.Cache), Limits: twofactor.DefaultLimits(),
+	})
+}
+
+// count runs a count(*) query.
+func count(t *testing.T, env *testkit.Env, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := env.App.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func lang(l string) map[string]string { return map[string]string{"X-App-Locale": l} }

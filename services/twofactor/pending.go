@@ -1,0 +1,121 @@
+package twofactor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowxi/backend/services/cache"
+	"github.com/flowxi/backend/services/secrets"
+)
+
+// EnrollTTL is how long a pending secret waits for its first code.
+const EnrollTTL = 600 * time.Second
+
+// pendingStore keeps the enrollment secret in Redis only (never in PostgreSQL before a code
+// proves it), encrypted so a Redis dump does not leak it either.
+type pendingStore struct {
+	c    *cache.Cache
+	keys *secrets.Keys
+}
+
+type pendingRecord struct {
+	SecretEnc []byte    `json:"secret_enc"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// pending is a live enrollment secret.
+type pending struct {
+	Secret    string
+	ExpiresAt time.Time
+}
+
+func (p *pendingStore) key(userID int64) string {
+	return p.c.Key("twofa", "pending", "{u"+strconv.FormatInt(userID, 10)+"}")
+}
+
+func pendingAAD(userID int64) []byte { return []byte("totp-pending:" + strconv.FormatInt(userID, 10)) }
+
+// get returns the live pending secret; one past its expiry by the service clock counts as
+// missing (the Redis TTL only cleans up).
+func (p *pendingStore) get(ctx context.Context, userID int64, now time.Time) (pending, bool, error) {
+	b, err := p.c.R.Get(ctx, p.key(userID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return pending{}, false, nil
+	}
+	if err != nil {
+		return pending{}, false, fmt.Errorf("twofactor: load pending: %w", err)
+	}
+	var rec pendingRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return pending{}, false, err
+	}
+	if !now.Before(rec.ExpiresAt) {
+		return pending{}, false, nil
+	}
+	plain, err := p.keys.Decrypt(rec.SecretEnc, pendingAAD(userID))
+	if err != nil {
+		return pending{}, false, err
+	}
+	return pending{Secret: string(plain), ExpiresAt: rec.ExpiresAt}, true, nil
+}
+
+// getOrCreate returns the live pending secret or creates one. Two concurrent calls converge
+// on the same secret: the replacement is written only if the key still holds what was read
+// (a WATCHed transaction), so a client never shows a QR code for a secret that was overwritten.
+func (p *pendingStore) getOrCreate(ctx context.Context, userID int64, now time.Time) (pending, error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		if cur, ok, err := p.get(ctx, userID, now); err != nil || ok {
+			return cur, err
+		}
+		secret, err := newSecret()
+		if err != nil {
+			return pending{}, err
+		}
+		enc, err := p.keys.Encrypt([]byte(secret), pendingAAD(userID))
+		if err != nil {
+			return pending{}, err
+		}
+		rec := pendingRecord{SecretEnc: enc, ExpiresAt: now.Add(EnrollTTL)}
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return pending{}, err
+		}
+		k := p.key(userID)
+		err = p.c.R.Watch(ctx, func(tx *redis.Tx) error {
+			old, err := tx.Get(ctx, k).Bytes()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			if err == nil {
+				var o pendingRecord
+				if json.Unmarshal(old, &o) == nil && now.Before(o.ExpiresAt) {
+					return redis.TxFailedErr // a live secret appeared meanwhile: use it
+				}
+			}
+			_, err = tx.TxPipelined(ctx, func(pl redis.Pipeliner) error {
+				pl.Set(ctx, k, b, EnrollTTL)
+				return nil
+			})
+			return err
+		}, k)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return pending{}, fmt.Errorf("twofactor: save pending: %w", err)
+		}
+		return pending{Secret: secret, ExpiresAt: rec.ExpiresAt}, nil
+	}
+	return pending{}, errors.New("twofactor: pending secret contention")
+}
+
+// clear removes the pending secret (after enable commits).
+func (p *pendingStore) clear(ctx context.Context, userID int64) error {
+	return p.c.R.Del(ctx, p.key(userID)).Err()
+}

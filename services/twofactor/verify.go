@@ -1,0 +1,213 @@
+package twofactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/services/store"
+)
+
+// Flows, as named in audit events.
+const (
+	purposeEnable  = "enable"
+	purposeDisable = "disable"
+	purposeStepUp  = "step_up"
+	purposeLogin   = "login"
+	purposeReset   = "password_reset"
+)
+
+// Why a code was refused (audit details; never the code itself).
+const (
+	reasonWrong    = "wrong_code"
+	reasonReplayed = "replayed"
+)
+
+// factor is a second factor that matched, not yet claimed.
+type factor struct {
+	kind       string // "totp" or "recovery_code"
+	step       int64
+	recoveryID int64
+}
+
+// errClaimLost means the factor was spent by another request between match and claim.
+var errClaimLost = errors.New("twofactor: factor already used")
+
+func totpAAD(userID int64) []byte { return []byte("totp:" + strconv.FormatInt(userID, 10)) }
+
+// loadUser reads the 2FA state of a user.
+func (s *TwoFactor) loadUser(ctx context.Context, userID int64) (db.GetTwofaUserRow, error) {
+	u, err := s.st.Q.GetTwofaUser(ctx, userID)
+	if err != nil {
+		return u, fmt.Errorf("twofactor: load user: %w", err)
+	}
+	return u, nil
+}
+
+// match checks code against the stored secret, or against the user's unused recovery codes,
+// without writing anything. reason is empty when it matched.
+func (s *TwoFactor) match(ctx context.Context, u db.GetTwofaUserRow, code string, now time.Time) (factor, string, error) {
+	if isTOTP(code) {
+		plain, err := s.keys.Decrypt(u.TwofaSecretEnc, totpAAD(u.ID))
+		if err != nil {
+			return factor{}, "", err
+		}
+		st, ok := matchTOTP(string(plain), code, now)
+		if !ok {
+			return factor{}, reasonWrong, nil
+		}
+		if u.TwofaLastStep != nil && st <= *u.TwofaLastStep {
+			return factor{}, reasonReplayed, nil
+		}
+		return factor{kind: "totp", step: st}, "", nil
+	}
+	canon, ok := canonicalRecovery(code)
+	if !ok {
+		return factor{}, reasonWrong, nil
+	}
+	id, err := s.st.Q.FindRecoveryCode(ctx, db.FindRecoveryCodeParams{UserID: u.ID, CodeHash: s.recoveryHash(u.ID, canon)})
+	if store.IsNotFound(err) {
+		return factor{}, reasonWrong, nil
+	}
+	if err != nil {
+		return factor{}, "", err
+	}
+	return factor{kind: "recovery_code", recoveryID: id}, "", nil
+}
+
+// claim spends f inside the caller's transaction; errClaimLost when it was spent meanwhile.
+func (s *TwoFactor) claim(ctx context.Context, q *db.Queries, u db.GetTwofaUserRow, f factor, purpose string, now time.Time) error {
+	var err error
+	if f.kind == "totp" {
+		_, err = q.ClaimTotpStep(ctx, db.ClaimTotpStepParams{ID: u.ID, Step: f.step, SecretEnc: u.TwofaSecretEnc})
+	} else {
+		_, err = q.UseRecoveryCode(ctx, db.UseRecoveryCodeParams{ID: f.recoveryID, Now: now})
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errClaimLost
+	}
+	if err != nil || f.kind == "totp" {
+		return err
+	}
+	left, err := q.CountRecoveryCodes(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	return audit.Record(ctx, q, now, audit.Event{
+		Action: "auth.2fa.recovery_code_used", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
+		Details: map[string]any{"purpose": purpose, "remaining": left},
+	})
+}
+
+// attempt is one use of a second factor, holding its slot in the account's failure window.
+type attempt struct {
+	s       *TwoFactor
+	u       db.GetTwofaUserRow
+	purpose string
+	slot    slot
+	failed  bool
+}
+
+// begin reserves a slot in the failure window (429 once the account is locked).
+func (s *TwoFactor) begin(ctx context.Context, u db.GetTwofaUserRow, purpose string) (*attempt, error) {
+	sl, err := s.failures.reserve(ctx, u.ID, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &attempt{s: s, u: u, purpose: purpose, slot: sl}, nil
+}
+
+// end frees the slot unless the attempt failed (deferred by every flow).
+func (a *attempt) end(ctx context.Context) {
+	if !a.failed {
+		a.s.failures.release(ctx, a.slot)
+	}
+}
+
+// fail records a wrong or replayed code: the slot stays counted, the failure is audited, and
+// the failure that locks the account e-mails the owner, in the same transaction. It returns
+// 403 INVALID_2FA_CODE.
+func (a *attempt) fail(ctx context.Context, reason string, details map[string]any) error {
+	a.failed = true
+	s, u := a.s, a.u
+	now := s.clock.Now()
+	notify, err := s.failures.fail(ctx, a.slot, now)
+	if err != nil {
+		return err
+	}
+	d := map[string]any{"purpose": a.purpose, "reason": reason}
+	for k, v := range details {
+		d[k] = v
+	}
+	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		if err := audit.Record(ctx, q, now, audit.Event{
+			Action: "auth.2fa.failed", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10), Details: d,
+		}); err != nil {
+			return err
+		}
+		if !notify {
+			return nil
+		}
+		if err := audit.Record(ctx, q, now, audit.Event{
+			Action: "auth.2fa.locked", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
+			Details: map[string]any{"failures": s.limits.MaxFailures, "window_seconds": int(s.limits.FailureWindow.Seconds())},
+		}); err != nil {
+			return err
+		}
+		return s.mail(ctx, q, u, "twofa_locked", now)
+	})
+	if err != nil {
+		if notify {
+			s.failures.unnotify(ctx, u.ID)
+		}
+		return err
+	}
+	return ErrInvalidCode
+}
+
+// mail enqueues a security e-mail to the account owner in q's transaction.
+func (s *TwoFactor) mail(ctx context.Context, q *db.Queries, u db.GetTwofaUserRow, template string, now time.Time) error {
+	lang := i18n.ForUser(ctx, u.Locale)
+	_, err := s.outbox.Enqueue(ctx, q, now, mail.Message{
+		To: u.Email, Template: template, Locale: lang,
+		Data: map[string]any{"Time": now.Format(time.RFC1123), "Minutes": int(s.limits.FailureWindow.Minutes())},
+	})
+	return err
+}
+
+// use runs the whole path for a flow whose factor is checked against the stored secret:
+// reserve, match, then claim and onSuccess in one transaction. A replayed or raced code is a
+// failure like a wrong one.
+func (s *TwoFactor) use(ctx context.Context, u db.GetTwofaUserRow, code, purpose string, onSuccess func(q *db.Queries, f factor, now time.Time) error) error {
+	a, err := s.begin(ctx, u, purpose)
+	if err != nil {
+		return err
+	}
+	defer a.end(ctx)
+	now := s.clock.Now()
+	f, reason, err := s.match(ctx, u, code, now)
+	if err != nil {
+		return err
+	}
+	if reason != "" {
+		return a.fail(ctx, reason, nil)
+	}
+	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		if err := s.claim(ctx, q, u, f, purpose, now); err != nil {
+			return err
+		}
+		return onSuccess(q, f, now)
+	})
+	if errors.Is(err, errClaimLost) {
+		return a.fail(ctx, reasonReplayed, nil)
+	}
+	return err
+}
