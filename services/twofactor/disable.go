@@ -45,7 +45,7 @@ func (s *TwoFactor) DisableTwofa(ctx context.Context, req api.DisableTwofaReques
 			return err
 		}
 		if err := audit.Record(ctx, q, now, audit.Event{
-			Action: "auth.2fa.disabled", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
+			Action: "twofa.disabled", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
 			Details: map[string]any{"method": f.kind},
 		}); err != nil {
 			return err

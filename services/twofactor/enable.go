@@ -74,7 +74,7 @@ func (s *TwoFactor) EnableTwofa(ctx context.Context, req api.EnableTwofaRequestO
 			return err
 		}
 		if err := audit.Record(ctx, q, now, audit.Event{
-			Action: "auth.2fa.enabled", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
+			Action: "twofa.enabled", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
 			Details: map[string]any{"recovery_codes": len(codes)},
 		}); err != nil {
 			return err

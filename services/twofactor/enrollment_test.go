@@ -76,7 +76,7 @@ func TestEnableFailures(t *testing.T) {
 	if n := count(t, env, "SELECT count(*) FROM users WHERE id = $1 AND (twofa_enabled OR twofa_secret_enc IS NOT NULL)", u.ID); n != 0 {
 		t.Fatal("a failed enable stored 2FA state")
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.2fa.failed' AND details->>'purpose' = 'enable'", u.ID); n != 1 {
+	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'enable'", u.ID); n != 1 {
 		t.Fatalf("%d failure events, want 1", n)
 	}
 	// 5 per minute per user + IP (the 422 never reached the service): the 6th attempt is
@@ -154,7 +154,7 @@ func TestEnableCommitsAndShowsRecoveryCodesOnce(t *testing.T) {
 	if n := count(t, env, "SELECT count(*) FROM mail_outbox WHERE template = 'twofa_enabled' AND to_address = $1 AND locale = 'en'", u.Email); n != 1 {
 		t.Fatalf("%d enable e-mails", n)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.2fa.enabled'", u.ID); n != 1 {
+	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.enabled'", u.ID); n != 1 {
 		t.Fatalf("%d enable audit events", n)
 	}
 }

@@ -36,7 +36,7 @@ func (s *TwoFactor) Verify(ctx context.Context, userID int64, code string) error
 	}
 	return s.use(ctx, u, code, purposeReset, func(q *db.Queries, f factor, now time.Time) error {
 		return audit.Record(ctx, q, now, audit.Event{
-			Action: "auth.2fa.verified", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
+			Action: "twofa.verified", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
 			Details: map[string]any{"purpose": purposeReset, "method": f.kind},
 		})
 	})

@@ -101,7 +101,7 @@ func (s *TwoFactor) rejectChallenge(ctx context.Context, ch challenge.Challenge,
 	}
 	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
 		return audit.Record(ctx, q, s.clock.Now(), audit.Event{
-			Action: "auth.2fa.challenge_rejected", UserID: ch.UserID, SubjectType: "challenge", SubjectID: ch.ID,
+			Action: "twofa.challenge.rejected", UserID: ch.UserID, SubjectType: "challenge", SubjectID: ch.ID,
 			Details: map[string]any{"reason": why},
 		})
 	})

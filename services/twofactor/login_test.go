@@ -91,7 +91,7 @@ func TestChallengeIsBoundToIPAndUserAgent(t *testing.T) {
 			}
 		})
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.2fa.challenge_rejected'", u.ID); n != 2 {
+	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.challenge.rejected'", u.ID); n != 2 {
 		t.Fatalf("%d rejection events", n)
 	}
 }
@@ -127,7 +127,7 @@ func TestChallengeTTLIsNotExtendedAndFiveFailuresDeleteIt(t *testing.T) {
 	if r := verifyLogin(env, ch.ID, code(t, env, secret, 0), nil); r.Status != 410 {
 		t.Fatalf("after 5 failures: %d %s", r.Status, r.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.2fa.failed' AND details->>'purpose' = 'login'", u.ID); n != 6 {
+	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'login'", u.ID); n != 6 {
 		t.Fatalf("%d failure events, want 6", n)
 	}
 }
@@ -162,7 +162,7 @@ func TestRacingVerifyLoginIssuesExactlyOneToken(t *testing.T) {
 	if k := count(t, env, "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2", u.ID, ch.DeviceID); k != 1 {
 		t.Fatalf("%d tokens issued", k)
 	}
-	if k := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.2fa.failed'", u.ID); k != 0 {
+	if k := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed'", u.ID); k != 0 {
 		t.Fatalf("losers of the race were counted as %d failures", k)
 	}
 }

@@ -32,7 +32,7 @@ func (s *TwoFactor) VerifyTwofa(ctx context.Context, req api.VerifyTwofaRequestO
 	}
 	err = s.use(ctx, u, req.Body.Code, purposeStepUp, func(q *db.Queries, f factor, now time.Time) error {
 		return audit.Record(ctx, q, now, audit.Event{
-			Action: "auth.2fa.step_up", UserID: u.ID, SubjectType: "token", SubjectID: strconv.FormatInt(p.TokenID, 10),
+			Action: "twofa.stepup", UserID: u.ID, SubjectType: "token", SubjectID: strconv.FormatInt(p.TokenID, 10),
 			Details: map[string]any{"method": f.kind},
 		})
 	})

@@ -102,7 +102,7 @@ func (s *TwoFactor) claim(ctx context.Context, q *db.Queries, u db.GetTwofaUserR
 		return err
 	}
 	return audit.Record(ctx, q, now, audit.Event{
-		Action: "auth.2fa.recovery_code_used", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
+		Action: "twofa.recovery_code.used", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
 		Details: map[string]any{"purpose": purpose, "remaining": left},
 	})
 }
@@ -149,7 +149,7 @@ func (a *attempt) fail(ctx context.Context, reason string, details map[string]an
 	}
 	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
 		if err := audit.Record(ctx, q, now, audit.Event{
-			Action: "auth.2fa.failed", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10), Details: d,
+			Action: "twofa.failed", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10), Details: d,
 		}); err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func (a *attempt) fail(ctx context.Context, reason string, details map[string]an
 			return nil
 		}
 		if err := audit.Record(ctx, q, now, audit.Event{
-			Action: "auth.2fa.locked", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
+			Action: "twofa.locked", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
 			Details: map[string]any{"failures": s.limits.MaxFailures, "window_seconds": int(s.limits.FailureWindow.Seconds())},
 		}); err != nil {
 			return err
