@@ -5,8 +5,8 @@ import (
 
 	flowxi "github.com/flowxi/backend"
 	"github.com/flowxi/backend/server"
-	"github.com/flowxi/backend/services/docs"
 	"github.com/flowxi/backend/services/challenge"
+	"github.com/flowxi/backend/services/docs"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/profile"
