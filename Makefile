@@ -16,6 +16,8 @@ endif
 
 GO ?= go
 PKG ?= ./...
+# JOURNEY=0 skips the end-to-end journey in `make test`.
+JOURNEY ?= 1
 TESTFLAGS ?=
 BENCH ?= .
 BENCHTIME ?= 1x
@@ -36,7 +38,7 @@ GENERATED := gen/ $(TS_CLIENT)/src/schema.d.ts docs/index.html
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
-.PHONY: help run build test generate check-generate lint vet fmt-check check-imports openapi-lint ts-typecheck \
+.PHONY: help run build test journey generate check-generate lint vet fmt-check check-imports openapi-lint ts-typecheck \
 	bench fuzz services-env services-status services-stop
 
 help: ## list the targets
@@ -48,10 +50,14 @@ run: ## start the server on local defaults (local PostgreSQL/Redis unless DATABA
 build: ## build the ./flowxi binary
 	$(GO) build -o flowxi ./cmd/flowxi
 
-test: ## whole test suite with -race against real PostgreSQL and Redis (PKG=, TESTFLAGS= to narrow)
+test: $(TS_STAMP) ## whole suite: go test -race, then the TypeScript end-to-end journey (PKG=, TESTFLAGS= narrow it and skip the journey)
 	$(SERVICES_ENV); $(SERVICES) tools; \
 	FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS_URL="$$REDIS_URL" \
-		$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKG)
+		$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKG); \
+	if [ "$(PKG)" = "./..." ] && [ -z "$(TESTFLAGS)" ] && [ "$(JOURNEY)" != "0" ]; then GO="$(GO)" scripts/journey.sh; fi
+
+journey: $(TS_STAMP) ## only the end-to-end journey (clients/typescript/test/journey.test.ts) on a fresh database
+	$(SERVICES_ENV); GO="$(GO)" scripts/journey.sh
 
 generate: $(TS_STAMP) $(REDOCLY_STAMP) ## regenerate gen/ (oapi-codegen, sqlc), the TypeScript client types and docs/index.html
 	$(GO) generate ./gen/...

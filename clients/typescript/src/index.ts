@@ -88,13 +88,17 @@ export class ApiError extends Error {
   readonly code: Code | undefined;
   /** The parsed error envelope, when the body was JSON. */
   readonly body: ApiErrorBody | undefined;
+  /** The path that answered (without the origin), for messages. */
+  readonly path: string;
 
-  constructor(status: number, body: ApiErrorBody | undefined) {
-    super(`HTTP ${status} ${body?.code ?? ""}: ${body?.message ?? "(no body)"}`);
+  constructor(status: number, body: ApiErrorBody | undefined, url = "") {
+    const path = url ? new URL(url).pathname : "";
+    super(`${path ? path + ": " : ""}HTTP ${status} ${body?.code ?? ""}: ${body?.message ?? "(no body)"}`);
     this.name = "ApiError";
     this.status = status;
     this.code = body?.code;
     this.body = body;
+    this.path = path;
   }
 
   /** True when the server answered 501 NOT_IMPLEMENTED: the operation is in the spec but not built yet. */
@@ -109,7 +113,7 @@ export class ApiError extends Error {
  */
 export function ok<T>(result: { data?: T; error?: unknown; response: Response }): T {
   if (result.response.ok && result.data !== undefined) return result.data;
-  throw new ApiError(result.response.status, result.error as ApiErrorBody | undefined);
+  throw new ApiError(result.response.status, result.error as ApiErrorBody | undefined, result.response.url);
 }
 
 /** A device as sent at login and registration (tokens are bound to it). */
@@ -127,7 +131,7 @@ export async function health(c: FlowxiClient): Promise<Schema<"HealthResponse">>
   if (data) return data;
   // 503 is a documented HealthResponse, not an error envelope.
   if (response.status === 503 && error && "checks" in error) return error;
-  throw new ApiError(response.status, error as ApiErrorBody | undefined);
+  throw new ApiError(response.status, error as ApiErrorBody | undefined, response.url);
 }
 
 // ---- Registration ---------------------------------------------------------------------------

@@ -1,0 +1,19 @@
+/**
+ * The message catalogues of the repository (locales/<lang>/*.json, merged), so the journey checks
+ * that every message it receives is the one of its language.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Catalog maps a code to its message in one language. */
+export type Catalog = Record<string, string>;
+
+/** loadCatalog merges every flat JSON file of locales/<lang>. */
+export function loadCatalog(root: string, lang: string): Catalog {
+  const dir = join(root, "locales", lang);
+  const out: Catalog = {};
+  for (const f of readdirSync(dir).filter((n) => n.endsWith(".json")).sort()) {
+    Object.assign(out, JSON.parse(readFileSync(join(dir, f), "utf8")) as Catalog);
+  }
+  return out;
+}

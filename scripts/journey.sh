@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# End-to-end journey (clients/typescript/test/journey.test.ts), run by `make test` after the Go tests.
+#
+#   scripts/journey.sh      # needs DATABASE_URL and REDIS_URL (make test exports them via services.sh)
+#
+# Builds ./cmd/flowxi, creates a fresh database for the run on the DATABASE_URL server, and runs the
+# TypeScript journey with Node's test runner. The journey starts its own SMTP server and the flowxi
+# binary (on free ports, with its own data directory and Redis key prefix) and stops both at the end;
+# this script drops the database and the Redis keys afterwards. Exits non-zero when the journey fails.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+CLIENT="$ROOT/clients/typescript"
+
+log() { printf 'journey.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+: "${DATABASE_URL:?journey.sh: DATABASE_URL is not set (run it through make test)}"
+: "${REDIS_URL:?journey.sh: REDIS_URL is not set (run it through make test)}"
+command -v node >/dev/null || die "node is required"
+command -v psql >/dev/null || die "psql is required to create the journey's database (apt-get install postgresql-client)"
+GO="${GO:-go}"
+
+run_id="$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+db="flowxi_journey_$run_id"
+work="$(mktemp -d "${TMPDIR:-/tmp}/flowxi-journey.XXXXXX")"
+export JOURNEY_REDIS_PREFIX="flowxi-journey-$run_id:"
+
+# DATABASE_URL with its database name replaced (query parameters kept).
+if [[ "$DATABASE_URL" =~ ^(postgres(ql)?://[^/?]+)(/[^?]*)?(\?.*)?$ ]]; then
+	JOURNEY_DATABASE_URL="${BASH_REMATCH[1]}/$db${BASH_REMATCH[4]}"
+else
+	die "DATABASE_URL is not a postgres:// URL"
+fi
+export JOURNEY_DATABASE_URL
+
+cleanup() {
+	local rc=$?
+	psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qXc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 ||
+		log "warning: could not drop database $db"
+	if command -v redis-cli >/dev/null; then
+		redis-cli -u "$REDIS_URL" --scan --pattern "${JOURNEY_REDIS_PREFIX}*" 2>/dev/null |
+			xargs -r -n 100 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
+	fi
+	if [ "$rc" -ne 0 ] && [ -s "$work/server.log" ]; then
+		log "journey failed; last lines of the server log:"
+		tail -n 40 "$work/server.log" >&2
+	fi
+	rm -rf "$work"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+log "building ./cmd/flowxi"
+"$GO" build -o "$work/flowxi" ./cmd/flowxi
+
+psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qXc "CREATE DATABASE $db" >/dev/null
+log "database $db created"
+
+if [ ! -f "$CLIENT/node_modules/.flowxi-installed" ] || [ "$CLIENT/package-lock.json" -nt "$CLIENT/node_modules/.flowxi-installed" ]; then
+	npm ci --prefix "$CLIENT" --no-audit --no-fund
+	touch "$CLIENT/node_modules/.flowxi-installed"
+fi
+rm -rf "$CLIENT/build"
+npm run --silent build --prefix "$CLIENT"
+
+mkdir -p "$work/data"
+export FLOWXI_BIN="$work/flowxi" JOURNEY_DATA_DIR="$work/data" JOURNEY_SERVER_LOG="$work/server.log" FLOWXI_ROOT="$ROOT"
+cd "$CLIENT"
+node --test --test-reporter=spec build/test/journey.test.js
