@@ -133,8 +133,15 @@ bench: ## benchmarks under bench/ (BENCH=, BENCHTIME= to tune)
 	FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS_URL="$$REDIS_URL" \
 		$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./bench/...
 
-fuzz: ## fuzz targets (none yet)
-	@echo "fuzz: no fuzz targets yet; nothing to run"
+FUZZTIME ?= 20s
+# Each target runs for a bounded time (not in CI's main path; its seed corpus runs in `make test`).
+FUZZ_TARGETS := FuzzResolve:./services/i18n FuzzParse:./services/tokens FuzzValidationMapper:./server
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
+	@for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; echo "== $$name ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 services-env: ## print export lines for DATABASE_URL / REDIS_URL, to eval (make -s services-env)
 	@$(SERVICES) env

@@ -20,6 +20,7 @@ import (
 	"github.com/flowxi/backend/services/cache"
 	"github.com/flowxi/backend/services/clock"
 	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/services/metrics"
 	"github.com/flowxi/backend/services/password"
 	"github.com/flowxi/backend/services/ratelimit"
 	"github.com/flowxi/backend/services/secrets"
@@ -95,6 +96,14 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
 	a.Tokens = tokens.New(a.Store, a.Clock, cfg.TokenTTL, cfg.TokenIdleTTL)
 	a.Hasher = password.New(password.Params{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: 1})
 	a.Limiter = ratelimit.New(a.Cache)
+	a.Limiter.OnReject = func(name string) { metrics.RateLimited.WithLabelValues(name).Inc() }
+	metrics.SetOutboxBacklog(func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		var n int64
+		_ = a.Store.Pool.QueryRow(ctx, "SELECT count(*) FROM mail_outbox WHERE status = 'pending'").Scan(&n)
+		return float64(n)
+	})
 	a.Outbox = mail.NewOutbox(a.Keys)
 	a.Sealer = audit.NewSealer(a.Store, a.Clock, a.Log, cfg.AuditSealEvery)
 	a.workers = append(a.workers, a.Sealer.Run)
@@ -111,6 +120,8 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
 		TrustedProxies: cfg.TrustedProxies,
 		UploadLimits:   uploadLimits,
 		Extra:          a.extraRoutes,
+		Production:     cfg.Production(),
+		CORSOrigins:    cfg.CORSOrigins,
 	})
 	if err != nil {
 		a.Close()
@@ -132,8 +143,13 @@ func (a *App) StartWorkers(ctx context.Context) {
 func (a *App) Run(ctx context.Context) error {
 	a.StartWorkers(ctx)
 	srv := &http.Server{Addr: a.Cfg.HTTPAddr, Handler: a.Echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
+	ops := &http.Server{Addr: a.Cfg.MetricsAddr, Handler: a.OpsHandler(), ReadHeaderTimeout: 5 * time.Second}
+	if a.Cfg.MetricsAddr != "" {
+		go func() { errc <- ops.ListenAndServe() }()
+		a.Log.Info("metrics listening", "addr", a.Cfg.MetricsAddr)
+	}
 	a.Log.Info("listening", "addr", a.Cfg.HTTPAddr, "env", a.Cfg.Env)
 	select {
 	case err := <-errc:
@@ -144,7 +160,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// Drain requests first, then the workers (the mail worker finishes its current send).
 	err := srv.Shutdown(sctx)
+	_ = ops.Shutdown(sctx)
 	a.Shutdown()
 	return err
 }

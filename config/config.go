@@ -4,6 +4,7 @@ package config
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -130,6 +131,11 @@ func (c Config) Validate() error {
 		if c.EncryptionKey == c.HMACKey && c.EncryptionKey != "" {
 			errs = append(errs, errors.New("FLOWXI_ENCRYPTION_KEY and FLOWXI_HMAC_KEY must differ"))
 		}
+		for name, k := range map[string]string{"FLOWXI_ENCRYPTION_KEY": c.EncryptionKey, "FLOWXI_HMAC_KEY": c.HMACKey} {
+			if k != "" && weakKey(k) {
+				errs = append(errs, fmt.Errorf("%s looks like a default or test key: generate 32 random bytes", name))
+			}
+		}
 		if c.SMTPURL == "" {
 			errs = append(errs, errors.New("SMTP_URL is required in production (the log mail driver is for development)"))
 		}
@@ -188,6 +194,21 @@ func (c Config) Redacted() Config {
 		}
 	}
 	return r
+}
+
+// weakKey reports a key that is not 32 random-looking bytes (e.g. "1111…", a placeholder).
+func weakKey(k string) bool {
+	b, err := hex.DecodeString(k)
+	if err != nil || len(b) != 32 {
+		if b, err = base64.StdEncoding.DecodeString(k); err != nil || len(b) != 32 {
+			return true
+		}
+	}
+	distinct := map[byte]bool{}
+	for _, x := range b {
+		distinct[x] = true
+	}
+	return len(distinct) < 12
 }
 
 func get(k, def string) string {

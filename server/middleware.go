@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/metrics"
 	"github.com/flowxi/backend/services/reqctx"
 )
 
@@ -22,7 +24,7 @@ var safeRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 
 // requestContext sets the request id, client IP, User-Agent and locale before anything else,
 // so even the earliest error is localized and traceable.
-func requestContext() echo.MiddlewareFunc {
+func requestContext(production bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -43,6 +45,9 @@ func requestContext() echo.MiddlewareFunc {
 				h.Set("Cache-Control", "no-store")
 				h.Set("Referrer-Policy", "no-referrer")
 				h.Set("X-Frame-Options", "DENY")
+				if production {
+					h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+				}
 			})
 			return next(c)
 		}
@@ -68,7 +73,7 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 }
 
 // accessLog writes one structured line per request: never bodies, headers or query strings.
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+func accessLog(log *slog.Logger, ops map[string]string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -77,7 +82,12 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			info := reqctx.From(c.Request().Context())
-			attrs := []any{"request_id", info.RequestID, "method", c.Request().Method, "route", c.Path(),
+			op := ops[c.Request().Method+" "+c.Path()]
+			if op == "" {
+				op = "none" // unknown routes must not explode label cardinality
+			}
+			metrics.RequestDuration.WithLabelValues(op, c.Request().Method, strconv.Itoa(c.Response().Status)).Observe(time.Since(start).Seconds())
+			attrs := []any{"operation", op, "request_id", info.RequestID, "method", c.Request().Method, "route", c.Path(),
 				"status", c.Response().Status, "duration_ms", float64(time.Since(start).Microseconds()) / 1000, "ip", info.IP}
 			if info.Principal != nil {
 				attrs = append(attrs, "user_id", info.Principal.UserID)

@@ -5,12 +5,14 @@ package server
 
 import (
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
 
 	"github.com/flowxi/backend/gen/api"
@@ -26,8 +28,12 @@ type Options struct {
 	// BodyLimit is the default request body limit (1 MiB); UploadLimits override it by route.
 	BodyLimit    int64
 	UploadLimits map[string]int64
-	// Extra lets other packages mount routes outside the spec (metrics, docs, signed files).
+	// Extra lets other packages mount routes outside the spec (docs, signed files).
 	Extra func(e *echo.Echo)
+	// Production adds HSTS; CORSOrigins is the strict allow-list of browser origins (empty: no
+	// cross-origin access).
+	Production  bool
+	CORSOrigins []string
 }
 
 type security struct{ bearer, internal bool }
@@ -47,7 +53,17 @@ func New(o Options) (*echo.Echo, error) {
 	e.IPExtractor = ipExtractor(o.TrustedProxies)
 	e.HTTPErrorHandler = errorHandler(o.Log)
 
-	e.Use(requestContext(), accessLog(o.Log), recoverer(o.Log), bodyLimit(o.BodyLimit, o.UploadLimits))
+	e.Use(requestContext(o.Production), accessLog(o.Log, operationIDs(spec)), recoverer(o.Log))
+	if len(o.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  o.CORSOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
+			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "X-App-Locale", "Accept-Language", "Idempotency-Key", echo.HeaderXRequestID},
+			ExposeHeaders: []string{echo.HeaderXRequestID, "Retry-After", "Idempotent-Replayed", "Content-Language"},
+			MaxAge:        600,
+		}))
+	}
+	e.Use(bodyLimit(o.BodyLimit, o.UploadLimits))
 
 	validator := echomiddleware.OapiRequestValidatorWithOptions(spec, &echomiddleware.Options{
 		Options: openapi3filter.Options{
@@ -64,6 +80,18 @@ func New(o Options) (*echo.Echo, error) {
 		o.Extra(e)
 	}
 	return e, nil
+}
+
+// operationIDs indexes each operationId by "METHOD /echo/path" (metrics labels).
+func operationIDs(spec *openapi3.T) map[string]string {
+	out := map[string]string{}
+	for path, item := range spec.Paths.Map() {
+		echoPath := strings.NewReplacer("{", ":", "}", "").Replace(path)
+		for method, op := range item.Operations() {
+			out[method+" "+echoPath] = op.OperationID
+		}
+	}
+	return out
 }
 
 // securityMap indexes each operation's requirement by "METHOD /echo/path".

@@ -1,0 +1,63 @@
+// Package metrics holds the Prometheus registry and the metrics every layer records: request
+// latency by operation, status codes, rate-limit rejections, the mail outbox, ledger postings.
+// They are served on a separate listener (METRICS_ADDR), never on the public API port.
+package metrics
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Registry is the process registry (Go runtime and process collectors included).
+var Registry = prometheus.NewRegistry()
+
+var (
+	// RequestDuration is the latency of API requests by operationId, method and status.
+	RequestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "flowxi_http_request_duration_seconds",
+		Help:    "API request latency by operation id and status.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"operation", "method", "status"})
+
+	// RateLimited counts refusals by limiter name.
+	RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "flowxi_rate_limit_rejections_total",
+		Help: "Requests refused by a rate limit, by limit name.",
+	}, []string{"limit"})
+
+	// MailSent counts outbox deliveries by result (sent, retry, failed).
+	MailSent = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "flowxi_mail_deliveries_total",
+		Help: "Outbox delivery attempts by result.",
+	}, []string{"result"})
+
+	// LedgerPostings counts ledger transactions by kind and status.
+	LedgerPostings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "flowxi_ledger_postings_total",
+		Help: "Ledger transactions recorded, by kind and status.",
+	}, []string{"kind", "status"})
+)
+
+func init() {
+	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		RequestDuration, RateLimited, MailSent, LedgerPostings)
+}
+
+var outboxBacklog atomic.Pointer[func() float64]
+
+func init() {
+	Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "flowxi_mail_outbox_pending",
+		Help: "E-mails waiting in the outbox.",
+	}, func() float64 {
+		if f := outboxBacklog.Load(); f != nil {
+			return (*f)()
+		}
+		return 0
+	}))
+}
+
+// SetOutboxBacklog sets how the outbox backlog gauge is computed on scrape.
+func SetOutboxBacklog(f func() float64) { outboxBacklog.Store(&f) }
