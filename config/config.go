@@ -86,6 +86,20 @@ func Load() (Config, error) {
 		Argon2Time:      2,
 	}
 	var err error
+	if v := os.Getenv("ARGON2_MEMORY_KIB"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < 1024 {
+			return c, fmt.Errorf("config: ARGON2_MEMORY_KIB must be an integer ≥ 1024")
+		}
+		c.Argon2MemoryKiB = uint32(n)
+	}
+	if v := os.Getenv("ARGON2_TIME"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("config: ARGON2_TIME must be an integer ≥ 1")
+		}
+		c.Argon2Time = uint32(n)
+	}
 	if c.TokenTTL, err = duration("TOKEN_TTL", 30*24*time.Hour); err != nil {
 		return c, err
 	}

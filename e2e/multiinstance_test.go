@@ -1,0 +1,74 @@
+package e2e_test
+
+import (
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// twoInstances starts two server processes on the same database and Redis prefix. env is an
+// in-process instance on the same storage, used to create users directly.
+func twoInstances(t *testing.T, adjust ...func(*config.Config)) (env *testkit.Env, a, b *testkit.Env) {
+	env = testkit.New(t, adjust...)
+	pa := testkit.StartProcess(t, env.Cfg)
+	pb := testkit.StartProcess(t, env.Cfg)
+	return env, pa.Client(t), pb.Client(t)
+}
+
+func totp(t *testing.T, secret string, at time.Time) string {
+	out, err := exec.Command("oathtool", "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
+	if err != nil {
+		t.Fatalf("oathtool: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Rate limits live in Redis: attempts through one instance count on the other.
+func TestRateLimitsAreSharedAcrossInstances(t *testing.T) {
+	env, a, b := twoInstances(t)
+	u := env.CreateUser()
+	st := a.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
+	secret, _ := st.JSON["secret"].(string)
+	if st.Status != 200 || secret == "" {
+		t.Fatalf("status: %d %s", st.Status, st.Body)
+	}
+	now := time.Now()
+	valid := map[string]bool{}
+	for s := -2; s <= 2; s++ {
+		valid[totp(t, secret, now.Add(time.Duration(s)*30*time.Second))] = true
+	}
+	wrong := "000000"
+	for i := 1; valid[wrong]; i++ {
+		wrong = fmt.Sprintf("%06d", i*111111%1000000)
+	}
+	limited := 0
+	for i := 0; i < 8; i++ {
+		inst := a
+		if i%2 == 1 {
+			inst = b
+		}
+		r := inst.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/enable", Token: u.Token, JSON: map[string]any{"code": wrong}})
+		switch {
+		case r.Status == 403 && r.Code() == "INVALID_2FA_CODE":
+		case r.Status == 429 && r.Code() == "RATE_LIMITED":
+			limited++
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		default:
+			t.Fatalf("attempt %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	// 5 per minute per user+IP: the 6th, 7th and 8th attempts are refused whatever the instance.
+	if limited != 3 {
+		t.Fatalf("%d of 8 attempts limited, want 3 (limits not shared?)", limited)
+	}
+}
