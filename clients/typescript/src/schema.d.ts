@@ -110,6 +110,15 @@ export interface paths {
          *     token exactly like a password login. The challenge lives 300 s (never extended), is bound to
          *     the IP, User-Agent and device of the login; any mismatch deletes it; 5 wrong codes delete it.
          *     Wrong code 403 `INVALID_2FA_CODE`; unknown, expired or deleted challenge 410 `CHALLENGE_EXPIRED`.
+         *
+         *     Decisions: of concurrent requests with the same valid code exactly one gets the token, the
+         *     others 410 `CHALLENGE_EXPIRED`. A challenge whose account is no longer active or no longer has
+         *     2FA is deleted (410). Second-factor rules common to every 2FA operation: a TOTP time step is
+         *     accepted at most once per user across enable, verify-login, step-up, disable and password
+         *     reset (a replayed code is 403 `INVALID_2FA_CODE`); a recovery code works wherever a TOTP code
+         *     does, once; at most 10 wrong second factors per account per sliding 15 minutes whatever the
+         *     flow or challenge (a new login does not reset it), then 429 `RATE_LIMITED` with `Retry-After`
+         *     even for a right code, and one e-mail to the owner per window. Rate limit: 20/min per IP.
          */
         post: operations["verifyLogin2fa"];
         delete?: never;
@@ -398,7 +407,9 @@ export interface paths {
          * 2FA status (and enrollment info if disabled)
          * @description If enabled: never returns secret nor otpauth_uri. If disabled: returns a pending secret
          *     (created, or reused while valid; held 600 s in cache, never in the database) with its
-         *     otpauth URI and the seconds left in `expires_in`.
+         *     otpauth URI and the seconds left in `expires_in`. The secret is 20 random bytes (32 base32
+         *     characters); the URI is `otpauth://totp/Flowxi:<email>?secret=<BASE32>&issuer=Flowxi`, i.e.
+         *     RFC 6238 defaults: SHA-1, 6 digits, 30 s. Codes are accepted one step either side.
          */
         get: operations["getTwofaStatus"];
         put?: never;
@@ -424,6 +435,12 @@ export interface paths {
          *     database, enables 2FA and returns 10 single-use recovery codes, shown once. No session is
          *     logged out. Missing or expired pending secret 410 `TWOFA_ENROLLMENT_EXPIRED`; already enabled
          *     409 `TWOFA_ALREADY_ENABLED`; wrong code 403 `INVALID_2FA_CODE`.
+         *
+         *     Decisions: only a TOTP code of the pending secret enables. Recovery codes are four groups of
+         *     six characters from `abcdefghijkmnpqrstuvwxyz23456789` (120 bits), accepted in any case, with
+         *     or without the hyphens; only their HMAC is stored, and a new enable replaces them. The owner
+         *     gets an e-mail. Rate limit: 5/min per user + IP. The replay and per-account failure rules of
+         *     verify-login apply.
          */
         post: operations["enableTwofa"];
         delete?: never;
@@ -443,7 +460,10 @@ export interface paths {
         put?: never;
         /**
          * Disable 2FA
-         * @description Verifies a code against the stored secret, then disables 2FA and clears the secret and recovery codes. No session is logged out. Not enabled 409 `TWOFA_NOT_ENABLED`; wrong code 403 `INVALID_2FA_CODE`.
+         * @description Verifies a TOTP or recovery code against the stored secret, then disables 2FA and clears the
+         *     secret and recovery codes. No session is logged out. Not enabled 409 `TWOFA_NOT_ENABLED`; wrong
+         *     code 403 `INVALID_2FA_CODE`. The owner gets an e-mail. Rate limit: 5/min per user + IP. The
+         *     replay and per-account failure rules of verify-login apply.
          */
         post: operations["disableTwofa"];
         delete?: never;
@@ -463,7 +483,10 @@ export interface paths {
         put?: never;
         /**
          * Step-up verify 2FA
-         * @description Proves 2FA for sensitive actions and grants the calling token a 5-minute step-up window. Does not issue a token. Not enabled 409 `TWOFA_NOT_ENABLED`; wrong code 403 `INVALID_2FA_CODE`.
+         * @description Proves 2FA for sensitive actions and grants the calling token (only that one) a 5-minute
+         *     step-up window. Does not issue a token. Accepts a TOTP or recovery code. Not enabled 409
+         *     `TWOFA_NOT_ENABLED`; wrong code 403 `INVALID_2FA_CODE`. Rate limit: 5/min per user + IP. The
+         *     replay and per-account failure rules of verify-login apply.
          */
         post: operations["verifyTwofa"];
         delete?: never;
