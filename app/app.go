@@ -19,6 +19,8 @@ import (
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/cache"
 	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/internalkeys"
+	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/services/mail"
 	"github.com/flowxi/backend/services/metrics"
 	"github.com/flowxi/backend/services/password"
@@ -42,6 +44,9 @@ type App struct {
 	Outbox  *mail.Outbox
 	Sealer  *audit.Sealer
 	Echo    *echo.Echo
+	// InternalKeys authenticates the internal operations API; Ledger moves the money.
+	InternalKeys *internalkeys.Service
+	Ledger       *ledger.Service
 
 	workers []func(ctx context.Context)
 	wg      sync.WaitGroup
@@ -107,6 +112,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
 	a.Outbox = mail.NewOutbox(a.Keys)
 	a.Sealer = audit.NewSealer(a.Store, a.Clock, a.Log, cfg.AuditSealEvery)
 	a.workers = append(a.workers, a.Sealer.Run)
+	a.InternalKeys = internalkeys.New(a.Store, a.Clock)
 
 	apiImpl, err := a.wire()
 	if err != nil {
@@ -116,6 +122,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
 	a.Echo, err = server.New(server.Options{
 		API:            apiImpl,
 		Auth:           a.Tokens,
+		Internal:       a.InternalKeys,
 		Log:            a.Log,
 		TrustedProxies: cfg.TrustedProxies,
 		UploadLimits:   uploadLimits,

@@ -9,6 +9,7 @@ import (
 	"github.com/flowxi/backend/services/docs"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
+	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/registration"
 	"github.com/flowxi/backend/services/securitylog"
@@ -31,6 +32,18 @@ func (a *App) wire() (*server.API, error) {
 		Grants:     stepup.New(a.Cache),
 		Limits:     twofactor.DefaultLimits(),
 	})
+	led, err := ledger.New(a.Store, a.Clock, stepup.New(a.Cache), ledger.Options{
+		Currencies:    a.Cfg.LedgerCurrencies,
+		TransferLimit: a.Cfg.LedgerTransferLimit,
+		Workers:       a.Cfg.LedgerWorkers,
+		MaxBatch:      a.Cfg.LedgerMaxBatch,
+		// Policy: nil until compliance (KYC, restrictions) plugs its SendPolicy in here.
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Ledger = led
+	a.workers = append(a.workers, led.Run)
 	return &server.API{
 		Checker:        health.New(a.Store, a.Cache),
 		Identity:       identity.New(),
@@ -39,6 +52,7 @@ func (a *App) wire() (*server.API, error) {
 		Profile:        profile.New(),
 		SecurityEvents: securitylog.New(a.Store.Q),
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
+		Service:        led,
 	}, nil
 }
 

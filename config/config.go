@@ -55,6 +55,13 @@ type Config struct {
 	S3AccessKey   string
 	S3SecretKey   string
 	S3PathStyle   bool
+
+	// Ledger: offered currencies (ISO 4217), the per-transfer limit in major units of each
+	// currency, and the posting engine's batching (0: defaults).
+	LedgerCurrencies    []string
+	LedgerTransferLimit int64
+	LedgerWorkers       int
+	LedgerMaxBatch      int
 }
 
 // Load reads the environment.
@@ -120,6 +127,25 @@ func Load() (Config, error) {
 		c.TrustedProxies = append(c.TrustedProxies, pfx)
 	}
 	c.CORSOrigins = split(get("CORS_ORIGINS", ""))
+	c.LedgerCurrencies = split(get("LEDGER_CURRENCIES", "EUR,XOF,USD"))
+	for k, p := range map[string]*int64{"LEDGER_TRANSFER_LIMIT": &c.LedgerTransferLimit} {
+		if v := os.Getenv(k); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return c, fmt.Errorf("config: %s: %q is not a positive integer", k, v)
+			}
+			*p = n
+		}
+	}
+	for k, p := range map[string]*int{"LEDGER_BATCH_WORKERS": &c.LedgerWorkers, "LEDGER_MAX_BATCH": &c.LedgerMaxBatch} {
+		if v := os.Getenv(k); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return c, fmt.Errorf("config: %s: %q is not a positive integer", k, v)
+			}
+			*p = n
+		}
+	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.HTTPAddr
 	}

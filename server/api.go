@@ -5,6 +5,7 @@ import (
 	"github.com/flowxi/backend/services/docs"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
+	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/registration"
 	"github.com/flowxi/backend/services/securitylog"
@@ -21,6 +22,7 @@ type API struct {
 	*profile.Profile
 	*securitylog.SecurityEvents
 	*docs.Docs
+	*ledger.Service
 }
 
 var _ api.StrictServerInterface = (*API)(nil)

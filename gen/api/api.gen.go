@@ -25,22 +25,22 @@ import (
 
 // Defines values for AccountStatus.
 const (
-	Active  AccountStatus = "active"
-	Blocked AccountStatus = "blocked"
-	Closed  AccountStatus = "closed"
-	Pending AccountStatus = "pending"
+	AccountStatusActive  AccountStatus = "active"
+	AccountStatusBlocked AccountStatus = "blocked"
+	AccountStatusClosed  AccountStatus = "closed"
+	AccountStatusPending AccountStatus = "pending"
 )
 
 // Valid indicates whether the value is a known member of the AccountStatus enum.
 func (e AccountStatus) Valid() bool {
 	switch e {
-	case Active:
+	case AccountStatusActive:
 		return true
-	case Blocked:
+	case AccountStatusBlocked:
 		return true
-	case Closed:
+	case AccountStatusClosed:
 		return true
-	case Pending:
+	case AccountStatusPending:
 		return true
 	default:
 		return false
@@ -68,14 +68,27 @@ func (e CheckStatus) Valid() bool {
 // Defines values for Code.
 const (
 	CHALLENGEEXPIRED       Code = "CHALLENGE_EXPIRED"
+	CURRENCYMISMATCH       Code = "CURRENCY_MISMATCH"
+	DEPOSITPOSTED          Code = "DEPOSIT_POSTED"
 	DEVICENOTFOUND         Code = "DEVICE_NOT_FOUND"
 	DEVICESOK              Code = "DEVICES_OK"
 	EMAILALREADYACTIVE     Code = "EMAIL_ALREADY_ACTIVE"
 	EMAILALREADYUSED       Code = "EMAIL_ALREADY_USED"
 	FORBIDDEN              Code = "FORBIDDEN"
 	HEALTHOK               Code = "HEALTH_OK"
+	HOLDCREATED            Code = "HOLD_CREATED"
+	HOLDNOTFOUND           Code = "HOLD_NOT_FOUND"
+	HOLDNOTPENDING         Code = "HOLD_NOT_PENDING"
+	HOLDSETTLED            Code = "HOLD_SETTLED"
+	HOLDVOIDED             Code = "HOLD_VOIDED"
+	IDEMPOTENCYINPROGRESS  Code = "IDEMPOTENCY_IN_PROGRESS"
+	IDEMPOTENCYKEYREUSED   Code = "IDEMPOTENCY_KEY_REUSED"
+	INSUFFICIENTFUNDS      Code = "INSUFFICIENT_FUNDS"
 	INVALID2FACODE         Code = "INVALID_2FA_CODE"
 	INVALIDCREDENTIALS     Code = "INVALID_CREDENTIALS"
+	LEDGERCHECKFAILED      Code = "LEDGER_CHECK_FAILED"
+	LEDGERCHECKOK          Code = "LEDGER_CHECK_OK"
+	LIMITEXCEEDED          Code = "LIMIT_EXCEEDED"
 	LOGINSUCCESS           Code = "LOGIN_SUCCESS"
 	LOGOUTOTHERSSUCCESS    Code = "LOGOUT_OTHERS_SUCCESS"
 	LOGOUTSUCCESS          Code = "LOGOUT_SUCCESS"
@@ -100,11 +113,17 @@ const (
 	PHOTOTOOLARGE          Code = "PHOTO_TOO_LARGE"
 	PHOTOUNSUPPORTEDTYPE   Code = "PHOTO_UNSUPPORTED_TYPE"
 	RATELIMITED            Code = "RATE_LIMITED"
+	RECIPIENTNOTFOUND      Code = "RECIPIENT_NOT_FOUND"
+	SAMEWALLET             Code = "SAME_WALLET"
 	SECURITYEVENTSOK       Code = "SECURITY_EVENTS_OK"
 	SERVERERROR            Code = "SERVER_ERROR"
 	SERVICEUNAVAILABLE     Code = "SERVICE_UNAVAILABLE"
 	STEPUPREQUIRED         Code = "STEP_UP_REQUIRED"
 	TOKENISSUED            Code = "TOKEN_ISSUED"
+	TRANSACTIONSOK         Code = "TRANSACTIONS_OK"
+	TRANSFERCOMPLETED      Code = "TRANSFER_COMPLETED"
+	TRANSFERNOTFOUND       Code = "TRANSFER_NOT_FOUND"
+	TRANSFEROK             Code = "TRANSFER_OK"
 	TWOFAALREADYENABLED    Code = "TWOFA_ALREADY_ENABLED"
 	TWOFADISABLED          Code = "TWOFA_DISABLED"
 	TWOFAENABLED           Code = "TWOFA_ENABLED"
@@ -114,12 +133,22 @@ const (
 	TWOFAVERIFIED          Code = "TWOFA_VERIFIED"
 	UNAUTHENTICATED        Code = "UNAUTHENTICATED"
 	VALIDATIONFAILED       Code = "VALIDATION_FAILED"
+	WALLETALREADYEXISTS    Code = "WALLET_ALREADY_EXISTS"
+	WALLETCREATED          Code = "WALLET_CREATED"
+	WALLETFROZEN           Code = "WALLET_FROZEN"
+	WALLETNOTFOUND         Code = "WALLET_NOT_FOUND"
+	WALLETSOK              Code = "WALLETS_OK"
+	WALLETSTATUSUPDATED    Code = "WALLET_STATUS_UPDATED"
 )
 
 // Valid indicates whether the value is a known member of the Code enum.
 func (e Code) Valid() bool {
 	switch e {
 	case CHALLENGEEXPIRED:
+		return true
+	case CURRENCYMISMATCH:
+		return true
+	case DEPOSITPOSTED:
 		return true
 	case DEVICENOTFOUND:
 		return true
@@ -133,9 +162,31 @@ func (e Code) Valid() bool {
 		return true
 	case HEALTHOK:
 		return true
+	case HOLDCREATED:
+		return true
+	case HOLDNOTFOUND:
+		return true
+	case HOLDNOTPENDING:
+		return true
+	case HOLDSETTLED:
+		return true
+	case HOLDVOIDED:
+		return true
+	case IDEMPOTENCYINPROGRESS:
+		return true
+	case IDEMPOTENCYKEYREUSED:
+		return true
+	case INSUFFICIENTFUNDS:
+		return true
 	case INVALID2FACODE:
 		return true
 	case INVALIDCREDENTIALS:
+		return true
+	case LEDGERCHECKFAILED:
+		return true
+	case LEDGERCHECKOK:
+		return true
+	case LIMITEXCEEDED:
 		return true
 	case LOGINSUCCESS:
 		return true
@@ -185,6 +236,10 @@ func (e Code) Valid() bool {
 		return true
 	case RATELIMITED:
 		return true
+	case RECIPIENTNOTFOUND:
+		return true
+	case SAMEWALLET:
+		return true
 	case SECURITYEVENTSOK:
 		return true
 	case SERVERERROR:
@@ -194,6 +249,14 @@ func (e Code) Valid() bool {
 	case STEPUPREQUIRED:
 		return true
 	case TOKENISSUED:
+		return true
+	case TRANSACTIONSOK:
+		return true
+	case TRANSFERCOMPLETED:
+		return true
+	case TRANSFERNOTFOUND:
+		return true
+	case TRANSFEROK:
 		return true
 	case TWOFAALREADYENABLED:
 		return true
@@ -212,6 +275,18 @@ func (e Code) Valid() bool {
 	case UNAUTHENTICATED:
 		return true
 	case VALIDATIONFAILED:
+		return true
+	case WALLETALREADYEXISTS:
+		return true
+	case WALLETCREATED:
+		return true
+	case WALLETFROZEN:
+		return true
+	case WALLETNOTFOUND:
+		return true
+	case WALLETSOK:
+		return true
+	case WALLETSTATUSUPDATED:
 		return true
 	default:
 		return false
@@ -344,8 +419,97 @@ func (e TokenIssuedResponseTokenType) Valid() bool {
 	}
 }
 
+// Defines values for TransactionKind.
+const (
+	Deposit    TransactionKind = "deposit"
+	Transfer   TransactionKind = "transfer"
+	Withdrawal TransactionKind = "withdrawal"
+)
+
+// Valid indicates whether the value is a known member of the TransactionKind enum.
+func (e TransactionKind) Valid() bool {
+	switch e {
+	case Deposit:
+		return true
+	case Transfer:
+		return true
+	case Withdrawal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TransactionStatus.
+const (
+	TransactionStatusFailed  TransactionStatus = "failed"
+	TransactionStatusPending TransactionStatus = "pending"
+	TransactionStatusPosted  TransactionStatus = "posted"
+	TransactionStatusVoided  TransactionStatus = "voided"
+)
+
+// Valid indicates whether the value is a known member of the TransactionStatus enum.
+func (e TransactionStatus) Valid() bool {
+	switch e {
+	case TransactionStatusFailed:
+		return true
+	case TransactionStatusPending:
+		return true
+	case TransactionStatusPosted:
+		return true
+	case TransactionStatusVoided:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletStatus.
+const (
+	WalletStatusActive WalletStatus = "active"
+	WalletStatusClosed WalletStatus = "closed"
+	WalletStatusFrozen WalletStatus = "frozen"
+)
+
+// Valid indicates whether the value is a known member of the WalletStatus enum.
+func (e WalletStatus) Valid() bool {
+	switch e {
+	case WalletStatusActive:
+		return true
+	case WalletStatusClosed:
+		return true
+	case WalletStatusFrozen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletStatusRequestStatus.
+const (
+	WalletStatusRequestStatusActive WalletStatusRequestStatus = "active"
+	WalletStatusRequestStatusFrozen WalletStatusRequestStatus = "frozen"
+)
+
+// Valid indicates whether the value is a known member of the WalletStatusRequestStatus enum.
+func (e WalletStatusRequestStatus) Valid() bool {
+	switch e {
+	case WalletStatusRequestStatusActive:
+		return true
+	case WalletStatusRequestStatusFrozen:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountStatus defines model for AccountStatus.
 type AccountStatus string
+
+// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+//
+// Example: 2500
+type Amount = int64
 
 // CheckStatus defines model for CheckStatus.
 type CheckStatus string
@@ -401,12 +565,65 @@ type CheckStatus string
 // | SERVER_ERROR | 500 | unexpected error (never details) |
 // | NOT_IMPLEMENTED | 501 | operation not available yet |
 // | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+// | WALLETS_OK | 200 | the caller's wallets |
+// | WALLET_CREATED | 201 | wallet opened |
+// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
+// | TRANSACTIONS_OK | 200 | a page of wallet history |
+// | TRANSFER_COMPLETED | 201 | transfer posted |
+// | TRANSFER_OK | 200 | one transaction |
+// | DEPOSIT_POSTED | 201 | deposit posted (internal) |
+// | HOLD_CREATED | 201 | withdrawal hold placed (internal) |
+// | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
+// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
+// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
+// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
+// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
+// | HOLD_NOT_FOUND | 404 | no such withdrawal hold |
+// | WALLET_ALREADY_EXISTS | 409 | a wallet in that currency exists |
+// | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
+// | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
+// | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
+// | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+// | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
+// | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+// | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
+// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
+// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
 type Code string
 
 // Country Optional metadata stored with the session token.
 //
 // Example: BJ
 type Country = string
+
+// CreateWalletRequest defines model for CreateWalletRequest.
+type CreateWalletRequest struct {
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+}
+
+// CurrencyCode ISO 4217 alphabetic code among the currencies the platform offers.
+//
+// Example: EUR
+type CurrencyCode = string
+
+// DepositRequest defines model for DepositRequest.
+type DepositRequest struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency          CurrencyCode `json:"currency"`
+	ExternalReference string       `json:"external_reference"`
+	WalletId          int64        `json:"wallet_id"`
+}
 
 // Device defines model for Device.
 type Device struct {
@@ -509,6 +726,31 @@ type Error struct {
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
 	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | WALLETS_OK | 200 | the caller's wallets |
+	// | WALLET_CREATED | 201 | wallet opened |
+	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
+	// | TRANSACTIONS_OK | 200 | a page of wallet history |
+	// | TRANSFER_COMPLETED | 201 | transfer posted |
+	// | TRANSFER_OK | 200 | one transaction |
+	// | DEPOSIT_POSTED | 201 | deposit posted (internal) |
+	// | HOLD_CREATED | 201 | withdrawal hold placed (internal) |
+	// | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
+	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
+	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
+	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
+	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
+	// | HOLD_NOT_FOUND | 404 | no such withdrawal hold |
+	// | WALLET_ALREADY_EXISTS | 409 | a wallet in that currency exists |
+	// | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
+	// | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
+	// | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
+	// | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+	// | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
+	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+	// | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
+	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
+	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -536,6 +778,53 @@ type HealthResponse struct {
 
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
+
+// HistoryItem defines model for HistoryItem.
+type HistoryItem struct {
+	// Amount Integer amount in minor units, signed from the wallet's point of view (negative = out).
+	Amount       SignedAmount `json:"amount"`
+	BalanceAfter *int64       `json:"balance_after"`
+
+	// Counterparty The other user's username (null for deposits and withdrawals).
+	Counterparty *string `json:"counterparty"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency      CurrencyCode      `json:"currency"`
+	FailureCode   *string           `json:"failure_code"`
+	Kind          TransactionKind   `json:"kind"`
+	Note          *string           `json:"note"`
+	Status        TransactionStatus `json:"status"`
+	TransactionId int64             `json:"transaction_id"`
+}
+
+// HistoryResponse defines model for HistoryResponse.
+type HistoryResponse struct {
+	// Code Example: TRANSACTIONS_OK
+	Code string `json:"code"`
+	Data struct {
+		Items      []HistoryItem `json:"items"`
+		NextCursor *string       `json:"next_cursor"`
+	} `json:"data"`
+	Message string `json:"message"`
+}
+
+// LedgerCheckResponse defines model for LedgerCheckResponse.
+type LedgerCheckResponse struct {
+	// Code Example: LEDGER_CHECK_OK
+	Code string `json:"code"`
+	Data struct {
+		Ok         bool     `json:"ok"`
+		Violations []string `json:"violations"`
+	} `json:"data"`
+	Message string `json:"message"`
+}
 
 // Locale defines model for Locale.
 type Locale string
@@ -692,6 +981,92 @@ type Message struct {
 
 	// Message Example: Logged out.
 	Message string `json:"message"`
+}
+
+// MoneyRejection Either a business refusal recorded as a failed transaction (`data` present, `data.status`
+// failed), or a conflict that recorded nothing (`IDEMPOTENCY_IN_PROGRESS`, `HOLD_NOT_PENDING`;
+// no `data`, with `request_id`).
+type MoneyRejection struct {
+	// Code Every machine code the API returns, with its HTTP status. Codes are stable and never localized.
+	//
+	// | code | HTTP | meaning |
+	// |---|---|---|
+	// | HEALTH_OK | 200 | every dependency answers |
+	// | LOGIN_SUCCESS | 200 | token issued at login or verify-login |
+	// | MFA_REQUIRED | 200 | 2FA challenge returned at login |
+	// | LOGOUT_SUCCESS | 200 | token (or device) logged out |
+	// | LOGOUT_OTHERS_SUCCESS | 200 | every other device logged out |
+	// | DEVICES_OK | 200 | device list |
+	// | ME_OK | 200 | profile |
+	// | ME_UPDATED | 200 | profile updated |
+	// | ME_PHOTO_UPDATED | 200 | photo updated |
+	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+	// | OTP_SENT | 200 | registration code sent |
+	// | OTP_VALID | 200 | registration code valid |
+	// | MAGIC_LINK_SENT | 200 | magic link sent |
+	// | TOKEN_ISSUED | 200 | account activated and token issued |
+	// | PASSWORD_RESET_SENT | 200 | neutral answer to a reset request |
+	// | PASSWORD_RESET_SUCCESS | 200 | password changed |
+	// | TWOFA_STATUS | 200 | 2FA status |
+	// | TWOFA_ENABLED | 200 | 2FA enabled |
+	// | TWOFA_DISABLED | 200 | 2FA disabled |
+	// | TWOFA_VERIFIED | 200 | step-up granted |
+	// | MALFORMED_REQUEST | 400 | unparseable JSON or wrong content type |
+	// | INVALID_CREDENTIALS | 401 | unknown email, wrong password or non-active account |
+	// | UNAUTHENTICATED | 401 | missing, malformed, unknown, expired or revoked token |
+	// | FORBIDDEN | 403 | not allowed |
+	// | INVALID_2FA_CODE | 403 | wrong TOTP or recovery code |
+	// | OTP_INVALID | 403 | wrong e-mailed code |
+	// | STEP_UP_REQUIRED | 403 | a recent 2FA step-up is needed |
+	// | NOT_FOUND | 404 | no such route or resource |
+	// | DEVICE_NOT_FOUND | 404 | no active token for that device |
+	// | METHOD_NOT_ALLOWED | 405 | method not allowed on this route |
+	// | EMAIL_ALREADY_USED | 409 | an active account has this email (send) |
+	// | EMAIL_ALREADY_ACTIVE | 409 | an active account has this email (resend) |
+	// | TWOFA_ALREADY_ENABLED | 409 | 2FA is already on |
+	// | TWOFA_NOT_ENABLED | 409 | 2FA is off |
+	// | OTP_EXPIRED | 410 | no live code (expired, used, exhausted or never sent) |
+	// | MAGIC_LINK_INVALID | 410 | unknown, used or expired magic link |
+	// | CHALLENGE_EXPIRED | 410 | unknown, expired or invalidated login challenge |
+	// | TWOFA_ENROLLMENT_EXPIRED | 410 | no pending secret to enable |
+	// | PAYLOAD_TOO_LARGE | 413 | body over the limit |
+	// | PHOTO_TOO_LARGE | 413 | photo over 5 MiB |
+	// | PHOTO_UNSUPPORTED_TYPE | 415 | photo not JPEG, PNG or WebP by content |
+	// | VALIDATION_FAILED | 422 | request validation failed |
+	// | PHOTO_INVALID | 422 | undecodable photo or dimensions over 4096×4096 |
+	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
+	// | SERVER_ERROR | 500 | unexpected error (never details) |
+	// | NOT_IMPLEMENTED | 501 | operation not available yet |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | WALLETS_OK | 200 | the caller's wallets |
+	// | WALLET_CREATED | 201 | wallet opened |
+	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
+	// | TRANSACTIONS_OK | 200 | a page of wallet history |
+	// | TRANSFER_COMPLETED | 201 | transfer posted |
+	// | TRANSFER_OK | 200 | one transaction |
+	// | DEPOSIT_POSTED | 201 | deposit posted (internal) |
+	// | HOLD_CREATED | 201 | withdrawal hold placed (internal) |
+	// | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
+	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
+	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
+	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
+	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
+	// | HOLD_NOT_FOUND | 404 | no such withdrawal hold |
+	// | WALLET_ALREADY_EXISTS | 409 | a wallet in that currency exists |
+	// | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
+	// | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
+	// | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
+	// | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+	// | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
+	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+	// | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
+	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
+	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	Code      Code         `json:"code"`
+	Data      *Transaction `json:"data,omitempty"`
+	Message   string       `json:"message"`
+	RequestId *string      `json:"request_id,omitempty"`
 }
 
 // NewPassword 8–128 characters, confirmed, not the email, not containing the email's local part, not a common password.
@@ -869,6 +1244,9 @@ type SecurityEventsResponse struct {
 	NextCursor *string         `json:"next_cursor"`
 }
 
+// SignedAmount Integer amount in minor units, signed from the wallet's point of view (negative = out).
+type SignedAmount = int64
+
 // Timestamp UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
 //
 // Example: 2026-01-09T17:08:57.000000Z
@@ -907,6 +1285,67 @@ type TokenLoginResponse struct {
 	Code    string    `json:"code"`
 	Data    TokenData `json:"data"`
 	Message string    `json:"message"`
+}
+
+// Transaction defines model for Transaction.
+type Transaction struct {
+	Amount int64 `json:"amount"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency          CurrencyCode `json:"currency"`
+	ExternalReference *string      `json:"external_reference"`
+
+	// FailureCode The code of a failed transaction.
+	FailureCode  *string           `json:"failure_code"`
+	FinalizedAt  *string           `json:"finalized_at"`
+	FromUsername *string           `json:"from_username"`
+	FromWalletId *int64            `json:"from_wallet_id"`
+	Id           int64             `json:"id"`
+	Kind         TransactionKind   `json:"kind"`
+	Note         *string           `json:"note"`
+	Status       TransactionStatus `json:"status"`
+	ToUsername   *string           `json:"to_username"`
+	ToWalletId   *int64            `json:"to_wallet_id"`
+}
+
+// TransactionKind defines model for TransactionKind.
+type TransactionKind string
+
+// TransactionResponse defines model for TransactionResponse.
+type TransactionResponse struct {
+	// Code Example: TRANSFER_COMPLETED
+	Code    string      `json:"code"`
+	Data    Transaction `json:"data"`
+	Message string      `json:"message"`
+}
+
+// TransactionStatus defines model for TransactionStatus.
+type TransactionStatus string
+
+// TransferRequest defines model for TransferRequest.
+type TransferRequest struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency     CurrencyCode `json:"currency"`
+	FromWalletId int64        `json:"from_wallet_id"`
+	Note         *string      `json:"note,omitempty"`
+
+	// ToUsername Recipient's username (their wallet in `currency`). Exactly one of to_username and to_wallet_id.
+	ToUsername *string `json:"to_username,omitempty"`
+	ToWalletId *int64  `json:"to_wallet_id,omitempty"`
 }
 
 // TwofaCodeRequest defines model for TwofaCodeRequest.
@@ -961,6 +1400,92 @@ type TwofaVerifiedResponse struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Success bool   `json:"success"`
+}
+
+// UnprocessableError defines model for UnprocessableError.
+type UnprocessableError struct {
+	// Code Every machine code the API returns, with its HTTP status. Codes are stable and never localized.
+	//
+	// | code | HTTP | meaning |
+	// |---|---|---|
+	// | HEALTH_OK | 200 | every dependency answers |
+	// | LOGIN_SUCCESS | 200 | token issued at login or verify-login |
+	// | MFA_REQUIRED | 200 | 2FA challenge returned at login |
+	// | LOGOUT_SUCCESS | 200 | token (or device) logged out |
+	// | LOGOUT_OTHERS_SUCCESS | 200 | every other device logged out |
+	// | DEVICES_OK | 200 | device list |
+	// | ME_OK | 200 | profile |
+	// | ME_UPDATED | 200 | profile updated |
+	// | ME_PHOTO_UPDATED | 200 | photo updated |
+	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+	// | OTP_SENT | 200 | registration code sent |
+	// | OTP_VALID | 200 | registration code valid |
+	// | MAGIC_LINK_SENT | 200 | magic link sent |
+	// | TOKEN_ISSUED | 200 | account activated and token issued |
+	// | PASSWORD_RESET_SENT | 200 | neutral answer to a reset request |
+	// | PASSWORD_RESET_SUCCESS | 200 | password changed |
+	// | TWOFA_STATUS | 200 | 2FA status |
+	// | TWOFA_ENABLED | 200 | 2FA enabled |
+	// | TWOFA_DISABLED | 200 | 2FA disabled |
+	// | TWOFA_VERIFIED | 200 | step-up granted |
+	// | MALFORMED_REQUEST | 400 | unparseable JSON or wrong content type |
+	// | INVALID_CREDENTIALS | 401 | unknown email, wrong password or non-active account |
+	// | UNAUTHENTICATED | 401 | missing, malformed, unknown, expired or revoked token |
+	// | FORBIDDEN | 403 | not allowed |
+	// | INVALID_2FA_CODE | 403 | wrong TOTP or recovery code |
+	// | OTP_INVALID | 403 | wrong e-mailed code |
+	// | STEP_UP_REQUIRED | 403 | a recent 2FA step-up is needed |
+	// | NOT_FOUND | 404 | no such route or resource |
+	// | DEVICE_NOT_FOUND | 404 | no active token for that device |
+	// | METHOD_NOT_ALLOWED | 405 | method not allowed on this route |
+	// | EMAIL_ALREADY_USED | 409 | an active account has this email (send) |
+	// | EMAIL_ALREADY_ACTIVE | 409 | an active account has this email (resend) |
+	// | TWOFA_ALREADY_ENABLED | 409 | 2FA is already on |
+	// | TWOFA_NOT_ENABLED | 409 | 2FA is off |
+	// | OTP_EXPIRED | 410 | no live code (expired, used, exhausted or never sent) |
+	// | MAGIC_LINK_INVALID | 410 | unknown, used or expired magic link |
+	// | CHALLENGE_EXPIRED | 410 | unknown, expired or invalidated login challenge |
+	// | TWOFA_ENROLLMENT_EXPIRED | 410 | no pending secret to enable |
+	// | PAYLOAD_TOO_LARGE | 413 | body over the limit |
+	// | PHOTO_TOO_LARGE | 413 | photo over 5 MiB |
+	// | PHOTO_UNSUPPORTED_TYPE | 415 | photo not JPEG, PNG or WebP by content |
+	// | VALIDATION_FAILED | 422 | request validation failed |
+	// | PHOTO_INVALID | 422 | undecodable photo or dimensions over 4096×4096 |
+	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
+	// | SERVER_ERROR | 500 | unexpected error (never details) |
+	// | NOT_IMPLEMENTED | 501 | operation not available yet |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | WALLETS_OK | 200 | the caller's wallets |
+	// | WALLET_CREATED | 201 | wallet opened |
+	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
+	// | TRANSACTIONS_OK | 200 | a page of wallet history |
+	// | TRANSFER_COMPLETED | 201 | transfer posted |
+	// | TRANSFER_OK | 200 | one transaction |
+	// | DEPOSIT_POSTED | 201 | deposit posted (internal) |
+	// | HOLD_CREATED | 201 | withdrawal hold placed (internal) |
+	// | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
+	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
+	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
+	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
+	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
+	// | HOLD_NOT_FOUND | 404 | no such withdrawal hold |
+	// | WALLET_ALREADY_EXISTS | 409 | a wallet in that currency exists |
+	// | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
+	// | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
+	// | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
+	// | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+	// | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
+	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+	// | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
+	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
+	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	Code Code `json:"code"`
+
+	// Errors Present for VALIDATION_FAILED (field → localized messages).
+	Errors    *map[string][]string `json:"errors,omitempty"`
+	Message   string               `json:"message"`
+	RequestId *string              `json:"request_id,omitempty"`
 }
 
 // UpdateMeRequest defines model for UpdateMeRequest.
@@ -1027,6 +1552,31 @@ type ValidationError struct {
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
 	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | WALLETS_OK | 200 | the caller's wallets |
+	// | WALLET_CREATED | 201 | wallet opened |
+	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
+	// | TRANSACTIONS_OK | 200 | a page of wallet history |
+	// | TRANSFER_COMPLETED | 201 | transfer posted |
+	// | TRANSFER_OK | 200 | one transaction |
+	// | DEPOSIT_POSTED | 201 | deposit posted (internal) |
+	// | HOLD_CREATED | 201 | withdrawal hold placed (internal) |
+	// | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
+	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
+	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
+	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
+	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
+	// | HOLD_NOT_FOUND | 404 | no such withdrawal hold |
+	// | WALLET_ALREADY_EXISTS | 409 | a wallet in that currency exists |
+	// | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
+	// | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
+	// | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
+	// | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+	// | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
+	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+	// | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
+	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
+	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -1047,8 +1597,71 @@ type VerifyLoginRequest struct {
 	Code SecondFactorCode `json:"code"`
 }
 
+// Wallet defines model for Wallet.
+type Wallet struct {
+	// AvailableBalance Balance minus open withdrawal holds.
+	AvailableBalance int64 `json:"available_balance"`
+
+	// Balance Posted balance in minor units.
+	Balance int64 `json:"balance"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// Exponent Digits of the minor unit (ISO 4217): EUR 2, XOF 0.
+	Exponent int   `json:"exponent"`
+	Id       int64 `json:"id"`
+
+	// Pending Sum of open withdrawal holds.
+	Pending int64        `json:"pending"`
+	Status  WalletStatus `json:"status"`
+}
+
+// WalletResponse defines model for WalletResponse.
+type WalletResponse struct {
+	// Code Example: WALLET_CREATED
+	Code    string `json:"code"`
+	Data    Wallet `json:"data"`
+	Message string `json:"message"`
+}
+
+// WalletStatus defines model for WalletStatus.
+type WalletStatus string
+
+// WalletStatusRequest defines model for WalletStatusRequest.
+type WalletStatusRequest struct {
+	Status WalletStatusRequestStatus `json:"status"`
+}
+
+// WalletStatusRequestStatus defines model for WalletStatusRequest.Status.
+type WalletStatusRequestStatus string
+
+// WalletsResponse defines model for WalletsResponse.
+type WalletsResponse struct {
+	// Code Example: WALLETS_OK
+	Code    string   `json:"code"`
+	Data    []Wallet `json:"data"`
+	Message string   `json:"message"`
+}
+
 // AcceptLanguage defines model for AcceptLanguage.
 type AcceptLanguage = string
+
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
+// TransactionId defines model for TransactionId.
+type TransactionId = int64
+
+// WalletId defines model for WalletId.
+type WalletId = int64
 
 // XAppLocale defines model for XAppLocale.
 type XAppLocale = string
@@ -1070,6 +1683,17 @@ type Invalid2faCode = Error
 
 // InvalidCredentials defines model for InvalidCredentials.
 type InvalidCredentials = Error
+
+// MoneyRejected Either a business refusal recorded as a failed transaction (`data` present, `data.status`
+// failed), or a conflict that recorded nothing (`IDEMPOTENCY_IN_PROGRESS`, `HOLD_NOT_PENDING`;
+// no `data`, with `request_id`).
+type MoneyRejected = MoneyRejection
+
+// MoneyUnprocessable defines model for MoneyUnprocessable.
+type MoneyUnprocessable = UnprocessableError
+
+// NotFound defines model for NotFound.
+type NotFound = Error
 
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = Error
@@ -1221,6 +1845,72 @@ type HealthParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// CreateDepositParams defines parameters for CreateDeposit.
+type CreateDepositParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+
+	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// CreateHoldParams defines parameters for CreateHold.
+type CreateHoldParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+
+	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// SettleHoldParams defines parameters for SettleHold.
+type SettleHoldParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+
+	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// VoidHoldParams defines parameters for VoidHold.
+type VoidHoldParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+
+	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// CheckLedgerParams defines parameters for CheckLedger.
+type CheckLedgerParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// SetWalletStatusParams defines parameters for SetWalletStatus.
+type SetWalletStatusParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // GetMeParams defines parameters for GetMe.
 type GetMeParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -1317,6 +2007,60 @@ type ResendRegisterEmailParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// CreateTransferParams defines parameters for CreateTransfer.
+type CreateTransferParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+
+	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// GetTransferParams defines parameters for GetTransfer.
+type GetTransferParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListWalletsParams defines parameters for ListWallets.
+type ListWalletsParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// CreateWalletParams defines parameters for CreateWallet.
+type CreateWalletParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListWalletTransactionsParams defines parameters for ListWalletTransactions.
+type ListWalletTransactionsParams struct {
+	// Cursor Opaque cursor from the previous page's `next_cursor`.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1–100 (default 20).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // GetDocsParams defines parameters for GetDocs.
 type GetDocsParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -1356,6 +2100,15 @@ type RegisterEmailJSONRequestBody = EmailRequest
 // SetPasswordRegisterMagicLinkJSONRequestBody defines body for SetPasswordRegisterMagicLink for application/json ContentType.
 type SetPasswordRegisterMagicLinkJSONRequestBody = MagicLinkSetPasswordRequest
 
+// CreateDepositJSONRequestBody defines body for CreateDeposit for application/json ContentType.
+type CreateDepositJSONRequestBody = DepositRequest
+
+// CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
+type CreateHoldJSONRequestBody = DepositRequest
+
+// SetWalletStatusJSONRequestBody defines body for SetWalletStatus for application/json ContentType.
+type SetWalletStatusJSONRequestBody = WalletStatusRequest
+
 // UpdateMeJSONRequestBody defines body for UpdateMe for application/json ContentType.
 type UpdateMeJSONRequestBody = UpdateMeRequest
 
@@ -1376,6 +2129,12 @@ type VerifyRegisterEmailCodeJSONRequestBody = OtpVerifyRequest
 
 // ResendRegisterEmailJSONRequestBody defines body for ResendRegisterEmail for application/json ContentType.
 type ResendRegisterEmailJSONRequestBody = EmailRequest
+
+// CreateTransferJSONRequestBody defines body for CreateTransfer for application/json ContentType.
+type CreateTransferJSONRequestBody = TransferRequest
+
+// CreateWalletJSONRequestBody defines body for CreateWallet for application/json ContentType.
+type CreateWalletJSONRequestBody = CreateWalletRequest
 
 // AsLoginTokenData returns the union data inside the LoginResponse_Data as a LoginTokenData
 func (t LoginResponse_Data) AsLoginTokenData() (LoginTokenData, error) {
@@ -1486,6 +2245,24 @@ type ServerInterface interface {
 	// Health Health
 	// (GET /api/v1/health)
 	Health(ctx echo.Context, params HealthParams) error
+	// CreateDeposit Credit a wallet (internal)
+	// (POST /api/v1/internal/deposits)
+	CreateDeposit(ctx echo.Context, params CreateDepositParams) error
+	// CreateHold Place a withdrawal hold (internal)
+	// (POST /api/v1/internal/holds)
+	CreateHold(ctx echo.Context, params CreateHoldParams) error
+	// SettleHold Settle a withdrawal hold (internal)
+	// (POST /api/v1/internal/holds/{id}/settle)
+	SettleHold(ctx echo.Context, id TransactionId, params SettleHoldParams) error
+	// VoidHold Void a withdrawal hold (internal)
+	// (POST /api/v1/internal/holds/{id}/void)
+	VoidHold(ctx echo.Context, id TransactionId, params VoidHoldParams) error
+	// CheckLedger Run the ledger invariants (internal)
+	// (GET /api/v1/internal/ledger/check)
+	CheckLedger(ctx echo.Context, params CheckLedgerParams) error
+	// SetWalletStatus Freeze or unfreeze a wallet (internal)
+	// (PUT /api/v1/internal/wallets/{id}/status)
+	SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error
 	// GetMe Get current user profile
 	// (GET /api/v1/me)
 	GetMe(ctx echo.Context, params GetMeParams) error
@@ -1516,6 +2293,21 @@ type ServerInterface interface {
 	// ResendRegisterEmail Register (magic link) - resend link
 	// (POST /api/v1/register-email/resend)
 	ResendRegisterEmail(ctx echo.Context, params ResendRegisterEmailParams) error
+	// CreateTransfer Send money to another user
+	// (POST /api/v1/transfers)
+	CreateTransfer(ctx echo.Context, params CreateTransferParams) error
+	// GetTransfer One transaction
+	// (GET /api/v1/transfers/{id})
+	GetTransfer(ctx echo.Context, id TransactionId, params GetTransferParams) error
+	// ListWallets List my wallets
+	// (GET /api/v1/wallets)
+	ListWallets(ctx echo.Context, params ListWalletsParams) error
+	// CreateWallet Open a wallet
+	// (POST /api/v1/wallets)
+	CreateWallet(ctx echo.Context, params CreateWalletParams) error
+	// ListWalletTransactions Wallet history
+	// (GET /api/v1/wallets/{id}/transactions)
+	ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error
 	// GetDocs API reference page (HTML)
 	// (GET /docs)
 	GetDocs(ctx echo.Context, params GetDocsParams) error
@@ -2186,6 +2978,359 @@ func (w *ServerInterfaceWrapper) Health(ctx echo.Context) error {
 	return err
 }
 
+// CreateDeposit converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateDeposit(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateDepositParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateDeposit(ctx, params)
+	return err
+}
+
+// CreateHold converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateHold(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateHoldParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateHold(ctx, params)
+	return err
+}
+
+// SettleHold converts echo context to params.
+func (w *ServerInterfaceWrapper) SettleHold(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransactionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SettleHoldParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SettleHold(ctx, id, params)
+	return err
+}
+
+// VoidHold converts echo context to params.
+func (w *ServerInterfaceWrapper) VoidHold(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransactionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params VoidHoldParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VoidHold(ctx, id, params)
+	return err
+}
+
+// CheckLedger converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CheckLedgerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckLedger(ctx, params)
+	return err
+}
+
+// SetWalletStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) SetWalletStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WalletId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SetWalletStatusParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetWalletStatus(ctx, id, params)
+	return err
+}
+
 // GetMe converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	var err error
@@ -2639,6 +3784,270 @@ func (w *ServerInterfaceWrapper) ResendRegisterEmail(ctx echo.Context) error {
 	return err
 }
 
+// CreateTransfer converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTransfer(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateTransferParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTransfer(ctx, params)
+	return err
+}
+
+// GetTransfer converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTransfer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransactionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetTransferParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTransfer(ctx, id, params)
+	return err
+}
+
+// ListWallets converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWallets(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWalletsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWallets(ctx, params)
+	return err
+}
+
+// CreateWallet converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWallet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWalletParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWallet(ctx, params)
+	return err
+}
+
+// ListWalletTransactions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWalletTransactions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WalletId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWalletTransactionsParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWalletTransactions(ctx, id, params)
+	return err
+}
+
 // GetDocs converts echo context to params.
 func (w *ServerInterfaceWrapper) GetDocs(ctx echo.Context) error {
 	var err error
@@ -2756,6 +4165,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/api/v1/me", wrapper.UpdateMe, options.OperationMiddlewares["updateMe"]...)
 	router.GET(options.BaseURL+"/api/v1/me/security-events", wrapper.ListSecurityEvents, options.OperationMiddlewares["listSecurityEvents"]...)
 	router.POST(options.BaseURL+"/api/v1/me/photo", wrapper.UploadMePhoto, options.OperationMiddlewares["uploadMePhoto"]...)
+	router.GET(options.BaseURL+"/api/v1/wallets", wrapper.ListWallets, options.OperationMiddlewares["listWallets"]...)
+	router.POST(options.BaseURL+"/api/v1/wallets", wrapper.CreateWallet, options.OperationMiddlewares["createWallet"]...)
+	router.GET(options.BaseURL+"/api/v1/wallets/:id/transactions", wrapper.ListWalletTransactions, options.OperationMiddlewares["listWalletTransactions"]...)
+	router.POST(options.BaseURL+"/api/v1/transfers", wrapper.CreateTransfer, options.OperationMiddlewares["createTransfer"]...)
+	router.GET(options.BaseURL+"/api/v1/transfers/:id", wrapper.GetTransfer, options.OperationMiddlewares["getTransfer"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/deposits", wrapper.CreateDeposit, options.OperationMiddlewares["createDeposit"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/holds", wrapper.CreateHold, options.OperationMiddlewares["createHold"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/holds/:id/settle", wrapper.SettleHold, options.OperationMiddlewares["settleHold"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/holds/:id/void", wrapper.VoidHold, options.OperationMiddlewares["voidHold"]...)
+	router.PUT(options.BaseURL+"/api/v1/internal/wallets/:id/status", wrapper.SetWalletStatus, options.OperationMiddlewares["setWalletStatus"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/ledger/check", wrapper.CheckLedger, options.OperationMiddlewares["checkLedger"]...)
 
 }
 
@@ -2772,6 +4192,19 @@ type GoneJSONResponse Error
 type Invalid2faCodeJSONResponse Error
 
 type InvalidCredentialsJSONResponse Error
+
+type MoneyRejectedResponseHeaders struct {
+	IdempotentReplayed *string
+}
+type MoneyRejectedJSONResponse struct {
+	Body MoneyRejection
+
+	Headers MoneyRejectedResponseHeaders
+}
+
+type MoneyUnprocessableJSONResponse UnprocessableError
+
+type NotFoundJSONResponse Error
 
 type PayloadTooLargeJSONResponse Error
 
@@ -4014,6 +5447,662 @@ func (response HealthdefaultJSONResponse) VisitHealthResponse(w http.ResponseWri
 	return err
 }
 
+type CreateDepositRequestObject struct {
+	Params CreateDepositParams
+	Body   *CreateDepositJSONRequestBody
+}
+
+type CreateDepositResponseObject interface {
+	VisitCreateDepositResponse(w http.ResponseWriter) error
+}
+
+type CreateDeposit201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type CreateDeposit201JSONResponse struct {
+	Body    TransactionResponse
+	Headers CreateDeposit201ResponseHeaders
+}
+
+func (response CreateDeposit201JSONResponse) VisitCreateDepositResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDeposit401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response CreateDeposit401JSONResponse) VisitCreateDepositResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDeposit403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateDeposit403JSONResponse) VisitCreateDepositResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDeposit404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateDeposit404JSONResponse) VisitCreateDepositResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDeposit409JSONResponse struct{ MoneyRejectedJSONResponse }
+
+func (response CreateDeposit409JSONResponse) VisitCreateDepositResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDeposit422JSONResponse struct{ MoneyUnprocessableJSONResponse }
+
+func (response CreateDeposit422JSONResponse) VisitCreateDepositResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDepositdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateDepositdefaultJSONResponse) VisitCreateDepositResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHoldRequestObject struct {
+	Params CreateHoldParams
+	Body   *CreateHoldJSONRequestBody
+}
+
+type CreateHoldResponseObject interface {
+	VisitCreateHoldResponse(w http.ResponseWriter) error
+}
+
+type CreateHold201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type CreateHold201JSONResponse struct {
+	Body    TransactionResponse
+	Headers CreateHold201ResponseHeaders
+}
+
+func (response CreateHold201JSONResponse) VisitCreateHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHold401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response CreateHold401JSONResponse) VisitCreateHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHold403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateHold403JSONResponse) VisitCreateHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHold404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateHold404JSONResponse) VisitCreateHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHold409JSONResponse struct{ MoneyRejectedJSONResponse }
+
+func (response CreateHold409JSONResponse) VisitCreateHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHold422JSONResponse struct{ MoneyUnprocessableJSONResponse }
+
+func (response CreateHold422JSONResponse) VisitCreateHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHolddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateHolddefaultJSONResponse) VisitCreateHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SettleHoldRequestObject struct {
+	Id     TransactionId `json:"id"`
+	Params SettleHoldParams
+}
+
+type SettleHoldResponseObject interface {
+	VisitSettleHoldResponse(w http.ResponseWriter) error
+}
+
+type SettleHold200ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type SettleHold200JSONResponse struct {
+	Body    TransactionResponse
+	Headers SettleHold200ResponseHeaders
+}
+
+func (response SettleHold200JSONResponse) VisitSettleHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SettleHold401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response SettleHold401JSONResponse) VisitSettleHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SettleHold403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SettleHold403JSONResponse) VisitSettleHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SettleHold404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SettleHold404JSONResponse) VisitSettleHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SettleHold409JSONResponse struct{ MoneyRejectedJSONResponse }
+
+func (response SettleHold409JSONResponse) VisitSettleHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SettleHold422JSONResponse struct{ MoneyUnprocessableJSONResponse }
+
+func (response SettleHold422JSONResponse) VisitSettleHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SettleHolddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SettleHolddefaultJSONResponse) VisitSettleHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VoidHoldRequestObject struct {
+	Id     TransactionId `json:"id"`
+	Params VoidHoldParams
+}
+
+type VoidHoldResponseObject interface {
+	VisitVoidHoldResponse(w http.ResponseWriter) error
+}
+
+type VoidHold200ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type VoidHold200JSONResponse struct {
+	Body    TransactionResponse
+	Headers VoidHold200ResponseHeaders
+}
+
+func (response VoidHold200JSONResponse) VisitVoidHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VoidHold401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response VoidHold401JSONResponse) VisitVoidHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VoidHold403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response VoidHold403JSONResponse) VisitVoidHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VoidHold404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response VoidHold404JSONResponse) VisitVoidHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VoidHold409JSONResponse struct{ MoneyRejectedJSONResponse }
+
+func (response VoidHold409JSONResponse) VisitVoidHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VoidHold422JSONResponse struct{ MoneyUnprocessableJSONResponse }
+
+func (response VoidHold422JSONResponse) VisitVoidHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VoidHolddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response VoidHolddefaultJSONResponse) VisitVoidHoldResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckLedgerRequestObject struct {
+	Params CheckLedgerParams
+}
+
+type CheckLedgerResponseObject interface {
+	VisitCheckLedgerResponse(w http.ResponseWriter) error
+}
+
+type CheckLedger200JSONResponse LedgerCheckResponse
+
+func (response CheckLedger200JSONResponse) VisitCheckLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckLedger401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response CheckLedger401JSONResponse) VisitCheckLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckLedger403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CheckLedger403JSONResponse) VisitCheckLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckLedgerdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CheckLedgerdefaultJSONResponse) VisitCheckLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetWalletStatusRequestObject struct {
+	Id     WalletId `json:"id"`
+	Params SetWalletStatusParams
+	Body   *SetWalletStatusJSONRequestBody
+}
+
+type SetWalletStatusResponseObject interface {
+	VisitSetWalletStatusResponse(w http.ResponseWriter) error
+}
+
+type SetWalletStatus200JSONResponse WalletResponse
+
+func (response SetWalletStatus200JSONResponse) VisitSetWalletStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetWalletStatus401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response SetWalletStatus401JSONResponse) VisitSetWalletStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetWalletStatus403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetWalletStatus403JSONResponse) VisitSetWalletStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetWalletStatus404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SetWalletStatus404JSONResponse) VisitSetWalletStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetWalletStatus422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response SetWalletStatus422JSONResponse) VisitSetWalletStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetWalletStatusdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SetWalletStatusdefaultJSONResponse) VisitSetWalletStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 	Params GetMeParams
 }
@@ -4798,6 +6887,428 @@ func (response ResendRegisterEmaildefaultJSONResponse) VisitResendRegisterEmailR
 	return err
 }
 
+type CreateTransferRequestObject struct {
+	Params CreateTransferParams
+	Body   *CreateTransferJSONRequestBody
+}
+
+type CreateTransferResponseObject interface {
+	VisitCreateTransferResponse(w http.ResponseWriter) error
+}
+
+type CreateTransfer201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type CreateTransfer201JSONResponse struct {
+	Body    TransactionResponse
+	Headers CreateTransfer201ResponseHeaders
+}
+
+func (response CreateTransfer201JSONResponse) VisitCreateTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTransfer401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response CreateTransfer401JSONResponse) VisitCreateTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTransfer403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateTransfer403JSONResponse) VisitCreateTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTransfer404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateTransfer404JSONResponse) VisitCreateTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTransfer409JSONResponse struct{ MoneyRejectedJSONResponse }
+
+func (response CreateTransfer409JSONResponse) VisitCreateTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTransfer422JSONResponse struct{ MoneyUnprocessableJSONResponse }
+
+func (response CreateTransfer422JSONResponse) VisitCreateTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTransferdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateTransferdefaultJSONResponse) VisitCreateTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransferRequestObject struct {
+	Id     TransactionId `json:"id"`
+	Params GetTransferParams
+}
+
+type GetTransferResponseObject interface {
+	VisitGetTransferResponse(w http.ResponseWriter) error
+}
+
+type GetTransfer200JSONResponse TransactionResponse
+
+func (response GetTransfer200JSONResponse) VisitGetTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransfer401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetTransfer401JSONResponse) VisitGetTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransfer404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetTransfer404JSONResponse) VisitGetTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransfer422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response GetTransfer422JSONResponse) VisitGetTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransferdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetTransferdefaultJSONResponse) VisitGetTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWalletsRequestObject struct {
+	Params ListWalletsParams
+}
+
+type ListWalletsResponseObject interface {
+	VisitListWalletsResponse(w http.ResponseWriter) error
+}
+
+type ListWallets200JSONResponse WalletsResponse
+
+func (response ListWallets200JSONResponse) VisitListWalletsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWallets401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListWallets401JSONResponse) VisitListWalletsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWalletsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListWalletsdefaultJSONResponse) VisitListWalletsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWalletRequestObject struct {
+	Params CreateWalletParams
+	Body   *CreateWalletJSONRequestBody
+}
+
+type CreateWalletResponseObject interface {
+	VisitCreateWalletResponse(w http.ResponseWriter) error
+}
+
+type CreateWallet201JSONResponse WalletResponse
+
+func (response CreateWallet201JSONResponse) VisitCreateWalletResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWallet401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response CreateWallet401JSONResponse) VisitCreateWalletResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWallet409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateWallet409JSONResponse) VisitCreateWalletResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWallet422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response CreateWallet422JSONResponse) VisitCreateWalletResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWalletdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateWalletdefaultJSONResponse) VisitCreateWalletResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWalletTransactionsRequestObject struct {
+	Id     WalletId `json:"id"`
+	Params ListWalletTransactionsParams
+}
+
+type ListWalletTransactionsResponseObject interface {
+	VisitListWalletTransactionsResponse(w http.ResponseWriter) error
+}
+
+type ListWalletTransactions200JSONResponse HistoryResponse
+
+func (response ListWalletTransactions200JSONResponse) VisitListWalletTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWalletTransactions401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListWalletTransactions401JSONResponse) VisitListWalletTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWalletTransactions404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListWalletTransactions404JSONResponse) VisitListWalletTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWalletTransactions422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ListWalletTransactions422JSONResponse) VisitListWalletTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWalletTransactionsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListWalletTransactionsdefaultJSONResponse) VisitListWalletTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocsRequestObject struct {
 	Params GetDocsParams
 }
@@ -4890,6 +7401,24 @@ type StrictServerInterface interface {
 	// Health Health
 	// (GET /api/v1/health)
 	Health(ctx context.Context, request HealthRequestObject) (HealthResponseObject, error)
+	// CreateDeposit Credit a wallet (internal)
+	// (POST /api/v1/internal/deposits)
+	CreateDeposit(ctx context.Context, request CreateDepositRequestObject) (CreateDepositResponseObject, error)
+	// CreateHold Place a withdrawal hold (internal)
+	// (POST /api/v1/internal/holds)
+	CreateHold(ctx context.Context, request CreateHoldRequestObject) (CreateHoldResponseObject, error)
+	// SettleHold Settle a withdrawal hold (internal)
+	// (POST /api/v1/internal/holds/{id}/settle)
+	SettleHold(ctx context.Context, request SettleHoldRequestObject) (SettleHoldResponseObject, error)
+	// VoidHold Void a withdrawal hold (internal)
+	// (POST /api/v1/internal/holds/{id}/void)
+	VoidHold(ctx context.Context, request VoidHoldRequestObject) (VoidHoldResponseObject, error)
+	// CheckLedger Run the ledger invariants (internal)
+	// (GET /api/v1/internal/ledger/check)
+	CheckLedger(ctx context.Context, request CheckLedgerRequestObject) (CheckLedgerResponseObject, error)
+	// SetWalletStatus Freeze or unfreeze a wallet (internal)
+	// (PUT /api/v1/internal/wallets/{id}/status)
+	SetWalletStatus(ctx context.Context, request SetWalletStatusRequestObject) (SetWalletStatusResponseObject, error)
 	// GetMe Get current user profile
 	// (GET /api/v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -4920,6 +7449,21 @@ type StrictServerInterface interface {
 	// ResendRegisterEmail Register (magic link) - resend link
 	// (POST /api/v1/register-email/resend)
 	ResendRegisterEmail(ctx context.Context, request ResendRegisterEmailRequestObject) (ResendRegisterEmailResponseObject, error)
+	// CreateTransfer Send money to another user
+	// (POST /api/v1/transfers)
+	CreateTransfer(ctx context.Context, request CreateTransferRequestObject) (CreateTransferResponseObject, error)
+	// GetTransfer One transaction
+	// (GET /api/v1/transfers/{id})
+	GetTransfer(ctx context.Context, request GetTransferRequestObject) (GetTransferResponseObject, error)
+	// ListWallets List my wallets
+	// (GET /api/v1/wallets)
+	ListWallets(ctx context.Context, request ListWalletsRequestObject) (ListWalletsResponseObject, error)
+	// CreateWallet Open a wallet
+	// (POST /api/v1/wallets)
+	CreateWallet(ctx context.Context, request CreateWalletRequestObject) (CreateWalletResponseObject, error)
+	// ListWalletTransactions Wallet history
+	// (GET /api/v1/wallets/{id}/transactions)
+	ListWalletTransactions(ctx context.Context, request ListWalletTransactionsRequestObject) (ListWalletTransactionsResponseObject, error)
 	// GetDocs API reference page (HTML)
 	// (GET /docs)
 	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
@@ -5542,6 +8086,228 @@ func (sh *strictHandler) Health(ctx echo.Context, params HealthParams) error {
 	return nil
 }
 
+// CreateDeposit operation middleware
+func (sh *strictHandler) CreateDeposit(ctx echo.Context, params CreateDepositParams) error {
+	var request CreateDepositRequestObject
+
+	request.Params = params
+
+	var body CreateDepositJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateDeposit(ctx.Request().Context(), request.(CreateDepositRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateDeposit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateDepositResponseObject); ok {
+		return validResponse.VisitCreateDepositResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateHold operation middleware
+func (sh *strictHandler) CreateHold(ctx echo.Context, params CreateHoldParams) error {
+	var request CreateHoldRequestObject
+
+	request.Params = params
+
+	var body CreateHoldJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateHold(ctx.Request().Context(), request.(CreateHoldRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateHold")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateHoldResponseObject); ok {
+		return validResponse.VisitCreateHoldResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SettleHold operation middleware
+func (sh *strictHandler) SettleHold(ctx echo.Context, id TransactionId, params SettleHoldParams) error {
+	var request SettleHoldRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SettleHold(ctx.Request().Context(), request.(SettleHoldRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SettleHold")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SettleHoldResponseObject); ok {
+		return validResponse.VisitSettleHoldResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VoidHold operation middleware
+func (sh *strictHandler) VoidHold(ctx echo.Context, id TransactionId, params VoidHoldParams) error {
+	var request VoidHoldRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VoidHold(ctx.Request().Context(), request.(VoidHoldRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VoidHold")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VoidHoldResponseObject); ok {
+		return validResponse.VisitVoidHoldResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CheckLedger operation middleware
+func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams) error {
+	var request CheckLedgerRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckLedger(ctx.Request().Context(), request.(CheckLedgerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckLedger")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckLedgerResponseObject); ok {
+		return validResponse.VisitCheckLedgerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetWalletStatus operation middleware
+func (sh *strictHandler) SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error {
+	var request SetWalletStatusRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SetWalletStatusJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetWalletStatus(ctx.Request().Context(), request.(SetWalletStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetWalletStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetWalletStatusResponseObject); ok {
+		return validResponse.VisitSetWalletStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context, params GetMeParams) error {
 	var request GetMeRequestObject
@@ -5936,6 +8702,179 @@ func (sh *strictHandler) ResendRegisterEmail(ctx echo.Context, params ResendRegi
 	return nil
 }
 
+// CreateTransfer operation middleware
+func (sh *strictHandler) CreateTransfer(ctx echo.Context, params CreateTransferParams) error {
+	var request CreateTransferRequestObject
+
+	request.Params = params
+
+	var body CreateTransferJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTransfer(ctx.Request().Context(), request.(CreateTransferRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTransfer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTransferResponseObject); ok {
+		return validResponse.VisitCreateTransferResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTransfer operation middleware
+func (sh *strictHandler) GetTransfer(ctx echo.Context, id TransactionId, params GetTransferParams) error {
+	var request GetTransferRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTransfer(ctx.Request().Context(), request.(GetTransferRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTransfer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTransferResponseObject); ok {
+		return validResponse.VisitGetTransferResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWallets operation middleware
+func (sh *strictHandler) ListWallets(ctx echo.Context, params ListWalletsParams) error {
+	var request ListWalletsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWallets(ctx.Request().Context(), request.(ListWalletsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWallets")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWalletsResponseObject); ok {
+		return validResponse.VisitListWalletsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWallet operation middleware
+func (sh *strictHandler) CreateWallet(ctx echo.Context, params CreateWalletParams) error {
+	var request CreateWalletRequestObject
+
+	request.Params = params
+
+	var body CreateWalletJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWallet(ctx.Request().Context(), request.(CreateWalletRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWallet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWalletResponseObject); ok {
+		return validResponse.VisitCreateWalletResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWalletTransactions operation middleware
+func (sh *strictHandler) ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error {
+	var request ListWalletTransactionsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWalletTransactions(ctx.Request().Context(), request.(ListWalletTransactionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWalletTransactions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWalletTransactionsResponseObject); ok {
+		return validResponse.VisitListWalletTransactionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetDocs operation middleware
 func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 	var request GetDocsRequestObject
@@ -5966,194 +8905,288 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3/chs3si/+Ktj5btVKyZCiqB+JpUqdQ0u0rawkckXKSTbMVwRnQBLxEBgPMKKZWFX56z7APbfq/Hv/",
-	"2hfZN8mT3EIDM4P5QYqUZcfO8VZtLJIDDNBofLrR3ej+1fH4LOSMMCmco1+dKcE+ieDPKyKjRWssSaQ+",
-	"+UR4EQ0l5cw5cnrE48wXSHI0x1SiERnziKBINaFsUndcR3hTMsOq6YwyOotnztGu68hFSJwjhzJJJiRy",
-	"7u7uXCfEEZ4RaV7b8jwSynPMJjGekPKrrwXxEWfBAs2nhKHva60wrJ1zDwcEUYHwSBAmjxGPfBIhn3jU",
-	"J8JFr2u3OIiJQHTCeER8F0VkQjlDQkY0DImvhkze4FkYqPERVrvuuYQdv/6mUX/iuA5Vr9bEcVyH4Zl6",
-	"Sg+1lo41N2n85pywiZw6R7uN5n46c/U+NnHUvL9vhaEeeHmWHfgDByjQM+O3JIqoT9DWGAfBCHuv1GTH",
-	"EaJjNKNCUDbZoewWB9TfrqNWLKc8ohJLeqvbosJY89MdR8umaJN32fyaBwfl6d25TkREyJkgsKwnUxwE",
-	"hE1I+01II+Kr7zzOJGFS/YnDMKAeVpPe+VkoEvyajU896aveT160zs/bl8/bN+3vu2dX7VPHdWZECGAU",
-	"pz8l6JZEdGw6QlMsENGvq6NuQLAgKOATRBnCE0yZIkJEXsdEyBvqO0dOY/fbF3v/PPjHk+++/v6rHw5f",
-	"HvT3e3tXzX/sdp07e/J/jcjYOXL+v51s8+zoX8VOO4q4YewC47JXjM+ZmwwJ8QiZJcOS+GpklCEvoVNd",
-	"vfKEs3FAPfkgarUvWmfnN63zq3br9Ieb616JXFQgMsM0QNj3IyIE7J8gIthfKBrFgnxYCiWzRXMqp0hO",
-	"CfLiKCJMIiGx1BTRjR9Cjl776mX76qZ9ddW5yhHimhFEoojEaj0kidRHIZGIo1vC4g9MgxZbIC6nJFJD",
-	"4hHa2m800PCidf6sc3XRPr25av/jut3rD12039hHw8tO/+ZZ5/ryFL44QMOLdv9F5/RGfd86P+9814Zf",
-	"dvfQsNv64bzTOr3pdzo3562r5+2hiw5U5zZh4Ltd3e/ZRfe8fdG+7EMfv//2r21YgWc8GlHfJ+xBq9Dp",
-	"d2/OLl+2zs/y3HimdwJSj31YiqfzsTZkHke2hMSwIxRLjgM+14R4zhl5MA2qAYwKIEAOuT4oMQw6wyhc",
-	"FFD2ys0gSRGIsIgHwUxtyq2ICIkjWSCLWcnmGJ/AdB9AIMMgN81nrZuTzmm7klOaz1p/ALd8F3E2QQL0",
-	"HzTGnuSRPeuTiPiESYoD8U4zP7lqn7Yv+2et8171Nsne84dIMS04XDQHcoRYiDmPQKQxzmrYA8UDex6P",
-	"mUS///Z/EGU+FZKySUzFFI8CjeZdvAg49vucn+No8jBm6b7o9DsZqpVUgnDKJVeiTXKOAvWaD0uxp9xf",
-	"KMKMaUDsMdy5zhWW5JzOqHygPnTV6rdvzs8uzvpFJOEczTBbICwlmYVSpPqPjBZa+UEBliT6sKQoD8tx",
-	"S0eOWnrmqHqHeXrHOp3Ai64ZjuVUbQkPP5Sc15et6/4Lte1OWkWKFvr/sHS70Bq+m4onBcQGqSV/RRhw",
-	"0zUTcRjySBL/gvgU90Elf/COur7sXXe7nat++/Sm/0O3XSBH+i5EZ3hCkDoAfGDBDRtqERLEuFRgQ0JY",
-	"mTvXeam1asrZM0yDB7IDIHGrf9a5vHnWOjsHhgClDHgVANA5+hEwRqvRs1ioozDCSK9STrmuOz+po64G",
-	"yqRdCpxpU4nUPpXoayV2I+ypY3Hd+enOJn6PzwgaUxL4AuGIJFzxXqifUXLpOiQyybwbhRrU63DINf2Y",
-	"k70SBz2JZaxJyOKZokRImK9Oja6jBYfjOqOAe6+I77iOF3BBfEW8whHTdU6mxHtV7o6/clxnrFanspFR",
-	"Sgp6zy2JFmiGvSllROtgSqtpdc9QRGQcMeHqUwmVAr3o97twJIlFHan+9DIIqeQawsxHjKgzN5zd6S/E",
-	"rw/YgL3V3b7Vzd+iGcGMsgl6O2Bva7Va+n/15It267z/4qbzd/QWNRsN9BYRGKBPFK0I8xYIMzEnkYDm",
-	"6Lzz/Ozypnd9ctLu9dI2AA2IChETHzgLTpg80trtoqY/QwcXz1pwtFA6adoeNKxU+dN0sHtKXt257i95",
-	"9xaPkE9uqUe2VZuJOvXGMtew03/RvuqV2uv56pOQ7qHUwWn75dlJu2dTKXmSCvPMRdv+OYw4SOHkp+vu",
-	"qQL60u9xqI/kyXMGEItPg2KRe7bXPrm+Ouv/cNN+2b7s54aGUahgko+BsWJBor8JpUfGEZULNV0mzWKq",
-	"40GvfdlPm0ZkQoWM9GEEmEgo/Tt9GIBqxdN6e+rJtJ6fndycn13+Pf+KGZ5QD/R9q+9+5+/ty5uzXu/a",
-	"mnWi1MFWhZkrhs+xGjTutnq97zpX6sTaa/fzb2MklhEODA8jyRFGERFEphhS2UWBRVLw9KaYTZL39r/r",
-	"PGvd9Pqt/nUvx8l6w9oPtS9bT88L/E6Y2sS5vk7PeuXnfCpKD75sX509O7MeFJKEtThEkwizjJ+KZ3n0",
-	"Fu3D4zELcSQIoMi3vc6l2qpawTayS0s76KXioAD97EI/m+vo0GlBAUo7nCX6xwwHYx7NiO8mL8mZsyJy",
-	"y18lOonu8lnn6unZ6Wn7EjrbU4uvhHUQ8HlCkOJpL31SD7zf6Xd15x4HUNAwmjC/aV1oRGozEPzWw71+",
-	"u3tz3bVhTrdQvOcp6mou0UtGBWKE+MkYUzsLtNqHaSARe1MU8VgSPT7B48gjNjjdVLYzpNdUGvMIySmW",
-	"CXYZzClacaD9AYgNOeV+joqcITmlwgwFOijb/qCDJ2q6DBXWfoqF7kArLFuCMH+7qp/WSf/sZXuDntSm",
-	"TvvSmyTpK9t8ujNFfMv+yJndSBFiSQM+HmfMYKwq6pndhiZ2oMYHXLBlONVV6Osrxp3iWEjNulpiK+zb",
-	"LiGlxWK7jWx/6X5sXdxCUeijZK8ud7GeMTiPWled8/OL9mW/arpGl1KSJSJSQatGtARRCzZAaKo2wQhO",
-	"qYoGSjwF6lBqmuSP12kDLf2gxQG6oE/tp4tHB2h0kDZSvPttt/3cRd3L52rm35FRF40WKcxBVyX1W/XS",
-	"bIKE00LiNtVN0VjvdmsM1qJBo5j5xOM+0MKMPUI+nREmKGdCz2S/8eTw3/+t/qu7sg/Y0NMTUG0Kp1i1",
-	"YwiyDq/biTaQGVbRWzC2qnGQNyHx1CIbC69mPZ9ITAOxneGNZX+F1gqJeUiMZAcAuMU0gBktiMzeqYDn",
-	"+rL1snV2rrYMNNZAZ+mPPidCd6KF8NsBU+cbo0OnCqjjOjnl0nEdW1fUP1sKYPZFXrFzXCfT11Qn7fRf",
-	"o1fpDzlVy3GdskbluE6iIZk/E2tyQblxXMfWYBzXqdBJKr5NB2yrEulHA0Pp50Q7SL9ItAAYUEHUO+4S",
-	"C1/Z9JAKTquNZQ/N29GLss1xnVTypJS/sb8qSxjHrfYYVYmAdLIFNE+/twDbDDYzeJeR1XErXXvL8A7W",
-	"rABk6ruSIXCpIaPqaJ+DDcctGtcK7qPCBjUPFHbekgNozGS0WOHznRGJfSwxEpIr2ZC6wwQRCqwSm4/t",
-	"wn36rePmnc6Ninefgo6hXh1GCkokJcZOnY6JxQFAinMko5hU9OFFRImoGyzvsx306YwIiWchNNOuPNXG",
-	"dDniPCCYOWBQUOMCq8Wv5TeaX7VLevnv0ti7Sr/TcK2JBVjIGyXSzdQy4jYbzcNaY7fWeNLf/eqo8fXR",
-	"wVf1Bvzvn45b6jhUciFSK/r/Dwb+r/t3NfVPM/mnr/85yv0zGNTVH4d3//yrUxUroESedpv/aBErP/U8",
-	"odx0UYEAhenlljFbnIxf+ehn4smMZ878PEn0q2pxTP3abnMvz3wQETCjLGXGpax4adY065h2p5wR5BPU",
-	"8vFDu01Mn1a3XOQ7O2is2Ze4MnEMVdvGL7wmJ+PKjIolGNyoJDNx3+4xe/Uu7QdHEV44tiXw13s4BcaX",
-	"PW8GULXIbW3NLEJSP6KzmTniq7NGVPOw0nkFiW5JVBPUL0SSYB//p/lU9/jMcR11XlT7yRhMCwu6X0El",
-	"GMuV1vHKNCfJSFfajOGhIjl008rpJ1EF1eu76lVgT8wvSp6G54kVEE3jGWY1db4Bnc20qFdxim3HLXZo",
-	"SIMoeADHlERwiDQGebQ1IgvOfBAYPvfiGWESVMbt+r3QknEKTL2KVC8IDuQUTK+iTLGQCzmJyL3MbZtu",
-	"YQw+3axNYeDpe5O+lg99xXZOJ7VqGDkC3LkVIGArz6WVXb55XUdsZMu+b7Ob3txkXlUkyeLPkjdCLBhh",
-	"larLuTqVppFcpwbNikQ0PxveTfe/EhVVBNEnYHFD826YPUuBScMFXWc2xjfZrNNhK8mbjdjSLLgMU8Ug",
-	"maLkMryfnrk3ufl5Wf3mJlBN4gllS+HM0rxWo4x+rKgr3S9AzvwKFer+ZiCYy7rV/Q1B9Kpl3QCnbcdY",
-	"PnSy+fU9UroS4q3+3DXVpRUrt770L56UlyoAnJHO2Dn6cTV14P19pevDVrtz13g8vzvvftpEXSig/wp1",
-	"oTCyEmmw5xEhbuCcUol0xmB4kyHeqpnlPYfLUWCMA1ENAzCSEhA8JTgiUSXUxYJERQSjTB7uOxVBzCuB",
-	"I0eL3EhKZMheu4ToPJZ6ly3Fkwegw9LjxfJBdOSURGLDrVFpFFq6RfIdGs+CxUvLqJ88WTX496A4X+AJ",
-	"9c4pe9UjsmtA5zPYrw/2qxpcknlCUrvZjcfZmKo9SXXoRlFglHgqxaFCWE1mrjfu6sN9K+wC9GWr78P9",
-	"nCw63L9PGCVbvkIoVc+lksFId8ol32SvVZhR19xmYBi/iaOgErSNq3szy09RUU/fkOvvQ+1WsiEdV5/j",
-	"V5Ggq2MJ3ttErjXxNpzPGhyxxqT0u9/b1NIu1xQqK6SJNT6rWRpIcv+JuDDuqgHbMFXCmK9//+2/dpt2",
-	"NJeLzJ4nvgsOGJkEkOmPHmcSUwgNSn/5m9DBRCjEkdSPYeTx2Yyz1LGfN8T0ZNRgk+5/CjFvRP5fCsbh",
-	"glpdhZkdGVaHSh3WfDqhMo29zt6529zbPzh0chbQHxu1Jz/9enj3V6f6HeuJzfvNMMlw79zPUvYPkbJL",
-	"DmJm/zxI9HVk+BIi1R6LM97ZdrjCLmYNdn1Etr2XG1mKwPVd5Uu5D3Z1w6oJdEkkOEsM8kVXUv4Qfq8v",
-	"BXSW6zDgePm2BlUgd8AaUYbBYbGat3TDyjkYoVt614hGcnoDUst+IXyxxnQ+gH8s5c1Sh2MaCZnizL3v",
-	"X/PQahxCa3cbpJbC1TYIeOrOdRjW3kwq1yNbOOWM3LB4NtLB/+s0yHTVe59+oKFBzvkY35igwGrf5YO0",
-	"Yn3SZyXv1/iN9ivufnXvLgCDVgJLqQEhSK7qpv27OZ3bYiabA1x7h9iuQ3sZC4tUpE7Bp3iPdp9XJf/I",
-	"Dft5f1U2eIzTHvDoo7Jcxt+r2euKiMfXLD92Mwdsx3XmpPM3PIPri3py70F9K72kdJRooeQwAUG++tIp",
-	"j3REbhbsu+SUscI0U0Gcngm1b9+aKJSixTohcyHThb7UkdwMUZybxPBDzH7B/R3LaR1iN+si9jwIIK48",
-	"a9vvWO4wtr6v9BKvDUVrRsBwDwJBHiTLbvDEEPae11RBhKF+njAmbsXqPD/CJTyXrfJGBurKQMN3i+DI",
-	"s9xGgRyuw8gbeePFkeDR5kSttrbkO60iX7aq5bwr/RMdiDajXsT1BWjhIlKf1NGK+Kj8/lgdSPXogVOu",
-	"s4GPKj/dboApq0nyRhrb8HAQNxp7HvXhX/JWf9Rh1vqroYvElM8Z4syrjup4R6/Xh3RiPZrXClbgDC4G",
-	"Ld+O79tfWN7uhcjgjQ7fH3IdSjt51cIk7ynRa+nCvD8X90rhYfm034d7uq8UIaVyvJPid6+StNQWBO8/",
-	"NTfENqFuKaS8HC2z6ij6cGt80u3S2bTZAyeTRYE/1lzUVLR2CLquKIP3bgMJyiYBqcWC5HVJUQTpVJKX",
-	"t3lOWq9LwdLolpJUw9PmFE0vJJQJmpxPSkGXm9E+H5JVnfotIGOpb56RwqWj+vIDuq2SKpEQ5ef3LODz",
-	"N3RTOOYyVHr3TRzR9UxBMMryzJ5iQfaaxRtUWybXHA1Ieulzu36/DWJ9fkltOHpc+QmlhFrKRmB1pg/Z",
-	"mtZNlc3CFGOQQQ8xPydNq2ajTUEXy0H78WxCdgxy7uTYdDe1F610l2Ym9aI9aINm72YYsqa6l5vqnru5",
-	"0cimW2OdLVBa5GI+iXeKuc6ycWDfp3ra3Vxv66J7ObcICXx92jf382SEmQiwJP4x8rlEIZZTiLtmBO6Q",
-	"6nwc2+j3//W/s8QPSYy3sI4DlQEO1jl0eXKPe6LEN9SeDPGqdqJ2ZN0TuLppnO/jqFz5KNwlGpgGeTh7",
-	"91TPBj5AQW/FinvLlihzoWXEY+ajEHYgDpDWth92BMyl3LCzMtTRxWYX6o/gHv6wcElwmKZZBQjWx4+U",
-	"FlMpQ52thbIxTxLgYJ1L0mT31PIWETahjJBI52ABjwo0F0c7Oz73RH0Mz9VxGJZ3Sn9KkOlnhNkrJTnD",
-	"AEs1K9Tqnh2ZawpygbZsGriaNK62/DWftdz8CpirbmLbHTCTlsNFUwi9ryOdrSXJL4o8HEWUCISTFCyJ",
-	"tW6o+GMIt1ewtSmHZi8MB2zrWUSYN0WjBfLJGMeB1E8LlORZdVGbTQIqpkrZMRtuGxK6fPGFBt0vvkBU",
-	"wPX/4JYA7yTPHaGhnUB1COAwLKRiHaKtQrLa4ethmqd2wAqJal0E8gfxMRpHO4ShOWUGdpQqlstSlaQZ",
-	"GQb2+8fRsI7UsnlTLggbsMCMRE2DeFNOfEQZGp7o29jZQM2s2+yWBDwk4osvUETCiPuxR3LXTYiPRtxX",
-	"S0LeYE8GCxeMpWg+JRE8uQBoixWysiOzSTDz06VG8wiH6kEaJemEYEjqxDc8Vg14LN18qhO1bs1nreTN",
-	"6gXjAMv6QEsa/c3wV7P2rrE2ZxB6Nzwu3iiPI9MRpOzZbzYHrNDBUfmauqvvdYsj9CvA+BH60TT5/bd/",
-	"/XSXf2UdDbOPQ0TFgC27vuMi7PtK0GR3fWBBTolH9RX2lLz5hmpZBQ0Ik0maIqlXmGBvmt0o/5vI2Zvh",
-	"OnhAPWJUSgMZSrxGlEjtp89jRR4mJJWWUq+wwHGdWxIJc0arN+oNUN9DwnBInSNnr96o72k74BQQeweH",
-	"dOd2d0cx9U5zjHeMAp7cNCrjuFGGFRZU5w2B3HdCB12Z67UawF31FUtUfAGspFjKCwiOhPpxwMyRQH2d",
-	"P1TW0SVPb+dSYaUqUr/INKvMfuMJGpZuSA+PddaSAYMh7jf20LB45dtsWT5nJEITIgXCzGQ5qaMrLE3O",
-	"hiN0sDOjDEBIbX70JTrrQlMFJGGAFzD6kES1JGeHYXQUxWrafJzPDoXDMFhoZkg55cx3jhxj3oAjiJNP",
-	"4r3kWkP2yI6V+nrZrQbr6UJK8LufUs3nKfcXD8rtZpxIa6dBK1mU7vKaidJ/iymvm43Gg8ZWMgKlZ3W4",
-	"32BngrMzEdU3nE3JPlWR2q3U/35jd1nn6dx3irkYod3e/e0KmWOh2ZP7m6VJslWDZvP+BqXsgNBwjTfZ",
-	"+TqBVqAx3N8uSZ2XqaWwSWyF9MefFFuLeDZTyJpuLwVDSqfDEwE5A+e8ppPO2oIeHLCq9xJeas5ZCy5L",
-	"6JjYQbY87E2Jv53ipMdnMyqFyUigjSSEedEilOoxyTVYKlk9woK4Bv0ySDUZ9dDaZro8ug6YDa9GlbbT",
-	"8BQsOPu7jQR0y7kkhsdpyiGzzQbMQulCfosEqdEqoM4J5SNdqwBnHu7EfVwYpSFSHV3l6KD1GB5HaBLx",
-	"OFQAPWCCvrECitE44jM0xCPPJ+PJlP78asbC15GQ8e38zeIXQLqvvn4yRFu7zQYaUSm23TRdJiTDZwvk",
-	"wUrNqZwOGI/gDx5rRpguwilh4ljPRCtlLy5aJ6BXSF1NQavYjMyTdEMgbDwCXDKzZNeAPUR4oTVl14Ct",
-	"J7y0Nfuz7HpPsiuz+aeiSxuI8pLL/Fgv28yPfnQ0O9eAn4PajPHwdVTTPA3pUDeYe9F3sUTQpcP5FOTc",
-	"buP+BpCg/s8kFPVCvqNMzFzIkyovwNk4YYQjkxQuEVcGqBU8Whb6OjobpzrSUfowLuD7gG2Z6EhXH0og",
-	"d5x2KwA3HKMpCXx02GggoUAZpK5rhmBqDyQidTvNRTtgZijo+upMZ+LUUjnz0ahzc+bQMecIMxcqULOB",
-	"Isx8PkOjhSQCbe010Qg8IQNm3YU7ho7VS6hAQ/PSo50dyWW4o494R9oeBu4MbQ77D/2ab/QPT1u99l5T",
-	"/6L+2zzUro1vdPOhi2id1Afs6tkJOmzufZ1YZMQR6r1o1XZddIggWky4aK+Bcrl3U3HGGYEcjohQyB0L",
-	"KUoqJMBzIi0n3B8hBB6KttrfaRhO/Z3tD1tdd+1SDWAChOD/uIzWqT/RuA8hjKCQxaV4BLE9hIeNRubO",
-	"y3x4eaynwjpIFHx2TjU7FYeRcJPmo1775Krdr/q7grcy79qRc19zgCTLPZonb+a2ewRiaqFo05LFQbAW",
-	"MS3ZmaOl7iCZrPp0d7eZtCy4pZcIS5P++l1k5fuUFFbC3y2FioW9gGiG2dvvIEu0trn8fNWN+K05+IDZ",
-	"jjBBTcJUCSY7NTbIDqyPUx4OArj4Z7Jna4UbSwVr2wijg9qMsliSAUvy1M4p8/m8jk6TdI7AOwibHHGm",
-	"7tdSe1jJPDVgy+1TK089f4gRSjuqPuvx70mPtwIE8gB0a2IO6pZLP3n/BpMphS5UgM3L9FWfzU8fTtPu",
-	"GXjR2/AdNW57L6+wRZnkxylWbVlgtV22TxVTJCtIAfDTUGp7EwdMA6rxRqGAviKQkN+kRNcR+8YnlvQX",
-	"UAXde6CPmxgA8kYS5hN/21UiWDsqJR8w9b6zrouuBYlqrQl4WpifZPQ29h54yTEYW2ZUzLD0psgnAVEz",
-	"pvIYHVggK8wviMr6gH13H/geVzqPdRe+NSWwhJUyrZYtVmPkcZbU3jMwJ6w0pHiWFBWAQSVkVbo3WHfU",
-	"Q0BxV5sCoYyDWPp6ZJeZmE+5yBKKUwE5vDmbkChJNg4J7JPvplgMWKJgmglv7e82tutIBxMknKoli7kz",
-	"L7kpMKFapiLlKOE8SWfmFEHFgKVnCyzRjAupnfupcMNexEWikLk5weUm6eTdRNvQgs/wnZKGgki0hY19",
-	"K8lXT8WShd4+Lt6NQXMevTKuP8WilqFxwHxOhAvDPU4Hv9swfJarYSZgPgnV1d8ioHB83T1AWudQL8GS",
-	"mBThAzYO+FytRbZ0W9oCqDdmml9az5HKbeNh228+QUM7ue5Qc9bQSqA9HIBrGJQmjCI6mUrjr1X0U3ym",
-	"rYfG2GzcYmrYiT5kayPNRqqOnHWXqxEQ79L8tDSJXBCOszfe9Zr4a1I7GH3l1/bJYbP2BB/s1hre135z",
-	"/NXoEO/vJlEzm+sfFVFB71EDKQaaJ3Hl+asCzm7z4G0YYMpuJHkj07D44n2BrLKQHbyfxOxbEfq7zb1c",
-	"rSWYLjI6zjgONvGylQPsK/Sbyhc8VF9ZxypYqsT7aektOTVFs6RBHIXlW4DazYee6bTEXm4cPKfCiDcT",
-	"WWNEUi50CThMuAoLiZDqSR2yU0fnZIK9hXkg9bHgARumGUiGYM4ib7wg9olfR0MjhodohhXQ26dE3cgY",
-	"9DQDGeAfZnmIh1BVA4KLwH+2Bb4nrCQtTgAa5Anxt6uwUU3ZJEL+lKxkFpLkcjJrGPnRysWmU6fbWRvu",
-	"uaaWZjLX5hsreUxFVuxclphScutcKhiTo5qGMIK9eqO+u7tX/6qYunv18BTVMvTq/H19uCpmu64qTmxz",
-	"+8dr/FEsm9+ZwsKDhJnLu/+eA0pPRtRTmr2kNcLiWao1rq63BPXgygWXcJDUvxowiO6sKAwxLOjcUKQl",
-	"NfKrbzyucOU79VSuKhVOK3INmKnKtaU4T3+rNCELco60Pzoit5THAtQrCGjUxZyM7wFeB0HQ2na1fWy8",
-	"xXbVLGxpg9CFKRm3xbh+9bbWzGqBFgcwEiDbl2fdxCgERykgEvEHbETG3ES1pSSlAkFOY9D111Enq5EN",
-	"lvtTMhvlEOuxcScxWJdTuGeJDEppxdZGl/eqNuYD0jcx2hdq2SRK5sP0atuQD+mr82lqtbjIElLrPNQ5",
-	"bdPSVXIVyJNOdE3N9JpsfpYss+RWzPR96dP5ORr30Lsr2XebctaaGjba0jikTq65+pbrS7OKUt+fsAqt",
-	"qbOlC7Z9mWKsrUGDlK0UlzyWy+XlqTFugcpqjEla/nAWLOpVeKz6+zSVzFIqyhx3p+km1+bqJAtmNT/b",
-	"/X2UGhgsJdpKlt0E763NVDU/K1RUyVtXoJxYlsbUGmsrNnXUYql2ZqyxYFvbR8NiTazkTkTubIVmeIFG",
-	"BEkcTbRpkYJNEgxZWRTi9jJmNjVcPh0dY5VSsQkilxKVv19L0YfaeqfFSsTv6JXaf4cDba6cWzblVhji",
-	"iNAAUSYjHt8qfeDD1mW/XF3htP5O0vIDoBZGIiSeUr7MiNc9PCrg0q6O5cD1dMntnjpKIE07JoygzKpF",
-	"I/JGbfOcAYgzsgx5dIb+T1uYlooFJDprWg2gmVMjO1a1cFHcpJtAV6G8QQWPr3zVRyyRy2XV12LuRCvc",
-	"GfNowuVD2LsVzPFCpGXrm40GGlbU4xzmvExJHWHGB8wyuWwfo7mSwOUCxOQNFVK4CCM7TbVxVu42UlcW",
-	"FWmJ6CrTwDOYZtfOevdpyO9lh/j1Ud0uvvYehXZ1KdZsL5+N9eray2okCRUI+35EBKwzrO8UCzQihEEB",
-	"58cR9Ze5GvX1T/mIlxSMsyIetFPWZAK4RyVPNz80esjevyTE17p6vi47Zr6rd3Iq5dRKwm3wNGBtwPIO",
-	"b8rQMMt0OayjnjnZR6sFaEUghVVEd3icLxYOsQpW3drhcVIFP6vKn/OgD9jS60AleMklJ/1kA9fWNBle",
-	"7s0zq+FflmYQLT249iauTPX6AaGr4tyRjAZ5U8wmG93NXAFJlb2u5Sp+xqMR9X3C/sx3RwqYpwAu5zVI",
-	"fSk5ELof/3SWARLV0vRa1fh3Ai5EYeLWYkHEtnUNRMcKQWYL5kOuiuzq4ywrRGQUnizqZhuMGEXnkdGi",
-	"4KZiuWq3BYoAZsNCZfSCT7heAVB6yu20ctGnpf5MRmqBFykoMSI/PhWoXK7eMlwoXng8ZSbf3Z85rLUA",
-	"ApqN0Va2w7ZRDbYgfLA2/5WVS2QFCOwIImt2Zu/7glkV4MxWFxo7RlQKuOPUPDhEU/JGbU91DDKXuSJ1",
-	"GoKbtmJ7wCSfEDi/ZXim/c4iCb1Mhudq2EiHkaFHGilr/MTugGHJZ9TDQbCwraYugntq1uVqmAU1wZzl",
-	"Uv6V+k6uyI+mY1o370+CLiu9pMt1nvKTiSNuxCa/zOji1g9+ZvTVdI4Xr7zZIp6H8+D29TwSVHqh8F4H",
-	"/i+CRXMZ/zy/Dd78/Cp4HYbz1yMy3wA3VpQwfB/wV+Fx/H7J/1Z6HpOrCvlMvpYz1URAiFhfVFjLKblB",
-	"aF8hqXFlvIzZcGYb+ujLNC5Dj+p/jjq2DIklsooL3A/GOgXY0gA9XZYbdXU58N4/zgHsrohPtfUgIjio",
-	"g/EJjp0jLqdGmXLRQWMPMTxLCq9BuIwC4bE2E5VQTRcC/+RMrFnl9rRWuy4zboqwqw9pur5cLfNsa/VI",
-	"lDjT9IKAOzfdorqH9bZSoSh7xS7S2d58ojRpwrxFov3C7jnQx5/HnP/Y1O8wFOi1r8Ddcn3Zetk6O289",
-	"PW9X0kKSWcgjHNFggWKGbzENEt9LSpik68ciTcsmSxpxb5msHnELp+yebFLzRW576uSmlVvzytyMV3tr",
-	"HAcBSnK9GRtNOXNdHQ3T0kXmyCLpLAseE3TCiI+ur87RKKYBpCMmJjUgrtiwz4m8IJ+oSySpRZq4QOxc",
-	"uM7ukydPICB01yqks3lg63Jzjp3y1tEhZCAyv8pltXUucCQhpC7JWeuMo0JBnyPnafuyWNbnyPmy2XzS",
-	"MP/LVazKssuJvXosanMiZK3R2K+PsPdqFOBfyKipBmmSz9WUmownpBZG3N8xHHYD3YkdEPW7X93g3VGz",
-	"/nM4+Y/va63ZL7UenTAs44h8g0eevVuzOwP5KmAmyMkukFSg7N6To+aeRdms2Jdd4evuoaG6VhnbKjOR",
-	"nvVH64p6TmQaDwRWEbNMFrRcEMjxEmLpVSRr1YmiBRphQb0URnTO3DrqzKhU6PANipkxlLloyOIgGKJv",
-	"dDo/HViv98kQbZ31Omhv9/CwtjtgOAinuNbcBr1haHHuEG3p3/a2IUSf8Whm8olKjuIwJJGHhb7glQSn",
-	"WtcVB0ypHtocE1AhxTEaZnt4iGaxkGhE4HoX1HkVEqlfjgED060CMNiu7x7uH0N2Ysh+MWAyojNIIrv7",
-	"+2//tdtooIBIXWtWhNgjwk2SOOlETUryRTycEpGkf9LkrWeZQreyNJQDljPnbxvzo0byNHcoH6fJjuEl",
-	"2sgmqo6DSaLvT+jotzbcViBlJUJuiolrY0Mxi/r7NGDZ9aQ3FkwfWqasgOvd3aODw+wKRc6SD+iCZlSg",
-	"f/9f9DOPo40scsUq3RVwbR55t0iijzGcRk9sLajPaZA7aWHYatvaRRxIGuJIasg3SuLwKL3ieoAu6NNj",
-	"9G23/dxF3cvniEfoOzLqmgzLPhotkGH29F4sZP07/Pd/q/8eo4jUCCRj9ZHgaEYkVuyNttrfnz1z0fNu",
-	"b1snv9MpmeuoYzLjIZ2BHL0iiyw7Xn3A+pyjAEdwBXsPDXV1/n6nc3PeunreHh6biAy5CNUTB8kT15e9",
-	"6263c9Vvn970f+jqi94+8bgPd4l5NGAcMupCsTg6I0wnAt5vNpMuVpnldH3eCwLFej8mMJ4lK7wz5tGs",
-	"lkCLhUCGRZwtXTIY1np7/Y1ZUZ74/eKkWc8SWv6hiu7aCmweEdU7kE/MXlbQSB6EjdDRSkUW3hQ/Bj7u",
-	"ruEk7epE433Oz9VW1e0O1nmfScdN/AviU5yUa/9IQRmSqSdKc2i2/go0TrquQb3L5Xdjl4d/JHHVcGOW",
-	"zxlKutQlNAXagpt3+spsElTnmizvwtVXzIzS6eYv1iXzML9up7duQbvQCU1zuf/zKc7/ThbaAjmhzFzm",
-	"U92joVUocYjUDkRYwF1c9cVxcpyYEcwSNVhAN2TZFdp8YcoPDLZuca06IX4dg2gWPNL5Y3F2ARDmka+5",
-	"2thvKv1MtX0dE1OmF/QzU03S3vaFwqxWWccfG7UnP33516ra1qXUWepQoSQb2koqMzQb27lhNRvVQwL7",
-	"UHFEdBbPslr25lNF+b3HMthU1hNNbx8n5WaXVYwt3DxNb0aZVDWJrtzYb1ZeGM4Vcr3H6mMXbzUJ51ph",
-	"uLNbb5QvExfKkmq+WBvylxRnrbRrhuZMqRHiz6ccwx3l2aIIhSug2NRJqC/wLFjDyEoF6LgR9iRk9gT3",
-	"B/yBhUnhDRdahna/QxeR2YhAnQlz79coWFgO2CimgQ8m2G1X6cVeQAG+waYQ+xTyyEQE+2lGoKITe46F",
-	"MdWqNqbaBvEHzFhK6ug5YQo6CcKme41OVOrEBREJuVAvWiAxpaG+rKxmpoRuDwgBKnI0YEMzvB21xTWN",
-	"qu8BPyeyo2nQC4n3UduHk7XPkNms3hGC4hkDRtmYHw0YQlB+4whl1TfUl6b8xhGC6htAi2zrluv6KLK0",
-	"umeq71Smu+i6/6z2NfqhdXGucCit+6QZpQLaK0sGJbz52F4Ke9gp/2+pwdqXz065Vwhzzwd51RSIQ7wr",
-	"81ddQktiuZJg806/a3IW5cK+gHWVbgPmPzs1OuIB5DM6RocNpPYlD3w+Z5sGfbVO+mcv26Wwr06/u268",
-	"l5pJLurrJKn8/jny69EPhMm65PyIinceL+Ir19v/wIAvHUfZ6Xe3UQ3pjVwM91weZFAFBquhYMPYTxsv",
-	"RgsdwPWgOM+KUKvP+/jzPv6T7uPH2MWbR2+qJQCdEmEU8TkKuPeqGFqpdribpvNMWqmn7WBLk4fUVbo1",
-	"hBdl6XTqqBNqj0Z6gf2LYVIHdESNYUUHj0kOwlxfRdapTPWxcL3Qy08RFoo3TzZJfnMyjfiMlLLezMnI",
-	"inl4jzGda8NAR4afQzD/kBDMz3doNkLhDWM2q4D4vsz5aWWyBEu3plhMkU6b/KXOdaQj0ret5PfJKtvh",
-	"7nW06tof2kryLkuoIWvKLSd9qEbbhauBaT4DTZXSTcH6kvyyfyb8fRQ1rSPDhDIfRFWDFS/paml5bfhj",
-	"wzT21hRWJAvI3vIZbDYEG5OA/oFK3wYmHOuOzioLDjxQZcHZriOTHlM1EGhC5CpLzTommM/Hts8X7/5c",
-	"1z2MIeb+q3c+95Z7mnVpH+qhF/2LcxSRMYkISwot2H6PiKhjmw74uSI+94IF2hpG5i9wZ9TUm4YuimKG",
-	"RosBG87wK4Imxguha8dn3hIs0FA12KHMJ2/qUzkLhtvawR2aAuqCBOMalNqnjPg6tSq8e8D0HNRDlAXq",
-	"V/CiUIkCjn0odCCnNPJrIY5kUp7nLJmFAZsEM0zVTwjPTOebuGwiPofzqO6dQfaFb/Et1g4SXcotwvOM",
-	"UFSAg2dY5WsaLvGZgA39Y3OWSPJG7qhlyXtJdAG6v5x2Tvo/dNtIPZDVodvz1GeIZP1m4BA2cHK/Eezb",
-	"n8Gvor+wfCvw0471m/mm2HrE/YX92ae3iPrfDBxgyuTNv//2L9Pep7e5/ortd7KprPDltIzPBvZL4sh5",
-	"B+dNtuV0qMDjgkere1Z4A9pSI69y4EA30W3CfaVAeD/WjvZiqXrF3Ha5+p/Srssp328JI0Ik11TU6MCm",
-	"I0V2+YYSUc/iD8zFmHJMw7kuChKYPGNWKRCdkMXqA7zG5R5O7UTzJqui/eokhVO5ZXIQhvsglDOwO9cS",
-	"VQvxyNKArA5z2FzuFXK0ZMXV3MqqPKYIitXr8pz8Fa+ovBv0N5HE/ljdXpDK9pZIcFEYjwIqplooWK5p",
-	"KhVyu+naprKjyOwZrRUP3v109/8CAAD//w==",
+	"7L3dchs3mjB8K1h+WxUp06RISnJiuabel5Eom2NJ5JCUk0yYJaFukETcBDoNUDKTuGqOvnqPd7+qPf2O",
+	"9kb2TnIlb+EB0I3+IUXKsmNnnaoZi2QDDTx48Pz//Frx+SLijDApKie/VuYEBySGPzsBWURcEib7JArx",
+	"igTq24AIP6aRpJxVTioTGS/JBN3NCUNyTtAND1aICvhbSB6TAPGl9PmCID5FmCGC45CSGMXk5yUREt1R",
+	"OddP4wVBySv9VfUlWdUqXkX4c7LA6s2ELReVkx8q6pUVrzLFoSCVH72KXEWkclIRMqZsVnn71qv0iYxX",
+	"rakkcXHFA+JzFggkObrDVKIbMuUxQbEaQtks+8oFZXSh3tpIXkOZJDMSV96qF0U4xgsiDcBavk8ieYHZ",
+	"bIlnpPjqa6HAwcKVhtd31VYUVS+4j0OiYIZvBGHyGeJxQGIUEJ8GRHjo5+otDpdEIDpjCqAeismMcobU",
+	"hqOIBGrJ5A1eRKFaH2HV64FH2LOf/1qvPa14FaperY+14lUYXqin9FKryVozm8ZvLgibyXnlpFFvHpUB",
+	"2Dmnl2RV3OlpSAmTVX/OBWFoyejPS4Jek5VCAjmnAi04U58iEmM1BO01fv/nfzSPj5E/xzH2FUT3PSR8",
+	"HpFAHZXCEB+HIYkRZgF6TSKJmkdoXkN9UhWEBSkOlWOWejlWGIEwknRB+FIirj74MRbzLAiPp3X/K9wg",
+	"1aObp6R6FDRJ9Sk+/qramDb85s1hcESOp+sAm8PgildR66GxujwKcdcAunl87ClsSwBfBvVhjJnAvgJY",
+	"p+QuOj8jClgBK4ywnKfro8HGJU15vMBSo/mTo4q3+QZ4lW/Vmciy1ehfPthCvmtFkb5KxaV04Q8colDf",
+	"NX5L4pgGBO1NcRjeYP+1un7TGNEpWlAhKJsdUHaLQxrs11BrKec8phJLeqvHotztyWLPNF6HG+6Fr2xC",
+	"hPzRv1WQEhFnggChOZ0r4LIZab+JNPgUGWeKVKs/cRSF1IeLdfCTUCD4NV2fejJQs5++aF1ctK+et8ft",
+	"73qdfvtMAZkIAaSrMpwTdEtiOjUToTkWiOjX1VAvJFgQFPIZogzhGaasZo6TCDmmQeWkUm/87cXhP47/",
+	"/vTbr7/76vsnr46HR4PDfvPvjV7lrbv5f43JtHJS+X8OUkZ0oH8VB+045obU5kgpe834HfPsktRdNkeG",
+	"JQnUyihTxETDqaZeecrZNKS+fBC02petzsW4ddFvt86+H18PCuCiApEFpiHCQRATIYCihzHBiiEytBTk",
+	"w0LI7jalg/4yjgmTSEgsNUT04IeAY9Duv2r3x+1+v9vPAOKaEUTimCzVeUgSq49CIrGMbwlbfmAYtNgK",
+	"cTknsVoSj9HeUb2OJpeti/Nu/7J9Nu63/37dHgwnHjqqH6HJVXc4Pu9eX53BF8doctkevuiejdX3rYuL",
+	"7rdt+KVxiCa91vcX3dbZeNjtji9a/eftiYeO1eQuYOC7hp63c9m7aF+2r4Ywx+///K99OIFzHt/QICDs",
+	"QafQHfbGnatXrYtOFhs7+iYg9diHhXiyH+dCZunInpAYboRCyWnI7zQgnnNGHgyDcgJGBQAgQ7k+KDAM",
+	"dYZVeCik7LWXkiQFIMJiHoYLdSn3YiIkjmUOLOYkm1N8Ctt9AIAMgoyb563xafesXYopzfPWH4At38ac",
+	"zZAAiRxNsS957O76NCYBYZLiULzTzk/77bP21bDTuhiUX5P0PX8IF9OMw0N3AI4IC3HHY2BpjLOqkuhu",
+	"CcK+z5dMot//+f8hygIqJGWzJRVzfBNqan6pZOo++Yn48oEiQedqcH1+3jnttK+G4/PrqzMFrwBL2CFe",
+	"qPdXTp6q/7yKHxPFaccgpDXrzSfVeqNafzpsfHVS//rk+KtaHf77R8WraMbjr9SVuO6DsKQ4Aw7HMZkS",
+	"9ROpnLBlGCqljobLmIw3LWhKGQ7pL9u9exrzxXgp1OtABpu+0b81vrI/3oGgCqd91PSUXHrytH7oVV5T",
+	"phBAKql6qsU4LpOFKia6FGpCTEOiZFnJS9/ztf7Jfcvh2ywWiuV0Sn2lMaHpkgWitj1qOWeuUKqMB6Kb",
+	"paBMSSQxmS4FDlFMfKVjBggLhJHeAJKO9rAHMsNEnfxk3zN6kpUn5BzLdArG5ZyymR6ilCozSl2kUltC",
+	"1TUmlG3NjDooMT/A9mDL1yyKua9geBM+kCyetS973WH76vT78cv29+N+u1yoo6lCB0rkHU7luqVS6KcA",
+	"noBOAZWl1T/fCyXJbHstWbF0zWrCEV6FHAdobwL0sDXsdK/G563ORftsosXDCchHwh42yxtiSnbMtGBl",
+	"37E3KQfoxEMJZtiXAH5fcXnOl+xhhOpbpboMx4nAljk2o3kyLtFUveHD0vQrjsTSn6OYCL6MfQLQApuH",
+	"tl/A5nv6RIacX+B49jAE7r3oDrupAFrQ3qI5lxxscZyjUL3mwwLiGx6sFDZNaUjcNbz1Kn0syQVd0Ify",
+	"qX5r2B5fdC47w/yN5RwtMFshLCVZRFIkqqqMV1pPRSGW6hQ+JCiKy8pSR7BXVhOD5Saq6Jg24UXXDC/l",
+	"XEkvPn4oOK+vWtfDF0pCOm3lIZqb/8PC7VIbY7xEk1AysxGqJX9NGGDTNRPLKOKxJMElCSgegvXkwTfq",
+	"+mpw3et1+8P22Xj4fa+dA0fyLkQXeEaQXEUfWseCC7WKCJA4DLYodTJvvcorbQChnJ1rseQhYCgwCSWx",
+	"AemG55WsWjn5AWiMtngslkKiG4Iw0qeUsYPUKj96FSvT2nGJjJsMlUjdU4m+dizAtcqPGUlpwBcETSkJ",
+	"A4FwTCxWvBfop5Dclc3WwB5p5jFuASU5D4zEmDoyIsICymYVr6Jl/IpXuQm5/xrEST/kggQl/g2v0jKS",
+	"+K+FBYE9FGlJ3erYVvr+QqAFZTxGS0Yl2mtf95Gvtuyh77rnaBpj5ot9DzWQ5Kj5b8eHv/+ff2/U0BW5",
+	"BZt5QHy6wGHG1Nk8rte9EkstfqMttU/r9a8aT582j4++Oqo/fdrYbMT1Kqdz4r8ugom/rmjFoBQYVi/O",
+	"qd63JF6hBfbnlBFtBlCwaPU6KCZyGTOh5RJEpUAvhsMe0gJ9Dan5NHoJqaQs8DcwgAKYj5XiURuxEftN",
+	"T/ubHv4bWhDMlCT824j9Vq1Wk/+pJ1+0WxfDF+PuS/Qbatbr6DdEYIEBUTgAsiVm4o7EAoaji+7zztV4",
+	"cH162h4MkjFA8hAVYqlkd2mMnDzWBpZVVX+GCS7PW2Dd6vTbZ8l4UPIT+4OGgzuTfXX3erjm3Xs8RgG5",
+	"pT7ZV2Nm2r2XGdgdvmj3B4Xxer9aZtQzFCY4a7/qnLYHLpTsk1SYZy7b7s9RzEG6sD9d984UAyv8voy0",
+	"Vdg+Zwh9/mkQmDLPDtqn1/3O8Ptx+1X7aphZGkaRIv/g0CJKLo6/EEgQfxlTuVLbZdIcZnfYGw/aV8Nk",
+	"aExmVEjj+QIkEkpxSB4GArzhaU129GZazzun44vO1cvsKxZ4Rn0wOTlzD7sv21fjzmBw7eza2hWABMHO",
+	"FcJnUA0G91qDwbfd/tm43x60h9m3MbKUMQ4NDisCgpX8SxJlqHyKHIokTMGfYzaz7x1+2z1vjQfD1vB6",
+	"kMFkfWHdh9pXrW8ucvhOmLrEmbnOOoPicwEVhQdftfud847zoJAkqi4jNIsxS/Epb05Gv6EjeHzJIhwL",
+	"AlTkb4Pulbqq2sZjeLLm4jBLia0K5mnAPLubiWDSnGCXTLiwctUCh4p8k8CzL8l4VGJyy19bWUtPed7t",
+	"f9M5O2tfwWSH6vCVEBKG/M4CJG9wTJ7UCx92hz09uc+BKGgyapHfjM4NItWFNlOkDw+G7d74uueSOT1C",
+	"4Z7ibAZL9JFRgRghgV1jojnCqCPYhtHb+FISvT6jwDnEaVw6zoBeQ0mre1ha2mVoTt6RAOOPgW3IOQ8y",
+	"UORMK4x6KTBB0f0EEzxV22Uod/ZzLPQEWhDbE4QF+2XztE6HnVftHWZSlzqZS18SO1d6+fRkCviOC4wz",
+	"d5ACxJoBfDpNkcEY9tUzjboGdqjWB1iwZzDVA6uEQtw5XgqpUVdzbEX79guU0kGxRj29X3oeV8dwqCjM",
+	"UXCZFqfYzh+ZpVr97sXFZftqWLZdIyMqzhITqUirpmiWoubcUDBUXQIIxAFntWJPoVK2zZCs2SAZoLkf",
+	"jDhGl/Qb9+m8SgSDjpNBCnf/1ms/91Dv6rna+bfkpoduVgmZg6kKaoWapdkEDqeZxG0ic1ujpLMG59Bg",
+	"0JIFxOcBwMKsPUYBXRAmKGdC7+So/vTJf/+n+n89lWs4gJmegmiT087VjSHIUcr3rTSQ+vbQb+DvU+sg",
+	"byIwuVsno0a9gEhMQ7Gf0hvHBQijFSVOI2CAANxiGsKOVkSm71SE5/qq9arVuVBXBgZrQufIjwEnQk+i",
+	"mTCM1nayjNySRtJ8IZC2Sgv3YcWBErFILVE/o1bK7ImYJzVTLshRZsA05r9oP+CSmb/3tEsYh5aC9FtX",
+	"A0WEuldrZCsz15wKyeOVM+q83R+fdhVE3bVaYz2KuEgYdPK88wbOSMbibWh8rzvoDMe97sCdNCARF1Ta",
+	"OfObeNG9OCsCjcp5EOM7HKI5DwMUhdhfN3bQHg5dcSQ/VhApw3WDX3U7ZxvG3nIalAy9aJ89VwB80T59",
+	"WdRKQhIoNVLRr5hixQa4UrmLI5N7rEfnxwl0S3kI9G9PifDEco68+bbAhC3OTd3Ar+xhrh/snqvmxtkp",
+	"AG4b3p0DobvihNl91xkMBynjtAsGlRvLROdG5A0V9n4VnVnpBMnFv8EhZr4xmPI7xXJTZ42migaIp9f9",
+	"PhjbLzuDy9bw9EUym73VPDXPU+Z4KMzqKBEbpu+3Tzs9WGoWVE8dUBlpISY+jajxYq+ZzgDwvN/9h5Ed",
+	"M4AzJ73gtwTc4RCPZemHNoVsmHzQumyP9RuSqY3wppSZgAhJmSazSrFPggLNy9dPDKxi3P7utN0+c0SV",
+	"hK9GJK4mNEcz2fWTJXjXa1+dda6eJ9OpmQDVHHnJXnql3es7rHHIcbJ0rsa9fvd5X+tQFqC58EcqCr4c",
+	"KpCQNAxRvGSJxQKVu28Sdls60x0WWmaCl+VdQr+NWMVLrDiJCaTiVTLmjYpXca0V+mfHBJF+kTUtVLxK",
+	"ajFQk7STfw1H0h8yyn7FqxR1+opXsTq6+dOG1OTU64pXcXXoilcp0YpLvk0W7CqzyUcjCCefrX6afGH1",
+	"UFhQTtmseGvCHIpG/UR1c8Y4QSHZYKK8dlXxKq63La8OAajzOk7FKw+bK1NCks3m9Inke0dlMItNo36K",
+	"sn3FK41vXCdxw5nlRGn1XcHFttZFUGY0zwiuFS/vtsrF0OVERPNATvareJVUpks+WPEj/SIrmqmdZ0Ut",
+	"+01GjHK/hEeyAlHFq7iyjv1oxBf7UQsk6tJmZYz8NwmUSny5RSZvZ3e/KOXJgNslQSMFbqnOo8ji0mk1",
+	"p1KnkDIXtYcMR3CXZai6WkA5kc794gQdlNu1l0zGqw3RzAsicYAltokWacA7EUoHsi4yNzj5m79pA30a",
+	"4F8vezfE9mg/el9Tc7WOKFbqiqQ6CDmN6tnsSTk1z4GhXocy26DvH9JJUhDwm5+IL2EZ7siit2PQRUfN",
+	"xlcIh9Ec3xBJfW0XwAvOZq7rQwk6wK1DLKc8XiCuJCGRhYyOTIqUDhir6f/th1b1Hz/+evj2XyslEDrT",
+	"OoEDHBwEVB9MzwETJKl4OcjhxH+zCW7Gy/PWeyCky8Osdsw68CpO4NLuUfnuUacTeRYCztZKV1uGFGdg",
+	"VitBx/S+sGUY6rggnVVQ2JMbu7YZpEO6IELiRZSeA4wxU95wHhLMKuAbVOsycCq80fyqg8PW/y6N67rw",
+	"O4222liIhRwricxsLUXvzVFy+YmdazAaBb8eva2qf5r2n6H+5yTzz2hUU388efuPkhuTw4UUWNmtZwHl",
+	"JYcKAMhtL3OM6eGsxxmdpZKCRL+qulzSoNpoHmYJ4zZXQ097Zc40nZj25pwRFBDUCvBDp7VRDM60XGQn",
+	"O65vOZfom+yRsmsT5F6TEaqLiGqiQakkC3Hf7TF39W0yD45jvKq4Tv1f78EUWF/6vFlA2SG3dWBCMSuK",
+	"LhbGqxXyOxJXfaxUFkHiWxJXBQ1y+Ts4wP/bfKr5fFFxPNw69iF3oEclUIK1rOWcxK50Y/gHPJQHhx5a",
+	"un2by1F+vhv5huEXzqFkYXhhHd9ovlxgVlUqKlgrzIhaGaa4IRn5CfvWLAFx11NKYrDUmNgatHdDVtzk",
+	"9AXcXy4Ik6C+79fuJS0ppsDWy0D1guBQziHaQBQhFnEhZzG5F7ndaAVYQ0B3G5NbePJeO9f6pW+4zsmm",
+	"Ni0jA4C3XgkRcLX1wsmuv7xpXPR24Rv3XXYzm2f3VQoSbRvuSLIowmM7UWtAZ4wEqcBljHBjbCPyCnLP",
+	"Gk7sBLMA6yJxhGNZIsQP58QEQ5jIARs6jvbU1HAbjN1ZAOlKrZICLsH7lXF2lzWzgftbiCo6vP6elaWW",
+	"3Jfq8bc2Bn+L+VNE3PIN6VV2DMjr5N57ZN3cDGa3Dj6XCcBZrMthkNl5DtCZY95wOXbh/0VLwVohIDtV",
+	"IhJsJRu417ZEQGDkjRz7y1hopnbPcefArxeQnaQMOu9BCrkAHwiQ1l2AXjSWbAl0/rpcHdGeF8pZ9kQK",
+	"s2bhnts2kG5npg8FwySP2/IQyKkmrNRQcsFnlCUZ0WelUEoc7/n7rIT/MmBrN74Y02yM7KFjLnFo/WKK",
+	"x+lWk2UrVE1X7BwOl1Gi6iVVLbiM7ueQmTd52X0582Y2UA7iGWXrTTupLr1ZbtSP5bXf+1WCTlCiFN8/",
+	"DFStorZ8/0BQptSx7iB5u1HL2aIYza/vr9VQFNqd+bwtFeANJ7cDack5W9YSFs5Id1o5+WEzdOD9Q/6a",
+	"MLhqb70tHs/ezrc/7kI2cvL8RrKRWVlRFvR9IsQYrKKltNBEPY23Ex2yYd3rqQCYAEvJAKykQAi+ITgm",
+	"cSmpU0LiAyWSHOHIwCKzkgIY0teuATpfSn3L1tKTB1CHtQaj9YvoKnla7Hg1Sv2KW/JeEx7p4NI66Nsn",
+	"PxADvcQz6l9Q9npAZM8Qnc/Efntiv2nAFbmzIHWHjX3OplTdSarzavIMoyh5WTqUy3lKYw5NzP2TI7cq",
+	"Ui1rf3pylOFFT47uY0b2ypcwpfK9lCIY6c255LvctRJP/JbXDKL7xss4LCXaJl5/Nz03b3pJ3pCZ70Pd",
+	"VrIjHDfrB5tA0NMJEe9tI9caeDvuZwuM2GJT+t3vbWvJlFsylQ3cxFmfMyzJhrnfxplbd+mCs4UBiglS",
+	"FKxP+CHVAXSKP4ogGlx6OuW/psWFyYiZoKct6wZM1njLJx6a5H3rk2cjxrgpMWASuCapnXmyX4OQo4db",
+	"wLdBN8dkdJ8xNGsCf+czdVlP4UC//v2f/9FouumTHjJ0nAQeRAZLm7GpP/qcSUwhAiz55Quhs9xQhGOp",
+	"H1NHuFhwlmScZN0lAxnX2az3v4W4q8fBv+TCC3KqUhkf7Mqo3MH/pBrQGZVJXZr0nY3m4dHxk5y7vl59",
+	"+uOvT8rd9V0ZbScK3Y8qdrlvvc+S0x8iOa1Rrs39eZA405XRK0ihfCzMeGcP3wbvlbPY7bmsG9S4kz8H",
+	"cjLKTIz3sVI9sGwDPRILzqzbPB+MlDWs3GvmBzn0Ogo5Xn+tQbzLKM03lGEIK9iMW3pg6R6MIFV41w2N",
+	"5XwMkoj7QvhiG6/N+49iSXCzMOGUxkImdObe929piDBhG1tPGybW3812JXjqrVfRgd04pHI7sEVzzsiY",
+	"LRc3JN52QKp/PJLfqWA8knd8iscmW7XcpP8gTUdbb1ghRiVTB+seb0rgqIuJUSi0ZUyT+b2MHuUgk4sB",
+	"nntD3AAf9xhzh5SHTi7y5x6NLase/JEX9vP9Kh3wGBo84OijolyK35vRq0/E40uWH7vpCq7jNnvS1dbP",
+	"obRjaQDwY4hvhZcUVIkWssoEZJ/rgpygnmay0NdoGRvMbSXAGZgaEO1bEyua90KUK+QDXW3EliyBWBCT",
+	"FQXFJHJBaks5r0FScU0sfR8y20vtJ+471od1Od+XxnJtTYq2jFPlPsQ9PIiXjfHMAHbHoIDAFNrhrJIF",
+	"jIkudSbPrnANzqWnvJPToTT/6N3iLLMot1O45TtGWpRb0O6PvMhEXG1RyCitXCQ8JGAwmsZ8AfdDR5Z/",
+	"IVDEKYNcwltK7tAeIzNdtP2viC8lWM63QOEU4YoNHIan2ui0oH7Mdd1a4SFSm9XQhgDr7NXdHIn96JHX",
+	"XmUHl2h2u70QU1aV5I00rojJaFmvH/o0gH/Jb/qjLk2gv5p4SMz5HUOc+eVhoe/oZP2QPtNHc5LCCXSg",
+	"mM56SvG+3dMlkV7ZXMad7AIf8hwKRGbTwdj3FOC19mDeX0TFRr7mhFC8j2gI10y9ISx2C4L4gSNJy7OW",
+	"7leucgGoxXhbSA7j01KnxlYhtdnC07++/6yZQvnqbeCQq2n9oODlreW9jzmKl+8GuGyR7geArUze3Cbu",
+	"N3diuZXkcSC7sSQsuOTWbIoVziHzPQTkpTnltANXUhPdBKlXvEoaoV5K/53pdo5GzmcpP4zgbuu3e7CT",
+	"uIiGpcU+dR0Zczzwh67wsB5sUxJ/3JmmWxCdzaU/LUFwTQ9H9fJb6t7qfFqRKUSSSaiQc0Jjp0LLxO5y",
+	"sl9D7TfYl+EKCgIpdTud3tRBTLe1OfKm8RCSskP6bIFKFElJKU7ecd075J1MU/eacdZ6q+D9Z6a44k4X",
+	"P18LoxijvclY/vDrbaddu5s2e+Bm0vIVj7UXtRVtvwIaL4pXolFHgrJZSKpLQbLWLpHX1R6YJbAWgoXV",
+	"rQWpJpe7QzSppFIEqLWgFpI3d4N9NhGgvJVkSKZSF20kuXp9te2kLaUZxtn9nYf87g3dVSvjMsJLOR8v",
+	"Y7qdeAWrLO7sGyzIYTNffHDP9K6kIUnqpW6TjLY9viReJr2u7IYSQK1FI/CL04dcTafEzm7pjktQRR/i",
+	"ILdDy3ZT0ufjnTJ70/Lt5cLD9hlC+SLoPR0EBgmLxQqPe1CtHf3+//57WjzbJg0LN5l3mwDL3eKptsgD",
+	"1i7By/Ws8fF8g27GeEZsaHq7+g03hkKmoRV5v+AOw97NQehs9TCz1UNvd+ehC7f6NoSmcMj5Qv4f6T06",
+	"h4tiMoChgCgoWVA98RkKuEQRlnO4ZoxAHUrdCGF/zeW67245/oj1XRUe8wImwCu7iTqg6Z6ktF1z+B5H",
+	"sM1m2K2lJbpYUomlzVZ2HJv03jJmq0s+LihbCqizmq9BKbZ0Xax9RU+XLrXFJbMOlS0n/+BmQP1EcTNn",
+	"dEalSEpGOj0tbEmo/RPUvu6jpm5tUa9V3snGZTX3ovy3XKhVvMuJbWff0si1pm6Exku3jpIBXIoPXgka",
+	"eo5FIi2zsDmb3FYE2166KtSne5Dpxlyu92O1yQDXMdgkPVl0IdLNLVncSdZSMHHvO+7N/93gy9BLELuf",
+	"zqO4oNMjeu+lfrTeAg7vgXq7kdXA9dRaKlGhGP5haj3d8CULUATiDg6R9iM9zLmZacDi9uioocvd2iuc",
+	"QFeGSa5g56RmW4SDVqEdawks5lICdbV1nUu78L+0DfcJss+lBccFavU6HjI33uRSTEHrTJ6uviYr8wSq",
+	"VkE4uULVKrTlFwh7NxO0l0LkGQL9UNHmwYtWtXn8RJea5bFSEy1UdEFwAMaajT9DIfZf27SEZMFfCAQv",
+	"PoE2D5Okmumktr7fesduRLfit6gZUfUZWjpRNuW2SxbWvcHNaK2BI8JmlBESa0oJUaAAfXFycBBwX9Q0",
+	"zGo4iopS3XBOkJnnBjPYU1KEsNXrnJgCSHKF9lwU8jRmeTpaqXne8rIIbAo8in1vxEyPGw/NoahPDenW",
+	"R7ZfPPJxHFN1WrafkY0wmqj7NgErJ3YEyIm5f5MR2ztXPGWOblYoIFO8DKV+WiDbN99DbTYLqZgjzmzd",
+	"333ojvTll1pB+PJLhQQxETy8JXD17HMnaOI2xJ+AIDvJtdafoD0eB1BO36dgspr8PEF0xhRSeSOmoMYZ",
+	"UhQlitQ9A11JYf00PgC2zIyIrHAp08rOVt6ZhO77p/GkhsBbOOeCsBELzUrUNog/5yQAG/Kpbm2QLtTs",
+	"us1uSaiux5dfophEMQ+WPskUslJyGA/UkRBte/YgwAvdzYmuTb0CMXyptAB2YmgMZkFy1OguxhHSVm3b",
+	"2lMtCbKinqkBfCm9bN8gdW7N85Z9s3rBNMSyNtJakf5m8qs5e89EyKXi/tvJs3x7hmVsJoL+V0fN5ojl",
+	"JjgpWgQ83SRBnKBfQeU4QT+YIb//879+fJt9ZS2T3IWoGLF1hcE8hIPAtCY1VcTgQM6IT3U/iAS82YFA",
+	"omhImLQ9v6Q+YYL9eYb4uDFykGYWUp8YRmtIhlIFY0qkzi3I0oosmZBUOmY+RQsqXuWWxMJYbWv1Wh0M",
+	"ehFhOKKVk8phrV471AFCc2B4BziiB7eNA4XUB80pPjAmOVvDrMgPjHlM0YLyJjzQIFPoRDFTVFbzP099",
+	"xazRTwAqKZTyQ4JjKK46YsZIqL7Omplr6IonNWmpcPp+qV9k0qLpqP4UTQrFnifPdAugEYMlAu3PV682",
+	"V5bfMRKjGYGSWaZlUA31FfeC2uwn6PhgQRkQIXX50V9QpwdDFSGJQryC1UckrtoGOAbRUbxU2+bTbKs1",
+	"HEXhSiNDgimdAFQUABQYJeHMYrwgErp9rimvkT5y8F0rihLryr1Pa4JpyVDl7Y+Jlv4ND1YPagBpAl+3",
+	"7pVY8DG9zYp2Ml4S+EKzJMDeZr3+oLUV3EKJ9d44QNN2kW5br9qOuyl4rEr6PxbmP6o31k2e7P0g37AV",
+	"xh3eP850m2xqSOthT+8fdmrSb2FAs3n/gEILURi4xZvcpr4AK5AY7h9n+2umUj1cElee/+FHhdZiuVgo",
+	"yppcL0WGlFSHZwIai97x6hQsOS6jh6BxNXuBXmrM2YpcFqij9Yzs+difk2A/oZM+XyyUBKzrcGu3CWF+",
+	"vIqg/YnkmlgqXn2DBfEM9UtJqmlPibZ23GWp64i55NWRua3ekfPpHDXqlugWy+JPniX9KMw1GzGHSudK",
+	"9VtKjTYR6gxTPtEaA06j8q2+klulAVIN9TNw0HIMX8ZoFvNlpAj0iAn6xkmC1lHCE3zjB2Q6m9OfXi9Y",
+	"9HMs5PL27s3qF6B0X339dIL2Gs06uqFS7HtJT10EktcK+XBSSkUaMR4nDc2hb8cqmhMmjO6jhbIXl63T",
+	"VPXxjIjNyJ3t3QXMxtdVyRcO7xqxhzAvtCXvGrHtmJf2b3/mXe+Jd6VRAAnr0s6MLOcyP9aKXvSTHyoa",
+	"nauAz2F1wXj0c1zVOA09k3fYez6aYQ2jS5bzKfC5Rv3+Ac85I38qpqgP8h15YmqinJXFBXSmFhFOTIdF",
+	"y64MoVbk0fHZ11BnmshIJ8nDOEffR2zP2KE8rZTopkIQaADY8AzNSRigJ/U6EoooA9f1zBJMn2vLUveT",
+	"xs4jZpaCrvsdHc6luXIataH05jTEw+gRZi9UoGYdxZgFfIFuVpIItHfYRDcQGzFiTk2mZzCxegkVaGJe",
+	"enJwILmMDrSKd6LNiRDgoK2J/0u/5q/6h29ag/ZhU/+i/r/5RAc7/FUPn3iI1khtxPrnp+hJ8/Bra5ER",
+	"J2Bsa3joCYIMN+GhwzrKNLJO2BlnBBqiIqKrv0Dx8xIO8JxIJyznj2ACD6W2OgLKIBzY3JP74YrrSuyK",
+	"eRjqXmNsynXBgmWRWicRRiagCPILcvXh8yqIGzP0pF5PA3zSqJ4srafCUSRyUTyVcnTKL8Nik8ajQfu0",
+	"3x6W/V2CW2m8zUnlvuFAkpyAqSx400CeRwCmZoouLNkyDLcCpsM7M7DUE9jNqk9v3+7GLXOBamuYpekl",
+	"/y688n1yCqd79p6iirm7gGhKs/ffgZdoaXO9ftWL+a1RfMBsR5igpvuwdlCotUGrbZH0cASvgGlFrwVu",
+	"LBVZ20cYHVcXlC0lGTHb9PmOsoDf1dCZ7Y0KuIOw6YyENOlZaw8rmKdGbL19aqPW84cYoXRQxWc5/j3J",
+	"8U7IYJYA3ZooxJoT5Gffv8NmCsGMJcTmVfKqz+anDydpDwx50dfwHSVu9y5vsEWZTuIJrdpziNV+0T6V",
+	"7zeuSAoQP01KXW/iiGmCarxRKKSvCXRg1uUX9FTWJ2bnC6ki3Ycgj5t4NfJGEhZA4T8qkHZUSj5i6n2d",
+	"noeuBYmrrRl4WqApK7THN/YeeMkzMLYsqFhg6c9RQEKidkzlM3TsEFlhfkFU1kbs2/uI77NS37ueInC2",
+	"BJawQtPIosVqinzOTLcp664STvM9vDBKi14UcRJMwLqjHgKIe9oUCG1AxNrXo5azxrs5F2l3fiqgIT5n",
+	"kCuve/Hy2PlujsWIWQHTbHjvqFHfryEd+GYxVXMWU+dPctMHWo1MWMqJxTxJF0aLoGLEEt0CS7TgQurY",
+	"iIS5YT/mwgpkXoZxeciwac9KG5rxGbxT3FAQifawsW8RA1Aq1hz0/rN8PQ90x+PXxvV3C9UuE0PjiAWc",
+	"CM8ELtjFN+oGz7SSiDR4BOzHQl39LUIK6mvjGGmZQ70ES2L6Ao/YNOR30Lo4Obo9bQHUFzNp1q73SOW+",
+	"8bAdNZ+iidsndGIiM5xu9JMRuIZBaMIoprO5NP5aBT+FZ9p6aIzNxi2mlm3lIVcaadYTcaTTWy9GQGxm",
+	"89OSJDIBo5XDacNv4q9J9fjmq6B6RJ40q0/xcaNa978OmtOvbp7go4aN8Nxd/iiJYH2PEkg+A92GamVr",
+	"CFQazePfohBTNpbkjUzy5fOFBNIwNDer3ybzO6n7jeahG9ClK+4jI+NMl+EuXrZi5n2JfFP6gofKK9tY",
+	"BZNOBW3NKj4xuSUjpmiUNBRH0fI9oNrNh+p0mmOvNw5eQKt7RXFMZI1hSZnQJcAw4SlaSIRUT+qQnRq6",
+	"IDPsr8wDiY8Fj9gkqZo6AXMWeeOHy4AENZvJKSdogRWhd7VEPcgY9DQCGcI/STscTqDlOgQXgf9sD3xP",
+	"WHFabAk08BMS7JfRRrVl02LxU7KSOZQk0+1Rk5EfnJ4AumGwG/p9T/2apEeqNt84BW9L+m1mKtsW2mZm",
+	"ytea7pc0ghUc1uq1RuOw9lW+Kejm5SmopdSr+3J7cpXvo1lCq1outn+8xh+FstmbKRx6YJG5ePvvUVAG",
+	"Mqa+kuwlrRK2XCRSoxG+beFpLV4lyoWSWBhnVbMgK2PhMESYiTsSjxjEiJb0uJ/kZO4bHqxSI7/6xueK",
+	"rnyrnnKNv9b+A/IrKEUB2lOYp79VkpBDck60Pzomt5QvBYhXENAIobvW9wCvc8qJ7D8z3mLHKoqwIw3C",
+	"FHIZM/VuxvWr97VkVg01O4CVANj+0ulZoxCoUrozXDBiN2TKTVRbAlIqEHRLBFl/G3GynLLBcX9KZqMM",
+	"xXpsumMN1sXmsGnxxUIp9K2py3sVG7PJU7sY7S/PW+N+++/XShF1hMyHydWuIR/aqGXbJWl2kTZG0/3Q",
+	"MtKmI6toE5veL7KT1HQCoK2fld0lSy25JTt9X/J0do/GPfTuQvbbXTFrSwkb7Wk6pDRXBbTkpLfnZkbu",
+	"Po0JRLbjUHzKIrSGzh7cfvSXhMa6EjRw2VJ2yZdyPb88M8YtEFmNMUnzH87CVa2MHqv5Pk0hs9ASJYPd",
+	"SduTrbHadmMpx2d3vo9SAoOjRHv22E3w3tZIVdUMaj1u9UE4cSyNiTXWFWxqqMUS6cxYY8G2doSMhgRu",
+	"rvPu9dWZzYnI6FZogVfohiCJ45k2LVKwSYIhK41C3F+HzKY7/KcjY2wSKnahyIWGee/XUvShrp7ekxve",
+	"/25eqaN3UGhT1M1suRVFOCY0RJTJmC9vlTygI+zSvPZKvfG3F4f/OP7702+//u6r75+8Oh4eDQ77zb83",
+	"etuDyZKFApCuuFW+9M2c8lg7sY294p245QegWhiJiPhK+DIr3lZ5VIRLuzrWE65v1mT31JAladoxYRjl",
+	"NDE2IfJGXfOMAYgzso7y6E6RnzYzLTSttDJr0pWymREjYc9W489f0l1IV67NZgmOb3zVR8yRNXJxZ/Vb",
+	"IbeVCg+mPJ5x+RD0boV3eCWMyUOgZr2OJr3WYPBtt3827rcH7eF40L4aTjJeJm0bQHuMj5hjctl/hu4U",
+	"B8YM5awq5A0VUngII7e1lnFWNuqJK4sK40EiQZlp4By22XMr9X8a/HudEr89VVcTfACmXXL0GTbWmerT",
+	"dY/VcBIqEA6CmAg4ZzjfORbohhCGBLQReAxWf0WWMsbWRlf7lFU8c5xuxIN2yppyBPeI5Mnlh0EPuftX",
+	"hARaVreXzoRzsMDTNznhcuokIRs8CVgbsazDmzI0SbtzTGpoYDT7eDMDLQmk6A57Y2N2nTyDoAJFS/Tv",
+	"jbr+Pc0TWqSZRiUe9BFbmw5UIC+ZhiqfbODalibDq8O71Gr4L2u7nhQe3PoSl7an+YCkq0TvsKtB/hyz",
+	"2U65mRtIUumsW7mKz3l8Q4OAsD9z7kiO5ikCl/EaJL6UDBG6n/7pKgMkriYFN8vp3ym4EIWJW1sKIvad",
+	"NBAdKwSVLVgAtSrS1MdF2hDbCDxp1M0+GDHyziMjRUGmYvuy1blIMhWvBxBSNXD8wWhy2XreOR1fdK5e",
+	"GiEr4xOulRAoveV20kH70xJ/ZjfqgFcJUWK6bs/HJQLlDiVruFC48HjCTHa6P3NYa44IaDRGe+kN20dV",
+	"uILwwbn8faeWyAYicCCIrLrdyO4LZoUCbpsb3j/LFBSakzfqeio1yCRzxUobgkxbsT9iks8I6G8pPdN+",
+	"Z2FDL+3yPE02kmWk1COJlDV+Ym/EsOQL6uMwXLlWUw9BnpqTXA27oCaY00FhK0eVyTuZxsQajpcKJBf6",
+	"CP4M1GWjl3S9zFN80jribtjslwVd3QbhT4y+nt/h1Wt/sVreRXfh7c93saDSj4T/cxj8Ilh8J5c/3d2G",
+	"b356Hf4cRXc/35C7HeiGPYrBhxGjSjyO3635b6Pn0aYqZFv8OM5UEwEhljpRYSun5A6hfbluR6XxMubC",
+	"mWsYoL8kcRl6Vf9zxLF1lFgipyHi/cRYlwBbG6B3Oif+a4F6XMhZTAZ/vwBi1ycB1daDmOCwBsYnUDtv",
+	"uJwbYcpDx/VDxPAiqcrGiDZb6x4WRSHphV7Kp2ZiBQhZzjWL1TQV/ho8BAE1H5LSspUX7dbF8IWOnUuv",
+	"1oDE1pmmDwTcuckV1TNsd5U0FDfdIl3tLSBKkibMX1npF27PsVZ/HnP/U9Nz1EBg0O6Du+X6qvWq1blo",
+	"fXPRLoWFJIuIxzim4QotWVKNNAMYO/VjgablgiWJuHdMVo94hRN0t5fUfJG5nras4oFpmiM2qksBhcxE",
+	"UI1M85Kk46Et9/qFUERChgSSNw038Bzhx3QFQklXoBFLKkL6HK7zdMkCUUMDn0cETUISzEh8YlY4qaFO",
+	"oI5O4U82Q8j2ABJo7zVZQaL5iEGBxsAmHiRFJ1+TldLUkK5yCnkRUErV7Eu3YtWJMMnWPB0jNwURC8rf",
+	"xcTncQBhbfWnJo4Nat6doImpM3ve7/6jfTXx0OT0ut9vX51+P77sDC5bw9MXkB6SOrxtOxhweI+YncDx",
+	"eJeIalqJPUtaHn1I2nb/iOSk/BWUt3wXac42DmpA5KxbxbnSvu6X95tS1KDXquoA3Hpdh9o5/W+OmjuE",
+	"2wKIdxK0Gg90F/e6g85w3OsOhpkotwIEdo2BfgCwsj3sdLZ6tuncPW/OtYszM+SaM5k0+qBy8lRtTLdw",
+	"cxp56V5MJlfeEuekaVWmAVOujXym3dFR1v9ojhTpiXbJFClpHFYafeDOD3YmRUB17hjEoOjysIAtKVGr",
+	"9k1y2bplmFHp7ZLJCFjFe826zZomdUTE5hFXXJ7zJQu2NmVcckZWffIT8eUO6S4wKtOl5DF8tJlqxnkn",
+	"rWaJCFvSvWefdgOnbMHfNYwXSrOv57rnUDw2mmNhGkWmVd1PwCsU3xKBJpo0TGzLn2Q9il9bySaptR/E",
+	"PBLeiKlfk++MMLKPsGLxE2MGnTjvyzNk+0uWIytOPGIJK7YFC/hyNneWAhzeQ9jyX7PgEqYL+TXbMd39",
+	"9QzyBQ+D/xHc8XgH3thrfd+9HiYEv37U/AS444vuxZlTvD/PG4/fD2csBdX9vNHhdus4VJ4VHjUtI2wm",
+	"jNDpY7mOFyaNEzLMUD+VZYJQY8Zlg+puIKj+9x54oDP5Zwb4p2OAPXWwGaYErUYezggPfqXB2wOtQG7I",
+	"7NKOfOCKOhkKarGZ3vwhwbfGgm6VVB4b03xeMbXZWSPmbOGG+HyhuKoW3CZbMb4aujZ6HEBAq3BArFIF",
+	"Lq1dqlcChnrdaVW7BpPne+2rs87V8wnaU+xQ6cSW6+2vMdjL8NNgcvePcChLJ3ioBe3xiZg9ss9U7M9G",
+	"xfTteXwypm72ppSIkGBhCJVDv3TlxjJypCnFxGSoarKw4LdEbEmgbF8FYYqbqV0XzeSvOA0+U5L3SUkM",
+	"xf9MSP5shERdnUciI/omH4D3Y633LHvrlWQxqSHjUgNXWOQq0mB9ZxJa74jlAkmOfiEx90wAprUEkJ+X",
+	"OBTaOmAe9zK1/0xPEF3IdYaj6jQmJElzn2MxR/4cUyYQhQZGXhJTpQmcGDF4h+5SB/TSQ4xn3ApUIEZm",
+	"WAdRscDGiKaXzC5X1EYMYtMv2mfP2/3x6Yv26ctx9+UELPjFX3TPlwkKqZDWc3hLeagbUJUaEBQ8LwDE",
+	"n2p6RhY0jtbMX9s05xQGgNYZv/ycII1ikMjPmaBC7hbqpMEHkNxEHftELENpg4AB999/GcEMAXuv5KG/",
+	"1NY5C0x2i2MKtUQfQiH0TbEaU1IkO1qWKkwFx91Ex2VM1DWZaCvcBC1ZQAxT4nco5P5rD+FlQGXVpMwk",
+	"brzXZPWFgOawjhfNTM1sLWeInGS6LCChJYIKDhZQ4vo66wKDhM+i+6tM7cm0SvzYJBa9uET0eKBpL/VG",
+	"646MW9+6sg6QjxYgtMsSNt15vTwljX7gq767rPJH5UBuJCrnMSG/EN3CcKr/fog/QnfkLpUy+qZEvrr2",
+	"02UYItv0zdDpYgu7GppEcy75eBmHJnZZ0kVaRUbQGSMBuu5foJslVRSfGQ6vZJhaWfH3S/KJMt/Ldpbl",
+	"ug3cK42nT5+CaVqX+Xtohav1eR1un/aKriUDsXNfZVqxVy5xLKG2jm20XpnqppVOG/XKN+2rSr4deuUv",
+	"zebTuvlP/6qP3WkzJw5rS1G9I0JW6/Wj2g32X9+E+Bdy01SLNF3oqkLyGM9INYp5cGAwbAzTiQOI+Wt8",
+	"NcaNm2btp2j2v76rtha/VAd0xrBcxuSv+MZ3w3bS4oGQd5Qvhr+EJvulkD18etI8dCBbbrV/+9CaXZdk",
+	"Eyns6V1/tDmpz4lMCoOAKGGOySEulwSavURY+iVNb68jHWN9gwX1EzKiG73XUHdBpaIOf0VLZjJmPDRh",
+	"yzCcoL/qvn66wp6+JxPdXPuw8eRJtTFiOIzmuNrcB3Vh4mDuBO3p3w73QWNhPF6YxqKSo2UUkdjHQqsZ",
+	"tkqVU7d4xGKCQ52XoZQG8QxN0js8QYulkOiGQJ1XHKIIC4nUL8+ABiZXBchgu9Z4cvQMpCYTnSRjuoBm",
+	"vI3f//kfjXodhUQqcuQhEWFfaV6mm5Pu2BRxIWMezYmwfaA0eGtpy9C9tB/liGXy+vZNHpKm5EkTUT5N",
+	"OvRrVQuybUpVIX1+l59SgYytyW0JpSylkLvSxK1pgwXuh8hkaY+ve2c5D+q7QOq98pQN5LrRODl+ktZS",
+	"zKT0AXVBCyrQf///6Ce+jHdKzdGnsTFa3DzybmLrx1hXQ29sK1KfkSAPgF2vt3hfLkNJIxxLTfKNkDg5",
+	"SWpdH6NL+s0z9Lde+7mHelfPlVT7LbnpmVbLAbpZIYPsSYFsaP/35L//U/3/MxSTKoGurAESHC2IxAq9",
+	"0V77u865h573Bvu6C57uzVxDXdMiD+lO7kqtTdvk1UZsyDkKcQy12A/RpPeiO+yOh93u+KLVf96ePDOl",
+	"GeQqUk8c2yeurwbXvV63P2yfjYff93TF94D4PIDoFx6PGAczmuJCAV0Qpi1qR82mnWJTfs51FHIcXJIe",
+	"wPsjIsYLe8IHUx4vqpa0OBTIoEhl74YyHK/grPe3v5iwY739D0MnzXkWqOUfKuhuLcBmKaJ6BwqIucuK",
+	"NJIH0UaYaKMgC29aPgZ9bGyh1vd0x/Eh5xfqqupxx9u8z/TlJsElCSgeriLyERNl6KpuhebIXP0N1NhO",
+	"XSW36vVr9fv1dSBsgTUonc3vGLJTIj0l2oMSvLp2tq2u45l278LTtWaN0OllK+zafZhf95Py2yBdmHwB",
+	"jEB20FQy0+v8JVnpVKQZZaaqr5oeTRh5I8f+MhY8niB1AxEWUJRbffHMqhMLgpkVgwVMQ9bV0h6YLbc1",
+	"ED+4iTFXxyjCPy+BNQse6+QLnFYChn1ACJuhZJWGjlSjauzPSwJN4I18pueouNd+gd9cEDZT6PfkCLQ4",
+	"SWI19N9+qFef/viXf1UIp/PxFAtlM4XChR5aSqlQnA3tmfuAmvX9zLKa9fIlgX0ovyK6WC4g5t2rLCgz",
+	"n5J1UCbJjKi79FgGm0H79LrfGX4/br9qXw3zZci196lyUlGkqqYb0UCpUhJALHrOuJmUSDU9a6ysXIcw",
+	"v2LlcO6D1LWV1QeYBZ7B5kznuVYUHTRq9WJVca/iXAyLF1uT/Owd2JzgFBmdUlOIP59wDMXKF6s8KdxA",
+	"inlEGI5obYUX4RZGVu1jkzH2JbT4hGAN+AML08sbsgkm7rwTD5HFDQmCtAC4EbCwHLGbJQ0DMMHue0ou",
+	"9kMK5BtsCsuAQkOZmOAgyafKZ7PfYWFMtWrMrcmWD0bMWEpq6DlhinQShM30mjpRqTsYxDpAmMcrJOY0",
+	"0lXL1c4U0x0AILT3acQmZnkH6oprGJWHdj8nsqthMIiI/1Hbh+3Zp5TZnN4JUtf/cMQom/KTEUNIUhmS",
+	"E6QvNGr1OupL43M/QY1avVYHWKRXN4tJimkrsLR6HTV3wtM9dD08r36Nvm9dXig6pCR0oDIaUUpIe+F2",
+	"gzxgcPOx0xXdZSf4v6cW6zovzrifq3eXrfZSVUQcCl+xjaFXtqiLrTrXHfZM86JM/RdAXSXbgPnP7ZGO",
+	"eAiNjZ6hJ3Wk7iUPA37Hdq3+0joddl61C/VfusPetoVf1E4y5V9OdZGczyVg3oNCaM8lk1CscOfxSr9k",
+	"ZvsfWPlFF1TqDnv7qIr0Rc7XfVpfbaCMGGwmBTsWgXLpxc1KV3J5UMGnkliGz/f48z3+k97jx7jFu5dx",
+	"UkegI5qwG8+UqbGkbriX9PW0o9TTbtUl05DUU7I11BlJAxFrqBtpj0ZSyf7LifFpKhk8cGreSw7MXNck",
+	"1z1NtVq4XQ2mT5Es5EtQ7tIF53Qe8wUptL+5IzdOzMN7LO60NRnoyuhzLaY/pBbT52KaO1HhHYs3lRHi",
+	"+1rom/7fKS3dg4hw3T/5L7rpkS5Nt+90wben7Na9q6FN9X/Rnm3ArCPaKbNWCR08zAOyn6sRnDQ20FAp",
+	"lAyurWk0+2eiv48ipnVlZCHzQUQ1OPGCrAbnXdOts2iwYz97Zwsbugakb/lMbHYkNqYT/QOFvh1MOE6x",
+	"zk0WHHigzIKzX0OmT6YaINAMAtDXWmq2McF8Vts+V+D9c9V9NIaYrWvwJvVfNkQD8Uzlmr0FZRDETqXY",
+	"174DpWnZXCDrhTZZL6BKmUoxprWzzRxjI5a2W00qtymVAuKHJk6BjAmQB5pmnTHbv9lfTaDl4MStnTEZ",
+	"sT3rIHHWJu/4fg31NcYLNHHyVKsvyWqC9hq///M/msfHTglhD2Xr0un9eSP2mkQSNY/QfP8kbeP6mqzK",
+	"OsvqxFFNzHTEEuJL6fMFMa1eJyVJpCdI3UidRAzJw0kqMbhynpW81QIaXkohSknNfda+7HWHUNHuZfv7",
+	"cb8Nlq1nCOuRc24baSNDnXRkFQ1DFC8ZU6+EWndPc5N1rsa9fvd5vz0YTNBeTGS8QiGWbgVlu7792oiN",
+	"2FDJjGBwQzpTmrNwhfBUmqY0FijU8Z/V0JdfNusNNBn2W1eD83Z/fNq97F20h+2zyZdfntiaYCP25Ze5",
+	"KkPqV1uP6GaFMLpZCsqgocUy1GHESYUiXUtJFySduFaDEdu7pYLehCTp10tYAHg8p+osV/tOzUTtFOhc",
+	"Da7PzzunnfbVcHx+fXU2KK8qOGLA9ARfxj5xKitpN5xPI0qYdC6MiSXO1zrMj4BWH4yPWHpZqNz30KTf",
+	"Pu30YFFprhZ0EBZLf24No8CMub1pali2PiLa00ljdnr1xKB12R7rx3SaGnQMHre/O223z9rqJdz2HYpI",
+	"XLU0B0EYQUI5zIb2IZxlxBxkMHdGm4hMUhv4RzHSWOdeMDhy6C8TIAb9jjROGue/OIHG8XjElLChLoAW",
+	"RtQnLCVZRBJKYc0N2qcoYixEJvJQKUM+Z2KpyNWUxyfrikGikkM2412Cue9p1WkwbPfG172kee4E7dl8",
+	"wKQrNIO2LxgJSaLqMkJyHkPZrokuqd6cYqP96apgBnEhgiZpfwAhmMArMpdVETZ7JanUQfpHzab1JFPO",
+	"EIHqBDXU0knCEKtvojuE5gcNRS2b/3Z8+Pv/+feG3j/EZgo5YuZJk0b0t0H3yrqhY4IDYR3bG0qEDQ36",
+	"/I8oE9Y8Li0TVlaMStebqpxRxgA4a6otfr1j6agpiT9AtbAidS+pGWaA8cg1w0ztr0eun7lt8bBGUjxM",
+	"pnidP8qtS2l+XSylme0IbY9UMdgoJO+lnGbxHZ9LaHyKJTQ2RVcNCIiljKzyEr6jdgwT5aJc54CU+LWR",
+	"Vq1MGYmUV4K2h/YgqQruBSgAJnM9QHsp1inxEgI9Vpqdk1CkfYoTirMpcf05kR8tu3mUojkbKHEmG/bD",
+	"k+BKUYyu/OEkOVfNUSsM70COd8lJ3Zb6zrNuz0dopPwJpN5volXdrCP4fgJlbBdrKVMm3N5fCskDikNr",
+	"8vAQD4MkQn6NnGxkcqcYf2pWQXsT8kbvfIIgjEV4WrDuDLroqNn4qqwvOhWmxsan2pxYa06FOG5binhs",
+	"CglVThpNXVbd+eIxqsnqrVZODB1Q9MBWazXVavPu2UL09o4VPzZGaJtHPt7Gxya++i5BOnurLBpCgnmp",
+	"SbEbEaYji41CnKl/hRfcFHwCv/9sCQYzRkSaqNC+7nvou+65h64HZ9Afwo4eMfAcGg3bXhglIajPfKp4",
+	"TmCMY2gCDqvWsNO9SgpOcde2+Exp2bqIqV6pUmBRwWxp7GOJrcT6ItrfdQbDwYZ+EBpUn5KbMntvtkZ4",
+	"d7sfQJ0051BSfrpITlxK8l6JSBkFcQnIt8YCGBG2k1p2f+2e4swPlwg+lIPlvUoEEWFJ9Z1SylWUBnT9",
+	"LkeOWC8f6KS3qkl6I4E1FSM+3eQryabWnRRr6Y2YyORrJJqOZ3ppKTJn0G3fKcfnakQk0ZRqqU+HihEz",
+	"tX6SPkF6UV8IFHHKwEp7S8ndMzQxl2UMRkIIfM88bl0GtkwhPKZdPYTJeIX2lBCt24S5xVGDk5JN1FDv",
+	"/mzBEbN1o9VjkNj0TMFH8QD1Ks5yGYSoZfmOyysyR7Jbc59U+Bq6+PHxljnbJl8RzPVuxuIXuYOobZ+w",
+	"mM9Q/LXhNZ6+3S1NMa29ks9X/GhTFEGXbp0q+WKQ1aepJAuNE1azrmrVOnO7lGhrNG71EIkjHEM5joyG",
+	"+S4cq8zs+SB7ZIr3Y6NFKyhmkxmf1hsPL8n0QtPQjWFAjCRpjYbkflZ/LfM3AFnL7QLuiw22OHXk1Ecv",
+	"hpcXaUc4zcncRMgYvKPa49onAffDFdqbxOYvyG+sqjdNPMUo0M1qxCYL/JqgmUlL1A7vNH1S0Xk14ICy",
+	"gLypzeUinGgXoT5qKpAg4bSqVoApA7/5nOh3j5jeg3adhupXcBtSiUKOoeSlWn4cVOFegfu2hjp2Fyb6",
+	"yFJ6kZDFEUv2a3M4Y34HAep6du2g+xu+xTpjUjvrY3yXAooKyPiclCWfTtYkUUJS3cem3EvyRh6oY8mm",
+	"TY6W9fqh/y9n3dPh9702Ug/AV0T/oD5Daau/jiqEjSqZ3wgO3M+QaKm/cJIt4acD5zfzTX70DQ9W7ueA",
+	"3iIa/HVUAaS0b/79n/9lxgf0NjNffvxBupUNyZ0tk8QJ98Vmdr5DNmd65XTtgMeNJmr1Ork3oD218rKM",
+	"TpgmvrXYV6iMFyytlS1bdEUht66sUsNRBJhlpv61ENJ1SyBOw8jJanWQ5CFF2paTElFLub1pmVmUHi74",
+	"jDJb6UIXtLDVLWICtUyTOYB6Fmc408kPN4rGI0EEFAByhunfRclIGxkP/BlKYa9M0TaIt+axExLpTJgJ",
+	"1irOOlRjCYt5GOpsYchMQf5cUXM204EtJjLAmXV4x6tT7Eseu3VA17yitFioUgVs4cNk2ktSOt5hCR6K",
+	"ljchFXPNFJxcdSoV5faSs014Rx7ZU1grHCy+77RogrVVx2Fyq37tmbrmimq7UWzOGyxPLL7EaZ2WNCdN",
+	"G5neEHlHCNOhqS7YEwtzyYx2GofFKFzf+65qf6q+tLFdEIYm9k+QbQDr5cvXq280q9fimWfrV5v63Mma",
+	"ksKyb398+38DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

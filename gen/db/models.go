@@ -49,10 +49,75 @@ type AuditEvent struct {
 	SealedAt    *time.Time
 }
 
+type IdempotencyKey struct {
+	Caller         string
+	Key            string
+	RequestHash    []byte
+	ResponseStatus int32
+	ResponseCode   string
+	ResponseData   []byte
+	TransactionID  *int64
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+}
+
+type InternalKey struct {
+	ID        int64
+	Name      string
+	KeyHash   []byte
+	Scopes    []string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
 type KnownDevice struct {
 	UserID    int64
 	DeviceID  string
 	FirstSeen time.Time
+}
+
+type LedgerAccount struct {
+	ID        int64
+	Kind      string
+	UserID    *int64
+	Currency  string
+	Status    string
+	Balance   int64
+	Pending   int64
+	Version   int64
+	LastHash  []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type LedgerEntry struct {
+	ID            int64
+	TransactionID int64
+	AccountID     int64
+	Amount        int64
+	BalanceAfter  int64
+	Version       int64
+	PrevHash      []byte
+	Hash          []byte
+	CreatedAt     time.Time
+}
+
+type LedgerTransaction struct {
+	ID             int64
+	Kind           string
+	Status         string
+	Currency       string
+	Amount         int64
+	FromAccountID  *int64
+	ToAccountID    *int64
+	FailureCode    *string
+	IdempotencyKey *string
+	InitiatorType  string
+	InitiatorID    string
+	Note           *string
+	ExternalRef    *string
+	CreatedAt      time.Time
+	FinalizedAt    *time.Time
 }
 
 type MailOutbox struct {

@@ -11,12 +11,29 @@ import (
 
 type Querier interface {
 	ActivateUser(ctx context.Context, arg ActivateUserParams) (User, error)
+	// Balance equal to the entries, versions 1..n without gaps, head version equal to n.
+	CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow, error)
+	// Ledger invariants (DESIGN §5). Each query returns the violations it finds; none is a clean ledger.
+	CheckCurrencySums(ctx context.Context) ([]CheckCurrencySumsRow, error)
+	CheckNegativeWallets(ctx context.Context) ([]CheckNegativeWalletsRow, error)
+	CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow, error)
+	// Posted transactions have balanced entries (two or more); others have none.
+	CheckTransactionBalance(ctx context.Context) ([]CheckTransactionBalanceRow, error)
+	// Posting engine ---------------------------------------------------------------------------------
+	// One transaction-scoped advisory lock per (caller, key), never waited for: a key already held
+	// by another in-flight request answers IDEMPOTENCY_IN_PROGRESS. Also reserves one transaction id
+	// per item.
+	ClaimIdempotencyKeys(ctx context.Context, lockKeys []string) ([]ClaimIdempotencyKeysRow, error)
 	// Accepts a time step at most once per user, and only for the secret that was checked.
 	ClaimTotpStep(ctx context.Context, arg ClaimTotpStepParams) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
+	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
 	CreatePendingUser(ctx context.Context, arg CreatePendingUserParams) (User, error)
+	// Wallets and system accounts -------------------------------------------------------------------
+	CreateWallet(ctx context.Context, arg CreateWalletParams) (LedgerAccount, error)
+	DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
 	DeleteRecoveryCodes(ctx context.Context, userID int64) error
 	DisableTwofa(ctx context.Context, arg DisableTwofaParams) (int64, error)
 	// Commits enrollment and claims the verifying code's time step in one statement: no row when
@@ -24,27 +41,56 @@ type Querier interface {
 	EnableTwofa(ctx context.Context, arg EnableTwofaParams) (int64, error)
 	EnqueueMail(ctx context.Context, arg EnqueueMailParams) (int64, error)
 	EnsureNotificationPreferences(ctx context.Context, userID int64) error
+	EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccountParams) error
+	// The user, and their wallet in the currency when they have one.
+	FindRecipientByUsername(ctx context.Context, arg FindRecipientByUsernameParams) (FindRecipientByUsernameRow, error)
 	FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error)
 	// The head row lock makes one sealer work at a time, whatever the number of instances; a second
 	// sealer waits, then sees the rows the first one sealed.
 	GetChainHeadForUpdate(ctx context.Context) (GetChainHeadForUpdateRow, error)
+	GetHold(ctx context.Context, id int64) (GetHoldRow, error)
+	// Read after the hold's wallet is locked: a hold's status only changes under that lock.
+	GetHolds(ctx context.Context, ids []int64) ([]GetHoldsRow, error)
+	GetIdempotencyRecords(ctx context.Context, arg GetIdempotencyRecordsParams) ([]GetIdempotencyRecordsRow, error)
+	GetInternalKeyByHash(ctx context.Context, keyHash []byte) (GetInternalKeyByHashRow, error)
 	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
+	// A user wallet with its owner's username and 2FA flag, only when userID owns it.
+	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (GetOwnedWalletRow, error)
+	GetSystemAccount(ctx context.Context, arg GetSystemAccountParams) (int64, error)
+	// Reads ------------------------------------------------------------------------------------------
+	// A transaction the user took part in: every one they sent, only posted ones they received.
+	GetTransactionForUser(ctx context.Context, arg GetTransactionForUserParams) (GetTransactionForUserRow, error)
 	GetTwofaUser(ctx context.Context, id int64) (GetTwofaUserRow, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByEmailForUpdate(ctx context.Context, email string) (User, error)
 	GetUserByID(ctx context.Context, id int64) (User, error)
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
 	GetUserByUsername(ctx context.Context, username *string) (User, error)
+	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 	InsertAccessToken(ctx context.Context, arg InsertAccessTokenParams) (AccessToken, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
+	ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error)
+	// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
+	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
 	ListLiveDeviceTokens(ctx context.Context, arg ListLiveDeviceTokensParams) ([]AccessToken, error)
 	ListSealedAuditEvents(ctx context.Context, arg ListSealedAuditEventsParams) ([]AuditEvent, error)
 	ListUnsealedAuditEvents(ctx context.Context, limit int32) ([]AuditEvent, error)
 	// A user's own security events, newest first, keyset-paginated by id.
 	ListUserSecurityEvents(ctx context.Context, arg ListUserSecurityEventsParams) ([]ListUserSecurityEventsRow, error)
+	ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error)
+	// Keyset page, newest first: every transaction sent from the wallet, posted ones received.
+	ListWalletTransactions(ctx context.Context, arg ListWalletTransactionsParams) ([]ListWalletTransactionsRow, error)
+	// Every account of a batch, locked in one statement in id order (no deadlocks between batches).
+	// FOR NO KEY UPDATE still lets foreign-key checks of other inserts take their KEY SHARE locks.
+	LockAccounts(ctx context.Context, ids []int64) ([]LockAccountsRow, error)
 	// Serialises token issue for one (user, device) within the transaction.
 	LockUserDevice(ctx context.Context, arg LockUserDeviceParams) error
+	LockWallet(ctx context.Context, id int64) (LedgerAccount, error)
+	// Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
+	// version read under the lock and by the available balance: the conditional debit), finalized
+	// holds, idempotency records and audit events. The caller compares the counts with what it sent.
+	PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error)
 	// Returns 1 when the device is new for the user.
 	RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error)
 	RevokeAccessToken(ctx context.Context, arg RevokeAccessTokenParams) (int64, error)
@@ -56,6 +102,7 @@ type Querier interface {
 	SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error
 	SetUserStatus(ctx context.Context, arg SetUserStatusParams) (User, error)
 	SetUsername(ctx context.Context, arg SetUsernameParams) error
+	SetWalletStatus(ctx context.Context, arg SetWalletStatusParams) (LedgerAccount, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
 	// Spends a code once: of two concurrent uses exactly one gets the row.

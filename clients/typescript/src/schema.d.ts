@@ -568,6 +568,248 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wallets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my wallets
+         * @description The caller's custodial wallets, oldest first. Amounts are integers in the currency's minor unit (`exponent` digits, from ISO 4217).
+         */
+        get: operations["listWallets"];
+        put?: never;
+        /**
+         * Open a wallet
+         * @description Opens one wallet per currency among the configured ones (default EUR, XOF, USD). A currency
+         *     that is not ISO 4217 or not offered is 422 `VALIDATION_FAILED` on `currency`; a second wallet
+         *     in the same currency is 409 `WALLET_ALREADY_EXISTS`.
+         */
+        post: operations["createWallet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wallets/{id}/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Wallet history
+         * @description Keyset-paginated history of one of the caller's wallets, newest first: every transaction
+         *     sent from it (completed, failed or pending) and every completed one received. `amount` is
+         *     signed from the wallet's point of view; `balance_after` is the wallet's running balance after
+         *     the entry (null when nothing moved: failed or pending). Pass `next_cursor` back as `cursor`
+         *     for the next page; it is null on the last page. A wallet that is not the caller's is 404
+         *     `WALLET_NOT_FOUND`.
+         */
+        get: operations["listWalletTransactions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send money to another user
+         * @description Moves `amount` (minor units) from one of the caller's wallets to another user's wallet in
+         *     the same currency, named by `to_username` (their wallet in `currency`) or `to_wallet_id`
+         *     (exactly one of the two). Requires `Idempotency-Key` (1–255 characters, scoped to the caller,
+         *     kept 24 h): the same key with the same body replays the stored outcome with
+         *     `Idempotent-Replayed: true` and moves nothing again; the same key with another body is 422
+         *     `IDEMPOTENCY_KEY_REUSED`; a key whose first request is still running is 409
+         *     `IDEMPOTENCY_IN_PROGRESS` (retry later with the same key).
+         *
+         *     The answer comes only after the outcome is committed. **201 `TRANSFER_COMPLETED`**: posted.
+         *     **409 with `data`**: refused by a business rule and recorded as a `failed` transaction
+         *     (visible in the sender's history), with the code `INSUFFICIENT_FUNDS`, `CURRENCY_MISMATCH`
+         *     (the source wallet or the recipient's wallet is in another currency, or the recipient has no
+         *     wallet in it), `RECIPIENT_NOT_FOUND` (no such active user or wallet), `WALLET_FROZEN` (either
+         *     wallet), `SAME_WALLET` or `LIMIT_EXCEEDED` (over the per-transfer limit of the currency). The
+         *     outcome is stored under the key, so a retry replays the refusal and never later succeeds: use a
+         *     new key for a new attempt. Nothing is recorded and the key is not consumed for: 404
+         *     `WALLET_NOT_FOUND` (the source wallet is not the caller's), 403 `STEP_UP_REQUIRED` (a user with
+         *     2FA needs a step-up through `/auth/2fa/verify` within the last 5 minutes; re-send with the same
+         *     key after it) and 422 validation errors. Amounts are integers from 1 to 2^53−1 (the largest
+         *     integer every JSON client reads exactly).
+         */
+        post: operations["createTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transfers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One transaction
+         * @description A transaction the caller sent (any status) or received (completed only). Anything else is 404 `TRANSFER_NOT_FOUND`.
+         */
+        get: operations["getTransfer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/deposits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Credit a wallet (internal)
+         * @description Credits a user wallet from the currency's settlement account, with the external reference
+         *     of the incoming funds. Scope `ledger:deposit`. Idempotent exactly like transfers (keys are
+         *     scoped to the internal key). A frozen or closed wallet, or another currency, is refused and
+         *     recorded (409 with `data`: `WALLET_FROZEN`, `CURRENCY_MISMATCH`); an unknown wallet is 404
+         *     `WALLET_NOT_FOUND`.
+         */
+        post: operations["createDeposit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place a withdrawal hold (internal)
+         * @description First phase of a withdrawal: reserves `amount` on the wallet (its available balance drops,
+         *     its balance does not) as a `pending` withdrawal. Scope `ledger:withdraw`. Idempotent like
+         *     transfers. Not enough available funds, a frozen wallet or another currency are refused and
+         *     recorded (409 with `data`).
+         */
+        post: operations["createHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/holds/{id}/settle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Settle a withdrawal hold (internal)
+         * @description Second phase: the held amount leaves the wallet for the settlement account and the
+         *     withdrawal becomes `posted`. Scope `ledger:withdraw`. Idempotent. Unknown hold 404
+         *     `HOLD_NOT_FOUND`; already settled or voided 409 `HOLD_NOT_PENDING` (nothing recorded).
+         */
+        post: operations["settleHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/holds/{id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Void a withdrawal hold (internal)
+         * @description Releases the held amount; the withdrawal becomes `voided` and nothing moves. Scope `ledger:withdraw`. Idempotent. Errors as for settle.
+         */
+        post: operations["voidHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/wallets/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Freeze or unfreeze a wallet (internal)
+         * @description Sets a user wallet `active` or `frozen` under its row lock, audit-logged with the key's name. A frozen wallet neither sends nor receives. Scope `ledger:admin`. Unknown wallet 404 `WALLET_NOT_FOUND`.
+         */
+        put: operations["setWalletStatus"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/ledger/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run the ledger invariants (internal)
+         * @description Scope `ledger:read`. Checks that per currency the entries sum to zero, every balance equals
+         *     its entries, per-account versions are gap-free and the hash chains intact, pending amounts
+         *     equal open holds, no user wallet is negative and every transaction balances.
+         *     200 `LEDGER_CHECK_OK`, or 200 `LEDGER_CHECK_FAILED` listing the violations.
+         */
+        get: operations["checkLedger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -624,9 +866,34 @@ export interface components {
          *     | SERVER_ERROR | 500 | unexpected error (never details) |
          *     | NOT_IMPLEMENTED | 501 | operation not available yet |
          *     | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+         *     | WALLETS_OK | 200 | the caller's wallets |
+         *     | WALLET_CREATED | 201 | wallet opened |
+         *     | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
+         *     | TRANSACTIONS_OK | 200 | a page of wallet history |
+         *     | TRANSFER_COMPLETED | 201 | transfer posted |
+         *     | TRANSFER_OK | 200 | one transaction |
+         *     | DEPOSIT_POSTED | 201 | deposit posted (internal) |
+         *     | HOLD_CREATED | 201 | withdrawal hold placed (internal) |
+         *     | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
+         *     | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
+         *     | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+         *     | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
+         *     | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
+         *     | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
+         *     | HOLD_NOT_FOUND | 404 | no such withdrawal hold |
+         *     | WALLET_ALREADY_EXISTS | 409 | a wallet in that currency exists |
+         *     | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
+         *     | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
+         *     | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
+         *     | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+         *     | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
+         *     | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+         *     | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
+         *     | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
+         *     | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
          * @enum {string}
          */
-        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE";
+        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED";
         Error: {
             /** @description Localized human-readable message. */
             message: string;
@@ -967,6 +1234,169 @@ export interface components {
                 updated_at: components["schemas"]["Timestamp"];
             };
         };
+        /**
+         * Format: int64
+         * @description Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+         * @example 2500
+         */
+        Amount: number;
+        /**
+         * Format: int64
+         * @description Integer amount in minor units, signed from the wallet's point of view (negative = out).
+         */
+        SignedAmount: number;
+        /**
+         * @description ISO 4217 alphabetic code among the currencies the platform offers.
+         * @example EUR
+         */
+        CurrencyCode: string;
+        /** @enum {string} */
+        WalletStatus: "active" | "frozen" | "closed";
+        Wallet: {
+            /** Format: int64 */
+            id: number;
+            currency: components["schemas"]["CurrencyCode"];
+            /** @description Digits of the minor unit (ISO 4217): EUR 2, XOF 0. */
+            exponent: number;
+            /**
+             * Format: int64
+             * @description Posted balance in minor units.
+             */
+            balance: number;
+            /**
+             * Format: int64
+             * @description Balance minus open withdrawal holds.
+             */
+            available_balance: number;
+            /**
+             * Format: int64
+             * @description Sum of open withdrawal holds.
+             */
+            pending: number;
+            status: components["schemas"]["WalletStatus"];
+            created_at: components["schemas"]["Timestamp"];
+        };
+        WalletsResponse: {
+            /** @example WALLETS_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["Wallet"][];
+        };
+        WalletResponse: {
+            /** @example WALLET_CREATED */
+            code: string;
+            message: string;
+            data: components["schemas"]["Wallet"];
+        };
+        CreateWalletRequest: {
+            currency: components["schemas"]["CurrencyCode"];
+        };
+        WalletStatusRequest: {
+            /** @enum {string} */
+            status: "active" | "frozen";
+        };
+        /** @enum {string} */
+        TransactionKind: "transfer" | "deposit" | "withdrawal";
+        /** @enum {string} */
+        TransactionStatus: "pending" | "posted" | "failed" | "voided";
+        Transaction: {
+            /** Format: int64 */
+            id: number;
+            kind: components["schemas"]["TransactionKind"];
+            status: components["schemas"]["TransactionStatus"];
+            /** Format: int64 */
+            amount: number;
+            currency: components["schemas"]["CurrencyCode"];
+            /** Format: int64 */
+            from_wallet_id: number | null;
+            /** Format: int64 */
+            to_wallet_id: number | null;
+            from_username: string | null;
+            to_username: string | null;
+            note: string | null;
+            external_reference: string | null;
+            /** @description The code of a failed transaction. */
+            failure_code: string | null;
+            created_at: components["schemas"]["Timestamp"];
+            finalized_at: string | null;
+        };
+        TransactionResponse: {
+            /** @example TRANSFER_COMPLETED */
+            code: string;
+            message: string;
+            data: components["schemas"]["Transaction"];
+        };
+        UnprocessableError: {
+            message: string;
+            code: components["schemas"]["Code"];
+            /** @description Present for VALIDATION_FAILED (field → localized messages). */
+            errors?: {
+                [key: string]: string[];
+            };
+            request_id?: string;
+        };
+        /**
+         * @description Either a business refusal recorded as a failed transaction (`data` present, `data.status`
+         *     failed), or a conflict that recorded nothing (`IDEMPOTENCY_IN_PROGRESS`, `HOLD_NOT_PENDING`;
+         *     no `data`, with `request_id`).
+         */
+        MoneyRejection: {
+            code: components["schemas"]["Code"];
+            message: string;
+            data?: components["schemas"]["Transaction"];
+            request_id?: string;
+        };
+        TransferRequest: {
+            /** Format: int64 */
+            from_wallet_id: number;
+            /** @description Recipient's username (their wallet in `currency`). Exactly one of to_username and to_wallet_id. */
+            to_username?: string;
+            /** Format: int64 */
+            to_wallet_id?: number;
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["CurrencyCode"];
+            note?: string;
+        };
+        DepositRequest: {
+            /** Format: int64 */
+            wallet_id: number;
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["CurrencyCode"];
+            external_reference: string;
+        };
+        HistoryItem: {
+            /** Format: int64 */
+            transaction_id: number;
+            kind: components["schemas"]["TransactionKind"];
+            status: components["schemas"]["TransactionStatus"];
+            amount: components["schemas"]["SignedAmount"];
+            currency: components["schemas"]["CurrencyCode"];
+            /** Format: int64 */
+            balance_after: number | null;
+            /** @description The other user's username (null for deposits and withdrawals). */
+            counterparty: string | null;
+            note: string | null;
+            failure_code: string | null;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        HistoryResponse: {
+            /** @example TRANSACTIONS_OK */
+            code: string;
+            message: string;
+            data: {
+                items: components["schemas"]["HistoryItem"][];
+                next_cursor: string | null;
+            };
+        };
+        LedgerCheckResponse: {
+            /** @example LEDGER_CHECK_OK */
+            code: string;
+            message: string;
+            data: {
+                ok: boolean;
+                violations: string[];
+            };
+        };
     };
     responses: {
         /** @description Any other error (400 `MALFORMED_REQUEST`, 404 `NOT_FOUND`, 405 `METHOD_NOT_ALLOWED`, 413 `PAYLOAD_TOO_LARGE`, 500 `SERVER_ERROR`, 501 `NOT_IMPLEMENTED`, …). */
@@ -1121,6 +1551,70 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description Invalid request payload (`VALIDATION_FAILED` with `errors`), or an Idempotency-Key already used for another request (`IDEMPOTENCY_KEY_REUSED`, without `errors`). */
+        MoneyUnprocessable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "This idempotency key was already used for a different request.",
+                 *       "code": "IDEMPOTENCY_KEY_REUSED",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UnprocessableError"];
+            };
+        };
+        /** @description No such resource for this caller. */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "Wallet not found.",
+                 *       "code": "WALLET_NOT_FOUND",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description A business refusal recorded as a failed transaction (with `data`), or a conflict that recorded nothing (without `data`). */
+        MoneyRejected: {
+            headers: {
+                "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "INSUFFICIENT_FUNDS",
+                 *       "message": "Insufficient funds.",
+                 *       "data": {
+                 *         "id": 903,
+                 *         "kind": "transfer",
+                 *         "status": "failed",
+                 *         "amount": 99999,
+                 *         "currency": "EUR",
+                 *         "from_wallet_id": 42,
+                 *         "to_wallet_id": 43,
+                 *         "from_username": "fx00000017",
+                 *         "to_username": "fx00000018",
+                 *         "note": null,
+                 *         "external_reference": null,
+                 *         "failure_code": "INSUFFICIENT_FUNDS",
+                 *         "created_at": "2026-01-09T17:08:57.000000Z",
+                 *         "finalized_at": "2026-01-09T17:08:57.000000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["MoneyRejection"];
+            };
+        };
         /** @description Too many attempts. */
         RateLimited: {
             headers: {
@@ -1182,11 +1676,22 @@ export interface components {
          * @example en-US,en;q=0.9
          */
         AcceptLanguage: string;
+        /**
+         * @description Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+         * @example 5f0c7a1e-4b9e-4d2e-9a57-1f1c2b3d4e5f
+         */
+        IdempotencyKey: string;
+        /** @description Wallet id. */
+        WalletId: number;
+        /** @description Transaction id. */
+        TransactionId: number;
     };
     requestBodies: never;
     headers: {
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
+        /** @description `true` when the body is the stored outcome of an earlier request with the same Idempotency-Key. */
+        IdempotentReplayed: "true" | "false";
     };
     pathItems: never;
 }
@@ -2535,6 +3040,659 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listWallets: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Wallets. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WALLETS_OK",
+                     *       "message": "OK",
+                     *       "data": [
+                     *         {
+                     *           "id": 42,
+                     *           "currency": "EUR",
+                     *           "exponent": 2,
+                     *           "balance": 125000,
+                     *           "available_balance": 120000,
+                     *           "pending": 5000,
+                     *           "status": "active",
+                     *           "created_at": "2026-01-09T17:08:57.000000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WalletsResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createWallet: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "currency": "EUR"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateWalletRequest"];
+            };
+        };
+        responses: {
+            /** @description Wallet opened. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WALLET_CREATED",
+                     *       "message": "Wallet opened.",
+                     *       "data": {
+                     *         "id": 42,
+                     *         "currency": "EUR",
+                     *         "exponent": 2,
+                     *         "balance": 0,
+                     *         "available_balance": 0,
+                     *         "pending": 0,
+                     *         "status": "active",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WalletResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listWalletTransactions: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from the previous page's `next_cursor`. */
+                cursor?: string;
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+            };
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Wallet id. */
+                id: components["parameters"]["WalletId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "TRANSACTIONS_OK",
+                     *       "message": "OK",
+                     *       "data": {
+                     *         "items": [
+                     *           {
+                     *             "transaction_id": 901,
+                     *             "kind": "transfer",
+                     *             "status": "posted",
+                     *             "amount": -2500,
+                     *             "currency": "EUR",
+                     *             "balance_after": 122500,
+                     *             "counterparty": "fx00000018",
+                     *             "note": "Dinner",
+                     *             "failure_code": null,
+                     *             "created_at": "2026-01-09T17:08:57.000000Z"
+                     *           }
+                     *         ],
+                     *         "next_cursor": "901"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HistoryResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createTransfer: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /**
+                 * @description Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+                 * @example 5f0c7a1e-4b9e-4d2e-9a57-1f1c2b3d4e5f
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from_wallet_id": 42,
+                 *       "to_username": "fx00000018",
+                 *       "amount": 2500,
+                 *       "currency": "EUR",
+                 *       "note": "Dinner"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TransferRequest"];
+            };
+        };
+        responses: {
+            /** @description Transfer completed (or its replay). */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "TRANSFER_COMPLETED",
+                     *       "message": "Transfer completed.",
+                     *       "data": {
+                     *         "id": 901,
+                     *         "kind": "transfer",
+                     *         "status": "posted",
+                     *         "amount": 2500,
+                     *         "currency": "EUR",
+                     *         "from_wallet_id": 42,
+                     *         "to_wallet_id": 43,
+                     *         "from_username": "fx00000017",
+                     *         "to_username": "fx00000018",
+                     *         "note": "Dinner",
+                     *         "external_reference": null,
+                     *         "failure_code": null,
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "finalized_at": "2026-01-09T17:08:57.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransactionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["MoneyRejected"];
+            422: components["responses"]["MoneyUnprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Transaction id. */
+                id: components["parameters"]["TransactionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transaction. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "TRANSFER_OK",
+                     *       "message": "OK",
+                     *       "data": {
+                     *         "id": 901,
+                     *         "kind": "transfer",
+                     *         "status": "failed",
+                     *         "amount": 2500,
+                     *         "currency": "EUR",
+                     *         "from_wallet_id": 42,
+                     *         "to_wallet_id": 43,
+                     *         "from_username": "fx00000017",
+                     *         "to_username": "fx00000018",
+                     *         "note": null,
+                     *         "external_reference": null,
+                     *         "failure_code": "INSUFFICIENT_FUNDS",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "finalized_at": "2026-01-09T17:08:57.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransactionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createDeposit: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /**
+                 * @description Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+                 * @example 5f0c7a1e-4b9e-4d2e-9a57-1f1c2b3d4e5f
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "wallet_id": 42,
+                 *       "amount": 100000,
+                 *       "currency": "EUR",
+                 *       "external_reference": "SEPA-2026-000123"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DepositRequest"];
+            };
+        };
+        responses: {
+            /** @description Deposit posted (or its replay). */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "DEPOSIT_POSTED",
+                     *       "message": "Deposit posted.",
+                     *       "data": {
+                     *         "id": 900,
+                     *         "kind": "deposit",
+                     *         "status": "posted",
+                     *         "amount": 100000,
+                     *         "currency": "EUR",
+                     *         "from_wallet_id": null,
+                     *         "to_wallet_id": 42,
+                     *         "from_username": null,
+                     *         "to_username": "fx00000017",
+                     *         "note": null,
+                     *         "external_reference": "SEPA-2026-000123",
+                     *         "failure_code": null,
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "finalized_at": "2026-01-09T17:08:57.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransactionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["MoneyRejected"];
+            422: components["responses"]["MoneyUnprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createHold: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /**
+                 * @description Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+                 * @example 5f0c7a1e-4b9e-4d2e-9a57-1f1c2b3d4e5f
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "wallet_id": 42,
+                 *       "amount": 5000,
+                 *       "currency": "EUR",
+                 *       "external_reference": "PAYOUT-2026-000042"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DepositRequest"];
+            };
+        };
+        responses: {
+            /** @description Hold placed (or its replay). */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "HOLD_CREATED",
+                     *       "message": "Hold placed.",
+                     *       "data": {
+                     *         "id": 902,
+                     *         "kind": "withdrawal",
+                     *         "status": "pending",
+                     *         "amount": 5000,
+                     *         "currency": "EUR",
+                     *         "from_wallet_id": 42,
+                     *         "to_wallet_id": null,
+                     *         "from_username": "fx00000017",
+                     *         "to_username": null,
+                     *         "note": null,
+                     *         "external_reference": "PAYOUT-2026-000042",
+                     *         "failure_code": null,
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "finalized_at": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransactionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["MoneyRejected"];
+            422: components["responses"]["MoneyUnprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    settleHold: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /**
+                 * @description Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+                 * @example 5f0c7a1e-4b9e-4d2e-9a57-1f1c2b3d4e5f
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Transaction id. */
+                id: components["parameters"]["TransactionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Hold settled (or its replay). */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["MoneyRejected"];
+            422: components["responses"]["MoneyUnprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    voidHold: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /**
+                 * @description Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+                 * @example 5f0c7a1e-4b9e-4d2e-9a57-1f1c2b3d4e5f
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Transaction id. */
+                id: components["parameters"]["TransactionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Hold voided (or its replay). */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["MoneyRejected"];
+            422: components["responses"]["MoneyUnprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    setWalletStatus: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Wallet id. */
+                id: components["parameters"]["WalletId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "frozen"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WalletStatusRequest"];
+            };
+        };
+        responses: {
+            /** @description Status set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WalletResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    checkLedger: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Result of the check. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "LEDGER_CHECK_OK",
+                     *       "message": "The ledger is consistent.",
+                     *       "data": {
+                     *         "ok": true,
+                     *         "violations": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LedgerCheckResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Error"];
         };
     };

@@ -1,0 +1,173 @@
+-- Wallets and system accounts -------------------------------------------------------------------
+
+-- name: CreateWallet :one
+INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at)
+VALUES ('user', sqlc.arg(user_id), sqlc.arg(currency), sqlc.arg(now), sqlc.arg(now))
+RETURNING *;
+
+-- name: ListUserWallets :many
+SELECT * FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id;
+
+-- name: EnsureSystemAccount :exec
+INSERT INTO ledger_accounts (kind, currency) VALUES ($1, $2) ON CONFLICT DO NOTHING;
+
+-- name: GetSystemAccount :one
+SELECT id FROM ledger_accounts WHERE kind = $1 AND currency = $2;
+
+-- name: GetOwnedWallet :one
+-- A user wallet with its owner's username and 2FA flag, only when userID owns it.
+SELECT a.id, a.currency, a.status, a.balance, a.pending, u.username, u.twofa_enabled
+FROM ledger_accounts a JOIN users u ON u.id = a.user_id
+WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';
+
+-- name: GetWallet :one
+SELECT a.*, u.username, u.status AS user_status
+FROM ledger_accounts a JOIN users u ON u.id = a.user_id
+WHERE a.id = $1 AND a.kind = 'user';
+
+-- name: FindRecipientByUsername :one
+-- The user, and their wallet in the currency when they have one.
+SELECT u.id AS user_id, u.status AS user_status, u.username, a.id AS account_id
+FROM users u LEFT JOIN ledger_accounts a ON a.user_id = u.id AND a.kind = 'user' AND a.currency = sqlc.arg(currency)
+WHERE u.username = sqlc.arg(username);
+
+-- name: SetWalletStatus :one
+UPDATE ledger_accounts SET status = sqlc.arg(status), updated_at = sqlc.arg(now)
+WHERE id = sqlc.arg(id) AND kind = 'user'
+RETURNING *;
+
+-- name: LockWallet :one
+SELECT * FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE;
+
+-- Posting engine ---------------------------------------------------------------------------------
+
+-- name: ClaimIdempotencyKeys :many
+-- One transaction-scoped advisory lock per (caller, key), never waited for: a key already held
+-- by another in-flight request answers IDEMPOTENCY_IN_PROGRESS. Also reserves one transaction id
+-- per item.
+SELECT k.ord::bigint AS ord,
+       pg_try_advisory_xact_lock(hashtextextended(k.lock_key, 7411)) AS acquired,
+       nextval('ledger_transactions_id_seq')::bigint AS transaction_id
+FROM (SELECT unnest(sqlc.arg(lock_keys)::text[]) AS lock_key, generate_subscripts(sqlc.arg(lock_keys)::text[], 1) AS ord) k
+ORDER BY k.ord;
+
+-- name: GetIdempotencyRecords :many
+SELECT caller, key, request_hash, response_status, response_code, response_data, transaction_id
+FROM idempotency_keys
+WHERE (caller, key) IN (SELECT unnest(sqlc.arg(callers)::text[]), unnest(sqlc.arg(keys)::text[]))
+  AND expires_at > sqlc.arg(now);
+
+-- name: LockAccounts :many
+-- Every account of a batch, locked in one statement in id order (no deadlocks between batches).
+-- FOR NO KEY UPDATE still lets foreign-key checks of other inserts take their KEY SHARE locks.
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash
+FROM ledger_accounts WHERE id = ANY(sqlc.arg(ids)::bigint[])
+ORDER BY id
+FOR NO KEY UPDATE;
+
+-- name: GetHolds :many
+-- Read after the hold's wallet is locked: a hold's status only changes under that lock.
+SELECT id, kind, status, currency, amount, from_account_id, to_account_id
+FROM ledger_transactions WHERE id = ANY(sqlc.arg(ids)::bigint[]);
+
+-- name: GetHold :one
+SELECT t.*, a.user_id AS owner_id, u.username AS owner_username
+FROM ledger_transactions t JOIN ledger_accounts a ON a.id = t.from_account_id JOIN users u ON u.id = a.user_id
+WHERE t.id = $1 AND t.kind = 'withdrawal';
+
+-- name: PostBatch :one
+-- Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
+-- version read under the lock and by the available balance: the conditional debit), finalized
+-- holds, idempotency records and audit events. The caller compares the counts with what it sent.
+WITH new_tx AS (
+    INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
+        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at)
+    SELECT unnest(sqlc.arg(t_id)::bigint[]), unnest(sqlc.arg(t_kind)::text[]), unnest(sqlc.arg(t_status)::text[]),
+        unnest(sqlc.arg(t_currency)::text[]), unnest(sqlc.arg(t_amount)::bigint[]),
+        NULLIF(unnest(sqlc.arg(t_from)::bigint[]), 0), NULLIF(unnest(sqlc.arg(t_to)::bigint[]), 0),
+        NULLIF(unnest(sqlc.arg(t_failure)::text[]), ''), NULLIF(unnest(sqlc.arg(t_key)::text[]), ''),
+        unnest(sqlc.arg(t_init_type)::text[]), unnest(sqlc.arg(t_init_id)::text[]),
+        NULLIF(unnest(sqlc.arg(t_note)::text[]), ''), NULLIF(unnest(sqlc.arg(t_ext)::text[]), ''),
+        sqlc.arg(now)::timestamptz,
+        -- finalized_at: the zero time (0001-01-01) stands for NULL (an SRF cannot sit inside CASE).
+        NULLIF(unnest(sqlc.arg(t_finalized)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+    RETURNING 1
+), new_entries AS (
+    INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
+    SELECT unnest(sqlc.arg(e_tx)::bigint[]), unnest(sqlc.arg(e_account)::bigint[]), unnest(sqlc.arg(e_amount)::bigint[]),
+        unnest(sqlc.arg(e_balance)::bigint[]), unnest(sqlc.arg(e_version)::bigint[]),
+        unnest(sqlc.arg(e_prev)::bytea[]), unnest(sqlc.arg(e_hash)::bytea[]), sqlc.arg(now)::timestamptz
+    RETURNING 1
+), heads AS (
+    UPDATE ledger_accounts a
+    SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = sqlc.arg(now)::timestamptz
+    FROM (SELECT unnest(sqlc.arg(a_id)::bigint[]) AS id, unnest(sqlc.arg(a_old_version)::bigint[]) AS old_version,
+                 unnest(sqlc.arg(a_balance)::bigint[]) AS balance, unnest(sqlc.arg(a_pending)::bigint[]) AS pending,
+                 unnest(sqlc.arg(a_version)::bigint[]) AS version, unnest(sqlc.arg(a_hash)::bytea[]) AS hash) v
+    WHERE a.id = v.id AND a.version = v.old_version
+      AND (a.kind <> 'user' OR a.balance - a.pending + (v.balance - a.balance) - (v.pending - a.pending) >= 0)
+    RETURNING 1
+), holds AS (
+    UPDATE ledger_transactions t SET status = v.status, finalized_at = sqlc.arg(now)::timestamptz
+    FROM (SELECT unnest(sqlc.arg(h_id)::bigint[]) AS id, unnest(sqlc.arg(h_status)::text[]) AS status) v
+    WHERE t.id = v.id AND t.status = 'pending'
+    RETURNING 1
+), idem AS (
+    INSERT INTO idempotency_keys AS ik (caller, key, request_hash, response_status, response_code, response_data, transaction_id, created_at, expires_at)
+    SELECT unnest(sqlc.arg(i_caller)::text[]), unnest(sqlc.arg(i_key)::text[]), unnest(sqlc.arg(i_hash)::bytea[]),
+        unnest(sqlc.arg(i_status)::int[]), unnest(sqlc.arg(i_code)::text[]), unnest(sqlc.arg(i_data)::text[])::jsonb,
+        NULLIF(unnest(sqlc.arg(i_tx)::bigint[]), 0), sqlc.arg(now)::timestamptz, sqlc.arg(expires)::timestamptz
+    ON CONFLICT (caller, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
+        response_code = EXCLUDED.response_code, response_data = EXCLUDED.response_data, transaction_id = EXCLUDED.transaction_id,
+        created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+    WHERE ik.expires_at <= EXCLUDED.created_at
+    RETURNING 1
+), audit AS (
+    INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details)
+    SELECT sqlc.arg(now)::timestamptz, unnest(sqlc.arg(au_actor_type)::text[]), NULLIF(unnest(sqlc.arg(au_actor_id)::text[]), ''),
+        unnest(sqlc.arg(au_action)::text[]), 'ledger_transaction', unnest(sqlc.arg(au_subject)::text[]),
+        NULLIF(unnest(sqlc.arg(au_user)::bigint[]), 0), NULLIF(unnest(sqlc.arg(au_ip)::text[]), ''),
+        NULLIF(unnest(sqlc.arg(au_ua)::text[]), ''), NULLIF(unnest(sqlc.arg(au_rid)::text[]), ''),
+        unnest(sqlc.arg(au_details)::text[])::jsonb
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
+       (SELECT count(*) FROM new_entries)::bigint AS entries,
+       (SELECT count(*) FROM heads)::bigint AS accounts,
+       (SELECT count(*) FROM holds)::bigint AS holds,
+       (SELECT count(*) FROM idem)::bigint AS idempotency,
+       (SELECT count(*) FROM audit)::bigint AS audits;
+
+-- name: DeleteExpiredIdempotencyKeys :execrows
+DELETE FROM idempotency_keys d
+USING (SELECT k.caller, k.key FROM idempotency_keys k WHERE k.expires_at <= sqlc.arg(now) LIMIT 1000) x
+WHERE d.caller = x.caller AND d.key = x.key;
+
+-- Reads ------------------------------------------------------------------------------------------
+
+-- name: GetTransactionForUser :one
+-- A transaction the user took part in: every one they sent, only posted ones they received.
+SELECT t.*, fu.username AS from_username, tu.username AS to_username
+FROM ledger_transactions t
+LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id
+LEFT JOIN users fu ON fu.id = fa.user_id
+LEFT JOIN ledger_accounts ta ON ta.id = t.to_account_id
+LEFT JOIN users tu ON tu.id = ta.user_id
+WHERE t.id = sqlc.arg(id)
+  AND (fa.user_id = sqlc.arg(user_id) OR (ta.user_id = sqlc.arg(user_id) AND t.status = 'posted'));
+
+-- name: ListWalletTransactions :many
+-- Keyset page, newest first: every transaction sent from the wallet, posted ones received.
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.note,
+       t.created_at, e.amount AS entry_amount, e.balance_after, cu.username AS counterparty
+FROM ledger_transactions t
+LEFT JOIN ledger_entries e ON e.transaction_id = t.id AND e.account_id = sqlc.arg(wallet_id)
+LEFT JOIN ledger_accounts ca ON ca.kind = 'user' AND ca.id = CASE WHEN t.from_account_id = sqlc.arg(wallet_id) THEN t.to_account_id ELSE t.from_account_id END
+LEFT JOIN users cu ON cu.id = ca.user_id
+WHERE t.id IN (
+    (SELECT x.id FROM ledger_transactions x WHERE x.from_account_id = sqlc.arg(wallet_id) AND x.id < sqlc.arg(before_id) ORDER BY x.id DESC LIMIT sqlc.arg(lim))
+    UNION ALL
+    (SELECT y.id FROM ledger_transactions y WHERE y.to_account_id = sqlc.arg(wallet_id) AND y.status = 'posted' AND y.id < sqlc.arg(before_id) ORDER BY y.id DESC LIMIT sqlc.arg(lim))
+)
+ORDER BY t.id DESC
+LIMIT sqlc.arg(lim);

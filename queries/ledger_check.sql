@@ -1,0 +1,46 @@
+-- Ledger invariants (DESIGN §5). Each query returns the violations it finds; none is a clean ledger.
+
+-- name: CheckCurrencySums :many
+SELECT a.currency, sum(e.amount)::bigint AS total
+FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+GROUP BY a.currency HAVING sum(e.amount) <> 0;
+
+-- name: CheckAccountHeads :many
+-- Balance equal to the entries, versions 1..n without gaps, head version equal to n.
+SELECT a.id, a.balance, a.version, COALESCE(s.total, 0)::bigint AS entries_total,
+       COALESCE(s.n, 0)::bigint AS entries_count, COALESCE(s.max_version, 0)::bigint AS max_version
+FROM ledger_accounts a
+LEFT JOIN (SELECT account_id, sum(amount) AS total, count(*) AS n, max(version) AS max_version, min(version) AS min_version
+           FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
+WHERE a.balance <> COALESCE(s.total, 0) OR a.version <> COALESCE(s.n, 0) OR COALESCE(s.max_version, 0) <> COALESCE(s.n, 0)
+   OR COALESCE(s.min_version, 1) <> 1;
+
+-- name: CheckPendingHolds :many
+SELECT a.id, a.pending, COALESCE(h.total, 0)::bigint AS holds_total
+FROM ledger_accounts a
+LEFT JOIN (SELECT from_account_id, sum(amount) AS total FROM ledger_transactions
+           WHERE kind = 'withdrawal' AND status = 'pending' GROUP BY from_account_id) h ON h.from_account_id = a.id
+WHERE a.pending <> COALESCE(h.total, 0);
+
+-- name: CheckNegativeWallets :many
+SELECT id, balance, pending FROM ledger_accounts
+WHERE kind = 'user' AND (balance < 0 OR balance - pending < 0);
+
+-- name: CheckTransactionBalance :many
+-- Posted transactions have balanced entries (two or more); others have none.
+SELECT t.id, t.status, COALESCE(s.total, 0)::bigint AS total, COALESCE(s.n, 0)::bigint AS n
+FROM ledger_transactions t
+LEFT JOIN (SELECT transaction_id, sum(amount) AS total, count(*) AS n FROM ledger_entries GROUP BY transaction_id) s
+    ON s.transaction_id = t.id
+WHERE (t.status = 'posted' AND (COALESCE(s.n, 0) < 2 OR COALESCE(s.total, 0) <> 0))
+   OR (t.status <> 'posted' AND COALESCE(s.n, 0) <> 0);
+
+-- name: ListEntriesForChain :many
+-- Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
+SELECT e.account_id, e.transaction_id, e.amount, e.balance_after, e.version, e.prev_hash, e.hash, e.created_at
+FROM ledger_entries e
+WHERE e.account_id > sqlc.arg(after_account) AND e.account_id <= sqlc.arg(to_account)
+ORDER BY e.account_id, e.version;
+
+-- name: ListAccountHeads :many
+SELECT id, balance, version, last_hash FROM ledger_accounts ORDER BY id;

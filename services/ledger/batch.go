@@ -1,0 +1,189 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/db"
+)
+
+// batchTimeout bounds one batch transaction (lock waits included).
+const batchTimeout = 30 * time.Second
+
+// runBatch applies items in one transaction and answers each caller after the commit. If the
+// batch fails as a whole (a constraint, a bug), every item is retried alone so that one bad
+// request cannot fail the others; a lone item's failure is its own 500. Serialization failures
+// and deadlocks are retried inside store.Tx.
+func (s *Service) runBatch(items []*item) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	var outs []outcome
+	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		var err error
+		outs, err = s.execBatch(ctx, q, items)
+		return err
+	})
+	if err != nil {
+		if len(items) > 1 {
+			for _, it := range items {
+				s.runBatch([]*item{it})
+			}
+			return
+		}
+		items[0].done <- outcome{err: fmt.Errorf("ledger: batch: %w", err)}
+		return
+	}
+	for i, it := range items {
+		it.done <- outs[i]
+	}
+}
+
+// execBatch is the body of a batch transaction: claim the idempotency keys, replay stored
+// outcomes, lock every account in one sorted statement, apply each item in memory and write the
+// result in one statement.
+func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) ([]outcome, error) {
+	n := len(items)
+	outs := make([]outcome, n)
+	done := make([]bool, n)
+	now := s.clock.Now()
+
+	// 1. One advisory lock per (caller, key), never waited for. A key twice in the same batch is
+	// in flight for its second occurrence.
+	lockKeys := make([]string, n)
+	seen := make(map[string]bool, n)
+	for i, it := range items {
+		lockKeys[i] = it.caller + "|" + it.key
+		if seen[lockKeys[i]] {
+			outs[i], done[i] = outcome{err: ErrInProgress}, true
+		}
+		seen[lockKeys[i]] = true
+	}
+	claims, err := q.ClaimIdempotencyKeys(ctx, lockKeys)
+	if err != nil {
+		return nil, fmt.Errorf("claim keys: %w", err)
+	}
+	txIDs := make([]int64, n)
+	for _, c := range claims {
+		i := int(c.Ord) - 1
+		txIDs[i] = c.TransactionID
+		if !c.Acquired && !done[i] {
+			outs[i], done[i] = outcome{err: ErrInProgress}, true
+		}
+	}
+
+	// 2. Outcomes already stored under a key (read after the advisory lock, so a request that
+	// committed meanwhile is seen): same request → replay, another request → 422.
+	var callers, keys []string
+	for i, it := range items {
+		if !done[i] {
+			callers, keys = append(callers, it.caller), append(keys, it.key)
+		}
+	}
+	if len(callers) > 0 {
+		recs, err := q.GetIdempotencyRecords(ctx, db.GetIdempotencyRecordsParams{Callers: callers, Keys: keys, Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("idempotency records: %w", err)
+		}
+		stored := make(map[string]db.GetIdempotencyRecordsRow, len(recs))
+		for _, r := range recs {
+			stored[r.Caller+"|"+r.Key] = r
+		}
+		for i := range items {
+			if r, ok := stored[lockKeys[i]]; ok && !done[i] {
+				outs[i], done[i] = replayOf(r.RequestHash, r.ResponseStatus, r.ResponseCode, r.ResponseData, items[i].reqHash), true
+			}
+		}
+	}
+
+	// 3. Lock every account the remaining items touch, in one statement sorted by id.
+	var ids, holdIDs []int64
+	want := map[int64]bool{}
+	for i, it := range items {
+		if done[i] || it.preFail != "" {
+			continue
+		}
+		for _, id := range it.lockSet() {
+			if !want[id] {
+				want[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if it.op == opSettle || it.op == opVoid {
+			holdIDs = append(holdIDs, it.holdID)
+		}
+	}
+	accts := map[int64]*acct{}
+	if len(ids) > 0 {
+		rows, err := q.LockAccounts(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("lock accounts: %w", err)
+		}
+		for _, r := range rows {
+			accts[r.ID] = &acct{row: r, oldVersion: r.Version}
+		}
+		if len(rows) != len(ids) {
+			return nil, fmt.Errorf("lock accounts: %d of %d found", len(rows), len(ids))
+		}
+	}
+	holds := map[int64]string{}
+	if len(holdIDs) > 0 {
+		rows, err := q.GetHolds(ctx, holdIDs)
+		if err != nil {
+			return nil, fmt.Errorf("holds: %w", err)
+		}
+		for _, r := range rows {
+			holds[r.ID] = r.Status
+		}
+	}
+
+	// 4. Apply each item against the locked rows, all-or-nothing per item.
+	p := &posting{s: s, now: now}
+	for i, it := range items {
+		if done[i] {
+			continue
+		}
+		o, err := p.apply(it, txIDs[i], accts, holds)
+		if err != nil {
+			return nil, err
+		}
+		outs[i] = o
+	}
+
+	// 5. Write everything in one statement and check that every row landed.
+	if p.empty() {
+		return outs, nil
+	}
+	arg := p.params()
+	res, err := q.PostBatch(ctx, arg)
+	if err != nil {
+		return nil, fmt.Errorf("post batch: %w", err)
+	}
+	if res.Transactions != int64(len(arg.TID)) || res.Entries != int64(len(arg.ETx)) || res.Accounts != int64(len(arg.AID)) ||
+		res.Holds != int64(len(arg.HID)) || res.Idempotency != int64(len(arg.ICaller)) || res.Audits != int64(len(arg.AuAction)) {
+		return nil, fmt.Errorf("post batch: wrote %+v for %d transactions, %d entries, %d accounts, %d holds, %d keys",
+			res, len(arg.TID), len(arg.ETx), len(arg.AID), len(arg.HID), len(arg.ICaller))
+	}
+	return outs, nil
+}
+
+// lockSet lists the accounts an item must hold locked.
+func (it *item) lockSet() []int64 {
+	switch it.op {
+	case opHold, opVoid:
+		return []int64{it.debit}
+	default:
+		return []int64{it.debit, it.credit}
+	}
+}
+
+// replayOf turns a stored record into the caller's outcome.
+func replayOf(storedHash []byte, status int32, code string, data, reqHash []byte) outcome {
+	if !bytes.Equal(storedHash, reqHash) {
+		return outcome{err: ErrKeyReused}
+	}
+	return outcome{status: int(status), code: code, data: data, replayed: true}
+}

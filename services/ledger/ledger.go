@@ -1,0 +1,161 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/stepup"
+	"github.com/flowxi/backend/services/store"
+)
+
+// Errors of the ledger that record nothing.
+var (
+	ErrWalletNotFound    = apierr.New(http.StatusNotFound, "WALLET_NOT_FOUND")
+	ErrTransferNotFound  = apierr.New(http.StatusNotFound, "TRANSFER_NOT_FOUND")
+	ErrHoldNotFound      = apierr.New(http.StatusNotFound, "HOLD_NOT_FOUND")
+	ErrWalletExists      = apierr.New(http.StatusConflict, "WALLET_ALREADY_EXISTS")
+	ErrHoldNotPending    = apierr.New(http.StatusConflict, "HOLD_NOT_PENDING")
+	ErrInProgress        = apierr.New(http.StatusConflict, "IDEMPOTENCY_IN_PROGRESS")
+	ErrKeyReused         = apierr.New(http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED")
+	ErrEngineUnavailable = apierr.New(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
+)
+
+// DefaultCurrencies are offered when none is configured.
+var DefaultCurrencies = []string{"EUR", "XOF", "USD"}
+
+// IdempotencyTTL is how long an Idempotency-Key and its stored outcome live.
+const IdempotencyTTL = 24 * time.Hour
+
+// Options configure the service.
+type Options struct {
+	Currencies []string // offered ISO 4217 codes
+	// TransferLimit is the per-transfer maximum in major units of each currency (default 1 000 000).
+	TransferLimit int64
+	Workers       int // posting workers per instance (default 4)
+	MaxBatch      int // most requests in one batch (default 64)
+	Policy        SendPolicy
+}
+
+// Service implements the wallet, transfer and internal ledger operations of the strict interface.
+type Service struct {
+	st       *store.Store
+	clock    clock.Clock
+	stepup   *stepup.Grants
+	cur      currencies
+	limit    int64
+	policy   SendPolicy
+	eng      *engine
+	sysMu    sync.Mutex
+	sysAccts map[string]int64 // "kind/currency" → account id
+}
+
+var _ interface {
+	ListWallets(context.Context, api.ListWalletsRequestObject) (api.ListWalletsResponseObject, error)
+	CreateTransfer(context.Context, api.CreateTransferRequestObject) (api.CreateTransferResponseObject, error)
+} = (*Service)(nil)
+
+// New builds the service. Run must be started (as an app worker) for money to move.
+func New(st *store.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Service, error) {
+	if len(o.Currencies) == 0 {
+		o.Currencies = DefaultCurrencies
+	}
+	cur, err := newCurrencies(o.Currencies)
+	if err != nil {
+		return nil, err
+	}
+	if o.TransferLimit <= 0 {
+		o.TransferLimit = 1_000_000
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 64
+	}
+	s := &Service{st: st, clock: c, stepup: grants, cur: cur, limit: o.TransferLimit, policy: o.Policy, sysAccts: map[string]int64{}}
+	s.eng = newEngine(s, o.Workers, o.MaxBatch)
+	return s, nil
+}
+
+// Run processes queued movements with the configured workers and purges expired idempotency
+// records, until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); s.purgeLoop(ctx) }()
+	s.eng.run(ctx)
+	wg.Wait()
+}
+
+// purgeLoop deletes expired idempotency records in small batches, once a minute.
+func (s *Service) purgeLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for {
+				n, err := s.st.Q.DeleteExpiredIdempotencyKeys(ctx, s.clock.Now())
+				if err != nil || n == 0 {
+					break
+				}
+			}
+		}
+	}
+}
+
+// systemAccount returns (creating once) the settlement or fees account of a currency.
+func (s *Service) systemAccount(ctx context.Context, kind, currency string) (int64, error) {
+	k := kind + "/" + currency
+	s.sysMu.Lock()
+	id, ok := s.sysAccts[k]
+	s.sysMu.Unlock()
+	if ok {
+		return id, nil
+	}
+	if err := s.st.Q.EnsureSystemAccount(ctx, db.EnsureSystemAccountParams{Kind: kind, Currency: currency}); err != nil {
+		return 0, fmt.Errorf("ledger: system account: %w", err)
+	}
+	id, err := s.st.Q.GetSystemAccount(ctx, db.GetSystemAccountParams{Kind: kind, Currency: currency})
+	if err != nil {
+		return 0, fmt.Errorf("ledger: system account: %w", err)
+	}
+	s.sysMu.Lock()
+	s.sysAccts[k] = id
+	s.sysMu.Unlock()
+	return id, nil
+}
+
+// limitMinor is the per-transfer limit of a currency in minor units.
+func (s *Service) limitMinor(currency string) int64 {
+	e, _ := s.cur.exponent(currency)
+	return s.limit * pow10(e)
+}
+
+// supported returns a 422 on `field` unless currency is offered.
+func (s *Service) supported(field, currency string) error {
+	if _, ok := s.cur.exponent(currency); !ok {
+		return apierr.Invalid(field, "currency_unsupported")
+	}
+	return nil
+}
+
+// ts renders a timestamp like every other API time (UTC, microseconds).
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+func tsPtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := ts(*t)
+	return &s
+}

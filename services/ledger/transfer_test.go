@@ -1,0 +1,103 @@
+package ledger_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/flowxi/backend/testkit"
+)
+
+func TestTransferIdempotentLifecycle(t *testing.T) {
+	f := newFixture(t)
+	ada, bob := f.CreateUser(), f.CreateUser(testkit.WithLocale("en"))
+	wa, wb := f.wallet(ada, "EUR"), f.wallet(bob, "EUR")
+	f.deposit(wa, 10_000, "EUR")
+
+	// Wallets are listed with integer minor units and the ISO 4217 exponent.
+	r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token})
+	w := r.JSON["data"].([]any)[0].(map[string]any)
+	if r.Code() != "WALLETS_OK" || num(w["balance"]) != 10_000 || num(w["exponent"]) != 2 || num(w["available_balance"]) != 10_000 {
+		t.Fatalf("wallets: %s", r.Body)
+	}
+	// A second wallet in the same currency is a conflict.
+	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/wallets", Token: ada.Token, JSON: map[string]any{"currency": "EUR"}}); r.Status != 409 || r.Code() != "WALLET_ALREADY_EXISTS" {
+		t.Fatalf("duplicate wallet: %d %s", r.Status, r.Body)
+	}
+	xof := f.wallet(ada, "XOF")
+	if r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token}); num(r.JSON["data"].([]any)[1].(map[string]any)["exponent"]) != 0 || xof == 0 {
+		t.Fatalf("XOF exponent: %s", r.Body)
+	}
+
+	key := randKey()
+	req := body(wa, bob.Username, 2_500, "EUR")
+	req["note"] = "Dinner"
+	first := f.transfer(ada, key, req)
+	if first.Status != 201 || first.Code() != "TRANSFER_COMPLETED" || first.Header.Get("Idempotent-Replayed") != "false" {
+		t.Fatalf("transfer: %d %s", first.Status, first.Body)
+	}
+	id := num(first.Data()["id"])
+	// Same key, same body: the stored response, nothing moves again.
+	again := f.transfer(ada, key, req)
+	if again.Status != 201 || again.Header.Get("Idempotent-Replayed") != "true" || num(again.Data()["id"]) != id {
+		t.Fatalf("replay: %d %s", again.Status, again.Body)
+	}
+	// Same key, another body: refused, nothing moves.
+	other := body(wa, bob.Username, 2_501, "EUR")
+	if r := f.transfer(ada, key, other); r.Status != 422 || r.Code() != "IDEMPOTENCY_KEY_REUSED" {
+		t.Fatalf("reuse: %d %s", r.Status, r.Body)
+	}
+	if f.balance(wa) != 7_500 || f.balance(wb) != 2_500 {
+		t.Fatalf("balances %d %d", f.balance(wa), f.balance(wb))
+	}
+	if n := f.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'transfer'"); n != 1 {
+		t.Fatalf("%d transfers recorded", n)
+	}
+	if n := f.count("SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.posted'"); n != 1 {
+		t.Fatalf("%d audit events", n)
+	}
+
+	// Both parties see it; a stranger does not.
+	for _, u := range []testkit.User{ada, bob} {
+		r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/transfers/" + itoa(id), Token: u.Token})
+		if r.Status != 200 || r.Data()["status"] != "posted" || r.Data()["from_username"] != ada.Username || r.Data()["to_username"] != bob.Username {
+			t.Fatalf("get transfer: %d %s", r.Status, r.Body)
+		}
+	}
+	eve := f.CreateUser()
+	if r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/transfers/" + itoa(id), Token: eve.Token}); r.Status != 404 || r.Code() != "TRANSFER_NOT_FOUND" {
+		t.Fatalf("stranger: %d %s", r.Status, r.Body)
+	}
+
+	// History: newest first, signed amounts, running balances, counterparty username.
+	h := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wa) + "/transactions?limit=1", Token: ada.Token})
+	items := h.Data()["items"].([]any)
+	it := items[0].(map[string]any)
+	if h.Status != 200 || len(items) != 1 || num(it["amount"]) != -2_500 || num(it["balance_after"]) != 7_500 || it["counterparty"] != bob.Username {
+		t.Fatalf("history page 1: %s", h.Body)
+	}
+	cur := h.Data()["next_cursor"].(string)
+	h = f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wa) + "/transactions?limit=1&cursor=" + cur, Token: ada.Token})
+	it = h.Data()["items"].([]any)[0].(map[string]any)
+	if it["kind"] != "deposit" || num(it["amount"]) != 10_000 || it["counterparty"] != nil || h.Data()["next_cursor"] != nil {
+		t.Fatalf("history page 2: %s", h.Body)
+	}
+	h = f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wb) + "/transactions", Token: bob.Token})
+	if it := h.Data()["items"].([]any)[0].(map[string]any); num(it["amount"]) != 2_500 || it["counterparty"] != ada.Username {
+		t.Fatalf("recipient history: %s", h.Body)
+	}
+	// Someone else's wallet is not found.
+	if r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wa) + "/transactions", Token: bob.Token}); r.Status != 404 || r.Code() != "WALLET_NOT_FOUND" {
+		t.Fatalf("foreign history: %d %s", r.Status, r.Body)
+	}
+	f.invariants()
+
+	// Entries are append-only.
+	if _, err := f.App.Store.Pool.Exec(context.Background(), "UPDATE ledger_entries SET amount = amount + 1"); err == nil {
+		t.Fatal("an entry could be updated")
+	}
+	if _, err := f.App.Store.Pool.Exec(context.Background(), "DELETE FROM ledger_entries"); err == nil {
+		t.Fatal("an entry could be deleted")
+	}
+}
+
+func itoa(n int64) string { return fmtInt(n) }

@@ -1,0 +1,142 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/store"
+)
+
+// CreateTransfer sends money from one of the caller's wallets to another user's wallet.
+func (s *Service) CreateTransfer(ctx context.Context, req api.CreateTransferRequestObject) (api.CreateTransferResponseObject, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	b := req.Body
+	toUser := trimmed(b.ToUsername)
+	if (toUser == "") == (b.ToWalletId == nil) {
+		return nil, apierr.Invalid("to_username", "recipient_one_of")
+	}
+	if err := s.supported("currency", b.Currency); err != nil {
+		return nil, err
+	}
+	toWallet := int64(0)
+	if b.ToWalletId != nil {
+		toWallet = *b.ToWalletId
+	}
+	it := &item{ctx: ctx, op: opTransfer, caller: callerOfUser(p.UserID), key: req.Params.IdempotencyKey,
+		initType: "user", initID: itoa(p.UserID), userID: p.UserID,
+		debit: b.FromWalletId, amount: b.Amount, currency: b.Currency, note: deref(b.Note)}
+	it.reqHash = requestHash("transfer", itoa(b.FromWalletId), toUser, itoa(toWallet), itoa(b.Amount), b.Currency, it.note)
+
+	o, err := s.prepareTransfer(ctx, p, it, toUser, toWallet)
+	if err == nil {
+		o = s.eng.submit(ctx, it)
+	} else if o, err = s.storedOr(ctx, it.caller, it.key, it.reqHash, err); err != nil {
+		return nil, err
+	}
+	r, err := resultOf(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if r.status == http.StatusConflict {
+		return api.CreateTransfer409JSONResponse{MoneyRejectedJSONResponse: r.rejection()}, nil
+	}
+	return api.CreateTransfer201JSONResponse{Body: r.body, Headers: api.CreateTransfer201ResponseHeaders{IdempotentReplayed: r.replay}}, nil
+}
+
+// prepareTransfer resolves what needs no lock: the source wallet must be the caller's (else 404,
+// nothing recorded), a 2FA user needs a step-up (403, nothing recorded), and the business
+// refusals that do not depend on balances are decided here and recorded by the engine.
+func (s *Service) prepareTransfer(ctx context.Context, p *reqctx.Principal, it *item, toUser string, toWallet int64) (outcome, error) {
+	from, err := s.st.Q.GetOwnedWallet(ctx, db.GetOwnedWalletParams{ID: it.debit, UserID: &p.UserID})
+	if err != nil {
+		if store.IsNotFound(err) {
+			return outcome{}, ErrWalletNotFound
+		}
+		return outcome{}, fmt.Errorf("ledger: source wallet: %w", err)
+	}
+	if err := s.stepup.Require(ctx, p.TokenID, from.TwofaEnabled); err != nil {
+		return outcome{}, err
+	}
+	it.fromUser = from.Username
+	if toUser != "" {
+		r, err := s.st.Q.FindRecipientByUsername(ctx, db.FindRecipientByUsernameParams{Username: &toUser, Currency: it.currency})
+		switch {
+		case store.IsNotFound(err):
+			it.preFail = "RECIPIENT_NOT_FOUND"
+		case err != nil:
+			return outcome{}, fmt.Errorf("ledger: recipient: %w", err)
+		case r.UserStatus != "active":
+			it.preFail = "RECIPIENT_NOT_FOUND"
+		case r.AccountID == nil:
+			it.toUser, it.preFail = r.Username, "CURRENCY_MISMATCH"
+		default:
+			it.toUser, it.credit = r.Username, *r.AccountID
+		}
+	} else {
+		w, err := s.st.Q.GetWallet(ctx, toWallet)
+		switch {
+		case store.IsNotFound(err):
+			it.preFail = "RECIPIENT_NOT_FOUND"
+		case err != nil:
+			return outcome{}, fmt.Errorf("ledger: recipient wallet: %w", err)
+		case w.UserStatus != "active":
+			it.preFail = "RECIPIENT_NOT_FOUND"
+		default:
+			it.toUser, it.credit = w.Username, w.ID
+			if w.Currency != it.currency {
+				it.preFail = "CURRENCY_MISMATCH"
+			}
+		}
+	}
+	switch {
+	case it.preFail != "":
+	case from.Currency != it.currency:
+		it.preFail = "CURRENCY_MISMATCH"
+	case it.credit == it.debit:
+		it.preFail = "SAME_WALLET"
+	case it.amount > s.limitMinor(it.currency):
+		it.preFail = "LIMIT_EXCEEDED"
+	case s.policy != nil:
+		code, err := s.policy.CheckSend(ctx, p.UserID, it.debit, it.amount, it.currency)
+		if err != nil {
+			return outcome{}, err
+		}
+		it.preFail = code
+	}
+	return outcome{}, nil
+}
+
+// GetTransfer returns a transaction the caller sent, or a completed one they received.
+func (s *Service) GetTransfer(ctx context.Context, req api.GetTransferRequestObject) (api.GetTransferResponseObject, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	t, err := s.st.Q.GetTransactionForUser(ctx, db.GetTransactionForUserParams{ID: req.Id, UserID: &p.UserID})
+	if err != nil {
+		if store.IsNotFound(err) {
+			return nil, ErrTransferNotFound
+		}
+		return nil, fmt.Errorf("ledger: transfer: %w", err)
+	}
+	tx := api.Transaction{Id: t.ID, Kind: api.TransactionKind(t.Kind), Status: api.TransactionStatus(t.Status), Amount: t.Amount,
+		Currency: t.Currency, FromWalletId: t.FromAccountID, ToWalletId: t.ToAccountID, FromUsername: t.FromUsername, ToUsername: t.ToUsername,
+		Note: t.Note, ExternalReference: t.ExternalRef, FailureCode: t.FailureCode, CreatedAt: ts(t.CreatedAt), FinalizedAt: tsPtr(t.FinalizedAt)}
+	// System accounts are not wallets: a deposit has no source wallet, a withdrawal no destination.
+	if t.Kind == "deposit" {
+		tx.FromWalletId = nil
+	}
+	if t.Kind == "withdrawal" {
+		tx.ToWalletId = nil
+	}
+	return api.GetTransfer200JSONResponse{Code: "TRANSFER_OK", Message: i18n.Msg(ctx, "TRANSFER_OK"), Data: tx}, nil
+}

@@ -1,0 +1,126 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/store"
+)
+
+// ListWallets returns the caller's wallets.
+func (s *Service) ListWallets(ctx context.Context, _ api.ListWalletsRequestObject) (api.ListWalletsResponseObject, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	rows, err := s.st.Q.ListUserWallets(ctx, &p.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: wallets: %w", err)
+	}
+	out := make([]api.Wallet, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, s.wallet(r))
+	}
+	return api.ListWallets200JSONResponse{Code: "WALLETS_OK", Message: i18n.Msg(ctx, "WALLETS_OK"), Data: out}, nil
+}
+
+// CreateWallet opens the caller's wallet in an offered currency (one per currency).
+func (s *Service) CreateWallet(ctx context.Context, req api.CreateWalletRequestObject) (api.CreateWalletResponseObject, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	if err := s.supported("currency", req.Body.Currency); err != nil {
+		return nil, err
+	}
+	var w db.LedgerAccount
+	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		var err error
+		now := s.clock.Now()
+		w, err = q.CreateWallet(ctx, db.CreateWalletParams{UserID: &p.UserID, Currency: req.Body.Currency, Now: now})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: "ledger.wallet.created", UserID: p.UserID,
+			SubjectType: "wallet", SubjectID: itoa(w.ID), Details: map[string]any{"currency": w.Currency}})
+	})
+	if err != nil {
+		if store.IsUniqueViolation(err) {
+			return nil, ErrWalletExists
+		}
+		return nil, fmt.Errorf("ledger: create wallet: %w", err)
+	}
+	return api.CreateWallet201JSONResponse{Code: "WALLET_CREATED", Message: i18n.Msg(ctx, "WALLET_CREATED"), Data: s.wallet(w)}, nil
+}
+
+// ListWalletTransactions returns one keyset page of a wallet's history, newest first.
+func (s *Service) ListWalletTransactions(ctx context.Context, req api.ListWalletTransactionsRequestObject) (api.ListWalletTransactionsResponseObject, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	if _, err := s.st.Q.GetOwnedWallet(ctx, db.GetOwnedWalletParams{ID: req.Id, UserID: &p.UserID}); err != nil {
+		if store.IsNotFound(err) {
+			return nil, ErrWalletNotFound
+		}
+		return nil, fmt.Errorf("ledger: wallet: %w", err)
+	}
+	limit := 20
+	if req.Params.Limit != nil {
+		limit = *req.Params.Limit
+	}
+	before := int64(math.MaxInt64)
+	if req.Params.Cursor != nil {
+		c, err := strconv.ParseInt(*req.Params.Cursor, 10, 64)
+		if err != nil || c <= 0 {
+			return nil, apierr.Invalid("cursor", "invalid")
+		}
+		before = c
+	}
+	rows, err := s.st.Q.ListWalletTransactions(ctx, db.ListWalletTransactionsParams{WalletID: req.Id, BeforeID: before, Lim: int32(limit + 1)})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: history: %w", err)
+	}
+	var next *string
+	if len(rows) > limit {
+		rows = rows[:limit]
+		c := itoa(rows[limit-1].ID)
+		next = &c
+	}
+	resp := api.ListWalletTransactions200JSONResponse{Code: "TRANSACTIONS_OK", Message: i18n.Msg(ctx, "TRANSACTIONS_OK")}
+	resp.Data.Items = make([]api.HistoryItem, 0, len(rows))
+	resp.Data.NextCursor = next
+	for _, r := range rows {
+		amount := r.Amount
+		switch {
+		case r.EntryAmount != nil:
+			amount = *r.EntryAmount
+		case r.FromAccountID != nil && *r.FromAccountID == req.Id:
+			amount = -r.Amount
+		}
+		resp.Data.Items = append(resp.Data.Items, api.HistoryItem{TransactionId: r.ID, Kind: api.TransactionKind(r.Kind),
+			Status: api.TransactionStatus(r.Status), Amount: amount, Currency: r.Currency, BalanceAfter: r.BalanceAfter,
+			Counterparty: r.Counterparty, Note: r.Note, FailureCode: r.FailureCode, CreatedAt: ts(r.CreatedAt)})
+	}
+	return resp, nil
+}
+
+// wallet renders an account row.
+func (s *Service) wallet(r db.LedgerAccount) api.Wallet {
+	e, _ := s.cur.exponent(r.Currency)
+	if _, ok := s.cur[r.Currency]; !ok {
+		e = exponentOf(r.Currency)
+	}
+	return api.Wallet{Id: r.ID, Currency: r.Currency, Exponent: e, Balance: r.Balance, AvailableBalance: r.Balance - r.Pending,
+		Pending: r.Pending, Status: api.WalletStatus(r.Status), CreatedAt: ts(r.CreatedAt)}
+}
