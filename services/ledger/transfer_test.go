@@ -49,10 +49,10 @@ func TestTransferIdempotentLifecycle(t *testing.T) {
 	if f.balance(wa) != 7_500 || f.balance(wb) != 2_500 {
 		t.Fatalf("balances %d %d", f.balance(wa), f.balance(wb))
 	}
-	if n := f.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'transfer'"); n != 1 {
+	if n := f.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'transfer' AND from_account_id = $1", wa); n != 1 {
 		t.Fatalf("%d transfers recorded", n)
 	}
-	if n := f.count("SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.posted'"); n != 1 {
+	if n := f.count("SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.posted' AND subject_id = $1", itoa(num(first.Data()["id"]))); n != 1 {
 		t.Fatalf("%d audit events", n)
 	}
 

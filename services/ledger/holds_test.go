@@ -1,0 +1,84 @@
+package ledger_test
+
+import (
+	"testing"
+
+	"github.com/flowxi/backend/testkit"
+)
+
+func TestWithdrawalHolds(t *testing.T) {
+	f := newFixture(t)
+	ada, bob := f.CreateUser(), f.CreateUser()
+	wa, wb := f.wallet(ada, "EUR"), f.wallet(bob, "EUR")
+	f.deposit(wa, 1_000, "EUR")
+	internal := func(method, path, key string, body any) *testkit.Resp {
+		h := map[string]string{"X-Internal-Key": f.key}
+		if key != "" {
+			h["Idempotency-Key"] = key
+		}
+		return f.Do(testkit.Req{Method: method, Path: path, Headers: h, JSON: body})
+	}
+	hold := func(amount int64) *testkit.Resp {
+		return internal("POST", "/api/v1/internal/holds", randKey(), map[string]any{"wallet_id": wa, "amount": amount, "currency": "EUR", "external_reference": "payout-" + randKey()})
+	}
+	h1 := hold(600)
+	if h1.Status != 201 || h1.Code() != "HOLD_CREATED" || h1.Data()["status"] != "pending" {
+		t.Fatalf("hold: %d %s", h1.Status, h1.Body)
+	}
+	// The hold reduces what can be sent or held, not the balance.
+	if r := hold(500); r.Status != 409 || r.Code() != "INSUFFICIENT_FUNDS" {
+		t.Fatalf("second hold: %d %s", r.Status, r.Body)
+	}
+	if r := f.transfer(ada, randKey(), body(wa, bob.Username, 401, "EUR")); r.Code() != "INSUFFICIENT_FUNDS" {
+		t.Fatalf("transfer over available: %s", r.Body)
+	}
+	w := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token}).JSON["data"].([]any)[0].(map[string]any)
+	if num(w["balance"]) != 1_000 || num(w["available_balance"]) != 400 || num(w["pending"]) != 600 {
+		t.Fatalf("wallet with hold: %v", w)
+	}
+	f.invariants()
+
+	id := itoa(num(h1.Data()["id"]))
+	key := randKey()
+	s := internal("POST", "/api/v1/internal/holds/"+id+"/settle", key, nil)
+	if s.Status != 200 || s.Code() != "HOLD_SETTLED" || s.Data()["status"] != "posted" {
+		t.Fatalf("settle: %d %s", s.Status, s.Body)
+	}
+	if r := internal("POST", "/api/v1/internal/holds/"+id+"/settle", key, nil); r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("settle replay: %d %s", r.Status, r.Body)
+	}
+	if r := internal("POST", "/api/v1/internal/holds/"+id+"/void", randKey(), nil); r.Status != 409 || r.Code() != "HOLD_NOT_PENDING" {
+		t.Fatalf("void after settle: %d %s", r.Status, r.Body)
+	}
+	if r := internal("POST", "/api/v1/internal/holds/999999/settle", randKey(), nil); r.Status != 404 || r.Code() != "HOLD_NOT_FOUND" {
+		t.Fatalf("unknown hold: %d %s", r.Status, r.Body)
+	}
+	if f.balance(wa) != 400 {
+		t.Fatalf("balance after settle: %d", f.balance(wa))
+	}
+	h2 := hold(300)
+	v := internal("POST", "/api/v1/internal/holds/"+itoa(num(h2.Data()["id"]))+"/void", randKey(), nil)
+	if v.Status != 200 || v.Code() != "HOLD_VOIDED" || v.Data()["status"] != "voided" || f.balance(wa) != 400 {
+		t.Fatalf("void: %d %s", v.Status, v.Body)
+	}
+	f.invariants()
+
+	// Scopes and keys: a key without the scope is 403, no key or a wrong one 401.
+	weak, err := f.App.InternalKeys.Create(t.Context(), "weak-"+randKey()[:6], []string{"ledger:read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := map[string]any{"wallet_id": wb, "amount": 5, "currency": "EUR", "external_reference": "x"}
+	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/deposits", JSON: dep, Headers: map[string]string{"X-Internal-Key": weak, "Idempotency-Key": "k"}}); r.Status != 403 || r.Code() != "FORBIDDEN" {
+		t.Fatalf("scope: %d %s", r.Status, r.Body)
+	}
+	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/deposits", JSON: dep, Headers: map[string]string{"X-Internal-Key": f.key + "x", "Idempotency-Key": "k"}}); r.Status != 401 {
+		t.Fatalf("bad key: %d %s", r.Status, r.Body)
+	}
+	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/deposits", JSON: dep, Token: ada.Token, Headers: map[string]string{"Idempotency-Key": "k"}}); r.Status != 401 {
+		t.Fatalf("user token on the internal API: %d %s", r.Status, r.Body)
+	}
+	if f.count("SELECT count(*) FROM internal_keys WHERE key_hash = convert_to($1, 'UTF8')", f.key) != 0 {
+		t.Fatal("internal key stored in clear")
+	}
+}
