@@ -3547,6 +3547,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "HOLD_SETTLED",
+                     *       "message": "Hold settled.",
+                     *       "data": {
+                     *         "id": 902,
+                     *         "kind": "withdrawal",
+                     *         "status": "posted",
+                     *         "amount": 5000,
+                     *         "currency": "EUR",
+                     *         "from_wallet_id": 42,
+                     *         "to_wallet_id": null,
+                     *         "from_username": "fx00000017",
+                     *         "to_username": null,
+                     *         "note": null,
+                     *         "external_reference": "PAYOUT-2026-000042",
+                     *         "failure_code": null,
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "finalized_at": "2026-01-09T17:09:30.000000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["TransactionResponse"];
                 };
             };
@@ -3593,6 +3615,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "HOLD_VOIDED",
+                     *       "message": "Hold voided.",
+                     *       "data": {
+                     *         "id": 902,
+                     *         "kind": "withdrawal",
+                     *         "status": "voided",
+                     *         "amount": 5000,
+                     *         "currency": "EUR",
+                     *         "from_wallet_id": 42,
+                     *         "to_wallet_id": null,
+                     *         "from_username": "fx00000017",
+                     *         "to_username": null,
+                     *         "note": null,
+                     *         "external_reference": "PAYOUT-2026-000042",
+                     *         "failure_code": null,
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "finalized_at": "2026-01-09T17:09:30.000000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["TransactionResponse"];
                 };
             };
@@ -3642,6 +3686,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "WALLET_STATUS_UPDATED",
+                     *       "message": "Wallet status updated.",
+                     *       "data": {
+                     *         "id": 42,
+                     *         "currency": "EUR",
+                     *         "exponent": 2,
+                     *         "balance": 125000,
+                     *         "available_balance": 125000,
+                     *         "pending": 0,
+                     *         "status": "frozen",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["WalletResponse"];
                 };
             };
