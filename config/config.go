@@ -44,6 +44,9 @@ type Config struct {
 	AuditSealEvery  time.Duration
 	AuditStaleAfter time.Duration
 
+	// MailPollInterval is how often the mail worker looks for due outbox rows (MAIL_POLL_INTERVAL).
+	MailPollInterval time.Duration
+
 	// Argon2id cost (tests lower it).
 	Argon2MemoryKiB uint32
 	Argon2Time      uint32
@@ -117,6 +120,9 @@ func Load() (Config, error) {
 		return c, err
 	}
 	if c.AuditStaleAfter, err = duration("AUDIT_STALE_AFTER", 5*time.Minute); err != nil {
+		return c, err
+	}
+	if c.MailPollInterval, err = duration("MAIL_POLL_INTERVAL", time.Second); err != nil {
 		return c, err
 	}
 	for _, p := range split(get("TRUSTED_PROXIES", "")) {
