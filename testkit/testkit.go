@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -140,6 +141,9 @@ func Config(t testing.TB) config.Config {
 		Argon2MemoryKiB: 1024,
 		Argon2Time:      1,
 		StorageDriver:   "local",
+
+		MailFrom:         "Flowxi <no-reply@flowxi.test>",
+		MailPollInterval: 50 * time.Millisecond,
 	}
 }
 
