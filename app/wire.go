@@ -11,7 +11,6 @@ import (
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/services/profile"
-	"github.com/flowxi/backend/services/registration"
 	"github.com/flowxi/backend/services/securitylog"
 	"github.com/flowxi/backend/services/sessions"
 	"github.com/flowxi/backend/services/stepup"
@@ -44,10 +43,15 @@ func (a *App) wire() (*server.API, error) {
 	}
 	a.Ledger = led
 	a.workers = append(a.workers, led.Run)
+	mw, err := a.mailWorker()
+	if err != nil {
+		return nil, err
+	}
+	a.workers = append(a.workers, mw.Run)
 	return &server.API{
 		Checker:        health.New(a.Store, a.Cache),
 		Identity:       identity.New(),
-		Registration:   registration.New(),
+		Registration:   a.registration(twofa),
 		TwoFactor:      twofa,
 		Profile:        profile.New(),
 		SecurityEvents: securitylog.New(a.Store.Q),

@@ -49,6 +49,15 @@ type AuditEvent struct {
 	SealedAt    *time.Time
 }
 
+type EmailOtp struct {
+	UserID    int64
+	Purpose   string
+	CodeMac   []byte
+	Attempts  int32
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 type IdempotencyKey struct {
 	Caller         string
 	Key            string
@@ -118,6 +127,15 @@ type LedgerTransaction struct {
 	ExternalRef    *string
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
+}
+
+type MagicLink struct {
+	ID        int64
+	UserID    int64
+	TokenHash string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
 }
 
 type MailOutbox struct {

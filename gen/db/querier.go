@@ -19,6 +19,9 @@ type Querier interface {
 	CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow, error)
 	// Posted transactions have balanced entries (two or more); others have none.
 	CheckTransactionBalance(ctx context.Context) ([]CheckTransactionBalanceRow, error)
+	// Leases up to `batch` due messages: their next attempt moves to `lease_until`, so a worker that dies
+	// mid-send leaves them to be retried, and concurrent workers skip rows another one is claiming.
+	ClaimDueMail(ctx context.Context, arg ClaimDueMailParams) ([]MailOutbox, error)
 	// Posting engine ---------------------------------------------------------------------------------
 	// One transaction-scoped advisory lock per (caller, key), never waited for: a key already held
 	// by another in-flight request answers IDEMPOTENCY_IN_PROGRESS. Also reserves one transaction id
@@ -34,7 +37,9 @@ type Querier interface {
 	// Wallets and system accounts -------------------------------------------------------------------
 	CreateWallet(ctx context.Context, arg CreateWalletParams) (LedgerAccount, error)
 	DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
+	DeleteOTP(ctx context.Context, arg DeleteOTPParams) error
 	DeleteRecoveryCodes(ctx context.Context, userID int64) error
+	DeleteUnusedMagicLinks(ctx context.Context, userID int64) error
 	DisableTwofa(ctx context.Context, arg DisableTwofaParams) (int64, error)
 	// Commits enrollment and claims the verifying code's time step in one statement: no row when
 	// 2FA is already on or the step was already used.
@@ -42,6 +47,7 @@ type Querier interface {
 	EnqueueMail(ctx context.Context, arg EnqueueMailParams) (int64, error)
 	EnsureNotificationPreferences(ctx context.Context, userID int64) error
 	EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccountParams) error
+	FailMail(ctx context.Context, arg FailMailParams) error
 	// The user, and their wallet in the currency when they have one.
 	FindRecipientByUsername(ctx context.Context, arg FindRecipientByUsernameParams) (FindRecipientByUsernameRow, error)
 	FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error)
@@ -54,6 +60,8 @@ type Querier interface {
 	GetIdempotencyRecords(ctx context.Context, arg GetIdempotencyRecordsParams) ([]GetIdempotencyRecordsRow, error)
 	GetInternalKeyByHash(ctx context.Context, keyHash []byte) (GetInternalKeyByHashRow, error)
 	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
+	// The live code of a user for a purpose (none once expired or exhausted).
+	GetOTP(ctx context.Context, arg GetOTPParams) (EmailOtp, error)
 	// A user wallet with its owner's username and 2FA flag, only when userID owns it.
 	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (GetOwnedWalletRow, error)
 	GetSystemAccount(ctx context.Context, arg GetSystemAccountParams) (int64, error)
@@ -67,9 +75,12 @@ type Querier interface {
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
 	GetUserByUsername(ctx context.Context, username *string) (User, error)
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
+	IncrementOTPAttempts(ctx context.Context, arg IncrementOTPAttemptsParams) (int32, error)
 	InsertAccessToken(ctx context.Context, arg InsertAccessTokenParams) (AccessToken, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
+	InsertMagicLink(ctx context.Context, arg InsertMagicLinkParams) error
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
+	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
 	ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error)
 	// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
 	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
@@ -84,15 +95,23 @@ type Querier interface {
 	// Every account of a batch, locked in one statement in id order (no deadlocks between batches).
 	// FOR NO KEY UPDATE still lets foreign-key checks of other inserts take their KEY SHARE locks.
 	LockAccounts(ctx context.Context, ids []int64) ([]LockAccountsRow, error)
+	// Locks a link by its hash (and reads its user) for validation; the caller checks the rest.
+	LockMagicLink(ctx context.Context, tokenHash string) (LockMagicLinkRow, error)
+	// Locks the live code of the user with this email (and reads the user) for validation.
+	LockOTPByEmail(ctx context.Context, arg LockOTPByEmailParams) (LockOTPByEmailRow, error)
 	// Serialises token issue for one (user, device) within the transaction.
 	LockUserDevice(ctx context.Context, arg LockUserDeviceParams) error
 	LockWallet(ctx context.Context, id int64) (LedgerAccount, error)
+	MarkMagicLinkUsed(ctx context.Context, arg MarkMagicLinkUsedParams) error
+	// The body (codes, links) is wiped once delivered.
+	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
 	// Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 	// version read under the lock and by the available balance: the conditional debit), finalized
 	// holds, idempotency records and audit events. The caller compares the counts with what it sent.
 	PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error)
 	// Returns 1 when the device is new for the user.
 	RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error)
+	RetryMail(ctx context.Context, arg RetryMailParams) error
 	RevokeAccessToken(ctx context.Context, arg RevokeAccessTokenParams) (int64, error)
 	RevokeAllUserTokens(ctx context.Context, arg RevokeAllUserTokensParams) (int64, error)
 	RevokeDeviceTokens(ctx context.Context, arg RevokeDeviceTokensParams) (int64, error)
@@ -105,6 +124,8 @@ type Querier interface {
 	SetWalletStatus(ctx context.Context, arg SetWalletStatusParams) (LedgerAccount, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
+	// Writes a new code, replacing any previous one (its attempts start again at zero).
+	UpsertOTP(ctx context.Context, arg UpsertOTPParams) error
 	// Spends a code once: of two concurrent uses exactly one gets the row.
 	UseRecoveryCode(ctx context.Context, arg UseRecoveryCodeParams) (int64, error)
 }

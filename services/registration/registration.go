@@ -1,60 +1,180 @@
-// Package registration implements registration by e-mail OTP and magic link, and password reset.
+// Package registration implements registration by e-mail OTP and by magic link, and password
+// reset. Every step that writes (pending user, code or link, e-mail, activation, token, audit)
+// commits in one transaction; e-mails go through the outbox in that same transaction.
 package registration
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
 
-	"github.com/flowxi/backend/gen/api"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/services/password"
+	"github.com/flowxi/backend/services/ratelimit"
+	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/secrets"
+	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/services/tokens"
 )
 
+// Lifetimes and bounds (DESIGN §4).
+const (
+	OTPTTL         = 10 * time.Minute
+	OTPMaxAttempts = 5
+	ResendCooldown = 60 * time.Second
+	MagicLinkTTL   = 15 * time.Minute
+	MagicLinkLen   = 64
+)
+
+// Code purposes (email_otps.purpose); each has its own HMAC domain.
+const (
+	purposeRegister = "register"
+	purposeReset    = "password_reset"
+)
+
+// Domain errors of this package.
+var (
+	ErrEmailUsed        = apierr.New(http.StatusConflict, "EMAIL_ALREADY_USED")
+	ErrEmailActive      = apierr.New(http.StatusConflict, "EMAIL_ALREADY_ACTIVE")
+	ErrOTPInvalid       = apierr.New(http.StatusForbidden, "OTP_INVALID")
+	ErrOTPExpired       = apierr.New(http.StatusGone, "OTP_EXPIRED")
+	ErrMagicLinkInvalid = apierr.New(http.StatusGone, "MAGIC_LINK_INVALID")
+	ErrInvalid2FA       = apierr.New(http.StatusForbidden, "INVALID_2FA_CODE")
+)
+
+// SecondFactor is what password reset needs from the 2FA service: whether a user has 2FA on,
+// and a check of a TOTP or recovery code. Verify returns nil for a good code, an *apierr.Error
+// for a refused one (e.g. INVALID_2FA_CODE, RATE_LIMITED), any other error for a failure. It is
+// called inside the reset transaction, which holds a lock on the reset code row only.
+type SecondFactor interface {
+	Enabled(ctx context.Context, userID int64) (bool, error)
+	Verify(ctx context.Context, userID int64, code string) error
+}
+
+// Limits are the rate limits of the package (DESIGN §4). Zero fields take DefaultLimits.
+type Limits struct {
+	SendPerEmail          ratelimit.Limit // send/resend (code or link) and forgot-password, per email
+	SendPerIP             ratelimit.Limit // the same, per client IP
+	VerifyPerEmail        ratelimit.Limit // OTP verify, per email
+	SetPasswordPerEmailIP ratelimit.Limit // set-password (both strategies) and reset, per email+IP
+}
+
+// DefaultLimits: send/resend 3/10 min per email and 20/h per IP; verify 10/10 min per email;
+// set-password 5/10 min per email+IP.
+func DefaultLimits() Limits {
+	return Limits{
+		SendPerEmail:          ratelimit.Per(3, 10*time.Minute),
+		SendPerIP:             ratelimit.Per(20, time.Hour),
+		VerifyPerEmail:        ratelimit.Per(10, 10*time.Minute),
+		SetPasswordPerEmailIP: ratelimit.Per(5, 10*time.Minute),
+	}
+}
+
+// Deps are the service's dependencies.
+type Deps struct {
+	Store       *store.Store
+	Clock       clock.Clock
+	Keys        *secrets.Keys
+	Hasher      *password.Hasher
+	Tokens      *tokens.Service
+	Limiter     *ratelimit.Limiter
+	Outbox      *mail.Outbox
+	FrontendURL string // base of magic links
+	// SecondFactor, when nil, skips the 2FA check on password reset (until 2FA is wired).
+	SecondFactor SecondFactor
+	Limits       Limits
+}
+
 // Registration implements its operations of the generated strict interface.
-type Registration struct{}
+type Registration struct {
+	d Deps
+}
 
 // New builds the service.
-func New() *Registration { return &Registration{} }
-
-// ForgotPassword is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Registration) ForgotPassword(ctx context.Context, request api.ForgotPasswordRequestObject) (api.ForgotPasswordResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
+func New(d Deps) *Registration {
+	def := DefaultLimits()
+	for _, p := range []struct{ got, def *ratelimit.Limit }{
+		{&d.Limits.SendPerEmail, &def.SendPerEmail}, {&d.Limits.SendPerIP, &def.SendPerIP},
+		{&d.Limits.VerifyPerEmail, &def.VerifyPerEmail}, {&d.Limits.SetPasswordPerEmailIP, &def.SetPasswordPerEmailIP},
+	} {
+		if p.got.Rate == 0 {
+			*p.got = *p.def
+		}
+	}
+	d.FrontendURL = strings.TrimRight(d.FrontendURL, "/")
+	return &Registration{d: d}
 }
 
-// ResetPassword is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Registration) ResetPassword(ctx context.Context, request api.ResetPasswordRequestObject) (api.ResetPasswordResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
+// normEmail trims and lower-cases, before any lookup or rate-limit key (DESIGN §4).
+func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// limitSend counts one send (code, link or reset code) per email and per IP. bucket keeps
+// registration and reset apart.
+func (s *Registration) limitSend(ctx context.Context, bucket, email string) error {
+	if err := s.d.Limiter.Allow(ctx, bucket+".email", s.d.Limits.SendPerEmail, email); err != nil {
+		return err
+	}
+	return s.d.Limiter.Allow(ctx, bucket+".ip", s.d.Limits.SendPerIP, reqctx.From(ctx).IP)
 }
 
-// RegisterEmail is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Registration) RegisterEmail(ctx context.Context, request api.RegisterEmailRequestObject) (api.RegisterEmailResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
+// limitSetPassword counts one set-password or reset attempt per email+IP.
+func (s *Registration) limitSetPassword(ctx context.Context, bucket, email string) error {
+	return s.d.Limiter.Allow(ctx, bucket, s.d.Limits.SetPasswordPerEmailIP, email+"|"+reqctx.From(ctx).IP)
 }
 
-// SetPasswordRegisterMagicLink is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Registration) SetPasswordRegisterMagicLink(ctx context.Context, request api.SetPasswordRegisterMagicLinkRequestObject) (api.SetPasswordRegisterMagicLinkResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
+// tx runs fn in a transaction. A domain outcome that must still commit (a wrong code counted)
+// is returned by fn through *outcome, while fn itself returns nil.
+func (s *Registration) tx(ctx context.Context, fn func(q *db.Queries, outcome *error) error) error {
+	var outcome error
+	err := s.d.Store.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		outcome = nil
+		return fn(q, &outcome)
+	})
+	if err != nil {
+		return err
+	}
+	return outcome
 }
 
-// ResendRegisterEmailCode is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Registration) ResendRegisterEmailCode(ctx context.Context, request api.ResendRegisterEmailCodeRequestObject) (api.ResendRegisterEmailCodeResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
+// deviceOf reads the optional device fields of a set-password body. device_id alone is not
+// enough to list a device later, so type and name are required with it (and it with them).
+func deviceOf(id, typ, name, country *string, v *apierr.Error) (tokens.Device, *apierr.Error) {
+	d := tokens.Device{ID: deref(id), Type: deref(typ), Name: deref(name), Country: deref(country)}
+	req := func(field string) {
+		if v == nil {
+			v = apierr.Invalid(field, "required")
+		} else {
+			v.Add(field, "required")
+		}
+	}
+	if d.ID != "" {
+		if d.Type == "" {
+			req("device_type")
+		}
+		if d.Name == "" {
+			req("device_name")
+		}
+	} else if d.Type != "" || d.Name != "" {
+		req("device_id")
+	}
+	if d.ID == "" {
+		d = tokens.Device{}
+	}
+	return d, v
 }
 
-// SendRegisterEmailCode is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Registration) SendRegisterEmailCode(ctx context.Context, request api.SendRegisterEmailCodeRequestObject) (api.SendRegisterEmailCodeResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
-// SetPasswordRegisterEmailCode is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Registration) SetPasswordRegisterEmailCode(ctx context.Context, request api.SetPasswordRegisterEmailCodeRequestObject) (api.SetPasswordRegisterEmailCodeResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
-
-// VerifyRegisterEmailCode is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Registration) VerifyRegisterEmailCode(ctx context.Context, request api.VerifyRegisterEmailCodeRequestObject) (api.VerifyRegisterEmailCodeResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
-
-// ResendRegisterEmail is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Registration) ResendRegisterEmail(ctx context.Context, request api.ResendRegisterEmailRequestObject) (api.ResendRegisterEmailResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
+func isNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

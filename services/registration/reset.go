@@ -1,0 +1,168 @@
+package registration
+
+import (
+	"context"
+	"time"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/services/password"
+)
+
+// ForgotPassword always answers the same; an active account gets a 6-digit code by e-mail
+// (unless one was sent less than a minute ago).
+func (s *Registration) ForgotPassword(ctx context.Context, r api.ForgotPasswordRequestObject) (api.ForgotPasswordResponseObject, error) {
+	email := normEmail(string(r.Body.Email))
+	if err := s.limitSend(ctx, "pwreset.send", email); err != nil {
+		return nil, err
+	}
+	err := s.tx(ctx, func(q *db.Queries, _ *error) error {
+		now := s.d.Clock.Now()
+		u, err := q.GetUserByEmailForUpdate(ctx, email)
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if u.Status != "active" {
+			return nil
+		}
+		live, err := q.GetOTP(ctx, db.GetOTPParams{UserID: u.ID, Purpose: purposeReset, Now: now, MaxAttempts: OTPMaxAttempts})
+		if err == nil && cooldown(live.CreatedAt, now) != nil {
+			return nil // the previous code is fresh: answering 429 would reveal the account
+		}
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		code, err := s.newOTP(ctx, q, u.ID, purposeReset, now)
+		if err != nil {
+			return err
+		}
+		if _, err := s.d.Outbox.Enqueue(ctx, q, now, mail.Message{
+			To: u.Email, Template: "password_reset_code", Locale: i18n.ForUser(ctx, u.Locale),
+			Data: map[string]any{"Code": code, "Minutes": int(OTPTTL / time.Minute)},
+		}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: "auth.password.reset_requested", UserID: u.ID, SubjectType: "user", SubjectID: itoa(u.ID)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.ForgotPassword200JSONResponse{Code: "PASSWORD_RESET_SENT", Message: i18n.Msg(ctx, "PASSWORD_RESET_SENT")}, nil
+}
+
+// ResetPassword checks the e-mailed code, then the second factor when the user has 2FA, then
+// (re-checking the code under its row lock) sets the new password, revokes every token of the
+// user and e-mails a notification in one transaction. The second factor is checked between the
+// two transactions: it is spent when it passes, so it comes after the code's own check, and no
+// transaction waits on the 2FA service.
+func (s *Registration) ResetPassword(ctx context.Context, r api.ResetPasswordRequestObject) (api.ResetPasswordResponseObject, error) {
+	b := r.Body
+	email := normEmail(string(b.Email))
+	if err := s.limitSetPassword(ctx, "pwreset.reset", email); err != nil {
+		return nil, err
+	}
+	if verr := password.CheckNew(b.Password, b.PasswordConfirmation, email); verr != nil {
+		return nil, verr
+	}
+	var userID int64
+	err := s.tx(ctx, func(q *db.Queries, outcome *error) error {
+		row, bad, err := s.checkOTP(ctx, q, email, purposeReset, b.Code)
+		if err != nil {
+			return err
+		}
+		if bad != nil {
+			*outcome = bad
+			return nil
+		}
+		if row.Status != "active" {
+			// Blocked or closed since the code was sent: the code dies with it.
+			*outcome = ErrOTPExpired
+			return q.DeleteOTP(ctx, db.DeleteOTPParams{UserID: row.UserID, Purpose: purposeReset})
+		}
+		userID = row.UserID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkSecondFactor(ctx, userID, deref(b.TwofaCode)); err != nil {
+		return nil, err
+	}
+	err = s.tx(ctx, func(q *db.Queries, outcome *error) error {
+		now := s.d.Clock.Now()
+		row, bad, err := s.checkOTP(ctx, q, email, purposeReset, b.Code)
+		if err != nil {
+			return err
+		}
+		if bad != nil || row.UserID != userID || row.Status != "active" {
+			*outcome = ErrOTPExpired // used or replaced meanwhile
+			return nil
+		}
+		hash, err := s.d.Hasher.Hash(ctx, b.Password)
+		if err != nil {
+			return err
+		}
+		if err := q.SetPasswordHash(ctx, db.SetPasswordHashParams{ID: row.UserID, PasswordHash: &hash, UpdatedAt: now}); err != nil {
+			return err
+		}
+		if err := q.DeleteOTP(ctx, db.DeleteOTPParams{UserID: row.UserID, Purpose: purposeReset}); err != nil {
+			return err
+		}
+		revoked, err := q.RevokeAllUserTokens(ctx, db.RevokeAllUserTokensParams{UserID: row.UserID, RevokedAt: &now})
+		if err != nil {
+			return err
+		}
+		if _, err := s.d.Outbox.Enqueue(ctx, q, now, mail.Message{
+			To: row.Email, Template: "password_changed", Locale: i18n.ForUser(ctx, row.Locale),
+			Data: map[string]any{"Time": now.Format(time.RFC1123)},
+		}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{
+			Action: "auth.password.reset", UserID: row.UserID, SubjectType: "user", SubjectID: itoa(row.UserID),
+			Details: map[string]any{"revoked_tokens": revoked},
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.ResetPassword200JSONResponse{Code: "PASSWORD_RESET_SUCCESS", Message: i18n.Msg(ctx, "PASSWORD_RESET_SUCCESS")}, nil
+}
+
+// checkSecondFactor asks the 2FA service (when wired) for a TOTP or recovery code. A missing
+// or wrong code also counts as a wrong try on the reset code, so one e-mailed code cannot be
+// used to guess second factors without bound.
+func (s *Registration) checkSecondFactor(ctx context.Context, userID int64, code string) error {
+	if s.d.SecondFactor == nil {
+		return nil
+	}
+	on, err := s.d.SecondFactor.Enabled(ctx, userID)
+	if err != nil || !on {
+		return err
+	}
+	refused := ErrInvalid2FA
+	if code != "" {
+		err := s.d.SecondFactor.Verify(ctx, userID, code)
+		if err == nil {
+			return nil
+		}
+		ae, ok := apierr.As(err)
+		if !ok {
+			return err
+		}
+		refused = ae
+	}
+	if refused.Code == ErrInvalid2FA.Code {
+		if err := s.tx(ctx, func(q *db.Queries, _ *error) error { return s.countFailure(ctx, q, userID, purposeReset) }); err != nil {
+			return err
+		}
+	}
+	return refused
+}

@@ -1,0 +1,156 @@
+package registration
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/services/secrets"
+)
+
+// SendRegisterEmailCode creates (or reuses) the pending user and e-mails a 6-digit code.
+func (s *Registration) SendRegisterEmailCode(ctx context.Context, r api.SendRegisterEmailCodeRequestObject) (api.SendRegisterEmailCodeResponseObject, error) {
+	if err := s.sendCode(ctx, string(r.Body.Email), ErrEmailUsed); err != nil {
+		return nil, err
+	}
+	return api.SendRegisterEmailCode200JSONResponse{Code: "OTP_SENT", Message: i18n.Msg(ctx, "OTP_SENT")}, nil
+}
+
+// ResendRegisterEmailCode replaces the code with a new one (60 s after the previous one).
+func (s *Registration) ResendRegisterEmailCode(ctx context.Context, r api.ResendRegisterEmailCodeRequestObject) (api.ResendRegisterEmailCodeResponseObject, error) {
+	if err := s.sendCode(ctx, string(r.Body.Email), ErrEmailActive); err != nil {
+		return nil, err
+	}
+	return api.ResendRegisterEmailCode200JSONResponse{Code: "OTP_SENT", Message: i18n.Msg(ctx, "OTP_SENT")}, nil
+}
+
+// RegisterEmail creates (or reuses) the pending user and e-mails a magic link.
+func (s *Registration) RegisterEmail(ctx context.Context, r api.RegisterEmailRequestObject) (api.RegisterEmailResponseObject, error) {
+	if err := s.sendLink(ctx, string(r.Body.Email), ErrEmailUsed); err != nil {
+		return nil, err
+	}
+	return api.RegisterEmail200JSONResponse{Code: "MAGIC_LINK_SENT", Message: i18n.Msg(ctx, "MAGIC_LINK_SENT")}, nil
+}
+
+// ResendRegisterEmail replaces the magic link with a new one (60 s after the previous one).
+func (s *Registration) ResendRegisterEmail(ctx context.Context, r api.ResendRegisterEmailRequestObject) (api.ResendRegisterEmailResponseObject, error) {
+	if err := s.sendLink(ctx, string(r.Body.Email), ErrEmailActive); err != nil {
+		return nil, err
+	}
+	return api.ResendRegisterEmail200JSONResponse{Code: "MAGIC_LINK_SENT", Message: i18n.Msg(ctx, "MAGIC_LINK_SENT")}, nil
+}
+
+// sendCode writes a new registration code and its e-mail. taken is the answer for an email
+// whose account is no longer pending.
+func (s *Registration) sendCode(ctx context.Context, rawEmail string, taken *apierr.Error) error {
+	email := normEmail(rawEmail)
+	if err := s.limitSend(ctx, "reg.send", email); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(q *db.Queries, _ *error) error {
+		now := s.d.Clock.Now()
+		u, err := s.pendingUser(ctx, q, email, taken)
+		if err != nil {
+			return err
+		}
+		live, err := q.GetOTP(ctx, db.GetOTPParams{UserID: u.ID, Purpose: purposeRegister, Now: now, MaxAttempts: OTPMaxAttempts})
+		if err == nil {
+			if err := cooldown(live.CreatedAt, now); err != nil {
+				return err
+			}
+		} else if !isNotFound(err) {
+			return err
+		}
+		code, err := s.newOTP(ctx, q, u.ID, purposeRegister, now)
+		if err != nil {
+			return err
+		}
+		if _, err := s.d.Outbox.Enqueue(ctx, q, now, mail.Message{
+			To: email, Template: "register_code", Locale: i18n.Lang(ctx),
+			Data: map[string]any{"Code": code, "Minutes": int(OTPTTL / time.Minute)},
+		}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: "auth.registration.code_sent", UserID: u.ID, SubjectType: "user", SubjectID: itoa(u.ID), Details: map[string]any{"method": "otp"}})
+	})
+}
+
+// sendLink writes a new magic link (replacing unused ones) and its e-mail.
+func (s *Registration) sendLink(ctx context.Context, rawEmail string, taken *apierr.Error) error {
+	email := normEmail(rawEmail)
+	if err := s.limitSend(ctx, "reg.send", email); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(q *db.Queries, _ *error) error {
+		now := s.d.Clock.Now()
+		u, err := s.pendingUser(ctx, q, email, taken)
+		if err != nil {
+			return err
+		}
+		last, err := q.LastMagicLinkAt(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := cooldown(last, now); err != nil {
+			return err
+		}
+		token, err := secrets.RandomAlnum(MagicLinkLen)
+		if err != nil {
+			return err
+		}
+		if err := q.DeleteUnusedMagicLinks(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := q.InsertMagicLink(ctx, db.InsertMagicLinkParams{UserID: u.ID, TokenHash: secrets.SHA256Hex(token), CreatedAt: now, ExpiresAt: now.Add(MagicLinkTTL)}); err != nil {
+			return err
+		}
+		link := s.d.FrontendURL + "/register/set-password?" + url.Values{"token": {token}, "email": {email}}.Encode()
+		if _, err := s.d.Outbox.Enqueue(ctx, q, now, mail.Message{
+			To: email, Template: "register_link", Locale: i18n.Lang(ctx),
+			Data: map[string]any{"Link": link, "Minutes": int(MagicLinkTTL / time.Minute)},
+		}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: "auth.registration.link_sent", UserID: u.ID, SubjectType: "user", SubjectID: itoa(u.ID), Details: map[string]any{"method": "magic_link"}})
+	})
+}
+
+// pendingUser creates the pending user (locale from the request, username fx+id, default
+// notification preferences) or reuses it, completing what is missing. The row stays locked
+// until the transaction ends, so concurrent sends for one email queue up. Any account that
+// is not pending (active, blocked, closed) answers taken.
+func (s *Registration) pendingUser(ctx context.Context, q *db.Queries, email string, taken *apierr.Error) (db.User, error) {
+	u, err := q.CreatePendingUser(ctx, db.CreatePendingUserParams{Email: email, Locale: i18n.Lang(ctx)})
+	if err != nil {
+		return u, err
+	}
+	if u.Status != "pending" {
+		return u, taken
+	}
+	if u.Username == nil {
+		name := fmt.Sprintf("fx%08d", u.ID)
+		if err := q.SetUsername(ctx, db.SetUsernameParams{ID: u.ID, Username: &name}); err != nil {
+			return u, err
+		}
+		u.Username = &name
+	}
+	return u, q.EnsureNotificationPreferences(ctx, u.ID)
+}
+
+// cooldown refuses a new code or link less than ResendCooldown after the previous one.
+func cooldown(prev, now time.Time) error {
+	if wait := prev.Add(ResendCooldown).Sub(now); wait > 0 {
+		return apierr.RateLimited(wait)
+	}
+	return nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
