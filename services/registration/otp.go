@@ -69,6 +69,9 @@ func (s *Registration) checkOTP(ctx context.Context, q *db.Queries, email, purpo
 // countFailure counts a wrong try on a locked code and deletes the code at the limit.
 func (s *Registration) countFailure(ctx context.Context, q *db.Queries, userID int64, purpose string) error {
 	n, err := q.IncrementOTPAttempts(ctx, db.IncrementOTPAttemptsParams{UserID: userID, Purpose: purpose})
+	if isNotFound(err) {
+		return nil // already used or deleted by a concurrent request
+	}
 	if err != nil {
 		return err
 	}
