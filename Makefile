@@ -51,8 +51,8 @@ build: ## build the ./flowxi binary
 	$(GO) build -o flowxi ./cmd/flowxi
 
 test: $(TS_STAMP) ## whole suite: go test -race, then the TypeScript end-to-end journey (PKG=, TESTFLAGS= narrow it and skip the journey)
-	$(SERVICES_ENV); $(SERVICES) tools; \
-	FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS_URL="$$REDIS_URL" \
+	$(SERVICES_ENV); $(SERVICES) tools; minio_bin="$$($(SERVICES) minio-bin)" || exit $$?; \
+	FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS_URL="$$REDIS_URL" FLOWXI_MINIO_BIN="$$minio_bin" \
 		$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKG); \
 	if [ "$(PKG)" = "./..." ] && [ -z "$(TESTFLAGS)" ] && [ "$(JOURNEY)" != "0" ]; then GO="$(GO)" scripts/journey.sh; fi
 

@@ -4,7 +4,8 @@
 #   eval "$(scripts/services.sh env)"   # ensure both are up; prints export lines for DATABASE_URL / REDIS_URL
 #   scripts/services.sh stop            # stop the project-local PostgreSQL and Redis started by `env`
 #   scripts/services.sh status          # say what is running (exit 0 when both local services are up)
-#   scripts/services.sh tools           # ensure test tools (oathtool) are installed
+#   scripts/services.sh tools           # ensure test tools (oathtool, the MinIO test S3 server) are installed
+#   scripts/services.sh minio-bin       # build MinIO if needed and print the path of its binary
 #
 # Rules for `env`:
 #   - DATABASE_URL / REDIS_URL already set in the environment are used as they are (nothing is started).
@@ -394,13 +395,40 @@ cmd_status() {
 }
 
 cmd_tools() {
-	if command -v oathtool >/dev/null; then return 0; fi
-	apt_install oathtool
-	command -v oathtool >/dev/null || die "oathtool still missing after install"
+	if ! command -v oathtool >/dev/null; then
+		apt_install oathtool
+		command -v oathtool >/dev/null || die "oathtool still missing after install"
+	fi
+	minio_ensure
+}
+
+# --- MinIO (the real S3-compatible server the storage tests start) ----------------------------------------
+# Built from source with `go install` at a pinned commit (MinIO tags are not semver, so the module proxy
+# serves it as a pseudo-version). The binary is cached per version outside the checkout, so worktrees and
+# CI runs on one machine build it once; the Go build cache makes a rebuild a link step.
+MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+MINIO_DIR="${FLOWXI_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flowxi/tools}/minio-$MINIO_VERSION"
+
+minio_ensure() {
+	if [ -x "$MINIO_DIR/minio" ]; then return 0; fi
+	command -v go >/dev/null || die "go is needed to build MinIO"
+	mkdir -p "$MINIO_DIR"
+	log "building MinIO $MINIO_VERSION with go install (first time only; several minutes on 2 cores)"
+	local tmp
+	tmp="$(mktemp -d "$MINIO_DIR/build.XXXXXX")"
+	GOBIN="$tmp" GOFLAGS=-buildvcs=false go install "github.com/minio/minio@$MINIO_VERSION" >&2 ||
+		{ rm -rf "$tmp"; die "go install github.com/minio/minio@$MINIO_VERSION failed"; }
+	mv "$tmp/minio" "$MINIO_DIR/minio"
+	rm -rf "$tmp"
+}
+
+cmd_minio_bin() {
+	minio_ensure
+	echo "$MINIO_DIR/minio" >&3
 }
 
 usage() {
-	sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 }
 
 case "${1:-}" in
@@ -408,6 +436,7 @@ env) cmd_env ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
 tools) cmd_tools ;;
+minio-bin) cmd_minio_bin ;;
 -h | --help | help) usage ;;
 *) usage; exit 2 ;;
 esac
