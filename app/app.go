@@ -26,6 +26,7 @@ import (
 	"github.com/flowxi/backend/services/password"
 	"github.com/flowxi/backend/services/ratelimit"
 	"github.com/flowxi/backend/services/secrets"
+	"github.com/flowxi/backend/services/storage"
 	"github.com/flowxi/backend/services/store"
 	"github.com/flowxi/backend/services/tokens"
 )
@@ -43,6 +44,7 @@ type App struct {
 	Limiter *ratelimit.Limiter
 	Outbox  *mail.Outbox
 	Sealer  *audit.Sealer
+	Storage storage.Storage
 	Echo    *echo.Echo
 	// InternalKeys authenticates the internal operations API; Ledger moves the money.
 	InternalKeys *internalkeys.Service
@@ -190,6 +192,9 @@ func (a *App) Close() {
 	}
 	if a.Store != nil {
 		a.Store.Close()
+	}
+	if c, ok := a.Storage.(interface{ Close() error }); ok {
+		_ = c.Close()
 	}
 }
 

@@ -1,6 +1,9 @@
 package app
 
 import (
+	"fmt"
+	"path/filepath"
+
 	"github.com/labstack/echo/v4"
 
 	flowxi "github.com/flowxi/backend"
@@ -14,6 +17,7 @@ import (
 	"github.com/flowxi/backend/services/securitylog"
 	"github.com/flowxi/backend/services/sessions"
 	"github.com/flowxi/backend/services/stepup"
+	"github.com/flowxi/backend/services/storage"
 	"github.com/flowxi/backend/services/twofactor"
 )
 
@@ -24,6 +28,10 @@ var uploadLimits = map[string]int64{
 
 // wire builds every service with the dependencies it needs and composes them.
 func (a *App) wire() (*server.API, error) {
+	var err error
+	if a.Storage, err = a.openStorage(); err != nil {
+		return nil, err
+	}
 	twofa := twofactor.New(twofactor.Deps{
 		Store: a.Store, Cache: a.Cache, Keys: a.Keys, Clock: a.Clock, Limiter: a.Limiter, Outbox: a.Outbox,
 		Sessions:   sessions.New(a.Store, a.Tokens, a.Outbox, a.Clock),
@@ -53,12 +61,33 @@ func (a *App) wire() (*server.API, error) {
 		Identity:       identity.New(),
 		Registration:   a.registration(twofa),
 		TwoFactor:      twofa,
-		Profile:        profile.New(),
+		Profile:        profile.New(a.Store, a.Storage, a.Clock, a.Log),
 		SecurityEvents: securitylog.New(a.Store.Q),
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
 		Service:        led,
 	}, nil
 }
 
+// openStorage builds the object storage driver named by STORAGE_DRIVER.
+func (a *App) openStorage() (storage.Storage, error) {
+	c := a.Cfg
+	switch c.StorageDriver {
+	case "", "local":
+		return storage.NewLocal(filepath.Join(c.DataDir, "storage"), c.PublicURL, a.Keys, a.Clock)
+	case "s3":
+		return storage.NewS3(storage.S3Options{Endpoint: c.S3Endpoint, Region: c.S3Region, Bucket: c.S3Bucket,
+			AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, PathStyle: c.S3PathStyle})
+	default:
+		return nil, fmt.Errorf("STORAGE_DRIVER must be local or s3, not %q", c.StorageDriver)
+	}
+}
+
 // extraRoutes mounts routes that are not operations of the spec.
-func (a *App) extraRoutes(e *echo.Echo) {}
+func (a *App) extraRoutes(e *echo.Echo) {
+	// Signed URLs of the local storage driver (S3 serves its own).
+	if l, ok := a.Storage.(*storage.Local); ok {
+		e.GET(storage.LocalRoute+"*", func(c echo.Context) error {
+			return l.ServeSigned(c.Response(), c.Request(), c.Param("*"))
+		})
+	}
+}

@@ -119,11 +119,15 @@ type Querier interface {
 	SealAuditEvent(ctx context.Context, arg SealAuditEventParams) error
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
 	SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error
+	// Swaps the photo key; the caller holds the row lock (GetUserByIDForUpdate) and deletes the old object after commit.
+	SetUserPhotoKey(ctx context.Context, arg SetUserPhotoKeyParams) (time.Time, error)
 	SetUserStatus(ctx context.Context, arg SetUserStatusParams) (User, error)
 	SetUsername(ctx context.Context, arg SetUsernameParams) error
 	SetWalletStatus(ctx context.Context, arg SetWalletStatusParams) (LedgerAccount, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
+	// Writes every editable profile field at once; the service merges omitted fields from the locked row.
+	UpdateUserProfile(ctx context.Context, arg UpdateUserProfileParams) (User, error)
 	// Writes a new code, replacing any previous one (its attempts start again at zero).
 	UpsertOTP(ctx context.Context, arg UpsertOTPParams) error
 	// Spends a code once: of two concurrent uses exactly one gets the row.

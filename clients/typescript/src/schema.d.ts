@@ -504,7 +504,8 @@ export interface paths {
         };
         /**
          * Get current user profile
-         * @description Returns the full profile of the authenticated user. `photo_url` is a time-limited signed URL built on every read.
+         * @description Returns the full profile of the authenticated user. `photo_url` is a time-limited signed URL
+         *     (valid one hour) built on every read, or `null` when there is no photo.
          */
         get: operations["getMe"];
         put?: never;
@@ -518,7 +519,12 @@ export interface paths {
          *     alpha-2) and `nationality` (alpha-3) are normalized to uppercase and checked against the
          *     real code lists; `birth_date` must be a real past date; `phone_number` is E.164; names are
          *     trimmed, 1–100 letters, spaces, hyphens and apostrophes in any script. `locale` (beyond the
-         *     documentation) changes the language of messages and e-mails.
+         *     documentation) changes the language of messages and e-mails (this answer's too, unless a header
+         *     chose the language). Every failing field is reported at once and nothing is written. Changes
+         *     are audit-logged by field name, never by value; a PATCH that changes nothing writes nothing.
+         *
+         *     The documented example's `+22900000000` is not a valid number today (Benin numbers have had 10
+         *     digits since 2024); the examples below use `+2290160000000`.
          */
         patch: operations["updateMe"];
         trace?: never;
@@ -556,10 +562,23 @@ export interface paths {
         put?: never;
         /**
          * Upload profile photo
-         * @description Multipart field `photo`: at most 5 MiB; JPEG, PNG or WebP decided by content; at most
-         *     4096×4096; re-encoded so metadata (EXIF, GPS) is stripped. Only the object key is stored.
-         *     Too large 413 `PHOTO_TOO_LARGE`; other type 415 `PHOTO_UNSUPPORTED_TYPE`; undecodable or
-         *     oversized dimensions 422 `PHOTO_INVALID`.
+         * @description Multipart field `photo`: at most 5 MiB; JPEG, PNG or WebP decided by content (never by the file
+         *     name or the part's Content-Type); at most 4096×4096, read from the header before any pixel is
+         *     decoded; re-encoded as JPEG (quality 90, transparency flattened on white), so metadata (EXIF,
+         *     GPS, XMP) and anything appended to the file are dropped. The object is stored under
+         *     `profile_photos/user_<id>_<20 random characters>.jpg`; only the key is kept in the database,
+         *     and the previous object is deleted once the new key is committed (concurrent uploads leave
+         *     exactly one photo). `photo_url` is a signed URL valid one hour.
+         *
+         *     Photo over 5 MiB 413 `PHOTO_TOO_LARGE` (a whole request body over 6 MiB is refused before it
+         *     is read with 413 `PAYLOAD_TOO_LARGE`); other type 415 `PHOTO_UNSUPPORTED_TYPE`; undecodable,
+         *     truncated or oversized dimensions 422 `PHOTO_INVALID` with the reason under `errors.photo`; a
+         *     request without the `photo` part 422 `VALIDATION_FAILED`, with an unknown part 400
+         *     `MALFORMED_REQUEST`. A refused photo stores nothing. The change is audit-logged.
+         *
+         *     With the local storage driver, `photo_url` points at this server (`/files/<key>?expires=…&signature=…`,
+         *     HMAC-SHA256, outside this contract): it serves the object with its stored type, `nosniff` and a
+         *     sandboxing CSP, and answers 403 `FORBIDDEN` to an expired or altered URL.
          */
         post: operations["uploadMePhoto"];
         delete?: never;
@@ -1170,14 +1189,26 @@ export interface components {
             message: string;
             data: components["schemas"]["Profile"];
         };
-        PersonName: string | null;
+        /**
+         * @description Partial update. A property that is omitted is left unchanged; a property sent as `null` is
+         *     cleared (`locale` cannot be cleared). The Go type of each nullable property is
+         *     `nullable.Nullable`, which keeps the two apart.
+         */
         UpdateMeRequest: {
-            first_name?: components["schemas"]["PersonName"];
-            last_name?: components["schemas"]["PersonName"];
-            /** Format: date */
+            /** @description Trimmed; 1–100 letters (any script), spaces, hyphens and apostrophes. */
+            first_name?: string | null;
+            /** @description Trimmed; 1–100 letters (any script), spaces, hyphens and apostrophes. */
+            last_name?: string | null;
+            /**
+             * Format: date
+             * @description A real calendar date, not in the future and not before 1900-01-01.
+             */
             birth_date?: string | null;
+            /** @description ISO 3166-1 alpha-2 country code (any case; stored upper-case). */
             country?: string | null;
+            /** @description ISO 3166-1 alpha-3 country code (any case; stored upper-case). */
             nationality?: string | null;
+            /** @description E.164, e.g. +22900000000 (a valid number for its country). */
             phone_number?: string | null;
             locale?: components["schemas"]["Locale"];
         };
@@ -2888,7 +2919,7 @@ export interface operations {
                  *       "birth_date": "1999-01-01",
                  *       "country": "BJ",
                  *       "nationality": "BEN",
-                 *       "phone_number": "+22900000000"
+                 *       "phone_number": "+2290160000000"
                  *     }
                  */
                 "application/json": components["schemas"]["UpdateMeRequest"];
@@ -2912,7 +2943,7 @@ export interface operations {
                      *         "birth_date": "1999-01-01",
                      *         "country": "BJ",
                      *         "nationality": "BEN",
-                     *         "phone_number": "+22900000000",
+                     *         "phone_number": "+2290160000000",
                      *         "locale": "fr",
                      *         "updated_at": "2026-01-09T17:11:56.000000Z"
                      *       }

@@ -1,0 +1,138 @@
+package profile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/secrets"
+)
+
+// UploadMePhoto checks and re-encodes the `photo` part, stores it under a new random key,
+// commits that key on the locked user row, and only then deletes the object it replaced.
+// Concurrent uploads by one user serialize on the row lock: each one deletes exactly the key it
+// replaced, so one photo remains and no object is orphaned. A refused photo stores nothing.
+func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRequestObject) (api.UploadMePhotoResponseObject, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	raw, err := readPhoto(request.Body)
+	if err != nil {
+		return nil, err
+	}
+	jpg, err := s.decode(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	suffix, err := secrets.RandomAlnum(20)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("profile_photos/user_%d_%s.jpg", p.UserID, suffix)
+	if err := s.objects.Put(ctx, key, bytes.NewReader(jpg), int64(len(jpg)), "image/jpeg"); err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	var old *string
+	var updatedAt = now
+	err = s.store.Tx(ctx, func(q *db.Queries, tx pgx.Tx) error {
+		u, err := q.GetUserByIDForUpdate(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		old = u.PhotoKey
+		if updatedAt, err = q.SetUserPhotoKey(ctx, db.SetUserPhotoKeyParams{ID: p.UserID, PhotoKey: &key, Now: now}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{
+			Action: "profile.photo.updated", UserID: p.UserID, SubjectType: "user",
+			SubjectID: strconv.FormatInt(p.UserID, 10),
+			Details:   map[string]any{"replaced": old != nil, "bytes": len(jpg)},
+		})
+	})
+	if err != nil {
+		// Nothing refers to the new object: remove it so a failed upload leaves nothing behind.
+		s.deleteObject(ctx, key)
+		return nil, err
+	}
+	if old != nil && *old != key {
+		s.deleteObject(ctx, *old)
+	}
+	url, err := s.objects.SignedURL(ctx, key, PhotoURLTTL)
+	if err != nil {
+		return nil, err
+	}
+	resp := api.UploadMePhoto200JSONResponse{Code: "ME_PHOTO_UPDATED", Message: i18n.Msg(ctx, "ME_PHOTO_UPDATED")}
+	resp.Data.PhotoUrl = url
+	resp.Data.UpdatedAt = Stamp(updatedAt)
+	return resp, nil
+}
+
+// readPhoto returns the first part named `photo`, at most MaxPhotoBytes.
+func readPhoto(r *multipart.Reader) ([]byte, error) {
+	if r == nil {
+		return nil, apierr.Invalid("photo", "required")
+	}
+	for {
+		part, err := r.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, apierr.Invalid("photo", "required")
+		}
+		if err != nil {
+			return nil, readErr(err)
+		}
+		if part.FormName() != "photo" {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(part, MaxPhotoBytes+1))
+		if err != nil {
+			return nil, readErr(err)
+		}
+		if len(b) > MaxPhotoBytes {
+			return nil, errPhotoTooLarge
+		}
+		return b, nil
+	}
+}
+
+// readErr maps a body read failure: over the route's limit is 413, anything else malformed.
+func readErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errPhotoTooLarge
+	}
+	return apierr.ErrMalformed.Wrap(err)
+}
+
+// decode runs reencode under the decode semaphore.
+func (s *Profile) decode(ctx context.Context, raw []byte) ([]byte, error) {
+	select {
+	case s.decodes <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.decodes }()
+	return reencode(raw)
+}
+
+// deleteObject removes key even if the request is cancelled; a failure is logged with the key
+// so the object can be found.
+func (s *Profile) deleteObject(ctx context.Context, key string) {
+	if err := s.objects.Delete(context.WithoutCancel(ctx), key); err != nil {
+		s.log.ErrorContext(ctx, "profile: photo object not deleted", "key", key, "error", err.Error())
+	}
+}

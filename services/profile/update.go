@@ -1,0 +1,182 @@
+package profile
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/store"
+)
+
+// change is one validated PATCH field: set=false leaves the column alone, value nil clears it.
+type change[T any] struct {
+	set   bool
+	value *T
+}
+
+// patch is the validated request.
+type patch struct {
+	firstName, lastName, country, nationality, phone change[string]
+	birthDate                                        change[time.Time]
+	locale                                           *string
+}
+
+// UpdateMe validates every field (reporting all failures at once), then applies the changes
+// to the locked user row and records which fields changed (never their values) in the audit log.
+func (s *Profile) UpdateMe(ctx context.Context, request api.UpdateMeRequestObject) (api.UpdateMeResponseObject, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	if request.Body == nil {
+		return nil, apierr.Invalid("body", "required")
+	}
+	now := s.clock.Now()
+	in, verr := s.validate(*request.Body, now)
+	if verr != nil {
+		return nil, verr
+	}
+	var out db.User
+	err := s.store.Tx(ctx, func(q *db.Queries, tx pgx.Tx) error {
+		cur, err := q.GetUserByIDForUpdate(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		next, fields := merge(cur, in)
+		if len(fields) == 0 {
+			out = cur
+			return nil
+		}
+		next.Now = now
+		if out, err = q.UpdateUserProfile(ctx, next); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{
+			Action: "profile.updated", UserID: p.UserID, SubjectType: "user",
+			SubjectID: strconv.FormatInt(p.UserID, 10), Details: map[string]any{"fields": fields},
+		})
+	})
+	if store.IsNotFound(err) {
+		return nil, apierr.ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A new language applies to this very answer unless a header chose one.
+	i18n.ApplyUserLocale(ctx, out.Locale)
+	return api.UpdateMe200JSONResponse{Code: "ME_UPDATED", Message: i18n.Msg(ctx, "ME_UPDATED"), Data: profileUpdate(out)}, nil
+}
+
+// validate normalizes each sent field and collects every failed rule.
+func (s *Profile) validate(b api.UpdateMeRequest, now time.Time) (patch, *apierr.Error) {
+	var in patch
+	verr := &apierr.Error{Status: 422, Code: "VALIDATION_FAILED"}
+	in.firstName = field(b.FirstName, "first_name", verr, func(v string) (string, string, string) { return normalizeName(v) })
+	in.lastName = field(b.LastName, "last_name", verr, func(v string) (string, string, string) { return normalizeName(v) })
+	in.country = field(b.Country, "country", verr, func(v string) (string, string, string) {
+		if c, ok := normalizeCountry(v); ok {
+			return c, "", ""
+		}
+		return "", "country", ""
+	})
+	in.nationality = field(b.Nationality, "nationality", verr, func(v string) (string, string, string) {
+		if c, ok := normalizeNationality(v); ok {
+			return c, "", ""
+		}
+		return "", "nationality", ""
+	})
+	in.phone = field(b.PhoneNumber, "phone_number", verr, func(v string) (string, string, string) {
+		if n, ok := normalizePhone(v); ok {
+			return n, "", ""
+		}
+		return "", "phone", ""
+	})
+	if b.BirthDate.IsSpecified() {
+		in.birthDate.set = true
+		if !b.BirthDate.IsNull() {
+			d, rule := parseBirthDate(b.BirthDate.MustGet(), now)
+			if rule != "" {
+				verr.Add("birth_date", rule)
+			}
+			in.birthDate.value = &d
+		}
+	}
+	if b.Locale != nil {
+		l := string(*b.Locale)
+		in.locale = &l
+	}
+	if len(verr.Fields) > 0 {
+		return patch{}, verr
+	}
+	return in, nil
+}
+
+// field applies check to a sent, non-null value; a failed rule goes to verr.
+func field(v nullable.Nullable[string], name string, verr *apierr.Error, check func(string) (string, string, string)) change[string] {
+	if !v.IsSpecified() {
+		return change[string]{}
+	}
+	if v.IsNull() {
+		return change[string]{set: true}
+	}
+	out, rule, param := check(v.MustGet())
+	if rule != "" {
+		verr.Add(name, rule, param)
+		return change[string]{}
+	}
+	return change[string]{set: true, value: &out}
+}
+
+// merge applies in to the current row and lists the fields whose value changes.
+func merge(cur db.User, in patch) (db.UpdateUserProfileParams, []string) {
+	next := db.UpdateUserProfileParams{
+		ID: cur.ID, FirstName: cur.FirstName, LastName: cur.LastName, BirthDate: cur.BirthDate,
+		Country: cur.Country, Nationality: cur.Nationality, PhoneNumber: cur.PhoneNumber, Locale: cur.Locale,
+	}
+	var fields []string
+	apply := func(name string, c change[string], dst **string) {
+		if c.set && !equalPtr(*dst, c.value) {
+			*dst = c.value
+			fields = append(fields, name)
+		}
+	}
+	apply("first_name", in.firstName, &next.FirstName)
+	apply("last_name", in.lastName, &next.LastName)
+	apply("country", in.country, &next.Country)
+	apply("nationality", in.nationality, &next.Nationality)
+	apply("phone_number", in.phone, &next.PhoneNumber)
+	if in.birthDate.set && !equalDate(next.BirthDate, in.birthDate.value) {
+		next.BirthDate = in.birthDate.value
+		fields = append(fields, "birth_date")
+	}
+	if in.locale != nil && *in.locale != next.Locale {
+		next.Locale = *in.locale
+		fields = append(fields, "locale")
+	}
+	slices.Sort(fields)
+	return next, fields
+}
+
+func equalPtr(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func equalDate(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
