@@ -37,6 +37,7 @@ type Mailbox struct {
 
 	mu     sync.Mutex
 	srv    *smtp.Server
+	ln     net.Listener
 	msgs   []Mail
 	cursor map[string]int // per recipient: how many messages Next has returned
 }
@@ -74,9 +75,13 @@ func (m *Mailbox) Use(c *config.Config) { c.SMTPURL = m.URL() }
 // Stop closes the server: connections to it are refused until Start.
 func (m *Mailbox) Stop() {
 	m.mu.Lock()
-	srv := m.srv
-	m.srv = nil
+	srv, ln := m.srv, m.ln
+	m.srv, m.ln = nil, nil
 	m.mu.Unlock()
+	if ln != nil {
+		// Closed here too: Serve may not have registered it with the server yet.
+		_ = ln.Close()
+	}
 	if srv != nil {
 		_ = srv.Close()
 	}
@@ -98,7 +103,7 @@ func (m *Mailbox) serve(l net.Listener) {
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.MaxMessageBytes = 1 << 20
 	m.mu.Lock()
-	m.srv = srv
+	m.srv, m.ln = srv, l
 	m.mu.Unlock()
 	go func() { _ = srv.Serve(l) }()
 }

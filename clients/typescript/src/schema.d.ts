@@ -221,7 +221,10 @@ export interface paths {
         /**
          * Request a password reset code
          * @description Beyond the documentation. Always answers 200 `PASSWORD_RESET_SENT` whatever the email (no
-         *     enumeration); when an active account exists, a 6-digit code valid 10 minutes is e-mailed.
+         *     enumeration); when an active account exists, a 6-digit code valid 10 minutes is e-mailed (in
+         *     the request's locale when a header chose one, else the user's), replacing any previous one.
+         *     Within 60 s of the previous code nothing is sent, with the same answer. Rate limits: 3 per 10
+         *     minutes per email, 20 per hour per client IP.
          */
         post: operations["forgotPassword"];
         delete?: never;
@@ -244,7 +247,11 @@ export interface paths {
          * @description Beyond the documentation. Needs the e-mailed code and, when the user has 2FA, a TOTP or
          *     recovery code in `twofa_code`. Success revokes every token of the user.
          *     Wrong code 403 `OTP_INVALID`; no live code 410 `OTP_EXPIRED`; missing or wrong second factor
-         *     403 `INVALID_2FA_CODE`.
+         *     403 `INVALID_2FA_CODE`. Decisions: password policy as at registration (422, checked first);
+         *     5 wrong tries invalidate the code, and a missing or wrong second factor counts as one; the
+         *     second factor is checked only after the code matched (a passing one is spent). Success
+         *     revokes every token, deletes the code, e-mails a notification and is audit-logged. Rate
+         *     limit: 5 per 10 minutes per email + client IP.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -264,7 +271,14 @@ export interface paths {
         put?: never;
         /**
          * Register (email OTP) - send code
-         * @description Creates (or reuses) a pending user and sends a 6-digit OTP by email. An active account answers 409 `EMAIL_ALREADY_USED`.
+         * @description Creates (or reuses) a pending user and sends a 6-digit OTP by email. An active account answers
+         *     409 `EMAIL_ALREADY_USED`. Decisions: the email is trimmed and lower-cased; a new user gets
+         *     username `fx` + its id on 8 digits, the request's resolved locale and notification preferences
+         *     (email on, in-app on, push off); a blocked or closed account also answers 409
+         *     `EMAIL_ALREADY_USED`. Sending again replaces the code (attempts reset), at most once every
+         *     60 s (429 `RATE_LIMITED` with `Retry-After` before that). The e-mail is in the request's
+         *     locale and leaves through the outbox committed with the code. Rate limits (shared by the
+         *     four send/resend operations): 3 per 10 minutes per email, 20 per hour per client IP.
          */
         post: operations["sendRegisterEmailCode"];
         delete?: never;
@@ -284,7 +298,11 @@ export interface paths {
         put?: never;
         /**
          * Register (email OTP) - resend code
-         * @description Resends a 6-digit OTP for a pending user (the new code replaces the old one; 60 s cooldown). An active account answers 409 `EMAIL_ALREADY_ACTIVE`. Success code `OTP_SENT` is a decision.
+         * @description Resends a 6-digit OTP for a pending user (the new code replaces the old one; 60 s cooldown,
+         *     429 `RATE_LIMITED` with `Retry-After` before). An active (or blocked, closed) account answers
+         *     409 `EMAIL_ALREADY_ACTIVE`. Success code `OTP_SENT` is a decision. An unknown email is treated
+         *     like send (a pending user is created), so resend reveals nothing send does not. Same rate
+         *     limits as send.
          */
         post: operations["resendRegisterEmailCode"];
         delete?: never;
@@ -304,7 +322,10 @@ export interface paths {
         put?: never;
         /**
          * Register (email OTP) - verify code
-         * @description Verifies the OTP (hash match + not expired). Does not activate the account. Wrong code 403 `OTP_INVALID` (5 wrong tries invalidate the code); no live code for that email 410 `OTP_EXPIRED`.
+         * @description Verifies the OTP (hash match + not expired). Does not activate the account. Wrong code 403
+         *     `OTP_INVALID` (5 wrong tries, counted across verify and set-password, invalidate the code);
+         *     no live code for that email (never sent, expired after 10 minutes, used, invalidated, or an
+         *     unknown email) 410 `OTP_EXPIRED`. Rate limit: 10 per 10 minutes per email.
          */
         post: operations["verifyRegisterEmailCode"];
         delete?: never;
@@ -325,7 +346,14 @@ export interface paths {
         /**
          * Register (email OTP) - set password
          * @description Validates the OTP under a row lock, activates the user, deletes the OTP row and issues a
-         *     token, in one transaction. Optional `device_*` fields bind the token to a device like a login.
+         *     token, in one transaction. Optional `device_*` fields bind the token to a device like a login
+         *     (the device is then known: a later login from it sends no new-device e-mail); `device_id`,
+         *     `device_type` and `device_name` go together (422 `required` on the missing ones). Password
+         *     policy (422): 8–128 characters, `password_confirmation` equal (rule `confirmed`), not the email
+         *     and not containing its local part (`password_email`), not a common password
+         *     (`password_weak`); checked before the code, so a policy error costs no try. Errors as verify.
+         *     Any unused magic link of the user is invalidated. Rate limit (counted before any check, shared
+         *     with the magic-link set-password): 5 per 10 minutes per email + client IP.
          */
         post: operations["setPasswordRegisterEmailCode"];
         delete?: never;
@@ -345,7 +373,12 @@ export interface paths {
         put?: never;
         /**
          * Register (magic link) - send link
-         * @description Creates (or reuses) a pending user and sends a single-use magic link email (15 minutes). An active account answers 409 `EMAIL_ALREADY_USED`. Success code `MAGIC_LINK_SENT` is a decision.
+         * @description Creates (or reuses) a pending user and sends a single-use magic link email (15 minutes). An
+         *     active account answers 409 `EMAIL_ALREADY_USED`. Success code `MAGIC_LINK_SENT` is a decision.
+         *     The link is `{FRONTEND_URL}/register/set-password?token=<64 characters>&email=<email>`; the
+         *     front end posts both to set-password (opening the link consumes nothing). A new link replaces
+         *     unused ones, at most once every 60 s (429 `RATE_LIMITED` with `Retry-After`). Pending-user
+         *     creation and rate limits as for the OTP send.
          */
         post: operations["registerEmail"];
         delete?: never;
@@ -365,7 +398,9 @@ export interface paths {
         put?: never;
         /**
          * Register (magic link) - resend link
-         * @description Resends a magic link for a pending user (the new link replaces the old one). Active users get 409 `EMAIL_ALREADY_ACTIVE`.
+         * @description Resends a magic link for a pending user (the new link replaces the old one; 60 s cooldown).
+         *     Active users get 409 `EMAIL_ALREADY_ACTIVE`. An unknown email is treated like send. Same rate
+         *     limits as send.
          */
         post: operations["resendRegisterEmail"];
         delete?: never;
@@ -387,7 +422,9 @@ export interface paths {
          * Register (magic link) - set password
          * @description Validates the magic link token (64 characters; its SHA-256 hex is what the server stores)
          *     together with the email, sets the password, activates the account and issues a token,
-         *     atomically. An unknown, used or expired link is 410 `MAGIC_LINK_INVALID`.
+         *     atomically. An unknown, used, replaced or expired link, or a link of another email, is 410
+         *     `MAGIC_LINK_INVALID`. Password policy, optional device binding and rate limit as for the OTP
+         *     set-password; any registration code of the user is deleted.
          */
         post: operations["setPasswordRegisterMagicLink"];
         delete?: never;
