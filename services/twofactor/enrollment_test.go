@@ -44,7 +44,7 @@ func TestStatusHandsOutOnePendingSecretAndWritesNothing(t *testing.T) {
 	if n := count(t, env, "SELECT count(*) FROM users WHERE id = $1 AND (twofa_enabled OR twofa_secret_enc IS NOT NULL OR twofa_last_step IS NOT NULL)", u.ID); n != 0 {
 		t.Fatal("status wrote 2FA state to PostgreSQL")
 	}
-	if n := count(t, env, "SELECT count(*) FROM twofa_recovery_codes"); n != 0 {
+	if n := count(t, env, "SELECT count(*) FROM twofa_recovery_codes WHERE user_id = $1", u.ID); n != 0 {
 		t.Fatal("status wrote recovery codes")
 	}
 }

@@ -40,7 +40,7 @@ func TestAccountFailureWindowSpansChallengesAndFlows(t *testing.T) {
 	if r := verifyLogin(env, ch.ID, wrongCode(t, env, secret), nil); r.Status != 429 {
 		t.Fatalf("locked wrong code: %d", r.Status)
 	}
-	if n := count(t, env, "SELECT count(*) FROM mail_outbox WHERE template = 'twofa_locked'"); n != 1 {
+	if n := count(t, env, "SELECT count(*) FROM mail_outbox WHERE template = 'twofa_locked' AND to_address = $1", u.Email); n != 1 {
 		t.Fatalf("%d lock e-mails: want one per window", n)
 	}
 	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.locked'", u.ID); n != 1 {
