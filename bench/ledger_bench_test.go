@@ -30,7 +30,8 @@ import (
 
 // Ledger benchmark: pgbench's built-in TPC-B-like script and our transfer path, on the same
 // PostgreSQL server, with the same client count, in one run. Tunables (environment):
-// LEDGER_BENCH_CLIENTS (16), LEDGER_BENCH_PHASE (8s), LEDGER_BENCH_WALLETS (10000).
+// LEDGER_BENCH_CLIENTS (16), LEDGER_BENCH_PHASE (8s), LEDGER_BENCH_WALLETS (10000), and the engine's
+// LEDGER_BATCH_WORKERS / LEDGER_MAX_BATCH (server defaults).
 func BenchmarkLedger(b *testing.B) {
 	if _, err := exec.LookPath("pgbench"); err != nil {
 		b.Skip("pgbench is not installed")
@@ -116,6 +117,8 @@ type lbBench struct {
 func lbSetup(b *testing.B, clients, n int) *lbBench {
 	env := testkit.New(b, func(c *config.Config) {
 		c.DatabaseURL = lbWithParam(c.DatabaseURL, "pool_max_conns", strconv.Itoa(clients*2+8))
+		c.LedgerWorkers = lbEnvInt("LEDGER_BATCH_WORKERS", 0)
+		c.LedgerMaxBatch = lbEnvInt("LEDGER_MAX_BATCH", 0)
 	})
 	ctx := context.Background()
 	pool := env.App.Store.Pool

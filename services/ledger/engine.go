@@ -59,17 +59,23 @@ type outcome struct {
 	err      error // a failure that recorded nothing
 }
 
-// engine runs the posting workers of one instance.
+// engine runs the posting workers of one instance. Each worker owns a queue; an item goes to
+// the queue of its debit account, so every movement out of one account — the balance-checked
+// side, the one a hot payer contends on — is batched by one worker instead of several workers
+// taking turns on its row lock.
 type engine struct {
 	s        *Service
-	queue    chan *item
-	workers  int
+	queues   []chan *item
 	maxBatch int
 	running  atomic.Bool
 }
 
 func newEngine(s *Service, workers, maxBatch int) *engine {
-	return &engine{s: s, queue: make(chan *item, 8192), workers: workers, maxBatch: maxBatch}
+	e := &engine{s: s, maxBatch: maxBatch}
+	for i := 0; i < workers; i++ {
+		e.queues = append(e.queues, make(chan *item, 4096))
+	}
+	return e
 }
 
 // submit queues it and waits for its committed outcome. When the caller gives up (ctx done)
@@ -79,8 +85,9 @@ func (e *engine) submit(ctx context.Context, it *item) outcome {
 		return outcome{err: ErrEngineUnavailable}
 	}
 	it.done = make(chan outcome, 1)
+	q := e.queues[uint64(it.debit)%uint64(len(e.queues))]
 	select {
-	case e.queue <- it:
+	case q <- it:
 	case <-ctx.Done():
 		return outcome{err: ctx.Err()}
 	}
@@ -97,19 +104,22 @@ func (e *engine) submit(ctx context.Context, it *item) outcome {
 func (e *engine) run(ctx context.Context) {
 	e.running.Store(true)
 	var wg sync.WaitGroup
-	for i := 0; i < e.workers; i++ {
+	for _, q := range e.queues {
 		wg.Add(1)
-		go func() { defer wg.Done(); e.work(ctx) }()
+		go func(q chan *item) { defer wg.Done(); e.work(ctx, q) }(q)
 	}
 	<-ctx.Done()
 	e.running.Store(false)
 	wg.Wait()
-	for {
-		select {
-		case it := <-e.queue:
-			it.done <- outcome{err: ErrEngineUnavailable}
-		default:
-			return
+	for _, q := range e.queues {
+	drain:
+		for {
+			select {
+			case it := <-q:
+				it.done <- outcome{err: ErrEngineUnavailable}
+			default:
+				break drain
+			}
 		}
 	}
 }
@@ -117,19 +127,19 @@ func (e *engine) run(ctx context.Context) {
 // work takes whatever is queued (up to maxBatch) as one batch. While a batch holds a hot
 // account's lock, the requests that need it pile up in the queue and form the next batch: the
 // busier the account, the bigger the batches, and the lock and commit are paid once per batch.
-func (e *engine) work(ctx context.Context) {
+func (e *engine) work(ctx context.Context, queue chan *item) {
 	for {
 		var first *item
 		select {
 		case <-ctx.Done():
 			return
-		case first = <-e.queue:
+		case first = <-queue:
 		}
 		batch := []*item{first}
 	drain:
 		for len(batch) < e.maxBatch {
 			select {
-			case it := <-e.queue:
+			case it := <-queue:
 				batch = append(batch, it)
 			default:
 				break drain

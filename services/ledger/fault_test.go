@@ -24,7 +24,7 @@ func TestKillServerMidLoad(t *testing.T) {
 	f := newFixture(t)
 	var p *testkit.Process
 
-	const senders, perSender = 8, 40
+	const senders, perSender = 6, 25
 	users := make([]testkit.User, senders)
 	wallets := make([]int64, senders)
 	for i := range users {
