@@ -15,7 +15,7 @@ import { after, before, describe } from "node:test";
 import * as OTPAuth from "otpauth";
 
 import * as flowxi from "../src/index.js";
-import { loadCatalog } from "./support/catalog.js";
+import { loadCatalog, mailSubjects } from "./support/catalog.js";
 import { Journey } from "./support/journey.js";
 import { Mailbox, otpFrom } from "./support/mailbox.js";
 import { startServer, type RunningServer } from "./support/server.js";
@@ -41,7 +41,8 @@ const url = (): string => {
 
 for (const locale of ["fr", "en"] as const) {
   describe(`journey (${locale})`, () => {
-    const j = new Journey(locale, url, loadCatalog(root, locale));
+    const other = locale === "fr" ? "en" : "fr";
+    const j = new Journey(locale, url, loadCatalog(root, locale), mailSubjects(root, locale), mailSubjects(root, other));
     let spec = "";
 
     j.step("the server publishes its contract and reference page", [], [], async () => {
@@ -65,9 +66,7 @@ for (const locale of ["fr", "en"] as const) {
       assert.equal(sent.code, "OTP_SENT");
       j.localized(sent);
 
-      const mail = await mailbox.next(j.email, cursor);
-      if (mail.language) assert.equal(mail.language, locale, "the e-mail is in the request's language");
-      const code = otpFrom(mail);
+      const code = otpFrom(await j.mail(mailbox, cursor, "register_code"));
 
       const verified = flowxi.ok(await j.api.POST("/api/v1/register-email-code/verify", { body: { email: j.email, code } }));
       assert.equal(verified.valid, true);
@@ -122,6 +121,7 @@ for (const locale of ["fr", "en"] as const) {
       assert.equal(scanned.secret.base32.replace(/=+$/, ""), status.secret.replace(/=+$/, "").toUpperCase());
 
       await j.startTotp(status.secret);
+      const cursor = mailbox.count();
       const recovery = await flowxi.enableTwofa(j.api, j.nextCode());
       assert.equal(recovery.length, 10);
       assert.equal(new Set(recovery).size, 10, "recovery codes are distinct");
@@ -129,6 +129,8 @@ for (const locale of ["fr", "en"] as const) {
       const enabled = await flowxi.getTwofaStatus(j.api);
       assert.equal(enabled.enabled, true);
       assert.equal(enabled.secret, null, "the secret is never shown again");
+      // The owner is told by e-mail, in their language.
+      await j.mail(mailbox, cursor, "twofa_enabled");
     });
 
     j.step("log in again through the 2FA challenge", ["twofa"], ["session"], async () => {

@@ -17,3 +17,23 @@ export function loadCatalog(root: string, lang: string): Catalog {
   }
   return out;
 }
+
+/**
+ * mailSubjects maps each e-mail template of locales/<lang>/mail to its subject, for the subjects
+ * that take no parameters (a `{{` marks one): an e-mail's subject tells its language.
+ */
+export function mailSubjects(root: string, lang: string): Map<string, string> {
+  const dir = join(root, "locales", lang, "mail");
+  const out = new Map<string, string>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const f of names.filter((n) => n.endsWith(".subject.txt"))) {
+    const subject = readFileSync(join(dir, f), "utf8").trim();
+    if (!subject.includes("{{")) out.set(f.replace(/\.subject\.txt$/, ""), subject);
+  }
+  return out;
+}

@@ -12,6 +12,7 @@ import * as OTPAuth from "otpauth";
 
 import { ApiError, createFlowxiClient, type FlowxiClient, type Locale } from "../../src/index.js";
 import type { Catalog } from "./catalog.js";
+import type { Mail, Mailbox } from "./mailbox.js";
 
 /** What a step can need or give. */
 export type Capability = "account" | "session" | "twofa";
@@ -34,6 +35,8 @@ export class Journey {
     readonly locale: Locale,
     private readonly url: () => string,
     readonly catalog: Catalog,
+    private readonly subjects: Map<string, string>,
+    private readonly otherSubjects: Map<string, string>,
   ) {
     const id = randomBytes(6).toString("hex");
     this.email = `journey.${locale}.${id}@example.com`;
@@ -59,6 +62,20 @@ export class Journey {
     assert.equal(this.lastLanguage, this.locale, "Content-Language");
   }
 
+  /**
+   * mail waits for the `template` e-mail to this journey's user received after `cursor`, and checks
+   * that it is written in the journey's language: when the template's subject is fixed, the e-mail
+   * must carry the subject of locales/<lang>/mail (a subject of the other language never matches).
+   */
+  async mail(mailbox: Mailbox, cursor: number, template: string): Promise<Mail> {
+    const want = this.subjects.get(template);
+    const other = this.otherSubjects.get(template);
+    const mail = await mailbox.next(this.email, cursor, (m) => want === undefined || m.subject === want || m.subject === other);
+    if (want !== undefined) assert.equal(mail.subject, want, `subject of the ${template} e-mail`);
+    if (mail.language) assert.equal(mail.language, this.locale, "Content-Language of the e-mail");
+    return mail;
+  }
+
   /** localized asserts that the last answer is in this journey's language with the catalogue's message. */
   localized(body: { code: string; message: string }): void {
     assert.equal(this.lastLanguage, this.locale, `Content-Language of ${body.code}`);
@@ -71,7 +88,7 @@ export class Journey {
   /**
    * startTotp prepares codes for a run of second-factor checks. A time step is accepted once per
    * user and within ±1 step, so the journey uses steps T-1, T, T+1 of the current step T, in
-   * increasing order, and first waits for a fresh window when fewer than 8 s of T are left.
+   * increasing order, and first waits for a fresh window when fewer than 12 s of T are left.
    */
   async startTotp(secret: string): Promise<void> {
     this.totp = new OTPAuth.TOTP({
@@ -83,7 +100,7 @@ export class Journey {
       secret: OTPAuth.Secret.fromBase32(secret),
     });
     const left = 30_000 - (Date.now() % 30_000);
-    if (left < 8_000) await new Promise((r) => setTimeout(r, left + 200));
+    if (left < 12_000) await new Promise((r) => setTimeout(r, left + 200));
     this.base = Math.floor(Date.now() / 30_000) - 1;
     this.used = 0;
   }

@@ -16,7 +16,7 @@ export interface Mail {
   language: string | undefined;
 }
 
-type Waiter = { to: string; since: number; resolve: (m: Mail) => void };
+type Waiter = { to: string; since: number; match: (m: Mail) => boolean; resolve: (m: Mail) => void };
 
 /** Mailbox collects every message the SMTP server accepts. */
 export class Mailbox {
@@ -75,18 +75,19 @@ export class Mailbox {
   }
 
   /**
-   * next waits for the first e-mail to `to` received after cursor `since` (from {@link count}), so a
-   * resent or older code is never picked up by mistake.
+   * next waits for the first e-mail to `to` received after cursor `since` (from {@link count}) that
+   * `match` accepts, so an older code or another notification is never picked up by mistake.
    */
-  next(to: string, since: number, timeoutMs = 30_000): Promise<Mail> {
+  next(to: string, since: number, match: (m: Mail) => boolean = () => true, timeoutMs = 30_000): Promise<Mail> {
     const addr = to.toLowerCase();
-    const found = this.mails.slice(since).find((m) => m.to.includes(addr));
+    const found = this.mails.slice(since).find((m) => m.to.includes(addr) && match(m));
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { to: addr, since, resolve };
+      const waiter: Waiter = { to: addr, since, match, resolve };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`no e-mail to ${to} within ${timeoutMs} ms (${this.mails.length} received in all)`));
+        const subjects = this.mails.filter((m) => m.to.includes(addr)).map((m) => JSON.stringify(m.subject));
+        reject(new Error(`no matching e-mail to ${to} within ${timeoutMs} ms (received for it: ${subjects.join(", ") || "none"})`));
       }, timeoutMs);
       waiter.resolve = (m) => {
         clearTimeout(timer);
@@ -100,7 +101,7 @@ export class Mailbox {
     this.mails.push(m);
     const index = this.mails.length - 1;
     for (const w of [...this.waiters]) {
-      if (index >= w.since && m.to.includes(w.to)) {
+      if (index >= w.since && m.to.includes(w.to) && w.match(m)) {
         this.waiters = this.waiters.filter((x) => x !== w);
         w.resolve(m);
       }
