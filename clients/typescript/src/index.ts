@@ -235,3 +235,50 @@ export async function updateMe(c: FlowxiClient, patch: Schema<"UpdateMeRequest">
 export async function getOpenapiSpec(c: FlowxiClient): Promise<string> {
   return ok(await c.GET("/api/v1/openapi.yaml", { parseAs: "text" }));
 }
+
+// ---- Wallets --------------------------------------------------------------------------------
+
+/** listWallets returns the caller's wallets (amounts in minor units). */
+export async function listWallets(c: FlowxiClient): Promise<Schema<"Wallet">[]> {
+  return ok(await c.GET("/api/v1/wallets")).data;
+}
+
+/** createWallet opens the caller's wallet in `currency`. */
+export async function createWallet(c: FlowxiClient, currency: Schema<"CurrencyCode">): Promise<Schema<"Wallet">> {
+  return ok(await c.POST("/api/v1/wallets", { body: { currency } })).data;
+}
+
+/** walletHistory returns one page of a wallet's history, newest first. */
+export async function walletHistory(c: FlowxiClient, walletId: number): Promise<Schema<"HistoryItem">[]> {
+  return ok(await c.GET("/api/v1/wallets/{id}/transactions", { params: { path: { id: walletId } } })).data.items;
+}
+
+// ---- Transfers and Internal -----------------------------------------------------------------
+
+/** A posted money movement, and whether the server replayed it for a repeated Idempotency-Key. */
+export interface Posted {
+  code: string;
+  message: string;
+  transaction: Schema<"Transaction">;
+  replayed: boolean;
+}
+
+function posted(r: { data?: Schema<"TransactionResponse">; error?: unknown; response: Response }): Posted {
+  const body = ok(r);
+  return {
+    code: body.code,
+    message: body.message,
+    transaction: body.data,
+    replayed: r.response.headers.get("Idempotent-Replayed") === "true",
+  };
+}
+
+/** createTransfer sends money to another user; retry with the same key after a timeout. */
+export async function createTransfer(c: FlowxiClient, idempotencyKey: string, body: Schema<"TransferRequest">): Promise<Posted> {
+  return posted(await c.POST("/api/v1/transfers", { params: { header: { "Idempotency-Key": idempotencyKey } }, body }));
+}
+
+/** createDeposit credits a wallet through the internal API (a client built with an X-Internal-Key header). */
+export async function createDeposit(c: FlowxiClient, idempotencyKey: string, body: Schema<"DepositRequest">): Promise<Posted> {
+  return posted(await c.POST("/api/v1/internal/deposits", { params: { header: { "Idempotency-Key": idempotencyKey } }, body }));
+}

@@ -1,0 +1,81 @@
+/**
+ * The money part of the journey: wallets for two users, a deposit through the internal API, a
+ * transfer with an Idempotency-Key (and its replay), balances, history and a refused transfer.
+ */
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+
+import * as flowxi from "../src/index.js";
+import type { Journey } from "./support/journey.js";
+import { otpFrom, type Mailbox } from "./support/mailbox.js";
+
+/** registerByEmail creates an active user through the e-mail code flow and returns its client. */
+async function registerByEmail(j: Journey, mailbox: Mailbox, url: string): Promise<flowxi.FlowxiClient> {
+  const api = flowxi.createFlowxiClient(url, { locale: j.locale });
+  const email = `journey.${j.locale}.peer.${randomBytes(6).toString("hex")}@example.com`;
+  const password = `Jy-${randomBytes(12).toString("base64url")}-9!`;
+  const cursor = mailbox.count();
+  await flowxi.sendRegisterEmailCode(api, email);
+  const code = otpFrom(await mailbox.next(email, cursor));
+  await flowxi.setPasswordRegisterEmailCode(api, { email, code, password, device_id: "journey-peer", device_type: "web", device_name: "Peer" });
+  return api;
+}
+
+/** moneySteps registers the money step of one journey. */
+export function moneySteps(j: Journey, mailbox: Mailbox, url: () => string): void {
+  j.step("deposit through the internal API and transfer to another user with an Idempotency-Key", ["session"], [], async () => {
+    const internalKey = process.env.JOURNEY_INTERNAL_KEY;
+    assert.ok(internalKey, "JOURNEY_INTERNAL_KEY is not set: scripts/journey.sh creates it with `flowxi internal-key create`");
+    const internal = flowxi.createFlowxiClient(url(), { locale: j.locale, headers: { "X-Internal-Key": internalKey } });
+    const peer = await registerByEmail(j, mailbox, url());
+
+    const mine = await flowxi.createWallet(j.api, "EUR");
+    const theirs = await flowxi.createWallet(peer, "EUR");
+    assert.deepEqual([mine.balance, mine.exponent, theirs.balance], [0, 2, 0]);
+
+    // A deposit of 1 000.00 EUR, sent twice with the same key: posted once, replayed once.
+    const depositKey = randomUUID();
+    const deposit = { wallet_id: mine.id, amount: 100_000, currency: "EUR", external_reference: `JOURNEY-${depositKey}` };
+    const first = await flowxi.createDeposit(internal, depositKey, deposit);
+    assert.equal(first.code, "DEPOSIT_POSTED");
+    assert.equal(first.transaction.status, "posted");
+    assert.equal(first.replayed, false);
+    j.localized(first);
+    const again = await flowxi.createDeposit(internal, depositKey, deposit);
+    assert.equal(again.replayed, true);
+    assert.equal(again.transaction.id, first.transaction.id);
+
+    // 25.00 EUR to the peer, also sent twice with one key (a client retrying after a timeout).
+    const transferKey = randomUUID();
+    const transfer = { from_wallet_id: mine.id, to_wallet_id: theirs.id, amount: 2_500, currency: "EUR", note: `journey ${j.locale}` };
+    const sent = await flowxi.createTransfer(j.api, transferKey, transfer);
+    assert.equal(sent.code, "TRANSFER_COMPLETED");
+    assert.equal(sent.transaction.status, "posted");
+    j.localized(sent);
+    const retried = await flowxi.createTransfer(j.api, transferKey, transfer);
+    assert.equal(retried.replayed, true);
+    assert.equal(retried.transaction.id, sent.transaction.id);
+
+    const balance = async (api: flowxi.FlowxiClient) => (await flowxi.listWallets(api)).find((w) => w.currency === "EUR");
+    assert.deepEqual(
+      [(await balance(j.api))?.balance, (await balance(j.api))?.available_balance, (await balance(peer))?.balance],
+      [97_500, 97_500, 2_500],
+      "each movement counted once",
+    );
+    const history = await flowxi.walletHistory(j.api, mine.id);
+    assert.equal(history[0]?.transaction_id, sent.transaction.id);
+    assert.equal(history[0]?.amount, -2_500);
+    assert.equal(history[0]?.balance_after, 97_500);
+
+    // More than the balance: refused, recorded as failed, nothing moves.
+    const { error, response } = await j.api.POST("/api/v1/transfers", {
+      params: { header: { "Idempotency-Key": randomUUID() } },
+      body: { ...transfer, amount: 1_000_000 },
+    });
+    assert.equal(response.status, 409);
+    assert.equal(error?.code, "INSUFFICIENT_FUNDS");
+    if (error) j.localized(error);
+    assert.equal((await balance(j.api))?.balance, 97_500);
+    assert.equal((await balance(peer))?.balance, 2_500);
+  });
+}
