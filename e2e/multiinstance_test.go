@@ -72,3 +72,39 @@ func TestRateLimitsAreSharedAcrossInstances(t *testing.T) {
 		t.Fatalf("%d of 8 attempts limited, want 3 (limits not shared?)", limited)
 	}
 }
+
+// The outbox is shared: with three workers (two processes and the in-process instance) racing
+// over the same rows, every e-mail is delivered exactly once.
+func TestOutboxIsSentOnceAcrossInstances(t *testing.T) {
+	mb := testkit.NewMailbox(t)
+	env, a, b := twoInstances(t, mb.Use)
+	var emails []string
+	for i := 0; i < 12; i++ {
+		inst := a
+		if i%2 == 1 {
+			inst = b
+		}
+		email := fmt.Sprintf("multi-%d-%d@example.com", i, time.Now().UnixNano())
+		r := inst.Do(testkit.Req{Method: "POST", Path: "/api/v1/register-email-code/send", JSON: map[string]any{"email": email}})
+		if r.Status != 200 {
+			t.Fatalf("send: %d %s", r.Status, r.Body)
+		}
+		emails = append(emails, email)
+	}
+	for _, e := range emails {
+		mb.Next(e)
+	}
+	time.Sleep(2 * time.Second) // leave time for any duplicate to arrive
+	for _, e := range emails {
+		if n := len(mb.To(e)); n != 1 {
+			t.Errorf("%s received %d messages", e, n)
+		}
+	}
+	var pending int
+	if err := env.App.Store.Pool.QueryRow(t.Context(), "SELECT count(*) FROM mail_outbox WHERE status <> 'sent'").Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
+	if pending != 0 {
+		t.Fatalf("%d rows not sent", pending)
+	}
+}
