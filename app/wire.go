@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/services/profile"
+	"github.com/flowxi/backend/services/ratelimit"
 	"github.com/flowxi/backend/services/securitylog"
 	"github.com/flowxi/backend/services/sessions"
 	"github.com/flowxi/backend/services/stepup"
@@ -58,7 +60,7 @@ func (a *App) wire() (*server.API, error) {
 	a.workers = append(a.workers, mw.Run)
 	return &server.API{
 		Checker:        health.New(a.Store, a.Cache),
-		Identity:       identity.New(),
+		Identity:       a.identity(),
 		Registration:   a.registration(twofa),
 		TwoFactor:      twofa,
 		Profile:        profile.New(a.Store, a.Storage, a.Clock, a.Log),
@@ -80,6 +82,25 @@ func (a *App) openStorage() (storage.Storage, error) {
 	default:
 		return nil, fmt.Errorf("STORAGE_DRIVER must be local or s3, not %q", c.StorageDriver)
 	}
+}
+
+// identity builds the login/session service (login limits from the configuration).
+func (a *App) identity() *identity.Identity {
+	perEmailIP, perIP := a.Cfg.LoginLimits()
+	return identity.New(identity.Deps{
+		Store:      a.Store,
+		Hasher:     a.Hasher,
+		Limiter:    a.Limiter,
+		Sessions:   sessions.New(a.Store, a.Tokens, a.Outbox, a.Clock),
+		Challenges: challenge.New(a.Cache),
+		StepUp:     stepup.New(a.Cache),
+		Clock:      a.Clock,
+		Limits: identity.Limits{
+			PerEmailIP: ratelimit.Per(perEmailIP, time.Minute),
+			PerIP:      ratelimit.Per(perIP, time.Minute),
+		},
+		IdleTTL: a.Cfg.TokenIdleTTL,
+	})
 }
 
 // extraRoutes mounts routes that are not operations of the spec.

@@ -51,6 +51,12 @@ type Config struct {
 	Argon2MemoryKiB uint32
 	Argon2Time      uint32
 
+	// Login attempts allowed per minute (DESIGN §4), counted before the password check:
+	// per email+IP (LOGIN_RATE_EMAIL_IP, default 5) and per IP (LOGIN_RATE_IP, default 30).
+	// Zero means the default, so a configuration that forgets them never disables them.
+	LoginRatePerEmailIP int
+	LoginRatePerIP      int
+
 	StorageDriver string // local | s3
 	S3Endpoint    string
 	S3Region      string
@@ -123,6 +129,12 @@ func Load() (Config, error) {
 		return c, err
 	}
 	if c.MailPollInterval, err = duration("MAIL_POLL_INTERVAL", time.Second); err != nil {
+		return c, err
+	}
+	if c.LoginRatePerEmailIP, err = positiveInt("LOGIN_RATE_EMAIL_IP", DefaultLoginRatePerEmailIP); err != nil {
+		return c, err
+	}
+	if c.LoginRatePerIP, err = positiveInt("LOGIN_RATE_IP", DefaultLoginRatePerIP); err != nil {
 		return c, err
 	}
 	for _, p := range split(get("TRUSTED_PROXIES", "")) {
@@ -287,6 +299,36 @@ func duration(k string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("config: %s: %q is not a duration", k, v)
 	}
 	return time.Duration(secs) * time.Second, nil
+}
+
+// Default login rate limits per minute (DESIGN §4).
+const (
+	DefaultLoginRatePerEmailIP = 5
+	DefaultLoginRatePerIP      = 30
+)
+
+// LoginLimits returns the login limits per minute, with the defaults for unset (zero) values.
+func (c Config) LoginLimits() (perEmailIP, perIP int) {
+	perEmailIP, perIP = c.LoginRatePerEmailIP, c.LoginRatePerIP
+	if perEmailIP <= 0 {
+		perEmailIP = DefaultLoginRatePerEmailIP
+	}
+	if perIP <= 0 {
+		perIP = DefaultLoginRatePerIP
+	}
+	return perEmailIP, perIP
+}
+
+func positiveInt(k string, def int) (int, error) {
+	v := os.Getenv(k)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("config: %s: %q is not a positive integer", k, v)
+	}
+	return n, nil
 }
 
 func split(s string) []string {

@@ -82,6 +82,10 @@ type Querier interface {
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
 	ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error)
+	// Queries of services/identity: devices, logout, password-hash upgrade.
+	// Live device-bound tokens (not revoked, not past their absolute or idle expiry), newest use first.
+	// Legacy tokens without a device are excluded.
+	ListActiveDevices(ctx context.Context, arg ListActiveDevicesParams) ([]ListActiveDevicesRow, error)
 	// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
 	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
 	ListLiveDeviceTokens(ctx context.Context, arg ListLiveDeviceTokensParams) ([]AccessToken, error)
@@ -114,7 +118,12 @@ type Querier interface {
 	RetryMail(ctx context.Context, arg RetryMailParams) error
 	RevokeAccessToken(ctx context.Context, arg RevokeAccessTokenParams) (int64, error)
 	RevokeAllUserTokens(ctx context.Context, arg RevokeAllUserTokensParams) (int64, error)
+	RevokeCurrentToken(ctx context.Context, arg RevokeCurrentTokenParams) (int64, error)
 	RevokeDeviceTokens(ctx context.Context, arg RevokeDeviceTokensParams) (int64, error)
+	// Revokes the live token(s) of one device of the user; returns their ids (none: unknown device).
+	RevokeLiveDeviceToken(ctx context.Context, arg RevokeLiveDeviceTokenParams) ([]int64, error)
+	// Revokes every unrevoked token of the user but keep_id; live tells which ones could still be used.
+	RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensParams) ([]RevokeOtherTokensRow, error)
 	RevokeOtherUserTokens(ctx context.Context, arg RevokeOtherUserTokensParams) (int64, error)
 	SealAuditEvent(ctx context.Context, arg SealAuditEventParams) error
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
@@ -128,6 +137,8 @@ type Querier interface {
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
 	// Writes every editable profile field at once; the service merges omitted fields from the locked row.
 	UpdateUserProfile(ctx context.Context, arg UpdateUserProfileParams) (User, error)
+	// Replaces the hash only if it is still the one just verified: a concurrent password change wins.
+	UpgradePasswordHash(ctx context.Context, arg UpgradePasswordHashParams) (int64, error)
 	// Writes a new code, replacing any previous one (its attempts start again at zero).
 	UpsertOTP(ctx context.Context, arg UpsertOTPParams) error
 	// Spends a code once: of two concurrent uses exactly one gets the row.

@@ -1,40 +1,65 @@
-// Package identity implements login, device-bound sessions, logout and the device list.
 package identity
 
 import (
-	"context"
+	"net/http"
+	"time"
 
-	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/challenge"
+	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/password"
+	"github.com/flowxi/backend/services/ratelimit"
+	"github.com/flowxi/backend/services/sessions"
+	"github.com/flowxi/backend/services/stepup"
+	"github.com/flowxi/backend/services/store"
 )
 
+// ErrInvalidCredentials is the one answer to every failed login (401 INVALID_CREDENTIALS).
+var ErrInvalidCredentials = apierr.New(http.StatusUnauthorized, "INVALID_CREDENTIALS")
+
+// ErrDeviceNotFound is 404 DEVICE_NOT_FOUND: the user has no live token for that device.
+var ErrDeviceNotFound = apierr.New(http.StatusNotFound, "DEVICE_NOT_FOUND")
+
+// Limits are the login rate limits, counted before the password check.
+type Limits struct {
+	PerEmailIP ratelimit.Limit
+	PerIP      ratelimit.Limit
+}
+
+// Deps are the building blocks the service uses.
+type Deps struct {
+	Store      *store.Store
+	Hasher     *password.Hasher
+	Limiter    *ratelimit.Limiter
+	Sessions   *sessions.Sessions
+	Challenges *challenge.Store
+	StepUp     *stepup.Grants
+	Clock      clock.Clock
+	Limits     Limits
+	// IdleTTL is the token idle lifetime: a token unused for longer is not listed nor counted.
+	IdleTTL time.Duration
+}
+
 // Identity implements its operations of the generated strict interface.
-type Identity struct{}
+type Identity struct {
+	st         *store.Store
+	hasher     *password.Hasher
+	limiter    *ratelimit.Limiter
+	sessions   *sessions.Sessions
+	challenges *challenge.Store
+	stepup     *stepup.Grants
+	clock      clock.Clock
+	limits     Limits
+	idle       time.Duration
+}
 
 // New builds the service.
-func New() *Identity { return &Identity{} }
-
-// ListDevices is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Identity) ListDevices(ctx context.Context, request api.ListDevicesRequestObject) (api.ListDevicesResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
+func New(d Deps) *Identity {
+	return &Identity{
+		st: d.Store, hasher: d.Hasher, limiter: d.Limiter, sessions: d.Sessions,
+		challenges: d.Challenges, stepup: d.StepUp, clock: d.Clock, limits: d.Limits, idle: d.IdleTTL,
+	}
 }
 
-// Login is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Identity) Login(ctx context.Context, request api.LoginRequestObject) (api.LoginResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
-
-// Logout is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Identity) Logout(ctx context.Context, request api.LogoutRequestObject) (api.LogoutResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
-
-// LogoutDevice is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Identity) LogoutDevice(ctx context.Context, request api.LogoutDeviceRequestObject) (api.LogoutDeviceResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
-
-// LogoutOthers is not implemented yet (501 NOT_IMPLEMENTED).
-func (s *Identity) LogoutOthers(ctx context.Context, request api.LogoutOthersRequestObject) (api.LogoutOthersResponseObject, error) {
-	return nil, apierr.ErrNotImplemented
-}
+// timestamp renders the documented format: UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }

@@ -1,0 +1,63 @@
+package identity_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/flowxi/backend/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// loginBody is a valid login request for email/password from device.
+func loginBody(email, password, device string) map[string]any {
+	return map[string]any{"email": email, "password": password, "device_id": device, "device_type": "ios", "device_name": "iPhone " + device}
+}
+
+// login posts a login and returns the response.
+func login(env *testkit.Env, email, password, device string, headers ...map[string]string) *testkit.Resp {
+	env.T.Helper()
+	r := testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: loginBody(email, password, device)}
+	if len(headers) > 0 {
+		r.Headers = headers[0]
+	}
+	return env.Do(r)
+}
+
+// mustLogin logs in and returns the access token.
+func mustLogin(env *testkit.Env, email, password, device string) string {
+	env.T.Helper()
+	r := login(env, email, password, device)
+	if r.Status != 200 || r.Code() != "LOGIN_SUCCESS" {
+		env.T.Fatalf("login %s/%s: %d %s", email, device, r.Status, r.Body)
+	}
+	tok, _ := r.Data()["access_token"].(string)
+	if tok == "" {
+		env.T.Fatalf("no token: %s", r.Body)
+	}
+	return tok
+}
+
+// devices lists the caller's devices; status tells whether the token was accepted.
+func devices(env *testkit.Env, token string) *testkit.Resp {
+	env.T.Helper()
+	return env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/devices", Token: token})
+}
+
+// queryInt runs a SQL query returning one integer.
+func queryInt(env *testkit.Env, sql string, args ...any) int {
+	env.T.Helper()
+	var n int
+	if err := env.App.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		env.T.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// exec runs a SQL statement.
+func exec(env *testkit.Env, sql string, args ...any) {
+	env.T.Helper()
+	if _, err := env.App.Store.Pool.Exec(context.Background(), sql, args...); err != nil {
+		env.T.Fatalf("%s: %v", sql, err)
+	}
+}
