@@ -85,8 +85,12 @@ export interface paths {
          * @description Strict anti-enumeration: unknown email, wrong password and non-active account all answer
          *     401 `INVALID_CREDENTIALS` with the same body and the same cost. With 2FA disabled a token is
          *     issued (one token per `device_id`: the previous one is revoked in the same transaction); with
-         *     2FA enabled a challenge is returned (no token). Rate-limited per email+IP and per IP, counted
-         *     before the password is checked (429 `RATE_LIMITED` with `Retry-After`).
+         *     2FA enabled a challenge is returned (no token). Rate-limited per email+IP (5/min) and per IP
+         *     (30/min) by default (configurable), counted before the password is checked, for unknown
+         *     e-mails too (429 `RATE_LIMITED` with `Retry-After`). The client IP is the socket address
+         *     unless trusted proxies are configured. A login from a `device_id` never seen for the user
+         *     e-mails the owner. The challenge (`expires_in` 300 s) is bound to the IP, User-Agent and
+         *     device of this request. Passwords hashed with older argon2id parameters are re-hashed.
          */
         post: operations["login"];
         delete?: never;
@@ -138,7 +142,7 @@ export interface paths {
         put?: never;
         /**
          * Logout (current session)
-         * @description Deletes the current token only.
+         * @description Revokes the current token only (and its step-up window). Other devices stay logged in.
          */
         post: operations["logout"];
         delete?: never;
@@ -158,7 +162,9 @@ export interface paths {
         put?: never;
         /**
          * Logout every other device
-         * @description Beyond the documentation. Revokes every token of the user except the calling one.
+         * @description Beyond the documentation. Revokes every token of the user except the calling one, legacy
+         *     tokens without a device included. `data.revoked` counts the sessions that were still usable
+         *     (tokens already past their expiry are revoked too, but not counted).
          */
         post: operations["logoutOthers"];
         delete?: never;
@@ -176,8 +182,9 @@ export interface paths {
         };
         /**
          * List active devices
-         * @description Lists the user's active device-bound tokens, newest use first. Legacy tokens without a
-         *     `device_id` are excluded. `current` marks the calling device. The success code
+         * @description Lists the user's active device-bound tokens (not revoked, not past the 30-day absolute or
+         *     the 7-day idle expiry), newest use first (`last_used_at`, updated at most once a minute).
+         *     Legacy tokens without a `device_id` are excluded. `current` marks the calling device. The success code
          *     `DEVICES_OK` is a decision (the page was not recovered).
          */
         get: operations["listDevices"];
@@ -200,7 +207,7 @@ export interface paths {
         put?: never;
         /**
          * Logout a specific device
-         * @description Revokes the token bound to `device_id`. An unknown device is 404 `DEVICE_NOT_FOUND`. The calling device may be targeted (it is then logged out).
+         * @description Revokes the token bound to `device_id`. A device without an active token (unknown, already logged out or expired) is 404 `DEVICE_NOT_FOUND`. The calling device may be targeted (it is then logged out).
          */
         post: operations["logoutDevice"];
         delete?: never;
