@@ -43,28 +43,36 @@ func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
 		}
 		return d
 	}
-	const tries = 40
 	post(u.Email, "warm-up-wrong")
 	post("warm-up@example.com", "warm-up-wrong")
-	var unknown, wrong []time.Duration
-	for i := 0; i < tries; i++ {
-		// Alternate which kind goes first, so neither always follows the other.
-		a := func() { unknown = append(unknown, post("ghost-"+strconv.Itoa(i)+"@example.com", "Wr0ng-Password!")) }
-		b := func() { wrong = append(wrong, post(u.Email, "Wr0ng-Password!")) }
-		if i%2 == 0 {
-			a()
-			b()
-		} else {
-			b()
-			a()
+	// This machine is shared (other suites run alongside), so a burst of load can skew one
+	// round: up to 3 rounds are measured and the test fails only if every round differs by more
+	// than 20 %. A real leak (skipping the hash costs ~99 %) fails all of them.
+	const tries, rounds = 40, 3
+	for round := 1; round <= rounds; round++ {
+		var unknown, wrong []time.Duration
+		for i := 0; i < tries; i++ {
+			// Alternate which kind goes first, so neither always follows the other.
+			a := func() {
+				unknown = append(unknown, post("ghost-"+strconv.Itoa(round)+"-"+strconv.Itoa(i)+"@example.com", "Wr0ng-Password!"))
+			}
+			b := func() { wrong = append(wrong, post(u.Email, "Wr0ng-Password!")) }
+			if i%2 == 0 {
+				a()
+				b()
+			} else {
+				b()
+				a()
+			}
+		}
+		mu, mw := median(unknown), median(wrong)
+		diff := float64(mu-mw) / float64(min(mu, mw))
+		t.Logf("round %d: median unknown-email %v, wrong-password %v, difference %+.1f%% (%d tries each)", round, mu, mw, 100*diff, tries)
+		if diff <= 0.20 && diff >= -0.20 {
+			return
 		}
 	}
-	mu, mw := median(unknown), median(wrong)
-	diff := float64(mu-mw) / float64(min(mu, mw))
-	t.Logf("median unknown-email %v, wrong-password %v, difference %+.1f%% (%d tries each)", mu, mw, 100*diff, tries)
-	if diff > 0.20 || diff < -0.20 {
-		t.Fatalf("login latency reveals accounts: unknown-email %v vs wrong-password %v (%+.1f%%)", mu, mw, 100*diff)
-	}
+	t.Fatalf("login latency reveals accounts: unknown-email and wrong-password medians differ by more than 20%% in all %d rounds", rounds)
 }
 
 func median(ds []time.Duration) time.Duration {
