@@ -151,3 +151,28 @@ func TestLoginValidation(t *testing.T) {
 		t.Fatalf("%d audit events for invalid requests", n-before)
 	}
 }
+
+// TestNewDeviceEmailArrives: the new-device e-mail really leaves through SMTP, in the user's
+// language when no header chose one, once per device.
+func TestNewDeviceEmailArrives(t *testing.T) {
+	mb := testkit.NewMailbox(t)
+	env := testkit.New(t, mb.Use)
+	u := env.CreateUser(testkit.WithoutToken(), testkit.WithLocale("en"))
+	mustLogin(env, u.Email, u.Password, "laptop-1")
+	m := mb.Next(u.Email)
+	if m.Subject != "New sign-in to your Flowxi account" || !strings.Contains(m.Text, "iPhone laptop-1 (ios)") || !strings.Contains(m.Text, "127.0.0.1") {
+		t.Fatalf("mail %q:\n%s", m.Subject, m.Text)
+	}
+	if strings.Contains(m.Text, "|") {
+		t.Fatalf("mail carries a token: %s", m.Text)
+	}
+	// Logging in again from laptop-1 sends nothing: the next mail is the one for laptop-2.
+	mustLogin(env, u.Email, u.Password, "laptop-1")
+	mustLogin(env, u.Email, u.Password, "laptop-2")
+	if m := mb.Next(u.Email); !strings.Contains(m.Text, "iPhone laptop-2 (ios)") {
+		t.Fatalf("second mail is not about laptop-2:\n%s", m.Text)
+	}
+	if got := len(mb.To(u.Email)); got != 2 {
+		t.Fatalf("%d mails, want 2", got)
+	}
+}
