@@ -10,6 +10,7 @@ import (
 	flowxi "github.com/flowxi/backend"
 	"github.com/flowxi/backend/server"
 	"github.com/flowxi/backend/services/challenge"
+	"github.com/flowxi/backend/services/compliance"
 	"github.com/flowxi/backend/services/docs"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
@@ -26,6 +27,8 @@ import (
 // uploadLimits are the body limits of multipart routes (the default is 1 MiB).
 var uploadLimits = map[string]int64{
 	"/api/v1/me/photo": 6 << 20,
+	// A 10 MiB document plus the multipart envelope and the kind field.
+	"/api/v1/compliance/documents": compliance.MaxDocumentBytes + 64<<10,
 }
 
 // wire builds every service with the dependencies it needs and composes them.
@@ -41,12 +44,14 @@ func (a *App) wire() (*server.API, error) {
 		Grants:     stepup.New(a.Cache),
 		Limits:     twofactor.DefaultLimits(),
 	})
+	comp := compliance.New(compliance.Deps{Store: a.Store, Objects: nil, Clock: a.Clock, Outbox: a.Outbox, Log: a.Log})
 	led, err := ledger.New(a.Store, a.Clock, stepup.New(a.Cache), ledger.Options{
 		Currencies:    a.Cfg.LedgerCurrencies,
 		TransferLimit: a.Cfg.LedgerTransferLimit,
 		Workers:       a.Cfg.LedgerWorkers,
 		MaxBatch:      a.Cfg.LedgerMaxBatch,
-		// Policy: nil until compliance (KYC, restrictions) plugs its SendPolicy in here.
+		// Sending needs the approved KYC/KYB case and no active restriction.
+		Policy: comp,
 	})
 	if err != nil {
 		return nil, err
@@ -67,6 +72,7 @@ func (a *App) wire() (*server.API, error) {
 		SecurityEvents: securitylog.New(a.Store.Q),
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
 		Service:        led,
+		Compliance:     comp,
 	}, nil
 }
 

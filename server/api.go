@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/services/compliance"
 	"github.com/flowxi/backend/services/docs"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
@@ -23,6 +24,7 @@ type API struct {
 	*securitylog.SecurityEvents
 	*docs.Docs
 	*ledger.Service
+	*compliance.Compliance
 }
 
 var _ api.StrictServerInterface = (*API)(nil)

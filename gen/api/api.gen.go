@@ -48,6 +48,114 @@ func (e AccountStatus) Valid() bool {
 	}
 }
 
+// Defines values for AccountType.
+const (
+	Business AccountType = "business"
+	Personal AccountType = "personal"
+)
+
+// Valid indicates whether the value is a known member of the AccountType enum.
+func (e AccountType) Valid() bool {
+	switch e {
+	case Business:
+		return true
+	case Personal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaseDecisionRequestAction.
+const (
+	Approve     CaseDecisionRequestAction = "approve"
+	Reject      CaseDecisionRequestAction = "reject"
+	RequestInfo CaseDecisionRequestAction = "request_info"
+	StartReview CaseDecisionRequestAction = "start_review"
+)
+
+// Valid indicates whether the value is a known member of the CaseDecisionRequestAction enum.
+func (e CaseDecisionRequestAction) Valid() bool {
+	switch e {
+	case Approve:
+		return true
+	case Reject:
+		return true
+	case RequestInfo:
+		return true
+	case StartReview:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaseKind.
+const (
+	Kyb CaseKind = "kyb"
+	Kyc CaseKind = "kyc"
+)
+
+// Valid indicates whether the value is a known member of the CaseKind enum.
+func (e CaseKind) Valid() bool {
+	switch e {
+	case Kyb:
+		return true
+	case Kyc:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaseStatus.
+const (
+	Approved      CaseStatus = "approved"
+	InfoRequested CaseStatus = "info_requested"
+	NotStarted    CaseStatus = "not_started"
+	Rejected      CaseStatus = "rejected"
+	Submitted     CaseStatus = "submitted"
+	UnderReview   CaseStatus = "under_review"
+)
+
+// Valid indicates whether the value is a known member of the CaseStatus enum.
+func (e CaseStatus) Valid() bool {
+	switch e {
+	case Approved:
+		return true
+	case InfoRequested:
+		return true
+	case NotStarted:
+		return true
+	case Rejected:
+		return true
+	case Submitted:
+		return true
+	case UnderReview:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaseTransitionActorType.
+const (
+	InternalKey CaseTransitionActorType = "internal_key"
+	User        CaseTransitionActorType = "user"
+)
+
+// Valid indicates whether the value is a known member of the CaseTransitionActorType enum.
+func (e CaseTransitionActorType) Valid() bool {
+	switch e {
+	case InternalKey:
+		return true
+	case User:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CheckStatus.
 const (
 	CheckStatusFail CheckStatus = "fail"
@@ -68,84 +176,140 @@ func (e CheckStatus) Valid() bool {
 
 // Defines values for Code.
 const (
-	CHALLENGEEXPIRED       Code = "CHALLENGE_EXPIRED"
-	CURRENCYMISMATCH       Code = "CURRENCY_MISMATCH"
-	DEPOSITPOSTED          Code = "DEPOSIT_POSTED"
-	DEVICENOTFOUND         Code = "DEVICE_NOT_FOUND"
-	DEVICESOK              Code = "DEVICES_OK"
-	EMAILALREADYACTIVE     Code = "EMAIL_ALREADY_ACTIVE"
-	EMAILALREADYUSED       Code = "EMAIL_ALREADY_USED"
-	FORBIDDEN              Code = "FORBIDDEN"
-	HEALTHOK               Code = "HEALTH_OK"
-	HOLDCREATED            Code = "HOLD_CREATED"
-	HOLDNOTFOUND           Code = "HOLD_NOT_FOUND"
-	HOLDNOTPENDING         Code = "HOLD_NOT_PENDING"
-	HOLDSETTLED            Code = "HOLD_SETTLED"
-	HOLDVOIDED             Code = "HOLD_VOIDED"
-	IDEMPOTENCYINPROGRESS  Code = "IDEMPOTENCY_IN_PROGRESS"
-	IDEMPOTENCYKEYREUSED   Code = "IDEMPOTENCY_KEY_REUSED"
-	INSUFFICIENTFUNDS      Code = "INSUFFICIENT_FUNDS"
-	INVALID2FACODE         Code = "INVALID_2FA_CODE"
-	INVALIDCREDENTIALS     Code = "INVALID_CREDENTIALS"
-	LEDGERCHECKFAILED      Code = "LEDGER_CHECK_FAILED"
-	LEDGERCHECKOK          Code = "LEDGER_CHECK_OK"
-	LIMITEXCEEDED          Code = "LIMIT_EXCEEDED"
-	LOGINSUCCESS           Code = "LOGIN_SUCCESS"
-	LOGOUTOTHERSSUCCESS    Code = "LOGOUT_OTHERS_SUCCESS"
-	LOGOUTSUCCESS          Code = "LOGOUT_SUCCESS"
-	MAGICLINKINVALID       Code = "MAGIC_LINK_INVALID"
-	MAGICLINKSENT          Code = "MAGIC_LINK_SENT"
-	MALFORMEDREQUEST       Code = "MALFORMED_REQUEST"
-	MEOK                   Code = "ME_OK"
-	MEPHOTOUPDATED         Code = "ME_PHOTO_UPDATED"
-	METHODNOTALLOWED       Code = "METHOD_NOT_ALLOWED"
-	MEUPDATED              Code = "ME_UPDATED"
-	MFAREQUIRED            Code = "MFA_REQUIRED"
-	NOTFOUND               Code = "NOT_FOUND"
-	NOTIMPLEMENTED         Code = "NOT_IMPLEMENTED"
-	OTPEXPIRED             Code = "OTP_EXPIRED"
-	OTPINVALID             Code = "OTP_INVALID"
-	OTPSENT                Code = "OTP_SENT"
-	OTPVALID               Code = "OTP_VALID"
-	PASSWORDRESETSENT      Code = "PASSWORD_RESET_SENT"
-	PASSWORDRESETSUCCESS   Code = "PASSWORD_RESET_SUCCESS"
-	PAYLOADTOOLARGE        Code = "PAYLOAD_TOO_LARGE"
-	PHOTOINVALID           Code = "PHOTO_INVALID"
-	PHOTOTOOLARGE          Code = "PHOTO_TOO_LARGE"
-	PHOTOUNSUPPORTEDTYPE   Code = "PHOTO_UNSUPPORTED_TYPE"
-	RATELIMITED            Code = "RATE_LIMITED"
-	RECIPIENTNOTFOUND      Code = "RECIPIENT_NOT_FOUND"
-	SAMEWALLET             Code = "SAME_WALLET"
-	SECURITYEVENTSOK       Code = "SECURITY_EVENTS_OK"
-	SERVERERROR            Code = "SERVER_ERROR"
-	SERVICEUNAVAILABLE     Code = "SERVICE_UNAVAILABLE"
-	STEPUPREQUIRED         Code = "STEP_UP_REQUIRED"
-	TOKENISSUED            Code = "TOKEN_ISSUED"
-	TRANSACTIONSOK         Code = "TRANSACTIONS_OK"
-	TRANSFERCOMPLETED      Code = "TRANSFER_COMPLETED"
-	TRANSFERNOTFOUND       Code = "TRANSFER_NOT_FOUND"
-	TRANSFEROK             Code = "TRANSFER_OK"
-	TWOFAALREADYENABLED    Code = "TWOFA_ALREADY_ENABLED"
-	TWOFADISABLED          Code = "TWOFA_DISABLED"
-	TWOFAENABLED           Code = "TWOFA_ENABLED"
-	TWOFAENROLLMENTEXPIRED Code = "TWOFA_ENROLLMENT_EXPIRED"
-	TWOFANOTENABLED        Code = "TWOFA_NOT_ENABLED"
-	TWOFASTATUS            Code = "TWOFA_STATUS"
-	TWOFAVERIFIED          Code = "TWOFA_VERIFIED"
-	UNAUTHENTICATED        Code = "UNAUTHENTICATED"
-	VALIDATIONFAILED       Code = "VALIDATION_FAILED"
-	WALLETALREADYEXISTS    Code = "WALLET_ALREADY_EXISTS"
-	WALLETCREATED          Code = "WALLET_CREATED"
-	WALLETFROZEN           Code = "WALLET_FROZEN"
-	WALLETNOTFOUND         Code = "WALLET_NOT_FOUND"
-	WALLETSOK              Code = "WALLETS_OK"
-	WALLETSTATUSUPDATED    Code = "WALLET_STATUS_UPDATED"
+	ACCOUNTCLOSED           Code = "ACCOUNT_CLOSED"
+	ACCOUNTNOTEMPTY         Code = "ACCOUNT_NOT_EMPTY"
+	ACCOUNTRESTRICTED       Code = "ACCOUNT_RESTRICTED"
+	ACCOUNTTYPELOCKED       Code = "ACCOUNT_TYPE_LOCKED"
+	ACCOUNTTYPEUPDATED      Code = "ACCOUNT_TYPE_UPDATED"
+	CASEINCOMPLETE          Code = "CASE_INCOMPLETE"
+	CASENOTAPPLICABLE       Code = "CASE_NOT_APPLICABLE"
+	CASENOTEDITABLE         Code = "CASE_NOT_EDITABLE"
+	CASENOTFOUND            Code = "CASE_NOT_FOUND"
+	CASESUBMITTED           Code = "CASE_SUBMITTED"
+	CASEUPDATED             Code = "CASE_UPDATED"
+	CHALLENGEEXPIRED        Code = "CHALLENGE_EXPIRED"
+	COMPLIANCECASEOK        Code = "COMPLIANCE_CASE_OK"
+	COMPLIANCECASESOK       Code = "COMPLIANCE_CASES_OK"
+	COMPLIANCEOK            Code = "COMPLIANCE_OK"
+	CURRENCYMISMATCH        Code = "CURRENCY_MISMATCH"
+	DEPOSITPOSTED           Code = "DEPOSIT_POSTED"
+	DEVICENOTFOUND          Code = "DEVICE_NOT_FOUND"
+	DEVICESOK               Code = "DEVICES_OK"
+	DOCUMENTINVALID         Code = "DOCUMENT_INVALID"
+	DOCUMENTTOOLARGE        Code = "DOCUMENT_TOO_LARGE"
+	DOCUMENTUNSUPPORTEDTYPE Code = "DOCUMENT_UNSUPPORTED_TYPE"
+	DOCUMENTUPLOADED        Code = "DOCUMENT_UPLOADED"
+	EMAILALREADYACTIVE      Code = "EMAIL_ALREADY_ACTIVE"
+	EMAILALREADYUSED        Code = "EMAIL_ALREADY_USED"
+	FORBIDDEN               Code = "FORBIDDEN"
+	HEALTHOK                Code = "HEALTH_OK"
+	HOLDCREATED             Code = "HOLD_CREATED"
+	HOLDNOTFOUND            Code = "HOLD_NOT_FOUND"
+	HOLDNOTPENDING          Code = "HOLD_NOT_PENDING"
+	HOLDSETTLED             Code = "HOLD_SETTLED"
+	HOLDVOIDED              Code = "HOLD_VOIDED"
+	IDEMPOTENCYINPROGRESS   Code = "IDEMPOTENCY_IN_PROGRESS"
+	IDEMPOTENCYKEYREUSED    Code = "IDEMPOTENCY_KEY_REUSED"
+	INSUFFICIENTFUNDS       Code = "INSUFFICIENT_FUNDS"
+	INVALID2FACODE          Code = "INVALID_2FA_CODE"
+	INVALIDCREDENTIALS      Code = "INVALID_CREDENTIALS"
+	INVALIDSTATETRANSITION  Code = "INVALID_STATE_TRANSITION"
+	KYBDATASAVED            Code = "KYB_DATA_SAVED"
+	KYCDATASAVED            Code = "KYC_DATA_SAVED"
+	KYCREQUIRED             Code = "KYC_REQUIRED"
+	LEDGERCHECKFAILED       Code = "LEDGER_CHECK_FAILED"
+	LEDGERCHECKOK           Code = "LEDGER_CHECK_OK"
+	LIMITEXCEEDED           Code = "LIMIT_EXCEEDED"
+	LOGINSUCCESS            Code = "LOGIN_SUCCESS"
+	LOGOUTOTHERSSUCCESS     Code = "LOGOUT_OTHERS_SUCCESS"
+	LOGOUTSUCCESS           Code = "LOGOUT_SUCCESS"
+	MAGICLINKINVALID        Code = "MAGIC_LINK_INVALID"
+	MAGICLINKSENT           Code = "MAGIC_LINK_SENT"
+	MALFORMEDREQUEST        Code = "MALFORMED_REQUEST"
+	MEOK                    Code = "ME_OK"
+	MEPHOTOUPDATED          Code = "ME_PHOTO_UPDATED"
+	METHODNOTALLOWED        Code = "METHOD_NOT_ALLOWED"
+	MEUPDATED               Code = "ME_UPDATED"
+	MFAREQUIRED             Code = "MFA_REQUIRED"
+	NOTFOUND                Code = "NOT_FOUND"
+	NOTIMPLEMENTED          Code = "NOT_IMPLEMENTED"
+	OTPEXPIRED              Code = "OTP_EXPIRED"
+	OTPINVALID              Code = "OTP_INVALID"
+	OTPSENT                 Code = "OTP_SENT"
+	OTPVALID                Code = "OTP_VALID"
+	PASSWORDRESETSENT       Code = "PASSWORD_RESET_SENT"
+	PASSWORDRESETSUCCESS    Code = "PASSWORD_RESET_SUCCESS"
+	PAYLOADTOOLARGE         Code = "PAYLOAD_TOO_LARGE"
+	PHOTOINVALID            Code = "PHOTO_INVALID"
+	PHOTOTOOLARGE           Code = "PHOTO_TOO_LARGE"
+	PHOTOUNSUPPORTEDTYPE    Code = "PHOTO_UNSUPPORTED_TYPE"
+	RATELIMITED             Code = "RATE_LIMITED"
+	RECIPIENTNOTFOUND       Code = "RECIPIENT_NOT_FOUND"
+	RESTRICTIONLIFTED       Code = "RESTRICTION_LIFTED"
+	RESTRICTIONNOTFOUND     Code = "RESTRICTION_NOT_FOUND"
+	SAMEWALLET              Code = "SAME_WALLET"
+	SECURITYEVENTSOK        Code = "SECURITY_EVENTS_OK"
+	SERVERERROR             Code = "SERVER_ERROR"
+	SERVICEUNAVAILABLE      Code = "SERVICE_UNAVAILABLE"
+	STEPUPREQUIRED          Code = "STEP_UP_REQUIRED"
+	TOKENISSUED             Code = "TOKEN_ISSUED"
+	TRANSACTIONSOK          Code = "TRANSACTIONS_OK"
+	TRANSFERCOMPLETED       Code = "TRANSFER_COMPLETED"
+	TRANSFERNOTFOUND        Code = "TRANSFER_NOT_FOUND"
+	TRANSFEROK              Code = "TRANSFER_OK"
+	TWOFAALREADYENABLED     Code = "TWOFA_ALREADY_ENABLED"
+	TWOFADISABLED           Code = "TWOFA_DISABLED"
+	TWOFAENABLED            Code = "TWOFA_ENABLED"
+	TWOFAENROLLMENTEXPIRED  Code = "TWOFA_ENROLLMENT_EXPIRED"
+	TWOFANOTENABLED         Code = "TWOFA_NOT_ENABLED"
+	TWOFASTATUS             Code = "TWOFA_STATUS"
+	TWOFAVERIFIED           Code = "TWOFA_VERIFIED"
+	UNAUTHENTICATED         Code = "UNAUTHENTICATED"
+	USERBLOCKED             Code = "USER_BLOCKED"
+	USERNOTFOUND            Code = "USER_NOT_FOUND"
+	USERRESTRICTED          Code = "USER_RESTRICTED"
+	USERUNBLOCKED           Code = "USER_UNBLOCKED"
+	VALIDATIONFAILED        Code = "VALIDATION_FAILED"
+	WALLETALREADYEXISTS     Code = "WALLET_ALREADY_EXISTS"
+	WALLETCREATED           Code = "WALLET_CREATED"
+	WALLETFROZEN            Code = "WALLET_FROZEN"
+	WALLETNOTFOUND          Code = "WALLET_NOT_FOUND"
+	WALLETSOK               Code = "WALLETS_OK"
+	WALLETSTATUSUPDATED     Code = "WALLET_STATUS_UPDATED"
 )
 
 // Valid indicates whether the value is a known member of the Code enum.
 func (e Code) Valid() bool {
 	switch e {
+	case ACCOUNTCLOSED:
+		return true
+	case ACCOUNTNOTEMPTY:
+		return true
+	case ACCOUNTRESTRICTED:
+		return true
+	case ACCOUNTTYPELOCKED:
+		return true
+	case ACCOUNTTYPEUPDATED:
+		return true
+	case CASEINCOMPLETE:
+		return true
+	case CASENOTAPPLICABLE:
+		return true
+	case CASENOTEDITABLE:
+		return true
+	case CASENOTFOUND:
+		return true
+	case CASESUBMITTED:
+		return true
+	case CASEUPDATED:
+		return true
 	case CHALLENGEEXPIRED:
+		return true
+	case COMPLIANCECASEOK:
+		return true
+	case COMPLIANCECASESOK:
+		return true
+	case COMPLIANCEOK:
 		return true
 	case CURRENCYMISMATCH:
 		return true
@@ -154,6 +318,14 @@ func (e Code) Valid() bool {
 	case DEVICENOTFOUND:
 		return true
 	case DEVICESOK:
+		return true
+	case DOCUMENTINVALID:
+		return true
+	case DOCUMENTTOOLARGE:
+		return true
+	case DOCUMENTUNSUPPORTEDTYPE:
+		return true
+	case DOCUMENTUPLOADED:
 		return true
 	case EMAILALREADYACTIVE:
 		return true
@@ -182,6 +354,14 @@ func (e Code) Valid() bool {
 	case INVALID2FACODE:
 		return true
 	case INVALIDCREDENTIALS:
+		return true
+	case INVALIDSTATETRANSITION:
+		return true
+	case KYBDATASAVED:
+		return true
+	case KYCDATASAVED:
+		return true
+	case KYCREQUIRED:
 		return true
 	case LEDGERCHECKFAILED:
 		return true
@@ -239,6 +419,10 @@ func (e Code) Valid() bool {
 		return true
 	case RECIPIENTNOTFOUND:
 		return true
+	case RESTRICTIONLIFTED:
+		return true
+	case RESTRICTIONNOTFOUND:
+		return true
 	case SAMEWALLET:
 		return true
 	case SECURITYEVENTSOK:
@@ -275,6 +459,14 @@ func (e Code) Valid() bool {
 		return true
 	case UNAUTHENTICATED:
 		return true
+	case USERBLOCKED:
+		return true
+	case USERNOTFOUND:
+		return true
+	case USERRESTRICTED:
+		return true
+	case USERUNBLOCKED:
+		return true
 	case VALIDATIONFAILED:
 		return true
 	case WALLETALREADYEXISTS:
@@ -288,6 +480,54 @@ func (e Code) Valid() bool {
 	case WALLETSOK:
 		return true
 	case WALLETSTATUSUPDATED:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComplianceDocumentMimeType.
+const (
+	Applicationpdf ComplianceDocumentMimeType = "application/pdf"
+	Imagejpeg      ComplianceDocumentMimeType = "image/jpeg"
+	Imagepng       ComplianceDocumentMimeType = "image/png"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceDocumentMimeType enum.
+func (e ComplianceDocumentMimeType) Valid() bool {
+	switch e {
+	case Applicationpdf:
+		return true
+	case Imagejpeg:
+		return true
+	case Imagepng:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DocumentKind.
+const (
+	BeneficialOwnerDeclaration DocumentKind = "beneficial_owner_declaration"
+	CompanyRegistration        DocumentKind = "company_registration"
+	IdentityDocument           DocumentKind = "identity_document"
+	ProofOfAddress             DocumentKind = "proof_of_address"
+	Selfie                     DocumentKind = "selfie"
+)
+
+// Valid indicates whether the value is a known member of the DocumentKind enum.
+func (e DocumentKind) Valid() bool {
+	switch e {
+	case BeneficialOwnerDeclaration:
+		return true
+	case CompanyRegistration:
+		return true
+	case IdentityDocument:
+		return true
+	case ProofOfAddress:
+		return true
+	case Selfie:
 		return true
 	default:
 		return false
@@ -507,10 +747,63 @@ func (e WalletStatusRequestStatus) Valid() bool {
 // AccountStatus defines model for AccountStatus.
 type AccountStatus string
 
+// AccountType A personal account is verified by KYC, a business account by KYB.
+type AccountType string
+
+// AccountTypeRequest defines model for AccountTypeRequest.
+type AccountTypeRequest struct {
+	// AccountType A personal account is verified by KYC, a business account by KYB.
+	AccountType AccountType `json:"account_type"`
+}
+
 // Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
 //
 // Example: 2500
 type Amount = int64
+
+// BeneficialOwner defines model for BeneficialOwner.
+type BeneficialOwner struct {
+	BirthDate        openapi_types.Date `json:"birth_date"`
+	FirstName        string             `json:"first_name"`
+	LastName         string             `json:"last_name"`
+	Nationality      string             `json:"nationality"`
+	OwnershipPercent int                `json:"ownership_percent"`
+}
+
+// CaseDecisionRequest defines model for CaseDecisionRequest.
+type CaseDecisionRequest struct {
+	Action CaseDecisionRequestAction `json:"action"`
+
+	// Reason Required for reject and request_info; sent to the user.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// CaseDecisionRequestAction defines model for CaseDecisionRequest.Action.
+type CaseDecisionRequestAction string
+
+// CaseKind defines model for CaseKind.
+type CaseKind string
+
+// CaseStatus defines model for CaseStatus.
+type CaseStatus string
+
+// CaseTransition defines model for CaseTransition.
+type CaseTransition struct {
+	// ActorId The user id or the internal key's name.
+	ActorId    string                  `json:"actor_id"`
+	ActorType  CaseTransitionActorType `json:"actor_type"`
+	FromStatus CaseStatus              `json:"from_status"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp  `json:"occurred_at"`
+	Reason     *string    `json:"reason"`
+	ToStatus   CaseStatus `json:"to_status"`
+}
+
+// CaseTransitionActorType defines model for CaseTransition.ActorType.
+type CaseTransitionActorType string
 
 // CheckStatus defines model for CheckStatus.
 type CheckStatus string
@@ -539,6 +832,34 @@ type CheckStatus string
 // | TWOFA_ENABLED | 200 | 2FA enabled |
 // | TWOFA_DISABLED | 200 | 2FA disabled |
 // | TWOFA_VERIFIED | 200 | step-up granted |
+// | COMPLIANCE_OK | 200 | compliance overview |
+// | ACCOUNT_TYPE_UPDATED | 200 | personal or business account chosen |
+// | KYC_DATA_SAVED | 200 | KYC personal data saved |
+// | KYB_DATA_SAVED | 200 | KYB company data saved |
+// | DOCUMENT_UPLOADED | 201 | compliance document stored |
+// | CASE_SUBMITTED | 200 | compliance case submitted for review |
+// | COMPLIANCE_CASES_OK | 200 | a page of the review queue (internal) |
+// | COMPLIANCE_CASE_OK | 200 | a case with documents and history (internal) |
+// | CASE_UPDATED | 200 | case transition done (internal) |
+// | USER_RESTRICTED | 201 | restriction added (internal) |
+// | RESTRICTION_LIFTED | 200 | restriction lifted (internal) |
+// | USER_BLOCKED | 200 | user blocked, tokens revoked (internal) |
+// | USER_UNBLOCKED | 200 | user unblocked (internal) |
+// | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
+// | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+// | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
+// | CASE_NOT_FOUND | 404 | no such compliance case |
+// | USER_NOT_FOUND | 404 | no such user (internal) |
+// | RESTRICTION_NOT_FOUND | 404 | no such active restriction for this user |
+// | INVALID_STATE_TRANSITION | 409 | the case or account status does not allow this move |
+// | CASE_INCOMPLETE | 409 | data or documents still missing before submission |
+// | CASE_NOT_EDITABLE | 409 | the case is not open for changes in its status |
+// | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
+// | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
+// | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+// | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
+// | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
+// | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
 // | MALFORMED_REQUEST | 400 | unparseable JSON or wrong content type |
 // | INVALID_CREDENTIALS | 401 | unknown email, wrong password or non-active account |
 // | UNAUTHENTICATED | 401 | missing, malformed, unknown, expired or revoked token |
@@ -592,6 +913,155 @@ type CheckStatus string
 // | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 // | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
 type Code string
+
+// ComplianceCase defines model for ComplianceCase.
+type ComplianceCase struct {
+	// DecidedAt Example: 2026-01-09T17:08:57.000000Z
+	DecidedAt *NullableTimestamp `json:"decided_at"`
+
+	// DecisionReason The reviewer's message on rejection or information request.
+	DecisionReason *string              `json:"decision_reason"`
+	Documents      []ComplianceDocument `json:"documents"`
+	Kind           CaseKind             `json:"kind"`
+
+	// Missing What must still be provided before the case can be submitted (`personal_data`, `company_data` or a document kind).
+	Missing []string `json:"missing"`
+
+	// Required This case must be approved before the account can send money.
+	Required bool       `json:"required"`
+	Status   CaseStatus `json:"status"`
+
+	// SubmittedAt Example: 2026-01-09T17:08:57.000000Z
+	SubmittedAt *NullableTimestamp `json:"submitted_at"`
+}
+
+// ComplianceCaseDetail defines model for ComplianceCaseDetail.
+type ComplianceCaseDetail struct {
+	// AccountType A personal account is verified by KYC, a business account by KYB.
+	AccountType AccountType     `json:"account_type"`
+	CompanyData *KybCompanyData `json:"company_data"`
+
+	// DecidedAt Example: 2026-01-09T17:08:57.000000Z
+	DecidedAt      *NullableTimestamp `json:"decided_at"`
+	DecisionReason *string            `json:"decision_reason"`
+	Documents      []ReviewDocument   `json:"documents"`
+	History        []CaseTransition   `json:"history"`
+	Id             int64              `json:"id"`
+	Kind           CaseKind           `json:"kind"`
+	PersonalData   *KycPersonalData   `json:"personal_data"`
+	Status         CaseStatus         `json:"status"`
+
+	// SubmittedAt Example: 2026-01-09T17:08:57.000000Z
+	SubmittedAt *NullableTimestamp `json:"submitted_at"`
+	UserId      int64              `json:"user_id"`
+	UserStatus  AccountStatus      `json:"user_status"`
+}
+
+// ComplianceCaseDetailResponse defines model for ComplianceCaseDetailResponse.
+type ComplianceCaseDetailResponse struct {
+	// Code Example: COMPLIANCE_CASE_OK
+	Code    string               `json:"code"`
+	Data    ComplianceCaseDetail `json:"data"`
+	Message string               `json:"message"`
+}
+
+// ComplianceCaseResponse defines model for ComplianceCaseResponse.
+type ComplianceCaseResponse struct {
+	// Code Example: KYC_DATA_SAVED
+	Code    string         `json:"code"`
+	Data    ComplianceCase `json:"data"`
+	Message string         `json:"message"`
+}
+
+// ComplianceCaseSummary defines model for ComplianceCaseSummary.
+type ComplianceCaseSummary struct {
+	// AccountType A personal account is verified by KYC, a business account by KYB.
+	AccountType AccountType `json:"account_type"`
+
+	// DecidedAt Example: 2026-01-09T17:08:57.000000Z
+	DecidedAt *NullableTimestamp `json:"decided_at"`
+	Id        int64              `json:"id"`
+	Kind      CaseKind           `json:"kind"`
+	Status    CaseStatus         `json:"status"`
+
+	// SubmittedAt Example: 2026-01-09T17:08:57.000000Z
+	SubmittedAt *NullableTimestamp `json:"submitted_at"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+	UserId    int64     `json:"user_id"`
+}
+
+// ComplianceCaseSummaryResponse defines model for ComplianceCaseSummaryResponse.
+type ComplianceCaseSummaryResponse struct {
+	// Code Example: CASE_UPDATED
+	Code    string                `json:"code"`
+	Data    ComplianceCaseSummary `json:"data"`
+	Message string                `json:"message"`
+}
+
+// ComplianceCasesResponse defines model for ComplianceCasesResponse.
+type ComplianceCasesResponse struct {
+	// Code Example: COMPLIANCE_CASES_OK
+	Code       string                  `json:"code"`
+	Data       []ComplianceCaseSummary `json:"data"`
+	Message    string                  `json:"message"`
+	NextCursor *string                 `json:"next_cursor"`
+}
+
+// ComplianceDocument defines model for ComplianceDocument.
+type ComplianceDocument struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp                  `json:"created_at"`
+	Id        int64                      `json:"id"`
+	Kind      DocumentKind               `json:"kind"`
+	MimeType  ComplianceDocumentMimeType `json:"mime_type"`
+
+	// Sha256 Lower-case hex SHA-256 of the stored bytes.
+	Sha256    string `json:"sha256"`
+	SizeBytes int64  `json:"size_bytes"`
+}
+
+// ComplianceDocumentMimeType defines model for ComplianceDocument.MimeType.
+type ComplianceDocumentMimeType string
+
+// ComplianceDocumentResponse defines model for ComplianceDocumentResponse.
+type ComplianceDocumentResponse struct {
+	// Code Example: DOCUMENT_UPLOADED
+	Code    string             `json:"code"`
+	Data    ComplianceDocument `json:"data"`
+	Message string             `json:"message"`
+}
+
+// ComplianceDocumentUpload defines model for ComplianceDocumentUpload.
+type ComplianceDocumentUpload struct {
+	File openapi_types.File `json:"file"`
+	Kind DocumentKind       `json:"kind"`
+}
+
+// ComplianceOverview defines model for ComplianceOverview.
+type ComplianceOverview struct {
+	// AccountType A personal account is verified by KYC, a business account by KYB.
+	AccountType AccountType `json:"account_type"`
+
+	// CanSend The required case is approved and no restriction is active.
+	CanSend      bool              `json:"can_send"`
+	Cases        []ComplianceCase  `json:"cases"`
+	RequiredCase CaseKind          `json:"required_case"`
+	Restrictions []UserRestriction `json:"restrictions"`
+}
+
+// ComplianceOverviewResponse defines model for ComplianceOverviewResponse.
+type ComplianceOverviewResponse struct {
+	// Code Example: COMPLIANCE_OK
+	Code    string             `json:"code"`
+	Data    ComplianceOverview `json:"data"`
+	Message string             `json:"message"`
+}
 
 // Country Optional metadata stored with the session token.
 //
@@ -661,6 +1131,9 @@ type DevicesResponse struct {
 	Message string   `json:"message"`
 }
 
+// DocumentKind defines model for DocumentKind.
+type DocumentKind string
+
 // Email Trimmed and lower-cased server-side.
 //
 // Example: ada@example.com
@@ -700,6 +1173,34 @@ type Error struct {
 	// | TWOFA_ENABLED | 200 | 2FA enabled |
 	// | TWOFA_DISABLED | 200 | 2FA disabled |
 	// | TWOFA_VERIFIED | 200 | step-up granted |
+	// | COMPLIANCE_OK | 200 | compliance overview |
+	// | ACCOUNT_TYPE_UPDATED | 200 | personal or business account chosen |
+	// | KYC_DATA_SAVED | 200 | KYC personal data saved |
+	// | KYB_DATA_SAVED | 200 | KYB company data saved |
+	// | DOCUMENT_UPLOADED | 201 | compliance document stored |
+	// | CASE_SUBMITTED | 200 | compliance case submitted for review |
+	// | COMPLIANCE_CASES_OK | 200 | a page of the review queue (internal) |
+	// | COMPLIANCE_CASE_OK | 200 | a case with documents and history (internal) |
+	// | CASE_UPDATED | 200 | case transition done (internal) |
+	// | USER_RESTRICTED | 201 | restriction added (internal) |
+	// | RESTRICTION_LIFTED | 200 | restriction lifted (internal) |
+	// | USER_BLOCKED | 200 | user blocked, tokens revoked (internal) |
+	// | USER_UNBLOCKED | 200 | user unblocked (internal) |
+	// | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
+	// | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+	// | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
+	// | CASE_NOT_FOUND | 404 | no such compliance case |
+	// | USER_NOT_FOUND | 404 | no such user (internal) |
+	// | RESTRICTION_NOT_FOUND | 404 | no such active restriction for this user |
+	// | INVALID_STATE_TRANSITION | 409 | the case or account status does not allow this move |
+	// | CASE_INCOMPLETE | 409 | data or documents still missing before submission |
+	// | CASE_NOT_EDITABLE | 409 | the case is not open for changes in its status |
+	// | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
+	// | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
+	// | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+	// | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
+	// | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
+	// | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
 	// | MALFORMED_REQUEST | 400 | unparseable JSON or wrong content type |
 	// | INVALID_CREDENTIALS | 401 | unknown email, wrong password or non-active account |
 	// | UNAUTHENTICATED | 401 | missing, malformed, unknown, expired or revoked token |
@@ -814,6 +1315,55 @@ type HistoryResponse struct {
 		NextCursor *string       `json:"next_cursor"`
 	} `json:"data"`
 	Message string `json:"message"`
+}
+
+// KybCompanyData defines model for KybCompanyData.
+type KybCompanyData struct {
+	BeneficialOwners   []BeneficialOwner `json:"beneficial_owners"`
+	Country            string            `json:"country"`
+	LegalName          string            `json:"legal_name"`
+	RegistrationNumber string            `json:"registration_number"`
+}
+
+// KybDataRequest defines model for KybDataRequest.
+type KybDataRequest struct {
+	BeneficialOwners   []BeneficialOwner `json:"beneficial_owners"`
+	Country            string            `json:"country"`
+	LegalName          string            `json:"legal_name"`
+	RegistrationNumber string            `json:"registration_number"`
+}
+
+// KycAddress defines model for KycAddress.
+type KycAddress struct {
+	City       string  `json:"city"`
+	Line1      string  `json:"line1"`
+	Line2      *string `json:"line2,omitempty"`
+	PostalCode string  `json:"postal_code"`
+}
+
+// KycDataRequest defines model for KycDataRequest.
+type KycDataRequest struct {
+	Address     KycAddress          `json:"address"`
+	BirthDate   *openapi_types.Date `json:"birth_date,omitempty"`
+	Country     *string             `json:"country,omitempty"`
+	FirstName   *string             `json:"first_name,omitempty"`
+	LastName    *string             `json:"last_name,omitempty"`
+	Nationality *string             `json:"nationality,omitempty"`
+}
+
+// KycPersonalData defines model for KycPersonalData.
+type KycPersonalData struct {
+	Address struct {
+		City       string  `json:"city"`
+		Line1      string  `json:"line1"`
+		Line2      *string `json:"line2"`
+		PostalCode string  `json:"postal_code"`
+	} `json:"address"`
+	BirthDate   openapi_types.Date `json:"birth_date"`
+	Country     string             `json:"country"`
+	FirstName   string             `json:"first_name"`
+	LastName    string             `json:"last_name"`
+	Nationality string             `json:"nationality"`
 }
 
 // LedgerCheckResponse defines model for LedgerCheckResponse.
@@ -1012,6 +1562,34 @@ type MoneyRejection struct {
 	// | TWOFA_ENABLED | 200 | 2FA enabled |
 	// | TWOFA_DISABLED | 200 | 2FA disabled |
 	// | TWOFA_VERIFIED | 200 | step-up granted |
+	// | COMPLIANCE_OK | 200 | compliance overview |
+	// | ACCOUNT_TYPE_UPDATED | 200 | personal or business account chosen |
+	// | KYC_DATA_SAVED | 200 | KYC personal data saved |
+	// | KYB_DATA_SAVED | 200 | KYB company data saved |
+	// | DOCUMENT_UPLOADED | 201 | compliance document stored |
+	// | CASE_SUBMITTED | 200 | compliance case submitted for review |
+	// | COMPLIANCE_CASES_OK | 200 | a page of the review queue (internal) |
+	// | COMPLIANCE_CASE_OK | 200 | a case with documents and history (internal) |
+	// | CASE_UPDATED | 200 | case transition done (internal) |
+	// | USER_RESTRICTED | 201 | restriction added (internal) |
+	// | RESTRICTION_LIFTED | 200 | restriction lifted (internal) |
+	// | USER_BLOCKED | 200 | user blocked, tokens revoked (internal) |
+	// | USER_UNBLOCKED | 200 | user unblocked (internal) |
+	// | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
+	// | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+	// | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
+	// | CASE_NOT_FOUND | 404 | no such compliance case |
+	// | USER_NOT_FOUND | 404 | no such user (internal) |
+	// | RESTRICTION_NOT_FOUND | 404 | no such active restriction for this user |
+	// | INVALID_STATE_TRANSITION | 409 | the case or account status does not allow this move |
+	// | CASE_INCOMPLETE | 409 | data or documents still missing before submission |
+	// | CASE_NOT_EDITABLE | 409 | the case is not open for changes in its status |
+	// | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
+	// | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
+	// | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+	// | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
+	// | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
+	// | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
 	// | MALFORMED_REQUEST | 400 | unparseable JSON or wrong content type |
 	// | INVALID_CREDENTIALS | 401 | unknown email, wrong password or non-active account |
 	// | UNAUTHENTICATED | 401 | missing, malformed, unknown, expired or revoked token |
@@ -1074,6 +1652,9 @@ type MoneyRejection struct {
 //
 // Example: Str0ngP@ssw0rd!
 type NewPassword = string
+
+// NullableTimestamp Example: 2026-01-09T17:08:57.000000Z
+type NullableTimestamp = string
 
 // OtpCode 6-digit code.
 //
@@ -1185,6 +1766,11 @@ type ProfileUpdate struct {
 	UpdatedAt Timestamp `json:"updated_at"`
 }
 
+// ReasonRequest defines model for ReasonRequest.
+type ReasonRequest struct {
+	Reason string `json:"reason"`
+}
+
 // ResetPasswordRequest defines model for ResetPasswordRequest.
 type ResetPasswordRequest struct {
 	// Code 6-digit code.
@@ -1207,6 +1793,47 @@ type ResetPasswordRequest struct {
 	//
 	// Example: 123456
 	TwofaCode *SecondFactorCode `json:"twofa_code,omitempty"`
+}
+
+// Restriction defines model for Restriction.
+type Restriction struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt  Timestamp `json:"created_at"`
+	CreatedBy  string    `json:"created_by"`
+	Id         int64     `json:"id"`
+	LiftReason *string   `json:"lift_reason"`
+
+	// LiftedAt Example: 2026-01-09T17:08:57.000000Z
+	LiftedAt *NullableTimestamp `json:"lifted_at"`
+	LiftedBy *string            `json:"lifted_by"`
+	Reason   string             `json:"reason"`
+	UserId   int64              `json:"user_id"`
+}
+
+// RestrictionResponse defines model for RestrictionResponse.
+type RestrictionResponse struct {
+	// Code Example: USER_RESTRICTED
+	Code    string      `json:"code"`
+	Data    Restriction `json:"data"`
+	Message string      `json:"message"`
+}
+
+// ReviewDocument defines model for ReviewDocument.
+type ReviewDocument struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp    `json:"created_at"`
+	Id        int64        `json:"id"`
+	Kind      DocumentKind `json:"kind"`
+	MimeType  string       `json:"mime_type"`
+	Sha256    string       `json:"sha256"`
+	SizeBytes int64        `json:"size_bytes"`
+
+	// Url Signed URL
+	Url string `json:"url"`
 }
 
 // SecondFactorCode A 6-digit TOTP code, or a recovery code.
@@ -1426,6 +2053,34 @@ type UnprocessableError struct {
 	// | TWOFA_ENABLED | 200 | 2FA enabled |
 	// | TWOFA_DISABLED | 200 | 2FA disabled |
 	// | TWOFA_VERIFIED | 200 | step-up granted |
+	// | COMPLIANCE_OK | 200 | compliance overview |
+	// | ACCOUNT_TYPE_UPDATED | 200 | personal or business account chosen |
+	// | KYC_DATA_SAVED | 200 | KYC personal data saved |
+	// | KYB_DATA_SAVED | 200 | KYB company data saved |
+	// | DOCUMENT_UPLOADED | 201 | compliance document stored |
+	// | CASE_SUBMITTED | 200 | compliance case submitted for review |
+	// | COMPLIANCE_CASES_OK | 200 | a page of the review queue (internal) |
+	// | COMPLIANCE_CASE_OK | 200 | a case with documents and history (internal) |
+	// | CASE_UPDATED | 200 | case transition done (internal) |
+	// | USER_RESTRICTED | 201 | restriction added (internal) |
+	// | RESTRICTION_LIFTED | 200 | restriction lifted (internal) |
+	// | USER_BLOCKED | 200 | user blocked, tokens revoked (internal) |
+	// | USER_UNBLOCKED | 200 | user unblocked (internal) |
+	// | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
+	// | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+	// | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
+	// | CASE_NOT_FOUND | 404 | no such compliance case |
+	// | USER_NOT_FOUND | 404 | no such user (internal) |
+	// | RESTRICTION_NOT_FOUND | 404 | no such active restriction for this user |
+	// | INVALID_STATE_TRANSITION | 409 | the case or account status does not allow this move |
+	// | CASE_INCOMPLETE | 409 | data or documents still missing before submission |
+	// | CASE_NOT_EDITABLE | 409 | the case is not open for changes in its status |
+	// | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
+	// | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
+	// | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+	// | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
+	// | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
+	// | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
 	// | MALFORMED_REQUEST | 400 | unparseable JSON or wrong content type |
 	// | INVALID_CREDENTIALS | 401 | unknown email, wrong password or non-active account |
 	// | UNAUTHENTICATED | 401 | missing, malformed, unknown, expired or revoked token |
@@ -1510,6 +2165,27 @@ type UpdateMeRequest struct {
 	PhoneNumber nullable.Nullable[string] `json:"phone_number,omitempty"`
 }
 
+// UserRestriction defines model for UserRestriction.
+type UserRestriction struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+	Id        int64     `json:"id"`
+}
+
+// UserStatusResponse defines model for UserStatusResponse.
+type UserStatusResponse struct {
+	// Code Example: USER_BLOCKED
+	Code string `json:"code"`
+	Data struct {
+		RevokedTokens int           `json:"revoked_tokens"`
+		Status        AccountStatus `json:"status"`
+		UserId        int64         `json:"user_id"`
+	} `json:"data"`
+	Message string `json:"message"`
+}
+
 // ValidationError defines model for ValidationError.
 type ValidationError struct {
 	// Code Every machine code the API returns, with its HTTP status. Codes are stable and never localized.
@@ -1536,6 +2212,34 @@ type ValidationError struct {
 	// | TWOFA_ENABLED | 200 | 2FA enabled |
 	// | TWOFA_DISABLED | 200 | 2FA disabled |
 	// | TWOFA_VERIFIED | 200 | step-up granted |
+	// | COMPLIANCE_OK | 200 | compliance overview |
+	// | ACCOUNT_TYPE_UPDATED | 200 | personal or business account chosen |
+	// | KYC_DATA_SAVED | 200 | KYC personal data saved |
+	// | KYB_DATA_SAVED | 200 | KYB company data saved |
+	// | DOCUMENT_UPLOADED | 201 | compliance document stored |
+	// | CASE_SUBMITTED | 200 | compliance case submitted for review |
+	// | COMPLIANCE_CASES_OK | 200 | a page of the review queue (internal) |
+	// | COMPLIANCE_CASE_OK | 200 | a case with documents and history (internal) |
+	// | CASE_UPDATED | 200 | case transition done (internal) |
+	// | USER_RESTRICTED | 201 | restriction added (internal) |
+	// | RESTRICTION_LIFTED | 200 | restriction lifted (internal) |
+	// | USER_BLOCKED | 200 | user blocked, tokens revoked (internal) |
+	// | USER_UNBLOCKED | 200 | user unblocked (internal) |
+	// | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
+	// | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+	// | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
+	// | CASE_NOT_FOUND | 404 | no such compliance case |
+	// | USER_NOT_FOUND | 404 | no such user (internal) |
+	// | RESTRICTION_NOT_FOUND | 404 | no such active restriction for this user |
+	// | INVALID_STATE_TRANSITION | 409 | the case or account status does not allow this move |
+	// | CASE_INCOMPLETE | 409 | data or documents still missing before submission |
+	// | CASE_NOT_EDITABLE | 409 | the case is not open for changes in its status |
+	// | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
+	// | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
+	// | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+	// | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
+	// | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
+	// | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
 	// | MALFORMED_REQUEST | 400 | unparseable JSON or wrong content type |
 	// | INVALID_CREDENTIALS | 401 | unknown email, wrong password or non-active account |
 	// | UNAUTHENTICATED | 401 | missing, malformed, unknown, expired or revoked token |
@@ -1665,6 +2369,12 @@ type WalletsResponse struct {
 // AcceptLanguage defines model for AcceptLanguage.
 type AcceptLanguage = string
 
+// ComplianceCaseId defines model for ComplianceCaseId.
+type ComplianceCaseId = int64
+
+// ComplianceUserId defines model for ComplianceUserId.
+type ComplianceUserId = int64
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -1680,8 +2390,20 @@ type XAppLocale = string
 // ChallengeExpired defines model for ChallengeExpired.
 type ChallengeExpired = Error
 
+// ComplianceConflict defines model for ComplianceConflict.
+type ComplianceConflict = Error
+
+// ComplianceNotFound defines model for ComplianceNotFound.
+type ComplianceNotFound = Error
+
 // Conflict defines model for Conflict.
 type Conflict = Error
+
+// DocumentTooLarge defines model for DocumentTooLarge.
+type DocumentTooLarge = Error
+
+// DocumentUnsupported defines model for DocumentUnsupported.
+type DocumentUnsupported = Error
 
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
@@ -1847,8 +2569,138 @@ type SetPasswordRegisterMagicLinkParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// GetComplianceParams defines parameters for GetCompliance.
+type GetComplianceParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// SetComplianceAccountTypeParams defines parameters for SetComplianceAccountType.
+type SetComplianceAccountTypeParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// UploadComplianceDocumentParams defines parameters for UploadComplianceDocument.
+type UploadComplianceDocumentParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// SaveKybDataParams defines parameters for SaveKybData.
+type SaveKybDataParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// SaveKycDataParams defines parameters for SaveKycData.
+type SaveKycDataParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// SubmitComplianceCaseParams defines parameters for SubmitComplianceCase.
+type SubmitComplianceCaseParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // HealthParams defines parameters for Health.
 type HealthParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListComplianceCasesParams defines parameters for ListComplianceCases.
+type ListComplianceCasesParams struct {
+	Status CaseStatus `form:"status" json:"status"`
+	Limit  *int       `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string    `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetComplianceCaseParams defines parameters for GetComplianceCase.
+type GetComplianceCaseParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// DecideComplianceCaseParams defines parameters for DecideComplianceCase.
+type DecideComplianceCaseParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// BlockUserParams defines parameters for BlockUser.
+type BlockUserParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// CloseUserAccountParams defines parameters for CloseUserAccount.
+type CloseUserAccountParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RestrictUserParams defines parameters for RestrictUser.
+type RestrictUserParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// LiftRestrictionParams defines parameters for LiftRestriction.
+type LiftRestrictionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// UnblockUserParams defines parameters for UnblockUser.
+type UnblockUserParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
 	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
 
@@ -2111,6 +2963,36 @@ type RegisterEmailJSONRequestBody = EmailRequest
 // SetPasswordRegisterMagicLinkJSONRequestBody defines body for SetPasswordRegisterMagicLink for application/json ContentType.
 type SetPasswordRegisterMagicLinkJSONRequestBody = MagicLinkSetPasswordRequest
 
+// SetComplianceAccountTypeJSONRequestBody defines body for SetComplianceAccountType for application/json ContentType.
+type SetComplianceAccountTypeJSONRequestBody = AccountTypeRequest
+
+// UploadComplianceDocumentMultipartRequestBody defines body for UploadComplianceDocument for multipart/form-data ContentType.
+type UploadComplianceDocumentMultipartRequestBody = ComplianceDocumentUpload
+
+// SaveKybDataJSONRequestBody defines body for SaveKybData for application/json ContentType.
+type SaveKybDataJSONRequestBody = KybDataRequest
+
+// SaveKycDataJSONRequestBody defines body for SaveKycData for application/json ContentType.
+type SaveKycDataJSONRequestBody = KycDataRequest
+
+// DecideComplianceCaseJSONRequestBody defines body for DecideComplianceCase for application/json ContentType.
+type DecideComplianceCaseJSONRequestBody = CaseDecisionRequest
+
+// BlockUserJSONRequestBody defines body for BlockUser for application/json ContentType.
+type BlockUserJSONRequestBody = ReasonRequest
+
+// CloseUserAccountJSONRequestBody defines body for CloseUserAccount for application/json ContentType.
+type CloseUserAccountJSONRequestBody = ReasonRequest
+
+// RestrictUserJSONRequestBody defines body for RestrictUser for application/json ContentType.
+type RestrictUserJSONRequestBody = ReasonRequest
+
+// LiftRestrictionJSONRequestBody defines body for LiftRestriction for application/json ContentType.
+type LiftRestrictionJSONRequestBody = ReasonRequest
+
+// UnblockUserJSONRequestBody defines body for UnblockUser for application/json ContentType.
+type UnblockUserJSONRequestBody = ReasonRequest
+
 // CreateDepositJSONRequestBody defines body for CreateDeposit for application/json ContentType.
 type CreateDepositJSONRequestBody = DepositRequest
 
@@ -2253,9 +3135,51 @@ type ServerInterface interface {
 	// SetPasswordRegisterMagicLink Register (magic link) - set password
 	// (POST /api/v1/auth/register/set-password)
 	SetPasswordRegisterMagicLink(ctx echo.Context, params SetPasswordRegisterMagicLinkParams) error
+	// GetCompliance Compliance status
+	// (GET /api/v1/compliance)
+	GetCompliance(ctx echo.Context, params GetComplianceParams) error
+	// SetComplianceAccountType Choose a personal or business account
+	// (PUT /api/v1/compliance/account-type)
+	SetComplianceAccountType(ctx echo.Context, params SetComplianceAccountTypeParams) error
+	// UploadComplianceDocument Upload a compliance document
+	// (POST /api/v1/compliance/documents)
+	UploadComplianceDocument(ctx echo.Context, params UploadComplianceDocumentParams) error
+	// SaveKybData Save KYB company data
+	// (PUT /api/v1/compliance/kyb)
+	SaveKybData(ctx echo.Context, params SaveKybDataParams) error
+	// SaveKycData Save KYC personal data
+	// (PUT /api/v1/compliance/kyc)
+	SaveKycData(ctx echo.Context, params SaveKycDataParams) error
+	// SubmitComplianceCase Submit a case for review
+	// (POST /api/v1/compliance/{kind}/submit)
+	SubmitComplianceCase(ctx echo.Context, kind CaseKind, params SubmitComplianceCaseParams) error
 	// Health Health
 	// (GET /api/v1/health)
 	Health(ctx echo.Context, params HealthParams) error
+	// ListComplianceCases Review queue (internal)
+	// (GET /api/v1/internal/compliance/cases)
+	ListComplianceCases(ctx echo.Context, params ListComplianceCasesParams) error
+	// GetComplianceCase Read a case (internal)
+	// (GET /api/v1/internal/compliance/cases/{id})
+	GetComplianceCase(ctx echo.Context, id ComplianceCaseId, params GetComplianceCaseParams) error
+	// DecideComplianceCase Review a case (internal)
+	// (POST /api/v1/internal/compliance/cases/{id}/decision)
+	DecideComplianceCase(ctx echo.Context, id ComplianceCaseId, params DecideComplianceCaseParams) error
+	// BlockUser Block a user (internal)
+	// (POST /api/v1/internal/compliance/users/{id}/block)
+	BlockUser(ctx echo.Context, id ComplianceUserId, params BlockUserParams) error
+	// CloseUserAccount Close an account (internal)
+	// (POST /api/v1/internal/compliance/users/{id}/close)
+	CloseUserAccount(ctx echo.Context, id ComplianceUserId, params CloseUserAccountParams) error
+	// RestrictUser Restrict a user (internal)
+	// (POST /api/v1/internal/compliance/users/{id}/restrictions)
+	RestrictUser(ctx echo.Context, id ComplianceUserId, params RestrictUserParams) error
+	// LiftRestriction Lift a restriction (internal)
+	// (POST /api/v1/internal/compliance/users/{id}/restrictions/{restriction_id}/lift)
+	LiftRestriction(ctx echo.Context, id ComplianceUserId, restrictionId int64, params LiftRestrictionParams) error
+	// UnblockUser Unblock a user (internal)
+	// (POST /api/v1/internal/compliance/users/{id}/unblock)
+	UnblockUser(ctx echo.Context, id ComplianceUserId, params UnblockUserParams) error
 	// CreateDeposit Credit a wallet (internal)
 	// (POST /api/v1/internal/deposits)
 	CreateDeposit(ctx echo.Context, params CreateDepositParams) error
@@ -2945,6 +3869,277 @@ func (w *ServerInterfaceWrapper) SetPasswordRegisterMagicLink(ctx echo.Context) 
 	return err
 }
 
+// GetCompliance converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCompliance(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetComplianceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCompliance(ctx, params)
+	return err
+}
+
+// SetComplianceAccountType converts echo context to params.
+func (w *ServerInterfaceWrapper) SetComplianceAccountType(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SetComplianceAccountTypeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetComplianceAccountType(ctx, params)
+	return err
+}
+
+// UploadComplianceDocument converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadComplianceDocument(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UploadComplianceDocumentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadComplianceDocument(ctx, params)
+	return err
+}
+
+// SaveKybData converts echo context to params.
+func (w *ServerInterfaceWrapper) SaveKybData(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SaveKybDataParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SaveKybData(ctx, params)
+	return err
+}
+
+// SaveKycData converts echo context to params.
+func (w *ServerInterfaceWrapper) SaveKycData(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SaveKycDataParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SaveKycData(ctx, params)
+	return err
+}
+
+// SubmitComplianceCase converts echo context to params.
+func (w *ServerInterfaceWrapper) SubmitComplianceCase(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "kind" -------------
+	var kind CaseKind
+
+	err = runtime.BindStyledParameterWithOptions("simple", "kind", ctx.Param("kind"), &kind, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SubmitComplianceCaseParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubmitComplianceCase(ctx, kind, params)
+	return err
+}
+
 // Health converts echo context to params.
 func (w *ServerInterfaceWrapper) Health(ctx echo.Context) error {
 	var err error
@@ -2986,6 +4181,435 @@ func (w *ServerInterfaceWrapper) Health(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Health(ctx, params)
+	return err
+}
+
+// ListComplianceCases converts echo context to params.
+func (w *ServerInterfaceWrapper) ListComplianceCases(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListComplianceCasesParams
+	// ------------- Required query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListComplianceCases(ctx, params)
+	return err
+}
+
+// GetComplianceCase converts echo context to params.
+func (w *ServerInterfaceWrapper) GetComplianceCase(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ComplianceCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetComplianceCaseParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetComplianceCase(ctx, id, params)
+	return err
+}
+
+// DecideComplianceCase converts echo context to params.
+func (w *ServerInterfaceWrapper) DecideComplianceCase(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ComplianceCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DecideComplianceCaseParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DecideComplianceCase(ctx, id, params)
+	return err
+}
+
+// BlockUser converts echo context to params.
+func (w *ServerInterfaceWrapper) BlockUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ComplianceUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BlockUserParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BlockUser(ctx, id, params)
+	return err
+}
+
+// CloseUserAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) CloseUserAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ComplianceUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CloseUserAccountParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CloseUserAccount(ctx, id, params)
+	return err
+}
+
+// RestrictUser converts echo context to params.
+func (w *ServerInterfaceWrapper) RestrictUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ComplianceUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RestrictUserParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RestrictUser(ctx, id, params)
+	return err
+}
+
+// LiftRestriction converts echo context to params.
+func (w *ServerInterfaceWrapper) LiftRestriction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ComplianceUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "restriction_id" -------------
+	var restrictionId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "restriction_id", ctx.Param("restriction_id"), &restrictionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter restriction_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LiftRestrictionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LiftRestriction(ctx, id, restrictionId, params)
+	return err
+}
+
+// UnblockUser converts echo context to params.
+func (w *ServerInterfaceWrapper) UnblockUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ComplianceUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UnblockUserParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnblockUser(ctx, id, params)
 	return err
 }
 
@@ -4187,12 +5811,34 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/holds/:id/void", wrapper.VoidHold, options.OperationMiddlewares["voidHold"]...)
 	router.PUT(options.BaseURL+"/api/v1/internal/wallets/:id/status", wrapper.SetWalletStatus, options.OperationMiddlewares["setWalletStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/ledger/check", wrapper.CheckLedger, options.OperationMiddlewares["checkLedger"]...)
+	router.GET(options.BaseURL+"/api/v1/compliance", wrapper.GetCompliance, options.OperationMiddlewares["getCompliance"]...)
+	router.PUT(options.BaseURL+"/api/v1/compliance/account-type", wrapper.SetComplianceAccountType, options.OperationMiddlewares["setComplianceAccountType"]...)
+	router.PUT(options.BaseURL+"/api/v1/compliance/kyc", wrapper.SaveKycData, options.OperationMiddlewares["saveKycData"]...)
+	router.PUT(options.BaseURL+"/api/v1/compliance/kyb", wrapper.SaveKybData, options.OperationMiddlewares["saveKybData"]...)
+	router.POST(options.BaseURL+"/api/v1/compliance/documents", wrapper.UploadComplianceDocument, options.OperationMiddlewares["uploadComplianceDocument"]...)
+	router.POST(options.BaseURL+"/api/v1/compliance/:kind/submit", wrapper.SubmitComplianceCase, options.OperationMiddlewares["submitComplianceCase"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/compliance/cases", wrapper.ListComplianceCases, options.OperationMiddlewares["listComplianceCases"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/compliance/cases/:id", wrapper.GetComplianceCase, options.OperationMiddlewares["getComplianceCase"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/compliance/cases/:id/decision", wrapper.DecideComplianceCase, options.OperationMiddlewares["decideComplianceCase"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/restrictions", wrapper.RestrictUser, options.OperationMiddlewares["restrictUser"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/restrictions/:restriction_id/lift", wrapper.LiftRestriction, options.OperationMiddlewares["liftRestriction"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/block", wrapper.BlockUser, options.OperationMiddlewares["blockUser"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/unblock", wrapper.UnblockUser, options.OperationMiddlewares["unblockUser"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/close", wrapper.CloseUserAccount, options.OperationMiddlewares["closeUserAccount"]...)
 
 }
 
 type ChallengeExpiredJSONResponse Error
 
+type ComplianceConflictJSONResponse Error
+
+type ComplianceNotFoundJSONResponse Error
+
 type ConflictJSONResponse Error
+
+type DocumentTooLargeJSONResponse Error
+
+type DocumentUnsupportedJSONResponse Error
 
 type ErrorJSONResponse Error
 
@@ -5405,6 +7051,499 @@ func (response SetPasswordRegisterMagicLinkdefaultJSONResponse) VisitSetPassword
 	return err
 }
 
+type GetComplianceRequestObject struct {
+	Params GetComplianceParams
+}
+
+type GetComplianceResponseObject interface {
+	VisitGetComplianceResponse(w http.ResponseWriter) error
+}
+
+type GetCompliance200JSONResponse ComplianceOverviewResponse
+
+func (response GetCompliance200JSONResponse) VisitGetComplianceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompliance401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetCompliance401JSONResponse) VisitGetComplianceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompliancedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetCompliancedefaultJSONResponse) VisitGetComplianceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetComplianceAccountTypeRequestObject struct {
+	Params SetComplianceAccountTypeParams
+	Body   *SetComplianceAccountTypeJSONRequestBody
+}
+
+type SetComplianceAccountTypeResponseObject interface {
+	VisitSetComplianceAccountTypeResponse(w http.ResponseWriter) error
+}
+
+type SetComplianceAccountType200JSONResponse ComplianceOverviewResponse
+
+func (response SetComplianceAccountType200JSONResponse) VisitSetComplianceAccountTypeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetComplianceAccountType401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response SetComplianceAccountType401JSONResponse) VisitSetComplianceAccountTypeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetComplianceAccountType409JSONResponse struct{ ComplianceConflictJSONResponse }
+
+func (response SetComplianceAccountType409JSONResponse) VisitSetComplianceAccountTypeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetComplianceAccountType422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response SetComplianceAccountType422JSONResponse) VisitSetComplianceAccountTypeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetComplianceAccountTypedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SetComplianceAccountTypedefaultJSONResponse) VisitSetComplianceAccountTypeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadComplianceDocumentRequestObject struct {
+	Params UploadComplianceDocumentParams
+	Body   *multipart.Reader
+}
+
+type UploadComplianceDocumentResponseObject interface {
+	VisitUploadComplianceDocumentResponse(w http.ResponseWriter) error
+}
+
+type UploadComplianceDocument201JSONResponse ComplianceDocumentResponse
+
+func (response UploadComplianceDocument201JSONResponse) VisitUploadComplianceDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadComplianceDocument401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response UploadComplianceDocument401JSONResponse) VisitUploadComplianceDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadComplianceDocument409JSONResponse struct{ ComplianceConflictJSONResponse }
+
+func (response UploadComplianceDocument409JSONResponse) VisitUploadComplianceDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadComplianceDocument413JSONResponse struct{ DocumentTooLargeJSONResponse }
+
+func (response UploadComplianceDocument413JSONResponse) VisitUploadComplianceDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadComplianceDocument415JSONResponse struct {
+	DocumentUnsupportedJSONResponse
+}
+
+func (response UploadComplianceDocument415JSONResponse) VisitUploadComplianceDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadComplianceDocument422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response UploadComplianceDocument422JSONResponse) VisitUploadComplianceDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadComplianceDocumentdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UploadComplianceDocumentdefaultJSONResponse) VisitUploadComplianceDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveKybDataRequestObject struct {
+	Params SaveKybDataParams
+	Body   *SaveKybDataJSONRequestBody
+}
+
+type SaveKybDataResponseObject interface {
+	VisitSaveKybDataResponse(w http.ResponseWriter) error
+}
+
+type SaveKybData200JSONResponse ComplianceCaseResponse
+
+func (response SaveKybData200JSONResponse) VisitSaveKybDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveKybData401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response SaveKybData401JSONResponse) VisitSaveKybDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveKybData409JSONResponse struct{ ComplianceConflictJSONResponse }
+
+func (response SaveKybData409JSONResponse) VisitSaveKybDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveKybData422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response SaveKybData422JSONResponse) VisitSaveKybDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveKybDatadefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SaveKybDatadefaultJSONResponse) VisitSaveKybDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveKycDataRequestObject struct {
+	Params SaveKycDataParams
+	Body   *SaveKycDataJSONRequestBody
+}
+
+type SaveKycDataResponseObject interface {
+	VisitSaveKycDataResponse(w http.ResponseWriter) error
+}
+
+type SaveKycData200JSONResponse ComplianceCaseResponse
+
+func (response SaveKycData200JSONResponse) VisitSaveKycDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveKycData401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response SaveKycData401JSONResponse) VisitSaveKycDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveKycData409JSONResponse struct{ ComplianceConflictJSONResponse }
+
+func (response SaveKycData409JSONResponse) VisitSaveKycDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveKycData422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response SaveKycData422JSONResponse) VisitSaveKycDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveKycDatadefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SaveKycDatadefaultJSONResponse) VisitSaveKycDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitComplianceCaseRequestObject struct {
+	Kind   CaseKind `json:"kind"`
+	Params SubmitComplianceCaseParams
+}
+
+type SubmitComplianceCaseResponseObject interface {
+	VisitSubmitComplianceCaseResponse(w http.ResponseWriter) error
+}
+
+type SubmitComplianceCase200JSONResponse ComplianceCaseResponse
+
+func (response SubmitComplianceCase200JSONResponse) VisitSubmitComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitComplianceCase401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response SubmitComplianceCase401JSONResponse) VisitSubmitComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitComplianceCase409JSONResponse struct{ ComplianceConflictJSONResponse }
+
+func (response SubmitComplianceCase409JSONResponse) VisitSubmitComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitComplianceCase422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response SubmitComplianceCase422JSONResponse) VisitSubmitComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitComplianceCasedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SubmitComplianceCasedefaultJSONResponse) VisitSubmitComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type HealthRequestObject struct {
 	Params HealthParams
 }
@@ -5447,6 +7586,822 @@ type HealthdefaultJSONResponse struct {
 }
 
 func (response HealthdefaultJSONResponse) VisitHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListComplianceCasesRequestObject struct {
+	Params ListComplianceCasesParams
+}
+
+type ListComplianceCasesResponseObject interface {
+	VisitListComplianceCasesResponse(w http.ResponseWriter) error
+}
+
+type ListComplianceCases200JSONResponse ComplianceCasesResponse
+
+func (response ListComplianceCases200JSONResponse) VisitListComplianceCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListComplianceCases401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListComplianceCases401JSONResponse) VisitListComplianceCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListComplianceCases403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListComplianceCases403JSONResponse) VisitListComplianceCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListComplianceCases422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ListComplianceCases422JSONResponse) VisitListComplianceCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListComplianceCasesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListComplianceCasesdefaultJSONResponse) VisitListComplianceCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComplianceCaseRequestObject struct {
+	Id     ComplianceCaseId `json:"id"`
+	Params GetComplianceCaseParams
+}
+
+type GetComplianceCaseResponseObject interface {
+	VisitGetComplianceCaseResponse(w http.ResponseWriter) error
+}
+
+type GetComplianceCase200JSONResponse ComplianceCaseDetailResponse
+
+func (response GetComplianceCase200JSONResponse) VisitGetComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComplianceCase401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetComplianceCase401JSONResponse) VisitGetComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComplianceCase403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetComplianceCase403JSONResponse) VisitGetComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComplianceCase404JSONResponse struct{ ComplianceNotFoundJSONResponse }
+
+func (response GetComplianceCase404JSONResponse) VisitGetComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComplianceCasedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetComplianceCasedefaultJSONResponse) VisitGetComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideComplianceCaseRequestObject struct {
+	Id     ComplianceCaseId `json:"id"`
+	Params DecideComplianceCaseParams
+	Body   *DecideComplianceCaseJSONRequestBody
+}
+
+type DecideComplianceCaseResponseObject interface {
+	VisitDecideComplianceCaseResponse(w http.ResponseWriter) error
+}
+
+type DecideComplianceCase200JSONResponse ComplianceCaseSummaryResponse
+
+func (response DecideComplianceCase200JSONResponse) VisitDecideComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideComplianceCase401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response DecideComplianceCase401JSONResponse) VisitDecideComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideComplianceCase403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DecideComplianceCase403JSONResponse) VisitDecideComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideComplianceCase404JSONResponse struct{ ComplianceNotFoundJSONResponse }
+
+func (response DecideComplianceCase404JSONResponse) VisitDecideComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideComplianceCase409JSONResponse struct{ ComplianceConflictJSONResponse }
+
+func (response DecideComplianceCase409JSONResponse) VisitDecideComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideComplianceCase422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response DecideComplianceCase422JSONResponse) VisitDecideComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideComplianceCasedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response DecideComplianceCasedefaultJSONResponse) VisitDecideComplianceCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BlockUserRequestObject struct {
+	Id     ComplianceUserId `json:"id"`
+	Params BlockUserParams
+	Body   *BlockUserJSONRequestBody
+}
+
+type BlockUserResponseObject interface {
+	VisitBlockUserResponse(w http.ResponseWriter) error
+}
+
+type BlockUser200JSONResponse UserStatusResponse
+
+func (response BlockUser200JSONResponse) VisitBlockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BlockUser401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response BlockUser401JSONResponse) VisitBlockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BlockUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response BlockUser403JSONResponse) VisitBlockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BlockUser404JSONResponse struct{ ComplianceNotFoundJSONResponse }
+
+func (response BlockUser404JSONResponse) VisitBlockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BlockUser409JSONResponse struct{ ComplianceConflictJSONResponse }
+
+func (response BlockUser409JSONResponse) VisitBlockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BlockUser422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response BlockUser422JSONResponse) VisitBlockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BlockUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response BlockUserdefaultJSONResponse) VisitBlockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseUserAccountRequestObject struct {
+	Id     ComplianceUserId `json:"id"`
+	Params CloseUserAccountParams
+	Body   *CloseUserAccountJSONRequestBody
+}
+
+type CloseUserAccountResponseObject interface {
+	VisitCloseUserAccountResponse(w http.ResponseWriter) error
+}
+
+type CloseUserAccount200JSONResponse UserStatusResponse
+
+func (response CloseUserAccount200JSONResponse) VisitCloseUserAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseUserAccount401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response CloseUserAccount401JSONResponse) VisitCloseUserAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseUserAccount403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CloseUserAccount403JSONResponse) VisitCloseUserAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseUserAccount404JSONResponse struct{ ComplianceNotFoundJSONResponse }
+
+func (response CloseUserAccount404JSONResponse) VisitCloseUserAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseUserAccount409JSONResponse struct{ ComplianceConflictJSONResponse }
+
+func (response CloseUserAccount409JSONResponse) VisitCloseUserAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseUserAccount422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response CloseUserAccount422JSONResponse) VisitCloseUserAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseUserAccountdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CloseUserAccountdefaultJSONResponse) VisitCloseUserAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RestrictUserRequestObject struct {
+	Id     ComplianceUserId `json:"id"`
+	Params RestrictUserParams
+	Body   *RestrictUserJSONRequestBody
+}
+
+type RestrictUserResponseObject interface {
+	VisitRestrictUserResponse(w http.ResponseWriter) error
+}
+
+type RestrictUser201JSONResponse RestrictionResponse
+
+func (response RestrictUser201JSONResponse) VisitRestrictUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RestrictUser401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RestrictUser401JSONResponse) VisitRestrictUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RestrictUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RestrictUser403JSONResponse) VisitRestrictUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RestrictUser404JSONResponse struct{ ComplianceNotFoundJSONResponse }
+
+func (response RestrictUser404JSONResponse) VisitRestrictUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RestrictUser409JSONResponse struct{ ComplianceConflictJSONResponse }
+
+func (response RestrictUser409JSONResponse) VisitRestrictUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RestrictUser422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RestrictUser422JSONResponse) VisitRestrictUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RestrictUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RestrictUserdefaultJSONResponse) VisitRestrictUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LiftRestrictionRequestObject struct {
+	Id            ComplianceUserId `json:"id"`
+	RestrictionId int64            `json:"restriction_id"`
+	Params        LiftRestrictionParams
+	Body          *LiftRestrictionJSONRequestBody
+}
+
+type LiftRestrictionResponseObject interface {
+	VisitLiftRestrictionResponse(w http.ResponseWriter) error
+}
+
+type LiftRestriction200JSONResponse RestrictionResponse
+
+func (response LiftRestriction200JSONResponse) VisitLiftRestrictionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LiftRestriction401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response LiftRestriction401JSONResponse) VisitLiftRestrictionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LiftRestriction403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LiftRestriction403JSONResponse) VisitLiftRestrictionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LiftRestriction404JSONResponse struct{ ComplianceNotFoundJSONResponse }
+
+func (response LiftRestriction404JSONResponse) VisitLiftRestrictionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LiftRestriction422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response LiftRestriction422JSONResponse) VisitLiftRestrictionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LiftRestrictiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response LiftRestrictiondefaultJSONResponse) VisitLiftRestrictionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnblockUserRequestObject struct {
+	Id     ComplianceUserId `json:"id"`
+	Params UnblockUserParams
+	Body   *UnblockUserJSONRequestBody
+}
+
+type UnblockUserResponseObject interface {
+	VisitUnblockUserResponse(w http.ResponseWriter) error
+}
+
+type UnblockUser200JSONResponse UserStatusResponse
+
+func (response UnblockUser200JSONResponse) VisitUnblockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnblockUser401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response UnblockUser401JSONResponse) VisitUnblockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnblockUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UnblockUser403JSONResponse) VisitUnblockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnblockUser404JSONResponse struct{ ComplianceNotFoundJSONResponse }
+
+func (response UnblockUser404JSONResponse) VisitUnblockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnblockUser409JSONResponse struct{ ComplianceConflictJSONResponse }
+
+func (response UnblockUser409JSONResponse) VisitUnblockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnblockUser422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response UnblockUser422JSONResponse) VisitUnblockUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnblockUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UnblockUserdefaultJSONResponse) VisitUnblockUserResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7409,9 +10364,51 @@ type StrictServerInterface interface {
 	// SetPasswordRegisterMagicLink Register (magic link) - set password
 	// (POST /api/v1/auth/register/set-password)
 	SetPasswordRegisterMagicLink(ctx context.Context, request SetPasswordRegisterMagicLinkRequestObject) (SetPasswordRegisterMagicLinkResponseObject, error)
+	// GetCompliance Compliance status
+	// (GET /api/v1/compliance)
+	GetCompliance(ctx context.Context, request GetComplianceRequestObject) (GetComplianceResponseObject, error)
+	// SetComplianceAccountType Choose a personal or business account
+	// (PUT /api/v1/compliance/account-type)
+	SetComplianceAccountType(ctx context.Context, request SetComplianceAccountTypeRequestObject) (SetComplianceAccountTypeResponseObject, error)
+	// UploadComplianceDocument Upload a compliance document
+	// (POST /api/v1/compliance/documents)
+	UploadComplianceDocument(ctx context.Context, request UploadComplianceDocumentRequestObject) (UploadComplianceDocumentResponseObject, error)
+	// SaveKybData Save KYB company data
+	// (PUT /api/v1/compliance/kyb)
+	SaveKybData(ctx context.Context, request SaveKybDataRequestObject) (SaveKybDataResponseObject, error)
+	// SaveKycData Save KYC personal data
+	// (PUT /api/v1/compliance/kyc)
+	SaveKycData(ctx context.Context, request SaveKycDataRequestObject) (SaveKycDataResponseObject, error)
+	// SubmitComplianceCase Submit a case for review
+	// (POST /api/v1/compliance/{kind}/submit)
+	SubmitComplianceCase(ctx context.Context, request SubmitComplianceCaseRequestObject) (SubmitComplianceCaseResponseObject, error)
 	// Health Health
 	// (GET /api/v1/health)
 	Health(ctx context.Context, request HealthRequestObject) (HealthResponseObject, error)
+	// ListComplianceCases Review queue (internal)
+	// (GET /api/v1/internal/compliance/cases)
+	ListComplianceCases(ctx context.Context, request ListComplianceCasesRequestObject) (ListComplianceCasesResponseObject, error)
+	// GetComplianceCase Read a case (internal)
+	// (GET /api/v1/internal/compliance/cases/{id})
+	GetComplianceCase(ctx context.Context, request GetComplianceCaseRequestObject) (GetComplianceCaseResponseObject, error)
+	// DecideComplianceCase Review a case (internal)
+	// (POST /api/v1/internal/compliance/cases/{id}/decision)
+	DecideComplianceCase(ctx context.Context, request DecideComplianceCaseRequestObject) (DecideComplianceCaseResponseObject, error)
+	// BlockUser Block a user (internal)
+	// (POST /api/v1/internal/compliance/users/{id}/block)
+	BlockUser(ctx context.Context, request BlockUserRequestObject) (BlockUserResponseObject, error)
+	// CloseUserAccount Close an account (internal)
+	// (POST /api/v1/internal/compliance/users/{id}/close)
+	CloseUserAccount(ctx context.Context, request CloseUserAccountRequestObject) (CloseUserAccountResponseObject, error)
+	// RestrictUser Restrict a user (internal)
+	// (POST /api/v1/internal/compliance/users/{id}/restrictions)
+	RestrictUser(ctx context.Context, request RestrictUserRequestObject) (RestrictUserResponseObject, error)
+	// LiftRestriction Lift a restriction (internal)
+	// (POST /api/v1/internal/compliance/users/{id}/restrictions/{restriction_id}/lift)
+	LiftRestriction(ctx context.Context, request LiftRestrictionRequestObject) (LiftRestrictionResponseObject, error)
+	// UnblockUser Unblock a user (internal)
+	// (POST /api/v1/internal/compliance/users/{id}/unblock)
+	UnblockUser(ctx context.Context, request UnblockUserRequestObject) (UnblockUserResponseObject, error)
 	// CreateDeposit Credit a wallet (internal)
 	// (POST /api/v1/internal/deposits)
 	CreateDeposit(ctx context.Context, request CreateDepositRequestObject) (CreateDepositResponseObject, error)
@@ -8072,6 +11069,232 @@ func (sh *strictHandler) SetPasswordRegisterMagicLink(ctx echo.Context, params S
 	return nil
 }
 
+// GetCompliance operation middleware
+func (sh *strictHandler) GetCompliance(ctx echo.Context, params GetComplianceParams) error {
+	var request GetComplianceRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCompliance(ctx.Request().Context(), request.(GetComplianceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCompliance")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetComplianceResponseObject); ok {
+		return validResponse.VisitGetComplianceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetComplianceAccountType operation middleware
+func (sh *strictHandler) SetComplianceAccountType(ctx echo.Context, params SetComplianceAccountTypeParams) error {
+	var request SetComplianceAccountTypeRequestObject
+
+	request.Params = params
+
+	var body SetComplianceAccountTypeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetComplianceAccountType(ctx.Request().Context(), request.(SetComplianceAccountTypeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetComplianceAccountType")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetComplianceAccountTypeResponseObject); ok {
+		return validResponse.VisitSetComplianceAccountTypeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UploadComplianceDocument operation middleware
+func (sh *strictHandler) UploadComplianceDocument(ctx echo.Context, params UploadComplianceDocumentParams) error {
+	var request UploadComplianceDocumentRequestObject
+
+	request.Params = params
+
+	if reader, err := ctx.Request().MultipartReader(); err != nil {
+		return err
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadComplianceDocument(ctx.Request().Context(), request.(UploadComplianceDocumentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadComplianceDocument")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UploadComplianceDocumentResponseObject); ok {
+		return validResponse.VisitUploadComplianceDocumentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SaveKybData operation middleware
+func (sh *strictHandler) SaveKybData(ctx echo.Context, params SaveKybDataParams) error {
+	var request SaveKybDataRequestObject
+
+	request.Params = params
+
+	var body SaveKybDataJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SaveKybData(ctx.Request().Context(), request.(SaveKybDataRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SaveKybData")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SaveKybDataResponseObject); ok {
+		return validResponse.VisitSaveKybDataResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SaveKycData operation middleware
+func (sh *strictHandler) SaveKycData(ctx echo.Context, params SaveKycDataParams) error {
+	var request SaveKycDataRequestObject
+
+	request.Params = params
+
+	var body SaveKycDataJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SaveKycData(ctx.Request().Context(), request.(SaveKycDataRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SaveKycData")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SaveKycDataResponseObject); ok {
+		return validResponse.VisitSaveKycDataResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubmitComplianceCase operation middleware
+func (sh *strictHandler) SubmitComplianceCase(ctx echo.Context, kind CaseKind, params SubmitComplianceCaseParams) error {
+	var request SubmitComplianceCaseRequestObject
+
+	request.Kind = kind
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubmitComplianceCase(ctx.Request().Context(), request.(SubmitComplianceCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubmitComplianceCase")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubmitComplianceCaseResponseObject); ok {
+		return validResponse.VisitSubmitComplianceCaseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Health operation middleware
 func (sh *strictHandler) Health(ctx echo.Context, params HealthParams) error {
 	var request HealthRequestObject
@@ -8091,6 +11314,352 @@ func (sh *strictHandler) Health(ctx echo.Context, params HealthParams) error {
 		return err
 	} else if validResponse, ok := response.(HealthResponseObject); ok {
 		return validResponse.VisitHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListComplianceCases operation middleware
+func (sh *strictHandler) ListComplianceCases(ctx echo.Context, params ListComplianceCasesParams) error {
+	var request ListComplianceCasesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListComplianceCases(ctx.Request().Context(), request.(ListComplianceCasesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListComplianceCases")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListComplianceCasesResponseObject); ok {
+		return validResponse.VisitListComplianceCasesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetComplianceCase operation middleware
+func (sh *strictHandler) GetComplianceCase(ctx echo.Context, id ComplianceCaseId, params GetComplianceCaseParams) error {
+	var request GetComplianceCaseRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetComplianceCase(ctx.Request().Context(), request.(GetComplianceCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetComplianceCase")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetComplianceCaseResponseObject); ok {
+		return validResponse.VisitGetComplianceCaseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DecideComplianceCase operation middleware
+func (sh *strictHandler) DecideComplianceCase(ctx echo.Context, id ComplianceCaseId, params DecideComplianceCaseParams) error {
+	var request DecideComplianceCaseRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body DecideComplianceCaseJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DecideComplianceCase(ctx.Request().Context(), request.(DecideComplianceCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DecideComplianceCase")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DecideComplianceCaseResponseObject); ok {
+		return validResponse.VisitDecideComplianceCaseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BlockUser operation middleware
+func (sh *strictHandler) BlockUser(ctx echo.Context, id ComplianceUserId, params BlockUserParams) error {
+	var request BlockUserRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body BlockUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BlockUser(ctx.Request().Context(), request.(BlockUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BlockUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BlockUserResponseObject); ok {
+		return validResponse.VisitBlockUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CloseUserAccount operation middleware
+func (sh *strictHandler) CloseUserAccount(ctx echo.Context, id ComplianceUserId, params CloseUserAccountParams) error {
+	var request CloseUserAccountRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body CloseUserAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CloseUserAccount(ctx.Request().Context(), request.(CloseUserAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CloseUserAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CloseUserAccountResponseObject); ok {
+		return validResponse.VisitCloseUserAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RestrictUser operation middleware
+func (sh *strictHandler) RestrictUser(ctx echo.Context, id ComplianceUserId, params RestrictUserParams) error {
+	var request RestrictUserRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body RestrictUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RestrictUser(ctx.Request().Context(), request.(RestrictUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RestrictUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RestrictUserResponseObject); ok {
+		return validResponse.VisitRestrictUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LiftRestriction operation middleware
+func (sh *strictHandler) LiftRestriction(ctx echo.Context, id ComplianceUserId, restrictionId int64, params LiftRestrictionParams) error {
+	var request LiftRestrictionRequestObject
+
+	request.Id = id
+	request.RestrictionId = restrictionId
+	request.Params = params
+
+	var body LiftRestrictionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LiftRestriction(ctx.Request().Context(), request.(LiftRestrictionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LiftRestriction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LiftRestrictionResponseObject); ok {
+		return validResponse.VisitLiftRestrictionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnblockUser operation middleware
+func (sh *strictHandler) UnblockUser(ctx echo.Context, id ComplianceUserId, params UnblockUserParams) error {
+	var request UnblockUserRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UnblockUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnblockUser(ctx.Request().Context(), request.(UnblockUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnblockUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnblockUserResponseObject); ok {
+		return validResponse.VisitUnblockUserResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8916,328 +12485,445 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bciLHtigMv0pu/hVhsAsESGq7pXCsjSXUzbQkmIB8mMYLEiqBsorMcmWV1Ey7I3z1x75e84vYt9/V",
-	"epH1Jn6SL3KMzKqsokBIfbDbqx0xZwuoysPIkeN8+KU0E6tAcMYjWTr5pbRk1GUh/Nlx2SoQEeNRnwU+",
-	"XTNXfesyOQu9IPIEL52UJlEYswm5XzJOoiUjU+GuiSfhbxmJkLlExNFMrBgRc0I5YTT0PRaSkP0cMxmR",
-	"ey9a4tN0xUgy5Wxd/ZqtayWnJGdLtqJqZsbjVenkh5KasuSU5tSXrPSjU4rWASudlGQUenxRev3aKfVZ",
-	"FK5b84iFmysesJngriSRIPfUi8iUzUXISKhe8fgiO+XK495KzdpIpvF4xBYsLL1WEwU0pCsWaYC1ZjMW",
-	"RJeUL2K6YJtT30gFDu6vEV7fVVtBUL0UM+ozBTM6lYxHp0SELguJy2aey6RDfq7eUT9mkngLrgDqkJAt",
-	"PMGJ2nAQMFctmb2iq8BX62O8ejNwGD/9+ct67XnJKXlqajzWklPidKWewqVWk7VmNk1fXTK+iJalk0a9",
-	"eVQEYOucvmbrzZ2e+R7jUXW2FJJxEnPv55iRW7ZWSBAtPUlWgqtPAQupeoWUG7//9q/m8TGZLWlIZwqi",
-	"FYfImQiYq45KYciM+j4LCeUuuWVBRJpHZFkjfVaVjLspDhVjlpqcKowglETeiok4IkJ9mIVULrMgPJ7X",
-	"Z5/TBqseTZ+z6pHbZNXn9PjzamPemDWnh+4RO55vA2wOg0tOSa3HC9XlUYi7BdDN42NHYVsC+CKoD0PK",
-	"JZ0pgHUK7qL1M/EAK2CFAY2W6fo8d+eS5iJc0QjR/NlRydl9A5zSt+pMoqLV4C/vbSHftYIAr9LmUrrw",
-	"B/WJj3dN3LEw9FxGynPq+1M6u1XXbx4Sb05WnpQeXxx4/I76nlupkVYcLUXoRTTy7vBdkrs9WeyZh9tw",
-	"w77wpV2IkD/61wpSMhBcMiA0Z0sFXL5g7VcBgk+Rca5ItfqTBoHvzeBiHfwkFQh+SdennnTV6GcvW5eX",
-	"7esX7XH7u16n3z5XQGZSAukqDZeM3LHQm+uByJJKwnC6Gun5jEpGfLEgHid0QT1e08fJZDT23NJJqd74",
-	"28vDfxz//fm3X3z3+ffPvjkeHg0O+82/N3ql1/bm/y1k89JJ6f93kDKiA/xVHrTDUGhSmyOl/JaLe+6Y",
-	"Jam7rI+MRsxVK/O4IiYIp5qa8kzwue/NoidBq33V6lyOW5f9duv8+/HNYANcniRsRT2fUNcNmZRA0f2Q",
-	"UcUQOYkle78QMrtN6eAsDkPGIyIjGiFE8OWngGPQ7n/T7o/b/X63nwHEDWeEhSGL1XlELFQfZURkHN4x",
-	"Hr9nGLT4mohoyUK1JBGS8lG9TiZXrcuLbv+qfT7ut/9+0x4MJw45qh+RyXV3OL7o3lyfwxfHZHLVHr7s",
-	"no/V963Ly+63bfilcUgmvdb3l93W+XjY7Y4vW/0X7YlDjtXgNmDguwaO27nqXbav2tdDGOP33/6rAidw",
-	"IcKp57qMP+kUusPeuHP9Teuyk8XGDt4Eoh57vxBP9mNdyCwdKcuIwo1QKDn3xT0C4oXg7MkwKCZgngQA",
-	"ZCjXewWGps6wCof4Hr91UpKkAMR4KHx/pS5lOWQyomGUA4s+yeacnsF2nwAgjSDj5kVrfNY9bxdiSvOi",
-	"9Qdgy7eh4AsiQSInczqLRGjv+ixkLuORR335Rjs/67fP29fDTutyUHxN0nn+EC6GjMMh9wCOgEp5L0Jg",
-	"aVzwqpLo7hihs5mIeUR+/+3/IR53PRl5fBF7ckmnPlLzKyVT99lPbBY9USToXA9uLi46Z5329XB8cXN9",
-	"ruDl0gh2SFdq/tLJc/WfU5qFTHHaMQhpzXrzWbXeqNafDxufn9S/ODn+vFaH//5RckrIeGZrdSVu+iAs",
-	"Kc5A/XHI5kz9xEonPPZ9pdR5fhyy8a4FzT1Ofe+f+809D8VqHEs1Hchg81f4W+Nz8+M9CKpw2kdNR8ml",
-	"J8/rh07p1uMKASIlVc9RjBNRslDFRGOpBqSez5QsG4nCeb7An+xZDl9nsVDG87k3UxoTmcfclbX9Ucs6",
-	"c4VSRTyQTGPpcSWRhGweS+qTkM2UjukSKgkluAESWdpDGWSGiTr5ScXRepKRJ6IljdIhuIiWHl/gK0qp",
-	"0m+pi1RoS6jaxoSirem3DgrMD7A92PIND0IxUzCc+k8ki+ftq1532L4++378dfv7cb9dLNR5qUIHSuQ9",
-	"TeW6WCn0cwCP680BlSOjf74TSpLZ9layYuia0YQDuvYFdUl5AvSwNex0r8cXrc5l+3yC4uEE5CNpDpvn",
-	"DTEFO+YoWJk5ypNigE4ckmCGmQTw+1pEFyLmTyNU3yrVZThOBLbMsWnNk4uIzNUM75emXwsi49mShEyK",
-	"OJwxgBbYPNB+AZvv4YkMhbik4eJpCNx72R12UwF0Q3sLliISYIsTgvhqmvcLiK+Eu1bYNPd8Zq/htVPq",
-	"04hdeivvqXyq3xq2x5edq84wf2OFICvK14RGEVsFkUxU1Shco55KfBqpU3ifoNhcVpY6gr2ymhgsd1FF",
-	"y7QJE91wGkdLJb3M6FPBeXPduhm+VBLSWSsP0dz47xduV2iMcRJNQsnMWqiOxC3jgE03XMZBIMKIuVfM",
-	"9egQrCdPvlE314ObXq/bH7bPx8Pve+0cOJK5iLeiC0aidfC+dSy4UOuAAYmjYItSJ/PaKX2DBhBP8AsU",
-	"S54Chg0moSQ2IN3wvJJVSyc/AI1Bi8cqlhGZMkIJnlLGDlIr/eiUjExr3ktk3OTViKh7GpEvLAtwrfRj",
-	"RlIaiBUjc4/5riQ0ZAYr3gn0U0g+ls3WwB6px9FuASU5D7TEmDoyAsZdjy9KTgll/JJTmvpidgvi5MwX",
-	"krkF/g2n1NKS+C8bCwJ7KEFJ3ejYRvr+RJKVx0VIYu5FpNy+6ZOZ2rJDvutekHlI+UxWHNIgkSDN/zg+",
-	"/P3//GejRq7ZHdjMXTbzVtTPmDqbx/W6U2Cppa/QUvu8Xv+88fx58/jo86P68+eN3UZcp3S2ZLPbTTCJ",
-	"2xIqBoXAMHpxTvW+Y+GarOhs6XGGZgAFi1avQ0IWxSGXKJcQL5Lk5XDYIyjQ14gaD9FLRkrKAn8DByiA",
-	"+VgpHrURH/Ffcdhf8fVfyYpRriThX0f812q1mvxPPfmy3bocvhx3vya/kma9Tn4lDBboMoUDIFtSLu9Z",
-	"KOF1ctl90bkeD27OztqDQfIOkDziSRkr2T3SRk4RooFlXcXPMMDVRQusW51++zx5H5T8xP6AcLBHMlN3",
-	"b4Zb5i6LkLjszpuxinpnge69zIvd4ct2f7DxPu4XZUYcYWOA8/Y3nbP2wIaSedKT+pmrtv1zEAqQLsxP",
-	"N71zxcA2fo8DtAqb5zShzz8NAlPm2UH77KbfGX4/bn/Tvh5mlkZJoMg/OLSYkovDTySRbBaHXrRW2+WR",
-	"PszusDcetK+HyashW3gy0p4vQCKpFIfkYSDAO55GsoObab3onI0vO9dfZ6dY0YU3A5OTNfaw+3X7etwZ",
-	"DG6sXRu7ApAg2LlC+Ayqwcu91mDwbbd/Pu63B+1hdjbO4iikvsZhRUCokn9ZogwVD5FDkYQpzJaUL8y8",
-	"w2+7F63xYNga3gwymIwX1n6ofd366jKH74yrS5wZ67wz2HzO9eTGg9+0+52LjvWgjFhQjQOyCClP8Slv",
-	"Tia/kiN4POYBDSUDKvK3QfdaXVW08WiejFwcRimwVcE4DRjn8WYiGDQn2CUDroxctaK+It/MdcwkGY9K",
-	"yO7ErZG1cMiLbv+rzvl5+xoGO1SHr4QQ3xf3BiB5g2PyJC582B32cPCZAKKAZNQgv3479xKrrtBMkT48",
-	"GLZ745ueTebwDYV7irNpLMEj8yThjLlmjYnmCG8dwTa03ibiiOH6tAJnEadx4Xsa9AglVPdoZGiXpjl5",
-	"RwK8fwxsI1oKNwNFwVFhxKXAAJvuJxjgudouJ7mzX1KJA6AgVpaMu5WicVpnw8437UeMpC51MhZeEjNW",
-	"evlwMAV8ywUmuP2SAsSWF8R8niKDNuyrZxp1BLav1gdYUNaY6oBVQiHuksYyQtRFjq1oX2WDUloo1qin",
-	"9wvHsXUMi4rCGBsu080h9vNHZqlWv3t5edW+HhZtV8uIirOELFKkFSmaoag5NxS8qi4BBOKAs1qxJ18p",
-	"2/qVrNkgeQG5H7xxTK68r+yn8yoRvHScvKRw92+99guH9K5fqJ1/y6Y9Ml0nZA6G2lAr1CjNJnA4ZBJ3",
-	"icxtjJLWGqxDg5di7rKZcAEWeu0hcb0V49ITXOJOjurPn/33/1X/j0PZhgMY6TmINjntXN0YRiylvGKk",
-	"gdS3R34Ff59aB3sVgMndOBkR9VwWUc+XlZTeWC5AeFtR4jQCBgjAHfV82NGaRemcivDcXLe+aXUu1ZWB",
-	"l5HQWfKjK5jEQZAJw9toJ8vILWkkzSeSoFVa2g8rDpSIRWqJ+IxaKTcnop9EprwhR+kX5qH4J/oBY67/",
-	"LqNLmPqGgvRb1wNFhLrXW2QrPdbSk5EI19ZbF+3++KyrIGqv1RjrSSBkwqCT560ZBGcZi7em8b3uoDMc",
-	"97oDe1CXBUJ6kRkzv4mX3cvzTaB50dIN6T31yVL4Lgl8Otv27qA9HNriSP5dyaLI3/byN93O+Y5374Tn",
-	"Frx62T5/oQD4sn329aZW4jNXqZGKfoUeVWxAKJV7883kHuPb+fckufOED/SvrER4ZjhH3ny7wYQNzs3t",
-	"wK/sYW5/2T5X5MbZIQBuO+bOgdBeccLsvusMhoOUcZoFg8pNo0TnJuyVJ8392nRmpQMkF39Kfcpn2mAq",
-	"7hXLTZ01SBU1EM9u+n0wtl91Blet4dnLZDRzq0Vqnve45aHQq/OY3DF8v33W6cFSs6B6boFKSwshm3mB",
-	"p73YW4bTALzod/+hZccM4PRJr8QdA3c4xGMZ+oGmkB2DD1pX7THOkAythTelzLhMRh5HMqsU+yQoUE++",
-	"fWBgFeP2d2ft9rklqiR8NWBhNaE5yGS3D5bgXa99fd65fpEMp0YCVLPkJXPplXaPdxhxyHKydK7HvX73",
-	"RR91KAPQXPijJzd8OZ4kMvJ8n4QxTywWpNh9k7DbwpHuqUSZCSbLu4R+HfGSk1hxEhNIySllzBslp2Rb",
-	"K/BnywSRfpE1LZScUmoxUIO0k381R8IPGWW/5JQ2dfqSUzI6uv7ThNTk1OuSU7J16JJTKtCKC75NFmwr",
-	"s8lHLQgnn41+mnxh9FBYUE7ZLDlbwhw2jfqJ6ma9YwWFZIOJ8tpVySnZ3ra8OgSgzus4Jac4bK5ICUk2",
-	"m9Mnku8tlUEvNo362ZTtS05hfOM2iRvOLCdKq+82XGxbXQRFRvOM4Fpy8m6rXAxdTkTUD+Rkv5JTSmW6",
-	"5IMRP9IvsqKZ2nlW1DLfZMQo+0t4JCsQlZySLeuYj1p8MR9RIFGXNitj5L9JoFTgy91k8mZ0+4tCngy4",
-	"XRA0ssEt1Xlssrh0WORU6hRS5qL2kOEI9rI0VVcLKCbSuV+soINiu3bMo3C9I5p5xSLq0oiaRIs04J1J",
-	"pQMZF5kdnPzV39BAnwb414vmhtge9KP3kZqrdQShUlciD4OQ06ie3Z6UM/0cGOoxlNkEff+QDpKCQEx/",
-	"YrMIlmG/uentGHTJUbPxOaF+sKRTFnkztAvQleAL2/WhBB3g1j6N5iJcEaEkIZmFDEYmBUoHDNXw//FD",
-	"q/qPH385fP1vpQIInaNOYAGHuq6HB9OzwARJKk4OcjTx3+yCm/byvHaeCOniMKtHZh04JStw6fFR+fZR",
-	"pwM5BgLW1gpXW4QU52BWK0DH9L7w2PcxLgizCjb2ZMeu7Qbp0FsxGdFVkJ4DvKOHnArhM8pL4BtU69Jw",
-	"2phR/4rBYdt/j7TreuN3L9hrYz6V0VhJZHprKXrvjpLLD2xdg9HI/eXodVX90zT/DPGfk8w/o1FN/fHs",
-	"9T8KbkwOF1JgZbeeBZSTHCoAILe9zDGmh7MdZzBLJQUJTlWNY8+tNpqHWcK4z9XAYa/1maYDe72l4Iy4",
-	"jLRc+tRhTRSDNayQ2cGO63uOJfs6e6To2ri5aTJC9Sai6mhQL2Ir+dDt0Xf1dTIODUO6LtlO/V8ewBRY",
-	"X/q8XkDRIbcxMGEzK8pbrbRXyxf3LKzOqFJZJAvvWFiVnpvL36Eu/d/6U20mViXLw42xD7kDPSqAEqxl",
-	"K+dkZqU7wz/goTw48NXC7ZtcjuLz3ck3NL+wDiULw0vj+CbLeEV5VamoYK3Qb9SKMMUOycgP2DdmCYi7",
-	"nnssBEuNjq0h5SlbC53T54pZvGI8AvW9UnuQtKSYAlsvAtVLRv1oCdEGchNigZDRImQPIrcdrQBrcL3H",
-	"vZNbeDKvGWv70ndc52RTu5aRAcBrp4AI2Nr6xsluv7xpXPR+4RsPXXY9mmP2VQgStA13IrbahMd+otbA",
-	"W3DmpgKXNsKNqYnI25B7tnBiK5gFWBcLAxpGBUL8cMl0MISOHDCh46SshobboO3OEkhXapWUcAnerYzz",
-	"eFkzG7i/h6iC4fUPrCy15H6tHn9tYvD3GD9FxD1nSK+yZUDeJvc+IOvmRtC7tfC5SADOYl0Og/TOc4DO",
-	"HPOOy/EY/r9pKdgqBGSHSkSCvWQD+9oWCAicvYrGsziUyNQeOO4c+HEB2UGKoPMOpJBL8IEAaX0M0DeN",
-	"JXsCXdwWqyPoefEEz57IxqhZuOe2DaTbGul9wTDJ4zY8BHKqGS80lFyKhceTjOjzQigljvf8fVbCfxGw",
-	"0Y0vx142RvbQMpdYtH41p+N0q8myFaqmK7YOR0RBouolVS1EFDzMITMzOdl9WeNmNlAM4oXHt5t2Ul16",
-	"t9yIj+W134dVgo5boBQ//BqoWpva8sMvgjKljvURkrcdtZwtitH84uFaDZtCuzWes6cCvOPkHkFacs6W",
-	"rYRFcNadl05+2A0dmH8obhmHq/ba2ePx7O18/eNjyEZOnt9JNjIr25QFZzMm5RisooW0UEc9jfcTHbJh",
-	"3dupAJgAC8kArGSDEHzFaMjCQlKnhMQnSiQ5wpGBRWYlG2BIp90CdBFHeMu20pMnUIetBqPti+gqeVo+",
-	"8moU+hX35L06PNLCpW3QN0++JwZ6RRfe7NLjtwMW9TTR+Ujs9yf2u164ZvcGpPZr45ngc0/dSQ/zavIM",
-	"Y1PyMnQol/OUxhzqmPtnR3ZVpFrW/vTsKMOLnh09xIzMlS9gSsV7KUQw1luKSDzmrhV44ve8ZhDdN45D",
-	"v5Bo63j9x+m5edNLMkNmvPd1W9kj4bhbP9gFgh4mRLyzjdwg8B65nz0wYo9N4dzvbGvJkHsylR3cxFqf",
-	"9VqSDfOwjTO37sIFZwsDbCZIeWB9ok+pDoAp/iSAaPDIwZT/GooLkxHXQU971g2YbPGWTxwyyfvWJ6cj",
-	"zoUuMaATuCapnXlSqUHI0dMt4Pugm2UyesgYmjWBv/GZ2qxn40C/+P23fzWadvqkQzQdZ64DkcGRydjE",
-	"jzPBI+pBBFjyyycSs9xIQMMIH1NHuFoJnmScZN0lgyis80Xvf0t5Xw/d/5ULL8ipSkV8sBsFxQ7+Z1XX",
-	"W3hRUpcmnbPRPDw6fpZz19erz3/85Vmxu74bBfuJQg+jilnua+ej5PSHSE5blGt9f54kznSj4BtIoXxb",
-	"mPHGHr4d3itrsftzWTuo8VH+HMjJKDIxPsRK8cWiDYDoeBP4gm6/iSCRZfTcqccpRALsRgd8sXBaLfts",
-	"zDX1wmg5BuHBnhC+2MfR8u4DTxJ02hhw7oUySkjDg/PvaTvQkRZ7D+snBtvdpiB46rVTwlhs6nvRfmAL",
-	"loKzMY9XUxbu+0KqMrwlV9GGvSe6F3M61gmmxVb4JyknaHDhG2ElmdJVDzhAXEvDS+w4vqk8mozvZFQf",
-	"C5lsDHDsG2LH5NjHmDukPHRywToPKFlZif6PvLAf71fhC29D6QYcfasol+L3bvTqM/n2hcE/u7UJruM+",
-	"e8IC6RdQjbEwZvdtSFwbk2xI/y1i5H9IGMcamqBRZhLHtygGOyxkBcAZ6LIN7Tsd3pl3HBTr0AMsEGKq",
-	"jED4hk5kgvoPubiyOFrWIA+4JuPZDJLRC00e9hzbI7Gs7wvDr/YmRXuGlooZhCo8iZeN6UID9pF+fFfX",
-	"xhG8lAWMDgi1Bs+ucAvOpaf8KD9BYcrQm4VGZlHuURGSbxgcUWz0ejhYIhMktUftobTYkHSIhJfJPBQr",
-	"uB8YDP6JJIHwOKT/3XnsnpQ5W2Cd9S+JiCMwdu+BwinCbfZcGJ6hnWjlzUKBpWalQ1htUSM7YqKzV3d3",
-	"8PRbD5Z2So/wYma32/Opx6sRexVp78FkFNfrhzPPhX/Zr/gRqwngVxOHyKW450TwWXEk5xv6Rd+nm/Ot",
-	"+TXhBDpQ/2Y7pXjXHuWC4Kxs+uGjVPn3eQ4bRGbXwZh5NuC19WDeXRDETr5mRT28iwAG27K8I5J1D4L4",
-	"noM/ixONHlaucjGjmyGykM8l5oV+iL2iYLO1on9594kuGxWn94FDrgz1k+KN95b3/syBt+JxgMvW1X4C",
-	"2IrkzX1CdXMnlltJHgeyG0sieQtuza7w3hwyP0BAvtannDbNSsqY67jyklNKg8oL6b813KMDiPOJxU8j",
-	"uPu62p7s191Ew8L6nFj6RR8P/IFFGbaDbc7CP3dy6B5EZ3e1TkMQbNPDUb34ltq3Op8JpGuHZHIgoiXz",
-	"QquoysTsclKpkfYrOov8NdTwUep2OrwuXZhua3ewTOMpJOURGa8bVGKTlBTi5L3Adh9vZJp60Iyz1cEE",
-	"85/reoiPuvj58hWbYdW7jOVPv95m2K27afMnbiatOPG29qK2gvYroPFy80o06kR6fOGzaixZ1tol87ra",
-	"EwP7t0JwY3VbQYrk8vEQTYqfbALUWFA38i0fB/ts7H5x90efzSOss8hyJfZq+0lbSjMMs/u78MX9K++x",
-	"WpmIAhpHy3EcevuJV7DKzZ19RSU7bObrBZZ1u0nPZ0mJ033yx/bHl8TLhOvKbigB1FY0Ale295SraVXF",
-	"eVyGYgyq6FN82ubVot0UtOZ4o2TctOJ6sfCwf1JPvm55D+O2IMdwsyhjGQqsk9////+Z1rs2eb7Szr/d",
-	"JybycSFQe6TuokvwymaNuc3RMPKor8s410iL6CNYYwCaJ4lYeRHU79dkIOa64PApoenTACIqyUTdlAnx",
-	"5IjPfEZD5pLyBD1NEzKjnAsoYK9/q9SI0ltfCCztK+aE0dmSmNuWDq/Gm5iva9f6j4mj7upsSW4ZC7Bo",
-	"SXQvCA1oGBXFtmU9oXkHSsioT9RCuUtDop7CiC7TfC2O4lDXNxdJI9zG83odbJ2NjPF1L+eqU3pVXYiq",
-	"/nJjdz/gYz/az1W9VSBClHGoEspKCy9axtPaTKwOBA28qsKFBeMHydSv7dflrRdUhS6JUwVrsqLLanVZ",
-	"V+9m8ZjDxrNn1QaWj6k2iX5W15alfE1mVLJTU10nDgJdOyAfgt3MCJXNDw5IWR93YfWEU9L4/bd/Nep1",
-	"4rMoYqFEAOGTFYfIgM6UcLJcB0vGMWOZKqUpFMGSyVpB0aGsHP6BgSzjvv8IsX0g9mYhDA/c3sOn397D",
-	"DGAPPzjA5mM3cmHetcazI+3u+qzZfF7X/5GyadaCb4Iw4EXSwHGDxtU/MMC8LhAe8j1d/qTy2QUIYLoY",
-	"BNSSBuMdFNI9Ja6IiIIWnBhnUJIYe+JUtghtD8lslp97e4OdtynYJcArkvAwtvWB/OTHpnO/HYNJNtl6",
-	"q4yKdfMKPDimyO9YV3ooUuKw+u/K47GEktv5csRyT5f41il6WMXa1BnOOur3HPy9u5fwic3NnHsLRbRM",
-	"9WCrvZGpDlg5Ie2bPmlil6N6rfRGvhNjEd60K8QrtYo3ObH9/CaIXFtKCCFe2iX1NOBSfHAK0NCxLN1p",
-	"xZ3dhUVMccj9tfaNUqVPcgnoy/VuvAEZ4FqOgKQ9F9ak3t2dyx5kKwWTD87xYCmIHT5yXIJ8/Om8ldCm",
-	"9IjeedU3tIdBINVAza61YghpaMVKpNjUinXZv6mIuUsCFkooporxCU8Lmsn04rLbNdXI1eM67ZxAg55J",
-	"rnbzRFEQgC5YqzBgI4HFMoqAupoS/1+zAon5a7Y2VNI8l/aekKTV6zhE33idVjcHa2bydPWWrfUTpFoF",
-	"4eSaVKtyJgImCXWmE1JOIXJKwO6oaPPgZavaPH6GVccFmkg0VLA3BABjy8ZPiU9ntyZDLVnwJ5LAxCfQ",
-	"8WeSFLYGQHlqv9guEwKGAWjfVTtmIwo+KWoGnvoM3f08PhemYSKdYbgAvo2WXcL4wuOMaXEXsgsA+vLk",
-	"4MAVM1lDmNVoEGxKdcMlI3qcKeWwp6QebavXOdG18KI1Kdso5CBmORgF27xoOVkE1rV+ZcUZcd3uzCFL",
-	"qO9WI9gFL9RkgMxoGHrqtExrOxO5OlH3bYI6qCVATvT9m4x4+ULxlCWZronL5jT2I3xakjn1/Smd3Tqk",
-	"zRe+J5dEcFMCvgKN8j79FNW6Tz9VSBAyKfw7BlfPPHdCJt9VW0FQvdR2NSXITlrQ2bJ6SfkiVqsgZRG6",
-	"0Fll5oErZPLzhHgLrpDKGXEFNcGJoihBoO4Z2DUU1s/DA2DLXIvICpcyXU1NEbbErgfzz8MJWvNmSyEZ",
-	"H3Ffr0Rtg82WgrngmzzDLjfpQvWu2/yO+ep6fPopCVkQCjeesUxNQyWHCVcdCUOfpgOBw+R+ybBNwRrE",
-	"8FhpAfxE0xjK3eSoyX1IA4LeUtPlWS0JEmRP1QsijpxsCzl1bs2LlplZTTD3aVQboVaE30x+0Wfv6Mjr",
-	"VNx/PTnNd+qJQz0QtEI8ajZHPDfAyaal2cF+OfKE/AIqxwn5Qb/y+2//9ePr7JS1TJ4vWE+31Yh0CHVd",
-	"3aVaF5SEAzlnMw9bAyXgzb4IJMrzwe6L7R8jPGEw4drEx469Bqus782YZrSaZChVMPRYhDlrWVqRJROR",
-	"F1nuI0ULSk7pjoVSewNr9VodHEUB4zTwSielw1q9doiBp0tgeAc08A7uGgcKqQ+ac3qgXT2mnOUmP9Bu",
-	"F0ULivuxQa9kiTnD2oaC/M9RX3HjTJKASgqlwAAOJusR184n9XXWfVkj1yIpT+5JqwWk+iVKuvUd1Z+T",
-	"yUbd/8kpdoMbcVgi0P58IwN9ZcU9ZyFZMKieqLvH1UhfcS9o03FCjg9WHgcipC4/+Yx0evCqIiSBT9ew",
-	"+oCFVdMLTSM6CWO1bTHPdt2kQeCvERkSTOm4oKIAoMDZBWcW0hWLoPHzlkpL6SMH37WCILGJPfg0EkxD",
-	"hkqvf0y09K+Eu35SL2CdULF329yN2IXXWdFOG60MSwLsbdbrT1rbRrhB4hXWgTVp52C7w2PtkbvZiIQo",
-	"aAW8Mf5RvbFt8GTvB/ne3fDe4cPv6cbDTYQ0vvb84dfOdCUGeKHZfPiFjW7S8OIeM9n93QFWIDE8/J5p",
-	"tZxK9XBJbHn+hx8VWst4tVKUNbleigwpqY4uJPSYvhfVOVhybEYPyUhq9A16iZizF7ncoI7G416e0dmS",
-	"uZWETs7EaqUkYGzJgO54xmfhOoBOWJFAYql49ZRK5mjql5JU3amY7B0QkqWuI26TV0vmNnpHLlbgqFE3",
-	"RHezQ8rkNGlNpK/ZiFtUOte1xVBqsotQZ5jyCWoMNM32MvpKbpUaSDXSz8AB5RgRh2QRijhQBHrEpffK",
-	"qoeB2ScTOp25bL5Yej/drnjwcyij+O7+1fqfQOk+/+L5hJQbzTqZepGsOEl7dQKSF3oVsPLIiIsQ/hAx",
-	"IoJ25WjdB4Wyl1ets1T1cbSIzdm9aeMIzGaGDSpWFu8a8acwL7In7xrx/ZgXxk195F3viHel0WUJ60LX",
-	"SpZz6R9rm9FZJz+UEJ2rgM9+dcVF8HNYRZyG9vmP2Hs+Sm4Lo0uW8yHwuUb94RdeCM7+UkwRD/INeWJq",
-	"olwUxZt15gYRTnSzXcOuNKFW5NGKBauRzjyRkU6Sh2mOvo94WduhHFRKsL8cBLABNpySJfNd8qxeJ1IR",
-	"ZeC6jl6CjmwxLLWS9Pgfcb0UctPvYJgwcuU0GlDpzWnooNYj9F48SZp1ElLuihWZriMmSfmwSaYQczfi",
-	"Vnm+UxhYTeJJMtGTnhwcRCIKDlDFO0FzIgTOoTXx33GaL/GHr1qD9mETf1H/33yGQXRf4usTh3g1Vhvx",
-	"/sUZedY8/MJYZOQJGNsaDnlGIHNaOuSwTmSNnCUcMmFngjPojU0YFgKDPhgFHOAFi6xwzz+CCTyV2mJk",
-	"rUY4sLkn98MW15XYFQrfx7aTfC6wdk28Sa2TyFUdqAp5a7lWIXkVxI5FfVavp4GjabRoltZ70lIkctGh",
-	"pWJ0yi/DYBPi0aB91m8Pi/4uwK00jvOk9NDrQJKsQNwseNMA0bcATGSKNix57Pt7AdPinRlY4gBms+oT",
-	"cLtHcMtcAPQWZolU9I145bvkFOkSSVlRxdxdIF5KsytvwEtQ2tyuX/VCcacVHzDbMS493YgeHRRqbYsQ",
-	"egqbdr7gFcAKqVrgppEiaxVCyXF15fE4YiNu+v/fe9wV9zVybtpkA+4QqpvkESQ9W+1hG+apEd9un9qp",
-	"9fwhRigMqvgox78jOd4KRc8SoDsd3V6zgsfN/I/YzEaQfAGx+SaZ6qP56f1J2gNNXvAavqHEbd/lHbYo",
-	"BEtquy9bxKqyaZ9C0pAELwFJAeKHpNT2Jo44ElTtjSK+d8ugGT+W9cGhjE/MjOd7inQfgjyu49XYq4hx",
-	"F2rAepKgozISI67m6/QcciNZWG0twNMC/bnVEoy9ByY5BWPLypMrGs2WxGU+Uzv2olNybBFZqX8hXlQb",
-	"8W8fIr6nhb53HMK1tgSWsI3+wZsWqzmZCa4bDxp3lbT6sNKVVlpwUcxKXATrDsT3K4g7aAqEjlBy6/Sk",
-	"Za3xfikkyPNYb0UxNeILDjVYsC27CK3vllSOuBEw9YbLR416pUYw8M1gKnIWXfI1EoQBD1RvJizlxGBe",
-	"5K20FuHJEU90CxqRlZARxkYkzI3OQiGNQOZkGJdDNJt2jLSBjE/jneKGkkWkTLV9i2mAenLLQVdO83Wi",
-	"yL0Ib7Xr7w4KHyeGxhF3BZOODlwwi2/UNZ6hkkgQPBL2Y6Cu/pa+B+pr45igzKEmoRHTLeJHfO6Le+hi",
-	"nxxdGS2AeDFdI5DgHr2ooj1sR83nZGK3jJ7oyIw+i8J1tTWPWDgZgWsYhCZKQm+xjLS/VsFP4RlaD7Wx",
-	"WbvF1LKNPGRLI816Io50etvFCIjNbH5YkkQmYLR0OG/MmvQLVj2efu5Wj9izZvU5PW5U67Mv3Ob88+kz",
-	"etQwEZ6Plz8KIljfoQSSr2xiQrWytWlKjebxr4FPPT6O2KsoqcOSL1CThqHZ1WJMkRirJEyjeWgHdGHz",
-	"FaJlnHnsP8bLtlnRpUC+KZzgqfLKPlbBpGlNG1nFBya3ZMQURElNcRQtLwPVbj5Vp0OOvd04eOlJzd50",
-	"ZI1mSZnQJcAwJTMA8YP4N8xPC6gWXQ7rVVcpQVMp/DhSHA1liM/ha8/1GfLxdcVRFJXJSM2nA3/KE7td",
-	"8MTRKYE59kQ11a7URvySLehsbdZlXDuUTJKy3RMworFXMz92mVszdQmiCVlRxV5s3RRf0mZERFvNbiZp",
-	"i92J4mEUQprAa1cGjxdV/J0atgBcjLmVIoqsAK17/H5ItjmLfmXaDSPx+sFqSoMd6+2A8weqsSVNutFo",
-	"ZFVcL2j4nCmtvtG3OVM/Xbdf9gJYwWGtXms0Dmuf57tS716eglpKM7tf708k842cCyhky75jf16Tk0LZ",
-	"LD2QFhUyyLxJcx5QiwZR6M2UPhF5VcbjVSKrapHfdD5AoS5RaTD7lVf1goxkR32fUC7vWTjiEJlqRMyz",
-	"fvu8fT3stC4Hk5ykPxXuOnUtqG9mQkY18q16yjY5G6sTSM2girmkrDAPv1Xyl0VyTtALHrI7T8QShDoI",
-	"owSCaTweMJ1VHKtyqn3Uli2WUEsGhSGiOORqbi5w6grKg1UfmRCsBMD2WadHymCsqhiTFOn0Rrx8WMcv",
-	"rbjQMhR/XcShmrTiYEYZc01+MRI4DX1PEujsC+GaaTTwiKPYKkkkBCnvJQnrzOuZ7yllrNNTYwNkxOyW",
-	"RYS6bsikHPGY+xDoHcaQBxOE4pUJgzQLV5S9pZklxAxkWQDquJJpudtwOWvRRtLOq8pl28GEKnPF1pBJ",
-	"sYI84raGDCcHYmWNmNrAUul3SxO7LXxXKSnhQvCmp9QoQ8RhlyGr4sOF/AQu2YdkIszwibdN7Y1zYrMn",
-	"fFrAeaMDyt40/Z2qCNlEucc4aK4uWuN+++83nT5YNI1C8TQdynbaQPfUbJdEZNJpP1Rsg5rRLCy5FM2p",
-	"uF9iBqkB+0lqcGZ3yVOrfcFO35XulN2jdgW+uUL1+rGYtac2RcpI/YkIgU8lJ72/DKF1rLOQQRYD9eWH",
-	"rC4hdMpw+8lnCbuytSWQbQqFFBFH26WUPrBtrShowyFyffBhgQ/OiyTJuq0qNQLNLY28RGRE1yZ42oNK",
-	"mBtkXC3jw9QINhqoZS5F0iRt78tgercVXwN7vD+luAxHScoGW3R85964WEWc2Q8lERUTccSSepREpKWQ",
-	"RDHmRozXbtjEuG4iRdP4UyvstIJm2yOi1WDwoF50b67PTbpNRoEmK7omU0YiGi7Qau1FWrbj1gSVbZcA",
-	"FYoPSKTZJcM8hgFstOV9t0bI93VlcU925sibOTyP3sBqkaJuZsutIKAh83zi8SgU8R0UwihlSyaU6o2/",
-	"vTz8x/Hfn3/7xXeff//sm+Ph0eCw3/x7o7c/mAw52QDStcheTdRTaGSMUm/EnN8DtaNEBmymZD294n0t",
-	"BIrgoRdtO8H7akviWI0YUog+L82X54mGR9grdc0zVj7BmUN8MBxq76ltOdQkzOOJwRBaZWrlfYK6sckQ",
-	"wEROPKd7Bhlonu+TGIwGI17Woxviaqyknqasa63doV0gEsIh0zjSnR5BBa9s0fiS3tkftsCw0cbbiPNJ",
-	"n+5mRsLOilT+U+hUYePxgvu4c6o/sdSBF0FYq9/rIhqB+WAuwoWInnIVW/49XUttg5OkWa+TSa81GHzb",
-	"7Z+P++1BezgetK+Hk4yzFY1VpMzFiFs2wMopuVfSQiqwGDMfe+XJSDqEErvZqPbZN+qJR9eT2pEK8gdH",
-	"L4Qm56ZlKtOTEMw9x6xhpA/Ml8zyhlQcnfahCAjl64xxrzbi33rR0uPkWZ0kpU2SJ2B9pnmuJwl24M0a",
-	"IhFotm9XnpBDMNo16iNuNpVY9xzSrMOnpYjRO5xY0YooxgUcas9u+/RhSFbbrDn781s1wHsQpwoQPSNg",
-	"dOaIyzYSax7vSWPqdEyy2pJKMmWMA668HSHsmsVRSI2JvPYh6/r6OO0wJ4zE0DVIHlCyElIHLz2F0l0z",
-	"5qIIkJAYjOHiroMkJZE/1ElCCYgkSnXEs1EuHieTtNXbpEYG2sQT7hZtCqKnusPeWHs9JqcQSaQoJ/7e",
-	"qOPvaXLgKk0vLAibGfFt0bBWOFUC/0D43mwN/cejbO2C8lGz6RiXAfp5K6cjbkLCIihvoauWKeIX6R4i",
-	"JvFu9yqNOEaBEJ8muezWE6nDQucrziPNegAwEK2meARikxYQgU4HjEeV5DzUuW0ciJPEuaXrNj4Fqoh+",
-	"avzEID5CY9eLqihPIL0fcRNarOk92SD35LPd9D3THvGDDRfe03h/fXif2u//19YehhsP7k1FC5tNvkfe",
-	"UaCSm9UQXff47fCEwlH3CtC5EOHUc13G/8oZezmmozhMxhWaiHAZLvAwA0L6yMJqUj6/mAGdQQiF1NHC",
-	"sWSyYiXfYYQm1BPiLlQIShPOV3ThzYjv8VsjX6exjpUaafERz3vPtdQOCeLtq1bnMkkQvxlAJOvACogh",
-	"k6vWi87Z+LJz/bUW6jNBMbURHy4ZLsCTZPLLRb97PWxfn49v+pevEwAcSBZVDTj/HQiqTqh7dmRlgdt5",
-	"dbCdLzfS8Saa9M9DocQrrjiSkrCmQh2RIPZEpCwCxk2FKljjTHAZrzCqU4npCkYY8Kl+NQnfIx5zyG0U",
-	"nClZzQ5KQp4A8v/ezu8enmQVXdEQMGMYRZjqAVCxSTutlQShjruYByBQ27q6/4cm4i+m6g6tE7rPsSDd",
-	"n0vMz6F91myqcOXtCezZ4f7K+Ro5OotoTMopEauQKqA9fLDoa98SNHfQ2QyZ2SdLAyqTpiRU+0oyNOk0",
-	"UylvyV4pOne/pLr8Egsh4CQSIZOVEY/EgoFFJmUZqMVLk1NgluegvSNZRkqfkxQQHYrkjDiNxMqbUd9f",
-	"K5qeZkooImUMFpgwYXIn1H50T2bYmlBqKRqL9Io8SGYYcZvCG50ijV7RAr9DTC1nYzedesidskQsR8OU",
-	"iJ6eCCaOZJQGu5gI8Lk0BaKI9A1scQ3P/Eod3yWiy1+BEu4MX9kuAm8+aSIkpnzxz5W3vnP9n7h3u7yn",
-	"69vZah3fB/f+3c/3ofSiWSBnP/vuPyUP76P4p/s7/9VPt/7PQXD/85TdP4LGmaMYvB+puiAU5Lst/+0M",
-	"CTH5gtn+rVaUiw4IlDFmC+4VLfKI+PpcK9vC8FFNHDTJcMlnSZgirup/jnS+jWtExOp2/zDjwDqcW6Pk",
-	"z5ZsditJT8hoEbLB3y+B0PWZ6yGBCxn1a2D6BjMQiJ8oWjvkuH5IOF0lpVE5Q8cRNijcdIa/xKV8aA4e",
-	"gJDhsotQDVMSt+BLdT39IanvXnrZbl0OX2IoeXq1BixEL5zUhVHXtbTQtRlhv6uEUNx1i7DkqsuUYsX4",
-	"bG10Ibg9x6gNv839q/O2IDBo98ExfXPd+qbVuWx9ddkuhEXEVoEIaej5axLzpCR4BjBm6LcFmpYNliTt",
-	"zTIhv8UrnKC7uaT6i8z1NLWND3RHVLlTe3ZBfUIJQnemTNrZm5rrn0hFJCKfQQUFzQ0s94xp+UqSlq8j",
-	"npRlngm4zvOYu7JGBjMRMDLxmbtg4Yle4aRGOq46OoU/2TRd0+BVkvItW0Oo74hDleQksjip/HzL1qCU",
-	"YqlxSE6EeuZ6XyjTaUnObM3BkPE56KwQlByymQhdyCOtP9dKKRSePSETXez9ot/9R/t64pDJ2U2/374+",
-	"+3581RlctYZnLyFHMxEzk16fEBo04mYAKzaoQFRDm8Z50s/2fdK2h99ITmq2hhrTbyLNma6wDUgksVsp",
-	"lNo3/eJmwooa9FpVzEep1zEG2mpuetR8RPYJgPhRglbjiYE1ve6gMxz3uoNhJvx4AwKPTQl6ArCyDcqx",
-	"ZEy2o/gDM+d6gesRcp13dS0bt3TyXG0M+3NbXZqx0a4uWGOIc9KRONNdtzR/hZM3Ps83pcbjTjmBPlKC",
-	"Az0mXbOgK3RhnJY9PpgdFQHFBG6I1kM/OWBLStSqfZ3hvW0Z+q30dkXJG7CKd1r6Imupxtix3W9ci+hC",
-	"xNzd2+xyJThb99lPbBY9IucU3sq0oHwbESKZlgL5EBFkiYQa0l02T9uhqabq/hbGC/1RtnPdC0jkDJZU",
-	"ggJPrdYqJ+ClDe+YJBMkDRPTzzVZj+LXRrJJGt64oQikM+Lq1+Q7LYxUwOdIJtoqPrHmyzNk80uWIytO",
-	"POIJKzZVg0S8WFpLAQ7vEGr4r15wAdPVIV37MN3Kdgb5Uvju/wjuePwI3thrfd+9GSYEv37U/AC448vu",
-	"5bnVQSfPG4/fDWcsBNXDvNHidts4VJ4VHjUNI2wmjDC9g1t5YdK9KMMM8aksE4RCbzYbVHeDoGnz7fNA",
-	"a/CPDPAvxwB76mAzTAn6fT2dER784rmvD1CB3JHojAEpwBUxNxgKoiINID6jd9rab5RUbSrfVExNsvKI",
-	"W1uYsplYKa6KgttkL8ZXIzdajwMIoAoHxCpV4NIC4rgScCXcCc81/R6S53vt6/PO9YsJlIaAQEfD9Spb",
-	"DPaR/2EwuYffsChLx317IdIA20F7OLz8ABhHfu7nJ4f17UrVO+EohdrV/gxFY/g74ijm/nxkKX81loKk",
-	"7O3zFEVmd2UA+oxKzTUsZoK1rIt4A5LtiekdDzR6Je6Y3JNbmE5TUpd7Vbve9Fl8Izz3I1l/kKx/0+2c",
-	"f6Tqe1B1xNqnU3V8/x0RdS0JfaTpfzWarqjYW6LoSFQPwCu41aucJcBK4p7UiHY1g4s4sA1M4JXiGDgv",
-	"4xWJBPknC4WjYxCNhYz9HFNfotVMP+5kClPrhnVYYmZBg+o8ZCyphrSkcklmS+pxSTzorukkoadIreSI",
-	"wxzYQhlYl0O4yLjbPEk4W1AMNeWuCZ1PL5lZrqyNOGSMXbbPX7T747OX7bOvx92vJ+DZ2vwFGxJOiO/J",
-	"yHjU7zzhY3fUQsOaguclgPhDTZrMgsZiH+LW1GVJYQBonYlXWTKCKAY5EYJLT0aPC1dE8AEkd1HHPpOx",
-	"H5kALsD9d1/jOkPA3il56MdotTbA5Hc09KDQ/VMoBN4UY0lIOrgEcaEhYcOhPcF4pYm6JhO0Tk9IzF2m",
-	"mZK4J76Y3TqZxJPUvX3L1p9Iotiq5V3WQ3PTaAQCzDnWrGZegcxI3RX0X7nJuoahZMSmW7jIHJDp4/1n",
-	"Ex5xcYkU+ESTdxqlge3C9751Re3J32GMsz4wbPcxvumd503XG93oTxpNFFw3vngzSVa3wj/RoqMSIZN2",
-	"/nWnCKAptUOgmU4ZupBo7bFA30Xl8ECUKvSeidvjpbM/qm7ETjJ6ETL2T4Ydxef491M8kyu2Va7q645V",
-	"itDNY98npgez5kybHaVrZBIshVI2Ql/ntETeKi2vKL0FZy656V+OeBlzzgVnkIVdIdPYU1yPaylHyXEg",
-	"vUyUbjJJEkNDpmu/w0xbOjhdsQ9USLlqZ0WTqRdGy7G6faWTUuP58+dAAbBW91MLxm5PE4T8UlMuEIsE",
-	"Quzt57rmq/7lioYRFE3EMgBAQqDzPAazA/qWvmpfqzNYCs7GPF5NoW3RZ83m87r+D39FZLF6RcvDWiyr",
-	"90xG1Xr9qDals9upT//Jpk21SN1KuiojEdIFqwahcA80Xo5hOHkAMcONz8e0MW3WfgoW//5dtbX6Z3Xg",
-	"LTiN4pB9SaczO+wvrQAOecT5jlaa+BVB9vD5SfPQgmyxNv/6qSVwr9guAtrDXf9pK2q8YFFS8Q1ELn1M",
-	"Fkm6YtCxMaDRbLlJf24CzCeZUunNEuIDrdNljXRXXqRoypck5joB0zG04ktszo0Fq/GeTEi5M+iSw8az",
-	"Z9XGiFM/WNJqE4u7TizMnZAy/nZYAc2Oi3CFNh2lKcZBwMIZlaiOmcRoq/nIiIeM+piBoZQreUom6R2e",
-	"kFUsIzJl0KyB+ljSRv1yCpQzuSpAPNu1xrOjU5AudXRjFHqrldpn4/ff/tWo14nPIkWOHCIDOlMaqm7J",
-	"itnfgZBRKIIlpIhDmgiCt5b2/S+nTeVHPJOnX9FprUj/fU3pFO3XyIyTmHTtMlZigNjWTyRW49GVZ02B",
-	"kBHHCiH2eJUawQDiOfWgvBAcL0ZeBiLU1cuxcLllevUkuQ/V+XOl6cMyRxza/dli+nSth1MgNB0Tp2sC",
-	"VTFPCSW91vDsJdoIzGbNDGr49CM0QhlapQyYSzTp/ESSiU3WJsieIkJ1VRU8URIJl65J+SvGPa6/k2RJ",
-	"7xhZUhfKlGALQyI9tdtmvXmkeyua+qZkynxxDwXfccbGMzNnERvE63P1IVWC25vbFTCqQga1L0tKILk/",
-	"cTbgfR9pk+0CPeJNYPUOmHoKwZ0cs9E4OX6WVofPJOkDgScrT5L//n/JTyIOH5UJiuexM+HnxlJjnqxv",
-	"/BmLyOHG9uK2GdH/ACSm7X6yq9iPvICGkaajKN1PTpLk7WNy5X11Sv7Wa79wSO/6hZLXv2XTHqSyu0iC",
-	"NbqbVllTNMGqtY24wj2iwzXUPJ9IcoaPV4frgFXS7kRH9efP/vv/qv93QDVIUxF09SldbR2qS3mvmA+1",
-	"5l2mrpB7SkJWZRz+JlTCekn55xjQmjyvO2hTDSiaiOc+VawFUtXJ/dKLWMUhUpAVi6i6fqTc/q5z4Yz4",
-	"i97AId9d9VCMoHyNvIMGkPWRpCGA3KK4kxuKIFBSCXQ9n/7EZlHaKx3NTiM+KRJnMWXfczFfX39MO/Tm",
-	"s/2V2DtJ+7KTW7ZWE92yIMq3DHZG3Bit06pcydJM5yzgwOoZzu7NaNjuH2Kdra5gceALCi2G6R0bcbsF",
-	"GGyoUqAkpnohyWqFwHd76mkiFPIAvpGjxiGZ9F52h93xsNsdX7b6L9pKbiP3S+EnZcqwPQG89gxes9I5",
-	"NLJ40YjDt1Tb9HDk1veX3da5NXblVJeEi9YBI0eNYzP9zfXgptfr9oft8/Hw+x42XAOkg55fSmKLOerH",
-	"IoS1SBAlXW/FOLoPjppNM5pJFE7tiyGjUnBtkJwwcCLX8BKeEqqETdyq3ZVfX1K4Tzg6jNoadrrXxvCv",
-	"M3SsdBR8uo6py5cX3f5V+xyKorcHQ6iFa0AHo+vc7EQ8MmX/daOFTJUedYTfmg0BcyFaeyNu6N2x0Mkg",
-	"RCA8KEkUYW0vnQtenhyoOyEPEPNv2Vo3ktbl1r/8/bf/whIXMlHzfv/tvybOiL+8ap1VBy9bzeNnDhFx",
-	"JD2X4diKMqlrUzkhXkR0cHWUXk3TS9tcUHX6SscQknvzOQYD0BGXlLtT8Urd/LNBT1deSgqCHJLJRbf/",
-	"Vef8vH09URSBcrsXH/UjFiLuFwtx6jZdMbgDfyZJbmVYw8FchKuqkUos4UXzllJ56nEaroHoVvbn6LBj",
-	"3P77EbH0jd4QtP5QI8XexoesKAV31GVaCFAyFXuSUAUD7TRCwEzx2xCsGnsYcnt0rRBiKMQlDRe6tdnx",
-	"PvPJOEB98oq5HlXCxZ9YmlN7TAwegb76O8Q4M3SV3anpt1p0t9fkM2XIQXlX/MAMSXBIUobuMBLajpm6",
-	"rg7BAsTSwbY7Wod2ss2GzD70r2nnMlBMDCdCzoDMMV1zbcS/ZmtMQ194XDc4UsOTCWevovEsDqUIJ0Td",
-	"QCXZTfQXp8YUtGKUGxOGhGHYtrZiA73lNgLxvbvRchV0A/pzDDK9FKHpypNIaLAP8PJoSlZqYFiSp979",
-	"OWbhGpQ3UO1wjJJ97Vf01SXjC4V+z47AAhexUL36Hz/Uq89//OzfFMJhLQYZhR5fKBTeaGKueLgSaEjZ",
-	"9EJq1iuZZTXrxUsCj0B+Rd4qXkG+o1NaeVx/Stbh8YgtmLpLb8vYPmif3fQ7w+/H7W/a18N8RzaMsCid",
-	"lBSpqmEnYOgfwjCmKufOSvqW6KbBRs2uQ+jWZhM1MQOJeS+LPTALuoDN6db/rSA4aNTqmw3WnJJ1MQxe",
-	"7E3ys3dgd3J7oO2BSCH+elo19G1brfOkcAcpFgHjNPBqa7ry93CrWSIoma4jBrGh8AfNaFcTe9yJQ9hq",
-	"ylw37YWmBSwajfg09nwXnG6osmLdS20PVlK5CLW+YxSzfNWleyq1K069YwqLuiOurdw18oJxBsWJqCmr",
-	"CdTJi7CZY4jJYSJcE7n0AmzgpnammO4AAJGounp5B+qKI4yK0/pesKiLMBgEbPan9u2Zs08psz69E6Ku",
-	"/+GIe3wuTkackMiLfHZC8EKTVq+jvtRxZSekUavX6gCL9OpmMUkxbQWWVq+jxk54ukNuhhfVL8j3ratL",
-	"RYeUhA5UBhGlgLRv3G6QBzRuvu1SFfayE/wvq8Xa7upzMctVWs8WfqwqIg5FiPnOSG9T39HUO+8Oe7p7",
-	"dKYUZNkYN8B1Y2oWojbou1geF+oTzoTwXXHPnRHfq1KhtjVA3UhTjb2s7rkvsA0gVqKo5GtJjnhBMcnW",
-	"2bDzTXujnGR32CusI2mVNdOVLD1JIvQUjzhU0YDCcOUcMBRhwqeQiiCUScjuGPVTHwl8aVKJa2RAVwyq",
-	"lumSvBDuvr3eovolU3XxDMt/fqy8+A70W4Mhmdo4uh7mW6q4mBntf2DBRbxg3WGvQqrmxuQq2m4vnFVE",
-	"23ZTtkeWt7XJ33SN1MAmSftQH13K1qpgnragAMIC3mmY1hf3LKzOqGTuKcHu/7CkBYvkiJs4CTKZv5qQ",
-	"z8DGBlZf8gVBL6hDsg0nQiaFf8dc03lCO4PT+uBBkrAhR1yfheAO8XiVBgH8GcRyScR8XlEr0uTXKgWU",
-	"dsKVwi7oO+JbKvqacG4lF2U5BlDlstKpVgGkNkgWVYpK3o74I2repg1laaSbv6L3XQFfi4IJxEbcglSS",
-	"IxtCYQZganE0Fa8sKTOxOavFZ1ppkLJc0hCdOVgmWMQY1qrZL0lIu6ykfTfIm7bdGHxkEB8ZxF+VQbwN",
-	"9vD4srzqCNCZRO3Y9kzNXEWcs40Z1FvqabuKru79pQgs1mJMk1JqpGvK2pp+ip9OdNwWVLi1Oi9GIm0a",
-	"BvIoRfPJiINAbtqJ6e6HIMmeqGeogqjVsBr8Nxhnr5iN7gGp6WPl1G7s6Iz4xGp9jG6cidUqeUIWgiQ1",
-	"h8vgQjOXLqm5kzTW4FAT3lRmHXHdy0O9VjkhX/z+278azS8sB61DJoXlZieYckTKYewzMtE/MXdScSCc",
-	"KGG16K/FLmc8oh7UYldkGn1r4Mgrp3PAO2YQCgRfsctkvdaj94zeTiqnSVyb1cAce3MoxmialYAzEhq+",
-	"A9CjcG1nuULj4nVtxFt8TXTdd6smdK44cdrAxLU5DynnWqlTvsbFOQRZEhZySCtOV30s+53ejMqbNAYp",
-	"qIz8ITKifJ+QxzQNP1uGYsU2uoXfs6kVSfwOSy7vzXi6UfCxQvIfUiH5Y8eTR/H9R5ZULmL9SF13MH1o",
-	"G29x7zLko0KzJvIZ9ojXvYlr5DwpTKtP2a6cXyPZLlkjnmmTRcqZTlSOabxJ6CwU0rABrYimRNkpallV",
-	"OR3xTNOtpIeraXII8WPY/89EUGA7qpS2m+r9FkfRxV1HPGMJq2z29LJZz4kacxvbKGIVAPL1X4lLvBX1",
-	"pRsFBjLvRYUBtNzQYQAXFAmFP5JZH72FHf1O01k+ksRHkkRNJJ6oDD3CBWAJoLs8AJmuRTs8ABUl3qL1",
-	"TA0gyQKSdrcb7XdY40lijH9zO/pHE8nH7kV/rT4U2sy4d/+ipB7tjtB2kamkW155HFJpvUhW0KQgeJLp",
-	"mkRG6WoDGMaJIcHY4Tip2KFbJUNb4rSSvFKmwH46sSrxTIDkeGm1Dw7hS/DKpAKpr3aRnsmIl+1oar22",
-	"6F5UaqSPGC/JxCrVVP2arSek3Pj9t381j48zNohsnXzcnzPiECDePCLLyknaXfmWrXP9liGyGgv26F7u",
-	"GCAr4mgmVlhBa8QnBcV7Toi6kWhzgfpZiTMRzOinBbMaQMOkHgRMq7HP21e97hAq7H/d/n7cb4NZ/pRQ",
-	"fBMyzSDCLIkHh0h7z/dJGHOus8jQvm8P1rke9/rdF/32YDAh5ZBF4Vqbm7IwgJYCJi0M3QUEi4Xl+qQa",
-	"oNgR8zXy6afNeoNMhv3W9eCi3R+fda96l+1h+3zy6acnpkb5iH/6aa7qsfo1iWJfE0qmsfQ4NLyNtbU/",
-	"qZiMtZ2xQcrEttCNePnOk97UZ8ZvoO4X4PHSU2e5rjhZhwCZdK4HNxcXnbNO+3o4vri5Ph8UdznQljsp",
-	"4nDGrErP6J2YeYHHeGRdGJ2bmO+9kH8DWgFzMeLpZfGiikMm/fZZpweLSmtkkDIXRMazpfFuAYMX5qap",
-	"17L9GkgZi3WY4dUTg9ZVe4yPYXkQcM2M29+dtdvnbTWJMF3YAxZWDc3RpitDOfSG0F8z4hYy2FkfJklD",
-	"m9gQ6+wLBkcO/addnceIOKkD0uQJpAXSETf5GSjgqE/aDQWluU3yZIoi2hqrUzq0VVHGilzNRXiyrTkF",
-	"KThk/b5NMCsORsAPhu3e+KYHCQWga5GyqcMCpKJ50SIc2kJTIiMWVOMg8VZNsB1dc0613ou+MY24ENWZ",
-	"dOeERB/gFZnLqgibuZJehNk6R82miW7yBCc6t4K0VrolcojtQxZKsAN+0FDUsvkfx4e//5//bOD+fRou",
-	"mIxGXD+pSxf8bdC9NobFkFFXmmCrHSXLhxp9/keULW8eF5YtLyp6h3XtSuce5wCcLd0fvnhkjbo5C99D",
-	"9fJN6l5QtFAD4y0XLdQFCd9yP499ixQ2kiKFUYrX+aPcu7XHF5utPQ6ztbkM7VXHjX0O33rNws05PpYu",
-	"/BBLF+6K+B0wEEs5W+clfEvtGCbKRbHOAaXItkb/tjLl+1JeCdoeKUORBrgXoADoimGQYWmwTomXEE2o",
-	"s02ZL5luI2XJk7sKhr1g0Z+W3byjurEJXDLVdd4/CS5titGlP5wk56rGosLwBuT4MTVu9qW+y2yIwZuV",
-	"DPtQCoDtolXdbNDFwwRK2y62UqZMCtgslpFwPeobk4dDhO8mWVtb5GQtk1vNAVOzCilPTEm6SRLkB4J1",
-	"Z9AlR83G55VaYVrWt3rdH2ZBL9ScNnKLiooA1t93EUAcP++Y3sgoemTRv51ZQ/qRP23RKpPzc58gnblV",
-	"Bg2hYFWhSbEbMI7ZLlohztQdpiuhC+1CxMMiBoMZZzJNnmvf9B3yXffCITeDc+hXad4ecXCEag3bXBgl",
-	"IajPYj6HHHJPbsv3J8K2LZ4qLRubquBKlQJLNsyW2j6W2EqMP6P9XWcwHOzoT4mg+pBcn9l7szfC29t9",
-	"D+qkPoeCdlib5MSmJO+tkqihIAWVREXA+FuuILo58tMlgvflYHmnEkHAeFIDtJBybUoDWDfZkiO2yweY",
-	"iF3VidjMNaZiIua7fCXZdO+TzRrmIy4zOYSJpuPo3t6KzGl0q1hl0G2NiCWaUi316XhyxHVlmaRYEC7q",
-	"E4llRtSa7zx2f0om+rKMKYbaezL7uHEZmPLw8Bi6ehiPwjUpKyEai5Ta/UHck4JNYLjoAxnsI276WKnH",
-	"INn2VMFH8QA1leC5rHbSMnzH5hWZI3lcs+FU+Bra+PHnLS+9Tw59ps6RgtsnuYOo7Z9En8+a/6XhNJ6/",
-	"flzqfFrLMZ9D/6dNmwddunWm5ItBVp/2IrZCnDCadRVV68ztUqKt1rghWiwMaAjV5TIa5ptwrCKz55Ps",
-	"kSnej7UWraCYTbB/Xm88vcTrS6ShO0OLOEtS7TXJ/aj+GuavAbKV27liJnfY4tSRezPycnh1mXaoR05m",
-	"J+eH4B1Fj2ufuWLmr0l5Euq/IOe+qmaaOIpRkOl6xCcresvIQqfKo8M7TbZSdF69cOBxl72qLaOVP9Ep",
-	"XXDUUPjKn1d1hD/4zZcM5x5x3AO6Tn31K7gNvYhg5TUu1PJDtwr3SudzdcwudERTkrGVkMURT/Zr6gqE",
-	"4h6SQXB0dND9jd5RzOJHZ31I71NAeRKqEEyKCiJMtiT2Q6L3n025j9ir6EAdSzaVH6uP/a/z7tnw+16b",
-	"qAewDhn+oD5DadsvRyXGR6XMb4y69mdI/scvrAIA8NOB9Zv+Jv/2VLhr+7Pr3RHP/XJUAqQ0M+uiaIez",
-	"A9e7y4yXf/8g3cqOggMtXVgA7oupNvAGFQbSK4f1bN5uNFGr18nNQMpq5UVVBmCY8M5g30albTc2VrZs",
-	"ITCF3Fjtq0aDADBLD/3LRkjXHYM4DS0nq9VBQlUkicugYCSfeUzWUm7/klE/WhbINZdi4XFTfQmLLJmK",
-	"S5Brao0B1HNzhHNM+5gqGk8kk5DPa72Gv8uCN01OAPBnaEG0Nmmo3WFPiblp7JY1YCZYa3PUoXqX8VD4",
-	"PlawwNyu2VJRc77AwBYdGWCNOrwX1TmdRSK0uxFsmaKwZYFSBUwh9WTYK1b4vsUSHBLEU9+TyyQt1tRP",
-	"8SJFuZ3kbBPekUf2FNYKBzfnO9s0wZpuTzC4Ub/Kup+Uotp2FJs1g+GJm5NYrdxNzwiSeLLIlEX3jHEM",
-	"b7XBnliYC0Y0w1gsRuF6+buq+an6tYntgjA0WTlRN0BIMAnn2oapb+xeJI7pG6T7IiVrStpbvP7x9f8X",
-	"AAD//w==",
+	"7P1vcyJHtiCMf5VcfrthGBc0IKntlmLiXlpC3UxLggFku2fwQkIlUKMis1xZSI3tjphXG7/Xe5+Iffu8",
+	"ul9kv4k/yRN5TmZVVlEgUEty91w7YqYFVGZlnjx5/v/5pTARi0BwxiNZOP6lMGfUZSH82XLZIhAR41GX",
+	"BT5dMVd96zI5Cb0g8gQvHBdGUbhkI3I3Z5xEc0bGwl0RT8LfMhIhc4lYRhOxYERMCeWE0dD3WEhC9tOS",
+	"yYjcedEcn6YLRuJXTlbld2xVKTgFOZmzBVVvZny5KBz/vaBeWXAKU+pLVvjRKUSrgBWOCzIKPT4rfPzo",
+	"FLosCleNacTC9RX32ERwV5JIkDvqRWTMpiJkJFRDPD5Lv3LhcW+h3lqLX+PxiM1YWPioXhTQkC5YpAHW",
+	"mExYEF1QPlvSGVt/9bVU4OD+CuH1Q7kRBOULMaE+UzCjY8l4dEJE6LKQuGziuUw65KfyLfWXTBJvxhVA",
+	"HRKymSc4URsOAuaqJbMPdBH4an2Ml697DuMnP/25WnlVcAqeejUea8EpcLpQT+FSy/FaU5umHy4Yn0Xz",
+	"wnGtWj/MA/CpWAS+R/mEnVLJWjmIob4nHqwNFhDQaJ683nMLTkGhgBcqrFInaq9gKsIFjRDYLw8LzvZz",
+	"sJdzLVmYtxz1/bMtx8Lid2yVAxvfYzwqT+ZCMk6W3PtpycgNW6krEs09SRaCq08BC6kaQoq13/75H/Wj",
+	"IzKZ05BOFL6VHCInImCuQmR1fybU91lIKHfJDQsiUj8k8wrpsrJk3E1uWP69Uy+n6r4QSiJvwcQyIkJ9",
+	"mIRUztMIdjStTr6hNVY+HL9i5UO3zsqv6NE35dq0NqmPD9xDdjTdhHaZ+70V6hYa1o+OAOgxWubhZD+k",
+	"XNKJAlgeBlg/PxsifK/OJMpbDf7ybAv5oREESGjWl9KGP6hPfKRE4paFoecyUpxS3x/TyY0iTtOQeFOy",
+	"8KT0+OyFx2+p77mlCmkso7kIvYhG3i2OJRnaksaeabgJN2xyWNiGCNmj/6ggJQPBJQMyfDpXwOUz1vwQ",
+	"IPgUk+OKkak/aRD43gQu1ot/SAWCX5L1qSddNfvp28bFRfPqTXPY/KHT6jbPFJCZlEDYC/05I7cs9KZ6",
+	"IjKnkjB8XYV0fKaony9mxOOEzqjHK/o4mYyGnls4LlRrf3l78Lejv776/tsfvnn/8ruj/mHvoFv/a61T",
+	"+Ghv/r+HbFo4Lvz/XiRs+gX+Kl80w1BoRpShdvyGizvumCWpu6yPjEbMVSvzuCImCKdKIU3SBZ/63iR6",
+	"ENxaV981Llpnw16/0W8O+93GVa/Vb7WvMuDzpHo9n4FYICMaLaXCMi4iQn1f3CFXez6I9YGCSqYgpagi",
+	"nUzEkkdmTeoYYZmMRHOq1yiBWGeAdyWic7HkD0S6Rq85vGr3h+ft66s0xgE/VUuZqtl/F3QCADlkqVip",
+	"UBKcuoFAUDUMPgFtmpeN1sWwcdFtNs7eD697a/fNk4QtqOcT6rohk4At1A8ZVfImV4t6XpiY3SaMdLIM",
+	"Q8YjRBOAyJmYLBeMR30hLmg4Yw+CzFn79PqyedUf9tvt4UWj+6a5Rolc/R4QvIUgvnoZKdaq5NJ7TWhE",
+	"FkJGpeeFj9k7sgRcSgoo11wug0CE0b4E+i+d5hsQczpXb+KtS0JDuLUsiBTtOOZL33fWYHh91bvudNrd",
+	"fvNs2H/fSYOyrSTzztn57wMnzrxozkK1AIfAHrkIYY/jFdHQAQDiVA9BpV6z+12zO2x2u+1uaufXnBEW",
+	"hmyp2ETEQvVRRkQuw1vGl898sxp8RQSAgqlHSPGwWiWjy8bFebt72Twbdpt/vW72+iOHHFYPySgml/DF",
+	"ERldNvtv22dARhsXF+3vm/BL7YCMOo33F+3GWXKTRg45UpPbgIHvajhv67Jz0VSIA3P89s//LMEJnItw",
+	"7Lku4w86hXa/M9RcMnUILWTQRD32vBCP92PJCWnxpigjCnRWEbqpL+4QEG8EZw+GQb5cpQQD4bKUQPWs",
+	"wNBCI6zCIb7Hb5xEUlIAYjwUvg93tqh4IA2jDFj0Sdan9BS2+wliVP28MTxtnzVzMaV+3vgdsOX7UPAZ",
+	"kWBGIVM6iURo7/o0ZC7jkUd9+Uk7P+02z5pX/Vbjopd/TZL3/D7SEIgjDrkDcARUyjsRgqTNBS8rRfM2",
+	"ESN/++f/QzzuejLy+GzpyTkd+ygjXCpVv8v+wSbRAzWV1lXv+vy8ddpSDO78+upMwculEeyQLtT7C8ev",
+	"1H9OYRIypQAMQXesV+svy9VaufqqX/vmuPrt8dE3lSr897eCU0BxZrJSV+K6Czqc4gzUH4ZsytRPzHDZ",
+	"KfX8ZciG2xY09Tj1vZ93e/c0FIuhkjO1ajj9gL/VvjE/3oH+DKd9WHeUunz8qnrgFG48JXoXIqXsT1G7",
+	"FFG8UFQ01ITU85lSsSOR+55v8Sf7LQcf01gol9OpN/EUGZguuYt6wG6oZZ25Qqk8HkjGS+lxJeeGbLqU",
+	"1Cchm4jQZS6hklCCGyCRZdQogiQ6Uic/KjnafGOkVNBa4im4iOYen+EQsYzMKHWRcg3AZdsCnLc1PepF",
+	"js0YtgdbvuZBKCYKhmP/gWTxrHnZafebV6fvh++a74fdZr6q4CV2JrBt3dFEW1hK5pIpgMf1poDKkTGL",
+	"PQklSW17I1kxdM0Y6AK68gV1SXEE9LChlOjheaN10TwbodIxAvlImsPmWet5zo45ClbmHcVRPkBHDokx",
+	"w7wE8PuTtNvvGxcXzf4G/VYbxH4nDfdKELmczJVOK5bhhAG0wBSLZlXYfAdP5JO0uc7bdr+9RZUL5iIS",
+	"KT3ueQHxWrgrhU1Tz2f2Gj46hS6N2IW38B7Kp7qNfnN40bps9bM3VgiyoHxFaBSxRRDJ2IIWhSs0nxGf",
+	"RuoUntUktLasNHUEJ1M59jJto4qWPwpedM3pMpor6WVCHwrO66vGdf+tkpBOG1mIZuZ/Xrhdoo3YiTUJ",
+	"JTNroToSNwytRZb6f8lcj/bBqPvgG7VVsbfeRbwFnTESrYLn1rHgQq0CNOIlhoqPTuE7tMt6gp+jWPIQ",
+	"MKwxCSWxAemG55WsWjj+O9AYtKMtljIiY0YowVNKWdcqhR+dgpFpzbhYxo2HRkTd04h8azmmKoUfU5JS",
+	"TywYmXrMd9FGo7HiSaCfQHJfNlsBN4meR/tyleTc0xJj4n0OGHc9Pis4BZTxC05h7IvJDYiTE19I5uY4",
+	"pR0zocHzrLwXsFCCF8ayPKMKzlwyXpF3708dQhOx0DwGP70GH0u8QJxJLUw/fd+CuggMta4gFAELIw9d",
+	"Kfotw0ivehvw7Q2iT8Z4r/6enidZjBgrGRgWo/WUX9aOC5xYBPUYY4EwuslXkiw8LkKy5F5Eis3rLpmo",
+	"NTnkh/Y5mYaUT2TJITUSCVL/n0cHv/3//3etQq7YLTg6XTbxFtRP+afqR9Wqk+Neox/QvfaqWv2m9upV",
+	"/ejwm8Pqq1e17Z43p/CacabUBOq37zgyijSEx14YzYcujVjKrwdf5Bza1AtlNER1JeOpr97jInUKPn34",
+	"WE7RS+hFq8zog9TYg5yxQm1dzr1gGLBwoslaDFLz9m3+SxuXLBDYW3JsUKbXm7eCPCQ8pZKdsYknPcG3",
+	"XAlEzYQigAloGLJbj90pshAEoQC6EIKKZxM6PhW5dzFkVFP2NPp39b5BHsXpwPRtT3hCpNJgdBiA0mYr",
+	"iLHW8Vbvd5+nryu8fxOM3nmoARgA3KwmBadwsxrn7k2NWCejXERDABzQTbkcL7wI/15yl4Vr4HRjeMKf",
+	"auNDDYUNBFe9F5z+njmwtYMUIfCeX3KcgUsMGDH+QDSLU19pk19JojCuknc/cVJDLs1m1WSwaG1BuWGr",
+	"3CWDaUPGsNpGbS2oqhs2AZKIxpXtA/vegsmILoI03vGl76NajrEGa2uLxANWlr261v7sGVNwc5KTiReY",
+	"3mEuXs7Z5GYdzcRNAe1T+SiizbMZC/AtC1dkQSdzjzO0RisUaHRaJGTRMuQS1WPiRZK87fc72oFdIWo+",
+	"lHJkpIAJd5UDu4HgCu9n5lYGfMB/xWl/xeG/kgWj3OMz8uuA/1oul+P/qSffNhsX/bfD9jvyK6lXq+RX",
+	"wmCBLlOiCJg4KJd3LJQwnFy037Suhr3r09NmrxePAcmbeFIumQuCG4QAiBCFjFUZP8MEl+cNcLK0us2z",
+	"eDzYmmMzOMLBnsm8un3d3/DuogiJy269CSupMTMMDUwNbPffNru9tfG4XzRd4AxrE5w1v2udNns2lMyT",
+	"ntTPXDbtn4NQgJJrfrrunCk9au33ZYAxE+Y5rW9knwa9PfVsr3l63W313w+b3zWv+qmlURJQDH0wJPsr",
+	"SSSbLEMvWqnt8kgfZrvfGfaaV/14aMhmnox0XBggEVD/+GHQA7Y8jdIvbqbxpnU6vGhdvUu/YkFn3gQ8",
+	"H9bc/fa75tWw1etdW7s2QihIwrBzhfApVIPBnUav9327ezbsNnvNfvptnC2jUMm9gMOKjVESMslim1z+",
+	"FBkUiXUTjCrR7+1/3z5vQCjKdS+FyTrixHqoedV4fZHBd8bVJU7NddbqrT/nenLtwe+a3dZ5y3pQRiwo",
+	"LwMyCymPceS0fdm5aDWuTlOoOYmjScB7rhghPt44PW1fX/VBw11HQaNBiHBdTdCxhjDLu/enw7NGvzHs",
+	"Nb6zxr97f5rM4dKIEklvzULfvX+dP+Y1rJby1dqQxOneuWg3zvSoWnp/ceiCDhZGqDR6zWHv+vVlq29v",
+	"0BoGoTqx0KClowROFljVXFvunh7105ItGSkaBl3KnSY9CywB2IAVg8BdMvfUVlbrk6kZsmc2QSuXEVKI",
+	"K/j6Mq57za5C+363ddq3wGgF4Ci9nblrI82gVvtqeNE6t99sD/a9aZQzGt77+qJ9+s4aB3KRVngdvOpS",
+	"QVHcbJrh+ip3jiXXs6yNMlh+etHu5RAb1LGz73YIOmuk/n1tVoX1Flc7rB6oS4nKvA645Yy5GLpuhE64",
+	"FIpxvXv/uoSnlVpi6lRwSsqJdv7ZIJaRCKRiVzORvC/Bi9gmDtMcKrKoLdJZpE/gunkMwHcbLmwemrP0",
+	"2BQO08Jcm4L8YLpXiuNb4XTm3DTNdQWz4vxMvPMts6DRuoKb1+w34wmBuCgBIr5rMvJ83wSkmih+IAlS",
+	"6W8Z4DbPWn1FuNdXqCP8RMBwq8hAJPE4yHc2p4hna3Q6F63TzHzgLEgmVC9Qt1kTGgMFMAGuE/P4hiSr",
+	"S42YUK4mNTGTCh0MCaLSooSpmWHjl53++3heqm+Jht4cfIlj6iOvCRVx1DdiLvwsHY+9Fmq6msJ1NyfI",
+	"K0v8M4ZZGHtkj1X7SoKe1mKeMvNp1FPT1OsKUuGSg5FbzUHAFOSyiXBB/EZjrxZ2MvFDABOgRjygoWQw",
+	"4C+99pWaBJ36ZgXJmeUEJ8A8NZhn/7gAvM1pS3484cIY0hfUn4pwoYjcMiey11BflLtgyvN293Xr7Kx5",
+	"FZMlK7I2vRUTYRI/iQvvt/sdnHwiQPxGhcWImdYxWINYeYF+6eThXr/ZGV531kmvkvImCrooj6FwpO4O",
+	"Y65Z42Y6FYplxHQUKnrsLDUgn75p0COUkKjRyGgJWrrPRo7B+CNQ0KK5cFNQFBwvPS4FJliPYk1uXswW",
+	"zNmryxclca1FxYtKefM0Tvut75p7zKTE53guFEfNXImYi5Mp4FuRtIZu4iCgH/kDxHSaIIOO5IKrXUVg",
+	"+2p9gAVFjakQOOwqxJ3TpYwQdVE3VlpGaU0nsVCsVk3uF85jO5UsfQXJdDZ0f32K3eLi0/pBt31xASQo",
+	"Z7uGako2CRnY4lB3MLpLJu4wJqCQLgfEU1F831t4Rt1J+4njAahnwoijhNrm+8BiUouDFO4qEusAgRUh",
+	"+Z6NO2uEds2PFFNao47dxk4WE4VirSFLnm1qrNceEtdbMK6YtMSdHFZfvfy//0f9vxZVLE8xzAQsMeuO",
+	"VTeGEcsLWzJ6dxLMSX6FAE+1DvYhAOOhiSpF1HNZRD1flhJ6Y8V8wmhFiZNMLCAAt9QDWxlZsSh5pyI8",
+	"11eN7xqtCy0ZHGlCZ1lqEukH1V0YjYERKS0lyej6SsaSrfWw4kANWxnQfF2JMeZE9JOo/q6pHnrANBQ/",
+	"Y+Dnkuu/s5IjyHcNkBw3aFJ6LqP6JKPOm92hkeWStZroLBIIGQst8fPWG5T8ZIc4aRrfafda/WGn3bMn",
+	"dVkgpBeZObObeNu+OFsHmhfN3ZDeUR/lncCnk01je81+31b8s2MliyJ/0+Dv2q2zLWNvhZenvl00z94o",
+	"AL5tnr5bt//5zJ0xpF+hRxUbEL4rc0bG9xhHZ8dJcusJH+hf0fcU8Eop/NnMhA3OTe0ExPRhbh5sn+tU",
+	"W9ntKQBuW96dAaG94pjZ/dDq9Xvrwi94EWkUuxEJ++BJc7/WoxeTCeKLb0RmiJARd4rlJtF5SBWN2n/d",
+	"7UJ01WWrd9non76NZzO3WiTxWB63QtL06jwmt0zfbZ62OrDUNKhe5el0Ey/wdNjyhuk0AM+77b81r9YB",
+	"p09aqWsm3yShH0bv3jh5r3HZHOIb4qm18Ea5S1wmIw/ddmBCj5NT9cs3TwysYtj84bTZPLNElZivBiws",
+	"xzQHmezmyWK86zSvzlpXb1I6GaCaJS+ZSy9Cc4cRh6youtbVsNNtv+mitdIANJOG68m14D3PqLjhkse+",
+	"AZIfr5doQ3kzKQ0RZCZ4WTYG8NcBt4IHYmdDwSmkHAkFp2D7BfBny9iffJE24hecQmKbV5M04381R8IP",
+	"KbN6wSmsW88LTsFYw/WfJociY8guOAXbWl1wCjn255xv4wXbZuP4oxaE48/GEhx/YSy+BaeQMusWnEKe",
+	"3bbgFNKGWPjidfqLNRuqmjxlHU2/zVg717/VX1pGyIJTyFgWC05h3WJoHtNGPPMxtupZ20ODnd6YhSnr",
+	"1jKzFDsWNG3UyqzF/n5LimnGfGS/xliA7O8SO072kNb2FttS7FOx4zi35ZhlrReAsxl7hLWxdOrDeqBf",
+	"rN1bY6xEkXSCUVYBLzgFG5hZjRluY1YNLjj5CZp5emp8HzIqZ/y9pVXqxSaZQOvqnzqunFTsTUoZXOuM",
+	"tqW+Wwu73Rg2mBdIl9JtFGamQ1kzeXUZLUI/kFEPCk4hEfvjD0ZCTb5IS+9q52lp3HyTkrTtL+GRtMxc",
+	"cAq2OGw+agnXfESZVdH1tBia/SaGUk5897ocaGa3v8gV2wC3cxJJ1gQqoBRrUlAyLQoz6hQS+UPtISU0",
+	"2MvSjF8tIJ+PZ36xEhHygwzsWinrcShY6GWX0I0rHaORCuFwdcDScFMMUT92c4EyqSMzieA6oEjJW2AH",
+	"weAzD36IsyHujQuJLfLqzV7EFvcHiMQAMcmvEF+CE9MwpCv1+UYHGd0XagLBSB+dgraW5pTaUKI+hKyi",
+	"PDVmJAjFLUhr2m0QOwMmlKvfE3t6cWRcokNIkXHISPs78TMazWNbtlo0ZNHEgFiPo8nsM4mPWT8441KI",
+	"A26NW8pad+wWoxzcWehbsoKTxkL4jHKIon1AaFEMi4chaCYCCE41Xoj1W3KA6yidWYRjXxkbAXPjglK3",
+	"7wzMPY8Y5+oUbHS4b+i71fgUHz9TT390nuDyP8GF7QL12HZZteVndxKQjs3LmRHj8tYCcdcjbPelE6n7",
+	"DGfv++1p4fjv9x3dpKNH4tn9mKWNv8/9ciC4cLgzuODp3daZDoHP3mQIzzPvdtYudupGpV+77wVPn1jm",
+	"xtn4nODhrpSgq+sGrVOEiQ4NTCoX5SpU67drBzKQS5PspIlf7onPhcUlz+u33r/pfba7ppw+wlafZZO9",
+	"5WJBkRY9GpH/RDL9ZMTs9yE4GOW4b6zxPnTqk2jNNlpirX1nTNqLSKQNLI9wZww6P8fVkZ9AD3v3EMQ9",
+	"VYPM1rPiwWZQOAXOPkTDyTKUWCbnHoFoJ9ClJ90OyFhOWoehVX1hj4vzqNTDrC5RmxZsLV/BTjkMXKjm",
+	"uKAz9uIfAZvFHwI+y9V35ZzWj16uqzMX4o6FZdBn5uwD6b1tlOtHL41PQcd/jlcRk7mZFdL7mQ3h5wdT",
+	"EE03ki2nZo1XniqTsdtZ73Nv8my6n0gnbNH8SYlEXLwr8AV113c79fx0HtvY4+oG5+xwf2TNVyXhldtX",
+	"3dZB1I+r91E+VPr2JoOLTtwyIYGx6g4pISIVYal+Bh9dvtauppAPJKHbLA7DibZH7SptWGvefT3XkoXd",
+	"ZOD6gralilpgzq7bwCWzrN0w4YF87jFE/hgZn+quLnkUrraUeV2wiGKsPpLcpBIww8hZnaRvV219/Ze1",
+	"lMI8SyeQTazksTF/MqkrdA/E9HOQo7UGDzNJLgjskesZxb02OazXviHUD+Z0zCJvgoFqdCH4zE4v9hgG",
+	"gwc+jRRBI2I6hQR3GzJYGymgUcRCNf3//Huj/Lcffzn4+N/zUOUMg1Qs4FDX9fBgOhaYoLa5kyVWcY70",
+	"VjKFT310Hgjp/EJPe5ZjdgpW6aT9yxXbR51M5BgIWFvLXW0eUpxBnGfefY/vy72WswfKb7owqHXLLeKO",
+	"8acaTuukBX81Odubfjfsa+13L9hpY5BFvZTx1hL03l6nKzuxdQ0GA/eXw49l9U/d/NPHf45T/wwGFfXH",
+	"y49/y7kxGVxIgJXeehpQTnyoAIDM9lLHmBzOZpzB8t0JSPBV5eXSc8u1+kGaMO5yNXDaK32mycReZy44",
+	"Iy4jDZc+dFpTX8KaVsj0ZEfVHefaSx1MRXl8mhao7+peat+DGWZKxrR0IA+qC0arobEvFoAei+lQTIe6",
+	"TIrSGZg/9ZhllbRTLgtOYRwXgBhCEYKhyyY+1T/nqU/NhfZQZMvXe4uFFh/9WJNyiWThLQvL0nMzhdap",
+	"S/9df6pMxKJgVbXAajAZBDvctJaNnJyZlW4tiAMPZY8Hh+YdR1zdNh/ftstYbtbCmNVAdQ42mS8XlJdD",
+	"RjEyWY/I1TvtIjV55Rkgbg9wZeqxEEIZdbUhUhyzldDNFwwWwcGXKveSugRzYet5oHrLqB/NIfFdrkMs",
+	"EDKahex+fcFKnIc1uN5+YzILj99r5tq89C3kJd7UtmWkAPDRySFKdjjb2slusyHJvSoJ3Ed8Ykul3lcu",
+	"SNB10YrYIkdP3Un063kzztxEANRRqkNqapStyWEbJAPLpgSslIUBDaNVvqqL4YQ6id0U0yRFNTXcBh2Y",
+	"jdmxSdiuLO0UXvBJMtf+sm+6lOkOotMuZgyr9YhRpbEq6Q7z72bht96QXGUrwvqBdvfMDDmW9xyBPI11",
+	"GQzSO88A+l6Lm74c+8gj63FSG4WS9FSxiLKTrGJf2xyB5ZNs0biA+23PTyAVZSIVcpaeKWOVEXN2B2C2",
+	"QlYOEC0dbV11YTPqb1aQbGlsyJeLMRLC7WCy5syfwdYw1ne+AZ4KkBtlqUeF34J+aOHQGor65tNW0NrS",
+	"YEpBqDv3gd0eukMtsQ2HsldFsuc4sklDi/nr5Ga9DNpOBdg8zmoPAJgaV88bdy/7UNIY9WN2lhq/J4Rh",
+	"7Q5uPT3xBuhtRXiagPaesBtzCB+dfYvlPRS5v8Aie1kjuobZhpNJRTJtO5p8rN+M15sxd19M3Q0Zcfqd",
+	"kfLh+HMPjmzHgvvOefteH1LvMKF12zDhAjIBQX/aR7JajwffUbISN/k2UMw/XPMq3RM6mwET6GfWTM8k",
+	"KCVd9YyiCB3uWL5x50LMPB73p8u/fnH6eVZoXy5BBl+bFJPZ5dBLlwY+sHw0lkK3mNKhHXOsl61u5Y95",
+	"3kcRBWvxAZGIgvvV4NSbnPS+rHlTG8gH8czbXI/TuqTbjUP4WNbkfr8dsuXmWOLvHwb23XUT/f0DjYN5",
+	"H/OaXaw5zXXq3+7H5o1tMJ7P2dHqvuXk9iAtmZTDjYRFcLZD0C68vy9uGNfx1js8nr6dH3/ch2xkjHZb",
+	"yUZqZXmBCUzKIbhic2mhcZM/KJR3IxUAv2MuGYCVrBGC14yGLMwldZ8Q7pchHClYpFayBobktRuALpYR",
+	"3rKN9OQB1GGjl2rzItrRnIVyz6uRm127I+/VRYIsXNoEffPkMzHQSzrzJhcev+mxqKOJzh/EfndivzV8",
+	"l90ZkNrDhhPBp55O9spjGDnFfzUdyrR6SCrv6BqvLw/tHtWZQtQvD1O86OXhfczIXPkcppS/l1wEY525",
+	"iMQ+dy0nH33HawY1bobL0M8l2g+KnM76V+I33BvN/BS3le0Jx4eHTHWwAO+TbeQagbfnfj4xtltvCt/9",
+	"ZFuLp9yRqWzhJtb6rGFx9eX7HZmZdecuON0Pbb0gN3ZGpQ9pioadzUgANdEiBzudVVBcGA24Lv2xY7u0",
+	"0YaE4JFDRtn04dHJgHOhO6vpguGjxJk8KlWg8MbD3dy7oJvlF7rP45n2c3/ymdqsZ+1Av/3tn/9Rq9td",
+	"Yxyi6Thznbh8pq6kCIUvBY+oB3VQ4l++klhVnQQ0jPAxdYSLheBx3cV0TEQvCqt81vl3Ke+qofvfMjGN",
+	"GVUpjw+u58N8TtFSTqEdBflRjy/LrjfzorhdaLLmWv3gEILe7RjGavnVj7+8/LjpHbuJavejsllu2tb2",
+	"h2T3bJLdBuVf3+8HiVvtKPgOWgo8FmZ8cpjRlhAaa7G7SwF26aG9gkqgcmKeCfQ+Vo8D8zYAoi1mY2yE",
+	"N0iMO2Vl5Ima+a/Vstme7Yzuj/Z4+mjcGJ3uMenf+/6d07JSvoD7Y3Fjg/J2UxU8te5LuN/PMhecWV7X",
+	"XQYkKs0jxaus2aOiOzGlQ91wId9L8Alpp3wt1jbVUfieKAzX0kBjO5M+Jmt+J6Wa7ea1Sfw0af9N6pCy",
+	"0MlEMN+jBKY1jt/zwv5xv3IHPIZRwHMfG+US/N6OXl2o4LCR9yR1ST6pIZmeJn8B8vGl0c/dHAf0YJc9",
+	"9aBN/zl01MrNpHoMkc9O73uspGczbJzvft+dOHjTaJ/qONgL5aGlEfTo8W6kIlnWY3pPMsUS4hIrFkQz",
+	"HCTZs72DNOzuOfd95Of1qpMPMqVlkkqfwJCWqXv05eXzb8nN/9T8eqegJcK0nQFD0Ml192LtWLUaQ47I",
+	"wuNLSPM/Vlfk0VL1cUl5B7lGBXMa8BoLCTS+UDiibYKpBhgbTCdbfBw5yN3Tjd6at7lYRTdYQXvYUtD0",
+	"JYQoe108ATrGZdJ/ltG8Av0MKnI5mUBTjdybZr9jc8KM9X1ulszOOL1jRuJDG1oC3aMzDdg9w61d3dQZ",
+	"yKUNCZ1HaE1+f0PK1Cnv5enNLX38aRl1aZT7EuqppHJZdmgLnfSBlg6RSIWmoVjA/cAc4q8kCYTHoYw5",
+	"dH0rcjajUBv9z0QsI3BX7oDCKeNvel3X/VO09C+8SSgkkB3pEFaZVcgW43D66m63Ij+B1XiPOJT0djs+",
+	"9Xg5Yh8i7f8dDZbV6sHEc+Ff9it+xK4o+NXIIXIu7jj0sNrQQveTIlueM1Dl0SJT4ARa0DFzM6V46pig",
+	"nByadBn1vYydz3kOa0Rm28EkonEGXhsP5unC2LbyNStu7SlC0Gzf4JaEwx0I4jPn6OXXp7jf/JRJ7VvP",
+	"ZIQyIGKa60neKVlx6nGUlzQonsHjBy21bRvn/YtUI7aX57g/LfRRdZjfKz9S7Ae4SHwi2LYoOlszKjMn",
+	"lllJFgfSG4sTLnNuzbYszAwy30NAssUTTLcVkKMh/bfgFJLc31z6b023d55ntvr9wwjursESDzYorKOh",
+	"BTPdQ06nsYC2hmRIac7QXGYz2KYs/LxrCu1AdLbVBEoIgm0bPazm31L7VmcLNugeSKlU9WjOvNBqDjUy",
+	"uxyVKqT5gU4ifxX3ck2m183Ok21tD3esPYSk7FEoaY1KrJOSXJy8E1OqjumTbOf32pk3uuDh/We6g/pe",
+	"Fz/bhmc9MWabO/Hh19tMu3E3Tf7AzSRtUR5rL2oraL8CGi/Xr0StSqTHZz4rLyVLW7tkVld7YGrWRgiu",
+	"rW4jSJFc7g/RuInTOkCNi2etLM5+sE9nX2VMdmgAID6bRtgvlmVahVZ2k7aUZhim93fui7sP3r5amYgC",
+	"uozmw2Xo7SZewSrXd/aaSnZQz/Y9LQrur8jd3PMZcfWV3qXMx+74EvvhcV3pDcWA2ohGEOzjPeRqWt29",
+	"9iskswRV9CFRP2Zo3m6ueRAK9asCzCPUTIKmqHKz8PDLHh1NMjYijLyFUjDrzWWLU4/5Lvntf/1vjOUE",
+	"Y7MGgbTLJO0S1b5fEOsOFZYwaOLSZo2ZzdEw8qhP0EleIQ2ij2CFIcSeJEJ3kvE0GVhybOLunhCaPA0g",
+	"opKM1E0ZEU8O+MRnNIQWNOiLH5km8GNG9G+lClF66xuBLcrFlDA6mRNz25Lp1Xwj83XFuC5Hjrqrkzm5",
+	"YSzAWpfRnSA0oGGUF52cjhXJOlBCRn2iFspdGhL1FMbkekj3pstoGTJd/jYyHWxqr6pVsHXWUsbXncJP",
+	"nMKH8kyU9Zdru/s7Pvaj/VzZWwQiRBmHKqGsMPOi+XJcmYjFC0EDr6xwYcb4i/jVH+3h8sYLykJXUi2D",
+	"NVnRZd3+Y7Kp9mqr1yYHtZcvyzWsOlquE/2s7pFN+QoqBZ+YoqzLINAl3rJJNGvlC74wIKWjgHKL3J2Q",
+	"2m///I9atUp8FkUslAggfLLkEBnQiRJO5qtgzjgWlqJKaQpFMMfy4dsLL3xhIEsFOP0BsV0g9mlBXvfc",
+	"3oOH3961Oh5fGGCz0W2ZRJ1K7eWhdnd9Xa+/qur/SJFi23iCI0EY8CJp4LhG46pfGGA+5gkPmcLnzxw+",
+	"kmdsvKfKmlrx/opWpjvsfvnI6KKReWnJD44l/gRHUuIbsjrUpRb6THmW36nbAkTpsxbuz0F61wUfGfTb",
+	"DimX0E3+hLgiIuqqwXXnDPryg7wvSxsk/vsEfitIQiyYngy6hXscCMwOJVz39J9p4OUeEqSO3FOeZN9q",
+	"Lo9jbUvXWtmo4GCt/hz3n+l0P9TVHPMsANgCf+HxpSQiYDzbk1/uGE+x8RUdsIPHzfbTUR47Tv7svkl8",
+	"Yn0zZ95McTzTQj/eCCmajgSlY9K87pK6Q35on5NqpfBJjjfjTlg3Si0XahWfcmK7EWZErm3tA1Nl/DXg",
+	"EnxwctDQsdwkSVXd7WzNNKTYnaWtNWN+kD9JX66nYRAp4Nqtm6CRDDoFf4bgh4kv5AbfkT3JRgom733H",
+	"vZWgtgRY4BLk/qfzKHFxyRE9eaV5NKZCFF5Pvd3U/aQhCxtLJY+um1R0q4GxWHKXmDaYBINbHhZxRWhE",
+	"ICqUiJDYdTIr5BL77zpkQX1FA5jrkCW/4eKOOwSt3C6OAoHomBxWa2SU6U4/UhQEoAumToz2iWExjyIU",
+	"YTn6ot+xHHXrHVsZKmmeU8QKlylJo9NyiL7xOqt+Cqbw+OnyDVvpJ0i5DMLJFSmX5UQETBLqjEekmEDk",
+	"hIDRWtFm05LMk1qRK8VQIUCtARgbNn5CfDq5MQnq8YK/kgRerEYdkFHcuh8A5an9zhl1AUio4Rd+KLfM",
+	"RhR8EtQMPPX540cA4FTg5eARnWCsCY5GtwBhfOZxxrSuBKHaAH15/OKFKyaygjCr0CBYl+r6c0b0PGPK",
+	"YU9xD5xGp3VMTG8EUrRRyEHMcjCEun7ecNIIrPsLyZIz4AFmpTlkDjXcK6QJXqdQkwEyoWHoqdMiMh32",
+	"PFL3bYQGDEuAHOn7Nxrw4rniKXMyXhGXTenSj/BpSabU98d0cuOQJp/5npyTpNd5qTLgA/6nP6FN4E9/",
+	"UkgQMin8WwZXzzx3TEY/lBtBUL7QRlklyI4akwkLovIF5bOlWgUpitBlIcHek9Iho59GxJtxhVTOgCuo",
+	"CU4URQkCdc/AKKawfhq+ALbMtYgMHb6X0VzBewIorwutx0ZheP80HKEpeDIXkvEB9/VK1DbYZC6YC47t",
+	"U8Ejxq2F6l03+S3z1fX4059IyIJQuMsJS/UtUHKYcNWRMHSIOxB1Tu7mDBuRr0AMXyotgB9rGkO5Gx81",
+	"uQtpQNDVHtCVLyguCepjnKgBYhk5KZoE51Y/b5g3qxdMfRpVBqgV4TejX/TZOzpsPxH3P45O0O6A0+lo",
+	"Fxz2tt/vkMN6fcAzExyvuykcglrAMfkFVI5j8nc95Ld//uePH9OvrKTKfIDpfVMfCIdQ11VKUdI0Ag7k",
+	"TPdHlgl40wOBRHk+OA1Cpu5IhCcM9n+b+NiB+2DS970J04xWkwylCoYeizAlPE0r0mQi8iLL96hoQcEp",
+	"3LJQaldypVqpgpcxYJwGXuG4cFCpVg4wankODO8FDbwXt7UXCqlf1Kf0hfYTmpYV6/xA++wULQDCAizI",
+	"8lITOqMel5HdRhL5n6O+4sYTKQGVFEqB9wT8HQOuPZfq67Tvu0KuRNwSzZMKQU3NG3IlIqJ9kuSw+oqM",
+	"0Ed41e4bF/7ohNyFgs8GHJYItL91BYg1rJ83hqfts6a+slCCmswYdEggrLygnl8hXcW9fG/hRcfk6MXC",
+	"40CE1OUnX5NWB4YqQhL4dAWrD1hY1gGtBtFJuFTbFlNyC5pqWd/KIPBXiAwxprRcUFEAUOAphTML6YJF",
+	"UIx8Q6HF5JEXPzSCIDao3vs0EkxDhqCbur40r4W7MqxNK1J2O9J/6Iy5WBw0EqLJxvmo5Y/7w72ygS8f",
+	"06KdtngalgTYW69WH7S2tViVOKRAR2XF4mZBIanxnVf23M1aGA1sKX2d1uY/rNY2TR7v/cU1T3EhHHdw",
+	"/7gWmmXqCGkc9ur+Yae6EBMMqNfvH5DYy84xZg4G7vAmdc8u1DVjuj4MSAz3j0OznC3VwyWx5fm//6jQ",
+	"Wpp25OZ6KTKkpDo6U/eq0L8T5SlYcmxGD6m2avY1eomYsxO5XKOOJlyjOKGTOXNLMZ2ciMVCScDYBhJj",
+	"ORifhKsgUo9FAoml4tVjKpmjqV9CUkMWLUMuyc7RRGnqOuA2ebVkbqN3ZAJNDmtVQ3SbV932xQU01G3+",
+	"0Gl1gfZSP2TUXRkiPeAWlW5cdJuNs/dZSk22EeoUUz5GjYEmqYJGX8msUgOpQropOKAcI5YhmYViGSgC",
+	"PeDS+2CVw8LUpREdT1w2nc29f9wsePBTKKPl7d2H1c9A6b759tWIFGv1Khl7kSw5oBcGWg4wLiksPDbg",
+	"IoQ/xBIRQfsBte6DQtnby8Zpovo4WsTm7E7vgwCzmWBTzIXFuwb8IcyL7Mi7Bnw35oVBd3/wrifiXUlo",
+	"Ysy60C+X5lz6x8p6aN/x3wuIzmXAZ7+84CL4KSwjThd+3G/v2RDLDYwuXs6XwOdq1fsHvBGc/UsxRTzI",
+	"T+SJiYlylhes2JoaRDgm6KUy7EoTakUerUDCCmlNYxnpOH6YZuj7gBe1HcpBpWQpmaujHwEbTsic+S55",
+	"Wa0SqYgycF1HL0GHRRmWWkJblhfJAddLIdfdFsaYI1dOQkmV3pzEnWo9Qu/Fk6ReJSHlrlhgO31SPKiT",
+	"MQRsDrhVnfcEJlYv8SQZ6Zcev3gRiSh4gSreMZoTIeoSrYn/hq/5M/7wutFrHtTxF/X/9ZcYgflnHD5y",
+	"iFdhlQHvnp+Sl/WDb41FRh6Dsa3mkJcE0u6lQw6qRFbIacwhY3YmuNLrWEAY1gGFXpc5HOANi6xY4d+D",
+	"CTyU2mJYtkY4sLnH98MW15XYFQrfXzDIeZ4KrKmwXKfWcdizjnIGx3amHWhWBbEDmV9Wq0nUcRJqnKb1",
+	"nrQUiUxocSEfnbLLMNiEeNRrnnab/by/c3ArCQI+Ltw3HEiSFcWdBm8SXfwIwESmaMOSL31/J2BavDMF",
+	"S5zAbBZLZuzHLTNBHRuYJVLRT+KVT8kpkiWSoqKKmbtAvIRmlz6Bl6C0uVm/6oTiVis+YLZjXHpQQwDz",
+	"ujC2bhZSrtWpCfV98ApggXQtcNNIkbUSoeSojOVQBlzRuPIyIHced8VdhZwJJjGCVuEOoboxP0HSs9Ee",
+	"tmaeGvDN9qmtWs/vYoTCoIo/5PgnkuOtPIY0AbrVqREVK/PAvH+PzaxlWOQQm+/iV/1hfno+SbunyQte",
+	"w0+UuO27vMUWhWBJbPdFi1iV1u1TSBri4CUgKUD8kJTa3sQBR4KqvVHE924UiTRF63Aq4xMz8/meIt0H",
+	"II/reDX2IWLchRLwniToqIzEgKv3tToOuZYsLDdm4Gnhrl6CsffAS07A2LLw5IJGkzlxmc/Ujr3ohBxZ",
+	"RFbqX4gXVQb8+/uI70mu7x2ncK0tgSXs9G3j4qJ59aYZm8DWLFZTMhEc420i466SqHOAekEXWmnBRTEr",
+	"6xWsO5AcoiDuoCkQuj7Lja8nDWuNd3MhQZ7HYj2KqRFfcCjgA6EkamvJd3MqB9wImHrDxcNatVQhGPhm",
+	"MBU5i674HgnCgAeqkTFLOTaYF3kLrUV4csBj3YJGZCFkhLERMXOjk1BII5A5KcblEM2mHSNtIOPTeKe4",
+	"oWQRKVJt32IaoJ7ccNClk2yRMXInwhvt+ruFvgexoXHAXcGkowMXzOJrVY1nqCQSBI+E/Rioq7+l74H6",
+	"WotLsJG7OY0wblMd6tQXd+oskqMrogUQL6ZrBBLcoxeVtIftsP6KjLqNfnN40bps9ZtnIx2Z0WVRuCo3",
+	"phELRwNwDYPQREnozeaR9tcq+Ck8Q+uhNjZrt5hatpGHbGmkXo3FkVZnsxgBsZn1L0uSSAWMFg6mtUmd",
+	"fsvKR+Nv3PIhe1kvv6JHtXJ18q1bn34zfkkPaybCc3/5IyeC9QklkGxZHBOqlS5sVKjVj34NfOrxYcQ+",
+	"RHERn2x1oyQMzS41ZCoMWWHgtfqBHdCFvdeIlnGmS38fL9t6OaAc+Sb3BQ+VV3axCsY965rIKr4wuSUl",
+	"piBKaoqjaHkRqHb9oTodcuzNxsELT2r2piNrNEtKhS5h8D8pIvGD+DdMbgyoFl0OqmVXKUFjKfxlpDga",
+	"yhDfwNee6zPk46uSoygqk5F6nw78KY4gxWspIYh15Oh80gx7oppqlyoDfsFmdLIy6zKuHUpGcVeMERjR",
+	"2IeJv3SZWzFFLaIRWVDFXmzdFAdpMyKirWY3o7Pmd63TZm/YfjdSPIxCSBN47Yrg8aKKv1PDFoCLMbeU",
+	"R5EVoM/0YXxBtjmLfiWwiInX362edIXXf0kHI99Xyk+fiDEaWQ1N9N/l5dJzy7X6QabX5nHB68wVy3QZ",
+	"abg005fzuOAJiTUr1QoOKtVKrXZQ+cZUBddods/yFNQSmtl+tzuR1Ie8jUI27Dv2+ZqcFMqm6YG0qJBB",
+	"5nWac49a1IOcMEJ55JUZXy5iWVWL/KbxEQp1sUqDqdO8rBdkJDvq+4RyecfCAYfIVCNinnabZ82rfqtx",
+	"0RtlJP2xcFeJa0F9MxEyqpDv1VO2ydlYnUBqBlXMJUWFefitkr8sknOMXvCQ3XpiKUGogzBKIJjG4wGv",
+	"syqrlU60j9qyxRJqyaAwRbQMuXo3F/jqEsqDZR+ZEKwEwPZ1q0OKYKwqGZMUaXUGvHhQxS+tuNAilDaf",
+	"LUP10pKD6YjMNcnpSOA09D1JJnM2Aco/TaKBBxzFVkkiIUhxJ0lYp+1PfE8pY62OmhsgIyY3LCK6ZfeA",
+	"L7kPgd7hEvJgglB8MGGQZuGKsjc0s4SYgTQLQB1XMi13Gy5nLdpI2llVuWg7mFBlLtkaMslXkAfc1pDh",
+	"5ECsrBBT+V4q/W5uYreF7yolJZwJXveUGmWIOOwyZGV8OJefwCX7kkyEKT7x2NTeOCeoSzO+iaQ9wVoD",
+	"tJ1p+pOqCOlEuX0cNJfnjWG3+dfrVhcsmkaheJgOZTttoHl6ukkyMumkHTp2QU9pFpZciuZU3C8xk1SA",
+	"/cQFXNO75InVPmenT6U7pfeoXYGfrlB93BezdtSmSBGpPxEh8Kn4pHeXIbSOdRoyyGKgvvyS1SWEThFu",
+	"P/k6Zle2tgSyTa6QIpbRZimlC2xbKwracIhcH3xY4IPzIknSbqtShUBvayMvERnRlQme9qCM6hoZV8v4",
+	"MjWCtf6pqUsR90jd+TKY1q3518Ce77MUl+EoSdFgi47v3BkXy4gzu6EkomIsjlhSj5KItBQSK8bciPHa",
+	"DRsb102kaBJ/aoWdltBse0i0Ggwe1PP29dWZSbdJKdBkQVdkzEhEwxlarb1Iy3bcekFp0yVAheILEmm2",
+	"yTD7MIC1rvxPa4R8riuLe7IzRz7N4Xn4CVaLBHVTW24EAQ2Z5xOPR6FY3kIVlUK6ZEKhWvvL24O/Hf31",
+	"1fff/vDN+5ffHfUPewfd+l9rnd3BZMjJGpCuRPpqop5CI2OU+iTm/AzUjhIZsImS9fSKd7UQKIKHXrTN",
+	"BO/1hsSxCjGkEH1emi9PYw2PsA/qmqesfIIzh/hgONTeU9tyqEmYx2ODIXTK1sr7CHVjkyGAiZx4TncM",
+	"MtA83ydLMBoMeFHPboirsZJ6mrKutHaHdoFICIeMl5Fu9AwqeGmDxieWURth9kULDO3+22a3lyPOa5gU",
+	"juspCTstUvkPoVM28LaJ21tf9RlLHXgRhLX6nS6iEZhfTEU4E9FDrmLDv6MrqW1wktSrVTLqNHq979vd",
+	"s2G32Wv2h73mVX+UcraisYoUuRhwywZYOiF3SlpIBBZj5mMfPBlJh1Bi9/LWPvtaNfboelI7UkH+4OiF",
+	"0OTcdExn+iUEc88xaxjpA/Mls7whJUenfSgCQvkqZdyrDPj3XjT3OHlZJXFpk/gJWJ/pne9Jgg3404ZI",
+	"BJrt25XH5ACMdrXqgJtNxdY9h9Sr8Gkulugdjq1oeRTjHA61Yzc1/DIkq03WnN35rZrgGcSpHERPCRit",
+	"KeKyjcSax3vSmDodk6w2p5KMGeOAK48jhF2xZRRSYyKvfMm6vj5OO8wJIzF0DZJ7lKyY1MGgh1C6K8Zc",
+	"FAFiEoMxXNx1kKTE8oc6SSgBEUepDng6ysXjZJQ0Mh1VSE+beMLtok1O9FS73xlqr8foBCKJFOXE32tV",
+	"/D1JDlwk6YU5YTMDvika1gqniuEfCN+brAiVhEbp2gXFw3rdMS4D9POWTgbchIRFUN5CVy1TxC/SDWhM",
+	"4t32VRpxjAIhPolz2a0nEoeFzlecRpr1AGAgWk3xCMQmLSACnQ4Yj0rxeahzWzsQJ45zS9ZtfApUEf3E",
+	"+IlBfIQuXS8qozyB9H7ATWixpvdkjdyTr7fT91Tz3y82XHhH4/3VwV1iv/9vGzv0rj24MxXNbaX8jLwj",
+	"RyU3qyG6aPbj8ITcWXcK0DkX4dhzXcb/lTP2MkxHcZiUKzQW4VJc4H4GhPSRheW490I+AzqFEAqpo4WX",
+	"ksmSlXyHEZpQT4i7UCEoSThf0Jk3Ib7Hb4x8ncQ6liqkwQc86z3XUjskiDcvG62LOEH8ugeRrD0rIIaM",
+	"LhtvWqfDi9bVOy3Up4JiKgPenzNcgCfJ6Jfzbvuq37w6G153Lz7GAHghWVQ24Pw3IKg6oe7loZUFbufV",
+	"wXb+vJaON9KkfxoKJV5xxZGUhDUW6ogEsV9EiiJg3FSogjVOBJfLBUZ1KjFdwQgDPtWvJuF7wJccchsF",
+	"Z0pWs4OSkCeA/L+z87uDJ1lGVzQEzBhGESZ6AFRs0k5rJUGo487nAQjUpm4N8aWJ+LOxukOrmO5zLEj3",
+	"eYn5GbRPm00VrjyewJ6e7l85XyNDZxGNSTEhYiVSBrSHDxZ97VqC5hY6myIzu2RpQGXShIRqX0mKJp2k",
+	"KuXN2QdF5+7mVJdfYiEEnEQiZLI04JGYMbDIJCwDtXhpcgrM8hy0d8TLSOhznAKiQ5GcAaeRWHgT6vsr",
+	"RdOTTAlFpIzBAhMmTO6E2o9u6A1bE0otRWORXpEHyQwDblN4o1Mk0Sta4HeIKQRu7KZjD7lTmohlaJgS",
+	"0ZMTwcSRlNJgFxMBPpekQOSRvp4truGZX6rju0B0+VeghFvDVzaLwOtPmgiJMZ/9vPBWt67/D+7dzO/o",
+	"6mayWC3vgjv/9qe7UHrRJJCTn3z3Z8nDu2j5j7tb/8M/bvyfguDupzG724PGmaPoPY9UnRMK8sOG/7aG",
+	"hJh8wXTzXyvKRQcEyiVmC+4ULbJHfH2mD3Ju+KgmDppkuOTrOEwRV/VfRzrfxDWimLTuxDjU+33P1OHO",
+	"jZQ3Dm8dJY9HoI4dbD9AS6EO5IKukGstBGcrwsWdo/1QaFr2wtToAdf3QJLi6GY1GekUIbverXrYIaOb",
+	"1dj8Ol5KjyuxHNKogb3c6Y5L6IvS9pMB18GcXkQmlJMxI3I5xp5MjgmB9eJEtDBp2CAhiU2tWUdRRjTU",
+	"jZxCFgj194BDyyYBt0h9AbEH1hywHCh6ZRxtinuGjErBj/W/ph5USJIzGHAZ0emUFCOGvjtKJksZiYVi",
+	"pfOVbVL1JFlyFwqK3DIZeTPNSShX72L+VG15yX16N136pcqA97QepU8nNukZaoR7HtEgCMUtc0c67jgH",
+	"QidqB4brgXmPebfqIwLMFRuqdJwmuPZlevGg1WyrcXXatHMBfolpqqaFBoMVTaV8qO5EHGKngIw7xhqx",
+	"GJGPpR6MNjlEBIm/1sZYiUQAOysXblYT6BMK2I59ZPGtQ1iVUzDFeodmPPb1EtOhmA61AR6KafhTD7oE",
+	"ZEMeYw5hITokietrFK/8ozV4qDYYL8++VuDBe2huQYI67VsW3nrsbhufwKbeZgQReshn68pMdkfi4vaG",
+	"dFuXZgPhfqHRr2ya7gfLKK+qeJawKhJisv/JeEXevT91bAprHoOfXmPgE/SbUzQGLWhgYR5wrH3EBZKQ",
+	"xJljMOUYjdB3NHS1xaVxetq+vuoP++87zSH2kBltkHQTAGj238d+/l+KlJshDga8u+O+te1n0PhTJ3Pd",
+	"OdOdEDaQung3T0vqxmlSp4BE+cpQOvPRVqkKTmHMOJt6E4/6Q0h1GLps4lMjBD06vRvfR+8alvBjMv0q",
+	"T0UCUy+DzPQonyiWPjE4bSczjXnroxhsnpQSzwXULEiIpQjXKOJ+1NnC6U2WmMulH3kBDSPT2WikMB8l",
+	"sNHU89moQkZr/HzkkFGWoesxyNRHSgj2weuIeTvv3p/q6qCjvDujB2+7N6NkqtcDDuQeEAtNKlrSpzxl",
+	"ylEo+JU8RsJ/2uhhTGKj07lonTZeXzRNXhRUi/ckodGAm/oGl95rUjysHZDRWfv0Gqq99tvt4UWj+6Y5",
+	"wkSvxVJCb9TO2blD/tJpvlFH1rl6Q/70p/GKaPr3pz9hjpp6x4AnXdyhuojaHXPxqkBPKV2w37KLYUE9",
+	"pGMOkQKqnn5gkyV2KVCqCSdv+5cXAw6pseoNLhlVAnc6QhPTkbWF66vedafT7vabZ0BnRyeEqvXjXiY0",
+	"DLExBeNuWUzLuOgFDW+0B0TJ+Av1GnjeZWA+ApRjEfNX4IO2XmfMWXhKd55kGuLYo2TA4+qvSZfauCyh",
+	"sfk55LJ12dRA4i6R3s8MS1hMwUcAp+czept4FRT6zT3uGufCMoDq/2JKKFEITqgLjhxdSV6pFYoisVAS",
+	"yYyLQf9YIQ3fF3em0CKGNwG+eRlVTB3GyONTMdQsW31XTCNf86zV16iXI3RcwzqTq31mCdCfi9CxMCTj",
+	"xVSEi7JhzxY/VwdSOC4Uxx6n4UqhV6kQs9R15eABfMjABeG1m1BSe1gsc3xzOhftxlk66Wv3xGvPLRwf",
+	"1LYAQUkZizjBzl5b4E6VLDCn9aOXhePCq+m3L93qt7Vvvz2cfOO+PHpF61NGaXVydETdau2IHoynh9Pa",
+	"uD6ujr+t1ydu7ch9OakdjavTapVWv1VzeT+zIdCVwnHt24PDejr00wCXoHr9QFHBzLJNVIjfhDTgd5MH",
+	"ajv44c1a+0Jc0HCmS2Uc7T7wmuuGG59YLeMphRC8TxAbF4trForuIXsoqXSTQtgDUm2kQspXUJPWeCHe",
+	"vX+N5LWYlX4kKH3HCTPRtQZzOfsxBJ77wA8zTV6wJawT99QV00wgVavXHvB0+2zk+DUlhNSqJBFUMJdZ",
+	"kqJ6j3QIdZd+RKBvue5Irjv4Kt4ft/x19LC5F8R9lP/HCYmdV0mdpSr5H8dQdoqM4iHDSETUHxHBB3xN",
+	"ZpJKqElxLLIXwzpJwKuL2K/zrlx9md6yd6vxGSpGX4qKvAY9vCJW2/lC7dWrarlWL9eqhXQv8QKmRlu9",
+	"sgsX4pb5FKyMqQbPhdfNKwWx+AQDFk5ghS+rav2ZTG3A3GG6v9YZWwjSa3QvQNlLsDVujVzovn5x2u6/",
+	"qB+S1wTivHYn2/rgnkHJf/f+9fCs0W8Me43vUsz0qTT1Z1PNbRZ6qumaulvaRUgkfSgrPaWSbWWjinrC",
+	"9CfJXaeSeIqxUu7KPxRtuyolvdVMxmI++zK3yQ7MLVbk09ztVHO3rFF0L+5WIQ0OjGuUUCSllcfESH1I",
+	"yJj6ZBGkEbpPRprsjLDGOziLJIkoJMWFYqGTK7CZWnFkALFgo9KJ0ZGov2QOmXm3DBo8wmBnwEE9DKiU",
+	"9hxfSV1AEZml4tCRougOkQGdKO6pu4SgqhkIGYUimNsRYLVq9cRe+Fqn/PpJZqfrvfRLsRdOH1GsyNe+",
+	"hahxLBEiTLl8gLOk4Gcq2kA1jBl4PpwJwiOOpAYgYmBckhIz4PHbNWgVWzZ0R6f5xj+hQ83DclcmeHQz",
+	"fx/wfRg82Zu/T74w/m68TWoQcuJTEQkultCXjrMahC2QcMmIyyTpUH/h6Vw/ISPqDzXbqtZedxRPhe7R",
+	"G6WDDBv/FGFhD9Y9eTbWffpErDvjT3xG/2Eq8tsQ5D+49mfLtU/TXHU/tv2LQriPLxANttjERayeglVZ",
+	"kFGMOSNSxEZZ91NZLI7FdYYoxFdES+2ENLk+vX6j3xz2u42rXqvfal8pJgJ9aTGF0fek7q410tdjFPOq",
+	"CPp0Aok5thW11hXECjT7zVGFtHWzLdyJFkFs6/hahArYK7dIHXAGEJBSjjONREgoeGRTDFPNKGXcBTTD",
+	"TeB96cvyzGzF+QW7IQc0mie9kIEm5VCU3S4/leydmuDj4wV+qHPoXb++bPX7T0l0t1HRGDnWaOj2eo42",
+	"cX0vliFa6ted9IBBaIF/Ekqrfk/e9gdZtckqQIVQJBDJOexAWLGP9sbYvVNFHSTpCBnNQtb76wUI3V3m",
+	"elK/h/oVSF2HNE6QkjE1xiFH1QPC6SJubc4ZFn6YAkzWi9m8xaV8aaFdACHDh2ahmqYgboD6uJ7+8DGO",
+	"jn3bbFz032L4V3KveizEKhpSNzZfQTsNc3Vxht0uFEJx20XClukuCxh3GZ+sTC4TXKkjzGZ7zP2r87Yg",
+	"0Gt2obDM9VXju0brQvGkXFhEbBGIkIaevyJLTm+p55sqMzFgzNSPBZqGDZa4bL2VAv6IIbgxupsrqr9I",
+	"XU9Pt/S3BSAdF7PpxqpflbCB7c8UoBwolykjlDMccsNWmE8w8ziF8CrQ8UecfYiGk2UoRTgiYzq5UYLs",
+	"SH8x4EXFiYx8oFQgqOJc0vIJrIrQJIvbxL1C7r6aKRR3EnzfKbFrwH3I7VfjJLmbC5SmtbkljB0XSc0Z",
+	"zQM8PquQ3kQEDKMREDrHIaPuaFMd6TS3kb+TrPLTkkHLdC2sxCF7DxdXdOu6j5teAUklBXvGGJHrVaew",
+	"oB+8xXJROK5B+UqP609OwZQK5RGbsXDzCxBJUm9Y0A8XjM8UczmoQyd3hcqF48L//Hu1/OrHr/97IZ5e",
+	"RqGSXz4+RaCtEr2ypbc3x9uuy2OeWzj+JiNwfapM5RR0+NZOj8YJEd+s1dZ2CtadjZXhh0he22v7cF2x",
+	"XUzxnj99B6Z0wvTvJXQZ8vuOrdalri7IWOSnJVsyUjSPlnYQujZS9Re/eO7HexIpJEtiaxLhW+G2o825",
+	"hmSSIjxIifRmnLnkunuh6/7Eyc0Odg6NY3RS4TnoLVXvmSrKD7W3PbCnzD0ZiXC1mf6Sa1PmGhYMtRBj",
+	"ZVRXQrwvyP/30SbvGZFeXsstPBXN2jlDwI5ltXTIvbXKf6VIGKewDP3CcWEeRYE8fqHuXWUKHtgKDYIX",
+	"SoOV9uWrffPiZjV5sbaNMq2N65XAnf6b9GZ/puMJHLfGfs1KIoHkuVD7BtLj1Ge9bUW6C05hGorFcIM1",
+	"U0yg6ulOQE+fXSSGOXxIrS+PZaWzOz7Jpq5+rZtVfAYG9k9nxgmH1R+yyY2PkHeiyMUZiyDt/p7MEyrZ",
+	"czNYrBG6q0HkSkTnYsmfg8ViHBO4Wh+Pw74w5HCz+XgEV3SIdpQRKSac9rf/9b8xc07/aJqZmcy3kUNG",
+	"IfsHm0RoUo5LovKpUFqUPRYmMxlz5FeC4+DPtCXaWJR1oPRC3OrWcK8GfLMd+jgxvCS8W0ccT+PEe6Vs",
+	"I8eQFbVcRWRG4IWMU/sioZeGXWOxnJjtYNHFmiQW+7by0LnOk/Q1j/1KmiYSoArehR60NjTZ7guzT2vB",
+	"niQ3LIiSWgA3bPWV1CFh6JJVS0ZvOJR49hamHJZVPGpTH5GTVNZ8XJpGcHMwjt47unzt48yTf2BHucLN",
+	"GcD4y5RvHpy7pK8TQtDiYUDpDL9NJFZ1Alh6YR8bMpBWvNHP4EEF6ezezKYNSmXMimrVfvXVcbV6XK1m",
+	"5KqN2qahDo+ibOa/31Y2U6FQigJ/Ss4RWCmQrm/lf8m1d02Bukf3qT4jd/wSPQ27KL2PxZPB6oc8eeyL",
+	"yc0Whoyi2AhY5ggeBkcu9DqV3thnpeNU6cf7O0g52ABJ0XUs5pXbAkvHGalhU/WQzd6m1PNNrarmaavT",
+	"al710yruecp/THZyH+/HVl4rUFyjpvG58hK1vE/lJTHniFMT6Q0TUGFhKQMgjJV9ahaq2Z6BW1z3mt3h",
+	"a0xRXi/YjVVXZOG4btF5jdxbyLGCJ9GP7bFpNQxNxdto8Nrkf1Da34PSwr02DpXHJLQTX8gtzVJGumCi",
+	"0mMMzVV6TExygQDDJIr+RixceGphFdLVqXxAEFNp+hCXeNnpvx+ZZH9FEu+o77MInEUUOhT+zEJBxtTH",
+	"BOPQKt44F76LmaI4CIuf4IqM7jDg4IsEvYKLmGJDcIz0vYB4HJxVpieUY7xkFkvYxEIc6EIdxmv2JEEI",
+	"OLnagy5c4wu5DNl6FdtGUs1gFw6kNogdve9nRAOez4nIqS+krggDC7erONzDjgZ8H36kXgQEvxFnO/+X",
+	"YEun+rRjnZ2MddSWrsDzOXInc0FPL9q9rfypZvEnRKAt7MlwaHzw0RlUzvR/sKjfg0XBVbeLSj0mm0rX",
+	"wtjErRqQAs5zqkwdJ9RRcQAuiC/4DNqaxjXGilCz3VyCbrPX77ZOoQCt4AMek9oStJkBPgI1wnwxIx53",
+	"oIwVVm7EHNsK6Sk6Tf1UPTDT3guXeEIYncwhZ973phFamrxIEnHHMWtAm7NkRFeSGCBtsFJBQJVYRjPh",
+	"QcvfFXhzBlxxRxCLOfTk2Ui/jZ8OZwY3HQisCec4iTnGgJtjvpdf5BVcB3j8V9JTepRrBJCTkGEF5bkX",
+	"6bJre0dKPoAn1B6usSR34WGp8ubRsaITIpBl6mNrHcUuDp2Cwv2MMxKvg+W01F+oKfCLPUG7mUF1rVJ7",
+	"1HX31BzjsduYVP4r/uBTv4/RSurW6Y+vTdmU/sUv1qeh+lWh8GbmdeFNI2x3vs6+Uq1LDJl24urD2GYJ",
+	"lCTTiRJuy7Ei4qAE4P1tta9SasA+krxanoXGXwDdzs8GSB/K1kA79GhhxNvLw8I9wXCPwibOqS8ZCYT0",
+	"Iuw+AwWJP09jlo1VF63z5+EOWyCUYhr3uDYsbgKvHItx4YlYCr7qaXmK9Y4vg6l8lpxBkTgoQpUA9jGZ",
+	"w5Lf59VIW9W0vQ31AGBVvphBNDedUY+TovBdoptkQoNsraaXKuT8IYlq+/GDa9zNfyUZvmU81CEr27VO",
+	"g7ng7LN1N1xf3e9wqFoGnbiE+1Z/g0bmp/I4pKf/Q1D+PcihvuGfJie7DFi13NqoyYVOPfgabVOPi1Vg",
+	"H/jJ6itJJIsin0FoSFzOPekJ8gHfSEI2ZWoEG3AtNXt8IiDzbLrkrozJnM/cGQuP9QpHFdJy2SIQ6ooR",
+	"9oFOIl/J0TfMsrIXb9gKvA0DLtUkrrG7m/2SG7aCnNppKH7G+hnawo77wvYhWmw3W3PQt4D+ElMFXYSu",
+	"Tt3VPmV1d0fHZPR94+Ki2R+ed9t/a16NHDI6ve52m1en74eXrd5lo3/6dlQ6ITTuaGJ5KVAb0BNsD77G",
+	"9llnCJvPjsDHJzVZKdT9tLCkBTgmjmsgHDoFcyqF40LzultwCgazhjFmQeJap1FGGbNardUPCk4B4QwU",
+	"87C+M1HUIH4GU85Zs9PutfrDTruXCVbKQmAP2f2hwJpSz1+GTMcKo0Vn6nHqez/v9maIo1YUA/U6PYP6",
+	"0jqHJGvnldqYjqRyY6zmIorHxgxQkSnwaETCekFh+gFfDpHdkRhmj9uqtojzE5xoDwbZT3yPW8tMpOaH",
+	"DnfYESLw6aqk9BJsyQzYkhC1chceYO6mZehRye2K4hGwis+MDe/NfC8FZ6uuiZvble/CqGsehGKiTngM",
+	"NO2JXSnAEgk1pDuX9bb0dxsY71z47haue+6FMiLBXBeRoMBk3JDeUf8YGgKHt0ySEZKGkUn0jNej+LVJ",
+	"wo2d9G4oAukMuPo1/k7nzZagvS2J4wms92UZsvklzZEVJ7a8MBVyJSLCuFjO5tZSgMM7hBr+qxecw3Qh",
+	"ZmA3plvazCDfCt/9L8Edj/bgjZ3G+/Z1Pyb41cP6F8Ad37YvINCikc8bj56GM+aC6n7eaHG7TRwqywoP",
+	"64YR1mNGmNzBjbwQr2uWGcZJRxlem2KD6m4Q7KL3+DzQmvwPBvgvxwA76mBTTEkHfT2UEaIFDhXIzUyx",
+	"h73PgStixMCc+S5BGmDq0Vt80HRlXFdMTTnCAbe2MGYTsVBcFQW30U6ML/HKAwRQhQNilXLLa78PrgS6",
+	"Vt4KTzEzsPnFz3eaV2etqzcjUtRl9YnheqUNHXMi/8tgcvePsCjLY6bqAmx7zX7/4gtgHNl3vzo+qG5W",
+	"qp6Eo+RqV7szFI3hT8RRzP35g6X8q7EUJGWPz1MUmd3MUbrMZ1ALJ8NMMIIrjzcg2TYNE5FGL8Qtkzty",
+	"C4BN3Pcc8Xm9vNZ3wnP/IOv3kvXv2q2zP6j6DlQdsfbhVB3HPxFR15LQHzT9X42mKyr2SBQdieoLSBrZ",
+	"WHMnTYB1cRtdFRGCbwPbwAReKR6FHpNELhckEuRnFgpTmMdYyNhPS+pLtJrpxx01UdmoErppFWa5zGhQ",
+	"noYs6Tg2p3JOJnPqcYgPppPIiRNlkFrJAYd3EBEw1CKkQ7hIuds8STibUQipUTOzJO8eL5lZrqwMeL1a",
+	"JaOL5tmbZnd4+rZ5+m7YfjcCz9b6L+eN1kXzbAR1b03xx1tP+BS7I+cZ1hQ8LwDEX2hn3wxoLPYhbkyU",
+	"WQKDtdaO/TkjiGKQWSS49CTw9t2pI4IPIHlPCNHSj0xwIeD+M/vbnzbSc6nLE2pg8lsaepRH8kEUQuea",
+	"aUuCZnybOkawNYd2Kn0OrdMj03Q7gnqIkMHmpMtU5JS5sLzLemrOPMwnZtyVhENVDkhBWJMZqbvwuBXo",
+	"ryeAUP91t3CeOeB7GNEzVQo/L+ERF/ep8T5JQVGA8u63zobNM0T36APr9Rv9615eDQrjFRlq2l04rtVR",
+	"cF374tMkWQQE5C0bEdIYjlOhRQlAE2qHQDO58PtXlcDx26gcHohShT7HYKLPPyzyPGTsZ0jBXfIp/v0Q",
+	"z+SCbZSruixahhyVZKguaHqlmPL29lnoIPhRMBdK2Qh96IlKodBPGWqbMtcqcjjgRSxzKDgjc7EMS2S8",
+	"9BTX41rKUXIcSC8jpZuMsHg11uKHJi0E3rShQuEl+0KFlMtMUcFshbZXQAFq6xXa9iAVbEE9v3BcoC79",
+	"d72CykQs8su8mZprdrm3SxpGnoK7j/BSJGRDIzYIwkw6p31dr7+q6v/wV0QWqw6gPKgsZfmOyahcrR5W",
+	"xnRyM/bpz2xcV4t8gSUCyzISIZ2xchAK94XGyyFMJyG4d1j7ZgiFAf8RzP7th3Jj8XO55804jZYhgyKB",
+	"eaGV0Z2Y0iHjijonPc631IE9eHVcP8iU5lnX5h9cme5ya7H9Du76k6jnU1a8f8MirXVFKHLpY7JI0iUr",
+	"KCE7oNFkvk5/rgHwkoyp9CYx8cH22RXS1rXe/pw0NHYMrfgzmfhqZW6FJB2sikmDqgFPNZtM97Eqmu5V",
+	"oNlxES7QpqM0xWUQsBBrHXGXmL4cEPgtI/QshYz6BLo1Q9Hsk1R3sLipCIWy/CSgMoLulSdAOeOrAsSz",
+	"Wam9PDwB6VJHN0aht1iofZpWlrv29YLwdL4iCN4KGeHNHZHimK2EcYqZEl8AjZJugiV1LXGkdIr2a2TG",
+	"l2CaqyTFaK7oPdRI+EqSSAiHLLkPTUUJmmYGfDIXkqXmi4vmTannQzCoOl6MvMQWroQqpjBhKdOrJ6Es",
+	"XcS40vRhmZhQmxLTxys9Hdahg/IQ6kvoHQb9uBv907doIzCbNW+AEPv4Y2XAB1xpgAZEUDQdSOdXkoxs",
+	"sjYyPcSoLuSLJ0oi4dIVKb5m3DONUSWZ01tG5tQlteqAu94MCgZ7arf1av2wdKJjaOFFkoyZL+7UXdJv",
+	"rL0078xvca0Q6/fhhA9tErort7unHmnMoHZlSTEk9wib1+B9BpXiMq+W3afA6gmYegLBrRyzVjs+epnf",
+	"uAb5GVl4kvzf/5f8Qyz3qcZxyfA83K05DJYa82B94/PsJq02thO3TYn+L0Bi2tKgy3Sg13QUpfvRcdwl",
+	"8ohceq9PyF86zTcO6Vy9UfL692zc0cVKgQRrdCfFmP6CQgEd/hXuER2uod7zlSSn+Hi5vwpY6SR+02H1",
+	"1cv/+3/U/+uaDnEqAjIXMmZTEWLRosD7wHyojuoydYXcExKyMuPwN6ES1kuKPy0BrcmrqoM21YCiiXjq",
+	"U8VasO7D3dyLWAkqFi1YRKHnRbH5Q+vcGfA3nZ5DfrjsoBhBue4mRgMs6mDSEEBuUdzJDUUQKKlEsRIx",
+	"hmqtntRN2dHsNOCjPHF2sKxWDyaeC/8y/bFeJSHlrlgo7hXSiaLH+IASe0cn0OfU2KniGq2e6R4W0TGV",
+	"zLHbZLJbTyyltTSX+QwLYEyQcXN2Z2abiIVpZTYRPEY+6GwuMS5nwE3KhtLzYEOlHCVxrfi90QqB73bU",
+	"0wTKyAG+kcPaARl13rb77WG/3R5eNLpvmkpuI3dz4cfVfchYuCsc9hKGWekcGlm8CIp8AD5hRSyYufH+",
+	"ot04s+Yu6VaeWHv/sHZkXn991bvudNrdfvNs2H/faY5O4BQnwlU6hKMktiVH/ViEsBYJoqTrLRhH98Fh",
+	"vW5m0zmAo8S+qOuMoEFyxMCJXMFLeEIoVv9VWzV9V9QYfUnhPuHsMGsDMoK14V9n6FjpKPh0tTrgo8vG",
+	"xXm7e9k8G3abf71u9vqjCmnEoIPZEWUT8QgQGkWotVJa6gi/NxsC5kK09kbc0LtloZNCiEB4PJLq3oNE",
+	"CSHPISmOdEV4xPwbtkJE/zcsRSv//Ns//1N9U38pYzXvt3/+58gZ8LeXjdNy720DmieIZSQ9l+HcijKp",
+	"a1M6hrqlGFwdJVcz6eGAF1SdvtIxhOTedIrBAHTAJeXuWHxQN/+019FVjXWxMChec97uvm6dnTWvRooi",
+	"UG7q52JpgIiFiPv5Qpy6TZcM7sDnJMktDGt4MRXhomykEkt40bylUBx7nIYrILql3Tk67Bi3/zwilr7R",
+	"a4LW72qk2Nn4kBal4I66pruxkqnYg4QqmGirEQLetHwMwaq2gyG3Q1cKIfpCXNAQvA+Fw9rRLu+TywD1",
+	"yUvmelQJF5+xNKf2GBs8An31t4hxZuoyu8VOIRssuq9jZZ+kdH1Nv6nvY8WSO07MlASnJEWogigdEABc",
+	"duuBucEXM0VRnQGvnzeMDu1Ar7I7EWLhLbMP/WsJprBanekGOMAZkDkma64M+DvohEZ0JzQoGrZDK7QT",
+	"YwpaMMpluh3aps5jPb3lJgLx2d1omYZOAf1pCTK9FKHucZtIaLAP8PJoSlaoYVjS/p2/Xh7u2PlrbYkd",
+	"xcOVQEOK+j6QerWUWla96uzY7WyPBmePZWzvNU+vu63++2Hzu+ZVf70Dmd6mIlUVQP8KlCVlGFOVcWdh",
+	"wdLp0sd6oRWjZlchdCsA8n1QqVZqtYPKN3t2lQFmQWewucI5MJdGELyoVaqF+/qNIV7sTPLTd2B7H0bT",
+	"bgwpxL+eVq1oAlmssqRwCykWAeM08CoruvB3cKtZIigZryJsCwt/0JR2NbLnHTmELcbMdZOi6VrAotGA",
+	"j5ee74LTDVXWie8B+Y47bYhQ6ztGMbub0yjuMwKBEVK74tSYW4Q5VBZEK3eFvGFckU4GVQfV9EidvAir",
+	"/4aYHCbCFZFzL8DiWWpniun2ABCxqquX90JdcYRRflrfGxa1EQa9gE0+a9+eOfuEMuvTOybq+h8MuMen",
+	"4njACYm8yGfHBC80aXRa6ksdV3ZMapVqpQqwsFtCZjsRKbA0Oi01d8zTHXLdPy9/S943Li8UHYorZiGi",
+	"5JD2/CZHGjcfu6uqvewY/4tqsba7+kxMZPp2hWzmyYiFZXBglhURV+9lfGukN4bfUPKyDPZ10u53sJF6",
+	"HI+HdTSMcQNcNxCMOjHaoA8GiRPyskrUvRS+K+64M+CH9Vdk1G30m8OL1mULapLqRgMsCldlKCE90raG",
+	"UoU04hKoRRFXb3d0JYqSlaMEqqNuNd+8bLQuho2LbrNx9n7YOO23vmuOKkSzG1ztqN3vDHvNq742p5jW",
+	"SfBKo+AD0NTvEXqKBxyqaECl1WIGGIow4VNIRRDKJGS3jPqJjwS+NKnEFdKjC0YUYVBTLyAZGdoNuRuq",
+	"jTLudvWRNtXiThVX/nKcFcaNPhsrbrSKXemcRbvzW9j4M+i3BkNSbZzVVZD7hTBe6sF5HUjt2XYsu/MI",
+	"xXYO6zu8qUsjdoFBKI9MzAwGkyJesHa/UyJlc2MmiNKGpuHDeAvup23bKRtmukugJSFbSiZLWZoGTUJz",
+	"yN94hdTAJkm7UJ/rXvNsVCGmj5PEZEyLsIB3Gl7rizsWlidUMveEUCCssKQZi+SAmzgJMpp+GJGvwcYG",
+	"Vl/yLUEvqOkaBhfjKyWySOHfMhfVxNgZ7E016ivNSCdsyAHXZyG4QzxepkEAfwZLOSdiOi2pFWnya5UC",
+	"iiHgS2HZ714NeD4YeiacG8q+pTgGUOWi0qkWAaQ2SBaVnNiXAcZ0iHIacOApxX04CfirS6iyo/ddAV+L",
+	"gjHEBtyCVJwjG0JhBmBqy2gsPlhSZmxzVouvEHVjiCbjRTmnYVwsf8CnYolhrZr9kpi0y9IxOYB4+1rV",
+	"9K+FjwzbydWr8GmuJoCofJQfW538NNc/GMQfDOJflEE8BnuIysbQtplNaIhowqSOAJ1J1I5tVywgfkYR",
+	"Z0c7/pJR6mnsICmXTBI64FClMK9BS4W0AwwaICO0FA7/NNJxW0pXRQMktm+JBMir0OAS5FFq2q2AQK5/",
+	"8ST27wRJ9lg9QyMsvOnxWPk0cfaK2ZT1QKSPpZN4IZ47cgbcfFJqELpxzDeKK43ITJBIzBi4/IrgQjOX",
+	"Lq65s/Ak9GoRnMlShXT0QQx4IHxvsoJhpWPy7W///I9a/VvLQeuQkTm1oS6TCwc+wpQjUgyXPlT71BV0",
+	"RyUHwoliVov+WvWVuuTUgzK4ikyjbw0cecXkHTDGTEKB4Ct2Ga/XevSO0ZtR6SSOa4v5DTIFUAUo0RsE",
+	"ZySZCBlJbOWzsrNcoRDnqjLgDb4iSw6ewwWdeRPie/zGLpyNzCu2M9ichxSBIycroXxFTAMhYElYyAEP",
+	"RM1ehtntm1E6JkcbGRL5+j4OFJmD/ZIZkSbxtfrB4dFLsFzquwBV19Tf5eXSc8tYA866CZD3FYoFS77W",
+	"loM7NrYiifM4nAKPIU6FXhRW+azz71LeVUP3v1k/pu5AzpM7M552FKSO6+k4JgXVG6u0AliPfv1hw3/Q",
+	"bRx7jq6HG+tj6bffNa+GrV7vGtyOVsaZbnAll1hHG15oDuA1GC5T9WDrB7vn6aqpWjDzLl18DINwyddx",
+	"2y1c1cMyMGrV+0e8EZz9S/L9KCa+D2b9SF23MH0sg5xw7yLkoy5oNJmTr4ET6BCEUoWcaQNOfMqY3IFH",
+	"XyHfh4LPUKM5rB4MOBib4kiV4hG5gwf+P/aur6lxHIl/FR0vm1AOTDJD3S7UPuSCmcnyJykS6pgq38Um",
+	"FsS1Rk5ZDmxqa6ru8Z7vvuF+kit1t2QpdrIwMByzO28EW5ItS93qP79fE0JWC+xommdSqwEyREuh7FkS",
+	"36iX5kEgRMZS5I+POfH4RAXJasofk+Dg1BkUkbKMLNnuKZ3i9B8TuWsgHE9Yk71rv0HPmX857J+DSVeq",
+	"nn3V5zq1UacqYMqXfyQt8Szmy6CY65l5ERMGlmXFhoG1oEQo/GFGffQrrJeU1ijfROIjRSIJic80hh4R",
+	"ArAOoJsiAHDDAyIATXW8Re8Z1BNgN5zqbq1x2m/wxjPjjH+6H/2bi+QL5Yh13/d7k5P+2XHVU3KCdsdz",
+	"uUrc7v6EvpJyq1redPXzQRLC8NFuSG3PHCbdxm0iAEqbFLKJLoVMGKSryYzSlW0hjdOp8qQZO0QgTB3z",
+	"kkleGVPgPw0tJp4QRE5Ssn0ISF+CJmEToK82SU8YiIadTU3PVtxnUNcXVrxkoUXV1Drmy5A12r/967+d",
+	"vT3HB+Hy5OP7eYGABPHOOzZr7pfl2H/my9I7DP+BzGok7EEBSQmy2aKYZrdcV7mtIe/ZZ2pHos8F+LNM",
+	"MBHc6Ac1o+qJhkETSJhWfR/6p8PBGBj2j/2Pk3Mf3PIHLMKWgDSDDDOTDw6Z9kmasnwhBKHI0L9vd9Y/",
+	"mwzPB+/P/dEIStcX+ZLcTe4cQEkBDQvDcAFDsjDIuseDKXnaYVLsjPkdtr3dedNmIRR6OfLPJ73B6fDE",
+	"H/uH4fb2vuYoD8T29grrsbpqstiXLGJXC5kILiUDvxFVukTGZOR2vobdHdoeukA07hIoyG/q7nMRwzqe",
+	"JepbLpueGxBgYf9sdHF01O9B1eKji7PDUX2VA/LcyWyRT7nF9IzRiWkyT7gorA1D2MTV2gurLaAEtcgC",
+	"UW6WpGh69UX9WUNkTC6mMx3dAgWf6Z2mmrn1GlgDyTp09+qOUffUn+BtSA8CoZmJf9nz/UNfDQLYAgBO",
+	"8Lxlalmj60pLDnohjNcEwloMNupDgzTIxYarzt5g8MmjFONeYAfhmqSENLkPsMAoEBqfgQcc9YvCUEDN",
+	"rcGT5RIhbyxBOsirKBe3WLN7f11xClbzkam9LTCbHmbAj8b+cHIxBEAB2FqsoXlYQFR0jrpMqPdgEZMF",
+	"n7cWcxOtCnejRTHb7VxHZPdibIwWLmR17mkbDYA+oCuczaoEm96SSYFonXedjs5uSjLBCFvBukjOBHAd",
+	"yjiUqA/aSlp2/rn39rd//6eN759G+Q2XRSDoTqIu+Gk0ONOOxZxHsdTJVhsoy8e0fP4UtOWdvVra8jrS",
+	"O+S12zpMhIDJWVP94ftHctRd8/wF2Mur0r2GtJAm45lJC4mQ8JnreTyUpLBtSAqLcl2vfsoHl/b4vlra",
+	"463LzaVlL9RI41+kvEd1jG/UhV8jdeGmjN9RWXZ85YRvmR1jY1zU2xxARbY2+7fr0PeVuhKsPdYAkgbY",
+	"F2AAEGMYICz1qlPHS8gmJLQpTyWnMlLWeXITYdh7XrxadfOFeGPNvDjsOi8vgreqx+it/7tIXmGNRYPh",
+	"CeL4MRw3D5W+MzfF4GmUYV8LAdgmWTVwky5+X0CR72KtZHIgYNOFLLI4iVLt8vBYlsYGtbXmnExncqs4",
+	"YOlWYY1QU9KFJskPDtb90YC967T/2typhWX9nZ776yT0Qsupgi2qIwF889IkgNj/amC6gih6JOnfRtQQ",
+	"3fJqSas05ufeLDq9q/QyBMKqWpfiYM4Fol3IIHZ4h6PbjIh2IePhZgEOM8FlCZ7zL849djk48tjF6BDq",
+	"VerWgYBAKFnYesOoE4L6nV1fA4Y8kevw/iyzfYsHysrGoir4pMqAZRW3JfnHjK9ExzP8y/5oPNpQnxKn",
+	"6msKfbr75sEL3n7dFzAn6TvUlMOqihNbkrwYk6iWIDVMotmci2dmEK32/PkngpcKsHzRE8GcC8MBWiu5",
+	"qqcB5E22zhHrzwcIxG4REJvH2lXMsutNsRIX7r1f5TAPhHQwhMbS8RieRJWYo+XWtGjQbYuIG0tpp4zp",
+	"JDIQxCxjyILwob6TSDOinvku4fcHLKTNMokw1T6R7u06ZKDp4eE2DPVwUeRL1lCHaCQpteuDxPs1L4Hp",
+	"or+DYA+ErmOlbgOw7YGaH6UD1FCZWEG1s67WO7aucD7J44oNl4evsb0+Xi+99EMw9A7PkZq371Y+xM7D",
+	"QfSrqPlf2177h0+Pg86XXI6rGPpXC5sHW7rbU+eLkWtPJwW/xTWhLesWmtbO7lJHW7K4IVssn0c5sMs5",
+	"FuZTNFad2/Oz/JHlup+QFa1m0QXY//Cm/fkUrx9Qhm5MLRLcQO1J5H4zf7XypwlZq+3ibCo3+OLUJ0+m",
+	"7MP49KSsUI+azAbn5xAdxYjrOY+zabpkjTCnvwBz31IjhZ5SFOxqGYjwNvqZsxuCymPAuwRbKTmvGuwm",
+	"Iua/7MyK2zQkSBd8aiC+Sq9blOEPcfMZx7EDge+AodNUXYWwYVIwZF4TmXr8PG7BviI8V1+/BWU0GcSW",
+	"EYuBMO+reQXy7B7AINg7Buh+iu4iRPFjsD6P7suJSiSwEIR1hAjhGmA/AL1fm3Ff8F+KXfVZXCg/so/9",
+	"5XDQG38c+kzdgDxkeEH9BmrbH4MtLoIt5xqPYvs3gP/xHxYBAFzata7Rf1ZbX2Xx0v4dJ3csiX8MtmBR",
+	"6pGJFO3tdDdO7pz+Vtvvlq+ygXCgS8QCsF8028ATGAbKLYd8Ns+bTdQd9ldGYA315HUsA9BNfqdXX4Vp",
+	"O15oL5tLBKYWN7J97UTzOaws6vrXSkrXHYc8DTonq6cDQFUhWcyBMFJMEy53Sm3/gUdpMas515xkN4nQ",
+	"7EtIsqQZlwBravUB0rPawyHCPq6UjGeSS8DzWs3wuqxpqTEBoJ+hBNFSw1AH46E65pa5W1aHTrJWtdex",
+	"astFnqUpMlggtms6U9Jc3GBiC2UGWL2O77PWdTQtstyuRrBmiNqSBcoU0ETqpttTXtveUgkemy+u0kTO",
+	"DCxW86ckhZLcnvm2RnesLvZyrtUarI7Xq7pgdbUn6FybXw2qJ6Wktp3FZo2gdWJ1EKuUu64ZwUwki13x",
+	"4p5zgemt9rQbD3NNj7obS8Wotd64bOlLrWOd2wVpaLK5r3ZAJsElvFI2TP3HrkXi6bpBVBfJPJMpb1F9",
+	"pOOPvd3jj39jU6j5GAFpBcoueVC+tjIK+L2ndlCRJ2jseIgTh/w0pcDTTC5y+9v1lBGagJvl0z8+/S8A",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

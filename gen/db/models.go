@@ -49,6 +49,74 @@ type AuditEvent struct {
 	SealedAt    *time.Time
 }
 
+type ComplianceCase struct {
+	ID             int64
+	UserID         int64
+	Kind           string
+	Status         string
+	DecisionReason *string
+	SubmittedAt    *time.Time
+	DecidedAt      *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type ComplianceCaseHistory struct {
+	ID         int64
+	CaseID     int64
+	FromStatus string
+	ToStatus   string
+	ActorType  string
+	ActorID    string
+	Reason     *string
+	OccurredAt time.Time
+}
+
+type ComplianceDocument struct {
+	ID         int64
+	CaseID     int64
+	Kind       string
+	StorageKey string
+	Sha256     []byte
+	MimeType   string
+	SizeBytes  int64
+	CreatedAt  time.Time
+}
+
+type ComplianceKybDatum struct {
+	CaseID             int64
+	LegalName          string
+	RegistrationNumber string
+	Country            string
+	BeneficialOwners   []byte
+	UpdatedAt          time.Time
+}
+
+type ComplianceKycDatum struct {
+	CaseID       int64
+	FirstName    string
+	LastName     string
+	BirthDate    time.Time
+	Nationality  string
+	Country      string
+	AddressLine1 string
+	AddressLine2 *string
+	City         string
+	PostalCode   string
+	UpdatedAt    time.Time
+}
+
+type ComplianceRestriction struct {
+	ID         int64
+	UserID     int64
+	Reason     string
+	CreatedBy  string
+	CreatedAt  time.Time
+	LiftedAt   *time.Time
+	LiftedBy   *string
+	LiftReason *string
+}
+
 type EmailOtp struct {
 	UserID    int64
 	Purpose   string
@@ -190,4 +258,5 @@ type User struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	TwofaLastStep   *int64
+	AccountType     string
 }

@@ -29,8 +29,10 @@ type Querier interface {
 	ClaimIdempotencyKeys(ctx context.Context, lockKeys []string) ([]ClaimIdempotencyKeysRow, error)
 	// Accepts a time step at most once per user, and only for the secret that was checked.
 	ClaimTotpStep(ctx context.Context, arg ClaimTotpStepParams) (int64, error)
+	CloseUserWallets(ctx context.Context, arg CloseUserWalletsParams) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
+	CountUserOpenHolds(ctx context.Context, userID *int64) (int64, error)
 	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
 	CreatePendingUser(ctx context.Context, arg CreatePendingUserParams) (User, error)
@@ -45,6 +47,8 @@ type Querier interface {
 	// 2FA is already on or the step was already used.
 	EnableTwofa(ctx context.Context, arg EnableTwofaParams) (int64, error)
 	EnqueueMail(ctx context.Context, arg EnqueueMailParams) (int64, error)
+	// Creates the (user, kind) case in not_started; a no-op when it exists.
+	EnsureComplianceCase(ctx context.Context, arg EnsureComplianceCaseParams) error
 	EnsureNotificationPreferences(ctx context.Context, userID int64) error
 	EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccountParams) error
 	FailMail(ctx context.Context, arg FailMailParams) error
@@ -54,16 +58,24 @@ type Querier interface {
 	// The head row lock makes one sealer work at a time, whatever the number of instances; a second
 	// sealer waits, then sees the rows the first one sealed.
 	GetChainHeadForUpdate(ctx context.Context) (GetChainHeadForUpdateRow, error)
+	GetComplianceCaseByID(ctx context.Context, id int64) (GetComplianceCaseByIDRow, error)
+	GetComplianceCaseByIDForUpdate(ctx context.Context, id int64) (ComplianceCase, error)
+	GetComplianceCaseForUpdate(ctx context.Context, arg GetComplianceCaseForUpdateParams) (ComplianceCase, error)
 	GetHold(ctx context.Context, id int64) (GetHoldRow, error)
 	// Read after the hold's wallet is locked: a hold's status only changes under that lock.
 	GetHolds(ctx context.Context, ids []int64) ([]GetHoldsRow, error)
 	GetIdempotencyRecords(ctx context.Context, arg GetIdempotencyRecordsParams) ([]GetIdempotencyRecordsRow, error)
 	GetInternalKeyByHash(ctx context.Context, keyHash []byte) (GetInternalKeyByHashRow, error)
+	GetKYBData(ctx context.Context, caseID int64) (ComplianceKybDatum, error)
+	GetKYCData(ctx context.Context, caseID int64) (ComplianceKycDatum, error)
 	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
 	// The live code of a user for a purpose (none once expired or exhausted).
 	GetOTP(ctx context.Context, arg GetOTPParams) (EmailOtp, error)
 	// A user wallet with its owner's username and 2FA flag, only when userID owns it.
 	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (GetOwnedWalletRow, error)
+	// What the send policy needs in one round trip: the account type, the status of the case that
+	// account type requires, and whether a restriction is active.
+	GetSendEligibility(ctx context.Context, id int64) (GetSendEligibilityRow, error)
 	GetSystemAccount(ctx context.Context, arg GetSystemAccountParams) (int64, error)
 	// Reads ------------------------------------------------------------------------------------------
 	// A transaction the user took part in: every one they sent, only posted ones they received.
@@ -78,19 +90,30 @@ type Querier interface {
 	IncrementOTPAttempts(ctx context.Context, arg IncrementOTPAttemptsParams) (int32, error)
 	InsertAccessToken(ctx context.Context, arg InsertAccessTokenParams) (AccessToken, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
+	InsertComplianceCaseHistory(ctx context.Context, arg InsertComplianceCaseHistoryParams) error
+	InsertComplianceDocument(ctx context.Context, arg InsertComplianceDocumentParams) (ComplianceDocument, error)
 	InsertMagicLink(ctx context.Context, arg InsertMagicLinkParams) error
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
+	InsertRestriction(ctx context.Context, arg InsertRestrictionParams) (ComplianceRestriction, error)
 	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
+	LiftRestriction(ctx context.Context, arg LiftRestrictionParams) (ComplianceRestriction, error)
 	ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error)
 	// Queries of services/identity: devices, logout, password-hash upgrade.
 	// Live device-bound tokens (not revoked, not past their absolute or idle expiry), newest use first.
 	// Legacy tokens without a device are excluded.
 	ListActiveDevices(ctx context.Context, arg ListActiveDevicesParams) ([]ListActiveDevicesRow, error)
+	ListActiveRestrictions(ctx context.Context, userID int64) ([]ComplianceRestriction, error)
+	ListComplianceCaseHistory(ctx context.Context, caseID int64) ([]ComplianceCaseHistory, error)
+	// Keyset page of the review queue, oldest first (first come, first reviewed).
+	ListComplianceCasesByStatus(ctx context.Context, arg ListComplianceCasesByStatusParams) ([]ListComplianceCasesByStatusRow, error)
+	ListComplianceDocumentKinds(ctx context.Context, caseID int64) ([]string, error)
+	ListComplianceDocuments(ctx context.Context, caseID int64) ([]ComplianceDocument, error)
 	// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
 	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
 	ListLiveDeviceTokens(ctx context.Context, arg ListLiveDeviceTokensParams) ([]AccessToken, error)
 	ListSealedAuditEvents(ctx context.Context, arg ListSealedAuditEventsParams) ([]AuditEvent, error)
 	ListUnsealedAuditEvents(ctx context.Context, limit int32) ([]AuditEvent, error)
+	ListUserComplianceCases(ctx context.Context, userID int64) ([]ComplianceCase, error)
 	// A user's own security events, newest first, keyset-paginated by id.
 	ListUserSecurityEvents(ctx context.Context, arg ListUserSecurityEventsParams) ([]ListUserSecurityEventsRow, error)
 	ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error)
@@ -105,6 +128,9 @@ type Querier interface {
 	LockOTPByEmail(ctx context.Context, arg LockOTPByEmailParams) (LockOTPByEmailRow, error)
 	// Serialises token issue for one (user, device) within the transaction.
 	LockUserDevice(ctx context.Context, arg LockUserDeviceParams) error
+	// Locks the user's wallets in id order with the ledger's own lock mode, so no movement can
+	// change them between the emptiness check and their closure.
+	LockUserWalletsForClosure(ctx context.Context, userID *int64) ([]LockUserWalletsForClosureRow, error)
 	LockWallet(ctx context.Context, id int64) (LedgerAccount, error)
 	MarkMagicLinkUsed(ctx context.Context, arg MarkMagicLinkUsedParams) error
 	// The body (codes, links) is wiped once delivered.
@@ -127,7 +153,9 @@ type Querier interface {
 	RevokeOtherUserTokens(ctx context.Context, arg RevokeOtherUserTokensParams) (int64, error)
 	SealAuditEvent(ctx context.Context, arg SealAuditEventParams) error
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
+	SetComplianceCaseStatus(ctx context.Context, arg SetComplianceCaseStatusParams) (ComplianceCase, error)
 	SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error
+	SetUserAccountType(ctx context.Context, arg SetUserAccountTypeParams) error
 	// Swaps the photo key; the caller holds the row lock (GetUserByIDForUpdate) and deletes the old object after commit.
 	SetUserPhotoKey(ctx context.Context, arg SetUserPhotoKeyParams) (time.Time, error)
 	SetUserStatus(ctx context.Context, arg SetUserStatusParams) (User, error)
@@ -139,6 +167,8 @@ type Querier interface {
 	UpdateUserProfile(ctx context.Context, arg UpdateUserProfileParams) (User, error)
 	// Replaces the hash only if it is still the one just verified: a concurrent password change wins.
 	UpgradePasswordHash(ctx context.Context, arg UpgradePasswordHashParams) (int64, error)
+	UpsertKYBData(ctx context.Context, arg UpsertKYBDataParams) error
+	UpsertKYCData(ctx context.Context, arg UpsertKYCDataParams) error
 	// Writes a new code, replacing any previous one (its attempts start again at zero).
 	UpsertOTP(ctx context.Context, arg UpsertOTPParams) error
 	// Spends a code once: of two concurrent uses exactly one gets the row.

@@ -14,7 +14,7 @@ const activateUser = `-- name: ActivateUser :one
 UPDATE users
 SET status = 'active', password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2::timestamptz), updated_at = $2::timestamptz
 WHERE id = $3 AND status = 'pending'
-RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step
+RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type
 `
 
 type ActivateUserParams struct {
@@ -47,6 +47,7 @@ func (q *Queries) ActivateUser(ctx context.Context, arg ActivateUserParams) (Use
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
+		&i.AccountType,
 	)
 	return i, err
 }
@@ -54,7 +55,7 @@ func (q *Queries) ActivateUser(ctx context.Context, arg ActivateUserParams) (Use
 const createPendingUser = `-- name: CreatePendingUser :one
 INSERT INTO users (email, locale) VALUES ($1, $2)
 ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step
+RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type
 `
 
 type CreatePendingUserParams struct {
@@ -87,6 +88,7 @@ func (q *Queries) CreatePendingUser(ctx context.Context, arg CreatePendingUserPa
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
+		&i.AccountType,
 	)
 	return i, err
 }
@@ -101,7 +103,7 @@ func (q *Queries) EnsureNotificationPreferences(ctx context.Context, userID int6
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step FROM users WHERE email = $1
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE email = $1
 `
 
 func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error) {
@@ -128,12 +130,13 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
+		&i.AccountType,
 	)
 	return i, err
 }
 
 const getUserByEmailForUpdate = `-- name: GetUserByEmailForUpdate :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step FROM users WHERE email = $1 FOR UPDATE
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE email = $1 FOR UPDATE
 `
 
 func (q *Queries) GetUserByEmailForUpdate(ctx context.Context, email string) (User, error) {
@@ -160,12 +163,13 @@ func (q *Queries) GetUserByEmailForUpdate(ctx context.Context, email string) (Us
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
+		&i.AccountType,
 	)
 	return i, err
 }
 
 const getUserByID = `-- name: GetUserByID :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step FROM users WHERE id = $1
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUserByID(ctx context.Context, id int64) (User, error) {
@@ -192,12 +196,13 @@ func (q *Queries) GetUserByID(ctx context.Context, id int64) (User, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
+		&i.AccountType,
 	)
 	return i, err
 }
 
 const getUserByIDForUpdate = `-- name: GetUserByIDForUpdate :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step FROM users WHERE id = $1 FOR UPDATE
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetUserByIDForUpdate(ctx context.Context, id int64) (User, error) {
@@ -224,12 +229,13 @@ func (q *Queries) GetUserByIDForUpdate(ctx context.Context, id int64) (User, err
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
+		&i.AccountType,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step FROM users WHERE username = $1
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE username = $1
 `
 
 func (q *Queries) GetUserByUsername(ctx context.Context, username *string) (User, error) {
@@ -256,6 +262,7 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username *string) (User
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
+		&i.AccountType,
 	)
 	return i, err
 }
@@ -276,7 +283,7 @@ func (q *Queries) SetPasswordHash(ctx context.Context, arg SetPasswordHashParams
 }
 
 const setUserStatus = `-- name: SetUserStatus :one
-UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step
+UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type
 `
 
 type SetUserStatusParams struct {
@@ -309,6 +316,7 @@ func (q *Queries) SetUserStatus(ctx context.Context, arg SetUserStatusParams) (U
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
+		&i.AccountType,
 	)
 	return i, err
 }

@@ -873,6 +873,341 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compliance status
+         * @description The caller's account type, whether they may send money now, the case their account type
+         *     requires (`kyc` for a personal account, `kyb` for a business one) with what is still missing
+         *     before it can be submitted, and their active restrictions. A case never started is reported
+         *     as `not_started`. A restriction is shown without its reason: reasons are for compliance
+         *     staff (telling a customer why an account is under investigation can itself be unlawful).
+         *     Sending money needs the required case `approved` and no active restriction; reading and
+         *     receiving never do.
+         */
+        get: operations["getCompliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/account-type": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Choose a personal or business account
+         * @description A personal account is verified by KYC, a business account by KYB. The type can change only
+         *     while no case has been submitted: afterwards 409 `ACCOUNT_TYPE_LOCKED`.
+         */
+        put: operations["setComplianceAccountType"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/kyc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Save KYC personal data
+         * @description Saves the personal data of the KYC case (personal accounts only: otherwise 409
+         *     `CASE_NOT_APPLICABLE`). Any of `first_name`, `last_name`, `birth_date`, `nationality` and
+         *     `country` left out is taken from the profile (`/api/v1/me`); every value, given or taken,
+         *     must pass the profile's rules (names: letters, spaces, hyphens and apostrophes, at most 100;
+         *     `country` ISO 3166-1 alpha-2; `nationality` ISO 3166-1 alpha-3), and the person must be 18 or
+         *     older on the day of saving (`birth_date`: rule `adult`). A value missing from both the request
+         *     and the profile is `required`. The profile itself is not changed. Allowed while the case is
+         *     `not_started` or `info_requested`; otherwise 409 `CASE_NOT_EDITABLE`.
+         */
+        put: operations["saveKycData"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/kyb": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Save KYB company data
+         * @description Saves the company data of the KYB case (business accounts only: otherwise 409
+         *     `CASE_NOT_APPLICABLE`): legal name, registration number, country of registration (ISO
+         *     3166-1 alpha-2) and 1 to 10 beneficial owners (names, adult birth date, alpha-3
+         *     nationality, ownership 1–100 %; together at most 100 %: rule `ownership_total` on
+         *     `beneficial_owners`). Allowed while the case is `not_started` or `info_requested`; otherwise
+         *     409 `CASE_NOT_EDITABLE`.
+         */
+        put: operations["saveKybData"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a compliance document
+         * @description Multipart fields `kind` and `file`. `identity_document`, `proof_of_address` and `selfie`
+         *     belong to the KYC case, `company_registration` and `beneficial_owner_declaration` to the KYB
+         *     case (the other case than the account type's: 409 `CASE_NOT_APPLICABLE`). The file is at
+         *     most 10 MiB (413 `DOCUMENT_TOO_LARGE`) and must be PDF, JPEG or PNG **by content**: the file
+         *     name and the declared type are ignored, the magic bytes decide, so an executable or an HTML
+         *     page named `.pdf` is 415 `DOCUMENT_UNSUPPORTED_TYPE`; a PDF must carry its end-of-file
+         *     marker and an image must decode completely (422 `DOCUMENT_INVALID` otherwise). The object
+         *     is stored unchanged with its SHA-256, MIME type and size; a refused file leaves nothing
+         *     behind. A new upload of a kind adds a version; reviewers see every version. Allowed while
+         *     the case is `not_started` or `info_requested` (409 `CASE_NOT_EDITABLE`).
+         */
+        post: operations["uploadComplianceDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/{kind}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a case for review
+         * @description Moves the case to `submitted` (from `not_started` or `info_requested`; from any other
+         *     status 409 `INVALID_STATE_TRANSITION`). Everything listed in `missing` must be there first:
+         *     409 `CASE_INCOMPLETE`. Only the case of the account type can be submitted (409
+         *     `CASE_NOT_APPLICABLE`). A KYC is re-checked for age on the day of submission.
+         */
+        post: operations["submitComplianceCase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/compliance/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Review queue (internal)
+         * @description Cases in one status, oldest first, keyset-paginated: pass `next_cursor` back as `cursor`
+         *     (null on the last page). Only cases a user has started exist as rows, so `not_started`
+         *     lists users who saved data or documents without submitting. Scope `compliance:read`.
+         */
+        get: operations["listComplianceCases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/compliance/cases/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a case (internal)
+         * @description The case with its submitted data, every document (with a signed URL valid 5 minutes, its
+         *     SHA-256, type and size) and its full transition history. Scope `compliance:read`. Unknown
+         *     case 404 `CASE_NOT_FOUND`.
+         */
+        get: operations["getComplianceCase"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/compliance/cases/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Review a case (internal)
+         * @description `start_review` (submitted → under_review), then `approve`, `reject` or `request_info`
+         *     (under_review → approved | rejected | info_requested). Every other move is 409
+         *     `INVALID_STATE_TRANSITION`: the one transition table of the service decides. `reason` is
+         *     required to reject or request information and is sent to the user in their language's
+         *     e-mail, so write it for them. Every transition is kept with the key's name, the reason and
+         *     the time, and audit-logged in the same transaction; the user is e-mailed on approve, reject
+         *     and request_info. Scope `compliance:write`.
+         */
+        post: operations["decideComplianceCase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/compliance/users/{id}/restrictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restrict a user (internal)
+         * @description Adds an active restriction: the user can no longer send money (403 `ACCOUNT_RESTRICTED` on
+         *     transfers) but can still log in, read and receive. Several restrictions may be active; each
+         *     is lifted on its own. The reason stays internal; the user is e-mailed that outgoing payments
+         *     are suspended. Scope `compliance:write`. Unknown user 404 `USER_NOT_FOUND`; a closed
+         *     account 409 `INVALID_STATE_TRANSITION`.
+         */
+        post: operations["restrictUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/compliance/users/{id}/restrictions/{restriction_id}/lift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift a restriction (internal)
+         * @description Lifts one active restriction of the user. Unknown, another user's or already lifted: 404
+         *     `RESTRICTION_NOT_FOUND`. Scope `compliance:write`.
+         */
+        post: operations["liftRestriction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/compliance/users/{id}/block": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Block a user (internal)
+         * @description `active` → `blocked` (reversible): every token is revoked in the same transaction, login
+         *     answers `INVALID_CREDENTIALS`, and transfers to the user fail with `RECIPIENT_NOT_FOUND`.
+         *     From any other status 409 `INVALID_STATE_TRANSITION`. Scope `compliance:write`.
+         */
+        post: operations["blockUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/compliance/users/{id}/unblock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unblock a user (internal)
+         * @description `blocked` → `active`. The user logs in again (old tokens stay revoked). From any other
+         *     status 409 `INVALID_STATE_TRANSITION`. Scope `compliance:write`.
+         */
+        post: operations["unblockUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/compliance/users/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close an account (internal)
+         * @description `pending`, `active` or `blocked` → `closed` (terminal). Refused with 409 `ACCOUNT_NOT_EMPTY`
+         *     while any wallet has a non-zero balance or a pending hold (the wallets are locked for the
+         *     check, so no transfer can slip in). On success, in one transaction: every token is revoked,
+         *     every wallet is closed, the user is e-mailed, the closure is audit-logged. Afterwards login
+         *     answers `INVALID_CREDENTIALS` forever and transfers to the user fail with
+         *     `RECIPIENT_NOT_FOUND`. Closing a closed account is 409 `INVALID_STATE_TRANSITION`.
+         *     Scope `compliance:write`.
+         */
+        post: operations["closeUserAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -902,6 +1237,34 @@ export interface components {
          *     | TWOFA_ENABLED | 200 | 2FA enabled |
          *     | TWOFA_DISABLED | 200 | 2FA disabled |
          *     | TWOFA_VERIFIED | 200 | step-up granted |
+         *     | COMPLIANCE_OK | 200 | compliance overview |
+         *     | ACCOUNT_TYPE_UPDATED | 200 | personal or business account chosen |
+         *     | KYC_DATA_SAVED | 200 | KYC personal data saved |
+         *     | KYB_DATA_SAVED | 200 | KYB company data saved |
+         *     | DOCUMENT_UPLOADED | 201 | compliance document stored |
+         *     | CASE_SUBMITTED | 200 | compliance case submitted for review |
+         *     | COMPLIANCE_CASES_OK | 200 | a page of the review queue (internal) |
+         *     | COMPLIANCE_CASE_OK | 200 | a case with documents and history (internal) |
+         *     | CASE_UPDATED | 200 | case transition done (internal) |
+         *     | USER_RESTRICTED | 201 | restriction added (internal) |
+         *     | RESTRICTION_LIFTED | 200 | restriction lifted (internal) |
+         *     | USER_BLOCKED | 200 | user blocked, tokens revoked (internal) |
+         *     | USER_UNBLOCKED | 200 | user unblocked (internal) |
+         *     | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
+         *     | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+         *     | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
+         *     | CASE_NOT_FOUND | 404 | no such compliance case |
+         *     | USER_NOT_FOUND | 404 | no such user (internal) |
+         *     | RESTRICTION_NOT_FOUND | 404 | no such active restriction for this user |
+         *     | INVALID_STATE_TRANSITION | 409 | the case or account status does not allow this move |
+         *     | CASE_INCOMPLETE | 409 | data or documents still missing before submission |
+         *     | CASE_NOT_EDITABLE | 409 | the case is not open for changes in its status |
+         *     | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
+         *     | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
+         *     | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+         *     | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
+         *     | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
+         *     | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
          *     | MALFORMED_REQUEST | 400 | unparseable JSON or wrong content type |
          *     | INVALID_CREDENTIALS | 401 | unknown email, wrong password or non-active account |
          *     | UNAUTHENTICATED | 401 | missing, malformed, unknown, expired or revoked token |
@@ -956,7 +1319,7 @@ export interface components {
          *     | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
          * @enum {string}
          */
-        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED";
+        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED";
         Error: {
             /** @description Localized human-readable message. */
             message: string;
@@ -1472,6 +1835,240 @@ export interface components {
                 violations: string[];
             };
         };
+        /**
+         * @description A personal account is verified by KYC, a business account by KYB.
+         * @enum {string}
+         */
+        AccountType: "personal" | "business";
+        /** @enum {string} */
+        CaseKind: "kyc" | "kyb";
+        /** @enum {string} */
+        CaseStatus: "not_started" | "submitted" | "under_review" | "approved" | "rejected" | "info_requested";
+        /** @enum {string} */
+        DocumentKind: "identity_document" | "proof_of_address" | "selfie" | "company_registration" | "beneficial_owner_declaration";
+        /** @example 2026-01-09T17:08:57.000000Z */
+        NullableTimestamp: string | null;
+        ComplianceDocument: {
+            /** Format: int64 */
+            id: number;
+            kind: components["schemas"]["DocumentKind"];
+            /** @enum {string} */
+            mime_type: "application/pdf" | "image/jpeg" | "image/png";
+            /** Format: int64 */
+            size_bytes: number;
+            /** @description Lower-case hex SHA-256 of the stored bytes. */
+            sha256: string;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        ComplianceCase: {
+            kind: components["schemas"]["CaseKind"];
+            status: components["schemas"]["CaseStatus"];
+            /** @description This case must be approved before the account can send money. */
+            required: boolean;
+            /** @description What must still be provided before the case can be submitted (`personal_data`, `company_data` or a document kind). */
+            missing: string[];
+            /** @description The reviewer's message on rejection or information request. */
+            decision_reason: string | null;
+            submitted_at: components["schemas"]["NullableTimestamp"];
+            decided_at: components["schemas"]["NullableTimestamp"];
+            documents: components["schemas"]["ComplianceDocument"][];
+        };
+        UserRestriction: {
+            /** Format: int64 */
+            id: number;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        ComplianceOverview: {
+            account_type: components["schemas"]["AccountType"];
+            /** @description The required case is approved and no restriction is active. */
+            can_send: boolean;
+            required_case: components["schemas"]["CaseKind"];
+            cases: components["schemas"]["ComplianceCase"][];
+            restrictions: components["schemas"]["UserRestriction"][];
+        };
+        ComplianceOverviewResponse: {
+            /** @example COMPLIANCE_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["ComplianceOverview"];
+        };
+        ComplianceCaseResponse: {
+            /** @example KYC_DATA_SAVED */
+            code: string;
+            message: string;
+            data: components["schemas"]["ComplianceCase"];
+        };
+        AccountTypeRequest: {
+            account_type: components["schemas"]["AccountType"];
+        };
+        KycAddress: {
+            line1: string;
+            line2?: string | null;
+            city: string;
+            postal_code: string;
+        };
+        KycDataRequest: {
+            first_name?: string;
+            last_name?: string;
+            /** Format: date */
+            birth_date?: string;
+            nationality?: string;
+            country?: string;
+            address: components["schemas"]["KycAddress"];
+        };
+        BeneficialOwner: {
+            first_name: string;
+            last_name: string;
+            /** Format: date */
+            birth_date: string;
+            nationality: string;
+            ownership_percent: number;
+        };
+        KybDataRequest: {
+            legal_name: string;
+            registration_number: string;
+            country: string;
+            beneficial_owners: components["schemas"]["BeneficialOwner"][];
+        };
+        ComplianceDocumentUpload: {
+            kind: components["schemas"]["DocumentKind"];
+            /** Format: binary */
+            file: string;
+        };
+        ComplianceDocumentResponse: {
+            /** @example DOCUMENT_UPLOADED */
+            code: string;
+            message: string;
+            data: components["schemas"]["ComplianceDocument"];
+        };
+        ComplianceCaseSummary: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            user_id: number;
+            kind: components["schemas"]["CaseKind"];
+            status: components["schemas"]["CaseStatus"];
+            account_type: components["schemas"]["AccountType"];
+            submitted_at: components["schemas"]["NullableTimestamp"];
+            decided_at: components["schemas"]["NullableTimestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ComplianceCasesResponse: {
+            /** @example COMPLIANCE_CASES_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["ComplianceCaseSummary"][];
+            next_cursor: string | null;
+        };
+        ComplianceCaseSummaryResponse: {
+            /** @example CASE_UPDATED */
+            code: string;
+            message: string;
+            data: components["schemas"]["ComplianceCaseSummary"];
+        };
+        KycPersonalData: {
+            first_name: string;
+            last_name: string;
+            /** Format: date */
+            birth_date: string;
+            nationality: string;
+            country: string;
+            address: {
+                line1: string;
+                line2: string | null;
+                city: string;
+                postal_code: string;
+            };
+        };
+        KybCompanyData: {
+            legal_name: string;
+            registration_number: string;
+            country: string;
+            beneficial_owners: components["schemas"]["BeneficialOwner"][];
+        } | null;
+        ReviewDocument: {
+            /** Format: int64 */
+            id: number;
+            kind: components["schemas"]["DocumentKind"];
+            mime_type: string;
+            /** Format: int64 */
+            size_bytes: number;
+            sha256: string;
+            created_at: components["schemas"]["Timestamp"];
+            /** @description Signed URL */
+            url: string;
+        };
+        CaseTransition: {
+            from_status: components["schemas"]["CaseStatus"];
+            to_status: components["schemas"]["CaseStatus"];
+            /** @enum {string} */
+            actor_type: "user" | "internal_key";
+            /** @description The user id or the internal key's name. */
+            actor_id: string;
+            reason: string | null;
+            occurred_at: components["schemas"]["Timestamp"];
+        };
+        ComplianceCaseDetail: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            user_id: number;
+            kind: components["schemas"]["CaseKind"];
+            status: components["schemas"]["CaseStatus"];
+            account_type: components["schemas"]["AccountType"];
+            user_status: components["schemas"]["AccountStatus"];
+            decision_reason: string | null;
+            submitted_at: components["schemas"]["NullableTimestamp"];
+            decided_at: components["schemas"]["NullableTimestamp"];
+            personal_data: components["schemas"]["KycPersonalData"] | null;
+            company_data: components["schemas"]["KybCompanyData"];
+            documents: components["schemas"]["ReviewDocument"][];
+            history: components["schemas"]["CaseTransition"][];
+        };
+        ComplianceCaseDetailResponse: {
+            /** @example COMPLIANCE_CASE_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["ComplianceCaseDetail"];
+        };
+        CaseDecisionRequest: {
+            /** @enum {string} */
+            action: "start_review" | "approve" | "reject" | "request_info";
+            /** @description Required for reject and request_info; sent to the user. */
+            reason?: string;
+        };
+        ReasonRequest: {
+            reason: string;
+        };
+        Restriction: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            user_id: number;
+            reason: string;
+            created_by: string;
+            created_at: components["schemas"]["Timestamp"];
+            lifted_at: components["schemas"]["NullableTimestamp"];
+            lifted_by: string | null;
+            lift_reason: string | null;
+        };
+        RestrictionResponse: {
+            /** @example USER_RESTRICTED */
+            code: string;
+            message: string;
+            data: components["schemas"]["Restriction"];
+        };
+        UserStatusResponse: {
+            /** @example USER_BLOCKED */
+            code: string;
+            message: string;
+            data: {
+                /** Format: int64 */
+                user_id: number;
+                status: components["schemas"]["AccountStatus"];
+                revoked_tokens: number;
+            };
+        };
     };
     responses: {
         /** @description Any other error (400 `MALFORMED_REQUEST`, 404 `NOT_FOUND`, 405 `METHOD_NOT_ALLOWED`, 413 `PAYLOAD_TOO_LARGE`, 500 `SERVER_ERROR`, 501 `NOT_IMPLEMENTED`, …). */
@@ -1739,6 +2336,71 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The case or the account is not in a state that allows this. */
+        ComplianceConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "This change of status is not allowed.",
+                 *       "code": "INVALID_STATE_TRANSITION",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Unknown case, user or restriction. */
+        ComplianceNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "Case not found.",
+                 *       "code": "CASE_NOT_FOUND",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Document over 10 MiB. */
+        DocumentTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "The document is too large (10 MiB at most).",
+                 *       "code": "DOCUMENT_TOO_LARGE",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Document neither PDF, JPEG nor PNG by content. */
+        DocumentUnsupported: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "Only PDF",
+                 *       "JPEG and PNG documents are accepted.": null,
+                 *       "code": "DOCUMENT_UNSUPPORTED_TYPE",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         /**
@@ -1751,6 +2413,10 @@ export interface components {
          * @example en-US,en;q=0.9
          */
         AcceptLanguage: string;
+        /** @description Case id. */
+        ComplianceCaseId: number;
+        /** @description User id. */
+        ComplianceUserId: number;
         /**
          * @description Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
          * @example 5f0c7a1e-4b9e-4d2e-9a57-1f1c2b3d4e5f
@@ -3828,6 +4494,925 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getCompliance: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The compliance overview. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "COMPLIANCE_OK",
+                     *       "message": "OK",
+                     *       "data": {
+                     *         "account_type": "personal",
+                     *         "can_send": false,
+                     *         "required_case": "kyc",
+                     *         "cases": [
+                     *           {
+                     *             "kind": "kyc",
+                     *             "status": "not_started",
+                     *             "required": true,
+                     *             "missing": [
+                     *               "personal_data",
+                     *               "identity_document",
+                     *               "proof_of_address",
+                     *               "selfie"
+                     *             ],
+                     *             "decision_reason": null,
+                     *             "submitted_at": null,
+                     *             "decided_at": null,
+                     *             "documents": []
+                     *           }
+                     *         ],
+                     *         "restrictions": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplianceOverviewResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            default: components["responses"]["Error"];
+        };
+    };
+    setComplianceAccountType: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "account_type": "business"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountTypeRequest"];
+            };
+        };
+        responses: {
+            /** @description Account type set (the compliance overview). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "ACCOUNT_TYPE_UPDATED",
+                     *       "message": "Account type updated.",
+                     *       "data": {
+                     *         "account_type": "business",
+                     *         "can_send": false,
+                     *         "required_case": "kyb",
+                     *         "cases": [
+                     *           {
+                     *             "kind": "kyb",
+                     *             "status": "not_started",
+                     *             "required": true,
+                     *             "missing": [
+                     *               "company_data",
+                     *               "company_registration",
+                     *               "beneficial_owner_declaration"
+                     *             ],
+                     *             "decision_reason": null,
+                     *             "submitted_at": null,
+                     *             "decided_at": null,
+                     *             "documents": []
+                     *           }
+                     *         ],
+                     *         "restrictions": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplianceOverviewResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    saveKycData: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "first_name": "Ada",
+                 *       "last_name": "Lovelace",
+                 *       "birth_date": "1990-12-10",
+                 *       "nationality": "BEN",
+                 *       "country": "BJ",
+                 *       "address": {
+                 *         "line1": "12 rue des Palmiers",
+                 *         "city": "Cotonou",
+                 *         "postal_code": "01BP1234"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["KycDataRequest"];
+            };
+        };
+        responses: {
+            /** @description Data saved; the case as it stands. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "KYC_DATA_SAVED",
+                     *       "message": "Personal information saved.",
+                     *       "data": {
+                     *         "kind": "kyc",
+                     *         "status": "not_started",
+                     *         "required": true,
+                     *         "missing": [
+                     *           "identity_document",
+                     *           "proof_of_address",
+                     *           "selfie"
+                     *         ],
+                     *         "decision_reason": null,
+                     *         "submitted_at": null,
+                     *         "decided_at": null,
+                     *         "documents": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplianceCaseResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    saveKybData: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "legal_name": "Flowxi Demo SARL",
+                 *       "registration_number": "RB/COT/24 B 12345",
+                 *       "country": "BJ",
+                 *       "beneficial_owners": [
+                 *         {
+                 *           "first_name": "Ada",
+                 *           "last_name": "Lovelace",
+                 *           "birth_date": "1990-12-10",
+                 *           "nationality": "BEN",
+                 *           "ownership_percent": 60
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["KybDataRequest"];
+            };
+        };
+        responses: {
+            /** @description Data saved; the case as it stands. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "KYB_DATA_SAVED",
+                     *       "message": "Company information saved.",
+                     *       "data": {
+                     *         "kind": "kyb",
+                     *         "status": "not_started",
+                     *         "required": true,
+                     *         "missing": [
+                     *           "company_registration",
+                     *           "beneficial_owner_declaration"
+                     *         ],
+                     *         "decision_reason": null,
+                     *         "submitted_at": null,
+                     *         "decided_at": null,
+                     *         "documents": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplianceCaseResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    uploadComplianceDocument: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "identity_document",
+                 *       "file": "(binary PDF)"
+                 *     }
+                 */
+                "multipart/form-data": components["schemas"]["ComplianceDocumentUpload"];
+            };
+        };
+        responses: {
+            /** @description Document stored. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "DOCUMENT_UPLOADED",
+                     *       "message": "Document received.",
+                     *       "data": {
+                     *         "id": 31,
+                     *         "kind": "identity_document",
+                     *         "mime_type": "application/pdf",
+                     *         "size_bytes": 183422,
+                     *         "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplianceDocumentResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["ComplianceConflict"];
+            413: components["responses"]["DocumentTooLarge"];
+            415: components["responses"]["DocumentUnsupported"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    submitComplianceCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                kind: components["schemas"]["CaseKind"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Case submitted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "CASE_SUBMITTED",
+                     *       "message": "Your file has been submitted for review.",
+                     *       "data": {
+                     *         "kind": "kyc",
+                     *         "status": "submitted",
+                     *         "required": true,
+                     *         "missing": [],
+                     *         "decision_reason": null,
+                     *         "submitted_at": "2026-01-09T17:08:57.000000Z",
+                     *         "decided_at": null,
+                     *         "documents": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplianceCaseResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listComplianceCases: {
+        parameters: {
+            query: {
+                status: components["schemas"]["CaseStatus"];
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of cases. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "COMPLIANCE_CASES_OK",
+                     *       "message": "OK",
+                     *       "data": [
+                     *         {
+                     *           "id": 7,
+                     *           "user_id": 17,
+                     *           "kind": "kyc",
+                     *           "status": "submitted",
+                     *           "account_type": "personal",
+                     *           "submitted_at": "2026-01-09T17:08:57.000000Z",
+                     *           "decided_at": null,
+                     *           "updated_at": "2026-01-09T17:08:57.000000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplianceCasesResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getComplianceCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Case id. */
+                id: components["parameters"]["ComplianceCaseId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The case. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "COMPLIANCE_CASE_OK",
+                     *       "message": "OK",
+                     *       "data": {
+                     *         "id": 7,
+                     *         "user_id": 17,
+                     *         "kind": "kyc",
+                     *         "status": "submitted",
+                     *         "account_type": "personal",
+                     *         "user_status": "active",
+                     *         "decision_reason": null,
+                     *         "submitted_at": "2026-01-09T17:08:57.000000Z",
+                     *         "decided_at": null,
+                     *         "personal_data": {
+                     *           "first_name": "Ada",
+                     *           "last_name": "Lovelace",
+                     *           "birth_date": "1990-12-10",
+                     *           "nationality": "BEN",
+                     *           "country": "BJ",
+                     *           "address": {
+                     *             "line1": "12 rue des Palmiers",
+                     *             "line2": null,
+                     *             "city": "Cotonou",
+                     *             "postal_code": "01BP1234"
+                     *           }
+                     *         },
+                     *         "company_data": null,
+                     *         "documents": [
+                     *           {
+                     *             "id": 31,
+                     *             "kind": "identity_document",
+                     *             "mime_type": "application/pdf",
+                     *             "size_bytes": 183422,
+                     *             "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                     *             "created_at": "2026-01-09T17:08:57.000000Z",
+                     *             "url": "https://api.flowxi.app/files/compliance/17/kyc/identity_document-a1b2.pdf?sig=abc"
+                     *           }
+                     *         ],
+                     *         "history": [
+                     *           {
+                     *             "from_status": "not_started",
+                     *             "to_status": "submitted",
+                     *             "actor_type": "user",
+                     *             "actor_id": "17",
+                     *             "reason": null,
+                     *             "occurred_at": "2026-01-09T17:08:57.000000Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplianceCaseDetailResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ComplianceNotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    decideComplianceCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Case id. */
+                id: components["parameters"]["ComplianceCaseId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "action": "reject",
+                 *       "reason": "The identity document is expired."
+                 *     }
+                 */
+                "application/json": components["schemas"]["CaseDecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Transition done; the case as it stands. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "CASE_UPDATED",
+                     *       "message": "Case updated.",
+                     *       "data": {
+                     *         "id": 7,
+                     *         "user_id": 17,
+                     *         "kind": "kyc",
+                     *         "status": "rejected",
+                     *         "account_type": "personal",
+                     *         "submitted_at": "2026-01-09T17:08:57.000000Z",
+                     *         "decided_at": "2026-01-10T09:00:00.000000Z",
+                     *         "updated_at": "2026-01-10T09:00:00.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplianceCaseSummaryResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ComplianceNotFound"];
+            409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    restrictUser: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["ComplianceUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Sanctions screening hit under review."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description Restriction added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "USER_RESTRICTED",
+                     *       "message": "Restriction added.",
+                     *       "data": {
+                     *         "id": 4,
+                     *         "user_id": 17,
+                     *         "reason": "Sanctions screening hit under review.",
+                     *         "created_by": "ops-alice",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "lifted_at": null,
+                     *         "lifted_by": null,
+                     *         "lift_reason": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RestrictionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ComplianceNotFound"];
+            409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    liftRestriction: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["ComplianceUserId"];
+                restriction_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "False positive confirmed."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description Restriction lifted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "RESTRICTION_LIFTED",
+                     *       "message": "Restriction lifted.",
+                     *       "data": {
+                     *         "id": 4,
+                     *         "user_id": 17,
+                     *         "reason": "Sanctions screening hit under review.",
+                     *         "created_by": "ops-alice",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "lifted_at": "2026-01-10T09:00:00.000000Z",
+                     *         "lifted_by": "ops-bob",
+                     *         "lift_reason": "False positive confirmed."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RestrictionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ComplianceNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    blockUser: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["ComplianceUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Account takeover suspected."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description User blocked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "USER_BLOCKED",
+                     *       "message": "User blocked.",
+                     *       "data": {
+                     *         "user_id": 17,
+                     *         "status": "blocked",
+                     *         "revoked_tokens": 2
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserStatusResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ComplianceNotFound"];
+            409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    unblockUser: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["ComplianceUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Identity re-verified by phone."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description User unblocked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "USER_UNBLOCKED",
+                     *       "message": "User unblocked.",
+                     *       "data": {
+                     *         "user_id": 17,
+                     *         "status": "active",
+                     *         "revoked_tokens": 0
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserStatusResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ComplianceNotFound"];
+            409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    closeUserAccount: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["ComplianceUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Closure requested by the customer."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description Account closed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "ACCOUNT_CLOSED",
+                     *       "message": "Account closed.",
+                     *       "data": {
+                     *         "user_id": 17,
+                     *         "status": "closed",
+                     *         "revoked_tokens": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserStatusResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ComplianceNotFound"];
+            409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
             default: components["responses"]["Error"];
         };
     };

@@ -1,0 +1,184 @@
+package compliance
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/internalkeys"
+	"github.com/flowxi/backend/services/store"
+)
+
+// userTransitions is the table of account status moves made here (DESIGN §4): block is
+// reversible, closure is final.
+var userTransitions = map[string]map[string]bool{
+	"pending": {"closed": true},
+	"active":  {"blocked": true, "closed": true},
+	"blocked": {"active": true, "closed": true},
+}
+
+// reasonOf validates a ReasonRequest's reason.
+func reasonOf(r string) (string, error) {
+	out, rule := normalizeText(r, 1000)
+	if rule != "" {
+		return "", apierr.Invalid("reason", rule, "1000")
+	}
+	return out, nil
+}
+
+// lockUser locks the user row; unknown is 404 USER_NOT_FOUND.
+func lockUser(ctx context.Context, q *db.Queries, id int64) (db.User, error) {
+	u, err := q.GetUserByIDForUpdate(ctx, id)
+	if store.IsNotFound(err) {
+		return u, ErrUserNotFound
+	}
+	return u, err
+}
+
+// RestrictUser adds an active restriction: no outgoing money, everything else intact.
+func (s *Compliance) RestrictUser(ctx context.Context, req api.RestrictUserRequestObject) (api.RestrictUserResponseObject, error) {
+	if _, err := internalkeys.RequireScope(ctx, ScopeWrite); err != nil {
+		return nil, err
+	}
+	reason, err := reasonOf(req.Body.Reason)
+	if err != nil {
+		return nil, err
+	}
+	_, by := actor(ctx)
+	var r db.ComplianceRestriction
+	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		u, err := lockUser(ctx, q, req.Id)
+		if err != nil {
+			return err
+		}
+		if u.Status == "closed" {
+			return ErrInvalidTransition
+		}
+		now := s.clock.Now()
+		if r, err = q.InsertRestriction(ctx, db.InsertRestrictionParams{UserID: u.ID, Reason: reason, CreatedBy: by, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, q, now, audit.Event{Action: "compliance.restriction.added", UserID: u.ID,
+			SubjectType: "compliance_restriction", SubjectID: strconv.FormatInt(r.ID, 10), Details: map[string]any{"reason": reason}}); err != nil {
+			return err
+		}
+		return s.notify(ctx, q, u, "account_restricted", nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.RestrictUser201JSONResponse{Code: "USER_RESTRICTED", Message: i18n.Msg(ctx, "USER_RESTRICTED"), Data: restrictionView(r)}, nil
+}
+
+// LiftRestriction lifts one active restriction of the user.
+func (s *Compliance) LiftRestriction(ctx context.Context, req api.LiftRestrictionRequestObject) (api.LiftRestrictionResponseObject, error) {
+	if _, err := internalkeys.RequireScope(ctx, ScopeWrite); err != nil {
+		return nil, err
+	}
+	reason, err := reasonOf(req.Body.Reason)
+	if err != nil {
+		return nil, err
+	}
+	_, by := actor(ctx)
+	var r db.ComplianceRestriction
+	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		if _, err := lockUser(ctx, q, req.Id); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		r, err = q.LiftRestriction(ctx, db.LiftRestrictionParams{ID: req.RestrictionId, UserID: req.Id, Now: now, LiftedBy: &by, LiftReason: &reason})
+		if store.IsNotFound(err) {
+			return ErrRestrictionMissing
+		}
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: "compliance.restriction.lifted", UserID: req.Id,
+			SubjectType: "compliance_restriction", SubjectID: strconv.FormatInt(r.ID, 10), Details: map[string]any{"reason": reason}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.LiftRestriction200JSONResponse{Code: "RESTRICTION_LIFTED", Message: i18n.Msg(ctx, "RESTRICTION_LIFTED"), Data: restrictionView(r)}, nil
+}
+
+func restrictionView(r db.ComplianceRestriction) api.Restriction {
+	return api.Restriction{Id: r.ID, UserId: r.UserID, Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: stamp(r.CreatedAt),
+		LiftedAt: stampPtr(r.LiftedAt), LiftedBy: r.LiftedBy, LiftReason: r.LiftReason}
+}
+
+// BlockUser blocks an active user and revokes every token in the same transaction.
+func (s *Compliance) BlockUser(ctx context.Context, req api.BlockUserRequestObject) (api.BlockUserResponseObject, error) {
+	if _, err := internalkeys.RequireScope(ctx, ScopeWrite); err != nil {
+		return nil, err
+	}
+	d, err := s.setStatus(ctx, req.Id, req.Body.Reason, "blocked", "compliance.user.blocked", nil)
+	if err != nil {
+		return nil, err
+	}
+	return api.BlockUser200JSONResponse{Code: "USER_BLOCKED", Message: i18n.Msg(ctx, "USER_BLOCKED"), Data: d}, nil
+}
+
+// UnblockUser makes a blocked user active again (their old tokens stay revoked).
+func (s *Compliance) UnblockUser(ctx context.Context, req api.UnblockUserRequestObject) (api.UnblockUserResponseObject, error) {
+	if _, err := internalkeys.RequireScope(ctx, ScopeWrite); err != nil {
+		return nil, err
+	}
+	d, err := s.setStatus(ctx, req.Id, req.Body.Reason, "active", "compliance.user.unblocked", nil)
+	if err != nil {
+		return nil, err
+	}
+	return api.UnblockUser200JSONResponse{Code: "USER_UNBLOCKED", Message: i18n.Msg(ctx, "USER_UNBLOCKED"), Data: d}, nil
+}
+
+// userStatusData is the data of the block, unblock and close answers.
+type userStatusData = struct {
+	RevokedTokens int               `json:"revoked_tokens"`
+	Status        api.AccountStatus `json:"status"`
+	UserId        int64             `json:"user_id"`
+}
+
+// setStatus moves a locked user through userTransitions; before runs inside the transaction
+// after the check (closure's wallet checks). Leaving `active` revokes every token.
+func (s *Compliance) setStatus(ctx context.Context, id int64, rawReason, to, action string,
+	before func(q *db.Queries, u db.User) error) (userStatusData, error) {
+	reason, err := reasonOf(rawReason)
+	if err != nil {
+		return userStatusData{}, err
+	}
+	var out userStatusData
+	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		u, err := lockUser(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		if !userTransitions[u.Status][to] {
+			return ErrInvalidTransition
+		}
+		if before != nil {
+			if err := before(q, u); err != nil {
+				return err
+			}
+		}
+		now := s.clock.Now()
+		if _, err := q.SetUserStatus(ctx, db.SetUserStatusParams{ID: id, Status: to, UpdatedAt: now}); err != nil {
+			return err
+		}
+		revoked := int64(0)
+		if to != "active" {
+			if revoked, err = q.RevokeAllUserTokens(ctx, db.RevokeAllUserTokensParams{UserID: id, RevokedAt: &now}); err != nil {
+				return err
+			}
+		}
+		out = userStatusData{UserId: id, Status: api.AccountStatus(to), RevokedTokens: int(revoked)}
+		return audit.Record(ctx, q, now, audit.Event{Action: action, UserID: id, SubjectType: "user", SubjectID: strconv.FormatInt(id, 10),
+			Details: map[string]any{"from": u.Status, "to": to, "reason": reason, "revoked_tokens": revoked}})
+	})
+	return out, err
+}

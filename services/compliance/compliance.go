@@ -1,0 +1,88 @@
+package compliance
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/services/store"
+)
+
+// Scopes of the internal compliance operations. "compliance:*" grants both.
+const (
+	ScopeRead  = "compliance:read"
+	ScopeWrite = "compliance:write"
+)
+
+// DocumentURLTTL is how long a reviewer's signed document URL lives.
+const DocumentURLTTL = 5 * time.Minute
+
+// Errors of the compliance service.
+var (
+	ErrKYCRequired        = apierr.New(http.StatusForbidden, "KYC_REQUIRED")
+	ErrRestricted         = apierr.New(http.StatusForbidden, "ACCOUNT_RESTRICTED")
+	ErrCaseNotFound       = apierr.New(http.StatusNotFound, "CASE_NOT_FOUND")
+	ErrUserNotFound       = apierr.New(http.StatusNotFound, "USER_NOT_FOUND")
+	ErrRestrictionMissing = apierr.New(http.StatusNotFound, "RESTRICTION_NOT_FOUND")
+	ErrInvalidTransition  = apierr.New(http.StatusConflict, "INVALID_STATE_TRANSITION")
+	ErrIncomplete         = apierr.New(http.StatusConflict, "CASE_INCOMPLETE")
+	ErrNotEditable        = apierr.New(http.StatusConflict, "CASE_NOT_EDITABLE")
+	ErrNotApplicable      = apierr.New(http.StatusConflict, "CASE_NOT_APPLICABLE")
+	ErrTypeLocked         = apierr.New(http.StatusConflict, "ACCOUNT_TYPE_LOCKED")
+	ErrNotEmpty           = apierr.New(http.StatusConflict, "ACCOUNT_NOT_EMPTY")
+)
+
+// ObjectStore is what the service needs from object storage (services/storage implements it).
+type ObjectStore interface {
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
+	Delete(ctx context.Context, key string) error
+	SignedURL(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
+
+// Deps are the service's dependencies.
+type Deps struct {
+	Store   *store.Store
+	Objects ObjectStore
+	Clock   clock.Clock
+	Outbox  *mail.Outbox
+	Log     *slog.Logger
+}
+
+// Compliance implements the compliance operations of the strict interface and the ledger's send
+// policy.
+type Compliance struct {
+	st      *store.Store
+	objects ObjectStore
+	clock   clock.Clock
+	outbox  *mail.Outbox
+	log     *slog.Logger
+	// decodes bounds concurrent full image decodes (CPU and memory heavy).
+	decodes chan struct{}
+}
+
+// New builds the service.
+func New(d Deps) *Compliance {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return &Compliance{st: d.Store, objects: d.Objects, clock: d.Clock, outbox: d.Outbox, log: d.Log, decodes: make(chan struct{}, 2)}
+}
+
+// stamp renders a time like every other API time (UTC, microseconds).
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+func stampPtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := stamp(*t)
+	return &s
+}
+
+// timeNow is a clock reading passed to helpers that need the time.
+type timeNow func() time.Time

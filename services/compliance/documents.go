@@ -1,0 +1,169 @@
+package compliance
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/secrets"
+)
+
+var extensions = map[string]string{"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+// UploadComplianceDocument checks a document by content, stores it unchanged under a new random
+// key, then records it on the locked case. A refused document stores nothing; if the record
+// cannot be written the object is deleted again.
+func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.UploadComplianceDocumentRequestObject) (api.UploadComplianceDocumentResponseObject, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	kind, raw, err := readDocument(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	caseKind := caseOfDocument[kind]
+	// Cheap refusals first, so nothing is stored for a case that cannot take documents; the
+	// transaction below checks again under the lock.
+	if err := s.precheck(ctx, p.UserID, caseKind); err != nil {
+		return nil, err
+	}
+	mime, err := s.checkDocument(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	suffix, err := secrets.RandomAlnum(24)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("compliance/user_%d/%s_%s.%s", p.UserID, kind, suffix, extensions[mime])
+	sum := sha256.Sum256(raw)
+	if err := s.objects.Put(ctx, key, bytes.NewReader(raw), int64(len(raw)), mime); err != nil {
+		return nil, fmt.Errorf("compliance: store document: %w", err)
+	}
+	var doc db.ComplianceDocument
+	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		c, _, err := openCase(ctx, q, p.UserID, caseKind, s.clock.Now)
+		if err != nil {
+			return err
+		}
+		if !editable(c.Status) {
+			return ErrNotEditable
+		}
+		now := s.clock.Now()
+		doc, err = q.InsertComplianceDocument(ctx, db.InsertComplianceDocumentParams{CaseID: c.ID, Kind: kind, StorageKey: key,
+			Sha256: sum[:], MimeType: mime, SizeBytes: int64(len(raw)), CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: "compliance.document.uploaded", UserID: p.UserID,
+			SubjectType: "compliance_document", SubjectID: strconv.FormatInt(doc.ID, 10),
+			Details: map[string]any{"kind": kind, "mime_type": mime, "size_bytes": len(raw)}})
+	})
+	if err != nil {
+		s.deleteObject(ctx, key)
+		return nil, err
+	}
+	return api.UploadComplianceDocument201JSONResponse{Code: "DOCUMENT_UPLOADED", Message: i18n.Msg(ctx, "DOCUMENT_UPLOADED"), Data: documentView(doc)}, nil
+}
+
+// precheck refuses, without locking, an upload the case cannot take.
+func (s *Compliance) precheck(ctx context.Context, userID int64, caseKind string) error {
+	u, err := s.st.Q.GetUserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if requiredCase(u.AccountType) != caseKind {
+		return ErrNotApplicable
+	}
+	cases, err := s.st.Q.ListUserComplianceCases(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, c := range cases {
+		if c.Kind == caseKind && !editable(c.Status) {
+			return ErrNotEditable
+		}
+	}
+	return nil
+}
+
+// readDocument reads the `kind` and `file` parts, in any order. The file is read up to one byte
+// over the limit to tell "too large" apart.
+func readDocument(r *multipart.Reader) (string, []byte, error) {
+	if r == nil {
+		return "", nil, apierr.Invalid("file", "required")
+	}
+	var kind string
+	var file []byte
+	var gotFile bool
+	for {
+		part, err := r.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", nil, readErr(err)
+		}
+		switch part.FormName() {
+		case "kind":
+			b, err := io.ReadAll(io.LimitReader(part, 65))
+			if err != nil {
+				return "", nil, readErr(err)
+			}
+			kind = string(b)
+		case "file":
+			b, err := io.ReadAll(io.LimitReader(part, MaxDocumentBytes+1))
+			if err != nil {
+				return "", nil, readErr(err)
+			}
+			if len(b) > MaxDocumentBytes {
+				return "", nil, errDocTooLarge
+			}
+			file, gotFile = b, true
+		}
+	}
+	var fe fieldErrors
+	if _, ok := caseOfDocument[kind]; !ok {
+		if kind == "" {
+			fe.add("kind", "required")
+		} else {
+			fe.add("kind", "enum")
+		}
+	}
+	if !gotFile || len(file) == 0 {
+		fe.add("file", "required")
+	}
+	return kind, file, fe.err()
+}
+
+// readErr maps a body read failure: over the route's limit is 413, anything else malformed.
+func readErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errDocTooLarge
+	}
+	return apierr.ErrMalformed.Wrap(err)
+}
+
+// deleteObject removes key even if the request was cancelled; a failure is logged with the key
+// so the orphan can be found.
+func (s *Compliance) deleteObject(ctx context.Context, key string) {
+	if err := s.objects.Delete(context.WithoutCancel(ctx), key); err != nil {
+		s.log.ErrorContext(ctx, "compliance: document object not deleted", "key", key, "error", err.Error())
+	}
+}

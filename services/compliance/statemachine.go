@@ -1,0 +1,85 @@
+package compliance
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/reqctx"
+)
+
+// Case statuses (DESIGN §6).
+const (
+	StatusNotStarted    = "not_started"
+	StatusSubmitted     = "submitted"
+	StatusUnderReview   = "under_review"
+	StatusApproved      = "approved"
+	StatusRejected      = "rejected"
+	StatusInfoRequested = "info_requested"
+)
+
+// Statuses lists every case status.
+var Statuses = []string{StatusNotStarted, StatusSubmitted, StatusUnderReview, StatusApproved, StatusRejected, StatusInfoRequested}
+
+// transitions is THE transition table: from → the statuses it may move to. Nothing else in the
+// package decides whether a case may change status. approved and rejected are final.
+var transitions = map[string]map[string]bool{
+	StatusNotStarted:    {StatusSubmitted: true},
+	StatusSubmitted:     {StatusUnderReview: true},
+	StatusUnderReview:   {StatusApproved: true, StatusRejected: true, StatusInfoRequested: true},
+	StatusInfoRequested: {StatusSubmitted: true},
+}
+
+// Allowed reports whether a case may move from one status to another.
+func Allowed(from, to string) bool { return transitions[from][to] }
+
+// editable reports whether the user may change a case's data and documents: only before it is
+// first submitted or when the reviewer asked for more.
+func editable(status string) bool {
+	return status == StatusNotStarted || status == StatusInfoRequested
+}
+
+// transition moves c (locked FOR UPDATE by the caller, inside q's transaction) to `to`, or
+// returns 409 INVALID_STATE_TRANSITION. It persists the move in the case history with the
+// request's actor, the reason and the time, and records the audit event, all in the caller's
+// transaction.
+func (s *Compliance) transition(ctx context.Context, q *db.Queries, c db.ComplianceCase, to string, reason *string) (db.ComplianceCase, error) {
+	if !Allowed(c.Status, to) {
+		return c, ErrInvalidTransition
+	}
+	now := s.clock.Now()
+	// The reviewer's message is kept on the case while it means something to the user.
+	var keep *string
+	if to == StatusRejected || to == StatusInfoRequested {
+		keep = reason
+	}
+	next, err := q.SetComplianceCaseStatus(ctx, db.SetComplianceCaseStatusParams{ID: c.ID, Status: to, DecisionReason: keep, Now: now})
+	if err != nil {
+		return c, err
+	}
+	actorType, actorID := actor(ctx)
+	if err := q.InsertComplianceCaseHistory(ctx, db.InsertComplianceCaseHistoryParams{
+		CaseID: c.ID, FromStatus: c.Status, ToStatus: to, ActorType: actorType, ActorID: actorID, Reason: reason, OccurredAt: now,
+	}); err != nil {
+		return c, err
+	}
+	action := "compliance." + c.Kind + "." + to
+	err = audit.Record(ctx, q, now, audit.Event{
+		Action: action, UserID: c.UserID, SubjectType: "compliance_case", SubjectID: strconv.FormatInt(c.ID, 10),
+		Details: map[string]any{"from": c.Status, "to": to, "has_reason": reason != nil},
+	})
+	return next, err
+}
+
+// actor names who acts in this request: the internal key's name, or the user's id.
+func actor(ctx context.Context) (string, string) {
+	info := reqctx.From(ctx)
+	if info.InternalKey != nil {
+		return "internal_key", info.InternalKey.Name
+	}
+	if info.Principal != nil {
+		return "user", strconv.FormatInt(info.Principal.UserID, 10)
+	}
+	return "internal_key", "system"
+}
