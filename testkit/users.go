@@ -29,6 +29,7 @@ type userOpts struct {
 	locale   string
 	deviceID string
 	noToken  bool
+	noKYC    bool
 }
 
 // WithLocale sets the user's locale.
@@ -37,10 +38,15 @@ func WithLocale(l string) UserOpt { return func(o *userOpts) { o.locale = l } }
 // WithDevice binds the token to deviceID.
 func WithDevice(id string) UserOpt { return func(o *userOpts) { o.deviceID = id } }
 
+// WithoutKYC creates the user without the approved KYC case every other test user has (so they
+// cannot send money until compliance approves them).
+func WithoutKYC() UserOpt { return func(o *userOpts) { o.noKYC = true } }
+
 // WithoutToken creates the user without issuing a token.
 func WithoutToken() UserOpt { return func(o *userOpts) { o.noToken = true } }
 
-// CreateUser inserts an active user with a password and, unless WithoutToken, a device-bound token.
+// CreateUser inserts an active user with a password, an approved KYC case (unless WithoutKYC)
+// and, unless WithoutToken, a device-bound token.
 func (e *Env) CreateUser(opts ...UserOpt) User {
 	e.T.Helper()
 	o := userOpts{locale: "fr", deviceID: "test-device-" + randomHex(4)}
@@ -68,6 +74,14 @@ func (e *Env) CreateUser(opts ...UserOpt) User {
 		}
 		if _, err := q.ActivateUser(ctx, db.ActivateUserParams{ID: row.ID, PasswordHash: &hash, Now: e.Clock.Now()}); err != nil {
 			return err
+		}
+		if !o.noKYC {
+			// A ready-to-use user may send money: their KYC case is approved, as compliance would
+			// leave it after review.
+			if _, err := tx.Exec(ctx, `INSERT INTO compliance_cases (user_id, kind, status, submitted_at, decided_at, created_at, updated_at)
+				VALUES ($1, 'kyc', 'approved', $2, $2, $2, $2)`, row.ID, e.Clock.Now()); err != nil {
+				return err
+			}
 		}
 		if o.noToken {
 			return nil

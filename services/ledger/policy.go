@@ -1,6 +1,9 @@
 package ledger
 
-import "context"
+import (
+	"context"
+	"net/http"
+)
 
 // SendPolicy is the hook through which compliance (KYC, restrictions) decides whether a user may
 // send money. It is consulted on every transfer before the movement is queued; a non-empty
@@ -8,4 +11,16 @@ import "context"
 // the spec's Code enum). A nil policy allows everything.
 type SendPolicy interface {
 	CheckSend(ctx context.Context, userID, walletID, amount int64, currency string) (failureCode string, err error)
+}
+
+// forbiddenCodes are the refusals of the send policy that answer 403 (the sender is not allowed
+// to send) rather than 409; they are recorded as failed transactions like every other refusal.
+var forbiddenCodes = map[string]bool{"KYC_REQUIRED": true, "ACCOUNT_RESTRICTED": true}
+
+// rejectionStatus is the HTTP status of a recorded refusal.
+func rejectionStatus(code string) int {
+	if forbiddenCodes[code] {
+		return http.StatusForbidden
+	}
+	return http.StatusConflict
 }

@@ -86,7 +86,7 @@ func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[i
 		}
 		if fail != "" {
 			tx.Status, tx.FailureCode, tx.FinalizedAt = "failed", &fail, &final
-			status, code = http.StatusConflict, fail
+			status, code = rejectionStatus(fail), fail
 		} else if it.op == opHold {
 			from.row.Pending += it.amount
 			p.touch(from)

@@ -49,6 +49,11 @@ func (s *Service) CreateTransfer(ctx context.Context, req api.CreateTransferRequ
 	if r.status == http.StatusConflict {
 		return api.CreateTransfer409JSONResponse{MoneyRejectedJSONResponse: r.rejection()}, nil
 	}
+	if r.status == http.StatusForbidden {
+		rej := r.rejection()
+		return api.CreateTransfer403JSONResponse{MoneyForbiddenJSONResponse: api.MoneyForbiddenJSONResponse{
+			Body: rej.Body, Headers: api.MoneyForbiddenResponseHeaders{IdempotentReplayed: rej.Headers.IdempotentReplayed}}}, nil
+	}
 	return api.CreateTransfer201JSONResponse{Body: r.body, Headers: api.CreateTransfer201ResponseHeaders{IdempotentReplayed: r.replay}}, nil
 }
 
