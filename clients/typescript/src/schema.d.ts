@@ -708,7 +708,11 @@ export interface paths {
          *     wallet in it), `RECIPIENT_NOT_FOUND` (no such active user or wallet), `WALLET_FROZEN` (either
          *     wallet), `SAME_WALLET` or `LIMIT_EXCEEDED` (over the per-transfer limit of the currency). The
          *     outcome is stored under the key, so a retry replays the refusal and never later succeeds: use a
-         *     new key for a new attempt. Nothing is recorded and the key is not consumed for: 404
+         *     new key for a new attempt. **403 with `data`**: refused by compliance and recorded the same way
+         *     (stored under the key like a 409): `KYC_REQUIRED` (the sender's KYC, or KYB for a business
+         *     account, is not approved) or `ACCOUNT_RESTRICTED` (an active restriction on the sender);
+         *     receiving is never refused for these, and a closed or blocked recipient is
+         *     `RECIPIENT_NOT_FOUND` like an unknown one. Nothing is recorded and the key is not consumed for: 404
          *     `WALLET_NOT_FOUND` (the source wallet is not the caller's), 403 `STEP_UP_REQUIRED` (a user with
          *     2FA needs a step-up through `/auth/2fa/verify` within the last 5 minutes; re-send with the same
          *     key after it) and 422 validation errors. Amounts are integers from 1 to 2^53−1 (the largest
@@ -1995,7 +1999,7 @@ export interface components {
             size_bytes: number;
             sha256: string;
             created_at: components["schemas"]["Timestamp"];
-            /** @description Signed URL */
+            /** @description Signed URL, valid 5 minutes. */
             url: string;
         };
         CaseTransition: {
@@ -2287,6 +2291,38 @@ export interface components {
                 "application/json": components["schemas"]["MoneyRejection"];
             };
         };
+        /** @description A compliance refusal recorded as a failed transaction (`KYC_REQUIRED`, `ACCOUNT_RESTRICTED`, with `data`), or a refusal that recorded nothing (`STEP_UP_REQUIRED`, without `data`). */
+        MoneyForbidden: {
+            headers: {
+                "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "KYC_REQUIRED",
+                 *       "message": "Your identity must be verified before you can send money.",
+                 *       "data": {
+                 *         "id": 904,
+                 *         "kind": "transfer",
+                 *         "status": "failed",
+                 *         "amount": 2500,
+                 *         "currency": "EUR",
+                 *         "from_wallet_id": 42,
+                 *         "to_wallet_id": 43,
+                 *         "from_username": "fx00000017",
+                 *         "to_username": "fx00000018",
+                 *         "note": null,
+                 *         "external_reference": null,
+                 *         "failure_code": "KYC_REQUIRED",
+                 *         "created_at": "2026-01-09T17:08:57.000000Z",
+                 *         "finalized_at": "2026-01-09T17:08:57.000000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["MoneyRejection"];
+            };
+        };
         /** @description Too many attempts. */
         RateLimited: {
             headers: {
@@ -2392,8 +2428,7 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "message": "Only PDF",
-                 *       "JPEG and PNG documents are accepted.": null,
+                 *       "message": "Only PDF, JPEG and PNG documents are accepted.",
                  *       "code": "DOCUMENT_UNSUPPORTED_TYPE",
                  *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
                  *     }
@@ -4032,7 +4067,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["MoneyForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["MoneyRejected"];
             422: components["responses"]["MoneyUnprocessable"];
