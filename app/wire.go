@@ -44,7 +44,7 @@ func (a *App) wire() (*server.API, error) {
 		Grants:     stepup.New(a.Cache),
 		Limits:     twofactor.DefaultLimits(),
 	})
-	comp := compliance.New(compliance.Deps{Store: a.Store, Objects: nil, Clock: a.Clock, Outbox: a.Outbox, Log: a.Log})
+	comp := compliance.New(compliance.Deps{Store: a.Store, Objects: a.Storage, Clock: a.Clock, Outbox: a.Outbox, Log: a.Log})
 	led, err := ledger.New(a.Store, a.Clock, stepup.New(a.Cache), ledger.Options{
 		Currencies:    a.Cfg.LedgerCurrencies,
 		TransferLimit: a.Cfg.LedgerTransferLimit,

@@ -89,9 +89,6 @@ func (s *Compliance) GetComplianceCase(ctx context.Context, req api.GetComplianc
 	if err != nil {
 		return nil, fmt.Errorf("compliance: documents: %w", err)
 	}
-	if len(docs) > 0 && s.objects == nil {
-		return nil, apierr.ErrNotImplemented
-	}
 	for _, doc := range docs {
 		url, err := s.objects.SignedURL(ctx, doc.StorageKey, DocumentURLTTL)
 		if err != nil {

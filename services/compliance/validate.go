@@ -1,22 +1,19 @@
 package compliance
 
 import (
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/language"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/profile"
 )
 
 // AdultAge is the minimum age at saving and at submission.
 const AdultAge = 18
-
-var upperAlpha = regexp.MustCompile(`^[A-Z]+$`)
 
 // fieldErrors collects field rules and returns nil when there are none.
 type fieldErrors struct{ e *apierr.Error }
@@ -36,7 +33,8 @@ func (f *fieldErrors) err() error {
 	return f.e
 }
 
-// normalizeName applies the profile's rules for person names: NFC, collapsed white space,
+// normalizeName applies the profile's rules for person names (the profile keeps its own
+// unexported; the rules are repeated here rather than changing that package): NFC, collapsed white space,
 // letters of any script (with combining marks), inner spaces, hyphens and apostrophes, at most
 // 100 characters. It returns the value or a failed rule.
 func normalizeName(s string) (string, string) {
@@ -86,38 +84,16 @@ func normalizeText(s string, max int) (string, string) {
 	return s, ""
 }
 
-// region returns the ISO 3166-1 region of an assigned alpha-2 or alpha-3 code (upper case).
-// Like the profile it refuses groups, private-use, deprecated and reserved codes.
-func region(code string) (language.Region, bool) {
-	if !upperAlpha.MatchString(code) {
-		return language.Region{}, false
-	}
-	switch code {
-	case "AC", "AN", "CP", "CS", "DG", "FQ", "NT", "PC", "SU", "TA", "YU", "ANT", "SCG", "SUN", "YUG", "NTZ":
-		return language.Region{}, false
-	}
-	r, err := language.ParseRegion(code)
-	if err != nil || !r.IsCountry() || r.IsPrivateUse() || r.ISO3() == "ZZZ" || r.Canonicalize() != r {
-		return language.Region{}, false
-	}
-	if (len(code) == 2 && r.String() != code) || (len(code) == 3 && r.ISO3() != code) {
-		return language.Region{}, false
-	}
-	return r, true
-}
-
-// normalizeCountry upper-cases and checks an ISO 3166-1 alpha-2 code.
+// normalizeCountry upper-cases and checks an ISO 3166-1 alpha-2 code with the profile's list.
 func normalizeCountry(s string) (string, bool) {
 	s = strings.ToUpper(strings.TrimSpace(s))
-	_, ok := region(s)
-	return s, ok && len(s) == 2
+	return s, profile.ValidCountry(s)
 }
 
-// normalizeNationality upper-cases and checks an ISO 3166-1 alpha-3 code.
+// normalizeNationality upper-cases and checks an ISO 3166-1 alpha-3 code with the profile's list.
 func normalizeNationality(s string) (string, bool) {
 	s = strings.ToUpper(strings.TrimSpace(s))
-	_, ok := region(s)
-	return s, ok && len(s) == 3
+	return s, profile.ValidNationality(s)
 }
 
 // adult reports whether someone born on birth is at least AdultAge on now's calendar day (UTC).

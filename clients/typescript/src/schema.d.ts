@@ -990,7 +990,8 @@ export interface paths {
          * @description Multipart fields `kind` and `file`. `identity_document`, `proof_of_address` and `selfie`
          *     belong to the KYC case, `company_registration` and `beneficial_owner_declaration` to the KYB
          *     case (the other case than the account type's: 409 `CASE_NOT_APPLICABLE`). The file is at
-         *     most 10 MiB (413 `DOCUMENT_TOO_LARGE`) and must be PDF, JPEG or PNG **by content**: the file
+         *     most 10 MiB (413 `DOCUMENT_TOO_LARGE`; a body far beyond it is cut off earlier with 413
+         *     `PAYLOAD_TOO_LARGE`) and must be PDF, JPEG or PNG **by content**: the file
          *     name and the declared type are ignored, the magic bytes decide, so an executable or an HTML
          *     page named `.pdf` is 415 `DOCUMENT_UNSUPPORTED_TYPE`; a PDF must carry its end-of-file
          *     marker and an image must decode completely (422 `DOCUMENT_INVALID` otherwise). The object
