@@ -282,3 +282,57 @@ export async function createTransfer(c: FlowxiClient, idempotencyKey: string, bo
 export async function createDeposit(c: FlowxiClient, idempotencyKey: string, body: Schema<"DepositRequest">): Promise<Posted> {
   return posted(await c.POST("/api/v1/internal/deposits", { params: { header: { "Idempotency-Key": idempotencyKey } }, body }));
 }
+
+// Compliance -------------------------------------------------------------------------------------
+
+/** getCompliance returns the caller's account type, cases (with what is missing) and restrictions. */
+export async function getCompliance(c: FlowxiClient): Promise<Schema<"ComplianceOverview">> {
+  return ok(await c.GET("/api/v1/compliance")).data;
+}
+
+/** saveKycData saves the KYC personal data (fields left out are taken from the profile). */
+export async function saveKycData(c: FlowxiClient, body: Schema<"KycDataRequest">): Promise<Schema<"ComplianceCase">> {
+  return ok(await c.PUT("/api/v1/compliance/kyc", { body })).data;
+}
+
+/** uploadComplianceDocument sends one document; its type is decided by the server from its bytes. */
+export async function uploadComplianceDocument(
+  c: FlowxiClient,
+  kind: Schema<"DocumentKind">,
+  file: Blob,
+  filename: string,
+): Promise<Schema<"ComplianceDocument">> {
+  const r = await c.POST("/api/v1/compliance/documents", {
+    body: { kind, file: filename },
+    bodySerializer: () => {
+      const form = new FormData();
+      form.append("kind", kind);
+      form.append("file", file, filename);
+      return form;
+    },
+  });
+  return ok(r).data;
+}
+
+/** submitComplianceCase submits the KYC or KYB case for review. */
+export async function submitComplianceCase(c: FlowxiClient, kind: Schema<"CaseKind">): Promise<Schema<"ComplianceCase">> {
+  return ok(await c.POST("/api/v1/compliance/{kind}/submit", { params: { path: { kind } } })).data;
+}
+
+/** decideComplianceCase applies a reviewer's action (internal key with `compliance:write`). */
+export async function decideComplianceCase(
+  c: FlowxiClient,
+  id: number,
+  body: Schema<"CaseDecisionRequest">,
+): Promise<Schema<"ComplianceCaseSummary">> {
+  return ok(await c.POST("/api/v1/internal/compliance/cases/{id}/decision", { params: { path: { id } }, body })).data;
+}
+
+/** listComplianceCases returns one page of the review queue (internal key with `compliance:read`). */
+export async function listComplianceCases(
+  c: FlowxiClient,
+  status: Schema<"CaseStatus">,
+  cursor?: string,
+): Promise<Schema<"ComplianceCasesResponse">> {
+  return ok(await c.GET("/api/v1/internal/compliance/cases", { params: { query: { status, limit: 100, cursor } } }));
+}

@@ -21,6 +21,43 @@ async function registerByEmail(j: Journey, mailbox: Mailbox, url: string): Promi
   return api;
 }
 
+// A minimal PDF and a 1×1 PNG: documents are accepted by their content, not their names.
+const PDF = new TextEncoder().encode("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+
+/**
+ * verifyIdentity walks the KYC flow: the user saves their data, uploads the three documents and
+ * submits; compliance (the internal key) starts the review and approves. Sending needs it.
+ */
+async function verifyIdentity(j: Journey, user: flowxi.FlowxiClient, internal: flowxi.FlowxiClient): Promise<void> {
+  const before = await flowxi.getCompliance(user);
+  assert.equal(before.can_send, false, "a new user cannot send before KYC");
+  await flowxi.saveKycData(user, {
+    first_name: "Ada", last_name: "Lovelace", birth_date: "1990-04-12", nationality: "BEN", country: "BJ",
+    address: { line1: "12 rue des Palmiers", city: "Cotonou", postal_code: "01BP1234" },
+  });
+  await flowxi.uploadComplianceDocument(user, "identity_document", new Blob([PDF]), "id.pdf");
+  await flowxi.uploadComplianceDocument(user, "proof_of_address", new Blob([PDF]), "bill.pdf");
+  const selfie = await flowxi.uploadComplianceDocument(user, "selfie", new Blob([PNG]), "selfie.png");
+  assert.equal(selfie.mime_type, "image/png");
+  const submitted = await flowxi.submitComplianceCase(user, "kyc");
+  assert.equal(submitted.status, "submitted");
+  const me = await flowxi.getMe(user);
+  let cursor: string | undefined;
+  let id: number | undefined;
+  do {
+    const page = await flowxi.listComplianceCases(internal, "submitted", cursor);
+    cursor = page.next_cursor ?? undefined;
+    id = page.data.find((c) => c.user_id === me.id)?.id ?? id;
+  } while (cursor);
+  assert.ok(id, "the submitted case is in the review queue");
+  await flowxi.decideComplianceCase(internal, id, { action: "start_review" });
+  const approved = await flowxi.decideComplianceCase(internal, id, { action: "approve" });
+  assert.equal(approved.status, "approved");
+  assert.equal((await flowxi.getCompliance(user)).can_send, true);
+  void j;
+}
+
 /** moneySteps registers the money step of one journey. */
 export function moneySteps(j: Journey, mailbox: Mailbox, url: () => string): void {
   j.step("deposit through the internal API and transfer to another user with an Idempotency-Key", ["session"], [], async () => {
@@ -44,6 +81,9 @@ export function moneySteps(j: Journey, mailbox: Mailbox, url: () => string): voi
     const again = await flowxi.createDeposit(internal, depositKey, deposit);
     assert.equal(again.replayed, true);
     assert.equal(again.transaction.id, first.transaction.id);
+
+    // Sending needs an approved KYC (receiving does not: the peer never verifies).
+    await verifyIdentity(j, j.api, internal);
 
     // 25.00 EUR to the peer, also sent twice with one key (a client retrying after a timeout).
     const transferKey = randomUUID();
