@@ -3,6 +3,7 @@ package compliance_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/flowxi/backend/testkit"
 )
@@ -27,6 +28,9 @@ func TestBlockAndUnblock(t *testing.T) {
 	if r := f.user(eve, "GET", "/api/v1/compliance", nil); r.Status != 401 {
 		t.Fatalf("a blocked user's token still works: %d", r.Status)
 	}
+	if r := f.login(eve); r.Status != 401 || r.Code() != "INVALID_CREDENTIALS" {
+		t.Fatalf("a blocked user logs in: %d %s", r.Status, r.Body)
+	}
 	unknown := f.send(bob, bw, "fx99999999", 10)
 	blocked := f.send(bob, bw, eve.Username, 10)
 	if blocked.Status != 409 || blocked.Code() != "RECIPIENT_NOT_FOUND" || blocked.Status != unknown.Status || blocked.Code() != unknown.Code() {
@@ -37,6 +41,9 @@ func TestBlockAndUnblock(t *testing.T) {
 	}
 	if r := f.internal("POST", path("unblock"), map[string]any{"reason": "Verified by phone."}); r.Status != 200 || r.Data()["status"] != "active" {
 		t.Fatalf("unblock: %d %s", r.Status, r.Body)
+	}
+	if r := f.login(eve); r.Status != 200 {
+		t.Fatalf("an unblocked user cannot log in: %d %s", r.Status, r.Body)
 	}
 	if r := f.send(bob, bw, eve.Username, 10); r.Status != 201 {
 		t.Fatalf("unblocked recipient: %d %s", r.Status, r.Body)
@@ -109,6 +116,13 @@ func TestClosure(t *testing.T) {
 		t.Fatalf("restrict a closed account: %d %s", r.Status, r.Body)
 	}
 	f.invariants()
+	// Last (the clock moves): now and months later, closure is final.
+	for i := 0; i < 2; i++ { // now and later: closure is final
+		if r := f.login(carol); r.Status != 401 || r.Code() != "INVALID_CREDENTIALS" {
+			t.Fatalf("a closed user logs in: %d %s", r.Status, r.Body)
+		}
+		f.Clock.Advance(90 * 24 * time.Hour)
+	}
 }
 
 // Internal operations need a key, and the right scope.

@@ -113,3 +113,10 @@ func kycBody() map[string]any {
 	return map[string]any{"first_name": "Ada", "last_name": "Lovelace", "birth_date": "1990-12-10", "nationality": "BEN", "country": "BJ",
 		"address": map[string]any{"line1": "12 rue des Palmiers", "city": "Cotonou", "postal_code": "01BP1234"}}
 }
+
+// login tries u's e-mail and password on a new device.
+func (f *fixture) login(u testkit.User) *testkit.Resp {
+	f.T.Helper()
+	return f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: map[string]any{
+		"email": u.Email, "password": u.Password, "device_id": "dev-" + randHex(4), "device_type": "web", "device_name": "Browser"}})
+}
