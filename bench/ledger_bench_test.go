@@ -85,6 +85,7 @@ type lbResult struct {
 	errors    int64
 	elapsed   time.Duration
 	latencies []time.Duration
+	firstErr  string
 }
 
 func (r lbResult) rate() float64 { return float64(r.count) / r.elapsed.Seconds() }
@@ -136,6 +137,10 @@ func lbSetup(b *testing.B, clients, n int) *lbBench {
 			RETURNING id, user_id
 		), w AS (
 			INSERT INTO ledger_accounts (kind, user_id, currency) SELECT 'user', id, 'EUR' FROM u RETURNING id, user_id
+		), k AS (
+			-- Senders need an approved KYC (the compliance send policy is on, as in production).
+			INSERT INTO compliance_cases (user_id, kind, status, submitted_at, decided_at, created_at, updated_at)
+			SELECT id, 'kyc', 'approved', now(), now(), now(), now() FROM u
 		)
 		SELECT u.id, u.username, t.id, w.id FROM u JOIN t ON t.user_id = u.id JOIN w ON w.user_id = u.id ORDER BY u.id`, tag, n)
 	if err != nil {
@@ -199,8 +204,10 @@ func (lb *lbBench) transfer(viaHTTP bool, from int, to string, key string) (bool
 		if err != nil {
 			return false, err
 		}
-		_, ok := r.(api.CreateTransfer201JSONResponse)
-		return ok, nil
+		if _, ok := r.(api.CreateTransfer201JSONResponse); !ok {
+			return false, fmt.Errorf("%T %+v", r, r)
+		}
+		return true, nil
 	}
 	body, _ := json.Marshal(map[string]any{"from_wallet_id": lb.wallets[from], "to_username": to, "amount": 1, "currency": "EUR"})
 	req, _ := http.NewRequest("POST", lb.env.URL+"/api/v1/transfers", bytes.NewReader(body))
@@ -260,6 +267,10 @@ func (lb *lbBench) fanInOp() func(r *rand.Rand) (bool, error) {
 func (lb *lbBench) scenario(b *testing.B, name string, d time.Duration, clients int, op func(*rand.Rand) (bool, error)) lbResult {
 	res := lb.measure(d, clients, op)
 	res.name = name
+	if res.errors > 0 {
+		b.Fatalf("%s: %d errors (%d ok), first: %s; a throughput figure is only worth something when every transfer succeeded",
+			name, res.errors, res.count, res.firstErr)
+	}
 	lb.invariants(b)
 	return res
 }
@@ -280,8 +291,16 @@ func (lb *lbBench) measure(d time.Duration, clients int, op func(*rand.Rand) (bo
 			for time.Now().Before(stop) {
 				t0 := time.Now()
 				ok, err := op(r)
-				if err != nil || !ok {
+				if err == nil && !ok {
+					err = fmt.Errorf("refused")
+				}
+				if err != nil {
 					errs++
+					mu.Lock()
+					if res.firstErr == "" {
+						res.firstErr = err.Error()
+					}
+					mu.Unlock()
 					continue
 				}
 				lat = append(lat, time.Since(t0))
@@ -326,6 +345,9 @@ func (lb *lbBench) storm(b *testing.B, d time.Duration, clients int) lbResult {
 		return ok1 || ok2, nil
 	})
 	res.name = "idempotency storm, HTTP"
+	if res.errors > 0 {
+		b.Fatalf("idempotency storm: %d errors (%d ok), first: %s", res.errors, res.count, res.firstErr)
+	}
 	var dup int
 	if err := lb.env.App.Store.Pool.QueryRow(context.Background(),
 		"SELECT count(*) FROM (SELECT idempotency_key FROM ledger_transactions WHERE idempotency_key LIKE 'storm-%' GROUP BY 1 HAVING count(*) > 1) d").Scan(&dup); err != nil {

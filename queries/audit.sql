@@ -13,8 +13,12 @@ UPDATE audit_chain_head SET seq = $1, hash = $2 WHERE id = 1;
 -- name: ListUnsealedAuditEvents :many
 SELECT * FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT $1;
 
--- name: SealAuditEvent :exec
-UPDATE audit_events SET seq = $2, prev_hash = $3, hash = $4, sealed_at = $5 WHERE id = $1 AND seq IS NULL;
+-- name: SealAuditEvents :execrows
+-- Seals a whole chunk in one statement (the chain is computed by the caller, under the head lock).
+UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, sealed_at = sqlc.arg(now)::timestamptz
+FROM (SELECT unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(seqs)::bigint[]) AS seq,
+             unnest(sqlc.arg(prev_hashes)::bytea[]) AS prev_hash, unnest(sqlc.arg(hashes)::bytea[]) AS hash) v
+WHERE e.id = v.id AND e.seq IS NULL;
 
 -- name: ListSealedAuditEvents :many
 SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2;

@@ -213,27 +213,34 @@ func (q *Queries) ListUserSecurityEvents(ctx context.Context, arg ListUserSecuri
 	return items, nil
 }
 
-const sealAuditEvent = `-- name: SealAuditEvent :exec
-UPDATE audit_events SET seq = $2, prev_hash = $3, hash = $4, sealed_at = $5 WHERE id = $1 AND seq IS NULL
+const sealAuditEvents = `-- name: SealAuditEvents :execrows
+UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, sealed_at = $1::timestamptz
+FROM (SELECT unnest($2::bigint[]) AS id, unnest($3::bigint[]) AS seq,
+             unnest($4::bytea[]) AS prev_hash, unnest($5::bytea[]) AS hash) v
+WHERE e.id = v.id AND e.seq IS NULL
 `
 
-type SealAuditEventParams struct {
-	ID       int64
-	Seq      *int64
-	PrevHash []byte
-	Hash     []byte
-	SealedAt *time.Time
+type SealAuditEventsParams struct {
+	Now        time.Time
+	Ids        []int64
+	Seqs       []int64
+	PrevHashes [][]byte
+	Hashes     [][]byte
 }
 
-func (q *Queries) SealAuditEvent(ctx context.Context, arg SealAuditEventParams) error {
-	_, err := q.db.Exec(ctx, sealAuditEvent,
-		arg.ID,
-		arg.Seq,
-		arg.PrevHash,
-		arg.Hash,
-		arg.SealedAt,
+// Seals a whole chunk in one statement (the chain is computed by the caller, under the head lock).
+func (q *Queries) SealAuditEvents(ctx context.Context, arg SealAuditEventsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, sealAuditEvents,
+		arg.Now,
+		arg.Ids,
+		arg.Seqs,
+		arg.PrevHashes,
+		arg.Hashes,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const setChainHead = `-- name: SetChainHead :exec

@@ -121,6 +121,51 @@ func (q *Queries) CheckNegativeWallets(ctx context.Context) ([]CheckNegativeWall
 	return items, nil
 }
 
+const checkOrphans = `-- name: CheckOrphans :many
+SELECT 'entry'::text AS kind, e.id, e.account_id AS ref
+FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
+WHERE a.id IS NULL
+UNION ALL
+SELECT 'entry_transaction', e.id, e.transaction_id
+FROM ledger_entries e LEFT JOIN ledger_transactions t ON t.id = e.transaction_id
+WHERE t.id IS NULL OR e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id
+UNION ALL
+SELECT 'transaction', t.id, CASE WHEN f.id IS NULL THEN t.from_account_id ELSE t.to_account_id END
+FROM ledger_transactions t
+LEFT JOIN ledger_accounts f ON f.id = t.from_account_id
+LEFT JOIN ledger_accounts d ON d.id = t.to_account_id
+WHERE (t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NOT NULL AND d.id IS NULL)
+`
+
+type CheckOrphansRow struct {
+	Kind string
+	ID   int64
+	Ref  int64
+}
+
+// Entries and transactions that point at a missing account or transaction (the write path has no
+// foreign keys; see migration 00032), and entries booked on an account their transaction does
+// not name.
+func (q *Queries) CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error) {
+	rows, err := q.db.Query(ctx, checkOrphans)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckOrphansRow{}
+	for rows.Next() {
+		var i CheckOrphansRow
+		if err := rows.Scan(&i.Kind, &i.ID, &i.Ref); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const checkPendingHolds = `-- name: CheckPendingHolds :many
 SELECT a.id, a.pending, COALESCE(h.total, 0)::bigint AS holds_total
 FROM ledger_accounts a

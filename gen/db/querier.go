@@ -16,6 +16,10 @@ type Querier interface {
 	// Ledger invariants (DESIGN §5). Each query returns the violations it finds; none is a clean ledger.
 	CheckCurrencySums(ctx context.Context) ([]CheckCurrencySumsRow, error)
 	CheckNegativeWallets(ctx context.Context) ([]CheckNegativeWalletsRow, error)
+	// Entries and transactions that point at a missing account or transaction (the write path has no
+	// foreign keys; see migration 00032), and entries booked on an account their transaction does
+	// not name.
+	CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error)
 	CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow, error)
 	// Posted transactions have balanced entries (two or more); others have none.
 	CheckTransactionBalance(ctx context.Context) ([]CheckTransactionBalanceRow, error)
@@ -151,7 +155,8 @@ type Querier interface {
 	// Revokes every unrevoked token of the user but keep_id; live tells which ones could still be used.
 	RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensParams) ([]RevokeOtherTokensRow, error)
 	RevokeOtherUserTokens(ctx context.Context, arg RevokeOtherUserTokensParams) (int64, error)
-	SealAuditEvent(ctx context.Context, arg SealAuditEventParams) error
+	// Seals a whole chunk in one statement (the chain is computed by the caller, under the head lock).
+	SealAuditEvents(ctx context.Context, arg SealAuditEventsParams) (int64, error)
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
 	SetComplianceCaseStatus(ctx context.Context, arg SetComplianceCaseStatusParams) (ComplianceCase, error)
 	SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error

@@ -91,20 +91,28 @@ func (s *Sealer) sealBatch(ctx context.Context, max int32) (int, error) {
 		if err != nil {
 			return err
 		}
+		if len(rows) == 0 {
+			return nil
+		}
 		seq, prev := head.Seq, head.Hash
-		now := s.clock.Now()
+		arg := db.SealAuditEventsParams{Now: s.clock.Now()}
 		for _, r := range rows {
 			seq++
 			h := Link(prev, r)
-			if err := q.SealAuditEvent(ctx, db.SealAuditEventParams{ID: r.ID, Seq: &seq, PrevHash: prev, Hash: h, SealedAt: &now}); err != nil {
-				return err
-			}
+			arg.Ids, arg.Seqs = append(arg.Ids, r.ID), append(arg.Seqs, seq)
+			arg.PrevHashes, arg.Hashes = append(arg.PrevHashes, prev), append(arg.Hashes, h)
 			prev = h
 		}
-		if len(rows) > 0 {
-			if err := q.SetChainHead(ctx, db.SetChainHeadParams{Seq: seq, Hash: prev}); err != nil {
-				return err
-			}
+		n, err := q.SealAuditEvents(ctx, arg)
+		if err != nil {
+			return err
+		}
+		if n != int64(len(rows)) {
+			// Another sealer cannot have run (we hold the head lock): refuse to move the head.
+			return fmt.Errorf("audit: sealed %d of %d rows", n, len(rows))
+		}
+		if err := q.SetChainHead(ctx, db.SetChainHeadParams{Seq: seq, Hash: prev}); err != nil {
+			return err
 		}
 		sealed = len(rows)
 		return nil

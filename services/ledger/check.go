@@ -52,6 +52,13 @@ func Check(ctx context.Context, st *store.Store) ([]string, error) {
 	for _, r := range txs {
 		out = append(out, fmt.Sprintf("transaction %d (%s): %d entries summing to %d", r.ID, r.Status, r.N, r.Total))
 	}
+	orphans, err := q.CheckOrphans(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger check: orphans: %w", err)
+	}
+	for _, r := range orphans {
+		out = append(out, fmt.Sprintf("%s %d: points at a missing or foreign row %d", r.Kind, r.ID, r.Ref))
+	}
 	chain, err := checkChains(ctx, st)
 	if err != nil {
 		return nil, err

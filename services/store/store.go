@@ -35,6 +35,14 @@ func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
+	// Every query is a prepared statement (sqlc through pgx's statement cache) whose shape does
+	// not depend on its arguments, so one generic plan per statement is right, and planning on
+	// every execution is pure cost: PostgreSQL's default keeps re-planning statements that take
+	// arrays (its custom-plan estimate knows their length), which made the ledger's posting
+	// statement spend more time planning than executing. A URL that sets it explicitly wins.
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect: %w", err)

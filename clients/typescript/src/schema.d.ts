@@ -865,8 +865,9 @@ export interface paths {
          * Run the ledger invariants (internal)
          * @description Scope `ledger:read`. Checks that per currency the entries sum to zero, every balance equals
          *     its entries, per-account versions are gap-free and the hash chains intact, pending amounts
-         *     equal open holds, no user wallet is negative and every transaction balances.
-         *     200 `LEDGER_CHECK_OK`, or 200 `LEDGER_CHECK_FAILED` listing the violations.
+         *     equal open holds, no user wallet is negative, every transaction balances, and no entry or
+         *     transaction points at a missing account or transaction (or an entry at an account its
+         *     transaction does not name). 200 `LEDGER_CHECK_OK`, or 200 `LEDGER_CHECK_FAILED` listing the violations.
          */
         get: operations["checkLedger"];
         put?: never;
