@@ -37,6 +37,8 @@ type App struct {
 	Log     *slog.Logger
 	Clock   clock.Clock
 	Store   *store.Store
+	// Posting is the ledger engine's own small pool (store.KeyedAccess settings).
+	Posting *store.Store
 	Cache   *cache.Cache
 	Keys    *secrets.Keys
 	Tokens  *tokens.Service
@@ -96,8 +98,14 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
 			return nil, err
 		}
 	}
+	// One connection per posting worker, plus slack for a batch retried alone.
+	if a.Posting, err = store.Open(ctx, cfg.DatabaseURL, int32(max(cfg.LedgerWorkers, 2)+2), store.KeyedAccess...); err != nil {
+		a.Store.Close()
+		return nil, err
+	}
 	if a.Cache, err = cache.Open(cfg.RedisURL, cfg.RedisPrefix); err != nil {
 		a.Store.Close()
+		a.Posting.Close()
 		return nil, err
 	}
 	a.Tokens = tokens.New(a.Store, a.Clock, cfg.TokenTTL, cfg.TokenIdleTTL)
@@ -192,6 +200,9 @@ func (a *App) Close() {
 	}
 	if a.Store != nil {
 		a.Store.Close()
+	}
+	if a.Posting != nil {
+		a.Posting.Close()
 	}
 	if c, ok := a.Storage.(interface{ Close() error }); ok {
 		_ = c.Close()

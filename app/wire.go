@@ -51,7 +51,8 @@ func (a *App) wire() (*server.API, error) {
 		Workers:       a.Cfg.LedgerWorkers,
 		MaxBatch:      a.Cfg.LedgerMaxBatch,
 		// Sending needs the approved KYC/KYB case and no active restriction.
-		Policy: comp,
+		Policy:  comp,
+		Posting: a.Posting,
 	})
 	if err != nil {
 		return nil, err

@@ -93,16 +93,6 @@ RETURNING *;
 -- name: ListActiveRestrictions :many
 SELECT * FROM compliance_restrictions WHERE user_id = $1 AND lifted_at IS NULL ORDER BY id;
 
--- name: GetSendEligibility :one
--- What the send policy needs in one round trip: the account type, the status of the case that
--- account type requires, and whether a restriction is active.
-SELECT u.account_type,
-       COALESCE((SELECT c.status FROM compliance_cases c
-                 WHERE c.user_id = u.id AND c.kind = CASE WHEN u.account_type = 'business' THEN 'kyb' ELSE 'kyc' END),
-                'not_started')::text AS case_status,
-       EXISTS (SELECT 1 FROM compliance_restrictions r WHERE r.user_id = u.id AND r.lifted_at IS NULL) AS restricted
-FROM users u WHERE u.id = $1;
-
 -- name: LockUserWalletsForClosure :many
 -- Locks the user's wallets in id order with the ledger's own lock mode, so no movement can
 -- change them between the emptiness check and their closure.

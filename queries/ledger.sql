@@ -25,11 +25,29 @@ SELECT a.*, u.username, u.status AS user_status
 FROM ledger_accounts a JOIN users u ON u.id = a.user_id
 WHERE a.id = $1 AND a.kind = 'user';
 
--- name: FindRecipientByUsername :one
--- The user, and their wallet in the currency when they have one.
-SELECT u.id AS user_id, u.status AS user_status, u.username, a.id AS account_id
-FROM users u LEFT JOIN ledger_accounts a ON a.user_id = u.id AND a.kind = 'user' AND a.currency = sqlc.arg(currency)
-WHERE u.username = sqlc.arg(username);
+-- name: PrepareTransfer :one
+-- Everything a transfer needs before it is queued, in one round trip: the source wallet (only when
+-- the caller owns it) with its owner's 2FA flag, the sender's compliance facts (the view belongs
+-- to compliance), and the recipient, by username (their wallet in the currency, if any) or by
+-- wallet id ('' and 0 stand for "not given"; to_user_status '' means no such recipient). No row:
+-- the source wallet is not the caller's.
+SELECT a.id, a.currency, u.username, u.twofa_enabled,
+       e.account_type, e.case_status::text AS case_status, e.restricted,
+       COALESCE(r.user_status, '') AS to_user_status, r.username AS to_username, r.account_id AS to_account_id, r.currency AS to_currency
+FROM ledger_accounts a
+JOIN users u ON u.id = a.user_id
+JOIN compliance_send_eligibility e ON e.user_id = u.id
+LEFT JOIN LATERAL (
+    SELECT ru.status AS user_status, ru.username, ra.id AS account_id, ra.currency
+    FROM users ru LEFT JOIN ledger_accounts ra ON ra.user_id = ru.id AND ra.kind = 'user' AND ra.currency = sqlc.arg(currency)
+    WHERE ru.username = sqlc.arg(to_username)::text
+    UNION ALL
+    SELECT ru.status, ru.username, ra.id, ra.currency
+    FROM ledger_accounts ra JOIN users ru ON ru.id = ra.user_id
+    WHERE ra.id = sqlc.arg(to_wallet_id)::bigint AND ra.kind = 'user'
+    LIMIT 1
+) r ON true
+WHERE a.id = sqlc.arg(from_wallet_id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';
 
 -- name: SetWalletStatus :one
 UPDATE ledger_accounts SET status = sqlc.arg(status), updated_at = sqlc.arg(now)

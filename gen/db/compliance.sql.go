@@ -185,30 +185,6 @@ func (q *Queries) GetKYCData(ctx context.Context, caseID int64) (ComplianceKycDa
 	return i, err
 }
 
-const getSendEligibility = `-- name: GetSendEligibility :one
-SELECT u.account_type,
-       COALESCE((SELECT c.status FROM compliance_cases c
-                 WHERE c.user_id = u.id AND c.kind = CASE WHEN u.account_type = 'business' THEN 'kyb' ELSE 'kyc' END),
-                'not_started')::text AS case_status,
-       EXISTS (SELECT 1 FROM compliance_restrictions r WHERE r.user_id = u.id AND r.lifted_at IS NULL) AS restricted
-FROM users u WHERE u.id = $1
-`
-
-type GetSendEligibilityRow struct {
-	AccountType string
-	CaseStatus  string
-	Restricted  bool
-}
-
-// What the send policy needs in one round trip: the account type, the status of the case that
-// account type requires, and whether a restriction is active.
-func (q *Queries) GetSendEligibility(ctx context.Context, id int64) (GetSendEligibilityRow, error) {
-	row := q.db.QueryRow(ctx, getSendEligibility, id)
-	var i GetSendEligibilityRow
-	err := row.Scan(&i.AccountType, &i.CaseStatus, &i.Restricted)
-	return i, err
-}
-
 const insertComplianceCaseHistory = `-- name: InsertComplianceCaseHistory :exec
 INSERT INTO compliance_case_history (case_id, from_status, to_status, actor_type, actor_id, reason, occurred_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -110,37 +110,6 @@ func (q *Queries) EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccou
 	return err
 }
 
-const findRecipientByUsername = `-- name: FindRecipientByUsername :one
-SELECT u.id AS user_id, u.status AS user_status, u.username, a.id AS account_id
-FROM users u LEFT JOIN ledger_accounts a ON a.user_id = u.id AND a.kind = 'user' AND a.currency = $1
-WHERE u.username = $2
-`
-
-type FindRecipientByUsernameParams struct {
-	Currency string
-	Username *string
-}
-
-type FindRecipientByUsernameRow struct {
-	UserID     int64
-	UserStatus string
-	Username   *string
-	AccountID  *int64
-}
-
-// The user, and their wallet in the currency when they have one.
-func (q *Queries) FindRecipientByUsername(ctx context.Context, arg FindRecipientByUsernameParams) (FindRecipientByUsernameRow, error) {
-	row := q.db.QueryRow(ctx, findRecipientByUsername, arg.Currency, arg.Username)
-	var i FindRecipientByUsernameRow
-	err := row.Scan(
-		&i.UserID,
-		&i.UserStatus,
-		&i.Username,
-		&i.AccountID,
-	)
-	return i, err
-}
-
 const getHold = `-- name: GetHold :one
 SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, a.user_id AS owner_id, u.username AS owner_username
 FROM ledger_transactions t JOIN ledger_accounts a ON a.id = t.from_account_id JOIN users u ON u.id = a.user_id
@@ -811,6 +780,78 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		&i.Holds,
 		&i.Idempotency,
 		&i.Audits,
+	)
+	return i, err
+}
+
+const prepareTransfer = `-- name: PrepareTransfer :one
+SELECT a.id, a.currency, u.username, u.twofa_enabled,
+       e.account_type, e.case_status::text AS case_status, e.restricted,
+       COALESCE(r.user_status, '') AS to_user_status, r.username AS to_username, r.account_id AS to_account_id, r.currency AS to_currency
+FROM ledger_accounts a
+JOIN users u ON u.id = a.user_id
+JOIN compliance_send_eligibility e ON e.user_id = u.id
+LEFT JOIN LATERAL (
+    SELECT ru.status AS user_status, ru.username, ra.id AS account_id, ra.currency
+    FROM users ru LEFT JOIN ledger_accounts ra ON ra.user_id = ru.id AND ra.kind = 'user' AND ra.currency = $1
+    WHERE ru.username = $2::text
+    UNION ALL
+    SELECT ru.status, ru.username, ra.id, ra.currency
+    FROM ledger_accounts ra JOIN users ru ON ru.id = ra.user_id
+    WHERE ra.id = $3::bigint AND ra.kind = 'user'
+    LIMIT 1
+) r ON true
+WHERE a.id = $4 AND a.user_id = $5 AND a.kind = 'user'
+`
+
+type PrepareTransferParams struct {
+	Currency     string
+	ToUsername   string
+	ToWalletID   int64
+	FromWalletID int64
+	UserID       *int64
+}
+
+type PrepareTransferRow struct {
+	ID           int64
+	Currency     string
+	Username     *string
+	TwofaEnabled bool
+	AccountType  string
+	CaseStatus   string
+	Restricted   bool
+	ToUserStatus string
+	ToUsername   *string
+	ToAccountID  *int64
+	ToCurrency   *string
+}
+
+// Everything a transfer needs before it is queued, in one round trip: the source wallet (only when
+// the caller owns it) with its owner's 2FA flag, the sender's compliance facts (the view belongs
+// to compliance), and the recipient, by username (their wallet in the currency, if any) or by
+// wallet id (” and 0 stand for "not given"; to_user_status ” means no such recipient). No row:
+// the source wallet is not the caller's.
+func (q *Queries) PrepareTransfer(ctx context.Context, arg PrepareTransferParams) (PrepareTransferRow, error) {
+	row := q.db.QueryRow(ctx, prepareTransfer,
+		arg.Currency,
+		arg.ToUsername,
+		arg.ToWalletID,
+		arg.FromWalletID,
+		arg.UserID,
+	)
+	var i PrepareTransferRow
+	err := row.Scan(
+		&i.ID,
+		&i.Currency,
+		&i.Username,
+		&i.TwofaEnabled,
+		&i.AccountType,
+		&i.CaseStatus,
+		&i.Restricted,
+		&i.ToUserStatus,
+		&i.ToUsername,
+		&i.ToAccountID,
+		&i.ToCurrency,
 	)
 	return i, err
 }

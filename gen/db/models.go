@@ -117,6 +117,13 @@ type ComplianceRestriction struct {
 	LiftReason *string
 }
 
+type ComplianceSendEligibility struct {
+	UserID      int64
+	AccountType string
+	CaseStatus  interface{}
+	Restricted  bool
+}
+
 type EmailOtp struct {
 	UserID    int64
 	Purpose   string

@@ -56,8 +56,6 @@ type Querier interface {
 	EnsureNotificationPreferences(ctx context.Context, userID int64) error
 	EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccountParams) error
 	FailMail(ctx context.Context, arg FailMailParams) error
-	// The user, and their wallet in the currency when they have one.
-	FindRecipientByUsername(ctx context.Context, arg FindRecipientByUsernameParams) (FindRecipientByUsernameRow, error)
 	FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error)
 	// The head row lock makes one sealer work at a time, whatever the number of instances; a second
 	// sealer waits, then sees the rows the first one sealed.
@@ -77,9 +75,6 @@ type Querier interface {
 	GetOTP(ctx context.Context, arg GetOTPParams) (EmailOtp, error)
 	// A user wallet with its owner's username and 2FA flag, only when userID owns it.
 	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (GetOwnedWalletRow, error)
-	// What the send policy needs in one round trip: the account type, the status of the case that
-	// account type requires, and whether a restriction is active.
-	GetSendEligibility(ctx context.Context, id int64) (GetSendEligibilityRow, error)
 	GetSystemAccount(ctx context.Context, arg GetSystemAccountParams) (int64, error)
 	// Reads ------------------------------------------------------------------------------------------
 	// A transaction the user took part in: every one they sent, only posted ones they received.
@@ -143,6 +138,12 @@ type Querier interface {
 	// version read under the lock and by the available balance: the conditional debit), finalized
 	// holds, idempotency records and audit events. The caller compares the counts with what it sent.
 	PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error)
+	// Everything a transfer needs before it is queued, in one round trip: the source wallet (only when
+	// the caller owns it) with its owner's 2FA flag, the sender's compliance facts (the view belongs
+	// to compliance), and the recipient, by username (their wallet in the currency, if any) or by
+	// wallet id ('' and 0 stand for "not given"; to_user_status '' means no such recipient). No row:
+	// the source wallet is not the caller's.
+	PrepareTransfer(ctx context.Context, arg PrepareTransferParams) (PrepareTransferRow, error)
 	// Returns 1 when the device is new for the user.
 	RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error)
 	RetryMail(ctx context.Context, arg RetryMailParams) error

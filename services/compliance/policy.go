@@ -1,24 +1,17 @@
 package compliance
 
-import (
-	"context"
-	"fmt"
-)
-
-// CheckSend is the ledger's send policy: money leaves an account only when the case its
+// DecideSend is the ledger's send policy: money leaves an account only when the case its
 // account type requires (KYC for personal, KYB for business) is approved and no restriction is
 // active. It returns the refusal code ("ACCOUNT_RESTRICTED" before "KYC_REQUIRED": the stronger
-// reason wins) or "" to allow. Receiving is never checked here.
-func (s *Compliance) CheckSend(ctx context.Context, userID, _, _ int64, _ string) (string, error) {
-	e, err := s.st.Q.GetSendEligibility(ctx, userID)
-	if err != nil {
-		return "", fmt.Errorf("compliance: send eligibility: %w", err)
-	}
+// reason wins) or "" to allow. Its inputs are the sender's row of compliance_send_eligibility
+// (migration 00033), which the ledger reads with the wallets; the account type has already chosen
+// which case caseStatus is. Receiving is never checked here.
+func (s *Compliance) DecideSend(_, caseStatus string, restricted bool) string {
 	switch {
-	case e.Restricted:
-		return ErrRestricted.Code, nil
-	case e.CaseStatus != StatusApproved:
-		return ErrKYCRequired.Code, nil
+	case restricted:
+		return ErrRestricted.Code
+	case caseStatus != StatusApproved:
+		return ErrKYCRequired.Code
 	}
-	return "", nil
+	return ""
 }

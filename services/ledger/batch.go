@@ -22,7 +22,7 @@ func (s *Service) runBatch(items []*item) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	var outs []outcome
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.post.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
 		var err error
 		outs, err = s.execBatch(ctx, q, items)
 		return err

@@ -59,23 +59,23 @@ type outcome struct {
 	err      error // a failure that recorded nothing
 }
 
-// engine runs the posting workers of one instance. Each worker owns a queue; an item goes to
-// the queue of its debit account, so every movement out of one account — the balance-checked
-// side, the one a hot payer contends on — is batched by one worker instead of several workers
-// taking turns on its row lock.
+// engine runs the posting workers of one instance. They share one queue: a worker that comes
+// free takes everything queued (up to maxBatch) as its next batch, so batches grow with the load
+// and the lock, the statements and the commit are paid once per batch. Measured on 2 cores with
+// 16 clients, a shared queue beat one queue per worker (split by debit account): splitting halves
+// every batch, and the per-batch cost is what dominates. Items for one hot account may land in
+// both workers' batches; the second simply waits for the first one's commit on the row lock
+// (accounts are always locked in id order, so never a deadlock).
 type engine struct {
 	s        *Service
-	queues   []chan *item
+	queue    chan *item
+	workers  int
 	maxBatch int
 	running  atomic.Bool
 }
 
 func newEngine(s *Service, workers, maxBatch int) *engine {
-	e := &engine{s: s, maxBatch: maxBatch}
-	for i := 0; i < workers; i++ {
-		e.queues = append(e.queues, make(chan *item, 4096))
-	}
-	return e
+	return &engine{s: s, queue: make(chan *item, 4096), workers: workers, maxBatch: maxBatch}
 }
 
 // submit queues it and waits for its committed outcome. When the caller gives up (ctx done)
@@ -85,9 +85,8 @@ func (e *engine) submit(ctx context.Context, it *item) outcome {
 		return outcome{err: ErrEngineUnavailable}
 	}
 	it.done = make(chan outcome, 1)
-	q := e.queues[uint64(it.debit)%uint64(len(e.queues))]
 	select {
-	case q <- it:
+	case e.queue <- it:
 	case <-ctx.Done():
 		return outcome{err: ctx.Err()}
 	}
@@ -104,22 +103,19 @@ func (e *engine) submit(ctx context.Context, it *item) outcome {
 func (e *engine) run(ctx context.Context) {
 	e.running.Store(true)
 	var wg sync.WaitGroup
-	for _, q := range e.queues {
+	for i := 0; i < e.workers; i++ {
 		wg.Add(1)
-		go func(q chan *item) { defer wg.Done(); e.work(ctx, q) }(q)
+		go func() { defer wg.Done(); e.work(ctx, e.queue) }()
 	}
 	<-ctx.Done()
 	e.running.Store(false)
 	wg.Wait()
-	for _, q := range e.queues {
-	drain:
-		for {
-			select {
-			case it := <-q:
-				it.done <- outcome{err: ErrEngineUnavailable}
-			default:
-				break drain
-			}
+	for {
+		select {
+		case it := <-e.queue:
+			it.done <- outcome{err: ErrEngineUnavailable}
+		default:
+			return
 		}
 	}
 }

@@ -1,16 +1,14 @@
 package ledger
 
-import (
-	"context"
-	"net/http"
-)
+import "net/http"
 
 // SendPolicy is the hook through which compliance (KYC, restrictions) decides whether a user may
-// send money. It is consulted on every transfer before the movement is queued; a non-empty
-// failure code refuses the transfer and records it as failed with that code (the code must be in
-// the spec's Code enum). A nil policy allows everything.
+// send money. It is consulted on every transfer before the movement is queued, with the sender's
+// row of the compliance_send_eligibility view (which compliance owns; the ledger reads it in the
+// same query as the wallets). A non-empty failure code refuses the transfer and records it as
+// failed with that code (the code must be in the spec's Code enum). A nil policy allows everything.
 type SendPolicy interface {
-	CheckSend(ctx context.Context, userID, walletID, amount int64, currency string) (failureCode string, err error)
+	DecideSend(accountType, caseStatus string, restricted bool) (failureCode string)
 }
 
 // forbiddenCodes are the refusals of the send policy that answer 403 (the sender is not allowed

@@ -57,65 +57,43 @@ func (s *Service) CreateTransfer(ctx context.Context, req api.CreateTransferRequ
 	return api.CreateTransfer201JSONResponse{Body: r.body, Headers: api.CreateTransfer201ResponseHeaders{IdempotentReplayed: r.replay}}, nil
 }
 
-// prepareTransfer resolves what needs no lock: the source wallet must be the caller's (else 404,
-// nothing recorded), a 2FA user needs a step-up (403, nothing recorded), and the business
-// refusals that do not depend on balances are decided here and recorded by the engine.
+// prepareTransfer resolves what needs no lock, in one query: the source wallet must be the
+// caller's (else 404, nothing recorded), a 2FA user needs a step-up (403, nothing recorded), and
+// the business refusals that do not depend on balances are decided here and recorded by the engine.
 func (s *Service) prepareTransfer(ctx context.Context, p *reqctx.Principal, it *item, toUser string, toWallet int64) (outcome, error) {
-	from, err := s.st.Q.GetOwnedWallet(ctx, db.GetOwnedWalletParams{ID: it.debit, UserID: &p.UserID})
+	r, err := s.st.Q.PrepareTransfer(ctx, db.PrepareTransferParams{FromWalletID: it.debit, UserID: &p.UserID,
+		Currency: it.currency, ToUsername: toUser, ToWalletID: toWallet})
 	if err != nil {
 		if store.IsNotFound(err) {
 			return outcome{}, ErrWalletNotFound
 		}
-		return outcome{}, fmt.Errorf("ledger: source wallet: %w", err)
+		return outcome{}, fmt.Errorf("ledger: prepare transfer: %w", err)
 	}
-	if err := s.stepup.Require(ctx, p.TokenID, from.TwofaEnabled); err != nil {
+	if err := s.stepup.Require(ctx, p.TokenID, r.TwofaEnabled); err != nil {
 		return outcome{}, err
 	}
-	it.fromUser = from.Username
-	if toUser != "" {
-		r, err := s.st.Q.FindRecipientByUsername(ctx, db.FindRecipientByUsernameParams{Username: &toUser, Currency: it.currency})
-		switch {
-		case store.IsNotFound(err):
-			it.preFail = "RECIPIENT_NOT_FOUND"
-		case err != nil:
-			return outcome{}, fmt.Errorf("ledger: recipient: %w", err)
-		case r.UserStatus != "active":
-			it.preFail = "RECIPIENT_NOT_FOUND"
-		case r.AccountID == nil:
-			it.toUser, it.preFail = r.Username, "CURRENCY_MISMATCH"
-		default:
-			it.toUser, it.credit = r.Username, *r.AccountID
-		}
-	} else {
-		w, err := s.st.Q.GetWallet(ctx, toWallet)
-		switch {
-		case store.IsNotFound(err):
-			it.preFail = "RECIPIENT_NOT_FOUND"
-		case err != nil:
-			return outcome{}, fmt.Errorf("ledger: recipient wallet: %w", err)
-		case w.UserStatus != "active":
-			it.preFail = "RECIPIENT_NOT_FOUND"
-		default:
-			it.toUser, it.credit = w.Username, w.ID
-			if w.Currency != it.currency {
-				it.preFail = "CURRENCY_MISMATCH"
-			}
+	it.fromUser = r.Username
+	switch {
+	case r.ToUserStatus != "active": // unknown, blocked or closed recipients look the same
+		it.preFail = "RECIPIENT_NOT_FOUND"
+	case r.ToAccountID == nil: // a user without a wallet in this currency
+		it.toUser, it.preFail = r.ToUsername, "CURRENCY_MISMATCH"
+	default:
+		it.toUser, it.credit = r.ToUsername, *r.ToAccountID
+		if *r.ToCurrency != it.currency {
+			it.preFail = "CURRENCY_MISMATCH"
 		}
 	}
 	switch {
 	case it.preFail != "":
-	case from.Currency != it.currency:
+	case r.Currency != it.currency:
 		it.preFail = "CURRENCY_MISMATCH"
 	case it.credit == it.debit:
 		it.preFail = "SAME_WALLET"
 	case it.amount > s.limitMinor(it.currency):
 		it.preFail = "LIMIT_EXCEEDED"
 	case s.policy != nil:
-		code, err := s.policy.CheckSend(ctx, p.UserID, it.debit, it.amount, it.currency)
-		if err != nil {
-			return outcome{}, err
-		}
-		it.preFail = code
+		it.preFail = s.policy.DecideSend(r.AccountType, r.CaseStatus, r.Restricted)
 	}
 	return outcome{}, nil
 }

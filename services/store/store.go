@@ -26,8 +26,19 @@ type Store struct {
 	Q    *db.Queries
 }
 
-// Open connects a pool to url.
-func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
+// Setting is a session parameter set on every connection of a pool.
+type Setting struct{ Name, Value string }
+
+// KeyedAccess is for a pool whose statements only ever reach rows by key (the ledger's posting
+// engine): one generic plan per statement, built with sequential scans ruled out. PostgreSQL's
+// default re-plans array-taking statements on every execution (its custom-plan estimate knows the
+// arrays' length), which made the posting statement spend more time planning than running; and a
+// generic plan built while a table was still small would otherwise stay a sequential scan for the
+// life of the connection as the table grows.
+var KeyedAccess = []Setting{{"plan_cache_mode", "force_generic_plan"}, {"enable_seqscan", "off"}}
+
+// Open connects a pool to url, with optional session settings (a URL that sets one wins).
+func Open(ctx context.Context, url string, maxConns int32, settings ...Setting) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: parse DATABASE_URL: %w", err)
@@ -35,13 +46,10 @@ func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
-	// Every query is a prepared statement (sqlc through pgx's statement cache) whose shape does
-	// not depend on its arguments, so one generic plan per statement is right, and planning on
-	// every execution is pure cost: PostgreSQL's default keeps re-planning statements that take
-	// arrays (its custom-plan estimate knows their length), which made the ledger's posting
-	// statement spend more time planning than executing. A URL that sets it explicitly wins.
-	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	for _, st := range settings {
+		if _, set := cfg.ConnConfig.RuntimeParams[st.Name]; !set {
+			cfg.ConnConfig.RuntimeParams[st.Name] = st.Value
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -115,9 +115,13 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*reqctx.Princip
 	if row.LastUsedAt != nil && now.Sub(*row.LastUsedAt) > s.idle {
 		return nil, apierr.ErrUnauthenticated
 	}
-	ip := reqctx.From(ctx).IP
-	if err := s.st.Q.TouchAccessToken(ctx, db.TouchAccessTokenParams{ID: row.ID, Now: now, Ip: nilIfEmpty(ip)}); err != nil {
-		return nil, fmt.Errorf("tokens: touch: %w", err)
+	// last_used_at is written at most once a minute (the query re-checks it): skip the round trip
+	// when the row just read is already fresh.
+	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= time.Minute {
+		ip := reqctx.From(ctx).IP
+		if err := s.st.Q.TouchAccessToken(ctx, db.TouchAccessTokenParams{ID: row.ID, Now: now, Ip: nilIfEmpty(ip)}); err != nil {
+			return nil, fmt.Errorf("tokens: touch: %w", err)
+		}
 	}
 	dev := ""
 	if row.DeviceID != nil {
