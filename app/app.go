@@ -33,10 +33,10 @@ import (
 
 // App is a running Flowxi instance.
 type App struct {
-	Cfg     config.Config
-	Log     *slog.Logger
-	Clock   clock.Clock
-	Store   *store.Store
+	Cfg   config.Config
+	Log   *slog.Logger
+	Clock clock.Clock
+	Store *store.Store
 	// Posting is the ledger engine's own small pool (store.KeyedAccess settings).
 	Posting *store.Store
 	Cache   *cache.Cache
