@@ -51,8 +51,9 @@ func (a *App) wire() (*server.API, error) {
 		Workers:       a.Cfg.LedgerWorkers,
 		MaxBatch:      a.Cfg.LedgerMaxBatch,
 		// Sending needs the approved KYC/KYB case and no active restriction.
-		Policy:  comp,
-		Posting: a.Posting,
+		Policy:   comp,
+		Posting:  a.Posting,
+		AuditOff: a.Cfg.BenchmarkLedgerAuditOff,
 	})
 	if err != nil {
 		return nil, err

@@ -115,12 +115,12 @@ type lbBench struct {
 
 // lbSetup seeds n users (bulk SQL: users, tokens, empty wallets) and funds every wallet through
 // the ledger itself (internal deposits, so the invariants hold).
-func lbSetup(b *testing.B, clients, n int) *lbBench {
-	env := testkit.New(b, func(c *config.Config) {
+func lbSetup(b *testing.B, clients, n int, adjust ...func(*config.Config)) *lbBench {
+	env := testkit.New(b, append([]func(*config.Config){func(c *config.Config) {
 		c.DatabaseURL = lbWithParam(c.DatabaseURL, "pool_max_conns", strconv.Itoa(clients*2+8))
 		c.LedgerWorkers = lbEnvInt("LEDGER_BATCH_WORKERS", 0)
 		c.LedgerMaxBatch = lbEnvInt("LEDGER_MAX_BATCH", 0)
-	})
+	}}, adjust...)...)
 	ctx := context.Background()
 	pool := env.App.Store.Pool
 	start := time.Now()

@@ -20,6 +20,7 @@ func TestProductionRefusesUnsafeSettings(t *testing.T) {
 		"no database":      func(c *Config) { c.DatabaseURL = "" },
 		"unknown env":      func(c *Config) { c.Env = "prod" },
 		"not a key at all": func(c *Config) { c.HMACKey = "changeme" },
+		"ledger audit off": func(c *Config) { c.BenchmarkLedgerAuditOff = true },
 	}
 	for name, mutate := range cases {
 		c := good

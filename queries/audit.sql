@@ -27,7 +27,8 @@ SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2;
 SELECT count(*) FROM audit_events WHERE seq IS NULL AND occurred_at < $1;
 
 -- name: ListUserSecurityEvents :many
--- A user's own security events, newest first, keyset-paginated by id.
+-- A user's own security events, newest first, keyset-paginated by id. The action predicate is
+-- also the predicate of the index audit_events_user_security (migration 00034): keep them equal.
 SELECT id, occurred_at, action, ip, user_agent, details FROM audit_events
 WHERE user_id = sqlc.arg(user_id) AND id < sqlc.arg(before_id)
   AND (action LIKE 'auth.%' OR action LIKE 'twofa.%' OR action LIKE 'profile.%' OR action LIKE 'account.%' OR action LIKE 'password.%')

@@ -185,7 +185,8 @@ type ListUserSecurityEventsRow struct {
 	Details    []byte
 }
 
-// A user's own security events, newest first, keyset-paginated by id.
+// A user's own security events, newest first, keyset-paginated by id. The action predicate is
+// also the predicate of the index audit_events_user_security (migration 00034): keep them equal.
 func (q *Queries) ListUserSecurityEvents(ctx context.Context, arg ListUserSecurityEventsParams) ([]ListUserSecurityEventsRow, error) {
 	rows, err := q.db.Query(ctx, listUserSecurityEvents, arg.UserID, arg.BeforeID, arg.MaxRows)
 	if err != nil {

@@ -113,7 +113,8 @@ type Querier interface {
 	ListSealedAuditEvents(ctx context.Context, arg ListSealedAuditEventsParams) ([]AuditEvent, error)
 	ListUnsealedAuditEvents(ctx context.Context, limit int32) ([]AuditEvent, error)
 	ListUserComplianceCases(ctx context.Context, userID int64) ([]ComplianceCase, error)
-	// A user's own security events, newest first, keyset-paginated by id.
+	// A user's own security events, newest first, keyset-paginated by id. The action predicate is
+	// also the predicate of the index audit_events_user_security (migration 00034): keep them equal.
 	ListUserSecurityEvents(ctx context.Context, arg ListUserSecurityEventsParams) ([]ListUserSecurityEventsRow, error)
 	ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error)
 	// Keyset page, newest first: every transaction sent from the wallet, posted ones received.

@@ -69,6 +69,20 @@ func TestChainSealsAndDetectsTampering(t *testing.T) {
 	if _, err := env.App.Store.Pool.Exec(ctx, "DELETE FROM audit_events WHERE seq = 5"); err == nil {
 		t.Fatal("delete was accepted")
 	}
+	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_events SET seq = 999999, hash = '\\x00' WHERE seq = 5"); err == nil {
+		t.Fatal("resealing a sealed row was accepted")
+	}
+	if _, err := env.App.Store.Pool.Exec(ctx, "TRUNCATE audit_events"); err == nil {
+		t.Fatal("truncate was accepted")
+	}
+	// Content is frozen before sealing too (only the chain columns of an unsealed row may be set).
+	var unsealed int64
+	if err := env.App.Store.Pool.QueryRow(ctx, `INSERT INTO audit_events (actor_type, action) VALUES ('system', 'test.unsealed') RETURNING id`).Scan(&unsealed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_events SET details = '{\"x\":1}' WHERE id = $1", unsealed); err == nil {
+		t.Fatal("an unsealed row's content was changed")
+	}
 
 	// A superuser bypassing the trigger is still caught by the chain.
 	conn, err := env.App.Store.Pool.Acquire(ctx)

@@ -44,6 +44,9 @@ type Options struct {
 	// Posting is the pool the engine's batch transactions run on (default: the service's store).
 	// Give it store.KeyedAccess settings: every statement of a batch reaches rows by key.
 	Posting *store.Store
+	// AuditOff skips the audit events of money movements: for the benchmark that measures their
+	// cost only (config.BenchmarkLedgerAuditOff; production refuses it).
+	AuditOff bool
 }
 
 // Service implements the wallet, transfer and internal ledger operations of the strict interface.
@@ -55,6 +58,7 @@ type Service struct {
 	cur      currencies
 	limit    int64
 	policy   SendPolicy
+	auditOff bool
 	eng      *engine
 	sysMu    sync.Mutex
 	sysAccts map[string]int64 // "kind/currency" → account id
@@ -88,7 +92,7 @@ func New(st *store.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Ser
 	if o.Posting == nil {
 		o.Posting = st
 	}
-	s := &Service{st: st, post: o.Posting, clock: c, stepup: grants, cur: cur, limit: o.TransferLimit, policy: o.Policy, sysAccts: map[string]int64{}}
+	s := &Service{st: st, post: o.Posting, clock: c, stepup: grants, cur: cur, limit: o.TransferLimit, policy: o.Policy, auditOff: o.AuditOff, sysAccts: map[string]int64{}}
 	s.eng = newEngine(s, o.Workers, o.MaxBatch)
 	return s, nil
 }

@@ -188,6 +188,9 @@ func (p *posting) addIdempotency(it *item, txID int64, status int, code string, 
 
 // addAudit records the movement with the request's actor, as audit.Record would, in the batch.
 func (p *posting) addAudit(it *item, txID int64, kind, status, fail string) {
+	if p.s.auditOff {
+		return
+	}
 	info := reqctx.From(it.ctx)
 	actorType, actorID := "anonymous", ""
 	switch {
@@ -196,8 +199,20 @@ func (p *posting) addAudit(it *item, txID int64, kind, status, fail string) {
 	case info.InternalKey != nil:
 		actorType, actorID = "internal_key", info.InternalKey.Name
 	}
-	details, _ := json.Marshal(map[string]any{"amount": it.amount, "currency": it.currency, "from_account": it.debit,
-		"to_account": it.credit, "failure_code": fail})
+	// Built by hand: a map through encoding/json cost more than the rest of the audit row. The
+	// values are numbers, an ISO 4217 code and a code from the spec's enum: nothing to escape.
+	details := make([]byte, 0, 112)
+	details = append(details, `{"amount":`...)
+	details = strconv.AppendInt(details, it.amount, 10)
+	details = append(details, `,"currency":"`...)
+	details = append(details, it.currency...)
+	details = append(details, `","from_account":`...)
+	details = strconv.AppendInt(details, it.debit, 10)
+	details = append(details, `,"to_account":`...)
+	details = strconv.AppendInt(details, it.credit, 10)
+	details = append(details, `,"failure_code":"`...)
+	details = append(details, fail...)
+	details = append(details, `"}`...)
 	action := "ledger." + kind + "." + status
 	if it.op == opHold {
 		action = "ledger.hold." + status
