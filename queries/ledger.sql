@@ -25,29 +25,32 @@ SELECT a.*, u.username, u.status AS user_status
 FROM ledger_accounts a JOIN users u ON u.id = a.user_id
 WHERE a.id = $1 AND a.kind = 'user';
 
--- name: PrepareTransfer :one
--- Everything a transfer needs before it is queued, in one round trip: the source wallet (only when
--- the caller owns it) with its owner's 2FA flag, the sender's compliance facts (the view belongs
--- to compliance), and the recipient, by username (their wallet in the currency, if any) or by
--- wallet id ('' and 0 stand for "not given"; to_user_status '' means no such recipient). No row:
--- the source wallet is not the caller's.
-SELECT a.id, a.currency, u.username, u.twofa_enabled,
+-- name: ResolveTransfers :many
+-- Everything the transfers of a batch need before their accounts are locked, in one statement:
+-- for each (ord), the source wallet (only when that user owns it), the sender's compliance facts
+-- (the view belongs to compliance), and the recipient, by username (their wallet in the currency,
+-- if any) or by wallet id ('' and 0 stand for "not given"; to_user_status '' means no such
+-- recipient). An ord without a row: the source wallet is not the caller's.
+SELECT k.ord::bigint AS ord, a.id, a.currency, u.username,
        e.account_type, e.case_status::text AS case_status, e.restricted,
        COALESCE(r.user_status, '') AS to_user_status, r.username AS to_username, r.account_id AS to_account_id, r.currency AS to_currency
-FROM ledger_accounts a
+FROM (SELECT unnest(sqlc.arg(from_wallet_ids)::bigint[]) AS from_wallet_id, unnest(sqlc.arg(user_ids)::bigint[]) AS user_id,
+             unnest(sqlc.arg(currencies)::text[]) AS currency, unnest(sqlc.arg(to_usernames)::text[]) AS to_username,
+             unnest(sqlc.arg(to_wallet_ids)::bigint[]) AS to_wallet_id,
+             generate_subscripts(sqlc.arg(from_wallet_ids)::bigint[], 1) AS ord) k
+JOIN ledger_accounts a ON a.id = k.from_wallet_id AND a.user_id = k.user_id AND a.kind = 'user'
 JOIN users u ON u.id = a.user_id
 JOIN compliance_send_eligibility e ON e.user_id = u.id
 LEFT JOIN LATERAL (
     SELECT ru.status AS user_status, ru.username, ra.id AS account_id, ra.currency
-    FROM users ru LEFT JOIN ledger_accounts ra ON ra.user_id = ru.id AND ra.kind = 'user' AND ra.currency = sqlc.arg(currency)
-    WHERE ru.username = sqlc.arg(to_username)::text
+    FROM users ru LEFT JOIN ledger_accounts ra ON ra.user_id = ru.id AND ra.kind = 'user' AND ra.currency = k.currency
+    WHERE ru.username = k.to_username
     UNION ALL
     SELECT ru.status, ru.username, ra.id, ra.currency
     FROM ledger_accounts ra JOIN users ru ON ru.id = ra.user_id
-    WHERE ra.id = sqlc.arg(to_wallet_id)::bigint AND ra.kind = 'user'
+    WHERE ra.id = k.to_wallet_id AND ra.kind = 'user'
     LIMIT 1
-) r ON true
-WHERE a.id = sqlc.arg(from_wallet_id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';
+) r ON true;
 
 -- name: SetWalletStatus :one
 UPDATE ledger_accounts SET status = sqlc.arg(status), updated_at = sqlc.arg(now)

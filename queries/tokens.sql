@@ -12,7 +12,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
 RETURNING *;
 
 -- name: GetLiveAccessToken :one
-SELECT t.*, u.status AS user_status, u.locale AS user_locale
+SELECT t.*, u.status AS user_status, u.locale AS user_locale, u.twofa_enabled AS user_twofa_enabled
 FROM access_tokens t JOIN users u ON u.id = t.user_id
 WHERE t.id = $1 AND t.revoked_at IS NULL;
 

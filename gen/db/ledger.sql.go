@@ -784,39 +784,42 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 	return i, err
 }
 
-const prepareTransfer = `-- name: PrepareTransfer :one
-SELECT a.id, a.currency, u.username, u.twofa_enabled,
+const resolveTransfers = `-- name: ResolveTransfers :many
+SELECT k.ord::bigint AS ord, a.id, a.currency, u.username,
        e.account_type, e.case_status::text AS case_status, e.restricted,
        COALESCE(r.user_status, '') AS to_user_status, r.username AS to_username, r.account_id AS to_account_id, r.currency AS to_currency
-FROM ledger_accounts a
+FROM (SELECT unnest($1::bigint[]) AS from_wallet_id, unnest($2::bigint[]) AS user_id,
+             unnest($3::text[]) AS currency, unnest($4::text[]) AS to_username,
+             unnest($5::bigint[]) AS to_wallet_id,
+             generate_subscripts($1::bigint[], 1) AS ord) k
+JOIN ledger_accounts a ON a.id = k.from_wallet_id AND a.user_id = k.user_id AND a.kind = 'user'
 JOIN users u ON u.id = a.user_id
 JOIN compliance_send_eligibility e ON e.user_id = u.id
 LEFT JOIN LATERAL (
     SELECT ru.status AS user_status, ru.username, ra.id AS account_id, ra.currency
-    FROM users ru LEFT JOIN ledger_accounts ra ON ra.user_id = ru.id AND ra.kind = 'user' AND ra.currency = $1
-    WHERE ru.username = $2::text
+    FROM users ru LEFT JOIN ledger_accounts ra ON ra.user_id = ru.id AND ra.kind = 'user' AND ra.currency = k.currency
+    WHERE ru.username = k.to_username
     UNION ALL
     SELECT ru.status, ru.username, ra.id, ra.currency
     FROM ledger_accounts ra JOIN users ru ON ru.id = ra.user_id
-    WHERE ra.id = $3::bigint AND ra.kind = 'user'
+    WHERE ra.id = k.to_wallet_id AND ra.kind = 'user'
     LIMIT 1
 ) r ON true
-WHERE a.id = $4 AND a.user_id = $5 AND a.kind = 'user'
 `
 
-type PrepareTransferParams struct {
-	Currency     string
-	ToUsername   string
-	ToWalletID   int64
-	FromWalletID int64
-	UserID       *int64
+type ResolveTransfersParams struct {
+	FromWalletIds []int64
+	UserIds       []int64
+	Currencies    []string
+	ToUsernames   []string
+	ToWalletIds   []int64
 }
 
-type PrepareTransferRow struct {
+type ResolveTransfersRow struct {
+	Ord          int64
 	ID           int64
 	Currency     string
 	Username     *string
-	TwofaEnabled bool
 	AccountType  string
 	CaseStatus   string
 	Restricted   bool
@@ -826,34 +829,47 @@ type PrepareTransferRow struct {
 	ToCurrency   *string
 }
 
-// Everything a transfer needs before it is queued, in one round trip: the source wallet (only when
-// the caller owns it) with its owner's 2FA flag, the sender's compliance facts (the view belongs
-// to compliance), and the recipient, by username (their wallet in the currency, if any) or by
-// wallet id (” and 0 stand for "not given"; to_user_status ” means no such recipient). No row:
-// the source wallet is not the caller's.
-func (q *Queries) PrepareTransfer(ctx context.Context, arg PrepareTransferParams) (PrepareTransferRow, error) {
-	row := q.db.QueryRow(ctx, prepareTransfer,
-		arg.Currency,
-		arg.ToUsername,
-		arg.ToWalletID,
-		arg.FromWalletID,
-		arg.UserID,
+// Everything the transfers of a batch need before their accounts are locked, in one statement:
+// for each (ord), the source wallet (only when that user owns it), the sender's compliance facts
+// (the view belongs to compliance), and the recipient, by username (their wallet in the currency,
+// if any) or by wallet id (” and 0 stand for "not given"; to_user_status ” means no such
+// recipient). An ord without a row: the source wallet is not the caller's.
+func (q *Queries) ResolveTransfers(ctx context.Context, arg ResolveTransfersParams) ([]ResolveTransfersRow, error) {
+	rows, err := q.db.Query(ctx, resolveTransfers,
+		arg.FromWalletIds,
+		arg.UserIds,
+		arg.Currencies,
+		arg.ToUsernames,
+		arg.ToWalletIds,
 	)
-	var i PrepareTransferRow
-	err := row.Scan(
-		&i.ID,
-		&i.Currency,
-		&i.Username,
-		&i.TwofaEnabled,
-		&i.AccountType,
-		&i.CaseStatus,
-		&i.Restricted,
-		&i.ToUserStatus,
-		&i.ToUsername,
-		&i.ToAccountID,
-		&i.ToCurrency,
-	)
-	return i, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ResolveTransfersRow{}
+	for rows.Next() {
+		var i ResolveTransfersRow
+		if err := rows.Scan(
+			&i.Ord,
+			&i.ID,
+			&i.Currency,
+			&i.Username,
+			&i.AccountType,
+			&i.CaseStatus,
+			&i.Restricted,
+			&i.ToUserStatus,
+			&i.ToUsername,
+			&i.ToAccountID,
+			&i.ToCurrency,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const setWalletStatus = `-- name: SetWalletStatus :one

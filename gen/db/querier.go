@@ -139,14 +139,14 @@ type Querier interface {
 	// version read under the lock and by the available balance: the conditional debit), finalized
 	// holds, idempotency records and audit events. The caller compares the counts with what it sent.
 	PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error)
-	// Everything a transfer needs before it is queued, in one round trip: the source wallet (only when
-	// the caller owns it) with its owner's 2FA flag, the sender's compliance facts (the view belongs
-	// to compliance), and the recipient, by username (their wallet in the currency, if any) or by
-	// wallet id ('' and 0 stand for "not given"; to_user_status '' means no such recipient). No row:
-	// the source wallet is not the caller's.
-	PrepareTransfer(ctx context.Context, arg PrepareTransferParams) (PrepareTransferRow, error)
 	// Returns 1 when the device is new for the user.
 	RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error)
+	// Everything the transfers of a batch need before their accounts are locked, in one statement:
+	// for each (ord), the source wallet (only when that user owns it), the sender's compliance facts
+	// (the view belongs to compliance), and the recipient, by username (their wallet in the currency,
+	// if any) or by wallet id ('' and 0 stand for "not given"; to_user_status '' means no such
+	// recipient). An ord without a row: the source wallet is not the caller's.
+	ResolveTransfers(ctx context.Context, arg ResolveTransfersParams) ([]ResolveTransfersRow, error)
 	RetryMail(ctx context.Context, arg RetryMailParams) error
 	RevokeAccessToken(ctx context.Context, arg RevokeAccessTokenParams) (int64, error)
 	RevokeAllUserTokens(ctx context.Context, arg RevokeAllUserTokensParams) (int64, error)

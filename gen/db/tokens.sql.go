@@ -11,27 +11,28 @@ import (
 )
 
 const getLiveAccessToken = `-- name: GetLiveAccessToken :one
-SELECT t.id, t.user_id, t.secret_hash, t.device_id, t.device_type, t.device_name, t.country, t.ip, t.user_agent, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, u.status AS user_status, u.locale AS user_locale
+SELECT t.id, t.user_id, t.secret_hash, t.device_id, t.device_type, t.device_name, t.country, t.ip, t.user_agent, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, u.status AS user_status, u.locale AS user_locale, u.twofa_enabled AS user_twofa_enabled
 FROM access_tokens t JOIN users u ON u.id = t.user_id
 WHERE t.id = $1 AND t.revoked_at IS NULL
 `
 
 type GetLiveAccessTokenRow struct {
-	ID         int64
-	UserID     int64
-	SecretHash []byte
-	DeviceID   *string
-	DeviceType *string
-	DeviceName *string
-	Country    *string
-	Ip         *string
-	UserAgent  *string
-	CreatedAt  time.Time
-	LastUsedAt *time.Time
-	ExpiresAt  time.Time
-	RevokedAt  *time.Time
-	UserStatus string
-	UserLocale string
+	ID               int64
+	UserID           int64
+	SecretHash       []byte
+	DeviceID         *string
+	DeviceType       *string
+	DeviceName       *string
+	Country          *string
+	Ip               *string
+	UserAgent        *string
+	CreatedAt        time.Time
+	LastUsedAt       *time.Time
+	ExpiresAt        time.Time
+	RevokedAt        *time.Time
+	UserStatus       string
+	UserLocale       string
+	UserTwofaEnabled bool
 }
 
 func (q *Queries) GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error) {
@@ -53,6 +54,7 @@ func (q *Queries) GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAcce
 		&i.RevokedAt,
 		&i.UserStatus,
 		&i.UserLocale,
+		&i.UserTwofaEnabled,
 	)
 	return i, err
 }

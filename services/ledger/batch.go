@@ -99,7 +99,12 @@ func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) (
 		}
 	}
 
-	// 3. Lock every account the remaining items touch, in one statement sorted by id.
+	// 3. Transfers: resolve the source wallet, the recipient and the lock-free refusals.
+	if err := s.resolveTransfers(ctx, q, items, done, outs); err != nil {
+		return nil, err
+	}
+
+	// 4. Lock every account the remaining items touch, in one statement sorted by id.
 	var ids, holdIDs []int64
 	want := map[int64]bool{}
 	for i, it := range items {
@@ -140,7 +145,7 @@ func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) (
 		}
 	}
 
-	// 4. Apply each item against the locked rows, all-or-nothing per item.
+	// 5. Apply each item against the locked rows, all-or-nothing per item.
 	p := &posting{s: s, now: now}
 	for i, it := range items {
 		if done[i] {
@@ -153,7 +158,7 @@ func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) (
 		outs[i] = o
 	}
 
-	// 5. Write everything in one statement and check that every row landed.
+	// 6. Write everything in one statement and check that every row landed.
 	if p.empty() {
 		return outs, nil
 	}

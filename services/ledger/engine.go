@@ -39,6 +39,8 @@ type item struct {
 	preFail       string    // failure code known before locking
 	fromUser      *string
 	toUser        *string
+	toUsername    string // transfers: the recipient as asked (by username, or by wallet id)
+	toWallet      int64
 
 	done chan outcome
 }

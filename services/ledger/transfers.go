@@ -36,8 +36,13 @@ func (s *Service) CreateTransfer(ctx context.Context, req api.CreateTransferRequ
 		debit: b.FromWalletId, amount: b.Amount, currency: b.Currency, note: deref(b.Note)}
 	it.reqHash = requestHash("transfer", itoa(b.FromWalletId), toUser, itoa(toWallet), itoa(b.Amount), b.Currency, it.note)
 
-	o, err := s.prepareTransfer(ctx, p, it, toUser, toWallet)
-	if err == nil {
+	// A 2FA user needs a step-up window (403, nothing recorded). Everything else (the source
+	// wallet must be the caller's, the recipient, the refusals that need no lock) is resolved by
+	// the engine for the whole batch in one statement (resolveTransfers).
+	it.toUsername, it.toWallet = toUser, toWallet
+	var o outcome
+	var err error
+	if err = s.stepup.Require(ctx, p.TokenID, p.TwofaEnabled); err == nil {
 		o = s.eng.submit(ctx, it)
 	} else if o, err = s.storedOr(ctx, it.caller, it.key, it.reqHash, err); err != nil {
 		return nil, err
@@ -57,21 +62,48 @@ func (s *Service) CreateTransfer(ctx context.Context, req api.CreateTransferRequ
 	return api.CreateTransfer201JSONResponse{Body: r.body, Headers: api.CreateTransfer201ResponseHeaders{IdempotentReplayed: r.replay}}, nil
 }
 
-// prepareTransfer resolves what needs no lock, in one query: the source wallet must be the
-// caller's (else 404, nothing recorded), a 2FA user needs a step-up (403, nothing recorded), and
-// the business refusals that do not depend on balances are decided here and recorded by the engine.
-func (s *Service) prepareTransfer(ctx context.Context, p *reqctx.Principal, it *item, toUser string, toWallet int64) (outcome, error) {
-	r, err := s.st.Q.PrepareTransfer(ctx, db.PrepareTransferParams{FromWalletID: it.debit, UserID: &p.UserID,
-		Currency: it.currency, ToUsername: toUser, ToWalletID: toWallet})
-	if err != nil {
-		if store.IsNotFound(err) {
-			return outcome{}, ErrWalletNotFound
+// resolveTransfers settles, for the transfers of a batch still to apply, what needs no lock, in
+// one statement: a source wallet that is not the caller's answers 404 and records nothing; the
+// business refusals that do not depend on balances become the item's failure code, recorded by
+// the batch like any other. It runs after the idempotency keys are claimed and their stored
+// outcomes replayed, so a retry of an accepted transfer replays even if the wallet changed hands.
+func (s *Service) resolveTransfers(ctx context.Context, q *db.Queries, items []*item, done []bool, outs []outcome) error {
+	var idx []int
+	var arg db.ResolveTransfersParams
+	for i, it := range items {
+		if done[i] || it.op != opTransfer {
+			continue
 		}
-		return outcome{}, fmt.Errorf("ledger: prepare transfer: %w", err)
+		idx = append(idx, i)
+		arg.FromWalletIds = append(arg.FromWalletIds, it.debit)
+		arg.UserIds = append(arg.UserIds, it.userID)
+		arg.Currencies = append(arg.Currencies, it.currency)
+		arg.ToUsernames = append(arg.ToUsernames, it.toUsername)
+		arg.ToWalletIds = append(arg.ToWalletIds, it.toWallet)
 	}
-	if err := s.stepup.Require(ctx, p.TokenID, r.TwofaEnabled); err != nil {
-		return outcome{}, err
+	if len(idx) == 0 {
+		return nil
 	}
+	rows, err := q.ResolveTransfers(ctx, arg)
+	if err != nil {
+		return fmt.Errorf("resolve transfers: %w", err)
+	}
+	found := make([]bool, len(idx))
+	for _, r := range rows {
+		k := int(r.Ord) - 1
+		found[k] = true
+		s.resolveTransfer(items[idx[k]], r)
+	}
+	for k, i := range idx {
+		if !found[k] {
+			outs[i], done[i] = outcome{err: ErrWalletNotFound}, true
+		}
+	}
+	return nil
+}
+
+// resolveTransfer fills in one transfer from its resolved row.
+func (s *Service) resolveTransfer(it *item, r db.ResolveTransfersRow) {
 	it.fromUser = r.Username
 	switch {
 	case r.ToUserStatus != "active": // unknown, blocked or closed recipients look the same
@@ -95,7 +127,6 @@ func (s *Service) prepareTransfer(ctx context.Context, p *reqctx.Principal, it *
 	case s.policy != nil:
 		it.preFail = s.policy.DecideSend(r.AccountType, r.CaseStatus, r.Restricted)
 	}
-	return outcome{}, nil
 }
 
 // GetTransfer returns a transaction the caller sent, or a completed one they received.

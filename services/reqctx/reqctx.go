@@ -10,6 +10,8 @@ type Principal struct {
 	TokenID  int64
 	DeviceID string
 	Locale   string
+	// TwofaEnabled is the user's 2FA flag as read with the token, in this request.
+	TwofaEnabled bool
 }
 
 // Info is what the HTTP layer knows about a request.

@@ -127,7 +127,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*reqctx.Princip
 	if row.DeviceID != nil {
 		dev = *row.DeviceID
 	}
-	return &reqctx.Principal{UserID: row.UserID, TokenID: row.ID, DeviceID: dev, Locale: row.UserLocale}, nil
+	return &reqctx.Principal{UserID: row.UserID, TokenID: row.ID, DeviceID: dev, Locale: row.UserLocale, TwofaEnabled: row.UserTwofaEnabled}, nil
 }
 
 func nilIfEmpty(s string) *string {

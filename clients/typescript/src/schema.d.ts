@@ -715,7 +715,7 @@ export interface paths {
          *     `RECIPIENT_NOT_FOUND` like an unknown one. Nothing is recorded and the key is not consumed for: 404
          *     `WALLET_NOT_FOUND` (the source wallet is not the caller's), 403 `STEP_UP_REQUIRED` (a user with
          *     2FA needs a step-up through `/auth/2fa/verify` within the last 5 minutes; re-send with the same
-         *     key after it) and 422 validation errors. Amounts are integers from 1 to 2^53−1 (the largest
+         *     key after it; checked first, before the source wallet) and 422 validation errors. Amounts are integers from 1 to 2^53−1 (the largest
          *     integer every JSON client reads exactly).
          */
         post: operations["createTransfer"];
