@@ -5,13 +5,22 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
 -- name: GetChainHeadForUpdate :one
 -- The head row lock makes one sealer work at a time, whatever the number of instances; a second
 -- sealer waits, then sees the rows the first one sealed.
-SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE;
+SELECT seq, hash, last_txid, last_id FROM audit_chain_head WHERE id = 1 FOR UPDATE;
 
 -- name: SetChainHead :exec
-UPDATE audit_chain_head SET seq = $1, hash = $2 WHERE id = 1;
+UPDATE audit_chain_head SET seq = $1, hash = $2, last_txid = $3, last_id = $4 WHERE id = 1;
+
+-- name: GetSealBound :one
+-- The oldest transaction still running: every row written by an older transaction is final
+-- (committed and visible, or rolled back and gone for good).
+SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS bound;
 
 -- name: ListUnsealedAuditEvents :many
-SELECT * FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT $1;
+-- The next final rows after the sealer's position, in chain order (txid, id).
+SELECT * FROM audit_events
+WHERE (txid, id) > (sqlc.arg(last_txid)::bigint, sqlc.arg(last_id)::bigint) AND txid < sqlc.arg(bound)::bigint AND seq IS NULL
+ORDER BY txid, id
+LIMIT sqlc.arg(max_rows);
 
 -- name: SealAuditEvents :execrows
 -- Seals a whole chunk in one statement (the chain is computed by the caller, under the head lock).
@@ -21,9 +30,14 @@ FROM (SELECT unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(seqs)::bigin
 WHERE e.id = v.id AND e.seq IS NULL;
 
 -- name: ListSealedAuditEvents :many
-SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2;
+-- The chain in order: (txid, id) is the order the sealer follows (migration 00036).
+SELECT * FROM audit_events
+WHERE (txid, id) > (sqlc.arg(after_txid)::bigint, sqlc.arg(after_id)::bigint) AND seq IS NOT NULL
+ORDER BY txid, id
+LIMIT sqlc.arg(max_rows);
 
 -- name: CountStaleUnsealed :one
+-- Offline (audit verify): a full scan is fine there.
 SELECT count(*) FROM audit_events WHERE seq IS NULL AND occurred_at < $1;
 
 -- name: ListUserSecurityEvents :many

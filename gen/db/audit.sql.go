@@ -14,6 +14,7 @@ const countStaleUnsealed = `-- name: CountStaleUnsealed :one
 SELECT count(*) FROM audit_events WHERE seq IS NULL AND occurred_at < $1
 `
 
+// Offline (audit verify): a full scan is fine there.
 func (q *Queries) CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error) {
 	row := q.db.QueryRow(ctx, countStaleUnsealed, occurredAt)
 	var count int64
@@ -22,12 +23,14 @@ func (q *Queries) CountStaleUnsealed(ctx context.Context, occurredAt time.Time) 
 }
 
 const getChainHeadForUpdate = `-- name: GetChainHeadForUpdate :one
-SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE
+SELECT seq, hash, last_txid, last_id FROM audit_chain_head WHERE id = 1 FOR UPDATE
 `
 
 type GetChainHeadForUpdateRow struct {
-	Seq  int64
-	Hash []byte
+	Seq      int64
+	Hash     []byte
+	LastTxid int64
+	LastID   int64
 }
 
 // The head row lock makes one sealer work at a time, whatever the number of instances; a second
@@ -35,8 +38,26 @@ type GetChainHeadForUpdateRow struct {
 func (q *Queries) GetChainHeadForUpdate(ctx context.Context) (GetChainHeadForUpdateRow, error) {
 	row := q.db.QueryRow(ctx, getChainHeadForUpdate)
 	var i GetChainHeadForUpdateRow
-	err := row.Scan(&i.Seq, &i.Hash)
+	err := row.Scan(
+		&i.Seq,
+		&i.Hash,
+		&i.LastTxid,
+		&i.LastID,
+	)
 	return i, err
+}
+
+const getSealBound = `-- name: GetSealBound :one
+SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS bound
+`
+
+// The oldest transaction still running: every row written by an older transaction is final
+// (committed and visible, or rolled back and gone for good).
+func (q *Queries) GetSealBound(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, getSealBound)
+	var bound int64
+	err := row.Scan(&bound)
+	return bound, err
 }
 
 const insertAuditEvent = `-- name: InsertAuditEvent :exec
@@ -76,16 +97,21 @@ func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventPara
 }
 
 const listSealedAuditEvents = `-- name: ListSealedAuditEvents :many
-SELECT id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details, seq, prev_hash, hash, sealed_at FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2
+SELECT id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details, seq, prev_hash, hash, sealed_at, txid FROM audit_events
+WHERE (txid, id) > ($1::bigint, $2::bigint) AND seq IS NOT NULL
+ORDER BY txid, id
+LIMIT $3
 `
 
 type ListSealedAuditEventsParams struct {
-	Seq   *int64
-	Limit int32
+	AfterTxid int64
+	AfterID   int64
+	MaxRows   int32
 }
 
+// The chain in order: (txid, id) is the order the sealer follows (migration 00036).
 func (q *Queries) ListSealedAuditEvents(ctx context.Context, arg ListSealedAuditEventsParams) ([]AuditEvent, error) {
-	rows, err := q.db.Query(ctx, listSealedAuditEvents, arg.Seq, arg.Limit)
+	rows, err := q.db.Query(ctx, listSealedAuditEvents, arg.AfterTxid, arg.AfterID, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +136,7 @@ func (q *Queries) ListSealedAuditEvents(ctx context.Context, arg ListSealedAudit
 			&i.PrevHash,
 			&i.Hash,
 			&i.SealedAt,
+			&i.Txid,
 		); err != nil {
 			return nil, err
 		}
@@ -122,11 +149,27 @@ func (q *Queries) ListSealedAuditEvents(ctx context.Context, arg ListSealedAudit
 }
 
 const listUnsealedAuditEvents = `-- name: ListUnsealedAuditEvents :many
-SELECT id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details, seq, prev_hash, hash, sealed_at FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT $1
+SELECT id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details, seq, prev_hash, hash, sealed_at, txid FROM audit_events
+WHERE (txid, id) > ($1::bigint, $2::bigint) AND txid < $3::bigint AND seq IS NULL
+ORDER BY txid, id
+LIMIT $4
 `
 
-func (q *Queries) ListUnsealedAuditEvents(ctx context.Context, limit int32) ([]AuditEvent, error) {
-	rows, err := q.db.Query(ctx, listUnsealedAuditEvents, limit)
+type ListUnsealedAuditEventsParams struct {
+	LastTxid int64
+	LastID   int64
+	Bound    int64
+	MaxRows  int32
+}
+
+// The next final rows after the sealer's position, in chain order (txid, id).
+func (q *Queries) ListUnsealedAuditEvents(ctx context.Context, arg ListUnsealedAuditEventsParams) ([]AuditEvent, error) {
+	rows, err := q.db.Query(ctx, listUnsealedAuditEvents,
+		arg.LastTxid,
+		arg.LastID,
+		arg.Bound,
+		arg.MaxRows,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +194,7 @@ func (q *Queries) ListUnsealedAuditEvents(ctx context.Context, limit int32) ([]A
 			&i.PrevHash,
 			&i.Hash,
 			&i.SealedAt,
+			&i.Txid,
 		); err != nil {
 			return nil, err
 		}
@@ -245,15 +289,22 @@ func (q *Queries) SealAuditEvents(ctx context.Context, arg SealAuditEventsParams
 }
 
 const setChainHead = `-- name: SetChainHead :exec
-UPDATE audit_chain_head SET seq = $1, hash = $2 WHERE id = 1
+UPDATE audit_chain_head SET seq = $1, hash = $2, last_txid = $3, last_id = $4 WHERE id = 1
 `
 
 type SetChainHeadParams struct {
-	Seq  int64
-	Hash []byte
+	Seq      int64
+	Hash     []byte
+	LastTxid int64
+	LastID   int64
 }
 
 func (q *Queries) SetChainHead(ctx context.Context, arg SetChainHeadParams) error {
-	_, err := q.db.Exec(ctx, setChainHead, arg.Seq, arg.Hash)
+	_, err := q.db.Exec(ctx, setChainHead,
+		arg.Seq,
+		arg.Hash,
+		arg.LastTxid,
+		arg.LastID,
+	)
 	return err
 }

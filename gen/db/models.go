@@ -25,9 +25,11 @@ type AccessToken struct {
 }
 
 type AuditChainHead struct {
-	ID   int32
-	Seq  int64
-	Hash []byte
+	ID       int32
+	Seq      int64
+	Hash     []byte
+	LastTxid int64
+	LastID   int64
 }
 
 type AuditEvent struct {
@@ -47,6 +49,7 @@ type AuditEvent struct {
 	PrevHash    []byte
 	Hash        []byte
 	SealedAt    *time.Time
+	Txid        int64
 }
 
 type ComplianceCase struct {

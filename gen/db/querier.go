@@ -35,6 +35,7 @@ type Querier interface {
 	ClaimTotpStep(ctx context.Context, arg ClaimTotpStepParams) (int64, error)
 	CloseUserWallets(ctx context.Context, arg CloseUserWalletsParams) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
+	// Offline (audit verify): a full scan is fine there.
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
 	CountUserOpenHolds(ctx context.Context, userID *int64) (int64, error)
 	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
@@ -75,6 +76,9 @@ type Querier interface {
 	GetOTP(ctx context.Context, arg GetOTPParams) (EmailOtp, error)
 	// A user wallet with its owner's username and 2FA flag, only when userID owns it.
 	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (GetOwnedWalletRow, error)
+	// The oldest transaction still running: every row written by an older transaction is final
+	// (committed and visible, or rolled back and gone for good).
+	GetSealBound(ctx context.Context) (int64, error)
 	GetSystemAccount(ctx context.Context, arg GetSystemAccountParams) (int64, error)
 	// Reads ------------------------------------------------------------------------------------------
 	// A transaction the user took part in: every one they sent, only posted ones they received.
@@ -110,8 +114,10 @@ type Querier interface {
 	// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
 	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
 	ListLiveDeviceTokens(ctx context.Context, arg ListLiveDeviceTokensParams) ([]AccessToken, error)
+	// The chain in order: (txid, id) is the order the sealer follows (migration 00036).
 	ListSealedAuditEvents(ctx context.Context, arg ListSealedAuditEventsParams) ([]AuditEvent, error)
-	ListUnsealedAuditEvents(ctx context.Context, limit int32) ([]AuditEvent, error)
+	// The next final rows after the sealer's position, in chain order (txid, id).
+	ListUnsealedAuditEvents(ctx context.Context, arg ListUnsealedAuditEventsParams) ([]AuditEvent, error)
 	ListUserComplianceCases(ctx context.Context, userID int64) ([]ComplianceCase, error)
 	// A user's own security events, newest first, keyset-paginated by id. The action predicate is
 	// also the predicate of the index audit_events_user_security (migration 00034): keep them equal.

@@ -87,7 +87,12 @@ func (s *Sealer) sealBatch(ctx context.Context, max int32) (int, error) {
 		if err != nil {
 			return err
 		}
-		rows, err := q.ListUnsealedAuditEvents(ctx, max)
+		bound, err := q.GetSealBound(ctx)
+		if err != nil {
+			return err
+		}
+		rows, err := q.ListUnsealedAuditEvents(ctx, db.ListUnsealedAuditEventsParams{
+			LastTxid: head.LastTxid, LastID: head.LastID, Bound: bound, MaxRows: max})
 		if err != nil {
 			return err
 		}
@@ -111,7 +116,8 @@ func (s *Sealer) sealBatch(ctx context.Context, max int32) (int, error) {
 			// Another sealer cannot have run (we hold the head lock): refuse to move the head.
 			return fmt.Errorf("audit: sealed %d of %d rows", n, len(rows))
 		}
-		if err := q.SetChainHead(ctx, db.SetChainHeadParams{Seq: seq, Hash: prev}); err != nil {
+		last := rows[len(rows)-1]
+		if err := q.SetChainHead(ctx, db.SetChainHeadParams{Seq: seq, Hash: prev, LastTxid: last.Txid, LastID: last.ID}); err != nil {
 			return err
 		}
 		sealed = len(rows)
@@ -137,9 +143,9 @@ func (r Report) OK() bool { return r.BrokenSeq == 0 && r.StaleUnsealed == 0 }
 func Verify(ctx context.Context, st *store.Store, now time.Time, staleAfter time.Duration) (Report, error) {
 	var rep Report
 	prev := make([]byte, 32)
-	var last int64
+	var last, afterTxid, afterID int64
 	for {
-		rows, err := st.Q.ListSealedAuditEvents(ctx, db.ListSealedAuditEventsParams{Seq: &last, Limit: 1000})
+		rows, err := st.Q.ListSealedAuditEvents(ctx, db.ListSealedAuditEventsParams{AfterTxid: afterTxid, AfterID: afterID, MaxRows: 1000})
 		if err != nil {
 			return rep, err
 		}
@@ -162,6 +168,7 @@ func Verify(ctx context.Context, st *store.Store, now time.Time, staleAfter time
 				return rep, nil
 			}
 			prev, last = r.Hash, seq
+			afterTxid, afterID = r.Txid, r.ID
 		}
 	}
 	n, err := st.Q.CountStaleUnsealed(ctx, now.Add(-staleAfter))
