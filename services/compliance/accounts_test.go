@@ -115,6 +115,16 @@ func TestClosure(t *testing.T) {
 	if r := f.internal("POST", fmt.Sprintf("/api/v1/internal/compliance/users/%d/restrictions", carol.ID), map[string]any{"reason": "x"}); r.Status != 409 {
 		t.Fatalf("restrict a closed account: %d %s", r.Status, r.Body)
 	}
+	// Nor can the ledger's wallet-status endpoint reopen (or freeze) a closed wallet.
+	for _, status := range []string{"active", "frozen"} {
+		r := f.internal("PUT", fmt.Sprintf("/api/v1/internal/wallets/%d/status", cw), map[string]any{"status": status})
+		if r.Status != 409 || r.Code() != "WALLET_CLOSED" {
+			t.Fatalf("set a closed wallet %s: %d %s", status, r.Status, r.Body)
+		}
+	}
+	if f.count("SELECT count(*) FROM ledger_accounts WHERE id = $1 AND status = 'closed'", cw) != 1 {
+		t.Fatal("a refused status change changed the wallet")
+	}
 	f.invariants()
 	// Last (the clock moves): now and months later, closure is final.
 	for i := 0; i < 2; i++ { // now and later: closure is final

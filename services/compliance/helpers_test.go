@@ -21,7 +21,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	env := testkit.New(t)
 	key, err := env.App.InternalKeys.Create(context.Background(), "ops-"+randHex(4),
-		[]string{"compliance:*", ledger.ScopeDeposit, ledger.ScopeWithdraw})
+		[]string{"compliance:*", ledger.ScopeDeposit, ledger.ScopeWithdraw, ledger.ScopeAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}

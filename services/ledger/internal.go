@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -152,6 +153,9 @@ func (s *Service) SetWalletStatus(ctx context.Context, req api.SetWalletStatusRe
 		if err != nil {
 			return err
 		}
+		if old.Status == "closed" {
+			return ErrWalletClosed // closed with its account (compliance): final
+		}
 		now := s.clock.Now()
 		if w, err = q.SetWalletStatus(ctx, db.SetWalletStatusParams{ID: req.Id, Status: string(req.Body.Status), Now: now}); err != nil {
 			return err
@@ -162,6 +166,9 @@ func (s *Service) SetWalletStatus(ctx context.Context, req api.SetWalletStatusRe
 	if err != nil {
 		if store.IsNotFound(err) {
 			return nil, ErrWalletNotFound
+		}
+		if errors.Is(err, ErrWalletClosed) {
+			return nil, err
 		}
 		return nil, fmt.Errorf("ledger: wallet status: %w", err)
 	}

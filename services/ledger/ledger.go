@@ -22,6 +22,7 @@ var (
 	ErrHoldNotFound      = apierr.New(http.StatusNotFound, "HOLD_NOT_FOUND")
 	ErrWalletExists      = apierr.New(http.StatusConflict, "WALLET_ALREADY_EXISTS")
 	ErrHoldNotPending    = apierr.New(http.StatusConflict, "HOLD_NOT_PENDING")
+	ErrWalletClosed      = apierr.New(http.StatusConflict, "WALLET_CLOSED")
 	ErrInProgress        = apierr.New(http.StatusConflict, "IDEMPOTENCY_IN_PROGRESS")
 	ErrKeyReused         = apierr.New(http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED")
 	ErrEngineUnavailable = apierr.New(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
