@@ -24,10 +24,11 @@ LIMIT sqlc.arg(max_rows);
 
 -- name: SealAuditEvents :execrows
 -- Seals a whole chunk in one statement (the chain is computed by the caller, under the head lock).
+-- Rows are found by their key (txid, id).
 UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, sealed_at = sqlc.arg(now)::timestamptz
-FROM (SELECT unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(seqs)::bigint[]) AS seq,
+FROM (SELECT unnest(sqlc.arg(txids)::bigint[]) AS txid, unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(seqs)::bigint[]) AS seq,
              unnest(sqlc.arg(prev_hashes)::bytea[]) AS prev_hash, unnest(sqlc.arg(hashes)::bytea[]) AS hash) v
-WHERE e.id = v.id AND e.seq IS NULL;
+WHERE e.txid = v.txid AND e.id = v.id AND e.seq IS NULL;
 
 -- name: ListSealedAuditEvents :many
 -- The chain in order: (txid, id) is the order the sealer follows (migration 00036).

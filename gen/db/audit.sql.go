@@ -260,13 +260,14 @@ func (q *Queries) ListUserSecurityEvents(ctx context.Context, arg ListUserSecuri
 
 const sealAuditEvents = `-- name: SealAuditEvents :execrows
 UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, sealed_at = $1::timestamptz
-FROM (SELECT unnest($2::bigint[]) AS id, unnest($3::bigint[]) AS seq,
-             unnest($4::bytea[]) AS prev_hash, unnest($5::bytea[]) AS hash) v
-WHERE e.id = v.id AND e.seq IS NULL
+FROM (SELECT unnest($2::bigint[]) AS txid, unnest($3::bigint[]) AS id, unnest($4::bigint[]) AS seq,
+             unnest($5::bytea[]) AS prev_hash, unnest($6::bytea[]) AS hash) v
+WHERE e.txid = v.txid AND e.id = v.id AND e.seq IS NULL
 `
 
 type SealAuditEventsParams struct {
 	Now        time.Time
+	Txids      []int64
 	Ids        []int64
 	Seqs       []int64
 	PrevHashes [][]byte
@@ -274,9 +275,11 @@ type SealAuditEventsParams struct {
 }
 
 // Seals a whole chunk in one statement (the chain is computed by the caller, under the head lock).
+// Rows are found by their key (txid, id).
 func (q *Queries) SealAuditEvents(ctx context.Context, arg SealAuditEventsParams) (int64, error) {
 	result, err := q.db.Exec(ctx, sealAuditEvents,
 		arg.Now,
+		arg.Txids,
 		arg.Ids,
 		arg.Seqs,
 		arg.PrevHashes,

@@ -164,6 +164,7 @@ type Querier interface {
 	RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensParams) ([]RevokeOtherTokensRow, error)
 	RevokeOtherUserTokens(ctx context.Context, arg RevokeOtherUserTokensParams) (int64, error)
 	// Seals a whole chunk in one statement (the chain is computed by the caller, under the head lock).
+	// Rows are found by their key (txid, id).
 	SealAuditEvents(ctx context.Context, arg SealAuditEventsParams) (int64, error)
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
 	SetComplianceCaseStatus(ctx context.Context, arg SetComplianceCaseStatusParams) (ComplianceCase, error)

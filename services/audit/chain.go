@@ -104,7 +104,7 @@ func (s *Sealer) sealBatch(ctx context.Context, max int32) (int, error) {
 		for _, r := range rows {
 			seq++
 			h := Link(prev, r)
-			arg.Ids, arg.Seqs = append(arg.Ids, r.ID), append(arg.Seqs, seq)
+			arg.Txids, arg.Ids, arg.Seqs = append(arg.Txids, r.Txid), append(arg.Ids, r.ID), append(arg.Seqs, seq)
 			arg.PrevHashes, arg.Hashes = append(arg.PrevHashes, prev), append(arg.Hashes, h)
 			prev = h
 		}
