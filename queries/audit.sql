@@ -18,28 +18,28 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS bound;
 -- name: ListUnsealedAuditEvents :many
 -- The next final rows after the sealer's position, in chain order (txid, id).
 SELECT * FROM audit_events
-WHERE (txid, id) > (sqlc.arg(last_txid)::bigint, sqlc.arg(last_id)::bigint) AND txid < sqlc.arg(bound)::bigint AND seq IS NULL
+WHERE (txid, id) > (sqlc.arg(last_txid)::bigint, sqlc.arg(last_id)::bigint) AND txid < sqlc.arg(bound)::bigint
 ORDER BY txid, id
 LIMIT sqlc.arg(max_rows);
 
--- name: SealAuditEvents :execrows
--- Seals a whole chunk in one statement (the chain is computed by the caller, under the head lock).
--- Rows are found by their key (txid, id).
-UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, sealed_at = sqlc.arg(now)::timestamptz
-FROM (SELECT unnest(sqlc.arg(txids)::bigint[]) AS txid, unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(seqs)::bigint[]) AS seq,
-             unnest(sqlc.arg(prev_hashes)::bytea[]) AS prev_hash, unnest(sqlc.arg(hashes)::bytea[]) AS hash) v
-WHERE e.txid = v.txid AND e.id = v.id AND e.seq IS NULL;
+-- name: InsertAuditSeal :exec
+INSERT INTO audit_seals (seq, rows, last_txid, last_id, prev_hash, hashes, sealed_at)
+VALUES (sqlc.arg(seq), sqlc.arg(rows), sqlc.arg(last_txid), sqlc.arg(last_id), sqlc.arg(prev_hash), sqlc.arg(hashes)::bytea[], sqlc.arg(sealed_at));
 
--- name: ListSealedAuditEvents :many
--- The chain in order: (txid, id) is the order the sealer follows (migration 00036).
+-- name: ListAuditSeals :many
+SELECT * FROM audit_seals WHERE seq > $1 ORDER BY seq LIMIT $2;
+
+-- name: ListAuditEventsInRange :many
+-- The rows a block covers: after the previous block's last row, up to and including its own.
 SELECT * FROM audit_events
-WHERE (txid, id) > (sqlc.arg(after_txid)::bigint, sqlc.arg(after_id)::bigint) AND seq IS NOT NULL
-ORDER BY txid, id
-LIMIT sqlc.arg(max_rows);
+WHERE (txid, id) > (sqlc.arg(after_txid)::bigint, sqlc.arg(after_id)::bigint)
+  AND (txid, id) <= (sqlc.arg(last_txid)::bigint, sqlc.arg(last_id)::bigint)
+ORDER BY txid, id;
 
 -- name: CountStaleUnsealed :one
--- Offline (audit verify): a full scan is fine there.
-SELECT count(*) FROM audit_events WHERE seq IS NULL AND occurred_at < $1;
+-- Rows beyond the sealer's position written before $1.
+SELECT count(*) FROM audit_events e JOIN audit_chain_head h ON h.id = 1
+WHERE (e.txid, e.id) > (h.last_txid, h.last_id) AND e.occurred_at < $1;
 
 -- name: ListUserSecurityEvents :many
 -- A user's own security events, newest first, keyset-paginated by id. The action predicate is

@@ -11,10 +11,11 @@ import (
 )
 
 const countStaleUnsealed = `-- name: CountStaleUnsealed :one
-SELECT count(*) FROM audit_events WHERE seq IS NULL AND occurred_at < $1
+SELECT count(*) FROM audit_events e JOIN audit_chain_head h ON h.id = 1
+WHERE (e.txid, e.id) > (h.last_txid, h.last_id) AND e.occurred_at < $1
 `
 
-// Offline (audit verify): a full scan is fine there.
+// Rows beyond the sealer's position written before $1.
 func (q *Queries) CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error) {
 	row := q.db.QueryRow(ctx, countStaleUnsealed, occurredAt)
 	var count int64
@@ -96,22 +97,56 @@ func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventPara
 	return err
 }
 
-const listSealedAuditEvents = `-- name: ListSealedAuditEvents :many
-SELECT id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details, seq, prev_hash, hash, sealed_at, txid FROM audit_events
-WHERE (txid, id) > ($1::bigint, $2::bigint) AND seq IS NOT NULL
-ORDER BY txid, id
-LIMIT $3
+const insertAuditSeal = `-- name: InsertAuditSeal :exec
+INSERT INTO audit_seals (seq, rows, last_txid, last_id, prev_hash, hashes, sealed_at)
+VALUES ($1, $2, $3, $4, $5, $6::bytea[], $7)
 `
 
-type ListSealedAuditEventsParams struct {
-	AfterTxid int64
-	AfterID   int64
-	MaxRows   int32
+type InsertAuditSealParams struct {
+	Seq      int64
+	Rows     int32
+	LastTxid int64
+	LastID   int64
+	PrevHash []byte
+	Hashes   [][]byte
+	SealedAt time.Time
 }
 
-// The chain in order: (txid, id) is the order the sealer follows (migration 00036).
-func (q *Queries) ListSealedAuditEvents(ctx context.Context, arg ListSealedAuditEventsParams) ([]AuditEvent, error) {
-	rows, err := q.db.Query(ctx, listSealedAuditEvents, arg.AfterTxid, arg.AfterID, arg.MaxRows)
+func (q *Queries) InsertAuditSeal(ctx context.Context, arg InsertAuditSealParams) error {
+	_, err := q.db.Exec(ctx, insertAuditSeal,
+		arg.Seq,
+		arg.Rows,
+		arg.LastTxid,
+		arg.LastID,
+		arg.PrevHash,
+		arg.Hashes,
+		arg.SealedAt,
+	)
+	return err
+}
+
+const listAuditEventsInRange = `-- name: ListAuditEventsInRange :many
+SELECT id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details, txid FROM audit_events
+WHERE (txid, id) > ($1::bigint, $2::bigint)
+  AND (txid, id) <= ($3::bigint, $4::bigint)
+ORDER BY txid, id
+`
+
+type ListAuditEventsInRangeParams struct {
+	AfterTxid int64
+	AfterID   int64
+	LastTxid  int64
+	LastID    int64
+}
+
+// The rows a block covers: after the previous block's last row, up to and including its own.
+func (q *Queries) ListAuditEventsInRange(ctx context.Context, arg ListAuditEventsInRangeParams) ([]AuditEvent, error) {
+	rows, err := q.db.Query(ctx, listAuditEventsInRange,
+		arg.AfterTxid,
+		arg.AfterID,
+		arg.LastTxid,
+		arg.LastID,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -132,10 +167,6 @@ func (q *Queries) ListSealedAuditEvents(ctx context.Context, arg ListSealedAudit
 			&i.UserAgent,
 			&i.RequestID,
 			&i.Details,
-			&i.Seq,
-			&i.PrevHash,
-			&i.Hash,
-			&i.SealedAt,
 			&i.Txid,
 		); err != nil {
 			return nil, err
@@ -148,9 +179,46 @@ func (q *Queries) ListSealedAuditEvents(ctx context.Context, arg ListSealedAudit
 	return items, nil
 }
 
+const listAuditSeals = `-- name: ListAuditSeals :many
+SELECT seq, rows, last_txid, last_id, prev_hash, hashes, sealed_at FROM audit_seals WHERE seq > $1 ORDER BY seq LIMIT $2
+`
+
+type ListAuditSealsParams struct {
+	Seq   int64
+	Limit int32
+}
+
+func (q *Queries) ListAuditSeals(ctx context.Context, arg ListAuditSealsParams) ([]AuditSeal, error) {
+	rows, err := q.db.Query(ctx, listAuditSeals, arg.Seq, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditSeal{}
+	for rows.Next() {
+		var i AuditSeal
+		if err := rows.Scan(
+			&i.Seq,
+			&i.Rows,
+			&i.LastTxid,
+			&i.LastID,
+			&i.PrevHash,
+			&i.Hashes,
+			&i.SealedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listUnsealedAuditEvents = `-- name: ListUnsealedAuditEvents :many
-SELECT id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details, seq, prev_hash, hash, sealed_at, txid FROM audit_events
-WHERE (txid, id) > ($1::bigint, $2::bigint) AND txid < $3::bigint AND seq IS NULL
+SELECT id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details, txid FROM audit_events
+WHERE (txid, id) > ($1::bigint, $2::bigint) AND txid < $3::bigint
 ORDER BY txid, id
 LIMIT $4
 `
@@ -190,10 +258,6 @@ func (q *Queries) ListUnsealedAuditEvents(ctx context.Context, arg ListUnsealedA
 			&i.UserAgent,
 			&i.RequestID,
 			&i.Details,
-			&i.Seq,
-			&i.PrevHash,
-			&i.Hash,
-			&i.SealedAt,
 			&i.Txid,
 		); err != nil {
 			return nil, err
@@ -256,39 +320,6 @@ func (q *Queries) ListUserSecurityEvents(ctx context.Context, arg ListUserSecuri
 		return nil, err
 	}
 	return items, nil
-}
-
-const sealAuditEvents = `-- name: SealAuditEvents :execrows
-UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, sealed_at = $1::timestamptz
-FROM (SELECT unnest($2::bigint[]) AS txid, unnest($3::bigint[]) AS id, unnest($4::bigint[]) AS seq,
-             unnest($5::bytea[]) AS prev_hash, unnest($6::bytea[]) AS hash) v
-WHERE e.txid = v.txid AND e.id = v.id AND e.seq IS NULL
-`
-
-type SealAuditEventsParams struct {
-	Now        time.Time
-	Txids      []int64
-	Ids        []int64
-	Seqs       []int64
-	PrevHashes [][]byte
-	Hashes     [][]byte
-}
-
-// Seals a whole chunk in one statement (the chain is computed by the caller, under the head lock).
-// Rows are found by their key (txid, id).
-func (q *Queries) SealAuditEvents(ctx context.Context, arg SealAuditEventsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, sealAuditEvents,
-		arg.Now,
-		arg.Txids,
-		arg.Ids,
-		arg.Seqs,
-		arg.PrevHashes,
-		arg.Hashes,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
 }
 
 const setChainHead = `-- name: SetChainHead :exec

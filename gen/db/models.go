@@ -45,11 +45,17 @@ type AuditEvent struct {
 	UserAgent   *string
 	RequestID   *string
 	Details     []byte
-	Seq         *int64
-	PrevHash    []byte
-	Hash        []byte
-	SealedAt    *time.Time
 	Txid        int64
+}
+
+type AuditSeal struct {
+	Seq      int64
+	Rows     int32
+	LastTxid int64
+	LastID   int64
+	PrevHash []byte
+	Hashes   [][]byte
+	SealedAt time.Time
 }
 
 type ComplianceCase struct {

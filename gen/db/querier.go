@@ -35,7 +35,7 @@ type Querier interface {
 	ClaimTotpStep(ctx context.Context, arg ClaimTotpStepParams) (int64, error)
 	CloseUserWallets(ctx context.Context, arg CloseUserWalletsParams) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
-	// Offline (audit verify): a full scan is fine there.
+	// Rows beyond the sealer's position written before $1.
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
 	CountUserOpenHolds(ctx context.Context, userID *int64) (int64, error)
 	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
@@ -93,6 +93,7 @@ type Querier interface {
 	IncrementOTPAttempts(ctx context.Context, arg IncrementOTPAttemptsParams) (int32, error)
 	InsertAccessToken(ctx context.Context, arg InsertAccessTokenParams) (AccessToken, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
+	InsertAuditSeal(ctx context.Context, arg InsertAuditSealParams) error
 	InsertComplianceCaseHistory(ctx context.Context, arg InsertComplianceCaseHistoryParams) error
 	InsertComplianceDocument(ctx context.Context, arg InsertComplianceDocumentParams) (ComplianceDocument, error)
 	InsertMagicLink(ctx context.Context, arg InsertMagicLinkParams) error
@@ -106,6 +107,9 @@ type Querier interface {
 	// Legacy tokens without a device are excluded.
 	ListActiveDevices(ctx context.Context, arg ListActiveDevicesParams) ([]ListActiveDevicesRow, error)
 	ListActiveRestrictions(ctx context.Context, userID int64) ([]ComplianceRestriction, error)
+	// The rows a block covers: after the previous block's last row, up to and including its own.
+	ListAuditEventsInRange(ctx context.Context, arg ListAuditEventsInRangeParams) ([]AuditEvent, error)
+	ListAuditSeals(ctx context.Context, arg ListAuditSealsParams) ([]AuditSeal, error)
 	ListComplianceCaseHistory(ctx context.Context, caseID int64) ([]ComplianceCaseHistory, error)
 	// Keyset page of the review queue, oldest first (first come, first reviewed).
 	ListComplianceCasesByStatus(ctx context.Context, arg ListComplianceCasesByStatusParams) ([]ListComplianceCasesByStatusRow, error)
@@ -114,8 +118,6 @@ type Querier interface {
 	// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
 	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
 	ListLiveDeviceTokens(ctx context.Context, arg ListLiveDeviceTokensParams) ([]AccessToken, error)
-	// The chain in order: (txid, id) is the order the sealer follows (migration 00036).
-	ListSealedAuditEvents(ctx context.Context, arg ListSealedAuditEventsParams) ([]AuditEvent, error)
 	// The next final rows after the sealer's position, in chain order (txid, id).
 	ListUnsealedAuditEvents(ctx context.Context, arg ListUnsealedAuditEventsParams) ([]AuditEvent, error)
 	ListUserComplianceCases(ctx context.Context, userID int64) ([]ComplianceCase, error)
@@ -163,9 +165,6 @@ type Querier interface {
 	// Revokes every unrevoked token of the user but keep_id; live tells which ones could still be used.
 	RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensParams) ([]RevokeOtherTokensRow, error)
 	RevokeOtherUserTokens(ctx context.Context, arg RevokeOtherUserTokensParams) (int64, error)
-	// Seals a whole chunk in one statement (the chain is computed by the caller, under the head lock).
-	// Rows are found by their key (txid, id).
-	SealAuditEvents(ctx context.Context, arg SealAuditEventsParams) (int64, error)
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
 	SetComplianceCaseStatus(ctx context.Context, arg SetComplianceCaseStatusParams) (ComplianceCase, error)
 	SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error

@@ -71,7 +71,7 @@ func (s *Sealer) Run(ctx context.Context) {
 func (s *Sealer) SealPending(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := s.sealBatch(ctx, 500)
+		n, err := s.sealBatch(ctx, 1000)
 		total += n
 		if err != nil || n == 0 {
 			return total, err
@@ -99,25 +99,19 @@ func (s *Sealer) sealBatch(ctx context.Context, max int32) (int, error) {
 		if len(rows) == 0 {
 			return nil
 		}
-		seq, prev := head.Seq, head.Hash
-		arg := db.SealAuditEventsParams{Now: s.clock.Now()}
-		for _, r := range rows {
-			seq++
-			h := Link(prev, r)
-			arg.Txids, arg.Ids, arg.Seqs = append(arg.Txids, r.Txid), append(arg.Ids, r.ID), append(arg.Seqs, seq)
-			arg.PrevHashes, arg.Hashes = append(arg.PrevHashes, prev), append(arg.Hashes, h)
-			prev = h
-		}
-		n, err := q.SealAuditEvents(ctx, arg)
-		if err != nil {
-			return err
-		}
-		if n != int64(len(rows)) {
-			// Another sealer cannot have run (we hold the head lock): refuse to move the head.
-			return fmt.Errorf("audit: sealed %d of %d rows", n, len(rows))
+		// One block: every row's chain hash, in chain order, appended in one insert.
+		prev := head.Hash
+		hashes := make([][]byte, len(rows))
+		for i, r := range rows {
+			hashes[i] = Link(prev, r)
+			prev = hashes[i]
 		}
 		last := rows[len(rows)-1]
-		if err := q.SetChainHead(ctx, db.SetChainHeadParams{Seq: seq, Hash: prev, LastTxid: last.Txid, LastID: last.ID}); err != nil {
+		if err := q.InsertAuditSeal(ctx, db.InsertAuditSealParams{Seq: head.Seq + 1, Rows: int32(len(rows)),
+			LastTxid: last.Txid, LastID: last.ID, PrevHash: head.Hash, Hashes: hashes, SealedAt: s.clock.Now()}); err != nil {
+			return err
+		}
+		if err := q.SetChainHead(ctx, db.SetChainHeadParams{Seq: head.Seq + int64(len(rows)), Hash: prev, LastTxid: last.Txid, LastID: last.ID}); err != nil {
 			return err
 		}
 		sealed = len(rows)
@@ -143,32 +137,43 @@ func (r Report) OK() bool { return r.BrokenSeq == 0 && r.StaleUnsealed == 0 }
 func Verify(ctx context.Context, st *store.Store, now time.Time, staleAfter time.Duration) (Report, error) {
 	var rep Report
 	prev := make([]byte, 32)
-	var last, afterTxid, afterID int64
+	var pos, afterTxid, afterID int64 // the chain position and (txid, id) of the last row checked
 	for {
-		rows, err := st.Q.ListSealedAuditEvents(ctx, db.ListSealedAuditEventsParams{AfterTxid: afterTxid, AfterID: afterID, MaxRows: 1000})
+		seals, err := st.Q.ListAuditSeals(ctx, db.ListAuditSealsParams{Seq: pos, Limit: 100})
 		if err != nil {
 			return rep, err
 		}
-		if len(rows) == 0 {
+		if len(seals) == 0 {
 			break
 		}
-		for _, r := range rows {
-			rep.Checked++
-			seq := *r.Seq
-			switch {
-			case seq != last+1:
-				rep.Reason = fmt.Sprintf("gap: expected seq %d", last+1)
-			case !bytes.Equal(r.PrevHash, prev):
-				rep.Reason = "prev_hash does not match the previous row"
-			case !bytes.Equal(r.Hash, Link(prev, r)):
-				rep.Reason = "content does not match its hash"
-			}
-			if rep.Reason != "" {
-				rep.BrokenSeq, rep.BrokenID = seq, r.ID
+		for _, b := range seals {
+			if b.Seq != pos+1 {
+				rep.BrokenSeq, rep.Reason = pos+1, fmt.Sprintf("gap: the next block starts at %d", b.Seq)
 				return rep, nil
 			}
-			prev, last = r.Hash, seq
-			afterTxid, afterID = r.Txid, r.ID
+			if !bytes.Equal(b.PrevHash, prev) {
+				rep.BrokenSeq, rep.Reason = b.Seq, "the block does not follow the previous hash"
+				return rep, nil
+			}
+			rows, err := st.Q.ListAuditEventsInRange(ctx, db.ListAuditEventsInRangeParams{
+				AfterTxid: afterTxid, AfterID: afterID, LastTxid: b.LastTxid, LastID: b.LastID})
+			if err != nil {
+				return rep, err
+			}
+			for i, r := range rows {
+				rep.Checked++
+				h := Link(prev, r)
+				if i >= len(b.Hashes) || !bytes.Equal(h, b.Hashes[i]) {
+					rep.BrokenSeq, rep.BrokenID, rep.Reason = b.Seq+int64(i), r.ID, "content does not match its hash (changed, inserted or a row before it removed)"
+					return rep, nil
+				}
+				prev = h
+			}
+			if len(rows) != int(b.Rows) {
+				rep.BrokenSeq, rep.Reason = b.Seq+int64(len(rows)), fmt.Sprintf("the block sealed %d rows, %d remain", b.Rows, len(rows))
+				return rep, nil
+			}
+			pos, afterTxid, afterID = b.Seq+int64(b.Rows)-1, b.LastTxid, b.LastID
 		}
 	}
 	n, err := st.Q.CountStaleUnsealed(ctx, now.Add(-staleAfter))

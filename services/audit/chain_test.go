@@ -63,19 +63,26 @@ func TestChainSealsAndDetectsTampering(t *testing.T) {
 	}
 
 	// The table refuses updates and deletes.
-	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_events SET action = 'x' WHERE seq = 5"); err == nil {
+	const fifth = "(SELECT id FROM audit_events ORDER BY txid, id OFFSET 4 LIMIT 1)" // chain position 5
+	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_events SET action = 'x' WHERE id = "+fifth); err == nil {
 		t.Fatal("update of a sealed row was accepted")
 	}
-	if _, err := env.App.Store.Pool.Exec(ctx, "DELETE FROM audit_events WHERE seq = 5"); err == nil {
+	if _, err := env.App.Store.Pool.Exec(ctx, "DELETE FROM audit_events WHERE id = "+fifth); err == nil {
 		t.Fatal("delete was accepted")
 	}
-	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_events SET seq = 999999, hash = '\\x00' WHERE seq = 5"); err == nil {
-		t.Fatal("resealing a sealed row was accepted")
+	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_events SET txid = txid WHERE id = "+fifth); err == nil {
+		t.Fatal("moving a row in the chain was accepted")
+	}
+	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_seals SET hashes = hashes WHERE seq = 1"); err == nil {
+		t.Fatal("a seal was changed")
+	}
+	if _, err := env.App.Store.Pool.Exec(ctx, "DELETE FROM audit_seals"); err == nil {
+		t.Fatal("seals were deleted")
 	}
 	if _, err := env.App.Store.Pool.Exec(ctx, "TRUNCATE audit_events"); err == nil {
 		t.Fatal("truncate was accepted")
 	}
-	// Content is frozen before sealing too (only the chain columns of an unsealed row may be set).
+	// Rows are frozen before sealing too: the table is insert-only.
 	var unsealed int64
 	if err := env.App.Store.Pool.QueryRow(ctx, `INSERT INTO audit_events (actor_type, action) VALUES ('system', 'test.unsealed') RETURNING id`).Scan(&unsealed); err != nil {
 		t.Fatal(err)
@@ -92,7 +99,7 @@ func TestChainSealsAndDetectsTampering(t *testing.T) {
 	defer conn.Release()
 	var id int64
 	var original string
-	if err := conn.QueryRow(ctx, "SELECT id, details::text FROM audit_events WHERE seq = 17").Scan(&id, &original); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT id, details::text FROM audit_events ORDER BY txid, id OFFSET 16 LIMIT 1").Scan(&id, &original); err != nil {
 		t.Fatal(err)
 	}
 	bypass := func(details string) {
