@@ -36,6 +36,9 @@ func Link(prev []byte, e db.AuditEvent) []byte {
 
 // Sealer assigns committed rows their place in the global chain. Requests never wait on it:
 // they only insert rows; one sealer at a time (the chain head's row lock) extends the chain.
+// It seals only final rows: those written by transactions older than the oldest one still
+// running on the server (pg_snapshot_xmin, all databases). A long transaction anywhere therefore
+// delays sealing (never skips a row); audit verify reports rows left unsealed too long.
 type Sealer struct {
 	st    *store.Store
 	clock clock.Clock
