@@ -1,10 +1,10 @@
-// Package locales embeds the message catalogues (one flat JSON map per file, merged per
-// language) and the e-mail templates of each supported language.
+// Package locales embeds the message catalogues (fr.json, en.json: one flat JSON map of key →
+// text per language) and the e-mail templates of each supported language (fr/mail, en/mail).
 package locales
 
 import "embed"
 
-// FS holds fr/ and en/.
+// FS holds the catalogues and the mail templates.
 //
-//go:embed fr en
+//go:embed fr.json en.json fr en
 var FS embed.FS

@@ -3,11 +3,10 @@
 package i18n
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
-	"path"
 	"sort"
 	"strings"
 
@@ -27,30 +26,46 @@ var catalogs = mustLoad()
 func mustLoad() map[string]map[string]string {
 	out := map[string]map[string]string{}
 	for _, lang := range Supported {
-		out[lang] = map[string]string{}
-		files, err := fs.Glob(locales.FS, lang+"/*.json")
+		name := lang + ".json"
+		b, err := locales.FS.ReadFile(name)
 		if err != nil {
 			panic(err)
 		}
-		sort.Strings(files)
-		for _, f := range files {
-			b, err := locales.FS.ReadFile(f)
-			if err != nil {
-				panic(err)
-			}
-			var m map[string]string
-			if err := json.Unmarshal(b, &m); err != nil {
-				panic(fmt.Sprintf("locales: %s: %v", f, err))
-			}
-			for k, v := range m {
-				if _, dup := out[lang][k]; dup {
-					panic(fmt.Sprintf("locales: key %q defined twice in %s (%s)", k, lang, path.Base(f)))
-				}
-				out[lang][k] = v
-			}
+		if k := duplicateKey(b); k != "" {
+			panic(fmt.Sprintf("locales: key %q defined twice in %s", k, name))
 		}
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			panic(fmt.Sprintf("locales: %s: %v", name, err))
+		}
+		out[lang] = m
 	}
 	return out
+}
+
+// duplicateKey returns a key that a flat JSON object defines twice (encoding/json would keep the
+// last one silently), or "".
+func duplicateKey(b []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		if _, err := dec.Token(); err != nil { // the value: a string
+			return ""
+		}
+	}
+	return ""
 }
 
 // Keys returns every message key of a language (for completeness tests).
