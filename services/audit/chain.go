@@ -70,7 +70,7 @@ func (s *Sealer) Run(ctx context.Context) {
 	}
 }
 
-// SealPending seals every committed unsealed row and returns how many it sealed.
+// SealPending seals every final unsealed row (see Sealer) and returns how many it sealed.
 func (s *Sealer) SealPending(ctx context.Context) (int, error) {
 	total := 0
 	for {

@@ -43,8 +43,8 @@ func (s *Service) runBatch(items []*item) {
 }
 
 // execBatch is the body of a batch transaction: claim the idempotency keys, replay stored
-// outcomes, lock every account in one sorted statement, apply each item in memory and write the
-// result in one statement.
+// outcomes, resolve the transfers, lock every account in one sorted statement, apply each item in
+// memory and write the result in one statement.
 func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) ([]outcome, error) {
 	n := len(items)
 	outs := make([]outcome, n)
@@ -169,8 +169,8 @@ func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) (
 	}
 	if res.Transactions != int64(len(arg.TID)) || res.Entries != int64(len(arg.ETx)) || res.Accounts != int64(len(arg.AID)) ||
 		res.Holds != int64(len(arg.HID)) || res.Idempotency != int64(len(arg.ICaller)) || res.Audits != int64(len(arg.AuAction)) {
-		return nil, fmt.Errorf("post batch: wrote %+v for %d transactions, %d entries, %d accounts, %d holds, %d keys",
-			res, len(arg.TID), len(arg.ETx), len(arg.AID), len(arg.HID), len(arg.ICaller))
+		return nil, fmt.Errorf("post batch: wrote %+v for %d transactions, %d entries, %d accounts, %d holds, %d keys, %d audit events",
+			res, len(arg.TID), len(arg.ETx), len(arg.AID), len(arg.HID), len(arg.ICaller), len(arg.AuAction))
 	}
 	return outs, nil
 }

@@ -18,8 +18,9 @@ const (
 	opVoid
 )
 
-// item is one money request waiting for the engine. Everything that can be resolved without a
-// lock (ownership, recipient, limits, policy) is resolved before it is queued.
+// item is one money request waiting for the engine. What needs no lock is settled before the
+// accounts are locked: for deposits and holds before queueing, for transfers by the batch
+// (resolveTransfers: ownership, recipient, limits, policy, in one statement per batch).
 type item struct {
 	ctx      context.Context // request values (actor, request id) for audit; never used to cancel
 	op       op
