@@ -72,11 +72,13 @@ func (s *Sealer) Run(ctx context.Context) {
 
 // SealPending seals every final unsealed row (see Sealer) and returns how many it sealed.
 func (s *Sealer) SealPending(ctx context.Context) (int, error) {
+	const chunk = 1000
 	total := 0
 	for {
-		n, err := s.sealBatch(ctx, 1000)
+		n, err := s.sealBatch(ctx, chunk)
 		total += n
-		if err != nil || n == 0 {
+		// A short chunk took every final row: another round would only find none.
+		if err != nil || n < chunk {
 			return total, err
 		}
 	}
