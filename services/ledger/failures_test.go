@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/flowxi/backend/services/i18n"
@@ -73,6 +74,10 @@ func TestTransferFailureCodes(t *testing.T) {
 				d := r.Data()
 				if after != before+1 || d["status"] != "failed" || d["failure_code"] != tc.code {
 					t.Fatalf("not recorded as failed: %s", r.Body)
+				}
+				if n := f.count(`SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.failed' AND subject_id = $1
+					AND details->>'failure_code' = $2 AND details->>'amount' = $3`, itoa(num(d["id"])), tc.code, fmt.Sprint(tc.body["amount"])); n != 1 {
+					t.Fatalf("%d audit events for the failed transfer", n)
 				}
 				// The refusal is stored: a retry replays it, it never later succeeds.
 				again := f.transfer(tc.user, key, tc.body, lang)

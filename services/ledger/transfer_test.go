@@ -52,8 +52,14 @@ func TestTransferIdempotentLifecycle(t *testing.T) {
 	if n := f.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'transfer' AND from_account_id = $1", wa); n != 1 {
 		t.Fatalf("%d transfers recorded", n)
 	}
-	if n := f.count("SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.posted' AND subject_id = $1", itoa(num(first.Data()["id"]))); n != 1 {
+	// One audit event, naming who moved how much (the subject holds the rest), not the replay.
+	if n := f.count(`SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.posted' AND subject_type = 'ledger_transaction'
+		AND subject_id = $1 AND actor_type = 'user' AND actor_id = $2 AND user_id = $3 AND request_id IS NOT NULL AND ip IS NOT NULL
+		AND details = '{"amount": 2500, "currency": "EUR"}'::jsonb`, itoa(id), itoa(ada.ID), ada.ID); n != 1 {
 		t.Fatalf("%d audit events", n)
+	}
+	if n := f.count("SELECT count(*) FROM audit_events WHERE subject_id = $1", itoa(id)); n != 1 {
+		t.Fatalf("%d audit events for one transfer", n)
 	}
 
 	// Both parties see it; a stranger does not.
