@@ -33,7 +33,6 @@ type Challenge struct {
 	DeviceName string    `json:"device_name"`
 	Country    string    `json:"country,omitempty"`
 	ExpiresAt  time.Time `json:"expires_at"`
-	Attempts   int       `json:"attempts"`
 }
 
 // ErrNotFound means unknown, expired or deleted.
@@ -47,12 +46,13 @@ func New(c *cache.Cache) *Store { return &Store{c: c} }
 
 func (s *Store) key(id string) string { return s.c.Key("challenge", "{"+id+"}") }
 
+func (s *Store) failuresKey(id string) string { return s.c.Key("challenge", "{"+id+"}", "failures") }
+
 // Create saves ch with a new UUID and a hard TTL; now comes from the service clock so tests can
 // check expiry without waiting.
 func (s *Store) Create(ctx context.Context, ch Challenge, now time.Time) (Challenge, error) {
 	ch.ID = uuid.NewString()
 	ch.ExpiresAt = now.Add(TTL)
-	ch.Attempts = 0
 	b, err := json.Marshal(ch)
 	if err != nil {
 		return ch, err
@@ -84,23 +84,27 @@ func (s *Store) Get(ctx context.Context, id string, now time.Time) (Challenge, e
 	return ch, nil
 }
 
-// RecordFailure counts a wrong code without extending the TTL (SET … KEEPTTL) and deletes the
-// challenge at MaxAttempts. It returns the attempts used.
+// failureScript counts a wrong code against a live challenge, atomically: concurrent wrong codes
+// each count (a read-modify-write of the challenge would let a burst of guesses count as one).
+// The count is its own key, expiring with the challenge, so the challenge is never rewritten and
+// its lifetime never extended; the last allowed failure deletes both. A challenge already gone
+// counts nothing (0). Both keys share the challenge's hash tag (Redis Cluster).
+var failureScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then redis.call('PEXPIRE', KEYS[2], math.max(redis.call('PTTL', KEYS[1]), 1)) end
+if n >= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1], KEYS[2]) end
+return n
+`)
+
+// RecordFailure counts a wrong code and deletes the challenge at MaxAttempts. It returns the
+// attempts used, or 0 when the challenge was already gone (spent by concurrent failures or used).
 func (s *Store) RecordFailure(ctx context.Context, ch Challenge) (int, error) {
-	ch.Attempts++
-	if ch.Attempts >= MaxAttempts {
-		return ch.Attempts, s.Delete(ctx, ch.ID)
-	}
-	b, err := json.Marshal(ch)
+	n, err := failureScript.Run(ctx, s.c.R, []string{s.key(ch.ID), s.failuresKey(ch.ID)}, MaxAttempts).Int()
 	if err != nil {
-		return ch.Attempts, err
+		return 0, fmt.Errorf("challenge: count failure: %w", err)
 	}
-	// XX: never resurrect a challenge deleted meanwhile.
-	err = s.c.R.SetArgs(ctx, s.key(ch.ID), b, redis.SetArgs{KeepTTL: true, Mode: "XX"}).Err()
-	if errors.Is(err, redis.Nil) {
-		return ch.Attempts, nil
-	}
-	return ch.Attempts, err
+	return n, nil
 }
 
 // Consume deletes the challenge and reports whether this caller deleted it: of several
@@ -110,5 +114,7 @@ func (s *Store) Consume(ctx context.Context, id string) (bool, error) {
 	return n == 1, err
 }
 
-// Delete removes the challenge.
-func (s *Store) Delete(ctx context.Context, id string) error { return s.c.R.Del(ctx, s.key(id)).Err() }
+// Delete removes the challenge and its failure count.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	return s.c.R.Del(ctx, s.key(id), s.failuresKey(id)).Err()
+}

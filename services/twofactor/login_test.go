@@ -167,6 +167,48 @@ func TestRacingVerifyLoginIssuesExactlyOneToken(t *testing.T) {
 	}
 }
 
+// Wrong codes sent at once each count against the challenge: a burst of guesses cannot pass as
+// one attempt. Eight concurrent wrong codes (under the account's window of ten) spend the
+// challenge's five attempts; the right code afterwards finds it gone.
+func TestConcurrentWrongCodesEachCount(t *testing.T) {
+	env := testkit.New(t)
+	u := env.CreateUser()
+	secret, _ := enroll(t, env, u)
+	freshStep(env)
+	ch := newChallenge(t, env, u, "127.0.0.1", testUA)
+	wrong := wrongCode(t, env, secret)
+	const n = 8
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			statuses[i] = verifyLogin(env, ch.ID, wrong, nil).Status
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	for i, st := range statuses {
+		// 403 for a counted wrong code; 410 for one that arrived after the fifth deleted it.
+		if st != 403 && st != 410 {
+			t.Fatalf("guess %d: %d", i, st)
+		}
+	}
+	if r := verifyLogin(env, ch.ID, code(t, env, secret, 0), nil); r.Status != 410 || r.Code() != "CHALLENGE_EXPIRED" {
+		t.Fatalf("the right code after %d concurrent wrong ones: %d %s", n, r.Status, r.Body)
+	}
+	if k := count(t, env, "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2", u.ID, ch.DeviceID); k != 0 {
+		t.Fatalf("%d tokens issued", k)
+	}
+	ctx := context.Background()
+	if k := env.App.Cache.R.Exists(ctx, env.Cfg.RedisPrefix+"challenge:{"+ch.ID+"}", env.Cfg.RedisPrefix+"challenge:{"+ch.ID+"}:failures").Val(); k != 0 {
+		t.Fatalf("%d challenge keys left", k)
+	}
+}
+
 func TestUnknownChallenge(t *testing.T) {
 	env := testkit.New(t)
 	for l, msg := range map[string]string{"fr": "La vérification a expiré. Veuillez vous reconnecter.", "en": "The verification has expired. Please log in again."} {
