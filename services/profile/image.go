@@ -53,7 +53,8 @@ func sniff(b []byte) string {
 // reencode checks and decodes a JPEG, PNG or WebP and writes it again as a JPEG. Dimensions
 // are read from the header first, so a small file declaring a huge image (a decompression bomb)
 // is refused before any pixel is allocated. Re-encoding drops every metadata block (EXIF with
-// GPS position, XMP, comments) and anything appended to the file (polyglots).
+// GPS position, XMP, comments) and anything appended to the file (polyglots); the EXIF
+// orientation is applied to the pixels first (orientation.go), so the photo keeps its turn.
 func reencode(b []byte) ([]byte, error) {
 	kind := sniff(b)
 	if kind == "" {
@@ -74,7 +75,7 @@ func reencode(b []byte) ([]byte, error) {
 		return nil, errPhotoUnreadable
 	}
 	var out bytes.Buffer
-	if err := jpeg.Encode(&out, flatten(img), &jpeg.Options{Quality: jpegQuality}); err != nil {
+	if err := jpeg.Encode(&out, orient(flatten(img), orientation(b, kind)), &jpeg.Options{Quality: jpegQuality}); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil

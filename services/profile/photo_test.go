@@ -2,6 +2,8 @@ package profile_test
 
 import (
 	"bytes"
+	"image"
+	"image/color"
 	"image/jpeg"
 	"io"
 	"net/http"
@@ -252,5 +254,53 @@ func TestPhotoURLSignature(t *testing.T) {
 	status, _, body := fetch(t, env, url)
 	if status != 403 || !strings.Contains(string(body), `"FORBIDDEN"`) {
 		t.Fatalf("expired url: %d %s", status, body)
+	}
+}
+
+// A phone's portrait: the sensor's pixels lie on their side and EXIF says to turn them a quarter
+// clockwise. The stored photo is upright, without the EXIF block.
+func TestUploadPhotoAppliesExifOrientation(t *testing.T) {
+	env := testkit.New(t)
+	u := env.CreateUser()
+	// 64×32 as stored by the sensor: left half red, right half blue.
+	img := image.NewRGBA(image.Rect(0, 0, 64, 32))
+	for y := 0; y < 32; y++ {
+		for x := 0; x < 64; x++ {
+			c := color.RGBA{220, 0, 0, 255}
+			if x >= 32 {
+				c = color.RGBA{0, 0, 220, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00")
+	seg := append([]byte{0xFF, 0xE1, 0, byte(2 + 6 + len(tiff))}, "Exif\x00\x00"...)
+	src := append(append(append([]byte{0xFF, 0xD8}, seg...), tiff...), buf.Bytes()[2:]...)
+
+	r := upload(env, u.Token, file{name: "portrait.jpg", data: src}, "en")
+	if r.Status != 200 {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	status, _, body := fetch(t, env, r.Data()["photo_url"].(string))
+	if status != 200 || bytes.Contains(body, []byte("Exif")) {
+		t.Fatalf("fetch %d, EXIF kept: %v", status, bytes.Contains(body, []byte("Exif")))
+	}
+	got, err := jpeg.Decode(bytes.NewReader(body))
+	if err != nil || got.Bounds().Dx() != 32 || got.Bounds().Dy() != 64 {
+		t.Fatalf("stored %v %v, want 32×64", err, got.Bounds())
+	}
+	// Turned clockwise, the left (red) half is now on top.
+	for _, p := range []struct {
+		x, y     int
+		red, blu bool
+	}{{16, 12, true, false}, {16, 52, false, true}} {
+		r, _, b, _ := got.At(p.x, p.y).RGBA()
+		if (r>>8 > 150) != p.red || (b>>8 > 150) != p.blu {
+			t.Fatalf("pixel (%d,%d) = r%d b%d", p.x, p.y, r>>8, b>>8)
+		}
 	}
 }

@@ -608,8 +608,9 @@ export interface paths {
          * Upload profile photo
          * @description Multipart field `photo`: at most 5 MiB; JPEG, PNG or WebP decided by content (never by the file
          *     name or the part's Content-Type); at most 4096×4096, read from the header before any pixel is
-         *     decoded; re-encoded as JPEG (quality 90, transparency flattened on white), so metadata (EXIF,
-         *     GPS, XMP) and anything appended to the file are dropped. The object is stored under
+         *     decoded; turned as its EXIF orientation says (so a portrait taken upright stays upright), then
+         *     re-encoded as JPEG (quality 90, transparency flattened on white), so metadata (EXIF, GPS, XMP)
+         *     and anything appended to the file are dropped. The object is stored under
          *     `profile_photos/user_<id>_<20 random characters>.jpg`; only the key is kept in the database,
          *     and the previous object is deleted once the new key is committed (concurrent uploads leave
          *     exactly one photo). `photo_url` is a signed URL valid one hour.
