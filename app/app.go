@@ -19,6 +19,7 @@ import (
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/cache"
 	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/deletions"
 	"github.com/flowxi/backend/services/internalkeys"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/services/mail"
@@ -47,7 +48,9 @@ type App struct {
 	Outbox  *mail.Outbox
 	Sealer  *audit.Sealer
 	Storage storage.Storage
-	Echo    *echo.Echo
+	// Deletions finishes object deletions that failed or were interrupted (services/deletions).
+	Deletions *deletions.Queue
+	Echo      *echo.Echo
 	// InternalKeys authenticates the internal operations API; Ledger moves the money.
 	InternalKeys *internalkeys.Service
 	Ledger       *ledger.Service

@@ -11,6 +11,7 @@ import (
 	"github.com/flowxi/backend/server"
 	"github.com/flowxi/backend/services/challenge"
 	"github.com/flowxi/backend/services/compliance"
+	"github.com/flowxi/backend/services/deletions"
 	"github.com/flowxi/backend/services/docs"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
@@ -44,7 +45,11 @@ func (a *App) wire() (*server.API, error) {
 		Grants:     stepup.New(a.Cache),
 		Limits:     twofactor.DefaultLimits(),
 	})
-	comp := compliance.New(compliance.Deps{Store: a.Store, Objects: a.Storage, Clock: a.Clock, Outbox: a.Outbox, Log: a.Log})
+	// Uploaded objects that no row comes to refer to are deleted by this queue's worker.
+	dels := deletions.New(a.Store.Q, a.Storage, a.Clock, a.Log, time.Minute)
+	a.workers = append(a.workers, dels.Run)
+	a.Deletions = dels
+	comp := compliance.New(compliance.Deps{Store: a.Store, Objects: a.Storage, Deletions: dels, Clock: a.Clock, Outbox: a.Outbox, Log: a.Log})
 	led, err := ledger.New(a.Store, a.Clock, stepup.New(a.Cache), ledger.Options{
 		Currencies:    a.Cfg.LedgerCurrencies,
 		TransferLimit: a.Cfg.LedgerTransferLimit,
@@ -70,7 +75,7 @@ func (a *App) wire() (*server.API, error) {
 		Identity:       a.identity(),
 		Registration:   a.registration(twofa),
 		TwoFactor:      twofa,
-		Profile:        profile.New(a.Store, a.Storage, a.Clock, a.Log),
+		Profile:        profile.New(a.Store, a.Storage, dels, a.Clock, a.Log),
 		SecurityEvents: securitylog.New(a.Store.Q),
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
 		Service:        led,

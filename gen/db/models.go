@@ -245,6 +245,14 @@ type NotificationPreference struct {
 	CreatedAt    time.Time
 }
 
+type StorageDeletion struct {
+	Key       string
+	NotBefore time.Time
+	Attempts  int32
+	LastError *string
+	CreatedAt time.Time
+}
+
 type TwofaRecoveryCode struct {
 	ID        int64
 	UserID    int64

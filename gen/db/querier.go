@@ -26,6 +26,9 @@ type Querier interface {
 	// Leases up to `batch` due messages: their next attempt moves to `lease_until`, so a worker that dies
 	// mid-send leaves them to be retried, and concurrent workers skip rows another one is claiming.
 	ClaimDueMail(ctx context.Context, arg ClaimDueMailParams) ([]MailOutbox, error)
+	// In the transaction that starts referring to the key. Only a guard no worker has leased and
+	// that is not yet due can be claimed (a worker may be deleting the object of any other).
+	ClaimGuardedObject(ctx context.Context, arg ClaimGuardedObjectParams) (int64, error)
 	// Posting engine ---------------------------------------------------------------------------------
 	// One transaction-scoped advisory lock per (caller, key), never waited for: a key already held
 	// by another in-flight request answers IDEMPOTENCY_IN_PROGRESS. Also reserves one transaction id
@@ -34,6 +37,7 @@ type Querier interface {
 	// Accepts a time step at most once per user, and only for the secret that was checked.
 	ClaimTotpStep(ctx context.Context, arg ClaimTotpStepParams) (int64, error)
 	CloseUserWallets(ctx context.Context, arg CloseUserWalletsParams) (int64, error)
+	CountObjectDeletions(ctx context.Context, now time.Time) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
 	// Rows beyond the sealer's position written before $1.
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
@@ -90,6 +94,8 @@ type Querier interface {
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
 	GetUserByUsername(ctx context.Context, username *string) (User, error)
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
+	// Before an object is written: delete it at not_before unless a transaction claims it first.
+	GuardObject(ctx context.Context, arg GuardObjectParams) error
 	IncrementOTPAttempts(ctx context.Context, arg IncrementOTPAttemptsParams) (int32, error)
 	InsertAccessToken(ctx context.Context, arg InsertAccessTokenParams) (AccessToken, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
@@ -100,6 +106,9 @@ type Querier interface {
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	InsertRestriction(ctx context.Context, arg InsertRestrictionParams) (ComplianceRestriction, error)
 	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
+	// Due rows for one worker (SKIP LOCKED: several instances share them), each reserved until
+	// lease_until so another worker takes it again only if this one died.
+	LeaseObjectDeletions(ctx context.Context, arg LeaseObjectDeletionsParams) ([]LeaseObjectDeletionsRow, error)
 	LiftRestriction(ctx context.Context, arg LiftRestrictionParams) (ComplianceRestriction, error)
 	ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error)
 	// Queries of services/identity: devices, logout, password-hash upgrade.
@@ -143,6 +152,8 @@ type Querier interface {
 	MarkMagicLinkUsed(ctx context.Context, arg MarkMagicLinkUsedParams) error
 	// The body (codes, links) is wiped once delivered.
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
+	ObjectDeleted(ctx context.Context, key string) error
+	ObjectDeletionFailed(ctx context.Context, arg ObjectDeletionFailedParams) error
 	// Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 	// version read under the lock and by the available balance: the conditional debit), finalized
 	// holds, idempotency records and audit events. The caller compares the counts with what it sent.
@@ -165,6 +176,8 @@ type Querier interface {
 	// Revokes every unrevoked token of the user but keep_id; live tells which ones could still be used.
 	RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensParams) ([]RevokeOtherTokensRow, error)
 	RevokeOtherUserTokens(ctx context.Context, arg RevokeOtherUserTokensParams) (int64, error)
+	// In the transaction that stops referring to the key: due at once.
+	ScheduleObjectDeletion(ctx context.Context, arg ScheduleObjectDeletionParams) error
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
 	SetComplianceCaseStatus(ctx context.Context, arg SetComplianceCaseStatusParams) (ComplianceCase, error)
 	SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error

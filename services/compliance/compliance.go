@@ -9,6 +9,7 @@ import (
 
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/deletions"
 	"github.com/flowxi/backend/services/mail"
 	"github.com/flowxi/backend/services/store"
 )
@@ -48,9 +49,11 @@ type ObjectStore interface {
 type Deps struct {
 	Store   *store.Store
 	Objects ObjectStore
-	Clock   clock.Clock
-	Outbox  *mail.Outbox
-	Log     *slog.Logger
+	// Deletions makes an uploaded object that no row came to refer to get deleted, whatever fails.
+	Deletions *deletions.Queue
+	Clock     clock.Clock
+	Outbox    *mail.Outbox
+	Log       *slog.Logger
 }
 
 // Compliance implements the compliance operations of the strict interface and the ledger's send
@@ -58,6 +61,7 @@ type Deps struct {
 type Compliance struct {
 	st      *store.Store
 	objects ObjectStore
+	dels    *deletions.Queue
 	clock   clock.Clock
 	outbox  *mail.Outbox
 	log     *slog.Logger
@@ -70,7 +74,7 @@ func New(d Deps) *Compliance {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Compliance{st: d.Store, objects: d.Objects, clock: d.Clock, outbox: d.Outbox, log: d.Log, decodes: make(chan struct{}, 2)}
+	return &Compliance{st: d.Store, objects: d.Objects, dels: d.Deletions, clock: d.Clock, outbox: d.Outbox, log: d.Log, decodes: make(chan struct{}, 2)}
 }
 
 // stamp renders a time like every other API time (UTC, microseconds).

@@ -52,7 +52,11 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 	}
 	key := fmt.Sprintf("compliance/user_%d/%s_%s.%s", p.UserID, kind, suffix, extensions[mime])
 	sum := sha256.Sum256(raw)
+	if err := s.dels.Guard(ctx, key); err != nil {
+		return nil, err
+	}
 	if err := s.objects.Put(ctx, key, bytes.NewReader(raw), int64(len(raw)), mime); err != nil {
+		s.dels.DeleteNow(ctx, key) // a partial write, if any, and the guard
 		return nil, fmt.Errorf("compliance: store document: %w", err)
 	}
 	var doc db.ComplianceDocument
@@ -63,6 +67,9 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 		}
 		if !editable(c.Status) {
 			return ErrNotEditable
+		}
+		if err := s.dels.Claim(ctx, q, key); err != nil {
+			return err
 		}
 		now := s.clock.Now()
 		doc, err = q.InsertComplianceDocument(ctx, db.InsertComplianceDocumentParams{CaseID: c.ID, Kind: kind, StorageKey: key,
@@ -75,7 +82,7 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 			Details: map[string]any{"kind": kind, "mime_type": mime, "size_bytes": len(raw)}})
 	})
 	if err != nil {
-		s.deleteObject(ctx, key)
+		s.dels.DeleteNow(ctx, key)
 		return nil, err
 	}
 	return api.UploadComplianceDocument201JSONResponse{Code: "DOCUMENT_UPLOADED", Message: i18n.Msg(ctx, "DOCUMENT_UPLOADED"), Data: documentView(doc)}, nil
@@ -158,12 +165,4 @@ func readErr(err error) error {
 		return errDocTooLarge
 	}
 	return apierr.ErrMalformed.Wrap(err)
-}
-
-// deleteObject removes key even if the request was cancelled; a failure is logged with the key
-// so the orphan can be found.
-func (s *Compliance) deleteObject(ctx context.Context, key string) {
-	if err := s.objects.Delete(context.WithoutCancel(ctx), key); err != nil {
-		s.log.ErrorContext(ctx, "compliance: document object not deleted", "key", key, "error", err.Error())
-	}
 }

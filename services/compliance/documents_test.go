@@ -147,6 +147,10 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 	if r := f.upload(u, "selfie", "s.png", "image/png", picture(t, "png")); r.Status != 409 || r.Code() != "CASE_NOT_EDITABLE" || len(f.objects()) != 3 {
 		t.Fatalf("upload after submit: %d %s", r.Status, r.Body)
 	}
+	// Accepted documents claimed their upload guards; nothing is left for the deletions worker.
+	if n := f.count("SELECT count(*) FROM storage_deletions WHERE key LIKE $1", fmt.Sprintf("compliance/user_%d/%%", u.ID)); n != 0 {
+		t.Fatalf("%d storage deletions queued", n)
+	}
 	id := int64(0)
 	_ = f.App.Store.Pool.QueryRow(context.Background(), "SELECT id FROM compliance_cases WHERE user_id = $1", u.ID).Scan(&id)
 	d := f.internal("GET", fmt.Sprintf("/api/v1/internal/compliance/cases/%d", id), nil)

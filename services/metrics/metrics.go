@@ -1,5 +1,6 @@
 // Package metrics holds the Prometheus registry and the metrics every layer records: request
-// latency by operation, status codes, rate-limit rejections, the mail outbox, ledger postings.
+// latency by operation, status codes, rate-limit rejections, the mail outbox, storage deletions,
+// ledger postings.
 // They are served on a separate listener (METRICS_ADDR), never on the public API port.
 package metrics
 
@@ -33,6 +34,13 @@ var (
 		Help: "Outbox delivery attempts by result.",
 	}, []string{"result"})
 
+	// StorageDeletions counts object deletions by result (deleted, retry): retries that keep
+	// growing mean object storage refuses deletes and unreferenced objects are piling up.
+	StorageDeletions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "flowxi_storage_deletions_total",
+		Help: "Storage object deletion attempts by result.",
+	}, []string{"result"})
+
 	// LedgerPostings counts ledger transactions by kind and status.
 	LedgerPostings = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "flowxi_ledger_postings_total",
@@ -42,7 +50,7 @@ var (
 
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		RequestDuration, RateLimited, MailSent, LedgerPostings)
+		RequestDuration, RateLimited, MailSent, StorageDeletions, LedgerPostings)
 }
 
 var outboxBacklog atomic.Pointer[func() float64]

@@ -24,7 +24,9 @@ import (
 // UploadMePhoto checks and re-encodes the `photo` part, stores it under a new random key,
 // commits that key on the locked user row, and only then deletes the object it replaced.
 // Concurrent uploads by one user serialize on the row lock: each one deletes exactly the key it
-// replaced, so one photo remains and no object is orphaned. A refused photo stores nothing.
+// replaced, so one photo remains. Every object write and delete goes through the deletions
+// queue: a failed delete, or a process dying mid-upload, leaves a row the worker finishes, never
+// an orphan. A refused photo stores nothing.
 func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRequestObject) (api.UploadMePhotoResponseObject, error) {
 	p := reqctx.PrincipalFrom(ctx)
 	if p == nil {
@@ -43,7 +45,11 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 		return nil, err
 	}
 	key := fmt.Sprintf("profile_photos/user_%d_%s.jpg", p.UserID, suffix)
+	if err := s.dels.Guard(ctx, key); err != nil {
+		return nil, err
+	}
 	if err := s.objects.Put(ctx, key, bytes.NewReader(jpg), int64(len(jpg)), "image/jpeg"); err != nil {
+		s.dels.DeleteNow(ctx, key) // a partial write, if any, and the guard
 		return nil, err
 	}
 	now := s.clock.Now()
@@ -55,6 +61,14 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 			return err
 		}
 		old = u.PhotoKey
+		if err := s.dels.Claim(ctx, q, key); err != nil {
+			return err
+		}
+		if old != nil && *old != key {
+			if err := s.dels.Schedule(ctx, q, *old); err != nil {
+				return err
+			}
+		}
 		if updatedAt, err = q.SetUserPhotoKey(ctx, db.SetUserPhotoKeyParams{ID: p.UserID, PhotoKey: &key, Now: now}); err != nil {
 			return err
 		}
@@ -66,11 +80,11 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 	})
 	if err != nil {
 		// Nothing refers to the new object: remove it so a failed upload leaves nothing behind.
-		s.deleteObject(ctx, key)
+		s.dels.DeleteNow(ctx, key)
 		return nil, err
 	}
 	if old != nil && *old != key {
-		s.deleteObject(ctx, *old)
+		s.dels.DeleteNow(ctx, *old)
 	}
 	url, err := s.objects.SignedURL(ctx, key, PhotoURLTTL)
 	if err != nil {
@@ -127,12 +141,4 @@ func (s *Profile) decode(ctx context.Context, raw []byte) ([]byte, error) {
 	}
 	defer func() { <-s.decodes }()
 	return reencode(raw)
-}
-
-// deleteObject removes key even if the request is cancelled; a failure is logged with the key
-// so the object can be found.
-func (s *Profile) deleteObject(ctx context.Context, key string) {
-	if err := s.objects.Delete(context.WithoutCancel(ctx), key); err != nil {
-		s.log.ErrorContext(ctx, "profile: photo object not deleted", "key", key, "error", err.Error())
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/deletions"
 	"github.com/flowxi/backend/services/i18n"
 	"github.com/flowxi/backend/services/reqctx"
 	"github.com/flowxi/backend/services/storage"
@@ -28,6 +29,7 @@ const PhotoURLTTL = time.Hour
 type Profile struct {
 	store   *store.Store
 	objects storage.Storage
+	dels    *deletions.Queue
 	clock   clock.Clock
 	log     *slog.Logger
 	// decodes bounds the photos decoded at once: a 4096×4096 image takes up to 128 MiB.
@@ -35,8 +37,8 @@ type Profile struct {
 }
 
 // New builds the service.
-func New(st *store.Store, objects storage.Storage, c clock.Clock, log *slog.Logger) *Profile {
-	return &Profile{store: st, objects: objects, clock: c, log: log, decodes: make(chan struct{}, runtime.NumCPU())}
+func New(st *store.Store, objects storage.Storage, dels *deletions.Queue, c clock.Clock, log *slog.Logger) *Profile {
+	return &Profile{store: st, objects: objects, dels: dels, clock: c, log: log, decodes: make(chan struct{}, runtime.NumCPU())}
 }
 
 // GetMe returns the caller's profile with a freshly signed photo_url.

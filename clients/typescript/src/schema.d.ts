@@ -613,7 +613,8 @@ export interface paths {
          *     and anything appended to the file are dropped. The object is stored under
          *     `profile_photos/user_<id>_<20 random characters>.jpg`; only the key is kept in the database,
          *     and the previous object is deleted once the new key is committed (concurrent uploads leave
-         *     exactly one photo). `photo_url` is a signed URL valid one hour.
+         *     exactly one photo; a delete that fails, or an upload interrupted before its commit, is finished
+         *     by a background worker from a durable queue, so no unreferenced object stays behind). `photo_url` is a signed URL valid one hour.
          *
          *     Photo over 5 MiB 413 `PHOTO_TOO_LARGE` (a whole request body over 6 MiB is refused before it
          *     is read with 413 `PAYLOAD_TOO_LARGE`); other type 415 `PHOTO_UNSUPPORTED_TYPE`; undecodable,
