@@ -15,9 +15,8 @@ INSERT INTO ledger_accounts (kind, currency) VALUES ($1, $2) ON CONFLICT DO NOTH
 SELECT id FROM ledger_accounts WHERE kind = $1 AND currency = $2;
 
 -- name: GetOwnedWallet :one
--- A user wallet with its owner's username and 2FA flag, only when userID owns it.
-SELECT a.id, a.currency, a.status, a.balance, a.pending, u.username, u.twofa_enabled
-FROM ledger_accounts a JOIN users u ON u.id = a.user_id
+-- The wallet's id, only when userID owns it (an ownership check).
+SELECT a.id FROM ledger_accounts a
 WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';
 
 -- name: GetWallet :one

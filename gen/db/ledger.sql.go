@@ -257,8 +257,7 @@ func (q *Queries) GetIdempotencyRecords(ctx context.Context, arg GetIdempotencyR
 }
 
 const getOwnedWallet = `-- name: GetOwnedWallet :one
-SELECT a.id, a.currency, a.status, a.balance, a.pending, u.username, u.twofa_enabled
-FROM ledger_accounts a JOIN users u ON u.id = a.user_id
+SELECT a.id FROM ledger_accounts a
 WHERE a.id = $1 AND a.user_id = $2 AND a.kind = 'user'
 `
 
@@ -267,30 +266,12 @@ type GetOwnedWalletParams struct {
 	UserID *int64
 }
 
-type GetOwnedWalletRow struct {
-	ID           int64
-	Currency     string
-	Status       string
-	Balance      int64
-	Pending      int64
-	Username     *string
-	TwofaEnabled bool
-}
-
-// A user wallet with its owner's username and 2FA flag, only when userID owns it.
-func (q *Queries) GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (GetOwnedWalletRow, error) {
+// The wallet's id, only when userID owns it (an ownership check).
+func (q *Queries) GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (int64, error) {
 	row := q.db.QueryRow(ctx, getOwnedWallet, arg.ID, arg.UserID)
-	var i GetOwnedWalletRow
-	err := row.Scan(
-		&i.ID,
-		&i.Currency,
-		&i.Status,
-		&i.Balance,
-		&i.Pending,
-		&i.Username,
-		&i.TwofaEnabled,
-	)
-	return i, err
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const getSystemAccount = `-- name: GetSystemAccount :one

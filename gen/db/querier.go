@@ -78,8 +78,8 @@ type Querier interface {
 	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
 	// The live code of a user for a purpose (none once expired or exhausted).
 	GetOTP(ctx context.Context, arg GetOTPParams) (EmailOtp, error)
-	// A user wallet with its owner's username and 2FA flag, only when userID owns it.
-	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (GetOwnedWalletRow, error)
+	// The wallet's id, only when userID owns it (an ownership check).
+	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (int64, error)
 	// The oldest transaction still running: every row written by an older transaction is final
 	// (committed and visible, or rolled back and gone for good).
 	GetSealBound(ctx context.Context) (int64, error)
