@@ -26,6 +26,3 @@ DELETE FROM storage_deletions WHERE key = $1;
 
 -- name: ObjectDeletionFailed :exec
 UPDATE storage_deletions SET not_before = sqlc.arg(retry_at), last_error = sqlc.arg(last_error) WHERE key = sqlc.arg(key);
-
--- name: CountObjectDeletions :one
-SELECT count(*) FROM storage_deletions WHERE not_before <= sqlc.arg(now);

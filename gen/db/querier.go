@@ -37,7 +37,6 @@ type Querier interface {
 	// Accepts a time step at most once per user, and only for the secret that was checked.
 	ClaimTotpStep(ctx context.Context, arg ClaimTotpStepParams) (int64, error)
 	CloseUserWallets(ctx context.Context, arg CloseUserWalletsParams) (int64, error)
-	CountObjectDeletions(ctx context.Context, now time.Time) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
 	// Rows beyond the sealer's position written before $1.
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)

@@ -29,17 +29,6 @@ func (q *Queries) ClaimGuardedObject(ctx context.Context, arg ClaimGuardedObject
 	return result.RowsAffected(), nil
 }
 
-const countObjectDeletions = `-- name: CountObjectDeletions :one
-SELECT count(*) FROM storage_deletions WHERE not_before <= $1
-`
-
-func (q *Queries) CountObjectDeletions(ctx context.Context, now time.Time) (int64, error) {
-	row := q.db.QueryRow(ctx, countObjectDeletions, now)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const guardObject = `-- name: GuardObject :exec
 INSERT INTO storage_deletions (key, not_before, created_at) VALUES ($1, $2, $3)
 `

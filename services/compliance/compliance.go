@@ -2,7 +2,6 @@ package compliance
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -38,10 +37,9 @@ var (
 	ErrNotEmpty           = apierr.New(http.StatusConflict, "ACCOUNT_NOT_EMPTY")
 )
 
-// ObjectStore is what the service needs from object storage (services/storage implements it).
+// ObjectStore is what the service needs from object storage (services/storage implements it);
+// documents are written and deleted through the deletions queue.
 type ObjectStore interface {
-	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
-	Delete(ctx context.Context, key string) error
 	SignedURL(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 

@@ -52,11 +52,7 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 	}
 	key := fmt.Sprintf("compliance/user_%d/%s_%s.%s", p.UserID, kind, suffix, extensions[mime])
 	sum := sha256.Sum256(raw)
-	if err := s.dels.Guard(ctx, key); err != nil {
-		return nil, err
-	}
-	if err := s.objects.Put(ctx, key, bytes.NewReader(raw), int64(len(raw)), mime); err != nil {
-		s.dels.DeleteNow(ctx, key) // a partial write, if any, and the guard
+	if err := s.dels.Put(ctx, key, bytes.NewReader(raw), int64(len(raw)), mime); err != nil {
 		return nil, fmt.Errorf("compliance: store document: %w", err)
 	}
 	var doc db.ComplianceDocument

@@ -2,7 +2,8 @@
 // storage and the database cannot share a transaction, so every object that a transaction may
 // leave unreferenced is written down in that database first:
 //
-//   - Guard, before an upload writes its object: delete it after UploadGrace unless claimed;
+//   - Guard, before an upload writes its object (Put does both): delete it after UploadGrace
+//     unless claimed;
 //   - Claim, in the transaction that starts referring to it (it fails if the guard is gone);
 //   - Schedule, in the transaction that stops referring to an object: delete it now;
 //   - DeleteNow, after the transaction, tries at once; the worker (Run) retries whatever is left,
@@ -15,12 +16,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/clock"
 	"github.com/flowxi/backend/services/metrics"
+	"github.com/flowxi/backend/services/retry"
 	"github.com/flowxi/backend/services/storage"
 )
 
@@ -55,7 +58,20 @@ func New(q *db.Queries, objects storage.Storage, c clock.Clock, log *slog.Logger
 	return &Queue{q: q, objects: objects, clock: c, log: log, every: every}
 }
 
-// Guard records key, in its own statement, before its object is written.
+// Put writes an object under a guard: unless a transaction claims key (Claim) within
+// UploadGrace, the worker deletes it. A failed write removes whatever it left, and the guard.
+func (d *Queue) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
+	if err := d.Guard(ctx, key); err != nil {
+		return err
+	}
+	if err := d.objects.Put(ctx, key, r, size, contentType); err != nil {
+		d.DeleteNow(ctx, key)
+		return err
+	}
+	return nil
+}
+
+// Guard records key, in its own statement, before its object is written (Put does both).
 func (d *Queue) Guard(ctx context.Context, key string) error {
 	now := d.clock.Now()
 	if err := d.q.GuardObject(ctx, db.GuardObjectParams{Key: key, NotBefore: now.Add(UploadGrace), Now: now}); err != nil {
@@ -117,13 +133,7 @@ func (d *Queue) attempt(ctx context.Context, key string, attempts int32) bool {
 }
 
 // Backoff is the wait after the n-th failed attempt: 10 s, 20 s, 40 s, … at most an hour.
-func Backoff(n int) time.Duration {
-	b := backoffBase
-	for i := 1; i < n && b < backoffCap; i++ {
-		b *= 2
-	}
-	return min(b, backoffCap)
-}
+func Backoff(n int) time.Duration { return retry.Backoff(n, backoffBase, backoffCap) }
 
 // Run works off due deletions until ctx ends.
 func (d *Queue) Run(ctx context.Context) {

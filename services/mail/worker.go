@@ -7,6 +7,7 @@ import (
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/retry"
 )
 
 // Worker defaults.
@@ -136,13 +137,4 @@ func (w *Worker) finish(ctx context.Context, r db.MailOutbox, reason string, fin
 }
 
 // Backoff is the wait after the n-th failed attempt: 10 s, 20 s, 40 s, … capped at 30 min.
-func Backoff(n int) time.Duration {
-	d := backoffBase
-	for i := 1; i < n && d < backoffCap; i++ {
-		d *= 2
-	}
-	if d > backoffCap {
-		d = backoffCap
-	}
-	return d
-}
+func Backoff(n int) time.Duration { return retry.Backoff(n, backoffBase, backoffCap) }

@@ -45,15 +45,12 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 		return nil, err
 	}
 	key := fmt.Sprintf("profile_photos/user_%d_%s.jpg", p.UserID, suffix)
-	if err := s.dels.Guard(ctx, key); err != nil {
-		return nil, err
-	}
-	if err := s.objects.Put(ctx, key, bytes.NewReader(jpg), int64(len(jpg)), "image/jpeg"); err != nil {
-		s.dels.DeleteNow(ctx, key) // a partial write, if any, and the guard
+	if err := s.dels.Put(ctx, key, bytes.NewReader(jpg), int64(len(jpg)), "image/jpeg"); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
 	var old *string
+	replaced := false // old names another object, deleted once the new key is committed
 	var updatedAt = now
 	err = s.store.Tx(ctx, func(q *db.Queries, tx pgx.Tx) error {
 		u, err := q.GetUserByIDForUpdate(ctx, p.UserID)
@@ -64,7 +61,7 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 		if err := s.dels.Claim(ctx, q, key); err != nil {
 			return err
 		}
-		if old != nil && *old != key {
+		if replaced = old != nil && *old != key; replaced {
 			if err := s.dels.Schedule(ctx, q, *old); err != nil {
 				return err
 			}
@@ -83,7 +80,7 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 		s.dels.DeleteNow(ctx, key)
 		return nil, err
 	}
-	if old != nil && *old != key {
+	if replaced {
 		s.dels.DeleteNow(ctx, *old)
 	}
 	url, err := s.objects.SignedURL(ctx, key, PhotoURLTTL)
