@@ -46,7 +46,8 @@ func New(c *cache.Cache) *Store { return &Store{c: c} }
 
 func (s *Store) key(id string) string { return s.c.Key("challenge", "{"+id+"}") }
 
-func (s *Store) failuresKey(id string) string { return s.c.Key("challenge", "{"+id+"}", "failures") }
+// failuresKey counts a challenge's wrong codes; derived from key, so it shares its hash tag.
+func (s *Store) failuresKey(id string) string { return s.key(id) + ":failures" }
 
 // Create saves ch with a new UUID and a hard TTL; now comes from the service clock so tests can
 // check expiry without waiting.

@@ -139,19 +139,7 @@ func TestRacingVerifyLoginIssuesExactlyOneToken(t *testing.T) {
 	ch := newChallenge(t, env, u, "127.0.0.1", testUA)
 	c := code(t, env, secret, 0)
 	const n = 10
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			statuses[i] = verifyLogin(env, ch.ID, c, nil).Status
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	statuses := verifyAtOnce(env, ch.ID, c, n)
 	got := map[int]int{}
 	for _, s := range statuses {
 		got[s]++
@@ -167,6 +155,25 @@ func TestRacingVerifyLoginIssuesExactlyOneToken(t *testing.T) {
 	}
 }
 
+// verifyAtOnce sends n verify-login requests with the same code, released together, and
+// returns their statuses.
+func verifyAtOnce(env *testkit.Env, challengeID, code string, n int) []int {
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			statuses[i] = verifyLogin(env, challengeID, code, nil).Status
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	return statuses
+}
+
 // Wrong codes sent at once each count against the challenge: a burst of guesses cannot pass as
 // one attempt. Eight concurrent wrong codes (under the account's window of ten) spend the
 // challenge's five attempts; the right code afterwards finds it gone.
@@ -178,19 +185,7 @@ func TestConcurrentWrongCodesEachCount(t *testing.T) {
 	ch := newChallenge(t, env, u, "127.0.0.1", testUA)
 	wrong := wrongCode(t, env, secret)
 	const n = 8
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			statuses[i] = verifyLogin(env, ch.ID, wrong, nil).Status
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	statuses := verifyAtOnce(env, ch.ID, wrong, n)
 	for i, st := range statuses {
 		// 403 for a counted wrong code; 410 for one that arrived after the fifth deleted it.
 		if st != 403 && st != 410 {
