@@ -50,11 +50,16 @@ func (a *App) wire() (*server.API, error) {
 	a.workers = append(a.workers, dels.Run)
 	a.Deletions = dels
 	comp := compliance.New(compliance.Deps{Store: a.Store, Objects: a.Storage, Deletions: dels, Clock: a.Clock, Outbox: a.Outbox, Log: a.Log})
+	spending, err := ledger.ParseLimits(a.Cfg.LedgerSpendingLimits)
+	if err != nil {
+		return nil, err
+	}
 	led, err := ledger.New(a.Store, a.Clock, stepup.New(a.Cache), ledger.Options{
-		Currencies:    a.Cfg.LedgerCurrencies,
-		TransferLimit: a.Cfg.LedgerTransferLimit,
-		Workers:       a.Cfg.LedgerWorkers,
-		MaxBatch:      a.Cfg.LedgerMaxBatch,
+		Currencies:     a.Cfg.LedgerCurrencies,
+		TransferLimit:  a.Cfg.LedgerTransferLimit,
+		SpendingLimits: spending,
+		Workers:        a.Cfg.LedgerWorkers,
+		MaxBatch:       a.Cfg.LedgerMaxBatch,
 		// Sending needs the approved KYC/KYB case and no active restriction.
 		Policy:   comp,
 		Posting:  a.Posting,

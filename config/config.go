@@ -69,8 +69,10 @@ type Config struct {
 	// currency, and the posting engine's batching (0: defaults).
 	LedgerCurrencies    []string
 	LedgerTransferLimit int64
-	LedgerWorkers       int
-	LedgerMaxBatch      int
+	// LedgerSpendingLimits is LEDGER_SPENDING_LIMITS as written (ledger.ParseLimits reads it).
+	LedgerSpendingLimits string
+	LedgerWorkers        int
+	LedgerMaxBatch       int
 
 	// BenchmarkLedgerAuditOff stops the ledger from writing audit events for money movements. It
 	// exists only so that `make bench` can measure what the audit log costs (issue: throughput with
@@ -151,6 +153,7 @@ func Load() (Config, error) {
 	}
 	c.CORSOrigins = split(get("CORS_ORIGINS", ""))
 	c.LedgerCurrencies = split(get("LEDGER_CURRENCIES", "EUR,XOF,USD"))
+	c.LedgerSpendingLimits = os.Getenv("LEDGER_SPENDING_LIMITS")
 	for k, p := range map[string]*int64{"LEDGER_TRANSFER_LIMIT": &c.LedgerTransferLimit} {
 		if v := os.Getenv(k); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)

@@ -26,12 +26,10 @@ WHERE a.id = $1 AND a.kind = 'user';
 
 -- name: ResolveTransfers :many
 -- Everything the transfers of a batch need before their accounts are locked, in one statement:
--- for each (ord), the source wallet (only when that user owns it), the sender's compliance facts
--- (the view belongs to compliance), and the recipient, by username (their wallet in the currency,
+-- for each (ord), the source wallet (only when that user owns it) and the recipient, by username (their wallet in the currency,
 -- if any) or by wallet id ('' and 0 stand for "not given"; to_user_status '' means no such
 -- recipient). An ord without a row: the source wallet is not the caller's.
 SELECT k.ord::bigint AS ord, a.id, a.currency, u.username,
-       e.account_type, e.case_status::text AS case_status, e.restricted,
        COALESCE(r.user_status, '') AS to_user_status, r.username AS to_username, r.account_id AS to_account_id, r.currency AS to_currency
 FROM (SELECT unnest(sqlc.arg(from_wallet_ids)::bigint[]) AS from_wallet_id, unnest(sqlc.arg(user_ids)::bigint[]) AS user_id,
              unnest(sqlc.arg(currencies)::text[]) AS currency, unnest(sqlc.arg(to_usernames)::text[]) AS to_username,
@@ -39,7 +37,6 @@ FROM (SELECT unnest(sqlc.arg(from_wallet_ids)::bigint[]) AS from_wallet_id, unne
              generate_subscripts(sqlc.arg(from_wallet_ids)::bigint[], 1) AS ord) k
 JOIN ledger_accounts a ON a.id = k.from_wallet_id AND a.user_id = k.user_id AND a.kind = 'user'
 JOIN users u ON u.id = a.user_id
-JOIN compliance_send_eligibility e ON e.user_id = u.id
 LEFT JOIN LATERAL (
     SELECT ru.status AS user_status, ru.username, ra.id AS account_id, ra.currency
     FROM users ru LEFT JOIN ledger_accounts ra ON ra.user_id = ru.id AND ra.kind = 'user' AND ra.currency = k.currency
@@ -78,16 +75,63 @@ WHERE (caller, key) IN (SELECT unnest(sqlc.arg(callers)::text[]), unnest(sqlc.ar
   AND expires_at > sqlc.arg(now);
 
 -- name: LockAccounts :many
--- Every account of a batch, locked in one statement in id order (no deadlocks between batches).
--- FOR NO KEY UPDATE still lets foreign-key checks of other inserts take their KEY SHARE locks.
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash
-FROM ledger_accounts WHERE id = ANY(sqlc.arg(ids)::bigint[])
-ORDER BY id
-FOR NO KEY UPDATE;
+-- Every account of a batch, locked in one statement in id order (no deadlocks between batches),
+-- with what the money policy decides on: the owner's status and compliance facts (the view
+-- belongs to compliance; '' / false for system accounts). FOR NO KEY UPDATE still lets
+-- foreign-key checks of other inserts take their KEY SHARE locks.
+SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
+       COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
+       COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
+FROM ledger_accounts a
+LEFT JOIN users u ON u.id = a.user_id
+LEFT JOIN compliance_send_eligibility e ON e.user_id = a.user_id
+WHERE a.id = ANY(sqlc.arg(ids)::bigint[])
+ORDER BY a.id
+FOR NO KEY UPDATE OF a;
+
+-- name: GetSpending :many
+-- The spending counters of locked accounts that fall in the current windows: the hour buckets of
+-- the last 24 hours and the calendar month's bucket. At most 25 rows per account, by key.
+SELECT account_id, period, period_start, amount FROM ledger_spending
+WHERE account_id = ANY(sqlc.arg(ids)::bigint[])
+  AND ((period = 'hour' AND period_start > sqlc.arg(day_start)::timestamptz)
+       OR (period = 'month' AND period_start = sqlc.arg(month_start)::timestamptz));
+
+-- name: PruneSpending :execrows
+-- Counters no window reads any more.
+DELETE FROM ledger_spending
+WHERE (period = 'hour' AND period_start < sqlc.arg(hour_before)::timestamptz)
+   OR (period = 'month' AND period_start < sqlc.arg(month_before)::timestamptz);
+
+-- name: LockExternalRefs :exec
+-- One transaction-scoped advisory lock per external reference of a batch, waited for, in a fixed
+-- order: two requests with one reference are decided one after the other.
+SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7412)))
+FROM (SELECT DISTINCT unnest(sqlc.arg(lock_keys)::text[]) AS k ORDER BY 1) x;
+
+-- name: FindExternalRefs :many
+-- Transactions that already use a reference (read after LockExternalRefs, so a request that
+-- committed meanwhile is seen).
+SELECT t.*, fu.username AS from_username, tu.username AS to_username
+FROM (SELECT unnest(sqlc.arg(kinds)::text[]) AS kind, unnest(sqlc.arg(currencies)::text[]) AS currency,
+             unnest(sqlc.arg(refs)::text[]) AS ref) k
+JOIN ledger_transactions t ON t.kind = k.kind AND t.currency = k.currency AND t.external_ref = k.ref
+     AND t.external_ref IS NOT NULL AND t.kind IN ('deposit', 'withdrawal') AND t.status IN ('posted', 'pending')
+LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id AND fa.kind = 'user'
+LEFT JOIN users fu ON fu.id = fa.user_id
+LEFT JOIN ledger_accounts ta ON ta.id = t.to_account_id AND ta.kind = 'user'
+LEFT JOIN users tu ON tu.id = ta.user_id;
+
+-- name: ListExpiredHolds :many
+-- Pending holds past their expiry, oldest first.
+SELECT id FROM ledger_transactions
+WHERE kind = 'withdrawal' AND status = 'pending' AND expires_at <= sqlc.arg(now)::timestamptz
+ORDER BY expires_at
+LIMIT sqlc.arg(lim);
 
 -- name: GetHolds :many
 -- Read after the hold's wallet is locked: a hold's status only changes under that lock.
-SELECT id, kind, status, currency, amount, from_account_id, to_account_id
+SELECT id, kind, status, currency, amount, from_account_id, to_account_id, expires_at, created_at
 FROM ledger_transactions WHERE id = ANY(sqlc.arg(ids)::bigint[]);
 
 -- name: GetHold :one
@@ -101,7 +145,7 @@ WHERE t.id = $1 AND t.kind = 'withdrawal';
 -- holds, idempotency records and audit events. The caller compares the counts with what it sent.
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
-        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at)
+        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at)
     SELECT unnest(sqlc.arg(t_id)::bigint[]), unnest(sqlc.arg(t_kind)::text[]), unnest(sqlc.arg(t_status)::text[]),
         unnest(sqlc.arg(t_currency)::text[]), unnest(sqlc.arg(t_amount)::bigint[]),
         NULLIF(unnest(sqlc.arg(t_from)::bigint[]), 0), NULLIF(unnest(sqlc.arg(t_to)::bigint[]), 0),
@@ -110,7 +154,8 @@ WITH new_tx AS (
         NULLIF(unnest(sqlc.arg(t_note)::text[]), ''), NULLIF(unnest(sqlc.arg(t_ext)::text[]), ''),
         sqlc.arg(now)::timestamptz,
         -- finalized_at: the zero time (0001-01-01) stands for NULL (an SRF cannot sit inside CASE).
-        NULLIF(unnest(sqlc.arg(t_finalized)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+        NULLIF(unnest(sqlc.arg(t_finalized)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+        NULLIF(unnest(sqlc.arg(t_expires)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
     RETURNING 1
 ), new_entries AS (
     INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
@@ -131,6 +176,20 @@ WITH new_tx AS (
     UPDATE ledger_transactions t SET status = v.status, finalized_at = sqlc.arg(now)::timestamptz
     FROM (SELECT unnest(sqlc.arg(h_id)::bigint[]) AS id, unnest(sqlc.arg(h_status)::text[]) AS status) v
     WHERE t.id = v.id AND t.status = 'pending'
+    RETURNING 1
+), spend_add AS (
+    -- Spending counters grow (transfers out, holds placed); one row per key, summed by the engine.
+    INSERT INTO ledger_spending AS sp (account_id, period, period_start, amount)
+    SELECT unnest(sqlc.arg(sa_account)::bigint[]), unnest(sqlc.arg(sa_period)::text[]),
+        unnest(sqlc.arg(sa_start)::timestamptz[]), unnest(sqlc.arg(sa_amount)::bigint[])
+    ON CONFLICT (account_id, period, period_start) DO UPDATE SET amount = sp.amount + EXCLUDED.amount
+    RETURNING 1
+), spend_sub AS (
+    -- ... and shrink (holds voided or expired, in the buckets they were counted in).
+    UPDATE ledger_spending sp SET amount = sp.amount - v.amount
+    FROM (SELECT unnest(sqlc.arg(ss_account)::bigint[]) AS account_id, unnest(sqlc.arg(ss_period)::text[]) AS period,
+                 unnest(sqlc.arg(ss_start)::timestamptz[]) AS period_start, unnest(sqlc.arg(ss_amount)::bigint[]) AS amount) v
+    WHERE sp.account_id = v.account_id AND sp.period = v.period AND sp.period_start = v.period_start
     RETURNING 1
 ), idem AS (
     INSERT INTO idempotency_keys AS ik (caller, key, request_hash, response_status, response_code, response_data, transaction_id, created_at, expires_at)
@@ -156,7 +215,9 @@ SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
        (SELECT count(*) FROM heads)::bigint AS accounts,
        (SELECT count(*) FROM holds)::bigint AS holds,
        (SELECT count(*) FROM idem)::bigint AS idempotency,
-       (SELECT count(*) FROM audit)::bigint AS audits;
+       (SELECT count(*) FROM audit)::bigint AS audits,
+       (SELECT count(*) FROM spend_add)::bigint AS spend_added,
+       (SELECT count(*) FROM spend_sub)::bigint AS spend_subtracted;
 
 -- name: DeleteExpiredIdempotencyKeys :execrows
 DELETE FROM idempotency_keys d
@@ -191,3 +252,10 @@ WHERE t.id IN (
 )
 ORDER BY t.id DESC
 LIMIT sqlc.arg(lim);
+
+-- name: GetOwnedWalletTier :one
+-- A wallet of the user with what its spending limits depend on (the owner's tier and whether its
+-- case is approved: the view belongs to compliance).
+SELECT a.id, a.currency, COALESCE(e.account_type, 'person')::text AS account_type, e.case_status::text AS case_status
+FROM ledger_accounts a JOIN compliance_send_eligibility e ON e.user_id = a.user_id
+WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';

@@ -50,16 +50,16 @@ func (e AccountStatus) Valid() bool {
 
 // Defines values for AccountType.
 const (
-	Business AccountType = "business"
-	Personal AccountType = "personal"
+	AccountTypeBusiness AccountType = "business"
+	AccountTypePersonal AccountType = "personal"
 )
 
 // Valid indicates whether the value is a known member of the AccountType enum.
 func (e AccountType) Valid() bool {
 	switch e {
-	case Business:
+	case AccountTypeBusiness:
 		return true
-	case Personal:
+	case AccountTypePersonal:
 		return true
 	default:
 		return false
@@ -176,112 +176,119 @@ func (e CheckStatus) Valid() bool {
 
 // Defines values for Code.
 const (
-	ACCOUNTCLOSED           Code = "ACCOUNT_CLOSED"
-	ACCOUNTNOTEMPTY         Code = "ACCOUNT_NOT_EMPTY"
-	ACCOUNTRESTRICTED       Code = "ACCOUNT_RESTRICTED"
-	ACCOUNTTYPELOCKED       Code = "ACCOUNT_TYPE_LOCKED"
-	ACCOUNTTYPEUPDATED      Code = "ACCOUNT_TYPE_UPDATED"
-	CASEINCOMPLETE          Code = "CASE_INCOMPLETE"
-	CASENOTAPPLICABLE       Code = "CASE_NOT_APPLICABLE"
-	CASENOTEDITABLE         Code = "CASE_NOT_EDITABLE"
-	CASENOTFOUND            Code = "CASE_NOT_FOUND"
-	CASESUBMITTED           Code = "CASE_SUBMITTED"
-	CASEUPDATED             Code = "CASE_UPDATED"
-	CHALLENGEEXPIRED        Code = "CHALLENGE_EXPIRED"
-	COMPLIANCECASEOK        Code = "COMPLIANCE_CASE_OK"
-	COMPLIANCECASESOK       Code = "COMPLIANCE_CASES_OK"
-	COMPLIANCEOK            Code = "COMPLIANCE_OK"
-	CURRENCYMISMATCH        Code = "CURRENCY_MISMATCH"
-	DEPOSITPOSTED           Code = "DEPOSIT_POSTED"
-	DEVICENOTFOUND          Code = "DEVICE_NOT_FOUND"
-	DEVICESOK               Code = "DEVICES_OK"
-	DOCUMENTINVALID         Code = "DOCUMENT_INVALID"
-	DOCUMENTTOOLARGE        Code = "DOCUMENT_TOO_LARGE"
-	DOCUMENTUNSUPPORTEDTYPE Code = "DOCUMENT_UNSUPPORTED_TYPE"
-	DOCUMENTUPLOADED        Code = "DOCUMENT_UPLOADED"
-	EMAILALREADYACTIVE      Code = "EMAIL_ALREADY_ACTIVE"
-	EMAILALREADYUSED        Code = "EMAIL_ALREADY_USED"
-	FORBIDDEN               Code = "FORBIDDEN"
-	HEALTHOK                Code = "HEALTH_OK"
-	HOLDCREATED             Code = "HOLD_CREATED"
-	HOLDNOTFOUND            Code = "HOLD_NOT_FOUND"
-	HOLDNOTPENDING          Code = "HOLD_NOT_PENDING"
-	HOLDSETTLED             Code = "HOLD_SETTLED"
-	HOLDVOIDED              Code = "HOLD_VOIDED"
-	IDEMPOTENCYINPROGRESS   Code = "IDEMPOTENCY_IN_PROGRESS"
-	IDEMPOTENCYKEYREUSED    Code = "IDEMPOTENCY_KEY_REUSED"
-	INSUFFICIENTFUNDS       Code = "INSUFFICIENT_FUNDS"
-	INVALID2FACODE          Code = "INVALID_2FA_CODE"
-	INVALIDCREDENTIALS      Code = "INVALID_CREDENTIALS"
-	INVALIDSTATETRANSITION  Code = "INVALID_STATE_TRANSITION"
-	KYBDATASAVED            Code = "KYB_DATA_SAVED"
-	KYCDATASAVED            Code = "KYC_DATA_SAVED"
-	KYCREQUIRED             Code = "KYC_REQUIRED"
-	LEDGERCHECKFAILED       Code = "LEDGER_CHECK_FAILED"
-	LEDGERCHECKOK           Code = "LEDGER_CHECK_OK"
-	LIMITEXCEEDED           Code = "LIMIT_EXCEEDED"
-	LOGINSUCCESS            Code = "LOGIN_SUCCESS"
-	LOGOUTOTHERSSUCCESS     Code = "LOGOUT_OTHERS_SUCCESS"
-	LOGOUTSUCCESS           Code = "LOGOUT_SUCCESS"
-	MAGICLINKINVALID        Code = "MAGIC_LINK_INVALID"
-	MAGICLINKSENT           Code = "MAGIC_LINK_SENT"
-	MALFORMEDREQUEST        Code = "MALFORMED_REQUEST"
-	MEOK                    Code = "ME_OK"
-	MEPHOTOUPDATED          Code = "ME_PHOTO_UPDATED"
-	METHODNOTALLOWED        Code = "METHOD_NOT_ALLOWED"
-	MEUPDATED               Code = "ME_UPDATED"
-	MFAREQUIRED             Code = "MFA_REQUIRED"
-	NOTFOUND                Code = "NOT_FOUND"
-	NOTIMPLEMENTED          Code = "NOT_IMPLEMENTED"
-	OTPEXPIRED              Code = "OTP_EXPIRED"
-	OTPINVALID              Code = "OTP_INVALID"
-	OTPSENT                 Code = "OTP_SENT"
-	OTPVALID                Code = "OTP_VALID"
-	PASSWORDRESETSENT       Code = "PASSWORD_RESET_SENT"
-	PASSWORDRESETSUCCESS    Code = "PASSWORD_RESET_SUCCESS"
-	PAYLOADTOOLARGE         Code = "PAYLOAD_TOO_LARGE"
-	PHOTOINVALID            Code = "PHOTO_INVALID"
-	PHOTOTOOLARGE           Code = "PHOTO_TOO_LARGE"
-	PHOTOUNSUPPORTEDTYPE    Code = "PHOTO_UNSUPPORTED_TYPE"
-	RATELIMITED             Code = "RATE_LIMITED"
-	RECIPIENTNOTFOUND       Code = "RECIPIENT_NOT_FOUND"
-	RESTRICTIONLIFTED       Code = "RESTRICTION_LIFTED"
-	RESTRICTIONNOTFOUND     Code = "RESTRICTION_NOT_FOUND"
-	SAMEWALLET              Code = "SAME_WALLET"
-	SECURITYEVENTSOK        Code = "SECURITY_EVENTS_OK"
-	SERVERERROR             Code = "SERVER_ERROR"
-	SERVICEUNAVAILABLE      Code = "SERVICE_UNAVAILABLE"
-	STEPUPREQUIRED          Code = "STEP_UP_REQUIRED"
-	TOKENISSUED             Code = "TOKEN_ISSUED"
-	TRANSACTIONSOK          Code = "TRANSACTIONS_OK"
-	TRANSFERCOMPLETED       Code = "TRANSFER_COMPLETED"
-	TRANSFERNOTFOUND        Code = "TRANSFER_NOT_FOUND"
-	TRANSFEROK              Code = "TRANSFER_OK"
-	TWOFAALREADYENABLED     Code = "TWOFA_ALREADY_ENABLED"
-	TWOFADISABLED           Code = "TWOFA_DISABLED"
-	TWOFAENABLED            Code = "TWOFA_ENABLED"
-	TWOFAENROLLMENTEXPIRED  Code = "TWOFA_ENROLLMENT_EXPIRED"
-	TWOFANOTENABLED         Code = "TWOFA_NOT_ENABLED"
-	TWOFASTATUS             Code = "TWOFA_STATUS"
-	TWOFAVERIFIED           Code = "TWOFA_VERIFIED"
-	UNAUTHENTICATED         Code = "UNAUTHENTICATED"
-	USERBLOCKED             Code = "USER_BLOCKED"
-	USERNOTFOUND            Code = "USER_NOT_FOUND"
-	USERRESTRICTED          Code = "USER_RESTRICTED"
-	USERUNBLOCKED           Code = "USER_UNBLOCKED"
-	VALIDATIONFAILED        Code = "VALIDATION_FAILED"
-	WALLETALREADYEXISTS     Code = "WALLET_ALREADY_EXISTS"
-	WALLETCLOSED            Code = "WALLET_CLOSED"
-	WALLETCREATED           Code = "WALLET_CREATED"
-	WALLETFROZEN            Code = "WALLET_FROZEN"
-	WALLETNOTFOUND          Code = "WALLET_NOT_FOUND"
-	WALLETSOK               Code = "WALLETS_OK"
-	WALLETSTATUSUPDATED     Code = "WALLET_STATUS_UPDATED"
+	ACCOUNTBLOCKED             Code = "ACCOUNT_BLOCKED"
+	ACCOUNTCLOSED              Code = "ACCOUNT_CLOSED"
+	ACCOUNTNOTEMPTY            Code = "ACCOUNT_NOT_EMPTY"
+	ACCOUNTRESTRICTED          Code = "ACCOUNT_RESTRICTED"
+	ACCOUNTTYPELOCKED          Code = "ACCOUNT_TYPE_LOCKED"
+	ACCOUNTTYPEUPDATED         Code = "ACCOUNT_TYPE_UPDATED"
+	BALANCEOVERFLOW            Code = "BALANCE_OVERFLOW"
+	CASEINCOMPLETE             Code = "CASE_INCOMPLETE"
+	CASENOTAPPLICABLE          Code = "CASE_NOT_APPLICABLE"
+	CASENOTEDITABLE            Code = "CASE_NOT_EDITABLE"
+	CASENOTFOUND               Code = "CASE_NOT_FOUND"
+	CASESUBMITTED              Code = "CASE_SUBMITTED"
+	CASEUPDATED                Code = "CASE_UPDATED"
+	CHALLENGEEXPIRED           Code = "CHALLENGE_EXPIRED"
+	COMPLIANCECASEOK           Code = "COMPLIANCE_CASE_OK"
+	COMPLIANCECASESOK          Code = "COMPLIANCE_CASES_OK"
+	COMPLIANCEOK               Code = "COMPLIANCE_OK"
+	CURRENCYMISMATCH           Code = "CURRENCY_MISMATCH"
+	DEPOSITPOSTED              Code = "DEPOSIT_POSTED"
+	DEVICENOTFOUND             Code = "DEVICE_NOT_FOUND"
+	DEVICESOK                  Code = "DEVICES_OK"
+	DOCUMENTINVALID            Code = "DOCUMENT_INVALID"
+	DOCUMENTTOOLARGE           Code = "DOCUMENT_TOO_LARGE"
+	DOCUMENTUNSUPPORTEDTYPE    Code = "DOCUMENT_UNSUPPORTED_TYPE"
+	DOCUMENTUPLOADED           Code = "DOCUMENT_UPLOADED"
+	DUPLICATEEXTERNALREFERENCE Code = "DUPLICATE_EXTERNAL_REFERENCE"
+	EMAILALREADYACTIVE         Code = "EMAIL_ALREADY_ACTIVE"
+	EMAILALREADYUSED           Code = "EMAIL_ALREADY_USED"
+	FORBIDDEN                  Code = "FORBIDDEN"
+	HEALTHOK                   Code = "HEALTH_OK"
+	HOLDCREATED                Code = "HOLD_CREATED"
+	HOLDEXPIRED                Code = "HOLD_EXPIRED"
+	HOLDNOTFOUND               Code = "HOLD_NOT_FOUND"
+	HOLDNOTPENDING             Code = "HOLD_NOT_PENDING"
+	HOLDSETTLED                Code = "HOLD_SETTLED"
+	HOLDVOIDED                 Code = "HOLD_VOIDED"
+	IDEMPOTENCYINPROGRESS      Code = "IDEMPOTENCY_IN_PROGRESS"
+	IDEMPOTENCYKEYREUSED       Code = "IDEMPOTENCY_KEY_REUSED"
+	INSUFFICIENTFUNDS          Code = "INSUFFICIENT_FUNDS"
+	INVALID2FACODE             Code = "INVALID_2FA_CODE"
+	INVALIDCREDENTIALS         Code = "INVALID_CREDENTIALS"
+	INVALIDSTATETRANSITION     Code = "INVALID_STATE_TRANSITION"
+	KYBDATASAVED               Code = "KYB_DATA_SAVED"
+	KYCDATASAVED               Code = "KYC_DATA_SAVED"
+	KYCREQUIRED                Code = "KYC_REQUIRED"
+	LEDGERCHECKFAILED          Code = "LEDGER_CHECK_FAILED"
+	LEDGERCHECKOK              Code = "LEDGER_CHECK_OK"
+	LIMITEXCEEDED              Code = "LIMIT_EXCEEDED"
+	LIMITSOK                   Code = "LIMITS_OK"
+	LOGINSUCCESS               Code = "LOGIN_SUCCESS"
+	LOGOUTOTHERSSUCCESS        Code = "LOGOUT_OTHERS_SUCCESS"
+	LOGOUTSUCCESS              Code = "LOGOUT_SUCCESS"
+	MAGICLINKINVALID           Code = "MAGIC_LINK_INVALID"
+	MAGICLINKSENT              Code = "MAGIC_LINK_SENT"
+	MALFORMEDREQUEST           Code = "MALFORMED_REQUEST"
+	MEOK                       Code = "ME_OK"
+	MEPHOTOUPDATED             Code = "ME_PHOTO_UPDATED"
+	METHODNOTALLOWED           Code = "METHOD_NOT_ALLOWED"
+	MEUPDATED                  Code = "ME_UPDATED"
+	MFAREQUIRED                Code = "MFA_REQUIRED"
+	NOTFOUND                   Code = "NOT_FOUND"
+	NOTIMPLEMENTED             Code = "NOT_IMPLEMENTED"
+	OTPEXPIRED                 Code = "OTP_EXPIRED"
+	OTPINVALID                 Code = "OTP_INVALID"
+	OTPSENT                    Code = "OTP_SENT"
+	OTPVALID                   Code = "OTP_VALID"
+	PASSWORDRESETSENT          Code = "PASSWORD_RESET_SENT"
+	PASSWORDRESETSUCCESS       Code = "PASSWORD_RESET_SUCCESS"
+	PAYLOADTOOLARGE            Code = "PAYLOAD_TOO_LARGE"
+	PHOTOINVALID               Code = "PHOTO_INVALID"
+	PHOTOTOOLARGE              Code = "PHOTO_TOO_LARGE"
+	PHOTOUNSUPPORTEDTYPE       Code = "PHOTO_UNSUPPORTED_TYPE"
+	RATELIMITED                Code = "RATE_LIMITED"
+	RECIPIENTNOTFOUND          Code = "RECIPIENT_NOT_FOUND"
+	RESTRICTIONLIFTED          Code = "RESTRICTION_LIFTED"
+	RESTRICTIONNOTFOUND        Code = "RESTRICTION_NOT_FOUND"
+	SAMEWALLET                 Code = "SAME_WALLET"
+	SECURITYEVENTSOK           Code = "SECURITY_EVENTS_OK"
+	SERVERERROR                Code = "SERVER_ERROR"
+	SERVICEUNAVAILABLE         Code = "SERVICE_UNAVAILABLE"
+	STEPUPREQUIRED             Code = "STEP_UP_REQUIRED"
+	TOKENISSUED                Code = "TOKEN_ISSUED"
+	TRANSACTIONSOK             Code = "TRANSACTIONS_OK"
+	TRANSFERCOMPLETED          Code = "TRANSFER_COMPLETED"
+	TRANSFERNOTFOUND           Code = "TRANSFER_NOT_FOUND"
+	TRANSFEROK                 Code = "TRANSFER_OK"
+	TWOFAALREADYENABLED        Code = "TWOFA_ALREADY_ENABLED"
+	TWOFADISABLED              Code = "TWOFA_DISABLED"
+	TWOFAENABLED               Code = "TWOFA_ENABLED"
+	TWOFAENROLLMENTEXPIRED     Code = "TWOFA_ENROLLMENT_EXPIRED"
+	TWOFANOTENABLED            Code = "TWOFA_NOT_ENABLED"
+	TWOFASTATUS                Code = "TWOFA_STATUS"
+	TWOFAVERIFIED              Code = "TWOFA_VERIFIED"
+	UNAUTHENTICATED            Code = "UNAUTHENTICATED"
+	USERBLOCKED                Code = "USER_BLOCKED"
+	USERNOTFOUND               Code = "USER_NOT_FOUND"
+	USERRESTRICTED             Code = "USER_RESTRICTED"
+	USERUNBLOCKED              Code = "USER_UNBLOCKED"
+	VALIDATIONFAILED           Code = "VALIDATION_FAILED"
+	WALLETALREADYEXISTS        Code = "WALLET_ALREADY_EXISTS"
+	WALLETCLOSED               Code = "WALLET_CLOSED"
+	WALLETCREATED              Code = "WALLET_CREATED"
+	WALLETFROZEN               Code = "WALLET_FROZEN"
+	WALLETNOTFOUND             Code = "WALLET_NOT_FOUND"
+	WALLETSOK                  Code = "WALLETS_OK"
+	WALLETSTATUSUPDATED        Code = "WALLET_STATUS_UPDATED"
 )
 
 // Valid indicates whether the value is a known member of the Code enum.
 func (e Code) Valid() bool {
 	switch e {
+	case ACCOUNTBLOCKED:
+		return true
 	case ACCOUNTCLOSED:
 		return true
 	case ACCOUNTNOTEMPTY:
@@ -291,6 +298,8 @@ func (e Code) Valid() bool {
 	case ACCOUNTTYPELOCKED:
 		return true
 	case ACCOUNTTYPEUPDATED:
+		return true
+	case BALANCEOVERFLOW:
 		return true
 	case CASEINCOMPLETE:
 		return true
@@ -328,6 +337,8 @@ func (e Code) Valid() bool {
 		return true
 	case DOCUMENTUPLOADED:
 		return true
+	case DUPLICATEEXTERNALREFERENCE:
+		return true
 	case EMAILALREADYACTIVE:
 		return true
 	case EMAILALREADYUSED:
@@ -337,6 +348,8 @@ func (e Code) Valid() bool {
 	case HEALTHOK:
 		return true
 	case HOLDCREATED:
+		return true
+	case HOLDEXPIRED:
 		return true
 	case HOLDNOTFOUND:
 		return true
@@ -369,6 +382,8 @@ func (e Code) Valid() bool {
 	case LEDGERCHECKOK:
 		return true
 	case LIMITEXCEEDED:
+		return true
+	case LIMITSOK:
 		return true
 	case LOGINSUCCESS:
 		return true
@@ -663,21 +678,42 @@ func (e TokenIssuedResponseTokenType) Valid() bool {
 	}
 }
 
+// Defines values for TransactionLimitWindow.
+const (
+	TransactionLimitWindowDay      TransactionLimitWindow = "day"
+	TransactionLimitWindowMonth    TransactionLimitWindow = "month"
+	TransactionLimitWindowTransfer TransactionLimitWindow = "transfer"
+)
+
+// Valid indicates whether the value is a known member of the TransactionLimitWindow enum.
+func (e TransactionLimitWindow) Valid() bool {
+	switch e {
+	case TransactionLimitWindowDay:
+		return true
+	case TransactionLimitWindowMonth:
+		return true
+	case TransactionLimitWindowTransfer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TransactionKind.
 const (
-	Deposit    TransactionKind = "deposit"
-	Transfer   TransactionKind = "transfer"
-	Withdrawal TransactionKind = "withdrawal"
+	TransactionKindDeposit    TransactionKind = "deposit"
+	TransactionKindTransfer   TransactionKind = "transfer"
+	TransactionKindWithdrawal TransactionKind = "withdrawal"
 )
 
 // Valid indicates whether the value is a known member of the TransactionKind enum.
 func (e TransactionKind) Valid() bool {
 	switch e {
-	case Deposit:
+	case TransactionKindDeposit:
 		return true
-	case Transfer:
+	case TransactionKindTransfer:
 		return true
-	case Withdrawal:
+	case TransactionKindWithdrawal:
 		return true
 	default:
 		return false
@@ -702,6 +738,24 @@ func (e TransactionStatus) Valid() bool {
 	case TransactionStatusPosted:
 		return true
 	case TransactionStatusVoided:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletLimitsTier.
+const (
+	WalletLimitsTierBusiness WalletLimitsTier = "business"
+	WalletLimitsTierPersonal WalletLimitsTier = "personal"
+)
+
+// Valid indicates whether the value is a known member of the WalletLimitsTier enum.
+func (e WalletLimitsTier) Valid() bool {
+	switch e {
+	case WalletLimitsTierBusiness:
+		return true
+	case WalletLimitsTierPersonal:
 		return true
 	default:
 		return false
@@ -850,6 +904,7 @@ type CheckStatus string
 // | USER_UNBLOCKED | 200 | user unblocked (internal) |
 // | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
 // | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+// | ACCOUNT_BLOCKED | 403 | the wallet's owner is blocked: no money moves in or out (recorded as failed) |
 // | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
 // | CASE_NOT_FOUND | 404 | no such compliance case |
 // | USER_NOT_FOUND | 404 | no such user (internal) |
@@ -901,6 +956,7 @@ type CheckStatus string
 // | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
 // | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 // | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
 // | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 // | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 // | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -909,11 +965,14 @@ type CheckStatus string
 // | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
 // | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
 // | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
-// | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+// | WALLET_FROZEN | 409 | the wallet is frozen (recorded as failed) |
 // | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
-// | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+// | LIMIT_EXCEEDED | 409 | over the per-transfer limit, or the daily or monthly spending limit (recorded as failed; `data` says which, with `limit`, `used`, `remaining`, `resets_at`) |
 // | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
-// | WALLET_CLOSED | 409 | the wallet was closed with its account; its status can no longer change (internal) |
+// | HOLD_EXPIRED | 409 | the hold passed its expiry and is (or is about to be) voided: it can no longer be settled |
+// | DUPLICATE_EXTERNAL_REFERENCE | 409 | this external reference was already credited (deposit) or paid out (withdrawal) in this currency; `data` is the original transaction |
+// | BALANCE_OVERFLOW | 409 | the movement would take a balance past the 64-bit range (recorded as failed) |
+// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 // | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 // | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
 type Code string
@@ -1192,6 +1251,7 @@ type Error struct {
 	// | USER_UNBLOCKED | 200 | user unblocked (internal) |
 	// | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
 	// | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+	// | ACCOUNT_BLOCKED | 403 | the wallet's owner is blocked: no money moves in or out (recorded as failed) |
 	// | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
 	// | CASE_NOT_FOUND | 404 | no such compliance case |
 	// | USER_NOT_FOUND | 404 | no such user (internal) |
@@ -1243,6 +1303,7 @@ type Error struct {
 	// | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -1251,11 +1312,14 @@ type Error struct {
 	// | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
 	// | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
 	// | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
-	// | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+	// | WALLET_FROZEN | 409 | the wallet is frozen (recorded as failed) |
 	// | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
-	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit, or the daily or monthly spending limit (recorded as failed; `data` says which, with `limit`, `used`, `remaining`, `resets_at`) |
 	// | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
-	// | WALLET_CLOSED | 409 | the wallet was closed with its account; its status can no longer change (internal) |
+	// | HOLD_EXPIRED | 409 | the hold passed its expiry and is (or is about to be) voided: it can no longer be settled |
+	// | DUPLICATE_EXTERNAL_REFERENCE | 409 | this external reference was already credited (deposit) or paid out (withdrawal) in this currency; `data` is the original transaction |
+	// | BALANCE_OVERFLOW | 409 | the movement would take a balance past the 64-bit range (recorded as failed) |
+	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
 	Code Code `json:"code"`
@@ -1322,6 +1386,24 @@ type HistoryResponse struct {
 	Message string `json:"message"`
 }
 
+// HoldRequest defines model for HoldRequest.
+type HoldRequest struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// ExpiresIn Seconds until the hold expires if it is neither settled nor voided: 60 s to 30 days, default 7 days (604 800).
+	ExpiresIn         *int   `json:"expires_in,omitempty"`
+	ExternalReference string `json:"external_reference"`
+	WalletId          int64  `json:"wallet_id"`
+}
+
 // KybCompanyData defines model for KybCompanyData.
 type KybCompanyData struct {
 	BeneficialOwners   []BeneficialOwner `json:"beneficial_owners"`
@@ -1380,6 +1462,14 @@ type LedgerCheckResponse struct {
 		Violations []string `json:"violations"`
 	} `json:"data"`
 	Message string `json:"message"`
+}
+
+// LimitsResponse defines model for LimitsResponse.
+type LimitsResponse struct {
+	// Code Example: LIMITS_OK
+	Code    string       `json:"code"`
+	Data    WalletLimits `json:"data"`
+	Message string       `json:"message"`
 }
 
 // Locale defines model for Locale.
@@ -1582,6 +1672,7 @@ type MoneyRejection struct {
 	// | USER_UNBLOCKED | 200 | user unblocked (internal) |
 	// | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
 	// | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+	// | ACCOUNT_BLOCKED | 403 | the wallet's owner is blocked: no money moves in or out (recorded as failed) |
 	// | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
 	// | CASE_NOT_FOUND | 404 | no such compliance case |
 	// | USER_NOT_FOUND | 404 | no such user (internal) |
@@ -1633,6 +1724,7 @@ type MoneyRejection struct {
 	// | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -1641,11 +1733,14 @@ type MoneyRejection struct {
 	// | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
 	// | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
 	// | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
-	// | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+	// | WALLET_FROZEN | 409 | the wallet is frozen (recorded as failed) |
 	// | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
-	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit, or the daily or monthly spending limit (recorded as failed; `data` says which, with `limit`, `used`, `remaining`, `resets_at`) |
 	// | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
-	// | WALLET_CLOSED | 409 | the wallet was closed with its account; its status can no longer change (internal) |
+	// | HOLD_EXPIRED | 409 | the hold passed its expiry and is (or is about to be) voided: it can no longer be settled |
+	// | DUPLICATE_EXTERNAL_REFERENCE | 409 | this external reference was already credited (deposit) or paid out (withdrawal) in this currency; `data` is the original transaction |
+	// | BALANCE_OVERFLOW | 409 | the movement would take a balance past the 64-bit range (recorded as failed) |
+	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
 	Code      Code         `json:"code"`
@@ -1878,6 +1973,17 @@ type SecurityEventsResponse struct {
 // SignedAmount Integer amount in minor units, signed from the wallet's point of view (negative = out).
 type SignedAmount = int64
 
+// SpendingWindow defines model for SpendingWindow.
+type SpendingWindow struct {
+	// Limit Minor units.
+	Limit     int64 `json:"limit"`
+	Remaining int64 `json:"remaining"`
+
+	// ResetsAt When some of the window frees up (null when nothing is used).
+	ResetsAt *string `json:"resets_at"`
+	Used     int64   `json:"used"`
+}
+
 // Timestamp UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
 //
 // Example: 2026-01-09T17:08:57.000000Z
@@ -1930,21 +2036,42 @@ type Transaction struct {
 	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
 	//
 	// Example: EUR
-	Currency          CurrencyCode `json:"currency"`
-	ExternalReference *string      `json:"external_reference"`
+	Currency CurrencyCode `json:"currency"`
+
+	// ExpiresAt Withdrawal holds: when the hold expires if it is still pending (voided by the expiry worker). Absent on other kinds.
+	ExpiresAt         *string `json:"expires_at,omitempty"`
+	ExternalReference *string `json:"external_reference"`
 
 	// FailureCode The code of a failed transaction.
-	FailureCode  *string           `json:"failure_code"`
-	FinalizedAt  *string           `json:"finalized_at"`
-	FromUsername *string           `json:"from_username"`
-	FromWalletId *int64            `json:"from_wallet_id"`
-	Id           int64             `json:"id"`
-	Kind         TransactionKind   `json:"kind"`
-	Note         *string           `json:"note"`
-	Status       TransactionStatus `json:"status"`
-	ToUsername   *string           `json:"to_username"`
-	ToWalletId   *int64            `json:"to_wallet_id"`
+	FailureCode  *string         `json:"failure_code"`
+	FinalizedAt  *string         `json:"finalized_at"`
+	FromUsername *string         `json:"from_username"`
+	FromWalletId *int64          `json:"from_wallet_id"`
+	Id           int64           `json:"id"`
+	Kind         TransactionKind `json:"kind"`
+
+	// Limit Only on a LIMIT_EXCEEDED refusal
+	Limit *int64 `json:"limit,omitempty"`
+
+	// LimitWindow Only on a LIMIT_EXCEEDED refusal: which limit refused it (the per-transfer limit, the rolling 24 h window or the calendar month).
+	LimitWindow *TransactionLimitWindow `json:"limit_window,omitempty"`
+	Note        *string                 `json:"note"`
+
+	// Remaining Only on a LIMIT_EXCEEDED refusal
+	Remaining *int64 `json:"remaining,omitempty"`
+
+	// ResetsAt Only on a LIMIT_EXCEEDED refusal: when some of the window frees up (the oldest spending leaves the 24 h window; the next month starts); null for the per-transfer limit.
+	ResetsAt   *string           `json:"resets_at,omitempty"`
+	Status     TransactionStatus `json:"status"`
+	ToUsername *string           `json:"to_username"`
+	ToWalletId *int64            `json:"to_wallet_id"`
+
+	// Used Only on a LIMIT_EXCEEDED refusal
+	Used *int64 `json:"used,omitempty"`
 }
+
+// TransactionLimitWindow Only on a LIMIT_EXCEEDED refusal: which limit refused it (the per-transfer limit, the rolling 24 h window or the calendar month).
+type TransactionLimitWindow string
 
 // TransactionKind defines model for TransactionKind.
 type TransactionKind string
@@ -2074,6 +2201,7 @@ type UnprocessableError struct {
 	// | USER_UNBLOCKED | 200 | user unblocked (internal) |
 	// | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
 	// | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+	// | ACCOUNT_BLOCKED | 403 | the wallet's owner is blocked: no money moves in or out (recorded as failed) |
 	// | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
 	// | CASE_NOT_FOUND | 404 | no such compliance case |
 	// | USER_NOT_FOUND | 404 | no such user (internal) |
@@ -2125,6 +2253,7 @@ type UnprocessableError struct {
 	// | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -2133,11 +2262,14 @@ type UnprocessableError struct {
 	// | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
 	// | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
 	// | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
-	// | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+	// | WALLET_FROZEN | 409 | the wallet is frozen (recorded as failed) |
 	// | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
-	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit, or the daily or monthly spending limit (recorded as failed; `data` says which, with `limit`, `used`, `remaining`, `resets_at`) |
 	// | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
-	// | WALLET_CLOSED | 409 | the wallet was closed with its account; its status can no longer change (internal) |
+	// | HOLD_EXPIRED | 409 | the hold passed its expiry and is (or is about to be) voided: it can no longer be settled |
+	// | DUPLICATE_EXTERNAL_REFERENCE | 409 | this external reference was already credited (deposit) or paid out (withdrawal) in this currency; `data` is the original transaction |
+	// | BALANCE_OVERFLOW | 409 | the movement would take a balance past the 64-bit range (recorded as failed) |
+	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
 	Code Code `json:"code"`
@@ -2234,6 +2366,7 @@ type ValidationError struct {
 	// | USER_UNBLOCKED | 200 | user unblocked (internal) |
 	// | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
 	// | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+	// | ACCOUNT_BLOCKED | 403 | the wallet's owner is blocked: no money moves in or out (recorded as failed) |
 	// | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
 	// | CASE_NOT_FOUND | 404 | no such compliance case |
 	// | USER_NOT_FOUND | 404 | no such user (internal) |
@@ -2285,6 +2418,7 @@ type ValidationError struct {
 	// | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -2293,11 +2427,14 @@ type ValidationError struct {
 	// | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
 	// | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
 	// | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
-	// | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+	// | WALLET_FROZEN | 409 | the wallet is frozen (recorded as failed) |
 	// | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
-	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+	// | LIMIT_EXCEEDED | 409 | over the per-transfer limit, or the daily or monthly spending limit (recorded as failed; `data` says which, with `limit`, `used`, `remaining`, `resets_at`) |
 	// | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
-	// | WALLET_CLOSED | 409 | the wallet was closed with its account; its status can no longer change (internal) |
+	// | HOLD_EXPIRED | 409 | the hold passed its expiry and is (or is about to be) voided: it can no longer be settled |
+	// | DUPLICATE_EXTERNAL_REFERENCE | 409 | this external reference was already credited (deposit) or paid out (withdrawal) in this currency; `data` is the original transaction |
+	// | BALANCE_OVERFLOW | 409 | the movement would take a balance past the 64-bit range (recorded as failed) |
+	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
 	Code Code `json:"code"`
@@ -2346,6 +2483,29 @@ type Wallet struct {
 	Pending int64        `json:"pending"`
 	Status  WalletStatus `json:"status"`
 }
+
+// WalletLimits defines model for WalletLimits.
+type WalletLimits struct {
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode   `json:"currency"`
+	Daily    SpendingWindow `json:"daily"`
+	Monthly  SpendingWindow `json:"monthly"`
+
+	// PerTransfer The largest single transfer
+	PerTransfer int64 `json:"per_transfer"`
+
+	// Tier The owner's account type.
+	Tier WalletLimitsTier `json:"tier"`
+
+	// Verified Whether the tier's case (KYC or KYB) is approved; until it is, nothing can be sent (KYC_REQUIRED) whatever the limits say.
+	Verified bool  `json:"verified"`
+	WalletId int64 `json:"wallet_id"`
+}
+
+// WalletLimitsTier The owner's account type.
+type WalletLimitsTier string
 
 // WalletResponse defines model for WalletResponse.
 type WalletResponse struct {
@@ -2922,6 +3082,15 @@ type CreateWalletParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// GetWalletLimitsParams defines parameters for GetWalletLimits.
+type GetWalletLimitsParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ListWalletTransactionsParams defines parameters for ListWalletTransactions.
 type ListWalletTransactionsParams struct {
 	// Cursor Opaque cursor from the previous page's `next_cursor`.
@@ -3010,7 +3179,7 @@ type UnblockUserJSONRequestBody = ReasonRequest
 type CreateDepositJSONRequestBody = DepositRequest
 
 // CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
-type CreateHoldJSONRequestBody = DepositRequest
+type CreateHoldJSONRequestBody = HoldRequest
 
 // SetWalletStatusJSONRequestBody defines body for SetWalletStatus for application/json ContentType.
 type SetWalletStatusJSONRequestBody = WalletStatusRequest
@@ -3253,6 +3422,9 @@ type ServerInterface interface {
 	// CreateWallet Open a wallet
 	// (POST /api/v1/wallets)
 	CreateWallet(ctx echo.Context, params CreateWalletParams) error
+	// GetWalletLimits Spending limits of a wallet
+	// (GET /api/v1/wallets/{id}/limits)
+	GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error
@@ -5632,6 +5804,57 @@ func (w *ServerInterfaceWrapper) CreateWallet(ctx echo.Context) error {
 	return err
 }
 
+// GetWalletLimits converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWalletLimits(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WalletId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWalletLimitsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWalletLimits(ctx, id, params)
+	return err
+}
+
 // ListWalletTransactions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWalletTransactions(ctx echo.Context) error {
 	var err error
@@ -5816,6 +6039,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/wallets", wrapper.ListWallets, options.OperationMiddlewares["listWallets"]...)
 	router.POST(options.BaseURL+"/api/v1/wallets", wrapper.CreateWallet, options.OperationMiddlewares["createWallet"]...)
 	router.GET(options.BaseURL+"/api/v1/wallets/:id/transactions", wrapper.ListWalletTransactions, options.OperationMiddlewares["listWalletTransactions"]...)
+	router.GET(options.BaseURL+"/api/v1/wallets/:id/limits", wrapper.GetWalletLimits, options.OperationMiddlewares["getWalletLimits"]...)
 	router.POST(options.BaseURL+"/api/v1/transfers", wrapper.CreateTransfer, options.OperationMiddlewares["createTransfer"]...)
 	router.GET(options.BaseURL+"/api/v1/transfers/:id", wrapper.GetTransfer, options.OperationMiddlewares["getTransfer"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/deposits", wrapper.CreateDeposit, options.OperationMiddlewares["createDeposit"]...)
@@ -8482,15 +8706,18 @@ func (response CreateDeposit401JSONResponse) VisitCreateDepositResponse(w http.R
 	return err
 }
 
-type CreateDeposit403JSONResponse struct{ ForbiddenJSONResponse }
+type CreateDeposit403JSONResponse struct{ MoneyForbiddenJSONResponse }
 
 func (response CreateDeposit403JSONResponse) VisitCreateDepositResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
@@ -8605,15 +8832,18 @@ func (response CreateHold401JSONResponse) VisitCreateHoldResponse(w http.Respons
 	return err
 }
 
-type CreateHold403JSONResponse struct{ ForbiddenJSONResponse }
+type CreateHold403JSONResponse struct{ MoneyForbiddenJSONResponse }
 
 func (response CreateHold403JSONResponse) VisitCreateHoldResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
@@ -8728,15 +8958,18 @@ func (response SettleHold401JSONResponse) VisitSettleHoldResponse(w http.Respons
 	return err
 }
 
-type SettleHold403JSONResponse struct{ ForbiddenJSONResponse }
+type SettleHold403JSONResponse struct{ MoneyForbiddenJSONResponse }
 
 func (response SettleHold403JSONResponse) VisitSettleHoldResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
@@ -8851,15 +9084,18 @@ func (response VoidHold401JSONResponse) VisitVoidHoldResponse(w http.ResponseWri
 	return err
 }
 
-type VoidHold403JSONResponse struct{ ForbiddenJSONResponse }
+type VoidHold403JSONResponse struct{ MoneyForbiddenJSONResponse }
 
 func (response VoidHold403JSONResponse) VisitVoidHoldResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
@@ -10232,6 +10468,88 @@ func (response CreateWalletdefaultJSONResponse) VisitCreateWalletResponse(w http
 	return err
 }
 
+type GetWalletLimitsRequestObject struct {
+	Id     WalletId `json:"id"`
+	Params GetWalletLimitsParams
+}
+
+type GetWalletLimitsResponseObject interface {
+	VisitGetWalletLimitsResponse(w http.ResponseWriter) error
+}
+
+type GetWalletLimits200JSONResponse LimitsResponse
+
+func (response GetWalletLimits200JSONResponse) VisitGetWalletLimitsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletLimits401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetWalletLimits401JSONResponse) VisitGetWalletLimitsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletLimits404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWalletLimits404JSONResponse) VisitGetWalletLimitsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletLimits422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response GetWalletLimits422JSONResponse) VisitGetWalletLimitsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletLimitsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWalletLimitsdefaultJSONResponse) VisitGetWalletLimitsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWalletTransactionsRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params ListWalletTransactionsParams
@@ -10508,6 +10826,9 @@ type StrictServerInterface interface {
 	// CreateWallet Open a wallet
 	// (POST /api/v1/wallets)
 	CreateWallet(ctx context.Context, request CreateWalletRequestObject) (CreateWalletResponseObject, error)
+	// GetWalletLimits Spending limits of a wallet
+	// (GET /api/v1/wallets/{id}/limits)
+	GetWalletLimits(ctx context.Context, request GetWalletLimitsRequestObject) (GetWalletLimitsResponseObject, error)
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx context.Context, request ListWalletTransactionsRequestObject) (ListWalletTransactionsResponseObject, error)
@@ -12468,6 +12789,32 @@ func (sh *strictHandler) CreateWallet(ctx echo.Context, params CreateWalletParam
 	return nil
 }
 
+// GetWalletLimits operation middleware
+func (sh *strictHandler) GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error {
+	var request GetWalletLimitsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWalletLimits(ctx.Request().Context(), request.(GetWalletLimitsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWalletLimits")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWalletLimitsResponseObject); ok {
+		return validResponse.VisitGetWalletLimitsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListWalletTransactions operation middleware
 func (sh *strictHandler) ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error {
 	var request ListWalletTransactionsRequestObject
@@ -12524,453 +12871,512 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bciJJligMv4pv/tlWUndAAlJmVUrWNkNKKJNOSdCAqiq7qQGHcCBagXtUeISUVFWa9dW2/3rmM9u3",
-	"39W8yLxJPclnvpZ7hEcQINCpMnuqzLpTQIQfli9f58PPpYlYBIIzHsnS0c+lOaMuC+HPlssWgYgYj7os",
-	"8OmSuepbl8lJ6AWRJ3jpqDSKwpiNyO2ccRLNGRkLd0k8CX/LSITMJSKOJmLBiJgSygmjoe+xkITsx5jJ",
-	"iNx60RyfpgtGkikny/J7tqyUnJKczNmCqpkZjxelo7+V1JQlpzSlvmSlH5xStAxY6agko9Djs9KnT06p",
-	"y6Jw2ZhGLFxdcY9NBHcliQS5pV5ExmwqQkZC9YrHZ9kpFx73FmrWWjKNxyM2Y2Hpk5oooCFdsEgDrDGZ",
-	"sCA6p3wW0xlbnfpKKnBwf4nw+r7cCILyuZhQnymY0bFkPDomInRZSFw28VwmHfJj+Yb6MZPEm3EFUIeE",
-	"bOYJTtSGg4C5asnsI10Evlof4+WrnsP48Y9/qlZel5ySp6bGYy05JU4X6ilcajlZa2bT9OM547NoXjqq",
-	"VeuHRQA+EYvA9yifsBMqWasAMdT3xIO1wQICGs3T6T235JQUCnihwip1ovYKpiJc0AiB/eqw5Gw+B3s5",
-	"V5KFRctR3z/bciwsfs+WBbDxPcaj8mQuJOMk5t6PMSPXbKmuSDT3JFkIrj4FLKTqFbJX+/Uf/1l/+ZJM",
-	"5jSkE4Vv+w6RExEwVyGyuj8T6vssJJS75JoFEakfknmFdFlZMu6mN6z43qnJqbovhJLIWzARR0SoD5OQ",
-	"ynkWwV5Oq5OvaY2VD8evWfnQrbPya/ry63JtWpvUxwfuIXs5XYd2ufu9EeoWGtZfvgSgJ2hZhJP9kHJJ",
-	"JwpgRRhg/fxsiPCdOpOoaDX4y7Mt5PtGECChWV1KG/6gPvGREokbFoaey8jelPr+mE6uFXGahsSbkoUn",
-	"pcdnLzx+Q33P3a+QRhzNRehFNPJu8F2Soy1Z7JmG63DDJoelTYiQP/pPClIyEFwyIMMncwVcPmPNjwGC",
-	"TzE5rhiZ+pMGge9N4GK9+LtUIPg5XZ960lWjn7xrnJ83L982h83vO61u81QBmUkJhL3UnzNyw0Jvqgci",
-	"cyoJw+kqpOMzRf18MSMeJ3RGPV7Rx8lkNPTc0lGpWvvzu4O/vvzL6++++f7rD6++fdk/7B1063+pdUqf",
-	"7M3/S8impaPS/+9FyqZf4K/yRTMMhWZEOWrHr7m45Y5ZkrrL+shoxFy1Mo8rYoJwqpSyJF3wqe9NonvB",
-	"rXX5beO8dTrs9Rv95rDfbVz2Wv1W+zIHPk+q6fkMxAIZ0SiWCsu4iAj1fXGLXO35INYHCiqZgpSiinQy",
-	"ETGPzJrUMcIyGYnmVK9RArHOAe9SRGci5vdEukavObxs94dn7avLLMYBP1VLmarRfxN0AgA5JFasVCgJ",
-	"Tt1AIKgaBg9Am+ZFo3U+bJx3m43TD8Or3sp98yRhC+r5hLpuyCRgC/VDRpW8ydWinhcmZrcpI53EYch4",
-	"hGgCEDkVk3jBeNQX4pyGM3YvyJy2T64umpf9Yb/dHp43um+bK5TI1fOA4C0E8dVkZK9WJRfeG0IjshAy",
-	"2n9e+Ji9I0vApWSAcsVlHAQijO5JoBO4XF32rjqddrffPB32P3Sy4GkrabtzeuaQP3eab0E66ly+TSAm",
-	"CQ3hsrMgem6Sk0CIMy+as9BaJhchLHO8JBouADoc6j7A6jW73za7w2a32+5m4HPFGWFhyGLFICIWqo8y",
-	"IjIObxiPn/lONfiSCAAFU4+QvcNqlYwuGudn7e5F83TYbf7lqtnrjxxyWD0ko4RQwhcvyeii2X/XPgUC",
-	"2jg/b3/XhF9qB2TUaXw4bzdO0zs0cshLNbgNGPiuhuO2LjrnTYVeMMav//ivfTiBMxGOPddl/F6n0O53",
-	"hpo/Zg6hhayZqMeeF+LJfiwJISvY7MmIAoVVJG7qi1sExFvB2b1hUCxRKZFAuCwjSj0rMLS4CKtwiO/x",
-	"ayeVkRSAGA+F78Od3VPcj4ZRDiz6JOtTegLbfYAAVT9rDE/ap81CTKmfNX4DbPkuFHxGJBhQyJROIhHa",
-	"uz4Jmct45FFfPmjnJ93mafOy32qc94qvSTrPbyMHgSDikFsAR0ClvBUhyNhc8LJSMW9SAfLXf/w/xOOu",
-	"JyOPz2JPzunYR+ngQin5DyMo7z+cAFHUt8mlEWyOLtTUSluqVp3SJGRK6B+Cvliv1l+Vq7Vy9XW/9vVR",
-	"9Zujl19XqvDfX0tOCUWYyVJdhqsu6G2KJ1B/GLIpUz+x0hGPfd8pTannxyEbFq9k6nHqez9tN+s0FIuh",
-	"kiq1Ijj9iL/VvjY/3oK2DCd8WHeUcnz0unrolK49JWiXIqXaT1GXFFGyRFQr1IDU85lSqCNROM83+JM9",
-	"y8EnG/M+CMUfAemiJVnEMiJjowAy15gQlyImE8oJGFzAhFPZHukAG7rs7wwE6kLuSCaJlkFCNo0l9UnI",
-	"JiJ0mUuoJJTgRklkmTr2RvbRjBwyapyctK8u+8Nus9fvtk6Qw4EUO1IINNp30PRjpgCFJ5mHi2ju8RnZ",
-	"G/X6zc7wqmOPrUYRcWQGUrez0J5ctg3KRVDRb70oMEEDZCxo3VN8bF32rs7OWictJUKeXV2e9gou0Gv1",
-	"3zPdoMIFPcc9Oni+e9TiMp5OvYmnWOg05q585BsyjqXHlXa4/f0owPyJ0e3WoP7zovkVD0IxUTAc+/cU",
-	"KU6bF512v3l58mH4vvlh2G0WK9heap0Fi/AtTXXsWDKXTAE8rjcFVI6MMflJuHBm22tZspEJjFk7oEtf",
-	"UJfsjUCWaPRb7cvhWaN13jwdaSIHuoU0h83zPqeCHXNUSswce6NigNoE0EwC+P0gm9B3jfPzZn+NVUib",
-	"kX8ju9ClIDKezEnIpIjDCQNogQMDnRGw+Q6eyINsIJ137X57gwEkmItIZKwfzwuIN8JdKmyaej6z1/DJ",
-	"KXVpxM69hXdfPtVt9JvD89ZFq5+/sUKQBeVLQqOILYJIJnbnKFyi0Zn4NFKn8KyG1JVlZakjuGbLiW92",
-	"E1W0vLgw0RWncTRXQtiE3hecV5eNq/47pV2cNPIQzY3/vHC7QM+Kk2jhSt/UCmkkrhnaWC2j2QVzPdoH",
-	"V8i9b9RG05k1F/EWdMZItAye2z4BF2oZoOk7tdN9ckrfojfDE/wMxZL7gGGFSSiJDUg3PK/0vNLR34DG",
-	"oPXZyP6U4CllbNKV0g9OyeiD5r1EP0xejYi6pxH5xnLnVko/ZCSlnlgwMvWY76KJUmPFk0A/heSubLYC",
-	"zkU9jo6AUJJzT0uMacxGwLjr8VnJKaF+XHJKY19MrkGcnPhCMrcglMMxAxo8z8t7AQsl+C4tf02qli3J",
-	"+w8nDqGpWGgeg5/egGcyWSCOpBamn75rQV0EhlpXEIqAhZGHDkg9yzDSq94EfHuD6Mk0Pt+/ZcdJFyPG",
-	"SgaGxWg95eeV4wLXL0E9xljvjG7ylSQLj4uQxNyLyF7zqksmak0O+b59RqYh5RO575AaiQSp//vLg1//",
-	"//9Rq5BLdgPhAS6beAvqZ7y6aGhYdUrTj+iUfl2tfl17/br+8vDrw+rr17XN/mqn9IZxptQE6rdvOTKK",
-	"LITHXhjNhy6NWMYbDl8UHNrUC2U0RHUlF99SvSOwwCn59P7vcoq+dS9a5t4+yLx7UPCuUFuXcy8YBiyc",
-	"aLKWgNTMvsnrb+OSBQJ7S44Nyux6i1ZQhIQnVLJTNvGkJ/iGK4GomVIEMJ8OQ3bjsVtFFoIgFEAXQlDx",
-	"bELHp6LwLoaMasqeRf+u3jfIozgceH7sAY+JVBqMDp5R2mwFMdY63urdQSfZ6wrzr4PRew81AAOA6+Wk",
-	"5JSul+PCvak3VskoF9EQAAd0U8bjhRfh3zF3WbgCTjeBJ/ypNj7UUFhDcNW8ECrjmQNbOUgRAu/5ucCF",
-	"HmOYlfGio0uJ+kqb/EoShXGVovuJgxpyaTarBoNFawvKNVsWLhlMGzKB1SZqa0FV3bAJkEQ0rmx+se8t",
-	"mIzoIsjiHY99H9VyjNBZWVsk7rGy/NW19mePmIGbk55MssDsDgvxcs4m16toJq5LaJ8qRhHt2sh5T25Y",
-	"uCQLOpl7nKEnR6FAo9MiIYvikEttZfQiSd71+x0d9lEhajyUcmSkgAl3lQO7gZAk7yfmVgZ8wH/BYX/B",
-	"138hC0a5x2fklwH/pVwuJ/9TT75rNs7774bt9+QXUq9WyS+EwQJdpkQRMHFQLm9ZKOF1ct5+27oc9q5O",
-	"Tpq9XvIOSN7EkzJmLghuEDgjQhQylmX8DANcnDUSU2jyPvhpEhcSwsEeyUzdvuqvmXtPhMRlN96E7at3",
-	"ZhhQm3mx3X/X7PZW3sf9oukCR1gZ4LT5beuk2bOhZJ70pH7momn/HIQClFzz01XnVOlRK7/HAUYamee0",
-	"vpF/GvT2zLO95slVt9X/MGx+27zsZ5ZGSUAxYMiQ7K8kkWwSh160VNvlkT7Mdr8z7DUv+8mrIZt5MtLR",
-	"lIBEQP2Th0EP2PA0Sr+4mcbb1snwvHX5PjvFgs68CXgNrbH77ffNy2Gr17uydm2EUJCEYecK4TOoBi93",
-	"Gr3ed+3u6bDb7DX72dk4i6NQyb2Aw4qNURIyyRKbXPEQORRJdBOMxdLz9r9rnzUggOuql8FkHadlPdS8",
-	"bLw5z+E74+oSZ8Y6bfVWn3M9ufLgt81u66xlPSgjFpTjgMxCyhMcOWlfdM5bjcuTDGpa3hFxw0LFCPFx",
-	"4/BQGu4qChoNQoSraoKO0IVR3n84GZ42+o1hr/Gt9f77DyfpGC6NKJH0xiz0/Yc3xe+8gdVSvlx5JQ1r",
-	"6Zy3G6f6rVp2f0nAjw6xR6g0es1h7+rNRatvb9B6DQLcEqFBS0cpnCywqrE23D391o8xixnZMwx6v3CY",
-	"7CiwBGADVggOd8ncU1tZrg6mRsif2QStXEZIIa7gq8u46jW7lo8rAaMVtqb0duauvGlearUvh+etM3tm",
-	"+2Xfm0YFb8O8b87bJ++t90Au0gqvg1ddKiiK63UjXF0WjhFzPcrKWwbLT87bvQJigzp2fm6HoLNG6t9X",
-	"RrWdh+QXclg9UJcSlXkdps4ZczHhwwidcCkU43r/4c0+nlZmiZlTwSEpJ9pxboNYRiKQil3NRDpfiheJ",
-	"TRyGOVRkUVuk80ifwnX9OwDfTbiw/tWCpSemcBgWxloXGgvDvVYc3wpCNeemaa4rmBUda7IEbpgFjdYl",
-	"3Lxmv5kMCMRFCRDJXZOR5/smjNs4roEkSKW/5YDbPG31FeFeXaGOixUBw60iA5HE4yDf2ZwiGa3R6Zy3",
-	"TnLjgbMgHVBNoG6zJjQGCmACXCXmyQ1JV5d5Y0K5GtREGit0MCSISosSZkaGjV90+h+Scam+JRp6c/Al",
-	"jqmPvCZUxFHfiLnw83Q88Vqo4WoK192C0Mg88c8ZZuHdl/a7al9pwOBKvGBuPI16aph6XUEqjDkYudUY",
-	"BExBLpsIF8RvNPZqYScXewcwAWrEAxpKBi/8ude+VINgQIxZQXpmBYE9ME4Nxtk9pgZvc9aSnwy4MIb0",
-	"BfWnIlwoIhcXxMMb6otyFwx51u6+aZ2eNi8TsmTFo2e3YqKzkidx4f12v4ODTwSI36iwGDHTOgbrJVZe",
-	"oF86fTgfW5HSSTW0gi7KYygcqbvDmGvWuJ5OhSKOmI7dRo+dpQYU0zcNeoQSEjUaGS1BS/f5qEt4/yUo",
-	"aNFcuBkoCo6XHpcCA6zGfqc3L2EL5uzV5YvSaPA9xYv2i8ZpnPRb3zZ3GEmJz8lYKI6asVIxFwdTwLfi",
-	"zw3dxJeAfhS/IKbTFBl0FCRc7SoC21frAyzY05gK4fauQtw5jWWEqIu6sdIy9ld0EgvFatX0fuE4tlPJ",
-	"0leQTOcTXlaH2C6bJKsfdNvn50CCCrZrqKZkk5CBLQ51B6O75GJ2EwIKSaZAPBXF972FZ9SdrJ84eQH1",
-	"THjjZUpti31gCanFlxTuKhLrAIEVIfmOjTsrhHbFj5RQWqOO3SROFhOFYq0hT55taqzXHhLXWzCumLTE",
-	"nRxWX7/67/+r/l+LKpanGEYClph3x6obw4jlhd03encaCE1+geBotQ72MQDjoYnIRtRzWUQ9X+6n9MaK",
-	"l4a3FSVO8xeBANxQD2xlZMmidE5FeK4uG982WudaMnipCZ1lqUmlH1R34W0MjMhoKWke5FcykWythxUH",
-	"atjKgObrSowxJ6KfRPV3RfXQL0xD8RMGTcdc/52XHEG+a4DkuEaT0mMZ1Sd966zZHRpZLl2ric4igZCJ",
-	"0JI8b82g5Cc7xEnT+E671+oPO+2ePajLAiG9yIyZ38S79vnpKtC8aO6G9Jb6KO8EPp2se7fX7PdtxT//",
-	"rmRR5K97+dt263TDuzfCK1LfzpunbxUA3zVP3q/a/3zmzhjSr9Cjig0I35UFbyb3GN/OvyfJjSd8oH97",
-	"vqeAt5/Bn/VM2ODc1E7bzR7m+pftc51qK7s9BMBtw9w5ENorTpjd961ev7cq/IIXkUaJG5Gwj54092s1",
-	"ejEdILn4RmSGCBlxq1huGp2HVNGo/VfdLkRXXbR6F43+ybtkNHOrRRqP5XErJE2vzmNyw/Dd5kmrA0vN",
-	"gup1kU438QJPh/yvGU4D8Kzb/mvzchVw+qSVumaytFL6YfTutYP3GhfNIc6QDK2FN8pd4jIZeei2AxN6",
-	"ktKtJ18/MLCKYfP7k2bz1BJVEr4asLCc0BxksusHS/Cu07w8bV2+zehkgGqWvGQuvQjNHc7QaGPASAfQ",
-	"e1FKm4ZX4knQ0tyxrXZOKAdpSnB1ZbX2lycTdgxf63LY6bbfdtE2ao4vlyrvyZVQQc8o1GHME08EKY4O",
-	"THWvopHU1uJkY/mIw18G3ApVSFwbJaeUcVuUnJLthcCfLddC+kXWZVBySqknQA3STP7V/A8/ZIz4Jae0",
-	"aqsvOSVje9d/mmynnNm85JRs23jJKRVYuwu+TRZsG6mTj1rsTj4bu3PyhbEvl5xSxohcckpFVuKSU8qa",
-	"feGLN9kvViy2avCMLTY7m7Gtrn6rv7RMniWnlLNjlpzSqn3SPKZNhuZjYkO0toe3S2/MwpRV25xZih15",
-	"mjWh5dZif78hDTxnrLKnMfYm+7vUapQ/pJW9JZYb+1TsqNFNOaN5WwngbM76YW0sm6S0GlaY2BKsd6yU",
-	"rmwqYF7dLzklG5h5/RxuY17pLjnFSdRFWnFyH3IKbvK9pcPqxaY5e6vKpjqugnIJ61RAuNY53U59txLk",
-	"uzZIsShsL6NJKczMBs7mMmBzOot+IKeMlJxSqmQkH4w8nH6R1RXUzrOyv/kmI9fbX8IjWQm95JRs4dt8",
-	"1PK0+YgSsqLrWaE3/00CpYJo8lWp04xuf1EoJAJuF6StrIhvQClWZK50WBSdLBAbKmVJP2pPGZHFXqYW",
-	"O9SCivl67hcrDaI4xMGub7QaBYPFmbYJHLnUESKZABJXh0sN10Uw9RMnG6iyOi6UCK7DmZS0B1YYDH3z",
-	"4IckF+POqJTEH6Bm9iK2uDs8JQGISVuH6BYcmIYhXarP1zrE6a5AFwiF+uSUtK22oDyOUjQgYBblqzEj",
-	"QShuQFbUTovEFaGkvbHt19wbGYfsEBJ0HDLS3lb8jCb7xJKuFg05PAkgVqN4cvtMo3NWD844NJJwX+MU",
-	"s9adOOVy2YLJTGMhfEY5xPDeI7ApgcX9EDQXfwSnmizE+i09wFWUzi3Csa+MjYCFUUmZ23cKxqZHjLJ1",
-	"SjY63PXq++X4BB8/VU9/cp7g8j/Bhe0C9dh0WbXdaXsSkI0MLBgRowJXwoBX43t3pROZ+wxn7/vtaeno",
-	"b3cd3aSj38Sz+2EtbUyR7ze4bw6EOg63Bh88vd06swH5+ZsNwYJmbmflomduWHbaXS989gRzN9DG7xQv",
-	"t6UMXV37a5VCTHSgYlp9rFDhWr1tW5CFQhplp3D8fEe0MCwufV7Pevemd9nuivL6CFt9lk324sWCIm16",
-	"NKL/QLL9ZMTttyE4GHO5a+TzLnTqQbRmEy2x1r41Ju1EJLIGmEe4Mwadn+PqyAfQw94dBHFHVSG39by4",
-	"sB4UTomzj9FwEocSC17dISBtBbrsoJsBmchNqzC0akHscHEelXqY1aVq1IKtZE/YCZCBCxVZF3TGXvw9",
-	"YLPkQ8BnhfqvnNP6y1er6s25uGVhGfSbOftIeu8a5frLV8bDoaNRx8uIycI8D+n9xIbw870piKYb6ZYz",
-	"oyYrzxTt2O6sd7k3RTbfB9IJW1R/UiKRFOALfEHd1d1OPT+bVTf2uLrBBTvcHVmLVUuYcvOq2zqk+3H1",
-	"QMqHSv9eZ4DRaWQmQDFR5SFBRWTiPdXP4DEs1uLVEPKeJHSTBWI40fapbaUNa83br+dKsrCbvri6oE2J",
-	"qxaY8+s2cMktaztMuCefewyRP0HGp7qrMY/C5YZSzQsWUcwcQJKbVvNmGMerSwbYlZff/HklwbHI8glk",
-	"E+uKrM3mTKsc3QEx/RxkjK3AwwxSCAL7zdX85l6bHNZrXxPqB3M6ZpE3wbA5uhB8Zic7ewxD0wOfRoqg",
-	"ETGdQrq9DRms1BTQKGKhGv7f/9Yo//WHnw8+/UsRqpxiyIwFHOq6Hh5MxwIT9Cdw8sQqydjeSKbwqU/O",
-	"PSFdXHZqx5LqTskq5LR7yXH7qNOBHAMBa2uFqy1CilOIOi2678l9udOSdk/5TRf3tW65RdwxGlbDaZW0",
-	"4K8mg3zd74Z9rfzuBVttDHK6Y5lsLUXvzVXD8gNb12AwcH8+/FRW/9TNP3385yjzz2BQUX+8+vTXghuT",
-	"w4UUWNmtZwHlJIcKAMhtL3OM6eGsxxkswZ+CBKcqx7Hnlmv1gyxh3OZq4LCX+kzTgb3OXHBGXEYaLr3v",
-	"sKbahTWskNnBXla3HGsndTATBfIwLVDf1Z3UvnszzIyMaelApmTj0NgXS0CPxXQopkNdtEXpDMyfesyy",
-	"StoJoCWnNE7KUQyhJMLQZROf6p+L1KfmQnss8i0ovMVCi49+okm5RLLwhoVl6bm5ZgnUpf+mP1UmYlGy",
-	"amxgbZocgh2uW8taTs7MSjeW54GH8seDrxYdR1KnuhjfNstYbt7CmNdAdUY4mccLysshoxgnrd8o1Dvt",
-	"kjlFxSIgihBwZeqxEAIrde0jsjdmS6EbqBgsgoPfr9xJ6lLMha0Xgeodo340hzR8uQqxQMhoFrK79QUr",
-	"jR/W4Hq7vZNbeDKvGWv90jeQl2RTm5aRAcAnp4Ao2eFuKye7yYYkd6prcBfxSSyVel+FIEHXRStiiwI9",
-	"dSvRr+fNOHNTAVDHzA6pqZi2IoetkQwsmxKwUhYGNIyWxaouhhvqlHpT2pPsqaHhNugwcczVTYOI5f5W",
-	"4QYPkrl2l32zhVW3EJ22MWNY7YOMKo01UrcYfzsLvzVDepWteO972t1zIxRY3gsE8izW5TBI7zwH6Dst",
-	"bvpy7CKPrMZRrRVKskMlIspWsop9bQsElgfZonEBd9uen0AqykUuFCw9V1QrJ+ZsD8B8va4CIFo62qrq",
-	"wmbUX68g2dLYkMeLMRLCzWCyxiwewdYwVne+Bp4KkGtlqUeF34J+bOGrNRT1zaeNoLWlwYyCUHfuArv9",
-	"6haVzdYcyk710Z7jyCYNLeavkpvVomxblYPzOKvdA2DqvXrRe3eyDyWNUT9hZ5n3d4QwrN3BrWcHXgO9",
-	"jQhPU9DeEYZjDuGTs2vpvvsi9xdY8i9vRNcwW3MymcimTUdTjPXr8Xo95u6KqdshIw6/NVLeH3/uwJHN",
-	"WHDXOW/e632qL6a0bhMmnENeIuhPu0hWq/HiW0pW4rrYBorZkCtepTtCaXNgAv3MGumZBKW0M6ZRFKFL",
-	"JSs27pyLmceTHpPF1y9Jhs8L7XEMMvjKoJhaL4detlDxgeWjsRS6xZQO7RhkvWx1K38o8j6KKFiJD4hE",
-	"FNytBmdmcrL7ssbNbKAYxDNvfXVQ65JuNg7hY3mT+912yJZbYIm/+zWw766a6O9+0TiYdzGv2aWjs1yn",
-	"/s1ubN7YBpPxnC2t7htObgfSkktJXEtYBGdbBPHC/H1xzbiOv97i8ezt/PTDLmQjZ7TbSDYyKysKTGBS",
-	"DsEVW0gLjZv8XqG8a6kA+B0LyQCsZIUQvGE0ZGEhqXtAuF+OcGRgkVnJChjSadcAXcQR3rK19OQe1GGt",
-	"l2r9ItrRnIVyx6tRmH27Je/VJYssXFoHffPkMzHQCzrzJucev+6xqKOJzu/EfntivzF8l90akNqvDSeC",
-	"Tz2d/FXEMApKEWs6lGs8kdYB0hVnXx3afeZzZbFfHWZ40avDu5iRufIFTKl4L4UIxjpzEYld7lpBvvqW",
-	"1wwq7gzj0C8k2veKnM77V5IZ7oxmforbynaE4/1DpjpYDvjJNnKFwNtxPw+M7dabwrmfbGvJkFsylQ3c",
-	"xFqf9VpSC/puR2Zu3YULznZnWy0Pjj2O6X1atGGfNRJAhbbIwb5rFRQXRgOuC5Fs2bxttCZBeOSQUT6d",
-	"eHQ84FzoPm+mSWLqTB7tV6Awx/3d3Nugm+UXusvjmfVzP/hMbdazcqDf/PqP/6zV7R42DtF0nLlOUsxT",
-	"13WEMpyCR9SDOinJL19JrPFOAhpG+Jg6wsVC8KQKZDYmoheFVT7r/JuUt9XQ/V+5mMacqlTEB1fzYT6n",
-	"aCmn1I6C4qjHV2XXm3lR0vg3XXOtfnAIQe92DGO1/PqHn199WjfHdqLa3ahslpu1tf0u2T2bZLdG+df3",
-	"+17iVjsKvoUGB4+FGQ8OM9oQQmMtdnspwC5NtFNQCdRxLDKB3sXq8cWiDYBoi9kYa+ENEuNWWRlFombx",
-	"tFo227G50t3RHk8fjZug0x0m/Tvn3zotK+MLuDsWNzEobzZVwVOrvoS7/SxzwZnldd3mhVSleaR4lRV7",
-	"VHQrpnSo2z8UewkekHbKV2JtM/2N74jCcC0NNLEz6WOyxncyqtl2XpvUT5P132QOKQ+dXATzHUpgVuP4",
-	"LS/s7/er8IXHMAp47mOjXIrfm9GrCxUc1vKetE7Jg9qj6WGKFyAfXxr93M1xQA+22VOPTQR3z6C/V2Em",
-	"1WOIfHZ632MlPZvXxsXu9+2JgzeNdqmWg51Z7lsaQb893o5UpMt6TO9JrlhCUmLFgmiOg6R7tneQhd0d",
-	"576L/LxalfJeprRcUukTGNJydZC+vHz+Dbn5D82vd0paIszaGTAEnVx1zx3d+OwlWXg8Ls7qf6wkfVxM",
-	"0RGu0L+CRsDGNgINOBR2aGtgphHHGqPJBu9GAVr3dMO55k0hPtE19s8etjY0/REhvl6XTYDOdbnEnzia",
-	"V6CvQkXGkwk09yi8Y/Yc61NlrO8L82O2xuYtcxHv21gTKB6dacDuGGjt6ubSQChtSOgMQmvwuxtjZk55",
-	"Jx9vYVHkh+XSZVHuS6ikksli2aI9ddqPWjpEIv2ZhmJhVf/+SpJAeBzKqUP3uT3OZhRqtP+JiDgCR+UW",
-	"KJwx+2bXddU/QRv/wpuEQgLZkQ5hlVmFbDALZ6/uZvvxE9iLd4hAyW6341OPlyP2MdKe39EgrlYPJp4L",
-	"/7Jf8CN2Z8GvRg6Rc3HLoZfWmla+D4ppec4QlUeLSYETaEHnzvWU4qmjgQqyZ7IF1ncycz7nOawQmU0H",
-	"kwrFOXitPZinC2DbyNesiLWnCD6zvYIbUg23IIjPnJ1XXJnibsNTLqlvNYcRCoCIaaEPeas0xanHUV7S",
-	"oHgGXx+09ratm3cvUr2xuTDH3Qmhj6q9/FaZkWI3wEXigWDboOhszKXMnVhuJXkcyG4sSbUsuDWb8i9z",
-	"yHwHAcmXTTBdX0COhsTfklNKs34L6b813M4Znvm6+PcjuNuGSdzblLCKhhbMdC87ncAC2hqSoZJTwiY3",
-	"68E2ZeHnXU1oC6KzqRpQShBsq+hhtfiW2rc6X6pB92LKJKlHc+aFVpOqkdnlaL9Cmh/pJPKXSU/ZdHjd",
-	"dD3d1uZAx9p9SMoOJZJWqMQqKSnEyVsxpeqYHmQ1v9PCvNb5DvOf6k7uO138fIOe1ZSYTY7E+19vM+za",
-	"3TT5PTeTNkx5rL2oraD9Cmi8XL0StSqRHp/5rBxLlrV2ybyuds+krLUQXFndWpAiudwdokl7p1WAGufO",
-	"SkGc3WCfzbvKmezQAEB8No2wby3LtSytbCdtKc0wzO7vzBe3H71dtTIRBTSO5sM49LYTr2CVqzt7QyU7",
-	"qOf7r+4J7i/J7dzzGXH1ld6mwMf2+JJ44HFd2Q0lgFqLRhDm493nalp9v3YrIRODKnqfeB/zatFurngQ",
-	"CvWrAswjVEuC5qxyvfDw8w69TXI2Ioy5hSIwq01u96Ye813y6//5D4ziBGOzBoG0CyRtE8++W/jqFrWV",
-	"MFziwmaNuc3RMPKoT9A9XiENoo9gicHDniRC95TxNBmIObYTdI8JTZ8GEFFJRuqmjIgnB3ziMxpCMxr0",
-	"wo9MM/oxI/q3/QpReutbga3SxZQwOpkTc9vS4dV4I/N1xTgtR466q5M5uWYswCqX0a0gNKBhVBSXnI0S",
-	"yTtQQkZ9ohbKXRoS9RRG43pI96ZxFIdMF76NTC+b2utqFWydtYzxdavAE6f0sTwTZf3lyu7+ho/9YD9X",
-	"9haBCFHGoUooK828aB6PKxOxeCFo4JUVLswYf5FM/cl+XV57QVnoGqplsCYruqxWlw2DWa02elB79apc",
-	"w3qj5TrRz+pe3ZQvoUbwsSnHGgeBLu6WT59ZKVzwhQEpG/9TWN7umNR+/cd/1qpV4rMoYqFEAOGT+w6R",
-	"AZ0o4WS+DOaMY0kpqpSmUARzdDFuLrnwhYEsE9r0O8S2gdjDwrvuuL0H97+9KxU8vjDA5uPacik6ldqr",
-	"Q+3u+mO9/rqq/yN7VMcB4JsgDHiRNHBcoXHVLwwwn4qEh1zJ82cOHCkyNt5RX02teHdFK9c3drdMZHTR",
-	"yKKE5HtHET/AkZT6hqxedZmFPlOG5bfqtgBR+qyF+zOQ3nWpRwZ9v0PKJXS1PyauiIi6anDdOZNKDAZ5",
-	"X+6vkfjvEvitIAmxYHow6FrucSAwWxRv3dF/poFXeEiQNHJHYZJd67g8jrUtW2VlrYKDVfoL3H+m4/5Q",
-	"13EssgBgK/6Fx2NJRMC4VdYTGrbLLeMp1k7RATt40vQ/G+Wx5eDP7pvEJ1Y3c+rNFMczrfyTjZA904tg",
-	"/4g0r7qk7pDv22ekWik9yPFm3AmrRql4oVbxkBPbjjAjcm1qHJgp4K8Bl+KDU4CGjuUmSevpbmZrphXF",
-	"9ixtpU3zvfxJ+nI9DYPIANdu2gQtZNAp+BMEP0x8Idf4juxB1lIweeccd9aA2hBggUuQu5/Oo8TFpUf0",
-	"5DXm0ZgKUXg9Nbup+ElDFjZiJY+umlR0k4GxiLlLTANMgsEt94u4IjQiEBVKREjsCpkVcoGdeB2yoL6i",
-	"Acx1SMyvubjlDkErt4tvgUB0RA6rNTLK9a0fKQoC0AVTJ0b7JLCYRxGKsBx90e9Zgbr1ni0NlTTPKWKF",
-	"y5Sk0Wk5RN94nU8/BVN48nT5mi31E6RcBuHkkpTLciICJgl1xiOyl0LkmIDRWtFm04zMk1qR20+gQoBa",
-	"AzDWbPyY+HRybVLTkwV/JQlMrN46IKOkqT8AylP7nTPqApBQwy99X26ZjSj4pKgZeOrzp08AwKnAy8Ej",
-	"OsFYE3wb3QKE8ZnHGdO6EgRpA/Tl0YsXrpjICsKsQoNgVarrzxnR44wphz0l3W8andYRMV0RyJ6NQg5i",
-	"loMh1PWzhpNFYN1ZSO47Ax5gPppD5lC9vUKa4HUKNRkgExqGnjotIrNhzyN130ZowLAEyJG+f6MB3ztT",
-	"PGVOxkvisimN/QiflmRKfX9MJ9cOafKZ78k5Sbue71cGfMD/8Ae0CfzhDwoJQiaFf8Pg6pnnjsjo+3Ij",
-	"CMrn2iirBNlRYzJhQVQ+p3wWq1WQPRG6LCTYdVI6ZPTjiHgzrpDKGXAFNcGJoihBoO4ZGMUU1k/DF8CW",
-	"uRaRodd3HM0VvCeA8rrEemIUhvmn4QhNwZO5kIwPuK9XorbBJnPBXHBsnwgeMW4tVO+6yW+Yr67HH/5A",
-	"QhaEwo0nLNOxQMlhwlVHwtAh7kDUObmdM2xJvgQxPFZaAD/SNIZyNzlqchvSgKCrPaBLX1BcElTGOFYv",
-	"iDhyMjQJzq1+1jAzqwmmPo0qA9SK8JvRz/rsHR22n4r7n0bHaHfA4XS0C772rt/vkMN6fcBzAxytuikc",
-	"glrAEfkZVI4j8jf9yq//+K8fPmWnrGQKfIDpfV0HCIdQ11VKUdouAg7kVHdGlil4sy8CifJ8cBqETN2R",
-	"CE8Y7P828bED98Gk73sTphmtJhlKFQw9FmEyeJZWZMlE5EWW71HRgpJTumGh1K7kSrVSBS9jwDgNvNJR",
-	"6aBSrRxg1PIcGN4LGngvbmovFFK/qE/pC+0nNM0qVvmB9tkpWgCEBViQ5aUmdEY9LiO7gSTyP0d9xY0n",
-	"UgIqKZQC7wn4OwZcey7V11nfd4VciqQZmicVgppqN+RSRET7JMlh9TUZoY/wst03LvzRMbkNBZ8NOCwR",
-	"aH/rEhBrWD9rDE/ap019ZaH4NJkx6I1AWHlBPb9Cuop7+d7Ci47IyxcLjwMRUpef/JG0OvCqIiSBT5ew",
-	"+oCFZR3QahCdhLHatpiSG9BUy/pWBoG/RGRIMKXlgooCgAJPKZxZSBcsgjLka0ospo+8+L4RBIlB9c6n",
-	"kWAaMgR91fWleSPcpWFtWpGyG5H+XefKJeKgkRBNNs4nLX/cHe6VD3z5lBXttMXTsCTA3nq1eq+1rcSq",
-	"JCEFOiorETdLCkmN77yy425WwmhgS9nrtDL+YbW2bvBk7y+ueIYL4XsHd7/XQrNMHSGNr72++7UTXYIJ",
-	"XqjX734htZedYcwcvLjFTOqenatrxnRlGJAY7n4PzXK2VA+XxJbn//aDQmtpGpGb66XIkJLq6Ezdq1L/",
-	"VpSnYMmxGT0k2arRV+glYs5W5HKFOppwjb0JncyZu5/QyYlYLJQEjA0gMZaD8Um4DCL1WCSQWCpePaaS",
-	"OZr6pSQ1ZFEcckm2jibKUtcBt8mrJXMbvSMXaHJYqxqi27zsts/PoZVu8/tOqwu0l/oho+7SEOkBt6h0",
-	"47zbbJx+yFNqsolQZ5jyEWoMNE0VNPpKbpUaSBXSzcAB5RgRh2QWijhQBHrApffRKoSFqUsjOp64bDqb",
-	"e3+/XvDgx1BG8c3tx+VPQOm+/ub1iOzV6lUy9iK574BeGGg5wLiksOTYgIsQ/hAxIoL2A2rdB4WydxeN",
-	"k1T1cbSIzdmt3gcBZjPBdpgLi3cN+H2YF9mSdw34dswLg+5+511PxLvS0MSEdaFfLsu59I+V1dC+o7+V",
-	"EJ3LgM9+ecFF8GNYRpwu/bDb3vMhlmsYXbKcL4HP1ap3v/BWcPZPxRTxIB/IE1MT5awoWLE1NYhwRNBL",
-	"ZdiVJtSKPFqBhBXSmiYy0lHyMM3R9wHf03YoB5WSWDJXRz8CNhyTOfNd8qpaJVIRZeC6jl6CDosyLHUf",
-	"bVleJAdcL4VcdVsYY45cOQ0lVXpzGneq9Qi9F0+SepWElLtigY30yd5BnYwhYHPArbq8xzCwmsSTZKQn",
-	"PXrxIhJR8AJVvCM0J0LUJVoT/xWn+RP+8KbRax7U8Rf1//VXGIH5J3x95BCvwioD3j07Ia/qB98Yi4w8",
-	"AmNbzSGvCKTdS4ccVImskJOEQybsTHCl17GAMKwACl0uCzjAWxZZscK/BRO4L7XFsGyNcGBzT+6HLa4r",
-	"sSsUvr9gkPM8FVgULl6l1knYs45yBsd2rhFoXgWxA5lfVatp1HEaapyl9Z60FIlcaHGpGJ3yyzDYhHjU",
-	"a550m/2ivwtwKw0CPird9TqQJCuKOwveNLr4EYCJTNGGJY99fytgWrwzA0scwGxWfQJutwO3zAV1rGGW",
-	"SEUfxCufklOkSyR7iirm7gLxUpq9/wBegtLmev2qE4obrfiA2Y5x6UENAczrwti6WUi5Vqcm1PfBK4Cl",
-	"0bXATSNF1vYJJS/LWBllwBWNK8cBufW4K24r5FQwiRG0CncI1S35CZKetfawFfPUgK+3T23Uen4TIxQG",
-	"Vfwuxz+RHG/lMWQJ0I1OjahYmQdm/h02s5JhUUBsvk2m+t389HySdk+TF7yGD5S47bu8wRaFYElt93sW",
-	"sdpftU8haUiCl4CkAPFDUmp7EwccCar2RhHfu1Yk0pSrw6GMT8yM53uKdB+APK7j1djHiHEXir97kqCj",
-	"MhIDruZrdRxyJVlYbszA08JdvQRj74FJjsHYsvDkgkaTOXGZz9SOveiYvLSIrNS/EC+qDPh3dxHf40Lf",
-	"Ow7hWlsCS9jJu8b5efPybTMxga1YrKZkIjjG20TGXSVR5wD1gi600oKLYlbWK1h3IDlEQdxBUyD0e5Zr",
-	"pycNa423cyFBnsdiPYqpEV9wKOADoSRqa+l3cyoH3AiYesN7h7XqfoVg4JvBVOQsutZ7JAgDHqjeTFjK",
-	"kcG8yFtoLcKTA57oFjQiCyEjjI1ImBudhEIagczJMC6HaDbtGGkDGZ/GO8UNJYvIHtX2LaYB6sk1B71/",
-	"nC8yRm5FeK1dfzfQ8SAxNA64K5h0dOCCWXytqvEMlUSC4JGwHwN19bf0PVBfa0k1NnI7pxHGbapDnfri",
-	"Vp1FenR7aAHEi+kagQT36EX72sN2WH9NRt1Gvzk8b120+s3TkY7M6LIoXJYb04iFowG4hkFooiT0ZvNI",
-	"+2sV/BSeofVQG5u1W0wt28hDtjRSrybiSKuzXoyA2Mz6lyVJZAJGSwfT2qROv2Hll+Ov3fIhe1Uvv6Yv",
-	"a+Xq5Bu3Pv16/Ioe1kyE5+7yR0EE6xNKIPmyOCZUK1vYqFSrv/wl8KnHhxH7GCVFfPLVjdIwNLvUkKkw",
-	"ZIWB1+oHdkAXdl0jWsaZxv4uXrbVckAF8k3hBPeVV7axCibd6prIKr4wuSUjpiBKaoqjaPkeUO36fXU6",
-	"5NjrjYPnntTsTUfWaJaUCV3C4H+yh8QP4t8wuTGgWnQ5qJZdpQSNpfDjSHE0lCG+hq8912fIx5f7jqKo",
-	"TEZqPh34szeCFK9YQhDryNH5pDn2RDXV3q8M+Dmb0cnSrMu4digZJf0wRmBEYx8nfuwyt2KKWkQjsqCK",
-	"vdi6Kb6kzYiItprdjE6b37ZOmr1h+/1I8TAKIU3gtdsDjxdV/J0atgBcjLn7RRRZAfpUH8YXZJuz6FcK",
-	"i4R4/c3qRld68+dsMPJdpfz0iRijkdXKRP9djmPPLdfqB7kum0clrzNXLNNlpOHSXEfOo5InJNasVCs4",
-	"qFQrtdpB5WtTD1yj2R3LU1BLaWb7/fZEUh/yJgrZsO/Y52tyUiibpQfSokIGmVdpzh1qUQ9ywgjlkVdm",
-	"PF4ksqoW+U3LIxTqEpUGU6d5WS/ISHbU9wnl8paFAw6RqUbEPOk2T5uX/VbjvDfKSfpj4S5T14L6ZiJk",
-	"VCHfqadsk7OxOoHUDKqYS/YU5uG3Sv6ySM4ResFDduOJWIJQB2GUQDCNxwOmsyqr7R9rH7VliyXUkkFh",
-	"iCgOuZqbC5x6H+XBso9MCFYCYPtjq0P2wFi1b0xSpNUZ8L2DKn5pxYXuQVHzWRyqSfcdTEdkrklORwKn",
-	"oe9JMpmzCVD+aRoNPOAotkoSCUH2tpKEddr+xPeUMtbqqLEBMmJyzSKim3UPeMx9CPQOY8iDCULx0YRB",
-	"moUryt7QzBJiBrIsAHVcybTcbbictWgjaedV5T3bwYQq876tIZNiBXnAbQ0ZTg7EygoxNe+l0u/mJnZb",
-	"+K5SUsKZ4HVPqVGGiMMuQ1bGhwv5CVyyL8lEmOETj03tjXOCujTnm0gbE6y0Ptuapj+pipBNlNvFQXNx",
-	"1hh2m3+5anXBomkUivvpULbTBtqmZ9sjI5NOG6Fj//OMZmHJpWhOxf0SM0gF2E9SwDW7S55a7Qt2+lS6",
-	"U3aP2hX4cIXq066YtaU2RfaQ+hMRAp9KTnp7GULrWCchgywG6ssvWV1C6OzB7Sd/TNiVrS2BbFMopIg4",
-	"Wi+ldIFta0VBGw6R64MPC3xwXiRJ1m21XyHQ1drIS0RGdGmCpz0oo7pCxtUyvkyNYKVzauZSJN1Rt74M",
-	"pmlr8TWwx/ssxWU4SrJnsEXHd26Ni2XEme1QElExEUcsqUdJRFoKSRRjbsR47YZNjOsmUjSNP7XCTvfR",
-	"bHtItBoMHtSz9tXlqUm3ySjQZEGXZMxIRMMZWq29SMt23Jpgf90lQIXiCxJpNskwuzCAlX78T2uEfK4r",
-	"i3uyM0ce5vA8fIDVIkXdzJYbQUBD5vnE41Eo4huoolLKlkwoVWt/fnfw15d/ef3dN99//eHVty/7h72D",
-	"bv0vtc72YDLkZAVIlyJ7NVFPoZExSj2IOT8DtaNEBmyiZD294m0tBIrgoRdtPcF7syZxrEIMKUSfl+bL",
-	"00TDI+yjuuYZK5/gzCE+GA6199S2HGoS5vHEYAg9srXyPkLd2GQIYCInntMtgww0z/dJDEaDAd/Toxvi",
-	"aqyknqasS63doV0gEsIh4zjSLZ5BBd9fo/GJOGojzL5ogaHdf9fs9grEeQ2T0lE9I2FnRSr/PnTKBt4m",
-	"cXvjVJ+x1IEXQVir3+oiGoH5xVSEMxHd5yo2/Fu6lNoGJ0m9WiWjTqPX+67dPR12m71mf9hrXvZHGWcr",
-	"GqvIHhcDbtkA94/JrZIWUoHFmPnYR09G0iGU2F28tc++Vk08up7UjlSQPzh6ITQ5N73SmZ6EYO45Zg0j",
-	"fWC+ZJY3ZN/RaR+KgFC+zBj3KgP+nRfNPU5eVUlS2iR5AtZnuuZ7kmDr/awhEoFm+3blETkAo12tOuBm",
-	"U4l1zyH1Knyaixi9w4kVrYhinMGhdux2hl+GZLXOmrM9v1UDPIM4VYDoGQGjNUVctpFY83hPGlOnY5LV",
-	"5lSSMWMccOVxhLBLFkchNSbyypes6+vjtMOcMBJD1yC5Q8lKSB28dB9Kd8mYiyJAQmIwhou7DpKURP5Q",
-	"JwklIJIo1QHPRrl4nIzSFqajCulpE0+4WbQpiJ5q9ztD7fUYHUMkkaKc+Hutir+nyYGLNL2wIGxmwNdF",
-	"w1rhVAn8A+F7kyWhktAoW7tg77Bed4zLAP28+8cDbkLCIihvoauWKeIX6QY0JvFu8yqNOEaBEB8nuezW",
-	"E6nDQucrTiPNegAwEK2meARikxYQgU4HjEf7yXmoc1s5ECeJc0vXbXwKVBH91PiJQXyExq4XlVGeQHo/",
-	"4Ca0WNN7skLuyR830/dM298vNlx4S+P95cFtar//X2t78648uDUVLWyi/Iy8o0AlN6shumj24/CEwlG3",
-	"CtA5E+HYc13G/5kz9nJMR3GYjCs0EeEyXOBuBoT0kYXlpPdCMQM6gRAKqaOFY8nkvpV8hxGaUE+Iu1Ah",
-	"KE04X9CZNyG+x6+NfJ3GOu5XSIMPeN57rqV2SBBvXjRa50mC+FUPIll7VkAMGV003rZOhuety/daqM8E",
-	"xVQGvD9nuABPktHPZ932Zb95eTq86p5/SgDwQrKobMD5r0BQdULdq0MrC9zOq4Pt/GklHW+kSf80FEq8",
-	"4oojKQlrLNQRCWJPRPZEwLipUAVrnAgu4wVGdSoxXcEIAz7Vrybhe8BjDrmNgjMlq9lBScgTQP7f2vnd",
-	"wZMsoysaAmYMowhTPQAqNmmntZIg1HEX8wAEalO3hvjSRPzZWN2hZUL3ORak+7zE/BzaZ82mClceT2DP",
-	"DvfPnK+Ro7OIxmQvJWL7pAxoDx8s+tq1BM0NdDZDZrbJ0oDKpCkJ1b6SDE06zlTKm7OPis7dzqkuv8RC",
-	"CDiJRMjk/oBHYsbAIpOyDNTipckpMMtz0N6RLCOlz0kKiA5FcgacRmLhTajvLxVNTzMlFJEyBgtMmDC5",
-	"E2o/uqE3bE0otRSNRXpFHiQzDLhN4Y1OkUavaIHfIaYQuLGbjj3kTlkilqNhSkRPTwQTRzJKg11MBPhc",
-	"mgJRRPp6triGZ36hju8c0eWfgRJuDF9ZLwKvPmkiJMZ89tPCW964/t+5dz2/pcvryWIZ3wa3/s2Pt6H0",
-	"okkgJz/67k+Sh7dR/PfbG//j36/9H4Pg9scxu92Bxpmj6D2PVF0QCvL9mv82hoSYfMFs818rykUHBMoY",
-	"swW3ihbZIb4+1we5MHxUEwdNMlzyxyRMEVf1P0c6X8c1ooS0bsU41Py+Z+pwF0bKG4e3jpLHI1DHDrYf",
-	"oKVQB3JBl8i1FoKzJeHi1tF+KDQte2Hm7QHX90CSvdH1cjLSKUJ2vVv1sENG18ux+XUcS48rsRzSqIG9",
-	"3OqOS+iL0vaTAdfBnF5EJpSTMSMyHmNPJseEwHpJIlqYNmyQkMSm1qyjKCMa6kZOIQuE+nvAoWWTgFuk",
-	"voDYA2sMWA4UvTKONsU9Q0al4Ef6X1MPKiTpGQy4jOh0SvYihr47SiaxjMRCsdL50japepLE3IWCIjdM",
-	"Rt5McxLK1VzMn6otx9ynt9PY368MeE/rUfp0EpOeoUa45xENglDcMHek444LIHSsdmC4Hpj3mHejPiLA",
-	"XLGmSsdJimtfphcPWs22GpcnTTsX4OeEpmpaaDBY0VTKh+pOJCF2Csi4Y6wRixH5WOrBaJNDRJDka22M",
-	"lUgEsLNy6Xo5gT6hgO3YRxZnHcKqnJIp1js072NfLzEdiulQG+ChmIY/9aBLQD7kMeEQFqJDkri+RsnK",
-	"P1kvD9UGk+XZ1wo8ePfNLUhRp33DwhuP3W7iE9jU27xBhH7ls3VlprsjSXF7Q7qtS7OGcL/Q6Fc2TfeD",
-	"OCqqKp4nrIqEmOx/Ml6S9x9OHJvCmsfgpzcY+AT95hSNQQsaWJgHHGsfcYEkJHXmGEw5QiP0LQ1dbXFp",
-	"nJy0ry77w/6HTnOIPWRGayTdFACa/fexn/+XIuXmiIMB7/a4b237GTT+zMlcdU51J4Q1pC7ZzdOSunGW",
-	"1CkgUb40lM58tFWqklMaM86m3sSj/hBSHYYum/jUCEGPTu/Gd9G7hiX8mEy/ylORwMxkkJkeFRPF/QcG",
-	"p21lpjGzPorB5kkp8VxAzYKUWIpwhSLuRp0tnF5nibmI/cgLaBiZzkYjhfkogY2mns9GFTJa4ecjh4zy",
-	"DF2/g0x9pIRgH7yOmLfz/sOJrg46Kroz+uVN92aUDvVmwIHcA2KhSUVL+pRnTDkKBb+SR0j4Txo9jEls",
-	"dDrnrZPGm/OmyYuCavGeJDQacFPf4MJ7Q/YOawdkdNo+uYJqr/12e3je6L5tjo4VtxLukkxpSHStdYy8",
-	"ncQREdMpYTT0PWOGOqwdDPio0/hw3m6cWsNgvtgiltBitXN65pA/d5pv1cl3Lt+SP/xhvCSajP7hD5jq",
-	"ppY64GkzeChSooDEXLxx0JpK1/23zGtYlw/JoUOkgOKpH9kkxmYHSsPh5F3/4nzAIcNWzeCSUSVwpyO0",
-	"VL20IHF12bvqdNrdfvMUyDUApHN6hnuZ0DDE/haMu2UxLeOiFzS81o4UpSos1DTwvMvACgWYyyLmL8GV",
-	"bU1nrGJ42LeeZPrgsNXJgCdFZNNmt0l1Q2M6dMhF66KpgcRdIr2fGFbCmIKrAZDAZ/QmdU4oLJ573DU+",
-	"ijiAJgJiSihR94RQF/xBuiC90k4UYWOhJJIZT4X+sUIavi9uTb1GjJICtPVyGp06jJHHp2KoOb/6bi+L",
-	"w83TVl9jcIHscgXrTCnEqSWHfy6yy8JQnhdTES7KhstbYoE6kNJRaW/scRouFXrtlxLOvKpj3IOdGbgg",
-	"vLaTbWr3C4lObk5H0YBs7tj2+dueWzo6qG0AghJWFkmenr22wJ0qkWJO6y9flY5Kr6ffvHKr39S++eZw",
-	"8rX76uVrWp8ySquTly+pW629pAfj6eG0Nq6Pq+Nv6vWJW3vpvprUXo6r02qVVr9RY3k/sSHQldJR7ZuD",
-	"w3o2gtQAl6CWfk+Jw4yySeJIZkIa8JuJFbUt3PlmrX0hzmk40xU3Xm7/4hXXfTseWHTjKWUZvE8QYpdI",
-	"fRaK7iDCKOF2nV7ZA1JthEvKl1Da1jgz3n94g+R1Ly9ESdAdj1JmoksWFgoIRxC/7gM/zPWKwc6yTtKa",
-	"V0xz8VitXnvAs124kePXlCxTq5JU3sGUaEn21DzSIdSN/YhA+3Pd2Fw3Ala8P+kc7OjX5l6QtGP+38ck",
-	"8YGl5Zqq5H8fQfUqMkpeGUYiov6ICD7gK6KXVLJRhmORnRjWcQpeXQt/lXcVqt30hr1fjk9Rv/pSNO0V",
-	"6OEVsbrXl2qvX1fLtXq5Vi1lW5KXMMPaarldOhc3zKdgrMz0iS69aV4qiCUnGLBwAit8VVXrzyV8A+YO",
-	"s226TtlCkF6jew46Y4qtSYflUvfNi5N2/0X9kLwhEC62PdnWB/cMtoL3H94MTxv9xrDX+DbDTJ9K4X82",
-	"Dd9moSearqm7pT2NRNL7stITKtlGNqqoJwx/nN51KpViIyPKXfm7vm4Xt6Q3mslYzGdX5jbZgrkl9oAs",
-	"dzvR3C1vW92Ju1VIgwPjGqUUSSn3CTFSH1Iypj5ZBGmEXpiRJjsjLBUPPidJIgq5daFY6BwN7Mm2NzKA",
-	"WLDR/rHRkagfM4fMvBsGfSLhZWfAQT0MqJT2GF9JXYcRmaXi0JGi6A6RAZ0o7qmbjaCqGQgZhSKY24Fk",
-	"tWr12F74SsP9+nFup6st+fcTZ54+okSRr30DwedYaUSYqvsAZ0nBXbVnA9UwZuD5cCYIjyQgG4CI8XVp",
-	"Zs2AJ7Nr0Cq2bOiOzhZOfkK/nIdVs0wM6nr+PuC7MHiyM3+ffGH83Tit1EvIiU9EJLiIob0dZzWIfiBh",
-	"zIjLJOlQf+HplEEhI+oPNduq1t50FE+FJtRrpYMcG3+IsLAD6548G+s+eSLWnXNLPqMbMhNAbgjy71z7",
-	"s+XaJ1muuhvb/lkh3KcXiAYbTOsiUU/BOC3IKMGcEdnDflt3U1msscV1oimEaUSx9mWalKFev9FvDvvd",
-	"xmWv1W+1LxUTgfa2mAnpe1I36Rrp6zFKeFUE7T6BxBzZilrrEkIOmv3mqELaumcX7kSLILaRfSXQBeyV",
-	"G6QOOAOIayknCUsiJBQcuxmGqUaUMmkmmuMmMF/2sjwzW3F+xqbKAY3maUtloEkFFGW7y08le68G+PR4",
-	"8SPqHHpXby5a/f5TEt1NVDRBjhUaurkspE1cP4g4REv9qq8fMAgt8E9CadXv6Wy/k1WbrAJUCEUCkZ7D",
-	"FoQV23GvDQE8UdRBko6Q0Sxkvb+cg9DdZa4n9TzUr0AGPGSDgpSMGTYOeVk9IJwukg7pnGH9iCnAZLUm",
-	"zjtcypcWIQYQMnxoFqphSuIaqI/r6Q+fkiDbd83Gef8dRpGl96rHQizGIXV/9CV05TBXF0fY7kIhFDdd",
-	"JOy87rKAcZfxydKkRMGVeolJcY+5f3XeFgR6zS7Up7m6bHzbaJ0rnlQIi4gtAhHS0POXJOb0hnq+KVaT",
-	"AMYM/VigadhgSarfW5nkjxjJm6C7uaL6i8z19HjEQk59WwDS4TXrbqz6VQkb2EVNAcqBqpsyQjnDIdds",
-	"iWkJM49TiNICHX/E2cdoOIlDKcIRGdPJtRJkR/qLAd9TnMjIB0oFgmLQ+1o+gVURmiaDm/BZKAGgRgrF",
-	"rQTfd0bsGnAfSgSo9yS5nQuUprW5JUwcF2npGs0DPD6rkN5EBAyDGhA6RyGj7mhdOeost5G/kazyY8yg",
-	"87oWVpLIv/uLK7oD3qd1U0BuSskeMUHketUpLehHbxEvSkc1qILpcf3JKZmKozxiMxaunwCRJDPDgn48",
-	"Z3ymmMtBHRrCK1QuHZX+/W/V8usf/vgvpWR4GYVKfvn0FPG6SvTKV/BeH7a7Ko95buno65zA9VCZyinp",
-	"KLCtHk3yKr5eKdHtlKw7myjD95G8NpcI4rrwu5jiPX/6Rk7ZvOvfSugy5Pc9W65KXV2QsciPMYsZ2TOP",
-	"7m8hdK2l6i9+9txPd+RjSJbG1qTCt8JtR5tzDckke/AgJdKbceaSq+65Lh+U5Eg72IA0idHJhOegt1TN",
-	"M1WUH0p4e2BPmXsyEuFyPf0lV6ZaNiwYSiomyqguqHhXrsBvo03e8UZ2eS239FQ0a+tEAzsk1tIhd9Yq",
-	"/5kiYZxSHPqlo9I8igJ59ELdu8oUPLAVGgQvlAYr7ctX+/rF9XLyYmUbZVob1yuBO/1X6c3+RMcTOG6N",
-	"/ZqVRALJc6n2NWTZqc9624p0l5zSNBSL4RprpphA8dStgJ49u0gMC/iQWl8Ry8omiTzIpq5+rZtVfAYG",
-	"9ocz45TD6g/5HMlHSF9R5OKURZC9f0cCC5XsuRkslhrd1iByKaIzEfPnYLEYxwSu1sfjsC8MOVxvPh7B",
-	"FR2iHWVE9lJO++v/+Q9MwNM/mp5oJoFu5JBRyP7OJhGalJPKqnwqlBZlvwuDmcQ78gvB9+DPrCXaWJR1",
-	"vPVC3OgOc68HfL0d+ig1vKS8W0ccT5P8faVsI8eQFbVcRWRG4IVMMgQjoZeGzWexKpntYNE1nyTWDLfS",
-	"2blOt/Q1j/1Kml4UoArehh50SDRJ8wuzT2vBniTXLIjSkgLXbPmV1CFh6JJVS0ZvOFSK9hamqpZVg2pd",
-	"O5LjTPJ9UuFGcHMwjt47unzt4yySf2BHhcLNKcD4y5Rv7p0Cpa8TQtDiYUDpDL9NJVZ1AljBYRcbMpBW",
-	"vNHP4EEF6ezOBKk1SmXCimrVfvX1UbV6VK3m5Kq12qahDo+ibBbPbyubmVAoRYEfkroEVgqk6xv5X3rt",
-	"XVPn7tF9qs/IHb9ET8M2Su9j8WSw+iFPHvticr2BIaMoNgKWOYKHwZELLVOlN/bZ/lGmguTdjagc7KOk",
-	"6DrWBCvspKXjjNRrU/WQzd6m1PNNyavmSavTal72syruWcZ/TLZyH+/GVt4oUFyhpvG58hK1vIfykoRz",
-	"JBmO9JoJKNQQywAIY2WX0odqtGfgFle9Znf4BjOdV+t+Y/EWWTqqW3ReI/cGcqzgSfRjO2xavYam4k00",
-	"eGXw3yntb0Fp4V4bh8pjEtqJL+SGnisjXXdR6TGG5io9JiG5QIBhEEV/IxYuPLWwCunqVD5MurSz/SEu",
-	"8aLT/zAyNQMUSbylvs8icBZRaHT4EwsFGVMf85RDqwbkXPguJpziS1hDBVdkdIcBB18k6BVcJBQbgmOk",
-	"7wXE4+CsMq2lHOMls1jCOhbiQDPrMFmzJwlCwCnUHnT9G1/IOGSrxXAbaVGEbTiQ2iA2Br+bEQ14MSci",
-	"J76QurAMLNwuBnEHOxrwXfiRmggIfiNJmv4fwZZO9GknOjsZ66gtXcjnc+RO5oKenLd7G/lTzeJPiEAb",
-	"2JPh0PjgozOoguF/Z1G/BYuCq27XpnpMNpUtqbGOWzUgBZwXFKs6Sqmj4gBcEF/wGXRHTUqV7UHpd3MJ",
-	"us1ev9s6gTq2gg94Qmr3oVsN8BEoNeaLGfG4A9WwsAAk5thWSE/RaepnyoqZLmG4xGPC6GQOOfO+N43Q",
-	"0uRFkohbjlkD2pwlI7qUxABpjZUKAqpEHM2EB52Dl+DNGXDFHUEs5tDaZy39Nn46HBncdCCwppzjOOEY",
-	"A26O+U5+UVS3HeDxP0lP6VGuEUBOQoaFmOdepKu37RwpeQ+eULu/xpLehfulyptHx4pOiECWqY8dehS7",
-	"OHRKCvdzzki8DpbTUn+hhsAvdgTtegbVtSr2UdfdUXNM3t3EpIqn+J1P/TZGK6k7sD++NmVT+hc/W5+G",
-	"6leFwuuZ17k3jbBr+ir7ynRAMWTaSYoYY7cmUJJMQ0u4LUeKiIMSgPe31b7MqAG7SPJqeRYafwF0uzgb",
-	"IHsoGwPt0KOFEW+vDkt3BMM9Cps4o75kJBDSi7CJDdQ1/jyNWTZWnbfOnoc7bIBQhmnc4dqwuAlMORbj",
-	"0hOxFJzqaXmKNceXwVQ+S86gSBwUoUoB+5jMIeZ3eTWyVjVtb0M9AFiVL2YQzU1n1ONkT/gu0b02oc+2",
-	"VtP3K+TsPolqu/GDK9zN/yQZvmU81CEr2yVTg7ng7LN1N1xd3u1wqFoGnaQS/EZ/g0bmp/I4ZIf/XVD+",
-	"LcihvuEPk5NdBqxabuz35ELDH5xG29STYhXYTn6y/EoSyaLIZxAaklSFT1uLfMQZScimTL3BBlxLzR6f",
-	"CMg8m8bclQmZ85k7Y+GRXuGoQlouWwRCXTHCPtJJ5Cs5+ppZVva9a7YEb8OASzWIa+zuZr/kmi0hp3Ya",
-	"ip+wfoa2sOO+sAuJFtvN1hz0LaC/xBRTF6GrU3e1T1nd3dERGX3XOD9v9odn3fZfm5cjh4xOrrrd5uXJ",
-	"h+FFq3fR6J+8G+0fE5o0RrG8FKgN6AE2B19jF65ThM1nR+CTk5osFeo+LCxpAY6JoxoIh07JnErpqNS8",
-	"6packsGsYYJZkLjWaZRRxqxWa/WDklNCOAPFPKxvTRQ1iJ/BlHPa7LR7rf6w0+7lgpXyENhBdr8vsKbU",
-	"8+OQ6VhhtOhMPU5976ftZoY4akUxUK/TI6gvrXNIs3Zeq43pSCo3wWououTdhAEqMgUejUhYE5SmH3Fy",
-	"iOyOxDB/3Fa1RRyf4EA7MMh+6nvcWGYiMz40ysPGEoFPl/tKL8HOzoAtKVErd+EB5q5bhn4rvV1R8gas",
-	"4jNjwzsz3wvB2bJr4ua25bvw1hUPQjFRJzwGmvbErhRgiYQa0l3Ielv6uzWMdy58dwPXPfNCGZFgrotI",
-	"UGAybkhvqX8EfYXDGybJCEnDyCR6JutR/Nok4SZOejcUgXQGXP2afKfzZvehSy5J4gms+fIM2fyS5ciK",
-	"E1temAq5FBFhXMSzubUU4PAOoYb/6gUXMF2IGdiO6e6vZ5DvhO/+j+COL3fgjZ3Gh/ZVPyH41cP6F8Ad",
-	"37XPIdCiUcwbXz4NZywE1d280eJ26zhUnhUe1g0jrCeMML2Da3khXtc8M0ySjnK8NsMG1d0g2Izv8Xmg",
-	"NfjvDPCfjgF21MFmmJIO+rovI0QLHCqQ65liD1uoA1fEiIE5812CNMDUo7f4oGnuuKqYmnKEA25tYcwm",
-	"YqG4Kgpuo60YX+qVBwigCgfEKuOW134fXAk0v7wRnmJmYPNLnu80L09bl29HZE+X1SeG6+2vabwT+V8G",
-	"k7v7DYuyPGaqLsC21+z3z78AxpGf+/XRQXW9UvUkHKVQu9qeoWgMfyKOYu7P7yzln42lICl7fJ6iyOx6",
-	"jtJlPoNaODlmghFcRbwBybbpu4g0eiFumNySWwBskvbpiM+r5bW+FZ77O1m/k6x/226d/k7Vt6DqiLX3",
-	"p+r4/hMRdS0J/U7T/9louqJij0TRkai+gKSRtTV3sgRYF7fRVREh+DawDUzgleJR6DFJZLwgkSA/sVCY",
-	"wjzGQsZ+jKkv0WqmH3fUQGWjSuimVZjlMqNBeRqytOPYnMo5mcypxyE+mE4iJ0mUQWolBxzmICJgqEVI",
-	"h3CRcbd5knA2o5F3w8z6rEQYs1bpmHbADLushNoipx8LhMcjSWhEaFIw3exCqUrWo3vY5QzHUS9YPY3V",
-	"iu1nk9p7iqrsY4XJ0Xnz9G2zOzx51zx5P2y/H4FnbfWXs0brvHk6grq7pvjkjSd8ik2eiwx76jzP4Yi/",
-	"0AbFOdBY7Etcmyi3FAYrHSr7c0YQxSGzSXDpSZAttqfOCD6A5B0hTLEfmeBGuHvP7O9/2kjTWJdH1MDk",
-	"NzT0qLoh96FQOtdNWzI0413XsYKtONQz6XtoHR+Z3uER1GOEDDonWyajoMyG5d3WQ3PmYT4z4666qKFJ",
-	"gViRWam78LiVaKAHgFSDFbf0ceoAMT50U+osSTGxmlpZCXYgHe2j6UMPizlNIyeRqU3jhSKbx3cwa8+U",
-	"Yvy8JGRc3EODmtKqqXCU219tGzbPEMKkj6/Xb/SvekWFNozrZ6h5VOmoVkfpfOWLh4nrCAhIzjZysrGO",
-	"Z+KnUoCmJBWBZhL+dy+dge9vIqV4IErf+xwjpgpE0PtiQpKcaDMsT67k4lZKye3AimzV2p/fHfz15V9e",
-	"f/fN919/ePXty/5h76Bb/0uts/05GC5QWKorv4LjFZJU+XyDvc5Cxn6CPOuYT/Hv+7ifF2yt8NxlURxy",
-	"tIRACUnTEMf0MLBxUWc6jIK5UBpl6EPjWwrVnMpQwJa5ViXLAd/DWpaCMzIXcbhPxrGnRAuupVklrIOI",
-	"OFIK6AgrlGPDBejEQ2CmNWUoL9gXKgle5CpH5svwvQYKWFstw7cDqWQL6vmloxJ16b/pFVQmYlFcy88U",
-	"1rNr+l3QMPIU3H2ElyKha7rtQaRt2h7vj/X666r+D39FZLGKPcqDSizLt0xG5Wr1sDKmk+uxT39i47pa",
-	"5AusA1mWkQjpjJWDULgvNF4OYTgJEdzD2tdDqP7492D2r9+XG4ufyj1vxmkUhwwqQRbFz0a3YkqHjCvu",
-	"lPbD31Ds9+D1Uf0gV39p1WRz7/KDFxs7KnRw1w/iHk/Z1uCtEgOBK0co1+pjskjSBSspTSag0WS+Sn+u",
-	"APCSjKn0JgnxwVbrFdLWBf3+lHatdgyt+BOZ+GplboWkbcr20i5kA57pKJptVrZnWpSB+s5FuEDDHYkE",
-	"iYOAhVjQirvENF+B6H4ZofswZNQn0JIbKqMfZ1rAJZ1jKPReIAGVEbQoPQbKmVwVIJ7NSu3V4TGI8DqE",
-	"NQq9xULt0/Qr3bZ5G+Qg8CVB8FbICG/uiOzp/uuwdFPHDaCxrwVuqQvGI6VTtF8jM06CucyS7EWKp2Mh",
-	"jK8kiYRwSMx96BxL0P424JO5kCwzXlIZcUo9HyJ+1fFieC326SVUMYUJy9jXlfgQqvPnFXKCy8Ss6Ywu",
-	"NF7q4bDYINQAUV9Cgzhout7on7xDQ5DZrJkB8iiSj5UBH3AlMhgQQWV8IJ1fSTKyydrINIqjulozniiJ",
-	"hEuXZO8N457pfivJnN4wMqcuqVUH3PVmUBXaU7utV+uH+8c6UBomkmTMfHGr7pKesfbKzFncx1wh1m/D",
-	"Ce/bCXZbbndH0dmEQW3LkhJI7pAbocH7DCrVRVHBwofA6gmYegrBjRyzVjt6+aq4OxHyM7LwJPnv/5f8",
-	"XcS7lFy5YHge7sZEFUuNu7e+9Xm2DFcb24rbZkT/FyAxbejCFvuRF9Aw0nQUpfvRUdIK9CW58N4ckz93",
-	"mm8d0rl8q+T179i4oyvSAgnW6E72EvoLCoXnswFXuEd0TI6a5ytJTvDxcn8ZsP3jZKbD6utX//1/1f/r",
-	"wh1JvgkyFzJmUxFiZarA+8h8KIHrMnWF3GOiNBnFSyRYo5rft86ICD3D64ikS0n2pCCUKK4TUi/SPVjj",
-	"IPRm80jX89CfdNFgxezLjMMUamgFBrL3Ywy3hbyuOmhADyi6F6Y+VRwLa4bczr2I7UO1qwWLKPRL2VPr",
-	"csjbTs8h31909rFkLeW6Ex0NsCCISWEBcUgxPTcUQaCEHcWhxBgq/XpSN/RHk+GAj4qk5EFcrR5MPBf+",
-	"ZfpjvUpCyl2xUEwxpBNF5vEBJU2PjqFHrrExJvV9PdN5LqJjKpljt1hlN56IpbU0l/kMi6dMUB7g7NaM",
-	"NhEL0wZvIniC09AVX2JM14CbdB+lPsKGFDvHUdM2VVIn7+iXMecnjAOo7oToorABJ3S00u/JOXMHfLwk",
-	"FLrozEIRc5fcivCahbqhIHHjEKKXoXuEKVkW88Qz7Jq9ItqM2dzj7n6BerzS28HowyBxdNTTBKokwk0j",
-	"h7UDMuq8a/fbw367PTxvdN82lcRKbufCT4pXkbFwl/jaK3jNylZK9g01bOAmYcE3GLnx4bzdOLXG3ted",
-	"arG1xGHtpZn+6rJ31em0u/3m6bD/odMcHQOiTYSrAOMoWTXmaBkQIaxFghDtegvG0Tt2WK+b0XSK6yg1",
-	"X+syOmjvHjGIkagg+TkmFItbq62atkLqHU2egJLg6DBqAxLetV9JJ6BZ2Vb4dLU64KOLxvlZu3vRPB12",
-	"m3+5avb6owppJKCD0fFWpYIh3DkUHlcqxakj/M5sCNgq0XorcUPvhoVOBiFSZxzI0hDRH5K9kW54gJfz",
-	"mi3xLv4rVlqWf/r1H/+lvqm/komC++s//mvkDPi7i8ZJufeuAb1BRBxJz2U4tqLJ6mbvH0FZXswdiFLq",
-	"kbYoQRqiTl9pV0JybzrFWBc64JJydyw+KuJ00uvoot26Fh7UZjprd9+0Tk+blyNFtCg35aGx8kXEQsT9",
-	"YvFV3dkLBnfgc5JhF4YpvpiKcFE28pgltmmuWtobe5yGS+AL+9vLMrBj3P7zCJf6Rq+ImL+peWZrs0tW",
-	"iIQ76prm3UqaZPcSJ2GgjeYXmCl+DJGytoUJv0OXCiH6QpzTEPxOpcPay23mk3GAmvQFcz2qxKrPWI4F",
-	"Pm1MPYG++hsEWDN0md1gI5w1tuw3iZmDZKwcmn5T38eCPLecmCEJDkn2oMindEBGcdmNB4YWX8wURXUG",
-	"vH7WMNYDB1rx3YoQ68qZfehf92EIq5Of7u8EnAGZY7rmyoC/h0Z/RDf6g5p4W3T6OzZGsAWjXGa7/a1r",
-	"rNfTW24iEJ/dgZrrVxbQH2PQZqRIJK5EiIR9gH9PU7JSDaPudm9s9+pwy8Z2K0vsKB6uBBqyp+8DqVf3",
-	"M8uqV50tm/nt0L/vsdwMvebJVbfV/zBsftu87K822NPbVKSqAuhfgaq7DEMGc45MrMc7jX0sh1sxBoYq",
-	"RCYGQL4PKtVKrXZQ+XrHpknALOgMNlc6A+bSCIIXtUq1dFc7PcSLrUl+9g5sbjNquukhhfjnsycomkAW",
-	"yzwp3ECKRcA4DbzKki78LRyKlghKxssIux7DHzSjAI7scUcOYYsxc920J4AWsGg04OPY811wN6JWPfE9",
-	"IN9JIxkRan3H6I63cxolbXQg7kZqJ6R65wZhDoUz0b5fIW8ZV6STQVFNNTxSJy/C4tYh5j6KcEnk3Auw",
-	"NpzamWK6PQBEoo3r5b1QVxxhVJy1+pZFbYRBL2CTz9qrac4+pcz69I6Iuv4HA+7xqTgacEIiL/LZEcEL",
-	"TRqdlvpSh00ekVqlWqkCLOyOp3nvvQJLo9NSYyc83SFX/bPyN+RD4+Jc0aGkIBwiSgFpL+7hpXHzsZsG",
-	"28tO8H9PLdZ21J+KiczerpDNPBmxsAyu27Ii4mpexjcmMmB0FyWvyuBZIO1+B7AxrcuOZWKM/QWcVhBr",
-	"PTHaoA8GiWPyqkrUvRS+K265M+CH9ddk1G30m8Pz1kULSu7qPhosCpdlqJA+0raG/QppJBV+90TSnMDR",
-	"URf7VgoeqI4DDnFgzYtG63zYOO82G6cfho2Tfuvb5qhCNLvB1Y7a/c6w17zsa3OK6QwGUxoFH4Cmfo/Q",
-	"Rz7gUCQGCgnv5YChCBM+hVQEoUxCdsOon3qH4EsT5VohPbpgRBEGNfQC4t2gm5a7ppgu425XH2lTLe5E",
-	"ceUvx01jAghmY8WNlkkQAWfRDpE5C2im9+T6rcGQTACSugpytwjZC/1yUYNde7Qtq0o9Qi2pw/oWM3Vp",
-	"xM4x/OaRiZnBYLKHF6zd7+yTsrkxE0RpQ9PwYbwFd9O2zZQNCzlIoCUhiyWT+3maBj1wC8jfeInUwCZJ",
-	"21Cfq17zdFQhpk2ZxFxji7CAXx6m9cUtC8sTCvFkFAgrLGnGIjngJkKEjKYfR+SPYGMDqy/5hqD/1zTF",
-	"g4vxlRJZpPBvmItqYuIG96Ya9ZVmpK3OcsD1WQjuEI+XaRDAn0Es50RMp/tqRZr8WpWuEgj4Ulj2u9cD",
-	"XgyGnslWgKqGGY4BVHlP6VSLADJ3JIv2ncSLA/Z+iO8acOApe7twErDs76PKjnEHCvhaFEwgNuAWpJIU",
-	"8BDqjgBTi6Ox+GhJmYnNWS2+QtSNIZqM78k5DZNeEAM+FTFGTWv2SxLSLvePyAGkk9Sqpj0zfGTYLbFe",
-	"hU9zNQAknaD82OoUZ3H/ziB+ZxD/pAziMdhDVDaGtvVsQkNEEyZ1BOhMonbqhGIByTOKODvai5i+pZ7G",
-	"BqkyZpLQAYcinEX9hyqkHWC4BBmhpXD4h5GOWFO6KhogsTtRJEBehf6tII9S000IBHL9iyexPS1Iskfq",
-	"GRphXVmPJ8qnSeNQzKasX0T6uH+cLMRzR86Am09KDUI3jvlGcaURmQkSiRkDl98euNDMpUtKSpk8McGZ",
-	"3K+Qjj6IAQ+E702W8Nr+Efnm13/8f+xd3VLbSBZ+lR5uIhMbsIHdBGqqlhiTeEgwhU0NVGnXElaDVZFb",
-	"LrWMxzWbqr3c6503nCfZ6nNOt1qW7BgCDPnhCttSt9Q/5/T5+74/6o1XVgy5yjw9a31CgYYJ97CijjnJ",
-	"JAIwWwKI9ipQ/JGpWgwpq6/UJvdDQHlWYhpjaxDIc7I+4B7diA8CX6lL87zWpVPuf/Qq+yajz+gbVApg",
-	"CviMXhCCkWwQy1QiU9XMLuIGnNnZhisOxIxNBEQOR/5NOGBRKD7auPCovIyfwdY8zAGNnD2JL2ZM82OB",
-	"SkKcEpwQ1XoNWrd3RmWP7S5USOzl5zRQqif2a1ZEJOLrje2d3b+B55L2AoAKqv9rk0kY1BDi0NoJUFaY",
-	"xCOefU2egym/snKoyzScGh4tnNa6abIlbk7/IeV0Kwl+sn7M7YGSK1dWPJ10nJuux9OYPpjeCEIMw7r7",
-	"74sFf0Cmj5S6xURrmpZe57h10m93u+fz9SHE3yYnWBYCHeoJeAOOyxzccWN79TJ01VQbWl6FpEoriIC9",
-	"NKxy+FT3q72pb33+jrex4N+k3k+N8L236kfpukTpI8p3pr0dKLce+elgyF6CJqAUhMoGO9RlynqWsawF",
-	"p36D/ZrE4gYtmp2tbVeAs8lkqji7bAoXUAG4Ftj+IImlVgNkiGZCuWpJfKNeKvuuEDGLkB4h4ART5ack",
-	"qylzToKDU2dQ+MoysmR7VemUXPsBpT+5IucJq7Cd+hZ6zloXp+0zMOky1bOn2lykNspUBQz57FvSEg9i",
-	"vnTSsR6ZJzFhYFkWbBhYC0qEwj+m1zu/wmJJafXyQyTeUSSSkLinMXSHEIB1AF0WAYALVogAVNTxFr1n",
-	"QJfBbjjRyi1w2i/xxjPjjP9yP/oPF8kj5YgdvG03++/bJ8dFT8l7tDseylWSb+479JVkW9XypquPK0kI",
-	"A7e8JKk/zgFFO6NQQBFxmMoKuhRiYWp8TWaUJm6GNM4ciZmuohauMDT9GVGCMqbAf+pZQFMeiJwwA7MR",
-	"kL4Et3gVKPq1Mag8Vzh2wjc9WzqNgbYaVrxknoVEVjvmM4859T//80djdzfng8jTQOD7VV0BOeyNHTas",
-	"oG8fXuMjn2XeYfgGMqsRjwoFJCXIxpN0EI+4JnEuwabaY2pHos8F4OFMMBHc6PslveqBhk5DSJhWbR+2",
-	"Ppx2ekAgcdy67J+1wC2/z3y8E2rsIMPM5INDMUAYRSyZCEH1c+jftxtrn/RPzzpvz1rdrsechKfJjNxN",
-	"+TEAxgxdEIfhAoZYeFAYgAdT8rTDoNhJ/Rtsfb2xVWce8Bgdtc76zc6H0/etXuvQW1/f0xD8rlhfnwP1",
-	"Vr+aLHbIzp/IUHApGfiNiMgVAcERuvwadrdne+hc4dyGMryKuI4bqP0F63gYqrmcVar5gADz2ifd86Oj",
-	"dhNIuY/OTw675SQe5LmT8SQZcAvIHKMTg3AccpG+sIEPoCpznlpk/g5gWBexK7LNEqaVKitlCmeOiJmc",
-	"DIY6ugUKPtY7Td2WpyNhDmLB6ObVFd2DD60+XoboMxCa6bcumq3WYUt1ArUFUNvBk5qhakfXlZYc9EIY",
-	"r3GFtRjswhRdR0IuNlx19gaDKfcjjHuBHYRrkhLS5B4URPqu0CUkeMBRnygMpZbcztb2krVkgdLklpFZ",
-	"8lN/5gqn7Lm173Zn63Vlj3nHl02oHQCzCg9WZoEdXzZhdo8v39BD6hVsuHmrpnh0PE7iWx6gMCyjOHZK",
-	"aZO1kxY7VYYlIvvQpscB1G9OaMiSU+a+jgdmORrWKgzlAnJ6GoHshBcLDmD/ulI325XkAKdCH3LkyskI",
-	"n2VvEd0NK9lXdL+toypVLDro9lqn/fNTex40shJI58bRARNq6TCfyZSPa5OxCRB6m/4kHW42rn1yNWA4",
-	"kmQFJNLuarN4nyW8Buo5Jx+VLtFSMEwznzIl/Vqu5dwbYSn6TqOhM8/UbFLdCztAXDio9qJsUIm6uq40",
-	"WeNfu9t//vd/dRyoyE9uuExdQVcSoMYv3c6Jdvom3A+kToRbwpbQo639XTAmNHZLGRPK8DYRUnPtMBQC",
-	"BmcB8cyrO8JjXvPkCYgTipq3BC+VBuOB8VIJC/WBqYRWxUetG3zUNFvX81O5MqvQqyKr0HYelk/rRVAv",
-	"/FGYhYp9fCOoqQBO+p1Bpy5Lye5ysBsEn82bYJZd2DPWX7lRCFCEC9OzD3J4n5lmBXNcnTdmhIcGhxJC",
-	"DAwI0o/KeSMg09MVyzySnGjsrAO/xWNXlu78bHXOI+FWm3HJAT89vRxeK9o5a3+5XJ5DrUaL7gtk8l3g",
-	"l1YVwcN8DsiXofndVcY9x/KRTj4r5vMCipxLCyVTrkZvMJFpHIR+pH1SVRZHgSmrW3BYphO8RU6a+b2Y",
-	"42m0SM9kYcLput3tsJ1G/e+VjdK6uV/pub9OrDm0swrFX2X4nFtPjc+J7c9nDhRKvu6Ix7m0rIsuebZ4",
-	"arooa2oWnd5VehkCllqpz7cz5gLLkch8zuGe+6OYgLYhJeVmAh5NwWVW3dg6P6uyi85RlZ13D4EvV9/t",
-	"CohUkz2uN4w6IajP8fU1FPmHchEgA4tt5+++ssmR1AmfVFmxrOBXJgemcWbpgFProt3tdZfw4+JQfU2x",
-	"6fy+WXnB26/7BDalxnot0vEVxYktSZ4M5FdLkBKQ33jMxQOD+xZbvv+J4KkiYI96IhhzYeBpSyVX8TSA",
-	"uOnWOWLx+QAr5WtUKc8D7ctn8fWyYFa+Hn+vSKPgCpkr8jSWTpXhSVSJOVpu6L/DJmyLiBtLaSMLuoXS",
-	"FQT9Y3Cs8KFeSMSBUc98G/LpPvNos/R9rIUIZf5yHdPR9BRwGcbikKzBUYdoxM+1+YmCvZKXwHzez0AM",
-	"uELz6KnLoBp6X42P0gGqq1jMwQ6wA613bF2Rm5K7kZ1nh6+evT6eL/L7KiAHOawsNW4v5iZiY3WUg3lY",
-	"g9/r1frrT3fDNshgRudBDp4trgHY0gdNdb7o5u3pMOUjXBPasq6haZ3bXepoSxY3pPMlYz8B4MOchfkl",
-	"GqvM93kvp2S27vtkRatRzCMgvN6q3x99+B3K0KW5X4IbLAQSuT/MX638aUAWarsgHsglvjg15eGAvet9",
-	"eM+M5wY1mY2ekECgD8OYZzyIB9GMOV5C/wEoQk315FWVomBXM1d4I/8jZzeEZYAZCVk1nJLz6obNUAT8",
-	"t41hOoo8qrmDqQZksui6RiUYkNgw5Ni3K/AdMLYdqV8hrhumDNH7RKwePwlqsK+o4K6t34JSzkxJnRGL",
-	"rjDvq4EfkngK1TrYOobzfvFvfYRZwGyKxJ9mAxVKgInwyhArvAXIC1CJ/9yM+5T/lm6qacljLSA83E+H",
-	"nWbv8rTF1AUIFIc/qM+Auvyzu8aFu5b7jfuB/RnQGfALC6EBftq0fqNv5u++ioOZ/TkIb1kY/OyuwaLU",
-	"PRNq3fZgMwhvc+3N37+ZvcoSRIgDQn6A/aLhIL4AAiLbcgg49LDpXgen7bkemKOevAwGAppJbvXqK4DA",
-	"BxPtZcsjtanFjXBsG/54DCuLmv69kHN3yyGRhs7J6umg4i2VLOAAOioGIZcbmbZ/x/0oHZaca97HN6HQ",
-	"8FiIgqUhsaAY2GoDpGexhUOsy7kC2E3JJRRcW7fh77LkTl20AfoZWNBmuk640ztVx9wsuc5qMJdNV2y1",
-	"p+7lIomjCCFGsPhuMFTSXNxgygjlEVit9qZx7dofpHFiE2Us6KKUTUOZAhrj3zT7gZfeb6mEKhtPriKA",
-	"MdVguwRwE6ZKclfN3BrdMb/Ys7FWa7DYX7PogtWEc9C4Nr8c4rNTUttOM7R60Dqx2EkWdmSazoSZSBa7",
-	"4umUc4H5x/awGw9zSYu6GUvFqLXuXNT0T7VjnXwHeYKysqd2QCzBJTxHW6i+sWmCqpo3jHjRzDMZ5pXi",
-	"Ix1fNjePL9+wAXDO+oAqgrJL7mevrYwCPq3aiT5qyKN48BESCJUCR+Yaq9emSWpa+/TPT/8PAAD//w==",
+	"7P3tchpJtigM30pu9jnRwlNgQJLdlmLibCyhNmNZaAC52zP0gYRKIEdFJl1ZSKbbjphfJ97fZ5+I98/z",
+	"+9zIcyd9JU/kWplVWUWBQJLV7dndE3tbQFV+rFy5vj9+KYzkbC4FE5EqHP1SmDLqsxD+bPpsNpcRE1Gb",
+	"zQO6ZL7+1mdqFPJ5xKUoHBUGUbhgA3I7ZYJEU0aG0l8SruBvFcmQ+UQuopGcMSLHhArCaBhwFpKQ/bRg",
+	"KiK3PJri03TGSDzlaFl6y5blgldQoymbUT0zE4tZ4ejvBT1lwSuMaaBY4UevEC3nrHBUUFHIxaTw+bNX",
+	"aLMoXNbHEQtXV9xhIyl8RSJJbimPyJCNZchIqF/hYpKecsYFn+lZq/E0XERswsLCZz3RnIZ0xiIDsPpo",
+	"xObRORWTBZ2w1amvlAaHCJYIrx9K9fm8dC5HNGAaZnSomIiOiQx9FhKfjbjPlEd+Kt3QYMEU4ROhAeqR",
+	"kE24FERveD5nvl4y+0hn80Cvj4nSVcdj4vinP1fKrwpegeup8VgLXkHQmX4Kl1qK15raNP14zsQkmhaO",
+	"qpXaQR6AT+RsHnAqRuyEKtbMQQz9PeGwNljAnEbTZHruF7yCRgEeaqzSJ+quYCzDGY0Q2C8OCt7mc3CX",
+	"c6VYmLcc/f2TLcfB4rdsmQObgDMRlUZTqZggC8F/WjByzZb6ikRTrshMCv1pzkKqXyF71V//+Z+1w0My",
+	"mtKQjjS+FT2iRnLOfI3I+v6MaBCwkFDhk2s2j0jtgEzLpM1Kigk/uWH5905PTvV9IZREfMbkIiJSfxiF",
+	"VE3TCHY4roxe0iorHQxfsdKBX2OlV/TwZak6ro5qw33/gB2O16Fd5n5vhLqDhrXDQwB6jJZ5ONkNqVB0",
+	"pAGWhwHOz0+GCN/rM4nyVoO/PNlCfqjP50hoVpfSgj9oQAKkRPKGhSH3Gdkb0yAY0tG1Jk7jkPAxmXGl",
+	"uJg85+KGBtwvlkl9EU1lyCMa8Rt8l2RoSxp7xuE63HDJYWETImSP/rOGlJpLoRiQ4ZOpBq6YsMbHOYJP",
+	"MzmhGZn+k87nAR/BxXr+D6VB8EuyPv2kr0c/eVM/P29cfNfoN364bLYbpxrITCkg7IXulJEbFvKxGYhM",
+	"qSIMpyuTy4Bp6hfICeGC0AnlomyOk6moz/3CUaFS/cub/b8d/vXV99/+8PLDi/eH3YPOfrv21+pl4bO7",
+	"+f8WsnHhqPDvzxM2/Rx/Vc8bYSgNI8pQO3Et5K3w7JL0XTZHRiPm65VxoYkJwqlcSJN0KcYBH0X3glvz",
+	"4n39vHna73Tr3Ua/265fdJrdZusiAz6u9PRiAmKBimi0UBrLhIwIDQJ5i1zt6SDWBQqqmIaUpop0NJIL",
+	"Edk16WOEZTISTalZowJinQHehYzO5ELcE+nqnUb/otXtn7WuLtIYB/xUL2WsR/9N0AkA5JGFZqVSS3D6",
+	"BgJBNTB4ANo03tWb5/36ebtRP/3Qv+qs3DeuCJtRHhDq+yFTgC00CBnV8qbQi3pamNjdJox0tAhDJiJE",
+	"E4DIqRwtZkxEXSnPaThh94LMaevk6l3jotvvtlr983r7u8YKJfLNPCB4S0kCPRnZq1bIO/6a0IjMpIqK",
+	"Twsfu3dkCbiUFFCuhFrM5zKM7kmgY7hcXXSuLi9b7W7jtN/9cJkGT0tL25enZx75y2XjO5COLi++iyGm",
+	"CA3hsrN59NQkJ4aQYDyastBZppAhLHO4JAYuADoc6j7A6jTa7xvtfqPdbrVT8LkSjLAwZAvNICIW6o8q",
+	"ImoR3jCxeOI7VRdLIgEUTD9C9g4qFTJ4Vz8/a7XfNU777cZfrxqd7sAjB5UDMogJJXxxSAbvGt03rVMg",
+	"oPXz89b3Dfiluk8Gl/UP5636aXKHBh451IO7gIHvqjhu893leUOjF4zx6z//bxFO4EyGQ+77TNzrFFrd",
+	"y77hj6lDaCJrJvqxp4V4vB9HQkgLNnsqokBhNYkbB/IWAfGdFOzeMMiXqLRIIH2WEqWeFBhGXIRVeCTg",
+	"4tpLZCQNICZCGQRwZ/c096NhlAGLOcnamJ7Adh8gQNXO6v2T1mkjF1NqZ/XfAFu+D6WYEAUGFDKmo0iG",
+	"7q5PQuYzEXEaqAft/KTdOG1cdJv1807+NUnm+W3kIBBEPHIL4JhTpW5lCDK2kKKkVcybRID89Z//h3Dh",
+	"cxVxMVlwNaXDAKWDd1rJfxhBefvhBIiiuU0+jWBzdKan1tpSpeIVRiHTQn8f9MVapfaiVKmWKq+61ZdH",
+	"lW+PDl+WK/Df3wpeAUWY0VJfhqs26G2aJ9CgH7Ix0z+xwpFYBIFXGFMeLELWz1/JmAsa8J+3m3Ucyllf",
+	"S5VGERx/xN+qL+2Pt6Atwwkf1DytHB+9qhx4hWuuBe1CpFX7MeqSMoqXiGqFHpDygGmFOpK583yLP7mz",
+	"7H92Me+D1PwRkC5aktlCRWRoFUDmWxPiUi7IiAoCBhcw4ZS3RzrAhjb7BwOBOpc7kpCNF4oGaCZixko0",
+	"lwEfLUnIRjL0mU+oIpTgjknk2Dz2Bu4ZDTwyqJ+ctK4uuv12o9NtN0+66W9fn7dO3sJXIOEONHINjskY",
+	"zEKKRVHAPFjGVAY+UREPAjJnwudiUvTQeGTXCypTvEAhoykXE7I36HQbl/2ry2RRZnR9Rh4ZnLXar5un",
+	"p40L870wIgoNwF6llyUXSIFjU9k3Cs1iXvwzLhyk31zbdsk1buedkHnreY45HE7JObl7irLNi87V2Vnz",
+	"pKnF2bOri9NOzmV+pf97otucu6CnuNP7T3enm0ItxmM+4pqdjxfCV498W4cLxYXWVO01uPuKOjfN3qGR",
+	"1TPXXKKnRfMrMQ/lSMNwGNxTvDltvLtsdRsXJx/6bxsf+u1GvrLPE0sx3naa6PsLxXxDKnw+BlSOrGH7",
+	"i0gEqW2vFQ+sfGJN7HO6DCT1yd4A5Jp6t9m66J/Vm+ea0uFRg56j7GGLrP8rZ8cCFSQ7x94gH6ADhwDa",
+	"SQC/H2Sf+r5+ft7orrFQGZP2b2SjupBELUZTEjIlF+GIAbTAmYKOEdj8JZ7Ig+wxl29a3dYGY8x8KiOZ",
+	"ssQ8LSBeS3+psWnMA+au4bNXaNOInfMZvy+fate7jf55812zm72xUpIZFUtCo4jN5pGKbeBRuEQDOAlo",
+	"pE/hSY26K8tKU0dwE5diP/Emquh4lGGiK0EX0VQLhCN6X3BeXdSvum+0pnNSz0I0M/7Twu0denm82CKg",
+	"dV+jHEfymqG91zHgvWM+p11wy9z7Rm004zlzET6jE0ai5fypbSVwoZZzNMMnNsPPXuE9ela4FGcoltwH",
+	"DCtMQktsQLrhea1zFo7+DjQGLeFWD6EETyllHy8XfvQKVje178W6avxqRPQ9jci3jmu5XPgxJSl15IyR",
+	"MWeBj+ZSgxVfBPoJJHdls2VwdJpxTDSGlpw7RmJM4keMllLwCqirF7zCMJCjaxAnR4FUzM8JK/HsgBbP",
+	"s/LenIUK/KiO7yhREZfk7YcTj9BELLSPwU+vwUsaLxBH0gszT9+1oDYCQ69rHmptKOLoDDWz9COz6k3A",
+	"dzeIXlXrf/57epxkMXKoZWBYjNFTflk5LnBDE9RjrCXR6ibfKDLjQoZkIXhE9hpXbTLSa/LID60zMg6p",
+	"GKmiR6okkqT2Pw/3f/3//e9qmVywGwhV8NmIz2iQ8jCj0WPVQU4/ooP8VaXysvrqVe3w4OVB5dWr6mbf",
+	"uVd4zQTTagINWrcCGUUawkMeRtO+TyOW8szDFzmHNuahivqormRibSp3BDl4hYDe/11B0c/Po2Xm7f3U",
+	"u/s570q9dTXl8/6chSND1mKQ2tk3RSC4uOSAwN2S54Iyvd68FeQh4QlV7JSNuOJSbLgSiJoJRQBTbj9k",
+	"N5zdarIwn4cS6EIIKp5L6MRY5t7FkFFD2dPo3zb7BnkUhwMvlDvgMVFagzGBPFqbLSPGOsdbuTsAJn1d",
+	"Yf51MHrLUQOwALhejgpe4Xo5zN2bfmOVjAoZ9QFwQDfVYjjjEf69ED4LV8Dpx/CEP/XG+wYKawiunhfC",
+	"drg9sJWDlCHwnl9y3PkLDPmyHn3XdvSNIhrjynn3Ewe15NJuVg8GizYWlGu2zF0ymDZUDKtN1NaBqr5h",
+	"IyCJaFzZ/GKXz5iK6GyexjuxCAJUyzFaaGVtkbzHyrJX19mfO2IKbl5yMvEC0zvMxcspG12vopm8LqB9",
+	"Kh9FjJsl48m5YeGSzOhoygVDr5JGgfplk4QsWoRCGasmjxR50+1emhCUMtHjoZSjIg1MuKsC2A2ER/Gf",
+	"mV/uiZ74hMN+wtc/kRmjgosJ+dQTn0qlUvx/+sk3jfp5902/9ZZ8IrVKhXwiDBboMy2KgImDCnXLQgWv",
+	"k/PWd82Lfufq5KTR6cTvgORNuFIL5oPgBkE8MkQhY1nCzzDAu7N6bFSN3wefUezOQji4I9mpW1fdNXPv",
+	"yZD47IaPWFG/M8Hg3tSLre6bRruz8j7uF00XOMLKAKeN982TRseFkn2SK/PMu4b78zyUoOTan64uT7Ue",
+	"tfL7Yo5RT/Y5o29knwa9PfVsp3Fy1W52P/Qb7xsX3dTSKJlTDF6yJPsbRRQbLUIeLfV2RWQOs9W97Hca",
+	"F9341ZBNuIpMZCcgEVD/+GHQAzY8jdIvbqb+XfOkf968eJueYkYnfAQeTGfsbutt46Lf7HSunF1bIRQk",
+	"Ydi5RvgUqsHLl/VO5/tW+7TfbnQa3fRsgi2iUMu9gMOajVESMsVim1z+EBkUiXUTjAsz83a/b53VIZjs",
+	"qpPCZBMz5jzUuKi/Ps/gOxP6EqfGOm12Vp/zuVp58H2j3TxrOg+qiM1LizmZhFTEOHLSend53qxfnKRQ",
+	"cxTHg0H8i2aE+Lj1rmgNdxUFrQYhw1U1wUQLwyhvP5z0T+vder9Tf++8//bDSTKGTyNKFL2xC3374XX+",
+	"O69htVQsV15JQmwuz1v1U/NWNb2/OPjIhPsjVOqdRr9z9fpds+tu0HkNgu1iocFIRwmcHLDqsTbcPfPW",
+	"Twu2YGTPMuhi7jDpUWAJwAaccCDhkynXW1muDqZHyJ7ZCK1cVkghvhSry7jqNNqOmy0GoxNCp/V25q+8",
+	"aV9qti76580zd2b35YCPo5y3YV7jyIvfA7nIKLweXnWloSiv141wdZE7xkKYUVbeslh+ct7q5BAb1LGz",
+	"c3sEnTXK/L4yquu/JJ/IQWVfX0pU5o0zVDDmY/KJFTrhUmjG9fbD6yKeVmqJyc5wPP0uruMbRUDp0Hq8",
+	"2egREdLMNJM3TBFkwJqH7bneHfTtZICROn+cjApiwgXcw1SRnCs96EQmO0swMLa+wzAHmgAb23f2eiUn",
+	"uP4dOMlNWLf+1Zylx0Z3GBbGWhcQDMO9MhC3obcWQwx19yVzYoJtbsQNc6DRvIA73ug24gGBjGlRJb7V",
+	"6J02wevWXQ/ER2lNMQPcxmmzq1nE6gpNNLCcM9wqsipAAw7TJDwpHq1+eXnePMmMB26JZEBwYYuYpFko",
+	"gLFxlW04GGtXl3pjRIUe1MZXa3SwxI4qh+amRoaNv7vsfojHpeYeGOhNwWs5pAFytVCTYXP3IAIgzTFi",
+	"/4gerqpx3c8JCM2ymYwJGN49dN/V+0rCJFeiJDPjGdTTw9RqGlLhQoA5XY9BwOjks5H0QdBHs7IRqzIR",
+	"hwAToHtiTkPF4IW/dFoXehAMA7IrSM4sJ5wJxqnCOLtHEuFtTvsM4gFn1mQ/o8FYhjNNThc5WQCWzqOE",
+	"B0PGYRYxWXKi8NNbsTFp8ZO48G6re4mDjyQI+qgaWYHWOQbnJVaaoQc8eTgbD5LQST20hi5KfiiG6bvD",
+	"mG/XuJ5OhXIRMROxjr5BR+HIp28G9AglJGo0svqI0SOysabw/iGogtFU+ikoSoGXHpcCA6xGvCc3L2YL",
+	"9uz15YuSGPg9zfWKeePUT7rN940dRtKCejwWCr52rESgxsE08J2oe0s38SWgH/kvyPE4QQYT+wlXu4LA",
+	"DvT6AAv2DKZCkoGvEXdKFypC1EUtXOszxRXtx0GxaiW5XziO675yNCMk09k0n9UhtsuhSWsi7db5OZCg",
+	"nO1aqqnYKGRg9UMtxWpJmUjlmIBCai0QT03xAz7jVrFKe6TjF1CjhTcOE2qb722LSS2+pHFXk1gPCKwM",
+	"yfdseLlCaFc8VjGltYrfTezOsfEuzhqy5NmlxmbtIfH5jAnNpBXu5KDy6sX/+//X/9+IKo5PGkYClph1",
+	"/Oobw4jj7y1aDT8J/yafICRcr4N9nIOZ0sahI+r5LKI8UMWE3jhR4vC2psRJ1iYQgBvKwSpHlixK5tSE",
+	"5+qi/r7ePDeSwaEhdI5NKJF+ULGGtzEEI6UPJdmf36hYhnYe1hyo7qodhq9rMcaeiHkSFe0VJce8MA7l",
+	"zxgqvhDm76zkCPJdHSTHNTqbGcsqWclbZ41238pyyVptHBiZSxULLfHzzgxafnKDqQyNv2x1mt3+Zavj",
+	"DuqzuVQ8smNmN/GmdX66CjQeTf2Q3tIA5Z15QEfr3u00ul3XxJB9F8Mn17z8vtU83fDujeR5iuJ54/Q7",
+	"DcA3jZO3q5bGgPkThvQr5FSzARn41tqoL0/msGINSFlqBfRGGYKKDowZ5bHJMz1/TA1wvOzsitxwGQAV",
+	"3Qu4PoJiCgvXs3KLuWM35TmNEutfdrFjbLwC7hAA/Q1zZw7CXXHMMn9odrqdVREavJ40it2ehH3kyt7S",
+	"1WjLZICYfFjBGyJ65O0GffPkqt2GaLB3zc67evfkTTyapQ0yiR/jwgmhM6vjTG0Yvt04aV7CUtOgepWn",
+	"GY74nJt0iTXDGQCetVt/a6R1Qgs6ZenO+kE69XeNPo4UD2FEPY2qPlMRR3cimPbjtHczxfqB4W70Gz+c",
+	"NBqnjmATc+E5C0sxhYIr4ll/k095AIFYMymiabDMXKW8SY9NFCdRdKnI7ZSPpjb6Gt4ZeGSg75/+N75+",
+	"+EGxSPVpNChmUPmycXHavPguBVjAXkeQs9RIhpa4JGM48kv6fa2sMB/UXhCQlgBprsDWAsUsIDZbkiEr",
+	"mmGPCI8gQF7LfFJokjBk8exIr69AWe5qcazbaF/Uz/vtxllD43NGfbaxzCSOZU6FiI5C5nMgMIbWF/X2",
+	"5pSjx2EvucxFvJxaIzeXMz4GU8dEhnzC9VQr7OV1/Rwtv+8b7bPz1vcpMM3kDQOl9VYuAp9E9Jo5CvSc",
+	"KtT7XxyUhjwiISjrd96T2KK2ck/07o3hLHZtGaH/yLVOpA8AjQQeurnW2bbkmPBNt8QNQW1e9C/bre/a",
+	"aNq3ZDBTdYKrlUhXbq004UIkXCU/uDVR6PNG0oBYxGDIBsx+6gkn0ib2zBW8QsrrVvAKrhMNf3Y8Y8kX",
+	"aY9XwSskjiw9SCP+1whV+CHlgyp4hVVXU8ErWNeR+dMmDma8PgWv4Lp2Cl4hx1mT8228YNfHEn80ulz8",
+	"2bpN4i+se6TgFVI+kIJXyHNyFLxC2msBX7xOf7HicNCDp1wJ6dmsa2D1W/OlY7EveIWMGb7gFVbN6/Yx",
+	"Yxe2H2MTuLM9vItmYw6mrBp87VLcwOm0XTazFvf7DRUVMhZQdxprxHS/S0yR2UNa2VtsDnRPxQ163pR+",
+	"nTXAAc5mTGrOxtL5fqtRsbGBynnHyY5MZ9VmbUgFr+ACM2v0gduYteQUvPx6BHmmlvg+ZKwm8feOYcQs",
+	"Nkl/XbVg6OPKqTyyzq4A1zpjMNDfrcSor42xzYs6TannGjPTcd+ZZPKMImweyGi4Ba+QaK7xB6tkJV+k",
+	"FVC987RCab9JKYvul/BIWu0reAVXo7MfjZJmP6Lapel6WpPS31gNKftrDLGcxIhVhcTO5H6Rqz8Anudk",
+	"YK1I9kA1VsTxZFiUqh1wW4rlCMx2f7GU6y7TiI/2qwTrNglqBa+QFYwcypLQ0TViQ+YXJ0koPwDIrUS2",
+	"GiOGZdS2Cau6MPFTqfAq3wQT9tfF93VjFzSYX0zUNJHCBPtpWREshxgYyuGHOFPpzpit2IelZ+YRm90d",
+	"vBUDxBaYgNgvHJiGIV3qz9cmAPCuMDAIFPzsFYx/IaeQlVZrIZwcxbchI/NQ3oAaYRxtsftMi55D1+u/",
+	"N7DhCn2QuD0yMLEI+BndTLH3Ry8aMtxiQKzGuGX2mcSurR6cdcLFwfDWZeysO3ZZZ/J645mGUgaMCohw",
+	"v0fYXwyL+yFoJjoPTjVeiPNbcoCrKJ1ZhOdeGRcBc2P2UrfvFAykjxiD7hVcdLjr1bfL4Qk+fqqf/ux9",
+	"gcv/BS5sG6jHpstqbKXbk4B03GzOiBgzuxIkvxr9viudSN1nOPsgaI0LR3+/6+hGl+ZNPLsf19LGBPl+",
+	"g/vmQSBwf2vwwdPbrTOdrpK92RBKa+f2Vi566oalp931wqdPMHMDXfxO8HJbytA2VfpWKcTIhPEmdQJz",
+	"9bnV27YFWcilUW6C0y93xNLD4pLnzax3b3qX7a7oxo+w1SfZZGcxm1GkTY9G9B9Itr8YcfttCA5GJO+a",
+	"F7ALnXoQrdlES5y1b41JOxGJtH3nEe6MReenuDrqAfSwcwdB3FFVyGw9Ky6sB4VXEOxj1B8tQoWl6e4Q",
+	"kLYCXXrQzYCM5aZVGDqVUna4OI9KPezqEjVqxlZyi9z04LkPtZNndMKe/2POJvGHuZjk6r9qSmuHL1bV",
+	"m3N5y8IS6DdT9pF03tRLtcMX1nNqYrWHy4ip3CwoxX9mffj53hTE0I1ky6lR45WnStpsd9a73Js8k/ID",
+	"6YQrqn9RIhGXypwHkvqrux3zIJ1zOuRC3+CcHe6OrPmqJUy5edUtk/DwuHogFX2tf68zwJgkSxtUG6vy",
+	"xq/lxijrn8E/na/F6yHUPUnoJgtEf2TsU9tKG86at1/PlWJhO3lxdUGb0rodMGfXbeGSWdZ2mHBPPvcY",
+	"In+MjF/qri5EFC43FFWfsYhiXg2S3KTuPsPYc1NQw62R/vovK+m/eZZPIJtYdWdtrnNSA+wOiJnnIJ9y",
+	"BR52kFwQuG+uZv93WuSgVn1JaDCf0iGL+AhDPelMiolbCoAz9LbPAxppgkbkeAzFKFzIYB2zOY0iFurh",
+	"/+ff66W//fjL/uf/locqp+j6d4BDfZ/jwVw6YIJOIl6WWMX1DDaSKXzqs3dPSOcXZdux+YFXcMqc7d4c",
+	"wD3qZCDPQsDZWu5q85DiFCKl8+57fF/utKTdU34zZbidW+4Qd4zgNnBaJS34q62vsO53y75WfufzrTYG",
+	"FQ8WKt5agt6ba+plB3auQa/n/3LwuaT/qdl/uvjPUeqfXq+s/3jx+W85NyaDCwmw0ltPA8qLDxUAkNle",
+	"6hiTw1mPM9gsIwEJTlVaLLhfqtb204Rxm6uBw16YM00G5pdTKRjxGan79L7D2lowzrBSpQc7rGw51k7q",
+	"YCrI5GFaoLmrO6l992aYKRnT0YFscdW+tS8WgB7LcV+O+6akkdYZWDDmzLFKuunRBa8wjIu19CF3r++z",
+	"UUDNz3nqU2NmPBbZZjF8NjPiYxBrUj5RLLxhYUlxP9PWhPr0P8yn8kjOCk4FGqzclEGwg3VrWcvJmV3p",
+	"xuJV8FD2ePDVvOOIK8rn49tmGcvPWhizGqipl0CmixkVpZBRjO03b+TqnW5BqbxSKhCzCrgy5iyEMF5T",
+	"GYzsDdlSmlZHFovg4IvlO0ldgrmw9TxQvWE0iKZQpEKtQmwuVTQJ2d36glPkAtbg893eySw8nteOtX7p",
+	"G8hLvKlNy0gB4LOXQ5TcaLqVk91kQ1I7Vf24i/jElkqzr1yQoOuiGbFZjp66lejX4RPB/EQANJGdfWrr",
+	"Ca7IYWskA8emBKyUhXMaRst8VRejGU3BCVv4luzpoeE2mHBXzGRPolxVcatwgwfJXLvLvumyw1uITtuY",
+	"MZxGX1aVxgrCW4y/nYXfmSG5yk5w8D3t7pkRcizvOQJ5GusyGGR2ngH0nRY3czl2kUdWw7TWCiXpoWIR",
+	"ZStZxb22OQLLg2zRuIC7bc9fQCp6IwP/966lznnIVJ+L9R01FyLiQZIhYF4hHKLHIVsX+9zYiH8RJxwc",
+	"kRcVAi059yvEp0vlEZ+N6SKIyEv4TPZeVA7It5VKsezW8qsdvqpVUsXnXlTyyOq/pI6dCXfJwfdMncKM",
+	"bLz9rcuWQMy5eY5iv6rvsgkN1mvVrgjfF4vZELnn5rvljJk/gquWru58DTw1INcK4I8Kvxn92MRXq4i+",
+	"9tNG0LoYm8LXmncX2N1XtygWueZQdio5+RRHNqob3XCVR63WudyqwiYXrHoPgOn3annv3SlzaBGeBrEM",
+	"lHp/RwjD2j3cenrgNdDbiPA0Ae0dsVv2ED57u1ZDvS9yf4VVVLOeFwOzNSeTCofbdDT5WL8er9dj7q6Y",
+	"uh0y4vBbI+X98ecOHNmMBXed8+a93qegbULrNmHCOaROg9K9izi+msOwpTgur/MN55iwveKKvCP+OgMm",
+	"UOqdkZ5IuoaWBztZV92Ej3s5INErhxN/qV3F7ZytzQRaK7N8O+e5nHARN0bOJypxLZOsjLtYgKy6Mmha",
+	"KYjBt1/JFcJnY9p3w/HNsjWt+THPES+j+UqoTCSj+d0WodRMXnpfzripDeSDeMLXl5F2SM9mOyk+lvU+",
+	"3W2Sb/o5Tqm7XwNXx6q36u4XbazFLpZmt8dAmpfWvt1NeLFm8ng8b0sH1IaT2+HGZ5J/1956KdgW8eww",
+	"f1deM2FSEbZ4PH07P/+4C9nI2K83ko3UyvJidJhSfYhKyKXwNmLkXlHta6kAGDdyyQCsZIUQvGY0ZGEu",
+	"qXtA5GuGcKRgkVrJChiSadcAXS4ivGVr6ck9qMNah+36RbSiKQvVjlcjN899S4nCVJxzcGkd9O2TTyQW",
+	"vKMTPjrn4rrDoktDdP4g9tsT+42R7OzWgtR9rT+SYsxNHmQew8ipWW/oUKZDUVLGzZQmf3HgdLApZvon",
+	"vDhI8aIXB3cxI3vlc5hS/l5yEYxdTmUkd7lrOZUhtrxmUDCtvwiDXKJ9rySCrKsxnuHOwP4vcVvZjnC8",
+	"v/B+iXXjv9hGrhB4O+7ngWkOZlM49xfbWjzklkxlAzdx1ue8FjcNuNunn1l37oLTbTxX+0igw4Lep5en",
+	"qSE0hwKbkYc1hcooLgx6whTQ2bLL52BNrvzAI4Nssv7guCeENDWMbP2oJK5iUCxDCZz7R3xsg26Oi/Qu",
+	"53865OPBZ+qynpUD/fbXf/5nteY2O/OIoePM9+JazKYsL1RRliIyde7iX75R2AyEzGkY4WP6CGczKeIi",
+	"vunwoE4UVsTk8j+Uuq2E/r9lwnszqlIeH1xNDfs9BQ56hVY0zw8AflHy+YRHcbf6ZM3V2v4B5H+44byV",
+	"0qsff3nxed0c24lqd6OyXW7agviHZPdkkt0a5d/c73uJW61o/h464TwWZjw44m5DNJmz2O2lALcI2E7x",
+	"VVCGN8+wexerxxfzNgCiLSYmrYU3SIxbJSjliZr50xrZbMcufHcHPn35wPQYne5wVNw5/9YZiikPx91h",
+	"6bFBebOpCp5a9ZDc7T2aSsEcX/I2LyQqzSOFbq3Yo6JbOaZ90yco3/fxgAxssRJ2nmqEf0dAku9ooLGd",
+	"yRyTM76XUs2280Ul3qe0Vyp1SFnoZIL571AC0xrHb3lh/7hfuS88hlGA+4+Ncgl+b0avNhQzWct7kpI9",
+	"D+qjaYbJX4B6fGn0926OA3qwzZ4wKPAMGkHmJhU+hsjnZro+Vv6/fW2YH1SwPXHg42iXwlHYwuu+VULM",
+	"28PtSEWyrMf0nmTqhsTVhhyIZjhIsmd3B2nY3XHuu8jPq/Vf72VKy+RXfwFDWqYk2NdX2mJDmYqHlprw",
+	"CkYizAQhQzYGuWqfe6ZD5iGZcbHIL3DxWPUqcDF5R7hC/3I6xlvbCPRP0thhrIGpPkprjCYbvBs5aN0x",
+	"nUkbN7n4RNfYPzvYA9c20oVUE1NBBFqcZnLgFtG0DG1xymoxGkFvptw75s6xPmvM+T43VWxrbN4yLfe+",
+	"HZiB4tGJAeyOOQfoZjbZiy4kTDKtM/jdHZRTp7yTjze3/PjD0krTKPc1FBVKJXStVjJAhCIYsU+40OQF",
+	"WuFAXxSF9Gccylm6h+RccgEl9KFN6Z5gEwrNMf5M5CICR+UWKNwxvSO+58KXOZVVoD1Ejps0WeGWE8Vt",
+	"Jba8W3HnibzKsEwQJROScQuLJ+OQMUUWc5O0dqsfs44O7Bzpb5espp+8j5yCwDLvu1t2t5OHICnje3qz",
+	"V90T9LTM+CiUCjNiPMLKkzLZYJxPE9DNVvwvYLXfIQ4ovd3LgHJRitjHyPjfB71FpbI/4j78yz7hR2xx",
+	"hl8NPKKm8lZAQ8o1nfcfFFn0lIFCjxYZBCfQhEbb6+n1l47JyknnSzeU2MnY/JTnsELqNx1Moppk4LX2",
+	"YL5cGOFG6cKJG/wSIYCub3ZD7vMW1P+J04VtuG4ut0l351JHyFjWZyNiuXLbk2nPdD4aLlG6xZZGtzK8",
+	"ZmGxTOpD6KMvhcm/1rqCKj+NazU/efFuo2cmt3o1lRzqMMlxbvzCVgx4zAXK6uZEngAYWr7qu5b1uxep",
+	"39icu3l3Xv6jas45Cepr5LeWCKDPKs02IjNhKLkyXdwcNC2ilgtHep/5pqoZj/q3sWy52yKOsFOZmRS+",
+	"hMZgZG9dhzRo2y+DQF+82gGZWskw6cnHhE9N5zSQBeP4fzMSkLelpvz6kVyusnXOf0rkfQT4p8HrFW6n",
+	"NHLlXyQ80BnYHspmQXqbA7hL1IY+ZoHPVOT0oWP0xhRdc07hGL7QuhLCn6iIhpEqHpO4xkT+uW5FMh5S",
+	"YEHudvEj+eBrbzWMJ8CKKfXj5nVwgfYqG2BdtIizwZC1sWxEhipmoJWls2ngx1UlcjjTplITGYZxh2iS",
+	"rRDlXn2scaKhGHP9XBrgDLdzMYtsh6H7iXLbhsHd21S8elUcmJmbbtIuQdtFVl/wCijwrAfbmIW/75IU",
+	"WzD2TUUZEg7her0OKvmUxKU82apUpslpqh5PNGU8dLq/DuwuB8UyaXykowhoCBLsZHio2uNexc2B7NX7",
+	"kL0dKlWsUIlVUpKLk7dyTPUxPcgreqcHcW1wFcx/yhVELex08bOtDleF8U2BIve/3nbYtbtpiHtuJmk9",
+	"91h70VtB/wTQeLV6JaoVoriYBKy0UCztzVBZK9A9U4nXQnBldWtBiuRyd4jGjTJXAWqd9yu1/3aD/TbF",
+	"dgI2Bn0U5QMU6NDcVt5Oo1FqgXEiyf7OAnn7ke9q75HRnC6iaX8R8u0CtWCVqzt7TRXbr2U2Q/aklrZu",
+	"pzxgxDdXehvz8Pb4EkdY4brSG4oBtRaNIIyT3+dqOh1Ud6uWtwAj133iOe2rebu5EvNQ6l81YB6hMCTT",
+	"Q6j1wsMvO7Rxy1ifMacC5OOV/pVkb8xZ4JNf/9f/xih9cCYaECi3FuQ2+Uq7pSdsUUYSw+Heuawxszka",
+	"RpwGBMOfyqROzBEsMTmEKyJN+zxuyMBCYBtn/5jQ5GkAEVVkoG/KgHDVE6OA0RD67mGU1YCMqBASut+Z",
+	"34pl0p0y8p0keulaPGF0NCX2tiXD6/EG9uuyDUoZeMYacM3YHHXL6FYSOqdhlJd3ko4CzDrIQ0aDxByg",
+	"n8JsC450b7yIFiEzNf4j27av+qpSAS9KNeXz2iqw0Ct8LE1kyXy5sru/42M/us+V+GwuQ5RxqBbKChMe",
+	"TRfD8kjOnks65yWNCxMmnsdTf3ZfV9d8XpKmXHwJvIWaLuvVpcMcVwur71dfvChVsbR6qUbMs2jX26Ni",
+	"Ce0Qjm3l+cV8burYZtMjV8rtfGVASsd35lbyPSbVX//5n9VKhQQsilioEED4ZNEjak5HWjiZLudTJrB6",
+	"JtVKUyjnUwwh2Vwo6CsDWSp09Q+IbQOxh4Xv3nF79+9/e1fqTn1lgM3GLWdSMMvVFwfGkf6nWu1VxfxH",
+	"9qiJ88I3QRjgkbJwXKFxla8MMJ/zhIdMd5cnDgzMMzbeUUpWr3h3RSvTgX+3ShPo/FV5BSfunSXyABd1",
+	"4nV22vKmFvpEGfTv9W0BovS7Fu7PQHo3Va3ZDQvRLRloLDsmvoyIvmpw3QVTWgwGeV8V10j8dwn8ThCc",
+	"nDEzGKEhI1wAgdmiTv2OnnkDvNxDgqTAOwpP7Vqn63GsbekqWmsVHCx9lhNYcEM5kMC+KVmdZwGAHyBu",
+	"VxE5Z8KpYI5u/S3D2NZOcQl2cGJ+X3GRer/PqAd4YnUzp3yiOZ7x+SUbIXu27VLxiDSu2qTmkR9aZ6RS",
+	"LjzIuW3dCatGqcVMr+IhJ7YdYUbk2tQjOVVH2QAuwQcvBw09x02StA7YzNZS9f0eqemWJt08uPOlTCjo",
+	"Z+MDv8+Lcxb2Y7dabohIQMMJ+IzBnEscH9zKkW4dbRDxdbNBpd9vVNx0X7/rev9ta2p9oKYgR67/6saY",
+	"5HJjUiF+B+wSHCaDloF7bz+cEBmStx9eF93+gcemqDmEDHlxmOqICjJkaGHRr/bbjb9eNduN0yK5ndII",
+	"uZaNw1BE0WV+r8HNjpodyog7WA/gdWCQOWaLZQnarMfvXUS27+vn541u/6TdeEiVGsM8vowAlCIebv9V",
+	"6AaJTu+fIWxwFEi1xjfqDrKWQ6s757izhuWG0ERcgtr9dB4lrj85oi/eLgqdBZBF0NGz2zrsNGRhfaH1",
+	"rVWToekXNpQL4RNLMAiGhd4vVpnQiEBWiyYQbt3yMnnHlaaMHpnRQF9f5ntkIa6FvBWeiTj08S0Q+I/I",
+	"QaVKBlcX9avum8ZFt3mi78pA0waALlAHjJONYTGNIlTRBMZavGU55oS3bGmlAPucZsa4TEXql02PGI5m",
+	"6gGNwdUTP126ZkvzBCmVQPi+IKWSGsk5U4R6wwHZSyByTMApo0mb7SsMAZUS7ccGKgR4AQBjzcaPSUBH",
+	"17a0TrzgbxSBifVb+2Rw1mq/bp6eNi4AUFzvd8qoD0BCC1bhh1LTbkTDJ0HNOdefP38GAI4lXg4R0RHG",
+	"K+Lb6PYiTEy4YMzYAiDJDKCvjp4/9+VIlRFmZTqfr2otmn2ZcYZUwJ7iRpb1y+YRsQ3OyJ6LQh5ilocp",
+	"YLWzupdGYNMkVBW9nphjPr1HptCIqUwa4FUNDRkgIxqGXJ8WUem0rYG+bwM00DkK0sDcv0FP7J1p7jEl",
+	"w2XcdwOeVmRMg2BIR9ceaYhJwNWUSEGM8lMs90RPPHuGNq9nzzQShEzJ4IbB1bPPHZHBD6X6fF46N04H",
+	"ragN6qMRm0elcyomC70KsidDn4UEG8grjwx+GhA+ERqpvJ7QUJOCaIoyn+t7BkZfjfXj8DmIncKogBqX",
+	"6CKaaniPAOVNt6TY6QHzj8MBujpGU6mY6InArERvg42mkvkQuHEiRcSEs1Cz64a4YYG+Hs+ekZDNQ+kv",
+	"RizVfEzrGdLXR8Iw4MODrDlyO2UhPLkENXOhtVxxZGgMFX581OQ2pHOCoSRzugwkxSVBZa9j/YJcRF6K",
+	"JsG51c7qdmY9wTigUbmHWj9+M/jFnL1n0g4Tdfbz4BjtajiciebC1950u5fkoFbricwAR6tuOI+glntE",
+	"fgGV+oj83bzy6z//74+f01OWUwXKwLW0rpmbR6jva6U/6fwGB3LKRhyuSgLe9ItAongATrGQ6TsS4QmD",
+	"f8slPm7ioR763/+dQKE4MpcBHy31Vy3BzCeLr/powyWZyRs2Y5jwNYOXuIikJoVyEWGwtcZGExlUJk1w",
+	"6LEbGizMehT3WU+AW1+qCIhjEuKl2YtvhUs5uo6VPyMyKwIhuNRXZM8EH6EggUG3RsDuCfwSkGUU90om",
+	"YzqKzJNxkKjpJ6WKHlGSCJlACqXg5ZwqmBW9cD0xksJ0+bRHDA+qgM/JnKqI8AjvXbgIDF5BnzY8jGjK",
+	"FQFCgHGoeMujKY16AvrkM1ODzwSuxvAGtob2Xx+8pr/+P/9JZjS8xucUnBGFSYkdKJJH5JmVjHtCLiKg",
+	"YdidWcP5G2UOykueI1w8wwjmJPDLI89MTCL+NAqZz4HZ4ts98Uzrws8ASM+w/9EzJ02QUFdtxrhczz6o",
+	"t/fM7ZS81Awy/qknrLqEQb7YYoljaP/6bnDkveS+IjS4pUsFVeuOkCSFLGBaJQLsLfdEG4NaEdMMDKA/",
+	"kzMyKPpwlG5dxAHGGg5cBFZJA2x9UMc9QeOQcdyTDUvWY0PmxsCg4oDscYNLEEE9ZKZ7VPHYXD5bnDEW",
+	"RnoiuS4GGTUfaPpsNpeRBqWWF5A1hmwe0KWhLBpH6yQ5cmUQES+7T6TogW1yifpggjH6iimyh7gNDrRq",
+	"EYYHiUkzJRu0E6MP2avW9IP7xSPNu3GY26nsiRldgmNbf6fBEgoVq6B0qAlKaiDPsHgLBrSeaiFHZWfk",
+	"keqJgRsqiEAYOLGIAzhQrcUXy+RKsVCTVglfDjXtQdEWVSUTR9ATLuMleweVapH8+s//YyL+b5UNaeYA",
+	"qASf4EouSSRh+Ug1bDQ0F2Qc8MkU6TwK6/9WKiGClpAKHyUzDFkgbw0uUkjoUSyE/rrPA2im8Y0iEVOR",
+	"OoYYBTy7KZ2zMimVUPzviU/k38knJBafEjTQEHc+ckE+2XtAPiGyfrJY/AmQM/4MNOoTOvc+ISP91BOf",
+	"SqXS1v+nV1XV89uUpilVsZLxKf6fpnv4FxQGbfxw2Ww3TsknclB5BXOSmhnE0B7jN8saX7iyZ5uMif+6",
+	"/1//z6r+561OeqJ9MxEMrQe0eHPXiPWTk9bVRde6gGDMfRzzIL14fTNBo952lWft1t8aF+4qD1Or1ECl",
+	"gqC+rsVZ62xLDbZuwUlxEXfNL9wZvlHk7YcTsvf2w2u4DU5xWQN6sEBBUVFjhdo4tWt+cid9uQIokC6R",
+	"P1hOojmrcMnjGjDi/06u2m2oQPuu2XlX7568ccH4rZnPYYvO3Cmemh4V/9epv2v08YzcUV+ZUW3WvSLS",
+	"GtdWsyLI3sA0vokj+CFDY1DMnTKTveHMWq2kp72Vi8AnEb1mqXOMhSS7Jh4SsK7pO2XMa2Zlqyd45xrs",
+	"XY8t1onXQmFT6uT0zDrXzdK86FydnTVPmo2Lbv/s6uK0k5qplj06GxYWshHjN+xIy31qMZqC7OpplF1h",
+	"APYXcxuTHwwOfMo5gnbjpHkJa7podftnrauLNAT2V9alb6eQTly9KxblzrERZ6uamtAYrnAb7Zmmjh5k",
+	"EpjsxUFpqGVsKiYsl9akrw3++7p+Xr84afRb7xvts/PW98kaeqIeExktNSEFgDowUjDNcBUDepEhCZ4J",
+	"sMMTggxWlDkOgY+/IL4W1o3QDIw1LcDKMBFZrR7fiRPDwGz97BmOSaqVomZzDKQYAAIal0eoBkSchTGT",
+	"d033oO4IWAKSMaB7A2uUGxSNxZ3sDSwJHKC4gLFEeuHzFLGSYF63EiI1eHDUE4kgoXl0RtgleyifzgM6",
+	"0pC7NU6A+PbGLUmPCTUypf7S8NaeAG474VYqNZgxpKNrEy357Blc+2fPbDYXVzbBESWTQCs+tQMylQss",
+	"Ob0QqO31xO1UBgx/IHuwvVuKpCWD4JG+UaNreBTzRKaM1PZt2COP4sUY0vPsWU8k61nNrNTDX3VPyuQU",
+	"bT7KA38o/Yd14sTRn/YETLHsySLU9EiPHk2JpbkdU38caW5nQPYUwzvTbtRP3zWKR4k9tlohlUqFUOLT",
+	"Jezl0H4BK/N6ImaK1Ur22Sp8dh7XsroVeq0VbABIPPDIQOsW+t84z3Pg9cQgzrc0gq+bAztwrSyD7xpd",
+	"8pzO+fOb6nNEOPX8F+5/fo7XZACmYoDvjFCNfEsS8RnDaNeAj5ix0Rtr42Uo5yFnEdbBTZsZ0xbGiEdO",
+	"WD6pXzbRr6NMlkW5Uq5AAP6cCTrnhaPCfrlS3sdSIVOwldt1a7H8eW1Mn5sQetuyftWUbMLZ9e0CmyRY",
+	"r50EDkInlAuFqoeJTUPTuYfqjZlBgRUKDAxacwH49IQJ6kd9y00LKZMLaa2dyN/iQv/kQkbEhOsD2Rxg",
+	"+LzmGSa7ZXBMbkMpJj0BSwSzcfMCbFL92lm9f9I6bRhrH0p5EwaaK2GlGeVBmbS1ugLneUQOn8+4AMID",
+	"lpo/keYlvNoTqCLC6rXwYWmdsZEZg4YcI3lcloxBT9MxRIbYdNL0wXsPgIIkAjizkM5YBH1l13SXSh55",
+	"/kN9Po9jDe98Gm2t1oJZ+PxjHMDyWvpLaxU3MQZgHUHa/vwfpkxg7EmyziVbiOyzcV3cnQmZzQn7nPYK",
+	"mWBAa80G7K1VKvda20oaV5xtYxIWY09VQSOpTSsp77iblQwz2FL6Oq2Mf1Cprhs83vvzq5Qe7eN7+3e/",
+	"18SIpRpCGl97dfdrJ6b7BLxQq939QhJKdobppPDiFjPpewZRE8wUxQfGc/d7GLHmOgThkriuwL//qNFa",
+	"LWYzTVnj66XJUMErRHSi71WheytLYwhycn0EUF9Uj75CLxFztiKXK9Qxri0yoqMp84sxnRzJGcQFoFKE",
+	"aU5MjMLlPNKPRRKJpWZAQ6qYZ6hfQlJDFi1CoXnjlol2aeraEy55ddx11pqQycE6qFYs0W1ctFvn5++0",
+	"zG4sC4Pj2FJjrllPOFS6fq65/4cspSabCHXKnn+EpjOaVEm0Nu/MKg2QyqSdggO6QLTMNAnlYq4JdE8o",
+	"/tHpAYJV2wZ0OPLZeDLl/7ieiflPoYoWN7cflz8DpXv57asB2avWKmTII1X0wKU8Ny4EG62N3VZ6Qobw",
+	"h7XQmRD549gIyEPy5l39JDFUWtOdYLdmH2iPHKHpbubwrp64D/MiW/KuntiOeWE+6h+86wvxriRrN2Zd",
+	"GLKe5lzmx/Jq1uvR3wuIziXA56A0E3L+U1hCnC78uNves9nHaxhdvJyvgc9VK3e/8J0U7F+KKeJBPpAn",
+	"JtFNk7w83ubYIsKRcUFYdmUItSaPTo5tmTTHsYx0FD9MM/S9J/ZMCIuHSgn4jDAxGLDhmExZ4JMXlQoB",
+	"WydwXc8swWjSlqUWY39hT5ilkKt2M1arlZtlrZXBJCXb6BFmL1yRWoWEVPhyRqBSMNnbr5Eh5DL3hNOS",
+	"EP2ZehKuyMBMevT8eSSj+XNU8Y7QuQEJyeiJ+B84zZ/xh9f1TmO/ZnwUi0ql9gKTk/+Mrw88wsta72yf",
+	"nZAXtf1vbTCHOoI4napHXhCoOKw8sl8hqkxOYg4ZszMptF7H5oTx2JWYxwG+Y5GTRv9bMIH7UlusWGAQ",
+	"DsL14vvhiuta7AplEMzQEjOW2A9nsUqt44oApgAA5Hz8h5mtPJKzHBXEzfF/UakkCflJFn6a1nPlKBKZ",
+	"rPtCPjpll2GxCfGo0zhpN7p5f+fgVpIff1S463UgSU6BgzR4k8T7RwAmMkUXlhh1vAUwHd6ZgiUOYDeL",
+	"RZZ245aZfKc1zBKp6IN45ZfkFMkSyZ6mipm7QHhCs4sP4CUoba7Xry5DeWMUH4j4YUJx8MzZcAK9tklI",
+	"RRRbOKGsnOkKawRuGmmyViSUHJawKHxPaBpXWsyNxbZMTiVDEzvgDqE4RJkg6VlrD1sxT/XEevvURq3n",
+	"NzFCYb7RH3L8F5LjnRIfaQJkw/PLTlEOO/8Om1kpPpJDbN7HU/1hfno6SbtjyAtewwdK3O5d3mCLQrAk",
+	"tvs9h1gVV+1TSBrivD4gKUD8kJS6gcg9gQTVBLKSgF9rEmk79eBQNpzWjheAx2wf5HGTysk+Rkz40PeW",
+	"K4IxzpHEcMfmpQdhRqX6BII0hW+WYO09MMkxGFtmXM1oNJoSnwUsAr/cMTl0iKwyvxAelXvi+7uI73Fu",
+	"2D4O4TtbAkvYyZv6+Xnj4rtGbAJbsViNyWoYpBP6pujMKC24KOYUhAPrDuQnaYh7aAqEqA21dnpSd9aI",
+	"PmMnjEdIEkgBvQswqkWGzndTqnrCCphmw3sH1UqxTDAn1GIqchbT5jaSJuZOvxmzlCOLeRGfGS2CKwhQ",
+	"RN2CRmQmVYRpFTFzo6NQKiuQeSnG5RHDpj0rbSDjM3inuaFiEdmjSfgeAJSrNQddPM72V4EizyZq+Aaa",
+	"PceGxp7wJVOeyXmwi69WDJ6hkkgQPAr2Y6Gu/1YBB/W1GjeiSSWH9cQ4wJq3ydHtoQUQL6ZvBRLcI4+K",
+	"xsN2UHtFBu16t4Ge1sbpwCR1tFkULkv1ccTCAcQnChNhFPLJNDKh3hiMyIz10BibjVtML9vKQ640UqvE",
+	"4kjzcr0YAWnLta9LkkjlUhf2x9VRjX7LSofDl37pgL2olV7Rw2qpMvrWr41fDl/Qg6pNft5d/shJ7v6C",
+	"Eki2Fr3N8kp3EyhUa4ef5gHloh+xj1FcOT/bUiDJYHPr+9uy/k6FhGpt380FK8B2iZFxxotgFy/bag3+",
+	"HPkmd4L7yivbWAVPLM40kFV8ZXJLSkxBlDQUR9PyPaDatfvqdMix1xsHz7ky7M0k5RiWlMp6wroYZA+J",
+	"H6TOYd0vyB/QL+9XShANMlQyWESao6EM8RK+5n5gS/gXPU1RmYr0fCaIe28A1Y8WCvK7B54ptZZhT9RQ",
+	"7WK5J87ZhEL8EazLunYoGcStwDFYmn0cBQuf+WVb7zUaODkIVjfFl4wZEdHWsJvBaeN986TR6bfeDiAN",
+	"GQLOwWuHxdSp5u/UsgXgYswv5lFkDehTcxhfkW3OoV8JLGLi9fdfkoJohdd/Sefp39U/x5yINRo5XdzN",
+	"36XFgvulam2/kGnXXuCXU80yfUbqPi1kerIXuFTYrkuvYL9cKVer++WXthWqQbM7lqehltDM1tvtiaQ5",
+	"5E0Usu7esd+vyUmjbJoeKIcKWWRepTl3qEUdCK4kVES8xMRiFsuqRuQnYGj0jFAXqzSYzyRKZkFWsqNB",
+	"QKhQtyzsCUhqtSLmSbtx2rjoNuvnnUFG0h9Kf5m4FvQ3I6miMvleP+WanK3VCaRmUMV8sqcxD7/V8pdD",
+	"cjC0cB6yGy4XCoQ6yMAEgmk9HjCdk4BTPDY+ascWS6gjg8IQ0SIUem4hceoiyoOlAJkQrATA9qfmJdkD",
+	"Y1XRmqRI87In9vYr+KWTUrrnBg8WkyhIE8CIBM5AnyubFeaBDGvOqidQbFUkkpLsbSUJm7DIUQARxM3L",
+	"OBxdjq5ZRKjvh0ypnliIAHLEwwWUiJmH8qPNoLQL15S9bpglxAykWQDquIoZudtyOWfRVtLOqsp7roMJ",
+	"VeaiqyGTfAW5J1wNGU4OxMoyse1+ldbvpjbtWwa+VlLCiRQ1rtUoS8RNvkwJH87lJ3DJviYTYYpPPDa1",
+	"t84J6tOMbyLpyawpT0VMLv9DqdtK6P/b9jT9i6oI6RpSuzho3p3V41QTR6G4nw7lOm32oTrkmPbT2wTP",
+	"jIV7JLEQQsIlHbk0FZBuBykD+4m7pqV3KRKrfc5Ov5TulN6jcQU+XKH6vCtmbalNkT2k/kSGwKfik95e",
+	"hjA61knIoAACDdTXrC4hdPbg9pM/xezK1ZZAtskVUuQiWi+ltIFtq1S8P3J98GGBDw5qCaXcVsUyaYGX",
+	"3shLREV0aYOnOXTxWiHjehlfp0Zw3vquddV1rmXqUtiAxu3J7Dvzev41cMf7XYrLcJRkz2KLie/cGhdL",
+	"iDPboSSiYiyOOFKPloiMFBIrxnH+pHHDxsZ1GymaxJ86YadFNNseEKMGJ1lhtlJHSoEmM7okQ0YiGk7Q",
+	"as1tqqFwJiiuuwSoUHxFIs0mGWYXBhDv/WmMkE91ZXFPbubIwxyeBw+wWiSom9pyfT6nIeMB4SIK5eIG",
+	"CgwX0tVEC5XqX97s/+3wr6++//aHlx9evD/sHnT227W/Vi+3B5MlJytAupDpq4l6Co2sUepBzPkJqB0l",
+	"as5GWtYzK97WQqAJHnrR1hO812tqzpSJJYXo8zJ8eRxreIR91Nc8ZeWTgnkkAMOh8Z66lkNDwriIDYZa",
+	"xCwb5X1ATDUXjEXEGlB4TrcMitfwICALhVl4e2Z0S1ytlZSHto8pandoF4ik9MhwEYEEbFTw4hqNTy6i",
+	"FsLsqxYYWt03jXYnR5w3MCkc1VISdlqkCu5Dp1zgbRK3N071O5Y68CJIZ/VbXUQrMD8fy3Aio/tcxTpW",
+	"rEEbnCK1SoUMLuudzvet9mm/3eg0uv1O46I7SFfiRIl9T8iecGyAxWNsnZkILNbMxz5yFSmPUPKiBCGz",
+	"6CtGn321Ent0uTKOVJA/BHohklIzWHHMTEKwbB0WHEP6wALFHG9I0TNpH5CALpYp4165J77n0ZQL8qJC",
+	"4sJP8ROwPqePvoKKMGlDJALN9e2qI7IPRrtqpSfspmLrnkdqFfgEOceQi22taHkU4wwO1ZqeviLJap01",
+	"Z3t+qwd4AnEqB9FTAkZzjLjsIrHh8VxZU6dnk9WmVJEhYwJw5XGEsAu2iEJqTeTlr1nXb9s6RIlVGiMx",
+	"TPnSO5SsmNTBS/ehdBeM+SgCxCQGY7gEFjEQifyhTxKqR8ZRqj2RjnLhggyiWzmmkCA0KJOOMfGEm0Wb",
+	"nOipVveyb7weg2OIJNKUE3+vVvD3JDlwlqQX5oTN9MS6aFgnnCqGvym5RxWhUbrs4d5BrebFheTAz1s8",
+	"7gkbEhZBTQBT0F8TP1uAzCbebV6lFccoEOLjOJfdeSJxWJh8xXFkWA8ABqLVNI9AbDICItDpORNRMT4P",
+	"fW4rB+LFcW7Juq1PgWqinxg/MYiP0IXPoxLKE0jve8KGFht6T1bIPfnTZvre1pj8FZL3dLjOlsb7i/3b",
+	"xH7/b85vffAGhTNqSV76wa2paAqavwHvyFHJ7WqI6Sf3ODwhd9StAnTOZDjkvs/Ev3LGXobpaA6TcoXG",
+	"IlyKC9zNgJA+srAUtyXNZ0AnEEKhTLTwQjFVdJLvMEITShELH4oLJwnnMzrhIxJwcW3l6yTWsVgmddET",
+	"We+5kdohQbzxrt48jxPErzoQydpxAmLI4F39u+ZJ/7x58dYI9amgmHJPQJMCvQCuyOCXs3brotu4OO1f",
+	"tc8/xwB4rlhUsuD8H0BQTULdiwMnC9zNq4Pt/HklHW9gSP84lFq8Ej7UaFVkKPURSeJORPbknAlbHRLW",
+	"OJJCLWYsLuKoYYQBn/pXm/DdEwsBuY1SMC2ruUFJyBNA/t/a+X2JJ1lCVzQEzFhGESZ6ABR7Nk5rLUHo",
+	"487nAQjUhuma+rWJ+JOhvkPLmO4LrGX/+xLzM2ifNptqXHk8gT093L9yvkaGziIak72EiBVJyZRa5eLa",
+	"oa9tR9DcQGdTZGabLA2oX5yQUOMrSdGk41SR/Sn7qOkcFAlDy2AIASeRDJkq9kQkJ1jZLGEZqMUrm1Ng",
+	"l+ehvSNeRkKf4xQQE4rk9QSN5IyPaBAsNU1PMiU0kbIGi1TFNNiPh+X0YGtQCA6NRWZFHJIZesKl8Fan",
+	"SKJXjMDvEdsjz9pNh9wU6UsRsQwN0yJ6ciKYOJJSGtxiIsDnkhSIPNLXccU1PPN3+vjOEV3+FSjhxvCV",
+	"9SLw6pM2QmIoJj/P+PLGD/4h+PX0li6vR7Pl4nZ+G9z8dBsqHo3mavRT4P+sRHgbLf5xexN8/Md18NN8",
+	"fvvTkN3uQOPsUXSeRqrOCQX5Yc1/G0NCbL5g623jot/sdK4y2YJdExCoFpgtuFW0yA7x9U0YeXP4qCEO",
+	"hmT45E9xmCKu6r+OdL6Oa0Qxad2KcSRF99dGyluH90pHrKSAJdRrn9Elci1sNyDkrWf8UGha5mHq7Z4w",
+	"90CRvcH1cjQwKUJuqxwsQTq4Xg4H2RLFkEYN7OXWNCNHX5Sxn/REXI0ybpK1GGK7cs+GwPIwp7yygiQ2",
+	"vWYTRRnR0PQ4D9lc6r97ArqZS7hF+osBFn5MSjTr5UDRK+to09wzZFRJcWT+tfWgQqfxAfRDGI/JXsTQ",
+	"d0fJaKEiOYNC7EvXpMqV6cDAxQ1TEZ8krRB4pFgw1lteiIDejhdBsdwTHaNHmdOJTXqWGuGeB7ZG6sDE",
+	"HedA6BgKmhuuB+Y9U/kVAebLNVU6ThJc+zq9eCetd5fnTSyg+zYdjAc01dBCpzvciIq+vhNxiJ0GMu7Y",
+	"VPCHiHws9WC1yT4iSPy1McYqJALXXA9XuF6ONHVGbHd70vVhVV7B9vnp2/ex5b0c9+W4bwzwUEwjGHNo",
+	"oJkNeYw5hIPokCRurlG88s/Oy329wXh57rUCD959cwsS1GndsPCGs9tNfAIoVtJNRJpXfreuzGR3JO77",
+	"aEm3c2nWEO7nBv1Mw+hfCvNFlNeQLEtYNQmx2f9kuCRvP5x4OUXg8afXGPgE1ZQ1jUELGliYewJrHwmJ",
+	"JCRx5lhMOUIj9C0NfWNxsWXqux8uG32srT9YI+kmADDsv6u3+fVIuRniEPeL3Br3nW0/gcafOpmry1PT",
+	"RHENqYt382VJ3TBN6jSQqFhaSmc/uipVwSsMmWBjPuI06EOqQ99no4BaIejR6d3wLnpXdyuSm0y/8pci",
+	"ganJIDM9yieKxQcGp21lprGzPorB5otS4qmEmgUJsZThCkXcjTo7OL3OEvNuEUR8TsPINv0eaMw39cDH",
+	"PGCDMhms8POBRwZZhm7eQaY+0EJwAF5HzNt5++HEVAcd5N0Z8/KmezNIhnrdE9ixNmn2ZCR92wrCQcFv",
+	"1BES/pN6B2MS65eX582T+uvzhs2LgkZzXBEa9YStb/COvyZ7B9V9MjhtnVxBtdduq9U/r7e/awyONbeS",
+	"/pKMaUhMmzaMvB1Bi7MxYTQMuDVDHVT3e2JwWf9w3qqfOsNgvthsoSItMl+ennnkL5eN7/TJX158R549",
+	"Gy6JIaPPnh2ZZmAB6wmBkSzGZQ5AYj7eOOjabloGOuY1rMuH5BDamFFB2Ec2WmCfRK3hCPKm++68JyDD",
+	"Vs/gk0F57o8HaKk6dCBxddG5urxstbuNUyDXAJDL0zPcy4iGIbbGZMIvyXEJFz2j4bVxpGhVYaanged9",
+	"BlYowFwWsWAJrmxnOmsVw8O+5YqZg8MuqT0RF5ElC2E8bEk3NGM69Mi75ruGAZLwieI/s2OStN4CJDBt",
+	"FYxzQmPxlAvf+igWc+g/CC3s9D0h1Ad/kClIr7UTTdhYqIhi1lNhfiyTehDIW1uvEaOkAG15RqPThzHg",
+	"Yiz7hvPr7/bSONw4bXYNBufILlewzoRCnDpy+O9FdplZyvN8LMNZyXJ5RyzQB1I4KuwNuaDhUqNXsRBz",
+	"5lUd4x7szMIF4bWdbFO9X0h0fHMuNQ1I545tn7/N/cLRfnUDELSwMovz9Ny1zf2xFimmtHb4onBUeDX+",
+	"9oVf+bb67bcHo5f+i8NXtDZmlFZGh4fUr1QP6f5wfDCuDmvDyvDbWm3kVw/9F6Pq4bAyrlRo5Vs9Fv+Z",
+	"9YGuFI6q3+4f1NIRpBa4toPO/SQOO8omiSOeCWnAbyZWVLdw59u1dqU8p+HEVNw43P7FK2Fafj6w6MaX",
+	"lGXwPkGIXSz1OSi6gwijhdt1emUHSLUVLqlYQmlb68x4++G16WufFaIU6I5HCTMxJQtzBYQjiF8PgB9m",
+	"2syKxWzIQpPDHUL36XQ8VrPT6on96osXpSqhwXxKS7Wi6d4SSS1jJPIOpkQrsgetCj1C/UUQkSEPo6ne",
+	"FfPMAPua96MfiEdLz7w25XNstFipkP9+TGIfWFKuqUL++xH28hvEr/QjGdFgAI0cV0QvpWWjFMciOzGs",
+	"4wS8phb+Ku/KVbvpDXu7HJ6ifvW1aNor0MMroo9Pq4oQefXqVaVUrZWqlYJXgOA8m2uNGdZQKMN8cy5v",
+	"WEDBWOmcduGo8LpxoSEWn+CchSNY4YuKXn8m4Rswt5/u8H3KZpJ06u1z0BkTbO0jNheOCu3Xz09a3ee1",
+	"A/KaQLjY9mTbHNwT2ArefnjdP6136/1O/X2KmX4phf/JNHyXhZ4YuqbvlvE0EkXvy0pPqGIb2aimnjD8",
+	"cXLXKTQ2VhEVvvpDX3eLW9Ibw2Qc5rMrcxttwdxie0Cau50Y7pa1re7E3cqkLoBxDRKKpJX7mBjpDwkZ",
+	"058cgjRAL8zAkJ0BlooHn5OCTpGmQgjmaGA7972BBcSMDeKuxVB7wIP+ctA3EV72egLUQ+iu7YzxjTJ1",
+	"GJFZag4dRdCQWc3pSHNP02zE9NCTKgrlfOoGklUrlWN34c1Oi6QZ9XFmpytP7BdjZ545oliRr34LwedY",
+	"aUTaqvsAZ0WxUaELVMuYgefDmSA84oBsACLG1yWZNT0Rz25Aq9mypTsmWzj+Cf1ypoGijUFdz997YhcG",
+	"T3bm76OvjL9bp5V+CTnxiYykkAtobydYFaIfSLhgxGeKXNJgxk3KoFQRDfqGbVWqry81T9XEab10kGHj",
+	"DxEWdmDdoydj3SdfiHVn3JJP6IZMBZBbgvwH1/7dcu2TNFfdjW3/ohHu83NEgw2mdRmrp2CclmQQY86A",
+	"7GG/rbupLNbYEibRFMI0ooXxZdqUoU633m1gw+dmt9m60EykkbTmD7gyTboG5noMYl6lBzVFIY9cRa15",
+	"ASEHjW5jUCYt07MLd2JEkFSb22ygC9grN0gdtp9vyEpxwpIMCQXHboph6hGViXRf5SYwX/qyPDFb8X4p",
+	"cH3ccxpNgQQDUQaalENRtrv8VLG3eoDPjxc/os+hc/X6XbPb/ZJEdxMVjZFjhYZuLgvpEtcPchGipX7V",
+	"1w8YhBb4L0Jp9e/JbH+QVZesAlQIRQKRnMMWhHXKaKCHXBMCeKKpgyKXUkWTkHX+eg5Cd5v5XJl5aFCG",
+	"DHjIBgUpGTNsPHJY2SeCzmz+CRSRnFLsE2K63qSoyRtcytcWIQYQsnxoEuphCvIaqI/PzYfPcZDtm0b9",
+	"vPsGo8iSe9VhIRbjUAQPZAldOezVxRG2u1AIxU0XCViTaacOTc1NShRcqUNMinvM/evzdiDQabShPs3V",
+	"Rf19vXmueVIuLCI2m8uQhjxYkoWgN5QHtlhNDBg79GOBpu6CJa5+72SSP2Ikb4zu9oqaL1LXk4uIhYIG",
+	"rgBkwmvW3Vj9qxY2sIuaBpQHVTdVhHKGR67ZEtMSJlxQiNICHX8g2MeoP1qESoYD6C2vBdmB+aIn9jQn",
+	"svIBtJOf0wkrGvkEVkVokgxuw2ehBIAeKZS3CnzfKbGrJwIoEaDfU+R2KlGaNuaWMHZcJKVrDA/gYlIm",
+	"nZGcMwxqQOgchYz6g3XlqNPcRv1GsspPCwad142wEkf+3V9cMR3wPq+bAnJTCu6IMSLXKl5hRj/y2WJW",
+	"OKpCFUwuzCevYCuOiohNWLh+AkSS1Awz+vGciYlmLvs1aAivUblwVPiff6+UXv34p/9WiIdXUajll89f",
+	"Il5Xi17ZCt7rw3ZX5THuF45eZgSuh8pUXsFEgW31aJxX8XKlRLdXcO5srAzfR/LaXCJImMLvcoz3/Ms3",
+	"ckrnXf9WQpclv2/ZclXqaoOMRX5asAUje/bR4hZC11qq/vwX7n++Ix9DsSS2JhG+NW57xpxrSSbZgwcp",
+	"UXwimE+u2uemfFCcI+1hA9I4RicVnoPeUj3PWFN+KOHNwZ4y5SqS4XI9/SVXtlo2LBhKKsbKqCmoeFeu",
+	"wG+jTd7xRnp5Tb/wpWjW1okGbkiso0PurFX+K0XCeIVFGBSOCtMomquj5/relcfggS3T+fy51mCVe/mq",
+	"L59fL0fPV7ZRotVhrTz3x/9D8cmf6XAEx22w37CSSCJ5LlRfQpad/my2rUl3wSuMQznrr7FmyhEUT90K",
+	"6Omzi2Q/hw/p9eWxrHSSyINs6vrXml3F78DA/nBmnHBY8yGbI/kI6SuaXJyyCLL370hgoYo9NYPFUqPb",
+	"GkQuZHQmF+IpWCzGMYGr9fE47HNLDtebjwdwRftoRxmQvYTT/vq//jcm4JkfbU80m0A38MggZP9gowhN",
+	"ynFlVTGWWoty34XBbOId+UTwPfgzbYm2FmUTbz2TN6bD3KueWG+HPkoMLwnvNhHH4zh/XyvbyDFUWS9X",
+	"E5kBeCHjDMFImqVh81msSuY6WEzNJ4U1w510dmHSLQPDY79RthcFqIK3IYcOiTZpfmb36SyYK3LN5lFS",
+	"UuCaLb9RJiQMXbJ6yegNh0rRfGarajk1qNa1IzlOJd/HFW6ksAfjmb2jy9c9zjz5B3aUK9ycAoy/Tvnm",
+	"3ilQ5johBB0eBpTO8ttEYtUngBUcdrEhA2nFG/0EHlSQzu5MkFqjVMasqFrpVl4dVSpHlUpGrlqrbVrq",
+	"8CjKZv78rrKZCoXSFPghqUtgpUC6vpH/Jdfet3XuHt2n+oTc8Wv0NGyj9D4WTwarH/LkYSBH1xsYMopi",
+	"A2CZA3gYHLnQMlXxYcCKR6kKknc3ovKwj5Km61gTLLeTlokz0q+N9UMuextTHtiSV42T5mWzcdFNq7hn",
+	"Kf8x2cp9vBtbea1BcYWaxu+Vl+jlPZSXxJwjznCk10xCoYaFmgNhLO9S+lCP9gTc4qrTaPdfY6bzat1v",
+	"LN6iCkc1h84b5N5AjjU8iXlsh03r19BUvIkGrwz+B6X9LSgt3GvrUHlMQjsKpNrQc2Vg6i5qPcbSXK3H",
+	"xCQXCDAMoulvxMIZ1wsrk7ZJ5cOkSzfbH+IS3112PwxszQBNEm9pELAInEUUGh3+zEJJhjTAPOXQqQE5",
+	"lYGPCaf4EtZQwRVZ3aEnwBcJeoWQMcWG4BgV8DnhApxVtrWUZ71kDktYx0I8aGYdxmvmiiAEvFztwdS/",
+	"CaRahGy1GG49KYqwDQfSG8TG4Hczop7I50TkJJDKFJaBhbvFIO5gRz2xCz/SEwHBr8dJ0/8l2NKJOe1Y",
+	"ZydDE7VlCvn8HrmTvaAn563ORv5UdfgTItAG9mQ5ND746AwqZ/g/WNRvwaLgqru1qR6TTaVLaqzjVnVI",
+	"ARc5xaqOEuqoOYCQJJBiAt1R41Jle1D63V6CdqPTbTdPoI6tFD0Rk9oidKsBPgKlxgI5IVx4UA0LC0Bi",
+	"jm2ZdDSdpkGqrJjtEoZLPCaMjqaQMx/wcYSWJh4pIm8FZg0Yc5aK6FIRC6Q1VioIqJKLaCI5dA5egjen",
+	"JzR3BLFYQGuftfTb+ulwZHDTgcCacI7jmGP0hD3mO/lFXt12gMd/JT2lQ4VBADUKGRZinvLIVG/bOVLy",
+	"Hjyhen+NJbkL90uVt48ONZ2Qc1WiAXbo0eziwCto3M84I/E6OE5L84UeAr/YEbTrGVTbqdhHfX9HzTF+",
+	"dxOTyp/iDz712xitlOnA/vjalEvpn//ifOrrXzUKr2de53wcYdf0VfaV6oBiybQXFzHGbk2gJNmGlnBb",
+	"jjQRByUA72+zdZFSA3aR5PXyHDT+Cuh2fjZA+lA2BtqhRwsj3l4cFO4IhnsUNnFGA8XIXCoeYRMbqGv8",
+	"+zRmuVh13jx7Gu6wAUIppnGHa8PhJjDlUA4LX4il4FRflqc4c3wdTOV3yRk0iYMiVAlgH5M5LMRdXo20",
+	"Vc3Y21APAFYVyAlEc9MJ5YLsycAnptcm9Nk2anqxTM7uk6i2Gz+4wt38V5Lhm9ZDHbKSWzJ1PpWC/W7d",
+	"DVcXdzscKo5BJ64Ev9HfYJD5S3kc0sP/ISj/FuTQ3PCHyck+A1atNvZ78qHhD05jbOpxsQpsJz9afqOI",
+	"YlEUMAgNiavCJ61FPuKMJGRjpt9gPWGkZi5GEjLPxgvhq5jMBcyfsPDIrHBQJk2fzeZSXzHCPtJRFGg5",
+	"+po5Vva9a7YEb0NPKD2Ib+3udr/kmi2L2CzQT4y+aF8y3QLBcYFxV8YVDd23/QW6oXtiJIPFTJBnZmHP",
+	"ikdxXURjXpKhHpwqkz3n+Fi+r5+fN6wFd+DFX5y1W39rXAy8nhicXLXbjYuTD/13zc67evfkjX7sdf0c",
+	"C5q/b7TPzlvfg5cnZQ8zRGRg4sihP/SgeOzwS+b3hNRXN6aNUI7HmMmMVUy5PVscBwpYm8xiUz7znnj2",
+	"rCUYGQGaQHPAIYX2VOaYnz07ItT2RzQwQ4hQQQYWLfrx8wOrJEHzKZ9HSUyAxTXy6z//T9KvVyPnIMaN",
+	"0bL0lmG5FXI75aMpPuOcv2lNxqOe0ONYl8rpFWRddxv9xg/dRvuift5vN84a+iwagwSPZcgnXI/kOKIg",
+	"9QoA7pl6/KYkJlck3sNeXHXTN50eBbuF9QASgzSwiEZyxiDp26COBVic37ZQDNMAYoCRxTzXtQNi+ym+",
+	"/7sTAZzz0sTtYYFrM3BdHVVBffAKFk0KR4XGVbvgFVaRDFIbL+sl1EIqlWptv+AVEN2Bpx7UtmabBsRP",
+	"YOw7bVy2Os1u/7LVyYSzZSGwg3Z3X2BpBF2EzESTo81vrG8G/3m7mSHSXvMU1PzNCPpL5xySvK5XemMm",
+	"1s6PsVrIKH43FpE0IwOfVySdCQrjjzg5xP5Hsp89bqcep7l1ONAOIlQ3IQobC5GkxodWith6ZB7QZVFr",
+	"rtj7G7AlYXulNjzA/HXLMG8ltyuK34BVfFFB7Z3mortLazvLaDBP24ZXbiuewVtXYh7KkT7mIRC2L+xx",
+	"Q5ZILRvNldCa5rs18tlUBv4G4eyMhyoi86mpNUKBT/khvaXBEbSfDm+YIgOkDwObDxyvR4t1Nlc7juXw",
+	"QzlXXk/oX+PvDPspQjNlEoedOPNl5Tb7S1pw07zOcdZtFsWslAdzxiEiEsqGpzbiimwYVp6S2YgV2TQ0",
+	"TXFwfBVjP0AO+kbFGdiJgo2/K7Nd0xNZ4bcrkCvGJbJpgOEoK5IglKY2opsrp4Eg1Z0yjJ3BqGplmkIP",
+	"zMc+FwMjRymyZzCXvCQ+XSoPm3xGkuxX4Ivj5DUaDWKwYOhKUUtktxJKjEM6xI3kIBGRPYh9IUasMUdZ",
+	"1osqm1DvgU00hAp0CmURxC9MQzcS9ypeQUCMTAHUNBM9RtVBf6EnN62woV+UqbPzpnV+GjcJR4tLrugI",
+	"/Zb4TwuoM5fIi3QmxSSOT8L2tFpX8XsiQWDlyKlwDCZz894SIlU9YcVCIxLaOwmdvTXU040QYdpxyBCu",
+	"iQxdXC/gvZGB/19CujtcJ9vZy1E4+vbFgX4mV4K5rH9oXXVjGaZyULu3wKdB/gTSHuD8SbtRz5f1Dr+M",
+	"pJcLp7tlPUd6WydxZUW7g5oV7GqxYJfcxrWyHV7irHAXp1lmZMeUWKcPjmD70ceX6ZzB/xDo/jUFukt9",
+	"uikhy8S63lewQ8cD8qL1Ql4HeRJIeSi8TFngE8N0TRsORxyyPW1X7XG2CqvL9siQjeRMS4mojQy2EuSS",
+	"YCSAAPqxgWKlopGMu9twW83qDNNLuLp+/rJxcdq8+G5A9hI+ibJT8ZjMqYpQGgVavyR5EsFGi54V/3AZ",
+	"z1D8ie2YPzMBhjEbI4z9XdA2ZqzcnmNE078n8WmxLU1xLeNEVoS7pcoQAw9MNQtlzsg5lD3XJGgtgDk2",
+	"whXj37GWH3tixfbn5YbHeWTw9sNJv9346xUAyzHKwlId4xWYAnsiFu+LR8ljtmyhPUq7XU2ZGaFBIG+1",
+	"1OIlh7ymVVwUfB1Cy91vOJzhMYtLAGp3Gt3u+VfA+LNzvzrar6w38nwRiSDX2rO9QGAw+gtJBPa+/CES",
+	"/EuKBEjPHl8m0BR0vUTQZgGjlqM4wgAGHufxdqTIA9c9AYUJ1Jbcvg40ndDgli4VlKAzs6c5LY9IaNcG",
+	"vxS9xFGTcIu0+cbcDOC4q3IFebhYsVq+8r3k/h9M6E4m9L7VPP2DB23BgxD97s+DjMD0ZViQuRt/cKB/",
+	"SQ70Hujyo/AfZAHPITNzbWG7NLswFeRM6WEw2qYsrxD6IaKQM0XUYkYiSX5mobTV76xtmP20oIEyWh4+",
+	"7umBSlZxNZ0hMZV0QuelcciStp5TqqZkNKVcQBIOHUVeYu0FkqV6AuYgcs6QtyhPq3FuTAtXRLAJjfgN",
+	"s+tznfxmrcr6+GGhS2hf4j42l1xEitCI0Lgrid2FVsydR/dQ1cRx9AtJchaY1d1n4wAATVqKWMZ5cN44",
+	"/a7R7p+8aZy87bfeDkD5Wv3lrN48b5wOoLi9rfB8w2UAPEDl2pb1eZ7DEX91NZ6Rf2VA4/AweW1DyRMY",
+	"rLSB7k4ZQRSH9GEpFFcgCW1PohF8AMk74oQXQezRgrv3xEF1XzadY2FqEBtgihsacqpvyH0olEkoN3Yz",
+	"w33XtYViK1FrqRx5NP0MTEAOcEZ5C2nqXroWVU4tK4jQgfft0IJxLBoCwUUCSm/ZiKo0yaT+jAsnm88M",
+	"kB9hdZyYqkwqeFxPNM7jdDpHOlnsICIV88POrAZguxvlmWm+h1k7tt7x70tMxsU9NHI4KU0OR7n91XZh",
+	"8wRxwub4Ot1696qTV83K+lr7hkcVjqo1FNFXvniYzI6AgAooVli2DplUkHIC0ISkItBsVZ3d61Ph+5tI",
+	"KR6IVgt/j2HJOSLofTEhrgDgMiyuVgpelAvx7cCyp5XqX97s/+3wr6++//aHlx9evD/sHnT227W/Vi+3",
+	"PwfLBXLrYWZXcLxCksq/34jqs5Cxn6GYyUKM8e/7BO/M2Frhuc2iRSjQcgJ1mm3XOdsoyMVFk044mE+l",
+	"VivDAOIbKJRMLEHkBPgdbLnontjDgtFSMDKVi7BIhguuRQthpFktrIOIONBa6ADbgGBXI2h3R2CmNbWe",
+	"37GvVBJ8lynPnK11+wooYHW11u0OpJLNKA8KRwXq0/8wKyiP5Cy/YK6tXusWzn1Hw4hruAcIL01C17S0",
+	"hXSWpAftn2q1VxXzH/6KyOJUVFb75YUq3TIVlSqVg/KQjq6HAf2ZDWt6kc+x2HJJRTKkE1aah9J//v+x",
+	"d3XLbeNY+lXO+CZSWpIl2U4ncnXNKracaGJbKkueTqq4K0IiZHFCgRyCtKOd7aq+3Oudi73dq3mReZN+",
+	"ki2cA4Ck/iI7Tjrdk77oWBIJECBwDs7f9+l1OcLmJJZJjRrfjxBi+S/RzR/fVtvz/6wO/BvBkjTmCLe8",
+	"rkgluQunbMSF0k7eXmvKAsm3IuofvGg1D5ZADlf9Ng/G+L3YSlvUp1F/kvb4nNxBr9QxELVyQuda/Zpy",
+	"IumC7ylLJmLJZLYqf65x4iWMmfQnVvhMfR54sgY9jZr7A6RCHw0rRlb8AJNAPZlXg4wLtJRRfTqiQNtd",
+	"ZAQtGR5QNN9FGM/JewdJCGkU8ZhQI4UHhuEMS+hkQsHqmLMA1G5GC1YeF3hWLT0bQ4IjDBcjD/gxSk67",
+	"VVB4dmqNZ4fHeITXdSJJ7M/napyGFHxXhlQs9BMLoOmtgUs714XSmC9CE2c3YKk4G2V94JaalYUknZL9",
+	"ejFTJwQYIqGUKJ1OKXtPJCRhWIFUBEjPDuSEc8RkFkpeaM/CD0+Zjzl1+HopIZHI8IElFL/NRwPU8SFW",
+	"71/U4IQek6BJCrbQeKGbI0RfBNpSXyILqzJW+u3hyWtyBJnBmh6wWNF+tCmPZoqQfgZF5xMJbl6suYaN",
+	"lWlKBHqjkIQeW0DpJRe+oZiXMGO3HGbMg0bdEZ5/g9QLGJxv1puH5WNdjYQdSRjzILzDogrqsfHM9Lm2",
+	"qBK3z6+jCR9Kt76rtvsIsrtVULuqJDuT9yhA1NP7BUyqi3WowJ8yV59BqWczuFVjNhqto2frKQBJn8Hc",
+	"l/DP/4O/hOl9cM0uOL0Pb2s1aM6Me7C99TXS9NHAdtK2haP/Pp6YtlCdpkHiRyxOtByl073bsnzbR3Dh",
+	"vzyGP/U7ryrQv3ylzus/8nFfw76jCNbLHUpW/qJB4QfcEWrtgc4AU/08kXBCl1eHiwiT1HVPh/UXz/75",
+	"v+r/Gh3LFnWScoExn4YxlaZF/gceYD62x9UW8o5BWTKU3K5EbOdt9wzC2De6DiRbSCjJEBgorRMzP9FE",
+	"52kU+zezRINm6U8amV8p+yoX2IVqWk0DlP6a4m6BF/UKOdAjRuGFacCUxiJgrruZn/AyQkrOecKQlKyk",
+	"nqsCr/qDCry96JcJF54JTffKIkLdMonpeBxSSs+LwyhShx2locIxwun7EvI1fI5w152SnbReP5j4Hv7L",
+	"9cdmHWImvHCulGLMJkrM0wXqNO0eIxG98TFaEH3f0LsmbMwkr+R5zPmtH6Yy92geD3iST8wy5YXov54b",
+	"rtlJKOyajoKQeZIyCB1hqi2U+YgDUuqcWs24IKXJj6ObqbAyTiOEUKTlolYDdVjRRr8vZ9xzxHgBDGsE",
+	"buIwFZ6pQCDWXvDSGMsFkKLJ4IKmWZmjZ8ZKy2bMZ77wymvM4xUCJWMP44mjr64GhCLGnQaHjQNw+697",
+	"w95o2OuNzttXrzrqxAp3szCwCJEwDr0F3fYMb8PjFFX92nFjwSfuJKr4xZbb78577dNc22VNB0/8TYeN",
+	"I9P99eXgut/vXQ07p6Phu37HPcaFNgk9NTEVdVZNBXkGwhifReIh2vPnXFB07LDZNK1pHIlcYYLGqiN/",
+	"t8uVTJQ1Ej/HwIhBQg3VcPepe7R4QklCrWOrbUSV0XGlii3nNXXDdHW97gj3on1+1ru66JxiAmJnMHRr",
+	"0LZTh63TrsoOhrjn6PC4AseqXuGPZkCoVkHbreDF/i2PK4UFkQXj8CyNtRcxlFzNKkSb8z1f0F78oy4m",
+	"+OGXn/+hvmk+k9bA/eXnf7gVR7y+aJ9UB6/bSMAVpon0PU5tK5msdna5hdj3VHmVZNIj4wEjGaLevrKu",
+	"Qin86ZQyc5gjJBPeOPyghNPJoK+ZMTTgLBZ8n/WuXnZPTzuXrhJaTNjiEYSXSnhMa3/98VXt2QuOe+Br",
+	"OsPOjVLcn4bxvGrOY7ljm9aqe6WxL1i8QL1Q3v0sgyOm4X+Zw6Xe0StHzF/VPbOz26V4iMQ96nF9/FGn",
+	"Sf6g4yQ2tNX9gj2lj3GkbOzgwu+zhVoQwzA8ZzHGnfYOG0e79CfTiCzpC+75TB2rvuJzLOpp4+qJ9Nbf",
+	"coA1TVf5LbHNbfBlv7RuDih4ObT8ZkFAqHd3AkyTQE1CCZG0ZQXPKB6/9dHREoQ3SqJWHNE8axvvQQWT",
+	"De/CmNA1zDj0r2VsIkeXq0kUUTOQcsyeueaIN8imC5pNF4Fnd6DTPTZOsDlnQhYpdTex1w70kDs0iV88",
+	"gLpEChqxv6ZozcjQnrjsIRLHgfE9Lcn2GpR6d3/22GeHO7LHrjxiX+lwdaDJalub9XLhsZr1yo6Mufcg",
+	"yX2sMMOgc3J91R2+G3X+3LkcrrLY6mEqUVXD5V9DaHtOeYNLgUwCvZ+mAWHO14yDoY7piRGK74NavdZo",
+	"HNS+vyczISoLdoOD2ztD5dKOov1Grb73Mc5aWhc7i/ziHtjO5W0oa0lC/P78CUomwHyxLAq3iOIw4oJF",
+	"fm3B5sEOAcXcERTGi4RjGRj+wQoGoJtv160An4+552UgO/qAxRJHjFM/8DDcSFb1JPBRfFu2tjDW9o6x",
+	"He9mLLFcdZh3I3UQUt1zS3OO6NTk36/BKy6U6OSIXK2aJ+nk66r+mJAywngBcuZHBMCqRqaU7gAnwlrj",
+	"+vH21RanOXLLG4KZPZqDQcQnX3VU07z7TDLrt9cCtf0PHOGLadhyBEDiJwFvAW1oaPe76kudNtmCRq1e",
+	"q+Nc5GnFl6P3alra/a5q2+r0ClwPz6rP4V374lzJIYu6SgtljWhfT5Sp1+ZjM/PnH9uu/5J62Hyg/jSc",
+	"yOLuivmNLxMeVzF0W1VCXPXLxdayC8ruYvCsipEF6A37uBoz8hPCYjP+FwxaYcL1xFiDATokjgmwYRKG",
+	"gRfeiYojDpsvwL1qDzuj8+5FF3HtNVkVT+JFFWlIXO1rKCNKl8YhLoW5OkXKuijnCj7RdNQwCp2Ldvd8",
+	"1D6/6rRP343aJ8PunztuDbS6oad1e8P+aNC5HGp3iqHfLACD4aSp3xOKkTsCQawQrb+0NBkEgqWuIilC",
+	"swwxv+UsyKJD+KXJcq3BgM05KMFgQDeUGFPXbECs58K70q+0ox7uRGnl306YxiQQ3IyVNlrYJALBk3tk",
+	"5syRsfaz27dmhRQSkNRWkPfLkL3QN69jsc+3tiN04yMANh42d+jpiiX8nNJvHlmYmRUMJdpgvWG/DFWz",
+	"Yya0pI1Mo4tpF3xctm2XbIQlIlGWxDyVXJaXZRqhpqyKv/GCpEFeJO0ifa4HtnAbfZdUapwTLBiXx26D",
+	"8I7H1QnDfDKGghUf6YYn0hEmQwTc6QcXvkMfG3p94TlQ/Ncwz+LGeKKOLDIMbrlHZqINg/tTvfSVZaS9",
+	"ztIR+l2EogK+qLIowj+jVM4gnE4R9EeLX7BV5NkMBDLM+e9eOGL9NAxMtQJCBxc0BkrlkrKp5hGW70ie",
+	"lCs2ioP+fszvcgTqlNJ9NAl69stkslPegZp8fRS0M+aI3ExZwIE4TG805E2ajMMPuVOm9Tmrh6+B2jEa",
+	"6wdKcsZiW6nviGmYUta0Vr9gRbsst+AAy0kadZj7IlUrVH3kREncrOOnmWoAi07o/Njtry88/6YgvimI",
+	"36mCeAz1kFSNo22zmtAzogWTegUUTGL50gmlAuw1SjhXdBQxu0tdTSzkMuUSmCMQ6XodyV8NehGlS4BL",
+	"nsLRU1dnrClblRyQRAGYhHheRZJ0AlU1lH14INe/+JJAz/Ak21LXsITA231hjU9TxqGUTVXfSPKxfGwf",
+	"xPcQsVd/UmYQhXHMN0oruXATQhLecAz5lTCEZjadBeQzdWKh4LJcg75+EY4wddWHzWa5Bc9/+fnvjebz",
+	"XAy5Aq55ayNNtYAv3KWKOijFaYCI8ZqFwS1j8UemaimkrL5Sm5z5gkDYpI6tYSCvlPWB95hGGAp8pS7t",
+	"8+YuvePsvVs+thl9Vt+QUkBTgFmkP7XyYRLKRBId5KIGuBvw2I8gK4uaI9piAanAyOGc3fgTCHzxPk++",
+	"QsrL+hnymgdKqJGzJ2FiAYaEElUSoeLQC1GtV7H1/M4ot+Boo0KC7z6mgRLzYn/LikiL+Ebz4PDoGXou",
+	"9V5AXFb1dzVNfa9KKLG5nYBlhXE459nX2nNwx8e5HOp1Gk5NjxFOe4Mkroub/r9JeVePvT/kfizsgTVX",
+	"7qx4eklUeF2fT2MyNL0J6R+n9ei/3m74b69ieetXE631axn23nQuR93B4Hq5PkSTpMqUykKwQ/MCXqLj",
+	"ssAp0DzYvRZdNdXFlndhgjQKwoPvLHUrPdXDam8a9Y/f8SoU/Hep9xMrfB+s+km6blH6BHGVae8SllvP",
+	"WTKZwXeoCXQKQrkGp6ZM2bxlKmuhV1+DH+NQ3JBFQxBW6qRoM1VKR3CHF+gCcCOw2SQOpVEDBr7TCuVK",
+	"TuJb9VI+doQIISAOIo9rUDSWaFmtM+ckOjhNBgUhj2ayvaJ0SqF9Aw/miIInrAyHjTp5zjJIskz1tFSb",
+	"m9TGOlWBU774PWmJRzFfeklkZuaLmDC4LFdsGFwLSoTiH7bXew9hs6TM9fJNJN5TJGoh8UBj6B4hgNwB",
+	"dFsEAC/YIQJQVsdb8p4hJxXccM3dusFpv8UbD9YZ/+l+9G8uks+UI9Z+1T0ZnXcv36x6Ss7J7ngsV0mx",
+	"uX9BX0m2VXPedPVxJwlhweq3JPWHBZj90twnph0/kWVyKYTC1vjazCgNZkFpnAWmUFNFrVHbpdrDphq/",
+	"gqVX6D91c2hTLoocPwOzEZi+hLe4ZSz6zQNRuY4o5RO+9bMld2G5Ble04tfR6pQav/z89+bRUcEHUeRa",
+	"ovFVHIE57M1DmGkYURzGe77IvMP4DWZWEyiVhkilBFnNhoNXO8JdA1DVArUjyeeCYHY2mIhu9OM1vZqJ",
+	"xk59TJhWbZ92Lvq9IdIuvem8G1110C1/DIzuxBo7zDCz+eBYDIDESakQun6O/Pv5xrqXo/5V79VVZzBw",
+	"oRTzJF5od1NxDpCWyhTEUbgACLkPCwMMJD63k5JP6q/B06fNegNcJAs861yNTnoX/fPOsHPqPn3aMiwm",
+	"jnj6VCmU/WX2AXWNzWW/PyMWxGnApSN8AWHs8Vi/bC48m/9nyBYsLVieYcGoJeERAZhJ5aMIxMSPfC4S",
+	"RwRMJuUVhi0GLlEruEVkpVtf+rkHtk8z89XqWpSLEYqWjlB9jJ4L1rNzDdoXnRFdqj5i1GXUeXvS6Zx2",
+	"Tl3tfYx4XLUcFjjmiinT8ZivtmGspj2ZBYslfoSWfk8wYTECabn4Nfoe1UtTfcZK+al1SB8kT5D4oVwB",
+	"t3s5uD476550O5fD0dn15elAXXPVOen28asMbIbedCi4IwRPk5gFZi1OddFHnoA+jLP3uiYCRp5fTBUy",
+	"UDn2R0fQneWN6MbwQHBjHIIj7Pt+8+4Ep/nNu5f6mDZOpS+whtYsRlNcGkVxeItWbNvSeJCZSPXCuhZZ",
+	"r0goFQUqeX4LEhmLndMgKFcsUpm9XdON4E5WexwLq4gPwiIr4yAIbNPTEA5q9tV+04VJmTRYYRd7zxfa",
+	"x4piRz15JmLN8ND5i0MkqaRTEmULS2KZrSGiqVOfdByyBpdZ3XC2IfUoddmRdivLVOmraRgbvusVlCNa",
+	"eDJM40keQsR4qo3GLFdoaQyGnf7oup9/6wbnCXVF86wNQg0DGMiER9U0suFKd5+lyWy/OWXa8UHBUS0n",
+	"MK33yBjpxxDzKh4WCtJaaTYjk/0k83BruZVzdBdGRMLrsNk0eXBKUOkqHGgTSh0uGZ2bKunk0FB6tfkf",
+	"Rwe//Pf/NGiiAhbfcARFpyv12vjToHdpXNAxZ540aXlb6EOGWiL9S1CINI/WUoisgwAllM+9U18InJwN",
+	"TGLP74nYOeXxF2AOWT0HrIFw1ZPxyBCuGp71kbnhdoVsbVjI1iRb18uvcmeauOerNHEHRZBAo87xOMM/",
+	"C1Xcah/fgFx/s0Cu2xLEBxytGHXuXjIIc1bq0Nqi601UBEbcmCzeLpyRM82KzgEoIZoJbg60FzV+oacB",
+	"BnVxsdIm0Db10zyQ3NLDWrGTI4hdl3z91eqczwSlbeelAEP15eXw3qolsPery+UlIG0y5j5BJt8HDGpX",
+	"ETwrZqR8GrbgfWXc11jM0ivm6HxcQGlX10bJVKgYnKQyCT2fBcZDVoEw8GyR34bD8hJH9BMJmRcOSq7B",
+	"rnRtTiierruDHhw2G9+Xa2ur+H7Uz/3bRL4jO2ulFG0dWmj9S6OFUvvLeQwrBWj3RAfdWmSmL/lq0d1M",
+	"ididXXRmV5lliMhuaz3QvYgLKo7S5vMa/kvydompf5Oif1XwHI9o5/qqAm97ZxW4HpyiC8Tc7QjNxYn2",
+	"uNkwRIOVQDidIuSALzfBQ0CYd0UfZySb9KToOFzxclvSTe0rMOGvztvuYDhwNxu0NFW/pUh5cd/svODz",
+	"w/0CNqVxja7yUa6Kk7wk+WKQw0aCrIEcDiMuHhlqeLXlh58IvlQ87rOeCCIuLFjuWsm1ehogFHdy/+92",
+	"MljiDUa3ZBa9ssEvCSXJ+WoggwQNus1s+ELHptZ55zEioV30cRgglmLzsIr1Bne+8HQSs7ajuPBY7Ah0",
+	"4UPpenhSJo8itUWFseZwhBzWTPsVNfswlMzgwtgyGyFRRRkxDbHQxdMtkbtfU1EgjK8M5xmvEj0cEQmn",
+	"UQ2uDCYR9ouJ2i1gGDObY3BFx5IwdJZk0jjx5xzmbIGSfsxtQtaCa6oppYx0xjAPpoYeyteexxq0jacf",
+	"8jqkEAU11uOKU3hD6S6tqHNaNV85Lv1j8Fh0L7rFI9zfVqUkBpDUL4SE0GqQRFWPoMNCe60XL74/oq90",
+	"cCgnjBt1FMb1Vr1eBArwyD5VQpVCU7lOjtZ0cri5l2a13hhiF1t6iXg8siaiGYZqL/ERFzHisQwF8jAZ",
+	"5k1D5rHM5fywYyStq49Zg9TXE6nl0DeLcG+wJJnD6cO0Qc6q3KwTCMWlqlFclJikqK7qdUuiRRErprVK",
+	"8YNxwxwAgfV7VQx/fxibNC+K5lATef8Yt36zWpYQ4ktHaFg6i7Fo1xBilKlnvvX53TG4+ug0YlSn58vi",
+	"5SbfwNLqq8soT4SIhEoiDQJSCnmmP6+1ZhBUa/IR+BtHGC2oLkOkjmPNi49dhWIJEgfasJvUXxcL3ASo",
+	"Q2tnmF8fX6/03wWAp4DjqObtydKLqO2OwLMMufO3RqXx4qf74e5kENjLADxfLeYOelbbJ8raXFKRfsLn",
+	"tCaMn7VKjtbC7tprNZra/4onmzhiMYLyFvyNn2K/rIuEPShEla37kfapqlksovO8qDcejoz/mmTo1rxk",
+	"wS1Ojxa531SfMQX1hGzUdl44kVsiM+qV+xN4Pbw4B+vHJ02WR/aJMSeEErWuuBdOggWU3Fj/hYA9VdWT",
+	"W1GKAsYLR7hz9p7DjcbZoTyVrFIb2b/Didz3hcc/1GbJPHB1PTi+akTNDKZVXR6ISXczTn07gsZAVXeB",
+	"+hVTTvwECFlWhOrxY6+K+0oXg3fNKHQ6tC33tmJR2SN6vAaUKA7vMJ+IWqfkjj+xW0YQQGSMxOwumyhf",
+	"IoSRuw5NaZNpgSgxX5urN+Efkn31Woo4QARd+ofT3snwXb8D6gICMaUf1GdkBPjB2ePC2Sv8xpmX/4zI",
+	"QfRFDj0If9rP/aa/Wb57HHqL/GfPvwXf+8HZw0VpetaIqgeTfc+/LbS3fP9+NpQtaEVtjUqE+8VAFX0C",
+	"PFG25QgM73FTkdv97lIPUFJPvg6iCJuJb83qWyEo0X4LZTkVUETV4iao0BqLIlxZuum/reSD33LMgNPn",
+	"ZPV0WI2dSPA4AmKLic9lLdP2rzkLktmac815eOMLA91ICI0GrhFNwFwbKD1XWzilmtExQkJLLhEMJHcb",
+	"/S7X3GkKClE/I0PnwmBY9IZ9zKe0id+5BguZ3qutDtW9XMRhEBD8FRWGT2ZKmosbwsDQWWW5Vod3YXXK",
+	"JkkY50mcNnSxlulJmQKGf8Y2e8HX3p9TCRWI0nGAENsme1eDr5FTpmLfrdUdy4s9m2u1Blf7O1kNyBky",
+	"VGzcmF8lzbWqpHY+BT7Xg9GJq51kSShgqLZyDrMxT+44p8zT/OrI4o1rWjTN5FSMWuult1XzU/WNSQzH",
+	"HHZZbqkdEEoMEC5R6qpv8hR2FcNpqTk77TNZVrDVR3rz7mT/zbuXMEGGdIaIVyS75HE2bGUU8LuK2kFJ",
+	"7JOxU6EUW/TQKQVOrGq5Xk9sSvXeT//+0/8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -110,8 +110,88 @@ func (q *Queries) EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccou
 	return err
 }
 
+const findExternalRefs = `-- name: FindExternalRefs :many
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, fu.username AS from_username, tu.username AS to_username
+FROM (SELECT unnest($1::text[]) AS kind, unnest($2::text[]) AS currency,
+             unnest($3::text[]) AS ref) k
+JOIN ledger_transactions t ON t.kind = k.kind AND t.currency = k.currency AND t.external_ref = k.ref
+     AND t.external_ref IS NOT NULL AND t.kind IN ('deposit', 'withdrawal') AND t.status IN ('posted', 'pending')
+LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id AND fa.kind = 'user'
+LEFT JOIN users fu ON fu.id = fa.user_id
+LEFT JOIN ledger_accounts ta ON ta.id = t.to_account_id AND ta.kind = 'user'
+LEFT JOIN users tu ON tu.id = ta.user_id
+`
+
+type FindExternalRefsParams struct {
+	Kinds      []string
+	Currencies []string
+	Refs       []string
+}
+
+type FindExternalRefsRow struct {
+	ID             int64
+	Kind           string
+	Status         string
+	Currency       string
+	Amount         int64
+	FromAccountID  *int64
+	ToAccountID    *int64
+	FailureCode    *string
+	IdempotencyKey *string
+	InitiatorType  string
+	InitiatorID    string
+	Note           *string
+	ExternalRef    *string
+	CreatedAt      time.Time
+	FinalizedAt    *time.Time
+	ExpiresAt      *time.Time
+	FromUsername   *string
+	ToUsername     *string
+}
+
+// Transactions that already use a reference (read after LockExternalRefs, so a request that
+// committed meanwhile is seen).
+func (q *Queries) FindExternalRefs(ctx context.Context, arg FindExternalRefsParams) ([]FindExternalRefsRow, error) {
+	rows, err := q.db.Query(ctx, findExternalRefs, arg.Kinds, arg.Currencies, arg.Refs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FindExternalRefsRow{}
+	for rows.Next() {
+		var i FindExternalRefsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Kind,
+			&i.Status,
+			&i.Currency,
+			&i.Amount,
+			&i.FromAccountID,
+			&i.ToAccountID,
+			&i.FailureCode,
+			&i.IdempotencyKey,
+			&i.InitiatorType,
+			&i.InitiatorID,
+			&i.Note,
+			&i.ExternalRef,
+			&i.CreatedAt,
+			&i.FinalizedAt,
+			&i.ExpiresAt,
+			&i.FromUsername,
+			&i.ToUsername,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getHold = `-- name: GetHold :one
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, a.user_id AS owner_id, u.username AS owner_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, a.user_id AS owner_id, u.username AS owner_username
 FROM ledger_transactions t JOIN ledger_accounts a ON a.id = t.from_account_id JOIN users u ON u.id = a.user_id
 WHERE t.id = $1 AND t.kind = 'withdrawal'
 `
@@ -132,6 +212,7 @@ type GetHoldRow struct {
 	ExternalRef    *string
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
+	ExpiresAt      *time.Time
 	OwnerID        *int64
 	OwnerUsername  *string
 }
@@ -155,6 +236,7 @@ func (q *Queries) GetHold(ctx context.Context, id int64) (GetHoldRow, error) {
 		&i.ExternalRef,
 		&i.CreatedAt,
 		&i.FinalizedAt,
+		&i.ExpiresAt,
 		&i.OwnerID,
 		&i.OwnerUsername,
 	)
@@ -162,7 +244,7 @@ func (q *Queries) GetHold(ctx context.Context, id int64) (GetHoldRow, error) {
 }
 
 const getHolds = `-- name: GetHolds :many
-SELECT id, kind, status, currency, amount, from_account_id, to_account_id
+SELECT id, kind, status, currency, amount, from_account_id, to_account_id, expires_at, created_at
 FROM ledger_transactions WHERE id = ANY($1::bigint[])
 `
 
@@ -174,6 +256,8 @@ type GetHoldsRow struct {
 	Amount        int64
 	FromAccountID *int64
 	ToAccountID   *int64
+	ExpiresAt     *time.Time
+	CreatedAt     time.Time
 }
 
 // Read after the hold's wallet is locked: a hold's status only changes under that lock.
@@ -194,6 +278,8 @@ func (q *Queries) GetHolds(ctx context.Context, ids []int64) ([]GetHoldsRow, err
 			&i.Amount,
 			&i.FromAccountID,
 			&i.ToAccountID,
+			&i.ExpiresAt,
+			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -274,6 +360,78 @@ func (q *Queries) GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) 
 	return id, err
 }
 
+const getOwnedWalletTier = `-- name: GetOwnedWalletTier :one
+SELECT a.id, a.currency, COALESCE(e.account_type, 'person')::text AS account_type, e.case_status::text AS case_status
+FROM ledger_accounts a JOIN compliance_send_eligibility e ON e.user_id = a.user_id
+WHERE a.id = $1 AND a.user_id = $2 AND a.kind = 'user'
+`
+
+type GetOwnedWalletTierParams struct {
+	ID     int64
+	UserID *int64
+}
+
+type GetOwnedWalletTierRow struct {
+	ID          int64
+	Currency    string
+	AccountType string
+	CaseStatus  string
+}
+
+// A wallet of the user with what its spending limits depend on (the owner's tier and whether its
+// case is approved: the view belongs to compliance).
+func (q *Queries) GetOwnedWalletTier(ctx context.Context, arg GetOwnedWalletTierParams) (GetOwnedWalletTierRow, error) {
+	row := q.db.QueryRow(ctx, getOwnedWalletTier, arg.ID, arg.UserID)
+	var i GetOwnedWalletTierRow
+	err := row.Scan(
+		&i.ID,
+		&i.Currency,
+		&i.AccountType,
+		&i.CaseStatus,
+	)
+	return i, err
+}
+
+const getSpending = `-- name: GetSpending :many
+SELECT account_id, period, period_start, amount FROM ledger_spending
+WHERE account_id = ANY($1::bigint[])
+  AND ((period = 'hour' AND period_start > $2::timestamptz)
+       OR (period = 'month' AND period_start = $3::timestamptz))
+`
+
+type GetSpendingParams struct {
+	Ids        []int64
+	DayStart   time.Time
+	MonthStart time.Time
+}
+
+// The spending counters of locked accounts that fall in the current windows: the hour buckets of
+// the last 24 hours and the calendar month's bucket. At most 25 rows per account, by key.
+func (q *Queries) GetSpending(ctx context.Context, arg GetSpendingParams) ([]LedgerSpending, error) {
+	rows, err := q.db.Query(ctx, getSpending, arg.Ids, arg.DayStart, arg.MonthStart)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LedgerSpending{}
+	for rows.Next() {
+		var i LedgerSpending
+		if err := rows.Scan(
+			&i.AccountID,
+			&i.Period,
+			&i.PeriodStart,
+			&i.Amount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getSystemAccount = `-- name: GetSystemAccount :one
 SELECT id FROM ledger_accounts WHERE kind = $1 AND currency = $2
 `
@@ -292,7 +450,7 @@ func (q *Queries) GetSystemAccount(ctx context.Context, arg GetSystemAccountPara
 
 const getTransactionForUser = `-- name: GetTransactionForUser :one
 
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, fu.username AS from_username, tu.username AS to_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, fu.username AS from_username, tu.username AS to_username
 FROM ledger_transactions t
 LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id
 LEFT JOIN users fu ON fu.id = fa.user_id
@@ -323,6 +481,7 @@ type GetTransactionForUserRow struct {
 	ExternalRef    *string
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
+	ExpiresAt      *time.Time
 	FromUsername   *string
 	ToUsername     *string
 }
@@ -348,6 +507,7 @@ func (q *Queries) GetTransactionForUser(ctx context.Context, arg GetTransactionF
 		&i.ExternalRef,
 		&i.CreatedAt,
 		&i.FinalizedAt,
+		&i.ExpiresAt,
 		&i.FromUsername,
 		&i.ToUsername,
 	)
@@ -395,6 +555,39 @@ func (q *Queries) GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 		&i.UserStatus,
 	)
 	return i, err
+}
+
+const listExpiredHolds = `-- name: ListExpiredHolds :many
+SELECT id FROM ledger_transactions
+WHERE kind = 'withdrawal' AND status = 'pending' AND expires_at <= $1::timestamptz
+ORDER BY expires_at
+LIMIT $2
+`
+
+type ListExpiredHoldsParams struct {
+	Now time.Time
+	Lim int32
+}
+
+// Pending holds past their expiry, oldest first.
+func (q *Queries) ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listExpiredHolds, arg.Now, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listUserWallets = `-- name: ListUserWallets :many
@@ -507,26 +700,37 @@ func (q *Queries) ListWalletTransactions(ctx context.Context, arg ListWalletTran
 }
 
 const lockAccounts = `-- name: LockAccounts :many
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash
-FROM ledger_accounts WHERE id = ANY($1::bigint[])
-ORDER BY id
-FOR NO KEY UPDATE
+SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
+       COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
+       COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
+FROM ledger_accounts a
+LEFT JOIN users u ON u.id = a.user_id
+LEFT JOIN compliance_send_eligibility e ON e.user_id = a.user_id
+WHERE a.id = ANY($1::bigint[])
+ORDER BY a.id
+FOR NO KEY UPDATE OF a
 `
 
 type LockAccountsRow struct {
-	ID       int64
-	Kind     string
-	UserID   *int64
-	Currency string
-	Status   string
-	Balance  int64
-	Pending  int64
-	Version  int64
-	LastHash []byte
+	ID          int64
+	Kind        string
+	UserID      *int64
+	Currency    string
+	Status      string
+	Balance     int64
+	Pending     int64
+	Version     int64
+	LastHash    []byte
+	OwnerStatus string
+	AccountType string
+	CaseStatus  string
+	Restricted  bool
 }
 
-// Every account of a batch, locked in one statement in id order (no deadlocks between batches).
-// FOR NO KEY UPDATE still lets foreign-key checks of other inserts take their KEY SHARE locks.
+// Every account of a batch, locked in one statement in id order (no deadlocks between batches),
+// with what the money policy decides on: the owner's status and compliance facts (the view
+// belongs to compliance; ” / false for system accounts). FOR NO KEY UPDATE still lets
+// foreign-key checks of other inserts take their KEY SHARE locks.
 func (q *Queries) LockAccounts(ctx context.Context, ids []int64) ([]LockAccountsRow, error) {
 	rows, err := q.db.Query(ctx, lockAccounts, ids)
 	if err != nil {
@@ -546,6 +750,10 @@ func (q *Queries) LockAccounts(ctx context.Context, ids []int64) ([]LockAccounts
 			&i.Pending,
 			&i.Version,
 			&i.LastHash,
+			&i.OwnerStatus,
+			&i.AccountType,
+			&i.CaseStatus,
+			&i.Restricted,
 		); err != nil {
 			return nil, err
 		}
@@ -555,6 +763,18 @@ func (q *Queries) LockAccounts(ctx context.Context, ids []int64) ([]LockAccounts
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockExternalRefs = `-- name: LockExternalRefs :exec
+SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7412)))
+FROM (SELECT DISTINCT unnest($1::text[]) AS k ORDER BY 1) x
+`
+
+// One transaction-scoped advisory lock per external reference of a batch, waited for, in a fixed
+// order: two requests with one reference are decided one after the other.
+func (q *Queries) LockExternalRefs(ctx context.Context, lockKeys []string) error {
+	_, err := q.db.Exec(ctx, lockExternalRefs, lockKeys)
+	return err
 }
 
 const lockWallet = `-- name: LockWallet :one
@@ -583,7 +803,7 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 const postBatch = `-- name: PostBatch :one
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
-        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at)
+        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at)
     SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::text[]),
         unnest($4::text[]), unnest($5::bigint[]),
         NULLIF(unnest($6::bigint[]), 0), NULLIF(unnest($7::bigint[]), 0),
@@ -592,33 +812,48 @@ WITH new_tx AS (
         NULLIF(unnest($12::text[]), ''), NULLIF(unnest($13::text[]), ''),
         $14::timestamptz,
         -- finalized_at: the zero time (0001-01-01) stands for NULL (an SRF cannot sit inside CASE).
-        NULLIF(unnest($15::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+        NULLIF(unnest($15::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+        NULLIF(unnest($16::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
     RETURNING 1
 ), new_entries AS (
     INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
-    SELECT unnest($16::bigint[]), unnest($17::bigint[]), unnest($18::bigint[]),
-        unnest($19::bigint[]), unnest($20::bigint[]),
-        unnest($21::bytea[]), unnest($22::bytea[]), $14::timestamptz
+    SELECT unnest($17::bigint[]), unnest($18::bigint[]), unnest($19::bigint[]),
+        unnest($20::bigint[]), unnest($21::bigint[]),
+        unnest($22::bytea[]), unnest($23::bytea[]), $14::timestamptz
     RETURNING 1
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = $14::timestamptz
-    FROM (SELECT unnest($23::bigint[]) AS id, unnest($24::bigint[]) AS old_version,
-                 unnest($25::bigint[]) AS balance, unnest($26::bigint[]) AS pending,
-                 unnest($27::bigint[]) AS version, unnest($28::bytea[]) AS hash) v
+    FROM (SELECT unnest($24::bigint[]) AS id, unnest($25::bigint[]) AS old_version,
+                 unnest($26::bigint[]) AS balance, unnest($27::bigint[]) AS pending,
+                 unnest($28::bigint[]) AS version, unnest($29::bytea[]) AS hash) v
     WHERE a.id = v.id AND a.version = v.old_version
       AND (a.kind <> 'user' OR a.balance - a.pending + (v.balance - a.balance) - (v.pending - a.pending) >= 0)
     RETURNING 1
 ), holds AS (
     UPDATE ledger_transactions t SET status = v.status, finalized_at = $14::timestamptz
-    FROM (SELECT unnest($29::bigint[]) AS id, unnest($30::text[]) AS status) v
+    FROM (SELECT unnest($30::bigint[]) AS id, unnest($31::text[]) AS status) v
     WHERE t.id = v.id AND t.status = 'pending'
+    RETURNING 1
+), spend_add AS (
+    -- Spending counters grow (transfers out, holds placed); one row per key, summed by the engine.
+    INSERT INTO ledger_spending AS sp (account_id, period, period_start, amount)
+    SELECT unnest($32::bigint[]), unnest($33::text[]),
+        unnest($34::timestamptz[]), unnest($35::bigint[])
+    ON CONFLICT (account_id, period, period_start) DO UPDATE SET amount = sp.amount + EXCLUDED.amount
+    RETURNING 1
+), spend_sub AS (
+    -- ... and shrink (holds voided or expired, in the buckets they were counted in).
+    UPDATE ledger_spending sp SET amount = sp.amount - v.amount
+    FROM (SELECT unnest($36::bigint[]) AS account_id, unnest($37::text[]) AS period,
+                 unnest($38::timestamptz[]) AS period_start, unnest($39::bigint[]) AS amount) v
+    WHERE sp.account_id = v.account_id AND sp.period = v.period AND sp.period_start = v.period_start
     RETURNING 1
 ), idem AS (
     INSERT INTO idempotency_keys AS ik (caller, key, request_hash, response_status, response_code, response_data, transaction_id, created_at, expires_at)
-    SELECT unnest($31::text[]), unnest($32::text[]), unnest($33::bytea[]),
-        unnest($34::int[]), unnest($35::text[]), unnest($36::text[])::jsonb,
-        NULLIF(unnest($37::bigint[]), 0), $14::timestamptz, $38::timestamptz
+    SELECT unnest($40::text[]), unnest($41::text[]), unnest($42::bytea[]),
+        unnest($43::int[]), unnest($44::text[]), unnest($45::text[])::jsonb,
+        NULLIF(unnest($46::bigint[]), 0), $14::timestamptz, $47::timestamptz
     ON CONFLICT (caller, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
         response_code = EXCLUDED.response_code, response_data = EXCLUDED.response_data, transaction_id = EXCLUDED.transaction_id,
         created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
@@ -626,11 +861,11 @@ WITH new_tx AS (
     RETURNING 1
 ), audit AS (
     INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details)
-    SELECT $14::timestamptz, unnest($39::text[]), NULLIF(unnest($40::text[]), ''),
-        unnest($41::text[]), 'ledger_transaction', unnest($42::text[]),
-        NULLIF(unnest($43::bigint[]), 0), NULLIF(unnest($44::text[]), ''),
-        NULLIF(unnest($45::text[]), ''), NULLIF(unnest($46::text[]), ''),
-        unnest($47::text[])::jsonb
+    SELECT $14::timestamptz, unnest($48::text[]), NULLIF(unnest($49::text[]), ''),
+        unnest($50::text[]), 'ledger_transaction', unnest($51::text[]),
+        NULLIF(unnest($52::bigint[]), 0), NULLIF(unnest($53::text[]), ''),
+        NULLIF(unnest($54::text[]), ''), NULLIF(unnest($55::text[]), ''),
+        unnest($56::text[])::jsonb
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
@@ -638,7 +873,9 @@ SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
        (SELECT count(*) FROM heads)::bigint AS accounts,
        (SELECT count(*) FROM holds)::bigint AS holds,
        (SELECT count(*) FROM idem)::bigint AS idempotency,
-       (SELECT count(*) FROM audit)::bigint AS audits
+       (SELECT count(*) FROM audit)::bigint AS audits,
+       (SELECT count(*) FROM spend_add)::bigint AS spend_added,
+       (SELECT count(*) FROM spend_sub)::bigint AS spend_subtracted
 `
 
 type PostBatchParams struct {
@@ -657,6 +894,7 @@ type PostBatchParams struct {
 	TExt        []string
 	Now         time.Time
 	TFinalized  []time.Time
+	TExpires    []time.Time
 	ETx         []int64
 	EAccount    []int64
 	EAmount     []int64
@@ -672,6 +910,14 @@ type PostBatchParams struct {
 	AHash       [][]byte
 	HID         []int64
 	HStatus     []string
+	SaAccount   []int64
+	SaPeriod    []string
+	SaStart     []time.Time
+	SaAmount    []int64
+	SsAccount   []int64
+	SsPeriod    []string
+	SsStart     []time.Time
+	SsAmount    []int64
 	ICaller     []string
 	IKey        []string
 	IHash       [][]byte
@@ -692,12 +938,14 @@ type PostBatchParams struct {
 }
 
 type PostBatchRow struct {
-	Transactions int64
-	Entries      int64
-	Accounts     int64
-	Holds        int64
-	Idempotency  int64
-	Audits       int64
+	Transactions    int64
+	Entries         int64
+	Accounts        int64
+	Holds           int64
+	Idempotency     int64
+	Audits          int64
+	SpendAdded      int64
+	SpendSubtracted int64
 }
 
 // Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
@@ -720,6 +968,7 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		arg.TExt,
 		arg.Now,
 		arg.TFinalized,
+		arg.TExpires,
 		arg.ETx,
 		arg.EAccount,
 		arg.EAmount,
@@ -735,6 +984,14 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		arg.AHash,
 		arg.HID,
 		arg.HStatus,
+		arg.SaAccount,
+		arg.SaPeriod,
+		arg.SaStart,
+		arg.SaAmount,
+		arg.SsAccount,
+		arg.SsPeriod,
+		arg.SsStart,
+		arg.SsAmount,
 		arg.ICaller,
 		arg.IKey,
 		arg.IHash,
@@ -761,13 +1018,34 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		&i.Holds,
 		&i.Idempotency,
 		&i.Audits,
+		&i.SpendAdded,
+		&i.SpendSubtracted,
 	)
 	return i, err
 }
 
+const pruneSpending = `-- name: PruneSpending :execrows
+DELETE FROM ledger_spending
+WHERE (period = 'hour' AND period_start < $1::timestamptz)
+   OR (period = 'month' AND period_start < $2::timestamptz)
+`
+
+type PruneSpendingParams struct {
+	HourBefore  time.Time
+	MonthBefore time.Time
+}
+
+// Counters no window reads any more.
+func (q *Queries) PruneSpending(ctx context.Context, arg PruneSpendingParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneSpending, arg.HourBefore, arg.MonthBefore)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const resolveTransfers = `-- name: ResolveTransfers :many
 SELECT k.ord::bigint AS ord, a.id, a.currency, u.username,
-       e.account_type, e.case_status::text AS case_status, e.restricted,
        COALESCE(r.user_status, '') AS to_user_status, r.username AS to_username, r.account_id AS to_account_id, r.currency AS to_currency
 FROM (SELECT unnest($1::bigint[]) AS from_wallet_id, unnest($2::bigint[]) AS user_id,
              unnest($3::text[]) AS currency, unnest($4::text[]) AS to_username,
@@ -775,7 +1053,6 @@ FROM (SELECT unnest($1::bigint[]) AS from_wallet_id, unnest($2::bigint[]) AS use
              generate_subscripts($1::bigint[], 1) AS ord) k
 JOIN ledger_accounts a ON a.id = k.from_wallet_id AND a.user_id = k.user_id AND a.kind = 'user'
 JOIN users u ON u.id = a.user_id
-JOIN compliance_send_eligibility e ON e.user_id = u.id
 LEFT JOIN LATERAL (
     SELECT ru.status AS user_status, ru.username, ra.id AS account_id, ra.currency
     FROM users ru LEFT JOIN ledger_accounts ra ON ra.user_id = ru.id AND ra.kind = 'user' AND ra.currency = k.currency
@@ -801,9 +1078,6 @@ type ResolveTransfersRow struct {
 	ID           int64
 	Currency     string
 	Username     *string
-	AccountType  string
-	CaseStatus   string
-	Restricted   bool
 	ToUserStatus string
 	ToUsername   *string
 	ToAccountID  *int64
@@ -811,8 +1085,7 @@ type ResolveTransfersRow struct {
 }
 
 // Everything the transfers of a batch need before their accounts are locked, in one statement:
-// for each (ord), the source wallet (only when that user owns it), the sender's compliance facts
-// (the view belongs to compliance), and the recipient, by username (their wallet in the currency,
+// for each (ord), the source wallet (only when that user owns it) and the recipient, by username (their wallet in the currency,
 // if any) or by wallet id (” and 0 stand for "not given"; to_user_status ” means no such
 // recipient). An ord without a row: the source wallet is not the caller's.
 func (q *Queries) ResolveTransfers(ctx context.Context, arg ResolveTransfersParams) ([]ResolveTransfersRow, error) {
@@ -835,9 +1108,6 @@ func (q *Queries) ResolveTransfers(ctx context.Context, arg ResolveTransfersPara
 			&i.ID,
 			&i.Currency,
 			&i.Username,
-			&i.AccountType,
-			&i.CaseStatus,
-			&i.Restricted,
 			&i.ToUserStatus,
 			&i.ToUsername,
 			&i.ToAccountID,

@@ -195,6 +195,13 @@ type LedgerEntry struct {
 	CreatedAt     time.Time
 }
 
+type LedgerSpending struct {
+	AccountID   int64
+	Period      string
+	PeriodStart time.Time
+	Amount      int64
+}
+
 type LedgerTransaction struct {
 	ID             int64
 	Kind           string
@@ -211,6 +218,7 @@ type LedgerTransaction struct {
 	ExternalRef    *string
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
+	ExpiresAt      *time.Time
 }
 
 type MagicLink struct {

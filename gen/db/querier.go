@@ -60,6 +60,9 @@ type Querier interface {
 	EnsureNotificationPreferences(ctx context.Context, userID int64) error
 	EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccountParams) error
 	FailMail(ctx context.Context, arg FailMailParams) error
+	// Transactions that already use a reference (read after LockExternalRefs, so a request that
+	// committed meanwhile is seen).
+	FindExternalRefs(ctx context.Context, arg FindExternalRefsParams) ([]FindExternalRefsRow, error)
 	FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error)
 	// The head row lock makes one sealer work at a time, whatever the number of instances; a second
 	// sealer waits, then sees the rows the first one sealed.
@@ -79,9 +82,15 @@ type Querier interface {
 	GetOTP(ctx context.Context, arg GetOTPParams) (EmailOtp, error)
 	// The wallet's id, only when userID owns it (an ownership check).
 	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (int64, error)
+	// A wallet of the user with what its spending limits depend on (the owner's tier and whether its
+	// case is approved: the view belongs to compliance).
+	GetOwnedWalletTier(ctx context.Context, arg GetOwnedWalletTierParams) (GetOwnedWalletTierRow, error)
 	// The oldest transaction still running: every row written by an older transaction is final
 	// (committed and visible, or rolled back and gone for good).
 	GetSealBound(ctx context.Context) (int64, error)
+	// The spending counters of locked accounts that fall in the current windows: the hour buckets of
+	// the last 24 hours and the calendar month's bucket. At most 25 rows per account, by key.
+	GetSpending(ctx context.Context, arg GetSpendingParams) ([]LedgerSpending, error)
 	GetSystemAccount(ctx context.Context, arg GetSystemAccountParams) (int64, error)
 	// Reads ------------------------------------------------------------------------------------------
 	// A transaction the user took part in: every one they sent, only posted ones they received.
@@ -125,6 +134,8 @@ type Querier interface {
 	ListComplianceDocuments(ctx context.Context, caseID int64) ([]ComplianceDocument, error)
 	// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
 	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
+	// Pending holds past their expiry, oldest first.
+	ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsParams) ([]int64, error)
 	ListLiveDeviceTokens(ctx context.Context, arg ListLiveDeviceTokensParams) ([]AccessToken, error)
 	// The next final rows after the sealer's position, in chain order (txid, id).
 	ListUnsealedAuditEvents(ctx context.Context, arg ListUnsealedAuditEventsParams) ([]AuditEvent, error)
@@ -135,9 +146,14 @@ type Querier interface {
 	ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error)
 	// Keyset page, newest first: every transaction sent from the wallet, posted ones received.
 	ListWalletTransactions(ctx context.Context, arg ListWalletTransactionsParams) ([]ListWalletTransactionsRow, error)
-	// Every account of a batch, locked in one statement in id order (no deadlocks between batches).
-	// FOR NO KEY UPDATE still lets foreign-key checks of other inserts take their KEY SHARE locks.
+	// Every account of a batch, locked in one statement in id order (no deadlocks between batches),
+	// with what the money policy decides on: the owner's status and compliance facts (the view
+	// belongs to compliance; '' / false for system accounts). FOR NO KEY UPDATE still lets
+	// foreign-key checks of other inserts take their KEY SHARE locks.
 	LockAccounts(ctx context.Context, ids []int64) ([]LockAccountsRow, error)
+	// One transaction-scoped advisory lock per external reference of a batch, waited for, in a fixed
+	// order: two requests with one reference are decided one after the other.
+	LockExternalRefs(ctx context.Context, lockKeys []string) error
 	// Locks a link by its hash (and reads its user) for validation; the caller checks the rest.
 	LockMagicLink(ctx context.Context, tokenHash string) (LockMagicLinkRow, error)
 	// Locks the live code of the user with this email (and reads the user) for validation.
@@ -157,11 +173,12 @@ type Querier interface {
 	// version read under the lock and by the available balance: the conditional debit), finalized
 	// holds, idempotency records and audit events. The caller compares the counts with what it sent.
 	PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error)
+	// Counters no window reads any more.
+	PruneSpending(ctx context.Context, arg PruneSpendingParams) (int64, error)
 	// Returns 1 when the device is new for the user.
 	RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error)
 	// Everything the transfers of a batch need before their accounts are locked, in one statement:
-	// for each (ord), the source wallet (only when that user owns it), the sender's compliance facts
-	// (the view belongs to compliance), and the recipient, by username (their wallet in the currency,
+	// for each (ord), the source wallet (only when that user owns it) and the recipient, by username (their wallet in the currency,
 	// if any) or by wallet id ('' and 0 stand for "not given"; to_user_status '' means no such
 	// recipient). An ord without a row: the source wallet is not the caller's.
 	ResolveTransfers(ctx context.Context, arg ResolveTransfersParams) ([]ResolveTransfersRow, error)

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -43,8 +44,9 @@ func (s *Service) runBatch(items []*item) {
 }
 
 // execBatch is the body of a batch transaction: claim the idempotency keys, replay stored
-// outcomes, resolve the transfers, lock every account in one sorted statement, apply each item in
-// memory and write the result in one statement.
+// outcomes, lock the external references, resolve the transfers, lock every account in one
+// sorted statement, apply each item in memory (the money policy decides) and write the result
+// in one statement.
 func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) ([]outcome, error) {
 	n := len(items)
 	outs := make([]outcome, n)
@@ -99,16 +101,24 @@ func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) (
 		}
 	}
 
-	// 3. Transfers: resolve the source wallet, the recipient and the lock-free refusals.
+	// 3. External references of deposits and holds: one advisory lock each, then the
+	// transactions already using them (read after the locks, so a concurrent batch's is seen).
+	p := &posting{s: s, now: now}
+	if err := p.lockRefs(ctx, q, items, done); err != nil {
+		return nil, err
+	}
+
+	// 4. Transfers: resolve the source wallet and the recipient.
 	if err := s.resolveTransfers(ctx, q, items, done, outs); err != nil {
 		return nil, err
 	}
 
-	// 4. Lock every account the remaining items touch, in one statement sorted by id.
+	// 5. Lock every account the remaining items touch, in one statement sorted by id, with what
+	// the money policy reads; then their spending counters and the holds to finish.
 	var ids, holdIDs []int64
 	want := map[int64]bool{}
 	for i, it := range items {
-		if done[i] || it.preFail != "" {
+		if done[i] {
 			continue
 		}
 		for _, id := range it.lockSet() {
@@ -134,19 +144,21 @@ func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) (
 			return nil, fmt.Errorf("lock accounts: %d of %d found", len(rows), len(ids))
 		}
 	}
-	holds := map[int64]string{}
+	if err := p.loadSpending(ctx, q, accts); err != nil {
+		return nil, err
+	}
+	holds := map[int64]*holdRow{}
 	if len(holdIDs) > 0 {
 		rows, err := q.GetHolds(ctx, holdIDs)
 		if err != nil {
 			return nil, fmt.Errorf("holds: %w", err)
 		}
 		for _, r := range rows {
-			holds[r.ID] = r.Status
+			holds[r.ID] = &holdRow{status: r.Status, createdAt: r.CreatedAt, expiresAt: r.ExpiresAt}
 		}
 	}
 
-	// 5. Apply each item against the locked rows, all-or-nothing per item.
-	p := &posting{s: s, now: now}
+	// 6. Apply each item against the locked rows, all-or-nothing per item.
 	for i, it := range items {
 		if done[i] {
 			continue
@@ -158,7 +170,7 @@ func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) (
 		outs[i] = o
 	}
 
-	// 6. Write everything in one statement and check that every row landed.
+	// 7. Write everything in one statement and check that every row landed.
 	if p.empty() {
 		return outs, nil
 	}
@@ -168,21 +180,56 @@ func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) (
 		return nil, fmt.Errorf("post batch: %w", err)
 	}
 	if res.Transactions != int64(len(arg.TID)) || res.Entries != int64(len(arg.ETx)) || res.Accounts != int64(len(arg.AID)) ||
-		res.Holds != int64(len(arg.HID)) || res.Idempotency != int64(len(arg.ICaller)) || res.Audits != int64(len(arg.AuAction)) {
-		return nil, fmt.Errorf("post batch: wrote %+v for %d transactions, %d entries, %d accounts, %d holds, %d keys, %d audit events",
-			res, len(arg.TID), len(arg.ETx), len(arg.AID), len(arg.HID), len(arg.ICaller), len(arg.AuAction))
+		res.Holds != int64(len(arg.HID)) || res.Idempotency != int64(len(arg.ICaller)) || res.Audits != int64(len(arg.AuAction)) ||
+		res.SpendAdded != int64(len(arg.SaAccount)) || res.SpendSubtracted != int64(len(arg.SsAccount)) {
+		return nil, fmt.Errorf("post batch: wrote %+v for %d transactions, %d entries, %d accounts, %d holds, %d keys, %d audit events, %d+%d counters",
+			res, len(arg.TID), len(arg.ETx), len(arg.AID), len(arg.HID), len(arg.ICaller), len(arg.AuAction), len(arg.SaAccount), len(arg.SsAccount))
 	}
 	return outs, nil
 }
 
-// lockSet lists the accounts an item must hold locked.
+// lockSet lists the accounts an item must hold locked (a transfer whose recipient was not
+// found has no credit account).
 func (it *item) lockSet() []int64 {
-	switch it.op {
-	case opHold, opVoid:
+	switch {
+	case it.op == opHold || it.op == opVoid || it.credit == 0:
 		return []int64{it.debit}
 	default:
 		return []int64{it.debit, it.credit}
 	}
+}
+
+// refKey names an item's external reference: unique per kind and currency.
+func (it *item) refKey() string { return kindOf[it.op] + "|" + it.currency + "|" + it.extRef }
+
+// lockRefs takes the advisory locks of the batch's external references (deposits and holds) and
+// reads the transactions that already use them into p.refs.
+func (p *posting) lockRefs(ctx context.Context, q *db.Queries, items []*item, done []bool) error {
+	var keys, kinds, currencies, refs []string
+	for i, it := range items {
+		if !done[i] && (it.op == opDeposit || it.op == opHold) && it.extRef != "" {
+			keys, kinds = append(keys, it.refKey()), append(kinds, kindOf[it.op])
+			currencies, refs = append(currencies, it.currency), append(refs, it.extRef)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := q.LockExternalRefs(ctx, keys); err != nil {
+		return fmt.Errorf("lock references: %w", err)
+	}
+	rows, err := q.FindExternalRefs(ctx, db.FindExternalRefsParams{Kinds: kinds, Currencies: currencies, Refs: refs})
+	if err != nil {
+		return fmt.Errorf("references: %w", err)
+	}
+	for _, r := range rows {
+		data, err := json.Marshal(transactionOf(db.GetTransactionForUserRow(r)))
+		if err != nil {
+			return err
+		}
+		p.useRef(r.Kind+"|"+r.Currency+"|"+*r.ExternalRef, data)
+	}
+	return nil
 }
 
 // replayOf turns a stored record into the caller's outcome.

@@ -16,11 +16,13 @@ const (
 	opHold
 	opSettle
 	opVoid
+	opCount // the number of operations: every table indexed by op has this length
 )
 
-// item is one money request waiting for the engine. What needs no lock is settled before the
-// accounts are locked: for deposits and holds before queueing, for transfers by the batch
-// (resolveTransfers: ownership, recipient, limits, policy, in one statement per batch).
+// item is one money request waiting for the engine. Only what identifies the accounts is settled
+// before they are locked (for deposits and holds before queueing, for transfers by the batch:
+// resolveTransfers, ownership and recipient in one statement); every rule of the money policy
+// is decided under the locks (policy.go).
 type item struct {
 	ctx      context.Context // request values (actor, request id) for audit; never used to cancel
 	op       op
@@ -36,8 +38,10 @@ type item struct {
 	currency      string
 	note, extRef  string
 	holdID        int64
-	hold          *holdInfo // settle/void: the hold as read before queueing
-	preFail       string    // failure code known before locking
+	hold          *holdInfo     // settle/void: the hold as read before queueing
+	expiresIn     time.Duration // holds: time to expiry
+	expiry        bool          // a void by the expiry worker
+	recipientFail string        // transfers: why the recipient cannot receive, as resolved (decided after the sender's rules)
 	fromUser      *string
 	toUser        *string
 	toUsername    string // transfers: the recipient as asked (by username, or by wallet id)

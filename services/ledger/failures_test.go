@@ -42,7 +42,7 @@ func TestTransferFailureCodes(t *testing.T) {
 		{"recipient wallet in another currency", ada, map[string]any{"from_wallet_id": wa, "to_wallet_id": wbx, "amount": 10, "currency": "EUR"}, 409, "CURRENCY_MISMATCH", true},
 		{"source wallet in another currency", bob, map[string]any{"from_wallet_id": wbx, "to_username": ada.Username, "amount": 10, "currency": "EUR"}, 409, "CURRENCY_MISMATCH", true},
 		{"unknown recipient wallet", ada, map[string]any{"from_wallet_id": wa, "to_wallet_id": 999999, "amount": 10, "currency": "EUR"}, 409, "RECIPIENT_NOT_FOUND", true},
-		{"frozen recipient", ada, body(wa, carl.Username, 10, "EUR"), 409, "WALLET_FROZEN", true},
+		{"frozen recipient (neutral: cannot receive)", ada, body(wa, carl.Username, 10, "EUR"), 409, "RECIPIENT_NOT_FOUND", true},
 		{"frozen sender", carl, body(wc, ada.Username, 10, "EUR"), 409, "WALLET_FROZEN", true},
 		{"same wallet", ada, map[string]any{"from_wallet_id": wa, "to_wallet_id": wa, "amount": 10, "currency": "EUR"}, 409, "SAME_WALLET", true},
 		{"over the limit", ada, body(wa, bob.Username, 1_000_000*100+1, "EUR"), 409, "LIMIT_EXCEEDED", true},

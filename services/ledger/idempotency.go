@@ -72,6 +72,12 @@ func (r result) rejection() api.MoneyRejectedJSONResponse {
 	}
 }
 
+// forbidden is the 403 body of a movement refused by the money policy.
+func (r result) forbidden() api.MoneyForbiddenJSONResponse {
+	rej := r.rejection()
+	return api.MoneyForbiddenJSONResponse{Body: rej.Body, Headers: api.MoneyForbiddenResponseHeaders{IdempotentReplayed: rej.Headers.IdempotentReplayed}}
+}
+
 // callerOfUser and callerOfKey scope idempotency keys to their owner.
 func callerOfUser(id int64) string { return "u:" + strconv.FormatInt(id, 10) }
 func callerOfKey(id int64) string  { return "k:" + strconv.FormatInt(id, 10) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,27 +25,40 @@ const (
 	ScopeRead     = "ledger:read"
 )
 
-// walletMove prepares a deposit or a hold on a wallet named by an internal caller.
-func (s *Service) walletMove(ctx context.Context, o op, scope string, key string, b api.DepositRequest) (outcome, error) {
+// DefaultHoldExpiry is how long a hold stays pending when its request names no expires_in.
+const DefaultHoldExpiry = 7 * 24 * time.Hour
+
+// move is a deposit or a hold on a wallet named by an internal caller.
+type move struct {
+	walletID, amount int64
+	currency, extRef string
+	expiresIn        time.Duration // holds
+}
+
+// walletMove prepares a deposit or a hold and submits it; the money policy decides it.
+func (s *Service) walletMove(ctx context.Context, o op, scope string, key string, m move) (outcome, error) {
 	k, err := internalkeys.RequireScope(ctx, scope)
 	if err != nil {
 		return outcome{}, err
 	}
-	if err := s.supported("currency", b.Currency); err != nil {
+	if err := s.supported("currency", m.currency); err != nil {
 		return outcome{}, err
 	}
 	name := map[op]string{opDeposit: "deposit", opHold: "hold"}[o]
+	fields := []string{itoa(m.walletID), itoa(m.amount), m.currency, m.extRef}
+	if o == opHold {
+		fields = append(fields, itoa(int64(m.expiresIn/time.Second)))
+	}
 	it := &item{ctx: ctx, op: o, caller: callerOfKey(k.ID), key: key, initType: "internal_key", initID: k.Name,
-		amount: b.Amount, currency: b.Currency, extRef: b.ExternalReference,
-		reqHash: requestHash(name, itoa(b.WalletId), itoa(b.Amount), b.Currency, b.ExternalReference)}
-	w, err := s.st.Q.GetWallet(ctx, b.WalletId)
+		amount: m.amount, currency: m.currency, extRef: m.extRef, expiresIn: m.expiresIn, reqHash: requestHash(name, fields...)}
+	w, err := s.st.Q.GetWallet(ctx, m.walletID)
 	if err != nil {
 		if store.IsNotFound(err) {
 			return s.storedOr(ctx, it.caller, it.key, it.reqHash, ErrWalletNotFound)
 		}
 		return outcome{}, fmt.Errorf("ledger: wallet: %w", err)
 	}
-	settlement, err := s.systemAccount(ctx, "settlement", b.Currency)
+	settlement, err := s.systemAccount(ctx, "settlement", m.currency)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -54,15 +68,14 @@ func (s *Service) walletMove(ctx context.Context, o op, scope string, key string
 	} else {
 		it.debit, it.credit, it.fromUser = w.ID, settlement, w.Username
 	}
-	if w.Currency != b.Currency {
-		it.preFail = "CURRENCY_MISMATCH"
-	}
 	return s.eng.submit(ctx, it), nil
 }
 
 // CreateDeposit credits a wallet from the currency's settlement account.
 func (s *Service) CreateDeposit(ctx context.Context, req api.CreateDepositRequestObject) (api.CreateDepositResponseObject, error) {
-	o, err := s.walletMove(ctx, opDeposit, ScopeDeposit, req.Params.IdempotencyKey, *req.Body)
+	b := req.Body
+	o, err := s.walletMove(ctx, opDeposit, ScopeDeposit, req.Params.IdempotencyKey,
+		move{walletID: b.WalletId, amount: b.Amount, currency: b.Currency, extRef: b.ExternalReference})
 	if err != nil {
 		return nil, err
 	}
@@ -70,15 +83,24 @@ func (s *Service) CreateDeposit(ctx context.Context, req api.CreateDepositReques
 	if err != nil {
 		return nil, err
 	}
-	if r.status == http.StatusConflict {
+	switch r.status {
+	case http.StatusConflict:
 		return api.CreateDeposit409JSONResponse{MoneyRejectedJSONResponse: r.rejection()}, nil
+	case http.StatusForbidden:
+		return api.CreateDeposit403JSONResponse{MoneyForbiddenJSONResponse: r.forbidden()}, nil
 	}
 	return api.CreateDeposit201JSONResponse{Body: r.body, Headers: api.CreateDeposit201ResponseHeaders{IdempotentReplayed: r.replay}}, nil
 }
 
 // CreateHold reserves an amount on a wallet: the first phase of a withdrawal.
 func (s *Service) CreateHold(ctx context.Context, req api.CreateHoldRequestObject) (api.CreateHoldResponseObject, error) {
-	o, err := s.walletMove(ctx, opHold, ScopeWithdraw, req.Params.IdempotencyKey, *req.Body)
+	b := req.Body
+	expiry := DefaultHoldExpiry
+	if b.ExpiresIn != nil {
+		expiry = time.Duration(*b.ExpiresIn) * time.Second
+	}
+	o, err := s.walletMove(ctx, opHold, ScopeWithdraw, req.Params.IdempotencyKey,
+		move{walletID: b.WalletId, amount: b.Amount, currency: b.Currency, extRef: b.ExternalReference, expiresIn: expiry})
 	if err != nil {
 		return nil, err
 	}
@@ -86,8 +108,11 @@ func (s *Service) CreateHold(ctx context.Context, req api.CreateHoldRequestObjec
 	if err != nil {
 		return nil, err
 	}
-	if r.status == http.StatusConflict {
+	switch r.status {
+	case http.StatusConflict:
 		return api.CreateHold409JSONResponse{MoneyRejectedJSONResponse: r.rejection()}, nil
+	case http.StatusForbidden:
+		return api.CreateHold403JSONResponse{MoneyForbiddenJSONResponse: r.forbidden()}, nil
 	}
 	return api.CreateHold201JSONResponse{Body: r.body, Headers: api.CreateHold201ResponseHeaders{IdempotentReplayed: r.replay}}, nil
 }
@@ -98,36 +123,49 @@ func (s *Service) finishHold(ctx context.Context, o op, key string, holdID int64
 	if err != nil {
 		return result{}, err
 	}
-	name := map[op]string{opSettle: "settle", opVoid: "void"}[o]
-	it := &item{ctx: ctx, op: o, caller: callerOfKey(k.ID), key: key, initType: "internal_key", initID: k.Name,
-		holdID: holdID, reqHash: requestHash(name, itoa(holdID))}
-	h, err := s.st.Q.GetHold(ctx, holdID)
-	var out outcome
-	switch {
-	case store.IsNotFound(err):
-		out, err = s.storedOr(ctx, it.caller, it.key, it.reqHash, ErrHoldNotFound)
-	case err != nil:
-		return result{}, fmt.Errorf("ledger: hold: %w", err)
-	case h.Status != "pending":
-		// Final already: a retry of the request that finished it replays; anything else is 409.
-		out, err = s.storedOr(ctx, it.caller, it.key, it.reqHash, ErrHoldNotPending)
-	default:
-		it.debit, it.credit, it.amount, it.currency = *h.FromAccountID, *h.ToAccountID, h.Amount, h.Currency
-		it.userID, it.fromUser = *h.OwnerID, h.OwnerUsername
-		it.hold = &holdInfo{createdAt: h.CreatedAt, note: h.Note, extRef: h.ExternalRef}
-		out = s.eng.submit(ctx, it)
-	}
+	it := &item{ctx: ctx, op: o, caller: callerOfKey(k.ID), key: key, initType: "internal_key", initID: k.Name}
+	out, err := s.submitFinish(ctx, it, holdID)
 	if err != nil {
 		return result{}, err
 	}
 	return resultOf(ctx, out)
 }
 
-// SettleHold moves a held amount to the settlement account.
+// submitFinish reads the hold named by a settle or void item and submits it.
+func (s *Service) submitFinish(ctx context.Context, it *item, holdID int64) (outcome, error) {
+	it.holdID = holdID
+	it.reqHash = requestHash(map[op]string{opSettle: "settle", opVoid: "void"}[it.op], itoa(holdID))
+	h, err := s.st.Q.GetHold(ctx, holdID)
+	switch {
+	case store.IsNotFound(err):
+		return s.storedOr(ctx, it.caller, it.key, it.reqHash, ErrHoldNotFound)
+	case err != nil:
+		return outcome{}, fmt.Errorf("ledger: hold: %w", err)
+	case h.Status != "pending":
+		// Final already: a retry of the request that finished it replays; anything else is 409.
+		refusal := ErrHoldNotPending
+		if it.op == opSettle && h.Status == "voided" && h.ExpiresAt != nil && h.FinalizedAt != nil && !h.FinalizedAt.Before(*h.ExpiresAt) {
+			refusal = ErrHoldExpired
+		}
+		return s.storedOr(ctx, it.caller, it.key, it.reqHash, refusal)
+	}
+	it.debit, it.credit, it.amount, it.currency = *h.FromAccountID, *h.ToAccountID, h.Amount, h.Currency
+	it.userID, it.fromUser = *h.OwnerID, h.OwnerUsername
+	it.hold = &holdInfo{createdAt: h.CreatedAt, note: h.Note, extRef: h.ExternalRef}
+	return s.eng.submit(ctx, it), nil
+}
+
+// SettleHold moves a held amount to the settlement account, if the money policy allows it.
 func (s *Service) SettleHold(ctx context.Context, req api.SettleHoldRequestObject) (api.SettleHoldResponseObject, error) {
 	r, err := s.finishHold(ctx, opSettle, req.Params.IdempotencyKey, req.Id)
 	if err != nil {
 		return nil, err
+	}
+	switch r.status {
+	case http.StatusConflict:
+		return api.SettleHold409JSONResponse{MoneyRejectedJSONResponse: r.rejection()}, nil
+	case http.StatusForbidden:
+		return api.SettleHold403JSONResponse{MoneyForbiddenJSONResponse: r.forbidden()}, nil
 	}
 	return api.SettleHold200JSONResponse{Body: r.body, Headers: api.SettleHold200ResponseHeaders{IdempotentReplayed: r.replay}}, nil
 }
@@ -139,6 +177,34 @@ func (s *Service) VoidHold(ctx context.Context, req api.VoidHoldRequestObject) (
 		return nil, err
 	}
 	return api.VoidHold200JSONResponse{Body: r.body, Headers: api.VoidHold200ResponseHeaders{IdempotentReplayed: r.replay}}, nil
+}
+
+// ExpireHolds voids the pending holds past their expiry, through the engine like any void (under
+// the wallet's lock, audited as ledger.hold.expired by the system). Each expiry has its own
+// idempotency key, so two instances sweeping at once void a hold once. It returns how many it
+// voided.
+func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
+	ids, err := s.st.Q.ListExpiredHolds(ctx, db.ListExpiredHoldsParams{Now: s.clock.Now(), Lim: 200})
+	if err != nil {
+		return 0, fmt.Errorf("ledger: expired holds: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		it := &item{ctx: ctx, op: opVoid, caller: "s:expiry", key: "expire:" + itoa(id), initType: "system", expiry: true}
+		o, err := s.submitFinish(ctx, it, id)
+		if err == nil {
+			err = o.err
+		}
+		switch {
+		case err == nil && !o.replayed:
+			n++
+		case err == nil, errors.Is(err, ErrHoldNotPending), errors.Is(err, ErrInProgress), errors.Is(err, ErrHoldNotFound):
+			// Voided by another sweep, or finished meanwhile: nothing to do.
+		default:
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // SetWalletStatus freezes or unfreezes a wallet under its row lock, audit-logged.

@@ -22,6 +22,7 @@ var (
 	ErrHoldNotFound      = apierr.New(http.StatusNotFound, "HOLD_NOT_FOUND")
 	ErrWalletExists      = apierr.New(http.StatusConflict, "WALLET_ALREADY_EXISTS")
 	ErrHoldNotPending    = apierr.New(http.StatusConflict, "HOLD_NOT_PENDING")
+	ErrHoldExpired       = apierr.New(http.StatusConflict, "HOLD_EXPIRED")
 	ErrWalletClosed      = apierr.New(http.StatusConflict, "WALLET_CLOSED")
 	ErrInProgress        = apierr.New(http.StatusConflict, "IDEMPOTENCY_IN_PROGRESS")
 	ErrKeyReused         = apierr.New(http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED")
@@ -42,6 +43,11 @@ type Options struct {
 	Workers       int // posting workers per instance, sharing one queue (default 2)
 	MaxBatch      int // most requests in one batch (default 64)
 	Policy        SendPolicy
+	// SpendingLimits per tier ("personal", "business") or per currency and tier ("XOF/personal"), in
+	// major units (default DefaultSpendingLimits; a tier missing here keeps its default).
+	SpendingLimits map[string]Limits
+	// ExpiryEvery is how often the expiry worker looks for expired holds (default 30 s).
+	ExpiryEvery time.Duration
 	// Posting is the pool the engine's batch transactions run on (default: the service's store).
 	// Give it store.KeyedAccess settings: every statement of a batch reaches rows by key.
 	Posting *store.Store
@@ -59,6 +65,8 @@ type Service struct {
 	cur      currencies
 	limit    int64
 	policy   SendPolicy
+	spending map[string]Limits
+	expiry   time.Duration
 	auditOff bool
 	eng      *engine
 	sysMu    sync.Mutex
@@ -93,22 +101,54 @@ func New(st *store.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Ser
 	if o.Posting == nil {
 		o.Posting = st
 	}
-	s := &Service{st: st, post: o.Posting, clock: c, stepup: grants, cur: cur, limit: o.TransferLimit, policy: o.Policy, auditOff: o.AuditOff, sysAccts: map[string]int64{}}
+	spending := map[string]Limits{}
+	for k, v := range DefaultSpendingLimits {
+		spending[k] = v
+	}
+	for k, v := range o.SpendingLimits {
+		spending[k] = v
+	}
+	if o.ExpiryEvery <= 0 {
+		o.ExpiryEvery = 30 * time.Second
+	}
+	s := &Service{st: st, post: o.Posting, clock: c, stepup: grants, cur: cur, limit: o.TransferLimit, policy: o.Policy,
+		spending: spending, expiry: o.ExpiryEvery, auditOff: o.AuditOff, sysAccts: map[string]int64{}}
 	s.eng = newEngine(s, o.Workers, o.MaxBatch)
 	return s, nil
 }
 
-// Run processes queued movements with the configured workers and purges expired idempotency
-// records, until ctx ends.
+// Run processes queued movements with the configured workers, voids expired holds and purges
+// expired idempotency records and spending counters, until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); s.purgeLoop(ctx) }()
+	go func() { defer wg.Done(); s.expiryLoop(ctx) }()
 	s.eng.run(ctx)
 	wg.Wait()
 }
 
-// purgeLoop deletes expired idempotency records in small batches, once a minute.
+// expiryLoop voids expired holds every ExpiryEvery.
+func (s *Service) expiryLoop(ctx context.Context) {
+	t := time.NewTicker(s.expiry)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for {
+				n, err := s.ExpireHolds(ctx)
+				if err != nil || n == 0 {
+					break
+				}
+			}
+		}
+	}
+}
+
+// purgeLoop deletes expired idempotency records in small batches, and spending counters no
+// window reads any more, once a minute.
 func (s *Service) purgeLoop(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -123,6 +163,8 @@ func (s *Service) purgeLoop(ctx context.Context) {
 					break
 				}
 			}
+			now := s.clock.Now()
+			_, _ = s.st.Q.PruneSpending(ctx, db.PruneSpendingParams{HourBefore: dayStart(now), MonthBefore: monthOf(now)})
 		}
 	}
 }

@@ -25,9 +25,18 @@ type posting struct {
 	now     time.Time
 	arg     db.PostBatchParams
 	touched []*acct
+	// refs: external references already used (read under their advisory locks, then those the
+	// batch uses), with the transaction JSON a duplicate answers with.
+	refs map[string][]byte
+	// spending counters of the batch's user accounts, and their changes in first-touch order.
+	spend       map[int64]*spendState
+	spendDeltas map[spendKey]int64
+	spendOrder  []spendKey
 }
 
-func (p *posting) empty() bool { return len(p.arg.TID) == 0 && len(p.arg.HID) == 0 }
+func (p *posting) empty() bool {
+	return len(p.arg.TID) == 0 && len(p.arg.HID) == 0 && len(p.arg.ICaller) == 0
+}
 
 // touch marks an account for the head update.
 func (p *posting) touch(a *acct) {
@@ -54,67 +63,119 @@ func (p *posting) entry(a *acct, txID, amount int64) {
 	p.touch(a)
 }
 
-// apply decides one item against the locked rows and records its rows. A business refusal
-// becomes a failed transaction; state changes happen only after every check passed.
-func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[int64]string) (outcome, error) {
-	fail := it.preFail
-	var from, to *acct
-	if fail == "" {
-		for _, id := range it.lockSet() {
-			if accts[id] == nil {
-				return outcome{}, fmt.Errorf("ledger: account %d not locked", id)
-			}
+// kindOf is the transaction kind an operation records.
+var kindOf = [opCount]string{opTransfer: "transfer", opDeposit: "deposit", opHold: "withdrawal", opSettle: "withdrawal", opVoid: "withdrawal"}
+
+// apply decides one item against the locked rows with the money policy and records its rows. A
+// refusal becomes a failed transaction; state changes happen only after every rule passed.
+func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[int64]*holdRow) (outcome, error) {
+	for _, id := range it.lockSet() {
+		if accts[id] == nil {
+			return outcome{}, fmt.Errorf("ledger: account %d not locked", id)
 		}
-		from, to = accts[it.debit], accts[it.credit]
 	}
-	tx := api.Transaction{Id: txID, Amount: it.amount, Currency: it.currency, CreatedAt: ts(p.now),
+	from, to := accts[it.debit], accts[it.credit]
+	if it.op == opSettle || it.op == opVoid {
+		return p.finish(it, from, to, holds[it.holdID])
+	}
+	if orig, ok := p.refs[it.refKey()]; ok && it.extRef != "" {
+		// The reference is used already: answer with the original, record nothing but the key.
+		p.addIdempotency(it, 0, http.StatusConflict, "DUPLICATE_EXTERNAL_REFERENCE", orig)
+		return outcome{status: http.StatusConflict, code: "DUPLICATE_EXTERNAL_REFERENCE", data: orig}, nil
+	}
+	tx := api.Transaction{Id: txID, Kind: api.TransactionKind(kindOf[it.op]), Amount: it.amount, Currency: it.currency, CreatedAt: ts(p.now),
 		FromUsername: it.fromUser, ToUsername: it.toUser, Note: strPtr(it.note), ExternalReference: strPtr(it.extRef)}
-	if it.debit != 0 && it.op != opDeposit {
+	if it.op == opTransfer {
 		tx.FromWalletId = &it.debit
 	}
-	if it.credit != 0 && (it.op == opTransfer || it.op == opDeposit) {
+	if it.op == opTransfer || it.op == opDeposit {
 		tx.ToWalletId = &it.credit
+	}
+	var expires time.Time // the zero time stands for NULL (see PostBatch)
+	if it.op == opHold {
+		expires = p.now.Add(it.expiresIn)
+		tx.ExpiresAt = strPtr(ts(expires))
 	}
 	final := ts(p.now)
 	status, code := http.StatusCreated, ""
-	switch it.op {
-	case opTransfer, opDeposit, opHold:
-		kind := map[op]string{opTransfer: "transfer", opDeposit: "deposit", opHold: "withdrawal"}[it.op]
-		tx.Kind = api.TransactionKind(kind)
-		if fail == "" {
-			fail = p.check(it, from, to)
+	fail, lim := p.decide(it, from, to, nil)
+	credit := it.credit
+	switch {
+	case fail != "":
+		tx.Status, tx.FailureCode, tx.FinalizedAt = "failed", &fail, &final
+		status, code = rejectionStatus(fail), fail
+		lim.describe(&tx)
+		if it.op == opTransfer {
+			// A refusal never names the recipient (nor records it).
+			tx.ToWalletId, tx.ToUsername, credit = nil, nil, 0
 		}
-		if fail != "" {
-			tx.Status, tx.FailureCode, tx.FinalizedAt = "failed", &fail, &final
-			status, code = rejectionStatus(fail), fail
-		} else if it.op == opHold {
-			from.row.Pending += it.amount
-			p.touch(from)
-			tx.Status, code = "pending", "HOLD_CREATED"
-		} else {
-			p.entry(from, txID, -it.amount)
-			p.entry(to, txID, it.amount)
-			tx.Status, tx.FinalizedAt = "posted", &final
-			code = map[op]string{opTransfer: "TRANSFER_COMPLETED", opDeposit: "DEPOSIT_POSTED"}[it.op]
+	case it.op == opHold:
+		from.row.Pending += it.amount
+		p.touch(from)
+		p.spent(from, p.now, it.amount)
+		tx.Status, code = "pending", "HOLD_CREATED"
+	default:
+		p.entry(from, txID, -it.amount)
+		p.entry(to, txID, it.amount)
+		if it.op == opTransfer {
+			p.spent(from, p.now, it.amount)
 		}
-		p.addTransaction(it, txID, kind, string(tx.Status), fail)
-	case opSettle, opVoid:
-		if holds[it.holdID] != "pending" {
-			return outcome{err: ErrHoldNotPending}, nil
+		tx.Status, tx.FinalizedAt = "posted", &final
+		code = map[op]string{opTransfer: "TRANSFER_COMPLETED", opDeposit: "DEPOSIT_POSTED"}[it.op]
+	}
+	p.addTransaction(it, txID, credit, string(tx.Status), fail, expires)
+	data, err := json.Marshal(tx)
+	if err != nil {
+		return outcome{}, err
+	}
+	if fail == "" && it.extRef != "" {
+		p.useRef(it.refKey(), data)
+	}
+	p.addIdempotency(it, txID, status, code, data)
+	action := "ledger." + kindOf[it.op] + "." + string(tx.Status)
+	if it.op == opHold {
+		action = "ledger.hold." + string(tx.Status)
+	}
+	p.addAudit(it, txID, action, fail)
+	return outcome{status: status, code: code, data: data}, nil
+}
+
+// finish settles or voids a pending hold. A settle is decided by the money policy; a refusal
+// leaves the hold pending. A void always passes (and gives the hold back to the spending limits).
+func (p *posting) finish(it *item, from, to *acct, h *holdRow) (outcome, error) {
+	if h == nil || h.status != "pending" {
+		if h != nil && h.expiresAt != nil && h.status == "voided" && it.op == opSettle && !p.now.Before(*h.expiresAt) {
+			return outcome{err: ErrHoldExpired}, nil
 		}
-		txID = it.holdID
-		tx.Id, tx.Kind, tx.FinalizedAt = txID, "withdrawal", &final
-		tx.CreatedAt, tx.Note, tx.ExternalReference = ts(it.hold.createdAt), it.hold.note, it.hold.extRef
+		return outcome{err: ErrHoldNotPending}, nil
+	}
+	txID := it.holdID
+	final := ts(p.now)
+	tx := api.Transaction{Id: txID, Kind: "withdrawal", Amount: it.amount, Currency: it.currency, CreatedAt: ts(h.createdAt),
+		FromWalletId: &it.debit, FromUsername: it.fromUser, Note: it.hold.note, ExternalReference: it.hold.extRef, Status: "pending"}
+	if h.expiresAt != nil {
+		tx.ExpiresAt = strPtr(ts(*h.expiresAt))
+	}
+	status, code, action := http.StatusOK, "", ""
+	fail, _ := p.decide(it, from, to, h)
+	switch {
+	case fail != "":
+		status, code, action = rejectionStatus(fail), fail, "ledger.hold.settle_refused"
+	case it.op == opSettle:
+		from.row.Pending -= it.amount
+		p.entry(from, txID, -it.amount)
+		p.entry(to, txID, it.amount)
+		tx.Status, tx.FinalizedAt, code, action = "posted", &final, "HOLD_SETTLED", "ledger.withdrawal.posted"
+	default:
 		from.row.Pending -= it.amount
 		p.touch(from)
-		status = http.StatusOK
-		if it.op == opSettle {
-			p.entry(from, txID, -it.amount)
-			p.entry(to, txID, it.amount)
-			tx.Status, code = "posted", "HOLD_SETTLED"
-		} else {
-			tx.Status, code = "voided", "HOLD_VOIDED"
+		p.spent(from, h.createdAt, -it.amount)
+		tx.Status, tx.FinalizedAt, code, action = "voided", &final, "HOLD_VOIDED", "ledger.withdrawal.voided"
+		if it.expiry {
+			action = "ledger.hold.expired"
 		}
+	}
+	if fail == "" {
 		p.arg.HID = append(p.arg.HID, txID)
 		p.arg.HStatus = append(p.arg.HStatus, string(tx.Status))
 	}
@@ -123,45 +184,39 @@ func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[i
 		return outcome{}, err
 	}
 	p.addIdempotency(it, txID, status, code, data)
-	p.addAudit(it, txID, string(tx.Kind), string(tx.Status), fail)
+	p.addAudit(it, txID, action, fail)
 	return outcome{status: status, code: code, data: data}, nil
 }
 
-// check returns the business rule a new movement breaks, or "".
-func (p *posting) check(it *item, from, to *acct) string {
-	switch it.op {
-	case opTransfer:
-		if from.row.Status != "active" || to.row.Status != "active" {
-			return "WALLET_FROZEN"
-		}
-	case opDeposit:
-		if to.row.Status != "active" {
-			return "WALLET_FROZEN"
-		}
-	case opHold:
-		if from.row.Status != "active" {
-			return "WALLET_FROZEN"
-		}
-		to = from
+// useRef records that the batch used an external reference.
+func (p *posting) useRef(key string, data []byte) {
+	if p.refs == nil {
+		p.refs = map[string][]byte{}
 	}
-	if from.row.Currency != it.currency || to.row.Currency != it.currency {
-		return "CURRENCY_MISMATCH"
-	}
-	if from.row.Kind == "user" && from.row.Balance-from.row.Pending < it.amount {
-		return "INSUFFICIENT_FUNDS"
-	}
-	return ""
+	p.refs[key] = data
 }
 
-func (p *posting) addTransaction(it *item, txID int64, kind, status, fail string) {
+// describe adds a limit refusal's figures to its transaction.
+func (l *limitRefusal) describe(tx *api.Transaction) {
+	if l == nil {
+		return
+	}
+	w := api.TransactionLimitWindow(l.window)
+	tx.LimitWindow, tx.Limit, tx.Used, tx.Remaining = &w, &l.limit, &l.used, &l.remaining
+	if l.resetsAt != nil {
+		tx.ResetsAt = strPtr(ts(*l.resetsAt))
+	}
+}
+
+func (p *posting) addTransaction(it *item, txID, credit int64, status, fail string, expires time.Time) {
 	a := &p.arg
 	a.TID = append(a.TID, txID)
-	a.TKind = append(a.TKind, kind)
+	a.TKind = append(a.TKind, kindOf[it.op])
 	a.TStatus = append(a.TStatus, status)
 	a.TCurrency = append(a.TCurrency, it.currency)
 	a.TAmount = append(a.TAmount, it.amount)
 	a.TFrom = append(a.TFrom, it.debit)
-	a.TTo = append(a.TTo, it.credit)
+	a.TTo = append(a.TTo, credit)
 	a.TFailure = append(a.TFailure, fail)
 	a.TKey = append(a.TKey, it.key)
 	a.TInitType = append(a.TInitType, it.initType)
@@ -173,6 +228,7 @@ func (p *posting) addTransaction(it *item, txID int64, kind, status, fail string
 		fin = p.now
 	}
 	a.TFinalized = append(a.TFinalized, fin)
+	a.TExpires = append(a.TExpires, expires)
 }
 
 func (p *posting) addIdempotency(it *item, txID int64, status int, code string, data []byte) {
@@ -187,7 +243,7 @@ func (p *posting) addIdempotency(it *item, txID int64, status int, code string, 
 }
 
 // addAudit records the movement with the request's actor, as audit.Record would, in the batch.
-func (p *posting) addAudit(it *item, txID int64, kind, status, fail string) {
+func (p *posting) addAudit(it *item, txID int64, action, fail string) {
 	if p.s.auditOff {
 		return
 	}
@@ -198,6 +254,8 @@ func (p *posting) addAudit(it *item, txID int64, kind, status, fail string) {
 		actorType, actorID = "user", strconv.FormatInt(info.Principal.UserID, 10)
 	case info.InternalKey != nil:
 		actorType, actorID = "internal_key", info.InternalKey.Name
+	case it.expiry:
+		actorType = "system"
 	}
 	// The subject is the ledger transaction, whose row names both accounts and which the ledger
 	// chains itself: the details keep what a reader of the log needs at a glance (how much, and
@@ -216,10 +274,6 @@ func (p *posting) addAudit(it *item, txID int64, kind, status, fail string) {
 		details = append(details, '"')
 	}
 	details = append(details, '}')
-	action := "ledger." + kind + "." + status
-	if it.op == opHold {
-		action = "ledger.hold." + status
-	}
 	a := &p.arg
 	a.AuActorType = append(a.AuActorType, actorType)
 	a.AuActorID = append(a.AuActorID, actorID)
@@ -245,6 +299,7 @@ func (p *posting) params() db.PostBatchParams {
 		a.AVersion = append(a.AVersion, t.row.Version)
 		a.AHash = append(a.AHash, t.row.LastHash)
 	}
+	p.spendParams(&a)
 	return a
 }
 

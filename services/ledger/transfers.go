@@ -37,8 +37,8 @@ func (s *Service) CreateTransfer(ctx context.Context, req api.CreateTransferRequ
 	it.reqHash = requestHash("transfer", itoa(b.FromWalletId), toUser, itoa(toWallet), itoa(b.Amount), b.Currency, it.note)
 
 	// A 2FA user needs a step-up window (403, nothing recorded). Everything else (the source
-	// wallet must be the caller's, the recipient, the refusals that need no lock) is resolved by
-	// the engine for the whole batch in one statement (resolveTransfers).
+	// wallet must be the caller's, the recipient) is resolved by the engine for the whole batch in
+	// one statement (resolveTransfers), and decided by the money policy under the locks.
 	it.toUsername, it.toWallet = toUser, toWallet
 	var o outcome
 	var err error
@@ -55,17 +55,14 @@ func (s *Service) CreateTransfer(ctx context.Context, req api.CreateTransferRequ
 		return api.CreateTransfer409JSONResponse{MoneyRejectedJSONResponse: r.rejection()}, nil
 	}
 	if r.status == http.StatusForbidden {
-		rej := r.rejection()
-		return api.CreateTransfer403JSONResponse{MoneyForbiddenJSONResponse: api.MoneyForbiddenJSONResponse{
-			Body: rej.Body, Headers: api.MoneyForbiddenResponseHeaders{IdempotentReplayed: rej.Headers.IdempotentReplayed}}}, nil
+		return api.CreateTransfer403JSONResponse{MoneyForbiddenJSONResponse: r.forbidden()}, nil
 	}
 	return api.CreateTransfer201JSONResponse{Body: r.body, Headers: api.CreateTransfer201ResponseHeaders{IdempotentReplayed: r.replay}}, nil
 }
 
-// resolveTransfers settles, for the transfers of a batch still to apply, what needs no lock, in
-// one statement: a source wallet that is not the caller's answers 404 and records nothing; the
-// business refusals that do not depend on balances become the item's failure code, recorded by
-// the batch like any other. It runs after the idempotency keys are claimed and their stored
+// resolveTransfers identifies, for the transfers of a batch still to apply, their accounts in one
+// statement: a source wallet that is not the caller's answers 404 and records nothing; the
+// recipient's wallet is found by username or id (the policy decides whether it may receive). It runs after the idempotency keys are claimed and their stored
 // outcomes replayed, so a retry of an accepted transfer replays even if the wallet changed hands.
 func (s *Service) resolveTransfers(ctx context.Context, q *db.Queries, items []*item, done []bool, outs []outcome) error {
 	var idx []int
@@ -102,30 +99,17 @@ func (s *Service) resolveTransfers(ctx context.Context, q *db.Queries, items []*
 	return nil
 }
 
-// resolveTransfer fills in one transfer from its resolved row.
+// resolveTransfer fills in one transfer from its resolved row. Why the recipient cannot receive
+// is only noted: the money policy decides it under the locks, after every rule of the sender.
 func (s *Service) resolveTransfer(it *item, r db.ResolveTransfersRow) {
 	it.fromUser = r.Username
 	switch {
 	case r.ToUserStatus != "active": // unknown, blocked or closed recipients look the same
-		it.preFail = "RECIPIENT_NOT_FOUND"
+		it.recipientFail = "RECIPIENT_NOT_FOUND"
 	case r.ToAccountID == nil: // a user without a wallet in this currency
-		it.toUser, it.preFail = r.ToUsername, "CURRENCY_MISMATCH"
+		it.recipientFail = "CURRENCY_MISMATCH"
 	default:
 		it.toUser, it.credit = r.ToUsername, *r.ToAccountID
-		if *r.ToCurrency != it.currency {
-			it.preFail = "CURRENCY_MISMATCH"
-		}
-	}
-	switch {
-	case it.preFail != "":
-	case r.Currency != it.currency:
-		it.preFail = "CURRENCY_MISMATCH"
-	case it.credit == it.debit:
-		it.preFail = "SAME_WALLET"
-	case it.amount > s.limitMinor(it.currency):
-		it.preFail = "LIMIT_EXCEEDED"
-	case s.policy != nil:
-		it.preFail = s.policy.DecideSend(r.AccountType, r.CaseStatus, r.Restricted)
 	}
 }
 
@@ -142,9 +126,15 @@ func (s *Service) GetTransfer(ctx context.Context, req api.GetTransferRequestObj
 		}
 		return nil, fmt.Errorf("ledger: transfer: %w", err)
 	}
+	return api.GetTransfer200JSONResponse{Code: "TRANSFER_OK", Message: i18n.Msg(ctx, "TRANSFER_OK"), Data: transactionOf(t)}, nil
+}
+
+// transactionOf renders a stored transaction.
+func transactionOf(t db.GetTransactionForUserRow) api.Transaction {
 	tx := api.Transaction{Id: t.ID, Kind: api.TransactionKind(t.Kind), Status: api.TransactionStatus(t.Status), Amount: t.Amount,
 		Currency: t.Currency, FromWalletId: t.FromAccountID, ToWalletId: t.ToAccountID, FromUsername: t.FromUsername, ToUsername: t.ToUsername,
-		Note: t.Note, ExternalReference: t.ExternalRef, FailureCode: t.FailureCode, CreatedAt: ts(t.CreatedAt), FinalizedAt: tsPtr(t.FinalizedAt)}
+		Note: t.Note, ExternalReference: t.ExternalRef, FailureCode: t.FailureCode, CreatedAt: ts(t.CreatedAt), FinalizedAt: tsPtr(t.FinalizedAt),
+		ExpiresAt: tsPtr(t.ExpiresAt)}
 	// System accounts are not wallets: a deposit has no source wallet, a withdrawal no destination.
 	if t.Kind == "deposit" {
 		tx.FromWalletId = nil
@@ -152,5 +142,5 @@ func (s *Service) GetTransfer(ctx context.Context, req api.GetTransferRequestObj
 	if t.Kind == "withdrawal" {
 		tx.ToWalletId = nil
 	}
-	return api.GetTransfer200JSONResponse{Code: "TRANSFER_OK", Message: i18n.Msg(ctx, "TRANSFER_OK"), Data: tx}, nil
+	return tx
 }

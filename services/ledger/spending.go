@@ -1,0 +1,260 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/store"
+)
+
+// Limits are the spending limits of one verification tier, in major units of a currency.
+type Limits struct{ Daily, Monthly int64 }
+
+// DefaultSpendingLimits apply when none are configured (LEDGER_SPENDING_LIMITS), per tier: the
+// account type of the owner's approved case.
+var DefaultSpendingLimits = map[string]Limits{"personal": {Daily: 10_000, Monthly: 50_000}, "business": {Daily: 100_000, Monthly: 1_000_000}}
+
+// The windows: the last 24 hour buckets (rolling, at one-hour granularity) and the calendar
+// month in UTC.
+const (
+	periodHour  = "hour"
+	periodMonth = "month"
+	dayWindow   = 24 * time.Hour
+)
+
+func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
+func monthOf(t time.Time) time.Time {
+	u := t.UTC()
+	return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// dayStart is the exclusive lower bound of the hour buckets in the rolling window at now.
+func dayStart(now time.Time) time.Time { return hourOf(now).Add(-dayWindow) }
+
+// spendState is one account's counters in the current windows, as the batch changes them.
+type spendState struct {
+	hours map[time.Time]int64
+	month int64
+}
+
+func (st *spendState) day() int64 {
+	var n int64
+	for _, v := range st.hours {
+		n += v
+	}
+	return n
+}
+
+// dayResets is when the oldest spending leaves the rolling window (nil when nothing is spent).
+func (st *spendState) dayResets() *time.Time {
+	var oldest *time.Time
+	for h, v := range st.hours {
+		if v > 0 && (oldest == nil || h.Before(*oldest)) {
+			h := h
+			oldest = &h
+		}
+	}
+	if oldest == nil {
+		return nil
+	}
+	r := oldest.Add(dayWindow)
+	return &r
+}
+
+// spendKey names one counter row.
+type spendKey struct {
+	account int64
+	period  string
+	start   time.Time
+}
+
+// limitRefusal is what a LIMIT_EXCEEDED answer says about the window that refused.
+type limitRefusal struct {
+	window                 string // transfer | day | month
+	limit, used, remaining int64
+	resetsAt               *time.Time
+}
+
+// tierLimits returns the limits of an account type in a currency, in minor units.
+func (s *Service) tierLimits(accountType, currency string) Limits {
+	if accountType == "" {
+		accountType = "personal"
+	}
+	l, ok := s.spending[currency+"/"+accountType]
+	if !ok {
+		l = s.spending[accountType]
+	}
+	e, _ := s.cur.exponent(currency)
+	return Limits{Daily: l.Daily * pow10(e), Monthly: l.Monthly * pow10(e)}
+}
+
+// loadSpending reads the counters of the batch's user accounts (locked already).
+func (p *posting) loadSpending(ctx context.Context, q *db.Queries, accts map[int64]*acct) error {
+	p.spend = make(map[int64]*spendState, len(accts))
+	var ids []int64
+	for id, a := range accts {
+		if a.row.Kind == "user" {
+			ids = append(ids, id)
+			p.spend[id] = &spendState{hours: map[time.Time]int64{}}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := q.GetSpending(ctx, db.GetSpendingParams{Ids: ids, DayStart: dayStart(p.now), MonthStart: monthOf(p.now)})
+	if err != nil {
+		return fmt.Errorf("spending: %w", err)
+	}
+	for _, r := range rows {
+		st := p.spend[r.AccountID]
+		if r.Period == periodHour {
+			st.hours[r.PeriodStart.UTC()] = r.Amount
+		} else {
+			st.month = r.Amount
+		}
+	}
+	return nil
+}
+
+// spendingRefusal checks amount against the account's daily and monthly limits.
+func (p *posting) spendingRefusal(a *acct, amount int64) *limitRefusal {
+	st := p.spend[a.row.ID]
+	if st == nil {
+		return nil
+	}
+	l := p.s.tierLimits(a.row.AccountType, a.row.Currency)
+	if day := st.day(); amount > l.Daily-day {
+		return &limitRefusal{window: "day", limit: l.Daily, used: day, remaining: max(0, l.Daily-day), resetsAt: st.dayResets()}
+	}
+	if amount > l.Monthly-st.month {
+		next := monthOf(p.now).AddDate(0, 1, 0)
+		return &limitRefusal{window: "month", limit: l.Monthly, used: st.month, remaining: max(0, l.Monthly-st.month), resetsAt: &next}
+	}
+	return nil
+}
+
+// spent counts amount against the account's windows at time at (delta < 0: a hold given back,
+// only from the buckets still in the windows and never below zero).
+func (p *posting) spent(a *acct, at time.Time, delta int64) {
+	st := p.spend[a.row.ID]
+	if st == nil {
+		return
+	}
+	h, m := hourOf(at), monthOf(at)
+	if delta > 0 || h.After(dayStart(p.now)) {
+		d := max(delta, -st.hours[h])
+		st.hours[h] += d
+		p.spendDelta(spendKey{a.row.ID, periodHour, h}, d)
+	}
+	if delta > 0 || m.Equal(monthOf(p.now)) {
+		d := max(delta, -st.month)
+		st.month += d
+		p.spendDelta(spendKey{a.row.ID, periodMonth, m}, d)
+	}
+}
+
+func (p *posting) spendDelta(k spendKey, d int64) {
+	if d == 0 {
+		return
+	}
+	if p.spendDeltas == nil {
+		p.spendDeltas = map[spendKey]int64{}
+	}
+	if _, ok := p.spendDeltas[k]; !ok {
+		p.spendOrder = append(p.spendOrder, k)
+	}
+	p.spendDeltas[k] += d
+}
+
+// spendParams adds the counter changes to the batch statement: growth as upserts, shrinkage as
+// updates (a row that shrinks was read in the window, so it exists).
+func (p *posting) spendParams(a *db.PostBatchParams) {
+	for _, k := range p.spendOrder {
+		d := p.spendDeltas[k]
+		switch {
+		case d > 0:
+			a.SaAccount, a.SaPeriod, a.SaStart, a.SaAmount = append(a.SaAccount, k.account), append(a.SaPeriod, k.period), append(a.SaStart, k.start), append(a.SaAmount, d)
+		case d < 0:
+			a.SsAccount, a.SsPeriod, a.SsStart, a.SsAmount = append(a.SsAccount, k.account), append(a.SsPeriod, k.period), append(a.SsStart, k.start), append(a.SsAmount, -d)
+		}
+	}
+}
+
+// GetWalletLimits shows the caller's spending limits on one of their wallets, read without a lock.
+func (s *Service) GetWalletLimits(ctx context.Context, req api.GetWalletLimitsRequestObject) (api.GetWalletLimitsResponseObject, error) {
+	pr := reqctx.PrincipalFrom(ctx)
+	if pr == nil {
+		return nil, apierr.ErrUnauthenticated
+	}
+	w, err := s.st.Q.GetOwnedWalletTier(ctx, db.GetOwnedWalletTierParams{ID: req.Id, UserID: &pr.UserID})
+	if err != nil {
+		if store.IsNotFound(err) {
+			return nil, ErrWalletNotFound
+		}
+		return nil, fmt.Errorf("ledger: wallet: %w", err)
+	}
+	p := &posting{s: s, now: s.clock.Now()}
+	a := &acct{row: db.LockAccountsRow{ID: w.ID, Kind: "user", Currency: w.Currency, AccountType: w.AccountType}}
+	if err := p.loadSpending(ctx, s.st.Q, map[int64]*acct{w.ID: a}); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	st, l := p.spend[w.ID], s.tierLimits(w.AccountType, w.Currency)
+	var monthResets *string
+	if st.month > 0 {
+		monthResets = strPtr(ts(monthOf(p.now).AddDate(0, 1, 0)))
+	}
+	day := st.day()
+	var dayResets *string
+	if r := st.dayResets(); r != nil {
+		dayResets = strPtr(ts(*r))
+	}
+	data := api.WalletLimits{WalletId: w.ID, Currency: w.Currency, Tier: api.WalletLimitsTier(w.AccountType), Verified: w.CaseStatus == "approved",
+		PerTransfer: s.limitMinor(w.Currency),
+		Daily:       api.SpendingWindow{Limit: l.Daily, Used: day, Remaining: max(0, l.Daily-day), ResetsAt: dayResets},
+		Monthly:     api.SpendingWindow{Limit: l.Monthly, Used: st.month, Remaining: max(0, l.Monthly-st.month), ResetsAt: monthResets}}
+	return api.GetWalletLimits200JSONResponse{Code: "LIMITS_OK", Message: i18n.Msg(ctx, "LIMITS_OK"), Data: data}, nil
+}
+
+// ParseLimits reads LEDGER_SPENDING_LIMITS: ";"-separated "TIER:daily=N,monthly=N" entries, TIER
+// being "personal", "business" or "CUR/TIER"; a window left out keeps the tier's default.
+func ParseLimits(s string) (map[string]Limits, error) {
+	out := map[string]Limits{}
+	for _, entry := range strings.Split(s, ";") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		name, windows, ok := strings.Cut(entry, ":")
+		tier := name[strings.LastIndexByte(name, '/')+1:]
+		l, known := DefaultSpendingLimits[tier]
+		if !ok || !known {
+			return nil, fmt.Errorf("LEDGER_SPENDING_LIMITS: %q: want TIER:daily=N,monthly=N with TIER personal, business or CUR/TIER", entry)
+		}
+		for _, w := range strings.Split(windows, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(w), "=")
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 || n > math.MaxInt64/1_000_000 {
+				return nil, fmt.Errorf("LEDGER_SPENDING_LIMITS: %q: %q is not a positive amount", entry, v)
+			}
+			switch k {
+			case "daily":
+				l.Daily = n
+			case "monthly":
+				l.Monthly = n
+			default:
+				return nil, fmt.Errorf("LEDGER_SPENDING_LIMITS: %q: unknown window %q (daily, monthly)", entry, k)
+			}
+		}
+		out[name] = l
+	}
+	return out, nil
+}
