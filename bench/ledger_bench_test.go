@@ -191,7 +191,7 @@ func (lb *lbBench) internalCtx() context.Context {
 func (lb *lbBench) deposit(wallet, amount int64) error {
 	r, err := lb.env.App.Ledger.CreateDeposit(lb.internalCtx(), api.CreateDepositRequestObject{
 		Params: api.CreateDepositParams{IdempotencyKey: "seed-" + strconv.FormatInt(wallet, 10)},
-		Body:   &api.DepositRequest{WalletId: wallet, Amount: amount, Currency: "EUR", ExternalReference: "bench-seed"}})
+		Body:   &api.DepositRequest{WalletId: wallet, Amount: amount, Currency: "EUR", ExternalReference: "bench-seed-" + strconv.FormatInt(wallet, 10)}})
 	if err != nil {
 		return err
 	}
