@@ -26,6 +26,8 @@ func TestTransferFailureCodes(t *testing.T) {
 	}
 	dave := f.CreateUser()
 	wd := f.wallet(dave, "EUR")
+	erin := f.CreateUser() // only a XOF wallet
+	f.wallet(erin, "XOF")
 	if _, err := f.App.Store.Pool.Exec(ctx, "UPDATE users SET twofa_enabled = true WHERE id = $1", dave.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +40,9 @@ func TestTransferFailureCodes(t *testing.T) {
 		recorded bool
 	}{
 		{"insufficient funds", ada, body(wa, bob.Username, 1_001, "EUR"), 409, "INSUFFICIENT_FUNDS", true},
-		{"recipient has no wallet in the currency", ada, body(wa, carl.Username+"x", 10, "EUR"), 409, "RECIPIENT_NOT_FOUND", true},
+		{"unknown recipient", ada, body(wa, carl.Username+"x", 10, "EUR"), 409, "RECIPIENT_NOT_FOUND", true},
+		{"recipient has no wallet in the currency", ada, body(wa, erin.Username, 10, "EUR"), 409, "CURRENCY_MISMATCH", true},
+		{"sender's own refusal comes before the recipient's", ada, body(wa, carl.Username+"x", 1_001, "EUR"), 409, "INSUFFICIENT_FUNDS", true},
 		{"recipient wallet in another currency", ada, map[string]any{"from_wallet_id": wa, "to_wallet_id": wbx, "amount": 10, "currency": "EUR"}, 409, "CURRENCY_MISMATCH", true},
 		{"source wallet in another currency", bob, map[string]any{"from_wallet_id": wbx, "to_username": ada.Username, "amount": 10, "currency": "EUR"}, 409, "CURRENCY_MISMATCH", true},
 		{"unknown recipient wallet", ada, map[string]any{"from_wallet_id": wa, "to_wallet_id": 999999, "amount": 10, "currency": "EUR"}, 409, "RECIPIENT_NOT_FOUND", true},

@@ -103,11 +103,11 @@ var policy = []rule{
 		return d.acct.row.Balance-d.acct.row.Pending < d.it.amount
 	}},
 	{"the recipient cannot receive", "RECIPIENT_NOT_FOUND", []column{colTransferIn}, func(d *decision) bool {
-		return d.it.recipientFail == "RECIPIENT_NOT_FOUND" || d.acct == nil ||
-			d.acct.row.Status != "active" || d.acct.row.OwnerStatus != "active"
+		return d.it.recipientFail == "RECIPIENT_NOT_FOUND" ||
+			d.acct != nil && (d.acct.row.Status != "active" || d.acct.row.OwnerStatus != "active")
 	}},
 	{"the recipient has no wallet in the currency", "CURRENCY_MISMATCH", []column{colTransferIn}, func(d *decision) bool {
-		return d.it.recipientFail == "CURRENCY_MISMATCH" || d.acct.row.Currency != d.it.currency
+		return d.acct == nil || d.acct.row.Currency != d.it.currency // no wallet in it, or one in another
 	}},
 	{"a balance or a pending amount would leave the 64-bit range", "BALANCE_OVERFLOW", allButVoid, func(d *decision) bool {
 		return d.overflows()
