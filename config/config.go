@@ -24,8 +24,8 @@ type Config struct {
 	DatabaseURL    string
 	RedisURL       string
 	RedisPrefix    string
-	EncryptionKey  string // 32 bytes hex/base64 (FLOWXI_ENCRYPTION_KEY)
-	HMACKey        string // 32 bytes hex/base64 (FLOWXI_HMAC_KEY)
+	EncryptionKey  string `redact:"all"` // 32 bytes hex/base64 (FLOWXI_ENCRYPTION_KEY)
+	HMACKey        string `redact:"all"` // 32 bytes hex/base64 (FLOWXI_HMAC_KEY)
 	FrontendURL    string
 	PublicURL      string // base URL of this API (signed local URLs)
 	SMTPURL        string
@@ -61,8 +61,8 @@ type Config struct {
 	S3Endpoint    string
 	S3Region      string
 	S3Bucket      string
-	S3AccessKey   string
-	S3SecretKey   string
+	S3AccessKey   string `redact:"all"`
+	S3SecretKey   string `redact:"all"`
 	S3PathStyle   bool
 
 	// Ledger: offered currencies (ISO 4217), the per-transfer limit in major units of each
@@ -83,7 +83,7 @@ func Load() (Config, error) {
 	c := Config{
 		Env:             get("FLOWXI_ENV", "development"),
 		HTTPAddr:        get("HTTP_ADDR", "127.0.0.1:8080"),
-		MetricsAddr:     get("METRICS_ADDR", "127.0.0.1:9090"),
+		MetricsAddr:     getOrOff("METRICS_ADDR", "127.0.0.1:9090"),
 		DatabaseURL:     get("DATABASE_URL", ""),
 		RedisURL:        get("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RedisPrefix:     get("REDIS_PREFIX", "flowxi:"),
@@ -246,22 +246,6 @@ func (c *Config) EnsureLocalSecrets() error {
 	return nil
 }
 
-// Redacted returns a printable copy with secrets hidden.
-func (c Config) Redacted() Config {
-	r := c
-	for _, p := range []*string{&r.EncryptionKey, &r.HMACKey, &r.SMTPURL, &r.S3AccessKey, &r.S3SecretKey} {
-		if *p != "" {
-			*p = "[redacted]"
-		}
-	}
-	if i := strings.Index(r.DatabaseURL, "@"); i > 0 {
-		if j := strings.Index(r.DatabaseURL, "://"); j > 0 && j < i {
-			r.DatabaseURL = r.DatabaseURL[:j+3] + "[redacted]" + r.DatabaseURL[i:]
-		}
-	}
-	return r
-}
-
 // weakKey reports a key that is not 32 random-looking bytes (e.g. "1111…", a placeholder).
 func weakKey(k string) bool {
 	b, err := hex.DecodeString(k)
@@ -280,6 +264,15 @@ func weakKey(k string) bool {
 func get(k, def string) string {
 	if v, ok := os.LookupEnv(k); ok && v != "" {
 		return v
+	}
+	return def
+}
+
+// getOrOff reads a setting whose empty value turns its feature off (README: "empty: off"), so
+// unset and empty differ: unset gives the default, empty gives "".
+func getOrOff(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok {
+		return strings.TrimSpace(v)
 	}
 	return def
 }
