@@ -57,6 +57,13 @@ type Config struct {
 	LoginRatePerEmailIP int
 	LoginRatePerIP      int
 
+	// Compliance document caps (DOCUMENT_VERSIONS_PER_KIND, DOCUMENT_BYTES_PER_CASE,
+	// DOCUMENT_UPLOADS_PER_HOUR): versions per kind per case, bytes per case (every version
+	// counts), upload attempts per user per hour. Zero means the default (services/compliance).
+	DocumentVersionsPerKind int
+	DocumentBytesPerCase    int64
+	DocumentUploadsPerHour  int
+
 	StorageDriver string // local | s3
 	S3Endpoint    string
 	S3Region      string
@@ -141,6 +148,17 @@ func Load() (Config, error) {
 	}
 	if c.LoginRatePerIP, err = positiveInt("LOGIN_RATE_IP", DefaultLoginRatePerIP); err != nil {
 		return c, err
+	}
+	if c.DocumentVersionsPerKind, err = positiveInt("DOCUMENT_VERSIONS_PER_KIND", 0); err != nil {
+		return c, err
+	}
+	if c.DocumentUploadsPerHour, err = positiveInt("DOCUMENT_UPLOADS_PER_HOUR", 0); err != nil {
+		return c, err
+	}
+	if v := os.Getenv("DOCUMENT_BYTES_PER_CASE"); v != "" {
+		if c.DocumentBytesPerCase, err = strconv.ParseInt(v, 10, 64); err != nil || c.DocumentBytesPerCase <= 0 {
+			return c, fmt.Errorf("config: DOCUMENT_BYTES_PER_CASE: %q is not a positive integer", v)
+		}
 	}
 	for _, p := range split(get("TRUSTED_PROXIES", "")) {
 		pfx, err := parsePrefix(p)

@@ -176,107 +176,109 @@ func (e CheckStatus) Valid() bool {
 
 // Defines values for Code.
 const (
-	ACCOUNTCLOSED           Code = "ACCOUNT_CLOSED"
-	ACCOUNTNOTEMPTY         Code = "ACCOUNT_NOT_EMPTY"
-	ACCOUNTRESTRICTED       Code = "ACCOUNT_RESTRICTED"
-	ACCOUNTTYPELOCKED       Code = "ACCOUNT_TYPE_LOCKED"
-	ACCOUNTTYPEUPDATED      Code = "ACCOUNT_TYPE_UPDATED"
-	CASEINCOMPLETE          Code = "CASE_INCOMPLETE"
-	CASENOTAPPLICABLE       Code = "CASE_NOT_APPLICABLE"
-	CASENOTEDITABLE         Code = "CASE_NOT_EDITABLE"
-	CASENOTFOUND            Code = "CASE_NOT_FOUND"
-	CASESUBMITTED           Code = "CASE_SUBMITTED"
-	CASEUPDATED             Code = "CASE_UPDATED"
-	CHALLENGEEXPIRED        Code = "CHALLENGE_EXPIRED"
-	COMPLIANCECASEOK        Code = "COMPLIANCE_CASE_OK"
-	COMPLIANCECASESOK       Code = "COMPLIANCE_CASES_OK"
-	COMPLIANCEOK            Code = "COMPLIANCE_OK"
-	CURRENCYMISMATCH        Code = "CURRENCY_MISMATCH"
-	DEPOSITPOSTED           Code = "DEPOSIT_POSTED"
-	DEVICENOTFOUND          Code = "DEVICE_NOT_FOUND"
-	DEVICESOK               Code = "DEVICES_OK"
-	DOCUMENTINVALID         Code = "DOCUMENT_INVALID"
-	DOCUMENTTOOLARGE        Code = "DOCUMENT_TOO_LARGE"
-	DOCUMENTUNSUPPORTEDTYPE Code = "DOCUMENT_UNSUPPORTED_TYPE"
-	DOCUMENTUPLOADED        Code = "DOCUMENT_UPLOADED"
-	EMAILALREADYACTIVE      Code = "EMAIL_ALREADY_ACTIVE"
-	EMAILALREADYUSED        Code = "EMAIL_ALREADY_USED"
-	FORBIDDEN               Code = "FORBIDDEN"
-	HEALTHOK                Code = "HEALTH_OK"
-	HOLDCREATED             Code = "HOLD_CREATED"
-	HOLDNOTFOUND            Code = "HOLD_NOT_FOUND"
-	HOLDNOTPENDING          Code = "HOLD_NOT_PENDING"
-	HOLDSETTLED             Code = "HOLD_SETTLED"
-	HOLDVOIDED              Code = "HOLD_VOIDED"
-	IDEMPOTENCYINPROGRESS   Code = "IDEMPOTENCY_IN_PROGRESS"
-	IDEMPOTENCYKEYREUSED    Code = "IDEMPOTENCY_KEY_REUSED"
-	INSUFFICIENTFUNDS       Code = "INSUFFICIENT_FUNDS"
-	INVALID2FACODE          Code = "INVALID_2FA_CODE"
-	INVALIDCREDENTIALS      Code = "INVALID_CREDENTIALS"
-	INVALIDSTATETRANSITION  Code = "INVALID_STATE_TRANSITION"
-	KYBDATASAVED            Code = "KYB_DATA_SAVED"
-	KYCDATASAVED            Code = "KYC_DATA_SAVED"
-	KYCREQUIRED             Code = "KYC_REQUIRED"
-	LEDGERCHECKFAILED       Code = "LEDGER_CHECK_FAILED"
-	LEDGERCHECKOK           Code = "LEDGER_CHECK_OK"
-	LIMITEXCEEDED           Code = "LIMIT_EXCEEDED"
-	LOGINSUCCESS            Code = "LOGIN_SUCCESS"
-	LOGOUTOTHERSSUCCESS     Code = "LOGOUT_OTHERS_SUCCESS"
-	LOGOUTSUCCESS           Code = "LOGOUT_SUCCESS"
-	MAGICLINKINVALID        Code = "MAGIC_LINK_INVALID"
-	MAGICLINKSENT           Code = "MAGIC_LINK_SENT"
-	MALFORMEDREQUEST        Code = "MALFORMED_REQUEST"
-	MEOK                    Code = "ME_OK"
-	MEPHOTOUPDATED          Code = "ME_PHOTO_UPDATED"
-	METHODNOTALLOWED        Code = "METHOD_NOT_ALLOWED"
-	MEUPDATED               Code = "ME_UPDATED"
-	MFAREQUIRED             Code = "MFA_REQUIRED"
-	NOTFOUND                Code = "NOT_FOUND"
-	NOTIMPLEMENTED          Code = "NOT_IMPLEMENTED"
-	OTPEXPIRED              Code = "OTP_EXPIRED"
-	OTPINVALID              Code = "OTP_INVALID"
-	OTPSENT                 Code = "OTP_SENT"
-	OTPVALID                Code = "OTP_VALID"
-	PASSWORDRESETSENT       Code = "PASSWORD_RESET_SENT"
-	PASSWORDRESETSUCCESS    Code = "PASSWORD_RESET_SUCCESS"
-	PAYLOADTOOLARGE         Code = "PAYLOAD_TOO_LARGE"
-	PHOTOINVALID            Code = "PHOTO_INVALID"
-	PHOTOTOOLARGE           Code = "PHOTO_TOO_LARGE"
-	PHOTOUNSUPPORTEDTYPE    Code = "PHOTO_UNSUPPORTED_TYPE"
-	RATELIMITED             Code = "RATE_LIMITED"
-	RECIPIENTNOTFOUND       Code = "RECIPIENT_NOT_FOUND"
-	RESTRICTIONLIFTED       Code = "RESTRICTION_LIFTED"
-	RESTRICTIONNOTFOUND     Code = "RESTRICTION_NOT_FOUND"
-	SAMEWALLET              Code = "SAME_WALLET"
-	SECURITYEVENTSOK        Code = "SECURITY_EVENTS_OK"
-	SERVERERROR             Code = "SERVER_ERROR"
-	SERVICEUNAVAILABLE      Code = "SERVICE_UNAVAILABLE"
-	STEPUPREQUIRED          Code = "STEP_UP_REQUIRED"
-	TOKENISSUED             Code = "TOKEN_ISSUED"
-	TRANSACTIONSOK          Code = "TRANSACTIONS_OK"
-	TRANSFERCOMPLETED       Code = "TRANSFER_COMPLETED"
-	TRANSFERNOTFOUND        Code = "TRANSFER_NOT_FOUND"
-	TRANSFEROK              Code = "TRANSFER_OK"
-	TWOFAALREADYENABLED     Code = "TWOFA_ALREADY_ENABLED"
-	TWOFADISABLED           Code = "TWOFA_DISABLED"
-	TWOFAENABLED            Code = "TWOFA_ENABLED"
-	TWOFAENROLLMENTEXPIRED  Code = "TWOFA_ENROLLMENT_EXPIRED"
-	TWOFANOTENABLED         Code = "TWOFA_NOT_ENABLED"
-	TWOFASTATUS             Code = "TWOFA_STATUS"
-	TWOFAVERIFIED           Code = "TWOFA_VERIFIED"
-	UNAUTHENTICATED         Code = "UNAUTHENTICATED"
-	USERBLOCKED             Code = "USER_BLOCKED"
-	USERNOTFOUND            Code = "USER_NOT_FOUND"
-	USERRESTRICTED          Code = "USER_RESTRICTED"
-	USERUNBLOCKED           Code = "USER_UNBLOCKED"
-	VALIDATIONFAILED        Code = "VALIDATION_FAILED"
-	WALLETALREADYEXISTS     Code = "WALLET_ALREADY_EXISTS"
-	WALLETCLOSED            Code = "WALLET_CLOSED"
-	WALLETCREATED           Code = "WALLET_CREATED"
-	WALLETFROZEN            Code = "WALLET_FROZEN"
-	WALLETNOTFOUND          Code = "WALLET_NOT_FOUND"
-	WALLETSOK               Code = "WALLETS_OK"
-	WALLETSTATUSUPDATED     Code = "WALLET_STATUS_UPDATED"
+	ACCOUNTCLOSED            Code = "ACCOUNT_CLOSED"
+	ACCOUNTNOTEMPTY          Code = "ACCOUNT_NOT_EMPTY"
+	ACCOUNTRESTRICTED        Code = "ACCOUNT_RESTRICTED"
+	ACCOUNTTYPELOCKED        Code = "ACCOUNT_TYPE_LOCKED"
+	ACCOUNTTYPEUPDATED       Code = "ACCOUNT_TYPE_UPDATED"
+	CASEINCOMPLETE           Code = "CASE_INCOMPLETE"
+	CASENOTAPPLICABLE        Code = "CASE_NOT_APPLICABLE"
+	CASENOTEDITABLE          Code = "CASE_NOT_EDITABLE"
+	CASENOTFOUND             Code = "CASE_NOT_FOUND"
+	CASESTORAGEEXCEEDED      Code = "CASE_STORAGE_EXCEEDED"
+	CASESUBMITTED            Code = "CASE_SUBMITTED"
+	CASEUPDATED              Code = "CASE_UPDATED"
+	CHALLENGEEXPIRED         Code = "CHALLENGE_EXPIRED"
+	COMPLIANCECASEOK         Code = "COMPLIANCE_CASE_OK"
+	COMPLIANCECASESOK        Code = "COMPLIANCE_CASES_OK"
+	COMPLIANCEOK             Code = "COMPLIANCE_OK"
+	CURRENCYMISMATCH         Code = "CURRENCY_MISMATCH"
+	DEPOSITPOSTED            Code = "DEPOSIT_POSTED"
+	DEVICENOTFOUND           Code = "DEVICE_NOT_FOUND"
+	DEVICESOK                Code = "DEVICES_OK"
+	DOCUMENTINVALID          Code = "DOCUMENT_INVALID"
+	DOCUMENTTOOLARGE         Code = "DOCUMENT_TOO_LARGE"
+	DOCUMENTUNSUPPORTEDTYPE  Code = "DOCUMENT_UNSUPPORTED_TYPE"
+	DOCUMENTUPLOADED         Code = "DOCUMENT_UPLOADED"
+	DOCUMENTVERSIONSEXCEEDED Code = "DOCUMENT_VERSIONS_EXCEEDED"
+	EMAILALREADYACTIVE       Code = "EMAIL_ALREADY_ACTIVE"
+	EMAILALREADYUSED         Code = "EMAIL_ALREADY_USED"
+	FORBIDDEN                Code = "FORBIDDEN"
+	HEALTHOK                 Code = "HEALTH_OK"
+	HOLDCREATED              Code = "HOLD_CREATED"
+	HOLDNOTFOUND             Code = "HOLD_NOT_FOUND"
+	HOLDNOTPENDING           Code = "HOLD_NOT_PENDING"
+	HOLDSETTLED              Code = "HOLD_SETTLED"
+	HOLDVOIDED               Code = "HOLD_VOIDED"
+	IDEMPOTENCYINPROGRESS    Code = "IDEMPOTENCY_IN_PROGRESS"
+	IDEMPOTENCYKEYREUSED     Code = "IDEMPOTENCY_KEY_REUSED"
+	INSUFFICIENTFUNDS        Code = "INSUFFICIENT_FUNDS"
+	INVALID2FACODE           Code = "INVALID_2FA_CODE"
+	INVALIDCREDENTIALS       Code = "INVALID_CREDENTIALS"
+	INVALIDSTATETRANSITION   Code = "INVALID_STATE_TRANSITION"
+	KYBDATASAVED             Code = "KYB_DATA_SAVED"
+	KYCDATASAVED             Code = "KYC_DATA_SAVED"
+	KYCREQUIRED              Code = "KYC_REQUIRED"
+	LEDGERCHECKFAILED        Code = "LEDGER_CHECK_FAILED"
+	LEDGERCHECKOK            Code = "LEDGER_CHECK_OK"
+	LIMITEXCEEDED            Code = "LIMIT_EXCEEDED"
+	LOGINSUCCESS             Code = "LOGIN_SUCCESS"
+	LOGOUTOTHERSSUCCESS      Code = "LOGOUT_OTHERS_SUCCESS"
+	LOGOUTSUCCESS            Code = "LOGOUT_SUCCESS"
+	MAGICLINKINVALID         Code = "MAGIC_LINK_INVALID"
+	MAGICLINKSENT            Code = "MAGIC_LINK_SENT"
+	MALFORMEDREQUEST         Code = "MALFORMED_REQUEST"
+	MEOK                     Code = "ME_OK"
+	MEPHOTOUPDATED           Code = "ME_PHOTO_UPDATED"
+	METHODNOTALLOWED         Code = "METHOD_NOT_ALLOWED"
+	MEUPDATED                Code = "ME_UPDATED"
+	MFAREQUIRED              Code = "MFA_REQUIRED"
+	NOTFOUND                 Code = "NOT_FOUND"
+	NOTIMPLEMENTED           Code = "NOT_IMPLEMENTED"
+	OTPEXPIRED               Code = "OTP_EXPIRED"
+	OTPINVALID               Code = "OTP_INVALID"
+	OTPSENT                  Code = "OTP_SENT"
+	OTPVALID                 Code = "OTP_VALID"
+	PASSWORDRESETSENT        Code = "PASSWORD_RESET_SENT"
+	PASSWORDRESETSUCCESS     Code = "PASSWORD_RESET_SUCCESS"
+	PAYLOADTOOLARGE          Code = "PAYLOAD_TOO_LARGE"
+	PHOTOINVALID             Code = "PHOTO_INVALID"
+	PHOTOTOOLARGE            Code = "PHOTO_TOO_LARGE"
+	PHOTOUNSUPPORTEDTYPE     Code = "PHOTO_UNSUPPORTED_TYPE"
+	RATELIMITED              Code = "RATE_LIMITED"
+	RECIPIENTNOTFOUND        Code = "RECIPIENT_NOT_FOUND"
+	RESTRICTIONLIFTED        Code = "RESTRICTION_LIFTED"
+	RESTRICTIONNOTFOUND      Code = "RESTRICTION_NOT_FOUND"
+	SAMEWALLET               Code = "SAME_WALLET"
+	SECURITYEVENTSOK         Code = "SECURITY_EVENTS_OK"
+	SERVERERROR              Code = "SERVER_ERROR"
+	SERVICEUNAVAILABLE       Code = "SERVICE_UNAVAILABLE"
+	STEPUPREQUIRED           Code = "STEP_UP_REQUIRED"
+	TOKENISSUED              Code = "TOKEN_ISSUED"
+	TRANSACTIONSOK           Code = "TRANSACTIONS_OK"
+	TRANSFERCOMPLETED        Code = "TRANSFER_COMPLETED"
+	TRANSFERNOTFOUND         Code = "TRANSFER_NOT_FOUND"
+	TRANSFEROK               Code = "TRANSFER_OK"
+	TWOFAALREADYENABLED      Code = "TWOFA_ALREADY_ENABLED"
+	TWOFADISABLED            Code = "TWOFA_DISABLED"
+	TWOFAENABLED             Code = "TWOFA_ENABLED"
+	TWOFAENROLLMENTEXPIRED   Code = "TWOFA_ENROLLMENT_EXPIRED"
+	TWOFANOTENABLED          Code = "TWOFA_NOT_ENABLED"
+	TWOFASTATUS              Code = "TWOFA_STATUS"
+	TWOFAVERIFIED            Code = "TWOFA_VERIFIED"
+	UNAUTHENTICATED          Code = "UNAUTHENTICATED"
+	USERBLOCKED              Code = "USER_BLOCKED"
+	USERNOTFOUND             Code = "USER_NOT_FOUND"
+	USERRESTRICTED           Code = "USER_RESTRICTED"
+	USERUNBLOCKED            Code = "USER_UNBLOCKED"
+	VALIDATIONFAILED         Code = "VALIDATION_FAILED"
+	WALLETALREADYEXISTS      Code = "WALLET_ALREADY_EXISTS"
+	WALLETCLOSED             Code = "WALLET_CLOSED"
+	WALLETCREATED            Code = "WALLET_CREATED"
+	WALLETFROZEN             Code = "WALLET_FROZEN"
+	WALLETNOTFOUND           Code = "WALLET_NOT_FOUND"
+	WALLETSOK                Code = "WALLETS_OK"
+	WALLETSTATUSUPDATED      Code = "WALLET_STATUS_UPDATED"
 )
 
 // Valid indicates whether the value is a known member of the Code enum.
@@ -299,6 +301,8 @@ func (e Code) Valid() bool {
 	case CASENOTEDITABLE:
 		return true
 	case CASENOTFOUND:
+		return true
+	case CASESTORAGEEXCEEDED:
 		return true
 	case CASESUBMITTED:
 		return true
@@ -327,6 +331,8 @@ func (e Code) Valid() bool {
 	case DOCUMENTUNSUPPORTEDTYPE:
 		return true
 	case DOCUMENTUPLOADED:
+		return true
+	case DOCUMENTVERSIONSEXCEEDED:
 		return true
 	case EMAILALREADYACTIVE:
 		return true
@@ -860,6 +866,8 @@ type CheckStatus string
 // | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
 // | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
 // | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+// | DOCUMENT_VERSIONS_EXCEEDED | 409 | this document kind already has the most versions a case keeps |
+// | CASE_STORAGE_EXCEEDED | 409 | the case's documents would pass the bytes a case may hold |
 // | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
 // | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
 // | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
@@ -1202,6 +1210,8 @@ type Error struct {
 	// | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
 	// | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
 	// | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+	// | DOCUMENT_VERSIONS_EXCEEDED | 409 | this document kind already has the most versions a case keeps |
+	// | CASE_STORAGE_EXCEEDED | 409 | the case's documents would pass the bytes a case may hold |
 	// | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
 	// | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
 	// | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
@@ -1592,6 +1602,8 @@ type MoneyRejection struct {
 	// | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
 	// | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
 	// | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+	// | DOCUMENT_VERSIONS_EXCEEDED | 409 | this document kind already has the most versions a case keeps |
+	// | CASE_STORAGE_EXCEEDED | 409 | the case's documents would pass the bytes a case may hold |
 	// | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
 	// | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
 	// | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
@@ -2084,6 +2096,8 @@ type UnprocessableError struct {
 	// | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
 	// | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
 	// | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+	// | DOCUMENT_VERSIONS_EXCEEDED | 409 | this document kind already has the most versions a case keeps |
+	// | CASE_STORAGE_EXCEEDED | 409 | the case's documents would pass the bytes a case may hold |
 	// | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
 	// | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
 	// | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
@@ -2244,6 +2258,8 @@ type ValidationError struct {
 	// | CASE_NOT_APPLICABLE | 409 | this case is not the one of the account type |
 	// | ACCOUNT_TYPE_LOCKED | 409 | the account type cannot change once a case was submitted |
 	// | ACCOUNT_NOT_EMPTY | 409 | a wallet still has a balance or a pending hold |
+	// | DOCUMENT_VERSIONS_EXCEEDED | 409 | this document kind already has the most versions a case keeps |
+	// | CASE_STORAGE_EXCEEDED | 409 | the case's documents would pass the bytes a case may hold |
 	// | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
 	// | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
 	// | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
@@ -7299,6 +7315,23 @@ func (response UploadComplianceDocument422JSONResponse) VisitUploadComplianceDoc
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadComplianceDocument429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response UploadComplianceDocument429JSONResponse) VisitUploadComplianceDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12524,453 +12557,463 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bciJJligMv4pv/tlWUndAAlJmVUrWNkNKKJNOSdCAqiq7qQGHcCBagXtUeISUVFWa9dW2/3rmM9u3",
-	"39W8yLxJPclnvpZ7hEcQINCpMnuqzLpTQIQfli9f58PPpYlYBIIzHsnS0c+lOaMuC+HPlssWgYgYj7os",
-	"8OmSuepbl8lJ6AWRJ3jpqDSKwpiNyO2ccRLNGRkLd0k8CX/LSITMJSKOJmLBiJgSygmjoe+xkITsx5jJ",
-	"iNx60RyfpgtGkikny/J7tqyUnJKczNmCqpkZjxelo7+V1JQlpzSlvmSlH5xStAxY6agko9Djs9KnT06p",
-	"y6Jw2ZhGLFxdcY9NBHcliQS5pV5ExmwqQkZC9YrHZ9kpFx73FmrWWjKNxyM2Y2Hpk5oooCFdsEgDrDGZ",
-	"sCA6p3wW0xlbnfpKKnBwf4nw+r7cCILyuZhQnymY0bFkPDomInRZSFw28VwmHfJj+Yb6MZPEm3EFUIeE",
-	"bOYJTtSGg4C5asnsI10Evlof4+WrnsP48Y9/qlZel5ySp6bGYy05JU4X6ilcajlZa2bT9OM547NoXjqq",
-	"VeuHRQA+EYvA9yifsBMqWasAMdT3xIO1wQICGs3T6T235JQUCnihwip1ovYKpiJc0AiB/eqw5Gw+B3s5",
-	"V5KFRctR3z/bciwsfs+WBbDxPcaj8mQuJOMk5t6PMSPXbKmuSDT3JFkIrj4FLKTqFbJX+/Uf/1l/+ZJM",
-	"5jSkE4Vv+w6RExEwVyGyuj8T6vssJJS75JoFEakfknmFdFlZMu6mN6z43qnJqbovhJLIWzARR0SoD5OQ",
-	"ynkWwV5Oq5OvaY2VD8evWfnQrbPya/ry63JtWpvUxwfuIXs5XYd2ufu9EeoWGtZfvgSgJ2hZhJP9kHJJ",
-	"JwpgRRhg/fxsiPCdOpOoaDX4y7Mt5PtGECChWV1KG/6gPvGREokbFoaey8jelPr+mE6uFXGahsSbkoUn",
-	"pcdnLzx+Q33P3a+QRhzNRehFNPJu8F2Soy1Z7JmG63DDJoelTYiQP/pPClIyEFwyIMMncwVcPmPNjwGC",
-	"TzE5rhiZ+pMGge9N4GK9+LtUIPg5XZ960lWjn7xrnJ83L982h83vO61u81QBmUkJhL3UnzNyw0Jvqgci",
-	"cyoJw+kqpOMzRf18MSMeJ3RGPV7Rx8lkNPTc0lGpWvvzu4O/vvzL6++++f7rD6++fdk/7B1063+pdUqf",
-	"7M3/S8impaPS/+9FyqZf4K/yRTMMhWZEOWrHr7m45Y5ZkrrL+shoxFy1Mo8rYoJwqpSyJF3wqe9NonvB",
-	"rXX5beO8dTrs9Rv95rDfbVz2Wv1W+zIHPk+q6fkMxAIZ0SiWCsu4iAj1fXGLXO35INYHCiqZgpSiinQy",
-	"ETGPzJrUMcIyGYnmVK9RArHOAe9SRGci5vdEukavObxs94dn7avLLMYBP1VLmarRfxN0AgA5JFasVCgJ",
-	"Tt1AIKgaBg9Am+ZFo3U+bJx3m43TD8Or3sp98yRhC+r5hLpuyCRgC/VDRpW8ydWinhcmZrcpI53EYch4",
-	"hGgCEDkVk3jBeNQX4pyGM3YvyJy2T64umpf9Yb/dHp43um+bK5TI1fOA4C0E8dVkZK9WJRfeG0IjshAy",
-	"2n9e+Ji9I0vApWSAcsVlHAQijO5JoBO4XF32rjqddrffPB32P3Sy4GkrabtzeuaQP3eab0E66ly+TSAm",
-	"CQ3hsrMgem6Sk0CIMy+as9BaJhchLHO8JBouADoc6j7A6jW73za7w2a32+5m4HPFGWFhyGLFICIWqo8y",
-	"IjIObxiPn/lONfiSCAAFU4+QvcNqlYwuGudn7e5F83TYbf7lqtnrjxxyWD0ko4RQwhcvyeii2X/XPgUC",
-	"2jg/b3/XhF9qB2TUaXw4bzdO0zs0cshLNbgNGPiuhuO2LjrnTYVeMMav//ivfTiBMxGOPddl/F6n0O53",
-	"hpo/Zg6hhayZqMeeF+LJfiwJISvY7MmIAoVVJG7qi1sExFvB2b1hUCxRKZFAuCwjSj0rMLS4CKtwiO/x",
-	"ayeVkRSAGA+F78Od3VPcj4ZRDiz6JOtTegLbfYAAVT9rDE/ap81CTKmfNX4DbPkuFHxGJBhQyJROIhHa",
-	"uz4Jmct45FFfPmjnJ93mafOy32qc94qvSTrPbyMHgSDikFsAR0ClvBUhyNhc8LJSMW9SAfLXf/w/xOOu",
-	"JyOPz2JPzunYR+ngQin5DyMo7z+cAFHUt8mlEWyOLtTUSluqVp3SJGRK6B+Cvliv1l+Vq7Vy9XW/9vVR",
-	"9Zujl19XqvDfX0tOCUWYyVJdhqsu6G2KJ1B/GLIpUz+x0hGPfd8pTannxyEbFq9k6nHqez9tN+s0FIuh",
-	"kiq1Ijj9iL/VvjY/3oK2DCd8WHeUcnz0unrolK49JWiXIqXaT1GXFFGyRFQr1IDU85lSqCNROM83+JM9",
-	"y8EnG/M+CMUfAemiJVnEMiJjowAy15gQlyImE8oJGFzAhFPZHukAG7rs7wwE6kLuSCaJlkFCNo0l9UnI",
-	"JiJ0mUuoJJTgRklkmTr2RvbRjBwyapyctK8u+8Nus9fvtk6Qw4EUO1IINNp30PRjpgCFJ5mHi2ju8RnZ",
-	"G/X6zc7wqmOPrUYRcWQGUrez0J5ctg3KRVDRb70oMEEDZCxo3VN8bF32rs7OWictJUKeXV2e9gou0Gv1",
-	"3zPdoMIFPcc9Oni+e9TiMp5OvYmnWOg05q585BsyjqXHlXa4/f0owPyJ0e3WoP7zovkVD0IxUTAc+/cU",
-	"KU6bF512v3l58mH4vvlh2G0WK9heap0Fi/AtTXXsWDKXTAE8rjcFVI6MMflJuHBm22tZspEJjFk7oEtf",
-	"UJfsjUCWaPRb7cvhWaN13jwdaSIHuoU0h83zPqeCHXNUSswce6NigNoE0EwC+P0gm9B3jfPzZn+NVUib",
-	"kX8ju9ClIDKezEnIpIjDCQNogQMDnRGw+Q6eyINsIJ137X57gwEkmItIZKwfzwuIN8JdKmyaej6z1/DJ",
-	"KXVpxM69hXdfPtVt9JvD89ZFq5+/sUKQBeVLQqOILYJIJnbnKFyi0Zn4NFKn8KyG1JVlZakjuGbLiW92",
-	"E1W0vLgw0RWncTRXQtiE3hecV5eNq/47pV2cNPIQzY3/vHC7QM+Kk2jhSt/UCmkkrhnaWC2j2QVzPdoH",
-	"V8i9b9RG05k1F/EWdMZItAye2z4BF2oZoOk7tdN9ckrfojfDE/wMxZL7gGGFSSiJDUg3PK/0vNLR34DG",
-	"oPXZyP6U4CllbNKV0g9OyeiD5r1EP0xejYi6pxH5xnLnVko/ZCSlnlgwMvWY76KJUmPFk0A/heSubLYC",
-	"zkU9jo6AUJJzT0uMacxGwLjr8VnJKaF+XHJKY19MrkGcnPhCMrcglMMxAxo8z8t7AQsl+C4tf02qli3J",
-	"+w8nDqGpWGgeg5/egGcyWSCOpBamn75rQV0EhlpXEIqAhZGHDkg9yzDSq94EfHuD6Mk0Pt+/ZcdJFyPG",
-	"SgaGxWg95eeV4wLXL0E9xljvjG7ylSQLj4uQxNyLyF7zqksmak0O+b59RqYh5RO575AaiQSp//vLg1//",
-	"//9Rq5BLdgPhAS6beAvqZ7y6aGhYdUrTj+iUfl2tfl17/br+8vDrw+rr17XN/mqn9IZxptQE6rdvOTKK",
-	"LITHXhjNhy6NWMYbDl8UHNrUC2U0RHUlF99SvSOwwCn59P7vcoq+dS9a5t4+yLx7UPCuUFuXcy8YBiyc",
-	"aLKWgNTMvsnrb+OSBQJ7S44Nyux6i1ZQhIQnVLJTNvGkJ/iGK4GomVIEMJ8OQ3bjsVtFFoIgFEAXQlDx",
-	"bELHp6LwLoaMasqeRf+u3jfIozgceH7sAY+JVBqMDp5R2mwFMdY63urdQSfZ6wrzr4PRew81AAOA6+Wk",
-	"5JSul+PCvak3VskoF9EQAAd0U8bjhRfh3zF3WbgCTjeBJ/ypNj7UUFhDcNW8ECrjmQNbOUgRAu/5ucCF",
-	"HmOYlfGio0uJ+kqb/EoShXGVovuJgxpyaTarBoNFawvKNVsWLhlMGzKB1SZqa0FV3bAJkEQ0rmx+se8t",
-	"mIzoIsjiHY99H9VyjNBZWVsk7rGy/NW19mePmIGbk55MssDsDgvxcs4m16toJq5LaJ8qRhHt2sh5T25Y",
-	"uCQLOpl7nKEnR6FAo9MiIYvikEttZfQiSd71+x0d9lEhajyUcmSkgAl3lQO7gZAk7yfmVgZ8wH/BYX/B",
-	"138hC0a5x2fklwH/pVwuJ/9TT75rNs7774bt9+QXUq9WyS+EwQJdpkQRMHFQLm9ZKOF1ct5+27oc9q5O",
-	"Tpq9XvIOSN7EkzJmLghuEDgjQhQylmX8DANcnDUSU2jyPvhpEhcSwsEeyUzdvuqvmXtPhMRlN96E7at3",
-	"ZhhQm3mx3X/X7PZW3sf9oukCR1gZ4LT5beuk2bOhZJ70pH7momn/HIQClFzz01XnVOlRK7/HAUYamee0",
-	"vpF/GvT2zLO95slVt9X/MGx+27zsZ5ZGSUAxYMiQ7K8kkWwSh160VNvlkT7Mdr8z7DUv+8mrIZt5MtLR",
-	"lIBEQP2Th0EP2PA0Sr+4mcbb1snwvHX5PjvFgs68CXgNrbH77ffNy2Gr17uydm2EUJCEYecK4TOoBi93",
-	"Gr3ed+3u6bDb7DX72dk4i6NQyb2Aw4qNURIyyRKbXPEQORRJdBOMxdLz9r9rnzUggOuql8FkHadlPdS8",
-	"bLw5z+E74+oSZ8Y6bfVWn3M9ufLgt81u66xlPSgjFpTjgMxCyhMcOWlfdM5bjcuTDGpa3hFxw0LFCPFx",
-	"4/BQGu4qChoNQoSraoKO0IVR3n84GZ42+o1hr/Gt9f77DyfpGC6NKJH0xiz0/Yc3xe+8gdVSvlx5JQ1r",
-	"6Zy3G6f6rVp2f0nAjw6xR6g0es1h7+rNRatvb9B6DQLcEqFBS0cpnCywqrE23D391o8xixnZMwx6v3CY",
-	"7CiwBGADVggOd8ncU1tZrg6mRsif2QStXEZIIa7gq8u46jW7lo8rAaMVtqb0duauvGlearUvh+etM3tm",
-	"+2Xfm0YFb8O8b87bJ++t90Au0gqvg1ddKiiK63UjXF0WjhFzPcrKWwbLT87bvQJigzp2fm6HoLNG6t9X",
-	"RrWdh+QXclg9UJcSlXkdps4ZczHhwwidcCkU43r/4c0+nlZmiZlTwSEpJ9pxboNYRiKQil3NRDpfiheJ",
-	"TRyGOVRkUVuk80ifwnX9OwDfTbiw/tWCpSemcBgWxloXGgvDvVYc3wpCNeemaa4rmBUda7IEbpgFjdYl",
-	"3Lxmv5kMCMRFCRDJXZOR5/smjNs4roEkSKW/5YDbPG31FeFeXaGOixUBw60iA5HE4yDf2ZwiGa3R6Zy3",
-	"TnLjgbMgHVBNoG6zJjQGCmACXCXmyQ1JV5d5Y0K5GtREGit0MCSISosSZkaGjV90+h+Scam+JRp6c/Al",
-	"jqmPvCZUxFHfiLnw83Q88Vqo4WoK192C0Mg88c8ZZuHdl/a7al9pwOBKvGBuPI16aph6XUEqjDkYudUY",
-	"BExBLpsIF8RvNPZqYScXewcwAWrEAxpKBi/8ude+VINgQIxZQXpmBYE9ME4Nxtk9pgZvc9aSnwy4MIb0",
-	"BfWnIlwoIhcXxMMb6otyFwx51u6+aZ2eNi8TsmTFo2e3YqKzkidx4f12v4ODTwSI36iwGDHTOgbrJVZe",
-	"oF86fTgfW5HSSTW0gi7KYygcqbvDmGvWuJ5OhSKOmI7dRo+dpQYU0zcNeoQSEjUaGS1BS/f5qEt4/yUo",
-	"aNFcuBkoCo6XHpcCA6zGfqc3L2EL5uzV5YvSaPA9xYv2i8ZpnPRb3zZ3GEmJz8lYKI6asVIxFwdTwLfi",
-	"zw3dxJeAfhS/IKbTFBl0FCRc7SoC21frAyzY05gK4fauQtw5jWWEqIu6sdIy9ld0EgvFatX0fuE4tlPJ",
-	"0leQTOcTXlaH2C6bJKsfdNvn50CCCrZrqKZkk5CBLQ51B6O75GJ2EwIKSaZAPBXF972FZ9SdrJ84eQH1",
-	"THjjZUpti31gCanFlxTuKhLrAIEVIfmOjTsrhHbFj5RQWqOO3SROFhOFYq0hT55taqzXHhLXWzCumLTE",
-	"nRxWX7/67/+r/l+LKpanGEYClph3x6obw4jlhd03encaCE1+geBotQ72MQDjoYnIRtRzWUQ9X+6n9MaK",
-	"l4a3FSVO8xeBANxQD2xlZMmidE5FeK4uG982WudaMnipCZ1lqUmlH1R34W0MjMhoKWke5FcykWythxUH",
-	"atjKgObrSowxJ6KfRPV3RfXQL0xD8RMGTcdc/52XHEG+a4DkuEaT0mMZ1Sd966zZHRpZLl2ric4igZCJ",
-	"0JI8b82g5Cc7xEnT+E671+oPO+2ePajLAiG9yIyZ38S79vnpKtC8aO6G9Jb6KO8EPp2se7fX7PdtxT//",
-	"rmRR5K97+dt263TDuzfCK1LfzpunbxUA3zVP3q/a/3zmzhjSr9Cjig0I35UFbyb3GN/OvyfJjSd8oH97",
-	"vqeAt5/Bn/VM2ODc1E7bzR7m+pftc51qK7s9BMBtw9w5ENorTpjd961ev7cq/IIXkUaJG5Gwj54092s1",
-	"ejEdILn4RmSGCBlxq1huGp2HVNGo/VfdLkRXXbR6F43+ybtkNHOrRRqP5XErJE2vzmNyw/Dd5kmrA0vN",
-	"gup1kU438QJPh/yvGU4D8Kzb/mvzchVw+qSVumaytFL6YfTutYP3GhfNIc6QDK2FN8pd4jIZeei2AxN6",
-	"ktKtJ18/MLCKYfP7k2bz1BJVEr4asLCc0BxksusHS/Cu07w8bV2+zehkgGqWvGQuvQjNHc7QaGPASAfQ",
-	"e1FKm4ZX4knQ0tyxrXZOKAdpSnB1ZbX2lycTdgxf63LY6bbfdtE2ao4vlyrvyZVQQc8o1GHME08EKY4O",
-	"THWvopHU1uJkY/mIw18G3ApVSFwbJaeUcVuUnJLthcCfLddC+kXWZVBySqknQA3STP7V/A8/ZIz4Jae0",
-	"aqsvOSVje9d/mmynnNm85JRs23jJKRVYuwu+TRZsG6mTj1rsTj4bu3PyhbEvl5xSxohcckpFVuKSU8qa",
-	"feGLN9kvViy2avCMLTY7m7Gtrn6rv7RMniWnlLNjlpzSqn3SPKZNhuZjYkO0toe3S2/MwpRV25xZih15",
-	"mjWh5dZif78hDTxnrLKnMfYm+7vUapQ/pJW9JZYb+1TsqNFNOaN5WwngbM76YW0sm6S0GlaY2BKsd6yU",
-	"rmwqYF7dLzklG5h5/RxuY17pLjnFSdRFWnFyH3IKbvK9pcPqxaY5e6vKpjqugnIJ61RAuNY53U59txLk",
-	"uzZIsShsL6NJKczMBs7mMmBzOot+IKeMlJxSqmQkH4w8nH6R1RXUzrOyv/kmI9fbX8IjWQm95JRs4dt8",
-	"1PK0+YgSsqLrWaE3/00CpYJo8lWp04xuf1EoJAJuF6StrIhvQClWZK50WBSdLBAbKmVJP2pPGZHFXqYW",
-	"O9SCivl67hcrDaI4xMGub7QaBYPFmbYJHLnUESKZABJXh0sN10Uw9RMnG6iyOi6UCK7DmZS0B1YYDH3z",
-	"4IckF+POqJTEH6Bm9iK2uDs8JQGISVuH6BYcmIYhXarP1zrE6a5AFwiF+uSUtK22oDyOUjQgYBblqzEj",
-	"QShuQFbUTovEFaGkvbHt19wbGYfsEBJ0HDLS3lb8jCb7xJKuFg05PAkgVqN4cvtMo3NWD844NJJwX+MU",
-	"s9adOOVy2YLJTGMhfEY5xPDeI7ApgcX9EDQXfwSnmizE+i09wFWUzi3Csa+MjYCFUUmZ23cKxqZHjLJ1",
-	"SjY63PXq++X4BB8/VU9/cp7g8j/Bhe0C9dh0WbXdaXsSkI0MLBgRowJXwoBX43t3pROZ+wxn7/vtaeno",
-	"b3cd3aSj38Sz+2EtbUyR7ze4bw6EOg63Bh88vd06swH5+ZsNwYJmbmflomduWHbaXS989gRzN9DG7xQv",
-	"t6UMXV37a5VCTHSgYlp9rFDhWr1tW5CFQhplp3D8fEe0MCwufV7Pevemd9nuivL6CFt9lk324sWCIm16",
-	"NKL/QLL9ZMTttyE4GHO5a+TzLnTqQbRmEy2x1r41Ju1EJLIGmEe4Mwadn+PqyAfQw94dBHFHVSG39by4",
-	"sB4UTomzj9FwEocSC17dISBtBbrsoJsBmchNqzC0akHscHEelXqY1aVq1IKtZE/YCZCBCxVZF3TGXvw9",
-	"YLPkQ8BnhfqvnNP6y1er6s25uGVhGfSbOftIeu8a5frLV8bDoaNRx8uIycI8D+n9xIbw870piKYb6ZYz",
-	"oyYrzxTt2O6sd7k3RTbfB9IJW1R/UiKRFOALfEHd1d1OPT+bVTf2uLrBBTvcHVmLVUuYcvOq2zqk+3H1",
-	"QMqHSv9eZ4DRaWQmQDFR5SFBRWTiPdXP4DEs1uLVEPKeJHSTBWI40fapbaUNa83br+dKsrCbvri6oE2J",
-	"qxaY8+s2cMktaztMuCefewyRP0HGp7qrMY/C5YZSzQsWUcwcQJKbVvNmGMerSwbYlZff/HklwbHI8glk",
-	"E+uKrM3mTKsc3QEx/RxkjK3AwwxSCAL7zdX85l6bHNZrXxPqB3M6ZpE3wbA5uhB8Zic7ewxD0wOfRoqg",
-	"ETGdQrq9DRms1BTQKGKhGv7f/9Yo//WHnw8+/UsRqpxiyIwFHOq6Hh5MxwIT9Cdw8sQqydjeSKbwqU/O",
-	"PSFdXHZqx5LqTskq5LR7yXH7qNOBHAMBa2uFqy1CilOIOi2678l9udOSdk/5TRf3tW65RdwxGlbDaZW0",
-	"4K8mg3zd74Z9rfzuBVttDHK6Y5lsLUXvzVXD8gNb12AwcH8+/FRW/9TNP3385yjzz2BQUX+8+vTXghuT",
-	"w4UUWNmtZwHlJIcKAMhtL3OM6eGsxxkswZ+CBKcqx7Hnlmv1gyxh3OZq4LCX+kzTgb3OXHBGXEYaLr3v",
-	"sKbahTWskNnBXla3HGsndTATBfIwLVDf1Z3UvnszzIyMaelApmTj0NgXS0CPxXQopkNdtEXpDMyfesyy",
-	"StoJoCWnNE7KUQyhJMLQZROf6p+L1KfmQnss8i0ovMVCi49+okm5RLLwhoVl6bm5ZgnUpf+mP1UmYlGy",
-	"amxgbZocgh2uW8taTs7MSjeW54GH8seDrxYdR1KnuhjfNstYbt7CmNdAdUY4mccLysshoxgnrd8o1Dvt",
-	"kjlFxSIgihBwZeqxEAIrde0jsjdmS6EbqBgsgoPfr9xJ6lLMha0Xgeodo340hzR8uQqxQMhoFrK79QUr",
-	"jR/W4Hq7vZNbeDKvGWv90jeQl2RTm5aRAcAnp4Ao2eFuKye7yYYkd6prcBfxSSyVel+FIEHXRStiiwI9",
-	"dSvRr+fNOHNTAVDHzA6pqZi2IoetkQwsmxKwUhYGNIyWxaouhhvqlHpT2pPsqaHhNugwcczVTYOI5f5W",
-	"4QYPkrl2l32zhVW3EJ22MWNY7YOMKo01UrcYfzsLvzVDepWteO972t1zIxRY3gsE8izW5TBI7zwH6Dst",
-	"bvpy7CKPrMZRrRVKskMlIspWsop9bQsElgfZonEBd9uen0AqykUuFCw9V1QrJ+ZsD8B8va4CIFo62qrq",
-	"wmbUX68g2dLYkMeLMRLCzWCyxiwewdYwVne+Bp4KkGtlqUeF34J+bOGrNRT1zaeNoLWlwYyCUHfuArv9",
-	"6haVzdYcyk710Z7jyCYNLeavkpvVomxblYPzOKvdA2DqvXrRe3eyDyWNUT9hZ5n3d4QwrN3BrWcHXgO9",
-	"jQhPU9DeEYZjDuGTs2vpvvsi9xdY8i9vRNcwW3MymcimTUdTjPXr8Xo95u6KqdshIw6/NVLeH3/uwJHN",
-	"WHDXOW/e632qL6a0bhMmnENeIuhPu0hWq/HiW0pW4rrYBorZkCtepTtCaXNgAv3MGumZBKW0M6ZRFKFL",
-	"JSs27pyLmceTHpPF1y9Jhs8L7XEMMvjKoJhaL4detlDxgeWjsRS6xZQO7RhkvWx1K38o8j6KKFiJD4hE",
-	"FNytBmdmcrL7ssbNbKAYxDNvfXVQ65JuNg7hY3mT+912yJZbYIm/+zWw766a6O9+0TiYdzGv2aWjs1yn",
-	"/s1ubN7YBpPxnC2t7htObgfSkktJXEtYBGdbBPHC/H1xzbiOv97i8ezt/PTDLmQjZ7TbSDYyKysKTGBS",
-	"DsEVW0gLjZv8XqG8a6kA+B0LyQCsZIUQvGE0ZGEhqXtAuF+OcGRgkVnJChjSadcAXcQR3rK19OQe1GGt",
-	"l2r9ItrRnIVyx6tRmH27Je/VJYssXFoHffPkMzHQCzrzJucev+6xqKOJzu/EfntivzF8l90akNqvDSeC",
-	"Tz2d/FXEMApKEWs6lGs8kdYB0hVnXx3afeZzZbFfHWZ40avDu5iRufIFTKl4L4UIxjpzEYld7lpBvvqW",
-	"1wwq7gzj0C8k2veKnM77V5IZ7oxmforbynaE4/1DpjpYDvjJNnKFwNtxPw+M7dabwrmfbGvJkFsylQ3c",
-	"xFqf9VpSC/puR2Zu3YULznZnWy0Pjj2O6X1atGGfNRJAhbbIwb5rFRQXRgOuC5Fs2bxttCZBeOSQUT6d",
-	"eHQ84FzoPm+mSWLqTB7tV6Awx/3d3Nugm+UXusvjmfVzP/hMbdazcqDf/PqP/6zV7R42DtF0nLlOUsxT",
-	"13WEMpyCR9SDOinJL19JrPFOAhpG+Jg6wsVC8KQKZDYmoheFVT7r/JuUt9XQ/V+5mMacqlTEB1fzYT6n",
-	"aCmn1I6C4qjHV2XXm3lR0vg3XXOtfnAIQe92DGO1/PqHn199WjfHdqLa3ahslpu1tf0u2T2bZLdG+df3",
-	"+17iVjsKvoUGB4+FGQ8OM9oQQmMtdnspwC5NtFNQCdRxLDKB3sXq8cWiDYBoi9kYa+ENEuNWWRlFombx",
-	"tFo227G50t3RHk8fjZug0x0m/Tvn3zotK+MLuDsWNzEobzZVwVOrvoS7/SxzwZnldd3mhVSleaR4lRV7",
-	"VHQrpnSo2z8UewkekHbKV2JtM/2N74jCcC0NNLEz6WOyxncyqtl2XpvUT5P132QOKQ+dXATzHUpgVuP4",
-	"LS/s7/er8IXHMAp47mOjXIrfm9GrCxUc1vKetE7Jg9qj6WGKFyAfXxr93M1xQA+22VOPTQR3z6C/V2Em",
-	"1WOIfHZ632MlPZvXxsXu9+2JgzeNdqmWg51Z7lsaQb893o5UpMt6TO9JrlhCUmLFgmiOg6R7tneQhd0d",
-	"576L/LxalfJeprRcUukTGNJydZC+vHz+Dbn5D82vd0paIszaGTAEnVx1zx3d+OwlWXg8Ls7qf6wkfVxM",
-	"0RGu0L+CRsDGNgINOBR2aGtgphHHGqPJBu9GAVr3dMO55k0hPtE19s8etjY0/REhvl6XTYDOdbnEnzia",
-	"V6CvQkXGkwk09yi8Y/Yc61NlrO8L82O2xuYtcxHv21gTKB6dacDuGGjt6ubSQChtSOgMQmvwuxtjZk55",
-	"Jx9vYVHkh+XSZVHuS6ikksli2aI9ddqPWjpEIv2ZhmJhVf/+SpJAeBzKqUP3uT3OZhRqtP+JiDgCR+UW",
-	"KJwx+2bXddU/QRv/wpuEQgLZkQ5hlVmFbDALZ6/uZvvxE9iLd4hAyW6341OPlyP2MdKe39EgrlYPJp4L",
-	"/7Jf8CN2Z8GvRg6Rc3HLoZfWmla+D4ppec4QlUeLSYETaEHnzvWU4qmjgQqyZ7IF1ncycz7nOawQmU0H",
-	"kwrFOXitPZinC2DbyNesiLWnCD6zvYIbUg23IIjPnJ1XXJnibsNTLqlvNYcRCoCIaaEPeas0xanHUV7S",
-	"oHgGXx+09ratm3cvUr2xuTDH3Qmhj6q9/FaZkWI3wEXigWDboOhszKXMnVhuJXkcyG4sSbUsuDWb8i9z",
-	"yHwHAcmXTTBdX0COhsTfklNKs34L6b813M4Znvm6+PcjuNuGSdzblLCKhhbMdC87ncAC2hqSoZJTwiY3",
-	"68E2ZeHnXU1oC6KzqRpQShBsq+hhtfiW2rc6X6pB92LKJKlHc+aFVpOqkdnlaL9Cmh/pJPKXSU/ZdHjd",
-	"dD3d1uZAx9p9SMoOJZJWqMQqKSnEyVsxpeqYHmQ1v9PCvNb5DvOf6k7uO138fIOe1ZSYTY7E+19vM+za",
-	"3TT5PTeTNkx5rL2oraD9Cmi8XL0StSqRHp/5rBxLlrV2ybyuds+krLUQXFndWpAiudwdokl7p1WAGufO",
-	"SkGc3WCfzbvKmezQAEB8No2wby3LtSytbCdtKc0wzO7vzBe3H71dtTIRBTSO5sM49LYTr2CVqzt7QyU7",
-	"qOf7r+4J7i/J7dzzGXH1ld6mwMf2+JJ44HFd2Q0lgFqLRhDm493nalp9v3YrIRODKnqfeB/zatFurngQ",
-	"CvWrAswjVEuC5qxyvfDw8w69TXI2Ioy5hSIwq01u96Ye813y6//5D4ziBGOzBoG0CyRtE8++W/jqFrWV",
-	"MFziwmaNuc3RMPKoT9A9XiENoo9gicHDniRC95TxNBmIObYTdI8JTZ8GEFFJRuqmjIgnB3ziMxpCMxr0",
-	"wo9MM/oxI/q3/QpReutbga3SxZQwOpkTc9vS4dV4I/N1xTgtR466q5M5uWYswCqX0a0gNKBhVBSXnI0S",
-	"yTtQQkZ9ohbKXRoS9RRG43pI96ZxFIdMF76NTC+b2utqFWydtYzxdavAE6f0sTwTZf3lyu7+ho/9YD9X",
-	"9haBCFHGoUooK828aB6PKxOxeCFo4JUVLswYf5FM/cl+XV57QVnoGqplsCYruqxWlw2DWa02elB79apc",
-	"w3qj5TrRz+pe3ZQvoUbwsSnHGgeBLu6WT59ZKVzwhQEpG/9TWN7umNR+/cd/1qpV4rMoYqFEAOGT+w6R",
-	"AZ0o4WS+DOaMY0kpqpSmUARzdDFuLrnwhYEsE9r0O8S2gdjDwrvuuL0H97+9KxU8vjDA5uPacik6ldqr",
-	"Q+3u+mO9/rqq/yN7VMcB4JsgDHiRNHBcoXHVLwwwn4qEh1zJ82cOHCkyNt5RX02teHdFK9c3drdMZHTR",
-	"yKKE5HtHET/AkZT6hqxedZmFPlOG5bfqtgBR+qyF+zOQ3nWpRwZ9v0PKJXS1PyauiIi6anDdOZNKDAZ5",
-	"X+6vkfjvEvitIAmxYHow6FrucSAwWxRv3dF/poFXeEiQNHJHYZJd67g8jrUtW2VlrYKDVfoL3H+m4/5Q",
-	"13EssgBgK/6Fx2NJRMC4VdYTGrbLLeMp1k7RATt40vQ/G+Wx5eDP7pvEJ1Y3c+rNFMczrfyTjZA904tg",
-	"/4g0r7qk7pDv22ekWik9yPFm3AmrRql4oVbxkBPbjjAjcm1qHJgp4K8Bl+KDU4CGjuUmSevpbmZrphXF",
-	"9ixtpU3zvfxJ+nI9DYPIANdu2gQtZNAp+BMEP0x8Idf4juxB1lIweeccd9aA2hBggUuQu5/Oo8TFpUf0",
-	"5DXm0ZgKUXg9Nbup+ElDFjZiJY+umlR0k4GxiLlLTANMgsEt94u4IjQiEBVKREjsCpkVcoGdeB2yoL6i",
-	"Acx1SMyvubjlDkErt4tvgUB0RA6rNTLK9a0fKQoC0AVTJ0b7JLCYRxGKsBx90e9Zgbr1ni0NlTTPKWKF",
-	"y5Sk0Wk5RN94nU8/BVN48nT5mi31E6RcBuHkkpTLciICJgl1xiOyl0LkmIDRWtFm04zMk1qR20+gQoBa",
-	"AzDWbPyY+HRybVLTkwV/JQlMrN46IKOkqT8AylP7nTPqApBQwy99X26ZjSj4pKgZeOrzp08AwKnAy8Ej",
-	"OsFYE3wb3QKE8ZnHGdO6EgRpA/Tl0YsXrpjICsKsQoNgVarrzxnR44wphz0l3W8andYRMV0RyJ6NQg5i",
-	"loMh1PWzhpNFYN1ZSO47Ax5gPppD5lC9vUKa4HUKNRkgExqGnjotIrNhzyN130ZowLAEyJG+f6MB3ztT",
-	"PGVOxkvisimN/QiflmRKfX9MJ9cOafKZ78k5Sbue71cGfMD/8Ae0CfzhDwoJQiaFf8Pg6pnnjsjo+3Ij",
-	"CMrn2iirBNlRYzJhQVQ+p3wWq1WQPRG6LCTYdVI6ZPTjiHgzrpDKGXAFNcGJoihBoO4ZGMUU1k/DF8CW",
-	"uRaRodd3HM0VvCeA8rrEemIUhvmn4QhNwZO5kIwPuK9XorbBJnPBXHBsnwgeMW4tVO+6yW+Yr67HH/5A",
-	"QhaEwo0nLNOxQMlhwlVHwtAh7kDUObmdM2xJvgQxPFZaAD/SNIZyNzlqchvSgKCrPaBLX1BcElTGOFYv",
-	"iDhyMjQJzq1+1jAzqwmmPo0qA9SK8JvRz/rsHR22n4r7n0bHaHfA4XS0C772rt/vkMN6fcBzAxytuikc",
-	"glrAEfkZVI4j8jf9yq//+K8fPmWnrGQKfIDpfV0HCIdQ11VKUdouAg7kVHdGlil4sy8CifJ8cBqETN2R",
-	"CE8Y7P828bED98Gk73sTphmtJhlKFQw9FmEyeJZWZMlE5EWW71HRgpJTumGh1K7kSrVSBS9jwDgNvNJR",
-	"6aBSrRxg1PIcGN4LGngvbmovFFK/qE/pC+0nNM0qVvmB9tkpWgCEBViQ5aUmdEY9LiO7gSTyP0d9xY0n",
-	"UgIqKZQC7wn4OwZcey7V11nfd4VciqQZmicVgppqN+RSRET7JMlh9TUZoY/wst03LvzRMbkNBZ8NOCwR",
-	"aH/rEhBrWD9rDE/ap019ZaH4NJkx6I1AWHlBPb9Cuop7+d7Ci47IyxcLjwMRUpef/JG0OvCqIiSBT5ew",
-	"+oCFZR3QahCdhLHatpiSG9BUy/pWBoG/RGRIMKXlgooCgAJPKZxZSBcsgjLka0ospo+8+L4RBIlB9c6n",
-	"kWAaMgR91fWleSPcpWFtWpGyG5H+XefKJeKgkRBNNs4nLX/cHe6VD3z5lBXttMXTsCTA3nq1eq+1rcSq",
-	"JCEFOiorETdLCkmN77yy425WwmhgS9nrtDL+YbW2bvBk7y+ueIYL4XsHd7/XQrNMHSGNr72++7UTXYIJ",
-	"XqjX734htZedYcwcvLjFTOqenatrxnRlGJAY7n4PzXK2VA+XxJbn//aDQmtpGpGb66XIkJLq6Ezdq1L/",
-	"VpSnYMmxGT0k2arRV+glYs5W5HKFOppwjb0JncyZu5/QyYlYLJQEjA0gMZaD8Um4DCL1WCSQWCpePaaS",
-	"OZr6pSQ1ZFEcckm2jibKUtcBt8mrJXMbvSMXaHJYqxqi27zsts/PoZVu8/tOqwu0l/oho+7SEOkBt6h0",
-	"47zbbJx+yFNqsolQZ5jyEWoMNE0VNPpKbpUaSBXSzcAB5RgRh2QWijhQBHrApffRKoSFqUsjOp64bDqb",
-	"e3+/XvDgx1BG8c3tx+VPQOm+/ub1iOzV6lUy9iK574BeGGg5wLiksOTYgIsQ/hAxIoL2A2rdB4WydxeN",
-	"k1T1cbSIzdmt3gcBZjPBdpgLi3cN+H2YF9mSdw34dswLg+5+511PxLvS0MSEdaFfLsu59I+V1dC+o7+V",
-	"EJ3LgM9+ecFF8GNYRpwu/bDb3vMhlmsYXbKcL4HP1ap3v/BWcPZPxRTxIB/IE1MT5awoWLE1NYhwRNBL",
-	"ZdiVJtSKPFqBhBXSmiYy0lHyMM3R9wHf03YoB5WSWDJXRz8CNhyTOfNd8qpaJVIRZeC6jl6CDosyLHUf",
-	"bVleJAdcL4VcdVsYY45cOQ0lVXpzGneq9Qi9F0+SepWElLtigY30yd5BnYwhYHPArbq8xzCwmsSTZKQn",
-	"PXrxIhJR8AJVvCM0J0LUJVoT/xWn+RP+8KbRax7U8Rf1//VXGIH5J3x95BCvwioD3j07Ia/qB98Yi4w8",
-	"AmNbzSGvCKTdS4ccVImskJOEQybsTHCl17GAMKwACl0uCzjAWxZZscK/BRO4L7XFsGyNcGBzT+6HLa4r",
-	"sSsUvr9gkPM8FVgULl6l1knYs45yBsd2rhFoXgWxA5lfVatp1HEaapyl9Z60FIlcaHGpGJ3yyzDYhHjU",
-	"a550m/2ivwtwKw0CPird9TqQJCuKOwveNLr4EYCJTNGGJY99fytgWrwzA0scwGxWfQJutwO3zAV1rGGW",
-	"SEUfxCufklOkSyR7iirm7gLxUpq9/wBegtLmev2qE4obrfiA2Y5x6UENAczrwti6WUi5Vqcm1PfBK4Cl",
-	"0bXATSNF1vYJJS/LWBllwBWNK8cBufW4K24r5FQwiRG0CncI1S35CZKetfawFfPUgK+3T23Uen4TIxQG",
-	"Vfwuxz+RHG/lMWQJ0I1OjahYmQdm/h02s5JhUUBsvk2m+t389HySdk+TF7yGD5S47bu8wRaFYElt93sW",
-	"sdpftU8haUiCl4CkAPFDUmp7EwccCar2RhHfu1Yk0pSrw6GMT8yM53uKdB+APK7j1djHiHEXir97kqCj",
-	"MhIDruZrdRxyJVlYbszA08JdvQRj74FJjsHYsvDkgkaTOXGZz9SOveiYvLSIrNS/EC+qDPh3dxHf40Lf",
-	"Ow7hWlsCS9jJu8b5efPybTMxga1YrKZkIjjG20TGXSVR5wD1gi600oKLYlbWK1h3IDlEQdxBUyD0e5Zr",
-	"pycNa423cyFBnsdiPYqpEV9wKOADoSRqa+l3cyoH3AiYesN7h7XqfoVg4JvBVOQsutZ7JAgDHqjeTFjK",
-	"kcG8yFtoLcKTA57oFjQiCyEjjI1ImBudhEIagczJMC6HaDbtGGkDGZ/GO8UNJYvIHtX2LaYB6sk1B71/",
-	"nC8yRm5FeK1dfzfQ8SAxNA64K5h0dOCCWXytqvEMlUSC4JGwHwN19bf0PVBfa0k1NnI7pxHGbapDnfri",
-	"Vp1FenR7aAHEi+kagQT36EX72sN2WH9NRt1Gvzk8b120+s3TkY7M6LIoXJYb04iFowG4hkFooiT0ZvNI",
-	"+2sV/BSeofVQG5u1W0wt28hDtjRSrybiSKuzXoyA2Mz6lyVJZAJGSwfT2qROv2Hll+Ov3fIhe1Uvv6Yv",
-	"a+Xq5Bu3Pv16/Ioe1kyE5+7yR0EE6xNKIPmyOCZUK1vYqFSrv/wl8KnHhxH7GCVFfPLVjdIwNLvUkKkw",
-	"ZIWB1+oHdkAXdl0jWsaZxv4uXrbVckAF8k3hBPeVV7axCibd6prIKr4wuSUjpiBKaoqjaPkeUO36fXU6",
-	"5NjrjYPnntTsTUfWaJaUCV3C4H+yh8QP4t8wuTGgWnQ5qJZdpQSNpfDjSHE0lCG+hq8912fIx5f7jqKo",
-	"TEZqPh34szeCFK9YQhDryNH5pDn2RDXV3q8M+Dmb0cnSrMu4digZJf0wRmBEYx8nfuwyt2KKWkQjsqCK",
-	"vdi6Kb6kzYiItprdjE6b37ZOmr1h+/1I8TAKIU3gtdsDjxdV/J0atgBcjLn7RRRZAfpUH8YXZJuz6FcK",
-	"i4R4/c3qRld68+dsMPJdpfz0iRijkdXKRP9djmPPLdfqB7kum0clrzNXLNNlpOHSXEfOo5InJNasVCs4",
-	"qFQrtdpB5WtTD1yj2R3LU1BLaWb7/fZEUh/yJgrZsO/Y52tyUiibpQfSokIGmVdpzh1qUQ9ywgjlkVdm",
-	"PF4ksqoW+U3LIxTqEpUGU6d5WS/ISHbU9wnl8paFAw6RqUbEPOk2T5uX/VbjvDfKSfpj4S5T14L6ZiJk",
-	"VCHfqadsk7OxOoHUDKqYS/YU5uG3Sv6ySM4ResFDduOJWIJQB2GUQDCNxwOmsyqr7R9rH7VliyXUkkFh",
-	"iCgOuZqbC5x6H+XBso9MCFYCYPtjq0P2wFi1b0xSpNUZ8L2DKn5pxYXuQVHzWRyqSfcdTEdkrklORwKn",
-	"oe9JMpmzCVD+aRoNPOAotkoSCUH2tpKEddr+xPeUMtbqqLEBMmJyzSKim3UPeMx9CPQOY8iDCULx0YRB",
-	"moUryt7QzBJiBrIsAHVcybTcbbictWgjaedV5T3bwYQq876tIZNiBXnAbQ0ZTg7EygoxNe+l0u/mJnZb",
-	"+K5SUsKZ4HVPqVGGiMMuQ1bGhwv5CVyyL8lEmOETj03tjXOCujTnm0gbE6y0Ptuapj+pipBNlNvFQXNx",
-	"1hh2m3+5anXBomkUivvpULbTBtqmZ9sjI5NOG6Fj//OMZmHJpWhOxf0SM0gF2E9SwDW7S55a7Qt2+lS6",
-	"U3aP2hX4cIXq066YtaU2RfaQ+hMRAp9KTnp7GULrWCchgywG6ssvWV1C6OzB7Sd/TNiVrS2BbFMopIg4",
-	"Wi+ldIFta0VBGw6R64MPC3xwXiRJ1m21XyHQ1drIS0RGdGmCpz0oo7pCxtUyvkyNYKVzauZSJN1Rt74M",
-	"pmlr8TWwx/ssxWU4SrJnsEXHd26Ni2XEme1QElExEUcsqUdJRFoKSRRjbsR47YZNjOsmUjSNP7XCTvfR",
-	"bHtItBoMHtSz9tXlqUm3ySjQZEGXZMxIRMMZWq29SMt23Jpgf90lQIXiCxJpNskwuzCAlX78T2uEfK4r",
-	"i3uyM0ce5vA8fIDVIkXdzJYbQUBD5vnE41Eo4huoolLKlkwoVWt/fnfw15d/ef3dN99//eHVty/7h72D",
-	"bv0vtc72YDLkZAVIlyJ7NVFPoZExSj2IOT8DtaNEBmyiZD294m0tBIrgoRdtPcF7syZxrEIMKUSfl+bL",
-	"00TDI+yjuuYZK5/gzCE+GA6199S2HGoS5vHEYAg9srXyPkLd2GQIYCInntMtgww0z/dJDEaDAd/Toxvi",
-	"aqyknqasS63doV0gEsIh4zjSLZ5BBd9fo/GJOGojzL5ogaHdf9fs9grEeQ2T0lE9I2FnRSr/PnTKBt4m",
-	"cXvjVJ+x1IEXQVir3+oiGoH5xVSEMxHd5yo2/Fu6lNoGJ0m9WiWjTqPX+67dPR12m71mf9hrXvZHGWcr",
-	"GqvIHhcDbtkA94/JrZIWUoHFmPnYR09G0iGU2F28tc++Vk08up7UjlSQPzh6ITQ5N73SmZ6EYO45Zg0j",
-	"fWC+ZJY3ZN/RaR+KgFC+zBj3KgP+nRfNPU5eVUlS2iR5AtZnuuZ7kmDr/awhEoFm+3blETkAo12tOuBm",
-	"U4l1zyH1Knyaixi9w4kVrYhinMGhdux2hl+GZLXOmrM9v1UDPIM4VYDoGQGjNUVctpFY83hPGlOnY5LV",
-	"5lSSMWMccOVxhLBLFkchNSbyypes6+vjtMOcMBJD1yC5Q8lKSB28dB9Kd8mYiyJAQmIwhou7DpKURP5Q",
-	"JwklIJIo1QHPRrl4nIzSFqajCulpE0+4WbQpiJ5q9ztD7fUYHUMkkaKc+Hutir+nyYGLNL2wIGxmwNdF",
-	"w1rhVAn8A+F7kyWhktAoW7tg77Bed4zLAP28+8cDbkLCIihvoauWKeIX6QY0JvFu8yqNOEaBEB8nuezW",
-	"E6nDQucrTiPNegAwEK2meARikxYQgU4HjEf7yXmoc1s5ECeJc0vXbXwKVBH91PiJQXyExq4XlVGeQHo/",
-	"4Ca0WNN7skLuyR830/dM298vNlx4S+P95cFtar//X2t78648uDUVLWyi/Iy8o0AlN6shumj24/CEwlG3",
-	"CtA5E+HYc13G/5kz9nJMR3GYjCs0EeEyXOBuBoT0kYXlpPdCMQM6gRAKqaOFY8nkvpV8hxGaUE+Iu1Ah",
-	"KE04X9CZNyG+x6+NfJ3GOu5XSIMPeN57rqV2SBBvXjRa50mC+FUPIll7VkAMGV003rZOhuety/daqM8E",
-	"xVQGvD9nuABPktHPZ932Zb95eTq86p5/SgDwQrKobMD5r0BQdULdq0MrC9zOq4Pt/GklHW+kSf80FEq8",
-	"4oojKQlrLNQRCWJPRPZEwLipUAVrnAgu4wVGdSoxXcEIAz7Vrybhe8BjDrmNgjMlq9lBScgTQP7f2vnd",
-	"wZMsoysaAmYMowhTPQAqNmmntZIg1HEX8wAEalO3hvjSRPzZWN2hZUL3ORak+7zE/BzaZ82mClceT2DP",
-	"DvfPnK+Ro7OIxmQvJWL7pAxoDx8s+tq1BM0NdDZDZrbJ0oDKpCkJ1b6SDE06zlTKm7OPis7dzqkuv8RC",
-	"CDiJRMjk/oBHYsbAIpOyDNTipckpMMtz0N6RLCOlz0kKiA5FcgacRmLhTajvLxVNTzMlFJEyBgtMmDC5",
-	"E2o/uqE3bE0otRSNRXpFHiQzDLhN4Y1OkUavaIHfIaYQuLGbjj3kTlkilqNhSkRPTwQTRzJKg11MBPhc",
-	"mgJRRPp6triGZ36hju8c0eWfgRJuDF9ZLwKvPmkiJMZ89tPCW964/t+5dz2/pcvryWIZ3wa3/s2Pt6H0",
-	"okkgJz/67k+Sh7dR/PfbG//j36/9H4Pg9scxu92Bxpmj6D2PVF0QCvL9mv82hoSYfMFs818rykUHBMoY",
-	"swW3ihbZIb4+1we5MHxUEwdNMlzyxyRMEVf1P0c6X8c1ooS0bsU41Py+Z+pwF0bKG4e3jpLHI1DHDrYf",
-	"oKVQB3JBl8i1FoKzJeHi1tF+KDQte2Hm7QHX90CSvdH1cjLSKUJ2vVv1sENG18ux+XUcS48rsRzSqIG9",
-	"3OqOS+iL0vaTAdfBnF5EJpSTMSMyHmNPJseEwHpJIlqYNmyQkMSm1qyjKCMa6kZOIQuE+nvAoWWTgFuk",
-	"voDYA2sMWA4UvTKONsU9Q0al4Ef6X1MPKiTpGQy4jOh0SvYihr47SiaxjMRCsdL50japepLE3IWCIjdM",
-	"Rt5McxLK1VzMn6otx9ynt9PY368MeE/rUfp0EpOeoUa45xENglDcMHek444LIHSsdmC4Hpj3mHejPiLA",
-	"XLGmSsdJimtfphcPWs22GpcnTTsX4OeEpmpaaDBY0VTKh+pOJCF2Csi4Y6wRixH5WOrBaJNDRJDka22M",
-	"lUgEsLNy6Xo5gT6hgO3YRxZnHcKqnJIp1js072NfLzEdiulQG+ChmIY/9aBLQD7kMeEQFqJDkri+RsnK",
-	"P1kvD9UGk+XZ1wo8ePfNLUhRp33DwhuP3W7iE9jU27xBhH7ls3VlprsjSXF7Q7qtS7OGcL/Q6Fc2TfeD",
-	"OCqqKp4nrIqEmOx/Ml6S9x9OHJvCmsfgpzcY+AT95hSNQQsaWJgHHGsfcYEkJHXmGEw5QiP0LQ1dbXFp",
-	"nJy0ry77w/6HTnOIPWRGayTdFACa/fexn/+XIuXmiIMB7/a4b237GTT+zMlcdU51J4Q1pC7ZzdOSunGW",
-	"1CkgUb40lM58tFWqklMaM86m3sSj/hBSHYYum/jUCEGPTu/Gd9G7hiX8mEy/ylORwMxkkJkeFRPF/QcG",
-	"p21lpjGzPorB5kkp8VxAzYKUWIpwhSLuRp0tnF5nibmI/cgLaBiZzkYjhfkogY2mns9GFTJa4ecjh4zy",
-	"DF2/g0x9pIRgH7yOmLfz/sOJrg46Kroz+uVN92aUDvVmwIHcA2KhSUVL+pRnTDkKBb+SR0j4Txo9jEls",
-	"dDrnrZPGm/OmyYuCavGeJDQacFPf4MJ7Q/YOawdkdNo+uYJqr/12e3je6L5tjo4VtxLukkxpSHStdYy8",
-	"ncQREdMpYTT0PWOGOqwdDPio0/hw3m6cWsNgvtgiltBitXN65pA/d5pv1cl3Lt+SP/xhvCSajP7hD5jq",
-	"ppY64GkzeChSooDEXLxx0JpK1/23zGtYlw/JoUOkgOKpH9kkxmYHSsPh5F3/4nzAIcNWzeCSUSVwpyO0",
-	"VL20IHF12bvqdNrdfvMUyDUApHN6hnuZ0DDE/haMu2UxLeOiFzS81o4UpSos1DTwvMvACgWYyyLmL8GV",
-	"bU1nrGJ42LeeZPrgsNXJgCdFZNNmt0l1Q2M6dMhF66KpgcRdIr2fGFbCmIKrAZDAZ/QmdU4oLJ573DU+",
-	"ijiAJgJiSihR94RQF/xBuiC90k4UYWOhJJIZT4X+sUIavi9uTb1GjJICtPVyGp06jJHHp2KoOb/6bi+L",
-	"w83TVl9jcIHscgXrTCnEqSWHfy6yy8JQnhdTES7KhstbYoE6kNJRaW/scRouFXrtlxLOvKpj3IOdGbgg",
-	"vLaTbWr3C4lObk5H0YBs7tj2+dueWzo6qG0AghJWFkmenr22wJ0qkWJO6y9flY5Kr6ffvHKr39S++eZw",
-	"8rX76uVrWp8ySquTly+pW629pAfj6eG0Nq6Pq+Nv6vWJW3vpvprUXo6r02qVVr9RY3k/sSHQldJR7ZuD",
-	"w3o2gtQAl6CWfk+Jw4yySeJIZkIa8JuJFbUt3PlmrX0hzmk40xU3Xm7/4hXXfTseWHTjKWUZvE8QYpdI",
-	"fRaK7iDCKOF2nV7ZA1JthEvKl1Da1jgz3n94g+R1Ly9ESdAdj1JmoksWFgoIRxC/7gM/zPWKwc6yTtKa",
-	"V0xz8VitXnvAs124kePXlCxTq5JU3sGUaEn21DzSIdSN/YhA+3Pd2Fw3Ala8P+kc7OjX5l6QtGP+38ck",
-	"8YGl5Zqq5H8fQfUqMkpeGUYiov6ICD7gK6KXVLJRhmORnRjWcQpeXQt/lXcVqt30hr1fjk9Rv/pSNO0V",
-	"6OEVsbrXl2qvX1fLtXq5Vi1lW5KXMMPaarldOhc3zKdgrMz0iS69aV4qiCUnGLBwAit8VVXrzyV8A+YO",
-	"s226TtlCkF6jew46Y4qtSYflUvfNi5N2/0X9kLwhEC62PdnWB/cMtoL3H94MTxv9xrDX+DbDTJ9K4X82",
-	"Dd9moSearqm7pT2NRNL7stITKtlGNqqoJwx/nN51KpViIyPKXfm7vm4Xt6Q3mslYzGdX5jbZgrkl9oAs",
-	"dzvR3C1vW92Ju1VIgwPjGqUUSSn3CTFSH1Iypj5ZBGmEXpiRJjsjLBUPPidJIgq5daFY6BwN7Mm2NzKA",
-	"WLDR/rHRkagfM4fMvBsGfSLhZWfAQT0MqJT2GF9JXYcRmaXi0JGi6A6RAZ0o7qmbjaCqGQgZhSKY24Fk",
-	"tWr12F74SsP9+nFup6st+fcTZ54+okSRr30DwedYaUSYqvsAZ0nBXbVnA9UwZuD5cCYIjyQgG4CI8XVp",
-	"Zs2AJ7Nr0Cq2bOiOzhZOfkK/nIdVs0wM6nr+PuC7MHiyM3+ffGH83Tit1EvIiU9EJLiIob0dZzWIfiBh",
-	"zIjLJOlQf+HplEEhI+oPNduq1t50FE+FJtRrpYMcG3+IsLAD6548G+s+eSLWnXNLPqMbMhNAbgjy71z7",
-	"s+XaJ1muuhvb/lkh3KcXiAYbTOsiUU/BOC3IKMGcEdnDflt3U1msscV1oimEaUSx9mWalKFev9FvDvvd",
-	"xmWv1W+1LxUTgfa2mAnpe1I36Rrp6zFKeFUE7T6BxBzZilrrEkIOmv3mqELaumcX7kSLILaRfSXQBeyV",
-	"G6QOOAOIayknCUsiJBQcuxmGqUaUMmkmmuMmMF/2sjwzW3F+xqbKAY3maUtloEkFFGW7y08le68G+PR4",
-	"8SPqHHpXby5a/f5TEt1NVDRBjhUaurkspE1cP4g4REv9qq8fMAgt8E9CadXv6Wy/k1WbrAJUCEUCkZ7D",
-	"FoQV23GvDQE8UdRBko6Q0Sxkvb+cg9DdZa4n9TzUr0AGPGSDgpSMGTYOeVk9IJwukg7pnGH9iCnAZLUm",
-	"zjtcypcWIQYQMnxoFqphSuIaqI/r6Q+fkiDbd83Gef8dRpGl96rHQizGIXV/9CV05TBXF0fY7kIhFDdd",
-	"JOy87rKAcZfxydKkRMGVeolJcY+5f3XeFgR6zS7Up7m6bHzbaJ0rnlQIi4gtAhHS0POXJOb0hnq+KVaT",
-	"AMYM/VigadhgSarfW5nkjxjJm6C7uaL6i8z19HjEQk59WwDS4TXrbqz6VQkb2EVNAcqBqpsyQjnDIdds",
-	"iWkJM49TiNICHX/E2cdoOIlDKcIRGdPJtRJkR/qLAd9TnMjIB0oFgmLQ+1o+gVURmiaDm/BZKAGgRgrF",
-	"rQTfd0bsGnAfSgSo9yS5nQuUprW5JUwcF2npGs0DPD6rkN5EBAyDGhA6RyGj7mhdOeost5G/kazyY8yg",
-	"87oWVpLIv/uLK7oD3qd1U0BuSskeMUHketUpLehHbxEvSkc1qILpcf3JKZmKozxiMxaunwCRJDPDgn48",
-	"Z3ymmMtBHRrCK1QuHZX+/W/V8usf/vgvpWR4GYVKfvn0FPG6SvTKV/BeH7a7Ko95buno65zA9VCZyinp",
-	"KLCtHk3yKr5eKdHtlKw7myjD95G8NpcI4rrwu5jiPX/6Rk7ZvOvfSugy5Pc9W65KXV2QsciPMYsZ2TOP",
-	"7m8hdK2l6i9+9txPd+RjSJbG1qTCt8JtR5tzDckke/AgJdKbceaSq+65Lh+U5Eg72IA0idHJhOegt1TN",
-	"M1WUH0p4e2BPmXsyEuFyPf0lV6ZaNiwYSiomyqguqHhXrsBvo03e8UZ2eS239FQ0a+tEAzsk1tIhd9Yq",
-	"/5kiYZxSHPqlo9I8igJ59ELdu8oUPLAVGgQvlAYr7ctX+/rF9XLyYmUbZVob1yuBO/1X6c3+RMcTOG6N",
-	"/ZqVRALJc6n2NWTZqc9624p0l5zSNBSL4RprpphA8dStgJ49u0gMC/iQWl8Ry8omiTzIpq5+rZtVfAYG",
-	"9ocz45TD6g/5HMlHSF9R5OKURZC9f0cCC5XsuRkslhrd1iByKaIzEfPnYLEYxwSu1sfjsC8MOVxvPh7B",
-	"FR2iHWVE9lJO++v/+Q9MwNM/mp5oJoFu5JBRyP7OJhGalJPKqnwqlBZlvwuDmcQ78gvB9+DPrCXaWJR1",
-	"vPVC3OgOc68HfL0d+ig1vKS8W0ccT5P8faVsI8eQFbVcRWRG4IVMMgQjoZeGzWexKpntYNE1nyTWDLfS",
-	"2blOt/Q1j/1Kml4UoArehh50SDRJ8wuzT2vBniTXLIjSkgLXbPmV1CFh6JJVS0ZvOFSK9hamqpZVg2pd",
-	"O5LjTPJ9UuFGcHMwjt47unzt4yySf2BHhcLNKcD4y5Rv7p0Cpa8TQtDiYUDpDL9NJVZ1AljBYRcbMpBW",
-	"vNHP4EEF6ezOBKk1SmXCimrVfvX1UbV6VK3m5Kq12qahDo+ibBbPbyubmVAoRYEfkroEVgqk6xv5X3rt",
-	"XVPn7tF9qs/IHb9ET8M2Su9j8WSw+iFPHvticr2BIaMoNgKWOYKHwZELLVOlN/bZ/lGmguTdjagc7KOk",
-	"6DrWBCvspKXjjNRrU/WQzd6m1PNNyavmSavTal72syruWcZ/TLZyH+/GVt4oUFyhpvG58hK1vIfykoRz",
-	"JBmO9JoJKNQQywAIY2WX0odqtGfgFle9Znf4BjOdV+t+Y/EWWTqqW3ReI/cGcqzgSfRjO2xavYam4k00",
-	"eGXw3yntb0Fp4V4bh8pjEtqJL+SGnisjXXdR6TGG5io9JiG5QIBhEEV/IxYuPLWwCunqVD5MurSz/SEu",
-	"8aLT/zAyNQMUSbylvs8icBZRaHT4EwsFGVMf85RDqwbkXPguJpziS1hDBVdkdIcBB18k6BVcJBQbgmOk",
-	"7wXE4+CsMq2lHOMls1jCOhbiQDPrMFmzJwlCwCnUHnT9G1/IOGSrxXAbaVGEbTiQ2iA2Br+bEQ14MSci",
-	"J76QurAMLNwuBnEHOxrwXfiRmggIfiNJmv4fwZZO9GknOjsZ66gtXcjnc+RO5oKenLd7G/lTzeJPiEAb",
-	"2JPh0PjgozOoguF/Z1G/BYuCq27XpnpMNpUtqbGOWzUgBZwXFKs6Sqmj4gBcEF/wGXRHTUqV7UHpd3MJ",
-	"us1ev9s6gTq2gg94Qmr3oVsN8BEoNeaLGfG4A9WwsAAk5thWSE/RaepnyoqZLmG4xGPC6GQOOfO+N43Q",
-	"0uRFkohbjlkD2pwlI7qUxABpjZUKAqpEHM2EB52Dl+DNGXDFHUEs5tDaZy39Nn46HBncdCCwppzjOOEY",
-	"A26O+U5+UVS3HeDxP0lP6VGuEUBOQoaFmOdepKu37RwpeQ+eULu/xpLehfulyptHx4pOiECWqY8dehS7",
-	"OHRKCvdzzki8DpbTUn+hhsAvdgTtegbVtSr2UdfdUXNM3t3EpIqn+J1P/TZGK6k7sD++NmVT+hc/W5+G",
-	"6leFwuuZ17k3jbBr+ir7ynRAMWTaSYoYY7cmUJJMQ0u4LUeKiIMSgPe31b7MqAG7SPJqeRYafwF0uzgb",
-	"IHsoGwPt0KOFEW+vDkt3BMM9Cps4o75kJBDSi7CJDdQ1/jyNWTZWnbfOnoc7bIBQhmnc4dqwuAlMORbj",
-	"0hOxFJzqaXmKNceXwVQ+S86gSBwUoUoB+5jMIeZ3eTWyVjVtb0M9AFiVL2YQzU1n1ONkT/gu0b02oc+2",
-	"VtP3K+TsPolqu/GDK9zN/yQZvmU81CEr2yVTg7ng7LN1N1xd3u1wqFoGnaQS/EZ/g0bmp/I4ZIf/XVD+",
-	"LcihvuEPk5NdBqxabuz35ELDH5xG29STYhXYTn6y/EoSyaLIZxAaklSFT1uLfMQZScimTL3BBlxLzR6f",
-	"CMg8m8bclQmZ85k7Y+GRXuGoQlouWwRCXTHCPtJJ5Cs5+ppZVva9a7YEb8OASzWIa+zuZr/kmi0hp3Ya",
-	"ip+wfoa2sOO+sAuJFtvN1hz0LaC/xBRTF6GrU3e1T1nd3dERGX3XOD9v9odn3fZfm5cjh4xOrrrd5uXJ",
-	"h+FFq3fR6J+8G+0fE5o0RrG8FKgN6AE2B19jF65ThM1nR+CTk5osFeo+LCxpAY6JoxoIh07JnErpqNS8",
-	"6packsGsYYJZkLjWaZRRxqxWa/WDklNCOAPFPKxvTRQ1iJ/BlHPa7LR7rf6w0+7lgpXyENhBdr8vsKbU",
-	"8+OQ6VhhtOhMPU5976ftZoY4akUxUK/TI6gvrXNIs3Zeq43pSCo3wWououTdhAEqMgUejUhYE5SmH3Fy",
-	"iOyOxDB/3Fa1RRyf4EA7MMh+6nvcWGYiMz40ysPGEoFPl/tKL8HOzoAtKVErd+EB5q5bhn4rvV1R8gas",
-	"4jNjwzsz3wvB2bJr4ua25bvw1hUPQjFRJzwGmvbErhRgiYQa0l3Ielv6uzWMdy58dwPXPfNCGZFgrotI",
-	"UGAybkhvqX8EfYXDGybJCEnDyCR6JutR/Nok4SZOejcUgXQGXP2afKfzZvehSy5J4gms+fIM2fyS5ciK",
-	"E1temAq5FBFhXMSzubUU4PAOoYb/6gUXMF2IGdiO6e6vZ5DvhO/+j+COL3fgjZ3Gh/ZVPyH41cP6F8Ad",
-	"37XPIdCiUcwbXz4NZywE1d280eJ26zhUnhUe1g0jrCeMML2Da3khXtc8M0ySjnK8NsMG1d0g2Izv8Xmg",
-	"NfjvDPCfjgF21MFmmJIO+rovI0QLHCqQ65liD1uoA1fEiIE5812CNMDUo7f4oGnuuKqYmnKEA25tYcwm",
-	"YqG4Kgpuo60YX+qVBwigCgfEKuOW134fXAk0v7wRnmJmYPNLnu80L09bl29HZE+X1SeG6+2vabwT+V8G",
-	"k7v7DYuyPGaqLsC21+z3z78AxpGf+/XRQXW9UvUkHKVQu9qeoWgMfyKOYu7P7yzln42lICl7fJ6iyOx6",
-	"jtJlPoNaODlmghFcRbwBybbpu4g0eiFumNySWwBskvbpiM+r5bW+FZ77O1m/k6x/226d/k7Vt6DqiLX3",
-	"p+r4/hMRdS0J/U7T/9louqJij0TRkai+gKSRtTV3sgRYF7fRVREh+DawDUzgleJR6DFJZLwgkSA/sVCY",
-	"wjzGQsZ+jKkv0WqmH3fUQGWjSuimVZjlMqNBeRqytOPYnMo5mcypxyE+mE4iJ0mUQWolBxzmICJgqEVI",
-	"h3CRcbd5knA2o5F3w8z6rEQYs1bpmHbADLushNoipx8LhMcjSWhEaFIw3exCqUrWo3vY5QzHUS9YPY3V",
-	"iu1nk9p7iqrsY4XJ0Xnz9G2zOzx51zx5P2y/H4FnbfWXs0brvHk6grq7pvjkjSd8ik2eiwx76jzP4Yi/",
-	"0AbFOdBY7Etcmyi3FAYrHSr7c0YQxSGzSXDpSZAttqfOCD6A5B0hTLEfmeBGuHvP7O9/2kjTWJdH1MDk",
-	"NzT0qLoh96FQOtdNWzI0413XsYKtONQz6XtoHR+Z3uER1GOEDDonWyajoMyG5d3WQ3PmYT4z4666qKFJ",
-	"gViRWam78LiVaKAHgFSDFbf0ceoAMT50U+osSTGxmlpZCXYgHe2j6UMPizlNIyeRqU3jhSKbx3cwa8+U",
-	"Yvy8JGRc3EODmtKqqXCU219tGzbPEMKkj6/Xb/SvekWFNozrZ6h5VOmoVkfpfOWLh4nrCAhIzjZysrGO",
-	"Z+KnUoCmJBWBZhL+dy+dge9vIqV4IErf+xwjpgpE0PtiQpKcaDMsT67k4lZKye3AimzV2p/fHfz15V9e",
-	"f/fN919/ePXty/5h76Bb/0uts/05GC5QWKorv4LjFZJU+XyDvc5Cxn6CPOuYT/Hv+7ifF2yt8NxlURxy",
-	"tIRACUnTEMf0MLBxUWc6jIK5UBpl6EPjWwrVnMpQwJa5ViXLAd/DWpaCMzIXcbhPxrGnRAuupVklrIOI",
-	"OFIK6AgrlGPDBejEQ2CmNWUoL9gXKgle5CpH5svwvQYKWFstw7cDqWQL6vmloxJ16b/pFVQmYlFcy88U",
-	"1rNr+l3QMPIU3H2ElyKha7rtQaRt2h7vj/X666r+D39FZLGKPcqDSizLt0xG5Wr1sDKmk+uxT39i47pa",
-	"5AusA1mWkQjpjJWDULgvNF4OYTgJEdzD2tdDqP7492D2r9+XG4ufyj1vxmkUhwwqQRbFz0a3YkqHjCvu",
-	"lPbD31Ds9+D1Uf0gV39p1WRz7/KDFxs7KnRw1w/iHk/Z1uCtEgOBK0co1+pjskjSBSspTSag0WS+Sn+u",
-	"APCSjKn0JgnxwVbrFdLWBf3+lHatdgyt+BOZ+GplboWkbcr20i5kA57pKJptVrZnWpSB+s5FuEDDHYkE",
-	"iYOAhVjQirvENF+B6H4ZofswZNQn0JIbKqMfZ1rAJZ1jKPReIAGVEbQoPQbKmVwVIJ7NSu3V4TGI8DqE",
-	"NQq9xULt0/Qr3bZ5G+Qg8CVB8FbICG/uiOzp/uuwdFPHDaCxrwVuqQvGI6VTtF8jM06CucyS7EWKp2Mh",
-	"jK8kiYRwSMx96BxL0P424JO5kCwzXlIZcUo9HyJ+1fFieC326SVUMYUJy9jXlfgQqvPnFXKCy8Ss6Ywu",
-	"NF7q4bDYINQAUV9Cgzhout7on7xDQ5DZrJkB8iiSj5UBH3AlMhgQQWV8IJ1fSTKyydrINIqjulozniiJ",
-	"hEuXZO8N457pfivJnN4wMqcuqVUH3PVmUBXaU7utV+uH+8c6UBomkmTMfHGr7pKesfbKzFncx1wh1m/D",
-	"Ce/bCXZbbndH0dmEQW3LkhJI7pAbocH7DCrVRVHBwofA6gmYegrBjRyzVjt6+aq4OxHyM7LwJPnv/5f8",
-	"XcS7lFy5YHge7sZEFUuNu7e+9Xm2DFcb24rbZkT/FyAxbejCFvuRF9Aw0nQUpfvRUdIK9CW58N4ckz93",
-	"mm8d0rl8q+T179i4oyvSAgnW6E72EvoLCoXnswFXuEd0TI6a5ytJTvDxcn8ZsP3jZKbD6utX//1/1f/r",
-	"wh1JvgkyFzJmUxFiZarA+8h8KIHrMnWF3GOiNBnFSyRYo5rft86ICD3D64ikS0n2pCCUKK4TUi/SPVjj",
-	"IPRm80jX89CfdNFgxezLjMMUamgFBrL3Ywy3hbyuOmhADyi6F6Y+VRwLa4bczr2I7UO1qwWLKPRL2VPr",
-	"csjbTs8h31909rFkLeW6Ex0NsCCISWEBcUgxPTcUQaCEHcWhxBgq/XpSN/RHk+GAj4qk5EFcrR5MPBf+",
-	"ZfpjvUpCyl2xUEwxpBNF5vEBJU2PjqFHrrExJvV9PdN5LqJjKpljt1hlN56IpbU0l/kMi6dMUB7g7NaM",
-	"NhEL0wZvIniC09AVX2JM14CbdB+lPsKGFDvHUdM2VVIn7+iXMecnjAOo7oToorABJ3S00u/JOXMHfLwk",
-	"FLrozEIRc5fcivCahbqhIHHjEKKXoXuEKVkW88Qz7Jq9ItqM2dzj7n6BerzS28HowyBxdNTTBKokwk0j",
-	"h7UDMuq8a/fbw367PTxvdN82lcRKbufCT4pXkbFwl/jaK3jNylZK9g01bOAmYcE3GLnx4bzdOLXG3ted",
-	"arG1xGHtpZn+6rJ31em0u/3m6bD/odMcHQOiTYSrAOMoWTXmaBkQIaxFghDtegvG0Tt2WK+b0XSK6yg1",
-	"X+syOmjvHjGIkagg+TkmFItbq62atkLqHU2egJLg6DBqAxLetV9JJ6BZ2Vb4dLU64KOLxvlZu3vRPB12",
-	"m3+5avb6owppJKCD0fFWpYIh3DkUHlcqxakj/M5sCNgq0XorcUPvhoVOBiFSZxzI0hDRH5K9kW54gJfz",
-	"mi3xLv4rVlqWf/r1H/+lvqm/komC++s//mvkDPi7i8ZJufeuAb1BRBxJz2U4tqLJ6mbvH0FZXswdiFLq",
-	"kbYoQRqiTl9pV0JybzrFWBc64JJydyw+KuJ00uvoot26Fh7UZjprd9+0Tk+blyNFtCg35aGx8kXEQsT9",
-	"YvFV3dkLBnfgc5JhF4YpvpiKcFE28pgltmmuWtobe5yGS+AL+9vLMrBj3P7zCJf6Rq+ImL+peWZrs0tW",
-	"iIQ76prm3UqaZPcSJ2GgjeYXmCl+DJGytoUJv0OXCiH6QpzTEPxOpcPay23mk3GAmvQFcz2qxKrPWI4F",
-	"Pm1MPYG++hsEWDN0md1gI5w1tuw3iZmDZKwcmn5T38eCPLecmCEJDkn2oMindEBGcdmNB4YWX8wURXUG",
-	"vH7WMNYDB1rx3YoQ68qZfehf92EIq5Of7u8EnAGZY7rmyoC/h0Z/RDf6g5p4W3T6OzZGsAWjXGa7/a1r",
-	"rNfTW24iEJ/dgZrrVxbQH2PQZqRIJK5EiIR9gH9PU7JSDaPudm9s9+pwy8Z2K0vsKB6uBBqyp+8DqVf3",
-	"M8uqV50tm/nt0L/vsdwMvebJVbfV/zBsftu87K822NPbVKSqAuhfgaq7DEMGc45MrMc7jX0sh1sxBoYq",
-	"RCYGQL4PKtVKrXZQ+XrHpknALOgMNlc6A+bSCIIXtUq1dFc7PcSLrUl+9g5sbjNquukhhfjnsycomkAW",
-	"yzwp3ECKRcA4DbzKki78LRyKlghKxssIux7DHzSjAI7scUcOYYsxc920J4AWsGg04OPY811wN6JWPfE9",
-	"IN9JIxkRan3H6I63cxolbXQg7kZqJ6R65wZhDoUz0b5fIW8ZV6STQVFNNTxSJy/C4tYh5j6KcEnk3Auw",
-	"NpzamWK6PQBEoo3r5b1QVxxhVJy1+pZFbYRBL2CTz9qrac4+pcz69I6Iuv4HA+7xqTgacEIiL/LZEcEL",
-	"TRqdlvpSh00ekVqlWqkCLOyOp3nvvQJLo9NSYyc83SFX/bPyN+RD4+Jc0aGkIBwiSgFpL+7hpXHzsZsG",
-	"28tO8H9PLdZ21J+KiczerpDNPBmxsAyu27Ii4mpexjcmMmB0FyWvyuBZIO1+B7AxrcuOZWKM/QWcVhBr",
-	"PTHaoA8GiWPyqkrUvRS+K265M+CH9ddk1G30m8Pz1kULSu7qPhosCpdlqJA+0raG/QppJBV+90TSnMDR",
-	"URf7VgoeqI4DDnFgzYtG63zYOO82G6cfho2Tfuvb5qhCNLvB1Y7a/c6w17zsa3OK6QwGUxoFH4Cmfo/Q",
-	"Rz7gUCQGCgnv5YChCBM+hVQEoUxCdsOon3qH4EsT5VohPbpgRBEGNfQC4t2gm5a7ppgu425XH2lTLe5E",
-	"ceUvx01jAghmY8WNlkkQAWfRDpE5C2im9+T6rcGQTACSugpytwjZC/1yUYNde7Qtq0o9Qi2pw/oWM3Vp",
-	"xM4x/OaRiZnBYLKHF6zd7+yTsrkxE0RpQ9PwYbwFd9O2zZQNCzlIoCUhiyWT+3maBj1wC8jfeInUwCZJ",
-	"21Cfq17zdFQhpk2ZxFxji7CAXx6m9cUtC8sTCvFkFAgrLGnGIjngJkKEjKYfR+SPYGMDqy/5hqD/1zTF",
-	"g4vxlRJZpPBvmItqYuIG96Ya9ZVmpK3OcsD1WQjuEI+XaRDAn0Es50RMp/tqRZr8WpWuEgj4Ulj2u9cD",
-	"XgyGnslWgKqGGY4BVHlP6VSLADJ3JIv2ncSLA/Z+iO8acOApe7twErDs76PKjnEHCvhaFEwgNuAWpJIU",
-	"8BDqjgBTi6Ox+GhJmYnNWS2+QtSNIZqM78k5DZNeEAM+FTFGTWv2SxLSLvePyAGkk9Sqpj0zfGTYLbFe",
-	"hU9zNQAknaD82OoUZ3H/ziB+ZxD/pAziMdhDVDaGtvVsQkNEEyZ1BOhMonbqhGIByTOKODvai5i+pZ7G",
-	"BqkyZpLQAYcinEX9hyqkHWC4BBmhpXD4h5GOWFO6KhogsTtRJEBehf6tII9S000IBHL9iyexPS1Iskfq",
-	"GRphXVmPJ8qnSeNQzKasX0T6uH+cLMRzR86Am09KDUI3jvlGcaURmQkSiRkDl98euNDMpUtKSpk8McGZ",
-	"3K+Qjj6IAQ+E702W8Nr+Efnm13/8f+xd3VLbSBZ+lR5uIhMbsIHdBGqqlhiTeEgwhU0NVGnXElaDVZFb",
-	"LrWMxzWbqr3c6503nCfZ6nNOt1qW7BgCDPnhCttSt9Q/5/T5+74/6o1XVgy5yjw9a31CgYYJ97CijjnJ",
-	"JAIwWwKI9ipQ/JGpWgwpq6/UJvdDQHlWYhpjaxDIc7I+4B7diA8CX6lL87zWpVPuf/Qq+yajz+gbVApg",
-	"CviMXhCCkWwQy1QiU9XMLuIGnNnZhisOxIxNBEQOR/5NOGBRKD7auPCovIyfwdY8zAGNnD2JL2ZM82OB",
-	"SkKcEpwQ1XoNWrd3RmWP7S5USOzl5zRQqif2a1ZEJOLrje2d3b+B55L2AoAKqv9rk0kY1BDi0NoJUFaY",
-	"xCOefU2egym/snKoyzScGh4tnNa6abIlbk7/IeV0Kwl+sn7M7YGSK1dWPJ10nJuux9OYPpjeCEIMw7r7",
-	"74sFf0Cmj5S6xURrmpZe57h10m93u+fz9SHE3yYnWBYCHeoJeAOOyxzccWN79TJ01VQbWl6FpEoriIC9",
-	"NKxy+FT3q72pb33+jrex4N+k3k+N8L236kfpukTpI8p3pr0dKLce+elgyF6CJqAUhMoGO9RlynqWsawF",
-	"p36D/ZrE4gYtmp2tbVeAs8lkqji7bAoXUAG4Ftj+IImlVgNkiGZCuWpJfKNeKvuuEDGLkB4h4ART5ack",
-	"qylzToKDU2dQ+MoysmR7VemUXPsBpT+5IucJq7Cd+hZ6zloXp+0zMOky1bOn2lykNspUBQz57FvSEg9i",
-	"vnTSsR6ZJzFhYFkWbBhYC0qEwj+m1zu/wmJJafXyQyTeUSSSkLinMXSHEIB1AF0WAYALVogAVNTxFr1n",
-	"QJfBbjjRyi1w2i/xxjPjjP9yP/oPF8kj5YgdvG03++/bJ8dFT8l7tDseylWSb+479JVkW9XypquPK0kI",
-	"A7e8JKk/zgFFO6NQQBFxmMoKuhRiYWp8TWaUJm6GNM4ciZmuohauMDT9GVGCMqbAf+pZQFMeiJwwA7MR",
-	"kL4Et3gVKPq1Mag8Vzh2wjc9WzqNgbYaVrxknoVEVjvmM4859T//80djdzfng8jTQOD7VV0BOeyNHTas",
-	"oG8fXuMjn2XeYfgGMqsRjwoFJCXIxpN0EI+4JnEuwabaY2pHos8F4OFMMBHc6PslveqBhk5DSJhWbR+2",
-	"Ppx2ekAgcdy67J+1wC2/z3y8E2rsIMPM5INDMUAYRSyZCEH1c+jftxtrn/RPzzpvz1rdrsechKfJjNxN",
-	"+TEAxgxdEIfhAoZYeFAYgAdT8rTDoNhJ/Rtsfb2xVWce8Bgdtc76zc6H0/etXuvQW1/f0xD8rlhfnwP1",
-	"Vr+aLHbIzp/IUHApGfiNiMgVAcERuvwadrdne+hc4dyGMryKuI4bqP0F63gYqrmcVar5gADz2ifd86Oj",
-	"dhNIuY/OTw675SQe5LmT8SQZcAvIHKMTg3AccpG+sIEPoCpznlpk/g5gWBexK7LNEqaVKitlCmeOiJmc",
-	"DIY6ugUKPtY7Td2WpyNhDmLB6ObVFd2DD60+XoboMxCa6bcumq3WYUt1ArUFUNvBk5qhakfXlZYc9EIY",
-	"r3GFtRjswhRdR0IuNlx19gaDKfcjjHuBHYRrkhLS5B4URPqu0CUkeMBRnygMpZbcztb2krVkgdLklpFZ",
-	"8lN/5gqn7Lm173Zn63Vlj3nHl02oHQCzCg9WZoEdXzZhdo8v39BD6hVsuHmrpnh0PE7iWx6gMCyjOHZK",
-	"aZO1kxY7VYYlIvvQpscB1G9OaMiSU+a+jgdmORrWKgzlAnJ6GoHshBcLDmD/ulI325XkAKdCH3LkyskI",
-	"n2VvEd0NK9lXdL+toypVLDro9lqn/fNTex40shJI58bRARNq6TCfyZSPa5OxCRB6m/4kHW42rn1yNWA4",
-	"kmQFJNLuarN4nyW8Buo5Jx+VLtFSMEwznzIl/Vqu5dwbYSn6TqOhM8/UbFLdCztAXDio9qJsUIm6uq40",
-	"WeNfu9t//vd/dRyoyE9uuExdQVcSoMYv3c6Jdvom3A+kToRbwpbQo639XTAmNHZLGRPK8DYRUnPtMBQC",
-	"BmcB8cyrO8JjXvPkCYgTipq3BC+VBuOB8VIJC/WBqYRWxUetG3zUNFvX81O5MqvQqyKr0HYelk/rRVAv",
-	"/FGYhYp9fCOoqQBO+p1Bpy5Lye5ysBsEn82bYJZd2DPWX7lRCFCEC9OzD3J4n5lmBXNcnTdmhIcGhxJC",
-	"DAwI0o/KeSMg09MVyzySnGjsrAO/xWNXlu78bHXOI+FWm3HJAT89vRxeK9o5a3+5XJ5DrUaL7gtk8l3g",
-	"l1YVwcN8DsiXofndVcY9x/KRTj4r5vMCipxLCyVTrkZvMJFpHIR+pH1SVRZHgSmrW3BYphO8RU6a+b2Y",
-	"42m0SM9kYcLput3tsJ1G/e+VjdK6uV/pub9OrDm0swrFX2X4nFtPjc+J7c9nDhRKvu6Ix7m0rIsuebZ4",
-	"arooa2oWnd5VehkCllqpz7cz5gLLkch8zuGe+6OYgLYhJeVmAh5NwWVW3dg6P6uyi85RlZ13D4EvV9/t",
-	"CohUkz2uN4w6IajP8fU1FPmHchEgA4tt5+++ssmR1AmfVFmxrOBXJgemcWbpgFProt3tdZfw4+JQfU2x",
-	"6fy+WXnB26/7BDalxnot0vEVxYktSZ4M5FdLkBKQ33jMxQOD+xZbvv+J4KkiYI96IhhzYeBpSyVX8TSA",
-	"uOnWOWLx+QAr5WtUKc8D7ctn8fWyYFa+Hn+vSKPgCpkr8jSWTpXhSVSJOVpu6L/DJmyLiBtLaSMLuoXS",
-	"FQT9Y3Cs8KFeSMSBUc98G/LpPvNos/R9rIUIZf5yHdPR9BRwGcbikKzBUYdoxM+1+YmCvZKXwHzez0AM",
-	"uELz6KnLoBp6X42P0gGqq1jMwQ6wA613bF2Rm5K7kZ1nh6+evT6eL/L7KiAHOawsNW4v5iZiY3WUg3lY",
-	"g9/r1frrT3fDNshgRudBDp4trgHY0gdNdb7o5u3pMOUjXBPasq6haZ3bXepoSxY3pPMlYz8B4MOchfkl",
-	"GqvM93kvp2S27vtkRatRzCMgvN6q3x99+B3K0KW5X4IbLAQSuT/MX638aUAWarsgHsglvjg15eGAvet9",
-	"eM+M5wY1mY2ekECgD8OYZzyIB9GMOV5C/wEoQk315FWVomBXM1d4I/8jZzeEZYAZCVk1nJLz6obNUAT8",
-	"t41hOoo8qrmDqQZksui6RiUYkNgw5Ni3K/AdMLYdqV8hrhumDNH7RKwePwlqsK+o4K6t34JSzkxJnRGL",
-	"rjDvq4EfkngK1TrYOobzfvFvfYRZwGyKxJ9mAxVKgInwyhArvAXIC1CJ/9yM+5T/lm6qacljLSA83E+H",
-	"nWbv8rTF1AUIFIc/qM+Auvyzu8aFu5b7jfuB/RnQGfALC6EBftq0fqNv5u++ioOZ/TkIb1kY/OyuwaLU",
-	"PRNq3fZgMwhvc+3N37+ZvcoSRIgDQn6A/aLhIL4AAiLbcgg49LDpXgen7bkemKOevAwGAppJbvXqK4DA",
-	"BxPtZcsjtanFjXBsG/54DCuLmv69kHN3yyGRhs7J6umg4i2VLOAAOioGIZcbmbZ/x/0oHZaca97HN6HQ",
-	"8FiIgqUhsaAY2GoDpGexhUOsy7kC2E3JJRRcW7fh77LkTl20AfoZWNBmuk640ztVx9wsuc5qMJdNV2y1",
-	"p+7lIomjCCFGsPhuMFTSXNxgygjlEVit9qZx7dofpHFiE2Us6KKUTUOZAhrj3zT7gZfeb6mEKhtPriKA",
-	"MdVguwRwE6ZKclfN3BrdMb/Ys7FWa7DYX7PogtWEc9C4Nr8c4rNTUttOM7R60Dqx2EkWdmSazoSZSBa7",
-	"4umUc4H5x/awGw9zSYu6GUvFqLXuXNT0T7VjnXwHeYKysqd2QCzBJTxHW6i+sWmCqpo3jHjRzDMZ5pXi",
-	"Ix1fNjePL9+wAXDO+oAqgrJL7mevrYwCPq3aiT5qyKN48BESCJUCR+Yaq9emSWpa+/TPT/8PAAD//w==",
+	"7P3tchpJtigM30oe3nOipZkCA5LcbSkm9sESshlLggHkbs/QBxIqgRoVmdWVVZLpbkfMrxPv77OfiPP3",
+	"+bVvZN/JXMkTuVZmVVZRIJBktT27O2LGAqryY+XK9f3xS2kiFoHgjEeydPxLac6oy0L4s+WyRSAixqMu",
+	"C3y6ZK761mVyEnpB5AleOi6NojBmI3I3Z5xEc0bGwl0ST8LfMhIhc4mIo4lYMCKmhHLCaOh7LCQh+ylm",
+	"MiJ3XjTHp+mCkWTKybL8ji0rJackJ3O2oGpmxuNF6fhvJTVlySlNqS9Z6UenFC0DVjouySj0+Kz06ZNT",
+	"6rIoXDamEQtXV9xjE8FdSSJB7qgXkTGbipCRUL3i8Vl2yoXHvYWatZZM4/GIzVhY+qQmCmhIFyzSAGtM",
+	"JiyILiifxXTGVqe+lgoc3F8ivH4oN4KgfCEm1GcKZnQsGY9OiAhdFhKXTTyXSYf8VL6lfswk8WZcAdQh",
+	"IZt5ghO14SBgrloy+0gXga/Wx3j5uucwfvLTn6qVVyWn5Kmp8VhLTonThXoKl1pO1prZNP14wfgsmpeO",
+	"a9X6YRGAT8Ui8D3KJ+yUStYqQAz1PfFgbbCAgEbzdHrPLTklhQJeqLBKnai9gqkIFzRCYL88LDmbz8Fe",
+	"zrVkYdFy1PfPthwLi9+xZQFsfI/xqDyZC8k4ibn3U8zIDVuqKxLNPUkWgqtPAQupeoXs1f75j3+vHx2R",
+	"yZyGdKLwbd8hciIC5ipEVvdnQn2fhYRyl9ywICL1QzKvkC4rS8bd9IYV3zs1OVX3hVASeQsm4ogI9WES",
+	"UjnPItjRtDr5ltZY+XD8ipUP3Torv6JH35Zr09qkPj5wD9nRdB3a5e73RqhbaFg/OgKgJ2hZhJP9kHJJ",
+	"JwpgRRhg/fxsiPC9OpOoaDX4y7Mt5IdGECChWV1KG/6gPvGREolbFoaey8jelPr+mE5uFHGahsSbkoUn",
+	"pcdnLzx+S33P3a+QRhzNRehFNPJu8V2Soy1Z7JmG63DDJoelTYiQP/pPClIyEFwyIMOncwVcPmPNjwGC",
+	"TzE5rhiZ+pMGge9N4GK9+LtUIPglXZ960lWjn75tXFw0r940h80fOq1u80wBmUkJhL3UnzNyy0Jvqgci",
+	"cyoJw+kqpOMzRf18MSMeJ3RGPV7Rx8lkNPTc0nGpWvvz24O/Hv3l1fff/fDth5fvj/qHvYNu/S+1TumT",
+	"vfn/HrJp6bj0/3uRsukX+Kt80QxDoRlRjtrxGy7uuGOWpO6yPjIaMVetzOOKmCCcKqUsSRd86nuT6EFw",
+	"a129b1y0zoa9fqPfHPa7jateq99qX+XA50k1PZ+BWCAjGsVSYRkXEaG+L+6Qqz0fxPpAQSVTkFJUkU4m",
+	"IuaRWZM6RlgmI9Gc6jVKINY54F2J6FzE/IFI1+g1h1ft/vC8fX2VxTjgp2opUzX6b4JOACCHxIqVCiXB",
+	"qRsIBFXD4BFo07xstC6GjYtus3H2YXjdW7lvniRsQT2fUNcNmQRsoX7IqJI3uVrU88LE7DZlpJM4DBmP",
+	"EE0AImdiEi8Yj/pCXNBwxh4EmbP26fVl86o/7Lfbw4tG901zhRK5eh4QvIUgvpqM7NWq5NJ7TWhEFkJG",
+	"+88LH7N3ZAm4lAxQrrmMg0CE0QMJdAKX66vedafT7vabZ8P+h04WPG0lbXfOzh3y507zDUhHnas3CcQk",
+	"oSFcdhZEz01yEghx5kVzFlrL5CKEZY6XRMMFQIdDPQRYvWb3fbM7bHa77W4GPtecERaGLFYMImKh+igj",
+	"IuPwlvH4me9Ugy+JAFAw9QjZO6xWyeiycXHe7l42z4bd5l+um73+yCGH1UMySgglfHFERpfN/tv2GRDQ",
+	"xsVF+/sm/FI7IKNO48NFu3GW3qGRQ47U4DZg4Lsajtu67Fw0FXrBGP/8x3/swwmci3DsuS7jDzqFdr8z",
+	"1PwxcwgtZM1EPfa8EE/2Y0kIWcFmT0YUKKwicVNf3CEg3gjOHgyDYolKiQTCZRlR6lmBocVFWIVDfI/f",
+	"OKmMpADEeCh8H+7snuJ+NIxyYNEnWZ/SU9juIwSo+nljeNo+axZiSv288Rtgy/eh4DMiwYBCpnQSidDe",
+	"9WnIXMYjj/ryUTs/7TbPmlf9VuOiV3xN0nl+GzkIBBGH3AE4AirlnQhBxuaCl5WKeZsKkP/8x/9DPO56",
+	"MvL4LPbknI59lA4ulZL/OILy7sMpEEV9m1waweboQk2ttKVq1SlNQqaE/iHoi/Vq/WW5WitXX/Vr3x5X",
+	"vzs++rZShf/+WnJKKMJMluoyXHdBb1M8gfrDkE2Z+omVjnns+05pSj0/DtmweCVTj1Pf+3m7WaehWAyV",
+	"VKkVwelH/K32rfnxDrRlOOHDuqOU4+NX1UOndOMpQbsUKdV+irqkiJIlolqhBqSez5RCHYnCeb7Dn+xZ",
+	"Dj7ZmPdBKP4ISBctySKWERkbBZC5xoS4FDGZUE7A4AImnMr2SAfY0GV/ZyBQF3JHMkm0DBKyaSypT0I2",
+	"EaHLXEIloQQ3SiLL1LE3so9m5JBR4/S0fX3VH3abvX63dYocDqTYkUKg0b6Dph8zBSg8yTxcRHOPz8je",
+	"qNdvdobXHXtsNYqIIzOQup2F9uSybVAugop+60WBCRogY0HrgeJj66p3fX7eOm0pEfL8+uqsV3CBXqn/",
+	"nukGFS7oOe7RwfPdoxaX8XTqTTzFQqcxd+UT35BxLD2utMPt70cB5k+MbrcG9Z8Xza95EIqJguHYf6BI",
+	"cda87LT7zavTD8N3zQ/DbrNYwfZS6yxYhO9oqmPHkrlkCuBxvSmgcmSMyZ+FC2e2vZYlG5nAmLUDuvQF",
+	"dcneCGSJRr/VvhqeN1oXzbORJnKgW0hz2DzvcyrYMUelxMyxNyoGqE0AzSSA34+yCX3fuLho9tdYhbQZ",
+	"+TeyC10JIuPJnIRMijicMIAWODDQGQGb7+CJPMoG0nnb7rc3GECCuYhExvrxvIB4Ldylwqap5zN7DZ+c",
+	"UpdG7MJbeA/lU91Gvzm8aF22+vkbKwRZUL4kNIrYIohkYneOwiUanYlPI3UKz2pIXVlWljqCa7ac+GY3",
+	"UUXLiwsTXXMaR3MlhE3oQ8F5fdW47r9V2sVpIw/R3PjPC7dL9Kw4iRau9E2tkEbihqGN1TKaXTLXo31w",
+	"hTz4Rm00nVlzEW9BZ4xEy+C57RNwoZYBmr5TO90np/QevRme4OcoljwEDCtMQklsQLrheaXnlY7/BjQG",
+	"rc9G9qcETyljk66UfnRKRh807yX6YfJqRNQ9jch3lju3UvoxIyn1xIKRqcd8F02UGis+C/RTSO7KZivg",
+	"XNTj6AgIJTn3tMSYxmwEjLsen5WcEurHJac09sXkBsTJiS8kcwtCORwzoMHzvLwXsFCC79Ly16Rq2ZK8",
+	"+3DqEJqKheYx+Ok1eCaTBeJIamH66fsW1EVgqHUFoQhYGHnogNSzDCO96k3AtzeInkzj8/1bdpx0MWKs",
+	"ZGBYjNZTflk5LnD9EtRjjPXO6CbfSLLwuAhJzL2I7DWvu2Si1uSQH9rnZBpSPpH7DqmRSJD6/zo6+Of/",
+	"///UKuSK3UJ4gMsm3oL6Ga8uGhpWndL0IzqlX1Wr39ZevaofHX57WH31qrbZX+2UXjPOlJpA/fYdR0aR",
+	"hfDYC6P50KURy3jD4YuCQ5t6oYyGqK7k4luq9wQWOCWfPvxdTtG37kXL3NsHmXcPCt4Vauty7gXDgIUT",
+	"TdYSkJrZN3n9bVyyQGBvybFBmV1v0QqKkPCUSnbGJp70BN9wJRA1U4oA5tNhyG49dqfIQhCEAuhCCCqe",
+	"Tej4VBTexZBRTdmz6N/V+wZ5FIcDz4894AmRSoPRwTNKm60gxlrHW70/6CR7XWH+dTB656EGYABws5yU",
+	"nNLNcly4N/XGKhnlIhoC4IBuyni88CL8O+YuC1fA6SbwhD/VxocaCmsIrpoXQmU8c2ArBylC4D2/FLjQ",
+	"YwyzMl50dClRX2mT30iiMK5SdD9xUEMuzWbVYLBobUG5YcvCJYNpQyaw2kRtLaiqGzYBkojGlc0v9r0F",
+	"kxFdBFm847Hvo1qOETora4vEA1aWv7rW/uwRM3Bz0pNJFpjdYSFeztnkZhXNxE0J7VPFKKJdGznvyS0L",
+	"l2RBJ3OPM/TkKBRodFokZFEccqmtjF4kydt+v6PDPipEjYdSjowUMOGucmA3EJLk/czcyoAP+K847K/4",
+	"+q9kwSj3+Iz8OuC/lsvl5H/qybfNxkX/7bD9jvxK6tUq+ZUwWKDLlCgCJg7K5R0LJbxOLtpvWlfD3vXp",
+	"abPXS94ByZt4UsbMBcENAmdEiELGsoyfYYDL80ZiCk3eBz9N4kJCONgjmanb1/01c++JkLjs1puwffXO",
+	"DANqMy+2+2+b3d7K+7hfNF3gCCsDnDXft06bPRtK5klP6mcum/bPQShAyTU/XXfOlB618nscYKSReU7r",
+	"G/mnQW/PPNtrnl53W/0Pw+b75lU/szRKAooBQ4ZkfyOJZJM49KKl2i6P9GG2+51hr3nVT14N2cyTkY6m",
+	"BCQC6p88DHrAhqdR+sXNNN60TocXrat32SkWdOZNwGtojd1vv2teDVu93rW1ayOEgiQMO1cIn0E1eLnT",
+	"6PW+b3fPht1mr9nPzsZZHIVK7gUcVmyMkpBJltjkiofIoUiim2Aslp63/337vAEBXNe9DCbrOC3roeZV",
+	"4/VFDt8ZV5c4M9ZZq7f6nOvJlQffN7ut85b1oIxYUI4DMgspT3DktH3ZuWg1rk4zqGl5R8QtCxUjxMeN",
+	"w0NpuKsoaDQIEa6qCTpCF0Z59+F0eNboN4a9xnvr/XcfTtMxXBpRIumtWei7D6+L33kNq6V8ufJKGtbS",
+	"uWg3zvRbtez+koAfHWKPUGn0msPe9evLVt/eoPUaBLglQoOWjlI4WWBVY224e/qtn2IWM7JnGPR+4TDZ",
+	"UWAJwAasEBzukrmntrJcHUyNkD+zCVq5jJBCXMFXl3Hda3YtH1cCRitsTentzF1507zUal8NL1rn9sz2",
+	"y743jQrehnlfX7RP31nvgVykFV4Hr7pUUBQ360a4viocI+Z6lJW3DJafXrR7BcQGdez83A5BZ43Uv6+M",
+	"ajsPya/ksHqgLiUq8zpMnTPmYsKHETrhUijG9e7D6308rcwSM6eCQ1JOtOPcBrGMRCAVu5qJdL4ULxKb",
+	"OAxzqMiitkjnkT6F6/p3AL6bcGH9qwVLT0zhMCyMtS40FoZ7pTi+FYRqzk3TXFcwKzrWZAncMgsarSu4",
+	"ec1+MxkQiIsSIJK7JiPP900Yt3FcA0mQSn/LAbd51uorwr26Qh0XKwKGW0UGIonHQb6zOUUyWqPTuWid",
+	"5sYDZ0E6oJpA3WZNaAwUwAS4SsyTG5KuLvPGhHI1qIk0VuhgSBCVFiXMjAwbv+z0PyTjUn1LNPTm4Esc",
+	"Ux95TaiIo74Rc+Hn6fj7ZrfXal/1hs0fTpvNs8xyPZmS8huPu4nvSU2hdrMQMlKypjobadZ+w1hgw7bX",
+	"b3cbEKi+MgGe1jfSwoA7EfsucH5M2FpGLBl5QZdFW0gcL2rkmrqubkF0Z55/5WzL8O6R/a46mjTmcSXk",
+	"MTeevj1qmHpdbS6MOdjp1RgErFkumwgXNAi0V2t5LRc+COABgsoDGkoGL/y5175Sg2BMj1lBinYFsUkw",
+	"Tg3G2T0sCAlS1hmRDLgwvoAF9aciXCg6HReE9BsGgqIjDHne7r5unZ01rxLKaoXUZ7diAsySJ3Hh/Xa/",
+	"g4NPBGgQqHMZSdk6BuslVl6gaz19OB8ekpJ6NbSCLoqUKN+p68+Ya9a4ntSGIo6YDj9Hp6OlyRSTaA16",
+	"hBLSZRoZRUcrKPnAUXj/CHTMaC7cDBQFx6uLS4EBVsPXU+KRcDZz9ni5k4D2PcVO94vGaZz2W++bO4yk",
+	"NIBkLJSozVippI6DKeBbIfSG9ONLQAKLXxDTaYoMOpATrnYVge2r9QEW7GlMhYwBVyHunMYyQtRF9V4p",
+	"SvsrapWFYrVqer9wHNsvZqlcSA3zOTurQ2yXEJNVcbrtiwsgQQXbNYRfsknIwJyI6o9Rv3JhxwkBhTxZ",
+	"IJ6KCPvewjMaW9bVnbyAqjK8cZRS22I3XkJq8SWFu4rEOkBgRUi+Z+POCqFdcYUllNZolLeJn8gE0lhr",
+	"yJNnmxrrtYfE9RaMIy+DnRxWX738z/+r/l9LW5azG0YCLpb3KKsbw4jlSN43poM0lpv8CvHdah3sYwD2",
+	"TxNUjqjnsoh6vtxP6Y0V8g1vK0qcpmACAbilHpj7yJJF6ZyK8FxfNd43WhdauDnShM4yNqUCHGrs8DbG",
+	"dmQUrTSV8xuZCOfWw4oDNWx9RosmShIzJ6KfRA1+RXvSL0xD8TPGfcdc/50XfkFEbYDwu0YZ1GMZ7S19",
+	"67zZHRpxNF2rCTAjgZCJ3JU8b82gREA7SkvT+E671+oPO+2ePajLAiG9yIyZ38Tb9sXZKtC8aO6G9I76",
+	"KO8EPp2se7fX7Pdt20X+XcmiyF/38vt262zDu7fCK9JAL5pnbxQA3zZP362aMH3mzhjSr9Cjig0I35UF",
+	"byb3GN/OvyfJrSd8oH97vqeAt5/Bn/VM2ODc1M48zh7m+pftc51qR4E9BMBtw9w5ENorTpjdD61ev7cq",
+	"v4MjlEaJJ5Swj54092s1ADMdILn4RuqHIB9xp1huGmCIVNFYLq67XQgQu2z1Lhv907fJaOZWizSkzONW",
+	"VJ1encfkhuG7zdNWB5aaBdWrIrV04gWezlpYM5wG4Hm3/dfm1Srg9EkrjdMkmqX0w5gO1g7ea1w2hzhD",
+	"MrQW3ih3ictk5KHnEbwASVa6nnz9wMAqVvWehK8GLCwnNAeZ7PrBErzrNK/OWldvMmoUoJolL5lLL0Jz",
+	"hzM02thg0gH0XpTeqeGVOEO0NHdia84TykGaElxdWa3A5smEHYbYuhp2uu03XTTvmuPLZft7ciXa0TM2",
+	"gTDmiTOFFAc4prpX0Uhqa3GysXzQ5K8DbkVbJN6ZklPKeF5KTsl2pODPlnck/SLr9Sg5pdSZoQZpJv9q",
+	"/ocfMn6IklNadTeUnJJxH+g/TcJWzvJfckq2eb/klAoM9gXfJgu27ezJRy12J5+N6Tz5wpjIS04pYwcv",
+	"OaUiQ3fJKWUt1/DF6+wXK0ZnNXjGnJydzZiHV7/VX1pW25JTypliS05p1cRqHtNWT/MxMYNa28PbpTdm",
+	"YcqqedEsxQ6ezVoBc2uxv9+QyZ6zt9nTGJOZ/V1q+Mof0sreEuOTfSorJqTkeHKWH/slO1p2U65s3sAC",
+	"iJ4zmVjQyCZnrYZTJgYI6x0rlS2bApm3EZSckn0CeaUernBeUy85xcnjRap0colyWnHyvaX46sWmuYqr",
+	"Gqo6hoIyEev0RqAFOYVQfbcS3Lw2OLMoXDGjfil0zgYM5zJ/c4qOfiCnwZScUqqZJB+MEJ1+kVUw1M6z",
+	"CoP5JqMM2F/CI1mxvuSUbIndfNRCuPmIYrViBllJOf9NAqWCKPpVUdWMbn9RKFkCbhek66zIfEBeVgS1",
+	"dFiUtywQG9JmiUxqTxk5x16mllXUgoqFgdwvVvpHcWiHXddpNfoHi1JtEzBzpSNjMoEzrg4TG66L3Oon",
+	"zkXQf3U8LBFch3EpERFMNxjy58EPSQ7KvdE4iRVczexFbHF/WE4CEJOuD1E9ODANQ7pUn290aNd9AT4Q",
+	"AvbJKWkDb0FZIKWdQKAwCmVjRoJQ3IKAqZ01iQtGiYhj25+7NzKO6CEkJjlkpL3M+BldFRmHA+QuJYBY",
+	"jV7K7TONSlo9OOPIScKcjTPQWnfijMxlSSYzjYXwGeUQu/yAgK4EFg9D0FzcFZxqshDrt/QAV1E6twjH",
+	"vjI2AhZGY2Vu3xlYqJ4wutgp2ehw36vvluNTfPxMPf3J+QyX/zNc2C5Qj02XVRurticB2YjIghExGnIl",
+	"/Hk1rnlXOpG5z3D2vt+elo7/dt/RTTr6TTy7H9fSxhT5foP75kCI53Br8MHT260zm4iQv9kQJGnmdlYu",
+	"euaGZafd9cJnTzB3A238TvFyW8rQ1TXPVinERAdoplXXCrW01du2BVkopFF26sov90RJw+LS5/Ws9296",
+	"l+2uaLxPsNVn2WQvXiwo0qYnI/qPJNufjbj9NgQHY013jfjehU49itZsoiXW2rfGpJ2IRNZq8wR3xqDz",
+	"c1wd+Qh62LuHIO6oKuS2nhcX1oPCKXH2MRpO4lBioa97BKStQJcddDMgE7lpFYZWDYwdLs6TUg+zulSN",
+	"WrCVrBE78TNwoRLtgs7Yi78HbJZ8CPisUP+Vc1o/ermq3lyIOxaWQb+Zs4+k97ZRrh+9NG4RHYULoVSF",
+	"+S3S+5kN4ecHUxBNN9ItZ0ZNVp4pVrLdWe9yb4oMxY+kE7ao/lmJRFJ4MPAFdVd3O/X8bDbh2OPqBhfs",
+	"cHdkLVYtYcrNq27rUPan1QMpHyr9e50BRqfPmcDMRJWHxByRiXNVP4ObsViLV0PIB5LQTRaI4UTbp7aV",
+	"Nqw1b7+ea8nCbvri6oI2JexaYM6v28Alt6ztMOGBfO4pRP4EGT/XXY15FC43lKhesIhixgSS3LSKOcP4",
+	"ZV0qwa44/frPK4mdRZZPIJtYT2VtFmta3ekeiOnnIFNuBR5mkEIQ2G+u5nX32uSwXvuWUD+Y0zGLvAnG",
+	"2tGF4DM7ydtjGN4b+DRSBI2I6RTKDNiQwQpVAY0iFqrh/9ffGuW//vjLwaf/XoQqZxhnYwGHuq6HB9Ox",
+	"wAR9GZw8sUoy1TeSKXzqk/NASBeX29qxlLxTsgpY7V5q3T7qdCDHQMDaWuFqi5DiDEJVi+57cl/utaQ9",
+	"UH7TRY2tW24Rdwyh1XBaJS34q8mcX/e7YV8rv3vBVhuDXPZYJltL0XtztbT8wNY1GAzcXw4/ldU/dfNP",
+	"H/85zvwzGFTUHy8//bXgxuRwIQVWdutZQDnJoQIActvLHGN6OOtxBlsPpCDBqcpx7LnlWv0gSxi3uRo4",
+	"7JU+03RgrzMXnBGXkYZLHzqsqfJhDStkdrCj6pZj7aQOZkJHHqcF6ru6k9r3YIaZkTEtHciUqhwa+2IJ",
+	"6LGYDsV0qIvVKJ2B+VOPWVZJO/G15JTGSRmOIZSCGLps4lP9c5H61Fxoj0W+9Ya3WGjx0U80KZdIFt6y",
+	"sCw9N9ckgrr0f+pPlYlYlKzaIliTJ4dgh+vWspaTM7PSjWWJ4KH88eCrRceR1OcuxrfNMpabtzDmNVCd",
+	"CU/m8YLycsgoBlfrNwr1TrtUUFGRDAg9BFyZeiyEaExd84nsjdlS6MYxBovg4Pcr95K6FHNh60Wgesuo",
+	"H82h/IBchVggZDQL2f36glW+ANbgeru9k1t4Mq8Za/3SN5CXZFOblpEBwCengCjZMXIrJ7vJhiR3qudw",
+	"H/FJLJV6X4UgQddFK2KLAj11K9Gv5804c1MBUAfaDqmpFLcih62RDCybErBSFgY0jJbFqi7GKOpSAqak",
+	"KdlTQ8Nt0LHlmKOcRh7L/a3CDR4lc+0u+2YLym4hOm1jxrDaJhlVGmvDbjH+dhZ+a4b0KltB4g+0u+dG",
+	"KLC8FwjkWazLYZDeeQ7Q91rc9OXYRR5ZjaNaK5Rkh0pElK1kFfvaFggsj7JF4wLutz1/BqkoF7lQsPRc",
+	"MbGcmLM9APN1ygqAaOloq6oLm1F/vYJkS2NDHi/GSAg3g8kas3gEW8NY3fkaeCpArpWlnhR+C/qxha/W",
+	"UNQ3nzaC1pYGMwpC3bkP7ParW1R0W3MoO9WFe44jmzS0mL9KblaL0W1VBs/jrPYAgKn36kXv3cs+lDRG",
+	"/YSdZd7fEcKwdge3nh14DfQ2IjxNQXtPGI45hE/OriULH4rcX2Gpw7wRXcNszclkIps2HU0x1q/H6/WY",
+	"uyumboeMOPzWSPlw/LkHRzZjwX3nvHmvD6k6mdK6TZhwAcmMoD/tIlmtxotvKVmJm2IbKKZQrniV7gml",
+	"zYEJ9DNrpGcSlNKOoEZRhO6crNi4cyFmHk96axZfvySDPi+0xzHI4CuDYj6+HHrZAs0Hlo/GUugWUzq0",
+	"Y5D1stWt/LHI+yiiYCU+IBJRcL8anJnJye7LGjezgWIQz7z1VVGtS7rZOISP5U3u99shW26BJf7+18C+",
+	"u2qiv/9F42Dexbxml8zOcp36d7uxeWMbTMZztrS6bzi5HUhLLo9xLWERnG0RxAvz98UN4zr+eovHs7fz",
+	"04+7kI2c0W4j2cisrCgwgUk5BFdsIS00bvIHhfKupQLgdywkA7CSFULwmtGQhYWk7hHhfjnCkYFFZiUr",
+	"YEinXQN0EUd4y9bSkwdQh7VeqvWLaEdzFsodr0Zhyu6WvFfXObJwaR30zZPPxEAv6cybXHj8pseijiY6",
+	"vxP77Yn9xvBddmdAar82nAg+9XTyVxHDKCjBrOlQruFGWjxIV9p9eWj318+VA395mOFFLw/vY0bmyhcw",
+	"peK9FCIY68xFJHa5awVJ7lteMyjTM4xDv5BoPyhyOu9fSWa4N5r5c9xWtiMcHx4y1cEyyJ9tI9cIvB33",
+	"88jYbr0pnPuzbS0ZckumsoGbWOuzXktqYN/vyMytu3DB2a50q2XRsbczfUhrOuwvRwIo6xY52G+uguLC",
+	"aMB19ZItm9aN1iQIjxwyyqcTj04GnAvd3840h0ydyaP9ClTzeLibext0s/xC93k8s37uR5+pzXpWDvS7",
+	"f/7j32t1u3ePQzQdZ66TFDHVxSCh/KjgEfWguEryyzcSa9uTgIYRPqaOcLEQPCkdmY2J6EVhlc86/1PK",
+	"u2ro/rdcTGNOVSrig6v5MF9StJRTakdBcdTjy7LrzbwoaXicrrlWPziEoHc7hrFafvXjLy8/rZtjO1Ht",
+	"flQ2y83a2n6X7J5Nsluj/Ov7/SBxqx0F76Gxw1NhxqPDjDaE0FiL3V4KsOsZ7RRUAsUfi0yg97F6fLFo",
+	"AyDaYjbGWniDxLhVVkaRqFk8rZbNdmwqdX+0x+ePxk3Q6R6T/r3zb52WlfEF3B+LmxiUN5uq4KlVX8L9",
+	"fpa54Mzyum7zQqrSPFG8yoo9KroTUzrUbS+KvQSPSDvlK7G2mb7O90RhuJYGmtiZ9DFZ4zsZ1Ww7r03q",
+	"p8n6bzKHlIdOLoL5HiUwq3H8lhf29/tV+MJTGAU896lRLsXvzejVhQoOa3lPWqfkUW3h9DDFC5BPL41+",
+	"6eY4oAfb7KnHJoK759DXrDCT6ilEPju976mSns1r42L3+/bEwZtGu1TLwY40Dy2NoN8eb0cq0mU9pfck",
+	"VywhKbFiQTTHQdI92zvIwu6ec99Ffl4tZfkgU1ouqfQzGNJydZC+vnz+Dbn5j82vd0paIszaGTAEnVx3",
+	"Lxzd8O2ILDweF2f1P1WSPi6m6AhX6F9BA2RjG4GuHQo7tDUw071jjdFkg3ejAK17utFe87YQn+ga+2cP",
+	"WzqavpAQX6/LJkDHvlziTxzNK9CMoSLjyQQ6ghTeMXuO9aky1veF+TFbY/OWuYgPbSgKFI/ONGB3DLR2",
+	"dVNtIJQ2JHQGoTX4/Q1BM6e8k4+3sJLy43Lpsij3NVRSyWSxbNGWO+3DLR0ikf5MQ7GwSoZ/I0kgPA41",
+	"2KHr3h5nMwqF3f9ERByBo3ILFM6YfbPruu6foo1/4U1CIYHsSIewyqxCNpiFs1d3s/34M9iLd4hAyW63",
+	"41OPlyP2MdKe39EgrlYPJp4L/7Jf8SO2dMGvRg6Rc3HHoYfYmhbGj4ppec4QlSeLSYETaEHH0vWU4nNH",
+	"AxVkz2Srsu9k5nzOc1ghMpsOJhWKc/BaezCfL4BtI1+zItY+R/CZ7RXckGq4BUF85uy84soU9xueckl9",
+	"qzmMUABETAt9yFulKU49jvKSBsUz+Pqgpblt3bx/keqNzYU57k8IfVLt5bfKjBS7AS4SjwTbBkVnYy5l",
+	"7sRyK8njQHZjSaplwa3ZlH+ZQ+Z7CEi+bIJpFQNyNCT+lpxSmvVbSP+t4XbO8MzXxX8Ywd02TOLBpoRV",
+	"NLRgphvg6QQW0NaQDJWcEnbGWQ+2KQu/7GpCWxCdTdWAUoJgW0UPq8W31L7V+VINuoFTJkk9mjMvtDpb",
+	"jcwuR/sV0vxIJ5G/THrppsPrZvPptjYHOtYeQlJ2KJG0QiVWSUkhTt6JKVXH9Cir+b0W5rXOd5j/THew",
+	"3+ni57v6rKbEbHIkPvx6m2HX7qbJH7iZtGHKU+1FbQXtV0Dj5eqVqFWJ9PjMZ+VYsqy1S+Z1tQcmZa2F",
+	"4Mrq1oIUyeXuEE16Qq0C1Dh3Vgri7Ab7bN5VzmSHBgDis2mEzW5Zrs9pZTtpS2mGYXZ/5764++jtqpWJ",
+	"KKBxNB/GobedeAWrXN3ZayrZQT3ftHVPcH9J7uaez4irr/Q2BT62x5fEA4/rym4oAdRaNIIwH+8hV9Nq",
+	"FrZbCZkYVNGHxPuYV4t2c82DUKhfFWCeoFoSdHSV64WHX3bobZKzEWHMLRSBWe2Muzf1mO+Sf/7v/4NR",
+	"nGBs1iCQdoGkbeLZdwtf3aK2EoZLXNqsMbc5GkYe9Qm6xyukQfQRLDF42JNE6J4yniYDMccehO4JoenT",
+	"ACIqyUjdlBHx5IBPfEZDaEaDXviRacI/ZkT/tl8hSm99I7C/upgSRidzYm5bOrwab2S+rhin5chRd3Uy",
+	"133wFXWK7gShAQ2jorjkbJRI3oESMuoTtVDu0pCopzAa10O6N42jOGS68G1ketnUXlWrYOusZYyvWwWe",
+	"OKWP5Zko6y9Xdvc3fOxH+7mytwhEiDIOVUJZaeZF83hcmYjFC0EDr6xwYcb4i2TqT/br8sYLykLXUC2D",
+	"NVnRZbW6bBjMarXRg9rLl+Ua1hst14l+Vjf4pnwJNYJPTDnWOAh0cbd8+sxK4YKvDEjZ+J/C8nYnpPbP",
+	"f/x7rVolPosiFkoEED657xAZ0IkSTubLYM44lpSiSmkKRTBHF+PmkgtfGcgyoU2/Q2wbiD0uvOue23vw",
+	"8Nu7UsHjKwNsPq4tl6JTqb081O6uP9brr6r6P7JHdRwAvgnCgBdJA8cVGlf9ygDzqUh4yJU8f+bAkSJj",
+	"4z311dSKd1e0cs1md8tERheNLEpIfnAU8SMcSalvyOpVl1noM2VYvle3BYjSFy3cn4P0rks9MmgWHlIu",
+	"oRX+CXFFRNRVg+vOmVRiMMj7cn+NxH+fwG8FSYgF04NBq3OPA4HZonjrjv4zDbzCQ4KkkXsKk+xax+Vp",
+	"rG3ZKitrFRys0l/g/jNt+oe6jmORBQD79y88HksiAsatsp7Q5V1uGU+xdooO2MGJ/j0X5bHl4M/um8Qn",
+	"Vjdz5s0UxzP9/5ONkD3Ti2D/mDSvu6TukB/a56RaKT3K8WbcCatGqXihVvGYE9uOMCNybWocmCngrwGX",
+	"4oNTgIaO5SZJ6+luZmumFcX2LG2lTfOD/En6cn0eBpEBrt20CVrIoFPwZwh+mPhCrvEd2YOspWDy3jnu",
+	"rQG1IcAClyB3P50niYtLj+iz15hHYypE4fXU7KbiJw1Z2IiVPLpqUtFNBsYi5i4xDTAJBrc8LOKK0IhA",
+	"VCgRIbErZFbIJXbidciC+ooGMNchMb/h4o47BK3cLr4FAtExOazWyCjXt36kKAhAF0ydGO2TwGIeRSjC",
+	"cvRFv2MF6tY7tjRU0jyniBUuU5JGp+UQfeN1Pv0UTOHJ0+UbttRPkHIZhJMrUi7LiQiYJNQZj8heCpET",
+	"AkZrRZtNMzJPakVuP4EKAWoNwFiz8RPi08mNSU1PFvyNJDCxeuuAjJKm/qMKuRIRob4v7pireNskFFKW",
+	"Reip0xmH4k6y0PTklmTvtN3tYZNpBaQ5oy5AFs0CpR/KLbN7BdQUnwNPff70CaA+FXijeEQnGKCCb6Mv",
+	"gTA+8zhjWsGCyG44Mnn84oUrJrKCgK7QIFgVBftzRvQ4Y8oBEEnLnEandUxMKwWyZ+Odg+joYNx1/bzh",
+	"ZLFetyOS+86AB5jE5pA5lHyvkCa4qkJNO8iEhqGnjpjIbKz0SF3SEVo9LKlzpC/taMD3zhUjmpPxkrhs",
+	"SmM/wqclmVLfH9PJjUOafOZ7ck7SVun7lQEf8D/8AQ0Jf/iDwpyQSeHfMriv5rljMvqh3AiC8oW25Crp",
+	"d9SYTFgQlS8on8VqFWRPhC4LCbaqlA4Z/TQi3owrTHQGXEFNcKLIUBCoywmWNHVVpuEL4OVcy9XQIDyO",
+	"5greE7gnui57YkmG+afhCO3Hk7mQjA+4r1eitsEmc4F4OToVPGLcWqjedZPfMl/dqT/8gYQsCIUbT1im",
+	"zYES3oSrjoShF92BUHVyN2fYx3wJsnusVAd+rAkT5W5y1OQupAFB/3xAl76guCQop3GiXhBx5GQIGZxb",
+	"/bxhZlYTTH0aVQaoSuE3o1/02Ts61j/VET6NTtBYgcPpEBl87W2/3yGH9fqA5wY4XvVtOARVh2PyC+gp",
+	"x+Rv+pV//uM/fvyUnbKSqQoC9vp1bSMcQl1XaVJpjwl9IIpE/OEPx/CKISBITyTxPZCl4Tzb3d6w3W29",
+	"aV31RmRBl2RCfV+dTLhMCReihqZPA75g0Vy4aDnUKyVIhBAyLgu9Wzvm2iLZQM09mTbM38O5cExnwPEj",
+	"DkcCGtIFi1jokJFijCL0foaBRk6Ki/1loBibWs3oh7KWXcotN3FpYCuz8JaFAw64LPdPyKjLonBZbkwj",
+	"FqrRWi5bBAIG7LLAp0umBsgOiHOs3AG16QFXUqtkbkW9YxNgdYIEFWJD4W3yfpxythu2lGTMfOg6Joii",
+	"NGUxnXoTNuC4fqlLoQhzphKO+0x3z5bpbcriCbAxzwfHUsgUSdQIAD4im0HZyR3g9vG9CdPCmOYQnVAE",
+	"occiLBiQZQ1ZrhB5keWfVqS/5JTUNnS4QaVaqYInOmCcBl7puHRQqVYOMLJ9DkLRCxp4L25rLxQNe1Gf",
+	"0hfal2wamqzKDNqvq0g/8BEQU6xIBkJn1OMyspuMoozkqK+48VZLoBzqxMHDBj4xdQ7g3UbUt+MjFA9P",
+	"GuZ5UtEjUxEJuLv2W5PD6isyQj/yVbtvwjxGJ+QuFHw24LBEkA9aV0BHhvXzxvC0fdbUFBoKlJMZg/4Z",
+	"hJUX1PMrpKskHN9beNExOXqx8DjwHEXryR9JqwOvKr6hMBtWH7CwrIOeDV0jYay2LabkFqwZZU2Eg8Bf",
+	"IjIkmNJyQY0FQIE3Hc5MX1a5tgxn+siLHxpBkBjd730a+aO5cdB7X1Oe18JdGklGK9t2s9q/63zKRGUw",
+	"WoTJ2PqkZdT7QwLzwVGfsuK/toobCQSwt16tPmhtK/FMSdiJjtxLVJKSQlITX1HZcTcroVawpex1Whn/",
+	"sFpbN3iy9xfXPCN04HsH97/XQtNdHSGNr726/7VTXaYLXqjX738htameY1wlvLjFTOqeXahrxnT1IBAQ",
+	"738PTbe25geXxNb5/vajQmtpmtWb66XIkBLi6Uzdq1L/TpSnYO2z5TpIxFajr9BLxJytyOUKdTQhPXsT",
+	"Opkzdz+hkxOxWCgtCTkrxvswPgmXQaQeiwQSSyWajalkjqZ+KUkNWRSHXJKtI86y1HXAbfJq6WVGN80F",
+	"Ix3WqoboNq+67YsLaLfc/KHT6gLtpX7IqLs0RHrALSrduOg2G2cf8pSabCLUGaZ8jFolTdNJjU6bW6UG",
+	"UoV0M3BAsVXEIZmFIg4UgR5w6X20iqWhqDWi44nLprO59/ebBQ9+CmUU3959XP4MlO7b716NyF6tXiVj",
+	"L5L7DtgOAi0HGLcllqUbcBHCHyJGRNC+Yq0fowz+9rJxmqrHjtaoOLvT+yDAbCbYMnVh8a4BfwjzIlvy",
+	"rgHfjnlhYObvvOsz8a40fDVhXei7zXIu/WNlNfzz+G8lROcy4LNfXnAR/BSWEadLP+6293wY7hpGlyzn",
+	"a+Bzter9L7wRnP1LMUU8yEfyxNSMPSsKaG1NDSIca8XNsCtNqBV5tIJNK6Q1TWSk4+RhmqPvA76nbZUO",
+	"KiWxZK6OkAVsOCFz5rvkZbVKJFgBFdd19BJ06Jxhqfto7/QiOeB6KeS628I8BOTKabix0vTT2GStR+i9",
+	"eJLUqySk3BULAiUVyN5BnYwhqHfArdrNJzCwmsSTZKQnPX7xIhJR8AJVvGM0OUNkLlqc/w2n+RP+8LrR",
+	"ax7U8Rf1//WXGKX7J3x95BCvwioD3j0/JS/rB98ZA5w8BoNszSEvCZRmkA45qBJZIacJh0zYmeBKr2MB",
+	"YVglFjqhFnCANyyy4sl/CybwUGqLofsa4cAvk9wPW1xXYlcofB/sLGDxhcKB8Sq1TkLjdSQ8BD/kmsXm",
+	"VRA72P1ltZpGpqfh6Fla70lLkciFn5eK0Sm/DINNiEe95mm32S/6uwC30kDx49J9rwNJsiL9s+BNI9Cf",
+	"AJjIFG1Y8tj3twKmxTszsMQBzGbVJ+B2O3DLXODPGmaJVPRRvPJzcop0iWRPUcXcXSBeSrP3H8FLUNpc",
+	"r191QnGrFR+w0jIuPagzgbl/aEWdhZRrdWpCfR88R1g+XwvcNFJkbZ9QclTG6jkDrmhcOQ7IncddcVch",
+	"Z4JJjLJWuEMoDlEhSHrW2sNWzFMDvt4+tVHr+U2MUBh487sc/5nkeCvXJUuAbnX6TMXKTjHz77CZlSyc",
+	"AmLzPpnqd/PT80naPU1e8Bo+UuK27/IGWxSCJbXd71nEan/VPoWkIQlwA5ICxA9Jqe08HnAkqNr5SHzv",
+	"RpFIU9IQhzIuUDOe7ynSfQDyuI5pZB8jxl1oEOBJgn7pSAy4mq/Vcci1ZGG5MQNPC3f1Eoy9ByY5AWPL",
+	"wpMLGk3mxGU+Uzv2ohNyZBFZqX8hXlQZ8O/vI74nhfEZOIRrbQksYadvGxcXzas3zcQEtmKxmpKJ4BiT",
+	"FaWRB6BzgHpBF1ppwUUxKzMarDuQQKQg7qApEHqCy7XTk4a1xru5kCDPY0EnxdSILzgUeYJwI7W19Ls5",
+	"lQNuBEy94b3DWnW/QjA40mAqchbdDyAS2sup3kxYyrHBvMhbaC3CkwOe6BY0IgshI4yfSZgbBYee5qFO",
+	"hnE5RLNpx0gbyPg03iluKFlE9qi2bzENUE+uOej9k3whOnInwhvt+gMvY2poHHBXMOno4Baz+FpV4xkq",
+	"iQTBI2E/Burqb+l7oL7Wkop95G5OI4ztVYc69cWdOov06PbQAogX0zUCCe7Ri/a1h+2w/oqMuo1+c3jR",
+	"umz1m2cjHb1j+2TBFcxBaKIk9GbzSLvnFfwUnqH1UBubtVtMLdvIQ7Y0Uq8m4kirs16MgPjd+tclSWSC",
+	"iksH09qkTr9j5aPxt275kL2sl1/Ro1q5OvnOrU+/Hb+khzUTBby7/FEQ5fwZJZB86SQTzpctflWq1Y9+",
+	"DXzq8WHEPkZJoad8Baw0VNEuR2WqUFmpArX6gR30h535iJZxprG/i5dttWRUgXxTOMFD5ZVtrIJJR8Mm",
+	"soqvTG7JiCmIkpriKFq+B1S7/lCdDjn2euPghSc1e9OBVJolZSLVMEGE7CHxgxhJjNwIqBZdDqplVylB",
+	"Yyn8OFIcDWWIb+Frz/UZ8vHlvqMoKpORmk/Hee2NIA0wlhDoPHJ0znGOPVFNtfcrA37BZnSyNOsyrh1K",
+	"RknPFIhiIezjxI9diGLRzH9EFlSxF1s3xZe0GRHRVrOb0Vnzfeu02Ru230HcC4UINvDa7YHHiyr+Tg1b",
+	"AC7G3P0iiqwAfaYP4yuyzVn0K4VFQrz+ZnUsLL3+czZg/b5yj/pEjNHIanej/y7HseeWa/WDXCfW45LX",
+	"mSuW6TLScGmua+txyRMS65qqFRxUqpVa7aDyrakZr9HsnuUpqKU0s/1ueyKpD3kThWzYd+zLNTkplM3S",
+	"A2lRIYPMqzTnHrWoB3mDhPLIKzMeLxJZVYv8pi0WCnWJSoPp9bysF2QkO+r7hHJ5x8IBh+hlI2Kedptn",
+	"zat+q3HRG+Uk/bFwl6lrQX0zETKqkO/VU7bJ2VidQGoGVcwlewrz8Fslf1kkB8MTg5DdeiKWINRB1CwQ",
+	"TOPxgOms6nv7J9pHbdliCbVkUBgiikOu5uYCp95HebDsIxOClQDY/tjqkD0wVu0bkxRpdQZ876CKX1ph",
+	"wHtQ+H4Wh2rSfQdTVplrChgggdPQ9ySZzNkEKP80jRgfcBRbJYmEIHtbScK6tMPE95Qy1uqosQEyYnLD",
+	"IqIbug94zH1IBghjiO8MQvHRRL2ahSvK3tDMEmIGsiwAdVzJtNxtuJy1aCNp51XlPdvBhCrzvq0hk2IF",
+	"ecBtDRlODsTKCjF9EaTS7+Ymvl/4rlJSwpngdc9N40NxlyEr48OF/AQu2ddkIszwiaem9sY5QV2a802k",
+	"zStW2uNtTdM/q4qQTabcxUFzed4Ydpt/uW51waJpFIqH6VC20wZa62dbaCOTTpvlY4/8jGZhyaVoTsX9",
+	"EjNIBdhPUuQ3u0ueWu0Ldvq5dKfsHrUr8PEK1addMWtLbYrsIfUnIgQ+lZz09jKE1rFOQwZJK9SXX7O6",
+	"hNDZg9tP/piwK1tbAtmmUEgRcbReSukC29aKgjYcItcHHxb44LxIkqzbar9CoPO5kZeIjOjSBE97UGp3",
+	"hYyrZXydGsFKd93MpUg66G59GUxj3+JrYI/3RYrLcJRkz2CLju/cGhfLiDPboSSiYiKOWFKPkoi0FJIo",
+	"xtyI8doNmxjXTaRoGn9qhZ3uo9n2kGg1GDyo5+3rqzOTXZVRoCHfZsxIRMMZWq29SMt23Jpgf90lQIXi",
+	"KxJpNskwuzCAZO/PY4R8riuLe7IzRx7n8Dx8hNUiRd3MlhtBQEPm+cTjUSjiW6i0U8qW1ShVa39+e/DX",
+	"o7+8+v67H7798PL9Uf+wd9Ct/6XW2R5MhpysAOlKZK8m6ik0MkapRzHnZ6B2lMiATZSsp1e8rYVAETz0",
+	"oq0neK/X5AlWiCGF6PPSfHmaaHiEfVTXPGPlE5w5xAfDofae2pZDTcI8nhgMoY+6Vt5HqBubDAHM28Vz",
+	"umOQgeb5PonBaDDge3p0Q1yNldTTlHWptTu0C0RCOGQcR7oNOKjg+2s0PhFHbYTZVy0wtPtvm91egTiv",
+	"YVI6rmck7KxI5T+ETtnA2yRub5zqC5Y6dIqrtfqtLqIRmF9MRTgT0UOuYsO/o0upbXCS1KtVMuo0er3v",
+	"292zYbfZa/aHveZVf5RxtqKxiuxxMeCWDXD/hNwpaSEVWIyZj330ZCQdQond6V377GvVxKPrSe1IBfmD",
+	"oxdCk3PTT5/pSUxaLiSJI31gvmSWN2Tf0WkfioBQvswY9yoD/r0XzT1OXlZJUv4meQLWx4V6YAaJJYxH",
+	"Ts4QiUCzfbvymByA0a5WHXCzqcS655B6FT7NRYze4cSKVkQxzuFQO3bLy69Dslpnzdme36oBnkGcKkD0",
+	"jIDRmiIu20isebwnjanTMclqcyrJmDEOuPI0QtgVi6OQGhN55WvW9fVx2mFOGImh69Tco2QlpA5eegil",
+	"u2LMRREgITEYw8VdB0lKIn+ok4SKH0mU6oBno1w8TkZpm9tRhfS0iSfcLNoURE+1+52h9nqMTiCSSFFO",
+	"/L1Wxd/T5MBFml5YEDYz4OuiYa1wqgT+gfC9yZJQSWiULVWxd1ivO8ZlgH7e/ZMBNyFhEVQz0ZXtFPGL",
+	"dJMik3i3eZVGHKNAiE+SXHbridRhofMVp5FmPQAYiFZTPAKxSQuIQKcDxqP95DzUua0ciJPEuaXrNj4F",
+	"qoh+avzEID5CY9eLyihPIL0fcBNarOk9WSH35I+b6XumNfRXGy68pfH+6uAutd//t7X9m1ce3JqKFjba",
+	"fkbeUaCSm9UQXVj9aXhC4ahbBeici3DsuS7j/8oZezmmozhMxhWaiHAZLnA/A0L6yMJy0p+jmAGdQgiF",
+	"1NHCsWRy30q+wwhNKB/FXSgIlSacL+jMmxDf4zdGvk5jHfcrpMEHPO8911I7JIg3LxutiyRB/LoHkaw9",
+	"KyCGjC4bb1qnw4vW1Tst1GeCYioD3p8zXIAnyeiX8277qt+8Ohtedy8+JQB4IVlUNuD8NyCoOqHu5aGV",
+	"BW7n1cF2/rSSjjfSpH8aCiVeccWRlIQ1FuqIBLEnInsiYNxUMYM1TgSX8QKjOpWYrmCEAZ/qV5PwPeAx",
+	"h9xGwZmS1eygJOQJIP9v7fzu4EmW0RUNATOGUYSpHgAFurTTWkkQ6riLeQACtanbh3xtIv5srO7QMqH7",
+	"HIsWfllifg7ts2ZThStPJ7Bnh/tXztfI0VlEY7KXErF9Uga0hw8Wfe1aguYGOpshM9tkaUD12pSEal9J",
+	"hiadZKopztlHRefu5jSyqnJhCQm5P+CRmDGwyKQsA7V4aXIKzPIctHcky0jpc5ICokORnAGnkVh4E+r7",
+	"S0XT00wJRaSMwQITJkzuhNqPbvoOWxNKLUVjkV6RB8kMA25TeKNTpNErWuB3iCkWb+ymYw+5U5aI5WiY",
+	"EtHTE8HEkYzSYBcTAT6XpkAUkb6eLa7hmV+q47tAdPlXoIQbw1fWi8CrT5oIiTGf/bzwlreu/3fu3czv",
+	"6PJmsljGd8Gdf/vTXSi9aBLIyU+++7Pk4V0U//3u1v/49xv/pyC4+2nM7nagceYoes8jVReEgvyw5r+N",
+	"ISEmXzDbINqKctEBgTLGbMGtokV2iK/P9couDB/VxEGTDJf8MQlTxFX915HO13GNKCGtWzEONb/vmVrt",
+	"hZHyxuGto+TxCNSxg+0HaCmU/VzQJXKtheBsSbi4c7QfCk3LXph5e8D1PZBkb3SznIx0ipBdE1k97JDR",
+	"zXJsfh3H0uNKLIc0amAvd7orF/qitP1kwHUwpxeRCeVkzIiMx9i3yzEhsF6SiBamTT0kJLGpNesoyoiG",
+	"utlXyAKh/h5waOsl4BapLyD2wBoDlgNFr4yjTXHPkFEp+LH+19SDCkl6BgMuIzqdkr2Ioe+OkkksI7FQ",
+	"rHS+tE2qniQxd6GgyC2TkTfTnIRyNRfzp2rLMffp3TT29ysD3tN6lD6dxKRnqBHueUSDIBS3TBfJ5KIA",
+	"QidqB4brgXmPebfqIwLMFWuqdJymuPZ1evGgHXGrcXXatHMBfkloqqaFBoMVTaV8qO5EEmKngIw7xpLA",
+	"GJGPpR6MNjlEBEm+1sZYiUQAu2+XbpYT6CUL2I69hnHWIazKKZnazEPzPvZ+E9OhmA61AR6KafhTDzpJ",
+	"5EMeEw5hITokietrlKz8k/XyUG0wWZ59rcCD99DcghR12rcsvPXY3SY+gY3fzRtE6Fe+WFdmujuSNEAw",
+	"pNu6NGsI9wuNfrpz0i+lII6KKs/nCasiISb7n4yX5N2HU8emsOYx+Ok1Bj5BT0JFY9CCBhbmAcfaR1wg",
+	"CUmdOQZTjtEIfUdDV1tcGqen7eur/rD/odMcYp+h0RpJNwWAZv99tc2vR8rNEQcD3u1x39r2M2j8mZO5",
+	"7pzpbhlrSF2ym89L6sZZUqeARPnSUDrz0VapSk5pzDibehOP+kNIdRi6bOJTIwQ9Ob0b30fvGpbwYzL9",
+	"Kp+LBGYmg8z0qJgo7j8yOG0rM42Z9UkMNp+VEs8F1CxIiaUIVyjibtTZwul1lpjL2I+8gIaR6X41Upiv",
+	"y5RPPZ+NKmS0ws9HDhnlGbp+B5n6SAnBpgq5Ov53H051ddBR0Z3RL2+6N6N0qNcDDuQeEAtNKlrSpzxj",
+	"ylEo+I08RsJ/2uhhTGKj07lonTZeXzRNXhQ0B/AkodGAm/oGl95rsndYOyCjs/bpNVR77bfbw4tG901z",
+	"dKK4lXCXZEpDokvrY+TtJI6ImE4Jo6HvGTPUYe1gwEedxoeLduPMGgbzxRaxhDa8nbNzh/y503yjTr5z",
+	"9Yb84Q/jJdFk1FTiV0sdcI6RLNplDkBiLt44aF+m2zxY5jWsy4fk0CFSQPHUj2wSY28LpeFw8rZ/eTHg",
+	"kGGrZnDJqBK40xFaqo4sSFxf9a47nXa33zwDcg0A6Zyd414mNAyxBwrjbllMy7joBQ1vtCNFqQoLNQ08",
+	"7zKwQgHmsoj5S3BlW9MZqxge9p0nmT44bIcz4EkR2bQhclLd0JgOHXLZumxqIHGXSO9nhpUwpuBqACTw",
+	"Gb1NnRMKi+ced42PIg6gZ4SYEkrUPSHUBX+QLkivtBNF2FgoiWTGU6F/rJCGrt0PMgtGSQHaejmNTh3G",
+	"yONTMdScX323l8Xh5lmrrzF4wAf8lAYSTtXU+UqugO7yPFUKqilXrwC/Z+oiOiSTkng84FaRD712mTSD",
+	"hl0H5sLtpUf0vtnttdpXvWGn2R2+a12djU5gHQvQhKWuCrb6ePOH02bzrHk22k/dPEd4+8Q0iQaRyZw6",
+	"ZVLpfBnwDri1mNcf+k1ciQIYICecLkaPitjH8in6yqaQ7fXb3QYUlbEWpY7Z0IV61eAAjSK2CPTCwHBq",
+	"YsScBKOgxkxkQ+m6oygALu1t+7o7OiGHdQWY+3xYhZmihmwpndhkeNJAp2tiIEZijLCf11cFdjajHtfq",
+	"vEFIjNm7AXyySvjgxqXGKEUmJBZmJsbmbt8mDabkPumralT7UNwVCd3X8FbK2s4sBfJLEboXhmW+mIpw",
+	"UTbiqSXPKjiXjkt7Y4/TcKno4n4pESlXleMHyGEGLgiv7YTy2sNi+bOom0163L7wgOeWjg9qG4CgpOxF",
+	"kmBqry1wp0oWntP60cvScenV9LuXbvW72nffHU6+dV8evaL1KaO0Ojk6om61dkQPxtPDaW1cH1fH39Xr",
+	"E7d25L6c1I7G1Wm1SqvfqbG8n9kQGGLpuPbdwWE9G/psgEvQvPRAUdmMsklUTmbCG/mbycO1LeJQzFr7",
+	"QlzQcKZLxRxt/+I11/2FvrpqMZsF92vNEGwVx0LrHeR1pcmtM6L0gI4aTYryJdRxNp67dx9ea46c1xgk",
+	"GEqOU8lJc+JCafgYkjV8EP5yfbCw1baT9CoX01zwYavXHvBMY/M6irc1JbjXqiQV7jH/X5I9NY90CHVj",
+	"PyJjL4zmalfMMZ3RlaCbtFJ39GtzL0j60/+Pk4T5WLXJquR/HEOpNjJKXhlGIqL+iChJYUXPkEoRyIhn",
+	"ZCfp7CQFr278sCqoFdqY6C17txyfoTHhazErrUAPr4g6vqE6vtJxqfbqVbVcq5dr1ZJTgkhUU1gAywlA",
+	"VRj9zYW4ZT4Fy3ymcX7pdfNKQSw5wYCFE1jhy6paf666AWDuMNuC8IwtBOk1uhdgIEmxNWk5X+q+fnHa",
+	"7r+oH5LXBGIjtyf1+uCewTD27sPr4Vmj3xj2Gu8zDPhzWbeezZxls91TTdfU3dJudSLpQ9nvKZVsI+tV",
+	"1BOGP0nvOgWVQEaUu/J345RdyZXeaiZjMZ9dmdtkC+aWGL+y3O1Uc7e8I2En7lYhDQ6Ma5RSpJFDRgkx",
+	"Uh9SMqY+WQRphC7HkSY7I+yLAA5WSSIKiaSmW6HpN7k3MoBYsNH+idFYqR8zh8y8WwaNc+FlZ8DBFmK0",
+	"KjPGN1IXHUVmqTh0FEEbPxnQieKeurMOqnOBkFEogrkdNVmrVk/shbd6bZJl1Ce5na48cbCfeK71ESVW",
+	"q9p3kGmBZXWEaTEBcJYUfLN7NlANYwaeD2eC8EiyDwCIGEyappENeDK7Bq1iy4bu6NT45Cd0QntYIs4E",
+	"XK/n7wO+C4MnO/P3yVfG342HVr2EnPhURIKLGHo5claDUB8Sxoy4TJIO9Reezo8VMqL+ULOtau11R/FU",
+	"6Mq/VjrIsfHHCAs7sO7Js7Hu08/EunM++Gf0uWeyJQxB/p1rf7Fc+zTLVXdj278ohPv0AtFggx9JJOop",
+	"eGIEGSWYMyJ72FzufiqLBeW4zqqGmKQo1hZakx/X6zf6zWG/27jqtfqt9pViItC6G9N+rdbE+nqMEl4V",
+	"QW9bIDHHtqLWuoL4mma/OaqQtm5QhzvRIojtUVqJ6gLj/AapA84A7LTlJDtPhIRCFEOGYaoRpUw65+a4",
+	"CcyXvSzPzFacX7BhfECjedouHmhSAUXZ7vJTyd6pAT49XbAU2PKvX1+2+v3PSXQ3UdEEOVZo6OYaqDZx",
+	"/SDiEI32q4EtgEHobvoslFb9ns72O1m1ySpAhVAkEOk5bEFY54z6asg18a6nijpI0hEymoWs95cLELq7",
+	"zPWknof6FSj3AKnPICVjOplDjqoHhNOFSbaCiqlzik1xdIunDDV5i0v52sIhAUKGD81CNUxJ3AD1cT39",
+	"4VMSUf622bjov8WQyfRe9ViIlWckwQNZQgsac3VxhO0uFEJx00UC1kRcFjDuMj5Zmvw/uFJHmAH6lPtX",
+	"521BoNfsQjGm66vG+0brQvGkQlhEbBGIkIaevyQxp7fU801lpgQwZuinAk3DBkvS6sEqm/CEYesJupsr",
+	"qr/IXE/TR98WgHQs2bobq35Vwga2DFSAcqDErIxQznCgJz/k4Mw8TiEkEXT8EWcfo+EkDqUIR9CpXwmy",
+	"I/3FgO8pTmTkA6UCQeXzfS2fwKoITSsfmFhxqHehRgrFHYYEZMSuAfehHoZ6T5K7uUBpWptbQsvhbsLH",
+	"NQ/w+KxCehMRMIzgQegch4y6o3W117PcRv5GsspPMQuXqbCShLk+XFzR7R4/rZsCErFK9ogJIterTmlB",
+	"P3qLeFE6rkHJV4/rT07JlNflEZuxcP0EiCSZGRb04wXjM8VcDuoK0JFC5dJx6X/9rVp+9eMf/3spGV5G",
+	"oZJfPn2O4HQleuXL1a+PUV+Vxzy3dPxtTuB6rEzllHTI41aPJklE367Uo3dK1p1NlOGHSF6b62Fx3eVA",
+	"TPGef/6uZdkiA7+V0GXI7zu2XJW6uiBjkZ9iFjOyZx7d30LoWkvVX/ziuZ/uST6SLA0kS4VvhduONuca",
+	"kkn24EFKpDfjzCXX3QtdKyspCOBgt90kIC0Ti4beUjXPVFF+qFfvgT1l7slIhMv19Jdcm9LwsGCoH5oo",
+	"o7p66H2JMb+NNnnPG9nltdzS56JZW2fV2PHflg65s1b5rxQ945Ti0C8dl+ZRFMjjF+reVabgga3QIHih",
+	"NFhpX77aty9ulpMXK9so09q4Xgnc6b9Jb/YnOp7AcWvs16wkEkieS7VvIaVUfdbbVqS75JSmoVgM11gz",
+	"xQSi2bYCevbsIjEs4ENqfUUsK5sR9Sibuvq1blbxBRjYH8+MUw6rP+QTgp8gV0uRizMWQamKe7K1qGTP",
+	"zWCxru62BpErEZ2LmD8Hi8U4JnC1Ph2HfWHI4Xrz8Qiu6BDtKCOyl3Laf/7v/4PhqfpH0wDQZIuOHDIK",
+	"2d/ZJEKTclJGmE+F0qLsd2Ewk2VKfiX4HvyZtUQbi7JOLliIWyuGea0d+jg1vKS8W4fXT5NiFUrZRo4h",
+	"K2q5isiMwAuZpMNGQi8NOy1jCT7bwaILnEkskG/VbuA6t9jXPPYbaRqvgCp4F3rQDtRUiFiYfVoL9iS5",
+	"YUGU1s+4YctvpA4JQ5esWjJ6w6EsurcwJeSsgmvreu+cZCpNJOWcBDcH4+i9o8vXPs4i+Qd2VCjcnAGM",
+	"v0755sH5fvo6IQQtHgaUzvDbVGJVJ4DlSnaxIQNpxRv9DB5UkM7uzQZco1QmrKhW7VdfHVerx9VqTq5a",
+	"q20a6vAkymbx/LaymQmFUhT4MXl6YKVAur6R/6XX3jVFHZ/cp/qM3PFr9DRso/Q+FU8Gqx/y5LEvJjcb",
+	"GDKKYiNgmSN4GBy50B9YepAplCmXen/XNQebhim6jgXwCtvG6Tgj9dpUPWSztyn1fJMb0zxtdVrNq35W",
+	"xT3P+I/JVu7j3djKawWKa9Q0vlReopb3WF6ScI4knZfeMAFVSWIZAGGs7FLnU432DNziutfsDl9jWv9q",
+	"kXusVCRLx3WLzmvk3kCOFTyJfmyHTavX0FS8iQavDP47pf0tKC3ca+NQeUpCO/GF3NBgaKSLjCo9xtBc",
+	"pcckJBcIMAyi6G/EwoWnFlYhXZ1phxnGdmkLiEu87PQ/jEyBDEUS76jvswicRRS6ev7MQkHG1Mek/NAq",
+	"eDoXvovZ1fgSphTiiozuMODgiwS9gouEYkNwjPS9gHgcnFWmj5pjvGQWS1jHQhzo3B4ma/YkQQg4hdqD",
+	"LvbkCxljsmm28nMjrQCyDQdSG8Qu+PczogEv5kTk1BdSV1GChduVT+5hRwO+Cz9SEwHBbyQVAv5LsKVT",
+	"fdqJzk7GOmpLV636ErmTuaCnF+3eRv5Us/gTItAG9mQ4ND745AyqYPjfWdRvwaLgqtuF2J6STWXrx6zj",
+	"Vg2od8ALKrMdp9RRcQAuiC/4DFoBJ3X59qDPgbkE3Wav322dQsK74AOekNp9aM0EfATq6vliRjzuQJo7",
+	"VjvFvNwK6Sk6Tf1MDT3TEg+XeAJlC6BAhO9NI7Q0eZEk4o5j1oA2Z8mILiUxQFpjpcLqCnE0Ex60yV6C",
+	"N2fAFXcEsZhDH6u19Nv46XBkcNOBwJpyjpOEYwy4OeZ7+UVRkwKAx38lPaVHuUYAOQkZVh2fe5GubbBz",
+	"pOQDeELt4RpLehcell5vHh0rOiECWaY+tqNS7OLQKSnczzkj8TpYTkv9hRoCv9gRtOsZVNcqT0ldd0fN",
+	"MXl3E5MqnuJ3PvXbGK3wLD6HNmVT+he/WJ+G6leFwuuZ14U3hYRBVsC+Mu1+DJl2kord2JoMlCTTvRVu",
+	"y7Ei4qAE4P1tta8yasAukrxanoXGXwHdLs4GyB7KxkA79GhhxNvLw9I9wXBPwibOqS8ZCYT0IuzYBEW8",
+	"v0xjlo1VF63z5+EOGyCUYRr3uDYsbgJTjsW49JlYCk71eXmKNcfXwVS+SM6gSBzUiEoB+5TMIeb3eTWy",
+	"VjVtb0M9AFiVL2YQzY1lsfaE7xLdWBaayms1fb9Czh+SqLYbP7jG3fxXkuFbxkMdsrJdHziYC86+WHfD",
+	"9dX9DoeqZdBJ2h5s9DdoZP5cHofs8L8Lyr8FOdQ3/HFyssuAVcuNzc1c6G6F02ibelKsAuv7TZbfSCJZ",
+	"FPkMQkOSFghpH52POCMJ2ZSpN9iAa6nZ4xMBmWfTmLsyIXM+c2csPNYrHFVIy2WLQKgrRthHOol8JUff",
+	"MMvKvnfDluBtGHCpBnGN3d3sl9ywJeTUTkPxM9bP0BZ23Be23NFiu9mag74F9JeYzgEidHXqrvYpq7s7",
+	"Oiaj7xsXF83+8Lzb/mvzauSQ0el1t9u8Ov0wvGz1Lhv907ej/RNCky5AlpcCtQE9wObga2w5d4aw+eII",
+	"fHJSk6VC3ceFJS3AMXFcA+HQKZlTKR2XmtfdklMymDVMMAsS1zqNMsqY1WqtflBySghnoJiH9a2Jogbx",
+	"M5hyzpqddq/VH3bavVywUh4CO8juDwXWlHp+HDIdK4wWnanHqe/9vN3MEEetKAbqdXoE9aV1DmnWziu1",
+	"MR1J5SZYzUWUvJswQEWmwKMRCWuC0vQjTg6R3ZEY5o/bqtCI4xMcaAcG2U99jxvLTGTGh66Q2EUl8Oly",
+	"X+kl2MYcsCUlauUuPMDcdcvQb6W3K0regFV8YWx4Z+Z7KThbdk3c3LZ8F9665kEoJuqEx0DTPrMrBVgi",
+	"oYZ0F7Lelv5uDeOdC9/dwHXPvVBGJJjrIhIUmIwb0jvqH0MT7fCWSTJC0jAyiZ7JehS/Nkm4iZPeDUUg",
+	"nQFXvybf6bzZfWgJTZJ4Amu+PEM2v2Q5suLElhemQq5ERBgX8WxuLQU4vEOo4b96wQVMF2IGtmO6++sZ",
+	"5Fvhu/8luOPRDryx0/jQvu4nBL96WP8KuOPb9gUEWjSKeePR5+GMhaC6nzda3G4dh8qzwsO6YYT1hBGm",
+	"d3AtL8TrmmeGSdJRjtdm2KC6GwQ7Tz49D7QG/50B/ssxwI462AxT0kFfD2WEaIFDBXI9U+yxieAuckWM",
+	"GJgz3yVIA0yxeIsPmk6mq4qpKUc44NYWxmwiFoqrouA22orxpV55gACqcECsMm557ffBlUBt/1vhKWYG",
+	"Nr/k+U7z6qx19WZE9nQPCWK43v6aLlOR/3UwufvfsCjLU6bqAmx7zX7/4itgHPm5Xx0fVNcrVZ+FoxRq",
+	"V9szFI3hn4mjmPvzO0v5V2MpSMqenqcoMrueo3SZz6AWTo6ZYARXEW9Asm2ajCKNXohbJrfkFgAbafps",
+	"Iz6vltd6Lzz3d7J+L1l/326d/U7Vt6DqiLUPp+r4/mci6loS+p2m/6vRdEXFnoiiI1F9AUkja2vuZAmw",
+	"Lm6jqyJC8G1gG5jAK8Wj0GOSyHhBIkF+ZqEwhXmMhYz9FFNfotVMP+6ogcpGlUi6nNGQkRkNytOQpe31",
+	"5lTOyWROPQ7xwXQSOUmiDFIrOeAwBxEBQy1COoSLjLvNk4SzGY28W2bWZyXCmLVKxzTIYthlJdQWOf1Y",
+	"IDweSUIjQpOC6WYXSlWyHt3Dln44jnrBauCtVmw/m9TeU1RlHytMji6aZ2+a3eHp2+bpu2H73Qg8a6u/",
+	"nDdaF82zEdTdNcUnbz3hU+xoXmTYU+d5AUf8lXbjzoHGYl/ixkS5pTBYacfanzOCKA6ZTYJLT4JssT11",
+	"RvABJO8JYYr9yAQ3wt17Zn//5400jXV5RA1MfktDj6ob8hAKpXPdtCVDM951HSvYikM9k76H1vGRaZQf",
+	"QT1G3VYvUyajoMyG5d3WQ3PmYT4z4666qKFJgViRWam78LiVaKAHgFSDFbf0SeoAMT50U+osSTGxmlpZ",
+	"CXYgHe2j6UMPizlNIyeRqU3jhSKbx/cwa8+UYvyyJGRc3GODmtKqqXCU219tGzbPEMKkj6/Xb/Sve0WF",
+	"NozrZ6h5VOm4VkfpfOWLx4nrCAhIzjZysrGOZ+KnUoCmJBWBZhL+dy+dge9vIqV4IErf+xIjpgpE0Idi",
+	"QpKcaDMsT67k4lZKye3AimzV2p/fHvz16C+vvv/uh28/vHx/1D/sHXTrf6l1tj8HwwUKS3XlV3CyQpIq",
+	"X26w13nI2M+QZx3zKf79EPfzgq0VnrssikOOlhAoIWka4pgeBjYu6kyHUTAXSqMMfejyTKGaU9nHzolW",
+	"JcsB38NaloIz6HK7T8axp0QLrqVZJayDiDhSCugIK5RjwwXoxENgpjVlKC/ZVyoJXuYqR+bL8L0CClhb",
+	"LcO3A6lkC+r5peMSden/1CuoTMSiuJafKaxn1/S7pGHkKbj7CC9FQtd024NI27Q93h/r9VdV/R/+ishi",
+	"FXuUB5VYlu+YjMrV6mFlTCc3Y5/+zMZ1tcgXWAeyrNtOl4NQuC80Xg5hOAkR3MPat0Oo/vj3YPZvP5Qb",
+	"i5/LPW/GaRSHDCpBFsXPRndiSoeMK+7klo6n1JdsY7Hfg1fH9YNc/aVVk82Dyw9ebuyo0MFdP4p7fM62",
+	"Bm+UGGh6PUNDa1ywRZIuWUlpMgGNJvNV+nMNgJdkTKU3SYjP1GO+KyukrQv6/Slt0e4YWvEnMvHVytwK",
+	"SduU7aVdyAY801E026xsz7QoA/Wdi3CBhjsSCRIHAQuxoBV3TU9sjO6XEboPQ0Z9Av3noTL6SaYFXNI5",
+	"hkLvBRJQGUGL0hOgnMlVAeLZrNReHp6ACK9DWKPQWyzUPk2/0m2bt0EOAl8SBG+FjPDmjsjemC2F8Xya",
+	"Om4AjX0tcEtdMB4pnaL9GplxEsxllmQvUjwdC2F8I0kkhENi7kPnWIL2twGfzIVkmfGSyohT6vkQ8auO",
+	"F8NrsbcvgQb0E5axryvxIVTnzyvkFJeJWdMZXWi81MNhsUGoAaK+hAZxSlnpNPqnb9EQZDZrZoA8iuQj",
+	"NMVXIoMBEVTGB9L5jSQjm6yNTKM4qqs144mSSLh0SfZeM+6Z7reSzOktI3Pqklp1wF1vBlWhPbXberV+",
+	"uH+iA6VhIknGzBd36i7pGWsvzZzFvc8VYv02nPChnWC35Xb3FJ1NGNS2LCmB5A65ERq8z6BSXRYVLHwM",
+	"rD4DU08huJFj1mrHRy+LuxMhPyMLT5L//H/J30W8S8mVS4bn4W5MVLHUuAfrW19iByHc2FbcNiP6vwCJ",
+	"aUMXttiPvICGkaajKN2PjpNWoEfk0nt9Qv7cab5xSOfqjZLXv2fjjq5ICyRYozvZS+gvKBSezwZc4R7R",
+	"MTlqnm8kOcXHy/1lwPZPkpkOq69e/uf/Vf+vC3ck+SbIXMiYTUWIlakC7yPzoQSuy9QVck+I0mQUL5Fg",
+	"jWr+0DonIvQMryOSLiXZk4JQorhOSL1I92CNg9CbzSNdz0N/0kWDFbMvMw5TqKEVGMjeTzHcFvKq6qAB",
+	"PaDoXpj6VHEsrBlyN/citg/VrhYsotAvZU+tyyFvOj2H/HDZ2ceStZTrTnQ0wIIgJoUFxCHF9NxQBIES",
+	"dhSHEmOo9OtJomRkpZhx4L2jIil5EFerBxPPhX+Z/livkpByVywUUwzpRJF5fEBJ06MT6JFrbIxJfV/P",
+	"dJ6L6JhK5tgtVtmtJ2JpLc1lPsPiKROUBzi7M6NNxMK0wZsInuA0dMWXGNM14CbdR6mPsCHFznHUtE2V",
+	"1Mk7+mXM+QnjAKo7IboobMAJHa30e3LO3AEfLwmFLjqzUMTcJXcivGGhbihI3DiE6GXoHmFKlsU88Qy7",
+	"Zq+INmM297i7X6Aer/R2MPowSBwd9TSBKolw08hh7YCMOm/b/faw324PLxrdN00lsZK7ufCT4lVkLNwl",
+	"vvYSXrOylZJ9Qw0buElY8A1Gbny4aDfOrLH3dadabC1xWDsy019f9a47nXa33zwb9j90mqMTQLSJcBVg",
+	"HCWrxhwtAyKEtUgQol1vwTh6xw7rdTOaTnEdpeZrXUYH7d0jBjESFSQ/J4RicWu1VdNWSL2jyRNQEhwd",
+	"Rm1Awrv2K+kENCvbCp+uVgd8dNm4OG93L5tnw27zL9fNXn9UIY0EdDA63qpUMIQ7h8LjSqU4dYTfmw0B",
+	"WyVabyVu6N2y0MkgROqMA1kaIvpDsjfSDQ/wct6wJd7Ff8NKy/JP//zHf6hv6i9louD+8x//MXIG/O1l",
+	"47Tce9uA3iAijqTnMhxb0WR1s/ePoSwv5g5EKfVIW5QgDVGnr7QrIbk3nWKsCx1wSbk7Fh8VcTrtdXTR",
+	"bl0LD2oznbe7r1tnZ82rkSJalJvy0Fj5ImIh4n6x+Kru7CWDO/AlybALwxRfTEW4KBt5zBLbNFct7Y09",
+	"TsMl8IX97WUZ2DFu/3mES32jV0TM39Q8s7XZJStEwh11TfNuJU2yB4mTMNBG8wvMFD+FSFnbwoTfoUuF",
+	"EH0hLmgIfqfSYe1om/lkHKAmfclcjyqx6guWY4FPG1NPoK/+BgHWDF1mt9gIZ40t+3Vi5iAZK4em39T3",
+	"sSDPHSdmSIJDkj0o8ikdkFFcduuBocUXM0VRnQGvnzeM9cCBVnx3IsS6cmYf+td9GMLq5Kf7OwFnQOaY",
+	"rrky4O+g0R/Rjf6gJt4Wnf5OjBFswSiX2W5/6xrr9fSWmwjEZ3eg5vqVBfSnGLQZKRKJKxEiYR/g39OU",
+	"rFTDqLvdG9u9PNyysd3KEjuKhyuBhuzp+0Dq1f3MsupVZ8tmfjv073sqN0OveXrdbfU/DJvvm1f91QZ7",
+	"epuKVFUA/StQdZdhyGDOkYn1eKexj+VwK8bAUIXIxADI90GlWqnVDirf7tg0CZgFncHmSufAXBpB8KJW",
+	"qZbua6eHeLE1yc/egc1tRk03PaQQ/3r2BEUTyGKZJ4UbSLEIGKeBV1nShb+FQ9ESQcl4GWHXY/iDZhTA",
+	"kT3uyCFsMWaum/YE0AIWjQZ8HHu+C+5G1KonvgfkO2kkI0Kt7xjd8W5Oo6SNDsTdSO2EVO/cIsyhcCba",
+	"9yvkDeOKdDIoqqmGR+rkRVjcOsTcRxEuiZx7AdaGUztTTLcHgEi0cb28F+qKI4yKs1bfsKiNMOgFbPJF",
+	"ezXN2aeUWZ/eMVHX/2DAPT4VxwNOSORFPjsmeKFJo9NSX+qwyWNSq1QrVYCF3fE0771XYGl0WmrshKc7",
+	"5Lp/Xv6OfGhcXig6lBSEQ0QpIO3FPbw0bj5102B72Qn+76nF2o76MzGR2dsVspknIxaWwXVbVkRczcv4",
+	"xkQGjO6i5GUZPAuk3e8ANqZ12bFMjLG/gNMKYq0nRhv0wSBxQl5WibqXwnfFHXcG/LD+ioy6jX5zeNG6",
+	"bEHJXd1Hg0XhsgwV0kfa1rBfIY2kwu+eSJoTODrqYt9KwQPVccAhDqx52WhdDBsX3Wbj7MOwcdpvvW+O",
+	"KkSzG1ztqN3vDHvNq742p5jOYDClUfABaOr3CH3kAw5FYqCQ8F4OGIow4VNIRRDKJGS3jPqpdwi+NFGu",
+	"FdKjC0YUYVBDLyDeDbppuWuK6TL+/7F3dctpI1n4VXp8E8kBbLC9m+CaqvXYZIZxEiiDa+Iq7VoyakAV",
+	"0aLUwoSanaq53OudN5wn2epzTrdaIAgkjjfJxFcGpFarf87p8/d94RVNaUt17lxp5S8nTKMTCEZ3Shst",
+	"TBKB4NkOmTkTINP75PatXiGFBCS1FeRuGbKv6OYygl27tS1RpR4AS+q4scWTroKMv8T0mwcWZnoFMwc3",
+	"WKffdVlV75gBLmkt0/Bi3AXvl22bJRsCOUiQJSmfSS7dZZkGHLgl4u9ugdLAFknbSJ/rXuvCrzFNUyax",
+	"1tgSLBCXh8fGyZyn1UEA+WQBCFbo0ohn0hM6Q4T5w3c+ewo+NvD6smcM47+aFA82xhN1ZJFJfM9DNBNN",
+	"GDwa0tJXlhF5naUnaC4SUWGRqAbTKfw7nckxS4ZDV/WIxK+FdGVGIJaJ5b977onyYejpagVANSxoDJDK",
+	"jrKpJlOo3JE8cysmigP+fsjv8gToFGcXTQKefRdNdsw7UINPR0EzYp6wRsqUgKeAOwJKbZbdJe+sU6bx",
+	"OavO15jaMYzEuCPHQWq4IDwxTGaYNU3qlxnRLt0mO4JykvqhpmeGjxzZEhuH8GmsGoCiEzw/trvlVdzf",
+	"FMQ3BfGVKoiHUA9ZVTva1qsJGhESTGoKMJgU2KUTSgWYa5RwrlAUMb9LXY0EqXLGJQs8ASCcZfxDNdaZ",
+	"YroE89FTeLvvU8aaslXRAYnsRFkC51Xgb4XzaKDZhOBATr9EEulp4STbVNcEGeLKRsIYn7qMQymbKt2I",
+	"8tE9NR2JQr/iCf1JmUEYxtHfKK3ks1HCsmTEIeTnQAhNbzoDKaXrxBLBpVtjXZoIT0yTOBos4Da3yZ79",
+	"+fsf9cYzK4ZcYb6etVtCgYYJ97GijjnpLAYwWwKI9l0o/shVLYaU1VdqkwcRoDwrMY2xNQjkOfkz4B7d",
+	"SAACX6lL01/r0jkP3vruqcnoM/oGlQKYAgGjF4RgJBskMpPIVLWwi7gBZ3ZR88SZWLCZgMjhJBhFAxZH",
+	"4q2NC4/Ky/gZbM3DHNDIeU8CsWCaHwtUEuKU4ISo1qvQur0z3CY7WauQ2NP3aaBMT+yXrIhIxNcbR8cn",
+	"fwPPJe0FABVU/1dnsyisIsShtROgrDBNJjz/mjwHc35n5VCXaTg1PFo47fWy9FCMuv+Qcn6Yht9ZPxb2",
+	"QMmVWyueTjYtTNen05gBmN4IQgzDevLvN2v+gEwfKXVXE61pWvqdy9br23avd71cH0L8bXKGZSHwQD0B",
+	"P4DjsgB33DjavgxdNdWGlrchqdIKImRPDasc9urDam/qh++/48dE8K9S72dG+H6w6kfpukHpI8p3rr0d",
+	"KLeeBNlgzJ6CJqAUBLfGLnSZsp5lLGvBqa+xX9JEjNCiOT488gQ4m0yminPC5nABFYBrgR0M0kRqNUCG",
+	"aC6UK5bEN+rFPfWESFiM9AghJ5iqICNZTZlzEhycOoMiUJaRJdsrSqcU2g8p/ckTBU+Yy47rh+g5a73p",
+	"tq/ApMtVT1O1uU5tlKkKGPLF16QlHsR86WRTPTKPYsLAslyxYWAtKBEK/5in7vwK6yWl9ZRvInFHkUhC",
+	"4gONoR1CANYBdFMEAC7YIgLgquMtes+ALoONONHKrXHab/DGM+OM/3g/+jcXySfKETv7sX1++7L9+nLV",
+	"U/IS7Y6HcpUUm/sL+kryrWp509XHrSSEgVvekNSfFICinUkkoIg4yqSLLoVEmBpfkxmliZshjbNAYqar",
+	"qIUnDE1/TpSgjCnwn/oW0JQPIifKwWwEpC/BLb4LRb82BpXvCcdO+Ka+ZfMEaKthxUvmW0hk1Uu+8JlT",
+	"//P3PxonJwUfRJEGAt+v4gnIYW8cs7GLvn14jbd8kXuH4RvIrEY8KhSQlCCbzLJBMuGaxLkEm6rJ1I5E",
+	"nwvAw5lgIrjRT0ueqgcaHhpBwrRq+6L1qtvpA4HEZevm9qoFbvlTFuCdUGMHGWYmHxyKAaI4ZulMCKqf",
+	"Q/++3Vj79W33qvPjVavX85mT8ixdkLupOAbAmKEL4jBcwBALDwoD8GBKnnYYFDupv8b29xuHdeYDj9GL",
+	"1tXteedV92Wr37rw9/ebGoLfE/v7S6De6leTxQ7Z+TMZCS4lA78REbkiIDhClw9hd/u2h84Tzn0ko7uY",
+	"67iB2l+wjseRmsuFWykGBJjfft27fvGifQ6k3C+uX1/0ykk8yHMnk1k64BaQOUYnBtE04iJ7YgMfQFXm",
+	"MrXI8h3AsC4ST+SbJcrcCitlCmeOSJicDcY6ugUKPtE7Td1WpCNhDmLB6ObVFb2zV61bvAzRZyA0c9t6",
+	"c95qXbTUQ6C2AGo7eFo1VO3outKSg14I4zWesBaDXZii60jIxYarzt5gMOVBjHEvsINwTVJCmmxCQWTg",
+	"CV1Cggcc9YnCUGrJHR8ebVhLFihNYRmZJT8PFp5wyvqtfbfHh8/dJvMvb86hdgDMKjxYmQV2eXMOs3t5",
+	"8wN1Uq9gw81bMcWj02ma3PMQhWEZxbFTSpusnbT4UGVYIrIPbXocQP3mhIYsOWXu63hgnqNhrcJIriGn",
+	"pxHIT3iJ4AD2ryt1811JDnAq9CFHrpxNsC/NdXQ3rGRf0f22jnIrWHTQ67e6t9ddex40shJI58aLMybU",
+	"0mEBkxmfVmdTEyD0D4JZNj5oDANyNWA4kmQFJNKeaLP4lKW8Cuq5IB+VLtFSMMpynzIl/Vqu5cIbYSn6",
+	"caOhM8/UbFLdCztDXDio9qJsUIm6uq40WeNfJ0d//ue/dRyoOEhHXGaeoCsJUOPnXue1dvqmPAilToTb",
+	"wJbQp639l2BMaJyUMiaU4W0ipObeRSQEDM4a4plnO8JjDnn6CMQJq5q3BC+VBuOB8VIJC/WBqYS2xUet",
+	"G3zULF/Xy1O5NavQs1VWoaMiLJ/Wi6Be+CdhFlp9xleCmgrgpH8x6NRNKdk9DnaD4ItlE8yyC/vG+is3",
+	"CgGKcG169lkB7zPXrGCOq/PGgvDQ4FBCiIEhQfpROW8MZHq6YpnHkhONnXXgt3jsytKdP1ud84lwq824",
+	"FICfHl8O763aOXv/d7m8hFqNFt1HyORd4Je2FcHjYg7Ix6H57SrjPsfykU4xK+b9AoqcS2slU6FGbzCT",
+	"WRJGQax9UhWWxKEpq1tzWKYTvEVOmvu9mONrtEjfZGHC6brd67DjRv3vbq20bu4X6veXiTWHdtZK8VcZ",
+	"PufhY+NzYvvLmQMrJV874nFuLOuiSz5bPDVdlDU3i07vKr0MAUut1OfbmXKB5UhkPhdwz4NJQkDbkJIy",
+	"moFHU3CZVze2rq8q7E3nRYVd9y6AL1ff7QmIVJM9rjeMOiGoz8lwCEX+kVwHyMAS2/l7qmxyJHXCnior",
+	"lq34lcmBaZxZOuDUetPu9Xsb+HFxqL6k2HRx32y94O3XfQSbUmO9rtLxrYoTW5I8GsivliAlIL/JlIsH",
+	"BvddbfnDTwSPFQH7pCeCKRcGnrZUcq2eBhA33TpHrD8fYKV8lSrleah9+SwZbgpmFevxm6s0Cp6QhSJP",
+	"Y+lUGJ5ElZij5Yb+O2zCtoi4sZRqedAtkp4g6B+DY4WdeiIRB0b1+T7i81Pm02a5DbAWIpLFy3VMR9NT",
+	"wGUYi0OyBkcdohE/1+YnCpslL4H5vO+BGPCE5tFTl0E19KkaH6UD1KMSsQQ7wM603rF1RWFKdiM7zw9f",
+	"fXt9fL7I79uAHBSwstS4PVmaiNr2KAfLsAa/1iv157/thm2Qw4wugxx8trgGYEufnavzRa9oT0cZn+Ca",
+	"0JZ1FU3rwu5SR1uyuCGdL50GKQAfFizMj9FYZb7PD3JK5uv+lqxoNYpFBITnh/UPRx/+CWXoxtwvwQ0W",
+	"Aoncb+avVv40IGu1XZgM5AZfnJryaMB+6r96yYznBjWZjZ6QQqAPw5hXPEwG8YI5fkr/AShCVT3JryhF",
+	"we4WnvAnwVvORoRlgBkJeTWckvPqhoNIhPxdbZxNYp9q7mCqAZksHlapBAMSG8Ycn+0JfAeMbcfqV4jr",
+	"RhlD9D6RqO6nYRX2FRXctfVbUMqZKakzYtET5n018EOazKFaB1vHcN7PwX2AMAuYTZEG83ygIgkwEX4Z",
+	"YoW/BnkBKvE/N+M+4++yAzUtRawFhIf77qJz3r/ptpi6AIHi8Af1GVCXv/f2uPD2Cr/xILQ/AzoDfmEh",
+	"NMBPB9Zv9M3y3XdJuLA/h9E9i8LvvT1YlPrJhFp3NDgIo/tCe8v3H+SvsgER4oyQH2C/aDiIj4CAyLcc",
+	"Ag49bLrXWbe99ATmqJ6XwUBAM+m9Xn0rIPDhTHvZikhtanEjHFstmE5hZVHTv67k3N1zSKShc7LqHVS8",
+	"ZZKFHEBHxSDispZr+594EGfjknPNy2QUCQ2PhShYGhILioGtNkB6rrZwgXU5dwC7KbmEgmvrNvxdltyp",
+	"izZAPwML2kLXCXf6XXXMzZPrrAYL2XSrrfbVvVykSRwjxAgW3w3GSpqLEaaMUB6B1Wp/nlSHwSBLUpso",
+	"Y80jStk0lCmgMf5Ns6946f2WSqiw6ewuBhhTDbZLADdRpiR3xcyt0R3Liz0fa7UGV593vuqC1YRz0Lg2",
+	"vxzis1NS204ztJ6gdeLqQ/KwI9N0JsxEstgdz+acC8w/tofdeJhLWtTNWCpGrXXnTVX/VL3UyXeQJyjd",
+	"ptoBiQSX8BJtofrGpgmqaN4w4kUzfTLMK6tdurw5P7i8+YENgHM2AFQRlF3yNH9tZRTwecVO9FFDHieD",
+	"t5BAqBQ4MtdYTz03SU17v/3zt/8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
