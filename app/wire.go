@@ -49,7 +49,12 @@ func (a *App) wire() (*server.API, error) {
 	dels := deletions.New(a.Store.Q, a.Storage, a.Clock, a.Log, time.Minute)
 	a.workers = append(a.workers, dels.Run)
 	a.Deletions = dels
-	comp := compliance.New(compliance.Deps{Store: a.Store, Objects: a.Storage, Deletions: dels, Clock: a.Clock, Outbox: a.Outbox, Log: a.Log})
+	comp := compliance.New(compliance.Deps{Store: a.Store, Objects: a.Storage, Deletions: dels, Clock: a.Clock, Outbox: a.Outbox, Log: a.Log,
+		Limiter: a.Limiter, Limits: compliance.Limits{
+			VersionsPerKind: a.Cfg.DocumentVersionsPerKind,
+			BytesPerCase:    a.Cfg.DocumentBytesPerCase,
+			Uploads:         ratelimit.Per(a.Cfg.DocumentUploadsPerHour, time.Hour),
+		}})
 	spending, err := ledger.ParseLimits(a.Cfg.LedgerSpendingLimits)
 	if err != nil {
 		return nil, err

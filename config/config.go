@@ -24,8 +24,8 @@ type Config struct {
 	DatabaseURL    string
 	RedisURL       string
 	RedisPrefix    string
-	EncryptionKey  string // 32 bytes hex/base64 (FLOWXI_ENCRYPTION_KEY)
-	HMACKey        string // 32 bytes hex/base64 (FLOWXI_HMAC_KEY)
+	EncryptionKey  string `redact:"all"` // 32 bytes hex/base64 (FLOWXI_ENCRYPTION_KEY)
+	HMACKey        string `redact:"all"` // 32 bytes hex/base64 (FLOWXI_HMAC_KEY)
 	FrontendURL    string
 	PublicURL      string // base URL of this API (signed local URLs)
 	SMTPURL        string
@@ -57,12 +57,19 @@ type Config struct {
 	LoginRatePerEmailIP int
 	LoginRatePerIP      int
 
+	// Compliance document caps (DOCUMENT_VERSIONS_PER_KIND, DOCUMENT_BYTES_PER_CASE,
+	// DOCUMENT_UPLOADS_PER_HOUR): versions per kind per case, bytes per case (every version
+	// counts), upload attempts per user per hour. Zero means the default (services/compliance).
+	DocumentVersionsPerKind int
+	DocumentBytesPerCase    int64
+	DocumentUploadsPerHour  int
+
 	StorageDriver string // local | s3
 	S3Endpoint    string
 	S3Region      string
 	S3Bucket      string
-	S3AccessKey   string
-	S3SecretKey   string
+	S3AccessKey   string `redact:"all"`
+	S3SecretKey   string `redact:"all"`
 	S3PathStyle   bool
 
 	// Ledger: offered currencies (ISO 4217), the per-transfer limit in major units of each
@@ -85,7 +92,7 @@ func Load() (Config, error) {
 	c := Config{
 		Env:             get("FLOWXI_ENV", "development"),
 		HTTPAddr:        get("HTTP_ADDR", "127.0.0.1:8080"),
-		MetricsAddr:     get("METRICS_ADDR", "127.0.0.1:9090"),
+		MetricsAddr:     getOrOff("METRICS_ADDR", "127.0.0.1:9090"),
 		DatabaseURL:     get("DATABASE_URL", ""),
 		RedisURL:        get("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RedisPrefix:     get("REDIS_PREFIX", "flowxi:"),
@@ -143,6 +150,17 @@ func Load() (Config, error) {
 	}
 	if c.LoginRatePerIP, err = positiveInt("LOGIN_RATE_IP", DefaultLoginRatePerIP); err != nil {
 		return c, err
+	}
+	if c.DocumentVersionsPerKind, err = positiveInt("DOCUMENT_VERSIONS_PER_KIND", 0); err != nil {
+		return c, err
+	}
+	if c.DocumentUploadsPerHour, err = positiveInt("DOCUMENT_UPLOADS_PER_HOUR", 0); err != nil {
+		return c, err
+	}
+	if v := os.Getenv("DOCUMENT_BYTES_PER_CASE"); v != "" {
+		if c.DocumentBytesPerCase, err = strconv.ParseInt(v, 10, 64); err != nil || c.DocumentBytesPerCase <= 0 {
+			return c, fmt.Errorf("config: DOCUMENT_BYTES_PER_CASE: %q is not a positive integer", v)
+		}
 	}
 	for _, p := range split(get("TRUSTED_PROXIES", "")) {
 		pfx, err := parsePrefix(p)
@@ -249,22 +267,6 @@ func (c *Config) EnsureLocalSecrets() error {
 	return nil
 }
 
-// Redacted returns a printable copy with secrets hidden.
-func (c Config) Redacted() Config {
-	r := c
-	for _, p := range []*string{&r.EncryptionKey, &r.HMACKey, &r.SMTPURL, &r.S3AccessKey, &r.S3SecretKey} {
-		if *p != "" {
-			*p = "[redacted]"
-		}
-	}
-	if i := strings.Index(r.DatabaseURL, "@"); i > 0 {
-		if j := strings.Index(r.DatabaseURL, "://"); j > 0 && j < i {
-			r.DatabaseURL = r.DatabaseURL[:j+3] + "[redacted]" + r.DatabaseURL[i:]
-		}
-	}
-	return r
-}
-
 // weakKey reports a key that is not 32 random-looking bytes (e.g. "1111…", a placeholder).
 func weakKey(k string) bool {
 	b, err := hex.DecodeString(k)
@@ -283,6 +285,15 @@ func weakKey(k string) bool {
 func get(k, def string) string {
 	if v, ok := os.LookupEnv(k); ok && v != "" {
 		return v
+	}
+	return def
+}
+
+// getOrOff reads a setting whose empty value turns its feature off (README: "empty: off"), so
+// unset and empty differ: unset gives the default, empty gives "".
+func getOrOff(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok {
+		return strings.TrimSpace(v)
 	}
 	return def
 }

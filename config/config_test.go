@@ -34,7 +34,7 @@ func TestProductionRefusesUnsafeSettings(t *testing.T) {
 	if err := dev.Validate(); err != nil {
 		t.Fatalf("development defaults refused: %v", err)
 	}
-	if r := good.Redacted(); strings.Contains(r.EncryptionKey+r.HMACKey+r.SMTPURL, "8f3a") || r.SMTPURL != "[redacted]" {
+	if r := good.Redacted(); strings.Contains(r.EncryptionKey+r.HMACKey, "8f3a") || r.HMACKey != "[redacted]" {
 		t.Fatalf("not redacted: %+v", r)
 	}
 }

@@ -5,7 +5,6 @@ package server
 
 import (
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"strings"
 
@@ -55,13 +54,7 @@ func New(o Options) (*echo.Echo, error) {
 
 	e.Use(requestContext(o.Production), accessLog(o.Log, operationIDs(spec)), recoverer(o.Log))
 	if len(o.CORSOrigins) > 0 {
-		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins:  o.CORSOrigins,
-			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
-			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "X-App-Locale", "Accept-Language", "Idempotency-Key", echo.HeaderXRequestID},
-			ExposeHeaders: []string{echo.HeaderXRequestID, "Retry-After", "Idempotent-Replayed", "Content-Language"},
-			MaxAge:        600,
-		}))
+		e.Use(middleware.CORSWithConfig(corsConfig(spec, o.CORSOrigins)))
 	}
 	e.Use(bodyLimit(o.BodyLimit, o.UploadLimits))
 

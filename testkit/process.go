@@ -1,8 +1,10 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,9 +21,31 @@ import (
 
 // Process is a real `flowxi serve` process, for tests that need several instances or a crash.
 type Process struct {
-	URL  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	URL string
+	// MetricsURL is the operations listener (METRICS_ADDR) the process was given.
+	MetricsURL string
+	cmd        *exec.Cmd
+	done       chan struct{}
+	out        *syncBuffer
+}
+
+// syncBuffer keeps what the process writes on stdout and stderr.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// Output returns everything the process has logged so far (stdout and stderr).
+func (p *Process) Output() string {
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	return p.out.b.String()
 }
 
 var (
@@ -107,6 +131,10 @@ func ProcessEnv(cfg config.Config) []string {
 	if cfg.SkipMigrations {
 		env = append(env, "SKIP_MIGRATIONS=1")
 	}
+	if cfg.StorageDriver == "s3" {
+		env = append(env, "STORAGE_DRIVER=s3", "S3_ENDPOINT="+cfg.S3Endpoint, "S3_REGION="+cfg.S3Region, "S3_BUCKET="+cfg.S3Bucket,
+			"S3_ACCESS_KEY="+cfg.S3AccessKey, "S3_SECRET_KEY="+cfg.S3SecretKey, "S3_PATH_STYLE="+strconv.FormatBool(cfg.S3PathStyle))
+	}
 	return env
 }
 
@@ -118,14 +146,17 @@ func StartProcess(t testing.TB, cfg config.Config, extraEnv ...string) *Process 
 	cfg.MetricsAddr = FreeAddr(t)
 	cmd := exec.Command(Binary(t), "serve")
 	cmd.Env = append(ProcessEnv(cfg), extraEnv...)
+	out := &syncBuffer{}
+	var w io.Writer = out
 	if os.Getenv("FLOWXI_TEST_LOG") != "" {
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		w = io.MultiWriter(out, os.Stderr)
 	}
+	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &Process{URL: "http://" + cfg.HTTPAddr, cmd: cmd, done: make(chan struct{})}
+	p := &Process{URL: "http://" + cfg.HTTPAddr, MetricsURL: "http://" + cfg.MetricsAddr, cmd: cmd, done: make(chan struct{}), out: out}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(p.Kill)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -140,7 +171,7 @@ func StartProcess(t testing.TB, cfg config.Config, extraEnv ...string) *Process 
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("flowxi process exited before serving")
+			t.Fatalf("flowxi process exited before serving:\n%s", p.Output())
 		case <-ctx.Done():
 			t.Fatalf("flowxi process not healthy in time")
 		case <-time.After(50 * time.Millisecond):

@@ -10,6 +10,7 @@ import (
 	"github.com/flowxi/backend/services/clock"
 	"github.com/flowxi/backend/services/deletions"
 	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/services/ratelimit"
 	"github.com/flowxi/backend/services/store"
 )
 
@@ -52,6 +53,9 @@ type Deps struct {
 	Clock     clock.Clock
 	Outbox    *mail.Outbox
 	Log       *slog.Logger
+	// Limiter and Limits cap the documents one account can upload (zero Limits: the defaults).
+	Limiter *ratelimit.Limiter
+	Limits  Limits
 }
 
 // Compliance implements the compliance operations of the strict interface and the ledger's send
@@ -63,6 +67,8 @@ type Compliance struct {
 	clock   clock.Clock
 	outbox  *mail.Outbox
 	log     *slog.Logger
+	limiter *ratelimit.Limiter
+	limits  Limits
 	// decodes bounds concurrent full image decodes (CPU and memory heavy).
 	decodes chan struct{}
 }
@@ -72,7 +78,8 @@ func New(d Deps) *Compliance {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Compliance{st: d.Store, objects: d.Objects, dels: d.Deletions, clock: d.Clock, outbox: d.Outbox, log: d.Log, decodes: make(chan struct{}, 2)}
+	return &Compliance{st: d.Store, objects: d.Objects, dels: d.Deletions, clock: d.Clock, outbox: d.Outbox, log: d.Log,
+		limiter: d.Limiter, limits: d.Limits.withDefaults(), decodes: make(chan struct{}, 2)}
 }
 
 // stamp renders a time like every other API time (UTC, microseconds).

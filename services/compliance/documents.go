@@ -32,14 +32,17 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 	if p == nil {
 		return nil, apierr.ErrUnauthenticated
 	}
+	if err := s.allowUpload(ctx, p.UserID); err != nil {
+		return nil, err
+	}
 	kind, raw, err := readDocument(req.Body)
 	if err != nil {
 		return nil, err
 	}
 	caseKind := caseOfDocument[kind]
-	// Cheap refusals first, so nothing is stored for a case that cannot take documents; the
-	// transaction below checks again under the lock.
-	if err := s.precheck(ctx, p.UserID, caseKind); err != nil {
+	// Cheap refusals first, so nothing is stored for a case that cannot take documents (or has
+	// no room for this one); the transaction below checks again under the lock.
+	if err := s.precheck(ctx, p.UserID, caseKind, kind, int64(len(raw))); err != nil {
 		return nil, err
 	}
 	mime, err := s.checkDocument(ctx, raw)
@@ -64,6 +67,9 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 		if !editable(c.Status) {
 			return ErrNotEditable
 		}
+		if err := s.checkCaps(ctx, q, c.ID, kind, int64(len(raw))); err != nil {
+			return err
+		}
 		if err := s.dels.Claim(ctx, q, key); err != nil {
 			return err
 		}
@@ -85,7 +91,7 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 }
 
 // precheck refuses, without locking, an upload the case cannot take.
-func (s *Compliance) precheck(ctx context.Context, userID int64, caseKind string) error {
+func (s *Compliance) precheck(ctx context.Context, userID int64, caseKind, kind string, size int64) error {
 	u, err := s.st.Q.GetUserByID(ctx, userID)
 	if err != nil {
 		return err
@@ -98,9 +104,13 @@ func (s *Compliance) precheck(ctx context.Context, userID int64, caseKind string
 		return err
 	}
 	for _, c := range cases {
-		if c.Kind == caseKind && !editable(c.Status) {
+		if c.Kind != caseKind {
+			continue
+		}
+		if !editable(c.Status) {
 			return ErrNotEditable
 		}
+		return s.checkCaps(ctx, s.st.Q, c.ID, kind, size)
 	}
 	return nil
 }

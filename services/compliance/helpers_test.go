@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"testing"
 
+	"github.com/flowxi/backend/config"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
 )
@@ -18,8 +19,8 @@ type fixture struct {
 	key string
 }
 
-func newFixture(t testing.TB) *fixture {
-	env := testkit.New(t)
+func newFixture(t testing.TB, adjust ...func(*config.Config)) *fixture {
+	env := testkit.New(t, adjust...)
 	key, err := env.App.InternalKeys.Create(context.Background(), "ops-"+randHex(4),
 		[]string{"compliance:*", ledger.ScopeDeposit, ledger.ScopeWithdraw, ledger.ScopeAdmin})
 	if err != nil {

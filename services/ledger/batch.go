@@ -39,6 +39,7 @@ func (s *Service) runBatch(items []*item) {
 		return
 	}
 	for i, it := range items {
+		countPosting(outs[i])
 		it.done <- outs[i]
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/metrics"
 	"github.com/flowxi/backend/services/retry"
 )
 
@@ -106,6 +107,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	errs := w.Transport.Send(ctx, batch)
 	for i, r := range claim {
 		if errs[i] == nil {
+			metrics.MailSent.WithLabelValues("sent").Inc()
 			if err := w.Q.MarkMailSent(context.WithoutCancel(ctx), db.MarkMailSentParams{ID: r.ID, Now: w.Clock.Now()}); err != nil {
 				w.Log.Error("mail worker: mark sent", "outbox_id", r.ID, "error", err.Error())
 			}
@@ -124,9 +126,11 @@ func (w *Worker) finish(ctx context.Context, r db.MailOutbox, reason string, fin
 	}
 	var err error
 	if final {
+		metrics.MailSent.WithLabelValues("failed").Inc()
 		err = w.Q.FailMail(ctx, db.FailMailParams{ID: r.ID, LastError: &reason})
 		w.Log.Error("mail failed for good", "outbox_id", r.ID, "template", r.Template, "attempts", r.Attempts, "error", reason)
 	} else {
+		metrics.MailSent.WithLabelValues("retry").Inc()
 		next := w.Clock.Now().Add(Backoff(int(r.Attempts)))
 		err = w.Q.RetryMail(ctx, db.RetryMailParams{ID: r.ID, NextAttemptAt: next, LastError: &reason})
 		w.Log.Warn("mail will be retried", "outbox_id", r.ID, "template", r.Template, "attempts", r.Attempts, "next_attempt_at", next, "error", reason)

@@ -1,0 +1,129 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowxi/backend/services/ledger"
+	"github.com/flowxi/backend/testkit"
+)
+
+// scrape reads /metrics from the operations handler into series → value.
+func scrape(t *testing.T, ops *httptest.Server) map[string]float64 {
+	t.Helper()
+	res, err := ops.Client().Get(ops.URL + "/metrics")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %v %v", err, res)
+	}
+	defer res.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.LastIndexByte(line, ' '); i > 0 && !strings.HasPrefix(line, "#") {
+			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+				out[line[:i]] = v
+			}
+		}
+	}
+	return out
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+const (
+	postedTransfers = `flowxi_ledger_postings_total{kind="transfer",status="posted"}`
+	failedTransfers = `flowxi_ledger_postings_total{kind="transfer",status="failed"}`
+	postedDeposits  = `flowxi_ledger_postings_total{kind="deposit",status="posted"}`
+	mailSent        = `flowxi_mail_deliveries_total{result="sent"}`
+	mailRetry       = `flowxi_mail_deliveries_total{result="retry"}`
+	mailFailed      = `flowxi_mail_deliveries_total{result="failed"}`
+)
+
+// The declared ledger and mail counters move with their events: a deposit, a transfer and a
+// refused transfer (recorded as failed) are postings by kind and status; a delivered e-mail is
+// "sent", one the SMTP server did not take is "retry".
+func TestLedgerAndMailMetricsCount(t *testing.T) {
+	mb := testkit.NewMailbox(t)
+	env := testkit.New(t, mb.Use)
+	ops := httptest.NewServer(env.App.OpsHandler())
+	defer ops.Close()
+	key, err := env.App.InternalKeys.Create(context.Background(), "metrics-"+randHex(4), []string{ledger.ScopeDeposit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada, bob := env.CreateUser(), env.CreateUser()
+	wallet := func(u testkit.User) float64 {
+		r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/wallets", Token: u.Token, JSON: map[string]any{"currency": "EUR"}})
+		if r.Status != 201 {
+			t.Fatalf("wallet: %d %s", r.Status, r.Body)
+		}
+		return r.Data()["id"].(float64)
+	}
+	wa := wallet(ada)
+	wallet(bob)
+	before := scrape(t, ops)
+
+	if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/deposits", Headers: map[string]string{"X-Internal-Key": key, "Idempotency-Key": randHex(8)},
+		JSON: map[string]any{"wallet_id": wa, "amount": 1000, "currency": "EUR", "external_reference": "ref-" + randHex(4)}}); r.Status != 201 {
+		t.Fatalf("deposit: %d %s", r.Status, r.Body)
+	}
+	transfer := func(amount int) *testkit.Resp {
+		return env.Do(testkit.Req{Method: "POST", Path: "/api/v1/transfers", Token: ada.Token, Headers: map[string]string{"Idempotency-Key": randHex(8)},
+			JSON: map[string]any{"from_wallet_id": wa, "to_username": bob.Username, "amount": amount, "currency": "EUR"}})
+	}
+	if r := transfer(300); r.Status != 201 {
+		t.Fatalf("transfer: %d %s", r.Status, r.Body)
+	}
+	if r := transfer(5000); r.Code() != "INSUFFICIENT_FUNDS" {
+		t.Fatalf("refused transfer: %d %s", r.Status, r.Body)
+	}
+
+	sendCode := func() string {
+		email := "metrics-" + randHex(4) + "@example.com"
+		if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/register-email-code/send", JSON: map[string]any{"email": email}}); r.Status != 200 {
+			t.Fatalf("send code: %d %s", r.Status, r.Body)
+		}
+		return email
+	}
+	mb.Next(sendCode())
+	waitMetric(t, ops, before, mailSent, 1)
+	mb.Stop()
+	deferred := sendCode()
+	after := waitMetric(t, ops, before, mailRetry, 1)
+	// Nothing is left for a later attempt (the package's other tests read the outbox).
+	if _, err := env.App.Store.Pool.Exec(t.Context(), "DELETE FROM mail_outbox WHERE to_address = $1", deferred); err != nil {
+		t.Fatal(err)
+	}
+
+	for series, want := range map[string]float64{postedDeposits: 1, postedTransfers: 1, failedTransfers: 1, mailSent: 1, mailRetry: 1, mailFailed: 0} {
+		if got := after[series] - before[series]; got != want {
+			t.Errorf("%s moved by %v, want %v", series, got, want)
+		}
+	}
+}
+
+// waitMetric scrapes until series has moved by want since before (the worker counts after the
+// SMTP answer, a moment after the mailbox has the message), and returns that scrape.
+func waitMetric(t *testing.T, ops *httptest.Server, before map[string]float64, series string, want float64) map[string]float64 {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		m := scrape(t, ops)
+		if m[series]-before[series] >= want || time.Now().After(deadline) {
+			return m
+		}
+	}
+}
