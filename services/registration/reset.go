@@ -102,7 +102,9 @@ func (s *Registration) ResetPassword(ctx context.Context, r api.ResetPasswordReq
 }
 
 // checkResetCode checks the code of an active account (a wrong one is counted) and returns
-// the user; every refusal is ErrResetRefused. A code whose account is no longer active dies.
+// the user; every refusal is ErrResetRefused, audited by the same statement whatever the kind
+// of e-mail (so every refusal also costs the same write). A code whose account is no longer
+// active dies.
 func (s *Registration) checkResetCode(ctx context.Context, email, code string) (int64, error) {
 	var userID int64
 	err := s.tx(ctx, func(q *db.Queries, outcome *error) error {
@@ -110,17 +112,28 @@ func (s *Registration) checkResetCode(ctx context.Context, email, code string) (
 		if err != nil {
 			return err
 		}
-		if bad != nil {
-			*outcome = ErrResetRefused
+		reason := ""
+		switch {
+		case bad == ErrOTPInvalid:
+			reason = "wrong_code"
+		case bad != nil:
+			reason = "no_live_code"
+		case row.Status != "active":
+			// Blocked or closed since the code was sent: the code dies with it.
+			reason = "account_" + row.Status
+			if err := q.DeleteOTP(ctx, db.DeleteOTPParams{UserID: row.UserID, Purpose: purposeReset}); err != nil {
+				return err
+			}
+		default:
+			userID = row.UserID
 			return nil
 		}
-		if row.Status != "active" {
-			// Blocked or closed since the code was sent: the code dies with it.
-			*outcome = ErrResetRefused
-			return q.DeleteOTP(ctx, db.DeleteOTPParams{UserID: row.UserID, Purpose: purposeReset})
+		*outcome = ErrResetRefused
+		ev := audit.Event{Action: "auth.password.reset_failed", UserID: row.UserID, Details: map[string]any{"email": email, "reason": reason}}
+		if row.UserID != 0 {
+			ev.SubjectType, ev.SubjectID = "user", itoa(row.UserID)
 		}
-		userID = row.UserID
-		return nil
+		return audit.Record(ctx, q, s.d.Clock.Now(), ev)
 	})
 	return userID, err
 }
