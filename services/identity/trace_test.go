@@ -7,24 +7,13 @@ import (
 	"github.com/flowxi/backend/testkit"
 )
 
-// refuseTokensFor makes the test database refuse to store a token for one device name, as a
-// constraint would: token issuance then fails after the password check, the way any database
-// error there does.
-func refuseTokensFor(env *testkit.Env, deviceName string) {
-	exec(env, `CREATE OR REPLACE FUNCTION test_refuse_token() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN RAISE EXCEPTION 'refused by the test'; END $$`)
-	exec(env, `CREATE TRIGGER test_refuse_token BEFORE INSERT ON access_tokens FOR EACH ROW
-		WHEN (NEW.device_name = '`+deviceName+`') EXECUTE FUNCTION test_refuse_token()`)
-	env.T.Cleanup(func() { exec(env, `DROP TRIGGER IF EXISTS test_refuse_token ON access_tokens`) })
-}
-
 // TestLoginRecordsTheAttemptEvenWhenIssuingFails: a right password whose token cannot be
 // stored answers 500, but the attempt is audited and shows in the owner's security events —
 // a correct password is never observable without a trace. A wrong one is recorded as before.
 func TestLoginRecordsTheAttemptEvenWhenIssuingFails(t *testing.T) {
 	env := testkit.New(t)
 	u := env.CreateUser() // with a token, to read the security events
-	refuseTokensFor(env, "Refused Phone")
+	env.RefuseTokensFor("Refused Phone")
 	body := func(pw string) map[string]any {
 		return map[string]any{"email": u.Email, "password": pw, "device_id": "refused", "device_type": "ios", "device_name": "Refused Phone"}
 	}

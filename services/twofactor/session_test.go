@@ -74,15 +74,7 @@ func TestVerifyLoginRecordsTheRightCodeEvenWhenIssuingFails(t *testing.T) {
 	u := env.CreateUser()
 	secret, _ := enroll(t, env, u)
 	ctx := context.Background()
-	for _, sql := range []string{
-		`CREATE OR REPLACE FUNCTION test_refuse_token() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`,
-		`CREATE TRIGGER test_refuse_token BEFORE INSERT ON access_tokens FOR EACH ROW WHEN (NEW.device_name = 'Refused Phone') EXECUTE FUNCTION test_refuse_token()`,
-	} {
-		if _, err := env.App.Store.Pool.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { _, _ = env.App.Store.Pool.Exec(ctx, `DROP TRIGGER IF EXISTS test_refuse_token ON access_tokens`) })
+	env.RefuseTokensFor("Refused Phone")
 	ch, err := challenge.New(env.App.Cache).Create(ctx, challenge.Challenge{
 		UserID: u.ID, IP: "127.0.0.1", UserAgent: testUA, DeviceID: "refused", DeviceType: "ios", DeviceName: "Refused Phone",
 	}, env.Clock.Now())
