@@ -38,12 +38,14 @@ func (a *App) wire() (*server.API, error) {
 	if a.Storage, err = a.openStorage(); err != nil {
 		return nil, err
 	}
+	twofaLimits := twofactor.DefaultLimits()
+	twofaLimits.MaxFailures, twofaLimits.FailureWindow = a.Cfg.GuessBudget()
 	twofa := twofactor.New(twofactor.Deps{
 		Store: a.Store, Cache: a.Cache, Keys: a.Keys, Clock: a.Clock, Limiter: a.Limiter, Outbox: a.Outbox,
 		Sessions:   sessions.New(a.Store, a.Tokens, a.Outbox, a.Clock),
 		Challenges: challenge.New(a.Cache),
 		Grants:     stepup.New(a.Cache),
-		Limits:     twofactor.DefaultLimits(),
+		Limits:     twofaLimits,
 	})
 	// Uploaded objects that no row comes to refer to are deleted by this queue's worker.
 	dels := deletions.New(a.Store.Q, a.Storage, a.Clock, a.Log, time.Minute)
@@ -107,9 +109,11 @@ func (a *App) openStorage() (storage.Storage, error) {
 	}
 }
 
-// identity builds the login/session service (login limits from the configuration).
+// identity builds the login/session service (login limits and the per-e-mail password budget
+// from the configuration).
 func (a *App) identity() *identity.Identity {
 	perEmailIP, perIP := a.Cfg.LoginLimits()
+	guesses, window := a.Cfg.GuessBudget()
 	return identity.New(identity.Deps{
 		Store:      a.Store,
 		Hasher:     a.Hasher,
@@ -122,6 +126,8 @@ func (a *App) identity() *identity.Identity {
 			PerEmailIP: ratelimit.Per(perEmailIP, time.Minute),
 			PerIP:      ratelimit.Per(perIP, time.Minute),
 		},
+		Guesses: a.Limiter.Budget("login", guesses, window),
+		Outbox:  a.Outbox,
 		IdleTTL: a.Cfg.TokenIdleTTL,
 	})
 }

@@ -63,6 +63,12 @@ type Config struct {
 	DocumentVersionsPerKind int
 	DocumentBytesPerCase    int64
 	DocumentUploadsPerHour  int
+	// The per-account guessing budget (ACCOUNT_GUESS_LIMIT wrong guesses per
+	// ACCOUNT_GUESS_WINDOW, default 10 per 15 min), independent of the client address: each
+	// secret has its own count — passwords per login e-mail, second factors per account,
+	// password-reset and registration codes per e-mail. Zero means the default.
+	AccountGuessLimit  int
+	AccountGuessWindow time.Duration
 
 	StorageDriver string // local | s3
 	S3Endpoint    string
@@ -161,6 +167,12 @@ func Load() (Config, error) {
 		if c.DocumentBytesPerCase, err = strconv.ParseInt(v, 10, 64); err != nil || c.DocumentBytesPerCase <= 0 {
 			return c, fmt.Errorf("config: DOCUMENT_BYTES_PER_CASE: %q is not a positive integer", v)
 		}
+	}
+	if c.AccountGuessLimit, err = positiveInt("ACCOUNT_GUESS_LIMIT", DefaultAccountGuessLimit); err != nil {
+		return c, err
+	}
+	if c.AccountGuessWindow, err = duration("ACCOUNT_GUESS_WINDOW", DefaultAccountGuessWindow); err != nil {
+		return c, err
 	}
 	for _, p := range split(get("TRUSTED_PROXIES", "")) {
 		pfx, err := parsePrefix(p)
@@ -328,6 +340,25 @@ const (
 	DefaultLoginRatePerEmailIP = 5
 	DefaultLoginRatePerIP      = 30
 )
+
+// Default per-account guessing budget (DESIGN §4).
+const (
+	DefaultAccountGuessLimit  = 10
+	DefaultAccountGuessWindow = 15 * time.Minute
+)
+
+// GuessBudget returns the per-account guessing budget, with the defaults for unset (zero)
+// values.
+func (c Config) GuessBudget() (limit int, window time.Duration) {
+	limit, window = c.AccountGuessLimit, c.AccountGuessWindow
+	if limit <= 0 {
+		limit = DefaultAccountGuessLimit
+	}
+	if window <= 0 {
+		window = DefaultAccountGuessWindow
+	}
+	return limit, window
+}
 
 // DefaultAuditSealEvery is the sealer's interval unless AUDIT_SEAL_EVERY says otherwise; the
 // audit benchmark runs with it, as production does (tests seal more often to finish sooner).

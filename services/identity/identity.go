@@ -7,6 +7,7 @@ import (
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/challenge"
 	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/mail"
 	"github.com/flowxi/backend/services/password"
 	"github.com/flowxi/backend/services/ratelimit"
 	"github.com/flowxi/backend/services/sessions"
@@ -36,6 +37,10 @@ type Deps struct {
 	StepUp     *stepup.Grants
 	Clock      clock.Clock
 	Limits     Limits
+	// Guesses is the per-e-mail password budget (whatever the client address); Outbox sends
+	// the owner's notice when it is exhausted.
+	Guesses *ratelimit.Budget
+	Outbox  *mail.Outbox
 	// IdleTTL is the token idle lifetime: a token unused for longer is not listed nor counted.
 	IdleTTL time.Duration
 }
@@ -50,6 +55,8 @@ type Identity struct {
 	stepup     *stepup.Grants
 	clock      clock.Clock
 	limits     Limits
+	guesses    *ratelimit.Budget
+	outbox     *mail.Outbox
 	idle       time.Duration
 }
 
@@ -58,6 +65,7 @@ func New(d Deps) *Identity {
 	return &Identity{
 		st: d.Store, hasher: d.Hasher, limiter: d.Limiter, sessions: d.Sessions,
 		challenges: d.Challenges, stepup: d.StepUp, clock: d.Clock, limits: d.Limits, idle: d.IdleTTL,
+		guesses: d.Guesses, outbox: d.Outbox,
 	}
 }
 

@@ -32,8 +32,12 @@ func (s *Registration) SetPasswordRegisterEmailCode(ctx context.Context, r api.S
 	if verr != nil {
 		return nil, verr
 	}
+	slot, err := s.reserveGuess(ctx, s.d.RegisterGuesses, email)
+	if err != nil {
+		return nil, err
+	}
 	var out issued
-	err := s.tx(ctx, func(q *db.Queries, outcome *error) error {
+	err = s.tx(ctx, func(q *db.Queries, outcome *error) error {
 		row, bad, err := s.checkOTP(ctx, q, email, purposeRegister, b.Code)
 		if err != nil {
 			return err
@@ -48,6 +52,7 @@ func (s *Registration) SetPasswordRegisterEmailCode(ctx context.Context, r api.S
 	if err != nil {
 		return nil, err
 	}
+	slot.Release(ctx)
 	return api.SetPasswordRegisterEmailCode200JSONResponse(s.tokenIssued(ctx, out)), nil
 }
 

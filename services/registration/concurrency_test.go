@@ -4,11 +4,14 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/flowxi/backend/config"
 )
 
 // Twenty clients race to activate with the same valid code: one wins, the others see a spent code.
+// The guessing budget (which counts checks in flight) is raised so every call reaches the lock.
 func TestConcurrentSetPasswordActivatesOnce(t *testing.T) {
-	h := start(t)
+	h := start(t, func(c *config.Config) { c.AccountGuessLimit = 100 })
 	email := newEmail()
 	code := h.sendCode(email, "en")
 	const n = 20

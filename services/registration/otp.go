@@ -17,7 +17,11 @@ func (s *Registration) VerifyRegisterEmailCode(ctx context.Context, r api.Verify
 	if err := s.d.Limiter.Allow(ctx, "reg.verify", s.d.Limits.VerifyPerEmail, email); err != nil {
 		return nil, err
 	}
-	err := s.tx(ctx, func(q *db.Queries, outcome *error) error {
+	slot, err := s.reserveGuess(ctx, s.d.RegisterGuesses, email)
+	if err != nil {
+		return nil, err
+	}
+	err = s.tx(ctx, func(q *db.Queries, outcome *error) error {
 		_, bad, err := s.checkOTP(ctx, q, email, purposeRegister, r.Body.Code)
 		if err != nil {
 			return err
@@ -30,6 +34,7 @@ func (s *Registration) VerifyRegisterEmailCode(ctx context.Context, r api.Verify
 	if err != nil {
 		return nil, err
 	}
+	slot.Release(ctx)
 	return api.VerifyRegisterEmailCode200JSONResponse{Code: "OTP_VALID", Message: i18n.Msg(ctx, "OTP_VALID"), Valid: true}, nil
 }
 

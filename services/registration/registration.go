@@ -18,7 +18,6 @@ import (
 	"github.com/flowxi/backend/services/mail"
 	"github.com/flowxi/backend/services/password"
 	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/reqctx"
 	"github.com/flowxi/backend/services/secrets"
 	"github.com/flowxi/backend/services/store"
 	"github.com/flowxi/backend/services/tokens"
@@ -90,6 +89,11 @@ type Deps struct {
 	// SecondFactor, when nil, skips the 2FA check on password reset (until 2FA is wired).
 	SecondFactor SecondFactor
 	Limits       Limits
+	// ResetGuesses and RegisterGuesses are the per-e-mail budgets of wrong password-reset and
+	// registration codes (whatever the client address, whether or not the e-mail has an
+	// account); nil takes the default budget.
+	ResetGuesses    *ratelimit.Budget
+	RegisterGuesses *ratelimit.Budget
 }
 
 // Registration implements its operations of the generated strict interface.
@@ -108,6 +112,12 @@ func New(d Deps) *Registration {
 			*p.got = *p.def
 		}
 	}
+	if d.ResetGuesses == nil {
+		d.ResetGuesses = d.Limiter.Budget("pwreset.code", 0, 0)
+	}
+	if d.RegisterGuesses == nil {
+		d.RegisterGuesses = d.Limiter.Budget("reg.code", 0, 0)
+	}
 	d.FrontendURL = strings.TrimRight(d.FrontendURL, "/")
 	return &Registration{d: d}
 }
@@ -121,12 +131,18 @@ func (s *Registration) limitSend(ctx context.Context, bucket, email string) erro
 	if err := s.d.Limiter.Allow(ctx, bucket+".email", s.d.Limits.SendPerEmail, email); err != nil {
 		return err
 	}
-	return s.d.Limiter.Allow(ctx, bucket+".ip", s.d.Limits.SendPerIP, reqctx.From(ctx).IP)
+	return s.d.Limiter.Allow(ctx, bucket+".ip", s.d.Limits.SendPerIP, ratelimit.ClientKey(ctx))
 }
 
 // limitSetPassword counts one set-password or reset attempt per email+IP.
 func (s *Registration) limitSetPassword(ctx context.Context, bucket, email string) error {
-	return s.d.Limiter.Allow(ctx, bucket, s.d.Limits.SetPasswordPerEmailIP, email+"|"+reqctx.From(ctx).IP)
+	return s.d.Limiter.Allow(ctx, bucket, s.d.Limits.SetPasswordPerEmailIP, ratelimit.ClientKey(ctx, email))
+}
+
+// reserveGuess takes a slot in budget for one code guess on email, before anything is looked
+// up. The caller releases it on success only: a refused or broken-off attempt stays counted.
+func (s *Registration) reserveGuess(ctx context.Context, budget *ratelimit.Budget, email string) (*ratelimit.Slot, error) {
+	return budget.Reserve(ctx, ratelimit.Digest(email), s.d.Clock.Now())
 }
 
 // tx runs fn in a transaction. A domain outcome that must still commit (a wrong code counted)

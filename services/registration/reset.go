@@ -57,11 +57,19 @@ func (s *Registration) ForgotPassword(ctx context.Context, r api.ForgotPasswordR
 	return api.ForgotPassword200JSONResponse{Code: "PASSWORD_RESET_SENT", Message: i18n.Msg(ctx, "PASSWORD_RESET_SENT")}, nil
 }
 
+// ErrResetRefused is the one answer to every reset that fails on the code: wrong code, no live
+// code (never sent, expired, spent, exhausted), unknown, pending, blocked or closed e-mail.
+var ErrResetRefused = ErrOTPInvalid
+
 // ResetPassword checks the e-mailed code, then the second factor when the user has 2FA, then
 // (re-checking the code under its row lock) sets the new password, revokes every token of the
 // user and e-mails a notification in one transaction. The second factor is checked between the
 // two transactions: it is spent when it passes, so it comes after the code's own check, and no
 // transaction waits on the 2FA service.
+//
+// It is no oracle: before the code is looked at, the attempt takes a slot in the e-mail's
+// guessing budget (whether or not the e-mail has an account) and the new password is hashed,
+// so every refusal costs the same one argon2id hash and gives the same ErrResetRefused.
 func (s *Registration) ResetPassword(ctx context.Context, r api.ResetPasswordRequestObject) (api.ResetPasswordResponseObject, error) {
 	b := r.Body
 	email := normEmail(string(b.Email))
@@ -71,43 +79,77 @@ func (s *Registration) ResetPassword(ctx context.Context, r api.ResetPasswordReq
 	if verr := password.CheckNew(b.Password, b.PasswordConfirmation, email); verr != nil {
 		return nil, verr
 	}
-	var userID int64
-	err := s.tx(ctx, func(q *db.Queries, outcome *error) error {
-		row, bad, err := s.checkOTP(ctx, q, email, purposeReset, b.Code)
-		if err != nil {
-			return err
-		}
-		if bad != nil {
-			*outcome = bad
-			return nil
-		}
-		if row.Status != "active" {
-			// Blocked or closed since the code was sent: the code dies with it.
-			*outcome = ErrOTPExpired
-			return q.DeleteOTP(ctx, db.DeleteOTPParams{UserID: row.UserID, Purpose: purposeReset})
-		}
-		userID = row.UserID
-		return nil
-	})
+	slot, err := s.reserveGuess(ctx, s.d.ResetGuesses, email)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := s.d.Hasher.Hash(ctx, b.Password)
+	if err != nil {
+		return nil, err
+	}
+	userID, err := s.checkResetCode(ctx, email, b.Code)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.checkSecondFactor(ctx, userID, deref(b.TwofaCode)); err != nil {
 		return nil, err
 	}
-	err = s.tx(ctx, func(q *db.Queries, outcome *error) error {
+	if err := s.commitReset(ctx, email, b.Code, userID, hash); err != nil {
+		return nil, err
+	}
+	slot.Release(ctx)
+	return api.ResetPassword200JSONResponse{Code: "PASSWORD_RESET_SUCCESS", Message: i18n.Msg(ctx, "PASSWORD_RESET_SUCCESS")}, nil
+}
+
+// checkResetCode checks the code of an active account (a wrong one is counted) and returns
+// the user; every refusal is ErrResetRefused, audited by the same statement whatever the kind
+// of e-mail (so every refusal also costs the same write). A code whose account is no longer
+// active dies.
+func (s *Registration) checkResetCode(ctx context.Context, email, code string) (int64, error) {
+	var userID int64
+	err := s.tx(ctx, func(q *db.Queries, outcome *error) error {
+		row, bad, err := s.checkOTP(ctx, q, email, purposeReset, code)
+		if err != nil {
+			return err
+		}
+		reason := ""
+		switch {
+		case bad == ErrOTPInvalid:
+			reason = "wrong_code"
+		case bad != nil:
+			reason = "no_live_code"
+		case row.Status != "active":
+			// Blocked or closed since the code was sent: the code dies with it.
+			reason = "account_" + row.Status
+			if err := q.DeleteOTP(ctx, db.DeleteOTPParams{UserID: row.UserID, Purpose: purposeReset}); err != nil {
+				return err
+			}
+		default:
+			userID = row.UserID
+			return nil
+		}
+		*outcome = ErrResetRefused
+		ev := audit.Event{Action: "auth.password.reset_failed", UserID: row.UserID, Details: map[string]any{"email": email, "reason": reason}}
+		if row.UserID != 0 {
+			ev.SubjectType, ev.SubjectID = "user", itoa(row.UserID)
+		}
+		return audit.Record(ctx, q, s.d.Clock.Now(), ev)
+	})
+	return userID, err
+}
+
+// commitReset re-checks the code under its row lock and, in one transaction, stores hash,
+// spends the code, revokes every token, e-mails the owner and audits the reset.
+func (s *Registration) commitReset(ctx context.Context, email, code string, userID int64, hash string) error {
+	return s.tx(ctx, func(q *db.Queries, outcome *error) error {
 		now := s.d.Clock.Now()
-		row, bad, err := s.checkOTP(ctx, q, email, purposeReset, b.Code)
+		row, bad, err := s.checkOTP(ctx, q, email, purposeReset, code)
 		if err != nil {
 			return err
 		}
 		if bad != nil || row.UserID != userID || row.Status != "active" {
-			*outcome = ErrOTPExpired // used or replaced meanwhile
+			*outcome = ErrResetRefused // used or replaced meanwhile
 			return nil
-		}
-		hash, err := s.d.Hasher.Hash(ctx, b.Password)
-		if err != nil {
-			return err
 		}
 		if err := q.SetPasswordHash(ctx, db.SetPasswordHashParams{ID: row.UserID, PasswordHash: &hash, UpdatedAt: now}); err != nil {
 			return err
@@ -130,10 +172,6 @@ func (s *Registration) ResetPassword(ctx context.Context, r api.ResetPasswordReq
 			Details: map[string]any{"revoked_tokens": revoked},
 		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	return api.ResetPassword200JSONResponse{Code: "PASSWORD_RESET_SUCCESS", Message: i18n.Msg(ctx, "PASSWORD_RESET_SUCCESS")}, nil
 }
 
 // checkSecondFactor asks the 2FA service (when wired) for a TOTP or recovery code. A missing

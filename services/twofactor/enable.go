@@ -13,10 +13,11 @@ import (
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/ratelimit"
 	"github.com/flowxi/backend/services/reqctx"
 )
 
-// EnableTwofa verifies a code against the pending secret and, in one transaction, stores the
+// EnableTwofa verifies a code against the calling token's pending secret and, in one transaction, stores the
 // secret encrypted, turns 2FA on, claims the code's time step, replaces the recovery codes
 // (kept hashed) and queues the notification. The recovery codes are returned once. No session
 // is logged out.
@@ -35,7 +36,8 @@ func (s *TwoFactor) EnableTwofa(ctx context.Context, req api.EnableTwofaRequestO
 	if u.TwofaEnabled {
 		return nil, ErrAlreadyEnabled
 	}
-	pend, ok, err := s.pending.get(ctx, u.ID, s.clock.Now())
+	sess := session{userID: u.ID, tokenID: p.TokenID}
+	pend, ok, err := s.pending.get(ctx, sess, s.clock.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +98,7 @@ func (s *TwoFactor) EnableTwofa(ctx context.Context, req api.EnableTwofaRequestO
 		return nil, err
 	}
 	// Committed: the pending secret has served. A failure here only leaves it to expire.
-	_ = s.pending.clear(context.WithoutCancel(ctx), u.ID)
+	_ = s.pending.clear(context.WithoutCancel(ctx), sess)
 	return api.EnableTwofa200JSONResponse{Code: "TWOFA_ENABLED", Message: i18n.Msg(ctx, "TWOFA_ENABLED"), Enabled: true, RecoveryCodes: codes}, nil
 }
 
@@ -116,5 +118,5 @@ func (s *TwoFactor) replaceRecoveryCodes(ctx context.Context, q *db.Queries, use
 
 // limitUserIP applies the per user + IP limit of enable, disable and step-up.
 func (s *TwoFactor) limitUserIP(ctx context.Context, name string, userID int64) error {
-	return s.limiter.Allow(ctx, name, s.limits.PerUserIP, strconv.FormatInt(userID, 10)+"|"+reqctx.From(ctx).IP)
+	return s.limiter.Allow(ctx, name, s.limits.PerUserIP, ratelimit.ClientKey(ctx, strconv.FormatInt(userID, 10)))
 }

@@ -3,6 +3,7 @@ package twofactor
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/challenge"
 	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/ratelimit"
 	"github.com/flowxi/backend/services/reqctx"
 	"github.com/flowxi/backend/services/sessions"
 	"github.com/flowxi/backend/services/tokens"
@@ -23,7 +25,7 @@ import (
 // token is issued exactly as by a password login (sessions.Complete).
 func (s *TwoFactor) VerifyLogin2fa(ctx context.Context, req api.VerifyLogin2faRequestObject) (api.VerifyLogin2faResponseObject, error) {
 	info := reqctx.From(ctx)
-	if err := s.limiter.Allow(ctx, "twofa-verify-login", s.limits.VerifyLoginPerIP, info.IP); err != nil {
+	if err := s.limiter.Allow(ctx, "twofa-verify-login", s.limits.VerifyLoginPerIP, ratelimit.ClientKey(ctx)); err != nil {
 		return nil, err
 	}
 	id := req.Body.ChallengeId.String()
@@ -74,7 +76,7 @@ func (s *TwoFactor) VerifyLogin2fa(ctx context.Context, req api.VerifyLogin2faRe
 	if !won {
 		return nil, ErrChallengeExpired
 	}
-	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error { return s.claim(ctx, q, u, f, purposeLogin, now) })
+	err = s.claimLogin(ctx, u, f, ch, now)
 	if errors.Is(err, errClaimLost) {
 		// The same factor was spent by another flow between match and claim.
 		return nil, a.fail(ctx, reasonReplayed, nil)
@@ -92,6 +94,20 @@ func (s *TwoFactor) VerifyLogin2fa(ctx context.Context, req api.VerifyLogin2faRe
 		Code: "LOGIN_SUCCESS", Message: i18n.Msg(ctx, "LOGIN_SUCCESS"),
 		Data: api.TokenData{AccessToken: iss.AccessToken, TokenType: "Bearer", AccountStatus: api.AccountStatus(u.Status), UserId: u.ID},
 	}, nil
+}
+
+// claimLogin spends the factor and commits the trace of the right code with it, before the
+// token is issued: a failure to issue cannot hide a correct second factor.
+func (s *TwoFactor) claimLogin(ctx context.Context, u db.GetTwofaUserRow, f factor, ch challenge.Challenge, now time.Time) error {
+	return s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		if err := s.claim(ctx, q, u, f, purposeLogin, now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{
+			Action: "auth.login.second_factor_accepted", UserID: u.ID, SubjectType: "challenge", SubjectID: ch.ID,
+			Details: map[string]any{"method": f.kind, "device_id": ch.DeviceID, "device_type": ch.DeviceType},
+		})
+	})
 }
 
 // rejectChallenge deletes a challenge that can no longer be used, audits why, and answers 410.

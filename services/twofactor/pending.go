@@ -18,7 +18,10 @@ import (
 const EnrollTTL = 600 * time.Second
 
 // pendingStore keeps the enrollment secret in Redis only (never in PostgreSQL before a code
-// proves it), encrypted so a Redis dump does not leak it either.
+// proves it), encrypted so a Redis dump does not leak it either. A secret belongs to the
+// session (access token) that asked for it: another token of the same user gets its own, and
+// enabling accepts only a code of the secret shown to the calling token — a stolen token
+// cannot read the secret its owner is about to enable.
 type pendingStore struct {
 	c    *cache.Cache
 	keys *secrets.Keys
@@ -35,16 +38,21 @@ type pending struct {
 	ExpiresAt time.Time
 }
 
-func (p *pendingStore) key(userID int64) string {
-	return p.c.Key("twofa", "pending", "{u"+strconv.FormatInt(userID, 10)+"}")
+// session names whose pending secret it is: a user and one of their tokens.
+type session struct{ userID, tokenID int64 }
+
+func (p *pendingStore) key(s session) string {
+	return p.c.Key("twofa", "pending", "{u"+strconv.FormatInt(s.userID, 10)+"}", "t"+strconv.FormatInt(s.tokenID, 10))
 }
 
-func pendingAAD(userID int64) []byte { return []byte("totp-pending:" + strconv.FormatInt(userID, 10)) }
+func pendingAAD(s session) []byte {
+	return []byte("totp-pending:" + strconv.FormatInt(s.userID, 10) + ":" + strconv.FormatInt(s.tokenID, 10))
+}
 
 // get returns the live pending secret; one past its expiry by the service clock counts as
 // missing (the Redis TTL only cleans up).
-func (p *pendingStore) get(ctx context.Context, userID int64, now time.Time) (pending, bool, error) {
-	b, err := p.c.R.Get(ctx, p.key(userID)).Bytes()
+func (p *pendingStore) get(ctx context.Context, sess session, now time.Time) (pending, bool, error) {
+	b, err := p.c.R.Get(ctx, p.key(sess)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return pending{}, false, nil
 	}
@@ -58,7 +66,7 @@ func (p *pendingStore) get(ctx context.Context, userID int64, now time.Time) (pe
 	if !now.Before(rec.ExpiresAt) {
 		return pending{}, false, nil
 	}
-	plain, err := p.keys.Decrypt(rec.SecretEnc, pendingAAD(userID))
+	plain, err := p.keys.Decrypt(rec.SecretEnc, pendingAAD(sess))
 	if err != nil {
 		return pending{}, false, err
 	}
@@ -68,16 +76,16 @@ func (p *pendingStore) get(ctx context.Context, userID int64, now time.Time) (pe
 // getOrCreate returns the live pending secret or creates one. Two concurrent calls converge
 // on the same secret: the replacement is written only if the key still holds what was read
 // (a WATCHed transaction), so a client never shows a QR code for a secret that was overwritten.
-func (p *pendingStore) getOrCreate(ctx context.Context, userID int64, now time.Time) (pending, error) {
+func (p *pendingStore) getOrCreate(ctx context.Context, sess session, now time.Time) (pending, error) {
 	for attempt := 0; attempt < 5; attempt++ {
-		if cur, ok, err := p.get(ctx, userID, now); err != nil || ok {
+		if cur, ok, err := p.get(ctx, sess, now); err != nil || ok {
 			return cur, err
 		}
 		secret, err := newSecret()
 		if err != nil {
 			return pending{}, err
 		}
-		enc, err := p.keys.Encrypt([]byte(secret), pendingAAD(userID))
+		enc, err := p.keys.Encrypt([]byte(secret), pendingAAD(sess))
 		if err != nil {
 			return pending{}, err
 		}
@@ -86,7 +94,7 @@ func (p *pendingStore) getOrCreate(ctx context.Context, userID int64, now time.T
 		if err != nil {
 			return pending{}, err
 		}
-		k := p.key(userID)
+		k := p.key(sess)
 		err = p.c.R.Watch(ctx, func(tx *redis.Tx) error {
 			old, err := tx.Get(ctx, k).Bytes()
 			if err != nil && !errors.Is(err, redis.Nil) {
@@ -116,6 +124,6 @@ func (p *pendingStore) getOrCreate(ctx context.Context, userID int64, now time.T
 }
 
 // clear removes the pending secret (after enable commits).
-func (p *pendingStore) clear(ctx context.Context, userID int64) error {
-	return p.c.R.Del(ctx, p.key(userID)).Err()
+func (p *pendingStore) clear(ctx context.Context, sess session) error {
+	return p.c.R.Del(ctx, p.key(sess)).Err()
 }

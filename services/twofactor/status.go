@@ -10,9 +10,9 @@ import (
 	"github.com/flowxi/backend/services/reqctx"
 )
 
-// GetTwofaStatus reports whether 2FA is on. While it is off, it hands out the pending
-// enrollment secret (created, or reused while it lives) with its otpauth URI and the seconds
-// left; nothing is written to PostgreSQL. Once on, the secret is never returned again.
+// GetTwofaStatus reports whether 2FA is on. While it is off, it hands out the calling token's
+// pending enrollment secret (created, or reused while it lives) with its otpauth URI and the
+// seconds left; nothing is written to PostgreSQL. Once on, the secret is never returned again.
 func (s *TwoFactor) GetTwofaStatus(ctx context.Context, _ api.GetTwofaStatusRequestObject) (api.GetTwofaStatusResponseObject, error) {
 	p := reqctx.PrincipalFrom(ctx)
 	if p == nil {
@@ -30,7 +30,7 @@ func (s *TwoFactor) GetTwofaStatus(ctx context.Context, _ api.GetTwofaStatusRequ
 		return out, nil
 	}
 	now := s.clock.Now()
-	pend, err := s.pending.getOrCreate(ctx, u.ID, now)
+	pend, err := s.pending.getOrCreate(ctx, session{userID: u.ID, tokenID: p.TokenID}, now)
 	if err != nil {
 		return nil, err
 	}

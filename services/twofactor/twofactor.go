@@ -32,7 +32,8 @@ type Limits struct {
 	// VerifyLoginPerIP applies to verify-login, keyed by IP.
 	VerifyLoginPerIP ratelimit.Limit
 	// MaxFailures wrong second factors per FailureWindow lock the account's second factor
-	// (429) whatever the flow; a new login does not reset the count.
+	// (429) whatever the flow; a new login does not reset the count (ACCOUNT_GUESS_LIMIT,
+	// ACCOUNT_GUESS_WINDOW).
 	MaxFailures   int
 	FailureWindow time.Duration
 }
@@ -42,8 +43,8 @@ func DefaultLimits() Limits {
 	return Limits{
 		PerUserIP:        ratelimit.Per(5, time.Minute),
 		VerifyLoginPerIP: ratelimit.Per(20, time.Minute),
-		MaxFailures:      10,
-		FailureWindow:    15 * time.Minute,
+		MaxFailures:      ratelimit.DefaultBudgetMax,
+		FailureWindow:    ratelimit.DefaultBudgetWindow,
 	}
 }
 
@@ -73,7 +74,10 @@ type TwoFactor struct {
 	grants     *stepup.Grants
 	limits     Limits
 	pending    *pendingStore
-	failures   *failureWindow
+	// failures is the account's second-factor guessing budget, whatever the flow (login
+	// challenges, step-up, enable, disable, password reset): neither a new login nor a new
+	// challenge resets it.
+	failures *ratelimit.Budget
 }
 
 // New builds the service.
@@ -82,6 +86,6 @@ func New(d Deps) *TwoFactor {
 		st: d.Store, keys: d.Keys, clock: d.Clock, limiter: d.Limiter, outbox: d.Outbox,
 		sessions: d.Sessions, challenges: d.Challenges, grants: d.Grants, limits: d.Limits,
 		pending:  &pendingStore{c: d.Cache, keys: d.Keys},
-		failures: &failureWindow{c: d.Cache, max: d.Limits.MaxFailures, window: d.Limits.FailureWindow},
+		failures: d.Limiter.Budget("twofa", d.Limits.MaxFailures, d.Limits.FailureWindow),
 	}
 }

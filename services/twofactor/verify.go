@@ -13,6 +13,7 @@ import (
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/i18n"
 	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/services/ratelimit"
 	"github.com/flowxi/backend/services/store"
 )
 
@@ -112,13 +113,12 @@ type attempt struct {
 	s       *TwoFactor
 	u       db.GetTwofaUserRow
 	purpose string
-	slot    slot
-	failed  bool
+	slot    *ratelimit.Slot
 }
 
 // begin reserves a slot in the failure window (429 once the account is locked).
 func (s *TwoFactor) begin(ctx context.Context, u db.GetTwofaUserRow, purpose string) (*attempt, error) {
-	sl, err := s.failures.reserve(ctx, u.ID, s.clock.Now())
+	sl, err := s.failures.Reserve(ctx, "u"+strconv.FormatInt(u.ID, 10), s.clock.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -126,20 +126,15 @@ func (s *TwoFactor) begin(ctx context.Context, u db.GetTwofaUserRow, purpose str
 }
 
 // end frees the slot unless the attempt failed (deferred by every flow).
-func (a *attempt) end(ctx context.Context) {
-	if !a.failed {
-		a.s.failures.release(ctx, a.slot)
-	}
-}
+func (a *attempt) end(ctx context.Context) { a.slot.Release(ctx) }
 
 // fail records a wrong or replayed code: the slot stays counted, the failure is audited, and
 // the failure that locks the account e-mails the owner, in the same transaction. It returns
 // 403 INVALID_2FA_CODE.
 func (a *attempt) fail(ctx context.Context, reason string, details map[string]any) error {
-	a.failed = true
 	s, u := a.s, a.u
 	now := s.clock.Now()
-	notify, err := s.failures.fail(ctx, a.slot, now)
+	notify, err := a.slot.Fail(ctx, now)
 	if err != nil {
 		return err
 	}
@@ -158,7 +153,7 @@ func (a *attempt) fail(ctx context.Context, reason string, details map[string]an
 		}
 		if err := audit.Record(ctx, q, now, audit.Event{
 			Action: "twofa.locked", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
-			Details: map[string]any{"failures": s.limits.MaxFailures, "window_seconds": int(s.limits.FailureWindow.Seconds())},
+			Details: map[string]any{"failures": s.failures.Max(), "window_seconds": int(s.failures.Window().Seconds())},
 		}); err != nil {
 			return err
 		}
@@ -166,7 +161,7 @@ func (a *attempt) fail(ctx context.Context, reason string, details map[string]an
 	})
 	if err != nil {
 		if notify {
-			s.failures.unnotify(ctx, u.ID)
+			a.slot.Unnotify(ctx)
 		}
 		return err
 	}
@@ -178,7 +173,7 @@ func (s *TwoFactor) mail(ctx context.Context, q *db.Queries, u db.GetTwofaUserRo
 	lang := i18n.ForUser(ctx, u.Locale)
 	_, err := s.outbox.Enqueue(ctx, q, now, mail.Message{
 		To: u.Email, Template: template, Locale: lang,
-		Data: map[string]any{"Time": now.Format(time.RFC1123), "Minutes": int(s.limits.FailureWindow.Minutes())},
+		Data: map[string]any{"Time": now.Format(time.RFC1123), "Minutes": int(s.failures.Window().Minutes())},
 	})
 	return err
 }

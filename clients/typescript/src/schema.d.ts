@@ -85,10 +85,20 @@ export interface paths {
          * @description Strict anti-enumeration: unknown email, wrong password and non-active account all answer
          *     401 `INVALID_CREDENTIALS` with the same body and the same cost. With 2FA disabled a token is
          *     issued (one token per `device_id`: the previous one is revoked in the same transaction); with
-         *     2FA enabled a challenge is returned (no token). Rate-limited per email+IP (5/min) and per IP
-         *     (30/min) by default (configurable), counted before the password is checked, for unknown
-         *     e-mails too (429 `RATE_LIMITED` with `Retry-After`). The client IP is the socket address
-         *     unless trusted proxies are configured. A login from a `device_id` never seen for the user
+         *     2FA enabled a challenge is returned (no token). Rate-limited per email + client address
+         *     (5/min) and per client address (30/min) by default (configurable), counted before the
+         *     password is checked, for unknown e-mails too (429 `RATE_LIMITED` with `Retry-After`). A
+         *     client address is an IPv4 address or an IPv6 /64; the client IP is the socket address
+         *     unless trusted proxies are configured.
+         *
+         *     Per-account guessing budget, whatever the address: after 10 wrong passwords for one e-mail
+         *     in a sliding 15 minutes (`ACCOUNT_GUESS_LIMIT`, `ACCOUNT_GUESS_WINDOW`), every attempt for
+         *     that e-mail — the right password too — is refused 429 `RATE_LIMITED` with `Retry-After`
+         *     (until the oldest failure leaves the window) before the password is checked, identically
+         *     for e-mails with and without an account; the owner of an existing account gets one
+         *     security e-mail per window. A success frees only its own attempt: it never resets failures
+         *     made from other addresses. The outcome of the password check is audit-logged before the
+         *     token or challenge is made, so a failure to issue still leaves the trace. A login from a `device_id` never seen for the user
          *     e-mails the owner. The challenge (`expires_in` 300 s) is bound to the IP, User-Agent and
          *     device of this request. Passwords hashed with older argon2id parameters are re-hashed.
          */
@@ -122,7 +132,9 @@ export interface paths {
          *     reset (a replayed code is 403 `INVALID_2FA_CODE`); a recovery code works wherever a TOTP code
          *     does, once; at most 10 wrong second factors per account per sliding 15 minutes whatever the
          *     flow or challenge (a new login does not reset it), then 429 `RATE_LIMITED` with `Retry-After`
-         *     even for a right code, and one e-mail to the owner per window. Rate limit: 20/min per IP.
+         *     even for a right code, and one e-mail to the owner per window (the per-account guessing
+         *     budget, `ACCOUNT_GUESS_LIMIT` / `ACCOUNT_GUESS_WINDOW`). Rate limit: 20/min per client
+         *     address (an IPv4 address or an IPv6 /64).
          */
         post: operations["verifyLogin2fa"];
         delete?: never;
@@ -253,12 +265,22 @@ export interface paths {
          * Reset the password with the e-mailed code
          * @description Beyond the documentation. Needs the e-mailed code and, when the user has 2FA, a TOTP or
          *     recovery code in `twofa_code`. Success revokes every token of the user.
-         *     Wrong code 403 `OTP_INVALID`; no live code 410 `OTP_EXPIRED`; missing or wrong second factor
-         *     403 `INVALID_2FA_CODE`. Decisions: password policy as at registration (422, checked first);
+         *
+         *     Neutral: every refusal of the code — a wrong code, no live code (never sent, expired, spent,
+         *     invalidated), and an unknown, pending, blocked or closed e-mail — answers the same 403
+         *     `OTP_INVALID`, with the same body and headers, after the same work (the new password is
+         *     hashed with argon2id once on every path, before the code is looked at), so the answer says
+         *     nothing about the account. The only different answers are success, and a missing or wrong
+         *     second factor (403 `INVALID_2FA_CODE`), which only a right code reaches.
+         *
+         *     Decisions: password policy as at registration (422, checked first, from the request alone);
          *     5 wrong tries invalidate the code, and a missing or wrong second factor counts as one; the
          *     second factor is checked only after the code matched (a passing one is spent). Success
          *     revokes every token, deletes the code, e-mails a notification and is audit-logged. Rate
-         *     limit: 5 per 10 minutes per email + client IP.
+         *     limit: 5 per 10 minutes per email + client address. Guessing budget: 10 failed attempts per
+         *     email per sliding 15 minutes (`ACCOUNT_GUESS_LIMIT`, `ACCOUNT_GUESS_WINDOW`), whatever the
+         *     client address and whether or not the e-mail has an account, then 429 `RATE_LIMITED` with
+         *     `Retry-After` before anything is checked.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -332,7 +354,9 @@ export interface paths {
          * @description Verifies the OTP (hash match + not expired). Does not activate the account. Wrong code 403
          *     `OTP_INVALID` (5 wrong tries, counted across verify and set-password, invalidate the code);
          *     no live code for that email (never sent, expired after 10 minutes, used, invalidated, or an
-         *     unknown email) 410 `OTP_EXPIRED`. Rate limit: 10 per 10 minutes per email.
+         *     unknown email) 410 `OTP_EXPIRED`. Rate limit: 10 per 10 minutes per email. Guessing budget
+         *     (shared with set-password by code): 10 failed checks per email per sliding 15 minutes,
+         *     whatever the client address, then 429 `RATE_LIMITED` before the code is looked at.
          */
         post: operations["verifyRegisterEmailCode"];
         delete?: never;
@@ -360,7 +384,8 @@ export interface paths {
          *     and not containing its local part (`password_email`), not a common password
          *     (`password_weak`); checked before the code, so a policy error costs no try. Errors as verify.
          *     Any unused magic link of the user is invalidated. Rate limit (counted before any check, shared
-         *     with the magic-link set-password): 5 per 10 minutes per email + client IP.
+         *     with the magic-link set-password): 5 per 10 minutes per email + client address; and the
+         *     guessing budget of verify.
          */
         post: operations["setPasswordRegisterEmailCode"];
         delete?: never;
@@ -449,8 +474,10 @@ export interface paths {
         };
         /**
          * 2FA status (and enrollment info if disabled)
-         * @description If enabled: never returns secret nor otpauth_uri. If disabled: returns a pending secret
-         *     (created, or reused while valid; held 600 s in cache, never in the database) with its
+         * @description If enabled: never returns secret nor otpauth_uri. If disabled: returns the pending secret of
+         *     the calling token (created, or reused while valid; held 600 s in cache, never in the
+         *     database). The secret belongs to that session: another token of the same user gets its own,
+         *     so a stolen token cannot read the secret its owner is about to enable. It comes with its
          *     otpauth URI and the seconds left in `expires_in`. The secret is 20 random bytes (32 base32
          *     characters); the URI is `otpauth://totp/Flowxi:<email>?secret=<BASE32>&issuer=Flowxi`, i.e.
          *     RFC 6238 defaults: SHA-1, 6 digits, 30 s. Codes are accepted one step either side.
@@ -475,7 +502,9 @@ export interface paths {
         put?: never;
         /**
          * Enable 2FA
-         * @description Verifies a code against the pending (cached) secret, commits the secret (encrypted) to the
+         * @description Verifies a code against the calling token's pending (cached) secret — a code of a secret
+         *     shown to another token of the user does not enable (403 `INVALID_2FA_CODE`, or 410 when
+         *     this token has no pending secret) — commits the secret (encrypted) to the
          *     database, enables 2FA and returns 10 single-use recovery codes, shown once. No session is
          *     logged out. Missing or expired pending secret 410 `TWOFA_ENROLLMENT_EXPIRED`; already enabled
          *     409 `TWOFA_ALREADY_ENABLED`; wrong code 403 `INVALID_2FA_CODE`.
@@ -3146,7 +3175,6 @@ export interface operations {
                 };
             };
             403: components["responses"]["Forbidden"];
-            410: components["responses"]["Gone"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
             default: components["responses"]["Error"];
