@@ -20,20 +20,48 @@ type Event struct {
 	SubjectType string
 	SubjectID   string
 	Details     map[string]any
+	// System marks an action the platform takes by itself (a worker), not on a request.
+	System bool
+}
+
+// Row is an audit row as stored: the shape every writer shares, whether it inserts one row
+// (Record) or many in one statement (the ledger's batch).
+type Row struct {
+	ActorType, ActorID                string // "" stands for NULL
+	Action, SubjectType, SubjectID    string
+	UserID                            int64 // 0 stands for NULL
+	IP, UserAgent, RequestID, Details string
+}
+
+// maxUserAgent bounds the User-Agent kept in a row.
+const maxUserAgent = 512
+
+// Build makes ev's row with the request's actor, IP, User-Agent and request id; details is the
+// JSON object of ev.Details (callers that build it themselves pass it, and leave ev.Details nil).
+// The actor is the authenticated user, else the internal key, else the system for a worker's
+// action, else the user concerned (an anonymous request about them: a login), else anonymous.
+func Build(ctx context.Context, ev Event, details []byte) Row {
+	info := reqctx.From(ctx)
+	r := Row{ActorType: "anonymous", Action: ev.Action, SubjectType: ev.SubjectType, SubjectID: ev.SubjectID, UserID: ev.UserID,
+		IP: info.IP, UserAgent: info.UserAgent, RequestID: info.RequestID, Details: string(details)}
+	switch {
+	case info.Principal != nil:
+		r.ActorType, r.ActorID = "user", strconv.FormatInt(info.Principal.UserID, 10)
+	case info.InternalKey != nil:
+		r.ActorType, r.ActorID = "internal_key", info.InternalKey.Name
+	case ev.System:
+		r.ActorType = "system"
+	case ev.UserID != 0:
+		r.ActorType, r.ActorID = "user", strconv.FormatInt(ev.UserID, 10)
+	}
+	if len(r.UserAgent) > maxUserAgent {
+		r.UserAgent = r.UserAgent[:maxUserAgent]
+	}
+	return r
 }
 
 // Record inserts ev with q (bound to the caller's transaction) at time now.
 func Record(ctx context.Context, q *db.Queries, now time.Time, ev Event) error {
-	info := reqctx.From(ctx)
-	actorType, actorID := "anonymous", ""
-	switch {
-	case info.Principal != nil:
-		actorType, actorID = "user", strconv.FormatInt(info.Principal.UserID, 10)
-	case info.InternalKey != nil:
-		actorType, actorID = "internal_key", info.InternalKey.Name
-	case ev.UserID != 0:
-		actorType, actorID = "user", strconv.FormatInt(ev.UserID, 10)
-	}
 	details := ev.Details
 	if details == nil {
 		details = map[string]any{}
@@ -42,21 +70,22 @@ func Record(ctx context.Context, q *db.Queries, now time.Time, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("audit: details: %w", err)
 	}
+	r := Build(ctx, ev, b)
 	var uid *int64
-	if ev.UserID != 0 {
-		uid = &ev.UserID
+	if r.UserID != 0 {
+		uid = &r.UserID
 	}
 	return q.InsertAuditEvent(ctx, db.InsertAuditEventParams{
 		OccurredAt:  now,
-		ActorType:   actorType,
-		ActorID:     str(actorID),
-		Action:      ev.Action,
-		SubjectType: str(ev.SubjectType),
-		SubjectID:   str(ev.SubjectID),
+		ActorType:   r.ActorType,
+		ActorID:     str(r.ActorID),
+		Action:      r.Action,
+		SubjectType: str(r.SubjectType),
+		SubjectID:   str(r.SubjectID),
 		UserID:      uid,
-		Ip:          str(info.IP),
-		UserAgent:   str(info.UserAgent),
-		RequestID:   str(info.RequestID),
+		Ip:          str(r.IP),
+		UserAgent:   str(r.UserAgent),
+		RequestID:   str(r.RequestID),
 		Details:     b,
 	})
 }

@@ -44,82 +44,115 @@ func (s *Service) runBatch(items []*item) {
 	}
 }
 
-// execBatch is the body of a batch transaction: claim the idempotency keys, replay stored
-// outcomes, lock the external references, resolve the transfers, lock every account in one
-// sorted statement, apply each item in memory (the money policy decides) and write the result
-// in one statement.
+// batch is one batch transaction's state as execBatch's steps build it.
+type batch struct {
+	s        *Service
+	q        *db.Queries
+	items    []*item
+	outs     []outcome
+	done     []bool   // an item whose outcome is decided (replayed, in flight, not found)
+	lockKeys []string // "caller|key" of each item
+	txIDs    []int64  // the transaction id reserved for each item
+	p        *posting
+	accts    map[int64]*acct
+	holds    map[int64]*holdRow
+}
+
+// execBatch is the body of a batch transaction, in its numbered steps: claim the idempotency
+// keys, replay stored outcomes, lock the external references, resolve the transfers, lock every
+// account in one sorted statement, apply each item in memory (the money policy decides) and
+// write the result in one statement.
 func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) ([]outcome, error) {
 	n := len(items)
-	outs := make([]outcome, n)
-	done := make([]bool, n)
-	now := s.clock.Now()
-
-	// 1. One advisory lock per (caller, key), never waited for. A key twice in the same batch is
-	// in flight for its second occurrence.
-	lockKeys := make([]string, n)
-	seen := make(map[string]bool, n)
-	for i, it := range items {
-		lockKeys[i] = it.caller + "|" + it.key
-		if seen[lockKeys[i]] {
-			outs[i], done[i] = outcome{err: ErrInProgress}, true
+	b := &batch{s: s, q: q, items: items, outs: make([]outcome, n), done: make([]bool, n),
+		p: &posting{s: s, now: s.clock.Now()}}
+	steps := []func(context.Context) error{
+		b.claimKeys,    // 1
+		b.replayStored, // 2
+		b.lockRefs,     // 3
+		b.resolve,      // 4
+		b.lockAccounts, // 5
+		b.apply,        // 6
+		b.write,        // 7
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return nil, err
 		}
-		seen[lockKeys[i]] = true
 	}
-	claims, err := q.ClaimIdempotencyKeys(ctx, lockKeys)
+	return b.outs, nil
+}
+
+// claimKeys takes one advisory lock per (caller, key), never waited for, and reserves a
+// transaction id per item. A key twice in the same batch is in flight for its second occurrence.
+func (b *batch) claimKeys(ctx context.Context) error {
+	b.lockKeys = make([]string, len(b.items))
+	seen := make(map[string]bool, len(b.items))
+	for i, it := range b.items {
+		b.lockKeys[i] = it.caller + "|" + it.key
+		if seen[b.lockKeys[i]] {
+			b.outs[i], b.done[i] = outcome{err: ErrInProgress}, true
+		}
+		seen[b.lockKeys[i]] = true
+	}
+	claims, err := b.q.ClaimIdempotencyKeys(ctx, b.lockKeys)
 	if err != nil {
-		return nil, fmt.Errorf("claim keys: %w", err)
+		return fmt.Errorf("claim keys: %w", err)
 	}
-	txIDs := make([]int64, n)
+	b.txIDs = make([]int64, len(b.items))
 	for _, c := range claims {
 		i := int(c.Ord) - 1
-		txIDs[i] = c.TransactionID
-		if !c.Acquired && !done[i] {
-			outs[i], done[i] = outcome{err: ErrInProgress}, true
+		b.txIDs[i] = c.TransactionID
+		if !c.Acquired && !b.done[i] {
+			b.outs[i], b.done[i] = outcome{err: ErrInProgress}, true
 		}
 	}
+	return nil
+}
 
-	// 2. Outcomes already stored under a key (read after the advisory lock, so a request that
-	// committed meanwhile is seen): same request → replay, another request → 422.
+// replayStored answers from the outcomes already stored under a key (read after the advisory
+// lock, so a request that committed meanwhile is seen): same request → replay, another → 422.
+func (b *batch) replayStored(ctx context.Context) error {
 	var callers, keys []string
-	for i, it := range items {
-		if !done[i] {
+	for i, it := range b.items {
+		if !b.done[i] {
 			callers, keys = append(callers, it.caller), append(keys, it.key)
 		}
 	}
-	if len(callers) > 0 {
-		recs, err := q.GetIdempotencyRecords(ctx, db.GetIdempotencyRecordsParams{Callers: callers, Keys: keys, Now: now})
-		if err != nil {
-			return nil, fmt.Errorf("idempotency records: %w", err)
-		}
-		stored := make(map[string]db.GetIdempotencyRecordsRow, len(recs))
-		for _, r := range recs {
-			stored[r.Caller+"|"+r.Key] = r
-		}
-		for i := range items {
-			if r, ok := stored[lockKeys[i]]; ok && !done[i] {
-				outs[i], done[i] = replayOf(r.RequestHash, r.ResponseStatus, r.ResponseCode, r.ResponseData, items[i].reqHash), true
-			}
+	if len(callers) == 0 {
+		return nil
+	}
+	recs, err := b.q.GetIdempotencyRecords(ctx, db.GetIdempotencyRecordsParams{Callers: callers, Keys: keys, Now: b.p.now})
+	if err != nil {
+		return fmt.Errorf("idempotency records: %w", err)
+	}
+	stored := make(map[string]db.GetIdempotencyRecordsRow, len(recs))
+	for _, r := range recs {
+		stored[r.Caller+"|"+r.Key] = r
+	}
+	for i := range b.items {
+		if r, ok := stored[b.lockKeys[i]]; ok && !b.done[i] {
+			b.outs[i], b.done[i] = replayOf(r.RequestHash, r.ResponseStatus, r.ResponseCode, r.ResponseData, b.items[i].reqHash), true
 		}
 	}
+	return nil
+}
 
-	// 3. External references of deposits and holds: one advisory lock each, then the
-	// transactions already using them (read after the locks, so a concurrent batch's is seen).
-	p := &posting{s: s, now: now}
-	if err := p.lockRefs(ctx, q, items, done); err != nil {
-		return nil, err
-	}
+// lockRefs locks the external references of deposits and holds and reads those already used.
+func (b *batch) lockRefs(ctx context.Context) error { return b.p.lockRefs(ctx, b.q, b.items, b.done) }
 
-	// 4. Transfers: resolve the source wallet and the recipient.
-	if err := s.resolveTransfers(ctx, q, items, done, outs); err != nil {
-		return nil, err
-	}
+// resolve identifies the source and recipient wallets of the transfers.
+func (b *batch) resolve(ctx context.Context) error {
+	return b.s.resolveTransfers(ctx, b.q, b.items, b.done, b.outs)
+}
 
-	// 5. Lock every account the remaining items touch, in one statement sorted by id, with what
-	// the money policy reads; then their spending counters and the holds to finish.
+// lockAccounts locks every account the remaining items touch, in one statement sorted by id,
+// with what the money policy reads; then their spending counters and the holds to finish.
+func (b *batch) lockAccounts(ctx context.Context) error {
 	var ids, holdIDs []int64
 	want := map[int64]bool{}
-	for i, it := range items {
-		if done[i] {
+	for i, it := range b.items {
+		if b.done[i] {
 			continue
 		}
 		for _, id := range it.lockSet() {
@@ -132,61 +165,67 @@ func (s *Service) execBatch(ctx context.Context, q *db.Queries, items []*item) (
 			holdIDs = append(holdIDs, it.holdID)
 		}
 	}
-	accts := map[int64]*acct{}
+	b.accts = map[int64]*acct{}
 	if len(ids) > 0 {
-		rows, err := q.LockAccounts(ctx, ids)
+		rows, err := b.q.LockAccounts(ctx, ids)
 		if err != nil {
-			return nil, fmt.Errorf("lock accounts: %w", err)
+			return fmt.Errorf("lock accounts: %w", err)
 		}
 		for _, r := range rows {
-			accts[r.ID] = &acct{row: r, oldVersion: r.Version}
+			b.accts[r.ID] = &acct{row: r, oldVersion: r.Version}
 		}
 		if len(rows) != len(ids) {
-			return nil, fmt.Errorf("lock accounts: %d of %d found", len(rows), len(ids))
+			return fmt.Errorf("lock accounts: %d of %d found", len(rows), len(ids))
 		}
 	}
-	if err := p.loadSpending(ctx, q, accts); err != nil {
-		return nil, err
+	if err := b.p.loadSpending(ctx, b.q, b.accts); err != nil {
+		return err
 	}
-	holds := map[int64]*holdRow{}
+	b.holds = map[int64]*holdRow{}
 	if len(holdIDs) > 0 {
-		rows, err := q.GetHolds(ctx, holdIDs)
+		rows, err := b.q.GetHolds(ctx, holdIDs)
 		if err != nil {
-			return nil, fmt.Errorf("holds: %w", err)
+			return fmt.Errorf("holds: %w", err)
 		}
 		for _, r := range rows {
-			holds[r.ID] = &holdRow{status: r.Status, createdAt: r.CreatedAt, expiresAt: r.ExpiresAt}
+			b.holds[r.ID] = &holdRow{status: r.Status, createdAt: r.CreatedAt, expiresAt: r.ExpiresAt}
 		}
 	}
+	return nil
+}
 
-	// 6. Apply each item against the locked rows, all-or-nothing per item.
-	for i, it := range items {
-		if done[i] {
+// apply decides each remaining item against the locked rows, all-or-nothing per item.
+func (b *batch) apply(context.Context) error {
+	for i, it := range b.items {
+		if b.done[i] {
 			continue
 		}
-		o, err := p.apply(it, txIDs[i], accts, holds)
+		o, err := b.p.apply(it, b.txIDs[i], b.accts, b.holds)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		outs[i] = o
+		b.outs[i] = o
 	}
+	return nil
+}
 
-	// 7. Write everything in one statement and check that every row landed.
-	if p.empty() {
-		return outs, nil
+// write posts everything in one statement and checks that every row landed.
+func (b *batch) write(ctx context.Context) error {
+	if b.p.empty() {
+		return nil
 	}
-	arg := p.params()
-	res, err := q.PostBatch(ctx, arg)
+	arg := b.p.params()
+	res, err := b.q.PostBatch(ctx, arg)
 	if err != nil {
-		return nil, fmt.Errorf("post batch: %w", err)
+		return fmt.Errorf("post batch: %w", err)
 	}
 	if res.Transactions != int64(len(arg.TID)) || res.Entries != int64(len(arg.ETx)) || res.Accounts != int64(len(arg.AID)) ||
 		res.Holds != int64(len(arg.HID)) || res.Idempotency != int64(len(arg.ICaller)) || res.Audits != int64(len(arg.AuAction)) ||
 		res.SpendAdded != int64(len(arg.SaAccount)) || res.SpendSubtracted != int64(len(arg.SsAccount)) {
-		return nil, fmt.Errorf("post batch: wrote %+v for %d transactions, %d entries, %d accounts, %d holds, %d keys, %d audit events, %d+%d counters",
+		return fmt.Errorf("post batch: wrote %+v for %d transactions, %d entries, %d accounts, %d holds, %d keys, %d audit events, %d+%d counters",
 			res, len(arg.TID), len(arg.ETx), len(arg.AID), len(arg.HID), len(arg.ICaller), len(arg.AuAction), len(arg.SaAccount), len(arg.SsAccount))
 	}
-	return outs, nil
+	return nil
 }
 
 // lockSet lists the accounts an item must hold locked (a transfer whose recipient was not

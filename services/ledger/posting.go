@@ -9,7 +9,7 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/audit"
 )
 
 // acct is a locked account row and its state as the batch changes it.
@@ -242,24 +242,14 @@ func (p *posting) addIdempotency(it *item, txID int64, status int, code string, 
 	a.ITx = append(a.ITx, txID)
 }
 
-// addAudit records the movement with the request's actor, as audit.Record would, in the batch.
+// addAudit records the movement in the batch, with the row audit.Build makes for any event.
+// The subject is the ledger transaction, whose row names both accounts and which the ledger
+// chains itself: the details keep what a reader of the log needs at a glance (how much, and why
+// it failed) and no more, since every byte here is written for every movement.
 func (p *posting) addAudit(it *item, txID int64, action, fail string) {
 	if p.s.auditOff {
 		return
 	}
-	info := reqctx.From(it.ctx)
-	actorType, actorID := "anonymous", ""
-	switch {
-	case info.Principal != nil:
-		actorType, actorID = "user", strconv.FormatInt(info.Principal.UserID, 10)
-	case info.InternalKey != nil:
-		actorType, actorID = "internal_key", info.InternalKey.Name
-	case it.expiry:
-		actorType = "system"
-	}
-	// The subject is the ledger transaction, whose row names both accounts and which the ledger
-	// chains itself: the details keep what a reader of the log needs at a glance (how much, and
-	// why it failed) and no more, since every byte here is written for every movement.
 	// Built by hand: a map through encoding/json cost more than the rest of the audit row. The
 	// values are a number, an ISO 4217 code and a code from the spec's enum: nothing to escape.
 	details := make([]byte, 0, 64)
@@ -274,16 +264,18 @@ func (p *posting) addAudit(it *item, txID int64, action, fail string) {
 		details = append(details, '"')
 	}
 	details = append(details, '}')
+	r := audit.Build(it.ctx, audit.Event{Action: action, UserID: it.userID, SubjectType: "ledger_transaction",
+		SubjectID: strconv.FormatInt(txID, 10), System: it.expiry}, details)
 	a := &p.arg
-	a.AuActorType = append(a.AuActorType, actorType)
-	a.AuActorID = append(a.AuActorID, actorID)
-	a.AuAction = append(a.AuAction, action)
-	a.AuSubject = append(a.AuSubject, strconv.FormatInt(txID, 10))
-	a.AuUser = append(a.AuUser, it.userID)
-	a.AuIp = append(a.AuIp, info.IP)
-	a.AuUa = append(a.AuUa, truncate(info.UserAgent, 512))
-	a.AuRid = append(a.AuRid, info.RequestID)
-	a.AuDetails = append(a.AuDetails, string(details))
+	a.AuActorType = append(a.AuActorType, r.ActorType)
+	a.AuActorID = append(a.AuActorID, r.ActorID)
+	a.AuAction = append(a.AuAction, r.Action)
+	a.AuSubject = append(a.AuSubject, r.SubjectID)
+	a.AuUser = append(a.AuUser, r.UserID)
+	a.AuIp = append(a.AuIp, r.IP)
+	a.AuUa = append(a.AuUa, r.UserAgent)
+	a.AuRid = append(a.AuRid, r.RequestID)
+	a.AuDetails = append(a.AuDetails, r.Details)
 }
 
 // params finishes the batch: the new head of every touched account.
@@ -308,11 +300,4 @@ func strPtr(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
