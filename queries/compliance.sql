@@ -73,9 +73,6 @@ RETURNING *;
 -- name: ListComplianceDocuments :many
 SELECT * FROM compliance_documents WHERE case_id = $1 ORDER BY id;
 
--- name: ListComplianceDocumentKinds :many
-SELECT DISTINCT kind FROM compliance_documents WHERE case_id = $1;
-
 -- name: SetUserAccountType :exec
 UPDATE users SET account_type = $2, updated_at = $3 WHERE id = $1;
 

@@ -21,19 +21,8 @@ WHERE t.id = $1 AND t.revoked_at IS NULL;
 UPDATE access_tokens SET last_used_at = sqlc.arg(now)::timestamptz, ip = sqlc.arg(ip)
 WHERE id = sqlc.arg(id) AND (last_used_at IS NULL OR last_used_at < sqlc.arg(now)::timestamptz - interval '1 minute');
 
--- name: RevokeAccessToken :execrows
-UPDATE access_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL;
-
 -- name: RevokeAllUserTokens :execrows
 UPDATE access_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL;
-
--- name: RevokeOtherUserTokens :execrows
-UPDATE access_tokens SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL;
-
--- name: ListLiveDeviceTokens :many
-SELECT * FROM access_tokens
-WHERE user_id = $1 AND revoked_at IS NULL AND device_id IS NOT NULL AND expires_at > $2
-ORDER BY last_used_at DESC NULLS LAST, id DESC;
 
 -- name: RememberDevice :execrows
 -- Returns 1 when the device is new for the user.

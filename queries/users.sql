@@ -10,9 +10,6 @@ SELECT * FROM users WHERE email = $1 FOR UPDATE;
 -- name: GetUserByIDForUpdate :one
 SELECT * FROM users WHERE id = $1 FOR UPDATE;
 
--- name: GetUserByUsername :one
-SELECT * FROM users WHERE username = $1;
-
 -- name: CreatePendingUser :one
 -- Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
 INSERT INTO users (email, locale) VALUES ($1, $2)

@@ -449,30 +449,6 @@ func (q *Queries) ListComplianceCasesByStatus(ctx context.Context, arg ListCompl
 	return items, nil
 }
 
-const listComplianceDocumentKinds = `-- name: ListComplianceDocumentKinds :many
-SELECT DISTINCT kind FROM compliance_documents WHERE case_id = $1
-`
-
-func (q *Queries) ListComplianceDocumentKinds(ctx context.Context, caseID int64) ([]string, error) {
-	rows, err := q.db.Query(ctx, listComplianceDocumentKinds, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []string{}
-	for rows.Next() {
-		var kind string
-		if err := rows.Scan(&kind); err != nil {
-			return nil, err
-		}
-		items = append(items, kind)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listComplianceDocuments = `-- name: ListComplianceDocuments :many
 SELECT id, case_id, kind, storage_key, sha256, mime_type, size_bytes, created_at FROM compliance_documents WHERE case_id = $1 ORDER BY id
 `

@@ -100,7 +100,6 @@ type Querier interface {
 	GetUserByEmailForUpdate(ctx context.Context, email string) (User, error)
 	GetUserByID(ctx context.Context, id int64) (User, error)
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
-	GetUserByUsername(ctx context.Context, username *string) (User, error)
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 	// Before an object is written: delete it at not_before unless a transaction claims it first.
 	GuardObject(ctx context.Context, arg GuardObjectParams) error
@@ -130,13 +129,11 @@ type Querier interface {
 	ListComplianceCaseHistory(ctx context.Context, caseID int64) ([]ComplianceCaseHistory, error)
 	// Keyset page of the review queue, oldest first (first come, first reviewed).
 	ListComplianceCasesByStatus(ctx context.Context, arg ListComplianceCasesByStatusParams) ([]ListComplianceCasesByStatusRow, error)
-	ListComplianceDocumentKinds(ctx context.Context, caseID int64) ([]string, error)
 	ListComplianceDocuments(ctx context.Context, caseID int64) ([]ComplianceDocument, error)
 	// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
 	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
 	// Pending holds past their expiry, oldest first.
 	ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsParams) ([]int64, error)
-	ListLiveDeviceTokens(ctx context.Context, arg ListLiveDeviceTokensParams) ([]AccessToken, error)
 	// The next final rows after the sealer's position, in chain order (txid, id).
 	ListUnsealedAuditEvents(ctx context.Context, arg ListUnsealedAuditEventsParams) ([]AuditEvent, error)
 	ListUserComplianceCases(ctx context.Context, userID int64) ([]ComplianceCase, error)
@@ -183,7 +180,6 @@ type Querier interface {
 	// recipient). An ord without a row: the source wallet is not the caller's.
 	ResolveTransfers(ctx context.Context, arg ResolveTransfersParams) ([]ResolveTransfersRow, error)
 	RetryMail(ctx context.Context, arg RetryMailParams) error
-	RevokeAccessToken(ctx context.Context, arg RevokeAccessTokenParams) (int64, error)
 	RevokeAllUserTokens(ctx context.Context, arg RevokeAllUserTokensParams) (int64, error)
 	RevokeCurrentToken(ctx context.Context, arg RevokeCurrentTokenParams) (int64, error)
 	RevokeDeviceTokens(ctx context.Context, arg RevokeDeviceTokensParams) (int64, error)
@@ -191,7 +187,6 @@ type Querier interface {
 	RevokeLiveDeviceToken(ctx context.Context, arg RevokeLiveDeviceTokenParams) ([]int64, error)
 	// Revokes every unrevoked token of the user but keep_id; live tells which ones could still be used.
 	RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensParams) ([]RevokeOtherTokensRow, error)
-	RevokeOtherUserTokens(ctx context.Context, arg RevokeOtherUserTokensParams) (int64, error)
 	// In the transaction that stops referring to the key: due at once.
 	ScheduleObjectDeletion(ctx context.Context, arg ScheduleObjectDeletionParams) error
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error

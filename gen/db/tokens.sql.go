@@ -110,51 +110,6 @@ func (q *Queries) InsertAccessToken(ctx context.Context, arg InsertAccessTokenPa
 	return i, err
 }
 
-const listLiveDeviceTokens = `-- name: ListLiveDeviceTokens :many
-SELECT id, user_id, secret_hash, device_id, device_type, device_name, country, ip, user_agent, created_at, last_used_at, expires_at, revoked_at FROM access_tokens
-WHERE user_id = $1 AND revoked_at IS NULL AND device_id IS NOT NULL AND expires_at > $2
-ORDER BY last_used_at DESC NULLS LAST, id DESC
-`
-
-type ListLiveDeviceTokensParams struct {
-	UserID    int64
-	ExpiresAt time.Time
-}
-
-func (q *Queries) ListLiveDeviceTokens(ctx context.Context, arg ListLiveDeviceTokensParams) ([]AccessToken, error) {
-	rows, err := q.db.Query(ctx, listLiveDeviceTokens, arg.UserID, arg.ExpiresAt)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []AccessToken{}
-	for rows.Next() {
-		var i AccessToken
-		if err := rows.Scan(
-			&i.ID,
-			&i.UserID,
-			&i.SecretHash,
-			&i.DeviceID,
-			&i.DeviceType,
-			&i.DeviceName,
-			&i.Country,
-			&i.Ip,
-			&i.UserAgent,
-			&i.CreatedAt,
-			&i.LastUsedAt,
-			&i.ExpiresAt,
-			&i.RevokedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const lockUserDevice = `-- name: LockUserDevice :exec
 SELECT pg_advisory_xact_lock(hashtextextended($1::bigint::text || '|' || $2::text, 0))
 `
@@ -182,23 +137,6 @@ type RememberDeviceParams struct {
 // Returns 1 when the device is new for the user.
 func (q *Queries) RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error) {
 	result, err := q.db.Exec(ctx, rememberDevice, arg.UserID, arg.DeviceID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const revokeAccessToken = `-- name: RevokeAccessToken :execrows
-UPDATE access_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL
-`
-
-type RevokeAccessTokenParams struct {
-	ID        int64
-	RevokedAt *time.Time
-}
-
-func (q *Queries) RevokeAccessToken(ctx context.Context, arg RevokeAccessTokenParams) (int64, error) {
-	result, err := q.db.Exec(ctx, revokeAccessToken, arg.ID, arg.RevokedAt)
 	if err != nil {
 		return 0, err
 	}
@@ -235,24 +173,6 @@ type RevokeDeviceTokensParams struct {
 
 func (q *Queries) RevokeDeviceTokens(ctx context.Context, arg RevokeDeviceTokensParams) (int64, error) {
 	result, err := q.db.Exec(ctx, revokeDeviceTokens, arg.UserID, arg.DeviceID, arg.RevokedAt)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const revokeOtherUserTokens = `-- name: RevokeOtherUserTokens :execrows
-UPDATE access_tokens SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL
-`
-
-type RevokeOtherUserTokensParams struct {
-	UserID    int64
-	ID        int64
-	RevokedAt *time.Time
-}
-
-func (q *Queries) RevokeOtherUserTokens(ctx context.Context, arg RevokeOtherUserTokensParams) (int64, error) {
-	result, err := q.db.Exec(ctx, revokeOtherUserTokens, arg.UserID, arg.ID, arg.RevokedAt)
 	if err != nil {
 		return 0, err
 	}

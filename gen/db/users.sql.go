@@ -234,39 +234,6 @@ func (q *Queries) GetUserByIDForUpdate(ctx context.Context, id int64) (User, err
 	return i, err
 }
 
-const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE username = $1
-`
-
-func (q *Queries) GetUserByUsername(ctx context.Context, username *string) (User, error) {
-	row := q.db.QueryRow(ctx, getUserByUsername, username)
-	var i User
-	err := row.Scan(
-		&i.ID,
-		&i.Email,
-		&i.Status,
-		&i.Locale,
-		&i.Username,
-		&i.PasswordHash,
-		&i.EmailVerifiedAt,
-		&i.FirstName,
-		&i.LastName,
-		&i.BirthDate,
-		&i.Country,
-		&i.Nationality,
-		&i.PhoneNumber,
-		&i.PhotoKey,
-		&i.TwofaEnabled,
-		&i.TwofaSecretEnc,
-		&i.TwofaEnabledAt,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.TwofaLastStep,
-		&i.AccountType,
-	)
-	return i, err
-}
-
 const setPasswordHash = `-- name: SetPasswordHash :exec
 UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1
 `

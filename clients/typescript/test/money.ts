@@ -110,7 +110,7 @@ export function moneySteps(j: Journey, mailbox: Mailbox, url: () => string): voi
     // More than the balance: refused, recorded as failed, nothing moves.
     const { error, response } = await j.api.POST("/api/v1/transfers", {
       params: { header: { "Idempotency-Key": randomUUID() } },
-      body: { ...transfer, amount: 1_000_000 },
+      body: { ...transfer, amount: 200_000 },
     });
     assert.equal(response.status, 409);
     assert.equal(error?.code, "INSUFFICIENT_FUNDS");
