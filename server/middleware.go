@@ -16,6 +16,7 @@ import (
 
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/internalkeys"
 	"github.com/flowxi/backend/services/metrics"
 	"github.com/flowxi/backend/services/reqctx"
 )
@@ -129,7 +130,9 @@ type InternalAuthenticator interface {
 }
 
 // authenticate enforces the security requirement the spec declares for the matched operation,
-// before the body is validated (an anonymous caller learns nothing about payload rules).
+// before the body is validated (an anonymous caller learns nothing about payload rules): a
+// bearer token, or an internal key holding every scope the operation lists (403 FORBIDDEN
+// otherwise). This is the only place scopes are checked; services trust it.
 func authenticate(reqs map[string]security, auth Authenticator, internal InternalAuthenticator) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -157,6 +160,11 @@ func authenticate(reqs map[string]security, auth Authenticator, internal Interna
 				ik, err := internal.AuthenticateInternal(ctx, k)
 				if err != nil {
 					return err
+				}
+				for _, scope := range sec.scopes {
+					if !internalkeys.Grants(ik, scope) {
+						return internalkeys.ErrScope
+					}
 				}
 				info.InternalKey = ik
 			}

@@ -35,7 +35,12 @@ type Options struct {
 	CORSOrigins []string
 }
 
-type security struct{ bearer, internal bool }
+// security is an operation's requirement as the spec declares it: which scheme, and for
+// internalKey the scopes the key must hold (every one of them).
+type security struct {
+	bearer, internal bool
+	scopes           []string
+}
 
 // New builds the Echo server.
 func New(o Options) (*echo.Echo, error) {
@@ -102,8 +107,9 @@ func securityMap(spec *openapi3.T) map[string]security {
 				if _, ok := r["bearerAuth"]; ok {
 					s.bearer = true
 				}
-				if _, ok := r["internalKey"]; ok {
+				if scopes, ok := r["internalKey"]; ok {
 					s.internal = true
+					s.scopes = append(s.scopes, scopes...)
 				}
 			}
 			out[method+" "+echoPath] = s

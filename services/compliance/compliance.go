@@ -14,12 +14,6 @@ import (
 	"github.com/flowxi/backend/services/store"
 )
 
-// Scopes of the internal compliance operations. "compliance:*" grants both.
-const (
-	ScopeRead  = "compliance:read"
-	ScopeWrite = "compliance:write"
-)
-
 // DocumentURLTTL is how long a reviewer's signed document URL lives.
 const DocumentURLTTL = 5 * time.Minute
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
@@ -28,7 +29,7 @@ var (
 	scopeRe = regexp.MustCompile(`^[a-z0-9_]+:[a-z0-9_*]+$`)
 )
 
-// ErrScope is 403 FORBIDDEN: the key lacks the operation's scope.
+// ErrScope is 403 FORBIDDEN: the key lacks a scope the operation requires.
 var ErrScope = apierr.New(http.StatusForbidden, "FORBIDDEN")
 
 // Service creates and checks internal keys.
@@ -85,25 +86,18 @@ func (s *Service) AuthenticateInternal(ctx context.Context, key string) (*reqctx
 	return &reqctx.InternalKey{ID: row.ID, Name: row.Name, Scopes: row.Scopes}, nil
 }
 
-// RequireScope returns FORBIDDEN unless the request was authenticated by an internal key
-// holding scope (or "area:*").
-func RequireScope(ctx context.Context, scope string) (*reqctx.InternalKey, error) {
-	k := reqctx.From(ctx).InternalKey
-	if k == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
-	area, _, _ := cutScope(scope)
-	if slices.Contains(k.Scopes, scope) || slices.Contains(k.Scopes, area+":*") {
-		return k, nil
-	}
-	return nil, ErrScope
+// Grants reports whether k holds scope, itself or as its area's wildcard ("ledger:*" grants
+// "ledger:deposit"). The HTTP layer asks it for every scope the spec lists on an operation.
+func Grants(k *reqctx.InternalKey, scope string) bool {
+	area, _, _ := strings.Cut(scope, ":")
+	return slices.Contains(k.Scopes, scope) || slices.Contains(k.Scopes, area+":*")
 }
 
-func cutScope(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			return s[:i], s[i+1:], true
-		}
+// Caller returns the key that authenticated the request (its scopes were checked against the
+// operation's before the handler ran); outside such a request it is 401 UNAUTHENTICATED.
+func Caller(ctx context.Context) (*reqctx.InternalKey, error) {
+	if k := reqctx.From(ctx).InternalKey; k != nil {
+		return k, nil
 	}
-	return s, "", false
+	return nil, apierr.ErrUnauthenticated
 }
