@@ -93,119 +93,109 @@ type Config struct {
 	BenchmarkLedgerAuditOff bool
 }
 
-// Load reads the environment.
+// Load reads the environment: every variable is one row of settings, read the same way.
 func Load() (Config, error) {
-	c := Config{
-		Env:             get("FLOWXI_ENV", "development"),
-		HTTPAddr:        get("HTTP_ADDR", "127.0.0.1:8080"),
-		MetricsAddr:     getOrOff("METRICS_ADDR", "127.0.0.1:9090"),
-		DatabaseURL:     get("DATABASE_URL", ""),
-		RedisURL:        get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-		RedisPrefix:     get("REDIS_PREFIX", "flowxi:"),
-		EncryptionKey:   secret("FLOWXI_ENCRYPTION_KEY"),
-		HMACKey:         secret("FLOWXI_HMAC_KEY"),
-		FrontendURL:     get("FRONTEND_URL", "http://localhost:3000"),
-		PublicURL:       get("PUBLIC_URL", ""),
-		SMTPURL:         secret("SMTP_URL"),
-		MailFrom:        get("MAIL_FROM", "Flowxi <no-reply@flowxi.app>"),
-		LogLevel:        get("LOG_LEVEL", "info"),
-		DataDir:         get("FLOWXI_DATA_DIR", ".data"),
-		SkipMigrations:  get("SKIP_MIGRATIONS", "") == "1",
-		StorageDriver:   get("STORAGE_DRIVER", "local"),
-		S3Endpoint:      get("S3_ENDPOINT", ""),
-		S3Region:        get("S3_REGION", "us-east-1"),
-		S3Bucket:        get("S3_BUCKET", ""),
-		S3AccessKey:     secret("S3_ACCESS_KEY"),
-		S3SecretKey:     secret("S3_SECRET_KEY"),
-		S3PathStyle:     get("S3_PATH_STYLE", "true") == "true",
-		Argon2MemoryKiB: 19 * 1024,
-		Argon2Time:      2,
-	}
-	var err error
-	if v := os.Getenv("ARGON2_MEMORY_KIB"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n < 1024 {
-			return c, fmt.Errorf("config: ARGON2_MEMORY_KIB must be an integer ≥ 1024")
-		}
-		c.Argon2MemoryKiB = uint32(n)
-	}
-	if v := os.Getenv("ARGON2_TIME"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n < 1 {
-			return c, fmt.Errorf("config: ARGON2_TIME must be an integer ≥ 1")
-		}
-		c.Argon2Time = uint32(n)
-	}
-	if c.TokenTTL, err = duration("TOKEN_TTL", 30*24*time.Hour); err != nil {
-		return c, err
-	}
-	if c.TokenIdleTTL, err = duration("TOKEN_IDLE_TTL", 7*24*time.Hour); err != nil {
-		return c, err
-	}
-	if c.AuditSealEvery, err = duration("AUDIT_SEAL_EVERY", DefaultAuditSealEvery); err != nil {
-		return c, err
-	}
-	if c.AuditStaleAfter, err = duration("AUDIT_STALE_AFTER", 5*time.Minute); err != nil {
-		return c, err
-	}
-	if c.MailPollInterval, err = duration("MAIL_POLL_INTERVAL", time.Second); err != nil {
-		return c, err
-	}
-	if c.LoginRatePerEmailIP, err = positiveInt("LOGIN_RATE_EMAIL_IP", DefaultLoginRatePerEmailIP); err != nil {
-		return c, err
-	}
-	if c.LoginRatePerIP, err = positiveInt("LOGIN_RATE_IP", DefaultLoginRatePerIP); err != nil {
-		return c, err
-	}
-	if c.DocumentVersionsPerKind, err = positiveInt("DOCUMENT_VERSIONS_PER_KIND", 0); err != nil {
-		return c, err
-	}
-	if c.DocumentUploadsPerHour, err = positiveInt("DOCUMENT_UPLOADS_PER_HOUR", 0); err != nil {
-		return c, err
-	}
-	if v := os.Getenv("DOCUMENT_BYTES_PER_CASE"); v != "" {
-		if c.DocumentBytesPerCase, err = strconv.ParseInt(v, 10, 64); err != nil || c.DocumentBytesPerCase <= 0 {
-			return c, fmt.Errorf("config: DOCUMENT_BYTES_PER_CASE: %q is not a positive integer", v)
-		}
-	}
-	if c.AccountGuessLimit, err = positiveInt("ACCOUNT_GUESS_LIMIT", DefaultAccountGuessLimit); err != nil {
-		return c, err
-	}
-	if c.AccountGuessWindow, err = duration("ACCOUNT_GUESS_WINDOW", DefaultAccountGuessWindow); err != nil {
-		return c, err
-	}
-	for _, p := range split(get("TRUSTED_PROXIES", "")) {
-		pfx, err := parsePrefix(p)
-		if err != nil {
-			return c, fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
-		}
-		c.TrustedProxies = append(c.TrustedProxies, pfx)
-	}
-	c.CORSOrigins = split(get("CORS_ORIGINS", ""))
-	c.LedgerCurrencies = split(get("LEDGER_CURRENCIES", "EUR,XOF,USD"))
-	c.LedgerSpendingLimits = os.Getenv("LEDGER_SPENDING_LIMITS")
-	for k, p := range map[string]*int64{"LEDGER_TRANSFER_LIMIT": &c.LedgerTransferLimit} {
-		if v := os.Getenv(k); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n <= 0 {
-				return c, fmt.Errorf("config: %s: %q is not a positive integer", k, v)
-			}
-			*p = n
-		}
-	}
-	for k, p := range map[string]*int{"LEDGER_BATCH_WORKERS": &c.LedgerWorkers, "LEDGER_MAX_BATCH": &c.LedgerMaxBatch} {
-		if v := os.Getenv(k); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				return c, fmt.Errorf("config: %s: %q is not a positive integer", k, v)
-			}
-			*p = n
+	var c Config
+	for _, s := range settings(&c) {
+		if err := s.parse(s.value()); err != nil {
+			return c, fmt.Errorf("config: %s: %w", s.name, err)
 		}
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.HTTPAddr
 	}
 	return c, nil
+}
+
+// A setting is one environment variable: its default, how its raw value is read, and the
+// parser that stores it in its field of Config. The README's environment table documents
+// each one (config/readme_test.go checks that both list the same variables).
+type setting struct {
+	name  string
+	def   string // the value of an unset variable (and of an empty one, unless read orOff)
+	read  source
+	parse func(v string) error // v == "": leave the field at its zero value
+}
+
+// source is how a variable's raw value is read.
+type source int
+
+const (
+	plain  source = iota // unset or empty: the default
+	orOff                // unset: the default; set, even to "": the value, trimmed (README "empty: off")
+	secret               // as plain with no default, but NAME_FILE, when set and readable, wins (trimmed)
+)
+
+// settings is the table Load reads, in Config's order, each row bound to its field of c.
+func settings(c *Config) []setting {
+	return []setting{
+		{"FLOWXI_ENV", "development", plain, text(&c.Env)},
+		{"HTTP_ADDR", "127.0.0.1:8080", plain, text(&c.HTTPAddr)},
+		{"METRICS_ADDR", "127.0.0.1:9090", orOff, text(&c.MetricsAddr)},
+		{"DATABASE_URL", "", plain, text(&c.DatabaseURL)},
+		{"REDIS_URL", "redis://127.0.0.1:6379/0", plain, text(&c.RedisURL)},
+		{"REDIS_PREFIX", "flowxi:", plain, text(&c.RedisPrefix)},
+		{"FLOWXI_ENCRYPTION_KEY", "", secret, text(&c.EncryptionKey)},
+		{"FLOWXI_HMAC_KEY", "", secret, text(&c.HMACKey)},
+		{"FRONTEND_URL", "http://localhost:3000", plain, text(&c.FrontendURL)},
+		{"PUBLIC_URL", "", plain, text(&c.PublicURL)}, // none: http:// + HTTP_ADDR (Load)
+		{"SMTP_URL", "", secret, text(&c.SMTPURL)},
+		{"MAIL_FROM", "Flowxi <no-reply@flowxi.app>", plain, text(&c.MailFrom)},
+		{"TRUSTED_PROXIES", "", plain, prefixes(&c.TrustedProxies)},
+		{"CORS_ORIGINS", "", plain, list(&c.CORSOrigins)},
+		{"LOG_LEVEL", "info", plain, text(&c.LogLevel)},
+		{"SKIP_MIGRATIONS", "", plain, is(&c.SkipMigrations, "1")},
+		{"FLOWXI_DATA_DIR", ".data", plain, text(&c.DataDir)},
+
+		{"TOKEN_TTL", "720h", plain, duration(&c.TokenTTL)},
+		{"TOKEN_IDLE_TTL", "168h", plain, duration(&c.TokenIdleTTL)},
+		{"AUDIT_SEAL_EVERY", DefaultAuditSealEvery.String(), plain, duration(&c.AuditSealEvery)},
+		{"AUDIT_STALE_AFTER", "5m", plain, duration(&c.AuditStaleAfter)},
+		{"MAIL_POLL_INTERVAL", "1s", plain, duration(&c.MailPollInterval)},
+		{"ARGON2_MEMORY_KIB", "19456", plain, atLeast(&c.Argon2MemoryKiB, 1024)},
+		{"ARGON2_TIME", "2", plain, atLeast(&c.Argon2Time, 1)},
+		{"LOGIN_RATE_EMAIL_IP", strconv.Itoa(DefaultLoginRatePerEmailIP), plain, atLeast(&c.LoginRatePerEmailIP, 1)},
+		{"LOGIN_RATE_IP", strconv.Itoa(DefaultLoginRatePerIP), plain, atLeast(&c.LoginRatePerIP, 1)},
+		// The compliance caps and the ledger's numbers default in their service (0 here).
+		{"DOCUMENT_VERSIONS_PER_KIND", "", plain, atLeast(&c.DocumentVersionsPerKind, 1)},
+		{"DOCUMENT_BYTES_PER_CASE", "", plain, atLeast(&c.DocumentBytesPerCase, 1)},
+		{"DOCUMENT_UPLOADS_PER_HOUR", "", plain, atLeast(&c.DocumentUploadsPerHour, 1)},
+		{"ACCOUNT_GUESS_LIMIT", strconv.Itoa(DefaultAccountGuessLimit), plain, atLeast(&c.AccountGuessLimit, 1)},
+		{"ACCOUNT_GUESS_WINDOW", DefaultAccountGuessWindow.String(), plain, duration(&c.AccountGuessWindow)},
+
+		{"STORAGE_DRIVER", "local", plain, text(&c.StorageDriver)},
+		{"S3_ENDPOINT", "", plain, text(&c.S3Endpoint)},
+		{"S3_REGION", "us-east-1", plain, text(&c.S3Region)},
+		{"S3_BUCKET", "", plain, text(&c.S3Bucket)},
+		{"S3_ACCESS_KEY", "", secret, text(&c.S3AccessKey)},
+		{"S3_SECRET_KEY", "", secret, text(&c.S3SecretKey)},
+		{"S3_PATH_STYLE", "true", plain, is(&c.S3PathStyle, "true")},
+
+		{"LEDGER_CURRENCIES", "EUR,XOF,USD", plain, list(&c.LedgerCurrencies)},
+		{"LEDGER_TRANSFER_LIMIT", "", plain, atLeast(&c.LedgerTransferLimit, 1)},
+		{"LEDGER_SPENDING_LIMITS", "", plain, text(&c.LedgerSpendingLimits)}, // ledger.ParseLimits reads it
+		{"LEDGER_BATCH_WORKERS", "", plain, atLeast(&c.LedgerWorkers, 1)},
+		{"LEDGER_MAX_BATCH", "", plain, atLeast(&c.LedgerMaxBatch, 1)},
+	}
+}
+
+// value is the variable's raw value as its source says.
+func (s setting) value() string {
+	if s.read == secret {
+		if f := os.Getenv(s.name + "_FILE"); f != "" {
+			if b, err := os.ReadFile(f); err == nil {
+				return strings.TrimSpace(string(b))
+			}
+		}
+	}
+	v, set := os.LookupEnv(s.name)
+	switch {
+	case s.read == orOff && set:
+		return strings.TrimSpace(v)
+	case v == "":
+		return s.def
+	}
+	return v
 }
 
 // Production reports production mode.
@@ -294,47 +284,6 @@ func weakKey(k string) bool {
 	return len(distinct) < 12
 }
 
-func get(k, def string) string {
-	if v, ok := os.LookupEnv(k); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-// getOrOff reads a setting whose empty value turns its feature off (README: "empty: off"), so
-// unset and empty differ: unset gives the default, empty gives "".
-func getOrOff(k, def string) string {
-	if v, ok := os.LookupEnv(k); ok {
-		return strings.TrimSpace(v)
-	}
-	return def
-}
-
-// secret reads K, or the file named by K_FILE.
-func secret(k string) string {
-	if f := os.Getenv(k + "_FILE"); f != "" {
-		if b, err := os.ReadFile(f); err == nil {
-			return strings.TrimSpace(string(b))
-		}
-	}
-	return os.Getenv(k)
-}
-
-func duration(k string, def time.Duration) (time.Duration, error) {
-	v := os.Getenv(k)
-	if v == "" {
-		return def, nil
-	}
-	if d, err := time.ParseDuration(v); err == nil {
-		return d, nil
-	}
-	secs, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("config: %s: %q is not a duration", k, v)
-	}
-	return time.Duration(secs) * time.Second, nil
-}
-
 // Default login rate limits per minute (DESIGN §4).
 const (
 	DefaultLoginRatePerEmailIP = 5
@@ -374,37 +323,4 @@ func (c Config) LoginLimits() (perEmailIP, perIP int) {
 		perIP = DefaultLoginRatePerIP
 	}
 	return perEmailIP, perIP
-}
-
-func positiveInt(k string, def int) (int, error) {
-	v := os.Getenv(k)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("config: %s: %q is not a positive integer", k, v)
-	}
-	return n, nil
-}
-
-func split(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		return netip.ParsePrefix(s)
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
