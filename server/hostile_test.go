@@ -37,28 +37,30 @@ func TestHostileInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHostile(t, env, spec)
-	waitSealed(t, env) // the fixture's audit rows, so the sealer adds nothing during the run
-	before := rowCounts(t, env)
 	start := time.Now()
 	covered, total := 0, 0
 	for _, path := range sortedPaths(spec) {
 		item := spec.Paths.Value(path)
 		for _, method := range sortedMethods(item) {
 			total++
+			// A fresh caller per operation: hostile input wrongly accepted by one operation (a
+			// logout, a block) cannot hide what the next one does.
+			h.newCaller()
+			before := rowCounts(t, env)
 			if n := h.sendOperation(path, method, item.GetOperation(method), item.Parameters); n > 0 {
 				covered++
+			}
+			for table, n := range rowCounts(t, env) {
+				// audit_seals grows only when audit_events did (the sealer chains them later).
+				if before[table] != n && table != "audit_seals" {
+					t.Errorf("%s %s: table %s changed from %d to %d rows", method, path, table, before[table], n)
+				}
 			}
 		}
 	}
 	t.Logf("hostile input: %d requests, %d of %d operations, %s", h.sent, covered, total, time.Since(start).Round(time.Millisecond))
 	if covered < total {
 		t.Errorf("only %d of %d operations received hostile input", covered, total)
-	}
-	after := rowCounts(t, env)
-	for table, n := range after {
-		if before[table] != n {
-			t.Errorf("table %s changed from %d to %d rows", table, before[table], n)
-		}
 	}
 	for _, line := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(line, `"panic"`) || strings.Contains(line, `"request failed"`) {
@@ -80,39 +82,28 @@ type hostile struct {
 }
 
 func newHostile(t *testing.T, env *testkit.Env, spec *openapi3.T) *hostile {
-	user, peer := env.CreateUser(), env.CreateUser()
 	key, err := env.App.InternalKeys.Create(t.Context(), "hostile", allScopes(spec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hostile{t: t, env: env, user: user, key: key}
+	return &hostile{t: t, env: env, key: key}
+}
+
+// newCaller makes a KYC-approved user with a funded wallet and an open hold the caller, a peer
+// the recipient of transfers and a subject the user the internal compliance operations act on.
+func (h *hostile) newCaller() {
+	env := h.env
+	user, peer, subject := env.CreateUser(), env.CreateUser(), env.CreateUser()
 	wallet, peerWallet := h.openWallet(user), h.openWallet(peer)
 	deposit := h.internal("POST", "/api/v1/internal/deposits", map[string]any{"wallet_id": wallet, "amount": 100000, "currency": "EUR", "external_reference": "hostile-deposit"})
 	hold := h.internal("POST", "/api/v1/internal/holds", map[string]any{"wallet_id": wallet, "amount": 1000, "currency": "EUR", "external_reference": "hostile-hold"})
 	var caseID int64
-	if err := env.App.Store.Pool.QueryRow(t.Context(), "SELECT id FROM compliance_cases WHERE user_id = $1", user.ID).Scan(&caseID); err != nil {
-		t.Fatal(err)
+	if err := env.App.Store.Pool.QueryRow(h.t.Context(), "SELECT id FROM compliance_cases WHERE user_id = $1", subject.ID).Scan(&caseID); err != nil {
+		h.t.Fatal(err)
 	}
-	h.ids = map[string]int64{"wallets": wallet, "transfers": deposit, "holds": hold, "cases": caseID, "users": user.ID}
-	h.values = map[string]any{"wallet_id": wallet, "from_wallet_id": wallet, "to_wallet_id": peerWallet, "to_username": peer.Username, "user_id": user.ID}
-	return h
-}
-
-// waitSealed waits until the background sealer has chained every audit row.
-func waitSealed(t *testing.T, env *testkit.Env) {
-	for range 200 {
-		var done bool
-		err := env.App.Store.Pool.QueryRow(t.Context(),
-			"SELECT (SELECT count(*) FROM audit_events) = (SELECT coalesce(sum(rows), 0) FROM audit_seals)").Scan(&done)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if done {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("audit rows still unsealed after 10 s")
+	h.user = user
+	h.ids = map[string]int64{"wallets": wallet, "transfers": deposit, "holds": hold, "cases": caseID, "users": subject.ID}
+	h.values = map[string]any{"email": user.Email, "password": user.Password, "wallet_id": wallet, "from_wallet_id": wallet, "to_wallet_id": peerWallet, "to_username": peer.Username, "user_id": subject.ID}
 }
 
 // allScopes grants "area:*" for every scope area an operation description names (`ledger:read`).
@@ -140,7 +131,7 @@ func (h *hostile) openWallet(u testkit.User) int64 {
 }
 
 func (h *hostile) internal(method, path string, body any) int64 {
-	r := h.env.Do(testkit.Req{Method: method, Path: path, JSON: body, Headers: map[string]string{"X-Internal-Key": h.key, "Idempotency-Key": "fixture-" + path}})
+	r := h.env.Do(testkit.Req{Method: method, Path: path, JSON: body, Headers: map[string]string{"X-Internal-Key": h.key, "Idempotency-Key": fmt.Sprintf("fixture-%d", time.Now().UnixNano())}})
 	if r.Status != 201 {
 		h.t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
 	}
@@ -281,13 +272,30 @@ func (h *hostile) send(name string, r request, field string) {
 	if len(r.query) > 0 {
 		target += "?" + r.query.Encode()
 	}
+	req := testkit.Req{Method: r.method, Path: target, Raw: r.raw, Type: r.ctype, Headers: headers}
 	h.sent++
-	res := h.env.Do(testkit.Req{Method: r.method, Path: target, Raw: r.raw, Type: r.ctype, Headers: headers})
+	res := h.env.Do(req)
+	if res.Status == 429 {
+		// A limit says nothing about the input: reset the limiters, send it again.
+		h.resetLimits()
+		h.sent++
+		res = h.env.Do(req)
+	}
 	switch {
 	case res.Status < 400 || res.Status >= 500:
 		h.t.Errorf("%s: got %d %.300s", name, res.Status, res.Body)
 	case field != "" && (res.Status != 422 || res.Errors()[field] == nil):
 		h.t.Errorf("%s: want 422 naming %q, got %d %.300s", name, field, res.Status, res.Body)
+	}
+}
+
+// resetLimits deletes the rate limiters' Redis keys of this test.
+func (h *hostile) resetLimits() {
+	ctx := h.t.Context()
+	r := h.env.App.Cache.R
+	iter := r.Scan(ctx, 0, "rate:"+h.env.Cfg.RedisPrefix+"*", 1000).Iterator() // redis_rate adds "rate:"
+	for iter.Next(ctx) {
+		r.Del(ctx, iter.Val())
 	}
 }
 
