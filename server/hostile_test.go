@@ -82,7 +82,7 @@ type hostile struct {
 }
 
 func newHostile(t *testing.T, env *testkit.Env, spec *openapi3.T) *hostile {
-	key, err := env.App.InternalKeys.Create(t.Context(), "hostile", allScopes(spec))
+	key, err := env.App.InternalKeys.Create(t.Context(), fmt.Sprintf("hostile-%d", time.Now().UnixNano()), allScopes(spec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,6 +286,12 @@ func (h *hostile) send(name string, r request, field string) {
 		h.t.Errorf("%s: got %d %.300s", name, res.Status, res.Body)
 	case field != "" && (res.Status != 422 || res.Errors()[field] == nil):
 		h.t.Errorf("%s: want 422 naming %q, got %d %.300s", name, field, res.Status, res.Body)
+	case field != "":
+		for _, m := range res.Errors()[field].([]any) {
+			if !strings.Contains(m.(string), field) {
+				h.t.Errorf("%s: message %q does not name %q", name, m, field)
+			}
+		}
 	}
 }
 
@@ -316,6 +322,9 @@ func paramValues(p *openapi3.Parameter) []string {
 	out := append(slices.Clone(refusedText), strings.Repeat("a", 100000))
 	if !multiline(s) {
 		out = append(out, "a\nb", "a\tb")
+	}
+	if s.Min != nil {
+		out = append(out, strconv.FormatFloat(*s.Min-1, 'f', -1, 64)) // GET /transfers/0 named `body` once
 	}
 	if s.Type.Is("integer") || s.Type.Is("number") {
 		out = append(out, "9223372036854775808", "-9223372036854775809", "1e309", "1.5", "NaN", "twelve")
@@ -507,7 +516,7 @@ func (b *bodyShape) variants() []bodyVariant {
 		for _, lit := range jsonValues(s) {
 			raw := replaceAt(b.value, path, lit.raw)
 			field := ""
-			if lit.text {
+			if lit.named {
 				field = strings.Join(path, ".")
 			}
 			out = append(out, bodyVariant{name: strings.Join(path, ".") + " = " + truncate(lit.raw), field: field, raw: raw, ctype: b.ctype})
@@ -603,10 +612,11 @@ func walkMembers(s *openapi3.Schema, value any, path []string, fn func([]string,
 	}
 }
 
-// jsonLiteral is a raw JSON value; text marks those refused by the character rule.
+// jsonLiteral is a raw JSON value; named marks those that must be a 422 naming the member (the
+// character rule, integers past int64).
 type jsonLiteral struct {
-	raw  string
-	text bool
+	raw   string
+	named bool
 }
 
 // jsonValues are the hostile JSON values for a member of schema s.
@@ -617,9 +627,9 @@ func jsonValues(s *openapi3.Schema) []jsonLiteral {
 		text = append(text, `"a\nb"`, `"a\tb"`, `"a\rb"`)
 	}
 	var out []jsonLiteral
-	add := func(text bool, raws ...string) {
+	add := func(named bool, raws ...string) {
 		for _, r := range raws {
-			out = append(out, jsonLiteral{r, text})
+			out = append(out, jsonLiteral{r, named})
 		}
 	}
 	if !s.Nullable {
@@ -630,7 +640,8 @@ func jsonValues(s *openapi3.Schema) []jsonLiteral {
 		add(s.Format != "binary", text...)
 		add(false, `"`+strings.Repeat("a", 100000)+`"`, `12345`, `true`, `{}`, `[]`)
 	case s.Type.Is("integer"), s.Type.Is("number"):
-		add(false, `9223372036854775808`, `-9223372036854775809`, `1e309`, `-1e309`, `"12"`, `true`, `{}`, `[]`, `"a\u0000"`)
+		add(s.Type.Is("integer"), `9223372036854775808`, `-9223372036854775809`, `99999999999999999999999`)
+		add(false, `1e309`, `-1e309`, `"12"`, `true`, `{}`, `[]`, `"a\u0000"`)
 		if s.Type.Is("integer") {
 			add(false, `1.5`, `1e2`)
 		}
@@ -676,4 +687,42 @@ func setAt(v any, path []string, x any) any {
 		return map[string]any{path[0]: setAt(nil, path[1:], x)}
 	}
 	return v
+}
+
+// TestTextRuleAcceptsRealText: the rule refuses controls and overrides, not languages: emoji
+// (raw or as a surrogate pair escape), right-to-left scripts with their marks, and line breaks
+// in a multi-line field are accepted and stored as sent; the same break in a single-line field
+// is refused under its name.
+func TestTextRuleAcceptsRealText(t *testing.T) {
+	env := testkit.New(t)
+	spec, err := api.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHostile(t, env, spec)
+	h.newCaller()
+	transfer := func(note string) *testkit.Resp {
+		body := fmt.Sprintf(`{"from_wallet_id":%d,"to_username":%q,"amount":100,"currency":"EUR","note":%s}`, h.values["from_wallet_id"], h.values["to_username"], note)
+		h.idem++
+		return env.Do(testkit.Req{Method: "POST", Path: "/api/v1/transfers", Raw: []byte(body), Type: "application/json", Token: h.user.Token,
+			Headers: map[string]string{"Idempotency-Key": fmt.Sprintf("real-%d", h.idem)}})
+	}
+	for raw, want := range map[string]string{
+		`"Dîner 🍝"`:               "Dîner 🍝",
+		`"\ud83c\udf5d pâtes"`:    "🍝 pâtes",
+		`"مرحبا שלום \u200f!"`:    "مرحبا שלום \u200f!",
+		`"ligne 1\nligne 2\ttab"`: "ligne 1\nligne 2\ttab",
+		`"\ufffd"`:                "\ufffd",
+	} {
+		r := transfer(raw)
+		if r.Status != 201 || r.Data()["note"] != want {
+			t.Errorf("note %s: %d %s", raw, r.Status, r.Body)
+		}
+	}
+	body := fmt.Sprintf(`{"from_wallet_id":%d,"to_username":"a\nb","amount":100,"currency":"EUR"}`, h.values["from_wallet_id"])
+	r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/transfers", Raw: []byte(body), Type: "application/json", Token: h.user.Token,
+		Headers: map[string]string{"Idempotency-Key": "real-single-line"}})
+	if r.Status != 422 || r.Errors()["to_username"] == nil {
+		t.Errorf("line break in to_username: %d %s", r.Status, r.Body)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -25,7 +26,9 @@ import (
 // or C1 control character (DEL included) and no bidirectional embedding, override or isolate
 // (U+202A–U+202E, U+2066–U+2069). Tab, LF and CR are allowed only where the schema says
 // `x-multiline: true`. A failure is 422 VALIDATION_FAILED with rule `characters` on the field;
-// the value is never echoed. Documented in openapi.yaml (info.description).
+// the value is never echoed. The same walk refuses what the schema validator cannot see in
+// decoded values: duplicated keys, excessive nesting, integers past int64. Documented in
+// openapi.yaml (info.description).
 
 const (
 	ruleCharacters = "characters"
@@ -248,6 +251,8 @@ func (w *jsonWalker) value(path []string, schema *openapi3.Schema, depth int) er
 	switch t := tok.(type) {
 	case string:
 		w.check(path, t, lit, multiline(schema))
+	case json.Number:
+		w.checkInteger(path, t, schema)
 	case json.Delim:
 		if t == '{' {
 			return w.object(path, schema, depth)
@@ -306,12 +311,32 @@ func (w *jsonWalker) check(path []string, s string, lit []byte, multi bool) bool
 	if utf8.Valid(lit) && !loneSurrogate(lit) && CleanText(s, multi) {
 		return true
 	}
-	field := strings.Join(path, ".")
-	if field == "" {
-		field = "body"
-	}
-	w.out.Add(field, ruleCharacters)
+	w.out.Add(fieldName(path), ruleCharacters)
 	return false
+}
+
+// checkInteger refuses an integer literal past int64 for an integer member: the validator sees
+// it as a float64, which cannot tell 2^63 from the largest int64, and the handler's decoding
+// would fail without naming the field.
+func (w *jsonWalker) checkInteger(path []string, n json.Number, schema *openapi3.Schema) {
+	if schema == nil || !schema.Type.Is("integer") || strings.ContainsAny(string(n), ".eE") {
+		return // fractions and exponents are the validator's (`type`)
+	}
+	if _, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return
+	}
+	if strings.HasPrefix(string(n), "-") {
+		w.out.Add(fieldName(path), "minimum", strconv.FormatInt(math.MinInt64, 10))
+	} else {
+		w.out.Add(fieldName(path), "maximum", strconv.FormatInt(math.MaxInt64, 10))
+	}
+}
+
+func fieldName(path []string) string {
+	if len(path) == 0 {
+		return "body"
+	}
+	return strings.Join(path, ".")
 }
 
 // checkMultipart checks every part name and every text part (a part without a file name),

@@ -1273,7 +1273,7 @@ export interface components {
          *     | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
          *     | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
          *     | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
-         *     | MALFORMED_REQUEST | 400 | unparseable JSON (also a duplicated key, nesting over 64 levels, a number out of range for its field) or wrong content type |
+         *     | MALFORMED_REQUEST | 400 | unparseable JSON (also a duplicated key or nesting over 64 levels) or wrong content type |
          *     | INVALID_CREDENTIALS | 401 | unknown email, wrong password or non-active account |
          *     | UNAUTHENTICATED | 401 | missing, malformed, unknown, expired or revoked token |
          *     | FORBIDDEN | 403 | not allowed |
