@@ -72,7 +72,7 @@ func New(o Options) (*echo.Echo, error) {
 		MultiErrorHandler:     toAPIError,
 		SilenceServersWarning: true,
 	})
-	g := e.Group("", authenticate(securityMap(spec), o.Auth, o.Internal), validator)
+	g := e.Group("", authenticate(securityMap(spec), o.Auth, o.Internal), textGuard(spec), validator)
 	api.RegisterHandlers(g, api.NewStrictHandler(o.API, nil))
 	if o.Extra != nil {
 		o.Extra(e)

@@ -60,8 +60,9 @@ func toAPIError(me openapi3.MultiError) *echo.HTTPError {
 
 // collect walks the errors; a non-nil return (malformed body, too large) wins over field errors.
 func collect(err error, out *apierr.Error) *apierr.Error {
-	var me openapi3.MultiError
-	if errors.As(err, &me) {
+	// A direct type check, not errors.As: a RequestError unwraps to the MultiError of its
+	// schema errors, and walking those would lose the parameter's name (reported as `body`).
+	if me, ok := err.(openapi3.MultiError); ok {
 		for _, e := range me {
 			if r := collect(e, out); r != nil {
 				return r
@@ -80,10 +81,11 @@ func collect(err error, out *apierr.Error) *apierr.Error {
 	var re *openapi3filter.RequestError
 	if errors.As(err, &re) {
 		if re.Parameter != nil {
-			var se *openapi3.SchemaError
-			if errors.As(re.Err, &se) {
-				key, param := ruleOf(se)
-				out.Add(re.Parameter.Name, key, param)
+			if ses := schemaErrors(re.Err); len(ses) > 0 {
+				for _, se := range ses {
+					key, param := ruleOf(se)
+					out.Add(re.Parameter.Name, key, param)
+				}
 			} else if re.Err != nil && strings.Contains(re.Err.Error(), "must have a value") {
 				out.Add(re.Parameter.Name, "required")
 			} else {
@@ -125,6 +127,22 @@ func collect(err error, out *apierr.Error) *apierr.Error {
 		return nil
 	}
 	out.Add("body", "invalid")
+	return nil
+}
+
+// schemaErrors lists the schema errors err holds (one, or the leaves of a MultiError).
+func schemaErrors(err error) []*openapi3.SchemaError {
+	if me, ok := err.(openapi3.MultiError); ok {
+		var out []*openapi3.SchemaError
+		for _, e := range me {
+			out = append(out, schemaErrors(e)...)
+		}
+		return out
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		return []*openapi3.SchemaError{se}
+	}
 	return nil
 }
 

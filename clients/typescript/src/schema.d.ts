@@ -1360,7 +1360,7 @@ export interface components {
          *     | DOCUMENT_TOO_LARGE | 413 | document over 10 MiB |
          *     | DOCUMENT_UNSUPPORTED_TYPE | 415 | document not PDF, JPEG or PNG by content |
          *     | DOCUMENT_INVALID | 422 | truncated PDF or undecodable image |
-         *     | MALFORMED_REQUEST | 400 | unparseable JSON or wrong content type |
+         *     | MALFORMED_REQUEST | 400 | unparseable JSON (also a duplicated key or nesting over 64 levels) or wrong content type |
          *     | INVALID_CREDENTIALS | 401 | unknown email, wrong password or non-active account |
          *     | UNAUTHENTICATED | 401 | missing, malformed, unknown, expired or revoked token |
          *     | FORBIDDEN | 403 | not allowed |
@@ -1917,6 +1917,7 @@ export interface components {
             to_wallet_id?: number;
             amount: components["schemas"]["Amount"];
             currency: components["schemas"]["CurrencyCode"];
+            /** @description Free text shown to both parties; may span lines (tab, LF and CR allowed). */
             note?: string;
         };
         DepositRequest: {
@@ -2205,10 +2206,11 @@ export interface components {
         CaseDecisionRequest: {
             /** @enum {string} */
             action: "start_review" | "approve" | "reject" | "request_info";
-            /** @description Required for reject and request_info; sent to the user. */
+            /** @description Required for reject and request_info; sent to the user. May span lines. */
             reason?: string;
         };
         ReasonRequest: {
+            /** @description May span lines. */
             reason: string;
         };
         Restriction: {
