@@ -112,11 +112,17 @@ FROM (SELECT DISTINCT unnest(sqlc.arg(lock_keys)::text[]) AS k ORDER BY 1) x;
 -- name: FindExternalRefs :many
 -- Transactions that already use a reference (read after LockExternalRefs, so a request that
 -- committed meanwhile is seen).
+-- The LATERAL ... LIMIT 1 makes each reference one lookup in the unique index (a plain join may
+-- be planned, while the table is small, as a walk of the whole index, and the generic plan keeps it).
 SELECT t.*, fu.username AS from_username, tu.username AS to_username
 FROM (SELECT unnest(sqlc.arg(kinds)::text[]) AS kind, unnest(sqlc.arg(currencies)::text[]) AS currency,
              unnest(sqlc.arg(refs)::text[]) AS ref) k
-JOIN ledger_transactions t ON t.kind = k.kind AND t.currency = k.currency AND t.external_ref = k.ref
-     AND t.external_ref IS NOT NULL AND t.kind IN ('deposit', 'withdrawal') AND t.status IN ('posted', 'pending')
+JOIN LATERAL (
+    SELECT x.* FROM ledger_transactions x
+    WHERE x.kind = k.kind AND x.currency = k.currency AND x.external_ref = k.ref
+      AND x.external_ref IS NOT NULL AND x.kind IN ('deposit', 'withdrawal') AND x.status IN ('posted', 'pending')
+    LIMIT 1
+) t ON true
 LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id AND fa.kind = 'user'
 LEFT JOIN users fu ON fu.id = fa.user_id
 LEFT JOIN ledger_accounts ta ON ta.id = t.to_account_id AND ta.kind = 'user'

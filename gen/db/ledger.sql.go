@@ -114,8 +114,12 @@ const findExternalRefs = `-- name: FindExternalRefs :many
 SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, fu.username AS from_username, tu.username AS to_username
 FROM (SELECT unnest($1::text[]) AS kind, unnest($2::text[]) AS currency,
              unnest($3::text[]) AS ref) k
-JOIN ledger_transactions t ON t.kind = k.kind AND t.currency = k.currency AND t.external_ref = k.ref
-     AND t.external_ref IS NOT NULL AND t.kind IN ('deposit', 'withdrawal') AND t.status IN ('posted', 'pending')
+JOIN LATERAL (
+    SELECT x.id, x.kind, x.status, x.currency, x.amount, x.from_account_id, x.to_account_id, x.failure_code, x.idempotency_key, x.initiator_type, x.initiator_id, x.note, x.external_ref, x.created_at, x.finalized_at, x.expires_at FROM ledger_transactions x
+    WHERE x.kind = k.kind AND x.currency = k.currency AND x.external_ref = k.ref
+      AND x.external_ref IS NOT NULL AND x.kind IN ('deposit', 'withdrawal') AND x.status IN ('posted', 'pending')
+    LIMIT 1
+) t ON true
 LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id AND fa.kind = 'user'
 LEFT JOIN users fu ON fu.id = fa.user_id
 LEFT JOIN ledger_accounts ta ON ta.id = t.to_account_id AND ta.kind = 'user'
@@ -151,6 +155,8 @@ type FindExternalRefsRow struct {
 
 // Transactions that already use a reference (read after LockExternalRefs, so a request that
 // committed meanwhile is seen).
+// The LATERAL ... LIMIT 1 makes each reference one lookup in the unique index (a plain join may
+// be planned, while the table is small, as a walk of the whole index, and the generic plan keeps it).
 func (q *Queries) FindExternalRefs(ctx context.Context, arg FindExternalRefsParams) ([]FindExternalRefsRow, error) {
 	rows, err := q.db.Query(ctx, findExternalRefs, arg.Kinds, arg.Currencies, arg.Refs)
 	if err != nil {

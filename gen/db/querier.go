@@ -62,6 +62,8 @@ type Querier interface {
 	FailMail(ctx context.Context, arg FailMailParams) error
 	// Transactions that already use a reference (read after LockExternalRefs, so a request that
 	// committed meanwhile is seen).
+	// The LATERAL ... LIMIT 1 makes each reference one lookup in the unique index (a plain join may
+	// be planned, while the table is small, as a walk of the whole index, and the generic plan keeps it).
 	FindExternalRefs(ctx context.Context, arg FindExternalRefsParams) ([]FindExternalRefsRow, error)
 	FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error)
 	// The head row lock makes one sealer work at a time, whatever the number of instances; a second
