@@ -181,5 +181,14 @@ func TestDailyLimitUnderConcurrentHoldsAndTransfers(t *testing.T) {
 	}
 	daily, _ = f.limits(carl, wc)
 	f.window(daily, dailyLimit, 33*step, &dayResets)
+
+	// A hold voided after its hour left the day window gives back to the month only.
+	f.Clock.Advance(25 * time.Hour)
+	if r := f.finishReq(holds[1], "void"); r.Status != 200 {
+		t.Fatalf("void the next day: %d %s", r.Status, r.Body)
+	}
+	daily, monthly = f.limits(carl, wc)
+	f.window(daily, dailyLimit, 0, nil)
+	f.window(monthly, monthlyLimit, 32*step, &nextMonth)
 	f.invariants()
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/testkit"
 )
 
 // maxAmount is the spec's Amount maximum (2^53−1): 1 024 of them fit in an int64 balance
@@ -78,6 +79,11 @@ func TestWalletOverflowRefused(t *testing.T) {
 	f.depositOK(wa, 1023, "CHF")
 	if f.balance(wa) != math.MaxInt64 {
 		t.Fatalf("wallet at %d, want MaxInt64", f.balance(wa))
+	}
+	// The full wallet still reads (exactly in the JSON; a client reading numbers as doubles
+	// cannot, which is why amounts stop at 2^53−1).
+	if r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token}); r.Status != 200 || !strings.Contains(string(r.Body), `"balance":9223372036854775807`) {
+		t.Fatalf("wallets: %d %s", r.Status, r.Body)
 	}
 	// A transfer into the full wallet: refused, recorded, the recipient not named.
 	f.depositOK(wb, 1, "CHF")
