@@ -13,9 +13,7 @@ import (
 // giving its amount back to the available balance and the spending limits.
 func TestHoldExpiry(t *testing.T) {
 	f := newFixture(t)
-	ada := f.CreateUser()
-	wa := f.wallet(ada, "EUR")
-	f.deposit(wa, 1_000, "EUR")
+	ada, wa := f.funded("EUR", 1_000)
 	h := f.holdReq(randKey(), wa, 600, "EUR", "payout-"+randKey(), map[string]any{"expires_in": 60})
 	if h.Status != 201 || h.Data()["status"] != "pending" {
 		t.Fatalf("hold: %d %s", h.Status, h.Body)
@@ -92,9 +90,7 @@ func TestHoldExpiry(t *testing.T) {
 // expires_in: 7 days when absent, 60 s to 30 days, anything else a 422 naming it.
 func TestHoldExpiresIn(t *testing.T) {
 	f := newFixture(t)
-	ada := f.CreateUser()
-	wa := f.wallet(ada, "EUR")
-	f.deposit(wa, 1_000, "EUR")
+	_, wa := f.funded("EUR", 1_000)
 	h := f.holdReq(randKey(), wa, 10, "EUR", "payout-"+randKey())
 	if h.Status != 201 {
 		t.Fatalf("hold: %d %s", h.Status, h.Body)

@@ -70,17 +70,10 @@ func (f *fixture) refusedByLimit(r *testkit.Resp, window string, limit, used int
 	}
 }
 
-// 50 concurrent transfers of 300 against a daily limit of 10 000: exactly 33 pass (never more
-// than the limit), the 17 others are refused with the window's figures.
-func TestDailyLimitUnderConcurrentTransfers(t *testing.T) {
-	f := newLimitsFixture(t)
-	ada, bob := f.CreateUser(), f.CreateUser()
-	wa, wb := f.wallet(ada, "EUR"), f.wallet(bob, "EUR")
-	f.deposit(wa, 100_000, "EUR")
-	start := f.Clock.Now()
-	dayResets := start.Truncate(time.Hour).Add(24 * time.Hour)
-	res := make([]*testkit.Resp, 50)
-	inParallel(len(res), len(res), func(i int) { res[i] = f.transfer(ada, randKey(), body(wa, bob.Username, step, "EUR")) })
+// acceptedOrLimited counts the 201 answers of a concurrent run that filled the day (33 movements
+// of step); every other answer must be the day's refusal.
+func (f *fixture) acceptedOrLimited(res []*testkit.Resp, dayResets time.Time) int {
+	f.T.Helper()
 	accepted := 0
 	for _, r := range res {
 		if r.Status == 201 {
@@ -89,6 +82,21 @@ func TestDailyLimitUnderConcurrentTransfers(t *testing.T) {
 		}
 		f.refusedByLimit(r, "day", dailyLimit, 33*step, dayResets)
 	}
+	return accepted
+}
+
+// 50 concurrent transfers of 300 against a daily limit of 10 000: exactly 33 pass (never more
+// than the limit), the 17 others are refused with the window's figures.
+func TestDailyLimitUnderConcurrentTransfers(t *testing.T) {
+	f := newLimitsFixture(t)
+	ada, wa := f.funded("EUR", 100_000)
+	bob := f.CreateUser()
+	wb := f.wallet(bob, "EUR")
+	start := f.Clock.Now()
+	dayResets := start.Truncate(time.Hour).Add(24 * time.Hour)
+	res := make([]*testkit.Resp, 50)
+	inParallel(len(res), len(res), func(i int) { res[i] = f.transfer(ada, randKey(), body(wa, bob.Username, step, "EUR")) })
+	accepted := f.acceptedOrLimited(res, dayResets)
 	if accepted != 33 || f.balance(wb) != 33*step || f.balance(wa) != 100_000-33*step {
 		t.Fatalf("%d accepted; balances %d → %d", accepted, f.balance(wa), f.balance(wb))
 	}
@@ -125,9 +133,9 @@ func TestDailyLimitUnderConcurrentTransfers(t *testing.T) {
 // amount back to the window (shown by the limits and usable at once).
 func TestDailyLimitUnderConcurrentHoldsAndTransfers(t *testing.T) {
 	f := newLimitsFixture(t)
-	carl, bob := f.CreateUser(), f.CreateUser()
-	wc, wb := f.wallet(carl, "EUR"), f.wallet(bob, "EUR")
-	f.deposit(wc, 100_000, "EUR")
+	carl, wc := f.funded("EUR", 100_000)
+	bob := f.CreateUser()
+	wb := f.wallet(bob, "EUR")
 	start := f.Clock.Now()
 	dayResets := start.Truncate(time.Hour).Add(24 * time.Hour)
 	res := make([]*testkit.Resp, 50)
@@ -145,14 +153,7 @@ func TestDailyLimitUnderConcurrentHoldsAndTransfers(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	accepted := 0
-	for _, r := range res {
-		if r.Status == 201 {
-			accepted++
-			continue
-		}
-		f.refusedByLimit(r, "day", dailyLimit, 33*step, dayResets)
-	}
+	accepted := f.acceptedOrLimited(res, dayResets)
 	transfers := int64(accepted - len(holds))
 	w := f.walletView(carl, wc)
 	if accepted != 33 || len(holds) < 2 || f.balance(wb) != transfers*step || num(w["pending"]) != int64(len(holds))*step ||

@@ -73,6 +73,15 @@ func (f *fixture) finishReq(holdID int64, action string) *testkit.Resp {
 	return f.internal("POST", "/api/v1/internal/holds/"+itoa(holdID)+"/"+action, randKey(), nil)
 }
 
+// funded creates a user with a wallet in currency credited with amount.
+func (f *fixture) funded(currency string, amount int64) (testkit.User, int64) {
+	f.T.Helper()
+	u := f.CreateUser()
+	w := f.wallet(u, currency)
+	f.deposit(w, amount, currency)
+	return u, w
+}
+
 // setStatus freezes or unfreezes a wallet.
 func (f *fixture) setStatus(wallet int64, status string) {
 	f.T.Helper()

@@ -94,9 +94,7 @@ func TestDepositReferenceCreditedOnce(t *testing.T) {
 // Holds are unique by reference among pending and settled ones: a voided hold frees it.
 func TestHoldReferenceUsedOnce(t *testing.T) {
 	f := newFixture(t)
-	ada := f.CreateUser()
-	wa := f.wallet(ada, "EUR")
-	f.deposit(wa, 10_000, "EUR")
+	ada, wa := f.funded("EUR", 10_000)
 	ref := "PAYOUT-" + randKey()
 	h := f.holdReq(randKey(), wa, 1_000, "EUR", ref)
 	if h.Status != 201 {
