@@ -684,6 +684,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wallets/{id}/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Spending limits of a wallet
+         * @description The caller's spending limits for one of their wallets (see the money policy in the
+         *     introduction): the per-transfer limit, and for the rolling 24-hour window and the calendar
+         *     month (UTC) the limit, what transfers out and withdrawals (pending or settled holds) have
+         *     used, what remains, and when some of the window frees up. Read without a lock: a movement
+         *     committing at the same time may not be counted yet; the posting itself always is exact. A
+         *     wallet that is not the caller's is 404 `WALLET_NOT_FOUND`.
+         */
+        get: operations["getWalletLimits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/transfers": {
         parameters: {
             query?: never;
@@ -704,17 +729,18 @@ export interface paths {
          *     `IDEMPOTENCY_IN_PROGRESS` (retry later with the same key).
          *
          *     The answer comes only after the outcome is committed. **201 `TRANSFER_COMPLETED`**: posted.
-         *     **409 with `data`**: refused by a business rule and recorded as a `failed` transaction
-         *     (visible in the sender's history), with the code `INSUFFICIENT_FUNDS`, `CURRENCY_MISMATCH`
-         *     (the source wallet or the recipient's wallet is in another currency, or the recipient has no
-         *     wallet in it), `RECIPIENT_NOT_FOUND` (no such active user or wallet), `WALLET_FROZEN` (either
-         *     wallet), `SAME_WALLET` or `LIMIT_EXCEEDED` (over the per-transfer limit of the currency). The
-         *     outcome is stored under the key, so a retry replays the refusal and never later succeeds: use a
-         *     new key for a new attempt. **403 with `data`**: refused by compliance and recorded the same way
-         *     (stored under the key like a 409): `KYC_REQUIRED` (the sender's KYC, or KYB for a business
-         *     account, is not approved) or `ACCOUNT_RESTRICTED` (an active restriction on the sender);
-         *     receiving is never refused for these, and a closed or blocked recipient is
-         *     `RECIPIENT_NOT_FOUND` like an unknown one. Nothing is recorded and the key is not consumed for: 404
+         *     **409 / 403 with `data`**: refused by the money policy (the table in the introduction, rules
+         *     in order: the sender's own wallet, account, compliance, limits and funds first, the recipient
+         *     last) and recorded as a `failed` transaction (visible in the sender's history) with the code:
+         *     409 `WALLET_CLOSED`, `WALLET_FROZEN`, `CURRENCY_MISMATCH`, `SAME_WALLET`, `LIMIT_EXCEEDED`
+         *     (the per-transfer limit, or the daily or monthly spending limit: `data` carries `limit`,
+         *     `used`, `remaining`, `resets_at`), `INSUFFICIENT_FUNDS`, `RECIPIENT_NOT_FOUND` (the one
+         *     neutral answer for an unknown user or wallet, a blocked or closed user, and a frozen or closed
+         *     wallet), `BALANCE_OVERFLOW`; 403 `ACCOUNT_BLOCKED`, `ACCOUNT_RESTRICTED`, `KYC_REQUIRED` (the
+         *     sender's KYC, or KYB for a business account, is not approved). A refusal never names the
+         *     recipient (`to_wallet_id` and `to_username` are null), and the recipient's state is only
+         *     decided once the sender passed every own rule. The outcome is stored under the key, so a retry
+         *     replays the refusal and never later succeeds: use a new key for a new attempt. Nothing is recorded and the key is not consumed for: 404
          *     `WALLET_NOT_FOUND` (the source wallet is not the caller's), 403 `STEP_UP_REQUIRED` (a user with
          *     2FA needs a step-up through `/auth/2fa/verify` within the last 5 minutes; re-send with the same
          *     key after it; checked first, before the source wallet) and 422 validation errors. Amounts are integers from 1 to 2^53−1 (the largest
@@ -760,9 +786,16 @@ export interface paths {
          * Credit a wallet (internal)
          * @description Credits a user wallet from the currency's settlement account, with the external reference
          *     of the incoming funds. Scope `ledger:deposit`. Idempotent exactly like transfers (keys are
-         *     scoped to the internal key). A frozen or closed wallet, or another currency, is refused and
-         *     recorded (409 with `data`: `WALLET_FROZEN`, `CURRENCY_MISMATCH`); an unknown wallet is 404
-         *     `WALLET_NOT_FOUND`.
+         *     scoped to the internal key). Decided by the money policy (the table in the introduction,
+         *     column *deposit*): refused and recorded as failed with 409 `WALLET_CLOSED`, `WALLET_FROZEN`,
+         *     `CURRENCY_MISMATCH`, `BALANCE_OVERFLOW` or 403 `ACCOUNT_BLOCKED` (with `data`); a restricted
+         *     or unverified owner still receives. An unknown wallet is 404 `WALLET_NOT_FOUND`.
+         *
+         *     **One credit per bank reference**: a second deposit with an `external_reference` already
+         *     credited in the currency — whatever its `Idempotency-Key` and whichever internal key sends it
+         *     — is 409 `DUPLICATE_EXTERNAL_REFERENCE` with the original transaction as `data`, and nothing
+         *     is credited (stored under the new key like any outcome). A failed deposit does not use its
+         *     reference up.
          */
         post: operations["createDeposit"];
         delete?: never;
@@ -784,8 +817,16 @@ export interface paths {
          * Place a withdrawal hold (internal)
          * @description First phase of a withdrawal: reserves `amount` on the wallet (its available balance drops,
          *     its balance does not) as a `pending` withdrawal. Scope `ledger:withdraw`. Idempotent like
-         *     transfers. Not enough available funds, a frozen wallet or another currency are refused and
-         *     recorded (409 with `data`).
+         *     transfers. Decided by the money policy exactly as a transfer out of the wallet (the table in
+         *     the introduction, column *hold*: the wallet, the owner's status, compliance, the spending
+         *     limits, the available balance); a refusal is recorded as failed (409 or 403 with `data`).
+         *
+         *     The hold expires after `expires_in` seconds (default 7 days, 60 s to 30 days; `expires_at` in
+         *     the answer): a worker then voids it (audit action `ledger.hold.expired`) and it gives its
+         *     amount back to the available balance and to the spending limits; settling it after that is
+         *     409 `HOLD_EXPIRED`. The `external_reference` is unique per currency among pending and settled
+         *     withdrawals: a second hold with it is 409 `DUPLICATE_EXTERNAL_REFERENCE` with the original as
+         *     `data`, nothing reserved (a voided or expired hold frees its reference).
          */
         post: operations["createHold"];
         delete?: never;
@@ -807,7 +848,12 @@ export interface paths {
          * Settle a withdrawal hold (internal)
          * @description Second phase: the held amount leaves the wallet for the settlement account and the
          *     withdrawal becomes `posted`. Scope `ledger:withdraw`. Idempotent. Unknown hold 404
-         *     `HOLD_NOT_FOUND`; already settled or voided 409 `HOLD_NOT_PENDING` (nothing recorded).
+         *     `HOLD_NOT_FOUND`; already settled or voided 409 `HOLD_NOT_PENDING` (nothing recorded); past
+         *     its expiry 409 `HOLD_EXPIRED`. Decided by the money policy (column *settle*): a wallet frozen
+         *     or closed, or an owner blocked, restricted or no longer verified since the hold was placed,
+         *     refuses the settlement (409 `WALLET_FROZEN`, `WALLET_CLOSED`, `BALANCE_OVERFLOW`; 403
+         *     `ACCOUNT_BLOCKED`, `ACCOUNT_RESTRICTED`, `KYC_REQUIRED`, with the hold as `data`, still
+         *     `pending`): the hold can be settled once the state allows it, or voided.
          */
         post: operations["settleHold"];
         delete?: never;
@@ -827,7 +873,7 @@ export interface paths {
         put?: never;
         /**
          * Void a withdrawal hold (internal)
-         * @description Releases the held amount; the withdrawal becomes `voided` and nothing moves. Scope `ledger:withdraw`. Idempotent. Errors as for settle.
+         * @description Releases the held amount; the withdrawal becomes `voided` and nothing moves. Scope `ledger:withdraw`. Idempotent. A void always passes the money policy (it releases money), whatever the state of the wallet or its owner. Unknown hold 404 `HOLD_NOT_FOUND`; already settled or voided 409 `HOLD_NOT_PENDING`.
          */
         post: operations["voidHold"];
         delete?: never;
@@ -1260,6 +1306,7 @@ export interface components {
          *     | USER_UNBLOCKED | 200 | user unblocked (internal) |
          *     | ACCOUNT_CLOSED | 200 | account closed, tokens revoked, wallets closed (internal) |
          *     | KYC_REQUIRED | 403 | sending money needs the approved KYC (or KYB) case |
+         *     | ACCOUNT_BLOCKED | 403 | the wallet's owner is blocked: no money moves in or out (recorded as failed) |
          *     | ACCOUNT_RESTRICTED | 403 | an active restriction stops outgoing money |
          *     | CASE_NOT_FOUND | 404 | no such compliance case |
          *     | USER_NOT_FOUND | 404 | no such user (internal) |
@@ -1311,6 +1358,7 @@ export interface components {
          *     | HOLD_SETTLED | 200 | withdrawal hold settled (internal) |
          *     | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
          *     | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
+         *     | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
          *     | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
          *     | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
          *     | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -1319,16 +1367,19 @@ export interface components {
          *     | INSUFFICIENT_FUNDS | 409 | available balance too low (recorded as failed) |
          *     | CURRENCY_MISMATCH | 409 | wallets or request in different currencies (recorded as failed) |
          *     | RECIPIENT_NOT_FOUND | 409 | no such active recipient (recorded as failed) |
-         *     | WALLET_FROZEN | 409 | a wallet of the movement is frozen or closed (recorded as failed) |
+         *     | WALLET_FROZEN | 409 | the wallet is frozen (recorded as failed) |
          *     | SAME_WALLET | 409 | source and destination are the same wallet (recorded as failed) |
-         *     | LIMIT_EXCEEDED | 409 | over the per-transfer limit (recorded as failed) |
+         *     | LIMIT_EXCEEDED | 409 | over the per-transfer limit, or the daily or monthly spending limit (recorded as failed; `data` says which, with `limit`, `used`, `remaining`, `resets_at`) |
          *     | HOLD_NOT_PENDING | 409 | the hold is already settled or voided |
-         *     | WALLET_CLOSED | 409 | the wallet was closed with its account; its status can no longer change (internal) |
+         *     | HOLD_EXPIRED | 409 | the hold passed its expiry and is (or is about to be) voided: it can no longer be settled |
+         *     | DUPLICATE_EXTERNAL_REFERENCE | 409 | this external reference was already credited (deposit) or paid out (withdrawal) in this currency; `data` is the original transaction |
+         *     | BALANCE_OVERFLOW | 409 | the movement would take a balance past the 64-bit range (recorded as failed) |
+         *     | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
          *     | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
          *     | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
          * @enum {string}
          */
-        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED";
+        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED";
         Error: {
             /** @description Localized human-readable message. */
             message: string;
@@ -1766,6 +1817,30 @@ export interface components {
             failure_code: string | null;
             created_at: components["schemas"]["Timestamp"];
             finalized_at: string | null;
+            /** @description Withdrawal holds: when the hold expires if it is still pending (voided by the expiry worker). Absent on other kinds. */
+            expires_at?: string | null;
+            /**
+             * @description Only on a LIMIT_EXCEEDED refusal: which limit refused it (the per-transfer limit, the rolling 24 h window or the calendar month).
+             * @enum {string}
+             */
+            limit_window?: "transfer" | "day" | "month";
+            /**
+             * Format: int64
+             * @description Only on a LIMIT_EXCEEDED refusal, the limit in minor units.
+             */
+            limit?: number;
+            /**
+             * Format: int64
+             * @description Only on a LIMIT_EXCEEDED refusal, what the window had already used (0 for the per-transfer limit).
+             */
+            used?: number;
+            /**
+             * Format: int64
+             * @description Only on a LIMIT_EXCEEDED refusal, what the window still allows.
+             */
+            remaining?: number;
+            /** @description Only on a LIMIT_EXCEEDED refusal: when some of the window frees up (the oldest spending leaves the 24 h window; the next month starts); null for the per-transfer limit. */
+            resets_at?: string | null;
         };
         TransactionResponse: {
             /** @example TRANSFER_COMPLETED */
@@ -1810,6 +1885,53 @@ export interface components {
             amount: components["schemas"]["Amount"];
             currency: components["schemas"]["CurrencyCode"];
             external_reference: string;
+        };
+        HoldRequest: {
+            /** Format: int64 */
+            wallet_id: number;
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["CurrencyCode"];
+            external_reference: string;
+            /** @description Seconds until the hold expires if it is neither settled nor voided: 60 s to 30 days, default 7 days (604 800). */
+            expires_in?: number;
+        };
+        SpendingWindow: {
+            /**
+             * Format: int64
+             * @description Minor units.
+             */
+            limit: number;
+            /** Format: int64 */
+            used: number;
+            /** Format: int64 */
+            remaining: number;
+            /** @description When some of the window frees up (null when nothing is used). */
+            resets_at: string | null;
+        };
+        WalletLimits: {
+            /** Format: int64 */
+            wallet_id: number;
+            currency: components["schemas"]["CurrencyCode"];
+            /**
+             * @description The owner's account type.
+             * @enum {string}
+             */
+            tier: "personal" | "business";
+            /** @description Whether the tier's case (KYC or KYB) is approved; until it is, nothing can be sent (KYC_REQUIRED) whatever the limits say. */
+            verified: boolean;
+            /**
+             * Format: int64
+             * @description The largest single transfer, in minor units.
+             */
+            per_transfer: number;
+            daily: components["schemas"]["SpendingWindow"];
+            monthly: components["schemas"]["SpendingWindow"];
+        };
+        LimitsResponse: {
+            /** @example LIMITS_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["WalletLimits"];
         };
         HistoryItem: {
             /** Format: int64 */
@@ -2296,7 +2418,7 @@ export interface components {
                 "application/json": components["schemas"]["MoneyRejection"];
             };
         };
-        /** @description A compliance refusal recorded as a failed transaction (`KYC_REQUIRED`, `ACCOUNT_RESTRICTED`, with `data`), or a refusal that recorded nothing (`STEP_UP_REQUIRED`, without `data`). */
+        /** @description A refusal of the money policy recorded as a failed transaction (`KYC_REQUIRED`, `ACCOUNT_RESTRICTED`, `ACCOUNT_BLOCKED`, with `data`; for a settle, the hold still pending), or a refusal that recorded nothing (`STEP_UP_REQUIRED` for a user, `FORBIDDEN` for an internal key without the operation's scope, without `data`). */
         MoneyForbidden: {
             headers: {
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -4001,6 +4123,69 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    getWalletLimits: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Wallet id. */
+                id: components["parameters"]["WalletId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The wallet's limits. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "LIMITS_OK",
+                     *       "message": "OK",
+                     *       "data": {
+                     *         "wallet_id": 42,
+                     *         "currency": "EUR",
+                     *         "tier": "personal",
+                     *         "verified": true,
+                     *         "per_transfer": 100000000,
+                     *         "daily": {
+                     *           "limit": 1000000,
+                     *           "used": 2500,
+                     *           "remaining": 997500,
+                     *           "resets_at": "2026-01-10T17:00:00.000000Z"
+                     *         },
+                     *         "monthly": {
+                     *           "limit": 5000000,
+                     *           "used": 2500,
+                     *           "remaining": 4997500,
+                     *           "resets_at": "2026-02-01T00:00:00.000000Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitsResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
     createTransfer: {
         parameters: {
             query?: never;
@@ -4209,7 +4394,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["MoneyForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["MoneyRejected"];
             422: components["responses"]["MoneyUnprocessable"];
@@ -4246,10 +4431,11 @@ export interface operations {
                  *       "wallet_id": 42,
                  *       "amount": 5000,
                  *       "currency": "EUR",
-                 *       "external_reference": "PAYOUT-2026-000042"
+                 *       "external_reference": "PAYOUT-2026-000042",
+                 *       "expires_in": 86400
                  *     }
                  */
-                "application/json": components["schemas"]["DepositRequest"];
+                "application/json": components["schemas"]["HoldRequest"];
             };
         };
         responses: {
@@ -4286,7 +4472,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["MoneyForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["MoneyRejected"];
             422: components["responses"]["MoneyUnprocessable"];
@@ -4354,7 +4540,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["MoneyForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["MoneyRejected"];
             422: components["responses"]["MoneyUnprocessable"];
@@ -4422,7 +4608,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["MoneyForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["MoneyRejected"];
             422: components["responses"]["MoneyUnprocessable"];
