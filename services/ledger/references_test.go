@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/flowxi/backend/testkit"
@@ -29,7 +30,11 @@ func TestDepositReferenceCreditedOnce(t *testing.T) {
 	txs := f.count("SELECT count(*) FROM ledger_transactions")
 
 	retryKey := randKey()
-	f.duplicateOf(f.depositReq(retryKey, wa, 1_000, "EUR", ref), orig)
+	dup := f.depositReq(retryKey, wa, 1_000, "EUR", ref)
+	f.duplicateOf(dup, orig)
+	if !reflect.DeepEqual(dup.Data(), first.Data()) {
+		t.Fatalf("the duplicate's data is not the original transaction:\n%s\n%s", dup.Body, first.Body)
+	}
 	// Whatever the amount or the wallet: the reference was credited.
 	f.duplicateOf(f.depositReq(randKey(), wa, 2_000, "EUR", ref), orig)
 	// A second internal key (a key rotation) is no way around it.
@@ -101,7 +106,14 @@ func TestHoldReferenceUsedOnce(t *testing.T) {
 		t.Fatalf("hold: %d %s", h.Status, h.Body)
 	}
 	first := num(h.Data()["id"])
-	f.duplicateOf(f.holdReq(randKey(), wa, 1_000, "EUR", ref), first)
+	if h.Data()["from_wallet_id"] != float64(wa) {
+		t.Fatalf("the hold does not name its wallet: %s", h.Body)
+	}
+	dup := f.holdReq(randKey(), wa, 1_000, "EUR", ref)
+	f.duplicateOf(dup, first)
+	if !reflect.DeepEqual(dup.Data(), h.Data()) {
+		t.Fatalf("the duplicate's data is not the original hold:\n%s\n%s", dup.Body, h.Body)
+	}
 	f.duplicateOf(f.internalAs(f.secondKey(), "POST", "/api/v1/internal/holds", randKey(),
 		map[string]any{"wallet_id": wa, "amount": 500, "currency": "EUR", "external_reference": ref}), first)
 	if w := f.walletView(ada, wa); num(w["pending"]) != 1_000 {
