@@ -62,3 +62,9 @@ FROM ledger_transactions t
 LEFT JOIN ledger_accounts f ON f.id = t.from_account_id
 LEFT JOIN ledger_accounts d ON d.id = t.to_account_id
 WHERE (t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NOT NULL AND d.id IS NULL);
+
+-- name: CheckSettlementSign :many
+-- The settlement account of a currency is the other side of every deposit and withdrawal: it
+-- holds minus what the outside world has put in, so it is never positive, and it is never held on.
+SELECT id, currency, balance, pending FROM ledger_accounts
+WHERE kind = 'settlement' AND (balance > 0 OR pending <> 0);

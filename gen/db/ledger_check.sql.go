@@ -200,6 +200,45 @@ func (q *Queries) CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow
 	return items, nil
 }
 
+const checkSettlementSign = `-- name: CheckSettlementSign :many
+SELECT id, currency, balance, pending FROM ledger_accounts
+WHERE kind = 'settlement' AND (balance > 0 OR pending <> 0)
+`
+
+type CheckSettlementSignRow struct {
+	ID       int64
+	Currency string
+	Balance  int64
+	Pending  int64
+}
+
+// The settlement account of a currency is the other side of every deposit and withdrawal: it
+// holds minus what the outside world has put in, so it is never positive, and it is never held on.
+func (q *Queries) CheckSettlementSign(ctx context.Context) ([]CheckSettlementSignRow, error) {
+	rows, err := q.db.Query(ctx, checkSettlementSign)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckSettlementSignRow{}
+	for rows.Next() {
+		var i CheckSettlementSignRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Currency,
+			&i.Balance,
+			&i.Pending,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const checkTransactionBalance = `-- name: CheckTransactionBalance :many
 SELECT t.id, t.status, COALESCE(s.total, 0)::bigint AS total, COALESCE(s.n, 0)::bigint AS n
 FROM ledger_transactions t

@@ -21,6 +21,9 @@ type Querier interface {
 	// not name.
 	CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error)
 	CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow, error)
+	// The settlement account of a currency is the other side of every deposit and withdrawal: it
+	// holds minus what the outside world has put in, so it is never positive, and it is never held on.
+	CheckSettlementSign(ctx context.Context) ([]CheckSettlementSignRow, error)
 	// Posted transactions have balanced entries (two or more); others have none.
 	CheckTransactionBalance(ctx context.Context) ([]CheckTransactionBalanceRow, error)
 	// Leases up to `batch` due messages: their next attempt moves to `lease_until`, so a worker that dies

@@ -52,6 +52,13 @@ func Check(ctx context.Context, st *store.Store) ([]string, error) {
 	for _, r := range txs {
 		out = append(out, fmt.Sprintf("transaction %d (%s): %d entries summing to %d", r.ID, r.Status, r.N, r.Total))
 	}
+	sign, err := q.CheckSettlementSign(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger check: settlement: %w", err)
+	}
+	for _, r := range sign {
+		out = append(out, fmt.Sprintf("settlement account %d (%s): balance %d, pending %d; want balance ≤ 0 and pending 0", r.ID, r.Currency, r.Balance, r.Pending))
+	}
 	orphans, err := q.CheckOrphans(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("ledger check: orphans: %w", err)

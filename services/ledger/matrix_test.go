@@ -134,18 +134,11 @@ func (f *fixture) matrixWallet(st state) matrixSubject {
 // placeHold reserves amount on a wallet and returns the hold's id.
 func (f *fixture) placeHold(wallet, amount int64) int64 {
 	f.T.Helper()
-	r := f.internal("POST", "/api/v1/internal/holds", map[string]any{"wallet_id": wallet, "amount": amount, "currency": "EUR", "external_reference": "payout-" + randKey()})
+	r := f.internal("POST", "/api/v1/internal/holds", randKey(), map[string]any{"wallet_id": wallet, "amount": amount, "currency": "EUR", "external_reference": "payout-" + randKey()})
 	if r.Status != 201 {
 		f.T.Fatalf("hold: %d %s", r.Status, r.Body)
 	}
 	return num(r.Data()["id"])
-}
-
-// internal sends an internal money request with a fresh Idempotency-Key.
-func (f *fixture) internal(method, path string, body map[string]any) *testkit.Resp {
-	f.T.Helper()
-	return f.Do(testkit.Req{Method: method, Path: path, JSON: body,
-		Headers: map[string]string{"X-Internal-Key": f.key, "Idempotency-Key": randKey()}})
 }
 
 // matrixCell runs one operation in one state and checks it against the spec's table.
@@ -174,13 +167,13 @@ func (f *fixture) matrixCell(spec []ledger.SpecRule, st state, m matrixSubject, 
 	case "transfer in":
 		r = f.transfer(sender, randKey(), body(ws, m.user.Username, 50, "EUR"))
 	case "deposit":
-		r = f.internal("POST", "/api/v1/internal/deposits", map[string]any{"wallet_id": m.wallet, "amount": 50, "currency": "EUR", "external_reference": "dep-" + randKey()})
+		r = f.internal("POST", "/api/v1/internal/deposits", randKey(), map[string]any{"wallet_id": m.wallet, "amount": 50, "currency": "EUR", "external_reference": "dep-" + randKey()})
 	case "hold":
-		r = f.internal("POST", "/api/v1/internal/holds", map[string]any{"wallet_id": m.wallet, "amount": 50, "currency": "EUR", "external_reference": "payout-" + randKey()})
+		r = f.internal("POST", "/api/v1/internal/holds", randKey(), map[string]any{"wallet_id": m.wallet, "amount": 50, "currency": "EUR", "external_reference": "payout-" + randKey()})
 	case "settle":
-		r = f.internal("POST", fmt.Sprintf("/api/v1/internal/holds/%d/settle", m.settleID), nil)
+		r = f.internal("POST", fmt.Sprintf("/api/v1/internal/holds/%d/settle", m.settleID), randKey(), nil)
 	case "void":
-		r = f.internal("POST", fmt.Sprintf("/api/v1/internal/holds/%d/void", m.voidID), nil)
+		r = f.internal("POST", fmt.Sprintf("/api/v1/internal/holds/%d/void", m.voidID), randKey(), nil)
 	}
 	cell := fmt.Sprintf("%s on wallet %s, owner %s, compliance %s, restriction %s", op.name, st.wallet, st.owner, st.compliance, st.restriction)
 	if r.Status != wantStatus || r.Code() != wantCode {

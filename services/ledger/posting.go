@@ -85,7 +85,7 @@ func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[i
 	}
 	tx := api.Transaction{Id: txID, Kind: api.TransactionKind(kindOf[it.op]), Amount: it.amount, Currency: it.currency, CreatedAt: ts(p.now),
 		FromUsername: it.fromUser, ToUsername: it.toUser, Note: strPtr(it.note), ExternalReference: strPtr(it.extRef)}
-	if it.op == opTransfer {
+	if it.op != opDeposit { // a deposit's source is the settlement account, not a wallet
 		tx.FromWalletId = &it.debit
 	}
 	if it.op == opTransfer || it.op == opDeposit {
