@@ -67,6 +67,7 @@ func (a *App) wire() (*server.API, error) {
 		SpendingLimits: spending,
 		Workers:        a.Cfg.LedgerWorkers,
 		MaxBatch:       a.Cfg.LedgerMaxBatch,
+		ExpiryEvery:    a.Cfg.LedgerExpiryEvery,
 		// Sending needs the approved KYC/KYB case and no active restriction.
 		Policy:   comp,
 		Posting:  a.Posting,

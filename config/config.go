@@ -86,6 +86,8 @@ type Config struct {
 	LedgerSpendingLimits string
 	LedgerWorkers        int
 	LedgerMaxBatch       int
+	// LedgerExpiryEvery is how often the expiry worker voids expired holds (0: the ledger's default).
+	LedgerExpiryEvery time.Duration
 
 	// BenchmarkLedgerAuditOff stops the ledger from writing audit events for money movements. It
 	// exists only so that `make bench` can measure what the audit log costs (issue: throughput with
@@ -176,6 +178,7 @@ func settings(c *Config) []setting {
 		{"LEDGER_SPENDING_LIMITS", "", plain, text(&c.LedgerSpendingLimits)}, // ledger.ParseLimits reads it
 		{"LEDGER_BATCH_WORKERS", "", plain, atLeast(&c.LedgerWorkers, 1)},
 		{"LEDGER_MAX_BATCH", "", plain, atLeast(&c.LedgerMaxBatch, 1)},
+		{"LEDGER_EXPIRY_EVERY", "30s", plain, duration(&c.LedgerExpiryEvery)},
 	}
 }
 
