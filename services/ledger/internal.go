@@ -37,7 +37,16 @@ type move struct {
 }
 
 // walletMove prepares a deposit or a hold and submits it; the money policy decides it.
-func (s *Service) walletMove(ctx context.Context, o op, key string, m move) (outcome, error) {
+func (s *Service) walletMove(ctx context.Context, o op, key string, m move) (result, error) {
+	out, err := s.submitMove(ctx, o, key, m)
+	if err != nil {
+		return result{}, err
+	}
+	return resultOf(ctx, out)
+}
+
+// submitMove builds the item of a deposit or a hold and submits it.
+func (s *Service) submitMove(ctx context.Context, o op, key string, m move) (outcome, error) {
 	k, err := internalkeys.Caller(ctx)
 	if err != nil {
 		return outcome{}, err
@@ -75,12 +84,8 @@ func (s *Service) walletMove(ctx context.Context, o op, key string, m move) (out
 // CreateDeposit credits a wallet from the currency's settlement account.
 func (s *Service) CreateDeposit(ctx context.Context, req api.CreateDepositRequestObject) (api.CreateDepositResponseObject, error) {
 	b := req.Body
-	o, err := s.walletMove(ctx, opDeposit, req.Params.IdempotencyKey,
+	r, err := s.walletMove(ctx, opDeposit, req.Params.IdempotencyKey,
 		move{walletID: b.WalletId, amount: b.Amount, currency: b.Currency, extRef: b.ExternalReference})
-	if err != nil {
-		return nil, err
-	}
-	r, err := resultOf(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -100,12 +105,8 @@ func (s *Service) CreateHold(ctx context.Context, req api.CreateHoldRequestObjec
 	if b.ExpiresIn != nil {
 		expiry = time.Duration(*b.ExpiresIn) * time.Second
 	}
-	o, err := s.walletMove(ctx, opHold, req.Params.IdempotencyKey,
+	r, err := s.walletMove(ctx, opHold, req.Params.IdempotencyKey,
 		move{walletID: b.WalletId, amount: b.Amount, currency: b.Currency, extRef: b.ExternalReference, expiresIn: expiry})
-	if err != nil {
-		return nil, err
-	}
-	r, err := resultOf(ctx, o)
 	if err != nil {
 		return nil, err
 	}

@@ -122,15 +122,18 @@ func New(st *store.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Ser
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.purgeLoop(ctx) }()
-	go func() { defer wg.Done(); s.expiryLoop(ctx) }()
+	go func() { defer wg.Done(); every(ctx, time.Minute, s.purge) }()
+	go func() {
+		defer wg.Done()
+		every(ctx, s.expiry, func(ctx context.Context) (int64, error) { n, err := s.ExpireHolds(ctx); return int64(n), err })
+	}()
 	s.eng.run(ctx)
 	wg.Wait()
 }
 
-// expiryLoop voids expired holds every ExpiryEvery.
-func (s *Service) expiryLoop(ctx context.Context) {
-	t := time.NewTicker(s.expiry)
+// every runs chunk each interval until ctx ends, and again at once while it finds work.
+func every(ctx context.Context, interval time.Duration, chunk func(context.Context) (int64, error)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -138,7 +141,7 @@ func (s *Service) expiryLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			for {
-				n, err := s.ExpireHolds(ctx)
+				n, err := chunk(ctx)
 				if err != nil || n == 0 {
 					break
 				}
@@ -147,26 +150,16 @@ func (s *Service) expiryLoop(ctx context.Context) {
 	}
 }
 
-// purgeLoop deletes expired idempotency records in small batches, and spending counters no
-// window reads any more, once a minute.
-func (s *Service) purgeLoop(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for {
-				n, err := s.st.Q.DeleteExpiredIdempotencyKeys(ctx, s.clock.Now())
-				if err != nil || n == 0 {
-					break
-				}
-			}
-			now := s.clock.Now()
-			_, _ = s.st.Q.PruneSpending(ctx, db.PruneSpendingParams{HourBefore: dayStart(now), MonthBefore: monthOf(now)})
-		}
+// purge deletes a chunk of expired idempotency records, and the spending counters no window
+// reads any more.
+func (s *Service) purge(ctx context.Context) (int64, error) {
+	now := s.clock.Now()
+	n, err := s.st.Q.DeleteExpiredIdempotencyKeys(ctx, now)
+	if err != nil || n > 0 {
+		return n, err
 	}
+	_, err = s.st.Q.PruneSpending(ctx, db.PruneSpendingParams{HourBefore: dayStart(now), MonthBefore: monthOf(now)})
+	return 0, err
 }
 
 // systemAccount returns (creating once) the settlement or fees account of a currency.
