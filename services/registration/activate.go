@@ -9,7 +9,6 @@ import (
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/password"
 	"github.com/flowxi/backend/services/secrets"
 	"github.com/flowxi/backend/services/tokens"
 )
@@ -28,7 +27,7 @@ func (s *Registration) SetPasswordRegisterEmailCode(ctx context.Context, r api.S
 	if err := s.limitSetPassword(ctx, "reg.setpw", email); err != nil {
 		return nil, err
 	}
-	dev, verr := deviceOf(b.DeviceId, b.DeviceType, b.DeviceName, b.Country, password.CheckNew(b.Password, b.PasswordConfirmation, email))
+	dev, verr := checkSetPassword(b.Password, b.PasswordConfirmation, email, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
 	if verr != nil {
 		return nil, verr
 	}
@@ -64,7 +63,7 @@ func (s *Registration) SetPasswordRegisterMagicLink(ctx context.Context, r api.S
 	if err := s.limitSetPassword(ctx, "reg.setpw", email); err != nil {
 		return nil, err
 	}
-	dev, verr := deviceOf(b.DeviceId, b.DeviceType, b.DeviceName, b.Country, password.CheckNew(b.Password, b.PasswordConfirmation, email))
+	dev, verr := checkSetPassword(b.Password, b.PasswordConfirmation, email, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
 	if verr != nil {
 		return nil, verr
 	}

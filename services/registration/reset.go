@@ -11,6 +11,7 @@ import (
 	"github.com/flowxi/backend/services/i18n"
 	"github.com/flowxi/backend/services/mail"
 	"github.com/flowxi/backend/services/password"
+	"github.com/flowxi/backend/services/ptr"
 )
 
 // ForgotPassword always answers the same; an active account gets a 6-digit code by e-mail
@@ -76,8 +77,10 @@ func (s *Registration) ResetPassword(ctx context.Context, r api.ResetPasswordReq
 	if err := s.limitSetPassword(ctx, "pwreset.reset", email); err != nil {
 		return nil, err
 	}
-	if verr := password.CheckNew(b.Password, b.PasswordConfirmation, email); verr != nil {
-		return nil, verr
+	var fe apierr.Fields
+	password.CheckNew(&fe, b.Password, b.PasswordConfirmation, email)
+	if err := fe.Err(); err != nil {
+		return nil, err
 	}
 	slot, err := s.reserveGuess(ctx, s.d.ResetGuesses, email)
 	if err != nil {
@@ -91,7 +94,7 @@ func (s *Registration) ResetPassword(ctx context.Context, r api.ResetPasswordReq
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkSecondFactor(ctx, userID, deref(b.TwofaCode)); err != nil {
+	if err := s.checkSecondFactor(ctx, userID, ptr.Value(b.TwofaCode)); err != nil {
 		return nil, err
 	}
 	if err := s.commitReset(ctx, email, b.Code, userID, hash); err != nil {
