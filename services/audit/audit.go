@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/ptr"
 	"github.com/flowxi/backend/services/reqctx"
 )
 
@@ -49,21 +50,14 @@ func Record(ctx context.Context, q *db.Queries, now time.Time, ev Event) error {
 	return q.InsertAuditEvent(ctx, db.InsertAuditEventParams{
 		OccurredAt:  now,
 		ActorType:   actorType,
-		ActorID:     str(actorID),
+		ActorID:     ptr.NonZero(actorID),
 		Action:      ev.Action,
-		SubjectType: str(ev.SubjectType),
-		SubjectID:   str(ev.SubjectID),
+		SubjectType: ptr.NonZero(ev.SubjectType),
+		SubjectID:   ptr.NonZero(ev.SubjectID),
 		UserID:      uid,
-		Ip:          str(info.IP),
-		UserAgent:   str(info.UserAgent),
-		RequestID:   str(info.RequestID),
+		Ip:          ptr.NonZero(info.IP),
+		UserAgent:   ptr.NonZero(info.UserAgent),
+		RequestID:   ptr.NonZero(info.RequestID),
 		Details:     b,
 	})
-}
-
-func str(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

@@ -281,7 +281,7 @@ func (p *posting) addAudit(it *item, txID int64, action, fail string) {
 	a.AuSubject = append(a.AuSubject, strconv.FormatInt(txID, 10))
 	a.AuUser = append(a.AuUser, it.userID)
 	a.AuIp = append(a.AuIp, info.IP)
-	a.AuUa = append(a.AuUa, truncate(info.UserAgent, 512))
+	a.AuUa = append(a.AuUa, info.StoredUserAgent())
 	a.AuRid = append(a.AuRid, info.RequestID)
 	a.AuDetails = append(a.AuDetails, string(details))
 }
@@ -301,18 +301,4 @@ func (p *posting) params() db.PostBatchParams {
 	}
 	p.spendParams(&a)
 	return a
-}
-
-func strPtr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

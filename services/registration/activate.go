@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/flowxi/backend/gen/api"
@@ -127,7 +128,7 @@ func (s *Registration) activate(ctx context.Context, q *db.Queries, userID int64
 		}
 	}
 	err = audit.Record(ctx, q, now, audit.Event{
-		Action: "auth.registration.activated", UserID: u.ID, SubjectType: "token", SubjectID: itoa(tokenID),
+		Action: "auth.registration.activated", UserID: u.ID, SubjectType: "token", SubjectID: strconv.FormatInt(tokenID, 10),
 		Details: map[string]any{"method": method, "device_id": dev.ID, "device_type": dev.Type},
 	})
 	return issued{token: plain, userID: u.ID}, err

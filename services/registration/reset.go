@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/flowxi/backend/gen/api"
@@ -50,7 +51,7 @@ func (s *Registration) ForgotPassword(ctx context.Context, r api.ForgotPasswordR
 		}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, now, audit.Event{Action: "auth.password.reset_requested", UserID: u.ID, SubjectType: "user", SubjectID: itoa(u.ID)})
+		return audit.Record(ctx, q, now, audit.Event{Action: "auth.password.reset_requested", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10)})
 	})
 	if err != nil {
 		return nil, err
@@ -134,7 +135,7 @@ func (s *Registration) checkResetCode(ctx context.Context, email, code string) (
 		*outcome = ErrResetRefused
 		ev := audit.Event{Action: "auth.password.reset_failed", UserID: row.UserID, Details: map[string]any{"email": email, "reason": reason}}
 		if row.UserID != 0 {
-			ev.SubjectType, ev.SubjectID = "user", itoa(row.UserID)
+			ev.SubjectType, ev.SubjectID = "user", strconv.FormatInt(row.UserID, 10)
 		}
 		return audit.Record(ctx, q, s.d.Clock.Now(), ev)
 	})
@@ -171,7 +172,7 @@ func (s *Registration) commitReset(ctx context.Context, email, code string, user
 			return err
 		}
 		return audit.Record(ctx, q, now, audit.Event{
-			Action: "auth.password.reset", UserID: row.UserID, SubjectType: "user", SubjectID: itoa(row.UserID),
+			Action: "auth.password.reset", UserID: row.UserID, SubjectType: "user", SubjectID: strconv.FormatInt(row.UserID, 10),
 			Details: map[string]any{"revoked_tokens": revoked},
 		})
 	})
