@@ -21,13 +21,30 @@ import (
 // SaveKycData validates the personal data (prefilled from the profile) and saves it on the
 // caller's KYC case.
 func (s *Compliance) SaveKycData(ctx context.Context, req api.SaveKycDataRequestObject) (api.SaveKycDataResponseObject, error) {
+	view, err := s.saveCaseData(ctx, "kyc", func(q *db.Queries, caseID int64, u db.User, now time.Time) error {
+		row, err := kycRow(req.Body, u, now)
+		if err != nil {
+			return err
+		}
+		row.CaseID = caseID
+		return q.UpsertKYCData(ctx, row)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.SaveKycData200JSONResponse{Code: "KYC_DATA_SAVED", Message: i18n.Msg(ctx, "KYC_DATA_SAVED"), Data: view}, nil
+}
+
+// saveCaseData opens the caller's case of kind (kyc, kyb), refuses it unless editable, lets save
+// validate and write the data, audit-logs the save and returns the case, in one transaction.
+func (s *Compliance) saveCaseData(ctx context.Context, kind string, save func(q *db.Queries, caseID int64, u db.User, now time.Time) error) (api.ComplianceCase, error) {
+	var view api.ComplianceCase
 	p := reqctx.PrincipalFrom(ctx)
 	if p == nil {
-		return nil, apierr.ErrUnauthenticated
+		return view, apierr.ErrUnauthenticated
 	}
-	var view api.ComplianceCase
 	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
-		c, u, err := openCase(ctx, q, p.UserID, "kyc", s.clock.Now)
+		c, u, err := openCase(ctx, q, p.UserID, kind, s.clock.Now)
 		if err != nil {
 			return err
 		}
@@ -35,25 +52,17 @@ func (s *Compliance) SaveKycData(ctx context.Context, req api.SaveKycDataRequest
 			return ErrNotEditable
 		}
 		now := s.clock.Now()
-		row, err := kycRow(req.Body, u, now)
-		if err != nil {
+		if err := save(q, c.ID, u, now); err != nil {
 			return err
 		}
-		row.CaseID = c.ID
-		if err := q.UpsertKYCData(ctx, row); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, q, now, audit.Event{Action: "compliance.kyc.data_saved", UserID: p.UserID,
+		if err := audit.Record(ctx, q, now, audit.Event{Action: "compliance." + kind + ".data_saved", UserID: p.UserID,
 			SubjectType: "compliance_case", SubjectID: strconv.FormatInt(c.ID, 10)}); err != nil {
 			return err
 		}
 		view, err = s.caseView(ctx, q, c, true)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return api.SaveKycData200JSONResponse{Code: "KYC_DATA_SAVED", Message: i18n.Msg(ctx, "KYC_DATA_SAVED"), Data: view}, nil
+	return view, err
 }
 
 // kycRow merges the request with the profile and validates every value with the profile's rules.
@@ -121,34 +130,13 @@ func adultBirthDate(fe *apierr.Fields, field string, birth, now time.Time) bool 
 
 // SaveKybData validates the company data and saves it on the caller's KYB case.
 func (s *Compliance) SaveKybData(ctx context.Context, req api.SaveKybDataRequestObject) (api.SaveKybDataResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
-	var view api.ComplianceCase
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
-		c, _, err := openCase(ctx, q, p.UserID, "kyb", s.clock.Now)
-		if err != nil {
-			return err
-		}
-		if !editable(c.Status) {
-			return ErrNotEditable
-		}
-		now := s.clock.Now()
+	view, err := s.saveCaseData(ctx, "kyb", func(q *db.Queries, caseID int64, _ db.User, now time.Time) error {
 		row, err := kybRow(req.Body, now)
 		if err != nil {
 			return err
 		}
-		row.CaseID = c.ID
-		if err := q.UpsertKYBData(ctx, row); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, q, now, audit.Event{Action: "compliance.kyb.data_saved", UserID: p.UserID,
-			SubjectType: "compliance_case", SubjectID: strconv.FormatInt(c.ID, 10)}); err != nil {
-			return err
-		}
-		view, err = s.caseView(ctx, q, c, true)
-		return err
+		row.CaseID = caseID
+		return q.UpsertKYBData(ctx, row)
 	})
 	if err != nil {
 		return nil, err

@@ -25,10 +25,7 @@ type issued struct {
 func (s *Registration) SetPasswordRegisterEmailCode(ctx context.Context, r api.SetPasswordRegisterEmailCodeRequestObject) (api.SetPasswordRegisterEmailCodeResponseObject, error) {
 	b := r.Body
 	email := normEmail(string(b.Email))
-	if err := s.limitSetPassword(ctx, "reg.setpw", email); err != nil {
-		return nil, err
-	}
-	dev, verr := checkSetPassword(b.Password, b.PasswordConfirmation, email, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
+	dev, verr := s.checkSetPassword(ctx, email, b.Password, b.PasswordConfirmation, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
 	if verr != nil {
 		return nil, verr
 	}
@@ -61,10 +58,7 @@ func (s *Registration) SetPasswordRegisterEmailCode(ctx context.Context, r api.S
 func (s *Registration) SetPasswordRegisterMagicLink(ctx context.Context, r api.SetPasswordRegisterMagicLinkRequestObject) (api.SetPasswordRegisterMagicLinkResponseObject, error) {
 	b := r.Body
 	email := normEmail(string(b.Email))
-	if err := s.limitSetPassword(ctx, "reg.setpw", email); err != nil {
-		return nil, err
-	}
-	dev, verr := checkSetPassword(b.Password, b.PasswordConfirmation, email, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
+	dev, verr := s.checkSetPassword(ctx, email, b.Password, b.PasswordConfirmation, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
 	if verr != nil {
 		return nil, verr
 	}

@@ -160,9 +160,12 @@ func (s *Registration) tx(ctx context.Context, fn func(q *db.Queries, outcome *e
 	return outcome
 }
 
-// checkSetPassword applies the password policy and reads the device fields of a set-password
-// body, reporting every failing field at once.
-func checkSetPassword(pw, confirmation, email string, id, typ, name, country *string) (tokens.Device, error) {
+// checkSetPassword takes the set-password rate limit, then applies the password policy and reads
+// the device fields of a registration's set-password body, reporting every failing field at once.
+func (s *Registration) checkSetPassword(ctx context.Context, email, pw, confirmation string, id, typ, name, country *string) (tokens.Device, error) {
+	if err := s.limitSetPassword(ctx, "reg.setpw", email); err != nil {
+		return tokens.Device{}, err
+	}
 	var fe apierr.Fields
 	password.CheckNew(&fe, pw, confirmation, email)
 	d := deviceOf(&fe, id, typ, name, country)
