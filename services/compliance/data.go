@@ -65,7 +65,8 @@ func (s *Compliance) saveCaseData(ctx context.Context, kind string, save func(q 
 	return view, err
 }
 
-// kycRow merges the request with the profile and validates every value with the profile's rules.
+// kycRow merges the request with the profile and validates every value with the rules the profile
+// applies too (services/rules).
 func kycRow(b *api.KycDataRequest, u db.User, now time.Time) (db.UpsertKYCDataParams, error) {
 	var fe apierr.Fields
 	var row db.UpsertKYCDataParams

@@ -108,7 +108,7 @@ func (s *Profile) validate(b api.UpdateMeRequest, now time.Time) (patch, error) 
 }
 
 // field applies check to a sent, non-null value; a failed rule goes to fe.
-func field(v nullable.Nullable[string], name string, fe *apierr.Fields, check func(string) (string, string, string)) change[string] {
+func field(v nullable.Nullable[string], name string, fe *apierr.Fields, check rules.Check) change[string] {
 	if !v.IsSpecified() {
 		return change[string]{}
 	}
