@@ -57,6 +57,14 @@ func Invalid(field, rule string, param ...string) *Error {
 	return f.e
 }
 
+// InvalidAs is Invalid under another documented code (e.g. PHOTO_INVALID), keeping the validation
+// body shape.
+func InvalidAs(code, field, rule string, param ...string) *Error {
+	e := Invalid(field, rule, param...)
+	e.Code = code
+	return e
+}
+
 // Fields collects the failed rules of a request's fields, so that every failing field is
 // reported at once (as schema validation does). The zero value is empty and ready to use.
 type Fields struct{ e *Error }

@@ -25,4 +25,7 @@ func TestFields(t *testing.T) {
 	if one := Invalid("reason", "maxLength", "1000"); !reflect.DeepEqual(one.Fields, map[string][]Rule{"reason": {{Key: "maxLength", Param: "1000"}}}) || one.Status != 422 {
 		t.Fatalf("Invalid: %v", one.Fields)
 	}
+	if e := InvalidAs("PHOTO_INVALID", "photo", "image"); e.Code != "PHOTO_INVALID" || e.Status != 422 || e.Fields["photo"][0].Key != "image" {
+		t.Fatalf("InvalidAs: %v", e)
+	}
 }
