@@ -151,7 +151,7 @@ func textGuard(spec *openapi3.T) echo.MiddlewareFunc {
 // checkRequest checks the declared parameters, then the body; nil when all is clean.
 func checkRequest(c echo.Context, op textOp) error {
 	req := c.Request()
-	out := &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "VALIDATION_FAILED"}
+	out := &apierr.Fields{}
 	query := req.URL.Query()
 	for _, ref := range op.params {
 		p := ref.Value
@@ -180,15 +180,12 @@ func checkRequest(c echo.Context, op textOp) error {
 			return err
 		}
 	}
-	if len(out.Fields) > 0 {
-		return out
-	}
-	return nil
+	return out.Err()
 }
 
 // checkBody buffers the body (the validator and the handler read it again) and checks a JSON
 // or multipart one; other types are left to the validator.
-func checkBody(req *http.Request, rb *openapi3.RequestBody, out *apierr.Error) error {
+func checkBody(req *http.Request, rb *openapi3.RequestBody, out *apierr.Fields) error {
 	mt, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	if err != nil || (mt != "multipart/form-data" && mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		return nil
@@ -217,7 +214,7 @@ func checkBody(req *http.Request, rb *openapi3.RequestBody, out *apierr.Error) e
 // CheckJSON walks a JSON document, adding the `characters` rule under the path of every string
 // (value or key) that breaks it. Duplicated keys and nesting past maxJSONDepth are
 // MALFORMED_REQUEST; syntax errors are left to the validator (nil).
-func CheckJSON(raw []byte, schema *openapi3.Schema, out *apierr.Error) error {
+func CheckJSON(raw []byte, schema *openapi3.Schema, out *apierr.Fields) error {
 	w := &jsonWalker{dec: json.NewDecoder(bytes.NewReader(raw)), raw: raw, out: out}
 	w.dec.UseNumber()
 	err := w.value(nil, schema, 0)
@@ -230,7 +227,7 @@ func CheckJSON(raw []byte, schema *openapi3.Schema, out *apierr.Error) error {
 type jsonWalker struct {
 	dec *json.Decoder
 	raw []byte
-	out *apierr.Error
+	out *apierr.Fields
 }
 
 // token reads one token and the raw bytes it came from (with any separator before it).
@@ -341,7 +338,7 @@ func fieldName(path []string) string {
 
 // checkMultipart checks every part name and every text part (a part without a file name),
 // and the file names. A malformed body is left to the validator and the handler.
-func checkMultipart(raw []byte, boundary string, schema *openapi3.Schema, out *apierr.Error) {
+func checkMultipart(raw []byte, boundary string, schema *openapi3.Schema, out *apierr.Fields) {
 	if boundary == "" {
 		return
 	}

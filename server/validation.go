@@ -48,18 +48,18 @@ func ValidEmail(v string) bool {
 // toAPIError turns kin-openapi's MultiError into a locale-neutral typed error: a map of field
 // to rule keys. kin-openapi's text embeds submitted values, so it is never shown.
 func toAPIError(me openapi3.MultiError) *echo.HTTPError {
-	out := &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "VALIDATION_FAILED", Fields: map[string][]apierr.Rule{}}
-	if err := collect(me, out); err != nil {
+	var out apierr.Fields
+	if err := collect(me, &out); err != nil {
 		return &echo.HTTPError{Code: err.Status, Internal: err}
 	}
-	if len(out.Fields) == 0 {
+	if out.Err() == nil {
 		out.Add("body", "invalid")
 	}
-	return &echo.HTTPError{Code: out.Status, Internal: out}
+	return &echo.HTTPError{Code: http.StatusUnprocessableEntity, Internal: out.Err()}
 }
 
 // collect walks the errors; a non-nil return (malformed body, too large) wins over field errors.
-func collect(err error, out *apierr.Error) *apierr.Error {
+func collect(err error, out *apierr.Fields) *apierr.Error {
 	// A direct type check, not errors.As: a RequestError unwraps to the MultiError of its
 	// schema errors, and walking those would lose the parameter's name (reported as `body`).
 	if me, ok := err.(openapi3.MultiError); ok {

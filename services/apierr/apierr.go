@@ -52,24 +52,42 @@ func As(err error) (*Error, bool) {
 // Invalid is a 422 VALIDATION_FAILED with one failed rule; business validation looks exactly
 // like schema validation.
 func Invalid(field, rule string, param ...string) *Error {
-	r := Rule{Key: rule}
-	if len(param) > 0 {
-		r.Param = param[0]
-	}
-	return &Error{Status: http.StatusUnprocessableEntity, Code: "VALIDATION_FAILED", Fields: map[string][]Rule{field: {r}}}
+	var f Fields
+	f.Add(field, rule, param...)
+	return f.e
 }
 
-// Add appends a field rule to a validation error and returns it.
-func (e *Error) Add(field, rule string, param ...string) *Error {
-	if e.Fields == nil {
-		e.Fields = map[string][]Rule{}
+// InvalidAs is Invalid under another documented code (e.g. PHOTO_INVALID), keeping the validation
+// body shape.
+func InvalidAs(code, field, rule string, param ...string) *Error {
+	e := Invalid(field, rule, param...)
+	e.Code = code
+	return e
+}
+
+// Fields collects the failed rules of a request's fields, so that every failing field is
+// reported at once (as schema validation does). The zero value is empty and ready to use.
+type Fields struct{ e *Error }
+
+// Add records a failed rule (a locale key) on a field, with an optional parameter for the message.
+func (f *Fields) Add(field, rule string, param ...string) {
+	if f.e == nil {
+		f.e = &Error{Status: http.StatusUnprocessableEntity, Code: "VALIDATION_FAILED", Fields: map[string][]Rule{}}
 	}
 	r := Rule{Key: rule}
 	if len(param) > 0 {
 		r.Param = param[0]
 	}
-	e.Fields[field] = append(e.Fields[field], r)
-	return e
+	f.e.Fields[field] = append(f.e.Fields[field], r)
+}
+
+// Err is nil while no rule failed, else the 422 VALIDATION_FAILED naming every failed rule.
+// It returns the error interface so that an empty collector is a true nil error.
+func (f *Fields) Err() error {
+	if f.e == nil {
+		return nil
+	}
+	return f.e
 }
 
 // FieldNames lists the failing fields in a stable order.

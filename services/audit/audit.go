@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/ptr"
 	"github.com/flowxi/backend/services/reqctx"
 )
 
@@ -33,9 +34,6 @@ type Row struct {
 	IP, UserAgent, RequestID, Details string
 }
 
-// maxUserAgent bounds the User-Agent kept in a row.
-const maxUserAgent = 512
-
 // Build makes ev's row with the request's actor, IP, User-Agent and request id; details is the
 // JSON object of ev.Details (callers that build it themselves pass it, and leave ev.Details nil).
 // The actor is the authenticated user, else the internal key, else the system for a worker's
@@ -43,7 +41,7 @@ const maxUserAgent = 512
 func Build(ctx context.Context, ev Event, details []byte) Row {
 	info := reqctx.From(ctx)
 	r := Row{ActorType: "anonymous", Action: ev.Action, SubjectType: ev.SubjectType, SubjectID: ev.SubjectID, UserID: ev.UserID,
-		IP: info.IP, UserAgent: info.UserAgent, RequestID: info.RequestID, Details: string(details)}
+		IP: info.IP, UserAgent: info.StoredUserAgent(), RequestID: info.RequestID, Details: string(details)}
 	switch {
 	case info.Principal != nil:
 		r.ActorType, r.ActorID = "user", strconv.FormatInt(info.Principal.UserID, 10)
@@ -53,9 +51,6 @@ func Build(ctx context.Context, ev Event, details []byte) Row {
 		r.ActorType = "system"
 	case ev.UserID != 0:
 		r.ActorType, r.ActorID = "user", strconv.FormatInt(ev.UserID, 10)
-	}
-	if len(r.UserAgent) > maxUserAgent {
-		r.UserAgent = r.UserAgent[:maxUserAgent]
 	}
 	return r
 }
@@ -78,21 +73,14 @@ func Record(ctx context.Context, q *db.Queries, now time.Time, ev Event) error {
 	return q.InsertAuditEvent(ctx, db.InsertAuditEventParams{
 		OccurredAt:  now,
 		ActorType:   r.ActorType,
-		ActorID:     str(r.ActorID),
+		ActorID:     ptr.NonZero(r.ActorID),
 		Action:      r.Action,
-		SubjectType: str(r.SubjectType),
-		SubjectID:   str(r.SubjectID),
+		SubjectType: ptr.NonZero(r.SubjectType),
+		SubjectID:   ptr.NonZero(r.SubjectID),
 		UserID:      uid,
-		Ip:          str(r.IP),
-		UserAgent:   str(r.UserAgent),
-		RequestID:   str(r.RequestID),
+		Ip:          ptr.NonZero(r.IP),
+		UserAgent:   ptr.NonZero(r.UserAgent),
+		RequestID:   ptr.NonZero(r.RequestID),
 		Details:     b,
 	})
-}
-
-func str(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

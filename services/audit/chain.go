@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/services/apitime"
 	"github.com/flowxi/backend/services/clock"
 	"github.com/flowxi/backend/services/store"
 )
@@ -20,7 +21,7 @@ import (
 // fixed order. details is PostgreSQL's jsonb text, which is already normalized.
 func Canonical(e db.AuditEvent) []byte {
 	b, _ := json.Marshal([]any{
-		e.ID, e.OccurredAt.UTC().Format("2006-01-02T15:04:05.000000Z"), e.ActorType, e.ActorID, e.Action,
+		e.ID, apitime.Format(e.OccurredAt), e.ActorType, e.ActorID, e.Action,
 		e.SubjectType, e.SubjectID, e.UserID, e.Ip, e.UserAgent, e.RequestID, json.RawMessage(e.Details),
 	})
 	return b

@@ -9,8 +9,10 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/apitime"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/rules"
 	"github.com/flowxi/backend/services/store"
 )
 
@@ -24,9 +26,9 @@ var userTransitions = map[string]map[string]bool{
 
 // reasonOf validates a ReasonRequest's reason.
 func reasonOf(r string) (string, error) {
-	out, rule := normalizeText(r, 1000)
+	out, rule, param := rules.Text(r, 1000)
 	if rule != "" {
-		return "", apierr.Invalid("reason", rule, "1000")
+		return "", apierr.Invalid("reason", rule, param)
 	}
 	return out, nil
 }
@@ -102,8 +104,8 @@ func (s *Compliance) LiftRestriction(ctx context.Context, req api.LiftRestrictio
 }
 
 func restrictionView(r db.ComplianceRestriction) api.Restriction {
-	return api.Restriction{Id: r.ID, UserId: r.UserID, Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: stamp(r.CreatedAt),
-		LiftedAt: stampPtr(r.LiftedAt), LiftedBy: r.LiftedBy, LiftReason: r.LiftReason}
+	return api.Restriction{Id: r.ID, UserId: r.UserID, Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: apitime.Format(r.CreatedAt),
+		LiftedAt: apitime.FormatPtr(r.LiftedAt), LiftedBy: r.LiftedBy, LiftReason: r.LiftReason}
 }
 
 // BlockUser blocks an active user and revokes every token in the same transaction.

@@ -76,16 +76,5 @@ func New(d Deps) *Compliance {
 		limiter: d.Limiter, limits: d.Limits.withDefaults(), decodes: make(chan struct{}, 2)}
 }
 
-// stamp renders a time like every other API time (UTC, microseconds).
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
-
-func stampPtr(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := stamp(*t)
-	return &s
-}
-
 // timeNow is a clock reading passed to helpers that need the time.
 type timeNow func() time.Time

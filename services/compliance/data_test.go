@@ -40,6 +40,8 @@ func TestSaveKycData(t *testing.T) {
 		{"minor", map[string]any{"first_name": "Ada", "last_name": "Lovelace", "birth_date": minor, "nationality": "BEN", "country": "BJ", "address": addr}, []string{"birth_date"}},
 		{"bad codes and name", map[string]any{"first_name": "Ada<script>", "last_name": "Lovelace", "birth_date": "1990-12-10", "nationality": "XXX", "country": "ZZ", "address": addr}, []string{"country", "first_name", "nationality"}},
 		{"future birth", map[string]any{"first_name": "Ada", "last_name": "Lovelace", "birth_date": "2999-01-01", "nationality": "BEN", "country": "BJ", "address": addr}, []string{"birth_date"}},
+		// Codes are ASCII letters in any case: a look-alike that only upper-cases to a code is refused.
+		{"look-alike codes", map[string]any{"first_name": "Ada", "last_name": "Lovelace", "birth_date": "1990-12-10", "nationality": "ıta", "country": "ſe", "address": addr}, []string{"country", "nationality"}},
 	}
 	for _, c := range cases {
 		r := f.user(u, "PUT", "/api/v1/compliance/kyc", c.body, "en")
@@ -97,6 +99,13 @@ func TestSaveKybData(t *testing.T) {
 	r := f.user(u, "PUT", "/api/v1/compliance/kyb", body(owner(60, "1980-01-01"), owner(50, minor)))
 	if r.Status != 422 || fmt.Sprint(keys(r.Errors())) != "[beneficial_owners beneficial_owners.1.birth_date]" {
 		t.Fatalf("over 100%% and a minor: %d %s", r.Status, r.Body)
+	}
+	lookAlike := body(owner(60, "1980-01-01"))
+	lookAlike["country"] = "ıt"
+	lookAlike["beneficial_owners"].([]any)[0].(map[string]any)["nationality"] = "ſwe"
+	r = f.user(u, "PUT", "/api/v1/compliance/kyb", lookAlike)
+	if r.Status != 422 || fmt.Sprint(keys(r.Errors())) != "[beneficial_owners.0.nationality country]" {
+		t.Fatalf("look-alike codes: %d %s", r.Status, r.Body)
 	}
 	r = f.user(u, "PUT", "/api/v1/compliance/kyb", body(owner(60, "1980-01-01"), owner(40, "1985-05-05")))
 	if r.Status != 200 || r.Code() != "KYB_DATA_SAVED" || fmt.Sprint(r.Data()["missing"]) != "[company_registration beneficial_owner_declaration]" {

@@ -150,18 +150,18 @@ func readDocument(r *multipart.Reader) (string, []byte, error) {
 			file, gotFile = b, true
 		}
 	}
-	var fe fieldErrors
+	var fe apierr.Fields
 	if _, ok := caseOfDocument[kind]; !ok {
 		if kind == "" {
-			fe.add("kind", "required")
+			fe.Add("kind", "required")
 		} else {
-			fe.add("kind", "enum")
+			fe.Add("kind", "enum")
 		}
 	}
 	if !gotFile || len(file) == 0 {
-		fe.add("file", "required")
+		fe.Add("file", "required")
 	}
-	return kind, file, fe.err()
+	return kind, file, fe.Err()
 }
 
 // readErr maps a body read failure: over the route's limit is 413, anything else malformed.

@@ -11,6 +11,7 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/apitime"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/i18n"
 	"github.com/flowxi/backend/services/reqctx"
@@ -132,7 +133,7 @@ func (s *Compliance) overview(ctx context.Context, q *db.Queries, userID int64) 
 		return o, fmt.Errorf("compliance: restrictions: %w", err)
 	}
 	for _, r := range rs {
-		o.Restrictions = append(o.Restrictions, api.UserRestriction{Id: r.ID, CreatedAt: stamp(r.CreatedAt)})
+		o.Restrictions = append(o.Restrictions, api.UserRestriction{Id: r.ID, CreatedAt: apitime.Format(r.CreatedAt)})
 	}
 	o.CanSend = reqStatus == StatusApproved && len(rs) == 0
 	return o, nil
@@ -142,7 +143,7 @@ func (s *Compliance) overview(ctx context.Context, q *db.Queries, userID int64) 
 // has no row yet.
 func (s *Compliance) caseView(ctx context.Context, q *db.Queries, c db.ComplianceCase, required bool) (api.ComplianceCase, error) {
 	v := api.ComplianceCase{Kind: api.CaseKind(c.Kind), Status: api.CaseStatus(c.Status), Required: required,
-		DecisionReason: c.DecisionReason, SubmittedAt: stampPtr(c.SubmittedAt), DecidedAt: stampPtr(c.DecidedAt),
+		DecisionReason: c.DecisionReason, SubmittedAt: apitime.FormatPtr(c.SubmittedAt), DecidedAt: apitime.FormatPtr(c.DecidedAt),
 		Documents: []api.ComplianceDocument{}}
 	var docs []db.ComplianceDocument
 	if c.ID != 0 {
@@ -202,7 +203,7 @@ func (s *Compliance) missing(ctx context.Context, q *db.Queries, c db.Compliance
 
 func documentView(d db.ComplianceDocument) api.ComplianceDocument {
 	return api.ComplianceDocument{Id: d.ID, Kind: api.DocumentKind(d.Kind), MimeType: api.ComplianceDocumentMimeType(d.MimeType),
-		SizeBytes: d.SizeBytes, Sha256: hex.EncodeToString(d.Sha256), CreatedAt: stamp(d.CreatedAt)}
+		SizeBytes: d.SizeBytes, Sha256: hex.EncodeToString(d.Sha256), CreatedAt: apitime.Format(d.CreatedAt)}
 }
 
 // openCase returns the caller's case of kind, created if needed and locked FOR UPDATE, after

@@ -13,7 +13,9 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/apitime"
 	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/rules"
 	"github.com/flowxi/backend/services/store"
 )
 
@@ -60,7 +62,7 @@ func (s *Compliance) ListComplianceCases(ctx context.Context, req api.ListCompli
 
 func summary(c db.ComplianceCase, accountType string) api.ComplianceCaseSummary {
 	return api.ComplianceCaseSummary{Id: c.ID, UserId: c.UserID, Kind: api.CaseKind(c.Kind), Status: api.CaseStatus(c.Status),
-		AccountType: api.AccountType(accountType), SubmittedAt: stampPtr(c.SubmittedAt), DecidedAt: stampPtr(c.DecidedAt), UpdatedAt: stamp(c.UpdatedAt)}
+		AccountType: api.AccountType(accountType), SubmittedAt: apitime.FormatPtr(c.SubmittedAt), DecidedAt: apitime.FormatPtr(c.DecidedAt), UpdatedAt: apitime.Format(c.UpdatedAt)}
 }
 
 // GetComplianceCase returns a case with its data, documents (signed URLs) and history.
@@ -74,7 +76,7 @@ func (s *Compliance) GetComplianceCase(ctx context.Context, req api.GetComplianc
 	}
 	d := api.ComplianceCaseDetail{Id: c.ID, UserId: c.UserID, Kind: api.CaseKind(c.Kind), Status: api.CaseStatus(c.Status),
 		AccountType: api.AccountType(c.AccountType), UserStatus: api.AccountStatus(c.UserStatus), DecisionReason: c.DecisionReason,
-		SubmittedAt: stampPtr(c.SubmittedAt), DecidedAt: stampPtr(c.DecidedAt), Documents: []api.ReviewDocument{}, History: []api.CaseTransition{}}
+		SubmittedAt: apitime.FormatPtr(c.SubmittedAt), DecidedAt: apitime.FormatPtr(c.DecidedAt), Documents: []api.ReviewDocument{}, History: []api.CaseTransition{}}
 	if err := s.caseData(ctx, &d); err != nil {
 		return nil, err
 	}
@@ -88,7 +90,7 @@ func (s *Compliance) GetComplianceCase(ctx context.Context, req api.GetComplianc
 			return nil, fmt.Errorf("compliance: signed url: %w", err)
 		}
 		d.Documents = append(d.Documents, api.ReviewDocument{Id: doc.ID, Kind: api.DocumentKind(doc.Kind), MimeType: doc.MimeType,
-			SizeBytes: doc.SizeBytes, Sha256: hex.EncodeToString(doc.Sha256), CreatedAt: stamp(doc.CreatedAt), Url: url})
+			SizeBytes: doc.SizeBytes, Sha256: hex.EncodeToString(doc.Sha256), CreatedAt: apitime.Format(doc.CreatedAt), Url: url})
 	}
 	hist, err := s.st.Q.ListComplianceCaseHistory(ctx, c.ID)
 	if err != nil {
@@ -96,7 +98,7 @@ func (s *Compliance) GetComplianceCase(ctx context.Context, req api.GetComplianc
 	}
 	for _, h := range hist {
 		d.History = append(d.History, api.CaseTransition{FromStatus: api.CaseStatus(h.FromStatus), ToStatus: api.CaseStatus(h.ToStatus),
-			ActorType: api.CaseTransitionActorType(h.ActorType), ActorId: h.ActorID, Reason: h.Reason, OccurredAt: stamp(h.OccurredAt)})
+			ActorType: api.CaseTransitionActorType(h.ActorType), ActorId: h.ActorID, Reason: h.Reason, OccurredAt: apitime.Format(h.OccurredAt)})
 	}
 	return api.GetComplianceCase200JSONResponse{Code: "COMPLIANCE_CASE_OK", Message: i18n.Msg(ctx, "COMPLIANCE_CASE_OK"), Data: d}, nil
 }
@@ -138,7 +140,7 @@ func (s *Compliance) DecideComplianceCase(ctx context.Context, req api.DecideCom
 	to := actionTarget[req.Body.Action]
 	var reason *string
 	if req.Body.Reason != nil {
-		r, rule := normalizeText(*req.Body.Reason, 1000)
+		r, rule, _ := rules.Text(*req.Body.Reason, 1000)
 		if rule != "" {
 			return nil, apierr.Invalid("reason", rule, "1000")
 		}

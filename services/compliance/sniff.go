@@ -22,15 +22,8 @@ const (
 var (
 	errDocTooLarge = apierr.New(http.StatusRequestEntityTooLarge, "DOCUMENT_TOO_LARGE")
 	errDocType     = apierr.New(http.StatusUnsupportedMediaType, "DOCUMENT_UNSUPPORTED_TYPE")
-	errDocInvalid  = docInvalid()
+	errDocInvalid  = apierr.InvalidAs("DOCUMENT_INVALID", "file", "document") // the rule on the `file` field
 )
-
-// docInvalid is 422 DOCUMENT_INVALID with the rule on the `file` field (validation shape).
-func docInvalid() *apierr.Error {
-	e := apierr.Invalid("file", "document")
-	e.Code = "DOCUMENT_INVALID"
-	return e
-}
 
 var (
 	magicPDF  = []byte("%PDF-")

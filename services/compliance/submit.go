@@ -10,6 +10,7 @@ import (
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/i18n"
 	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/rules"
 )
 
 // SubmitComplianceCase moves the caller's case to submitted once nothing is missing. A KYC is
@@ -47,7 +48,7 @@ func (s *Compliance) SubmitComplianceCase(ctx context.Context, req api.SubmitCom
 			if err != nil {
 				return err
 			}
-			if !adult(d.BirthDate, s.clock.Now()) {
+			if !rules.Adult(d.BirthDate, s.clock.Now()) {
 				return apierr.Invalid("birth_date", "adult")
 			}
 		}

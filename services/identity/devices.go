@@ -9,8 +9,10 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/apitime"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/ptr"
 	"github.com/flowxi/backend/services/reqctx"
 )
 
@@ -29,17 +31,14 @@ func (s *Identity) ListDevices(ctx context.Context, _ api.ListDevicesRequestObje
 	out := make([]api.Device, 0, len(rows))
 	for _, r := range rows {
 		d := api.Device{
-			DeviceId:   deref(r.DeviceID),
-			DeviceType: deref(r.DeviceType),
-			DeviceName: deref(r.DeviceName),
+			DeviceId:   ptr.Value(r.DeviceID),
+			DeviceType: ptr.Value(r.DeviceType),
+			DeviceName: ptr.Value(r.DeviceName),
 			Country:    r.Country,
 			Ip:         r.Ip,
-			CreatedAt:  timestamp(r.CreatedAt),
+			CreatedAt:  apitime.Format(r.CreatedAt),
+			LastUsedAt: apitime.FormatPtr(r.LastUsedAt),
 			Current:    r.ID == p.TokenID,
-		}
-		if r.LastUsedAt != nil {
-			ts := timestamp(*r.LastUsedAt)
-			d.LastUsedAt = &ts
 		}
 		out = append(out, d)
 	}
@@ -87,11 +86,4 @@ func (s *Identity) closeStepUps(ctx context.Context, tokenIDs []int64) error {
 		}
 	}
 	return nil
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }

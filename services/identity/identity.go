@@ -68,6 +68,3 @@ func New(d Deps) *Identity {
 		guesses: d.Guesses, outbox: d.Outbox,
 	}
 }
-
-// timestamp renders the documented format: UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
-func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }

@@ -84,13 +84,6 @@ func callerOfKey(id int64) string  { return "k:" + strconv.FormatInt(id, 10) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 func trimmed(s *string) string {
 	if s == nil {
 		return ""

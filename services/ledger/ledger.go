@@ -10,7 +10,9 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/apitime"
 	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/ptr"
 	"github.com/flowxi/backend/services/stepup"
 	"github.com/flowxi/backend/services/store"
 )
@@ -198,13 +200,10 @@ func (s *Service) supported(field, currency string) error {
 	return nil
 }
 
-// ts renders a timestamp like every other API time (UTC, microseconds).
-func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
-
-func tsPtr(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := ts(*t)
-	return &s
-}
+// Short names for the shared helpers, kept so that the engine's call sites read as before:
+// API timestamps (apitime) and optional strings (ptr).
+var (
+	ts     = apitime.Format
+	tsPtr  = apitime.FormatPtr
+	strPtr = ptr.NonZero[string]
+)

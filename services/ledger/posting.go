@@ -294,10 +294,3 @@ func (p *posting) params() db.PostBatchParams {
 	p.spendParams(&a)
 	return a
 }
-
-func strPtr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}

@@ -9,6 +9,7 @@ import (
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/services/ptr"
 	"github.com/flowxi/backend/services/reqctx"
 	"github.com/flowxi/backend/services/store"
 )
@@ -33,7 +34,7 @@ func (s *Service) CreateTransfer(ctx context.Context, req api.CreateTransferRequ
 	}
 	it := &item{ctx: ctx, op: opTransfer, caller: callerOfUser(p.UserID), key: req.Params.IdempotencyKey,
 		initType: "user", initID: itoa(p.UserID), userID: p.UserID,
-		debit: b.FromWalletId, amount: b.Amount, currency: b.Currency, note: deref(b.Note)}
+		debit: b.FromWalletId, amount: b.Amount, currency: b.Currency, note: ptr.Value(b.Note)}
 	it.reqHash = requestHash("transfer", itoa(b.FromWalletId), toUser, itoa(toWallet), itoa(b.Amount), b.Currency, it.note)
 
 	// A 2FA user needs a step-up window (403, nothing recorded). Everything else (the source

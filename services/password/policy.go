@@ -47,33 +47,24 @@ func IsCommon(pw string) bool {
 
 // CheckNew applies the password policy to a new password: 8–128 characters, equal to its
 // confirmation, not the email, not containing the email's local part, not a common password.
-// It returns nil or a 422 VALIDATION_FAILED with one rule per failing field: `password`
-// (minLength, maxLength, password_email, password_weak) and `password_confirmation` (confirmed).
+// It adds to fe one rule per failing field: `password` (minLength, maxLength, password_email,
+// password_weak) and `password_confirmation` (confirmed).
 // email must already be normalized (trimmed, lower-cased).
-func CheckNew(pw, confirmation, email string) *apierr.Error {
-	var out *apierr.Error
-	add := func(field, rule string, param ...string) {
-		if out == nil {
-			out = apierr.Invalid(field, rule, param...)
-			return
-		}
-		out.Add(field, rule, param...)
-	}
+func CheckNew(fe *apierr.Fields, pw, confirmation, email string) {
 	n := utf8.RuneCountInString(pw)
 	lower := strings.ToLower(pw)
 	local, _, _ := strings.Cut(email, "@")
 	switch {
 	case n < MinLength:
-		add("password", "minLength", strconv.Itoa(MinLength))
+		fe.Add("password", "minLength", strconv.Itoa(MinLength))
 	case n > MaxLength:
-		add("password", "maxLength", strconv.Itoa(MaxLength))
+		fe.Add("password", "maxLength", strconv.Itoa(MaxLength))
 	case email != "" && (lower == email || (utf8.RuneCountInString(local) >= minLocalPart && strings.Contains(lower, local))):
-		add("password", "password_email")
+		fe.Add("password", "password_email")
 	case IsCommon(pw):
-		add("password", "password_weak")
+		fe.Add("password", "password_weak")
 	}
 	if pw != confirmation {
-		add("password_confirmation", "confirmed")
+		fe.Add("password_confirmation", "confirmed")
 	}
-	return out
 }

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/flowxi/backend/services/apierr"
 )
 
 func TestCheckNew(t *testing.T) {
@@ -26,8 +28,11 @@ func TestCheckNew(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := map[string]string{}
-			if e := CheckNew(tc.pw, tc.confirm, email); e != nil {
-				if e.Status != 422 || e.Code != "VALIDATION_FAILED" {
+			var fe apierr.Fields
+			CheckNew(&fe, tc.pw, tc.confirm, email)
+			if err := fe.Err(); err != nil {
+				e, _ := apierr.As(err)
+				if e == nil || e.Status != 422 || e.Code != "VALIDATION_FAILED" {
 					t.Fatalf("error %v", e)
 				}
 				for f, rules := range e.Fields {
@@ -46,8 +51,9 @@ func TestCheckNew(t *testing.T) {
 		})
 	}
 	// A short local part is not searched for (it would refuse half the dictionary).
-	if e := CheckNew("Vanilla-Kestrel-42", "Vanilla-Kestrel-42", "ke@example.com"); e != nil {
-		t.Fatalf("short local part refused: %v", e)
+	var fe apierr.Fields
+	if CheckNew(&fe, "Vanilla-Kestrel-42", "Vanilla-Kestrel-42", "ke@example.com"); fe.Err() != nil {
+		t.Fatalf("short local part refused: %v", fe.Err())
 	}
 	if len(commonPasswords()) < 20000 {
 		t.Fatalf("common-password list has %d entries", len(commonPasswords()))

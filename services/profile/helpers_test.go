@@ -118,7 +118,7 @@ func pngBomb(w, h uint32) []byte {
 // photoKeys lists the photo objects of a user in storage.
 func photoKeys(t testing.TB, env *testkit.Env, userID int64) []string {
 	t.Helper()
-	keys, err := env.App.Storage.List(context.Background(), "profile_photos/user_"+itoa(userID)+"_")
+	keys, err := env.App.Storage.List(context.Background(), "profile_photos/user_"+strconv.FormatInt(userID, 10)+"_")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,5 +157,3 @@ func auditActions(t testing.TB, env *testkit.Env, userID int64) []string {
 	}
 	return out
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

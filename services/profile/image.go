@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	_ "image/png" // registers the PNG decoder
 	"net/http"
+	"strconv"
 
 	_ "golang.org/x/image/webp" // registers the WebP decoder
 
@@ -24,17 +25,9 @@ const (
 var (
 	errPhotoTooLarge   = apierr.New(http.StatusRequestEntityTooLarge, "PHOTO_TOO_LARGE")
 	errPhotoType       = apierr.New(http.StatusUnsupportedMediaType, "PHOTO_UNSUPPORTED_TYPE")
-	errPhotoUnreadable = photoInvalid("image", "")
-	errPhotoDimensions = photoInvalid("image_dimensions", "4096")
+	errPhotoUnreadable = apierr.InvalidAs("PHOTO_INVALID", "photo", "image")
+	errPhotoDimensions = apierr.InvalidAs("PHOTO_INVALID", "photo", "image_dimensions", strconv.Itoa(MaxPhotoSide))
 )
-
-// photoInvalid is 422 PHOTO_INVALID with the failed rule on the `photo` field, so the body has
-// the documented validation shape.
-func photoInvalid(rule, param string) *apierr.Error {
-	e := apierr.Invalid("photo", rule, param)
-	e.Code = "PHOTO_INVALID"
-	return e
-}
 
 // sniff names the image format from its magic bytes ("" when it is none of ours). The file
 // name and the part's Content-Type are never trusted.

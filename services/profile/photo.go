@@ -15,6 +15,7 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/apitime"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/i18n"
 	"github.com/flowxi/backend/services/reqctx"
@@ -89,7 +90,7 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 	}
 	resp := api.UploadMePhoto200JSONResponse{Code: "ME_PHOTO_UPDATED", Message: i18n.Msg(ctx, "ME_PHOTO_UPDATED")}
 	resp.Data.PhotoUrl = url
-	resp.Data.UpdatedAt = Stamp(updatedAt)
+	resp.Data.UpdatedAt = apitime.Format(updatedAt)
 	return resp, nil
 }
 

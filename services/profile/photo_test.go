@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -53,7 +54,7 @@ func TestUploadPhoto(t *testing.T) {
 			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 		key := dbPhotoKey(t, env, u.ID)
-		if !keyRe.MatchString(key) || !strings.HasPrefix(key, "profile_photos/user_"+itoa(u.ID)+"_") {
+		if !keyRe.MatchString(key) || !strings.HasPrefix(key, "profile_photos/user_"+strconv.FormatInt(u.ID, 10)+"_") {
 			t.Fatalf("key %q", key)
 		}
 		if keys := photoKeys(t, env, u.ID); len(keys) != 1 || keys[0] != key {

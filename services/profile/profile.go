@@ -14,6 +14,7 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/apitime"
 	"github.com/flowxi/backend/services/clock"
 	"github.com/flowxi/backend/services/deletions"
 	"github.com/flowxi/backend/services/i18n"
@@ -76,8 +77,8 @@ func (s *Profile) GetMe(ctx context.Context, request api.GetMeRequestObject) (ap
 		Nationality:  u.Nationality,
 		PhoneNumber:  u.PhoneNumber,
 		TwofaEnabled: u.TwofaEnabled,
-		CreatedAt:    Stamp(u.CreatedAt),
-		UpdatedAt:    Stamp(u.UpdatedAt),
+		CreatedAt:    apitime.Format(u.CreatedAt),
+		UpdatedAt:    apitime.Format(u.UpdatedAt),
 	}}, nil
 }
 
@@ -92,9 +93,6 @@ func (s *Profile) photoURL(ctx context.Context, key *string) (*string, error) {
 	}
 	return &u, nil
 }
-
-// Stamp formats t like the documented bodies: UTC, microseconds, "Z".
-func Stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 
 func date(t *time.Time) *openapi_types.Date {
 	if t == nil {
@@ -114,6 +112,6 @@ func profileUpdate(u db.User) api.ProfileUpdate {
 		Nationality: u.Nationality,
 		PhoneNumber: u.PhoneNumber,
 		Locale:      api.Locale(u.Locale),
-		UpdatedAt:   Stamp(u.UpdatedAt),
+		UpdatedAt:   apitime.Format(u.UpdatedAt),
 	}
 }

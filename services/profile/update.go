@@ -15,6 +15,7 @@ import (
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/i18n"
 	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/services/rules"
 	"github.com/flowxi/backend/services/store"
 )
 
@@ -78,35 +79,20 @@ func (s *Profile) UpdateMe(ctx context.Context, request api.UpdateMeRequestObjec
 }
 
 // validate normalizes each sent field and collects every failed rule.
-func (s *Profile) validate(b api.UpdateMeRequest, now time.Time) (patch, *apierr.Error) {
+func (s *Profile) validate(b api.UpdateMeRequest, now time.Time) (patch, error) {
 	var in patch
-	verr := &apierr.Error{Status: 422, Code: "VALIDATION_FAILED"}
-	in.firstName = field(b.FirstName, "first_name", verr, func(v string) (string, string, string) { return normalizeName(v) })
-	in.lastName = field(b.LastName, "last_name", verr, func(v string) (string, string, string) { return normalizeName(v) })
-	in.country = field(b.Country, "country", verr, func(v string) (string, string, string) {
-		if c, ok := normalizeCountry(v); ok {
-			return c, "", ""
-		}
-		return "", "country", ""
-	})
-	in.nationality = field(b.Nationality, "nationality", verr, func(v string) (string, string, string) {
-		if c, ok := normalizeNationality(v); ok {
-			return c, "", ""
-		}
-		return "", "nationality", ""
-	})
-	in.phone = field(b.PhoneNumber, "phone_number", verr, func(v string) (string, string, string) {
-		if n, ok := normalizePhone(v); ok {
-			return n, "", ""
-		}
-		return "", "phone", ""
-	})
+	var fe apierr.Fields
+	in.firstName = field(b.FirstName, "first_name", &fe, rules.Name)
+	in.lastName = field(b.LastName, "last_name", &fe, rules.Name)
+	in.country = field(b.Country, "country", &fe, rules.Country)
+	in.nationality = field(b.Nationality, "nationality", &fe, rules.Nationality)
+	in.phone = field(b.PhoneNumber, "phone_number", &fe, rules.Phone)
 	if b.BirthDate.IsSpecified() {
 		in.birthDate.set = true
 		if !b.BirthDate.IsNull() {
-			d, rule := parseBirthDate(b.BirthDate.MustGet(), now)
+			d, rule := rules.ParseBirthDate(b.BirthDate.MustGet(), now)
 			if rule != "" {
-				verr.Add("birth_date", rule)
+				fe.Add("birth_date", rule)
 			}
 			in.birthDate.value = &d
 		}
@@ -115,14 +101,14 @@ func (s *Profile) validate(b api.UpdateMeRequest, now time.Time) (patch, *apierr
 		l := string(*b.Locale)
 		in.locale = &l
 	}
-	if len(verr.Fields) > 0 {
-		return patch{}, verr
+	if err := fe.Err(); err != nil {
+		return patch{}, err
 	}
 	return in, nil
 }
 
-// field applies check to a sent, non-null value; a failed rule goes to verr.
-func field(v nullable.Nullable[string], name string, verr *apierr.Error, check func(string) (string, string, string)) change[string] {
+// field applies check to a sent, non-null value; a failed rule goes to fe.
+func field(v nullable.Nullable[string], name string, fe *apierr.Fields, check rules.Check) change[string] {
 	if !v.IsSpecified() {
 		return change[string]{}
 	}
@@ -131,7 +117,7 @@ func field(v nullable.Nullable[string], name string, verr *apierr.Error, check f
 	}
 	out, rule, param := check(v.MustGet())
 	if rule != "" {
-		verr.Add(name, rule, param)
+		fe.Add(name, rule, param)
 		return change[string]{}
 	}
 	return change[string]{set: true, value: &out}

@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/flowxi/backend/gen/api"
@@ -9,7 +10,6 @@ import (
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/password"
 	"github.com/flowxi/backend/services/secrets"
 	"github.com/flowxi/backend/services/tokens"
 )
@@ -25,10 +25,7 @@ type issued struct {
 func (s *Registration) SetPasswordRegisterEmailCode(ctx context.Context, r api.SetPasswordRegisterEmailCodeRequestObject) (api.SetPasswordRegisterEmailCodeResponseObject, error) {
 	b := r.Body
 	email := normEmail(string(b.Email))
-	if err := s.limitSetPassword(ctx, "reg.setpw", email); err != nil {
-		return nil, err
-	}
-	dev, verr := deviceOf(b.DeviceId, b.DeviceType, b.DeviceName, b.Country, password.CheckNew(b.Password, b.PasswordConfirmation, email))
+	dev, verr := s.checkSetPassword(ctx, email, b.Password, b.PasswordConfirmation, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
 	if verr != nil {
 		return nil, verr
 	}
@@ -61,10 +58,7 @@ func (s *Registration) SetPasswordRegisterEmailCode(ctx context.Context, r api.S
 func (s *Registration) SetPasswordRegisterMagicLink(ctx context.Context, r api.SetPasswordRegisterMagicLinkRequestObject) (api.SetPasswordRegisterMagicLinkResponseObject, error) {
 	b := r.Body
 	email := normEmail(string(b.Email))
-	if err := s.limitSetPassword(ctx, "reg.setpw", email); err != nil {
-		return nil, err
-	}
-	dev, verr := deviceOf(b.DeviceId, b.DeviceType, b.DeviceName, b.Country, password.CheckNew(b.Password, b.PasswordConfirmation, email))
+	dev, verr := s.checkSetPassword(ctx, email, b.Password, b.PasswordConfirmation, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
 	if verr != nil {
 		return nil, verr
 	}
@@ -128,7 +122,7 @@ func (s *Registration) activate(ctx context.Context, q *db.Queries, userID int64
 		}
 	}
 	err = audit.Record(ctx, q, now, audit.Event{
-		Action: "auth.registration.activated", UserID: u.ID, SubjectType: "token", SubjectID: itoa(tokenID),
+		Action: "auth.registration.activated", UserID: u.ID, SubjectType: "token", SubjectID: strconv.FormatInt(tokenID, 10),
 		Details: map[string]any{"method": method, "device_id": dev.ID, "device_type": dev.Type},
 	})
 	return issued{token: plain, userID: u.ID}, err

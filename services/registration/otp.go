@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/flowxi/backend/gen/api"
@@ -40,7 +41,7 @@ func (s *Registration) VerifyRegisterEmailCode(ctx context.Context, r api.Verify
 
 // mac binds a code to its purpose and user, so a code is worthless anywhere else.
 func (s *Registration) mac(purpose string, userID int64, code string) []byte {
-	return s.d.Keys.MAC("email-otp:"+purpose, itoa(userID)+":"+code)
+	return s.d.Keys.MAC("email-otp:"+purpose, strconv.FormatInt(userID, 10)+":"+code)
 }
 
 // newOTP draws a 6-digit code and stores its HMAC, replacing any previous code for purpose.

@@ -35,7 +35,7 @@ func TestOTPRegistrationEndToEnd(t *testing.T) {
 			if err := h.App.Store.Pool.QueryRow(t.Context(), "SELECT id, status, locale, username FROM users WHERE email = $1", email).Scan(&id, &status, &locale, &username); err != nil {
 				t.Fatal(err)
 			}
-			if status != "pending" || locale != lang || len(username) != 10 || !strings.HasPrefix(username, "fx") || !strings.HasSuffix(username, itoa(id)) {
+			if status != "pending" || locale != lang || len(username) != 10 || !strings.HasPrefix(username, "fx") || !strings.HasSuffix(username, strconv.FormatInt(id, 10)) {
 				t.Fatalf("user %d %s %s %s", id, status, locale, username)
 			}
 			if h.count("SELECT count(*) FROM notification_preferences WHERE user_id = $1 AND email_enabled AND inapp_enabled AND NOT push_enabled", id) != 1 {
@@ -187,5 +187,3 @@ func waitSent(t *testing.T, h harness, email string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

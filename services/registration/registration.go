@@ -17,6 +17,7 @@ import (
 	"github.com/flowxi/backend/services/clock"
 	"github.com/flowxi/backend/services/mail"
 	"github.com/flowxi/backend/services/password"
+	"github.com/flowxi/backend/services/ptr"
 	"github.com/flowxi/backend/services/ratelimit"
 	"github.com/flowxi/backend/services/secrets"
 	"github.com/flowxi/backend/services/store"
@@ -159,38 +160,36 @@ func (s *Registration) tx(ctx context.Context, fn func(q *db.Queries, outcome *e
 	return outcome
 }
 
+// checkSetPassword takes the set-password rate limit, then applies the password policy and reads
+// the device fields of a registration's set-password body, reporting every failing field at once.
+func (s *Registration) checkSetPassword(ctx context.Context, email, pw, confirmation string, id, typ, name, country *string) (tokens.Device, error) {
+	if err := s.limitSetPassword(ctx, "reg.setpw", email); err != nil {
+		return tokens.Device{}, err
+	}
+	var fe apierr.Fields
+	password.CheckNew(&fe, pw, confirmation, email)
+	d := deviceOf(&fe, id, typ, name, country)
+	return d, fe.Err()
+}
+
 // deviceOf reads the optional device fields of a set-password body. device_id alone is not
 // enough to list a device later, so type and name are required with it (and it with them).
-func deviceOf(id, typ, name, country *string, v *apierr.Error) (tokens.Device, *apierr.Error) {
-	d := tokens.Device{ID: deref(id), Type: deref(typ), Name: deref(name), Country: deref(country)}
-	req := func(field string) {
-		if v == nil {
-			v = apierr.Invalid(field, "required")
-		} else {
-			v.Add(field, "required")
-		}
-	}
+func deviceOf(fe *apierr.Fields, id, typ, name, country *string) tokens.Device {
+	d := tokens.Device{ID: ptr.Value(id), Type: ptr.Value(typ), Name: ptr.Value(name), Country: ptr.Value(country)}
 	if d.ID != "" {
 		if d.Type == "" {
-			req("device_type")
+			fe.Add("device_type", "required")
 		}
 		if d.Name == "" {
-			req("device_name")
+			fe.Add("device_name", "required")
 		}
 	} else if d.Type != "" || d.Name != "" {
-		req("device_id")
+		fe.Add("device_id", "required")
 	}
 	if d.ID == "" {
 		d = tokens.Device{}
 	}
-	return d, v
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
+	return d
 }
 
 func isNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

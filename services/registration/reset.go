@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/flowxi/backend/gen/api"
@@ -11,6 +12,7 @@ import (
 	"github.com/flowxi/backend/services/i18n"
 	"github.com/flowxi/backend/services/mail"
 	"github.com/flowxi/backend/services/password"
+	"github.com/flowxi/backend/services/ptr"
 )
 
 // ForgotPassword always answers the same; an active account gets a 6-digit code by e-mail
@@ -49,7 +51,7 @@ func (s *Registration) ForgotPassword(ctx context.Context, r api.ForgotPasswordR
 		}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, now, audit.Event{Action: "auth.password.reset_requested", UserID: u.ID, SubjectType: "user", SubjectID: itoa(u.ID)})
+		return audit.Record(ctx, q, now, audit.Event{Action: "auth.password.reset_requested", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10)})
 	})
 	if err != nil {
 		return nil, err
@@ -76,8 +78,10 @@ func (s *Registration) ResetPassword(ctx context.Context, r api.ResetPasswordReq
 	if err := s.limitSetPassword(ctx, "pwreset.reset", email); err != nil {
 		return nil, err
 	}
-	if verr := password.CheckNew(b.Password, b.PasswordConfirmation, email); verr != nil {
-		return nil, verr
+	var fe apierr.Fields
+	password.CheckNew(&fe, b.Password, b.PasswordConfirmation, email)
+	if err := fe.Err(); err != nil {
+		return nil, err
 	}
 	slot, err := s.reserveGuess(ctx, s.d.ResetGuesses, email)
 	if err != nil {
@@ -91,7 +95,7 @@ func (s *Registration) ResetPassword(ctx context.Context, r api.ResetPasswordReq
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkSecondFactor(ctx, userID, deref(b.TwofaCode)); err != nil {
+	if err := s.checkSecondFactor(ctx, userID, ptr.Value(b.TwofaCode)); err != nil {
 		return nil, err
 	}
 	if err := s.commitReset(ctx, email, b.Code, userID, hash); err != nil {
@@ -131,7 +135,7 @@ func (s *Registration) checkResetCode(ctx context.Context, email, code string) (
 		*outcome = ErrResetRefused
 		ev := audit.Event{Action: "auth.password.reset_failed", UserID: row.UserID, Details: map[string]any{"email": email, "reason": reason}}
 		if row.UserID != 0 {
-			ev.SubjectType, ev.SubjectID = "user", itoa(row.UserID)
+			ev.SubjectType, ev.SubjectID = "user", strconv.FormatInt(row.UserID, 10)
 		}
 		return audit.Record(ctx, q, s.d.Clock.Now(), ev)
 	})
@@ -168,7 +172,7 @@ func (s *Registration) commitReset(ctx context.Context, email, code string, user
 			return err
 		}
 		return audit.Record(ctx, q, now, audit.Event{
-			Action: "auth.password.reset", UserID: row.UserID, SubjectType: "user", SubjectID: itoa(row.UserID),
+			Action: "auth.password.reset", UserID: row.UserID, SubjectType: "user", SubjectID: strconv.FormatInt(row.UserID, 10),
 			Details: map[string]any{"revoked_tokens": revoked},
 		})
 	})

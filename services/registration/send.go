@@ -79,7 +79,7 @@ func (s *Registration) sendCode(ctx context.Context, rawEmail string, taken *api
 		}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, now, audit.Event{Action: "auth.registration.code_sent", UserID: u.ID, SubjectType: "user", SubjectID: itoa(u.ID), Details: map[string]any{"method": "otp"}})
+		return audit.Record(ctx, q, now, audit.Event{Action: "auth.registration.code_sent", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10), Details: map[string]any{"method": "otp"}})
 	})
 }
 
@@ -119,7 +119,7 @@ func (s *Registration) sendLink(ctx context.Context, rawEmail string, taken *api
 		}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, now, audit.Event{Action: "auth.registration.link_sent", UserID: u.ID, SubjectType: "user", SubjectID: itoa(u.ID), Details: map[string]any{"method": "magic_link"}})
+		return audit.Record(ctx, q, now, audit.Event{Action: "auth.registration.link_sent", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10), Details: map[string]any{"method": "magic_link"}})
 	})
 }
 
@@ -152,5 +152,3 @@ func cooldown(prev, now time.Time) error {
 	}
 	return nil
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

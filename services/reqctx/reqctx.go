@@ -24,6 +24,18 @@ type Info struct {
 	InternalKey *InternalKey
 }
 
+// MaxUserAgent is how many bytes of the User-Agent header are stored (with a token, in the audit rows
+// the ledger writes).
+const MaxUserAgent = 512
+
+// StoredUserAgent is the User-Agent cut to MaxUserAgent bytes.
+func (i *Info) StoredUserAgent() string {
+	if len(i.UserAgent) > MaxUserAgent {
+		return i.UserAgent[:MaxUserAgent]
+	}
+	return i.UserAgent
+}
+
 // InternalKey is the authenticated internal caller.
 type InternalKey struct {
 	ID     int64

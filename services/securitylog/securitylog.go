@@ -10,6 +10,7 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/services/apitime"
 	"github.com/flowxi/backend/services/i18n"
 	"github.com/flowxi/backend/services/reqctx"
 )
@@ -61,7 +62,7 @@ func (s *SecurityEvents) ListSecurityEvents(ctx context.Context, req api.ListSec
 	for _, r := range rows {
 		out = append(out, api.SecurityEvent{
 			Id: r.ID, Action: r.Action, Description: Describe(lang, r.Action),
-			Ip: r.Ip, UserAgent: r.UserAgent, OccurredAt: r.OccurredAt.UTC().Format("2006-01-02T15:04:05.000000Z"),
+			Ip: r.Ip, UserAgent: r.UserAgent, OccurredAt: apitime.Format(r.OccurredAt),
 		})
 	}
 	return api.ListSecurityEvents200JSONResponse{Code: "SECURITY_EVENTS_OK", Message: i18n.Msg(ctx, "SECURITY_EVENTS_OK"), Data: out, NextCursor: next}, nil

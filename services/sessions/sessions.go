@@ -5,6 +5,7 @@ package sessions
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/flowxi/backend/gen/db"
@@ -72,7 +73,7 @@ func (s *Sessions) Complete(ctx context.Context, u User, dev tokens.Device, meth
 			}
 		}
 		return audit.Record(ctx, q, now, audit.Event{
-			Action: "auth.login.succeeded", UserID: u.ID, SubjectType: "token", SubjectID: itoa(id),
+			Action: "auth.login.succeeded", UserID: u.ID, SubjectType: "token", SubjectID: strconv.FormatInt(id, 10),
 			Details: map[string]any{"device_id": dev.ID, "device_type": dev.Type, "method": method},
 		})
 	})

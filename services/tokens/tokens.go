@@ -15,6 +15,7 @@ import (
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/apierr"
 	"github.com/flowxi/backend/services/clock"
+	"github.com/flowxi/backend/services/ptr"
 	"github.com/flowxi/backend/services/reqctx"
 	"github.com/flowxi/backend/services/secrets"
 	"github.com/flowxi/backend/services/store"
@@ -62,12 +63,12 @@ func (s *Service) Issue(ctx context.Context, q *db.Queries, userID int64, dev De
 	row, err := q.InsertAccessToken(ctx, db.InsertAccessTokenParams{
 		UserID:     userID,
 		SecretHash: sum[:],
-		DeviceID:   nilIfEmpty(dev.ID),
-		DeviceType: nilIfEmpty(dev.Type),
-		DeviceName: nilIfEmpty(dev.Name),
-		Country:    nilIfEmpty(dev.Country),
-		Ip:         nilIfEmpty(info.IP),
-		UserAgent:  nilIfEmpty(truncate(info.UserAgent, 512)),
+		DeviceID:   ptr.NonZero(dev.ID),
+		DeviceType: ptr.NonZero(dev.Type),
+		DeviceName: ptr.NonZero(dev.Name),
+		Country:    ptr.NonZero(dev.Country),
+		Ip:         ptr.NonZero(info.IP),
+		UserAgent:  ptr.NonZero(info.StoredUserAgent()),
 		CreatedAt:  now,
 		ExpiresAt:  now.Add(s.absolute),
 	})
@@ -119,27 +120,9 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*reqctx.Princip
 	// when the row just read is already fresh.
 	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= time.Minute {
 		ip := reqctx.From(ctx).IP
-		if err := s.st.Q.TouchAccessToken(ctx, db.TouchAccessTokenParams{ID: row.ID, Now: now, Ip: nilIfEmpty(ip)}); err != nil {
+		if err := s.st.Q.TouchAccessToken(ctx, db.TouchAccessTokenParams{ID: row.ID, Now: now, Ip: ptr.NonZero(ip)}); err != nil {
 			return nil, fmt.Errorf("tokens: touch: %w", err)
 		}
 	}
-	dev := ""
-	if row.DeviceID != nil {
-		dev = *row.DeviceID
-	}
-	return &reqctx.Principal{UserID: row.UserID, TokenID: row.ID, DeviceID: dev, Locale: row.UserLocale, TwofaEnabled: row.UserTwofaEnabled}, nil
-}
-
-func nilIfEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
+	return &reqctx.Principal{UserID: row.UserID, TokenID: row.ID, DeviceID: ptr.Value(row.DeviceID), Locale: row.UserLocale, TwofaEnabled: row.UserTwofaEnabled}, nil
 }

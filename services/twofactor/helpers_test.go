@@ -120,5 +120,3 @@ func count(t *testing.T, env *testkit.Env, sql string, args ...any) int {
 }
 
 func lang(l string) map[string]string { return map[string]string{"X-App-Locale": l} }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

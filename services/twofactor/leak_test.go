@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base32"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -85,7 +86,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 	if bytes.Contains(enc, []byte(secret)) || bytes.Contains(enc, raw) {
 		t.Fatal("secret stored in clear")
 	}
-	plain, err := env.App.Keys.Decrypt(enc, []byte("totp:"+itoa(u.ID)))
+	plain, err := env.App.Keys.Decrypt(enc, []byte("totp:"+strconv.FormatInt(u.ID, 10)))
 	if err != nil || string(plain) != secret {
 		t.Fatalf("stored value is not the secret sealed for this user: %v", err)
 	}

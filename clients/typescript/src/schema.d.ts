@@ -589,8 +589,8 @@ export interface paths {
         /**
          * Update current user profile
          * @description Updates basic profile fields. Omitted = unchanged, `null` = cleared. `country` (ISO 3166-1
-         *     alpha-2) and `nationality` (alpha-3) are normalized to uppercase and checked against the
-         *     real code lists; `birth_date` must be a real past date; `phone_number` is E.164; names are
+         *     alpha-2) and `nationality` (alpha-3) are ASCII letters in any case, normalized to uppercase and
+         *     checked against the real code lists; `birth_date` must be a real past date; `phone_number` is E.164; names are
          *     trimmed, 1–100 letters, spaces, hyphens and apostrophes in any script. `locale` (beyond the
          *     documentation) changes the language of messages and e-mails (this answer's too, unless a header
          *     chose the language). Every failing field is reported at once and nothing is written. Changes
@@ -1711,9 +1711,9 @@ export interface components {
              * @description A real calendar date, not in the future and not before 1900-01-01.
              */
             birth_date?: string | null;
-            /** @description ISO 3166-1 alpha-2 country code (any case; stored upper-case). */
+            /** @description ISO 3166-1 alpha-2 country code (ASCII letters in any case; stored upper-case). A letter that only upper-cases to A–Z, such as the dotless ı, is refused. */
             country?: string | null;
-            /** @description ISO 3166-1 alpha-3 country code (any case; stored upper-case). */
+            /** @description ISO 3166-1 alpha-3 country code (ASCII letters in any case; stored upper-case). A letter that only upper-cases to A–Z, such as the dotless ı, is refused. */
             nationality?: string | null;
             /** @description E.164, e.g. +22900000000 (a valid number for its country). */
             phone_number?: string | null;

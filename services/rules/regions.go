@@ -1,4 +1,4 @@
-package profile
+package rules
 
 import "golang.org/x/text/language"
 
