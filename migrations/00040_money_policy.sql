@@ -13,20 +13,19 @@ CREATE INDEX ledger_transactions_expiring ON ledger_transactions (expires_at)
 CREATE UNIQUE INDEX ledger_transactions_external_ref ON ledger_transactions (kind, currency, external_ref)
     WHERE external_ref IS NOT NULL AND kind IN ('deposit', 'withdrawal') AND status IN ('posted', 'pending');
 
--- Spending counters: what left a user wallet (transfers out, holds placed and not voided), per
--- hour (the rolling 24 h window is the last 24 hour buckets) and per calendar month (UTC). Updated
--- by the posting statement under the account's lock, so a limit is checked without reading
--- history and concurrent requests can never exceed it.
-CREATE TABLE ledger_spending (
-    account_id   bigint NOT NULL,
-    period       text NOT NULL CHECK (period IN ('hour', 'month')),
-    period_start timestamptz NOT NULL,
-    amount       bigint NOT NULL CHECK (amount >= 0),
-    PRIMARY KEY (account_id, period, period_start)
-) WITH (fillfactor = 70);
+-- Spending counters, on the account row that every movement already locks and rewrites (no
+-- extra row per movement, no read of history): what left a user wallet (transfers out, holds
+-- placed and not voided) per hour of the last 24 — a ring of 24 buckets, slot = hour mod 24,
+-- valid relative to spend_hour, the latest hour counted — and in the calendar month (UTC) that
+-- starts at spend_month_start. Only the posting statement writes them, under the lock.
+ALTER TABLE ledger_accounts
+    ADD COLUMN spend_hours bigint[] NOT NULL DEFAULT '{}',
+    ADD COLUMN spend_hour timestamptz,
+    ADD COLUMN spend_month bigint NOT NULL DEFAULT 0 CHECK (spend_month >= 0),
+    ADD COLUMN spend_month_start timestamptz;
 
 -- +goose Down
-DROP TABLE ledger_spending;
+ALTER TABLE ledger_accounts DROP COLUMN spend_hours, DROP COLUMN spend_hour, DROP COLUMN spend_month, DROP COLUMN spend_month_start;
 DROP INDEX ledger_transactions_external_ref;
 DROP INDEX ledger_transactions_expiring;
 ALTER TABLE ledger_transactions DROP COLUMN expires_at;

@@ -76,32 +76,23 @@ WHERE (caller, key) IN (SELECT unnest(sqlc.arg(callers)::text[]), unnest(sqlc.ar
 
 -- name: LockAccounts :many
 -- Every account of a batch, locked in one statement in id order (no deadlocks between batches),
--- with what the money policy decides on: the owner's status and compliance facts (the view
--- belongs to compliance; '' / false for system accounts). FOR NO KEY UPDATE still lets
--- foreign-key checks of other inserts take their KEY SHARE locks.
+-- with what the money policy decides on: the owner's status, and for the accounts money leaves
+-- (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
+-- receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
+-- inserts take their KEY SHARE locks.
 SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
+       a.spend_hours, a.spend_hour, a.spend_month, a.spend_month_start,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
 FROM ledger_accounts a
 LEFT JOIN users u ON u.id = a.user_id
-LEFT JOIN compliance_send_eligibility e ON e.user_id = a.user_id
+LEFT JOIN LATERAL (
+    SELECT x.account_type, x.case_status, x.restricted FROM compliance_send_eligibility x
+    WHERE x.user_id = a.user_id AND a.id = ANY(sqlc.arg(senders)::bigint[])
+) e ON true
 WHERE a.id = ANY(sqlc.arg(ids)::bigint[])
 ORDER BY a.id
 FOR NO KEY UPDATE OF a;
-
--- name: GetSpending :many
--- The spending counters of locked accounts that fall in the current windows: the hour buckets of
--- the last 24 hours and the calendar month's bucket. At most 25 rows per account, by key.
-SELECT account_id, period, period_start, amount FROM ledger_spending
-WHERE account_id = ANY(sqlc.arg(ids)::bigint[])
-  AND ((period = 'hour' AND period_start > sqlc.arg(day_start)::timestamptz)
-       OR (period = 'month' AND period_start = sqlc.arg(month_start)::timestamptz));
-
--- name: PruneSpending :execrows
--- Counters no window reads any more.
-DELETE FROM ledger_spending
-WHERE (period = 'hour' AND period_start < sqlc.arg(hour_before)::timestamptz)
-   OR (period = 'month' AND period_start < sqlc.arg(month_before)::timestamptz);
 
 -- name: LockExternalRefs :exec
 -- One transaction-scoped advisory lock per external reference of a batch, waited for, in a fixed
@@ -171,10 +162,16 @@ WITH new_tx AS (
     RETURNING 1
 ), heads AS (
     UPDATE ledger_accounts a
-    SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = sqlc.arg(now)::timestamptz
+    SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = sqlc.arg(now)::timestamptz,
+        spend_hours = v.spend_hours::bigint[], spend_hour = NULLIF(v.spend_hour, '0001-01-01 00:00:00+00'::timestamptz),
+        spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
     FROM (SELECT unnest(sqlc.arg(a_id)::bigint[]) AS id, unnest(sqlc.arg(a_old_version)::bigint[]) AS old_version,
                  unnest(sqlc.arg(a_balance)::bigint[]) AS balance, unnest(sqlc.arg(a_pending)::bigint[]) AS pending,
-                 unnest(sqlc.arg(a_version)::bigint[]) AS version, unnest(sqlc.arg(a_hash)::bytea[]) AS hash) v
+                 unnest(sqlc.arg(a_version)::bigint[]) AS version, unnest(sqlc.arg(a_hash)::bytea[]) AS hash,
+                 -- spend_hours as array literals ('{…}'): an SRF cannot unnest an array of arrays by row.
+                 unnest(sqlc.arg(a_spend_hours)::text[]) AS spend_hours, unnest(sqlc.arg(a_spend_hour)::timestamptz[]) AS spend_hour,
+                 unnest(sqlc.arg(a_spend_month)::bigint[]) AS spend_month,
+                 unnest(sqlc.arg(a_spend_month_start)::timestamptz[]) AS spend_month_start) v
     WHERE a.id = v.id AND a.version = v.old_version
       AND (a.kind <> 'user' OR a.balance - a.pending + (v.balance - a.balance) - (v.pending - a.pending) >= 0)
     RETURNING 1
@@ -182,20 +179,6 @@ WITH new_tx AS (
     UPDATE ledger_transactions t SET status = v.status, finalized_at = sqlc.arg(now)::timestamptz
     FROM (SELECT unnest(sqlc.arg(h_id)::bigint[]) AS id, unnest(sqlc.arg(h_status)::text[]) AS status) v
     WHERE t.id = v.id AND t.status = 'pending'
-    RETURNING 1
-), spend_add AS (
-    -- Spending counters grow (transfers out, holds placed); one row per key, summed by the engine.
-    INSERT INTO ledger_spending AS sp (account_id, period, period_start, amount)
-    SELECT unnest(sqlc.arg(sa_account)::bigint[]), unnest(sqlc.arg(sa_period)::text[]),
-        unnest(sqlc.arg(sa_start)::timestamptz[]), unnest(sqlc.arg(sa_amount)::bigint[])
-    ON CONFLICT (account_id, period, period_start) DO UPDATE SET amount = sp.amount + EXCLUDED.amount
-    RETURNING 1
-), spend_sub AS (
-    -- ... and shrink (holds voided or expired, in the buckets they were counted in).
-    UPDATE ledger_spending sp SET amount = sp.amount - v.amount
-    FROM (SELECT unnest(sqlc.arg(ss_account)::bigint[]) AS account_id, unnest(sqlc.arg(ss_period)::text[]) AS period,
-                 unnest(sqlc.arg(ss_start)::timestamptz[]) AS period_start, unnest(sqlc.arg(ss_amount)::bigint[]) AS amount) v
-    WHERE sp.account_id = v.account_id AND sp.period = v.period AND sp.period_start = v.period_start
     RETURNING 1
 ), idem AS (
     INSERT INTO idempotency_keys AS ik (caller, key, request_hash, response_status, response_code, response_data, transaction_id, created_at, expires_at)
@@ -221,9 +204,7 @@ SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
        (SELECT count(*) FROM heads)::bigint AS accounts,
        (SELECT count(*) FROM holds)::bigint AS holds,
        (SELECT count(*) FROM idem)::bigint AS idempotency,
-       (SELECT count(*) FROM audit)::bigint AS audits,
-       (SELECT count(*) FROM spend_add)::bigint AS spend_added,
-       (SELECT count(*) FROM spend_sub)::bigint AS spend_subtracted;
+       (SELECT count(*) FROM audit)::bigint AS audits;
 
 -- name: DeleteExpiredIdempotencyKeys :execrows
 DELETE FROM idempotency_keys d
@@ -262,6 +243,7 @@ LIMIT sqlc.arg(lim);
 -- name: GetOwnedWalletTier :one
 -- A wallet of the user with what its spending limits depend on (the owner's tier and whether its
 -- case is approved: the view belongs to compliance).
-SELECT a.id, a.currency, COALESCE(e.account_type, 'person')::text AS account_type, e.case_status::text AS case_status
+SELECT a.id, a.currency, a.spend_hours, a.spend_hour, a.spend_month, a.spend_month_start,
+       COALESCE(e.account_type, 'personal')::text AS account_type, e.case_status::text AS case_status
 FROM ledger_accounts a JOIN compliance_send_eligibility e ON e.user_id = a.user_id
 WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';

@@ -53,7 +53,7 @@ const createWallet = `-- name: CreateWallet :one
 
 INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at)
 VALUES ('user', $1, $2, $3, $3)
-RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at
+RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_hour, spend_month, spend_month_start
 `
 
 type CreateWalletParams struct {
@@ -78,6 +78,10 @@ func (q *Queries) CreateWallet(ctx context.Context, arg CreateWalletParams) (Led
 		&i.LastHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SpendHours,
+		&i.SpendHour,
+		&i.SpendMonth,
+		&i.SpendMonthStart,
 	)
 	return i, err
 }
@@ -367,7 +371,8 @@ func (q *Queries) GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) 
 }
 
 const getOwnedWalletTier = `-- name: GetOwnedWalletTier :one
-SELECT a.id, a.currency, COALESCE(e.account_type, 'person')::text AS account_type, e.case_status::text AS case_status
+SELECT a.id, a.currency, a.spend_hours, a.spend_hour, a.spend_month, a.spend_month_start,
+       COALESCE(e.account_type, 'personal')::text AS account_type, e.case_status::text AS case_status
 FROM ledger_accounts a JOIN compliance_send_eligibility e ON e.user_id = a.user_id
 WHERE a.id = $1 AND a.user_id = $2 AND a.kind = 'user'
 `
@@ -378,10 +383,14 @@ type GetOwnedWalletTierParams struct {
 }
 
 type GetOwnedWalletTierRow struct {
-	ID          int64
-	Currency    string
-	AccountType string
-	CaseStatus  string
+	ID              int64
+	Currency        string
+	SpendHours      []int64
+	SpendHour       *time.Time
+	SpendMonth      int64
+	SpendMonthStart *time.Time
+	AccountType     string
+	CaseStatus      string
 }
 
 // A wallet of the user with what its spending limits depend on (the owner's tier and whether its
@@ -392,50 +401,14 @@ func (q *Queries) GetOwnedWalletTier(ctx context.Context, arg GetOwnedWalletTier
 	err := row.Scan(
 		&i.ID,
 		&i.Currency,
+		&i.SpendHours,
+		&i.SpendHour,
+		&i.SpendMonth,
+		&i.SpendMonthStart,
 		&i.AccountType,
 		&i.CaseStatus,
 	)
 	return i, err
-}
-
-const getSpending = `-- name: GetSpending :many
-SELECT account_id, period, period_start, amount FROM ledger_spending
-WHERE account_id = ANY($1::bigint[])
-  AND ((period = 'hour' AND period_start > $2::timestamptz)
-       OR (period = 'month' AND period_start = $3::timestamptz))
-`
-
-type GetSpendingParams struct {
-	Ids        []int64
-	DayStart   time.Time
-	MonthStart time.Time
-}
-
-// The spending counters of locked accounts that fall in the current windows: the hour buckets of
-// the last 24 hours and the calendar month's bucket. At most 25 rows per account, by key.
-func (q *Queries) GetSpending(ctx context.Context, arg GetSpendingParams) ([]LedgerSpending, error) {
-	rows, err := q.db.Query(ctx, getSpending, arg.Ids, arg.DayStart, arg.MonthStart)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []LedgerSpending{}
-	for rows.Next() {
-		var i LedgerSpending
-		if err := rows.Scan(
-			&i.AccountID,
-			&i.Period,
-			&i.PeriodStart,
-			&i.Amount,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const getSystemAccount = `-- name: GetSystemAccount :one
@@ -521,25 +494,29 @@ func (q *Queries) GetTransactionForUser(ctx context.Context, arg GetTransactionF
 }
 
 const getWallet = `-- name: GetWallet :one
-SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.created_at, a.updated_at, u.username, u.status AS user_status
+SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.created_at, a.updated_at, a.spend_hours, a.spend_hour, a.spend_month, a.spend_month_start, u.username, u.status AS user_status
 FROM ledger_accounts a JOIN users u ON u.id = a.user_id
 WHERE a.id = $1 AND a.kind = 'user'
 `
 
 type GetWalletRow struct {
-	ID         int64
-	Kind       string
-	UserID     *int64
-	Currency   string
-	Status     string
-	Balance    int64
-	Pending    int64
-	Version    int64
-	LastHash   []byte
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	Username   *string
-	UserStatus string
+	ID              int64
+	Kind            string
+	UserID          *int64
+	Currency        string
+	Status          string
+	Balance         int64
+	Pending         int64
+	Version         int64
+	LastHash        []byte
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	SpendHours      []int64
+	SpendHour       *time.Time
+	SpendMonth      int64
+	SpendMonthStart *time.Time
+	Username        *string
+	UserStatus      string
 }
 
 func (q *Queries) GetWallet(ctx context.Context, id int64) (GetWalletRow, error) {
@@ -557,6 +534,10 @@ func (q *Queries) GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 		&i.LastHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SpendHours,
+		&i.SpendHour,
+		&i.SpendMonth,
+		&i.SpendMonthStart,
 		&i.Username,
 		&i.UserStatus,
 	)
@@ -597,7 +578,7 @@ func (q *Queries) ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsPara
 }
 
 const listUserWallets = `-- name: ListUserWallets :many
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_hour, spend_month, spend_month_start FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id
 `
 
 func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error) {
@@ -621,6 +602,10 @@ func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerA
 			&i.LastHash,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.SpendHours,
+			&i.SpendHour,
+			&i.SpendMonth,
+			&i.SpendMonthStart,
 		); err != nil {
 			return nil, err
 		}
@@ -707,38 +692,52 @@ func (q *Queries) ListWalletTransactions(ctx context.Context, arg ListWalletTran
 
 const lockAccounts = `-- name: LockAccounts :many
 SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
+       a.spend_hours, a.spend_hour, a.spend_month, a.spend_month_start,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
 FROM ledger_accounts a
 LEFT JOIN users u ON u.id = a.user_id
-LEFT JOIN compliance_send_eligibility e ON e.user_id = a.user_id
-WHERE a.id = ANY($1::bigint[])
+LEFT JOIN LATERAL (
+    SELECT x.account_type, x.case_status, x.restricted FROM compliance_send_eligibility x
+    WHERE x.user_id = a.user_id AND a.id = ANY($1::bigint[])
+) e ON true
+WHERE a.id = ANY($2::bigint[])
 ORDER BY a.id
 FOR NO KEY UPDATE OF a
 `
 
+type LockAccountsParams struct {
+	Senders []int64
+	Ids     []int64
+}
+
 type LockAccountsRow struct {
-	ID          int64
-	Kind        string
-	UserID      *int64
-	Currency    string
-	Status      string
-	Balance     int64
-	Pending     int64
-	Version     int64
-	LastHash    []byte
-	OwnerStatus string
-	AccountType string
-	CaseStatus  string
-	Restricted  bool
+	ID              int64
+	Kind            string
+	UserID          *int64
+	Currency        string
+	Status          string
+	Balance         int64
+	Pending         int64
+	Version         int64
+	LastHash        []byte
+	SpendHours      []int64
+	SpendHour       *time.Time
+	SpendMonth      int64
+	SpendMonthStart *time.Time
+	OwnerStatus     string
+	AccountType     string
+	CaseStatus      string
+	Restricted      bool
 }
 
 // Every account of a batch, locked in one statement in id order (no deadlocks between batches),
-// with what the money policy decides on: the owner's status and compliance facts (the view
-// belongs to compliance; ” / false for system accounts). FOR NO KEY UPDATE still lets
-// foreign-key checks of other inserts take their KEY SHARE locks.
-func (q *Queries) LockAccounts(ctx context.Context, ids []int64) ([]LockAccountsRow, error) {
-	rows, err := q.db.Query(ctx, lockAccounts, ids)
+// with what the money policy decides on: the owner's status, and for the accounts money leaves
+// (senders) the owner's compliance facts (the view belongs to compliance; ” / false otherwise:
+// receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
+// inserts take their KEY SHARE locks.
+func (q *Queries) LockAccounts(ctx context.Context, arg LockAccountsParams) ([]LockAccountsRow, error) {
+	rows, err := q.db.Query(ctx, lockAccounts, arg.Senders, arg.Ids)
 	if err != nil {
 		return nil, err
 	}
@@ -756,6 +755,10 @@ func (q *Queries) LockAccounts(ctx context.Context, ids []int64) ([]LockAccounts
 			&i.Pending,
 			&i.Version,
 			&i.LastHash,
+			&i.SpendHours,
+			&i.SpendHour,
+			&i.SpendMonth,
+			&i.SpendMonthStart,
 			&i.OwnerStatus,
 			&i.AccountType,
 			&i.CaseStatus,
@@ -784,7 +787,7 @@ func (q *Queries) LockExternalRefs(ctx context.Context, lockKeys []string) error
 }
 
 const lockWallet = `-- name: LockWallet :one
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_hour, spend_month, spend_month_start FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE
 `
 
 func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, error) {
@@ -802,6 +805,10 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 		&i.LastHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SpendHours,
+		&i.SpendHour,
+		&i.SpendMonth,
+		&i.SpendMonthStart,
 	)
 	return i, err
 }
@@ -829,37 +836,29 @@ WITH new_tx AS (
     RETURNING 1
 ), heads AS (
     UPDATE ledger_accounts a
-    SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = $14::timestamptz
+    SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = $14::timestamptz,
+        spend_hours = v.spend_hours::bigint[], spend_hour = NULLIF(v.spend_hour, '0001-01-01 00:00:00+00'::timestamptz),
+        spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
     FROM (SELECT unnest($24::bigint[]) AS id, unnest($25::bigint[]) AS old_version,
                  unnest($26::bigint[]) AS balance, unnest($27::bigint[]) AS pending,
-                 unnest($28::bigint[]) AS version, unnest($29::bytea[]) AS hash) v
+                 unnest($28::bigint[]) AS version, unnest($29::bytea[]) AS hash,
+                 -- spend_hours as array literals ('{…}'): an SRF cannot unnest an array of arrays by row.
+                 unnest($30::text[]) AS spend_hours, unnest($31::timestamptz[]) AS spend_hour,
+                 unnest($32::bigint[]) AS spend_month,
+                 unnest($33::timestamptz[]) AS spend_month_start) v
     WHERE a.id = v.id AND a.version = v.old_version
       AND (a.kind <> 'user' OR a.balance - a.pending + (v.balance - a.balance) - (v.pending - a.pending) >= 0)
     RETURNING 1
 ), holds AS (
     UPDATE ledger_transactions t SET status = v.status, finalized_at = $14::timestamptz
-    FROM (SELECT unnest($30::bigint[]) AS id, unnest($31::text[]) AS status) v
+    FROM (SELECT unnest($34::bigint[]) AS id, unnest($35::text[]) AS status) v
     WHERE t.id = v.id AND t.status = 'pending'
-    RETURNING 1
-), spend_add AS (
-    -- Spending counters grow (transfers out, holds placed); one row per key, summed by the engine.
-    INSERT INTO ledger_spending AS sp (account_id, period, period_start, amount)
-    SELECT unnest($32::bigint[]), unnest($33::text[]),
-        unnest($34::timestamptz[]), unnest($35::bigint[])
-    ON CONFLICT (account_id, period, period_start) DO UPDATE SET amount = sp.amount + EXCLUDED.amount
-    RETURNING 1
-), spend_sub AS (
-    -- ... and shrink (holds voided or expired, in the buckets they were counted in).
-    UPDATE ledger_spending sp SET amount = sp.amount - v.amount
-    FROM (SELECT unnest($36::bigint[]) AS account_id, unnest($37::text[]) AS period,
-                 unnest($38::timestamptz[]) AS period_start, unnest($39::bigint[]) AS amount) v
-    WHERE sp.account_id = v.account_id AND sp.period = v.period AND sp.period_start = v.period_start
     RETURNING 1
 ), idem AS (
     INSERT INTO idempotency_keys AS ik (caller, key, request_hash, response_status, response_code, response_data, transaction_id, created_at, expires_at)
-    SELECT unnest($40::text[]), unnest($41::text[]), unnest($42::bytea[]),
-        unnest($43::int[]), unnest($44::text[]), unnest($45::text[])::jsonb,
-        NULLIF(unnest($46::bigint[]), 0), $14::timestamptz, $47::timestamptz
+    SELECT unnest($36::text[]), unnest($37::text[]), unnest($38::bytea[]),
+        unnest($39::int[]), unnest($40::text[]), unnest($41::text[])::jsonb,
+        NULLIF(unnest($42::bigint[]), 0), $14::timestamptz, $43::timestamptz
     ON CONFLICT (caller, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
         response_code = EXCLUDED.response_code, response_data = EXCLUDED.response_data, transaction_id = EXCLUDED.transaction_id,
         created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
@@ -867,11 +866,11 @@ WITH new_tx AS (
     RETURNING 1
 ), audit AS (
     INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details)
-    SELECT $14::timestamptz, unnest($48::text[]), NULLIF(unnest($49::text[]), ''),
-        unnest($50::text[]), 'ledger_transaction', unnest($51::text[]),
-        NULLIF(unnest($52::bigint[]), 0), NULLIF(unnest($53::text[]), ''),
-        NULLIF(unnest($54::text[]), ''), NULLIF(unnest($55::text[]), ''),
-        unnest($56::text[])::jsonb
+    SELECT $14::timestamptz, unnest($44::text[]), NULLIF(unnest($45::text[]), ''),
+        unnest($46::text[]), 'ledger_transaction', unnest($47::text[]),
+        NULLIF(unnest($48::bigint[]), 0), NULLIF(unnest($49::text[]), ''),
+        NULLIF(unnest($50::text[]), ''), NULLIF(unnest($51::text[]), ''),
+        unnest($52::text[])::jsonb
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
@@ -879,79 +878,71 @@ SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
        (SELECT count(*) FROM heads)::bigint AS accounts,
        (SELECT count(*) FROM holds)::bigint AS holds,
        (SELECT count(*) FROM idem)::bigint AS idempotency,
-       (SELECT count(*) FROM audit)::bigint AS audits,
-       (SELECT count(*) FROM spend_add)::bigint AS spend_added,
-       (SELECT count(*) FROM spend_sub)::bigint AS spend_subtracted
+       (SELECT count(*) FROM audit)::bigint AS audits
 `
 
 type PostBatchParams struct {
-	TID         []int64
-	TKind       []string
-	TStatus     []string
-	TCurrency   []string
-	TAmount     []int64
-	TFrom       []int64
-	TTo         []int64
-	TFailure    []string
-	TKey        []string
-	TInitType   []string
-	TInitID     []string
-	TNote       []string
-	TExt        []string
-	Now         time.Time
-	TFinalized  []time.Time
-	TExpires    []time.Time
-	ETx         []int64
-	EAccount    []int64
-	EAmount     []int64
-	EBalance    []int64
-	EVersion    []int64
-	EPrev       [][]byte
-	EHash       [][]byte
-	AID         []int64
-	AOldVersion []int64
-	ABalance    []int64
-	APending    []int64
-	AVersion    []int64
-	AHash       [][]byte
-	HID         []int64
-	HStatus     []string
-	SaAccount   []int64
-	SaPeriod    []string
-	SaStart     []time.Time
-	SaAmount    []int64
-	SsAccount   []int64
-	SsPeriod    []string
-	SsStart     []time.Time
-	SsAmount    []int64
-	ICaller     []string
-	IKey        []string
-	IHash       [][]byte
-	IStatus     []int32
-	ICode       []string
-	IData       []string
-	ITx         []int64
-	Expires     time.Time
-	AuActorType []string
-	AuActorID   []string
-	AuAction    []string
-	AuSubject   []string
-	AuUser      []int64
-	AuIp        []string
-	AuUa        []string
-	AuRid       []string
-	AuDetails   []string
+	TID              []int64
+	TKind            []string
+	TStatus          []string
+	TCurrency        []string
+	TAmount          []int64
+	TFrom            []int64
+	TTo              []int64
+	TFailure         []string
+	TKey             []string
+	TInitType        []string
+	TInitID          []string
+	TNote            []string
+	TExt             []string
+	Now              time.Time
+	TFinalized       []time.Time
+	TExpires         []time.Time
+	ETx              []int64
+	EAccount         []int64
+	EAmount          []int64
+	EBalance         []int64
+	EVersion         []int64
+	EPrev            [][]byte
+	EHash            [][]byte
+	AID              []int64
+	AOldVersion      []int64
+	ABalance         []int64
+	APending         []int64
+	AVersion         []int64
+	AHash            [][]byte
+	ASpendHours      []string
+	ASpendHour       []time.Time
+	ASpendMonth      []int64
+	ASpendMonthStart []time.Time
+	HID              []int64
+	HStatus          []string
+	ICaller          []string
+	IKey             []string
+	IHash            [][]byte
+	IStatus          []int32
+	ICode            []string
+	IData            []string
+	ITx              []int64
+	Expires          time.Time
+	AuActorType      []string
+	AuActorID        []string
+	AuAction         []string
+	AuSubject        []string
+	AuUser           []int64
+	AuIp             []string
+	AuUa             []string
+	AuRid            []string
+	AuDetails        []string
 }
 
 type PostBatchRow struct {
-	Transactions    int64
-	Entries         int64
-	Accounts        int64
-	Holds           int64
-	Idempotency     int64
-	Audits          int64
-	SpendAdded      int64
-	SpendSubtracted int64
+	Transactions int64
+	Entries      int64
+	Accounts     int64
+	Holds        int64
+	Idempotency  int64
+	Audits       int64
 }
 
 // Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
@@ -988,16 +979,12 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		arg.APending,
 		arg.AVersion,
 		arg.AHash,
+		arg.ASpendHours,
+		arg.ASpendHour,
+		arg.ASpendMonth,
+		arg.ASpendMonthStart,
 		arg.HID,
 		arg.HStatus,
-		arg.SaAccount,
-		arg.SaPeriod,
-		arg.SaStart,
-		arg.SaAmount,
-		arg.SsAccount,
-		arg.SsPeriod,
-		arg.SsStart,
-		arg.SsAmount,
 		arg.ICaller,
 		arg.IKey,
 		arg.IHash,
@@ -1024,30 +1011,8 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		&i.Holds,
 		&i.Idempotency,
 		&i.Audits,
-		&i.SpendAdded,
-		&i.SpendSubtracted,
 	)
 	return i, err
-}
-
-const pruneSpending = `-- name: PruneSpending :execrows
-DELETE FROM ledger_spending
-WHERE (period = 'hour' AND period_start < $1::timestamptz)
-   OR (period = 'month' AND period_start < $2::timestamptz)
-`
-
-type PruneSpendingParams struct {
-	HourBefore  time.Time
-	MonthBefore time.Time
-}
-
-// Counters no window reads any more.
-func (q *Queries) PruneSpending(ctx context.Context, arg PruneSpendingParams) (int64, error) {
-	result, err := q.db.Exec(ctx, pruneSpending, arg.HourBefore, arg.MonthBefore)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
 }
 
 const resolveTransfers = `-- name: ResolveTransfers :many
@@ -1132,7 +1097,7 @@ func (q *Queries) ResolveTransfers(ctx context.Context, arg ResolveTransfersPara
 const setWalletStatus = `-- name: SetWalletStatus :one
 UPDATE ledger_accounts SET status = $1, updated_at = $2
 WHERE id = $3 AND kind = 'user'
-RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at
+RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_hour, spend_month, spend_month_start
 `
 
 type SetWalletStatusParams struct {
@@ -1156,6 +1121,10 @@ func (q *Queries) SetWalletStatus(ctx context.Context, arg SetWalletStatusParams
 		&i.LastHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SpendHours,
+		&i.SpendHour,
+		&i.SpendMonth,
+		&i.SpendMonthStart,
 	)
 	return i, err
 }

@@ -170,17 +170,21 @@ type KnownDevice struct {
 }
 
 type LedgerAccount struct {
-	ID        int64
-	Kind      string
-	UserID    *int64
-	Currency  string
-	Status    string
-	Balance   int64
-	Pending   int64
-	Version   int64
-	LastHash  []byte
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID              int64
+	Kind            string
+	UserID          *int64
+	Currency        string
+	Status          string
+	Balance         int64
+	Pending         int64
+	Version         int64
+	LastHash        []byte
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	SpendHours      []int64
+	SpendHour       *time.Time
+	SpendMonth      int64
+	SpendMonthStart *time.Time
 }
 
 type LedgerEntry struct {
@@ -193,13 +197,6 @@ type LedgerEntry struct {
 	PrevHash      []byte
 	Hash          []byte
 	CreatedAt     time.Time
-}
-
-type LedgerSpending struct {
-	AccountID   int64
-	Period      string
-	PeriodStart time.Time
-	Amount      int64
 }
 
 type LedgerTransaction struct {

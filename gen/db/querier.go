@@ -93,9 +93,6 @@ type Querier interface {
 	// The oldest transaction still running: every row written by an older transaction is final
 	// (committed and visible, or rolled back and gone for good).
 	GetSealBound(ctx context.Context) (int64, error)
-	// The spending counters of locked accounts that fall in the current windows: the hour buckets of
-	// the last 24 hours and the calendar month's bucket. At most 25 rows per account, by key.
-	GetSpending(ctx context.Context, arg GetSpendingParams) ([]LedgerSpending, error)
 	GetSystemAccount(ctx context.Context, arg GetSystemAccountParams) (int64, error)
 	// Reads ------------------------------------------------------------------------------------------
 	// A transaction the user took part in: every one they sent, only posted ones they received.
@@ -149,10 +146,11 @@ type Querier interface {
 	// Keyset page, newest first: every transaction sent from the wallet, posted ones received.
 	ListWalletTransactions(ctx context.Context, arg ListWalletTransactionsParams) ([]ListWalletTransactionsRow, error)
 	// Every account of a batch, locked in one statement in id order (no deadlocks between batches),
-	// with what the money policy decides on: the owner's status and compliance facts (the view
-	// belongs to compliance; '' / false for system accounts). FOR NO KEY UPDATE still lets
-	// foreign-key checks of other inserts take their KEY SHARE locks.
-	LockAccounts(ctx context.Context, ids []int64) ([]LockAccountsRow, error)
+	// with what the money policy decides on: the owner's status, and for the accounts money leaves
+	// (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
+	// receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
+	// inserts take their KEY SHARE locks.
+	LockAccounts(ctx context.Context, arg LockAccountsParams) ([]LockAccountsRow, error)
 	// One transaction-scoped advisory lock per external reference of a batch, waited for, in a fixed
 	// order: two requests with one reference are decided one after the other.
 	LockExternalRefs(ctx context.Context, lockKeys []string) error
@@ -175,8 +173,6 @@ type Querier interface {
 	// version read under the lock and by the available balance: the conditional debit), finalized
 	// holds, idempotency records and audit events. The caller compares the counts with what it sent.
 	PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error)
-	// Counters no window reads any more.
-	PruneSpending(ctx context.Context, arg PruneSpendingParams) (int64, error)
 	// Returns 1 when the device is new for the user.
 	RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error)
 	// Everything the transfers of a batch need before their accounts are locked, in one statement:

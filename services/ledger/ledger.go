@@ -120,7 +120,7 @@ func New(st *store.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Ser
 }
 
 // Run processes queued movements with the configured workers, voids expired holds and purges
-// expired idempotency records and spending counters, until ctx ends.
+// expired idempotency records, until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -152,16 +152,9 @@ func every(ctx context.Context, interval time.Duration, chunk func(context.Conte
 	}
 }
 
-// purge deletes a chunk of expired idempotency records, and the spending counters no window
-// reads any more.
+// purge deletes a chunk of expired idempotency records.
 func (s *Service) purge(ctx context.Context) (int64, error) {
-	now := s.clock.Now()
-	n, err := s.st.Q.DeleteExpiredIdempotencyKeys(ctx, now)
-	if err != nil || n > 0 {
-		return n, err
-	}
-	_, err = s.st.Q.PruneSpending(ctx, db.PruneSpendingParams{HourBefore: dayStart(now), MonthBefore: monthOf(now)})
-	return 0, err
+	return s.st.Q.DeleteExpiredIdempotencyKeys(ctx, s.clock.Now())
 }
 
 // systemAccount returns (creating once) the settlement or fees account of a currency.

@@ -28,10 +28,8 @@ type posting struct {
 	// refs: external references already used (read under their advisory locks, then those the
 	// batch uses), with the transaction JSON a duplicate answers with.
 	refs map[string][]byte
-	// spending counters of the batch's user accounts, and their changes in first-touch order.
-	spend       map[int64]*spendState
-	spendDeltas map[spendKey]int64
-	spendOrder  []spendKey
+	// spending counters of the batch's user accounts (written back with their heads).
+	spend map[int64]*spendState
 }
 
 func (p *posting) empty() bool {
@@ -290,7 +288,12 @@ func (p *posting) params() db.PostBatchParams {
 		a.APending = append(a.APending, t.row.Pending)
 		a.AVersion = append(a.AVersion, t.row.Version)
 		a.AHash = append(a.AHash, t.row.LastHash)
+		hours, latest, month, monthStart := "{}", time.Time{}, int64(0), time.Time{} // zero times: NULL
+		if st := p.spend[t.row.ID]; st != nil {
+			hours, latest, month, monthStart = st.ring(p.now)
+		}
+		a.ASpendHours, a.ASpendHour = append(a.ASpendHours, hours), append(a.ASpendHour, latest)
+		a.ASpendMonth, a.ASpendMonthStart = append(a.ASpendMonth, month), append(a.ASpendMonthStart, monthStart)
 	}
-	p.spendParams(&a)
 	return a
 }

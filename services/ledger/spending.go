@@ -40,7 +40,8 @@ func monthOf(t time.Time) time.Time {
 // dayStart is the exclusive lower bound of the hour buckets in the rolling window at now.
 func dayStart(now time.Time) time.Time { return hourOf(now).Add(-dayWindow) }
 
-// spendState is one account's counters in the current windows, as the batch changes them.
+// spendState is one account's counters in the current windows, as the batch changes them: the
+// hour buckets still in the rolling window, keyed by the hour, and the month's total.
 type spendState struct {
 	hours map[time.Time]int64
 	month int64
@@ -70,11 +71,49 @@ func (st *spendState) dayResets() *time.Time {
 	return &r
 }
 
-// spendKey names one counter row.
-type spendKey struct {
-	account int64
-	period  string
-	start   time.Time
+// ringSlots is the length of the hour ring kept on the account row.
+const ringSlots = 24
+
+// slotOf is the ring slot of an hour.
+func slotOf(h time.Time) int { return int((h.Unix() / 3600) % ringSlots) }
+
+// spendOf reads an account row's counters as they stand at now: the ring's slot j holds the
+// latest hour at or before the row's spend_hour with that slot; hours that left the window and a
+// past month count nothing.
+func spendOf(hours []int64, latest *time.Time, month int64, monthStart *time.Time, now time.Time) *spendState {
+	st := &spendState{hours: map[time.Time]int64{}}
+	if latest != nil && len(hours) == ringSlots {
+		h0, from := hourOf(*latest), dayStart(now)
+		for k := 0; k < ringSlots; k++ {
+			h := h0.Add(-time.Duration(k) * time.Hour)
+			if h.After(from) && hours[slotOf(h)] != 0 {
+				st.hours[h] = hours[slotOf(h)]
+			}
+		}
+	}
+	if monthStart != nil && monthStart.Equal(monthOf(now)) {
+		st.month = month
+	}
+	return st
+}
+
+// ring writes the counters back in the row's form, relative to now's hour.
+func (st *spendState) ring(now time.Time) (hours string, latest time.Time, month int64, monthStart time.Time) {
+	slots := make([]int64, ringSlots)
+	for h, v := range st.hours {
+		if h.After(dayStart(now)) {
+			slots[slotOf(h)] = v
+		}
+	}
+	b := make([]byte, 0, 4*ringSlots)
+	b = append(b, '{')
+	for i, v := range slots {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return string(append(b, '}')), hourOf(now), st.month, monthOf(now)
 }
 
 // limitRefusal is what a LIMIT_EXCEEDED answer says about the window that refused.
@@ -97,32 +136,14 @@ func (s *Service) tierLimits(accountType, currency string) Limits {
 	return Limits{Daily: l.Daily * pow10(e), Monthly: l.Monthly * pow10(e)}
 }
 
-// loadSpending reads the counters of the batch's user accounts (locked already).
-func (p *posting) loadSpending(ctx context.Context, q *db.Queries, accts map[int64]*acct) error {
+// loadSpending reads the counters of the batch's user accounts from their locked rows.
+func (p *posting) loadSpending(accts map[int64]*acct) {
 	p.spend = make(map[int64]*spendState, len(accts))
-	var ids []int64
 	for id, a := range accts {
-		if a.row.Kind == "user" {
-			ids = append(ids, id)
-			p.spend[id] = &spendState{hours: map[time.Time]int64{}}
+		if r := a.row; r.Kind == "user" {
+			p.spend[id] = spendOf(r.SpendHours, r.SpendHour, r.SpendMonth, r.SpendMonthStart, p.now)
 		}
 	}
-	if len(ids) == 0 {
-		return nil
-	}
-	rows, err := q.GetSpending(ctx, db.GetSpendingParams{Ids: ids, DayStart: dayStart(p.now), MonthStart: monthOf(p.now)})
-	if err != nil {
-		return fmt.Errorf("spending: %w", err)
-	}
-	for _, r := range rows {
-		st := p.spend[r.AccountID]
-		if r.Period == periodHour {
-			st.hours[r.PeriodStart.UTC()] = r.Amount
-		} else {
-			st.month = r.Amount
-		}
-	}
-	return nil
 }
 
 // spendingRefusal checks amount against the account's daily and monthly limits.
@@ -143,50 +164,20 @@ func (p *posting) spendingRefusal(a *acct, amount int64) *limitRefusal {
 }
 
 // spent counts amount against the account's windows at time at (delta < 0: a hold given back,
-// only from the buckets still in the windows and never below zero).
+// only from the buckets still in the windows and never below zero). The row is rewritten with
+// the account's new head (posting.params).
 func (p *posting) spent(a *acct, at time.Time, delta int64) {
 	st := p.spend[a.row.ID]
 	if st == nil {
 		return
 	}
-	h, m := hourOf(at), monthOf(at)
-	if delta > 0 || h.After(dayStart(p.now)) {
-		d := max(delta, -st.hours[h])
-		st.hours[h] += d
-		p.spendDelta(spendKey{a.row.ID, periodHour, h}, d)
+	if h := hourOf(at); delta > 0 || h.After(dayStart(p.now)) {
+		st.hours[h] += max(delta, -st.hours[h])
 	}
-	if delta > 0 || m.Equal(monthOf(p.now)) {
-		d := max(delta, -st.month)
-		st.month += d
-		p.spendDelta(spendKey{a.row.ID, periodMonth, m}, d)
+	if delta > 0 || monthOf(at).Equal(monthOf(p.now)) {
+		st.month += max(delta, -st.month)
 	}
-}
-
-func (p *posting) spendDelta(k spendKey, d int64) {
-	if d == 0 {
-		return
-	}
-	if p.spendDeltas == nil {
-		p.spendDeltas = map[spendKey]int64{}
-	}
-	if _, ok := p.spendDeltas[k]; !ok {
-		p.spendOrder = append(p.spendOrder, k)
-	}
-	p.spendDeltas[k] += d
-}
-
-// spendParams adds the counter changes to the batch statement: growth as upserts, shrinkage as
-// updates (a row that shrinks was read in the window, so it exists).
-func (p *posting) spendParams(a *db.PostBatchParams) {
-	for _, k := range p.spendOrder {
-		d := p.spendDeltas[k]
-		switch {
-		case d > 0:
-			a.SaAccount, a.SaPeriod, a.SaStart, a.SaAmount = append(a.SaAccount, k.account), append(a.SaPeriod, k.period), append(a.SaStart, k.start), append(a.SaAmount, d)
-		case d < 0:
-			a.SsAccount, a.SsPeriod, a.SsStart, a.SsAmount = append(a.SsAccount, k.account), append(a.SsPeriod, k.period), append(a.SsStart, k.start), append(a.SsAmount, -d)
-		}
-	}
+	p.touch(a)
 }
 
 // GetWalletLimits shows the caller's spending limits on one of their wallets, read without a lock.
@@ -202,15 +193,11 @@ func (s *Service) GetWalletLimits(ctx context.Context, req api.GetWalletLimitsRe
 		}
 		return nil, fmt.Errorf("ledger: wallet: %w", err)
 	}
-	p := &posting{s: s, now: s.clock.Now()}
-	a := &acct{row: db.LockAccountsRow{ID: w.ID, Kind: "user", Currency: w.Currency, AccountType: w.AccountType}}
-	if err := p.loadSpending(ctx, s.st.Q, map[int64]*acct{w.ID: a}); err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	st, l := p.spend[w.ID], s.tierLimits(w.AccountType, w.Currency)
+	now := s.clock.Now()
+	st, l := spendOf(w.SpendHours, w.SpendHour, w.SpendMonth, w.SpendMonthStart, now), s.tierLimits(w.AccountType, w.Currency)
 	var monthResets *string
 	if st.month > 0 {
-		monthResets = strPtr(ts(monthOf(p.now).AddDate(0, 1, 0)))
+		monthResets = strPtr(ts(monthOf(now).AddDate(0, 1, 0)))
 	}
 	day := st.day()
 	var dayResets *string
