@@ -15,17 +15,16 @@ CREATE UNIQUE INDEX ledger_transactions_external_ref ON ledger_transactions (kin
 
 -- Spending counters, on the account row that every movement already locks and rewrites (no
 -- extra row per movement, no read of history): what left a user wallet (transfers out, holds
--- placed and not voided) per hour of the last 24 — a ring of 24 buckets, slot = hour mod 24,
--- valid relative to spend_hour, the latest hour counted — and in the calendar month (UTC) that
--- starts at spend_month_start. Only the posting statement writes them, under the lock.
+-- placed and not voided) per hour of the last 24 — spend_hours holds (hour since the epoch,
+-- amount) pairs for the hours with spending still in the window, at most 24 — and in the calendar
+-- month (UTC) that starts at spend_month_start. Only the posting statement writes them, under the lock.
 ALTER TABLE ledger_accounts
     ADD COLUMN spend_hours bigint[] NOT NULL DEFAULT '{}',
-    ADD COLUMN spend_hour timestamptz,
     ADD COLUMN spend_month bigint NOT NULL DEFAULT 0 CHECK (spend_month >= 0),
     ADD COLUMN spend_month_start timestamptz;
 
 -- +goose Down
-ALTER TABLE ledger_accounts DROP COLUMN spend_hours, DROP COLUMN spend_hour, DROP COLUMN spend_month, DROP COLUMN spend_month_start;
+ALTER TABLE ledger_accounts DROP COLUMN spend_hours, DROP COLUMN spend_month, DROP COLUMN spend_month_start;
 DROP INDEX ledger_transactions_external_ref;
 DROP INDEX ledger_transactions_expiring;
 ALTER TABLE ledger_transactions DROP COLUMN expires_at;

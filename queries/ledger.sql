@@ -81,7 +81,7 @@ WHERE (caller, key) IN (SELECT unnest(sqlc.arg(callers)::text[]), unnest(sqlc.ar
 -- receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
 -- inserts take their KEY SHARE locks.
 SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
-       a.spend_hours, a.spend_hour, a.spend_month, a.spend_month_start,
+       a.spend_hours, a.spend_month, a.spend_month_start,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
 FROM ledger_accounts a
@@ -163,13 +163,12 @@ WITH new_tx AS (
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = sqlc.arg(now)::timestamptz,
-        spend_hours = v.spend_hours::bigint[], spend_hour = NULLIF(v.spend_hour, '0001-01-01 00:00:00+00'::timestamptz),
-        spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
+        spend_hours = v.spend_hours::bigint[], spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
     FROM (SELECT unnest(sqlc.arg(a_id)::bigint[]) AS id, unnest(sqlc.arg(a_old_version)::bigint[]) AS old_version,
                  unnest(sqlc.arg(a_balance)::bigint[]) AS balance, unnest(sqlc.arg(a_pending)::bigint[]) AS pending,
                  unnest(sqlc.arg(a_version)::bigint[]) AS version, unnest(sqlc.arg(a_hash)::bytea[]) AS hash,
                  -- spend_hours as array literals ('{…}'): an SRF cannot unnest an array of arrays by row.
-                 unnest(sqlc.arg(a_spend_hours)::text[]) AS spend_hours, unnest(sqlc.arg(a_spend_hour)::timestamptz[]) AS spend_hour,
+                 unnest(sqlc.arg(a_spend_hours)::text[]) AS spend_hours,
                  unnest(sqlc.arg(a_spend_month)::bigint[]) AS spend_month,
                  unnest(sqlc.arg(a_spend_month_start)::timestamptz[]) AS spend_month_start) v
     WHERE a.id = v.id AND a.version = v.old_version
@@ -243,7 +242,7 @@ LIMIT sqlc.arg(lim);
 -- name: GetOwnedWalletTier :one
 -- A wallet of the user with what its spending limits depend on (the owner's tier and whether its
 -- case is approved: the view belongs to compliance).
-SELECT a.id, a.currency, a.spend_hours, a.spend_hour, a.spend_month, a.spend_month_start,
+SELECT a.id, a.currency, a.spend_hours, a.spend_month, a.spend_month_start,
        COALESCE(e.account_type, 'personal')::text AS account_type, e.case_status::text AS case_status
 FROM ledger_accounts a JOIN compliance_send_eligibility e ON e.user_id = a.user_id
 WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';

@@ -53,7 +53,7 @@ const createWallet = `-- name: CreateWallet :one
 
 INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at)
 VALUES ('user', $1, $2, $3, $3)
-RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_hour, spend_month, spend_month_start
+RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start
 `
 
 type CreateWalletParams struct {
@@ -79,7 +79,6 @@ func (q *Queries) CreateWallet(ctx context.Context, arg CreateWalletParams) (Led
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SpendHours,
-		&i.SpendHour,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
 	)
@@ -371,7 +370,7 @@ func (q *Queries) GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) 
 }
 
 const getOwnedWalletTier = `-- name: GetOwnedWalletTier :one
-SELECT a.id, a.currency, a.spend_hours, a.spend_hour, a.spend_month, a.spend_month_start,
+SELECT a.id, a.currency, a.spend_hours, a.spend_month, a.spend_month_start,
        COALESCE(e.account_type, 'personal')::text AS account_type, e.case_status::text AS case_status
 FROM ledger_accounts a JOIN compliance_send_eligibility e ON e.user_id = a.user_id
 WHERE a.id = $1 AND a.user_id = $2 AND a.kind = 'user'
@@ -386,7 +385,6 @@ type GetOwnedWalletTierRow struct {
 	ID              int64
 	Currency        string
 	SpendHours      []int64
-	SpendHour       *time.Time
 	SpendMonth      int64
 	SpendMonthStart *time.Time
 	AccountType     string
@@ -402,7 +400,6 @@ func (q *Queries) GetOwnedWalletTier(ctx context.Context, arg GetOwnedWalletTier
 		&i.ID,
 		&i.Currency,
 		&i.SpendHours,
-		&i.SpendHour,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
 		&i.AccountType,
@@ -494,7 +491,7 @@ func (q *Queries) GetTransactionForUser(ctx context.Context, arg GetTransactionF
 }
 
 const getWallet = `-- name: GetWallet :one
-SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.created_at, a.updated_at, a.spend_hours, a.spend_hour, a.spend_month, a.spend_month_start, u.username, u.status AS user_status
+SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.created_at, a.updated_at, a.spend_hours, a.spend_month, a.spend_month_start, u.username, u.status AS user_status
 FROM ledger_accounts a JOIN users u ON u.id = a.user_id
 WHERE a.id = $1 AND a.kind = 'user'
 `
@@ -512,7 +509,6 @@ type GetWalletRow struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	SpendHours      []int64
-	SpendHour       *time.Time
 	SpendMonth      int64
 	SpendMonthStart *time.Time
 	Username        *string
@@ -535,7 +531,6 @@ func (q *Queries) GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SpendHours,
-		&i.SpendHour,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
 		&i.Username,
@@ -578,7 +573,7 @@ func (q *Queries) ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsPara
 }
 
 const listUserWallets = `-- name: ListUserWallets :many
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_hour, spend_month, spend_month_start FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id
 `
 
 func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error) {
@@ -603,7 +598,6 @@ func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerA
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.SpendHours,
-			&i.SpendHour,
 			&i.SpendMonth,
 			&i.SpendMonthStart,
 		); err != nil {
@@ -692,7 +686,7 @@ func (q *Queries) ListWalletTransactions(ctx context.Context, arg ListWalletTran
 
 const lockAccounts = `-- name: LockAccounts :many
 SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
-       a.spend_hours, a.spend_hour, a.spend_month, a.spend_month_start,
+       a.spend_hours, a.spend_month, a.spend_month_start,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
 FROM ledger_accounts a
@@ -722,7 +716,6 @@ type LockAccountsRow struct {
 	Version         int64
 	LastHash        []byte
 	SpendHours      []int64
-	SpendHour       *time.Time
 	SpendMonth      int64
 	SpendMonthStart *time.Time
 	OwnerStatus     string
@@ -756,7 +749,6 @@ func (q *Queries) LockAccounts(ctx context.Context, arg LockAccountsParams) ([]L
 			&i.Version,
 			&i.LastHash,
 			&i.SpendHours,
-			&i.SpendHour,
 			&i.SpendMonth,
 			&i.SpendMonthStart,
 			&i.OwnerStatus,
@@ -787,7 +779,7 @@ func (q *Queries) LockExternalRefs(ctx context.Context, lockKeys []string) error
 }
 
 const lockWallet = `-- name: LockWallet :one
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_hour, spend_month, spend_month_start FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE
 `
 
 func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, error) {
@@ -806,7 +798,6 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SpendHours,
-		&i.SpendHour,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
 	)
@@ -837,28 +828,27 @@ WITH new_tx AS (
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = $14::timestamptz,
-        spend_hours = v.spend_hours::bigint[], spend_hour = NULLIF(v.spend_hour, '0001-01-01 00:00:00+00'::timestamptz),
-        spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
+        spend_hours = v.spend_hours::bigint[], spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
     FROM (SELECT unnest($24::bigint[]) AS id, unnest($25::bigint[]) AS old_version,
                  unnest($26::bigint[]) AS balance, unnest($27::bigint[]) AS pending,
                  unnest($28::bigint[]) AS version, unnest($29::bytea[]) AS hash,
                  -- spend_hours as array literals ('{…}'): an SRF cannot unnest an array of arrays by row.
-                 unnest($30::text[]) AS spend_hours, unnest($31::timestamptz[]) AS spend_hour,
-                 unnest($32::bigint[]) AS spend_month,
-                 unnest($33::timestamptz[]) AS spend_month_start) v
+                 unnest($30::text[]) AS spend_hours,
+                 unnest($31::bigint[]) AS spend_month,
+                 unnest($32::timestamptz[]) AS spend_month_start) v
     WHERE a.id = v.id AND a.version = v.old_version
       AND (a.kind <> 'user' OR a.balance - a.pending + (v.balance - a.balance) - (v.pending - a.pending) >= 0)
     RETURNING 1
 ), holds AS (
     UPDATE ledger_transactions t SET status = v.status, finalized_at = $14::timestamptz
-    FROM (SELECT unnest($34::bigint[]) AS id, unnest($35::text[]) AS status) v
+    FROM (SELECT unnest($33::bigint[]) AS id, unnest($34::text[]) AS status) v
     WHERE t.id = v.id AND t.status = 'pending'
     RETURNING 1
 ), idem AS (
     INSERT INTO idempotency_keys AS ik (caller, key, request_hash, response_status, response_code, response_data, transaction_id, created_at, expires_at)
-    SELECT unnest($36::text[]), unnest($37::text[]), unnest($38::bytea[]),
-        unnest($39::int[]), unnest($40::text[]), unnest($41::text[])::jsonb,
-        NULLIF(unnest($42::bigint[]), 0), $14::timestamptz, $43::timestamptz
+    SELECT unnest($35::text[]), unnest($36::text[]), unnest($37::bytea[]),
+        unnest($38::int[]), unnest($39::text[]), unnest($40::text[])::jsonb,
+        NULLIF(unnest($41::bigint[]), 0), $14::timestamptz, $42::timestamptz
     ON CONFLICT (caller, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
         response_code = EXCLUDED.response_code, response_data = EXCLUDED.response_data, transaction_id = EXCLUDED.transaction_id,
         created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
@@ -866,11 +856,11 @@ WITH new_tx AS (
     RETURNING 1
 ), audit AS (
     INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details)
-    SELECT $14::timestamptz, unnest($44::text[]), NULLIF(unnest($45::text[]), ''),
-        unnest($46::text[]), 'ledger_transaction', unnest($47::text[]),
-        NULLIF(unnest($48::bigint[]), 0), NULLIF(unnest($49::text[]), ''),
-        NULLIF(unnest($50::text[]), ''), NULLIF(unnest($51::text[]), ''),
-        unnest($52::text[])::jsonb
+    SELECT $14::timestamptz, unnest($43::text[]), NULLIF(unnest($44::text[]), ''),
+        unnest($45::text[]), 'ledger_transaction', unnest($46::text[]),
+        NULLIF(unnest($47::bigint[]), 0), NULLIF(unnest($48::text[]), ''),
+        NULLIF(unnest($49::text[]), ''), NULLIF(unnest($50::text[]), ''),
+        unnest($51::text[])::jsonb
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
@@ -912,7 +902,6 @@ type PostBatchParams struct {
 	AVersion         []int64
 	AHash            [][]byte
 	ASpendHours      []string
-	ASpendHour       []time.Time
 	ASpendMonth      []int64
 	ASpendMonthStart []time.Time
 	HID              []int64
@@ -980,7 +969,6 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		arg.AVersion,
 		arg.AHash,
 		arg.ASpendHours,
-		arg.ASpendHour,
 		arg.ASpendMonth,
 		arg.ASpendMonthStart,
 		arg.HID,
@@ -1097,7 +1085,7 @@ func (q *Queries) ResolveTransfers(ctx context.Context, arg ResolveTransfersPara
 const setWalletStatus = `-- name: SetWalletStatus :one
 UPDATE ledger_accounts SET status = $1, updated_at = $2
 WHERE id = $3 AND kind = 'user'
-RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_hour, spend_month, spend_month_start
+RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start
 `
 
 type SetWalletStatusParams struct {
@@ -1122,7 +1110,6 @@ func (q *Queries) SetWalletStatus(ctx context.Context, arg SetWalletStatusParams
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SpendHours,
-		&i.SpendHour,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
 	)

@@ -182,7 +182,6 @@ type LedgerAccount struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	SpendHours      []int64
-	SpendHour       *time.Time
 	SpendMonth      int64
 	SpendMonthStart *time.Time
 }

@@ -288,11 +288,11 @@ func (p *posting) params() db.PostBatchParams {
 		a.APending = append(a.APending, t.row.Pending)
 		a.AVersion = append(a.AVersion, t.row.Version)
 		a.AHash = append(a.AHash, t.row.LastHash)
-		hours, latest, month, monthStart := "{}", time.Time{}, int64(0), time.Time{} // zero times: NULL
+		hours, month, monthStart := "{}", int64(0), time.Time{} // the zero time: NULL
 		if st := p.spend[t.row.ID]; st != nil {
-			hours, latest, month, monthStart = st.ring(p.now)
+			hours, month, monthStart = st.row(p.now)
 		}
-		a.ASpendHours, a.ASpendHour = append(a.ASpendHours, hours), append(a.ASpendHour, latest)
+		a.ASpendHours = append(a.ASpendHours, hours)
 		a.ASpendMonth, a.ASpendMonthStart = append(a.ASpendMonth, month), append(a.ASpendMonthStart, monthStart)
 	}
 	return a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -71,24 +72,17 @@ func (st *spendState) dayResets() *time.Time {
 	return &r
 }
 
-// ringSlots is the length of the hour ring kept on the account row.
-const ringSlots = 24
+// hourIndex numbers an hour since the epoch, as spend_hours stores it.
+func hourIndex(h time.Time) int64 { return h.Unix() / 3600 }
 
-// slotOf is the ring slot of an hour.
-func slotOf(h time.Time) int { return int((h.Unix() / 3600) % ringSlots) }
-
-// spendOf reads an account row's counters as they stand at now: the ring's slot j holds the
-// latest hour at or before the row's spend_hour with that slot; hours that left the window and a
-// past month count nothing.
-func spendOf(hours []int64, latest *time.Time, month int64, monthStart *time.Time, now time.Time) *spendState {
+// spendOf reads an account row's counters as they stand at now: spend_hours holds (hour index,
+// amount) pairs; hours that left the window and a past month count nothing.
+func spendOf(pairs []int64, month int64, monthStart *time.Time, now time.Time) *spendState {
 	st := &spendState{hours: map[time.Time]int64{}}
-	if latest != nil && len(hours) == ringSlots {
-		h0, from := hourOf(*latest), dayStart(now)
-		for k := 0; k < ringSlots; k++ {
-			h := h0.Add(-time.Duration(k) * time.Hour)
-			if h.After(from) && hours[slotOf(h)] != 0 {
-				st.hours[h] = hours[slotOf(h)]
-			}
+	from := dayStart(now)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if h := time.Unix(pairs[i]*3600, 0).UTC(); h.After(from) && pairs[i+1] != 0 {
+			st.hours[h] = pairs[i+1]
 		}
 	}
 	if monthStart != nil && monthStart.Equal(monthOf(now)) {
@@ -97,23 +91,26 @@ func spendOf(hours []int64, latest *time.Time, month int64, monthStart *time.Tim
 	return st
 }
 
-// ring writes the counters back in the row's form, relative to now's hour.
-func (st *spendState) ring(now time.Time) (hours string, latest time.Time, month int64, monthStart time.Time) {
-	slots := make([]int64, ringSlots)
+// row writes the counters back in the row's form: the pairs of the hours still in the window
+// at now (oldest first), the month's total and its start.
+func (st *spendState) row(now time.Time) (pairs string, month int64, monthStart time.Time) {
+	hours := make([]time.Time, 0, len(st.hours))
 	for h, v := range st.hours {
-		if h.After(dayStart(now)) {
-			slots[slotOf(h)] = v
+		if v != 0 && h.After(dayStart(now)) {
+			hours = append(hours, h)
 		}
 	}
-	b := make([]byte, 0, 4*ringSlots)
-	b = append(b, '{')
-	for i, v := range slots {
+	sort.Slice(hours, func(i, j int) bool { return hours[i].Before(hours[j]) })
+	b := append(make([]byte, 0, 2+24*len(hours)), '{')
+	for i, h := range hours {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, v, 10)
+		b = strconv.AppendInt(b, hourIndex(h), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, st.hours[h], 10)
 	}
-	return string(append(b, '}')), hourOf(now), st.month, monthOf(now)
+	return string(append(b, '}')), st.month, monthOf(now)
 }
 
 // limitRefusal is what a LIMIT_EXCEEDED answer says about the window that refused.
@@ -141,7 +138,7 @@ func (p *posting) loadSpending(accts map[int64]*acct) {
 	p.spend = make(map[int64]*spendState, len(accts))
 	for id, a := range accts {
 		if r := a.row; r.Kind == "user" {
-			p.spend[id] = spendOf(r.SpendHours, r.SpendHour, r.SpendMonth, r.SpendMonthStart, p.now)
+			p.spend[id] = spendOf(r.SpendHours, r.SpendMonth, r.SpendMonthStart, p.now)
 		}
 	}
 }
@@ -194,7 +191,7 @@ func (s *Service) GetWalletLimits(ctx context.Context, req api.GetWalletLimitsRe
 		return nil, fmt.Errorf("ledger: wallet: %w", err)
 	}
 	now := s.clock.Now()
-	st, l := spendOf(w.SpendHours, w.SpendHour, w.SpendMonth, w.SpendMonthStart, now), s.tierLimits(w.AccountType, w.Currency)
+	st, l := spendOf(w.SpendHours, w.SpendMonth, w.SpendMonthStart, now), s.tierLimits(w.AccountType, w.Currency)
 	var monthResets *string
 	if st.month > 0 {
 		monthResets = strPtr(ts(monthOf(now).AddDate(0, 1, 0)))
