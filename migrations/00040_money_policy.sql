@@ -15,11 +15,12 @@ CREATE UNIQUE INDEX ledger_transactions_external_ref ON ledger_transactions (kin
 
 -- Spending counters, on the account row that every movement already locks and rewrites (no
 -- extra row per movement, no read of history): what left a user wallet (transfers out, holds
--- placed and not voided) per hour of the last 24 — spend_hours holds (hour since the epoch,
--- amount) pairs for the hours with spending still in the window, at most 24 — and in the calendar
+-- placed and not voided) per hour of the last 24 — spend_hours packs, for each hour with spending
+-- still in the window (at most 24), the hour since the epoch (4 bytes) and the amount (8 bytes),
+-- big-endian: a few bytes, sent and stored in binary (services/ledger/spending.go) — and in the calendar
 -- month (UTC) that starts at spend_month_start. Only the posting statement writes them, under the lock.
 ALTER TABLE ledger_accounts
-    ADD COLUMN spend_hours bigint[] NOT NULL DEFAULT '{}',
+    ADD COLUMN spend_hours bytea NOT NULL DEFAULT '',
     ADD COLUMN spend_month bigint NOT NULL DEFAULT 0 CHECK (spend_month >= 0),
     ADD COLUMN spend_month_start timestamptz;
 

@@ -163,12 +163,11 @@ WITH new_tx AS (
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = sqlc.arg(now)::timestamptz,
-        spend_hours = v.spend_hours::bigint[], spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
+        spend_hours = v.spend_hours, spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
     FROM (SELECT unnest(sqlc.arg(a_id)::bigint[]) AS id, unnest(sqlc.arg(a_old_version)::bigint[]) AS old_version,
                  unnest(sqlc.arg(a_balance)::bigint[]) AS balance, unnest(sqlc.arg(a_pending)::bigint[]) AS pending,
                  unnest(sqlc.arg(a_version)::bigint[]) AS version, unnest(sqlc.arg(a_hash)::bytea[]) AS hash,
-                 -- spend_hours as array literals ('{…}'): an SRF cannot unnest an array of arrays by row.
-                 unnest(sqlc.arg(a_spend_hours)::text[]) AS spend_hours,
+                 unnest(sqlc.arg(a_spend_hours)::bytea[]) AS spend_hours,
                  unnest(sqlc.arg(a_spend_month)::bigint[]) AS spend_month,
                  unnest(sqlc.arg(a_spend_month_start)::timestamptz[]) AS spend_month_start) v
     WHERE a.id = v.id AND a.version = v.old_version

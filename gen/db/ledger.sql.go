@@ -384,7 +384,7 @@ type GetOwnedWalletTierParams struct {
 type GetOwnedWalletTierRow struct {
 	ID              int64
 	Currency        string
-	SpendHours      []int64
+	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
 	AccountType     string
@@ -508,7 +508,7 @@ type GetWalletRow struct {
 	LastHash        []byte
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
-	SpendHours      []int64
+	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
 	Username        *string
@@ -715,7 +715,7 @@ type LockAccountsRow struct {
 	Pending         int64
 	Version         int64
 	LastHash        []byte
-	SpendHours      []int64
+	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
 	OwnerStatus     string
@@ -828,12 +828,11 @@ WITH new_tx AS (
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = $14::timestamptz,
-        spend_hours = v.spend_hours::bigint[], spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
+        spend_hours = v.spend_hours, spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
     FROM (SELECT unnest($24::bigint[]) AS id, unnest($25::bigint[]) AS old_version,
                  unnest($26::bigint[]) AS balance, unnest($27::bigint[]) AS pending,
                  unnest($28::bigint[]) AS version, unnest($29::bytea[]) AS hash,
-                 -- spend_hours as array literals ('{…}'): an SRF cannot unnest an array of arrays by row.
-                 unnest($30::text[]) AS spend_hours,
+                 unnest($30::bytea[]) AS spend_hours,
                  unnest($31::bigint[]) AS spend_month,
                  unnest($32::timestamptz[]) AS spend_month_start) v
     WHERE a.id = v.id AND a.version = v.old_version
@@ -901,7 +900,7 @@ type PostBatchParams struct {
 	APending         []int64
 	AVersion         []int64
 	AHash            [][]byte
-	ASpendHours      []string
+	ASpendHours      [][]byte
 	ASpendMonth      []int64
 	ASpendMonthStart []time.Time
 	HID              []int64

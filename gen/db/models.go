@@ -181,7 +181,7 @@ type LedgerAccount struct {
 	LastHash        []byte
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
-	SpendHours      []int64
+	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
 }

@@ -288,7 +288,7 @@ func (p *posting) params() db.PostBatchParams {
 		a.APending = append(a.APending, t.row.Pending)
 		a.AVersion = append(a.AVersion, t.row.Version)
 		a.AHash = append(a.AHash, t.row.LastHash)
-		hours, month, monthStart := "{}", int64(0), time.Time{} // the zero time: NULL
+		hours, month, monthStart := []byte{}, int64(0), time.Time{} // the zero time: NULL
 		if st := p.spend[t.row.ID]; st != nil {
 			hours, month, monthStart = st.row(p.now)
 		}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"sort"
@@ -72,17 +73,18 @@ func (st *spendState) dayResets() *time.Time {
 	return &r
 }
 
-// hourIndex numbers an hour since the epoch, as spend_hours stores it.
-func hourIndex(h time.Time) int64 { return h.Unix() / 3600 }
+// A spend_hours record: the hour since the epoch (uint32) and the amount (int64), big-endian.
+const spendRecord = 12
 
-// spendOf reads an account row's counters as they stand at now: spend_hours holds (hour index,
-// amount) pairs; hours that left the window and a past month count nothing.
-func spendOf(pairs []int64, month int64, monthStart *time.Time, now time.Time) *spendState {
+// spendOf reads an account row's counters as they stand at now: hours that left the window and
+// a past month count nothing.
+func spendOf(packed []byte, month int64, monthStart *time.Time, now time.Time) *spendState {
 	st := &spendState{hours: map[time.Time]int64{}}
 	from := dayStart(now)
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if h := time.Unix(pairs[i]*3600, 0).UTC(); h.After(from) && pairs[i+1] != 0 {
-			st.hours[h] = pairs[i+1]
+	for ; len(packed) >= spendRecord; packed = packed[spendRecord:] {
+		h := time.Unix(int64(binary.BigEndian.Uint32(packed))*3600, 0).UTC()
+		if v := int64(binary.BigEndian.Uint64(packed[4:])); v != 0 && h.After(from) {
+			st.hours[h] = v
 		}
 	}
 	if monthStart != nil && monthStart.Equal(monthOf(now)) {
@@ -91,9 +93,9 @@ func spendOf(pairs []int64, month int64, monthStart *time.Time, now time.Time) *
 	return st
 }
 
-// row writes the counters back in the row's form: the pairs of the hours still in the window
-// at now (oldest first), the month's total and its start.
-func (st *spendState) row(now time.Time) (pairs string, month int64, monthStart time.Time) {
+// row writes the counters back in the row's form: the hours still in the window at now, oldest
+// first, the month's total and its start.
+func (st *spendState) row(now time.Time) (packed []byte, month int64, monthStart time.Time) {
 	hours := make([]time.Time, 0, len(st.hours))
 	for h, v := range st.hours {
 		if v != 0 && h.After(dayStart(now)) {
@@ -101,16 +103,12 @@ func (st *spendState) row(now time.Time) (pairs string, month int64, monthStart 
 		}
 	}
 	sort.Slice(hours, func(i, j int) bool { return hours[i].Before(hours[j]) })
-	b := append(make([]byte, 0, 2+24*len(hours)), '{')
-	for i, h := range hours {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, hourIndex(h), 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, st.hours[h], 10)
+	packed = make([]byte, 0, spendRecord*len(hours))
+	for _, h := range hours {
+		packed = binary.BigEndian.AppendUint32(packed, uint32(h.Unix()/3600))
+		packed = binary.BigEndian.AppendUint64(packed, uint64(st.hours[h]))
 	}
-	return string(append(b, '}')), st.month, monthOf(now)
+	return packed, st.month, monthOf(now)
 }
 
 // limitRefusal is what a LIMIT_EXCEEDED answer says about the window that refused.
