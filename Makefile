@@ -135,7 +135,7 @@ bench: ## benchmarks under bench/ (BENCH=, BENCHTIME= to tune)
 
 FUZZTIME ?= 20s
 # Each target runs for a bounded time (not in CI's main path; its seed corpus runs in `make test`).
-FUZZ_TARGETS := FuzzResolve:./services/i18n FuzzParse:./services/tokens FuzzValidationMapper:./server FuzzTextRule:./server FuzzRequestHash:./services/ledger FuzzOrientation:./services/profile
+FUZZ_TARGETS := FuzzResolve:./kit/i18n FuzzParse:./services/identity/tokens FuzzValidationMapper:./server FuzzTextRule:./server FuzzRequestHash:./services/ledger FuzzOrientation:./services/profile
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 	@for t in $(FUZZ_TARGETS); do \

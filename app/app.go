@@ -15,21 +15,21 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/infra/blob"
+	"github.com/flowxi/backend/infra/blob/deletions"
+	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/infra/metrics"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/infra/ratelimit"
+	"github.com/flowxi/backend/infra/secrets"
+	"github.com/flowxi/backend/kit/clock"
 	"github.com/flowxi/backend/server"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/cache"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/deletions"
-	"github.com/flowxi/backend/services/internalkeys"
+	"github.com/flowxi/backend/services/identity/internalkeys"
+	"github.com/flowxi/backend/services/identity/password"
+	"github.com/flowxi/backend/services/identity/tokens"
 	"github.com/flowxi/backend/services/ledger"
-	"github.com/flowxi/backend/services/mail"
-	"github.com/flowxi/backend/services/metrics"
-	"github.com/flowxi/backend/services/password"
-	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/secrets"
-	"github.com/flowxi/backend/services/storage"
-	"github.com/flowxi/backend/services/store"
-	"github.com/flowxi/backend/services/tokens"
 )
 
 // App is a running Flowxi instance.
@@ -37,9 +37,9 @@ type App struct {
 	Cfg   config.Config
 	Log   *slog.Logger
 	Clock clock.Clock
-	Store *store.Store
-	// Posting is the ledger engine's own small pool (store.KeyedAccess settings).
-	Posting *store.Store
+	Store *pg.Store
+	// Posting is the ledger engine's own small pool (pg.KeyedAccess settings).
+	Posting *pg.Store
 	Cache   *cache.Cache
 	Keys    *secrets.Keys
 	Tokens  *tokens.Service
@@ -47,8 +47,8 @@ type App struct {
 	Limiter *ratelimit.Limiter
 	Outbox  *mail.Outbox
 	Sealer  *audit.Sealer
-	Storage storage.Storage
-	// Deletions finishes object deletions that failed or were interrupted (services/deletions).
+	Storage blob.Storage
+	// Deletions finishes object deletions that failed or were interrupted (infra/blob/deletions).
 	Deletions *deletions.Queue
 	Echo      *echo.Echo
 	// InternalKeys authenticates the internal operations API; Ledger moves the money.
@@ -92,7 +92,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
 	if a.Keys, err = secrets.New(encKey, hmacKey); err != nil {
 		return nil, err
 	}
-	if a.Store, err = store.Open(ctx, cfg.DatabaseURL, 0); err != nil {
+	if a.Store, err = pg.Open(ctx, cfg.DatabaseURL, 0); err != nil {
 		return nil, err
 	}
 	if !cfg.SkipMigrations {
@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
 		}
 	}
 	// One connection per posting worker, plus slack for a batch retried alone.
-	if a.Posting, err = store.Open(ctx, cfg.DatabaseURL, int32(max(cfg.LedgerWorkers, 2)+2), store.KeyedAccess...); err != nil {
+	if a.Posting, err = pg.Open(ctx, cfg.DatabaseURL, int32(max(cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
 		a.Store.Close()
 		return nil, err
 	}

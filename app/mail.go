@@ -3,7 +3,7 @@ package app
 import (
 	"errors"
 
-	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/infra/mail"
 )
 
 // mailWorker builds the outbox sender: SMTP when SMTP_URL is set, otherwise the log driver

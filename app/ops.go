@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/flowxi/backend/services/metrics"
+	"github.com/flowxi/backend/infra/metrics"
 )
 
 // OpsHandler serves the operations listener: Prometheus metrics, liveness and readiness. It is

@@ -8,20 +8,20 @@ import (
 	"github.com/labstack/echo/v4"
 
 	flowxi "github.com/flowxi/backend"
+	"github.com/flowxi/backend/infra/blob"
+	"github.com/flowxi/backend/infra/blob/deletions"
+	"github.com/flowxi/backend/infra/ratelimit"
 	"github.com/flowxi/backend/server"
-	"github.com/flowxi/backend/services/challenge"
 	"github.com/flowxi/backend/services/compliance"
-	"github.com/flowxi/backend/services/deletions"
 	"github.com/flowxi/backend/services/docs"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
+	"github.com/flowxi/backend/services/identity/challenge"
+	"github.com/flowxi/backend/services/identity/sessions"
+	"github.com/flowxi/backend/services/identity/stepup"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/services/profile"
-	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/securitylog"
-	"github.com/flowxi/backend/services/sessions"
-	"github.com/flowxi/backend/services/stepup"
-	"github.com/flowxi/backend/services/storage"
+	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/twofactor"
 )
 
@@ -97,13 +97,13 @@ func (a *App) wire() (*server.API, error) {
 }
 
 // openStorage builds the object storage driver named by STORAGE_DRIVER.
-func (a *App) openStorage() (storage.Storage, error) {
+func (a *App) openStorage() (blob.Storage, error) {
 	c := a.Cfg
 	switch c.StorageDriver {
 	case "", "local":
-		return storage.NewLocal(filepath.Join(c.DataDir, "storage"), c.PublicURL, a.Keys, a.Clock)
+		return blob.NewLocal(filepath.Join(c.DataDir, "storage"), c.PublicURL, a.Keys, a.Clock)
 	case "s3":
-		return storage.NewS3(storage.S3Options{Endpoint: c.S3Endpoint, Region: c.S3Region, Bucket: c.S3Bucket,
+		return blob.NewS3(blob.S3Options{Endpoint: c.S3Endpoint, Region: c.S3Region, Bucket: c.S3Bucket,
 			AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, PathStyle: c.S3PathStyle})
 	default:
 		return nil, fmt.Errorf("STORAGE_DRIVER must be local or s3, not %q", c.StorageDriver)
@@ -136,8 +136,8 @@ func (a *App) identity() *identity.Identity {
 // extraRoutes mounts routes that are not operations of the spec.
 func (a *App) extraRoutes(e *echo.Echo) {
 	// Signed URLs of the local storage driver (S3 serves its own).
-	if l, ok := a.Storage.(*storage.Local); ok {
-		e.GET(storage.LocalRoute+"*", func(c echo.Context) error {
+	if l, ok := a.Storage.(*blob.Local); ok {
+		e.GET(blob.LocalRoute+"*", func(c echo.Context) error {
 			return l.ServeSigned(c.Response(), c.Request(), c.Param("*"))
 		})
 	}

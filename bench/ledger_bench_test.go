@@ -23,8 +23,8 @@ import (
 
 	"github.com/flowxi/backend/config"
 	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/ledger"
-	"github.com/flowxi/backend/services/reqctx"
 	"github.com/flowxi/backend/testkit"
 )
 

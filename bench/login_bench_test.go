@@ -21,7 +21,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/services/password"
+	"github.com/flowxi/backend/services/identity/password"
 	"github.com/flowxi/backend/testkit"
 )
 

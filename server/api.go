@@ -8,8 +8,8 @@ import (
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/services/profile"
+	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/registration"
-	"github.com/flowxi/backend/services/securitylog"
 	"github.com/flowxi/backend/services/twofactor"
 )
 

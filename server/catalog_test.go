@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/flowxi/backend/gen/api"
-	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/kit/i18n"
 )
 
 // Every code of the spec has a message in every language, and no language has a code the

@@ -9,9 +9,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/flowxi/backend/gen/api"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
 )
 
 // errorHandler is the one place that turns any error into the localized envelope.

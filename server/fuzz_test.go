@@ -18,7 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/flowxi/backend/gen/api"
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/kit/apierr"
 )
 
 // FuzzValidationMapper feeds arbitrary bodies to the real validator of the login operation and

@@ -11,8 +11,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/server"
-	"github.com/flowxi/backend/services/reqctx"
 )
 
 // bare builds the HTTP layer alone with a probe route that echoes the client IP it resolved.

@@ -14,11 +14,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/internalkeys"
-	"github.com/flowxi/backend/services/metrics"
-	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/infra/metrics"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
+	"github.com/flowxi/backend/services/identity/internalkeys"
 )
 
 var safeRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)

@@ -18,7 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/kit/apierr"
 )
 
 // The one character rule for every string a request carries (body values and keys, path, query

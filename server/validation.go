@@ -11,7 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/kit/apierr"
 )
 
 func init() {

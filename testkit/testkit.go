@@ -22,8 +22,8 @@ import (
 
 	"github.com/flowxi/backend/app"
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/clock"
 )
 
 // Env is one test's running server.
@@ -89,7 +89,7 @@ func packageDatabase(t testing.TB) string {
 		}
 		u.Path = "/" + dbName
 		dbURL = u.String()
-		st, err := store.Open(ctx, dbURL, 2)
+		st, err := pg.Open(ctx, dbURL, 2)
 		if err != nil {
 			dbErr = err
 			return

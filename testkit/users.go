@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/tokens"
+	"github.com/flowxi/backend/services/identity/tokens"
 )
 
 // User is an active account created directly in the database for tests that need a logged-in

@@ -6,9 +6,9 @@ import (
 	"fmt"
 
 	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/clock"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/store"
 )
 
 func init() { commands["audit verify"] = auditVerify }
@@ -19,7 +19,7 @@ func auditVerify(ctx context.Context, cfg config.Config, _ []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, 2)
+	st, err := pg.Open(ctx, cfg.DatabaseURL, 2)
 	if err != nil {
 		return err
 	}

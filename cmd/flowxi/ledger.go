@@ -8,10 +8,10 @@ import (
 	"strings"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/internalkeys"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/clock"
+	"github.com/flowxi/backend/services/identity/internalkeys"
 	"github.com/flowxi/backend/services/ledger"
-	"github.com/flowxi/backend/services/store"
 )
 
 // flowxi internal-key create --name N --scopes a,b   prints a new internal API key, once
@@ -22,11 +22,11 @@ func init() {
 }
 
 // openMigratedStore opens the database and applies the migrations (unless SKIP_MIGRATIONS).
-func openMigratedStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+func openMigratedStore(ctx context.Context, cfg config.Config) (*pg.Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, 2)
+	st, err := pg.Open(ctx, cfg.DatabaseURL, 2)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/flowxi/backend/app"
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/pg"
 )
 
 func main() {
@@ -50,7 +50,7 @@ func run(args []string) error {
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
-		st, err := store.Open(ctx, cfg.DatabaseURL, 2)
+		st, err := pg.Open(ctx, cfg.DatabaseURL, 2)
 		if err != nil {
 			return err
 		}

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/ptr"
-	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/kit/ptr"
+	"github.com/flowxi/backend/kit/reqctx"
 )
 
 // Event is one auditable action.

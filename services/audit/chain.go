@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apitime"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apitime"
+	"github.com/flowxi/backend/kit/clock"
 )
 
 // Canonical is the byte form of a row that the chain hashes: a JSON array of its content in a
@@ -41,14 +41,14 @@ func Link(prev []byte, e db.AuditEvent) []byte {
 // running on the server (pg_snapshot_xmin, all databases). A long transaction anywhere therefore
 // delays sealing (never skips a row); audit verify reports rows left unsealed too long.
 type Sealer struct {
-	st    *store.Store
+	st    *pg.Store
 	clock clock.Clock
 	log   *slog.Logger
 	every time.Duration
 }
 
 // NewSealer builds a sealer polling every interval.
-func NewSealer(st *store.Store, c clock.Clock, log *slog.Logger, every time.Duration) *Sealer {
+func NewSealer(st *pg.Store, c clock.Clock, log *slog.Logger, every time.Duration) *Sealer {
 	if every <= 0 {
 		every = time.Second
 	}
@@ -140,7 +140,7 @@ func (r Report) OK() bool { return r.BrokenSeq == 0 && r.StaleUnsealed == 0 }
 
 // Verify walks the chain from the first row, recomputing every hash, and reports the first
 // broken row; rows still unsealed after staleAfter are counted as stale.
-func Verify(ctx context.Context, st *store.Store, now time.Time, staleAfter time.Duration) (Report, error) {
+func Verify(ctx context.Context, st *pg.Store, now time.Time, staleAfter time.Duration) (Report, error) {
 	var rep Report
 	prev := make([]byte, 32)
 	var pos, afterTxid, afterID int64 // the chain position and (txid, id) of the last row checked

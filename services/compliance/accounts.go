@@ -8,12 +8,12 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/apitime"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/apitime"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/rules"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/rules"
-	"github.com/flowxi/backend/services/store"
 )
 
 // userTransitions is the table of account status moves made here (DESIGN §4): block is
@@ -36,7 +36,7 @@ func reasonOf(r string) (string, error) {
 // lockUser locks the user row; unknown is 404 USER_NOT_FOUND.
 func lockUser(ctx context.Context, q *db.Queries, id int64) (db.User, error) {
 	u, err := q.GetUserByIDForUpdate(ctx, id)
-	if store.IsNotFound(err) {
+	if pg.IsNotFound(err) {
 		return u, ErrUserNotFound
 	}
 	return u, err
@@ -88,7 +88,7 @@ func (s *Compliance) LiftRestriction(ctx context.Context, req api.LiftRestrictio
 		}
 		now := s.clock.Now()
 		r, err = q.LiftRestriction(ctx, db.LiftRestrictionParams{ID: req.RestrictionId, UserID: req.Id, Now: now, LiftedBy: &by, LiftReason: &reason})
-		if store.IsNotFound(err) {
+		if pg.IsNotFound(err) {
 			return ErrRestrictionMissing
 		}
 		if err != nil {

@@ -6,8 +6,8 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
 )
 
 // CloseUserAccount closes an account for good: refused while a wallet holds money or a pending

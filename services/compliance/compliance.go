@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/deletions"
-	"github.com/flowxi/backend/services/mail"
-	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/blob/deletions"
+	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/infra/ratelimit"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/clock"
 )
 
 // DocumentURLTTL is how long a reviewer's signed document URL lives.
@@ -32,7 +32,7 @@ var (
 	ErrNotEmpty           = apierr.New(http.StatusConflict, "ACCOUNT_NOT_EMPTY")
 )
 
-// ObjectStore is what the service needs from object storage (services/storage implements it);
+// ObjectStore is what the service needs from object storage (infra/blob implements it);
 // documents are written and deleted through the deletions queue.
 type ObjectStore interface {
 	SignedURL(ctx context.Context, key string, ttl time.Duration) (string, error)
@@ -40,7 +40,7 @@ type ObjectStore interface {
 
 // Deps are the service's dependencies.
 type Deps struct {
-	Store   *store.Store
+	Store   *pg.Store
 	Objects ObjectStore
 	// Deletions makes an uploaded object that no row came to refer to get deleted, whatever fails.
 	Deletions *deletions.Queue
@@ -55,7 +55,7 @@ type Deps struct {
 // Compliance implements the compliance operations of the strict interface and the ledger's send
 // policy.
 type Compliance struct {
-	st      *store.Store
+	st      *pg.Store
 	objects ObjectStore
 	dels    *deletions.Queue
 	clock   clock.Clock

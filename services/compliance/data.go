@@ -11,11 +11,11 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
+	"github.com/flowxi/backend/kit/rules"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/reqctx"
-	"github.com/flowxi/backend/services/rules"
 )
 
 // SaveKycData validates the personal data (prefilled from the profile) and saves it on the
@@ -66,7 +66,7 @@ func (s *Compliance) saveCaseData(ctx context.Context, kind string, save func(q 
 }
 
 // kycRow merges the request with the profile and validates every value with the rules the profile
-// applies too (services/rules).
+// applies too (kit/rules).
 func kycRow(b *api.KycDataRequest, u db.User, now time.Time) (db.UpsertKYCDataParams, error) {
 	var fe apierr.Fields
 	var row db.UpsertKYCDataParams

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/testkit"
 )
 

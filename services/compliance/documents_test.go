@@ -17,7 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/testkit"
 )
 

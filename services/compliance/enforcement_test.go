@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/testkit"
 )
 

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/ratelimit"
+	"github.com/flowxi/backend/infra/ratelimit"
+	"github.com/flowxi/backend/kit/apierr"
 )
 
 // Default caps on what one account can store (openapi.yaml, uploadComplianceDocument).

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/testkit"
 )
 

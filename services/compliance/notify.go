@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/infra/mail"
 )
 
 // notify e-mails u in their own language (not the operator's) within q's transaction, so the

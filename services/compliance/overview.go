@@ -10,12 +10,12 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/apitime"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/apitime"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/reqctx"
-	"github.com/flowxi/backend/services/store"
 )
 
 // requiredDocs are the document kinds each case needs before submission.
@@ -178,7 +178,7 @@ func (s *Compliance) missing(ctx context.Context, q *db.Queries, c db.Compliance
 		switch {
 		case err == nil:
 			hasData = true
-		case !store.IsNotFound(err):
+		case !pg.IsNotFound(err):
 			return nil, fmt.Errorf("compliance: case data: %w", err)
 		}
 	}

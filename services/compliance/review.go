@@ -12,11 +12,11 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/apitime"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/rules"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/apitime"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/rules"
 )
 
 // actionTarget maps a reviewer's action to the status it asks for; the transition table decides
@@ -69,7 +69,7 @@ func summary(c db.ComplianceCase, accountType string) api.ComplianceCaseSummary 
 func (s *Compliance) GetComplianceCase(ctx context.Context, req api.GetComplianceCaseRequestObject) (api.GetComplianceCaseResponseObject, error) {
 	c, err := s.st.Q.GetComplianceCaseByID(ctx, req.Id)
 	if err != nil {
-		if store.IsNotFound(err) {
+		if pg.IsNotFound(err) {
 			return nil, ErrCaseNotFound
 		}
 		return nil, fmt.Errorf("compliance: case: %w", err)
@@ -107,7 +107,7 @@ func (s *Compliance) GetComplianceCase(ctx context.Context, req api.GetComplianc
 func (s *Compliance) caseData(ctx context.Context, d *api.ComplianceCaseDetail) error {
 	if d.Kind == "kyc" {
 		k, err := s.st.Q.GetKYCData(ctx, d.Id)
-		if store.IsNotFound(err) {
+		if pg.IsNotFound(err) {
 			return nil
 		}
 		if err != nil {
@@ -120,7 +120,7 @@ func (s *Compliance) caseData(ctx context.Context, d *api.ComplianceCaseDetail) 
 		return nil
 	}
 	k, err := s.st.Q.GetKYBData(ctx, d.Id)
-	if store.IsNotFound(err) {
+	if pg.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
@@ -153,7 +153,7 @@ func (s *Compliance) DecideComplianceCase(ctx context.Context, req api.DecideCom
 	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
 		c, err := q.GetComplianceCaseByIDForUpdate(ctx, req.Id)
 		if err != nil {
-			if store.IsNotFound(err) {
+			if pg.IsNotFound(err) {
 				return ErrCaseNotFound
 			}
 			return err

@@ -8,7 +8,7 @@ import (
 	"image/png"
 	"net/http"
 
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/kit/apierr"
 )
 
 // Document limits (documented in openapi.yaml).

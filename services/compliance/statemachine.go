@@ -5,8 +5,8 @@ import (
 	"strconv"
 
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/reqctx"
 )
 
 // Case statuses (DESIGN §6).

@@ -7,10 +7,10 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/reqctx"
-	"github.com/flowxi/backend/services/rules"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
+	"github.com/flowxi/backend/kit/rules"
 )
 
 // SubmitComplianceCase moves the caller's case to submitted once nothing is missing. A KYC is

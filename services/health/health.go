@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/gen/api"
-	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/kit/i18n"
 )
 
 // Pinger is anything that can be checked.

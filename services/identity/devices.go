@@ -8,12 +8,12 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/apitime"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/apitime"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/ptr"
+	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/ptr"
-	"github.com/flowxi/backend/services/reqctx"
 )
 
 // ListDevices lists the caller's live device-bound tokens, newest use first, marking the

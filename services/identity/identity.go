@@ -4,15 +4,15 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/challenge"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/mail"
-	"github.com/flowxi/backend/services/password"
-	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/sessions"
-	"github.com/flowxi/backend/services/stepup"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/infra/ratelimit"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/clock"
+	"github.com/flowxi/backend/services/identity/challenge"
+	"github.com/flowxi/backend/services/identity/password"
+	"github.com/flowxi/backend/services/identity/sessions"
+	"github.com/flowxi/backend/services/identity/stepup"
 )
 
 // ErrInvalidCredentials is the one answer to every failed login (401 INVALID_CREDENTIALS).
@@ -29,7 +29,7 @@ type Limits struct {
 
 // Deps are the building blocks the service uses.
 type Deps struct {
-	Store      *store.Store
+	Store      *pg.Store
 	Hasher     *password.Hasher
 	Limiter    *ratelimit.Limiter
 	Sessions   *sessions.Sessions
@@ -47,7 +47,7 @@ type Deps struct {
 
 // Identity implements its operations of the generated strict interface.
 type Identity struct {
-	st         *store.Store
+	st         *pg.Store
 	hasher     *password.Hasher
 	limiter    *ratelimit.Limiter
 	sessions   *sessions.Sessions

@@ -12,15 +12,15 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/infra/ratelimit"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/challenge"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/mail"
-	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/reqctx"
-	"github.com/flowxi/backend/services/sessions"
-	"github.com/flowxi/backend/services/store"
-	"github.com/flowxi/backend/services/tokens"
+	"github.com/flowxi/backend/services/identity/challenge"
+	"github.com/flowxi/backend/services/identity/sessions"
+	"github.com/flowxi/backend/services/identity/tokens"
 )
 
 // NormalizeEmail trims and lower-cases an address before any lookup or rate-limit key.
@@ -117,7 +117,7 @@ func (s *Identity) allowAttempt(ctx context.Context, email string) error {
 
 func (s *Identity) findUser(ctx context.Context, email string) (db.User, bool, error) {
 	u, err := s.st.Q.GetUserByEmail(ctx, email)
-	if store.IsNotFound(err) {
+	if pg.IsNotFound(err) {
 		return db.User{}, false, nil
 	}
 	if err != nil {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/flowxi/backend/services/challenge"
-	"github.com/flowxi/backend/services/password"
+	"github.com/flowxi/backend/services/identity/challenge"
+	"github.com/flowxi/backend/services/identity/password"
 	"github.com/flowxi/backend/testkit"
 )
 

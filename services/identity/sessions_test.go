@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/stepup"
-	"github.com/flowxi/backend/services/tokens"
+	"github.com/flowxi/backend/services/identity/stepup"
+	"github.com/flowxi/backend/services/identity/tokens"
 	"github.com/flowxi/backend/testkit"
 )
 

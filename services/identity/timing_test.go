@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/services/password"
+	"github.com/flowxi/backend/services/identity/password"
 	"github.com/flowxi/backend/testkit"
 )
 

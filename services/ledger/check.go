@@ -6,14 +6,14 @@ import (
 	"fmt"
 
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/pg"
 )
 
 // Check runs every ledger invariant (DESIGN §5) and returns the violations found, each as one
 // readable line; none means the ledger is consistent. It reads committed data only and takes no
 // lock, so it can run on a live system (a movement committing mid-check can be reported; run it
 // again to confirm).
-func Check(ctx context.Context, st *store.Store) ([]string, error) {
+func Check(ctx context.Context, st *pg.Store) ([]string, error) {
 	q := st.Q
 	var out []string
 	sums, err := q.CheckCurrencySums(ctx)
@@ -76,7 +76,7 @@ func Check(ctx context.Context, st *store.Store) ([]string, error) {
 // checkChains walks every account's entries in version order: each entry's prev_hash is the
 // previous hash, its hash recomputes, its balance_after is the running sum, and the account head
 // holds the last hash.
-func checkChains(ctx context.Context, st *store.Store) ([]string, error) {
+func checkChains(ctx context.Context, st *pg.Store) ([]string, error) {
 	heads, err := st.Q.ListAccountHeads(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("ledger check: accounts: %w", err)

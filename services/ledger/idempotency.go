@@ -10,7 +10,7 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/i18n"
+	"github.com/flowxi/backend/kit/i18n"
 )
 
 // requestHash fingerprints a money request: the operation and every field that decides its

@@ -11,10 +11,10 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/internalkeys"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/services/identity/internalkeys"
 )
 
 // Scopes of the internal ledger operations, for callers that create keys (tests, benchmarks). The
@@ -63,7 +63,7 @@ func (s *Service) submitMove(ctx context.Context, o op, key string, m move) (out
 		amount: m.amount, currency: m.currency, extRef: m.extRef, expiresIn: m.expiresIn, reqHash: requestHash(name, fields...)}
 	w, err := s.st.Q.GetWallet(ctx, m.walletID)
 	if err != nil {
-		if store.IsNotFound(err) {
+		if pg.IsNotFound(err) {
 			return s.storedOr(ctx, it.caller, it.key, it.reqHash, ErrWalletNotFound)
 		}
 		return outcome{}, fmt.Errorf("ledger: wallet: %w", err)
@@ -139,7 +139,7 @@ func (s *Service) submitFinish(ctx context.Context, it *item, holdID int64) (out
 	it.reqHash = requestHash(map[op]string{opSettle: "settle", opVoid: "void"}[it.op], itoa(holdID))
 	h, err := s.st.Q.GetHold(ctx, holdID)
 	switch {
-	case store.IsNotFound(err):
+	case pg.IsNotFound(err):
 		return s.storedOr(ctx, it.caller, it.key, it.reqHash, ErrHoldNotFound)
 	case err != nil:
 		return outcome{}, fmt.Errorf("ledger: hold: %w", err)
@@ -232,7 +232,7 @@ func (s *Service) SetWalletStatus(ctx context.Context, req api.SetWalletStatusRe
 			SubjectID: itoa(w.ID), Details: map[string]any{"from": old.Status, "to": w.Status, "key": k.Name}})
 	})
 	if err != nil {
-		if store.IsNotFound(err) {
+		if pg.IsNotFound(err) {
 			return nil, ErrWalletNotFound
 		}
 		if errors.Is(err, ErrWalletClosed) {

@@ -9,12 +9,12 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/apitime"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/ptr"
-	"github.com/flowxi/backend/services/stepup"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/apitime"
+	"github.com/flowxi/backend/kit/clock"
+	"github.com/flowxi/backend/kit/ptr"
+	"github.com/flowxi/backend/services/identity/stepup"
 )
 
 // Errors of the ledger that record nothing.
@@ -51,8 +51,8 @@ type Options struct {
 	// ExpiryEvery is how often the expiry worker looks for expired holds (default 30 s).
 	ExpiryEvery time.Duration
 	// Posting is the pool the engine's batch transactions run on (default: the service's store).
-	// Give it store.KeyedAccess settings: every statement of a batch reaches rows by key.
-	Posting *store.Store
+	// Give it pg.KeyedAccess settings: every statement of a batch reaches rows by key.
+	Posting *pg.Store
 	// AuditOff skips the audit events of money movements: for the benchmark that measures their
 	// cost only (config.BenchmarkLedgerAuditOff; production refuses it).
 	AuditOff bool
@@ -60,8 +60,8 @@ type Options struct {
 
 // Service implements the wallet, transfer and internal ledger operations of the strict interface.
 type Service struct {
-	st       *store.Store
-	post     *store.Store // batch transactions (see Options.Posting)
+	st       *pg.Store
+	post     *pg.Store // batch transactions (see Options.Posting)
 	clock    clock.Clock
 	stepup   *stepup.Grants
 	cur      currencies
@@ -81,7 +81,7 @@ var _ interface {
 } = (*Service)(nil)
 
 // New builds the service. Run must be started (as an app worker) for money to move.
-func New(st *store.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Service, error) {
+func New(st *pg.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Service, error) {
 	if len(o.Currencies) == 0 {
 		o.Currencies = DefaultCurrencies
 	}

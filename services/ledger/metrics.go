@@ -3,7 +3,7 @@ package ledger
 import (
 	"encoding/json"
 
-	"github.com/flowxi/backend/services/metrics"
+	"github.com/flowxi/backend/infra/metrics"
 )
 
 // countPosting counts a transaction the batch just committed (flowxi_ledger_postings_total, by

@@ -12,10 +12,10 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/reqctx"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
 )
 
 // Limits are the spending limits of one verification tier, in major units of a currency.
@@ -183,7 +183,7 @@ func (s *Service) GetWalletLimits(ctx context.Context, req api.GetWalletLimitsRe
 	}
 	w, err := s.st.Q.GetOwnedWalletTier(ctx, db.GetOwnedWalletTierParams{ID: req.Id, UserID: &pr.UserID})
 	if err != nil {
-		if store.IsNotFound(err) {
+		if pg.IsNotFound(err) {
 			return nil, ErrWalletNotFound
 		}
 		return nil, fmt.Errorf("ledger: wallet: %w", err)

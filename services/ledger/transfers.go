@@ -7,11 +7,11 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/ptr"
-	"github.com/flowxi/backend/services/reqctx"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/ptr"
+	"github.com/flowxi/backend/kit/reqctx"
 )
 
 // CreateTransfer sends money from one of the caller's wallets to another user's wallet.
@@ -122,7 +122,7 @@ func (s *Service) GetTransfer(ctx context.Context, req api.GetTransferRequestObj
 	}
 	t, err := s.st.Q.GetTransactionForUser(ctx, db.GetTransactionForUserParams{ID: req.Id, UserID: &p.UserID})
 	if err != nil {
-		if store.IsNotFound(err) {
+		if pg.IsNotFound(err) {
 			return nil, ErrTransferNotFound
 		}
 		return nil, fmt.Errorf("ledger: transfer: %w", err)

@@ -10,11 +10,11 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/reqctx"
-	"github.com/flowxi/backend/services/store"
 )
 
 // ListWallets returns the caller's wallets.
@@ -55,7 +55,7 @@ func (s *Service) CreateWallet(ctx context.Context, req api.CreateWalletRequestO
 			SubjectType: "wallet", SubjectID: itoa(w.ID), Details: map[string]any{"currency": w.Currency}})
 	})
 	if err != nil {
-		if store.IsUniqueViolation(err) {
+		if pg.IsUniqueViolation(err) {
 			return nil, ErrWalletExists
 		}
 		return nil, fmt.Errorf("ledger: create wallet: %w", err)
@@ -70,7 +70,7 @@ func (s *Service) ListWalletTransactions(ctx context.Context, req api.ListWallet
 		return nil, apierr.ErrUnauthenticated
 	}
 	if _, err := s.st.Q.GetOwnedWallet(ctx, db.GetOwnedWalletParams{ID: req.Id, UserID: &p.UserID}); err != nil {
-		if store.IsNotFound(err) {
+		if pg.IsNotFound(err) {
 			return nil, ErrWalletNotFound
 		}
 		return nil, fmt.Errorf("ledger: wallet: %w", err)

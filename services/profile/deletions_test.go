@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/deletions"
+	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/testkit"
 )
 

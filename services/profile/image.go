@@ -12,7 +12,7 @@ import (
 
 	_ "golang.org/x/image/webp" // registers the WebP decoder
 
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/kit/apierr"
 )
 
 // Photo limits (documented in openapi.yaml).

@@ -13,14 +13,14 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/apitime"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/deletions"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/reqctx"
-	"github.com/flowxi/backend/services/storage"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/blob"
+	"github.com/flowxi/backend/infra/blob/deletions"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/apitime"
+	"github.com/flowxi/backend/kit/clock"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
 )
 
 // PhotoURLTTL is how long a photo_url stays valid.
@@ -28,8 +28,8 @@ const PhotoURLTTL = time.Hour
 
 // Profile implements its operations of the generated strict interface.
 type Profile struct {
-	store   *store.Store
-	objects storage.Storage
+	store   *pg.Store
+	objects blob.Storage
 	dels    *deletions.Queue
 	clock   clock.Clock
 	log     *slog.Logger
@@ -38,7 +38,7 @@ type Profile struct {
 }
 
 // New builds the service.
-func New(st *store.Store, objects storage.Storage, dels *deletions.Queue, c clock.Clock, log *slog.Logger) *Profile {
+func New(st *pg.Store, objects blob.Storage, dels *deletions.Queue, c clock.Clock, log *slog.Logger) *Profile {
 	return &Profile{store: st, objects: objects, dels: dels, clock: c, log: log, decodes: make(chan struct{}, runtime.NumCPU())}
 }
 
@@ -49,7 +49,7 @@ func (s *Profile) GetMe(ctx context.Context, request api.GetMeRequestObject) (ap
 		return nil, apierr.ErrUnauthenticated
 	}
 	u, err := s.store.Q.GetUserByID(ctx, p.UserID)
-	if store.IsNotFound(err) {
+	if pg.IsNotFound(err) {
 		return nil, apierr.ErrUnauthenticated
 	}
 	if err != nil {

@@ -11,12 +11,12 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
+	"github.com/flowxi/backend/kit/rules"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/reqctx"
-	"github.com/flowxi/backend/services/rules"
-	"github.com/flowxi/backend/services/store"
 )
 
 // change is one validated PATCH field: set=false leaves the column alone, value nil clears it.
@@ -67,7 +67,7 @@ func (s *Profile) UpdateMe(ctx context.Context, request api.UpdateMeRequestObjec
 			SubjectID: strconv.FormatInt(p.UserID, 10), Details: map[string]any{"fields": fields},
 		})
 	})
-	if store.IsNotFound(err) {
+	if pg.IsNotFound(err) {
 		return nil, apierr.ErrUnauthenticated
 	}
 	if err != nil {

@@ -7,11 +7,11 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/infra/secrets"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/secrets"
-	"github.com/flowxi/backend/services/tokens"
+	"github.com/flowxi/backend/services/identity/tokens"
 )
 
 // issued is an activation's outcome.

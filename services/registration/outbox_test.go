@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/services/mail"
+	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/testkit"
 )
 

@@ -13,15 +13,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/mail"
-	"github.com/flowxi/backend/services/password"
-	"github.com/flowxi/backend/services/ptr"
-	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/secrets"
-	"github.com/flowxi/backend/services/store"
-	"github.com/flowxi/backend/services/tokens"
+	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/infra/ratelimit"
+	"github.com/flowxi/backend/infra/secrets"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/clock"
+	"github.com/flowxi/backend/kit/ptr"
+	"github.com/flowxi/backend/services/identity/password"
+	"github.com/flowxi/backend/services/identity/tokens"
 )
 
 // Lifetimes and bounds (DESIGN §4).
@@ -79,7 +79,7 @@ func DefaultLimits() Limits {
 
 // Deps are the service's dependencies.
 type Deps struct {
-	Store       *store.Store
+	Store       *pg.Store
 	Clock       clock.Clock
 	Keys        *secrets.Keys
 	Hasher      *password.Hasher

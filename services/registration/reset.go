@@ -7,12 +7,12 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/mail"
-	"github.com/flowxi/backend/services/password"
-	"github.com/flowxi/backend/services/ptr"
+	"github.com/flowxi/backend/services/identity/password"
 )
 
 // ForgotPassword always answers the same; an active account gets a 6-digit code by e-mail

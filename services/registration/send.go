@@ -9,11 +9,11 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/infra/secrets"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/mail"
-	"github.com/flowxi/backend/services/secrets"
 )
 
 // SendRegisterEmailCode creates (or reuses) the pending user and e-mails a 6-digit code.

@@ -10,11 +10,11 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/infra/ratelimit"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/reqctx"
 )
 
 // EnableTwofa verifies a code against the calling token's pending secret and, in one transaction, stores the

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/stepup"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/services/identity/stepup"
 	"github.com/flowxi/backend/testkit"
 )
 

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowxi/backend/services/challenge"
-	"github.com/flowxi/backend/services/sessions"
-	"github.com/flowxi/backend/services/stepup"
+	"github.com/flowxi/backend/services/identity/challenge"
+	"github.com/flowxi/backend/services/identity/sessions"
+	"github.com/flowxi/backend/services/identity/stepup"
 	"github.com/flowxi/backend/services/twofactor"
 	"github.com/flowxi/backend/testkit"
 )

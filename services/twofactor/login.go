@@ -9,13 +9,13 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/infra/ratelimit"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/challenge"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/reqctx"
-	"github.com/flowxi/backend/services/sessions"
-	"github.com/flowxi/backend/services/tokens"
+	"github.com/flowxi/backend/services/identity/challenge"
+	"github.com/flowxi/backend/services/identity/sessions"
+	"github.com/flowxi/backend/services/identity/tokens"
 )
 
 // VerifyLogin2fa is the second step of a 2FA login. The challenge must come from the same IP

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowxi/backend/services/challenge"
+	"github.com/flowxi/backend/services/identity/challenge"
 	"github.com/flowxi/backend/testkit"
 )
 

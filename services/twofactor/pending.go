@@ -10,8 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/flowxi/backend/services/cache"
-	"github.com/flowxi/backend/services/secrets"
+	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/secrets"
 )
 
 // EnrollTTL is how long a pending secret waits for its first code.

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/flowxi/backend/services/secrets"
+	"github.com/flowxi/backend/infra/secrets"
 )
 
 // Recovery codes: RecoveryCodeCount codes of 24 characters from a 32-symbol alphabet without

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/flowxi/backend/services/challenge"
+	"github.com/flowxi/backend/services/identity/challenge"
 	"github.com/flowxi/backend/testkit"
 )
 

@@ -5,9 +5,9 @@ import (
 	"math"
 
 	"github.com/flowxi/backend/gen/api"
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/reqctx"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
 )
 
 // GetTwofaStatus reports whether 2FA is on. While it is off, it hands out the calling token's

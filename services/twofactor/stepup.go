@@ -7,10 +7,10 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/services/apierr"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/reqctx"
 )
 
 // VerifyTwofa is the step-up: a valid TOTP or recovery code grants the calling token a

@@ -4,16 +4,16 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/flowxi/backend/services/apierr"
-	"github.com/flowxi/backend/services/cache"
-	"github.com/flowxi/backend/services/challenge"
-	"github.com/flowxi/backend/services/clock"
-	"github.com/flowxi/backend/services/mail"
-	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/secrets"
-	"github.com/flowxi/backend/services/sessions"
-	"github.com/flowxi/backend/services/stepup"
-	"github.com/flowxi/backend/services/store"
+	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/infra/ratelimit"
+	"github.com/flowxi/backend/infra/secrets"
+	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/clock"
+	"github.com/flowxi/backend/services/identity/challenge"
+	"github.com/flowxi/backend/services/identity/sessions"
+	"github.com/flowxi/backend/services/identity/stepup"
 )
 
 // Documented failures of this service.
@@ -50,7 +50,7 @@ func DefaultLimits() Limits {
 
 // Deps are the collaborators of the service.
 type Deps struct {
-	Store      *store.Store
+	Store      *pg.Store
 	Cache      *cache.Cache
 	Keys       *secrets.Keys
 	Clock      clock.Clock
@@ -64,7 +64,7 @@ type Deps struct {
 
 // TwoFactor implements the 2FA operations of the generated strict interface.
 type TwoFactor struct {
-	st         *store.Store
+	st         *pg.Store
 	keys       *secrets.Keys
 	clock      clock.Clock
 	limiter    *ratelimit.Limiter

@@ -10,11 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/infra/ratelimit"
+	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/services/audit"
-	"github.com/flowxi/backend/services/i18n"
-	"github.com/flowxi/backend/services/mail"
-	"github.com/flowxi/backend/services/ratelimit"
-	"github.com/flowxi/backend/services/store"
 )
 
 // Flows, as named in audit events.
@@ -75,7 +75,7 @@ func (s *TwoFactor) match(ctx context.Context, u db.GetTwofaUserRow, code string
 		return factor{}, reasonWrong, nil
 	}
 	id, err := s.st.Q.FindRecoveryCode(ctx, db.FindRecoveryCodeParams{UserID: u.ID, CodeHash: s.recoveryHash(u.ID, canon)})
-	if store.IsNotFound(err) {
+	if pg.IsNotFound(err) {
 		return factor{}, reasonWrong, nil
 	}
 	if err != nil {
