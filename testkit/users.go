@@ -3,8 +3,7 @@ package testkit
 import (
 	"context"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
+	"time"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/identity/tokens"
@@ -59,7 +58,7 @@ func (e *Env) CreateUser(opts ...UserOpt) User {
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	err = e.App.Store.Tx(ctx, func(q *db.Queries, tx pgx.Tx) error {
+	err = e.App.Store.Tx(ctx, func(q *db.Queries) error {
 		row, err := q.CreatePendingUser(ctx, db.CreatePendingUserParams{Email: u.Email, Locale: o.locale})
 		if err != nil {
 			return err
@@ -78,8 +77,7 @@ func (e *Env) CreateUser(opts ...UserOpt) User {
 		if !o.noKYC {
 			// A ready-to-use user may send money: their KYC case is approved, as compliance would
 			// leave it after review.
-			if _, err := tx.Exec(ctx, `INSERT INTO compliance_cases (user_id, kind, status, submitted_at, decided_at, created_at, updated_at)
-				VALUES ($1, 'kyc', 'approved', $2, $2, $2, $2)`, row.ID, e.Clock.Now()); err != nil {
+			if err := approveKYC(ctx, q, row.ID, e.Clock.Now()); err != nil {
 				return err
 			}
 		}
@@ -96,4 +94,21 @@ func (e *Env) CreateUser(opts ...UserOpt) User {
 		e.T.Fatalf("testkit: create user: %v", err)
 	}
 	return u
+}
+
+// approveKYC creates the user's KYC case, submitted and approved at now.
+func approveKYC(ctx context.Context, q *db.Queries, userID int64, now time.Time) error {
+	if err := q.EnsureComplianceCase(ctx, db.EnsureComplianceCaseParams{UserID: userID, Kind: "kyc", Now: now}); err != nil {
+		return err
+	}
+	c, err := q.GetComplianceCaseForUpdate(ctx, db.GetComplianceCaseForUpdateParams{UserID: userID, Kind: "kyc"})
+	if err != nil {
+		return err
+	}
+	for _, status := range []string{"submitted", "approved"} {
+		if _, err := q.SetComplianceCaseStatus(ctx, db.SetComplianceCaseStatusParams{ID: c.ID, Status: status, Now: now}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -95,11 +95,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // Tx runs fn in a READ COMMITTED transaction and commits it. Serialization failures and
 // deadlocks are retried a bounded number of times, so clients never see them.
-func (s *Store) Tx(ctx context.Context, fn func(q *db.Queries, tx pgx.Tx) error) error {
+func (s *Store) Tx(ctx context.Context, fn func(q *db.Queries) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		err = pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-			return fn(s.Q.WithTx(tx), tx)
+			return fn(s.Q.WithTx(tx))
 		})
 		if !Retryable(err) {
 			return err

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/apitime"
@@ -87,7 +85,7 @@ func (s *Sealer) SealPending(ctx context.Context) (int, error) {
 
 func (s *Sealer) sealBatch(ctx context.Context, max int32) (int, error) {
 	sealed := 0
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		sealed = 0
 		head, err := q.GetChainHeadForUpdate(ctx)
 		if err != nil {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/testkit"
@@ -24,7 +22,7 @@ func record(t *testing.T, env *testkit.Env, n int) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			err := env.App.Store.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+			err := env.App.Store.Tx(ctx, func(q *db.Queries) error {
 				return audit.Record(ctx, q, env.Clock.Now(), audit.Event{Action: "test.event", Details: map[string]any{"i": i, "b": "x"}})
 			})
 			if err != nil {

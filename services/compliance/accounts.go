@@ -4,8 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
@@ -50,7 +48,7 @@ func (s *Compliance) RestrictUser(ctx context.Context, req api.RestrictUserReque
 	}
 	_, by := actor(ctx)
 	var r db.ComplianceRestriction
-	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err = s.st.Tx(ctx, func(q *db.Queries) error {
 		u, err := lockUser(ctx, q, req.Id)
 		if err != nil {
 			return err
@@ -82,7 +80,7 @@ func (s *Compliance) LiftRestriction(ctx context.Context, req api.LiftRestrictio
 	}
 	_, by := actor(ctx)
 	var r db.ComplianceRestriction
-	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err = s.st.Tx(ctx, func(q *db.Queries) error {
 		if _, err := lockUser(ctx, q, req.Id); err != nil {
 			return err
 		}
@@ -142,7 +140,7 @@ func (s *Compliance) setStatus(ctx context.Context, id int64, rawReason, to, act
 		return userStatusData{}, err
 	}
 	var out userStatusData
-	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err = s.st.Tx(ctx, func(q *db.Queries) error {
 		u, err := lockUser(ctx, q, id)
 		if err != nil {
 			return err

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/kit/apierr"
@@ -43,7 +41,7 @@ func (s *Compliance) saveCaseData(ctx context.Context, kind string, save func(q 
 	if p == nil {
 		return view, apierr.ErrUnauthenticated
 	}
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		c, u, err := openCase(ctx, q, p.UserID, kind, s.clock.Now)
 		if err != nil {
 			return err

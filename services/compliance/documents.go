@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/secrets"
@@ -59,7 +57,7 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 		return nil, fmt.Errorf("compliance: store document: %w", err)
 	}
 	var doc db.ComplianceDocument
-	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err = s.st.Tx(ctx, func(q *db.Queries) error {
 		c, _, err := openCase(ctx, q, p.UserID, caseKind, s.clock.Now)
 		if err != nil {
 			return err

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
@@ -59,7 +57,7 @@ func (s *Compliance) SetComplianceAccountType(ctx context.Context, req api.SetCo
 	}
 	want := string(req.Body.AccountType)
 	var o api.ComplianceOverview
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		u, err := q.GetUserByIDForUpdate(ctx, p.UserID)
 		if err != nil {
 			return err

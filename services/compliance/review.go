@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/flowxi/backend/gen/api"
@@ -150,7 +149,7 @@ func (s *Compliance) DecideComplianceCase(ctx context.Context, req api.DecideCom
 		return nil, apierr.Invalid("reason", "required")
 	}
 	var out api.ComplianceCaseSummary
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		c, err := q.GetComplianceCaseByIDForUpdate(ctx, req.Id)
 		if err != nil {
 			if pg.IsNotFound(err) {

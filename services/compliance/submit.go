@@ -3,8 +3,6 @@ package compliance
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/kit/apierr"
@@ -22,7 +20,7 @@ func (s *Compliance) SubmitComplianceCase(ctx context.Context, req api.SubmitCom
 	}
 	kind := string(req.Kind)
 	var view api.ComplianceCase
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		c, _, err := openCase(ctx, q, p.UserID, kind, s.clock.Now)
 		if err != nil {
 			return err

@@ -4,8 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/kit/apierr"
@@ -53,7 +51,7 @@ func (s *Identity) LogoutDevice(ctx context.Context, request api.LogoutDeviceReq
 		return nil, apierr.ErrUnauthenticated
 	}
 	deviceID := request.Body.DeviceId
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		now := s.clock.Now()
 		ids, err := q.RevokeLiveDeviceToken(ctx, db.RevokeLiveDeviceTokenParams{Now: now, UserID: p.UserID, DeviceID: deviceID, IdleCutoff: now.Add(-s.idle)})
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
@@ -158,7 +157,7 @@ func (s *Identity) recordFailure(ctx context.Context, email string, found bool, 
 		ev.SubjectType, ev.SubjectID = "user", strconv.FormatInt(u.ID, 10)
 	}
 	notify := exhausted && found && u.Status != "closed"
-	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err = s.st.Tx(ctx, func(q *db.Queries) error {
 		if err := audit.Record(ctx, q, now, ev); err != nil {
 			return err
 		}

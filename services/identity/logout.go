@@ -4,8 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/kit/apierr"
@@ -20,7 +18,7 @@ func (s *Identity) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.L
 	if p == nil {
 		return nil, apierr.ErrUnauthenticated
 	}
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		now := s.clock.Now()
 		n, err := q.RevokeCurrentToken(ctx, db.RevokeCurrentTokenParams{Now: now, ID: p.TokenID, UserID: p.UserID})
 		if err != nil {
@@ -52,7 +50,7 @@ func (s *Identity) LogoutOthers(ctx context.Context, _ api.LogoutOthersRequestOb
 		return nil, apierr.ErrUnauthenticated
 	}
 	live := 0
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		now := s.clock.Now()
 		rows, err := q.RevokeOtherTokens(ctx, db.RevokeOtherTokensParams{Now: now, UserID: p.UserID, KeepID: p.TokenID, IdleCutoff: now.Add(-s.idle)})
 		if err != nil {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/identity/stepup"
 	"github.com/flowxi/backend/services/identity/tokens"
@@ -45,7 +43,7 @@ func TestDevicesListAndLogouts(t *testing.T) {
 	c := mustLogin(env, u.Email, u.Password, "C")
 	// A legacy token without a device is valid but never listed.
 	var legacy string
-	err := env.App.Store.Tx(context.Background(), func(q *db.Queries, _ pgx.Tx) (err error) {
+	err := env.App.Store.Tx(context.Background(), func(q *db.Queries) (err error) {
 		legacy, _, err = env.App.Tokens.Issue(context.Background(), q, u.ID, tokens.Device{})
 		return err
 	})

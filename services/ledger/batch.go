@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/db"
 )
 
@@ -23,7 +21,7 @@ func (s *Service) runBatch(items []*item) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	var outs []outcome
-	err := s.post.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.post.Tx(ctx, func(q *db.Queries) error {
 		var err error
 		outs, err = s.execBatch(ctx, q, items)
 		return err

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
@@ -216,7 +214,7 @@ func (s *Service) SetWalletStatus(ctx context.Context, req api.SetWalletStatusRe
 		return nil, err
 	}
 	var w db.LedgerAccount
-	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err = s.st.Tx(ctx, func(q *db.Queries) error {
 		old, err := q.LockWallet(ctx, req.Id)
 		if err != nil {
 			return err

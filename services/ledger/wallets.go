@@ -6,8 +6,6 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
@@ -44,7 +42,7 @@ func (s *Service) CreateWallet(ctx context.Context, req api.CreateWalletRequestO
 		return nil, err
 	}
 	var w db.LedgerAccount
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		var err error
 		now := s.clock.Now()
 		w, err = q.CreateWallet(ctx, db.CreateWalletParams{UserID: &p.UserID, Currency: req.Body.Currency, Now: now})

@@ -132,7 +132,7 @@ func TestGuardCannotBeClaimedLate(t *testing.T) {
 	env := testkit.New(t)
 	ctx := context.Background()
 	claim := func(key string) error {
-		return env.App.Store.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error { return env.App.Deletions.Claim(ctx, q, key) })
+		return env.App.Store.Tx(ctx, func(q *db.Queries) error { return env.App.Deletions.Claim(ctx, q, key) })
 	}
 	for _, k := range []string{"late", "leased", "intime"} {
 		if err := env.App.Deletions.Guard(ctx, "test/"+k); err != nil {

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/secrets"
@@ -53,7 +51,7 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 	var old *string
 	replaced := false // old names another object, deleted once the new key is committed
 	var updatedAt = now
-	err = s.store.Tx(ctx, func(q *db.Queries, tx pgx.Tx) error {
+	err = s.store.Tx(ctx, func(q *db.Queries) error {
 		u, err := q.GetUserByIDForUpdate(ctx, p.UserID)
 		if err != nil {
 			return err

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/flowxi/backend/gen/api"
@@ -48,7 +47,7 @@ func (s *Profile) UpdateMe(ctx context.Context, request api.UpdateMeRequestObjec
 		return nil, verr
 	}
 	var out db.User
-	err := s.store.Tx(ctx, func(q *db.Queries, tx pgx.Tx) error {
+	err := s.store.Tx(ctx, func(q *db.Queries) error {
 		cur, err := q.GetUserByIDForUpdate(ctx, p.UserID)
 		if err != nil {
 			return err

@@ -150,7 +150,7 @@ func (s *Registration) reserveGuess(ctx context.Context, budget *ratelimit.Budge
 // is returned by fn through *outcome, while fn itself returns nil.
 func (s *Registration) tx(ctx context.Context, fn func(q *db.Queries, outcome *error) error) error {
 	var outcome error
-	err := s.d.Store.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.d.Store.Tx(ctx, func(q *db.Queries) error {
 		outcome = nil
 		return fn(q, &outcome)
 	})

@@ -65,7 +65,7 @@ func (s *TwoFactor) EnableTwofa(ctx context.Context, req api.EnableTwofaRequestO
 	if err != nil {
 		return nil, err
 	}
-	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err = s.st.Tx(ctx, func(q *db.Queries) error {
 		if _, err := q.EnableTwofa(ctx, db.EnableTwofaParams{ID: u.ID, SecretEnc: enc, Now: now, Step: st}); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return errClaimLost

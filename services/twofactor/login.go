@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/ratelimit"
@@ -99,7 +97,7 @@ func (s *TwoFactor) VerifyLogin2fa(ctx context.Context, req api.VerifyLogin2faRe
 // claimLogin spends the factor and commits the trace of the right code with it, before the
 // token is issued: a failure to issue cannot hide a correct second factor.
 func (s *TwoFactor) claimLogin(ctx context.Context, u db.GetTwofaUserRow, f factor, ch challenge.Challenge, now time.Time) error {
-	return s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	return s.st.Tx(ctx, func(q *db.Queries) error {
 		if err := s.claim(ctx, q, u, f, purposeLogin, now); err != nil {
 			return err
 		}
@@ -115,7 +113,7 @@ func (s *TwoFactor) rejectChallenge(ctx context.Context, ch challenge.Challenge,
 	if err := s.challenges.Delete(ctx, ch.ID); err != nil {
 		return err
 	}
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		return audit.Record(ctx, q, s.clock.Now(), audit.Event{
 			Action: "twofa.challenge.rejected", UserID: ch.UserID, SubjectType: "challenge", SubjectID: ch.ID,
 			Details: map[string]any{"reason": why},

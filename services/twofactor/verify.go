@@ -142,7 +142,7 @@ func (a *attempt) fail(ctx context.Context, reason string, details map[string]an
 	for k, v := range details {
 		d[k] = v
 	}
-	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err = s.st.Tx(ctx, func(q *db.Queries) error {
 		if err := audit.Record(ctx, q, now, audit.Event{
 			Action: "twofa.failed", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10), Details: d,
 		}); err != nil {
@@ -195,7 +195,7 @@ func (s *TwoFactor) use(ctx context.Context, u db.GetTwofaUserRow, code, purpose
 	if reason != "" {
 		return a.fail(ctx, reason, nil)
 	}
-	err = s.st.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+	err = s.st.Tx(ctx, func(q *db.Queries) error {
 		if err := s.claim(ctx, q, u, f, purpose, now); err != nil {
 			return err
 		}

@@ -50,7 +50,7 @@ func New(st *pg.Store, t *tokens.Service, o *mail.Outbox, c clock.Clock) *Sessio
 // together. method is "password" or "2fa".
 func (s *Sessions) Complete(ctx context.Context, u User, dev tokens.Device, method string) (Issued, error) {
 	var out Issued
-	err := s.st.Tx(ctx, func(q *db.Queries, _ pgxTx) error {
+	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		now := s.clock.Now()
 		plain, id, err := s.tokens.Issue(ctx, q, u.ID, dev)
 		if err != nil {

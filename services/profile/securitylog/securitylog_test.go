@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/testkit"
@@ -18,7 +16,7 @@ func TestUserReadsOnlyOwnSecurityEventsPaginated(t *testing.T) {
 	me, other := env.CreateUser(), env.CreateUser()
 	ctx := context.Background()
 	add := func(user int64, action string) {
-		err := env.App.Store.Tx(ctx, func(q *db.Queries, _ pgx.Tx) error {
+		err := env.App.Store.Tx(ctx, func(q *db.Queries) error {
 			return audit.Record(ctx, q, env.Clock.Now(), audit.Event{Action: action, UserID: user})
 		})
 		if err != nil {
