@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/blob/deletions"
+	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -22,7 +21,7 @@ func queued(t *testing.T, env *testkit.Env, key string) (bool, int, string) {
 	var attempts int
 	var last *string
 	err := env.App.Store.Pool.QueryRow(context.Background(), "SELECT attempts, last_error FROM storage_deletions WHERE key = $1", key).Scan(&attempts, &last)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if pg.IsNotFound(err) {
 		return false, 0, ""
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/secrets"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
@@ -66,7 +67,7 @@ func (s *Registration) SetPasswordRegisterMagicLink(ctx context.Context, r api.S
 	err := s.tx(ctx, func(q *db.Queries, _ *error) error {
 		now := s.d.Clock.Now()
 		l, err := q.LockMagicLink(ctx, secrets.SHA256Hex(b.Token))
-		if isNotFound(err) {
+		if pg.IsNotFound(err) {
 			return ErrMagicLinkInvalid
 		}
 		if err != nil {
@@ -99,7 +100,7 @@ func (s *Registration) activate(ctx context.Context, q *db.Queries, userID int64
 		return issued{}, err
 	}
 	u, err := q.ActivateUser(ctx, db.ActivateUserParams{ID: userID, PasswordHash: &hash, Now: now})
-	if isNotFound(err) {
+	if pg.IsNotFound(err) {
 		return issued{}, gone
 	}
 	if err != nil {

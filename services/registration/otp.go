@@ -7,6 +7,7 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/secrets"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
@@ -60,7 +61,7 @@ func (s *Registration) newOTP(ctx context.Context, q *db.Queries, userID int64, 
 // must commit when bad is set, so the count sticks.
 func (s *Registration) checkOTP(ctx context.Context, q *db.Queries, email, purpose, code string) (row db.LockOTPByEmailRow, bad *apierr.Error, err error) {
 	row, err = q.LockOTPByEmail(ctx, db.LockOTPByEmailParams{Email: email, Purpose: purpose, Now: s.d.Clock.Now(), MaxAttempts: OTPMaxAttempts})
-	if isNotFound(err) {
+	if pg.IsNotFound(err) {
 		return row, ErrOTPExpired, nil
 	}
 	if err != nil {
@@ -75,7 +76,7 @@ func (s *Registration) checkOTP(ctx context.Context, q *db.Queries, email, purpo
 // countFailure counts a wrong try on a locked code and deletes the code at the limit.
 func (s *Registration) countFailure(ctx context.Context, q *db.Queries, userID int64, purpose string) error {
 	n, err := q.IncrementOTPAttempts(ctx, db.IncrementOTPAttemptsParams{UserID: userID, Purpose: purpose})
-	if isNotFound(err) {
+	if pg.IsNotFound(err) {
 		return nil // already used or deleted by a concurrent request
 	}
 	if err != nil {

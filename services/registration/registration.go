@@ -5,12 +5,9 @@ package registration
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/mail"
@@ -191,5 +188,3 @@ func deviceOf(fe *apierr.Fields, id, typ, name, country *string) tokens.Device {
 	}
 	return d
 }
-
-func isNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

@@ -8,6 +8,7 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/ptr"
@@ -25,7 +26,7 @@ func (s *Registration) ForgotPassword(ctx context.Context, r api.ForgotPasswordR
 	err := s.tx(ctx, func(q *db.Queries, _ *error) error {
 		now := s.d.Clock.Now()
 		u, err := q.GetUserByEmailForUpdate(ctx, email)
-		if isNotFound(err) {
+		if pg.IsNotFound(err) {
 			return nil
 		}
 		if err != nil {
@@ -38,7 +39,7 @@ func (s *Registration) ForgotPassword(ctx context.Context, r api.ForgotPasswordR
 		if err == nil && cooldown(live.CreatedAt, now) != nil {
 			return nil // the previous code is fresh: answering 429 would reveal the account
 		}
-		if err != nil && !isNotFound(err) {
+		if err != nil && !pg.IsNotFound(err) {
 			return err
 		}
 		code, err := s.newOTP(ctx, q, u.ID, purposeReset, now)

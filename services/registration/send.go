@@ -10,6 +10,7 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/mail"
+	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/secrets"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
@@ -66,7 +67,7 @@ func (s *Registration) sendCode(ctx context.Context, rawEmail string, taken *api
 			if err := cooldown(live.CreatedAt, now); err != nil {
 				return err
 			}
-		} else if !isNotFound(err) {
+		} else if !pg.IsNotFound(err) {
 			return err
 		}
 		code, err := s.newOTP(ctx, q, u.ID, purposeRegister, now)

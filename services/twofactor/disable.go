@@ -2,14 +2,12 @@ package twofactor
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
@@ -36,7 +34,7 @@ func (s *TwoFactor) DisableTwofa(ctx context.Context, req api.DisableTwofaReques
 	}
 	err = s.use(ctx, u, req.Body.Code, purposeDisable, func(q *db.Queries, f factor, now time.Time) error {
 		if _, err := q.DisableTwofa(ctx, db.DisableTwofaParams{ID: u.ID, Now: now}); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
+			if pg.IsNotFound(err) {
 				return ErrNotEnabled
 			}
 			return err

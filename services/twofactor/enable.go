@@ -6,10 +6,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/ratelimit"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
@@ -67,7 +66,7 @@ func (s *TwoFactor) EnableTwofa(ctx context.Context, req api.EnableTwofaRequestO
 	}
 	err = s.st.Tx(ctx, func(q *db.Queries) error {
 		if _, err := q.EnableTwofa(ctx, db.EnableTwofaParams{ID: u.ID, SecretEnc: enc, Now: now, Step: st}); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
+			if pg.IsNotFound(err) {
 				return errClaimLost
 			}
 			return err

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/infra/pg"
@@ -92,7 +90,7 @@ func (s *TwoFactor) claim(ctx context.Context, q *db.Queries, u db.GetTwofaUserR
 	} else {
 		_, err = q.UseRecoveryCode(ctx, db.UseRecoveryCodeParams{ID: f.recoveryID, Now: now})
 	}
-	if errors.Is(err, pgx.ErrNoRows) {
+	if pg.IsNotFound(err) {
 		return errClaimLost
 	}
 	if err != nil || f.kind == "totp" {
