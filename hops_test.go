@@ -121,7 +121,7 @@ type code struct {
 func implementations(t *testing.T) code {
 	t.Helper()
 	c := code{ops: map[string][]method{}, funcs: map[string]map[string][]*ast.FuncDecl{}}
-	eachFunc(t, "services", func(file string, fn *ast.FuncDecl) {
+	eachFunc(t, "services", func(_ *token.FileSet, file string, fn *ast.FuncDecl) {
 		dir := filepath.Dir(file)
 		if c.funcs[dir] == nil {
 			c.funcs[dir] = map[string][]*ast.FuncDecl{}
@@ -143,7 +143,7 @@ func implementations(t *testing.T) code {
 func queryNames(t *testing.T) map[string]bool {
 	t.Helper()
 	names := map[string]bool{}
-	eachFunc(t, "gen/db", func(_ string, fn *ast.FuncDecl) {
+	eachFunc(t, "gen/db", func(_ *token.FileSet, _ string, fn *ast.FuncDecl) {
 		if fn.Recv != nil && len(fn.Recv.List) == 1 && types(fn.Recv.List[0].Type) == "*Queries" && fn.Name.IsExported() && fn.Name.Name != "WithTx" {
 			names[fn.Name.Name] = true
 		}
@@ -245,10 +245,13 @@ func isQueries(e ast.Expr) bool {
 }
 
 // eachFunc parses every non-test Go file under root and calls f with each function declaration.
-func eachFunc(t *testing.T, root string, f func(file string, fn *ast.FuncDecl)) {
+func eachFunc(t *testing.T, root string, f func(fset *token.FileSet, file string, fn *ast.FuncDecl)) {
 	t.Helper()
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && skipDir(root, path) {
+			return filepath.SkipDir
+		}
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return err
 		}
@@ -258,7 +261,7 @@ func eachFunc(t *testing.T, root string, f func(file string, fn *ast.FuncDecl)) 
 		}
 		for _, decl := range file.Decls {
 			if fn, ok := decl.(*ast.FuncDecl); ok {
-				f(filepath.ToSlash(path), fn)
+				f(fset, filepath.ToSlash(path), fn)
 			}
 		}
 		return nil
@@ -266,6 +269,13 @@ func eachFunc(t *testing.T, root string, f func(file string, fn *ast.FuncDecl)) 
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// skipDir leaves out what is not hand-written Go of ours: dependencies, and gen/ when walking the
+// whole tree.
+func skipDir(root, path string) bool {
+	name := filepath.Base(path)
+	return name == "node_modules" || name == ".git" || (root == "." && filepath.ToSlash(path) == "gen")
 }
 
 func opsTable(ops []operation) string {

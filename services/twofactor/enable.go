@@ -64,24 +64,7 @@ func (s *TwoFactor) EnableTwofa(ctx context.Context, req api.EnableTwofaRequestO
 	if err != nil {
 		return nil, err
 	}
-	err = s.st.Tx(ctx, func(q *db.Queries) error {
-		if _, err := q.EnableTwofa(ctx, db.EnableTwofaParams{ID: u.ID, SecretEnc: enc, Now: now, Step: st}); err != nil {
-			if pg.IsNotFound(err) {
-				return errClaimLost
-			}
-			return err
-		}
-		if err := s.replaceRecoveryCodes(ctx, q, u.ID, codes, now); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, q, now, audit.Event{
-			Action: "twofa.enabled", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
-			Details: map[string]any{"recovery_codes": len(codes)},
-		}); err != nil {
-			return err
-		}
-		return s.mail(ctx, q, u, "twofa_enabled", now)
-	})
+	err = s.commitEnable(ctx, u, enc, st, codes, now)
 	if errors.Is(err, errClaimLost) {
 		// Either a concurrent enable won, or the step was used meanwhile.
 		cur, lerr := s.loadUser(ctx, u.ID)
@@ -99,6 +82,30 @@ func (s *TwoFactor) EnableTwofa(ctx context.Context, req api.EnableTwofaRequestO
 	// Committed: the pending secret has served. A failure here only leaves it to expire.
 	_ = s.pending.clear(context.WithoutCancel(ctx), sess)
 	return api.EnableTwofa200JSONResponse{Code: "TWOFA_ENABLED", Message: i18n.Msg(ctx, "TWOFA_ENABLED"), Enabled: true, RecoveryCodes: codes}, nil
+}
+
+// commitEnable stores the encrypted secret with 2FA on and the code's step claimed, replaces the
+// recovery codes, and records and announces it, in one transaction. errClaimLost: a concurrent
+// enable won, or the step was used meanwhile.
+func (s *TwoFactor) commitEnable(ctx context.Context, u db.GetTwofaUserRow, enc []byte, st int64, codes []string, now time.Time) error {
+	return s.st.Tx(ctx, func(q *db.Queries) error {
+		if _, err := q.EnableTwofa(ctx, db.EnableTwofaParams{ID: u.ID, SecretEnc: enc, Now: now, Step: st}); err != nil {
+			if pg.IsNotFound(err) {
+				return errClaimLost
+			}
+			return err
+		}
+		if err := s.replaceRecoveryCodes(ctx, q, u.ID, codes, now); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, q, now, audit.Event{
+			Action: "twofa.enabled", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
+			Details: map[string]any{"recovery_codes": len(codes)},
+		}); err != nil {
+			return err
+		}
+		return s.mail(ctx, q, u, "twofa_enabled", now)
+	})
 }
 
 // replaceRecoveryCodes drops any previous codes and stores the hashes of the new ones.
