@@ -148,14 +148,15 @@ func queryNames(t *testing.T) map[string]bool {
 	t.Helper()
 	names := map[string]bool{}
 	eachFunc(t, "gen/db", func(_ *token.FileSet, _ string, fn *ast.FuncDecl) {
-		if fn.Recv != nil && len(fn.Recv.List) == 1 && types(fn.Recv.List[0].Type) == "*Queries" && fn.Name.IsExported() && fn.Name.Name != "WithTx" {
+		if fn.Recv != nil && len(fn.Recv.List) == 1 && recvType(fn.Recv.List[0].Type) == "*Queries" && fn.Name.IsExported() && fn.Name.Name != "WithTx" {
 			names[fn.Name.Name] = true
 		}
 	})
 	return names
 }
 
-func types(e ast.Expr) string {
+// recvType spells a pointer receiver type, "*T"; "" for anything else.
+func recvType(e ast.Expr) string {
 	if s, ok := e.(*ast.StarExpr); ok {
 		if id, ok := s.X.(*ast.Ident); ok {
 			return "*" + id.Name
