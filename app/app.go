@@ -5,7 +5,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -19,12 +18,10 @@ import (
 	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/infra/cache"
 	"github.com/flowxi/backend/infra/mail"
-	"github.com/flowxi/backend/infra/metrics"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/ratelimit"
 	"github.com/flowxi/backend/infra/secrets"
 	"github.com/flowxi/backend/kit/clock"
-	"github.com/flowxi/backend/server"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/identity/internalkeys"
 	"github.com/flowxi/backend/services/identity/password"
@@ -81,69 +78,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
 	if a.Log == nil {
 		a.Log = NewLogger(cfg.LogLevel)
 	}
-	encKey, err := secrets.ParseKey(cfg.EncryptionKey)
-	if err != nil {
-		return nil, fmt.Errorf("FLOWXI_ENCRYPTION_KEY: %w", err)
-	}
-	hmacKey, err := secrets.ParseKey(cfg.HMACKey)
-	if err != nil {
-		return nil, fmt.Errorf("FLOWXI_HMAC_KEY: %w", err)
-	}
-	if a.Keys, err = secrets.New(encKey, hmacKey); err != nil {
-		return nil, err
-	}
-	if a.Store, err = pg.Open(ctx, cfg.DatabaseURL, 0); err != nil {
-		return nil, err
-	}
-	if !cfg.SkipMigrations {
-		if err := a.Store.Migrate(ctx); err != nil {
-			a.Store.Close()
-			return nil, err
-		}
-	}
-	// One connection per posting worker, plus slack for a batch retried alone.
-	if a.Posting, err = pg.Open(ctx, cfg.DatabaseURL, int32(max(cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
-		a.Store.Close()
-		return nil, err
-	}
-	if a.Cache, err = cache.Open(cfg.RedisURL, cfg.RedisPrefix); err != nil {
-		a.Store.Close()
-		a.Posting.Close()
-		return nil, err
-	}
-	a.Tokens = tokens.New(a.Store, a.Clock, cfg.TokenTTL, cfg.TokenIdleTTL)
-	a.Hasher = password.New(password.Params{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: 1})
-	a.Limiter = ratelimit.New(a.Cache)
-	a.Limiter.OnReject = func(name string) { metrics.RateLimited.WithLabelValues(name).Inc() }
-	metrics.SetOutboxBacklog(func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		var n int64
-		_ = a.Store.Pool.QueryRow(ctx, "SELECT count(*) FROM mail_outbox WHERE status = 'pending'").Scan(&n)
-		return float64(n)
-	})
-	a.Outbox = mail.NewOutbox(a.Keys)
-	a.Sealer = audit.NewSealer(a.Store, a.Clock, a.Log, cfg.AuditSealEvery)
-	a.workers = append(a.workers, a.Sealer.Run)
-	a.InternalKeys = internalkeys.New(a.Store, a.Clock)
-
-	apiImpl, err := a.wire()
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	a.Echo, err = server.New(server.Options{
-		API:            apiImpl,
-		Auth:           a.Tokens,
-		Internal:       a.InternalKeys,
-		Log:            a.Log,
-		TrustedProxies: cfg.TrustedProxies,
-		UploadLimits:   uploadLimits,
-		Extra:          a.extraRoutes,
-		Production:     cfg.Production(),
-		CORSOrigins:    cfg.CORSOrigins,
-	})
-	if err != nil {
+	if err := a.compose(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
