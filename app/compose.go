@@ -63,17 +63,17 @@ func (a *App) compose(ctx context.Context) error {
 		return err
 	}
 	// Every background loop, started together by StartWorkers.
-	a.workers = []func(context.Context){a.Sealer.Run, a.Deletions.Run, a.Ledger.Run, mailer.Run}
-	a.Echo, err = server.New(server.Options{
+	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run}
+	a.echo, err = server.New(server.Options{
 		API:            api,
-		Auth:           a.Tokens,
-		Internal:       a.InternalKeys,
-		Log:            a.Log,
-		TrustedProxies: a.Cfg.TrustedProxies,
+		Auth:           a.tokens,
+		Internal:       a.internalKeys,
+		Log:            a.log,
+		TrustedProxies: a.cfg.TrustedProxies,
 		UploadLimits:   uploadLimits,
 		Extra:          a.extraRoutes,
-		Production:     a.Cfg.Production(),
-		CORSOrigins:    a.Cfg.CORSOrigins,
+		Production:     a.cfg.Production(),
+		CORSOrigins:    a.cfg.CORSOrigins,
 	})
 	return err
 }
@@ -82,30 +82,30 @@ func (a *App) compose(ctx context.Context) error {
 // pool, Redis, object storage, the rate limiter and the mail outbox.
 func (a *App) openInfra(ctx context.Context) error {
 	var err error
-	if a.Keys, err = openKeys(a.Cfg.EncryptionKey, a.Cfg.HMACKey); err != nil {
+	if a.keys, err = openKeys(a.cfg.EncryptionKey, a.cfg.HMACKey); err != nil {
 		return err
 	}
-	if a.Store, err = pg.Open(ctx, a.Cfg.DatabaseURL, 0); err != nil {
+	if a.store, err = pg.Open(ctx, a.cfg.DatabaseURL, 0); err != nil {
 		return err
 	}
-	if !a.Cfg.SkipMigrations {
-		if err := a.Store.Migrate(ctx); err != nil {
+	if !a.cfg.SkipMigrations {
+		if err := a.store.Migrate(ctx); err != nil {
 			return err
 		}
 	}
 	// One connection per posting worker, plus slack for a batch retried alone.
-	if a.Posting, err = pg.Open(ctx, a.Cfg.DatabaseURL, int32(max(a.Cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
+	if a.posting, err = pg.Open(ctx, a.cfg.DatabaseURL, int32(max(a.cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
 		return err
 	}
-	if a.Cache, err = cache.Open(a.Cfg.RedisURL, a.Cfg.RedisPrefix); err != nil {
+	if a.cache, err = cache.Open(a.cfg.RedisURL, a.cfg.RedisPrefix); err != nil {
 		return err
 	}
-	if a.Storage, err = a.openStorage(); err != nil {
+	if a.storage, err = a.openStorage(); err != nil {
 		return err
 	}
-	a.Limiter = ratelimit.New(a.Cache)
-	a.Limiter.OnReject = func(name string) { metrics.RateLimited.WithLabelValues(name).Inc() }
-	a.Outbox = mail.NewOutbox(a.Keys)
+	a.limiter = ratelimit.New(a.cache)
+	a.limiter.OnReject = func(name string) { metrics.RateLimited.WithLabelValues(name).Inc() }
+	a.outbox = mail.NewOutbox(a.keys)
 	metrics.SetOutboxBacklog(a.outboxBacklog)
 	return nil
 }
@@ -128,28 +128,28 @@ func (a *App) outboxBacklog() float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	var n int64
-	_ = a.Store.Pool.QueryRow(ctx, "SELECT count(*) FROM mail_outbox WHERE status = 'pending'").Scan(&n)
+	_ = a.store.Pool.QueryRow(ctx, "SELECT count(*) FROM mail_outbox WHERE status = 'pending'").Scan(&n)
 	return float64(n)
 }
 
 // buildServices builds the capabilities over the infrastructure, each once, and returns the
 // generated interface's implementation and the mail sender.
 func (a *App) buildServices() (*server.API, *mail.Worker, error) {
-	a.Tokens = tokens.New(a.Store, a.Clock, a.Cfg.TokenTTL, a.Cfg.TokenIdleTTL)
-	a.Hasher = password.New(password.Params{MemoryKiB: a.Cfg.Argon2MemoryKiB, Time: a.Cfg.Argon2Time, Threads: 1})
-	a.InternalKeys = internalkeys.New(a.Store, a.Clock)
-	a.Sealer = audit.NewSealer(a.Store, a.Clock, a.Log, a.Cfg.AuditSealEvery)
+	a.tokens = tokens.New(a.store, a.clock, a.cfg.TokenTTL, a.cfg.TokenIdleTTL)
+	a.hasher = password.New(password.Params{MemoryKiB: a.cfg.Argon2MemoryKiB, Time: a.cfg.Argon2Time, Threads: 1})
+	a.internalKeys = internalkeys.New(a.store, a.clock)
+	a.sealer = audit.NewSealer(a.store, a.clock, a.log, a.cfg.AuditSealEvery)
 	// Uploaded objects that no row comes to refer to are deleted by this queue's worker.
-	a.Deletions = deletions.New(a.Store.Q, a.Storage, a.Clock, a.Log, time.Minute)
+	a.deletions = deletions.New(a.store.Q, a.storage, a.clock, a.log, time.Minute)
 	ids := identityParts{
-		sessions:   sessions.New(a.Store, a.Tokens, a.Outbox, a.Clock),
-		challenges: challenge.New(a.Cache),
-		grants:     stepup.New(a.Cache),
+		sessions:   sessions.New(a.store, a.tokens, a.outbox, a.clock),
+		challenges: challenge.New(a.cache),
+		grants:     stepup.New(a.cache),
 	}
 	twofa := a.twoFactor(ids)
 	comp := a.compliance()
 	var err error
-	if a.Ledger, err = a.ledger(ids.grants, comp); err != nil {
+	if a.ledger, err = a.buildLedger(ids.grants, comp); err != nil {
 		return nil, nil, err
 	}
 	mailer, err := a.mailWorker()
@@ -157,24 +157,24 @@ func (a *App) buildServices() (*server.API, *mail.Worker, error) {
 		return nil, nil, err
 	}
 	return &server.API{
-		Checker:        health.New(a.Store, a.Cache),
+		Checker:        health.New(a.store, a.cache),
 		Identity:       a.identity(ids),
 		Registration:   a.registration(twofa),
 		TwoFactor:      twofa,
-		Profile:        profile.New(a.Store, a.Storage, a.Deletions, a.Clock, a.Log),
-		SecurityEvents: securitylog.New(a.Store.Q),
+		Profile:        profile.New(a.store, a.storage, a.deletions, a.clock, a.log),
+		SecurityEvents: securitylog.New(a.store.Q),
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
-		Service:        a.Ledger,
+		Service:        a.ledger,
 		Compliance:     comp,
 	}, mailer, nil
 }
 
 // openStorage builds the object storage driver named by STORAGE_DRIVER.
 func (a *App) openStorage() (blob.Storage, error) {
-	c := a.Cfg
+	c := a.cfg
 	switch c.StorageDriver {
 	case "", "local":
-		return blob.NewLocal(filepath.Join(c.DataDir, "storage"), c.PublicURL, a.Keys, a.Clock)
+		return blob.NewLocal(filepath.Join(c.DataDir, "storage"), c.PublicURL, a.keys, a.clock)
 	case "s3":
 		return blob.NewS3(blob.S3Options{Endpoint: c.S3Endpoint, Region: c.S3Region, Bucket: c.S3Bucket,
 			AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, PathStyle: c.S3PathStyle})
@@ -186,32 +186,32 @@ func (a *App) openStorage() (blob.Storage, error) {
 // identity builds the login/session service (login limits and the per-e-mail password budget
 // from the configuration).
 func (a *App) identity(ids identityParts) *identity.Identity {
-	perEmailIP, perIP := a.Cfg.LoginLimits()
-	guesses, window := a.Cfg.GuessBudget()
+	perEmailIP, perIP := a.cfg.LoginLimits()
+	guesses, window := a.cfg.GuessBudget()
 	return identity.New(identity.Deps{
-		Store:      a.Store,
-		Hasher:     a.Hasher,
-		Limiter:    a.Limiter,
+		Store:      a.store,
+		Hasher:     a.hasher,
+		Limiter:    a.limiter,
 		Sessions:   ids.sessions,
 		Challenges: ids.challenges,
 		StepUp:     ids.grants,
-		Clock:      a.Clock,
+		Clock:      a.clock,
 		Limits: identity.Limits{
 			PerEmailIP: ratelimit.Per(perEmailIP, time.Minute),
 			PerIP:      ratelimit.Per(perIP, time.Minute),
 		},
-		Guesses: a.Limiter.Budget("login", guesses, window),
-		Outbox:  a.Outbox,
-		IdleTTL: a.Cfg.TokenIdleTTL,
+		Guesses: a.limiter.Budget("login", guesses, window),
+		Outbox:  a.outbox,
+		IdleTTL: a.cfg.TokenIdleTTL,
 	})
 }
 
 // twoFactor builds the 2FA service (its guessing budget from the configuration).
 func (a *App) twoFactor(ids identityParts) *twofactor.TwoFactor {
 	limits := twofactor.DefaultLimits()
-	limits.MaxFailures, limits.FailureWindow = a.Cfg.GuessBudget()
+	limits.MaxFailures, limits.FailureWindow = a.cfg.GuessBudget()
 	return twofactor.New(twofactor.Deps{
-		Store: a.Store, Cache: a.Cache, Keys: a.Keys, Clock: a.Clock, Limiter: a.Limiter, Outbox: a.Outbox,
+		Store: a.store, Cache: a.cache, Keys: a.keys, Clock: a.clock, Limiter: a.limiter, Outbox: a.outbox,
 		Sessions: ids.sessions, Challenges: ids.challenges, Grants: ids.grants, Limits: limits,
 	})
 }
@@ -219,42 +219,42 @@ func (a *App) twoFactor(ids identityParts) *twofactor.TwoFactor {
 // registration builds the registration and password-reset service; second is the 2FA service
 // (a password reset of a 2FA user needs a TOTP or recovery code).
 func (a *App) registration(second registration.SecondFactor) *registration.Registration {
-	guesses, window := a.Cfg.GuessBudget()
+	guesses, window := a.cfg.GuessBudget()
 	return registration.New(registration.Deps{
-		Store: a.Store, Clock: a.Clock, Keys: a.Keys, Hasher: a.Hasher, Tokens: a.Tokens,
-		Limiter: a.Limiter, Outbox: a.Outbox, FrontendURL: a.Cfg.FrontendURL, SecondFactor: second,
-		ResetGuesses:    a.Limiter.Budget("pwreset.code", guesses, window),
-		RegisterGuesses: a.Limiter.Budget("reg.code", guesses, window),
+		Store: a.store, Clock: a.clock, Keys: a.keys, Hasher: a.hasher, Tokens: a.tokens,
+		Limiter: a.limiter, Outbox: a.outbox, FrontendURL: a.cfg.FrontendURL, SecondFactor: second,
+		ResetGuesses:    a.limiter.Budget("pwreset.code", guesses, window),
+		RegisterGuesses: a.limiter.Budget("reg.code", guesses, window),
 	})
 }
 
 // compliance builds the KYC/KYB service (document limits from the configuration).
 func (a *App) compliance() *compliance.Compliance {
-	return compliance.New(compliance.Deps{Store: a.Store, Objects: a.Storage, Deletions: a.Deletions, Clock: a.Clock, Outbox: a.Outbox, Log: a.Log,
-		Limiter: a.Limiter, Limits: compliance.Limits{
-			VersionsPerKind: a.Cfg.DocumentVersionsPerKind,
-			BytesPerCase:    a.Cfg.DocumentBytesPerCase,
-			Uploads:         ratelimit.Per(a.Cfg.DocumentUploadsPerHour, time.Hour),
+	return compliance.New(compliance.Deps{Store: a.store, Objects: a.storage, Deletions: a.deletions, Clock: a.clock, Outbox: a.outbox, Log: a.log,
+		Limiter: a.limiter, Limits: compliance.Limits{
+			VersionsPerKind: a.cfg.DocumentVersionsPerKind,
+			BytesPerCase:    a.cfg.DocumentBytesPerCase,
+			Uploads:         ratelimit.Per(a.cfg.DocumentUploadsPerHour, time.Hour),
 		}})
 }
 
-// ledger builds the money engine; sending needs the approved KYC/KYB case and no active
+// buildLedger builds the money engine; sending needs the approved KYC/KYB case and no active
 // restriction (policy), and a step-up grant above the threshold.
-func (a *App) ledger(grants *stepup.Grants, policy *compliance.Compliance) (*ledger.Service, error) {
-	spending, err := ledger.ParseLimits(a.Cfg.LedgerSpendingLimits)
+func (a *App) buildLedger(grants *stepup.Grants, policy *compliance.Compliance) (*ledger.Service, error) {
+	spending, err := ledger.ParseLimits(a.cfg.LedgerSpendingLimits)
 	if err != nil {
 		return nil, err
 	}
-	return ledger.New(a.Store, a.Clock, grants, ledger.Options{
-		Currencies:     a.Cfg.LedgerCurrencies,
-		TransferLimit:  a.Cfg.LedgerTransferLimit,
+	return ledger.New(a.store, a.clock, grants, ledger.Options{
+		Currencies:     a.cfg.LedgerCurrencies,
+		TransferLimit:  a.cfg.LedgerTransferLimit,
 		SpendingLimits: spending,
-		Workers:        a.Cfg.LedgerWorkers,
-		MaxBatch:       a.Cfg.LedgerMaxBatch,
-		ExpiryEvery:    a.Cfg.LedgerExpiryEvery,
+		Workers:        a.cfg.LedgerWorkers,
+		MaxBatch:       a.cfg.LedgerMaxBatch,
+		ExpiryEvery:    a.cfg.LedgerExpiryEvery,
 		Policy:         policy,
-		Posting:        a.Posting,
-		AuditOff:       a.Cfg.BenchmarkLedgerAuditOff,
+		Posting:        a.posting,
+		AuditOff:       a.cfg.BenchmarkLedgerAuditOff,
 	})
 }
 
@@ -262,32 +262,32 @@ func (a *App) ledger(grants *stepup.Grants, policy *compliance.Compliance) (*led
 // (development only: config.Validate requires SMTP_URL in production). In development the log
 // driver prints the text body too, so a developer can read codes and links locally.
 func (a *App) mailWorker() (*mail.Worker, error) {
-	var tr mail.Transport = mail.Log{Log: a.Log, ShowBody: !a.Cfg.Production()}
-	if a.Cfg.SMTPURL != "" {
-		sc, err := mail.ParseSMTPURL(a.Cfg.SMTPURL)
+	var tr mail.Transport = mail.Log{Log: a.log, ShowBody: !a.cfg.Production()}
+	if a.cfg.SMTPURL != "" {
+		sc, err := mail.ParseSMTPURL(a.cfg.SMTPURL)
 		if err != nil {
 			return nil, err
 		}
-		if a.Cfg.Production() && (sc.TLS == "none" || sc.TLS == "opportunistic") {
+		if a.cfg.Production() && (sc.TLS == "none" || sc.TLS == "opportunistic") {
 			return nil, errors.New("mail: SMTP_URL must use TLS (smtps:// or smtp:// with STARTTLS) in production")
 		}
 		tr = mail.NewSMTP(sc)
 	}
 	return &mail.Worker{
-		Q:         a.Store.Q,
-		Outbox:    a.Outbox,
+		Q:         a.store.Q,
+		Outbox:    a.outbox,
 		Transport: tr,
-		Clock:     a.Clock,
-		Log:       a.Log.With("worker", "mail"),
-		From:      a.Cfg.MailFrom,
-		Poll:      a.Cfg.MailPollInterval,
+		Clock:     a.clock,
+		Log:       a.log.With("worker", "mail"),
+		From:      a.cfg.MailFrom,
+		Poll:      a.cfg.MailPollInterval,
 	}, nil
 }
 
 // extraRoutes mounts routes that are not operations of the spec.
 func (a *App) extraRoutes(e *echo.Echo) {
 	// Signed URLs of the local storage driver (S3 serves its own).
-	if l, ok := a.Storage.(*blob.Local); ok {
+	if l, ok := a.storage.(*blob.Local); ok {
 		e.GET(blob.LocalRoute+"*", func(c echo.Context) error {
 			return l.ServeSigned(c.Response(), c.Request(), c.Param("*"))
 		})

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -59,12 +58,9 @@ const (
 func TestLedgerAndMailMetricsCount(t *testing.T) {
 	mb := testkit.NewMailbox(t)
 	env := testkit.New(t, mb.Use)
-	ops := httptest.NewServer(env.App.OpsHandler())
+	ops := httptest.NewServer(env.OpsHandler())
 	defer ops.Close()
-	key, err := env.App.InternalKeys.Create(context.Background(), "metrics-"+randHex(4), []string{ledger.ScopeDeposit})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := env.CreateInternalKey("metrics-"+randHex(4), ledger.ScopeDeposit)
 	ada, bob := env.CreateUser(), env.CreateUser()
 	wallet := func(u testkit.User) float64 {
 		r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/wallets", Token: u.Token, JSON: map[string]any{"currency": "EUR"}})
@@ -105,7 +101,7 @@ func TestLedgerAndMailMetricsCount(t *testing.T) {
 	deferred := sendCode()
 	after := waitMetric(t, ops, before, mailRetry, 1)
 	// Nothing is left for a later attempt (the package's other tests read the outbox).
-	if _, err := env.App.Store.Pool.Exec(t.Context(), "DELETE FROM mail_outbox WHERE to_address = $1", deferred); err != nil {
+	if err := env.TryExecSQL("DELETE FROM mail_outbox WHERE to_address = $1", deferred); err != nil {
 		t.Fatal(err)
 	}
 

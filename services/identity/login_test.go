@@ -78,14 +78,14 @@ func TestLoginWith2FAReturnsChallenge(t *testing.T) {
 	if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE user_id = $1`, u.ID); n != 0 {
 		t.Fatalf("%d tokens issued for a 2FA user", n)
 	}
-	ch, err := challenge.New(env.App.Cache).Get(context.Background(), id.String(), env.Clock.Now())
+	ch, err := challenge.New(env.Cache()).Get(context.Background(), id.String(), env.Clock.Now())
 	if err != nil {
 		t.Fatalf("challenge not stored: %v", err)
 	}
 	if ch.UserID != u.ID || ch.IP != "127.0.0.1" || ch.UserAgent != "FlowxiApp/1.0" || ch.DeviceID != "tab-9" || ch.DeviceType != "ios" || ch.DeviceName != "iPhone tab-9" {
 		t.Fatalf("challenge binding %+v", ch)
 	}
-	ttl := env.App.Cache.R.TTL(context.Background(), env.Cfg.RedisPrefix+"challenge:{"+id.String()+"}").Val()
+	ttl := env.Redis().TTL(context.Background(), env.Cfg.RedisPrefix+"challenge:{"+id.String()+"}").Val()
 	if ttl <= 290e9 || ttl > 300e9 {
 		t.Fatalf("challenge TTL %v", ttl)
 	}
@@ -108,7 +108,7 @@ func TestLoginUpgradesOldHash(t *testing.T) {
 	exec(env, `UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, old)
 	stored := func() string {
 		var h string
-		if err := env.App.Store.Pool.QueryRow(context.Background(), `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&h); err != nil {
+		if err := env.QueryRow(`SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&h); err != nil {
 			t.Fatal(err)
 		}
 		return h

@@ -1,7 +1,6 @@
 package identity_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/flowxi/backend/testkit"
@@ -48,7 +47,7 @@ func devices(env *testkit.Env, token string) *testkit.Resp {
 func queryInt(env *testkit.Env, sql string, args ...any) int {
 	env.T.Helper()
 	var n int
-	if err := env.App.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := env.QueryRow(sql, args...).Scan(&n); err != nil {
 		env.T.Fatalf("%s: %v", sql, err)
 	}
 	return n
@@ -57,7 +56,7 @@ func queryInt(env *testkit.Env, sql string, args ...any) int {
 // exec runs a SQL statement.
 func exec(env *testkit.Env, sql string, args ...any) {
 	env.T.Helper()
-	if _, err := env.App.Store.Pool.Exec(context.Background(), sql, args...); err != nil {
+	if err := env.TryExecSQL(sql, args...); err != nil {
 		env.T.Fatalf("%s: %v", sql, err)
 	}
 }

@@ -45,8 +45,8 @@ func TestDevicesListAndLogouts(t *testing.T) {
 	c := mustLogin(env, u.Email, u.Password, "C")
 	// A legacy token without a device is valid but never listed.
 	var legacy string
-	err := env.App.Store.Tx(context.Background(), func(q *db.Queries, _ pgx.Tx) (err error) {
-		legacy, _, err = env.App.Tokens.Issue(context.Background(), q, u.ID, tokens.Device{})
+	err := env.Store().Tx(context.Background(), func(q *db.Queries, _ pgx.Tx) (err error) {
+		legacy, _, err = env.Tokens().Issue(context.Background(), q, u.ID, tokens.Device{})
 		return err
 	})
 	if err != nil {
@@ -75,7 +75,7 @@ func TestDevicesListAndLogouts(t *testing.T) {
 			t.Fatalf("unknown device: %d %s", r.Status, r.Body)
 		}
 	}
-	grants := stepup.New(env.App.Cache)
+	grants := stepup.New(env.Cache())
 	bID, _ := strconv.ParseInt(b[:strings.IndexByte(b, '|')], 10, 64)
 	if err := grants.Grant(context.Background(), bID); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package registration_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/netip"
@@ -48,7 +47,7 @@ func (h harness) post(path string, body map[string]any, lang string, ip ...strin
 func (h harness) count(sql string, args ...any) int {
 	h.T.Helper()
 	var n int
-	if err := h.App.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := h.QueryRow(sql, args...).Scan(&n); err != nil {
 		h.T.Fatalf("%s: %v", sql, err)
 	}
 	return n

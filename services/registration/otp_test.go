@@ -32,7 +32,7 @@ func TestOTPRegistrationEndToEnd(t *testing.T) {
 			}
 			var id int64
 			var status, locale, username string
-			if err := h.App.Store.Pool.QueryRow(t.Context(), "SELECT id, status, locale, username FROM users WHERE email = $1", email).Scan(&id, &status, &locale, &username); err != nil {
+			if err := h.QueryRow("SELECT id, status, locale, username FROM users WHERE email = $1", email).Scan(&id, &status, &locale, &username); err != nil {
 				t.Fatal(err)
 			}
 			if status != "pending" || locale != lang || len(username) != 10 || !strings.HasPrefix(username, "fx") || !strings.HasSuffix(username, strconv.FormatInt(id, 10)) {

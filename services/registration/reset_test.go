@@ -61,10 +61,10 @@ func TestPasswordReset(t *testing.T) {
 		t.Fatalf("old token still works: %d", a.Status)
 	}
 	var hash string
-	if err := h.App.Store.Pool.QueryRow(t.Context(), "SELECT password_hash FROM users WHERE id = $1", u.ID).Scan(&hash); err != nil {
+	if err := h.QueryRow("SELECT password_hash FROM users WHERE id = $1", u.ID).Scan(&hash); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, _ := h.App.Hasher.Verify(t.Context(), hash, newPw); !ok {
+	if ok, _, _ := h.Hasher().Verify(t.Context(), hash, newPw); !ok {
 		t.Fatal("new password does not verify")
 	}
 	if n := h.mb.Next(u.Email); n.Subject != "Your Flowxi password was changed" {

@@ -109,13 +109,13 @@ func TestEnableCommitsAndShowsRecoveryCodesOnce(t *testing.T) {
 	ctx := context.Background()
 	var enabled bool
 	var enc []byte
-	if err := env.App.Store.Pool.QueryRow(ctx, "SELECT twofa_enabled, twofa_secret_enc FROM users WHERE id = $1", u.ID).Scan(&enabled, &enc); err != nil {
+	if err := env.QueryRow("SELECT twofa_enabled, twofa_secret_enc FROM users WHERE id = $1", u.ID).Scan(&enabled, &enc); err != nil {
 		t.Fatal(err)
 	}
 	if !enabled || len(enc) == 0 {
 		t.Fatalf("enabled=%v enc=%d bytes", enabled, len(enc))
 	}
-	rows, err := env.App.Store.Pool.Query(ctx, "SELECT code_hash FROM twofa_recovery_codes WHERE user_id = $1", u.ID)
+	rows, err := env.DB().Query(ctx, "SELECT code_hash FROM twofa_recovery_codes WHERE user_id = $1", u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestEnableCommitsAndShowsRecoveryCodesOnce(t *testing.T) {
 	}
 	// The pending secret is gone from Redis; the status no longer shows any secret; the token
 	// used to enable still works (no logout).
-	if keys, _ := env.App.Cache.R.Keys(ctx, env.Cfg.RedisPrefix+"twofa:pending:*").Result(); len(keys) != 0 {
+	if keys, _ := env.Redis().Keys(ctx, env.Cfg.RedisPrefix+"twofa:pending:*").Result(); len(keys) != 0 {
 		t.Fatalf("pending secret left: %v", keys)
 	}
 	st := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token})

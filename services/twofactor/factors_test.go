@@ -138,7 +138,7 @@ func TestStepUpGrantsTheCallingTokenAWindow(t *testing.T) {
 	if err := svc.RequireStepUp(ctx, u.ID, u.TokenID); err != nil {
 		t.Fatalf("after step-up: %v", err)
 	}
-	ttl := env.App.Cache.R.TTL(ctx, env.Cfg.RedisPrefix+"stepup:{tok"+strconv.FormatInt(u.TokenID, 10)+"}").Val()
+	ttl := env.Redis().TTL(ctx, env.Cfg.RedisPrefix+"stepup:{tok"+strconv.FormatInt(u.TokenID, 10)+"}").Val()
 	if ttl <= 4*time.Minute || ttl > 5*time.Minute {
 		t.Fatalf("window %v, want 5 min", ttl)
 	}

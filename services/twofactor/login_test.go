@@ -64,7 +64,7 @@ func TestChallengeIsBoundToIPAndUserAgent(t *testing.T) {
 	u := env.CreateUser()
 	secret, _ := enroll(t, env, u)
 	gone := func(id string) bool {
-		_, err := challenge.New(env.App.Cache).Get(context.Background(), id, env.Clock.Now())
+		_, err := challenge.New(env.Cache()).Get(context.Background(), id, env.Clock.Now())
 		return errors.Is(err, challenge.ErrNotFound)
 	}
 	cases := []struct {
@@ -104,12 +104,12 @@ func TestChallengeTTLIsNotExtendedAndFiveFailuresDeleteIt(t *testing.T) {
 
 	ch := newChallenge(t, env, u, "127.0.0.1", testUA)
 	key := env.Cfg.RedisPrefix + "challenge:{" + ch.ID + "}"
-	before := env.App.Cache.R.PTTL(ctx, key).Val()
+	before := env.Redis().PTTL(ctx, key).Val()
 	env.Clock.Advance(200 * time.Second)
 	if r := verifyLogin(env, ch.ID, wrongCode(t, env, secret), nil); r.Status != 403 {
 		t.Fatalf("wrong: %d", r.Status)
 	}
-	if after := env.App.Cache.R.PTTL(ctx, key).Val(); after <= 0 || after > before {
+	if after := env.Redis().PTTL(ctx, key).Val(); after <= 0 || after > before {
 		t.Fatalf("TTL went from %v to %v", before, after)
 	}
 	env.Clock.Advance(101 * time.Second) // 301 s after the login
@@ -199,7 +199,7 @@ func TestConcurrentWrongCodesEachCount(t *testing.T) {
 		t.Fatalf("%d tokens issued", k)
 	}
 	ctx := context.Background()
-	if k := env.App.Cache.R.Exists(ctx, env.Cfg.RedisPrefix+"challenge:{"+ch.ID+"}", env.Cfg.RedisPrefix+"challenge:{"+ch.ID+"}:failures").Val(); k != 0 {
+	if k := env.Redis().Exists(ctx, env.Cfg.RedisPrefix+"challenge:{"+ch.ID+"}", env.Cfg.RedisPrefix+"challenge:{"+ch.ID+"}:failures").Val(); k != 0 {
 		t.Fatalf("%d challenge keys left", k)
 	}
 }

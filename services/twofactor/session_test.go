@@ -75,7 +75,7 @@ func TestVerifyLoginRecordsTheRightCodeEvenWhenIssuingFails(t *testing.T) {
 	secret, _ := enroll(t, env, u)
 	ctx := context.Background()
 	env.RefuseTokensFor("Refused Phone")
-	ch, err := challenge.New(env.App.Cache).Create(ctx, challenge.Challenge{
+	ch, err := challenge.New(env.Cache()).Create(ctx, challenge.Challenge{
 		UserID: u.ID, IP: "127.0.0.1", UserAgent: testUA, DeviceID: "refused", DeviceType: "ios", DeviceName: "Refused Phone",
 	}, env.Clock.Now())
 	if err != nil {
