@@ -97,3 +97,10 @@ func (e *Env) CreateUser(opts ...UserOpt) User {
 	}
 	return u
 }
+
+// SetUserStatus puts a user in status (pending, active, blocked, closed) straight in the
+// database: the states an account reaches through back-office steps the API does not offer.
+func (e *Env) SetUserStatus(userID int64, status string) {
+	e.T.Helper()
+	e.ExecSQL("UPDATE users SET status = $2 WHERE id = $1", userID, status)
+}

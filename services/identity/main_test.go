@@ -42,21 +42,3 @@ func devices(env *testkit.Env, token string) *testkit.Resp {
 	env.T.Helper()
 	return env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/devices", Token: token})
 }
-
-// queryInt runs a SQL query returning one integer.
-func queryInt(env *testkit.Env, sql string, args ...any) int {
-	env.T.Helper()
-	var n int
-	if err := env.QueryRow(sql, args...).Scan(&n); err != nil {
-		env.T.Fatalf("%s: %v", sql, err)
-	}
-	return n
-}
-
-// exec runs a SQL statement.
-func exec(env *testkit.Env, sql string, args ...any) {
-	env.T.Helper()
-	if err := env.TryExecSQL(sql, args...); err != nil {
-		env.T.Fatalf("%s: %v", sql, err)
-	}
-}

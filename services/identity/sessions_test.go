@@ -122,7 +122,7 @@ func TestDevicesListAndLogouts(t *testing.T) {
 		t.Fatalf("after logout-others: %v", ids)
 	}
 	for action, want := range map[string]int{"auth.device.revoked": 1, "auth.logout": 1, "auth.logout_others": 1} {
-		if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = $2`, u.ID, action); n != want {
+		if n := env.Count(`SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = $2`, u.ID, action); n != want {
 			t.Fatalf("%s audit events %d", action, n)
 		}
 	}

@@ -43,16 +43,6 @@ func (h harness) post(path string, body map[string]any, lang string, ip ...strin
 	return h.Do(testkit.Req{Method: "POST", Path: path, JSON: body, Headers: hd})
 }
 
-// count runs a SELECT count(*)-like query returning one integer.
-func (h harness) count(sql string, args ...any) int {
-	h.T.Helper()
-	var n int
-	if err := h.QueryRow(sql, args...).Scan(&n); err != nil {
-		h.T.Fatalf("%s: %v", sql, err)
-	}
-	return n
-}
-
 // sendCode asks for a registration code and returns it, read from the e-mail.
 func (h harness) sendCode(email, lang string) string {
 	h.T.Helper()

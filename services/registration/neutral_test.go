@@ -43,9 +43,7 @@ func resetKinds(t *testing.T, h harness) (map[string]string, testkit.User) {
 	blocked := h.CreateUser(testkit.WithoutToken())
 	expect(t, h.post("/api/v1/auth/password/forgot", map[string]any{"email": blocked.Email}, "en"), 200, "PASSWORD_RESET_SENT")
 	h.mb.Next(blocked.Email)
-	if err := h.TryExecSQL("UPDATE users SET status = 'blocked' WHERE id = $1", blocked.ID); err != nil {
-		h.T.Fatal(err)
-	}
+	h.SetUserStatus(blocked.ID, "blocked")
 	withCode := h.CreateUser(testkit.WithoutToken())
 	expect(t, h.post("/api/v1/auth/password/forgot", map[string]any{"email": withCode.Email}, "en"), 200, "PASSWORD_RESET_SENT")
 	h.mb.Next(withCode.Email)

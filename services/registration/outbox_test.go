@@ -24,7 +24,7 @@ func TestOutboxSurvivesSMTPOutageAndRestart(t *testing.T) {
 	}
 	// Every row is tried, fails, and stays pending with its body.
 	waitFor(t, func() bool {
-		return h1.count("SELECT count(*) FROM mail_outbox WHERE to_address = ANY($1) AND status = 'pending' AND attempts >= 1 AND last_error IS NOT NULL AND body_enc IS NOT NULL AND next_attempt_at > $2", emails, first.Clock.Now()) == 3
+		return h1.Count("SELECT count(*) FROM mail_outbox WHERE to_address = ANY($1) AND status = 'pending' AND attempts >= 1 AND last_error IS NOT NULL AND body_enc IS NOT NULL AND next_attempt_at > $2", emails, first.Clock.Now()) == 3
 	})
 	first.StopWorkers()
 	if len(mb.All()) != 0 {
@@ -85,7 +85,7 @@ func TestOutboxGivesUpAfterMaxAttempts(t *testing.T) {
 		delays = append(delays, next.Sub(h.Clock.Now()))
 		h.Clock.Advance(next.Sub(h.Clock.Now()) + time.Second)
 	}
-	if h.count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND status = 'failed' AND attempts = 8 AND body_enc IS NULL AND last_error IS NOT NULL", email) != 1 {
+	if h.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND status = 'failed' AND attempts = 8 AND body_enc IS NULL AND last_error IS NOT NULL", email) != 1 {
 		t.Fatal("final state")
 	}
 	if len(delays) != 7 || delays[0] < 9*time.Second || delays[0] > 10*time.Second || delays[6] < 639*time.Second {

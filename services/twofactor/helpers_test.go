@@ -109,14 +109,4 @@ func service(env *testkit.Env) *twofactor.TwoFactor {
 	})
 }
 
-// count runs a count(*) query.
-func count(t *testing.T, env *testkit.Env, sql string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := env.QueryRow(sql, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 func lang(l string) map[string]string { return map[string]string{"X-App-Locale": l} }

@@ -92,7 +92,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 	}
 	// Nothing else in the database holds the secret or a recovery code.
 	for _, s := range append([]string{secret}, recovery...) {
-		n := count(t, env, `SELECT (SELECT count(*) FROM audit_events WHERE details::text ILIKE '%' || $1 || '%')
+		n := env.Count(`SELECT (SELECT count(*) FROM audit_events WHERE details::text ILIKE '%' || $1 || '%')
 			+ (SELECT count(*) FROM mail_outbox WHERE subject ILIKE '%' || $1 || '%')`, s)
 		if n != 0 {
 			t.Fatalf("%q found in the database", s)

@@ -41,7 +41,7 @@ func TestVerifyLoginIssuesTheDeviceTokenInBothLanguages(t *testing.T) {
 			}
 			// The token is bound to the device of the challenge and works.
 			tok := d["access_token"].(string)
-			if n := count(t, env, "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL", u.ID, ch.DeviceID); n != 1 {
+			if n := env.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL", u.ID, ch.DeviceID); n != 1 {
 				t.Fatalf("%d live tokens for the device", n)
 			}
 			if s := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: tok}); s.Status != 200 || s.JSON["enabled"] != true {
@@ -52,7 +52,7 @@ func TestVerifyLoginIssuesTheDeviceTokenInBothLanguages(t *testing.T) {
 			if r.Status != 410 || r.Code() != "CHALLENGE_EXPIRED" {
 				t.Fatalf("reuse: %d %s", r.Status, r.Body)
 			}
-			if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.login.succeeded' AND details->>'method' = '2fa'", u.ID); n != 1 {
+			if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.login.succeeded' AND details->>'method' = '2fa'", u.ID); n != 1 {
 				t.Fatalf("%d login events", n)
 			}
 		})
@@ -91,7 +91,7 @@ func TestChallengeIsBoundToIPAndUserAgent(t *testing.T) {
 			}
 		})
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.challenge.rejected'", u.ID); n != 2 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.challenge.rejected'", u.ID); n != 2 {
 		t.Fatalf("%d rejection events", n)
 	}
 }
@@ -127,7 +127,7 @@ func TestChallengeTTLIsNotExtendedAndFiveFailuresDeleteIt(t *testing.T) {
 	if r := verifyLogin(env, ch.ID, code(t, env, secret, 0), nil); r.Status != 410 {
 		t.Fatalf("after 5 failures: %d %s", r.Status, r.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'login'", u.ID); n != 6 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'login'", u.ID); n != 6 {
 		t.Fatalf("%d failure events, want 6", n)
 	}
 }
@@ -147,10 +147,10 @@ func TestRacingVerifyLoginIssuesExactlyOneToken(t *testing.T) {
 	if got[200] != 1 || got[410] != n-1 {
 		t.Fatalf("statuses %v, want one 200 and %d 410", got, n-1)
 	}
-	if k := count(t, env, "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2", u.ID, ch.DeviceID); k != 1 {
+	if k := env.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2", u.ID, ch.DeviceID); k != 1 {
 		t.Fatalf("%d tokens issued", k)
 	}
-	if k := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed'", u.ID); k != 0 {
+	if k := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed'", u.ID); k != 0 {
 		t.Fatalf("losers of the race were counted as %d failures", k)
 	}
 }
@@ -195,7 +195,7 @@ func TestConcurrentWrongCodesEachCount(t *testing.T) {
 	if r := verifyLogin(env, ch.ID, code(t, env, secret, 0), nil); r.Status != 410 || r.Code() != "CHALLENGE_EXPIRED" {
 		t.Fatalf("the right code after %d concurrent wrong ones: %d %s", n, r.Status, r.Body)
 	}
-	if k := count(t, env, "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2", u.ID, ch.DeviceID); k != 0 {
+	if k := env.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2", u.ID, ch.DeviceID); k != 0 {
 		t.Fatalf("%d tokens issued", k)
 	}
 	ctx := context.Background()
