@@ -60,27 +60,14 @@ func TestLedgerAndMailMetricsCount(t *testing.T) {
 	env := testkit.New(t, mb.Use)
 	ops := httptest.NewServer(env.OpsHandler())
 	defer ops.Close()
-	key := env.CreateInternalKey("metrics-"+randHex(4), ledger.ScopeDeposit)
+	money := testkit.NewMoney(env, ledger.ScopeDeposit)
 	ada, bob := env.CreateUser(), env.CreateUser()
-	wallet := func(u testkit.User) float64 {
-		r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/wallets", Token: u.Token, JSON: map[string]any{"currency": "EUR"}})
-		if r.Status != 201 {
-			t.Fatalf("wallet: %d %s", r.Status, r.Body)
-		}
-		return r.Data()["id"].(float64)
-	}
-	wa := wallet(ada)
-	wallet(bob)
+	wa := money.Wallet(ada, "EUR")
+	money.Wallet(bob, "EUR")
 	before := scrape(t, ops)
 
-	if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/deposits", Headers: map[string]string{"X-Internal-Key": key, "Idempotency-Key": randHex(8)},
-		JSON: map[string]any{"wallet_id": wa, "amount": 1000, "currency": "EUR", "external_reference": "ref-" + randHex(4)}}); r.Status != 201 {
-		t.Fatalf("deposit: %d %s", r.Status, r.Body)
-	}
-	transfer := func(amount int) *testkit.Resp {
-		return env.Do(testkit.Req{Method: "POST", Path: "/api/v1/transfers", Token: ada.Token, Headers: map[string]string{"Idempotency-Key": randHex(8)},
-			JSON: map[string]any{"from_wallet_id": wa, "to_username": bob.Username, "amount": amount, "currency": "EUR"}})
-	}
+	money.Deposit(wa, 1000, "EUR")
+	transfer := func(amount int64) *testkit.Resp { return money.Transfer(ada, wa, bob.Username, amount, "EUR") }
 	if r := transfer(300); r.Status != 201 {
 		t.Fatalf("transfer: %d %s", r.Status, r.Body)
 	}

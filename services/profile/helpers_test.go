@@ -141,11 +141,7 @@ func dbPhotoKey(t testing.TB, env *testkit.Env, userID int64) string {
 // auditActions lists a user's audit actions and details, oldest first.
 func auditActions(t testing.TB, env *testkit.Env, userID int64) []string {
 	t.Helper()
-	rows, err := env.DB().Query(context.Background(),
-		`SELECT action || ' ' || details::text FROM audit_events WHERE user_id = $1 ORDER BY id`, userID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := env.Query(`SELECT action || ' ' || details::text FROM audit_events WHERE user_id = $1 ORDER BY id`, userID)
 	defer rows.Close()
 	var out []string
 	for rows.Next() {

@@ -115,10 +115,7 @@ func TestEnableCommitsAndShowsRecoveryCodesOnce(t *testing.T) {
 	if !enabled || len(enc) == 0 {
 		t.Fatalf("enabled=%v enc=%d bytes", enabled, len(enc))
 	}
-	rows, err := env.DB().Query(ctx, "SELECT code_hash FROM twofa_recovery_codes WHERE user_id = $1", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := env.Query("SELECT code_hash FROM twofa_recovery_codes WHERE user_id = $1", u.ID)
 	n := 0
 	for rows.Next() {
 		var h []byte
