@@ -19,12 +19,10 @@ import (
 	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/infra/cache"
 	"github.com/flowxi/backend/infra/mail"
-	"github.com/flowxi/backend/infra/metrics"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/ratelimit"
 	"github.com/flowxi/backend/infra/secrets"
 	"github.com/flowxi/backend/kit/clock"
-	"github.com/flowxi/backend/server"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/identity/internalkeys"
 	"github.com/flowxi/backend/services/identity/password"
@@ -32,118 +30,85 @@ import (
 	"github.com/flowxi/backend/services/ledger"
 )
 
-// App is a running Flowxi instance.
+// App is a running Flowxi instance. Its parts are private: cmd/flowxi only runs it, and the
+// test harness reaches them through Testing.
 type App struct {
-	Cfg   config.Config
-	Log   *slog.Logger
-	Clock clock.Clock
-	Store *pg.Store
-	// Posting is the ledger engine's own small pool (pg.KeyedAccess settings).
-	Posting *pg.Store
-	Cache   *cache.Cache
-	Keys    *secrets.Keys
-	Tokens  *tokens.Service
-	Hasher  *password.Hasher
-	Limiter *ratelimit.Limiter
-	Outbox  *mail.Outbox
-	Sealer  *audit.Sealer
-	Storage blob.Storage
-	// Deletions finishes object deletions that failed or were interrupted (infra/blob/deletions).
-	Deletions *deletions.Queue
-	Echo      *echo.Echo
-	// InternalKeys authenticates the internal operations API; Ledger moves the money.
-	InternalKeys *internalkeys.Service
-	Ledger       *ledger.Service
+	cfg   config.Config
+	log   *slog.Logger
+	clock clock.Clock
+	store *pg.Store
+	// posting is the ledger engine's own small pool (pg.KeyedAccess settings).
+	posting *pg.Store
+	cache   *cache.Cache
+	keys    *secrets.Keys
+	tokens  *tokens.Service
+	hasher  *password.Hasher
+	limiter *ratelimit.Limiter
+	outbox  *mail.Outbox
+	sealer  *audit.Sealer
+	storage blob.Storage
+	// deletions finishes object deletions that failed or were interrupted (infra/blob/deletions).
+	deletions *deletions.Queue
+	echo      *echo.Echo
+	// internalKeys authenticates the internal operations API; ledger moves the money.
+	internalKeys *internalkeys.Service
+	ledger       *ledger.Service
 
 	workers []func(ctx context.Context)
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
 }
 
+// Parts are the dependencies New built, handed to the test harness (testkit), which wraps them
+// in typed helpers; nothing else uses them.
+type Parts struct {
+	Store        *pg.Store
+	Cache        *cache.Cache
+	Keys         *secrets.Keys
+	Clock        clock.Clock
+	Tokens       *tokens.Service
+	Hasher       *password.Hasher
+	Limiter      *ratelimit.Limiter
+	Outbox       *mail.Outbox
+	Sealer       *audit.Sealer
+	Storage      blob.Storage
+	Deletions    *deletions.Queue
+	InternalKeys *internalkeys.Service
+	Ledger       *ledger.Service
+}
+
+// Testing returns the built dependencies, for testkit only.
+func (a *App) Testing() Parts {
+	return Parts{Store: a.store, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
+		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Storage: a.storage, Deletions: a.deletions,
+		InternalKeys: a.internalKeys, Ledger: a.ledger}
+}
+
+// Handler is the public API's HTTP handler.
+func (a *App) Handler() http.Handler { return a.echo }
+
 // Option adjusts an App before it is built (tests inject a clock or a logger).
 type Option func(*App)
 
 // WithClock replaces the system clock.
-func WithClock(c clock.Clock) Option { return func(a *App) { a.Clock = c } }
+func WithClock(c clock.Clock) Option { return func(a *App) { a.clock = c } }
 
 // WithLogger replaces the JSON logger.
-func WithLogger(l *slog.Logger) Option { return func(a *App) { a.Log = l } }
+func WithLogger(l *slog.Logger) Option { return func(a *App) { a.log = l } }
 
 // New connects to PostgreSQL and Redis, applies migrations and builds the HTTP server.
 func New(ctx context.Context, cfg config.Config, opts ...Option) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{Cfg: cfg, Clock: clock.System{}}
+	a := &App{cfg: cfg, clock: clock.System{}}
 	for _, o := range opts {
 		o(a)
 	}
-	if a.Log == nil {
-		a.Log = NewLogger(cfg.LogLevel)
+	if a.log == nil {
+		a.log = NewLogger(cfg.LogLevel)
 	}
-	encKey, err := secrets.ParseKey(cfg.EncryptionKey)
-	if err != nil {
-		return nil, fmt.Errorf("FLOWXI_ENCRYPTION_KEY: %w", err)
-	}
-	hmacKey, err := secrets.ParseKey(cfg.HMACKey)
-	if err != nil {
-		return nil, fmt.Errorf("FLOWXI_HMAC_KEY: %w", err)
-	}
-	if a.Keys, err = secrets.New(encKey, hmacKey); err != nil {
-		return nil, err
-	}
-	if a.Store, err = pg.Open(ctx, cfg.DatabaseURL, 0); err != nil {
-		return nil, err
-	}
-	if !cfg.SkipMigrations {
-		if err := a.Store.Migrate(ctx); err != nil {
-			a.Store.Close()
-			return nil, err
-		}
-	}
-	// One connection per posting worker, plus slack for a batch retried alone.
-	if a.Posting, err = pg.Open(ctx, cfg.DatabaseURL, int32(max(cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
-		a.Store.Close()
-		return nil, err
-	}
-	if a.Cache, err = cache.Open(cfg.RedisURL, cfg.RedisPrefix); err != nil {
-		a.Store.Close()
-		a.Posting.Close()
-		return nil, err
-	}
-	a.Tokens = tokens.New(a.Store, a.Clock, cfg.TokenTTL, cfg.TokenIdleTTL)
-	a.Hasher = password.New(password.Params{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: 1})
-	a.Limiter = ratelimit.New(a.Cache)
-	a.Limiter.OnReject = func(name string) { metrics.RateLimited.WithLabelValues(name).Inc() }
-	metrics.SetOutboxBacklog(func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		var n int64
-		_ = a.Store.Pool.QueryRow(ctx, "SELECT count(*) FROM mail_outbox WHERE status = 'pending'").Scan(&n)
-		return float64(n)
-	})
-	a.Outbox = mail.NewOutbox(a.Keys)
-	a.Sealer = audit.NewSealer(a.Store, a.Clock, a.Log, cfg.AuditSealEvery)
-	a.workers = append(a.workers, a.Sealer.Run)
-	a.InternalKeys = internalkeys.New(a.Store, a.Clock)
-
-	apiImpl, err := a.wire()
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	a.Echo, err = server.New(server.Options{
-		API:            apiImpl,
-		Auth:           a.Tokens,
-		Internal:       a.InternalKeys,
-		Log:            a.Log,
-		TrustedProxies: cfg.TrustedProxies,
-		UploadLimits:   uploadLimits,
-		Extra:          a.extraRoutes,
-		Production:     cfg.Production(),
-		CORSOrigins:    cfg.CORSOrigins,
-	})
-	if err != nil {
+	if err := a.compose(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -161,16 +126,17 @@ func (a *App) StartWorkers(ctx context.Context) {
 
 // Run serves HTTP on cfg.HTTPAddr until ctx ends, then drains requests and workers.
 func (a *App) Run(ctx context.Context) error {
+	a.log.Info("config", "config", fmt.Sprintf("%+v", a.cfg.Redacted()))
 	a.StartWorkers(ctx)
-	srv := &http.Server{Addr: a.Cfg.HTTPAddr, Handler: a.Echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := &http.Server{Addr: a.cfg.HTTPAddr, Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
-	ops := &http.Server{Addr: a.Cfg.MetricsAddr, Handler: a.OpsHandler(), ReadHeaderTimeout: 5 * time.Second}
-	if a.Cfg.MetricsAddr != "" {
+	ops := &http.Server{Addr: a.cfg.MetricsAddr, Handler: a.OpsHandler(), ReadHeaderTimeout: 5 * time.Second}
+	if a.cfg.MetricsAddr != "" {
 		go func() { errc <- ops.ListenAndServe() }()
-		a.Log.Info("metrics listening", "addr", a.Cfg.MetricsAddr)
+		a.log.Info("metrics listening", "addr", a.cfg.MetricsAddr)
 	}
-	a.Log.Info("listening", "addr", a.Cfg.HTTPAddr, "env", a.Cfg.Env)
+	a.log.Info("listening", "addr", a.cfg.HTTPAddr, "env", a.cfg.Env)
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -198,16 +164,16 @@ func (a *App) Shutdown() {
 // Close releases connections.
 func (a *App) Close() {
 	a.Shutdown()
-	if a.Cache != nil {
-		_ = a.Cache.Close()
+	if a.cache != nil {
+		_ = a.cache.Close()
 	}
-	if a.Store != nil {
-		a.Store.Close()
+	if a.store != nil {
+		a.store.Close()
 	}
-	if a.Posting != nil {
-		a.Posting.Close()
+	if a.posting != nil {
+		a.posting.Close()
 	}
-	if c, ok := a.Storage.(interface{ Close() error }); ok {
+	if c, ok := a.storage.(interface{ Close() error }); ok {
 		_ = c.Close()
 	}
 }

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -59,32 +58,16 @@ const (
 func TestLedgerAndMailMetricsCount(t *testing.T) {
 	mb := testkit.NewMailbox(t)
 	env := testkit.New(t, mb.Use)
-	ops := httptest.NewServer(env.App.OpsHandler())
+	ops := httptest.NewServer(env.OpsHandler())
 	defer ops.Close()
-	key, err := env.App.InternalKeys.Create(context.Background(), "metrics-"+randHex(4), []string{ledger.ScopeDeposit})
-	if err != nil {
-		t.Fatal(err)
-	}
+	money := testkit.NewMoney(env, ledger.ScopeDeposit)
 	ada, bob := env.CreateUser(), env.CreateUser()
-	wallet := func(u testkit.User) float64 {
-		r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/wallets", Token: u.Token, JSON: map[string]any{"currency": "EUR"}})
-		if r.Status != 201 {
-			t.Fatalf("wallet: %d %s", r.Status, r.Body)
-		}
-		return r.Data()["id"].(float64)
-	}
-	wa := wallet(ada)
-	wallet(bob)
+	wa := money.Wallet(ada, "EUR")
+	money.Wallet(bob, "EUR")
 	before := scrape(t, ops)
 
-	if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/deposits", Headers: map[string]string{"X-Internal-Key": key, "Idempotency-Key": randHex(8)},
-		JSON: map[string]any{"wallet_id": wa, "amount": 1000, "currency": "EUR", "external_reference": "ref-" + randHex(4)}}); r.Status != 201 {
-		t.Fatalf("deposit: %d %s", r.Status, r.Body)
-	}
-	transfer := func(amount int) *testkit.Resp {
-		return env.Do(testkit.Req{Method: "POST", Path: "/api/v1/transfers", Token: ada.Token, Headers: map[string]string{"Idempotency-Key": randHex(8)},
-			JSON: map[string]any{"from_wallet_id": wa, "to_username": bob.Username, "amount": amount, "currency": "EUR"}})
-	}
+	money.Deposit(wa, 1000, "EUR")
+	transfer := func(amount int64) *testkit.Resp { return money.Transfer(ada, wa, bob.Username, amount, "EUR") }
 	if r := transfer(300); r.Status != 201 {
 		t.Fatalf("transfer: %d %s", r.Status, r.Body)
 	}
@@ -105,7 +88,7 @@ func TestLedgerAndMailMetricsCount(t *testing.T) {
 	deferred := sendCode()
 	after := waitMetric(t, ops, before, mailRetry, 1)
 	// Nothing is left for a later attempt (the package's other tests read the outbox).
-	if _, err := env.App.Store.Pool.Exec(t.Context(), "DELETE FROM mail_outbox WHERE to_address = $1", deferred); err != nil {
+	if err := env.TryExecSQL("DELETE FROM mail_outbox WHERE to_address = $1", deferred); err != nil {
 		t.Fatal(err)
 	}
 

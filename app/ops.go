@@ -19,7 +19,7 @@ func (a *App) OpsHandler() http.Handler {
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if a.Store.Ping(ctx) != nil || a.Cache.Ping(ctx) != nil {
+		if a.store.Ping(ctx) != nil || a.cache.Ping(ctx) != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}

@@ -15,7 +15,7 @@ func TestMetricsAndProbes(t *testing.T) {
 	env := testkit.New(t)
 	env.Do(testkit.Req{Method: "GET", Path: "/api/v1/health"})
 	env.Do(testkit.Req{Method: "GET", Path: "/api/v1/unknown/route"})
-	ops := httptest.NewServer(env.App.OpsHandler())
+	ops := httptest.NewServer(env.OpsHandler())
 	defer ops.Close()
 	res, err := ops.Client().Get(ops.URL + "/metrics")
 	if err != nil {

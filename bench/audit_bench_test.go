@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/services/audit"
 )
 
 // BenchmarkLedgerAudit measures what the audit log costs a transfer: two servers on the same
@@ -34,7 +33,7 @@ func BenchmarkLedgerAudit(b *testing.B) {
 		ctx := context.Background()
 		// The package database may hold other benchmarks' rows: count what this one adds.
 		counts := func() (audited, moved int64) {
-			if err := on.env.App.Store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_events WHERE action LIKE 'ledger.transfer.%'),
+			if err := on.env.QueryRow(`SELECT (SELECT count(*) FROM audit_events WHERE action LIKE 'ledger.transfer.%'),
 				(SELECT count(*) FROM ledger_transactions WHERE kind = 'transfer')`).Scan(&audited, &moved); err != nil {
 				b.Fatal(err)
 			}
@@ -97,14 +96,14 @@ func BenchmarkLedgerAudit(b *testing.B) {
 
 		// Everything gets sealed, and the chain verifies.
 		sealBacklog(b, on)
-		rep, err := audit.Verify(ctx, on.env.App.Store, time.Now(), time.Hour)
+		rep, err := on.env.VerifyAudit(ctx, time.Now(), time.Hour)
 		if err != nil || !rep.OK() {
 			b.Fatalf("audit verify: %+v %v", rep, err)
 		}
 
 		// Sealing appends one block per chunk and never updates a row (migration 00038).
 		var blocks, updated int64
-		if err := on.env.App.Store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_seals),
+		if err := on.env.QueryRow(`SELECT (SELECT count(*) FROM audit_seals),
 			(SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'audit_events')`).Scan(&blocks, &updated); err != nil {
 			b.Fatal(err)
 		}
@@ -138,11 +137,11 @@ func BenchmarkLedgerAudit(b *testing.B) {
 func sealBacklog(b *testing.B, lb *lbBench) time.Duration {
 	start := time.Now()
 	for {
-		if _, err := lb.env.App.Sealer.SealPending(context.Background()); err != nil {
+		if _, err := lb.env.SealAudit(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		var n int64
-		if err := lb.env.App.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_events e JOIN audit_chain_head h ON h.id = 1 WHERE (e.txid, e.id) > (h.last_txid, h.last_id)`).Scan(&n); err != nil {
+		if err := lb.env.QueryRow(`SELECT count(*) FROM audit_events e JOIN audit_chain_head h ON h.id = 1 WHERE (e.txid, e.id) > (h.last_txid, h.last_id)`).Scan(&n); err != nil {
 			b.Fatal(err)
 		}
 		if n == 0 {

@@ -44,9 +44,9 @@ func BenchmarkLedger(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		lb := lbSetup(b, clients, nWallets)
 		var sc string
-		_ = lb.env.App.Store.Pool.QueryRow(context.Background(), "SHOW synchronous_commit").Scan(&sc)
+		_ = lb.env.QueryRow("SHOW synchronous_commit").Scan(&sc)
 		var fsync string
-		_ = lb.env.App.Store.Pool.QueryRow(context.Background(), "SHOW fsync").Scan(&fsync)
+		_ = lb.env.QueryRow("SHOW fsync").Scan(&fsync)
 		b.Logf("ledger bench: %d clients, %s per phase, %d wallets, synchronous_commit=%s fsync=%s", clients, phase, nWallets, sc, fsync)
 
 		pgb := lbPgbench(b, lb.env.Cfg.DatabaseURL, clients, phase)
@@ -124,7 +124,7 @@ func lbSetup(b *testing.B, clients, n int, adjust ...func(*config.Config)) *lbBe
 		c.LedgerMaxBatch = lbEnvInt("LEDGER_MAX_BATCH", 0)
 	}}, adjust...)...)
 	ctx := context.Background()
-	pool := env.App.Store.Pool
+	pool := env.DB()
 	start := time.Now()
 	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
 	rows, err := pool.Query(ctx, `
@@ -189,7 +189,7 @@ func (lb *lbBench) internalCtx() context.Context {
 }
 
 func (lb *lbBench) deposit(wallet, amount int64) error {
-	r, err := lb.env.App.Ledger.CreateDeposit(lb.internalCtx(), api.CreateDepositRequestObject{
+	r, err := lb.env.Ledger().CreateDeposit(lb.internalCtx(), api.CreateDepositRequestObject{
 		Params: api.CreateDepositParams{IdempotencyKey: "seed-" + strconv.FormatInt(wallet, 10)},
 		Body:   &api.DepositRequest{WalletId: wallet, Amount: amount, Currency: "EUR", ExternalReference: "bench-seed-" + strconv.FormatInt(wallet, 10)}})
 	if err != nil {
@@ -205,7 +205,7 @@ func (lb *lbBench) deposit(wallet, amount int64) error {
 func (lb *lbBench) transfer(viaHTTP bool, from int, to string, key string) (bool, error) {
 	if !viaHTTP {
 		ctx := reqctx.With(context.Background(), &reqctx.Info{RequestID: key, Principal: &reqctx.Principal{UserID: lb.users[from], Locale: "en"}})
-		r, err := lb.env.App.Ledger.CreateTransfer(ctx, api.CreateTransferRequestObject{
+		r, err := lb.env.Ledger().CreateTransfer(ctx, api.CreateTransferRequestObject{
 			Params: api.CreateTransferParams{IdempotencyKey: key},
 			Body:   &api.TransferRequest{FromWalletId: lb.wallets[from], ToUsername: &to, Amount: 1, Currency: "EUR"}})
 		if err != nil {
@@ -356,12 +356,11 @@ func (lb *lbBench) storm(b *testing.B, d time.Duration, clients int) lbResult {
 		b.Fatalf("idempotency storm: %d errors (%d ok), first: %s", res.errors, res.count, res.firstErr)
 	}
 	var dup int
-	if err := lb.env.App.Store.Pool.QueryRow(context.Background(),
-		"SELECT count(*) FROM (SELECT idempotency_key FROM ledger_transactions WHERE idempotency_key LIKE 'storm-%' GROUP BY 1 HAVING count(*) > 1) d").Scan(&dup); err != nil {
+	if err := lb.env.QueryRow("SELECT count(*) FROM (SELECT idempotency_key FROM ledger_transactions WHERE idempotency_key LIKE 'storm-%' GROUP BY 1 HAVING count(*) > 1) d").Scan(&dup); err != nil {
 		b.Fatal(err)
 	}
 	var n int
-	_ = lb.env.App.Store.Pool.QueryRow(context.Background(), "SELECT count(*) FROM ledger_transactions WHERE idempotency_key LIKE 'storm-%'").Scan(&n)
+	_ = lb.env.QueryRow("SELECT count(*) FROM ledger_transactions WHERE idempotency_key LIKE 'storm-%'").Scan(&n)
 	if dup != 0 || n != len(keys) {
 		b.Fatalf("idempotency storm: %d keys sent, %d transactions, %d duplicated keys", len(keys), n, dup)
 	}
@@ -371,7 +370,7 @@ func (lb *lbBench) storm(b *testing.B, d time.Duration, clients int) lbResult {
 }
 
 func (lb *lbBench) invariants(b *testing.B) {
-	v, err := ledger.Check(context.Background(), lb.env.App.Store)
+	v, err := lb.env.LedgerCheck()
 	if err != nil {
 		b.Fatal(err)
 	}

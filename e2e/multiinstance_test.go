@@ -101,7 +101,7 @@ func TestOutboxIsSentOnceAcrossInstances(t *testing.T) {
 		}
 	}
 	var pending int
-	if err := env.App.Store.Pool.QueryRow(t.Context(), "SELECT count(*) FROM mail_outbox WHERE status <> 'sent'").Scan(&pending); err != nil {
+	if err := env.QueryRow("SELECT count(*) FROM mail_outbox WHERE status <> 'sent'").Scan(&pending); err != nil {
 		t.Fatal(err)
 	}
 	if pending != 0 {
@@ -138,7 +138,7 @@ func TestLoginStateIsSharedAcrossInstances(t *testing.T) {
 		}
 	}
 	var live int
-	if err := env.App.Store.Pool.QueryRow(t.Context(), "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = 'shared-device' AND revoked_at IS NULL", u.ID).Scan(&live); err != nil {
+	if err := env.QueryRow("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = 'shared-device' AND revoked_at IS NULL", u.ID).Scan(&live); err != nil {
 		t.Fatal(err)
 	}
 	if live != 1 {

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -117,11 +116,7 @@ func variants(base map[string]any, schema *openapi3.Schema) []variant {
 
 // rowCounts counts the rows of every table of the schema.
 func rowCounts(t *testing.T, env *testkit.Env) map[string]int64 {
-	ctx := context.Background()
-	rows, err := env.App.Store.Pool.Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := env.Query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'")
 	var tables []string
 	for rows.Next() {
 		var n string
@@ -132,7 +127,7 @@ func rowCounts(t *testing.T, env *testkit.Env) map[string]int64 {
 	out := map[string]int64{}
 	for _, tb := range tables {
 		var n int64
-		if err := env.App.Store.Pool.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %q", tb)).Scan(&n); err != nil {
+		if err := env.QueryRow(fmt.Sprintf("SELECT count(*) FROM %q", tb)).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		out[tb] = n

@@ -82,10 +82,7 @@ type hostile struct {
 }
 
 func newHostile(t *testing.T, env *testkit.Env, spec *openapi3.T) *hostile {
-	key, err := env.App.InternalKeys.Create(t.Context(), fmt.Sprintf("hostile-%d", time.Now().UnixNano()), allScopes(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := env.CreateInternalKey(fmt.Sprintf("hostile-%d", time.Now().UnixNano()), allScopes(spec)...)
 	return &hostile{t: t, env: env, key: key}
 }
 
@@ -98,7 +95,7 @@ func (h *hostile) newCaller() {
 	deposit := h.internal("POST", "/api/v1/internal/deposits", map[string]any{"wallet_id": wallet, "amount": 100000, "currency": "EUR", "external_reference": fmt.Sprintf("hostile-deposit-%d", time.Now().UnixNano())})
 	hold := h.internal("POST", "/api/v1/internal/holds", map[string]any{"wallet_id": wallet, "amount": 1000, "currency": "EUR", "external_reference": fmt.Sprintf("hostile-hold-%d", time.Now().UnixNano())})
 	var caseID int64
-	if err := env.App.Store.Pool.QueryRow(h.t.Context(), "SELECT id FROM compliance_cases WHERE user_id = $1", subject.ID).Scan(&caseID); err != nil {
+	if err := env.QueryRow("SELECT id FROM compliance_cases WHERE user_id = $1", subject.ID).Scan(&caseID); err != nil {
 		h.t.Fatal(err)
 	}
 	h.user = user
@@ -298,7 +295,7 @@ func (h *hostile) send(name string, r request, field string) {
 // resetLimits deletes the rate limiters' Redis keys of this test.
 func (h *hostile) resetLimits() {
 	ctx := h.t.Context()
-	r := h.env.App.Cache.R
+	r := h.env.Redis()
 	iter := r.Scan(ctx, 0, "rate:"+h.env.Cfg.RedisPrefix+"*", 1000).Iterator() // redis_rate adds "rate:"
 	for iter.Next(ctx) {
 		r.Del(ctx, iter.Val())

@@ -161,11 +161,7 @@ func TestEveryInternalOperationRequiresItsScopes(t *testing.T) {
 		}
 		name := strings.Join(scopes, ",")
 		if keys[name] == "" {
-			k, err := env.App.InternalKeys.Create(t.Context(), fmt.Sprintf("scopes-%d", len(keys)), scopes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			keys[name] = k
+			keys[name] = env.CreateInternalKey(fmt.Sprintf("scopes-%d", len(keys)), scopes...)
 		}
 		return keys[name]
 	}

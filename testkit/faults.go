@@ -14,11 +14,13 @@ func (e *Env) RefuseTokensFor(deviceName string) {
 		`CREATE TRIGGER test_refuse_token BEFORE INSERT ON access_tokens FOR EACH ROW
 			WHEN (NEW.device_name = ` + quote(deviceName) + `) EXECUTE FUNCTION test_refuse_token()`,
 	} {
-		if _, err := e.App.Store.Pool.Exec(ctx, sql); err != nil {
+		if _, err := e.parts.Store.Pool.Exec(ctx, sql); err != nil {
 			e.T.Fatalf("testkit: refuse tokens: %v", err)
 		}
 	}
-	e.T.Cleanup(func() { _, _ = e.App.Store.Pool.Exec(ctx, `DROP TRIGGER IF EXISTS test_refuse_token ON access_tokens`) })
+	e.T.Cleanup(func() {
+		_, _ = e.parts.Store.Pool.Exec(ctx, `DROP TRIGGER IF EXISTS test_refuse_token ON access_tokens`)
+	})
 }
 
 // quote is a SQL string literal.

@@ -28,8 +28,11 @@ import (
 
 // Env is one test's running server.
 type Env struct {
-	T      testing.TB
-	App    *app.App
+	T testing.TB
+	// app is the running instance; tests reach its parts through the typed helpers of this
+	// package (parts.go, sql.go, money.go), never through App.
+	app    *app.App
+	parts  app.Parts
 	Server *httptest.Server
 	Clock  *clock.Fake
 	URL    string
@@ -137,7 +140,7 @@ func Config(t testing.TB) config.Config {
 		TokenTTL:       30 * 24 * 3600e9,
 		TokenIdleTTL:   7 * 24 * 3600e9,
 		AuditSealEvery: 200e6,
-		// Tests sweep expired holds themselves (App.Ledger.ExpireHolds), with the fake clock.
+		// Tests sweep expired holds themselves (Env.Ledger().ExpireHolds), with the fake clock.
 		LedgerExpiryEvery: time.Hour,
 		AuditStaleAfter:   60e9,
 		Argon2MemoryKiB:   1024,
@@ -177,16 +180,16 @@ func newEnv(t testing.TB, log *slog.Logger, adjust []func(*config.Config)) *Env 
 	if err != nil {
 		t.Fatalf("testkit: app: %v", err)
 	}
-	srv := httptest.NewServer(a.Echo)
+	srv := httptest.NewServer(a.Handler())
 	a.StartWorkers(context.Background())
-	env := &Env{T: t, App: a, Server: srv, Clock: fc, URL: srv.URL, Cfg: cfg}
+	env := &Env{T: t, app: a, parts: a.Testing(), Server: srv, Clock: fc, URL: srv.URL, Cfg: cfg}
 	t.Cleanup(func() {
 		srv.Close()
 		a.Close()
 		ctx := context.Background()
-		iter := a.Cache.R.Scan(ctx, 0, cfg.RedisPrefix+"*", 1000).Iterator()
+		iter := env.parts.Cache.R.Scan(ctx, 0, cfg.RedisPrefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
-			a.Cache.R.Del(ctx, iter.Val())
+			env.parts.Cache.R.Del(ctx, iter.Val())
 		}
 	})
 	return env

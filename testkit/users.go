@@ -54,11 +54,11 @@ func (e *Env) CreateUser(opts ...UserOpt) User {
 	}
 	ctx := context.Background()
 	u := User{Email: fmt.Sprintf("user-%s@example.com", randomHex(5)), Password: "Corr3ct-Horse-Battery", DeviceID: o.deviceID}
-	hash, err := e.App.Hasher.Hash(ctx, u.Password)
+	hash, err := e.parts.Hasher.Hash(ctx, u.Password)
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	err = e.App.Store.Tx(ctx, func(q *db.Queries) error {
+	err = e.parts.Store.Tx(ctx, func(q *db.Queries) error {
 		row, err := q.CreatePendingUser(ctx, db.CreatePendingUserParams{Email: u.Email, Locale: o.locale})
 		if err != nil {
 			return err
@@ -87,7 +87,7 @@ func (e *Env) CreateUser(opts ...UserOpt) User {
 		if _, err := q.RememberDevice(ctx, db.RememberDeviceParams{UserID: row.ID, DeviceID: o.deviceID}); err != nil {
 			return err
 		}
-		u.Token, u.TokenID, err = e.App.Tokens.Issue(ctx, q, row.ID, tokens.Device{ID: o.deviceID, Type: "web", Name: "Test browser"})
+		u.Token, u.TokenID, err = e.parts.Tokens.Issue(ctx, q, row.ID, tokens.Device{ID: o.deviceID, Type: "web", Name: "Test browser"})
 		return err
 	})
 	if err != nil {
@@ -111,4 +111,11 @@ func approveKYC(ctx context.Context, q *db.Queries, userID int64, now time.Time)
 		}
 	}
 	return nil
+}
+
+// SetUserStatus puts a user in status (pending, active, blocked, closed) straight in the
+// database: the states an account reaches through back-office steps the API does not offer.
+func (e *Env) SetUserStatus(userID int64, status string) {
+	e.T.Helper()
+	e.ExecSQL("UPDATE users SET status = $2 WHERE id = $1", userID, status)
 }

@@ -44,7 +44,6 @@ func run(args []string) error {
 			return err
 		}
 		defer a.Close()
-		a.Log.Info("config", "config", fmt.Sprintf("%+v", cfg.Redacted()))
 		return a.Run(ctx)
 	case "migrate":
 		if err := cfg.Validate(); err != nil {

@@ -22,7 +22,7 @@ func record(t *testing.T, env *testkit.Env, n int) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			err := env.App.Store.Tx(ctx, func(q *db.Queries) error {
+			err := env.Store().Tx(ctx, func(q *db.Queries) error {
 				return audit.Record(ctx, q, env.Clock.Now(), audit.Event{Action: "test.event", Details: map[string]any{"i": i, "b": "x"}})
 			})
 			if err != nil {
@@ -43,7 +43,7 @@ func TestChainSealsAndDetectsTampering(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := env.App.Sealer.SealPending(ctx); err != nil {
+			if _, err := env.SealAudit(ctx); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -55,11 +55,11 @@ func TestChainSealsAndDetectsTampering(t *testing.T) {
 	var rep audit.Report
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if _, err := env.App.Sealer.SealPending(ctx); err != nil {
+		if _, err := env.SealAudit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		var err error
-		if rep, err = audit.Verify(ctx, env.App.Store, env.Clock.Now(), time.Minute); err != nil {
+		if rep, err = env.VerifyAudit(ctx, env.Clock.Now(), time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if rep.Checked >= 40 || time.Now().After(deadline) {
@@ -73,35 +73,35 @@ func TestChainSealsAndDetectsTampering(t *testing.T) {
 
 	// The table refuses updates and deletes.
 	const fifth = "(SELECT id FROM audit_events ORDER BY txid, id OFFSET 4 LIMIT 1)" // chain position 5
-	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_events SET action = 'x' WHERE id = "+fifth); err == nil {
+	if err := env.TryExecSQL("UPDATE audit_events SET action = 'x' WHERE id = " + fifth); err == nil {
 		t.Fatal("update of a sealed row was accepted")
 	}
-	if _, err := env.App.Store.Pool.Exec(ctx, "DELETE FROM audit_events WHERE id = "+fifth); err == nil {
+	if err := env.TryExecSQL("DELETE FROM audit_events WHERE id = " + fifth); err == nil {
 		t.Fatal("delete was accepted")
 	}
-	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_events SET txid = txid WHERE id = "+fifth); err == nil {
+	if err := env.TryExecSQL("UPDATE audit_events SET txid = txid WHERE id = " + fifth); err == nil {
 		t.Fatal("moving a row in the chain was accepted")
 	}
-	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_seals SET hashes = hashes WHERE seq = 1"); err == nil {
+	if err := env.TryExecSQL("UPDATE audit_seals SET hashes = hashes WHERE seq = 1"); err == nil {
 		t.Fatal("a seal was changed")
 	}
-	if _, err := env.App.Store.Pool.Exec(ctx, "DELETE FROM audit_seals"); err == nil {
+	if err := env.TryExecSQL("DELETE FROM audit_seals"); err == nil {
 		t.Fatal("seals were deleted")
 	}
-	if _, err := env.App.Store.Pool.Exec(ctx, "TRUNCATE audit_events"); err == nil {
+	if err := env.TryExecSQL("TRUNCATE audit_events"); err == nil {
 		t.Fatal("truncate was accepted")
 	}
 	// Rows are frozen before sealing too: the table is insert-only.
 	var unsealed int64
-	if err := env.App.Store.Pool.QueryRow(ctx, `INSERT INTO audit_events (actor_type, action) VALUES ('system', 'test.unsealed') RETURNING id`).Scan(&unsealed); err != nil {
+	if err := env.QueryRow(`INSERT INTO audit_events (actor_type, action) VALUES ('system', 'test.unsealed') RETURNING id`).Scan(&unsealed); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE audit_events SET details = '{\"x\":1}' WHERE id = $1", unsealed); err == nil {
+	if err := env.TryExecSQL("UPDATE audit_events SET details = '{\"x\":1}' WHERE id = $1", unsealed); err == nil {
 		t.Fatal("an unsealed row's content was changed")
 	}
 
 	// A superuser bypassing the trigger is still caught by the chain.
-	conn, err := env.App.Store.Pool.Acquire(ctx)
+	conn, err := env.DB().Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestChainSealsAndDetectsTampering(t *testing.T) {
 	bypass(`{"i": 999}`)
 	// The package database is shared by the package's tests: put the row back afterwards.
 	defer bypass(original)
-	rep, err = audit.Verify(ctx, env.App.Store, env.Clock.Now(), time.Minute)
+	rep, err = env.VerifyAudit(ctx, env.Clock.Now(), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,10 +137,10 @@ func TestChainSealsAndDetectsTampering(t *testing.T) {
 func TestVerifyFlagsStaleUnsealedRows(t *testing.T) {
 	env := testkit.New(t)
 	ctx := context.Background()
-	env.App.Shutdown() // stop the background sealer so the row stays unsealed
+	env.StopWorkers() // stop the background sealer so the row stays unsealed
 	record(t, env, 1)
 	env.Clock.Advance(10 * time.Minute)
-	rep, err := audit.Verify(ctx, env.App.Store, env.Clock.Now(), time.Minute)
+	rep, err := env.VerifyAudit(ctx, env.Clock.Now(), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,9 @@ import (
 func TestBlockAndUnblock(t *testing.T) {
 	f := newFixture(t)
 	eve, bob := f.CreateUser(), f.CreateUser()
-	f.wallet(eve, "EUR")
-	bw := f.wallet(bob, "EUR")
-	f.deposit(bw, 1000)
+	f.Wallet(eve, "EUR")
+	bw := f.Wallet(bob, "EUR")
+	f.Deposit(bw, 1000, "EUR")
 	path := func(op string) string { return fmt.Sprintf("/api/v1/internal/compliance/users/%d/%s", eve.ID, op) }
 
 	if r := f.internal("POST", path("unblock"), map[string]any{"reason": "x"}); r.Status != 409 || r.Code() != "INVALID_STATE_TRANSITION" {
@@ -48,7 +48,7 @@ func TestBlockAndUnblock(t *testing.T) {
 	if r := f.send(bob, bw, eve.Username, 10); r.Status != 201 {
 		t.Fatalf("unblocked recipient: %d %s", r.Status, r.Body)
 	}
-	if n := f.count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action IN ('compliance.user.blocked', 'compliance.user.unblocked') AND actor_type = 'internal_key'", eve.ID); n != 2 {
+	if n := f.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action IN ('compliance.user.blocked', 'compliance.user.unblocked') AND actor_type = 'internal_key'", eve.ID); n != 2 {
 		t.Fatalf("%d audit events with the key as actor, want 2", n)
 	}
 	if r := f.internal("POST", "/api/v1/internal/compliance/users/999999999/block", map[string]any{"reason": "x"}); r.Status != 404 || r.Code() != "USER_NOT_FOUND" {
@@ -62,10 +62,10 @@ func TestBlockAndUnblock(t *testing.T) {
 func TestClosure(t *testing.T) {
 	f := newFixture(t)
 	carol, bob := f.CreateUser(testkit.WithLocale("en")), f.CreateUser()
-	cw := f.wallet(carol, "EUR")
-	bw := f.wallet(bob, "EUR")
-	f.deposit(cw, 500)
-	f.deposit(bw, 1000)
+	cw := f.Wallet(carol, "EUR")
+	bw := f.Wallet(bob, "EUR")
+	f.Deposit(cw, 500, "EUR")
+	f.Deposit(bw, 1000, "EUR")
 	closePath := fmt.Sprintf("/api/v1/internal/compliance/users/%d/close", carol.ID)
 	refused := func(why string) {
 		t.Helper()
@@ -74,30 +74,30 @@ func TestClosure(t *testing.T) {
 			t.Fatalf("%s: want 409 ACCOUNT_NOT_EMPTY, got %d %s", why, r.Status, r.Body)
 		}
 		if f.str("SELECT status FROM users WHERE id = $1", carol.ID) != "active" ||
-			f.count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND revoked_at IS NULL", carol.ID) != 1 ||
-			f.count("SELECT count(*) FROM ledger_accounts WHERE user_id = $1 AND status = 'closed'", carol.ID) != 0 ||
-			f.count("SELECT count(*) FROM mail_outbox WHERE to_address = $1", carol.Email) != 0 {
+			f.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND revoked_at IS NULL", carol.ID) != 1 ||
+			f.Count("SELECT count(*) FROM ledger_accounts WHERE user_id = $1 AND status = 'closed'", carol.ID) != 0 ||
+			f.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1", carol.Email) != 0 {
 			t.Fatalf("%s: a refused closure changed something", why)
 		}
 	}
 	refused("non-zero balance")
 
 	// Move the 500 out through a withdrawal hold: while it is pending the closure is refused too.
-	h := f.hold(cw, 500)
+	h := f.Hold(cw, 500, "EUR")
 	refused("pending hold")
-	f.settle(h)
-	if f.balance(cw) != 0 {
-		t.Fatalf("balance %d after settling", f.balance(cw))
+	f.Settle(h)
+	if f.Balance(cw) != 0 {
+		t.Fatalf("balance %d after settling", f.Balance(cw))
 	}
 
 	r := f.internal("POST", closePath, map[string]any{"reason": "Customer request."})
 	if r.Status != 200 || r.Code() != "ACCOUNT_CLOSED" || r.Data()["status"] != "closed" || r.Data()["revoked_tokens"] != float64(1) {
 		t.Fatalf("close: %d %s", r.Status, r.Body)
 	}
-	if f.count("SELECT count(*) FROM ledger_accounts WHERE user_id = $1 AND status <> 'closed'", carol.ID) != 0 {
+	if f.Count("SELECT count(*) FROM ledger_accounts WHERE user_id = $1 AND status <> 'closed'", carol.ID) != 0 {
 		t.Fatal("a wallet of the closed account is still open")
 	}
-	if f.count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'account_closed' AND locale = 'en'", carol.Email) != 1 {
+	if f.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'account_closed' AND locale = 'en'", carol.Email) != 1 {
 		t.Fatal("no closure e-mail in the user's language")
 	}
 	if r := f.user(carol, "GET", "/api/v1/compliance", nil); r.Status != 401 || r.Code() != "UNAUTHENTICATED" {
@@ -122,10 +122,10 @@ func TestClosure(t *testing.T) {
 			t.Fatalf("set a closed wallet %s: %d %s", status, r.Status, r.Body)
 		}
 	}
-	if f.count("SELECT count(*) FROM ledger_accounts WHERE id = $1 AND status = 'closed'", cw) != 1 {
+	if f.Count("SELECT count(*) FROM ledger_accounts WHERE id = $1 AND status = 'closed'", cw) != 1 {
 		t.Fatal("a refused status change changed the wallet")
 	}
-	f.invariants()
+	f.Invariants()
 	// Last (the clock moves): now and months later, closure is final.
 	for i := 0; i < 2; i++ { // now and later: closure is final
 		if r := f.login(carol); r.Status != 401 || r.Code() != "INVALID_CREDENTIALS" {
@@ -139,14 +139,8 @@ func TestClosure(t *testing.T) {
 func TestInternalScopes(t *testing.T) {
 	f := newFixture(t)
 	u := f.CreateUser()
-	readOnly, err := f.App.InternalKeys.Create(t.Context(), "reader-"+randHex(3), []string{"compliance:read"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := f.App.InternalKeys.Create(t.Context(), "ledger-"+randHex(3), []string{"ledger:read"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	readOnly := f.CreateInternalKey("reader-"+randHex(3), "compliance:read")
+	other := f.CreateInternalKey("ledger-"+randHex(3), "ledger:read")
 	block := fmt.Sprintf("/api/v1/internal/compliance/users/%d/block", u.ID)
 	cases := []struct {
 		key, method, path string

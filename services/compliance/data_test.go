@@ -52,12 +52,12 @@ func TestSaveKycData(t *testing.T) {
 	if r := f.user(u, "PUT", "/api/v1/compliance/kyc", cases[1].body, "fr"); r.Errors()["birth_date"].([]any)[0] != i18n.Text("fr", "validation.adult") {
 		t.Errorf("adult rule in French: %s", r.Body)
 	}
-	if n := f.count("SELECT count(*) FROM compliance_kyc_data"); n != 0 {
+	if n := f.Count("SELECT count(*) FROM compliance_kyc_data"); n != 0 {
 		t.Fatalf("refused data was written (%d rows)", n)
 	}
 
 	// Prefilled from the profile: only the address is sent.
-	f.exec(`UPDATE users SET first_name = 'Grace', last_name = 'Hopper', birth_date = '1986-12-09', nationality = 'USA', country = 'US' WHERE id = $1`, u.ID)
+	f.ExecSQL(`UPDATE users SET first_name = 'Grace', last_name = 'Hopper', birth_date = '1986-12-09', nationality = 'USA', country = 'US' WHERE id = $1`, u.ID)
 	r := f.user(u, "PUT", "/api/v1/compliance/kyc", map[string]any{"address": addr, "country": "bj"})
 	if r.Status != 200 || r.Code() != "KYC_DATA_SAVED" || fmt.Sprint(r.Data()["missing"]) != "[identity_document proof_of_address selfie]" {
 		t.Fatalf("prefilled save: %d %s", r.Status, r.Body)

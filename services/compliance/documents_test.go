@@ -48,7 +48,7 @@ func (f *fixture) upload(u testkit.User, kind, name, ctype string, data []byte, 
 // objects lists the stored compliance objects.
 func (f *fixture) objects() []string {
 	f.T.Helper()
-	keys, err := f.App.Storage.List(context.Background(), "compliance/")
+	keys, err := f.Storage().List(context.Background(), "compliance/")
 	if err != nil {
 		f.T.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestDocumentTypeByContent(t *testing.T) {
 			}
 		}
 	}
-	if n := f.count("SELECT count(*) FROM compliance_documents d JOIN compliance_cases c ON c.id = d.case_id WHERE c.user_id = $1", u.ID); n != 0 || len(f.objects()) != 0 {
+	if n := f.Count("SELECT count(*) FROM compliance_documents d JOIN compliance_cases c ON c.id = d.case_id WHERE c.user_id = $1", u.ID); n != 0 || len(f.objects()) != 0 {
 		t.Fatalf("refused documents left %d rows and objects %v", n, f.objects())
 	}
 	// A document of the other case kind is refused before anything is stored.
@@ -148,11 +148,11 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 		t.Fatalf("upload after submit: %d %s", r.Status, r.Body)
 	}
 	// Accepted documents claimed their upload guards; nothing is left for the deletions worker.
-	if n := f.count("SELECT count(*) FROM storage_deletions WHERE key LIKE $1", fmt.Sprintf("compliance/user_%d/%%", u.ID)); n != 0 {
+	if n := f.Count("SELECT count(*) FROM storage_deletions WHERE key LIKE $1", fmt.Sprintf("compliance/user_%d/%%", u.ID)); n != 0 {
 		t.Fatalf("%d storage deletions queued", n)
 	}
 	id := int64(0)
-	_ = f.App.Store.Pool.QueryRow(context.Background(), "SELECT id FROM compliance_cases WHERE user_id = $1", u.ID).Scan(&id)
+	_ = f.QueryRow("SELECT id FROM compliance_cases WHERE user_id = $1", u.ID).Scan(&id)
 	d := f.internal("GET", fmt.Sprintf("/api/v1/internal/compliance/cases/%d", id), nil)
 	if d.Status != 200 || d.Data()["personal_data"].(map[string]any)["nationality"] != "BEN" || len(d.Data()["history"].([]any)) != 1 {
 		t.Fatalf("case: %d %s", d.Status, d.Body)

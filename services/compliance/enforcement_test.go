@@ -15,9 +15,9 @@ func TestSendingNeedsApprovedKYCAndNoRestriction(t *testing.T) {
 	f := newFixture(t)
 	alice := f.CreateUser(testkit.WithoutKYC(), testkit.WithLocale("en"))
 	bob := f.CreateUser()
-	aw, bw := f.wallet(alice, "EUR"), f.wallet(bob, "EUR")
-	f.deposit(aw, 10_000)
-	f.deposit(bw, 10_000)
+	aw, bw := f.Wallet(alice, "EUR"), f.Wallet(bob, "EUR")
+	f.Deposit(aw, 10_000, "EUR")
+	f.Deposit(bw, 10_000, "EUR")
 
 	for _, lang := range []string{"fr", "en"} {
 		r := f.send(alice, aw, bob.Username, 100, lang)
@@ -28,10 +28,10 @@ func TestSendingNeedsApprovedKYCAndNoRestriction(t *testing.T) {
 			t.Fatalf("the refusal is not a failed transaction: %s", r.Body)
 		}
 	}
-	if f.balance(aw) != 10_000 || f.balance(bw) != 10_000 {
+	if f.Balance(aw) != 10_000 || f.Balance(bw) != 10_000 {
 		t.Fatal("a refused transfer moved money")
 	}
-	if n := f.count("SELECT count(*) FROM ledger_transactions WHERE failure_code = 'KYC_REQUIRED'"); n != 2 {
+	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE failure_code = 'KYC_REQUIRED'"); n != 2 {
 		t.Fatalf("%d failed transactions recorded, want 2", n)
 	}
 
@@ -42,7 +42,7 @@ func TestSendingNeedsApprovedKYCAndNoRestriction(t *testing.T) {
 			t.Fatalf("%s: %d %s", a, r.Status, r.Body)
 		}
 	}
-	if n := f.count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'compliance_decision' AND locale = 'en'", alice.Email); n != 1 {
+	if n := f.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'compliance_decision' AND locale = 'en'", alice.Email); n != 1 {
 		t.Fatalf("%d decision e-mails in the user's language, want 1", n)
 	}
 	if r := f.send(alice, aw, bob.Username, 100); r.Status != 201 {
@@ -69,7 +69,7 @@ func TestSendingNeedsApprovedKYCAndNoRestriction(t *testing.T) {
 	if ov.Data()["can_send"] != false || len(rs) != 1 || rs[0].(map[string]any)["reason"] != nil {
 		t.Fatalf("overview of a restricted user (no reason shown): %s", ov.Body)
 	}
-	if n := f.count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'account_restricted'", alice.Email); n != 1 {
+	if n := f.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'account_restricted'", alice.Email); n != 1 {
 		t.Fatal("no restriction e-mail")
 	}
 	lift := fmt.Sprintf("/api/v1/internal/compliance/users/%d/restrictions/%d/lift", alice.ID, rid)
@@ -82,10 +82,10 @@ func TestSendingNeedsApprovedKYCAndNoRestriction(t *testing.T) {
 	if r := f.send(alice, aw, bob.Username, 100); r.Status != 201 {
 		t.Fatalf("after lifting: %d %s", r.Status, r.Body)
 	}
-	if f.balance(aw) != 10_000-200+700 {
-		t.Fatalf("sender balance %d", f.balance(aw))
+	if f.Balance(aw) != 10_000-200+700 {
+		t.Fatalf("sender balance %d", f.Balance(aw))
 	}
-	f.invariants()
+	f.Invariants()
 }
 
 // A business account sends under its KYB, not a KYC.
@@ -96,9 +96,9 @@ func TestBusinessAccountNeedsKYB(t *testing.T) {
 	if r := f.user(biz, "PUT", "/api/v1/compliance/account-type", map[string]any{"account_type": "business"}); r.Status != 200 || r.Data()["required_case"] != "kyb" {
 		t.Fatalf("account type: %d %s", r.Status, r.Body)
 	}
-	bw := f.wallet(biz, "EUR")
-	f.wallet(bob, "EUR")
-	f.deposit(bw, 1000)
+	bw := f.Wallet(biz, "EUR")
+	f.Wallet(bob, "EUR")
+	f.Deposit(bw, 1000, "EUR")
 	f.caseInStatus(biz.ID, "kyc", "approved") // a KYC does not count for a business
 	if r := f.send(biz, bw, bob.Username, 10); r.Status != 403 || r.Code() != "KYC_REQUIRED" {
 		t.Fatalf("business without KYB: %d %s", r.Status, r.Body)

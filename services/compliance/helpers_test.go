@@ -1,7 +1,6 @@
 package compliance_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"testing"
@@ -15,18 +14,12 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 
 // fixture is a running server with an internal key holding every compliance and ledger scope.
 type fixture struct {
-	*testkit.Env
-	key string
+	*testkit.Money
 }
 
 func newFixture(t testing.TB, adjust ...func(*config.Config)) *fixture {
-	env := testkit.New(t, adjust...)
-	key, err := env.App.InternalKeys.Create(context.Background(), "ops-"+randHex(4),
-		[]string{"compliance:*", ledger.ScopeDeposit, ledger.ScopeWithdraw, ledger.ScopeAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{Env: env, key: key}
+	return &fixture{Money: testkit.NewMoney(testkit.New(t, adjust...),
+		"compliance:*", ledger.ScopeDeposit, ledger.ScopeWithdraw, ledger.ScopeAdmin)}
 }
 
 func randHex(n int) string {
@@ -38,7 +31,7 @@ func randHex(n int) string {
 // internal calls the internal API with the fixture's key.
 func (f *fixture) internal(method, path string, body any, lang ...string) *testkit.Resp {
 	f.T.Helper()
-	h := map[string]string{"X-Internal-Key": f.key}
+	h := map[string]string{"X-Internal-Key": f.Key}
 	if len(lang) > 0 {
 		h["X-App-Locale"] = lang[0]
 	}
@@ -55,31 +48,11 @@ func (f *fixture) user(u testkit.User, method, path string, body any, lang ...st
 	return f.Do(testkit.Req{Method: method, Path: path, JSON: body, Token: u.Token, Headers: h})
 }
 
-// exec runs SQL straight on the database (test set-up only).
-func (f *fixture) exec(sql string, args ...any) {
-	f.T.Helper()
-	if _, err := f.App.Store.Pool.Exec(context.Background(), sql, args...); err != nil {
-		f.T.Fatal(err)
-	}
-}
-
-// count runs a count(*) query.
-func (f *fixture) count(sql string, args ...any) int {
-	f.T.Helper()
-	var n int
-	if err := f.App.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		f.T.Fatal(err)
-	}
-	return n
-}
-
 // str runs a query returning one text value.
 func (f *fixture) str(sql string, args ...any) string {
 	f.T.Helper()
 	var s string
-	if err := f.App.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&s); err != nil {
-		f.T.Fatal(err)
-	}
+	f.Scan(sql, args, &s)
 	return s
 }
 
@@ -88,12 +61,9 @@ func (f *fixture) str(sql string, args ...any) string {
 func (f *fixture) caseInStatus(userID int64, kind, status string) int64 {
 	f.T.Helper()
 	var id int64
-	err := f.App.Store.Pool.QueryRow(context.Background(), `
+	f.Scan(`
 		INSERT INTO compliance_cases (user_id, kind, status, created_at, updated_at) VALUES ($1, $2, $3, now(), now())
-		ON CONFLICT (user_id, kind) DO UPDATE SET status = EXCLUDED.status RETURNING id`, userID, kind, status).Scan(&id)
-	if err != nil {
-		f.T.Fatal(err)
-	}
+		ON CONFLICT (user_id, kind) DO UPDATE SET status = EXCLUDED.status RETURNING id`, []any{userID, kind, status}, &id)
 	return id
 }
 
@@ -101,10 +71,10 @@ func (f *fixture) caseInStatus(userID int64, kind, status string) int64 {
 // (rows only: the state-machine tests do not need the objects).
 func (f *fixture) completeKYC(caseID int64) {
 	f.T.Helper()
-	f.exec(`INSERT INTO compliance_kyc_data (case_id, first_name, last_name, birth_date, nationality, country, address_line1, city, postal_code, updated_at)
+	f.ExecSQL(`INSERT INTO compliance_kyc_data (case_id, first_name, last_name, birth_date, nationality, country, address_line1, city, postal_code, updated_at)
 		VALUES ($1, 'Ada', 'Lovelace', '1990-12-10', 'BEN', 'BJ', '1 rue X', 'Cotonou', '01BP1', now()) ON CONFLICT DO NOTHING`, caseID)
 	for _, k := range []string{"identity_document", "proof_of_address", "selfie"} {
-		f.exec(`INSERT INTO compliance_documents (case_id, kind, storage_key, sha256, mime_type, size_bytes, created_at)
+		f.ExecSQL(`INSERT INTO compliance_documents (case_id, kind, storage_key, sha256, mime_type, size_bytes, created_at)
 			VALUES ($1, $2, $3, decode(repeat('ab', 32), 'hex'), 'application/pdf', 10, now())`, caseID, k, "test/"+randHex(8))
 	}
 }

@@ -20,11 +20,11 @@ func paddedPDF(n int) []byte {
 // guarded or queued object behind.
 func (f *fixture) stored(u testkit.User, want int) {
 	f.T.Helper()
-	rows := f.count("SELECT count(*) FROM compliance_documents d JOIN compliance_cases c ON c.id = d.case_id WHERE c.user_id = $1", u.ID)
+	rows := f.Count("SELECT count(*) FROM compliance_documents d JOIN compliance_cases c ON c.id = d.case_id WHERE c.user_id = $1", u.ID)
 	if objs := f.objects(); rows != want || len(objs) != want {
 		f.T.Fatalf("want %d documents, got %d rows and objects %v", want, rows, objs)
 	}
-	if n := f.count("SELECT count(*) FROM storage_deletions"); n != 0 {
+	if n := f.Count("SELECT count(*) FROM storage_deletions"); n != 0 {
 		f.T.Fatalf("%d storage deletions left", n)
 	}
 }

@@ -73,7 +73,7 @@ func TestTransitionsThroughTheAPI(t *testing.T) {
 				}
 				want := designMoves[[2]string{from, a.to}]
 				status := f.str("SELECT status FROM compliance_cases WHERE id = $1", id)
-				hist := f.count("SELECT count(*) FROM compliance_case_history WHERE case_id = $1", id)
+				hist := f.Count("SELECT count(*) FROM compliance_case_history WHERE case_id = $1", id)
 				if !want {
 					if r.Status != 409 || r.Code() != "INVALID_STATE_TRANSITION" {
 						t.Fatalf("want 409 INVALID_STATE_TRANSITION, got %d %s", r.Status, r.Body)
@@ -90,7 +90,7 @@ func TestTransitionsThroughTheAPI(t *testing.T) {
 				if a.user != (actorType == "user") {
 					t.Fatalf("actor_type %s for %s", actorType, a.name)
 				}
-				if f.count(`SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = $2`, u.ID, "compliance.kyc."+a.to) != 1 {
+				if f.Count(`SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = $2`, u.ID, "compliance.kyc."+a.to) != 1 {
 					t.Fatal("no audit event for the move")
 				}
 			})

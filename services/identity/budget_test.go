@@ -78,21 +78,21 @@ func TestLoginBudgetPerAccountWhateverTheAddress(t *testing.T) {
 		t.Fatalf("right password during the lock: %d %s", r.Status, r.Body)
 	}
 	// Refused attempts never reached the password check: ten failures audited per e-mail.
-	if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE action = 'auth.login.failed' AND details->>'email' = ANY($1)`,
+	if n := env.Count(`SELECT count(*) FROM audit_events WHERE action = 'auth.login.failed' AND details->>'email' = ANY($1)`,
 		[]string{u.Email, "nobody-budget@example.com"}); n != 20 {
 		t.Fatalf("%d password checks, want 10 per e-mail", n)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE user_id = $1`, u.ID); n != 0 {
+	if n := env.Count(`SELECT count(*) FROM access_tokens WHERE user_id = $1`, u.ID); n != 0 {
 		t.Fatal("token issued during the lock")
 	}
 	// One security e-mail, in the owner's language, for the window.
 	if m := mb.Next(u.Email); m.Subject != "Too many wrong passwords on your Flowxi account" {
 		t.Fatalf("security e-mail %q", m.Subject)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM mail_outbox WHERE template = 'login_locked' AND to_address = $1`, u.Email); n != 1 {
+	if n := env.Count(`SELECT count(*) FROM mail_outbox WHERE template = 'login_locked' AND to_address = $1`, u.Email); n != 1 {
 		t.Fatalf("%d security e-mails, want one per window", n)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM mail_outbox WHERE template = 'login_locked'`); n != 1 {
+	if n := env.Count(`SELECT count(*) FROM mail_outbox WHERE template = 'login_locked'`); n != 1 {
 		t.Fatalf("%d security e-mails in all (an unknown e-mail has nobody to tell)", n)
 	}
 	// The window slides on the server clock.

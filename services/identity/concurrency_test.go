@@ -49,10 +49,10 @@ func TestConcurrentLoginsSameDeviceLeaveOneToken(t *testing.T) {
 	u := env.CreateUser(testkit.WithoutToken())
 	toks := concurrentLogins(t, env, u, 50, func(int) string { return "shared-device" })
 
-	if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE user_id = $1`, u.ID); n != 50 {
+	if n := env.Count(`SELECT count(*) FROM access_tokens WHERE user_id = $1`, u.ID); n != 50 {
 		t.Fatalf("%d token rows, want 50 (49 revoked + 1 live)", n)
 	}
-	live := queryInt(env, `SELECT id FROM access_tokens WHERE user_id = $1 AND device_id = 'shared-device' AND revoked_at IS NULL`, u.ID)
+	live := env.Count(`SELECT id FROM access_tokens WHERE user_id = $1 AND device_id = 'shared-device' AND revoked_at IS NULL`, u.ID)
 	valid := 0
 	for _, tok := range toks {
 		r := devices(env, tok)
@@ -73,7 +73,7 @@ func TestConcurrentLoginsSameDeviceLeaveOneToken(t *testing.T) {
 	if valid != 1 {
 		t.Fatalf("%d valid tokens, want exactly 1", valid)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'new_device'`, u.Email); n != 1 {
+	if n := env.Count(`SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'new_device'`, u.Email); n != 1 {
 		t.Fatalf("%d new-device e-mails, want 1", n)
 	}
 }
@@ -82,7 +82,7 @@ func TestConcurrentLoginsDifferentDevices(t *testing.T) {
 	env := testkit.New(t, raisedLimits)
 	u := env.CreateUser(testkit.WithoutToken())
 	toks := concurrentLogins(t, env, u, 50, func(i int) string { return "device-" + strconv.Itoa(i) })
-	if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE user_id = $1 AND revoked_at IS NULL`, u.ID); n != 50 {
+	if n := env.Count(`SELECT count(*) FROM access_tokens WHERE user_id = $1 AND revoked_at IS NULL`, u.ID); n != 50 {
 		t.Fatalf("%d live tokens, want 50", n)
 	}
 	for i, tok := range toks {
@@ -94,7 +94,7 @@ func TestConcurrentLoginsDifferentDevices(t *testing.T) {
 	if list, _ := r.JSON["data"].([]any); len(list) != 50 {
 		t.Fatalf("%d devices listed", len(list))
 	}
-	if n := queryInt(env, `SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'new_device'`, u.Email); n != 50 {
+	if n := env.Count(`SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'new_device'`, u.Email); n != 50 {
 		t.Fatalf("%d new-device e-mails, want 50", n)
 	}
 }

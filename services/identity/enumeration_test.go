@@ -20,10 +20,10 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 	blocked := env.CreateUser(testkit.WithoutToken())
 	closed := env.CreateUser(testkit.WithoutToken())
 	noPassword := env.CreateUser(testkit.WithoutToken())
-	exec(env, `UPDATE users SET status = 'pending' WHERE id = $1`, pending.ID)
-	exec(env, `UPDATE users SET status = 'blocked' WHERE id = $1`, blocked.ID)
-	exec(env, `UPDATE users SET status = 'closed' WHERE id = $1`, closed.ID)
-	exec(env, `UPDATE users SET status = 'pending', password_hash = NULL WHERE id = $1`, noPassword.ID)
+	env.SetUserStatus(pending.ID, "pending")
+	env.SetUserStatus(blocked.ID, "blocked")
+	env.SetUserStatus(closed.ID, "closed")
+	env.ExecSQL(`UPDATE users SET status = 'pending', password_hash = NULL WHERE id = $1`, noPassword.ID)
 	cases := []struct{ name, email, password string }{
 		{"unknown email", "nobody-here@example.com", wrong.Password},
 		{"wrong password", wrong.Email, "Wr0ng-Password!"},
@@ -64,18 +64,18 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 	}
 	// No token for anybody; one failure audit per attempt, none carrying the password, and the
 	// unknown e-mail's without a user id.
-	if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE user_id = ANY($1)`, []int64{wrong.ID, pending.ID, blocked.ID, closed.ID, noPassword.ID}); n != 0 {
+	if n := env.Count(`SELECT count(*) FROM access_tokens WHERE user_id = ANY($1)`, []int64{wrong.ID, pending.ID, blocked.ID, closed.ID, noPassword.ID}); n != 0 {
 		t.Fatalf("%d tokens issued", n)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE action = 'auth.login.failed' AND user_id IS NULL AND details->>'email' = 'nobody-here@example.com'`); n != 2 {
+	if n := env.Count(`SELECT count(*) FROM audit_events WHERE action = 'auth.login.failed' AND user_id IS NULL AND details->>'email' = 'nobody-here@example.com'`); n != 2 {
 		t.Fatalf("unknown-email audit events %d", n)
 	}
 	for _, u := range []testkit.User{wrong, pending, blocked, closed, noPassword} {
-		if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE action = 'auth.login.failed' AND user_id = $1`, u.ID); n != 2 {
+		if n := env.Count(`SELECT count(*) FROM audit_events WHERE action = 'auth.login.failed' AND user_id = $1`, u.ID); n != 2 {
 			t.Fatalf("user %d audit events %d", u.ID, n)
 		}
 	}
-	if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE position($1 in details::text) > 0 OR position('Wr0ng-Password!' in details::text) > 0`, wrong.Password); n != 0 {
+	if n := env.Count(`SELECT count(*) FROM audit_events WHERE position($1 in details::text) > 0 OR position('Wr0ng-Password!' in details::text) > 0`, wrong.Password); n != 0 {
 		t.Fatalf("%d audit events contain a password", n)
 	}
 }
@@ -101,10 +101,10 @@ func TestLoginRateLimits(t *testing.T) {
 			t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
 		}
 	}
-	if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE action LIKE 'auth.login.%' AND user_id = $1`, u.ID); n != 5 {
+	if n := env.Count(`SELECT count(*) FROM audit_events WHERE action LIKE 'auth.login.%' AND user_id = $1`, u.ID); n != 5 {
 		t.Fatalf("%d password checks, want 5 (refused attempts must not reach the check)", n)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE user_id = $1`, u.ID); n != 0 {
+	if n := env.Count(`SELECT count(*) FROM access_tokens WHERE user_id = $1`, u.ID); n != 0 {
 		t.Fatalf("token issued while rate limited")
 	}
 	// Unknown e-mails are counted the same way.

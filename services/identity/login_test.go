@@ -33,11 +33,11 @@ func TestLoginIssuesDeviceToken(t *testing.T) {
 			t.Fatalf("token format %q", tok)
 		}
 		// Only the SHA-256 of the secret is stored, with the device metadata.
-		if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE id = $1 AND user_id = $2 AND device_id = 'phone-1'
+		if n := env.Count(`SELECT count(*) FROM access_tokens WHERE id = $1 AND user_id = $2 AND device_id = 'phone-1'
 			AND country = 'BJ' AND ip = '127.0.0.1' AND secret_hash = sha256(convert_to($3, 'UTF8')) AND revoked_at IS NULL`, id, u.ID, secret); n != 1 {
 			t.Fatalf("token row not found for %s", id)
 		}
-		if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE position($1 in encode(secret_hash, 'escape')) > 0`, secret); n != 0 {
+		if n := env.Count(`SELECT count(*) FROM access_tokens WHERE position($1 in encode(secret_hash, 'escape')) > 0`, secret); n != 0 {
 			t.Fatal("secret stored in clear")
 		}
 		if r := devices(env, tok); r.Status != 200 {
@@ -45,15 +45,15 @@ func TestLoginIssuesDeviceToken(t *testing.T) {
 		}
 	}
 	// Same device twice: one live token, the first one revoked.
-	if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE user_id = $1 AND revoked_at IS NULL`, u.ID); n != 1 {
+	if n := env.Count(`SELECT count(*) FROM access_tokens WHERE user_id = $1 AND revoked_at IS NULL`, u.ID); n != 1 {
 		t.Fatalf("live tokens %d", n)
 	}
 	// One new-device e-mail (first login from phone-1 only), in the header's language of that request.
-	if n := queryInt(env, `SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'new_device' AND locale = 'fr'
+	if n := env.Count(`SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'new_device' AND locale = 'fr'
 		AND subject = 'Nouvelle connexion à votre compte Flowxi'`, u.Email); n != 1 {
 		t.Fatalf("new-device mails %d", n)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.login.succeeded'`, u.ID); n != 2 {
+	if n := env.Count(`SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.login.succeeded'`, u.ID); n != 2 {
 		t.Fatalf("success audit events %d", n)
 	}
 }
@@ -61,7 +61,7 @@ func TestLoginIssuesDeviceToken(t *testing.T) {
 func TestLoginWith2FAReturnsChallenge(t *testing.T) {
 	env := testkit.New(t)
 	u := env.CreateUser(testkit.WithoutToken())
-	exec(env, `UPDATE users SET twofa_enabled = true WHERE id = $1`, u.ID)
+	env.ExecSQL(`UPDATE users SET twofa_enabled = true WHERE id = $1`, u.ID)
 	r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: loginBody(u.Email, u.Password, "tab-9"),
 		Headers: map[string]string{"User-Agent": "FlowxiApp/1.0", "X-App-Locale": "en"}})
 	if r.Status != 200 || r.Code() != "MFA_REQUIRED" || r.Message() != "Two-factor verification required." {
@@ -75,21 +75,21 @@ func TestLoginWith2FAReturnsChallenge(t *testing.T) {
 	if err != nil {
 		t.Fatalf("challenge_id: %v", err)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE user_id = $1`, u.ID); n != 0 {
+	if n := env.Count(`SELECT count(*) FROM access_tokens WHERE user_id = $1`, u.ID); n != 0 {
 		t.Fatalf("%d tokens issued for a 2FA user", n)
 	}
-	ch, err := challenge.New(env.App.Cache).Get(context.Background(), id.String(), env.Clock.Now())
+	ch, err := challenge.New(env.Cache()).Get(context.Background(), id.String(), env.Clock.Now())
 	if err != nil {
 		t.Fatalf("challenge not stored: %v", err)
 	}
 	if ch.UserID != u.ID || ch.IP != "127.0.0.1" || ch.UserAgent != "FlowxiApp/1.0" || ch.DeviceID != "tab-9" || ch.DeviceType != "ios" || ch.DeviceName != "iPhone tab-9" {
 		t.Fatalf("challenge binding %+v", ch)
 	}
-	ttl := env.App.Cache.R.TTL(context.Background(), env.Cfg.RedisPrefix+"challenge:{"+id.String()+"}").Val()
+	ttl := env.Redis().TTL(context.Background(), env.Cfg.RedisPrefix+"challenge:{"+id.String()+"}").Val()
 	if ttl <= 290e9 || ttl > 300e9 {
 		t.Fatalf("challenge TTL %v", ttl)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.login.mfa_required'`, u.ID); n != 1 {
+	if n := env.Count(`SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.login.mfa_required'`, u.ID); n != 1 {
 		t.Fatalf("audit %d", n)
 	}
 	// A wrong password for a 2FA user is the usual 401 and creates no challenge.
@@ -105,10 +105,10 @@ func TestLoginUpgradesOldHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec(env, `UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, old)
+	env.ExecSQL(`UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, old)
 	stored := func() string {
 		var h string
-		if err := env.App.Store.Pool.QueryRow(context.Background(), `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&h); err != nil {
+		if err := env.QueryRow(`SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&h); err != nil {
 			t.Fatal(err)
 		}
 		return h
@@ -126,7 +126,7 @@ func TestLoginUpgradesOldHash(t *testing.T) {
 
 func TestLoginValidation(t *testing.T) {
 	env := testkit.New(t)
-	before := queryInt(env, `SELECT count(*) FROM audit_events WHERE action LIKE 'auth.login%'`)
+	before := env.Count(`SELECT count(*) FROM audit_events WHERE action LIKE 'auth.login%'`)
 	full := loginBody("ada@example.com", "secret-password", "d1")
 	for _, field := range []string{"email", "password", "device_id", "device_type", "device_name"} {
 		body := map[string]any{}
@@ -147,7 +147,7 @@ func TestLoginValidation(t *testing.T) {
 		t.Fatalf("long device_id: %d %s", r.Status, r.Body)
 	}
 	// Nothing was attempted: no audit event.
-	if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE action LIKE 'auth.login%'`); n != before {
+	if n := env.Count(`SELECT count(*) FROM audit_events WHERE action LIKE 'auth.login%'`); n != before {
 		t.Fatalf("%d audit events for invalid requests", n-before)
 	}
 }

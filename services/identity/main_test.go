@@ -1,7 +1,6 @@
 package identity_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/flowxi/backend/testkit"
@@ -42,22 +41,4 @@ func mustLogin(env *testkit.Env, email, password, device string) string {
 func devices(env *testkit.Env, token string) *testkit.Resp {
 	env.T.Helper()
 	return env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/devices", Token: token})
-}
-
-// queryInt runs a SQL query returning one integer.
-func queryInt(env *testkit.Env, sql string, args ...any) int {
-	env.T.Helper()
-	var n int
-	if err := env.App.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		env.T.Fatalf("%s: %v", sql, err)
-	}
-	return n
-}
-
-// exec runs a SQL statement.
-func exec(env *testkit.Env, sql string, args ...any) {
-	env.T.Helper()
-	if _, err := env.App.Store.Pool.Exec(context.Background(), sql, args...); err != nil {
-		env.T.Fatalf("%s: %v", sql, err)
-	}
 }

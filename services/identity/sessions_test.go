@@ -43,8 +43,8 @@ func TestDevicesListAndLogouts(t *testing.T) {
 	c := mustLogin(env, u.Email, u.Password, "C")
 	// A legacy token without a device is valid but never listed.
 	var legacy string
-	err := env.App.Store.Tx(context.Background(), func(q *db.Queries) (err error) {
-		legacy, _, err = env.App.Tokens.Issue(context.Background(), q, u.ID, tokens.Device{})
+	err := env.Store().Tx(context.Background(), func(q *db.Queries) (err error) {
+		legacy, _, err = env.Tokens().Issue(context.Background(), q, u.ID, tokens.Device{})
 		return err
 	})
 	if err != nil {
@@ -73,7 +73,7 @@ func TestDevicesListAndLogouts(t *testing.T) {
 			t.Fatalf("unknown device: %d %s", r.Status, r.Body)
 		}
 	}
-	grants := stepup.New(env.App.Cache)
+	grants := stepup.New(env.Cache())
 	bID, _ := strconv.ParseInt(b[:strings.IndexByte(b, '|')], 10, 64)
 	if err := grants.Grant(context.Background(), bID); err != nil {
 		t.Fatal(err)
@@ -120,7 +120,7 @@ func TestDevicesListAndLogouts(t *testing.T) {
 		t.Fatalf("after logout-others: %v", ids)
 	}
 	for action, want := range map[string]int{"auth.device.revoked": 1, "auth.logout": 1, "auth.logout_others": 1} {
-		if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = $2`, u.ID, action); n != want {
+		if n := env.Count(`SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = $2`, u.ID, action); n != want {
 			t.Fatalf("%s audit events %d", action, n)
 		}
 	}

@@ -24,13 +24,13 @@ func TestLoginRecordsTheAttemptEvenWhenIssuingFails(t *testing.T) {
 	if r.Status != 500 || r.Code() != "SERVER_ERROR" {
 		t.Fatalf("right password, refused token: %d %s", r.Status, r.Body)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = 'refused'`, u.ID); n != 0 {
+	if n := env.Count(`SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = 'refused'`, u.ID); n != 0 {
 		t.Fatal("a token was stored")
 	}
-	if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.login.failed'`, u.ID); n != 1 {
+	if n := env.Count(`SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.login.failed'`, u.ID); n != 1 {
 		t.Fatalf("%d failure rows", n)
 	}
-	if n := queryInt(env, `SELECT count(*) FROM audit_events WHERE user_id = $1 AND action LIKE 'auth.login.%' AND action <> 'auth.login.failed' AND details->>'device_id' = 'refused'`, u.ID); n != 1 {
+	if n := env.Count(`SELECT count(*) FROM audit_events WHERE user_id = $1 AND action LIKE 'auth.login.%' AND action <> 'auth.login.failed' AND details->>'device_id' = 'refused'`, u.ID); n != 1 {
 		t.Fatalf("%d rows for the right password whose token failed, want 1", n)
 	}
 	ev := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/me/security-events", Token: u.Token, Headers: map[string]string{"X-App-Locale": "en"}})

@@ -13,14 +13,14 @@ import (
 func TestCheckReportsOrphansAndAccountsCannotBeDeleted(t *testing.T) {
 	f := newFixture(t)
 	ada, bob := f.CreateUser(), f.CreateUser()
-	wa, wb := f.wallet(ada, "EUR"), f.wallet(bob, "EUR")
-	f.deposit(wa, 5_000, "EUR")
+	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
+	f.Deposit(wa, 5_000, "EUR")
 	if r := f.transfer(ada, randKey(), body(wa, bob.Username, 1_000, "EUR")); r.Status != 201 {
 		t.Fatalf("transfer: %d %s", r.Status, r.Body)
 	}
 	f.invariants()
 	ctx := context.Background()
-	pool := f.App.Store.Pool
+	pool := f.DB()
 	// The package database is shared by the package's tests (run one after another): remove the
 	// planted rows afterwards, with triggers off as only a superuser can.
 	t.Cleanup(func() {
@@ -76,7 +76,7 @@ func TestCheckReportsOrphansAndAccountsCannotBeDeleted(t *testing.T) {
 
 func checkViolations(t *testing.T, f *fixture) string {
 	t.Helper()
-	r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/internal/ledger/check", Headers: map[string]string{"X-Internal-Key": f.key}})
+	r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/internal/ledger/check", Headers: map[string]string{"X-Internal-Key": f.Key}})
 	if r.Status != 200 || r.Data()["ok"] != false {
 		t.Fatalf("check endpoint should report violations: %d %s", r.Status, r.Body)
 	}

@@ -12,8 +12,8 @@ import (
 func TestConcurrentSameKey(t *testing.T) {
 	f := newFixture(t)
 	ada, bob := f.CreateUser(), f.CreateUser()
-	wa, wb := f.wallet(ada, "EUR"), f.wallet(bob, "EUR")
-	f.deposit(wa, 10_000, "EUR")
+	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
+	f.Deposit(wa, 10_000, "EUR")
 	key := randKey()
 	var wg sync.WaitGroup
 	res := make([]*testkit.Resp, 20)
@@ -39,8 +39,8 @@ func TestConcurrentSameKey(t *testing.T) {
 	if created == 0 || len(ids) != 1 {
 		t.Fatalf("%d created answers for %d transactions", created, len(ids))
 	}
-	if f.balance(wa) != 9_300 || f.balance(wb) != 700 || f.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'transfer' AND from_account_id = $1", wa) != 1 {
-		t.Fatalf("more than one movement: %d %d", f.balance(wa), f.balance(wb))
+	if f.Balance(wa) != 9_300 || f.Balance(wb) != 700 || f.Count("SELECT count(*) FROM ledger_transactions WHERE kind = 'transfer' AND from_account_id = $1", wa) != 1 {
+		t.Fatalf("more than one movement: %d %d", f.Balance(wa), f.Balance(wb))
 	}
 	f.invariants()
 }
@@ -54,11 +54,11 @@ func TestRingAndHotAccount(t *testing.T) {
 	wallets := make([]int64, n)
 	for i := range users {
 		users[i] = f.CreateUser()
-		wallets[i] = f.wallet(users[i], "XOF")
-		f.deposit(wallets[i], 100_000, "XOF")
+		wallets[i] = f.Wallet(users[i], "XOF")
+		f.Deposit(wallets[i], 100_000, "XOF")
 	}
 	hot := f.CreateUser()
-	hw := f.wallet(hot, "XOF")
+	hw := f.Wallet(hot, "XOF")
 	var wg sync.WaitGroup
 	errs := make(chan string, 2*n*rounds)
 	for r := 0; r < rounds; r++ {
@@ -88,11 +88,11 @@ func TestRingAndHotAccount(t *testing.T) {
 	for i := range users {
 		prev := (i + n - 1) % n
 		want := int64(100_000) - rounds*int64(100+i) + rounds*int64(100+prev) - rounds*7
-		if got := f.balance(wallets[i]); got != want {
+		if got := f.Balance(wallets[i]); got != want {
 			t.Errorf("user %d: balance %d, want %d", i, got, want)
 		}
 	}
-	if got := f.balance(hw); got != n*rounds*7 {
+	if got := f.Balance(hw); got != n*rounds*7 {
 		t.Errorf("hot account: %d, want %d", got, n*rounds*7)
 	}
 	f.invariants()

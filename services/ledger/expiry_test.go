@@ -32,7 +32,7 @@ func TestHoldExpiry(t *testing.T) {
 	if s.Status != 409 || s.Code() != "HOLD_EXPIRED" || s.Data()["status"] != "pending" || num(s.Data()["id"]) != id {
 		t.Fatalf("settle after expiry: %d %s", s.Status, s.Body)
 	}
-	if w := f.walletView(ada, wa); f.balance(wa) != 1_000 || num(w["pending"]) != 600 {
+	if w := f.walletView(ada, wa); f.Balance(wa) != 1_000 || num(w["pending"]) != 600 {
 		t.Fatalf("a refused settle moved money: %v", w)
 	}
 
@@ -45,7 +45,7 @@ func TestHoldExpiry(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			_, errs[i] = f.App.Ledger.ExpireHolds(context.Background())
+			_, errs[i] = f.Ledger().ExpireHolds(context.Background())
 		}(i)
 	}
 	close(start)
@@ -55,23 +55,23 @@ func TestHoldExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := f.count("SELECT count(*) FROM audit_events WHERE action = 'ledger.hold.expired' AND subject_id = $1", itoa(id)); n != 1 {
+	if n := f.Count("SELECT count(*) FROM audit_events WHERE action = 'ledger.hold.expired' AND subject_id = $1", itoa(id)); n != 1 {
 		t.Fatalf("%d expiry audit events for one hold", n)
 	}
-	if n := f.count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND status = 'voided'", id); n != 1 {
+	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND status = 'voided'", id); n != 1 {
 		t.Fatal("the expired hold is not voided")
 	}
-	if w := f.walletView(ada, wa); f.balance(wa) != 1_000 || num(w["pending"]) != 0 || num(w["available_balance"]) != 1_000 {
+	if w := f.walletView(ada, wa); f.Balance(wa) != 1_000 || num(w["pending"]) != 0 || num(w["available_balance"]) != 1_000 {
 		t.Fatalf("after expiry: %v", w)
 	}
 	if daily, monthly := f.limits(ada, wa); num(daily["used"]) != 0 || num(monthly["used"]) != 0 {
 		t.Fatalf("the expired hold still counts: %v %v", daily, monthly)
 	}
 	// A third sweep finds nothing more to do for it.
-	if _, err := f.App.Ledger.ExpireHolds(context.Background()); err != nil {
+	if _, err := f.Ledger().ExpireHolds(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.count("SELECT count(*) FROM audit_events WHERE action = 'ledger.hold.expired' AND subject_id = $1", itoa(id)); n != 1 {
+	if n := f.Count("SELECT count(*) FROM audit_events WHERE action = 'ledger.hold.expired' AND subject_id = $1", itoa(id)); n != 1 {
 		t.Fatalf("%d expiry audit events after a third sweep", n)
 	}
 
@@ -81,8 +81,8 @@ func TestHoldExpiry(t *testing.T) {
 	if r := f.finishReq(id, "void"); r.Status != 409 || r.Code() != "HOLD_NOT_PENDING" {
 		t.Fatalf("void after the worker: %d %s", r.Status, r.Body)
 	}
-	if f.balance(wa) != 1_000 {
-		t.Fatalf("balance %d", f.balance(wa))
+	if f.Balance(wa) != 1_000 {
+		t.Fatalf("balance %d", f.Balance(wa))
 	}
 	f.invariants()
 }
@@ -104,17 +104,17 @@ func TestHoldExpiresIn(t *testing.T) {
 			t.Fatalf("expires_in %d: %d %s", in, r.Status, r.Body)
 		}
 	}
-	before := f.count("SELECT count(*) FROM ledger_transactions")
+	before := f.Count("SELECT count(*) FROM ledger_transactions")
 	for _, in := range []any{59, 2_592_001, 0, -60, 3600.5, "3600"} {
 		for _, lang := range []string{"fr", "en"} {
-			r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/holds", Headers: map[string]string{"X-Internal-Key": f.key, "Idempotency-Key": randKey(), "X-App-Locale": lang},
+			r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/holds", Headers: map[string]string{"X-Internal-Key": f.Key, "Idempotency-Key": randKey(), "X-App-Locale": lang},
 				JSON: map[string]any{"wallet_id": wa, "amount": 10, "currency": "EUR", "external_reference": "payout-" + randKey(), "expires_in": in}})
 			if r.Status != 422 || r.Code() != "VALIDATION_FAILED" || r.Errors()["expires_in"] == nil {
 				t.Fatalf("expires_in %v (%s): %d %s", in, lang, r.Status, r.Body)
 			}
 		}
 	}
-	if f.count("SELECT count(*) FROM ledger_transactions") != before {
+	if f.Count("SELECT count(*) FROM ledger_transactions") != before {
 		t.Fatal("an invalid hold wrote a transaction")
 	}
 	f.invariants()

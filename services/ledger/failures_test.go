@@ -1,7 +1,6 @@
 package ledger_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -13,22 +12,21 @@ import (
 // transaction in data (and appear in the sender's history); the others record nothing.
 func TestTransferFailureCodes(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
 	ada, bob, carl := f.CreateUser(), f.CreateUser(), f.CreateUser()
-	wa, wb := f.wallet(ada, "EUR"), f.wallet(bob, "EUR")
-	wbx := f.wallet(bob, "XOF")
-	wc := f.wallet(carl, "EUR")
-	f.deposit(wa, 1_000, "EUR")
-	f.deposit(wc, 1_000, "EUR")
-	if r := f.Do(testkit.Req{Method: "PUT", Path: "/api/v1/internal/wallets/" + itoa(wc) + "/status", Headers: map[string]string{"X-Internal-Key": f.key},
+	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
+	wbx := f.Wallet(bob, "XOF")
+	wc := f.Wallet(carl, "EUR")
+	f.Deposit(wa, 1_000, "EUR")
+	f.Deposit(wc, 1_000, "EUR")
+	if r := f.Do(testkit.Req{Method: "PUT", Path: "/api/v1/internal/wallets/" + itoa(wc) + "/status", Headers: map[string]string{"X-Internal-Key": f.Key},
 		JSON: map[string]any{"status": "frozen"}}); r.Status != 200 || r.Data()["status"] != "frozen" {
 		t.Fatalf("freeze: %d %s", r.Status, r.Body)
 	}
 	dave := f.CreateUser()
-	wd := f.wallet(dave, "EUR")
+	wd := f.Wallet(dave, "EUR")
 	erin := f.CreateUser() // only a XOF wallet
-	f.wallet(erin, "XOF")
-	if _, err := f.App.Store.Pool.Exec(ctx, "UPDATE users SET twofa_enabled = true WHERE id = $1", dave.ID); err != nil {
+	f.Wallet(erin, "XOF")
+	if err := f.TryExecSQL("UPDATE users SET twofa_enabled = true WHERE id = $1", dave.ID); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -58,7 +56,7 @@ func TestTransferFailureCodes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			msgs := map[string]string{}
 			for _, lang := range []string{"fr", "en"} {
-				before := f.count("SELECT count(*) FROM ledger_transactions")
+				before := f.Count("SELECT count(*) FROM ledger_transactions")
 				key := randKey()
 				r := f.transfer(tc.user, key, tc.body, lang)
 				if r.Status != tc.status || r.Code() != tc.code {
@@ -68,9 +66,9 @@ func TestTransferFailureCodes(t *testing.T) {
 					t.Fatalf("%s: message %q", lang, r.Message())
 				}
 				msgs[lang] = r.Message()
-				after := f.count("SELECT count(*) FROM ledger_transactions")
+				after := f.Count("SELECT count(*) FROM ledger_transactions")
 				if !tc.recorded {
-					if after != before || f.count("SELECT count(*) FROM idempotency_keys WHERE key = $1", key) != 0 {
+					if after != before || f.Count("SELECT count(*) FROM idempotency_keys WHERE key = $1", key) != 0 {
 						t.Fatalf("a refusal that records nothing wrote something")
 					}
 					continue
@@ -79,7 +77,7 @@ func TestTransferFailureCodes(t *testing.T) {
 				if after != before+1 || d["status"] != "failed" || d["failure_code"] != tc.code {
 					t.Fatalf("not recorded as failed: %s", r.Body)
 				}
-				if n := f.count(`SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.failed' AND subject_id = $1
+				if n := f.Count(`SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.failed' AND subject_id = $1
 					AND details->>'failure_code' = $2 AND details->>'amount' = $3`, itoa(num(d["id"])), tc.code, fmt.Sprint(tc.body["amount"])); n != 1 {
 					t.Fatalf("%d audit events for the failed transfer", n)
 				}
@@ -95,8 +93,8 @@ func TestTransferFailureCodes(t *testing.T) {
 		})
 	}
 	// Nothing moved; the failed transactions show in the sender's history with their code.
-	if f.balance(wa) != 1_000 || f.balance(wb) != 0 || f.balance(wc) != 1_000 {
-		t.Fatalf("balances moved: %d %d %d", f.balance(wa), f.balance(wb), f.balance(wc))
+	if f.Balance(wa) != 1_000 || f.Balance(wb) != 0 || f.Balance(wc) != 1_000 {
+		t.Fatalf("balances moved: %d %d %d", f.Balance(wa), f.Balance(wb), f.Balance(wc))
 	}
 	h := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wa) + "/transactions?limit=1", Token: ada.Token})
 	if it := h.Data()["items"].([]any)[0].(map[string]any); it["status"] != "failed" || it["failure_code"] == nil || it["balance_after"] != nil {
@@ -114,10 +112,10 @@ func TestTransferFailureCodes(t *testing.T) {
 func TestTransferValidation(t *testing.T) {
 	f := newFixture(t)
 	ada, bob := f.CreateUser(), f.CreateUser()
-	wa := f.wallet(ada, "EUR")
-	f.wallet(bob, "EUR")
-	f.deposit(wa, 1_000, "EUR")
-	before := f.count("SELECT count(*) FROM ledger_transactions")
+	wa := f.Wallet(ada, "EUR")
+	f.Wallet(bob, "EUR")
+	f.Deposit(wa, 1_000, "EUR")
+	before := f.Count("SELECT count(*) FROM ledger_transactions")
 	raw := func(amount string) []byte {
 		return []byte(`{"from_wallet_id":` + itoa(wa) + `,"to_username":"` + bob.Username + `","amount":` + amount + `,"currency":"EUR"}`)
 	}
@@ -165,7 +163,7 @@ func TestTransferValidation(t *testing.T) {
 	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/wallets", Token: ada.Token, JSON: map[string]any{"currency": "GBP"}}); r.Status != 422 || r.Errors()["currency"] == nil {
 		t.Fatalf("GBP wallet: %d %s", r.Status, r.Body)
 	}
-	if after := f.count("SELECT count(*) FROM ledger_transactions"); after != before {
+	if after := f.Count("SELECT count(*) FROM ledger_transactions"); after != before {
 		t.Fatalf("invalid requests wrote %d transactions", after-before)
 	}
 }

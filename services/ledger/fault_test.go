@@ -29,11 +29,11 @@ func TestKillServerMidLoad(t *testing.T) {
 	wallets := make([]int64, senders)
 	for i := range users {
 		users[i] = f.CreateUser()
-		wallets[i] = f.wallet(users[i], "XOF")
-		f.deposit(wallets[i], 1_000_000, "XOF")
+		wallets[i] = f.Wallet(users[i], "XOF")
+		f.Deposit(wallets[i], 1_000_000, "XOF")
 	}
 	sink := f.CreateUser()
-	sw := f.wallet(sink, "XOF")
+	sw := f.Wallet(sink, "XOF")
 
 	type request struct {
 		user   int
@@ -116,14 +116,14 @@ func TestKillServerMidLoad(t *testing.T) {
 				total += r.amount
 			}
 		}
-		if got := f.balance(wallets[i]); got != want {
+		if got := f.Balance(wallets[i]); got != want {
 			t.Errorf("sender %d: balance %d, want %d", i, got, want)
 		}
 	}
-	if got := f.balance(sw); got != total {
+	if got := f.Balance(sw); got != total {
 		t.Errorf("sink: %d, want %d", got, total)
 	}
-	if n := f.count("SELECT count(*) FROM ledger_transactions WHERE to_account_id = $1", sw); n != len(reqs) {
+	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE to_account_id = $1", sw); n != len(reqs) {
 		t.Errorf("%d transactions for %d requests", n, len(reqs))
 	}
 	f.invariants()

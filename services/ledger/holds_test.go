@@ -9,10 +9,10 @@ import (
 func TestWithdrawalHolds(t *testing.T) {
 	f := newFixture(t)
 	ada, bob := f.CreateUser(), f.CreateUser()
-	wa, wb := f.wallet(ada, "EUR"), f.wallet(bob, "EUR")
-	f.deposit(wa, 1_000, "EUR")
+	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
+	f.Deposit(wa, 1_000, "EUR")
 	internal := func(method, path, key string, body any) *testkit.Resp {
-		h := map[string]string{"X-Internal-Key": f.key}
+		h := map[string]string{"X-Internal-Key": f.Key}
 		if key != "" {
 			h["Idempotency-Key"] = key
 		}
@@ -53,32 +53,29 @@ func TestWithdrawalHolds(t *testing.T) {
 	if r := internal("POST", "/api/v1/internal/holds/999999/settle", randKey(), nil); r.Status != 404 || r.Code() != "HOLD_NOT_FOUND" {
 		t.Fatalf("unknown hold: %d %s", r.Status, r.Body)
 	}
-	if f.balance(wa) != 400 {
-		t.Fatalf("balance after settle: %d", f.balance(wa))
+	if f.Balance(wa) != 400 {
+		t.Fatalf("balance after settle: %d", f.Balance(wa))
 	}
 	h2 := hold(300)
 	v := internal("POST", "/api/v1/internal/holds/"+itoa(num(h2.Data()["id"]))+"/void", randKey(), nil)
-	if v.Status != 200 || v.Code() != "HOLD_VOIDED" || v.Data()["status"] != "voided" || f.balance(wa) != 400 {
+	if v.Status != 200 || v.Code() != "HOLD_VOIDED" || v.Data()["status"] != "voided" || f.Balance(wa) != 400 {
 		t.Fatalf("void: %d %s", v.Status, v.Body)
 	}
 	f.invariants()
 
 	// Scopes and keys: a key without the scope is 403, no key or a wrong one 401.
-	weak, err := f.App.InternalKeys.Create(t.Context(), "weak-"+randKey()[:6], []string{"ledger:read"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	weak := f.CreateInternalKey("weak-"+randKey()[:6], "ledger:read")
 	dep := map[string]any{"wallet_id": wb, "amount": 5, "currency": "EUR", "external_reference": "x"}
 	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/deposits", JSON: dep, Headers: map[string]string{"X-Internal-Key": weak, "Idempotency-Key": "k"}}); r.Status != 403 || r.Code() != "FORBIDDEN" {
 		t.Fatalf("scope: %d %s", r.Status, r.Body)
 	}
-	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/deposits", JSON: dep, Headers: map[string]string{"X-Internal-Key": f.key + "x", "Idempotency-Key": "k"}}); r.Status != 401 {
+	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/deposits", JSON: dep, Headers: map[string]string{"X-Internal-Key": f.Key + "x", "Idempotency-Key": "k"}}); r.Status != 401 {
 		t.Fatalf("bad key: %d %s", r.Status, r.Body)
 	}
 	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/internal/deposits", JSON: dep, Token: ada.Token, Headers: map[string]string{"Idempotency-Key": "k"}}); r.Status != 401 {
 		t.Fatalf("user token on the internal API: %d %s", r.Status, r.Body)
 	}
-	if f.count("SELECT count(*) FROM internal_keys WHERE key_hash = convert_to($1, 'UTF8')", f.key) != 0 {
+	if f.Count("SELECT count(*) FROM internal_keys WHERE key_hash = convert_to($1, 'UTF8')", f.Key) != 0 {
 		t.Fatal("internal key stored in clear")
 	}
 }

@@ -65,7 +65,7 @@ func (f *fixture) refusedByLimit(r *testkit.Resp, window string, limit, used int
 		!apiTime(f, d["resets_at"]).Equal(resets) {
 		f.T.Fatalf("want LIMIT_EXCEEDED (%s, limit %d, used %d, resets %v): %d %s", window, limit, used, resets, r.Status, r.Body)
 	}
-	if n := f.count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND status = 'failed' AND failure_code = 'LIMIT_EXCEEDED'", num(d["id"])); n != 1 {
+	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND status = 'failed' AND failure_code = 'LIMIT_EXCEEDED'", num(d["id"])); n != 1 {
 		f.T.Fatalf("refusal %v not recorded as failed", d["id"])
 	}
 }
@@ -91,14 +91,14 @@ func TestDailyLimitUnderConcurrentTransfers(t *testing.T) {
 	f := newLimitsFixture(t)
 	ada, wa := f.funded("EUR", 100_000)
 	bob := f.CreateUser()
-	wb := f.wallet(bob, "EUR")
+	wb := f.Wallet(bob, "EUR")
 	start := f.Clock.Now()
 	dayResets := start.Truncate(time.Hour).Add(24 * time.Hour)
 	res := make([]*testkit.Resp, 50)
 	inParallel(len(res), len(res), func(i int) { res[i] = f.transfer(ada, randKey(), body(wa, bob.Username, step, "EUR")) })
 	accepted := f.acceptedOrLimited(res, dayResets)
-	if accepted != 33 || f.balance(wb) != 33*step || f.balance(wa) != 100_000-33*step {
-		t.Fatalf("%d accepted; balances %d → %d", accepted, f.balance(wa), f.balance(wb))
+	if accepted != 33 || f.Balance(wb) != 33*step || f.Balance(wa) != 100_000-33*step {
+		t.Fatalf("%d accepted; balances %d → %d", accepted, f.Balance(wa), f.Balance(wb))
 	}
 	daily, monthly := f.limits(ada, wa)
 	f.window(daily, dailyLimit, 33*step, &dayResets)
@@ -135,7 +135,7 @@ func TestDailyLimitUnderConcurrentHoldsAndTransfers(t *testing.T) {
 	f := newLimitsFixture(t)
 	carl, wc := f.funded("EUR", 100_000)
 	bob := f.CreateUser()
-	wb := f.wallet(bob, "EUR")
+	wb := f.Wallet(bob, "EUR")
 	start := f.Clock.Now()
 	dayResets := start.Truncate(time.Hour).Add(24 * time.Hour)
 	res := make([]*testkit.Resp, 50)
@@ -156,9 +156,9 @@ func TestDailyLimitUnderConcurrentHoldsAndTransfers(t *testing.T) {
 	accepted := f.acceptedOrLimited(res, dayResets)
 	transfers := int64(accepted - len(holds))
 	w := f.walletView(carl, wc)
-	if accepted != 33 || len(holds) < 2 || f.balance(wb) != transfers*step || num(w["pending"]) != int64(len(holds))*step ||
+	if accepted != 33 || len(holds) < 2 || f.Balance(wb) != transfers*step || num(w["pending"]) != int64(len(holds))*step ||
 		num(w["available_balance"]) != 100_000-33*step {
-		t.Fatalf("%d accepted (%d holds): %v, recipient %d", accepted, len(holds), w, f.balance(wb))
+		t.Fatalf("%d accepted (%d holds): %v, recipient %d", accepted, len(holds), w, f.Balance(wb))
 	}
 	daily, _ := f.limits(carl, wc)
 	f.window(daily, dailyLimit, 33*step, &dayResets)

@@ -53,9 +53,9 @@ func TestMoneyPolicyMatrix(t *testing.T) {
 	f := newFixture(t)
 	spec := ledger.SpecPolicy(t)
 	sender, recipient := f.CreateUser(), f.CreateUser()
-	ws := f.wallet(sender, "EUR")
-	f.wallet(recipient, "EUR")
-	f.deposit(ws, 1_000_000, "EUR")
+	ws := f.Wallet(sender, "EUR")
+	f.Wallet(recipient, "EUR")
+	f.Deposit(ws, 1_000_000, "EUR")
 	cells := 0
 	for _, w := range []string{"active", "frozen", "closed"} {
 		for _, o := range []string{"active", "blocked", "closed"} {
@@ -90,10 +90,10 @@ type matrixSubject struct {
 func (f *fixture) matrixWallet(st state) matrixSubject {
 	f.T.Helper()
 	u := f.CreateUser()
-	m := matrixSubject{user: u, wallet: f.wallet(u, "EUR")}
-	f.deposit(m.wallet, 10_000, "EUR")
-	m.settleID, m.voidID = f.placeHold(m.wallet, 100), f.placeHold(m.wallet, 100)
-	ctx, pool, now := context.Background(), f.App.Store.Pool, f.Clock.Now()
+	m := matrixSubject{user: u, wallet: f.Wallet(u, "EUR")}
+	f.Deposit(m.wallet, 10_000, "EUR")
+	m.settleID, m.voidID = f.Hold(m.wallet, 100, "EUR"), f.Hold(m.wallet, 100, "EUR")
+	ctx, pool, now := context.Background(), f.DB(), f.Clock.Now()
 	stmts := []struct {
 		sql  string
 		args []any
@@ -158,8 +158,8 @@ func (f *fixture) matrixCell(spec []ledger.SpecRule, st state, m matrixSubject, 
 		wantCode, wantStatus = "UNAUTHENTICATED", http.StatusUnauthorized
 	}
 	bal, pend := f.balancePending(m.wallet)
-	txs := f.count("SELECT count(*) FROM ledger_transactions")
-	failed := f.count("SELECT count(*) FROM ledger_transactions WHERE status = 'failed'")
+	txs := f.Count("SELECT count(*) FROM ledger_transactions")
+	failed := f.Count("SELECT count(*) FROM ledger_transactions WHERE status = 'failed'")
 	var r *testkit.Resp
 	switch op.name {
 	case "transfer out":
@@ -181,8 +181,8 @@ func (f *fixture) matrixCell(spec []ledger.SpecRule, st state, m matrixSubject, 
 		return
 	}
 	bal2, pend2 := f.balancePending(m.wallet)
-	txs2 := f.count("SELECT count(*) FROM ledger_transactions")
-	failed2 := f.count("SELECT count(*) FROM ledger_transactions WHERE status = 'failed'")
+	txs2 := f.Count("SELECT count(*) FROM ledger_transactions")
+	failed2 := f.Count("SELECT count(*) FROM ledger_transactions WHERE status = 'failed'")
 	switch {
 	case wantCode == "UNAUTHENTICATED":
 		if bal2 != bal || pend2 != pend || txs2 != txs {
@@ -196,7 +196,7 @@ func (f *fixture) matrixCell(spec []ledger.SpecRule, st state, m matrixSubject, 
 		if d := r.Data(); recorded && (failed2 != failed+1 || txs2 != txs+1 || d["failure_code"] != wantCode || names(op, d)) {
 			t.Errorf("%s: refusal not recorded as the spec says: %d→%d failed, %s", cell, failed, failed2, r.Body)
 		}
-		if !recorded && (txs2 != txs || f.count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND status = 'pending'", m.settleID) != 1) {
+		if !recorded && (txs2 != txs || f.Count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND status = 'pending'", m.settleID) != 1) {
 			t.Errorf("%s: a refused settle changed its hold or recorded a transaction", cell)
 		}
 	default:
@@ -214,7 +214,7 @@ func (f *fixture) matrixCell(spec []ledger.SpecRule, st state, m matrixSubject, 
 func (f *fixture) balancePending(id int64) (int64, int64) {
 	f.T.Helper()
 	var b, p int64
-	if err := f.App.Store.Pool.QueryRow(context.Background(), "SELECT balance, pending FROM ledger_accounts WHERE id = $1", id).Scan(&b, &p); err != nil {
+	if err := f.QueryRow("SELECT balance, pending FROM ledger_accounts WHERE id = $1", id).Scan(&b, &p); err != nil {
 		f.T.Fatal(err)
 	}
 	return b, p

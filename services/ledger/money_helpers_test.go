@@ -1,13 +1,11 @@
 package ledger_test
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -17,7 +15,7 @@ import (
 // Idempotency-Key).
 func (f *fixture) internal(method, path, key string, body any) *testkit.Resp {
 	f.T.Helper()
-	return f.internalAs(f.key, method, path, key, body)
+	return f.internalAs(f.Key, method, path, key, body)
 }
 
 // internalAs is internal with another internal key.
@@ -32,20 +30,13 @@ func (f *fixture) internalAs(ikey, method, path, key string, body any) *testkit.
 
 // newFixtureWith is newFixture on a configuration adjusted by adjust.
 func newFixtureWith(t testing.TB, adjust func(*config.Config)) *fixture {
-	f := &fixture{Env: testkit.New(t, adjust)}
-	f.key = f.secondKey()
-	return f
+	return &fixture{Money: testkit.NewMoney(testkit.New(t, adjust), testkit.LedgerScopes...)}
 }
 
 // secondKey creates another internal key with every ledger scope, as during a key rotation.
 func (f *fixture) secondKey() string {
 	f.T.Helper()
-	k, err := f.App.InternalKeys.Create(context.Background(), "test-"+randKey()[:8],
-		[]string{ledger.ScopeDeposit, ledger.ScopeWithdraw, ledger.ScopeAdmin, ledger.ScopeRead})
-	if err != nil {
-		f.T.Fatal(err)
-	}
-	return k
+	return f.CreateInternalKey("test-"+randKey()[:8], testkit.LedgerScopes...)
 }
 
 // depositReq posts a deposit with the given key and reference and returns the answer as is.
@@ -77,8 +68,8 @@ func (f *fixture) finishReq(holdID int64, action string) *testkit.Resp {
 func (f *fixture) funded(currency string, amount int64) (testkit.User, int64) {
 	f.T.Helper()
 	u := f.CreateUser()
-	w := f.wallet(u, currency)
-	f.deposit(w, amount, currency)
+	w := f.Wallet(u, currency)
+	f.Deposit(w, amount, currency)
 	return u, w
 }
 
@@ -107,8 +98,7 @@ func (f *fixture) walletView(u testkit.User, id int64) map[string]any {
 func (f *fixture) settlementBalance(currency string) int64 {
 	f.T.Helper()
 	var b int64
-	if err := f.App.Store.Pool.QueryRow(context.Background(),
-		"SELECT balance FROM ledger_accounts WHERE kind = 'settlement' AND currency = $1", currency).Scan(&b); err != nil {
+	if err := f.QueryRow("SELECT balance FROM ledger_accounts WHERE kind = 'settlement' AND currency = $1", currency).Scan(&b); err != nil {
 		f.T.Fatal(err)
 	}
 	return b

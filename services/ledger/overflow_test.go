@@ -40,18 +40,18 @@ func (f *fixture) fill(wallets []int64, n int, currency string) {
 // failed deposit, no entry, no balance moved.
 func (f *fixture) overflowRefused(wallet, amount int64, currency string) {
 	f.T.Helper()
-	bal, settle := f.balance(wallet), f.settlementBalance(currency)
-	entries := f.count("SELECT count(*) FROM ledger_entries")
+	bal, settle := f.Balance(wallet), f.settlementBalance(currency)
+	entries := f.Count("SELECT count(*) FROM ledger_entries")
 	r := f.depositReq(randKey(), wallet, amount, currency, "OVER-"+randKey())
 	d := r.Data()
 	if r.Status != 409 || r.Code() != "BALANCE_OVERFLOW" || d["status"] != "failed" || d["failure_code"] != "BALANCE_OVERFLOW" {
 		f.T.Fatalf("deposit of %d on %d: want 409 BALANCE_OVERFLOW, got %d %s", amount, bal, r.Status, r.Body)
 	}
-	if n := f.count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND kind = 'deposit' AND status = 'failed' AND failure_code = 'BALANCE_OVERFLOW'", num(d["id"])); n != 1 {
+	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND kind = 'deposit' AND status = 'failed' AND failure_code = 'BALANCE_OVERFLOW'", num(d["id"])); n != 1 {
 		f.T.Fatalf("refusal not recorded as a failed deposit")
 	}
-	if f.balance(wallet) != bal || f.settlementBalance(currency) != settle || f.count("SELECT count(*) FROM ledger_entries") != entries {
-		f.T.Fatalf("a refused deposit wrote: balance %d → %d, settlement %d → %d", bal, f.balance(wallet), settle, f.settlementBalance(currency))
+	if f.Balance(wallet) != bal || f.settlementBalance(currency) != settle || f.Count("SELECT count(*) FROM ledger_entries") != entries {
+		f.T.Fatalf("a refused deposit wrote: balance %d → %d, settlement %d → %d", bal, f.Balance(wallet), settle, f.settlementBalance(currency))
 	}
 }
 
@@ -67,18 +67,18 @@ func (f *fixture) depositOK(wallet, amount int64, currency string) {
 func TestWalletOverflowRefused(t *testing.T) {
 	f := newOverflowFixture(t)
 	ada, bob := f.CreateUser(), f.CreateUser()
-	wa, wb := f.wallet(ada, "CHF"), f.wallet(bob, "CHF")
+	wa, wb := f.Wallet(ada, "CHF"), f.Wallet(bob, "CHF")
 	f.fill([]int64{wa}, 1024, "CHF")
 	full := int64(1024 * maxAmount)
-	if f.balance(wa) != full || f.settlementBalance("CHF") != -full {
-		t.Fatalf("after 1 024 deposits: wallet %d, settlement %d", f.balance(wa), f.settlementBalance("CHF"))
+	if f.Balance(wa) != full || f.settlementBalance("CHF") != -full {
+		t.Fatalf("after 1 024 deposits: wallet %d, settlement %d", f.Balance(wa), f.settlementBalance("CHF"))
 	}
 	f.overflowRefused(wa, maxAmount, "CHF")
 	// 1 024 more overflow the wallet alone (the settlement account would reach exactly MinInt64).
 	f.overflowRefused(wa, 1024, "CHF")
 	f.depositOK(wa, 1023, "CHF")
-	if f.balance(wa) != math.MaxInt64 {
-		t.Fatalf("wallet at %d, want MaxInt64", f.balance(wa))
+	if f.Balance(wa) != math.MaxInt64 {
+		t.Fatalf("wallet at %d, want MaxInt64", f.Balance(wa))
 	}
 	// The full wallet still reads (exactly in the JSON; a client reading numbers as doubles
 	// cannot, which is why amounts stop at 2^53−1).
@@ -91,8 +91,8 @@ func TestWalletOverflowRefused(t *testing.T) {
 	if r.Status != 409 || r.Code() != "BALANCE_OVERFLOW" || r.Data()["status"] != "failed" || r.Data()["to_wallet_id"] != nil {
 		t.Fatalf("transfer into a full wallet: %d %s", r.Status, r.Body)
 	}
-	if f.balance(wa) != math.MaxInt64 || f.balance(wb) != 1 {
-		t.Fatalf("a refused transfer moved: %d %d", f.balance(wa), f.balance(wb))
+	if f.Balance(wa) != math.MaxInt64 || f.Balance(wb) != 1 {
+		t.Fatalf("a refused transfer moved: %d %d", f.Balance(wa), f.Balance(wb))
 	}
 	f.invariants()
 }
@@ -102,11 +102,11 @@ func TestWalletOverflowRefused(t *testing.T) {
 func TestSettlementOverflowRefused(t *testing.T) {
 	f := newOverflowFixture(t)
 	ada, bob := f.CreateUser(), f.CreateUser()
-	wa, wb := f.wallet(ada, "SEK"), f.wallet(bob, "SEK")
+	wa, wb := f.Wallet(ada, "SEK"), f.Wallet(bob, "SEK")
 	f.fill([]int64{wa, wb}, 1024, "SEK")
 	half := int64(512 * maxAmount)
-	if f.balance(wa) != half || f.balance(wb) != half || f.settlementBalance("SEK") != -2*half {
-		t.Fatalf("after 1 024 deposits: %d %d, settlement %d", f.balance(wa), f.balance(wb), f.settlementBalance("SEK"))
+	if f.Balance(wa) != half || f.Balance(wb) != half || f.settlementBalance("SEK") != -2*half {
+		t.Fatalf("after 1 024 deposits: %d %d, settlement %d", f.Balance(wa), f.Balance(wb), f.settlementBalance("SEK"))
 	}
 	// The wallets have room; the settlement account has 1 024 left.
 	f.overflowRefused(wa, maxAmount, "SEK")
@@ -123,10 +123,10 @@ func TestSettlementOverflowRefused(t *testing.T) {
 func TestCheckReportsSettlementSign(t *testing.T) {
 	f := newOverflowFixture(t)
 	ada := f.CreateUser()
-	f.deposit(f.wallet(ada, "NOK"), 100, "NOK")
+	f.Deposit(f.Wallet(ada, "NOK"), 100, "NOK")
 	f.invariants()
 	ctx := context.Background()
-	pool := f.App.Store.Pool
+	pool := f.DB()
 	var id int64
 	if err := pool.QueryRow(ctx, "SELECT id FROM ledger_accounts WHERE kind = 'settlement' AND currency = 'NOK'").Scan(&id); err != nil {
 		t.Fatal(err)

@@ -20,14 +20,14 @@ func (f *fixture) duplicateOf(r *testkit.Resp, original int64) {
 func TestDepositReferenceCreditedOnce(t *testing.T) {
 	f := newFixture(t)
 	ada := f.CreateUser()
-	wa, wx := f.wallet(ada, "EUR"), f.wallet(ada, "XOF")
+	wa, wx := f.Wallet(ada, "EUR"), f.Wallet(ada, "XOF")
 	ref, key := "SEPA-"+randKey(), randKey()
 	first := f.depositReq(key, wa, 1_000, "EUR", ref)
 	if first.Status != 201 || first.Code() != "DEPOSIT_POSTED" {
 		t.Fatalf("deposit: %d %s", first.Status, first.Body)
 	}
 	orig := num(first.Data()["id"])
-	txs := f.count("SELECT count(*) FROM ledger_transactions")
+	txs := f.Count("SELECT count(*) FROM ledger_transactions")
 
 	retryKey := randKey()
 	dup := f.depositReq(retryKey, wa, 1_000, "EUR", ref)
@@ -50,8 +50,8 @@ func TestDepositReferenceCreditedOnce(t *testing.T) {
 	if r.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replay of the duplicate: %v", r.Header)
 	}
-	if f.balance(wa) != 1_000 || f.count("SELECT count(*) FROM ledger_transactions") != txs {
-		t.Fatalf("duplicates wrote: balance %d", f.balance(wa))
+	if f.Balance(wa) != 1_000 || f.Count("SELECT count(*) FROM ledger_transactions") != txs {
+		t.Fatalf("duplicates wrote: balance %d", f.Balance(wa))
 	}
 	// The reference is unique per currency.
 	if r := f.depositReq(randKey(), wx, 500, "XOF", ref); r.Status != 201 {
@@ -76,8 +76,8 @@ func TestDepositReferenceCreditedOnce(t *testing.T) {
 			f.duplicateOf(r, posted[0])
 		}
 	}
-	if f.balance(wa) != 1_700 {
-		t.Fatalf("balance %d after 20 deposits of one reference", f.balance(wa))
+	if f.Balance(wa) != 1_700 {
+		t.Fatalf("balance %d after 20 deposits of one reference", f.Balance(wa))
 	}
 
 	// A failed deposit does not use its reference up.
@@ -90,8 +90,8 @@ func TestDepositReferenceCreditedOnce(t *testing.T) {
 	if r := f.depositReq(randKey(), wa, 300, "EUR", ref3); r.Status != 201 {
 		t.Fatalf("deposit after a failed one: %d %s", r.Status, r.Body)
 	}
-	if f.balance(wa) != 2_000 {
-		t.Fatalf("balance %d", f.balance(wa))
+	if f.Balance(wa) != 2_000 {
+		t.Fatalf("balance %d", f.Balance(wa))
 	}
 	f.invariants()
 }
@@ -150,7 +150,7 @@ func TestHoldReferenceUsedOnce(t *testing.T) {
 			t.Fatalf("concurrent hold: %d %s", r.Status, r.Body)
 		}
 	}
-	if w := f.walletView(ada, wa); created != 1 || num(w["pending"]) != 100 || f.balance(wa) != 8_001 {
+	if w := f.walletView(ada, wa); created != 1 || num(w["pending"]) != 100 || f.Balance(wa) != 8_001 {
 		t.Fatalf("%d holds created for one reference: %v", created, w)
 	}
 

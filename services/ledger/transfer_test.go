@@ -1,7 +1,6 @@
 package ledger_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/flowxi/backend/testkit"
@@ -10,8 +9,8 @@ import (
 func TestTransferIdempotentLifecycle(t *testing.T) {
 	f := newFixture(t)
 	ada, bob := f.CreateUser(), f.CreateUser(testkit.WithLocale("en"))
-	wa, wb := f.wallet(ada, "EUR"), f.wallet(bob, "EUR")
-	f.deposit(wa, 10_000, "EUR")
+	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
+	f.Deposit(wa, 10_000, "EUR")
 
 	// Wallets are listed with integer minor units and the ISO 4217 exponent.
 	r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token})
@@ -23,7 +22,7 @@ func TestTransferIdempotentLifecycle(t *testing.T) {
 	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/wallets", Token: ada.Token, JSON: map[string]any{"currency": "EUR"}}); r.Status != 409 || r.Code() != "WALLET_ALREADY_EXISTS" {
 		t.Fatalf("duplicate wallet: %d %s", r.Status, r.Body)
 	}
-	xof := f.wallet(ada, "XOF")
+	xof := f.Wallet(ada, "XOF")
 	if r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token}); num(r.JSON["data"].([]any)[1].(map[string]any)["exponent"]) != 0 || xof == 0 {
 		t.Fatalf("XOF exponent: %s", r.Body)
 	}
@@ -46,19 +45,19 @@ func TestTransferIdempotentLifecycle(t *testing.T) {
 	if r := f.transfer(ada, key, other); r.Status != 422 || r.Code() != "IDEMPOTENCY_KEY_REUSED" {
 		t.Fatalf("reuse: %d %s", r.Status, r.Body)
 	}
-	if f.balance(wa) != 7_500 || f.balance(wb) != 2_500 {
-		t.Fatalf("balances %d %d", f.balance(wa), f.balance(wb))
+	if f.Balance(wa) != 7_500 || f.Balance(wb) != 2_500 {
+		t.Fatalf("balances %d %d", f.Balance(wa), f.Balance(wb))
 	}
-	if n := f.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'transfer' AND from_account_id = $1", wa); n != 1 {
+	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE kind = 'transfer' AND from_account_id = $1", wa); n != 1 {
 		t.Fatalf("%d transfers recorded", n)
 	}
 	// One audit event, naming who moved how much (the subject holds the rest), not the replay.
-	if n := f.count(`SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.posted' AND subject_type = 'ledger_transaction'
+	if n := f.Count(`SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.posted' AND subject_type = 'ledger_transaction'
 		AND subject_id = $1 AND actor_type = 'user' AND actor_id = $2 AND user_id = $3 AND request_id IS NOT NULL AND ip IS NOT NULL
 		AND details = '{"amount": 2500, "currency": "EUR"}'::jsonb`, itoa(id), itoa(ada.ID), ada.ID); n != 1 {
 		t.Fatalf("%d audit events", n)
 	}
-	if n := f.count("SELECT count(*) FROM audit_events WHERE subject_id = $1", itoa(id)); n != 1 {
+	if n := f.Count("SELECT count(*) FROM audit_events WHERE subject_id = $1", itoa(id)); n != 1 {
 		t.Fatalf("%d audit events for one transfer", n)
 	}
 
@@ -98,10 +97,10 @@ func TestTransferIdempotentLifecycle(t *testing.T) {
 	f.invariants()
 
 	// Entries are append-only.
-	if _, err := f.App.Store.Pool.Exec(context.Background(), "UPDATE ledger_entries SET amount = amount + 1"); err == nil {
+	if err := f.TryExecSQL("UPDATE ledger_entries SET amount = amount + 1"); err == nil {
 		t.Fatal("an entry could be updated")
 	}
-	if _, err := f.App.Store.Pool.Exec(context.Background(), "DELETE FROM ledger_entries"); err == nil {
+	if err := f.TryExecSQL("DELETE FROM ledger_entries"); err == nil {
 		t.Fatal("an entry could be deleted")
 	}
 }

@@ -20,7 +20,7 @@ func queued(t *testing.T, env *testkit.Env, key string) (bool, int, string) {
 	t.Helper()
 	var attempts int
 	var last *string
-	err := env.App.Store.Pool.QueryRow(context.Background(), "SELECT attempts, last_error FROM storage_deletions WHERE key = $1", key).Scan(&attempts, &last)
+	err := env.QueryRow("SELECT attempts, last_error FROM storage_deletions WHERE key = $1", key).Scan(&attempts, &last)
 	if pg.IsNotFound(err) {
 		return false, 0, ""
 	}
@@ -35,7 +35,7 @@ func queued(t *testing.T, env *testkit.Env, key string) (bool, int, string) {
 
 func runDeletions(t *testing.T, env *testkit.Env) int {
 	t.Helper()
-	n, err := env.App.Deletions.RunOnce(context.Background())
+	n, err := env.Deletions().RunOnce(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +103,10 @@ func TestInterruptedUploadIsCleanedUp(t *testing.T) {
 	env := testkit.New(t)
 	ctx := context.Background()
 	key := "profile_photos/user_999_interruptedupload00.jpg"
-	if err := env.App.Deletions.Guard(ctx, key); err != nil {
+	if err := env.Deletions().Guard(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.App.Storage.Put(ctx, key, strings.NewReader("x"), 1, "image/jpeg"); err != nil {
+	if err := env.Storage().Put(ctx, key, strings.NewReader("x"), 1, "image/jpeg"); err != nil {
 		t.Fatal(err)
 	}
 	// ... and here the process died.
@@ -131,10 +131,10 @@ func TestGuardCannotBeClaimedLate(t *testing.T) {
 	env := testkit.New(t)
 	ctx := context.Background()
 	claim := func(key string) error {
-		return env.App.Store.Tx(ctx, func(q *db.Queries) error { return env.App.Deletions.Claim(ctx, q, key) })
+		return env.Store().Tx(ctx, func(q *db.Queries) error { return env.Deletions().Claim(ctx, q, key) })
 	}
 	for _, k := range []string{"late", "leased", "intime"} {
-		if err := env.App.Deletions.Guard(ctx, "test/"+k); err != nil {
+		if err := env.Deletions().Guard(ctx, "test/"+k); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,7 +145,7 @@ func TestGuardCannotBeClaimedLate(t *testing.T) {
 	if err := claim("test/late"); !errors.Is(err, deletions.ErrGuardLost) {
 		t.Fatalf("late claim: %v", err)
 	}
-	if _, err := env.App.Store.Pool.Exec(ctx, "UPDATE storage_deletions SET attempts = 1, not_before = not_before + interval '1 hour' WHERE key = 'test/leased'"); err != nil {
+	if err := env.TryExecSQL("UPDATE storage_deletions SET attempts = 1, not_before = not_before + interval '1 hour' WHERE key = 'test/leased'"); err != nil {
 		t.Fatal(err)
 	}
 	if err := claim("test/leased"); !errors.Is(err, deletions.ErrGuardLost) {

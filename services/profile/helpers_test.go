@@ -118,7 +118,7 @@ func pngBomb(w, h uint32) []byte {
 // photoKeys lists the photo objects of a user in storage.
 func photoKeys(t testing.TB, env *testkit.Env, userID int64) []string {
 	t.Helper()
-	keys, err := env.App.Storage.List(context.Background(), "profile_photos/user_"+strconv.FormatInt(userID, 10)+"_")
+	keys, err := env.Storage().List(context.Background(), "profile_photos/user_"+strconv.FormatInt(userID, 10)+"_")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func photoKeys(t testing.TB, env *testkit.Env, userID int64) []string {
 // dbPhotoKey is the user's photo_key column ("" when NULL).
 func dbPhotoKey(t testing.TB, env *testkit.Env, userID int64) string {
 	t.Helper()
-	u, err := env.App.Store.Q.GetUserByID(context.Background(), userID)
+	u, err := env.Store().Q.GetUserByID(context.Background(), userID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +141,7 @@ func dbPhotoKey(t testing.TB, env *testkit.Env, userID int64) string {
 // auditActions lists a user's audit actions and details, oldest first.
 func auditActions(t testing.TB, env *testkit.Env, userID int64) []string {
 	t.Helper()
-	rows, err := env.App.Store.Pool.Query(context.Background(),
-		`SELECT action || ' ' || details::text FROM audit_events WHERE user_id = $1 ORDER BY id`, userID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := env.Query(`SELECT action || ' ' || details::text FROM audit_events WHERE user_id = $1 ORDER BY id`, userID)
 	defer rows.Close()
 	var out []string
 	for rows.Next() {

@@ -129,13 +129,13 @@ func TestUpdateMe(t *testing.T) {
 					t.Fatalf("setup: %d %s", r.Status, r.Body)
 				}
 			}
-			before, _ := env.App.Store.Q.GetUserByID(context.Background(), u.ID)
+			before, _ := env.Store().Q.GetUserByID(context.Background(), u.ID)
 			auditBefore := len(auditActions(t, env, u.ID))
 			r := env.Do(testkit.Req{Method: "PATCH", Path: "/api/v1/me", Token: u.Token, JSON: tc.body})
 			if r.Status != tc.status {
 				t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Body)
 			}
-			after, _ := env.App.Store.Q.GetUserByID(context.Background(), u.ID)
+			after, _ := env.Store().Q.GetUserByID(context.Background(), u.ID)
 			if tc.status == 422 {
 				var got []string
 				for k := range r.Errors() {

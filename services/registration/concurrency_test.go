@@ -44,9 +44,9 @@ func TestConcurrentSetPasswordActivatesOnce(t *testing.T) {
 	if won != 1 {
 		t.Fatalf("%d activations", won)
 	}
-	if h.count("SELECT count(*) FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = $1", email) != 1 ||
-		h.count("SELECT count(*) FROM audit_events a JOIN users u ON u.id = a.user_id WHERE u.email = $1 AND a.action = 'auth.registration.activated'", email) != 1 ||
-		h.count("SELECT count(*) FROM email_otps o JOIN users u ON u.id = o.user_id WHERE u.email = $1", email) != 0 {
+	if h.Count("SELECT count(*) FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = $1", email) != 1 ||
+		h.Count("SELECT count(*) FROM audit_events a JOIN users u ON u.id = a.user_id WHERE u.email = $1 AND a.action = 'auth.registration.activated'", email) != 1 ||
+		h.Count("SELECT count(*) FROM email_otps o JOIN users u ON u.id = o.user_id WHERE u.email = $1", email) != 0 {
 		t.Fatal("more than one activation recorded")
 	}
 }

@@ -1,7 +1,6 @@
 package registration_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/netip"
@@ -42,16 +41,6 @@ func (h harness) post(path string, body map[string]any, lang string, ip ...strin
 		hd["X-Forwarded-For"] = ip[0]
 	}
 	return h.Do(testkit.Req{Method: "POST", Path: path, JSON: body, Headers: hd})
-}
-
-// count runs a SELECT count(*)-like query returning one integer.
-func (h harness) count(sql string, args ...any) int {
-	h.T.Helper()
-	var n int
-	if err := h.App.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		h.T.Fatalf("%s: %v", sql, err)
-	}
-	return n
 }
 
 // sendCode asks for a registration code and returns it, read from the e-mail.

@@ -33,7 +33,7 @@ func TestMagicLinkRegistrationEndToEnd(t *testing.T) {
 				t.Fatalf("mail %q token %d email %q", m.Subject, len(token), linkEmail)
 			}
 			// Only the SHA-256 of the token is stored.
-			if h.count("SELECT count(*) FROM magic_links l JOIN users u ON u.id = l.user_id WHERE u.email = $1 AND l.token_hash = encode(sha256($2::bytea), 'hex')", email, token) != 1 {
+			if h.Count("SELECT count(*) FROM magic_links l JOIN users u ON u.id = l.user_id WHERE u.email = $1 AND l.token_hash = encode(sha256($2::bytea), 'hex')", email, token) != 1 {
 				t.Fatal("link row")
 			}
 			body := map[string]any{"token": token, "email": linkEmail, "password": strongPassword, "password_confirmation": strongPassword}
@@ -43,8 +43,8 @@ func TestMagicLinkRegistrationEndToEnd(t *testing.T) {
 			if a := h.Do(testkit.Req{Method: "GET", Path: "/api/v1/me", Token: tok}); a.Status == 401 {
 				t.Fatalf("token refused: %s", a.Body)
 			}
-			if h.count("SELECT count(*) FROM users u JOIN magic_links l ON l.user_id = u.id WHERE u.email = $1 AND u.status = 'active' AND l.used_at IS NOT NULL", email) != 1 ||
-				h.count("SELECT count(*) FROM audit_events a JOIN users u ON u.id = a.user_id WHERE u.email = $1 AND a.action = 'auth.registration.activated' AND a.details->>'method' = 'magic_link'", email) != 1 {
+			if h.Count("SELECT count(*) FROM users u JOIN magic_links l ON l.user_id = u.id WHERE u.email = $1 AND u.status = 'active' AND l.used_at IS NOT NULL", email) != 1 ||
+				h.Count("SELECT count(*) FROM audit_events a JOIN users u ON u.id = a.user_id WHERE u.email = $1 AND a.action = 'auth.registration.activated' AND a.details->>'method' = 'magic_link'", email) != 1 {
 				t.Fatal("activation state")
 			}
 			// Single use; then the address is taken.
@@ -81,7 +81,7 @@ func TestMagicLinkRefusals(t *testing.T) {
 	// Fifteen minutes later the new one is dead too.
 	h.Clock.Advance(15*time.Minute + time.Second)
 	expect(t, h.post("/api/v1/auth/register/set-password", body(second, email), "en", "10.2.0.3"), 410, "MAGIC_LINK_INVALID")
-	if h.count("SELECT count(*) FROM users WHERE email = $1 AND status = 'pending' AND password_hash IS NULL", email) != 1 {
+	if h.Count("SELECT count(*) FROM users WHERE email = $1 AND status = 'pending' AND password_hash IS NULL", email) != 1 {
 		t.Fatal("a refused link activated the account")
 	}
 }

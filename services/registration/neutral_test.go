@@ -43,9 +43,7 @@ func resetKinds(t *testing.T, h harness) (map[string]string, testkit.User) {
 	blocked := h.CreateUser(testkit.WithoutToken())
 	expect(t, h.post("/api/v1/auth/password/forgot", map[string]any{"email": blocked.Email}, "en"), 200, "PASSWORD_RESET_SENT")
 	h.mb.Next(blocked.Email)
-	if _, err := h.App.Store.Pool.Exec(t.Context(), "UPDATE users SET status = 'blocked' WHERE id = $1", blocked.ID); err != nil {
-		h.T.Fatal(err)
-	}
+	h.SetUserStatus(blocked.ID, "blocked")
 	withCode := h.CreateUser(testkit.WithoutToken())
 	expect(t, h.post("/api/v1/auth/password/forgot", map[string]any{"email": withCode.Email}, "en"), 200, "PASSWORD_RESET_SENT")
 	h.mb.Next(withCode.Email)
@@ -207,7 +205,7 @@ func TestPasswordResetTimingIsNeutral(t *testing.T) {
 		times := map[string][]time.Duration{}
 		for i := 0; i < tries; i++ {
 			// Keep the live code live (5 wrong tries would delete it), outside the measured request.
-			if _, err := h.App.Store.Pool.Exec(t.Context(), "UPDATE email_otps SET attempts = 0 WHERE user_id = $1", withCode.ID); err != nil {
+			if err := h.TryExecSQL("UPDATE email_otps SET attempts = 0 WHERE user_id = $1", withCode.ID); err != nil {
 				t.Fatal(err)
 			}
 			for j := range names { // rotate the order, so no kind always follows another

@@ -32,17 +32,17 @@ func TestOTPRegistrationEndToEnd(t *testing.T) {
 			}
 			var id int64
 			var status, locale, username string
-			if err := h.App.Store.Pool.QueryRow(t.Context(), "SELECT id, status, locale, username FROM users WHERE email = $1", email).Scan(&id, &status, &locale, &username); err != nil {
+			if err := h.QueryRow("SELECT id, status, locale, username FROM users WHERE email = $1", email).Scan(&id, &status, &locale, &username); err != nil {
 				t.Fatal(err)
 			}
 			if status != "pending" || locale != lang || len(username) != 10 || !strings.HasPrefix(username, "fx") || !strings.HasSuffix(username, strconv.FormatInt(id, 10)) {
 				t.Fatalf("user %d %s %s %s", id, status, locale, username)
 			}
-			if h.count("SELECT count(*) FROM notification_preferences WHERE user_id = $1 AND email_enabled AND inapp_enabled AND NOT push_enabled", id) != 1 {
+			if h.Count("SELECT count(*) FROM notification_preferences WHERE user_id = $1 AND email_enabled AND inapp_enabled AND NOT push_enabled", id) != 1 {
 				t.Fatal("notification preferences")
 			}
 			// The code is stored only as a MAC; the sent e-mail's body is wiped.
-			if h.count("SELECT count(*) FROM email_otps WHERE user_id = $1 AND length(code_mac) = 32 AND position($2::bytea in code_mac) = 0", id, code) != 1 {
+			if h.Count("SELECT count(*) FROM email_otps WHERE user_id = $1 AND length(code_mac) = 32 AND position($2::bytea in code_mac) = 0", id, code) != 1 {
 				t.Fatal("otp row")
 			}
 			waitSent(t, h, email)
@@ -52,7 +52,7 @@ func TestOTPRegistrationEndToEnd(t *testing.T) {
 			if r.JSON["valid"] != true || r.Message() != want[lang].valid {
 				t.Fatalf("verify: %s", r.Body)
 			}
-			if h.count("SELECT count(*) FROM users WHERE id = $1 AND status = 'pending'", id) != 1 {
+			if h.Count("SELECT count(*) FROM users WHERE id = $1 AND status = 'pending'", id) != 1 {
 				t.Fatal("verify activated the account")
 			}
 
@@ -69,11 +69,11 @@ func TestOTPRegistrationEndToEnd(t *testing.T) {
 					t.Fatalf("%s refused the new token: %s", path, a.Body)
 				}
 			}
-			if h.count(`SELECT count(*) FROM users WHERE id = $1 AND status = 'active' AND password_hash LIKE '$argon2id$%' AND email_verified_at IS NOT NULL`, id) != 1 ||
-				h.count("SELECT count(*) FROM email_otps WHERE user_id = $1", id) != 0 ||
-				h.count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2 AND device_type = 'ios' AND revoked_at IS NULL", id, "dev-"+lang) != 1 ||
-				h.count("SELECT count(*) FROM known_devices WHERE user_id = $1", id) != 1 ||
-				h.count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.registration.activated' AND details->>'method' = 'otp'", id) != 1 {
+			if h.Count(`SELECT count(*) FROM users WHERE id = $1 AND status = 'active' AND password_hash LIKE '$argon2id$%' AND email_verified_at IS NOT NULL`, id) != 1 ||
+				h.Count("SELECT count(*) FROM email_otps WHERE user_id = $1", id) != 0 ||
+				h.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2 AND device_type = 'ios' AND revoked_at IS NULL", id, "dev-"+lang) != 1 ||
+				h.Count("SELECT count(*) FROM known_devices WHERE user_id = $1", id) != 1 ||
+				h.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.registration.activated' AND details->>'method' = 'otp'", id) != 1 {
 				t.Fatal("activation state")
 			}
 
@@ -135,9 +135,9 @@ func TestOTPBadInput(t *testing.T) {
 		})
 	}
 	// Nothing was activated; four wrong tries were counted (two per language), the code is alive.
-	if h.count("SELECT count(*) FROM users WHERE email = $1 AND status = 'pending'", email) != 1 ||
-		h.count("SELECT count(*) FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = $1", email) != 0 ||
-		h.count("SELECT attempts FROM email_otps o JOIN users u ON u.id = o.user_id WHERE u.email = $1", email) != 4 {
+	if h.Count("SELECT count(*) FROM users WHERE email = $1 AND status = 'pending'", email) != 1 ||
+		h.Count("SELECT count(*) FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = $1", email) != 0 ||
+		h.Count("SELECT attempts FROM email_otps o JOIN users u ON u.id = o.user_id WHERE u.email = $1", email) != 4 {
 		t.Fatal("bad input changed state")
 	}
 	// The fifth wrong try invalidates the code: the right one is then refused as expired.
@@ -171,7 +171,7 @@ func TestOTPExpiryAndResend(t *testing.T) {
 	h.Clock.Advance(10*time.Minute + time.Second)
 	expect(t, h.post("/api/v1/register-email-code/verify", map[string]any{"email": email, "code": second}, "en"), 410, "OTP_EXPIRED")
 	expect(t, h.post("/api/v1/register-email-code/set-password", setPasswordBody(email, second), "en"), 410, "OTP_EXPIRED")
-	if h.count("SELECT count(*) FROM users WHERE email = $1 AND status = 'pending' AND password_hash IS NULL", email) != 1 {
+	if h.Count("SELECT count(*) FROM users WHERE email = $1 AND status = 'pending' AND password_hash IS NULL", email) != 1 {
 		t.Fatal("expired code activated the account")
 	}
 }
@@ -180,7 +180,7 @@ func TestOTPExpiryAndResend(t *testing.T) {
 func waitSent(t *testing.T, h harness, email string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for h.count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND (status <> 'sent' OR body_enc IS NOT NULL OR sent_at IS NULL)", email) != 0 {
+	for h.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND (status <> 'sent' OR body_enc IS NOT NULL OR sent_at IS NULL)", email) != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("outbox rows not marked sent")
 		}

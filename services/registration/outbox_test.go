@@ -24,9 +24,9 @@ func TestOutboxSurvivesSMTPOutageAndRestart(t *testing.T) {
 	}
 	// Every row is tried, fails, and stays pending with its body.
 	waitFor(t, func() bool {
-		return h1.count("SELECT count(*) FROM mail_outbox WHERE to_address = ANY($1) AND status = 'pending' AND attempts >= 1 AND last_error IS NOT NULL AND body_enc IS NOT NULL AND next_attempt_at > $2", emails, first.Clock.Now()) == 3
+		return h1.Count("SELECT count(*) FROM mail_outbox WHERE to_address = ANY($1) AND status = 'pending' AND attempts >= 1 AND last_error IS NOT NULL AND body_enc IS NOT NULL AND next_attempt_at > $2", emails, first.Clock.Now()) == 3
 	})
-	first.App.Shutdown()
+	first.StopWorkers()
 	if len(mb.All()) != 0 {
 		t.Fatal("delivered while down")
 	}
@@ -67,7 +67,7 @@ func TestOutboxGivesUpAfterMaxAttempts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &mail.Worker{Q: h.App.Store.Q, Outbox: h.App.Outbox, Transport: mail.NewSMTP(sc), Clock: h.Clock,
+	w := &mail.Worker{Q: h.Store().Q, Outbox: h.Outbox(), Transport: mail.NewSMTP(sc), Clock: h.Clock,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), From: h.Cfg.MailFrom, Batch: 100}
 	var delays []time.Duration
 	for range 20 {
@@ -76,7 +76,7 @@ func TestOutboxGivesUpAfterMaxAttempts(t *testing.T) {
 		}
 		var next time.Time
 		var status string
-		if err := h.App.Store.Pool.QueryRow(t.Context(), "SELECT next_attempt_at, status FROM mail_outbox WHERE to_address = $1", email).Scan(&next, &status); err != nil {
+		if err := h.QueryRow("SELECT next_attempt_at, status FROM mail_outbox WHERE to_address = $1", email).Scan(&next, &status); err != nil {
 			t.Fatal(err)
 		}
 		if status == "failed" {
@@ -85,7 +85,7 @@ func TestOutboxGivesUpAfterMaxAttempts(t *testing.T) {
 		delays = append(delays, next.Sub(h.Clock.Now()))
 		h.Clock.Advance(next.Sub(h.Clock.Now()) + time.Second)
 	}
-	if h.count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND status = 'failed' AND attempts = 8 AND body_enc IS NULL AND last_error IS NOT NULL", email) != 1 {
+	if h.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND status = 'failed' AND attempts = 8 AND body_enc IS NULL AND last_error IS NOT NULL", email) != 1 {
 		t.Fatal("final state")
 	}
 	if len(delays) != 7 || delays[0] < 9*time.Second || delays[0] > 10*time.Second || delays[6] < 639*time.Second {

@@ -28,7 +28,7 @@ func TestPasswordReset(t *testing.T) {
 			t.Fatalf("message %q", r.Message())
 		}
 	}
-	if h.count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'password_reset_code'", pending) != 0 {
+	if h.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'password_reset_code'", pending) != 0 {
 		t.Fatal("a pending account got a reset code")
 	}
 	m := h.mb.Next(u.Email)
@@ -61,17 +61,17 @@ func TestPasswordReset(t *testing.T) {
 		t.Fatalf("old token still works: %d", a.Status)
 	}
 	var hash string
-	if err := h.App.Store.Pool.QueryRow(t.Context(), "SELECT password_hash FROM users WHERE id = $1", u.ID).Scan(&hash); err != nil {
+	if err := h.QueryRow("SELECT password_hash FROM users WHERE id = $1", u.ID).Scan(&hash); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, _ := h.App.Hasher.Verify(t.Context(), hash, newPw); !ok {
+	if ok, _, _ := h.Hasher().Verify(t.Context(), hash, newPw); !ok {
 		t.Fatal("new password does not verify")
 	}
 	if n := h.mb.Next(u.Email); n.Subject != "Your Flowxi password was changed" {
 		t.Fatalf("notification %q", n.Subject)
 	}
-	if h.count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.password.reset'", u.ID) != 1 ||
-		h.count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND revoked_at IS NULL", u.ID) != 0 {
+	if h.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.password.reset'", u.ID) != 1 ||
+		h.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND revoked_at IS NULL", u.ID) != 0 {
 		t.Fatal("reset state")
 	}
 	// The code is spent (the one neutral refusal).
@@ -118,7 +118,7 @@ func TestPasswordResetNeedsSecondFactor(t *testing.T) {
 		body["twofa_code"] = "888888"
 	}
 	expect(t, h.post("/api/v1/auth/password/reset", body, "en"), 403, "INVALID_2FA_CODE")
-	if h.count("SELECT attempts FROM email_otps WHERE user_id = $1 AND purpose = 'password_reset'", u.ID) != 2 {
+	if h.Count("SELECT attempts FROM email_otps WHERE user_id = $1 AND purpose = 'password_reset'", u.ID) != 2 {
 		t.Fatal("second-factor failures not counted on the reset code")
 	}
 	body["twofa_code"] = recovery

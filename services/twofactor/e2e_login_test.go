@@ -64,7 +64,7 @@ func TestLoginWith2FAEndToEnd(t *testing.T) {
 			if s := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: tok}); s.Status != 200 || s.JSON["enabled"] != true {
 				t.Fatalf("token: %d %s", s.Status, s.Body)
 			}
-			if n := count(t, env, "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL AND ip = '203.0.113.5'", u.ID, "phone-"+tc.lang); n != 1 {
+			if n := env.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL AND ip = '203.0.113.5'", u.ID, "phone-"+tc.lang); n != 1 {
 				t.Fatalf("%d live tokens for the device", n)
 			}
 		})

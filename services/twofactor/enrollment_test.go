@@ -41,10 +41,10 @@ func TestStatusHandsOutOnePendingSecretAndWritesNothing(t *testing.T) {
 	if third.JSON["secret"] == secret || third.JSON["expires_in"] != float64(600) {
 		t.Fatalf("expired secret reused: %s", third.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM users WHERE id = $1 AND (twofa_enabled OR twofa_secret_enc IS NOT NULL OR twofa_last_step IS NOT NULL)", u.ID); n != 0 {
+	if n := env.Count("SELECT count(*) FROM users WHERE id = $1 AND (twofa_enabled OR twofa_secret_enc IS NOT NULL OR twofa_last_step IS NOT NULL)", u.ID); n != 0 {
 		t.Fatal("status wrote 2FA state to PostgreSQL")
 	}
-	if n := count(t, env, "SELECT count(*) FROM twofa_recovery_codes WHERE user_id = $1", u.ID); n != 0 {
+	if n := env.Count("SELECT count(*) FROM twofa_recovery_codes WHERE user_id = $1", u.ID); n != 0 {
 		t.Fatal("status wrote recovery codes")
 	}
 }
@@ -73,10 +73,10 @@ func TestEnableFailures(t *testing.T) {
 	if r := enable(code(t, env, secret, 0), "fr"); r.Status != 410 || r.Code() != "TWOFA_ENROLLMENT_EXPIRED" {
 		t.Fatalf("expired: %d %s", r.Status, r.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM users WHERE id = $1 AND (twofa_enabled OR twofa_secret_enc IS NOT NULL)", u.ID); n != 0 {
+	if n := env.Count("SELECT count(*) FROM users WHERE id = $1 AND (twofa_enabled OR twofa_secret_enc IS NOT NULL)", u.ID); n != 0 {
 		t.Fatal("a failed enable stored 2FA state")
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'enable'", u.ID); n != 1 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'enable'", u.ID); n != 1 {
 		t.Fatalf("%d failure events, want 1", n)
 	}
 	// 5 per minute per user + IP (the 422 never reached the service): the 6th attempt is
@@ -109,16 +109,13 @@ func TestEnableCommitsAndShowsRecoveryCodesOnce(t *testing.T) {
 	ctx := context.Background()
 	var enabled bool
 	var enc []byte
-	if err := env.App.Store.Pool.QueryRow(ctx, "SELECT twofa_enabled, twofa_secret_enc FROM users WHERE id = $1", u.ID).Scan(&enabled, &enc); err != nil {
+	if err := env.QueryRow("SELECT twofa_enabled, twofa_secret_enc FROM users WHERE id = $1", u.ID).Scan(&enabled, &enc); err != nil {
 		t.Fatal(err)
 	}
 	if !enabled || len(enc) == 0 {
 		t.Fatalf("enabled=%v enc=%d bytes", enabled, len(enc))
 	}
-	rows, err := env.App.Store.Pool.Query(ctx, "SELECT code_hash FROM twofa_recovery_codes WHERE user_id = $1", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := env.Query("SELECT code_hash FROM twofa_recovery_codes WHERE user_id = $1", u.ID)
 	n := 0
 	for rows.Next() {
 		var h []byte
@@ -137,7 +134,7 @@ func TestEnableCommitsAndShowsRecoveryCodesOnce(t *testing.T) {
 	}
 	// The pending secret is gone from Redis; the status no longer shows any secret; the token
 	// used to enable still works (no logout).
-	if keys, _ := env.App.Cache.R.Keys(ctx, env.Cfg.RedisPrefix+"twofa:pending:*").Result(); len(keys) != 0 {
+	if keys, _ := env.Redis().Keys(ctx, env.Cfg.RedisPrefix+"twofa:pending:*").Result(); len(keys) != 0 {
 		t.Fatalf("pending secret left: %v", keys)
 	}
 	st := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token})
@@ -151,10 +148,10 @@ func TestEnableCommitsAndShowsRecoveryCodesOnce(t *testing.T) {
 	if r.Status != 409 || r.Code() != "TWOFA_ALREADY_ENABLED" {
 		t.Fatalf("second enable: %d %s", r.Status, r.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM mail_outbox WHERE template = 'twofa_enabled' AND to_address = $1 AND locale = 'en'", u.Email); n != 1 {
+	if n := env.Count("SELECT count(*) FROM mail_outbox WHERE template = 'twofa_enabled' AND to_address = $1 AND locale = 'en'", u.Email); n != 1 {
 		t.Fatalf("%d enable e-mails", n)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.enabled'", u.ID); n != 1 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.enabled'", u.ID); n != 1 {
 		t.Fatalf("%d enable audit events", n)
 	}
 }

@@ -56,10 +56,10 @@ func TestReplayAndRecoveryCodes(t *testing.T) {
 	if r := verifyLogin(env, newChallenge(t, env, u, "127.0.0.1", testUA).ID, c, nil); r.Status != 403 {
 		t.Fatalf("replayed verify-login: %d %s", r.Status, r.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'reason' = 'replayed'", u.ID); n != 3 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'reason' = 'replayed'", u.ID); n != 3 {
 		t.Fatalf("%d replay events, want 3", n)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $2 AND details::text LIKE '%' || $1 || '%'", c, u.ID); n != 0 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $2 AND details::text LIKE '%' || $1 || '%'", c, u.ID); n != 0 {
 		t.Fatal("a code was written to the audit log")
 	}
 	// A recovery code works once, typed in any case, wherever a TOTP code does.
@@ -72,7 +72,7 @@ func TestReplayAndRecoveryCodes(t *testing.T) {
 	if r := verifyLogin(env, newChallenge(t, env, u, "127.0.0.1", testUA).ID, recovery[1], nil); r.Status != 403 {
 		t.Fatalf("spent recovery code: %d %s", r.Status, r.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM twofa_recovery_codes WHERE user_id = $1 AND used_at IS NULL", u.ID); n != 8 {
+	if n := env.Count("SELECT count(*) FROM twofa_recovery_codes WHERE user_id = $1 AND used_at IS NULL", u.ID); n != 8 {
 		t.Fatalf("%d unused recovery codes, want 8", n)
 	}
 	// Disable with a recovery code: secret and codes cleared, owner notified, sessions kept.
@@ -80,16 +80,16 @@ func TestReplayAndRecoveryCodes(t *testing.T) {
 	if r.Status != 200 || r.Code() != "TWOFA_DISABLED" || r.Message() != "2FA disabled." || r.JSON["enabled"] != false {
 		t.Fatalf("disable: %d %s", r.Status, r.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM users WHERE id = $1 AND NOT twofa_enabled AND twofa_secret_enc IS NULL AND twofa_enabled_at IS NULL", u.ID); n != 1 {
+	if n := env.Count("SELECT count(*) FROM users WHERE id = $1 AND NOT twofa_enabled AND twofa_secret_enc IS NULL AND twofa_enabled_at IS NULL", u.ID); n != 1 {
 		t.Fatal("2FA state not cleared")
 	}
-	if n := count(t, env, "SELECT count(*) FROM twofa_recovery_codes WHERE user_id = $1", u.ID); n != 0 {
+	if n := env.Count("SELECT count(*) FROM twofa_recovery_codes WHERE user_id = $1", u.ID); n != 0 {
 		t.Fatalf("%d recovery codes left", n)
 	}
-	if n := count(t, env, "SELECT count(*) FROM mail_outbox WHERE template = 'twofa_disabled' AND to_address = $1", u.Email); n != 1 {
+	if n := env.Count("SELECT count(*) FROM mail_outbox WHERE template = 'twofa_disabled' AND to_address = $1", u.Email); n != 1 {
 		t.Fatalf("%d disable e-mails", n)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.disabled' AND details->>'method' = 'recovery_code'", u.ID); n != 1 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.disabled' AND details->>'method' = 'recovery_code'", u.ID); n != 1 {
 		t.Fatalf("%d disable events", n)
 	}
 	if r := disable(code(t, env, secret, 1)); r.Status != 409 || r.Code() != "TWOFA_NOT_ENABLED" || r.Message() != "2FA is not enabled." {
@@ -138,7 +138,7 @@ func TestStepUpGrantsTheCallingTokenAWindow(t *testing.T) {
 	if err := svc.RequireStepUp(ctx, u.ID, u.TokenID); err != nil {
 		t.Fatalf("after step-up: %v", err)
 	}
-	ttl := env.App.Cache.R.TTL(ctx, env.Cfg.RedisPrefix+"stepup:{tok"+strconv.FormatInt(u.TokenID, 10)+"}").Val()
+	ttl := env.Redis().TTL(ctx, env.Cfg.RedisPrefix+"stepup:{tok"+strconv.FormatInt(u.TokenID, 10)+"}").Val()
 	if ttl <= 4*time.Minute || ttl > 5*time.Minute {
 		t.Fatalf("window %v, want 5 min", ttl)
 	}
@@ -146,7 +146,7 @@ func TestStepUpGrantsTheCallingTokenAWindow(t *testing.T) {
 	if err := svc.RequireStepUp(ctx, u.ID, u.TokenID+1000); err != stepup.ErrRequired {
 		t.Fatalf("another token: %v", err)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.stepup'", u.ID); n != 1 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.stepup'", u.ID); n != 1 {
 		t.Fatalf("%d step-up events", n)
 	}
 }
@@ -181,7 +181,7 @@ func TestVerifyForOtherServices(t *testing.T) {
 	if err := svc.Verify(ctx, u.ID, recovery[0]); err != nil {
 		t.Fatalf("recovery: %v", err)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'password_reset'", u.ID); n != 2 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'password_reset'", u.ID); n != 2 {
 		t.Fatalf("%d failures recorded, want 2 (the empty code is not an attempt)", n)
 	}
 }

@@ -90,7 +90,7 @@ func enroll(t *testing.T, env *testkit.Env, u testkit.User) (string, []string) {
 // test client unless given).
 func newChallenge(t *testing.T, env *testkit.Env, u testkit.User, ip, ua string) challenge.Challenge {
 	t.Helper()
-	ch, err := challenge.New(env.App.Cache).Create(context.Background(), challenge.Challenge{
+	ch, err := challenge.New(env.Cache()).Create(context.Background(), challenge.Challenge{
 		UserID: u.ID, IP: ip, UserAgent: ua, DeviceID: "dev-" + u.Email, DeviceType: "ios", DeviceName: "iPhone",
 	}, env.Clock.Now())
 	if err != nil {
@@ -101,22 +101,12 @@ func newChallenge(t *testing.T, env *testkit.Env, u testkit.User, ip, ua string)
 
 // service builds a TwoFactor over the env's storage, for the methods other services call.
 func service(env *testkit.Env) *twofactor.TwoFactor {
-	a := env.App
+	a := env.Parts()
 	return twofactor.New(twofactor.Deps{
 		Store: a.Store, Cache: a.Cache, Keys: a.Keys, Clock: a.Clock, Limiter: a.Limiter, Outbox: a.Outbox,
 		Sessions: sessions.New(a.Store, a.Tokens, a.Outbox, a.Clock), Challenges: challenge.New(a.Cache),
 		Grants: stepup.New(a.Cache), Limits: twofactor.DefaultLimits(),
 	})
-}
-
-// count runs a count(*) query.
-func count(t *testing.T, env *testkit.Env, sql string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := env.App.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 func lang(l string) map[string]string { return map[string]string{"X-App-Locale": l} }

@@ -37,11 +37,11 @@ func TestSecretNeverLeaks(t *testing.T) {
 	// While pending, the secret is in Redis only, and not in clear there either.
 	st := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token})
 	pendingSecret := st.JSON["secret"].(string)
-	keys := env.App.Cache.R.Keys(ctx, env.Cfg.RedisPrefix+"twofa:pending:*").Val()
+	keys := env.Redis().Keys(ctx, env.Cfg.RedisPrefix+"twofa:pending:*").Val()
 	if len(keys) != 1 {
 		t.Fatalf("pending keys %v", keys)
 	}
-	if v := env.App.Cache.R.Get(ctx, keys[0]).Val(); strings.Contains(v, pendingSecret) {
+	if v := env.Redis().Get(ctx, keys[0]).Val(); strings.Contains(v, pendingSecret) {
 		t.Fatal("pending secret in clear in Redis")
 	}
 
@@ -76,7 +76,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 	}
 
 	var enc []byte
-	if err := env.App.Store.Pool.QueryRow(ctx, "SELECT twofa_secret_enc FROM users WHERE id = $1", u.ID).Scan(&enc); err != nil {
+	if err := env.QueryRow("SELECT twofa_secret_enc FROM users WHERE id = $1", u.ID).Scan(&enc); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
@@ -86,22 +86,19 @@ func TestSecretNeverLeaks(t *testing.T) {
 	if bytes.Contains(enc, []byte(secret)) || bytes.Contains(enc, raw) {
 		t.Fatal("secret stored in clear")
 	}
-	plain, err := env.App.Keys.Decrypt(enc, []byte("totp:"+strconv.FormatInt(u.ID, 10)))
+	plain, err := env.Keys().Decrypt(enc, []byte("totp:"+strconv.FormatInt(u.ID, 10)))
 	if err != nil || string(plain) != secret {
 		t.Fatalf("stored value is not the secret sealed for this user: %v", err)
 	}
 	// Nothing else in the database holds the secret or a recovery code.
 	for _, s := range append([]string{secret}, recovery...) {
-		n := count(t, env, `SELECT (SELECT count(*) FROM audit_events WHERE details::text ILIKE '%' || $1 || '%')
+		n := env.Count(`SELECT (SELECT count(*) FROM audit_events WHERE details::text ILIKE '%' || $1 || '%')
 			+ (SELECT count(*) FROM mail_outbox WHERE subject ILIKE '%' || $1 || '%')`, s)
 		if n != 0 {
 			t.Fatalf("%q found in the database", s)
 		}
 	}
-	rows, err := env.App.Store.Pool.Query(ctx, "SELECT to_address, template, body_enc FROM mail_outbox WHERE to_address = $1", u.Email)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := env.Query("SELECT to_address, template, body_enc FROM mail_outbox WHERE to_address = $1", u.Email)
 	defer rows.Close()
 	for rows.Next() {
 		var to, tpl string
@@ -112,7 +109,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 		if body == nil {
 			continue // already sent and wiped
 		}
-		b, err := env.App.Outbox.Open(to, tpl, body)
+		b, err := env.Outbox().Open(to, tpl, body)
 		if err != nil {
 			t.Fatal(err)
 		}

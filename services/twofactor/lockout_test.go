@@ -22,7 +22,7 @@ func TestAccountFailureWindowSpansChallengesAndFlows(t *testing.T) {
 			}
 		}
 	}
-	if n := count(t, env, "SELECT count(*) FROM mail_outbox WHERE template = 'twofa_locked' AND to_address = $1 AND locale = 'en'", u.Email); n != 1 {
+	if n := env.Count("SELECT count(*) FROM mail_outbox WHERE template = 'twofa_locked' AND to_address = $1 AND locale = 'en'", u.Email); n != 1 {
 		t.Fatalf("%d lock e-mails after 10 failures", n)
 	}
 	// Now even the right code is refused, at login and at step-up.
@@ -40,13 +40,13 @@ func TestAccountFailureWindowSpansChallengesAndFlows(t *testing.T) {
 	if r := verifyLogin(env, ch.ID, wrongCode(t, env, secret), nil); r.Status != 429 {
 		t.Fatalf("locked wrong code: %d", r.Status)
 	}
-	if n := count(t, env, "SELECT count(*) FROM mail_outbox WHERE template = 'twofa_locked' AND to_address = $1", u.Email); n != 1 {
+	if n := env.Count("SELECT count(*) FROM mail_outbox WHERE template = 'twofa_locked' AND to_address = $1", u.Email); n != 1 {
 		t.Fatalf("%d lock e-mails: want one per window", n)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.locked'", u.ID); n != 1 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.locked'", u.ID); n != 1 {
 		t.Fatalf("%d lock events", n)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed'", u.ID); n != 10 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed'", u.ID); n != 10 {
 		t.Fatalf("%d failure events: refused attempts must not be checked", n)
 	}
 	// The window slides on the server clock.

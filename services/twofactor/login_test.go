@@ -41,7 +41,7 @@ func TestVerifyLoginIssuesTheDeviceTokenInBothLanguages(t *testing.T) {
 			}
 			// The token is bound to the device of the challenge and works.
 			tok := d["access_token"].(string)
-			if n := count(t, env, "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL", u.ID, ch.DeviceID); n != 1 {
+			if n := env.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL", u.ID, ch.DeviceID); n != 1 {
 				t.Fatalf("%d live tokens for the device", n)
 			}
 			if s := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: tok}); s.Status != 200 || s.JSON["enabled"] != true {
@@ -52,7 +52,7 @@ func TestVerifyLoginIssuesTheDeviceTokenInBothLanguages(t *testing.T) {
 			if r.Status != 410 || r.Code() != "CHALLENGE_EXPIRED" {
 				t.Fatalf("reuse: %d %s", r.Status, r.Body)
 			}
-			if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.login.succeeded' AND details->>'method' = '2fa'", u.ID); n != 1 {
+			if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'auth.login.succeeded' AND details->>'method' = '2fa'", u.ID); n != 1 {
 				t.Fatalf("%d login events", n)
 			}
 		})
@@ -64,7 +64,7 @@ func TestChallengeIsBoundToIPAndUserAgent(t *testing.T) {
 	u := env.CreateUser()
 	secret, _ := enroll(t, env, u)
 	gone := func(id string) bool {
-		_, err := challenge.New(env.App.Cache).Get(context.Background(), id, env.Clock.Now())
+		_, err := challenge.New(env.Cache()).Get(context.Background(), id, env.Clock.Now())
 		return errors.Is(err, challenge.ErrNotFound)
 	}
 	cases := []struct {
@@ -91,7 +91,7 @@ func TestChallengeIsBoundToIPAndUserAgent(t *testing.T) {
 			}
 		})
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.challenge.rejected'", u.ID); n != 2 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.challenge.rejected'", u.ID); n != 2 {
 		t.Fatalf("%d rejection events", n)
 	}
 }
@@ -104,12 +104,12 @@ func TestChallengeTTLIsNotExtendedAndFiveFailuresDeleteIt(t *testing.T) {
 
 	ch := newChallenge(t, env, u, "127.0.0.1", testUA)
 	key := env.Cfg.RedisPrefix + "challenge:{" + ch.ID + "}"
-	before := env.App.Cache.R.PTTL(ctx, key).Val()
+	before := env.Redis().PTTL(ctx, key).Val()
 	env.Clock.Advance(200 * time.Second)
 	if r := verifyLogin(env, ch.ID, wrongCode(t, env, secret), nil); r.Status != 403 {
 		t.Fatalf("wrong: %d", r.Status)
 	}
-	if after := env.App.Cache.R.PTTL(ctx, key).Val(); after <= 0 || after > before {
+	if after := env.Redis().PTTL(ctx, key).Val(); after <= 0 || after > before {
 		t.Fatalf("TTL went from %v to %v", before, after)
 	}
 	env.Clock.Advance(101 * time.Second) // 301 s after the login
@@ -127,7 +127,7 @@ func TestChallengeTTLIsNotExtendedAndFiveFailuresDeleteIt(t *testing.T) {
 	if r := verifyLogin(env, ch.ID, code(t, env, secret, 0), nil); r.Status != 410 {
 		t.Fatalf("after 5 failures: %d %s", r.Status, r.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'login'", u.ID); n != 6 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'login'", u.ID); n != 6 {
 		t.Fatalf("%d failure events, want 6", n)
 	}
 }
@@ -147,10 +147,10 @@ func TestRacingVerifyLoginIssuesExactlyOneToken(t *testing.T) {
 	if got[200] != 1 || got[410] != n-1 {
 		t.Fatalf("statuses %v, want one 200 and %d 410", got, n-1)
 	}
-	if k := count(t, env, "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2", u.ID, ch.DeviceID); k != 1 {
+	if k := env.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2", u.ID, ch.DeviceID); k != 1 {
 		t.Fatalf("%d tokens issued", k)
 	}
-	if k := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed'", u.ID); k != 0 {
+	if k := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed'", u.ID); k != 0 {
 		t.Fatalf("losers of the race were counted as %d failures", k)
 	}
 }
@@ -195,11 +195,11 @@ func TestConcurrentWrongCodesEachCount(t *testing.T) {
 	if r := verifyLogin(env, ch.ID, code(t, env, secret, 0), nil); r.Status != 410 || r.Code() != "CHALLENGE_EXPIRED" {
 		t.Fatalf("the right code after %d concurrent wrong ones: %d %s", n, r.Status, r.Body)
 	}
-	if k := count(t, env, "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2", u.ID, ch.DeviceID); k != 0 {
+	if k := env.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2", u.ID, ch.DeviceID); k != 0 {
 		t.Fatalf("%d tokens issued", k)
 	}
 	ctx := context.Background()
-	if k := env.App.Cache.R.Exists(ctx, env.Cfg.RedisPrefix+"challenge:{"+ch.ID+"}", env.Cfg.RedisPrefix+"challenge:{"+ch.ID+"}:failures").Val(); k != 0 {
+	if k := env.Redis().Exists(ctx, env.Cfg.RedisPrefix+"challenge:{"+ch.ID+"}", env.Cfg.RedisPrefix+"challenge:{"+ch.ID+"}:failures").Val(); k != 0 {
 		t.Fatalf("%d challenge keys left", k)
 	}
 }

@@ -43,7 +43,7 @@ func TestPasswordResetNeedsAValidSecondFactor(t *testing.T) {
 		t.Fatalf("code replayed after reset: %d %s", r.Status, r.Body)
 	}
 	// The wrong code counted in the account's failure window (the missing one did not).
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'password_reset'", u.ID); n != 1 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'twofa.failed' AND details->>'purpose' = 'password_reset'", u.ID); n != 1 {
 		t.Fatalf("%d reset failures recorded, want 1", n)
 	}
 }

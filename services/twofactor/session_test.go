@@ -43,7 +43,7 @@ func TestEnrollmentSecretBelongsToOneSession(t *testing.T) {
 	if r := enable(other, code(t, env, ownerSecret, 0)); r.Status != 403 || r.Code() != "INVALID_2FA_CODE" {
 		t.Fatalf("other token with the owner's code: %d %s", r.Status, r.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM users WHERE id = $1 AND twofa_enabled", u.ID); n != 0 {
+	if n := env.Count("SELECT count(*) FROM users WHERE id = $1 AND twofa_enabled", u.ID); n != 0 {
 		t.Fatal("2FA enabled through another session")
 	}
 	if r := enable(u.Token, code(t, env, ownerSecret, 0)); r.Status != 200 || r.Code() != "TWOFA_ENABLED" {
@@ -64,7 +64,7 @@ func TestEnrollmentSecretBelongsToOneSession(t *testing.T) {
 
 // contains reports one outbox e-mail of template to addr.
 func contains(t *testing.T, env *testkit.Env, template, addr string) bool {
-	return count(t, env, "SELECT count(*) FROM mail_outbox WHERE template = $1 AND to_address = $2", template, addr) == 1
+	return env.Count("SELECT count(*) FROM mail_outbox WHERE template = $1 AND to_address = $2", template, addr) == 1
 }
 
 // TestVerifyLoginRecordsTheRightCodeEvenWhenIssuingFails: a right second factor whose token
@@ -75,7 +75,7 @@ func TestVerifyLoginRecordsTheRightCodeEvenWhenIssuingFails(t *testing.T) {
 	secret, _ := enroll(t, env, u)
 	ctx := context.Background()
 	env.RefuseTokensFor("Refused Phone")
-	ch, err := challenge.New(env.App.Cache).Create(ctx, challenge.Challenge{
+	ch, err := challenge.New(env.Cache()).Create(ctx, challenge.Challenge{
 		UserID: u.ID, IP: "127.0.0.1", UserAgent: testUA, DeviceID: "refused", DeviceType: "ios", DeviceName: "Refused Phone",
 	}, env.Clock.Now())
 	if err != nil {
@@ -84,10 +84,10 @@ func TestVerifyLoginRecordsTheRightCodeEvenWhenIssuingFails(t *testing.T) {
 	if r := verifyLogin(env, ch.ID, code(t, env, secret, 0), nil); r.Status != 500 || r.Code() != "SERVER_ERROR" {
 		t.Fatalf("right code, refused token: %d %s", r.Status, r.Body)
 	}
-	if n := count(t, env, "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = 'refused'", u.ID); n != 0 {
+	if n := env.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = 'refused'", u.ID); n != 0 {
 		t.Fatal("a token was stored")
 	}
-	if n := count(t, env, "SELECT count(*) FROM audit_events WHERE user_id = $1 AND action LIKE 'auth.login.%' AND details->>'device_id' = 'refused'", u.ID); n != 1 {
+	if n := env.Count("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action LIKE 'auth.login.%' AND details->>'device_id' = 'refused'", u.ID); n != 1 {
 		t.Fatalf("%d rows for the accepted second factor whose token failed, want 1", n)
 	}
 }

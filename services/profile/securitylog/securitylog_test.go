@@ -16,7 +16,7 @@ func TestUserReadsOnlyOwnSecurityEventsPaginated(t *testing.T) {
 	me, other := env.CreateUser(), env.CreateUser()
 	ctx := context.Background()
 	add := func(user int64, action string) {
-		err := env.App.Store.Tx(ctx, func(q *db.Queries) error {
+		err := env.Store().Tx(ctx, func(q *db.Queries) error {
 			return audit.Record(ctx, q, env.Clock.Now(), audit.Event{Action: action, UserID: user})
 		})
 		if err != nil {

@@ -1,0 +1,62 @@
+package testkit
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Raw SQL is allowed in tests for two things only: planting a state no operation can reach
+// (a corrupted ledger row for `ledger check` to report, a blocked user, an exhausted counter)
+// and reading what no operation shows (a stored hash, an outbox row, a count). Everything else
+// goes through the API (Env.Do) or the typed helpers of this package.
+
+// DB is the package database's pool, for a test that needs a connection of its own (session
+// settings, a superuser bypassing a trigger) or many statements in a row.
+func (e *Env) DB() *pgxpool.Pool { return e.parts.Store.Pool }
+
+// ExecSQL runs a statement that plants a state and fails the test on error.
+func (e *Env) ExecSQL(sql string, args ...any) {
+	e.T.Helper()
+	if _, err := e.parts.Store.Pool.Exec(context.Background(), sql, args...); err != nil {
+		e.T.Fatalf("testkit: %s: %v", sql, err)
+	}
+}
+
+// TryExecSQL runs a statement and returns its error (tests that expect the database to refuse).
+func (e *Env) TryExecSQL(sql string, args ...any) error {
+	_, err := e.parts.Store.Pool.Exec(context.Background(), sql, args...)
+	return err
+}
+
+// QueryRow reads one row; the error comes with Scan.
+func (e *Env) QueryRow(sql string, args ...any) pgx.Row {
+	return e.parts.Store.Pool.QueryRow(context.Background(), sql, args...)
+}
+
+// Scan reads one row into dest and fails the test on error.
+func (e *Env) Scan(sql string, args []any, dest ...any) {
+	e.T.Helper()
+	if err := e.QueryRow(sql, args...).Scan(dest...); err != nil {
+		e.T.Fatalf("testkit: %s: %v", sql, err)
+	}
+}
+
+// Query reads rows and fails the test on error; the caller closes them.
+func (e *Env) Query(sql string, args ...any) pgx.Rows {
+	e.T.Helper()
+	rows, err := e.parts.Store.Pool.Query(context.Background(), sql, args...)
+	if err != nil {
+		e.T.Fatalf("testkit: %s: %v", sql, err)
+	}
+	return rows
+}
+
+// Count runs a query returning one integer (a count(*)).
+func (e *Env) Count(sql string, args ...any) int {
+	e.T.Helper()
+	var n int
+	e.Scan(sql, args, &n)
+	return n
+}
