@@ -189,7 +189,7 @@ func TestUpdateMeMessagesAreLocalized(t *testing.T) {
 	for lang, w := range want {
 		r := env.Do(testkit.Req{Method: "PATCH", Path: "/api/v1/me", Token: u.Token, JSON: map[string]any{"country": "XX"},
 			Headers: map[string]string{"X-App-Locale": lang}})
-		msgs, _ := r.Errors()["country"].([]any)
+		msgs := testkit.Decode[api.ValidationError](t, r).Errors["country"]
 		if r.Message() != w[0] || len(msgs) != 1 || msgs[0] != w[1] {
 			t.Errorf("%s: %s", lang, r.Body)
 		}

@@ -139,7 +139,7 @@ func TestUploadPhotoRefusals(t *testing.T) {
 				}
 				// Oversized dimensions are refused from the header, before any decoding.
 				if strings.HasPrefix(tc.name, "decompression") && lang == "en" &&
-					r.Errors()["photo"].([]any)[0] != "The photo may not be larger than 4096 × 4096 pixels." {
+					testkit.Decode[api.ValidationError](t, r).Errors["photo"][0] != "The photo may not be larger than 4096 × 4096 pixels." {
 					t.Fatalf("message: %s", r.Body)
 				}
 				if dbPhotoKey(t, env, u.ID) != key {
