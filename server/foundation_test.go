@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -37,9 +39,9 @@ func TestHealthReportsRedisDown(t *testing.T) {
 	if r.Status != 503 || r.Code() != "SERVICE_UNAVAILABLE" {
 		t.Fatalf("got %d %s", r.Status, r.Body)
 	}
-	checks := r.JSON["checks"].(map[string]any)
-	if checks["postgres"] != "ok" || checks["redis"] != "fail" {
-		t.Fatalf("checks %v", checks)
+	checks := testkit.Decode[api.HealthResponse](t, r).Checks
+	if checks.Postgres != "ok" || checks.Redis != "fail" {
+		t.Fatalf("checks %+v", checks)
 	}
 }
 
@@ -75,16 +77,16 @@ func TestRequestRejections(t *testing.T) {
 				if r.Status != tc.status || r.Code() != tc.code {
 					t.Fatalf("%s: got %d %s", lang, r.Status, r.Body)
 				}
-				if r.JSON["request_id"] == "" || r.JSON["request_id"] == nil {
+				body := testkit.Decode[api.ValidationError](t, r)
+				if ptr.Value(body.RequestId) == "" {
 					t.Fatalf("no request_id: %s", r.Body)
 				}
-				errs := r.Errors()
 				for _, f := range tc.fields {
-					msgs, ok := errs[f].([]any)
-					if !ok || len(msgs) == 0 {
+					msgs := body.Errors[f]
+					if len(msgs) == 0 {
 						t.Fatalf("%s: no errors.%s in %s", lang, f, r.Body)
 					}
-					m := msgs[0].(string)
+					m := msgs[0]
 					if lang == "fr" && !strings.Contains(m, "champ") && !strings.Contains(m, "corps") {
 						t.Fatalf("fr message not French: %q", m)
 					}
@@ -95,8 +97,8 @@ func TestRequestRejections(t *testing.T) {
 						t.Fatalf("message %q does not name the field %q", m, f)
 					}
 				}
-				if len(errs) != len(tc.fields) {
-					t.Fatalf("%s: errors %v, want fields %v", lang, errs, tc.fields)
+				if len(body.Errors) != len(tc.fields) {
+					t.Fatalf("%s: errors %v, want fields %v", lang, body.Errors, tc.fields)
 				}
 			}
 		})

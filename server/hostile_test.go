@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -124,7 +125,7 @@ func (h *hostile) openWallet(u testkit.User) int64 {
 	if r.Status != 201 {
 		h.t.Fatalf("open wallet: %d %s", r.Status, r.Body)
 	}
-	return int64(r.Data()["id"].(float64))
+	return testkit.DataOf[api.Wallet](h.t, r).Id
 }
 
 func (h *hostile) internal(method, path string, body any) int64 {
@@ -132,7 +133,9 @@ func (h *hostile) internal(method, path string, body any) int64 {
 	if r.Status != 201 {
 		h.t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
 	}
-	return int64(r.Data()["id"].(float64))
+	return testkit.DataOf[struct {
+		Id int64 `json:"id"` // a deposit's transaction or a hold
+	}](h.t, r).Id
 }
 
 // request is one request under construction: path and query parameters, headers, body.
@@ -284,8 +287,8 @@ func (h *hostile) send(name string, r request, field string) {
 	case field != "" && (res.Status != 422 || res.Errors()[field] == nil):
 		h.t.Errorf("%s: want 422 naming %q, got %d %.300s", name, field, res.Status, res.Body)
 	case field != "":
-		for _, m := range res.Errors()[field].([]any) {
-			if !strings.Contains(m.(string), field) {
+		for _, m := range testkit.Decode[api.ValidationError](h.t, res).Errors[field] {
+			if !strings.Contains(m, field) {
 				h.t.Errorf("%s: message %q does not name %q", name, m, field)
 			}
 		}
@@ -712,7 +715,7 @@ func TestTextRuleAcceptsRealText(t *testing.T) {
 		`"\ufffd"`:                "\ufffd",
 	} {
 		r := transfer(raw)
-		if r.Status != 201 || r.Data()["note"] != want {
+		if r.Status != 201 || ptr.Value(testkit.DataOf[api.Transaction](t, r).Note) != want {
 			t.Errorf("note %s: %d %s", raw, r.Status, r.Body)
 		}
 	}

@@ -3,6 +3,7 @@ package compliance
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
@@ -42,63 +43,65 @@ func lockUser(ctx context.Context, q *db.Queries, id int64) (db.User, error) {
 
 // RestrictUser adds an active restriction: no outgoing money, everything else intact.
 func (s *Compliance) RestrictUser(ctx context.Context, req api.RestrictUserRequestObject) (api.RestrictUserResponseObject, error) {
-	reason, err := reasonOf(req.Body.Reason)
+	r, err := s.changeRestriction(ctx, req.Id, req.Body.Reason, "compliance.restriction.added",
+		func(q *db.Queries, u db.User, reason, by string, now time.Time) (db.ComplianceRestriction, error) {
+			if u.Status == "closed" {
+				return db.ComplianceRestriction{}, ErrInvalidTransition
+			}
+			r, err := q.InsertRestriction(ctx, db.InsertRestrictionParams{UserID: u.ID, Reason: reason, CreatedBy: by, CreatedAt: now})
+			if err != nil {
+				return r, err
+			}
+			return r, s.notify(ctx, q, u, "account_restricted", nil)
+		})
 	if err != nil {
 		return nil, err
 	}
-	_, by := actor(ctx)
-	var r db.ComplianceRestriction
-	err = s.st.Tx(ctx, func(q *db.Queries) error {
-		u, err := lockUser(ctx, q, req.Id)
-		if err != nil {
-			return err
-		}
-		if u.Status == "closed" {
-			return ErrInvalidTransition
-		}
-		now := s.clock.Now()
-		if r, err = q.InsertRestriction(ctx, db.InsertRestrictionParams{UserID: u.ID, Reason: reason, CreatedBy: by, CreatedAt: now}); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, q, now, audit.Event{Action: "compliance.restriction.added", UserID: u.ID,
-			SubjectType: "compliance_restriction", SubjectID: strconv.FormatInt(r.ID, 10), Details: map[string]any{"reason": reason}}); err != nil {
-			return err
-		}
-		return s.notify(ctx, q, u, "account_restricted", nil)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return api.RestrictUser201JSONResponse{Code: "USER_RESTRICTED", Message: i18n.Msg(ctx, "USER_RESTRICTED"), Data: restrictionView(r)}, nil
+	return api.RestrictUser201JSONResponse{Code: "USER_RESTRICTED", Message: i18n.Msg(ctx, "USER_RESTRICTED"), Data: r}, nil
 }
 
 // LiftRestriction lifts one active restriction of the user.
 func (s *Compliance) LiftRestriction(ctx context.Context, req api.LiftRestrictionRequestObject) (api.LiftRestrictionResponseObject, error) {
-	reason, err := reasonOf(req.Body.Reason)
+	r, err := s.changeRestriction(ctx, req.Id, req.Body.Reason, "compliance.restriction.lifted",
+		func(q *db.Queries, u db.User, reason, by string, now time.Time) (db.ComplianceRestriction, error) {
+			r, err := q.LiftRestriction(ctx, db.LiftRestrictionParams{ID: req.RestrictionId, UserID: u.ID, Now: now, LiftedBy: &by, LiftReason: &reason})
+			if pg.IsNotFound(err) {
+				return r, ErrRestrictionMissing
+			}
+			return r, err
+		})
 	if err != nil {
 		return nil, err
+	}
+	return api.LiftRestriction200JSONResponse{Code: "RESTRICTION_LIFTED", Message: i18n.Msg(ctx, "RESTRICTION_LIFTED"), Data: r}, nil
+}
+
+// changeRestriction is what adding and lifting a restriction share: the reason's rule, then one
+// transaction that locks the user, lets change write the restriction and records action on it.
+func (s *Compliance) changeRestriction(ctx context.Context, userID int64, rawReason, action string,
+	change func(q *db.Queries, u db.User, reason, by string, now time.Time) (db.ComplianceRestriction, error)) (api.Restriction, error) {
+	reason, err := reasonOf(rawReason)
+	if err != nil {
+		return api.Restriction{}, err
 	}
 	_, by := actor(ctx)
 	var r db.ComplianceRestriction
 	err = s.st.Tx(ctx, func(q *db.Queries) error {
-		if _, err := lockUser(ctx, q, req.Id); err != nil {
-			return err
-		}
-		now := s.clock.Now()
-		r, err = q.LiftRestriction(ctx, db.LiftRestrictionParams{ID: req.RestrictionId, UserID: req.Id, Now: now, LiftedBy: &by, LiftReason: &reason})
-		if pg.IsNotFound(err) {
-			return ErrRestrictionMissing
-		}
+		u, err := lockUser(ctx, q, userID)
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, now, audit.Event{Action: "compliance.restriction.lifted", UserID: req.Id,
+		now := s.clock.Now()
+		if r, err = change(q, u, reason, by, now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: action, UserID: u.ID,
 			SubjectType: "compliance_restriction", SubjectID: strconv.FormatInt(r.ID, 10), Details: map[string]any{"reason": reason}})
 	})
 	if err != nil {
-		return nil, err
+		return api.Restriction{}, err
 	}
-	return api.LiftRestriction200JSONResponse{Code: "RESTRICTION_LIFTED", Message: i18n.Msg(ctx, "RESTRICTION_LIFTED"), Data: restrictionView(r)}, nil
+	return restrictionView(r), nil
 }
 
 func restrictionView(r db.ComplianceRestriction) api.Restriction {

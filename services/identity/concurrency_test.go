@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -15,6 +16,7 @@ import (
 func concurrentLogins(t *testing.T, env *testkit.Env, u testkit.User, n int, device func(i int) string) []string {
 	t.Helper()
 	toks := make([]string, n)
+	resps := make([]*testkit.Resp, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -22,16 +24,16 @@ func concurrentLogins(t *testing.T, env *testkit.Env, u testkit.User, n int, dev
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: loginBody(u.Email, u.Password, device(i))})
-			if r.Status == 200 {
-				toks[i], _ = r.Data()["access_token"].(string)
-			}
+			resps[i] = env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: loginBody(u.Email, u.Password, device(i))})
 		}(i)
 	}
 	close(start)
 	wg.Wait()
-	for i, tok := range toks {
-		if tok == "" {
+	for i, r := range resps {
+		if r == nil || r.Status != 200 {
+			t.Fatalf("login %d failed", i)
+		}
+		if toks[i] = testkit.DataOf[api.LoginTokenData](t, r).AccessToken; toks[i] == "" {
 			t.Fatalf("login %d failed", i)
 		}
 	}
@@ -91,7 +93,7 @@ func TestConcurrentLoginsDifferentDevices(t *testing.T) {
 		}
 	}
 	r := devices(env, toks[0])
-	if list, _ := r.JSON["data"].([]any); len(list) != 50 {
+	if list := testkit.Decode[api.DevicesResponse](t, r).Data; len(list) != 50 {
 		t.Fatalf("%d devices listed", len(list))
 	}
 	if n := env.Count(`SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'new_device'`, u.Email); n != 50 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -40,7 +41,7 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 			if r.Status != 401 || r.Code() != "INVALID_CREDENTIALS" || r.Message() != lang.msg {
 				t.Fatalf("%s/%s: %d %s", tc.name, lang.header, r.Status, r.Body)
 			}
-			if r.JSON["request_id"] == nil {
+			if testkit.Decode[api.Error](t, r).RequestId == nil {
 				t.Fatalf("%s: no request_id", tc.name)
 			}
 			body := requestID.ReplaceAllString(string(r.Body), `"request_id":"*"`)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/services/identity/challenge"
 	"github.com/flowxi/backend/services/identity/password"
 	"github.com/flowxi/backend/testkit"
@@ -23,11 +24,11 @@ func TestLoginIssuesDeviceToken(t *testing.T) {
 		if r.Status != 200 || r.Code() != "LOGIN_SUCCESS" || r.Message() != lang.msg {
 			t.Fatalf("%s: %d %s", lang.header, r.Status, r.Body)
 		}
-		d := r.Data()
-		if d["mfa_required"] != false || d["token_type"] != "Bearer" || d["account_status"] != "active" || d["user_id"] != float64(u.ID) {
-			t.Fatalf("data %v", d)
+		d := testkit.DataOf[api.LoginTokenData](t, r)
+		if d.MfaRequired || d.TokenType != "Bearer" || d.AccountStatus != "active" || d.UserId != u.ID {
+			t.Fatalf("data %+v", d)
 		}
-		tok := d["access_token"].(string)
+		tok := d.AccessToken
 		id, secret, ok := strings.Cut(tok, "|")
 		if !ok || len(secret) != 40 {
 			t.Fatalf("token format %q", tok)
@@ -67,14 +68,13 @@ func TestLoginWith2FAReturnsChallenge(t *testing.T) {
 	if r.Status != 200 || r.Code() != "MFA_REQUIRED" || r.Message() != "Two-factor verification required." {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
-	d := r.Data()
-	if d["mfa_required"] != true || d["otp_type"] != "totp" || d["expires_in"] != float64(300) || d["access_token"] != nil {
-		t.Fatalf("data %v", d)
+	d := testkit.DataOf[api.LoginChallengeData](t, r)
+	if !d.MfaRequired || d.OtpType != "totp" || d.ExpiresIn != 300 || testkit.DataOf[struct {
+		AccessToken *string `json:"access_token"`
+	}](t, r).AccessToken != nil {
+		t.Fatalf("data %s", r.Body)
 	}
-	id, err := uuid.Parse(d["challenge_id"].(string))
-	if err != nil {
-		t.Fatalf("challenge_id: %v", err)
-	}
+	id := uuid.UUID(d.ChallengeId) // a challenge_id that is no UUID fails the decode
 	if n := env.Count(`SELECT count(*) FROM access_tokens WHERE user_id = $1`, u.ID); n != 0 {
 		t.Fatalf("%d tokens issued for a 2FA user", n)
 	}

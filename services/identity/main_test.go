@@ -3,6 +3,7 @@ package identity_test
 import (
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -30,7 +31,7 @@ func mustLogin(env *testkit.Env, email, password, device string) string {
 	if r.Status != 200 || r.Code() != "LOGIN_SUCCESS" {
 		env.T.Fatalf("login %s/%s: %d %s", email, device, r.Status, r.Body)
 	}
-	tok, _ := r.Data()["access_token"].(string)
+	tok := testkit.DataOf[api.LoginTokenData](env.T, r).AccessToken
 	if tok == "" {
 		env.T.Fatalf("no token: %s", r.Body)
 	}

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/services/identity/stepup"
 	"github.com/flowxi/backend/services/identity/tokens"
 	"github.com/flowxi/backend/testkit"
@@ -20,14 +22,13 @@ func deviceIDs(t *testing.T, r *testkit.Resp) (ids []string, current string) {
 	if r.Status != 200 || r.Code() != "DEVICES_OK" {
 		t.Fatalf("devices: %d %s", r.Status, r.Body)
 	}
-	for _, it := range r.JSON["data"].([]any) {
-		d := it.(map[string]any)
-		ids = append(ids, d["device_id"].(string))
-		if d["current"] == true {
+	for _, d := range testkit.Decode[api.DevicesResponse](t, r).Data {
+		ids = append(ids, d.DeviceId)
+		if d.Current {
 			if current != "" {
 				t.Fatalf("two current devices: %s", r.Body)
 			}
-			current = d["device_id"].(string)
+			current = d.DeviceId
 		}
 	}
 	return ids, current
@@ -61,9 +62,9 @@ func TestDevicesListAndLogouts(t *testing.T) {
 	if ids, cur := deviceIDs(t, r); strings.Join(ids, ",") != "A,C,B" || cur != "" {
 		t.Fatalf("from legacy: %v %q", ids, cur)
 	}
-	first := r.JSON["data"].([]any)[0].(map[string]any)
-	if first["device_type"] != "ios" || first["device_name"] != "iPhone A" || first["ip"] != "127.0.0.1" || first["country"] != nil {
-		t.Fatalf("device fields %v", first)
+	first := testkit.Decode[api.DevicesResponse](t, r).Data[0]
+	if first.DeviceType != "ios" || first.DeviceName != "iPhone A" || ptr.Value(first.Ip) != "127.0.0.1" || first.Country != nil {
+		t.Fatalf("device fields %+v", first)
 	}
 
 	// logout-device: unknown device is 404; B is revoked, the others keep working.
@@ -108,7 +109,7 @@ func TestDevicesListAndLogouts(t *testing.T) {
 	// logout-others from A: D and the legacy token go, A stays.
 	d := mustLogin(env, u.Email, u.Password, "D")
 	r = env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/logout-others", Token: a, Headers: map[string]string{"X-App-Locale": "en"}})
-	if r.Status != 200 || r.Code() != "LOGOUT_OTHERS_SUCCESS" || r.Message() != "Other devices logged out." || r.Data()["revoked"] != float64(2) {
+	if r.Status != 200 || r.Code() != "LOGOUT_OTHERS_SUCCESS" || r.Message() != "Other devices logged out." || testkit.Decode[api.LogoutOthersResponse](t, r).Data.Revoked != 2 {
 		t.Fatalf("logout-others: %d %s", r.Status, r.Body)
 	}
 	for _, tok := range []string{d, legacy} {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -37,12 +38,12 @@ func TestLoginRecordsTheAttemptEvenWhenIssuingFails(t *testing.T) {
 	if ev.Status != 200 {
 		t.Fatalf("security events: %d %s", ev.Status, ev.Body)
 	}
-	list, _ := ev.JSON["data"].([]any)
+	list := testkit.Decode[api.SecurityEventsResponse](t, ev).Data
 	if len(list) == 0 {
 		t.Fatalf("no security events: %s", ev.Body)
 	}
-	newest := list[0].(map[string]any)
-	if a, _ := newest["action"].(string); !strings.HasPrefix(a, "auth.login.") || a == "auth.login.failed" || newest["description"] == "Security event." {
+	newest := list[0]
+	if a := newest.Action; !strings.HasPrefix(a, "auth.login.") || a == "auth.login.failed" || newest.Description == "Security event." {
 		t.Fatalf("the newest security event is %v, want the accepted password", newest)
 	}
 }

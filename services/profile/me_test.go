@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/testkit"
 )
@@ -37,13 +38,14 @@ func TestGetMeMatchesDocumentedShape(t *testing.T) {
 	if !slices.Equal(keys, documented) {
 		t.Fatalf("keys %v, documented %v", keys, documented)
 	}
-	if d["id"] != float64(u.ID) || d["email"] != u.Email || d["username"] != fmt.Sprintf("fx%08d", u.ID) ||
-		d["status"] != "active" || d["locale"] != "fr" || d["twofa_enabled"] != false || d["photo_url"] != nil || d["first_name"] != nil {
-		t.Fatalf("data %v", d)
+	p := testkit.DataOf[api.Profile](t, r)
+	if p.Id != u.ID || p.Email != u.Email || p.Username != fmt.Sprintf("fx%08d", u.ID) ||
+		p.Status != "active" || p.Locale != "fr" || p.TwofaEnabled || p.PhotoUrl != nil || p.FirstName != nil {
+		t.Fatalf("data %+v", p)
 	}
-	for _, k := range []string{"created_at", "updated_at"} {
-		if s, _ := d[k].(string); !stampRe.MatchString(s) {
-			t.Fatalf("%s = %v", k, d[k])
+	for k, s := range map[string]string{"created_at": p.CreatedAt, "updated_at": p.UpdatedAt} {
+		if !stampRe.MatchString(s) {
+			t.Fatalf("%s = %v", k, s)
 		}
 	}
 
@@ -151,7 +153,7 @@ func TestUpdateMe(t *testing.T) {
 				return
 			}
 			d := r.Data()
-			if r.Code() != "ME_UPDATED" || d["id"] != float64(u.ID) || !stampRe.MatchString(d["updated_at"].(string)) {
+			if up := testkit.DataOf[api.ProfileUpdate](t, r); r.Code() != "ME_UPDATED" || up.Id != u.ID || !stampRe.MatchString(up.UpdatedAt) {
 				t.Fatalf("body %s", r.Body)
 			}
 			for k, v := range tc.want {
@@ -187,7 +189,7 @@ func TestUpdateMeMessagesAreLocalized(t *testing.T) {
 	for lang, w := range want {
 		r := env.Do(testkit.Req{Method: "PATCH", Path: "/api/v1/me", Token: u.Token, JSON: map[string]any{"country": "XX"},
 			Headers: map[string]string{"X-App-Locale": lang}})
-		msgs, _ := r.Errors()["country"].([]any)
+		msgs := testkit.Decode[api.ValidationError](t, r).Errors["country"]
 		if r.Message() != w[0] || len(msgs) != 1 || msgs[0] != w[1] {
 			t.Errorf("%s: %s", lang, r.Body)
 		}
@@ -223,7 +225,7 @@ func TestUpdateMeLocaleApplies(t *testing.T) {
 	if r.Message() != "Profile updated." {
 		t.Fatalf("the header decides: %s", r.Body)
 	}
-	if r := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/me", Token: u.Token}); r.Data()["locale"] != "fr" {
+	if r := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/me", Token: u.Token}); testkit.DataOf[api.Profile](t, r).Locale != "fr" {
 		t.Fatalf("%s", r.Body)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/testkit"
 )
@@ -60,7 +62,7 @@ func TestUploadPhoto(t *testing.T) {
 		if keys := photoKeys(t, env, u.ID); len(keys) != 1 || keys[0] != key {
 			t.Fatalf("objects %v, db %q", keys, key)
 		}
-		url := r.Data()["photo_url"].(string)
+		url := testkit.Decode[api.MePhotoResponse](t, r).Data.PhotoUrl
 		status, h, body := fetch(t, env, url)
 		if status != 200 || h.Get("Content-Type") != "image/jpeg" {
 			t.Fatalf("fetch %d %v", status, h)
@@ -73,9 +75,9 @@ func TestUploadPhoto(t *testing.T) {
 			t.Fatal("EXIF/GPS kept")
 		}
 		// GET builds a new signed URL for the same key.
-		me := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/me", Token: u.Token}).Data()
-		if s, _ := me["photo_url"].(string); !strings.Contains(s, key) {
-			t.Fatalf("photo_url %v", me["photo_url"])
+		me := testkit.DataOf[api.Profile](t, env.Do(testkit.Req{Method: "GET", Path: "/api/v1/me", Token: u.Token}))
+		if s := ptr.Value(me.PhotoUrl); !strings.Contains(s, key) {
+			t.Fatalf("photo_url %v", s)
 		}
 		// A second upload replaces the first: one object, the new key.
 		r = upload(env, u.Token, file{name: "x.png", data: pngImage(t, 30, 20)}, "en")
@@ -137,7 +139,7 @@ func TestUploadPhotoRefusals(t *testing.T) {
 				}
 				// Oversized dimensions are refused from the header, before any decoding.
 				if strings.HasPrefix(tc.name, "decompression") && lang == "en" &&
-					r.Errors()["photo"].([]any)[0] != "The photo may not be larger than 4096 × 4096 pixels." {
+					testkit.Decode[api.ValidationError](t, r).Errors["photo"][0] != "The photo may not be larger than 4096 × 4096 pixels." {
 					t.Fatalf("message: %s", r.Body)
 				}
 				if dbPhotoKey(t, env, u.ID) != key {
@@ -175,7 +177,7 @@ func TestUploadPhotoPolyglotIsNeutralized(t *testing.T) {
 	if r.Status != 200 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
-	status, h, body := fetch(t, env, r.Data()["photo_url"].(string))
+	status, h, body := fetch(t, env, testkit.Decode[api.MePhotoResponse](t, r).Data.PhotoUrl)
 	if status != 200 || bytes.Contains(body, []byte("<script")) || h.Get("Content-Type") != "image/jpeg" || h.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("%d %v", status, h)
 	}
@@ -224,7 +226,7 @@ func TestPhotoURLSignature(t *testing.T) {
 	env := testkit.New(t)
 	u := env.CreateUser()
 	upload(env, u.Token, file{name: "a.png", data: pngImage(t, 8, 8)}, "fr")
-	url := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/me", Token: u.Token}).Data()["photo_url"].(string)
+	url := ptr.Value(testkit.DataOf[api.Profile](t, env.Do(testkit.Req{Method: "GET", Path: "/api/v1/me", Token: u.Token})).PhotoUrl)
 	if status, _, _ := fetch(t, env, url); status != 200 {
 		t.Fatalf("fresh url: %d", status)
 	}
@@ -286,7 +288,7 @@ func TestUploadPhotoAppliesExifOrientation(t *testing.T) {
 	if r.Status != 200 {
 		t.Fatalf("upload: %d %s", r.Status, r.Body)
 	}
-	status, _, body := fetch(t, env, r.Data()["photo_url"].(string))
+	status, _, body := fetch(t, env, testkit.Decode[api.MePhotoResponse](t, r).Data.PhotoUrl)
 	if status != 200 || bytes.Contains(body, []byte("Exif")) {
 		t.Fatalf("fetch %d, EXIF kept: %v", status, bytes.Contains(body, []byte("Exif")))
 	}

@@ -25,10 +25,9 @@ type issued struct {
 // deletes the code and issues a token, all in one transaction.
 func (s *Registration) SetPasswordRegisterEmailCode(ctx context.Context, r api.SetPasswordRegisterEmailCodeRequestObject) (api.SetPasswordRegisterEmailCodeResponseObject, error) {
 	b := r.Body
-	email := normEmail(string(b.Email))
-	dev, verr := s.checkSetPassword(ctx, email, b.Password, b.PasswordConfirmation, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
-	if verr != nil {
-		return nil, verr
+	email, dev, err := s.checkSetPassword(ctx, string(b.Email), b.Password, b.PasswordConfirmation, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
+	if err != nil {
+		return nil, err
 	}
 	slot, err := s.reserveGuess(ctx, s.d.RegisterGuesses, email)
 	if err != nil {
@@ -58,13 +57,12 @@ func (s *Registration) SetPasswordRegisterEmailCode(ctx context.Context, r api.S
 // used, activates the user and issues a token, all in one transaction.
 func (s *Registration) SetPasswordRegisterMagicLink(ctx context.Context, r api.SetPasswordRegisterMagicLinkRequestObject) (api.SetPasswordRegisterMagicLinkResponseObject, error) {
 	b := r.Body
-	email := normEmail(string(b.Email))
-	dev, verr := s.checkSetPassword(ctx, email, b.Password, b.PasswordConfirmation, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
-	if verr != nil {
-		return nil, verr
+	email, dev, err := s.checkSetPassword(ctx, string(b.Email), b.Password, b.PasswordConfirmation, b.DeviceId, b.DeviceType, b.DeviceName, b.Country)
+	if err != nil {
+		return nil, err
 	}
 	var out issued
-	err := s.tx(ctx, func(q *db.Queries, _ *error) error {
+	err = s.tx(ctx, func(q *db.Queries, _ *error) error {
 		now := s.d.Clock.Now()
 		l, err := q.LockMagicLink(ctx, secrets.SHA256Hex(b.Token))
 		if pg.IsNotFound(err) {

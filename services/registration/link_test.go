@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -39,7 +40,7 @@ func TestMagicLinkRegistrationEndToEnd(t *testing.T) {
 			body := map[string]any{"token": token, "email": linkEmail, "password": strongPassword, "password_confirmation": strongPassword}
 			r = h.post("/api/v1/auth/register/set-password", body, lang)
 			expect(t, r, 200, "TOKEN_ISSUED")
-			tok := r.JSON["access_token"].(string)
+			tok := testkit.Decode[api.TokenIssuedResponse](t, r).AccessToken
 			if a := h.Do(testkit.Req{Method: "GET", Path: "/api/v1/me", Token: tok}); a.Status == 401 {
 				t.Fatalf("token refused: %s", a.Body)
 			}

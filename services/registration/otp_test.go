@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -49,7 +50,7 @@ func TestOTPRegistrationEndToEnd(t *testing.T) {
 
 			r = h.post("/api/v1/register-email-code/verify", map[string]any{"email": email, "code": code}, lang)
 			expect(t, r, 200, "OTP_VALID")
-			if r.JSON["valid"] != true || r.Message() != want[lang].valid {
+			if !testkit.Decode[api.OtpVerifyResponse](t, r).Valid || r.Message() != want[lang].valid {
 				t.Fatalf("verify: %s", r.Body)
 			}
 			if h.Count("SELECT count(*) FROM users WHERE id = $1 AND status = 'pending'", id) != 1 {
@@ -60,10 +61,11 @@ func TestOTPRegistrationEndToEnd(t *testing.T) {
 			body["device_id"], body["device_type"], body["device_name"] = "dev-"+lang, "ios", "iPhone"
 			r = h.post("/api/v1/register-email-code/set-password", body, lang)
 			expect(t, r, 200, "TOKEN_ISSUED")
-			if r.JSON["account_status"] != "active" || r.JSON["token_type"] != "Bearer" || int64(r.JSON["user_id"].(float64)) != id || r.Message() != want[lang].issued {
+			issued := testkit.Decode[api.TokenIssuedResponse](t, r)
+			if issued.AccountStatus != "active" || issued.TokenType != "Bearer" || issued.UserId != id || r.Message() != want[lang].issued {
 				t.Fatalf("set-password: %s", r.Body)
 			}
-			tok := r.JSON["access_token"].(string)
+			tok := issued.AccessToken
 			for _, path := range []string{"/api/v1/auth/devices", "/api/v1/me"} {
 				if a := h.Do(testkit.Req{Method: "GET", Path: path, Token: tok}); a.Status == 401 {
 					t.Fatalf("%s refused the new token: %s", path, a.Body)

@@ -157,16 +157,18 @@ func (s *Registration) tx(ctx context.Context, fn func(q *db.Queries, outcome *e
 	return outcome
 }
 
-// checkSetPassword takes the set-password rate limit, then applies the password policy and reads
-// the device fields of a registration's set-password body, reporting every failing field at once.
-func (s *Registration) checkSetPassword(ctx context.Context, email, pw, confirmation string, id, typ, name, country *string) (tokens.Device, error) {
+// checkSetPassword normalizes the email (returned), takes the set-password rate limit, then
+// applies the password policy and reads the device fields of a registration's set-password
+// body, reporting every failing field at once.
+func (s *Registration) checkSetPassword(ctx context.Context, rawEmail, pw, confirmation string, id, typ, name, country *string) (string, tokens.Device, error) {
+	email := normEmail(rawEmail)
 	if err := s.limitSetPassword(ctx, "reg.setpw", email); err != nil {
-		return tokens.Device{}, err
+		return email, tokens.Device{}, err
 	}
 	var fe apierr.Fields
 	password.CheckNew(&fe, pw, confirmation, email)
 	d := deviceOf(&fe, id, typ, name, country)
-	return d, fe.Err()
+	return email, d, fe.Err()
 }
 
 // deviceOf reads the optional device fields of a set-password body. device_id alone is not

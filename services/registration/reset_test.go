@@ -7,6 +7,8 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -92,7 +94,7 @@ func TestPasswordResetNeedsSecondFactor(t *testing.T) {
 	h := start(t)
 	u := h.CreateUser()
 	st := h.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
-	uri, err := url.Parse(st.JSON["otpauth_uri"].(string))
+	uri, err := url.Parse(ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).OtpauthUri))
 	if err != nil {
 		t.Fatalf("status %s", st.Body)
 	}
@@ -102,7 +104,7 @@ func TestPasswordResetNeedsSecondFactor(t *testing.T) {
 	}
 	en := h.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/enable", Token: u.Token, JSON: map[string]any{"code": totpCode}})
 	expect(t, en, 200, "TWOFA_ENABLED")
-	recovery := en.JSON["recovery_codes"].([]any)[0].(string)
+	recovery := testkit.Decode[api.TwofaEnabledResponse](t, en).RecoveryCodes[0]
 
 	expect(t, h.post("/api/v1/auth/password/forgot", map[string]any{"email": u.Email}, "en"), 200, "PASSWORD_RESET_SENT")
 	m := h.mb.Next(u.Email)

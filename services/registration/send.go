@@ -52,40 +52,61 @@ func (s *Registration) ResendRegisterEmail(ctx context.Context, r api.ResendRegi
 // sendCode writes a new registration code and its e-mail. taken is the answer for an email
 // whose account is no longer pending.
 func (s *Registration) sendCode(ctx context.Context, rawEmail string, taken *apierr.Error) error {
-	email := normEmail(rawEmail)
-	if err := s.limitSend(ctx, "reg.send", email); err != nil {
-		return err
-	}
-	return s.tx(ctx, func(q *db.Queries, _ *error) error {
-		now := s.d.Clock.Now()
-		u, err := s.pendingUser(ctx, q, email, taken)
-		if err != nil {
-			return err
-		}
+	return s.send(ctx, rawEmail, taken, codeSend, func(q *db.Queries, u db.User, _ string, now time.Time) (map[string]any, error) {
 		live, err := q.GetOTP(ctx, db.GetOTPParams{UserID: u.ID, Purpose: purposeRegister, Now: now, MaxAttempts: OTPMaxAttempts})
 		if err == nil {
 			if err := cooldown(live.CreatedAt, now); err != nil {
-				return err
+				return nil, err
 			}
 		} else if !pg.IsNotFound(err) {
-			return err
+			return nil, err
 		}
 		code, err := s.newOTP(ctx, q, u.ID, purposeRegister, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := s.d.Outbox.Enqueue(ctx, q, now, mail.Message{
-			To: email, Template: "register_code", Locale: i18n.Lang(ctx),
-			Data: map[string]any{"Code": code, "Minutes": int(OTPTTL / time.Minute)},
-		}); err != nil {
-			return err
-		}
-		return audit.Record(ctx, q, now, audit.Event{Action: "auth.registration.code_sent", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10), Details: map[string]any{"method": "otp"}})
+		return map[string]any{"Code": code, "Minutes": int(OTPTTL / time.Minute)}, nil
 	})
 }
 
 // sendLink writes a new magic link (replacing unused ones) and its e-mail.
 func (s *Registration) sendLink(ctx context.Context, rawEmail string, taken *apierr.Error) error {
+	return s.send(ctx, rawEmail, taken, linkSend, func(q *db.Queries, u db.User, email string, now time.Time) (map[string]any, error) {
+		last, err := q.LastMagicLinkAt(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := cooldown(last, now); err != nil {
+			return nil, err
+		}
+		token, err := secrets.RandomAlnum(MagicLinkLen)
+		if err != nil {
+			return nil, err
+		}
+		if err := q.DeleteUnusedMagicLinks(ctx, u.ID); err != nil {
+			return nil, err
+		}
+		if err := q.InsertMagicLink(ctx, db.InsertMagicLinkParams{UserID: u.ID, TokenHash: secrets.SHA256Hex(token), CreatedAt: now, ExpiresAt: now.Add(MagicLinkTTL)}); err != nil {
+			return nil, err
+		}
+		link := s.d.FrontendURL + "/register/set-password?" + url.Values{"token": {token}, "email": {email}}.Encode()
+		return map[string]any{"Link": link, "Minutes": int(MagicLinkTTL / time.Minute)}, nil
+	})
+}
+
+// sendKind names what a registration send writes: its e-mail template and its audit row.
+type sendKind struct{ template, action, method string }
+
+var (
+	codeSend = sendKind{template: "register_code", action: "auth.registration.code_sent", method: "otp"}
+	linkSend = sendKind{template: "register_link", action: "auth.registration.link_sent", method: "magic_link"}
+)
+
+// send is what sendCode and sendLink share: the send limit, then one transaction that finds the
+// pending user (taken when the account is no longer pending), lets write store the new secret
+// and give the e-mail's data, queues that e-mail and records the send.
+func (s *Registration) send(ctx context.Context, rawEmail string, taken *apierr.Error, k sendKind,
+	write func(q *db.Queries, u db.User, email string, now time.Time) (map[string]any, error)) error {
 	email := normEmail(rawEmail)
 	if err := s.limitSend(ctx, "reg.send", email); err != nil {
 		return err
@@ -96,31 +117,14 @@ func (s *Registration) sendLink(ctx context.Context, rawEmail string, taken *api
 		if err != nil {
 			return err
 		}
-		last, err := q.LastMagicLinkAt(ctx, u.ID)
+		data, err := write(q, u, email, now)
 		if err != nil {
 			return err
 		}
-		if err := cooldown(last, now); err != nil {
+		if _, err := s.d.Outbox.Enqueue(ctx, q, now, mail.Message{To: email, Template: k.template, Locale: i18n.Lang(ctx), Data: data}); err != nil {
 			return err
 		}
-		token, err := secrets.RandomAlnum(MagicLinkLen)
-		if err != nil {
-			return err
-		}
-		if err := q.DeleteUnusedMagicLinks(ctx, u.ID); err != nil {
-			return err
-		}
-		if err := q.InsertMagicLink(ctx, db.InsertMagicLinkParams{UserID: u.ID, TokenHash: secrets.SHA256Hex(token), CreatedAt: now, ExpiresAt: now.Add(MagicLinkTTL)}); err != nil {
-			return err
-		}
-		link := s.d.FrontendURL + "/register/set-password?" + url.Values{"token": {token}, "email": {email}}.Encode()
-		if _, err := s.d.Outbox.Enqueue(ctx, q, now, mail.Message{
-			To: email, Template: "register_link", Locale: i18n.Lang(ctx),
-			Data: map[string]any{"Link": link, "Minutes": int(MagicLinkTTL / time.Minute)},
-		}); err != nil {
-			return err
-		}
-		return audit.Record(ctx, q, now, audit.Event{Action: "auth.registration.link_sent", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10), Details: map[string]any{"method": "magic_link"}})
+		return audit.Record(ctx, q, now, audit.Event{Action: k.action, UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10), Details: map[string]any{"method": k.method}})
 	})
 }
 

@@ -8,9 +8,7 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
-	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
-	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
 )
 
@@ -18,19 +16,9 @@ import (
 // transaction, turns 2FA off, clears the secret and the recovery codes and queues the
 // notification. No session is logged out.
 func (s *TwoFactor) DisableTwofa(ctx context.Context, req api.DisableTwofaRequestObject) (api.DisableTwofaResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
-	if err := s.limitUserIP(ctx, "twofa-disable", p.UserID); err != nil {
-		return nil, err
-	}
-	u, err := s.loadUser(ctx, p.UserID)
+	_, u, err := s.caller(ctx, "twofa-disable", true)
 	if err != nil {
 		return nil, err
-	}
-	if !u.TwofaEnabled {
-		return nil, ErrNotEnabled
 	}
 	err = s.use(ctx, u, req.Body.Code, purposeDisable, func(q *db.Queries, f factor, now time.Time) error {
 		if _, err := q.DisableTwofa(ctx, db.DisableTwofaParams{ID: u.ID, Now: now}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -30,11 +31,11 @@ func TestLoginWith2FAEndToEnd(t *testing.T) {
 				r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", Headers: h, JSON: map[string]any{
 					"email": u.Email, "password": u.Password, "device_id": "phone-" + tc.lang, "device_type": "ios", "device_name": "iPhone",
 				}})
-				d := r.Data()
-				if r.Status != 200 || r.Code() != "MFA_REQUIRED" || r.Message() != tc.mfa || d["mfa_required"] != true || d["access_token"] != nil {
+				d := testkit.DataOf[api.LoginChallengeData](t, r)
+				if r.Status != 200 || r.Code() != "MFA_REQUIRED" || r.Message() != tc.mfa || !d.MfaRequired || testkit.DataOf[map[string]any](t, r)["access_token"] != nil {
 					t.Fatalf("login: %d %s", r.Status, r.Body)
 				}
-				return d["challenge_id"].(string)
+				return d.ChallengeId.String()
 			}
 			home, ua := from("203.0.113.5", "FlowxiApp/1.0"), "FlowxiApp/1.0"
 
@@ -57,11 +58,11 @@ func TestLoginWith2FAEndToEnd(t *testing.T) {
 				t.Fatalf("wrong code: %d %s", r.Status, r.Body)
 			}
 			r := verifyLogin(env, id, code(t, env, secret, 0), home)
-			if r.Status != 200 || r.Code() != "LOGIN_SUCCESS" || r.Message() != tc.ok || r.Data()["user_id"] != float64(u.ID) {
+			if r.Status != 200 || r.Code() != "LOGIN_SUCCESS" || r.Message() != tc.ok || testkit.DataOf[api.LoginTokenData](t, r).UserId != u.ID {
 				t.Fatalf("verify-login: %d %s", r.Status, r.Body)
 			}
-			tok := r.Data()["access_token"].(string)
-			if s := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: tok}); s.Status != 200 || s.JSON["enabled"] != true {
+			tok := testkit.DataOf[api.LoginTokenData](t, r).AccessToken
+			if s := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: tok}); s.Status != 200 || !testkit.Decode[api.TwofaStatusResponse](t, s).Enabled {
 				t.Fatalf("token: %d %s", s.Status, s.Body)
 			}
 			if n := env.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL AND ip = '203.0.113.5'", u.ID, "phone-"+tc.lang); n != 1 {

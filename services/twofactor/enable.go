@@ -21,19 +21,9 @@ import (
 // (kept hashed) and queues the notification. The recovery codes are returned once. No session
 // is logged out.
 func (s *TwoFactor) EnableTwofa(ctx context.Context, req api.EnableTwofaRequestObject) (api.EnableTwofaResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
-	if err := s.limitUserIP(ctx, "twofa-enable", p.UserID); err != nil {
-		return nil, err
-	}
-	u, err := s.loadUser(ctx, p.UserID)
+	p, u, err := s.caller(ctx, "twofa-enable", false)
 	if err != nil {
 		return nil, err
-	}
-	if u.TwofaEnabled {
-		return nil, ErrAlreadyEnabled
 	}
 	sess := session{userID: u.ID, tokenID: p.TokenID}
 	pend, ok, err := s.pending.get(ctx, sess, s.clock.Now())
@@ -122,7 +112,26 @@ func (s *TwoFactor) replaceRecoveryCodes(ctx context.Context, q *db.Queries, use
 	return nil
 }
 
-// limitUserIP applies the per user + IP limit of enable, disable and step-up.
-func (s *TwoFactor) limitUserIP(ctx context.Context, name string, userID int64) error {
-	return s.limiter.Allow(ctx, name, s.limits.PerUserIP, ratelimit.ClientKey(ctx, strconv.FormatInt(userID, 10)))
+// caller is the preamble of enable, disable and step-up: the authenticated caller, within the
+// per user + IP limit named limit, and their 2FA row, whose flag must be wantEnabled
+// (409 TWOFA_ALREADY_ENABLED or TWOFA_NOT_ENABLED otherwise).
+func (s *TwoFactor) caller(ctx context.Context, limit string, wantEnabled bool) (*reqctx.Principal, db.GetTwofaUserRow, error) {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, db.GetTwofaUserRow{}, apierr.ErrUnauthenticated
+	}
+	if err := s.limiter.Allow(ctx, limit, s.limits.PerUserIP, ratelimit.ClientKey(ctx, strconv.FormatInt(p.UserID, 10))); err != nil {
+		return nil, db.GetTwofaUserRow{}, err
+	}
+	u, err := s.loadUser(ctx, p.UserID)
+	if err != nil {
+		return nil, u, err
+	}
+	switch {
+	case u.TwofaEnabled && !wantEnabled:
+		return nil, u, ErrAlreadyEnabled
+	case !u.TwofaEnabled && wantEnabled:
+		return nil, u, ErrNotEnabled
+	}
+	return p, u, nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -19,26 +21,27 @@ func TestStatusHandsOutOnePendingSecretAndWritesNothing(t *testing.T) {
 	if first.Status != 200 || first.Code() != "TWOFA_STATUS" || first.Message() != "La 2FA est désactivée." {
 		t.Fatalf("fr: %d %s", first.Status, first.Body)
 	}
-	secret, _ := first.JSON["secret"].(string)
+	fst := testkit.Decode[api.TwofaStatusResponse](t, first)
+	secret := ptr.Value(fst.Secret)
 	if !regexp.MustCompile(`^[A-Z2-7]{32}$`).MatchString(secret) {
 		t.Fatalf("secret %q is not 20 bytes of base32", secret)
 	}
-	if want := "otpauth://totp/Flowxi:" + u.Email + "?secret=" + secret + "&issuer=Flowxi"; first.JSON["otpauth_uri"] != want {
-		t.Fatalf("uri %v, want %s", first.JSON["otpauth_uri"], want)
+	if want := "otpauth://totp/Flowxi:" + u.Email + "?secret=" + secret + "&issuer=Flowxi"; ptr.Value(fst.OtpauthUri) != want {
+		t.Fatalf("uri %v, want %s", ptr.Value(fst.OtpauthUri), want)
 	}
-	if first.JSON["expires_in"] != float64(600) || first.JSON["issuer"] != "Flowxi" || first.JSON["email"] != u.Email {
+	if ptr.Value(fst.ExpiresIn) != 600 || fst.Issuer != "Flowxi" || string(fst.Email) != u.Email {
 		t.Fatalf("body %s", first.Body)
 	}
 	// Reused while valid, with the countdown running on the server clock.
 	env.Clock.Advance(100 * time.Second)
 	again := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token, Headers: lang("en")})
-	if again.JSON["secret"] != secret || again.JSON["expires_in"] != float64(500) || again.Message() != "2FA is disabled." {
+	if ag := testkit.Decode[api.TwofaStatusResponse](t, again); ptr.Value(ag.Secret) != secret || ptr.Value(ag.ExpiresIn) != 500 || again.Message() != "2FA is disabled." {
 		t.Fatalf("second read: %s", again.Body)
 	}
 	// Once expired, a new secret.
 	env.Clock.Advance(501 * time.Second)
 	third := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token})
-	if third.JSON["secret"] == secret || third.JSON["expires_in"] != float64(600) {
+	if th := testkit.Decode[api.TwofaStatusResponse](t, third); ptr.Value(th.Secret) == secret || ptr.Value(th.ExpiresIn) != 600 {
 		t.Fatalf("expired secret reused: %s", third.Body)
 	}
 	if n := env.Count("SELECT count(*) FROM users WHERE id = $1 AND (twofa_enabled OR twofa_secret_enc IS NOT NULL OR twofa_last_step IS NOT NULL)", u.ID); n != 0 {
@@ -60,7 +63,7 @@ func TestEnableFailures(t *testing.T) {
 		t.Fatalf("no pending: %d %s", r.Status, r.Body)
 	}
 	st := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token})
-	secret := st.JSON["secret"].(string)
+	secret := ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).Secret)
 	freshStep(env)
 	if r := enable(wrongCode(t, env, secret), "fr"); r.Status != 403 || r.Code() != "INVALID_2FA_CODE" || r.Message() != "Code 2FA invalide." {
 		t.Fatalf("wrong code: %d %s", r.Status, r.Body)
@@ -138,7 +141,7 @@ func TestEnableCommitsAndShowsRecoveryCodesOnce(t *testing.T) {
 		t.Fatalf("pending secret left: %v", keys)
 	}
 	st := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token})
-	if st.Status != 200 || st.JSON["enabled"] != true || st.JSON["secret"] != nil || st.JSON["otpauth_uri"] != nil || st.Message() != "2FA is enabled." {
+	if s := testkit.Decode[api.TwofaStatusResponse](t, st); st.Status != 200 || !s.Enabled || s.Secret != nil || s.OtpauthUri != nil || st.Message() != "2FA is enabled." {
 		t.Fatalf("status after enable: %d %s", st.Status, st.Body)
 	}
 	if strings.Contains(string(st.Body), secret) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/services/identity/stepup"
 	"github.com/flowxi/backend/testkit"
@@ -40,7 +41,7 @@ func TestReplayAndRecoveryCodes(t *testing.T) {
 	u := env.CreateUser()
 	secret, recovery := enroll(t, env, u)
 	c := code(t, env, secret, 0)
-	if r := stepUp(env, u.Token, c); r.Status != 200 || r.Code() != "TWOFA_VERIFIED" || r.JSON["success"] != true {
+	if r := stepUp(env, u.Token, c); r.Status != 200 || r.Code() != "TWOFA_VERIFIED" || !testkit.Decode[api.TwofaVerifiedResponse](t, r).Success {
 		t.Fatalf("first use: %d %s", r.Status, r.Body)
 	}
 	// The same code (its time step) is refused the second time, in any flow.
@@ -77,7 +78,7 @@ func TestReplayAndRecoveryCodes(t *testing.T) {
 	}
 	// Disable with a recovery code: secret and codes cleared, owner notified, sessions kept.
 	r := disable(recovery[2])
-	if r.Status != 200 || r.Code() != "TWOFA_DISABLED" || r.Message() != "2FA disabled." || r.JSON["enabled"] != false {
+	if r.Status != 200 || r.Code() != "TWOFA_DISABLED" || r.Message() != "2FA disabled." || testkit.Decode[api.TwofaDisabledResponse](t, r).Enabled {
 		t.Fatalf("disable: %d %s", r.Status, r.Body)
 	}
 	if n := env.Count("SELECT count(*) FROM users WHERE id = $1 AND NOT twofa_enabled AND twofa_secret_enc IS NULL AND twofa_enabled_at IS NULL", u.ID); n != 1 {
@@ -95,7 +96,7 @@ func TestReplayAndRecoveryCodes(t *testing.T) {
 	if r := disable(code(t, env, secret, 1)); r.Status != 409 || r.Code() != "TWOFA_NOT_ENABLED" || r.Message() != "2FA is not enabled." {
 		t.Fatalf("disable twice: %d %s", r.Status, r.Body)
 	}
-	if r := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token}); r.Status != 200 || r.JSON["enabled"] != false {
+	if r := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token}); r.Status != 200 || testkit.Decode[api.TwofaStatusResponse](t, r).Enabled {
 		t.Fatalf("token after disable: %d %s", r.Status, r.Body)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/services/identity/challenge"
 	"github.com/flowxi/backend/services/identity/sessions"
 	"github.com/flowxi/backend/services/identity/stepup"
@@ -65,10 +67,10 @@ func wrongCode(t *testing.T, env *testkit.Env, secret string) string {
 func enroll(t *testing.T, env *testkit.Env, u testkit.User) (string, []string) {
 	t.Helper()
 	st := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
-	if st.Status != 200 || st.JSON["enabled"] != false {
+	if st.Status != 200 || testkit.Decode[api.TwofaStatusResponse](t, st).Enabled {
 		t.Fatalf("status: %d %s", st.Status, st.Body)
 	}
-	uri, err := url.Parse(st.JSON["otpauth_uri"].(string))
+	uri, err := url.Parse(ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).OtpauthUri))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +80,7 @@ func enroll(t *testing.T, env *testkit.Env, u testkit.User) (string, []string) {
 	if r.Status != 200 || r.Code() != "TWOFA_ENABLED" {
 		t.Fatalf("enable: %d %s", r.Status, r.Body)
 	}
-	var codes []string
-	for _, c := range r.JSON["recovery_codes"].([]any) {
-		codes = append(codes, c.(string))
-	}
+	codes := testkit.Decode[api.TwofaEnabledResponse](t, r).RecoveryCodes
 	freshStep(env) // the enable step is spent
 	return secret, codes
 }

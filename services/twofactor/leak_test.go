@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -36,7 +38,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 
 	// While pending, the secret is in Redis only, and not in clear there either.
 	st := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token})
-	pendingSecret := st.JSON["secret"].(string)
+	pendingSecret := ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).Secret)
 	keys := env.Redis().Keys(ctx, env.Cfg.RedisPrefix+"twofa:pending:*").Val()
 	if len(keys) != 1 {
 		t.Fatalf("pending keys %v", keys)

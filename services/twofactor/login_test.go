@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/services/identity/challenge"
 	"github.com/flowxi/backend/testkit"
 )
@@ -35,16 +36,16 @@ func TestVerifyLoginIssuesTheDeviceTokenInBothLanguages(t *testing.T) {
 			if r.Status != 200 || r.Code() != "LOGIN_SUCCESS" || r.Message() != tc.ok {
 				t.Fatalf("right code: %d %s", r.Status, r.Body)
 			}
-			d := r.Data()
-			if d["token_type"] != "Bearer" || d["account_status"] != "active" || d["user_id"] != float64(u.ID) {
-				t.Fatalf("data %v", d)
+			d := testkit.DataOf[api.LoginTokenData](t, r)
+			if d.TokenType != "Bearer" || d.AccountStatus != "active" || d.UserId != u.ID {
+				t.Fatalf("data %+v", d)
 			}
 			// The token is bound to the device of the challenge and works.
-			tok := d["access_token"].(string)
+			tok := d.AccessToken
 			if n := env.Count("SELECT count(*) FROM access_tokens WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL", u.ID, ch.DeviceID); n != 1 {
 				t.Fatalf("%d live tokens for the device", n)
 			}
-			if s := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: tok}); s.Status != 200 || s.JSON["enabled"] != true {
+			if s := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: tok}); s.Status != 200 || !testkit.Decode[api.TwofaStatusResponse](t, s).Enabled {
 				t.Fatalf("new token: %d %s", s.Status, s.Body)
 			}
 			// Single use.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/services/identity/challenge"
 	"github.com/flowxi/backend/testkit"
 )
@@ -21,23 +23,23 @@ func TestEnrollmentSecretBelongsToOneSession(t *testing.T) {
 	if login.Status != 200 {
 		t.Fatalf("second login: %d %s", login.Status, login.Body)
 	}
-	other := login.Data()["access_token"].(string)
+	other := testkit.DataOf[api.LoginTokenData](t, login).AccessToken
 	enable := func(token, c string) *testkit.Resp {
 		return env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/enable", Token: token, JSON: map[string]any{"code": c}})
 	}
 	// A token that never asked for a secret has none, whatever the other token did.
 	ownerSt := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token})
-	ownerSecret, _ := ownerSt.JSON["secret"].(string)
+	ownerSecret := ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, ownerSt).Secret)
 	freshStep(env)
 	if r := enable(other, code(t, env, ownerSecret, 0)); r.Status != 410 || r.Code() != "TWOFA_ENROLLMENT_EXPIRED" {
 		t.Fatalf("other token, no secret of its own: %d %s", r.Status, r.Body)
 	}
 	otherSt := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: other})
-	otherSecret, _ := otherSt.JSON["secret"].(string)
+	otherSecret := ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, otherSt).Secret)
 	if ownerSecret == "" || otherSecret == "" || otherSecret == ownerSecret {
 		t.Fatalf("secrets: owner %q, other token %q (want two different ones)", ownerSecret, otherSecret)
 	}
-	if again := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token}); again.JSON["secret"] != ownerSecret {
+	if again := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token}); ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, again).Secret) != ownerSecret {
 		t.Fatalf("the owner's secret changed: %s", again.Body)
 	}
 	if r := enable(other, code(t, env, ownerSecret, 0)); r.Status != 403 || r.Code() != "INVALID_2FA_CODE" {

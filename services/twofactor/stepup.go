@@ -7,28 +7,16 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
-	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
 )
 
 // VerifyTwofa is the step-up: a valid TOTP or recovery code grants the calling token a
 // 5-minute window (stepup.Window) in Redis. It issues no token.
 func (s *TwoFactor) VerifyTwofa(ctx context.Context, req api.VerifyTwofaRequestObject) (api.VerifyTwofaResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
-	if err := s.limitUserIP(ctx, "twofa-verify", p.UserID); err != nil {
-		return nil, err
-	}
-	u, err := s.loadUser(ctx, p.UserID)
+	p, u, err := s.caller(ctx, "twofa-verify", true)
 	if err != nil {
 		return nil, err
-	}
-	if !u.TwofaEnabled {
-		return nil, ErrNotEnabled
 	}
 	err = s.use(ctx, u, req.Body.Code, purposeStepUp, func(q *db.Queries, f factor, now time.Time) error {
 		return audit.Record(ctx, q, now, audit.Event{

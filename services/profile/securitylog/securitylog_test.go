@@ -4,7 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/testkit"
 )
@@ -30,7 +32,7 @@ func TestUserReadsOnlyOwnSecurityEventsPaginated(t *testing.T) {
 	add(me.ID, "ledger.transfer.posted") // not a security event
 	add(other.ID, "auth.login.succeeded")
 
-	var seen []float64
+	var seen []int64
 	cursor := ""
 	for page := 0; page < 5; page++ {
 		path := "/api/v1/me/security-events?limit=4"
@@ -41,14 +43,14 @@ func TestUserReadsOnlyOwnSecurityEventsPaginated(t *testing.T) {
 		if r.Status != 200 || r.Code() != "SECURITY_EVENTS_OK" {
 			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
-		for _, e := range r.JSON["data"].([]any) {
-			ev := e.(map[string]any)
-			seen = append(seen, ev["id"].(float64))
-			if ev["action"] == "twofa.enabled" && ev["description"] != "Two-factor authentication enabled." {
-				t.Fatalf("description %v", ev["description"])
+		page := testkit.Decode[api.SecurityEventsResponse](t, r)
+		for _, ev := range page.Data {
+			seen = append(seen, ev.Id)
+			if ev.Action == "twofa.enabled" && ev.Description != "Two-factor authentication enabled." {
+				t.Fatalf("description %v", ev.Description)
 			}
 		}
-		nc, _ := r.JSON["next_cursor"].(string)
+		nc := ptr.Value(page.NextCursor)
 		if nc == "" {
 			break
 		}
@@ -63,7 +65,7 @@ func TestUserReadsOnlyOwnSecurityEventsPaginated(t *testing.T) {
 		}
 	}
 	fr := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/me/security-events?limit=1", Token: me.Token, Headers: map[string]string{"X-App-Locale": "fr"}})
-	if d := fr.JSON["data"].([]any)[0].(map[string]any)["description"]; d != "Authentification à deux facteurs activée." {
+	if d := testkit.Decode[api.SecurityEventsResponse](t, fr).Data[0].Description; d != "Authentification à deux facteurs activée." {
 		t.Fatalf("fr description %v", d)
 	}
 	for _, bad := range []string{"limit=0", "limit=101", "cursor=abc", "limit=x"} {
