@@ -33,3 +33,6 @@ func DataOf[T any](t testing.TB, r *Resp) T {
 	}
 	return *env.Data
 }
+
+// Is says whether an optional (nullable) field of a decoded response is set to v.
+func Is[T comparable](p *T, v T) bool { return p != nil && *p == v }

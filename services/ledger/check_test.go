@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -77,7 +78,7 @@ func TestCheckReportsOrphansAndAccountsCannotBeDeleted(t *testing.T) {
 func checkViolations(t *testing.T, f *fixture) string {
 	t.Helper()
 	r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/internal/ledger/check", Headers: map[string]string{"X-Internal-Key": f.Key}})
-	if r.Status != 200 || r.Data()["ok"] != false {
+	if r.Status != 200 || testkit.Decode[api.LedgerCheckResponse](t, r).Data.Ok {
 		t.Fatalf("check endpoint should report violations: %d %s", r.Status, r.Body)
 	}
 	return string(r.Body)

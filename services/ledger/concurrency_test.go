@@ -25,12 +25,12 @@ func TestConcurrentSameKey(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	created, ids := 0, map[float64]bool{}
+	created, ids := 0, map[int64]bool{}
 	for _, r := range res {
 		switch {
 		case r.Status == 201:
 			created++
-			ids[r.Data()["id"].(float64)] = true
+			ids[f.tx(r).Id] = true
 		case r.Status == 409 && r.Code() == "IDEMPOTENCY_IN_PROGRESS":
 		default:
 			t.Fatalf("unexpected %d %s", r.Status, r.Body)

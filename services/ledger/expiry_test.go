@@ -15,24 +15,25 @@ func TestHoldExpiry(t *testing.T) {
 	f := newFixture(t)
 	ada, wa := f.funded("EUR", 1_000)
 	h := f.holdReq(randKey(), wa, 600, "EUR", "payout-"+randKey(), map[string]any{"expires_in": 60})
-	if h.Status != 201 || h.Data()["status"] != "pending" {
+	if h.Status != 201 || f.tx(h).Status != "pending" {
 		t.Fatalf("hold: %d %s", h.Status, h.Body)
 	}
-	id := num(h.Data()["id"])
-	if exp := apiTime(f, h.Data()["expires_at"]); !exp.Equal(apiTime(f, h.Data()["created_at"]).Add(time.Minute)) {
+	hold := f.tx(h)
+	id := hold.Id
+	if exp := apiTime(f, hold.ExpiresAt); !exp.Equal(apiTime(f, &hold.CreatedAt).Add(time.Minute)) {
 		t.Fatalf("expires_at %v for expires_in 60: %s", exp, h.Body)
 	}
-	if daily, _ := f.limits(ada, wa); num(daily["used"]) != 600 {
+	if daily, _ := f.limits(ada, wa); daily.Used != 600 {
 		t.Fatalf("the hold does not count: %v", daily)
 	}
 
 	f.Clock.Advance(61 * time.Second)
 	// Before any worker ran: the hold is still pending, and settling it is refused.
 	s := f.finishReq(id, "settle")
-	if s.Status != 409 || s.Code() != "HOLD_EXPIRED" || s.Data()["status"] != "pending" || num(s.Data()["id"]) != id {
+	if s.Status != 409 || s.Code() != "HOLD_EXPIRED" || f.tx(s).Status != "pending" || f.tx(s).Id != id {
 		t.Fatalf("settle after expiry: %d %s", s.Status, s.Body)
 	}
-	if w := f.walletView(ada, wa); f.Balance(wa) != 1_000 || num(w["pending"]) != 600 {
+	if w := f.walletView(ada, wa); f.Balance(wa) != 1_000 || w.Pending != 600 {
 		t.Fatalf("a refused settle moved money: %v", w)
 	}
 
@@ -61,10 +62,10 @@ func TestHoldExpiry(t *testing.T) {
 	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND status = 'voided'", id); n != 1 {
 		t.Fatal("the expired hold is not voided")
 	}
-	if w := f.walletView(ada, wa); f.Balance(wa) != 1_000 || num(w["pending"]) != 0 || num(w["available_balance"]) != 1_000 {
+	if w := f.walletView(ada, wa); f.Balance(wa) != 1_000 || w.Pending != 0 || w.AvailableBalance != 1_000 {
 		t.Fatalf("after expiry: %v", w)
 	}
-	if daily, monthly := f.limits(ada, wa); num(daily["used"]) != 0 || num(monthly["used"]) != 0 {
+	if daily, monthly := f.limits(ada, wa); daily.Used != 0 || monthly.Used != 0 {
 		t.Fatalf("the expired hold still counts: %v %v", daily, monthly)
 	}
 	// A third sweep finds nothing more to do for it.
@@ -95,12 +96,15 @@ func TestHoldExpiresIn(t *testing.T) {
 	if h.Status != 201 {
 		t.Fatalf("hold: %d %s", h.Status, h.Body)
 	}
-	if exp := apiTime(f, h.Data()["expires_at"]); !exp.Equal(apiTime(f, h.Data()["created_at"]).Add(7 * 24 * time.Hour)) {
-		t.Fatalf("default expiry %v: %s", exp, h.Body)
+	if hold := f.tx(h); !apiTime(f, hold.ExpiresAt).Equal(apiTime(f, &hold.CreatedAt).Add(7 * 24 * time.Hour)) {
+		t.Fatalf("default expiry: %s", h.Body)
 	}
 	for _, in := range []int64{60, 2_592_000} {
-		if r := f.holdReq(randKey(), wa, 10, "EUR", "payout-"+randKey(), map[string]any{"expires_in": in}); r.Status != 201 ||
-			!apiTime(f, r.Data()["expires_at"]).Equal(apiTime(f, r.Data()["created_at"]).Add(time.Duration(in)*time.Second)) {
+		r := f.holdReq(randKey(), wa, 10, "EUR", "payout-"+randKey(), map[string]any{"expires_in": in})
+		if r.Status != 201 {
+			t.Fatalf("expires_in %d: %d %s", in, r.Status, r.Body)
+		}
+		if hold := f.tx(r); !apiTime(f, hold.ExpiresAt).Equal(apiTime(f, &hold.CreatedAt).Add(time.Duration(in) * time.Second)) {
 			t.Fatalf("expires_in %d: %d %s", in, r.Status, r.Body)
 		}
 	}

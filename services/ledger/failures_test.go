@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/testkit"
 )
@@ -19,7 +20,7 @@ func TestTransferFailureCodes(t *testing.T) {
 	f.Deposit(wa, 1_000, "EUR")
 	f.Deposit(wc, 1_000, "EUR")
 	if r := f.Do(testkit.Req{Method: "PUT", Path: "/api/v1/internal/wallets/" + itoa(wc) + "/status", Headers: map[string]string{"X-Internal-Key": f.Key},
-		JSON: map[string]any{"status": "frozen"}}); r.Status != 200 || r.Data()["status"] != "frozen" {
+		JSON: map[string]any{"status": "frozen"}}); r.Status != 200 || testkit.DataOf[api.Wallet](t, r).Status != "frozen" {
 		t.Fatalf("freeze: %d %s", r.Status, r.Body)
 	}
 	dave := f.CreateUser()
@@ -73,17 +74,17 @@ func TestTransferFailureCodes(t *testing.T) {
 					}
 					continue
 				}
-				d := r.Data()
-				if after != before+1 || d["status"] != "failed" || d["failure_code"] != tc.code {
+				d := f.tx(r)
+				if after != before+1 || d.Status != "failed" || !testkit.Is(d.FailureCode, tc.code) {
 					t.Fatalf("not recorded as failed: %s", r.Body)
 				}
 				if n := f.Count(`SELECT count(*) FROM audit_events WHERE action = 'ledger.transfer.failed' AND subject_id = $1
-					AND details->>'failure_code' = $2 AND details->>'amount' = $3`, itoa(num(d["id"])), tc.code, fmt.Sprint(tc.body["amount"])); n != 1 {
+					AND details->>'failure_code' = $2 AND details->>'amount' = $3`, itoa(d.Id), tc.code, fmt.Sprint(tc.body["amount"])); n != 1 {
 					t.Fatalf("%d audit events for the failed transfer", n)
 				}
 				// The refusal is stored: a retry replays it, it never later succeeds.
 				again := f.transfer(tc.user, key, tc.body, lang)
-				if again.Status != tc.status || again.Header.Get("Idempotent-Replayed") != "true" || num(again.Data()["id"]) != num(d["id"]) {
+				if again.Status != tc.status || again.Header.Get("Idempotent-Replayed") != "true" || f.tx(again).Id != d.Id {
 					t.Fatalf("retry of a refusal: %d %s", again.Status, again.Body)
 				}
 			}
@@ -97,12 +98,12 @@ func TestTransferFailureCodes(t *testing.T) {
 		t.Fatalf("balances moved: %d %d %d", f.Balance(wa), f.Balance(wb), f.Balance(wc))
 	}
 	h := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wa) + "/transactions?limit=1", Token: ada.Token})
-	if it := h.Data()["items"].([]any)[0].(map[string]any); it["status"] != "failed" || it["failure_code"] == nil || it["balance_after"] != nil {
+	if it := testkit.Decode[api.HistoryResponse](t, h).Data.Items[0]; it.Status != "failed" || it.FailureCode == nil || it.BalanceAfter != nil {
 		t.Fatalf("history: %s", h.Body)
 	}
 	// The recipient of a refused transfer sees nothing of it.
 	h = f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wb) + "/transactions", Token: bob.Token})
-	if items := h.Data()["items"].([]any); len(items) != 0 {
+	if items := testkit.Decode[api.HistoryResponse](t, h).Data.Items; len(items) != 0 {
 		t.Fatalf("recipient sees refused transfers: %s", h.Body)
 	}
 	f.invariants()

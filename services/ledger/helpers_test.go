@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -42,12 +43,16 @@ func (f *fixture) invariants() {
 	f.T.Helper()
 	f.Invariants()
 	r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/internal/ledger/check", Headers: map[string]string{"X-Internal-Key": f.Key}})
-	if r.Status != 200 || r.Code() != "LEDGER_CHECK_OK" || r.Data()["ok"] != true {
+	if r.Status != 200 || r.Code() != "LEDGER_CHECK_OK" || !testkit.Decode[api.LedgerCheckResponse](f.T, r).Data.Ok {
 		f.T.Fatalf("check endpoint: %d %s", r.Status, r.Body)
 	}
 }
 
-func num(v any) int64 { return int64(v.(float64)) }
+// tx reads the transaction a money answer (or a refusal recorded as failed) carries in `data`.
+func (f *fixture) tx(r *testkit.Resp) api.Transaction {
+	f.T.Helper()
+	return testkit.DataOf[api.Transaction](f.T, r)
+}
 
 func body(from int64, to string, amount int64, currency string) map[string]any {
 	return map[string]any{"from_wallet_id": from, "to_username": to, "amount": amount, "currency": currency}

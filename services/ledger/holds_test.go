@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -22,7 +23,7 @@ func TestWithdrawalHolds(t *testing.T) {
 		return internal("POST", "/api/v1/internal/holds", randKey(), map[string]any{"wallet_id": wa, "amount": amount, "currency": "EUR", "external_reference": "payout-" + randKey()})
 	}
 	h1 := hold(600)
-	if h1.Status != 201 || h1.Code() != "HOLD_CREATED" || h1.Data()["status"] != "pending" {
+	if h1.Status != 201 || h1.Code() != "HOLD_CREATED" || f.tx(h1).Status != "pending" {
 		t.Fatalf("hold: %d %s", h1.Status, h1.Body)
 	}
 	// The hold reduces what can be sent or held, not the balance.
@@ -32,16 +33,16 @@ func TestWithdrawalHolds(t *testing.T) {
 	if r := f.transfer(ada, randKey(), body(wa, bob.Username, 401, "EUR")); r.Code() != "INSUFFICIENT_FUNDS" {
 		t.Fatalf("transfer over available: %s", r.Body)
 	}
-	w := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token}).JSON["data"].([]any)[0].(map[string]any)
-	if num(w["balance"]) != 1_000 || num(w["available_balance"]) != 400 || num(w["pending"]) != 600 {
+	w := testkit.DataOf[[]api.Wallet](t, f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token}))[0]
+	if w.Balance != 1_000 || w.AvailableBalance != 400 || w.Pending != 600 {
 		t.Fatalf("wallet with hold: %v", w)
 	}
 	f.invariants()
 
-	id := itoa(num(h1.Data()["id"]))
+	id := itoa(f.tx(h1).Id)
 	key := randKey()
 	s := internal("POST", "/api/v1/internal/holds/"+id+"/settle", key, nil)
-	if s.Status != 200 || s.Code() != "HOLD_SETTLED" || s.Data()["status"] != "posted" {
+	if s.Status != 200 || s.Code() != "HOLD_SETTLED" || f.tx(s).Status != "posted" {
 		t.Fatalf("settle: %d %s", s.Status, s.Body)
 	}
 	if r := internal("POST", "/api/v1/internal/holds/"+id+"/settle", key, nil); r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "true" {
@@ -57,8 +58,8 @@ func TestWithdrawalHolds(t *testing.T) {
 		t.Fatalf("balance after settle: %d", f.Balance(wa))
 	}
 	h2 := hold(300)
-	v := internal("POST", "/api/v1/internal/holds/"+itoa(num(h2.Data()["id"]))+"/void", randKey(), nil)
-	if v.Status != 200 || v.Code() != "HOLD_VOIDED" || v.Data()["status"] != "voided" || f.Balance(wa) != 400 {
+	v := internal("POST", "/api/v1/internal/holds/"+itoa(f.tx(h2).Id)+"/void", randKey(), nil)
+	if v.Status != 200 || v.Code() != "HOLD_VOIDED" || f.tx(v).Status != "voided" || f.Balance(wa) != 400 {
 		t.Fatalf("void: %d %s", v.Status, v.Body)
 	}
 	f.invariants()

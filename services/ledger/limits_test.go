@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -36,37 +37,44 @@ func monthStart(t time.Time) time.Time {
 }
 
 // limits reads GET /wallets/{id}/limits as the wallet's owner.
-func (f *fixture) limits(u testkit.User, wallet int64) (daily, monthly map[string]any) {
+func (f *fixture) limits(u testkit.User, wallet int64) (daily, monthly api.SpendingWindow) {
 	f.T.Helper()
 	r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wallet) + "/limits", Token: u.Token})
-	if r.Status != 200 || r.Code() != "LIMITS_OK" || r.Data()["tier"] != "personal" || r.Data()["verified"] != true {
+	if r.Status != 200 || r.Code() != "LIMITS_OK" {
 		f.T.Fatalf("limits: %d %s", r.Status, r.Body)
 	}
-	return r.Data()["daily"].(map[string]any), r.Data()["monthly"].(map[string]any)
+	l := testkit.DataOf[api.WalletLimits](f.T, r)
+	if l.Tier != "personal" || !l.Verified {
+		f.T.Fatalf("limits: %d %s", r.Status, r.Body)
+	}
+	return l.Daily, l.Monthly
 }
 
 // window checks one window of the limits view.
-func (f *fixture) window(w map[string]any, limit, used int64, resets *time.Time) {
+func (f *fixture) window(w api.SpendingWindow, limit, used int64, resets *time.Time) {
 	f.T.Helper()
-	if num(w["limit"]) != limit || num(w["used"]) != used || num(w["remaining"]) != max(0, limit-used) {
-		f.T.Fatalf("window %v: want limit %d, used %d", w, limit, used)
+	if w.Limit != limit || w.Used != used || w.Remaining != max(0, limit-used) {
+		f.T.Fatalf("window %+v: want limit %d, used %d", w, limit, used)
 	}
-	if resets == nil && w["resets_at"] != nil || resets != nil && !apiTime(f, w["resets_at"]).Equal(*resets) {
-		f.T.Fatalf("window %v: want resets_at %v", w, resets)
+	if resets == nil && w.ResetsAt != nil || resets != nil && !apiTime(f, w.ResetsAt).Equal(*resets) {
+		f.T.Fatalf("window %+v: want resets_at %v", w, resets)
 	}
 }
 
 // refusedByLimit checks a LIMIT_EXCEEDED refusal and its figures; it must be recorded as failed.
 func (f *fixture) refusedByLimit(r *testkit.Resp, window string, limit, used int64, resets time.Time) {
 	f.T.Helper()
-	d := r.Data()
-	if r.Status != 409 || r.Code() != "LIMIT_EXCEEDED" || d["status"] != "failed" || d["failure_code"] != "LIMIT_EXCEEDED" ||
-		d["limit_window"] != window || num(d["limit"]) != limit || num(d["used"]) != used || num(d["remaining"]) != max(0, limit-used) ||
-		!apiTime(f, d["resets_at"]).Equal(resets) {
+	if r.Status != 409 || r.Code() != "LIMIT_EXCEEDED" {
 		f.T.Fatalf("want LIMIT_EXCEEDED (%s, limit %d, used %d, resets %v): %d %s", window, limit, used, resets, r.Status, r.Body)
 	}
-	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND status = 'failed' AND failure_code = 'LIMIT_EXCEEDED'", num(d["id"])); n != 1 {
-		f.T.Fatalf("refusal %v not recorded as failed", d["id"])
+	d := f.tx(r)
+	if d.Status != "failed" || !testkit.Is(d.FailureCode, "LIMIT_EXCEEDED") || !testkit.Is(d.LimitWindow, api.TransactionLimitWindow(window)) ||
+		!testkit.Is(d.Limit, limit) || !testkit.Is(d.Used, used) || !testkit.Is(d.Remaining, max(0, limit-used)) ||
+		!apiTime(f, d.ResetsAt).Equal(resets) {
+		f.T.Fatalf("want LIMIT_EXCEEDED (%s, limit %d, used %d, resets %v): %d %s", window, limit, used, resets, r.Status, r.Body)
+	}
+	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND status = 'failed' AND failure_code = 'LIMIT_EXCEEDED'", d.Id); n != 1 {
+		f.T.Fatalf("refusal %v not recorded as failed", d.Id)
 	}
 }
 
@@ -149,15 +157,15 @@ func TestDailyLimitUnderConcurrentHoldsAndTransfers(t *testing.T) {
 		res[i] = f.holdReq(randKey(), wc, step, "EUR", "payout-"+randKey())
 		if res[i].Status == 201 {
 			mu.Lock()
-			holds = append(holds, num(res[i].Data()["id"]))
+			holds = append(holds, f.tx(res[i]).Id)
 			mu.Unlock()
 		}
 	})
 	accepted := f.acceptedOrLimited(res, dayResets)
 	transfers := int64(accepted - len(holds))
 	w := f.walletView(carl, wc)
-	if accepted != 33 || len(holds) < 2 || f.Balance(wb) != transfers*step || num(w["pending"]) != int64(len(holds))*step ||
-		num(w["available_balance"]) != 100_000-33*step {
+	if accepted != 33 || len(holds) < 2 || f.Balance(wb) != transfers*step || w.Pending != int64(len(holds))*step ||
+		w.AvailableBalance != 100_000-33*step {
 		t.Fatalf("%d accepted (%d holds): %v, recipient %d", accepted, len(holds), w, f.Balance(wb))
 	}
 	daily, _ := f.limits(carl, wc)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
 )
@@ -138,7 +139,7 @@ func (f *fixture) placeHold(wallet, amount int64) int64 {
 	if r.Status != 201 {
 		f.T.Fatalf("hold: %d %s", r.Status, r.Body)
 	}
-	return num(r.Data()["id"])
+	return f.tx(r).Id
 }
 
 // matrixCell runs one operation in one state and checks it against the spec's table.
@@ -193,7 +194,7 @@ func (f *fixture) matrixCell(spec []ledger.SpecRule, st state, m matrixSubject, 
 			t.Errorf("%s: refused, but balance %d→%d, pending %d→%d", cell, bal, bal2, pend, pend2)
 		}
 		recorded := op.name != "settle" // a refused settle leaves its hold pending
-		if d := r.Data(); recorded && (failed2 != failed+1 || txs2 != txs+1 || d["failure_code"] != wantCode || names(op, d)) {
+		if recorded && (failed2 != failed+1 || txs2 != txs+1 || !testkit.Is(f.tx(r).FailureCode, wantCode) || names(op, f.tx(r))) {
 			t.Errorf("%s: refusal not recorded as the spec says: %d→%d failed, %s", cell, failed, failed2, r.Body)
 		}
 		if !recorded && (txs2 != txs || f.Count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND status = 'pending'", m.settleID) != 1) {
@@ -221,6 +222,6 @@ func (f *fixture) balancePending(id int64) (int64, int64) {
 }
 
 // names says whether a refused transfer names its recipient (it never may).
-func names(op matrixOp, d map[string]any) bool {
-	return (op.name == "transfer out" || op.name == "transfer in") && (d["to_username"] != nil || d["to_wallet_id"] != nil)
+func names(op matrixOp, d api.Transaction) bool {
+	return (op.name == "transfer out" || op.name == "transfer in") && (d.ToUsername != nil || d.ToWalletId != nil)
 }

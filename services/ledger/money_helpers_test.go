@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -82,16 +83,16 @@ func (f *fixture) setStatus(wallet int64, status string) {
 }
 
 // walletView is the caller's view of one of their wallets (GET /wallets).
-func (f *fixture) walletView(u testkit.User, id int64) map[string]any {
+func (f *fixture) walletView(u testkit.User, id int64) api.Wallet {
 	f.T.Helper()
 	r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: u.Token})
-	for _, w := range r.JSON["data"].([]any) {
-		if w := w.(map[string]any); num(w["id"]) == id {
+	for _, w := range testkit.DataOf[[]api.Wallet](f.T, r) {
+		if w.Id == id {
 			return w
 		}
 	}
 	f.T.Fatalf("wallet %d not in %s", id, r.Body)
-	return nil
+	return api.Wallet{}
 }
 
 // settlementBalance reads the settlement account of a currency.
@@ -124,13 +125,16 @@ func inParallel(n, width int, job func(i int)) {
 	wg.Wait()
 }
 
-// apiTime parses a timestamp of the API.
-func apiTime(f *fixture, v any) time.Time {
+// apiTime parses a timestamp of the API (nil, an absent or null field, fails the test).
+func apiTime(f *fixture, v *string) time.Time {
 	f.T.Helper()
-	s, _ := v.(string)
-	t, err := time.Parse(time.RFC3339Nano, s)
+	if v == nil {
+		f.T.Fatalf("timestamp absent or null")
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, *v)
 	if err != nil {
-		f.T.Fatalf("timestamp %v: %v", v, err)
+		f.T.Fatalf("timestamp %v: %v", *v, err)
 	}
 	return t
 }

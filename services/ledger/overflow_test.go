@@ -43,11 +43,10 @@ func (f *fixture) overflowRefused(wallet, amount int64, currency string) {
 	bal, settle := f.Balance(wallet), f.settlementBalance(currency)
 	entries := f.Count("SELECT count(*) FROM ledger_entries")
 	r := f.depositReq(randKey(), wallet, amount, currency, "OVER-"+randKey())
-	d := r.Data()
-	if r.Status != 409 || r.Code() != "BALANCE_OVERFLOW" || d["status"] != "failed" || d["failure_code"] != "BALANCE_OVERFLOW" {
+	if r.Status != 409 || r.Code() != "BALANCE_OVERFLOW" || f.tx(r).Status != "failed" || !testkit.Is(f.tx(r).FailureCode, "BALANCE_OVERFLOW") {
 		f.T.Fatalf("deposit of %d on %d: want 409 BALANCE_OVERFLOW, got %d %s", amount, bal, r.Status, r.Body)
 	}
-	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND kind = 'deposit' AND status = 'failed' AND failure_code = 'BALANCE_OVERFLOW'", num(d["id"])); n != 1 {
+	if n := f.Count("SELECT count(*) FROM ledger_transactions WHERE id = $1 AND kind = 'deposit' AND status = 'failed' AND failure_code = 'BALANCE_OVERFLOW'", f.tx(r).Id); n != 1 {
 		f.T.Fatalf("refusal not recorded as a failed deposit")
 	}
 	if f.Balance(wallet) != bal || f.settlementBalance(currency) != settle || f.Count("SELECT count(*) FROM ledger_entries") != entries {
@@ -88,7 +87,7 @@ func TestWalletOverflowRefused(t *testing.T) {
 	// A transfer into the full wallet: refused, recorded, the recipient not named.
 	f.depositOK(wb, 1, "CHF")
 	r := f.transfer(bob, randKey(), body(wb, ada.Username, 1, "CHF"))
-	if r.Status != 409 || r.Code() != "BALANCE_OVERFLOW" || r.Data()["status"] != "failed" || r.Data()["to_wallet_id"] != nil {
+	if r.Status != 409 || r.Code() != "BALANCE_OVERFLOW" || f.tx(r).Status != "failed" || f.tx(r).ToWalletId != nil {
 		t.Fatalf("transfer into a full wallet: %d %s", r.Status, r.Body)
 	}
 	if f.Balance(wa) != math.MaxInt64 || f.Balance(wb) != 1 {

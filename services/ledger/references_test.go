@@ -10,7 +10,7 @@ import (
 // duplicateOf checks a DUPLICATE_EXTERNAL_REFERENCE answer naming the original transaction.
 func (f *fixture) duplicateOf(r *testkit.Resp, original int64) {
 	f.T.Helper()
-	if r.Status != 409 || r.Code() != "DUPLICATE_EXTERNAL_REFERENCE" || num(r.Data()["id"]) != original {
+	if r.Status != 409 || r.Code() != "DUPLICATE_EXTERNAL_REFERENCE" || f.tx(r).Id != original {
 		f.T.Fatalf("want DUPLICATE_EXTERNAL_REFERENCE of %d: %d %s", original, r.Status, r.Body)
 	}
 }
@@ -26,12 +26,13 @@ func TestDepositReferenceCreditedOnce(t *testing.T) {
 	if first.Status != 201 || first.Code() != "DEPOSIT_POSTED" {
 		t.Fatalf("deposit: %d %s", first.Status, first.Body)
 	}
-	orig := num(first.Data()["id"])
+	orig := f.tx(first).Id
 	txs := f.Count("SELECT count(*) FROM ledger_transactions")
 
 	retryKey := randKey()
 	dup := f.depositReq(retryKey, wa, 1_000, "EUR", ref)
 	f.duplicateOf(dup, orig)
+	// Compared as maps on purpose: every field, also one api.Transaction would not declare.
 	if !reflect.DeepEqual(dup.Data(), first.Data()) {
 		t.Fatalf("the duplicate's data is not the original transaction:\n%s\n%s", dup.Body, first.Body)
 	}
@@ -42,7 +43,7 @@ func TestDepositReferenceCreditedOnce(t *testing.T) {
 	f.duplicateOf(f.internalAs(other, "POST", "/api/v1/internal/deposits", randKey(),
 		map[string]any{"wallet_id": wa, "amount": 1_000, "currency": "EUR", "external_reference": ref}), orig)
 	// Each key replays its own stored outcome.
-	if r := f.depositReq(key, wa, 1_000, "EUR", ref); r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "true" || num(r.Data()["id"]) != orig {
+	if r := f.depositReq(key, wa, 1_000, "EUR", ref); r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "true" || f.tx(r).Id != orig {
 		t.Fatalf("replay of the original: %d %s", r.Status, r.Body)
 	}
 	r := f.depositReq(retryKey, wa, 1_000, "EUR", ref)
@@ -65,7 +66,7 @@ func TestDepositReferenceCreditedOnce(t *testing.T) {
 	var posted []int64
 	for _, r := range res {
 		if r.Status == 201 {
-			posted = append(posted, num(r.Data()["id"]))
+			posted = append(posted, f.tx(r).Id)
 		}
 	}
 	if len(posted) != 1 {
@@ -83,7 +84,7 @@ func TestDepositReferenceCreditedOnce(t *testing.T) {
 	// A failed deposit does not use its reference up.
 	ref3 := "SEPA-" + randKey()
 	f.setStatus(wa, "frozen")
-	if r := f.depositReq(randKey(), wa, 300, "EUR", ref3); r.Status != 409 || r.Code() != "WALLET_FROZEN" || r.Data()["status"] != "failed" {
+	if r := f.depositReq(randKey(), wa, 300, "EUR", ref3); r.Status != 409 || r.Code() != "WALLET_FROZEN" || f.tx(r).Status != "failed" {
 		t.Fatalf("deposit to a frozen wallet: %d %s", r.Status, r.Body)
 	}
 	f.setStatus(wa, "active")
@@ -105,18 +106,19 @@ func TestHoldReferenceUsedOnce(t *testing.T) {
 	if h.Status != 201 {
 		t.Fatalf("hold: %d %s", h.Status, h.Body)
 	}
-	first := num(h.Data()["id"])
-	if h.Data()["from_wallet_id"] != float64(wa) {
+	first := f.tx(h).Id
+	if !testkit.Is(f.tx(h).FromWalletId, wa) {
 		t.Fatalf("the hold does not name its wallet: %s", h.Body)
 	}
 	dup := f.holdReq(randKey(), wa, 1_000, "EUR", ref)
 	f.duplicateOf(dup, first)
+	// Compared as maps on purpose, as above.
 	if !reflect.DeepEqual(dup.Data(), h.Data()) {
 		t.Fatalf("the duplicate's data is not the original hold:\n%s\n%s", dup.Body, h.Body)
 	}
 	f.duplicateOf(f.internalAs(f.secondKey(), "POST", "/api/v1/internal/holds", randKey(),
 		map[string]any{"wallet_id": wa, "amount": 500, "currency": "EUR", "external_reference": ref}), first)
-	if w := f.walletView(ada, wa); num(w["pending"]) != 1_000 {
+	if w := f.walletView(ada, wa); w.Pending != 1_000 {
 		t.Fatalf("duplicates reserved: %v", w)
 	}
 	// A deposit may carry the same reference: references are unique per kind.
@@ -131,7 +133,7 @@ func TestHoldReferenceUsedOnce(t *testing.T) {
 	if h2.Status != 201 {
 		t.Fatalf("hold after the void: %d %s", h2.Status, h2.Body)
 	}
-	second := num(h2.Data()["id"])
+	second := f.tx(h2).Id
 	if r := f.finishReq(second, "settle"); r.Status != 200 {
 		t.Fatalf("settle: %d %s", r.Status, r.Body)
 	}
@@ -150,7 +152,7 @@ func TestHoldReferenceUsedOnce(t *testing.T) {
 			t.Fatalf("concurrent hold: %d %s", r.Status, r.Body)
 		}
 	}
-	if w := f.walletView(ada, wa); created != 1 || num(w["pending"]) != 100 || f.Balance(wa) != 8_001 {
+	if w := f.walletView(ada, wa); created != 1 || w.Pending != 100 || f.Balance(wa) != 8_001 {
 		t.Fatalf("%d holds created for one reference: %v", created, w)
 	}
 

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -14,8 +15,8 @@ func TestTransferIdempotentLifecycle(t *testing.T) {
 
 	// Wallets are listed with integer minor units and the ISO 4217 exponent.
 	r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token})
-	w := r.JSON["data"].([]any)[0].(map[string]any)
-	if r.Code() != "WALLETS_OK" || num(w["balance"]) != 10_000 || num(w["exponent"]) != 2 || num(w["available_balance"]) != 10_000 {
+	w := testkit.DataOf[[]api.Wallet](t, r)[0]
+	if r.Code() != "WALLETS_OK" || w.Balance != 10_000 || w.Exponent != 2 || w.AvailableBalance != 10_000 {
 		t.Fatalf("wallets: %s", r.Body)
 	}
 	// A second wallet in the same currency is a conflict.
@@ -23,7 +24,7 @@ func TestTransferIdempotentLifecycle(t *testing.T) {
 		t.Fatalf("duplicate wallet: %d %s", r.Status, r.Body)
 	}
 	xof := f.Wallet(ada, "XOF")
-	if r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token}); num(r.JSON["data"].([]any)[1].(map[string]any)["exponent"]) != 0 || xof == 0 {
+	if r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets", Token: ada.Token}); testkit.DataOf[[]api.Wallet](t, r)[1].Exponent != 0 || xof == 0 {
 		t.Fatalf("XOF exponent: %s", r.Body)
 	}
 
@@ -34,10 +35,10 @@ func TestTransferIdempotentLifecycle(t *testing.T) {
 	if first.Status != 201 || first.Code() != "TRANSFER_COMPLETED" || first.Header.Get("Idempotent-Replayed") != "false" {
 		t.Fatalf("transfer: %d %s", first.Status, first.Body)
 	}
-	id := num(first.Data()["id"])
+	id := f.tx(first).Id
 	// Same key, same body: the stored response, nothing moves again.
 	again := f.transfer(ada, key, req)
-	if again.Status != 201 || again.Header.Get("Idempotent-Replayed") != "true" || num(again.Data()["id"]) != id {
+	if again.Status != 201 || again.Header.Get("Idempotent-Replayed") != "true" || f.tx(again).Id != id {
 		t.Fatalf("replay: %d %s", again.Status, again.Body)
 	}
 	// Same key, another body: refused, nothing moves.
@@ -64,7 +65,7 @@ func TestTransferIdempotentLifecycle(t *testing.T) {
 	// Both parties see it; a stranger does not.
 	for _, u := range []testkit.User{ada, bob} {
 		r := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/transfers/" + itoa(id), Token: u.Token})
-		if r.Status != 200 || r.Data()["status"] != "posted" || r.Data()["from_username"] != ada.Username || r.Data()["to_username"] != bob.Username {
+		if r.Status != 200 || f.tx(r).Status != "posted" || !testkit.Is(f.tx(r).FromUsername, ada.Username) || !testkit.Is(f.tx(r).ToUsername, bob.Username) {
 			t.Fatalf("get transfer: %d %s", r.Status, r.Body)
 		}
 	}
@@ -75,19 +76,19 @@ func TestTransferIdempotentLifecycle(t *testing.T) {
 
 	// History: newest first, signed amounts, running balances, counterparty username.
 	h := f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wa) + "/transactions?limit=1", Token: ada.Token})
-	items := h.Data()["items"].([]any)
-	it := items[0].(map[string]any)
-	if h.Status != 200 || len(items) != 1 || num(it["amount"]) != -2_500 || num(it["balance_after"]) != 7_500 || it["counterparty"] != bob.Username {
+	page := testkit.Decode[api.HistoryResponse](t, h).Data
+	it := page.Items[0]
+	if h.Status != 200 || len(page.Items) != 1 || it.Amount != -2_500 || !testkit.Is(it.BalanceAfter, 7_500) || !testkit.Is(it.Counterparty, bob.Username) ||
+		page.NextCursor == nil {
 		t.Fatalf("history page 1: %s", h.Body)
 	}
-	cur := h.Data()["next_cursor"].(string)
-	h = f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wa) + "/transactions?limit=1&cursor=" + cur, Token: ada.Token})
-	it = h.Data()["items"].([]any)[0].(map[string]any)
-	if it["kind"] != "deposit" || num(it["amount"]) != 10_000 || it["counterparty"] != nil || h.Data()["next_cursor"] != nil {
+	h = f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wa) + "/transactions?limit=1&cursor=" + *page.NextCursor, Token: ada.Token})
+	page = testkit.Decode[api.HistoryResponse](t, h).Data
+	if it := page.Items[0]; it.Kind != "deposit" || it.Amount != 10_000 || it.Counterparty != nil || page.NextCursor != nil {
 		t.Fatalf("history page 2: %s", h.Body)
 	}
 	h = f.Do(testkit.Req{Method: "GET", Path: "/api/v1/wallets/" + itoa(wb) + "/transactions", Token: bob.Token})
-	if it := h.Data()["items"].([]any)[0].(map[string]any); num(it["amount"]) != 2_500 || it["counterparty"] != ada.Username {
+	if it := testkit.Decode[api.HistoryResponse](t, h).Data.Items[0]; it.Amount != 2_500 || !testkit.Is(it.Counterparty, ada.Username) {
 		t.Fatalf("recipient history: %s", h.Body)
 	}
 	// Someone else's wallet is not found.
