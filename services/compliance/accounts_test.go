@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -22,7 +23,7 @@ func TestBlockAndUnblock(t *testing.T) {
 		t.Fatalf("unblock an active user: %d %s", r.Status, r.Body)
 	}
 	r := f.internal("POST", path("block"), map[string]any{"reason": "Takeover suspected."}, "en")
-	if r.Status != 200 || r.Code() != "USER_BLOCKED" || r.Message() != "User blocked." || r.Data()["revoked_tokens"] != float64(1) {
+	if r.Status != 200 || r.Code() != "USER_BLOCKED" || r.Message() != "User blocked." || testkit.Decode[api.UserStatusResponse](t, r).Data.RevokedTokens != 1 {
 		t.Fatalf("block: %d %s", r.Status, r.Body)
 	}
 	if r := f.user(eve, "GET", "/api/v1/compliance", nil); r.Status != 401 {
@@ -39,7 +40,7 @@ func TestBlockAndUnblock(t *testing.T) {
 	if r := f.internal("POST", path("block"), map[string]any{"reason": "x"}); r.Status != 409 || r.Code() != "INVALID_STATE_TRANSITION" {
 		t.Fatalf("block twice: %d %s", r.Status, r.Body)
 	}
-	if r := f.internal("POST", path("unblock"), map[string]any{"reason": "Verified by phone."}); r.Status != 200 || r.Data()["status"] != "active" {
+	if r := f.internal("POST", path("unblock"), map[string]any{"reason": "Verified by phone."}); r.Status != 200 || testkit.Decode[api.UserStatusResponse](t, r).Data.Status != "active" {
 		t.Fatalf("unblock: %d %s", r.Status, r.Body)
 	}
 	if r := f.login(eve); r.Status != 200 {
@@ -91,7 +92,8 @@ func TestClosure(t *testing.T) {
 	}
 
 	r := f.internal("POST", closePath, map[string]any{"reason": "Customer request."})
-	if r.Status != 200 || r.Code() != "ACCOUNT_CLOSED" || r.Data()["status"] != "closed" || r.Data()["revoked_tokens"] != float64(1) {
+	if r.Status != 200 || r.Code() != "ACCOUNT_CLOSED" ||
+		testkit.Decode[api.UserStatusResponse](t, r).Data.Status != "closed" || testkit.Decode[api.UserStatusResponse](t, r).Data.RevokedTokens != 1 {
 		t.Fatalf("close: %d %s", r.Status, r.Body)
 	}
 	if f.Count("SELECT count(*) FROM ledger_accounts WHERE user_id = $1 AND status <> 'closed'", carol.ID) != 0 {

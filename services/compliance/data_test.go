@@ -6,10 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/testkit"
 )
 
+// keys lists a map's keys in order; the validation tests compare the exact set of error fields,
+// which stays a read of the `errors` map (the set itself is what is checked).
 func keys(m map[string]any) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -25,8 +28,8 @@ func TestSaveKycData(t *testing.T) {
 	f := newFixture(t)
 	u := f.CreateUser(testkit.WithoutKYC())
 	ov := f.user(u, "GET", "/api/v1/compliance", nil)
-	c0 := ov.Data()["cases"].([]any)[0].(map[string]any)
-	if ov.Status != 200 || c0["status"] != "not_started" || len(c0["missing"].([]any)) != 4 || ov.Data()["can_send"] != false {
+	o := testkit.DataOf[api.ComplianceOverview](t, ov)
+	if ov.Status != 200 || o.Cases[0].Status != "not_started" || len(o.Cases[0].Missing) != 4 || o.CanSend {
 		t.Fatalf("initial overview: %s", ov.Body)
 	}
 	addr := map[string]any{"line1": "12 rue des Palmiers", "city": "Cotonou", "postal_code": "01BP1234"}
@@ -49,7 +52,7 @@ func TestSaveKycData(t *testing.T) {
 			t.Errorf("%s: %d %s", c.name, r.Status, r.Body)
 		}
 	}
-	if r := f.user(u, "PUT", "/api/v1/compliance/kyc", cases[1].body, "fr"); r.Errors()["birth_date"].([]any)[0] != i18n.Text("fr", "validation.adult") {
+	if r := f.user(u, "PUT", "/api/v1/compliance/kyc", cases[1].body, "fr"); testkit.Decode[api.ValidationError](t, r).Errors["birth_date"][0] != i18n.Text("fr", "validation.adult") {
 		t.Errorf("adult rule in French: %s", r.Body)
 	}
 	if n := f.Count("SELECT count(*) FROM compliance_kyc_data"); n != 0 {
@@ -59,7 +62,7 @@ func TestSaveKycData(t *testing.T) {
 	// Prefilled from the profile: only the address is sent.
 	f.ExecSQL(`UPDATE users SET first_name = 'Grace', last_name = 'Hopper', birth_date = '1986-12-09', nationality = 'USA', country = 'US' WHERE id = $1`, u.ID)
 	r := f.user(u, "PUT", "/api/v1/compliance/kyc", map[string]any{"address": addr, "country": "bj"})
-	if r.Status != 200 || r.Code() != "KYC_DATA_SAVED" || fmt.Sprint(r.Data()["missing"]) != "[identity_document proof_of_address selfie]" {
+	if r.Status != 200 || r.Code() != "KYC_DATA_SAVED" || fmt.Sprint(testkit.DataOf[api.ComplianceCase](t, r).Missing) != "[identity_document proof_of_address selfie]" {
 		t.Fatalf("prefilled save: %d %s", r.Status, r.Body)
 	}
 	if got := f.str("SELECT first_name || ' ' || last_name || ' ' || nationality || ' ' || country || ' ' || birth_date::text FROM compliance_kyc_data"); got != "Grace Hopper USA BJ 1986-12-09" {
@@ -72,7 +75,7 @@ func TestSaveKycData(t *testing.T) {
 	}
 	id := f.caseInStatus(u.ID, "kyc", "not_started")
 	f.completeKYC(id)
-	if r := f.user(u, "POST", "/api/v1/compliance/kyc/submit", nil); r.Status != 200 || r.Code() != "CASE_SUBMITTED" || r.Data()["status"] != "submitted" {
+	if r := f.user(u, "POST", "/api/v1/compliance/kyc/submit", nil); r.Status != 200 || r.Code() != "CASE_SUBMITTED" || testkit.DataOf[api.ComplianceCase](t, r).Status != "submitted" {
 		t.Fatalf("submit: %d %s", r.Status, r.Body)
 	}
 	if r := f.user(u, "PUT", "/api/v1/compliance/kyc", cases[1].body); r.Status != 409 || r.Code() != "CASE_NOT_EDITABLE" {
@@ -108,7 +111,7 @@ func TestSaveKybData(t *testing.T) {
 		t.Fatalf("look-alike codes: %d %s", r.Status, r.Body)
 	}
 	r = f.user(u, "PUT", "/api/v1/compliance/kyb", body(owner(60, "1980-01-01"), owner(40, "1985-05-05")))
-	if r.Status != 200 || r.Code() != "KYB_DATA_SAVED" || fmt.Sprint(r.Data()["missing"]) != "[company_registration beneficial_owner_declaration]" {
+	if r.Status != 200 || r.Code() != "KYB_DATA_SAVED" || fmt.Sprint(testkit.DataOf[api.ComplianceCase](t, r).Missing) != "[company_registration beneficial_owner_declaration]" {
 		t.Fatalf("save: %d %s", r.Status, r.Body)
 	}
 }
@@ -133,14 +136,14 @@ func TestReviewQueuePagination(t *testing.T) {
 		if r.Status != 200 {
 			t.Fatalf("page: %d %s", r.Status, r.Body)
 		}
-		for _, c := range r.JSON["data"].([]any) {
-			got = append(got, int64(c.(map[string]any)["id"].(float64)))
+		page := testkit.Decode[api.ComplianceCasesResponse](t, r)
+		for _, c := range page.Data {
+			got = append(got, c.Id)
 		}
-		next, _ := r.JSON["next_cursor"].(string)
-		if next == "" {
+		if page.NextCursor == nil || *page.NextCursor == "" {
 			break
 		}
-		cursor = next
+		cursor = *page.NextCursor
 	}
 	// Other tests of the package share the database: keep ours, and check the order of all.
 	mine := map[int64]bool{}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/testkit"
 )
@@ -132,8 +133,11 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 		// Names and declared types lie on purpose: only the content decides.
 		r := f.upload(u, kind, "file.txt", "text/plain", data)
 		sum := sha256.Sum256(data)
-		if r.Status != 201 || r.Code() != "DOCUMENT_UPLOADED" || r.Data()["mime_type"] != mimes[kind] ||
-			r.Data()["sha256"] != hex.EncodeToString(sum[:]) || r.Data()["size_bytes"] != float64(len(data)) {
+		if r.Status != 201 || r.Code() != "DOCUMENT_UPLOADED" {
+			t.Fatalf("%s: %d %s", kind, r.Status, r.Body)
+		}
+		if doc := testkit.DataOf[api.ComplianceDocument](t, r); string(doc.MimeType) != mimes[kind] ||
+			doc.Sha256 != hex.EncodeToString(sum[:]) || doc.SizeBytes != int64(len(data)) {
 			t.Fatalf("%s: %d %s", kind, r.Status, r.Body)
 		}
 	}
@@ -141,7 +145,7 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 		t.Fatalf("objects %v", f.objects())
 	}
 	r := f.user(u, "POST", "/api/v1/compliance/kyc/submit", nil)
-	if r.Status != 200 || r.Data()["status"] != "submitted" || len(r.Data()["missing"].([]any)) != 0 {
+	if r.Status != 200 || testkit.DataOf[api.ComplianceCase](t, r).Status != "submitted" || len(testkit.DataOf[api.ComplianceCase](t, r).Missing) != 0 {
 		t.Fatalf("submit: %d %s", r.Status, r.Body)
 	}
 	if r := f.upload(u, "selfie", "s.png", "image/png", picture(t, "png")); r.Status != 409 || r.Code() != "CASE_NOT_EDITABLE" || len(f.objects()) != 3 {
@@ -154,12 +158,15 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 	id := int64(0)
 	_ = f.QueryRow("SELECT id FROM compliance_cases WHERE user_id = $1", u.ID).Scan(&id)
 	d := f.internal("GET", fmt.Sprintf("/api/v1/internal/compliance/cases/%d", id), nil)
-	if d.Status != 200 || d.Data()["personal_data"].(map[string]any)["nationality"] != "BEN" || len(d.Data()["history"].([]any)) != 1 {
+	if d.Status != 200 {
 		t.Fatalf("case: %d %s", d.Status, d.Body)
 	}
-	for _, x := range d.Data()["documents"].([]any) {
-		doc := x.(map[string]any)
-		url := doc["url"].(string)
+	cd := testkit.DataOf[api.ComplianceCaseDetail](t, d)
+	if cd.PersonalData == nil || cd.PersonalData.Nationality != "BEN" || len(cd.History) != 1 {
+		t.Fatalf("case: %d %s", d.Status, d.Body)
+	}
+	for _, doc := range cd.Documents {
+		url := doc.Url
 		if strings.HasPrefix(url, "/") {
 			url = f.URL + url
 		}
@@ -170,8 +177,8 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		sum := sha256.Sum256(body)
-		if res.StatusCode != 200 || hex.EncodeToString(sum[:]) != doc["sha256"] || !bytes.Equal(body, files[doc["kind"].(string)]) {
-			t.Fatalf("signed URL of %s: %d, %d bytes", doc["kind"], res.StatusCode, len(body))
+		if res.StatusCode != 200 || hex.EncodeToString(sum[:]) != doc.Sha256 || !bytes.Equal(body, files[string(doc.Kind)]) {
+			t.Fatalf("signed URL of %s: %d, %d bytes", doc.Kind, res.StatusCode, len(body))
 		}
 	}
 	if r := f.internal("GET", "/api/v1/internal/compliance/cases/999999999", nil, "en"); r.Status != 404 || r.Code() != "CASE_NOT_FOUND" || r.Message() != "Case not found." {
@@ -181,9 +188,9 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 	for _, a := range []string{"start_review", "request_info"} {
 		f.internal("POST", fmt.Sprintf("/api/v1/internal/compliance/cases/%d/decision", id), map[string]any{"action": a, "reason": "Please send a recent proof of address."})
 	}
-	ov := f.user(u, "GET", "/api/v1/compliance", nil).Data()["cases"].([]any)[0].(map[string]any)
-	if ov["status"] != "info_requested" || ov["decision_reason"] != "Please send a recent proof of address." {
-		t.Fatalf("overview after request_info: %v", ov)
+	ov := testkit.DataOf[api.ComplianceOverview](t, f.user(u, "GET", "/api/v1/compliance", nil)).Cases[0]
+	if ov.Status != "info_requested" || !testkit.Is(ov.DecisionReason, "Please send a recent proof of address.") {
+		t.Fatalf("overview after request_info: %+v", ov)
 	}
 	if r := f.upload(u, "proof_of_address", "new.jpg", "image/jpeg", picture(t, "jpeg")); r.Status != 201 {
 		t.Fatalf("upload after request_info: %d %s", r.Status, r.Body)

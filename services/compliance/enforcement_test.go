@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/testkit"
 )
@@ -24,7 +25,7 @@ func TestSendingNeedsApprovedKYCAndNoRestriction(t *testing.T) {
 		if r.Status != 403 || r.Code() != "KYC_REQUIRED" || r.Message() != i18n.Text(lang, "KYC_REQUIRED") {
 			t.Fatalf("%s: want 403 KYC_REQUIRED, got %d %s", lang, r.Status, r.Body)
 		}
-		if d := r.Data(); d["status"] != "failed" || d["failure_code"] != "KYC_REQUIRED" {
+		if d := testkit.DataOf[api.Transaction](t, r); d.Status != "failed" || !testkit.Is(d.FailureCode, "KYC_REQUIRED") {
 			t.Fatalf("the refusal is not a failed transaction: %s", r.Body)
 		}
 	}
@@ -54,7 +55,7 @@ func TestSendingNeedsApprovedKYCAndNoRestriction(t *testing.T) {
 	if r.Status != 201 || r.Code() != "USER_RESTRICTED" {
 		t.Fatalf("restrict: %d %s", r.Status, r.Body)
 	}
-	rid := int64(r.Data()["id"].(float64))
+	rid := testkit.DataOf[api.Restriction](t, r).Id
 	if r := f.send(alice, aw, bob.Username, 100, "fr"); r.Status != 403 || r.Code() != "ACCOUNT_RESTRICTED" || r.Message() != i18n.Text("fr", "ACCOUNT_RESTRICTED") {
 		t.Fatalf("restricted sender: %d %s", r.Status, r.Body)
 	}
@@ -65,15 +66,17 @@ func TestSendingNeedsApprovedKYCAndNoRestriction(t *testing.T) {
 		t.Fatalf("a restricted user must still read: %d %s", r.Status, r.Body)
 	}
 	ov := f.user(alice, "GET", "/api/v1/compliance", nil)
-	rs := ov.Data()["restrictions"].([]any)
-	if ov.Data()["can_send"] != false || len(rs) != 1 || rs[0].(map[string]any)["reason"] != nil {
+	o := testkit.DataOf[api.ComplianceOverview](t, ov)
+	// The absence of a reason stays a map read: api.UserRestriction does not declare the field, so a
+	// typed decode could not see one that leaked.
+	if o.CanSend || len(o.Restrictions) != 1 || ov.Data()["restrictions"].([]any)[0].(map[string]any)["reason"] != nil {
 		t.Fatalf("overview of a restricted user (no reason shown): %s", ov.Body)
 	}
 	if n := f.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND template = 'account_restricted'", alice.Email); n != 1 {
 		t.Fatal("no restriction e-mail")
 	}
 	lift := fmt.Sprintf("/api/v1/internal/compliance/users/%d/restrictions/%d/lift", alice.ID, rid)
-	if r := f.internal("POST", lift, map[string]any{"reason": "Cleared."}); r.Status != 200 || r.Data()["lifted_by"] == nil {
+	if r := f.internal("POST", lift, map[string]any{"reason": "Cleared."}); r.Status != 200 || testkit.DataOf[api.Restriction](t, r).LiftedBy == nil {
 		t.Fatalf("lift: %d %s", r.Status, r.Body)
 	}
 	if r := f.internal("POST", lift, map[string]any{"reason": "Again."}); r.Status != 404 || r.Code() != "RESTRICTION_NOT_FOUND" {
@@ -93,7 +96,7 @@ func TestBusinessAccountNeedsKYB(t *testing.T) {
 	f := newFixture(t)
 	biz := f.CreateUser(testkit.WithoutKYC())
 	bob := f.CreateUser()
-	if r := f.user(biz, "PUT", "/api/v1/compliance/account-type", map[string]any{"account_type": "business"}); r.Status != 200 || r.Data()["required_case"] != "kyb" {
+	if r := f.user(biz, "PUT", "/api/v1/compliance/account-type", map[string]any{"account_type": "business"}); r.Status != 200 || testkit.DataOf[api.ComplianceOverview](t, r).RequiredCase != "kyb" {
 		t.Fatalf("account type: %d %s", r.Status, r.Body)
 	}
 	bw := f.Wallet(biz, "EUR")
