@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/config"
+	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -36,7 +38,7 @@ func TestRateLimitsAreSharedAcrossInstances(t *testing.T) {
 	env, a, b := twoInstances(t)
 	u := env.CreateUser()
 	st := a.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
-	secret, _ := st.JSON["secret"].(string)
+	secret := ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).Secret)
 	if st.Status != 200 || secret == "" {
 		t.Fatalf("status: %d %s", st.Status, st.Body)
 	}
@@ -147,7 +149,7 @@ func TestLoginStateIsSharedAcrossInstances(t *testing.T) {
 
 	// Enable 2FA through A, then log in through A and verify the challenge through B.
 	st := a.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
-	secret, _ := st.JSON["secret"].(string)
+	secret := ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).Secret)
 	en := a.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/enable", Token: u.Token, JSON: map[string]any{"code": totp(t, secret, time.Now())}})
 	if en.Status != 200 {
 		t.Fatalf("enable: %d %s", en.Status, en.Body)
@@ -156,7 +158,7 @@ func TestLoginStateIsSharedAcrossInstances(t *testing.T) {
 	if ch.Code() != "MFA_REQUIRED" {
 		t.Fatalf("login of a 2FA user: %d %s", ch.Status, ch.Body)
 	}
-	id, _ := ch.Data()["challenge_id"].(string)
+	id := testkit.DataOf[api.LoginChallengeData](t, ch).ChallengeId.String()
 	// The step used at enable cannot be replayed: wait for the next one.
 	time.Sleep(time.Until(time.Now().Truncate(30 * time.Second).Add(30*time.Second + 200*time.Millisecond)))
 	v := b.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/verify-login", JSON: map[string]any{"challenge_id": id, "code": totp(t, secret, time.Now())}})
