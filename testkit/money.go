@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/services/ledger"
 )
 
@@ -37,7 +38,7 @@ func (m *Money) Wallet(u User, currency string) int64 {
 	if r.Status != 201 {
 		m.T.Fatalf("open wallet: %d %s", r.Status, r.Body)
 	}
-	return int64(r.Data()["id"].(float64))
+	return DataOf[api.Wallet](m.T, r).Id
 }
 
 // Deposit credits a wallet through the internal API.
@@ -58,7 +59,7 @@ func (m *Money) Hold(wallet, amount int64, currency string) int64 {
 	if r.Status != 201 {
 		m.T.Fatalf("hold: %d %s", r.Status, r.Body)
 	}
-	return int64(r.Data()["id"].(float64))
+	return DataOf[api.Transaction](m.T, r).Id
 }
 
 // Settle settles a hold.
