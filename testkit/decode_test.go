@@ -56,3 +56,10 @@ func TestDecodeFailsTheTestOnABodyThatIsNotT(t *testing.T) {
 		t.Fatalf("data %+v", d)
 	}
 }
+
+func TestIsComparesAnOptionalField(t *testing.T) {
+	v := "x"
+	if !Is(&v, "x") || Is(&v, "y") || Is(nil, "x") || Is[int64](nil, 0) {
+		t.Fatal("Is: a set field equals its value only; a nil one equals nothing, not even the zero value")
+	}
+}
