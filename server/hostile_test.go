@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +30,7 @@ import (
 // server log must hold no panic and no failed request. New operations are covered as they are
 // added to the spec.
 func TestHostileInput(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testkit.LogBuffer{}
 	env := testkit.NewWithLog(t, logs)
 	spec, err := api.GetSwagger()
 	if err != nil {
@@ -333,24 +332,6 @@ func paramValues(p *openapi3.Parameter) []string {
 		out = append(out, "yes", "2")
 	}
 	return out
-}
-
-// lockedBuffer is a bytes.Buffer the server's goroutines may write to concurrently.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func sortedPaths(spec *openapi3.T) []string {

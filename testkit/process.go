@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -26,26 +25,12 @@ type Process struct {
 	MetricsURL string
 	cmd        *exec.Cmd
 	done       chan struct{}
-	out        *syncBuffer
-}
-
-// syncBuffer keeps what the process writes on stdout and stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+	out        *LogBuffer
 }
 
 // Output returns everything the process has logged so far (stdout and stderr).
 func (p *Process) Output() string {
-	p.out.mu.Lock()
-	defer p.out.mu.Unlock()
-	return p.out.b.String()
+	return p.out.String()
 }
 
 var (
@@ -146,7 +131,7 @@ func StartProcess(t testing.TB, cfg config.Config, extraEnv ...string) *Process 
 	cfg.MetricsAddr = FreeAddr(t)
 	cmd := exec.Command(Binary(t), "serve")
 	cmd.Env = append(ProcessEnv(cfg), extraEnv...)
-	out := &syncBuffer{}
+	out := &LogBuffer{}
 	var w io.Writer = out
 	if os.Getenv("FLOWXI_TEST_LOG") != "" {
 		w = io.MultiWriter(out, os.Stderr)

@@ -6,7 +6,6 @@ import (
 	"encoding/base32"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/flowxi/backend/gen/api"
@@ -14,24 +13,10 @@ import (
 	"github.com/flowxi/backend/testkit"
 )
 
-// lockedBuffer collects log lines written by server goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // After enable the secret appears in no response, no log line and nowhere in clear in
 // PostgreSQL; recovery codes are never logged nor stored in clear.
 func TestSecretNeverLeaks(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testkit.LogBuffer{}
 	env := testkit.NewWithLog(t, logs)
 	ctx := context.Background()
 	u := env.CreateUser()
