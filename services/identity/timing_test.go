@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sort"
 	"strconv"
 	"testing"
 	"time"
@@ -66,7 +65,7 @@ func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
 				a()
 			}
 		}
-		mu, mw := median(unknown), median(wrong)
+		mu, mw := testkit.Median(unknown), testkit.Median(wrong)
 		diff := float64(mu-mw) / float64(min(mu, mw))
 		t.Logf("round %d: median unknown-email %v, wrong-password %v, difference %+.1f%% (%d tries each)", round, mu, mw, 100*diff, tries)
 		if diff <= 0.20 && diff >= -0.20 {
@@ -74,13 +73,4 @@ func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
 		}
 	}
 	t.Fatalf("login latency reveals accounts: unknown-email and wrong-password medians differ by more than 20%% in all %d rounds", rounds)
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

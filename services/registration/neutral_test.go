@@ -220,7 +220,7 @@ func TestPasswordResetTimingIsNeutral(t *testing.T) {
 		lo, hi := time.Duration(1<<62), time.Duration(0)
 		var line []string
 		for _, n := range names {
-			m := median(times[n])
+			m := testkit.Median(times[n])
 			lo, hi = min(lo, m), max(hi, m)
 			line = append(line, fmt.Sprintf("%s %v", n, m))
 		}
@@ -231,13 +231,4 @@ func TestPasswordResetTimingIsNeutral(t *testing.T) {
 		}
 	}
 	t.Fatalf("reset latency reveals accounts: medians more than 20%% apart in all %d rounds", rounds)
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
