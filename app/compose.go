@@ -255,6 +255,7 @@ func (a *App) buildLedger(grants *stepup.Grants, policy *compliance.Compliance) 
 		Policy:         policy,
 		Posting:        a.posting,
 		AuditOff:       a.cfg.BenchmarkLedgerAuditOff,
+		Log:            a.log,
 	})
 }
 

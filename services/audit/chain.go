@@ -13,6 +13,7 @@ import (
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/apitime"
 	"github.com/flowxi/backend/kit/clock"
+	"github.com/flowxi/backend/kit/retry"
 )
 
 // Canonical is the byte form of a row that the chain hashes: a JSON array of its content in a
@@ -55,18 +56,11 @@ func NewSealer(st *pg.Store, c clock.Clock, log *slog.Logger, every time.Duratio
 
 // Run seals until ctx ends.
 func (s *Sealer) Run(ctx context.Context) {
-	t := time.NewTicker(s.every)
-	defer t.Stop()
-	for {
+	retry.Every(ctx, s.every, func(ctx context.Context) {
 		if _, err := s.SealPending(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("audit sealer", "error", err.Error())
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // SealPending seals every final unsealed row (see Sealer) and returns how many it sealed.

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/flowxi/backend/kit/apitime"
 	"github.com/flowxi/backend/kit/clock"
 	"github.com/flowxi/backend/kit/ptr"
+	"github.com/flowxi/backend/kit/retry"
 	"github.com/flowxi/backend/services/identity/stepup"
 )
 
@@ -50,6 +52,8 @@ type Options struct {
 	SpendingLimits map[string]Limits
 	// ExpiryEvery is how often the expiry worker looks for expired holds (default 30 s).
 	ExpiryEvery time.Duration
+	// Log receives the background sweeps' failures (default slog.Default()).
+	Log *slog.Logger
 	// Posting is the pool the engine's batch transactions run on (default: the service's store).
 	// Give it pg.KeyedAccess settings: every statement of a batch reaches rows by key.
 	Posting *pg.Store
@@ -69,6 +73,7 @@ type Service struct {
 	policy   SendPolicy
 	spending map[string]Limits
 	expiry   time.Duration
+	log      *slog.Logger
 	auditOff bool
 	eng      *engine
 	sysMu    sync.Mutex
@@ -110,11 +115,14 @@ func New(st *pg.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Servic
 	for k, v := range o.SpendingLimits {
 		spending[k] = v
 	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
 	if o.ExpiryEvery <= 0 {
 		o.ExpiryEvery = 30 * time.Second
 	}
 	s := &Service{st: st, post: o.Posting, clock: c, stepup: grants, cur: cur, limit: o.TransferLimit, policy: o.Policy,
-		spending: spending, expiry: o.ExpiryEvery, auditOff: o.AuditOff, sysAccts: map[string]int64{}}
+		spending: spending, expiry: o.ExpiryEvery, log: o.Log, auditOff: o.AuditOff, sysAccts: map[string]int64{}}
 	s.eng = newEngine(s, o.Workers, o.MaxBatch)
 	return s, nil
 }
@@ -124,29 +132,29 @@ func New(st *pg.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Servic
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); every(ctx, time.Minute, s.purge) }()
+	go func() { defer wg.Done(); retry.Every(ctx, time.Minute, s.sweep("idempotency purge", s.purge)) }()
 	go func() {
 		defer wg.Done()
-		every(ctx, s.expiry, func(ctx context.Context) (int64, error) { n, err := s.ExpireHolds(ctx); return int64(n), err })
+		retry.Every(ctx, s.expiry, s.sweep("hold expiry", func(ctx context.Context) (int64, error) {
+			n, err := s.ExpireHolds(ctx)
+			return int64(n), err
+		}))
 	}()
 	s.eng.run(ctx)
 	wg.Wait()
 }
 
-// every runs chunk each interval until ctx ends, and again at once while it finds work.
-func every(ctx context.Context, interval time.Duration, chunk func(context.Context) (int64, error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for {
-				n, err := chunk(ctx)
-				if err != nil || n == 0 {
-					break
-				}
+// sweep runs chunk again at once while it finds work; a failure is logged and the next tick
+// tries again.
+func (s *Service) sweep(name string, chunk func(context.Context) (int64, error)) func(context.Context) {
+	return func(ctx context.Context) {
+		for {
+			n, err := chunk(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("ledger "+name, "error", err.Error())
+			}
+			if err != nil || n == 0 {
+				return
 			}
 		}
 	}

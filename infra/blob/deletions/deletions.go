@@ -137,18 +137,11 @@ func Backoff(n int) time.Duration { return retry.Backoff(n, backoffBase, backoff
 
 // Run works off due deletions until ctx ends.
 func (d *Queue) Run(ctx context.Context) {
-	t := time.NewTicker(d.every)
-	defer t.Stop()
-	for {
+	retry.Every(ctx, d.every, func(ctx context.Context) {
 		if _, err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("storage deletions", "error", err.Error())
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // RunOnce leases the due rows, batch after batch, deletes their objects and returns how many
