@@ -15,6 +15,7 @@ import (
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/apitime"
 	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/page"
 	"github.com/flowxi/backend/kit/rules"
 )
 
@@ -29,17 +30,10 @@ var actionTarget = map[api.CaseDecisionRequestAction]string{
 
 // ListComplianceCases returns one keyset page of the cases in a status, oldest first.
 func (s *Compliance) ListComplianceCases(ctx context.Context, req api.ListComplianceCasesRequestObject) (api.ListComplianceCasesResponseObject, error) {
-	limit := 20
-	if req.Params.Limit != nil {
-		limit = *req.Params.Limit
-	}
-	var after int64
-	if req.Params.Cursor != nil {
-		v, err := strconv.ParseInt(*req.Params.Cursor, 10, 64)
-		if err != nil || v < 0 {
-			return nil, apierr.Invalid("cursor", "invalid")
-		}
-		after = v
+	limit := page.Limit(req.Params.Limit, 20)
+	after, err := page.After(req.Params.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.st.Q.ListComplianceCasesByStatus(ctx, db.ListComplianceCasesByStatusParams{
 		Status: string(req.Params.Status), AfterID: after, Lim: int32(limit + 1)})

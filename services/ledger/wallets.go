@@ -3,14 +3,13 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"math"
-	"strconv"
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/page"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
 )
@@ -73,17 +72,10 @@ func (s *Service) ListWalletTransactions(ctx context.Context, req api.ListWallet
 		}
 		return nil, fmt.Errorf("ledger: wallet: %w", err)
 	}
-	limit := 20
-	if req.Params.Limit != nil {
-		limit = *req.Params.Limit
-	}
-	before := int64(math.MaxInt64)
-	if req.Params.Cursor != nil {
-		c, err := strconv.ParseInt(*req.Params.Cursor, 10, 64)
-		if err != nil || c <= 0 {
-			return nil, apierr.Invalid("cursor", "invalid")
-		}
-		before = c
+	limit := page.Limit(req.Params.Limit, 20)
+	before, err := page.Before(req.Params.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.st.Q.ListWalletTransactions(ctx, db.ListWalletTransactionsParams{WalletID: req.Id, BeforeID: before, Lim: int32(limit + 1)})
 	if err != nil {

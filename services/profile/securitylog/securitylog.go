@@ -4,7 +4,6 @@ package securitylog
 
 import (
 	"context"
-	"math"
 	"strconv"
 
 	"github.com/flowxi/backend/gen/api"
@@ -12,6 +11,7 @@ import (
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/apitime"
 	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/page"
 	"github.com/flowxi/backend/kit/reqctx"
 )
 
@@ -34,18 +34,11 @@ func (s *SecurityEvents) ListSecurityEvents(ctx context.Context, req api.ListSec
 	if p == nil {
 		return nil, apierr.ErrUnauthenticated
 	}
-	before := int64(math.MaxInt64)
-	if req.Params.Cursor != nil {
-		c, err := strconv.ParseInt(*req.Params.Cursor, 10, 64)
-		if err != nil || c <= 0 {
-			return nil, apierr.Invalid("cursor", "invalid")
-		}
-		before = c
+	before, err := page.Before(req.Params.Cursor)
+	if err != nil {
+		return nil, err
 	}
-	limit := defaultLimit
-	if req.Params.Limit != nil {
-		limit = *req.Params.Limit
-	}
+	limit := page.Limit(req.Params.Limit, defaultLimit)
 	// One extra row tells whether another page exists.
 	rows, err := s.q.ListUserSecurityEvents(ctx, db.ListUserSecurityEventsParams{UserID: &p.UserID, BeforeID: before, MaxRows: int32(limit + 1)})
 	if err != nil {

@@ -1,0 +1,44 @@
+// Package page reads the keyset-pagination parameters every list operation takes: the page size
+// and an opaque cursor, which is the id of the last row of the previous page.
+package page
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/flowxi/backend/kit/apierr"
+)
+
+// Limit is the page size asked for, or def when none was.
+func Limit(asked *int, def int) int {
+	if asked == nil {
+		return def
+	}
+	return *asked
+}
+
+// Before reads the cursor of a newest-first list: the rows to list have ids below it (the first
+// page: every id). A cursor that is no positive id is 422 on `cursor`.
+func Before(cursor *string) (int64, error) {
+	if cursor == nil {
+		return math.MaxInt64, nil
+	}
+	c, err := strconv.ParseInt(*cursor, 10, 64)
+	if err != nil || c <= 0 {
+		return 0, apierr.Invalid("cursor", "invalid")
+	}
+	return c, nil
+}
+
+// After reads the cursor of an oldest-first list: the rows to list have ids above it (the first
+// page: from 0). A cursor that is no id is 422 on `cursor`.
+func After(cursor *string) (int64, error) {
+	if cursor == nil {
+		return 0, nil
+	}
+	c, err := strconv.ParseInt(*cursor, 10, 64)
+	if err != nil || c < 0 {
+		return 0, apierr.Invalid("cursor", "invalid")
+	}
+	return c, nil
+}
