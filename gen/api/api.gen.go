@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -238,6 +239,7 @@ const (
 	METHODNOTALLOWED           Code = "METHOD_NOT_ALLOWED"
 	MEUPDATED                  Code = "ME_UPDATED"
 	MFAREQUIRED                Code = "MFA_REQUIRED"
+	NOTACCEPTABLE              Code = "NOT_ACCEPTABLE"
 	NOTFOUND                   Code = "NOT_FOUND"
 	NOTIMPLEMENTED             Code = "NOT_IMPLEMENTED"
 	OTPEXPIRED                 Code = "OTP_EXPIRED"
@@ -254,12 +256,17 @@ const (
 	RECIPIENTNOTFOUND          Code = "RECIPIENT_NOT_FOUND"
 	RESTRICTIONLIFTED          Code = "RESTRICTION_LIFTED"
 	RESTRICTIONNOTFOUND        Code = "RESTRICTION_NOT_FOUND"
+	REVERSALEXCEEDSREMAINING   Code = "REVERSAL_EXCEEDS_REMAINING"
+	REVERSALPOSTED             Code = "REVERSAL_POSTED"
 	SAMEWALLET                 Code = "SAME_WALLET"
 	SECURITYEVENTSOK           Code = "SECURITY_EVENTS_OK"
 	SERVERERROR                Code = "SERVER_ERROR"
 	SERVICEUNAVAILABLE         Code = "SERVICE_UNAVAILABLE"
+	STATEMENTOK                Code = "STATEMENT_OK"
 	STEPUPREQUIRED             Code = "STEP_UP_REQUIRED"
 	TOKENISSUED                Code = "TOKEN_ISSUED"
+	TRANSACTIONNOTPOSTED       Code = "TRANSACTION_NOT_POSTED"
+	TRANSACTIONNOTREVERSIBLE   Code = "TRANSACTION_NOT_REVERSIBLE"
 	TRANSACTIONSOK             Code = "TRANSACTIONS_OK"
 	TRANSFERCOMPLETED          Code = "TRANSFER_COMPLETED"
 	TRANSFERNOTFOUND           Code = "TRANSFER_NOT_FOUND"
@@ -413,6 +420,8 @@ func (e Code) Valid() bool {
 		return true
 	case MFAREQUIRED:
 		return true
+	case NOTACCEPTABLE:
+		return true
 	case NOTFOUND:
 		return true
 	case NOTIMPLEMENTED:
@@ -445,6 +454,10 @@ func (e Code) Valid() bool {
 		return true
 	case RESTRICTIONNOTFOUND:
 		return true
+	case REVERSALEXCEEDSREMAINING:
+		return true
+	case REVERSALPOSTED:
+		return true
 	case SAMEWALLET:
 		return true
 	case SECURITYEVENTSOK:
@@ -453,9 +466,15 @@ func (e Code) Valid() bool {
 		return true
 	case SERVICEUNAVAILABLE:
 		return true
+	case STATEMENTOK:
+		return true
 	case STEPUPREQUIRED:
 		return true
 	case TOKENISSUED:
+		return true
+	case TRANSACTIONNOTPOSTED:
+		return true
+	case TRANSACTIONNOTREVERSIBLE:
 		return true
 	case TRANSACTIONSOK:
 		return true
@@ -708,6 +727,7 @@ func (e TransactionLimitWindow) Valid() bool {
 // Defines values for TransactionKind.
 const (
 	TransactionKindDeposit    TransactionKind = "deposit"
+	TransactionKindReversal   TransactionKind = "reversal"
 	TransactionKindTransfer   TransactionKind = "transfer"
 	TransactionKindWithdrawal TransactionKind = "withdrawal"
 )
@@ -716,6 +736,8 @@ const (
 func (e TransactionKind) Valid() bool {
 	switch e {
 	case TransactionKindDeposit:
+		return true
+	case TransactionKindReversal:
 		return true
 	case TransactionKindTransfer:
 		return true
@@ -983,6 +1005,12 @@ type CheckStatus string
 // | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 // | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 // | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -1332,6 +1360,12 @@ type Error struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -1377,8 +1411,10 @@ type HistoryItem struct {
 	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
 	//
 	// Example: EUR
-	Currency      CurrencyCode      `json:"currency"`
-	FailureCode   *string           `json:"failure_code"`
+	Currency    CurrencyCode `json:"currency"`
+	FailureCode *string      `json:"failure_code"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 	Kind          TransactionKind   `json:"kind"`
 	Note          *string           `json:"note"`
 	Status        TransactionStatus `json:"status"`
@@ -1755,6 +1791,12 @@ type MoneyRejection struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -1934,6 +1976,17 @@ type RestrictionResponse struct {
 	Message string      `json:"message"`
 }
 
+// ReversalRequest defines model for ReversalRequest.
+type ReversalRequest struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Reason Why the transaction is reversed; becomes the reversal's note, shown to the parties.
+	Reason string `json:"reason"`
+}
+
 // ReviewDocument defines model for ReviewDocument.
 type ReviewDocument struct {
 	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
@@ -1997,6 +2050,92 @@ type SpendingWindow struct {
 	Used     int64   `json:"used"`
 }
 
+// Statement defines model for Statement.
+type Statement struct {
+	// ClosingBalance The balance at `to`; `opening_balance + total_in − total_out`.
+	ClosingBalance int64 `json:"closing_balance"`
+
+	// Count The number of movements.
+	Count int `json:"count"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// Exponent Digits of the minor unit (ISO 4217): EUR 2, XOF 0.
+	Exponent int `json:"exponent"`
+
+	// From UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	From Timestamp `json:"from"`
+
+	// GeneratedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	GeneratedAt Timestamp `json:"generated_at"`
+
+	// Holder The owner's first and last name, or their username when the profile has none.
+	Holder string `json:"holder"`
+
+	// Movements In posting order (oldest first).
+	Movements []StatementMovement `json:"movements"`
+
+	// OpeningBalance The balance at `from`
+	OpeningBalance int64 `json:"opening_balance"`
+
+	// Reference The wallet's IBAN-like reference: `FX`, two ISO 7064 mod 97-10 check digits (as in an IBAN), the currency and the wallet id on 12 digits.
+	Reference string `json:"reference"`
+
+	// To UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	To Timestamp `json:"to"`
+
+	// TotalIn The sum of the movements in.
+	TotalIn int64 `json:"total_in"`
+
+	// TotalOut The sum of the movements out
+	TotalOut int64 `json:"total_out"`
+	WalletId int64 `json:"wallet_id"`
+}
+
+// StatementMovement defines model for StatementMovement.
+type StatementMovement struct {
+	// Amount Integer amount in minor units, signed from the wallet's point of view (negative = out).
+	Amount SignedAmount `json:"amount"`
+
+	// BalanceAfter The running balance: the previous movement's (or the opening balance) plus `amount`.
+	BalanceAfter int64 `json:"balance_after"`
+
+	// BookedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	BookedAt Timestamp `json:"booked_at"`
+
+	// Counterparty The other user's username (null for deposits, withdrawals and their reversals).
+	Counterparty *string `json:"counterparty"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+	Kind TransactionKind `json:"kind"`
+
+	// Note The transfer's note, or a reversal's reason.
+	Note *string `json:"note"`
+
+	// ReversesId A reversal's original transaction.
+	ReversesId    *int64 `json:"reverses_id"`
+	TransactionId int64  `json:"transaction_id"`
+}
+
+// StatementResponse defines model for StatementResponse.
+type StatementResponse struct {
+	// Code Example: STATEMENT_OK
+	Code    string    `json:"code"`
+	Data    Statement `json:"data"`
+	Message string    `json:"message"`
+}
+
 // Timestamp UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
 //
 // Example: 2026-01-09T17:08:57.000000Z
@@ -2056,12 +2195,14 @@ type Transaction struct {
 	ExternalReference *string `json:"external_reference"`
 
 	// FailureCode The code of a failed transaction.
-	FailureCode  *string         `json:"failure_code"`
-	FinalizedAt  *string         `json:"finalized_at"`
-	FromUsername *string         `json:"from_username"`
-	FromWalletId *int64          `json:"from_wallet_id"`
-	Id           int64           `json:"id"`
-	Kind         TransactionKind `json:"kind"`
+	FailureCode  *string `json:"failure_code"`
+	FinalizedAt  *string `json:"finalized_at"`
+	FromUsername *string `json:"from_username"`
+	FromWalletId *int64  `json:"from_wallet_id"`
+	Id           int64   `json:"id"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+	Kind TransactionKind `json:"kind"`
 
 	// Limit Only on a LIMIT_EXCEEDED refusal: the limit in minor units.
 	Limit *int64 `json:"limit,omitempty"`
@@ -2074,7 +2215,16 @@ type Transaction struct {
 	Remaining *int64 `json:"remaining,omitempty"`
 
 	// ResetsAt Only on a LIMIT_EXCEEDED refusal: when some of the window frees up (the oldest spending leaves the 24 h window; the next month starts); null for the per-transfer limit.
-	ResetsAt   *string           `json:"resets_at,omitempty"`
+	ResetsAt *string `json:"resets_at,omitempty"`
+
+	// ReversalIds In the view of one transaction: its posted reversals, oldest first.
+	ReversalIds *[]int64 `json:"reversal_ids,omitempty"`
+
+	// ReversedAmount In the view of one transaction (`GET /transfers/{id}`): how much of it posted reversals moved back (0 when none; at most `amount`).
+	ReversedAmount *int64 `json:"reversed_amount,omitempty"`
+
+	// ReversesId Only on a reversal: the transaction it moves back (its accounts swapped). Its `note` is the reason operations gave.
+	ReversesId *int64            `json:"reverses_id,omitempty"`
 	Status     TransactionStatus `json:"status"`
 	ToUsername *string           `json:"to_username"`
 	ToWalletId *int64            `json:"to_wallet_id"`
@@ -2086,7 +2236,7 @@ type Transaction struct {
 // TransactionLimitWindow Only on a LIMIT_EXCEEDED refusal: which limit refused it (the per-transfer limit, the rolling 24 h window or the calendar month).
 type TransactionLimitWindow string
 
-// TransactionKind defines model for TransactionKind.
+// TransactionKind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 type TransactionKind string
 
 // TransactionResponse defines model for TransactionResponse.
@@ -2289,6 +2439,12 @@ type UnprocessableError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -2456,6 +2612,12 @@ type ValidationError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -2957,6 +3119,18 @@ type CheckLedgerParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ReverseTransactionParams defines parameters for ReverseTransaction.
+type ReverseTransactionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+
+	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // SetWalletStatusParams defines parameters for SetWalletStatus.
 type SetWalletStatusParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -3110,6 +3284,21 @@ type GetWalletLimitsParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// GetWalletStatementParams defines parameters for GetWalletStatement.
+type GetWalletStatementParams struct {
+	// From Start of the period, included (RFC 3339).
+	From time.Time `form:"from" json:"from"`
+
+	// To End of the period, excluded (RFC 3339); after `from`, at most 366 days later.
+	To time.Time `form:"to" json:"to"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ListWalletTransactionsParams defines parameters for ListWalletTransactions.
 type ListWalletTransactionsParams struct {
 	// Cursor Opaque cursor from the previous page's `next_cursor`.
@@ -3199,6 +3388,9 @@ type CreateDepositJSONRequestBody = DepositRequest
 
 // CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
 type CreateHoldJSONRequestBody = HoldRequest
+
+// ReverseTransactionJSONRequestBody defines body for ReverseTransaction for application/json ContentType.
+type ReverseTransactionJSONRequestBody = ReversalRequest
 
 // SetWalletStatusJSONRequestBody defines body for SetWalletStatus for application/json ContentType.
 type SetWalletStatusJSONRequestBody = WalletStatusRequest
@@ -3396,6 +3588,9 @@ type ServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx echo.Context, params CheckLedgerParams) error
+	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
+	// (POST /api/v1/internal/transactions/{id}/reverse)
+	ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error
@@ -3444,6 +3639,9 @@ type ServerInterface interface {
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error
+	// GetWalletStatement Wallet statement for a period (JSON, CSV or PDF)
+	// (GET /api/v1/wallets/{id}/statement)
+	GetWalletStatement(ctx echo.Context, id WalletId, params GetWalletStatementParams) error
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error
@@ -5119,6 +5317,74 @@ func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 	return err
 }
 
+// ReverseTransaction converts echo context to params.
+func (w *ServerInterfaceWrapper) ReverseTransaction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransactionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReverseTransactionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReverseTransaction(ctx, id, params)
+	return err
+}
+
 // SetWalletStatus converts echo context to params.
 func (w *ServerInterfaceWrapper) SetWalletStatus(ctx echo.Context) error {
 	var err error
@@ -5874,6 +6140,70 @@ func (w *ServerInterfaceWrapper) GetWalletLimits(ctx echo.Context) error {
 	return err
 }
 
+// GetWalletStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWalletStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WalletId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWalletStatementParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWalletStatement(ctx, id, params)
+	return err
+}
+
 // ListWalletTransactions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWalletTransactions(ctx echo.Context) error {
 	var err error
@@ -6067,6 +6397,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/holds/:id/void", wrapper.VoidHold, options.OperationMiddlewares["voidHold"]...)
 	router.PUT(options.BaseURL+"/api/v1/internal/wallets/:id/status", wrapper.SetWalletStatus, options.OperationMiddlewares["setWalletStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/ledger/check", wrapper.CheckLedger, options.OperationMiddlewares["checkLedger"]...)
+	router.GET(options.BaseURL+"/api/v1/wallets/:id/statement", wrapper.GetWalletStatement, options.OperationMiddlewares["getWalletStatement"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/transactions/:id/reverse", wrapper.ReverseTransaction, options.OperationMiddlewares["reverseTransaction"]...)
 	router.GET(options.BaseURL+"/api/v1/compliance", wrapper.GetCompliance, options.OperationMiddlewares["getCompliance"]...)
 	router.PUT(options.BaseURL+"/api/v1/compliance/account-type", wrapper.SetComplianceAccountType, options.OperationMiddlewares["setComplianceAccountType"]...)
 	router.PUT(options.BaseURL+"/api/v1/compliance/kyc", wrapper.SaveKycData, options.OperationMiddlewares["saveKycData"]...)
@@ -9252,6 +9584,130 @@ func (response CheckLedgerdefaultJSONResponse) VisitCheckLedgerResponse(w http.R
 	return err
 }
 
+type ReverseTransactionRequestObject struct {
+	Id     TransactionId `json:"id"`
+	Params ReverseTransactionParams
+	Body   *ReverseTransactionJSONRequestBody
+}
+
+type ReverseTransactionResponseObject interface {
+	VisitReverseTransactionResponse(w http.ResponseWriter) error
+}
+
+type ReverseTransaction201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type ReverseTransaction201JSONResponse struct {
+	Body    TransactionResponse
+	Headers ReverseTransaction201ResponseHeaders
+}
+
+func (response ReverseTransaction201JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ReverseTransaction401JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReverseTransaction403JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ReverseTransaction404JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction409JSONResponse struct{ MoneyRejectedJSONResponse }
+
+func (response ReverseTransaction409JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction422JSONResponse struct{ MoneyUnprocessableJSONResponse }
+
+func (response ReverseTransaction422JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransactiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReverseTransactiondefaultJSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetWalletStatusRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params SetWalletStatusParams
@@ -10572,6 +11028,160 @@ func (response GetWalletLimitsdefaultJSONResponse) VisitGetWalletLimitsResponse(
 	return err
 }
 
+type GetWalletStatementRequestObject struct {
+	Id     WalletId `json:"id"`
+	Params GetWalletStatementParams
+}
+
+type GetWalletStatementResponseObject interface {
+	VisitGetWalletStatementResponse(w http.ResponseWriter) error
+}
+
+type GetWalletStatement200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetWalletStatement200JSONResponse struct {
+	Body    StatementResponse
+	Headers GetWalletStatement200ResponseHeaders
+}
+
+func (response GetWalletStatement200JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement200ApplicationpdfResponse struct {
+	Body          io.Reader
+	Headers       GetWalletStatement200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWalletStatement200ApplicationpdfResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWalletStatement200TextcsvCharsetUtf8Response struct {
+	Body          io.Reader
+	Headers       GetWalletStatement200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWalletStatement200TextcsvCharsetUtf8Response) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWalletStatement401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetWalletStatement401JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWalletStatement404JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement406JSONResponse Error
+
+func (response GetWalletStatement406JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response GetWalletStatement422JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatementdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWalletStatementdefaultJSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWalletTransactionsRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params ListWalletTransactionsParams
@@ -10803,6 +11413,9 @@ type StrictServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx context.Context, request CheckLedgerRequestObject) (CheckLedgerResponseObject, error)
+	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
+	// (POST /api/v1/internal/transactions/{id}/reverse)
+	ReverseTransaction(ctx context.Context, request ReverseTransactionRequestObject) (ReverseTransactionResponseObject, error)
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx context.Context, request SetWalletStatusRequestObject) (SetWalletStatusResponseObject, error)
@@ -10851,6 +11464,9 @@ type StrictServerInterface interface {
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx context.Context, request GetWalletLimitsRequestObject) (GetWalletLimitsResponseObject, error)
+	// GetWalletStatement Wallet statement for a period (JSON, CSV or PDF)
+	// (GET /api/v1/wallets/{id}/statement)
+	GetWalletStatement(ctx context.Context, request GetWalletStatementRequestObject) (GetWalletStatementResponseObject, error)
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx context.Context, request ListWalletTransactionsRequestObject) (ListWalletTransactionsResponseObject, error)
@@ -12221,6 +12837,55 @@ func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams)
 	return nil
 }
 
+// ReverseTransaction operation middleware
+func (sh *strictHandler) ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error {
+	var request ReverseTransactionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ReverseTransactionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReverseTransaction(ctx.Request().Context(), request.(ReverseTransactionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReverseTransaction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReverseTransactionResponseObject); ok {
+		return validResponse.VisitReverseTransactionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SetWalletStatus operation middleware
 func (sh *strictHandler) SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error {
 	var request SetWalletStatusRequestObject
@@ -12837,6 +13502,32 @@ func (sh *strictHandler) GetWalletLimits(ctx echo.Context, id WalletId, params G
 	return nil
 }
 
+// GetWalletStatement operation middleware
+func (sh *strictHandler) GetWalletStatement(ctx echo.Context, id WalletId, params GetWalletStatementParams) error {
+	var request GetWalletStatementRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWalletStatement(ctx.Request().Context(), request.(GetWalletStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWalletStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWalletStatementResponseObject); ok {
+		return validResponse.VisitGetWalletStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListWalletTransactions operation middleware
 func (sh *strictHandler) ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error {
 	var request ListWalletTransactionsRequestObject
@@ -12893,549 +13584,619 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1fcxpJtiiKf5Xc7HOiwVNgkGR1W4qJs7GE2oxloQHkbk/Th0qoRNSoyKQrC8l02xHzdOL3vOdE/F7u",
-	"83m/n+HeT9Kf5EaulZmVVRQIZFvdnt3TsbcFVOWflSvX/z+/lMZiNhec8USWjn4pTRkNWAx/tgM2m4uE",
-	"8aTL5hFdskB9GzA5jsN5EgpeOir5SbxgPrmbMk6SKSMjESxJKOFvmYiYBUQskrGYMSImhHLCaByFLCYx",
-	"+2nBZELuwmSKT9MZI3bK8bL6ii1rJa8kx1M2o2pmxhez0tEPJTVlyStNaCRZ6UevlCznrHRUkkkc8uvS",
-	"hw9eqcuSeNmcJCxeXXGPjQUPJEkEuaNhQkZsImJGYvVKyK+zU85CHs7UrA07TcgTds3i0gc10ZzGdMYS",
-	"DbDmeMzmyTnl1wt6zVanvpIKHDxaIry+rzbn8+q5GNOIKZjRkWQ8OSYiDlhMAjYOAyY98lP1lkYLJkl4",
-	"zRVAPRKz61BwojY8n7NALZm9o7N5pNbHePWq5zF+/NOf67XnJa8UqqnxWEteidOZegqXWrVrzWyavjtn",
-	"/DqZlo4a9b2DIgCfiNk8CikfsxMqWbsAMdT3JIS1wQLmNJmm04dBySspFAhjhVXqRN0VTEQ8owkC+/Cg",
-	"5G0+B3c5V5LFRctR3z/achwsfsWWBbCJQsaT6ngqJONkwcOfFozcsKW6Isk0lGQmuPo0ZzFVr5By49d/",
-	"/HPv2TMyntKYjhW+VTwix2LOAoXI6v6MaRSxmFAekBs2T8jeAZnWSJdVJeNBesOK752anKr7QihJwhkT",
-	"i4QI9WEcUznNItizSX38NW2w6sHoOaseBHus+pw++7ramDTGe6P94IA9m6xDu9z93gh1Bw33nj0DoFu0",
-	"LMLJfky5pGMFsCIMcH5+NET4Tp1JUrQa/OXRFvJ9cz5HQrO6lA78QSMSISUStyyOw4CR8oRG0YiObxRx",
-	"msQknJBZKGXIr5+G/JZGYVCpkeYimYo4TGgS3uK7JEdbstgzidfhhksOS5sQIX/0HxSk5FxwyYAMn0wV",
-	"cPk1a72bI/gUk+OKkak/6XwehWO4WE//LhUIfknXp54M1OgnL5vn562Lb1vD1veX7W7rVAGZSQmEvdSf",
-	"MnLL4nCiByJTKgnD6WrkMmKK+kXimoSc0Gsa8po+TiaTYRiUjkr1xl9e7v/t2V+ff/fN91+/PXzzrH/Q",
-	"2+/u/bVxWfrgbv6/xWxSOir9+9OUTT/FX+XTVhwLzYhy1I7fcHHHPbMkdZf1kdGEBWplIVfEBOFUK2VJ",
-	"uuCTKBwnD4Jb++JN87x9Ouz1m/3WsN9tXvTa/XbnIge+UKrp+TWIBTKhyUIqLOMiITSKxB1ytceDWB8o",
-	"qGQKUooq0vFYLHhi1qSOEZbJSDKleo0SiHUOeBciORML/kCka/Zaw4tOf3jWubrIYhzwU7WUiRr9N0En",
-	"AJBHFoqVCiXBqRsIBFXD4CPQpvW62T4fNs+7rebp2+FVb+W+hZKwGQ0jQoMgZhKwhUYxo0re5GpRjwsT",
-	"s9uUkY4Xccx4gmgCEDkV48WM8aQvxDmNr9mDIHPaObl63broD/udzvC82f22tUKJAj0PCN5CkEhNRsqN",
-	"OnkdviA0ITMhk8rjwsfsHVkCLiUDlCsuF/O5iJMHEmgLl6uL3tXlZafbb50O+28vs+DpKGn78vTMI3+5",
-	"bH0L0tHlxbcWYpLQGC47myePTXIshDgLkymLnWVyEcMyR0ui4QKgw6EeAqxeq/um1R22ut1ONwOfK84I",
-	"i2O2UAwiYbH6KBMiF/Et44tHvlNNviQCQMHUI6R8UK8T/3Xz/KzTfd06HXZbf71q9fq+Rw7qB8S3hBK+",
-	"eEb8163+y84pENDm+Xnnuxb80tgn/mXz7XmneZreId8jz9TgLmDguwaO2359ed5S6AVj/PqP/1OBEzgT",
-	"8SgMAsYfdAqd/uVQ88fMIbSRNRP12ONC3O7HkRCygk1ZJhQorCJxk0jcISC+FZw9GAbFEpUSCUTAMqLU",
-	"owJDi4uwCo9EIb/xUhlJAYjxWEQR3Nmy4n40TnJg0Se5N6EnsN2PEKD2zprDk85pqxBT9s6avwG2fBcL",
-	"fk0kGFDIhI4TEbu7PolZwHgS0kh+1M5Puq3T1kW/3TzvFV+TdJ7fRg4CQcQjdwCOOZXyTsQgY3PBq0rF",
-	"vE0FyF//8b9JyINQJiG/XoRySkcRSgevlZL/cQTl1dsTIIr6NgU0gc3RmZpaaUv1ulcax0wJ/UPQF/fq",
-	"e4fVeqNaf95vfH1U/+bo2de1OvzvbyWvhCLMeKkuw1UX9DbFE2g0jNmEqZ9Y6YgvosgrTWgYLWI2LF7J",
-	"JOQ0Cn/ebtZJLGZDJVVqRXDyDn9rfG1+vANtGU74YM9TyvHR8/qBV7oJlaBdSpRqP0FdUiR2iahWqAFp",
-	"GDGlUCeicJ5v8Cd3lv0PLua9FYo/AtIlSzJbyISMjALIAmNCXIoFGVNOwOACJpza9kgH2NBlf2cgUBdy",
-	"RxKzyULSCM1ETFuJ5iIKx0sSs7GIAxYQKgkluGOSODaPsu+eke8Rv3ly0rm66A+7rV6/2z7pZ799cd45",
-	"eQVfgYTrK+Tyj8kEzEKSJUnEPFjGVEQBkUkYRWTOeBDy64qHxiOzXlCZ7AK5SKYhvyZlv9dvXQ6vLtNF",
-	"6dHVGXnEP+t0X7RPT1sX+nuuRRQagb1KLUsskAJbU9lXEs1inv0ZFw7Sb6Ftu+oat4tOSL/1tMAcDqfk",
-	"nNwDRdn2Re/q7Kx90lbi7NnVxWmv4DI/V/97pNtcuKDHuNP7j3en21wuJpNwHCp2PlnwQH7i2zpayJAr",
-	"TdVcg/uvqHPTzB0aGz1zzSV6XDS/4vNYjBUMR9EDxZvT1uvLTr91cfJ2+Kr1dthtFSv7YWopxttOU31/",
-	"IVmgSUUQTgCVE2PY/iwSQWbba8UDI58YE/ucLiNBA1L2Qa5p9tudi+FZs32uKB0eNeg50hw2z/u/CnbM",
-	"UUEyc5T9YoD6DgE0kwB+f5R96rvm+Xmrv8ZCpU3av5GN6kIQuRhPScykWMRjBtACZwo6RmDzl3giH2WP",
-	"uXzZ6Xc2GGPmU5GIjCXmcQHxQgRLhU2TMGLuGj54pS5N2Hk4Cx/Kp7rNfmt43n7d7udvrBBkRvmS0CRh",
-	"s3kirQ08iZdoACcRTdQpPKpRd2VZWeoIbuKq9RNvooqORxkmuuJ0kUyVQDimDwXn1UXzqv9SaTonzTxE",
-	"c+M/Ltxeo5fHsxYBpftq5TgRNwztvY4B7zULQtoHt8yDb9RGM54zFwln9JqRZDl/bFsJXKjlHM3wqc3w",
-	"g1d6g56VUPAzFEseAoYVJqEkNiDd8LzSOUtHPwCNQUu40UMowVPK2MdrpR+9ktFNzXtWV7WvJkTd04R8",
-	"47iWa6UfM5JST8wYmYQsCtBcqrHis0A/heSubLYGjk49jo7GUJJzT0uMafyI1lJKXgl19ZJXGkVifAPi",
-	"5DgSkgUFYSWeGdDgeV7em7NYgh/V8R2lKuKSvHp74hGaioXmMfjpBXhJ7QJxJLUw/fR9C+oiMNS65rHS",
-	"hpIQnaF6lmGiV70J+O4G0atq/M8/ZMdJFyNGSgaGxWg95ZeV4wI3NEE9xlgSjW7ylSSzkIuYLHiYkHLr",
-	"qkvGak0e+b5zRiYx5WNZ8UiDJILs/c9n+7/+//6zUSMX7BZCFQI2Dmc0yniY0eix6iCn79BB/rxe/7rx",
-	"/Pnes4OvD+rPnzc2+8690gvGmVITaNS548goshAehXEyHQY0YRnPPHxRcGiTMJbJENWVXKxN/Z4gB68U",
-	"0Ye/yyn6+cNkmXt7P/PufsG7Qm1dTsP5cM7isSZrFqRm9k0RCC4uOSBwt+S5oMyut2gFRUh4QiU7ZeNQ",
-	"hoJvuBKImilFAFPuMGa3IbtTZGE+jwXQhRhUPJfQ8YkovIsxo5qyZ9G/q/cN8igOB14od8BjIpUGowN5",
-	"lDZbI6/pksg55SRS97+GGOwc9z3n7ZXeVWeLKAnV6xg/snqjYYnrwPgqRCXBwOhmOS55pZvlqHD76o1V",
-	"SstFMgTYAmmVi9EsTPDvBQ9YvALxwIIc/lSwGWpAraHJal6I7AnNma6ctYiBPf1S4PFfYFSYcfq75qWv",
-	"JFFIWSu6wjiooahms2owWLQ2stywZeGSwfohLaw2EWQHquoSjoFqov1l84v9cMZkQmfzLGryRRSh5o4B",
-	"RStrS8QDVpa/3c7+3BEzcPPSk7ELzO6wEC+nbHyzimbipoQmrGIU0Z6YnLPnlsVLMqPjacgZOp4UCjQv",
-	"2yRmySLmUhs+w0SSl/3+pY5SqRE1HgpCMlHAhOvMgSNBBFX4MwtqAz7g73HY9/j6ezJjlIf8mrwf8PfV",
-	"atX+n3ryZat53n857Lwi78levU7eEwYLDJiSVsAKQrm8Y7GE18l559v2xbB3dXLS6vXsOyCck1DKBQtA",
-	"toM4HxGjHLKs4mcY4PVZ09pd7fvgVrIeL4SDO5KZunPVXzN3WcQkYLfhmFXUO9cY/5t5sdN/2er2Vt7H",
-	"/aJ1A0dYGeC09aZ90uq5UDJPhlI/87rl/jyPBejB5qery1Olaq38vphjYJR5Tqsk+adBtc8822udXHXb",
-	"/bfD1pvWRT+zNErmFOObDFX/ShLJxos4TJZquzzRh9npXw57rYu+fTVm16FMdPAnIBEwCPswqAobnkYB",
-	"GTfT/LZ9MjxvX7zKTjGj1+EYnJzO2P3Oq9bFsN3rXTm7NnIqCMuwc4XwGVSDly+bvd53ne7psNvqtfrZ",
-	"2ThbJLESjQGHFaejJGaSWbNd8RA5FLHqC4aO6Xn733XOmhBvdtXLYLIOK3Meal00X5zn8J1xdYkzY522",
-	"e6vPBaFcefBNq9s+azsPyoTNq4s5uY4ptzhy0nl9ed5uXpxkUHNsQ8YgREYxQnzcOGCUEryKgkbJEPGq",
-	"JqEDimGUV29PhqfNfnPYa75x3n/19iQdI6AJJZLemoW+evui+J0XsFrKlyuvpFE4l+ed5ql+q5Hdn41P",
-	"0hkBCJVmrzXsXb143e67G3Reg3g8KzRoASqFkwNWNdaGu6ff+mnBFoyUDYOuFA6THQWWAGzAiRjiAZmG",
-	"aivL1cHUCPkzG6MhzAgpJBB8dRlXvVbX8cRZMDpRdkq1Z8HKm+aldudieN4+c2d2X47CSVLwNsyrfX32",
-	"PZCLtE7s4VWXCoriZt0IVxeFYyy4HmXlLYPlJ+edXgGxQTU8P7dH0J8j9e8ro7ouTvKeHNT31aVEfV/7",
-	"SzljAeanGKETLoViXK/evqjgaWWWmO4Mx1Pv4jq+kgT0EqXq640eES70TDNxyyRBBqx4WNl1AKH7JweM",
-	"zPnjZJQTHVHgHqZMxFyqQa9FurMUA62BHoY5UARYm8fz1ys9wfXvwEluwrr1rxYs3drlYVgYa13MMAz3",
-	"XEPcROcaDNHUPRDMCRs26RO3zIFG+wLueKvfsgMCGVOiir3V6MDW8e3Gow/ERyplMgfc1mm7r1jE6gp1",
-	"wLCYM9wqsipAgxCmSXmSHa15eXnePsmNB56LdEDwcnNL0gwUwB65yjYcjDWry7wxplwNakKwFToYYkel",
-	"Q3MzI8PGX1/239pxqb4HGnpTcGyOaIRcLVZkWN89CBLIcow3rW6v3bnoDVvfn7Rap5nlhjJlGjchD6wj",
-	"TE2BsQ8yUVKtOhtp1n7D2NyFba/f6TYhgn9lAjytr6SDAXdiEQUgY2Am2zJhduQZXRZtwXqB1MgNdV2D",
-	"grDXPKfMGbrh3Wfuu+po0mDQlVjQ3Hj69qhh9vbU5uIFB6eBGoOAaS1gYxGAroLGcy0Z5uIqATxAuvmc",
-	"xpLBC3/pdS5ImUZSiWzBAg3ZLMB0pZhwBoFNuN3DAxKxWxbJivoJw6PMmlNELQjzgpkbMPPuEVZIwrK+",
-	"FDvgzLgyZjSaiHimeMiiIDvCMDcUa2FIG35iabGTnZDdionVs0/iwvud/iUOPhag3aA+aKR45+Ccl1h1",
-	"hpEB6cP5OJmUOaihFXRR3EXZUxEMxgKzxvXEORaLhOlIfvSZOlpWMVHXoEcoISWniVHCtPKUj8GF95+B",
-	"/ptMRZCBouB42XEpMMBqJkBKbiwvNGeP5MDmBpQVq68UjdM86bfftHYYSWkndiyU9s1YqRaBgyngO9kI",
-	"hlngS0A0i18Qk0mKDDomFohBHYEdqfUBFpQ1pkLyRaAQd0oXMkHURdODUuIqKyqfg2KNenq/cBzXreeo",
-	"g0g/8+lPq0Nsl1uUVb+6nfNzIFoF2zWsQrJxzMAaiqqZUQ1zEdyW5ELKMdAfRbajcBYabTLrqbcvoBoP",
-	"bzxL6XOxF9ISZ3xJ4a4iyh6QZBGT79jocoU0r3jyLG022u6tdXOZOCBnDXmC7tJvvfaYBOGMceR+sJOD",
-	"+vPD/+f/r/6/ls8cXz2MBHwv7xBXN4YRxw9eMWaNNCyevIdQebUO9m4OtlkTn4+oF7CEhoroW3rjRM/D",
-	"24oSp9msQABuaQimSLJkSTqnIjxXF803zfa5FoeeaULnGMJSkQ+tCfA2hqZklMA0K/YraRUH52HFgZqu",
-	"rqWFGSW7mRPRT6J1YUWz0y9MYvEzhtAvuP47Ly6DUNsEcXmNoqrHMppl+tZZqzs0Amy6VhMfR+ZCWknN",
-	"Pu/MoIRGN8hM0/jLTq/dH152eu6gAZsLGSZmzPwmXnbOT1eBFibTIKZ3NEIJaR7R8bp3e61+37Wr5N/F",
-	"sNI1L7/ptE83vHsrwiLt+Lx1+q0C4MvWyatV82rEgmuG9CsOqWIDIgqMiVVdntxhWbVPGmoF9EZqgoqO",
-	"nRkNrZ03O7+lBjhefnZJbkMRARUtR6E6gkoGC9ezcoO5EzcVPIsS6192sWOiXSHuEAD9DXPnDsJdsWWZ",
-	"37d7/d6q3gDeYJpYdzBh70JpbulqFGo6gCUfRtuASCdxt0HJPrnqdiFK7nW797rZP3lpRzO0QaRxdSF3",
-	"Qgv16kImNwzfbZ20L2GpWVA9L1KHx+E81Gkka4bTADzrdv7WyirCBnTS0J31g/Sar1tDHMkOoUU9haoB",
-	"CO9IlGnM0nIAeor1A8PdWNWrLBees7hqKRRcEc842QIaRqA6zARPptEyd5WKJj3W0a1E0qUkd9NwPDVR",
-	"6fCO7xFf3T/1r71++EGyRA5p4ldyqHzZujhtX3ybASxgryPIGWokYkNc0jEc+SX7vlJWWAC6PghIS4B0",
-	"KMHABEU+IGZdkBGr6GGPSJhA4oCS+QRXJGHE7OxIr6/AQtBX4li/1b1ong+7rbOWwueczcDEeBMb450J",
-	"nR3HLAiBwGhaD6ranIboZimnl7mClzOU9nLaY9D1XUQcXodqqhX28qJ5jubuN63u2XnnuwyYZuKWgZqL",
-	"CndCb5hjNZhTicaOw4PqKExIDBaKe++JNSOu3BO1e20ttP48LfQfuSaZ7AGgZcRD3946g56YkHDTLXFD",
-	"c9sXw8tu59su+jMMGcxV4wjlSgRwaExT8YKnXKU46Dc1ARSNpACxsGDIBxK/H3AnAsm6I0teKeNqLHkl",
-	"13OIPzvuwPSLrJuv5JVS750apGX/1UIVfsg43kpeadW/VvJKxl+m/zQJlTlXV8kruf6sklcq8FAVfGsX",
-	"7DqW7Eety9nPxldkvzA+oZJXyjh+Sl6pyLNT8kpZVw188SL7xYqXRQ2e8Z9kZzP+kNVv9ZeOm6LklXK+",
-	"h5JXWvUpmMe0Mdx8tHZ/Z3t4F/XGHExZtXKbpbgB5VljdG4t7vcbKk3kzL7uNMZy636X2l/zh7SyN2sD",
-	"dU9lxZJpjydngHRfciPIN+Wy5+18gOg5y50DjWzy5GqIsbVqOe84qabZFOW84ankldwTyFuK4ArnzT8l",
-	"r7i4Q5F9xl6inKnFfu9YU/Ri01ziVbOHOoaCMi7rjBFAC3JWBvXdSsD/2oDlohDejE6v0DkbRJ/LzM9p",
-	"z/qBnFpc8kqpums/GM0s/SKrtaqdZ7VQ801Gw3S/hEeyumLJK7lqoPmoNTvzEXU1xQyy6pf6xqhV+V8t",
-	"xAqyTFa1GDOT+0Wh0gF4XpDOtqIOAKlZkeHTYVEUd8BtyJwjZZv9uTc+L3Oar1Ks2yTdlbxSXppyyFFK",
-	"fNfIGrlfnIyr4lApt6zbajQd1qTbJgDtQkeaZQLRAh2ZOVwXLNm3znqw2egQdCK4jpxUAiaYGzHKNoQf",
-	"bNrXvdFt1tejZg4TNrs/zM0CxFTrgCg5HJjGMV2qzzc6VPK+gDkIqfzglbRToqAqmNKFITYfZb4RI/NY",
-	"3ILuoV2S1tGo5NWRGx9R9k1gxxDEdI/4OmoDP6NDLuNWg3RBC4jVaMDcPtMov9WDM+5Km1lgnOvOuq1z",
-	"P5ckbWcaCRExyiFd4AEBkhYWD0PQXBwjnKpdiPNbeoCrKJ1bhOdeGRcBC6MbM7fvFKyqnzCg3yu56HDf",
-	"q6+WoxN8/FQ9/cH7DJf/M1zYLlCPTZdVG1i3JwHZCOOCETG6eCXjYDWVYFc6kbnPcPZR1JmUjn647+jG",
-	"l/pNPLsf19LGFPl+g/vmQcj0cGvwwdPbrTOb+5O/2RB0bOb2Vi565oZlp931wmdPMHcDXfxO8XJbytDV",
-	"JQ9XKcRYBzynRRcLlcDV27YFWSikUW622C8FlTld2MPi0uf1rPdvepftrijUn2Crj7LJ3mI2o0ibPhnR",
-	"/0iy/dmI229DcDB2e9cMil3o1EfRmk20xFn71pi0E5HIGoU+wZ0x6PwYV0d+BD3s3UMQd1QVclvPiwvr",
-	"QeGVOHuXDMeLWGKdv3sEpK1Alx10MyCt3LQKQ6fszA4X55NSD7O6VI2asZUsLDfXeh5AIeoZvWZP/z5n",
-	"1/bDnF8X6r9ySveeHa6qN+fijsVV0G+m7B3pvWxW954dGnerjmqHgMHCfDEZ/syG8PODKYimG+mWM6Pa",
-	"lWfqA2131rvcmyI79EfSCVdU/6xEwtYdnUeCBqu7nYRRNoF3FHJ1gwt2uDuyFquWMOXmVXd0asin1QMp",
-	"Hyr9e50BRmesmvBjq8prZ5gbza1+Bqd2sRavhpAPJKGbLBDDsbZPbSttOGvefj1XksXd9MXVBW3KkXfA",
-	"nF+3gUtuWdthwgP53KcQ+S0yfq67uuBJvNxQoX7GEooZSEhy0yYGDKP0dXUSt+D8i7+s5E4XWT6BbGIJ",
-	"o7WJ42lBtXsgpp+DzNMVeJhBCkHgvrlaSqHXIQd7ja8JjeZTOmJJOMb4UDoT/NqtqxAydNHPI5oogkbE",
-	"ZAKVPVzIYFG4OU0SFqvh/+cPzerffvxl/8N/K0KVU4wXcIBDgyDEg7l0wARtWbw8sbLFITaSKXzqg/dA",
-	"SBdXuNuxk4RXcmrG7d5pwT3qdCDPQMDZWuFqi5DiFMKri+67vS/3WtIeKL/pmubOLXeIO4Z9azitkhb8",
-	"1RSrWPe7YV8rv4fzrTYG5SMW0m4tRe/NBQrzAzvXYDAIfjn4UFX/7Jl/+vjPUeafwaCm/jj88LeCG5PD",
-	"hRRY2a1nAeXZQwUA5LaXOcb0cNbjDHYeSUGCU1UXizCoNvb2s4Rxm6uBw17oM00HDi+ngjMSMNIM6EOH",
-	"NYV1nGGFzA72rL7lWDupg5nIlI/TAvVd3UntezDDzMiYjg5kKtUOjX2xBPRYTIZiMtT1oZTOwKJJyByr",
-	"pJtIXvJKI1v5ZghZjsOAjSOqfy5Sn1oz7bHId94JZzMtPkZWkwqIZPEti6syDHI9YmhA/0N/qo3FrOSU",
-	"88EyWDkEO1i3lrWcnJmVbqwEBg/ljwdfLToOW56/GN82y1hB3sKY10B1ZQkyXcwor8aMYkKAfqNQ73Sr",
-	"cxXVpYFAV8CVSchiiP3VZdZIecSWQveNMlgEB1+p3UvqUsyFrReB6iWjUTKFch5yFWJzIZPrmN2vLzjl",
-	"QGANQbjbO7mF23nNWOuXvoG82E1tWkYGAB+8AqLkhuCtnOwmG5LcqT7KfcTHWir1vgpBgq6LdsJmBXrq",
-	"VqJfL7zmLEgFQB0OOqSmOOOKHLZGMnBsSsBKWTyncbIsVnUxBFKX5jBVhElZDQ23QcfIYs5/GhorK1uF",
-	"G3yUzLW77Jut4byF6LSNGcPpmmZUaSzHvMX421n4nRnSq+xEFD/Q7p4bocDyXiCQZ7Euh0F65zlA32tx",
-	"05djF3lkNUxrrVCSHcqKKFvJKu61LRBYPsoWjQu43/b8GaSilyIKfu9a6jyMmRyGfH170gVPwihNK9Cv",
-	"kBBCziHFF5sGmTQBbrMUjshhnUB/0/06CehSeiRgE7qIEvI1fCblw/oB+aZer9Tcwoh7z57v1TOV/A7r",
-	"RWT1X1LHzoW7FOB7ruhjTjbe/tbl60kW3DxHsV/Vd9k1jdZr1a4IP+SL2Qi55+a75YxZPIKrlq7ufA08",
-	"FSDXCuCfFH4z+q6NrzYQfc2njaB1MTaDr3vefWB3X92i8uaaQ9mpfudjHNm4qXXDVR61WjR0q3KlIWeN",
-	"BwBMvbdX9N69MocS4WlkZaDM+ztCGNbu4dazA6+B3kaEpylo74ndMofwwdu1tOxDkfsLLEmb97xomK05",
-	"mUw43KajKcb69Xi9HnN3xdTtkBGH3xopH44/9+DIZiy475w37/Uh1YFTWrcJE84h3xqU7l3E8dUchi3F",
-	"cXFTbDjHLO8VV+Q98dc5MIFS74z0SNI19I/YybrqJnw8yAGJXjmc+HPtyvbGNjYT6FPNiu2c5+I65LbL",
-	"dDFRsQVQ8jLuYgGy6sqgWaXAgm+/XiiEzyZ06Ibj62UrWvNjkSNeJPOVUJlEJPP7LUKZmbzsvpxxMxso",
-	"BvF1uL4mt0N6NttJ8bG89+l+k3w7KHBK3f8auDpWvVX3v2hiLXaxNLsNG7K8dO+b3YQXYya343lbOqA2",
-	"nNwONz6XMbz21gvOtohnh/n74oZxnYqwxePZ2/nhx13IRs5+vZFsZFZWFKPDpBxCVEIhhTcRIw+Kal9L",
-	"BcC4UUgGYCUrhOAFozGLC0ndR0S+5ghHBhaZlayAIZ12DdDFIsFbtpaePIA6rHXYrl9EJ5myWO54NQqT",
-	"47eUKHSZOgeX1kHfPPlIYsFreh2Oz0N+02PJpSY6fxD77Yn9xkh2dmdA6r42HAs+CXUeZBHDKKjur+lQ",
-	"rt1TWvtNF3E/PHDaAVVyzScODzK86PDgPmZkrnwBUyreSyGCscupSMQud62gnMSW1wyqrA0XcVRItB+U",
-	"RJB3NdoZ7g3s/xy3le0Ix4cL75dYYf+zbeQKgbfjfj4yzUFvCuf+bFuzQ27JVDZwE2d9zmu2vcL9Pv3c",
-	"ugsXnO2JutpxAx0W9CGNUXXhoTlU5Uw8LERUQ3HBH3BddWfLlqn+mlx53yN+PlnfPx5wLnThI1N0Ko2r",
-	"8Cs1qJvz8IiPbdDNcZHe5/zPhnx89Jm6rGflQL/59R//bOy5neM8ouk4CzxbtVrX8oV604Inujie/eUr",
-	"iW1TyJzGCT6mjnA2E9xW/s2GB/WSuM6vL/9Dyrt6HPxbLrw3pyoV8cHV1LDfU+CgV+ok8+IA4MNqEF6H",
-	"iW39n665sbd/APkfbjhvvfr8x18OP6ybYztR7X5UNsvNWhD/kOweTbJbo/zr+/0gcauTzN9Az6BPhRkf",
-	"HXG3IZrMWez2UoBbOWyn+Cqo3Vtk2L2P1eOLRRsA0RYTk9bCGyTGrRKUikTN4mm1bLZjS8P7A58+f2C6",
-	"Rad7HBX3zr91hmLGw3F/WLo1KG82VcFTqx6S+71HU8GZ40ve5oVUpflEoVsr9qjkTkzoUHdUKvZ9fEQG",
-	"Nl8JO7fd/r++9xaA3dNQEmtn0sfkjO9lVLPtfFGp9ynrlcocUh46uWD+e5TArMbxW17YP+5X4QufwigQ",
-	"Bp8a5VL83oxeXShmspb3rKvX9fmblOqZi9csP70A+3u34AEJ2WZPGEd4Bl02C/MQP4WU6CbHfqqSAea1",
-	"UXEcwvb0JJwku9Sawv5oDy0sot8ebUdd0mV9SodLrtSILVDkQDTHdNI9uzvIwu6ec99F5F6tM/sg61su",
-	"Jfsz2N5yVcS+vGoYGypbfGx1Cq+khchc3DIkcJCr7rmn248+I7OQL4prYnyqEhe4mKIjXKF/BR37jTkF",
-	"+jQp7NAGxEy/pjV2lg0OkQK07um2r63bQnyia0ymPWwwbLoUQ3aKLjoC/WNzaXOLZFqD9js1uRiPoQdU",
-	"4R1z51ifaOZ8X5hdtjU2b5nJ+9D21kDx6LUG7I5pCuiZ1gmPLiR0/q0z+P3tqTOnvJNbuLDM+cdlomZR",
-	"7kuoQ5TJAVstfoAIRTDIn4RckRdouQP9VyTSn0ksZtkGnXMRcijVDz1gy5xdU2jC8WciFgn4NrdA4Z7u",
-	"UfFdyANRUIwF2lAUyMfpCrecyLav2PJu2Q4XRcVkGSdSpCTjDhZPJjFjkizmOs/tTj1mfCPYljPYLr9N",
-	"PfkQOQWBpd93t+xupwhBMvb67Gav+ifonJmF41hITKLxCKtd18gGe36WgG42/H8GQ/8OoUPZ7V5GNOTV",
-	"hL1LtMveHyzq9f1xGMC/7D1+xFZq+JXvETkVdxy6fRYS9I8MRnrM2KJPFkwEJ9CGLubr6fXnDuMqyADM",
-	"Nq7YyT79mOewQuo3HUyqmuTgtfZgPl/k4Ubpwgk1/BxRg647d0O69BbU/5EzjE2EbyG3yXYBk0fIWNYn",
-	"MGKFc9P7qaw7LI2WKN1i66Q7Ed+wuFIjzZGEprpcp2wrXUHWHscbW5zveL+dNJeOvZp9DqWbxKQw5GEr",
-	"BjwJOcrq+kQeARhKvhq6xvj7F6ne2JzueX8q/yfVnAty2tfIbx0eQT9Xmm94piNXjpyWo1mBdEtxD14d",
-	"3lmpctfpoReaXgB8Ca3HSHldDzb1fSyiSF25vQMyNTJh2vWP8YDq3mwgBdpkAT0SELalovnqkUJ+snWB",
-	"gIywu/vWaeKKtUhPoLHw9sL2WuF5m/nvE6+hR1oUMJk4Pe4YvdW12Rz4H8MXSj9CyBOZ0DiRlWNiS1EU",
-	"n+hWZOJj6jCI3S57Ij76qhut4mPxYUrTrvFwL8r1DYDcThHcYLbaWFciRwNzcMpT1SzYbdmJAj60qRZF",
-	"jj3cI4jkS0i51x2LoJS8UloBpfDeO8PtXO0i34LoYYLbtnFyDzYMr14SB2b6juu8TNBtkbGXvBKKN+vB",
-	"NmHx77tmxRZsfFPVhpQrZO/1WcwYAT0WldNEkJFIphAMGDJ5TGYZFyMpJ3TkkfMzqMhz0jWN5PMx6o2D",
-	"+jbOxhUCl6+Rpfu0ZqoDJVMWxk4DW9+A1K/USOsdHSdAqpAvpMPDit17vzmsvvEQ6rpD3YwVkrRKtwov",
-	"wJ2YUIUTH+Vwvdc5uTbUC+Y/DSXEUOxEZfLdGlfl/E1hKw+nJWbYtbtp8QduJm2E96n2oraCrg9gKHL1",
-	"SjTqRIb8OmLVhWRZR4nMG5gemNi8FoIrq1sLUqTNu0PU9vpcBaiJC1ipRLgb7Lcp/ROxCai6KKmg3IiW",
-	"vNp2ypKUC4xaSfd3Fom7d+GupiSRzOkimQ4Xcbhd2BiscnVnL6hk+3u5zZCyUELd3TSMGAn0ld7G8rw9",
-	"vth4L1xXdkMWUGvRCIJKw4dcTacJ7G61+xZgP3tIdKl5tWg3V3weC/WrAswnKFPJ1BByvaTyyw5N5XKG",
-	"bczwAEl9pZsmKU9CFgXk1//1n5gzAH5KDQLpVqbcJntqt2SJLYpaYnDea5c15janhBoaEQzGqpEm0Uew",
-	"xFSVUBKhm/mFmgwsOHaiDo4JTZ8GEFFJfHVTfBLKAR9HjMbQBRBjvnwyppwL6MWnf6vUSH/KyLeCqKUr",
-	"8YTR8ZSY25YOr8bzzdc1E+/ie9rccMPYHFXY5E4QqkS1oiyYbExi3vceMxql9gb1FOZ+hEj3JotkETPd",
-	"cSAxTQQbz+t1cNA0MuraVmGOSv67FlX95crufsDHfnSfq4azuYhRxqFKKCtdh8l0MaqNxeypoPOwqnDh",
-	"mvGnduoP7uvyJpxXhS5eXwVHpKLLWvQcryt33+51yH7j8LDawELv1T2in0WTYbnZO2m3ScSShMXQj5zy",
-	"JXRrODaF8RfzuS6zW1Foho8ikgHRTX+HQnHNX//xz795RC7GU4VWWPQ1iZiU5P/9vz2FjNq4lJNZV0oL",
-	"fWFHkI1lLaxafEwav/7jn4163cK7rKCNT1Y8pZuMlegzXc6njGOlUKr0v1jMp0UxkXkp/wsDWSZM9w+I",
-	"bQOxjwtVvoc27P9eacNKBa8v7NjyEeC5ZNZa4/BAxxf8aW/veV3/j5SpDn/DN0GQCRNpTilvqNirf2GA",
-	"+VAk+OT65DxyvGSRVfaeorxqxbsriRC/mrbc3q1mB/rEZVHpjgfn23yE5z51xjsNjjMLfaRaBG/UbQGS",
-	"97tWTM5A89D1wdmtopgx5TJSWHasKCJRVw2uO2dSifCgq8jKGm3lPmXFiQ0UM6YHIzRmJORAYLao+L9j",
-	"wIIGXuEhQXrlPSW8dq149mkshdl6ZGuVMywiVxBvcUtDIIFDXfy7yHoBP0A4syRizrhTCx6jHbZ0OK6d",
-	"4hIcBkT//jBf8uMHg8ATq5s5Da8Vx9Nu0XQjpGwaWFWOSOuqS/Y88n3njNRrpY/y+Ru/y6pBbTFTq/iY",
-	"E9uOMCNybeo2nalIrQGX4oNXgIae409KmzBsZmuZSomfqH2ZIt1hdO9LuQjZDzpA4CEvzlk8tP7HwsiZ",
-	"iMbX4FYHUzQxD3sPuzhJuG4eqJb8lSQ6Xg3sJm5QhGnvrY5SFzUpdPHdakNiYZAuBDSBNSWEyaDtYvnV",
-	"2xMiYvLq7YuK24PxWBeGhxgqz8btjiknI4Z2IfXqsNv661W72zqtgF8c+ZUJVZFE0mVxv8bN7qUdSrE7",
-	"+A7gdWCQO2CDXynCrMfsXYS175rn563+8KTb+phKP5ptfB7RJ0M23B620FET4wJ+hjjKcSTkGvexO8ha",
-	"3izvnePeOqAbYjVxCXL30/kkiQ7pEX32llvo4oC0ip6a3dSypzGLmwulaa0aOnXPtZFY8IAYgkEwTvZh",
-	"wduEJgTSfBSBcGu/18jrUCqa6JEZjdT1ZYFHFvyGizvu6RDMAN8CUf+IHNQbxL+6aF71X7Yu+u0TdVd8",
-	"RRsAukAdMHDYwmKaJKiccQxHecUKzBSv2NLwf/OcYsO4TEmal22PaF6maypNwEFln67esKV+glSrIHZf",
-	"kGpVjsWcSUK9kU/KKUSO0XKhSJvpzQwRpgKt3hoqBPgCAGPdxsFAbibh6ZJJFMoEzClqDt8ggW+a5c6A",
-	"8PoOTI7IDxGUmz7S8TM/+hUQ32kU2Ra7x4QStVGYkfg0ZvToiU+uY8oTSRi4VvE3MYGZ1RM1ck7HN7Af",
-	"Dv15D+r7xD/rdF+0T09bF75HdNv4tD3qDVt6xoae6Ba/0PxLorECzoHywDxD+dLmg8SMAsrcxWGSMF4j",
-	"nTnjzcs22a/Va/skZtDGTep1IpyUFtRRF2IPRlVvtE/JieCcjROCqCUh6G0JMFFvsYBMmZpbOjM0dEAf",
-	"jIhWRPWuR6RAixVELQqexFQNTJfS+iiWEDoyppDiQnVMZAQnhKEYDhw0ENQc4zGbw7CzSo1ciMREmKiz",
-	"H8dCyqqIQ3X3RrG4kyw2Y0hSPul0e2DfCdUVmDIawL1BY2np+2rb4La6Mim1mofq84cPcKcmAuklT+gY",
-	"Y3rxbfTfEsavQ86YNgxBIiZcSHn09GkgxrKG16hG5/NVFVbhth5nRDlgkO0P27xsHxHTN5CUXariIbHx",
-	"ME1y76zpZWma7r0rK96Az7FMhUem0N+sRlqAw7HmDGRM4zhUd4vIbGqjr0iwj7ZgR1v2NUn2B7x8pgSK",
-	"KRktbTsbeFqSCY2iER3feKTFr6NQTong5lgqtQEf8CdP0Lz65AlitBTRLQNqbJ47Iv731eZ8Xj3X3jOl",
-	"tftNwIbqOeXXC7UKUhZxwGJ9waRH/J98El5zRWe8AVdQE5woJjOfK9IL/gV1dyfxU9BBuLYHKOSji2Sq",
-	"4D2G26ebkFnvHcw/iTVJGk+FZHzAI70StQ02ngrES/9E8IRxZ6F61y1+yyJFzJ48ITGbxyJYjFmmp59S",
-	"OkWgjoRh5JIHmaXkDu6ivaALrr490myH8sAeNbmL6ZxgTNScLiNBcUlQMO9YvSAWiZdhU3Bue2dNM7Oa",
-	"YBLRpDZAExB+4/+iz97TqbmpbeODf2yurBpOx0Diay/7/UtysLc34LkBjlb9yR5Bk8cR+QXsK0fkB/3K",
-	"r//4Pz9+yE5Zy9T9Ax/puh6JHqGBor9OQ0Vw9tKYzpiiP+U5TaYe+WnB4iXclYDFFSRoo5jRG6mI/YCj",
-	"hIMoqwZRaMIV/oF6fce1OcrHXdTCwPeI+dAO2GwuEiWDK3rjm4vQAwlI1p480XcTRSLMQzD08Nd//G/y",
-	"l17nQkF5wdBFgzKQIqxSCSCKGAdsrrbhbGbA1aO4oXS/0iMQeTencYLBfuovHBZwSO1DwqyzhQSXNdrQ",
-	"r/pn1W+AjYmFmnLAF3xOQYiRizgW10o8KPuDwSL4pl73CZNjqlh3yMfRIoCKkOblk7piYicN5BYicqoW",
-	"kvLF1Tki9WnrPH3Zdv1T74/CIIyxtCWNCJuNWKC0VukRccviWJEDNUEoRUQTJkn56k979b3mr//4J/zR",
-	"8gZc/XF4qL85fF6pkX4umFGxPyA5SkoDiYYby9+MxjeKIDpBjEckiReKKNEBt9HMPheJEhfHtmu7wlsq",
-	"BfdlpUagYvVdKJm6I8RfuRJ+KjTEi4gNuJ/CydfYB/55MIeW0y8YVzoKYBIgCqTS+yMRLCFugHGQpywO",
-	"gU6bDDgQcgx/B1zD1mZKXUXyVvFMDICRR6wc0kQUVVPgoikJFvNI01M1h5pA4WnEblkEC9Km2RkKQpST",
-	"wwP8VZKAsbmH4lSd+K+b52ed7uvWKWjSrV7fN8kWSqy9E/pmDDgYBiS5E4soUBeCqauiY7doLFkMsgqm",
-	"PJkMjZhqnZ9ycr1gUrKgRpqcaMWazBR6xQOut0rmVKKkc3hQHYUJiSlHFqDOMHNexNft3IBVEV8HhPoV",
-	"h3Coy6aJgZJYnjzBLBYjz6B4I41MBuyl0+0NO932t+2Lnp+KVSifWhkZOZUWlwZ8xpKpCPCSG7qChAEJ",
-	"dcDi8NbN2Hb0A1AdQmmpKinjXDimN+D4MU9nPOIroVPE4c8wkCKHhjX2l3N1LdRq/O+rWlGutgMb1aKW",
-	"gB2JBxxwT1aOid9lSbysNicJi9Volqom1S6bR3TJgOZmBsQ5Vliy2vSAs3dzAcftZ+VBP0V8I3C60uZR",
-	"qkYBAR6xCDr+C6IEn6qYTMIxG3Bcv9S1V4U5UwnHfcrGIQhqKXPPsi3QmcIIYotipiQ0jQAQJmSP5yuZ",
-	"KQ2hhv73fydQ/ZfMRRSOl+qrDmf6k5GWNL7MxC2qS2JCZvBSyBOhLqcis8CGlCykA6xrpA1Xh6n7ptcj",
-	"w4ANONwwIRMoJpuG5XsOkYrE+MbaobUNT7FW0GkkKesYbrRsYHKUtvgNOH4JZ+mQ0gkdJ/pJm9Kjm4TK",
-	"Ctx0LhytEcxyyzmVMCsSMkUyuG7dbi+GelBG4RyvepjgXVI3Gi8LNN/Fw4CLAWLosabEscRSxwNO5/NI",
-	"SVRIaNBZb+ENhAJd0QEEn/36f/0T2Ao+J+GMKJIRM1AijsgTw1sGXCwSkKDxrig4fyX1QXnpcyTkT7R6",
-	"ZePnPfJE68H40zhmQQjaP7494E+mIgqeAJCeYFPLJ04hB0JdCz5mUXnmQbU9Paw2O34lSfrTgBv7LaZk",
-	"Yd/MEJMv17f4JW9EqOhXdKfUSnWIRygQxyxiVDLE3tqAdzEFCTFNwwCabjojg88BjtItdu1jfojvIrBM",
-	"Kbo6qOMBp5Zx4J5MEpkaG3JrfY2KPimHGpcgGU7JUZB3UjnWl89U3LbWESVRmeuikVFpIXnpUVNxpHg6",
-	"pkGhUHrkUiOisT0Irqk0Mu4UY9QVk6SMuA2RQg2UtEDgUSqR4Z8WfUi5sace3K8cKc0Rh7mbigFXvEjR",
-	"OvWdAkvMpZUV6EgRlMxAnlYwDRiQ4KL0mZsRBHDfzbjQhN1J6QCaDvGTlRq5UoRWrQq+HCnag7Y2tN3q",
-	"cMwBd9U+Uj6oNyog+GJmprZ0oDoF+TAGn+BKLhVRT8V0k96mpMQovJ4mQIzRevhv1SoiaBWp8FE6g2Ie",
-	"dxoXKaRcK74Rjpl8iiarryRJmEzkMYR64tlN6ZzVSLWK9sgBf0/+nbxHYvE+RQMFcedjyMl7cw/Ie0TW",
-	"9waL3wNy2s9Ao95jFNN7VOPeD/j7arW69f+pVTXU/CbpfEqltXq+t/8puod/QbX31veX7W7rlLwnB/Xn",
-	"MCfZ04No2iOsxpXxBoXSnG06Jv7r/n/1n/FFnHd62Yn29UQwtBrQ4M19IzZPTjpXF30TjQJj7uOYB9nF",
-	"q5sJJv5tV3nW7fytdeGu8llmlQqolBN0IJA4jfvJDLZuwWn5N3fNh+4MX0ny6u0JKb96+wLtfmnHAA16",
-	"cIlBpXjtFts4tesPcyf9egVQYNtA/mA4CUrprrGwGIz438lVtwttBV63e6+b/ZOXLhi/0fM5bNGZO8NT",
-	"s6Pif73m69YQz8gd9bke1dRFkqCQrklzJWVfdzO0WZeQT+tXCqfM5do6szbq2WlR/0noDcucoxWSzJrC",
-	"mIC7T90p7e/TK1s9wXvXYO66dZ6nARSSKCE6Tk9Pr3PdLO2L3tXZWfuk3broD8+uLk57mZn28kdnoutj",
-	"NmbhLTtSch+ESC5A5aMFDMD8om9j+oPGgfcFR9BtnbQvYU0Xnf7wrHN1kYXA/sq61O3kwklPdMWiwjk2",
-	"4mxDURNq4Qq30Zxp5uhBJllVUotoTfba4L8vmufNi5PWsPOm1T0773yXrmHAm5bIKKkJKQBo84IzxXAl",
-	"A3qRIwmezlPAE4IaIyhzPAM+fkgCJaxroRkYa1aAFXEqslrjmU3jBz/6kyc4JmnUKzndH73dY1QDkpDF",
-	"lsm7sQSg7nBYApIxoHu+8RL6FR0CQMq+IYE+igsYNK0WPs8QK4HODi0hUo0HR6mBSBI0pWWEXVJG+XQe",
-	"0bGC3J2OSrC31/aZPyZUy5TqS81bBxy47XVopFKNGUo31UknT57AtX/yxKTnh9IUotBFNJTis3dApmKB",
-	"fUQWHLW9Ab+biojhD6QM27ujSFpyCJ6oGzW+gUetj2dv33i1wsQuRpOeJ08GPF3PagUMNfxV/6RGTtHj",
-	"IDHChP7dRJjYJBpzAroDyvUiVvRIjZ5MiaG5Pd1UBmluzydlyfDOdFvN09etylHqIG7USb1eJ5QEdAl7",
-	"eWa+gJV5A26ZYqOef7YBn53HlaxuhF7jg/EBiX2P+Eq3UP/aehy+N+C+rY6hBV+3Vonv2vj9b1t98pTO",
-	"w6e3jaeIcPLpL2Hw4SleEx981wDfmTEdJyEYoaDW7JjpoAHt67qMxTwOWYLNDbJOrqx/KwkTJ7uRNC/b",
-	"GGgidbJqrV6rQx7jnHE6D0tHJXBaYjG3KTjvzbqVWP50b0Kf6kxECGIQRVlcOitQ3S7wiIE73cmDJfSa",
-	"hlxb7HTMPfryPVRv9AwSfCBgYFCaC8BnwHVuJOpbbnZtjVwI42tD/ma7N4GfUmc9Atn0MQtR8QydJOwf",
-	"k7tY8OsBhyWCy7h9Aebf4d5Zc3jSOW1pXxNKedcMNFfCqjMaRjXSVeoKnOcRefZ0FnIgPGCp+RNpX8Kr",
-	"A44qIqxeCR+G1mkPjTZoiAmSx2VVu5MUHUNksKaTdgCBhAAoyMWEMzP+hLUtQ9NHnn7fnM9tUsW9T6On",
-	"zxjrSh9+tLG0L0SwND5ZHe4I1hGk7U//rgs529AWE+1iSsV+0LEU91evyKfWf8iGqei8BONLBezdq9cf",
-	"tLaVbHibtKyLTNjQmZJCUpOdW9txNyuJ+rCl7HVaGf+g3lg3uN3706uMHh3ge/v3v9fG4Ok9hDS+9vz+",
-	"1050SzF4YW/v/hfSqPYzLAECL24xk7pnEMDJdKcjYDz3v4fB826EElwSNzbphx8VWsvFbKYoq71eigyV",
-	"vFJCr9W9KvXvRHUC8dauhxoqwKvRV+glYs5W5HKFOo4plqKCMKivZFoNbkzHUxZUTKY4SDxOvTQdGsVt",
-	"zRCjtWE8lbb4AnEKBEO5ENdJysWkD+TJg0YdXFUDDkZWHEwL1NncdRTCxmIG4ZSoumFOO+PjeDlP1OIT",
-	"gSRdsckRlczTa0gJf8ySRcwVB9+yqkKWBwy4ywScKCdj88gl3Kv9+aZ2RLdzfv5aaRba/uEfW3uSJgYD",
-	"7vCS5rmSUd7m+QnZxE4yXocjNPDRtNq2OafcKjWQaqSbgQOGCSjJ7joWi7liIwMuw3euIxd8ST4djQM2",
-	"uZ6Gf7+Z8flPsUwWt3fvlj8DPf76m+c+KTf26mQUJrLipQ5XJ1cO3cYDLmLr/wWbEmYsHltTZRiTl6+b",
-	"J6k51RgYObszCAcscYwGxpnDYQf8ISyWbMlhB3w7FovFR/7gsJ+Jw6YlWiyDxRy/LH/VP9ZWS5wc/VBC",
-	"dK4CPkfVGRfzn+Iq4nTpx932ni81s4Yd2+V8Cdy4Ub//hW8FZ/9SrBsP8iM5dxoUfl1UtKU9MYhwpB0l",
-	"hl1pQq3Io1NQpUbaEyvJHdmHCyi8Ik8r7J+UdUCwhxoVOLywOAwgyTGZsiggh/U6AUMtiAieXhmaAVJW",
-	"qxV9PR96yyUyZJoYDnpULDZIOtOyAxBobfn3BlwKiFsUEeP6DWsEpIErBFhnAUS5oBtKaGCCQ3ssZkxa",
-	"h+yAayiSq27b2i2kWw1Iadtp6SA/s7tQkr06iSkPxIxAswxS3t8jI6i5M+BOI290GKtJQkl8PenR06eJ",
-	"SOZPUYc+Qu8RFM5BV8//wGn+jD+8aPZa+3vaCbSo1/cOsYjOn/F13yNhTSn23bMTcri3/42J1ZRHEJnd",
-	"8MghgaYb0iP7dSJr5MQydyf0SSnObE5YaH21RczrW5Y45Z5+C/71UEaBlbX0XYEEDXu1XX1ISYyxiKIZ",
-	"mromArtILlYZja1cpQtVQX7vf+jZamMxK9Dx3FpUh/V6WjgqrRaVZVOhdDS1XHWoUjE65ZdhsAnxqNc6",
-	"6bb6RX8X4FZax+modN/rQE2dQlxZ8KYFoj4BMJGfu7DkiyjaCpgO28/AEgcwm1WfgFHvwOhzue1r+Dwy",
-	"gI9i85+TyaVLJGVFFXN3gYQpu6l8BBtEQXm9AnsZi1uts0FAL+MyBNeniddQa9MpGwVcTesKUF2DVQgl",
-	"z6rYF2nAFY2rLubaJF4jp0ZXBdwhFIeoESQ9aw2OK/a/AV9vANyosP0mVj7MLf9DBflMKohTii5LgExC",
-	"Zs0pHmfm32EzK0XyCojNGzvVH/a9x1MSepq84DX8SGXBvcsbjH06m8zSqrJDrCqrBkAkDbaGA5AUIH66",
-	"0JCTZzTgSFB1ngqJwhtFIk2zShzKZMuY8SJwSe6DzqDLdrB3CeOYGxBKgilMiUCFpH3pQRxXtXkNUbA8",
-	"0EswugFMcgx2olkoZzQZT0nAIpaA4/OYPHOIrNS/kDCpDfh39xHf48JETRwicLYERryTl83z89bFty1r",
-	"vVsxtk3IapypE1sIWg5mWcCimFO4GPQeyEhXEPdQtQJNSa6dnjSdNaJT3omT4oIoFYzFJmxIxM53UyoH",
-	"3AiYesPlg0a9UiNY/8NgKnKWsZjNBJh9MahRvWlZypHBvCScaS0ilBABiroFTchMyAQTaS1zoxBsrXmo",
-	"l2FcHtFs2jPSBjI+jXeKG0qWkDJN4yMBoCYxc+WgK8f5FoPQ50SHZUMEeGojHfBAMOnpLFez+EZd4xkq",
-	"iQTBI2E/BurqbxmFoHc3bC/GTDmAAZ9E2PwhPboyGi/xYlrjOe4xTCrahXmw95z43Wa/ha5smzeSiZeH",
-	"AFCuQ7ji8Hqa6EwujPZk2vCp7eRaY1bL1i5528XCbAlyJUJ+PeCjRXDNEo/4Jqzs26tWr6djmcjT/Pff",
-	"tS9OO9/5layAs1e3Es44CjFQOAhiJkHeJO3L2wNivoD0U/XVIXl6eFBZL8dAjZy9L0uUyRTuKe1PGuM9",
-	"+g2rPht9HVQP2OFe9Tl91qjWx98Ee5OvR4f0oGEq7ewuABVUEvqMIlC+H5QpLJDt6FVq7D17P49oyIcJ",
-	"e5fY7lX5tl5p0QS3x5ZpreWU42rs7bvlB0qwXaKFrMki2sWPutoHq0DAKpzgoQLTNhbVE4MzLeRVX5jg",
-	"lJGTECU1yVPMpAxsY++hSiWKDOsNq+eQI288lBBQDDwxk1WNRdhIGakvVGvAtB6bDLZfr0K8z0iKaJEo",
-	"lopCzNfwdRhEpo1WxVMknclEzafD9Ms+FPJcSCgm5Hu6JnGOP1LNNhS9O2fXFCLMYF02J5P4uGwMkI/V",
-	"nJg+WTONERLfyTIxyjG+pO2YiLaa3/mnrTftk1Zv2HkFSVEUUgrA44kMgSoBgxq+BGyUBYUUWQH6VB/G",
-	"F2QcdOhXCgtLvH74Ja0cXHrxl2xRqPt6WOoTMVYre3SlI/13dbEIg2pjb79kf9VRWeHlVPHsgJFmQNNf",
-	"TU0gIbFlrlrBfq1eazT2a1+XdL1YjWb3LE9BLaWZnVfbE0l9yJsoZNO9Y79fm5dC2Sw9kA4VMsi8SnPu",
-	"0ct6ED5LKE/CKuOLmRWWtc5BwNLpaanS6lSYscarekFGDqNRRCiXdywecKijYmTck27rtHXRbzfPe35O",
-	"1YA0XevbUN+MhUxq5Dv1lGvzNmYvENtBFwxIWWEefqukNYfkYPDoPGa3oVhIUxFFE0wTHQrTOSlWlWPt",
-	"33eMwYQ6QjAMkSxirubmAqfW0mM1QiYEKwGwkT9p+dFIiwNeBuNZxZjIcr+T8n4df3eKWZTdwNFKGgGb",
-	"lm0ZcHswoTQpgR7I1/YYQaKWJBGClLcS0is10hzw3PpCSTYLwOhJ0m+1L23+ghjfMAcMCw51gpN4AbnE",
-	"81i8MwUfzG5ZAJrrZYGYT4yUnylhpgc/IlStP1WFDGwwgypVLwY85IQWqULlQu3BW6c8eFrdpEnCZnNo",
-	"UaAYLk2MHmPTuEDVsWelzkL95CSAb6k+lbHWm9NHzphYnTZyqCxV3PI+hWiCxV0U/10OuAKRwRXMnXdK",
-	"HUByDxzFsaOYQag6Ye9CTLm1h8USuHYQuQo0zoAj1eRqpGmZPLbHs+WaFNJqgB6RMLGOZqmGNYU9BnxG",
-	"A4bRPeiw1UjApA6oWSRjpxOf3T9sHrB5EYRJVUdLuTdKe37j7OVX00E2L7UQT4S2ymNqpXMASUzHkE+L",
-	"AiSsMisW4aYk08qwkfwG3F5XA+W8/arsen3RjlVxzVak2Go14K7ZChAPVK0aubS3ZErl1NSIUtgVExpf",
-	"C74XBk7hDp0lWMWHC2UsYDxfkt0+Izt9agnIeAxpQHMOQ4OUyI3r/PryP6S8q8fBv20v53xWtTlbxHcX",
-	"r+nrs6ZNsHOU7IfZFVxP6j4U/5/QYXab4C41cE8E1qNLJUdHV8uk4ZhBaiCS2W7e2V2moaJFO/1c9oTs",
-	"HrV//uONDB92xawtLQykjBKRIpwKaPakt5ertd3hJGbAl2gkv2QTAkKnbMRBc9ddCwLI+4WCu1gk6yX3",
-	"LoiyMpPlpJmW4qHgGIeSrhlfsqn0Y3QIIhO6NCkjIXSXXiHjahlfppZ83vm2c9V3rmXmUpgA6e3J7Gv9",
-	"evE1cMf7XaqQcJSkbLBFR7ttjYtVxJntUBJR0YojjtSjJCIthWQES9AkdWyE9XiZyPM0nt0JY6+gL+WA",
-	"aNNQmgtrquNljEpQoGjESELja3QlhSbBmjsTVNZdAlSyvyCRZpMMswsDsHt/HMP8Y11Z3JObL/dxUQgH",
-	"H2HJS1E3s+XmfE5jFkYk5EksFrcQKFrKtnMo1Rt/ebn/t2d/ff7dN99//fbwzbP+QW+/u/fXxuX2YDLk",
-	"ZAVIFyJ7NVFPoYkx1H4Uc34EakeJnLOxkvX0ire1mimCh67t9QTvxZo6jzViSCFaBlazj9g7U07WEinB",
-	"mUciMKZr9dO1pmsSZmoQ1jDJtqYNWj7RNawwQBjrruI53bHY6KYLibnHZT26Ia7GcxBqyrrU2h3ayhIh",
-	"PDJaJCABa+NTZY3GJxZJB2H2RQsMnf7LVrdXIM5rmJSO9jISdlakih5Cp1zgbRK3N071O5Y6dE1AZ/Vb",
-	"XUQjMD+diPhaJA+5ik2s04V2aUn26nXiXzZ7ve863dNht9Vr9Ye91kXfz1oTUWIvczHgjl28cmxLVuZM",
-	"32D/kh6h5LAKcewYwIGBNI26tS2GUpvBQP7g6JlLC2xhlV89ialjCEV+kT6wSDLHQ1jxdBoZWN74MmPw",
-	"rg34d2EyDTk5rBNb7s4+Aetz6mdKqIOVNc4j0NzoCHlE9sGC16gPuNmUtXh7ZK8On6DSgmPgbl8WUYwz",
-	"OFRjevqCJKt11pzt+a0a4BHEqQJEzwgY7Ylj1dVIrHl8KI011TM5tlMqyYgxDrjyaYSwC7ZIYmrcRrUv",
-	"WdfvmuprqZ0Zw6N0FwlD7S4zv24ievjAA2jeBWMBCgOW2GCIJQ900V0riagzhdrtNoh8wLNBaCEnfnIn",
-	"JhRSD/0a6WljT7xZyAH/jT7fo1ydQf0YjI9J3Gl8pAcRgIq4YudKYyVX5Elrfh5WefEGXDc9U5xMlwSm",
-	"PA2Y1PllXkHVJcc3Y1iDJXsH9f0B9zv9y6F2YPreOq+lrlzraa+TfeBOxDcYl8DZnet4GXDXwG5N6xBW",
-	"IbgGE1bOdjw3JnIwEiCT0aSiWx0YGg09DgZ8tcahvtvaH8KjJQnCyYTF6BHAjUNVVzxUk6g8S5PGdX2Q",
-	"TEjhunT5iqmaq3O60+g+EjM6njKZj0e1oNFFYSlUEc+UhS8f7O15ttQpxKl4aXngtOih4KxyPOAm1jaB",
-	"ajYpglhArttjNmrSiNQUmOmxrcLiPJG60fR+LQ7AjiEMWPF5pAhOZw7A3oq9SerGrVwlzwYQp+s2fiGq",
-	"GHdqwMbo6IwzC3n2gJucDc2zyQrLXnFS18i3WT/rkXoPC5Ialxy8P+DM+vM+hRc1G4Ga8zyDH1JXn4IY",
-	"4cQhb2npQV0DbFMs6oBnvKlFrU30oRaJLF1Fkr9AiSUblbmlP+pi/y51Sf2b89sQvPTxjBounn1wa8Eg",
-	"A83fQBwqsDJdpj5i6K//acScwlG3isM8E/EoDALGv2zRSMlBGRe85acZCWUXMQl5BIurGpfXiUknEAYn",
-	"dcrJQjJZcYoVYpg/tKvhATSgSQuuzOh1OCZRyG+MPpjSt0qNNPmA5yOgNEeFAimt1832uS2QctWDdIie",
-	"E9RI/NfNb9snw/P2xSuthGYCG2sD3sfmRBCs4P9y1u1c9FsXp8Or7vkHC4CnkiVVA9j/AcxDZ2UfHjhV",
-	"UNzkbNjOn1dyun3N5iaxUOoAD6CSuiQjoQ5LEHciUhZzxk0NZ1jjWHC5mDFbahn6iEPWgPrVFDwZ8AWH",
-	"aBfBmZI33MBS5H+gr24dpnSJJ1nF0AkIejRMMU71VmgIpIMslJyrjruYwCNQQUP7AlXS65G6TUtL1Dm2",
-	"wPt9qaU5tM+a+RWufDoFMzvcv3LSX47iIhqTckrEKqSqC6KH/MahtF1H2N5AZzNkZptUP+gykJJQ7dvL",
-	"0KTjTG++KXsHnVxMAzdsW4EllGRlwBNxjRJgyjzQ6iRNYppZnof2ObuMlD7bPEIdTuoNOE3EDAPgoNuK",
-	"1R4VkTIGtkxdU9iPh0VvYWsQA4fGTb2iEDLiBtyl8EaZTKOttNLjEdNU39j5R6EupZshYjkaptSR9EQw",
-	"+zCjOLnFtIDPpXl0RaSv58pieOav1fGdI7r8K1DCjeFW6+Xb1SdNRM+IX/88C5e3QfR3Ht5M7+jyZjxb",
-	"Lu7md9HtT3exDJPxXI5/ioKfJY/vksXf726jd3+/iX6az+9+GrG7HWicOYre44jMBaFL36/538YQJpN0",
-	"3nnVuhi2e72rXMp5Xwd1ywWmnG8V3bRDjlQbRt6cAqCJgyYZAfmTDTXHVf0L15PakmukcctbMY60Nc7a",
-	"bCcToLHSSDstMw1dVWZ0iVwLmwJxcedpvym6QsI48/aA63sgSdm/WY59nWfqdthFI4F/sxz5+UYCUIsD",
-	"2AtwISjgF0aRsRUNuK0ZbXtrL0azMElMjT+zonwTBAmZ0GrN2p6ZUGjc5zTxG3AqoU/bUP/oY3nmtJGC",
-	"Wg4UfTSOYcU9sYvbkf7X1EOMnfZE0LVoMiHlhKGvmZLxQiZiBu1Slq4LIJSmIxi/ZTIJr9OGRWEiWTRR",
-	"W17wiN5NFlGlNuA9rUfp07GGZ0ONcM++qWTu69yRAggdQ70szfXACK3rsyPAArGm1NNJimtfptf5pPP6",
-	"8ryNZe5fZYNHgaZqWug0lR9TPlR3woaEKiDjjnWfHciqwnpBRpscIoLYr7XLQCIRuAnVcKWb5VhRZ8R2",
-	"t5X9EFbllUwv2KF5XwE9FmIyFJOhttZBRaZoErLSj3m25NmW4yUH0aHSiL5GduUfnJeHaoN2ee61Ao/z",
-	"Q/PDUtTp3LL4NmR3m/gEUKy055fQr/xuXe/p7nS5JId0O5dmDeF+qtGviuj3S2m+SIr6mOcJKzSP1nVd",
-	"yGhJXr098QpateBPL9AvAT0PFI1B8xhY0wcci/xxgSQkdT4aTNGpPnc0DrTFxZiW+28vW0PsgOOvkXRT",
-	"AGj231fb/HKk3BxxMODdHvedbT+Cxp85mavL02Y/kxKwbjefl9SNsqROAYnypaF05qOrUpW80ohxNgnH",
-	"IY2GkJozDNg4okYI+uT0bnQfvWu6fUN0tnbtc5HAzGRQ3iQpJoqVjwym3MpMY2b9JAabz0qJpwIK36TE",
-	"UsQrFHE36uzg9DpLzGvbW1n3CvYV5uuuHZMwYn6N+Cv83PeIn2fo+h1k6r4Sgk2bUXX8r96e6OrYftGd",
-	"0S9vujd+OtSLAQdy77Rk1JK+adjkoOBX8ggJ/0mzhzG0zcvL8/ZJ88V5y9e1XqGRtO4qbIrkvA5fkPJB",
-	"Y5/4p52TK6h23u90hufN7rct/1hxKxEsyYTGRLfyxkjxMTQinRBG4yg0ZqiDxv6A+5fNt+ed5qkzDCb5",
-	"mr7Vl6dnHvnLZetbdfKXF9+SJ09GS6LJqGm1q5Y64Bwjr3RgBwCJBXjjlGhv2so75jUs7orkENMTOWHv",
-	"2HiBvfQxRfdl//X5gEOVBDVDQPzaPJj4aKl65kDi6qJ3dXnZ6fZbp0CuASCXp2e4lzGNY0zRZDyoikkV",
-	"Fw1tqGMTgBHO1DTwfMDACgWYyxIWLcGd70xnrGJ42HehLdKLTaEH3BZRJwuu3Wdpz1JtOvTI6/brlgYS",
-	"D4gMf2bHJG2QCUigczO1c0Jh8TTkgfFRLObQox76CKh7QmgA/iDdNkZpJ4qwsVgSyYynQv9YI03dnBdk",
-	"FlPFWALiZTQ66H4d8okYas6vvitncbh12u5rDB7wAT+hc6mjPbBYpL0CuszwRCmopqmMAnw5sG2JMsnj",
-	"RwPuVIrSa097FcGu5+bCldMjetPq9tqdi97wstUdvmpfnPrHsA5olw05GM8HvOBx05zNr6Runmd4+8TE",
-	"xixJO6dOblc6Xwa8A+4s5sXbfgtXogAGyAmni9HO0HPMNNYNpUMdev1OtwmVyZxFqWM2dGGvbnDAjXJA",
-	"w6mJafQsRukgBGdhV5eKAuDSXnauuv4xOdhTgLnPh1WU02/JltKJKyadZZ7p+muNEe7z+qrAzq5pyJ22",
-	"xwrEGGN6A/jk1IHDjUvbjBQgCH2ZjM3dvU0aTPY+mf7tWrWPxV2R0H0Fb6Ws7dRRIH8vQvfMsMynExHP",
-	"qkY8deRZBefSUak8CjmNl4ouVkpWpFxVjh8ghxm4ILy2E8obD8s9yaJuNkl3++IxYVA62m9sAIKSsmc2",
-	"Idpd2zyYKFl4SveeHZaOSs8n3xwG9W8a33xzMP46OHz2nO5NGKX18bNnNKg3ntH90eRg0hjtjeqjb/b2",
-	"xkHjWXA4bjwb1Sf1Oq1/o8YKf2ZDYIilo8Y3+wd72VB9A1zToPFhorIZZZOobGfCG/mbycONLYJMzFr7",
-	"QpzT+FqX+3q2/YtXXC7maMX8lyqVeqUZgqviOGi9g7yuNLl1RpSerRmh5WeibqHx3L16+0Jz5LzGgPUy",
-	"jlLJSXPiQmn4CJKLIhD+vKyfkC9mIxZrNhQv1cTZAMx2rzPg+43Dw2qD0Gg+pdW9im4omAglS6TCPdar",
-	"kKQM3bM9QoNFlJBRGCdTtSvm6QH2laCLTs8wWXr6tWk4x97f9Tr578eW+TgFLuvkvx9he2nfvjJMREIj",
-	"H3qLr+gZEkrZuOIZ2Uk6O07BqxsfrQpqhTYmesteLUenaEz4UsxKK9DDK6KOb6iOr3RUajx/Xq829qqN",
-	"eskrQTSuKYSB5S+gspf+5lzcsoiCZd457dJR6UXrQkHMnuCcxWNY4WFdrT9XjQMw14ypmzqespkgvWb3",
-	"HAwkKbYOEZtLR6Xui6cnnf7TvQPygkDg4/akXh/cIxjGXr19MTxt9pvDXvNNhgF/LuvWo5mzXLZ7ouma",
-	"ulvarU4kfSj7PaGSbWS9inrC8MfpXaegEsiE8kD+YZxyy4HTW81kHOazK3Mbb8HcrPEry91ONHfLOxJ2",
-	"4m410uTAuPyUIvke8S0xUh9SMqY+OQTJR5ejr8mOj811wMEqoXk5T/MN5rEAXavsG0DMmF85NhorjRbM",
-	"g5bHUD4KXvYGHGwhRqsyY3wldeVqZJaKQycJZJPIOR0r7qk7y+m2zkImsZhP3ajJRr1+7C683euQLKM+",
-	"zu105Yn9ivVc6yOyVqvGN5APhGWgdAfrgAKcJcXe2S5QDWMGng9ngvCwmRYARAwmTTM3BtzOrkGr2LKh",
-	"O7qUg/0JndC6p7eJpl7P3wd8FwZPdubv4y+MvxsPrXoJOfGJSAQXC+i4zFkDQn1IvGAkYJJc0mgW6nxu",
-	"IRMaDTXbqjdeXCqeqojTeukgx8Y/RljYgXWPH411n3wm1p3zwT+izz2TCmEI8h9c+3fLtU+yXHU3tv2L",
-	"QrgPTxENNviRhFVPwRMjiG8xxydlbK56P5XFAohcVwGAmKRkoS20JpGw12/2W8N+t3nRa/fbnQvFRFqK",
-	"sWJuVhRK3ZHV19fDt7xKDaqrWB+5ilr7AuJrWv2WXyMd3aAVd6JFENejtBLVBcb5DVIHnAHYaas2Q1HE",
-	"hEIUQ4ZhqhGlTutY5SYwX/ayPDJb8X4pheq45zSZAgkGogw0qYCibHf5qWSv1AAfPl2wFNjyr168bvf7",
-	"n5PobqKiFjlWaOjmOtYucX0rFjEa7VcDWwCD0N30WSit+j2d7Q+y6pJVgAqhSCDSc9iCsE4ZjdSQa+Jd",
-	"TxR1kORSyOQ6Zr2/noPQ3WVBKPU8NKpBeRJI0AcpGdPJPPKsvk84nZlkK6h6PaWJzspdLVj2EpfypYVD",
-	"AoQMH7qO1TAlcQPUJwj1hw82ovxlq3nef4khk+m96rEYKyVJggeyhD5m5uriCNtdKITiposErIkEbM54",
-	"wPh4afL/4Eo9w/TOT7l/dd4OBHqtLhQPu7povmm2zxVPKoRFwmZzEdM4jJZkwektDSNTScwCxgz9qUDT",
-	"dMFi+wU5ZT4+Ydi6RXdzRfUXmesZ8oTFnEauAKRjydbdWPWrEjaw76wClGcLbmMVghu2xByc65BTCEkE",
-	"Hd/n7F0yHC9iKWKfjOj4Rgmyvv5iwMuKExn5QKlA0L2iouUTWBWhaX0OEysO9VnUSLG4w5CAjNg14BHU",
-	"b1HvSXI3FShNa3NL7DjcTfi45gEhv66R3ljMGUbwIHSOYkYDf13/jCy3kb+RrPLTgsXLVFixYa4PF1d0",
-	"z+AP66aARKySO6JF5L26V5rRd+FsMSsdNaBEccj1J69kykHzhF2zeP0EiCSZGWb03Tnj14q57O8pQCcK",
-	"lUtHpf/5Q736/Mc//beSHV4msZJfPnyO4HQleuVbjqyPUV+Vx8KgdPR1TuD6WJnKK+mQx60etUlEX6/0",
-	"FPFKzp21yvBDJK/N9du47lQjJnjPP3/ry09TQeBjhS5Dfl+xpfFGOGSmlBPDuiB0kZ8WbMFI2bzrlqpt",
-	"6+8cz+yW9P7pL2Hw4Z60JMnSELNULFdYb7o9GGJKyljIh8jwmrOAXHXPddU3WyrAw2buNlQtE6WGflQ1",
-	"z0TxBOhGEoKlZRrKRMTL9ZSZXGGmqo6YhEq4Vk3VdXDvS5n5bfTMe97ILq8dlD4XNds638aNDHe0y531",
-	"zX+luBqvtIij0lFpmiRzefRU3bvaBHyzNTqfP1W6rXQvX+PrpzfL8dOVbVRpY7RXmweT/yHD6z/T0RiO",
-	"W2O/ZjKJQMJdanwNyabqs962IuolrzSJxWy4xs4pxhDnthXQs2eXiGEBh1LrK2Jm2Vypj7K2q1/3zCp+",
-	"B6b3j2fTKe/VH/Kpwp8gi0uRi1OWQBGLe/K4qGSPzXqxQvS2ppILkZyJBf9NmC+GPIFX9jPw3qeGUK43",
-	"OftweYdoe/FJOeXBv/6v/8SQVv2j6TxrMkx9j/gx+zsbJ2iGtqWy+URg66T0XRjMZKaS9wTfgz+z1mtj",
-	"hdYJCTNx68Q9r7VdH6XGmpSr65D8iS1woRR05CWypparyI8PnkubQpsIvTRs8Y/17lynjC4AJ7EJhFPv",
-	"get85Ehz36+kaS4E6uNdHEIfalNVYmb26Sw4lOSGzZO05sYNW34ldRgZunHVktGDDqX/w5kpsed2V1rT",
-	"c+04U53CFoNSA+LBeHrv6CZ2j7NIMoIdFYo9pwDjL1PyeXCOoL5OCEGHuwENNJw4lWXVCWCJk13szkB0",
-	"8UY/gtcV5LZ7MwjXKKKWSTXq/frzo3r9qF7PSVxrNVRDHT6Jglo8v6ugZsKnFCn+mNw+sGwggd/IGdNr",
-	"H5iil5/cD/uIfPNL9E6s59VA29Zoyp+cXYMREdk1FM/dwKtRfvOBm/q60q5PytCzXoaQeJSpEXx/I04P",
-	"e+Ypko/19Ao7ieqwJfXaBOr3OpxvQsPIpNq0TtqX7dZFP6sXn2Xc0WQrb/RuHOeFAsUVqie/Vzajlvex",
-	"bMYyFZsdTG+YgCInCzkHmlnbpSaoGu0RGMlVr9UdvsAqAas9HrDwkSwd7TksQCP3Bkqt4GmqTe+wafUa",
-	"Wp43keeVwf8gwr8PIgw33XhsPgsNhqrlG2iwLmeqtB9DjpX2Y6kx0GYsfe6TcsLiWahWWCNdndOHucxu",
-	"EQ2IgHx92X/rm1Icilre0ShiCVZchh7QP7NYkBGNMP0/dkqrTkUUYB43voTJi7oSu9Y4Bhy8nqCNcGGJ",
-	"OYThyCick5CDWyytT679cQ63WMddvAHHH/SaQ6mLv3uFOocuKxUJucC01mw97WZaa2Qb5qQ2CHWLtuBR",
-	"A17MpMhJJKSu14RV650aK/dwqgHfhVWpiYAXNG0tgv8SHOtEn7bV9MlIx4fp+li/R8ZlLujJeae3kXU1",
-	"HNaFCLSBcxnmjQ9+ct5VMPwf3Ov3wb3g8rtF4D4LB8sWsVnHyJpQdIEXlIc7SgmnYg5ckEjwa+wMYooD",
-	"YlcKcz+6rV6/2z6BrHvBB9xS4Qr0MwMWg027xTUJuQe59lhyFZODa6SnSDiNMoX8TB9JXOIx1E6AKhVR",
-	"OEnQdKU7mGPqgraPyYQuJTFAWmP2whIPi+RahNC6fgmOowHHDh0SAmqCDVqIcQniyOARBDE3ZSrHlpkM",
-	"uDnve1lJURsEgMd/Je2mR7lGADmOGZY+n4aJLrCwc7jmA9hF4+F6TnoXHpbjbx4dKYIh5rJKI+zhpjjJ",
-	"gVdSuJ/ze+J1cPyj+gs1BH6xI2jX866uUyOTBsGO+qZ9dxP/Kp7iDxb2e7GC4el8Vh3MZQJPf3E+DdWv",
-	"CrvX87XzcAIJjayAs2WaZhkK7tmK4tjqD1Qr0w0ZLtKRou+gOuDVbncuMsrDLvK/Wp6D4V8ASS/OVsge",
-	"ysZAQPSeYUTe4UHpnmC9T8JBzmgkGZkLGSbY3gyKjP8+rWMuVp23zx6HcWyAUIaf3ONGcRgNTDkSo9Jn",
-	"4jY41edlN84cXwa/+UKYhiJ6UNUqBfVn4RsLfp8HJWum0wY81B6AnUXiGgLRsaJXWUQB0T2clVZh7F2V",
-	"Gjl7SI7dbqziCnfzX0nybxtHecyqbmnj+VRw9rt1bVxd3O/cqDsWItuxYaNvQyPz5/JuZIf/Q7z+fVBK",
-	"fec/kXQdMGDwcmPLtgB6duF82n5vS3Bg1cLx8itJJEuSiEHwim3skHYHeqeXFDPoeDpmA65l7ZCPBeTT",
-	"TRY8kJYCRiy4ZvGRXqFfI+2AzeZC3T7C3tFxEinp+4Y5Fv3yDVuCZ2PApRokMDZ+s19yw5aVGsH4I2tg",
-	"RoOVbnoKThKMDNMe8ZAnsQgW6A0f8LGIFjNOnuiFPakc2WKM2l4lYjU4laZTZ+rP+a55ft4y1mLfs1+c",
-	"dTt/a1343oD7J1fdbuvi5O3wdbv3utk/eakee9E8x54Eb1rds/POd+BRyhjYNH3xdQy8r6iMXzl2eCoL",
-	"BlyoW23JJhQZ0nY3bWaTbtslx1kD5iu92IzrfsCfPOlwRsaAJlCcc0Shw5w+5idPjgg17Vw1zHTDXU58",
-	"gxZD+7xvVCvoHxeESRqaYHANOgXbFqUKOX2LG+Nl9RXDIjLY/haf+f/Y+77tNI6tz1epjxuDAwiQ5Nho",
-	"ZX0fkZBNLAmOQIk9ixm6oAvRx01Vp6tbCjlz1srlXM+5mNu5Oi9y3iRP8q3au6q6GhoZybKPndgXiYDu",
-	"qu76s/eu/ef3c+ZfswsGyZirdkz45uQKaslH3Un3zah7edE5m1x2T7tqLrpeto5FHFwHqiUn6AUFZTDg",
-	"VY27qVFtA0nsO5QtcK7BAOXsFp4HFjEYCmkyE0sGpex66ZgBs1V7qWRYwmAHjKRRYRgJjP0TvP+zsw6c",
-	"+VJy78NS65YQJms34dBRLZllUmqXuleXpWppc5FBweagU8OzS6PRbO2XqiVc7qBuD1o7a1Q9xJ/Ae3jS",
-	"HfSHvdFk0B+uJdytj8A9zoQPHSy1QNOY6Ux4dCLO1c4Ift2tZ6gSUDoF/QW6BfWlMw9ZtdoL9WI6G9C3",
-	"q5qLxN5rrSelyCC+lging9L8F+wc6hYSMVmfbgeZVO86bOge1tUoEwp3wqvk2gc2VGQPikK6qqjzruYy",
-	"V/1laq92CRcwf9tj6Luy3ZXYO+ApPqoNd6606P0NuXubb9DPpUkA3dVyg7uueBSLmZrmKQi2x7bd8ibL",
-	"RmwPVSQ1avVu0w3b2mK2LUTo32GznQaxTEi00MAqFNSXH9NbGraBwze+YZJ4KDY8U/xsH0tZe6Yw3aaT",
-	"+LGIZHXM1a/2O62VKkAVT2zmi9Pfujlnfsnbc0oFOkHBuy00Y/xBnzZLRQAhQO5FXEsO8+Fzphwxlpwa",
-	"TQ37j7di+gmYR0+kLTfPjGn8XerX1czuEr/dGLmKheumIWbEbBiIADqvLTrXfAP7arRgmL6D6eBSU9t7",
-	"+uMk4J42r6RFmyffEp+uZBXpexNB9hvwxVF2G008OyyYPVNRhtqtAPIAqOO4EQEYSqQM6TdEWzt6Kuvq",
-	"oeo6R90ztZMAtyfRRMH1hTX32hDfXFeQkyNyA6ppgo/wRAFE8Ikl9AcmOA0q9Kp/djLpvhn0LoHPWY1U",
-	"oUUJTGrBzylDeHtjRtKl4Nc2RQqJp9URxh/zbAFLx3yFadDFqA82HKkcc2MtakvR7EmflCmMep7iFLqd",
-	"xwzHNTOtK9vtvlci9P8URt/hNpPPbI5S+/mzA3VNoWEz6LztX42sadM4aD3YDlRD/gmMQFjzx5fdTrEJ",
-	"ePhxDMDCcXq/CegYddsMsXWL76Bl7L2Wtfey3bjV5MNNvG7z2crRNZMyZ+2piSNILPz4pp7T+Fc77w9m",
-	"55lluW7oDdR056wunX/7gQYfhjBQR203/oaoq8D6Q6NmwUKfaGWsiUIcM8mwWG+67wwUrasOyZTNxFJZ",
-	"j3h48XYy8LJkKBgIDJaDJMtlQ+mYutbCSgVqZZhpe3X9oHtx0rt46ZFypj/RpqockYjKBK1U0AErUmQp",
-	"3OkANGYhPsZTNIus2/NXxsGPZtKXkdEJXWnaX151fG5ITmPy46zrTQbK9kmMaXdLpRYSVfDspFLPkTMp",
-	"ZdeDaByGBS7FDV/hkbIrx3zDVVgtTM+rEu/12+PJZfcvVzBYjg8XHtXxdYHncMyt2V9pZ5cZ7EYzleZ1",
-	"lcRmhIahuFXWTDWb5C3kkEn4ZRgz77/D0RiPiaMBS3vYHY3OvgCDYL3vF+39xnaf0EexFAqdQ7sbCnpF",
-	"fyRLweyXr6bCn8NUQAH30WwFJVm3WwqXLGTUaBrHSMCE6CKdj5Lac6McgMAgd7QCOiDrCQ1v6UoCPp/u",
-	"Pa+Bg4TE5tngl0o1i/dkWiTv7tE7BjTxpr1BPtzc2MT2/FEE/lfl9F7l9GO/d/JVN+2gm3D5PVw3aUPq",
-	"46gmvTe+aqY/h2b6EQT1Y+ol/HEPiky3Yv7l1YgG19N4zeD8zXlwIbOEJ3HAJJHpkiSC/MpiYYABjY+Z",
-	"/ZzSUOpTIV5eVQ3VzEHX8q/SmJFrGtXmMcuIfxdULshsQQMORUN0llQzrzGIMjnm0AcREUOdI6vq2Oem",
-	"zASScHZNk+CGmedzcwj0s0qTQgAPugLOF/eySAQ8kYQmhFoqF/MW6iDvXFrGoym2o27IqsrAPe9ea/ML",
-	"lMipIPa1d9Y9edm9nBy/6h6/nvRfe3BY2/zltNM76554wAhgYLFvAhGCbpCFPmo1n2e4Vr40YGzUa2tD",
-	"4+g28c7kt2djsEEUP1owvVegElpwGUiwkHYX3Th8MJLvSV5OQxsZg733idP5Po7YKgRLSzWKsx5ZfkPj",
-	"gKrt8gFSS9fLa9+b1tTb+LXYRqJcDgIA3UeezgECLSpuNQlwDqCrAOALkoLgftM0ZwHCpUA+Ewc8MpPE",
-	"lRej1F8G3KlI1A0UJ3UdZe4uXelu4VdtUapDwekU6YM5VSnOdDOnBUMTVeTq+Ql6HRrg6M/LpMaH+9A8",
-	"5gzjHaZy9+3ujs0nyFrW0zccdUZXwyKILxPHnWi9VWo3W2jOb3zxYfY9DgRgvxjD2gR7cinT2YBmYhYH",
-	"zeAJ3R+0C++/S7zihKgj5OeYJF1grj50JViAA1eJBXIDz6NesrsDUWIbzR9e7f+Pw7+8+On5m2/fPvvx",
-	"cHQw3L9s/aU52H0ejGYohA9df4KjDZFU/5zyu12RvK7ATmPGfgXklpTP8e8PyBZasq1W9iVL0pij6wWw",
-	"rg2nn6FhcheoLob0ooVQ59I4hIQKCuCStRDJnx3I7TEvI+i24AyI+itkmgbKBuHa7FW6G2xJTx1jPSRZ",
-	"Qc4oIBMk0NMWvOxz9oWajOdrENfreMEvQCw2N/GC7yE/2ZIGYaldoj79L/0E9ZlYFoMOGwRgF3z4nMZJ",
-	"oMY9xPFScnULYTBU3GQMv9+0Wi8a+h/+iovFQaWW+/VU1m6ZTGqNxkF9SmfvpiH9lU1b6iH3ELC6JhMR",
-	"02tWi2Lh7+l1OYHmJFRyTZrfTgCm+q/R9X++qXWWv9aGwTWnSRozgKwuqqNJbsWcThhXKssvtec0lOxO",
-	"voL9F+3W/hoc5Kbj58E4yed3kkIN8K0/SKV8TGaml8o2BFWdoLGrp8mRTOespI48EU1mi035cwUDL8mU",
-	"ymBmhc88YKEv66Sv8YW/IynX9mLVyIrvyCxUT+bXSca0Ws6IVMc8R4qe51stG5ZVOOd3hse9nuF5hZI+",
-	"joQvylqNl+gZJIkgaRSxGKE3ua9RspiPFYAyMcC7IVEbHU7B8ihHcGt58SheF1GZAAH7EQhVu4tArnbr",
-	"zWcHR2Dy61KWJA6WSzUEho19V2pa80448nXi4ab2SHnKVsLE9g3iLAxURRvoUtPhoBBUakGvc+wEQVIk",
-	"KSfKBsD0wSeSJEJUScpD4MUn6OBT4yUky7VnMZznNID8Pph5TI6MBPDr0ARjxm6kQZkbsVoavE6O8TER",
-	"jiV3dpqudHMIiwy4Y+pLoL9Vh5tBZ3T8Cp1J5mVND1BxZT/a9EszRMD7A1L1iSSeK/E8Q4NLNeMEzihJ",
-	"hE9XpPw944Hh9pdkQW8YWVCfNBtj7gfXwGwBCQGtRuugcqQLpqAjSaYsFLdQ94E9Np+ZPgtLQmFn/XuU",
-	"5EN57ndVhO8Bzre6a1dtZUfyHuWTeng/wRHsvAha+UPG6iPo+2wE71SmzWb78Fkx9yKqOrIMJPnX/yd/",
-	"Fel9YN7OGc6Hf2ctq3Pse/D57HPkR8QX20kR504Fe2BM3cExm4ZJENE40XIUDX+vbYnOD8l58P0R+WHQ",
-	"fVklg4uXypT/iU0HGjsfRLBe7qRs5S+cNYKQjblae0Rnnal+nkhyjJfXRqsIEuZ1TweNF8/+9f/UfzUi",
-	"mK07ReVCpmwuYqyei4JfWAi54T5TW8g/IuqQg4n2SsR23/ROiYgDo+uIpCtJylIQSpTWiWmQaIb5NIqD",
-	"60WigcL0J01vMOYxqzEOXaim1TCQ8s8p7BbyolFFJ3xEMUQxD6nSWAhGdrsIElYBhM0lSyiwwZXVc1XJ",
-	"y8GwSt6cDyoIrk+55tmlESKNmSR5sJSU0vNjEUXKDlIaSkyBkyCQxC0zHHOvyIAep43G/izw4f9Mf2w1",
-	"SEy5L5ZKKcZ0psQ8XqAMbe+ICMPX+46tLBNBYHh1EzpVlpNLIM9uApFK59F8FrLETQYzFZDgA18akt+Z",
-	"4HZNR6GgvsSsxTE3lR/qZAkvpNQ5tpqRcEqTk4c3Y+1nnEaAKInLRa0G7LCqnQSBXDB/zKcrQqFe4ToW",
-	"KfdNNQTSJRM/jaF0AaiwDExqmlVi+uZdcdlM2SLgfqXg5LzBT2WOymBxDNTVBECbYaeRg+Y+8Qav+qP+",
-	"ZNTvT846ly+7ypgltwsRWsBMMhX+Cm97BreBOYWFyfa9oSYVdhIWJUPLnbdn/c6J03ZF8/AjPdZB89B0",
-	"f3UxvBoM+pej7slk9HbQ9Y5goc2ErwamqmzVlKPTQMTwLBKMaD9YMo4RtoNWy7SmUTCcIgmNz4f+cY8p",
-	"mSjrKH6OCEUaDvWqhjRR3aPFE0gSbB1a7QBcjo5NVW3FsSltxqsbjTH3zjtnp/3L8+4JJD12hyOvTjp2",
-	"6KB13FWZYQh7Do3HDXRaNYU/mRcCtUr0kZb4cXDD4mpuQWQBPbCloQ4kJmVPkzbh5nzHVrgX/1MXNnz3",
-	"+2//VN+0nkl79v39t3961TF/dd45rg1fdYDfTKSJDHyGbSuZrHZ2pQ0EAlgFlmTSI6NZQxmiZl8dvITk",
-	"wXyOWT90zCXl/lT8ooTT8XCg6UU0/i7UpJ/2L7/vnZx0LzwltCi3hSyAm5WwGNd+sfmq9uw5gz3wOdmw",
-	"S6MU9+YiXtaMPeaYbVqrlsrTgNN4BXqhsrstA2+Mr/9pjEu9ozdMzH+r52Znj0zeiIQ96jNt/ihrkj3I",
-	"nISG7vTMQE/pY5iUzR1c/gO6UgtiJMQZjSFOVTpoHu7Sn0wjPEmfMz+gyqz6jO1Y0NPGCxTprX+HAWua",
-	"rrEbJPPb4ub+3ro5SM7LoeU3DUOE87vlxDRJsElSBmBxWQUbxWc3AThaQnGtJGp1zFunHeM9qEIi462I",
-	"EQDEvIf+tQJNODzFmqMSNAMqx+yZ62P+GmiMiaYxBrDdHXiMj4x/bMkol3ku4220wUP9yl0cxE8ecF1j",
-	"Y43ozymcZqSwFpc1IuE9IB6oJVmpiWl996ftfXawI23vxiMOlA5XBk1WZ9tqVHKP1WpUd6Qqvgc78WNF",
-	"IIbd46vL3ujtpPtj92K0SR+sX1OJqjos/zog/TPMSVwLfCIHwDwNEYK/bhwMDUh9jEB879cb9WZzv/7t",
-	"PYkfQVnQa3i50ikol04U7TXrjdL7yIJxXews8vN74G4SdcMVjBLij+dPUDKBLFfrovAOUSwixmkU1Fd0",
-	"Ge4Qa3RMUDJdJQxKz+APmjsAem67XpWw5ZT5foYDpA0smoz5NA1CHyKReKqehQGIb0t5J2J93jFnx9sF",
-	"TSzhH+TpSB2fVPfc4JgDIje69+vkJeNKdDJA61bNo3QKNMJAjGgPIl4RuQgiRJZVb6aU7hAGwp7G9ePt",
-	"qS2OY+RVtsQ5+zgGw4jNPuuAp5n7TDLr2WsTtf33xzzgc9Eec0KSIAlZm+CGJp1BT32pUy/bpFlv1Bsw",
-	"Fi6f+3q0Xw1LZ9BTbVudXiVXo9Pac/K2c36m5JCFk8WFUiDai3lI9dqsf/hGy+0r97Ht+i+rh3VD+Sdi",
-	"JvO7K2bXgUxYXIOobk0JcdUv43eWdGA2GCXPahBZIP3RAFZjxgWDuHHG/wJBK0jmnpnTYAgOiSMEj5gJ",
-	"EfrillfH/KD1gniXnVF3ctY77wGWv6b1Ykm8qgEri6d9DRUAEtMAy2Xh1EZilkbFKTKFo6OGdOied3pn",
-	"k87ZZbdz8nbSOR71fux6daLVDT6t1x8NJsPuxUi7UwyHaQ67DAZN/Z5g+HzMAWcLGArKa4OBOF3qKpQi",
-	"OMokZjeMhll0CL40mbJ1MqRLRpRgMAAgSoypa7ag9DPuX+op7aqHO1Za+csJ05jcguup0kYrm1/AWXKP",
-	"TJ4lEAJ/9POtWSG5hCW1FeT9smzP9c0FIiPX2o7Ak48AN3nQ2qGnS5qwM8zMeWRhZlYwKeMG648GFVIz",
-	"O2aGS9rINLwYd8H7Zdvdkg1xTSTIkpilksnKukxDBJdN8TddoTRwRdIu0udqaIvFwXeJ5c2OYIG4PHQb",
-	"ilsW12YU8s8oCFZ4pGuWyDE3ySPEm//ikW/AxwZeX/KcYPzX0PfCxniiTBYpwhvm4zHRhsGDuV766mSk",
-	"vc5yzPVcCF4lAa/RKII/o1QuiJjPAYBIi19iK9ezEQilcPx3L8a8eBiGpuIBgI9zGgOkclmdqZYRlAZJ",
-	"llSqNooD/n5I/Rpz0Cnl+2gS8OxX8MiOeQdq8LUpaEdszJ2RsiAHsUivNfxOmkzFL46VaX3O6uHrRO0Y",
-	"jTtEynJBY4sOMOZzkWKWtVa/xIp2WWmTfShJaTbIMuCpWqHqI0Ne51YDPi1UA1C4gvZjb1Bc7P5VQXxV",
-	"EH9QBfEY6iGpGUfbdjWhR0QLJjUFGEyibqmFUgH2GiWcqzqKmN2lrkYqd5kySeiYA053EedhnfQjTJcg",
-	"HnoKJ089ncymzqrogERGxESAvQpM84j7ahgMwSDXvwQSAdjAkm2ra2iC0PMBt4dPU/ahlE1N34jysXJk",
-	"HyTwAVRYf1LHIAzjmG+UVvLItSCJuGYQ8itDCM1sOgsOaGrNBGeyUicDPRFjbmq2D1qtSps8//23fzRb",
-	"z50YcpV4ZtYmmkMCJtzDqjxSjtMQ8O41vYRXgWKRTNViSFl9pTY5DTgCwkkdW4NAXjnrA+4xjVAQ+Epd",
-	"2ud1Lr1l9J1XOSImoc/qG1QKcBSgFnVQrXwyEzKRyI65qhPYDWD2A7DLqj7mHb4iKYfI4ZJeBzMSBvyd",
-	"yyqDysv6GVzNQ8qgkbMngYREzckJKgmReHBCVOs1aN3dGZU2OdyqkMg3RgNR34+ZlEcZxM91ynCGp6l/",
-	"zaBizL5UUbGOWQFfssbSuqDZ2j84fAYuTr1pAGNW/V1L08CvIeKts2WghjEWS5Z9rV0Mt2zq5GEXqUI1",
-	"PEaKlYZJ3ODXg/+S8rYR+//h/JjbLAVX7qyh+kmUm66Pp1opnNGR0ACG9fB/v9nyr1Qtaftzspmsradl",
-	"1H/dvZj0hsOr9cITTS4rU6w3gQ7NBHwPHs4cdUJrf/eCeNVUD1rehUHTaBKffGMpb/GpHlbU02y8/46X",
-	"grM/pIGQWCn9YBsBJdYd1gHib2Vqvgy13UuazBbkG1AZOlehUicnpibazDKWxuDU18lPseDXePRBfC1l",
-	"UtqUlvIhuYULdLW5kex0Fgtp9IXBHLXSu+qoBquHKkdjzgUJkYXJZxqxjSZaqOsUOwmeUJNqgXCpmRKo",
-	"KuWTa99gl415zmVWIQfNBrrYMry0TEe1VZvb9EudvMxrkTE3ZynQW+6rYpKgzyrQogbCnWGhf6aw1F8y",
-	"DODg2Ty0LzPmOTiYvFLDND1ScMZcU/BKFYdCQC5/UqTmYLms/kga7lHOaP0kMiPzSc5psKU2DmqwjpX4",
-	"hz9sr/d+he1S3unlqzi/pzjXAu6BJ757xDkcK/uuMAdcsEOYo6JseHQRAm0YuWaalHdLZOKOkAOxEYcP",
-	"DxZ89QN9pES4zsve8eSsd/F60x10hoerx/IH5Zv7EzqEsq3qhAzUx50khGUHuKNyQeR4DcrLABmPgkRW",
-	"0G8iuK1xtulfGuEDc1VzPK+mtFzD5Eu1hw1EQRXqy8CM8Ry4Lg9ETpCh/nDI0YJbvAoUPbtIXt6Yl92s",
-	"dv1sya2o1MklrvgieqNy8/ff/tE6PMw5WvKcV/h+1TGHRP3WAVlofFZ4jXdslbnA4RtIH0dUL409i1nA",
-	"mpUIrh5zrwDhq03UjkTHEqAB2ogpxAqOCno1Aw2dBpAVrto+6Z4P+iOgv3rdfTu57ELs4YhQvBMKCSGN",
-	"zia9Q8UDEFilnOsiQQxiuI31LiaDy/7Ly+5w6JFyzJJ4pX1q+TEAejBT9YcxEYLQh1D9YDgImB0Ut3Kh",
-	"Tp4+bTWaxAM+x9Pu5eS4fz446yrT8+nTtmGTGfOnT5VC2Vune1DX2IT9+zOTkTgNmRzzgBMR+yzWk824",
-	"b5McDbuFpWdzKS2MWuI+ErGZfEUMs8yCSNnYYx5SmVQ2mM4o8dCE9/IQVDeBDJwHtk+zCNTqWlXyYZi2",
-	"DsO9jyaNFLOkDTvn3Qleqj6C2T/pvjnudk+6J552sUYsrlnSEHjnqqlF8mmgtmGshj1ZhKs1Qoq2nicy",
-	"ozEgjnnwNThY1aSpPmOl/NQ6xA+SJcC0UakSr3cxvDo97R33uhejyenVxclQXXPZPe4N4KsMgQdnWnA2",
-	"5pylSUxDsxbnurJFGxxg4og4m9eCMB+6tyEfyuAH2R/HHO+sbIWNJg9EjYZXGHM736/fHsMwv377vTbT",
-	"pqkMOBQKm8VoKmijKBY3cALvWN4UPOJiUTS0bFckKecFKrq3cxKZxozwNAwrVQvpZm/X/C6wk9Ueh+ox",
-	"JOCwkNXwEohW6msICzX6ar/p6qtMGmywvL1jK+1IBrGjnjwTseb1wMMNr4hSSeddyjbU/VJbKIVDpz7p",
-	"YGudXGTF0dmG1G+pa6u071ymSl/NRWzYyjegn3DhSZHGMxdXxbjjjcasVHFpDEfdweRq4M66Ab8CXdE6",
-	"7RCuXoNQIhMW1dLIxmS9PZomi73WnGqnDUaAtZyA3GV73D8iMauBsZCT1kqzGZkcJJkbX8st57CfeyMU",
-	"Xgetlkn2U4JKlxqRDsL5wZLRCbgSLYem0qut/3W4//v/+b9NHKiQxtcM0ObxSr02fhj2L4xLImbUlyb3",
-	"8A6+lpGWSH8KzpbWYSFnSxGGKsKklk4CzmFwtjC6Pb8n5OmcxZ+AqmXTDijAwNWD8cgYuBrf9pE5+nbF",
-	"vG1azNskW9frU7kzXd/zTbq+/TyaolHnYM6wj0LZt9nHVyTcLxYJ964s+CGDU4yyu9cOhM4pdWTPosVH",
-	"VECL3JoR38nZyJlmBecAKQNkC2wOOC9qUEdfoy7qCmqlTUjHFImzUDJL02vFjkPUW5Rh/tnqnI+ERW7H",
-	"JQfD9enlcGnzJFD6t8vlNSRyPMx9gEy+DxjWriJ4kU+7+TDAxfvKuM+xYqefT0R6v4DSrq6tkilXFjlL",
-	"ZSL8gIbGQ1YlIvRtJeMWY3mNq/uJJJkXjpQ9A+jp2cRXsK57wz45aDW/rdQLSxV/0s/9ZSL/4Tlro96u",
-	"CEK18akhVLH99RyMjSq7e0Km3llJpy/5bNHtTB3crV10ZleZZQjIdoUe6H7EOFaA6eNzAeEoerv4PLhO",
-	"wb/KmUPc2r26rJI3/dMquRqegAvE3D3mmvwUzuNmwyC/WELEfA64CoHchoFBhOuKPspYTfFJwXG44eW2",
-	"LKfaV2DCX903veFo6G0/0OJQfUmR8vy+2XnBu6/7Cc6UxjW6SQC6KU5cSfLJcJiNBCnAYRYR44+Mv7zZ",
-	"8sMtgk8Vj/uoFkHEuMUMLpRcm9YAQtuj+383y2CNqBnckln0yga/JClLxjYDGShowG1mwxc6NlXknYeI",
-	"hHbRxyIEwMjWQQ2KKm4D7utMbX2OYtyn8ZiDC5+Ur0bHFfQoYltY/WuMIyANp9qvqOmeSdm8nIgtNRQw",
-	"elQAuBGqeXzdErr7NWcHwBhLscyIqfDhkLk5jerk0gAvQb+Qjd4mFGJmSwiu6FgShM6STBonwZKRJV2B",
-	"pJ8ym0y2YpqrSykjnRbNwrnh1wq057FOOsbTT1wdkouCmtPjhlN4S30yrqgzXDWfOVj/YxB+9M57eRPu",
-	"b5tSEgJI6heEe2g3UaKqR9BhoVL7xYtvD/ErHRxyhHGzAcK40W408mgIPp5PlVDF0JTTyWFBJwfbe2nV",
-	"Gs0RdHFHLxGLJ/aIaF5DtZcEAP4YsVgKDkRWhtLUsJ6sk2c/zIzEdfW+0yD29URqOfT1RFgarklmMX+Y",
-	"NnBOldt1AkLV1DRUjRKTGNVVvd6RaJEHxGlvciFB3NBBWbB+r6rJExWxSfPCaA424frHmPWb1bOEkECO",
-	"ucbes0CSdg0BEBuUPQTs9oh42nSaUCxGDGT+cpNvYDim4DLME0HGpTJPwxCVgkuV6LcLXgILat6D8TPm",
-	"RguqywCO5EiNj5LmqivB13B/SIfsJvWLYoHbUINw7Yzc9fH5Sv9dUIZyYJVq3J6sTUR9d5ihdVyhvzWr",
-	"zRd/vx+4UIbzvY4y9NkCC4FntXOsTptrKjJI2BLXhPGz1tDRmttdpXazpf2vYNnEEY0BeTjnb/yQ80tR",
-	"JOxBIaps3U+0T1WNYh6C6EWj+XBmgFcoQ+/MS+bMghFpkftV9ZmjoB6QrdrOFzN5R2RGTXkwI69G52fE",
-	"+vFRk7nwRTHkhGCi1iXzxSxckbIX678AlaimevKqSlGQ6WrMvSV9x8i1BhPCPJWsHB1o1cVM7gXcZ7/U",
-	"F8ky9HTRO0w1QIOG85qugYSkuwXDvscc3wFLC0P1K6ScBAlB+Fwu1OPHfg32la5475m30OnQtqbdikV1",
-	"HtHva5CXYnEL+UTYOiZ3/EBvKOIc4WEkprfZQAUScJq8IsiobUcLgML53Fy9Cfsl2VPTkgc7QnzW/zjp",
-	"H4/eDrpEXYBIrfiD+gy0B9+NS4yPS7nfGPXdzwCPhF84EEnw057zm/5m/e6p8FfuZz+4IYH/3bgEi9L0",
-	"rGFj92d7fnCTa2/9/r3sVe6AZOpo6CXYLwaP6QMwmLIth4h/j5uK3Bn01nogZfXkRThM0Ex8Y1bfBkGL",
-	"9luok1MOKlUtbsRDrdMogpWlm/7bRj74DYMMOG0nq6eDkvNEEp8B6jefBUzWM23/itEwWRTYNWdQGo5I",
-	"JNciTZx7QFpu3tEhcxFfiyRhWXW0KZDwbZpWBqQCBVNgl09XBocDsqD031iZFopb9Tqxk8VdcZ5lkHUk",
-	"oRpg/alOsOp2CujbkknAXXEawN9l0fvokkywEoBQ1T5mfzSArE6bfu40mMs332x1pO5lPBZhiEhjWIM/",
-	"Wyidwq8RbkTntjmtjm5FbU5niYhdKq0tXRTybakDiWEBss2es8L7HcVUJVE6DQHN3OQQa5w7dA1V7Qqz",
-	"Gmx9y2VjrXbCZn/Hm2FBw10LjZtDYFlT4yrd4SbiOz0YzbzZSZYKQwzvmeO2m7LkljHMf3VXRxb1LGjR",
-	"NIOuSEfdld/UzI+11yZBHXLpZaWtdqKQEKhco0JW37j8glXDO6pJVu1TrZO0FS8BPemv3x7vvX77veYh",
-	"AlFAEwoDa8SrzCZRplMAZhDc6e/YJnXfNQwOhefOYwEcSOqoxNDlaoDXqmo/J3GA58EqZiGDE1PZOMjG",
-	"VzQgM+dJ/+ff/zsAAP//",
+	"7L1dcxpJtij6V3Kzz4kGT4FBX7al2HE2lpDNWBYaQO72NL2pFJVAjYpMurKQTLcdMU8nzvPeJ+K+3Ofz",
+	"fn/Dvb+kf8mNXCszK6soEJJtdXtiZmLGAqryY+XK9f3xa2kkZnPBGU9k6fDX0pTRgMXwZztgs7lIGE+6",
+	"bB7RJQvUtwGTozicJ6HgpcOSn8QL5pPbKeMkmTJyJYIlCSX8LRMRs4CIRTISM0bEmFBOGI2jkMUkZj8v",
+	"mEzIbZhM8Wk6Y8ROOVpW37BlreSV5GjKZlTNzPhiVjr8saSmLHmlMY0kK/3klZLlnJUOSzKJQz4pffrk",
+	"lbosiZfNccLi1RX32EjwQJJEkFsaJuSKjUXMSKxeCfkkO+Us5OFMzdqw04Q8YRMWlz6pieY0pjOWaIA1",
+	"RyM2T84onyzohK1OfSkVOHi0RHj9UG3O59UzMaIRUzCjV5Lx5IiIOGAxCdgoDJj0yM/VGxotmCThhCuA",
+	"eiRmk1BwojY8n7NALZl9oLN5pNbHePWy5zF+9PO/1WsvSl4pVFPjsZa8Eqcz9RQutWrXmtk0/XDG+CSZ",
+	"lg4b9Z29IgAfi9k8CikfsWMqWbsAMdT3JIS1wQLmNJmm04dBySspFAhjhVXqRN0VjEU8owkC+2Cv5G0+",
+	"B3c5l5LFRctR3z/achwsfsOWBbCJQsaT6mgqJONkwcOfF4xcs6W6Isk0lGQmuPo0ZzFVr5By47e//9fO",
+	"/j4ZTWlMRwrfKh6RIzFngUJkdX9GNIpYTCgPyDWbJ2Rnj0xrpMuqkvEgvWHF905NTtV9IZQk4YyJRUKE",
+	"+jCKqZxmEWx/XB89ow1W3bt6wap7wQ6rvqD7z6qNcWO0c7Ub7LH98Tq0y93vjVB30HBnfx+AbtGyCCf7",
+	"MeWSjhTAijDA+fnREOF7dSZJ0Wrwl0dbyA/N+RwJzepSOvAHjUiElEjcsDgOA0bKYxpFV3R0rYjTOCbh",
+	"mMxCKUM+eRryGxqFQaVGmotkKuIwoUl4g++SHG3JYs84XocbLjksbUKE/NF/UpCSc8ElAzJ8PFXA5RPW",
+	"+jBH8CkmxxUjU3/S+TwKR3Cxnv5NKhD8mq5PPRmo0Y9fN8/OWuevWsPWDxftbutEAZlJCYS91J8ycsPi",
+	"cKwHIlMqCcPpauQiYor6RWJCQk7ohIa8po+TyWQYBqXDUr3x59e7f93/y4vvn//w7P3Bu/3+Xm+3u/OX",
+	"xkXpk7v5/xazcemw9K9PUzb9FH+VT1txLDQjylE7fs3FLffMktRd1kdGExaolYVcEROEU62UJemCj6Nw",
+	"lDwIbu3zd82z9smw12/2W8N+t3nea/fbnfMc+EKppucTEAtkQpOFVFjGRUJoFIlb5GqPB7E+UFDJFKQU",
+	"VaSjkVjwxKxJHSMsk5FkSvUaJRDrHPDORXIqFvyBSNfstYbnnf7wtHN5nsU44KdqKWM1+u+CTgAgjywU",
+	"KxVKglM3EAiqhsFnoE3rbbN9NmyedVvNk/fDy97KfQslYTMaRoQGQcwkYAuNYkaVvMnVoh4XJma3KSMd",
+	"LeKY8QTRBCByIkaLGeNJX4gzGk/YgyBz0jm+fNs67w/7nc7wrNl91VqhRIGeBwRvIUikJiPlRp28DV8S",
+	"mpCZkEnlceFj9o4sAZeSAcoll4v5XMTJAwm0hcvlee/y4qLT7bdOhv33F1nwdJS0fXFy6pE/X7RegXR0",
+	"cf7KQkwSGsNlZ/PksUmOhRBnYTJlsbNMLmJY5tWSaLgA6HCohwCr1+q+a3WHrW63083A55IzwuKYLRSD",
+	"SFisPsqEyEV8w/jike9Uky+JAFAw9Qgp79XrxH/bPDvtdN+2Tobd1l8uW72+75G9+h7xLaGEL/aJ/7bV",
+	"f905AQLaPDvrfN+CXxq7xL9ovj/rNE/SO+R7ZF8N7gIGvmvguO23F2cthV4wxm9//z8VOIFTEV+FQcD4",
+	"g06h078Yav6YOYQ2smaiHntciNv9OBJCVrApy4QChVUkbhyJWwTEK8HZg2FQLFEpkUAELCNKPSowtLgI",
+	"q/BIFPJrL5WRFIAYj0UUwZ0tK+5H4yQHFn2SO2N6DNv9DAFq57Q5PO6ctAoxZee0+Ttgy/ex4BMiwYBC",
+	"xnSUiNjd9XHMAsaTkEbys3Z+3G2dtM777eZZr/iapPP8PnIQCCIeuQVwzKmUtyIGGZsLXlUq5k0qQP72",
+	"9/9NQh6EMgn5ZBHKKb2KUDp4q5T8zyMob94fA1HUtymgCWyOztTUSluq173SKGZK6B+CvrhT3zmo1hvV",
+	"+ot+49lh/fnh/rNaHf7z15JXQhFmtFSX4bILepviCTQaxmzM1E+sdMgXUeSVxjSMFjEbFq9kHHIahb9s",
+	"N+s4FrOhkiq1Ijj+gL81npkfb0FbhhPe2/GUcnz4or7nla5DJWiXEqXaj1GXFIldIqoVakAaRkwp1Iko",
+	"nOc5/uTOsvvJxbz3QvFHQLpkSWYLmZArowCywJgQl2JBRpQTMLiACae2PdIBNnTZ3xgI1IXckcRsvJA0",
+	"QjMR01aiuYjC0ZLEbCTigAWESkIJ7pgkjs2j7Ltn5HvEbx4fdy7P+8Nuq9fvto/72W9fnnWO38BXIOH6",
+	"Crn8IzIGs5BkSRIxD5YxFVFAZBJGEZkzHoR8UvHQeGTWCyqTXSAXyTTkE1L2e/3WxfDyIl2UHl2dkUf8",
+	"0073ZfvkpHWuv+daRKER2KvUssQCKbA1lX0n0Szm2Z9x4SD9Ftq2q65xu+iE9FtPC8zhcErOyT1QlG2f",
+	"9y5PT9vHbSXOnl6en/QKLvML9Z9Hus2FC3qMO737eHe6zeViPA5HoWLn4wUP5Be+rVcLGXKlqZprcPcV",
+	"dW6auUMjo2euuUSPi+aXfB6LkYLhVfRA8eak9fai02+dH78fvmm9H3Zbxcp+mFqK8bbTVN9fSBZoUhGE",
+	"Y0DlxBi2v4pEkNn2WvHAyCfGxD6ny0jQgJR9kGua/XbnfHjabJ8pSodHDXqONIfN8/6vgh1zVJDMHGW/",
+	"GKC+QwDNJIDfn2Wf+r55dtbqr7FQaZP272SjOhdELkZTEjMpFvGIAbTAmYKOEdj8BZ7IZ9ljLl53+p0N",
+	"xpj5VCQiY4l5XEC8FMFSYdM4jJi7hk9eqUsTdhbOwofyqW6z3xqetd+2+/kbKwSZUb4kNEnYbJ5IawNP",
+	"4iUawElEE3UKj2rUXVlWljqCm7hq/cSbqKLjUYaJLjldJFMlEI7oQ8F5ed687L9Wms5xMw/R3PiPC7e3",
+	"6OXxrEVA6b5aOU7ENUN7r2PAe8uCkPbBLfPgG7XRjOfMRcIZnTCSLOePbSuBC7Wcoxk+tRl+8krv0LMS",
+	"Cn6KYslDwLDCJJTEBqQbnlc6Z+nwR6AxaAk3eggleEoZ+3it9JNXMrqpec/qqvbVhKh7mpDnjmu5Vvop",
+	"Iyn1xIyRcciiAM2lGiu+CvRTSN6XzdbA0anH0dEYSnLuaYkxjR/RWkrJK6GuXvJKV5EYXYM4OYqEZEFB",
+	"WIlnBjR4npf35iyW4Ed1fEepirgkb94fe4SmYqF5DH56CV5Su0AcSS1MP33XgroIDLWueay0oSREZ6ie",
+	"ZZjoVW8CvrtB9Koa//OP2XHSxYgrJQPDYrSe8uvKcYEbmqAeYyyJRjf5TpJZyEVMFjxMSLl12SUjtSaP",
+	"/NA5JeOY8pGseKRBEkF2/mN/97f/9Z+NGjlnNxCqELBROKNRxsOMRo9VBzn9gA7yF/X6s8aLFzv7e8/2",
+	"6i9eNDb7zr3SS8aZUhNo1LnlyCiyEL4K42Q6DGjCMp55+KLg0MZhLJMhqiu5WJv6HUEOXimiD3+XU/Tz",
+	"h8ky9/Zu5t3dgneF2rqchvPhnMUjTdYsSM3smyIQXFxyQOBuyXNBmV1v0QqKkPCYSnbCRqEMBd9wJRA1",
+	"U4oAptxhzG5CdqvIwnweC6ALMah4LqHjY1F4F2NGNWXPon9X7xvkURwOvFDugEdEKg1GB/IobbZG3tIl",
+	"kXPKSaTufw0x2DnuO87bK32ozhZREqrXMX5k9UbDEteB8U2ISoKB0fVyVPJK18urwu2rN1YpLRfJEGAL",
+	"pFUurmZhgn8veMDiFYgHFuTwp4LNUANqDU1W80JkT2jOdOWsRQzs6dcCj/8Co8KM0981L30niULKWtEV",
+	"xkENRTWbVYPBorWR5ZotC5cM1g9pYbWJIDtQVZdwBFQT7S+bX+yHMyYTOptnUZMvogg1dwwoWllbIh6w",
+	"svztdvbnjpiBm5eejF1gdoeFeDllo+tVNBPXJTRhFaOI9sTknD03LF6SGR1NQ87Q8aRQoHnRJjFLFjGX",
+	"2vAZJpK87vcvdJRKjajxUBCSiQImXGcOHAkiqMJfWFAb8AH/iMN+xNc/khmjPOQT8nHAP1arVfs/9eTr",
+	"VvOs/3rYeUM+kp16nXwkDBYYMCWtgBWEcnnLYgmvk7POq/b5sHd5fNzq9ew7IJyTUMoFC0C2gzgfEaMc",
+	"sqziZxjg7WnT2l3t++BWsh4vhIM7kpm6c9lfM3dZxCRgN+GIVdQ7E4z/zbzY6b9udXsr7+N+0bqBI6wM",
+	"cNJ61z5u9VwomSdDqZ9523J/nscC9GDz0+XFiVK1Vn5fzDEwyjynVZL806DaZ57ttY4vu+3++2HrXeu8",
+	"n1kaJXOK8U2Gqn8niWSjRRwmS7VdnujD7PQvhr3Wed++GrNJKBMd/AlIBAzCPgyqwoanUUDGzTRftY+H",
+	"Z+3zN9kpZnQSjsDJ6Yzd77xpnQ/bvd6ls2sjp4KwDDtXCJ9BNXj5otnrfd/pngy7rV6rn52Ns0USK9EY",
+	"cFhxOkpiJpk12xUPkUMRq75g6Jiet/9957QJ8WaXvQwm67Ay56HWefPlWQ7fGVeXODPWSbu3+lwQypUH",
+	"37W67dO286BM2Ly6mJNJTLnFkePO24uzdvP8OIOaIxsyBiEyihHi48YBo5TgVRQ0SoaIVzUJHVAMo7x5",
+	"fzw8afabw17znfP+m/fH6RgBTSiR9MYs9M37l8XvvITVUr5ceSWNwrk46zRP9FuN7P5sfJLOCECoNHut",
+	"Ye/y5dt2392g8xrE41mhQQtQKZwcsKqxNtw9/dbPC7ZgpGwYdKVwmOwosARgA07EEA/INFRbWa4OpkbI",
+	"n9kIDWFGSCGB4KvLuOy1uo4nzoLRibJTqj0LVt40L7U758Oz9qk7s/tyFI6TgrdhXu3rs++BXKR1Yg+v",
+	"ulRQFNfrRrg8LxxjwfUoK28ZLD8+6/QKiA2q4fm5PYL+HKl/XxnVdXGSj2SvvqsuJer72l/KGQswP8UI",
+	"nXApFON68/5lBU8rs8R0ZzieehfX8Z0koJcoVV9v9JBwoWeaiRsmCTJgxcPKrgMI3T85YGTOHyejnOiI",
+	"AvcwZSLmUg06EenOUgy0BnoYZk8RYG0ez1+v9ATXvwMnuQnr1r9asHRrl4dhYax1McMw3AsNcROdazBE",
+	"U/dAMCds2KRP3DAHGu1zuOOtfssOCGRMiSr2VqMDW8e3G48+EB+plMkccFsn7b5iEasr1AHDYs5wq8iq",
+	"AA1CmCblSXa05sXFWfs4Nx54LtIBwcvNLUkzUAB75CrbcDDWrC7zxohyNagJwVboYIgdlQ7NzYwMG397",
+	"0X9vx6X6HmjoTcGxeUUj5GqxIsP67kGQQJZjvGt1e+3OeW/Y+uG41TrJLDeUKdO4DnlgHWFqCox9kImS",
+	"atXZSLP2a8bmLmx7/U63CRH8KxPgaX0nHQy4FYsoABkDM9mWCbMjz+iyaAvWC6RGbqjrGhSEveY5Zc7Q",
+	"De/uu++qo0mDQVdiQXPj6dujhtnZUZuLFxycBmoMAqa1gI1EALoKGs+1ZJiLqwTwAOnmcxpLBi/8udc5",
+	"J2UaSSWyBQs0ZLMA05ViwhkENuF2D/ZIxG5YJCvqJwyPMmtOEbUgzAtmbsDM94+wQhKW9aXYAWfGlTGj",
+	"0VjEM8VDFgXZEYa5oVgLQ9rwE0uLneyE7FZMrJ59Ehfe7/QvcPCRAO0G9UEjxTsH57zEqjOMDEgfzsfJ",
+	"pMxBDa2gi+Iuyp6KYDAWmDWuJ86xWCRMR/Kjz9TRsoqJugY9QgkpOU2MEqaVp3wMLry/D/pvMhVBBoqC",
+	"42XHpcAAq5kAKbmxvNCcPZIDmxtQVqy+UjRO87jffte6x0hKO7FjobRvxkq1CBxMAd/JRjDMAl8Coln8",
+	"ghiPU2TQMbFADOoI7EitD7CgrDEVki8ChbhTupAJoi6aHpQSV1lR+RwUa9TT+4XjuG49Rx1E+plPf1od",
+	"Yrvcoqz61e2cnQHRKtiuYRWSjWIG1lBUzYxqmIvgtiQXUo6B/iiyHYWz0GiTWU+9fQHVeHhjP6XPxV5I",
+	"S5zxJYW7iih7QJJFTL5nVxcrpHnFk2dps9F2b6yby8QBOWvIE3SXfuu1xyQIZ4wj94Od7NVfHPy//5f6",
+	"fy2fOb56GAn4Xt4hrm4MI44fvGLMGmlYPPkIofJqHezDHGyzJj4fUS9gCQ0V0bf0xomeh7cVJU6zWYEA",
+	"3NAQTJFkyZJ0TkV4Ls+b75rtMy0O7WtC5xjCUpEPrQnwNoamZJTANCv2O2kVB+dhxYGarq6lhRklu5kT",
+	"0U+idWFFs9MvjGPxC4bQL7j+Oy8ug1DbBHF5jaKqxzKaZfrWaas7NAJsulYTH0fmQlpJzT7vzKCERjfI",
+	"TNP4i06v3R9edHruoAGbCxkmZsz8Jl53zk5WgRYm0yCmtzRCCWke0dG6d3utft+1q+TfxbDSNS+/67RP",
+	"Nrx7I8Ii7fisdfJKAfB16/jNqnk1YsGEIf2KQ6rYgIgCY2JVlyd3WFbtk4ZaAb2RmqCiY2dGQ2vnzc5v",
+	"qQGOl59dkptQREBFy1GojqCSwcL1rNxg7thNBc+ixPqXXewYa1eIOwRAf8PcuYNwV2xZ5g/tXr+3qjeA",
+	"N5gm1h1M2IdQmlu6GoWaDmDJh9E2INJJ3G5Qso8vu12Iknvb7r1t9o9f29EMbRBpXF3IndBCvbqQyQ3D",
+	"d1vH7QtYahZUL4rU4VE4D3UayZrhNABPu52/trKKsAGdNHRn/SC95tvWEEeyQ2hRT6FqAMI7EmUas7Qc",
+	"gJ5i/cBwN1b1KsuF5yyuWgoFV8QzTraAhhGoDjPBk2m0zF2lokmPdHQrkXQpye00HE1NVDq843vEV/dP",
+	"/WuvH36QLJFDmviVHCpftM5P2uevMoAF7HUEOUONRGyISzqGI79k31fKCgtA1wcBaQmQDiUYmKDIB8Ss",
+	"C3LFKnrYQxImkDigZD7BFUm4YnZ2pNeXYCHoK3Gs3+qeN8+G3dZpS+FzzmZgYryJjfHOhM6OYhaEQGA0",
+	"rQdVbU5DdLOU08tcwcsZSns57THo+i4iDiehmmqFvbxsnqG5+12re3rW+T4Dppm4YaDmosKd0GvmWA3m",
+	"VKKx42CvehUmJAYLxZ33xJoRV+6J2r22Flp/nhb6D12TTPYA0DLioW9vnUFPjEm46Za4obnt8+FFt/Oq",
+	"i/4MQwZz1ThCuRIBHBrTVLzgKVcpDvpNTQBFIylALCwY8oHEWtFs9kFuK+J6mNgMJzfWtp04FAEp/7nX",
+	"OT8CkB/33mGK7cmpemamoBrHSwVBxm9YJObMkRKbx8eti9SMdqDPDctHEIy8BCe8kvZS09eMBSEFe4LM",
+	"5n6kyTeaIL9rdXvNs7yQQ8EIyrikYLlwkXeN3GNHQoLXG3aVcnmepx+xkikkjQiYIIGeUk5uMW5fUSWp",
+	"HwkV49K7sZdoPRo5siPSLrMfTXR5tFSngWt3t6PgcWXWpfZlsgbMVGsmwP22XXskTXenbYdhIlk03mJ8",
+	"J7DNerlLXinjwS55JdchjT87Xub0i6z3uOSVUqewGqRl/9WyOn7I+HNLXmnVbVvySsYNq/80ebo5D2rJ",
+	"K7lu0pJXKnB8FnxrF+z6K+1HbSKwn40L0n5hXI0lr5TxJ5a8UpHDsOSVsh5A+OJl9osV550aPOOWy85m",
+	"3Gyr3+ovHe9XySvlXFolr7TqqjKPaR+L+WjdSc72kMTrjTmYsuo8MUtx8xSyPo7cWtzvNxQwyXkT3GmM",
+	"Q8D9LjXr5w9pZW/WtO6eyoqB3B5Pzq7tvuQmJmwqkZA3HwOi5wzCDjSyObmrkevWWOq842QwZzPf8/bM",
+	"kldyTyBvgIQrnLcqlrzimiFFZj97iXIWPPu9Y6TTi01T1FetaeoYCqoDrbNxAS3IGa/Udyt5JGvj4Isi",
+	"wzOmIoXO2dyMXMGHnFFGP5CztpS8UmpFsR+Mwp9+kTWGqJ1njRvmm4zhwv0SHsmaIEpeybUumI/aYGA+",
+	"oglAMYOsVq++Mdp6/lcLsYLkpVXl2MzkflGoywKeF2RJrmiZQGpWVMN0WNTwHHAbMucob2Z/7o3PqzLm",
+	"qxTrNikNJa+UF9IdcpQS3zUibO6XTCKfK0Rq1EslPYBGRi5zv1mRr7LI5Ug/BT+kUsuaMEC3ZOFqpCjW",
+	"W9wmuPJcR1FmgiwDHXU8XBcI3LeBKGCP1OkVRHAdFawENjClYwR5CD/YlMY7IzetH1PNHCZsdncIpwWI",
+	"qUQDEaA4MI1julSfr3UY8F3BoBAu/MkraYdbQcU7JQdD3gnqM1eMzGNxA3q1drdbJ7oWXFM/dNk3QUtD",
+	"UEE94uuIJPyMzuaMyxhSYS0gViNdc/tMI1hXD8644m3WjAkccdZtA1dyBQDsTFdCRIxySIV5QPCvhcXD",
+	"EDQXowunahfi/JYe4CpK5xbhuVfGRcDCyN3M7TsBj8EXTFbxSi463PXqm+XVMT5+op7+5H2Fy/8VLmwX",
+	"qMemy6qdB9uTgGz0fMGIGDm/kk2zmiZzXzqRuc9w9lHUGZcOf7zr6EYX+k08u5/W0sYU+X6H++ZBOsBw",
+	"a/DB09utM5vXlr/ZEFBv5vZWLnrmhmWnve+Fz55g7ga6+J3i5baUoavLea5SiJEO5k8LihZqoqu3bQuy",
+	"UEij3EzIXwuqzrqwh8Wlz+tZ7970fba7otV/ga0+yiZ7i9mMIm36YkT/M8n2VyNuvw/BwbyE+2YH3YdO",
+	"fRat2URLnLVvjUn3IhJZy9QXuDMGnR/j6sjPoIe9OwjiPVWF3Nbz4sJ6UHglzj4kw9EilljD8g4BaSvQ",
+	"ZQfdDEgrN63C0CmpdI+L80Wph1ldqkbN2EqGoVtHYB5AkfUZnbCnf5uzif0w55NC/VdO6c7+wap6cyZu",
+	"WVwF/WbKPpDe62Z1Z//AuCd0xgYEwxbmQsrwFzaEnx9MQTTdSLecGdWuPFP7aruzvs+9KTKGfyadcEX1",
+	"r0okbE3deSRosLrbcRhlk9OvQq5ucMEO74+sxaolTLl51R2d9vRl9UDKh0r/XmeA0dnYJrTeqvLa0etm",
+	"KqifIWCjWItXQ8gHktBNFojhSNuntpU2nDVvv55LyeJu+uLqgjbVf3DAnF+3gUtuWdthwgP53JcQ+S0y",
+	"fq27uuBJvNzQfWHGEorZdUhy0wYdDDNQdOUdt5nCyz+v1AUosnwC2cTyXGuLIqTFAu+AmH4OsqpX4GEG",
+	"KQSB++ZqmZBeh+ztNJ4RGs2n9Iol4Qhjn+lM8IlbMyTUfv95RBNF0IgYj6FqjQsZLHg4p0nCYjX8f/zY",
+	"rP71p193P/23IlQ5wVgYBzg0CEI8mAsHTNByyMsTK1v4ZCOZwqc+eQ+EdHH1xnt2SfFKTj3E+3cRcY86",
+	"HcgzEHC2VrjaIqQ4gdSBovtu78udlrQHym+6Xr9zyx3ijikNGk6rpAV/NYVY1v1u2NfK7+F8q41BaZSF",
+	"tFtL0Xtz8c38wM41GAyCX/c+VdU/O+afPv5zmPlnMKipPw4+/bXgxuRwIQVWdutZQHn2UAEAue1ljjE9",
+	"nPU4g111UpDgVNXFIgyqjZ3dLGHc5mrgsOf6TNOBw4up4IwEjDQD+tBhTdEoZ1ghs4Pt17cc617qYCY8",
+	"5vO0QH1X76X2PZhhZmRMRwcyVZiHxr5YAnosxkMxHuraZ0pnYNE4ZI5V0i2SUPJKV7aq0xAyeIcBG0VU",
+	"/1ykPrVm2mOR7yoVzmZafIysJhUQyeIbFldlGOT6H9GA/rv+VBuJWckpVYUl3nIItrduLWs5OTMr3Vjl",
+	"Dh7KHw++WnQctvVEMb5tlrGCvIUxr4HqqilkuphRXo0ZxWQX/Uah3ulWniuquQRB3IAr45DFELGoSwiS",
+	"8hVbCt0TzWARHHyldiepSzEXtl4EqteMRskUStXIVYjNhUwmMbtbX3BK3cAagvB+7+QWbuc1Y61f+gby",
+	"Yje1aRkZAHzyCoiSGwe4crKbbEjyXrV/7iI+1lKp91UIEnRdtBM2K9BTtxL9euGEsyAVAHWo85CawqMr",
+	"ctgaycCxKQErZfGcxsmyWNXF8F5ddsZUyCZlNTTcBh3/jfUs0rBvWdkq3OCzZK77y77Z+uRbiE7bmDGc",
+	"joBGlcZS41uMv52F35khvcpOhO4D7e65EQos7wUCeRbrchikd54D9J0WN3057iOPrMaKrRVKskNZEWUr",
+	"WcW9tgUCy2fZonEBd9uev4JU9FpEwR9dS52HMZPDkK9vvbvgSRilKTP6FRJCOgWkr2NDLJMCw20GziE5",
+	"qBPo3btbJwFdSo8EbEwXUUKewWdSPqjvkef1eqXmFv3c2X+xU89UqTyoF5HVf0gdOxfuUoDvuYKmOdl4",
+	"+1uXr5VacPMcxX5V32UTGq3Xql0RfsgXsyvknpvvljNm8QiuWrq68zXwVIBcK4B/UfjN6Ic2vtpA9DWf",
+	"NoLWxdgMvu54d4HdfXWLqrJrDuVetWkf48hGTa0brvKo1YK4W5XiDTlrPABg6r2dovfulDmUCE8jKwNl",
+	"3r8nhGHtHm49O/Aa6G1EeJqC9o7YLXMIn7z7lk1+KHJ/g+WW854XDbM1J5MJh9t0NMVYvx6v12PufTF1",
+	"O2TE4bdGyofjzx04shkL7jrnzXt9SOXrlNZtwoQzqCUASvd9xPHVRIotxXFxXWw4xwoGK67IO+Kvc2AC",
+	"pd4Z6ZGka+iNci/rqpt18iAHJHrlcOKvtSvb993YTKAHOyu2c56JSchtB/ViomKL++Rl3MUCZNWVQbNK",
+	"gQXfbr1QCJ+N6dANx9fLVrTmpyJHvEjmK6EyiUjmd1uEMjN52X0542Y2UAziSbi+3rxDejbbSfGxvPfp",
+	"bpN8OyhwSt39Grg6Vr1Vd79oYi3uY2l2m5FkeenO8/sJL8ZMbsfztnRAbTi5e9z4XNry2lsvONsinh3m",
+	"74trxnUqwhaPZ2/np5/uQzZy9uuNZCOzsqIYHSblEKISCim8iRh5UFT7WioAxo1CMgArWSEELxmNWVxI",
+	"6j4j8jVHODKwyKxkBQzptGuALhYJ3rK19OQB1GGtw3b9IjrJlMXynlejMEN/S4lCl2B0cGkd9M2TjyQW",
+	"vKWTcHQW8useSy400fknsd+e2G+MZGe3BqTua8OR4ONQ50EWMYyCzhWaDuVamaV1DXWDgoM9p9VVJddY",
+	"5WAvw4sO9u5iRubKFzCl4r0UIhi7mIpE3OeuFdS02PKaQQXB4SKOCon2g5II8q5GO8Odgf1f47aye8Lx",
+	"4cL7BXaP+GobuUTg3XM/n5nmoDeFc3+1rdkht2QqG7iJsz7nNds65G6ffm7dhQvO9vtd7SaDDgv6kKa/",
+	"uqjWHCrOJh4W2aqhuOAPuC4FtGU7YH9Nwr7vET9fMcA/GnAudFEvU1AtjavwKzUo3vPwiI9t0M1xkd7l",
+	"/M+GfHz2mbqsZ+VAn//29/9q7LhdET2i6TgLPFuRXdephlrqgie68KP95TuJLYHInMYJPgbVp2aC26rW",
+	"2fCgXhLX+eTi36W8rcfBv+TCe3OqUhEfXE0N+yMFDnqlTjIvDgA+qAbhJEwg6DcLk8bO7h7kf7jhvPXq",
+	"i59+Pfi0bo7tRLW7UdksN2tB/Kdk92iS3RrlX9/vB4lbnWT+DvphfSnM+OyIuw3RZM5it5cC3PJl94qv",
+	"grrURYbdu1g9vli0ARBtMTFpLbxBYtwqQalI1CyeVstm92zXeXfg09cPTLfodIej4s75t85QzHg47g5L",
+	"twblzaYqeGrVQ3K392gqOHN8ydu8kKo0Xyh0a8UeldyKMR3qbmHFvo/PyMDmK2Hn4w/IlxvP7rwFYPc0",
+	"lMTamfQxOeN7GdVsO19U6n3KeqUyh5SHTi6Y/w4lMKtx/J4X9p/3q/CFL2EUCIMvjXIpfm9Gry4UM1nL",
+	"e9bV6/r6DXj1zMVrll9egP2jW/CAhGyzJ4wjPIUOsoV5iF9CSnSTY79UyQDz2lVxHML29CQcJ/epNYW9",
+	"/x5aWES/fbUddUmX9SUdLrlSI7ZAkQPRHNNJ9+zuIAu7O879PiL3arHbB1nfcinZX8H21tV1nB8njHgd",
+	"df1+ugQziWsJC6UtJX1ErthIzHSmryk9/R20fWEekVNxy02/9DmF1dXy2XT3jImzAbYbcSNTge3bqySy",
+	"oSrI51b28EpaAM/FfEPyC7nsnnm6LfE+mYV8UVxP5EuVB8HFFB3hCu9YWXGTGFMU9G9TN0sbXzN93NbY",
+	"qDY4kwpIQk+3g27dFOITXWNu7mHjcdO9HDJ7dMEW6CudSzlcJNMatOWqycVoBL3hCumTO8f6JD3n+8LM",
+	"vK2xecss6Ie2vQduQScasPdM8UCvvk4WdSGhc5edwe9uW5855Xu51Avr1H9eFm8W5b6FGk6Z/LnVwhGI",
+	"UATpNwm5Ii/Qigv6MkmkP+NYzLKNe+ci5NDCA3pDlzmbUGjO829ELBLwC2+Bwj3du+b7kAeioJANtKcp",
+	"0C3SFW45kW1rs+Xdsp1vilgv40SKlGTcwuLJOGZMksVc5wjeqseMXwnb9Qbb5QaqJx8i4yGw9Pvult3t",
+	"FCKIaUxScKUiIUM+Gerst+JUSdN7hibET4R/RHwxZ9x5jfyJJCKh0TDk5Lf/9Z/6g1gk/pbHNyrGXTU5",
+	"6rPqLExjHBRlTJpQYYjkZ2RnwROrSzlRHE/aHisWQUnZVGapHJLWZZfseOSHzimp1wo3qu7Zvaj0hHEW",
+	"P0RomoooQPtFQe7rLYe0V7A3YG4+lQnwSdOHKozTpFhAdRAl0RIFzUC54MWZ5/aYimgRtGGBhrhxwGJS",
+	"VouUCS4kW5F6I402CP1Wz1VEp3M4ejdqq7Pxi/A1SzNrpUN1xYupipMVtzqZpa3tl83zahRes7QL1SHx",
+	"T3/wPZLcCqIw6ln9YI/MREBePKs26gQysEmASFim0GWJchio4rnVf7CfltsHDbrINnb0y4VHhs6FrVHL",
+	"3PXiXcrFzF4Tgwok5IWUYPMttmQEZD2JTXxC4EJIFexRbLkKNdS9V7E5XfEeKYopdtjbmUtX1MRHkwk4",
+	"l1U89laItnMiLtAMWXWvZI6gbOQW9nJ9rbz+gvpzuomXfvRQUx12E4qFtAf5HXaL082t3BcqZB4tJPFx",
+	"gdtynyshrh9grPpiJQY8t76Aub9hbPX6LWsOfGZO/+r6TYdCa1fQWp61NqApYKvFacuFLCxI0nQHLWqb",
+	"V3iQd1eB+HqlBKw1ZLuyAe7uXXzbeP/upQhlm4o8yLaWiolfx7KWCbnJIsBl/xjjq2bhKBYS8+A9wmqT",
+	"GtkQkpPV4zfH7nyFWJ17RP9nt3sR0ZBXE/Yh0VG3/mBRr++OwgD+ZR/xI3b6xq98Y9UTfFQsd31mPsFj",
+	"pgd8sXwAOIG2lItNUaBfOxOjoIhHtgHevUJMHvMcVu7upoNJvQs5eK09mK+XPLSRxTnZQl8j8ceNyNwg",
+	"GW2j9T5ukSCTpFdo9Mg2qZaHqdJXXIMEmxSZ1sRl3QD4Cr0WurPvrYivWVypkeaVZDxRegiKRIqJytrj",
+	"BFQWlyy5O9QhV1FpVTqC6qtiXBi1vJVINFZSTviLRYBHAIbSK4ZuPM3di1RvbFaB7pbDvqgDp0CEXWNG",
+	"7PBoqZCO5vtx6+BzVC+wrXZex/e28zPPwmR4a42b950eWnXrBcCX0BmblNe1CAdnn4gideV29sjUmCbT",
+	"pvSMB1S3Dgelweb76pGAsC1BJeTJtJCfbF3jK2Nzvf/WaeJaV5Ge0CgSt9vbfNfacLeZ/y4rL6iXaJ5K",
+	"W7AzeqOdrg78sbkzV+IcgJXIhMaJrBwRq+oVn+g9NCel3gfFJjU1NhjpxZgInvEZYwdv3frYqpMecc1u",
+	"GavbFmBfrcuOPukhXeuB2LREUvZftfrkqYGMfPprGHzyK4dkKm7JbDGa6j7i+V2AOSAgV3R0Tcp1Y4/n",
+	"7IhQdQ4ysWaAytYItUFHTVHKrOBw1UOf6B7ouCinlbok8pbO5yyo1Eg7kcRXt8x2ikc9Ou3ULcmEYln9",
+	"LVb9OaX2xP2YQSI+mxUY58fn0ospDWzTfqCb5fqGi7YdBmzwrm8sHZjjkTk45bluFuzWRFAgp2wqN5gT",
+	"H+4QVE2V4CzUfYPJ/uGmru+QSoV4XZ7TOCFiXCluqI5oLxkjvnOX/LWcCO1fJa+U2r9KKcEr5E7Opu5d",
+	"VjHfcPdh6sW2CVkPt5OsXFVHEdScSBcAAkcgip8lr4RC+HqwjVn8xy6OuIWwuak84Dpb5mnMGAFriw2M",
+	"uhLJ1ERGHZFZJpaVlBN65ZGzUzDFHndRKtHeXTdMc6++TVTrCpnNF2MehfMQrdqpjRgNwMaFw4lvQOpX",
+	"aqT1gY4SIJgovaTDo/HYoT6b87cbD6Hx9yjQuEIYV6ln4QW4FWOqcOKzInvvjIJdm1ME85+EEoL170Vl",
+	"oMX5SbtnWqWvaqOb8iMeTkvMsGt30+IP3Eza9v1L7UVtBePEgK0VyLSNOpEhn0SsupAsG1Um82bQB1bQ",
+	"WgvBldWtBSnS5vtDFNvDFwLUBKCvlLy/H+y3qTEbsTEYZFBeQu0G7c217VR6KRfoxUv3dxqJ2w/hfQ2e",
+	"IpnTRTIdLuJwu/wkWOXqzl5SyXZ3cpshZaFEy9tpGDES6Cu9jTtte3yxiUW4ruyGLKDWohFkL4YPuZrv",
+	"Wt32afv+FmYIcpTyIWmM5tWi3VzyeSzUrwowX6AfAlNDyPWSyq/36F6ec79gKQHQFyANtAlN8k+b7bPW",
+	"CSmPQxYF5Lf/+Z+YnA5BnRoE0m2BsE2Zjvtl5W/RPQGzwN66rDG3OSXU0Ihg1k+NNIk+giUK8qEkQneN",
+	"DzUZWPDRlPIJC46UWG+eBhBRpaouokipqgM+ihiNod08Jhf5ZEQ5F9D0Xf9WqZH+lJFXgqilK/GE0dGU",
+	"mNuWDq/G883XNZNY4XvaKHbN2ByV4+RWEKpEtaJyC9nkt1WvMo1Sq5h6CosMhEj3xotkETPd2i4x3eob",
+	"L+p1cCM2MkrjVvl0Sv6biKr+cmV3P+JjP7nPVcPZXMQo41AllJUmYTJdXNVGYvZU0HlYVbgwYfypnfqT",
+	"+7q8DudVobukVSFqU9FlLXqO1vVVa/c6ZLdxcFBtYEex6g7Rz6Jhu9zsHbfbJGJJwmIdbrSEtoBHpgPb",
+	"Yj7X/VwqCs3wUUQyILrp71CRvPnb3//rrx6Ri9FUoRV2F0kiJiX5//4fD7MbwASak1lXath+Y0eQTZos",
+	"bI9zRBq//f2/GvW6hXdZQRufrHhKNxkp0We6nE8ZxxARqvS/WMynRcl3eSn/GwNZJh/0nxDbBmKflxN7",
+	"B23Y/aPShpVS0d/YseVTjXNVk2qNgz0dBfOnnZ0Xdf0fUqY6V0gHRytBJkykOaW8oWKn/o0B5lOR4JNr",
+	"yPrIyWVFtuE7ur+oFd9fSYREyZdnneM396lap0s+YuSGLKoR+eDCDp8RX5KGjFj7eW6hj1T07p26LUDy",
+	"/tCKySloHjpKlN0oihlTLiOFZUeKIhJ11eC6cwbWd9BVZGWNtnKXsuLED4oZ04MRGjMSciAwW7SWu2dY",
+	"jQZe4SFBHZ87akXft7T2l7EUZgtfr1XOsFp5QVTQDQ2BBK5PRnipExFmIV9ICGt2goIxJmfbaOZ1U1yg",
+	"w8akPDwo4uHxQ5a+bj7O1pEpxu+yalDDRIPPObHtCDMi15r2hYiXhbkEaZbAKhp6jj8p7fa3ma1lSvJ/",
+	"oT7ZinSH0Z0v5dIJP+kwloe8OGfx0LoiC+O7IhpPIPgDTNE2GN572MVJwruSsXSkANhNXIfpXDcwUUep",
+	"q2cWuvhutCGxMKMRwu7AmhLCZNDfv/zm/TERMXnz/mXFbfZ/pDuQQaSfZ5McR5STK4Z2IfXqsNv6y2W7",
+	"2zqpgHce+ZUJqJJE0qVz5xzz9BdLqHHwHcDrwCB3wAa/UoRZj9n3Eda+b56dtfrD427rc0rKarbxdUSf",
+	"DNlwHMl0lIQ3DKMTfoFo31Ek5Br3sTvIWt4s75zjzoYTGyKKcQny/qfzRbLC0yP66r2d0cUBOeg9Nbtp",
+	"mkZjFjcXStNaNXTq5t5XYsEDYggGwWjuh6UYEJoQqImgCITbZKxG3oZS0USPzGikri8LPLLg11zcck8H",
+	"Cgf4Foj6h2Sv3iD+5Xnzsv+6dd5vH6u7ArlZAF2gDhjebmExTRJUzjgGxbxhBWaKN2xp+L95zg2hal60",
+	"PaJ5mS7eOwYHlX26es2W+glSrYLYfU6qVTkScyYJ9a58Uk4hcoSWC0Xaeq+b1Z39A4yDFmj11lAhwBcA",
+	"GOs2DgZyM4kT9UWiUEKqJMzhGyTwicaiGRBe34HJIfkxgr5GhzqU5ie/AuI7jSLzFhj11UZhRuLTmNHD",
+	"Jz6ZxJQnkjBwreJvEGcH8j+tkTM6uob9cKb2uVffJf5pp/uyfXLSOvc9ErARhHwDZNUZXLOlZ2zoGNSm",
+	"u0xLNFbAOVAemGcoX9rk+ZhRQJnbOEwSxmukM2e8edEmu7V6bZfEDPqFS71OhJPSgjrqQuzAqOqN9gk5",
+	"FpyzUUIQtSSEZi4BJuotFpApU3NLZ4aGDjuFEdGKqN71iBRosYLYWsGTmKqB6VJaH8USQkdGFOoBUB25",
+	"G8EJ2TxcAwcNBDXHaMTmMOysUiPnIjERJursR7GQsopJcOQqFreSxWYMScrHnW4PE6XVFZgyimmkaCwt",
+	"/VBtG9xWVyalVvNQff70Ce7UWCC95AkdYeQ5vo3+W8L4JOSMacMQVK2BCykPnz4NxEjW8BrV6Hy+qsIq",
+	"3NbjXFEOGDSPaKLohLqRh8Q0qCdll6p4SGw8rCmzc9r0sjRNMinVra54A66z0D0yhUbaNdICHI41ZyAj",
+	"GsehultEZuvA+IoE+2gLdrRlX5Nkf8DLp0qgmJKrpe2bCk9LMqZRdEVH1x5p8UkUyikR3BxLpTbgA/7k",
+	"CZpXnzxBjJYiumFAjc1zh8T/odqcz6tn2numtHa/CdhQPaN8slCrIGXMjccLJj3i/+yTcMIVnfEGXEFN",
+	"cKKYzHyuSC8m8YsxGcdPQQfh2h6gkI8ukqmC9whun05Ftd47mH8ca5I0mgrJ+IBHeiVqG2w0FYiX/rHg",
+	"CePOQvWuW/yGRYqYPXlCYjaPRbAYsUzzeKV0ikAdCcPIJQ/K8JBbuIv2gi64+vZQsx3KA3vU5Damc50U",
+	"O6fLSFBcElRmP1IviEXiZdgUnNvOadPMrCYYRzSpDdAEhN/4v+qz93Qdo9S28ck/MldWDacjMfG11/3+",
+	"Bdnb2Rnw3ACHq/5kj6DJ45D8CvaVQ/KjfuW3v/+fnz5lp6xlCsyDj3RdM36P0EDRX6dzPzh7aUxnTNGf",
+	"8pwmU4/8vGDxEu5KwOIKErSrmNFrqYj9gKOEgyirBlFowhX+gXp9y7U5ysdd1MLA94j50A7YbC4SJYMr",
+	"euObi9ADCUjWnjzRdxNFIsyWMfTwt7//b/LnXudcQXnB0EWDMpAirFIJIIoYB2yutuFsZsDVo7ihdL/S",
+	"IxB5BxGqEOyn/sJhAYfUPiTMOltIcFmjDf2yf1p9DmxMLNSUA77gcwpCjFzEsZgo8aDsDwaL4Hm97hMm",
+	"R1Sx7pCPokUArQfMy8d1xcSOG8gtROSUxyfl88szROqT1ln6sm0vr96/CoMwxh4KNCJsdsUCpbVKj4gb",
+	"FseKHKgJQikimjBJypd/2qnvNH/7+3/BHy1vwNUfBwf6m4MXlRrp54IZFfsDkqOkNJBouLH8zWh8rQii",
+	"E8R4SJJ4oYgSHXAbU43R6x6EDEchWJN8jGH3ZaVGoDXSbSiZuiPEX7kSfio0xIuIDbifwsnX2Af+eTCH",
+	"ltMvGNelDzSiQEa6fyWCJcQNMKiJkeIQ6LTJgAMhxyQNwDXsoa3UVSRvFc/EABh5xMohTURRNQUumpJg",
+	"MY80PVVzqAkUnkbshkWwIG2anaEgRDk52MNfJQkYm3soTtWJ/7Z5dtrpvm2dgCbd6vV9kxKkxNpboW/G",
+	"gOsUgluxiAJ1IRgPbOwWjSWLQVbBxDyTRxRTrfNTTiYLJiULaqTJiVasyUyhVzzgeqtkTiVKOgd71asw",
+	"ITHlyALUGWbOi/i6bziwKuLrgFC/4hAOddk0MVASy5MnmCxh5BkUb6SRyYC9dLq9YafbftU+7/mpWIXy",
+	"qZWRkVNpcWnAZyyZigAvuaErSBiQUAcsDm/c8laOfgCqQygtVSVlnAvH9AYcP+bpjEd8JXSKOPwFBlLk",
+	"0LDG/nKuroVajf9DVSvK1XZgo1rUEkCUjQcccE9WjojfZUm8rDbHCYvVaJaqJtUum0d0yYDmZgbEOVZY",
+	"str0gLMPcwHH7WflQT9FfCNwutLmYapGAQG+YpHgE4iWpqPrqhiPwxEbcFy/1E0+hDlTCcd9wkYhCGop",
+	"c8+yLdCZwghii2KmJDSNABAmZI/nO5mpo6eG/td/JdBmhsxFFI6W6qsOZ/qTkZY0vphKIVg2Sr0U8kSo",
+	"y6nILLAhJQvpAOsaacPVYeq+6fXIMGADDjdMVyxyEh08h0hFYnRt7dA22wcS+mggSVnHcKNlA1P4tMVv",
+	"wPFLOEuHlI7pKNFP2sQzXVZCVuCmc+FojWCWW86phFmRkCmSwdE8ltiLoR6UUTjHqx4meJfUjcbLAjWG",
+	"8DDgYoAYeqQpcSyxp86A0/k8UhIVEhqZKbGDhAJd0QEEn/32f/8XsBV8TsIZUSQjZqBEHJInhrcMuFgk",
+	"T0xilGQKzt9JfVBe+hwJ+ROtXtn4eY880Xow/jSKWRCC9o9vD/iTqYiCJwCkJ5IlScSeuLWSqGvBx1w/",
+	"jzwx+SgEVuYcs5MLNuAJvWZSIxvkwQDNwSxCXdHkO6mXBHBA1p+ObjYECrc6tWQRczjTRAx4fqCAXZlx",
+	"PLMXdQJPMsWgvpMk/ckuG8cC9qAGIGI84KYWjZVHdDmaSo28E6EisdGt0nwVnh2izB6ziFHJcM+1Ae9i",
+	"rhZeBpPN55HMyOAWAWxzGz/5mMLiu3dMpkxH4dLRgFPL23BPJhtTjQ1J6r6+LT4phxrdIatUiXqQGlM5",
+	"0vTBdJ+yBhwl9Jkbre+LUpTyAq5mNEiUddiFwvIUK01RNWMeEVwzEpQtUqRWVECSMl4/CGbaQYwAmUxp",
+	"bYbFWwwn5cauenCvcqiUWxzmdioGXLFLRY7VdwosCnGMOEOvFM3LDORpHdiAAXkCCsi5GUFH8N2kEM17",
+	"nKwTYDsQ4lmpkUvFC9Sq4MsrRR7RHIjmZR0xOuCuZkrKe/VGBWRzTHHWxhjU+CBlx+ATUI2l4jupJmHy",
+	"AJUgG4WTaQL8Ag2c/1KtIoJWkVEcpjMo/narcZFC7QLF2sIRk0/RqvadJAmTiTyCaFQ8uymdsxqpVtFk",
+	"OuAfyb+Sj0jPPqZooCDufAw5+WjuAfmIyPrRYPFHQE41iENn3I/wtnONP2IU1kdUQz8O+MdqtXrv/6ml",
+	"N9QiTYmHKZXWevvR/lfR7/QTtEhr/XDR7rZOyEeyV38B85MdPZCmo8JqjxnPVigNEqTj4r/u/+c/GR/L",
+	"WaeXnXRXTwrTqMENsm0eHf/bPD7uXJ73TaQNjLuL4+5lN6OuNLgvthpXr/a02/lr69xd7X5mtQrYlBN0",
+	"kJA4jWvKDLhp4WktdXftB+4s30ny5v0xKb95/xJtm2n7PX0k4PaDtmva9Xfn9K7fz5342QrQwIaDXMbW",
+	"JgRtxDWKrjt089/jy24XevW9bffeNvvHr12QPtdzOiKAM39GflgdGf/ba75tDfHM3JFf6JFN0VwJCvia",
+	"5GJS9s9aJ69a3aHNMoUsZr+ydtpclrMzc6OenRp1PiVcZM7VCoZmXWFMwMWp7p72cerVrZ7oVutorIAg",
+	"VWhvsbnijCodDulUeBXZUgq2ghtmwOMAEMxZVI2gkoNNusZu612r22ue6QX2ht3W22b7vH3+KrNSQ3xs",
+	"eIMNcdHrcUR9yHkQt0YxdjZYDKb0r/Z57/L0tH3cbp33h6eX5ye9zCJ287hoUiNiNmLhDTtUQjvEty5A",
+	"X6cFrNH8oslN+oNe+8c1+NRtHbcvYF3nnf7wtHN5nj3KvZW1YQFXJ780U0F03TwbL2NDETiagl6RG4Ok",
+	"GVwGqW3V0lBEVNezBfz/l82z5vlxa9h51+qennW+T9cz4E1LVZWMieQOzDNKvr6dCsmAOObon6cTT/DU",
+	"oLQRSmj7IPUckEBpX1oLAjEkq5GIONVBjDXUdJSQT56gniVibeSTZEYDpiQPxy5R9i86vT55Sufh05vG",
+	"U6OTP3VlY6iR8VTn2PuVQ9BUl9pLADVMflGqC6CYzNjp1C7SciYYqVGmjrCB8DCPeGiynIRK0DYSJag3",
+	"ursEDlHxyNUi0XKkUgbXad0ZhPbwhQHXG1lHYXJkRVvrMN5EEcaMMq/Ful9YrLQms1PUO6zVVftgV1Uj",
+	"zTfEIgHN6FbEUaDIbRiwQ5TyGjskEAgMBwvCxJi+s7B98gQRiDTqlZzlDmNVRqjEJyGLrfzrRgIB2DjM",
+	"hAwaOLpvfPx+RQfwkLJvmLuPkjSmPKj1zTMsWCBwtfJENdgOU/Mu1MnN64GkjCCcR3SkrsmtjimyfCjW",
+	"4AR/sy4HJmIjUQ44yJiIRw5XUKikT+PJE2BgT56YEh+hNMWOdKEmKhMouyMW2G52wdFWM+C3UxEx/IGU",
+	"YXu3FJlkjrolCgNH1/Co9dDu7BqfdJjYxWgm+uTJgKfrWa2ypIa/7B/XyAn6CyXGh9G/mfgwmwJnTkA3",
+	"yp0sYsWr1OjJlBgJoqd7D6ME0fOxmoaatttqnrxtVQ7T8I5GndTrdUJJQLHq8775AlbmDbgV9xr1/LMN",
+	"+Ow8rtRYow8aD6oPSOx7xFdqt/rX1nzyvQH3bQUmrRO69bB810OHJX40RUOE0zQMr4kPkScA35lx/CQh",
+	"mJChJdGI6ZAf7am+iMU8DlmCPTCzLuqsdzoJEyc3mTQv2hgmJnWqea1eq5tq4XQelg5LEHKABUOnEHpj",
+	"1q001qc7Y/pU5xFDCJIoysHUOb3qdoE/G4JhnCx2QieKsKFWrjNmMBLHQ81fzyDBgwnmQaXUA3wGXGc2",
+	"oynCzY2vkXNhPOUo6Ngm3xBloHOWgUf6mEOsBAad4u8fkdtY8MmAwxIh4KN9Ds6b4c5pc3jcOWlpTzHq",
+	"MBMGRh3CqjMaRjXSVZo8nOch2X86CzkQHiDNfyLtC3hV0fp5pHFQidKG1mn/qjZHijGSx2VVO4MVHUNk",
+	"sJyyHUAYMAAKMqnhzIw3sHT4Y3FEV/rI0x+a87lNibrzafTTG1N76dNPNhL+pQiWJqJCByuDbRNp+9O/",
+	"6Q5PNjDNxKqZrjifdCTU3bVn8oUxPmWDzHRWkYmEAOzdqdcftLaVWha25IAuEWMD30oKSU1ufe2eu1kp",
+	"swFbyl6nlfH36o11g9u9P73MmJgCfG/37vfamPqwg5DG117c/dqx7jwPL+zs3P1CmpNyigV84MUtZlL3",
+	"DMKvmW6IDYzn7vcw9cWNL4RL4kYW/viTQmu5mM0UZbXXS5GhkldK6ETdq1L/VlTHkC3hxpdAo0A1+gq9",
+	"RMzZilyuUMcRxXKHEMT4nUwrjo7oaMqCiqnzABKPU5NTBzZyW/HH2CIwGtLVDI04p+kjKReTPlAe9hpY",
+	"aU4J3KEJrdTaVLbyBAphIzEDERuNEViRgvFRvJwnavEoRA+4YpNXVDJPryEl/MYNsHVNlCwPGHCXCTgx",
+	"isbSlyuXofbnm8ov3c7ZGdQU1xY//8iaWjUxGHCHlzTPlIzyPs9PyCZ2kvEZHqLtm6aNxcw55VapgVQj",
+	"3QwcMMhHSXaTWCzmEhwbMvzghmGAV8anV6OAjSfT8G/XMz7/OZbJ4ub2w/IXoMfPnr/wSbmxUydXqNrY",
+	"cAkn0xWDPgZcxDZ6AyypmG98ZK34YUxev20ep54GY3vn7NYgHLDEEdreZw6HHfCHsFiyJYcd8O1YLJYO",
+	"+ieH/UocNi2wZBksZuhm+av+sbZaoOjwxxKicxXwOarOuJj/HFcRp0s/3W/v+UJRa9ixXc63wI0b9btf",
+	"eCU4+4di3XiQn8m505SOSVHJpfbYIMKhtscYdqUJtSKPTjmkGmmPrSR3aB8uoPCKPK2wf1LW4fwealTg",
+	"C8bSToAkR2TKooAc1OsE3A8gImgjkzYDpKzW2oBgPox1kciQaWI46GGx2CDpTMsOQKC1r8sbcCkg6lhE",
+	"jOs3rBWYBq4QYN1jEKOGHlqhgQnhKNjd1YRTDLiGIrnstq3dQrq1vJS2nRb+8jO7CyXZqZOY8kDMCPQF",
+	"JeXdHXIFFbMGPGWPFQz3UJOEkvh60sOnTxORzJ+iDn2IjlUoe4Ve0P+B0/wb/vCy2Wvt7mj/6KJe3znA",
+	"Elj/hq/7HglrSrHvnh6Tg53d5ybSWh5CXkXDIwe6V5VHdutE1sixZe5O4KJSnNmcsNDGMRQxr1cscYq1",
+	"/R7866GMAuvi6bsC6VX2arv6kJIYYxFFMzR1jUXJK0HY4AqjsXXndJk5yM7/dz1bbQQNp/I6nltJ7qBe",
+	"T8u+pbXesmwqlI6mlqvtVipGp/wyDDYhHvVax91Wv+jvAtxKq7Adlu56HaipU0YvC960vNsXACbycxeW",
+	"2LVsC2A6bD8DSxzAbFZ9AkZ9D0afq0yxhs8jA/gsNv81mVy6RFJWVDF3F0iYspvKZ7BBFJTXK7AXMVRH",
+	"VquBcHzGdZs6E8qk1qYTrgq4mtYVoDYOqxBK9qvYAnrAFY2rLubaJF4jJ0ZXBdwhFIeoESQ9aw2OK/a/",
+	"AV9vANyosP0uVj6sDPFPFeQrqSBOIcksATLp1DWn9KOZ/x6bWSlxWUBs3tmp/mnfezwloafJC17Dz1QW",
+	"3Lu8wdinc0EtrSo7xKqyagBE0mArsABJAeKny4Q5WYIDjgRVZ5kR6LBKIWT1VsQBDmVy3cx4Ebgkd0Fn",
+	"0EV32IeEcczsCSXBBMREoELSvvAgxLHanIDfmAd6CUY3gEmOwE40C+WMJqMpCVjEEnB8HpF9h8hK/Qu6",
+	"j7+/i/geFaZZ4xCBsyUw4h2/bp6dtc5ftaz1bsXYNiarUeJO2C1oOZgjBYtiTtlx0HugnoSCuIeqFWhK",
+	"cu30pOmsESMwHLc7F0SpYCw2QXEidr6bUjngRsDUGy7vNeqVGsHqPQZTkbOMxGwmwOyL8b7qTctSDg3m",
+	"JeFMaxGhHHCrW5j2IZAGb5kbhVQJzUO9DOPyiGbTnpE2kPFpvFPcULIEwyx06DAA1KRVrxx05QiiW12P",
+	"4a2Ir3VSBeRvpDbSAQ8Ek57OUTeLb9Q1nqGSSBA8EvZjoK7+llEIendjn6DMITPFPAZ8HGGDofToymi8",
+	"xItpjee4xzCpaBfm3s4L4neb/Ra6sm3WVybbBWKjuQ5OjMPJNNF5mBgIzbTh0wSboMaslq1d8rZTktkS",
+	"ZDqFfDLgV4tgwhKP+CZg8tVlq9fTkXnkaf7779vnJ53v/UpWwNmpWwlnFIWMJwNOgyBmEuRN0r642SPm",
+	"C0geV18dkKcHe5X1cgxUuNr5tkSZTNmt0u64Mdqhz1l1/+pZUN1jBzvVF3S/Ua2Pngc742dXB3SvYepk",
+	"3V8AKqgD9hVFoHzPQVMWJNs1stTY2f84j2jIhwn7kNgOifnWkWnJE7ePo2nf6BTTa+zsusVDSrBdooWs",
+	"8SK6jx91tddigYBVOMFDBaZtLKrHBmdayKu+McEpIychSmqSp5hJGdjGzkOVShQZ1htWz6DChfFQQgg9",
+	"8MRMTQQsoUjKSH2h1gom5dlUzt16FeJ9rqSIFoliqSjEPIOvwyAyrRorniLpTCZqPp3BUvahDO8CWnsl",
+	"vqcriuf4I9VsQ9G7MzahEGEG67IZ1cTHZWPuSKzmxDC8mmlrkvhOjphRjvElbcdEtNX8zj9pvWsft3rD",
+	"zhtIaaSQbQMeT2QIVAkY1PAlYKMsKKTICtAn+jC+IeOgQ79SWFji9eOvad3v0ss/Z0u63dUnWZ+IsVrZ",
+	"oysd6r+ri0UYVBs7uyX7q47KCi+mimcHjDQDmv5qKnoJBeJwDivYrdVrjcZu7VlJV3vWaHbH8hTUUprZ",
+	"ebM9kdSHvIlCNt079se1eSmUzdID6VAhg8yrNOcOvawHsdKE8iSsMr6YWWFZ6xwELJ2eliqtToX5pryq",
+	"F2QzI6OIUC5vWTzgUAXJyLjH3dZJ67zfbp71/JyqAUn21rehvhkJmdTI9+op1+ZtzF4gtoMuGJAytBWE",
+	"b5W05pAcDB6dx+wmFAtp6hlpgmmiQ2E6J8K6cqT9+44xmFBHCIYhkkXM1dxc4NRaeqxGyIRgJQA28ict",
+	"PxppccDLYDyrGBNZ7ndS3q3j704pmrIbOFpJI2DToksDbg8mlCah1wP52h4jSNSSJEKQ8lZCeqVGmgOe",
+	"W18oyWYBGD1J+q32hc3IEaNr5oBhwSExJIkXkBUyj8UHU67F7JYFoLleFIj5xEj5mQKEevBDAk35U1XI",
+	"wAaTC1P1YsBDTmiRKlQu1B68dcqDp9VNmiRsNocGI4rh0sToMTbDEVQde1bqLNRPTvmGLdWnMlZqdHqV",
+	"GhOr06oUlaWKW5yrEE2wNJPiv8sBVyAyuIKVL5xCJZC6Bkdx5ChmEKpO2IcQE+btYbEErh1ErgKNM+BI",
+	"NbkaaVomjy1YbbE1hbQaoIckTKyjWaphTVmeAYdMCojuQYetRgImdUDNIhk53V7t/mHzgM2LIEyqOlrK",
+	"vVHa8xtnL7+aDnLxqYV4IrRVHrOOnQNIYjqCbHgUIGGVWbEINyWZVoaN5Dfg9roaKOftV2XX64t2rIpr",
+	"tiLFVqsBd81WgHigatXIhb0lUyqnpsKbwq6Y0Hgi+E4YOGV3dAJtFR8ulLGA8XxLdvuM7PSlJSDjMaQB",
+	"zTkMDVIiN67zycW/S3lbj4N/2V7O+apqc7YE9328pm9PmzZt1FGyH2ZXcD2pu9C6Y0yH2W2Cu9TAPRFY",
+	"TTKVHB1dLZOGYwapgUimdf/8LtNQ0aKdfi17QnaP2j//+UaGT/fFrC0tDKSMEpEinApo9qS3l6u13eE4",
+	"ZsCXaCS/ZRMCQqdsxEFz110LAsj7hYK7WCTrJfcuiLIyk+WkmZbioeAYh4LMGV+yqdNldAgiE7o0KSMh",
+	"rxWRcbWMb1NLPuu86lz2nWuZuRQmQHp7MvtWv158Ddzx/pAqJBwlKRts0dFuW+NiFXFmO5REVLTiiCP1",
+	"KIlISyEZwRI0SR0bYT1eJvI8jWd3wtgr6EvZI9o0lCZCm9qWGaMSlBe7YiSh8QRdSaFJ/eTOBJV1lwCV",
+	"7G9IpNkkw9yHAdi9P45h/rGuLO7JzZf7vCiEvc+w5KWom9lycz6nMQsjEvIkFosbCBQtZZuxlOqNP7/e",
+	"/ev+X158//yHZ+8P3u3393q73Z2/NC62B5MhJytAOhfZq4l6Ck2MofazmPMjUDtK5JyNlKynV7yt1UwR",
+	"PHRtryd4L9dUaa0RQwrRMrCafcQ+mGLQlkgJzjwSgTFdq5+uNV2TMJPLXsMk25o2aPlEV6DDAGGsmozn",
+	"dMtio5suJOYel/Xohrgaz0GoKetSa3doK0uE0Hn+IjHGp8oajU8skg7C7JsWGDr9161ur0Cc1zApHe5k",
+	"JOysSBU9hE65wNskbm+c6g8sdeiKns7qt7qIRmB+OhbxRCQPuYpNLGGHdmlJdup14l80e73vO92TYbfV",
+	"a/WHvdZ5389aE1FiL3Mx4I5dvHJkC87mTN9g/5IeoeSgCnHsGMCBgTSNurUthlKbwUD+4OiZS2vPYY1u",
+	"PYmpQgolupE+sEgyx0NY8XQaGVje+DJj8K4N+PdhMg05OagTW0/DPgHrc6rfSigRlzXOI9Dc6Ah5SHbB",
+	"gteoD7jZlLV4e2SnDp+g0oJj4G5fFFGMUzhUY3r6hiSrddac7fmtGuARxKkCRM8IGO2xY9XVSKx5fCiN",
+	"NdUzObZTKskVYxxw5csIYedskcTUuI1q37Ku3zWFCVM7M4ZH6R4whtpdZH7dRPTwgQfQvHPGAhQGLLHB",
+	"EEse6JLZVhJRZwqdF2wQ+YBng9BCTvzkVowppB76NdLTxp54s5AD/ht9voe5Epz6MRgfk7jT+EgPIgAV",
+	"ccW+s8ZKrsiT1vw8rPLiDbhuWag4mS7oTXkaMGnrGa2W3XJ8M4Y1WLK3V98dcL/TvxhqB6bvrfNa6rrT",
+	"nvY62QduRXyNcQmc3bqOlwF3DezWtA5hFYJrMGHde8dzYyIHIwEyGU0qulGJodHQoWTAV8t/6rut/SE8",
+	"WpIgHI9ZjB4B3DjUZMZDNYnKszRpXNcHyYQUrkuXr5ia1zqnO43uIzGjoymT+XhUCxpd0plCD4BMU4fy",
+	"3s6OZwsVQ5yKlxb3TuuBCs4qRwNuYm0TqGaTIogF5Lo9ZqMmjUhNgZke2SoszhOpG03v1+IA7BjCgBWf",
+	"R4rg9NUB7K3YmwS1sPJXybMBxOm6jV+IKsadGrAxOjrjzEKePeAmZ0PzbLLCslec1DXyKutnPVTvYa1e",
+	"45KD9wecWX/el/CiZiNQc55n8EPq6lMQI5w45C0trKkLvm2KRR3wjDe1qDGRPtQikaWrSPI3KLFkozK3",
+	"9Eed796mLql/cX4bgpc+nlHDxbMPbi0YZKD5O4hDBVami9RHTPnkXqVtNog5haNuFYd5KuKrMAgY/7ZF",
+	"IyUHZVzwlp9mJJT7iEnII1hc1bi8Tkw6hjA4qVNOFpLJilOlEsP8odkUD6B9VFpwZUYn4YhEIb82+mBK",
+	"3yo10uQDno+A0hwVCqS03jbbZ7ZAymUP0iF6TlAj8d82X7WPh2ft8zdaCc0ENtYGvI+txSBYwf/1tNs5",
+	"77fOT4aX3bNPFgBPJUuqBrD/A5iHzso+2HOqoLjJ2bCdf1vJ6fY1mxvHQqkDPIC6rZJcCXVYgrgTkbKY",
+	"M27Km8MaR4LLxSytGalghFkD6ldT8GTAFxyiXQRnSt5wA0uR/4G+unWY0gWeZBVDJyDo0TDFONVboZ2X",
+	"DrJQcq467mICj0AFDe0bVEknV+o2LS1R59jA8o+llubQPmvmV7jy5RTM7HD/yEl/OYqLaEzKKRGrkKru",
+	"FRDya4fSdh1hewOdzZCZbVL9oEdISkK1by9Dk44ynTWn7AP0YTLtF7HpDJZQkpUBT8QEJcCUeaDVSZrE",
+	"NLM8D+1zdhkpfbZ5hDqc1BtwmogZBsBBrySrPSoiZQxsmbqmsB8Pqx3D1iAGDo2bekUhZMQNuEvhjTKZ",
+	"RltppccjYq7bf2k7/1WoayhniFiOhil1JD0RzD7MKE5uMS3gc2keXRHp67myGJ75W3V8Z4gu/wiUcGO4",
+	"1Xr5dvVJE9FzxSe/zMLlTRD9jYfX01u6vB7Nlovb+W108/NtLMNkNJejn6PgF8nj22Txt9ub6MPfrqOf",
+	"5/Pbn6/Y7T1onDmK3uOIzAWhSz+s+c/GECaTdN550zoftnu9y1zKeV8HdcsFppxvFd10jxypNoy8OQVA",
+	"EwdNMgLyJxtqjqv6B64ntSXXSOOWt2Icae3xtdlOJkBjpQ1+WmYaypvP6BK5FhYX5+LW035TdIWEcebt",
+	"Adf3QJKyf70c+TrP1O2PjUYC/3p55edbZEAtDmAvwIWggF8YRcZWNOC2ZrTtjL+4moVJYmr8mRXlW3xI",
+	"yIRWa9b2zIRC202nBeeAUwldFof6Rx/LM6dtQtRyoOijcQwr7ok9GA/1v6YeYuzUf4eeY+MxKScMfc2U",
+	"jBYyETPoJLR0XQChNP38+A2TSThJ242FiWTRWG15wSN6O15EldqA97QepU/HGp4NNcI9+6aSua9zRwog",
+	"dAT1sjTXAyO0LsaPAAvEmlJPxymufZte5+PO24uzNvY0eJMNHgWaqmmhwWBFUykfqjthQ0IVkHHHugUV",
+	"ZFVhvSCjTQ4RQezX2mUgkQhch2q40vVypKgzYru642bWIazKK5lOzkPzvgJ6LMR4KMZDba2DikzROGSl",
+	"n/JsyStZDuEgOlQa0dfIrvyT8/JQbdAuz71W4HF+aH5YijqdGxbfhOx2E58AipU2VRD6lT+s6z3dnS6X",
+	"5JBu59KsIdxPNfpVEf1+Lc0XBVS8uUJYofW7rutCrpbkzftjr6AJEf70Ev0S0PNA0Rg0j4E1fcCxyB8X",
+	"SEJS56PBFJ3qc0vjQFtcjGm5//6iNcQeT/4aSTcFgGb/fbXNb0fKzREHA97tcd/Z9iNo/JmTubw4afYz",
+	"KQHrdvN1Sd1VltQpIFG+NJTOfHRVqpJXumKcjcNRSKMhpOYMAzaKqBGCvji9u7qL3jXdviE6W7v2tUhg",
+	"ZjIob5IUE8XKZwZTbmWmMbN+EYPNV6XEUwGFb1JiKeIVing/6uzg9DpLzFvbGV13+vYV5uuuHeMwYn6N",
+	"+Cv83PeIn2fo+h1k6r4Sgk2TYHX8b94f6+rYftGd0S9vujd+OtTLAQdy77Qr1ZK+6dzloOB38hAJ/3Gz",
+	"hzG0zYuLs/Zx8+VZy9e1XqENvO4JborkvA1fkvJeY5f4J53jS6h23u90hmfN7quWf6S4lQiWZExjohvx",
+	"Y6T4CBoajQmjcRQaM9ReY3fA/Yvm+7NO88QZBpN8Tdf5i5NTj/z5ovVKnfzF+Svy5MnVkmgyahplq6UO",
+	"OMfIKx3YAUBiAd44Jdpju6fAc8xrWNwVySGmJ3LCPrDRIoGyRJii+7r/9mzAoUqCmiEgfm0ejH20VO07",
+	"kLg8711eXHS6/dYJkGsAyMXJKe5lROMYUzQZD6piXMVFQxP52ARghDM1DTwfMLBCAeayhEVLcOc70xmr",
+	"GB72bWiL9GJL9wG3RdTJgmv3WdpxWJsOPfK2/balgcQDIsNf2BFJe8cCEujcTO2cUFg8DXlgfBSLeSRo",
+	"gH0E1D0hNAB/kG4bo7QTRdhYLIlkxlOhf6yRpm6tDTKLqWIsAfEyGh30rg/5WAw151fflbM43Dpp9zUG",
+	"D/iAH9O51NEeWCzSXgFdZnisFFTTVEYBvhzYtkSZ5PHDAXcqRem1p72KYNdzc+HK6RG9a3V77c55b3jR",
+	"6g7ftM9P/CNYB3TughyMFwNe8LhpMehXUjfPPt4+MbYxS9LOqZPblc6XAe+AO4t5+b7fwpUogAFywuli",
+	"tDM0mzNtsUPpUIdev9NtQmUyZ1HqmA1d2KkbHHCjHNBwamIaPYtROgjBWdjlhaIAuLTXncuuf0T2dhRg",
+	"7vJhFeX0W7KldOKKSWeZZ3p2W2OE+7y+KrCzCQ2507RcgRhjTK8Bn5w6cLhxafv0AgShL5Oxubu3SYPJ",
+	"3id9VY1qH4vbIqH7Et5KWduJo0D+UYTumWGZT8cinlWNeOrIswrOpcNS+SrkNF4qulgpWZFyVTl+gBxm",
+	"4ILw2k4obzws9ySLutkk3e2Lx4RB6XC3sQEISsqe2YRod23zYKxk4Snd2T8oHZZejJ8fBPXnjefP90bP",
+	"goP9F3RnzCitj/b3aVBv7NPdq/HeuHG1c1W/er6zMwoa+8HBqLF/VR/X67T+XI0V/sKGwBBLh43nu3s7",
+	"2VB9A1zTofNhorIZZZOobGfCG/m7ycONLYJMzFr7QpzReKLLfe1v/+Ill4s5WjH/oUqlXmqG4Ko4Dlrf",
+	"Q15Xmtw6I0rP1ozQ8jNRt9B47t68f6k5cl5jwHoZh6nkpDlxoTR8CMlFEQh/XtZPyBezKxZrNhQv1cTZ",
+	"AMx2rzPgu42Dg2qD0Gg+pVXdtr6hBPdGnaTCPdarkKQMjeU9QoNFlJCrME6malfM0wPsKkEXnZ5hsvT0",
+	"a9Nwjm3x63Xy348s83EKXNbJf9c9OX37yjARCY18aLu/omdIKGXjimfkXtLZUQpe3fhoVVArtDHRG/Zm",
+	"eXWCxoRvxay0Aj28Iur4hur4SoelxosX9Wpjp9qol7wSROOaQhhY/gIqe+lvzsQNiyhY5p3TLh2WXrbO",
+	"FcTsCc5ZPIIVHtTV+nPVOABzzZi6qeMJmwnSa3bPwECSYusQsbl0WOq+fHrc6T/d2SMvCQQ+bk/q9cE9",
+	"gmHszfuXw5NmvznsNd9lGPDXsm49mjnLZbvHmq6pu6Xd6kTSh7LfYyrZRtarqCcMf5TedQoqgUwoD+Q/",
+	"jVNuOXB6o5mMw3zuy9xGWzA3a/zKcrdjzd3yjoR7cbcaaXJgXH5KkXyP+JYYqQ8pGVOfHILko8vR12TH",
+	"x+Y64GCV0G2ap/kG81iArlX2DSBmzK8cGY2VRgvmQctjKB8FL3sDDrYQo1WZMb6TunI1MkvFoZMEsknk",
+	"nI4U99Sd5XRbZyGTWMynbtRko14/chfe7nVIllEf5Xa68sRuxXqu9RFZq1XjOeQDYRko3cE6oABnSbFR",
+	"ugtUw5iB58OZIDxspgUAEYNJ08yNAbeza9Aqtmzoji7lYH9CJ7RuWG6iqdfz9wG/D4Mn9+bvo2+MvxsP",
+	"rXoJOfGxSAQXC+i4zFkDQn1IvGAkYJJc0GgW6nxuIRMaDTXbqjdeXiieqojTeukgx8Y/R1i4B+sePRrr",
+	"Pv5KrDvng39En3smFcIQ5H9y7T8s1z7OctX7se1fFcJ9eoposMGPJKx6Cp4YQXyLOT4pY3PVu6ksFkDk",
+	"ugoAxCQlC22hNYmEvX6z3xr2u83zXrvf7pwrJtJSjBVzs6JQ6o6svr4evuVValBdxfrQVdTa5xBf0+q3",
+	"/Brp6AatuBMtgrgepZWoLjDOb5A64AzATlu1GYoiJhSiGDIMU40odVrHKjeB+bKX5ZHZivdrKVTHPafJ",
+	"FEgwEGWgSQUUZbvLTyV7owb49OWCpcCWf/nybbvf/5pEdxMVtcixQkM317F2iet7sYjRaL8a2AIYhO6m",
+	"r0Jp1e/pbP8kqy5ZBagQigQiPYctCOuU0UgNuSbe9VhRB0kuhEwmMev95QyE7i4LQqnnoVENypNAgj5I",
+	"yZhO5pH9+i7hdGaSraDq9ZQmOit3tWDZa1zKtxYOCRAyfGgSq2FK4hqoTxDqD59sRPnrVvOs/xpDJtN7",
+	"1WMxVkqSBA9kCX3MzNXFEba7UAjFTRcJWBMJ2JzxgPHR0uT/wZXax/TOL7l/dd4OBHqtLhQPuzxvvmu2",
+	"zxRPKoRFwmZzEdM4jJZkwekNDSNTScwCxgz9pUDTdMFi+wU5ZT6+YNi6RXdzRfUXmesZ8oTFnEauAKRj",
+	"ydbdWPWrEjaw76wClGcLbmMVgmu2xBycScgphCSCju9z9iEZjhaxFLFPrujoWgmyvv5iwMuKExn5QKlA",
+	"0L2iouUTWBWhaX0OEysO9VnUSLG4xZCAjNg14BHUb1HvSXI7FShNa3NL7DjcTfi45gEhn9RIbyTmDCN4",
+	"EDqHMaOBv65/RpbbyN9JVvl5weJlKqzYMNeHiyu6Z/CndVNAIlbJHdEi8k7dK83oh3C2mJUOG1CiOOT6",
+	"k1cy5aB5wiYsXj8BIklmhhn9cMb4RDGX3R0F6EShcumw9B8/1qsvfvrTfyvZ4WUSK/nl09cITleiV77l",
+	"yPoY9VV5LAxKh89yAtfnylReSYc8bvWoTSJ6ttJTxCs5d9Yqww+RvDbXb+O6U40Y4z3/+q0vv0wFgc8V",
+	"ugz5fcOWxhvhkJlSTgzrgtBFfl6wBSNl865bqratv3M8s1vS+6e/hsGnO9KSJEtDzFKxXGG96fZgiCkp",
+	"YyEfIsMJZwG57J7pqm+2VICHzdxtqFomSg39qGqeseIJ0I0kBEvLNJSJiJfrKTO5xExVHTEJlXCtmqrr",
+	"4N6VMvP76Jl3vJFdXjsofS1qtnW+jRsZ7miX99Y3/5HiarzSIo5Kh6Vpkszl4VN172pj8M3W6Hz+VOm2",
+	"0r18jWdPr5ejpyvbqNLG1U5tHoz/hwwn/0avRnDcGvs1k0kEEu5S4xkkm6rPetuKqJe80jgWs+EaO6cY",
+	"QZzbVkDPnl0ihgUcSq2viJllc6U+y9quft0xq/gDmN4/n02nvFd/yKcKf4EsLkUuTlgCRSzuyOOikj02",
+	"68UK0duaSs5FcioW/HdhvhjyBF7Zr8B7nxpCud7k7MPlHaLtxSfllAf/9j//E0Na9Y+m86zJMPU94sfs",
+	"b2yUoBnalsrmY4Gtk9J3YTCTmUo+EnwP/sxar40VWickzMSNE/e81nZ9mBprUq6uQ/LHtsCFUtCRl8ia",
+	"Wq4iPz54Lm0KbSL00rDFP9a7c50yugCcxCYQTr0HrvORI819v5OmuRCoj7dxCH2oTVWJmdmns+BQkms2",
+	"T9KaG9ds+Z3UYWToxlVLRg86lP4PZ6bEnttdaU3PtaNMdQpbDEoNiAfj6b2jm9g9ziLJCHZUKPacAIy/",
+	"TcnnwTmC+johBB3uBjTQcOJUllUngCVO7mN3BqKLN/oRvK4gt92ZQbhGEbVMqlHv118c1uuH9XpO4lqr",
+	"oRrq8EUU1OL5XQU1Ez6lSPHn5PaBZQMJ/EbOmF77wBS9/OJ+2Efkm9+id2I9rwbatkZT/uLsGoyIyK6h",
+	"eO7/z967NbeNbPfiX6XD+v/LpAakSUry2FRNJbRE2drWLSI1YydIhCbRJLENNjhoUDJnn1RN5SnPyak6",
+	"r+dpP+Vb5JvMJznVa61uNHjTxbK3PeP9sMciiQbQl3Vfv98GXY32WwDaNCCk3YCVgbNeRdB4VMAIvp2I",
+	"00POPC3yEU9vJZMolS3py4aA3+toviGPYtNq09k/Oj/qnPaKfvFhIR3N7pSNvp/Geamn4hLdky9VzejH",
+	"+1g1Y5WK7Q7m70UCICczNQWZWbsPJqge7TMokstu5+LqJaIELHM8IPCRKrWajgqgzb1BUuv5NGjT93hp",
+	"fRlGnjeJ56XBvwnhL0MIw0k3GZtPIoMBtXyDDCY4U+39GHGsvR8rjUE2I/R5wMqZSCeRfsIau6CePuxl",
+	"dkE0oALy5Lz3LjBQHFpa3vA4FhkiLgMH9C8iTVifx9j+nzrQquMkDrGPGy/C5kVCYiePw5eQ9QRvRCZW",
+	"mEMZjoqjKYskpMVyfHLKxznaYp128XyJX9AzR4rA372VPgfBSsWJmmFbaxFPu51jjdxFOekXBNyiO+go",
+	"X65WUmw/ThThNSFqvYOxcoum8uV9VJW+EeiCtsUi+ENorH1abevpsz7VhxE+1peouMwB3T8+625UXQ1H",
+	"deEG2qC5jPLGHz667lox/Dft9WVoLzj8LgjcJ9FgRRCbdYqsDaALcgU8XCsXnFo5yITFiRwhM4gBB0RW",
+	"CnM+Ljrd3sXRPnTdJ9KXVgpXgM8MVAySdicjFkkPeu0RchWbg2usq0U4jwtAfoZHEh9xD7ATAKUijoYZ",
+	"hq6IwRxbFyg+pjI+V8xM0pqwF0I8zLJREgF1/RwSR75Ehg4FBTXhBi/EpARxZMgIgpmbK5U9q0x8adb7",
+	"VlWyigYB5uOP5N10uaQNoAapQOjzcZQRwMK9yzUfoC4aD/dz8rPwsB5/89O+FhjJVFV5jBxuWpPseCW9",
+	"9xfynngcnPwofaCHwA/uObXrddeFg5HJw/Ce/qa9dpP+Wn2LbyrsS4mC4ep8Uh/MVQJP/+L8daW/1bt7",
+	"vV47jobQ0ChWaLYCaZaR4J5FFEeqP3CtDBsyHKSWlu/gOuDRPjo7LTgP97H/9eM5O/wrEOmruxWKi7Kx",
+	"EBCzZ1iR92yndEux3qNokEMeK8GmiYoypDcDkPEvMzrm7qrjo8PPozg2zFBBn9ySRnEUDdyyn/RLn0jb",
+	"4K0+rbpx7vF16JuvRGlooQeoVvlUfxK9MZO3ZVCKYToK4KH3AOosTkZQiI6IXuUkDhlxOGuvwsS7KjV2",
+	"+JAeu/upikt8mz+S5X9kEuWpqLrQxtNxIsUXm9q4PL09uVF3IkSWsWFjboM286fKbhSH/2ZefxmSks78",
+	"I1nXoQAFrzZStoXA2YX3o/i9heBA1MLB/IliSmRZLKB4xRI75OxAH+iRUgGMpwPhS7K1IzlIoJ9uOJOh",
+	"shIwFuFIpC16wqDGjkIxmSb69DHxgQ+yWFvf74UT0S+/F3PIbPhS6UFCE+M378vei3mlxrD+yAaYMWBF",
+	"pKeQJMHKMMqIRzJLk3CG2XBfDpJ4NpFsix5sq9KyYIwUr0pSPThXhqkzz+f81D4+7phoceDZDw4vzv6p",
+	"cxp4vgz2Ly8uOqf7765Ojron7d7+a/2zl+1j5CT4sXNxeHz2E2SUCgE2ki8B1cAHWsoElT1Hp4rQl4k+",
+	"1VZsAsgQxd0ozKZc2iUnWQPhK3rYQurel1tbZ1KwAWwTAOfsc2CYo2Xe2moxbuhcac6IcFeywGyLK/v7",
+	"wLhWwB8XRllemmD2GjAFW4pSvTkDuzcG8+obgSAySH+Lv3HWn9gFo8yXehyTvjm4hF7yXueq87bXuTht",
+	"H19ddA47ei06Qb6PkzQaRXokJ+kFDWUw4R7hbhKqbaSYfYeyBc41GKBS3MDzwCYGQ2GWDZKJgFZ22jpm",
+	"wmzX3kwJbGGwE8Zm05VpJDD2D/D6L846cNZLy72PK62bQJqs1QCnwyuZbVJqlTqXFyWvtLzJoGHzvF1F",
+	"36VebzS3S14Jtzuo253mnTUqTfFniB4edM7Puke9q/Oz7kLB3eIM3MMnfOhk6Q06SwVVwmMQcahPRvTL",
+	"3e4MXQJap2C8gEbQHzrrkHervdAvRtWAod3VMsnstdZ60ooM8mtZ4tygNPyAN4e+hSy5WlxuB5mUTh0O",
+	"dA/rqpcLhY3wKoXxgQ0V2YOmMZ9XtL9LXOb6frnaq17AD0S47jHoqvx0ZfYKeIpPasOdaC16f0Pu3uYb",
+	"3OfCFIDe1XKDqy7lNE0Gepn7INge23YrmixLuT1Ukdyo1c2mG461xmwbJ3G4wWY7jFKVsemYgFU4qK8w",
+	"5Tc8bgGHb3otFAtQbASm+dk+lrb2TGO6LScJ02SqPF/qb+1npJUqQBXPbOWLc79Fc858U7TntAp0koKb",
+	"LTRj/ME9bZVKAoQAhRdxLTmshy+YcsxYcno2CfYfL8XyEzCPnijbbp4b0/i9otclZneFny7NXMXCdfMY",
+	"K2KWDEQAnSeLzjXfwL7qjQWW72A5uCJq+4D+vIpkQOaVsmjz7HsW8rnykL43S9h2HT7Yyy/jWWCnBatn",
+	"KtpQu0mAPAD6OK6TCAwlVobyG0bWDi1lTT9UjWrUA9M7CXB7Ck0U3F/Yc0+G+PK+gpqcpDChRBO8hx4F",
+	"EMFnltAfmOAIVOj12fHBVeft+dEF8DnrmVppUQKTWvTzTCC8vTEj+SSRI1sihcTT2oUJfZlvYOWYr7AM",
+	"1Iz6YMORK18aa5EsRXMmQ1bmMOtFilO47TAVOK+5aV1Zb/e9TuLwD2H07a4z+czhKLWeP9vRv1lp2Jy3",
+	"351d9qxpU99pPtgO1FP+GYxA2PP7F532ahNw99MYgCvn6XYT0DHq1hliixbfTtPYe01r7+Wnca3Jh4d4",
+	"0eaznaMLJmXB2tMLx5BY+PFNPWfwb3be78zOM9ty0dA718tdsLqo/vYjDT5MYaCOWm/8dVFXgfWHRs1Y",
+	"xCEjZUxEIY6ZZFisl8N3BorWVYesLwbJRFuP6LwEdzLw8mIomAhMloMkK1RDUU6dtLBWgaQMc22vf3/e",
+	"OT04On0VsHKuP9GmquyxKVcZWqmgA+ZslaWwMQBozEJ8jC00i2zY8xchIY5mypeR0QlDaRQv95yYG5LT",
+	"mPo4G3pTkbZ9MmPa3XBFQsKDyM5M0Ro5i1J2I4gmYLgipLgUK9zTdqUvl0KF3sryPI8Fb97tX110/vES",
+	"JsuJ4cKjOrEuiBz60pr9lVb+M4PdaJbSvK6W2ILxOE5utDXj5Yu8hhwyi78OY+b2KxyN8Zg4GrC1u51e",
+	"7/grMAgW7/2itV1fHxP6JJbCyuDQ3Q0F2tGfyFIw5+WbqfDHMBVQwH0yW0FL1vWWwoWIBTeaxjESsCB6",
+	"lc5HSR24WQ5AYFB3tALaIOsZj2/4XAE+H929qIGjjKXm2eCbipfne3ItUgz30IkBTbxsb7CPNzeWsT1/",
+	"TKLwm3K6VTn9eHZ08E033UE34fZ7uG4iQ+rTqCY6G9800x9DM/0Igvox9RJ++RSaTNdi/hXVCIHrEV4z",
+	"BH8LEVyoLJFZGgnF1GzCsoT9ItLEAAOaGLP4ecZjRV4h/tzTA1WNo2v5V3kq2IhPq8NU5MS/Y67GbDDm",
+	"kYSmIT7IvDxqDKJM+RLuwZKpQJ2jPO32uSUzkWJSjHgWXQvzfG4NAT2rMiUE8KBz4HxxfzZNIpkpxjPG",
+	"LZWLeQvtyDs/LaNriuPoC/KuMgjPu7+19QVa5FQ8xoFUGp/SXGSfCbxVTF06rKeJFFBUMUzQuSuDkkaQ",
+	"28EMFi5KQkU+txIskirjMlPEeYM3o3ERsILHbBLpzawY9yV9VXhFy0+kbvh0ql1vwK8wG6RCCQOQVzii",
+	"ypnswoQBw6r4MBAiRMDv4Lhz8KpzcbX/urP/5ursTQAe6vI3h+2j485BADQIBgv8OkpiUIhqZWBeb+Jj",
+	"PCBfGxo4KvOFqXEUevLeFPXnc7DEjt8bCxIQ0P6dSBUpMAvvrq9w+mAmb6nYnsU2HQgC5zPXMH4aWb0S",
+	"IW5G0NU0s/Kap5E+Vh8jqp0zZhtu9PHZEHY8TxRUCeq3FFJxPBXuWQVO68CcQwSHg0HVVRQGhSQZnVtw",
+	"LXxpE9W//fq/GY+BsR+49GmBbWpNf9/ng/deXp9ovntiSrFyipEExWAo+pFTsZiN02Q2woCXflNgwJaj",
+	"SIq8UEs/lxZsLRTCyEpmSrXyCKsvbw2xem4Ke6SFsMmWAtytkKFIPUhAoo+Sq2Nfok/m/h5vR5TtZlJA",
+	"72jHCQvRWvBLACoqB686PfbUpt1hpYOKL9VYC3CzPOGVmX/uLuBVFCoqeEMaMWfPMC2MuQG9M5gTT3yJ",
+	"UKJaXUO61WqIAtwem3AZ8ixJ56zc+O3X/9qt17X6TflAize96qCeM/Eha7EsjSYTiJvejKNMIF0bGyRx",
+	"zKcQoJXArp2lSVwYROvGUSxYP+WD9yJTlT0WZdbTRTA9fNEnxFwmAo/pmZEmX633YLTs+/JwEsnl+gaz",
+	"QZwyVYZVqr5cWabqS19+RKUqlTcotmWVaTLLthAcMP8sklsVpygxTrSllQyJ9ILU6yJHea5Mk+EiBIgv",
+	"cbvxMGSzqZ6rCZoIHJuxcTPlaCeLRbPcVEXYR4TIN4FzYGFEiwUXnR87F932MZHId68uOifto1PMC6y6",
+	"I4uFwgT6go2hKh5AR3YvDw+P9gH44/Dy9KAbQCACaez1EV8oge6LOLkhc9OFWdE24iCehfqogRDARcup",
+	"ZaZ6BieCI5JL5U4x/Bo7TIX4RZuHkGRQUIhseZDhMBWrJ8i60ScxnregBMWsOIrpNBW0UfTPzNU1X7ow",
+	"NMkso8XBEgkkf2phRAX6Vg4LLe2sLBOmZoOCOKh4BM8JF7Tz9kgsZAxYmW7umaW3oZhWIcwUrh0Jd8PR",
+	"y+NOQOfC0TyRMlyF+Sy09MacyTDR29eDLWFW65ok9IgD4E3bqX1RtvjFjFOjNBjKxsUv8XWcHIovHYUU",
+	"hdbFQOG3ur0fhLDjqf9Oo02PVP1rO4VMkaWtwCYhe5Nq18bWiEVa+rOz82610dzeqdyrhQhX+TMUfVhh",
+	"9/DS3+dLrZl3CqZRoOx+wbPlez0weLZrg2fmSNnQ2YPX1ys5ZifVFT9Gdshsh09WNbxwg99JJO5bEM6Y",
+	"jCvgRPU2ZZwtRz4Aew1YKhKwssEd+giHjyx0qjCh07CORVostYMVgO6wSCIgoxJ2aHIDhqVXhKFeAWMN",
+	"rS9wvRlaighBQaFrRwLqtmlVWm13Xxa7l1a3Lu3lRR2E52ZJRiz0kmNgOVB0Q3RQV/ZzGWPFkCGvKmj4",
+	"Ce7aNfRIX5Yqx4f7WJ2cM5nBUt5dErpz8xl6c2n5ur1277K7CsjaVCtfUXS21Go0MWm19MHHZbFwIgDh",
+	"1GhAU9JYaAzOJzRXPDhpBjX3/tDUeP0mzYMLwpTIvsRW4BX64KE7wcL4uVHLSC2hVtZK9nQgF0q98afX",
+	"2/+0+48vfnr+9vt3z37c7e10ty+a/9g4v/s6GI2xkiRj8Qn2lkRS7UvqYt6k19CTZdCLOsR/f0RPzESs",
+	"zSVdiGyWSgzmgK40zPWGbNjdoAT5E0zHibb90jhARzmLJqIKLjWU7RliKV+WkVoqkYKNk1laYf1ZFGcs",
+	"kZTJSAXH8sBAm4oBUokiMzJQ5jO40xpWqBPxleYIThaInBZZcV6AWGwss+LcQ36KCY/iUqvEQ/4P9AS1",
+	"QTJZTa1jeG5cip0TnmaRnvcY50vL1ZV0O14JcCWu5GzSF2mpVfqu2XxRp//ht7hZHO4ltV2bqeqNUFm1",
+	"Xt+p9fngfT/mv4h+Uz/kU6RlqqosSflIVKdpEj6lfXkFwynAK7lqfH8FZEx/no7+/m21Pfml2o1Gkmez",
+	"VAAx0yq0iOwmGfIrIbXKCkutIY+V2MjKt/2i1dxeID1Y9tAezAZ0spH6+Bzf+qNUyqfkH36lbUMKeIKx",
+	"S8vkSKYTUfqXfwMWyMF4Wf5cwsQr1ucqGljhM4xEHKoaOyMWnR/YTJK96BlZ8QMbxPrJwhoL6JwErHzU",
+	"PWPbjWfPqg1f8ng65tUmtl0Fzs4NWBm/265AiLnd3T86YrHIIOwdSUhgDLgS2lpNJ+jCQzBsOhUpEkzI",
+	"kLCgRYhhMAyOAS8y0wcd0p5qjwX58c7Z3zn+bspVxvQ3eyBU7SkCudqpNZ7t7IHJT4ANJo7PGr/9+l+N",
+	"et08socRfeWx8Xw6FhIzB1y7RGkyHQv7TjjzNRbgoQ5YuS/mialgN7wqMFEVMtAVkb6iENRqgfY53gSh",
+	"QBUrZ9oGwCa5J4plSeKxmYRwMmfoPOv5SpQojGeZioY8gi42WHlsAZwmwCLLM6yMduvptLmR6q0ha2wf",
+	"HxNBRwu+U39OwyH5D4bc+3N2zeOZ0M7Nebu3/xrTaOZlzR0AV8T+aZsMzRQBuy1I1SeKBa7EC1BzZYwT",
+	"ryKuKMuSkM9Z+aWQkaTPFBvza8HGPGSNui/DaAQJLSh7b9abO5U9ggWBGymKps+UoDs2npl7rgQ+gpP1",
+	"t1GSD/SJ7qwIb6GHs7rrrtrKzuQ9QIJoej+DC3ayikDoY+bqE+j7fAY3KtNGo7X7zCrTgtJEVccmkWL/",
+	"83/Zn5PZfcDMTwSuR7gRsclx+x7sn/2tnIdNWhhf7E6KuOAVPAVjan29wsksziIIm6EcRcM/aDGoO1AZ",
+	"22Un0cs99qfzziuPnZ++0qb8T6J/TgxxIIJpu7Oylb/ga0Sx8KXee4wS//o+TxTbx59Xe/MptIXTnXbq",
+	"L579z//R/0+417Z6AZWLqbLSWm4afRAxdECHQh+hcI9pJwdTp1rEdt4eHbIkjYyuY4rPFSurBOKIaZby",
+	"CFlhJJtN02g0zggOm/4iEj9fpqIqJNxCD62ngZV/nsFpYS/qHkYjpxwL8YYx1xoLIbchEV+BnPFEZBw4",
+	"z8v6uTz26rzrsbcn5xWkkDMJRagXkGEexAdLSSu9ME2mU20HQU1DH5j3IsVcMB1fBqsMaH9Wr28PohD+",
+	"K+jPZp2lXIbJxKkFwB9oQzvYY4mM5yYmafn2KL2uX6SvLSd8eFjYVFxHyUw5jxaKWGRuy5PB+YGipwlZ",
+	"fWUnmz6bxgkPFVaO+NLgG2jPEl5Iq3McFfW5tieU6TzDi7F0IJ1NnaI8vRvwhh4FCSI1FqEv+3PGoW5k",
+	"lCYzGZqef9h1nIWzFGoKgPDZkIHMcryh0Lwrbpu+GEcyrKzwnJdYmI2rDBbHuf41A2oiOGlsp7HNgvPX",
+	"Z72zq97Z2dVx++JVRxuz7GacxJYWgvWTcI6XPYPLwJzChLV9b0BegpOE0Fswcvvd8Vn7wBm7skd8U0AC",
+	"vdPYNbe/PO1enp+fXfQ6B1e9d+edYA822iAJ9cR42ladSQwaJCk8iwIjOowmQmId6U6zaUYjrEcHCoBQ",
+	"6DE+HggocKyh+NljHMkm9auaBLy+hsQTBvphdBi1DRlwKkb0LK6WAfDCX9frvgxO2seHZxcnnQNo7et0",
+	"e0GNte3Uweh4qnLDEM4cGo9LHCx6CX8yLwRqlZFLy8I0uhapV9gQedkq2NKAdpCyckDUxHg434s5nsW/",
+	"p/b9H3779a/6k+YzZX3f3379a+D58vVJe7/afd0GFu9klqkoFDg2FPvwQVZpAU0eYp1kufTIycRRhujV",
+	"145XomQ0HGIin/tScRn2kw9aOO13z4lEk1hmAHnt8Ozi5dHBQec00EKLSwvXAOjQmUhx7682X/WZPRFw",
+	"Br4kG3ZilOLTYZJOqsYec8w20qqlcj+SPJ2DXqjc3ZaBN8bX/zzGJZ3oJRPzbxq5uXNEpmhEwhkNBZk/",
+	"2poUDzInYaCNkRm40+wxTMrGHUL+53yuN0QvSY55Cnmq0k5j9y73U7MpetInIoy4Nqu+YDsW9LSJAk3p",
+	"6G8wYM3QVXGNlPVrwtwvbZiDFaIcJL95HCNo/Y1kZkiGQ7Iy0GcpD2yUUFxHEGiJk5GWqJ4vm4dtEz3w",
+	"oF3vJkmxaMm8B31bgSG00gKXzGgi1AyoHPNnrvnyjZgrkbEpH0XohbVgeBZI8SG7GsxSlaQB1rZyxQL6",
+	"YM/ExyaCSxO8UTCMWA2lr7IuvXIHJ/GzJ1yLa3U25T/PwJtRibW4rBEJ7wH5QJJkpQY2rwG8/s8zkc5z",
+	"fH0co+Qe+wn/cCzkSG+/ZzsQlsxEqi/913+uV1/8y3f/X8nC6assjeRIb+GlQm6tw7VBk6NJNeuVwmM1",
+	"66sfCdIki09EQP71+l1g/R9B6Hc7+5cXR713V50fO6e9rpuO+GeHh1mLqhps/xrw2QnsvFtIfCLT3XAW",
+	"I9FczQQY6lCjNAXxvV2r1xqN7dr3ev8NwKi/Ow0/H8HLlQ5BubSn06eNWh20dCHk7pWcg2H2xZ1FfvEM",
+	"bKQGgz3IkiFJiN9fPEHLBDaZL4rCDaI4mQrJp1FtzifxHXKNjgnK+vNMQPU//IMXHMDAHTfwmJj0RRjm",
+	"aLdkYPHMl/1ZFIeQiUSvehBHIL4tsXuSkr9jfMebMc8srT3U6SjKT+prrnHOgXcKw/s19kpILToFcFLp",
+	"4VE6RYSjl2K1XZLOmRpHU+RP0W+mlW4XJsJ64/R4T/URxzkKKmvynGc4B92pGHzRCU+z9rlkptVrMX38",
+	"t30ZyWHS8iVjWZTFosXwQLP2+ZH+kBoMW6xRq9fqMBf50V3O9utpaZ8f6bGtTvfYZe+w+py9a58cazlk",
+	"SVNwo6wQ7SsLCczerH38QSucK/ex7f4v64d1U/kHyUAVT1cqRpHKRFqFrG5VC3F9XyE3AhdgNRhnz6qQ",
+	"WWBnvXPYjTnjKaKjm/gLJK2gUHJgvMEYAhJ7CJE4SJI4TG6k58ud5gsWXLR7navjo5MjqE8n8mqRpfMq",
+	"cI8GFGuoAFw20QiVEwcBCKs0Kg6UEriOBFzYOWkfHV+1jy867YN3V+393tGPnaDGSN3g0wZnvfOrbue0",
+	"R+GUkHj9CwjdMGn6+wzT576EVhPg4SsvTAaiUetfoRTBWYaKeB7n2SH40PSD1liXTwTTgsHAXGoxpn+z",
+	"hotOyPCClrSjH25fa+WvJ01jagtGfa2N5ra+QIrsHpU8epDP4N+aHVIoWNJHQd2vrfKELl4hMgqj3ZFe",
+	"4RFIFXaad7jTBc/EMVbmPLIwMzuYlfGAnfXOK6xqTswAt7SRafhjPAW3y7bNkg3ROxXIklTMlFCVRZmG",
+	"OKXL4q8/R2ngiqS7SJ/LroVEg9glgng5ggXy8nDbOLkRaXXAof6Mg2CFRxqJTPnSFI+wYPghYN9BjA2i",
+	"vuw5w/yvR+FPOBhPtMmikvhahOgm2jR4NKStrz0jijorX9JaYPFzlU+n8M/pTI1ZMhwCzC6JX2bx2fIZ",
+	"iFXixO9e+HL1NHRNXz/Q+xQ0BkjlsvapJlMou1ciq3g2iwPxfij98iXolPJ9NAlE9ivosmPdAbQtyeKM",
+	"+dKZKdtomjesJrOsn3xwrEwbc9YPX2P6xJj+sLIa89S2FvpymMywyprUL7OiXVVabBuAFxp1NonkTO9Q",
+	"/ScsiMeadfhrrAcAeAa0H4/OV0O6fVMQ3xTE71RBPIZ6yKom0LZeTdCMkGDSS4DJJO62WmgVYH+jhbNH",
+	"WcT8Kv1rwO1WaiYAZAPYqFYx+9fY2RTLJViAkcKrrYCK2bSvigFI5P3PErBX9Y+oad7w9INBTt9ECmHG",
+	"wZJt6d/wDAnWImmdT9P2oZVNlS5E+VjZsw8ShUCdQ39pN4j6MekTrZUCNkpy6I8ypNDMobMQ+AZRJZFC",
+	"VWrsnBbCl6bleqfZrLTY899+/a9G87mTQ/ZYYFbtipgSYcEDxJ5h5XQWA6sbkSgGFWy7taoWU8r6I33I",
+	"eSQR9lxRbg37e/J7wDVmEABdmGh1aZ/X+emN4O+Dyh4zBX0OZIveceAKcIutr3c+GwCWg0xYls5rrEMI",
+	"LArhS+c1X7blnM0kZA4nfBQNWBzJ9y53KiovG2dwNQ8rg0bOnwQKEvXDeQxVEuLN4oLo0aswunsyKi22",
+	"u1Yhse+MBuJhmAql9nIg29FM4Ar3Z+FIAIKEfalVzTpmB3zNGot0QaO5vbP7DEKcdGiASUX/uzqbRWEV",
+	"eV2cIwOgNWkyEfnHFGK4EX2nDnuVKtTTY6RYqZuldTk6/welbupp+HfOl4XDsuKXd9ZQZ9m0sFyfTrVy",
+	"8NGRtg+mdfd/vV3zv5JXIvvzarlYm5ald/amc3p11O1eLjaegCgFyQz9JnBDswAvIcJZIAhsbt+94VQP",
+	"dQQjbwwGG9uZNEnIviMBb57qYU09jfrtV7xKpPhdGgiZldIPthFQYm2wDhBlOlfzZUAwm/BsMGbfgcqg",
+	"WoVKjR0Y5C+zytgag0tfYz9BNzW4PogirU1KW9JS3qV2a8JUM5KdD9JEGX1hmDWs9PYc1WD1UGXPlzJh",
+	"MXINh4JAc3hGQp1K7BREQk2pBZKC5ErA08qnML5B6PZlIWRWYTuNOobYclTwXEe19Jjr9EuNvSpqEV8a",
+	"Xwr0lvuqWCQYigqMSOgWA4SzyxWW/peKI3A8G7v2ZXxZAD0tKjUs02MrfMwFBa9VcZwkUMufrVJzsF3m",
+	"vycN9yg+2lk2NTPzWfw0OFJLjhrsYy3+4R/2rvd+hfVS3rnLN3F+T3FOAu6BHt898hyOlb0pzQE/uEOa",
+	"o6JteAwRAjk2G0Gj/PrMxIaUA7MZh49PFnyLA32iQrj2q6P9q+Oj0zfL4aBjdK4eKx5UHO4PGBDKj6qT",
+	"MtB/3klCWDC+DZ0LSYG9rzyJkNc3ylQF4yaJtD3OtvyLED6wVhXrnvXRf5I3txMZXAFA1YP+MjBjAgcS",
+	"B0G2ohzbVkKNFlwSVKDp2UXLCXxZdqva6dmym6RSYxe441eR+AL6X3N3txBoKTI74/t5voRC/eYOGxML",
+	"CbzGezHPQ+DwCZSPI2IOMaxgFTBx7xqYuRXoOS2mTyQGlgCY0mZMIVewt+KuZqLhphFUheuxDzon52c9",
+	"IHl+03l3ddGB3MMe43glNBJCGZ0teoeOB6BpnklJTYKYxHAHOzq9Or84e3XR6XYDVk5Fls4pplacA4su",
+	"2LPcfwxhD6H7wTDtCTspbudCjW1tNesNB/1t/+zk/LijTc+trZZBP/Ll1pZWKE8XSQ31b2zB/gNQDdNZ",
+	"LJQvI8mSNBQpLTYAZVKRo+FwtBCbLnGjUUsyRLpxU6+IaZZBNNU2ti9jrrLKCmjCgBDdisim15GKnAe2",
+	"T4Nol/NKMQ3TojTcbWTgbDUXeLd90rnCn+o/wewnEMTOQUAh1qlIqxZXFN7ZM71IIY/0MUz1tGfjeL4A",
+	"HNiidWIDngJQZwAfQ4BVLxritk4wQol/KJEBn2TFY6tgFD0WXHT2j87hIxcqkFCjfSnFLEt5bPbikDpb",
+	"yOAAEydJ83VdkebD8DbUQxn8IPulgWGtrCVHYg/kRoJX8KVd7zfv9mGa37x7SWZaf6YiCY3CZjOaDtrp",
+	"NAVEQ9uFwWPq4sWmaBjZ7khWLgpUDG8XJDJPBZOzOCY47cKGJhZTOMn6jEP3GNJMWmImeAnk5DBg3Hr2",
+	"9Xmj7qtcGixxmb8Xcwokg9jRT56LWPN6EOGGV0SpRHWXqgV9v9w2SuHU6b8o2Vpjp3lzdH4g6S2pt4pi",
+	"52qm9dUwSVtEM7YE/YQbTyWzdODiqphwvNGYgDW5zYJur3N+dXnurroBvwJd0TxsM6lfg3GmMjGtzqY2",
+	"Jxs85bNs/LQ55BS0wQwwyQmoXbbu/h5LRRWMhYK01prNyOQoy8P4JLccZ7/wRii8dppNU+ynBRW1GrE2",
+	"gtbDlqECXIWWQ0Pr1ea/7m7/9h//2cCJink6EsCphr+kvfGn7tmpCUmkgofK1B5uYCXtkUT6QzCTNndX",
+	"MpOuAjs0iIaRlDA5a3jLn98TUnAo0s+ATblsB6yAp6TJeGSmlweBU97KRH9XcMqGBafM8n29uJR3JqV/",
+	"vkxKv12EzzfqHMwZ8UkgJpfv8Y3v5auFmtxUBd8V4MVou3vBIXS81J71RVe7qIAWubYivl2wkXPNCsEB",
+	"VgbIFjgc4C8SqGNIqIvUQa21CWubJnERK4Gez2rw6dqqCvMvVud8IsYtOy8FGK7PL4dLy55A6W8ulxf4",
+	"ttCZ+wiZfB8wrLuK4CJ4+UcCLt5Xxn2JHTtnxUKk2wUUhbrWSqZCW+RgprIkjHhsImQeS+LQdjKuMZbJ",
+	"gjen44lieRSOlQMD6BnYwlewro+6Z2yn2fi+UlvZqvgTPffXifyHftZSv90qCNX654ZQxfEXazCWuuzu",
+	"CZm6sZOOfvLFotuZPrgbu+nMqTLbEJDtVkagz6ZCYgcYuc8FUjY+SYgQC4p7RjOIr0qh8obSzuWFx96e",
+	"HXrssnsAIRBztS+RsQv9cXNgkEU7Y8lwCLgKkVqHgcESNxS9B9Q5wIeOTwqBw6UoN4VTbQTOpL86b4+6",
+	"vW6w3qHFqfqaMuXFc3PnDe++7mfwKU1o9KJzOyKzK0k+Gw6zkSArcJiTqZCPjL+8PPLDLYLPlY/7pBbB",
+	"VEiLGbxSci1bAwhtj+H/u1kGi4Q6wyR1slc2+aVYWQmxnMhAQQNhM5u+oNzUqug8ZCQoRJ8mMQBGNneq",
+	"0FRxE8mQKrXJjxIy5ClQC2VjVr7s7VcwoohjYfevMY5YMsO235w8TFnKHS1ZDbkYsBdVALgRunlCGgnD",
+	"/cRMCTDGKpnk9Mv4cMNUCMVm0xq7MMBLcF+oRgeiNCLWAeKiSZQBs5rpUtbSOIsmgk34HCR9X9hisrkg",
+	"RmpDx2bIfJBFOqLIY421LeGaq0MKWVDjPS4Fhdf0J+OOOsZd84WD9T8Gw+PRyVHRhPvLspSEBJL+BuEe",
+	"iHoGqHcoLVRqvXjx/S5+RMkhRxg36iCMFxhi9H5D/1QLVUxNOTfZXXGTnfV3aVbrjR7cYsNdpiK9si6i",
+	"eQ09XhYB+ONUpCqRwDlzjSWVoaG5LDieD3YJcV/d5g3ivZ4okkPfPMJSd0EyJ8OHaQPLP7ghiGV/Y6ju",
+	"1hVWGOE95vGwCjzAyHjL/jnQzl/gsSBLggorXxzus+3t7RdaNSADrqkWmGsDV2lxh5eY7E6AyHDUaLj9",
+	"7BkL+VyRMtG3glpUIjsuO8yTT5T9mGc0aMUrUu1awrNIWgkLqXVM/9iBgPvXl4RkUMlx1ExNAt3Jo2LV",
+	"RBWeSt9fv79HfUKZ1kIA3RwaBYX1J1R4HNB7GUMPas8zHl9Fkv32H/9Jf+grfzA3Mz8lVkrBB2P7dkDi",
+	"SN9fcey8xAYkB8NRiieK0tILk2oWF2ICFTaNZ4i2aapwaj5tfWb7QwElqcALqJ+FyYTMBEhWpwJ0lHlK",
+	"ujvVDSDKNszKBJwk2lBGt+ZXAUAAgizm+7VsXsJOUKXGTuw1fREncmS5J2lsKsmgnan/PWc3IhW0W/aI",
+	"Gdr1/YxWNpsZU7yjxJeA31RewaSqMj6ZKkChzAZjYJbmaRxBMpk7yVHiwB7C2cjJq6EN9r2qmN4lfHTi",
+	"NZRZNJrp5Uxn0too7iY27KMDLX8GM6iCzJlIfQlM3y3aDYv7mPaMFB8y+gXNco216Xw26qxer+er06I6",
+	"AJH6Mn9U7b9qXzVLAlbmytR1qnGSZgIMTazR2doCbDOAKdza8hjgjEsoyEKLIWDln6sA+63YOJGJdrf3",
+	"GO9DmD1JWbD1dCtoQb620vJlsGgJ2HMQdHvtXuekc9q7OnsTMCGvRZxMBUJz11iQiQ/Z04G6hgu0ENtp",
+	"PK9r4/Ow+txj+xfHh54vDSA6S5Mbz7QH/jxLoBlZm44SkJYKJTFIUxr0oUj9imcEdf/8Wb3hMW3ber4M",
+	"nAgg9Pux4H0k4b9oJ6ZTnmbzAJAcgaq1wC7s2ZPqsQUx4MvyhP/ZVNC1FuN6xifUW4lQzDEZz1lQ06NV",
+	"A1g6PNTJDDPvvnSDEFOeQrkTUBNHGfHRw50gjW63So0VlmcaDu3q2B3qy2kagWG82B2eI9mXD/Wtx3qX",
+	"kB72WEeO4kiNKy3W5/I94cZrwSRSr8BWbAP7rHz0sn1ajaP3osWCw7eBx7KbBIIy39ef7WApQqG1P48B",
+	"katioy4hCX48AJ4VsHAQi2dM2avtvBCeHLa8orsDk0zs+wyxcDKRu1D5VAxTFjRYc3vH233Gfvv3/w48",
+	"JiQLfvv3/254ze2d2u6zgEpmAPqK4Ov3TFO8Cf0aeCaQOahAj3kWSZhIBkuiIFdFoLLmdLbYTv0ZC7Sn",
+	"0d7f75z32i+PO1pf7Hd/hLueHxxC9R3jioXJjUQs4HJgwKIPIgXQSwAfxLOMD8Z6TgIjHrpTKL8YCySa",
+	"nsxiziL5ZyR3rW1tsTbTt9Knlw1EHLMy1zpHeMThBoz/6DH1xSiSZI0EP0DJ13e4xT0W/EMAZNW8Dw01",
+	"WB6mJywF5Cu9TaepGEYfTBtM8CQg+aycJ0Rq6ShjXCs2/Uxab2iPETDHeDzj5ONh0RFx9+oHV1TihPQC",
+	"LrgV8BkYEgT9Tjh0C6qIRhyhMHCgclBt7tbq9aACfTFimCFwNouUlxN8wzwZJ9JUriIEz4THviTeg7I+",
+	"/NCGYw5BQj3S8VxLB1hf/KqifekIdZ07H/TKAirlud5wsIJ7NJk4FYaEWM8zbj0kLY9AeetJBBbuVPD3",
+	"OC+zCU6QXvgIjgdsFuzkba2NnUo+iSh0i6DoZbJDsaA3yPujMRxrLFmQz0mAhW0gHI3Ja5UzIDYbyxWq",
+	"+UD+JwmbuIzqyuhEsHeM9Hhkd75rzf4v16NfgmXsZg7jvZGihmk6dyqKQI15ADT3hv9pDZ6kXrHSYkDX",
+	"9WQt4JgWw9Usgr7gBcjJW9ElOzJcfAnxYekl9ha30YLrgwWEq161eZdXBeTVx33RR0OvdGwwNwhT9HBK",
+	"rWaTUvmU178tmg2ru3I/ONGREWEAhsuhlGVKXzQdkHeDWYYNe5Ax+7fATlywvPRLEJmisfxuD9k7tp5J",
+	"51Oyn+j1F3L9Ba5f4vEtWJLAAKz3qXnWKk7s0qPSxysetVHvNV60thfplQuPWiwquL1u7E7P3dDbbsFP",
+	"ztOpToFG6fDtzm7n8qJu/wewsoDkvTlgZnzufA2t422qSR4nFmaFshMO80oL1nARgvH/Pz84rDZq2778",
+	"7de/bkBUbIONZXAUWbm9A/CJWtsYq65Ss1Ust8IqeiXjCe1BY4oS2Q+zbFh9Xnw6u1O84sJ5evE9d3d4",
+	"YI45K+7hXvQKe9CzKdLUlxtOifeiXvfoMHie5+l1q9Xrnt7A+r+dywt3hBWb13tRb3hmb3r5xvVwd3oe",
+	"mlCePhPOiBtWwHqL+90fCccSPUYWR1IwIUNtO0nhOI8fAXFpXSXPuEgT60LnXjM40gvljCts7hUYbbnh",
+	"3mJBbpHvAWuJVjE/+CX7DFXkNjB15kRHQp9qqVz4IEuIjWSgrv1SANWXQU37gXvk/XDF3r179+7k5AAS",
+	"5+jma69He5K1whosTdZnDRzXn91PAeppTVI4qomM5/ZAkmIsOlDLFK2poPr3SDGbJQbmmu7Z6Wena7W7",
+	"jDY09nRIih/rR/KYs49qX2yo3SEXxqiiaT8Gq76cvwkuXeVe8XdHMK7PySJUfJWg4kVoo6Ob4/FFQPoW",
+	"+U3OHaFvx0E5tnWnnsFpSFITwMVuChzCrU8Vtm61ljdkRsqXxH1jiZxsABKIUAB2KBI3e2xNSNr+fCG2",
+	"jmYxxskxNlrWh4Qia9Qjo02wsLXiJRDQ6haMfXBB8xjnlI/EHvrH0F1kkLJy3H3rp92WdV3Vi7MOtR/3",
+	"Ts/dH1+Rr7YC5b+QaNDz9mRhIWp3h/lfxPX/S8NrvPi3+4H75zybiyj/XyywP1Q2t/d7R2enCynqKBOT",
+	"osOx2ohvuE7TGtP8Y+qHVnWiPKhFZLWlX6QAeFFvPJyZ9zXK0I24IFJYMgASud9Sz0Yf0oSs1XZhMlC3",
+	"JJWjAXvdOzl2wu2gyVz6gBR6MrFR+kKEySCes3KQ0r+AFaCq7xR4kOzqz30ZTPh7wYwjH1Ciy8DBajmv",
+	"L3gayVB8qI2zSRwQ6CwsNVBzxcMqYRBC0/tY4L19ie+A0H7absdYeJQxDFnLRD9+GlbhXBHi7JF5C2WS",
+	"1YQpa8WiL+37GuaDNLmBfl4cHZsr/8SvOfIMYDFQym/yidI2X+bLYBVlw7pYIEDRf2ml1uBZ6mUp+pLo",
+	"HPzdwdl+7915h+kfoJ+AX+i/IePxg18S0i8VvhM8dP8GegL8wKEogK+eOt/RJ4tX95Nw7v4dRtcsCn/w",
+	"S7ApzZ2Jtm178DSMrgvjLV7/NH+VjQ48Uh/AeTF+/Ec4iPmRQ8adx4UCaZ8fLdyBlfWTr+JBgGHSa7P7",
+	"lgjSqW6w5JWKVGV6cyMfWY1Pp7CzaOi/LOGxXAvoQCc7WT8dQL5mioUCWDflIBKqlmv714LH2XiFXXMM",
+	"0KyIBD5KZplzDUjL5Sva2l8YJVkmcnRSA1AU2jbpHMgcAMvALu/PDQ42FBDQvxEZLk5u9OukDopKxXmW",
+	"8/xGCtB4Fp/qAFEv+8B+qYQC3HNnAPxerXofqkEAKyFKpPOYZ71zQFWw8C/OgAW8l+VRe/paIdMkjjFs",
+	"gRi4g7HWKXKEcN/UW+6M2rtJqkM+yLRHlmvbNbcYC1ZQyQb9ZWpY+O2wJ2Ll9Y5i8th01o+BTdQUjFAq",
+	"DkszPbvDrAZbPHL5XOuTsHy//eW2nEJ62DiBZZMCjiRzgXCcOxjNvHyTvBUV+VMlj52y2b7IboRA/Al3",
+	"d+RdRytGNMNQOUCu7spvq+bL6hsDEANYNqrSYhSvo0Q3Fuli1ZBnvCs0Ez0Wi3AkUky+O09l74zfr9kC",
+	"tOhv3u0/ffPuJRtwJTwUBTzjmK4k8aryRVSzPiT+Euncb9+Cqmyahhx65e5zoR+KaVdJYMmzIT7x9HnO",
+	"0gj9QQ9RQNwaglkqVk3IwHnSf/m3/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -53,7 +53,7 @@ const createWallet = `-- name: CreateWallet :one
 
 INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at)
 VALUES ('user', $1, $2, $3, $3)
-RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start
+RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at
 `
 
 type CreateWalletParams struct {
@@ -81,6 +81,7 @@ func (q *Queries) CreateWallet(ctx context.Context, arg CreateWalletParams) (Led
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
+		&i.LastPostedAt,
 	)
 	return i, err
 }
@@ -114,11 +115,11 @@ func (q *Queries) EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccou
 }
 
 const findExternalRefs = `-- name: FindExternalRefs :many
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, fu.username AS from_username, tu.username AS to_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.reverses_id, fu.username AS from_username, tu.username AS to_username
 FROM (SELECT unnest($1::text[]) AS kind, unnest($2::text[]) AS currency,
              unnest($3::text[]) AS ref) k
 JOIN LATERAL (
-    SELECT x.id, x.kind, x.status, x.currency, x.amount, x.from_account_id, x.to_account_id, x.failure_code, x.idempotency_key, x.initiator_type, x.initiator_id, x.note, x.external_ref, x.created_at, x.finalized_at, x.expires_at FROM ledger_transactions x
+    SELECT x.id, x.kind, x.status, x.currency, x.amount, x.from_account_id, x.to_account_id, x.failure_code, x.idempotency_key, x.initiator_type, x.initiator_id, x.note, x.external_ref, x.created_at, x.finalized_at, x.expires_at, x.reverses_id FROM ledger_transactions x
     WHERE x.kind = k.kind AND x.currency = k.currency AND x.external_ref = k.ref
       AND x.external_ref IS NOT NULL AND x.kind IN ('deposit', 'withdrawal') AND x.status IN ('posted', 'pending')
     LIMIT 1
@@ -152,6 +153,7 @@ type FindExternalRefsRow struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	ReversesID     *int64
 	FromUsername   *string
 	ToUsername     *string
 }
@@ -186,6 +188,7 @@ func (q *Queries) FindExternalRefs(ctx context.Context, arg FindExternalRefsPara
 			&i.CreatedAt,
 			&i.FinalizedAt,
 			&i.ExpiresAt,
+			&i.ReversesID,
 			&i.FromUsername,
 			&i.ToUsername,
 		); err != nil {
@@ -200,7 +203,7 @@ func (q *Queries) FindExternalRefs(ctx context.Context, arg FindExternalRefsPara
 }
 
 const getHold = `-- name: GetHold :one
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, a.user_id AS owner_id, u.username AS owner_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.reverses_id, a.user_id AS owner_id, u.username AS owner_username
 FROM ledger_transactions t JOIN ledger_accounts a ON a.id = t.from_account_id JOIN users u ON u.id = a.user_id
 WHERE t.id = $1 AND t.kind = 'withdrawal'
 `
@@ -222,6 +225,7 @@ type GetHoldRow struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	ReversesID     *int64
 	OwnerID        *int64
 	OwnerUsername  *string
 }
@@ -246,6 +250,7 @@ func (q *Queries) GetHold(ctx context.Context, id int64) (GetHoldRow, error) {
 		&i.CreatedAt,
 		&i.FinalizedAt,
 		&i.ExpiresAt,
+		&i.ReversesID,
 		&i.OwnerID,
 		&i.OwnerUsername,
 	)
@@ -426,7 +431,7 @@ func (q *Queries) GetSystemAccount(ctx context.Context, arg GetSystemAccountPara
 
 const getTransactionForUser = `-- name: GetTransactionForUser :one
 
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, fu.username AS from_username, tu.username AS to_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.reverses_id, fu.username AS from_username, tu.username AS to_username
 FROM ledger_transactions t
 LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id
 LEFT JOIN users fu ON fu.id = fa.user_id
@@ -458,6 +463,7 @@ type GetTransactionForUserRow struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	ReversesID     *int64
 	FromUsername   *string
 	ToUsername     *string
 }
@@ -484,6 +490,7 @@ func (q *Queries) GetTransactionForUser(ctx context.Context, arg GetTransactionF
 		&i.CreatedAt,
 		&i.FinalizedAt,
 		&i.ExpiresAt,
+		&i.ReversesID,
 		&i.FromUsername,
 		&i.ToUsername,
 	)
@@ -491,7 +498,7 @@ func (q *Queries) GetTransactionForUser(ctx context.Context, arg GetTransactionF
 }
 
 const getWallet = `-- name: GetWallet :one
-SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.created_at, a.updated_at, a.spend_hours, a.spend_month, a.spend_month_start, u.username, u.status AS user_status
+SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.created_at, a.updated_at, a.spend_hours, a.spend_month, a.spend_month_start, a.last_posted_at, u.username, u.status AS user_status
 FROM ledger_accounts a JOIN users u ON u.id = a.user_id
 WHERE a.id = $1 AND a.kind = 'user'
 `
@@ -511,6 +518,7 @@ type GetWalletRow struct {
 	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
+	LastPostedAt    *time.Time
 	Username        *string
 	UserStatus      string
 }
@@ -533,6 +541,7 @@ func (q *Queries) GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
+		&i.LastPostedAt,
 		&i.Username,
 		&i.UserStatus,
 	)
@@ -573,7 +582,7 @@ func (q *Queries) ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsPara
 }
 
 const listUserWallets = `-- name: ListUserWallets :many
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id
 `
 
 func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error) {
@@ -600,6 +609,7 @@ func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerA
 			&i.SpendHours,
 			&i.SpendMonth,
 			&i.SpendMonthStart,
+			&i.LastPostedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -686,7 +696,7 @@ func (q *Queries) ListWalletTransactions(ctx context.Context, arg ListWalletTran
 
 const lockAccounts = `-- name: LockAccounts :many
 SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
-       a.spend_hours, a.spend_month, a.spend_month_start,
+       a.spend_hours, a.spend_month, a.spend_month_start, a.last_posted_at,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
 FROM ledger_accounts a
@@ -718,6 +728,7 @@ type LockAccountsRow struct {
 	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
+	LastPostedAt    *time.Time
 	OwnerStatus     string
 	AccountType     string
 	CaseStatus      string
@@ -728,7 +739,9 @@ type LockAccountsRow struct {
 // with what the money policy decides on: the owner's status, and for the accounts money leaves
 // (senders) the owner's compliance facts (the view belongs to compliance; ” / false otherwise:
 // receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
-// inserts take their KEY SHARE locks.
+// inserts take their KEY SHARE locks. last_posted_at is read from the locked row itself (a row
+// waited for is re-read as its locker committed it; another table would still be read as of the
+// statement's start).
 func (q *Queries) LockAccounts(ctx context.Context, arg LockAccountsParams) ([]LockAccountsRow, error) {
 	rows, err := q.db.Query(ctx, lockAccounts, arg.Senders, arg.Ids)
 	if err != nil {
@@ -751,6 +764,7 @@ func (q *Queries) LockAccounts(ctx context.Context, arg LockAccountsParams) ([]L
 			&i.SpendHours,
 			&i.SpendMonth,
 			&i.SpendMonthStart,
+			&i.LastPostedAt,
 			&i.OwnerStatus,
 			&i.AccountType,
 			&i.CaseStatus,
@@ -779,7 +793,7 @@ func (q *Queries) LockExternalRefs(ctx context.Context, lockKeys []string) error
 }
 
 const lockWallet = `-- name: LockWallet :one
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE
 `
 
 func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, error) {
@@ -800,6 +814,7 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
+		&i.LastPostedAt,
 	)
 	return i, err
 }
@@ -807,7 +822,7 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 const postBatch = `-- name: PostBatch :one
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
-        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at)
+        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, reverses_id)
     SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::text[]),
         unnest($4::text[]), unnest($5::bigint[]),
         NULLIF(unnest($6::bigint[]), 0), NULLIF(unnest($7::bigint[]), 0),
@@ -817,37 +832,39 @@ WITH new_tx AS (
         $14::timestamptz,
         -- finalized_at: the zero time (0001-01-01) stands for NULL (an SRF cannot sit inside CASE).
         NULLIF(unnest($15::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
-        NULLIF(unnest($16::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+        NULLIF(unnest($16::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+        NULLIF(unnest($17::bigint[]), 0)
     RETURNING 1
 ), new_entries AS (
     INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
-    SELECT unnest($17::bigint[]), unnest($18::bigint[]), unnest($19::bigint[]),
-        unnest($20::bigint[]), unnest($21::bigint[]),
-        unnest($22::bytea[]), unnest($23::bytea[]), $14::timestamptz
+    SELECT unnest($18::bigint[]), unnest($19::bigint[]), unnest($20::bigint[]),
+        unnest($21::bigint[]), unnest($22::bigint[]),
+        unnest($23::bytea[]), unnest($24::bytea[]), $14::timestamptz
     RETURNING 1
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = $14::timestamptz,
+        last_posted_at = $14::timestamptz,
         spend_hours = v.spend_hours, spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
-    FROM (SELECT unnest($24::bigint[]) AS id, unnest($25::bigint[]) AS old_version,
-                 unnest($26::bigint[]) AS balance, unnest($27::bigint[]) AS pending,
-                 unnest($28::bigint[]) AS version, unnest($29::bytea[]) AS hash,
-                 unnest($30::bytea[]) AS spend_hours,
-                 unnest($31::bigint[]) AS spend_month,
-                 unnest($32::timestamptz[]) AS spend_month_start) v
+    FROM (SELECT unnest($25::bigint[]) AS id, unnest($26::bigint[]) AS old_version,
+                 unnest($27::bigint[]) AS balance, unnest($28::bigint[]) AS pending,
+                 unnest($29::bigint[]) AS version, unnest($30::bytea[]) AS hash,
+                 unnest($31::bytea[]) AS spend_hours,
+                 unnest($32::bigint[]) AS spend_month,
+                 unnest($33::timestamptz[]) AS spend_month_start) v
     WHERE a.id = v.id AND a.version = v.old_version
       AND (a.kind <> 'user' OR a.balance - a.pending + (v.balance - a.balance) - (v.pending - a.pending) >= 0)
     RETURNING 1
 ), holds AS (
     UPDATE ledger_transactions t SET status = v.status, finalized_at = $14::timestamptz
-    FROM (SELECT unnest($33::bigint[]) AS id, unnest($34::text[]) AS status) v
+    FROM (SELECT unnest($34::bigint[]) AS id, unnest($35::text[]) AS status) v
     WHERE t.id = v.id AND t.status = 'pending'
     RETURNING 1
 ), idem AS (
     INSERT INTO idempotency_keys AS ik (caller, key, request_hash, response_status, response_code, response_data, transaction_id, created_at, expires_at)
-    SELECT unnest($35::text[]), unnest($36::text[]), unnest($37::bytea[]),
-        unnest($38::int[]), unnest($39::text[]), unnest($40::text[])::jsonb,
-        NULLIF(unnest($41::bigint[]), 0), $14::timestamptz, $42::timestamptz
+    SELECT unnest($36::text[]), unnest($37::text[]), unnest($38::bytea[]),
+        unnest($39::int[]), unnest($40::text[]), unnest($41::text[])::jsonb,
+        NULLIF(unnest($42::bigint[]), 0), $14::timestamptz, $43::timestamptz
     ON CONFLICT (caller, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
         response_code = EXCLUDED.response_code, response_data = EXCLUDED.response_data, transaction_id = EXCLUDED.transaction_id,
         created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
@@ -855,11 +872,11 @@ WITH new_tx AS (
     RETURNING 1
 ), audit AS (
     INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details)
-    SELECT $14::timestamptz, unnest($43::text[]), NULLIF(unnest($44::text[]), ''),
-        unnest($45::text[]), 'ledger_transaction', unnest($46::text[]),
-        NULLIF(unnest($47::bigint[]), 0), NULLIF(unnest($48::text[]), ''),
-        NULLIF(unnest($49::text[]), ''), NULLIF(unnest($50::text[]), ''),
-        unnest($51::text[])::jsonb
+    SELECT $14::timestamptz, unnest($44::text[]), NULLIF(unnest($45::text[]), ''),
+        unnest($46::text[]), 'ledger_transaction', unnest($47::text[]),
+        NULLIF(unnest($48::bigint[]), 0), NULLIF(unnest($49::text[]), ''),
+        NULLIF(unnest($50::text[]), ''), NULLIF(unnest($51::text[]), ''),
+        unnest($52::text[])::jsonb
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
@@ -887,6 +904,7 @@ type PostBatchParams struct {
 	Now              time.Time
 	TFinalized       []time.Time
 	TExpires         []time.Time
+	TReverses        []int64
 	ETx              []int64
 	EAccount         []int64
 	EAmount          []int64
@@ -954,6 +972,7 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		arg.Now,
 		arg.TFinalized,
 		arg.TExpires,
+		arg.TReverses,
 		arg.ETx,
 		arg.EAccount,
 		arg.EAmount,
@@ -1084,7 +1103,7 @@ func (q *Queries) ResolveTransfers(ctx context.Context, arg ResolveTransfersPara
 const setWalletStatus = `-- name: SetWalletStatus :one
 UPDATE ledger_accounts SET status = $1, updated_at = $2
 WHERE id = $3 AND kind = 'user'
-RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start
+RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at
 `
 
 type SetWalletStatusParams struct {
@@ -1111,6 +1130,7 @@ func (q *Queries) SetWalletStatus(ctx context.Context, arg SetWalletStatusParams
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
+		&i.LastPostedAt,
 	)
 	return i, err
 }
