@@ -34,13 +34,14 @@ END $$;
 
 -- Statements (services/ledger/statement.go) read a wallet's entries by the instant they were
 -- posted: the opening balance is the last entry before `from`, the movements the entries in
--- [from, to). Along one account those instants never go back in version order (the engine
--- stamps a batch no earlier than the last entry of any account it locks), so this index gives
--- both as one range of the account's entries, whatever the size of its history.
+-- [from, to). Along one wallet those instants never go back in version order (the engine
+-- stamps a batch no earlier than the last posting of any wallet it locks), so this index gives
+-- both as one range of the wallet's entries, whatever the size of its history.
 CREATE INDEX ledger_entries_account_time ON ledger_entries (account_id, created_at, version);
 -- last_posted_at is the instant of the last batch that changed the account, written by the
 -- posting statement with the account's head. A batch reads it with the lock (the row as the
--- previous batch committed it) and stamps its rows no earlier.
+-- previous batch committed it) and stamps its rows no earlier than its user wallets' (system
+-- accounts, shared by every deposit, are left out).
 ALTER TABLE ledger_accounts ADD COLUMN last_posted_at timestamptz;
 UPDATE ledger_accounts a SET last_posted_at = e.last
 FROM (SELECT account_id, max(created_at) AS last FROM ledger_entries GROUP BY account_id) e

@@ -43,7 +43,7 @@ WHERE e.account_id > sqlc.arg(after_account) AND e.account_id <= sqlc.arg(to_acc
 ORDER BY e.account_id, e.version;
 
 -- name: ListAccountHeads :many
-SELECT id, balance, version, last_hash FROM ledger_accounts ORDER BY id;
+SELECT id, kind, balance, version, last_hash FROM ledger_accounts ORDER BY id;
 
 -- name: CheckOrphans :many
 -- Entries and transactions that point at a missing account or transaction (the write path has no

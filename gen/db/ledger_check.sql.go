@@ -282,11 +282,12 @@ func (q *Queries) CheckTransactionBalance(ctx context.Context) ([]CheckTransacti
 }
 
 const listAccountHeads = `-- name: ListAccountHeads :many
-SELECT id, balance, version, last_hash FROM ledger_accounts ORDER BY id
+SELECT id, kind, balance, version, last_hash FROM ledger_accounts ORDER BY id
 `
 
 type ListAccountHeadsRow struct {
 	ID       int64
+	Kind     string
 	Balance  int64
 	Version  int64
 	LastHash []byte
@@ -303,6 +304,7 @@ func (q *Queries) ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, 
 		var i ListAccountHeadsRow
 		if err := rows.Scan(
 			&i.ID,
+			&i.Kind,
 			&i.Balance,
 			&i.Version,
 			&i.LastHash,

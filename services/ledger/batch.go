@@ -147,9 +147,11 @@ func (b *batch) resolve(ctx context.Context) error {
 // lockAccounts locks every account the remaining items touch, in one statement sorted by id,
 // with what the money policy reads; then their spending counters, the holds to finish and what
 // the originals of the reversals were already reversed by. The batch's instant is moved to the
-// last posting of any locked account if that is later (another instance's clock, a batch that
-// took its instant before this one but locked after it), so that along every account the
-// instants of the entries never go back: a period of a statement is a run of versions.
+// last posting of any locked user wallet if that is later (another instance's clock, a batch
+// that took its instant before this one but locked after it), so that along every wallet the
+// instants of the entries never go back: a period of a statement is a run of versions. System
+// accounts are left out: every deposit and withdrawal shares one, and a clock running ahead on
+// one instance would drag every wallet's postings along.
 func (b *batch) lockAccounts(ctx context.Context) error {
 	var ids, senders, holdIDs, originals []int64
 	want := map[int64]bool{}
@@ -181,7 +183,7 @@ func (b *batch) lockAccounts(ctx context.Context) error {
 		}
 		for _, r := range rows {
 			b.accts[r.ID] = &acct{row: r, oldVersion: r.Version}
-			if r.LastPostedAt != nil && r.LastPostedAt.After(b.p.now) {
+			if r.Kind == "user" && r.LastPostedAt != nil && r.LastPostedAt.After(b.p.now) {
 				b.p.now = *r.LastPostedAt
 			}
 		}

@@ -24,7 +24,7 @@ const BankName = "Flowxi"
 
 const (
 	pdfFont    = "go"
-	pagesAlias = "{pages}"
+	pagesAlias = "{nb}"
 	rowHeight  = 6.0
 )
 
@@ -174,7 +174,8 @@ func (d *statementDoc) footer() {
 	pdf := d.pdf
 	pdf.SetY(-15)
 	pdf.SetFont(pdfFont, "", 8)
-	page := strings.NewReplacer(":page", fmt.Sprint(pdf.PageNo()), ":pages", pagesAlias).Replace(d.label("page"))
+	// ":pages" first: a Replacer tries its pairs in order, and ":page" is its prefix.
+	page := strings.NewReplacer(":pages", pagesAlias, ":page", fmt.Sprint(pdf.PageNo())).Replace(d.label("page"))
 	pdf.CellFormat(0, 8, BankName+" · "+groupedReference(d.st.Reference)+" · "+page, "", 0, "C", false, 0, "")
 }
 
