@@ -944,7 +944,7 @@ export interface paths {
          *     its entries, per-account versions are gap-free and the hash chains intact, pending amounts
          *     equal open holds, no user wallet is negative, every transaction balances, and no entry or
          *     transaction points at a missing account or transaction (or an entry at an account its
-         *     transaction does not name), along every account no entry was posted before the one it
+         *     transaction does not name), along every user wallet no entry was posted before the one it
          *     follows (statements cut periods by these instants), and every posted reversal mirrors a
          *     posted transaction (accounts swapped, same currency) that its reversals together do not
          *     exceed. 200 `LEDGER_CHECK_OK`, or 200 `LEDGER_CHECK_FAILED` listing the violations.
@@ -976,7 +976,7 @@ export interface paths {
          *     Failed attempts and pending holds move no money and are not movements (the history lists
          *     them). A period without movements is a valid statement (opening = closing). Movements belong
          *     to the period by the instant they were posted; along one wallet posting instants never go
-         *     back (the posting engine stamps a batch no earlier than the last entry of any account it
+         *     back (the posting engine stamps a batch no earlier than the last posting of any wallet it
          *     locks), so a period is a contiguous run of the wallet's entries and consecutive statements
          *     chain: one's closing balance is the next one's opening. At most 10 000 movements: a busier
          *     period is 422 on `to` (ask for a shorter one).
