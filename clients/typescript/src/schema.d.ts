@@ -2164,7 +2164,7 @@ export interface components {
             to: components["schemas"]["Timestamp"];
             /**
              * Format: int64
-             * @description The balance at `from`
+             * @description The balance at `from`, in minor units.
              */
             opening_balance: number;
             /**
@@ -2179,7 +2179,7 @@ export interface components {
             total_in: number;
             /**
              * Format: int64
-             * @description The sum of the movements out
+             * @description The sum of the movements out, as a positive number.
              */
             total_out: number;
             /** @description The number of movements. */
@@ -5082,8 +5082,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": "NOT_ACCEPTABLE",
-                     *       "message": "This resource is available as JSON",
-                     *       "CSV or PDF only.": null,
+                     *       "message": "This resource is available as JSON, CSV or PDF only.",
                      *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
                      *     }
                      */
