@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -457,4 +458,31 @@ func TestStatementInPostingOrderUnderConcurrency(t *testing.T) {
 		}
 	}
 	f.invariants()
+}
+
+// A period with more movements than a statement lists is 422 on `to` (planted entries: ten
+// thousand transfers would take minutes).
+func TestStatementOfTooBusyAPeriodIsRefused(t *testing.T) {
+	f := newFixture(t)
+	u := f.CreateUser()
+	w := f.Wallet(u, "EUR")
+	from := f.Clock.Now()
+	t.Cleanup(func() {
+		f.asSuperuser("DELETE FROM ledger_entries WHERE account_id = "+fmtInt(w), "DELETE FROM ledger_transactions WHERE initiator_id = 'planted-busy'",
+			"UPDATE ledger_accounts SET balance = 0, version = 0, last_hash = '\\x0000000000000000000000000000000000000000000000000000000000000000' WHERE id = "+fmtInt(w))
+		f.invariants()
+	})
+	var tx int64
+	f.Scan(`INSERT INTO ledger_transactions (kind, status, currency, amount, from_account_id, to_account_id, initiator_type, initiator_id,
+		created_at) VALUES ('deposit', 'posted', 'EUR', 1, NULL, $1, 'internal_key', 'planted-busy', $2) RETURNING id`, []any{w, from}, &tx)
+	f.ExecSQL(`INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
+		SELECT $1, $2, 1, v, v, '\x00', '\x00', $3::timestamptz + v * interval '1 millisecond' FROM generate_series(1, $4::int) v`,
+		tx, w, from, ledger.MaxStatementMovements+1)
+	r := f.statementReq(u, w, rfc3339(from), rfc3339(from.Add(time.Hour)), "", "en")
+	if r.Status != 422 || r.Errors()["to"] == nil {
+		t.Fatalf("%d movements: %d %s", ledger.MaxStatementMovements+1, r.Status, r.Body)
+	}
+	if st := f.statement(u, w, from, from.Add(time.Duration(ledger.MaxStatementMovements)*time.Millisecond+time.Microsecond)); st.Count != ledger.MaxStatementMovements {
+		t.Fatalf("exactly the most movements: %d", st.Count)
+	}
 }
