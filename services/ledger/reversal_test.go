@@ -33,6 +33,15 @@ func (f *fixture) depositID(wallet, amount int64) int64 {
 	return f.tx(r).Id
 }
 
+// deposited creates a user with an EUR wallet credited by a deposit of amount, and returns the
+// user, the wallet and the deposit.
+func (f *fixture) deposited(amount int64) (testkit.User, int64, int64) {
+	f.T.Helper()
+	u := f.CreateUser()
+	w := f.Wallet(u, "EUR")
+	return u, w, f.depositID(w, amount)
+}
+
 // view is a transaction as one of its parties sees it (GET /transfers/{id}).
 func (f *fixture) view(u testkit.User, id int64) api.Transaction {
 	f.T.Helper()
@@ -58,9 +67,7 @@ func (f *fixture) history(u testkit.User, wallet int64) []api.HistoryItem {
 // reversals; the history shows all of them; every posting is audited with the reason.
 func TestReverseDepositInPartsUpToItsAmount(t *testing.T) {
 	f := newFixture(t)
-	u := f.CreateUser()
-	w := f.Wallet(u, "EUR")
-	dep := f.depositID(w, 10_000)
+	u, w, dep := f.deposited(10_000)
 	settlement := f.settlementBalance("EUR")
 
 	first := f.reverse("", dep, 3_000, "  Credited   to the wrong wallet  ")
@@ -192,9 +199,7 @@ func TestReversalThatWouldOverdrawIsRefused(t *testing.T) {
 // (failed, pending, voided) and a reversal itself; a reason is mandatory free text.
 func TestReversalRefusalsThatRecordNothing(t *testing.T) {
 	f := newFixture(t)
-	u := f.CreateUser()
-	w := f.Wallet(u, "EUR")
-	dep := f.depositID(w, 1_000)
+	u, w, dep := f.deposited(1_000)
 	failed := f.transfer(u, randKey(), body(w, "fx99999999", 10, "EUR"))
 	pending := f.Hold(w, 100, "EUR")
 	voided := f.Hold(w, 100, "EUR")
@@ -234,9 +239,7 @@ func TestReversalRefusalsThatRecordNothing(t *testing.T) {
 // another body is refused.
 func TestReversalIsIdempotent(t *testing.T) {
 	f := newFixture(t)
-	u := f.CreateUser()
-	w := f.Wallet(u, "EUR")
-	dep := f.depositID(w, 5_000)
+	_, w, dep := f.deposited(5_000)
 	key := randKey()
 	first := f.reverse(key, dep, 2_000, "mistake")
 	again := f.reverse(key, dep, 2_000, "mistake")
@@ -288,9 +291,7 @@ func TestConcurrentReversalsNeverExceedTheOriginal(t *testing.T) {
 // is read or written.
 func TestReversalNeedsTheAdminScope(t *testing.T) {
 	f := newFixture(t)
-	u := f.CreateUser()
-	w := f.Wallet(u, "EUR")
-	dep := f.depositID(w, 1_000)
+	_, w, dep := f.deposited(1_000)
 	key := f.CreateInternalKey("no-admin-"+randKey()[:6], ledger.ScopeDeposit, ledger.ScopeWithdraw, ledger.ScopeRead)
 	r := f.internalAs(key, "POST", fmt.Sprintf("/api/v1/internal/transactions/%d/reverse", dep), randKey(), map[string]any{"amount": 1_000, "reason": "x"})
 	if r.Status != 403 || r.Code() != "FORBIDDEN" || f.Balance(w) != 1_000 {
@@ -306,9 +307,7 @@ func TestReversalNeedsTheAdminScope(t *testing.T) {
 // engine's back, as a bug or someone with SQL access would).
 func TestCheckReportsOverReversalAndEntriesBackInTime(t *testing.T) {
 	f := newFixture(t)
-	u := f.CreateUser()
-	w := f.Wallet(u, "EUR")
-	dep := f.depositID(w, 1_000)
+	_, w, dep := f.deposited(1_000)
 	if r := f.reverse("", dep, 600, "part"); r.Status != 201 {
 		t.Fatalf("reversal: %d %s", r.Status, r.Body)
 	}
