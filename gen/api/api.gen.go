@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -238,6 +239,7 @@ const (
 	METHODNOTALLOWED           Code = "METHOD_NOT_ALLOWED"
 	MEUPDATED                  Code = "ME_UPDATED"
 	MFAREQUIRED                Code = "MFA_REQUIRED"
+	NOTACCEPTABLE              Code = "NOT_ACCEPTABLE"
 	NOTFOUND                   Code = "NOT_FOUND"
 	NOTIMPLEMENTED             Code = "NOT_IMPLEMENTED"
 	OTPEXPIRED                 Code = "OTP_EXPIRED"
@@ -254,12 +256,17 @@ const (
 	RECIPIENTNOTFOUND          Code = "RECIPIENT_NOT_FOUND"
 	RESTRICTIONLIFTED          Code = "RESTRICTION_LIFTED"
 	RESTRICTIONNOTFOUND        Code = "RESTRICTION_NOT_FOUND"
+	REVERSALEXCEEDSREMAINING   Code = "REVERSAL_EXCEEDS_REMAINING"
+	REVERSALPOSTED             Code = "REVERSAL_POSTED"
 	SAMEWALLET                 Code = "SAME_WALLET"
 	SECURITYEVENTSOK           Code = "SECURITY_EVENTS_OK"
 	SERVERERROR                Code = "SERVER_ERROR"
 	SERVICEUNAVAILABLE         Code = "SERVICE_UNAVAILABLE"
+	STATEMENTOK                Code = "STATEMENT_OK"
 	STEPUPREQUIRED             Code = "STEP_UP_REQUIRED"
 	TOKENISSUED                Code = "TOKEN_ISSUED"
+	TRANSACTIONNOTPOSTED       Code = "TRANSACTION_NOT_POSTED"
+	TRANSACTIONNOTREVERSIBLE   Code = "TRANSACTION_NOT_REVERSIBLE"
 	TRANSACTIONSOK             Code = "TRANSACTIONS_OK"
 	TRANSFERCOMPLETED          Code = "TRANSFER_COMPLETED"
 	TRANSFERNOTFOUND           Code = "TRANSFER_NOT_FOUND"
@@ -413,6 +420,8 @@ func (e Code) Valid() bool {
 		return true
 	case MFAREQUIRED:
 		return true
+	case NOTACCEPTABLE:
+		return true
 	case NOTFOUND:
 		return true
 	case NOTIMPLEMENTED:
@@ -445,6 +454,10 @@ func (e Code) Valid() bool {
 		return true
 	case RESTRICTIONNOTFOUND:
 		return true
+	case REVERSALEXCEEDSREMAINING:
+		return true
+	case REVERSALPOSTED:
+		return true
 	case SAMEWALLET:
 		return true
 	case SECURITYEVENTSOK:
@@ -453,9 +466,15 @@ func (e Code) Valid() bool {
 		return true
 	case SERVICEUNAVAILABLE:
 		return true
+	case STATEMENTOK:
+		return true
 	case STEPUPREQUIRED:
 		return true
 	case TOKENISSUED:
+		return true
+	case TRANSACTIONNOTPOSTED:
+		return true
+	case TRANSACTIONNOTREVERSIBLE:
 		return true
 	case TRANSACTIONSOK:
 		return true
@@ -708,6 +727,7 @@ func (e TransactionLimitWindow) Valid() bool {
 // Defines values for TransactionKind.
 const (
 	TransactionKindDeposit    TransactionKind = "deposit"
+	TransactionKindReversal   TransactionKind = "reversal"
 	TransactionKindTransfer   TransactionKind = "transfer"
 	TransactionKindWithdrawal TransactionKind = "withdrawal"
 )
@@ -716,6 +736,8 @@ const (
 func (e TransactionKind) Valid() bool {
 	switch e {
 	case TransactionKindDeposit:
+		return true
+	case TransactionKindReversal:
 		return true
 	case TransactionKindTransfer:
 		return true
@@ -983,6 +1005,12 @@ type CheckStatus string
 // | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 // | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 // | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -1332,6 +1360,12 @@ type Error struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -1377,8 +1411,10 @@ type HistoryItem struct {
 	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
 	//
 	// Example: EUR
-	Currency      CurrencyCode      `json:"currency"`
-	FailureCode   *string           `json:"failure_code"`
+	Currency    CurrencyCode `json:"currency"`
+	FailureCode *string      `json:"failure_code"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 	Kind          TransactionKind   `json:"kind"`
 	Note          *string           `json:"note"`
 	Status        TransactionStatus `json:"status"`
@@ -1755,6 +1791,12 @@ type MoneyRejection struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -1934,6 +1976,17 @@ type RestrictionResponse struct {
 	Message string      `json:"message"`
 }
 
+// ReversalRequest defines model for ReversalRequest.
+type ReversalRequest struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Reason Why the transaction is reversed; becomes the reversal's note, shown to the parties.
+	Reason string `json:"reason"`
+}
+
 // ReviewDocument defines model for ReviewDocument.
 type ReviewDocument struct {
 	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
@@ -1997,6 +2050,92 @@ type SpendingWindow struct {
 	Used     int64   `json:"used"`
 }
 
+// Statement defines model for Statement.
+type Statement struct {
+	// ClosingBalance The balance at `to`; `opening_balance + total_in − total_out`.
+	ClosingBalance int64 `json:"closing_balance"`
+
+	// Count The number of movements.
+	Count int `json:"count"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// Exponent Digits of the minor unit (ISO 4217): EUR 2, XOF 0.
+	Exponent int `json:"exponent"`
+
+	// From UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	From Timestamp `json:"from"`
+
+	// GeneratedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	GeneratedAt Timestamp `json:"generated_at"`
+
+	// Holder The owner's first and last name, or their username when the profile has none.
+	Holder string `json:"holder"`
+
+	// Movements In posting order (oldest first).
+	Movements []StatementMovement `json:"movements"`
+
+	// OpeningBalance The balance at `from`, in minor units.
+	OpeningBalance int64 `json:"opening_balance"`
+
+	// Reference The wallet's IBAN-like reference: `FX`, two ISO 7064 mod 97-10 check digits (as in an IBAN), the currency and the wallet id on 12 digits.
+	Reference string `json:"reference"`
+
+	// To UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	To Timestamp `json:"to"`
+
+	// TotalIn The sum of the movements in.
+	TotalIn int64 `json:"total_in"`
+
+	// TotalOut The sum of the movements out, as a positive number.
+	TotalOut int64 `json:"total_out"`
+	WalletId int64 `json:"wallet_id"`
+}
+
+// StatementMovement defines model for StatementMovement.
+type StatementMovement struct {
+	// Amount Integer amount in minor units, signed from the wallet's point of view (negative = out).
+	Amount SignedAmount `json:"amount"`
+
+	// BalanceAfter The running balance: the previous movement's (or the opening balance) plus `amount`.
+	BalanceAfter int64 `json:"balance_after"`
+
+	// BookedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	BookedAt Timestamp `json:"booked_at"`
+
+	// Counterparty The other user's username (null for deposits, withdrawals and their reversals).
+	Counterparty *string `json:"counterparty"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+	Kind TransactionKind `json:"kind"`
+
+	// Note The transfer's note, or a reversal's reason.
+	Note *string `json:"note"`
+
+	// ReversesId A reversal's original transaction.
+	ReversesId    *int64 `json:"reverses_id"`
+	TransactionId int64  `json:"transaction_id"`
+}
+
+// StatementResponse defines model for StatementResponse.
+type StatementResponse struct {
+	// Code Example: STATEMENT_OK
+	Code    string    `json:"code"`
+	Data    Statement `json:"data"`
+	Message string    `json:"message"`
+}
+
 // Timestamp UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
 //
 // Example: 2026-01-09T17:08:57.000000Z
@@ -2056,12 +2195,14 @@ type Transaction struct {
 	ExternalReference *string `json:"external_reference"`
 
 	// FailureCode The code of a failed transaction.
-	FailureCode  *string         `json:"failure_code"`
-	FinalizedAt  *string         `json:"finalized_at"`
-	FromUsername *string         `json:"from_username"`
-	FromWalletId *int64          `json:"from_wallet_id"`
-	Id           int64           `json:"id"`
-	Kind         TransactionKind `json:"kind"`
+	FailureCode  *string `json:"failure_code"`
+	FinalizedAt  *string `json:"finalized_at"`
+	FromUsername *string `json:"from_username"`
+	FromWalletId *int64  `json:"from_wallet_id"`
+	Id           int64   `json:"id"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+	Kind TransactionKind `json:"kind"`
 
 	// Limit Only on a LIMIT_EXCEEDED refusal: the limit in minor units.
 	Limit *int64 `json:"limit,omitempty"`
@@ -2074,7 +2215,16 @@ type Transaction struct {
 	Remaining *int64 `json:"remaining,omitempty"`
 
 	// ResetsAt Only on a LIMIT_EXCEEDED refusal: when some of the window frees up (the oldest spending leaves the 24 h window; the next month starts); null for the per-transfer limit.
-	ResetsAt   *string           `json:"resets_at,omitempty"`
+	ResetsAt *string `json:"resets_at,omitempty"`
+
+	// ReversalIds In the view of one transaction: its posted reversals, oldest first.
+	ReversalIds *[]int64 `json:"reversal_ids,omitempty"`
+
+	// ReversedAmount In the view of one transaction (`GET /transfers/{id}`): how much of it posted reversals moved back (0 when none; at most `amount`).
+	ReversedAmount *int64 `json:"reversed_amount,omitempty"`
+
+	// ReversesId Only on a reversal: the transaction it moves back (its accounts swapped). Its `note` is the reason operations gave.
+	ReversesId *int64            `json:"reverses_id,omitempty"`
 	Status     TransactionStatus `json:"status"`
 	ToUsername *string           `json:"to_username"`
 	ToWalletId *int64            `json:"to_wallet_id"`
@@ -2086,7 +2236,7 @@ type Transaction struct {
 // TransactionLimitWindow Only on a LIMIT_EXCEEDED refusal: which limit refused it (the per-transfer limit, the rolling 24 h window or the calendar month).
 type TransactionLimitWindow string
 
-// TransactionKind defines model for TransactionKind.
+// TransactionKind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 type TransactionKind string
 
 // TransactionResponse defines model for TransactionResponse.
@@ -2289,6 +2439,12 @@ type UnprocessableError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -2456,6 +2612,12 @@ type ValidationError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -2957,6 +3119,18 @@ type CheckLedgerParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ReverseTransactionParams defines parameters for ReverseTransaction.
+type ReverseTransactionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+
+	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // SetWalletStatusParams defines parameters for SetWalletStatus.
 type SetWalletStatusParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -3110,6 +3284,21 @@ type GetWalletLimitsParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// GetWalletStatementParams defines parameters for GetWalletStatement.
+type GetWalletStatementParams struct {
+	// From Start of the period, included (RFC 3339).
+	From time.Time `form:"from" json:"from"`
+
+	// To End of the period, excluded (RFC 3339); after `from`, at most 366 days later.
+	To time.Time `form:"to" json:"to"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ListWalletTransactionsParams defines parameters for ListWalletTransactions.
 type ListWalletTransactionsParams struct {
 	// Cursor Opaque cursor from the previous page's `next_cursor`.
@@ -3199,6 +3388,9 @@ type CreateDepositJSONRequestBody = DepositRequest
 
 // CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
 type CreateHoldJSONRequestBody = HoldRequest
+
+// ReverseTransactionJSONRequestBody defines body for ReverseTransaction for application/json ContentType.
+type ReverseTransactionJSONRequestBody = ReversalRequest
 
 // SetWalletStatusJSONRequestBody defines body for SetWalletStatus for application/json ContentType.
 type SetWalletStatusJSONRequestBody = WalletStatusRequest
@@ -3396,6 +3588,9 @@ type ServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx echo.Context, params CheckLedgerParams) error
+	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
+	// (POST /api/v1/internal/transactions/{id}/reverse)
+	ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error
@@ -3444,6 +3639,9 @@ type ServerInterface interface {
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error
+	// GetWalletStatement Wallet statement for a period (JSON, CSV or PDF)
+	// (GET /api/v1/wallets/{id}/statement)
+	GetWalletStatement(ctx echo.Context, id WalletId, params GetWalletStatementParams) error
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error
@@ -5119,6 +5317,74 @@ func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 	return err
 }
 
+// ReverseTransaction converts echo context to params.
+func (w *ServerInterfaceWrapper) ReverseTransaction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransactionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReverseTransactionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReverseTransaction(ctx, id, params)
+	return err
+}
+
 // SetWalletStatus converts echo context to params.
 func (w *ServerInterfaceWrapper) SetWalletStatus(ctx echo.Context) error {
 	var err error
@@ -5874,6 +6140,70 @@ func (w *ServerInterfaceWrapper) GetWalletLimits(ctx echo.Context) error {
 	return err
 }
 
+// GetWalletStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWalletStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WalletId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWalletStatementParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWalletStatement(ctx, id, params)
+	return err
+}
+
 // ListWalletTransactions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWalletTransactions(ctx echo.Context) error {
 	var err error
@@ -6067,6 +6397,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/holds/:id/void", wrapper.VoidHold, options.OperationMiddlewares["voidHold"]...)
 	router.PUT(options.BaseURL+"/api/v1/internal/wallets/:id/status", wrapper.SetWalletStatus, options.OperationMiddlewares["setWalletStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/ledger/check", wrapper.CheckLedger, options.OperationMiddlewares["checkLedger"]...)
+	router.GET(options.BaseURL+"/api/v1/wallets/:id/statement", wrapper.GetWalletStatement, options.OperationMiddlewares["getWalletStatement"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/transactions/:id/reverse", wrapper.ReverseTransaction, options.OperationMiddlewares["reverseTransaction"]...)
 	router.GET(options.BaseURL+"/api/v1/compliance", wrapper.GetCompliance, options.OperationMiddlewares["getCompliance"]...)
 	router.PUT(options.BaseURL+"/api/v1/compliance/account-type", wrapper.SetComplianceAccountType, options.OperationMiddlewares["setComplianceAccountType"]...)
 	router.PUT(options.BaseURL+"/api/v1/compliance/kyc", wrapper.SaveKycData, options.OperationMiddlewares["saveKycData"]...)
@@ -9252,6 +9584,130 @@ func (response CheckLedgerdefaultJSONResponse) VisitCheckLedgerResponse(w http.R
 	return err
 }
 
+type ReverseTransactionRequestObject struct {
+	Id     TransactionId `json:"id"`
+	Params ReverseTransactionParams
+	Body   *ReverseTransactionJSONRequestBody
+}
+
+type ReverseTransactionResponseObject interface {
+	VisitReverseTransactionResponse(w http.ResponseWriter) error
+}
+
+type ReverseTransaction201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type ReverseTransaction201JSONResponse struct {
+	Body    TransactionResponse
+	Headers ReverseTransaction201ResponseHeaders
+}
+
+func (response ReverseTransaction201JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ReverseTransaction401JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReverseTransaction403JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ReverseTransaction404JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction409JSONResponse struct{ MoneyRejectedJSONResponse }
+
+func (response ReverseTransaction409JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction422JSONResponse struct{ MoneyUnprocessableJSONResponse }
+
+func (response ReverseTransaction422JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransactiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReverseTransactiondefaultJSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetWalletStatusRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params SetWalletStatusParams
@@ -10572,6 +11028,160 @@ func (response GetWalletLimitsdefaultJSONResponse) VisitGetWalletLimitsResponse(
 	return err
 }
 
+type GetWalletStatementRequestObject struct {
+	Id     WalletId `json:"id"`
+	Params GetWalletStatementParams
+}
+
+type GetWalletStatementResponseObject interface {
+	VisitGetWalletStatementResponse(w http.ResponseWriter) error
+}
+
+type GetWalletStatement200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetWalletStatement200JSONResponse struct {
+	Body    StatementResponse
+	Headers GetWalletStatement200ResponseHeaders
+}
+
+func (response GetWalletStatement200JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement200ApplicationpdfResponse struct {
+	Body          io.Reader
+	Headers       GetWalletStatement200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWalletStatement200ApplicationpdfResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWalletStatement200TextcsvCharsetUtf8Response struct {
+	Body          io.Reader
+	Headers       GetWalletStatement200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWalletStatement200TextcsvCharsetUtf8Response) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWalletStatement401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetWalletStatement401JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWalletStatement404JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement406JSONResponse Error
+
+func (response GetWalletStatement406JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response GetWalletStatement422JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatementdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWalletStatementdefaultJSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWalletTransactionsRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params ListWalletTransactionsParams
@@ -10803,6 +11413,9 @@ type StrictServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx context.Context, request CheckLedgerRequestObject) (CheckLedgerResponseObject, error)
+	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
+	// (POST /api/v1/internal/transactions/{id}/reverse)
+	ReverseTransaction(ctx context.Context, request ReverseTransactionRequestObject) (ReverseTransactionResponseObject, error)
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx context.Context, request SetWalletStatusRequestObject) (SetWalletStatusResponseObject, error)
@@ -10851,6 +11464,9 @@ type StrictServerInterface interface {
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx context.Context, request GetWalletLimitsRequestObject) (GetWalletLimitsResponseObject, error)
+	// GetWalletStatement Wallet statement for a period (JSON, CSV or PDF)
+	// (GET /api/v1/wallets/{id}/statement)
+	GetWalletStatement(ctx context.Context, request GetWalletStatementRequestObject) (GetWalletStatementResponseObject, error)
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx context.Context, request ListWalletTransactionsRequestObject) (ListWalletTransactionsResponseObject, error)
@@ -12221,6 +12837,55 @@ func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams)
 	return nil
 }
 
+// ReverseTransaction operation middleware
+func (sh *strictHandler) ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error {
+	var request ReverseTransactionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ReverseTransactionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReverseTransaction(ctx.Request().Context(), request.(ReverseTransactionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReverseTransaction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReverseTransactionResponseObject); ok {
+		return validResponse.VisitReverseTransactionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SetWalletStatus operation middleware
 func (sh *strictHandler) SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error {
 	var request SetWalletStatusRequestObject
@@ -12837,6 +13502,32 @@ func (sh *strictHandler) GetWalletLimits(ctx echo.Context, id WalletId, params G
 	return nil
 }
 
+// GetWalletStatement operation middleware
+func (sh *strictHandler) GetWalletStatement(ctx echo.Context, id WalletId, params GetWalletStatementParams) error {
+	var request GetWalletStatementRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWalletStatement(ctx.Request().Context(), request.(GetWalletStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWalletStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWalletStatementResponseObject); ok {
+		return validResponse.VisitGetWalletStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListWalletTransactions operation middleware
 func (sh *strictHandler) ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error {
 	var request ListWalletTransactionsRequestObject
@@ -12893,549 +13584,619 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1fcxpJtiiKf5Xc7HOiwVNgkGR1W4qJs7GE2oxloQHkbk/Th0qoRNSoyKQrC8l02xHzdOL3vOdE/F7u",
-	"83m/n+HeT9Kf5EaulZmVVRQIZFvdnt3TsbcFVOWflSvX/z+/lMZiNhec8USWjn4pTRkNWAx/tgM2m4uE",
-	"8aTL5hFdskB9GzA5jsN5EgpeOir5SbxgPrmbMk6SKSMjESxJKOFvmYiYBUQskrGYMSImhHLCaByFLCYx",
-	"+2nBZELuwmSKT9MZI3bK8bL6ii1rJa8kx1M2o2pmxhez0tEPJTVlyStNaCRZ6UevlCznrHRUkkkc8uvS",
-	"hw9eqcuSeNmcJCxeXXGPjQUPJEkEuaNhQkZsImJGYvVKyK+zU85CHs7UrA07TcgTds3i0gc10ZzGdMYS",
-	"DbDmeMzmyTnl1wt6zVanvpIKHDxaIry+rzbn8+q5GNOIKZjRkWQ8OSYiDlhMAjYOAyY98lP1lkYLJkl4",
-	"zRVAPRKz61BwojY8n7NALZm9o7N5pNbHePWq5zF+/NOf67XnJa8UqqnxWEteidOZegqXWrVrzWyavjtn",
-	"/DqZlo4a9b2DIgCfiNk8CikfsxMqWbsAMdT3JIS1wQLmNJmm04dBySspFAhjhVXqRN0VTEQ8owkC+/Cg",
-	"5G0+B3c5V5LFRctR3z/achwsfsWWBbCJQsaT6ngqJONkwcOfFozcsKW6Isk0lGQmuPo0ZzFVr5By49d/",
-	"/HPv2TMyntKYjhW+VTwix2LOAoXI6v6MaRSxmFAekBs2T8jeAZnWSJdVJeNBesOK752anKr7QihJwhkT",
-	"i4QI9WEcUznNItizSX38NW2w6sHoOaseBHus+pw++7ramDTGe6P94IA9m6xDu9z93gh1Bw33nj0DoFu0",
-	"LMLJfky5pGMFsCIMcH5+NET4Tp1JUrQa/OXRFvJ9cz5HQrO6lA78QSMSISUStyyOw4CR8oRG0YiObxRx",
-	"msQknJBZKGXIr5+G/JZGYVCpkeYimYo4TGgS3uK7JEdbstgzidfhhksOS5sQIX/0HxSk5FxwyYAMn0wV",
-	"cPk1a72bI/gUk+OKkak/6XwehWO4WE//LhUIfknXp54M1OgnL5vn562Lb1vD1veX7W7rVAGZSQmEvdSf",
-	"MnLL4nCiByJTKgnD6WrkMmKK+kXimoSc0Gsa8po+TiaTYRiUjkr1xl9e7v/t2V+ff/fN91+/PXzzrH/Q",
-	"2+/u/bVxWfrgbv6/xWxSOir9+9OUTT/FX+XTVhwLzYhy1I7fcHHHPbMkdZf1kdGEBWplIVfEBOFUK2VJ",
-	"uuCTKBwnD4Jb++JN87x9Ouz1m/3WsN9tXvTa/XbnIge+UKrp+TWIBTKhyUIqLOMiITSKxB1ytceDWB8o",
-	"qGQKUooq0vFYLHhi1qSOEZbJSDKleo0SiHUOeBciORML/kCka/Zaw4tOf3jWubrIYhzwU7WUiRr9N0En",
-	"AJBHFoqVCiXBqRsIBFXD4CPQpvW62T4fNs+7rebp2+FVb+W+hZKwGQ0jQoMgZhKwhUYxo0re5GpRjwsT",
-	"s9uUkY4Xccx4gmgCEDkV48WM8aQvxDmNr9mDIHPaObl63broD/udzvC82f22tUKJAj0PCN5CkEhNRsqN",
-	"OnkdviA0ITMhk8rjwsfsHVkCLiUDlCsuF/O5iJMHEmgLl6uL3tXlZafbb50O+28vs+DpKGn78vTMI3+5",
-	"bH0L0tHlxbcWYpLQGC47myePTXIshDgLkymLnWVyEcMyR0ui4QKgw6EeAqxeq/um1R22ut1ONwOfK84I",
-	"i2O2UAwiYbH6KBMiF/Et44tHvlNNviQCQMHUI6R8UK8T/3Xz/KzTfd06HXZbf71q9fq+Rw7qB8S3hBK+",
-	"eEb8163+y84pENDm+Xnnuxb80tgn/mXz7XmneZreId8jz9TgLmDguwaO2359ed5S6AVj/PqP/1OBEzgT",
-	"8SgMAsYfdAqd/uVQ88fMIbSRNRP12ONC3O7HkRCygk1ZJhQorCJxk0jcISC+FZw9GAbFEpUSCUTAMqLU",
-	"owJDi4uwCo9EIb/xUhlJAYjxWEQR3Nmy4n40TnJg0Se5N6EnsN2PEKD2zprDk85pqxBT9s6avwG2fBcL",
-	"fk0kGFDIhI4TEbu7PolZwHgS0kh+1M5Puq3T1kW/3TzvFV+TdJ7fRg4CQcQjdwCOOZXyTsQgY3PBq0rF",
-	"vE0FyF//8b9JyINQJiG/XoRySkcRSgevlZL/cQTl1dsTIIr6NgU0gc3RmZpaaUv1ulcax0wJ/UPQF/fq",
-	"e4fVeqNaf95vfH1U/+bo2de1OvzvbyWvhCLMeKkuw1UX9DbFE2g0jNmEqZ9Y6YgvosgrTWgYLWI2LF7J",
-	"JOQ0Cn/ebtZJLGZDJVVqRXDyDn9rfG1+vANtGU74YM9TyvHR8/qBV7oJlaBdSpRqP0FdUiR2iahWqAFp",
-	"GDGlUCeicJ5v8Cd3lv0PLua9FYo/AtIlSzJbyISMjALIAmNCXIoFGVNOwOACJpza9kgH2NBlf2cgUBdy",
-	"RxKzyULSCM1ETFuJ5iIKx0sSs7GIAxYQKgkluGOSODaPsu+eke8Rv3ly0rm66A+7rV6/2z7pZ799cd45",
-	"eQVfgYTrK+Tyj8kEzEKSJUnEPFjGVEQBkUkYRWTOeBDy64qHxiOzXlCZ7AK5SKYhvyZlv9dvXQ6vLtNF",
-	"6dHVGXnEP+t0X7RPT1sX+nuuRRQagb1KLUsskAJbU9lXEs1inv0ZFw7Sb6Ftu+oat4tOSL/1tMAcDqfk",
-	"nNwDRdn2Re/q7Kx90lbi7NnVxWmv4DI/V/97pNtcuKDHuNP7j3en21wuJpNwHCp2PlnwQH7i2zpayJAr",
-	"TdVcg/uvqHPTzB0aGz1zzSV6XDS/4vNYjBUMR9EDxZvT1uvLTr91cfJ2+Kr1dthtFSv7YWopxttOU31/",
-	"IVmgSUUQTgCVE2PY/iwSQWbba8UDI58YE/ucLiNBA1L2Qa5p9tudi+FZs32uKB0eNeg50hw2z/u/CnbM",
-	"UUEyc5T9YoD6DgE0kwB+f5R96rvm+Xmrv8ZCpU3av5GN6kIQuRhPScykWMRjBtACZwo6RmDzl3giH2WP",
-	"uXzZ6Xc2GGPmU5GIjCXmcQHxQgRLhU2TMGLuGj54pS5N2Hk4Cx/Kp7rNfmt43n7d7udvrBBkRvmS0CRh",
-	"s3kirQ08iZdoACcRTdQpPKpRd2VZWeoIbuKq9RNvooqORxkmuuJ0kUyVQDimDwXn1UXzqv9SaTonzTxE",
-	"c+M/Ltxeo5fHsxYBpftq5TgRNwztvY4B7zULQtoHt8yDb9RGM54zFwln9JqRZDl/bFsJXKjlHM3wqc3w",
-	"g1d6g56VUPAzFEseAoYVJqEkNiDd8LzSOUtHPwCNQUu40UMowVPK2MdrpR+9ktFNzXtWV7WvJkTd04R8",
-	"47iWa6UfM5JST8wYmYQsCtBcqrHis0A/heSubLYGjk49jo7GUJJzT0uMafyI1lJKXgl19ZJXGkVifAPi",
-	"5DgSkgUFYSWeGdDgeV7em7NYgh/V8R2lKuKSvHp74hGaioXmMfjpBXhJ7QJxJLUw/fR9C+oiMNS65rHS",
-	"hpIQnaF6lmGiV70J+O4G0atq/M8/ZMdJFyNGSgaGxWg95ZeV4wI3NEE9xlgSjW7ylSSzkIuYLHiYkHLr",
-	"qkvGak0e+b5zRiYx5WNZ8UiDJILs/c9n+7/+//6zUSMX7BZCFQI2Dmc0yniY0eix6iCn79BB/rxe/7rx",
-	"/Pnes4OvD+rPnzc2+8690gvGmVITaNS548goshAehXEyHQY0YRnPPHxRcGiTMJbJENWVXKxN/Z4gB68U",
-	"0Ye/yyn6+cNkmXt7P/PufsG7Qm1dTsP5cM7isSZrFqRm9k0RCC4uOSBwt+S5oMyut2gFRUh4QiU7ZeNQ",
-	"hoJvuBKImilFAFPuMGa3IbtTZGE+jwXQhRhUPJfQ8YkovIsxo5qyZ9G/q/cN8igOB14od8BjIpUGowN5",
-	"lDZbI6/pksg55SRS97+GGOwc9z3n7ZXeVWeLKAnV6xg/snqjYYnrwPgqRCXBwOhmOS55pZvlqHD76o1V",
-	"SstFMgTYAmmVi9EsTPDvBQ9YvALxwIIc/lSwGWpAraHJal6I7AnNma6ctYiBPf1S4PFfYFSYcfq75qWv",
-	"JFFIWSu6wjiooahms2owWLQ2stywZeGSwfohLaw2EWQHquoSjoFqov1l84v9cMZkQmfzLGryRRSh5o4B",
-	"RStrS8QDVpa/3c7+3BEzcPPSk7ELzO6wEC+nbHyzimbipoQmrGIU0Z6YnLPnlsVLMqPjacgZOp4UCjQv",
-	"2yRmySLmUhs+w0SSl/3+pY5SqRE1HgpCMlHAhOvMgSNBBFX4MwtqAz7g73HY9/j6ezJjlIf8mrwf8PfV",
-	"atX+n3ryZat53n857Lwi78levU7eEwYLDJiSVsAKQrm8Y7GE18l559v2xbB3dXLS6vXsOyCck1DKBQtA",
-	"toM4HxGjHLKs4mcY4PVZ09pd7fvgVrIeL4SDO5KZunPVXzN3WcQkYLfhmFXUO9cY/5t5sdN/2er2Vt7H",
-	"/aJ1A0dYGeC09aZ90uq5UDJPhlI/87rl/jyPBejB5qery1Olaq38vphjYJR5Tqsk+adBtc8822udXHXb",
-	"/bfD1pvWRT+zNErmFOObDFX/ShLJxos4TJZquzzRh9npXw57rYu+fTVm16FMdPAnIBEwCPswqAobnkYB",
-	"GTfT/LZ9MjxvX7zKTjGj1+EYnJzO2P3Oq9bFsN3rXTm7NnIqCMuwc4XwGVSDly+bvd53ne7psNvqtfrZ",
-	"2ThbJLESjQGHFaejJGaSWbNd8RA5FLHqC4aO6Xn733XOmhBvdtXLYLIOK3Meal00X5zn8J1xdYkzY522",
-	"e6vPBaFcefBNq9s+azsPyoTNq4s5uY4ptzhy0nl9ed5uXpxkUHNsQ8YgREYxQnzcOGCUEryKgkbJEPGq",
-	"JqEDimGUV29PhqfNfnPYa75x3n/19iQdI6AJJZLemoW+evui+J0XsFrKlyuvpFE4l+ed5ql+q5Hdn41P",
-	"0hkBCJVmrzXsXb143e67G3Reg3g8KzRoASqFkwNWNdaGu6ff+mnBFoyUDYOuFA6THQWWAGzAiRjiAZmG",
-	"aivL1cHUCPkzG6MhzAgpJBB8dRlXvVbX8cRZMDpRdkq1Z8HKm+aldudieN4+c2d2X47CSVLwNsyrfX32",
-	"PZCLtE7s4VWXCoriZt0IVxeFYyy4HmXlLYPlJ+edXgGxQTU8P7dH0J8j9e8ro7ouTvKeHNT31aVEfV/7",
-	"SzljAeanGKETLoViXK/evqjgaWWWmO4Mx1Pv4jq+kgT0EqXq640eES70TDNxyyRBBqx4WNl1AKH7JweM",
-	"zPnjZJQTHVHgHqZMxFyqQa9FurMUA62BHoY5UARYm8fz1ys9wfXvwEluwrr1rxYs3drlYVgYa13MMAz3",
-	"XEPcROcaDNHUPRDMCRs26RO3zIFG+wLueKvfsgMCGVOiir3V6MDW8e3Gow/ERyplMgfc1mm7r1jE6gp1",
-	"wLCYM9wqsipAgxCmSXmSHa15eXnePsmNB56LdEDwcnNL0gwUwB65yjYcjDWry7wxplwNakKwFToYYkel",
-	"Q3MzI8PGX1/239pxqb4HGnpTcGyOaIRcLVZkWN89CBLIcow3rW6v3bnoDVvfn7Rap5nlhjJlGjchD6wj",
-	"TE2BsQ8yUVKtOhtp1n7D2NyFba/f6TYhgn9lAjytr6SDAXdiEQUgY2Am2zJhduQZXRZtwXqB1MgNdV2D",
-	"grDXPKfMGbrh3Wfuu+po0mDQlVjQ3Hj69qhh9vbU5uIFB6eBGoOAaS1gYxGAroLGcy0Z5uIqATxAuvmc",
-	"xpLBC3/pdS5ImUZSiWzBAg3ZLMB0pZhwBoFNuN3DAxKxWxbJivoJw6PMmlNELQjzgpkbMPPuEVZIwrK+",
-	"FDvgzLgyZjSaiHimeMiiIDvCMDcUa2FIG35iabGTnZDdionVs0/iwvud/iUOPhag3aA+aKR45+Ccl1h1",
-	"hpEB6cP5OJmUOaihFXRR3EXZUxEMxgKzxvXEORaLhOlIfvSZOlpWMVHXoEcoISWniVHCtPKUj8GF95+B",
-	"/ptMRZCBouB42XEpMMBqJkBKbiwvNGeP5MDmBpQVq68UjdM86bfftHYYSWkndiyU9s1YqRaBgyngO9kI",
-	"hlngS0A0i18Qk0mKDDomFohBHYEdqfUBFpQ1pkLyRaAQd0oXMkHURdODUuIqKyqfg2KNenq/cBzXreeo",
-	"g0g/8+lPq0Nsl1uUVb+6nfNzIFoF2zWsQrJxzMAaiqqZUQ1zEdyW5ELKMdAfRbajcBYabTLrqbcvoBoP",
-	"bzxL6XOxF9ISZ3xJ4a4iyh6QZBGT79jocoU0r3jyLG022u6tdXOZOCBnDXmC7tJvvfaYBOGMceR+sJOD",
-	"+vPD/+f/r/6/ls8cXz2MBHwv7xBXN4YRxw9eMWaNNCyevIdQebUO9m4OtlkTn4+oF7CEhoroW3rjRM/D",
-	"24oSp9msQABuaQimSLJkSTqnIjxXF803zfa5FoeeaULnGMJSkQ+tCfA2hqZklMA0K/YraRUH52HFgZqu",
-	"rqWFGSW7mRPRT6J1YUWz0y9MYvEzhtAvuP47Ly6DUNsEcXmNoqrHMppl+tZZqzs0Amy6VhMfR+ZCWknN",
-	"Pu/MoIRGN8hM0/jLTq/dH152eu6gAZsLGSZmzPwmXnbOT1eBFibTIKZ3NEIJaR7R8bp3e61+37Wr5N/F",
-	"sNI1L7/ptE83vHsrwiLt+Lx1+q0C4MvWyatV82rEgmuG9CsOqWIDIgqMiVVdntxhWbVPGmoF9EZqgoqO",
-	"nRkNrZ03O7+lBjhefnZJbkMRARUtR6E6gkoGC9ezcoO5EzcVPIsS6192sWOiXSHuEAD9DXPnDsJdsWWZ",
-	"37d7/d6q3gDeYJpYdzBh70JpbulqFGo6gCUfRtuASCdxt0HJPrnqdiFK7nW797rZP3lpRzO0QaRxdSF3",
-	"Qgv16kImNwzfbZ20L2GpWVA9L1KHx+E81Gkka4bTADzrdv7WyirCBnTS0J31g/Sar1tDHMkOoUU9haoB",
-	"CO9IlGnM0nIAeor1A8PdWNWrLBees7hqKRRcEc842QIaRqA6zARPptEyd5WKJj3W0a1E0qUkd9NwPDVR",
-	"6fCO7xFf3T/1r71++EGyRA5p4ldyqHzZujhtX3ybASxgryPIGWokYkNc0jEc+SX7vlJWWAC6PghIS4B0",
-	"KMHABEU+IGZdkBGr6GGPSJhA4oCS+QRXJGHE7OxIr6/AQtBX4li/1b1ong+7rbOWwueczcDEeBMb450J",
-	"nR3HLAiBwGhaD6ranIboZimnl7mClzOU9nLaY9D1XUQcXodqqhX28qJ5jubuN63u2XnnuwyYZuKWgZqL",
-	"CndCb5hjNZhTicaOw4PqKExIDBaKe++JNSOu3BO1e20ttP48LfQfuSaZ7AGgZcRD3946g56YkHDTLXFD",
-	"c9sXw8tu59su+jMMGcxV4wjlSgRwaExT8YKnXKU46Dc1ARSNpACxsGDIBxK/H3AnAsm6I0teKeNqLHkl",
-	"13OIPzvuwPSLrJuv5JVS750apGX/1UIVfsg43kpeadW/VvJKxl+m/zQJlTlXV8kruf6sklcq8FAVfGsX",
-	"7DqW7Eety9nPxldkvzA+oZJXyjh+Sl6pyLNT8kpZVw188SL7xYqXRQ2e8Z9kZzP+kNVv9ZeOm6LklXK+",
-	"h5JXWvUpmMe0Mdx8tHZ/Z3t4F/XGHExZtXKbpbgB5VljdG4t7vcbKk3kzL7uNMZy636X2l/zh7SyN2sD",
-	"dU9lxZJpjydngHRfciPIN+Wy5+18gOg5y50DjWzy5GqIsbVqOe84qabZFOW84ankldwTyFuK4ArnzT8l",
-	"r7i4Q5F9xl6inKnFfu9YU/Ri01ziVbOHOoaCMi7rjBFAC3JWBvXdSsD/2oDlohDejE6v0DkbRJ/LzM9p",
-	"z/qBnFpc8kqpums/GM0s/SKrtaqdZ7VQ801Gw3S/hEeyumLJK7lqoPmoNTvzEXU1xQyy6pf6xqhV+V8t",
-	"xAqyTFa1GDOT+0Wh0gF4XpDOtqIOAKlZkeHTYVEUd8BtyJwjZZv9uTc+L3Oar1Ks2yTdlbxSXppyyFFK",
-	"fNfIGrlfnIyr4lApt6zbajQd1qTbJgDtQkeaZQLRAh2ZOVwXLNm3znqw2egQdCK4jpxUAiaYGzHKNoQf",
-	"bNrXvdFt1tejZg4TNrs/zM0CxFTrgCg5HJjGMV2qzzc6VPK+gDkIqfzglbRToqAqmNKFITYfZb4RI/NY",
-	"3ILuoV2S1tGo5NWRGx9R9k1gxxDEdI/4OmoDP6NDLuNWg3RBC4jVaMDcPtMov9WDM+5Km1lgnOvOuq1z",
-	"P5ckbWcaCRExyiFd4AEBkhYWD0PQXBwjnKpdiPNbeoCrKJ1bhOdeGRcBC6MbM7fvFKyqnzCg3yu56HDf",
-	"q6+WoxN8/FQ9/cH7DJf/M1zYLlCPTZdVG1i3JwHZCOOCETG6eCXjYDWVYFc6kbnPcPZR1JmUjn647+jG",
-	"l/pNPLsf19LGFPl+g/vmQcj0cGvwwdPbrTOb+5O/2RB0bOb2Vi565oZlp931wmdPMHcDXfxO8XJbytDV",
-	"JQ9XKcRYBzynRRcLlcDV27YFWSikUW622C8FlTld2MPi0uf1rPdvepftrijUn2Crj7LJ3mI2o0ibPhnR",
-	"/0iy/dmI229DcDB2e9cMil3o1EfRmk20xFn71pi0E5HIGoU+wZ0x6PwYV0d+BD3s3UMQd1QVclvPiwvr",
-	"QeGVOHuXDMeLWGKdv3sEpK1Alx10MyCt3LQKQ6fszA4X55NSD7O6VI2asZUsLDfXeh5AIeoZvWZP/z5n",
-	"1/bDnF8X6r9ySveeHa6qN+fijsVV0G+m7B3pvWxW954dGnerjmqHgMHCfDEZ/syG8PODKYimG+mWM6Pa",
-	"lWfqA2131rvcmyI79EfSCVdU/6xEwtYdnUeCBqu7nYRRNoF3FHJ1gwt2uDuyFquWMOXmVXd0asin1QMp",
-	"Hyr9e50BRmesmvBjq8prZ5gbza1+Bqd2sRavhpAPJKGbLBDDsbZPbSttOGvefj1XksXd9MXVBW3KkXfA",
-	"nF+3gUtuWdthwgP53KcQ+S0yfq67uuBJvNxQoX7GEooZSEhy0yYGDKP0dXUSt+D8i7+s5E4XWT6BbGIJ",
-	"o7WJ42lBtXsgpp+DzNMVeJhBCkHgvrlaSqHXIQd7ja8JjeZTOmJJOMb4UDoT/NqtqxAydNHPI5oogkbE",
-	"ZAKVPVzIYFG4OU0SFqvh/+cPzerffvxl/8N/K0KVU4wXcIBDgyDEg7l0wARtWbw8sbLFITaSKXzqg/dA",
-	"SBdXuNuxk4RXcmrG7d5pwT3qdCDPQMDZWuFqi5DiFMKri+67vS/3WtIeKL/pmubOLXeIO4Z9azitkhb8",
-	"1RSrWPe7YV8rv4fzrTYG5SMW0m4tRe/NBQrzAzvXYDAIfjn4UFX/7Jl/+vjPUeafwaCm/jj88LeCG5PD",
-	"hRRY2a1nAeXZQwUA5LaXOcb0cNbjDHYeSUGCU1UXizCoNvb2s4Rxm6uBw17oM00HDi+ngjMSMNIM6EOH",
-	"NYV1nGGFzA72rL7lWDupg5nIlI/TAvVd3UntezDDzMiYjg5kKtUOjX2xBPRYTIZiMtT1oZTOwKJJyByr",
-	"pJtIXvJKI1v5ZghZjsOAjSOqfy5Sn1oz7bHId94JZzMtPkZWkwqIZPEti6syDHI9YmhA/0N/qo3FrOSU",
-	"88EyWDkEO1i3lrWcnJmVbqwEBg/ljwdfLToOW56/GN82y1hB3sKY10B1ZQkyXcwor8aMYkKAfqNQ73Sr",
-	"cxXVpYFAV8CVSchiiP3VZdZIecSWQveNMlgEB1+p3UvqUsyFrReB6iWjUTKFch5yFWJzIZPrmN2vLzjl",
-	"QGANQbjbO7mF23nNWOuXvoG82E1tWkYGAB+8AqLkhuCtnOwmG5LcqT7KfcTHWir1vgpBgq6LdsJmBXrq",
-	"VqJfL7zmLEgFQB0OOqSmOOOKHLZGMnBsSsBKWTyncbIsVnUxBFKX5jBVhElZDQ23QcfIYs5/GhorK1uF",
-	"G3yUzLW77Jut4byF6LSNGcPpmmZUaSzHvMX421n4nRnSq+xEFD/Q7p4bocDyXiCQZ7Euh0F65zlA32tx",
-	"05djF3lkNUxrrVCSHcqKKFvJKu61LRBYPsoWjQu43/b8GaSilyIKfu9a6jyMmRyGfH170gVPwihNK9Cv",
-	"kBBCziHFF5sGmTQBbrMUjshhnUB/0/06CehSeiRgE7qIEvI1fCblw/oB+aZer9Tcwoh7z57v1TOV/A7r",
-	"RWT1X1LHzoW7FOB7ruhjTjbe/tbl60kW3DxHsV/Vd9k1jdZr1a4IP+SL2Qi55+a75YxZPIKrlq7ufA08",
-	"FSDXCuCfFH4z+q6NrzYQfc2njaB1MTaDr3vefWB3X92i8uaaQ9mpfudjHNm4qXXDVR61WjR0q3KlIWeN",
-	"BwBMvbdX9N69MocS4WlkZaDM+ztCGNbu4dazA6+B3kaEpylo74ndMofwwdu1tOxDkfsLLEmb97xomK05",
-	"mUw43KajKcb69Xi9HnN3xdTtkBGH3xopH44/9+DIZiy475w37/Uh1YFTWrcJE84h3xqU7l3E8dUchi3F",
-	"cXFTbDjHLO8VV+Q98dc5MIFS74z0SNI19I/YybrqJnw8yAGJXjmc+HPtyvbGNjYT6FPNiu2c5+I65LbL",
-	"dDFRsQVQ8jLuYgGy6sqgWaXAgm+/XiiEzyZ06Ibj62UrWvNjkSNeJPOVUJlEJPP7LUKZmbzsvpxxMxso",
-	"BvF1uL4mt0N6NttJ8bG89+l+k3w7KHBK3f8auDpWvVX3v2hiLXaxNLsNG7K8dO+b3YQXYya343lbOqA2",
-	"nNwONz6XMbz21gvOtohnh/n74oZxnYqwxePZ2/nhx13IRs5+vZFsZFZWFKPDpBxCVEIhhTcRIw+Kal9L",
-	"BcC4UUgGYCUrhOAFozGLC0ndR0S+5ghHBhaZlayAIZ12DdDFIsFbtpaePIA6rHXYrl9EJ5myWO54NQqT",
-	"47eUKHSZOgeX1kHfPPlIYsFreh2Oz0N+02PJpSY6fxD77Yn9xkh2dmdA6r42HAs+CXUeZBHDKKjur+lQ",
-	"rt1TWvtNF3E/PHDaAVVyzScODzK86PDgPmZkrnwBUyreSyGCscupSMQud62gnMSW1wyqrA0XcVRItB+U",
-	"RJB3NdoZ7g3s/xy3le0Ix4cL75dYYf+zbeQKgbfjfj4yzUFvCuf+bFuzQ27JVDZwE2d9zmu2vcL9Pv3c",
-	"ugsXnO2JutpxAx0W9CGNUXXhoTlU5Uw8LERUQ3HBH3BddWfLlqn+mlx53yN+PlnfPx5wLnThI1N0Ko2r",
-	"8Cs1qJvz8IiPbdDNcZHe5/zPhnx89Jm6rGflQL/59R//bOy5neM8ouk4CzxbtVrX8oV604Inujie/eUr",
-	"iW1TyJzGCT6mjnA2E9xW/s2GB/WSuM6vL/9Dyrt6HPxbLrw3pyoV8cHV1LDfU+CgV+ok8+IA4MNqEF6H",
-	"iW39n665sbd/APkfbjhvvfr8x18OP6ybYztR7X5UNsvNWhD/kOweTbJbo/zr+/0gcauTzN9Az6BPhRkf",
-	"HXG3IZrMWez2UoBbOWyn+Cqo3Vtk2L2P1eOLRRsA0RYTk9bCGyTGrRKUikTN4mm1bLZjS8P7A58+f2C6",
-	"Rad7HBX3zr91hmLGw3F/WLo1KG82VcFTqx6S+71HU8GZ40ve5oVUpflEoVsr9qjkTkzoUHdUKvZ9fEQG",
-	"Nl8JO7fd/r++9xaA3dNQEmtn0sfkjO9lVLPtfFGp9ynrlcocUh46uWD+e5TArMbxW17YP+5X4QufwigQ",
-	"Bp8a5VL83oxeXShmspb3rKvX9fmblOqZi9csP70A+3u34AEJ2WZPGEd4Bl02C/MQP4WU6CbHfqqSAea1",
-	"UXEcwvb0JJwku9Sawv5oDy0sot8ebUdd0mV9SodLrtSILVDkQDTHdNI9uzvIwu6ec99F5F6tM/sg61su",
-	"Jfsz2N5yVcS+vGoYGypbfGx1Cq+khchc3DIkcJCr7rmn248+I7OQL4prYnyqEhe4mKIjXKF/BR37jTkF",
-	"+jQp7NAGxEy/pjV2lg0OkQK07um2r63bQnyia0ymPWwwbLoUQ3aKLjoC/WNzaXOLZFqD9js1uRiPoQdU",
-	"4R1z51ifaOZ8X5hdtjU2b5nJ+9D21kDx6LUG7I5pCuiZ1gmPLiR0/q0z+P3tqTOnvJNbuLDM+cdlomZR",
-	"7kuoQ5TJAVstfoAIRTDIn4RckRdouQP9VyTSn0ksZtkGnXMRcijVDz1gy5xdU2jC8WciFgn4NrdA4Z7u",
-	"UfFdyANRUIwF2lAUyMfpCrecyLav2PJu2Q4XRcVkGSdSpCTjDhZPJjFjkizmOs/tTj1mfCPYljPYLr9N",
-	"PfkQOQWBpd93t+xupwhBMvb67Gav+ifonJmF41hITKLxCKtd18gGe36WgG42/H8GQ/8OoUPZ7V5GNOTV",
-	"hL1LtMveHyzq9f1xGMC/7D1+xFZq+JXvETkVdxy6fRYS9I8MRnrM2KJPFkwEJ9CGLubr6fXnDuMqyADM",
-	"Nq7YyT79mOewQuo3HUyqmuTgtfZgPl/k4Ubpwgk1/BxRg647d0O69BbU/5EzjE2EbyG3yXYBk0fIWNYn",
-	"MGKFc9P7qaw7LI2WKN1i66Q7Ed+wuFIjzZGEprpcp2wrXUHWHscbW5zveL+dNJeOvZp9DqWbxKQw5GEr",
-	"BjwJOcrq+kQeARhKvhq6xvj7F6ne2JzueX8q/yfVnAty2tfIbx0eQT9Xmm94piNXjpyWo1mBdEtxD14d",
-	"3lmpctfpoReaXgB8Ca3HSHldDzb1fSyiSF25vQMyNTJh2vWP8YDq3mwgBdpkAT0SELalovnqkUJ+snWB",
-	"gIywu/vWaeKKtUhPoLHw9sL2WuF5m/nvE6+hR1oUMJk4Pe4YvdW12Rz4H8MXSj9CyBOZ0DiRlWNiS1EU",
-	"n+hWZOJj6jCI3S57Ij76qhut4mPxYUrTrvFwL8r1DYDcThHcYLbaWFciRwNzcMpT1SzYbdmJAj60qRZF",
-	"jj3cI4jkS0i51x2LoJS8UloBpfDeO8PtXO0i34LoYYLbtnFyDzYMr14SB2b6juu8TNBtkbGXvBKKN+vB",
-	"NmHx77tmxRZsfFPVhpQrZO/1WcwYAT0WldNEkJFIphAMGDJ5TGYZFyMpJ3TkkfMzqMhz0jWN5PMx6o2D",
-	"+jbOxhUCl6+Rpfu0ZqoDJVMWxk4DW9+A1K/USOsdHSdAqpAvpMPDit17vzmsvvEQ6rpD3YwVkrRKtwov",
-	"wJ2YUIUTH+Vwvdc5uTbUC+Y/DSXEUOxEZfLdGlfl/E1hKw+nJWbYtbtp8QduJm2E96n2oraCrg9gKHL1",
-	"SjTqRIb8OmLVhWRZR4nMG5gemNi8FoIrq1sLUqTNu0PU9vpcBaiJC1ipRLgb7Lcp/ROxCai6KKmg3IiW",
-	"vNp2ypKUC4xaSfd3Fom7d+GupiSRzOkimQ4Xcbhd2BiscnVnL6hk+3u5zZCyUELd3TSMGAn0ld7G8rw9",
-	"vth4L1xXdkMWUGvRCIJKw4dcTacJ7G61+xZgP3tIdKl5tWg3V3weC/WrAswnKFPJ1BByvaTyyw5N5XKG",
-	"bczwAEl9pZsmKU9CFgXk1//1n5gzAH5KDQLpVqbcJntqt2SJLYpaYnDea5c15janhBoaEQzGqpEm0Uew",
-	"xFSVUBKhm/mFmgwsOHaiDo4JTZ8GEFFJfHVTfBLKAR9HjMbQBRBjvnwyppwL6MWnf6vUSH/KyLeCqKUr",
-	"8YTR8ZSY25YOr8bzzdc1E+/ie9rccMPYHFXY5E4QqkS1oiyYbExi3vceMxql9gb1FOZ+hEj3JotkETPd",
-	"cSAxTQQbz+t1cNA0MuraVmGOSv67FlX95crufsDHfnSfq4azuYhRxqFKKCtdh8l0MaqNxeypoPOwqnDh",
-	"mvGnduoP7uvyJpxXhS5eXwVHpKLLWvQcryt33+51yH7j8LDawELv1T2in0WTYbnZO2m3ScSShMXQj5zy",
-	"JXRrODaF8RfzuS6zW1Foho8ikgHRTX+HQnHNX//xz795RC7GU4VWWPQ1iZiU5P/9vz2FjNq4lJNZV0oL",
-	"fWFHkI1lLaxafEwav/7jn4163cK7rKCNT1Y8pZuMlegzXc6njGOlUKr0v1jMp0UxkXkp/wsDWSZM9w+I",
-	"bQOxjwtVvoc27P9eacNKBa8v7NjyEeC5ZNZa4/BAxxf8aW/veV3/j5SpDn/DN0GQCRNpTilvqNirf2GA",
-	"+VAk+OT65DxyvGSRVfaeorxqxbsriRC/mrbc3q1mB/rEZVHpjgfn23yE5z51xjsNjjMLfaRaBG/UbQGS",
-	"97tWTM5A89D1wdmtopgx5TJSWHasKCJRVw2uO2dSifCgq8jKGm3lPmXFiQ0UM6YHIzRmJORAYLao+L9j",
-	"wIIGXuEhQXrlPSW8dq149mkshdl6ZGuVMywiVxBvcUtDIIFDXfy7yHoBP0A4syRizrhTCx6jHbZ0OK6d",
-	"4hIcBkT//jBf8uMHg8ATq5s5Da8Vx9Nu0XQjpGwaWFWOSOuqS/Y88n3njNRrpY/y+Ru/y6pBbTFTq/iY",
-	"E9uOMCNybeo2nalIrQGX4oNXgIae409KmzBsZmuZSomfqH2ZIt1hdO9LuQjZDzpA4CEvzlk8tP7HwsiZ",
-	"iMbX4FYHUzQxD3sPuzhJuG4eqJb8lSQ6Xg3sJm5QhGnvrY5SFzUpdPHdakNiYZAuBDSBNSWEyaDtYvnV",
-	"2xMiYvLq7YuK24PxWBeGhxgqz8btjiknI4Z2IfXqsNv661W72zqtgF8c+ZUJVZFE0mVxv8bN7qUdSrE7",
-	"+A7gdWCQO2CDXynCrMfsXYS175rn563+8KTb+phKP5ptfB7RJ0M23B620FET4wJ+hjjKcSTkGvexO8ha",
-	"3izvnePeOqAbYjVxCXL30/kkiQ7pEX32llvo4oC0ip6a3dSypzGLmwulaa0aOnXPtZFY8IAYgkEwTvZh",
-	"wduEJgTSfBSBcGu/18jrUCqa6JEZjdT1ZYFHFvyGizvu6RDMAN8CUf+IHNQbxL+6aF71X7Yu+u0TdVd8",
-	"RRsAukAdMHDYwmKaJKiccQxHecUKzBSv2NLwf/OcYsO4TEmal22PaF6maypNwEFln67esKV+glSrIHZf",
-	"kGpVjsWcSUK9kU/KKUSO0XKhSJvpzQwRpgKt3hoqBPgCAGPdxsFAbibh6ZJJFMoEzClqDt8ggW+a5c6A",
-	"8PoOTI7IDxGUmz7S8TM/+hUQ32kU2Ra7x4QStVGYkfg0ZvToiU+uY8oTSRi4VvE3MYGZ1RM1ck7HN7Af",
-	"Dv15D+r7xD/rdF+0T09bF75HdNv4tD3qDVt6xoae6Ba/0PxLorECzoHywDxD+dLmg8SMAsrcxWGSMF4j",
-	"nTnjzcs22a/Va/skZtDGTep1IpyUFtRRF2IPRlVvtE/JieCcjROCqCUh6G0JMFFvsYBMmZpbOjM0dEAf",
-	"jIhWRPWuR6RAixVELQqexFQNTJfS+iiWEDoyppDiQnVMZAQnhKEYDhw0ENQc4zGbw7CzSo1ciMREmKiz",
-	"H8dCyqqIQ3X3RrG4kyw2Y0hSPul0e2DfCdUVmDIawL1BY2np+2rb4La6Mim1mofq84cPcKcmAuklT+gY",
-	"Y3rxbfTfEsavQ86YNgxBIiZcSHn09GkgxrKG16hG5/NVFVbhth5nRDlgkO0P27xsHxHTN5CUXariIbHx",
-	"ME1y76zpZWma7r0rK96Az7FMhUem0N+sRlqAw7HmDGRM4zhUd4vIbGqjr0iwj7ZgR1v2NUn2B7x8pgSK",
-	"KRktbTsbeFqSCY2iER3feKTFr6NQTong5lgqtQEf8CdP0Lz65AlitBTRLQNqbJ47Iv731eZ8Xj3X3jOl",
-	"tftNwIbqOeXXC7UKUhZxwGJ9waRH/J98El5zRWe8AVdQE5woJjOfK9IL/gV1dyfxU9BBuLYHKOSji2Sq",
-	"4D2G26ebkFnvHcw/iTVJGk+FZHzAI70StQ02ngrES/9E8IRxZ6F61y1+yyJFzJ48ITGbxyJYjFmmp59S",
-	"OkWgjoRh5JIHmaXkDu6ivaALrr490myH8sAeNbmL6ZxgTNScLiNBcUlQMO9YvSAWiZdhU3Bue2dNM7Oa",
-	"YBLRpDZAExB+4/+iz97TqbmpbeODf2yurBpOx0Diay/7/UtysLc34LkBjlb9yR5Bk8cR+QXsK0fkB/3K",
-	"r//4Pz9+yE5Zy9T9Ax/puh6JHqGBor9OQ0Vw9tKYzpiiP+U5TaYe+WnB4iXclYDFFSRoo5jRG6mI/YCj",
-	"hIMoqwZRaMIV/oF6fce1OcrHXdTCwPeI+dAO2GwuEiWDK3rjm4vQAwlI1p480XcTRSLMQzD08Nd//G/y",
-	"l17nQkF5wdBFgzKQIqxSCSCKGAdsrrbhbGbA1aO4oXS/0iMQeTencYLBfuovHBZwSO1DwqyzhQSXNdrQ",
-	"r/pn1W+AjYmFmnLAF3xOQYiRizgW10o8KPuDwSL4pl73CZNjqlh3yMfRIoCKkOblk7piYicN5BYicqoW",
-	"kvLF1Tki9WnrPH3Zdv1T74/CIIyxtCWNCJuNWKC0VukRccviWJEDNUEoRUQTJkn56k979b3mr//4J/zR",
-	"8gZc/XF4qL85fF6pkX4umFGxPyA5SkoDiYYby9+MxjeKIDpBjEckiReKKNEBt9HMPheJEhfHtmu7wlsq",
-	"BfdlpUagYvVdKJm6I8RfuRJ+KjTEi4gNuJ/CydfYB/55MIeW0y8YVzoKYBIgCqTS+yMRLCFugHGQpywO",
-	"gU6bDDgQcgx/B1zD1mZKXUXyVvFMDICRR6wc0kQUVVPgoikJFvNI01M1h5pA4WnEblkEC9Km2RkKQpST",
-	"wwP8VZKAsbmH4lSd+K+b52ed7uvWKWjSrV7fN8kWSqy9E/pmDDgYBiS5E4soUBeCqauiY7doLFkMsgqm",
-	"PJkMjZhqnZ9ycr1gUrKgRpqcaMWazBR6xQOut0rmVKKkc3hQHYUJiSlHFqDOMHNexNft3IBVEV8HhPoV",
-	"h3Coy6aJgZJYnjzBLBYjz6B4I41MBuyl0+0NO932t+2Lnp+KVSifWhkZOZUWlwZ8xpKpCPCSG7qChAEJ",
-	"dcDi8NbN2Hb0A1AdQmmpKinjXDimN+D4MU9nPOIroVPE4c8wkCKHhjX2l3N1LdRq/O+rWlGutgMb1aKW",
-	"gB2JBxxwT1aOid9lSbysNicJi9Volqom1S6bR3TJgOZmBsQ5Vliy2vSAs3dzAcftZ+VBP0V8I3C60uZR",
-	"qkYBAR6xCDr+C6IEn6qYTMIxG3Bcv9S1V4U5UwnHfcrGIQhqKXPPsi3QmcIIYotipiQ0jQAQJmSP5yuZ",
-	"KQ2hhv73fydQ/ZfMRRSOl+qrDmf6k5GWNL7MxC2qS2JCZvBSyBOhLqcis8CGlCykA6xrpA1Xh6n7ptcj",
-	"w4ANONwwIRMoJpuG5XsOkYrE+MbaobUNT7FW0GkkKesYbrRsYHKUtvgNOH4JZ+mQ0gkdJ/pJm9Kjm4TK",
-	"Ctx0LhytEcxyyzmVMCsSMkUyuG7dbi+GelBG4RyvepjgXVI3Gi8LNN/Fw4CLAWLosabEscRSxwNO5/NI",
-	"SVRIaNBZb+ENhAJd0QEEn/36f/0T2Ao+J+GMKJIRM1AijsgTw1sGXCwSkKDxrig4fyX1QXnpcyTkT7R6",
-	"ZePnPfJE68H40zhmQQjaP7494E+mIgqeAJCeYFPLJ04hB0JdCz5mUXnmQbU9Paw2O34lSfrTgBv7LaZk",
-	"Yd/MEJMv17f4JW9EqOhXdKfUSnWIRygQxyxiVDLE3tqAdzEFCTFNwwCabjojg88BjtItdu1jfojvIrBM",
-	"Kbo6qOMBp5Zx4J5MEpkaG3JrfY2KPimHGpcgGU7JUZB3UjnWl89U3LbWESVRmeuikVFpIXnpUVNxpHg6",
-	"pkGhUHrkUiOisT0Irqk0Mu4UY9QVk6SMuA2RQg2UtEDgUSqR4Z8WfUi5sace3K8cKc0Rh7mbigFXvEjR",
-	"OvWdAkvMpZUV6EgRlMxAnlYwDRiQ4KL0mZsRBHDfzbjQhN1J6QCaDvGTlRq5UoRWrQq+HCnag7Y2tN3q",
-	"cMwBd9U+Uj6oNyog+GJmprZ0oDoF+TAGn+BKLhVRT8V0k96mpMQovJ4mQIzRevhv1SoiaBWp8FE6g2Ie",
-	"dxoXKaRcK74Rjpl8iiarryRJmEzkMYR64tlN6ZzVSLWK9sgBf0/+nbxHYvE+RQMFcedjyMl7cw/Ie0TW",
-	"9waL3wNy2s9Ao95jFNN7VOPeD/j7arW69f+pVTXU/CbpfEqltXq+t/8puod/QbX31veX7W7rlLwnB/Xn",
-	"MCfZ04No2iOsxpXxBoXSnG06Jv7r/n/1n/FFnHd62Yn29UQwtBrQ4M19IzZPTjpXF30TjQJj7uOYB9nF",
-	"q5sJJv5tV3nW7fytdeGu8llmlQqolBN0IJA4jfvJDLZuwWn5N3fNh+4MX0ny6u0JKb96+wLtfmnHAA16",
-	"cIlBpXjtFts4tesPcyf9egVQYNtA/mA4CUrprrGwGIz438lVtwttBV63e6+b/ZOXLhi/0fM5bNGZO8NT",
-	"s6Pif73m69YQz8gd9bke1dRFkqCQrklzJWVfdzO0WZeQT+tXCqfM5do6szbq2WlR/0noDcucoxWSzJrC",
-	"mIC7T90p7e/TK1s9wXvXYO66dZ6nARSSKCE6Tk9Pr3PdLO2L3tXZWfuk3broD8+uLk57mZn28kdnoutj",
-	"NmbhLTtSch+ESC5A5aMFDMD8om9j+oPGgfcFR9BtnbQvYU0Xnf7wrHN1kYXA/sq61O3kwklPdMWiwjk2",
-	"4mxDURNq4Qq30Zxp5uhBJllVUotoTfba4L8vmufNi5PWsPOm1T0773yXrmHAm5bIKKkJKQBo84IzxXAl",
-	"A3qRIwmezlPAE4IaIyhzPAM+fkgCJaxroRkYa1aAFXEqslrjmU3jBz/6kyc4JmnUKzndH73dY1QDkpDF",
-	"lsm7sQSg7nBYApIxoHu+8RL6FR0CQMq+IYE+igsYNK0WPs8QK4HODi0hUo0HR6mBSBI0pWWEXVJG+XQe",
-	"0bGC3J2OSrC31/aZPyZUy5TqS81bBxy47XVopFKNGUo31UknT57AtX/yxKTnh9IUotBFNJTis3dApmKB",
-	"fUQWHLW9Ab+biojhD6QM27ujSFpyCJ6oGzW+gUetj2dv33i1wsQuRpOeJ08GPF3PagUMNfxV/6RGTtHj",
-	"IDHChP7dRJjYJBpzAroDyvUiVvRIjZ5MiaG5Pd1UBmluzydlyfDOdFvN09etylHqIG7USb1eJ5QEdAl7",
-	"eWa+gJV5A26ZYqOef7YBn53HlaxuhF7jg/EBiX2P+Eq3UP/aehy+N+C+rY6hBV+3Vonv2vj9b1t98pTO",
-	"w6e3jaeIcPLpL2Hw4SleEx981wDfmTEdJyEYoaDW7JjpoAHt67qMxTwOWYLNDbJOrqx/KwkTJ7uRNC/b",
-	"GGgidbJqrV6rQx7jnHE6D0tHJXBaYjG3KTjvzbqVWP50b0Kf6kxECGIQRVlcOitQ3S7wiIE73cmDJfSa",
-	"hlxb7HTMPfryPVRv9AwSfCBgYFCaC8BnwHVuJOpbbnZtjVwI42tD/ma7N4GfUmc9Atn0MQtR8QydJOwf",
-	"k7tY8OsBhyWCy7h9Aebf4d5Zc3jSOW1pXxNKedcMNFfCqjMaRjXSVeoKnOcRefZ0FnIgPGCp+RNpX8Kr",
-	"A44qIqxeCR+G1mkPjTZoiAmSx2VVu5MUHUNksKaTdgCBhAAoyMWEMzP+hLUtQ9NHnn7fnM9tUsW9T6On",
-	"zxjrSh9+tLG0L0SwND5ZHe4I1hGk7U//rgs529AWE+1iSsV+0LEU91evyKfWf8iGqei8BONLBezdq9cf",
-	"tLaVbHibtKyLTNjQmZJCUpOdW9txNyuJ+rCl7HVaGf+g3lg3uN3706uMHh3ge/v3v9fG4Ok9hDS+9vz+",
-	"1050SzF4YW/v/hfSqPYzLAECL24xk7pnEMDJdKcjYDz3v4fB826EElwSNzbphx8VWsvFbKYoq71eigyV",
-	"vFJCr9W9KvXvRHUC8dauhxoqwKvRV+glYs5W5HKFOo4plqKCMKivZFoNbkzHUxZUTKY4SDxOvTQdGsVt",
-	"zRCjtWE8lbb4AnEKBEO5ENdJysWkD+TJg0YdXFUDDkZWHEwL1NncdRTCxmIG4ZSoumFOO+PjeDlP1OIT",
-	"gSRdsckRlczTa0gJf8ySRcwVB9+yqkKWBwy4ywScKCdj88gl3Kv9+aZ2RLdzfv5aaRba/uEfW3uSJgYD",
-	"7vCS5rmSUd7m+QnZxE4yXocjNPDRtNq2OafcKjWQaqSbgQOGCSjJ7joWi7liIwMuw3euIxd8ST4djQM2",
-	"uZ6Gf7+Z8flPsUwWt3fvlj8DPf76m+c+KTf26mQUJrLipQ5XJ1cO3cYDLmLr/wWbEmYsHltTZRiTl6+b",
-	"J6k51RgYObszCAcscYwGxpnDYQf8ISyWbMlhB3w7FovFR/7gsJ+Jw6YlWiyDxRy/LH/VP9ZWS5wc/VBC",
-	"dK4CPkfVGRfzn+Iq4nTpx932ni81s4Yd2+V8Cdy4Ub//hW8FZ/9SrBsP8iM5dxoUfl1UtKU9MYhwpB0l",
-	"hl1pQq3Io1NQpUbaEyvJHdmHCyi8Ik8r7J+UdUCwhxoVOLywOAwgyTGZsiggh/U6AUMtiAieXhmaAVJW",
-	"qxV9PR96yyUyZJoYDnpULDZIOtOyAxBobfn3BlwKiFsUEeP6DWsEpIErBFhnAUS5oBtKaGCCQ3ssZkxa",
-	"h+yAayiSq27b2i2kWw1Iadtp6SA/s7tQkr06iSkPxIxAswxS3t8jI6i5M+BOI290GKtJQkl8PenR06eJ",
-	"SOZPUYc+Qu8RFM5BV8//wGn+jD+8aPZa+3vaCbSo1/cOsYjOn/F13yNhTSn23bMTcri3/42J1ZRHEJnd",
-	"8MghgaYb0iP7dSJr5MQydyf0SSnObE5YaH21RczrW5Y45Z5+C/71UEaBlbX0XYEEDXu1XX1ISYyxiKIZ",
-	"mromArtILlYZja1cpQtVQX7vf+jZamMxK9Dx3FpUh/V6WjgqrRaVZVOhdDS1XHWoUjE65ZdhsAnxqNc6",
-	"6bb6RX8X4FZax+modN/rQE2dQlxZ8KYFoj4BMJGfu7DkiyjaCpgO28/AEgcwm1WfgFHvwOhzue1r+Dwy",
-	"gI9i85+TyaVLJGVFFXN3gYQpu6l8BBtEQXm9AnsZi1uts0FAL+MyBNeniddQa9MpGwVcTesKUF2DVQgl",
-	"z6rYF2nAFY2rLubaJF4jp0ZXBdwhFIeoESQ9aw2OK/a/AV9vANyosP0mVj7MLf9DBflMKohTii5LgExC",
-	"Zs0pHmfm32EzK0XyCojNGzvVH/a9x1MSepq84DX8SGXBvcsbjH06m8zSqrJDrCqrBkAkDbaGA5AUIH66",
-	"0JCTZzTgSFB1ngqJwhtFIk2zShzKZMuY8SJwSe6DzqDLdrB3CeOYGxBKgilMiUCFpH3pQRxXtXkNUbA8",
-	"0EswugFMcgx2olkoZzQZT0nAIpaA4/OYPHOIrNS/kDCpDfh39xHf48JETRwicLYERryTl83z89bFty1r",
-	"vVsxtk3IapypE1sIWg5mWcCimFO4GPQeyEhXEPdQtQJNSa6dnjSdNaJT3omT4oIoFYzFJmxIxM53UyoH",
-	"3AiYesPlg0a9UiNY/8NgKnKWsZjNBJh9MahRvWlZypHBvCScaS0ilBABiroFTchMyAQTaS1zoxBsrXmo",
-	"l2FcHtFs2jPSBjI+jXeKG0qWkDJN4yMBoCYxc+WgK8f5FoPQ50SHZUMEeGojHfBAMOnpLFez+EZd4xkq",
-	"iQTBI2E/BurqbxmFoHc3bC/GTDmAAZ9E2PwhPboyGi/xYlrjOe4xTCrahXmw95z43Wa/ha5smzeSiZeH",
-	"AFCuQ7ji8Hqa6EwujPZk2vCp7eRaY1bL1i5528XCbAlyJUJ+PeCjRXDNEo/4Jqzs26tWr6djmcjT/Pff",
-	"tS9OO9/5layAs1e3Es44CjFQOAhiJkHeJO3L2wNivoD0U/XVIXl6eFBZL8dAjZy9L0uUyRTuKe1PGuM9",
-	"+g2rPht9HVQP2OFe9Tl91qjWx98Ee5OvR4f0oGEq7ewuABVUEvqMIlC+H5QpLJDt6FVq7D17P49oyIcJ",
-	"e5fY7lX5tl5p0QS3x5ZpreWU42rs7bvlB0qwXaKFrMki2sWPutoHq0DAKpzgoQLTNhbVE4MzLeRVX5jg",
-	"lJGTECU1yVPMpAxsY++hSiWKDOsNq+eQI288lBBQDDwxk1WNRdhIGakvVGvAtB6bDLZfr0K8z0iKaJEo",
-	"lopCzNfwdRhEpo1WxVMknclEzafD9Ms+FPJcSCgm5Hu6JnGOP1LNNhS9O2fXFCLMYF02J5P4uGwMkI/V",
-	"nJg+WTONERLfyTIxyjG+pO2YiLaa3/mnrTftk1Zv2HkFSVEUUgrA44kMgSoBgxq+BGyUBYUUWQH6VB/G",
-	"F2QcdOhXCgtLvH74Ja0cXHrxl2xRqPt6WOoTMVYre3SlI/13dbEIg2pjb79kf9VRWeHlVPHsgJFmQNNf",
-	"TU0gIbFlrlrBfq1eazT2a1+XdL1YjWb3LE9BLaWZnVfbE0l9yJsoZNO9Y79fm5dC2Sw9kA4VMsi8SnPu",
-	"0ct6ED5LKE/CKuOLmRWWtc5BwNLpaanS6lSYscarekFGDqNRRCiXdywecKijYmTck27rtHXRbzfPe35O",
-	"1YA0XevbUN+MhUxq5Dv1lGvzNmYvENtBFwxIWWEefqukNYfkYPDoPGa3oVhIUxFFE0wTHQrTOSlWlWPt",
-	"33eMwYQ6QjAMkSxirubmAqfW0mM1QiYEKwGwkT9p+dFIiwNeBuNZxZjIcr+T8n4df3eKWZTdwNFKGgGb",
-	"lm0ZcHswoTQpgR7I1/YYQaKWJBGClLcS0is10hzw3PpCSTYLwOhJ0m+1L23+ghjfMAcMCw51gpN4AbnE",
-	"81i8MwUfzG5ZAJrrZYGYT4yUnylhpgc/IlStP1WFDGwwgypVLwY85IQWqULlQu3BW6c8eFrdpEnCZnNo",
-	"UaAYLk2MHmPTuEDVsWelzkL95CSAb6k+lbHWm9NHzphYnTZyqCxV3PI+hWiCxV0U/10OuAKRwRXMnXdK",
-	"HUByDxzFsaOYQag6Ye9CTLm1h8USuHYQuQo0zoAj1eRqpGmZPLbHs+WaFNJqgB6RMLGOZqmGNYU9BnxG",
-	"A4bRPeiw1UjApA6oWSRjpxOf3T9sHrB5EYRJVUdLuTdKe37j7OVX00E2L7UQT4S2ymNqpXMASUzHkE+L",
-	"AiSsMisW4aYk08qwkfwG3F5XA+W8/arsen3RjlVxzVak2Go14K7ZChAPVK0aubS3ZErl1NSIUtgVExpf",
-	"C74XBk7hDp0lWMWHC2UsYDxfkt0+Izt9agnIeAxpQHMOQ4OUyI3r/PryP6S8q8fBv20v53xWtTlbxHcX",
-	"r+nrs6ZNsHOU7IfZFVxP6j4U/5/QYXab4C41cE8E1qNLJUdHV8uk4ZhBaiCS2W7e2V2moaJFO/1c9oTs",
-	"HrV//uONDB92xawtLQykjBKRIpwKaPakt5ertd3hJGbAl2gkv2QTAkKnbMRBc9ddCwLI+4WCu1gk6yX3",
-	"LoiyMpPlpJmW4qHgGIeSrhlfsqn0Y3QIIhO6NCkjIXSXXiHjahlfppZ83vm2c9V3rmXmUpgA6e3J7Gv9",
-	"evE1cMf7XaqQcJSkbLBFR7ttjYtVxJntUBJR0YojjtSjJCIthWQES9AkdWyE9XiZyPM0nt0JY6+gL+WA",
-	"aNNQmgtrquNljEpQoGjESELja3QlhSbBmjsTVNZdAlSyvyCRZpMMswsDsHt/HMP8Y11Z3JObL/dxUQgH",
-	"H2HJS1E3s+XmfE5jFkYk5EksFrcQKFrKtnMo1Rt/ebn/t2d/ff7dN99//fbwzbP+QW+/u/fXxuX2YDLk",
-	"ZAVIFyJ7NVFPoYkx1H4Uc34EakeJnLOxkvX0ire1mimCh67t9QTvxZo6jzViSCFaBlazj9g7U07WEinB",
-	"mUciMKZr9dO1pmsSZmoQ1jDJtqYNWj7RNawwQBjrruI53bHY6KYLibnHZT26Ia7GcxBqyrrU2h3ayhIh",
-	"PDJaJCABa+NTZY3GJxZJB2H2RQsMnf7LVrdXIM5rmJSO9jISdlakih5Cp1zgbRK3N071O5Y6dE1AZ/Vb",
-	"XUQjMD+diPhaJA+5ik2s04V2aUn26nXiXzZ7ve863dNht9Vr9Ye91kXfz1oTUWIvczHgjl28cmxLVuZM",
-	"32D/kh6h5LAKcewYwIGBNI26tS2GUpvBQP7g6JlLC2xhlV89ialjCEV+kT6wSDLHQ1jxdBoZWN74MmPw",
-	"rg34d2EyDTk5rBNb7s4+Aetz6mdKqIOVNc4j0NzoCHlE9sGC16gPuNmUtXh7ZK8On6DSgmPgbl8WUYwz",
-	"OFRjevqCJKt11pzt+a0a4BHEqQJEzwgY7Ylj1dVIrHl8KI011TM5tlMqyYgxDrjyaYSwC7ZIYmrcRrUv",
-	"WdfvmuprqZ0Zw6N0FwlD7S4zv24ievjAA2jeBWMBCgOW2GCIJQ900V0riagzhdrtNoh8wLNBaCEnfnIn",
-	"JhRSD/0a6WljT7xZyAH/jT7fo1ydQf0YjI9J3Gl8pAcRgIq4YudKYyVX5Elrfh5WefEGXDc9U5xMlwSm",
-	"PA2Y1PllXkHVJcc3Y1iDJXsH9f0B9zv9y6F2YPreOq+lrlzraa+TfeBOxDcYl8DZnet4GXDXwG5N6xBW",
-	"IbgGE1bOdjw3JnIwEiCT0aSiWx0YGg09DgZ8tcahvtvaH8KjJQnCyYTF6BHAjUNVVzxUk6g8S5PGdX2Q",
-	"TEjhunT5iqmaq3O60+g+EjM6njKZj0e1oNFFYSlUEc+UhS8f7O15ttQpxKl4aXngtOih4KxyPOAm1jaB",
-	"ajYpglhArttjNmrSiNQUmOmxrcLiPJG60fR+LQ7AjiEMWPF5pAhOZw7A3oq9SerGrVwlzwYQp+s2fiGq",
-	"GHdqwMbo6IwzC3n2gJucDc2zyQrLXnFS18i3WT/rkXoPC5Ialxy8P+DM+vM+hRc1G4Ga8zyDH1JXn4IY",
-	"4cQhb2npQV0DbFMs6oBnvKlFrU30oRaJLF1Fkr9AiSUblbmlP+pi/y51Sf2b89sQvPTxjBounn1wa8Eg",
-	"A83fQBwqsDJdpj5i6K//acScwlG3isM8E/EoDALGv2zRSMlBGRe85acZCWUXMQl5BIurGpfXiUknEAYn",
-	"dcrJQjJZcYoVYpg/tKvhATSgSQuuzOh1OCZRyG+MPpjSt0qNNPmA5yOgNEeFAimt1832uS2QctWDdIie",
-	"E9RI/NfNb9snw/P2xSuthGYCG2sD3sfmRBCs4P9y1u1c9FsXp8Or7vkHC4CnkiVVA9j/AcxDZ2UfHjhV",
-	"UNzkbNjOn1dyun3N5iaxUOoAD6CSuiQjoQ5LEHciUhZzxk0NZ1jjWHC5mDFbahn6iEPWgPrVFDwZ8AWH",
-	"aBfBmZI33MBS5H+gr24dpnSJJ1nF0AkIejRMMU71VmgIpIMslJyrjruYwCNQQUP7AlXS65G6TUtL1Dm2",
-	"wPt9qaU5tM+a+RWufDoFMzvcv3LSX47iIhqTckrEKqSqC6KH/MahtF1H2N5AZzNkZptUP+gykJJQ7dvL",
-	"0KTjTG++KXsHnVxMAzdsW4EllGRlwBNxjRJgyjzQ6iRNYppZnof2ObuMlD7bPEIdTuoNOE3EDAPgoNuK",
-	"1R4VkTIGtkxdU9iPh0VvYWsQA4fGTb2iEDLiBtyl8EaZTKOttNLjEdNU39j5R6EupZshYjkaptSR9EQw",
-	"+zCjOLnFtIDPpXl0RaSv58pieOav1fGdI7r8K1DCjeFW6+Xb1SdNRM+IX/88C5e3QfR3Ht5M7+jyZjxb",
-	"Lu7md9HtT3exDJPxXI5/ioKfJY/vksXf726jd3+/iX6az+9+GrG7HWicOYre44jMBaFL36/538YQJpN0",
-	"3nnVuhi2e72rXMp5Xwd1ywWmnG8V3bRDjlQbRt6cAqCJgyYZAfmTDTXHVf0L15PakmukcctbMY60Nc7a",
-	"bCcToLHSSDstMw1dVWZ0iVwLmwJxcedpvym6QsI48/aA63sgSdm/WY59nWfqdthFI4F/sxz5+UYCUIsD",
-	"2AtwISjgF0aRsRUNuK0ZbXtrL0azMElMjT+zonwTBAmZ0GrN2p6ZUGjc5zTxG3AqoU/bUP/oY3nmtJGC",
-	"Wg4UfTSOYcU9sYvbkf7X1EOMnfZE0LVoMiHlhKGvmZLxQiZiBu1Slq4LIJSmIxi/ZTIJr9OGRWEiWTRR",
-	"W17wiN5NFlGlNuA9rUfp07GGZ0ONcM++qWTu69yRAggdQ70szfXACK3rsyPAArGm1NNJimtfptf5pPP6",
-	"8ryNZe5fZYNHgaZqWug0lR9TPlR3woaEKiDjjnWfHciqwnpBRpscIoLYr7XLQCIRuAnVcKWb5VhRZ8R2",
-	"t5X9EFbllUwv2KF5XwE9FmIyFJOhttZBRaZoErLSj3m25NmW4yUH0aHSiL5GduUfnJeHaoN2ee61Ao/z",
-	"Q/PDUtTp3LL4NmR3m/gEUKy055fQr/xuXe/p7nS5JId0O5dmDeF+qtGviuj3S2m+SIr6mOcJKzSP1nVd",
-	"yGhJXr098QpateBPL9AvAT0PFI1B8xhY0wcci/xxgSQkdT4aTNGpPnc0DrTFxZiW+28vW0PsgOOvkXRT",
-	"AGj231fb/HKk3BxxMODdHvedbT+Cxp85mavL02Y/kxKwbjefl9SNsqROAYnypaF05qOrUpW80ohxNgnH",
-	"IY2GkJozDNg4okYI+uT0bnQfvWu6fUN0tnbtc5HAzGRQ3iQpJoqVjwym3MpMY2b9JAabz0qJpwIK36TE",
-	"UsQrFHE36uzg9DpLzGvbW1n3CvYV5uuuHZMwYn6N+Cv83PeIn2fo+h1k6r4Sgk2bUXX8r96e6OrYftGd",
-	"0S9vujd+OtSLAQdy77Rk1JK+adjkoOBX8ggJ/0mzhzG0zcvL8/ZJ88V5y9e1XqGRtO4qbIrkvA5fkPJB",
-	"Y5/4p52TK6h23u90hufN7rct/1hxKxEsyYTGRLfyxkjxMTQinRBG4yg0ZqiDxv6A+5fNt+ed5qkzDCb5",
-	"mr7Vl6dnHvnLZetbdfKXF9+SJ09GS6LJqGm1q5Y64Bwjr3RgBwCJBXjjlGhv2so75jUs7orkENMTOWHv",
-	"2HiBvfQxRfdl//X5gEOVBDVDQPzaPJj4aKl65kDi6qJ3dXnZ6fZbp0CuASCXp2e4lzGNY0zRZDyoikkV",
-	"Fw1tqGMTgBHO1DTwfMDACgWYyxIWLcGd70xnrGJ42HehLdKLTaEH3BZRJwuu3Wdpz1JtOvTI6/brlgYS",
-	"D4gMf2bHJG2QCUigczO1c0Jh8TTkgfFRLObQox76CKh7QmgA/iDdNkZpJ4qwsVgSyYynQv9YI03dnBdk",
-	"FlPFWALiZTQ66H4d8okYas6vvitncbh12u5rDB7wAT+hc6mjPbBYpL0CuszwRCmopqmMAnw5sG2JMsnj",
-	"RwPuVIrSa097FcGu5+bCldMjetPq9tqdi97wstUdvmpfnPrHsA5olw05GM8HvOBx05zNr6Runmd4+8TE",
-	"xixJO6dOblc6Xwa8A+4s5sXbfgtXogAGyAmni9HO0HPMNNYNpUMdev1OtwmVyZxFqWM2dGGvbnDAjXJA",
-	"w6mJafQsRukgBGdhV5eKAuDSXnauuv4xOdhTgLnPh1WU02/JltKJKyadZZ7p+muNEe7z+qrAzq5pyJ22",
-	"xwrEGGN6A/jk1IHDjUvbjBQgCH2ZjM3dvU0aTPY+mf7tWrWPxV2R0H0Fb6Ws7dRRIH8vQvfMsMynExHP",
-	"qkY8deRZBefSUak8CjmNl4ouVkpWpFxVjh8ghxm4ILy2E8obD8s9yaJuNkl3++IxYVA62m9sAIKSsmc2",
-	"Idpd2zyYKFl4SveeHZaOSs8n3xwG9W8a33xzMP46OHz2nO5NGKX18bNnNKg3ntH90eRg0hjtjeqjb/b2",
-	"xkHjWXA4bjwb1Sf1Oq1/o8YKf2ZDYIilo8Y3+wd72VB9A1zToPFhorIZZZOobGfCG/mbycONLYJMzFr7",
-	"QpzT+FqX+3q2/YtXXC7maMX8lyqVeqUZgqviOGi9g7yuNLl1RpSerRmh5WeibqHx3L16+0Jz5LzGgPUy",
-	"jlLJSXPiQmn4CJKLIhD+vKyfkC9mIxZrNhQv1cTZAMx2rzPg+43Dw2qD0Gg+pdW9im4omAglS6TCPdar",
-	"kKQM3bM9QoNFlJBRGCdTtSvm6QH2laCLTs8wWXr6tWk4x97f9Tr578eW+TgFLuvkvx9he2nfvjJMREIj",
-	"H3qLr+gZEkrZuOIZ2Uk6O07BqxsfrQpqhTYmesteLUenaEz4UsxKK9DDK6KOb6iOr3RUajx/Xq829qqN",
-	"eskrQTSuKYSB5S+gspf+5lzcsoiCZd457dJR6UXrQkHMnuCcxWNY4WFdrT9XjQMw14ypmzqespkgvWb3",
-	"HAwkKbYOEZtLR6Xui6cnnf7TvQPygkDg4/akXh/cIxjGXr19MTxt9pvDXvNNhgF/LuvWo5mzXLZ7ouma",
-	"ulvarU4kfSj7PaGSbWS9inrC8MfpXaegEsiE8kD+YZxyy4HTW81kHOazK3Mbb8HcrPEry91ONHfLOxJ2",
-	"4m410uTAuPyUIvke8S0xUh9SMqY+OQTJR5ejr8mOj811wMEqoXk5T/MN5rEAXavsG0DMmF85NhorjRbM",
-	"g5bHUD4KXvYGHGwhRqsyY3wldeVqZJaKQycJZJPIOR0r7qk7y+m2zkImsZhP3ajJRr1+7C683euQLKM+",
-	"zu105Yn9ivVc6yOyVqvGN5APhGWgdAfrgAKcJcXe2S5QDWMGng9ngvCwmRYARAwmTTM3BtzOrkGr2LKh",
-	"O7qUg/0JndC6p7eJpl7P3wd8FwZPdubv4y+MvxsPrXoJOfGJSAQXC+i4zFkDQn1IvGAkYJJc0mgW6nxu",
-	"IRMaDTXbqjdeXCqeqojTeukgx8Y/RljYgXWPH411n3wm1p3zwT+izz2TCmEI8h9c+3fLtU+yXHU3tv2L",
-	"QrgPTxENNviRhFVPwRMjiG8xxydlbK56P5XFAohcVwGAmKRkoS20JpGw12/2W8N+t3nRa/fbnQvFRFqK",
-	"sWJuVhRK3ZHV19fDt7xKDaqrWB+5ilr7AuJrWv2WXyMd3aAVd6JFENejtBLVBcb5DVIHnAHYaas2Q1HE",
-	"hEIUQ4ZhqhGlTutY5SYwX/ayPDJb8X4pheq45zSZAgkGogw0qYCibHf5qWSv1AAfPl2wFNjyr168bvf7",
-	"n5PobqKiFjlWaOjmOtYucX0rFjEa7VcDWwCD0N30WSit+j2d7Q+y6pJVgAqhSCDSc9iCsE4ZjdSQa+Jd",
-	"TxR1kORSyOQ6Zr2/noPQ3WVBKPU8NKpBeRJI0AcpGdPJPPKsvk84nZlkK6h6PaWJzspdLVj2EpfypYVD",
-	"AoQMH7qO1TAlcQPUJwj1hw82ovxlq3nef4khk+m96rEYKyVJggeyhD5m5uriCNtdKITiposErIkEbM54",
-	"wPh4afL/4Eo9w/TOT7l/dd4OBHqtLhQPu7povmm2zxVPKoRFwmZzEdM4jJZkwektDSNTScwCxgz9qUDT",
-	"dMFi+wU5ZT4+Ydi6RXdzRfUXmesZ8oTFnEauAKRjydbdWPWrEjaw76wClGcLbmMVghu2xByc65BTCEkE",
-	"Hd/n7F0yHC9iKWKfjOj4Rgmyvv5iwMuKExn5QKlA0L2iouUTWBWhaX0OEysO9VnUSLG4w5CAjNg14BHU",
-	"b1HvSXI3FShNa3NL7DjcTfi45gEhv66R3ljMGUbwIHSOYkYDf13/jCy3kb+RrPLTgsXLVFixYa4PF1d0",
-	"z+AP66aARKySO6JF5L26V5rRd+FsMSsdNaBEccj1J69kykHzhF2zeP0EiCSZGWb03Tnj14q57O8pQCcK",
-	"lUtHpf/5Q736/Mc//beSHV4msZJfPnyO4HQleuVbjqyPUV+Vx8KgdPR1TuD6WJnKK+mQx60etUlEX6/0",
-	"FPFKzp21yvBDJK/N9du47lQjJnjPP3/ry09TQeBjhS5Dfl+xpfFGOGSmlBPDuiB0kZ8WbMFI2bzrlqpt",
-	"6+8cz+yW9P7pL2Hw4Z60JMnSELNULFdYb7o9GGJKyljIh8jwmrOAXHXPddU3WyrAw2buNlQtE6WGflQ1",
-	"z0TxBOhGEoKlZRrKRMTL9ZSZXGGmqo6YhEq4Vk3VdXDvS5n5bfTMe97ILq8dlD4XNds638aNDHe0y531",
-	"zX+luBqvtIij0lFpmiRzefRU3bvaBHyzNTqfP1W6rXQvX+PrpzfL8dOVbVRpY7RXmweT/yHD6z/T0RiO",
-	"W2O/ZjKJQMJdanwNyabqs962IuolrzSJxWy4xs4pxhDnthXQs2eXiGEBh1LrK2Jm2Vypj7K2q1/3zCp+",
-	"B6b3j2fTKe/VH/Kpwp8gi0uRi1OWQBGLe/K4qGSPzXqxQvS2ppILkZyJBf9NmC+GPIFX9jPw3qeGUK43",
-	"OftweYdoe/FJOeXBv/6v/8SQVv2j6TxrMkx9j/gx+zsbJ2iGtqWy+URg66T0XRjMZKaS9wTfgz+z1mtj",
-	"hdYJCTNx68Q9r7VdH6XGmpSr65D8iS1woRR05CWypparyI8PnkubQpsIvTRs8Y/17lynjC4AJ7EJhFPv",
-	"get85Ehz36+kaS4E6uNdHEIfalNVYmb26Sw4lOSGzZO05sYNW34ldRgZunHVktGDDqX/w5kpsed2V1rT",
-	"c+04U53CFoNSA+LBeHrv6CZ2j7NIMoIdFYo9pwDjL1PyeXCOoL5OCEGHuwENNJw4lWXVCWCJk13szkB0",
-	"8UY/gtcV5LZ7MwjXKKKWSTXq/frzo3r9qF7PSVxrNVRDHT6Jglo8v6ugZsKnFCn+mNw+sGwggd/IGdNr",
-	"H5iil5/cD/uIfPNL9E6s59VA29Zoyp+cXYMREdk1FM/dwKtRfvOBm/q60q5PytCzXoaQeJSpEXx/I04P",
-	"e+Ypko/19Ao7ieqwJfXaBOr3OpxvQsPIpNq0TtqX7dZFP6sXn2Xc0WQrb/RuHOeFAsUVqie/Vzajlvex",
-	"bMYyFZsdTG+YgCInCzkHmlnbpSaoGu0RGMlVr9UdvsAqAas9HrDwkSwd7TksQCP3Bkqt4GmqTe+wafUa",
-	"Wp43keeVwf8gwr8PIgw33XhsPgsNhqrlG2iwLmeqtB9DjpX2Y6kx0GYsfe6TcsLiWahWWCNdndOHucxu",
-	"EQ2IgHx92X/rm1Icilre0ShiCVZchh7QP7NYkBGNMP0/dkqrTkUUYB43voTJi7oSu9Y4Bhy8nqCNcGGJ",
-	"OYThyCick5CDWyytT679cQ63WMddvAHHH/SaQ6mLv3uFOocuKxUJucC01mw97WZaa2Qb5qQ2CHWLtuBR",
-	"A17MpMhJJKSu14RV650aK/dwqgHfhVWpiYAXNG0tgv8SHOtEn7bV9MlIx4fp+li/R8ZlLujJeae3kXU1",
-	"HNaFCLSBcxnmjQ9+ct5VMPwf3Ov3wb3g8rtF4D4LB8sWsVnHyJpQdIEXlIc7SgmnYg5ckEjwa+wMYooD",
-	"YlcKcz+6rV6/2z6BrHvBB9xS4Qr0MwMWg027xTUJuQe59lhyFZODa6SnSDiNMoX8TB9JXOIx1E6AKhVR",
-	"OEnQdKU7mGPqgraPyYQuJTFAWmP2whIPi+RahNC6fgmOowHHDh0SAmqCDVqIcQniyOARBDE3ZSrHlpkM",
-	"uDnve1lJURsEgMd/Je2mR7lGADmOGZY+n4aJLrCwc7jmA9hF4+F6TnoXHpbjbx4dKYIh5rJKI+zhpjjJ",
-	"gVdSuJ/ze+J1cPyj+gs1BH6xI2jX866uUyOTBsGO+qZ9dxP/Kp7iDxb2e7GC4el8Vh3MZQJPf3E+DdWv",
-	"CrvX87XzcAIJjayAs2WaZhkK7tmK4tjqD1Qr0w0ZLtKRou+gOuDVbncuMsrDLvK/Wp6D4V8ASS/OVsge",
-	"ysZAQPSeYUTe4UHpnmC9T8JBzmgkGZkLGSbY3gyKjP8+rWMuVp23zx6HcWyAUIaf3ONGcRgNTDkSo9Jn",
-	"4jY41edlN84cXwa/+UKYhiJ6UNUqBfVn4RsLfp8HJWum0wY81B6AnUXiGgLRsaJXWUQB0T2clVZh7F2V",
-	"Gjl7SI7dbqziCnfzX0nybxtHecyqbmnj+VRw9rt1bVxd3O/cqDsWItuxYaNvQyPz5/JuZIf/Q7z+fVBK",
-	"fec/kXQdMGDwcmPLtgB6duF82n5vS3Bg1cLx8itJJEuSiEHwim3skHYHeqeXFDPoeDpmA65l7ZCPBeTT",
-	"TRY8kJYCRiy4ZvGRXqFfI+2AzeZC3T7C3tFxEinp+4Y5Fv3yDVuCZ2PApRokMDZ+s19yw5aVGsH4I2tg",
-	"RoOVbnoKThKMDNMe8ZAnsQgW6A0f8LGIFjNOnuiFPakc2WKM2l4lYjU4laZTZ+rP+a55ft4y1mLfs1+c",
-	"dTt/a1343oD7J1fdbuvi5O3wdbv3utk/eakee9E8x54Eb1rds/POd+BRyhjYNH3xdQy8r6iMXzl2eCoL",
-	"BlyoW23JJhQZ0nY3bWaTbtslx1kD5iu92IzrfsCfPOlwRsaAJlCcc0Shw5w+5idPjgg17Vw1zHTDXU58",
-	"gxZD+7xvVCvoHxeESRqaYHANOgXbFqUKOX2LG+Nl9RXDIjLY/haf+f/Y+77tNI6tz1epjxuDAwiQ5Nho",
-	"ZX0fkZBNLAmOQIk9ixm6oAvRx01Vp6tbCjlz1srlXM+5mNu5Oi9y3iRP8q3au6q6GhoZybKPndgXiYDu",
-	"qu76s/eu/ef3c+ZfswsGyZirdkz45uQKaslH3Un3zah7edE5m1x2T7tqLrpeto5FHFwHqiUn6AUFZTDg",
-	"VY27qVFtA0nsO5QtcK7BAOXsFp4HFjEYCmkyE0sGpex66ZgBs1V7qWRYwmAHjKRRYRgJjP0TvP+zsw6c",
-	"+VJy78NS65YQJms34dBRLZllUmqXuleXpWppc5FBweagU8OzS6PRbO2XqiVc7qBuD1o7a1Q9xJ/Ae3jS",
-	"HfSHvdFk0B+uJdytj8A9zoQPHSy1QNOY6Ux4dCLO1c4Ift2tZ6gSUDoF/QW6BfWlMw9ZtdoL9WI6G9C3",
-	"q5qLxN5rrSelyCC+lging9L8F+wc6hYSMVmfbgeZVO86bOge1tUoEwp3wqvk2gc2VGQPikK6qqjzruYy",
-	"V/1laq92CRcwf9tj6Luy3ZXYO+ApPqoNd6606P0NuXubb9DPpUkA3dVyg7uueBSLmZrmKQi2x7bd8ibL",
-	"RmwPVSQ1avVu0w3b2mK2LUTo32GznQaxTEi00MAqFNSXH9NbGraBwze+YZJ4KDY8U/xsH0tZe6Yw3aaT",
-	"+LGIZHXM1a/2O62VKkAVT2zmi9Pfujlnfsnbc0oFOkHBuy00Y/xBnzZLRQAhQO5FXEsO8+Fzphwxlpwa",
-	"TQ37j7di+gmYR0+kLTfPjGn8XerX1czuEr/dGLmKheumIWbEbBiIADqvLTrXfAP7arRgmL6D6eBSU9t7",
-	"+uMk4J42r6RFmyffEp+uZBXpexNB9hvwxVF2G008OyyYPVNRhtqtAPIAqOO4EQEYSqQM6TdEWzt6Kuvq",
-	"oeo6R90ztZMAtyfRRMH1hTX32hDfXFeQkyNyA6ppgo/wRAFE8Ikl9AcmOA0q9Kp/djLpvhn0LoHPWY1U",
-	"oUUJTGrBzylDeHtjRtKl4Nc2RQqJp9URxh/zbAFLx3yFadDFqA82HKkcc2MtakvR7EmflCmMep7iFLqd",
-	"xwzHNTOtK9vtvlci9P8URt/hNpPPbI5S+/mzA3VNoWEz6LztX42sadM4aD3YDlRD/gmMQFjzx5fdTrEJ",
-	"ePhxDMDCcXq/CegYddsMsXWL76Bl7L2Wtfey3bjV5MNNvG7z2crRNZMyZ+2piSNILPz4pp7T+Fc77w9m",
-	"55lluW7oDdR056wunX/7gQYfhjBQR203/oaoq8D6Q6NmwUKfaGWsiUIcM8mwWG+67wwUrasOyZTNxFJZ",
-	"j3h48XYy8LJkKBgIDJaDJMtlQ+mYutbCSgVqZZhpe3X9oHtx0rt46ZFypj/RpqockYjKBK1U0AErUmQp",
-	"3OkANGYhPsZTNIus2/NXxsGPZtKXkdEJXWnaX151fG5ITmPy46zrTQbK9kmMaXdLpRYSVfDspFLPkTMp",
-	"ZdeDaByGBS7FDV/hkbIrx3zDVVgtTM+rEu/12+PJZfcvVzBYjg8XHtXxdYHncMyt2V9pZ5cZ7EYzleZ1",
-	"lcRmhIahuFXWTDWb5C3kkEn4ZRgz77/D0RiPiaMBS3vYHY3OvgCDYL3vF+39xnaf0EexFAqdQ7sbCnpF",
-	"fyRLweyXr6bCn8NUQAH30WwFJVm3WwqXLGTUaBrHSMCE6CKdj5Lac6McgMAgd7QCOiDrCQ1v6UoCPp/u",
-	"Pa+Bg4TE5tngl0o1i/dkWiTv7tE7BjTxpr1BPtzc2MT2/FEE/lfl9F7l9GO/d/JVN+2gm3D5PVw3aUPq",
-	"46gmvTe+aqY/h2b6EQT1Y+ol/HEPiky3Yv7l1YgG19N4zeD8zXlwIbOEJ3HAJJHpkiSC/MpiYYABjY+Z",
-	"/ZzSUOpTIV5eVQ3VzEHX8q/SmJFrGtXmMcuIfxdULshsQQMORUN0llQzrzGIMjnm0AcREUOdI6vq2Oem",
-	"zASScHZNk+CGmedzcwj0s0qTQgAPugLOF/eySAQ8kYQmhFoqF/MW6iDvXFrGoym2o27IqsrAPe9ea/ML",
-	"lMipIPa1d9Y9edm9nBy/6h6/nvRfe3BY2/zltNM76554wAhgYLFvAhGCbpCFPmo1n2e4Vr40YGzUa2tD",
-	"4+g28c7kt2djsEEUP1owvVegElpwGUiwkHYX3Th8MJLvSV5OQxsZg733idP5Po7YKgRLSzWKsx5ZfkPj",
-	"gKrt8gFSS9fLa9+b1tTb+LXYRqJcDgIA3UeezgECLSpuNQlwDqCrAOALkoLgftM0ZwHCpUA+Ewc8MpPE",
-	"lRej1F8G3KlI1A0UJ3UdZe4uXelu4VdtUapDwekU6YM5VSnOdDOnBUMTVeTq+Ql6HRrg6M/LpMaH+9A8",
-	"5gzjHaZy9+3ujs0nyFrW0zccdUZXwyKILxPHnWi9VWo3W2jOb3zxYfY9DgRgvxjD2gR7cinT2YBmYhYH",
-	"zeAJ3R+0C++/S7zihKgj5OeYJF1grj50JViAA1eJBXIDz6NesrsDUWIbzR9e7f+Pw7+8+On5m2/fPvvx",
-	"cHQw3L9s/aU52H0ejGYohA9df4KjDZFU/5zyu12RvK7ATmPGfgXklpTP8e8PyBZasq1W9iVL0pij6wWw",
-	"rg2nn6FhcheoLob0ooVQ59I4hIQKCuCStRDJnx3I7TEvI+i24AyI+itkmgbKBuHa7FW6G2xJTx1jPSRZ",
-	"Qc4oIBMk0NMWvOxz9oWajOdrENfreMEvQCw2N/GC7yE/2ZIGYaldoj79L/0E9ZlYFoMOGwRgF3z4nMZJ",
-	"oMY9xPFScnULYTBU3GQMv9+0Wi8a+h/+iovFQaWW+/VU1m6ZTGqNxkF9SmfvpiH9lU1b6iH3ELC6JhMR",
-	"02tWi2Lh7+l1OYHmJFRyTZrfTgCm+q/R9X++qXWWv9aGwTWnSRozgKwuqqNJbsWcThhXKssvtec0lOxO",
-	"voL9F+3W/hoc5Kbj58E4yed3kkIN8K0/SKV8TGaml8o2BFWdoLGrp8mRTOespI48EU1mi035cwUDL8mU",
-	"ymBmhc88YKEv66Sv8YW/IynX9mLVyIrvyCxUT+bXSca0Ws6IVMc8R4qe51stG5ZVOOd3hse9nuF5hZI+",
-	"joQvylqNl+gZJIkgaRSxGKE3ua9RspiPFYAyMcC7IVEbHU7B8ihHcGt58SheF1GZAAH7EQhVu4tArnbr",
-	"zWcHR2Dy61KWJA6WSzUEho19V2pa80448nXi4ab2SHnKVsLE9g3iLAxURRvoUtPhoBBUakGvc+wEQVIk",
-	"KSfKBsD0wSeSJEJUScpD4MUn6OBT4yUky7VnMZznNID8Pph5TI6MBPDr0ARjxm6kQZkbsVoavE6O8TER",
-	"jiV3dpqudHMIiwy4Y+pLoL9Vh5tBZ3T8Cp1J5mVND1BxZT/a9EszRMD7A1L1iSSeK/E8Q4NLNeMEzihJ",
-	"hE9XpPw944Hh9pdkQW8YWVCfNBtj7gfXwGwBCQGtRuugcqQLpqAjSaYsFLdQ94E9Np+ZPgtLQmFn/XuU",
-	"5EN57ndVhO8Bzre6a1dtZUfyHuWTeng/wRHsvAha+UPG6iPo+2wE71SmzWb78Fkx9yKqOrIMJPnX/yd/",
-	"Fel9YN7OGc6Hf2ctq3Pse/D57HPkR8QX20kR504Fe2BM3cExm4ZJENE40XIUDX+vbYnOD8l58P0R+WHQ",
-	"fVklg4uXypT/iU0HGjsfRLBe7qRs5S+cNYKQjblae0Rnnal+nkhyjJfXRqsIEuZ1TweNF8/+9f/UfzUi",
-	"mK07ReVCpmwuYqyei4JfWAi54T5TW8g/IuqQg4n2SsR23/ROiYgDo+uIpCtJylIQSpTWiWmQaIb5NIqD",
-	"60WigcL0J01vMOYxqzEOXaim1TCQ8s8p7BbyolFFJ3xEMUQxD6nSWAhGdrsIElYBhM0lSyiwwZXVc1XJ",
-	"y8GwSt6cDyoIrk+55tmlESKNmSR5sJSU0vNjEUXKDlIaSkyBkyCQxC0zHHOvyIAep43G/izw4f9Mf2w1",
-	"SEy5L5ZKKcZ0psQ8XqAMbe+ICMPX+46tLBNBYHh1EzpVlpNLIM9uApFK59F8FrLETQYzFZDgA18akt+Z",
-	"4HZNR6GgvsSsxTE3lR/qZAkvpNQ5tpqRcEqTk4c3Y+1nnEaAKInLRa0G7LCqnQSBXDB/zKcrQqFe4ToW",
-	"KfdNNQTSJRM/jaF0AaiwDExqmlVi+uZdcdlM2SLgfqXg5LzBT2WOymBxDNTVBECbYaeRg+Y+8Qav+qP+",
-	"ZNTvT846ly+7ypgltwsRWsBMMhX+Cm97BreBOYWFyfa9oSYVdhIWJUPLnbdn/c6J03ZF8/AjPdZB89B0",
-	"f3UxvBoM+pej7slk9HbQ9Y5goc2ErwamqmzVlKPTQMTwLBKMaD9YMo4RtoNWy7SmUTCcIgmNz4f+cY8p",
-	"mSjrKH6OCEUaDvWqhjRR3aPFE0gSbB1a7QBcjo5NVW3FsSltxqsbjTH3zjtnp/3L8+4JJD12hyOvTjp2",
-	"6KB13FWZYQh7Do3HDXRaNYU/mRcCtUr0kZb4cXDD4mpuQWQBPbCloQ4kJmVPkzbh5nzHVrgX/1MXNnz3",
-	"+2//VN+0nkl79v39t3961TF/dd45rg1fdYDfTKSJDHyGbSuZrHZ2pQ0EAlgFlmTSI6NZQxmiZl8dvITk",
-	"wXyOWT90zCXl/lT8ooTT8XCg6UU0/i7UpJ/2L7/vnZx0LzwltCi3hSyAm5WwGNd+sfmq9uw5gz3wOdmw",
-	"S6MU9+YiXtaMPeaYbVqrlsrTgNN4BXqhsrstA2+Mr/9pjEu9ozdMzH+r52Znj0zeiIQ96jNt/ihrkj3I",
-	"nISG7vTMQE/pY5iUzR1c/gO6UgtiJMQZjSFOVTpoHu7Sn0wjPEmfMz+gyqz6jO1Y0NPGCxTprX+HAWua",
-	"rrEbJPPb4ub+3ro5SM7LoeU3DUOE87vlxDRJsElSBmBxWQUbxWc3AThaQnGtJGp1zFunHeM9qEIi462I",
-	"EQDEvIf+tQJNODzFmqMSNAMqx+yZ62P+GmiMiaYxBrDdHXiMj4x/bMkol3ku4220wUP9yl0cxE8ecF1j",
-	"Y43ozymcZqSwFpc1IuE9IB6oJVmpiWl996ftfXawI23vxiMOlA5XBk1WZ9tqVHKP1WpUd6Qqvgc78WNF",
-	"IIbd46vL3ujtpPtj92K0SR+sX1OJqjos/zog/TPMSVwLfCIHwDwNEYK/bhwMDUh9jEB879cb9WZzv/7t",
-	"PYkfQVnQa3i50ikol04U7TXrjdL7yIJxXews8vN74G4SdcMVjBLij+dPUDKBLFfrovAOUSwixmkU1Fd0",
-	"Ge4Qa3RMUDJdJQxKz+APmjsAem67XpWw5ZT5foYDpA0smoz5NA1CHyKReKqehQGIb0t5J2J93jFnx9sF",
-	"TSzhH+TpSB2fVPfc4JgDIje69+vkJeNKdDJA61bNo3QKNMJAjGgPIl4RuQgiRJZVb6aU7hAGwp7G9ePt",
-	"qS2OY+RVtsQ5+zgGw4jNPuuAp5n7TDLr2WsTtf33xzzgc9Eec0KSIAlZm+CGJp1BT32pUy/bpFlv1Bsw",
-	"Fi6f+3q0Xw1LZ9BTbVudXiVXo9Pac/K2c36m5JCFk8WFUiDai3lI9dqsf/hGy+0r97Ht+i+rh3VD+Sdi",
-	"JvO7K2bXgUxYXIOobk0JcdUv43eWdGA2GCXPahBZIP3RAFZjxgWDuHHG/wJBK0jmnpnTYAgOiSMEj5gJ",
-	"EfrillfH/KD1gniXnVF3ctY77wGWv6b1Ykm8qgEri6d9DRUAEtMAy2Xh1EZilkbFKTKFo6OGdOied3pn",
-	"k87ZZbdz8nbSOR71fux6daLVDT6t1x8NJsPuxUi7UwyHaQ67DAZN/Z5g+HzMAWcLGArKa4OBOF3qKpQi",
-	"OMokZjeMhll0CL40mbJ1MqRLRpRgMAAgSoypa7ag9DPuX+op7aqHO1Za+csJ05jcguup0kYrm1/AWXKP",
-	"TJ4lEAJ/9POtWSG5hCW1FeT9smzP9c0FIiPX2o7Ak48AN3nQ2qGnS5qwM8zMeWRhZlYwKeMG648GFVIz",
-	"O2aGS9rINLwYd8H7Zdvdkg1xTSTIkpilksnKukxDBJdN8TddoTRwRdIu0udqaIvFwXeJ5c2OYIG4PHQb",
-	"ilsW12YU8s8oCFZ4pGuWyDE3ySPEm//ikW/AxwZeX/KcYPzX0PfCxniiTBYpwhvm4zHRhsGDuV766mSk",
-	"vc5yzPVcCF4lAa/RKII/o1QuiJjPAYBIi19iK9ezEQilcPx3L8a8eBiGpuIBgI9zGgOkclmdqZYRlAZJ",
-	"llSqNooD/n5I/Rpz0Cnl+2gS8OxX8MiOeQdq8LUpaEdszJ2RsiAHsUivNfxOmkzFL46VaX3O6uHrRO0Y",
-	"jTtEynJBY4sOMOZzkWKWtVa/xIp2WWmTfShJaTbIMuCpWqHqI0Ne51YDPi1UA1C4gvZjb1Bc7P5VQXxV",
-	"EH9QBfEY6iGpGUfbdjWhR0QLJjUFGEyibqmFUgH2GiWcqzqKmN2lrkYqd5kySeiYA053EedhnfQjTJcg",
-	"HnoKJ089ncymzqrogERGxESAvQpM84j7ahgMwSDXvwQSAdjAkm2ra2iC0PMBt4dPU/ahlE1N34jysXJk",
-	"HyTwAVRYf1LHIAzjmG+UVvLItSCJuGYQ8itDCM1sOgsOaGrNBGeyUicDPRFjbmq2D1qtSps8//23fzRb",
-	"z50YcpV4ZtYmmkMCJtzDqjxSjtMQ8O41vYRXgWKRTNViSFl9pTY5DTgCwkkdW4NAXjnrA+4xjVAQ+Epd",
-	"2ud1Lr1l9J1XOSImoc/qG1QKcBSgFnVQrXwyEzKRyI65qhPYDWD2A7DLqj7mHb4iKYfI4ZJeBzMSBvyd",
-	"yyqDysv6GVzNQ8qgkbMngYREzckJKgmReHBCVOs1aN3dGZU2OdyqkMg3RgNR34+ZlEcZxM91ynCGp6l/",
-	"zaBizL5UUbGOWQFfssbSuqDZ2j84fAYuTr1pAGNW/V1L08CvIeKts2WghjEWS5Z9rV0Mt2zq5GEXqUI1",
-	"PEaKlYZJ3ODXg/+S8rYR+//h/JjbLAVX7qyh+kmUm66Pp1opnNGR0ACG9fB/v9nyr1Qtaftzspmsradl",
-	"1H/dvZj0hsOr9cITTS4rU6w3gQ7NBHwPHs4cdUJrf/eCeNVUD1rehUHTaBKffGMpb/GpHlbU02y8/46X",
-	"grM/pIGQWCn9YBsBJdYd1gHib2Vqvgy13UuazBbkG1AZOlehUicnpibazDKWxuDU18lPseDXePRBfC1l",
-	"UtqUlvIhuYULdLW5kex0Fgtp9IXBHLXSu+qoBquHKkdjzgUJkYXJZxqxjSZaqOsUOwmeUJNqgXCpmRKo",
-	"KuWTa99gl415zmVWIQfNBrrYMry0TEe1VZvb9EudvMxrkTE3ZynQW+6rYpKgzyrQogbCnWGhf6aw1F8y",
-	"DODg2Ty0LzPmOTiYvFLDND1ScMZcU/BKFYdCQC5/UqTmYLms/kga7lHOaP0kMiPzSc5psKU2DmqwjpX4",
-	"hz9sr/d+he1S3unlqzi/pzjXAu6BJ757xDkcK/uuMAdcsEOYo6JseHQRAm0YuWaalHdLZOKOkAOxEYcP",
-	"DxZ89QN9pES4zsve8eSsd/F60x10hoerx/IH5Zv7EzqEsq3qhAzUx50khGUHuKNyQeR4DcrLABmPgkRW",
-	"0G8iuK1xtulfGuEDc1VzPK+mtFzD5Eu1hw1EQRXqy8CM8Ry4Lg9ETpCh/nDI0YJbvAoUPbtIXt6Yl92s",
-	"dv1sya2o1MklrvgieqNy8/ff/tE6PMw5WvKcV/h+1TGHRP3WAVlofFZ4jXdslbnA4RtIH0dUL409i1nA",
-	"mpUIrh5zrwDhq03UjkTHEqAB2ogpxAqOCno1Aw2dBpAVrto+6Z4P+iOgv3rdfTu57ELs4YhQvBMKCSGN",
-	"zia9Q8UDEFilnOsiQQxiuI31LiaDy/7Ly+5w6JFyzJJ4pX1q+TEAejBT9YcxEYLQh1D9YDgImB0Ut3Kh",
-	"Tp4+bTWaxAM+x9Pu5eS4fz446yrT8+nTtmGTGfOnT5VC2Vune1DX2IT9+zOTkTgNmRzzgBMR+yzWk824",
-	"b5McDbuFpWdzKS2MWuI+ErGZfEUMs8yCSNnYYx5SmVQ2mM4o8dCE9/IQVDeBDJwHtk+zCNTqWlXyYZi2",
-	"DsO9jyaNFLOkDTvn3Qleqj6C2T/pvjnudk+6J552sUYsrlnSEHjnqqlF8mmgtmGshj1ZhKs1Qoq2nicy",
-	"ozEgjnnwNThY1aSpPmOl/NQ6xA+SJcC0UakSr3cxvDo97R33uhejyenVxclQXXPZPe4N4KsMgQdnWnA2",
-	"5pylSUxDsxbnurJFGxxg4og4m9eCMB+6tyEfyuAH2R/HHO+sbIWNJg9EjYZXGHM736/fHsMwv377vTbT",
-	"pqkMOBQKm8VoKmijKBY3cALvWN4UPOJiUTS0bFckKecFKrq3cxKZxozwNAwrVQvpZm/X/C6wk9Ueh+ox",
-	"JOCwkNXwEohW6msICzX6ar/p6qtMGmywvL1jK+1IBrGjnjwTseb1wMMNr4hSSeddyjbU/VJbKIVDpz7p",
-	"YGudXGTF0dmG1G+pa6u071ymSl/NRWzYyjegn3DhSZHGMxdXxbjjjcasVHFpDEfdweRq4M66Ab8CXdE6",
-	"7RCuXoNQIhMW1dLIxmS9PZomi73WnGqnDUaAtZyA3GV73D8iMauBsZCT1kqzGZkcJJkbX8st57CfeyMU",
-	"Xgetlkn2U4JKlxqRDsL5wZLRCbgSLYem0qut/3W4//v/+b9NHKiQxtcM0ObxSr02fhj2L4xLImbUlyb3",
-	"8A6+lpGWSH8KzpbWYSFnSxGGKsKklk4CzmFwtjC6Pb8n5OmcxZ+AqmXTDijAwNWD8cgYuBrf9pE5+nbF",
-	"vG1azNskW9frU7kzXd/zTbq+/TyaolHnYM6wj0LZt9nHVyTcLxYJ964s+CGDU4yyu9cOhM4pdWTPosVH",
-	"VECL3JoR38nZyJlmBecAKQNkC2wOOC9qUEdfoy7qCmqlTUjHFImzUDJL02vFjkPUW5Rh/tnqnI+ERW7H",
-	"JQfD9enlcGnzJFD6t8vlNSRyPMx9gEy+DxjWriJ4kU+7+TDAxfvKuM+xYqefT0R6v4DSrq6tkilXFjlL",
-	"ZSL8gIbGQ1YlIvRtJeMWY3mNq/uJJJkXjpQ9A+jp2cRXsK57wz45aDW/rdQLSxV/0s/9ZSL/4Tlro96u",
-	"CEK18akhVLH99RyMjSq7e0Km3llJpy/5bNHtTB3crV10ZleZZQjIdoUe6H7EOFaA6eNzAeEoerv4PLhO",
-	"wb/KmUPc2r26rJI3/dMquRqegAvE3D3mmvwUzuNmwyC/WELEfA64CoHchoFBhOuKPspYTfFJwXG44eW2",
-	"LKfaV2DCX903veFo6G0/0OJQfUmR8vy+2XnBu6/7Cc6UxjW6SQC6KU5cSfLJcJiNBCnAYRYR44+Mv7zZ",
-	"8sMtgk8Vj/uoFkHEuMUMLpRcm9YAQtuj+383y2CNqBnckln0yga/JClLxjYDGShowG1mwxc6NlXknYeI",
-	"hHbRxyIEwMjWQQ2KKm4D7utMbX2OYtyn8ZiDC5+Ur0bHFfQoYltY/WuMIyANp9qvqOmeSdm8nIgtNRQw",
-	"elQAuBGqeXzdErr7NWcHwBhLscyIqfDhkLk5jerk0gAvQb+Qjd4mFGJmSwiu6FgShM6STBonwZKRJV2B",
-	"pJ8ym0y2YpqrSykjnRbNwrnh1wq057FOOsbTT1wdkouCmtPjhlN4S30yrqgzXDWfOVj/YxB+9M57eRPu",
-	"b5tSEgJI6heEe2g3UaKqR9BhoVL7xYtvD/ErHRxyhHGzAcK40W408mgIPp5PlVDF0JTTyWFBJwfbe2nV",
-	"Gs0RdHFHLxGLJ/aIaF5DtZcEAP4YsVgKDkRWhtLUsJ6sk2c/zIzEdfW+0yD29URqOfT1RFgarklmMX+Y",
-	"NnBOldt1AkLV1DRUjRKTGNVVvd6RaJEHxGlvciFB3NBBWbB+r6rJExWxSfPCaA424frHmPWb1bOEkECO",
-	"ucbes0CSdg0BEBuUPQTs9oh42nSaUCxGDGT+cpNvYDim4DLME0HGpTJPwxCVgkuV6LcLXgILat6D8TPm",
-	"RguqywCO5EiNj5LmqivB13B/SIfsJvWLYoHbUINw7Yzc9fH5Sv9dUIZyYJVq3J6sTUR9d5ihdVyhvzWr",
-	"zRd/vx+4UIbzvY4y9NkCC4FntXOsTptrKjJI2BLXhPGz1tDRmttdpXazpf2vYNnEEY0BeTjnb/yQ80tR",
-	"JOxBIaps3U+0T1WNYh6C6EWj+XBmgFcoQ+/MS+bMghFpkftV9ZmjoB6QrdrOFzN5R2RGTXkwI69G52fE",
-	"+vFRk7nwRTHkhGCi1iXzxSxckbIX678AlaimevKqSlGQ6WrMvSV9x8i1BhPCPJWsHB1o1cVM7gXcZ7/U",
-	"F8ky9HTRO0w1QIOG85qugYSkuwXDvscc3wFLC0P1K6ScBAlB+Fwu1OPHfg32la5475m30OnQtqbdikV1",
-	"HtHva5CXYnEL+UTYOiZ3/EBvKOIc4WEkprfZQAUScJq8IsiobUcLgML53Fy9Cfsl2VPTkgc7QnzW/zjp",
-	"H4/eDrpEXYBIrfiD+gy0B9+NS4yPS7nfGPXdzwCPhF84EEnw057zm/5m/e6p8FfuZz+4IYH/3bgEi9L0",
-	"rGFj92d7fnCTa2/9/r3sVe6AZOpo6CXYLwaP6QMwmLIth4h/j5uK3Bn01nogZfXkRThM0Ex8Y1bfBkGL",
-	"9luok1MOKlUtbsRDrdMogpWlm/7bRj74DYMMOG0nq6eDkvNEEp8B6jefBUzWM23/itEwWRTYNWdQGo5I",
-	"JNciTZx7QFpu3tEhcxFfiyRhWXW0KZDwbZpWBqQCBVNgl09XBocDsqD031iZFopb9Tqxk8VdcZ5lkHUk",
-	"oRpg/alOsOp2CujbkknAXXEawN9l0fvokkywEoBQ1T5mfzSArE6bfu40mMs332x1pO5lPBZhiEhjWIM/",
-	"Wyidwq8RbkTntjmtjm5FbU5niYhdKq0tXRTybakDiWEBss2es8L7HcVUJVE6DQHN3OQQa5w7dA1V7Qqz",
-	"Gmx9y2VjrXbCZn/Hm2FBw10LjZtDYFlT4yrd4SbiOz0YzbzZSZYKQwzvmeO2m7LkljHMf3VXRxb1LGjR",
-	"NIOuSEfdld/UzI+11yZBHXLpZaWtdqKQEKhco0JW37j8glXDO6pJVu1TrZO0FS8BPemv3x7vvX77veYh",
-	"AlFAEwoDa8SrzCZRplMAZhDc6e/YJnXfNQwOhefOYwEcSOqoxNDlaoDXqmo/J3GA58EqZiGDE1PZOMjG",
-	"VzQgM+dJ/+ff/zsAAP//",
+	"7L1dcxpJtij6V3Kzz4kGT4FBX7al2HE2lpDNWBYaQO72NL2pFJVAjYpMurKQTLcdMU8nzvPeJ+K+3Ofz",
+	"fn/Dvb+kf8mNXCszK6soEJJtdXtiZmLGAqryY+XK9f3xa2kkZnPBGU9k6fDX0pTRgMXwZztgs7lIGE+6",
+	"bB7RJQvUtwGTozicJ6HgpcOSn8QL5pPbKeMkmTJyJYIlCSX8LRMRs4CIRTISM0bEmFBOGI2jkMUkZj8v",
+	"mEzIbZhM8Wk6Y8ROOVpW37BlreSV5GjKZlTNzPhiVjr8saSmLHmlMY0kK/3klZLlnJUOSzKJQz4pffrk",
+	"lbosiZfNccLi1RX32EjwQJJEkFsaJuSKjUXMSKxeCfkkO+Us5OFMzdqw04Q8YRMWlz6pieY0pjOWaIA1",
+	"RyM2T84onyzohK1OfSkVOHi0RHj9UG3O59UzMaIRUzCjV5Lx5IiIOGAxCdgoDJj0yM/VGxotmCThhCuA",
+	"eiRmk1BwojY8n7NALZl9oLN5pNbHePWy5zF+9PO/1WsvSl4pVFPjsZa8Eqcz9RQutWrXmtk0/XDG+CSZ",
+	"lg4b9Z29IgAfi9k8CikfsWMqWbsAMdT3JIS1wQLmNJmm04dBySspFAhjhVXqRN0VjEU8owkC+2Cv5G0+",
+	"B3c5l5LFRctR3z/achwsfsOWBbCJQsaT6mgqJONkwcOfF4xcs6W6Isk0lGQmuPo0ZzFVr5By47e//9fO",
+	"/j4ZTWlMRwrfKh6RIzFngUJkdX9GNIpYTCgPyDWbJ2Rnj0xrpMuqkvEgvWHF905NTtV9IZQk4YyJRUKE",
+	"+jCKqZxmEWx/XB89ow1W3bt6wap7wQ6rvqD7z6qNcWO0c7Ub7LH98Tq0y93vjVB30HBnfx+AbtGyCCf7",
+	"MeWSjhTAijDA+fnREOF7dSZJ0Wrwl0dbyA/N+RwJzepSOvAHjUiElEjcsDgOA0bKYxpFV3R0rYjTOCbh",
+	"mMxCKUM+eRryGxqFQaVGmotkKuIwoUl4g++SHG3JYs84XocbLjksbUKE/NF/UpCSc8ElAzJ8PFXA5RPW",
+	"+jBH8CkmxxUjU3/S+TwKR3Cxnv5NKhD8mq5PPRmo0Y9fN8/OWuevWsPWDxftbutEAZlJCYS91J8ycsPi",
+	"cKwHIlMqCcPpauQiYor6RWJCQk7ohIa8po+TyWQYBqXDUr3x59e7f93/y4vvn//w7P3Bu/3+Xm+3u/OX",
+	"xkXpk7v5/xazcemw9K9PUzb9FH+VT1txLDQjylE7fs3FLffMktRd1kdGExaolYVcEROEU62UJemCj6Nw",
+	"lDwIbu3zd82z9smw12/2W8N+t3nea/fbnfMc+EKppucTEAtkQpOFVFjGRUJoFIlb5GqPB7E+UFDJFKQU",
+	"VaSjkVjwxKxJHSMsk5FkSvUaJRDrHPDORXIqFvyBSNfstYbnnf7wtHN5nsU44KdqKWM1+u+CTgAgjywU",
+	"KxVKglM3EAiqhsFnoE3rbbN9NmyedVvNk/fDy97KfQslYTMaRoQGQcwkYAuNYkaVvMnVoh4XJma3KSMd",
+	"LeKY8QTRBCByIkaLGeNJX4gzGk/YgyBz0jm+fNs67w/7nc7wrNl91VqhRIGeBwRvIUikJiPlRp28DV8S",
+	"mpCZkEnlceFj9o4sAZeSAcoll4v5XMTJAwm0hcvlee/y4qLT7bdOhv33F1nwdJS0fXFy6pE/X7RegXR0",
+	"cf7KQkwSGsNlZ/PksUmOhRBnYTJlsbNMLmJY5tWSaLgA6HCohwCr1+q+a3WHrW63083A55IzwuKYLRSD",
+	"SFisPsqEyEV8w/jike9Uky+JAFAw9Qgp79XrxH/bPDvtdN+2Tobd1l8uW72+75G9+h7xLaGEL/aJ/7bV",
+	"f905AQLaPDvrfN+CXxq7xL9ovj/rNE/SO+R7ZF8N7gIGvmvguO23F2cthV4wxm9//z8VOIFTEV+FQcD4",
+	"g06h078Yav6YOYQ2smaiHntciNv9OBJCVrApy4QChVUkbhyJWwTEK8HZg2FQLFEpkUAELCNKPSowtLgI",
+	"q/BIFPJrL5WRFIAYj0UUwZ0tK+5H4yQHFn2SO2N6DNv9DAFq57Q5PO6ctAoxZee0+Ttgy/ex4BMiwYBC",
+	"xnSUiNjd9XHMAsaTkEbys3Z+3G2dtM777eZZr/iapPP8PnIQCCIeuQVwzKmUtyIGGZsLXlUq5k0qQP72",
+	"9/9NQh6EMgn5ZBHKKb2KUDp4q5T8zyMob94fA1HUtymgCWyOztTUSluq173SKGZK6B+CvrhT3zmo1hvV",
+	"+ot+49lh/fnh/rNaHf7z15JXQhFmtFSX4bILepviCTQaxmzM1E+sdMgXUeSVxjSMFjEbFq9kHHIahb9s",
+	"N+s4FrOhkiq1Ijj+gL81npkfb0FbhhPe2/GUcnz4or7nla5DJWiXEqXaj1GXFIldIqoVakAaRkwp1Iko",
+	"nOc5/uTOsvvJxbz3QvFHQLpkSWYLmZArowCywJgQl2JBRpQTMLiACae2PdIBNnTZ3xgI1IXckcRsvJA0",
+	"QjMR01aiuYjC0ZLEbCTigAWESkIJ7pgkjs2j7Ltn5HvEbx4fdy7P+8Nuq9fvto/72W9fnnWO38BXIOH6",
+	"Crn8IzIGs5BkSRIxD5YxFVFAZBJGEZkzHoR8UvHQeGTWCyqTXSAXyTTkE1L2e/3WxfDyIl2UHl2dkUf8",
+	"0073ZfvkpHWuv+daRKER2KvUssQCKbA1lX0n0Szm2Z9x4SD9Ftq2q65xu+iE9FtPC8zhcErOyT1QlG2f",
+	"9y5PT9vHbSXOnl6en/QKLvML9Z9Hus2FC3qMO737eHe6zeViPA5HoWLn4wUP5Be+rVcLGXKlqZprcPcV",
+	"dW6auUMjo2euuUSPi+aXfB6LkYLhVfRA8eak9fai02+dH78fvmm9H3Zbxcp+mFqK8bbTVN9fSBZoUhGE",
+	"Y0DlxBi2v4pEkNn2WvHAyCfGxD6ny0jQgJR9kGua/XbnfHjabJ8pSodHDXqONIfN8/6vgh1zVJDMHGW/",
+	"GKC+QwDNJIDfn2Wf+r55dtbqr7FQaZP272SjOhdELkZTEjMpFvGIAbTAmYKOEdj8BZ7IZ9ljLl53+p0N",
+	"xpj5VCQiY4l5XEC8FMFSYdM4jJi7hk9eqUsTdhbOwofyqW6z3xqetd+2+/kbKwSZUb4kNEnYbJ5IawNP",
+	"4iUawElEE3UKj2rUXVlWljqCm7hq/cSbqKLjUYaJLjldJFMlEI7oQ8F5ed687L9Wms5xMw/R3PiPC7e3",
+	"6OXxrEVA6b5aOU7ENUN7r2PAe8uCkPbBLfPgG7XRjOfMRcIZnTCSLOePbSuBC7Wcoxk+tRl+8krv0LMS",
+	"Cn6KYslDwLDCJJTEBqQbnlc6Z+nwR6AxaAk3eggleEoZ+3it9JNXMrqpec/qqvbVhKh7mpDnjmu5Vvop",
+	"Iyn1xIyRcciiAM2lGiu+CvRTSN6XzdbA0anH0dEYSnLuaYkxjR/RWkrJK6GuXvJKV5EYXYM4OYqEZEFB",
+	"WIlnBjR4npf35iyW4Ed1fEepirgkb94fe4SmYqF5DH56CV5Su0AcSS1MP33XgroIDLWueay0oSREZ6ie",
+	"ZZjoVW8CvrtB9Koa//OP2XHSxYgrJQPDYrSe8uvKcYEbmqAeYyyJRjf5TpJZyEVMFjxMSLl12SUjtSaP",
+	"/NA5JeOY8pGseKRBEkF2/mN/97f/9Z+NGjlnNxCqELBROKNRxsOMRo9VBzn9gA7yF/X6s8aLFzv7e8/2",
+	"6i9eNDb7zr3SS8aZUhNo1LnlyCiyEL4K42Q6DGjCMp55+KLg0MZhLJMhqiu5WJv6HUEOXimiD3+XU/Tz",
+	"h8ky9/Zu5t3dgneF2rqchvPhnMUjTdYsSM3smyIQXFxyQOBuyXNBmV1v0QqKkPCYSnbCRqEMBd9wJRA1",
+	"U4oAptxhzG5CdqvIwnweC6ALMah4LqHjY1F4F2NGNWXPon9X7xvkURwOvFDugEdEKg1GB/IobbZG3tIl",
+	"kXPKSaTufw0x2DnuO87bK32ozhZREqrXMX5k9UbDEteB8U2ISoKB0fVyVPJK18urwu2rN1YpLRfJEGAL",
+	"pFUurmZhgn8veMDiFYgHFuTwp4LNUANqDU1W80JkT2jOdOWsRQzs6dcCj/8Co8KM0981L30niULKWtEV",
+	"xkENRTWbVYPBorWR5ZotC5cM1g9pYbWJIDtQVZdwBFQT7S+bX+yHMyYTOptnUZMvogg1dwwoWllbIh6w",
+	"svztdvbnjpiBm5eejF1gdoeFeDllo+tVNBPXJTRhFaOI9sTknD03LF6SGR1NQ87Q8aRQoHnRJjFLFjGX",
+	"2vAZJpK87vcvdJRKjajxUBCSiQImXGcOHAkiqMJfWFAb8AH/iMN+xNc/khmjPOQT8nHAP1arVfs/9eTr",
+	"VvOs/3rYeUM+kp16nXwkDBYYMCWtgBWEcnnLYgmvk7POq/b5sHd5fNzq9ew7IJyTUMoFC0C2gzgfEaMc",
+	"sqziZxjg7WnT2l3t++BWsh4vhIM7kpm6c9lfM3dZxCRgN+GIVdQ7E4z/zbzY6b9udXsr7+N+0bqBI6wM",
+	"cNJ61z5u9VwomSdDqZ9523J/nscC9GDz0+XFiVK1Vn5fzDEwyjynVZL806DaZ57ttY4vu+3++2HrXeu8",
+	"n1kaJXOK8U2Gqn8niWSjRRwmS7VdnujD7PQvhr3Wed++GrNJKBMd/AlIBAzCPgyqwoanUUDGzTRftY+H",
+	"Z+3zN9kpZnQSjsDJ6Yzd77xpnQ/bvd6ls2sjp4KwDDtXCJ9BNXj5otnrfd/pngy7rV6rn52Ns0USK9EY",
+	"cFhxOkpiJpk12xUPkUMRq75g6Jiet/9957QJ8WaXvQwm67Ay56HWefPlWQ7fGVeXODPWSbu3+lwQypUH",
+	"37W67dO286BM2Ly6mJNJTLnFkePO24uzdvP8OIOaIxsyBiEyihHi48YBo5TgVRQ0SoaIVzUJHVAMo7x5",
+	"fzw8afabw17znfP+m/fH6RgBTSiR9MYs9M37l8XvvITVUr5ceSWNwrk46zRP9FuN7P5sfJLOCECoNHut",
+	"Ye/y5dt2392g8xrE41mhQQtQKZwcsKqxNtw9/dbPC7ZgpGwYdKVwmOwosARgA07EEA/INFRbWa4OpkbI",
+	"n9kIDWFGSCGB4KvLuOy1uo4nzoLRibJTqj0LVt40L7U758Oz9qk7s/tyFI6TgrdhXu3rs++BXKR1Yg+v",
+	"ulRQFNfrRrg8LxxjwfUoK28ZLD8+6/QKiA2q4fm5PYL+HKl/XxnVdXGSj2SvvqsuJer72l/KGQswP8UI",
+	"nXApFON68/5lBU8rs8R0ZzieehfX8Z0koJcoVV9v9JBwoWeaiRsmCTJgxcPKrgMI3T85YGTOHyejnOiI",
+	"AvcwZSLmUg06EenOUgy0BnoYZk8RYG0ez1+v9ATXvwMnuQnr1r9asHRrl4dhYax1McMw3AsNcROdazBE",
+	"U/dAMCds2KRP3DAHGu1zuOOtfssOCGRMiSr2VqMDW8e3G48+EB+plMkccFsn7b5iEasr1AHDYs5wq8iq",
+	"AA1CmCblSXa05sXFWfs4Nx54LtIBwcvNLUkzUAB75CrbcDDWrC7zxohyNagJwVboYIgdlQ7NzYwMG397",
+	"0X9vx6X6HmjoTcGxeUUj5GqxIsP67kGQQJZjvGt1e+3OeW/Y+uG41TrJLDeUKdO4DnlgHWFqCox9kImS",
+	"atXZSLP2a8bmLmx7/U63CRH8KxPgaX0nHQy4FYsoABkDM9mWCbMjz+iyaAvWC6RGbqjrGhSEveY5Zc7Q",
+	"De/uu++qo0mDQVdiQXPj6dujhtnZUZuLFxycBmoMAqa1gI1EALoKGs+1ZJiLqwTwAOnmcxpLBi/8udc5",
+	"J2UaSSWyBQs0ZLMA05ViwhkENuF2D/ZIxG5YJCvqJwyPMmtOEbUgzAtmbsDM94+wQhKW9aXYAWfGlTGj",
+	"0VjEM8VDFgXZEYa5oVgLQ9rwE0uLneyE7FZMrJ59Ehfe7/QvcPCRAO0G9UEjxTsH57zEqjOMDEgfzsfJ",
+	"pMxBDa2gi+Iuyp6KYDAWmDWuJ86xWCRMR/Kjz9TRsoqJugY9QgkpOU2MEqaVp3wMLry/D/pvMhVBBoqC",
+	"42XHpcAAq5kAKbmxvNCcPZIDmxtQVqy+UjRO87jffte6x0hKO7FjobRvxkq1CBxMAd/JRjDMAl8Coln8",
+	"ghiPU2TQMbFADOoI7EitD7CgrDEVki8ChbhTupAJoi6aHpQSV1lR+RwUa9TT+4XjuG49Rx1E+plPf1od",
+	"Yrvcoqz61e2cnQHRKtiuYRWSjWIG1lBUzYxqmIvgtiQXUo6B/iiyHYWz0GiTWU+9fQHVeHhjP6XPxV5I",
+	"S5zxJYW7iih7QJJFTL5nVxcrpHnFk2dps9F2b6yby8QBOWvIE3SXfuu1xyQIZ4wj94Od7NVfHPy//5f6",
+	"fy2fOb56GAn4Xt4hrm4MI44fvGLMGmlYPPkIofJqHezDHGyzJj4fUS9gCQ0V0bf0xomeh7cVJU6zWYEA",
+	"3NAQTJFkyZJ0TkV4Ls+b75rtMy0O7WtC5xjCUpEPrQnwNoamZJTANCv2O2kVB+dhxYGarq6lhRklu5kT",
+	"0U+idWFFs9MvjGPxC4bQL7j+Oy8ug1DbBHF5jaKqxzKaZfrWaas7NAJsulYTH0fmQlpJzT7vzKCERjfI",
+	"TNP4i06v3R9edHruoAGbCxkmZsz8Jl53zk5WgRYm0yCmtzRCCWke0dG6d3utft+1q+TfxbDSNS+/67RP",
+	"Nrx7I8Ii7fisdfJKAfB16/jNqnk1YsGEIf2KQ6rYgIgCY2JVlyd3WFbtk4ZaAb2RmqCiY2dGQ2vnzc5v",
+	"qQGOl59dkptQREBFy1GojqCSwcL1rNxg7thNBc+ixPqXXewYa1eIOwRAf8PcuYNwV2xZ5g/tXr+3qjeA",
+	"N5gm1h1M2IdQmlu6GoWaDmDJh9E2INJJ3G5Qso8vu12Iknvb7r1t9o9f29EMbRBpXF3IndBCvbqQyQ3D",
+	"d1vH7QtYahZUL4rU4VE4D3UayZrhNABPu52/trKKsAGdNHRn/SC95tvWEEeyQ2hRT6FqAMI7EmUas7Qc",
+	"gJ5i/cBwN1b1KsuF5yyuWgoFV8QzTraAhhGoDjPBk2m0zF2lokmPdHQrkXQpye00HE1NVDq843vEV/dP",
+	"/WuvH36QLJFDmviVHCpftM5P2uevMoAF7HUEOUONRGyISzqGI79k31fKCgtA1wcBaQmQDiUYmKDIB8Ss",
+	"C3LFKnrYQxImkDigZD7BFUm4YnZ2pNeXYCHoK3Gs3+qeN8+G3dZpS+FzzmZgYryJjfHOhM6OYhaEQGA0",
+	"rQdVbU5DdLOU08tcwcsZSns57THo+i4iDiehmmqFvbxsnqG5+12re3rW+T4Dppm4YaDmosKd0GvmWA3m",
+	"VKKx42CvehUmJAYLxZ33xJoRV+6J2r22Flp/nhb6D12TTPYA0DLioW9vnUFPjEm46Za4obnt8+FFt/Oq",
+	"i/4MQwZz1ThCuRIBHBrTVLzgKVcpDvpNTQBFIylALCwY8oHEWtFs9kFuK+J6mNgMJzfWtp04FAEp/7nX",
+	"OT8CkB/33mGK7cmpemamoBrHSwVBxm9YJObMkRKbx8eti9SMdqDPDctHEIy8BCe8kvZS09eMBSEFe4LM",
+	"5n6kyTeaIL9rdXvNs7yQQ8EIyrikYLlwkXeN3GNHQoLXG3aVcnmepx+xkikkjQiYIIGeUk5uMW5fUSWp",
+	"HwkV49K7sZdoPRo5siPSLrMfTXR5tFSngWt3t6PgcWXWpfZlsgbMVGsmwP22XXskTXenbYdhIlk03mJ8",
+	"J7DNerlLXinjwS55JdchjT87Xub0i6z3uOSVUqewGqRl/9WyOn7I+HNLXmnVbVvySsYNq/80ebo5D2rJ",
+	"K7lu0pJXKnB8FnxrF+z6K+1HbSKwn40L0n5hXI0lr5TxJ5a8UpHDsOSVsh5A+OJl9osV550aPOOWy85m",
+	"3Gyr3+ovHe9XySvlXFolr7TqqjKPaR+L+WjdSc72kMTrjTmYsuo8MUtx8xSyPo7cWtzvNxQwyXkT3GmM",
+	"Q8D9LjXr5w9pZW/WtO6eyoqB3B5Pzq7tvuQmJmwqkZA3HwOi5wzCDjSyObmrkevWWOq842QwZzPf8/bM",
+	"kldyTyBvgIQrnLcqlrzimiFFZj97iXIWPPu9Y6TTi01T1FetaeoYCqoDrbNxAS3IGa/Udyt5JGvj4Isi",
+	"wzOmIoXO2dyMXMGHnFFGP5CztpS8UmpFsR+Mwp9+kTWGqJ1njRvmm4zhwv0SHsmaIEpeybUumI/aYGA+",
+	"oglAMYOsVq++Mdp6/lcLsYLkpVXl2MzkflGoywKeF2RJrmiZQGpWVMN0WNTwHHAbMucob2Z/7o3PqzLm",
+	"qxTrNikNJa+UF9IdcpQS3zUibO6XTCKfK0Rq1EslPYBGRi5zv1mRr7LI5Ug/BT+kUsuaMEC3ZOFqpCjW",
+	"W9wmuPJcR1FmgiwDHXU8XBcI3LeBKGCP1OkVRHAdFawENjClYwR5CD/YlMY7IzetH1PNHCZsdncIpwWI",
+	"qUQDEaA4MI1julSfr3UY8F3BoBAu/MkraYdbQcU7JQdD3gnqM1eMzGNxA3q1drdbJ7oWXFM/dNk3QUtD",
+	"UEE94uuIJPyMzuaMyxhSYS0gViNdc/tMI1hXD8644m3WjAkccdZtA1dyBQDsTFdCRIxySIV5QPCvhcXD",
+	"EDQXowunahfi/JYe4CpK5xbhuVfGRcDCyN3M7TsBj8EXTFbxSi463PXqm+XVMT5+op7+5H2Fy/8VLmwX",
+	"qMemy6qdB9uTgGz0fMGIGDm/kk2zmiZzXzqRuc9w9lHUGZcOf7zr6EYX+k08u5/W0sYU+X6H++ZBOsBw",
+	"a/DB09utM5vXlr/ZEFBv5vZWLnrmhmWnve+Fz55g7ga6+J3i5baUoavLea5SiJEO5k8LihZqoqu3bQuy",
+	"UEij3EzIXwuqzrqwh8Wlz+tZ7970fba7otV/ga0+yiZ7i9mMIm36YkT/M8n2VyNuvw/BwbyE+2YH3YdO",
+	"fRat2URLnLVvjUn3IhJZy9QXuDMGnR/j6sjPoIe9OwjiPVWF3Nbz4sJ6UHglzj4kw9EilljD8g4BaSvQ",
+	"ZQfdDEgrN63C0CmpdI+L80Wph1ldqkbN2EqGoVtHYB5AkfUZnbCnf5uzif0w55NC/VdO6c7+wap6cyZu",
+	"WVwF/WbKPpDe62Z1Z//AuCd0xgYEwxbmQsrwFzaEnx9MQTTdSLecGdWuPFP7aruzvs+9KTKGfyadcEX1",
+	"r0okbE3deSRosLrbcRhlk9OvQq5ucMEO74+sxaolTLl51R2d9vRl9UDKh0r/XmeA0dnYJrTeqvLa0etm",
+	"KqifIWCjWItXQ8gHktBNFojhSNuntpU2nDVvv55LyeJu+uLqgjbVf3DAnF+3gUtuWdthwgP53JcQ+S0y",
+	"fq27uuBJvNzQfWHGEorZdUhy0wYdDDNQdOUdt5nCyz+v1AUosnwC2cTyXGuLIqTFAu+AmH4OsqpX4GEG",
+	"KQSB++ZqmZBeh+ztNJ4RGs2n9Iol4Qhjn+lM8IlbMyTUfv95RBNF0IgYj6FqjQsZLHg4p0nCYjX8f/zY",
+	"rP71p193P/23IlQ5wVgYBzg0CEI8mAsHTNByyMsTK1v4ZCOZwqc+eQ+EdHH1xnt2SfFKTj3E+3cRcY86",
+	"HcgzEHC2VrjaIqQ4gdSBovtu78udlrQHym+6Xr9zyx3ijikNGk6rpAV/NYVY1v1u2NfK7+F8q41BaZSF",
+	"tFtL0Xtz8c38wM41GAyCX/c+VdU/O+afPv5zmPlnMKipPw4+/bXgxuRwIQVWdutZQHn2UAEAue1ljjE9",
+	"nPU4g111UpDgVNXFIgyqjZ3dLGHc5mrgsOf6TNOBw4up4IwEjDQD+tBhTdEoZ1ghs4Pt17cc617qYCY8",
+	"5vO0QH1X76X2PZhhZmRMRwcyVZiHxr5YAnosxkMxHuraZ0pnYNE4ZI5V0i2SUPJKV7aq0xAyeIcBG0VU",
+	"/1ykPrVm2mOR7yoVzmZafIysJhUQyeIbFldlGOT6H9GA/rv+VBuJWckpVYUl3nIItrduLWs5OTMr3Vjl",
+	"Dh7KHw++WnQctvVEMb5tlrGCvIUxr4HqqilkuphRXo0ZxWQX/Uah3ulWniuquQRB3IAr45DFELGoSwiS",
+	"8hVbCt0TzWARHHyldiepSzEXtl4EqteMRskUStXIVYjNhUwmMbtbX3BK3cAagvB+7+QWbuc1Y61f+gby",
+	"Yje1aRkZAHzyCoiSGwe4crKbbEjyXrV/7iI+1lKp91UIEnRdtBM2K9BTtxL9euGEsyAVAHWo85CawqMr",
+	"ctgaycCxKQErZfGcxsmyWNXF8F5ddsZUyCZlNTTcBh3/jfUs0rBvWdkq3OCzZK77y77Z+uRbiE7bmDGc",
+	"joBGlcZS41uMv52F35khvcpOhO4D7e65EQos7wUCeRbrchikd54D9J0WN3057iOPrMaKrRVKskNZEWUr",
+	"WcW9tgUCy2fZonEBd9uev4JU9FpEwR9dS52HMZPDkK9vvbvgSRilKTP6FRJCOgWkr2NDLJMCw20GziE5",
+	"qBPo3btbJwFdSo8EbEwXUUKewWdSPqjvkef1eqXmFv3c2X+xU89UqTyoF5HVf0gdOxfuUoDvuYKmOdl4",
+	"+1uXr5VacPMcxX5V32UTGq3Xql0RfsgXsyvknpvvljNm8QiuWrq68zXwVIBcK4B/UfjN6Ic2vtpA9DWf",
+	"NoLWxdgMvu54d4HdfXWLqrJrDuVetWkf48hGTa0brvKo1YK4W5XiDTlrPABg6r2dovfulDmUCE8jKwNl",
+	"3r8nhGHtHm49O/Aa6G1EeJqC9o7YLXMIn7z7lk1+KHJ/g+WW854XDbM1J5MJh9t0NMVYvx6v12PufTF1",
+	"O2TE4bdGyofjzx04shkL7jrnzXt9SOXrlNZtwoQzqCUASvd9xPHVRIotxXFxXWw4xwoGK67IO+Kvc2AC",
+	"pd4Z6ZGka+iNci/rqpt18iAHJHrlcOKvtSvb993YTKAHOyu2c56JSchtB/ViomKL++Rl3MUCZNWVQbNK",
+	"gQXfbr1QCJ+N6dANx9fLVrTmpyJHvEjmK6EyiUjmd1uEMjN52X0542Y2UAziSbi+3rxDejbbSfGxvPfp",
+	"bpN8OyhwSt39Grg6Vr1Vd79oYi3uY2l2m5FkeenO8/sJL8ZMbsfztnRAbTi5e9z4XNry2lsvONsinh3m",
+	"74trxnUqwhaPZ2/np5/uQzZy9uuNZCOzsqIYHSblEKISCim8iRh5UFT7WioAxo1CMgArWSEELxmNWVxI",
+	"6j4j8jVHODKwyKxkBQzptGuALhYJ3rK19OQB1GGtw3b9IjrJlMXynlejMEN/S4lCl2B0cGkd9M2TjyQW",
+	"vKWTcHQW8useSy400fknsd+e2G+MZGe3BqTua8OR4ONQ50EWMYyCzhWaDuVamaV1DXWDgoM9p9VVJddY",
+	"5WAvw4sO9u5iRubKFzCl4r0UIhi7mIpE3OeuFdS02PKaQQXB4SKOCon2g5II8q5GO8Odgf1f47aye8Lx",
+	"4cL7BXaP+GobuUTg3XM/n5nmoDeFc3+1rdkht2QqG7iJsz7nNds65G6ffm7dhQvO9vtd7SaDDgv6kKa/",
+	"uqjWHCrOJh4W2aqhuOAPuC4FtGU7YH9Nwr7vET9fMcA/GnAudFEvU1AtjavwKzUo3vPwiI9t0M1xkd7l",
+	"/M+GfHz2mbqsZ+VAn//29/9q7LhdET2i6TgLPFuRXdephlrqgie68KP95TuJLYHInMYJPgbVp2aC26rW",
+	"2fCgXhLX+eTi36W8rcfBv+TCe3OqUhEfXE0N+yMFDnqlTjIvDgA+qAbhJEwg6DcLk8bO7h7kf7jhvPXq",
+	"i59+Pfi0bo7tRLW7UdksN2tB/Kdk92iS3RrlX9/vB4lbnWT+DvphfSnM+OyIuw3RZM5it5cC3PJl94qv",
+	"grrURYbdu1g9vli0ARBtMTFpLbxBYtwqQalI1CyeVstm92zXeXfg09cPTLfodIej4s75t85QzHg47g5L",
+	"twblzaYqeGrVQ3K392gqOHN8ydu8kKo0Xyh0a8UeldyKMR3qbmHFvo/PyMDmK2Hn4w/IlxvP7rwFYPc0",
+	"lMTamfQxOeN7GdVsO19U6n3KeqUyh5SHTi6Y/w4lMKtx/J4X9p/3q/CFL2EUCIMvjXIpfm9Gry4UM1nL",
+	"e9bV6/r6DXj1zMVrll9egP2jW/CAhGyzJ4wjPIUOsoV5iF9CSnSTY79UyQDz2lVxHML29CQcJ/epNYW9",
+	"/x5aWES/fbUddUmX9SUdLrlSI7ZAkQPRHNNJ9+zuIAu7O879PiL3arHbB1nfcinZX8H21tV1nB8njHgd",
+	"df1+ugQziWsJC6UtJX1ErthIzHSmryk9/R20fWEekVNxy02/9DmF1dXy2XT3jImzAbYbcSNTge3bqySy",
+	"oSrI51b28EpaAM/FfEPyC7nsnnm6LfE+mYV8UVxP5EuVB8HFFB3hCu9YWXGTGFMU9G9TN0sbXzN93NbY",
+	"qDY4kwpIQk+3g27dFOITXWNu7mHjcdO9HDJ7dMEW6CudSzlcJNMatOWqycVoBL3hCumTO8f6JD3n+8LM",
+	"vK2xecss6Ie2vQduQScasPdM8UCvvk4WdSGhc5edwe9uW5855Xu51Avr1H9eFm8W5b6FGk6Z/LnVwhGI",
+	"UATpNwm5Ii/Qigv6MkmkP+NYzLKNe+ci5NDCA3pDlzmbUGjO829ELBLwC2+Bwj3du+b7kAeioJANtKcp",
+	"0C3SFW45kW1rs+Xdsp1vilgv40SKlGTcwuLJOGZMksVc5wjeqseMXwnb9Qbb5QaqJx8i4yGw9Pvult3t",
+	"FCKIaUxScKUiIUM+Gerst+JUSdN7hibET4R/RHwxZ9x5jfyJJCKh0TDk5Lf/9Z/6g1gk/pbHNyrGXTU5",
+	"6rPqLExjHBRlTJpQYYjkZ2RnwROrSzlRHE/aHisWQUnZVGapHJLWZZfseOSHzimp1wo3qu7Zvaj0hHEW",
+	"P0RomoooQPtFQe7rLYe0V7A3YG4+lQnwSdOHKozTpFhAdRAl0RIFzUC54MWZ5/aYimgRtGGBhrhxwGJS",
+	"VouUCS4kW5F6I402CP1Wz1VEp3M4ejdqq7PxvRyF3Jr+OPlwq9NYqtp+2TyvRuE1S/tPHRL/9AffI8mt",
+	"IAqXntUP9shMBOTFs2qjTiD3mgSIfmUK/ZUoh4Eqnlv3BztpuR3QoH9sY0e/XHhY6FbYGqnMLS/epVzM",
+	"7AUxSEBCXgjCzffXEpB7TCQWiYdRBJC4rXgV0o4HzL85RfEeaYkpXtgbmUtR1ARHkwY4kVXc9VYItXMW",
+	"LrgMKXWvYY6IbOQQ9kJ9rVz+gppzunGXfvRQUxp2E4qFtOf7HXaI0w2t3BcqZB4tJPFxgdtynCshrh9g",
+	"oPpiZQU8t6aAublhbHX5LesMfGYe/+r6TVdCa0vQmp21MKD6v9XitLVCFhYhabqDFrXKKzzIuys/fL3y",
+	"AdYCsl2pAHf3Lr5tvH/3Un6yjUQeZE9LRcOvY03LhNlkEeCyf4wxVbNwFAuJue8eYbVJjWwIw8nq7pvj",
+	"db5CfM49Iv6z272IaMirCfuQ6Ehbf7Co13dHYQD/so/4Ebt741e+seQJPiqWtT4zh+AxUwK+WA4AnEBb",
+	"ysWmyM+vnX1RULgj2/TuXmElj3kOK3d308GkHoUcvNYezNdLGNrI4pwMoa+R7ONGYW6QjLbRdB+3MJBJ",
+	"zCs0dGQbU8vDVNErrjuCjYlMO+Kybvp7hZ4K3c33VsTXLK7USPNKMp4oDQRFIsVEZe1xgiiLy5TcHd6Q",
+	"q6K0Kh1BxVUxLoxU3kokGispJ/zFIsAjAEPpFUM3hubuRao3NqtAd8thX9RpUyDCrjEddni0VEhH8z24",
+	"dcA5qhfYSvtBmj68Ory1Bs37Tg/tufUC4Evohk3K69qCg4NPRJG6cjt7ZGrMkWkjesYDqtuFg9Jgc3z1",
+	"SEDYlqAS8mRayE+2ruuVsbPef+s0cS2qSE9oFInb7e0sa+2228x/l2UX1Es0SaVt1xm90Y5WB/7Y0Jkr",
+	"cQ7ASmRC40RWjohV9YpP9B6ak1Lvg2IzmhobDPNiTATP+Imxa7dud2zVSY+4praMpW0LsK/WYkc/9JCu",
+	"9TpsWiIp+69affLUQEY+/TUMPvmVQzIVt2S2GE117/D8LsAcEJArOrom5bqxwXN2RKg6B5lYM0Bla4Ta",
+	"oKOmKGVWcLjqlU9033NclNM+XRJ5S+dzFlRqpJ1I4qtbZrvDox6ddueWZEKxlP4Wq/6c8nrifswgEZ/N",
+	"CozD43PpxZQGtlE/0M1yfcNF2w4DNnjUN5YLzPHIHJzyXDcLdmsiKJBTNpUYzIkPdwiqpjJwFuq+wWT/",
+	"cFOnd0ifQrwuz2mcEDGuFDdRR7SXjBHfuUv+Wk6E9q+SV0rtX6WU4BVyJ2dT9y6lmG+y+zD1YtskrIfb",
+	"SVauqqMIak6ki/6A8w/Fz5JXQiF8PdjGLP5jF0TcQtjcVBJwnS3zNGaMgLXFBkNdiWRqoqGOyCwTv0rK",
+	"Cb3yyNkpmGKPuyiVaI+uG5q5V98mknWFzOYLMI/CeYhW7dRGjAZg47zhxDcg9Ss10vpARwkQTJRe0uHR",
+	"eOxQn805242H0Ph7FGVcIYyr1LPwAtyKMVU48VnRvHdGvq7NI4L5T0IJAfr3ojLQ1vyk3TPt0Ve10U05",
+	"EQ+nJWbYtbtp8QduJm31/qX2oraCsWHA1gpk2kadyJBPIlZdSJaNJJN5M+gDq2atheDK6taCFGnz/SGK",
+	"LeELAWqCzlfK3N8P9tvUlY3YGAwyKC+hdoP25tp2Kr2UC/Tipfs7jcTth/C+Bk+RzOkimQ4XcbhdThKs",
+	"cnVnL6lkuzu5zZCyUKLl7TSMGAn0ld7GnbY9vthkIlxXdkMWUGvRCDIWw4dczXetbvu0fX8LMwQ2SvmQ",
+	"1EXzatFuLvk8FupXBZgv0AOBqSHkeknl13t0LM+5X7B8AOgLkPrZhMb4p832WeuElMchiwLy2//8T0xI",
+	"h0BODQLptj3YpjTH/TLxt+iYgJlfb13WmNucEmpoRDDTp0aaRB/BEgX5UBKhO8WHmgws+GhK+YQFR0qs",
+	"N08DiKhSVRdRpFTVAR9FjMbQYh4TinwyopwLaPSuf6vUSH/KyCtB1NKVeMLoaErMbUuHV+P55uuaSabw",
+	"PW0Uu2ZsjspxcisIVaJaUYmFbMLbqleZRqlVTD2FhQVCpHvjRbKImW5nl5gO9Y0X9Tq4ERsZpXGrHDol",
+	"/01EVX+5srsf8bGf3Oeq4WwuYpRxqBLKSpMwmS6uaiMxeyroPKwqXJgw/tRO/cl9XV6H86rQndGqEKmp",
+	"6LIWPUfreqm1ex2y2zg4qDawi1h1h+hn0bBdbvaO220SsSRhsQ40WkIrwCPTdW0xn+seLhWFZvgoIhkQ",
+	"3fR3qELe/O3v//VXj8jFaKrQCjuKJBGTkvx//4+HGQ1gAs3JrCt1a7+xI8gmSha2xDkijd/+/l+Net3C",
+	"u6ygjU9WPKWbjJToM13Op4xjiAhV+l8s5tOihLu8lP+NgSyTA/pPiG0Dsc/Lg72DNuz+UWnDSnnob+zY",
+	"8unFuUpJtcbBno6C+dPOzou6/g8pU50fpAOilSATJtKcUt5QsVP/xgDzqUjwyTVhfeSEsiLb8B0dX9SK",
+	"768kQnLky7PO8Zv7VKrTZR4xckMW1YV8cDGHz4gvSUNGrP08t9BHKnT3Tt0WIHl/aMXkFDQPHSXKbhTF",
+	"jCmXkcKyI0URibpqcN05A+s76CqyskZbuUtZceIHxYzpwQiNGQk5EJgt2sndM6xGA6/wkKB2zx31oe9b",
+	"TvvLWAqzxa7XKmdYobwgKuiGhkAC1ycgvNTJB7OQLySENTtBwRiTs20087opLtBhY9IcHhTx8PghS183",
+	"B2fryBTjd1k1qGH+weec2HaEGZFrTctCxMvCXII0S2AVDT3Hn5R2+NvM1jJl+L9Qb2xFusPozpdyKYSf",
+	"dBjLQ16cs3hoXZGF8V0RjScQ/AGmaBsM/8CkoCS8KwFLRwqA3cR1mM510xJ1lLpiZqGL70YbEguzGCHs",
+	"DqwpIUwGPf3Lb94fExGTN+9fVtwG/0e66xhE+nk2sXFEObliaBdSrw67rb9ctrutkwp455FfmYAqSSRd",
+	"OnfOMU9/sYQaB98BvA4Mcgds8CtFmPWYfR9h7fvm2VmrPzzutj6njKxmG19H9MmQDceRTEdJeMMwOuEX",
+	"iPYdRUKucR+7g6zlzfLOOe5sMrEhohiXIO9/Ol8kEzw9oq/ezxldHJB33lOzm0ZpNGZxc6E0rVVDp27o",
+	"fSUWPCCGYBCM5n5YigGhCYE6CIpAuI3FauRtKBVN9MiMRur6ssAjC37NxS33dKBwgG+BqH9I9uoN4l+e",
+	"Ny/7r1vn/faxuiuQmwXQBeqA4e0WFtMkQeWMY1DMG1ZgpnjDlob/m+fcEKrmRdsjmpfpgr1jcFDZp6vX",
+	"bKmfINUqiN3npFqVIzFnklDvyiflFCJHaLlQpK33ulnd2T/AOGiBVm8NFQJ8AYCxbuNgIDeTOFFfJAol",
+	"JEnCHL5BAp9oLJoB4fUdmBySHyPoZXSoQ2l+8isgvtMoMm+BUV9tFGYkPo0ZPXzik0lMeSIJA9cq/gZx",
+	"diD/0xo5o6Nr2A9nap979V3in3a6L9snJ61z3yMBG0HIN0BWncE1W3rGho5BbbqztERjBZwD5YF5hvKl",
+	"TZiPGQWUuY3DJGG8RjpzxpsXbbJbq9d2ScygR7jU60Q4KS2ooy7EDoyq3mifkGPBORslBFFLQmjmEmCi",
+	"3mIBmTI1t3RmaOiwUxgRrYjqXY9IgRYriK0VPImpGpgupfVRLCF0ZEShBgDVkbsRnJDNwDVw0EBQc4xG",
+	"bA7Dzio1ci4SE2Gizn4UCymrmARHrmJxK1lsxpCkfNzp9jA5Wl2BKaOYRorG0tIP1bbBbXVlUmo1D9Xn",
+	"T5/gTo0F0kue0BFGnuPb6L8ljE9Czpg2DEGlGriQ8vDp00CMZA2vUY3O56sqrMJtPc4V5YBB84gmik6o",
+	"G3lITFN6UnapiofExsM6MjunTS9L0ySTUt3qijfgOvPcI1Nonl0jLcDhWHMGMqJxHKq7RWS29ouvSLCP",
+	"tmBHW/Y1SfYHvHyqBIopuVraXqnwtCRjGkVXdHTtkRafRKGcEsHNsVRqAz7gT56gefXJE8RoKaIbBtTY",
+	"PHdI/B+qzfm8eqa9Z0pr95uADdUzyicLtQpSxnx4vGDSI/7PPgknXNEZb8AV1AQnisnM54r0YuK+GJNx",
+	"/BR0EK7tAQr56CKZKniP4PbpVFTrvYP5x7EmSaOpkIwPeKRXorbBRlOBeOkfC54w7ixU77rFb1ikiNmT",
+	"JyRm81gEixHLNIxXSqcI1JEwjFzyoPQOuYW7aC/ogqtvDzXboTywR01uYzrXSbFzuowExSVBNfYj9QIk",
+	"fLsIBee2c9o0M6sJxhFNagM0AeE3/q/67D1duyi1bXzyj8yVVcPpSEx87XW/f0H2dnYGPDfA4ao/2SNo",
+	"8jgkv4J95ZD8qF/57e//56dP2SlrmaLy4CNd14DfIzRQ9Nfp1g/OXhrTGVP0pzynydQjPy9YvIS7ErC4",
+	"ggTtKmb0WipiP+Ao4SDKqkEUmnCFf6Be33JtjvJxF7Uw8D1iPrQDNpuLRMngit745iL0QAKStSdP9N1E",
+	"kQizZQw9/O3v/5v8udc5V1BeMHTRoAykCKtUAogixgGbq204mxlw9ShuKN2v9AhE3kGEKgT7qb9wWMAh",
+	"tQ8Js84WElzWaEO/7J9WnwMbEws15YAv+JyCECMXcSwmSjwo+4PBInher/uEyRFVrDvko2gRQLsB8/Jx",
+	"XTGx4wZyCxE5JfFJ+fzyDJH6pHWWvmxbyqv3r8IgjLFvAo0Im12xQGmt0iPihsWxIgdqglCKiCZMkvLl",
+	"n3bqO83f/v5f8EfLG3D1x8GB/ubgRaVG+rlgRsX+gOQoKQ0kGm4sfzMaXyuC6AQxHpIkXiiiRAfcxlRj",
+	"9LoHIcNRCNYkH2PYfVmpEWiHdBtKpu4I8VeuhJ8KDfEiYgPup3DyNfaBfx7MoeX0C8Z16QONKJCR7l+J",
+	"YAlxAwyqYaQ4BDptMuBAyDFJA3AN+2YrdRXJW8UzMQBGHrFySBNRVE2Bi6YkWMwjTU/VHGoChacRu2ER",
+	"LEibZmcoCFFODvbwV0kCxuYeilN14r9tnp12um9bJ6BJt3p936QEKbH2VuibMeA6heBWLKJAXQjGAxu7",
+	"RWPJYpBVMDHP5BHFVOv8lJPJgknJghppcqIVazJT6BUPuN4qmVOJks7BXvUqTEhMObIAdYaZ8yK+7hUO",
+	"rIr4OiDUrziEQ102TQyUxPLkCSZLGHkGxRtpZDJgL51ub9jptl+1z3t+KlahfGplZORUWlwa8BlLpiLA",
+	"S27oChIGJNQBi8Mbt6SVox+A6hBKS1VJGefCMb0Bx495OuMRXwmdIg5/gYEUOTSssb+cq2uhVuP/UNWK",
+	"crUd2KgWtQQQZeMBB9yTlSPid1kSL6vNccJiNZqlqkm1y+YRXbLAneQklFjURHAfBU5L3oDADnggbrni",
+	"kYqCmZz+ipdbEq5yhakD2NiHuQB88bMCpT/g9uoYkdWVVw9TRQxI+BWLBJ9AvDUdXVfFeByODACk7gwi",
+	"DFJIwJcTNgpB0kulgyzfA6UrjCA4KWa4QcAgiDOy5/udzBTfU0P/678S6E1D5iIKR0v1VYcz/cmIWxrh",
+	"TKkRrDWlXgp5ItTtVnQa+JgSpnSEdo204e4xdWH1emQYsAGHK6rLHDmZEp5D5SIxuraGbJsuBBmBNJCk",
+	"rIPA0TSCOYDaZDjg+CUcpUOLx3SU6Cdt5pquSyErQCq4cNROsOst51TCrEgJFc3haF9L7M1SD8oonCOt",
+	"CBO8jIok4G2D8kR4GHCzQI490qQ8ltiIZ8DpfB4pkQwplcyU7kFKg77sAKLXfvu//wv4Ej4n4Ywo0iEz",
+	"UCIOyRPDnAZcLJInJrNKMgXn76Q+KC99joT8idbPbAC+R55oRRp/GsUsCMF8gG8P+JOpiIInAKQnkiVJ",
+	"xJ64ZZao6wLAZEGPPDEJLQRW5hyzk0w24Am9ZlIjGyTSANHCNERdEuU7qZcEcEDZIR3dbAg0dnVqySLm",
+	"cKaJGPD8QAG7MuN4Zi/qBJ5k6kh9J0n6k102jgX8RQ1AxHjATTEbK9DoejaVGnknQkWjo1ulOis8O0Sh",
+	"P2YRo5LhnmsD3sVkL7wMJh3QI5mRwa8C2OZ2i/IxB8Z375hMuZbCpaMBp5Y54p5MOqcaG7LcfX1bfFIO",
+	"NbpDWqqSFSG3pnKk6YNpWWUtQEpqNDda3xelaeUlZM2pkKrruA2F5SlWmkpsxr4iuOZEKJykSK2ogCRl",
+	"vH4QDbWDGAFCnVL7jIxgMZyUG7vqwb3KodKOcZjbqRhwxW8VOVbfKbAoxDHyEL1SNC8zkKeVaAMGZAko",
+	"YedmBCXDd7NKNOtx0laQ6/BFFFVq5FLxArUq+PJKkUe0J6J9WoecDrir2pLyXr1RAeEec6S1NQdVRsj5",
+	"MfgEVGOp+E6qiphEQiUJR+FkmgC/QAvpv1SriKBVZBSH6QyKvd1qXKRQ/ECxtnDE5FM0y30nScJkIo8g",
+	"nBXPbkrnrEaqVbS5DvhH8q/kI9KzjykaKIg7H0NOPpp7QD4isn40WPwRkFMN4tAZ9yO87VzjjxjG9RH1",
+	"2I8D/rFard77f2rpDbVIUyNiSqU1/360/1X0O/0EfdVaP1y0u60T8pHs1V/A/GRHD6TpqLDqZ8Y1FkqD",
+	"BOm4+K/7//lPxklz1ullJ93Vk8I0anCDbJtHx/82j487l+d9E6oD4+7iuHvZzagrDf6PrcbVqz3tdv7a",
+	"OndXu59ZrQI25QQ9LCROA6MyA25aeFqA3V37gTvLd5K8eX9Mym/ev0TjaNqzTx8J+A2hV5v2Hd45ves4",
+	"dCd+tgI0MAIhl7FlDUGdca2q6w7d/Pf4stuFBn9v2723zf7xaxekz/WcjgjgzJ+RH1ZHxv/2mm9bQzwz",
+	"d+QXemRTaVeCBr8mO5mU/bPWyatWd2jTVCEN2q+snTaXJu3M3Khnp0alUQkXmXO1gqFZVxgT8JGqu6ed",
+	"pHp1qye61ToaKyBINeJb7Mg4o0oJRDoVXkW2FoMtAYcp9DgARIMWlTOo5GCTrrHbetfq9ppneoG9Ybf1",
+	"ttk+b5+/yqzUEB8bH2FjZPR6HFEfkibErdGsnQ0Wgyn9q33euzw9bR+3W+f94enl+Ukvs4jdPC6a3IqY",
+	"jVh4ww6V0A4BsgtQ+GkBazS/aHKT/qDX/nENPnVbx+0LWNd5pz887VyeZ49yb2VtWPXVSVDNFB9dN8/G",
+	"y9hQBI6moFfkxiBpBpdBals1VRQR1fVsAf//ZfOseX7cGnbetbqnZ53v0/UMeNNSVSVjIrkD+46Sr2+n",
+	"QjIgjjn65+nMFTw1qI2EEto+SD0HJFDal9aCQAzJaiQiTnUQY041bSjkkyeoZ4lYWwklmdGAKcnDMWyU",
+	"/YtOr0+e0nn49Kbx1KjkT13ZGIpsPNVJ+n7lEDTVpXYzQBGUX5TqAigmM4Y+tYu0HgqGepSpI2wgPMwj",
+	"Hto8J6EStI1ECeqNbkmBQ1Q8crVItByplMF1WncGoT18YcD1RtZRmBxZ0eY+DFhRhDGjzGux7hcWK63J",
+	"7BT1Dmu21U7cVdVI8w2xSEAzuhVxFChyGwbsEKW8xg4JBALDwYIwMbbzLGyfPEEEIo16JWf6w2CXESrx",
+	"SchiK/+6oUQANg4zIYMGju6bIAG/oiOASNk3zN1HSRpzJtT65hkWLBC4WnmiGmyHqX0Y6u/m9UBSRhDO",
+	"IzpS1+RWByVZPhRrcILDWtcTE7GRKAccZEzEI4crKFTSp/HkCTCwJ09MjZBQmmpJutITlQnU7REL7FG7",
+	"4GirGfDbqYgY/kDKsL1bikwyR90ShYGja3jUunh3do1TO0zsYjQTffJkwNP1rJZpUsNf9o9r5AQdjhID",
+	"zOjfTICZzaEzJ6C7604WseJVavRkSowE0dMNi1GC6PlYjkNN2201T962KodpfEijTur1OqEkoFgwet98",
+	"ASvzBtyKe416/tkGfHYeV2qs0QeNC9YHJPY94iu1W/1ri0b53oD7toST1gndglq+6+LDGkGaoiHCaRqG",
+	"18SH0BWA78x4jpIQbNDQx2jEdMyQdnVfxGIehyzBxplZH3fWvZ2EiZPcTJoXbYwzkzpXvVav1U2JcToP",
+	"S4cliFnAiqNTiN0x61Ya69OdMX2qE5EhhkkUJXHqpGB1u8AhDtE0Tho8oRNF2FAr1yk3GMrjoeavZ5Dg",
+	"AgXzoFLqAT4DrlOj0RThJtfXyLkwrnYUdGxncAhT0EnPwCN9TEJWAoOuEeAfkdtY8MmAwxIhYqR9Dt6f",
+	"4c5pc3jcOWlpVzPqMBMGRh3CqjMaRjXSVZo8nOch2X86CzkQHiDNfyLtC3hV0fp5pHFQidKG1mkHrTZH",
+	"ijGSx2VVe5MVHUNksJyyHUAcMQAKUrHhzIw7sXT4Y3FIWPrI0x+a87nNqbrzaXT0G0t76dNPNpT+pQiW",
+	"JiRDRzuDbRNp+9O/6bZQNrLNBLuZVjqfdCjV3cVr8pU1PmWj1HRakgmlAOzdqdcftLaVYhi2ZoGuMWMj",
+	"50oKSU1yfu2eu1mp0wFbyl6nlfH36o11g9u9P73MmJgCfG/37vfamDuxg5DG117c/dqxblcPL+zs3P1C",
+	"mtRyihWA4MUtZlL3DOK3me6iDYzn7vcwd8YNUIRL4oYm/viTQmu5mM0UZbXXS5GhkldK6ETdq1L/VlTH",
+	"kG7hBqhAd0E1+gq9RMzZilyuUMcRxXqJEAX5nUxLlo7oaMqCiikUARKPU9RTR0ZyWzLI2CIwnNLVDI04",
+	"p+kjKReTPlAe9hpYqk4J3KGJzdTaVLZ0BQphIzEDERuNEVjSgvFRvJwnavEoRA+4YpNXVDJPryEl/MYN",
+	"sHVRlSwPGHCXCThBjsbSl6u3ofbnm9Ix3c7ZGRQl1xY//8iaWjUxGHCHlzTPlIzyPs9PyCZ2kvEZHqLt",
+	"m6bdyMw55VapgVQj3QwcMEpISXaTWCzmEhwbMvzgxnGAV8anV6OAjSfT8G/XMz7/OZbJ4ub2w/IXoMfP",
+	"nr/wSbmxUydXqNrYeAsnVRajRgZcxDb8AyypmLB8ZK34YUxev20ep54GY3vn7NYgHLDEEdreZw6HHfCH",
+	"sFiyJYcd8O1YLNYe+ieH/UocNq3QZBkspvhm+av+sbZa4ejwxxKicxXwOarOuJj/HFcRp0s/3W/v+UpT",
+	"a9ixXc63wI0b9btfeCU4+4di3XiQn8m505yQSVHNpvbYIMKhtscYdqUJtSKPTj2lGmmPrSR3aB8uoPCK",
+	"PK2wf1LW+QAealTgC8baUIAkR2TKooAc1OsE3A8gImgjkzYDpKzW2oBgPgx1kciQaWI46GGx2CDpTMsO",
+	"QKC1r8sbcCkgbFlEjOs3rBWYBq4QYN1jEOSGHlqhgQnhKNgS1oRTDLiGIrnstq3dQrrFwJS2nVYO8zO7",
+	"CyXZqZOY8kDMCDQTJeXdHXIFJbcGPGWPFQz3UJOEkvh60sOnTxORzJ+iDn2IjlWom4Ve0P+B0/wb/vCy",
+	"2Wvt7mj/6KJe3znAGlr/hq/7HglrSrHvnh6Tg53d5yZUWx5CYkbDIwe6zZVHdutE1sixZe5O5KNSnNmc",
+	"sNDGMRQxr1cscaq9/R7866GMAgvr6bsC+Vn2arv6kJIYYxFFMzR1jUXJK0Hc4QqjsYXrdJ06SO//dz1b",
+	"bQQdq/I6nluK7qBeT+vGpcXismwqlI6mlisOVypGp/wyDDYhHvVax91Wv+jvAtxKy7gdlu56HaipU4cv",
+	"C960PtwXACbycxeWfBFFWwHTYfsZWOIAZrPqEzDqezD6XGmLNXweGcBnsfmvyeTSJZKyooq5u0DClN1U",
+	"PoMNoqC8XoG9iKG8sloNxPMzrrvWmVAmtTadsVXA1bSuAMV1WIVQsl/FvtEDrmhcdTHXJvEaOTG6KuAO",
+	"oThEjSDpWWtwXLH/Dfh6A+BGhe13sfJhaYl/qiBfSQVxKlFmCZDJx645tSPN/PfYzEqNzAJi885O9U/7",
+	"3uMpCT1NXvAafqay4N7lDcY+nUxqaVXZIVaVVQMgkgZbwgVIChA/XWfMSTMccCSoOk2NQHNWCiGrtyIO",
+	"cCiTLGfGi8AluQs6g67awz4kjGNqUCgJZjAmAhWS9oUHIY7V5gT8xjzQSzC6AUxyBHaiWShnNBlNScAi",
+	"loDj84jsO0RW6l/Qffz9XcT3qDBPG4cInC2BEe/4dfPsrHX+qmWtdyvGtjFZjRJ3wm5By8EkK1gUc+qW",
+	"g94DBSkUxD1UrUBTkmunJ01njRiB4bjduSBKBWOxCYoTsfPdlMoBNwKm3nB5r1Gv1AiW/zGYipxlJGYz",
+	"AWZfjPdVb1qWcmgwLwlnWosI5YBb3cL0H4E8esvcKGRKaB7qZRiXRzSb9oy0gYxP453ihpIlGGahQ4cB",
+	"oCYve+WgK0cQ3ep6DG9FfK2TKiB9I7WRDnggmPR0krtZfKOu8QyVRILgkbAfA3X1t4xC0Lsb+wRlDpmp",
+	"BjLg4wg7FKVHV0bjJV5MazzHPYZJRbsw93ZeEL/b7LfQlW3TxjLpMhAbzXVwYhxOpolO5MRAaKYNnybY",
+	"BDVmtWztkretlsyWIFUq5JMBv1oEE5Z4xDcBk68uW72ejswjT/Pff98+P+l871eyAs5O3Uo4oyhkPBlw",
+	"GgQxkyBvkvbFzR4xX0D2ufrqgDw92Kusl2OgRNbOtyXKZOp2lXbHjdEOfc6q+1fPguoeO9ipvqD7jWp9",
+	"9DzYGT+7OqB7DVNo6/4CUEEhsa8oAuWbFpq6Itm2k6XGzv7HeURDPkzYh8S2WMz3nkxrpriNIE3/R6ca",
+	"X2Nn160+UoLtEi1kjRfRffyoq80aCwSswgkeKjBtY1E9NjjTQl71jQlOGTkJUVKTPMVMysA2dh6qVKLI",
+	"sN6wegYlMoyHEkLogSdmiipgDUZSRuoLxVowKc/mgu7WqxDvcyVFtEgUS0Uh5hl8HQaR6fVY8RRJZzJR",
+	"8+kMlrIPdXwX0Bss8T1dkjzHH6lmG4renbEJhQgzWJdNySY+LhtzRyA/EcPwaqYvSuI7OWJGOcaXtB0T",
+	"0VbzO/+k9a593OoNO2+gBxeFbBvweCJDoErAoIYvARtlQSFFVoA+0YfxDRkHHfqVwsISrx9/TQuHl17+",
+	"OVsT7q5Gy/pEjNXKHl3pUP9dXSzCoNrY2S3ZX3VUVngxVTw7YKQZ0PRXUxJMKBCHc1jBbq1eazR2a89K",
+	"uly0RrM7lqegltLMzpvtiaQ+5E0UsunesT+uzUuhbJYeSIcKGWRepTl36GU9iJUmlCdhlfHFzArLWucg",
+	"YOn0tFRpdSrMN+VVvSCbGRlFhHJ5y+IBhzJKRsY97rZOWuf9dvOs5+dUDcjSt74N9c1IyKRGvldPuTZv",
+	"Y/YCsR10wYCUoS8hfKukNYfkYPDoPGY3oVhIUxBJE0wTHQrTORHWlSPt33eMwYQ6QjAMkSxirubmAqfW",
+	"0mM1QiYEKwGwkT9p+dFIiwNeBuNZxZjIcr+T8m4df3dq2ZTdwNFKGgGbVm0acHswoTQJvR7I1/YYQaKW",
+	"JBGClLcS0is10hzw3PpCSTYLwOhJ0m+1L2xGjhhdMwcMCw6JIUm8gKyQeSw+mHovZrcsAM31okDMJ0bK",
+	"z1Qw1IMfEujqn6pCBjaYXJiqFwMeckKLVKFyofbgrVMePK1u0iRhszl0KFEMlyZGj7EZjqDq2LNSZ6F+",
+	"cuo/bKk+lbHUo9Ps1JhYnV6nqCxV3OpehWiCtZ0U/10OuAKRwRUsneFUOoHUNTiKI0cxg1B1wj6EmDBv",
+	"D4slcO0gchVonAFHqsnVSNMyeezhaqu1KaTVAD0kYWIdzVINa+r6DDhkUkB0DzpsNRIwqQNqFsnIaRdr",
+	"9w+bB2xeBGFS1dFS7o3Snt84e/nVdJCLTy3EE6Gt8ph17BxAEtMRZMOjAAmrzIpFuCnJtDJsJL8Bt9fV",
+	"QDlvvyq7Xl+0Y1VcsxUptloNuGu2AsQDVatGLuwtmVI5NSXiFHbFhMYTwXfCwKnboxNoq/hwoYwFjOdb",
+	"sttnZKcvLQEZjyENaM5haJASuXGdTy7+Xcrbehz8y/ZyzldVm7M1vO/jNX172rRpo46S/TC7gutJ3YXe",
+	"H2M6zG4T3KUG7onAcpSp5Ojoapk0HDNIDUQyrfvnd5mGihbt9GvZE7J71P75zzcyfLovZm1pYSBllIgU",
+	"4VRAsye9vVyt7Q7HMQO+RCP5LZsQEDplIw6au+5aEEDeLxTcxSJZL7l3QZSVmSwnzbQUDwXHOFR0zviS",
+	"TaEvo0MQmdClSRkJea2IjKtlfJta8lnnVeey71zLzKUwAdLbk9m3+vXia+CO94dUIeEoSdlgi4522xoX",
+	"q4gz26EkoqIVRxypR0lEWgrJCJagSerYCOvxMpHnaTy7E8ZeQV/KHtGmoTQR2hTHzBiVoD7ZFSMJjSfo",
+	"SgpN6id3JqisuwSoZH9DIs0mGeY+DMDu/XEM8491ZXFPbr7c50Uh7H2GJS9F3cyWm/M5jVkYkZAnsVjc",
+	"QKBoKdvNpVRv/Pn17l/3//Li++c/PHt/8G6/v9fb7e78pXGxPZgMOVkB0rnIXk3UU2hiDLWfxZwfgdpR",
+	"IudspGQ9veJtrWaK4KFrez3Be7mmzGuNGFKIloHV7CP2wVSTtkRKcOaRCIzpWv10remahJlc9hom2da0",
+	"QcsnugIdBghj2WU8p1sWG910ITH3uKxHN8TVeA5CTVmXWrtDW1kihM7zF4kxPlXWaHxikXQQZt+0wNDp",
+	"v251ewXivIZJ6XAnI2FnRaroIXTKBd4mcXvjVH9gqUOXBHVWv9VFNALz07GIJyJ5yFVsYgk7tEtLslOv",
+	"E/+i2et93+meDLutXqs/7LXO+37WmogSe5mLAXfs4pUjW7E2Z/oG+5f0CCUHVYhjxwAODKRp1K1tMZTa",
+	"DAbyB0fPXFp7Dot860lMGVOo8Y30gUWSOR7CiqfTyMDyxpcZg3dtwL8Pk2nIyUGd2Hoa9glYn1M+V0KJ",
+	"uKxxHoHmRkfIQ7ILFrxGfcDNpqzF2yM7dfgElRYcA3f7oohinMKhGtPTNyRZrbPmbM9v1QCPIE4VIHpG",
+	"wGiPHauuRmLN40NprKmeybGdUkmuGOOAK19GCDtniySmxm1U+5Z1/a4pTJjamTE8SjeRMdTuIvPrJqKH",
+	"DzyA5p0zFqAwYIkNhljyQNfctpKIOlNo3WCDyAc8G4QWcuInt2JMIfXQr5GeNvbEm4Uc8N/o8z3MleDU",
+	"j8H4mMSdxkd6EAGoiCs2rjVWckWetObnYZUXb8B1z0PFyXRFcMrTgElbz2i17JbjmzGswZK9vfrugPud",
+	"/sVQOzB9b53XUheu9rTXyT5wK+JrjEvg7NZ1vAy4a2C3pnUIqxBcgwkL5zueGxM5GAmQyWhS0Z1ODI2G",
+	"FicDvlr+U99t7Q/h0ZIE4XjMYvQI4MahJjMeqklUnqVJ47o+SCakcF26fMUUzdY53Wl0H4kZHU2ZzMej",
+	"WtDoks4UmghkukKU93Z2PFuoGOJUvLQ6eFoPVHBWORpwE2ubQDWbFEEsINftMRs1aURqCsz0yFZhcZ5I",
+	"3Wh6vxYHYMcQBqz4PFIEpzEPYG/F3iSohZW/Sp4NIE7XbfxCVDHu1ICN0dEZZxby7AE3ORuaZ5MVlr3i",
+	"pK6RV1k/66F6D2v1GpccvD/gzPrzvoQXNRuBmvM8gx9SV5+CGOHEIW9pYU1d8G1TLOqAZ7ypRZ2N9KEW",
+	"iSxdRZK/QYklG5W5pT/qfPc2dUn9i/PbELz08YwaLp59cGvBIAPN30EcKrAyXaQ+Yson9ypts0HMKRx1",
+	"qzjMUxFfhUHA+LctGik5KOOCt/w0I6HcR0xCHsHiqsbldWLSMYTBSZ1yspBMVpwqlRjmD92qeAD9p9KC",
+	"KzM6CUckCvm10QdT+lapkSYf8HwElOaoUCCl9bbZPrMFUi57kA7Rc4Iaif+2+ap9PDxrn7/RSmgmsLE2",
+	"4H3sTQbBCv6vp93Oeb91fjK87J59sgB4KllSNYD9H8A8dFb2wZ5TBcVNzobt/NtKTrev2dw4Fkod4AHU",
+	"bZXkSqjDEsSdiJTFnHFT3hzWOBJcLmZpzUgFI8waUL+agicDvuAQ7SI4U/KGG1iK/A/01a3DlC7wJKsY",
+	"OgFBj4YpxqneCv3AdJCFknPVcRcTeAQqaGjfoEo6uVK3aWmJOscOmH8stTSH9lkzv8KVL6dgZof7R076",
+	"y1FcRGNSTolYhVR1r4CQXzuUtusI2xvobIbMbJPqBz1CUhKqfXsZmnSUac05ZR+gkZPp34hNZ7CEkqwM",
+	"eCImKAGmzAOtTtIkppnleWifs8tI6bPNI9ThpN6A00TMMAAOmi1Z7VERKWNgy9Q1hf14WO0YtgYxcGjc",
+	"1CsKISNuwF0Kb5TJNNpKKz0eEXPdP0zb+a9CXUM5Q8RyNEypI+mJYPZhRnFyi2kBn0vz6IpIX8+VxfDM",
+	"36rjO0N0+UeghBvDrdbLt6tPmoieKz75ZRYub4Lobzy8nt7S5fVotlzczm+jm59vYxkmo7kc/RwFv0ge",
+	"3yaLv93eRB/+dh39PJ/f/nzFbu9B48xR9B5HZC4IXfphzX82hjCZpPPOm9b5sN3rXeZSzvs6qFsuMOV8",
+	"q+ime+RItWHkzSkAmjhokhGQP9lQc1zVP3A9qS25Rhq3vBXjSGuPr812MgEaK3300zLTUN58RpfItbC4",
+	"OBe3nvaboiskjDNvD7i+B5KU/evlyNd5pm6DbTQS+NfLKz/fIgNqcQB7AS4EBfzCKDK2ogG3NaNta/3F",
+	"1SxMElPjz6wo3+JDQia0WrO2ZyYU+nY6PTwHnEpo0zjUP/pYnjltE6KWA0UfjWNYcU9s4nio/zX1EGOn",
+	"/jv0HBuPSTlh6GumZLSQiZhBJ6Gl6wIIpWkIyG+YTMJJ2m4sTCSLxmrLCx7R2/EiqtQGvKf1KH061vBs",
+	"qBHu2TeVzH2dO1IAoSOol6W5HhihdTF+BFgg1pR6Ok5x7dv0Oh933l6ctbGnwZts8CjQVE0LDQYrmkr5",
+	"UN0JGxKqgIw71i2oIKsK6wUZbXKICGK/1i4DiUTgOlTDla6XI0WdEdvVHTezDmFVXsm0gh6a9xXQYyHG",
+	"QzEeamsdVGSKxiEr/ZRnS17JcggH0aHSiL5GduWfnJeHaoN2ee61Ao/zQ/PDUtTp3LD4JmS3m/gEUKy0",
+	"qYLQr/xhXe/p7nS5JId0O5dmDeF+qtGviuj3a2m+KKDizRXCCr3jdV0XcrUkb94fewVNiPCnl+iXgJ4H",
+	"isageQys6QOORf64QBKSOh8NpuhUn1saB9riYkzL/fcXrSH2ePLXSLopADT776ttfjtSbo44GPBuj/vO",
+	"th9B48+czOXFSbOfSQlYt5uvS+qusqROAYnypaF05qOrUpW80hXjbByOQhoNITVnGLBRRI0Q9MXp3dVd",
+	"9K7p9g3R2dq1r0UCM5NBeZOkmChWPjOYciszjZn1ixhsviolngoofJMSSxGvUMT7UWcHp9dZYt7a1uq6",
+	"VbivMF937RiHEfNrxF/h575H/DxD1+8gU/eVEGx6BKvjf/P+WFfH9ovujH55073x06FeDjiQe6ddqZb0",
+	"TecuBwW/k4dI+I+bPYyhbV5cnLWPmy/PWr6u9QqNlnVTcVMk5234kpT3GrvEP+kcX0K1836nMzxrdl+1",
+	"/CPFrUSwJGMaE93JHyPFR9DQaEwYjaPQmKH2GrsD7l803591mifOMJjka9rWX5yceuTPF61X6uQvzl+R",
+	"J0+ulkSTUdNpWy11wDlGXunADgASC/DGKdEe2z0FnmNew+KuSA4xPZET9oGNFgmUJcIU3df9t2cDDlUS",
+	"1AwB8WvzYOyjpWrfgcTlee/y4qLT7bdOgFwDQC5OTnEvIxrHmKLJeFAV4youGrrQxyYAI5ypaeD5gIEV",
+	"CjCXJSxagjvfmc5YxfCwb0NbpBd7wkP3at0tZcG1+yztOKxNhx55237b0kDiAZHhL+yIpL1jAQl0bqZ2",
+	"TigsnoY8MD6KxTwSNMA+AuqeEBqAP0i3jVHaiSJsLJZEMuOp0D/WSFN31gaZxVQxloB4GY0Omt+HfCyG",
+	"mvOr78pZHG6dtPsagwd8wI/pXOpoDywWaa+ALjM8VgqqaSqjAF8ObFuiTPL44YA7laL02tNeRbDrublw",
+	"5fSI3rW6vXbnvDe8aHWHb9rnJ/4RrAM6d0EOxosBL3jctBj0K6mbZx9vnxjbmCVp59TJ7Urny4B3wJ3F",
+	"vHzfb+FKFMAAOeF0MdoZms2ZttihdKhDr9/pNqEymbModcyGLuzUDQ64UQ5oODUxjZ7FKB2E4Czs8kJR",
+	"AFza685l1z8iezsKMHf5sIpy+i3ZUjpxxaSzzDM9u60xwn1eXxXY2YSG3GlarkCMMabXgE9OHTjcuLR9",
+	"egGC0JfJ2Nzd26TBZO+TvqpGtY/FbZHQfQlvpaztxFEg/yhC98ywzKdjEc+qRjx15FkF59JhqXwVchov",
+	"FV2slKxIuaocP0AOM3BBeG0nlDcelnuSRd1sku72xWPCoHS429gABCVlz2xCtLu2eTBWsvCU7uwflA5L",
+	"L8bPD4L688bz53ujZ8HB/gu6M2aU1kf7+zSoN/bp7tV4b9y42rmqXz3f2RkFjf3gYNTYv6qP63Vaf67G",
+	"Cn9hQ2CIpcPG8929nWyovgGu6dD5MFHZjLJJVLYz4Y383eThxhZBJmatfSHOaDzR5b72t3/xksvFHK2Y",
+	"/1ClUi81Q3BVHAet7yGvK01unRGlZ2tGaPmZqFtoPHdv3r/UHDmvMWC9jMNUctKcuFAaPoTkogiEPy/r",
+	"J+SL2RWLNRuKl2ribABmu9cZ8N3GwUG1QWg0n9KqblvfUIJ7o05S4R7rVUhShsbyHqHBIkrIVRgnU7Ur",
+	"5ukBdpWgi07PMFl6+rVpOMe2+PU6+e9Hlvk4BS7r5L/rnpy+fWWYiIRGPrTdX9EzJJSyccUzci/p7CgF",
+	"r258tCqoFdqY6A17s7w6QWPCt2JWWoEeXhF1fEN1fKXDUuPFi3q1sVNt1EteCaJxTSEMLH8Blb30N2fi",
+	"hkUULPPOaZcOSy9b5wpi9gTnLB7BCg/qav25ahyAuWZM3dTxhM0E6TW7Z2AgSbF1iNhcOix1Xz497vSf",
+	"7uyRlwQCH7cn9frgHsEw9ub9y+FJs98c9prvMgz4a1m3Hs2c5bLdY03X1N3SbnUi6UPZ7zGVbCPrVdQT",
+	"hj9K7zoFlUAmlAfyn8Yptxw4vdFMxmE+92Vuoy2YmzV+ZbnbseZueUfCvbhbjTQ5MC4/pUi+R3xLjNSH",
+	"lIypTw5B8tHl6Guy42NzHXCwSug2zdN8g3ksQNcq+wYQM+ZXjozGSqMF86DlMZSPgpe9AQdbiNGqzBjf",
+	"SV25Gpml4tBJAtkkck5HinvqznK6rbOQSSzmUzdqslGvH7kLb/c6JMuoj3I7XXlit2I91/qIrNWq8Rzy",
+	"gbAMlO5gHVCAs6TYKN0FqmHMwPPhTBAeNtMCgIjBpGnmxoDb2TVoFVs2dEeXcrA/oRNaNyw30dTr+fuA",
+	"34fBk3vz99E3xt+Nh1a9hJz4WCSCiwV0XOasAaE+JF4wEjBJLmg0C3U+t5AJjYaabdUbLy8UT1XEab10",
+	"kGPjnyMs3IN1jx6NdR9/Jdad88E/os89kwphCPI/ufYflmsfZ7nq/dj2rwrhPj1FNNjgRxJWPQVPjCC+",
+	"xRyflLG56t1UFgsgcl0FAGKSkoW20JpEwl6/2W8N+93mea/db3fOFRNpKcaKuVlRKHVHVl9fD9/yKjWo",
+	"rmJ96Cpq7XOIr2n1W36NdHSDVtyJFkFcj9JKVBcY5zdIHXAGYKet2gxFERMKUQwZhqlGlDqtY5WbwHzZ",
+	"y/LIbMX7tRSq457TZAokGIgy0KQCirLd5aeSvVEDfPpywVJgy798+bbd739NoruJilrkWKGhm+tYu8T1",
+	"vVjEaLRfDWwBDEJ301ehtOr3dLZ/klWXrAJUCEUCkZ7DFoR1ymikhlwT73qsqIMkF0Imk5j1/nIGQneX",
+	"BaHU89CoBuVJIEEfpGRMJ/PIfn2XcDozyVZQ9XpKE52Vu1qw7DUu5VsLhwQIGT40idUwJXEN1CcI9YdP",
+	"NqL8dat51n+NIZPpveqxGCslSYIHsoQ+Zubq4gjbXSiE4qaLBKyJBGzOeMD4aGny/+BK7WN655fcvzpv",
+	"BwK9VheKh12eN98122eKJxXCImGzuYhpHEZLsuD0hoaRqSRmAWOG/lKgabpgsf2CnDIfXzBs3aK7uaL6",
+	"i8z1DHnCYk4jVwDSsWTrbqz6VQkb2HdWAcqzBbexCsE1W2IOziTkFEISQcf3OfuQDEeLWIrYJ1d0dK0E",
+	"WV9/MeBlxYmMfKBUIOheUdHyCayK0LQ+h4kVh/osaqRY3GJIQEbsGvAI6reo9yS5nQqUprW5JXYc7iZ8",
+	"XPOAkE9qpDcSc4YRPAidw5jRwF/XPyPLbeTvJKv8vGDxMhVWbJjrw8UV3TP407opIBGr5I5oEXmn7pVm",
+	"9EM4W8xKhw0oURxy/ckrmXLQPGETFq+fAJEkM8OMfjhjfKKYy+6OAnSiULl0WPqPH+vVFz/96b+V7PAy",
+	"iZX88ulrBKcr0SvfcmR9jPqqPBYGpcNnOYHrc2Uqr6RDHrd61CYRPVvpKeKVnDtrleGHSF6b67dx3alG",
+	"jPGef/3Wl1+mgsDnCl2G/L5hS+ONcMhMKSeGdUHoIj8v2IKRsnnXLVXb1t85ntkt6f3TX8Pg0x1pSZKl",
+	"IWapWK6w3nR7MMSUlLGQD5HhhLOAXHbPdNU3WyrAw2buNlQtE6WGflQ1z1jxBOhGEoKlZRrKRMTL9ZSZ",
+	"XGKmqo6YhEq4Vk3VdXDvSpn5ffTMO97ILq8dlL4WNds638aNDHe0y3vrm/9IcTVeaRFHpcPSNEnm8vCp",
+	"une1Mfhma3Q+f6p0W+levsazp9fL0dOVbVRp42qnNg/G/0OGk3+jVyM4bo39mskkAgl3qfEMkk3VZ71t",
+	"RdRLXmkci9lwjZ1TjCDObSugZ88uEcMCDqXWV8TMsrlSn2VtV7/umFX8AUzvn8+mU96rP+RThb9AFpci",
+	"FycsgSIWd+RxUckem/VihehtTSXnIjkVC/67MF8MeQKv7FfgvU8NoVxvcvbh8g7R9uKTcsqDf/uf/4kh",
+	"rfpH03nWZJj6HvFj9jc2StAMbUtl87HA1knpuzCYyUwlHwm+B39mrdfGCq0TEmbixol7Xmu7PkyNNSlX",
+	"1yH5Y1vgQinoyEtkTS1XkR8fPJc2hTYRemnY4h/r3blOGV0ATmITCKfeA9f5yJHmvt9J01wI1MfbOIQ+",
+	"1KaqxMzs01lwKMk1mydpzY1rtvxO6jAydOOqJaMHHUr/hzNTYs/trrSm59pRpjqFLQalBsSD8fTe0U3s",
+	"HmeRZAQ7KhR7TgDG36bk8+AcQX2dEIIOdwMaaDhxKsuqE8ASJ/exOwPRxRv9CF5XkNvuzCBco4haJtWo",
+	"9+svDuv1w3o9J3Gt1VANdfgiCmrx/K6CmgmfUqT4c3L7wLKBBH4jZ0yvfWCKXv7/7L1bc9vIdi/+VTqs",
+	"/79MakCapCSPTdVUQkuUrW3dIlIzdoJEaBJNEttgg4MGJXP2SdVUnvKcnKrzep72U75Fvsl8klO91upG",
+	"gzddLHvbM94PeyySaAB9Wff1+z16HvYz6s2vMTuxXleDbFvjKT+6uoYgIqprAM/doKvRfgtAmwaEtBuw",
+	"MnDWqwgajwoYwbcTcXrImadFPuLprWQSpbIlfdkQ8HsdzTfkUWxabTr7R+dHndNe0S8+LKSj2Z2y0ffT",
+	"OC/1VFyie/Klqhn9eB+rZqxSsd3B/L1IAORkpqYgM2v3wQTVo30GRXLZ7VxcvUSUgGWOBwQ+UqVW01EB",
+	"tLk3SGo9nwZt+h4vrS/DyPMm8bw0+Dch/GUIYTjpJmPzSWQwoJZvkMEEZ6q9HyOOtfdjpTHIZoQ+D1g5",
+	"E+kk0k9YYxfU04e9zC6IBlRAnpz33gUGikNLyxsexyJDxGXggP5FpAnr8xjb/1MHWnWcxCH2ceNF2LxI",
+	"SOzkcfgSsp7gjcjECnMow1FxNGWRhLRYjk9O+ThHW6zTLp4v8Qt65kgR+Lu30ucgWKk4UTNsay3iabdz",
+	"rJG7KCf9goBbdAcd5cvVSortx4kivCZErXcwVm7RVL68j6rSNwJd0LZYBH8IjbVPq209fdan+jDCx/oS",
+	"FZc5oPvHZ92NqqvhqC7cQBs0l1He+MNH110rhv+mvb4M7QWH3wWB+yQarAhis06RtQF0Qa6Ah2vlglMr",
+	"B5mwOJEjZAYx4IDISmHOx0Wn27s42oeu+0T60krhCvCZgYpB0u5kxCLpQa89Qq5ic3CNdbUI53EByM/w",
+	"SOIj7gF2AqBUxNEww9AVMZhj6wLFx1TG54qZSVoT9kKIh1k2SiKgrp9D4siXyNChoKAm3OCFmJQgjgwZ",
+	"QTBzc6WyZ5WJL81636pKVtEgwHz8kbybLpe0AdQgFQh9Po4yAli4d7nmA9RF4+F+Tn4WHtbjb37a1wIj",
+	"maoqj5HDTWuSHa+k9/5C3hOPg5MfpQ/0EPjBPad2ve66cDAyeRje09+0127SX6tv8U2FfSlRMFydT+qD",
+	"uUrg6V+cv670t3p3r9drx9EQGhrFCs1WIM0yEtyziOJI9QeulWFDhoPU0vIdXAc82kdnpwXn4T72v348",
+	"Z4d/BSJ9dbdCcVE2FgJi9gwr8p7tlG4p1nsUDXLIYyXYNFFRhvRmADL+ZUbH3F11fHT4eRTHhhkq6JNb",
+	"0iiOooFb9pN+6RNpG7zVp1U3zj2+Dn3zlSgNLfQA1Sqf6k+iN2bytgxKMUxHATz0HkCdxckICtER0auc",
+	"xCEjDmftVZh4V6XGDh/SY3c/VXGJb/NHsvyPTKI8FVUX2ng6TqT4YlMbl6e3JzfqToTIMjZszG3QZv5U",
+	"2Y3i8N/M6y9DUtKZfyTrOhSg4NVGyrYQOLvwfhS/txAciFo4mD9RTIksiwUUr1hih5wd6AM9UiqA8XQg",
+	"fEm2diQHCfTTDWcyVFYCxiIcibRFTxjU2FEoJtNEnz4mPvBBFmvr+71wIvrl92IOmQ1fKj1IaGL85n3Z",
+	"ezGv1BjWH9kAMwasiPQUkiRYGUYZ8UhmaRLOMBvuy0ESzyaSbdGDbVVaFoyR4lVJqgfnyjB15vmcn9rH",
+	"xx0TLQ48+8Hhxdk/dU4Dz5fB/uXFRed0/93VyVH3pN3bf61/9rJ9jJwEP3YuDo/PfoKMUiHARvIloBr4",
+	"QEuZoLLn6FQR+jLRp9qKTQAZorgbhdmUS7vkJGsgfEUPW0jd+3Jr60wKNoBtAuCcfQ4Mc7TMW1stxg2d",
+	"K80ZEe5KFphtcWV/HxjXCvjjwijLSxPMXgOmYEtRqjdnYPfGYF59IxBEBulv8TfO+hO7YJT5Uo9j0jcH",
+	"l9BL3utcdd72Ohen7eOri85hR69FJ8j3cZJGo0iP5CS9oKEMJtwj3E1CtY0Us+9QtsC5BgNUiht4HtjE",
+	"YCjMskEyEdDKTlvHTJjt2pspgS0MdsLYbLoyjQTG/gFe/8VZB856abn3caV1E0iTtRrgdHgls01KrVLn",
+	"8qLklZY3GTRsnrer6LvU643mdskr4XYHdbvTvLNGpSn+DNHDg875Wfeod3V+1l0ouFucgXv4hA+dLL1B",
+	"Z6mgSngMIg71yYh+ududoUtA6xSMF9AI+kNnHfJutRf6xagaMLS7WiaZvdZaT1qRQX4tS5wblIYf8ObQ",
+	"t5AlV4vL7SCT0qnDge5hXfVyobARXqUwPrChInvQNObzivZ3ictc3y9Xe9UL+IEI1z0GXZWfrsxeAU/x",
+	"SW24E61F72/I3dt8g/tcmALQu1pucNWlnKbJQC9zHwTbY9tuRZNlKbeHKpIbtbrZdMOx1pht4yQON9hs",
+	"h1GqMjYdE7AKB/UVpvyGxy3g8E2vhWIBio3AND/bx9LWnmlMt+UkYZpMledL/a39jLRSBajima18ce63",
+	"aM6Zb4r2nFaBTlJws4VmjD+4p61SSYAQoPAiriWH9fAFU44ZS07PJsH+46VYfgLm0RNl281zYxq/V/S6",
+	"xOyu8NOlmatYuG4eY0XMkoEIoPNk0bnmG9hXvbHA8h0sB1dEbR/Qn1eRDMi8UhZtnn3PQj5XHtL3Zgnb",
+	"rsMHe/llPAvstGD1TEUbajcJkAdAH8d1EoGhxMpQfsPI2qGlrOmHqlGNemB6JwFuT6GJgvsLe+7JEF/e",
+	"V1CTkxQmlGiC99CjACL4zBL6AxMcgQq9Pjs+uOq8PT+6AD5nPVMrLUpgUot+ngmEtzdmJJ8kcmRLpJB4",
+	"WrswoS/zDawc8xWWgZpRH2w4cuVLYy2SpWjOZMjKHGa9SHEKtx2mAuc1N60r6+2+10kc/iGMvt11Jp85",
+	"HKXW82c7+jcrDZvz9ruzy541beo7zQfbgXrKP4MRCHt+/6LTXm0C7n4aA3DlPN1uAjpG3TpDbNHi22ka",
+	"e69p7b38NK41+fAQL9p8tnN0waQsWHt64RgSCz++qecM/s3O+53ZeWZbLhp653q5C1YX1d9+pMGHKQzU",
+	"UeuNvy7qKrD+0KgZizhkpIyJKMQxkwyL9XL4zkDRuuqQ9cUgmWjrEZ2X4E4GXl4MBROByXKQZIVqKMqp",
+	"kxbWKpCUYa7t9e/PO6cHR6evAlbO9SfaVJU9NuUqQysVdMCcrbIUNgYAjVmIj7GFZpENe/4iJMTRTPky",
+	"MjphKI3i5Z4Tc0NyGlMfZ0NvKtK2T2ZMuxuuSEh4ENmZKVojZ1HKbgTRBAxXhBSXYoV72q705VKo0FtZ",
+	"nuex4M27/auLzj9ewmQ5MVx4VCfWBZFDX1qzv9LKf2awG81SmtfVElswHsfJjbZmvHyR15BDZvHXYczc",
+	"foWjMR4TRwO2drfT6x1/BQbB4r1ftLbr62NCn8RSWBkcuruhQDv6E1kK5rx8MxX+GKYCCrhPZitoybre",
+	"UrgQseBG0zhGAhZEr9L5KKkDN8sBCAzqjlZAG2Q94/ENnyvA56O7FzVwlLHUPBt8U/HyfE+uRYrhHjox",
+	"oImX7Q328ebGMrbnj0kUflNOtyqnH8+ODr7ppjvoJtx+D9dNZEh9GtVEZ+ObZvpjaKYfQVA/pl7CL59C",
+	"k+lazL+iGiFwPcJrhuBvIYILlSUySyOhmJpNWJawX0SaGGBAE2MWP894rMgrxJ97eqCqcXQt/ypPBRvx",
+	"aXWYipz4d8zVmA3GPJLQNMQHmZdHjUGUKV/CPVgyFahzlKfdPrdkJlJMihHPomthns+tIaBnVaaEAB50",
+	"Dpwv7s+mSSQzxXjGuKVyMW+hHXnnp2V0TXEcfUHeVQbhefe3tr5Ai5yKxziQSuNTui9hnws8VkxfOsyn",
+	"iRRQWDFM0MErg6JGoNvBDBYvSkJFfrcSLJIq4zJTxHuDN6RxEbSCx2wS6Q2tGPclfVV4TctRpG74dKrd",
+	"b8CwMJukQkkDkFk4osrZ7MKEAcuq+DAQIkTQ7+C4c/Cqc3G1/7qz/+bq7E0AXuryN4fto+POQQBUCAYP",
+	"/DpKYlCKamVwXm/kYzwkXxsiOCr0halxlHry3hT253OwxJDfGwsSEtACnkgVKTAN766zcPpgJm+p2p7F",
+	"NiUIQucz1zF+Gnm9EiVuRvDVNLPymqeRPlYfI66dM2abbvTx2RB6PE8UVArqtxRScTwV7lkFXuvAnEME",
+	"iINB1VUUBoVEGZ1bcC98aZPVv/36vxmPgbUf+PRpgW16TX/f54P3Xl6jaL57YsqxcpqRBEVhKPqRU7WY",
+	"jdNkNsKgl35TYMGWo0iKvFhLP5cWbC0UxMhMZsq18iirL28Ns3puGnukBbHJmALkrZChSD1IQqKfkqtk",
+	"X6Jf5v4eb0e07WZSQPdo5wmL0VrwSwArKgevOj321KbeYaWDii/VWAtwszzhlZl/7i7gVRQqKnpDKjFn",
+	"zzAtjLkBvjO4E098iXCiWmVDytVqiALkHptwGfIsSees3Pjt1//arde1Ck75QIs3veqgojPxIWuxLI0m",
+	"E4id3oyjTCBlGxskccynEKSVwLCdpUlcGETrx1EsWD/lg/ciU5U9FmXW20VAPXzRJ8ReJgKP6ZmRJmet",
+	"92C07P/ycBLJ5RoHs0GcUlWGlaq+XFmq6ktffkS1KpU4KLZllWkyy7YQIDD/LJJbFacwMU60tZUMifiC",
+	"1OsiT3muTJPhIgyIL3G78TBks6meqwmaCBwbsnEz5Ygni4Wz3FRG2EeE6DcBdGBxRIsFF50fOxfd9jER",
+	"yXevLjon7aNTzA2suiOLhcIk+oKNoSoewEd2Lw8Pj/YB/OPw8vSgG0AwAqns9RFfKIPuizi5IZPThVrR",
+	"duIgnoX6qIEQwEXL6WWmegYngiOaS+VOcfwaO0yF+EWbiJBoUFCMbLmQ4TAVKyjIutEnMZ63oAzFrDiK",
+	"6TQVtFH0z8zVNV+6UDTJLKPFwTIJJIBqYVQFelcOC23trCwTpmaDgjioeATRCRe08xZJLGYMWJlu7pml",
+	"t+GYViHUFK4dCXfD0cvjTkDnwtE8kTJ8hfkstPTGnMkw0dvXgy1hVuuaJPSIA+hN26l/UbYAxoxTo1QY",
+	"ysbFL/F1nDyKLx2FFIXWzUDht7rFH4Sw463/TiNOj1QBbLuFTKGlrcImIXuTavfG1olFWvqzs/NutdHc",
+	"3qncq40IV/kzFH5YYffw8t/nS+2ZdwqoUbDsfgG05Xs9MIC2awNo5kjZ8NmD19crOWYn1RY/RobIbIdP",
+	"Vjm8cIPfSTTuWyDOmIwrIEX1NmWcLUc+AH8NmCoSsLLBHfoIh48sdKoyodOwjklaLLWEFcDusFAiIKMS",
+	"dmhyA4alV4SiXgFlDe0vcL2NOokIgUGhc0cC8rZpV1ptd18WO5hWty/t5YUdhOlmiUYs/JJjYDlwdEN0",
+	"UFf2dBljxRAirypq+Anu2jUUSV+WKseH+1idnLOZwVLeXRK6c/MZ+nNp+bq9du+yuwrM2lQsX1GEttRq",
+	"NDFxtfTBx2WycCIA5dRoQFPWWGgOzic0Vzw4aQY59/7w1Hj9Js2DC8KUyL7EduAV+uChO8FC+blRy0gt",
+	"IVfWSvZ0IB9KvfGn19v/tPuPL356/vb7d89+3O3tdLcvmv/YOL/7OhiNsZIoY/EJ9pZEUu1L6mTepNfQ",
+	"k2XQjzrEf39EX8xErM0nXYhslkoM5oCuNOz1hnDY3aAE+xNMx4m2/dI4QEc5iyaiCi41lO4ZcilflpFe",
+	"KpGCjZNZWmH9WRRnLJGUyUgFxxLBQJuKAdKJIjsy0OYzuNMaZqgT8ZXmCE4WyJwWmXFegFhsLDPj3EN+",
+	"igmP4lKrxEP+D/QEtUEyWU2vY7huXJqdE55mkZ73GOdLy9WVlDteCbAlruRs0hdpqVX6rtl8Uaf/4be4",
+	"WRz+JbVdm6nqjVBZtV7fqfX54H0/5r+IflM/5FOkZqqqLEn5SFSnaRI+pX15BcMpwCy5anx/BYRMf56O",
+	"/v5ttT35pdqNRpJns1QAOdMqxIjsJhnyKyG1ygpLrSGPldjIzLf9otXcXiA+WPbQHswIdLKR/vgc3/qj",
+	"VMqn5CB+pW1DCniCsUvL5EimE1H6l38DJsjBeFn+XMLEK9bnKhpY4TOMRByqGjsjJp0f2EySvegZWfED",
+	"G8T6ycIaC+icBKx81D1j241nz6oNX/J4OubVJrZeBc7ODVgZv9uuQIi53d0/OmKxyCDsHUlIYAy4Etpa",
+	"TSfowkMwbDoVKZJMyJDwoEWIYTAMjgE3MtMHHdKeao8F+fHOGeA5/m7KVcb0N3sgVO0pArnaqTWe7eyB",
+	"yU+gDSaOzxq//fpfjXrdPLKHEX3lsfF8OhYSMwdcu0RpMh0L+0448zUW4KEOWLkv5ompYjfcKjBRFTLQ",
+	"FRG/ohDUaoH2Od4E4UAVK2faBsBGuSeKZUnisZmEcDJn6Dzr+UqUKIxn2YqGPIJONlh5bAOcJsAkyzOs",
+	"jnZr6rS5keqtIWtsHx8TgUcLvlN/TsMhARCG3Ptzds3jmdDOzXm7t/8a02jmZc0dAFvE/mkbDc0UAcMt",
+	"SNUnigWuxAtQc2WME7cirijLkpDPWfmlkJGkzxQb82vBxjxkjbovw2gECS0ofW/WmzuVPYIGgRspiqbP",
+	"lKA7Np6Ze64EP4KT9bdRkg/0ie6sCG+hiLO6667ays7kPYCCaHo/gwt2sopE6GPm6hPo+3wGNyrTRqO1",
+	"+8wq04LSRFXHJpFi//N/2Z+T2X0AzU8Erke4EbXJcfse7J/9rZyHTVoYX+xOirjgFTwFY2p9vcLJLM4i",
+	"CJuhHEXDP2gxqDtQGdtlJ9HLPfan884rj52fvtKm/E+if04scSCCabuzspW/4GtEsfCl3nuMEv/6Pk8U",
+	"28efV3vzKbSG05126i+e/c//0f9P2Ne2egGVi6my0lpuGn0QMXRBh0IfoXCPaScHU6daxHbeHh2yJI2M",
+	"rmOKzxUrqwTiiGmW8giZYSSbTdNoNM4IEpv+IiI/X6aiKiTcQg+tp4GVf57BaWEv6h5GI6cci/GGMdca",
+	"C2G3IRFfgZzxRGQceM/L+rk89uq867G3J+cVpJEzCUWoF5BhHsQHS0krvTBNplNtB0FNQx/Y9yLFXEAd",
+	"XwarDGh/Vq9vD6IQ/ivoz2adpVyGycSpBcAfaEM72GOJjOcmJmk59yi9rl+kry0nfHhY2FRcR8lMOY8W",
+	"ilhkbtuTwfqBoqcJWX1lJ5s+m8YJDxVWjvjSYBxozxJeSKtzHBX1ubYnlOk+w4uxdCCdTZ2iPL0b8IYe",
+	"BQkiNRahL/tzxqFuZJQmMxmavn/YdZyFsxRqCoD02RCCzHLModC8K26bvhhHMqys8JyXmJiNqwwWx7n+",
+	"NQN6IjhpbKexzYLz12e9s6ve2dnVcfviVUcbs+xmnMSWGoL1k3COlz2Dy8CcwoS1fW9AX4KThPBbMHL7",
+	"3fFZ+8AZu7JHnFNABL3T2DW3vzztXp6fn130OgdXvXfnnWAPNtogCfXEeNpWnUkMGiQpPIsCIzqMJkJi",
+	"LelOs2lGI7xHBw6AkOgxPh4IKHCsofjZYxwJJ/WrmgS8vobEEwb6YXQYtQ0ZcCpG9Cy2lgHxwl/X674M",
+	"TtrHh2cXJ50DaO/rdHtBjbXt1MHoeKpywxDOHBqPSzwsegl/Mi8EapWRS8vCNLoWqVfYEHnpKtjSgHiQ",
+	"snJA9MR4ON+LOZ7Fv6cW/h9++/Wv+pPmM2V9399+/Wvg+fL1SXu/2n3dBibvZJapKBQ4NhT78EFWaQFV",
+	"HuKdZLn0yAnFUYbo1deOV6JkNBxiIp/7UnEZ9pMPWjjtd8+JSJOYZgB97fDs4uXRwUHnNNBCi0sL2QAI",
+	"0ZlIce+vNl/1mT0RcAa+JBt2YpTi02GSTqrGHnPMNtKqpXI/kjydg16o3N2WgTfG1/88xiWd6CUT828a",
+	"ublzRKZoRMIZDQWZP9qaFA8yJ2GgjZEZuNPsMUzKxh1C/ud8rjdEL0mOeQp5qtJOY/cu91OzKXrSJyKM",
+	"uDarvmA7FvS0iQJN6ehvMGDN0FVxjbT1a8LcL22YgxWiHCS/eRwjcP2NZGZIhkOyMlBoKQ9slFBcRxBo",
+	"iZORlqieL5uHbRM98KBl7yZJsWjJvAd9W4EhtNICl8xoItQMqBzzZ6758o2YK5GxKR9F6IW1YHgWSPEh",
+	"uxrMUpWkAda2csUC+mDPxMcmgksTvFEwjFgNp6+yLr1yByfxsydci2t1NuU/z8CbUYm1uKwRCe8B+UCS",
+	"ZKUGNrABxP7PM5HOc4x9HKPkHvsJ/3As5Ehvv2c7EJbMRKov/dd/rldf/Mt3/1/JQuqrLI3kSG/hpUJu",
+	"rcO1QZMjSjXrlcJjNeurHwnSJItPRGD+9fpdoP0fQeh3O/uXF0e9d1edHzunva6bjvhnh4tZi6oabP8a",
+	"cNoJ7L5bSHwi291wFiPZXM0EGOpQozQF8b1dq9caje3a93r/DcCovzsVPx/By5UOQbm0p9OnjVodtHQh",
+	"5O6VnINh9sWdRX7xDGykB4M9yJIhSYjfXzxBywQ2mS+Kwg2iOJkKyadRbc4n8R1yjY4JyvrzTED1P/yD",
+	"FxzAwB038JiY9EUY5oi3ZGDxzJf9WRSHkIlEr3oQRyC+Lbl7kpK/Y3zHmzHPLLU91Okoyk/qa65xzoF7",
+	"CsP7NfZKSC06BfBS6eFROkWEpZditV2SzpkaR1PkUNFvppVuFybCeuP0eE/1Ecc5Cipr8pxnOAfdqRh8",
+	"0QlPs/a5ZKbVazF9/Ld9Gclh0vIlY1mUxaLF8ECz9vmR/pCaDFusUavX6jAX+dFdzvbraWmfH+mxrU73",
+	"2GXvsPqcvWufHGs5ZIlTcKOsEO0rCwnM3qx9/EErnCv3se3+L+uHdVP5B8lAFU9XKkaRykRahaxuVQtx",
+	"fV8hN4IXYDUYZ8+qkFlgZ71z2I056ykipJv4CyStoFByYLzBGAISewiTOEiSOExupOfLneYLFly0e52r",
+	"46OTI6hPJwJrkaXzKvCPBhRrqABkNlEJlRMHBQirNCoOnBK4jgRe2DlpHx1ftY8vOu2Dd1ft/d7Rj52g",
+	"xkjd4NMGZ73zq27ntEfhlJC4/Qso3TBp+vsM0+e+hFYT4OIrL0wGIlLrX6EUwVmGinge59kh+ND0hNZY",
+	"l08E04LBQF1qMaZ/s4aPTsjwgpa0ox9uX2vlrydNY2oLRn2tjea2vkCK7B6VPHqQz+Dfmh1SKFjSR0Hd",
+	"r63yhC5eITIKo92RYuERiBV2mne40wXPxDFW5jyyMDM7mJXxgJ31ziusak7MALe0kWn4YzwFt8u2zZIN",
+	"ETwVyJJUzJRQlUWZhlily+KvP0dp4Iqku0ify66FRYPYJQJ5OYIF8vJw2zi5EWl1wKH+jINghUcaiUz5",
+	"0hSPsGD4IWDfQYwNor7sOcP8r0fhTzgYT7TJopL4WoToJto0eDSkra89I4o6K1/SWmDxc5VPp/DP6UyN",
+	"WTIcAtQuiV9mMdryGYhV4sTvXvhy9TR0TW8/UPwUNAZI5bL2qSZTKLtXIqt4NosD8X4o/fIl6JTyfTQJ",
+	"RPYr6LJj3QG0LcnijPnSmSnbaJo3rCazrJ98cKxMG3PWD19j+sSY/rCyGvPUthb6cpjMsMqa1C+zol1V",
+	"WmwbwBcadTaJ5EzvUP0nLIjHmnX4a6wHAIgGtB+PzlfDun1TEN8UxO9UQTyGesiqJtC2Xk3QjJBg0kuA",
+	"ySTutlpoFWB/o4WzR1nE/Cr9a8DuVmomAGQDGKlWsfvX2NkUyyVYgJHCq62Aitm0r4oBSOT+zxKwV/WP",
+	"qGnecPWDQU7fRAqhxsGSbenf8AxJ1iJpnU/T9qGVTZUuRPlY2bMPEoVAn0N/aTeI+jHpE62VAjZKcuiP",
+	"MqTQzKGzMPgGVSWRQlVq7JwWwpem5Xqn2ay02PPffv2vRvO5k0P2WGBW7YrYEmHBA8SfYeV0FgOzGxEp",
+	"BhVsu7WqFlPK+iN9yHkkEfpcUW4N+3vye8A1ZhAAXZhodWmf1/npjeDvg8oeMwV9DmSL3nHgCnCLr693",
+	"PhsAloNMWJbOa6xDCCwKIUznNV+25ZzNJGQOJ3wUDVgcyfcufyoqLxtncDUPK4NGzp8EChL1w3kMVRJi",
+	"zuKC6NGrMLp7MiottrtWIbHvjAbiYZgKpfZyMNvRTOAK92fhSACChH2pVc06Zgd8zRqLdEGjub2z+wxC",
+	"nHRogE1F/7s6m0VhFbldnCMDoDVpMhH5xxRiuBF9pw57lSrU02OkWKmbpXU5Ov8HpW7qafh3zpeFw7Li",
+	"l3fWUGfZtLBcn061cvDRkboPpnX3f71d87+SVyL782q5WJuWpXf2pnN6ddTtXi42noAoBckM/SZwQ7MA",
+	"LyHCWSAJbG7fveFUD3UEI28MBhvbmTRJyL4jAW+e6mFNPY367Ve8SqT4XRoImZXSD7YRUGJtsA4QaTpX",
+	"82VAMZvwbDBm34HKoFqFSo0dGPQvs8rYGoNLX2M/QTc1uD6IJK1NSlvSUt6ldmvCVTOSnQ/SRBl9Ydg1",
+	"rPT2HNVg9VBlz5cyYTHyDYeCQHN4RkKdSuwUREJNqQUSg+RKwNPKpzC+Qen2ZSFkVmE7jTqG2HJk8FxH",
+	"tfSY6/RLjb0qahFfGl8K9Jb7qlgkGIoKjEjoFgOEtMsVlv6XiiNwPBu79mV8WQA+LSo1LNNjK3zMBQWv",
+	"VXGcJFDLn61Sc7Bd5r8nDfcoPtpZNjUz81n8NDhSS44a7GMt/uEf9q73foX1Ut65yzdxfk9xTgLugR7f",
+	"PfIcjpW9Kc0BP7hDmqOibXgMEQJBNhtBo/z6zMSGlAOzGYePTxZ8iwN9okK49quj/avjo9M3y+GgY3Su",
+	"HiseVBzuDxgQyo+qkzLQf95JQlgwvg2dC0mBwa88iZDbN8pUBeMmibQ9zrb8ixA+sFYV65710X+SN7cT",
+	"IVwBQNWD/jIwYwIHEgdBtqIc31ZCjRZcElSg6dlFywl8WXar2unZspukUmMXuONXEfkC+l9zd7cQaCmy",
+	"O+P7eb6EQv3mDhsTEwm8xnsxz0Pg8AmUjyNiDrGsYBUw8e8amLkV6Dktpk8kBpYAmNJmTCFXsLfirmai",
+	"4aYRVIXrsQ86J+dnPSB6ftN5d3XRgdzDHuN4JTQSQhmdLXqHjgegap5JSU2CmMRwBzs6vTq/OHt10el2",
+	"A1ZORZbOKaZWnAOLLtiz/H8MYQ+h+8Gw7Qk7KW7nQo1tbTXrDQf9bf/s5Py4o03Pra2WQT/y5daWVihP",
+	"F4kN9W9swf4DUA3TWSyULyPJkjQUKS02AGVSkaPhcbQQmy55o1FLMkTKcVOviGmWQTTVNrYvY66yygpo",
+	"woAQ3YrIpteRipwHtk+DaJfzSjEN06I03G2E4Gw1H3i3fdK5wp/qP8HsJxDEzkFAIdapSKsWVxTe2TO9",
+	"SCGP9DFM9bRn43i+ABzYonViA54CUGcAH0OAVS8a4rZOMEKJfyiRAadkxWOrYBQ9Flx09o/O4SMXKpBQ",
+	"o30pxSxLeWz24pA6W8jgABMnSfN1XZHmw/A21EMZ/CD7pYFhrawlSGIP5EeCV/ClXe837/Zhmt+8e0lm",
+	"Wn+mIgmNwmYzmg7a6TQFREPbhcFj6uLFpmgY2e5IVi4KVAxvFyQyTwWTszgmOO3ChiYmUzjJ+oxD9xhS",
+	"TVpyJngJ5OUwYNx69vV5o+6rXBos8Zm/F3MKJIPY0U+ei1jzehDhhldEqUR1l6oFfb/cNkrh1Om/KNla",
+	"Y6d5c3R+IOktqbeKYudqpvXVMElbRDW2BP2EG08ls3Tg4qqYcLzRmIA1uc2Cbq9zfnV57q66Ab8CXdE8",
+	"bDOpX4NxpjIxrc6mNicbPOWzbPy0OeQUtMEMMMkJqF227v4eS0UVjIWCtNaazcjkKMvD+CS3HGe/8EYo",
+	"vHaaTVPspwUVtRqxNgLXw5ahAlyFlkND69Xmv+5u//Yf/9nAiYp5OhLAq4a/pL3xp+7ZqQlJpIKHytQe",
+	"bmAm7ZFE+kOwkzZ3V7KTrgI7NIiGkZQwOWu4y5/fE1JwKNLPgE25bAesgKekyXhktpcHgVPeykZ/V3DK",
+	"hgWnzPJ9vbiUdyamf75MTL9dhM836hzMGfFJICaX7/GN8+WrhZrcVAXfFeDFaLt7wSF0vNSe9UVXu6iA",
+	"Frm2Ir5dsJFzzQrBAVYGyBY4HOAvEqhjSKiL1EGttQlrmyZxESuBns9q8OnaqgrzL1bnfCLWLTsvBRiu",
+	"zy+HS8ueQOlvLpcXOLfQmfsImXwfMKy7iuAiePlHAi7eV8Z9iR07Z8VCpNsFFIW61kqmQlvkYKayJIx4",
+	"bCJkHkvi0HYyrjGWyYI3p+OJYnkUjpUDA+gZ2MJXsK6Pumdsp9n4vlJb2ar4Ez3314n8h37WUr/dKgjV",
+	"+ueGUMXxF2swlrrs7gmZurGTjn7yxaLbmT64G7vpzKky2xCQ7VZGoM+mQmIHGLnPBWI2PkmIEAuKe0Yz",
+	"iK9KofKG0s7lhcfenh167LJ7ACEQc7UvkbEL/XFzYJBJO2PJcAi4CpFah4HBEjcUvQfUOcCJjk8KgcOl",
+	"KDeFU20EzqS/Om+Pur1usN6hxan6mjLlxXNz5w3vvu5n8ClNaPSiczsisytJPhsOs5EgK3CYk6mQj4y/",
+	"vDzywy2Cz5WP+6QWwVRIixm8UnItWwMIbY/h/7tZBouEOsMkdbJXNvmlWFkJsZzIQEEDYTObvqDc1Kro",
+	"PGQkKESfJjEARjZ3qtBUcRPJkCq1yY8SMuQpUAtlY1a+7O1XMKKIY2H3rzGOWDLDtt+cPExZyh0tWQ25",
+	"GLAXVQC4Ebp5QhoJw/3ETgkwxiqZ5BTM+HDDVAjFZtMauzDAS3BfqEYHojQi1gHiokmUAbOa6VLW0jiL",
+	"JoJN+BwkfV/YYrK5IFZqQ8dmyHyQSTqiyGONtS3hmqtDCllQ4z0uBYXX9CfjjjrGXfOFg/U/BsPj0clR",
+	"0YT7y7KUhASS/gbhHoh6Bqh3KC1Uar148f0ufkTJIUcYN+ogjBcYYvR+Q/9UC1VMTTk32V1xk531d2lW",
+	"640e3GLDXaYivbIuonkNPV4WAfjjVKQqkcA5c40llaGhuSw4ng92CXFf3eYN4r2eKJJD3zzCUndBMifD",
+	"h2kDyz+4IYhlf2Oo7tYVVhjhPebxsApcwMh4y/450M5f4LEgS4IKK18c7rPt7e0XWjUgA66pFphrA1dp",
+	"cYeXmOxOgMhw1Gi4/ewZC/lckTLRt4JaVCI8LjvMk0+U/ZhnNGjFK1LtWsKzSFoJC6l1TP/YgYD715eE",
+	"ZFDJcdRMTQLdyaNi1UQVnkrfX7+/R31CmdZCAN0cGgWF9SdUeBzQexlDD2rPMx5fRZL99h//SX/oK38w",
+	"NzM/JVZKwQdj+3ZA4kjfX3HsvMQGJAfDUYonitLSC5NqFhdiAhU2jWeItmmqcGo+bX1m+0MBJanAC6if",
+	"hcmEzARIVqcCdJR5Sro71Q0gyjbMygScJNpQRrfmVwFAAIIs5vu1bF7CTlClxk7sNX0RJ3JkuSdpbCrJ",
+	"oJ2p/z1nNyIVtFv2iB3a9f2MVjabGVO8o8SXgN9UXsGkqjI+mSpAocwGY2CW5mkcQTKZO8lRux+HcDpM",
+	"sjaDPtj3qmKal/DZidhQZtFoptcznUlrpLi72NCPDrQAGsygDDKnIvUl0H23aDssbmTaNFJ8yOgXNM01",
+	"1qYD2qizer2eL0+LCgFE6sv8UbUDq53VLAlYmStT2KnGSZoJsDSxSGdrC8DNAKdwa8tjADQuoSILTYaA",
+	"lX+uAu63YuNEJtrf3mO8D3H2JGXB1tOtoAUJ20rLl8GiKWAPQtDttXudk85p7+rsTcCEvBZxMhWIzV1j",
+	"QSY+ZE8H6hou0FJsp/G8rq3Pw+pzj+1fHB96vjSI6CxNbjzTH/jzLIFuZG07SoBaKtTEIE9p0Icq9Sue",
+	"Edb982f1hse0cev5MnBCgNDwx4L3kYT/oqGYTnmazQOAcgSu1gK9sGePqscW5IAvyxP+Z1NC11oM7Bmn",
+	"UG8lgjHHbDxnQU2PVg1g6fBUJzNMvfvSjUJMeQr1TsBNHGVESg93gjy63So1VlieaTi0q2N3qC+naQSW",
+	"8WJ7eA5lXz7Utx7rXUKK2GMdOYojNa60WJ/L9wQcryWTSL0CXbGN7LPy0cv2aTWO3osWCw7fBh7LbhKI",
+	"ynxff7aDtQiF3v48CES+ig27hCT58QB4VsLCQSyeMWWvtvNCgHLY84r+DkwyUfAzBMPJRO5D5VMxTFnQ",
+	"YM3tHW/3Gfvt3/878JiQLPjt3/+74TW3d2q7zwKqmQHsK8Kv3zNd8Sb2a/CZQOagBj3mWSRhIhksiYJk",
+	"FaHKmtPZYjv1ZyzQrkZ7f79z3mu/PO5ohbHf/RHuen5wCOV3jCsWJjcSwYDLgUGLPogUYC8BfhDPMj4Y",
+	"6zkJjHjoTqH+YiyQaXoyizmL5J+R3bW2tcXaTN9Kn142EHHMylwrHeERiRvQ/qPL1BejSJI5EvwANV/f",
+	"4Rb3WPAPAbBV8z501GB9mJ6wFKCv9DadpmIYfTB9MMGTgOSzcp4QuaWjjHGt2fQzacWhXUYAHePxjJOT",
+	"h1VHRN6rH1xRjRPyC7joVkBoYFgQ9Dvh0C0oIxpxxMLAgcpBtblbq9eDCjTGiGGGyNksUl7O8A3zZLxI",
+	"U7qKGDwTHvuSiA/K+vBDH445BAk1ScdzLR1gffGrinamI1R27nzQKwsoled6w8EK7tFk4lQYFmI9z7j1",
+	"kLU8Au2tJxFouFPB3+O8zCY4QXrhIzgesFmwlbe1Nngq+SSi2C2iopfJEMWK3iBvkMZ4rDFlQT4nAVa2",
+	"gXA0Nq9VzgDZbExXKOcD+Z8kbOJSqiujE8HgMdLjkf35rrX7v1yXfgmXsZs5lPdGihqq6dyrKCI15hHQ",
+	"3B3+pzWAknrFSosRXdeVtYhjWgxXswgagxcwJ2+Fl+zIcPElxIell9hb3EYLvg9WEK561eZdXhWgVx/3",
+	"RR8NvtKxwdwoTNHFKbWaTcrlU2L/tnA2rO7K/eCER0YEAhgux1KWOX3RdEDiDWYpNuxBxvTfAj1xwfLS",
+	"L0Fsisbyuz1m79h6Jp9P2X7i119I9hfIfonIt2BJAgWw3qfmWas4sUuPSh+veNRGvdd40dpe5FcuPGqx",
+	"quD2wrE7PXdDb7sFRznPpzoVGqXDtzu7ncuLuv0f4MoClPfmiJlxuvM1tJ63KSd5nGCYFcpOPMwrLVjD",
+	"RQzG///84LDaqG378rdf/7oBUrENNpYBUmTl9o7H0LAzRl3lboiKXsn4QHvQk6JE9sMsG1afF5/L7hGv",
+	"uGSeXnbP3RceGGLOWnu4C73C7vNsdjT15Ybz4b2o1z06Bp7neXrFavW6p7eu/m/n8sIdYcW29V7UG57Z",
+	"lV6+ZT3cl56HxpOnT4Mz4oa5t37ifvdHgrBEX5HFkRRMyFBbTVI4buNHoFtaJ8kzztHEOs+5vwwu9EIl",
+	"4wprewU8W26yt1iQ2+J7QFiilcsPfsk+QxVpDUzUgphI6FMtjwsfZAkRkQzUtV8KoPAyqGkPcI/8Hq7Y",
+	"u3fv3p2cHEDOHB187e9oH7JWWIOlyfqsMeP6swepvqKLtMzCmgoqcY8Us4lgIKfpnp16YOsmKRz1RMbz",
+	"z8/RavcXbWVs5JAUNM4fknZQ7YuNrzuMwhhKND3HYMmXF6e7cq+guyMS1ydiER++SvjwIrQh0c1B+CIK",
+	"fYt8JeeO0KzjQBvbYlPPgDMkqYnaYgsFDuEWpQpbrFrLuzAj5UsivLHsTTboCOwngDUUiZs9tiYObX++",
+	"EFBHUxiD4xCEZ2VtD1A0jRpjtNkVtla8BKJY3QKsD25nHtec8pHYQ58YWooMPFYOtm99s9tSrasacNZB",
+	"9ePe6bn74yvyz1ZA+xeyC3reniwsRO3u2P6LYP5/aXiNF/92P0T/nFxzEdr/i0Xzh3Lm9n7v6Ox0IS8d",
+	"ZWJSdDJWG+4N11FaY45/TNHQqvaTB/WFrLbui7j/L+qNh9PxvkYZuhEMRArLAEAi91u+2ehDmpC12i5M",
+	"BuqWTHI0YK97J8dOiB00mcsZkEIjJnZHX4gwGcRzVg5S+hdQAVT1nQIPElz9uS+DCX8vmHHeA0puGQxY",
+	"Lef1BU8jGYoPtXE2iQNCmoWlBj6ueFgl4EHodB8LvLcv8R0Qz09b7Bj/jjKGYWqZ6MdPwyqcK4KZPTJv",
+	"oUyGmoBkrVj0pX1fQ3eQJjfQxIujY0fln/g1R3IBrABK+U0+UdoKzHwZrOJpWBf/A/z5L62+GnxKvSxF",
+	"LxLdgr87ONvvvTvvMP0D9BDwC/03ZDl+8EtC+qXCd4KH7t/ASYAfOLwE8NVT5zv6ZPHqfhLO3b/D6JpF",
+	"4Q9+CTaluTNxtW0PnobRdWG8xeuf5q+y0WlHvgM4L8Z3/wjXMD9ySLPzuPgf7fOjhTuwsn7yVeQHMEx6",
+	"bXbfEis6FQuWvFKRn0xvbiQhq/HpFHYWDf2XJRCWawFt52Qn66cDnNdMsVAA1aYcRELVcm3/WvA4G6+w",
+	"a44BjxXhv0fJLHOuAWm5fEVb+wujJMtEDklqUIlC2xudo5cDShnY5f25Ab+GqgH6N8LBxcmNfp3UgU6p",
+	"OM9ynt9IAQTP4lMdINRlHygvlVAAdu4MgN+rVe9DOIhgJUSJdB7zrHcOUAoW88UZsADysjxqT18rZJrE",
+	"MQYsEPh2MNY6RY4Q45sayp1RezdJdcgHmfbIcm275hZjwQoq2UC+TA31vh32RKy83lFMHpvO+jFQiJoq",
+	"EUq/YT2mZ3eY1WCLRy6fa30Slu+3v9yLU0gJGyewbNK+kWQu+o1zB6OZl2+S958iaarksVMr2xfZjRAI",
+	"OuHujrzVaMWIZhgqAcjVXflt1XxZfWNQYQDARlVajCJ1lNzGylwsFfKMd4VmosdiEY5Eigl356nsnfH7",
+	"NVuAFv3Nu/2nb969JPJ/EAU845iiJPGq8kVUsz4k+xLp3G/fIqlsmoYcb+Xuc6EfimlXSWCds2E78fR5",
+	"ztII/UEPoT/cuoFZKlZNyMB50n/5t/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
