@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -39,6 +40,14 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		body += c.name + " ok\n"
+	}
+	if a.reads != nil {
+		// A lagging replica does not make the instance unready: its reads go to the primary.
+		where := "replica"
+		if !a.reads.OnReplica() {
+			where = "primary"
+		}
+		body += fmt.Sprintf("postgres-read %s (replica lag %v)\n", where, a.reads.Lag())
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)

@@ -222,6 +222,20 @@ func (n *PGNode) CreateDatabase(t testing.TB, db string) {
 	}
 }
 
+// Exec runs sql on database db of the node (pausing replay on a standby, say).
+func (n *PGNode) Exec(t testing.TB, db, sql string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, n.URL(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("testkit: %s: %v", sql, err)
+	}
+}
+
 // waitSync waits until the primary reports standby1 as its synchronous standby.
 func (p *PGPair) waitSync(within time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), within)
