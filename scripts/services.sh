@@ -4,7 +4,7 @@
 #   eval "$(scripts/services.sh env)"   # ensure both are up; prints export lines for DATABASE_URL / REDIS_URL
 #   scripts/services.sh stop            # stop the project-local PostgreSQL and Redis started by `env`
 #   scripts/services.sh status          # say what is running (exit 0 when both local services are up)
-#   scripts/services.sh tools           # ensure test tools (oathtool, pdftotext, the MinIO test S3 server) are installed
+#   scripts/services.sh tools           # ensure test tools (oathtool, haproxy, pgbouncer, pdftotext, the MinIO test S3 server) are installed
 #   scripts/services.sh pdftotext       # ensure pdftotext (poppler-utils) is installed: the statement tests read PDFs with it
 #   scripts/services.sh minio-bin       # build MinIO if needed and print the path of its binary
 #
@@ -396,10 +396,19 @@ cmd_status() {
 }
 
 cmd_tools() {
-	if ! command -v oathtool >/dev/null; then
-		apt_install oathtool
-		command -v oathtool >/dev/null || die "oathtool still missing after install"
+	# oathtool: independent TOTP codes; haproxy and pgbouncer: the balancer and the pooler the
+	# scale-out tests (e2e/scaleout) put in front of the instances and the database.
+	local missing=() tool
+	for tool in oathtool haproxy pgbouncer; do
+		command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
+	done
+	if [ "${#missing[@]}" -gt 0 ]; then
+		apt_install "${missing[@]}"
+		for tool in "${missing[@]}"; do
+			command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || die "$tool still missing after install"
+		done
 	fi
+	# The packages' services are not wanted: the tests start their own instances.
 	cmd_pdftotext
 	minio_ensure
 }

@@ -1487,7 +1487,7 @@ export interface components {
          *     | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
          *     | SERVER_ERROR | 500 | unexpected error (never details) |
          *     | NOT_IMPLEMENTED | 501 | operation not available yet |
-         *     | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+         *     | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
          *     | WALLETS_OK | 200 | the caller's wallets |
          *     | WALLET_CREATED | 201 | wallet opened |
          *     | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -2684,6 +2684,28 @@ export interface components {
                 "application/json": components["schemas"]["MoneyRejection"];
             };
         };
+        /**
+         * @description A dependency this operation needs does not answer or is failing over (Redis for rate
+         *     limits, guessing budgets, challenges and step-up grants; PostgreSQL for everything): 503
+         *     `SERVICE_UNAVAILABLE`. The request was refused — no limit or check was skipped — and may be
+         *     sent again; a money request with the same `Idempotency-Key` and body replays its outcome if
+         *     it was recorded before the failure and is applied otherwise.
+         */
+        ServiceUnavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "Service temporarily unavailable.",
+                 *       "code": "SERVICE_UNAVAILABLE",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Too many attempts. */
         RateLimited: {
             headers: {
@@ -3014,6 +3036,7 @@ export interface operations {
             401: components["responses"]["InvalidCredentials"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -3072,6 +3095,7 @@ export interface operations {
             410: components["responses"]["ChallengeExpired"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -3832,6 +3856,7 @@ export interface operations {
             410: components["responses"]["Gone"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -3885,6 +3910,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -3938,6 +3964,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -4494,6 +4521,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["MoneyRejected"];
             422: components["responses"]["MoneyUnprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
