@@ -1,8 +1,8 @@
 -- Wallets and system accounts -------------------------------------------------------------------
 
 -- name: CreateWallet :one
-INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at)
-VALUES ('user', sqlc.arg(user_id), sqlc.arg(currency), sqlc.arg(now), sqlc.arg(now))
+INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at, history_at)
+VALUES ('user', sqlc.arg(user_id), sqlc.arg(currency), sqlc.arg(now), sqlc.arg(now), sqlc.arg(now))
 RETURNING *;
 
 -- name: ListUserWallets :many
@@ -15,8 +15,8 @@ INSERT INTO ledger_accounts (kind, currency) VALUES ($1, $2) ON CONFLICT DO NOTH
 SELECT id FROM ledger_accounts WHERE kind = $1 AND currency = $2;
 
 -- name: GetOwnedWallet :one
--- The wallet's id, only when userID owns it (an ownership check).
-SELECT a.id FROM ledger_accounts a
+-- The wallet, only when userID owns it (an ownership check).
+SELECT a.id, a.currency, a.created_at FROM ledger_accounts a
 WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';
 
 -- name: GetWallet :one
@@ -79,8 +79,8 @@ WHERE (caller, key) IN (SELECT unnest(sqlc.arg(callers)::text[]), unnest(sqlc.ar
 -- with what the money policy decides on: the owner's status, and for the accounts money leaves
 -- (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
 -- receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
--- inserts take their KEY SHARE locks.
-SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
+-- inserts take their KEY SHARE locks. history_at: the batch's clock is clamped to it.
+SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.history_at,
        a.spend_hours, a.spend_month, a.spend_month_start,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
@@ -142,7 +142,7 @@ WHERE t.id = $1 AND t.kind = 'withdrawal';
 -- holds, idempotency records and audit events. The caller compares the counts with what it sent.
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
-        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at)
+        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, from_pos, to_pos)
     SELECT unnest(sqlc.arg(t_id)::bigint[]), unnest(sqlc.arg(t_kind)::text[]), unnest(sqlc.arg(t_status)::text[]),
         unnest(sqlc.arg(t_currency)::text[]), unnest(sqlc.arg(t_amount)::bigint[]),
         NULLIF(unnest(sqlc.arg(t_from)::bigint[]), 0), NULLIF(unnest(sqlc.arg(t_to)::bigint[]), 0),
@@ -152,7 +152,9 @@ WITH new_tx AS (
         sqlc.arg(now)::timestamptz,
         -- finalized_at: the zero time (0001-01-01) stands for NULL (an SRF cannot sit inside CASE).
         NULLIF(unnest(sqlc.arg(t_finalized)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
-        NULLIF(unnest(sqlc.arg(t_expires)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+        NULLIF(unnest(sqlc.arg(t_expires)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+        -- positions in the two accounts' histories (0: none, see migration 00044)
+        NULLIF(unnest(sqlc.arg(t_from_pos)::bigint[]), 0), NULLIF(unnest(sqlc.arg(t_to_pos)::bigint[]), 0)
     RETURNING 1
 ), new_entries AS (
     INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
@@ -163,6 +165,7 @@ WITH new_tx AS (
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = sqlc.arg(now)::timestamptz,
+        history_at = sqlc.arg(now)::timestamptz,
         spend_hours = v.spend_hours, spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
     FROM (SELECT unnest(sqlc.arg(a_id)::bigint[]) AS id, unnest(sqlc.arg(a_old_version)::bigint[]) AS old_version,
                  unnest(sqlc.arg(a_balance)::bigint[]) AS balance, unnest(sqlc.arg(a_pending)::bigint[]) AS pending,
@@ -174,8 +177,11 @@ WITH new_tx AS (
       AND (a.kind <> 'user' OR a.balance - a.pending + (v.balance - a.balance) - (v.pending - a.pending) >= 0)
     RETURNING 1
 ), holds AS (
-    UPDATE ledger_transactions t SET status = v.status, finalized_at = sqlc.arg(now)::timestamptz
-    FROM (SELECT unnest(sqlc.arg(h_id)::bigint[]) AS id, unnest(sqlc.arg(h_status)::text[]) AS status) v
+    -- A settled hold moves to the place of its settlement in both histories (0: a void keeps it).
+    UPDATE ledger_transactions t SET status = v.status, finalized_at = sqlc.arg(now)::timestamptz,
+        from_pos = COALESCE(NULLIF(v.from_pos, 0), t.from_pos), to_pos = COALESCE(NULLIF(v.to_pos, 0), t.to_pos)
+    FROM (SELECT unnest(sqlc.arg(h_id)::bigint[]) AS id, unnest(sqlc.arg(h_status)::text[]) AS status,
+                 unnest(sqlc.arg(h_from_pos)::bigint[]) AS from_pos, unnest(sqlc.arg(h_to_pos)::bigint[]) AS to_pos) v
     WHERE t.id = v.id AND t.status = 'pending'
     RETURNING 1
 ), idem AS (
@@ -222,21 +228,7 @@ LEFT JOIN users tu ON tu.id = ta.user_id
 WHERE t.id = sqlc.arg(id)
   AND (fa.user_id = sqlc.arg(user_id) OR (ta.user_id = sqlc.arg(user_id) AND t.status = 'posted'));
 
--- name: ListWalletTransactions :many
--- Keyset page, newest first: every transaction sent from the wallet, posted ones received.
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.note,
-       t.created_at, e.amount AS entry_amount, e.balance_after, cu.username AS counterparty
-FROM ledger_transactions t
-LEFT JOIN ledger_entries e ON e.transaction_id = t.id AND e.account_id = sqlc.arg(wallet_id)
-LEFT JOIN ledger_accounts ca ON ca.kind = 'user' AND ca.id = CASE WHEN t.from_account_id = sqlc.arg(wallet_id) THEN t.to_account_id ELSE t.from_account_id END
-LEFT JOIN users cu ON cu.id = ca.user_id
-WHERE t.id IN (
-    (SELECT x.id FROM ledger_transactions x WHERE x.from_account_id = sqlc.arg(wallet_id) AND x.id < sqlc.arg(before_id) ORDER BY x.id DESC LIMIT sqlc.arg(lim))
-    UNION ALL
-    (SELECT y.id FROM ledger_transactions y WHERE y.to_account_id = sqlc.arg(wallet_id) AND y.status = 'posted' AND y.id < sqlc.arg(before_id) ORDER BY y.id DESC LIMIT sqlc.arg(lim))
-)
-ORDER BY t.id DESC
-LIMIT sqlc.arg(lim);
+-- (the wallet history's queries are in history.sql)
 
 -- name: GetOwnedWalletTier :one
 -- A wallet of the user with what its spending limits depend on (the owner's tier and whether its

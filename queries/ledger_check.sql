@@ -68,3 +68,30 @@ WHERE (t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NO
 -- holds minus what the outside world has put in, so it is never positive, and it is never held on.
 SELECT id, currency, balance, pending FROM ledger_accounts
 WHERE kind = 'settlement' AND (balance > 0 OR pending <> 0);
+
+-- name: CheckHistoryPositions :many
+-- Every transaction's place in its accounts' histories (migration 00044): a posted one at 2·v of
+-- its entry on each side, finalized at its entries' instant; any other at an odd place 2·v + 1
+-- of its source only. In a wallet's history (system accounts have no listed history) an
+-- entry-less item is recorded between the instants of the entries v and v + 1, and along the
+-- versions the entries' instants never go back.
+SELECT t.id, 'position'::text AS problem
+FROM ledger_transactions t
+LEFT JOIN ledger_entries ef ON ef.transaction_id = t.id AND ef.account_id = t.from_account_id
+LEFT JOIN ledger_entries et ON et.transaction_id = t.id AND et.account_id = t.to_account_id
+WHERE (t.status = 'posted' AND (t.from_pos IS DISTINCT FROM 2 * ef.version OR t.to_pos IS DISTINCT FROM 2 * et.version
+                                OR t.finalized_at IS DISTINCT FROM ef.created_at OR t.finalized_at IS DISTINCT FROM et.created_at))
+   OR (t.status <> 'posted' AND (t.from_pos IS NULL OR t.from_pos % 2 <> 1 OR t.to_pos IS NOT NULL))
+UNION ALL
+SELECT t.id, 'instant'
+FROM ledger_transactions t
+JOIN ledger_accounts a ON a.id = t.from_account_id AND a.kind = 'user'
+LEFT JOIN ledger_entries lo ON lo.account_id = t.from_account_id AND lo.version = t.from_pos / 2
+LEFT JOIN ledger_entries hi ON hi.account_id = t.from_account_id AND hi.version = t.from_pos / 2 + 1
+WHERE t.status <> 'posted' AND t.from_pos % 2 = 1
+  AND (t.created_at < lo.created_at OR t.created_at > hi.created_at OR (t.from_pos / 2 > 0 AND lo.id IS NULL))
+UNION ALL
+SELECT x.transaction_id, 'entry instant'
+FROM (SELECT e.transaction_id, e.created_at, lag(e.created_at) OVER (PARTITION BY e.account_id ORDER BY e.version) AS prev
+      FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id AND a.kind = 'user') x
+WHERE x.created_at < x.prev;

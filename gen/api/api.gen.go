@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -182,6 +183,7 @@ const (
 	ACCOUNTRESTRICTED          Code = "ACCOUNT_RESTRICTED"
 	ACCOUNTTYPELOCKED          Code = "ACCOUNT_TYPE_LOCKED"
 	ACCOUNTTYPEUPDATED         Code = "ACCOUNT_TYPE_UPDATED"
+	BALANCEATOK                Code = "BALANCE_AT_OK"
 	BALANCEOVERFLOW            Code = "BALANCE_OVERFLOW"
 	CASEINCOMPLETE             Code = "CASE_INCOMPLETE"
 	CASENOTAPPLICABLE          Code = "CASE_NOT_APPLICABLE"
@@ -300,6 +302,8 @@ func (e Code) Valid() bool {
 	case ACCOUNTTYPELOCKED:
 		return true
 	case ACCOUNTTYPEUPDATED:
+		return true
+	case BALANCEATOK:
 		return true
 	case BALANCEOVERFLOW:
 		return true
@@ -807,6 +811,24 @@ func (e WalletStatusRequestStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListWalletTransactionsParamsDirection.
+const (
+	In  ListWalletTransactionsParamsDirection = "in"
+	Out ListWalletTransactionsParamsDirection = "out"
+)
+
+// Valid indicates whether the value is a known member of the ListWalletTransactionsParamsDirection enum.
+func (e ListWalletTransactionsParamsDirection) Valid() bool {
+	switch e {
+	case In:
+		return true
+	case Out:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountStatus defines model for AccountStatus.
 type AccountStatus string
 
@@ -823,6 +845,43 @@ type AccountTypeRequest struct {
 //
 // Example: 2500
 type Amount = int64
+
+// BalanceAt defines model for BalanceAt.
+type BalanceAt struct {
+	// At UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	At Timestamp `json:"at"`
+
+	// AvailableBalance `balance` minus `pending`.
+	AvailableBalance int64 `json:"available_balance"`
+
+	// Balance Posted balance at `at`: the `balance_after` of the last entry at or before it (0 before the first).
+	Balance int64 `json:"balance"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// Exponent Digits of the minor unit (ISO 4217): EUR 2, XOF 0.
+	Exponent int `json:"exponent"`
+
+	// Pending Sum of the withdrawal holds open at `at` (placed at or before it, settled or voided after it or not yet).
+	Pending int64 `json:"pending"`
+
+	// WalletExisted False when `at` is before the wallet was opened (every figure is then 0).
+	WalletExisted bool  `json:"wallet_existed"`
+	WalletId      int64 `json:"wallet_id"`
+}
+
+// BalanceAtResponse defines model for BalanceAtResponse.
+type BalanceAtResponse struct {
+	// Code Example: BALANCE_AT_OK
+	Code    string    `json:"code"`
+	Data    BalanceAt `json:"data"`
+	Message string    `json:"message"`
+}
 
 // BeneficialOwner defines model for BeneficialOwner.
 type BeneficialOwner struct {
@@ -965,6 +1024,7 @@ type CheckStatus string
 // | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 // | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
 // | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+// | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
 // | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 // | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 // | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -1314,6 +1374,7 @@ type Error struct {
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
 	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+	// | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -1363,8 +1424,10 @@ type HealthResponseStatus string
 // HistoryItem defines model for HistoryItem.
 type HistoryItem struct {
 	// Amount Integer amount in minor units, signed from the wallet's point of view (negative = out).
-	Amount       SignedAmount `json:"amount"`
-	BalanceAfter *int64       `json:"balance_after"`
+	Amount SignedAmount `json:"amount"`
+
+	// BalanceAfter The wallet's balance after this item's entry: the previous posted item's plus `amount` (null when nothing moved: failed, pending, voided).
+	BalanceAfter *int64 `json:"balance_after"`
 
 	// Counterparty The other user's username (null for deposits and withdrawals).
 	Counterparty *string `json:"counterparty"`
@@ -1377,8 +1440,11 @@ type HistoryItem struct {
 	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
 	//
 	// Example: EUR
-	Currency      CurrencyCode      `json:"currency"`
-	FailureCode   *string           `json:"failure_code"`
+	Currency    CurrencyCode `json:"currency"`
+	FailureCode *string      `json:"failure_code"`
+
+	// FinalizedAt When it reached its final status (posted, failed, voided); null while pending. A posted item sits in the history at this instant.
+	FinalizedAt   *string           `json:"finalized_at"`
 	Kind          TransactionKind   `json:"kind"`
 	Note          *string           `json:"note"`
 	Status        TransactionStatus `json:"status"`
@@ -1737,6 +1803,7 @@ type MoneyRejection struct {
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
 	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+	// | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -2271,6 +2338,7 @@ type UnprocessableError struct {
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
 	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+	// | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -2438,6 +2506,7 @@ type ValidationError struct {
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
 	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+	// | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -3101,6 +3170,18 @@ type CreateWalletParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// GetWalletBalanceAtParams defines parameters for GetWalletBalanceAt.
+type GetWalletBalanceAtParams struct {
+	// At The instant (RFC 3339), not in the future.
+	At time.Time `form:"at" json:"at"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // GetWalletLimitsParams defines parameters for GetWalletLimits.
 type GetWalletLimitsParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -3118,12 +3199,35 @@ type ListWalletTransactionsParams struct {
 	// Limit Page size, 1–100 (default 20).
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
+	// From Items at or after this instant (RFC 3339).
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Items before this instant (RFC 3339); not before `from`.
+	To     *time.Time         `form:"to,omitempty" json:"to,omitempty"`
+	Kind   *TransactionKind   `form:"kind,omitempty" json:"kind,omitempty"`
+	Status *TransactionStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Direction `in`: what reached the wallet; `out`: what left it (or tried to).
+	Direction *ListWalletTransactionsParamsDirection `form:"direction,omitempty" json:"direction,omitempty"`
+
+	// MinAmount Smallest amount, in minor units, without its sign.
+	MinAmount *int64 `form:"min_amount,omitempty" json:"min_amount,omitempty"`
+
+	// MaxAmount Largest amount, in minor units, without its sign; not below `min_amount`.
+	MaxAmount *int64 `form:"max_amount,omitempty" json:"max_amount,omitempty"`
+
+	// Counterparty The other user's username.
+	Counterparty *string `form:"counterparty,omitempty" json:"counterparty,omitempty"`
+
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
 	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
 
 	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
+
+// ListWalletTransactionsParamsDirection defines parameters for ListWalletTransactions.
+type ListWalletTransactionsParamsDirection string
 
 // GetDocsParams defines parameters for GetDocs.
 type GetDocsParams struct {
@@ -3441,6 +3545,9 @@ type ServerInterface interface {
 	// CreateWallet Open a wallet
 	// (POST /api/v1/wallets)
 	CreateWallet(ctx echo.Context, params CreateWalletParams) error
+	// GetWalletBalanceAt Balance of a wallet at an instant
+	// (GET /api/v1/wallets/{id}/balance)
+	GetWalletBalanceAt(ctx echo.Context, id WalletId, params GetWalletBalanceAtParams) error
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error
@@ -5823,6 +5930,63 @@ func (w *ServerInterfaceWrapper) CreateWallet(ctx echo.Context) error {
 	return err
 }
 
+// GetWalletBalanceAt converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWalletBalanceAt(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WalletId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWalletBalanceAtParams
+	// ------------- Required query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWalletBalanceAt(ctx, id, params)
+	return err
+}
+
 // GetWalletLimits converts echo context to params.
 func (w *ServerInterfaceWrapper) GetWalletLimits(ctx echo.Context) error {
 	var err error
@@ -5899,6 +6063,62 @@ func (w *ServerInterfaceWrapper) ListWalletTransactions(ctx echo.Context) error 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "direction" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "direction", ctx.QueryParams(), &params.Direction, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter direction: %s", err))
+	}
+
+	// ------------- Optional query parameter "min_amount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "min_amount", ctx.QueryParams(), &params.MinAmount, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter min_amount: %s", err))
+	}
+
+	// ------------- Optional query parameter "max_amount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "max_amount", ctx.QueryParams(), &params.MaxAmount, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter max_amount: %s", err))
+	}
+
+	// ------------- Optional query parameter "counterparty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "counterparty", ctx.QueryParams(), &params.Counterparty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter counterparty: %s", err))
 	}
 
 	headers := ctx.Request().Header
@@ -6058,6 +6278,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/wallets", wrapper.ListWallets, options.OperationMiddlewares["listWallets"]...)
 	router.POST(options.BaseURL+"/api/v1/wallets", wrapper.CreateWallet, options.OperationMiddlewares["createWallet"]...)
 	router.GET(options.BaseURL+"/api/v1/wallets/:id/transactions", wrapper.ListWalletTransactions, options.OperationMiddlewares["listWalletTransactions"]...)
+	router.GET(options.BaseURL+"/api/v1/wallets/:id/balance", wrapper.GetWalletBalanceAt, options.OperationMiddlewares["getWalletBalanceAt"]...)
 	router.GET(options.BaseURL+"/api/v1/wallets/:id/limits", wrapper.GetWalletLimits, options.OperationMiddlewares["getWalletLimits"]...)
 	router.POST(options.BaseURL+"/api/v1/transfers", wrapper.CreateTransfer, options.OperationMiddlewares["createTransfer"]...)
 	router.GET(options.BaseURL+"/api/v1/transfers/:id", wrapper.GetTransfer, options.OperationMiddlewares["getTransfer"]...)
@@ -10490,6 +10711,88 @@ func (response CreateWalletdefaultJSONResponse) VisitCreateWalletResponse(w http
 	return err
 }
 
+type GetWalletBalanceAtRequestObject struct {
+	Id     WalletId `json:"id"`
+	Params GetWalletBalanceAtParams
+}
+
+type GetWalletBalanceAtResponseObject interface {
+	VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error
+}
+
+type GetWalletBalanceAt200JSONResponse BalanceAtResponse
+
+func (response GetWalletBalanceAt200JSONResponse) VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletBalanceAt401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetWalletBalanceAt401JSONResponse) VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletBalanceAt404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWalletBalanceAt404JSONResponse) VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletBalanceAt422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response GetWalletBalanceAt422JSONResponse) VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletBalanceAtdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWalletBalanceAtdefaultJSONResponse) VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetWalletLimitsRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params GetWalletLimitsParams
@@ -10848,6 +11151,9 @@ type StrictServerInterface interface {
 	// CreateWallet Open a wallet
 	// (POST /api/v1/wallets)
 	CreateWallet(ctx context.Context, request CreateWalletRequestObject) (CreateWalletResponseObject, error)
+	// GetWalletBalanceAt Balance of a wallet at an instant
+	// (GET /api/v1/wallets/{id}/balance)
+	GetWalletBalanceAt(ctx context.Context, request GetWalletBalanceAtRequestObject) (GetWalletBalanceAtResponseObject, error)
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx context.Context, request GetWalletLimitsRequestObject) (GetWalletLimitsResponseObject, error)
@@ -12811,6 +13117,32 @@ func (sh *strictHandler) CreateWallet(ctx echo.Context, params CreateWalletParam
 	return nil
 }
 
+// GetWalletBalanceAt operation middleware
+func (sh *strictHandler) GetWalletBalanceAt(ctx echo.Context, id WalletId, params GetWalletBalanceAtParams) error {
+	var request GetWalletBalanceAtRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWalletBalanceAt(ctx.Request().Context(), request.(GetWalletBalanceAtRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWalletBalanceAt")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWalletBalanceAtResponseObject); ok {
+		return validResponse.VisitGetWalletBalanceAtResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetWalletLimits operation middleware
 func (sh *strictHandler) GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error {
 	var request GetWalletLimitsRequestObject
@@ -12893,549 +13225,581 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1fcxpJtiiKf5Xc7HOiwVNgkGR1W4qJs7GE2oxloQHkbk/Th0qoRNSoyKQrC8l02xHzdOL3vOdE/F7u",
-	"83m/n+HeT9Kf5EaulZmVVRQIZFvdnt3TsbcFVOWflSvX/z+/lMZiNhec8USWjn4pTRkNWAx/tgM2m4uE",
-	"8aTL5hFdskB9GzA5jsN5EgpeOir5SbxgPrmbMk6SKSMjESxJKOFvmYiYBUQskrGYMSImhHLCaByFLCYx",
-	"+2nBZELuwmSKT9MZI3bK8bL6ii1rJa8kx1M2o2pmxhez0tEPJTVlyStNaCRZ6UevlCznrHRUkkkc8uvS",
-	"hw9eqcuSeNmcJCxeXXGPjQUPJEkEuaNhQkZsImJGYvVKyK+zU85CHs7UrA07TcgTds3i0gc10ZzGdMYS",
-	"DbDmeMzmyTnl1wt6zVanvpIKHDxaIry+rzbn8+q5GNOIKZjRkWQ8OSYiDlhMAjYOAyY98lP1lkYLJkl4",
-	"zRVAPRKz61BwojY8n7NALZm9o7N5pNbHePWq5zF+/NOf67XnJa8UqqnxWEteidOZegqXWrVrzWyavjtn",
-	"/DqZlo4a9b2DIgCfiNk8CikfsxMqWbsAMdT3JIS1wQLmNJmm04dBySspFAhjhVXqRN0VTEQ8owkC+/Cg",
-	"5G0+B3c5V5LFRctR3z/achwsfsWWBbCJQsaT6ngqJONkwcOfFozcsKW6Isk0lGQmuPo0ZzFVr5By49d/",
-	"/HPv2TMyntKYjhW+VTwix2LOAoXI6v6MaRSxmFAekBs2T8jeAZnWSJdVJeNBesOK752anKr7QihJwhkT",
-	"i4QI9WEcUznNItizSX38NW2w6sHoOaseBHus+pw++7ramDTGe6P94IA9m6xDu9z93gh1Bw33nj0DoFu0",
-	"LMLJfky5pGMFsCIMcH5+NET4Tp1JUrQa/OXRFvJ9cz5HQrO6lA78QSMSISUStyyOw4CR8oRG0YiObxRx",
-	"msQknJBZKGXIr5+G/JZGYVCpkeYimYo4TGgS3uK7JEdbstgzidfhhksOS5sQIX/0HxSk5FxwyYAMn0wV",
-	"cPk1a72bI/gUk+OKkak/6XwehWO4WE//LhUIfknXp54M1OgnL5vn562Lb1vD1veX7W7rVAGZSQmEvdSf",
-	"MnLL4nCiByJTKgnD6WrkMmKK+kXimoSc0Gsa8po+TiaTYRiUjkr1xl9e7v/t2V+ff/fN91+/PXzzrH/Q",
-	"2+/u/bVxWfrgbv6/xWxSOir9+9OUTT/FX+XTVhwLzYhy1I7fcHHHPbMkdZf1kdGEBWplIVfEBOFUK2VJ",
-	"uuCTKBwnD4Jb++JN87x9Ouz1m/3WsN9tXvTa/XbnIge+UKrp+TWIBTKhyUIqLOMiITSKxB1ytceDWB8o",
-	"qGQKUooq0vFYLHhi1qSOEZbJSDKleo0SiHUOeBciORML/kCka/Zaw4tOf3jWubrIYhzwU7WUiRr9N0En",
-	"AJBHFoqVCiXBqRsIBFXD4CPQpvW62T4fNs+7rebp2+FVb+W+hZKwGQ0jQoMgZhKwhUYxo0re5GpRjwsT",
-	"s9uUkY4Xccx4gmgCEDkV48WM8aQvxDmNr9mDIHPaObl63broD/udzvC82f22tUKJAj0PCN5CkEhNRsqN",
-	"OnkdviA0ITMhk8rjwsfsHVkCLiUDlCsuF/O5iJMHEmgLl6uL3tXlZafbb50O+28vs+DpKGn78vTMI3+5",
-	"bH0L0tHlxbcWYpLQGC47myePTXIshDgLkymLnWVyEcMyR0ui4QKgw6EeAqxeq/um1R22ut1ONwOfK84I",
-	"i2O2UAwiYbH6KBMiF/Et44tHvlNNviQCQMHUI6R8UK8T/3Xz/KzTfd06HXZbf71q9fq+Rw7qB8S3hBK+",
-	"eEb8163+y84pENDm+Xnnuxb80tgn/mXz7XmneZreId8jz9TgLmDguwaO2359ed5S6AVj/PqP/1OBEzgT",
-	"8SgMAsYfdAqd/uVQ88fMIbSRNRP12ONC3O7HkRCygk1ZJhQorCJxk0jcISC+FZw9GAbFEpUSCUTAMqLU",
-	"owJDi4uwCo9EIb/xUhlJAYjxWEQR3Nmy4n40TnJg0Se5N6EnsN2PEKD2zprDk85pqxBT9s6avwG2fBcL",
-	"fk0kGFDIhI4TEbu7PolZwHgS0kh+1M5Puq3T1kW/3TzvFV+TdJ7fRg4CQcQjdwCOOZXyTsQgY3PBq0rF",
-	"vE0FyF//8b9JyINQJiG/XoRySkcRSgevlZL/cQTl1dsTIIr6NgU0gc3RmZpaaUv1ulcax0wJ/UPQF/fq",
-	"e4fVeqNaf95vfH1U/+bo2de1OvzvbyWvhCLMeKkuw1UX9DbFE2g0jNmEqZ9Y6YgvosgrTWgYLWI2LF7J",
-	"JOQ0Cn/ebtZJLGZDJVVqRXDyDn9rfG1+vANtGU74YM9TyvHR8/qBV7oJlaBdSpRqP0FdUiR2iahWqAFp",
-	"GDGlUCeicJ5v8Cd3lv0PLua9FYo/AtIlSzJbyISMjALIAmNCXIoFGVNOwOACJpza9kgH2NBlf2cgUBdy",
-	"RxKzyULSCM1ETFuJ5iIKx0sSs7GIAxYQKgkluGOSODaPsu+eke8Rv3ly0rm66A+7rV6/2z7pZ799cd45",
-	"eQVfgYTrK+Tyj8kEzEKSJUnEPFjGVEQBkUkYRWTOeBDy64qHxiOzXlCZ7AK5SKYhvyZlv9dvXQ6vLtNF",
-	"6dHVGXnEP+t0X7RPT1sX+nuuRRQagb1KLUsskAJbU9lXEs1inv0ZFw7Sb6Ftu+oat4tOSL/1tMAcDqfk",
-	"nNwDRdn2Re/q7Kx90lbi7NnVxWmv4DI/V/97pNtcuKDHuNP7j3en21wuJpNwHCp2PlnwQH7i2zpayJAr",
-	"TdVcg/uvqHPTzB0aGz1zzSV6XDS/4vNYjBUMR9EDxZvT1uvLTr91cfJ2+Kr1dthtFSv7YWopxttOU31/",
-	"IVmgSUUQTgCVE2PY/iwSQWbba8UDI58YE/ucLiNBA1L2Qa5p9tudi+FZs32uKB0eNeg50hw2z/u/CnbM",
-	"UUEyc5T9YoD6DgE0kwB+f5R96rvm+Xmrv8ZCpU3av5GN6kIQuRhPScykWMRjBtACZwo6RmDzl3giH2WP",
-	"uXzZ6Xc2GGPmU5GIjCXmcQHxQgRLhU2TMGLuGj54pS5N2Hk4Cx/Kp7rNfmt43n7d7udvrBBkRvmS0CRh",
-	"s3kirQ08iZdoACcRTdQpPKpRd2VZWeoIbuKq9RNvooqORxkmuuJ0kUyVQDimDwXn1UXzqv9SaTonzTxE",
-	"c+M/Ltxeo5fHsxYBpftq5TgRNwztvY4B7zULQtoHt8yDb9RGM54zFwln9JqRZDl/bFsJXKjlHM3wqc3w",
-	"g1d6g56VUPAzFEseAoYVJqEkNiDd8LzSOUtHPwCNQUu40UMowVPK2MdrpR+9ktFNzXtWV7WvJkTd04R8",
-	"47iWa6UfM5JST8wYmYQsCtBcqrHis0A/heSubLYGjk49jo7GUJJzT0uMafyI1lJKXgl19ZJXGkVifAPi",
-	"5DgSkgUFYSWeGdDgeV7em7NYgh/V8R2lKuKSvHp74hGaioXmMfjpBXhJ7QJxJLUw/fR9C+oiMNS65rHS",
-	"hpIQnaF6lmGiV70J+O4G0atq/M8/ZMdJFyNGSgaGxWg95ZeV4wI3NEE9xlgSjW7ylSSzkIuYLHiYkHLr",
-	"qkvGak0e+b5zRiYx5WNZ8UiDJILs/c9n+7/+//6zUSMX7BZCFQI2Dmc0yniY0eix6iCn79BB/rxe/7rx",
-	"/Pnes4OvD+rPnzc2+8690gvGmVITaNS548goshAehXEyHQY0YRnPPHxRcGiTMJbJENWVXKxN/Z4gB68U",
-	"0Ye/yyn6+cNkmXt7P/PufsG7Qm1dTsP5cM7isSZrFqRm9k0RCC4uOSBwt+S5oMyut2gFRUh4QiU7ZeNQ",
-	"hoJvuBKImilFAFPuMGa3IbtTZGE+jwXQhRhUPJfQ8YkovIsxo5qyZ9G/q/cN8igOB14od8BjIpUGowN5",
-	"lDZbI6/pksg55SRS97+GGOwc9z3n7ZXeVWeLKAnV6xg/snqjYYnrwPgqRCXBwOhmOS55pZvlqHD76o1V",
-	"SstFMgTYAmmVi9EsTPDvBQ9YvALxwIIc/lSwGWpAraHJal6I7AnNma6ctYiBPf1S4PFfYFSYcfq75qWv",
-	"JFFIWSu6wjiooahms2owWLQ2stywZeGSwfohLaw2EWQHquoSjoFqov1l84v9cMZkQmfzLGryRRSh5o4B",
-	"RStrS8QDVpa/3c7+3BEzcPPSk7ELzO6wEC+nbHyzimbipoQmrGIU0Z6YnLPnlsVLMqPjacgZOp4UCjQv",
-	"2yRmySLmUhs+w0SSl/3+pY5SqRE1HgpCMlHAhOvMgSNBBFX4MwtqAz7g73HY9/j6ezJjlIf8mrwf8PfV",
-	"atX+n3ryZat53n857Lwi78levU7eEwYLDJiSVsAKQrm8Y7GE18l559v2xbB3dXLS6vXsOyCck1DKBQtA",
-	"toM4HxGjHLKs4mcY4PVZ09pd7fvgVrIeL4SDO5KZunPVXzN3WcQkYLfhmFXUO9cY/5t5sdN/2er2Vt7H",
-	"/aJ1A0dYGeC09aZ90uq5UDJPhlI/87rl/jyPBejB5qery1Olaq38vphjYJR5Tqsk+adBtc8822udXHXb",
-	"/bfD1pvWRT+zNErmFOObDFX/ShLJxos4TJZquzzRh9npXw57rYu+fTVm16FMdPAnIBEwCPswqAobnkYB",
-	"GTfT/LZ9MjxvX7zKTjGj1+EYnJzO2P3Oq9bFsN3rXTm7NnIqCMuwc4XwGVSDly+bvd53ne7psNvqtfrZ",
-	"2ThbJLESjQGHFaejJGaSWbNd8RA5FLHqC4aO6Xn733XOmhBvdtXLYLIOK3Meal00X5zn8J1xdYkzY522",
-	"e6vPBaFcefBNq9s+azsPyoTNq4s5uY4ptzhy0nl9ed5uXpxkUHNsQ8YgREYxQnzcOGCUEryKgkbJEPGq",
-	"JqEDimGUV29PhqfNfnPYa75x3n/19iQdI6AJJZLemoW+evui+J0XsFrKlyuvpFE4l+ed5ql+q5Hdn41P",
-	"0hkBCJVmrzXsXb143e67G3Reg3g8KzRoASqFkwNWNdaGu6ff+mnBFoyUDYOuFA6THQWWAGzAiRjiAZmG",
-	"aivL1cHUCPkzG6MhzAgpJBB8dRlXvVbX8cRZMDpRdkq1Z8HKm+aldudieN4+c2d2X47CSVLwNsyrfX32",
-	"PZCLtE7s4VWXCoriZt0IVxeFYyy4HmXlLYPlJ+edXgGxQTU8P7dH0J8j9e8ro7ouTvKeHNT31aVEfV/7",
-	"SzljAeanGKETLoViXK/evqjgaWWWmO4Mx1Pv4jq+kgT0EqXq640eES70TDNxyyRBBqx4WNl1AKH7JweM",
-	"zPnjZJQTHVHgHqZMxFyqQa9FurMUA62BHoY5UARYm8fz1ys9wfXvwEluwrr1rxYs3drlYVgYa13MMAz3",
-	"XEPcROcaDNHUPRDMCRs26RO3zIFG+wLueKvfsgMCGVOiir3V6MDW8e3Gow/ERyplMgfc1mm7r1jE6gp1",
-	"wLCYM9wqsipAgxCmSXmSHa15eXnePsmNB56LdEDwcnNL0gwUwB65yjYcjDWry7wxplwNakKwFToYYkel",
-	"Q3MzI8PGX1/239pxqb4HGnpTcGyOaIRcLVZkWN89CBLIcow3rW6v3bnoDVvfn7Rap5nlhjJlGjchD6wj",
-	"TE2BsQ8yUVKtOhtp1n7D2NyFba/f6TYhgn9lAjytr6SDAXdiEQUgY2Am2zJhduQZXRZtwXqB1MgNdV2D",
-	"grDXPKfMGbrh3Wfuu+po0mDQlVjQ3Hj69qhh9vbU5uIFB6eBGoOAaS1gYxGAroLGcy0Z5uIqATxAuvmc",
-	"xpLBC3/pdS5ImUZSiWzBAg3ZLMB0pZhwBoFNuN3DAxKxWxbJivoJw6PMmlNELQjzgpkbMPPuEVZIwrK+",
-	"FDvgzLgyZjSaiHimeMiiIDvCMDcUa2FIG35iabGTnZDdionVs0/iwvud/iUOPhag3aA+aKR45+Ccl1h1",
-	"hpEB6cP5OJmUOaihFXRR3EXZUxEMxgKzxvXEORaLhOlIfvSZOlpWMVHXoEcoISWniVHCtPKUj8GF95+B",
-	"/ptMRZCBouB42XEpMMBqJkBKbiwvNGeP5MDmBpQVq68UjdM86bfftHYYSWkndiyU9s1YqRaBgyngO9kI",
-	"hlngS0A0i18Qk0mKDDomFohBHYEdqfUBFpQ1pkLyRaAQd0oXMkHURdODUuIqKyqfg2KNenq/cBzXreeo",
-	"g0g/8+lPq0Nsl1uUVb+6nfNzIFoF2zWsQrJxzMAaiqqZUQ1zEdyW5ELKMdAfRbajcBYabTLrqbcvoBoP",
-	"bzxL6XOxF9ISZ3xJ4a4iyh6QZBGT79jocoU0r3jyLG022u6tdXOZOCBnDXmC7tJvvfaYBOGMceR+sJOD",
-	"+vPD/+f/r/6/ls8cXz2MBHwv7xBXN4YRxw9eMWaNNCyevIdQebUO9m4OtlkTn4+oF7CEhoroW3rjRM/D",
-	"24oSp9msQABuaQimSLJkSTqnIjxXF803zfa5FoeeaULnGMJSkQ+tCfA2hqZklMA0K/YraRUH52HFgZqu",
-	"rqWFGSW7mRPRT6J1YUWz0y9MYvEzhtAvuP47Ly6DUNsEcXmNoqrHMppl+tZZqzs0Amy6VhMfR+ZCWknN",
-	"Pu/MoIRGN8hM0/jLTq/dH152eu6gAZsLGSZmzPwmXnbOT1eBFibTIKZ3NEIJaR7R8bp3e61+37Wr5N/F",
-	"sNI1L7/ptE83vHsrwiLt+Lx1+q0C4MvWyatV82rEgmuG9CsOqWIDIgqMiVVdntxhWbVPGmoF9EZqgoqO",
-	"nRkNrZ03O7+lBjhefnZJbkMRARUtR6E6gkoGC9ezcoO5EzcVPIsS6192sWOiXSHuEAD9DXPnDsJdsWWZ",
-	"37d7/d6q3gDeYJpYdzBh70JpbulqFGo6gCUfRtuASCdxt0HJPrnqdiFK7nW797rZP3lpRzO0QaRxdSF3",
-	"Qgv16kImNwzfbZ20L2GpWVA9L1KHx+E81Gkka4bTADzrdv7WyirCBnTS0J31g/Sar1tDHMkOoUU9haoB",
-	"CO9IlGnM0nIAeor1A8PdWNWrLBees7hqKRRcEc842QIaRqA6zARPptEyd5WKJj3W0a1E0qUkd9NwPDVR",
-	"6fCO7xFf3T/1r71++EGyRA5p4ldyqHzZujhtX3ybASxgryPIGWokYkNc0jEc+SX7vlJWWAC6PghIS4B0",
-	"KMHABEU+IGZdkBGr6GGPSJhA4oCS+QRXJGHE7OxIr6/AQtBX4li/1b1ong+7rbOWwueczcDEeBMb450J",
-	"nR3HLAiBwGhaD6ranIboZimnl7mClzOU9nLaY9D1XUQcXodqqhX28qJ5jubuN63u2XnnuwyYZuKWgZqL",
-	"CndCb5hjNZhTicaOw4PqKExIDBaKe++JNSOu3BO1e20ttP48LfQfuSaZ7AGgZcRD3946g56YkHDTLXFD",
-	"c9sXw8tu59su+jMMGcxV4wjlSgRwaExT8YKnXKU46Dc1ARSNpACxsGDIBxK/H3AnAsm6I0teKeNqLHkl",
-	"13OIPzvuwPSLrJuv5JVS750apGX/1UIVfsg43kpeadW/VvJKxl+m/zQJlTlXV8kruf6sklcq8FAVfGsX",
-	"7DqW7Eety9nPxldkvzA+oZJXyjh+Sl6pyLNT8kpZVw188SL7xYqXRQ2e8Z9kZzP+kNVv9ZeOm6LklXK+",
-	"h5JXWvUpmMe0Mdx8tHZ/Z3t4F/XGHExZtXKbpbgB5VljdG4t7vcbKk3kzL7uNMZy636X2l/zh7SyN2sD",
-	"dU9lxZJpjydngHRfciPIN+Wy5+18gOg5y50DjWzy5GqIsbVqOe84qabZFOW84ankldwTyFuK4ArnzT8l",
-	"r7i4Q5F9xl6inKnFfu9YU/Ri01ziVbOHOoaCMi7rjBFAC3JWBvXdSsD/2oDlohDejE6v0DkbRJ/LzM9p",
-	"z/qBnFpc8kqpums/GM0s/SKrtaqdZ7VQ801Gw3S/hEeyumLJK7lqoPmoNTvzEXU1xQyy6pf6xqhV+V8t",
-	"xAqyTFa1GDOT+0Wh0gF4XpDOtqIOAKlZkeHTYVEUd8BtyJwjZZv9uTc+L3Oar1Ks2yTdlbxSXppyyFFK",
-	"fNfIGrlfnIyr4lApt6zbajQd1qTbJgDtQkeaZQLRAh2ZOVwXLNm3znqw2egQdCK4jpxUAiaYGzHKNoQf",
-	"bNrXvdFt1tejZg4TNrs/zM0CxFTrgCg5HJjGMV2qzzc6VPK+gDkIqfzglbRToqAqmNKFITYfZb4RI/NY",
-	"3ILuoV2S1tGo5NWRGx9R9k1gxxDEdI/4OmoDP6NDLuNWg3RBC4jVaMDcPtMov9WDM+5Km1lgnOvOuq1z",
-	"P5ckbWcaCRExyiFd4AEBkhYWD0PQXBwjnKpdiPNbeoCrKJ1bhOdeGRcBC6MbM7fvFKyqnzCg3yu56HDf",
-	"q6+WoxN8/FQ9/cH7DJf/M1zYLlCPTZdVG1i3JwHZCOOCETG6eCXjYDWVYFc6kbnPcPZR1JmUjn647+jG",
-	"l/pNPLsf19LGFPl+g/vmQcj0cGvwwdPbrTOb+5O/2RB0bOb2Vi565oZlp931wmdPMHcDXfxO8XJbytDV",
-	"JQ9XKcRYBzynRRcLlcDV27YFWSikUW622C8FlTld2MPi0uf1rPdvepftrijUn2Crj7LJ3mI2o0ibPhnR",
-	"/0iy/dmI229DcDB2e9cMil3o1EfRmk20xFn71pi0E5HIGoU+wZ0x6PwYV0d+BD3s3UMQd1QVclvPiwvr",
-	"QeGVOHuXDMeLWGKdv3sEpK1Alx10MyCt3LQKQ6fszA4X55NSD7O6VI2asZUsLDfXeh5AIeoZvWZP/z5n",
-	"1/bDnF8X6r9ySveeHa6qN+fijsVV0G+m7B3pvWxW954dGnerjmqHgMHCfDEZ/syG8PODKYimG+mWM6Pa",
-	"lWfqA2131rvcmyI79EfSCVdU/6xEwtYdnUeCBqu7nYRRNoF3FHJ1gwt2uDuyFquWMOXmVXd0asin1QMp",
-	"Hyr9e50BRmesmvBjq8prZ5gbza1+Bqd2sRavhpAPJKGbLBDDsbZPbSttOGvefj1XksXd9MXVBW3KkXfA",
-	"nF+3gUtuWdthwgP53KcQ+S0yfq67uuBJvNxQoX7GEooZSEhy0yYGDKP0dXUSt+D8i7+s5E4XWT6BbGIJ",
-	"o7WJ42lBtXsgpp+DzNMVeJhBCkHgvrlaSqHXIQd7ja8JjeZTOmJJOMb4UDoT/NqtqxAydNHPI5oogkbE",
-	"ZAKVPVzIYFG4OU0SFqvh/+cPzerffvxl/8N/K0KVU4wXcIBDgyDEg7l0wARtWbw8sbLFITaSKXzqg/dA",
-	"SBdXuNuxk4RXcmrG7d5pwT3qdCDPQMDZWuFqi5DiFMKri+67vS/3WtIeKL/pmubOLXeIO4Z9azitkhb8",
-	"1RSrWPe7YV8rv4fzrTYG5SMW0m4tRe/NBQrzAzvXYDAIfjn4UFX/7Jl/+vjPUeafwaCm/jj88LeCG5PD",
-	"hRRY2a1nAeXZQwUA5LaXOcb0cNbjDHYeSUGCU1UXizCoNvb2s4Rxm6uBw17oM00HDi+ngjMSMNIM6EOH",
-	"NYV1nGGFzA72rL7lWDupg5nIlI/TAvVd3UntezDDzMiYjg5kKtUOjX2xBPRYTIZiMtT1oZTOwKJJyByr",
-	"pJtIXvJKI1v5ZghZjsOAjSOqfy5Sn1oz7bHId94JZzMtPkZWkwqIZPEti6syDHI9YmhA/0N/qo3FrOSU",
-	"88EyWDkEO1i3lrWcnJmVbqwEBg/ljwdfLToOW56/GN82y1hB3sKY10B1ZQkyXcwor8aMYkKAfqNQ73Sr",
-	"cxXVpYFAV8CVSchiiP3VZdZIecSWQveNMlgEB1+p3UvqUsyFrReB6iWjUTKFch5yFWJzIZPrmN2vLzjl",
-	"QGANQbjbO7mF23nNWOuXvoG82E1tWkYGAB+8AqLkhuCtnOwmG5LcqT7KfcTHWir1vgpBgq6LdsJmBXrq",
-	"VqJfL7zmLEgFQB0OOqSmOOOKHLZGMnBsSsBKWTyncbIsVnUxBFKX5jBVhElZDQ23QcfIYs5/GhorK1uF",
-	"G3yUzLW77Jut4byF6LSNGcPpmmZUaSzHvMX421n4nRnSq+xEFD/Q7p4bocDyXiCQZ7Euh0F65zlA32tx",
-	"05djF3lkNUxrrVCSHcqKKFvJKu61LRBYPsoWjQu43/b8GaSilyIKfu9a6jyMmRyGfH170gVPwihNK9Cv",
-	"kBBCziHFF5sGmTQBbrMUjshhnUB/0/06CehSeiRgE7qIEvI1fCblw/oB+aZer9Tcwoh7z57v1TOV/A7r",
-	"RWT1X1LHzoW7FOB7ruhjTjbe/tbl60kW3DxHsV/Vd9k1jdZr1a4IP+SL2Qi55+a75YxZPIKrlq7ufA08",
-	"FSDXCuCfFH4z+q6NrzYQfc2njaB1MTaDr3vefWB3X92i8uaaQ9mpfudjHNm4qXXDVR61WjR0q3KlIWeN",
-	"BwBMvbdX9N69MocS4WlkZaDM+ztCGNbu4dazA6+B3kaEpylo74ndMofwwdu1tOxDkfsLLEmb97xomK05",
-	"mUw43KajKcb69Xi9HnN3xdTtkBGH3xopH44/9+DIZiy475w37/Uh1YFTWrcJE84h3xqU7l3E8dUchi3F",
-	"cXFTbDjHLO8VV+Q98dc5MIFS74z0SNI19I/YybrqJnw8yAGJXjmc+HPtyvbGNjYT6FPNiu2c5+I65LbL",
-	"dDFRsQVQ8jLuYgGy6sqgWaXAgm+/XiiEzyZ06Ibj62UrWvNjkSNeJPOVUJlEJPP7LUKZmbzsvpxxMxso",
-	"BvF1uL4mt0N6NttJ8bG89+l+k3w7KHBK3f8auDpWvVX3v2hiLXaxNLsNG7K8dO+b3YQXYya343lbOqA2",
-	"nNwONz6XMbz21gvOtohnh/n74oZxnYqwxePZ2/nhx13IRs5+vZFsZFZWFKPDpBxCVEIhhTcRIw+Kal9L",
-	"BcC4UUgGYCUrhOAFozGLC0ndR0S+5ghHBhaZlayAIZ12DdDFIsFbtpaePIA6rHXYrl9EJ5myWO54NQqT",
-	"47eUKHSZOgeX1kHfPPlIYsFreh2Oz0N+02PJpSY6fxD77Yn9xkh2dmdA6r42HAs+CXUeZBHDKKjur+lQ",
-	"rt1TWvtNF3E/PHDaAVVyzScODzK86PDgPmZkrnwBUyreSyGCscupSMQud62gnMSW1wyqrA0XcVRItB+U",
-	"RJB3NdoZ7g3s/xy3le0Ix4cL75dYYf+zbeQKgbfjfj4yzUFvCuf+bFuzQ27JVDZwE2d9zmu2vcL9Pv3c",
-	"ugsXnO2JutpxAx0W9CGNUXXhoTlU5Uw8LERUQ3HBH3BddWfLlqn+mlx53yN+PlnfPx5wLnThI1N0Ko2r",
-	"8Cs1qJvz8IiPbdDNcZHe5/zPhnx89Jm6rGflQL/59R//bOy5neM8ouk4CzxbtVrX8oV604Inujie/eUr",
-	"iW1TyJzGCT6mjnA2E9xW/s2GB/WSuM6vL/9Dyrt6HPxbLrw3pyoV8cHV1LDfU+CgV+ok8+IA4MNqEF6H",
-	"iW39n665sbd/APkfbjhvvfr8x18OP6ybYztR7X5UNsvNWhD/kOweTbJbo/zr+/0gcauTzN9Az6BPhRkf",
-	"HXG3IZrMWez2UoBbOWyn+Cqo3Vtk2L2P1eOLRRsA0RYTk9bCGyTGrRKUikTN4mm1bLZjS8P7A58+f2C6",
-	"Rad7HBX3zr91hmLGw3F/WLo1KG82VcFTqx6S+71HU8GZ40ve5oVUpflEoVsr9qjkTkzoUHdUKvZ9fEQG",
-	"Nl8JO7fd/r++9xaA3dNQEmtn0sfkjO9lVLPtfFGp9ynrlcocUh46uWD+e5TArMbxW17YP+5X4QufwigQ",
-	"Bp8a5VL83oxeXShmspb3rKvX9fmblOqZi9csP70A+3u34AEJ2WZPGEd4Bl02C/MQP4WU6CbHfqqSAea1",
-	"UXEcwvb0JJwku9Sawv5oDy0sot8ebUdd0mV9SodLrtSILVDkQDTHdNI9uzvIwu6ec99F5F6tM/sg61su",
-	"Jfsz2N5yVcS+vGoYGypbfGx1Cq+khchc3DIkcJCr7rmn248+I7OQL4prYnyqEhe4mKIjXKF/BR37jTkF",
-	"+jQp7NAGxEy/pjV2lg0OkQK07um2r63bQnyia0ymPWwwbLoUQ3aKLjoC/WNzaXOLZFqD9js1uRiPoQdU",
-	"4R1z51ifaOZ8X5hdtjU2b5nJ+9D21kDx6LUG7I5pCuiZ1gmPLiR0/q0z+P3tqTOnvJNbuLDM+cdlomZR",
-	"7kuoQ5TJAVstfoAIRTDIn4RckRdouQP9VyTSn0ksZtkGnXMRcijVDz1gy5xdU2jC8WciFgn4NrdA4Z7u",
-	"UfFdyANRUIwF2lAUyMfpCrecyLav2PJu2Q4XRcVkGSdSpCTjDhZPJjFjkizmOs/tTj1mfCPYljPYLr9N",
-	"PfkQOQWBpd93t+xupwhBMvb67Gav+ifonJmF41hITKLxCKtd18gGe36WgG42/H8GQ/8OoUPZ7V5GNOTV",
-	"hL1LtMveHyzq9f1xGMC/7D1+xFZq+JXvETkVdxy6fRYS9I8MRnrM2KJPFkwEJ9CGLubr6fXnDuMqyADM",
-	"Nq7YyT79mOewQuo3HUyqmuTgtfZgPl/k4Ubpwgk1/BxRg647d0O69BbU/5EzjE2EbyG3yXYBk0fIWNYn",
-	"MGKFc9P7qaw7LI2WKN1i66Q7Ed+wuFIjzZGEprpcp2wrXUHWHscbW5zveL+dNJeOvZp9DqWbxKQw5GEr",
-	"BjwJOcrq+kQeARhKvhq6xvj7F6ne2JzueX8q/yfVnAty2tfIbx0eQT9Xmm94piNXjpyWo1mBdEtxD14d",
-	"3lmpctfpoReaXgB8Ca3HSHldDzb1fSyiSF25vQMyNTJh2vWP8YDq3mwgBdpkAT0SELalovnqkUJ+snWB",
-	"gIywu/vWaeKKtUhPoLHw9sL2WuF5m/nvE6+hR1oUMJk4Pe4YvdW12Rz4H8MXSj9CyBOZ0DiRlWNiS1EU",
-	"n+hWZOJj6jCI3S57Ij76qhut4mPxYUrTrvFwL8r1DYDcThHcYLbaWFciRwNzcMpT1SzYbdmJAj60qRZF",
-	"jj3cI4jkS0i51x2LoJS8UloBpfDeO8PtXO0i34LoYYLbtnFyDzYMr14SB2b6juu8TNBtkbGXvBKKN+vB",
-	"NmHx77tmxRZsfFPVhpQrZO/1WcwYAT0WldNEkJFIphAMGDJ5TGYZFyMpJ3TkkfMzqMhz0jWN5PMx6o2D",
-	"+jbOxhUCl6+Rpfu0ZqoDJVMWxk4DW9+A1K/USOsdHSdAqpAvpMPDit17vzmsvvEQ6rpD3YwVkrRKtwov",
-	"wJ2YUIUTH+Vwvdc5uTbUC+Y/DSXEUOxEZfLdGlfl/E1hKw+nJWbYtbtp8QduJm2E96n2oraCrg9gKHL1",
-	"SjTqRIb8OmLVhWRZR4nMG5gemNi8FoIrq1sLUqTNu0PU9vpcBaiJC1ipRLgb7Lcp/ROxCai6KKmg3IiW",
-	"vNp2ypKUC4xaSfd3Fom7d+GupiSRzOkimQ4Xcbhd2BiscnVnL6hk+3u5zZCyUELd3TSMGAn0ld7G8rw9",
-	"vth4L1xXdkMWUGvRCIJKw4dcTacJ7G61+xZgP3tIdKl5tWg3V3weC/WrAswnKFPJ1BByvaTyyw5N5XKG",
-	"bczwAEl9pZsmKU9CFgXk1//1n5gzAH5KDQLpVqbcJntqt2SJLYpaYnDea5c15janhBoaEQzGqpEm0Uew",
-	"xFSVUBKhm/mFmgwsOHaiDo4JTZ8GEFFJfHVTfBLKAR9HjMbQBRBjvnwyppwL6MWnf6vUSH/KyLeCqKUr",
-	"8YTR8ZSY25YOr8bzzdc1E+/ie9rccMPYHFXY5E4QqkS1oiyYbExi3vceMxql9gb1FOZ+hEj3JotkETPd",
-	"cSAxTQQbz+t1cNA0MuraVmGOSv67FlX95crufsDHfnSfq4azuYhRxqFKKCtdh8l0MaqNxeypoPOwqnDh",
-	"mvGnduoP7uvyJpxXhS5eXwVHpKLLWvQcryt33+51yH7j8LDawELv1T2in0WTYbnZO2m3ScSShMXQj5zy",
-	"JXRrODaF8RfzuS6zW1Foho8ikgHRTX+HQnHNX//xz795RC7GU4VWWPQ1iZiU5P/9vz2FjNq4lJNZV0oL",
-	"fWFHkI1lLaxafEwav/7jn4163cK7rKCNT1Y8pZuMlegzXc6njGOlUKr0v1jMp0UxkXkp/wsDWSZM9w+I",
-	"bQOxjwtVvoc27P9eacNKBa8v7NjyEeC5ZNZa4/BAxxf8aW/veV3/j5SpDn/DN0GQCRNpTilvqNirf2GA",
-	"+VAk+OT65DxyvGSRVfaeorxqxbsriRC/mrbc3q1mB/rEZVHpjgfn23yE5z51xjsNjjMLfaRaBG/UbQGS",
-	"97tWTM5A89D1wdmtopgx5TJSWHasKCJRVw2uO2dSifCgq8jKGm3lPmXFiQ0UM6YHIzRmJORAYLao+L9j",
-	"wIIGXuEhQXrlPSW8dq149mkshdl6ZGuVMywiVxBvcUtDIIFDXfy7yHoBP0A4syRizrhTCx6jHbZ0OK6d",
-	"4hIcBkT//jBf8uMHg8ATq5s5Da8Vx9Nu0XQjpGwaWFWOSOuqS/Y88n3njNRrpY/y+Ru/y6pBbTFTq/iY",
-	"E9uOMCNybeo2nalIrQGX4oNXgIae409KmzBsZmuZSomfqH2ZIt1hdO9LuQjZDzpA4CEvzlk8tP7HwsiZ",
-	"iMbX4FYHUzQxD3sPuzhJuG4eqJb8lSQ6Xg3sJm5QhGnvrY5SFzUpdPHdakNiYZAuBDSBNSWEyaDtYvnV",
-	"2xMiYvLq7YuK24PxWBeGhxgqz8btjiknI4Z2IfXqsNv661W72zqtgF8c+ZUJVZFE0mVxv8bN7qUdSrE7",
-	"+A7gdWCQO2CDXynCrMfsXYS175rn563+8KTb+phKP5ptfB7RJ0M23B620FET4wJ+hjjKcSTkGvexO8ha",
-	"3izvnePeOqAbYjVxCXL30/kkiQ7pEX32llvo4oC0ip6a3dSypzGLmwulaa0aOnXPtZFY8IAYgkEwTvZh",
-	"wduEJgTSfBSBcGu/18jrUCqa6JEZjdT1ZYFHFvyGizvu6RDMAN8CUf+IHNQbxL+6aF71X7Yu+u0TdVd8",
-	"RRsAukAdMHDYwmKaJKiccQxHecUKzBSv2NLwf/OcYsO4TEmal22PaF6maypNwEFln67esKV+glSrIHZf",
-	"kGpVjsWcSUK9kU/KKUSO0XKhSJvpzQwRpgKt3hoqBPgCAGPdxsFAbibh6ZJJFMoEzClqDt8ggW+a5c6A",
-	"8PoOTI7IDxGUmz7S8TM/+hUQ32kU2Ra7x4QStVGYkfg0ZvToiU+uY8oTSRi4VvE3MYGZ1RM1ck7HN7Af",
-	"Dv15D+r7xD/rdF+0T09bF75HdNv4tD3qDVt6xoae6Ba/0PxLorECzoHywDxD+dLmg8SMAsrcxWGSMF4j",
-	"nTnjzcs22a/Va/skZtDGTep1IpyUFtRRF2IPRlVvtE/JieCcjROCqCUh6G0JMFFvsYBMmZpbOjM0dEAf",
-	"jIhWRPWuR6RAixVELQqexFQNTJfS+iiWEDoyppDiQnVMZAQnhKEYDhw0ENQc4zGbw7CzSo1ciMREmKiz",
-	"H8dCyqqIQ3X3RrG4kyw2Y0hSPul0e2DfCdUVmDIawL1BY2np+2rb4La6Mim1mofq84cPcKcmAuklT+gY",
-	"Y3rxbfTfEsavQ86YNgxBIiZcSHn09GkgxrKG16hG5/NVFVbhth5nRDlgkO0P27xsHxHTN5CUXariIbHx",
-	"ME1y76zpZWma7r0rK96Az7FMhUem0N+sRlqAw7HmDGRM4zhUd4vIbGqjr0iwj7ZgR1v2NUn2B7x8pgSK",
-	"KRktbTsbeFqSCY2iER3feKTFr6NQTong5lgqtQEf8CdP0Lz65AlitBTRLQNqbJ47Iv731eZ8Xj3X3jOl",
-	"tftNwIbqOeXXC7UKUhZxwGJ9waRH/J98El5zRWe8AVdQE5woJjOfK9IL/gV1dyfxU9BBuLYHKOSji2Sq",
-	"4D2G26ebkFnvHcw/iTVJGk+FZHzAI70StQ02ngrES/9E8IRxZ6F61y1+yyJFzJ48ITGbxyJYjFmmp59S",
-	"OkWgjoRh5JIHmaXkDu6ivaALrr490myH8sAeNbmL6ZxgTNScLiNBcUlQMO9YvSAWiZdhU3Bue2dNM7Oa",
-	"YBLRpDZAExB+4/+iz97TqbmpbeODf2yurBpOx0Diay/7/UtysLc34LkBjlb9yR5Bk8cR+QXsK0fkB/3K",
-	"r//4Pz9+yE5Zy9T9Ax/puh6JHqGBor9OQ0Vw9tKYzpiiP+U5TaYe+WnB4iXclYDFFSRoo5jRG6mI/YCj",
-	"hIMoqwZRaMIV/oF6fce1OcrHXdTCwPeI+dAO2GwuEiWDK3rjm4vQAwlI1p480XcTRSLMQzD08Nd//G/y",
-	"l17nQkF5wdBFgzKQIqxSCSCKGAdsrrbhbGbA1aO4oXS/0iMQeTencYLBfuovHBZwSO1DwqyzhQSXNdrQ",
-	"r/pn1W+AjYmFmnLAF3xOQYiRizgW10o8KPuDwSL4pl73CZNjqlh3yMfRIoCKkOblk7piYicN5BYicqoW",
-	"kvLF1Tki9WnrPH3Zdv1T74/CIIyxtCWNCJuNWKC0VukRccviWJEDNUEoRUQTJkn56k979b3mr//4J/zR",
-	"8gZc/XF4qL85fF6pkX4umFGxPyA5SkoDiYYby9+MxjeKIDpBjEckiReKKNEBt9HMPheJEhfHtmu7wlsq",
-	"BfdlpUagYvVdKJm6I8RfuRJ+KjTEi4gNuJ/CydfYB/55MIeW0y8YVzoKYBIgCqTS+yMRLCFugHGQpywO",
-	"gU6bDDgQcgx/B1zD1mZKXUXyVvFMDICRR6wc0kQUVVPgoikJFvNI01M1h5pA4WnEblkEC9Km2RkKQpST",
-	"wwP8VZKAsbmH4lSd+K+b52ed7uvWKWjSrV7fN8kWSqy9E/pmDDgYBiS5E4soUBeCqauiY7doLFkMsgqm",
-	"PJkMjZhqnZ9ycr1gUrKgRpqcaMWazBR6xQOut0rmVKKkc3hQHYUJiSlHFqDOMHNexNft3IBVEV8HhPoV",
-	"h3Coy6aJgZJYnjzBLBYjz6B4I41MBuyl0+0NO932t+2Lnp+KVSifWhkZOZUWlwZ8xpKpCPCSG7qChAEJ",
-	"dcDi8NbN2Hb0A1AdQmmpKinjXDimN+D4MU9nPOIroVPE4c8wkCKHhjX2l3N1LdRq/O+rWlGutgMb1aKW",
-	"gB2JBxxwT1aOid9lSbysNicJi9Volqom1S6bR3TJgOZmBsQ5Vliy2vSAs3dzAcftZ+VBP0V8I3C60uZR",
-	"qkYBAR6xCDr+C6IEn6qYTMIxG3Bcv9S1V4U5UwnHfcrGIQhqKXPPsi3QmcIIYotipiQ0jQAQJmSP5yuZ",
-	"KQ2hhv73fydQ/ZfMRRSOl+qrDmf6k5GWNL7MxC2qS2JCZvBSyBOhLqcis8CGlCykA6xrpA1Xh6n7ptcj",
-	"w4ANONwwIRMoJpuG5XsOkYrE+MbaobUNT7FW0GkkKesYbrRsYHKUtvgNOH4JZ+mQ0gkdJ/pJm9Kjm4TK",
-	"Ctx0LhytEcxyyzmVMCsSMkUyuG7dbi+GelBG4RyvepjgXVI3Gi8LNN/Fw4CLAWLosabEscRSxwNO5/NI",
-	"SVRIaNBZb+ENhAJd0QEEn/36f/0T2Ao+J+GMKJIRM1AijsgTw1sGXCwSkKDxrig4fyX1QXnpcyTkT7R6",
-	"ZePnPfJE68H40zhmQQjaP7494E+mIgqeAJCeYFPLJ04hB0JdCz5mUXnmQbU9Paw2O34lSfrTgBv7LaZk",
-	"Yd/MEJMv17f4JW9EqOhXdKfUSnWIRygQxyxiVDLE3tqAdzEFCTFNwwCabjojg88BjtItdu1jfojvIrBM",
-	"Kbo6qOMBp5Zx4J5MEpkaG3JrfY2KPimHGpcgGU7JUZB3UjnWl89U3LbWESVRmeuikVFpIXnpUVNxpHg6",
-	"pkGhUHrkUiOisT0Irqk0Mu4UY9QVk6SMuA2RQg2UtEDgUSqR4Z8WfUi5sace3K8cKc0Rh7mbigFXvEjR",
-	"OvWdAkvMpZUV6EgRlMxAnlYwDRiQ4KL0mZsRBHDfzbjQhN1J6QCaDvGTlRq5UoRWrQq+HCnag7Y2tN3q",
-	"cMwBd9U+Uj6oNyog+GJmprZ0oDoF+TAGn+BKLhVRT8V0k96mpMQovJ4mQIzRevhv1SoiaBWp8FE6g2Ie",
-	"dxoXKaRcK74Rjpl8iiarryRJmEzkMYR64tlN6ZzVSLWK9sgBf0/+nbxHYvE+RQMFcedjyMl7cw/Ie0TW",
-	"9waL3wNy2s9Ao95jFNN7VOPeD/j7arW69f+pVTXU/CbpfEqltXq+t/8puod/QbX31veX7W7rlLwnB/Xn",
-	"MCfZ04No2iOsxpXxBoXSnG06Jv7r/n/1n/FFnHd62Yn29UQwtBrQ4M19IzZPTjpXF30TjQJj7uOYB9nF",
-	"q5sJJv5tV3nW7fytdeGu8llmlQqolBN0IJA4jfvJDLZuwWn5N3fNh+4MX0ny6u0JKb96+wLtfmnHAA16",
-	"cIlBpXjtFts4tesPcyf9egVQYNtA/mA4CUrprrGwGIz438lVtwttBV63e6+b/ZOXLhi/0fM5bNGZO8NT",
-	"s6Pif73m69YQz8gd9bke1dRFkqCQrklzJWVfdzO0WZeQT+tXCqfM5do6szbq2WlR/0noDcucoxWSzJrC",
-	"mIC7T90p7e/TK1s9wXvXYO66dZ6nARSSKCE6Tk9Pr3PdLO2L3tXZWfuk3broD8+uLk57mZn28kdnoutj",
-	"NmbhLTtSch+ESC5A5aMFDMD8om9j+oPGgfcFR9BtnbQvYU0Xnf7wrHN1kYXA/sq61O3kwklPdMWiwjk2",
-	"4mxDURNq4Qq30Zxp5uhBJllVUotoTfba4L8vmufNi5PWsPOm1T0773yXrmHAm5bIKKkJKQBo84IzxXAl",
-	"A3qRIwmezlPAE4IaIyhzPAM+fkgCJaxroRkYa1aAFXEqslrjmU3jBz/6kyc4JmnUKzndH73dY1QDkpDF",
-	"lsm7sQSg7nBYApIxoHu+8RL6FR0CQMq+IYE+igsYNK0WPs8QK4HODi0hUo0HR6mBSBI0pWWEXVJG+XQe",
-	"0bGC3J2OSrC31/aZPyZUy5TqS81bBxy47XVopFKNGUo31UknT57AtX/yxKTnh9IUotBFNJTis3dApmKB",
-	"fUQWHLW9Ab+biojhD6QM27ujSFpyCJ6oGzW+gUetj2dv33i1wsQuRpOeJ08GPF3PagUMNfxV/6RGTtHj",
-	"IDHChP7dRJjYJBpzAroDyvUiVvRIjZ5MiaG5Pd1UBmluzydlyfDOdFvN09etylHqIG7USb1eJ5QEdAl7",
-	"eWa+gJV5A26ZYqOef7YBn53HlaxuhF7jg/EBiX2P+Eq3UP/aehy+N+C+rY6hBV+3Vonv2vj9b1t98pTO",
-	"w6e3jaeIcPLpL2Hw4SleEx981wDfmTEdJyEYoaDW7JjpoAHt67qMxTwOWYLNDbJOrqx/KwkTJ7uRNC/b",
-	"GGgidbJqrV6rQx7jnHE6D0tHJXBaYjG3KTjvzbqVWP50b0Kf6kxECGIQRVlcOitQ3S7wiIE73cmDJfSa",
-	"hlxb7HTMPfryPVRv9AwSfCBgYFCaC8BnwHVuJOpbbnZtjVwI42tD/ma7N4GfUmc9Atn0MQtR8QydJOwf",
-	"k7tY8OsBhyWCy7h9Aebf4d5Zc3jSOW1pXxNKedcMNFfCqjMaRjXSVeoKnOcRefZ0FnIgPGCp+RNpX8Kr",
-	"A44qIqxeCR+G1mkPjTZoiAmSx2VVu5MUHUNksKaTdgCBhAAoyMWEMzP+hLUtQ9NHnn7fnM9tUsW9T6On",
-	"zxjrSh9+tLG0L0SwND5ZHe4I1hGk7U//rgs529AWE+1iSsV+0LEU91evyKfWf8iGqei8BONLBezdq9cf",
-	"tLaVbHibtKyLTNjQmZJCUpOdW9txNyuJ+rCl7HVaGf+g3lg3uN3706uMHh3ge/v3v9fG4Ok9hDS+9vz+",
-	"1050SzF4YW/v/hfSqPYzLAECL24xk7pnEMDJdKcjYDz3v4fB826EElwSNzbphx8VWsvFbKYoq71eigyV",
-	"vFJCr9W9KvXvRHUC8dauhxoqwKvRV+glYs5W5HKFOo4plqKCMKivZFoNbkzHUxZUTKY4SDxOvTQdGsVt",
-	"zRCjtWE8lbb4AnEKBEO5ENdJysWkD+TJg0YdXFUDDkZWHEwL1NncdRTCxmIG4ZSoumFOO+PjeDlP1OIT",
-	"gSRdsckRlczTa0gJf8ySRcwVB9+yqkKWBwy4ywScKCdj88gl3Kv9+aZ2RLdzfv5aaRba/uEfW3uSJgYD",
-	"7vCS5rmSUd7m+QnZxE4yXocjNPDRtNq2OafcKjWQaqSbgQOGCSjJ7joWi7liIwMuw3euIxd8ST4djQM2",
-	"uZ6Gf7+Z8flPsUwWt3fvlj8DPf76m+c+KTf26mQUJrLipQ5XJ1cO3cYDLmLr/wWbEmYsHltTZRiTl6+b",
-	"J6k51RgYObszCAcscYwGxpnDYQf8ISyWbMlhB3w7FovFR/7gsJ+Jw6YlWiyDxRy/LH/VP9ZWS5wc/VBC",
-	"dK4CPkfVGRfzn+Iq4nTpx932ni81s4Yd2+V8Cdy4Ub//hW8FZ/9SrBsP8iM5dxoUfl1UtKU9MYhwpB0l",
-	"hl1pQq3Io1NQpUbaEyvJHdmHCyi8Ik8r7J+UdUCwhxoVOLywOAwgyTGZsiggh/U6AUMtiAieXhmaAVJW",
-	"qxV9PR96yyUyZJoYDnpULDZIOtOyAxBobfn3BlwKiFsUEeP6DWsEpIErBFhnAUS5oBtKaGCCQ3ssZkxa",
-	"h+yAayiSq27b2i2kWw1Iadtp6SA/s7tQkr06iSkPxIxAswxS3t8jI6i5M+BOI290GKtJQkl8PenR06eJ",
-	"SOZPUYc+Qu8RFM5BV8//wGn+jD+8aPZa+3vaCbSo1/cOsYjOn/F13yNhTSn23bMTcri3/42J1ZRHEJnd",
-	"8MghgaYb0iP7dSJr5MQydyf0SSnObE5YaH21RczrW5Y45Z5+C/71UEaBlbX0XYEEDXu1XX1ISYyxiKIZ",
-	"mromArtILlYZja1cpQtVQX7vf+jZamMxK9Dx3FpUh/V6WjgqrRaVZVOhdDS1XHWoUjE65ZdhsAnxqNc6",
-	"6bb6RX8X4FZax+modN/rQE2dQlxZ8KYFoj4BMJGfu7DkiyjaCpgO28/AEgcwm1WfgFHvwOhzue1r+Dwy",
-	"gI9i85+TyaVLJGVFFXN3gYQpu6l8BBtEQXm9AnsZi1uts0FAL+MyBNeniddQa9MpGwVcTesKUF2DVQgl",
-	"z6rYF2nAFY2rLubaJF4jp0ZXBdwhFIeoESQ9aw2OK/a/AV9vANyosP0mVj7MLf9DBflMKohTii5LgExC",
-	"Zs0pHmfm32EzK0XyCojNGzvVH/a9x1MSepq84DX8SGXBvcsbjH06m8zSqrJDrCqrBkAkDbaGA5AUIH66",
-	"0JCTZzTgSFB1ngqJwhtFIk2zShzKZMuY8SJwSe6DzqDLdrB3CeOYGxBKgilMiUCFpH3pQRxXtXkNUbA8",
-	"0EswugFMcgx2olkoZzQZT0nAIpaA4/OYPHOIrNS/kDCpDfh39xHf48JETRwicLYERryTl83z89bFty1r",
-	"vVsxtk3IapypE1sIWg5mWcCimFO4GPQeyEhXEPdQtQJNSa6dnjSdNaJT3omT4oIoFYzFJmxIxM53UyoH",
-	"3AiYesPlg0a9UiNY/8NgKnKWsZjNBJh9MahRvWlZypHBvCScaS0ilBABiroFTchMyAQTaS1zoxBsrXmo",
-	"l2FcHtFs2jPSBjI+jXeKG0qWkDJN4yMBoCYxc+WgK8f5FoPQ50SHZUMEeGojHfBAMOnpLFez+EZd4xkq",
-	"iQTBI2E/BurqbxmFoHc3bC/GTDmAAZ9E2PwhPboyGi/xYlrjOe4xTCrahXmw95z43Wa/ha5smzeSiZeH",
-	"AFCuQ7ji8Hqa6EwujPZk2vCp7eRaY1bL1i5528XCbAlyJUJ+PeCjRXDNEo/4Jqzs26tWr6djmcjT/Pff",
-	"tS9OO9/5layAs1e3Es44CjFQOAhiJkHeJO3L2wNivoD0U/XVIXl6eFBZL8dAjZy9L0uUyRTuKe1PGuM9",
-	"+g2rPht9HVQP2OFe9Tl91qjWx98Ee5OvR4f0oGEq7ewuABVUEvqMIlC+H5QpLJDt6FVq7D17P49oyIcJ",
-	"e5fY7lX5tl5p0QS3x5ZpreWU42rs7bvlB0qwXaKFrMki2sWPutoHq0DAKpzgoQLTNhbVE4MzLeRVX5jg",
-	"lJGTECU1yVPMpAxsY++hSiWKDOsNq+eQI288lBBQDDwxk1WNRdhIGakvVGvAtB6bDLZfr0K8z0iKaJEo",
-	"lopCzNfwdRhEpo1WxVMknclEzafD9Ms+FPJcSCgm5Hu6JnGOP1LNNhS9O2fXFCLMYF02J5P4uGwMkI/V",
-	"nJg+WTONERLfyTIxyjG+pO2YiLaa3/mnrTftk1Zv2HkFSVEUUgrA44kMgSoBgxq+BGyUBYUUWQH6VB/G",
-	"F2QcdOhXCgtLvH74Ja0cXHrxl2xRqPt6WOoTMVYre3SlI/13dbEIg2pjb79kf9VRWeHlVPHsgJFmQNNf",
-	"TU0gIbFlrlrBfq1eazT2a1+XdL1YjWb3LE9BLaWZnVfbE0l9yJsoZNO9Y79fm5dC2Sw9kA4VMsi8SnPu",
-	"0ct6ED5LKE/CKuOLmRWWtc5BwNLpaanS6lSYscarekFGDqNRRCiXdywecKijYmTck27rtHXRbzfPe35O",
-	"1YA0XevbUN+MhUxq5Dv1lGvzNmYvENtBFwxIWWEefqukNYfkYPDoPGa3oVhIUxFFE0wTHQrTOSlWlWPt",
-	"33eMwYQ6QjAMkSxirubmAqfW0mM1QiYEKwGwkT9p+dFIiwNeBuNZxZjIcr+T8n4df3eKWZTdwNFKGgGb",
-	"lm0ZcHswoTQpgR7I1/YYQaKWJBGClLcS0is10hzw3PpCSTYLwOhJ0m+1L23+ghjfMAcMCw51gpN4AbnE",
-	"81i8MwUfzG5ZAJrrZYGYT4yUnylhpgc/IlStP1WFDGwwgypVLwY85IQWqULlQu3BW6c8eFrdpEnCZnNo",
-	"UaAYLk2MHmPTuEDVsWelzkL95CSAb6k+lbHWm9NHzphYnTZyqCxV3PI+hWiCxV0U/10OuAKRwRXMnXdK",
-	"HUByDxzFsaOYQag6Ye9CTLm1h8USuHYQuQo0zoAj1eRqpGmZPLbHs+WaFNJqgB6RMLGOZqmGNYU9BnxG",
-	"A4bRPeiw1UjApA6oWSRjpxOf3T9sHrB5EYRJVUdLuTdKe37j7OVX00E2L7UQT4S2ymNqpXMASUzHkE+L",
-	"AiSsMisW4aYk08qwkfwG3F5XA+W8/arsen3RjlVxzVak2Go14K7ZChAPVK0aubS3ZErl1NSIUtgVExpf",
-	"C74XBk7hDp0lWMWHC2UsYDxfkt0+Izt9agnIeAxpQHMOQ4OUyI3r/PryP6S8q8fBv20v53xWtTlbxHcX",
-	"r+nrs6ZNsHOU7IfZFVxP6j4U/5/QYXab4C41cE8E1qNLJUdHV8uk4ZhBaiCS2W7e2V2moaJFO/1c9oTs",
-	"HrV//uONDB92xawtLQykjBKRIpwKaPakt5ertd3hJGbAl2gkv2QTAkKnbMRBc9ddCwLI+4WCu1gk6yX3",
-	"LoiyMpPlpJmW4qHgGIeSrhlfsqn0Y3QIIhO6NCkjIXSXXiHjahlfppZ83vm2c9V3rmXmUpgA6e3J7Gv9",
-	"evE1cMf7XaqQcJSkbLBFR7ttjYtVxJntUBJR0YojjtSjJCIthWQES9AkdWyE9XiZyPM0nt0JY6+gL+WA",
-	"aNNQmgtrquNljEpQoGjESELja3QlhSbBmjsTVNZdAlSyvyCRZpMMswsDsHt/HMP8Y11Z3JObL/dxUQgH",
-	"H2HJS1E3s+XmfE5jFkYk5EksFrcQKFrKtnMo1Rt/ebn/t2d/ff7dN99//fbwzbP+QW+/u/fXxuX2YDLk",
-	"ZAVIFyJ7NVFPoYkx1H4Uc34EakeJnLOxkvX0ire1mimCh67t9QTvxZo6jzViSCFaBlazj9g7U07WEinB",
-	"mUciMKZr9dO1pmsSZmoQ1jDJtqYNWj7RNawwQBjrruI53bHY6KYLibnHZT26Ia7GcxBqyrrU2h3ayhIh",
-	"PDJaJCABa+NTZY3GJxZJB2H2RQsMnf7LVrdXIM5rmJSO9jISdlakih5Cp1zgbRK3N071O5Y6dE1AZ/Vb",
-	"XUQjMD+diPhaJA+5ik2s04V2aUn26nXiXzZ7ve863dNht9Vr9Ye91kXfz1oTUWIvczHgjl28cmxLVuZM",
-	"32D/kh6h5LAKcewYwIGBNI26tS2GUpvBQP7g6JlLC2xhlV89ialjCEV+kT6wSDLHQ1jxdBoZWN74MmPw",
-	"rg34d2EyDTk5rBNb7s4+Aetz6mdKqIOVNc4j0NzoCHlE9sGC16gPuNmUtXh7ZK8On6DSgmPgbl8WUYwz",
-	"OFRjevqCJKt11pzt+a0a4BHEqQJEzwgY7Ylj1dVIrHl8KI011TM5tlMqyYgxDrjyaYSwC7ZIYmrcRrUv",
-	"WdfvmuprqZ0Zw6N0FwlD7S4zv24ievjAA2jeBWMBCgOW2GCIJQ900V0riagzhdrtNoh8wLNBaCEnfnIn",
-	"JhRSD/0a6WljT7xZyAH/jT7fo1ydQf0YjI9J3Gl8pAcRgIq4YudKYyVX5Elrfh5WefEGXDc9U5xMlwSm",
-	"PA2Y1PllXkHVJcc3Y1iDJXsH9f0B9zv9y6F2YPreOq+lrlzraa+TfeBOxDcYl8DZnet4GXDXwG5N6xBW",
-	"IbgGE1bOdjw3JnIwEiCT0aSiWx0YGg09DgZ8tcahvtvaH8KjJQnCyYTF6BHAjUNVVzxUk6g8S5PGdX2Q",
-	"TEjhunT5iqmaq3O60+g+EjM6njKZj0e1oNFFYSlUEc+UhS8f7O15ttQpxKl4aXngtOih4KxyPOAm1jaB",
-	"ajYpglhArttjNmrSiNQUmOmxrcLiPJG60fR+LQ7AjiEMWPF5pAhOZw7A3oq9SerGrVwlzwYQp+s2fiGq",
-	"GHdqwMbo6IwzC3n2gJucDc2zyQrLXnFS18i3WT/rkXoPC5Ialxy8P+DM+vM+hRc1G4Ga8zyDH1JXn4IY",
-	"4cQhb2npQV0DbFMs6oBnvKlFrU30oRaJLF1Fkr9AiSUblbmlP+pi/y51Sf2b89sQvPTxjBounn1wa8Eg",
-	"A83fQBwqsDJdpj5i6K//acScwlG3isM8E/EoDALGv2zRSMlBGRe85acZCWUXMQl5BIurGpfXiUknEAYn",
-	"dcrJQjJZcYoVYpg/tKvhATSgSQuuzOh1OCZRyG+MPpjSt0qNNPmA5yOgNEeFAimt1832uS2QctWDdIie",
-	"E9RI/NfNb9snw/P2xSuthGYCG2sD3sfmRBCs4P9y1u1c9FsXp8Or7vkHC4CnkiVVA9j/AcxDZ2UfHjhV",
-	"UNzkbNjOn1dyun3N5iaxUOoAD6CSuiQjoQ5LEHciUhZzxk0NZ1jjWHC5mDFbahn6iEPWgPrVFDwZ8AWH",
-	"aBfBmZI33MBS5H+gr24dpnSJJ1nF0AkIejRMMU71VmgIpIMslJyrjruYwCNQQUP7AlXS65G6TUtL1Dm2",
-	"wPt9qaU5tM+a+RWufDoFMzvcv3LSX47iIhqTckrEKqSqC6KH/MahtF1H2N5AZzNkZptUP+gykJJQ7dvL",
-	"0KTjTG++KXsHnVxMAzdsW4EllGRlwBNxjRJgyjzQ6iRNYppZnof2ObuMlD7bPEIdTuoNOE3EDAPgoNuK",
-	"1R4VkTIGtkxdU9iPh0VvYWsQA4fGTb2iEDLiBtyl8EaZTKOttNLjEdNU39j5R6EupZshYjkaptSR9EQw",
-	"+zCjOLnFtIDPpXl0RaSv58pieOav1fGdI7r8K1DCjeFW6+Xb1SdNRM+IX/88C5e3QfR3Ht5M7+jyZjxb",
-	"Lu7md9HtT3exDJPxXI5/ioKfJY/vksXf726jd3+/iX6az+9+GrG7HWicOYre44jMBaFL36/538YQJpN0",
-	"3nnVuhi2e72rXMp5Xwd1ywWmnG8V3bRDjlQbRt6cAqCJgyYZAfmTDTXHVf0L15PakmukcctbMY60Nc7a",
-	"bCcToLHSSDstMw1dVWZ0iVwLmwJxcedpvym6QsI48/aA63sgSdm/WY59nWfqdthFI4F/sxz5+UYCUIsD",
-	"2AtwISjgF0aRsRUNuK0ZbXtrL0azMElMjT+zonwTBAmZ0GrN2p6ZUGjc5zTxG3AqoU/bUP/oY3nmtJGC",
-	"Wg4UfTSOYcU9sYvbkf7X1EOMnfZE0LVoMiHlhKGvmZLxQiZiBu1Slq4LIJSmIxi/ZTIJr9OGRWEiWTRR",
-	"W17wiN5NFlGlNuA9rUfp07GGZ0ONcM++qWTu69yRAggdQ70szfXACK3rsyPAArGm1NNJimtfptf5pPP6",
-	"8ryNZe5fZYNHgaZqWug0lR9TPlR3woaEKiDjjnWfHciqwnpBRpscIoLYr7XLQCIRuAnVcKWb5VhRZ8R2",
-	"t5X9EFbllUwv2KF5XwE9FmIyFJOhttZBRaZoErLSj3m25NmW4yUH0aHSiL5GduUfnJeHaoN2ee61Ao/z",
-	"Q/PDUtTp3LL4NmR3m/gEUKy055fQr/xuXe/p7nS5JId0O5dmDeF+qtGviuj3S2m+SIr6mOcJKzSP1nVd",
-	"yGhJXr098QpateBPL9AvAT0PFI1B8xhY0wcci/xxgSQkdT4aTNGpPnc0DrTFxZiW+28vW0PsgOOvkXRT",
-	"AGj231fb/HKk3BxxMODdHvedbT+Cxp85mavL02Y/kxKwbjefl9SNsqROAYnypaF05qOrUpW80ohxNgnH",
-	"IY2GkJozDNg4okYI+uT0bnQfvWu6fUN0tnbtc5HAzGRQ3iQpJoqVjwym3MpMY2b9JAabz0qJpwIK36TE",
-	"UsQrFHE36uzg9DpLzGvbW1n3CvYV5uuuHZMwYn6N+Cv83PeIn2fo+h1k6r4Sgk2bUXX8r96e6OrYftGd",
-	"0S9vujd+OtSLAQdy77Rk1JK+adjkoOBX8ggJ/0mzhzG0zcvL8/ZJ88V5y9e1XqGRtO4qbIrkvA5fkPJB",
-	"Y5/4p52TK6h23u90hufN7rct/1hxKxEsyYTGRLfyxkjxMTQinRBG4yg0ZqiDxv6A+5fNt+ed5qkzDCb5",
-	"mr7Vl6dnHvnLZetbdfKXF9+SJ09GS6LJqGm1q5Y64Bwjr3RgBwCJBXjjlGhv2so75jUs7orkENMTOWHv",
-	"2HiBvfQxRfdl//X5gEOVBDVDQPzaPJj4aKl65kDi6qJ3dXnZ6fZbp0CuASCXp2e4lzGNY0zRZDyoikkV",
-	"Fw1tqGMTgBHO1DTwfMDACgWYyxIWLcGd70xnrGJ42HehLdKLTaEH3BZRJwuu3Wdpz1JtOvTI6/brlgYS",
-	"D4gMf2bHJG2QCUigczO1c0Jh8TTkgfFRLObQox76CKh7QmgA/iDdNkZpJ4qwsVgSyYynQv9YI03dnBdk",
-	"FlPFWALiZTQ66H4d8okYas6vvitncbh12u5rDB7wAT+hc6mjPbBYpL0CuszwRCmopqmMAnw5sG2JMsnj",
-	"RwPuVIrSa097FcGu5+bCldMjetPq9tqdi97wstUdvmpfnPrHsA5olw05GM8HvOBx05zNr6Runmd4+8TE",
-	"xixJO6dOblc6Xwa8A+4s5sXbfgtXogAGyAmni9HO0HPMNNYNpUMdev1OtwmVyZxFqWM2dGGvbnDAjXJA",
-	"w6mJafQsRukgBGdhV5eKAuDSXnauuv4xOdhTgLnPh1WU02/JltKJKyadZZ7p+muNEe7z+qrAzq5pyJ22",
-	"xwrEGGN6A/jk1IHDjUvbjBQgCH2ZjM3dvU0aTPY+mf7tWrWPxV2R0H0Fb6Ws7dRRIH8vQvfMsMynExHP",
-	"qkY8deRZBefSUak8CjmNl4ouVkpWpFxVjh8ghxm4ILy2E8obD8s9yaJuNkl3++IxYVA62m9sAIKSsmc2",
-	"Idpd2zyYKFl4SveeHZaOSs8n3xwG9W8a33xzMP46OHz2nO5NGKX18bNnNKg3ntH90eRg0hjtjeqjb/b2",
-	"xkHjWXA4bjwb1Sf1Oq1/o8YKf2ZDYIilo8Y3+wd72VB9A1zToPFhorIZZZOobGfCG/mbycONLYJMzFr7",
-	"QpzT+FqX+3q2/YtXXC7maMX8lyqVeqUZgqviOGi9g7yuNLl1RpSerRmh5WeibqHx3L16+0Jz5LzGgPUy",
-	"jlLJSXPiQmn4CJKLIhD+vKyfkC9mIxZrNhQv1cTZAMx2rzPg+43Dw2qD0Gg+pdW9im4omAglS6TCPdar",
-	"kKQM3bM9QoNFlJBRGCdTtSvm6QH2laCLTs8wWXr6tWk4x97f9Tr578eW+TgFLuvkvx9he2nfvjJMREIj",
-	"H3qLr+gZEkrZuOIZ2Uk6O07BqxsfrQpqhTYmesteLUenaEz4UsxKK9DDK6KOb6iOr3RUajx/Xq829qqN",
-	"eskrQTSuKYSB5S+gspf+5lzcsoiCZd457dJR6UXrQkHMnuCcxWNY4WFdrT9XjQMw14ypmzqespkgvWb3",
-	"HAwkKbYOEZtLR6Xui6cnnf7TvQPygkDg4/akXh/cIxjGXr19MTxt9pvDXvNNhgF/LuvWo5mzXLZ7ouma",
-	"ulvarU4kfSj7PaGSbWS9inrC8MfpXaegEsiE8kD+YZxyy4HTW81kHOazK3Mbb8HcrPEry91ONHfLOxJ2",
-	"4m410uTAuPyUIvke8S0xUh9SMqY+OQTJR5ejr8mOj811wMEqoXk5T/MN5rEAXavsG0DMmF85NhorjRbM",
-	"g5bHUD4KXvYGHGwhRqsyY3wldeVqZJaKQycJZJPIOR0r7qk7y+m2zkImsZhP3ajJRr1+7C683euQLKM+",
-	"zu105Yn9ivVc6yOyVqvGN5APhGWgdAfrgAKcJcXe2S5QDWMGng9ngvCwmRYARAwmTTM3BtzOrkGr2LKh",
-	"O7qUg/0JndC6p7eJpl7P3wd8FwZPdubv4y+MvxsPrXoJOfGJSAQXC+i4zFkDQn1IvGAkYJJc0mgW6nxu",
-	"IRMaDTXbqjdeXCqeqojTeukgx8Y/RljYgXWPH411n3wm1p3zwT+izz2TCmEI8h9c+3fLtU+yXHU3tv2L",
-	"QrgPTxENNviRhFVPwRMjiG8xxydlbK56P5XFAohcVwGAmKRkoS20JpGw12/2W8N+t3nRa/fbnQvFRFqK",
-	"sWJuVhRK3ZHV19fDt7xKDaqrWB+5ilr7AuJrWv2WXyMd3aAVd6JFENejtBLVBcb5DVIHnAHYaas2Q1HE",
-	"hEIUQ4ZhqhGlTutY5SYwX/ayPDJb8X4pheq45zSZAgkGogw0qYCibHf5qWSv1AAfPl2wFNjyr168bvf7",
-	"n5PobqKiFjlWaOjmOtYucX0rFjEa7VcDWwCD0N30WSit+j2d7Q+y6pJVgAqhSCDSc9iCsE4ZjdSQa+Jd",
-	"TxR1kORSyOQ6Zr2/noPQ3WVBKPU8NKpBeRJI0AcpGdPJPPKsvk84nZlkK6h6PaWJzspdLVj2EpfypYVD",
-	"AoQMH7qO1TAlcQPUJwj1hw82ovxlq3nef4khk+m96rEYKyVJggeyhD5m5uriCNtdKITiposErIkEbM54",
-	"wPh4afL/4Eo9w/TOT7l/dd4OBHqtLhQPu7povmm2zxVPKoRFwmZzEdM4jJZkwektDSNTScwCxgz9qUDT",
-	"dMFi+wU5ZT4+Ydi6RXdzRfUXmesZ8oTFnEauAKRjydbdWPWrEjaw76wClGcLbmMVghu2xByc65BTCEkE",
-	"Hd/n7F0yHC9iKWKfjOj4Rgmyvv5iwMuKExn5QKlA0L2iouUTWBWhaX0OEysO9VnUSLG4w5CAjNg14BHU",
-	"b1HvSXI3FShNa3NL7DjcTfi45gEhv66R3ljMGUbwIHSOYkYDf13/jCy3kb+RrPLTgsXLVFixYa4PF1d0",
-	"z+AP66aARKySO6JF5L26V5rRd+FsMSsdNaBEccj1J69kykHzhF2zeP0EiCSZGWb03Tnj14q57O8pQCcK",
-	"lUtHpf/5Q736/Mc//beSHV4msZJfPnyO4HQleuVbjqyPUV+Vx8KgdPR1TuD6WJnKK+mQx60etUlEX6/0",
-	"FPFKzp21yvBDJK/N9du47lQjJnjPP3/ry09TQeBjhS5Dfl+xpfFGOGSmlBPDuiB0kZ8WbMFI2bzrlqpt",
-	"6+8cz+yW9P7pL2Hw4Z60JMnSELNULFdYb7o9GGJKyljIh8jwmrOAXHXPddU3WyrAw2buNlQtE6WGflQ1",
-	"z0TxBOhGEoKlZRrKRMTL9ZSZXGGmqo6YhEq4Vk3VdXDvS5n5bfTMe97ILq8dlD4XNds638aNDHe0y531",
-	"zX+luBqvtIij0lFpmiRzefRU3bvaBHyzNTqfP1W6rXQvX+PrpzfL8dOVbVRpY7RXmweT/yHD6z/T0RiO",
-	"W2O/ZjKJQMJdanwNyabqs962IuolrzSJxWy4xs4pxhDnthXQs2eXiGEBh1LrK2Jm2Vypj7K2q1/3zCp+",
-	"B6b3j2fTKe/VH/Kpwp8gi0uRi1OWQBGLe/K4qGSPzXqxQvS2ppILkZyJBf9NmC+GPIFX9jPw3qeGUK43",
-	"OftweYdoe/FJOeXBv/6v/8SQVv2j6TxrMkx9j/gx+zsbJ2iGtqWy+URg66T0XRjMZKaS9wTfgz+z1mtj",
-	"hdYJCTNx68Q9r7VdH6XGmpSr65D8iS1woRR05CWypparyI8PnkubQpsIvTRs8Y/17lynjC4AJ7EJhFPv",
-	"get85Ehz36+kaS4E6uNdHEIfalNVYmb26Sw4lOSGzZO05sYNW34ldRgZunHVktGDDqX/w5kpsed2V1rT",
-	"c+04U53CFoNSA+LBeHrv6CZ2j7NIMoIdFYo9pwDjL1PyeXCOoL5OCEGHuwENNJw4lWXVCWCJk13szkB0",
-	"8UY/gtcV5LZ7MwjXKKKWSTXq/frzo3r9qF7PSVxrNVRDHT6Jglo8v6ugZsKnFCn+mNw+sGwggd/IGdNr",
-	"H5iil5/cD/uIfPNL9E6s59VA29Zoyp+cXYMREdk1FM/dwKtRfvOBm/q60q5PytCzXoaQeJSpEXx/I04P",
-	"e+Ypko/19Ao7ieqwJfXaBOr3OpxvQsPIpNq0TtqX7dZFP6sXn2Xc0WQrb/RuHOeFAsUVqie/Vzajlvex",
-	"bMYyFZsdTG+YgCInCzkHmlnbpSaoGu0RGMlVr9UdvsAqAas9HrDwkSwd7TksQCP3Bkqt4GmqTe+wafUa",
-	"Wp43keeVwf8gwr8PIgw33XhsPgsNhqrlG2iwLmeqtB9DjpX2Y6kx0GYsfe6TcsLiWahWWCNdndOHucxu",
-	"EQ2IgHx92X/rm1Icilre0ShiCVZchh7QP7NYkBGNMP0/dkqrTkUUYB43voTJi7oSu9Y4Bhy8nqCNcGGJ",
-	"OYThyCick5CDWyytT679cQ63WMddvAHHH/SaQ6mLv3uFOocuKxUJucC01mw97WZaa2Qb5qQ2CHWLtuBR",
-	"A17MpMhJJKSu14RV650aK/dwqgHfhVWpiYAXNG0tgv8SHOtEn7bV9MlIx4fp+li/R8ZlLujJeae3kXU1",
-	"HNaFCLSBcxnmjQ9+ct5VMPwf3Ov3wb3g8rtF4D4LB8sWsVnHyJpQdIEXlIc7SgmnYg5ckEjwa+wMYooD",
-	"YlcKcz+6rV6/2z6BrHvBB9xS4Qr0MwMWg027xTUJuQe59lhyFZODa6SnSDiNMoX8TB9JXOIx1E6AKhVR",
-	"OEnQdKU7mGPqgraPyYQuJTFAWmP2whIPi+RahNC6fgmOowHHDh0SAmqCDVqIcQniyOARBDE3ZSrHlpkM",
-	"uDnve1lJURsEgMd/Je2mR7lGADmOGZY+n4aJLrCwc7jmA9hF4+F6TnoXHpbjbx4dKYIh5rJKI+zhpjjJ",
-	"gVdSuJ/ze+J1cPyj+gs1BH6xI2jX866uUyOTBsGO+qZ9dxP/Kp7iDxb2e7GC4el8Vh3MZQJPf3E+DdWv",
-	"CrvX87XzcAIJjayAs2WaZhkK7tmK4tjqD1Qr0w0ZLtKRou+gOuDVbncuMsrDLvK/Wp6D4V8ASS/OVsge",
-	"ysZAQPSeYUTe4UHpnmC9T8JBzmgkGZkLGSbY3gyKjP8+rWMuVp23zx6HcWyAUIaf3ONGcRgNTDkSo9Jn",
-	"4jY41edlN84cXwa/+UKYhiJ6UNUqBfVn4RsLfp8HJWum0wY81B6AnUXiGgLRsaJXWUQB0T2clVZh7F2V",
-	"Gjl7SI7dbqziCnfzX0nybxtHecyqbmnj+VRw9rt1bVxd3O/cqDsWItuxYaNvQyPz5/JuZIf/Q7z+fVBK",
-	"fec/kXQdMGDwcmPLtgB6duF82n5vS3Bg1cLx8itJJEuSiEHwim3skHYHeqeXFDPoeDpmA65l7ZCPBeTT",
-	"TRY8kJYCRiy4ZvGRXqFfI+2AzeZC3T7C3tFxEinp+4Y5Fv3yDVuCZ2PApRokMDZ+s19yw5aVGsH4I2tg",
-	"RoOVbnoKThKMDNMe8ZAnsQgW6A0f8LGIFjNOnuiFPakc2WKM2l4lYjU4laZTZ+rP+a55ft4y1mLfs1+c",
-	"dTt/a1343oD7J1fdbuvi5O3wdbv3utk/eakee9E8x54Eb1rds/POd+BRyhjYNH3xdQy8r6iMXzl2eCoL",
-	"BlyoW23JJhQZ0nY3bWaTbtslx1kD5iu92IzrfsCfPOlwRsaAJlCcc0Shw5w+5idPjgg17Vw1zHTDXU58",
-	"gxZD+7xvVCvoHxeESRqaYHANOgXbFqUKOX2LG+Nl9RXDIjLY/haf+f/Y+77tNI6tz1epjxuDAwiQ5Nho",
-	"ZX0fkZBNLAmOQIk9ixm6oAvRx01Vp6tbCjlz1srlXM+5mNu5Oi9y3iRP8q3au6q6GhoZybKPndgXiYDu",
-	"qu76s/eu/ef3c+ZfswsGyZirdkz45uQKaslH3Un3zah7edE5m1x2T7tqLrpeto5FHFwHqiUn6AUFZTDg",
-	"VY27qVFtA0nsO5QtcK7BAOXsFp4HFjEYCmkyE0sGpex66ZgBs1V7qWRYwmAHjKRRYRgJjP0TvP+zsw6c",
-	"+VJy78NS65YQJms34dBRLZllUmqXuleXpWppc5FBweagU8OzS6PRbO2XqiVc7qBuD1o7a1Q9xJ/Ae3jS",
-	"HfSHvdFk0B+uJdytj8A9zoQPHSy1QNOY6Ux4dCLO1c4Ift2tZ6gSUDoF/QW6BfWlMw9ZtdoL9WI6G9C3",
-	"q5qLxN5rrSelyCC+lging9L8F+wc6hYSMVmfbgeZVO86bOge1tUoEwp3wqvk2gc2VGQPikK6qqjzruYy",
-	"V/1laq92CRcwf9tj6Luy3ZXYO+ApPqoNd6606P0NuXubb9DPpUkA3dVyg7uueBSLmZrmKQi2x7bd8ibL",
-	"RmwPVSQ1avVu0w3b2mK2LUTo32GznQaxTEi00MAqFNSXH9NbGraBwze+YZJ4KDY8U/xsH0tZe6Yw3aaT",
-	"+LGIZHXM1a/2O62VKkAVT2zmi9Pfujlnfsnbc0oFOkHBuy00Y/xBnzZLRQAhQO5FXEsO8+Fzphwxlpwa",
-	"TQ37j7di+gmYR0+kLTfPjGn8XerX1czuEr/dGLmKheumIWbEbBiIADqvLTrXfAP7arRgmL6D6eBSU9t7",
-	"+uMk4J42r6RFmyffEp+uZBXpexNB9hvwxVF2G008OyyYPVNRhtqtAPIAqOO4EQEYSqQM6TdEWzt6Kuvq",
-	"oeo6R90ztZMAtyfRRMH1hTX32hDfXFeQkyNyA6ppgo/wRAFE8Ikl9AcmOA0q9Kp/djLpvhn0LoHPWY1U",
-	"oUUJTGrBzylDeHtjRtKl4Nc2RQqJp9URxh/zbAFLx3yFadDFqA82HKkcc2MtakvR7EmflCmMep7iFLqd",
-	"xwzHNTOtK9vtvlci9P8URt/hNpPPbI5S+/mzA3VNoWEz6LztX42sadM4aD3YDlRD/gmMQFjzx5fdTrEJ",
-	"ePhxDMDCcXq/CegYddsMsXWL76Bl7L2Wtfey3bjV5MNNvG7z2crRNZMyZ+2piSNILPz4pp7T+Fc77w9m",
-	"55lluW7oDdR056wunX/7gQYfhjBQR203/oaoq8D6Q6NmwUKfaGWsiUIcM8mwWG+67wwUrasOyZTNxFJZ",
-	"j3h48XYy8LJkKBgIDJaDJMtlQ+mYutbCSgVqZZhpe3X9oHtx0rt46ZFypj/RpqockYjKBK1U0AErUmQp",
-	"3OkANGYhPsZTNIus2/NXxsGPZtKXkdEJXWnaX151fG5ITmPy46zrTQbK9kmMaXdLpRYSVfDspFLPkTMp",
-	"ZdeDaByGBS7FDV/hkbIrx3zDVVgtTM+rEu/12+PJZfcvVzBYjg8XHtXxdYHncMyt2V9pZ5cZ7EYzleZ1",
-	"lcRmhIahuFXWTDWb5C3kkEn4ZRgz77/D0RiPiaMBS3vYHY3OvgCDYL3vF+39xnaf0EexFAqdQ7sbCnpF",
-	"fyRLweyXr6bCn8NUQAH30WwFJVm3WwqXLGTUaBrHSMCE6CKdj5Lac6McgMAgd7QCOiDrCQ1v6UoCPp/u",
-	"Pa+Bg4TE5tngl0o1i/dkWiTv7tE7BjTxpr1BPtzc2MT2/FEE/lfl9F7l9GO/d/JVN+2gm3D5PVw3aUPq",
-	"46gmvTe+aqY/h2b6EQT1Y+ol/HEPiky3Yv7l1YgG19N4zeD8zXlwIbOEJ3HAJJHpkiSC/MpiYYABjY+Z",
-	"/ZzSUOpTIV5eVQ3VzEHX8q/SmJFrGtXmMcuIfxdULshsQQMORUN0llQzrzGIMjnm0AcREUOdI6vq2Oem",
-	"zASScHZNk+CGmedzcwj0s0qTQgAPugLOF/eySAQ8kYQmhFoqF/MW6iDvXFrGoym2o27IqsrAPe9ea/ML",
-	"lMipIPa1d9Y9edm9nBy/6h6/nvRfe3BY2/zltNM76554wAhgYLFvAhGCbpCFPmo1n2e4Vr40YGzUa2tD",
-	"4+g28c7kt2djsEEUP1owvVegElpwGUiwkHYX3Th8MJLvSV5OQxsZg733idP5Po7YKgRLSzWKsx5ZfkPj",
-	"gKrt8gFSS9fLa9+b1tTb+LXYRqJcDgIA3UeezgECLSpuNQlwDqCrAOALkoLgftM0ZwHCpUA+Ewc8MpPE",
-	"lRej1F8G3KlI1A0UJ3UdZe4uXelu4VdtUapDwekU6YM5VSnOdDOnBUMTVeTq+Ql6HRrg6M/LpMaH+9A8",
-	"5gzjHaZy9+3ujs0nyFrW0zccdUZXwyKILxPHnWi9VWo3W2jOb3zxYfY9DgRgvxjD2gR7cinT2YBmYhYH",
-	"zeAJ3R+0C++/S7zihKgj5OeYJF1grj50JViAA1eJBXIDz6NesrsDUWIbzR9e7f+Pw7+8+On5m2/fPvvx",
-	"cHQw3L9s/aU52H0ejGYohA9df4KjDZFU/5zyu12RvK7ATmPGfgXklpTP8e8PyBZasq1W9iVL0pij6wWw",
-	"rg2nn6FhcheoLob0ooVQ59I4hIQKCuCStRDJnx3I7TEvI+i24AyI+itkmgbKBuHa7FW6G2xJTx1jPSRZ",
-	"Qc4oIBMk0NMWvOxz9oWajOdrENfreMEvQCw2N/GC7yE/2ZIGYaldoj79L/0E9ZlYFoMOGwRgF3z4nMZJ",
-	"oMY9xPFScnULYTBU3GQMv9+0Wi8a+h/+iovFQaWW+/VU1m6ZTGqNxkF9SmfvpiH9lU1b6iH3ELC6JhMR",
-	"02tWi2Lh7+l1OYHmJFRyTZrfTgCm+q/R9X++qXWWv9aGwTWnSRozgKwuqqNJbsWcThhXKssvtec0lOxO",
-	"voL9F+3W/hoc5Kbj58E4yed3kkIN8K0/SKV8TGaml8o2BFWdoLGrp8mRTOespI48EU1mi035cwUDL8mU",
-	"ymBmhc88YKEv66Sv8YW/IynX9mLVyIrvyCxUT+bXSca0Ws6IVMc8R4qe51stG5ZVOOd3hse9nuF5hZI+",
-	"joQvylqNl+gZJIkgaRSxGKE3ua9RspiPFYAyMcC7IVEbHU7B8ihHcGt58SheF1GZAAH7EQhVu4tArnbr",
-	"zWcHR2Dy61KWJA6WSzUEho19V2pa80448nXi4ab2SHnKVsLE9g3iLAxURRvoUtPhoBBUakGvc+wEQVIk",
-	"KSfKBsD0wSeSJEJUScpD4MUn6OBT4yUky7VnMZznNID8Pph5TI6MBPDr0ARjxm6kQZkbsVoavE6O8TER",
-	"jiV3dpqudHMIiwy4Y+pLoL9Vh5tBZ3T8Cp1J5mVND1BxZT/a9EszRMD7A1L1iSSeK/E8Q4NLNeMEzihJ",
-	"hE9XpPw944Hh9pdkQW8YWVCfNBtj7gfXwGwBCQGtRuugcqQLpqAjSaYsFLdQ94E9Np+ZPgtLQmFn/XuU",
-	"5EN57ndVhO8Bzre6a1dtZUfyHuWTeng/wRHsvAha+UPG6iPo+2wE71SmzWb78Fkx9yKqOrIMJPnX/yd/",
-	"Fel9YN7OGc6Hf2ctq3Pse/D57HPkR8QX20kR504Fe2BM3cExm4ZJENE40XIUDX+vbYnOD8l58P0R+WHQ",
-	"fVklg4uXypT/iU0HGjsfRLBe7qRs5S+cNYKQjblae0Rnnal+nkhyjJfXRqsIEuZ1TweNF8/+9f/UfzUi",
-	"mK07ReVCpmwuYqyei4JfWAi54T5TW8g/IuqQg4n2SsR23/ROiYgDo+uIpCtJylIQSpTWiWmQaIb5NIqD",
-	"60WigcL0J01vMOYxqzEOXaim1TCQ8s8p7BbyolFFJ3xEMUQxD6nSWAhGdrsIElYBhM0lSyiwwZXVc1XJ",
-	"y8GwSt6cDyoIrk+55tmlESKNmSR5sJSU0vNjEUXKDlIaSkyBkyCQxC0zHHOvyIAep43G/izw4f9Mf2w1",
-	"SEy5L5ZKKcZ0psQ8XqAMbe+ICMPX+46tLBNBYHh1EzpVlpNLIM9uApFK59F8FrLETQYzFZDgA18akt+Z",
-	"4HZNR6GgvsSsxTE3lR/qZAkvpNQ5tpqRcEqTk4c3Y+1nnEaAKInLRa0G7LCqnQSBXDB/zKcrQqFe4ToW",
-	"KfdNNQTSJRM/jaF0AaiwDExqmlVi+uZdcdlM2SLgfqXg5LzBT2WOymBxDNTVBECbYaeRg+Y+8Qav+qP+",
-	"ZNTvT846ly+7ypgltwsRWsBMMhX+Cm97BreBOYWFyfa9oSYVdhIWJUPLnbdn/c6J03ZF8/AjPdZB89B0",
-	"f3UxvBoM+pej7slk9HbQ9Y5goc2ErwamqmzVlKPTQMTwLBKMaD9YMo4RtoNWy7SmUTCcIgmNz4f+cY8p",
-	"mSjrKH6OCEUaDvWqhjRR3aPFE0gSbB1a7QBcjo5NVW3FsSltxqsbjTH3zjtnp/3L8+4JJD12hyOvTjp2",
-	"6KB13FWZYQh7Do3HDXRaNYU/mRcCtUr0kZb4cXDD4mpuQWQBPbCloQ4kJmVPkzbh5nzHVrgX/1MXNnz3",
-	"+2//VN+0nkl79v39t3961TF/dd45rg1fdYDfTKSJDHyGbSuZrHZ2pQ0EAlgFlmTSI6NZQxmiZl8dvITk",
-	"wXyOWT90zCXl/lT8ooTT8XCg6UU0/i7UpJ/2L7/vnZx0LzwltCi3hSyAm5WwGNd+sfmq9uw5gz3wOdmw",
-	"S6MU9+YiXtaMPeaYbVqrlsrTgNN4BXqhsrstA2+Mr/9pjEu9ozdMzH+r52Znj0zeiIQ96jNt/ihrkj3I",
-	"nISG7vTMQE/pY5iUzR1c/gO6UgtiJMQZjSFOVTpoHu7Sn0wjPEmfMz+gyqz6jO1Y0NPGCxTprX+HAWua",
-	"rrEbJPPb4ub+3ro5SM7LoeU3DUOE87vlxDRJsElSBmBxWQUbxWc3AThaQnGtJGp1zFunHeM9qEIi462I",
-	"EQDEvIf+tQJNODzFmqMSNAMqx+yZ62P+GmiMiaYxBrDdHXiMj4x/bMkol3ku4220wUP9yl0cxE8ecF1j",
-	"Y43ozymcZqSwFpc1IuE9IB6oJVmpiWl996ftfXawI23vxiMOlA5XBk1WZ9tqVHKP1WpUd6Qqvgc78WNF",
-	"IIbd46vL3ujtpPtj92K0SR+sX1OJqjos/zog/TPMSVwLfCIHwDwNEYK/bhwMDUh9jEB879cb9WZzv/7t",
-	"PYkfQVnQa3i50ikol04U7TXrjdL7yIJxXews8vN74G4SdcMVjBLij+dPUDKBLFfrovAOUSwixmkU1Fd0",
-	"Ge4Qa3RMUDJdJQxKz+APmjsAem67XpWw5ZT5foYDpA0smoz5NA1CHyKReKqehQGIb0t5J2J93jFnx9sF",
-	"TSzhH+TpSB2fVPfc4JgDIje69+vkJeNKdDJA61bNo3QKNMJAjGgPIl4RuQgiRJZVb6aU7hAGwp7G9ePt",
-	"qS2OY+RVtsQ5+zgGw4jNPuuAp5n7TDLr2WsTtf33xzzgc9Eec0KSIAlZm+CGJp1BT32pUy/bpFlv1Bsw",
-	"Fi6f+3q0Xw1LZ9BTbVudXiVXo9Pac/K2c36m5JCFk8WFUiDai3lI9dqsf/hGy+0r97Ht+i+rh3VD+Sdi",
-	"JvO7K2bXgUxYXIOobk0JcdUv43eWdGA2GCXPahBZIP3RAFZjxgWDuHHG/wJBK0jmnpnTYAgOiSMEj5gJ",
-	"EfrillfH/KD1gniXnVF3ctY77wGWv6b1Ykm8qgEri6d9DRUAEtMAy2Xh1EZilkbFKTKFo6OGdOied3pn",
-	"k87ZZbdz8nbSOR71fux6daLVDT6t1x8NJsPuxUi7UwyHaQ67DAZN/Z5g+HzMAWcLGArKa4OBOF3qKpQi",
-	"OMokZjeMhll0CL40mbJ1MqRLRpRgMAAgSoypa7ag9DPuX+op7aqHO1Za+csJ05jcguup0kYrm1/AWXKP",
-	"TJ4lEAJ/9POtWSG5hCW1FeT9smzP9c0FIiPX2o7Ak48AN3nQ2qGnS5qwM8zMeWRhZlYwKeMG648GFVIz",
-	"O2aGS9rINLwYd8H7Zdvdkg1xTSTIkpilksnKukxDBJdN8TddoTRwRdIu0udqaIvFwXeJ5c2OYIG4PHQb",
-	"ilsW12YU8s8oCFZ4pGuWyDE3ySPEm//ikW/AxwZeX/KcYPzX0PfCxniiTBYpwhvm4zHRhsGDuV766mSk",
-	"vc5yzPVcCF4lAa/RKII/o1QuiJjPAYBIi19iK9ezEQilcPx3L8a8eBiGpuIBgI9zGgOkclmdqZYRlAZJ",
-	"llSqNooD/n5I/Rpz0Cnl+2gS8OxX8MiOeQdq8LUpaEdszJ2RsiAHsUivNfxOmkzFL46VaX3O6uHrRO0Y",
-	"jTtEynJBY4sOMOZzkWKWtVa/xIp2WWmTfShJaTbIMuCpWqHqI0Ne51YDPi1UA1C4gvZjb1Bc7P5VQXxV",
-	"EH9QBfEY6iGpGUfbdjWhR0QLJjUFGEyibqmFUgH2GiWcqzqKmN2lrkYqd5kySeiYA053EedhnfQjTJcg",
-	"HnoKJ089ncymzqrogERGxESAvQpM84j7ahgMwSDXvwQSAdjAkm2ra2iC0PMBt4dPU/ahlE1N34jysXJk",
-	"HyTwAVRYf1LHIAzjmG+UVvLItSCJuGYQ8itDCM1sOgsOaGrNBGeyUicDPRFjbmq2D1qtSps8//23fzRb",
-	"z50YcpV4ZtYmmkMCJtzDqjxSjtMQ8O41vYRXgWKRTNViSFl9pTY5DTgCwkkdW4NAXjnrA+4xjVAQ+Epd",
-	"2ud1Lr1l9J1XOSImoc/qG1QKcBSgFnVQrXwyEzKRyI65qhPYDWD2A7DLqj7mHb4iKYfI4ZJeBzMSBvyd",
-	"yyqDysv6GVzNQ8qgkbMngYREzckJKgmReHBCVOs1aN3dGZU2OdyqkMg3RgNR34+ZlEcZxM91ynCGp6l/",
-	"zaBizL5UUbGOWQFfssbSuqDZ2j84fAYuTr1pAGNW/V1L08CvIeKts2WghjEWS5Z9rV0Mt2zq5GEXqUI1",
-	"PEaKlYZJ3ODXg/+S8rYR+//h/JjbLAVX7qyh+kmUm66Pp1opnNGR0ACG9fB/v9nyr1Qtaftzspmsradl",
-	"1H/dvZj0hsOr9cITTS4rU6w3gQ7NBHwPHs4cdUJrf/eCeNVUD1rehUHTaBKffGMpb/GpHlbU02y8/46X",
-	"grM/pIGQWCn9YBsBJdYd1gHib2Vqvgy13UuazBbkG1AZOlehUicnpibazDKWxuDU18lPseDXePRBfC1l",
-	"UtqUlvIhuYULdLW5kex0Fgtp9IXBHLXSu+qoBquHKkdjzgUJkYXJZxqxjSZaqOsUOwmeUJNqgXCpmRKo",
-	"KuWTa99gl415zmVWIQfNBrrYMry0TEe1VZvb9EudvMxrkTE3ZynQW+6rYpKgzyrQogbCnWGhf6aw1F8y",
-	"DODg2Ty0LzPmOTiYvFLDND1ScMZcU/BKFYdCQC5/UqTmYLms/kga7lHOaP0kMiPzSc5psKU2DmqwjpX4",
-	"hz9sr/d+he1S3unlqzi/pzjXAu6BJ757xDkcK/uuMAdcsEOYo6JseHQRAm0YuWaalHdLZOKOkAOxEYcP",
-	"DxZ89QN9pES4zsve8eSsd/F60x10hoerx/IH5Zv7EzqEsq3qhAzUx50khGUHuKNyQeR4DcrLABmPgkRW",
-	"0G8iuK1xtulfGuEDc1VzPK+mtFzD5Eu1hw1EQRXqy8CM8Ry4Lg9ETpCh/nDI0YJbvAoUPbtIXt6Yl92s",
-	"dv1sya2o1MklrvgieqNy8/ff/tE6PMw5WvKcV/h+1TGHRP3WAVlofFZ4jXdslbnA4RtIH0dUL409i1nA",
-	"mpUIrh5zrwDhq03UjkTHEqAB2ogpxAqOCno1Aw2dBpAVrto+6Z4P+iOgv3rdfTu57ELs4YhQvBMKCSGN",
-	"zia9Q8UDEFilnOsiQQxiuI31LiaDy/7Ly+5w6JFyzJJ4pX1q+TEAejBT9YcxEYLQh1D9YDgImB0Ut3Kh",
-	"Tp4+bTWaxAM+x9Pu5eS4fz446yrT8+nTtmGTGfOnT5VC2Vune1DX2IT9+zOTkTgNmRzzgBMR+yzWk824",
-	"b5McDbuFpWdzKS2MWuI+ErGZfEUMs8yCSNnYYx5SmVQ2mM4o8dCE9/IQVDeBDJwHtk+zCNTqWlXyYZi2",
-	"DsO9jyaNFLOkDTvn3Qleqj6C2T/pvjnudk+6J552sUYsrlnSEHjnqqlF8mmgtmGshj1ZhKs1Qoq2nicy",
-	"ozEgjnnwNThY1aSpPmOl/NQ6xA+SJcC0UakSr3cxvDo97R33uhejyenVxclQXXPZPe4N4KsMgQdnWnA2",
-	"5pylSUxDsxbnurJFGxxg4og4m9eCMB+6tyEfyuAH2R/HHO+sbIWNJg9EjYZXGHM736/fHsMwv377vTbT",
-	"pqkMOBQKm8VoKmijKBY3cALvWN4UPOJiUTS0bFckKecFKrq3cxKZxozwNAwrVQvpZm/X/C6wk9Ueh+ox",
-	"JOCwkNXwEohW6msICzX6ar/p6qtMGmywvL1jK+1IBrGjnjwTseb1wMMNr4hSSeddyjbU/VJbKIVDpz7p",
-	"YGudXGTF0dmG1G+pa6u071ymSl/NRWzYyjegn3DhSZHGMxdXxbjjjcasVHFpDEfdweRq4M66Ab8CXdE6",
-	"7RCuXoNQIhMW1dLIxmS9PZomi73WnGqnDUaAtZyA3GV73D8iMauBsZCT1kqzGZkcJJkbX8st57CfeyMU",
-	"Xgetlkn2U4JKlxqRDsL5wZLRCbgSLYem0qut/3W4//v/+b9NHKiQxtcM0ObxSr02fhj2L4xLImbUlyb3",
-	"8A6+lpGWSH8KzpbWYSFnSxGGKsKklk4CzmFwtjC6Pb8n5OmcxZ+AqmXTDijAwNWD8cgYuBrf9pE5+nbF",
-	"vG1azNskW9frU7kzXd/zTbq+/TyaolHnYM6wj0LZt9nHVyTcLxYJ964s+CGDU4yyu9cOhM4pdWTPosVH",
-	"VECL3JoR38nZyJlmBecAKQNkC2wOOC9qUEdfoy7qCmqlTUjHFImzUDJL02vFjkPUW5Rh/tnqnI+ERW7H",
-	"JQfD9enlcGnzJFD6t8vlNSRyPMx9gEy+DxjWriJ4kU+7+TDAxfvKuM+xYqefT0R6v4DSrq6tkilXFjlL",
-	"ZSL8gIbGQ1YlIvRtJeMWY3mNq/uJJJkXjpQ9A+jp2cRXsK57wz45aDW/rdQLSxV/0s/9ZSL/4Tlro96u",
-	"CEK18akhVLH99RyMjSq7e0Km3llJpy/5bNHtTB3crV10ZleZZQjIdoUe6H7EOFaA6eNzAeEoerv4PLhO",
-	"wb/KmUPc2r26rJI3/dMquRqegAvE3D3mmvwUzuNmwyC/WELEfA64CoHchoFBhOuKPspYTfFJwXG44eW2",
-	"LKfaV2DCX903veFo6G0/0OJQfUmR8vy+2XnBu6/7Cc6UxjW6SQC6KU5cSfLJcJiNBCnAYRYR44+Mv7zZ",
-	"8sMtgk8Vj/uoFkHEuMUMLpRcm9YAQtuj+383y2CNqBnckln0yga/JClLxjYDGShowG1mwxc6NlXknYeI",
-	"hHbRxyIEwMjWQQ2KKm4D7utMbX2OYtyn8ZiDC5+Ur0bHFfQoYltY/WuMIyANp9qvqOmeSdm8nIgtNRQw",
-	"elQAuBGqeXzdErr7NWcHwBhLscyIqfDhkLk5jerk0gAvQb+Qjd4mFGJmSwiu6FgShM6STBonwZKRJV2B",
-	"pJ8ym0y2YpqrSykjnRbNwrnh1wq057FOOsbTT1wdkouCmtPjhlN4S30yrqgzXDWfOVj/YxB+9M57eRPu",
-	"b5tSEgJI6heEe2g3UaKqR9BhoVL7xYtvD/ErHRxyhHGzAcK40W408mgIPp5PlVDF0JTTyWFBJwfbe2nV",
-	"Gs0RdHFHLxGLJ/aIaF5DtZcEAP4YsVgKDkRWhtLUsJ6sk2c/zIzEdfW+0yD29URqOfT1RFgarklmMX+Y",
-	"NnBOldt1AkLV1DRUjRKTGNVVvd6RaJEHxGlvciFB3NBBWbB+r6rJExWxSfPCaA424frHmPWb1bOEkECO",
-	"ucbes0CSdg0BEBuUPQTs9oh42nSaUCxGDGT+cpNvYDim4DLME0HGpTJPwxCVgkuV6LcLXgILat6D8TPm",
-	"RguqywCO5EiNj5LmqivB13B/SIfsJvWLYoHbUINw7Yzc9fH5Sv9dUIZyYJVq3J6sTUR9d5ihdVyhvzWr",
-	"zRd/vx+4UIbzvY4y9NkCC4FntXOsTptrKjJI2BLXhPGz1tDRmttdpXazpf2vYNnEEY0BeTjnb/yQ80tR",
-	"JOxBIaps3U+0T1WNYh6C6EWj+XBmgFcoQ+/MS+bMghFpkftV9ZmjoB6QrdrOFzN5R2RGTXkwI69G52fE",
-	"+vFRk7nwRTHkhGCi1iXzxSxckbIX678AlaimevKqSlGQ6WrMvSV9x8i1BhPCPJWsHB1o1cVM7gXcZ7/U",
-	"F8ky9HTRO0w1QIOG85qugYSkuwXDvscc3wFLC0P1K6ScBAlB+Fwu1OPHfg32la5475m30OnQtqbdikV1",
-	"HtHva5CXYnEL+UTYOiZ3/EBvKOIc4WEkprfZQAUScJq8IsiobUcLgML53Fy9Cfsl2VPTkgc7QnzW/zjp",
-	"H4/eDrpEXYBIrfiD+gy0B9+NS4yPS7nfGPXdzwCPhF84EEnw057zm/5m/e6p8FfuZz+4IYH/3bgEi9L0",
-	"rGFj92d7fnCTa2/9/r3sVe6AZOpo6CXYLwaP6QMwmLIth4h/j5uK3Bn01nogZfXkRThM0Ex8Y1bfBkGL",
-	"9luok1MOKlUtbsRDrdMogpWlm/7bRj74DYMMOG0nq6eDkvNEEp8B6jefBUzWM23/itEwWRTYNWdQGo5I",
-	"JNciTZx7QFpu3tEhcxFfiyRhWXW0KZDwbZpWBqQCBVNgl09XBocDsqD031iZFopb9Tqxk8VdcZ5lkHUk",
-	"oRpg/alOsOp2CujbkknAXXEawN9l0fvokkywEoBQ1T5mfzSArE6bfu40mMs332x1pO5lPBZhiEhjWIM/",
-	"Wyidwq8RbkTntjmtjm5FbU5niYhdKq0tXRTybakDiWEBss2es8L7HcVUJVE6DQHN3OQQa5w7dA1V7Qqz",
-	"Gmx9y2VjrXbCZn/Hm2FBw10LjZtDYFlT4yrd4SbiOz0YzbzZSZYKQwzvmeO2m7LkljHMf3VXRxb1LGjR",
-	"NIOuSEfdld/UzI+11yZBHXLpZaWtdqKQEKhco0JW37j8glXDO6pJVu1TrZO0FS8BPemv3x7vvX77veYh",
-	"AlFAEwoDa8SrzCZRplMAZhDc6e/YJnXfNQwOhefOYwEcSOqoxNDlaoDXqmo/J3GA58EqZiGDE1PZOMjG",
-	"VzQgM+dJ/+ff/zsAAP//",
+	"7P1dcxpJuigK/5VcrL2jkafAgD7almJiL4yQzVgWGkDu9jS9qYRKoEZFJl1ZSKbbjpirHe/1mh3x3pzr",
+	"fX9+wzm/pH/JiXyezKqsokAgWer2rJ6OtSygKj+efPL5/vilMBKzueCMR7Jw/EthyqjHQviz5bHZXESM",
+	"Rx02D+iSeepbj8lR6M8jX/DCccGNwgVzye2UcRJNGRkKb0l8CX/LSITMI2IRjcSMETEmlBNGw8BnIQnZ",
+	"TwsmI3LrR1N8ms4YiaccLUtv2bJccApyNGUzqmZmfDErHP9QUFMWnMKYBpIVfnQK0XLOCscFGYU+nxQ+",
+	"f3YKHRaFy/o4YuHqirtsJLgnSSTILfUjMmRjETISqld8PklPOfO5P1OzVuNpfB6xCQsLn9VEcxrSGYs0",
+	"wOqjEZtH55RPFnTCVqe+kgocPFgivL4v1efz0rkY0YApmNGhZDw6ISL0WEg8NvI9Jh3yU+mGBgsmiT/h",
+	"CqAOCdnEF5yoDc/nzFNLZh/pbB6o9TFeuuo6jJ/89OdK+WXBKfhqajzWglPgdKaewqWW4rWmNk0/njM+",
+	"iaaF42qldpAH4IaYzQOf8hFrUMlaOYihvic+rA0WMKfRNJne9wpOQaGAHyqsUidqr2AswhmNENhHBwVn",
+	"8znYy7mSLMxbjvr+yZZjYfFbtsyBTeAzHpVGUyEZJwvu/7Rg5Jot1RWJpr4kM8HVpzkLqXqFFKu//uOf",
+	"tcNDMprSkI4Uvu05RI7EnHkKkdX9GdEgYCGh3CPXbB6R2gGZlkmHlSTjXnLD8u+dmpyq+0IoifwZE4uI",
+	"CPVhFFI5TSPY4bgy+pZWWelg+JKVDrwaK72kh9+WquPqqDbc9w7Y4Xgd2mXu90aoW2hYOzwEoMdomYeT",
+	"vZBySUcKYHkYYP38ZIjwnTqTKG81+MuTLeT7+nyOhGZ1KW34gwYkQEokblgY+h4jxTENgiEdXSviNA6J",
+	"PyYzX0qfT577/IYGvrdXJvVFNBWhH9HIv8F3SYa2pLFnHK7DDZscFjYhQvboPytIybngkgEZbkwVcPmE",
+	"NT/OEXyKyXHFyNSfdD4P/BFcrOd/lwoEvyTrU096avTGm/r5efPidXPQ/P6y1WmeKiAzKYGwF3pTRm5Y",
+	"6I/1QGRKJWE4XZlcBkxRv0BMiM8JnVCfl/VxMhkNfK9wXKhU//Jm/2+Hf3353Yvvv/1w9P6wd9Dd79T+",
+	"Wr0sfLY3/99CNi4cF/79ecKmn+Ov8nkzDIVmRBlqx6+5uOWOWZK6y/rIaMQ8tTKfK2KCcCoX0iRd8HHg",
+	"j6J7wa118b5+3joddHv1XnPQ69Qvuq1eq32RAZ8v1fR8AmKBjGi0kArLuIgIDQJxi1zt6SDWAwoqmYKU",
+	"oop0NBILHpk1qWOEZTISTaleowRinQHehYjOxILfE+nq3ebgot0bnLWvLtIYB/xULWWsRv9N0AkA5JCF",
+	"YqVCSXDqBgJB1TB4ANo039Vb54P6eadZP/0wuOqu3DdfEjajfkCo54VMArbQIGRUyZtcLeppYWJ2mzDS",
+	"0SIMGY8QTQAip2K0mDEe9YQ4p+GE3Qsyp+3G1bvmRW/Qa7cH5/XO6+YKJfL0PCB4C0ECNRkpVivknf+K",
+	"0IjMhIz2nhY+Zu/IEnApKaBccbmYz0UY3ZNAx3C5uuheXV62O73m6aD34TINnraSti9Pzxzyl8vma5CO",
+	"Li9exxCThIZw2dk8emqSE0OIMz+astBaJhchLHO4JBouADoc6j7A6jY775udQbPTaXdS8LnijLAwZAvF",
+	"ICIWqo8yInIR3jC+eOI7VedLIgAUTD1CigeVCnHf1c/P2p13zdNBp/nXq2a35zrkoHJA3JhQwheHxH3X",
+	"7L1pnwIBrZ+ft79rwi/VfeJe1j+ct+unyR1yHXKoBrcBA99VcdzWu8vzpkIvGOPXf/yfPTiBMxEOfc9j",
+	"/F6n0O5dDjR/TB1CC1kzUY89LcTj/VgSQlqwKcqIAoVVJG4ciFsExGvB2b1hkC9RKZFAeCwlSj0pMLS4",
+	"CKtwSODzayeRkRSAGA9FEMCdLSruR8MoAxZ9krUxbcB2HyBA1c7qg0b7tJmLKbWz+m+ALd+Fgk+IBAMK",
+	"GdNRJEJ7142QeYxHPg3kg3be6DRPmxe9Vv28m39Nknl+GzkIBBGH3AI45lTKWxGCjM0FLykV8yYRIH/9",
+	"x/8mPvd8Gfl8svDllA4DlA7eKSX/YQTl7YcGEEV9mzwaweboTE2ttKVKxSmMQqaE/gHoi7VK7ahUqZYq",
+	"L3vVb48rL44Pvy1X4H9/KzgFFGFGS3UZrjqgtymeQINByMZM/cQKx3wRBE5hTP1gEbJB/krGPqeB//N2",
+	"s45DMRsoqVIrguOP+Fv1W/PjLWjLcMIHNUcpx8cvKwdO4dpXgnYhUqr9GHVJEcVLRLVCDUj9gCmFOhK5",
+	"87zAn+xZ9j/bmPdBKP4ISBctyWwhIzI0CiDzjAlxKRZkRDkBgwuYcMrbIx1gQ4f9nYFAncsdScjGC0kD",
+	"NBMxbSWai8AfLUnIRiL0mEeoJJTgjklk2TyKrn1GrkPceqPRvrroDTrNbq/TavTS3746bzfewlcg4boK",
+	"udwTMgazkGRRFDAHljEVgUdk5AcBmTPu+Xyy56DxyKwXVKZ4gVxEU59PSNHt9pqXg6vLZFF6dHVGDnHP",
+	"2p1XrdPT5oX+nmsRhQZgr1LLEgukwLGp7BuJZjEn/hkXDtJvrm27ZBu3805Iv/U8xxwOp2Sd3D1F2dZF",
+	"9+rsrNVoKXH27OritJtzmV+q/z3Rbc5d0FPc6f2nu9MtLhfjsT/yFTsfL7gnv/BtHS6kz5Wmaq7B3VfU",
+	"umnmDo2MnrnmEj0tml/xeShGCobD4J7izWnz3WW717xofBi8bX4YdJr5yr6fWIrxttNE319I5mlS4flj",
+	"QOXIGLYfRSJIbXuteGDkE2Nin9NlIKhHii7INfVeq30xOKu3zhWlw6MGPUeaw+ZZ/1fOjjkqSGaOopsP",
+	"UNcigGYSwO8H2ae+q5+fN3trLFTapP0b2aguBJGL0ZSETIpFOGIALXCmoGMENn+JJ/Ige8zlm3avvcEY",
+	"M5+KSKQsMU8LiFfCWypsGvsBs9fw2Sl0aMTO/Zl/Xz7Vqfeag/PWu1Yve2OFIDPKl4RGEZvNIxnbwKNw",
+	"iQZwEtBIncKTGnVXlpWmjuAmLsV+4k1U0fIow0RXnC6iqRIIR/S+4Ly6qF/13ihNp1HPQjQz/tPC7R16",
+	"eZzYIqB0X60cR+Kaob3XMuC9Y55Pe+CWufeN2mjGs+Yi/oxOGImW86e2lcCFWs7RDJ/YDD87hffoWfEF",
+	"P0Ox5D5gWGESSmID0g3PK52zcPwD0Bi0hBs9hBI8pZR9vFz40SkY3dS8F+uq8asRUfc0Ii8s13K58GNK",
+	"UuqKGSNjnwUemks1VjwK9BNI7spmy+Do1OPoaAwlOXe1xJjEj2gtpeAUUFcvOIVhIEbXIE6OAiGZlxNW",
+	"4pgBDZ5n5b05CyX4US3fUaIiLsnbDw2H0EQsNI/BT6/ASxovEEdSC9NP37WgDgJDrWseKm0o8tEZqmcZ",
+	"RHrVm4BvbxC9qsb//EN6nGQxYqhkYFiM1lN+WTkucEMT1GOMJdHoJt9IMvO5CMmC+xEpNq86ZKTW5JDv",
+	"22dkHFI+knsOqZJIkNr/PNz/9f/3n9UyuWA3EKrgsZE/o0HKw4xGj1UHOf2IDvKXlcq31Zcva4cH3x5U",
+	"Xr6sbvadO4VXNKB8xOp5sI3ugmjPnzEZ0dlcjURvqB8oCXIwxDFzwqn0L66CykISV+Oqq7a4sqfVxa4d",
+	"+FJIRTv17+reuzRyj+EszKQDiABxjXkhUHSBceDgEA2izRzqnCrmA5g//VC7l7ZYYaKUboZcQz8HdtTP",
+	"6nzxidWtnfoTP5KxUcTCpla3TQ5q1W/3jolCrBoiVaWcuzBDFVYDxhYzM7gSqb2Q3tIArB6SiDnjBpik",
+	"OA/oSKl3aWg52loCbPRG+KABQqyNH6HRMCJLtjUAtUbLPvoyyovIO6OBZBhgBqvypX1W+DZoU2rtzCNF",
+	"dZeWZOxPFiHToXucVPYsKA2FCBjl1uy+lxuFkhN5YtOQ5GULD6yjddSNSpA478Y4FvXOQCKPKMWXt6MD",
+	"RFYv8Ugb6pMQlVf18/pFozmo9wbtt4UcumtMM5vwNyEbNi/9JSduyYYQLCZ5Xk+VuzPG2dgf+TRo33KU",
+	"X9P7GvphNB14NGKpo4IvcvYEl3iAVpRMCGDljtgrp6BIxX3f5RTDj/xomXl7P/Xufs67Qm1dTv35YM7C",
+	"kaYOMaU3s28KjLKBb4HA3pJjgzK93rwV5B1Wg0p2yka+9AXfwKnxBieCCniYBiG78dmtug3zeShAXAnB",
+	"8mTLX3wsckWEkFEtcKapREfvG9RkHA6c4/aAJ0QyHpn4woVkYZm8o0si55STQIklZWSs1nHfcd5O4WNp",
+	"tggiX72OYW2rggYscR0Y3/pouzAwul6OCk7hejnM3b56Y1UA5CIaAGxB4pOL4cyP8O8F91i4AnEvBjn8",
+	"qWAz0IBaIyqqeSHg0DdnunLWItRUdDUQaYHBqiYWybZ6fyOJQspy3hXGQY2gZzarBoNFa9vvNVvmLhmM",
+	"sjKG1UbenEBVXcIR0HI0C+8gDiWoyRdBgAZFjHNcWVsk7rGy7O229mePmIKbk5xMvMD0DnPxcspG16to",
+	"Jq4LaFnPRxHNdzI+aGDGMzqa+pyhP1yhQP2yRUIWLUIutT9GiTxver1LHTxXJmo81M9kpIAJ15mDoAyB",
+	"nf7PzCv3eZ9/wmE/4eufyIxR7vMJ+dTnn0qlUvx/6sk3zfp5782g/ZZ8IrVKhXwiKC14TLFhMM5SLm9Z",
+	"KOF1ct5+3boYdK8ajWa3G78DNgPiS7lA6QjDD5U0pNSjZQk/wwDvzuqxOyh+H7zdsSMe4WCPZKZuX/XW",
+	"zF0UIfHYjT9ie+qdCaYlpF5s9940O92V93G/aHTFEVYGOG2+bzWaXRtK5klf6mfeNe2f56EA85z56ery",
+	"tN6zNmx+X8wxXtM8py0l2afB4ph6tttsXHVavQ+D5vvmRS+1NErmFMMuDVX/RhLJRovQj5ZquzzSh9nu",
+	"XQ66zYte/GrIJr6MdEw6IBEwiPhhsGBseBr1dtxM/XWrMThvXbxNTzGjE38EsRfW2L322+bFoNXtXlm7",
+	"Nuoz6PCwc4XwKVSDly/r3e537c7poNPsNnvp2ThbRKHS2AGHFaejJGSSxd6E/CEyKBJbVTCiVc/b+659",
+	"Vocw2KtuCpN1tKv1UPOi/uo8g++Mq0ucGuu01V19zvPlyoPvm53WWct6UEZsXlrMySSkPMaRRvvd5XkL",
+	"JF0LPUZxJCtE7ilGiI8bv3Dvw2UOwhrbh1J8sgYOnecAo7z90Bic1nv1Qbf+3nr/7YdGMoaSeYmkN2ah",
+	"bz+8yn/nFayW8uXKK0lw4OV5u36q36qm9xeHTepEJYRKvdscdK9evWv17A1ar0GYcCw0aAEqgZMFVjXW",
+	"hrun3/ppwRaMFA2D3ssdJj0KLAHYgBXIyD0y9dVWlquDqRGyZzZC+7wRUogn+OoyrrrNjhUgEIPRCv4l",
+	"1FMqbfZN81KrfTE4b53ZM9svB/44ynkb5tUhCPF7IBdpU52DV10qKIrrdSNcXeSOseB6lJW3DJY3ztvd",
+	"HGKD1sHs3I5Wq6X+fWVUO/KCfCIHlX11KVGR1WEcnDEP0+aM0AmXQjGutx9e7eFppZaY7AzHS9T7byQB",
+	"vQR0f9zoMeFCzzQTN0wSZMCKhxVtvzR6pTPASJ0/TkY50YFO9mHKSMylGnQikp0lGBj7DWGYA0WAtdcu",
+	"e72SE1z/DpzkJqxb/2rO0mN3IQwLY61LZYDhXmqIm6QBgyGaunuCWdkMJqvrhlnQaF3AHW/2mvGAQMaU",
+	"qBLfaoyr0Wk3xpADxEcqZTID3OZpq6dYxOoKdR4D2KvUVpFVARr4ME3Ck+LR6peX561GZjxwqCYDQvAN",
+	"j0magQK4SVbZhoWxZnWpN0aUq0FNZghYKjWxo9KiuamRYePvLnsf4nGpMXMh9KYQb2FMnxA2oI1IGLuU",
+	"5hjvm51uq33RHTS/bzSbp6nl+jJhGtc+92L/vJoCQ7JkpKRadTbSrP2asbkN226v3alDYtHKBHha30gL",
+	"A27FIvBAxsAE22XE4pFndJm3hdg5rUauquvq5UTjZzllxv8G7x7a76qjSWLUV0LUM+Pp26OGqdXU5sIF",
+	"B1+mGoOAjdZjI+GBroI+PS0ZZsK9ATxAuvmchpLBC3/pti9IkQZSiWzeAv1rzMMsypBwBvGWuN2jAxKw",
+	"GxbIPfUTRm2aNSeImhN9CjNXYebdAz+RhKVdvPGAM+NhndFgLMKZ4iGLnKQtw9xQrIUh46i4mBZbSVPp",
+	"rZgQ4vhJXHiv3bvEwUcCtBvUB40Ubx2c9RIrzTBgKXk4G76XMAc1tIIuirsoeyqCwZhn1rieOIdiETGd",
+	"YIShHJaWlU/UNegRSkjJaWSUMK08ZVMD4P1D0H+jqfBSUBQcLzsuBQZYTVBKyE3MC83ZIzmIU5aKitXv",
+	"5Y1Tb/Ra75s7jKS0k3gslPbNWIkWgYMp4FtJUoZZ4EtANPNfEONxggw6VB+IQQWBHaj1ARYUNaZCTpin",
+	"EHdKF+Bngiuo7p5S4vZWVD4LxaqV5H7hOHa0gaUOIv3MZmWuDrFdymNa/eq0z8+BaOVs17AKyUYhA2so",
+	"qmZGNcwklsQkFyohAP0BZ5o/8402mQ4gil9ANR7eOEzoc35wREyc8SWFu4ooO0CSRUi+Y8PLFdK8EmAQ",
+	"02aj7d7E3ncTnmitIUvQbfqt1x4Sz58xjtwPdnJQeXn0//z/1f/X8pkVQgQjAd/LxumoG8OIFZ6zZ8wa",
+	"SbYO+QQZPGod7OMcbLMmbQhRz2MR9RXRj+mNldQDbytKnCTZAwEwDieyZFEypyI8Vxf19/XWuRaHDjWh",
+	"swxhiciH1gR4GyPmUkpgkqz/jYwVB+thxYHqtq6lhRntr7OfROvCimanXxiH4mfM7Flw/XdWXAahtg7i",
+	"8hpFVY9lNMvkrbNmZ2AE2GStJmyXzNHhnH7emkEJjXbsq6bxl+1uqze4bHftQT02F9KPzJjZTbxpn5+u",
+	"Ai3tqiXaN5v7brfZ69l2ley7xn+b+/L7dut0w7va4Zt99bx5+loB8E2z8XbVvBowb8KQfoU+VWwAvM34",
+	"pro8mcOK1T5pqBXQG6kJKjp2ZtSP7bwk5ePMG8mKFIDAexlRQ0dSa48pCY6QXbkkN74IgAIXA/DT7qUw",
+	"eL0YYLB+bFe3SKPT+pdtzBprN4o9BJzchrkzh2ivOGa337e6ve6qzgEBLjSKI1wI+KelkcyygfXJADHp",
+	"MaCH4E1xu0FBb1x1OhD4+67VfVfvNd7Eoxm6IpJQYZ9b0dJ6dT6TG4bvNButS1hqGlQv81TpkT/3dWbc",
+	"muE0AM867b8100q0AZ00NGv9IN36u+YAR4qH0GKiQnMPBH8k6FTHPECFEz3F+oHhXq3qZDEHn7OwFFM3",
+	"uF6OcdB51A9A7ZgJHk2DZeYa5k16ogP2iaRLSW6n/mhqEm3gHdchrrq76t/46uIHySI5oJG7l0Hly+bF",
+	"aevidQqwgL2WELgaiZKMYck+6feVosM8sBOAcLUESPsSjFNQtwjScAQZsj097DHxI8iFUvKi4IokDFk8",
+	"O9L6K7Au9JQo12t2Lurng07zrKnwOWNvMGkrJE5bSWUDjELm+UBgNJ8ANW9OfXTRFJPLvIeX05fx5YyP",
+	"QZesEqE/8dVUK6zJEMz2+2bn7Lz9XQpMM3HDQEVGZT2i18yyOMypREPJ0UFp6EckBOvGnfckNkGu3BO1",
+	"e21pjH2BWmE4ts056QNAq4qDfsF1xkAxJv6mW2JnG7QuBped9usO+kIMGcwUGPLlSlKDb8xa4YInHCk/",
+	"jyExH+SNpACxiMGQzY341OdWUGXsyiw4hZSbsuAUbK8j/my5EpMv0i7CglNIPH9qkGb8rxbI8EPKaVdw",
+	"Cqu+uYJTML42/afJEc+4yQpOwfaFFZxCjncr59t4wbZTKv6o9cD4s/EzxV8Yf1LBKaScRgWnkOcVKjiF",
+	"tJsHvniV/mLFQ6MGT/le0rMZX8rqt/pLy8VRcAoZv0XBKaz6I8xj2pBuPsY+A2t7eBf1xixMWbWQm6XY",
+	"OTJpQ3ZmLfb3G4rnZEzG9jTG6mt/l9hus4e0srfYfmqfyooVND6ejPHSfslOitlUniNrIwREz1j9LGik",
+	"88FXsyZii5j1jpU9n666kDVaFZyCfQJZKxNc4azpqODk16vJs+3Elyhjpom/tywxerFJeYRVk4k6hpzK",
+	"VOsMGUALMhYK9d1KDtPaHIy8rISUPUChczovKFNsJKN56wcyKnXBKSSqcvzBaHXJF2mNV+08rcGab1La",
+	"qf0lPJLWMwtOwVYhzUetFZqPqOcpZpBW3dQ3RiUrOCvBoznKUrIbG81WtRozs/1FrhICeJ+TsbuiHgDp",
+	"WZHpk2FRNLfAb8ieJXWb/doUICuDmq8SLNwk7VlQM9KVRZ4SYrxG9sj8YiWV5odd2ZUrVyPzsOzmNsFs",
+	"FzpqLRXU5ukoz8G6wMte7PgH+4+O9CWC6yhMJXCC6RIjdn34Ic5svTNSLvYbqZn9iM3uDpmLAWIKEkHE",
+	"HQ5Mw5Au1edrHXZ5V/AdhGd+dgrawZFT+FDpxpB+hDLgkJF5KG5AF7Hi1MG9peTXoR1rUXRNkMgAxHaH",
+	"uDoCBD+jcy/looM49hgQq5GFmX0mEYOrB2dcn3HylHHUW+uOAwUydSDyYunvE2wZw+J+CJqJiYRTjRdi",
+	"/ZYc4CpKZxbh2FfGRsDcSMnU7TsFC+0XzFlyCjY63PXq2+WwgY+fqqc/O49w+R/hwnaAemy6rNpYuz0J",
+	"SEcr54y4Zb7H7nQidZ/h7IOgPS4c/3DX0Y0u9Zt4dj+upY0J8v0G982B8OvB1uCDp7dbZzq9MXuzIYDZ",
+	"zO2sXPTUDUtPu+uFT59g5gba+J3g5baUYZeknVyl8F6ZO7k06nGSeNJT7bLdFQX7C2z1STbZXcxmFGnT",
+	"FyP6DyTbj0bcfhuCg3Hgu2Zj7EKnHkRrNtESa+1bY9JORCJtJPoCd8ag81NcHfkAeti9gyDuqCpktp4V",
+	"F9aDwilw9jEajBahxFKmdwhIW4EuPehmQMZy0yoMrcpaO1ycL0o9zOoSNWrGVjK67HIScw9q7c/ohD3/",
+	"+5xN4g9zPsnVf+WU1g6PVtWbc3HLwhLoN1P2kXTf1Eu1wyPjftUR8hB8mJt7Jv2f2QB+vjcF0XQj2XJq",
+	"1HjlqRJo2531Lvcmzy79QDphi+qPSiTi0srzQFBvdbdjP0gnAw99rm5wzg53R9Z81RKm3Lzqtk4z+bJ6",
+	"IOUDpX+vM8Do7FcTyhyr8to5ZkeGq5/ByZ2vxash5D1J6CYLxGCk7VPbShvWmrdfz5VkYSd5cXVBm8qA",
+	"WGDOrtvAJbOs7TDhnnzuS4j8MTI+1l1d8ChcbmjCMWMRxWwmJLlJnxaGEf+6AJPdU+PVX1bysPMsn0A2",
+	"sUrb2iT0+5XnyMLDDJILAvvN1WoxumQHocF8Socs8kcYa0pngk/s0jE+Q5f9PKCRImhEjMdQvMiGDNa9",
+	"nNMoYqEa/n/+UC/97cdf9j//tzxUOcX4AQs41PN8PJhLC0zQecrJEqu4/s1GMoVPPagQymoRzx2b5dxV",
+	"xmOHmgl2SQ8NgUxtj5XV5iHFKYRq5933+L7caUm7p/ym2zZYt9wi7hhCruG0SlrwV1P4Yt3vhn2t/O7P",
+	"t9oYlKJYyHhrCXpvrsGaHdi6Bv2+98vB55L6p2b+6eE/x6l/+v2y+uPo899ybkwGFxJgpbeeBpQTHyoA",
+	"ILO91DEmh7MeZ7C5UgISnKq0WPheqVrbTxPGba4GDnuhzzQZ2L+cCs6Ix0jdo/cd1tQOs4YVMj3YYWXL",
+	"sXZSB1ORKg/TAvVd3UntuzfDTMmYlg5kinEPjH2xAPRYjAdiPNAl8JTOwIKxzyyrpJ2UXnAKw7iKzgAy",
+	"JgceGwVU/5ynPjVn2mORbS7mz2ZafAxiTcojkoU3LCxJ38u0waIe/Q/9qTwSM7v0E1b6yyDYwbq1rOXk",
+	"zKx0Y7FDeCh7PPhq3nHEHUjy8W2zjOVlLYxZDVRXqSDTxYzyUsgoJhfoN3L1TrsAYV6NGwh8BVwZ+yyE",
+	"WGBdSZIUh2wpdGs8g0Vw8HvlO0ldgrmw9TxQvWE0iKZQGkSuQmwuZDQJ2d36glVaBNbg+bu9k1l4PK8Z",
+	"a/3SN5CXeFOblpECwGcnhyjZIXkrJ7vJhiR3qrVyF/GJLZV6X7kgQddFK2KzHD11K9Gv60848xIBMFV1",
+	"L19PXY3Gh7pxEAupaPU3Egv0YR2/echufLGQJk9CPzEPFpK4uEaXFJVUgOXhTA3xmdJ8j3Wcp2MSnhwd",
+	"yptfl26N0GIX+lPzsXBOw2iZvzuM1tQVSEwNd73AMRRsAXEcSxskUbxyb6tIiAeJg7uL5ekK+ltIdely",
+	"+qthEowTPyIho6OpDr6GN0xsbxEP2YmPTZ/WCdEH7AfMHGWZ1G2cIABUXYjTJPbQSKMVZnqUn0J+3M7M",
+	"ZDXuNKYO7AiwBZC388BYMySk1ooAv6dfJDNCjmckR2FKU4XMNdI7z2BbRmZOIdYGWraL+LgaZbdWhkwP",
+	"FUuUW4mWNpXNkS8f5DrABdztKngEIfaNCLzfu1Fh7odMDny+vmH2gkd+kGSF6FeIDxkDkN2NbexMlgeP",
+	"k0yOyVGFQMft/Qrx6FI6xGNjuggi8i18JsWjygF5UcGqo3EBx9rhy1olVcTxqJLHav4lTSKZ6KQcfM/U",
+	"+8yoMtvfumwp0ZybZ9lhVs0TbEKD9UYQW+Ma8MVsiMLO5rtljZk/gm1FWN35GngqQK7Vl74o/Gb0Ywtf",
+	"rSL6mk8bQWtjbApfa85dYLdf3aLo6ppD2al061Mc2aiuVflVHrVaL3arSrU+Z9V7AEy9V8t7704RRAle",
+	"NIjlwtT7O0IY1u7g1tMDr4HeRoSnCWjvCLUzh/DZ2bWq8H2R+yusRpx1lGmYrTmZVPTipqPJx/r1eL0e",
+	"c3fF1O2QEYffGinvjz934MhmLLjrnDfv9T6FoRNatwkTziFdHmwku4jjqykoW4rj4jrfz4FJ+iue4zvC",
+	"5TNgAhuMNdITSdfQ0WgnY7idr3MvfzE6UXHix9qVGNEgFfYzDiGbNdcsfS4mPm+Y4jb5RCWufZOVcRcL",
+	"kFVXBk0rBTH49iu5QvhsTAd29oRetqI1P+bFTYhovhLZFIlofrcBLzWTk96XNW5qA/kgnvjry7FbpGez",
+	"WRsfyzoL7/agtLwcH+Ldr4FnatW5ePeLJjRmF8eA3UIozUtrL3YTXoxXIx7P2dJfuOHkdrjxmYTvtbde",
+	"cLZF+gHM3xPXjOvMkS0eT9/Ozz/uQjYy7oaNZCO1sryQKiblAIJIcim8CfC5VxLCWioAxo1cMgArWSEE",
+	"rxgNWZhL6h4QqJwhHClYpFayAoZk2jVAF4sIb9laenIP6rDWv75+Ee1oykK549XIrW2wpUShKxRauLQO",
+	"+ubJJxIL3tGJPzr3+XWXRZea6PxB7Lcn9hsTD9itAan92mAk+NjXaat5DCOnsYOmQ5kGhEnZP12//+jA",
+	"alC3l+k7cnSQ4kVHB3cxI3Plc5hS/l5yEYxdTkUkdrlrOdVAtrxmUGBvsAiDXKJ9r5yPrGc4nuHOPIzH",
+	"uK1sRzjeX3i/xOYKj7aRKwTejvt5YFaK3hTO/Whbi4fckqls4CbW+qzX4s4ad4dgZNadu+B0l+7VZivo",
+	"sKD3adWt60bNoSBr5GAdqTKKC26f66JJWzbxdteUNnAd4mZrK7gnfc6FrltlaoYlYTDuXhnKHt0/QGcb",
+	"dLM8pnfFaqQjdB58pjbrWTnQF7/+45/Vmt3L1CGajjPPiQuW6zLOUGpc8EjXRYx/+UZixxwyp2GEj6kj",
+	"nM0Ej4s+p6O5ulFY4ZPL/5DythJ6/5aJxs6oSnl8cDWT7/cU5+kU2tE8P177qOT5Ez+CGO00TKq1/QNI",
+	"17Gjryullz/+cvR53RzbiWp3o7JZbtqC+Idk92SS3RrlX9/ve4lb7Wj+HtpFfSnMeHCA5IbgP2ux20sB",
+	"duG3ncLhoGxznmH3LlaPL+ZtAERbzCNbC2+QGLfKJ8sTNfOn1bLZjt0s7w4Ge/w8ghid7nBU3Dn/1gml",
+	"KQ/H3VkEsUF5s6kKnlr1kNztPZoKzixf8jYvJCrNF4rkWrFHRbdiTAe6mVa+7+MBCfN8JUtg/BH5cvXb",
+	"O28B2D0NJYntTPqYrPGdlGq2nS8q8T6lvVKpQ8pCJxNHdocSmNY4fssL+8f9yn3hSxgFfO9Lo1yC35vR",
+	"qwO1Z9bynnXl1R6/P62eOX/N8ssLsL93Cx6QkG32hHGEZ9BgNTdt9EtIiXYu85eq8GBeG+bHIWxPT/xx",
+	"tEtpMGyNd986MPrt4XbUJVnWl3S4ZCrDxPWkLIhmmE6yZ3sHadjdce67iNyrZYLvZX3LZNA/gu0tU/Tt",
+	"6ytesqEQyUOLiTgFLURm4pYh34Zcdc4d3Xn2kMx8vsgvYfKlKpLgYvKOcIX+ray4Tow5BVp0KezQBsRU",
+	"q641dpYNDpEctO7qjr/Nm1x8omtMpl3sLW0aVEPGjq4RA62DM1mOi2hahs5LZbkYjaD9V+4ds+dYnxdo",
+	"fZ+bDLg1Nm+ZeH3fzuZA8ehEA3bHNAX0TOv8VBsSOl3aGvzuzuSpU97JLZxbpf5hicNplPsaykalUvZW",
+	"a1UgQhEM8ic+V+QFui1B6x2J9Gccilm6N+tc+Bw6LUD73yJnEwo9VP5MxCLKT7dbReGuzu36zueeyKmd",
+	"A11EcuTjZIVbThR3H9nybsUNStYktUmRkIxbWDwZh4xJspjnJSdiR1Zvu5w/9eR95BQEln7f3rK9nTwE",
+	"Sdnr05u96jXQOTPzR6GQmETjEFaelMkGe36agG42/D+CoX+H0KH0di8D6vNSxD5G2mXv9heVyv7I9+Bf",
+	"9gk/Yhc9/Mp1iJyKWw6NXnMJ+gODkZ4ytuiLBRPBCbSggf16ev3YYVw5GYDpviM72aef8hxWSP2mg0lU",
+	"kwy81h7M40UebpQurFDDx4gatN25G7Lbt6D+T5x1bSJ8c7lNuombPEbGsj6BEQvSm9ZdRd0ga7hE6RY7",
+	"X92K8JqFe2VSH0rop8x1GrvSFeQTZU3n5zvebSfNpKivZuRDpS0xzg152IoBZ5PanwAYSr4a2Mb4uxep",
+	"3tic7nl3eYMvqjnnpLivkd/aPIBWvjTbr05Hrhxb3WbTAumW4h68OriNpcpdp4dWdnoB8CUUHSDFdS30",
+	"1PehCAJ15WoHZGpkwqRpI+Me1a31QAqMkwX0SEDYlormq0dy+cnW9QJSwu7uW6eRLdYiPYGe0tsL22uF",
+	"523mv0u8hhZ3gcdkZLUoZPRGl9Kz4H8CXyj9CCFPZETDSJryEqan5uqJbkUmHlKWQex22SPx4KtutIqH",
+	"4sOUenHTQrgXxcoGQG6nCG4wW20sM5GhgRk4ZalqGuxxFYocPvTA0hRZQmjnBlnXHQvDFJxCUhUm995b",
+	"w+1c7SLbQep+gtu2cXL3NgyvXhILZvqO67xM0G2RsRecAoo368E2ZuHvu2bFFmx8U9WGhCuk7/VZyBgB",
+	"PRaV00iQoYimEAzoM3lCZikXIylGdOiQ8zOoUtToIL3XBgvbe3ZQ2cbZuELgsiXNdJvdVMWkaMr80Oo/",
+	"7BqQuntl0vxIRxGQKuQLyfCwYvvebw6rr96Huu5QN2OFJK3SrdwLcCvGVOHEgxyudzon14Z6wfynvoQY",
+	"ip2oTLbZ5qqcvyls5f60xAy7djdNfs/NJH0Mv9Re1FbQ9QEMRa5eiWqFSJ9PAlZaSJZ2lMisgemeic1r",
+	"IbiyurUgRdq8O0TjVq2rADVxASuFI3eD/TalfwI2BlUXJRWUG9GSV95OWZJygVEryf7OAnH70d/VlCSi",
+	"OV1E08Ei9LcLG4NVru7sFZVsv5bZDCkKJdRh7TRPX+ltLM/b40sc74XrSm8oBtRaNIKgUv8+V9Pq4btb",
+	"qcUF2M/uE11qXs3bzRWfh0L9qgDzBaqKMjWEXC+p/LJDD8CMYRszPEBSX2mGSopjnwUe+fV//SfmDICf",
+	"UoNA2oVEt8me2i1ZYosapBic985mjZnNKaGGBgSDsaBOIAJtiakqviRC9170NRlYcGwk7p0QmjwNIKKS",
+	"uOqmuMSXfT4KGA2haSPGfLlkRDkX0DpR/7ZXJr0pI68FUUtX4gmjoykxty0ZXo3nmq/LJt7FdbS54Zqx",
+	"Oaqw0a0gVIlqeVkw6ZjErO89ZDRI7A3qKcz90IUSx4toETLdICIyPR+rLysVcNBUU+raVmGOSv6biJL+",
+	"cmV3P+BjP9rPlfzZXIQo41AllBUmfjRdDMsjMXsu6NwvKVyYMP48nvqz/bq89ucloXsNlMARqeiyFj1H",
+	"67oTtLptsl89OipVsS5/qUb0s2gyLNa7jVaLBCyKWAilJSlfQnONE9PHYDGf66rIewrN8FFEMiC6ye9Q",
+	"KK7+6z/++TeHyMVoqtAKa/RGAZOS/L//t6OQURuXMjLrSmmhr+wI0rGsuUWmT0j113/8s1qpxPAuKmjj",
+	"k3uO0k1GSvSZLudTxrF6KlX6Xyjm07yYyKyU/5WBLBWm+wfEtoHYw0KV76AN+79X2rBSwesrO7ZsBHgm",
+	"mbVcPTrQ8QV/qtVeVvT/SJHq8Dd8EwQZP5LmlLKGilrlKwPM5zzBJ9PW6InjJfOssnd0LVMr3l1JhPjV",
+	"pEP6bjU70Ccu80p33Dvf5gGe+8QZb/WjTi30iWoRvFe3BUje71oxOQPNQ9dMZzeKYoaUy0Bh2YmiiERd",
+	"NbjunEHxb9BV5N4abeUuZcWKDRQzpgcjNGTE50BgtmjQsGPAggZe7iFBeuUdJbx2rXj2ZSyF6Xpka5Uz",
+	"LCKXE29xQ30ggQNdCzzPeoHtAGY+X0gi5oxb9fEx2mFLh+PaKS6xXrxpPHAvX/LTB4PAE6ubOfUniuNp",
+	"t2iyEVI0/cb2jknzqkNqDvm+fUYq5cKDfP7G77JqUFvM1CoecmLbEWZErk3NwVMVqTXgEnxwctDQsfxJ",
+	"Sc+MzWwtVSnxC3WbU6TbD+58KRMh+1kHCNznxTkLB7H/MTdyJqDhBNzqYIom5mHnfhcn8tfNA9WSv5FE",
+	"x6uB3cQOijDd2NVR6qImuS6+G21IzA3ShYAmsKb4MBl0ySy+/dAgIiRvP7zas1tmnujC8BBD5cRxuyPK",
+	"yZChXUi9Oug0/3rV6jRP98AvjvzKhKpIIukyv73mZvfSDqXYLXwH8FowyBywwa8EYdZj9i7C2nf18/Nm",
+	"b9DoNB9S6UezjccRfVJkw245DA1QMS7gZ4ijHAVCrnEf24Os5c3yzjnurAO6IVYTlyB3P50vkuiQHNGj",
+	"d0hDFwekVXTV7KaWPQ1ZWF8oTWvV0Klb5A3FgnvEEAyCcbL3C94mNCKQ5qMIhF37vUze+VJCN6EZDdT1",
+	"ZZ5DFvyai1vu6BBMD98CUf+YHFSqxL26qF/13jQveq2Guiuuog0AXaAOGDgcw2IaRaiccQxHectyzBRv",
+	"2dLwf/OcYsO4TEnqly2HaF6mayqNwUEVP126Zkv9BCmVQOy+IKWSHIk5k4Q6Q5cUE4icoOVCkTbTShsi",
+	"TAVavTVUCPAFAMa6jYOB3EzCkyWTwJfYxUfN4RokcE1v4xkQXteCyTH5IYBy08c6fuZHdw/EdxoEcUfk",
+	"E0KJ2ijMSFwaMnr8zCWTkPJIEgauVfxNjGFm9USZnNPRNeyHQzvlg8o+cc/anVet09PmhesQ3eU/6WZ7",
+	"zZaOsaFHuiMz9GqTaKyAc6DcM89QvozzQUJGAWVuQz+KGC+T9pzx+mWL7Jcr5X0SMui6J/U6EU5KC2qr",
+	"C1GDUdUbrVPSEJyzUUQQtSQEvS0BJuot5pEpU3NLa4aqDuiDEdGKqN51iBRosYKoRcGjkKqB6VLGPool",
+	"hI6MKKS4UB0TGcAJYSiGBQcNBDXHaMTmMOxsr0wuRGQiTNTZj0IhZUmEvrp7w1DcShaaMSQpNtqdLth3",
+	"fHUFpox6cG/QWFr4vtQyuK2uTEKt5r76/Pkz3KmxQHrJIzrCmF58G/23hPGJzxnThiFIxIQLKY+fP/fE",
+	"SJbxGpXpfL6qwirc1uMMKQcMitv51i9bx8S0eSRFm6o4SGwcTJOsndWdNE3TrZLlntPncyxT4ZAptKMr",
+	"kybgcKg5AxnRMPTV3SIyndroKhLsoi3Y0pZdTZLdPi+eKYFiSobLuJ0NPC3JmAbBkI6uHdLkk8CXUyK4",
+	"OZa9cp/3+bNnaF599gwxWorghgE1Ns8dE/f7Un0+L51r75nS2t06YEPpnPLJQq2CFEXosVBfMOkQ9yeX",
+	"+BOu6IzT5wpqghPFZOZz6BbmhxJyz8bhc9BBuLYHKOSji2iq4D2C26cbs8XeO5h/HGqSNJoKyXifB3ol",
+	"ahtsNBWIl25D8Ihxa6F6101+wwJFzJ49IyGbh8JbjFiqBaNSOoWnjoRh5JIDmaXkFu5ifEEXXH17rNkO",
+	"5V581OQ2pHOCMVFzugwExSVBwbwT9YJYRE6KTcG51c7qZmY1wTigUbmPJiD8xv1Fn72jU3MT28Zn98Rc",
+	"WTWcjoHE1970epfkoFbr88wAx6v+ZIegyeOY/AL2lWPyg37l13/8nx8/p6csp+r+gY90XUtLh1BP0V+r",
+	"/yU4e2lIZ0zRn+KcRlOH/LRg4RLuisfCPSRow5DRa6mIfZ+jhIMoqwZRaMIV/oF6fcu1OcrFXZR9z3WI",
+	"+dDy2GwuIiWDK3rjmovQBQlIlp8903cTRSLMQzD08Nd//G/yl277QkF5wdBFgzKQIqxSCSCKGHtsrrZh",
+	"babP1aO4oWS/0iEQeTenYYTBfuovHBZwSO1DwqyzhQSXNdrQr3pnpRfAxsRCTdnnCz6nIMTIRRiKiRIP",
+	"im6/v/BeVCouYXJEFev2+ShYeFAR0rzcqCgm1qgitxCBVbWQFC+uzhGpT5vnyctxJ0T1/tD3/BBLW9KA",
+	"sNmQeUprlQ4RNywMFTlQE/hSBDRikhSv/lSr1Oq//uOf8EfT6XP1x9GR/ubo5V6Z9DLBjIr9AclRUhpI",
+	"NNxY/mY0vFYE0QpiPCZRuFBEifZ5HM3schEpcXEUN9lXeEul4K7cKxOoWH3rS6buCHFXroSbCA3hImB9",
+	"7iZwcjX2gX8ezKHF5AvGlY4CmASIAqn07lB4S4gbYBzkqRiHQKeN+hwIOYa/A65hazOlriJ523NMDICR",
+	"R2I5pI4oqqbARVPiLeaBpqdqDjWBwtOA3bAAFqRNszMUhCgnRwf4qyQeY3MHxakKcd/Vz8/anXfNU9Ck",
+	"m92ea5ItlFh7K/TN6HMwDEhyKxaBpy4EU1dFx27RULIQZBVMeTIZGiHVOj/lZLJgUjKvTOqcaMWazBR6",
+	"hX2ut0rmVKKkc3RQGvoRCSlHFqDOMHVexNXt3IBVEVcHhLp7FuFQl00TAyWxPHuGWSxGnkHxRhqZDNhL",
+	"u9MdtDut162LrpuIVSifxjIyciotLvX5jEVT4eElN3QFCQMSao+F/o2dsW3pB6A6+DKmqqSIc+GYTp/j",
+	"xyydcYirhE4R+j/DQIocGtbYW87VtVCrcb8vaUW51PLiqBa1BGwg3eeAe3LvhLgdFoXLUn0csVCNFlPV",
+	"qNRh84AuGdDc1IA4xwpLVpvuc/ZxLuC43bQ86CaIbwROW9o8TtQoIMBDFgg+gWhpOrouifHYH7E+x/VL",
+	"XXtVmDOVcNynbOSDoJYw9zTbAp3JDyC2KGTQ+hQRAMKE4uP5RqZKQ6ih//3fCVT/JXMR+KOl+qrNmf5k",
+	"pCWNLzNxg+qSGJMZvOTzSKjLqcgssCElC+kA6zJpwdVh6r7p9UjfY30ON0zICIrJJmH5jkWkAjG6ju3Q",
+	"2oYndZ9XT5KijuFGywYmR2mLX5/rxq/qLC1SOqajSD8Zp/TonqFyD246F5bWCGa55ZxKmBUJmSIZXHfa",
+	"jy+GelAG/hyvuh/hXVI3Gi8L9ErGw4CLAWLoiabEocRSx31O5/NASVRIaNBZH8MbCAW6oj0IPvv1//on",
+	"sBV8TsIZUSQjZqBIHJNnhrf0uVhEIEHjXVFw/kbqg3KS54jPn2n1Ko6fd8gzrQfjT6OQeT5o//h2nz+b",
+	"isB7BkB6hk0tn1mFHAi1LfiYReWYB9X29LDa7PiNJMlPfW7st5iShX0zfUy+XN/2mLwXvqJfwa1SK9Uh",
+	"HqNAHLKAUckQe8t93sEUJMQ0DQNoummNDD4HOEq72LWL+SGujcAyoejqoE76nMaMA/dkksjU2JBb62pU",
+	"dEnR17gEyXBKjjJ9iplWxLDidmwdURKVuS4aGZUWkpUeNRVHiqdjGhQKJUcuNSIa24Pgmkoj404wRl0x",
+	"SYqI2xApVEVJCwQepRIZ/hmjDylWa+rB/b1jpTniMLdT0eeKFylap75TYAm5jGUFOlQEJTWQoxVMAwYk",
+	"uCh9ZmYEAdy1My40YbdSOoCmQ/zkXplcKUKrVgVfDhXtQVsb2m51OGaf22ofKR5Uqnsg+GJmprZ0oDoF",
+	"+TAGn+BKLhVRT8R0k96mpMTAn0wjIMZoPfy3UgkRtIRU+DiZQTGPW42LFFKuFd/wR0w+R5PVN5JETEby",
+	"BEI98eymdM7KpFRCe2SffyL/Tj4hsfiUoIGCuPXR5+STuQfkEyLrJ4PFnwA5489Aoz5hFNMnVOM+9fmn",
+	"Uqm09f+pVVXV/CbpfEplbPX8FP+n6B7+BdXem99ftjrNU/KJHFRewpykpgfRtEfEGlfKG+RLc7bJmPiv",
+	"/f/Vf8YXcd7upifa1xPB0GpAgzd3jVhvNNpXFz0TjQJj7uOYB+nFq5sJJv5tV3nWaf+teWGv8jC1SgVU",
+	"ygk6EEiYxP2kBlu34KT8m73mI3uGbyR5+6FBim8/vEK7X9IxQIMeXGJQKV67xTZObfvD7Em/XQEU2DaQ",
+	"PxhOglK6bSzMByP+17jqdKCtwLtW912913hjg/GFns9ii9bcKZ6aHhX/69bfNQd4RvaoL/Wopi6SBIV0",
+	"TZorKbq6m2GcdQn5tO5e7pSZXFtr1molPS3qPxG9ZqlzjIUksyY/JODuU3dK+/v0ylZP8M41mLseO8+T",
+	"AApJlBAdJqen17lultZF9+rsrNVoNS96g7Ori9NuaqZa9uhMdH3IRsy/YcdK7oMQyQWofDSHAZhf9G1M",
+	"ftA48CnnCDrNRusS1nTR7g3O2lcXaQjsr6xL3U4urPREWyzKnWMjzlYVNaExXOE2mjNNHT3IJKtKah6t",
+	"SV8b/PdV/bx+0WgO2u+bnbPz9nfJGvq8HhMZJTUhBQBtXnCmGK5kQC8yJMHReQp4QlBjBGWOQ+DjR8RT",
+	"wroWmoGxpgVYESYia2w8i9P4wY/+7BmOSaqVvYzuj97uEaoBkc/CmMnbsQSg7nBYApIxoHuu8RK6ezoE",
+	"gBRdQwJdFBcwaFotfJ4iVgKdHVpCpBoPjhMDkSRoSksJu6SI8uk8oCMFuVsdlRDf3rjP/AmhWqZUX2re",
+	"2ufAbSe+kUo1ZijdVCedPHsG1/7ZM5Oe70tTiEIX0VCKT+2ATMUC+4gsOGp7fX47FQHDH0gRtndLkbRk",
+	"EDxSN2p0DY/GPp7avvFq+VG8GE16nj3r82Q9qxUw1PBXvUaZnKLHQWKECf27iTCJk2jMCegOKJNFqOiR",
+	"Gj2aEkNzu7qpDNLcrkuKkuGd6TTrp++ae8eJg7haIZVKhVDi0SXs5dB8AStz+jxmitVK9tkqfLYeV7K6",
+	"EXqND8YFJHYd4irdQv0b1+NwnT534+oYWvC1a5W4to3ffd3sked07j+/qT5HhJPPf/G9z8/xmrjguwb4",
+	"zozpOPLBCAW1ZkdMBw1oX9dlKOahzyJsbpB2cqX9W5EfWdmNpH7ZwkATqZNVy5VyBfIY54zTuV84LoDT",
+	"Eou5TcF5b9atxPLntTF9rjMRIYhB5GVx6axAdbvAIwbudCsPltAJ9bm22OmYe/TlO6je6Bkk+EDAwKA0",
+	"F4BPn+vcSNS37OzaMrkQxteG/C3u3gR+Sp31CGTTxSxExTN0krB7Qm5DwSd9DksEl3HrAsy/g9pZfdBo",
+	"nza1rwmlvAkDzZWw0oz6QZl0lLoC53lMDp/PfA6EByw1fyKtS3i1z1FFhNUr4cPQOu2h0QYNMUbyuCxp",
+	"d5KiY4gMsemk5UEgIQAKcjHhzIw/YW3L0OSR59/X5/M4qeLOp9HTZ4x1hc8/xrG0r4S3ND5ZHe4I1hGk",
+	"7c//rgs5x6EtJtrFlIr9rGMp7q5ekU2t/5wOU9F5CcaXCthbq1TutbaVbPg4aVkXmYhDZwoKSU12bnnH",
+	"3awk6sOW0tdpZfyDSnXd4PHen1+l9GgP39u/+70WBk/XENL42su7X2volmLwQq129wtJVPsZlgCBF7eY",
+	"Sd0zCOBkutMRMJ6738PgeTtCCS6JHZv0w48KreViNlOUNb5eigwVnEJEJ+peFXq3ojSGeGvbQw0V4NXo",
+	"K/QSMWcrcrlCHUcUS1FBGNQ3MqkGN6KjKfP2TKY4SDxWvTQdGsXjmiFGa8N4Km3xBeLkCYZyIa6TFPNJ",
+	"H8iTB9UKuKr6HIysOJgWqNO56yiEjcQMwilRdcOcdsZH4XIeqcVHAkm6YpNDKpmj15AQ/pBFi5ArDr5l",
+	"VYU0D+hzmwlYUU7G5pFJuFf7c03tiE77/Pyd0iy0/cM9ie1Jmhj0ucVL6udKRvmQ5SdkEztJeR2O0cBH",
+	"k2rb5pwyq9RAKpNOCg4YJqAku0koFnPFRvpc+h9tRy74klw6HHlsPJn6f7+e8flPoYwWN7cflz8DPf72",
+	"xUuXFKu1Chn6kdxzEoerlSuHbuM+F2Hs/wWbEmYsnsSmSj8kb97VG4k51RgYObs1CAcscYQGxpnFYfv8",
+	"PiyWbMlh+3w7FovFR/7gsI/EYZMSLTGDxRy/NH/VP5ZXS5wc/1BAdC4BPgelGRfzn8IS4nThx932ni01",
+	"s4Ydx8v5GrhxtXL3C68FZ/9SrBsP8oGcOwkKn+QVbWmNDSIca0eJYVeaUCvyaBVUKZPWOJbkjuOHcyi8",
+	"Ik8r7J8UdUCwgxoVOLywOAwgyQmZssAjR5UKAUMtiAiOXhmaARJWqxV9PR96yyUyZBoZDnqcLzZIOtOy",
+	"AxBobfl3+lwKiFsUAeP6jdgISD1bCIidBRDlgm4ooYEJDu2RmDEZO2T7XEORXHVasd1C2tWAlLadlA5y",
+	"U7vzJalVSEi5J2YEmmWQ4n6NDKHmTp9bjbzRYawm8SVx9aTHz59HIpo/Rx36GL1HUDgHXT3/A6f5M/7w",
+	"qt5t7te0E2hRqdSOsIjOn/F11yF+WSn2nbMGOartvzCxmvIYIrOrDjki0HRDOmS/QmSZNGLmboU+KcWZ",
+	"zQnzY19tHvN6zSKr3NNvwb/uyyiwspa+K5CgEV9tWx9SEmMogmCGpq6xwC6Si1VGE1eu0oWqIL/3P/Rs",
+	"5ZGY5eh4di2qo0olKRyVVItKsylfWppapjpUIR+dsssw2IR41G02Os1e3t85uJXUcTou3PU6UFOrEFca",
+	"vEmBqC8ATOTnNiz5Igi2AqbF9lOwxAHMZtUnYNQ7MPpMbvsaPo8M4EFs/jGZXLJEUlRUMXMXiJ+wm70H",
+	"sEEUlNcrsJehuNE6GwT0Mi59cH2aeA21Np2ykcPVtK4A1TXYHqHksIR9kfpc0bjSYq5N4mVyanRVwB1C",
+	"cYgyQdKz1uC4Yv/r8/UGwI0K229i5cPc8j9UkEdSQaxSdGkCZBIyy1bxODP/DptZKZKXQ2zex1P9Yd97",
+	"OiWhq8kLXsMHKgv2Xd5g7NPZZDGtKlrEam/VAIikIa7hACQFiJ8uNGTlGfU5ElSdp0IC/1qRSNOsEocy",
+	"2TJmvABckvugM+iyHexjxDjmBviSYApTJFAhaV06EMdVqk8gCpZ7eglGN4BJTsBONPPljEajKfFYwCJw",
+	"fJ6QQ4vISv0L8aNyn393F/E9yU3UxCE8a0tgxGu8qZ+fNy9eN2Pr3YqxbUxW40yt2ELQcjDLAhbFrMLF",
+	"oPdARrqCuIOqFWhKcu30pG6tEZ3yVpwUF0SpYCw0YUMitL6bUtnnRsDUGy4eVCt7ZYL1PwymImcZidlM",
+	"gNkXgxrVmzFLOTaYF/kzrUX4EiJAUbegEZkJGWEibczcKARbax7qpBiXQzSbdoy0gYxP453ihpJFpEiT",
+	"+EgAqEnMXDnovZNsi0Hoc6LDsiECPLGR9rknmHR0lqtZfLWi8QyVRILgkbAfA3X1twx80LurcS/GVDmA",
+	"Ph8H2PwhOboiGi/xYsbGc9yjH+1pF+ZB7SVxO/VeE13Zcd5IKl4eAkC5DuEK/ck00plcGO3JtOFT28m1",
+	"xqyWrV3ycRcLsyXIlfD5pM+HC2/CIoe4Jqzs9VWz29WxTOR59vvvWhen7e/cvbSAU6vEEs4o8DFQ2PNC",
+	"JkHeJK3LmwNivoD0U/XVEXl+dLC3Xo6BGjm1r0uUSRXuKeyPq6MafcFKh8NvvdIBO6qVXtLDaqkyeuHV",
+	"xt8Oj+hB1VTa2V0Ayqkk9IgiULYflCkskO7oVajWDj/NA+rzQcQ+RnH3qmxbr6Rogt1jy7TWsspxVWv7",
+	"dvmBAmyXaCFrvAh28aOu9sHKEbByJ7ivwLSNRbVhcKaJvOorE5xSchKipCZ5ipkUgW3U7qtUosiw3rB6",
+	"DjnyxkMJAcXAE1NZ1ViEjRSR+kK1BkzriZPB9isliPcZShEsIsVSUYj5Fr72vcC00dpzFElnMlLz6TD9",
+	"oguFPBcSigm5jq5JnOGPVLMNRe/O2YRChBmsK87JJC4uGwPkQzUnpk+WTWOEyLWyTIxyjC9pOyaireZ3",
+	"7mnzfavR7A7abyEpikJKAXg8kSFQJWBQw5eAjTIvlyIrQJ/qw/iKjIMW/UpgEROvH35JKgcXXv0lXRTq",
+	"rh6W+kSM1So+usKx/ru0WPheqVrbL8S/6qgs/3KqeLbHSN2jya+mJpCQ2DJXrWC/XClXq/vlbwu6XqxG",
+	"szuWp6CW0Mz22+2JpD7kTRSybt+x36/NS6Fsmh5IiwoZZF6lOXfoZV0InyWUR36J8cUsFpa1zkHA0ulo",
+	"qTLWqTBjjZf0gowcRoOAUC5vWdjnUEfFyLiNTvO0edFr1c+7bkbVgDTd2LehvhkJGZXJd+op2+ZtzF4g",
+	"toMu6JGiwjz8VklrFsnB4NF5yG58sZCmIoommCY6FKazUqz2TrR/3zIGE2oJwTBEtAi5mpsLnFpLj6UA",
+	"mRCsBMBG/qTlRyMt9nkRjGd7xkSW+Z0U9yv4u1XMomgHju4lEbBJ2ZY+jw/GlyYl0AH5Oj5GkKgliYQg",
+	"xa2E9L0yqfd5Zn2+JJsFYPQk6bdal3H+ghhdMwsMCw51gqNwAbnE81B8NAUfzG6ZB5rrZY6YT4yUnyph",
+	"pgc/JlStP1GFDGwwgypRL/rc54TmqULFXO3BWac8OFrdpFHEZnNoUaAYLo2MHhOncYGqE5+VOgv1k5UA",
+	"vqX6VMRab1YfOWNitdrIobK0Z5f3yUUTLO6i+O+yzxWIDK5g7rxV6gCSe+AoTizFDELVCfvoY8ptfFgs",
+	"gmsHkatA4ww4Ek2uTOoxk8f2eHG5JoW0GqDHxI9iR7NUw5rCHn0+ox7D6B502GokYFIH1CyikdWJL94/",
+	"bB6weeH5UUlHS9k3Snt+w/TlV9NBNi+NIR4JbZXH1ErrAKKQjiCfFgVIWGVaLMJNSaaVYSP59Xl8XQ2U",
+	"s/arou31RTvWnm22IvlWqz63zVaAeKBqlcllfEumVE5NjSiFXSGh4UTwmu9ZhTt0lmAJH86VsYDxfE12",
+	"+5Ts9KUlIOMxpB7NOAwNUiI3rvDJ5X9IeVsJvX/bXs55VLU5XcR3F6/pu7N6nGBnKdn3syvYntR9KP4/",
+	"poP0NsFdauAeCaxHl0iOlq6WSsMxg5RBJIu7ead3mYSK5u30sewJ6T1q//zDjQyfd8WsLS0MpIgSkSKc",
+	"CmjxSW8vV2u7QyNkwJdoIL9mEwJCp2jEQXPXbQsCyPu5grtYROsl9w6IsjKV5aSZluKh4BiHkq4pX7Kp",
+	"9GN0CCIjujQpIz50l14h42oZX6eWfN5+3b7qWdcydSlMgPT2ZPadfj3/Gtjj/S5VSDhKUjTYoqPdtsbF",
+	"EuLMdiiJqBiLI5bUoyQiLYWkBEvQJHVsROzxMpHnSTy7Fca+h76UA6JNQ0kurKmOlzIqQYGiISMRDSfo",
+	"SvJNgjW3JthbdwlQyf6KRJpNMswuDCDe+9MY5p/qyuKe7Hy5h0UhHDzAkpegbmrL9fmchswPiM+jUCxu",
+	"IFC0kG7nUKhU//Jm/2+Hf3353Yvvv/1w9P6wd9Dd79T+Wr3cHkyGnKwA6UKkrybqKTQyhtoHMecnoHaU",
+	"yDkbKVlPr3hbq5kieOjaXk/wXq2p81gmhhSiZWA1+4h9NOVkYyIlOHNIAMZ0rX7a1nRNwkwNwjIm2Za1",
+	"QcsluoYVBghj3VU8p1sWGt10ITH3uKhHN8TVeA58TVmXWrtDW1kkhEOGiwgkYG182luj8YlF1EaYfdUC",
+	"Q7v3ptnp5ojzGiaF41pKwk6LVMF96JQNvE3i9sapfsdSh64JaK1+q4toBObnYxFORHSfq1jHOl1ol5ak",
+	"VqkQ97Le7X7X7pwOOs1uszfoNi96btqaiBJ7kYs+t+zieydxycqM6RvsX9IhlByVII4dAzgwkKZaiW2L",
+	"vtRmMJA/OHrmkgJbWOVXT2LqGEKRX6QPLJDM8hDuOTqNDCxvfJkyeJf7/Ds/mvqcHFVIXO4ufgLWZ9XP",
+	"lFAHK22cR6DZ0RHymOyDBa9a6XOzqdji7ZBaBT5BpQXLwN26zKMYZ3CoxvT0FUlW66w52/NbNcATiFM5",
+	"iJ4SMFpjy6qrkVjzeF8aa6pjcmynVJIhYxxw5csIYRdsEYXUuI3KX7Ou3zHV1xI7M4ZH6S4Shtpdpn7d",
+	"RPTwgXvQvAvGPBQGYmKDIZbc00V3Y0lEnSnUbo+DyPs8HYTmc+JGt2JMIfXQLZOuNvaEm4Uc8N/o8z3O",
+	"1BnUj8H4mMSdxEc6EAGoiCt2rjRWckWetObnYJUXp8910zPFyXRJYMqTgEmdX+bkVF2yfDOGNcRk76Cy",
+	"3+duu3c50A5M11nntdSVax3tdYofuBXhNcYlcHZrO1763Dawx6Z1CKsQXIMJK2dbnhsTORgIkMlotKdb",
+	"HRgaDT0O+ny1xqG+29ofwoMl8fzxmIXoEcCNQ1VXPFSTqDxLksZ1fZBUSOG6dPk9UzVX53Qn0X0kZHQ0",
+	"ZTIbjxqDRheFpVBFPFUWvnhQqzlxqVOIU3GS8sBJ0UPB2d5Jn5tY2wiq2SQIEgNy3R7TUZNGpKbATE/i",
+	"KizWE4kbTe83xgHYMYQBKz6PFMHqzAHYuxffJHXjVq6SEwcQJ+s2fiGqGHdiwMbo6JQzC3l2n5ucDc2z",
+	"yQrLXnFSl8nrtJ/1WL2HBUmNSw7e73MW+/O+hBc1HYGa8TyDH1JXn4IY4cgib0npQV0DbFMsap+nvKl5",
+	"rU30oeaJLB1Fkr9CiSUdlbmlP+pi/zZxSf2b9dsAvPThjBounn5wa8EgBc3fQBzKsTJdJj5i6K//ZcSc",
+	"3FG3isM8E+HQ9zzGv27RSMlBKRd8zE9TEsouYhLyCBaWNC6vE5MaEAYndcrJQjK5ZxUrxDB/aFfDPWhA",
+	"kxRcmdGJPyKBz6+NPpjQt70yqfM+z0ZAaY4KBVKa7+qt87hAylUX0iG6VlAjcd/VX7cag/PWxVuthKYC",
+	"G8t93sPmRBCs4P5y1mlf9JoXp4OrzvnnGADPJYtKBrD/A5iHzso+OrCqoNjJ2bCdP6/kdLuazY1DodQB",
+	"7kEldUmGQh2WIPZEpCjmjJsazrDGkeByMWNxqWXoIw5ZA+pXU/Ckzxccol0EZ0resANLkf+Bvrp1mNIl",
+	"nmQJQycg6NEwxTDRW6EhkA6yUHKuOu58Ao9ABQ3tK1RJJ0N1m5YxUefYAu/3pZZm0D5t5le48uUUzPRw",
+	"/8pJfxmKi2hMigkR2yMlXRDd59cWpe1YwvYGOpsiM9uk+kGXgYSEat9eiiadpHrzTdlH6ORiGrhh2wos",
+	"oST3+jwSE5QAE+aBVidpEtPM8hy0z8XLSOhznEeow0mdPqeRmGEAHHRbibVHRaSMgS1V1xT242DRW9ga",
+	"xMChcVOvyIeMuD63KbxRJpNoK630OMQ01Td2/qGvS+mmiFiGhil1JDkRzD5MKU52MS3gc0keXR7p69qy",
+	"GJ75O3V854gu/wqUcGO41Xr5dvVJE9Ez5JOfZ/7yxgv+zv3r6S1dXo9my8Xt/Da4+ek2lH40msvRT4H3",
+	"s+ThbbT4++1N8PHv18FP8/ntT0N2uwONM0fRfRqROSd06fs1/9sYwmSSzttvmxeDVrd7lUk57+mgbrnA",
+	"lPOtopt2yJFqwcibUwA0cdAkwyN/ikPNcVX/wvWktuQaSdzyVowjaY2zNtvJBGisNNJOykxDV5UZXSLX",
+	"wqZAXNw62m+KrhA/TL3d5/oeSFJ0r5cjV+eZ2h120UjgXi+HbraRANTiAPYCXAgK+PlBYGxFfR7XjI57",
+	"ay+GMz+KTI0/s6JsEwQJmdBqzdqeGVFo3Gc18etzKqFP20D/6GJ55qSRgloOFH00jmHFPbGL27H+19RD",
+	"DK32RNC1aDwmxYihr5mS0UJGYgbtUpa2C8CXpiMYv2Ey8idJwyI/kiwYqy0veEBvx4tgr9znXa1H6dOJ",
+	"Dc+GGuGeXVPJ3NW5IzkQOoF6WZrrgRFa12dHgHliTamnRoJrX6fXudF+d3newjL3b9PBo0BTNS20msqP",
+	"KB+oOxGHhCog4451nx3IqsJ6QUabHCCCxF9rl4FEInDtq+EK18uRos6I7XYr+wGsyimYXrAD874CeijE",
+	"eCDGA22tg4pMwdhnhR+zbMmJW44XLESHSiP6GsUr/2y9PFAbjJdnXyvwON83PyxBnfYNC298druJTwDF",
+	"Snp+Cf3K79b1nuxOl0uySLd1adYQ7uca/UqIfr8U5osor495lrBC82hd14UMl+Tth4aT06oFf3qFfgno",
+	"eaBoDJrHwJre51jkjwskIYnz0WCKTvW5paGnLS7GtNz7cNkcYAccd42kmwBAs/+e2ubXI+VmiIMB7/a4",
+	"b237CTT+1MlcXZ7We6mUgHW7eVxSN0yTOgUkypeG0pmPtkpVcApDxtnYH/k0GEBqzsBjo4AaIeiL07vh",
+	"XfSubvcN0dna5cciganJoLxJlE8U9x4YTLmVmcbM+kUMNo9KiacCCt8kxFKEKxRxN+ps4fQ6S8y7uLey",
+	"7hXsKszXXTvGfsDcMnFX+LnrEDfL0PU7yNRdJQSbNqPq+N9+aOjq2G7endEvb7o3bjLUqz4Hcm+1ZNSS",
+	"vmnYZKHgN/IYCX+j3sUY2vrl5XmrUX913nR1rVdoJK27CpsiOe/8V6R4UN0n7mm7cQXVznvt9uC83nnd",
+	"dE8UtxLekoxpSHQrb4wUH0Ej0jFhNAx8Y4Y6qO73uXtZ/3Derp9aw2CSr+lbfXl65pC/XDZfq5O/vHhN",
+	"nj0bLokmo6bVrlpqn3OMvNKBHQAk5uGNU6K9aStvmdewuCuSQ0xP5IR9ZKMF9tLHFN03vXfnfQ5VEtQM",
+	"HnHLc2/soqXq0ILE1UX36vKy3ek1T4FcA0AuT89wLyMahpiiybhXEuMSLhraUIcmAMOfqWngeY+BFQow",
+	"l0UsWII735rOWMXwsG/9uEgvNoXu87iIOllw7T5LepZq06FD3rXeNTWQuEek/zM7IUmDTEACnZupnRMK",
+	"i6c+94yPYjGHHvXQR0DdE0I98AfptjFKO1GEjYWSSGY8FfrHMqnr5rwgs5gqxhIQL6XRQfdrn4/FQHN+",
+	"9V0xjcPN01ZPY3Cf93mDzqWO9sBikfEV0GWGx0pBNU1lFOCLXtyWKJU8ftznVqUovfakVxHsem4uXDE5",
+	"ovfNTrfVvugOLpudwdvWxal7AuuAdtmQg/Gyz3MeN83Z3L3EzXOIt0+M45glGc+pk9uVzpcCb59bi3n1",
+	"odfElSiAAXLC6WK0M/QcM411fWlRh26v3alDZTJrUeqYDV2oVQwO2FEOaDg1MY1OjFE6CMFa2NWlogC4",
+	"tDftq457Qg5qCjB3+bDycvpjsqV04j2TzjJPdf2NjRH28/qqwM4m1OdW22MFYowxvQZ8surA4cZl3IwU",
+	"IAh9mYzN3b5NGkzxfTL927VqH4rbPKH7Ct5KWNuppUD+XoTumWGZz8cinJWMeGrJswrOheNCcehzGi4V",
+	"XdwrxCLlqnJ8DznMwAXhtZ1QXr1f7kkaddNJutsXj/G9wvF+dQMQlJQ9ixOi7bXNvbGShae0dnhUOC68",
+	"HL848iovqi9eHIy+9Y4OX9LamFFaGR0eUq9SPaT7w/HBuDqsDSvDF7XayKseekej6uGwMq5UaOWFGsv/",
+	"mQ2AIRaOqy/2D2rpUH0DXNOg8X6ishllk6gcz4Q38jeTh6tbBJmYtfaEOKfhRJf7Otz+xSsuF3O0Yv5L",
+	"lUq90gzBVnEstN5BXlea3DojSjeuGaHlZ6JuofHcvf3wSnPkrMaA9TKOE8lJc+JcafgYkosCEP6ctJ+Q",
+	"L2ZDFmo2FC7VxOkAzFa33ef71aOjUpXQYD6lpdqebigYCSVLJMI91quQpAjdsx1CvUUQkaEfRlO1K+bo",
+	"AfaVoItOTz9aOvq1qT/H3t+VCvnvJzHzsQpcVsh/P8b20m78yiASEQ1c6C2+omdIKGVji2dkJ+nsJAGv",
+	"bny0Kqjl2pjoDXu7HJ6iMeFrMSutQA+viDq+gTq+wnGh+vJlpVStlaqVglOAaFxTCAPLX0BlL/3Nubhh",
+	"AQXLvHXahePCq+aFglh8gnMWjmCFRxW1/kw1DsBcM6Zu6njKZoJ0651zMJAk2DpAbC4cFzqvnjfavee1",
+	"A/KKQODj9qReH9wTGMbefng1OK336oNu/X2KAT+WdevJzFk2221ouqbulnarE0nvy34bVLKNrFdRTxj+",
+	"JLnrFFQCGVHuyT+MU3Y5cHqjmYzFfHZlbqMtmFts/Epzt4bmbllHwk7crUzqHBiXm1Ak1yFuTIzUh4SM",
+	"qU8WQXLR5ehqsuNicx1wsEpoXs6TfIN5KEDXKroGEDPm7p0YjZUGC+ZAy2MoHwUvO30OthCjVZkxvpG6",
+	"cjUyS8WhowiySeScjhT31J3ldFtnIaNQzKd21GS1UjmxF97qtkmaUZ9kdrryxP5e7LnWRxRbraovIB8I",
+	"y0DpDtYeBThLir2zbaAaxgw8H84E4RFnWgAQMZg0ydzo83h2DVrFlg3d0aUc4p/QCa17epto6vX8vc93",
+	"YfBkZ/4++sr4u/HQqpeQEzdEJLhYQMdlzqoQ6kPCBSMek+SSBjNf53MLGdFgoNlWpfrqUvFURZzWSwcZ",
+	"Nv4QYWEH1j16MtbdeCTWnfHBP6HPPZUKYQjyH1z7d8u1G2muuhvb/kUh3OfniAYb/EgiVk/BEyOIG2OO",
+	"S4rYXPVuKosFELmuAgAxSdFCW2hNImG3V+81B71O/aLb6rXaF4qJNBVjxdyswJe6I6urr4cb8yo1qK5i",
+	"fWwraq0LiK9p9ppumbR1g1bciRZBbI/SSlQXGOc3SB1wBmCnLcUZiiIkFKIYUgxTjSh1WscqN4H50pfl",
+	"idmK80vBV8c9p9EUSDAQZaBJORRlu8tPJXurBvj85YKlwJZ/9epdq9d7TKK7iYrGyLFCQzfXsbaJ6wex",
+	"CNFovxrYAhiE7qZHobTq92S2P8iqTVYBKoQigUjOYQvCOmU0UEOuiXdtKOogyaWQ0SRk3b+eg9DdYZ4v",
+	"9Tw0KEN5EkjQBykZ08kccljZJ5zOTLIVVL2e0khn5a4WLHuDS/nawiEBQoYPTUI1TEFcA/XxfP3hcxxR",
+	"/qZZP++9wZDJ5F51WYiVkiTBA1lCHzNzdXGE7S4UQnHTRQLWRDw2Z9xjfLQ0+X9wpQ4xvfNL7l+dtwWB",
+	"brMDxcOuLurv661zxZNyYRGx2VyENPSDJVlwekP9wFQSiwFjhv5SoKnbYIn7BVllPr5g2HqM7uaK6i9S",
+	"19PnEQs5DWwBSMeSrbux6lclbGDfWQUoJy64jVUIrtkSc3AmPqcQkgg6vsvZx2gwWoRShC4Z0tG1EmRd",
+	"/UWfFxUnMvKBUoGge8Welk9gVYQm9TlMrDjUZ1EjheIWQwJSYlefB1C/Rb0nye1UoDStzS2h5XA34eOa",
+	"B/h8UibdkZgzjOBB6ByHjHruuv4ZaW4jfyNZ5acFC5eJsBKHud5fXNE9gz+vmwISsQr2iDEi1ypOYUY/",
+	"+rPFrHBchRLFPtefnIIpB80jNmHh+gkQSVIzzOjHc8Ynirns1xSgI4XKhePC//yhUnr545/+WyEeXkah",
+	"kl8+P0ZwuhK9si1H1seor8pjvlc4/jYjcD1UpnIKOuRxq0fjJKJvV3qKOAXrzsbK8H0kr83127juVCPG",
+	"eM8fv/Xll6kg8FChy5Dft2xpvBEWmSlkxLAOCF3kpwVbMFI079qlalv6O8szuyW9f/6L732+Iy1JsiTE",
+	"LBHLFdabbg+GmJIiFvIh0p9w5pGrzrmu+haXCnCwmXscqpaKUkM/qppnrHgCdCPxwdIy9WUkwuV6ykyu",
+	"MFNVR0xCJdxYTdV1cO9Kmflt9Mw73kgvr+UVHouabZ1vY0eGW9rlzvrmv1JcjVNYhEHhuDCNork8fq7u",
+	"XXkMvtkync+fK91W2pev+u3z6+Xo+co2SrQ6rJXn3vh/SH/yZzocwXFr7NdMJhJIuAvVbyHZVH3W21ZE",
+	"veAUxqGYDdbYOcUI4ty2Anr67CIxyOFQan15zCydK/Uga7v6tWZW8TswvT+cTSe8V3/Ipgp/gSwuRS5O",
+	"WQRFLO7I46KSPTXrxQrR25pKLkR0Jhb8N2G+GPIEXtlH4L3PDaFcb3J24fIO0PbikmLCg3/9X/+JIa36",
+	"R9N51mSYug5xQ/Z3NorQDB2XyuZjga2TkndhMJOZSj4RfA/+TFuvjRVaJyTMxI0V97zWdn2cGGsSrq5D",
+	"8sdxgQuloCMvkWW1XEV+XPBcxim0kdBLwxb/WO/OdsroAnASm0BY9R64zkcONPf9RprmQqA+3oY+9KE2",
+	"VSVmZp/Wgn1Jrtk8SmpuXLPlN1KHkaEbVy0ZPehQ+t+fmRJ7dnelNT3XTlLVKeJiUGpAPBhH7x3dxPZx",
+	"5klGsKNcsecUYPx1Sj73zhHU1wkhaHE3oIGGEyeyrDoBLHGyi90ZiC7e6CfwuoLcdmcG4RpFNGZS1Uqv",
+	"8vK4UjmuVDIS11oN1VCHL6Kg5s9vK6ip8ClFih+S2weWDSTwGzljcu09U/Tyi/thn5Bvfo3eifW8Gmjb",
+	"Gk35i7NrMCIiu4biuRt4NcpvLnBTV1fadUkRetZLHxKPUjWC727E6WDPPEXysZ5ebidRHbakXhtD/V6L",
+	"842pH5hUm2ajddlqXvTSevFZyh1NtvJG78ZxXilQXKF68ntlM2p5D2UzMVOJs4PpNRNQ5GQh50Azy7vU",
+	"BFWjPQEjueo2O4NXWCVgtccDFj6SheOaxQI0cm+g1Aqeptr0DptWr6HleRN5Xhn8DyL8+yDCcNONx+ZR",
+	"aDBULd9Ag3U5U6X9GHKstJ+YGgNtxtLnLilGLJz5aoVl0tE5fZjLbBfRgAjId5e9D64pxaGo5S0NAhZh",
+	"xWXoAf0zCwUZ0gDT/0OrtOpUBB7mceNLmLyoK7FrjaPPwesJ2ggXMTGHMBwZ+HPic3CLJfXJtT/O4hbr",
+	"uIvT5/iDXrMvdfF3J1fn0GWlAiEXmNaarqddT2qNbMOc1AahbtEWPKrP85kUaQRC6npNWLXeqrFyB6fq",
+	"811YlZoIeEE9rkXwX4JjNfRpx5o+Ger4MF0f6/fIuMwFbZy3uxtZV9ViXYhAGziXYd744BfnXTnD/8G9",
+	"fh/cCy6/XQTuUThYuojNOkZWh6ILPKc83HFCOBVz4IIEgk+wM4gpDohdKcz96DS7vU6rAVn3gvd5TIX3",
+	"oJ8ZsBhs2i0mxOcO5NpjyVVMDi6TriLhNEgV8jN9JHGJJ1A7AapUBP44QtOV7mCOqQvaPiYjupTEAGmN",
+	"2QtLPCyiifChdf0SHEd9jh06JATUeBu0EOMSxJHBIwhibsJUTmJm0ufmvO9kJXltEAAe/5W0my7lGgHk",
+	"KGRY+nzqR7rAws7hmvdgF9X76znJXbhfjr95dKgIhpjLEg2wh5viJAdOQeF+xu+J18Hyj+ov1BD4xY6g",
+	"Xc+7OlaNTOp5O+qb8bub+Ff+FH+wsN+LFQxP51F1MJsJPP/F+jRQvyrsXs/Xzv0xJDSyHM6WapplKLgT",
+	"VxTHVn+gWpluyHCRjhV9B9UBr3arfZFSHnaR/9XyLAz/Ckh6frZC+lA2BgKi9wwj8o4OCncE630RDnJG",
+	"A8nIXEg/wvZmUGT892kds7HqvHX2NIxjA4RS/OQON4rFaGDKoRgWHonb4FSPy26sOb4OfvOVMA1F9KCq",
+	"VQLqR+EbC36XByVtptMGPNQegJ0FYgKB6FjRqygCj+gezkqrMPauvTI5u0+O3W6s4gp3819J8m8ZR3nI",
+	"SnZp4/lUcPa7dW1cXdzt3KhYFqK4Y8NG34ZG5sfybqSH/0O8/n1QSn3nv5B07TFg8HJjyzYPenbhfNp+",
+	"H5fgwKqFo+U3kkgWRQGD4JW4sUPSHeijXtL/x97XbaeRZOm+SoxuDKoEA5JdZVi9ZrCEbLUlixaoyu7J",
+	"OWRABiLHSQSdkUim5sxafTnXMxfn9lzNi8yb1JPMir13RGZCIiNbdttd9urVJSAzMjJ+9l/s/X2JAMbT",
+	"ifAl2dqRnCiop5suZaidBIxFeC2SNvUwqLPTUMwXyuw+Jt7zSRob6/udyEX0K+/ECk42fKlNI6GN8dv3",
+	"Ze/EqlpnmH/kAswYsCLSUzgkwcwwOhGPZJqocImn4b6cqHg5l2yfOrZfbTswRopXqcQ0zrVl6szOc37p",
+	"np31bLQ48NwXJ5cXf+69DjxfBkdXl5e910dvR+eng/Pu8Oiluex59ww5CX7uXZ6cXfwCJ0qFABvJl4By",
+	"4AMjZYJqJ6dTRehLZXa1E5sAMkRxNwqz6TztUu6wBsJX1NnC0b0v9/cvpGATWCYAzjnmwDBH07y/32bc",
+	"0rnSmBHhrmSBXRYjd31gXSvgjwujNEtNsGsNmIIdRalZnIFbG5NV7ZVAEBmkv8VrcvNP7IJR6kvTjj2+",
+	"Ob6CWvJhb9R7M+xdvu6ejS57Jz0zF70gW8cqia4j01Lu0AsKymDAPcLdJFTbSDP3DhUHnGsxQKW4hf7A",
+	"IgZDYZlO1FxAKTstHTtgrmpvqQWWMLgBY8tF6TESGPvHeP9XZx3k5svIvU9LrZvDMVm7CU6Ht2eXyV57",
+	"r3d1ueftbS4yKNjsd2vouzQazdbBnreHyx3U7WFrZ41KQ/wFoofHvf7F4HQ46l8M1hLu1kfgHj7hxw6W",
+	"WaDLRFAmPAYRp2ZnRL/u9mSoEjA6BeMF1IL5MjcPWbXaM/NilA0YulUtVeruddaTUWRwvpaq3AP2pu/x",
+	"4VC3kKrR+nTnkElp12FD97CuhplQuBNepdA+sKEie9Ai5quq8XeJy9w8L1N7tUu4QITbukF3ZbsrdXdA",
+	"Lz6rDXdutOj9Dbl7m2/wnEubALqr5QZ3XclFoiZmmscg2B7adiuaLBtne6giuVWrd5tu2NYWs22m4vAO",
+	"m+0kSnTKFjMCVuGgvsKE3/K4DRy+yY3QLECxEdjiZ9ctY+3ZwnSXThImaqE9X5pf3XeklapAFc9c5kvu",
+	"eevmnP2laM8ZFZg7FLzbQrPGHzzTZakoIAQovEjeksN8+IIpx6wlZ0aTYP/xVkw/AfPokXbl5pkxjb9r",
+	"el1idtf47cbIVR1cN48xI2bDQATQebLo8uYb2FfDmcD0HUwH10RtH9DHUSQDMq+0Q5tnP7KQr7SH9L2p",
+	"YgcN+KKT3cbTwA0LZs9UjaF2q4A8AOo4blQEhhKrQPoNI2uHprJuOlWnHPXA1k4C3J5GEwXXF9bckyG+",
+	"ua4gJ0cVBpRogjvoUQARfOoI/YEJjkCFXl6cHY96b/qnl8DnbEaq1KIEJrXoL0uB8PbWjORzJa9dihQS",
+	"TxsXJvRltoB1znyFaaBi1I82HLn2pbUWyVK0ezJkFQ6jXqQ4hcdOE4HjmpnW1e1230sVh78Lo+/JNpPP",
+	"bo699k9PD801pYZNv/v24mroTJvGYeuj7UAz5F/ACIQ1f3TZ65abgE8+jwFYOk4fNgFzRt02Q2zd4jts",
+	"WXuv5ey9bDduNflwE6/bfK5ydM2kLFh7ZuIYEgs/vKmXa/y7nfd3ZufZZblu6PXNdBesLsq//USDD48w",
+	"UEdtN/4GqKvA+kOjZibikJEyJqKQnJlkWaw3w3cWijavDtlYTNTcWI/ovAQ7GXhZMhQMBB6WgyQrZEPR",
+	"mTppYaMCSRlm2t5c3++9Pj59/SJglUx/ok1V7bAF1ylaqaADVqzMUrgzAGjNQuzGPppFLuz5q5AQR7Pp",
+	"y8johKE0ipd7uZgbktPY/DgXetORsX1Sa9rdck1CwoPIzlLTHOUmpZKPINqAYUlIcSNW2DF2pS83QoVe",
+	"aXqex4JXb49Gl70/XcFg5WK40NVcrAsih750Zn+1nV1msRvtVNrXNRJbMB7H6tZYM142yVvIIdP42zBm",
+	"PnxHTmM8JI4GLO1Bbzg8+wYMgvVnP2sfNLbHhD6LpVAaHNrdUKAV/ZksBbtfvpsKvw9TAQXcZ7MVjGTd",
+	"bilcilhwq2lyRgImRJfpfJTUQf6UAxAY9I5WQBdkPePxLV9pwOejpxc1cJSyxPYNfql62XlPpkWK4R7a",
+	"MaCJN+0N9unmxia2588qCr8rpw8qp58vTo+/66YddBMuv4/XTWRIfR7VRHvju2b6fWimn0FQP6Rewh8f",
+	"Q5HpVsy/ohohcD3Ca4bgbyGCC5klMk0ioZlezlmq2K8iURYY0MaYxV+WPNbkFeLlnmmoZh1dx7/KE8Gu",
+	"+aI2TURG/DvjesYmMx5JKBrik9TLosYgyrQv4RlMLQTqHO0Zty+fMhNpJsU1T6MbYfuXzyGgvmqbQgAd",
+	"XQHnS/6yhYpkqhlPGXdULvYtjCOfu7SCrim2Y27IqsogPJ+/1uUXGJFTRezr4Kx3/KJ3OTp62Tt6Nbp4",
+	"FYCztvnLSff0rHccACOAhcW+iVQMukGXxqjNfJ7hWvnWgLFRr60NTU63qXc2vz0bgw2i+OFM0F6BSmgl",
+	"daTBQtpddOPwwUh+IHl5GbuTMdh7Xzid7/OIrVKwtCWhONPIyhueRNxsl0+QWlQvT7E30tTb+LXERqJc",
+	"AQIAw0cB5QCBFlW3RAJcAOgqAfiCpCC43zYtRYRwKZDPJAGPzCZxFcUoD+eRzFUkUgPlSV2dLNxFle4O",
+	"ftUVpeYoOHNF+mBOVcsz3ay3YGmiykI9v8BTBxY4+usyqbFzn5rHnGG8w1Tuvt3zY/MFspZp+gbD7vBq",
+	"UAbxZc9xR6S39trNFprzG198mn2PAwHYL9awtoc9hZTpbEAzMYuDZvGE7g/ahfffJV5xQowL+TUmSZeY",
+	"qx+7EhzAQV6JRXoDz6O+53YHosQ2mn98efDnJ3969stPb358+/TnJ8PDwcFl60/N/u7zYDVDKXzoeg86",
+	"GyKp/jXld+dF8roCO0mE+BWQW5Zyin9/QrbQXGy1si9Fukwkhl4A69py+lkapvwCpWLIYDFTxi9NYkio",
+	"4AAuWYuR/DkHue3LCoJuKymAqL/KxsvI2CCSzF6ju8GWDIwbGyDJCnJGAZkggydtwcs+F9+oyXi+BnG9",
+	"jhf8DMRicxMv+B7yU8x5FO+193jI/4l6UJ+oeTnosEUAzoMPn/Mkjcy4xzheRq5uIQyGipuM4feHVutZ",
+	"g/7hr7hYcqjU+qC+1LVbodNao3FYH/PJu3HMfxXjlunkYwSsrulUJfxa1BaJCh/TuhxBcxoquUbNH0cA",
+	"U/2vi+t/fFPrzn+tDaJrydNlIgCyuqyOJr1VUz4S0qiscK895bEWd/IVHDxrtw7W4CA3Az8fjZN8ficp",
+	"VB/f+pNUyudkZnphbENQ1SkauzRNOcl0LvaMy7Pg6WS2KX+uYOA1G3MdTZzwmUYiDnWdXRC+8B/YUpK9",
+	"6FlZ8Qc2iU3PwjrLmFYrGZGqLwuk6EW+1YplWQU/vzs4Oj21PK9Q0ieR8MVYq8kcI4MsVWy5WIgEoTdl",
+	"SChZIsQKQJ1a4N2YmY0OXrDuFAhuHS8ex+sWXKdAwN4Boep2EcjVXr359LADJj+VsqRJNJ+bIbBs7LtS",
+	"09p3wpGvswA3dcAqY7FS9mzfIs7CQFXJQNdEh4NC0KgFWuf4EARJ0aySGhsA0wcfaZYq5bGljIEXn2GA",
+	"z4yX0qLQnsNwnvII8vtg5jE5cqGAX4eneGacP2kw5kZiloassyPsJsKxFHyn8YqaQ1hkwB0zXwL9rXFu",
+	"+t3h0UsMJtmXtU+Aiiv30aVf2iEC3h+Qqo80C/ISL7A0uJwYJ3BGWapCvmKV50JGlttfsxm/EWzGQ9Zs",
+	"+DKMroHZAhICWo3WYbVDBVPwIM3GIla3UPeBT2w+tc8sLQmFnfW3UZIfy3O/qyL8AHC+0127ais3kvco",
+	"n6Th/QIu2HkZtPKnjNVn0PfZCN6pTJvN9pOn5dyLqOrYPNLsf/4/+1e1vA/M27nA+QjvrGXNuX0f7Z99",
+	"jfyI+GI7KeKCV/AYjKk7OGaXcRoteJKSHEXDP2g7ovMn7Dx63mF/7PdeeKz/+oUx5X8R4z5h54MIpuXO",
+	"Kk7+gq8RxcKXZu0xyjozz3mk2RFeXhuuFpAwT086bDx7+j//z/w/IYK5ulNULmwspirB6rlF9F7EkBse",
+	"CrOFwg4zTg4m2hsR23tzesJUElldxzRfaVbRinFmtE7Co5QY5peLJLqepQQURp+I3sCXiagJCY8wTZth",
+	"YJW/LGG3sGcND4PwC45HFNOYG42FYGS3sygVVUDYnIuUAxtcxfTLYy/6A4+9Oe9XEVyfS+LZ5QtEGrNJ",
+	"8mApGaUXJmqxMHaQ0VBqDJwEkWb5MkNfBmUGtL9sNA4mUQj/FfSx1WAJl6GaG6WY8IkR83iBMbSDDlOW",
+	"r/edWDkmgsjy6qZ8bCynPIG8uInUUue6FopYpPlkMFsBCTHwuSX5nSjp1vQiVjzUmLXoS1v5YTxLeCGj",
+	"zrHVjIRT25w8vBlrP5PlAhAlcbmY1YAP9ChIEOmZCH05XjEO9QrXiVrK0FZDIF0yC5cJlC4AFZaFSV1m",
+	"lZihfVdcNmMxi2RYLfGcN/iprKsMFkffXM0AtBl2GjtsHrCg//JieDEaXlyMzrqXL3rGmGW3MxU7wEw2",
+	"VuEKb3sKt4E5hYXJ7r2hJhV2EhYlQ8vdt2cX3eNc21Xi4Ud6rMPmE/v4q9eDq37/4nLYOx4N3/Z7QQcW",
+	"2kSFZmA8Y6suJQYNVAJ90WBEh9FcSDxhO2y1bGuEgpErkiB8PoyPB8LIRF1H8dNhHGk4zKta0kRzD4kn",
+	"kCTYOrTaBbgcOpvyXMWxLW3GqxsNXwbn3bOTi8vz3jEkPfYGw6DOum7ooHXcVZlhCHsOjccNdFozhb/Y",
+	"FwK1ysilZWES3YjEKyyI7EAPbGmoA0lYJSDSJtyc78QK9+I/UmHDH37763+bb1pPtfN9f/vrfweeL1+e",
+	"d49qg5dd4DdTy1RHocC2jUw2O7vaBgIBrAJLM+mR0ayhDDGzbxwvpWU0nWLWD/el5jIcq/dGOB0N+kQv",
+	"Qvi7UJN+cnH5/PT4uPc6MEKLS1fIArhZqUhw7Zebr2bPngvYA1+TDTu3SvHxVCXzmrXHcmYbadW9yjiS",
+	"PFmBXqjubsvAG+Prfxnjknb0hon5N43c7ByRKRqRsEdDQeaPsSbFR5mT0NCdkRl40vIhTMrmDiH/Pl+Z",
+	"BTFU6owncE61d9h8ssvz9HKBnvS5CCNuzKqv2I4FPW2jQAva+ncYsLbpmrhBMr8tYe7nLszBClEOkt88",
+	"jhHO71Yy2yTDJlkFgMW1BzZKKG4iCLTE6tpIVM+XrZOujR54kMh4qxIEALHvQb9WoYkcTzFxVIJmQOWY",
+	"9bnuy1dAY8yIxhjAdnfgMe7Y+NhccKmLXMbbaIMH9Mo9HMQvfuC6xsa64H9ZgjejlbO4nBEJ7wHngSTJ",
+	"9pqY1nd/2t6nhzvS9m50sW90uDFosjrbVqNa6Far4e1IVXwPduKHOoEY9I6uLk+Hb0e9n3uvh5v0wfSa",
+	"RlTVYfnXAelfYE7i2sEncgBMlzFC8NdtgKEBqY8LEN8H9Ua92Tyo/3hP4kdQFvwaXm7vBJRLd7F43Kw3",
+	"9j5EFozrYmeRX9wDd5OoW65glBB/f/EEIxPYfLUuCu8QxWohJF9E9RWfxzucNeZMUDZepQJKz+APXnAA",
+	"g3y7gcfEfCzCMMMBIgOLp74cL6M4hJNI9KoncQTi21HeqYT8Hes73s546gj/IE9H0/mkuecGxxwQuTG8",
+	"X2cvhDSiUwBat2kepVNECAMJoj2oZMX0LFogsqx5M6N0BzAQzhun7j02WxzHKKhuOee8wDEYLMTkqz7w",
+	"tHOfSWaavTYz2//Al5GcqrYvGUujNBZthhuadfun5ktKvWyzZr1Rb8BY5Pnc10/7zbB0+6embafTPXY1",
+	"PKn9xN52z8+MHHJwsrhQSkR7OQ8prc36p2+0wr7Kd9ut/4rpbP4o/1hNdHF3JeI60qlIanCqWzNC3DxX",
+	"yDtLOjAbjLOnNThZYBfDPqzGjAsGceNs/AUOrSCZe2K9wRgCEh0Ej5goFYfqVnq+PGw9Y8Fld9gbnZ2e",
+	"nwKWP9F6iTRZ1YCVJaBYQxWAxAhguaJytZGYpVHNFZmC60iQDr3z7unZqHt22esevx11j4anP/eCOiN1",
+	"g70NLob90aD3ekjhFMthWsAug0Ezv6d4fO5LwNkChoLK2mAgTpe5CqUIjjJLxI3gcXY6BF/aTNk6G/C5",
+	"YEYwWAAQI8bMNVtQ+oUML2lKe6ZzR0YrfzvHNDa34HpstNHK5RdIkd4jk2cOhMCf3b+1K6SQsGS2gr5f",
+	"lu053VwiMgqt7Qg8+QBwk4etHZ50yVNxhpk5DyzM7ApmFdxgF8N+ldXsjpngkrYyDS/GXfBh2Xa3ZENc",
+	"Ew2yJBFLLXR1XaYhgsum+BuvUBrkRdIu0udq4IrFIXaJ5c05wQLn8vDYWN2KpDbhkH/GQbBCl65Fqn1p",
+	"k0dYMH0fsB8gxgZRX/YTw/NfS98LG+ORMVm0im9EiG6iOwaPprT0jWdEUWftS5oLJT0WyRpfLODPxVLP",
+	"mJpOAYCIxC9zlevZCMRa5eJ3z3xZPgwDW/EAwMcFjQFSuWJ8qvkCSoO0SKueO8WBeD+kfvkSdErlPpoE",
+	"IvtVdNkx78AMPpmCbsR8mRspB3KQqOU1we8s07F6n7MyXczZdL7OzI4h3CFW0TOeOHQAX07VErOsSf0y",
+	"J9p1tc0OoCSl2WDzSC7NCjUfBfI6txrwaWYagMIVtB9P++XF7t8VxHcF8XeqIB5CPaQ1G2jbriZoREgw",
+	"mSnAwySeL7UwKsBdY4SzR6eI2V3maqRy10uhGfcl4HSXcR7W2cUC0yVYgJHC0X5AyWzGV8UAJDIipgrs",
+	"VWCaR9xXy2AIBjn9EmkEYANLtm2u4SlCz0fSOZ+27MMomxrdiPKx2nEdiUIAFaZPxg3CYxz7jdFKAbtW",
+	"LFXXAo78KnCEZjedAwe0tWZKCl2tsz5NhC9tzfZhq1Vts59+++t/NVs/5c6QPRbYWRsRhwRMeIBVeayS",
+	"LGPAuyd6iaAKxSKZqsUjZfOV2eQ8kggIp+lsDQ7yKtkz4B7bCAeBb9Sl62/u0lvB3wXVDrMJfU7foFIA",
+	"V4A71EGz8tlE6VQjO+aqzmA3gNkPwC6rui+7csWWEk4O5/w6mrA4ku/yrDKovFycIa95WAU0ctYTSEgk",
+	"Tk5QSYjEgxNiWq9B6/mdUW2zJ1sVEvvBaiAehonQupNB/FwvBc7weBleC6gYcy9VVqxjV8C3rLFIFzRb",
+	"B4dPnkKIkzYNYMyav2vLZRTWEPE2t2WghjFRc5F9TSGGWzHO5WGXqUIzPFaK7Q3SpCGv+/+k9W0jCf8h",
+	"92Nhs5RcubOGukgXhen6fKqVg4+OhAYwrE/+75st//a8PbI/R5vJ2jQtw4tXvdej08Hgar3whMhl9RLr",
+	"TeCBdgKeQ4SzQJ3QOti9IN40dQot78KgaTVJyH5wlLfYq48r6mk2PnzHCyXF36WBkDop/dE2AkqsO6wD",
+	"xN/K1HwFarvnPJ3M2A+gMihXoVpnx7Ym2s4ylsbg1NfZL4mS1+j6IL6WMSldSkvlCbuFC6ja3Ep2PkmU",
+	"tvrCYo466e3lVIPTQ9WOL6ViMbIwhYIQ23hKQp1S7DREQm2qBcKlZkrAM8qn0L7FLvNlIWRWZYfNBobY",
+	"Mry0TEe1TZvb9EudvShqEV9aXwr0Vv5VMUkwFFVokYBwJ1jonyks85eOI3A8m0/cy/iyAAdTVGqYpsdK",
+	"fMw1BW9UcawU5PKnZWoOlsvq70nDPYiPdpEu7Mh8ET8NttSGowbr2Ih/+MM99d6vsF3K557yXZzfU5yT",
+	"gPtIj+8e5xw5K/uuYw64YIdjjqqx4TFECLRh7FoQKe+Wk4k7jhyYO3H49MOC73Ggz5QI131xejQ6O339",
+	"ajMcdIbO1UPFg4rN/Q4DQtlWzR0ZmI87SQjHDnBH5YIq8BpU5hEyHkWprmLcRElX4+zSvwjhA3NVCzyv",
+	"trScYPK12cMWosCD+jIwY4IcXFcAIifKUH8k5GjBLUEVip7zSF6BLyv5rHbqW3qrqnV2iSu+jN6o0vzt",
+	"r//VevKkEGgpcl7h+3m+hET91iGbET4rvMY7scpC4PANpI8jqhdhz2IWMLESwdW+DEoQvtrM7EgMLAEa",
+	"oDsxhbOCTslT7UDDQyPICjdtH/fO+xdDoL961Xs7uuzB2UOHcbwTCgkhjc4lvUPFAxBYLaWkIkE8xMg3",
+	"dvp61L+8eHHZGwwCVklEmqwoplYcA6AHs1V/eCbCEPoQqh8sB4Fwg5KvXKiz/f1Wo8kC4HM86V2Oji7O",
+	"+2c9Y3ru77ctm4wv9/eNQnm8TvdgrnEJ+/dnJmPJMhbal5FkKglFQpMtZOiSHC27haNny1NaWLUkQyRi",
+	"s/mKeMwyiRbGxvZlzHVa3WA64yxAEz4oQlDdRDrKddj1ZhaZ1bWqFo9h2nQM9yGaNFbOkjbonvdGeKn5",
+	"CGb/qPfmqNc77h0HFGJdiKTmSEPgnT1bixTyyGzDxAx7OotXa4QUbZonNuEJII4F8DUEWM2kmWcmRvmZ",
+	"dYgftEiBaaPqseD09eDq5OT06LT3ejg6uXp9PDDXXPaOTvvwVYbAgzOtpPClFMs04bFdi1OqbCGDA0wc",
+	"lWTzWnLMh+FtyIey+EHuR1/indWtsNHsI1Gj4RV86eb71dsjGOZXb5+TmTZe6khCobBdjLaCdrFI1A14",
+	"4F3Hm4IuLhZFQ8tuRbJKUaBieLsgkXkimFzGcdVzkG7uduJ3gZ1s9jhUjyEBh4OshpdAtNKQICzM6Jv9",
+	"RtVXmTTYYHl7J1YUSAaxY3qeiVj7ehDhhldEqUR5l7oNdb/cFUrh0JlPdNhaZ6+z4uhsQ9JbUm0Vxc71",
+	"0uirqUosW/kG9BMuPK2WySSPq2LD8VZjVj1cGoNhrz+66udn3YJfga5onXSZNK/BONOpWNSWC3cmGzzm",
+	"y3T2uDXlFLTBE2CSE5C77Nz9DktEDYyFgrQ2ms3K5CjNwvgkt3LOfuGNUHgdtlo22c8IKio1Yl2E84Ml",
+	"Qwm4Gi2HptGrrf/z5OC3//jPJg5UzJNrAWjzeCWtjT8OLl7bkEQieKht7uEdfC1Dkki/C86W1pNSzpYy",
+	"DFWESd07jqSEwdnC6PbTPSFPpyL5AlQtm3ZACQYuDcYDY+ASvu0Dc/TtinnbdJi3abau16dyZ7q+nzbp",
+	"+g6KaIpWnYM5Iz4LZd/mM74j4X6zSLh3ZcEPBHgxxu5ecwhzXurQ+aLlLiqgRW7NiO8WbORMs0JwgFUA",
+	"sgU2B/iLBOoYEuoiVVAbbcK6tkhcxFo4ml4ndnJEvWUZ5l+tzvlMWORuXAowXF9eDu9tegJ7f3O5vIZE",
+	"js7cJ8jk+4Bh7SqCZ8W0m08DXLyvjPsaK3YuiolIHxZQFOraKpkKZZGTpU5VGPHYRsg8puLQVTJuMZbX",
+	"uLofaZZF4VglsICegUt8Bev6dHDBDlvNH6v10lLFX6jf3ybyH/pZG/V2ZRCqjS8NoYrtr+dgbFTZ3RMy",
+	"9c5KOrrkq0W3s3Vwt27R2V1llyEg25VGoC8WQmIFGLnPJYSjGO2S0+h6CfFVKXLErb2rS4+9uTjx2NXg",
+	"GEIg9m5fEvkp+ON2wyC/WMrUdAq4CpHehoHBVD4U3clYTbGnEDjciHI7llOKFdjjr96b08FwEGx3aHGo",
+	"vqWT8uK+2XnB51/3C/iUNjS6SQC6KU7ykuSL4TBbCVKCw6wWQj4w/vJmyx9vEXyp87jPahEshHSYwaWS",
+	"a9MaQGh7t1LuMA0KnM2lbM5qeucRG4ew54rdikQg5I0wckenXKYs4GnAKpcnR+zg4OBZh0l1CyzIPIkj",
+	"kVTXEcCwzUeO0aPNAupFQAnUvrTfjDhWlFC/ILyIvBhEwc+BPYNChtiRxgYusRRVj02NRUh5uOZVIxmK",
+	"95BGtFzk0CbNlFgyDDrsqOcI0iM6YlvOqU8Fjk0gEEEuEY7j0mYc+Vci+t4Ngx29KM2xSPqyEmTbPfBY",
+	"JCfxMhRhlS1lGsVld27SYFWCvFMSeL4U76kZCObjwRt0B4YqIpIToCXo2B4D2mmOj3OCRqPrh2kVftC3",
+	"Qiwc6biHsG1Yb2k5SiEHbmPV1VmwIf0CQIKz889++4//tIkhQZ1108IAZENLY+BBf3MTggVH2foCHNiM",
+	"1tP8lrU+BJQ2o9zRNN6oPCfTQM/ULS49VOzYm3burJm+svvGLqT1iTFLiNZxlIq5Bra0aDKj1XitAC7E",
+	"l9x0F0nSklAg2Bis9VyonPpmFgQKVfPurUYDQ++/ikThEWFArp94HwENLANI5Q7uHXtgPl2mhMN+l03C",
+	"UwDcoifnjZyCDMHwRtmxxZYKepR5z3HOuulXzCjhlQlbuzqdRKSaBjLTcGyLmCio1A9qjeaw0WjD//68",
+	"BSOFp3vrJkpeK7sS+pCnopZGkOm+XkX/UP6RPXrsDtdCM2n5O+UMlTInqvnjkzUnasuBQ8GoWfOIisvb",
+	"DtA6M/zH+UhuSX4o2mE5odZlxPfQx97zzOBwFAnIcUVjdC/jB3MfdguLFJMCUDdlNo/L/NGsooXYzOLA",
+	"7Qtnhi53gxJzylITIB2DtF+iYkDLbh3WoKL0NpIhlamRpBQy5IkvIX+BVa6GR1VSm9AWKiAbGWJqiZgn",
+	"mZ7TrGJfzqh3MgjAGqkCajWUMofUEuY6EGEZGABazTNWTuzcNBFCs+Wizi4t6iQ8F0rxjFUzVzfAb+1L",
+	"SqSBvKE0c0WN8GFzvgLhNxYuk34liKjUqD6qCRPx1JKLRnTsWmddm+bwId3C7qlaznDVfOVMRQ/BdnZ6",
+	"flqMX/3bpjSF7BnzC2JdtZsopU0XKCdmr/3sGcpmlxmT80SbDfBE1wS8WW8YnDfiFvNycg95UvKQw+1P",
+	"aW1RI4WnLEQycvFx+xqmvTQC5OuFSLSSwOJp+dwfVj/guvqQcnD+D8qh7zphb7AmmXO64V7aIBdS364T",
+	"EKevRjh9RkyScX63C1xEA2xvEkFC0lQOYsod+nm2SEYl1pXBVBZsIn84KNyhYT3LhjX+EAEPb/rQgEIL",
+	"NZ+RuMXy3g8gDrLKWjLONIqN+Kk6dWVuB9C0jvUMl8ZdlGvohB82/QG0eKt89uX+/gX4M/v77NT4P3Qg",
+	"gYmaCSViUdCB/CTIkc3oqyo5ZtBHFpKq6hkfL93WEvnXbSb4ZAaO1yPN1gMO5Oc7HMOKikORVH2Z89dK",
+	"blvES8Qst7MHjKHkZs+5XDm1Cehmk5mgKt7MElLgGON4wMCaOzIujcr6IyFBjukoNQ9BZxBfFHLtIK/M",
+	"qGtag5R+5uXqLcCHxjxDih/AN5AYh2jqmKpV4WN1I6rYX6u7kdrVrNoQX2VOuXr8nQBGKJ64ibCZvs77",
+	"7+KTaPmYDYSGi4MBMW3HfCJsSiz+nPPvKwHORwAjoGkIioERL1d8bcMKUcpiMU3R53fe+lTFsbrNLBhK",
+	"xzW2aSrmGCMxjjmsBdM9cpfNxkW2DzgqK/r4VNySLRuP5UM8btdBvoKu0sY4wU25v2/mYRxJwSo8jpGQ",
+	"xgxatQ2slPOAPWZBqgKmRSwmFB6BtYNJ1/RuvlzvFqxI7JWHaQj5XlVt5OSfzUM8lqpq0GHBu0hCtiwG",
+	"jYOOL4MwSsQEcQGCSAasQm+arfMUbU632F06n0pYoJZpwCqUmykJDd5MjS8B5B3CX8A0U1i/GMtAA7fD",
+	"gnkkR1ZcPmbBnL93H8eABw9BT/gGF4MxZZG95Vp2iJBIJGaxrtzeL1QUOCSgSs4Ol/GqUyjEdFfhbLh8",
+	"egBeuAYoMkCYBwOXck1J/Lbt6atWADXAfQlLvyjFYAtCWuoCOH1wPSZiITAQqt9FC7tePZfXj/OAE+PL",
+	"2xkwEdhMR2woBgFgWieygoTEPKwg4wGoKdOzaOqYgkFLKCl0nfX4ZOZLvBoP0RJAWCeNipHWQuEn6Vzj",
+	"lQEsKxEkuMR+cAfNXWqK7M9mdGPBQ91m+cmiklFuqSIJ/X7Gs7WNgByRDDugPh+nikmeJOoW9y70tGPp",
+	"oEED2XxU0niJukUoymrd7jkUiGbfecXFByPoy/wK9PKJ3+s7CPZAtoU8qIuLpyqZA2rmWiDJ86WoX9dZ",
+	"UBYvgpPB4IeAqelUi9RxV11dnlnWC9hy3LFZ00sjWdW2QJ/kLhwOyCjbQInROhvmLbBvKG5XAmJcUP9m",
+	"bT9as6zqu6MYr8MW/1vTaz77d9+v5z7dD8k4IxVbhzR+cBTjjU6QrQYCx1bWgLpYj3t+dJDTTMDevcOa",
+	"WzrqguSlfexQeAIPkGB7l3X7cJduA/z5/Ttd1hSke31EHtYrc9/WVrWlaL53u0TuXDLIRuu3bWBpXcl3",
+	"UMPT70avg4kEhPcRmPNb16yTioXuCmmW6T/vAfeVWqZ7/7LDOhjMTWd0SgIPsKByJYYeWzcJtvUpE/Xl",
+	"Ex3J9OnhXm4/NXbZT2dYjrBz7+ySNQZnXvts7bVTRg/Z6+E2E6m4fQqZh6XiMqfO74J+n0fSfmx+viMN",
+	"yDXtHhkVuBY3A6saE8Ao87TWyp9XoD+WO7XIv9faOHxKRscn1wZ8VIZ/JglGlJJqhnwNwf3Hg8P6s0bz",
+	"49lVX6JZeCe2gxQO0N2ez3+PoFE6DQ3I1qBZqCb6jux2M+/RhL0cnp8xlwuNAbE8BHwCdXVY7HopQjWJ",
+	"V6wSJPQXILvXzJMCz7j8bLwCg/idYNcEyI61fhmkJ9csMDc8Bpu/PkvncUDAodap0CKe1ghHDgqXZwKf",
+	"7Ut8B3RYY/Mr+EfGwwcKMgkRoySswU4k1NBT+xbk6jlcUGf7+dK9r0WvN46ASGzrWCD3R37DESsezzQS",
+	"fpsNlHHjUl8GZbD7204oAE78a0uXTcX79LGZliJgPHJc/cPxxdHwbb/HzAXIdoU/mM9AHfsHf09If6/w",
+	"m+Bh/jNAzOMXOZh5+Olx7jf6Zv3usQpX+c9hdMOi8A/+HixK+2Si3jqYPA6jm0J76/c/zl7lDlj7LsHX",
+	"w36xmPafgGOfbTlkTXlYOIdu/3TtCaxiel6GZQ/NJDd29W2QXNPx5563V6SbMosbOaXqfLGAlUVNb9g8",
+	"0Y2AKmIKt5veAWxnqlkogDlRTiKh65mh8FLwOJ2VOG9nAK+JaM7Xapnm7gFpuXlHl01Vcq3SVGQIkxZk",
+	"JnSlrhkYNYBOQXh/vLJYxhCzoL8R3cvYY2rKkhwSRjXXl372IA2IKuu9OkbkQoxYaaEBuzrXAP6uy96H",
+	"YO3AroiUzHXzYtiHyngH4ZFrsIDZUWLhmXuFTFQcI1sD4phOZkanyGtMJ6T64Fyrw1tVm/JJarzDTNtu",
+	"ecRMsIJKtsbkwjKpu2bPRen9OcXkscVyHAMjpMVhIK4QPGH23ApzGmx9y2VjbXbC5vOONksrslwPmZ0l",
+	"VWw8qWjL55eD1cwlbqsrJ0QOTMnj3On/WKS3QmCsMb86ssqRkhZtM5jRkFN3lTc1+2PtlQX5ADwSXW2b",
+	"nai080HySY6eS4YDW9FjsQivRYKxs1yv3JPx9y1LgCb91dujx6/ePicudxAFPOUwsFa86mwS9XIM4LZK",
+	"5p535IAx7hqGDD5j97EAHvlE3EQCMzcseYVn9nOaRBj08hDJAXIhjI0TK03ZXusDMsn19F/+/X8DAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -66,6 +66,13 @@ func Check(ctx context.Context, st *pg.Store) ([]string, error) {
 	for _, r := range orphans {
 		out = append(out, fmt.Sprintf("%s %d: points at a missing or foreign row %d", r.Kind, r.ID, r.Ref))
 	}
+	places, err := q.CheckHistoryPositions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger check: history: %w", err)
+	}
+	for _, r := range places {
+		out = append(out, fmt.Sprintf("transaction %d: %s out of its history's order", r.ID, r.Problem))
+	}
 	chain, err := checkChains(ctx, st)
 	if err != nil {
 		return nil, err
