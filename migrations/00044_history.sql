@@ -78,11 +78,13 @@ RETURN (want_kind = '' OR kind = want_kind) AND (want_status = '' OR status = wa
     AND (want_other = 0 OR other = want_other) AND amount BETWEEN min_amount AND max_amount
     AND at >= from_at AND at < to_at;
 
--- The keyset window of a history page: below the cursor (cur_pos, cur_id), within the positions
--- pos_lo..pos_hi. Inlined: the row comparison and the bounds stay index conditions.
-CREATE FUNCTION ledger_history_window(pos bigint, id bigint, cur_pos bigint, cur_id bigint, pos_lo bigint, pos_hi bigint)
+-- The keyset window of a history page: below (cur_pos, cur_id), at or above pos_lo. The upper
+-- bound is one row comparison (the caller folds the top of a time range into it): a backward
+-- index scan starts at it, where a second, scalar bound would be checked on every row above.
+-- Inlined: both stay index conditions.
+CREATE FUNCTION ledger_history_window(pos bigint, id bigint, cur_pos bigint, cur_id bigint, pos_lo bigint)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN (pos, id) < (cur_pos, cur_id) AND pos BETWEEN pos_lo AND pos_hi;
+RETURN (pos, id) < (cur_pos, cur_id) AND pos >= pos_lo;
 
 -- Balance at an instant: the last entry at or before it, one lookup (entries carry balance_after).
 -- Also turns a history's from/to into positions.

@@ -91,51 +91,51 @@ const listWalletHistory = `-- name: ListWalletHistory :many
 WITH page AS (
     (SELECT t.id, t.from_pos AS pos FROM ledger_transactions t
      WHERE $3::text = 'all' AND t.from_account_id = $1
-       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6, $7)
+       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6)
        AND ledger_history_match(t.kind, t.status, t.to_account_id, t.amount, CASE WHEN t.status = 'posted' THEN t.finalized_at ELSE t.created_at END,
-           $8::text, $9::text, $10::bigint, $11::bigint, $12::bigint, $13::timestamptz, $14::timestamptz)
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
      ORDER BY t.from_pos DESC, t.id DESC LIMIT $2)
     UNION ALL
     (SELECT t.id, t.from_pos FROM ledger_transactions t
-     WHERE $3::text = 'kind' AND t.from_account_id = $1 AND t.kind = $8::text
-       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6, $7)
+     WHERE $3::text = 'kind' AND t.from_account_id = $1 AND t.kind = $7::text
+       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6)
        AND ledger_history_match(t.kind, t.status, t.to_account_id, t.amount, CASE WHEN t.status = 'posted' THEN t.finalized_at ELSE t.created_at END,
-           $8::text, $9::text, $10::bigint, $11::bigint, $12::bigint, $13::timestamptz, $14::timestamptz)
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
      ORDER BY t.from_pos DESC, t.id DESC LIMIT $2)
     UNION ALL
     (SELECT t.id, t.from_pos FROM ledger_transactions t
-     WHERE $3::text = 'status' AND t.from_account_id = $1 AND t.status = $9::text AND t.status <> 'posted'
-       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6, $7)
+     WHERE $3::text = 'status' AND t.from_account_id = $1 AND t.status = $8::text AND t.status <> 'posted'
+       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6)
        AND ledger_history_match(t.kind, t.status, t.to_account_id, t.amount, t.created_at,
-           $8::text, $9::text, $10::bigint, $11::bigint, $12::bigint, $13::timestamptz, $14::timestamptz)
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
      ORDER BY t.from_pos DESC, t.id DESC LIMIT $2)
     UNION ALL
     (SELECT t.id, t.from_pos FROM ledger_transactions t
-     WHERE $3::text = 'other' AND t.from_account_id = $1 AND t.to_account_id = $10::bigint
-       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6, $7)
+     WHERE $3::text = 'other' AND t.from_account_id = $1 AND t.to_account_id = $9::bigint
+       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6)
        AND ledger_history_match(t.kind, t.status, t.to_account_id, t.amount, CASE WHEN t.status = 'posted' THEN t.finalized_at ELSE t.created_at END,
-           $8::text, $9::text, $10::bigint, $11::bigint, $12::bigint, $13::timestamptz, $14::timestamptz)
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
      ORDER BY t.from_pos DESC, t.id DESC LIMIT $2)
     UNION ALL
     (SELECT t.id, t.to_pos FROM ledger_transactions t
-     WHERE $15::text = 'all' AND t.to_account_id = $1 AND t.status = 'posted'
-       AND ledger_history_window(t.to_pos, t.id, $4, $5, $6, $7)
+     WHERE $14::text = 'all' AND t.to_account_id = $1 AND t.status = 'posted'
+       AND ledger_history_window(t.to_pos, t.id, $4, $5, $6)
        AND ledger_history_match(t.kind, t.status, t.from_account_id, t.amount, t.finalized_at,
-           $8::text, $9::text, $10::bigint, $11::bigint, $12::bigint, $13::timestamptz, $14::timestamptz)
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
      ORDER BY t.to_pos DESC, t.id DESC LIMIT $2)
     UNION ALL
     (SELECT t.id, t.to_pos FROM ledger_transactions t
-     WHERE $15::text = 'kind' AND t.to_account_id = $1 AND t.status = 'posted' AND t.kind = $8::text
-       AND ledger_history_window(t.to_pos, t.id, $4, $5, $6, $7)
+     WHERE $14::text = 'kind' AND t.to_account_id = $1 AND t.status = 'posted' AND t.kind = $7::text
+       AND ledger_history_window(t.to_pos, t.id, $4, $5, $6)
        AND ledger_history_match(t.kind, t.status, t.from_account_id, t.amount, t.finalized_at,
-           $8::text, $9::text, $10::bigint, $11::bigint, $12::bigint, $13::timestamptz, $14::timestamptz)
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
      ORDER BY t.to_pos DESC, t.id DESC LIMIT $2)
     UNION ALL
     (SELECT t.id, t.to_pos FROM ledger_transactions t
-     WHERE $15::text = 'other' AND t.to_account_id = $1 AND t.status = 'posted' AND t.from_account_id = $10::bigint
-       AND ledger_history_window(t.to_pos, t.id, $4, $5, $6, $7)
+     WHERE $14::text = 'other' AND t.to_account_id = $1 AND t.status = 'posted' AND t.from_account_id = $9::bigint
+       AND ledger_history_window(t.to_pos, t.id, $4, $5, $6)
        AND ledger_history_match(t.kind, t.status, t.from_account_id, t.amount, t.finalized_at,
-           $8::text, $9::text, $10::bigint, $11::bigint, $12::bigint, $13::timestamptz, $14::timestamptz)
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
      ORDER BY t.to_pos DESC, t.id DESC LIMIT $2)
 )
 SELECT p.pos::bigint AS pos, t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code,
@@ -156,7 +156,6 @@ type ListWalletHistoryParams struct {
 	CurPos    int64
 	CurID     int64
 	PosLo     int64
-	PosHi     int64
 	Kind      string
 	Status    string
 	Other     int64
@@ -189,7 +188,8 @@ type ListWalletHistoryRow struct {
 // One keyset page of a wallet's history, newest first: what left it (out: every transaction
 // from it) and what reached it (in: posted ones), each stream read on the index path the caller
 // picked (out_driver / in_driver: 'all', 'kind', 'status' (out only), 'other'; ” skips the
-// stream), below the cursor (cur_pos, cur_id) and within the positions pos_lo..pos_hi; the other
+// stream), below (cur_pos, cur_id) (the cursor, or the top of a time range) and at or above
+// pos_lo; the other
 // filters are checked on the path's rows (ledger_history_match). Each branch stops at lim rows.
 func (q *Queries) ListWalletHistory(ctx context.Context, arg ListWalletHistoryParams) ([]ListWalletHistoryRow, error) {
 	rows, err := q.db.Query(ctx, listWalletHistory,
@@ -199,7 +199,6 @@ func (q *Queries) ListWalletHistory(ctx context.Context, arg ListWalletHistoryPa
 		arg.CurPos,
 		arg.CurID,
 		arg.PosLo,
-		arg.PosHi,
 		arg.Kind,
 		arg.Status,
 		arg.Other,
@@ -240,4 +239,18 @@ func (q *Queries) ListWalletHistory(ctx context.Context, arg ListWalletHistoryPa
 		return nil, err
 	}
 	return items, nil
+}
+
+const planHistoryInIndexOrder = `-- name: PlanHistoryInIndexOrder :exec
+SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true)
+`
+
+// For the rest of the transaction: read a history page in index order. Given a narrow range of
+// positions (from/to) or a rare counterparty, the planner may otherwise fetch the whole range
+// and sort it (cost growing with the range, not the page); with sorts ruled out, each branch of
+// ListWalletHistory walks its index backwards and stops at the page. JIT off: the ruled-out
+// sorts inflate the estimates past jit_above_cost, and compiling would cost more than the read.
+func (q *Queries) PlanHistoryInIndexOrder(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, planHistoryInIndexOrder)
+	return err
 }

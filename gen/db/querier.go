@@ -167,7 +167,8 @@ type Querier interface {
 	// One keyset page of a wallet's history, newest first: what left it (out: every transaction
 	// from it) and what reached it (in: posted ones), each stream read on the index path the caller
 	// picked (out_driver / in_driver: 'all', 'kind', 'status' (out only), 'other'; '' skips the
-	// stream), below the cursor (cur_pos, cur_id) and within the positions pos_lo..pos_hi; the other
+	// stream), below (cur_pos, cur_id) (the cursor, or the top of a time range) and at or above
+	// pos_lo; the other
 	// filters are checked on the path's rows (ledger_history_match). Each branch stops at lim rows.
 	ListWalletHistory(ctx context.Context, arg ListWalletHistoryParams) ([]ListWalletHistoryRow, error)
 	// Every account of a batch, locked in one statement in id order (no deadlocks between batches),
@@ -194,6 +195,12 @@ type Querier interface {
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
 	ObjectDeleted(ctx context.Context, key string) error
 	ObjectDeletionFailed(ctx context.Context, arg ObjectDeletionFailedParams) error
+	// For the rest of the transaction: read a history page in index order. Given a narrow range of
+	// positions (from/to) or a rare counterparty, the planner may otherwise fetch the whole range
+	// and sort it (cost growing with the range, not the page); with sorts ruled out, each branch of
+	// ListWalletHistory walks its index backwards and stops at the page. JIT off: the ruled-out
+	// sorts inflate the estimates past jit_above_cost, and compiling would cost more than the read.
+	PlanHistoryInIndexOrder(ctx context.Context) error
 	// Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 	// version read under the lock and by the available balance: the conditional debit), finalized
 	// holds, idempotency records and audit events. The caller compares the counts with what it sent.

@@ -45,15 +45,22 @@ func (s *Service) ListWalletTransactions(ctx context.Context, req api.ListWallet
 	if err != nil {
 		return nil, err
 	}
-	resp := api.ListWalletTransactions200JSONResponse{Code: "TRANSACTIONS_OK", Message: i18n.Msg(ctx, "TRANSACTIONS_OK")}
-	resp.Data.Items = []api.HistoryItem{}
-	if ok, err := s.narrowHistory(ctx, &arg, w.Currency, req.Params); err != nil || !ok {
-		return resp, err
-	}
-	rows, err := s.st.Q.ListWalletHistory(ctx, arg)
+	var rows []db.ListWalletHistoryRow
+	err = s.st.Tx(ctx, func(q *db.Queries) error {
+		if ok, err := narrowHistory(ctx, q, &arg, w.Currency, req.Params); err != nil || !ok {
+			return err
+		}
+		if err := q.PlanHistoryInIndexOrder(ctx); err != nil {
+			return err
+		}
+		rows, err = q.ListWalletHistory(ctx, arg)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: history: %w", err)
 	}
+	resp := api.ListWalletTransactions200JSONResponse{Code: "TRANSACTIONS_OK", Message: i18n.Msg(ctx, "TRANSACTIONS_OK")}
+	resp.Data.Items = make([]api.HistoryItem, 0, len(rows))
 	if limit := int(arg.Lim) - 1; len(rows) > limit {
 		rows = rows[:limit]
 		c := page.Key{Pos: rows[limit-1].Pos, ID: rows[limit-1].ID}.String()
@@ -69,7 +76,7 @@ func (s *Service) ListWalletTransactions(ctx context.Context, req api.ListWallet
 // stream. A filter that cannot hold is 422 on its field, every failing field at once.
 func historyParams(wallet int64, prm api.ListWalletTransactionsParams) (db.ListWalletHistoryParams, error) {
 	arg := db.ListWalletHistoryParams{WalletID: wallet, Lim: int32(page.Limit(prm.Limit, 20) + 1),
-		PosHi: math.MaxInt64, MaxAmount: math.MaxInt64, FromAt: beforeAll, ToAt: afterAll}
+		MaxAmount: math.MaxInt64, FromAt: beforeAll, ToAt: afterAll}
 	var f apierr.Fields
 	key, err := page.BeforeKey(prm.Cursor)
 	if err != nil {
@@ -133,12 +140,12 @@ func historyPaths(kind, status string, other bool, dir *api.ListWalletTransactio
 // narrowHistory resolves the filters that name rows of other tables: the counterparty's wallet
 // and the positions between from and to. False: nothing can match (an unknown counterparty, or
 // both streams left out by the filters).
-func (s *Service) narrowHistory(ctx context.Context, arg *db.ListWalletHistoryParams, currency string, prm api.ListWalletTransactionsParams) (bool, error) {
+func narrowHistory(ctx context.Context, q *db.Queries, arg *db.ListWalletHistoryParams, currency string, prm api.ListWalletTransactionsParams) (bool, error) {
 	if arg.OutDriver == pathNone && arg.InDriver == pathNone {
 		return false, nil
 	}
 	if prm.Counterparty != nil {
-		id, err := s.st.Q.GetWalletByUsername(ctx, db.GetWalletByUsernameParams{Currency: currency, Username: *prm.Counterparty})
+		id, err := q.GetWalletByUsername(ctx, db.GetWalletByUsernameParams{Currency: currency, Username: *prm.Counterparty})
 		if pg.IsNotFound(err) {
 			return false, nil
 		}
@@ -148,14 +155,16 @@ func (s *Service) narrowHistory(ctx context.Context, arg *db.ListWalletHistoryPa
 		arg.Other = id
 	}
 	if prm.From != nil || prm.To != nil {
-		r, err := s.st.Q.HistoryPositions(ctx, db.HistoryPositionsParams{WalletID: arg.WalletID, FromAt: arg.FromAt, ToAt: arg.ToAt})
+		r, err := q.HistoryPositions(ctx, db.HistoryPositionsParams{WalletID: arg.WalletID, FromAt: arg.FromAt, ToAt: arg.ToAt})
 		if err != nil {
 			return false, fmt.Errorf("ledger: history range: %w", err)
 		}
 		if prm.From != nil {
 			arg.PosLo = r.PosLo
 		}
-		arg.PosHi = r.PosHi
+		if arg.CurPos > r.PosHi { // the page starts at the top of the range (every id at pos_hi)
+			arg.CurPos, arg.CurID = r.PosHi, math.MaxInt64
+		}
 	}
 	return true, nil
 }
