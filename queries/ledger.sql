@@ -1,8 +1,8 @@
 -- Wallets and system accounts -------------------------------------------------------------------
 
 -- name: CreateWallet :one
-INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at)
-VALUES ('user', sqlc.arg(user_id), sqlc.arg(currency), sqlc.arg(now), sqlc.arg(now))
+INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at, history_at)
+VALUES ('user', sqlc.arg(user_id), sqlc.arg(currency), sqlc.arg(now), sqlc.arg(now), sqlc.arg(now))
 RETURNING *;
 
 -- name: ListUserWallets :many
@@ -15,8 +15,8 @@ INSERT INTO ledger_accounts (kind, currency) VALUES ($1, $2) ON CONFLICT DO NOTH
 SELECT id FROM ledger_accounts WHERE kind = $1 AND currency = $2;
 
 -- name: GetOwnedWallet :one
--- The wallet's id, only when userID owns it (an ownership check).
-SELECT a.id FROM ledger_accounts a
+-- The wallet, only when userID owns it (an ownership check).
+SELECT a.id, a.currency, a.created_at FROM ledger_accounts a
 WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';
 
 -- name: GetWallet :one
@@ -79,11 +79,9 @@ WHERE (caller, key) IN (SELECT unnest(sqlc.arg(callers)::text[]), unnest(sqlc.ar
 -- with what the money policy decides on: the owner's status, and for the accounts money leaves
 -- (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
 -- receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
--- inserts take their KEY SHARE locks. last_posted_at is read from the locked row itself (a row
--- waited for is re-read as its locker committed it; another table would still be read as of the
--- statement's start).
-SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
-       a.spend_hours, a.spend_month, a.spend_month_start, a.last_posted_at,
+-- inserts take their KEY SHARE locks. history_at: the batch's clock is clamped to it.
+SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.history_at,
+       a.spend_hours, a.spend_month, a.spend_month_start,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
 FROM ledger_accounts a
@@ -144,7 +142,7 @@ WHERE t.id = $1 AND t.kind = 'withdrawal';
 -- holds, idempotency records and audit events. The caller compares the counts with what it sent.
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
-        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, reverses_id)
+        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, from_pos, to_pos, reverses_id)
     SELECT unnest(sqlc.arg(t_id)::bigint[]), unnest(sqlc.arg(t_kind)::text[]), unnest(sqlc.arg(t_status)::text[]),
         unnest(sqlc.arg(t_currency)::text[]), unnest(sqlc.arg(t_amount)::bigint[]),
         NULLIF(unnest(sqlc.arg(t_from)::bigint[]), 0), NULLIF(unnest(sqlc.arg(t_to)::bigint[]), 0),
@@ -155,6 +153,8 @@ WITH new_tx AS (
         -- finalized_at: the zero time (0001-01-01) stands for NULL (an SRF cannot sit inside CASE).
         NULLIF(unnest(sqlc.arg(t_finalized)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
         NULLIF(unnest(sqlc.arg(t_expires)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+        -- positions in the two accounts' histories (0: none, see migration 00044)
+        NULLIF(unnest(sqlc.arg(t_from_pos)::bigint[]), 0), NULLIF(unnest(sqlc.arg(t_to_pos)::bigint[]), 0),
         NULLIF(unnest(sqlc.arg(t_reverses)::bigint[]), 0)
     RETURNING 1
 ), new_entries AS (
@@ -166,7 +166,7 @@ WITH new_tx AS (
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = sqlc.arg(now)::timestamptz,
-        last_posted_at = sqlc.arg(now)::timestamptz,
+        history_at = sqlc.arg(now)::timestamptz,
         spend_hours = v.spend_hours, spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
     FROM (SELECT unnest(sqlc.arg(a_id)::bigint[]) AS id, unnest(sqlc.arg(a_old_version)::bigint[]) AS old_version,
                  unnest(sqlc.arg(a_balance)::bigint[]) AS balance, unnest(sqlc.arg(a_pending)::bigint[]) AS pending,
@@ -178,8 +178,11 @@ WITH new_tx AS (
       AND (a.kind <> 'user' OR a.balance - a.pending + (v.balance - a.balance) - (v.pending - a.pending) >= 0)
     RETURNING 1
 ), holds AS (
-    UPDATE ledger_transactions t SET status = v.status, finalized_at = sqlc.arg(now)::timestamptz
-    FROM (SELECT unnest(sqlc.arg(h_id)::bigint[]) AS id, unnest(sqlc.arg(h_status)::text[]) AS status) v
+    -- A settled hold moves to the place of its settlement in both histories (0: a void keeps it).
+    UPDATE ledger_transactions t SET status = v.status, finalized_at = sqlc.arg(now)::timestamptz,
+        from_pos = COALESCE(NULLIF(v.from_pos, 0), t.from_pos), to_pos = COALESCE(NULLIF(v.to_pos, 0), t.to_pos)
+    FROM (SELECT unnest(sqlc.arg(h_id)::bigint[]) AS id, unnest(sqlc.arg(h_status)::text[]) AS status,
+                 unnest(sqlc.arg(h_from_pos)::bigint[]) AS from_pos, unnest(sqlc.arg(h_to_pos)::bigint[]) AS to_pos) v
     WHERE t.id = v.id AND t.status = 'pending'
     RETURNING 1
 ), idem AS (
@@ -226,21 +229,7 @@ LEFT JOIN users tu ON tu.id = ta.user_id
 WHERE t.id = sqlc.arg(id)
   AND (fa.user_id = sqlc.arg(user_id) OR (ta.user_id = sqlc.arg(user_id) AND t.status = 'posted'));
 
--- name: ListWalletTransactions :many
--- Keyset page, newest first: every transaction sent from the wallet, posted ones received.
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.note,
-       t.created_at, e.amount AS entry_amount, e.balance_after, cu.username AS counterparty
-FROM ledger_transactions t
-LEFT JOIN ledger_entries e ON e.transaction_id = t.id AND e.account_id = sqlc.arg(wallet_id)
-LEFT JOIN ledger_accounts ca ON ca.kind = 'user' AND ca.id = CASE WHEN t.from_account_id = sqlc.arg(wallet_id) THEN t.to_account_id ELSE t.from_account_id END
-LEFT JOIN users cu ON cu.id = ca.user_id
-WHERE t.id IN (
-    (SELECT x.id FROM ledger_transactions x WHERE x.from_account_id = sqlc.arg(wallet_id) AND x.id < sqlc.arg(before_id) ORDER BY x.id DESC LIMIT sqlc.arg(lim))
-    UNION ALL
-    (SELECT y.id FROM ledger_transactions y WHERE y.to_account_id = sqlc.arg(wallet_id) AND y.status = 'posted' AND y.id < sqlc.arg(before_id) ORDER BY y.id DESC LIMIT sqlc.arg(lim))
-)
-ORDER BY t.id DESC
-LIMIT sqlc.arg(lim);
+-- (the wallet history's queries are in history.sql)
 
 -- name: GetOwnedWalletTier :one
 -- A wallet of the user with what its spending limits depend on (the owner's tier and whether its
@@ -399,3 +388,25 @@ LEFT JOIN users cu ON cu.id = ca.user_id
 WHERE e.account_id = sqlc.arg(account_id) AND e.created_at >= sqlc.arg(from_at) AND e.created_at < sqlc.arg(to_at)
 ORDER BY e.created_at, e.version
 LIMIT sqlc.arg(lim);
+
+-- name: CheckHistoryPositions :many
+-- Every transaction's place in its accounts' histories (migration 00044): a posted one at 2·v of
+-- its entry on each side, finalized at its entries' instant; any other at an odd place 2·v + 1
+-- of its source only. In a wallet's history (system accounts have no listed history) an
+-- entry-less item is recorded between the instants of the entries v and v + 1, and along the
+-- versions the entries' instants never go back (checked by the chain walk, checkChains).
+SELECT t.id, 'position'::text AS problem
+FROM ledger_transactions t
+LEFT JOIN ledger_entries ef ON ef.transaction_id = t.id AND ef.account_id = t.from_account_id
+LEFT JOIN ledger_entries et ON et.transaction_id = t.id AND et.account_id = t.to_account_id
+WHERE (t.status = 'posted' AND (t.from_pos IS DISTINCT FROM 2 * ef.version OR t.to_pos IS DISTINCT FROM 2 * et.version
+                                OR t.finalized_at IS DISTINCT FROM ef.created_at OR t.finalized_at IS DISTINCT FROM et.created_at))
+   OR (t.status <> 'posted' AND (t.from_pos IS NULL OR t.from_pos % 2 <> 1 OR t.to_pos IS NOT NULL))
+UNION ALL
+SELECT t.id, 'instant'
+FROM ledger_transactions t
+JOIN ledger_accounts a ON a.id = t.from_account_id AND a.kind = 'user'
+LEFT JOIN ledger_entries lo ON lo.account_id = t.from_account_id AND lo.version = t.from_pos / 2
+LEFT JOIN ledger_entries hi ON hi.account_id = t.from_account_id AND hi.version = t.from_pos / 2 + 1
+WHERE t.status <> 'posted' AND t.from_pos % 2 = 1
+  AND (t.created_at < lo.created_at OR t.created_at > hi.created_at OR (t.from_pos / 2 > 0 AND lo.id IS NULL));

@@ -86,7 +86,7 @@ func collect(err error, out *apierr.Fields) *apierr.Error {
 					key, param := ruleOf(se)
 					out.Add(re.Parameter.Name, key, param)
 				}
-			} else if re.Err != nil && strings.Contains(re.Err.Error(), "must have a value") {
+			} else if re.Err != nil && (strings.Contains(re.Err.Error(), "must have a value") || errors.Is(re.Err, openapi3filter.ErrInvalidRequired)) {
 				out.Add(re.Parameter.Name, "required")
 			} else {
 				out.Add(re.Parameter.Name, "invalid")

@@ -1,7 +1,10 @@
 package testkit
 
 import (
+	"io"
+	"net/http"
 	"sort"
+	"testing"
 	"time"
 )
 
@@ -14,4 +17,23 @@ func Median(ds []time.Duration) time.Duration {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Timed sends req with client, reads the answer in full and returns how long that took; an error
+// or a status other than want fails the test (timing tests and benchmarks, bypassing Do's
+// validation so that only the server is measured).
+func Timed(t testing.TB, client *http.Client, req *http.Request, want int) time.Duration {
+	t.Helper()
+	start := time.Now()
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	d := time.Since(start)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d", req.Method, req.URL.Path, res.StatusCode, want)
+	}
+	return d
 }

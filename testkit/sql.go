@@ -60,3 +60,14 @@ func (e *Env) Count(sql string, args ...any) int {
 	e.Scan(sql, args, &n)
 	return n
 }
+
+// CopyRows bulk-loads rows into table with COPY (a benchmark's seed: a million-entry history in
+// seconds). next returns the rows one by one and nil after the last; it returns the rows copied.
+func (e *Env) CopyRows(table string, columns []string, next func() ([]any, error)) int64 {
+	e.T.Helper()
+	n, err := e.parts.Store.Pool.CopyFrom(context.Background(), pgx.Identifier{table}, columns, pgx.CopyFromFunc(next))
+	if err != nil {
+		e.T.Fatalf("testkit: copy into %s: %v", table, err)
+	}
+	return n
+}

@@ -75,43 +75,62 @@ func RedisURL() string {
 
 // packageDatabase creates and migrates this package's database once.
 func packageDatabase(t testing.TB) string {
-	dbOnce.Do(func() {
-		admin := AdminDatabaseURL()
-		if admin == "" {
-			dbErr = fmt.Errorf("FLOWXI_TEST_DATABASE_URL is not set: run the suite with `make test`")
-			return
-		}
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			dbErr = err
-			return
-		}
-		defer conn.Close(ctx)
-		dbName = "flowxi_test_" + randomHex(6)
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+dbName); err != nil {
-			dbErr = err
-			return
-		}
-		u, err := url.Parse(admin)
-		if err != nil {
-			dbErr = err
-			return
-		}
-		u.Path = "/" + dbName
-		dbURL = u.String()
-		st, err := pg.Open(ctx, dbURL, 2)
-		if err != nil {
-			dbErr = err
-			return
-		}
-		defer st.Close()
-		dbErr = st.Migrate(ctx)
-	})
+	dbOnce.Do(func() { dbName, dbURL, dbErr = createDatabase(context.Background()) })
 	if dbErr != nil {
 		t.Fatalf("testkit: database: %v", dbErr)
 	}
 	return dbURL
+}
+
+// createDatabase creates a database on the test server and migrates it: its name and URL.
+func createDatabase(ctx context.Context) (string, string, error) {
+	admin := AdminDatabaseURL()
+	if admin == "" {
+		return "", "", fmt.Errorf("FLOWXI_TEST_DATABASE_URL is not set: run the suite with `make test`")
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", "", err
+	}
+	defer conn.Close(ctx)
+	name := "flowxi_test_" + randomHex(6)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", "", err
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		return name, "", err
+	}
+	u.Path = "/" + name
+	st, err := pg.Open(ctx, u.String(), 2)
+	if err != nil {
+		return name, "", err
+	}
+	defer st.Close()
+	return name, u.String(), st.Migrate(ctx)
+}
+
+// dropDatabase drops a database created by createDatabase.
+func dropDatabase(ctx context.Context, name string) {
+	if conn, err := pgx.Connect(ctx, AdminDatabaseURL()); err == nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		conn.Close(ctx)
+	}
+}
+
+// FreshDatabase creates and migrates a database of its own for one test or benchmark (dropped
+// when it ends), for data that must not share the package database: pass the URL returned to
+// New through config.Config.DatabaseURL. Start the Env after this call, so that it closes first.
+func FreshDatabase(t testing.TB) string {
+	t.Helper()
+	name, u, err := createDatabase(context.Background())
+	if name != "" {
+		t.Cleanup(func() { dropDatabase(context.Background(), name) })
+	}
+	if err != nil {
+		t.Fatalf("testkit: database: %v", err)
+	}
+	return u
 }
 
 // Main runs the package's tests and drops its database afterwards. Use it from TestMain.
@@ -119,11 +138,7 @@ func Main(m interface{ Run() int }) {
 	code := m.Run()
 	stopSharedCluster()
 	if dbName != "" {
-		ctx := context.Background()
-		if conn, err := pgx.Connect(ctx, AdminDatabaseURL()); err == nil {
-			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)")
-			conn.Close(ctx)
-		}
+		dropDatabase(context.Background(), dbName)
 	}
 	os.Exit(code)
 }

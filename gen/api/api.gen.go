@@ -183,6 +183,7 @@ const (
 	ACCOUNTRESTRICTED          Code = "ACCOUNT_RESTRICTED"
 	ACCOUNTTYPELOCKED          Code = "ACCOUNT_TYPE_LOCKED"
 	ACCOUNTTYPEUPDATED         Code = "ACCOUNT_TYPE_UPDATED"
+	BALANCEATOK                Code = "BALANCE_AT_OK"
 	BALANCEOVERFLOW            Code = "BALANCE_OVERFLOW"
 	CASEINCOMPLETE             Code = "CASE_INCOMPLETE"
 	CASENOTAPPLICABLE          Code = "CASE_NOT_APPLICABLE"
@@ -307,6 +308,8 @@ func (e Code) Valid() bool {
 	case ACCOUNTTYPELOCKED:
 		return true
 	case ACCOUNTTYPEUPDATED:
+		return true
+	case BALANCEATOK:
 		return true
 	case BALANCEOVERFLOW:
 		return true
@@ -829,6 +832,24 @@ func (e WalletStatusRequestStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListWalletTransactionsParamsDirection.
+const (
+	In  ListWalletTransactionsParamsDirection = "in"
+	Out ListWalletTransactionsParamsDirection = "out"
+)
+
+// Valid indicates whether the value is a known member of the ListWalletTransactionsParamsDirection enum.
+func (e ListWalletTransactionsParamsDirection) Valid() bool {
+	switch e {
+	case In:
+		return true
+	case Out:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountStatus defines model for AccountStatus.
 type AccountStatus string
 
@@ -845,6 +866,43 @@ type AccountTypeRequest struct {
 //
 // Example: 2500
 type Amount = int64
+
+// BalanceAt defines model for BalanceAt.
+type BalanceAt struct {
+	// At UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	At Timestamp `json:"at"`
+
+	// AvailableBalance `balance` minus `pending`.
+	AvailableBalance int64 `json:"available_balance"`
+
+	// Balance Posted balance at `at`: the `balance_after` of the last entry at or before it (0 before the first).
+	Balance int64 `json:"balance"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// Exponent Digits of the minor unit (ISO 4217): EUR 2, XOF 0.
+	Exponent int `json:"exponent"`
+
+	// Pending Sum of the withdrawal holds open at `at` (placed at or before it, settled or voided after it or not yet).
+	Pending int64 `json:"pending"`
+
+	// WalletExisted False when `at` is before the wallet was opened (every figure is then 0).
+	WalletExisted bool  `json:"wallet_existed"`
+	WalletId      int64 `json:"wallet_id"`
+}
+
+// BalanceAtResponse defines model for BalanceAtResponse.
+type BalanceAtResponse struct {
+	// Code Example: BALANCE_AT_OK
+	Code    string    `json:"code"`
+	Data    BalanceAt `json:"data"`
+	Message string    `json:"message"`
+}
 
 // BeneficialOwner defines model for BeneficialOwner.
 type BeneficialOwner struct {
@@ -987,6 +1045,7 @@ type CheckStatus string
 // | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 // | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
 // | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+// | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
 // | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 // | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 // | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -1342,6 +1401,7 @@ type Error struct {
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
 	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+	// | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -1397,8 +1457,10 @@ type HealthResponseStatus string
 // HistoryItem defines model for HistoryItem.
 type HistoryItem struct {
 	// Amount Integer amount in minor units, signed from the wallet's point of view (negative = out).
-	Amount       SignedAmount `json:"amount"`
-	BalanceAfter *int64       `json:"balance_after"`
+	Amount SignedAmount `json:"amount"`
+
+	// BalanceAfter The wallet's balance after this item's entry: the previous posted item's plus `amount` (null when nothing moved: failed, pending, voided).
+	BalanceAfter *int64 `json:"balance_after"`
 
 	// Counterparty The other user's username (null for deposits and withdrawals).
 	Counterparty *string `json:"counterparty"`
@@ -1413,6 +1475,9 @@ type HistoryItem struct {
 	// Example: EUR
 	Currency    CurrencyCode `json:"currency"`
 	FailureCode *string      `json:"failure_code"`
+
+	// FinalizedAt When it reached its final status (posted, failed, voided); null while pending. A posted item sits in the history at this instant.
+	FinalizedAt *string `json:"finalized_at"`
 
 	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 	Kind          TransactionKind   `json:"kind"`
@@ -1773,6 +1838,7 @@ type MoneyRejection struct {
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
 	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+	// | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -2421,6 +2487,7 @@ type UnprocessableError struct {
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
 	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+	// | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -2594,6 +2661,7 @@ type ValidationError struct {
 	// | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
 	// | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
 	// | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+	// | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
 	// | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
 	// | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
 	// | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -3278,6 +3346,18 @@ type CreateWalletParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// GetWalletBalanceAtParams defines parameters for GetWalletBalanceAt.
+type GetWalletBalanceAtParams struct {
+	// At The instant (RFC 3339), not in the future.
+	At time.Time `form:"at" json:"at"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // GetWalletLimitsParams defines parameters for GetWalletLimits.
 type GetWalletLimitsParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -3310,12 +3390,35 @@ type ListWalletTransactionsParams struct {
 	// Limit Page size, 1–100 (default 20).
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
+	// From Items at or after this instant (RFC 3339).
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Items before this instant (RFC 3339); not before `from`.
+	To     *time.Time         `form:"to,omitempty" json:"to,omitempty"`
+	Kind   *TransactionKind   `form:"kind,omitempty" json:"kind,omitempty"`
+	Status *TransactionStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Direction `in`: what reached the wallet; `out`: what left it (or tried to).
+	Direction *ListWalletTransactionsParamsDirection `form:"direction,omitempty" json:"direction,omitempty"`
+
+	// MinAmount Smallest amount, in minor units, without its sign.
+	MinAmount *int64 `form:"min_amount,omitempty" json:"min_amount,omitempty"`
+
+	// MaxAmount Largest amount, in minor units, without its sign; not below `min_amount`.
+	MaxAmount *int64 `form:"max_amount,omitempty" json:"max_amount,omitempty"`
+
+	// Counterparty The other user's username.
+	Counterparty *string `form:"counterparty,omitempty" json:"counterparty,omitempty"`
+
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
 	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
 
 	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
+
+// ListWalletTransactionsParamsDirection defines parameters for ListWalletTransactions.
+type ListWalletTransactionsParamsDirection string
 
 // GetDocsParams defines parameters for GetDocs.
 type GetDocsParams struct {
@@ -3639,6 +3742,9 @@ type ServerInterface interface {
 	// CreateWallet Open a wallet
 	// (POST /api/v1/wallets)
 	CreateWallet(ctx echo.Context, params CreateWalletParams) error
+	// GetWalletBalanceAt Balance of a wallet at an instant
+	// (GET /api/v1/wallets/{id}/balance)
+	GetWalletBalanceAt(ctx echo.Context, id WalletId, params GetWalletBalanceAtParams) error
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error
@@ -6092,6 +6198,63 @@ func (w *ServerInterfaceWrapper) CreateWallet(ctx echo.Context) error {
 	return err
 }
 
+// GetWalletBalanceAt converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWalletBalanceAt(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WalletId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWalletBalanceAtParams
+	// ------------- Required query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWalletBalanceAt(ctx, id, params)
+	return err
+}
+
 // GetWalletLimits converts echo context to params.
 func (w *ServerInterfaceWrapper) GetWalletLimits(ctx echo.Context) error {
 	var err error
@@ -6232,6 +6395,62 @@ func (w *ServerInterfaceWrapper) ListWalletTransactions(ctx echo.Context) error 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "direction" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "direction", ctx.QueryParams(), &params.Direction, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter direction: %s", err))
+	}
+
+	// ------------- Optional query parameter "min_amount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "min_amount", ctx.QueryParams(), &params.MinAmount, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter min_amount: %s", err))
+	}
+
+	// ------------- Optional query parameter "max_amount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "max_amount", ctx.QueryParams(), &params.MaxAmount, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter max_amount: %s", err))
+	}
+
+	// ------------- Optional query parameter "counterparty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "counterparty", ctx.QueryParams(), &params.Counterparty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter counterparty: %s", err))
 	}
 
 	headers := ctx.Request().Header
@@ -6391,6 +6610,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/wallets", wrapper.ListWallets, options.OperationMiddlewares["listWallets"]...)
 	router.POST(options.BaseURL+"/api/v1/wallets", wrapper.CreateWallet, options.OperationMiddlewares["createWallet"]...)
 	router.GET(options.BaseURL+"/api/v1/wallets/:id/transactions", wrapper.ListWalletTransactions, options.OperationMiddlewares["listWalletTransactions"]...)
+	router.GET(options.BaseURL+"/api/v1/wallets/:id/balance", wrapper.GetWalletBalanceAt, options.OperationMiddlewares["getWalletBalanceAt"]...)
 	router.GET(options.BaseURL+"/api/v1/wallets/:id/limits", wrapper.GetWalletLimits, options.OperationMiddlewares["getWalletLimits"]...)
 	router.POST(options.BaseURL+"/api/v1/transfers", wrapper.CreateTransfer, options.OperationMiddlewares["createTransfer"]...)
 	router.GET(options.BaseURL+"/api/v1/transfers/:id", wrapper.GetTransfer, options.OperationMiddlewares["getTransfer"]...)
@@ -11035,6 +11255,88 @@ func (response CreateWalletdefaultJSONResponse) VisitCreateWalletResponse(w http
 	return err
 }
 
+type GetWalletBalanceAtRequestObject struct {
+	Id     WalletId `json:"id"`
+	Params GetWalletBalanceAtParams
+}
+
+type GetWalletBalanceAtResponseObject interface {
+	VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error
+}
+
+type GetWalletBalanceAt200JSONResponse BalanceAtResponse
+
+func (response GetWalletBalanceAt200JSONResponse) VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletBalanceAt401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetWalletBalanceAt401JSONResponse) VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletBalanceAt404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWalletBalanceAt404JSONResponse) VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletBalanceAt422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response GetWalletBalanceAt422JSONResponse) VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletBalanceAtdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWalletBalanceAtdefaultJSONResponse) VisitGetWalletBalanceAtResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetWalletLimitsRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params GetWalletLimitsParams
@@ -11550,6 +11852,9 @@ type StrictServerInterface interface {
 	// CreateWallet Open a wallet
 	// (POST /api/v1/wallets)
 	CreateWallet(ctx context.Context, request CreateWalletRequestObject) (CreateWalletResponseObject, error)
+	// GetWalletBalanceAt Balance of a wallet at an instant
+	// (GET /api/v1/wallets/{id}/balance)
+	GetWalletBalanceAt(ctx context.Context, request GetWalletBalanceAtRequestObject) (GetWalletBalanceAtResponseObject, error)
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx context.Context, request GetWalletLimitsRequestObject) (GetWalletLimitsResponseObject, error)
@@ -13565,6 +13870,32 @@ func (sh *strictHandler) CreateWallet(ctx echo.Context, params CreateWalletParam
 	return nil
 }
 
+// GetWalletBalanceAt operation middleware
+func (sh *strictHandler) GetWalletBalanceAt(ctx echo.Context, id WalletId, params GetWalletBalanceAtParams) error {
+	var request GetWalletBalanceAtRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWalletBalanceAt(ctx.Request().Context(), request.(GetWalletBalanceAtRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWalletBalanceAt")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWalletBalanceAtResponseObject); ok {
+		return validResponse.VisitGetWalletBalanceAtResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetWalletLimits operation middleware
 func (sh *strictHandler) GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error {
 	var request GetWalletLimitsRequestObject
@@ -13673,624 +14004,656 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1dcxpJ1igK/5V8ePaOBk+BAX3YlmJiP1hCNmNZaAC529P0phIqgRoVmXRllWS67Yi5emNf79kR7825",
-	"3vfnN5zzS/qXnMi1MquyigIh2Va3nz0zMWMBVfmxcuX6/vi1NBGLpeCMR7J09GtpzqjHQviz47HFUkSM",
-	"Rz22DOiKeepbj8lJ6C8jX/DSUcmNwpi55HbOOInmjIyFtyK+hL9lJELmERFHE7FgREwJ5YTRMPBZSEL2",
-	"c8xkRG79aI5P0wUjyZSTVfUNW9VKTklO5mxB1cyMx4vS0Y8lNWXJKU1pIFnpJ6cUrZasdFSSUejzWenT",
-	"J6fUY1G4ak0jFq6vuM8mgnuSRILcUj8iYzYVISOhesXns+yUC5/7CzVrI5nG5xGbsbD0SU20pCFdsEgD",
-	"rDWZsGV0TvkspjO2PvWVVODgwQrh9UO1tVxWz8WEBkzBjI4l49ExEaHHQuKxie8x6ZCfqzc0iJkk/owr",
-	"gDokZDNfcKI2vFwyTy2ZfaCLZaDWx3j1qu8wfvzzn+u1FyWn5Kup8VhLTonThXoKl1pN1prZNP1wzvgs",
-	"mpeOGvXmfhGAT8RiGfiUT9gJlaxTgBjqe+LD2mABSxrN0+l9r+SUFAr4ocIqdaL2CqYiXNAIgX24X3K2",
-	"n4O9nCvJwqLlqO8fbTkWFr9hqwLYBD7jUXUyF5JxEnP/55iRa7ZSVySa+5IsBFefliyk6hVSbvz2j382",
-	"Dw7IZE5DOlH4VnGInIgl8xQiq/szoUHAQkK5R67ZMiLNfTKvkR6rSsa99IYV3zs1OVX3hVAS+Qsm4ogI",
-	"9WESUjnPItjBtD55Rhusuj9+war7XpNVX9CDZ9XGtDFpjve8fXYw3YR2ufu9FeoWGjYPDgDoCVoW4eQg",
-	"pFzSiQJYEQZYPz8aInyvziQqWg3+8mgL+aG1XCKhWV9KF/6gAQmQEokbFoa+x0h5SoNgTCfXijhNQ+JP",
-	"ycKX0uezpz6/oYHvVWqkFUdzEfoRjfwbfJfkaEsWe6bhJtywyWFpGyLkj/6TgpRcCi4ZkOGTuQIun7H2",
-	"hyWCTzE5rhiZ+pMul4E/gYv19O9SgeDXdH3qSU+NfvK6dX7evnjVHrV/uOz02qcKyExKIOylwZyRGxb6",
-	"Uz0QmVNJGE5XI5cBU9QvEDPic0Jn1Oc1fZxMRiPfKx2V6o2/vN7728FfX3z//Idn7w/fHQz2+3u95l8b",
-	"l6VP9ub/S8impaPSvz9N2fRT/FU+bYeh0IwoR+34NRe33DFLUndZHxmNmKdW5nNFTBBOtVKWpAs+DfxJ",
-	"9CC4dS7etc47p6P+oDVojwa91kW/M+h0L3Lg86Wans9ALJARjWKpsIyLiNAgELfI1R4PYgOgoJIpSCmq",
-	"SCcTEfPIrEkdIyyTkWhO9RolEOsc8C5EdCZi/kCka/Xbo4vuYHTWvbrIYhzwU7WUqRr9d0EnAJBDYsVK",
-	"hZLg1A0Egqph8Blo037b6pyPWue9duv0/eiqv3bffEnYgvoBoZ4XMgnYQoOQUSVvcrWox4WJ2W3KSCdx",
-	"GDIeIZoARE7FJF4wHg2EOKfhjD0IMqfdk6u37YvBaNDtjs5bvVftNUrk6XlA8BaCBGoyUm7UyVv/JaER",
-	"WQgZVR4XPmbvyBJwKRmgXHEZL5cijB5IoBO4XF30ry4vu71B+3Q0eH+ZBU9XSduXp2cO+ctl+xVIR5cX",
-	"rxKISUJDuOxsGT02yUkgxJkfzVloLZOLEJY5XhENFwAdDvUQYPXbvXft3qjd63V7GfhccUZYGLJYMYiI",
-	"heqjjIiMwxvG40e+Uy2+IgJAwdQjpLxfrxP3bev8rNt72z4d9dp/vWr3B65D9uv7xE0IJXxxQNy37cHr",
-	"7ikQ0Nb5eff7NvzS2CPuZev9ebd1mt4h1yEHanAbMPBdA8ftvL08byv0gjF++8f/rsAJnIlw7Hse4w86",
-	"he7gcqT5Y+YQOsiaiXrscSGe7MeSELKCTVlGFCisInHTQNwiIF4Jzh4Mg2KJSokEwmMZUepRgaHFRViF",
-	"QwKfXzupjKQAxHgoggDubFlxPxpGObDok2xO6Qls9zMEqOZZa3TSPW0XYkrzrPU7YMv3oeAzIsGAQqZ0",
-	"EonQ3vVJyDzGI58G8rN2ftJrn7YvBp3Web/4mqTz/D5yEAgiDrkFcCyplLciBBmbC15VKuZNKkD+9o//",
-	"RXzu+TLy+Sz25ZyOA5QO3iol//MIypv3J0AU9W3yaASbows1tdKW6nWnNAmZEvpHoC82683Dar1Rrb8Y",
-	"NJ4d1Z8fHTyr1eE/fys5JRRhJit1Ga56oLcpnkCDUcimTP3ESkc8DgKnNKV+EIdsVLySqc9p4P+y26zT",
-	"UCxGSqrUiuD0A/7WeGZ+vAVtGU54v+ko5fjoRX3fKV37StAuRUq1n6IuKaJkiahWqAGpHzClUEeicJ7n",
-	"+JM9y94nG/PeC8UfAemiFVnEMiJjowAyz5gQVyImE8oJGFzAhFPbHekAG3rs7wwE6kLuSEI2jSUN0EzE",
-	"tJVoKQJ/siIhm4jQYx6hklCCOyaRZfMou/YZuQ5xWycn3auLwajX7g96nZNB9tuX592TN/AVSLiuQi73",
-	"mEzBLCRZFAXMgWXMReARGflBQJaMez6fVRw0Hpn1gsqULJCLaO7zGSm7/UH7cnR1mS5Kj67OyCHuWbf3",
-	"snN62r7Q33MtotAA7FVqWSJGCpyYyr6TaBZzkp9x4SD9Ftq2q7Zxu+iE9FtPC8zhcErWyT1QlO1c9K/O",
-	"zjonHSXOnl1dnPYLLvML9Z9Hus2FC3qMO733eHe6w2U8nfoTX7Hzacw9+YVv6ziWPleaqrkGd19R66aZ",
-	"OzQxeuaGS/S4aH7Fl6GYKBiOgweKN6ftt5fdQfvi5P3oTfv9qNcuVvb91FKMt52m+n4smadJhedPAZUj",
-	"Y9j+KhJBZtsbxQMjnxgT+5KuAkE9UnZBrmkNOt2L0Vmrc64oHR416DnSHDbP+78KdsxRQTJzlN1igLoW",
-	"ATSTAH5/ln3q+9b5eXuwwUKlTdq/k43qQhAZT+YkZFLE4YQBtMCZgo4R2Pwlnshn2WMuX3cH3S3GmOVc",
-	"RCJjiXlcQLwU3kph09QPmL2GT06pRyN27i/8h/KpXmvQHp133nYG+RsrBFlQviI0ithiGcnEBh6FKzSA",
-	"k4BG6hQe1ai7tqwsdQQ3cTXxE2+jipZHGSbqs/DGn7ArTm+oHzyYGvbbvXedk/bo6qL1rtU5b708zyKU",
-	"noao5YuQhn6wInE65yObZ4jHlIQHNBmuVuqh5Ix5kniCaRs+l7doJfYlcDrFq8ASWO4xT30nQhLSiA15",
-	"oBBSOmQWM/AtkXHszZj6JtG9JdjtZMSW1XhJZiHlkTwml0JGs5D1/3oOo7EbFq6AKVaOyEF9b8jdAui6",
-	"NaIuaeIFpZo9Mw80NS4IrEetfDJnk2t4Ql6Dnx2eUCtZ0BUZsyGXiu8Adh8TqsXxYv+qmyPsLowDwRIh",
-	"cFlJ/EgmoRL+dMh9szrN8bWSAfYGlNZgDF8SQDXmoens1pesNuTquK84jaO5Ulom9KFX/uqidTV4rbTx",
-	"k1b+1ufGf1xkfIueSCexWikU0AacSFwz9ElYRua3zPPpAFyHD6b6W03N1lzEX9AZI9Fq+dj2PCD6qyW6",
-	"ilK79ien9A69f77gZyg6PwQMa4KM0ipAvIDnF9QPSkc/Ah9Eb43RlSnBU8r4cGqln5ySsZ+Y9xJ7SvJq",
-	"RBQvichzK/yhVvopI8331bWZ+izw0KSvseKrQD+F5H1FwRo44/U4OmJIaXd9rdWkMU5aky45JbQnlZzS",
-	"OBCTa1B5JoGQzCsIfXLMgAbP8wR8yUIJvn7Lv5maMVbkzfsTh9BUdTGPwU8vwZOfLBBHUgvTT9+1oB4C",
-	"Q61rGSrWEfnosNezjCK96m3AtzeInn8TI/Fjdpx0MWKs9DRYjNalf107LgiVIKhrG2u30Z+/k2ThcxGS",
-	"WBHlcvuqRyZqTQ75oXtGpiHlE1lxSINEgjT/+8Heb//jfzZq5EIxJKWhsIm/oEEmCgINc+tBHPQDBnG8",
-	"qNefNV68aB7sP9uvv3jR2B7f4ZReMs6UKkuD7i1HYSYL4bEfRvORRyOWiR6BLwoObeqHMhqhSp2LB6vf",
-	"EYjjlAL68Hc5xVgUP1rl3t7LvLtX8K5QW5dzfzlasnCiyVoCUjP7tigZG5csENhbcmxQZtdbtIIiJDyh",
-	"kp2yiS99wbdcCUTNlCKAu2EUshuf3SqysFyGAuhCCGYIm9DxqSi8iyGjmrJn0b+n941SGQwHsoU94DEB",
-	"aUcHm8WShTXylq6IXFJOAnX/a4jB1nHfcd5O6UN1EQeRkg4Zxjit32hY4iYwvvFRkTUwul5NSk7pejUu",
-	"3L56Y53SchGNALZAWmU8XvgR/h1zj4VrEPcSkMOfCjYjDagNNFnNC9FnvjnTtbMWIbCnXwuiUmKMXDSB",
-	"KbYJ9DtJFFLWiq4wDmooqtmsGgwWrQ2B12xVuGSw0MkEVtsIsgVVdQknQDXRRrj9xYG/YDKii2UWNXkc",
-	"aH0Kg97W1haJB6wsf7ut/dkjZuDmpCeTLDC7w0K8VGrDOpqJ6xKaWYtRRHsLcw5JpdKQBZ3Mfc7QOapQ",
-	"oHXZISGL4pBLbZxXusPrweBSR1LViBoPBSEZKWDCdebAkSDKz/+FebUhH/KPOOxHfP0jWTDKlRL2ccg/",
-	"VqvV5H/qydft1vng9aj7hnwkzXqdfESdy9YKUe+T8Do5777qXIz6Vycn7X4/eQeEc+JLGTMPZDuIRRMh",
-	"yiGrKn6GAd6etRLfQPI+uD4TryzCwR7JTN29GmyYuyxC4jGlV1fUOzOMUc+82B28bvf6a+/jftEChyOs",
-	"DXDaVipn34aSedKX+pm3bfvnZSjAVmN+uro8VarW2u/xEoP3zHNaJck/DeanzLP99slVrzN4P2q/a18M",
-	"MkujZEkxBs9Q9e8kkWwSh360UtvlkT7M7uBy1G9fDJJXQzbzZaTVf0AiYBDJw6AqbHkaBWTcTOtV52R0",
-	"3rl4k51iQWf+BBzx1tiD7pv2xajT719ZuzZyKgjLsHOF8BlUg5cvW/3+993e6ajX7rcH2dk4i6NQicZo",
-	"u4gEeLAkS0zLxUPkUCRRXzC8Uc87+L571oKYyKt+BpN16KP1UPui9fI8h++Mq0ucGeu0019/zvPl2oPv",
-	"2r3OWcd6MGNHMc+edN9enndaFycZ1JwkYY1gvFGMEB83TkKlBK+joFEyRLiuSeigdxjlzfuT0Wlr0Br1",
-	"W++s99+8P0nH8GhEiaQ3ZqFv3r8sfuclrJby1doraaTY5Xm3darfamT3l8TQ6awVhEqr3x71r16+7Qzs",
-	"DVqvQcxoIjRoASqFkwVWNdaWu6ff+jlmMSNlw6ArhcNkR4ElABuwotq4R+a+2spqfTA1Qv7MJmisNUIK",
-	"8QRfX8ZVv92zvMUJGK1IUKXaM2/tTfNSp3sxOu+c2TPbLwf+NCp4G+bV/ujkPZCLtE7s4FWXCorietMI",
-	"VxeFY8Rcj7L2lsHyk/Nuv4DYoBqen9sh6HOU+ve1UW03PPlI9ut76lKivq+NiGhNhThkLXTCpVCM6837",
-	"lxU8rcwS053heOpdXMd3koBeolR9vdEjwoWeaSFumCTIgBUPK9tOSnRR5oCROX+cjHKio17sw5SRWIJJ",
-	"cybSnaUYmDiRYJh9RYC1Cyd/vdIT3PwOnOQ2rNv8asHSE98RDAtjbYprh+FeaIibCHKDIZq6p2bxIBC3",
-	"JsXnhlnQ6FzAHW8P2smAQMaUqJLcagyy0DkYxiAMxEcqZTIH3PZpZ6BYxPoKdVC7WDLcKrIqQAMfpkl5",
-	"UjJa6/LyvHOSGw+8a+mAEInBE5JmoAD2yHW2YWGsWV3mjQnlalCTJqDQwRA7Ki2amxkZNv72cvA+GZfq",
-	"e6ChNwfn+5gGyNVCRYb13YNAlizHeNfu9Tvdi/6o/cNJu32aWa4vU6Zx7XMvcdaqKTA+R0ZKqlVnI83a",
-	"rxlb2rDtD7q9FmSZrE2Ap/WdtDDgVsSBBzIGZluuIpaMvKCroi0knko1ckNdV68gNDvPKXOGbnj3wH5X",
-	"HU0asLwWr5wbT98eNUyzqTYXxhycBmoMAqY1j02EB7oKGs+1ZJiL/QXwAOnmSxpKBi/8pd+9IGUaSCWy",
-	"eTEaspmHKXUh4QyC73C7h/skYDcskBX1E4bwmTWniFoQiggzN2Dm+0cBIgnL+lKSARfGlbGgwVSEC8VD",
-	"4oIMHsPcUKyFIZMQqYQWWxk02a2YeNLkSVz4oDu4xMEnArQb1AeNFG8dnPUSqy4weiV9OB/LlTIHNbSC",
-	"Loq7KHsqgsGYZ9a4mTiHIo6YzjZBv76lZRUTdQ16hBJSchoZJUwrT/k4cXj/APTfaC68DBQFx8uOS4EB",
-	"1rNVUnKT8EJz9kgOkvyVsmL1laJxWieDzrv2PUZS2kkyFkr7ZqxUi8DBFPCtjBnDLPAlIJrFL4jpNEUG",
-	"HbcNxKCOwA7U+gALyhpTIUHIU4g7p7GMEHXR9KCUuMqaymehWKOe3i8cx3brWeog0s98it76ELvlv2XV",
-	"r173/ByIVsF2DauQbBIysIaiamZUw1yWQUJywdML9EeRbXQx4yvZaJLkBVTj4Y2DlD4XeyET4owvKdxV",
-	"RNkBkixC8j0bX66R5jVPXkKbjbZ7k7i5TKyatYY8Qbfpt157SDx/wThyP9jJfv3F4f/z/1f/r+UzK54E",
-	"RgK+lw/aUDeGEStWo2LMGmnqBvkI6RxqHezDEmyzJocEUc9jEfUV0U/ojZXhAW8rSmzFMygCYMIsyIpF",
-	"6Zy5iAJ4GQmdZQgrp9EJDoGQh8oO0RFHWhVcC05wjPFOId08FPFsnsR3UR2p4EeoNxxjALKvQxNI+Z6h",
-	"CRpGGOuV0VjTNPPvZKLlWA8rdtmyFUMteSlB06CPfhJNIWtqqH5hGopfMCcl5vrvvGwPEngLZPsNWrUe",
-	"y6jB6Vtn7d7ISNvpWk3AKVkKmYiVyfPWDErCtaM2NUO67PY7g9Flt28P6rGlkH5kxsxv4nX3/HQdaH40",
-	"90J6SwMU55YBnWx6t98eDGwjUP5djNPe8PK7bud0y7s3wi9S5c/bp68UAF+3T96s24ID5s0YEtvQp4pn",
-	"icAz9mB103OHleio0pBWEw8E1B+9UAvqJ0bp7PwJ6cLx8rNLcuOLAEh+OfDVEWSQe4tSaDB3atdWyKLE",
-	"5pdt7Jhqv409BEB/y9y5g7BXnPD3Hzr9QX9dyQHXNY0S3zVhH3xpbul6WHc6QELrjGoEoYPidotF4OSq",
-	"14Ow07ed/tvW4OR1MpqhDSINVPW5FaurV+czuWX4XvukcwlLzYLqRZHuPvGXvs7L2jCcBuBZr/u3dlZr",
-	"N6CThu5sHqTfetse4UjJEFouVajqgaaBHITqYC0gsnqKzQPD3VhXAhORYcnCakKh4Io4xiPoUT8APWch",
-	"eDQPVrmrVDTpsQ4XJ5KuJLmd+5O5SfOAd1yHuOr+qX+T64cfJIvkiEZuJYfKl+2L087FqwxgAXstqdNQ",
-	"IxEa4pKOYQlb2feVZsU8MEyANLcyYW9l5J90DEkggoxZRQ97pJjfhHIQUAVXJGHMktmRXl+BOWOgZMdB",
-	"u3fROh/12mdthc85A4dJmiBJ0kQmFn0SMs8HAqNpPeiVS+qjT6icXuYKXk5fJpczOQZdMEmE/sxXU62x",
-	"l5etc7TNv2v3zs6732fAtBA3DHRytA5E9JpZJo4llWiZOdyvjv2IhGBOufOeJDbPtXuidq9Nm4nzUWso",
-	"R7b9KHsAaMZx0BG5yfoopsTfdkvsWPfOxeiy133VQ+eLIYM5GceXayH1vrGjhTFPuUpxFH1qrygaSQEi",
-	"TsCQj8zXWnFrAEJmEdfDSgFwclNtiAp94ZHyX/rdi2MA+Un/Heasn56pZxYKqmG4UhBk/IYFYskskbZ1",
-	"ctK+TG1+h/rcsB4LwVBmiBhQYmhqp1swz6dg/JDZZKo0m00T5HftXr91nhdyKFhsGZcUzCw28m6Qe5KR",
-	"kOD1Rz2lCV/k6UeoZApJAwL2UqCnlJNbTIRRVEnqR3zFuPRukku0GY0s2RFpl9mPJro8WKnTwLXb21Hw",
-	"GJt1qX2ZNBwz1YYJcL8d23hK091pQ6cfSRZMdxjfisJLXPIlp5Rxt5ecku09x58tl3j6RdbVXXJKqQdb",
-	"DdJO/tWyOn7IOJ9LTmndx1xySsZnrP80ie85d2/JKdk+3ZJTKvDSFnybLNh2riYftT0j+Wz8pckXxi9a",
-	"ckoZ52fJKRV5N0tOKeuuhC9eZr9Y8zSqwTM+xOxsxie4/q3+0nLVlZxSzv9WckrrfjXzmHYImY+J78va",
-	"HpJ4vTELU9Y9PWYpduJP1iGTW4v9/ZaKQDnXhz2N8V7Y36U+iPwhre0t8QPYp7JmzU+OJ2eEt1+yM322",
-	"1RzJ27oB0XPWawsa2ST39TD7xLJrvWOVBMiWksgbX0tOyT6BvLUUrnDeBFpyiovwFNkok0uUMzcm31sW",
-	"Rb3YtObDuulPHUNBua1NBjmgBTlLm/puLTFrY9B+URh7xq6l0Dmb7JSroJKzIOkH1lN5UitK8sEo/OkX",
-	"WWOI2nnWuGG+yRgu7C/hkawJouSUbOuC+agNBuYjmgAUM8hq9eobo63nf00gVpANuK4cm5nsLwp1WcDz",
-	"grTjNS0TSM2aapgOixqeBW5D5izlzezPvvF5VcZ8lWLdNqWh5JTyQrpFjlLiu0GEzf2SyYy1hUiNeqmk",
-	"B9DIyGX2N2vyVRa5LOmn4IdUatkQs2jXAF0Pa8UCprtEgl7okM9MRKinQ6RHm6KWB0nUDNgjdS4IEVyH",
-	"MCuBDez+GO7uww9JjvCdYaaJ01XN7EdscXe8aQIQU9oJwlVxYBqGdKU+X+uY5bsiVyG2+ZNT0t7BghKS",
-	"Sg6GJBnUZ8aMLENx4+eSxcA3rAXX1Gledk2E1QhUUIe4OnwKP6NnPOPfhtzyBBDrYbm5fabhtusHZ+IG",
-	"khQfE+VirTuJsslV1EhmGgsRMAqZbg+JVE5g8TAEzQUUw6kmC7F+Sw9wHaVzi3DsK2MjYGGYceb2nYJ7",
-	"4wtm1jglGx3uevXNanyCj5+qpz85X+Hyf4UL2wPqse2yaufB7iQgG+pfMCKG+a+l/qzn9NyXTmTuM5x9",
-	"EHSnpaMf7zq6yaV+E8/up420MUW+3+G+OZC7MNoZfPD0buvMJuHlbzZE/5u5nbWLnrlh2Wnve+GzJ5i7",
-	"gTZ+p3i5K2Xo6fq46xRiojMP0gq9hZro+m3bgSwU0ig7bfPXgjLONuxhcenzeta7N32f7a5p9V9gq4+y",
-	"yX68WFCkTV+M6H8m2f5qxO33ITiYRHHfVKb70KnPojXbaIm19p0x6V5EImuZ+gJ3xqDzY1wd+Rn0sH8H",
-	"QbynqpDbel5c2AwKp8TZh2g0iUOJRWHvEJB2Al120O2ATOSmdRhaNcrucXG+KPUwq0vVqAVbS4e0ix4s",
-	"PehasKAz9vTvSzZLPiz5rFD/lXPaPDhcV2/OxS0Lq6DfzNkH0n/dqjYPDo17QqeXQORuYeKm9H9hI/j5",
-	"wRRE0410y5lRk5Vnisntdtb3uTdFxvDPpBO2qP5ViURSpHoZCOqt73bqB9lM+rHP1Q0u2OH9kbVYtYQp",
-	"t6+6q3O0vqweSPlI6d+bDDA6ddzkASSqvHb02mkV6mcI2CjW4tUQ8oEkdJsFYjTR9qldpQ1rzbuv50qy",
-	"sJe+uL6gbcUqLDDn123gklvWbpjwQD73JUT+BBm/1l2NeRSutrQzWbCIYiogktw07JFhuowuE2R3J3n5",
-	"l7UiBkWWTyCbWO9uYwWHtPrmHRDTz0EK+Bo8zCCFILDfXK9p0u+S/WbjGaHBck7HLPInGKhNF4LP7AIn",
-	"vvb7LwMaKYJGxHQKJXZsyGAF0SWNIhaq4f/7j63q3376de/TfylClVOMhbGAQz3Px4O5tMAEPbycPLFK",
-	"qrRsJVP41CfngZAuLod6z7ZDTskqMHr/tjz2UacDOQYC1tYKV1uEFKeQ51B035P7cqcl7YHym26AYd1y",
-	"i7hj/oWG0zppwV9N1ZhNvxv2tfa7v9xpY1DHJZbJ1lL03l7NNj+wdQ2GQ+/X/U9V9U/T/DPAf44y/wyH",
-	"NfXH4ae/FdyYHC6kwMpuPQsoJzlUAEBue5ljTA9nM85gm6oUJDhVNY59r9po7mUJ4y5XA4e90GeaDuxf",
-	"zgVnxGOk5dGHDmsqXFnDCpkd7KC+41j3Ugcz4TGfpwXqu3ovte/BDDMjY1o6kClrPjL2xRLQYzEdielI",
-	"F2pTOgMLpj6zrJJ2RYeSUxonJahGkG488tgkoPrnIvWpvdAei3ybNn+x0OJjkGhSHpEsvGFhVfperqEY",
-	"9eh/6E+1iViUrLpaWI8uh2D7m9aykZMzs9KtJfngofzx4KtFx5H0cinGt+0ylpe3MOY1UF3ihczjBeXV",
-	"kFHMzNFvFOqddpm8ogJREMQNuDL1WQgRi7reISmP2UroJoMGi+DgK7U7SV2KubD1IlC9ZjSI5lBXR65D",
-	"bImJNnfrC1ZdHliD59/vndzCk3nNWJuXvoW8JJvatowMAD45BUTJjgNcO9ltNiR5r0JFdxGfxFKp91UI",
-	"EnRddCK2KNBTdxL9+v6MMy8VAHWo84iaSr5rctgGycCyKQErZeGShtGqWNXF8F5dI8eUnCdlNTTcBh3/",
-	"jcU30rBvWdkp3OCzZK77y77Zgv87iE67mDGsFptGlcba/TuMv5uF35ohvcpWhO4D7e65EQos7wUCeRbr",
-	"chikd54D9J0WN3057iOPrMeKbRRKskMlIspOsop9bQsEls+yReMC7rY9fwWp6LUIvD+6lrr0QyZHPt/c",
-	"yzrmkR+kKTP6FeJDOgXk2mOHOZMCw5MMnCNyWCfQDHuvTjy6kg7x2JTGQUSewWdSPqzvk+f1eqVmVyht",
-	"Hrxo1jMlNQ/rRWT1P6WOnQt3KcD3XPXVnGy8+63LF3YtuHmWYr+u77IZDTZr1bYIP+LxYozcc/vdssYs",
-	"HsFWS9d3vgGeCpAbBfAvCr8F/dDBVxuIvubTVtDaGJvB16ZzF9jtV3cogbvhUO5VSPcxjmzS0rrhOo9a",
-	"r967U91gn7PGAwCm3msWvXenzKFEeBokMlDm/XtCGNbu4NazA2+A3laEpylo74jdMofwyblvjeeHIvc3",
-	"WBs673nRMNtwMplwuG1HU4z1m/F6M+beF1N3Q0YcfmekfDj+3IEj27HgrnPevteHlOlOad02TDiHWgKg",
-	"dN9HHF9PpNhRHBfXxYZzrGCw5oq8I/46ByZQ6q2RHkm6hmZD97Ku2lknD3JAolcOJ/5auxITGmTiSKYh",
-	"5GQW2jnPxcznJ6bUUDFRSSoR5WXcOAZZdW3QrFKQgG+vXiiEL6Z0ZIfj62UrWvNTkSNeRMu1UJlIRMu7",
-	"LUKZmZzsvqxxMxsoBvHM31wc3yI92+2k+Fje+3S3Sb7jFTil7n4NXB3r3qq7XzSxFvexNNudU7K8tPn8",
-	"fsKLMZMn4zk7OqC2nNw9bnwubXnjrRec7RDPDvMPxDXjOhVhh8ezt/PTT/chGzn79VaykVlZUYwOk3IE",
-	"UQmFFN5EjDwoqn0jFQDjRiEZgJWsEYKXjIYsLCR1nxH5miMcGVhkVrIGhnTaDUAXcYS3bCM9eQB12Oiw",
-	"3byIbjRnobzn1SjM0N9RotD1Ii1c2gR98+QjiQVv6cyfnPv8us+iS010/kXsdyf2WyPZ2a0Bqf3aaCL4",
-	"1Nd5kEUMo6DNhqZDub5raRFG3U3hcN/qy1XJdYE53M/wosP9u5iRufIFTKl4L4UIxi7nIhL3uWsFNS12",
-	"vGZQ7nAUh0Eh0X5QEkHe1ZjMcGdg/9e4reyecHy48H6JrS6+2kauEHj33M9npjnoTeHcX21ryZA7MpUt",
-	"3MRan/Va0ufkbp9+bt2FC8420F5vfYMOC/qQLtq6qNYSyuNGDhbZqqG44A65LgW0Y39td0PCvusQN18x",
-	"wD0eci50US9TUC2Nq3ArNSje8/CIj13QzXKR3uX8z4Z8fPaZ2qxn7UCf//aPfzaadgtHh2g6DuVNdfl4",
-	"XVQbCr8LHunCj8kv30nsX0SWNIzwMag+tRA8KcGdDQ/qR2Gdzy7/Q8rbeuj9Wy68N6cqFfHB9dSwP1Lg",
-	"oFPqRsviAODDqufP/AiCfrMwaTT39iH/ww7nrVdf/PTr4adNc+wmqt2Nyma5WQvivyS7R5PsNij/+n4/",
-	"SNzqRst30LzrS2HGZ0fcbYkmsxa7uxRgly+7V3wVFNEuMuzexerxxaINgGiLiUkb4Q0S404JSkWiZvG0",
-	"Wja7Z2/RuwOfvn5geoJOdzgq7px/5wzFjIfj7rD0xKC83VQFT617SO72Hs0FZ5YveZcXUpXmC4Vurdmj",
-	"olsxpSPd2qzY9/EZGdh8Lex8+gH5cuPZnbcA7J6GkiR2Jn1M1vhORjXbzReVep+yXqnMIeWhkwvmv0MJ",
-	"zGocv+eF/df9KnzhSxgFfO9Lo1yK39vRqwfFTDbynk31ur5+t2A9c/Ga5ZcXYP/oFjwgIbvsCeMIz6Dd",
-	"bWEe4peQEu3k2C9VMsC8Ni6OQ9idnvjT6D61prBR4UMLi+i3x7tRl3RZX9Lhkis1khQosiCaYzrpnu0d",
-	"ZGF3x7nfR+ReL3b7IOtbLiX7K9jeerqO8+OEEW+irt/PV2AmsS1hvkxKSR+TMZuIhc70NaWnv4N+NMwh",
-	"ci5uuWnuvqSwulo+m+6eMXFJgO1W3MhUYPv2KolsqQryuZU9nJIWwHMx35D8Qq56547uoXxAFj6Pi+uJ",
-	"fKnyILiYoiNc4x1rK24RY4qCZnPqZmnja6bp3AYb1RZnUgFJ6Ove1e2bQnyiG8zNfeySblqtQ2aPLtgC",
-	"TbBzKYdxNK9BD7GajCcTaGRXSJ/sOTYn6VnfF2bm7YzNO2ZBP7RHP3ALOtOAvWeKB3r1dbKoDQmdu2wN",
-	"fneP/cwp38ulXlin/vOyeLMo9y3UcMrkz60XjkCEIki/ic8VeYFWXNCXSSL9mYZike0yvBQ+hxYe0Mi6",
-	"zNmMQnOePxMRR+AX3gGF+7p3zfc+90RBIRtoT1OgW6Qr3HGipK3Njncr6XxTxHoZJ1KkJOMWFk+mIWOS",
-	"xEudI3irHjN+Jewt7O2WG6iefIiMh8DS79tbtrdTiCCmMUnBlQqE9PlspLPfilMlTe8ZGhE3Eu4xccWS",
-	"ces18icSiYgGI5+T3/7H/9QfRBy5Ox7fpBh31eSoz6qzMI1xUJQxaUKFIZKfkZ0FT6wv5VRxPJn0WEkQ",
-	"lJRNZZbKEWlf9UjTIT90z0i9VrhRdc/uRaVnjLPwIULTXAQe2i8Kcl9vOaS9gr0Bc/OpjIBPmj5Ufpgm",
-	"xQKqgyiJlijoXMoFL848T46piBZBGxbojxh6LCRltUgZ4UKyFam30miD0G/1XEV0Ooejd6O2OhvXyVHI",
-	"nemPlQ+3Pk1CVTsvWxfVwL9maf+pI+Ke/eA6JLoVROHSs/rhPlkIj7x4Vm3UdTdID9GvTKG/EuUwUMWx",
-	"6/5gJy27Axo0u2009cuFh4VuhZ2Rytzy4l3KeJFcEIMExOeFINx+fxMCco+JRBw5GEUAiduKVyHteMD8",
-	"21MU75GWmOJFciNzKYqa4GjSACeyjrvOGqG2zsIGlyGl9jXMEZGtHCK5UF8rl7+g5pxu3KUfPdKUht34",
-	"IpbJ+X6HHeJ0Qyv7hQpZBrEkLi5wV44zFuL6AQaqL1ZWwLFrCpib64eJLr9jnYHPzONfX7/pSpjYErRm",
-	"l1gYUP3faXHaWiELi5C07EGLWuUVHuTdlR++XvmAxAKyW6kAe/c2vm29f/dSfrKNRB5kT0tFw69jTcuE",
-	"2WQR4GpwgjFVC38SCom57w5htVmNbAnDyeru2+N1vkJ8zj0i/rPbvQyoz6sR+xDpSFt3GNfrexPfg3/Z",
-	"R/yIrcjxK9dY8gSfFMtan5lD8JgpAV8sBwBOoCNlvC3y82tnXxQU7sg2vbtXWMljnsPa3d12MKlHIQev",
-	"jQfz9RKGtrI4K0PoayT72FGYWySjXTTdxy0MZBLzCg0d2cbU8ihV9IrrjmBjItOOuKyb/o7RU6G7+d6K",
-	"8JqFlRppjSXjkdJAUCRSTFTWHieIsrhMyd3hDbkqSuvSEVRcFdPCSOWdRKKpknL8XxIEeARgKL1iZMfQ",
-	"3L1I9cZ2FehuOeyLOm0KRNgNpsMuD1YK6Wi+B7cOOEf1AltpP0jTh1dHt4lB877TQ3tuvQD4Erphk/Km",
-	"tuDg4BNBoK5cc5/MjTkybUTPuEd1u3BQGpIcXz0SELYVqIQ8mhfyk53remXsrPffOo1siyrSExoE4nZ3",
-	"O8tGu+0u899l2QX1Ek1Sadt1Rm+0o9WCPzZ05kqcA7ASGdEwkpVjkqh6xSd6D81JqfdesRlNjQ2GeTEl",
-	"gmf8xNi1W7c7TtRJh9imtoylbQewr9diRz/0iG70OmxbIim7r9oD8tRARj791fc+uZUjMhe3ZBFP5rp3",
-	"eH4XYA7wyJhOrkm5bmzwnB0Tqs5BRokZoLIzQm3RUVOUMis4WvfKR7rvOS7Kap8uibylyyXzKjXSiSRx",
-	"1S1LusOjHp1255ZkRrGU/g6r/pzyeuJ+zCASn80KjMPjc+nFnHpJo36gm+X6lou2GwZs8ahvLReY45E5",
-	"OOW5bhbsiYmgQE7ZVmIwJz7cIaiaysBZqLsGk92jbZ3eIX0K8bq8pGFExLRS3EQd0V4yRlzrLrkbORHa",
-	"v0pOKbV/lVKCV8idrE3du5Rivsnuw9SLXZOwHm4nWbuqliKoOZEu+gPOPxQ/S04JhfDNYJuy8I9dEHEH",
-	"YXNbScBNtsyzkDEC1pYkGGosormJhjomi0z8KilHdOyQ8zMwxZ70UCrRHl07NHO/vksk6xqZzRdgnvhL",
-	"H63aqY0YDcDGecOJa0DqVmqk/YFOIiCYKL2kw6Px2KI+23O2Gw+h8fcoyrhGGNepZ+EFuBVTqnDis6J5",
-	"74x83ZhHBPOf+hIC9O9FZaCt+Wmnb9qjr2uj23IiHk5LzLAbd9PmD9xM2ur9S+1FbQVjw4CtFci0jTqR",
-	"Pp8FrBpLlo0kk3kz6AOrZm2E4NrqNoIUafP9IYot4QsBaoLO18rc3w/2u9SVDdgUDDIoL6F2g/bm2m4q",
-	"vZQxevHS/Z0F4vaDf1+Dp4iWNI7mozj0d8tJglWu7+wllWyvmdsMKQslWt7O/YART1/pXdxpu+NLkkyE",
-	"68puKAHURjSCjEX/IVfzXbvXOevc38IMgY1SPiR10bxatJsrvgyF+lUB5gv0QGBqCLlZUvn1Hh3Lc+4X",
-	"LB8A+gKkfragMf5Zq3PePiXlqc8Cj/z2//ufmJAOgZwaBNJue7BLaY77ZeLv0DEBM7/e2qwxtzkl1NCA",
-	"YKZPjbSIPoIVCvK+JEJ3ivc1GYj5ZE75jHnHSqw3TwOIqFJV4yBQquqQTwJGQ2gxjwlFLplQzgU0ete/",
-	"VWpkMGfklSBq6Uo8YXQyJ+a2pcOr8Vzzdc0kU7iONopdM7ZE5Ti6FYQqUa2oxEI24W3dq0yD1CqmnsLC",
-	"Aj7SvWkcxSHT7ewi06G+8aJeBzdiI6M07pRDp+S/majqL9d29yM+9pP9XNVfLEWIMg5VQllp5kfzeFyb",
-	"iMVTQZd+VeHCjPGnydSf7Nfltb+sCt0ZrQqRmooua9FzsqmXWqffJXuNw8NqA7uIVZtEP4uG7XKrf9Lp",
-	"kIBFEQt1oNEKWgEem65r8XKpe7hUFJrho4hkQHTT36EKeeu3f/zzbw6R8WSu0Ao7ikQBk5L8v/+3gxkN",
-	"YALNyaxrdWu/sSPIJkoWtsQ5Jo3f/vHPRr2ewLusoI1PVhylm0yU6DNfLeeMY4gIVfpfKJbzooS7vJT/",
-	"jYEskwP6L4jtArHPy4O9gzbs/VFpw1p56G/s2PLpxblKSbXG4b6OgvlTs/mirv9DylTnB+mAaCXI+JE0",
-	"p5Q3VDTr3xhgPhUJPrkmrI+cUFZkG76j44ta8f2VREiOfHnePXlzn0p1uswjRm7IorqQDy7m8BnxJWnI",
-	"SGI/zy30kQrdvVO3BUjeH1oxOQPNQ0eJshtFMUPKZaCw7FhRRKKuGlx3zsD6DrqKrGzQVu5SVqz4QbFg",
-	"ejBCQ0Z8DgRmh3Zy9wyr0cArPCSo3XNHfej7ltP+MpbCbLHrjcoZVigviAq6oT6QwM0JCC918sHC57GE",
-	"sGYrKBhjcnaNZt40xSU6bEyaw4MiHh4/ZOnr5uDsHJli/C7rBjXMP/icE9uNMCNybWhZiHhZmEuQZgms",
-	"o6Fj+ZPSDn/b2VqmDP8X6o2tSLcf3PlSLoXwkw5jeciLSxaOEldkYXxXQMMZBH+AKToJhn9gUlDk35WA",
-	"pSMFwG5iO0yXummJOkpdMbPQxXejDYmFWYwQdgfWFB8mg57+5TfvT4gIyZv3Lyt2g/9j3XUMIv2cJLFx",
-	"QjkZM7QLqVdHvfZfrzq99mkFvPPIr0xAlSSSrqw7Z5mnv1hCjYXvAF4LBrkDNviVIsxmzL6PsPZ96/y8",
-	"PRid9NqfU0ZWs42vI/pkyIblSKaTyL9hGJ3wC0T7TgIhN7iP7UE28mZ55xx3NpnYElGMS5D3P50vkgme",
-	"HtFX7+eMLg7IO++r2U2jNBqysBUrTWvd0Kkbeo9FzD1iCAbBaO6HpRgQGhGog6AIhN1YrEbe+lLRRIcs",
-	"aKCuL/McEvNrLm65owOFPXwLRP0jsl9vEPfqonU1eN2+GHRO1F2B3CyALlAHDG9PYDGPIlTOOAbFvGEF",
-	"Zoo3bGX4v3nODqFqXXYconmZLtg7BQdV8nT1mq30E6RaBbH7glSrciKWTBLqjF1STiFyjJYLRdr6r1vV",
-	"5sEhxkELtHprqBDgCwCMTRsHA7mZxIr6IoEvIUkS5nANErhEY9ECCK9rweSI/BhAL6MjHUrzk1sB8Z0G",
-	"gXkLjPpqozAjcWnI6NETl8xCyiNJGLhW8TeIswP5n9bIOZ1cw344U/vcr+8R96zbe9k5PW1fuA7x2ARC",
-	"vgGy6gyu2coxNnQMatOdpSUaK+AcKPfMM5SvkoT5kFFAmdvQjyLGa6S7ZLx12SF7tXptj4QMeoRLvU6E",
-	"k9KCuupCNGFU9UbnlJwIztkkIohaEkIzVwAT9RbzyJypuaU1Q0OHncKIaEVU7zpECrRYQWyt4FFI1cB0",
-	"JRMfxQpCRyYUagBQHbkbwAklGbgGDhoIao7JhC1h2EWlRi5EZCJM1NlPQiFlFZPgyDgUt5KFZgxJyifd",
-	"Xh+To9UVmDOKaaRoLC39UO0Y3FZXJqVWS199/vQJ7tRUIL3kEZ1g5Dm+jf5bwvjM54xpwxBUqoELKY+e",
-	"PvXERNbwGtXocrmuwirc1uOMKQcMWgY0UnRC3cgjYprSk7JNVRwkNg7WkWmetZwsTZNMSnWrK86Q68xz",
-	"h8yheXaNtAGHQ80ZyISGoa/uFpHZ2i+uIsEu2oItbdnVJNkd8vKZEijmZLxKeqXC05JMaRCM6eTaIW0+",
-	"C3w5J4KbY6nUhnzInzxB8+qTJ4jRUgQ3DKixee6IuD9UW8tl9Vx7z5TW7rYAG6rnlM9itQpSxnx4vGDS",
-	"Ie7PLvFnXNEZZ8gV1AQnisksl4r0YuK+mJJp+BR0EK7tAQr5aBzNFbwncPt0KmrivYP5p6EmSZO5kIwP",
-	"eaBXorbBJnOBeOmeCB4xbi1U77rNb1igiNmTJyRky1B48YRlGsYrpVN46kgYRi45UHqH3MJdTC5ozNW3",
-	"R5rtUO4lR01uQ7rUSbFLugoExSVBNfZj9QIkfNsIBefWPGuZmdUE04BGtSGagPAb91d99o6uXZTaNj65",
-	"x+bKquF0JCa+9nowuCT7zeaQ5wY4WvcnOwRNHkfkV7CvHJEf9Su//eN///QpO2UtU1QefKSbGvA7hHqK",
-	"/lrd+sHZS0O6YIr+lJc0mjvk55iFK7grHgsrSNDGIaPXUhH7IUcJB1FWDaLQhCv8A/X6lmtzlIu7qPme",
-	"6xDzoeOxxVJESgZX9MY1F6EPEpCsPXmi7yaKRJgtY+jhb//4X+Qv/e6FgnLM0EWDMpAirFIJIIoYe2yp",
-	"tmFtZsjVo7ihdL/SIRB5BxGqEOyn/sJhAYfUPiTMuogluKzRhn41OKs+BzYmYjXlkMd8SUGIkXEYipkS",
-	"D8rucBh7z+t1lzA5oYp1+3wSxB60GzAvn9QVEztpILcQgVUSn5Qvrs4RqU/b5+nLSUt59f7Y9/wQ+ybQ",
-	"gLDFmHlKa5UOETcsDBU5UBP4UgQ0YpKUr/7UrDdbv/3jn/BH2xly9cfhof7m8EWlRga5YEbF/oDkKCkN",
-	"JBpuLH8LGl4rgmgFMR6RKIwVUaJDnsRUY/S6AyHDgQ/WJBdj2F1ZqRFoh3TrS6buCHHXroSbCg1hHLAh",
-	"d1M4uRr7wD8P5tBy+gXjuvSBRhTISHfHwltB3ACDahgpDoFOGw05EHJM0gBcw77ZSl1F8lZxTAyAkUcS",
-	"OaSFKKqmwEVT4sXLQNNTNYeaQOFpwG5YAAvSptkFCkKUk8N9/FUSj7Glg+JUnbhvW+dn3d7b9ilo0u3+",
-	"wDUpQUqsvRX6Zgy5TiG4FXHgqQvBuJfEbtFQshBkFUzMM3lEIdU6P+VkFjMpmVcjLU60Yk0WCr3CIddb",
-	"JUsqUdI53K+O/YiElCMLUGeYOS/i6l7hwKqIqwNC3YpFONRl08RASSxPnmCyhJFnULyRRiYD9tLt9Ufd",
-	"XudV56LvpmIVyqeJjIycSotLQ75g0Vx4eMkNXUHCgITaY6F/Y5e0svQDUB18mVBVUsa5cExnyPFjns44",
-	"xFVCpwj9X2AgRQ4NaxyslupaqNW4P1S1olzteElUi1oCiLLhkAPuycoxcXssClfV1jRioRotoapRtceW",
-	"AV0xz57k1JdY1ERwFwXOhLwBgR1yT9xyxSMVBTM5/RUntyRc5RpTB7CxD0sB+OJmBUp3yJOrY0RWW149",
-	"ShUxIOFjFgg+g3hrOrmuiunUnxgASN0ZRBikkIAvp2zig6SXSgdZvgdKlx9AcFLIcIOAQRBnlJzvdzJT",
-	"fE8N/e//TqA3DVmKwJ+s1FddzvQnI25phDOlRrDWlHrJ55FQt1vRaeBjSpjSEdo10oG7x9SF1euRvseG",
-	"HK6oLnNkZUo4FpULxOQ6MWQn6UKQEUg9Sco6CBxNI5gDqE2GQ45fwlFatHhKJ5F+Mslc03UpZAVIBReW",
-	"2gl2vdWSSpgVKaGiORzta1Fys9SDMvCXSCv8CC+jIgl426A8ER4G3CyQY481KQ8lNuIZcrpcBkokQ0ol",
-	"M6V7kNKgL9uD6LXf/q9/Al/C5yScEUU6ZAaKxBF5YpjTkIs4emIyqyRTcP5O6oNy0ueIz59o/SwJwHfI",
-	"E61I40+TkHk+mA/w7SF/MheB9wSA9ESyKArYE7vMErVdAJgs6JAnJqGFwMqsY7aSyYY8otdMamSDRBog",
-	"WpiGqEuifCf1kgAOKDuko5sNgcauTi2KQw5nGokhzw/ksbEZxzF7USfwJFNH6jtJ0p+SZeNYwF/UAERM",
-	"h9wUs0kEGl3PplIj74SvaHRwq1RnhWdHKPSHLGBUMtxzbch7mOyFl8GkAzokMzL4VQDb7G5RLubAuPYd",
-	"kynXUrh0POQ0YY64J5POqcaGLHdX3xaXlH2N7pCWqmRFyK2pHGv6YFpWJRYgJTWaG63vi9K08hKy5lRI",
-	"1XXchsLyFCtNJTZjXxFccyIUTlKkVlRAkjJeP4iGaiJGgFCn1D4jIyQYTsqNPfXgfuVIacc4zO1cDLni",
-	"t4ocq+8UWBTiGHmIjhXNywzkaCXagAFZAkrYuRlByXDtrBLNeqy0FeQ6PA6CSo1cKV6gVgVfjhV5RHsi",
-	"2qd1yOmQ26otKe/XGxUQ7jFHWltzUGWEnB+DT0A1VorvpKqISSRUknDgz+YR8Au0kP5btYoIWkVGcZTO",
-	"oNjbrcZFCsUPFGvzJ0w+RbPcd5JETEbyGMJZ8ezmdMlqpFpFm+uQfyT/Tj4iPfuYooGCuPXR5+SjuQfk",
-	"IyLrR4PFHwE51SAWnbE/wtvWNf6IYVwfUY/9OOQfq9Xqvf+nlt5QizQ1IuZUJubfj8l/Ff1OP0FftfYP",
-	"l51e+5R8JPv1FzA/aeqBNB0VifqZcY350iBBOi7+a/9//pNx0px3+9lJ9/SkMI0a3CDb9tHxv62Tk+7V",
-	"xcCE6sC4ezjufnYz6kqD/2OncfVqz3rdv7Uv7NUeZFargE05QQ8LCdPAqMyA2xaeFmC3135oz/KdJG/e",
-	"n5Dym/cv0Tia9uzTRwJ+Q+jVpn2Hd05vOw7tiZ+tAQ2MQMhlkrKGoM7YVtVNh27+e3LV60GDv7ed/tvW",
-	"4OS1DdLnek5LBLDmz8gP6yPjf/utt+0Rnpk98gs9sqm0K0GD35CdTMruefv0Vbs3StJUIQ3arWycNpcm",
-	"bc3cqGenRqVRCReZc00EQ7MuPyTgI1V3TztJ9erWT3SndTTWQJBqxLfYkXFBlRKIdMofB0kthqQEHKbQ",
-	"4wAQDVpUzqCSg026xl77XbvXb53rBfZHvfbbVueic/Eqs1JDfJL4iCRGRq/HEvUhaULcGs3a2mAxmNK/",
-	"Ohf9q7OzzkmnfTEYnV1dnPYzi9jL46LJrQjZhPk37EgJ7RAgG4PCTwtYo/lFk5v0B732jxvwqdc+6VzC",
-	"ui66g9FZ9+oie5T7a2vDqq9Wgmqm+OimebZexoYicDQFvSI3BkkzuAxS27qpooiobmYL+P8vW+eti5P2",
-	"qPuu3Ts7736frmfIWwlVVTImkjuw7yj5+nYuJAPimKN/js5cwVOD2kgooR2A1HNIPKV9aS0IxJCsRiLC",
-	"VAcx5lTThkI+eYJ6lgi1lVCSBfWYkjwsw0bZvez2B+QpXfpPbxpPjUr+1JaNocjGU52k71aOQFNdaTcD",
-	"FEH5RakugGIyY+hTu0jroWCoR5lawgbCwzzioM1z5itB20iUoN7olhQ4RMUh4zjScqRSBjdp3RmEdvCF",
-	"Idcb2URhcmRFm/swYEURxowyr8W6X1iotCazU9Q7ErOtduKuq0aab4g4As3oVoSBp8it77EjlPIaTeIJ",
-	"BIaFBX5kbOdZ2D55gghEGvVKzvSHwS4TVOIjn4WJ/GuHEgHYOMyEDBo4umuCBNyKjgAiZdcwdxclacyZ",
-	"UOtbZliwQOBq5YlqsB2l9mGov5vXA0kZQbgM6ERdk1sdlJTwoVCDExzWup6YCI1EOeQgYyIeWVxBoZI+",
-	"jSdPgIE9eWJqhPjSVEvSlZ6ojKBuj4ixR23M0VYz5LdzETD8gZRhe7cUmWSOukUKAyfX8Gji4m3uGae2",
-	"HyWL0Uz0yZMhT9ezXqZJDX81OKmRU3Q4Sgwwo383AWZJDp05Ad1ddxaHilep0aM5MRJEXzcsRgmi72I5",
-	"DjVtr906fduuHKXxIY06qdfrhBKPYsHoA/MFrMwZ8kTca9Tzzzbgs/W4UmONPmhcsC4gsesQV6nd6t+k",
-	"aJTrDLmblHDSOqFdUMu1XXxYI0hTNEQ4TcPwmrgQugLwXRjPUeSDDRr6GE2YjhnSru7LUCxDn0XYODPr",
-	"4866tyM/spKbSeuyg3FmUueq1+q1uikxTpd+6agEMQtYcXQOsTtm3Upjfdqc0qc6ERlimERREqdOCla3",
-	"CxziEE1jpcETOlOEDbVynXKDoTwOav56BgkuUDAPKqUe4DPkOjUaTRF2cn2NXAjjakdBJ+kMDmEKOukZ",
-	"eKSLSchKYNA1AtxjchsKPhtyWCJEjHQuwPszap61Rifd07Z2NaMOM2Ng1CGsuqB+UCM9pcnDeR6Rg6cL",
-	"nwPhAdL8J9K5hFcVrV8GGgeVKG1onXbQanOkmCJ5XFW1N1nRMUSGhFN2PIgjBkBBKjacmXEnlo5+LA4J",
-	"Sx95+kNruUxyqu58Gh39xtJe+vRTEkr/UngrE5Kho53Btom0/enfdVuoJLLNBLuZVjqfdCjV3cVr8pU1",
-	"PmWj1HRakgmlAOxt1usPWttaMYykZoGuMZNEzpUUkprk/No9d7NWpwO2lL1Oa+Pv1xubBk/2/vQqY2Ly",
-	"8L29u9/rYO5EEyGNr724+7UT3a4eXmg2734hTWo5wwpA8OIOM6l7BvHb+M7BLpvqo2XriidKEsb+AM+6",
-	"+3VMu7FjG+F+2VGNP/6kboSMFwtFlJObqShYySlFdKauZGlwK6pTyNSwY1ugMaEafY3UItLtRGnXCOuE",
-	"YqlFCKD8TqbVTid0MmdexdSYAGHJqgeqgyp5Um3ImDEwEtNWKo0kqEkrKRdTTdA79htY5U7J6r4J69SK",
-	"WLbqBcpvE7EA6RztGFgNg/FJuFpGavEofw+54rBjKpmj15DyDONB2LkeS5Z9DLnNP6z4SGMkzJXqUPtz",
-	"TdWZXvf8HOqZa2Ohe5xYaTUdGXKLDbXOlXjzPs+KyDZOlHE3HqHZnKaNzMw55VapgVQjvQwcMMBICYWz",
-	"UMRLCT4R6X+wQ0DAoePS8cRj09nc//v1gi9/DmUU39x+WP0CpPzZ8xcuKTeadTJGrSgJ1bCybDHgZMhF",
-	"mESOgBEWc52PEweAH5LXb1snqZPCmO05uzUIB9x0gmb7hcWch/wh3JnsyJyHfDfujGWL/sWcvxJzTos7",
-	"JbwZs4OzrFn/WFsvjnT0YwnRuQr4HFQXXCx/DquI06Wf7rf3fJGqDZw8Wc63wMgb9btfeCU4+xfXR66P",
-	"OPCZTD/NRJkVVYrqTA0OHWkrkOF0msYrympVcaqRzjSRH4+ShwuYg6Jsa5IDKessBAf1OPBAY0UqwK9j",
-	"MmeBRw7rdQJOD5AutGlLGx9SLp1YnmA+DLCRyMtpZJjvUbHEIelCix1A27WHzRlyKSBYWgSM6zcS2zP1",
-	"bPkhccpBaB36hYUGJgTBYCNaE8Qx5BqK5KrXSawl0i5BpnT8tF6Zm9mdL0mzTkLKPbEg0MKUlPeaZAyF",
-	"voY85awVDDJRk/iSuHrSo6dPIxEtn6LmfoTuXKjWhb7X/4bT/Bl/eNnqt/ea2isb1+vNQ6zc9Wd83XWI",
-	"X2O1Ie+dnZDD5t5zEyAujyAdpOGQQ91cyyF7dSJr5CSRC6x4S6WusyVhfhI9UcT3XrHIqjH3e7C+h/IY",
-	"LOen7wpkhSVX29bClLAZiiBYoIFtKkpOCaId13hUUi5PV8eDogL/oWerTaBPVl6ztAvgHdbrabW6tERd",
-	"lsP50tIPcyXpSsXolF+GwSbEo377pNceFP1dgFtp8bij0l2vAzW1qv9lwZtWpfsCwERRwIYlj4NgJ2Ba",
-	"EkMGljiA2az6BDz+HjJCrqDGBhEBGcBnSQhfk8mlSyRlRRVzd4H4KbupfAYbRBl7s+57GUJRZ7UayCJg",
-	"XPfKMwFUam06T6yAq2k1A0r6sAqh5KCK3aqHXNG4arzUhvgaOTVqLuAOoThEjSDp2WjmXLM6Dvlms+NW",
-	"Xe93sS1iQYt/aS9fSXux6l9mCZDJAq9ZFSvN/PfYzFplzgJi8y6Z6l9WxW9Cv+hryoQ3+DP1DJsMbDEx",
-	"6uzXhMyVLTpXWTc7IlVJas4ANQK6qQujWXmRQ460WOfVEegmSyHG9laEHg5lsvvMeAH4UPdA3dBlhtiH",
-	"iHHMZfIlwZTLSKAu07l0ICaz2pqBo5t7eglGrYBJjsE6tfDlgkaTOfFYwCLw1B6TA4s+S/0L+ru/v4tu",
-	"HxcmluMQnrUlMB2evG6dn7cvXrUTm+GaiW9K1sParThhUJAwKwwWxaxC66AyQQUNBXEHtTJQsuTG6UnL",
-	"WiOGjFhxAlwQpb2x0ETxidD6bk7lkBvZVG+4vN+oV2oE6xUZTEWmNBGLhQBjMwYoqzcTbnRkMC/yF1oB",
-	"8eWQJ2qJaZgCif8JX6SQ2qHZr5PheQ7RHN4xggryTI13ipFKFmFciI51BoCaRPK1g64cQziu7eK8FeG1",
-	"zgKBfJPUMjvknmDS0Vn5ZvGNusYz1C8JgkfCfgzU1d8y8EFlbxwQFFdkpnzJkE8DbKmUHl0ZTaZ4MROT",
-	"Pe7Rjyra57rffEHcXmvQRt97kueWye+BYG6uoylDfzaPdOYpRm4zbW410TGobKtl6xiCpDeU2RLkdvl8",
-	"NuTj2JuxyCGuifB8ddXu93UoIXma//77zsVp93u3kpWNmvVEOJoEPuPRkFPPC5kEUZV0Lm/2ifkC0uXV",
-	"V4fk6eF+ZbMIBDW9mt+WFJQpNFbamzYmTfqcVQ/Gz7zqPjtsVl/Qg0a1PnnuNafPxod0v2Eqg91fdiqo",
-	"fPYVpad8l0VTCCXbJ7PUaB58XAbU56OIfYiSnpD5ZplpkRe7c6VpWGmVD2w09+xyKSXYLtHy2TQO7uP4",
-	"Xe8uWSCbFU7wUFlrFzvuicGZNvKq/3NkroyIhdisqaXiQ2XgOM2HqrIobWw2555DORDjUoV0AWCnmQIS",
-	"WG+SlJFwQ2EaTEBM8l736lWIbRpLEcSR4sYo/zyDr30vMH0tK47iBkxGaj6drVN2oWZxDH3QItfR5ddz",
-	"rJVqjqNI5TmbUYimg3Ul6efExWVjngzkYmLIYc30gIlcKx/OqOT4kraeIsZrVumett91Ttr9UfcN9Buj",
-	"kFkELlrkJVTJJtSwNODAzCsk5grQp/owviGTpEX6UlgkdO/HX9Mi6aWXf8nWv7urqbQ+EWMrS46udKT/",
-	"rsax71Ubzb1S8quOQPMv54rde4y0PJr+asqfCQVifwkr2KvVa43GXu1ZSZfG1mh2x/IU1FJy232zO33V",
-	"h7yNuLbsO/bHtbQplM3SA2lRIYPM6zTnDpWuD3HhhPLIrzIeLxI5W6srBOyrjhZIE3UMc2t5VS8oyQIN",
-	"AkK5vGXhkEPJKCMen/Tap+2LQad13ndzWgpUJEg8KuqbiZBRjXyvnrIt7cbYBhI/qJEeKUMPRvhWCXoW",
-	"ycFA2WXIbnwRS1P8SRNMEwkL01nR5JVjHZBgmaAJteRnGCKKQ67m5gKn1oJnNUD+BSsBsJE/adHTCJpD",
-	"XgaTXcUY5nK/k/JeHX+36vaU7SDZShrtm1aoGvLkYHxpkpcdEM2TYwRhXJJICFLeSb6v1EhryHPr8yXZ",
-	"Ljuj/0q/1blMso/E5JpZYIg5JMFEYQwZMMtQfDC1bcxumQdK72WBhkCMgpCp1qgHPyJUrT/VogxsMJEy",
-	"1UyG3OeEFmlR5ULFw9mkdzhaU6VRxBZL6MaiGC6NjAqUZHOClpSclToL9ZNV62JHzauMZS2txq7GsGv1",
-	"dUU9q2JXMitEE6xjpfjvasgViAyuYJkQq6oLpOnBURxbOh2E5RP2wcfiAMlhsQiuHUTpAo0z4EiVwBpp",
-	"JUwe+9UmlekU0mqAHhE/StzbUg1rahgNOWSNQDgSuok1EjCpI4DiaGK1xk32D5sHbI49P6rq8C77Rml/",
-	"c5i9/Go6qDtAE4hHQvsCMMPaOoAopBPI/EcBElaZFYtwU5JpPdpIfkOeXFcD5bzpq2z7mtEEVrEtXqTY",
-	"4DXktsULEA+0tBq5TG7JnMq5KYensCskNJwJ3vQ9q0aRThau4sOFMhYwnm/JW5CRnb60BGT8lNSjOTel",
-	"QUrkxnU+u/wPKW/rofdvu8s5X1XjztYrv4+v9u1ZK0mRtfTzh5kkbP/tHvQ5mdJRdpvgpDVwjwSW3kwl",
-	"R0tXy6QcmUFqIJJps0F+l2lsa9FOv5YpIrtHHRXw+faJT/fFrB2NE6SMEpEinApoyUnvLldrk8VJyIAv",
-	"0UD+H2p9QMCWjSRpyIRtfABVoVDmF3G0WejvgRQsM8lgmt8p9guefCh8nXF+m3poRv0gMqIrk1nj81oR",
-	"B1DL+DYV7PPuq+7VwLrRmftkgsF3p9Bv9evFN8ge7w+pfcJRkrLBFh2etzMuVhFndkNJRMVEkrEEJiVM",
-	"aQEmI5OCEqqDORI/m4myT2P3rZD9Cnpw9om2KqX54qaGaMYeBWXcxoxENJyhA8s3GbLcmqCy6RKgfv4N",
-	"SUPbxJ/78I5k74/jDnisK4t7stMKPy9sYv8zjIAp6ma23Fouacj8gPg8CkV8A5GtpWzTm1K98ZfXe387",
-	"+OuL75//8Oz94buDwX5/r9f8a+NydzAZcrIGpAuRvZqo4tDI2Hg/i68/ArWjRC7ZRImJesW7GtwUwUOH",
-	"+maC93JDNdwaMaQQjQrrmVbsgym6nRApwZlDArDDa83VNsRrEmZS/muYi1zTtjCX6EJ9GNGM1anxnG5Z",
-	"aNTaWGKKdlmPboircTr4mrKutGKIZrZICF0OQUTGblXZoCyKOOoizL5pgaE7eN3u9Qs0AQ2T0lEzI5xn",
-	"RargIXTKBt42SX3rVH9gqUNXTrVWv9NFNALz06kIZyJ6yFVsYaU/NGlL0qzXiXvZ6ve/7/ZOR712vz0Y",
-	"9dsXAzdriESJvczFkFsm9cpxUtg3ZzUH05l0CCWHVQi8x7ARDN9p1BOzpC+1BQ3kD45OvbREH9ZC15OY",
-	"aq9QCh3pAwsks5yLFUenzIHRjq8ytvLakH/vR3Ofk8M6ScqOJE/A+qwqwxIq6WXt+gg0OyZDHpE9MP41",
-	"6kNuNpUYyx3SrMMnKEhh2cY7l0UU4wwO1VitviHJapMhaHd+qwZ4BHGqANEzAkZnahmENRJrHu9LY4h1",
-	"TD7xnEoyZowDrnwZIeyCxVFIjcep9uhmgi+o6/dM/cbURI1BWbrXjqF2l5lftxE9fOABNO+CMQ+FgYTY",
-	"YGAn93Rp8kQSUWcKHS6SqPchz4a++Zy40a2YUkizdGukr+1E4XYhB1w/+nyPcpVK9WMwPiasp1GZDsQd",
-	"KuKK/X2NgV2RJ635OVgMxxly3RpScTJdOJ3yNEwzKfu0Xp3McusY1pCQvf363pC73cHlSPs+XWeTw1PX",
-	"93a0wyp54FaE1xjSwNmt7bMZcts2n1jlISJDcA0m7C9gOX1MvGIgQCajUUU3hDE0GjrBDPl6lVR9t7Ur",
-	"hQcr4vnTKQvRmYAbh9LVeKgmKXuRJsjrMiqZQMZNpQEqpra4zl9PYwpJyOhkzmQ+CjYBja58TaHXQqZ5",
-	"Rnm/2XSSes4Q4uKkRdTTsqmCs8rxkJsI3wiK/qQIkgBy0x6zsZpGpKbATI+TYjXWE6kHTu83wQHYMQQf",
-	"Kz6PFMHqXwTYW0luEpQMy18lJwlbTtdtXEpUMe7U9o0x2Rk/GPLsITdJJppnkzWWvebfrpFXWRftkXoP",
-	"Sxobbx68P+QscQV+CQdsNu4157QGF6Yu0gWRyZFF3tL6o7ou3rYI2CHPOGKLGkDpQy0SWXqKJH+DEks2",
-	"FnRHV9bF3m3qzfo367cROPjDBTVcPPvgzoJBBpq/gzhUYGW6TN3LlM/uVQFoi5hTOOpO0Z9nIhz7nsf4",
-	"ty0aKTko471P+GlGQrmPmIQ8goVVjcubxKQTiKCTOtEllkxWrGKemFwATb24B2260uIyCzrzJyTw+bXR",
-	"B1P6VqmRFh/yfPCU5qhQDKb9ttU5T4rBXPUhCaNvxUMS923rVedkdN65eKOV0ExMZG3IB9jCDeIc3F/P",
-	"et2LQfvidHTVO/+UAOCpZFHVAPa/AfPQaeSH+1bFFzubHLbz57UkdFezuWkolDrAPShvK8lYqMMSxJ6I",
-	"lMWScVMFHtY4EVzGi7S0poIR5iqoX01xlyGPOQTKCM6UvGHHpCL/A3115winSzzJKkZdQLykYYphqrdC",
-	"2zQdn6HkXHXcxQQegQoa2jeoks7G6jatEqLOsVHoH0stzaF91syvcOXLKZjZ4f7YWYpflOIiGpNySsQq",
-	"pKpbKvj82qK0PUvY3kJnM2RmlwRDaKWSklDt28vQpONMB9M5+wD9rkybS+zNg+WiZGXIIzFDCTBlHmh1",
-	"kiYdzizPQftcsoyUPifZizoS1RlyGokFxs5BT6pEe1REyhjYMuVfYT8OFoWGrUH4HBo39Yp8yMMbcpvC",
-	"G2UyDdTSSo9DxFK3WdN2/rGvS01niFiOhil1JD0RzHnMKE524TDgc2n2XhHp69uyGJ75W3V854gu/xko",
-	"4dZIrc3y7fqTJhhozGe/LPzVjRf8nfvX81u6up4sVvHt8ja4+fk2lH40WcrJz4H3i+ThbRT//fYm+PD3",
-	"6+Dn5fL25zG7vQeNM0fRfxyRuSDq6YcN/9ka/WSy5Ltv2hejTr9/lcuRH+h4cBljjvxOgVH3yMzqwMjb",
-	"swc0cdAkwyN/SqLUcVV/6NpZj8I10pDnnRhHWqJ9Y6KUCdDI9FRRx55W44Yq8Au6Qq6FNdi5uHW03xRd",
-	"IX6YeXvI9T2QpOxeryauzm61+5CjkcC9Xo3dfCcRKB4C7AW4EBQr9IPA2IqGPCmtjZ3KGJHxeOFHkaln",
-	"aFaU74QiIf9arVnbMyMK7U2tVqdDTiV0sxzpH12sYp12U1HLgQKXxjGsuCf2ujzS/5raj6FVJh9as02n",
-	"pBwx9DVTMollJBbQcGlluwB8afom8hsmI3+WdmXzI8mCqdpyzAN6O42DSm3I+1qP0qeTGJ4NNcI9u6bg",
-	"u6vTTgogdAwFvjTXAyO07lmAAPPEhtpUJymufZte55Pu28vzDrZ+eJONOwWaqmmhwWBFUykfqTuRRJMq",
-	"IOOOdacuSMjCAkdGmxwhgiRfa5eBRCJw7avhSteriaLOiO3qjptZR7Aqp2Q6Zo/M+wrooRDTkZiOtLUO",
-	"SkgFU5+VfsqzJaeUcAgL0aE0ir5Gyco/WS+P1AaT5dnXCjzOD00tS1Gne8PCG5/dbuMTQLHS3hNCv/KH",
-	"db2nu9P1nSzSbV2aDYT7qUa/KqLfr6VlXEDFW2uEFVrs60I0ZLwib96fOAW9mvCnl+iXgNYQisageQys",
-	"6UOOVQm5QBKSOh8NpugsoVsaetriYkzLg/eX7RG2wnI3SLopADT7H6htfjtSbo44GPDujvvWth9B48+c",
-	"zNXlaWuQySbYtJuvS+rGWVKngET5ylA689FWqUpOacw4m/oTnwYjyOoZeWwSUCMEfXF6N76L3rXs9io6",
-	"0bv2tUhgZjIoqhIVE8XKZwZT7mSmMbN+EYPNV6XEcwHldlJiKcI1ing/6mzh9CZLzNukA73uqO4qzNfN",
-	"TaZ+wNwacdf4uesQN8/Q9TvI1F0lBJtWyur437w/0ZXA3aI7o1/edm/cdKiXQw7k3urqqiV90+DMQsHv",
-	"5BES/pNWH2NoW5eX552T1svztquL00I/at173ZTmeeu/JOX9xh5xT7snV1DZfdDtjs5bvVdt91hxK+Gt",
-	"yJSGZIwxFhgpPoG+T1PCaBj4xgy139gbcvey9f682zq1hsH8YNPd//L0zCF/uWy/Uid/efGKPHkyXhFN",
-	"Rk1DcrXUIecYeaUDOwBIzMMbp0R77IrlOZZ5DavRIjnEzEZO2Ac2iSMohoTZva8Hb8+HHAosqBk84taW",
-	"3tRFS9WBBYmri/7V5WW3N2ifArkGgFyenuFeJjQMMbuTca8qplVcNDTrD00Ahr9Q08DzHgMrFGAui1iw",
-	"Ane+NZ2xiuFh3/pJVWFsnQ9NvnVTmZhr91namFmbDh3ytvO2rYHEPSL9X9gxSVvsAhLotE7tnFBYPPe5",
-	"Z3wU8TIQ1MOeCeqeEOqBP0h311HaiSJsLJREMuOp0D/WSEs3IAeZxZRdloB4GY1OHYbr86kYac6vvitn",
-	"cbh92hloDB7yIT+hS6mjPbC6ZXIFdF3kqVJQTe8dBfiyl3RvyuSdHw25VZ9Krz1t6QS7XpoLV06P6F27",
-	"1+90L/qjy3Zv9KZzceoewzqgwRnkYLwY8oLHTSdGt5K6eQ7w9olpErMkkzl1XrzS+TLgHXJrMS/fD9q4",
-	"EgUwQE44XYx2hp58pnu4Ly3q0B90ey2oh2YtSh2zoQvNusEBO8oBDacmptFJMEoHIVgLu7pUFACX9rp7",
-	"1XOPyX5TAeYuH1ZROYCEbCmduGLSWZaZ1uaJMcJ+Xl8V2NmM+tzq7a5AjDGm14BPVvU53LhM2hkDBKF9",
-	"lbG527dJgym5T/qqGtU+FLdFQvcVvJWytlNLgfyjCN0LwzKfTkW4qBrx1JJnFZxLR6Xy2Oc0XCm6WCkl",
-	"IuW6cvwAOczABeG1m1DeeFjuSRZ1s/m9u9ed8b3S0V5jCxCUlL1IcqnttS29qZKF57R5cFg6Kr2YPj/0",
-	"6s8bz5/vT555hwcvaHPKKK1PDg6oV28c0L3xdH/aGDfH9fHzZnPiNQ68w0njYFyf1uu0/lyN5f/CRsAQ",
-	"S0eN53v7zWyovgGuaWT6MFHZjLJNVE5mwhv5u8nDjR2CTMxaB0Kc03Cmi4wd7P7iFZfxEq2Y35j9e7vg",
-	"fqUZgq3iWGh9D3ldaXKbjCj9pNyElp+JuoXGc/fm/UvNkfMaA5baOEolJ82JC6XhI0guCkD4c7J+Qh4v",
-	"xizUbChcqYmzAZidfnfI9xqHh9UGocFyTqvNiu67GAklS6TCPZa6kKQM/fcdQr04iMjYD6O52hVz9AB7",
-	"StBFp6cfrRz92txfksZv//hno14n//U4YT5WWc06+a+6dambvDKKREQDlyhJYU3PkFAFxxbPyL2ks+MU",
-	"vLrJ07qgVmhjojfszWp8isaEb8WstAY9vCLq+Ebq+EpHpcaLF/Vqo1lt1EtOCaJxTQ0NrJwBRcH0N+fi",
-	"hgUULPPWaZeOSi/bFwpiyQkuWTiBFR7W1fpzhTwAc82YuvflKVsI0m/1zsFAkmLrCLG5dFTqvXx60h08",
-	"be6TlwQCH3cn9frgHsEw9ub9y9Fpa9Aa9VvvMgz4a1m3Hs2cZbPdE03X1N3SbnUi6UPZ7wmVbCvrVdQT",
-	"hj9O7zoFlUBGlHvyX8Ypuwg5vdFMxmI+92Vukx2YW2L8ynK3E83d8o6Ee3G3GmlxYFxuSpFch7gJMVIf",
-	"UjKmPlkEyUWXo6vJjovdgMDBKqEpN0/zDZahAF2r7BpALJhbOTYaKw1i5kBnaKg8BS87Qw62EKNVmTG+",
-	"k7peNjJLxaGjCLJJ5JJOFPfUXfR092sho1As53bUZKNeP7YX3ul3SZZRH+d2uvbEXiXxXOsjSqxWjeeQ",
-	"D4QVpHSjb48CnCXFfvI2UA1jBp4PZ4LwSDItAIgYTJpmbgx5MrsGrWLLhu7oUg7JT+iE1n3dTTT1Zv4+",
-	"5Pdh8OTe/H3yjfF346FVLyEnPhGR4CKGxtScNSDUh4QxIx6T5JIGC1/ncwsZ0WCk2Va98fJS8VRFnDZL",
-	"Bzk2/jnCwj1Y9+TRWPfJV2LdOR/8I/rcM6kQhiD/i2v/Ybn2SZar3o9t/6oQ7tNTRIMtfiSRqKfgiRHE",
-	"TTDHJWVsJHs3lcXaiVxXAYCYpCjWFlqTSNgftAbt0aDXuuh3Bp3uhWIibcVYMTcr8KXuPuvq6+EmvEoN",
-	"qgtgH9mKWucC4mvag7ZbI13djBZ3okUQ26O0FtUFxvktUgecAdhpq0mGoggJhSiGDMNUI0qd1rHOTWC+",
-	"7GV5ZLbi/Fry1XEvaTQHEgxEGWhSAUXZ7fJTyd6oAT59uWApsOVfvXzbGQy+JtHdRkUT5FijodtLYNvE",
-	"9b2IQzTarwe2AAahu+mrUFr1ezrbv8iqTVYBKoQigUjPYQfCOmc0UENuiHc9UdRBkksho1nI+n89B6G7",
-	"xzxf6nloUIPyJJCgD1IyppM55KC+RzhdmGQrKJg9p5HOyl0vWPYal/KthUMChAwfmoVqmJK4Burj+frD",
-	"pySi/HW7dT54jSGT6b3SJR0VScYDWUHjNXN1cYTdLhRCcdtFAtZEPLZk3GN8sjL5fzWrAuWX3L86bwsC",
-	"/XYPioddXbTetTrniicVwiJii6UIaegHKxKntS4zgDFDfynQtGywJF2KrDIfXzBsPUF3c0X1F5nr6fOI",
-	"hZwGtgCkY8k23Vj1qxI2sFGuApST1OrGKgTXbIU5ODOfUwhJBB3f5exDNJrEoRShS8Z0cq0EWVd/MeRl",
-	"xYmMfKBUIGh8UdHyCayK0LQ+h4kVh/osaqRQ3GJIQEbsGvIA6reo9yS5nQuUprW5JbQc7iZ8XPMAn89q",
-	"pD8RS4YRPAido5BRz93UeiPLbeTvJKv8HLNwlQorSZjrw8UV3eT406YpIBGrZI+YIHKz7pQW9IO/iBel",
-	"owZUN/a5/uSUTCVpHrEZCzdPgEiSmWFBP5wzPlPMZa+pAB0pVC4dlf77j/Xqi5/+9F9KyfAyCpX88ulr",
-	"BKcr0SvfrWRzjPq6POZ7paNnOYHrc2Uqp6RDHnd6NEkierbWjsQpWXc2UYYfInltr9/GdZMbMcV7/vV7",
-	"dX6ZCgKfK3QZ8vuGrYw3wiIzpZwY1gOhi/wcs5iRsnnXLlXb0d9Zntkd6f3TX33v0x1pSZKlIWapWK6w",
-	"3jSKMMSUlLGQD5H+jDOPXPXOddW3pFSAg93nk1C1TJQa+lHVPFPFE6CRiQ+WlrkvIxGuNlNmcoWZqjpi",
-	"EirhJmqqroN7V8rM76Nn3vFGdnkdr/S1qNnO+TZ2ZLilXd5b3/zPFFfjlOIwKB2V5lG0lEdP1b2rTcE3",
-	"W6PL5VOl20r78jWePb1eTZ6ubaNKG+NmbelN/5v0Z3+m4wkct8Z+zWQigYS71HgGyabqs962IuolpzQN",
-	"xWK0wc4pJhDnthPQs2cXiVEBh1LrK2Jm2Vypz7K2q1//P/bebrltZLsXf5UO6/8vkxqQJinJY1M1ldAS",
-	"5dG2viJSM+OEidAkmiS2wQYHDUrm7KRqKhencp2cqnN7rnKVt8ibzJOc6rVWNxokSH1Y9pZnvC/2WCQB",
-	"NPpjfa/fr2lG8QRC7x+vpjPdS38stwo/QheXFhcHIgUQi1v6uLgSn1v1IkL0XUMlp3F6GM/lX0X5YskT",
-	"ZGU/ge59bgTl+pCzD4f3CmMvPitnOvi3//UfWNJKXxq+W9Nh6nvMT8SfxTDFMLSFypajGFmXsmvhZqYz",
-	"lf0Lw+vgn/notYlCU0PCNL526p7Xxq5bWbAm0+pUkj+yABfaQUddomp6uFr8+JC5tC20aUxDYxAnQrw7",
-	"NylDAHAKSSAcvAdJ/cgRad9nyvASgft4k4TAfm1QJabmPZ0Bh4q9F7M0w9x4LxbPFJWRYRpXDxkz6AD9",
-	"H04NxJ5LzLSGrm0vh05hwaD0DXFhPHp3TBO7y1lkGcEbFZo9BzDHX6bl8+AeQTpOOIOOdgMZaDRxZsvq",
-	"FUCIk/vEnUHo4on+DFlXsNtu7SBc44haJdWo9+qvWvV6q15fsrjWeqhGOjyKg1r8fNdBzZVPaVH8Mb19",
-	"ENlAAb9RM2bHPjCgl4+eh/2MevNLzE6s19Ug29Z4yo+uriGIiOoawHM36Gq033zQpj4h7fqsDEz5KoTG",
-	"oxxG8O0cnh7S7WmRj3h6hSSkVLakLxsBfq+j+UY8jEyrTWf/6Pyoc9rL+8WHuXQ0u1M2+n4a57Weikt0",
-	"T56qmtHD+1g1Y5WK7Q7m70UMICdzNQOZWbsPJqi+22dQJJfdzsXVa0QJWOV4QOAjVWo1HRVAm3uDpNbz",
-	"adCm7/HS+jKMPG8Szys3/yqEn4YQhpNuMjafRAYDavkGGUxwptr7MeJYez9WGoNsRuhzn5VTkUxDPcIa",
-	"u6CePuxldkE0oALy5Lz3zjdQHFpa3vAoEikiLgN99C8iidmAR9j+nzjQqpM4CrCPGy/C5kVCYiePoy8h",
-	"6wneiIytMIcyHBWFMxZKSItl+OSUj3O0xTrt4vUlfkFjDhWBv3uFPgfBSkWxmmNbax5Pu51hjdxFOekX",
-	"BNyiO+iovixWUmw/ihXhNSFqvYOxcoum6sv7qCr9INAFbYtF8IfQWPu02tbTZwOqDyN8rKeouMwB3T8+",
-	"625UXQ1HdeEG2qC5jPLGHz667iq4/Vft9TS0Fxx+FwTuk2iwPIjNOkXWBtAFWQAP18oEp1YOMmZRLMfI",
-	"DGLAAZGVwpyPi063d3G0D133sexLK4UrwGcGKgb5vuMxC6UHvfYIuYrNwTXW1SKcRzkgP8MjiUPcA+wE",
-	"QKmIwlGKoSsiP8fWBYqPqZQvFDOTtCbshRAP83Qch8B6v4DEUV8iQ4eCgppggxdiUoJ4Z8gIgpmbKZU9",
-	"q0z60qz3raqkiAYB5uOP5N10uaQNoIaJQOjzSZgSwMK9yzUfoC4aD/dzsrPwsB5/89OBFhjxTFV5hBxu",
-	"WpPseCW995fynngcnPwofaBvgR/cc2rX664LByOTB8E9/U177Sb9VfyIryrsqUTBcHU+qQ/mKoHnf3H+",
-	"utLf6t29Xq8dhyNoaBQFmi1HmmUkuGcRxZHqD1wrw4YMB6ml5Tu4Dni0j85Oc87Dfex/PTxnh38BIr24",
-	"WyG/KBsLATF7hhV5L3ZKtxTrPYoGOeSREmwWqzBFejMAGX+a0TF3Vx0fHX4exbFhhnL65JY0iqNo4JGD",
-	"eFD6RNoGH/Vp1Y3zjC9D33whSkMLPUC1yqb6k+iNubwtg5IP01EAD70HUGdRPIZCdET0KsdRwIjDWXsV",
-	"Jt5VqbHDh/TY3U9VXOLb/JEs/yOTKE9E1YU2nk1iKZ5sauPy9PbkRt2JEFnGho25DdrMnyq7kb/9V/P6",
-	"aUhKOvOPZF0HAhS82kjZFgBnFz6P4vcWggNRC4eLZ4opkaaRgOIVS+yQsQN9oCElAhhPh6IvydYO5TCG",
-	"frrRXAbKSsBIBGORtGiEfo0dBWI6i/XpY+IDH6aRtr7fCyeiX34vFpDZ6EulbxKYGL95X/ZeLCo1hvVH",
-	"NsCMASsiPYUkCVaGUUY8lGkSB3PMhvflMI7mU8m2aGBblZYFY6R4VZzom3NlmDqzfM6P7ePjjokW+579",
-	"4PDi7B86p77Xl/7+5cVF53T/3dXJUfek3dv/Xv/sdfsYOQl+6FwcHp/9CBmlXICN5ItPNfC+ljJ+Zc/R",
-	"qSLoy1ifais2AWSI4m4UZlMu7ZKTrIHwFQ02l7rvy62tMynYELYJgHMOODDM0TJvbbUYN3SuNGdEuCuZ",
-	"b7bFlf29b1wr4I8LwjQrTTB7DZiCLUWp3py+3RvDRfWtQBAZpL/F3zjrT+yCYdqX+j4mfXNwCb3kvc5V",
-	"56de5+K0fXx10Tns6LXo+Nk+jpNwHOo7OUkvaCiDCfcId5NQbUPF7DuULXCuwQCV4gbGA5sYDIV5Ooyn",
-	"AlrZaeuYCbNde3MlsIXBThibzwrTSGDsH+D1T846cNZLy72PK62bQpqs1QCnwyuZbVJqlTqXFyWvtLrJ",
-	"oGHzvF1F36VebzS3S14Jtzuo253mnTUqTfFniB4edM7Puke9q/Oz7lLB3fIM3MMnfOhk6Q06TwRVwmMQ",
-	"caRPRvjL3Z4MXQJap2C8gO6gP3TWIetWe6VfjKoBA7urZZzaa631pBUZ5NfS2HlAafQBHw59C2l8tbzc",
-	"DjIpnTq80T2sq14mFDbCq+TuD2yoyB40i/iiov1d4jLXz8vUXvUCfiCCdcOgq7LTldorYBSf1IY70Vr0",
-	"/obcvc03eM6FKQC9q+UGV13KWRIP9TIPQLA9tu2WN1lWcnuoIrlRq5tNN7zXGrNtEkfBBpvtMExUymYT",
-	"AlbhoL6ChN/wqAUcvsm1UMxHseGb5mc7LG3tmcZ0W04SJPFMeX2pv7WfkVaqAFU8s5UvzvOWzTnzTd6e",
-	"0yrQSQputtCM8QfPtFUqMRAC5F7EteSwHj5nyjFjyenZJNh/vBTLT8A8eqZsu3lmTOP3il6XmN0Vfroy",
-	"cxUL180jrIhZMRABdJ4sOtd8A/uqNxFYvoPl4Iqo7X368yqUPplXyqLNs29ZwBfKQ/reNGbbdfhgL7uM",
-	"p76dFqyeqWhD7SYG8gDo47iOQzCUWBnKbxhZO7SUNT2oGtWo+6Z3EuD2FJoouL+w554M8dV9BTU5cW5C",
-	"iSZ4Dz0KIIJPLaE/MMERqND3Z8cHV52fzo8ugM9Zz1ShRQlMauHPc4Hw9saM5NNYjm2JFBJPaxcm6Mts",
-	"AyvHfIVloGbUBxuOXPWlsRbJUjRnMmBlDrOepziFx44SgfOamdaV9Xbf93EU/CGMvt11Jp85HKXWyxc7",
-	"+jeFhs15+93ZZc+aNvWd5oPtQD3ln8EIhD2/f9FpF5uAu5/GACycp9tNQMeoW2eILVt8O01j7zWtvZed",
-	"xrUmHx7iZZvPdo4umZQ5a08vHENi4cc39Zybf7Xzfmd2ntmWy4beuV7unNVF9bcfafBhCgN11Hrjr4u6",
-	"Cqw/NGomIgoYKWMiCnHMJMNivRq+M1C0rjpkAzGMp9p6ROfFv5OBlxVDwURgshwkWa4ainLqpIW1CiRl",
-	"mGl7/fvzzunB0ekbn5Uz/Yk2VWWPzbhK0UoFHbBgRZbCxgCgMQtxGFtoFtmw5y9CQhzNlC8joxOG0ihe",
-	"7jkxNySnMfVxNvSmQm37pMa0u+GKhIQHkZ25ojVyFqXsRhBNwLAgpLgSK9zTdmVfroQKvcLyPI/5b9/t",
-	"X110/v4SJsuJ4cJQnVgXRA770pr9lVb2M4PdaJbSvK6W2ILxKIpvtDXjZYu8hhwyjb4MY+b2KxyN8Zg4",
-	"GrC1u51e7/gLMAiWn/2qtV1fHxP6JJZCYXDo7oYC7ehPZCmY8/LVVPhjmAoo4D6ZraAl63pL4UJEghtN",
-	"4xgJWBBdpPNRUvtulgMQGNQdrYA2yHrGoxu+UIDPR0/Pa+AwZYkZG3xT8bJ8T6ZF8uEeOjGgiVftDfbx",
-	"5sYqtucPcRh8VU63Kqcfzo4OvuqmO+gm3H4P101kSH0a1URn46tm+mNoph9AUD+mXsIvn0OT6VrMv7wa",
-	"IXA9wmuG4G8ugguVJTJNQqGYmk9ZGrNfRBIbYEATYxY/z3mkyCvEn3v6RlXj6Fr+VZ4INuaz6igRGfHv",
-	"hKsJG054KKFpiA9TL4sagyhTfQnPYPFMoM5Rnnb73JKZUDEpxjwNr4UZn1tDQGNVpoQABroAzhf3Z7M4",
-	"lKliPGXcUrmYt9COvPPTMrqmeB99QdZVBuF597e2vkCLnIrHOJBK4yjdl7DjAo8V05cO82ksBRRWjGJ0",
-	"8MqgqBHodjiHxQvjQJHfrQQLpUq5TBXx3uAD6b4IWsEjNg31hlaM9yV9lXtNy1Gkbvhspt1vwLAwm6RC",
-	"SQOQWXhHlbHZBTEDllXxYShEgKDf/nHn4E3n4mr/+87+26uztz54qavfHLaPjjsHPlAhGDzw6zCOQCmq",
-	"wuC83sjHeEi+NERwVOhLU+Mo9fi9KezP5mCFIb83ESQkoAU8lipUYBreXWfh9MFM3lK1PY9sShCEzmeu",
-	"Y/w08roQJW5O8NU0s/KaJ6E+Vh8jrp0zZptu9PHZEHo8jxVUCuq3FFJxPBXuWQVea9+cQwSIg5uqqzDw",
-	"c4kyOrfgXvSlTVb/9uv/ZjwC1n7g06cFtuk1/f2AD997WY2i+e6ZKcfKaEZiFIWBGIRO1WI6SeL5GINe",
-	"+k2BBVuOQymyYi09Li3YWiiIkZnMlGtlUda+vDXM6rlp7LEWxCZjCpC3QgYi8SAJiX5KppL7Ev0y9/f4",
-	"OKJtN5MCukc7T1iM1oJfAlhR2X/T6bHnNvUOK+1X+lJNtAA3yxNcmfnn7gJehYGiojekEnP2DNPCmBvg",
-	"O4M78awvEU5Uq2xIuVoNkYPcY1MuA57GyYKVG7/9+p+79bpWwQkfavGmVx1UdCo+pC2WJuF0CrHTm0mY",
-	"CqRsY8M4ivgMgrQSGLbTJI5yN9H6cRwJNkj48L1IVWWPhan1dhFQD1/0GbGXCd9jemakyVnrPRiu+r88",
-	"mIZytcbBbBCnVJVhpWpfFpaq9mVffkS1KpU4KLZllWk8T7cQIDD7LJRbFacwMYq1tRWPiPiC1OsyT3mm",
-	"TOPRMgxIX+J240HA5jM9V1M0ETg2ZONmyhBPlgtnuamMsEOE6DcBdGBxRIv5F50fOhfd9jERyXevLjon",
-	"7aNTzA0UPZFFQmESfcnGUBUP4CO7l4eHR/sA/nF4eXrQ9SEYgVT2+ogvlUEPRBTfkMnpQq1oO3EYzQN9",
-	"1EAI4KJl9DIzPYNTwRHNpXKnOH6NHSZC/KJNREg0KChGtlzIcJjyFRRk3eiTGC1aUIZiVhzFdJII2ij6",
-	"Z+bqWl+6UDTxPKXFwTIJJIBqYVQFelcOc23trCxjpubDnDioeATRCRe0sxZJLGb0WZke7pmlt+GYVi7U",
-	"FKy9E+6Go9fHHZ/OhaN5QmX4CrNZaOmNOZdBrLevB1vCrNY1SegxB9CbtlP/omwBjLlPjVJhKBuXv8TX",
-	"cfIofekopDCwbgYKv+IWfxDCjrf+O404PVIFsO0WMoWWtgqbhOxNot0bWycWaunPzs671UZze6dyrzYi",
-	"XOXPUPhhhd3Dy39frrRn3imgRsGy+wXQVp/1wADarg2gmSNlw2cPXl+v5JidVFv8GBkisx0+WeXw0gN+",
-	"J9G4r4E4YzIWQIrqbco4W418AP4aMFXEYGWDO/QRDh9Z6FRlQqdhHZO0WGkJy4HdYaGET0Yl7ND4BgxL",
-	"Lw9FXQBlDe0vcL2NOokQgUGhc0cC8rZpVyq2uy/zHUzF7Ut7WWEHYbpZohELv+QYWA4c3Qgd1MKeLmOs",
-	"GELkoqKGH+GpXUOR9LRUOQ7uY3VyxmYGS3l3SejOzWfoz6Xl6/bavctuEZi1qVi+oghtqdVoYuJq5YOP",
-	"y2ThRADKqdGApqwx1xycTWimeHDSDHLu/eGp8fpNmgcXhCmRPsV24AJ98NCdYKH83KhlqFaQK2slezqQ",
-	"D6Xe+NP32/+w+/evfnz507fvXvyw29vpbl80/75xfvd1MBqjkChjeQR7KyKp9pQ6mTfpNfRkGfSjjvDf",
-	"H9EXMxVr80kXIp0nEoM5oCsNe70hHHY3KMH++LNJrG2/JPLRUU7DqaiCSw2le4Zcqi/LSC8VS8Em8Typ",
-	"sME8jFIWS8pkJIJjiaCvTUUf6USRHRlo8xk8aQ0z1In4QnMEJ0tkTsvMOK9ALDZWmXHuIT/FlIdRqVXi",
-	"Af87GkFtGE+L6XUM141Ls3PCkzTU8x7hfGm5Wki545UAW+JKzqcDkZRapW+azVd1+h9+i5vF4V9S27W5",
-	"qt4IlVbr9Z3agA/fDyL+ixg09SCfIzVTVaVxwseiOkvi4Dntyyu4nQLMkqvGt1dAyPTn2fhvf6q2p79U",
-	"u+FY8nSeCCBnKkKMSG/iEb8SUqusoNQa8UiJjcx8269aze0l4oNVD+3BjEAnG+mPz/GtP0qlfEoO4jfa",
-	"NqSAJxi7tEyOZDoRpX/6V2CCHE5W5c8lTLxiA67CoRU+o1BEgaqxM2LS+Y7NJdmLnpEV37FhpEcW1JhP",
-	"58Rn5aPuGdtuvHhRbfQlj2YTXm1i65Xv7FyflfG77QqEmNvd/aMjFokUwt6hhATGkCuhrdVkii48BMNm",
-	"M5EgyYQMCA9aBBgGw+AYcCMzfdAh7an2mJ8d74wBnuPvZlylTH+zB0LVniKQq51a48XOHpj8BNpg4vis",
-	"8duv/9mo182QPYzoK49NFrOJkJg54NolSuLZRNh3wpmvMR8Ptc/KA7GITRW74VaBiaqQga6I+BWFoFYL",
-	"tM/xIQgHqlg51TYANso9UyyNY4/NJYSTOUPnWc9XrETufpataMRD6GSDlcc2wFkMTLI8xepot6ZOmxuJ",
-	"3hqyxvZxmAg8mvOdBgu6HRIAYch9sGDXPJoL7dyct3v732MazbyseQJgi9g/baOhmSJguAWp+kwx35V4",
-	"PmqulHHiVsQVZWkc8AUrvxYylPSZYhN+LdiEB6xR78sgHENCC0rfm/XmTmWPoEHgQYqi6XMl6ImNF+aZ",
-	"heBHcLL+OkrygT7RnRXhLRRxVnfdVVvZmbwHUBBN72dwwU6KSIQ+Zq4+gb7PZnCjMm00WrsvrDLNKU1U",
-	"dWwaKvY//5f9OZ7fB9D8ROB6BBtRmxy378H+2V/LedikhfHF7qSIc17BczCm1tcrnMyjNISwGcpRNPz9",
-	"FoO6A5WyXXYSvt5jfzrvvPHY+ekbbcr/KAbnxBIHIpi2Oytb+Qu+RhiJvtR7j1HiXz/nmWL7+PNqbzGD",
-	"1nB60k791Yv/+T/6/wn72lYvoHIxVVZay83CDyKCLuhA6CMU7DHt5GDqVIvYzk9HhyxOQqPrmOILxcoq",
-	"hjhikiY8RGYYyeazJBxPUoLEpr+IyK8vE1EVEh6hb62ngZV/nsNpYa/qHkYjZxyL8UYR1xoLYbchEV+B",
-	"nPFUpBx4z8t6XB57c9712E8n5xWkkTMJRagXkEEWxAdLSSu9IIlnM20HQU3DANj3QsVcQJ2+9IsM6P68",
-	"Xt8ehgH8V9CfzTpLuAziqVMLgD/Qhra/x2IZLUxM0nLuUXpdv8hAW044eFjYRFyH8Vw5QwtEJFK37clg",
-	"/UDR05SsvrKTTZ/PopgHCitH+tJgHGjPEl5Iq3O8K+pzbU8o032GF2PpQDKfOUV5ejfgAz0KEoRqIoK+",
-	"HCwYh7qRcRLPZWD6/mHXcRbME6gpANJnQwgyzzCHAvOuuG0GYhLKoFLgOa8wMRtXGSyOc/1rBvREcNLY",
-	"TmOb+effn/XOrnpnZ1fH7Ys3HW3MsptJHFlqCDaIgwVe9gIuA3MKE9b2vQF9CU4Swm/Bndvvjs/aB869",
-	"K3vEOQVE0DuNXfP4y9Pu5fn52UWvc3DVe3fe8fdgow3jQE+Mp23VucSgQZzAWBQY0UE4FRJrSXeaTXM3",
-	"wnt04AAIiR7j476AAscaip89xpFwUr+qScDra0g8YaAf7g53bUMGnIoRPYutZUC88Nf1el/6J+3jw7OL",
-	"k84BtPd1uj2/xtp26uDueKoywxDOHBqPKzwsegl/NC8EapWRS8uCJLwWiZfbEFnpKtjSgHiQsLJP9MR4",
-	"ON+LBZ7Fv6UW/u9++/W/9CfNF8r6vr/9+l++15ffn7T3q93v28DkHc9TFQYC7w3FPnyYVlpAlYd4J2km",
-	"PTJCcZQhevW14xUrGY5GmMjnfam4DAbxBy2c9rvnRKRJTDOAvnZ4dvH66OCgc+procWlhWwAhOhUJLj3",
-	"i81XfWZPBJyBp2TDTo1SfD6Kk2nV2GOO2UZatVQehJInC9ALlbvbMvDG+Pqfx7ikE71iYv5VIzd3jsjk",
-	"jUg4o4Eg80dbk+JB5iTcaGNkBp40fwyTsnGHkP85X+gN0YvjY55Anqq009i9y/PUfIae9IkIQq7Nqids",
-	"x4KeNlGgGR39DQasuXVVXCNt/Zow92sb5mC5KAfJbx5FCFx/I5m5JcNbsjJQaCkPbJRAXIcQaInisZao",
-	"Xl82D9smeuBBy95NnGDRknkP+rYCt9BKC1wyo4lQM6ByzMZc68u3YqFEymZ8HKIX1oLbM1+KD+nVcJ6o",
-	"OPGxtpUr5tMHeyY+NhVcmuCNgtuIYjh9lXbplTs4iZ894Zpfq7MZ/3kO3oyKrcVljUh4D8gHkiQrNbCB",
-	"DSD2f56LZJFh7OM9Su6xn/IPx0KO9fZ7sQNhyVQk+tJ//sd69dU/ffP/lSykvkqTUI71Fl4p5NY6XBs0",
-	"GaJUs17JDatZLx4SpEmWR0Rg/vX6XaD9H0Hodzv7lxdHvXdXnR86p72um474R4eLWYuqGmz/GnDaCey+",
-	"W0p8ItvdaB4h2VzNBBjqUKM0A/G9XavXGo3t2rd6/w3BqL87FT8fw8uVDkG5tGez541aHbR0LuTulZyD",
-	"YfbFnUV+/gxspAeDPcjiEUmI3188QcsENl0si8INojieCclnYW3Bp9Edco2OCcoGi1RA9T/8g+ccQN+9",
-	"r+8xMR2IIMgQb8nA4mlfDuZhFEAmEr3qYRSC+Lbk7nFC/o7xHW8mPLXU9lCnoyg/qa+5xjkH7ikM79fY",
-	"GyG16BTAS6Vvj9IpJCy9BKvt4mTB1CScIYeKfjOtdLswEdYbp+E910cc58ivrMlznuEcdGdi+KQTnmbt",
-	"M8lMq9di+vhv92UoR3GrLxlLwzQSLYYHmrXPj/SH1GTYYo1avVaHuciO7mq2X09L+/xI39vqdI9d9g6r",
-	"L9m79smxlkOWOAU3SoFoLywkMHuz9vEHLXeu3GHb/V/Wg3VT+QfxUOVPVyLGoUpFUoWsblULcf1cITeC",
-	"F2A1GGcvqpBZYGe9c9iNGespIqSb+AskraBQcmi8wQgCEnsIkziM4yiIb6TXlzvNV8y/aPc6V8dHJ0dQ",
-	"n04E1iJNFlXgH/Up1lAByGyiEirHDgoQVmlUHDglcB0JvLBz0j46vmofX3TaB++u2vu9ox86fo2RusHR",
-	"+me986tu57RH4ZSAuP1zKN0wafr7FNPnfQmtJsDFV16aDESk1r9CKYKzDBXxPMqyQ/Ch6QmtsS6fCqYF",
-	"g4G61GJM/2YNH52QwQUtaUcPbl9r5S8nTWNqC8YDrY0Wtr5AivQelTz6Jp/BvzU7JFewpI+Cul9b5Qld",
-	"XCAycne7I8XCIxAr7DTv8KQLnopjrMx5ZGFmdjAr4wE7651XWNWcmCFuaSPT8Md4Cm6XbZslGyJ4KpAl",
-	"iZgroSrLMg2xSlfF32CB0sAVSXeRPpddC4sGsUsE8nIEC+Tl4bFRfCOS6pBD/RkHwQpDGotU9aUpHmH+",
-	"6IPPvoEYG0R92UuG+V+Pwp9wMJ5pk0XF0bUI0E20afBwRFtfe0YUdVZ9SWuBxc9VPpvBP2dzNWHxaARQ",
-	"uyR+mcVoy2YgUrETv3vVl8XT0DW9/UDxk9MYIJXL2qeazqDsXom04tksDsT7ofSrL0GnlO+jSSCyX0GX",
-	"HesOoG1J5mesL52Zso2mWcNqPE8H8QfHyrQxZz34GtMnxvSHldWEJ7a1sC9H8RyrrEn9MivaVaXFtgF8",
-	"oVFn01DO9Q7Vf8KCeKxZh78m+gYA0YD249F5MazbVwXxVUH8ThXEY6iHtGoCbevVBM0ICSa9BJhM4m6r",
-	"hVYB9jdaOHuURcyu0r8G7G6l5gJANoCRqojdv8bOZlguwXyMFF5t+VTMpn1VDEAi938ag72qf0RN84ar",
-	"Hwxy+iZUCDUOlmxL/4anSLIWSut8mrYPrWyqdCHKx8qeHUgYAH0O/aXdIOrHpE+0VvLZOM6gP8qQQjOH",
-	"zsLgG1SVWApVqbFzWoi+NC3XO81mpcVe/vbrfzaaL50cssd8s2pXxJYIC+4j/gwrJ/MImN2ISNGvYNut",
-	"VbWYUtYf6UPOQ4nQ54pya9jfkz0DrjE3AdCFqVaXdrzOT28Ef+9X9pgp6HMgW/SOA1eAW3x9vfPZELAc",
-	"ZMzSZFFjHUJgUQhhuqj1ZVsu2FxC5nDKx+GQRaF87/KnovKycQZX87AyaORsJFCQqAfnMVRJiDmLC6Lv",
-	"XoW7uyej0mK7axUS+8ZoIB4EiVBqLwOzHc8FrvBgHowFIEjYlypq1jE74EvWWKQLGs3tnd0XEOKkQwNs",
-	"Kvrf1fk8DKrI7eIcGQCtSeKpyD6mEMONGDh12EWqUE+PkWKlbprU5fj875S6qSfB3zhf5g5LwS/vrKHO",
-	"0lluuT6dauXgoyN1H0zr7r/8tOZ/Ja9E9ufVarE2LUvv7G3n9Oqo271cbjwBUQqSGfpN4IFmAV5DhDNH",
-	"EtjcvnvDqb7VEdx5YzDY2M6kSQL2DQl4M6qHNfU06rdf8SaW4ndpIKRWSj/YRkCJtcE6QKTpTM2XAcVs",
-	"ytPhhH0DKoNqFSo1dmDQv8wqY2sMLn2N/Qjd1OD6IJK0NiltSUt5l9qtCVfNSHY+TGJl9IVh17DS23NU",
-	"g9VDlb2+lDGLkG84EASaw1MS6lRipyASakotkBgkUwKeVj65+xuU7r7MhcwqbKdRxxBbhgye6aiWvuc6",
-	"/VJjb/JapC+NLwV6y31VLBIMRAXuSOgWQ4S0yxSW/peKQnA8G7v2ZfoyB3yaV2pYpscKfMwlBa9VcRTH",
-	"UMufFqk52C6L35OGexQf7SydmZn5LH4aHKkVRw32sRb/8A/71Hu/wnop7zzlqzi/pzgnAfdAj+8eeQ7H",
-	"yt6U5oAf3CHNUdE2PIYIgSCbjaFRfn1mYkPKgdmMw8cnC77GgT5RIVz7zdH+1fHR6dvVcNAxOlePFQ/K",
-	"3+4PGBDKjqqTMtB/3klCWDC+DZ0LcY7BrzwNkds3TFUF4yaxtD3OtvyLED6wVhXrnvXRf5Y1txMhXA5A",
-	"1YP+MjBjfAcSB0G2wgzfVkKNFlziV6Dp2UXL8fuy7Fa109jSm7hSYxe444uIfAH9r7m7mwu05Nmd8f28",
-	"voRC/eYOmxATCbzGe7HIQuDwCZSPI2IOsaxgFTDx7xqYuQL0nBbTJxIDSwBMaTOmkCvYK3iqmWh4aAhV",
-	"4freB52T87MeED2/7by7uuhA7mGPcbwSGgmhjM4WvUPHA1A1z6WkJkFMYrg3Ozq9Or84e3PR6XZ9Vk5E",
-	"miwoppafA4su2LP8fwxhD6H7wbDtCTspbudCjW1tNesNB/1t/+zk/LijTc+trZZBP+rLrS2tUJ4vExvq",
-	"39iC/QegGibzSKi+DCWLk0AktNgAlElFjobH0UJsuuSNRi3JACnHTb0iplmG4Uzb2H0ZcZVWCqAJfUJ0",
-	"yyObXocqdAZsR4Nol4tKPg3TojTcbYTgrJgPvNs+6VzhT/WfYPYTCGLnwKcQ60wkVYsrCu/smV6kgIf6",
-	"GCZ62tNJtFgCDmzROrEhTwCo04ePIcCqFw1xW6cYocQ/lEiBU7LisSIYRY/5F539o3P4yIUKJNTovpRi",
-	"niY8MntxRJ0tZHCAiRMn2boWpPkwvA31UAY/yH5pYFgrawmS2AP5keAV+tKu99t3+zDNb9+9JjNtMFeh",
-	"hEZhsxlNB+1slgCioe3C4BF18WJTNNzZ7khWzgtUDG/nJDJPBJPzKCI47dyGJiZTOMn6jEP3GFJNWnIm",
-	"eAnk5TBg3Hr29Xmj7qtMGqzwmb8XCwokg9jRI89ErHk9iHDDK6JUorpL1YK+X24bpXDq9F+UbK2x06w5",
-	"OjuQ9JbUW0WxczXX+moUJy2iGluBfsKNp+J5MnRxVUw43mhMwJrcZn631zm/ujx3V92AX4GuaB62mdSv",
-	"wThTqZhV5zObk/Wf83k6ed4ccQraYAaY5ATULlt3f48logrGQk5aa81mZHKYZmF8kluOs597IxReO82m",
-	"KfbTgopajVgbgethy1ABrkLLoaH1avOfd7d/+/f/aOBERTwZC+BVw1/S3vhT9+zUhCQSwQNlag83MJP2",
-	"SCL9IdhJm7uF7KRFYIcG0TCUEiZnDXf5y3tCCo5E8hmwKVftgAJ4SpqMR2Z7eRA45a1s9HcFp2xYcMo0",
-	"29fLS3lnYvqXq8T023n4fKPOwZwRnwRicvUZXzlf/mpQk7t3ebGuSK7DobiUFqvuUxfQdwU4QNpkX/Il",
-	"HQe3Z93YYu8WgCbXFtO3c+Z1ppQhrsDKgPYC5wpcTcKDDAiwkZqvtSJibdNfLiIl0Gkqxq2uFRWnP1l1",
-	"9YkIu+y85BC8Pr8IL606EaW/ukhfoutCP/AjxPl9cLTuKr3zuOcfidV4X/H4FJt9zvI1TLcLKIqSrZVM",
-	"uY7K4VylcRDyyATXPBZHgW2CXGNnk/FvTsczxbIAHiv7BgvUtzWzYJgfdc/YTrPxbaVW2OX4I437ywQN",
-	"RBdtpVWvCH21/rnRV/H+y+UbKw1690Rb3diERz95ssB4poXuxm46c6rMNgRQvMLg9dlMSGweI887x+nG",
-	"pzFxaUFd0HgOoVkpVNaL2rm88NhPZ4ceu+weQPTEXN2XSPaFrrw5MEjCnbJ4NAJIhlCtg89gsRvF3gPW",
-	"HaBTx5FCzHElQE6RWBu8M5mzzk9H3V7XX+8L41R9SUn2/Lm584Z3X/czuKMmqnrRuR3M2ZUknw3C2UiQ",
-	"AgjneCbkI0M3r9754RbB50rlfVKLYCakhRsulFyr1gCi4mPm4G6WwTIXzyhOnMSXzZspVlZCrOZAUNBA",
-	"xM1mPiitVRTYh2QGRfeTOAKsyeZOFfoxbkIZUJE3+VFCBjwBVqJ0wsqXvf0KBiPxXtg4bIwjFs+xYzjj",
-	"HVOWrUdLVsNLBsRHFcB8hEaggO6EmQIitgQEZBVPM/ZmHNwoEUKx+azGLgxmEzwXCtmBY404eYDzaBqm",
-	"QMpmGpy1NE7DqWBTvgBJPxC2Dm0hiNDaMLkZHiAkoQ4paFljbcvV5uqQXALVeI8r8eQ1rc24o45x1zxx",
-	"nP/HIIc8OjnKm3B/WZWSkHvS3yBSBLHWAGsPZZRKrVevvt3Fjyiv5AjjRh2E8RK5jN5v6J9qoYpZLech",
-	"uwUP2Vn/lGa13ujBIzY8ZSaSK+simtfQ90tDwI2ciUTFEuhqrrEaMzAMmTnH88EuIe6r27xBfNYzRXLo",
-	"q0dY6i5J5nj0MG1gqQs3BLHsbwxL3rqaDCO8JzwaVYFGGMly2T/62vnzPeansV9h5YvDfba9vf1KqwYk",
-	"zzWFBgtt4Cot7vASkxjyEVSOehS3X7xgAV8oUib6UVDGSlzJZYe08pmyH/OUblrx8iy9listlFbCQlYe",
-	"M0f2RkAb3JcEglDJINhMOQM9yaM611jlRqWfr9/foxajVGshQH0OjILC0hWqWfbpvYyhB2XrKY+uQsl+",
-	"+/f/oD/0ld+Zh5mfEqGl4MOJfTvgf6Tvrzg2bWLvkgP/KMUzRRntpUk1iwsxgQqbRXME6jQFPLU+bX1m",
-	"W0sBYClHKajHwmRMZgLkuRMBOsqMkp5OJQcI0A2zMgUniTaU0a3ZVYAtgPiM2X4tm5ewE1SpsRN7zUBE",
-	"sRxb2kq6N1Vz0M7U/16wG5EI2i17RCzt+n5GK5vNjNnhcdyXAP1ULiBhVSmfzhQAWKbDCZBS8yQKIQ/N",
-	"nbyq3Y8jOB0mz5tCC+17VTF9Tzh24kSUaTie6/VM5tIaKe4uNsylQy2AhnOooMxYTPsSmMJbtB2WNzJt",
-	"Gik+pPQLmuYaa9MBbdRZvV7PlqdFNQQi6ctsqNqB1c5qGvuszJWpCVWTOEkFWJpY37O1BbhoAHG4teUx",
-	"wCiXUMyFJoPPyj9XATJcsUksY+1v7zE+gDh7nDB/6/mW34Jcb6XVl/6yKWAPgt/ttXudk85p7+rsrc+E",
-	"vBZRPBMI611jfio+pM+H6hou0FJsp/Gyrq3Pw+pLj+1fHB96fWnA1FkS33imtfDneQyNzNp2lIDSlCun",
-	"QYpTfwAF7lc8JZj8ly/qDY9p49brS98JAUKvIPPfhxL+i4ZiMuNJuvABBRJoXnPMxJ49qh5bkgN9WZ7y",
-	"P5vqu9ZyYM84hXorEQI6JvI582v6blUflg5PdTzHrH1fulGIGU+gVApojcOU+OzhSZCCt1ulxnLLMwtG",
-	"dnXsDu3LWRKCZbzcWZ6h4JcP9aMnepeQIvZYR46jUE0qLTbg8j1hzmvJJBIvx3RsI/usfPS6fVqNwvei",
-	"xfzDn3yPpTcxRGW+rb/YwTKGHCxAFgQiX8WGXQKS/HgAPCth4SDmz5iyV9t5ISw6bJdFfwcmmdj7GeLo",
-	"pCLzobKpGCXMb7Dm9o63+4L99m//7XtMSOb/9m//3fCa2zu13Rc+ldsAbBZB3++ZhnoT+zXQTiBzUIMe",
-	"8zSUMJEMlkRBsooAac3pbLGd+gvma1ejvb/fOe+1Xx93tMLY7/4ATz0/OITKPcYVC+IbiTjCZd8ATR+E",
-	"CmCbAHqIpykfTvSc+EY8dGdQujERSFI9nUechfLPSAxb29pibaYfpU8vG4ooYmWulY7wiP9Nj5+4ugdi",
-	"HEoyR/zvoFzsG9ziHvP/zgeiaz6AZhwsLdMTlgBqlt6ms0SMwg+mhcZ/5pN8Vs4IkZY6TBnXmk2PSSsO",
-	"7TICXhmP5pycPCxYIt5fPXBF5VFITeACYwEXgiFQ0O+Et25BBdKYI4wG3qjsV5u7tXrdr0BPjRilCLrN",
-	"QuVl5OAwT8aLNFWvCN8z5VFfEmdCWR9+aOExhyCm/upooaUDrC9+VdHOdIjKzp0PemUBVfZcbzhYwT2a",
-	"TJwKQ2Cs5xm3HhKeh6C99SQCg3ci+Hucl/kUJ0gvfAjHAzYLdgG31gZPJZ+GFLtFQPUyGaJYDOxnvdUY",
-	"jzWmLMjn2MeiOBCOxua1yhnQno3pCpWAIP/jmE1dNnZldCIYPEZ6PLI/37V2/9N16VcgHbupw5ZvpKhh",
-	"qc68ijzIYxYBzdzhf1iDRalXrLQc0XVdWQtWpsVwNQ2hp3gJrvJWZMqODJZfQnxYeYm95W205Ptg8WHR",
-	"qzbv8qqA2vq4L/poyJeODeZGYfIuTqnVbFIunxL7t4WzYXUL94MTHhkTfmCwGktZpQNG0wE5O5hl57AH",
-	"GdN/S8zGOctLvwQRMRrL7/aYvWPrmXw+ZfuJmn8p2Z/jCSYO4JwlCezBep+asVZxYleGSh8XDLVR7zVe",
-	"tbaXqZlzQ81XFdxec3ancTf0tltylLN8qlOhUTr8aWe3c3lRt/8DSFpAAd8cMTNOd7aG1vM25SSPEwyz",
-	"QtmJh3mlJWs4D9/4/58fHFYbte2+/O3X/9qAxtgGG8tgMLJye8djaNgZo65yNzBGr2R8oD1oZ1Ei/W6e",
-	"jqov8+Oye8TLL5mnl91z94UHhpiz1h7uQi+3+zybHU36csP58F7V6x4dA8/zPL1itXrd01tX/7dzeeHe",
-	"oWDbeq/qDc/sSi/bsh7uS89D48nTp8G544a5t37ifvcHQr9EX5FFoRRMyEBbTVI4buNHAGNaJ8kzztHU",
-	"Os+Zvwwu9FIRZIG1XYDslpnsLeZntvgecJ1o5fJdv2THUEVGBBO1IBIT+lTL49wHaUwcJkN13S/5ULPp",
-	"17QHuEd+D1fs3bt3705ODiBnjg6+9ne0D1nLrcHKZH3WmHH9xYNUX95FWiVwTQRVx4eK2UQw8Np0z049",
-	"sHXjBI56LKPF56d3tfuLtjL2gEgKGmeDpB1Ue7LxdYeMGEOJpl0ZLPny8nRX7hV0d0Ti+kQsQstXCVpe",
-	"BDYkujkInwewb5Gv5DwR+nwcVGRbbOoZXIc4MVFb7L7AW7hFqcIWq9ayBs5Q9SVx5VjiJxt0BOIUgCkK",
-	"xc0eWxOHtj9fCqijKYzBcQjCs7K2ByiaRj012uwKWgUvgQBYt2Dyg9uZxTVnfCz20CeGbiSDrJXh9Fvf",
-	"7LZUa1HvzjqUf9w7PXd/fEH+WQErQC67oOft2dJC1O5OC7DMA/CXhtd49a/3IwPIeDmXWQGeLBEAlDO3",
-	"93tHZ6dLeekwFdO8k1FsuDdcR2mNOf4xRUNFnSsPaikptu7zlAGv6o2HM/l+jzJ0I46IFJY8gETu13yz",
-	"0Yc0IWu1XRAP1S2Z5HDIvu+dHDshdtBkLt1AAj2c2Fh9IYJ4GC1Y2U/oX8AiUNVP8j1IcA0WfelP+XvB",
-	"jPPuU3LLwMdqOa8veB7KQHyoTdJp5BNILSw1UHlFoyphFkKT/ETgs/sS3wGhALXFjvHvMGUYppaxHn4S",
-	"VOFcEULtkXkLZTLUhEFrxWJf2vc1TAlJfAP9v3h3bMb8E7/myEuAFUAJv8kmSluBaV/6RRQP6+J/AF3/",
-	"1OqrwafUy5L3ItEt+JuDs/3eu/MO0z9ADwG/0H9DluO7fknIfin3neCB+zfQGeAHDqUBfPXc+Y4+Wb56",
-	"EAcL9+8gvGZh8F2/BJvSPJlo3raHz4PwOne/5eufZ6+y0WlHqgQ4L8Z3/wjXMDtyyNDzuNAh7fOjpSew",
-	"sh55EW8C3Ca5NrtvhVCdigVLXilPbaY3N/KX1fhsBjuLbv2XFfyWawEd62Qn69EBRGyqWCCApVMOQ6Fq",
-	"mbb/XvAonRTYNccA5YrI4eN4njrXgLRcvaKt/YVxnKYiQzM1gEaBbavOgM8B4Azs8sHC4GZD1QD9G5Hk",
-	"ovhGv07ioK5UnLGcZw9SgN6zPKoDRMkcAFumEgpw0p0b4Peq6H0IQhGshDCWzjDPeueAwmDhYpwb5vBh",
-	"Vu/a09cKmcRRhAELxMwdTrROkWOEB6dedOeuvZu4OuLDVHtkmbZd84iJYDmVbNBiZoa13972RBRe7ygm",
-	"j83mgwjYR02VCKXfsB7TszvMarDlI5fNtT4Jq8/bX+3FyaWEjRNYNmnfUDIXOMd5gtHMqw/JWleRb1Xy",
-	"yKmVHYj0RgjEq3B3R9ZqVHBHcxsqAcjUXfmnqvmy+tYAygD2jaq0GEXqKLmNlblYKuQZ7wrNRI9FIhiL",
-	"BBPuzqjsk/H7NVuAFv3tu/3nb9+9ZkOuhIeigKccU5QkXlW2iGo+gGRfLJ3n7VsQlk3TkEG13H0u9KCY",
-	"dpUE1jkbohRPn+c0CdEf9BA1xK0bmCeiaEKGzkj/6V//XwAAAP//",
+	"7P3dkhpJtiAKv4pv9owVaAcIyJ+SMm3bbESSEq3MJBtIVambGsIhHIjOwJ0KDzJFlWTWV5/N9e4x+27O",
+	"9dyfZzjnSepJjvla7hEeQUBCSsoqzXS3dSuBCP9Zvnz9//xaGIv5QnDGI1k4+bUwY9RjIfzZ9th8ISLG",
+	"oy5bBHTFPPWtx+Q49BeRL3jhpOBG4ZK55H7GOIlmjIyEtyK+hL9lJELmEbGMxmLOiJgQygmjYeCzkITs",
+	"5yWTEbn3oxk+TeeMxFOOV+W3bFUpOAU5nrE5VTMzvpwXTv5aUFMWnMKEBpIVfnIK0WrBCicFGYU+nxY+",
+	"fXIKXRaFq8YkYuH6intsLLgnSSTIPfUjMmITETISqld8Pk1POfe5P1ez1uJpfB6xKQsLn9RECxrSOYs0",
+	"wBrjMVtEF5RPl3TK1qe+kQocPFghvH4sNxaL8oUY04ApmNGRZDw6JSL0WEg8NvY9Jh3yc/mOBksmiT/l",
+	"CqAOCdnUF5yoDS8WzFNLZh/ofBGo9TFevuk5jJ/+/O/VysuCU/DV1HisBafA6Vw9hUstx2tNbZp+uGB8",
+	"Gs0KJ7Vq/TAPwE0xXwQ+5WPWpJK1cxBDfU98WBssYEGjWTK97xWcgkIBP1RYpU7UXsFEhHMaIbCPDwvO",
+	"9nOwl3MjWZi3HPX9ky3HwuK3bJUDm8BnPCqPZ0IyTpbc/3nJyC1bqSsSzXxJ5oKrTwsWUvUKKdZ++/s/",
+	"6kdHZDyjIR0rfCs5RI7FgnkKkdX9GdMgYCGh3CO3bBGR+iGZVUiXlSXjXnLD8u+dmpyq+0Ioifw5E8uI",
+	"CPVhHFI5SyPY0aQ6/p7WWPlw9JKVD706K7+kR9+Xa5PauD468A7Z0WQT2mXu91aoW2hYPzoCoMdomYeT",
+	"/ZBySccKYHkYYP38ZIjwgzqTKG81+MuTLeTHxmKBhGZ9KR34gwYkQEok7lgY+h4jxQkNghEd3yriNAmJ",
+	"PyFzX0qfT5/7/I4GvleqkMYymonQj2jk3+G7JENb0tgzCTfhhk0OC9sQIXv0nxSk5EJwyYAMN2cKuHzK",
+	"Wh8WCD7F5LhiZOpPulgE/hgu1vO/SQWCX5P1qSc9NXrzTePionX1ujVs/Xjd7rbOFJCZlEDYC/0ZI3cs",
+	"9Cd6IDKjkjCcrkKuA6aoXyCmxOeETqnPK/o4mYyGvlc4KVRrf3pz8JejP7/84cWP378/fnfUP+wddOt/",
+	"rl0XPtmb/y8hmxROCv/6PGHTz/FX+bwVhkIzogy147dc3HPHLEndZX1kNGKeWpnPFTFBOFUKaZIu+CTw",
+	"x9Gj4Na+ete4aJ8Ne/1GvzXsdxtXvXa/3bnKgM+Xano+BbFARjRaSoVlXESEBoG4R672dBDrAwWVTEFK",
+	"UUU6Hoslj8ya1DHCMhmJZlSvUQKxzgDvSkTnYskfiXSNXmt41ekPzzs3V2mMA36qljJRo/8u6AQAcshS",
+	"sVKhJDh1A4Ggahh8Btq0Lhvti2HjottqnL0f3vTW7psvCZtTPyDU80ImAVtoEDKq5E2uFvW0MDG7TRjp",
+	"eBmGjEeIJgCRMzFezhmP+kJc0HDKHgWZs07z5rJ11R/2O53hRaP7urVGiTw9DwjeQpBATUaKtSq59F8R",
+	"GpG5kFHpaeFj9o4sAZeSAsoNl8vFQoTRIwl0DJebq97N9XWn22+dDfvvr9Pg6Shp+/rs3CF/um69Buno",
+	"+up1DDFJaAiXnS2ipyY5MYQ486MZC61lchHCMkcrouECoMOhHgOsXqv7rtUdtrrdTjcFnxvOCAtDtlQM",
+	"ImKh+igjIpfhHePLJ75TDb4iAkDB1COkeFitEveycXHe6V62zobd1p9vWr2+65DD6iFxY0IJXxwR97LV",
+	"f9M5AwLauLjo/NCCX2oHxL1uvL/oNM6SO+Q65EgNbgMGvqvhuO3L64uWQi8Y47e//68SnMC5CEe+5zH+",
+	"qFPo9K+Hmj+mDqGNrJmox54W4vF+LAkhLdgUZUSBwioSNwnEPQLiteDs0TDIl6iUSCA8lhKlnhQYWlyE",
+	"VTgk8Pmtk8hICkCMhyII4M4WFfejYZQBiz7J+oQ2YbufIUDVzxvDZueslYsp9fPG74AtP4SCT4kEAwqZ",
+	"0HEkQnvXzZB5jEc+DeRn7bzZbZ21rvrtxkUv/5ok8/w+chAIIg65B3AsqJT3IgQZmwteVirmXSJA/vb3",
+	"/0l87vky8vl06csZHQUoHVwqJf/zCMrb900givo2eTSCzdG5mlppS9WqUxiHTAn9Q9AX69X6cblaK1df",
+	"9mvfn1RfnBx9X6nCf/5ScAoowoxX6jLcdEFvUzyBBsOQTZj6iRVO+DIInMKE+sEyZMP8lUx8TgP/l91m",
+	"nYRiPlRSpVYEJx/wt9r35sd70JbhhA/rjlKOT15WD53Cra8E7UKkVPsJ6pIiipeIaoUakPoBUwp1JHLn",
+	"eYE/2bMcfLIx771Q/BGQLlqR+VJGZGQUQOYZE+JKLMmYcgIGFzDhVHZHOsCGLvsbA4E6lzuSkE2WkgZo",
+	"JmLaSrQQgT9ekZCNRegxj1BJKMEdk8iyeRRd+4xch7iNZrNzc9Ufdlu9frfd7Ke/fXXRab6Fr0DCdRVy",
+	"uadkAmYhyaIoYA4sYyYCj8jIDwKyYNzz+bTkoPHIrBdUpniBXEQzn09J0e31W9fDm+tkUXp0dUYOcc87",
+	"3Vfts7PWlf6eaxGFBmCvUssSS6TAsansO4lmMSf+GRcO0m+ubbtsG7fzTki/9TzHHA6nZJ3cI0XZ9lXv",
+	"5vy83Wwrcfb85uqsl3OZX6r/PNFtzl3QU9zpg6e7020ul5OJP/YVO58suSe/8G0dLaXPlaZqrsHDV9S6",
+	"aeYOjY2eueESPS2a3/BFKMYKhqPgkeLNWevyutNvXTXfD9+23g+7rXxl308sxXjbaaLvLyXzNKnw/Amg",
+	"cmQM219FIkhte6N4YOQTY2Jf0FUgqEeKLsg1jX67czU8b7QvFKXDowY9R5rD5ln/V86OOSpIZo6imw9Q",
+	"1yKAZhLA78+yT/3QuLho9TdYqLRJ+3eyUV0JIpfjGQmZFMtwzABa4ExBxwhs/hpP5LPsMddvOv3OFmPM",
+	"YiYikbLEPC0gXglvpbBp4gfMXsMnp9ClEbvw5/5j+VS30W8NL9qX7X72xgpB5pSvCI0iNl9EMraBR+EK",
+	"DeAkoJE6hSc16q4tK00dwU1cjv3E26ii5VGGiXosvPPH7IbTO+oHj6aGvVb3XbvZGt5cNd412heNVxdp",
+	"hNLTELV8EdLQD1Zkmcz5xOYZ4jEl4QFNhquVeCg5Y54knmDahs/lPVqJfQmcTvEqsAQWu8xT34mQhDRi",
+	"Ax4ohJQOmS4Z+JbIaOlNmfom1r0l2O1kxBbl5YJMQ8ojeUquhYymIev9+QJGY3csXAFTLJ2Qo+rBgLs5",
+	"0HUrRF3S2AtKNXtmHmhqXBBYj1r5eMbGt/CEvAU/OzyhVjKnKzJiAy4V3wHsPiVUi+P5/lU3Q9hdGAeC",
+	"JULgspL4kYxDJfzJgPtmdZrjayUD7A0orcEYviSAasxD09m9L1llwNVx33C6jGZKaRnTx175m6vGTf+N",
+	"0sabjeytz4z/tMh4iZ5IJ7ZaKRTQBpxI3DL0SVhG5kvm+bQPrsNHU/2tpmZrLuLP6ZSRaLV4anseEP3V",
+	"Al1FiV37k1N4h94/X/BzFJ0fA4Y1QUZpFSBewPNz6geFk78CH0RvjdGVKcFTSvlwKoWfnIKxn5j3YntK",
+	"/GpEFC+JyAsr/KFS+CklzffUtZn4LPDQpK+x4qtAP4HkvqJgBZzxehwdMaS0u57WapIYJ61JF5wC2pMK",
+	"TmEUiPEtqDzjQEjm5YQ+OWZAg+dZAr5goQRfv+XfTMwYK/L2fdMhNFFdzGPw0yvw5McLxJHUwvTTDy2o",
+	"i8BQ61qEinVEPjrs9SzDSK96G/DtDaLn38RI/DU9TrIYMVJ6GixG69K/rh0XhEoQ1LWNtdvoz99JMve5",
+	"CMlSEeVi66ZLxmpNDvmxc04mIeVjWXJIjUSC1P/70cFv/+M/axVypRiS0lDY2J/TIBUFgYa59SAO+gGD",
+	"OF5Wq9/XXr6sHx1+f1h9+bK2Pb7DKbyiAeVj1siDbfQQRPv+nMmIzhdqpFi0GI5wzJyQP/2Lq6CylMTV",
+	"uOqqLa7taX2xGwdWDF2hIf6u7r1LI/cEzsJMOoQoJdeYwAJFFxgHKROYtuaS6pyqKZbph9oFusMKE8PJ",
+	"dsg19XNg6/+kzhefWN/amT8F/q4NdxY2tXsdclivfV86IQqx6ohU1UruwgxVWA9qXM7N4Erw8EJ6TwOw",
+	"zIGQxg0wSXER0DHzstBytEUP2Oid8MFKAfFgKAspbrJiOwNQW13YB19GeVGj5zSQDIMgYVW+tM8K3wbp",
+	"R62deaQIwh2Z+FMl9mB4KSfVkgWlkRABo9ya3fdyI6VyoqNsGpK8bOGBdbSOulEJEufdGMei3hlI5BGl",
+	"+PJ2dRDT+iUea2dSEkb1qnHRuGq2ho3+sPO2kEN3jflwG/4mZMPmpb/mxNbZEILFJM/rqXJ3xjib+GOf",
+	"Bp17jjpWel8jP4xmQ49GLHVU8EXOnuASD9HSlwlTrT4QH+gUFKl47LucYoicH60ybx+k3j3IeVeorcuZ",
+	"vxguWDjW1CGm9Gb2bcF7NvAtENhbcmxQptebt4K8w2pSyc7Y2Je+4Fs4Nd7gRFABL+gwZHc+u1e3YbEI",
+	"BYgrIVhHbfmLT0SuiBAyqgXONJXo6n2jsgjDgcpjD3hKQAnTMbBLycIKuaQrIheUk0CJJRVkrNZxP3De",
+	"TuFDeb4MIqW0Mgy9XBc0YImbwPjWR/uagdHtalxwCrerUe721RvrAiAX0RBgCxKfXI7mfoR/L7nHwjWI",
+	"ezHI4U8Fm6EG1AZRUc0LQbG+OdO1sxahpqLrwXJLDKg28XK2Z+Y7SRRSVvKuMA5qBD2zWTUYLFr7J27Z",
+	"KnfJ4DiQMay28uYEquoSjoGWo+tiD3EoQU2+DLSZB2Nx19YWiUesLHu7rf3ZI6bg5iQnEy8wvcNcvJyx",
+	"8e06monbAnp/8lFE851MnAQw4zkdz3zOMGZDoUDjuk1CFi1DLrXPUIk8b/r9ax3gWSFqPNTPZKSACdeZ",
+	"g6AMwcf+L8yrDPiAf8RhP+LrH8mcUe7zKfk44B/L5XL8P/Xkm1bjov9m2HlLPpJ6tUo+oinINlahOUrC",
+	"6+Si87p9NezdNJutXi9+B2wGxJdyidIRhsgqaUipR6syfoYBLs8bscsyfh8iMuJgEYSDPZKZunPT3zB3",
+	"UYTEY3f+mJXUO1NMnUm92Om/aXV7a+/jftExgCOsDXDWetdutno2lMyTvtTPXLbsnxehABOy+enm+qzR",
+	"tzZsfl8uMKbYPKctJdmnwSqeerbXat502/33w9a71lU/tTRKFhRDgw1V/04SycbL0I9Wars80ofZ6V8P",
+	"e62rfvxqyKa+jLRVEpAIGET8MFgwtjyNejtupvG63RxetK/epqeY06k/hvgga+x+523ratju9W6sXRv1",
+	"GXR42LlC+BSqwcvXjV7vh073bNht9Vr99GycLaNQaexoUo0EONYliz1e+UNkUCS2qmDUtZ63/0PnvAGh",
+	"2je9FCbriGzrodZV49VFBt8ZV5c4NdZZu7f+nOfLtQfftbrt87b1YMq8a55tdi6vL9og6VroMY6jrcGm",
+	"rBghPm5iF/rvr3MQ1tg+lOKTNXDoXBwY5e375vCs0W8Me4131vtv3zeTMZTMSyS9Mwt9+/5V/juvYLWU",
+	"r9ZeSQJYry86jTP9Vi29vzi0VyfTIVQavdawd/Pqst23N2i9BqHssdCgBagEThZY1Vhb7p5+6+clWzJS",
+	"NAy6lDtMehRYArABK9iWe2Tmq62s1gdTI2TPbIw+JCOkEE/w9WXc9FpdK4glBqMVoE6op1Ta7JvmpXbn",
+	"anjRPrdntl8O/EmU8zbMq8Nk4vdALtKmOgevulRQFLebRri5yh1jyfUoa28ZLG9edHo5xAatg9m5Ha1W",
+	"S/372qh2dBD5SA6rB+pSoiKrfRvo5IH0CC10wqVQjOvt+1clPK3UEpOd4XiJev+dJKCXgO6PGz0hXOiZ",
+	"5uKOSYIMWPGwoh07gZETGWCkzh8no5zoYDz7MGUkFuBpmYpkZwkGxr5tGOZQEWDtWc5er+QEN78DJ7kN",
+	"6za/mrP02KUNw8JYm9JtYLiXGuImscVgiKbuibcuCMS9yTy8YxY02ldwx1v9VjwgkDElqsS3GmO/dGqY",
+	"MeQA8ZFKmcwAt3XW7isWsb5CnWsD9qoJOOAoOP98DpKkzZPi0RrX1xftZmY8cPonA0KAGI9JmoECuEnW",
+	"2YaFsWZ1qTfGlKtBTfYSWCo1saPSormpkWHjl9f99/G41Ji5EHoziAkypk8IbdFGJIyvS3OMd61ur925",
+	"6g1bPzZbrbPUcn2ZMI1bn3txDImaAsMGZaSkWnU20qz9lrGFDdtev9NtQPLb2gR4Wt9JCwPuxTLwQMbA",
+	"JPBVxOKR53SVt4U4gEKNXFPX1cvJGMlyyoz/Dd49st9VR5PkUaylUWTG07dHDVOvq82FSw6+TDUGARut",
+	"x8bCA10FfXpaMsykJAB4gHTzBQ0lgxf+1OtckSINpBLZvCX615iHmb4h4QxignG7x4ckYHcskCX1E0YW",
+	"mzUniJoTIQ0z12Dm/YOTkYSlXbzxgHPjYZ3TYCLCueIhy5zEQsPcUKyFIePIzZgWW4l96a2YMPf4SVx4",
+	"v9O/xsHHArQb1AeNFG8dnPUSK88xqC55OBtimjAHNbSCLoq7KHsqgsGYZ9a4mTiHYhkxnQSH4UaWlpVP",
+	"1DXoEUpIyWlklDCtPGXTV+D9I9B/o5nwUlAUHC87LgUGWE+iS8hNzAvN2SM5iNPqiorVl/LGaTT77Xet",
+	"PUZS2kk8Fkr7ZqxEi8DBFPCtRD7DLPAlIJr5L4jJJEEGnU4CxKCKwA7U+gALihpTIW/RU4g7o0vwM8EV",
+	"VHdPKXGlNZXPQrFaNblfOI4dbWCpg0g/s5nD60PslpabVr+6nYsLIFo52zWsQrJxyMAaiqqZUQ0zyU8x",
+	"yYUAFKA/4EyDyBd8JR3kFr+Aajy8cZTQ5/zgiJg440sKdxVRdoAki5D8wEbXa6R5LcAgps1G272Lve8m",
+	"hNZaQ5ag2/Rbrz0knj9nHLkf7OSw+vL4//n/q//X8pkV5gYjAd/LxpKpG8OIFUJWMmaNJKOMfIQsM7UO",
+	"9mEBtlmT2oao57GI+orox/TGSjyDtxUltsKsFAEwDieyYlEyZybQCV5GQmcZwopJ0JRDIBKrtEPQ1olW",
+	"BddiphxjvFNINwvFcjqLw06pDqDyI9QbTjEvwtcRU6S4Z8SUhhGGoKY01qT6xXcy1nKshxW7bNiKoZa8",
+	"tHPRfhJNIWtqqH5hEopfMFVuyfXfWdkeJPAGyPYbtGo9llGDk7fOW92hkbaTtZo4eLJA73j6eWsGJeHa",
+	"weSaIV13eu3+8LrTswf12EJIPzJjZjfxpnNxtg60tF+ZaEdy7ru9Vr9vG4Gy7xpnc+7L7zrtsy3vau90",
+	"9tWL1tlrBcA3rebbdVtwwLwpQ2Ib+lTxLHCN45vqpmcOK9ZRpSGtJkwRqD96oebUj43SJOWQzRvJCmuA",
+	"TBYZUUP0UmuPyR6OkF25JHe+CIBdFANwKqcuxhaF0mD9xC4Xk0anzS/bmDXRPh97CDi5LXNnDtFecSwb",
+	"/Nju9XvrChJE49AoDsch4EyXRozMZqokA8R00oAeoqHF/RZrQvOm24VI+st277LRb76JRzN0RSSx9z63",
+	"0g/06nwmtwzfbTXb17DUNKhe5un9Y3/h61TTDcNpAJ53O39ppTV+AzppaNbmQXqNy9YQR4qH0DKtQnMP",
+	"tBTkPlQHaACB1lNsHhju1boCGYsbCxaWY+oG18sx3kSP+gHoSHPBo1mwylzDvElPdQYMkXQlyf3MH89M",
+	"5hq84zrEVXdX/RtfXfwgWSSHNHJLGVS+bl2dta9epwAL2GtJrOthM8kYlqCWfl9pZcwDowZIgisTyVtE",
+	"3ktHkNcmyIiV9LAninGOKQfhVnBFEkYsnh1p/Q2YQvpK7uy3uleNi2G3dd5S+Jwxjpg8MBLngaXSa8Yh",
+	"83wgMJpPgE66oD76k4rJZS7h5fRlfDnjY9A14EToT3011RprMgSz867VPb/o/JAC01zcMdDn0bIQ0Vtm",
+	"mUcWVKJV5/iwPPIjEoIp5sF7EttL1+6J2r02i8aOS63dnNi2p/QBoAnIQSfmJsulmBB/2y2x03faV8Pr",
+	"bud1Fx03hgxm5CNfrmUJ+cYGFy55wpHyE4MSW0feSAoQyxgM2WQjrVE3+iCg5vE5LH4CJzfRRqzQFx4p",
+	"/qnXuToFkDd777AMx9m5emauoBqGKwVBxu9YIBbMEocbzWbrOrEXHutzwxJTBLMzINpAibCJjW/OPJ+C",
+	"4USm80OTBF1NkN+1ur3GRVZAomDtZVxSMNHYyLtBZopHQoLXG3aVFn2VpR+hkkckDQjYWoGeUk7uMbdP",
+	"USWpH/EV49K7iS/RZjSy5E6kXWY/mujyYKVOA9dub0fBY2TWpfZlMgvNVBsmwP22bcMrTXanjaR+JFkw",
+	"2WF8K7A4ducXnELKVV9wCrbnHX+23OnJF2k3ecEpJN5vNUgr/lfL+fgh5bguOIV1/3TBKRh/s/7T1PLI",
+	"uIoLTsH2BxecQo6HN+fbeMG2Yzb+qG0h8Wfja42/MD7VglNIOU4LTiHPM1pwCmlXJ3zxKv3FmpdSDZ7y",
+	"P6ZnM/7E9W/1l5abr+AUMr67glNY98mZx7QzyXyM/WbW9pDE641ZmLLuJTJLsXMZ086czFrs77cUOcu4",
+	"TexpjOfD/i7xX2QPaW1vsQ/BPpU1T0B8PBkDvv2Snby4rYxS1k4OiJ6xfFvQSNftWM8ciq3C1jtWlZN0",
+	"dZys4bbgFOwTyFpa4QpnzacFJ7+uWJ59M75EGVNl/L1ljdSLTcrYrJsN1THkVBDcZMwDWpCx0qnv1nJN",
+	"N+Yh5WXmpGxiCp3T+ZuZolAZ65N+YD07MbHAxB+MsSD5Im1IUTtPG0bMNymjh/0lPJI2XxScgm2ZMB+1",
+	"scF8RPOBYgZpi4D6xmj6BWctgDpHB092Y6PZurJsZra/yNVtAe9zKiusaZ1AetZUxWRY1Pgs8BuyZylz",
+	"Zr82BciqNuarBAu3KREW1IzQbpGnhBhvEGkzv6SS/22hUqNiIvkBNFJymv3NmryVRjZLGsr5IZFiNsQ/",
+	"2mWO10NksUbzLlGlVzp8NBVd6ulw6+GmCOh+HIEDtk0dck8E1+HQSoADHwKGzvvwQ1wG4cGQ1diBq2b2",
+	"IzZ/OHY1BoipXgehrzgwDUO6Up9vdfzzQ1GwECf9ySloT2NOlVwlF0MeIOo3I0YWobjzM/mw4GfWgmzi",
+	"gC+6JlprCCqpQ1wdioWf0cue8pVDQkkMiPUQ38w+k9Dd9YMzMQhxFqOJmLHWHUfsZIoG5SW1PCbqOYbF",
+	"4xA0E5wMpxovxPotOcB1lM4swrGvjI2AuSHLqdt3Bq6SL5g86BRsdHjo1berURMfP1NPf3K+wuX/Che2",
+	"C9Rj22XVjojdSUA6bSBnxB0Tr/anE6n7DGcfBJ1J4eSvDx3d+Fq/iWf300bamCDf73DfHMiDGO4MPnh6",
+	"t3Wm84yzNxsyCczcztpFT92w9LT7Xvj0CWZuoI3fCV7uShn2yZ7L1UwflUKXS6O+TjZdeqp9trum5X+B",
+	"rT7JJnvL+ZwibfpiRP8zyfZXI26/D8HBhIx906L2oVOfRWu20RJr7Ttj0l5EIm2p+gJ3xqDzU1wd+Rn0",
+	"sPcAQdxTVchsPSsubAaFU+DsQzQcL0OJda8fEJB2Al160O2AjOWmdRhaZRj3uDhflHqY1SVq1JytpVba",
+	"dV0WHjRmmdMpe/63BZvGHxZ8mqv/yhmtHx2vqzcX4p6FZdBvZuwD6b1plOtHx8ZdoVNVIAo4NwlU+r+w",
+	"Ifz8aAqi6Uay5dSo8cpT9TJ3O+t97k2ecfwz6YQtqn9VIhHX4V8Egnrru534QTorf+RzdYNzdrg/suar",
+	"ljDl9lV3dL7Xl9UDKR8q/XuTAUanoZucgliV145fO0VD/QwBHPlavBpCPpKEbrNADMfaPrWrtGGteff1",
+	"3EgWdpMX1xe0rR6PBebsug1cMsvaDRMeyee+hMgfI+PXuqtLHoWrLR2b5iyimFaIJDcJoWSYeqMrodkN",
+	"mF79aa0gQp7lE8gmlvTcWA3icXVysvAwg+SCwH5zvWyTrp1DaLCY0RGL/DEGfdO54FO7hpOv4wAWAY0U",
+	"QSNiMoEqYjZksEjygkYRC9Xw//2vjfJffvr14NN/yUOVM4yNsYBDPc/Hg7m2wARtCp0ssYoLUW0lU/jU",
+	"Z1UkWq/4vGdntYfq6exRvMSuraMhkCmys7baPKQ4g5yJvPse35cHLWmPlN90jx/rllvEHXM5NJzWSQv+",
+	"airQbPrdsK+13/3FThuDmjBLGW8tQe/tBbuzA1vXYDDwfj38VFb/1M0/ffznJPXPYFBRfxx/+kvOjcng",
+	"QgKs9NbTgHLiQwUAZLaXOsbkcDbjDHbiS0CCU5WXS98r1+oHacK4y9XAYa/0mSYD+9czwRnxGGl49LHD",
+	"miJ+1rBCpgc7qu441l7qYCpc5vO0QH1X91L7Hs0wUzKmpQOZzg1DY18sAD0Wk6GYDHUtSqUzsGDiM8sq",
+	"aVeHKDiFUVzOagipy0OPjQOqf85Tn1pz7bHIdqL053MtPgaxJuURycI7Fpal72V6JlKP/of+VBmLuV2D",
+	"DUtuZhDscNNaNnJyZla6teooPJQ9Hnw17zjidlX5+LZdxvKyFsasBqrLxZDZck55OWQUs3z0G7l6p10J",
+	"NK/YFAR1A65MfBZCBKMu6UqKI7YSuo+qwSI4+FLlQVKXYC5sPQ9UbxgNohnU6JHrEFtg0s7D+oJV4wfW",
+	"4Pn7vZNZeDyvGWvz0reQl3hT25aRAsAnJ4co2XGBaye7zYYk9yp69BDxiS2Vel+5IEHXRTti8xw9dSfR",
+	"r+dPOfMSATBV/jJfT13PNIECjhDnq2j1dxIrZWI21yJkd75YShMTqp9YBEtJXFyjS4pKKsA6jSZsc640",
+	"3xMdfOqYzENHh6nnF4jcILTYFTfVfCxc0DBa5e8OI5F1KSDT8EMvcAKVk0AcxxojSYS6LO0UCfFZ4uD+",
+	"Ynm63coOUl2698p6mATjxI9IyOh4phML4A0Tt17EQ3biY9OndUr0AfsBM0dZIQ0bJwgAVVfENUlrNNJo",
+	"hVlMlaeQH3czM1ldno2pA9vH7ADk3Tww1gwJqbUiqh/pF8mMkOMZyVGY0lQhc430zjPYlpGZU4i1hZbt",
+	"Iz6uh/ptlCHTQ8US5U6ipU1lc+TLz3Id4AIedhV8BSH2jQi8P7pRYeGHTA79nIi1HjQHlGTJIz9IMp70",
+	"K8SHbBgos4A9T00GE48TqE7IcZVIEglyUCUeXUmHeGxCl0FEvofPpHhcPSQvqlj+N66kWj96Wa+mqqke",
+	"V/NYzf+WJpFMdFIOvmcK72ZUmd1vXbamb87Ns+ww6+YJNqXBZiOIrXEN+XI+QmFn+92yxswfwbYirO98",
+	"AzwVIDfqS18UfnP6oY2v1hB9zaetoLUxNoWvdechsNuv7lD9eMOh7FVD+SmObNzQqvw6j1ov3LxTyWif",
+	"s9ojAKbeq+e996AIogQvGsRyYer9PSEMa3dw6+mBN0BvK8LTBLQPhNqZQ/jk7Fve+7HI/Q2WBc86yjTM",
+	"NpxMKnpx29HkY/1mvN6Mufti6m7IiMPvjJSPx58HcGQ7Fjx0ztv3+pgK7Qmt24YJF1AKAmwk+4jj63kw",
+	"O4rj4jbfz4EFKNY8xw+Ey2fABDYYa6Qnkq6h/d1exnA7aehR/mJ0ouLEX2tXYkyDVNjPJISU2lyz9IWY",
+	"+rxpqkzlE5W4CFVWxl0uQVZdGzStFMTgO6jmCuHzCR3a2RN62YrW/JQXNyGixVpkUySixcMGvNRMTnpf",
+	"1ripDeSDeOpv7otgkZ7tZm18LOssfNiD0vZyfIgPvwaeqXXn4sMvmtCYfRwDdi+vNC+tv9hPeDFejXg8",
+	"Z0d/4ZaT2+PGZ7LON956wdkO6Qcwf1/cMq4zR3Z4PH07P/20D9nIuBu2ko3UyvJCqpiUQwgiyaXwJsDn",
+	"UUkIG6kAGDdyyQCsZI0QvGI0ZGEuqfuMQOUM4UjBIrWSNTAk024AulhGeMs20pNHUIeN/vXNi+hEMxbK",
+	"Pa9GboGFHSUKXSrUwqVN0DdPPpFYcEmn/vjC57c9Fl1rovNPYr87sd+aeMDuDUjt14ZjwSe+TlvNYxg5",
+	"HVY0Hcp0Ak3qb+pGGseHVqfIUqYB0PFhihcdHz7EjMyVz2FK+XvJRTB2PROR2Oeu5ZQk2fGaQaXL4TIM",
+	"con2o3I+sp7heIYH8zC+xm1le8Lx8cL7NXY5+WobuUHg7bmfz8xK0ZvCub/a1uIhd2QqW7iJtT7rtbjF",
+	"zcMhGJl15y5YcLbqmrT6nK5H6LCwmqNCEVSoopYUZaKmKK1dY6moa6ItoDJy5GCNtAqKC+6A60pODmak",
+	"K1oS+OMIqx7GgxsHfLrjv1VfwXWImy3w4J4OOBe6Jpuph5eEwbilCtReenyAzi7oZnlMH4rVSEfofPaZ",
+	"2qxn7UBf/Pb3f9TqdlNhh2g6DpVtdecAXU8dav4LHuman/Ev30lsXUUWNIzwMSgeNhc8rr6ejubqRWGV",
+	"T6//Q8r7auj9SyYaO6Mq5fHB9Uy+P1Kcp1PoRIv8eO3jsudP/QhitNMwqdUPDiFdx46+rpZf/vTr8adN",
+	"c+wmqj2Myma5aQviPyW7J5PsNij/+n4/StzqRIt30LftS2HGZwdIbgn+sxa7uxRgV5/bKxwO6qfnGXYf",
+	"YvX4Yt4GQLTFPLKN8AaJcad8sjxRM39aLZvt2Vb24WCwr59HEKPTA46KB+ffOaE05eF4OIsgNihvN1XB",
+	"U+sekoe9RzPBmeVL3uWFRKX5QpFca/ao6F5M6FB3tcv3fXxGwjxfyxKYfEC+XPv+wVsAdk9DSWI7kz4m",
+	"a3wnpZrt5otKvE9pr1TqkLLQycSRPaAEpjWO3/PC/vN+5b7wJYwCvvelUS7B7+3o1YXaMxt5z6byal+/",
+	"UbSeOX/N8ssLsH90Cx6QkF32hHGE59DpODdt9EtIiXYu85eq8GBeG+XHIexOT/xJtE9pMOxR+dg6MPrt",
+	"0W7UJVnWl3S4ZCrDxPWkLIhmmE6yZ3sHadg9cO77iNzrtYofZX3LZNB/BdtbV5fhfpow4k3U9YfZCswk",
+	"tiXMl3El8FMyYmMx14nZpnL4d9CKiDlEzsQ9N339FxRWV8kmP+4ZExcH2G7FjVTBvG+v8MuWIi6fW4jF",
+	"KWgBPBPzDblK5KZ74ej22Udk7vNlfvmXL1XNBReTd4RrvGNtxQ1iTFHQZ1DdLG18TfUb3GCj2uJMyiEJ",
+	"Pd22vHWXi090g7m5hw3yTZd9yHbS9XWg/3kmQ3QZzSrQPq4il+Mx9DDMpU/2HJtzKq3vcxMpd8bmHZPW",
+	"xRhC3h9Xh4xONWD3TPFAr77O7bUhoVPNrcHTK9yAc8kp7+VSz20z8HlJ12mU+xZKbqXSHdfrfCBCEaTf",
+	"xOeKvEAXNmjJJZH+TEIxTzeYXgifQwcW6GFe5GxKobfSvxOxjPJTFddRuKfz4n7wuSdy6g5Bd6Ec3SJZ",
+	"4Y4TxV2JdrxbceOiDQmBUiQk4x4WTyYhY5IsF3mJndhW2tstX1I9+RgZD4Gl37e3bG8nF0FMX5mcKxUI",
+	"6fPpUCfD5aePWt3X3Ei4p8QVC8at18i/kUhENBj6nPz2P/5TfxDLyN3x+Mb5uKsmR31WnYXpa4SijEkT",
+	"yg2R/IzsLHhifSlniuPJuEVOjKCkaArplE5I66ZL6g75sXNOqpXcjap7theVnjLOwscITTMReJuynSET",
+	"5DtJwN6ApRSojIBPmjZifpgkCgOqY94zWKKgaS0XPL9QQHxMebQIsmOhNWbosZAU1SJlhAtJFxDfSqMN",
+	"Ql/qufLodAZHH0ZtdTauk6GQO9MfKx9uS3p5+1Xjqhz4tyxpH3ZC3PMfXYdE94IoXPq+enxI5sIjL78v",
+	"16q6EaiH6FekkE5MOQxUcuwyTdgIzW5gB32Oa3X9cu5hoVthZ6Qytzx/l3I5jy+IQQLi81wQbr+/MQHZ",
+	"YyKxjByMIoBkdsWrkHY8Yv7tKYp7pCUmeBHfyEyKoiY4mjTAiazjrrNGqK2zsMFlSKl9DTNEZCuHiC/U",
+	"05VeMH3X9KOZCgtmG99hgz/dj8x+oZSuu7DjhR0JcfsIA9UXK7Xg2HUWzM31w1iX37H2wmem9a+v3zSV",
+	"jG0JWrOLLQyo/u+0OG2tkLk1Yxr2oHmdDh9ZDePrVROILSC7VQ6wd2/j29b7t5fyk+778ih7WiIafh1r",
+	"WirMJo0AN/0mxlTN/XEoJOa+O4RVphWyJQwnrbtvj9f5CvE5e0T8p7d7HVCflyP2IdKRtu5gWa0ejH0P",
+	"/mUf8SN2ocevXGPJE3ycL2t9Zg7BU6YEfLEcADiBtpTLbZGfXzv7IqdwR7pn4V5hJU95Dmt3d9vBJB6F",
+	"DLw2HszXSxjayuKsDKGvkexjR2FukYx20XSftliSSczLNXSk+4rLk0TRy687gn2kTDfpou7ZPEJPhW7G",
+	"fC/CWxaWKqQxkoxHSgNBkUgxUflExY7yy5Q8HN6QqSy1Lh1BgVwxyY1U3kkkytaiegJgKL1iaMfQPLxI",
+	"9cZ2FehhOeyLOm1yRNgNpsMOD1YK6Wi2hboOOEf1AjuhP0rTh1eH97FBc9/pobu6XgB8CbXCSHFTV3dw",
+	"8IkgUFeufkhmxhyplaExDRj3qO72DkpDnOOrRwLCtgKVkEezXH6yc5mvlJ11/63TyLaoIj2hQSDud7ez",
+	"bLTb7jL/Q5ZdUC/RJJV0zWf0TjtaLfhjP26uxDkAK5ERDSNpqsJNxKY+/XtoTkq99/LNaGpsMMyLCRE8",
+	"5SfGpuu6Cl2sTjrENrWlLG07gH29dD76oYd0o9dh2xJJ0X3d6pPnBjLy+a++98ktnZCZuCfz5XimW79n",
+	"d4EVFMmIjm9JsWps8JydEqrOQUaxGaC0M0Jt0VETlDIrOFn3yke6bT0uyup+L4m8p4sF80oV0o4kcdUt",
+	"i5v7ox6dNFeXZEqx88EOq/6cantiP2YQic9mBcbh8bn0YkY9QoOQUW+FjfaL1S0XbTcM2OJR31o9MMMj",
+	"M3DKct002GMTQY6c8pkVB7OMcg3qrsFk92Rbo35In0K8Li5oGBExKeX3wEe0l4wR17pL7kZOhPavglNI",
+	"7F+FhODlcidrU3uXUsz2SH6cerFrEtbj7SRrV9VSBDUn0kV/wPmH4mfBKaAQvhlsExb+sQsi7iBsbisJ",
+	"uMmWeR4yRsDaEgdDjUQ0M9FQp2Seil8lxYiOHHJxDqbYZhelEu3RtUMzD6u7RLKukdlsveyxv/DRqp3Y",
+	"iNEAbJw3nLgGpG6pQlof6DgCgonSSzI8Go8t6rM9Z7v2GBq/R1HGNcK4Tj1zL8C9mFCFE58Vzftg5OvG",
+	"PCKY/8yXEKC/F5WBrvRn7Z7pbr+ujW7LiXg8LTHDbtxNiz9yM0mn/i+1F7UVjA0DtpYj09aqRPp8GrDy",
+	"UrJ0JJnMmkEfWTVrIwTXVrcRpEib94codvTPBagJOl/rSrAf7HepKxuwCRhkUF5C7QbtzZXdVHopl+jF",
+	"S/Z3Hoj7D/6+Bk8RLegymg2Xob9bThKscn1nr6hkB/XMZkhRKNESC3N7+krv4k7bHV/iZCJcV3pDMaA2",
+	"ohFkLPqPuZrvWt32eXt/CzMENkr5mNRF82rebm74IhTqVwWYL9Cygqkh5GZJ5dc9Gsxn3C9YPgD0BUj9",
+	"bPTbnavheaN90TojxYnPAo/89v/7T0xIh0BODQJpd6nYpTTHfpn4OzS4wMyvS5s1ZjanhBoaEMz0gSL0",
+	"CLQVCvK+JEI39vc1GVjy8YzyKfNOlVhvngYQUaWqLoNAqaoDPg4YDZWu5WJCkUvGlHMBffn1b6UK6c8Y",
+	"eS2IWroSTxgdz4i5bcnwajzXfF0xyRSuo41it4wtUDmO7gWhSlTLK7GQTnhb9yrTILGKqaewsICuwj9Z",
+	"RsuQ6e6DahMTETJSe1mtghuxllIad8qhU/LfVJT1l2u7+ys+9pP9XNmfL0SIMg5VQllh6kez5agyFvPn",
+	"gi78ssKFKePP46k/2a/LW39RFrqRXRkiNRVd1qLneFPru3avQw5qx8flGjZ9K9eJfhYN28VGr9luk4BF",
+	"EQt1oNEKOjeemiZ5y8VCt9wpKTTDRxHJgOgmv0MV8sZvf//HXxwil+OZQitsABMFTEry//7fDmY0gAk0",
+	"I7Ou1a39xo4gnSiZ28HolNR++/s/atVqDO+igjY+WXKUbjJWos9stZgxjiEiVOl/oVjM8hLuslL+Nway",
+	"VA7oPyG2C8Q+Lw/2Adpw8EelDWvlob+xY8umF2cqJVVqx4c6Cubf6vWXVf0fUqQ6P0gHRCtBxo+kOaWs",
+	"oaJe/cYA8ylP8Mn0zH3ihLI82/ADLbHVivdXEiE58tVFp/l2n0p1uswjRm7IvLqQjy7m8BnxJUnISGw/",
+	"zyz0iQrdvVO3BUjeH1oxOQfNQ0eJsjtFMUPKZaCw7FRRRKKuGlx3zsD6DrqKLG3QVh5SVqz4QTFnejBC",
+	"Q0Z8DgRmh+5/e4bVaODlHhLU7nmgPvS+5bS/jKUwXex6o3KGFcpzooLuqA8kcHMCwiudfDD3+VJCWLMV",
+	"FIwxObtGM2+a4hodNibN4VERD08fsvR1c3B2jkwxfpd1gxrmH3zOie1GmBG5NnSYRLzMzSVIsgTW0dCx",
+	"/ElJQ8btbC1Vhv8LtTJXpNsPHnwpk0L4SYexPObFBQuHsSsyN74roOEUgj/AFB0Hwz8yKSjyH0rA0pEC",
+	"YDexHaYL3bREHaWumJnr4rvThsTcLEYIuwNrig+TKcmbFN++bxIRkrfvX5WUjE0Xi1DcKVaDXccg0s+J",
+	"ExvHlJMRQ7uQenXYbf35pt1tnZXAO4/8ygRUSSLpyrpzlnn6iyXUWPgO4LVgkDlgg18JwmzG7H2EtR8a",
+	"Fxet/rDZbX1OGVnNNr6O6JMiG5YjmY4j/45hdMIvEO07DoTc4D62B9nIm+WDczzYZGJLRDEuQe5/Ol8k",
+	"Ezw5oq/efhtdHJB33lOzm0ZpNGRhY6k0rXVDp+6/PhJL7hFDMAhGcz8uxYDQiEAdBEUg7MZiFXLpSwmt",
+	"auc0UNeXeQ5Z8lsu7rmjA4U9fAtE/RNyWK0R9+aqcdN/07rqt5vqrkBuFkAXqAOGt8ewmEURKmccg2Le",
+	"shwzxVu2MvzfPGeHUDWu2w7RvEwX7J2Agyp+unzLVvoJUi6D2H1FymU5FgsmCXVGLikmEDlFy4Uibb03",
+	"jXL96BjjoAVavTVUCPAFAMamjYOB3ExiRX2RwJfYIlbN4RokcInGojkQXteCyQn5awC9jE50KM1PbgnE",
+	"dxoE5i0w6quNwozEpSGjJ89cMg0pjyRh4FrF3yDODuR/WiEXdHwL++FM7fOwekDc8073VfvsrHXlOsRj",
+	"Ywj5BsiqM7hlK8fY0DGoTTcCl2isgHOg3DPPUL6KE+ZDRgFl7kM/ihivkM6C8cZ1mxxUqpUDEjJo6S71",
+	"OhFOSgvqqAtRh1HVG+0z0hScs3FEELUkhGauACbqLeaRGVNzS2uGmg47hRHRiqjedYgUaLGC2FrBo5Cq",
+	"gelKxj6KFYSOjCnUAKA6cjeAE4ozcA0cNBDUHOMxW8Cw81KFXInIRJiosx+HQsoyJsGRUSjuJQvNGJIU",
+	"m51uD5Oj1RWYMYpppGgsLfxYbhvcVlcmoVYLX33+9Anu1EQgveQRHWPkOb6N/lvC+NTnjGnDEFSqgQsp",
+	"T54/98RYVvAaVehisa7CKtzW44woBwxaBDRSdELdyBPdFz5akaJNVRwkNg7WkamfN5w0TZNMSnWrS86A",
+	"68xzh8yg13mFtACHQ80ZyJiGoa/uFpHp2i+uIsEu2oItbdnVJNkd8OK5EihmZLSKe6XC05JMaBCM6PjW",
+	"IS0+DXw5I4KbYylVBnzAnz1D8+qzZ4jRUgR3DKixee6EuD+WG4tF+UJ7z5TW7jYAG8oXlE+XahWkiPnw",
+	"eMGkQ9yfXeJPuaIzzoArqAlOFJNZLKAVNSTuiwmZhM9BB+HaHqCQjy6jmYL3GG6fTkWNvXcw/yTUJGk8",
+	"E5LxAQ/0StQ22HgmEC/dpuAR49ZC9a5b/I4Fipg9e0ZCtgiFtxyzVH9/pXQKTx0Jw8glB0rvkHu4i/EF",
+	"XXL17YlmO5R78VGT+5AudFLsgq4CQXFJUI39VL0ACd82QsG51c8bZmY1wSSgUWWAJiD8xv1Vn72jaxcl",
+	"to1P7qm5smo4HYmJr73p96/JYb0+4JkBTtb9yQ5Bk8cJ+RXsKyfkr/qV3/7+v376lJ6ykioqDz7SEVsJ",
+	"TUkMPPWNoZ6iv4poyeViIcIInL00pHOm6E9xQaOZQ35esnAFd8VjYQkJ2ihk9FYqYj/gKOEgyqpBFJpw",
+	"hX+gXt9zbY5ycRcV33MdYj60PTZfiEjJ4IreuOYi9EACkpVnz/TdRJEIs2UMPfzt7/+T/KnXuVJQXjJ0",
+	"0aAMpAirVAKIIsYeW6htWJsZcPUobijZr3QIRN5BhCoE+6m/cFjAIbUPCbPOlxJc1mhDv+mfl18AGxNL",
+	"NeWAL/mCghAjl2Eopko8KLqDwdJ7Ua26hMkxVazb5+Ng6UG7AfNys6qYWLOG3EIEVkl8Ury6uUCkPmtd",
+	"JC/HbfbV+yPf80Psm0ADwuYj5imtVTpE3LEwVORATeBLEdCISVK8+bd6td747e//gD9azoCrP46P9TfH",
+	"L0sV0s8EMyr2ByRHSWkg0XBj+ZvT8FYRRCuI8YRE4VIRJTrgcUw1Rq87EDIc+GBNcjGG3ZWlCoF2SPe+",
+	"ZOqOEHftSriJ0BAuAzbgbgInV2Mf+OfBHFpMvmBclz7QiAIZ6e5IeCuIG2BQDSPBIdBpowEHQo5JGoBr",
+	"2DdbqatI3kqOiQEw8kgshzQQRdUUuGhKvOUi0PRUzaEmUHgasDsWwIK0aXaOghDl5PgQf5XEY2zhoDhV",
+	"Je5l4+K8071snYEm3er1XZMSpMTae6FvxoDrFIJ7sQw8dSEY9+LYLRpKFoKsgol5Jo8opFrnp5xMl0xK",
+	"5lVIgxOtWJO5Qq9wwPVWyYJKlHSOD8sjPyIh5cgC1Bmmzou4ulc4sCri6oBQt2QRDnXZNDFQEsuzZ5gs",
+	"YeQZFG+kkcmAvXS6vWGn237dvuq5iViF8mksIyOn0uLSgM9ZNBMeXnJDV5AwIKH2WOjf2SWtLP0AVAdf",
+	"xlSVFHEuHNMZcPyYpTMOcZXQKUL/FxhIkUPDGvurhboWajXuj2WtKJfbXhzVopYAomw44IB7snRK3C6L",
+	"wlW5MYlYqEaLqWpU7rJFQFfMsyc58yUWNRHcRYEzJm9AYAfcE/dc8UhFwUxOf8nJLAlXucbUAWzsw0IA",
+	"vrhpgdId8PjqGJHVlldPEkUMSPiIBYJPId6ajm/LYjLxxwYAUncGEQYpJODLGRv7IOkl0kGa74HS5QcQ",
+	"nBQy3CBgEMQZxef7nUwV31ND/+u/EuhNQxYi8Mcr9VWHM/3JiFsa4UypEaw1pV7yeSTU7VZ0GviYEqZ0",
+	"hHaFtOHuMXVh9Xqk77EBhyuqyxxZmRKOReUCMb6NDdlxuhBkBFJPkqIOAkfTCOYAapPhgOOXcJQWLZ7Q",
+	"caSfjDPXdF0KWQJSwYWldoJdb7WgEmZFSqhoDkf7WhTfLPWgDPwF0go/wsuoSALeNihPhIcBNwvk2FNN",
+	"ykOJjXgGnC4WgRLJkFLJVOkepDToy/Ygeu23/+sfwJfwOQlnRJEOmYEicUKeGeY04GIZPTOZVZIpOH8n",
+	"9UE5yXPE58+0fhYH4DvkmVak8adxyDwfzAf49oA/m4nAewZAeiZZFAXsmV1midouAEwWdMgzk9BCYGXW",
+	"MVvJZAMe0VsmNbJBIg0QLUxD1CVRvpN6SQAHlB2S0c2GQGNXpxYtQw5nGokBzw7ksZEZxzF7USfwLFVH",
+	"6jtJkp/iZeNYwF/UAERMBtwUs4kFGl3PplQh74SvaHRwr1RnhWcnKPSHLGBUMtxzZcC7mOyFl8GkAzok",
+	"NTL4VQDb7G5RLubAuPYdkwnXUrh0OuA0Zo64J5POqcaGLHdX3xaXFH2N7pCWqmRFyK0pnWr6YFpWxRYg",
+	"JTWaG63vi9K0shKy5lRI1XXchsLyBCtNJTZjXxFccyIUThKkVlRAkiJeP4iGqiNGgFCn1D4jI8QYToq1",
+	"A/XgYelEacc4zP1MDLjit4ocq+8UWBTiGHmIjhTNSw3kaCXagAFZAkrYmRlByXDtrBLNeqy0FeQ6fBkE",
+	"pQq5UbxArQq+HCnyiPZEtE/rkNMBt1VbUjys1kog3GOOtLbmoMoIOT8Gn4BqrBTfSVQRk0ioJOHAn84i",
+	"4BdoIf2XchkRtIyM4iSZQbG3e42LFIofKNbmj5l8jma57ySJmIzkKYSz4tnN6IJVSLmMNtcB/0j+lXxE",
+	"evYxQQMFceujz8lHcw/IR0TWjwaLPwJyqkEsOmN/hLeta/wRw7g+oh77ccA/lsvlvf+nll5TizQ1ImZU",
+	"xubfj/F/Ff1OPkFftdaP1+1u64x8JIfVlzA/qeuBNB0VsfqZco350iBBMi7+a/9/9pNx0lx0eulJD/Sk",
+	"MI0a3CDb9tHxv41ms3Nz1TehOjDuAY57mN6MutLg/9hpXL3a827nL60re7VHqdUqYFNO0MNCwiQwKjXg",
+	"toUnBdjttR/bs3wnydv3TVJ8+/4VGkeTnn36SMBvCL3atO/wweltx6E98fdrQAMjEHKZuKwhqDO2VXXT",
+	"oZv/Nm+6XWjwd9nuXTb6zTc2SF/oOS0RwJo/JT+sj4z/7TUuW0M8M3vkl3pkU2lXgga/ITuZFN2L1tnr",
+	"VncYp6lCGrRb2jhtJk3amrlWTU+NSqMSLlLnGguGZl1+SMBHqu6edpLq1a2f6E7rqK2BINGI77Ej45wq",
+	"JRDplD8K4loMcQk4TKHHASAaNK+cQSkDm2SN3da7VrfXuNAL7A27rctG+6p99Tq1UkN84viIOEZGr8cS",
+	"9SFpQtwbzdraYD6Ykr/aV72b8/N2s9266g/Pb67OeqlFHGRx0eRWhGzM/Dt2ooR2CJBdgsJPc1ij+UWT",
+	"m+QHvfaPG/Cp22q2r2FdV53+8Lxzc5U+ysO1tWHVVytBNVV8dNM8Wy9jTRE4moBekRuDpClcBqlt3VSR",
+	"R1Q3swX8/1eNi8ZVszXsvGt1zy86PyTrGfBGTFWVjInkDuw7Sr6+nwnJgDhm6J+jM1fw1KA2EkpoRyD1",
+	"HBNPaV9aCwIxJK2RiDDRQYw51bShkM+eoZ4lQm0llGROPaYkD8uwUXSvO70+eU4X/vO72nOjkj+3ZWMo",
+	"svFcJ+m7pRPQVFfazQBFUH5RqgugmEwZ+tQuknooGOpRpJawgfAwjzho85z6StA2EiWoN7olBQ5Rcsho",
+	"GWk5UimDm7TuFEI7+MKA641sojAZsqLNfRiwoghjSpnXYt0vLFRak9kp6h2x2VY7cddVI803xDICzehe",
+	"hIGnyK3vsROU8mp14gkEhoUFfmRs52nYPnuGCERq1VLG9IfBLmNU4iOfhbH8a4cSAdg4zIQMGji6a4IE",
+	"3JKOACJF1zB3FyVpzJlQ61ukWLBA4GrliWqwnST2Yai/m9UDSRFBuAjoWF2Tex2UFPOhUIMTHNa6npgI",
+	"jUQ54CBjIh5ZXEGhkj6NZ8+AgT17ZmqE+NJUS9KVnqiMoG6PWGKP2iVHW82A389EwPAHUoTt3VNkkhnq",
+	"FikMHN/Co7GLt35gnNp+FC9GM9FnzwY8Wc96mSY1/E2/WSFn6HCUGGBG/2YCzOIcOnMCurvudBkqXqVG",
+	"j2bESBA93bAYJYiei+U41LTdVuPsslU6SeJDalVSrVYJJR7FgtFH5gtYmTPgsbhXq2afrcFn63Glxhp9",
+	"0LhgXUBi1yGuUrvVv3HRKNcZcDcu4aR1Qruglmu7+LBGkKZoiHCahuE1cSF0BeA7N56jyAcbNPQxGjMd",
+	"M6Rd3dehWIQ+i7BxZtrHnXZvR35kJTeTxnUb48ykzlWvVCtVU2KcLvzCSQFiFrDi6Axid8y6lcb6vD6h",
+	"z3UiMsQwibwkTp0UrG4XOMQhmsZKgyd0qggbauU65QZDeRzU/PUMElygYB5USj3AZ8B1ajSaIuzk+gq5",
+	"EsbVjoJO3BkcwhR00jPwSBeTkJXAoGsEuKfkPhR8OuCwRIgYaV+B92dYP28Mm52zlnY1ow4zZWDUIaw8",
+	"p35QIV2lycN5npCj53OfA+EB0vxvpH0Nrypavwg0DipR2tA67aDV5kgxQfK4KmtvsqJjiAwxp2x7EEcM",
+	"gIJUbDgz404snPw1PyQseeT5j43FIs6pevBpdPQbS3vh009xKP0r4a1MSIaOdgbbJtL253/TbaHiyDYT",
+	"7GZa6XzSoVQPF6/JVtb4lI5S02lJJpQCsLderT5qbWvFMOKaBbrGTBw5V1BIapLzK3vuZq1OB2wpfZ3W",
+	"xj+s1jYNHu/9+U3KxOThewcPv9fG3Ik6Qhpfe/nwa03drh5eqNcffiFJajnHCkDw4g4zqXsG8dv4ztEu",
+	"m+qhZeuGx0oSxv4Az3r4dUy7sWMb4X7ZUY1//UndCLmczxVRjm+momAFpxDRqbqShf69KE8gU8OObYHG",
+	"hGr0NVKLSLcTpV0jrGOKpRYhgPI7mVQ7HdPxjHklU2MChCWrHqgOquRxtSFjxsBITFupNJKgJq2kmE81",
+	"Qe84rGGVOyWr+yasUyti6aoXKL+NxRykc7RjYDUMxsfhahGpxaP8PeCKw46oZI5eQ8IzjAdh53osafYx",
+	"4Db/sOIjjZEwU6pD7c81VWe6nYsLqGeujYXuaWyl1XRkwC021LhQ4s37LCsi2zhRyt14gmZzmjQyM+eU",
+	"WaUGUoV0U3DAACMlFE5DsVxI8IlI/4MdAgIOHZeOxh6bTGf+327nfPFzKKPl3f2H1S9Ayr9/8dIlxVq9",
+	"SkaoFcWhGlaWLQacDLgI48gRMMJirvNp7ADwQ/LmstFMnBTGbM/ZvUE44KZjNNvPLeY84I/hzmRH5jzg",
+	"u3FnLFv0T+b8lZhzUtwp5s2YHZxmzfrHynpxpJO/FhCdy4DPQXnOxeLnsIw4Xfhpv71ni1Rt4OTxcr4F",
+	"Rl6rPvzCa8HZP7k+cn3Egc9k+kkmyjSvUlR7YnDoRFuBDKfTNF5RVquKU4W0J7H8eBI/nMMcFGVbkxxI",
+	"UWchOKjHgQcaK1IBfp2SGQs8clytEnB6gHShTVva+JBw6djyBPNhgI1EXk4jw3xP8iUOSeda7ADarj1s",
+	"zoBLAcHSImBcvxHbnqlnyw+xUw5C69AvLDQwIQgGG9GaII4B11AkN912bC2RdgkypeMn9crc1O58SepV",
+	"ElLuiTmBFqakeFAnIyj0NeAJZy1hkImaxJfE1ZOePH8eiWjxHDX3E3TnQrUu9L3+N5zm3/GHV41e66Cu",
+	"vbLLarV+jJW7/h1fdx3iV1hlwLvnTXJcP3hhAsTlCaSD1BxyrJtrOeSgSmSFNGO5wIq3VOo6WxDmx9ET",
+	"eXzvNYusGnO/B+t7LI/Bcn76rkBWWHy1bS1MCZuhCII5GtgmouAUINpxjUfF5fJ0dTwoKvAferbKGPpk",
+	"ZTVLuwDecbWaVKtLStSlOZwvLf0wU5KukI9O2WUYbEI86rWa3VY/7+8c3EqKx50UHnodqKlV/S8N3qQq",
+	"3RcAJooCNiz5Mgh2AqYlMaRgiQOYzapPwOP3kBEyBTU2iAjIAD5LQviaTC5ZIikqqpi5C8RP2E3pM9gg",
+	"ytibdd/rEIo6q9VAFgHjuleeCaBSa9N5YjlcTasZUNKHlQglR2XsVj3gisaVlwttiK+QM6PmAu4QikNU",
+	"CJKejWbONavjgG82O27V9X4X2yIWtPin9vKVtBer/mWaAJks8IpVsdLMv8dm1ipz5hCbd/FU/7QqfhP6",
+	"RU9TJrzBn6ln2GRgi4lRZ7/GZK5o0bnSutkRqUpccwaoEdBNXRjNyosccKTFOq+OQDdZCjG29yL0cCiT",
+	"3WfGC8CHegDqhi4zxD5EjGMuky8JplxGAnWZ9rUDMZnlxhQc3dzTSzBqBUxyCtapuS/nNBrPiMcCFoGn",
+	"9pQcWfRZ6l/Q3/3DQ3T7NDexHIfwrC2B6bD5pnFx0bp63YpthmsmvglZD2u34oRBQcKsMFgUswqtg8oE",
+	"FTQUxB3UykDJkhunJw1rjRgyYsUJcEGU9sZCE8UnQuu7GZUDbmRTveHiYa1aqhCsV2QwFZnSWMznAozN",
+	"GKCs3oy50YnBvMifawXElwMeqyWmYQok/sd8kUJqh2a/TornOURzeMcIKsgzNd4pRipZhHEhOtYZAGoS",
+	"ydcOunQK4bi2i/NehLc6CwTyTRLL7IB7gklHZ+WbxdeqGs9QvyQIHgn7MVBXf8vAB5W9dkRQXJGp8iUD",
+	"PgmwpVJydEU0meLFjE32uEc/Kmmf62H9JXG7jX4Lfe9xnlsqvweCubmOpgz96SzSmacYuc20udVEx6Cy",
+	"rZatYwji3lBmS5Db5fPpgI+W3pRFDnFNhOfrm1avp0MJyfPs9z+0r846P7iltGxUr8bC0TjwGY8GnHpe",
+	"yCSIqqR9fXdIzBeQLq++OibPjw9Lm0UgqOlV/7akoFShscLBpDau0xesfDT63isfsuN6+SU9qpWr4xde",
+	"ffL96Jge1kxlsP1lp5zKZ19Resp2WTSFUNJ9Mgu1+tHHRUB9PozYhyjuCZltlpkUebE7V5qGlVb5wFr9",
+	"wC6XUoDtEi2fTZbBPo7f9e6SObJZ7gSPlbV2seM2Dc60kFf9nyNzpUQsxGZNLRUfKgLHqT9WlUVpY7M5",
+	"9wLKgRiXKqQLADtNFZDAepOkiIQbCtNgAmKc93pQLUNs00iKYBkpbozyz/fwte8Fpq9lyVHcgMlIzaez",
+	"dYou1CxeQh+0yHV0+fUMa6Wa4yhSecGmFKLpYF1x+jlxcdmYJwO5mBhyWDE9YCLXyoczKjm+pK2niPGa",
+	"VbpnrXftZqs37LyFfmMUMovARYu8hCrZhBqWBhyYebnEXAH6TB/GN2SStEhfAouY7v3116RIeuHVn9L1",
+	"7x5qKq1PxNjK4qMrnOi/y8ul75Vr9YNC/KuOQPOvZ4rde4w0PJr8asqfCQVifwErOKhUK7XaQeX7gi6N",
+	"rdHsgeUpqCXktvN2d/qqD3kbcW3Yd+yPa2lTKJumB9KiQgaZ12nOAypdD+LCCeWRX2Z8OY/lbK2uELCv",
+	"OlogjdUxzK3lZb2gOAs0CAjl8p6FAw4lo4x43Oy2zlpX/XbjoudmtBSoSBB7VNQ3YyGjCvlBPWVb2o2x",
+	"DSR+UCM9UoQejPCtEvQskoOBsouQ3fliKU3xJ00wTSQsTGdFk5dOdUCCZYIm1JKfYYhoGXI1Nxc4tRY8",
+	"ywHyL1gJgI38mxY9jaA54EUw2ZWMYS7zOykeVPF3q25P0Q6SLSXRvkmFqgGPD8aXJnnZAdE8PkYQxiWJ",
+	"hCDFneT7UoU0BjyzPl+S7bIz+q/0W+3rOPtIjG+ZBYYlhySYKFxCBswiFB9MbRuzW+aB0nudoyEQoyCk",
+	"qjXqwU8IVetPtCgDG0ykTDSTAfc5oXlaVDFX8XA26R2O1lRpFLH5ArqxKIZLI6MCxdmcoCXFZ6XOQv1k",
+	"1brYUfMqYllLq7GrMexafV1RzyrZlcxy0QTrWCn+uxpwBSKDK1gmxKrqAml6cBSnlk4HYfmEffCxOEB8",
+	"WCyCawdRukDjDDgSJbBCGjGTx361cWU6hbQaoCfEj2L3tlTDmhpGAw5ZIxCOhG5ijQRM6gigZTS2WuPG",
+	"+4fNAzYvPT8q6/Au+0Zpf3OYvvxqOqg7QGOIR0L7AjDD2jqAKKRjyPxHARJWmRaLcFOSaT3aSH4DHl9X",
+	"A+Ws6ato+5rRBFayLV4k3+A14LbFCxAPtLQKuY5vyYzKmSmHp7ArJDScCl73PatGkU4WLuPDuTIWMJ5v",
+	"yVuQkp2+tARk/JTUoxk3pUFK5MZVPr3+Dynvq6H3L7vLOV9V407XK9/HV3t53ohTZC39/HEmCdt/ewB9",
+	"TiZ0mN4mOGkN3COBpTcTydHS1VIpR2aQCohk2myQ3WUS25q3069likjvUUcFfL594tO+mLWjcYIUUSJS",
+	"hFMBLT7p3eVqbbJohgz4Eg3k/6HWBwRs0UiShkzYxgdQFXJlfrGMNgv9XZCCZSoZTPM7xX7Bkw+Fr1PO",
+	"b1MPzagfREZ0ZTJrfF7J4wBqGd+mgn3Red256Vs3OnWfTDD47hT6Ur+ef4Ps8f6Q2iccJSkabNHheTvj",
+	"YhlxZjeURFSMJRlLYFLClBZgUjIpKKE6mCP2s5ko+yR23wrZL6EH55Boq1KSL25qiKbsUVDGbcRIRMMp",
+	"OrB8kyHLrQlKmy4B6uffkDS0TfzZh3fEe38ad8BTXVnck51W+HlhE4efYQRMUDe15cZiQUPmB8TnUSiW",
+	"dxDZWkg3vSlUa396c/CXoz+//OHFj9+/P3531D/sHXTrf65d7w4mQ07WgHQl0lcTVRwaGRvvZ/H1J6B2",
+	"lMgFGysxUa94V4ObInjoUN9M8F5tqIZbIYYUolFhPdOKfTBFt2MiJThzSAB2eK252oZ4TcJMyn8Fc5Er",
+	"2hbmEl2oDyOasTo1ntM9C41au5SYol3UoxviapwOvqasK60YopktEkKXQxCRsVuVNiiLYhl1EGbftMDQ",
+	"6b9pdXs5moCGSeGknhLO0yJV8Bg6ZQNvm6S+dao/sNShK6daq9/pIhqB+flEhFMRPeYqNrDSH5q0JalX",
+	"q8S9bvR6P3S6Z8Nuq9fqD3utq76bNkSixF7kYsAtk3rpNC7sm7Gag+lMOoSS4zIE3mPYCIbv1KqxWdKX",
+	"2oIG8gdHp15Sog9roetJTLVXKIWO9IEFklnOxZKjU+bAaMdXKVt5ZcB/8KOZz8lxlcRlR+InYH1WlWEJ",
+	"lfTSdn0Emh2TIU/IARj/atUBN5uKjeUOqVfhExSksGzj7es8inEOh2qsVt+QZLXJELQ7v1UDPIE4lYPo",
+	"KQGjPbEMwhqJNY/3pTHEOiafeEYlGTHGAVe+jBB2xZZRSI3HqfLkZoIvqOt3Tf3GxESNQVm6146hdtep",
+	"X7cRPXzgETTvijEPhYGY2GBgJ/d0afJYElFnCh0u4qj3AU+HvvmcuNG9mFBIs3QrpKftROF2IQdcP/p8",
+	"TzKVSvVjMD4mrCdRmQ7EHSriiv19jYFdkSet+TlYDMcZcN0aUnEyXTid8iRMMy77tF6dzHLrGNYQk73D",
+	"6sGAu53+9VD7Pl1nk8NT1/d2tMMqfuBehLcY0sDZve2zGXDbNh9b5SEiQ3ANJuwvYDl9TLxiIEAmo1FJ",
+	"N4QxNBo6wQz4epVUfbe1K4UHK+L5kwkL0ZmAG4fS1XioJil7niTI6zIqqUDGTaUBSqa2uM5fT2IKScjo",
+	"eMZkNgo2Bo2ufE2h10KqeUbxsF534nrOEOLiJEXUk7KpgrPS6YCbCN8Iiv4kCBIDctMe07GaRqSmwExP",
+	"42I11hOJB07vN8YB2DEEHys+jxTB6l8E2FuKbxKUDMteJScOW07WbVxKVDHuxPaNMdkpPxjy7AE3SSaa",
+	"Z5M1lr3m366Q12kX7Yl6D0saG28evD/gLHYFfgkHbDruNeO0BhemLtIFkcmRRd6S+qO6Lt62CNgBTzli",
+	"8xpA6UPNE1m6iiR/gxJLOhZ0R1fW1cF94s36F+u3ITj4wzk1XDz94M6CQQqav4M4lGNluk7cy5RP96oA",
+	"tEXMyR11p+jPcxGOfM9j/NsWjZQclPLex/w0JaHsIyYhj2BhWePyJjGpCRF0Uie6LCWTJauYJyYXQFMv",
+	"7kGbrqS4zJxO/TEJfH5r9MGEvpUqpMEHPBs8pTkqFINpXTbaF3ExmJseJGH0rHhI4l42Xrebw4v21Vut",
+	"hKZiIisD3scWbhDn4P563u1c9VtXZ8Ob7sWnGADPJYvKBrD/DZiHTiM/PrQqvtjZ5LCdf19LQnc1m5uE",
+	"QqkD3IPytpKMhDosQeyJSFEsGDdV4GGNY8Hlcp6U1lQwwlwF9asp7jLgSw6BMoIzJW/YManI/0Bf3TnC",
+	"6RpPsoxRFxAvaZhimOit0DZNx2coOVcddz6BR6CChvYNqqTTkbpNq5ioc2wU+sdSSzNonzbzK1z5cgpm",
+	"erg/dpbiF6W4iMakmBCxEinrlgo+v7UobdcStrfQ2RSZ2SXBEFqpJCRU+/ZSNOk01cF0xj5AvyvT5hJ7",
+	"82C5KFka8EhMUQJMmAdanaRJhzPLc9A+Fy8joc9x9qKORHUGnEZijrFz0JMq1h4VkTIGtlT5V9iPg0Wh",
+	"YWsQPofGTb0iH/LwBtym8EaZTAK1tNLjELHQbda0nX/k61LTKSKWoWFKHUlOBHMeU4qTXTgM+FySvZdH",
+	"+nq2LIZnfqmO7wLR5X8HSrg1UmuzfLv+pAkGGvHpL3N/decFf+P+7eyerm7H89XyfnEf3P18H0o/Gi/k",
+	"+OfA+0Xy8D5a/u3+Lvjwt9vg58Xi/ucRu9+Dxpmj6D2NyJwT9fTjhv9sjX4yWfKdt62rYbvXu8nkyPd1",
+	"PLhcYo78ToFRe2RmtWHk7dkDmjhokuGRf4uj1HFVf+jaWU/CNZKQ550YR1KifWOilAnQSPVUUceeVOOG",
+	"KvBzukKuhTXYubh3tN8UXSF+mHp7wPU9kKTo3q7Grs5utfuQo5HAvV2N3GwnESgeAuwFuBAUK/SDwNiK",
+	"BjwurY2dyhiRy9HcjyJTz9CsKNsJRUL+tVqztmdGFNqbWq1OB5xK6GY51D+6WMU66aailgMFLo1jWHFP",
+	"7HV5ov81tR9Dq0w+tGabTEgxYuhrpmS8lJGYQ8Olle0C8KXpm8jvmIz8adKVzY8kCyZqy0se0PvJMihV",
+	"Bryn9Sh9OrHh2VAj3LNrCr67Ou0kB0KnUOBLcz0wQuueBQgwT2yoTdVMcO3b9Do3O5fXF21s/fA2HXcK",
+	"NFXTQoPBiqZSPlR3Io4mVUDGHetOXZCQhQWOjDY5RASJv9YuA4lE4NZXwxVuV2NFnRHb1R03sw5hVU7B",
+	"dMwemvcV0EMhJkMxGWprHZSQCiY+K/yUZUtOIeYQFqJDaRR9jeKVf7JeHqoNxsuzrxV4nB+bWpagTueO",
+	"hXc+u9/GJ4BiJb0nhH7lD+t6T3an6ztZpNu6NBsI93ONfmVEv18Li2UOFW+sEVZosa8L0ZDRirx933Ry",
+	"ejXhT6/QLwGtIRSNQfMYWNMHHKsScoEkJHE+GkzRWUL3NPS0xcWYlvvvr1tDbIXlbpB0EwBo9t9X2/x2",
+	"pNwMcTDg3R33rW0/gcafOpmb67NGP5VNsGk3X5fUjdKkTgGJ8pWhdOajrVIVnMKIcTbxxz4NhpDVM/TY",
+	"OKBGCPri9G70EL1r2O1VdKJ35WuRwNRkUFQlyieKpc8MptzJTGNm/SIGm69KiWcCyu0kxFKEaxRxP+ps",
+	"4fQmS8xl3IFed1R3Febr5iYTP2Buhbhr/Nx1iJtl6PodZOquEoJNK2V1/G/fN3UlcDfvzuiXt90bNxnq",
+	"1YADube6umpJ3zQ4s1DwO3mChL/Z6GEMbeP6+qLdbLy6aLm6OC30o9a9101pnkv/FSke1g6Ie9Zp3kBl",
+	"936nM7xodF+33FPFrYS3IhMakhHGWGCk+Bj6Pk0Io2HgGzPUYe1gwN3rxvuLTuPMGgbzg013/+uzc4f8",
+	"6br1Wp389dVr8uzZaEU0GTUNydVSB5xj5JUO7AAgMQ9vnBLtsSuW51jmNaxGi+QQMxs5YR/YeBlBMSTM",
+	"7n3Tv7wYcCiwoGbwiFtZeBMXLVVHFiRurno319edbr91BuQaAHJ9do57GdMwxOxOxr2ymJRx0dCsPzQB",
+	"GP5cTQPPewysUIC5LGLBCtz51nTGKoaHfe/HVYWxdT40+dZNZZZcu8+SxszadOiQy/ZlSwOJe0T6v7BT",
+	"krTYBSTQaZ3aOaGweOZzz/golotAUA97Jqh7QqgH/iDdXUdpJ4qwsVASyYynQv9YIQ3dgBxkFlN2WQLi",
+	"pTQ6dRiuzydiqDm/+q6YxuHWWbuvMXjAB7xJF1JHe2B1y/gK6LrIE6Wgmt47CvBFL+7elMo7Pxlwqz6V",
+	"XnvS0gl2vTAXrpgc0btWt9fuXPWG163u8G376sw9hXVAgzPIwXg54DmPm06Mbilx8xzh7ROTOGZJxnPq",
+	"vHil86XAO+DWYl6977dwJQpggJxwuhjtDD35TPdwX1rUodfvdBtQD81alDpmQxfqVYMDdpQDGk5NTKMT",
+	"Y5QOQrAWdnOtKAAu7U3npuueksO6AsxDPqy8cgAx2VI6ccmksyxSrc1jY4T9vL4qsLMp9bnV212BGGNM",
+	"bwGfrOpzuHEZtzMGCEL7KmNzt2+TBlN8n/RVNap9KO7zhO4beCthbWeWAvlHEbrnhmU+n4hwXjbiqSXP",
+	"KjgXTgrFkc9puFJ0sVSIRcp15fgRcpiBC8JrN6G89rjckzTqpvN7d68743uFk4PaFiAoKXse51Lba1t4",
+	"EyULz2j96LhwUng5eXHsVV/UXrw4HH/vHR+9pPUJo7Q6PjqiXrV2RA9Gk8NJbVQfVUcv6vWxVzvyjse1",
+	"o1F1Uq3S6gs1lv8LGwJDLJzUXhwc1tOh+ga4ppHp40RlM8o2UTmeCW/k7yYP13YIMjFr7QtxQcOpLjJ2",
+	"tPuLN1wuF2jF/Mbs39sF9xvNEGwVx0LrPeR1pcltMqL04nITWn4m6hYaz93b9680R85qDFhq4ySRnDQn",
+	"zpWGTyC5KADhz0n7CflyPmKhZkPhSk2cDsBs9zoDflA7Pi7XCA0WM1rW3f1rSnCvVUki3GOpC0mK0H/f",
+	"IdRbBhEZ+WE0U7tijh7gQAm66PT0o5WjX5v5C1L77e//qFWr5L+exszHKqtZJf9Vty5141eGkYho4BIl",
+	"KazpGRKq4NjiGdlLOjtNwKubPK0Lark2JnrH3q5GZ2hM+FbMSmvQwyuijm+ojq9wUqi9fFkt1+rlWrXg",
+	"FCAa19TQwMoZUBRMf3Mh7lhAwTJvnXbhpPCqdaUgFp/ggoVjWOFxVa0/U8gDMNeMqXtfnrG5IL1G9wIM",
+	"JAm2DhGbCyeF7qvnzU7/ef2QvCIQ+Lg7qdcH9wSGsbfvXw3PGv3GsNd4l2LAX8u69WTmLJvtNjVdU3dL",
+	"u9WJpI9lv00q2VbWq6gnDH+a3HUKKoGMKPfkP41TdhFyeqeZjMV89mVu4x2YW2z8SnO3puZuWUfCXtyt",
+	"QhocGJebUCTXIW5MjNSHhIypTxZBctHl6Gqy42I3IHCwSmjKzZN8g0UoQNcqugYQc+aWTo3GSoMlc6Az",
+	"NFSegpedAQdbiNGqzBjfSV0vG5ml4tBRBNkkckHHinvqLnq6+7WQUSgWMztqslatntoLb/c6JM2oTzM7",
+	"XXvioBR7rvURxVar2gvIB8IKUrrRt0cBzpJiP3kbqIYxA8+HM0F4xJkWAEQMJk0yNwY8nl2DVrFlQ3d0",
+	"KYf4J3RC677uJpp6M38f8H0YPNmbv4+/Mf5uPLTqJeTETREJLpbQmJqzGoT6kHDJiMckuabB3Nf53EJG",
+	"NBhqtlWtvbpWPFURp83SQYaNf46wsAfrHj8Z625+Jdad8cE/oc89lQphCPI/ufYflms301x1P7b9q0K4",
+	"T88RDbb4kUSsnoInRhA3xhyXFLGR7MNUFmsncl0FAGKSoqW20JpEwl6/0W8N+93GVa/db3euFBNpKcaK",
+	"uVmBL3X3WVdfDzfmVWpQXQD7xFbU2lcQX9Pqt9wK6ehmtLgTLYLYHqW1qC4wzm+ROuAMwE5bjjMURUgo",
+	"RDGkGKYaUeq0jnVuAvOlL8sTsxXn14KvjntBoxmQYCDKQJNyKMpul59K9lYN8OnLBUuBLf/m1WW73/+a",
+	"RHcbFY2RY42Gbi+BbRPX92IZotF+PbAFMAjdTV+F0qrfk9n+SVZtsgpQIRQJRHIOOxDWGaOBGnJDvGtT",
+	"UQdJroWMpiHr/fkChO4u83yp56FBBcqTQII+SMmYTuaQo+oB4XRukq2gYPaMRjord71g2RtcyrcWDgkQ",
+	"MnxoGqphCuIWqI/n6w+f4ojyN63GRf8Nhkwm90qXdFQkGQ9kBY3XzNXFEXa7UAjFbRcJWBPx2IJxj/Hx",
+	"yuT/VawKlF9y/+q8LQj0Wl0oHnZz1XjXaF8onpQLi4jNFyKkoR+syDKpdZkCjBn6S4GmYYMl7lJklfn4",
+	"gmHrMbqbK6q/SF1Pn0cs5DSwBSAdS7bpxqpflbCBjXIVoJy4VjdWIbhlK8zBmfqcQkgi6PguZx+i4XgZ",
+	"ShG6ZETHt0qQdfUXA15UnMjIB0oFgsYXJS2fwKoITepzmFhxqM+iRgrFPYYEpMSuAQ+gfot6T5L7mUBp",
+	"WptbQsvhbsLHNQ/w+bRCemOxYBjBg9A5CRn13E2tN9LcRv5OssrPSxauEmElDnN9vLiimxx/2jQFJGIV",
+	"7BFjRK5XncKcfvDn/x97X7PcxpGl+yo5iLkhgC6AAEnJEhiOGYgEbbZIkUOQtjWNHlYClSCqVciEKwuk",
+	"4J6OcMzixqynb8Td3lWv5i3mTfQkN/Kck1lZQIF/ImXJVi/aIoCqysqf83++bzaptFuAbhxL+iuoWCRp",
+	"mYkLka5+AG6SwhMm/N2BkBdGuWxumInOzFautCv/9sdm/cWfvvrHiru9zlJjv/z1MYrTjem1yFayukZ9",
+	"2R6Lo0r76wWD60NtqqBCJY+3+qlrIvp6iY4kqHhn1jnD97G8rsdvk0Ryo0Z4zh+fq/NhEAQ+1Oiy4veV",
+	"mNtshCdmKgtm2AkYXeynmZgJVrXX+lC1+/SZl5m9pbxf/0sc/fWGtiQt8hKz3Cw3u94SRVhhyqoI5MN0",
+	"fCFFxM5ODgj1zUEFBMg+70rVClVqmEc1zxkZnQBEJjFEWsaxzlQ6Xy2Z2Rl2qlLFJCDhOjeVcHBvapn5",
+	"dfzMG64oDm8/qjyWNLt1v41fGe55l3f2N39LdTVBZZYmlXZlnGVT3V43564xgtxsg0+n68a31f7ha329",
+	"/nY+XF96jTpvDTYa02j0Tzq++IYPhrDctPtJyWQKBXel9TU0m5q/6bWNUK8ElVGqJucr4pxqCHVut5r0",
+	"4tpl6rxEQ5nxlSmzYq/UB0XbzbcbdhSfQOj9w9V0rnvpj8VW4Qfo4jLiYldkAGJxQx8X1+Jjq15EiL5t",
+	"qOS1yvbUTP4qyhdLniAr+wi6d90KytUh5xAO7znGXkJWzXXw+//9X1jSSl9avlvbYRoGLEzFn8UwwzC0",
+	"g8qWI4WsS/m1cDPbmcr+neF18M9i9NpGoakhYaIuvbrnlbHrdh6sybU6leSPHMCFcdBRl+iGGa4RPyFk",
+	"Ll0LbaZoaAziRIh35ydlCABOIwmEh/cgqR85Ie37RFteInAfr9IY2K8tqsTEvqc34Fizt2Ka5Zgbb8X8",
+	"iaYyMkzjmiFjBh2g/+OJhdjziZlW0LVtF9ApHBiUuSEuTEDvjmlifznLLCN4o1KzZxfm+PO0fO7dI0jH",
+	"CWfQ024gA60mzm1ZswIIcXKXuDMIXTzRHyHrCnbbjR2EKxxRp6RazdPmi3az2W42FyyulR6qlQ4P4qCW",
+	"P993UAvlU0YUf0hvH0Q2UMBfqxnzYx9Z0MsHz8N+RL35OWYnVutqkG0rPOUHV9cQRER1DeC51+hqtN9C",
+	"0KYhIe2GrApM+TqGxqMCRvDNHJ4B0u0ZkY94eqUkpFS2ZC4bAX6vp/lGPE5sq013Z/94v/v6tOgX7xXS",
+	"0exW2ei7aZyXZirO0D35VNWMGd6HqhmnVFx3MH8rFICczPQUZGbjLpig5m4fQZGc9bon5y8RJWCZ4wGB",
+	"j3SlveGpANrc10hqM58WbfoOL20uw8jzdeJ56eZfhPCnIYThpNuMzaPIYEAtv0YGE5yp8X6sODbej5PG",
+	"IJsR+jxk1Uykk9iMsMFOqKcPe5l9EA2ogDw8Pn0TWigOIy2veJKIDBGXgT76Z5EqNuAJtv+nHrTqWCUR",
+	"9nHjRdi8SEjs5HH0JWQ9wRuRyglzKMPRSTxlsYS0WI5PTvk4T1us0i5BX+IXNOZYE/h7UOpzEKxUovQM",
+	"21qLeNqdHGvkNsrJvCDgFt1CR/VluZJiO4nShNeEqPUexsoNmqov76KqzINAF3QcFsHvQmPt0Go7T58N",
+	"qD6M8LE+RcVlD+jOwVHvWtXV8lQXbqBrNJdV3vjDB9ddJbf/or0+De0Fh98HgXsUDVYEsVmlyDoAuiBL",
+	"4OHaueA0ykEqlih5gcwgFhwQWSns+Tjp9k5P9neg617JvnRSuAZ8ZqBikO9bXbBYBtBrj5Cr2BzcYD0j",
+	"wnlSAPKzPJI4xG3ATgCUiiQeZRi6IvJzbF2g+JjO+FwzO0krwl4I8TDLLlQMrPdzSBz1JTJ0aCioia7x",
+	"QmxKEO8MGUEwc3Olsu2USV/a9b5RlZTRIMB8/J68mx6XtAH0MBUIfT6OMwJYuHO55j3URev+fk5+Fu7X",
+	"429/OjACQ011nSfI4WY0yVZQMXt/Ie+Jx8HLj9IH5hb4wR2ndrXuOvEwMnkU3dHfdNdep7/KH/FFhX0q",
+	"UTBcnUf1wXwlsP4X769z863Z3av12kE8goZGUaLZCqRZVoIHDlEcqf7AtbJsyHCQ2ka+g+uAR3v/6HXB",
+	"ebiL/W+G5+3wz0Ckl3crFBfl2kJAzJ5hRd6zrcoNxXoPokH2eKIFmyodZ0hvBiDjn2Z0zN9VB/t7H0dx",
+	"XDNDBX1yQxrFUzTwyIEaVB5J2+CjHlfdeM/4PPTNZ6I0jNADVKt8qh9Fb8zkTRmUYpiOAnjoPYA6S9QF",
+	"FKIjoldVJREjDmfjVdh4V63B9u7TY3c3VXGGb/N7svz3baI8FXUf2ng6VlJ8sqmNs9c3JzeaXoTIMTZc",
+	"m9ugzfxY2Y3i7b+Y15+GpKQz/0DWdSRAwetrKdsi4OzC51H83kFwIGrhcP5EMy2yLBFQvOKIHXJ2oHc0",
+	"pFQA4+lQ9CXZ2rEcKuinG81kpJ0ETER0IdI2jTBssP1ITKbKnD4m3vFhlhjr+63wIvrVt2IOmY2+1OYm",
+	"kY3x2/dlb8W81mBYf+QCzBiwItJTSJJgZRhlxGOZpSqaYTa8L4cqmU0kW6OBrdXaDoyR4lUqNTfn2jJ1",
+	"5vmcHzoHB10bLQ4D98HeydG/dl+HQV+GO2cnJ93XO2/OD/d7h53Tne/Mz152DpCT4Pvuyd7B0Q+QUSoE",
+	"2Ei+hFQDHxopE9a2PZ0qor5U5lQ7sQkgQxR3ozCb9mmXvGQNhK9osIXUfV+urR1JwYawTQCcc8CBYY6W",
+	"eW2tzbilc6U5I8JdyUK7Lc7d70PrWgF/XBRneWmC3WvAFOwoSs3mDN3eGM7rrwSCyCD9Lf7GW39iF4yz",
+	"vjT3semb3TPoJT/tnnd/PO2evO4cnJ9097pmLbphvo9VGl/E5k5e0gsaymDCA8LdJFTbWDP3DlUHnGsx",
+	"QKW4gvHAJgZDYZYN1URAKzttHTthrmtvpgW2MLgJY7NpaRoJjP1dvP6Tsw689TJy78NK6yaQJmu3wOkI",
+	"KnabVNqV7tlJJagsbzJo2Dzu1NF3aTZbG5uVoILbHdTt1satNSpN8UeIHu52j496+6fnx0e9hYK7xRm4",
+	"g09438kyG3SWCqqExyDiyJyM+OfbPRm6BIxOwXgB3cF86K1D3q32wrwYVQNGbldLlblrnfVkFBnk1zLl",
+	"PaAyeocPh76FTJ0vLreHTEqnDm90B+vqNBcK18KrFO4PbKjIHjRN+Lxm/F3iMjfPy9Ve/QR+IKJVw6Cr",
+	"8tOVuStgFI9qwx0aLXp3Q+7O5hs858QWgN7WcoOrzuQ0VUOzzAMQbA9tuxVNlqXcHqpIbtXq9aYb3muF",
+	"2TZWSXSNzbYXpzpj0zEBq3BQX1HKr3jSBg7f9FJoFqLYCG3zsxuWsfZsY7orJ4lSNdVBX5pv3WeklWpA",
+	"Fc9c5Yv3vEVzzn5TtOeMCvSSgtdbaNb4g2e6KhUFhACFF/EtOayHL5hyzFpyZjYJ9h8vxfITMI+eaNdu",
+	"nhvT+L2m1yVmd42fLs1czcF18wQrYpYMRACdJ4vON9/AvjodCyzfwXJwTdT2If15HsuQzCvt0ObZ1yzi",
+	"cx0gfW+m2GYTPtjOL+NZ6KYFq2dqxlC7UkAeAH0clyoGQ4lVofyGkbVDS9kwg2pQjXpoeycBbk+jiYL7",
+	"C3vuyRBf3ldQk6MKE0o0wdvoUQARfOYI/YEJjkCFvjs62D3v/ni8fwJ8zmamSi1KYFKLf5oJhLe3ZiSf",
+	"KHnhSqSQeNq4MFFf5htYe+YrLAM1o97bcOS6L621SJaiPZMRq3KY9SLFKTx2lAqc19y0rq22+75TSfS7",
+	"MPqerjL57OGotJ8/2zK/KTVsjjtvjs5OnWnT3Nq4tx1opvwjGIGw53dOup1yE/Dp4xiApfN0swnoGXWr",
+	"DLFFi29rw9p7G87ey0/jSpMPD/Gizec6RxdMyoK1ZxaOIbHww5t63s2/2Hm/MTvPbstFQ+/YLHfB6qL6",
+	"2w80+DCFgTpqtfHXQ10F1h8aNWORRIyUMRGFeGaSZbFeDt9ZKFpfHbKBGKqJsR7ReQlvZeDlxVAwEZgs",
+	"B0lWqIainDppYaMCSRnm2t78/rj7enf/9bchq+b6E22q2jabcp2hlQo6YM7KLIVrA4DWLMRhrKFZ5MKe",
+	"PwsJcTRbvoyMThhKo3h54MXckJzG1se50JuOje2TWdPuimsSEgFEdmaa1shblKofQbQBw5KQ4lKscNvY",
+	"lX25FCoMSsvzAha+erNzftL9lzOYLC+GC0P1Yl0QOexLZ/bX2vnPLHajXUr7ukZiC8aTRF0ZaybIF3kF",
+	"OWSWfB7GzM1XeBrjIXE0YGv3uqenB5+BQbD47BftzebqmNCjWAqlwaHbGwq0ox/JUrDn5Yup8PswFVDA",
+	"PZqtYCTrakvhRCSCW03jGQlYEF2m81FSh36WAxAY9C2tgA7IesaTKz7XgM9HTy9q4DhjqR0bfFML8nxP",
+	"rkWK4R46MaCJl+0N9uHmxjK25/cqjr4opxuV0/dH+7tfdNMtdBNuv/vrJjKkHkc10dn4opl+H5rpexDU",
+	"D6mX8Mt1aDJdiflXVCMErkd4zRD8LURwobJEZmksNNOzCcsU+1mkygID2hiz+GnGE01eIf48MDeqW0fX",
+	"8a/yVLALPq2PUpET/465HrPhmMcSmob4MAvyqDGIMt2X8AympgJ1jg6M2+eXzMSaSXHBs/hS2PH5NQQ0",
+	"Vm1LCGCgc+B88X82VbHMNOMZ447Kxb6FceS9n1bRNcX7mAvyrjIIz/u/dfUFRuTUAsaBVBpH6b+EGxd4",
+	"rJi+9JhPlRRQWDFS6OBVQVEj0O1wBosXq0iT360Fi6XOuMw08d7gA+m+CFrBEzaJzYbWjPclfVV4TcdR",
+	"pK/4dGrcb8CwsJukRkkDkFl4R52z2UWKAcuqeDcUIkLQ7/Cgu/tt9+R857vuzqvzo1cheKnL3+x19g+6",
+	"uyFQIVg88MtYJaAUdWlw3mzkAzwknxsiOCr0hanxlLp6awv78zlYYsg/HQsSEtACrqSONZiGt9dZOH0w",
+	"kzdUbc8SlxIEofOR6xgfR16XosTNCL6aZlZe8jQ2x+pDxLV3xlzTjTk+14Qej5WGSkHzlkJqjqfCP6vA",
+	"ax3ac4gAcXBTfR5HYSFRRucW3Iu+dMnq97/8H8YTYO0HPn1aYJdeM98P+PBtkNco2u+e2HKsnGZEoSiM",
+	"xCD2qhazcapmFxj0Mm8KLNjyIpYiL9Yy4zKCrY2CGJnJbLlWHmXtyxvDrIGfxr4wgthmTAHyVshIpAEk",
+	"IdFPyVVyX6Jf5v8eH0e07XZSQPcY5wmL0drwSwArqobfdk/Zuku9w0qHtb7UYyPA7fJE53b+ub+A53Gk",
+	"qegNqcS8PcOMMOYW+M7iTjzpS4QTNSobUq5OQxQg99iEy4hnKp2zauv9L3972mwaFZzyoRFvZtVBRWfi",
+	"XdZmWRpPJhA7vRrHmUDKNjZUScKnEKSVwLCdpSop3MTox4tEsEHKh29FpmvbLM6ct4uAeviiT4i9TIQB",
+	"MzMjbc7a7MF42f/l0SSWyzUOdoN4paoMK1X7srRUtS/78gOqVanEQbM1p0zVLFtDgMD8s1iu1bzCxEQZ",
+	"a0uNiPiC1OsiT3muTNVoEQakL3G78Shis6mZqwmaCBwbsnEz5Ygni4Wz3FZGuCFC9JsAOrA4os3Ck+73",
+	"3ZNe54CI5HvnJ93Dzv5rzA2UPZElQmMSfcHG0LUA4CN7Z3t7+zsA/rF39nq3F0IwAqnszRFfKIMeiERd",
+	"kcnpQ60YO3GYzCJz1EAI4KLl9DJTM4MTwRHNpXarOH6D7aVC/GxMREg0aChGdlzIcJiKFRRk3ZiTmMzb",
+	"UIZiVxzFdJoK2ijmZ/bqRl/6UDRqltHiYJkEEkC1MaoCvSt7hbZ2VpWK6dmwIA5qAUF0wgWdvEUSixlD",
+	"VqWHB3bpXTimXQg1RSvvhLth/+VBN6Rz4WmeWFu+wnwW2mZjzmSkzPYNYEvY1bokCX3BAfSm49W/aFcA",
+	"Y+/ToFQYysbFL/F1vDxKX3oKKY6cm4HCr7zFH4Sw563/RiNOD1QB7LqFbKGlq8ImIXuVGvfG1YnFRvqz",
+	"o+NevbWxuVW7UxsRrvJHKPxwwu7+5b/Pl9ozbxVQo2DZ3QJoy8+6ZwDtqQug2SPlwmf3Xt+g4pmdVFv8",
+	"EBkiux0erXJ44QG/kWjcl0CcNRlLIEXNNmWcLUc+AH8NmCoUWNngDn2Aw0cWOlWZ0GlYxSQtllrCCmB3",
+	"WCgRklEJO1RdgWEZFKGoS6Csof0FrndRJxEjMCh07khA3rbtSuV291mxg6m8fWk7L+wgTDdHNOLglzwD",
+	"y4OjG6GDWtrTZY0VS4hcVtTwAzy1ZymSPi1VjoP7UJ2cs5nBUt5eEvpz8xH6c2n5eqed07NeGZi1rVg+",
+	"pwhtpd3awMTV0gcflsnCiQCUU6sBbVljoTk4n9Bc8eCkWeTcu8NT4/XXaR5cEKZF9im2A5fog/vuBAfl",
+	"50ctY72EXNmouNOBfCjN1h++2/zXp//y4ofnP3795tn3T0+3epsnG//SOr79OliNUUqUsTiC7SWR1PiU",
+	"Opmv02voyTLoRx3hvz+gL2YiVuaTTkQ2SyUGc0BXWvZ6Szjsb1CC/QmnY2VsvzQJ0VHO4omog0sNpXuW",
+	"XKovq0gvpaRgYzVLa2wwi5OMKUmZjFRwLBEMjakYIp0osiMDbT6DJ61ghjoUn2mO4HCBzGmRGecFiMXW",
+	"MjPOHeSnmPA4qbQrPOL/TCNoDNWknF7Hct34NDuHPM1iM+8JzpeRq6WUO0EFsCXO5WwyEGmlXflqY+NF",
+	"k/6H3+Jm8fiX9GZjputXQmf1ZnOrMeDDt4OE/ywGG2aQ60jNVNeZSvmFqE9TFa3TvjyH22nALDlvfX0O",
+	"hEx/nl7804/1zuTnei++kDybpQLImcoQI7IrNeLnQhqVFVXaI55ocS0z3+aL9sbmAvHBsod2b0agw2vp",
+	"j4/xrT9IpTwmB/G3xjakgCcYu7RMnmQ6FJU//RWYIIfjZflzBhOv2YDreOiEzygWSaQb7IiYdL5hM0n2",
+	"YmBlxTdsmJiRRQ0W0jkJWXW/d8Q2W8+e1Vt9yZPpmNc3sPUq9HZuyKr43WYNQsyd3s7+PktEBmHvWEIC",
+	"Y8i1MNZqOkEXHoJh06lIkWRCRoQHLSIMg2FwDLiRmTnokPbU2yzMj3fOAM/xd1OuM2a+2Qah6k4RyNVu",
+	"o/VsaxtMfgJtsHF81nr/y99azaYdcoARfR2w8Xw6FhIzB9y4RKmajoV7J5z5BgvxUIesOhBzZavYLbcK",
+	"TFSNDHRNxK8oBI1aoH2OD0E4UM2qmbEBsFHuiWaZUgGbSQgnc4bOs5kvpUXhfo6taMRj6GSDlcc2wKkC",
+	"JlmeYXW0X1NnzI3UbA3ZYDs4TAQeLfhOgzndDgmAMOQ+mLNLnsyEcW6OO6c732Eazb6sfQJgi7g/XaOh",
+	"nSJguAWp+kSz0Jd4IWqujHHiVsQVZZmK+JxVXwoZS/pMszG/FGzMI9Zq9mUUX0BCC0rfN5obW7VtggaB",
+	"B2mKps+0oCe2ntlnloIfwcn6dZTkPX2iWyvCGyjinO66rbZyM3kHoCCa3o/ggh2WkQh9yFw9gr7PZ/Ba",
+	"ZdpqtZ8+c8q0oDRR1bFJrNn//D/2ZzW7C6D5ocD1iK5FbfLcvnv7Z7+W83CdFsYXu5UiLngF62BMra5X",
+	"OJwlWQxhM5SjaPiHbQZ1BzpjT9lh/HKb/eG4+23Ajl9/a0z5H8TgmFjiQATTdmdVJ3/B14gT0Zdm7zFK",
+	"/JvnPNFsB39eP51PoTWcnrTVfPHsf/6v+X/CvnbVC6hcbJWV0XLT+J1IoAs6EuYIRdvMODmYOjUitvvj",
+	"/h5TaWx1HdN8rllVK4gjplnKY2SGkWw2TeOLcUaQ2PQXEfn1ZSrqQsIjzK3NNLDqTzM4LexFM8Bo5JRj",
+	"Md4o4UZjIew2JOJrkDOeiIwD73nVjCtg3x73Avbj4XENaeRsQhHqBWSUB/HBUjJKL0rVdGrsIKhpGAD7",
+	"XqyZD6jTl2GZAd2fNZubwziC/wr6c6PJUi4jNfFqAfAHxtAOt5mSydzGJB3nHqXXzYsMjOWEg4eFTcVl",
+	"rGbaG1okEpH5bU8W6weKniZk9VW9bPpsmigeaawc6UuLcWA8S3gho87xrqjPjT2hbfcZXoylA+ls6hXl",
+	"md2ADwwoSBDrsYj6cjBnHOpGLlI1k5Ht+4ddx1k0S6GmAEifLSHILMcciuy74rYZiHEso1qJ57zExGxd",
+	"ZbA4js2vGdATwUljW61NFh5/d3R6dH56dHR+0Dn5tmuMWXY1VomjhmADFc3xsmdwGZhTmLB27w3oS3CS",
+	"EH4L7tx5c3DU2fXuXdsmzikggt5qPbWPP3vdOzs+Pjo57e6en7457obbsNGGKjITExhbdSYxaKBSGIsG",
+	"IzqKJ0JiLenWxoa9G+E9enAAhESP8fFQQIFjA8XPNuNIOGle1SbgzTUknjDQD3eHu3YgA07FiIHD1rIg",
+	"XvjrZrMvw8POwd7RyWF3F9r7ur3TsME6burg7niqcsMQzhwaj0s8LGYJf7AvBGqVkUvLojS+FGlQ2BB5",
+	"6SrY0oB4kLJqSPTEeDjfijmexX+iFv5v3v/yd/PJxjPtfN/3v/w9DPryu8POTr33XQeYvNUs03Ek8N5Q",
+	"7MOHWa0NVHmId5Ll0iMnFEcZYlbfOF5Ky3g0wkQ+70vNZTRQ74xw2ukdE5EmMc0A+tre0cnL/d3d7uvQ",
+	"CC0uHWQDIERnIsW9X26+mjN7KOAMfEo27MQqxfWRSid1a495Zhtp1Up1EEuezkEv1G5vy8Ab4+t/HOOS",
+	"TvSSifmrRm5uHZEpGpFwRiNB5o+xJsW9zEm40bWRGXjS7CFMytYtQv7HfG42xKlSBzyFPFVlq/X0Ns/T",
+	"syl60ociirkxqz5hOxb0tI0CTenoX2PA2lvXxSXS1q8Ic790YQ5WiHKQ/OZJgsD1V5LZWzK8JasChZYO",
+	"wEaJxGUMgZZEXRiJGvTlxl7HRg8CaNm7UikWLdn3oG9rcAujtMAls5oINQMqx3zMjb58JeZaZGzKL2L0",
+	"wtpwexZK8S47H85SrdIQa1u5ZiF9sG3jYxPBpQ3eaLiNKIfT11mPXrmLk/jRE67FtTqa8p9m4M1o5Swu",
+	"Z0TCe0A+kCRZpYUNbACx/9NMpPMcYx/vUfGP/YS/OxDywmy/Z1sQlsxEai79tz826y/+9NU/Vhykvs7S",
+	"WF6YLbxUyG10uDFockSpjWatMKyNZvmQIE2yOCIC8282bwPt/wBCv9fdOTvZP31z3v2++/q056cj/uhx",
+	"MRtR1YDt3wBOO4HddwuJT2S7G80SJJtr2ABDE2qUpiC+NxvNRqu12fja7L8hGPW3p+LnF/BylT1QLp3p",
+	"dL3VaIKWLoTcg4p3MOy+uLXIL56Ba+nBYA8yNSIJ8duLJxiZwCbzRVF4jShWUyH5NG7M+SS5Ra7RM0HZ",
+	"YJ4JqP6Hf/CCAxj69w0DJiYDEUU54i0ZWDzry8EsTiLIRKJXPUxiEN+O3F2l5O9Y3/FqzDNHbQ91Opry",
+	"k+aaS5xz4J7C8H6DfSukEZ0CeKnM7VE6xYSll2K1nUrnTI/jKXKomDczSrcHE+G8cRreujniOEdhbUWe",
+	"8wjnoDcVw0864WnXPpfMtHptZo7/Zl/GcqTafclYFmeJaDM80KxzvG8+pCbDNms1mo0mzEV+dJez/WZa",
+	"Osf75t5Opwfs7HSv/py96RweGDnkiFNwo5SI9tJCArs3Gx9+0Arnyh+22/9VM1g/lb+rhrp4ulJxEetM",
+	"pHXI6taNEDfPFfJa8AKsBuPsWR0yC+zo9Bh2Y856igjpNv4CSSsolBxabzCBgMQ2wiQOlUoidSWDvtza",
+	"eMHCk85p9/xg/3Af6tOJwFpk6bwO/KMhxRpqAJlNVEJV5aEAYZVGzYNTAteRwAu7h539g/POwUm3s/vm",
+	"vLNzuv99N2wwUjc42vDo9Pi81319SuGUiLj9CyjdMGnm+wzT530JrSbAxVddmAxEpDa/QimCswwV8TzJ",
+	"s0Pwoe0JbbAenwhmBIOFujRizPxmBR+dkNEJLWnXDG7HaOXPJ01jawsuBkYbzV19gRTZHSp5zE0+gn9r",
+	"d0ihYMkcBX23tspDurhEZBTudkuKhQcgVtjauMWTTngmDrAy54GFmd3BrIoH7Oj0uMbq9sQMcUtbmYY/",
+	"xlNws2y7XrIhgqcGWZKKmRa6tijTEKt0WfwN5igNfJF0G+lz1nOwaBC7RCAvT7BAXh4em6grkdaHHOrP",
+	"OAhWGNKFyHRf2uIRFo7ehewriLFB1Jc9Z5j/DSj8CQfjiTFZtEouRYRuokuDxyPa+sYzoqiz7ktaCyx+",
+	"rvPpFP45nekxU6MRQO2S+GUOoy2fgUQrL373oi/Lp6Fne/uB4qegMUAqV41PNZlC2b0WWS1wWRyI90Pp",
+	"V1+CTqneRZNAZL+GLjvWHUDbkizOWF96M+UaTfOGVTXLBuqdZ2W6mLMZfIOZE2P7w6p6zFPXWtiXIzXD",
+	"KmtSv8yJdl1rs00AX2g12SSWM7NDzZ+wIAHbaMJfY3MDgGhA+3H/uBzW7YuC+KIgfqMK4iHUQ1a3gbbV",
+	"aoJmhASTWQJMJnG/1cKoAPcbI5wDyiLmV5lfA3a31jMBIBvASFXG7t9gR1Msl2AhRgrP10IqZjO+KgYg",
+	"kfs/U2Cvmh9R07zl6geDnL6JNUKNgyXbNr/hGZKsxdI5n7btwyibOl2I8rG27QYSR0CfQ38ZN4j6MekT",
+	"o5VCdqFy6I8qpNDsoXMw+BZVRUmhaw12TAvRl7blemtjo9Zmz9//8rfWxnMvhxyw0K7aObElwoKHiD/D",
+	"quksAWY3IlIMa9h261QtppTNR+aQ81gi9Lmm3Br29+TPgGvsTQB0YWLUpRuv99Mrwd+GtW1mC/o8yBaz",
+	"48AV4A5f3+x8NgQsB6lYls4brEsILBohTOeNvuzIOZtJyBxO+EU8ZEks3/r8qai8XJzB1zysCho5HwkU",
+	"JJrBBQxVEmLO4oKYu9fh7v7JqLXZ05UKiX1lNRCPolRovZ2D2V7MBK7wYBZdCECQcC9V1qxjd8DnrLFI",
+	"F7Q2NreePoMQJx0aYFMx/67PZnFUR24X78gAaE2qJiL/mEIMV2Lg1WGXqUIzPVaKVXpZ2pQXx/+s9VUz",
+	"jf7B+7JwWEp+eWsNdZRNC8v1eKqVg4+O1H0wrU///ccV/6sEFbI/z5eLtWlZTo9edV+f7/d6Z4uNJyBK",
+	"QTJDvwk80C7AS4hwFkgCNzZv33BqbrUPd742GGxtZ9IkEfuKBLwd1f2aelrNm6/4VknxmzQQMiel720j",
+	"oMS6xjpApOlczVcBxWzCs+GYfQUqg2oVag22a9G/7CpjawwufYP9AN3U4PogkrQxKV1JS/UptVsTrpqV",
+	"7HyYKm31hWXXcNI78FSD00O17b6UiiXINxwJAs3hGQl1KrHTEAm1pRZIDJIrgcAon8L9LUp3XxZCZjW2",
+	"1WpiiC1HBs91VNvcc5V+abBvi1qkL60vBXrLf1UsEoxEDe5I6BZDhLTLFZb5l05icDxbT93L9GUB+LSo",
+	"1LBMj5X4mAsK3qjiRCmo5c/K1Bxsl/lvScM9iI92lE3tzHwUPw2O1JKjBvvYiH/4h3vqnV9htZT3nvJF",
+	"nN9RnJOAu6fHd4c8h2dlX5fmgB/cIs1RMzY8hgiBIJtdQKP86szENSkH5jIOH54s+BIHeqRCuM63+zvn",
+	"B/uvXy2Hgw7QuXqoeFDxdr/DgFB+VL2UgfnzVhLCgfFd07mgCgx+1UmM3L5xpmsYN1HS9Ti78i9C+MBa",
+	"Vax7Nkf/Sd7cToRwBQDVAPrLwIwJPUgcBNmKc3xbCTVacElYg6ZnHy0n7MuqX9VOY8uuVK3BTnDHlxH5",
+	"AvrfxtOnhUBLkd0Z3y/oSyjU39hiY2Iigdd4K+Z5CBw+gfJxRMwhlhWsAib+XQszV4Ke02bmRGJgCYAp",
+	"XcYUcgXbJU+1Ew0PjaEq3Nx7t3t4fHQKRM+vum/OT7qQe9hmHK+ERkIoo3NF79DxAFTNMympSRCTGP7N",
+	"9l+fH58cfXvS7fVCVk1Fls4pplacA4cueOr4/xjCHkL3g2XbE25S/M6FBltb22i2PPS3naPD44OuMT3X",
+	"1toW/agv19aMQllfJDY0v3EF+/dANUxnidB9GUum0kiktNgAlElFjpbH0UFs+uSNVi3JCCnHbb0iplmG",
+	"8dTY2H2ZcJ3VSqAJQ0J0KyKbXsY69gbsRoNol/NaMQ3TpjTcTYTgrJwPvNc57J7jT82fYPYTCGJ3N6QQ",
+	"61SkdYcrCu8c2F6kiMfmGKZm2rNxMl8ADmzTOrEhTwGoM4SPIcBqFg1xWycYocQ/tMiAU7IWsDIYxYCF",
+	"J92d/WP4yIcKJNTovpRilqU8sXtxRJ0tZHCAiaPSfF1L0nwY3oZ6KIsf5L60MKy1lQRJ7J78SPAKfenW",
+	"+9WbHZjmV29ekpk2mOlYQqOw3Yy2g3Y6TQHR0HVh8IS6eLEpGu7sdiSrFgUqhrcLEpmngslZkhCcdmFD",
+	"E5MpnGRzxqF7DKkmHTkTvATyclgwbjP75rxR91UuDZb4zN+KOQWSQeyYkeci1r4eRLjhFVEqUd2lbkPf",
+	"L3eNUjh15i9KtjbY67w5Oj+Q9JbUW0Wxcz0z+mqk0jZRjS1BP+HG02qWDn1cFRuOtxoTsCY3Wdg77R6f",
+	"nx37q27Br0BXbOx1mDSvwTjTmZjWZ1OXkw3X+Swbr2+MOAVtMANMcgJql527v81SUQdjoSCtjWazMjnO",
+	"8jA+yS3P2S+8EQqvrY0NW+xnBBW1GrEOAtfDlqECXI2WQ8vo1Y1/e7r5/j//q4UTlfD0QgCvGv6S9sYf",
+	"ekevbUgiFTzStvbwGmbSU5JIvwt20o2npeykZWCHFtEwlhImZwV3+fM7QgqORPoRsCmX7YASeEqajAdm",
+	"e7kXOOWNbPS3BadsOXDKLN/Xi0t5a2L658vE9JtF+HyrzsGcEY8CMbn8jC+cL78a1OTT27xYT6SX8VCc",
+	"SYdV99gF9D0BDpAx2Rd8Sc/BPXVubLl3C0CTK4vpOwXzOlfKEFdgVUB7gXMFribhQUYE2EjN10YRsY7t",
+	"LxeJFug0leNWN8qK0z9ZdfVIhF1uXgoIXh9fhFeWnYjKry7SF+i60A/8AHF+Fxyt20rvIu75B2I13lU8",
+	"forNPkfFGqabBRRFyVZKpkJH5XCmMxXFPLHBtYCpJHJNkCvsbDL+7el4olkewGPV0GKBhq5mFgzz/d4R",
+	"29pofV1rlHY5/kDj/jxBA9FFW2rVK0NfbX5s9FW8/2L5xlKD3h3RVq9twqOffLLAeLaF7sptOnuq7DYE",
+	"ULzS4PXRVEhsHiPPu8DpxieKuLSgLuhiBqFZKXTei9o9OwnYj0d7ATvr7UL0xF7dl0j2ha68PTBIwp0x",
+	"NRoBJEOsV8FnMOVHsbeBdQfo1HGkEHNcCpBTJNYF72zmrPvjfu+0F672hXGqPqcke/Hc3HrD+6/7EdxR",
+	"G1U96d4M5uxLko8G4WwlSAmEs5oK+cDQzct3vr9F8LFSeY9qEUyFdHDDpZJr2RpAVHy3U64xDSzppA1N",
+	"uj3nviG+pFXZOQ4R0zm7EqlAtBxh5A4QJbKQZyGrnuztsM3NzRfbTKorI90ET5NYpLVF8DC85xNHe9lm",
+	"IY0ipNrrvrSfnHNsRqFxQWQSyR6Je4ADxSRFG3EgzSVIYylqARsZi5BKeIETUkbiHVQgzaYeUKVZEkuc",
+	"SHmSBgvpxNgBArEnjgnv6NGRaiTc5DgvbcaRpDSmz9002NmLMySuTPhQQIV0ftzDwHE21dhMZnFSduUy",
+	"V3Q19J2SMAAqSbwN5AEwZwfDgamKiQkUGA227YgBKBXoSd9N43TOiNHSjcPcFb7QV0JM4dmaxVmAiG/Y",
+	"qmkZ5qB8bmnXNVi4JP1CAJGz68/e/+d/2ZqSsME6WWEC8qmlOQiQbi5fEOxVyvcXQMhKxRIlkZUwX1pM",
+	"JqByR9N4qWmdTAM9Vle49VCx42jaXpraUojSubEbaXFhzBaifRxnYqKBUjwejmk3XihAGulLZD4FJvE0",
+	"EohTBnvdi7LT2MyGQKFq3n2j2cSo/c8iVZhdDMn1E+9iJIgCNOZtPDs21z6aZQThfp1NwjPA6qIn+0ZO",
+	"QYZgeKMs47Gi+R5l3ktcs072CZNRBGXC1u5OJxGpHYLMNJzbIpwKKvXNerN1CgxFbdTmZVgmPKssmii+",
+	"Vnbd9xHPRD2LoUh+sQH/ofwjm7XsnC6EZrLyd/IMlTInqvX10wUnakWuomDULHhExe1tJ6gQVbl3vMNt",
+	"yZuiHZY4eVFGfAl9VF7mBodjV0AiaJqjOxk/WDZxu7DIIhGh0U25zeOKhjSraiGWC0Dw+EK60ZV9UE1P",
+	"WVUDVHKQ9ktVAkDbG1t1aEa9imVEHW4kKYWMeAqUjNmYVc9Od2qkNuFeqIBsZIipGcKl5HpOO6pCUO9k",
+	"EIA1UgPAa+iCjuhOWCZBrN5gAGg1cbYfDW6UCqHZbNpgJxawEp4LXXxAMEuEhED4OIkzYKS16C5GCRrh",
+	"wyZ8DsJvIFwR/lxk2wUaW0uCmFzxOagLULwN1nFEtTfoFnZH1XKAu+YTJzl6CGbs/cP9YvzqL8vSFApv",
+	"zDcIk0WUfUBZSOU0lfaLFyibXVGN54m2muCJLgh4s98wOG/ELZb0eA95WvKQrdVP2VihRgpPmYr03MXH",
+	"7WuY+2UxgGZPRaqVBK6+S2xFeWD9gPvqJuXg/B+UQ190QqW3IJk93XAnbeB4m6/J4Lnf3OTyWuE95smo",
+	"Dr7SVKSxitgfQ+PDhQELMxXWcjPPOcTaVlnOmRqNtBF3eInzUxFRlwAaNp89YxGfa1Im5lHQw0OKsuox",
+	"dj/RuSuf0U1rAVW+kCfhiGJj6SQsuA1YNlPwvud9SQhQtRx/1tZy0pMCavJRujAq83zz/gH1V2dGCwHl",
+	"RWQVFPoS1LAV0ntZew969jKenMcSnDz8w1z5jX2YcwlRUwk+HLu3e6KXgwTkm+fY11I80VTOtzCpdnEh",
+	"IVJj02SGKOW2ernRp63PHK4GoEsW+JTNWJhUZCZAkV8qQEfZUdLTrfsH7CQwKxOIENOGsro1vwqAlRCc",
+	"Ot+vVfsSboJqDXborhkI4yU6zm66N5WyWp8kD+Lgbtlm6Fv6gW+rle1mts5oXwLuZbWEgV5nfDLVgN6d",
+	"GfdV2eAPkl3ngJh2P47gdNgitwzwQ97qmm36xrETIbTM4ouZWc90Jp2RshBDgtkfGgE0nEH7SE7h3pfD",
+	"MY9lm7bD4kamTSPFu4x+QdMM0QY4oK0mazab+fK0qYBSpH2ZD9V4ysYrzlTIqlzbhhg9VmkmwNLE4ua1",
+	"NQCFBXzntbWAAUGLhEp2NBlCVv2pDnwpmo2VVLMU1mkARQYqZeHa+lrYhkK3Wrsvw0VTwB2EsHfaOe0e",
+	"dl8b9yxkQl6KRE0Fcpo0WJiJd9n6UF/CBUaKbbWeN431uVd/HrCdk4O9oC8tkwxL1VVgcRV+milAcTG2",
+	"owSIykItMfK7hwPo7oNAB3AEPX/WbAXMGLdBX4Ze/hOAElj4NpbwXzQU0ylPs3kIENjAcR96/LjmTzqq",
+	"AVuQA31ZnfA/29aD9mJW0zqPZisR/QtWMXIWNszd6iEsHZ5qNcOSxb70UzBTnkKdOB++DVicIZgCTjrU",
+	"H7qt0mCF5ZlGozyEaHdoX07TGCzjRVidnAKoumcePTa7hBRxwLryIon1uNZmAy7fEuGOkUwiDZinNJgr",
+	"a2DV/Zed1/UkfivaLNz7MQxYdqUgJfV189kW1nAWMJHyDBj5Ki7nFJHkxwMQOAkLB7F4xrS72s0LAfEi",
+	"Vgj6OzDJnDLTGMbIRO5D5VMxSlnYYhubW8HTZ+z9f/x3GDAhWfj+P/67FWxsbjWePgup1hgwQ4n3Z9ui",
+	"CdnEt8W1BJmDGvSAZ7GEiWSwJBoqdQiN357ONttqPmOhcTU6Ozvd49POy4OuURg7ve/hqce7e9C2wLhm",
+	"kbqSSKJQDS3Lxm6sAbMScBd5lvHh2MxJaMVDbwp1q2MhMpiHWcJZLP+MrPiNtTXWYeZR5vSyoUgSVuVG",
+	"6YiAyG/N+GvoMg3ERSzJHAm/gVr5r3CLByz8Z6NXWcYH0ImMdfVmwlKADDXbdJqKUfzO9g+HT0KSz9ob",
+	"oR6rK4j3cqPZzJiM4jAuI4C18mTGycnDACuuMAxcU2048jL5qKBABGWD8uad8NZtKL++4IghhjeqhvWN",
+	"p41mM6xBQ7EYZRR/jnVAIC9yjvNkvUgb10XswglP+pIIo6rm8EP/sj0EisBlkrmRDrC++FUeq1WF+aBX",
+	"FhD75WbDwQpu02TiVLArNUsiYEihrReJgRkzaG8zieZBg1TwtzbdgBNkFj6G4wGbBSFQ2iujtJK7XAay",
+	"yVTJEMVOqDAHlsFktDVlQT6rEDsCQDham9cpZ6C6sKYrtEGA/FeKTcyE57YM6cRaHiouJsQfwJ/vObv/",
+	"MwoV9zKeZtaesVLUpnu84HFZpLh1m0ixWbG7x4oXsLpvhOXuymjxJWyyyXuJ7cVttOD7YOdF2atu3OZV",
+	"AbL+YV/0wWC/PRvMj8IUXZxKe8MGu6mq8aawN6xu6X7wwiMXBJ4cLcdSni/9GE0HJCxjjprMHWSsfaKi",
+	"y1azUPCElpd5CWKhtpbfzQULnq1nixmp1DFCaOeFSkfPCLQfFS3JSvtFs2n2qR1rfeNp6VDp45Khtpqn",
+	"rRftzYX5KQ61WFJ5c8H9rcbdMttuwVHOi8m88tTK3o9bT7tnJ033P8DjBwqU6yNm1unO19B53raW9mGC",
+	"YU4oe/GwoLJgDRexq//X8e5evdXY7Mv3v/z9GijqDthYFoCaVTtbAUPDzhp1tdshUQcV6wNtQy+vFtk3",
+	"s2xUf14cl9sjQXHJArPsgb8vAjDEvLUOcBcGhd0XuNKwtC+vOR/Bi2YzoGMQBEFgVqzRbAZm65r/ds9O",
+	"/DuUbNvgRbMV2F0Z5Fs2wH0ZBGg8BeY0eHe8Zu6dn7jT+56gv9FXZEksBRMyMlaTFJ7b+AGo4M5JCqxz",
+	"NHHOc+4vgwu90AFSYm2XwNrmJnubhbktvg1Eb0a5fNOvuDHUkQ7KRi2IwY0+NfK48EGmiMBtqC/7lRAa",
+	"VsKG8QC3ye/hmr158+bN4eEuFAyig2/8HeNDNgprsDRZHzVm3Hx2L9VXdJGW2etTQa2BsfZqQ7iG9w/A",
+	"1lUpHHUlk/nH57Z3+4u2MjbASgoa54OkHdT4ZOPrVGyXhxItVgtY8tXF6a7dKejuicTViVjk1akTr46I",
+	"XEj0+iB8kb2nTb6S90RocvYoIVynTWBBrVRqo7bYeoq38DtyhOvUaeToFbHuSyIKXC5cA9Y4wGiMxRXC",
+	"cd7AEMSqC82zozgxDkLNxTcgADnlF2LblmPNksTif+ZsQjfX2wDJ4Eonqi/X1o6giGhtje1nYmK7ADD3",
+	"kFLjdCFIjJgWsUPkqEJRGAZen1gKiVrQl16Vy+KdqKitjVH8OBOTJ5rdFMCvgkVa60uvSKrksqXoPWRE",
+	"qLZtwRtNzfNFVIiPEdt1g+YDJtZckXNfVxcfCQ3tTBtPHsoM3YtCbzz0gbcZt3uQcgiBh48EhWuIC0BF",
+	"e/AJxI2Q/RQdpiofqEsI5wicBvTneWZmaSgifJUJ9dbzt5CQAFRWG0wsZnPMBoIn0fYxBwirBRxst7l3",
+	"wofCQljg115RXTXE9QhhBjRNQbEaMfDAUl2oPYP4DMaBXHphpJJEXeVlAwSfwSUsNxYmXooUWlgwn4B5",
+	"JXNwkZ0b+lOKhXUk4PJtEzC/rtKdOgjtaRt528NDubZm1mFgzJkqTxIkkDeTVmvbRN46hk+0SMSQahJh",
+	"7yBICr1bXy4OC3YkjirA3j9/VDVbrvhH85CAZaoWbudhcazUDrf7MoziFMOBIQtjGbLqQu6PltHb7K79",
+	"3lghapaFrEpYCpLYW83S9CWQskIQApjhS3JgWFWyzcJJLM+tuFxn4YS/c38OgL81c+E+3AxqhvWkRq5u",
+	"L4T57dkvIAA55P6qV/wik/l2ATjR/QpXw+HfAFDyBVCHACMshP0IG4LEr0sOaAXQwLwvYesXpRgcQQh9",
+	"ToGDH/djKqYCq4/123hq92vgcHhwHXBh+vJqDMzBFpkAb5SAADB3z5ORGLT2Yqh6HI8yG8WzaSrdYF0+",
+	"HPcl/ho7V1JgRCWNiuXNBaBG0rlPNNGoEaGxA+KBGixzlRqZjYCoNYngkW6zgpODIVJOza6WrXbM872N",
+	"ANqxjLZBfa5nikmepuoKzy6MdJtxrw/N4keQxkvVFVJH1Rr2zFEEKVPmMPibD2awL/0dGPhALYsnCM5A",
+	"foQCwLFLjIcCOZiF6s2gL0XjosHCsiJNaMcJvwop0Y+iYiDY2cmBZamuMYINKcatudEVt43briIRROvs",
+	"1LfAPqMIaAnpYEH9m739ZMGyatyedXCRZvAvraD14q/9fsP7627MgwFrvf/lb61mc4mC8MFZB5cGQbYa",
+	"CByLhAXqYrHY+N6VxRQvvmMt8YqBusr00jFuU00gVsPA8S4b9tatY793H3TZrSCKd4/m51fmupV3pQ6r",
+	"e9y3h1eWTLLR+m1bzbmo5LdRw9P3kBIzJpIxedIYzPmVe9ZJxcJwhTTb9I8VCAirWVb50y32QW9iBqMz",
+	"EngQwPEgAQO2aBKsGlMu6ssXOpbZs62Kd56atzlPBwgfdOvR2S1rDE5f+6wctVNGDznq01UmUvH4FGLT",
+	"peLSj2VfQ9U6iaX9s/V4ORIAeOjsGBW4UKwKVnUh81AezW/52ZMVMfoPaaP8YCyfeyHylOcHFhhXv97c",
+	"arxotir3DtR/h2bhtVjMUjgCVtsU96VslcJqNCErg2aRGuobClLjIfvu9PDAq9SBgJhP2ZoCDh6CU56I",
+	"SA2TOauGKf0LmFjr5klhAHVygzkYxG8FsznAkGrkLAUX1yw0F6yDzd8YZ5MkJKIv61RokYzqxPsCQKNj",
+	"gc/uS3wHdFgT8y34R8bDh2oXCRGjNKrDSSSWr337FtoWuhKPl7P9+tK9r2WbNY6ASO3dEdDuD/ySI7cr",
+	"NhKk/CqfKOPGZX0ZltHkriojAPrPTw2jAlJTZlmKySjMLvzD7tHO6ZvjLjM/wEQDfmH+hmKpb/oVIfuV",
+	"wneCR/7fQAmLH3i0sPDVuvcdfbJ49UBFc//vKL5kcfRNvwKb0j75/S9/p+uj+LJwv8Xr1/NXuTb3h3Sz",
+	"cF5sCvADMkz5kUOW84eFX+4c7y88gVXNyMu4Z+E26aXdfQs+iOs5qgSVWZpU2pVxlk11e93s88YIlq/B",
+	"p1PYWXTrJZsnvhSA+knhdjM6oNnKNIvE1JxNOYyFbuSGwneCJ9m4xHk7ADosZF+8ULPMuwak5fIVHTZS",
+	"6YXKMpEzQllQ+MhBU+bkkUASAeH9wdxyD0LMgv6NbBzGHlMjlnrI1TVvLMf5gzQgoC+OaheZhjBipYUG",
+	"rknvBvi9LnsfoqEBuyJW0hvm0ekxINk6yG3vhgWM7RILz1wrZKqSBPOeyDs2HBudIi+wh5/wPL27nl6p",
+	"+ogPM+Md5tp2xSPGghVUsjUmp6kaxYnwbnsoSq/3FFPAprNBEutxjptMVXzY1hW4HeY02OKRy+fanITl",
+	"5+0s4xkVKktdd7WNJxVteX87WM1c4rY6+D+AREolT7yWu4HIroTAWKO/O3K4ppI72ttQJXGu7qo/1u2X",
+	"9VcWlBvww3WtzSjhTz6IjywQuA50sBUDlojoQqQYO/NG5Z6M36/YArTor97srL9685INuRbYP2+Mb6x0",
+	"JPGq80XUswHUDCrpPW/HAVlfNw053PXt58IMiqXiMhbYLmnJpgNznrM0xqBXgMjLfvkxtVgvTsjQG+mf",
+	"/vr/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

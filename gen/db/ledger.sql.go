@@ -91,6 +91,54 @@ func (q *Queries) CheckCurrencySums(ctx context.Context) ([]CheckCurrencySumsRow
 	return items, nil
 }
 
+const checkHistoryPositions = `-- name: CheckHistoryPositions :many
+SELECT t.id, 'position'::text AS problem
+FROM ledger_transactions t
+LEFT JOIN ledger_entries ef ON ef.transaction_id = t.id AND ef.account_id = t.from_account_id
+LEFT JOIN ledger_entries et ON et.transaction_id = t.id AND et.account_id = t.to_account_id
+WHERE (t.status = 'posted' AND (t.from_pos IS DISTINCT FROM 2 * ef.version OR t.to_pos IS DISTINCT FROM 2 * et.version
+                                OR t.finalized_at IS DISTINCT FROM ef.created_at OR t.finalized_at IS DISTINCT FROM et.created_at))
+   OR (t.status <> 'posted' AND (t.from_pos IS NULL OR t.from_pos % 2 <> 1 OR t.to_pos IS NOT NULL))
+UNION ALL
+SELECT t.id, 'instant'
+FROM ledger_transactions t
+JOIN ledger_accounts a ON a.id = t.from_account_id AND a.kind = 'user'
+LEFT JOIN ledger_entries lo ON lo.account_id = t.from_account_id AND lo.version = t.from_pos / 2
+LEFT JOIN ledger_entries hi ON hi.account_id = t.from_account_id AND hi.version = t.from_pos / 2 + 1
+WHERE t.status <> 'posted' AND t.from_pos % 2 = 1
+  AND (t.created_at < lo.created_at OR t.created_at > hi.created_at OR (t.from_pos / 2 > 0 AND lo.id IS NULL))
+`
+
+type CheckHistoryPositionsRow struct {
+	ID      int64
+	Problem string
+}
+
+// Every transaction's place in its accounts' histories (migration 00044): a posted one at 2·v of
+// its entry on each side, finalized at its entries' instant; any other at an odd place 2·v + 1
+// of its source only. In a wallet's history (system accounts have no listed history) an
+// entry-less item is recorded between the instants of the entries v and v + 1, and along the
+// versions the entries' instants never go back (checked by the chain walk, checkChains).
+func (q *Queries) CheckHistoryPositions(ctx context.Context) ([]CheckHistoryPositionsRow, error) {
+	rows, err := q.db.Query(ctx, checkHistoryPositions)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckHistoryPositionsRow{}
+	for rows.Next() {
+		var i CheckHistoryPositionsRow
+		if err := rows.Scan(&i.ID, &i.Problem); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const checkNegativeWallets = `-- name: CheckNegativeWallets :many
 SELECT id, balance, pending FROM ledger_accounts
 WHERE kind = 'user' AND (balance < 0 OR balance - pending < 0)
@@ -371,9 +419,9 @@ func (q *Queries) ClaimIdempotencyKeys(ctx context.Context, lockKeys []string) (
 
 const createWallet = `-- name: CreateWallet :one
 
-INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at)
-VALUES ('user', $1, $2, $3, $3)
-RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at
+INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at, history_at)
+VALUES ('user', $1, $2, $3, $3, $3)
+RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, history_at
 `
 
 type CreateWalletParams struct {
@@ -401,7 +449,7 @@ func (q *Queries) CreateWallet(ctx context.Context, arg CreateWalletParams) (Led
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
-		&i.LastPostedAt,
+		&i.HistoryAt,
 	)
 	return i, err
 }
@@ -435,11 +483,11 @@ func (q *Queries) EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccou
 }
 
 const findExternalRefs = `-- name: FindExternalRefs :many
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.reverses_id, fu.username AS from_username, tu.username AS to_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.from_pos, t.to_pos, t.reverses_id, fu.username AS from_username, tu.username AS to_username
 FROM (SELECT unnest($1::text[]) AS kind, unnest($2::text[]) AS currency,
              unnest($3::text[]) AS ref) k
 JOIN LATERAL (
-    SELECT x.id, x.kind, x.status, x.currency, x.amount, x.from_account_id, x.to_account_id, x.failure_code, x.idempotency_key, x.initiator_type, x.initiator_id, x.note, x.external_ref, x.created_at, x.finalized_at, x.expires_at, x.reverses_id FROM ledger_transactions x
+    SELECT x.id, x.kind, x.status, x.currency, x.amount, x.from_account_id, x.to_account_id, x.failure_code, x.idempotency_key, x.initiator_type, x.initiator_id, x.note, x.external_ref, x.created_at, x.finalized_at, x.expires_at, x.from_pos, x.to_pos, x.reverses_id FROM ledger_transactions x
     WHERE x.kind = k.kind AND x.currency = k.currency AND x.external_ref = k.ref
       AND x.external_ref IS NOT NULL AND x.kind IN ('deposit', 'withdrawal') AND x.status IN ('posted', 'pending')
     LIMIT 1
@@ -473,6 +521,8 @@ type FindExternalRefsRow struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	FromPos        *int64
+	ToPos          *int64
 	ReversesID     *int64
 	FromUsername   *string
 	ToUsername     *string
@@ -508,6 +558,8 @@ func (q *Queries) FindExternalRefs(ctx context.Context, arg FindExternalRefsPara
 			&i.CreatedAt,
 			&i.FinalizedAt,
 			&i.ExpiresAt,
+			&i.FromPos,
+			&i.ToPos,
 			&i.ReversesID,
 			&i.FromUsername,
 			&i.ToUsername,
@@ -523,7 +575,7 @@ func (q *Queries) FindExternalRefs(ctx context.Context, arg FindExternalRefsPara
 }
 
 const getHold = `-- name: GetHold :one
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.reverses_id, a.user_id AS owner_id, u.username AS owner_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.from_pos, t.to_pos, t.reverses_id, a.user_id AS owner_id, u.username AS owner_username
 FROM ledger_transactions t JOIN ledger_accounts a ON a.id = t.from_account_id JOIN users u ON u.id = a.user_id
 WHERE t.id = $1 AND t.kind = 'withdrawal'
 `
@@ -545,6 +597,8 @@ type GetHoldRow struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	FromPos        *int64
+	ToPos          *int64
 	ReversesID     *int64
 	OwnerID        *int64
 	OwnerUsername  *string
@@ -570,6 +624,8 @@ func (q *Queries) GetHold(ctx context.Context, id int64) (GetHoldRow, error) {
 		&i.CreatedAt,
 		&i.FinalizedAt,
 		&i.ExpiresAt,
+		&i.FromPos,
+		&i.ToPos,
 		&i.ReversesID,
 		&i.OwnerID,
 		&i.OwnerUsername,
@@ -677,7 +733,7 @@ func (q *Queries) GetIdempotencyRecords(ctx context.Context, arg GetIdempotencyR
 }
 
 const getOwnedWallet = `-- name: GetOwnedWallet :one
-SELECT a.id FROM ledger_accounts a
+SELECT a.id, a.currency, a.created_at FROM ledger_accounts a
 WHERE a.id = $1 AND a.user_id = $2 AND a.kind = 'user'
 `
 
@@ -686,15 +742,22 @@ type GetOwnedWalletParams struct {
 	UserID *int64
 }
 
-// The wallet's id, only when userID owns it (an ownership check).
-func (q *Queries) GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (int64, error) {
+type GetOwnedWalletRow struct {
+	ID        int64
+	Currency  string
+	CreatedAt time.Time
+}
+
+// The wallet, only when userID owns it (an ownership check).
+func (q *Queries) GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (GetOwnedWalletRow, error) {
 	row := q.db.QueryRow(ctx, getOwnedWallet, arg.ID, arg.UserID)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
+	var i GetOwnedWalletRow
+	err := row.Scan(&i.ID, &i.Currency, &i.CreatedAt)
+	return i, err
 }
 
 const getOwnedWalletTier = `-- name: GetOwnedWalletTier :one
+
 SELECT a.id, a.currency, a.spend_hours, a.spend_month, a.spend_month_start,
        COALESCE(e.account_type, 'personal')::text AS account_type, e.case_status::text AS case_status
 FROM ledger_accounts a JOIN compliance_send_eligibility e ON e.user_id = a.user_id
@@ -716,6 +779,7 @@ type GetOwnedWalletTierRow struct {
 	CaseStatus      string
 }
 
+// (the wallet history's queries are in history.sql)
 // A wallet of the user with what its spending limits depend on (the owner's tier and whether its
 // case is approved: the view belongs to compliance).
 func (q *Queries) GetOwnedWalletTier(ctx context.Context, arg GetOwnedWalletTierParams) (GetOwnedWalletTierRow, error) {
@@ -844,7 +908,7 @@ func (q *Queries) GetSystemAccount(ctx context.Context, arg GetSystemAccountPara
 
 const getTransactionForUser = `-- name: GetTransactionForUser :one
 
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.reverses_id, fu.username AS from_username, tu.username AS to_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.from_pos, t.to_pos, t.reverses_id, fu.username AS from_username, tu.username AS to_username
 FROM ledger_transactions t
 LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id
 LEFT JOIN users fu ON fu.id = fa.user_id
@@ -876,6 +940,8 @@ type GetTransactionForUserRow struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	FromPos        *int64
+	ToPos          *int64
 	ReversesID     *int64
 	FromUsername   *string
 	ToUsername     *string
@@ -903,6 +969,8 @@ func (q *Queries) GetTransactionForUser(ctx context.Context, arg GetTransactionF
 		&i.CreatedAt,
 		&i.FinalizedAt,
 		&i.ExpiresAt,
+		&i.FromPos,
+		&i.ToPos,
 		&i.ReversesID,
 		&i.FromUsername,
 		&i.ToUsername,
@@ -911,7 +979,7 @@ func (q *Queries) GetTransactionForUser(ctx context.Context, arg GetTransactionF
 }
 
 const getWallet = `-- name: GetWallet :one
-SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.created_at, a.updated_at, a.spend_hours, a.spend_month, a.spend_month_start, a.last_posted_at, u.username, u.status AS user_status
+SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.created_at, a.updated_at, a.spend_hours, a.spend_month, a.spend_month_start, a.history_at, u.username, u.status AS user_status
 FROM ledger_accounts a JOIN users u ON u.id = a.user_id
 WHERE a.id = $1 AND a.kind = 'user'
 `
@@ -931,7 +999,7 @@ type GetWalletRow struct {
 	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
-	LastPostedAt    *time.Time
+	HistoryAt       *time.Time
 	Username        *string
 	UserStatus      string
 }
@@ -954,7 +1022,7 @@ func (q *Queries) GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
-		&i.LastPostedAt,
+		&i.HistoryAt,
 		&i.Username,
 		&i.UserStatus,
 	)
@@ -1187,7 +1255,7 @@ func (q *Queries) ListStatementEntries(ctx context.Context, arg ListStatementEnt
 }
 
 const listUserWallets = `-- name: ListUserWallets :many
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, history_at FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id
 `
 
 func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error) {
@@ -1214,80 +1282,7 @@ func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerA
 			&i.SpendHours,
 			&i.SpendMonth,
 			&i.SpendMonthStart,
-			&i.LastPostedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listWalletTransactions = `-- name: ListWalletTransactions :many
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.note,
-       t.created_at, e.amount AS entry_amount, e.balance_after, cu.username AS counterparty
-FROM ledger_transactions t
-LEFT JOIN ledger_entries e ON e.transaction_id = t.id AND e.account_id = $1
-LEFT JOIN ledger_accounts ca ON ca.kind = 'user' AND ca.id = CASE WHEN t.from_account_id = $1 THEN t.to_account_id ELSE t.from_account_id END
-LEFT JOIN users cu ON cu.id = ca.user_id
-WHERE t.id IN (
-    (SELECT x.id FROM ledger_transactions x WHERE x.from_account_id = $1 AND x.id < $2 ORDER BY x.id DESC LIMIT $3)
-    UNION ALL
-    (SELECT y.id FROM ledger_transactions y WHERE y.to_account_id = $1 AND y.status = 'posted' AND y.id < $2 ORDER BY y.id DESC LIMIT $3)
-)
-ORDER BY t.id DESC
-LIMIT $3
-`
-
-type ListWalletTransactionsParams struct {
-	WalletID int64
-	BeforeID int64
-	Lim      int32
-}
-
-type ListWalletTransactionsRow struct {
-	ID            int64
-	Kind          string
-	Status        string
-	Currency      string
-	Amount        int64
-	FromAccountID *int64
-	ToAccountID   *int64
-	FailureCode   *string
-	Note          *string
-	CreatedAt     time.Time
-	EntryAmount   *int64
-	BalanceAfter  *int64
-	Counterparty  *string
-}
-
-// Keyset page, newest first: every transaction sent from the wallet, posted ones received.
-func (q *Queries) ListWalletTransactions(ctx context.Context, arg ListWalletTransactionsParams) ([]ListWalletTransactionsRow, error) {
-	rows, err := q.db.Query(ctx, listWalletTransactions, arg.WalletID, arg.BeforeID, arg.Lim)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListWalletTransactionsRow{}
-	for rows.Next() {
-		var i ListWalletTransactionsRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Kind,
-			&i.Status,
-			&i.Currency,
-			&i.Amount,
-			&i.FromAccountID,
-			&i.ToAccountID,
-			&i.FailureCode,
-			&i.Note,
-			&i.CreatedAt,
-			&i.EntryAmount,
-			&i.BalanceAfter,
-			&i.Counterparty,
+			&i.HistoryAt,
 		); err != nil {
 			return nil, err
 		}
@@ -1300,8 +1295,8 @@ func (q *Queries) ListWalletTransactions(ctx context.Context, arg ListWalletTran
 }
 
 const lockAccounts = `-- name: LockAccounts :many
-SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
-       a.spend_hours, a.spend_month, a.spend_month_start, a.last_posted_at,
+SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.history_at,
+       a.spend_hours, a.spend_month, a.spend_month_start,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
 FROM ledger_accounts a
@@ -1330,10 +1325,10 @@ type LockAccountsRow struct {
 	Pending         int64
 	Version         int64
 	LastHash        []byte
+	HistoryAt       *time.Time
 	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
-	LastPostedAt    *time.Time
 	OwnerStatus     string
 	AccountType     string
 	CaseStatus      string
@@ -1344,9 +1339,7 @@ type LockAccountsRow struct {
 // with what the money policy decides on: the owner's status, and for the accounts money leaves
 // (senders) the owner's compliance facts (the view belongs to compliance; ” / false otherwise:
 // receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
-// inserts take their KEY SHARE locks. last_posted_at is read from the locked row itself (a row
-// waited for is re-read as its locker committed it; another table would still be read as of the
-// statement's start).
+// inserts take their KEY SHARE locks. history_at: the batch's clock is clamped to it.
 func (q *Queries) LockAccounts(ctx context.Context, arg LockAccountsParams) ([]LockAccountsRow, error) {
 	rows, err := q.db.Query(ctx, lockAccounts, arg.Senders, arg.Ids)
 	if err != nil {
@@ -1366,10 +1359,10 @@ func (q *Queries) LockAccounts(ctx context.Context, arg LockAccountsParams) ([]L
 			&i.Pending,
 			&i.Version,
 			&i.LastHash,
+			&i.HistoryAt,
 			&i.SpendHours,
 			&i.SpendMonth,
 			&i.SpendMonthStart,
-			&i.LastPostedAt,
 			&i.OwnerStatus,
 			&i.AccountType,
 			&i.CaseStatus,
@@ -1398,7 +1391,7 @@ func (q *Queries) LockExternalRefs(ctx context.Context, lockKeys []string) error
 }
 
 const lockWallet = `-- name: LockWallet :one
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, history_at FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE
 `
 
 func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, error) {
@@ -1419,7 +1412,7 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
-		&i.LastPostedAt,
+		&i.HistoryAt,
 	)
 	return i, err
 }
@@ -1427,7 +1420,7 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 const postBatch = `-- name: PostBatch :one
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
-        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, reverses_id)
+        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, from_pos, to_pos, reverses_id)
     SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::text[]),
         unnest($4::text[]), unnest($5::bigint[]),
         NULLIF(unnest($6::bigint[]), 0), NULLIF(unnest($7::bigint[]), 0),
@@ -1438,38 +1431,43 @@ WITH new_tx AS (
         -- finalized_at: the zero time (0001-01-01) stands for NULL (an SRF cannot sit inside CASE).
         NULLIF(unnest($15::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
         NULLIF(unnest($16::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
-        NULLIF(unnest($17::bigint[]), 0)
+        -- positions in the two accounts' histories (0: none, see migration 00044)
+        NULLIF(unnest($17::bigint[]), 0), NULLIF(unnest($18::bigint[]), 0),
+        NULLIF(unnest($19::bigint[]), 0)
     RETURNING 1
 ), new_entries AS (
     INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
-    SELECT unnest($18::bigint[]), unnest($19::bigint[]), unnest($20::bigint[]),
-        unnest($21::bigint[]), unnest($22::bigint[]),
-        unnest($23::bytea[]), unnest($24::bytea[]), $14::timestamptz
+    SELECT unnest($20::bigint[]), unnest($21::bigint[]), unnest($22::bigint[]),
+        unnest($23::bigint[]), unnest($24::bigint[]),
+        unnest($25::bytea[]), unnest($26::bytea[]), $14::timestamptz
     RETURNING 1
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = $14::timestamptz,
-        last_posted_at = $14::timestamptz,
+        history_at = $14::timestamptz,
         spend_hours = v.spend_hours, spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
-    FROM (SELECT unnest($25::bigint[]) AS id, unnest($26::bigint[]) AS old_version,
-                 unnest($27::bigint[]) AS balance, unnest($28::bigint[]) AS pending,
-                 unnest($29::bigint[]) AS version, unnest($30::bytea[]) AS hash,
-                 unnest($31::bytea[]) AS spend_hours,
-                 unnest($32::bigint[]) AS spend_month,
-                 unnest($33::timestamptz[]) AS spend_month_start) v
+    FROM (SELECT unnest($27::bigint[]) AS id, unnest($28::bigint[]) AS old_version,
+                 unnest($29::bigint[]) AS balance, unnest($30::bigint[]) AS pending,
+                 unnest($31::bigint[]) AS version, unnest($32::bytea[]) AS hash,
+                 unnest($33::bytea[]) AS spend_hours,
+                 unnest($34::bigint[]) AS spend_month,
+                 unnest($35::timestamptz[]) AS spend_month_start) v
     WHERE a.id = v.id AND a.version = v.old_version
       AND (a.kind <> 'user' OR a.balance - a.pending + (v.balance - a.balance) - (v.pending - a.pending) >= 0)
     RETURNING 1
 ), holds AS (
-    UPDATE ledger_transactions t SET status = v.status, finalized_at = $14::timestamptz
-    FROM (SELECT unnest($34::bigint[]) AS id, unnest($35::text[]) AS status) v
+    -- A settled hold moves to the place of its settlement in both histories (0: a void keeps it).
+    UPDATE ledger_transactions t SET status = v.status, finalized_at = $14::timestamptz,
+        from_pos = COALESCE(NULLIF(v.from_pos, 0), t.from_pos), to_pos = COALESCE(NULLIF(v.to_pos, 0), t.to_pos)
+    FROM (SELECT unnest($36::bigint[]) AS id, unnest($37::text[]) AS status,
+                 unnest($38::bigint[]) AS from_pos, unnest($39::bigint[]) AS to_pos) v
     WHERE t.id = v.id AND t.status = 'pending'
     RETURNING 1
 ), idem AS (
     INSERT INTO idempotency_keys AS ik (caller, key, request_hash, response_status, response_code, response_data, transaction_id, created_at, expires_at)
-    SELECT unnest($36::text[]), unnest($37::text[]), unnest($38::bytea[]),
-        unnest($39::int[]), unnest($40::text[]), unnest($41::text[])::jsonb,
-        NULLIF(unnest($42::bigint[]), 0), $14::timestamptz, $43::timestamptz
+    SELECT unnest($40::text[]), unnest($41::text[]), unnest($42::bytea[]),
+        unnest($43::int[]), unnest($44::text[]), unnest($45::text[])::jsonb,
+        NULLIF(unnest($46::bigint[]), 0), $14::timestamptz, $47::timestamptz
     ON CONFLICT (caller, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
         response_code = EXCLUDED.response_code, response_data = EXCLUDED.response_data, transaction_id = EXCLUDED.transaction_id,
         created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
@@ -1477,11 +1475,11 @@ WITH new_tx AS (
     RETURNING 1
 ), audit AS (
     INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details)
-    SELECT $14::timestamptz, unnest($44::text[]), NULLIF(unnest($45::text[]), ''),
-        unnest($46::text[]), 'ledger_transaction', unnest($47::text[]),
-        NULLIF(unnest($48::bigint[]), 0), NULLIF(unnest($49::text[]), ''),
-        NULLIF(unnest($50::text[]), ''), NULLIF(unnest($51::text[]), ''),
-        unnest($52::text[])::jsonb
+    SELECT $14::timestamptz, unnest($48::text[]), NULLIF(unnest($49::text[]), ''),
+        unnest($50::text[]), 'ledger_transaction', unnest($51::text[]),
+        NULLIF(unnest($52::bigint[]), 0), NULLIF(unnest($53::text[]), ''),
+        NULLIF(unnest($54::text[]), ''), NULLIF(unnest($55::text[]), ''),
+        unnest($56::text[])::jsonb
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
@@ -1509,6 +1507,8 @@ type PostBatchParams struct {
 	Now              time.Time
 	TFinalized       []time.Time
 	TExpires         []time.Time
+	TFromPos         []int64
+	TToPos           []int64
 	TReverses        []int64
 	ETx              []int64
 	EAccount         []int64
@@ -1528,6 +1528,8 @@ type PostBatchParams struct {
 	ASpendMonthStart []time.Time
 	HID              []int64
 	HStatus          []string
+	HFromPos         []int64
+	HToPos           []int64
 	ICaller          []string
 	IKey             []string
 	IHash            [][]byte
@@ -1577,6 +1579,8 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		arg.Now,
 		arg.TFinalized,
 		arg.TExpires,
+		arg.TFromPos,
+		arg.TToPos,
 		arg.TReverses,
 		arg.ETx,
 		arg.EAccount,
@@ -1596,6 +1600,8 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		arg.ASpendMonthStart,
 		arg.HID,
 		arg.HStatus,
+		arg.HFromPos,
+		arg.HToPos,
 		arg.ICaller,
 		arg.IKey,
 		arg.IHash,
@@ -1742,7 +1748,7 @@ func (q *Queries) ReversedAmounts(ctx context.Context, ids []int64) ([]ReversedA
 const setWalletStatus = `-- name: SetWalletStatus :one
 UPDATE ledger_accounts SET status = $1, updated_at = $2
 WHERE id = $3 AND kind = 'user'
-RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at
+RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, history_at
 `
 
 type SetWalletStatusParams struct {
@@ -1769,7 +1775,7 @@ func (q *Queries) SetWalletStatus(ctx context.Context, arg SetWalletStatusParams
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
-		&i.LastPostedAt,
+		&i.HistoryAt,
 	)
 	return i, err
 }

@@ -184,7 +184,7 @@ type LedgerAccount struct {
 	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
-	LastPostedAt    *time.Time
+	HistoryAt       *time.Time
 }
 
 type LedgerEntry struct {
@@ -216,6 +216,8 @@ type LedgerTransaction struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	FromPos        *int64
+	ToPos          *int64
 	ReversesID     *int64
 }
 

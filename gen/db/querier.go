@@ -15,6 +15,12 @@ type Querier interface {
 	CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow, error)
 	// Invariants (flowxi ledger check) ------------------------------------------------------------
 	CheckCurrencySums(ctx context.Context) ([]CheckCurrencySumsRow, error)
+	// Every transaction's place in its accounts' histories (migration 00044): a posted one at 2·v of
+	// its entry on each side, finalized at its entries' instant; any other at an odd place 2·v + 1
+	// of its source only. In a wallet's history (system accounts have no listed history) an
+	// entry-less item is recorded between the instants of the entries v and v + 1, and along the
+	// versions the entries' instants never go back (checked by the chain walk, checkChains).
+	CheckHistoryPositions(ctx context.Context) ([]CheckHistoryPositionsRow, error)
 	CheckNegativeWallets(ctx context.Context) ([]CheckNegativeWalletsRow, error)
 	// Entries and transactions that point at a missing account or transaction (the write path has no
 	// foreign keys; see migration 00032), and entries booked on an account their transaction does
@@ -73,6 +79,10 @@ type Querier interface {
 	// be planned, while the table is small, as a walk of the whole index, and the generic plan keeps it).
 	FindExternalRefs(ctx context.Context, arg FindExternalRefsParams) ([]FindExternalRefsRow, error)
 	FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error)
+	// A wallet's balance at an instant: the balance_after of its last entry at or before it (one
+	// lookup), and the holds open at that instant (placed at or before it, settled or voided after
+	// it or not yet): one lookup in the holds' span index.
+	GetBalanceAt(ctx context.Context, arg GetBalanceAtParams) (GetBalanceAtRow, error)
 	// The head row lock makes one sealer work at a time, whatever the number of instances; a second
 	// sealer waits, then sees the rows the first one sealed.
 	GetChainHeadForUpdate(ctx context.Context) (GetChainHeadForUpdateRow, error)
@@ -89,8 +99,9 @@ type Querier interface {
 	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
 	// The live code of a user for a purpose (none once expired or exhausted).
 	GetOTP(ctx context.Context, arg GetOTPParams) (EmailOtp, error)
-	// The wallet's id, only when userID owns it (an ownership check).
-	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (int64, error)
+	// The wallet, only when userID owns it (an ownership check).
+	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (GetOwnedWalletRow, error)
+	// (the wallet history's queries are in history.sql)
 	// A wallet of the user with what its spending limits depend on (the owner's tier and whether its
 	// case is approved: the view belongs to compliance).
 	GetOwnedWalletTier(ctx context.Context, arg GetOwnedWalletTierParams) (GetOwnedWalletTierRow, error)
@@ -118,8 +129,16 @@ type Querier interface {
 	GetUserByID(ctx context.Context, id int64) (User, error)
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
+	// The wallet in currency of the user named username (a history's counterparty).
+	GetWalletByUsername(ctx context.Context, arg GetWalletByUsernameParams) (int64, error)
 	// Before an object is written: delete it at not_before unless a transaction claims it first.
 	GuardObject(ctx context.Context, arg GuardObjectParams) error
+	// The positions of a wallet's history between two instants [from_at, to_at): every item at or
+	// after from_at is above 2·v1 (v1: the last entry before from_at), every item before to_at at
+	// or below 2·v2 + 1 (v2: the last entry before to_at). Exact for entries; an entry-less item
+	// at an odd position lies between the entries around it in time, and its own instant is
+	// checked on the row (instants never go back along the positions: migration 00044).
+	HistoryPositions(ctx context.Context, arg HistoryPositionsParams) (HistoryPositionsRow, error)
 	IncrementOTPAttempts(ctx context.Context, arg IncrementOTPAttemptsParams) (int32, error)
 	InsertAccessToken(ctx context.Context, arg InsertAccessTokenParams) (AccessToken, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
@@ -163,15 +182,20 @@ type Querier interface {
 	// also the predicate of the index audit_events_user_security (migration 00034): keep them equal.
 	ListUserSecurityEvents(ctx context.Context, arg ListUserSecurityEventsParams) ([]ListUserSecurityEventsRow, error)
 	ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error)
-	// Keyset page, newest first: every transaction sent from the wallet, posted ones received.
-	ListWalletTransactions(ctx context.Context, arg ListWalletTransactionsParams) ([]ListWalletTransactionsRow, error)
+	// Wallet history in posting order, and balances at an instant (migration 00044 explains the
+	// positions and the index paths).
+	// One keyset page of a wallet's history, newest first: what left it (out: every transaction
+	// from it) and what reached it (in: posted ones), each stream read on the index path the caller
+	// picked (out_driver / in_driver: 'all', 'kind', 'status' (out only), 'other'; '' skips the
+	// stream), below (cur_pos, cur_id) (the cursor, or the top of a time range) and at or above
+	// pos_lo; the other
+	// filters are checked on the path's rows (ledger_history_match). Each branch stops at lim rows.
+	ListWalletHistory(ctx context.Context, arg ListWalletHistoryParams) ([]ListWalletHistoryRow, error)
 	// Every account of a batch, locked in one statement in id order (no deadlocks between batches),
 	// with what the money policy decides on: the owner's status, and for the accounts money leaves
 	// (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
 	// receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
-	// inserts take their KEY SHARE locks. last_posted_at is read from the locked row itself (a row
-	// waited for is re-read as its locker committed it; another table would still be read as of the
-	// statement's start).
+	// inserts take their KEY SHARE locks. history_at: the batch's clock is clamped to it.
 	LockAccounts(ctx context.Context, arg LockAccountsParams) ([]LockAccountsRow, error)
 	// One transaction-scoped advisory lock per external reference of a batch, waited for, in a fixed
 	// order: two requests with one reference are decided one after the other.
@@ -192,6 +216,12 @@ type Querier interface {
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
 	ObjectDeleted(ctx context.Context, key string) error
 	ObjectDeletionFailed(ctx context.Context, arg ObjectDeletionFailedParams) error
+	// For the rest of the transaction: read a history page in index order. Given a narrow range of
+	// positions (from/to) or a rare counterparty, the planner may otherwise fetch the whole range
+	// and sort it (cost growing with the range, not the page); with sorts ruled out, each branch of
+	// ListWalletHistory walks its index backwards and stops at the page. JIT off: the ruled-out
+	// sorts inflate the estimates past jit_above_cost, and compiling would cost more than the read.
+	PlanHistoryInIndexOrder(ctx context.Context) error
 	// Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 	// version read under the lock and by the available balance: the conditional debit), finalized
 	// holds, idempotency records and audit events. The caller compares the counts with what it sent.

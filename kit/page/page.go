@@ -5,6 +5,7 @@ package page
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/flowxi/backend/kit/apierr"
 )
@@ -41,4 +42,29 @@ func After(cursor *string) (int64, error) {
 		return 0, apierr.Invalid("cursor", "invalid")
 	}
 	return c, nil
+}
+
+// Key is a place in a list ordered by two numbers (a position, then an id), newest first: the
+// cursor "<position>.<id>" of a page's last row.
+type Key struct{ Pos, ID int64 }
+
+// String is the cursor naming k.
+func (k Key) String() string {
+	return strconv.FormatInt(k.Pos, 10) + "." + strconv.FormatInt(k.ID, 10)
+}
+
+// BeforeKey reads the cursor of a newest-first list keyed by (position, id): the rows to list
+// come below it (the first page: every row). A cursor that is no "<position>.<id>" of
+// non-negative numbers is 422 on `cursor`.
+func BeforeKey(cursor *string) (Key, error) {
+	if cursor == nil {
+		return Key{Pos: math.MaxInt64, ID: math.MaxInt64}, nil
+	}
+	pos, id, ok := strings.Cut(*cursor, ".")
+	p, err1 := strconv.ParseInt(pos, 10, 64)
+	i, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || p < 0 || i < 0 {
+		return Key{}, apierr.Invalid("cursor", "invalid")
+	}
+	return Key{Pos: p, ID: i}, nil
 }

@@ -183,13 +183,11 @@ func (b *batch) lockAccounts(ctx context.Context) error {
 		}
 		for _, r := range rows {
 			b.accts[r.ID] = &acct{row: r, oldVersion: r.Version}
-			if r.Kind == "user" && r.LastPostedAt != nil && r.LastPostedAt.After(b.p.now) {
-				b.p.now = *r.LastPostedAt
-			}
 		}
 		if len(rows) != len(ids) {
 			return fmt.Errorf("lock accounts: %d of %d found", len(rows), len(ids))
 		}
+		b.p.now = b.s.historyClock(rows)
 	}
 	b.p.loadSpending(b.accts)
 	b.holds = map[int64]*holdRow{}
@@ -203,6 +201,22 @@ func (b *batch) lockAccounts(ctx context.Context) error {
 		}
 	}
 	return b.p.readReversed(ctx, b.q, originals)
+}
+
+// historyClock is the batch's instant, read once its accounts are locked: the clock, or the
+// latest instant already in the history of one of its wallets when that is later (another
+// instance's clock ahead of this one). Every row of the batch carries it, so along each wallet's
+// history the instants never go back: a time range is a range of positions (migration 00044).
+// System accounts do not count: no history lists them, and every deposit locks the settlement
+// account, so one skewed clock would otherwise drag the instants of every wallet after it.
+func (s *Service) historyClock(locked []db.LockAccountsRow) time.Time {
+	now := s.clock.Now()
+	for _, r := range locked {
+		if r.Kind == "user" && r.HistoryAt != nil && r.HistoryAt.After(now) {
+			now = *r.HistoryAt
+		}
+	}
+	return now
 }
 
 // apply decides each remaining item against the locked rows, all-or-nothing per item.

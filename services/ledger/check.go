@@ -92,6 +92,13 @@ func checkTransactions(ctx context.Context, q *db.Queries) ([]string, error) {
 	for _, r := range orphans {
 		out = append(out, fmt.Sprintf("%s %d: points at a missing or foreign row %d", r.Kind, r.ID, r.Ref))
 	}
+	places, err := q.CheckHistoryPositions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger check: history: %w", err)
+	}
+	for _, r := range places {
+		out = append(out, fmt.Sprintf("transaction %d: %s out of its history's order", r.ID, r.Problem))
+	}
 	rev, err := q.CheckReversals(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("ledger check: reversals: %w", err)

@@ -24,3 +24,13 @@ func entryHash(prev []byte, account, version, txID, amount, balanceAfter int64, 
 	h.Write(b[:])
 	return h.Sum(nil)
 }
+
+// EntryHash is the chain hash of an entry after prev (GenesisHash for an account's first entry),
+// as the engine computes it, for tools that load entries in bulk (the history benchmark's seed);
+// `ledger check` recomputes it.
+func EntryHash(prev []byte, account, version, txID, amount, balanceAfter int64, at time.Time) []byte {
+	return entryHash(prev, account, version, txID, amount, balanceAfter, at)
+}
+
+// GenesisHash is the prev_hash of an account's first entry.
+func GenesisHash() []byte { return append([]byte(nil), genesis...) }

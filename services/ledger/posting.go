@@ -123,7 +123,10 @@ func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[i
 		}
 		tx.Status, tx.FinalizedAt, code = "posted", &final, postedCode[it.op]
 	}
-	p.addTransaction(it, txID, credit, string(tx.Status), fail, expires)
+	if fail != "" {
+		p.touch(from) // the attempt is in its history: its instant bounds the next ones (historyClock)
+	}
+	p.addTransaction(it, txID, credit, string(tx.Status), fail, expires, place(from, tx.Status == "posted"), place(to, tx.Status == "posted"))
 	data, err := json.Marshal(tx)
 	if err != nil {
 		return outcome{}, err
@@ -201,8 +204,13 @@ func (p *posting) finish(it *item, from, to *acct, h *holdRow) (outcome, error) 
 		}
 	}
 	if fail == "" {
+		var fromPos, toPos int64 // a void keeps the hold's place
+		if tx.Status == "posted" {
+			fromPos, toPos = place(from, true), place(to, true)
+		}
 		p.arg.HID = append(p.arg.HID, txID)
 		p.arg.HStatus = append(p.arg.HStatus, string(tx.Status))
+		p.arg.HFromPos, p.arg.HToPos = append(p.arg.HFromPos, fromPos), append(p.arg.HToPos, toPos)
 	}
 	data, err := json.Marshal(tx)
 	if err != nil {
@@ -233,7 +241,23 @@ func (l *limitRefusal) describe(tx *api.Transaction) {
 	}
 }
 
-func (p *posting) addTransaction(it *item, txID, credit int64, status, fail string, expires time.Time) {
+// place is a transaction's position in the history of a locked account, once applied: 2·v when
+// it posted that account's entry of version v (the last one), 2·v + 1 when it moved nothing
+// there (failed, pending), v being the account's version then. 0 (none) for an account not
+// locked by the batch, and for the destination of what did not post (the history shows only
+// posted movements that reached a wallet).
+func place(a *acct, posted bool) int64 {
+	switch {
+	case a == nil:
+		return 0
+	case posted:
+		return 2 * a.row.Version
+	default:
+		return 2*a.row.Version + 1
+	}
+}
+
+func (p *posting) addTransaction(it *item, txID, credit int64, status, fail string, expires time.Time, fromPos, toPos int64) {
 	a := &p.arg
 	a.TID = append(a.TID, txID)
 	a.TKind = append(a.TKind, kindOf[it.op])
@@ -255,6 +279,10 @@ func (p *posting) addTransaction(it *item, txID, credit int64, status, fail stri
 	a.TFinalized = append(a.TFinalized, fin)
 	a.TExpires = append(a.TExpires, expires)
 	a.TReverses = append(a.TReverses, it.reverses)
+	if status != "posted" || credit == 0 {
+		toPos = 0
+	}
+	a.TFromPos, a.TToPos = append(a.TFromPos, fromPos), append(a.TToPos, toPos)
 }
 
 func (p *posting) addIdempotency(it *item, txID int64, status int, code string, data []byte) {

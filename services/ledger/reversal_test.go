@@ -52,16 +52,6 @@ func (f *fixture) view(u testkit.User, id int64) api.Transaction {
 	return f.tx(r)
 }
 
-// history is the first page (up to 100 items) of a wallet's history.
-func (f *fixture) history(u testkit.User, wallet int64) []api.HistoryItem {
-	f.T.Helper()
-	r := f.Do(testkit.Req{Method: "GET", Path: fmt.Sprintf("/api/v1/wallets/%d/transactions?limit=100", wallet), Token: u.Token})
-	if r.Status != 200 {
-		f.T.Fatalf("history: %d %s", r.Status, r.Body)
-	}
-	return testkit.Decode[api.HistoryResponse](f.T, r).Data.Items
-}
-
 // A mistaken deposit is reversed in two parts up to its amount, then no further: each reversal
 // is a new transaction linked to the original, which shows what was moved back and by which
 // reversals; the history shows all of them; every posting is audited with the reason.
@@ -105,7 +95,7 @@ func TestReverseDepositInPartsUpToItsAmount(t *testing.T) {
 		t.Fatalf("a reversal's own view: %+v", v)
 	}
 	kinds := map[int64]string{}
-	for _, h := range f.history(u, w) {
+	for _, h := range f.history(u, w, nil, 100) {
 		kinds[h.TransactionId] = string(h.Kind) + "/" + string(h.Status)
 	}
 	if kinds[dep] != "deposit/posted" || kinds[r1.Id] != "reversal/posted" || kinds[r2.Id] != "reversal/posted" || kinds[f.tx(beyond).Id] != "reversal/failed" {
@@ -151,13 +141,13 @@ func TestReverseTransferAndWithdrawal(t *testing.T) {
 		t.Fatalf("sender's view of the reversed transfer: %+v", v)
 	}
 	var seen bool
-	for _, h := range f.history(ada, wa) {
+	for _, h := range f.history(ada, wa, nil, 100) {
 		if h.TransactionId == rev.Id {
 			seen = h.Amount == 4_000 && testkit.Is(h.Counterparty, bob.Username) && testkit.Is(h.BalanceAfter, 10_000)
 		}
 	}
 	if !seen {
-		t.Fatalf("the sender's history does not show the reversal coming back: %+v", f.history(ada, wa))
+		t.Fatalf("the sender's history does not show the reversal coming back: %+v", f.history(ada, wa, nil, 100))
 	}
 
 	hold := f.Hold(wa, 2_500, "EUR")

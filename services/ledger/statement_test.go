@@ -110,7 +110,7 @@ func TestStatementJSONAddsUp(t *testing.T) {
 	want := []int64{123_456, -99, -10_000, -5_000}
 	checkStatementChain(t, st, want)
 	hist := map[int64]api.HistoryItem{}
-	for _, h := range f.history(s.owner, s.wallet) {
+	for _, h := range f.history(s.owner, s.wallet, nil, 100) {
 		hist[h.TransactionId] = h
 	}
 	for _, m := range st.Movements {

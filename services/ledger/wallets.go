@@ -8,7 +8,6 @@ import (
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/i18n"
-	"github.com/flowxi/backend/kit/page"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
 )
@@ -53,54 +52,16 @@ func (s *Service) CreateWallet(ctx context.Context, req api.CreateWalletRequestO
 	return api.CreateWallet201JSONResponse{Code: "WALLET_CREATED", Message: i18n.Msg(ctx, "WALLET_CREATED"), Data: s.wallet(w)}, nil
 }
 
-// ListWalletTransactions returns one keyset page of a wallet's history, newest first.
-func (s *Service) ListWalletTransactions(ctx context.Context, req api.ListWalletTransactionsRequestObject) (api.ListWalletTransactionsResponseObject, error) {
-	p := reqctx.Caller(ctx)
-	if _, err := s.st.Q.GetOwnedWallet(ctx, db.GetOwnedWalletParams{ID: req.Id, UserID: &p.UserID}); err != nil {
-		if pg.IsNotFound(err) {
-			return nil, ErrWalletNotFound
-		}
-		return nil, fmt.Errorf("ledger: wallet: %w", err)
-	}
-	limit := page.Limit(req.Params.Limit, 20)
-	before, err := page.Before(req.Params.Cursor)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.st.Q.ListWalletTransactions(ctx, db.ListWalletTransactionsParams{WalletID: req.Id, BeforeID: before, Lim: int32(limit + 1)})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: history: %w", err)
-	}
-	var next *string
-	if len(rows) > limit {
-		rows = rows[:limit]
-		c := itoa(rows[limit-1].ID)
-		next = &c
-	}
-	resp := api.ListWalletTransactions200JSONResponse{Code: "TRANSACTIONS_OK", Message: i18n.Msg(ctx, "TRANSACTIONS_OK")}
-	resp.Data.Items = make([]api.HistoryItem, 0, len(rows))
-	resp.Data.NextCursor = next
-	for _, r := range rows {
-		amount := r.Amount
-		switch {
-		case r.EntryAmount != nil:
-			amount = *r.EntryAmount
-		case r.FromAccountID != nil && *r.FromAccountID == req.Id:
-			amount = -r.Amount
-		}
-		resp.Data.Items = append(resp.Data.Items, api.HistoryItem{TransactionId: r.ID, Kind: api.TransactionKind(r.Kind),
-			Status: api.TransactionStatus(r.Status), Amount: amount, Currency: r.Currency, BalanceAfter: r.BalanceAfter,
-			Counterparty: r.Counterparty, Note: r.Note, FailureCode: r.FailureCode, CreatedAt: ts(r.CreatedAt)})
-	}
-	return resp, nil
-}
-
 // wallet renders an account row.
 func (s *Service) wallet(r db.LedgerAccount) api.Wallet {
-	e, _ := s.cur.exponent(r.Currency)
-	if _, ok := s.cur[r.Currency]; !ok {
-		e = exponentOf(r.Currency)
-	}
-	return api.Wallet{Id: r.ID, Currency: r.Currency, Exponent: e, Balance: r.Balance, AvailableBalance: r.Balance - r.Pending,
+	return api.Wallet{Id: r.ID, Currency: r.Currency, Exponent: s.exponent(r.Currency), Balance: r.Balance, AvailableBalance: r.Balance - r.Pending,
 		Pending: r.Pending, Status: api.WalletStatus(r.Status), CreatedAt: ts(r.CreatedAt)}
+}
+
+// exponent is the digits of a currency's minor unit (also for a currency no longer offered).
+func (s *Service) exponent(currency string) int {
+	if e, ok := s.cur.exponent(currency); ok {
+		return e
+	}
+	return exponentOf(currency)
 }

@@ -248,9 +248,67 @@ export async function createWallet(c: FlowxiClient, currency: Schema<"CurrencyCo
   return ok(await c.POST("/api/v1/wallets", { body: { currency } })).data;
 }
 
-/** walletHistory returns one page of a wallet's history, newest first. */
-export async function walletHistory(c: FlowxiClient, walletId: number): Promise<Schema<"HistoryItem">[]> {
-  return ok(await c.GET("/api/v1/wallets/{id}/transactions", { params: { path: { id: walletId } } })).data.items;
+// ---- Wallet history and balances at an instant -----------------------------------------------
+
+/** An instant for the API: a `Date`, or an RFC 3339 string sent as is. */
+export type Instant = Date | string;
+
+/**
+ * The filters of a wallet's history (all optional, combined): `from` / `to` select the items whose
+ * instant is in `[from, to)`, `direction` `in` or `out`, `min_amount` / `max_amount` in minor units
+ * without the sign, `counterparty` a username; `limit` is the page size (1–100).
+ */
+export type HistoryFilter = Omit<NonNullable<operations["listWalletTransactions"]["parameters"]["query"]>, "cursor" | "from" | "to"> & {
+  from?: Instant;
+  to?: Instant;
+};
+
+/** One page of history and the cursor of the next one (`undefined` on the last page). */
+export interface HistoryPage {
+  items: Schema<"HistoryItem">[];
+  nextCursor: string | undefined;
+}
+
+function instant(t: Instant | undefined): string | undefined {
+  return t instanceof Date ? t.toISOString() : t;
+}
+
+/** walletHistoryPage returns one page of a wallet's history, newest first in posting order. */
+export async function walletHistoryPage(
+  c: FlowxiClient,
+  walletId: number,
+  filter: HistoryFilter = {},
+  cursor?: string,
+): Promise<HistoryPage> {
+  const query = { ...filter, from: instant(filter.from), to: instant(filter.to), ...(cursor ? { cursor } : {}) };
+  const { data } = ok(await c.GET("/api/v1/wallets/{id}/transactions", { params: { path: { id: walletId }, query } }));
+  return { items: data.items, nextCursor: data.next_cursor ?? undefined };
+}
+
+/**
+ * walletHistoryPages yields every page of a wallet's history that `filter` selects, newest first,
+ * following `next_cursor` until the last page. Pages never repeat or skip an item, even while new
+ * movements arrive (they land above the first page).
+ */
+export async function* walletHistoryPages(c: FlowxiClient, walletId: number, filter: HistoryFilter = {}): AsyncGenerator<HistoryPage> {
+  let cursor: string | undefined;
+  do {
+    const page = await walletHistoryPage(c, walletId, filter, cursor);
+    yield page;
+    cursor = page.nextCursor;
+  } while (cursor);
+}
+
+/** walletHistory returns every item of a wallet's history that `filter` selects (all its pages), newest first. */
+export async function walletHistory(c: FlowxiClient, walletId: number, filter: HistoryFilter = {}): Promise<Schema<"HistoryItem">[]> {
+  const items: Schema<"HistoryItem">[] = [];
+  for await (const page of walletHistoryPages(c, walletId, filter)) items.push(...page.items);
+  return items;
+}
+
+/** walletBalanceAt returns a wallet's balance, pending holds and available balance as they were at `at` (not in the future). */
+export async function walletBalanceAt(c: FlowxiClient, walletId: number, at: Instant): Promise<Schema<"BalanceAt">> {
+  return ok(await c.GET("/api/v1/wallets/{id}/balance", { params: { path: { id: walletId }, query: { at: instant(at) ?? "" } } })).data;
 }
 
 // ---- Statements -----------------------------------------------------------------------------

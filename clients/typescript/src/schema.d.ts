@@ -699,12 +699,71 @@ export interface paths {
          * Wallet history
          * @description Keyset-paginated history of one of the caller's wallets, newest first: every transaction
          *     sent from it (completed, failed or pending) and every completed one received. `amount` is
-         *     signed from the wallet's point of view; `balance_after` is the wallet's running balance after
-         *     the entry (null when nothing moved: failed or pending). Pass `next_cursor` back as `cursor`
-         *     for the next page; it is null on the last page. A wallet that is not the caller's is 404
-         *     `WALLET_NOT_FOUND`.
+         *     signed from the wallet's point of view. Pass `next_cursor` back as `cursor` (with the same
+         *     filters) for the next page; it is null on the last page. A wallet that is not the caller's
+         *     is 404 `WALLET_NOT_FOUND`.
+         *
+         *     **Order.** Items are in the order they were posted to this wallet (its entries' version),
+         *     not in the order they were created: each item's `balance_after` is the previous (older)
+         *     posted item's `balance_after` plus its `amount`, even when many movements reached the
+         *     wallet at once. Items that moved nothing (`balance_after` null) sit where they were
+         *     recorded: a failed attempt, a pending hold and a voided hold come right after (above) the
+         *     posting that preceded them, and take no part in the running balance. A hold that is
+         *     settled leaves that place: the settled withdrawal (`posted`) sits where it was settled,
+         *     with the balance it left. The instants follow the same order: an item is never older than
+         *     the one below it (`finalized_at` for a posted item, `created_at` for the others).
+         *
+         *     **Filters** combine (all must hold): `from` / `to` select the items whose instant
+         *     (`finalized_at` when posted, else `created_at`) is in `[from, to)`; `kind`, `status`;
+         *     `direction` `in` (posted movements that reached the wallet) or `out` (every one that left
+         *     it, including failed attempts and holds); `min_amount` / `max_amount` bound the amount
+         *     without its sign; `counterparty` is the other user's username (transfers only; an
+         *     unknown username selects nothing). Paging stays exact under filters: the cursor is a
+         *     place in the order above, so pages never repeat or skip an item, and movements posted
+         *     while a client pages land above the first page instead of shifting the next ones. Each
+         *     page is one range of one index whatever the history's size (the filter with an index of
+         *     its own leads: counterparty, then a status other than posted, then kind; from/to narrow
+         *     the range; amounts are checked on the rows read). `from` after `to`, `min_amount` above
+         *     `max_amount`, an unknown `kind`, `status` or `direction`, a malformed instant (RFC 3339,
+         *     e.g. `2026-03-01T00:00:00Z`; a `+` offset must be URL-encoded) or a negative amount are
+         *     422 `VALIDATION_FAILED` naming the field.
          */
         get: operations["listWalletTransactions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wallets/{id}/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Balance of a wallet at an instant
+         * @description The balance and the available balance of one of the caller's wallets as they were at the
+         *     instant `at` (RFC 3339; now or earlier), read from the wallet's entries: `balance` is the
+         *     `balance_after` of the last entry posted at or before `at` (0 when there is none), found
+         *     with one index lookup, never by summing the history. `pending` is the sum of the
+         *     withdrawal holds open at `at`: a hold is open from the instant it was placed
+         *     (`created_at`, included) until the instant it was settled or voided (`finalized_at`,
+         *     excluded), or still open when it is neither; a hold past its expiry counts until the
+         *     expiry sweep voids it, as it does for the live available balance. `available_balance` is
+         *     `balance − pending`. At the instant a hold is settled, its withdrawal is in `balance` and
+         *     no longer in `pending`. The figures are exactly what the wallet showed at that instant:
+         *     the same instants as the history (`finalized_at` of posted items), which never go back
+         *     along its order.
+         *
+         *     `at` before the wallet was opened is 200 with zeros and `wallet_existed` false; `at` in
+         *     the future is 422 `VALIDATION_FAILED` on `at`. A wallet that is not the caller's is 404
+         *     `WALLET_NOT_FOUND`.
+         */
+        get: operations["getWalletBalanceAt"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1500,6 +1559,7 @@ export interface components {
          *     | HOLD_VOIDED | 200 | withdrawal hold voided (internal) |
          *     | LEDGER_CHECK_OK | 200 | every ledger invariant holds |
          *     | LIMITS_OK | 200 | a wallet's spending limits, used and remaining |
+         *     | BALANCE_AT_OK | 200 | a wallet's balance at an instant |
          *     | LEDGER_CHECK_FAILED | 200 | ledger invariants violated (listed) |
          *     | WALLET_NOT_FOUND | 404 | no such wallet of the caller |
          *     | TRANSFER_NOT_FOUND | 404 | no such transaction for the caller |
@@ -1526,7 +1586,7 @@ export interface components {
          *     | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
          * @enum {string}
          */
-        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "STATEMENT_OK" | "NOT_ACCEPTABLE" | "REVERSAL_POSTED" | "REVERSAL_EXCEEDS_REMAINING" | "TRANSACTION_NOT_POSTED" | "TRANSACTION_NOT_REVERSIBLE";
+        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "BALANCE_AT_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "STATEMENT_OK" | "NOT_ACCEPTABLE" | "REVERSAL_POSTED" | "REVERSAL_EXCEEDS_REMAINING" | "TRANSACTION_NOT_POSTED" | "TRANSACTION_NOT_REVERSIBLE";
         Error: {
             /** @description Localized human-readable message. */
             message: string;
@@ -2103,13 +2163,18 @@ export interface components {
             status: components["schemas"]["TransactionStatus"];
             amount: components["schemas"]["SignedAmount"];
             currency: components["schemas"]["CurrencyCode"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The wallet's balance after this item's entry: the previous posted item's plus `amount` (null when nothing moved: failed, pending, voided).
+             */
             balance_after: number | null;
             /** @description The other user's username (null for deposits and withdrawals). */
             counterparty: string | null;
             note: string | null;
             failure_code: string | null;
             created_at: components["schemas"]["Timestamp"];
+            /** @description When it reached its final status (posted, failed, voided); null while pending. A posted item sits in the history at this instant. */
+            finalized_at: string | null;
         };
         HistoryResponse: {
             /** @example TRANSACTIONS_OK */
@@ -2119,6 +2184,37 @@ export interface components {
                 items: components["schemas"]["HistoryItem"][];
                 next_cursor: string | null;
             };
+        };
+        BalanceAt: {
+            /** Format: int64 */
+            wallet_id: number;
+            currency: components["schemas"]["CurrencyCode"];
+            /** @description Digits of the minor unit (ISO 4217): EUR 2, XOF 0. */
+            exponent: number;
+            at: components["schemas"]["Timestamp"];
+            /**
+             * Format: int64
+             * @description Posted balance at `at`: the `balance_after` of the last entry at or before it (0 before the first).
+             */
+            balance: number;
+            /**
+             * Format: int64
+             * @description `balance` minus `pending`.
+             */
+            available_balance: number;
+            /**
+             * Format: int64
+             * @description Sum of the withdrawal holds open at `at` (placed at or before it, settled or voided after it or not yet).
+             */
+            pending: number;
+            /** @description False when `at` is before the wallet was opened (every figure is then 0). */
+            wallet_existed: boolean;
+        };
+        BalanceAtResponse: {
+            /** @example BALANCE_AT_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["BalanceAt"];
         };
         LedgerCheckResponse: {
             /** @example LEDGER_CHECK_OK */
@@ -4324,6 +4420,29 @@ export interface operations {
                 cursor?: string;
                 /** @description Page size, 1–100 (default 20). */
                 limit?: number;
+                /**
+                 * @description Items at or after this instant (RFC 3339).
+                 * @example 2026-03-01T00:00:00Z
+                 */
+                from?: string;
+                /**
+                 * @description Items before this instant (RFC 3339); not before `from`.
+                 * @example 2026-04-01T00:00:00Z
+                 */
+                to?: string;
+                kind?: components["schemas"]["TransactionKind"];
+                status?: components["schemas"]["TransactionStatus"];
+                /** @description `in`: what reached the wallet; `out`: what left it (or tried to). */
+                direction?: "in" | "out";
+                /** @description Smallest amount, in minor units, without its sign. */
+                min_amount?: number;
+                /** @description Largest amount, in minor units, without its sign; not below `min_amount`. */
+                max_amount?: number;
+                /**
+                 * @description The other user's username.
+                 * @example fx00000018
+                 */
+                counterparty?: string;
             };
             header?: {
                 /**
@@ -4367,14 +4486,75 @@ export interface operations {
                      *             "counterparty": "fx00000018",
                      *             "note": "Dinner",
                      *             "failure_code": null,
-                     *             "created_at": "2026-01-09T17:08:57.000000Z"
+                     *             "created_at": "2026-01-09T17:08:57.000000Z",
+                     *             "finalized_at": "2026-01-09T17:08:57.000000Z"
                      *           }
                      *         ],
-                     *         "next_cursor": "901"
+                     *         "next_cursor": "1734.901"
                      *       }
                      *     }
                      */
                     "application/json": components["schemas"]["HistoryResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getWalletBalanceAt: {
+        parameters: {
+            query: {
+                /**
+                 * @description The instant (RFC 3339), not in the future.
+                 * @example 2026-03-01T00:00:00Z
+                 */
+                at: string;
+            };
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Wallet id. */
+                id: components["parameters"]["WalletId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balances at that instant. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "BALANCE_AT_OK",
+                     *       "message": "OK",
+                     *       "data": {
+                     *         "wallet_id": 42,
+                     *         "currency": "EUR",
+                     *         "exponent": 2,
+                     *         "at": "2026-03-01T00:00:00.000000Z",
+                     *         "balance": 122500,
+                     *         "available_balance": 117500,
+                     *         "pending": 5000,
+                     *         "wallet_existed": true
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BalanceAtResponse"];
                 };
             };
             401: components["responses"]["Unauthenticated"];

@@ -125,8 +125,15 @@ function groupBy4(s: string): string {
   return s.replace(/(.{4})(?=.)/g, "$1 ");
 }
 
+/** What the money step leaves for the later steps: the two wallets and the peer's username. */
+interface Moved {
+  mine: flowxi.Schema<"Wallet">;
+  peer: string;
+}
+
 /** moneySteps registers the money steps of one journey. */
 export function moneySteps(j: Journey, mailbox: Mailbox, url: () => string): void {
+  let moved: Moved | undefined;
   j.step("deposit through the internal API and transfer to another user with an Idempotency-Key", ["session"], ["money"], async () => {
     const internalKey = process.env.JOURNEY_INTERNAL_KEY;
     assert.ok(internalKey, "JOURNEY_INTERNAL_KEY is not set: scripts/journey.sh creates it with `flowxi internal-key create`");
@@ -184,6 +191,40 @@ export function moneySteps(j: Journey, mailbox: Mailbox, url: () => string): voi
     if (error) j.localized(error);
     assert.equal((await balance(j.api))?.balance, 97_500);
     assert.equal((await balance(peer))?.balance, 2_500);
+    moved = { mine, peer: (await flowxi.getMe(peer)).username };
+  });
+
+  j.step("filter the history page by page and read balances at past instants", ["money"], [], async () => {
+    assert.ok(moved, "the money step left its wallets");
+    const { mine, peer } = moved;
+    // The refusal, the transfer, the deposit: newest first, one page each, following next_cursor.
+    const all = await flowxi.walletHistory(j.api, mine.id, { limit: 1 });
+    assert.deepEqual(all.map((i) => [i.kind, i.status, i.amount]), [["transfer", "failed", -200_000], ["transfer", "posted", -2_500], ["deposit", "posted", 100_000]]);
+    assert.deepEqual(all.map((i) => i.balance_after), [null, 97_500, 100_000], "each balance follows from the one below it");
+    const [refused, sent, deposit] = all;
+    assert.ok(refused && sent?.finalized_at && deposit?.finalized_at);
+    const ids = async (filter: flowxi.HistoryFilter) => (await flowxi.walletHistory(j.api, mine.id, filter)).map((i) => i.transaction_id);
+    assert.deepEqual(await ids({ direction: "out" }), [refused.transaction_id, sent.transaction_id]);
+    assert.deepEqual(await ids({ kind: "deposit" }), [deposit.transaction_id]);
+    assert.deepEqual(await ids({ status: "failed", limit: 1 }), [refused.transaction_id]);
+    assert.deepEqual(await ids({ counterparty: peer }), [sent.transaction_id], "a refusal never names the recipient");
+    assert.deepEqual(await ids({ from: sent.finalized_at, min_amount: 2_500, max_amount: 2_500 }), [sent.transaction_id]);
+    assert.deepEqual(await ids({ to: new Date(sent.finalized_at) }), [deposit.transaction_id], "to is excluded");
+    // Balances at the instants the history shows, before the wallet was opened, and now.
+    const at = (t: flowxi.Instant) => flowxi.walletBalanceAt(j.api, mine.id, t);
+    assert.deepEqual([(await at(deposit.finalized_at)).balance, (await at(sent.finalized_at)).balance], [100_000, 97_500]);
+    const before = await at(new Date(Date.parse(mine.created_at) - 60_000));
+    assert.deepEqual([before.wallet_existed, before.balance, before.available_balance], [false, 0, 0]);
+    const now = await at(new Date());
+    assert.deepEqual([now.wallet_existed, now.balance, now.available_balance, now.pending], [true, 97_500, 97_500, 0]);
+    // An instant in the future is refused, in the journey's language, naming `at`.
+    const future = await j.api.GET("/api/v1/wallets/{id}/balance", {
+      params: { path: { id: mine.id }, query: { at: new Date(Date.now() + 3_600_000).toISOString() } },
+    });
+    assert.equal(future.response.status, 422);
+    assert.equal(future.error?.code, "VALIDATION_FAILED");
+    assert.ok(future.error && "errors" in future.error && future.error.errors.at, "the error names at");
+    if (future.error) j.localized(future.error);
   });
   statementSteps(j);
 }
