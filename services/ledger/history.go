@@ -206,10 +206,7 @@ func (s *Service) GetWalletBalanceAt(ctx context.Context, req api.GetWalletBalan
 
 // ownedWallet reads one of the caller's wallets (WALLET_NOT_FOUND for any other).
 func (s *Service) ownedWallet(ctx context.Context, id int64) (db.GetOwnedWalletRow, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return db.GetOwnedWalletRow{}, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	w, err := s.st.Q.GetOwnedWallet(ctx, db.GetOwnedWalletParams{ID: id, UserID: &p.UserID})
 	if err != nil {
 		if pg.IsNotFound(err) {
