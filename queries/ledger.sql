@@ -79,9 +79,11 @@ WHERE (caller, key) IN (SELECT unnest(sqlc.arg(callers)::text[]), unnest(sqlc.ar
 -- with what the money policy decides on: the owner's status, and for the accounts money leaves
 -- (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
 -- receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
--- inserts take their KEY SHARE locks.
+-- inserts take their KEY SHARE locks. last_posted_at is read from the locked row itself (a row
+-- waited for is re-read as its locker committed it; another table would still be read as of the
+-- statement's start).
 SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
-       a.spend_hours, a.spend_month, a.spend_month_start,
+       a.spend_hours, a.spend_month, a.spend_month_start, a.last_posted_at,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
 FROM ledger_accounts a
@@ -142,7 +144,7 @@ WHERE t.id = $1 AND t.kind = 'withdrawal';
 -- holds, idempotency records and audit events. The caller compares the counts with what it sent.
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
-        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at)
+        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, reverses_id)
     SELECT unnest(sqlc.arg(t_id)::bigint[]), unnest(sqlc.arg(t_kind)::text[]), unnest(sqlc.arg(t_status)::text[]),
         unnest(sqlc.arg(t_currency)::text[]), unnest(sqlc.arg(t_amount)::bigint[]),
         NULLIF(unnest(sqlc.arg(t_from)::bigint[]), 0), NULLIF(unnest(sqlc.arg(t_to)::bigint[]), 0),
@@ -152,7 +154,8 @@ WITH new_tx AS (
         sqlc.arg(now)::timestamptz,
         -- finalized_at: the zero time (0001-01-01) stands for NULL (an SRF cannot sit inside CASE).
         NULLIF(unnest(sqlc.arg(t_finalized)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
-        NULLIF(unnest(sqlc.arg(t_expires)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+        NULLIF(unnest(sqlc.arg(t_expires)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+        NULLIF(unnest(sqlc.arg(t_reverses)::bigint[]), 0)
     RETURNING 1
 ), new_entries AS (
     INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
@@ -163,6 +166,7 @@ WITH new_tx AS (
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = sqlc.arg(now)::timestamptz,
+        last_posted_at = sqlc.arg(now)::timestamptz,
         spend_hours = v.spend_hours, spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
     FROM (SELECT unnest(sqlc.arg(a_id)::bigint[]) AS id, unnest(sqlc.arg(a_old_version)::bigint[]) AS old_version,
                  unnest(sqlc.arg(a_balance)::bigint[]) AS balance, unnest(sqlc.arg(a_pending)::bigint[]) AS pending,
@@ -245,3 +249,153 @@ SELECT a.id, a.currency, a.spend_hours, a.spend_month, a.spend_month_start,
        COALESCE(e.account_type, 'personal')::text AS account_type, e.case_status::text AS case_status
 FROM ledger_accounts a JOIN compliance_send_eligibility e ON e.user_id = a.user_id
 WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';
+
+-- Invariants (flowxi ledger check) ------------------------------------------------------------
+
+
+-- name: CheckCurrencySums :many
+SELECT a.currency, sum(e.amount)::bigint AS total
+FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+GROUP BY a.currency HAVING sum(e.amount) <> 0;
+
+-- name: CheckAccountHeads :many
+-- Balance equal to the entries, versions 1..n without gaps, head version equal to n.
+SELECT a.id, a.balance, a.version, COALESCE(s.total, 0)::bigint AS entries_total,
+       COALESCE(s.n, 0)::bigint AS entries_count, COALESCE(s.max_version, 0)::bigint AS max_version
+FROM ledger_accounts a
+LEFT JOIN (SELECT account_id, sum(amount) AS total, count(*) AS n, max(version) AS max_version, min(version) AS min_version
+           FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
+WHERE a.balance <> COALESCE(s.total, 0) OR a.version <> COALESCE(s.n, 0) OR COALESCE(s.max_version, 0) <> COALESCE(s.n, 0)
+   OR COALESCE(s.min_version, 1) <> 1;
+
+-- name: CheckPendingHolds :many
+SELECT a.id, a.pending, COALESCE(h.total, 0)::bigint AS holds_total
+FROM ledger_accounts a
+LEFT JOIN (SELECT from_account_id, sum(amount) AS total FROM ledger_transactions
+           WHERE kind = 'withdrawal' AND status = 'pending' GROUP BY from_account_id) h ON h.from_account_id = a.id
+WHERE a.pending <> COALESCE(h.total, 0);
+
+-- name: CheckNegativeWallets :many
+SELECT id, balance, pending FROM ledger_accounts
+WHERE kind = 'user' AND (balance < 0 OR balance - pending < 0);
+
+-- name: CheckTransactionBalance :many
+-- Posted transactions have balanced entries (two or more); others have none.
+SELECT t.id, t.status, COALESCE(s.total, 0)::bigint AS total, COALESCE(s.n, 0)::bigint AS n
+FROM ledger_transactions t
+LEFT JOIN (SELECT transaction_id, sum(amount) AS total, count(*) AS n FROM ledger_entries GROUP BY transaction_id) s
+    ON s.transaction_id = t.id
+WHERE (t.status = 'posted' AND (COALESCE(s.n, 0) < 2 OR COALESCE(s.total, 0) <> 0))
+   OR (t.status <> 'posted' AND COALESCE(s.n, 0) <> 0);
+
+-- name: ListEntriesForChain :many
+-- Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
+SELECT e.account_id, e.transaction_id, e.amount, e.balance_after, e.version, e.prev_hash, e.hash, e.created_at
+FROM ledger_entries e
+WHERE e.account_id > sqlc.arg(after_account) AND e.account_id <= sqlc.arg(to_account)
+ORDER BY e.account_id, e.version;
+
+-- name: ListAccountHeads :many
+SELECT id, kind, balance, version, last_hash FROM ledger_accounts ORDER BY id;
+
+-- name: CheckOrphans :many
+-- Entries and transactions that point at a missing account or transaction (the write path has no
+-- foreign keys; see migration 00032), and entries booked on an account their transaction does
+-- not name.
+SELECT 'entry'::text AS kind, e.id, e.account_id AS ref
+FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
+WHERE a.id IS NULL
+UNION ALL
+SELECT 'entry_transaction', e.id, e.transaction_id
+FROM ledger_entries e LEFT JOIN ledger_transactions t ON t.id = e.transaction_id
+WHERE t.id IS NULL OR e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id
+UNION ALL
+SELECT 'transaction', t.id, CASE WHEN f.id IS NULL THEN t.from_account_id ELSE t.to_account_id END
+FROM ledger_transactions t
+LEFT JOIN ledger_accounts f ON f.id = t.from_account_id
+LEFT JOIN ledger_accounts d ON d.id = t.to_account_id
+WHERE (t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NOT NULL AND d.id IS NULL);
+
+-- name: CheckSettlementSign :many
+-- The settlement account of a currency is the other side of every deposit and withdrawal: it
+-- holds minus what the outside world has put in, so it is never positive, and it is never held on.
+SELECT id, currency, balance, pending FROM ledger_accounts
+WHERE kind = 'settlement' AND (balance > 0 OR pending <> 0);
+
+-- Reversals --------------------------------------------------------------------------------------
+
+-- Reversals (services/ledger/reversal.go): compensating transactions that name their original.
+
+-- name: GetReversalOriginal :one
+-- The transaction to reverse, with what its accounts are (a user wallet or a system account) and
+-- their owners. Read before queueing: only its status can change later, and only from pending.
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id,
+       COALESCE(fa.kind, '')::text AS from_kind, fa.user_id AS from_user_id, fu.username AS from_username,
+       COALESCE(ta.kind, '')::text AS to_kind, ta.user_id AS to_user_id, tu.username AS to_username
+FROM ledger_transactions t
+LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id
+LEFT JOIN users fu ON fu.id = fa.user_id
+LEFT JOIN ledger_accounts ta ON ta.id = t.to_account_id
+LEFT JOIN users tu ON tu.id = ta.user_id
+WHERE t.id = $1;
+
+-- name: ReversedAmounts :many
+-- What the posted reversals of each original moved back. The batch reads it after locking the
+-- originals' accounts, which every reversal of them also locks: nothing can change it meanwhile.
+SELECT reverses_id::bigint AS id, sum(amount)::bigint AS reversed
+FROM ledger_transactions
+WHERE reverses_id = ANY(sqlc.arg(ids)::bigint[]) AND status = 'posted'
+GROUP BY reverses_id;
+
+-- name: ListReversalsOf :many
+-- The posted reversals of one transaction, oldest first (its view shows them).
+SELECT id, amount FROM ledger_transactions
+WHERE reverses_id = sqlc.arg(id)::bigint AND status = 'posted'
+ORDER BY id;
+
+-- name: CheckReversals :many
+-- Posted reversals that do not mirror a posted original (missing, not posted, itself a reversal,
+-- another currency, accounts not swapped), and originals reversed beyond their amount.
+SELECT 'reversal'::text AS kind, r.id, COALESCE(r.reverses_id, 0)::bigint AS ref, 0::bigint AS total
+FROM ledger_transactions r LEFT JOIN ledger_transactions o ON o.id = r.reverses_id
+WHERE r.kind = 'reversal' AND r.status = 'posted'
+  AND (o.id IS NULL OR o.status <> 'posted' OR o.kind = 'reversal' OR o.currency <> r.currency
+       OR r.from_account_id IS DISTINCT FROM o.to_account_id OR r.to_account_id IS DISTINCT FROM o.from_account_id)
+UNION ALL
+SELECT 'over_reversed'::text, o.id, o.amount, s.total::bigint
+FROM (SELECT x.reverses_id, sum(x.amount) AS total FROM ledger_transactions x
+      WHERE x.kind = 'reversal' AND x.status = 'posted' GROUP BY x.reverses_id) s
+JOIN ledger_transactions o ON o.id = s.reverses_id
+WHERE s.total > o.amount;
+
+-- Statements ------------------------------------------------------------------------------------
+
+-- Statements (services/ledger/statement.go): a wallet's posted movements over a period, by the
+-- instant they were posted (ledger_entries_account_time; migration 00045).
+
+-- name: GetStatementWallet :one
+-- One of the user's wallets, with the holder's name as the profile has it.
+SELECT a.id, a.currency, u.username, u.first_name, u.last_name
+FROM ledger_accounts a JOIN users u ON u.id = a.user_id
+WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';
+
+-- name: StatementOpening :one
+-- The balance at from_at: the running balance of the wallet's last entry before it (0 before
+-- its first).
+SELECT COALESCE((SELECT e.balance_after FROM ledger_entries e
+                 WHERE e.account_id = sqlc.arg(account_id) AND e.created_at < sqlc.arg(from_at)
+                 ORDER BY e.created_at DESC, e.version DESC LIMIT 1), 0)::bigint AS opening;
+
+-- name: ListStatementEntries :many
+-- The wallet's entries posted in [from_at, to_at), in posting order (instants never go back
+-- along an account's versions), with what a statement line shows of their transaction.
+SELECT e.version, e.amount, e.balance_after, e.created_at, t.id AS transaction_id, t.kind, t.note, t.reverses_id,
+       cu.username AS counterparty
+FROM ledger_entries e
+JOIN ledger_transactions t ON t.id = e.transaction_id
+LEFT JOIN ledger_accounts ca ON ca.kind = 'user'
+    AND ca.id = CASE WHEN t.from_account_id = e.account_id THEN t.to_account_id ELSE t.from_account_id END
+LEFT JOIN users cu ON cu.id = ca.user_id
+WHERE e.account_id = sqlc.arg(account_id) AND e.created_at >= sqlc.arg(from_at) AND e.created_at < sqlc.arg(to_at)
+ORDER BY e.created_at, e.version
+LIMIT sqlc.arg(lim);

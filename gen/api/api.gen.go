@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -238,6 +239,7 @@ const (
 	METHODNOTALLOWED           Code = "METHOD_NOT_ALLOWED"
 	MEUPDATED                  Code = "ME_UPDATED"
 	MFAREQUIRED                Code = "MFA_REQUIRED"
+	NOTACCEPTABLE              Code = "NOT_ACCEPTABLE"
 	NOTFOUND                   Code = "NOT_FOUND"
 	NOTIMPLEMENTED             Code = "NOT_IMPLEMENTED"
 	OTPEXPIRED                 Code = "OTP_EXPIRED"
@@ -254,12 +256,17 @@ const (
 	RECIPIENTNOTFOUND          Code = "RECIPIENT_NOT_FOUND"
 	RESTRICTIONLIFTED          Code = "RESTRICTION_LIFTED"
 	RESTRICTIONNOTFOUND        Code = "RESTRICTION_NOT_FOUND"
+	REVERSALEXCEEDSREMAINING   Code = "REVERSAL_EXCEEDS_REMAINING"
+	REVERSALPOSTED             Code = "REVERSAL_POSTED"
 	SAMEWALLET                 Code = "SAME_WALLET"
 	SECURITYEVENTSOK           Code = "SECURITY_EVENTS_OK"
 	SERVERERROR                Code = "SERVER_ERROR"
 	SERVICEUNAVAILABLE         Code = "SERVICE_UNAVAILABLE"
+	STATEMENTOK                Code = "STATEMENT_OK"
 	STEPUPREQUIRED             Code = "STEP_UP_REQUIRED"
 	TOKENISSUED                Code = "TOKEN_ISSUED"
+	TRANSACTIONNOTPOSTED       Code = "TRANSACTION_NOT_POSTED"
+	TRANSACTIONNOTREVERSIBLE   Code = "TRANSACTION_NOT_REVERSIBLE"
 	TRANSACTIONSOK             Code = "TRANSACTIONS_OK"
 	TRANSFERCOMPLETED          Code = "TRANSFER_COMPLETED"
 	TRANSFERNOTFOUND           Code = "TRANSFER_NOT_FOUND"
@@ -413,6 +420,8 @@ func (e Code) Valid() bool {
 		return true
 	case MFAREQUIRED:
 		return true
+	case NOTACCEPTABLE:
+		return true
 	case NOTFOUND:
 		return true
 	case NOTIMPLEMENTED:
@@ -445,6 +454,10 @@ func (e Code) Valid() bool {
 		return true
 	case RESTRICTIONNOTFOUND:
 		return true
+	case REVERSALEXCEEDSREMAINING:
+		return true
+	case REVERSALPOSTED:
+		return true
 	case SAMEWALLET:
 		return true
 	case SECURITYEVENTSOK:
@@ -453,9 +466,15 @@ func (e Code) Valid() bool {
 		return true
 	case SERVICEUNAVAILABLE:
 		return true
+	case STATEMENTOK:
+		return true
 	case STEPUPREQUIRED:
 		return true
 	case TOKENISSUED:
+		return true
+	case TRANSACTIONNOTPOSTED:
+		return true
+	case TRANSACTIONNOTREVERSIBLE:
 		return true
 	case TRANSACTIONSOK:
 		return true
@@ -708,6 +727,7 @@ func (e TransactionLimitWindow) Valid() bool {
 // Defines values for TransactionKind.
 const (
 	TransactionKindDeposit    TransactionKind = "deposit"
+	TransactionKindReversal   TransactionKind = "reversal"
 	TransactionKindTransfer   TransactionKind = "transfer"
 	TransactionKindWithdrawal TransactionKind = "withdrawal"
 )
@@ -716,6 +736,8 @@ const (
 func (e TransactionKind) Valid() bool {
 	switch e {
 	case TransactionKindDeposit:
+		return true
+	case TransactionKindReversal:
 		return true
 	case TransactionKindTransfer:
 		return true
@@ -952,7 +974,7 @@ type CheckStatus string
 // | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 // | SERVER_ERROR | 500 | unexpected error (never details) |
 // | NOT_IMPLEMENTED | 501 | operation not available yet |
-// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 // | WALLETS_OK | 200 | the caller's wallets |
 // | WALLET_CREATED | 201 | wallet opened |
 // | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -983,6 +1005,12 @@ type CheckStatus string
 // | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 // | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 // | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -1301,7 +1329,7 @@ type Error struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -1332,6 +1360,12 @@ type Error struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -1377,8 +1411,10 @@ type HistoryItem struct {
 	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
 	//
 	// Example: EUR
-	Currency      CurrencyCode      `json:"currency"`
-	FailureCode   *string           `json:"failure_code"`
+	Currency    CurrencyCode `json:"currency"`
+	FailureCode *string      `json:"failure_code"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 	Kind          TransactionKind   `json:"kind"`
 	Note          *string           `json:"note"`
 	Status        TransactionStatus `json:"status"`
@@ -1724,7 +1760,7 @@ type MoneyRejection struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -1755,6 +1791,12 @@ type MoneyRejection struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -1934,6 +1976,17 @@ type RestrictionResponse struct {
 	Message string      `json:"message"`
 }
 
+// ReversalRequest defines model for ReversalRequest.
+type ReversalRequest struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Reason Why the transaction is reversed; becomes the reversal's note, shown to the parties.
+	Reason string `json:"reason"`
+}
+
 // ReviewDocument defines model for ReviewDocument.
 type ReviewDocument struct {
 	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
@@ -1997,6 +2050,92 @@ type SpendingWindow struct {
 	Used     int64   `json:"used"`
 }
 
+// Statement defines model for Statement.
+type Statement struct {
+	// ClosingBalance The balance at `to`; `opening_balance + total_in − total_out`.
+	ClosingBalance int64 `json:"closing_balance"`
+
+	// Count The number of movements.
+	Count int `json:"count"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// Exponent Digits of the minor unit (ISO 4217): EUR 2, XOF 0.
+	Exponent int `json:"exponent"`
+
+	// From UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	From Timestamp `json:"from"`
+
+	// GeneratedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	GeneratedAt Timestamp `json:"generated_at"`
+
+	// Holder The owner's first and last name, or their username when the profile has none.
+	Holder string `json:"holder"`
+
+	// Movements In posting order (oldest first).
+	Movements []StatementMovement `json:"movements"`
+
+	// OpeningBalance The balance at `from`, in minor units.
+	OpeningBalance int64 `json:"opening_balance"`
+
+	// Reference The wallet's IBAN-like reference: `FX`, two ISO 7064 mod 97-10 check digits (as in an IBAN), the currency and the wallet id on 12 digits.
+	Reference string `json:"reference"`
+
+	// To UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	To Timestamp `json:"to"`
+
+	// TotalIn The sum of the movements in.
+	TotalIn int64 `json:"total_in"`
+
+	// TotalOut The sum of the movements out, as a positive number.
+	TotalOut int64 `json:"total_out"`
+	WalletId int64 `json:"wallet_id"`
+}
+
+// StatementMovement defines model for StatementMovement.
+type StatementMovement struct {
+	// Amount Integer amount in minor units, signed from the wallet's point of view (negative = out).
+	Amount SignedAmount `json:"amount"`
+
+	// BalanceAfter The running balance: the previous movement's (or the opening balance) plus `amount`.
+	BalanceAfter int64 `json:"balance_after"`
+
+	// BookedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	BookedAt Timestamp `json:"booked_at"`
+
+	// Counterparty The other user's username (null for deposits, withdrawals and their reversals).
+	Counterparty *string `json:"counterparty"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+	Kind TransactionKind `json:"kind"`
+
+	// Note The transfer's note, or a reversal's reason.
+	Note *string `json:"note"`
+
+	// ReversesId A reversal's original transaction.
+	ReversesId    *int64 `json:"reverses_id"`
+	TransactionId int64  `json:"transaction_id"`
+}
+
+// StatementResponse defines model for StatementResponse.
+type StatementResponse struct {
+	// Code Example: STATEMENT_OK
+	Code    string    `json:"code"`
+	Data    Statement `json:"data"`
+	Message string    `json:"message"`
+}
+
 // Timestamp UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
 //
 // Example: 2026-01-09T17:08:57.000000Z
@@ -2056,12 +2195,14 @@ type Transaction struct {
 	ExternalReference *string `json:"external_reference"`
 
 	// FailureCode The code of a failed transaction.
-	FailureCode  *string         `json:"failure_code"`
-	FinalizedAt  *string         `json:"finalized_at"`
-	FromUsername *string         `json:"from_username"`
-	FromWalletId *int64          `json:"from_wallet_id"`
-	Id           int64           `json:"id"`
-	Kind         TransactionKind `json:"kind"`
+	FailureCode  *string `json:"failure_code"`
+	FinalizedAt  *string `json:"finalized_at"`
+	FromUsername *string `json:"from_username"`
+	FromWalletId *int64  `json:"from_wallet_id"`
+	Id           int64   `json:"id"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+	Kind TransactionKind `json:"kind"`
 
 	// Limit Only on a LIMIT_EXCEEDED refusal: the limit in minor units.
 	Limit *int64 `json:"limit,omitempty"`
@@ -2074,7 +2215,16 @@ type Transaction struct {
 	Remaining *int64 `json:"remaining,omitempty"`
 
 	// ResetsAt Only on a LIMIT_EXCEEDED refusal: when some of the window frees up (the oldest spending leaves the 24 h window; the next month starts); null for the per-transfer limit.
-	ResetsAt   *string           `json:"resets_at,omitempty"`
+	ResetsAt *string `json:"resets_at,omitempty"`
+
+	// ReversalIds In the view of one transaction: its posted reversals, oldest first.
+	ReversalIds *[]int64 `json:"reversal_ids,omitempty"`
+
+	// ReversedAmount In the view of one transaction (`GET /transfers/{id}`): how much of it posted reversals moved back (0 when none; at most `amount`).
+	ReversedAmount *int64 `json:"reversed_amount,omitempty"`
+
+	// ReversesId Only on a reversal: the transaction it moves back (its accounts swapped). Its `note` is the reason operations gave.
+	ReversesId *int64            `json:"reverses_id,omitempty"`
 	Status     TransactionStatus `json:"status"`
 	ToUsername *string           `json:"to_username"`
 	ToWalletId *int64            `json:"to_wallet_id"`
@@ -2086,7 +2236,7 @@ type Transaction struct {
 // TransactionLimitWindow Only on a LIMIT_EXCEEDED refusal: which limit refused it (the per-transfer limit, the rolling 24 h window or the calendar month).
 type TransactionLimitWindow string
 
-// TransactionKind defines model for TransactionKind.
+// TransactionKind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 type TransactionKind string
 
 // TransactionResponse defines model for TransactionResponse.
@@ -2258,7 +2408,7 @@ type UnprocessableError struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -2289,6 +2439,12 @@ type UnprocessableError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -2425,7 +2581,7 @@ type ValidationError struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -2456,6 +2612,12 @@ type ValidationError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -2625,6 +2787,9 @@ type PayloadTooLarge = Error
 
 // RateLimited defines model for RateLimited.
 type RateLimited = Error
+
+// ServiceUnavailable defines model for ServiceUnavailable.
+type ServiceUnavailable = Error
 
 // Unauthenticated defines model for Unauthenticated.
 type Unauthenticated = Error
@@ -2957,6 +3122,18 @@ type CheckLedgerParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ReverseTransactionParams defines parameters for ReverseTransaction.
+type ReverseTransactionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+
+	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // SetWalletStatusParams defines parameters for SetWalletStatus.
 type SetWalletStatusParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -3110,6 +3287,21 @@ type GetWalletLimitsParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// GetWalletStatementParams defines parameters for GetWalletStatement.
+type GetWalletStatementParams struct {
+	// From Start of the period, included (RFC 3339).
+	From time.Time `form:"from" json:"from"`
+
+	// To End of the period, excluded (RFC 3339); after `from`, at most 366 days later.
+	To time.Time `form:"to" json:"to"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ListWalletTransactionsParams defines parameters for ListWalletTransactions.
 type ListWalletTransactionsParams struct {
 	// Cursor Opaque cursor from the previous page's `next_cursor`.
@@ -3199,6 +3391,9 @@ type CreateDepositJSONRequestBody = DepositRequest
 
 // CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
 type CreateHoldJSONRequestBody = HoldRequest
+
+// ReverseTransactionJSONRequestBody defines body for ReverseTransaction for application/json ContentType.
+type ReverseTransactionJSONRequestBody = ReversalRequest
 
 // SetWalletStatusJSONRequestBody defines body for SetWalletStatus for application/json ContentType.
 type SetWalletStatusJSONRequestBody = WalletStatusRequest
@@ -3396,6 +3591,9 @@ type ServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx echo.Context, params CheckLedgerParams) error
+	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
+	// (POST /api/v1/internal/transactions/{id}/reverse)
+	ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error
@@ -3444,6 +3642,9 @@ type ServerInterface interface {
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error
+	// GetWalletStatement Wallet statement for a period (JSON, CSV or PDF)
+	// (GET /api/v1/wallets/{id}/statement)
+	GetWalletStatement(ctx echo.Context, id WalletId, params GetWalletStatementParams) error
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error
@@ -5119,6 +5320,74 @@ func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 	return err
 }
 
+// ReverseTransaction converts echo context to params.
+func (w *ServerInterfaceWrapper) ReverseTransaction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransactionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReverseTransactionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReverseTransaction(ctx, id, params)
+	return err
+}
+
 // SetWalletStatus converts echo context to params.
 func (w *ServerInterfaceWrapper) SetWalletStatus(ctx echo.Context) error {
 	var err error
@@ -5874,6 +6143,70 @@ func (w *ServerInterfaceWrapper) GetWalletLimits(ctx echo.Context) error {
 	return err
 }
 
+// GetWalletStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWalletStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WalletId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWalletStatementParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWalletStatement(ctx, id, params)
+	return err
+}
+
 // ListWalletTransactions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWalletTransactions(ctx echo.Context) error {
 	var err error
@@ -6067,6 +6400,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/holds/:id/void", wrapper.VoidHold, options.OperationMiddlewares["voidHold"]...)
 	router.PUT(options.BaseURL+"/api/v1/internal/wallets/:id/status", wrapper.SetWalletStatus, options.OperationMiddlewares["setWalletStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/ledger/check", wrapper.CheckLedger, options.OperationMiddlewares["checkLedger"]...)
+	router.GET(options.BaseURL+"/api/v1/wallets/:id/statement", wrapper.GetWalletStatement, options.OperationMiddlewares["getWalletStatement"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/transactions/:id/reverse", wrapper.ReverseTransaction, options.OperationMiddlewares["reverseTransaction"]...)
 	router.GET(options.BaseURL+"/api/v1/compliance", wrapper.GetCompliance, options.OperationMiddlewares["getCompliance"]...)
 	router.PUT(options.BaseURL+"/api/v1/compliance/account-type", wrapper.SetComplianceAccountType, options.OperationMiddlewares["setComplianceAccountType"]...)
 	router.PUT(options.BaseURL+"/api/v1/compliance/kyc", wrapper.SaveKycData, options.OperationMiddlewares["saveKycData"]...)
@@ -6138,6 +6473,8 @@ type RateLimitedJSONResponse struct {
 
 	Headers RateLimitedResponseHeaders
 }
+
+type ServiceUnavailableJSONResponse Error
 
 type UnauthenticatedJSONResponse Error
 
@@ -6237,6 +6574,20 @@ func (response DisableTwofa429JSONResponse) VisitDisableTwofaResponse(w http.Res
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTwofa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DisableTwofa503JSONResponse) VisitDisableTwofaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6364,6 +6715,20 @@ func (response EnableTwofa429JSONResponse) VisitEnableTwofaResponse(w http.Respo
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableTwofa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response EnableTwofa503JSONResponse) VisitEnableTwofaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6534,6 +6899,20 @@ func (response VerifyTwofa429JSONResponse) VisitVerifyTwofaResponse(w http.Respo
 	return err
 }
 
+type VerifyTwofa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response VerifyTwofa503JSONResponse) VisitVerifyTwofaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyTwofadefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -6629,6 +7008,20 @@ func (response VerifyLogin2fa429JSONResponse) VisitVerifyLogin2faResponse(w http
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLogin2fa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response VerifyLogin2fa503JSONResponse) VisitVerifyLogin2faResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6767,6 +7160,20 @@ func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9252,6 +9659,130 @@ func (response CheckLedgerdefaultJSONResponse) VisitCheckLedgerResponse(w http.R
 	return err
 }
 
+type ReverseTransactionRequestObject struct {
+	Id     TransactionId `json:"id"`
+	Params ReverseTransactionParams
+	Body   *ReverseTransactionJSONRequestBody
+}
+
+type ReverseTransactionResponseObject interface {
+	VisitReverseTransactionResponse(w http.ResponseWriter) error
+}
+
+type ReverseTransaction201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type ReverseTransaction201JSONResponse struct {
+	Body    TransactionResponse
+	Headers ReverseTransaction201ResponseHeaders
+}
+
+func (response ReverseTransaction201JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ReverseTransaction401JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReverseTransaction403JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ReverseTransaction404JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction409JSONResponse struct{ MoneyRejectedJSONResponse }
+
+func (response ReverseTransaction409JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction422JSONResponse struct{ MoneyUnprocessableJSONResponse }
+
+func (response ReverseTransaction422JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransactiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReverseTransactiondefaultJSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetWalletStatusRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params SetWalletStatusParams
@@ -10256,6 +10787,20 @@ func (response CreateTransfer422JSONResponse) VisitCreateTransferResponse(w http
 	return err
 }
 
+type CreateTransfer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateTransfer503JSONResponse) VisitCreateTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTransferdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -10572,6 +11117,160 @@ func (response GetWalletLimitsdefaultJSONResponse) VisitGetWalletLimitsResponse(
 	return err
 }
 
+type GetWalletStatementRequestObject struct {
+	Id     WalletId `json:"id"`
+	Params GetWalletStatementParams
+}
+
+type GetWalletStatementResponseObject interface {
+	VisitGetWalletStatementResponse(w http.ResponseWriter) error
+}
+
+type GetWalletStatement200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetWalletStatement200JSONResponse struct {
+	Body    StatementResponse
+	Headers GetWalletStatement200ResponseHeaders
+}
+
+func (response GetWalletStatement200JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement200ApplicationpdfResponse struct {
+	Body          io.Reader
+	Headers       GetWalletStatement200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWalletStatement200ApplicationpdfResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWalletStatement200TextcsvCharsetUtf8Response struct {
+	Body          io.Reader
+	Headers       GetWalletStatement200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWalletStatement200TextcsvCharsetUtf8Response) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWalletStatement401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetWalletStatement401JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWalletStatement404JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement406JSONResponse Error
+
+func (response GetWalletStatement406JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response GetWalletStatement422JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatementdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWalletStatementdefaultJSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWalletTransactionsRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params ListWalletTransactionsParams
@@ -10803,6 +11502,9 @@ type StrictServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx context.Context, request CheckLedgerRequestObject) (CheckLedgerResponseObject, error)
+	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
+	// (POST /api/v1/internal/transactions/{id}/reverse)
+	ReverseTransaction(ctx context.Context, request ReverseTransactionRequestObject) (ReverseTransactionResponseObject, error)
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx context.Context, request SetWalletStatusRequestObject) (SetWalletStatusResponseObject, error)
@@ -10851,6 +11553,9 @@ type StrictServerInterface interface {
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx context.Context, request GetWalletLimitsRequestObject) (GetWalletLimitsResponseObject, error)
+	// GetWalletStatement Wallet statement for a period (JSON, CSV or PDF)
+	// (GET /api/v1/wallets/{id}/statement)
+	GetWalletStatement(ctx context.Context, request GetWalletStatementRequestObject) (GetWalletStatementResponseObject, error)
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx context.Context, request ListWalletTransactionsRequestObject) (ListWalletTransactionsResponseObject, error)
@@ -12221,6 +12926,55 @@ func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams)
 	return nil
 }
 
+// ReverseTransaction operation middleware
+func (sh *strictHandler) ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error {
+	var request ReverseTransactionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ReverseTransactionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReverseTransaction(ctx.Request().Context(), request.(ReverseTransactionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReverseTransaction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReverseTransactionResponseObject); ok {
+		return validResponse.VisitReverseTransactionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SetWalletStatus operation middleware
 func (sh *strictHandler) SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error {
 	var request SetWalletStatusRequestObject
@@ -12837,6 +13591,32 @@ func (sh *strictHandler) GetWalletLimits(ctx echo.Context, id WalletId, params G
 	return nil
 }
 
+// GetWalletStatement operation middleware
+func (sh *strictHandler) GetWalletStatement(ctx echo.Context, id WalletId, params GetWalletStatementParams) error {
+	var request GetWalletStatementRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWalletStatement(ctx.Request().Context(), request.(GetWalletStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWalletStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWalletStatementResponseObject); ok {
+		return validResponse.VisitGetWalletStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListWalletTransactions operation middleware
 func (sh *strictHandler) ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error {
 	var request ListWalletTransactionsRequestObject
@@ -12893,549 +13673,624 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1fcxpJtiiKf5Xc7HOiwVNgkGR1W4qJs7GE2oxloQHkbk/Th0qoRNSoyKQrC8l02xHzdOL3vOdE/F7u",
-	"83m/n+HeT9Kf5EaulZmVVRQIZFvdnt3TsbcFVOWflSvX/z+/lMZiNhec8USWjn4pTRkNWAx/tgM2m4uE",
-	"8aTL5hFdskB9GzA5jsN5EgpeOir5SbxgPrmbMk6SKSMjESxJKOFvmYiYBUQskrGYMSImhHLCaByFLCYx",
-	"+2nBZELuwmSKT9MZI3bK8bL6ii1rJa8kx1M2o2pmxhez0tEPJTVlyStNaCRZ6UevlCznrHRUkkkc8uvS",
-	"hw9eqcuSeNmcJCxeXXGPjQUPJEkEuaNhQkZsImJGYvVKyK+zU85CHs7UrA07TcgTds3i0gc10ZzGdMYS",
-	"DbDmeMzmyTnl1wt6zVanvpIKHDxaIry+rzbn8+q5GNOIKZjRkWQ8OSYiDlhMAjYOAyY98lP1lkYLJkl4",
-	"zRVAPRKz61BwojY8n7NALZm9o7N5pNbHePWq5zF+/NOf67XnJa8UqqnxWEteidOZegqXWrVrzWyavjtn",
-	"/DqZlo4a9b2DIgCfiNk8CikfsxMqWbsAMdT3JIS1wQLmNJmm04dBySspFAhjhVXqRN0VTEQ8owkC+/Cg",
-	"5G0+B3c5V5LFRctR3z/achwsfsWWBbCJQsaT6ngqJONkwcOfFozcsKW6Isk0lGQmuPo0ZzFVr5By49d/",
-	"/HPv2TMyntKYjhW+VTwix2LOAoXI6v6MaRSxmFAekBs2T8jeAZnWSJdVJeNBesOK752anKr7QihJwhkT",
-	"i4QI9WEcUznNItizSX38NW2w6sHoOaseBHus+pw++7ramDTGe6P94IA9m6xDu9z93gh1Bw33nj0DoFu0",
-	"LMLJfky5pGMFsCIMcH5+NET4Tp1JUrQa/OXRFvJ9cz5HQrO6lA78QSMSISUStyyOw4CR8oRG0YiObxRx",
-	"msQknJBZKGXIr5+G/JZGYVCpkeYimYo4TGgS3uK7JEdbstgzidfhhksOS5sQIX/0HxSk5FxwyYAMn0wV",
-	"cPk1a72bI/gUk+OKkak/6XwehWO4WE//LhUIfknXp54M1OgnL5vn562Lb1vD1veX7W7rVAGZSQmEvdSf",
-	"MnLL4nCiByJTKgnD6WrkMmKK+kXimoSc0Gsa8po+TiaTYRiUjkr1xl9e7v/t2V+ff/fN91+/PXzzrH/Q",
-	"2+/u/bVxWfrgbv6/xWxSOir9+9OUTT/FX+XTVhwLzYhy1I7fcHHHPbMkdZf1kdGEBWplIVfEBOFUK2VJ",
-	"uuCTKBwnD4Jb++JN87x9Ouz1m/3WsN9tXvTa/XbnIge+UKrp+TWIBTKhyUIqLOMiITSKxB1ytceDWB8o",
-	"qGQKUooq0vFYLHhi1qSOEZbJSDKleo0SiHUOeBciORML/kCka/Zaw4tOf3jWubrIYhzwU7WUiRr9N0En",
-	"AJBHFoqVCiXBqRsIBFXD4CPQpvW62T4fNs+7rebp2+FVb+W+hZKwGQ0jQoMgZhKwhUYxo0re5GpRjwsT",
-	"s9uUkY4Xccx4gmgCEDkV48WM8aQvxDmNr9mDIHPaObl63broD/udzvC82f22tUKJAj0PCN5CkEhNRsqN",
-	"OnkdviA0ITMhk8rjwsfsHVkCLiUDlCsuF/O5iJMHEmgLl6uL3tXlZafbb50O+28vs+DpKGn78vTMI3+5",
-	"bH0L0tHlxbcWYpLQGC47myePTXIshDgLkymLnWVyEcMyR0ui4QKgw6EeAqxeq/um1R22ut1ONwOfK84I",
-	"i2O2UAwiYbH6KBMiF/Et44tHvlNNviQCQMHUI6R8UK8T/3Xz/KzTfd06HXZbf71q9fq+Rw7qB8S3hBK+",
-	"eEb8163+y84pENDm+Xnnuxb80tgn/mXz7XmneZreId8jz9TgLmDguwaO2359ed5S6AVj/PqP/1OBEzgT",
-	"8SgMAsYfdAqd/uVQ88fMIbSRNRP12ONC3O7HkRCygk1ZJhQorCJxk0jcISC+FZw9GAbFEpUSCUTAMqLU",
-	"owJDi4uwCo9EIb/xUhlJAYjxWEQR3Nmy4n40TnJg0Se5N6EnsN2PEKD2zprDk85pqxBT9s6avwG2fBcL",
-	"fk0kGFDIhI4TEbu7PolZwHgS0kh+1M5Puq3T1kW/3TzvFV+TdJ7fRg4CQcQjdwCOOZXyTsQgY3PBq0rF",
-	"vE0FyF//8b9JyINQJiG/XoRySkcRSgevlZL/cQTl1dsTIIr6NgU0gc3RmZpaaUv1ulcax0wJ/UPQF/fq",
-	"e4fVeqNaf95vfH1U/+bo2de1OvzvbyWvhCLMeKkuw1UX9DbFE2g0jNmEqZ9Y6YgvosgrTWgYLWI2LF7J",
-	"JOQ0Cn/ebtZJLGZDJVVqRXDyDn9rfG1+vANtGU74YM9TyvHR8/qBV7oJlaBdSpRqP0FdUiR2iahWqAFp",
-	"GDGlUCeicJ5v8Cd3lv0PLua9FYo/AtIlSzJbyISMjALIAmNCXIoFGVNOwOACJpza9kgH2NBlf2cgUBdy",
-	"RxKzyULSCM1ETFuJ5iIKx0sSs7GIAxYQKgkluGOSODaPsu+eke8Rv3ly0rm66A+7rV6/2z7pZ799cd45",
-	"eQVfgYTrK+Tyj8kEzEKSJUnEPFjGVEQBkUkYRWTOeBDy64qHxiOzXlCZ7AK5SKYhvyZlv9dvXQ6vLtNF",
-	"6dHVGXnEP+t0X7RPT1sX+nuuRRQagb1KLUsskAJbU9lXEs1inv0ZFw7Sb6Ftu+oat4tOSL/1tMAcDqfk",
-	"nNwDRdn2Re/q7Kx90lbi7NnVxWmv4DI/V/97pNtcuKDHuNP7j3en21wuJpNwHCp2PlnwQH7i2zpayJAr",
-	"TdVcg/uvqHPTzB0aGz1zzSV6XDS/4vNYjBUMR9EDxZvT1uvLTr91cfJ2+Kr1dthtFSv7YWopxttOU31/",
-	"IVmgSUUQTgCVE2PY/iwSQWbba8UDI58YE/ucLiNBA1L2Qa5p9tudi+FZs32uKB0eNeg50hw2z/u/CnbM",
-	"UUEyc5T9YoD6DgE0kwB+f5R96rvm+Xmrv8ZCpU3av5GN6kIQuRhPScykWMRjBtACZwo6RmDzl3giH2WP",
-	"uXzZ6Xc2GGPmU5GIjCXmcQHxQgRLhU2TMGLuGj54pS5N2Hk4Cx/Kp7rNfmt43n7d7udvrBBkRvmS0CRh",
-	"s3kirQ08iZdoACcRTdQpPKpRd2VZWeoIbuKq9RNvooqORxkmuuJ0kUyVQDimDwXn1UXzqv9SaTonzTxE",
-	"c+M/Ltxeo5fHsxYBpftq5TgRNwztvY4B7zULQtoHt8yDb9RGM54zFwln9JqRZDl/bFsJXKjlHM3wqc3w",
-	"g1d6g56VUPAzFEseAoYVJqEkNiDd8LzSOUtHPwCNQUu40UMowVPK2MdrpR+9ktFNzXtWV7WvJkTd04R8",
-	"47iWa6UfM5JST8wYmYQsCtBcqrHis0A/heSubLYGjk49jo7GUJJzT0uMafyI1lJKXgl19ZJXGkVifAPi",
-	"5DgSkgUFYSWeGdDgeV7em7NYgh/V8R2lKuKSvHp74hGaioXmMfjpBXhJ7QJxJLUw/fR9C+oiMNS65rHS",
-	"hpIQnaF6lmGiV70J+O4G0atq/M8/ZMdJFyNGSgaGxWg95ZeV4wI3NEE9xlgSjW7ylSSzkIuYLHiYkHLr",
-	"qkvGak0e+b5zRiYx5WNZ8UiDJILs/c9n+7/+//6zUSMX7BZCFQI2Dmc0yniY0eix6iCn79BB/rxe/7rx",
-	"/Pnes4OvD+rPnzc2+8690gvGmVITaNS548goshAehXEyHQY0YRnPPHxRcGiTMJbJENWVXKxN/Z4gB68U",
-	"0Ye/yyn6+cNkmXt7P/PufsG7Qm1dTsP5cM7isSZrFqRm9k0RCC4uOSBwt+S5oMyut2gFRUh4QiU7ZeNQ",
-	"hoJvuBKImilFAFPuMGa3IbtTZGE+jwXQhRhUPJfQ8YkovIsxo5qyZ9G/q/cN8igOB14od8BjIpUGowN5",
-	"lDZbI6/pksg55SRS97+GGOwc9z3n7ZXeVWeLKAnV6xg/snqjYYnrwPgqRCXBwOhmOS55pZvlqHD76o1V",
-	"SstFMgTYAmmVi9EsTPDvBQ9YvALxwIIc/lSwGWpAraHJal6I7AnNma6ctYiBPf1S4PFfYFSYcfq75qWv",
-	"JFFIWSu6wjiooahms2owWLQ2stywZeGSwfohLaw2EWQHquoSjoFqov1l84v9cMZkQmfzLGryRRSh5o4B",
-	"RStrS8QDVpa/3c7+3BEzcPPSk7ELzO6wEC+nbHyzimbipoQmrGIU0Z6YnLPnlsVLMqPjacgZOp4UCjQv",
-	"2yRmySLmUhs+w0SSl/3+pY5SqRE1HgpCMlHAhOvMgSNBBFX4MwtqAz7g73HY9/j6ezJjlIf8mrwf8PfV",
-	"atX+n3ryZat53n857Lwi78levU7eEwYLDJiSVsAKQrm8Y7GE18l559v2xbB3dXLS6vXsOyCck1DKBQtA",
-	"toM4HxGjHLKs4mcY4PVZ09pd7fvgVrIeL4SDO5KZunPVXzN3WcQkYLfhmFXUO9cY/5t5sdN/2er2Vt7H",
-	"/aJ1A0dYGeC09aZ90uq5UDJPhlI/87rl/jyPBejB5qery1Olaq38vphjYJR5Tqsk+adBtc8822udXHXb",
-	"/bfD1pvWRT+zNErmFOObDFX/ShLJxos4TJZquzzRh9npXw57rYu+fTVm16FMdPAnIBEwCPswqAobnkYB",
-	"GTfT/LZ9MjxvX7zKTjGj1+EYnJzO2P3Oq9bFsN3rXTm7NnIqCMuwc4XwGVSDly+bvd53ne7psNvqtfrZ",
-	"2ThbJLESjQGHFaejJGaSWbNd8RA5FLHqC4aO6Xn733XOmhBvdtXLYLIOK3Meal00X5zn8J1xdYkzY522",
-	"e6vPBaFcefBNq9s+azsPyoTNq4s5uY4ptzhy0nl9ed5uXpxkUHNsQ8YgREYxQnzcOGCUEryKgkbJEPGq",
-	"JqEDimGUV29PhqfNfnPYa75x3n/19iQdI6AJJZLemoW+evui+J0XsFrKlyuvpFE4l+ed5ql+q5Hdn41P",
-	"0hkBCJVmrzXsXb143e67G3Reg3g8KzRoASqFkwNWNdaGu6ff+mnBFoyUDYOuFA6THQWWAGzAiRjiAZmG",
-	"aivL1cHUCPkzG6MhzAgpJBB8dRlXvVbX8cRZMDpRdkq1Z8HKm+aldudieN4+c2d2X47CSVLwNsyrfX32",
-	"PZCLtE7s4VWXCoriZt0IVxeFYyy4HmXlLYPlJ+edXgGxQTU8P7dH0J8j9e8ro7ouTvKeHNT31aVEfV/7",
-	"SzljAeanGKETLoViXK/evqjgaWWWmO4Mx1Pv4jq+kgT0EqXq640eES70TDNxyyRBBqx4WNl1AKH7JweM",
-	"zPnjZJQTHVHgHqZMxFyqQa9FurMUA62BHoY5UARYm8fz1ys9wfXvwEluwrr1rxYs3drlYVgYa13MMAz3",
-	"XEPcROcaDNHUPRDMCRs26RO3zIFG+wLueKvfsgMCGVOiir3V6MDW8e3Gow/ERyplMgfc1mm7r1jE6gp1",
-	"wLCYM9wqsipAgxCmSXmSHa15eXnePsmNB56LdEDwcnNL0gwUwB65yjYcjDWry7wxplwNakKwFToYYkel",
-	"Q3MzI8PGX1/239pxqb4HGnpTcGyOaIRcLVZkWN89CBLIcow3rW6v3bnoDVvfn7Rap5nlhjJlGjchD6wj",
-	"TE2BsQ8yUVKtOhtp1n7D2NyFba/f6TYhgn9lAjytr6SDAXdiEQUgY2Am2zJhduQZXRZtwXqB1MgNdV2D",
-	"grDXPKfMGbrh3Wfuu+po0mDQlVjQ3Hj69qhh9vbU5uIFB6eBGoOAaS1gYxGAroLGcy0Z5uIqATxAuvmc",
-	"xpLBC3/pdS5ImUZSiWzBAg3ZLMB0pZhwBoFNuN3DAxKxWxbJivoJw6PMmlNELQjzgpkbMPPuEVZIwrK+",
-	"FDvgzLgyZjSaiHimeMiiIDvCMDcUa2FIG35iabGTnZDdionVs0/iwvud/iUOPhag3aA+aKR45+Ccl1h1",
-	"hpEB6cP5OJmUOaihFXRR3EXZUxEMxgKzxvXEORaLhOlIfvSZOlpWMVHXoEcoISWniVHCtPKUj8GF95+B",
-	"/ptMRZCBouB42XEpMMBqJkBKbiwvNGeP5MDmBpQVq68UjdM86bfftHYYSWkndiyU9s1YqRaBgyngO9kI",
-	"hlngS0A0i18Qk0mKDDomFohBHYEdqfUBFpQ1pkLyRaAQd0oXMkHURdODUuIqKyqfg2KNenq/cBzXreeo",
-	"g0g/8+lPq0Nsl1uUVb+6nfNzIFoF2zWsQrJxzMAaiqqZUQ1zEdyW5ELKMdAfRbajcBYabTLrqbcvoBoP",
-	"bzxL6XOxF9ISZ3xJ4a4iyh6QZBGT79jocoU0r3jyLG022u6tdXOZOCBnDXmC7tJvvfaYBOGMceR+sJOD",
-	"+vPD/+f/r/6/ls8cXz2MBHwv7xBXN4YRxw9eMWaNNCyevIdQebUO9m4OtlkTn4+oF7CEhoroW3rjRM/D",
-	"24oSp9msQABuaQimSLJkSTqnIjxXF803zfa5FoeeaULnGMJSkQ+tCfA2hqZklMA0K/YraRUH52HFgZqu",
-	"rqWFGSW7mRPRT6J1YUWz0y9MYvEzhtAvuP47Ly6DUNsEcXmNoqrHMppl+tZZqzs0Amy6VhMfR+ZCWknN",
-	"Pu/MoIRGN8hM0/jLTq/dH152eu6gAZsLGSZmzPwmXnbOT1eBFibTIKZ3NEIJaR7R8bp3e61+37Wr5N/F",
-	"sNI1L7/ptE83vHsrwiLt+Lx1+q0C4MvWyatV82rEgmuG9CsOqWIDIgqMiVVdntxhWbVPGmoF9EZqgoqO",
-	"nRkNrZ03O7+lBjhefnZJbkMRARUtR6E6gkoGC9ezcoO5EzcVPIsS6192sWOiXSHuEAD9DXPnDsJdsWWZ",
-	"37d7/d6q3gDeYJpYdzBh70JpbulqFGo6gCUfRtuASCdxt0HJPrnqdiFK7nW797rZP3lpRzO0QaRxdSF3",
-	"Qgv16kImNwzfbZ20L2GpWVA9L1KHx+E81Gkka4bTADzrdv7WyirCBnTS0J31g/Sar1tDHMkOoUU9haoB",
-	"CO9IlGnM0nIAeor1A8PdWNWrLBees7hqKRRcEc842QIaRqA6zARPptEyd5WKJj3W0a1E0qUkd9NwPDVR",
-	"6fCO7xFf3T/1r71++EGyRA5p4ldyqHzZujhtX3ybASxgryPIGWokYkNc0jEc+SX7vlJWWAC6PghIS4B0",
-	"KMHABEU+IGZdkBGr6GGPSJhA4oCS+QRXJGHE7OxIr6/AQtBX4li/1b1ong+7rbOWwueczcDEeBMb450J",
-	"nR3HLAiBwGhaD6ranIboZimnl7mClzOU9nLaY9D1XUQcXodqqhX28qJ5jubuN63u2XnnuwyYZuKWgZqL",
-	"CndCb5hjNZhTicaOw4PqKExIDBaKe++JNSOu3BO1e20ttP48LfQfuSaZ7AGgZcRD3946g56YkHDTLXFD",
-	"c9sXw8tu59su+jMMGcxV4wjlSgRwaExT8YKnXKU46Dc1ARSNpACxsGDIBxK/H3AnAsm6I0teKeNqLHkl",
-	"13OIPzvuwPSLrJuv5JVS750apGX/1UIVfsg43kpeadW/VvJKxl+m/zQJlTlXV8kruf6sklcq8FAVfGsX",
-	"7DqW7Eety9nPxldkvzA+oZJXyjh+Sl6pyLNT8kpZVw188SL7xYqXRQ2e8Z9kZzP+kNVv9ZeOm6LklXK+",
-	"h5JXWvUpmMe0Mdx8tHZ/Z3t4F/XGHExZtXKbpbgB5VljdG4t7vcbKk3kzL7uNMZy636X2l/zh7SyN2sD",
-	"dU9lxZJpjydngHRfciPIN+Wy5+18gOg5y50DjWzy5GqIsbVqOe84qabZFOW84ankldwTyFuK4ArnzT8l",
-	"r7i4Q5F9xl6inKnFfu9YU/Ri01ziVbOHOoaCMi7rjBFAC3JWBvXdSsD/2oDlohDejE6v0DkbRJ/LzM9p",
-	"z/qBnFpc8kqpums/GM0s/SKrtaqdZ7VQ801Gw3S/hEeyumLJK7lqoPmoNTvzEXU1xQyy6pf6xqhV+V8t",
-	"xAqyTFa1GDOT+0Wh0gF4XpDOtqIOAKlZkeHTYVEUd8BtyJwjZZv9uTc+L3Oar1Ks2yTdlbxSXppyyFFK",
-	"fNfIGrlfnIyr4lApt6zbajQd1qTbJgDtQkeaZQLRAh2ZOVwXLNm3znqw2egQdCK4jpxUAiaYGzHKNoQf",
-	"bNrXvdFt1tejZg4TNrs/zM0CxFTrgCg5HJjGMV2qzzc6VPK+gDkIqfzglbRToqAqmNKFITYfZb4RI/NY",
-	"3ILuoV2S1tGo5NWRGx9R9k1gxxDEdI/4OmoDP6NDLuNWg3RBC4jVaMDcPtMov9WDM+5Km1lgnOvOuq1z",
-	"P5ckbWcaCRExyiFd4AEBkhYWD0PQXBwjnKpdiPNbeoCrKJ1bhOdeGRcBC6MbM7fvFKyqnzCg3yu56HDf",
-	"q6+WoxN8/FQ9/cH7DJf/M1zYLlCPTZdVG1i3JwHZCOOCETG6eCXjYDWVYFc6kbnPcPZR1JmUjn647+jG",
-	"l/pNPLsf19LGFPl+g/vmQcj0cGvwwdPbrTOb+5O/2RB0bOb2Vi565oZlp931wmdPMHcDXfxO8XJbytDV",
-	"JQ9XKcRYBzynRRcLlcDV27YFWSikUW622C8FlTld2MPi0uf1rPdvepftrijUn2Crj7LJ3mI2o0ibPhnR",
-	"/0iy/dmI229DcDB2e9cMil3o1EfRmk20xFn71pi0E5HIGoU+wZ0x6PwYV0d+BD3s3UMQd1QVclvPiwvr",
-	"QeGVOHuXDMeLWGKdv3sEpK1Alx10MyCt3LQKQ6fszA4X55NSD7O6VI2asZUsLDfXeh5AIeoZvWZP/z5n",
-	"1/bDnF8X6r9ySveeHa6qN+fijsVV0G+m7B3pvWxW954dGnerjmqHgMHCfDEZ/syG8PODKYimG+mWM6Pa",
-	"lWfqA2131rvcmyI79EfSCVdU/6xEwtYdnUeCBqu7nYRRNoF3FHJ1gwt2uDuyFquWMOXmVXd0asin1QMp",
-	"Hyr9e50BRmesmvBjq8prZ5gbza1+Bqd2sRavhpAPJKGbLBDDsbZPbSttOGvefj1XksXd9MXVBW3KkXfA",
-	"nF+3gUtuWdthwgP53KcQ+S0yfq67uuBJvNxQoX7GEooZSEhy0yYGDKP0dXUSt+D8i7+s5E4XWT6BbGIJ",
-	"o7WJ42lBtXsgpp+DzNMVeJhBCkHgvrlaSqHXIQd7ja8JjeZTOmJJOMb4UDoT/NqtqxAydNHPI5oogkbE",
-	"ZAKVPVzIYFG4OU0SFqvh/+cPzerffvxl/8N/K0KVU4wXcIBDgyDEg7l0wARtWbw8sbLFITaSKXzqg/dA",
-	"SBdXuNuxk4RXcmrG7d5pwT3qdCDPQMDZWuFqi5DiFMKri+67vS/3WtIeKL/pmubOLXeIO4Z9azitkhb8",
-	"1RSrWPe7YV8rv4fzrTYG5SMW0m4tRe/NBQrzAzvXYDAIfjn4UFX/7Jl/+vjPUeafwaCm/jj88LeCG5PD",
-	"hRRY2a1nAeXZQwUA5LaXOcb0cNbjDHYeSUGCU1UXizCoNvb2s4Rxm6uBw17oM00HDi+ngjMSMNIM6EOH",
-	"NYV1nGGFzA72rL7lWDupg5nIlI/TAvVd3UntezDDzMiYjg5kKtUOjX2xBPRYTIZiMtT1oZTOwKJJyByr",
-	"pJtIXvJKI1v5ZghZjsOAjSOqfy5Sn1oz7bHId94JZzMtPkZWkwqIZPEti6syDHI9YmhA/0N/qo3FrOSU",
-	"88EyWDkEO1i3lrWcnJmVbqwEBg/ljwdfLToOW56/GN82y1hB3sKY10B1ZQkyXcwor8aMYkKAfqNQ73Sr",
-	"cxXVpYFAV8CVSchiiP3VZdZIecSWQveNMlgEB1+p3UvqUsyFrReB6iWjUTKFch5yFWJzIZPrmN2vLzjl",
-	"QGANQbjbO7mF23nNWOuXvoG82E1tWkYGAB+8AqLkhuCtnOwmG5LcqT7KfcTHWir1vgpBgq6LdsJmBXrq",
-	"VqJfL7zmLEgFQB0OOqSmOOOKHLZGMnBsSsBKWTyncbIsVnUxBFKX5jBVhElZDQ23QcfIYs5/GhorK1uF",
-	"G3yUzLW77Jut4byF6LSNGcPpmmZUaSzHvMX421n4nRnSq+xEFD/Q7p4bocDyXiCQZ7Euh0F65zlA32tx",
-	"05djF3lkNUxrrVCSHcqKKFvJKu61LRBYPsoWjQu43/b8GaSilyIKfu9a6jyMmRyGfH170gVPwihNK9Cv",
-	"kBBCziHFF5sGmTQBbrMUjshhnUB/0/06CehSeiRgE7qIEvI1fCblw/oB+aZer9Tcwoh7z57v1TOV/A7r",
-	"RWT1X1LHzoW7FOB7ruhjTjbe/tbl60kW3DxHsV/Vd9k1jdZr1a4IP+SL2Qi55+a75YxZPIKrlq7ufA08",
-	"FSDXCuCfFH4z+q6NrzYQfc2njaB1MTaDr3vefWB3X92i8uaaQ9mpfudjHNm4qXXDVR61WjR0q3KlIWeN",
-	"BwBMvbdX9N69MocS4WlkZaDM+ztCGNbu4dazA6+B3kaEpylo74ndMofwwdu1tOxDkfsLLEmb97xomK05",
-	"mUw43KajKcb69Xi9HnN3xdTtkBGH3xopH44/9+DIZiy475w37/Uh1YFTWrcJE84h3xqU7l3E8dUchi3F",
-	"cXFTbDjHLO8VV+Q98dc5MIFS74z0SNI19I/YybrqJnw8yAGJXjmc+HPtyvbGNjYT6FPNiu2c5+I65LbL",
-	"dDFRsQVQ8jLuYgGy6sqgWaXAgm+/XiiEzyZ06Ibj62UrWvNjkSNeJPOVUJlEJPP7LUKZmbzsvpxxMxso",
-	"BvF1uL4mt0N6NttJ8bG89+l+k3w7KHBK3f8auDpWvVX3v2hiLXaxNLsNG7K8dO+b3YQXYya343lbOqA2",
-	"nNwONz6XMbz21gvOtohnh/n74oZxnYqwxePZ2/nhx13IRs5+vZFsZFZWFKPDpBxCVEIhhTcRIw+Kal9L",
-	"BcC4UUgGYCUrhOAFozGLC0ndR0S+5ghHBhaZlayAIZ12DdDFIsFbtpaePIA6rHXYrl9EJ5myWO54NQqT",
-	"47eUKHSZOgeX1kHfPPlIYsFreh2Oz0N+02PJpSY6fxD77Yn9xkh2dmdA6r42HAs+CXUeZBHDKKjur+lQ",
-	"rt1TWvtNF3E/PHDaAVVyzScODzK86PDgPmZkrnwBUyreSyGCscupSMQud62gnMSW1wyqrA0XcVRItB+U",
-	"RJB3NdoZ7g3s/xy3le0Ix4cL75dYYf+zbeQKgbfjfj4yzUFvCuf+bFuzQ27JVDZwE2d9zmu2vcL9Pv3c",
-	"ugsXnO2JutpxAx0W9CGNUXXhoTlU5Uw8LERUQ3HBH3BddWfLlqn+mlx53yN+PlnfPx5wLnThI1N0Ko2r",
-	"8Cs1qJvz8IiPbdDNcZHe5/zPhnx89Jm6rGflQL/59R//bOy5neM8ouk4CzxbtVrX8oV604Inujie/eUr",
-	"iW1TyJzGCT6mjnA2E9xW/s2GB/WSuM6vL/9Dyrt6HPxbLrw3pyoV8cHV1LDfU+CgV+ok8+IA4MNqEF6H",
-	"iW39n665sbd/APkfbjhvvfr8x18OP6ybYztR7X5UNsvNWhD/kOweTbJbo/zr+/0gcauTzN9Az6BPhRkf",
-	"HXG3IZrMWez2UoBbOWyn+Cqo3Vtk2L2P1eOLRRsA0RYTk9bCGyTGrRKUikTN4mm1bLZjS8P7A58+f2C6",
-	"Rad7HBX3zr91hmLGw3F/WLo1KG82VcFTqx6S+71HU8GZ40ve5oVUpflEoVsr9qjkTkzoUHdUKvZ9fEQG",
-	"Nl8JO7fd/r++9xaA3dNQEmtn0sfkjO9lVLPtfFGp9ynrlcocUh46uWD+e5TArMbxW17YP+5X4QufwigQ",
-	"Bp8a5VL83oxeXShmspb3rKvX9fmblOqZi9csP70A+3u34AEJ2WZPGEd4Bl02C/MQP4WU6CbHfqqSAea1",
-	"UXEcwvb0JJwku9Sawv5oDy0sot8ebUdd0mV9SodLrtSILVDkQDTHdNI9uzvIwu6ec99F5F6tM/sg61su",
-	"Jfsz2N5yVcS+vGoYGypbfGx1Cq+khchc3DIkcJCr7rmn248+I7OQL4prYnyqEhe4mKIjXKF/BR37jTkF",
-	"+jQp7NAGxEy/pjV2lg0OkQK07um2r63bQnyia0ymPWwwbLoUQ3aKLjoC/WNzaXOLZFqD9js1uRiPoQdU",
-	"4R1z51ifaOZ8X5hdtjU2b5nJ+9D21kDx6LUG7I5pCuiZ1gmPLiR0/q0z+P3tqTOnvJNbuLDM+cdlomZR",
-	"7kuoQ5TJAVstfoAIRTDIn4RckRdouQP9VyTSn0ksZtkGnXMRcijVDz1gy5xdU2jC8WciFgn4NrdA4Z7u",
-	"UfFdyANRUIwF2lAUyMfpCrecyLav2PJu2Q4XRcVkGSdSpCTjDhZPJjFjkizmOs/tTj1mfCPYljPYLr9N",
-	"PfkQOQWBpd93t+xupwhBMvb67Gav+ifonJmF41hITKLxCKtd18gGe36WgG42/H8GQ/8OoUPZ7V5GNOTV",
-	"hL1LtMveHyzq9f1xGMC/7D1+xFZq+JXvETkVdxy6fRYS9I8MRnrM2KJPFkwEJ9CGLubr6fXnDuMqyADM",
-	"Nq7YyT79mOewQuo3HUyqmuTgtfZgPl/k4Ubpwgk1/BxRg647d0O69BbU/5EzjE2EbyG3yXYBk0fIWNYn",
-	"MGKFc9P7qaw7LI2WKN1i66Q7Ed+wuFIjzZGEprpcp2wrXUHWHscbW5zveL+dNJeOvZp9DqWbxKQw5GEr",
-	"BjwJOcrq+kQeARhKvhq6xvj7F6ne2JzueX8q/yfVnAty2tfIbx0eQT9Xmm94piNXjpyWo1mBdEtxD14d",
-	"3lmpctfpoReaXgB8Ca3HSHldDzb1fSyiSF25vQMyNTJh2vWP8YDq3mwgBdpkAT0SELalovnqkUJ+snWB",
-	"gIywu/vWaeKKtUhPoLHw9sL2WuF5m/nvE6+hR1oUMJk4Pe4YvdW12Rz4H8MXSj9CyBOZ0DiRlWNiS1EU",
-	"n+hWZOJj6jCI3S57Ij76qhut4mPxYUrTrvFwL8r1DYDcThHcYLbaWFciRwNzcMpT1SzYbdmJAj60qRZF",
-	"jj3cI4jkS0i51x2LoJS8UloBpfDeO8PtXO0i34LoYYLbtnFyDzYMr14SB2b6juu8TNBtkbGXvBKKN+vB",
-	"NmHx77tmxRZsfFPVhpQrZO/1WcwYAT0WldNEkJFIphAMGDJ5TGYZFyMpJ3TkkfMzqMhz0jWN5PMx6o2D",
-	"+jbOxhUCl6+Rpfu0ZqoDJVMWxk4DW9+A1K/USOsdHSdAqpAvpMPDit17vzmsvvEQ6rpD3YwVkrRKtwov",
-	"wJ2YUIUTH+Vwvdc5uTbUC+Y/DSXEUOxEZfLdGlfl/E1hKw+nJWbYtbtp8QduJm2E96n2oraCrg9gKHL1",
-	"SjTqRIb8OmLVhWRZR4nMG5gemNi8FoIrq1sLUqTNu0PU9vpcBaiJC1ipRLgb7Lcp/ROxCai6KKmg3IiW",
-	"vNp2ypKUC4xaSfd3Fom7d+GupiSRzOkimQ4Xcbhd2BiscnVnL6hk+3u5zZCyUELd3TSMGAn0ld7G8rw9",
-	"vth4L1xXdkMWUGvRCIJKw4dcTacJ7G61+xZgP3tIdKl5tWg3V3weC/WrAswnKFPJ1BByvaTyyw5N5XKG",
-	"bczwAEl9pZsmKU9CFgXk1//1n5gzAH5KDQLpVqbcJntqt2SJLYpaYnDea5c15janhBoaEQzGqpEm0Uew",
-	"xFSVUBKhm/mFmgwsOHaiDo4JTZ8GEFFJfHVTfBLKAR9HjMbQBRBjvnwyppwL6MWnf6vUSH/KyLeCqKUr",
-	"8YTR8ZSY25YOr8bzzdc1E+/ie9rccMPYHFXY5E4QqkS1oiyYbExi3vceMxql9gb1FOZ+hEj3JotkETPd",
-	"cSAxTQQbz+t1cNA0MuraVmGOSv67FlX95crufsDHfnSfq4azuYhRxqFKKCtdh8l0MaqNxeypoPOwqnDh",
-	"mvGnduoP7uvyJpxXhS5eXwVHpKLLWvQcryt33+51yH7j8LDawELv1T2in0WTYbnZO2m3ScSShMXQj5zy",
-	"JXRrODaF8RfzuS6zW1Foho8ikgHRTX+HQnHNX//xz795RC7GU4VWWPQ1iZiU5P/9vz2FjNq4lJNZV0oL",
-	"fWFHkI1lLaxafEwav/7jn4163cK7rKCNT1Y8pZuMlegzXc6njGOlUKr0v1jMp0UxkXkp/wsDWSZM9w+I",
-	"bQOxjwtVvoc27P9eacNKBa8v7NjyEeC5ZNZa4/BAxxf8aW/veV3/j5SpDn/DN0GQCRNpTilvqNirf2GA",
-	"+VAk+OT65DxyvGSRVfaeorxqxbsriRC/mrbc3q1mB/rEZVHpjgfn23yE5z51xjsNjjMLfaRaBG/UbQGS",
-	"97tWTM5A89D1wdmtopgx5TJSWHasKCJRVw2uO2dSifCgq8jKGm3lPmXFiQ0UM6YHIzRmJORAYLao+L9j",
-	"wIIGXuEhQXrlPSW8dq149mkshdl6ZGuVMywiVxBvcUtDIIFDXfy7yHoBP0A4syRizrhTCx6jHbZ0OK6d",
-	"4hIcBkT//jBf8uMHg8ATq5s5Da8Vx9Nu0XQjpGwaWFWOSOuqS/Y88n3njNRrpY/y+Ru/y6pBbTFTq/iY",
-	"E9uOMCNybeo2nalIrQGX4oNXgIae409KmzBsZmuZSomfqH2ZIt1hdO9LuQjZDzpA4CEvzlk8tP7HwsiZ",
-	"iMbX4FYHUzQxD3sPuzhJuG4eqJb8lSQ6Xg3sJm5QhGnvrY5SFzUpdPHdakNiYZAuBDSBNSWEyaDtYvnV",
-	"2xMiYvLq7YuK24PxWBeGhxgqz8btjiknI4Z2IfXqsNv661W72zqtgF8c+ZUJVZFE0mVxv8bN7qUdSrE7",
-	"+A7gdWCQO2CDXynCrMfsXYS175rn563+8KTb+phKP5ptfB7RJ0M23B620FET4wJ+hjjKcSTkGvexO8ha",
-	"3izvnePeOqAbYjVxCXL30/kkiQ7pEX32llvo4oC0ip6a3dSypzGLmwulaa0aOnXPtZFY8IAYgkEwTvZh",
-	"wduEJgTSfBSBcGu/18jrUCqa6JEZjdT1ZYFHFvyGizvu6RDMAN8CUf+IHNQbxL+6aF71X7Yu+u0TdVd8",
-	"RRsAukAdMHDYwmKaJKiccQxHecUKzBSv2NLwf/OcYsO4TEmal22PaF6maypNwEFln67esKV+glSrIHZf",
-	"kGpVjsWcSUK9kU/KKUSO0XKhSJvpzQwRpgKt3hoqBPgCAGPdxsFAbibh6ZJJFMoEzClqDt8ggW+a5c6A",
-	"8PoOTI7IDxGUmz7S8TM/+hUQ32kU2Ra7x4QStVGYkfg0ZvToiU+uY8oTSRi4VvE3MYGZ1RM1ck7HN7Af",
-	"Dv15D+r7xD/rdF+0T09bF75HdNv4tD3qDVt6xoae6Ba/0PxLorECzoHywDxD+dLmg8SMAsrcxWGSMF4j",
-	"nTnjzcs22a/Va/skZtDGTep1IpyUFtRRF2IPRlVvtE/JieCcjROCqCUh6G0JMFFvsYBMmZpbOjM0dEAf",
-	"jIhWRPWuR6RAixVELQqexFQNTJfS+iiWEDoyppDiQnVMZAQnhKEYDhw0ENQc4zGbw7CzSo1ciMREmKiz",
-	"H8dCyqqIQ3X3RrG4kyw2Y0hSPul0e2DfCdUVmDIawL1BY2np+2rb4La6Mim1mofq84cPcKcmAuklT+gY",
-	"Y3rxbfTfEsavQ86YNgxBIiZcSHn09GkgxrKG16hG5/NVFVbhth5nRDlgkO0P27xsHxHTN5CUXariIbHx",
-	"ME1y76zpZWma7r0rK96Az7FMhUem0N+sRlqAw7HmDGRM4zhUd4vIbGqjr0iwj7ZgR1v2NUn2B7x8pgSK",
-	"KRktbTsbeFqSCY2iER3feKTFr6NQTong5lgqtQEf8CdP0Lz65AlitBTRLQNqbJ47Iv731eZ8Xj3X3jOl",
-	"tftNwIbqOeXXC7UKUhZxwGJ9waRH/J98El5zRWe8AVdQE5woJjOfK9IL/gV1dyfxU9BBuLYHKOSji2Sq",
-	"4D2G26ebkFnvHcw/iTVJGk+FZHzAI70StQ02ngrES/9E8IRxZ6F61y1+yyJFzJ48ITGbxyJYjFmmp59S",
-	"OkWgjoRh5JIHmaXkDu6ivaALrr490myH8sAeNbmL6ZxgTNScLiNBcUlQMO9YvSAWiZdhU3Bue2dNM7Oa",
-	"YBLRpDZAExB+4/+iz97TqbmpbeODf2yurBpOx0Diay/7/UtysLc34LkBjlb9yR5Bk8cR+QXsK0fkB/3K",
-	"r//4Pz9+yE5Zy9T9Ax/puh6JHqGBor9OQ0Vw9tKYzpiiP+U5TaYe+WnB4iXclYDFFSRoo5jRG6mI/YCj",
-	"hIMoqwZRaMIV/oF6fce1OcrHXdTCwPeI+dAO2GwuEiWDK3rjm4vQAwlI1p480XcTRSLMQzD08Nd//G/y",
-	"l17nQkF5wdBFgzKQIqxSCSCKGAdsrrbhbGbA1aO4oXS/0iMQeTencYLBfuovHBZwSO1DwqyzhQSXNdrQ",
-	"r/pn1W+AjYmFmnLAF3xOQYiRizgW10o8KPuDwSL4pl73CZNjqlh3yMfRIoCKkOblk7piYicN5BYicqoW",
-	"kvLF1Tki9WnrPH3Zdv1T74/CIIyxtCWNCJuNWKC0VukRccviWJEDNUEoRUQTJkn56k979b3mr//4J/zR",
-	"8gZc/XF4qL85fF6pkX4umFGxPyA5SkoDiYYby9+MxjeKIDpBjEckiReKKNEBt9HMPheJEhfHtmu7wlsq",
-	"BfdlpUagYvVdKJm6I8RfuRJ+KjTEi4gNuJ/CydfYB/55MIeW0y8YVzoKYBIgCqTS+yMRLCFugHGQpywO",
-	"gU6bDDgQcgx/B1zD1mZKXUXyVvFMDICRR6wc0kQUVVPgoikJFvNI01M1h5pA4WnEblkEC9Km2RkKQpST",
-	"wwP8VZKAsbmH4lSd+K+b52ed7uvWKWjSrV7fN8kWSqy9E/pmDDgYBiS5E4soUBeCqauiY7doLFkMsgqm",
-	"PJkMjZhqnZ9ycr1gUrKgRpqcaMWazBR6xQOut0rmVKKkc3hQHYUJiSlHFqDOMHNexNft3IBVEV8HhPoV",
-	"h3Coy6aJgZJYnjzBLBYjz6B4I41MBuyl0+0NO932t+2Lnp+KVSifWhkZOZUWlwZ8xpKpCPCSG7qChAEJ",
-	"dcDi8NbN2Hb0A1AdQmmpKinjXDimN+D4MU9nPOIroVPE4c8wkCKHhjX2l3N1LdRq/O+rWlGutgMb1aKW",
-	"gB2JBxxwT1aOid9lSbysNicJi9Volqom1S6bR3TJgOZmBsQ5Vliy2vSAs3dzAcftZ+VBP0V8I3C60uZR",
-	"qkYBAR6xCDr+C6IEn6qYTMIxG3Bcv9S1V4U5UwnHfcrGIQhqKXPPsi3QmcIIYotipiQ0jQAQJmSP5yuZ",
-	"KQ2hhv73fydQ/ZfMRRSOl+qrDmf6k5GWNL7MxC2qS2JCZvBSyBOhLqcis8CGlCykA6xrpA1Xh6n7ptcj",
-	"w4ANONwwIRMoJpuG5XsOkYrE+MbaobUNT7FW0GkkKesYbrRsYHKUtvgNOH4JZ+mQ0gkdJ/pJm9Kjm4TK",
-	"Ctx0LhytEcxyyzmVMCsSMkUyuG7dbi+GelBG4RyvepjgXVI3Gi8LNN/Fw4CLAWLosabEscRSxwNO5/NI",
-	"SVRIaNBZb+ENhAJd0QEEn/36f/0T2Ao+J+GMKJIRM1AijsgTw1sGXCwSkKDxrig4fyX1QXnpcyTkT7R6",
-	"ZePnPfJE68H40zhmQQjaP7494E+mIgqeAJCeYFPLJ04hB0JdCz5mUXnmQbU9Paw2O34lSfrTgBv7LaZk",
-	"Yd/MEJMv17f4JW9EqOhXdKfUSnWIRygQxyxiVDLE3tqAdzEFCTFNwwCabjojg88BjtItdu1jfojvIrBM",
-	"Kbo6qOMBp5Zx4J5MEpkaG3JrfY2KPimHGpcgGU7JUZB3UjnWl89U3LbWESVRmeuikVFpIXnpUVNxpHg6",
-	"pkGhUHrkUiOisT0Irqk0Mu4UY9QVk6SMuA2RQg2UtEDgUSqR4Z8WfUi5sace3K8cKc0Rh7mbigFXvEjR",
-	"OvWdAkvMpZUV6EgRlMxAnlYwDRiQ4KL0mZsRBHDfzbjQhN1J6QCaDvGTlRq5UoRWrQq+HCnag7Y2tN3q",
-	"cMwBd9U+Uj6oNyog+GJmprZ0oDoF+TAGn+BKLhVRT8V0k96mpMQovJ4mQIzRevhv1SoiaBWp8FE6g2Ie",
-	"dxoXKaRcK74Rjpl8iiarryRJmEzkMYR64tlN6ZzVSLWK9sgBf0/+nbxHYvE+RQMFcedjyMl7cw/Ie0TW",
-	"9waL3wNy2s9Ao95jFNN7VOPeD/j7arW69f+pVTXU/CbpfEqltXq+t/8puod/QbX31veX7W7rlLwnB/Xn",
-	"MCfZ04No2iOsxpXxBoXSnG06Jv7r/n/1n/FFnHd62Yn29UQwtBrQ4M19IzZPTjpXF30TjQJj7uOYB9nF",
-	"q5sJJv5tV3nW7fytdeGu8llmlQqolBN0IJA4jfvJDLZuwWn5N3fNh+4MX0ny6u0JKb96+wLtfmnHAA16",
-	"cIlBpXjtFts4tesPcyf9egVQYNtA/mA4CUrprrGwGIz438lVtwttBV63e6+b/ZOXLhi/0fM5bNGZO8NT",
-	"s6Pif73m69YQz8gd9bke1dRFkqCQrklzJWVfdzO0WZeQT+tXCqfM5do6szbq2WlR/0noDcucoxWSzJrC",
-	"mIC7T90p7e/TK1s9wXvXYO66dZ6nARSSKCE6Tk9Pr3PdLO2L3tXZWfuk3broD8+uLk57mZn28kdnoutj",
-	"NmbhLTtSch+ESC5A5aMFDMD8om9j+oPGgfcFR9BtnbQvYU0Xnf7wrHN1kYXA/sq61O3kwklPdMWiwjk2",
-	"4mxDURNq4Qq30Zxp5uhBJllVUotoTfba4L8vmufNi5PWsPOm1T0773yXrmHAm5bIKKkJKQBo84IzxXAl",
-	"A3qRIwmezlPAE4IaIyhzPAM+fkgCJaxroRkYa1aAFXEqslrjmU3jBz/6kyc4JmnUKzndH73dY1QDkpDF",
-	"lsm7sQSg7nBYApIxoHu+8RL6FR0CQMq+IYE+igsYNK0WPs8QK4HODi0hUo0HR6mBSBI0pWWEXVJG+XQe",
-	"0bGC3J2OSrC31/aZPyZUy5TqS81bBxy47XVopFKNGUo31UknT57AtX/yxKTnh9IUotBFNJTis3dApmKB",
-	"fUQWHLW9Ab+biojhD6QM27ujSFpyCJ6oGzW+gUetj2dv33i1wsQuRpOeJ08GPF3PagUMNfxV/6RGTtHj",
-	"IDHChP7dRJjYJBpzAroDyvUiVvRIjZ5MiaG5Pd1UBmluzydlyfDOdFvN09etylHqIG7USb1eJ5QEdAl7",
-	"eWa+gJV5A26ZYqOef7YBn53HlaxuhF7jg/EBiX2P+Eq3UP/aehy+N+C+rY6hBV+3Vonv2vj9b1t98pTO",
-	"w6e3jaeIcPLpL2Hw4SleEx981wDfmTEdJyEYoaDW7JjpoAHt67qMxTwOWYLNDbJOrqx/KwkTJ7uRNC/b",
-	"GGgidbJqrV6rQx7jnHE6D0tHJXBaYjG3KTjvzbqVWP50b0Kf6kxECGIQRVlcOitQ3S7wiIE73cmDJfSa",
-	"hlxb7HTMPfryPVRv9AwSfCBgYFCaC8BnwHVuJOpbbnZtjVwI42tD/ma7N4GfUmc9Atn0MQtR8QydJOwf",
-	"k7tY8OsBhyWCy7h9Aebf4d5Zc3jSOW1pXxNKedcMNFfCqjMaRjXSVeoKnOcRefZ0FnIgPGCp+RNpX8Kr",
-	"A44qIqxeCR+G1mkPjTZoiAmSx2VVu5MUHUNksKaTdgCBhAAoyMWEMzP+hLUtQ9NHnn7fnM9tUsW9T6On",
-	"zxjrSh9+tLG0L0SwND5ZHe4I1hGk7U//rgs529AWE+1iSsV+0LEU91evyKfWf8iGqei8BONLBezdq9cf",
-	"tLaVbHibtKyLTNjQmZJCUpOdW9txNyuJ+rCl7HVaGf+g3lg3uN3706uMHh3ge/v3v9fG4Ok9hDS+9vz+",
-	"1050SzF4YW/v/hfSqPYzLAECL24xk7pnEMDJdKcjYDz3v4fB826EElwSNzbphx8VWsvFbKYoq71eigyV",
-	"vFJCr9W9KvXvRHUC8dauhxoqwKvRV+glYs5W5HKFOo4plqKCMKivZFoNbkzHUxZUTKY4SDxOvTQdGsVt",
-	"zRCjtWE8lbb4AnEKBEO5ENdJysWkD+TJg0YdXFUDDkZWHEwL1NncdRTCxmIG4ZSoumFOO+PjeDlP1OIT",
-	"gSRdsckRlczTa0gJf8ySRcwVB9+yqkKWBwy4ywScKCdj88gl3Kv9+aZ2RLdzfv5aaRba/uEfW3uSJgYD",
-	"7vCS5rmSUd7m+QnZxE4yXocjNPDRtNq2OafcKjWQaqSbgQOGCSjJ7joWi7liIwMuw3euIxd8ST4djQM2",
-	"uZ6Gf7+Z8flPsUwWt3fvlj8DPf76m+c+KTf26mQUJrLipQ5XJ1cO3cYDLmLr/wWbEmYsHltTZRiTl6+b",
-	"J6k51RgYObszCAcscYwGxpnDYQf8ISyWbMlhB3w7FovFR/7gsJ+Jw6YlWiyDxRy/LH/VP9ZWS5wc/VBC",
-	"dK4CPkfVGRfzn+Iq4nTpx932ni81s4Yd2+V8Cdy4Ub//hW8FZ/9SrBsP8iM5dxoUfl1UtKU9MYhwpB0l",
-	"hl1pQq3Io1NQpUbaEyvJHdmHCyi8Ik8r7J+UdUCwhxoVOLywOAwgyTGZsiggh/U6AUMtiAieXhmaAVJW",
-	"qxV9PR96yyUyZJoYDnpULDZIOtOyAxBobfn3BlwKiFsUEeP6DWsEpIErBFhnAUS5oBtKaGCCQ3ssZkxa",
-	"h+yAayiSq27b2i2kWw1Iadtp6SA/s7tQkr06iSkPxIxAswxS3t8jI6i5M+BOI290GKtJQkl8PenR06eJ",
-	"SOZPUYc+Qu8RFM5BV8//wGn+jD+8aPZa+3vaCbSo1/cOsYjOn/F13yNhTSn23bMTcri3/42J1ZRHEJnd",
-	"8MghgaYb0iP7dSJr5MQydyf0SSnObE5YaH21RczrW5Y45Z5+C/71UEaBlbX0XYEEDXu1XX1ISYyxiKIZ",
-	"mromArtILlYZja1cpQtVQX7vf+jZamMxK9Dx3FpUh/V6WjgqrRaVZVOhdDS1XHWoUjE65ZdhsAnxqNc6",
-	"6bb6RX8X4FZax+modN/rQE2dQlxZ8KYFoj4BMJGfu7DkiyjaCpgO28/AEgcwm1WfgFHvwOhzue1r+Dwy",
-	"gI9i85+TyaVLJGVFFXN3gYQpu6l8BBtEQXm9AnsZi1uts0FAL+MyBNeniddQa9MpGwVcTesKUF2DVQgl",
-	"z6rYF2nAFY2rLubaJF4jp0ZXBdwhFIeoESQ9aw2OK/a/AV9vANyosP0mVj7MLf9DBflMKohTii5LgExC",
-	"Zs0pHmfm32EzK0XyCojNGzvVH/a9x1MSepq84DX8SGXBvcsbjH06m8zSqrJDrCqrBkAkDbaGA5AUIH66",
-	"0JCTZzTgSFB1ngqJwhtFIk2zShzKZMuY8SJwSe6DzqDLdrB3CeOYGxBKgilMiUCFpH3pQRxXtXkNUbA8",
-	"0EswugFMcgx2olkoZzQZT0nAIpaA4/OYPHOIrNS/kDCpDfh39xHf48JETRwicLYERryTl83z89bFty1r",
-	"vVsxtk3IapypE1sIWg5mWcCimFO4GPQeyEhXEPdQtQJNSa6dnjSdNaJT3omT4oIoFYzFJmxIxM53UyoH",
-	"3AiYesPlg0a9UiNY/8NgKnKWsZjNBJh9MahRvWlZypHBvCScaS0ilBABiroFTchMyAQTaS1zoxBsrXmo",
-	"l2FcHtFs2jPSBjI+jXeKG0qWkDJN4yMBoCYxc+WgK8f5FoPQ50SHZUMEeGojHfBAMOnpLFez+EZd4xkq",
-	"iQTBI2E/BurqbxmFoHc3bC/GTDmAAZ9E2PwhPboyGi/xYlrjOe4xTCrahXmw95z43Wa/ha5smzeSiZeH",
-	"AFCuQ7ji8Hqa6EwujPZk2vCp7eRaY1bL1i5528XCbAlyJUJ+PeCjRXDNEo/4Jqzs26tWr6djmcjT/Pff",
-	"tS9OO9/5layAs1e3Es44CjFQOAhiJkHeJO3L2wNivoD0U/XVIXl6eFBZL8dAjZy9L0uUyRTuKe1PGuM9",
-	"+g2rPht9HVQP2OFe9Tl91qjWx98Ee5OvR4f0oGEq7ewuABVUEvqMIlC+H5QpLJDt6FVq7D17P49oyIcJ",
-	"e5fY7lX5tl5p0QS3x5ZpreWU42rs7bvlB0qwXaKFrMki2sWPutoHq0DAKpzgoQLTNhbVE4MzLeRVX5jg",
-	"lJGTECU1yVPMpAxsY++hSiWKDOsNq+eQI288lBBQDDwxk1WNRdhIGakvVGvAtB6bDLZfr0K8z0iKaJEo",
-	"lopCzNfwdRhEpo1WxVMknclEzafD9Ms+FPJcSCgm5Hu6JnGOP1LNNhS9O2fXFCLMYF02J5P4uGwMkI/V",
-	"nJg+WTONERLfyTIxyjG+pO2YiLaa3/mnrTftk1Zv2HkFSVEUUgrA44kMgSoBgxq+BGyUBYUUWQH6VB/G",
-	"F2QcdOhXCgtLvH74Ja0cXHrxl2xRqPt6WOoTMVYre3SlI/13dbEIg2pjb79kf9VRWeHlVPHsgJFmQNNf",
-	"TU0gIbFlrlrBfq1eazT2a1+XdL1YjWb3LE9BLaWZnVfbE0l9yJsoZNO9Y79fm5dC2Sw9kA4VMsi8SnPu",
-	"0ct6ED5LKE/CKuOLmRWWtc5BwNLpaanS6lSYscarekFGDqNRRCiXdywecKijYmTck27rtHXRbzfPe35O",
-	"1YA0XevbUN+MhUxq5Dv1lGvzNmYvENtBFwxIWWEefqukNYfkYPDoPGa3oVhIUxFFE0wTHQrTOSlWlWPt",
-	"33eMwYQ6QjAMkSxirubmAqfW0mM1QiYEKwGwkT9p+dFIiwNeBuNZxZjIcr+T8n4df3eKWZTdwNFKGgGb",
-	"lm0ZcHswoTQpgR7I1/YYQaKWJBGClLcS0is10hzw3PpCSTYLwOhJ0m+1L23+ghjfMAcMCw51gpN4AbnE",
-	"81i8MwUfzG5ZAJrrZYGYT4yUnylhpgc/IlStP1WFDGwwgypVLwY85IQWqULlQu3BW6c8eFrdpEnCZnNo",
-	"UaAYLk2MHmPTuEDVsWelzkL95CSAb6k+lbHWm9NHzphYnTZyqCxV3PI+hWiCxV0U/10OuAKRwRXMnXdK",
-	"HUByDxzFsaOYQag6Ye9CTLm1h8USuHYQuQo0zoAj1eRqpGmZPLbHs+WaFNJqgB6RMLGOZqmGNYU9BnxG",
-	"A4bRPeiw1UjApA6oWSRjpxOf3T9sHrB5EYRJVUdLuTdKe37j7OVX00E2L7UQT4S2ymNqpXMASUzHkE+L",
-	"AiSsMisW4aYk08qwkfwG3F5XA+W8/arsen3RjlVxzVak2Go14K7ZChAPVK0aubS3ZErl1NSIUtgVExpf",
-	"C74XBk7hDp0lWMWHC2UsYDxfkt0+Izt9agnIeAxpQHMOQ4OUyI3r/PryP6S8q8fBv20v53xWtTlbxHcX",
-	"r+nrs6ZNsHOU7IfZFVxP6j4U/5/QYXab4C41cE8E1qNLJUdHV8uk4ZhBaiCS2W7e2V2moaJFO/1c9oTs",
-	"HrV//uONDB92xawtLQykjBKRIpwKaPakt5ertd3hJGbAl2gkv2QTAkKnbMRBc9ddCwLI+4WCu1gk6yX3",
-	"LoiyMpPlpJmW4qHgGIeSrhlfsqn0Y3QIIhO6NCkjIXSXXiHjahlfppZ83vm2c9V3rmXmUpgA6e3J7Gv9",
-	"evE1cMf7XaqQcJSkbLBFR7ttjYtVxJntUBJR0YojjtSjJCIthWQES9AkdWyE9XiZyPM0nt0JY6+gL+WA",
-	"aNNQmgtrquNljEpQoGjESELja3QlhSbBmjsTVNZdAlSyvyCRZpMMswsDsHt/HMP8Y11Z3JObL/dxUQgH",
-	"H2HJS1E3s+XmfE5jFkYk5EksFrcQKFrKtnMo1Rt/ebn/t2d/ff7dN99//fbwzbP+QW+/u/fXxuX2YDLk",
-	"ZAVIFyJ7NVFPoYkx1H4Uc34EakeJnLOxkvX0ire1mimCh67t9QTvxZo6jzViSCFaBlazj9g7U07WEinB",
-	"mUciMKZr9dO1pmsSZmoQ1jDJtqYNWj7RNawwQBjrruI53bHY6KYLibnHZT26Ia7GcxBqyrrU2h3ayhIh",
-	"PDJaJCABa+NTZY3GJxZJB2H2RQsMnf7LVrdXIM5rmJSO9jISdlakih5Cp1zgbRK3N071O5Y6dE1AZ/Vb",
-	"XUQjMD+diPhaJA+5ik2s04V2aUn26nXiXzZ7ve863dNht9Vr9Ye91kXfz1oTUWIvczHgjl28cmxLVuZM",
-	"32D/kh6h5LAKcewYwIGBNI26tS2GUpvBQP7g6JlLC2xhlV89ialjCEV+kT6wSDLHQ1jxdBoZWN74MmPw",
-	"rg34d2EyDTk5rBNb7s4+Aetz6mdKqIOVNc4j0NzoCHlE9sGC16gPuNmUtXh7ZK8On6DSgmPgbl8WUYwz",
-	"OFRjevqCJKt11pzt+a0a4BHEqQJEzwgY7Ylj1dVIrHl8KI011TM5tlMqyYgxDrjyaYSwC7ZIYmrcRrUv",
-	"WdfvmuprqZ0Zw6N0FwlD7S4zv24ievjAA2jeBWMBCgOW2GCIJQ900V0riagzhdrtNoh8wLNBaCEnfnIn",
-	"JhRSD/0a6WljT7xZyAH/jT7fo1ydQf0YjI9J3Gl8pAcRgIq4YudKYyVX5Elrfh5WefEGXDc9U5xMlwSm",
-	"PA2Y1PllXkHVJcc3Y1iDJXsH9f0B9zv9y6F2YPreOq+lrlzraa+TfeBOxDcYl8DZnet4GXDXwG5N6xBW",
-	"IbgGE1bOdjw3JnIwEiCT0aSiWx0YGg09DgZ8tcahvtvaH8KjJQnCyYTF6BHAjUNVVzxUk6g8S5PGdX2Q",
-	"TEjhunT5iqmaq3O60+g+EjM6njKZj0e1oNFFYSlUEc+UhS8f7O15ttQpxKl4aXngtOih4KxyPOAm1jaB",
-	"ajYpglhArttjNmrSiNQUmOmxrcLiPJG60fR+LQ7AjiEMWPF5pAhOZw7A3oq9SerGrVwlzwYQp+s2fiGq",
-	"GHdqwMbo6IwzC3n2gJucDc2zyQrLXnFS18i3WT/rkXoPC5Ialxy8P+DM+vM+hRc1G4Ga8zyDH1JXn4IY",
-	"4cQhb2npQV0DbFMs6oBnvKlFrU30oRaJLF1Fkr9AiSUblbmlP+pi/y51Sf2b89sQvPTxjBounn1wa8Eg",
-	"A83fQBwqsDJdpj5i6K//acScwlG3isM8E/EoDALGv2zRSMlBGRe85acZCWUXMQl5BIurGpfXiUknEAYn",
-	"dcrJQjJZcYoVYpg/tKvhATSgSQuuzOh1OCZRyG+MPpjSt0qNNPmA5yOgNEeFAimt1832uS2QctWDdIie",
-	"E9RI/NfNb9snw/P2xSuthGYCG2sD3sfmRBCs4P9y1u1c9FsXp8Or7vkHC4CnkiVVA9j/AcxDZ2UfHjhV",
-	"UNzkbNjOn1dyun3N5iaxUOoAD6CSuiQjoQ5LEHciUhZzxk0NZ1jjWHC5mDFbahn6iEPWgPrVFDwZ8AWH",
-	"aBfBmZI33MBS5H+gr24dpnSJJ1nF0AkIejRMMU71VmgIpIMslJyrjruYwCNQQUP7AlXS65G6TUtL1Dm2",
-	"wPt9qaU5tM+a+RWufDoFMzvcv3LSX47iIhqTckrEKqSqC6KH/MahtF1H2N5AZzNkZptUP+gykJJQ7dvL",
-	"0KTjTG++KXsHnVxMAzdsW4EllGRlwBNxjRJgyjzQ6iRNYppZnof2ObuMlD7bPEIdTuoNOE3EDAPgoNuK",
-	"1R4VkTIGtkxdU9iPh0VvYWsQA4fGTb2iEDLiBtyl8EaZTKOttNLjEdNU39j5R6EupZshYjkaptSR9EQw",
-	"+zCjOLnFtIDPpXl0RaSv58pieOav1fGdI7r8K1DCjeFW6+Xb1SdNRM+IX/88C5e3QfR3Ht5M7+jyZjxb",
-	"Lu7md9HtT3exDJPxXI5/ioKfJY/vksXf726jd3+/iX6az+9+GrG7HWicOYre44jMBaFL36/538YQJpN0",
-	"3nnVuhi2e72rXMp5Xwd1ywWmnG8V3bRDjlQbRt6cAqCJgyYZAfmTDTXHVf0L15PakmukcctbMY60Nc7a",
-	"bCcToLHSSDstMw1dVWZ0iVwLmwJxcedpvym6QsI48/aA63sgSdm/WY59nWfqdthFI4F/sxz5+UYCUIsD",
-	"2AtwISjgF0aRsRUNuK0ZbXtrL0azMElMjT+zonwTBAmZ0GrN2p6ZUGjc5zTxG3AqoU/bUP/oY3nmtJGC",
-	"Wg4UfTSOYcU9sYvbkf7X1EOMnfZE0LVoMiHlhKGvmZLxQiZiBu1Slq4LIJSmIxi/ZTIJr9OGRWEiWTRR",
-	"W17wiN5NFlGlNuA9rUfp07GGZ0ONcM++qWTu69yRAggdQ70szfXACK3rsyPAArGm1NNJimtfptf5pPP6",
-	"8ryNZe5fZYNHgaZqWug0lR9TPlR3woaEKiDjjnWfHciqwnpBRpscIoLYr7XLQCIRuAnVcKWb5VhRZ8R2",
-	"t5X9EFbllUwv2KF5XwE9FmIyFJOhttZBRaZoErLSj3m25NmW4yUH0aHSiL5GduUfnJeHaoN2ee61Ao/z",
-	"Q/PDUtTp3LL4NmR3m/gEUKy055fQr/xuXe/p7nS5JId0O5dmDeF+qtGviuj3S2m+SIr6mOcJKzSP1nVd",
-	"yGhJXr098QpateBPL9AvAT0PFI1B8xhY0wcci/xxgSQkdT4aTNGpPnc0DrTFxZiW+28vW0PsgOOvkXRT",
-	"AGj231fb/HKk3BxxMODdHvedbT+Cxp85mavL02Y/kxKwbjefl9SNsqROAYnypaF05qOrUpW80ohxNgnH",
-	"IY2GkJozDNg4okYI+uT0bnQfvWu6fUN0tnbtc5HAzGRQ3iQpJoqVjwym3MpMY2b9JAabz0qJpwIK36TE",
-	"UsQrFHE36uzg9DpLzGvbW1n3CvYV5uuuHZMwYn6N+Cv83PeIn2fo+h1k6r4Sgk2bUXX8r96e6OrYftGd",
-	"0S9vujd+OtSLAQdy77Rk1JK+adjkoOBX8ggJ/0mzhzG0zcvL8/ZJ88V5y9e1XqGRtO4qbIrkvA5fkPJB",
-	"Y5/4p52TK6h23u90hufN7rct/1hxKxEsyYTGRLfyxkjxMTQinRBG4yg0ZqiDxv6A+5fNt+ed5qkzDCb5",
-	"mr7Vl6dnHvnLZetbdfKXF9+SJ09GS6LJqGm1q5Y64Bwjr3RgBwCJBXjjlGhv2so75jUs7orkENMTOWHv",
-	"2HiBvfQxRfdl//X5gEOVBDVDQPzaPJj4aKl65kDi6qJ3dXnZ6fZbp0CuASCXp2e4lzGNY0zRZDyoikkV",
-	"Fw1tqGMTgBHO1DTwfMDACgWYyxIWLcGd70xnrGJ42HehLdKLTaEH3BZRJwuu3Wdpz1JtOvTI6/brlgYS",
-	"D4gMf2bHJG2QCUigczO1c0Jh8TTkgfFRLObQox76CKh7QmgA/iDdNkZpJ4qwsVgSyYynQv9YI03dnBdk",
-	"FlPFWALiZTQ66H4d8okYas6vvitncbh12u5rDB7wAT+hc6mjPbBYpL0CuszwRCmopqmMAnw5sG2JMsnj",
-	"RwPuVIrSa097FcGu5+bCldMjetPq9tqdi97wstUdvmpfnPrHsA5olw05GM8HvOBx05zNr6Runmd4+8TE",
-	"xixJO6dOblc6Xwa8A+4s5sXbfgtXogAGyAmni9HO0HPMNNYNpUMdev1OtwmVyZxFqWM2dGGvbnDAjXJA",
-	"w6mJafQsRukgBGdhV5eKAuDSXnauuv4xOdhTgLnPh1WU02/JltKJKyadZZ7p+muNEe7z+qrAzq5pyJ22",
-	"xwrEGGN6A/jk1IHDjUvbjBQgCH2ZjM3dvU0aTPY+mf7tWrWPxV2R0H0Fb6Ws7dRRIH8vQvfMsMynExHP",
-	"qkY8deRZBefSUak8CjmNl4ouVkpWpFxVjh8ghxm4ILy2E8obD8s9yaJuNkl3++IxYVA62m9sAIKSsmc2",
-	"Idpd2zyYKFl4SveeHZaOSs8n3xwG9W8a33xzMP46OHz2nO5NGKX18bNnNKg3ntH90eRg0hjtjeqjb/b2",
-	"xkHjWXA4bjwb1Sf1Oq1/o8YKf2ZDYIilo8Y3+wd72VB9A1zToPFhorIZZZOobGfCG/mbycONLYJMzFr7",
-	"QpzT+FqX+3q2/YtXXC7maMX8lyqVeqUZgqviOGi9g7yuNLl1RpSerRmh5WeibqHx3L16+0Jz5LzGgPUy",
-	"jlLJSXPiQmn4CJKLIhD+vKyfkC9mIxZrNhQv1cTZAMx2rzPg+43Dw2qD0Gg+pdW9im4omAglS6TCPdar",
-	"kKQM3bM9QoNFlJBRGCdTtSvm6QH2laCLTs8wWXr6tWk4x97f9Tr578eW+TgFLuvkvx9he2nfvjJMREIj",
-	"H3qLr+gZEkrZuOIZ2Uk6O07BqxsfrQpqhTYmesteLUenaEz4UsxKK9DDK6KOb6iOr3RUajx/Xq829qqN",
-	"eskrQTSuKYSB5S+gspf+5lzcsoiCZd457dJR6UXrQkHMnuCcxWNY4WFdrT9XjQMw14ypmzqespkgvWb3",
-	"HAwkKbYOEZtLR6Xui6cnnf7TvQPygkDg4/akXh/cIxjGXr19MTxt9pvDXvNNhgF/LuvWo5mzXLZ7ouma",
-	"ulvarU4kfSj7PaGSbWS9inrC8MfpXaegEsiE8kD+YZxyy4HTW81kHOazK3Mbb8HcrPEry91ONHfLOxJ2",
-	"4m410uTAuPyUIvke8S0xUh9SMqY+OQTJR5ejr8mOj811wMEqoXk5T/MN5rEAXavsG0DMmF85NhorjRbM",
-	"g5bHUD4KXvYGHGwhRqsyY3wldeVqZJaKQycJZJPIOR0r7qk7y+m2zkImsZhP3ajJRr1+7C683euQLKM+",
-	"zu105Yn9ivVc6yOyVqvGN5APhGWgdAfrgAKcJcXe2S5QDWMGng9ngvCwmRYARAwmTTM3BtzOrkGr2LKh",
-	"O7qUg/0JndC6p7eJpl7P3wd8FwZPdubv4y+MvxsPrXoJOfGJSAQXC+i4zFkDQn1IvGAkYJJc0mgW6nxu",
-	"IRMaDTXbqjdeXCqeqojTeukgx8Y/RljYgXWPH411n3wm1p3zwT+izz2TCmEI8h9c+3fLtU+yXHU3tv2L",
-	"QrgPTxENNviRhFVPwRMjiG8xxydlbK56P5XFAohcVwGAmKRkoS20JpGw12/2W8N+t3nRa/fbnQvFRFqK",
-	"sWJuVhRK3ZHV19fDt7xKDaqrWB+5ilr7AuJrWv2WXyMd3aAVd6JFENejtBLVBcb5DVIHnAHYaas2Q1HE",
-	"hEIUQ4ZhqhGlTutY5SYwX/ayPDJb8X4pheq45zSZAgkGogw0qYCibHf5qWSv1AAfPl2wFNjyr168bvf7",
-	"n5PobqKiFjlWaOjmOtYucX0rFjEa7VcDWwCD0N30WSit+j2d7Q+y6pJVgAqhSCDSc9iCsE4ZjdSQa+Jd",
-	"TxR1kORSyOQ6Zr2/noPQ3WVBKPU8NKpBeRJI0AcpGdPJPPKsvk84nZlkK6h6PaWJzspdLVj2EpfypYVD",
-	"AoQMH7qO1TAlcQPUJwj1hw82ovxlq3nef4khk+m96rEYKyVJggeyhD5m5uriCNtdKITiposErIkEbM54",
-	"wPh4afL/4Eo9w/TOT7l/dd4OBHqtLhQPu7povmm2zxVPKoRFwmZzEdM4jJZkwektDSNTScwCxgz9qUDT",
-	"dMFi+wU5ZT4+Ydi6RXdzRfUXmesZ8oTFnEauAKRjydbdWPWrEjaw76wClGcLbmMVghu2xByc65BTCEkE",
-	"Hd/n7F0yHC9iKWKfjOj4Rgmyvv5iwMuKExn5QKlA0L2iouUTWBWhaX0OEysO9VnUSLG4w5CAjNg14BHU",
-	"b1HvSXI3FShNa3NL7DjcTfi45gEhv66R3ljMGUbwIHSOYkYDf13/jCy3kb+RrPLTgsXLVFixYa4PF1d0",
-	"z+AP66aARKySO6JF5L26V5rRd+FsMSsdNaBEccj1J69kykHzhF2zeP0EiCSZGWb03Tnj14q57O8pQCcK",
-	"lUtHpf/5Q736/Mc//beSHV4msZJfPnyO4HQleuVbjqyPUV+Vx8KgdPR1TuD6WJnKK+mQx60etUlEX6/0",
-	"FPFKzp21yvBDJK/N9du47lQjJnjPP3/ry09TQeBjhS5Dfl+xpfFGOGSmlBPDuiB0kZ8WbMFI2bzrlqpt",
-	"6+8cz+yW9P7pL2Hw4Z60JMnSELNULFdYb7o9GGJKyljIh8jwmrOAXHXPddU3WyrAw2buNlQtE6WGflQ1",
-	"z0TxBOhGEoKlZRrKRMTL9ZSZXGGmqo6YhEq4Vk3VdXDvS5n5bfTMe97ILq8dlD4XNds638aNDHe0y531",
-	"zX+luBqvtIij0lFpmiRzefRU3bvaBHyzNTqfP1W6rXQvX+PrpzfL8dOVbVRpY7RXmweT/yHD6z/T0RiO",
-	"W2O/ZjKJQMJdanwNyabqs962IuolrzSJxWy4xs4pxhDnthXQs2eXiGEBh1LrK2Jm2Vypj7K2q1/3zCp+",
-	"B6b3j2fTKe/VH/Kpwp8gi0uRi1OWQBGLe/K4qGSPzXqxQvS2ppILkZyJBf9NmC+GPIFX9jPw3qeGUK43",
-	"OftweYdoe/FJOeXBv/6v/8SQVv2j6TxrMkx9j/gx+zsbJ2iGtqWy+URg66T0XRjMZKaS9wTfgz+z1mtj",
-	"hdYJCTNx68Q9r7VdH6XGmpSr65D8iS1woRR05CWypparyI8PnkubQpsIvTRs8Y/17lynjC4AJ7EJhFPv",
-	"get85Ehz36+kaS4E6uNdHEIfalNVYmb26Sw4lOSGzZO05sYNW34ldRgZunHVktGDDqX/w5kpsed2V1rT",
-	"c+04U53CFoNSA+LBeHrv6CZ2j7NIMoIdFYo9pwDjL1PyeXCOoL5OCEGHuwENNJw4lWXVCWCJk13szkB0",
-	"8UY/gtcV5LZ7MwjXKKKWSTXq/frzo3r9qF7PSVxrNVRDHT6Jglo8v6ugZsKnFCn+mNw+sGwggd/IGdNr",
-	"H5iil5/cD/uIfPNL9E6s59VA29Zoyp+cXYMREdk1FM/dwKtRfvOBm/q60q5PytCzXoaQeJSpEXx/I04P",
-	"e+Ypko/19Ao7ieqwJfXaBOr3OpxvQsPIpNq0TtqX7dZFP6sXn2Xc0WQrb/RuHOeFAsUVqie/Vzajlvex",
-	"bMYyFZsdTG+YgCInCzkHmlnbpSaoGu0RGMlVr9UdvsAqAas9HrDwkSwd7TksQCP3Bkqt4GmqTe+wafUa",
-	"Wp43keeVwf8gwr8PIgw33XhsPgsNhqrlG2iwLmeqtB9DjpX2Y6kx0GYsfe6TcsLiWahWWCNdndOHucxu",
-	"EQ2IgHx92X/rm1Icilre0ShiCVZchh7QP7NYkBGNMP0/dkqrTkUUYB43voTJi7oSu9Y4Bhy8nqCNcGGJ",
-	"OYThyCick5CDWyytT679cQ63WMddvAHHH/SaQ6mLv3uFOocuKxUJucC01mw97WZaa2Qb5qQ2CHWLtuBR",
-	"A17MpMhJJKSu14RV650aK/dwqgHfhVWpiYAXNG0tgv8SHOtEn7bV9MlIx4fp+li/R8ZlLujJeae3kXU1",
-	"HNaFCLSBcxnmjQ9+ct5VMPwf3Ov3wb3g8rtF4D4LB8sWsVnHyJpQdIEXlIc7SgmnYg5ckEjwa+wMYooD",
-	"YlcKcz+6rV6/2z6BrHvBB9xS4Qr0MwMWg027xTUJuQe59lhyFZODa6SnSDiNMoX8TB9JXOIx1E6AKhVR",
-	"OEnQdKU7mGPqgraPyYQuJTFAWmP2whIPi+RahNC6fgmOowHHDh0SAmqCDVqIcQniyOARBDE3ZSrHlpkM",
-	"uDnve1lJURsEgMd/Je2mR7lGADmOGZY+n4aJLrCwc7jmA9hF4+F6TnoXHpbjbx4dKYIh5rJKI+zhpjjJ",
-	"gVdSuJ/ze+J1cPyj+gs1BH6xI2jX866uUyOTBsGO+qZ9dxP/Kp7iDxb2e7GC4el8Vh3MZQJPf3E+DdWv",
-	"CrvX87XzcAIJjayAs2WaZhkK7tmK4tjqD1Qr0w0ZLtKRou+gOuDVbncuMsrDLvK/Wp6D4V8ASS/OVsge",
-	"ysZAQPSeYUTe4UHpnmC9T8JBzmgkGZkLGSbY3gyKjP8+rWMuVp23zx6HcWyAUIaf3ONGcRgNTDkSo9Jn",
-	"4jY41edlN84cXwa/+UKYhiJ6UNUqBfVn4RsLfp8HJWum0wY81B6AnUXiGgLRsaJXWUQB0T2clVZh7F2V",
-	"Gjl7SI7dbqziCnfzX0nybxtHecyqbmnj+VRw9rt1bVxd3O/cqDsWItuxYaNvQyPz5/JuZIf/Q7z+fVBK",
-	"fec/kXQdMGDwcmPLtgB6duF82n5vS3Bg1cLx8itJJEuSiEHwim3skHYHeqeXFDPoeDpmA65l7ZCPBeTT",
-	"TRY8kJYCRiy4ZvGRXqFfI+2AzeZC3T7C3tFxEinp+4Y5Fv3yDVuCZ2PApRokMDZ+s19yw5aVGsH4I2tg",
-	"RoOVbnoKThKMDNMe8ZAnsQgW6A0f8LGIFjNOnuiFPakc2WKM2l4lYjU4laZTZ+rP+a55ft4y1mLfs1+c",
-	"dTt/a1343oD7J1fdbuvi5O3wdbv3utk/eakee9E8x54Eb1rds/POd+BRyhjYNH3xdQy8r6iMXzl2eCoL",
-	"BlyoW23JJhQZ0nY3bWaTbtslx1kD5iu92IzrfsCfPOlwRsaAJlCcc0Shw5w+5idPjgg17Vw1zHTDXU58",
-	"gxZD+7xvVCvoHxeESRqaYHANOgXbFqUKOX2LG+Nl9RXDIjLY/haf+f/Y+77tNI6tz1epjxuDAwiQ5Nho",
-	"ZX0fkZBNLAmOQIk9ixm6oAvRx01Vp6tbCjlz1srlXM+5mNu5Oi9y3iRP8q3au6q6GhoZybKPndgXiYDu",
-	"qu76s/eu/ef3c+ZfswsGyZirdkz45uQKaslH3Un3zah7edE5m1x2T7tqLrpeto5FHFwHqiUn6AUFZTDg",
-	"VY27qVFtA0nsO5QtcK7BAOXsFp4HFjEYCmkyE0sGpex66ZgBs1V7qWRYwmAHjKRRYRgJjP0TvP+zsw6c",
-	"+VJy78NS65YQJms34dBRLZllUmqXuleXpWppc5FBweagU8OzS6PRbO2XqiVc7qBuD1o7a1Q9xJ/Ae3jS",
-	"HfSHvdFk0B+uJdytj8A9zoQPHSy1QNOY6Ux4dCLO1c4Ift2tZ6gSUDoF/QW6BfWlMw9ZtdoL9WI6G9C3",
-	"q5qLxN5rrSelyCC+lging9L8F+wc6hYSMVmfbgeZVO86bOge1tUoEwp3wqvk2gc2VGQPikK6qqjzruYy",
-	"V/1laq92CRcwf9tj6Luy3ZXYO+ApPqoNd6606P0NuXubb9DPpUkA3dVyg7uueBSLmZrmKQi2x7bd8ibL",
-	"RmwPVSQ1avVu0w3b2mK2LUTo32GznQaxTEi00MAqFNSXH9NbGraBwze+YZJ4KDY8U/xsH0tZe6Yw3aaT",
-	"+LGIZHXM1a/2O62VKkAVT2zmi9Pfujlnfsnbc0oFOkHBuy00Y/xBnzZLRQAhQO5FXEsO8+Fzphwxlpwa",
-	"TQ37j7di+gmYR0+kLTfPjGn8XerX1czuEr/dGLmKheumIWbEbBiIADqvLTrXfAP7arRgmL6D6eBSU9t7",
-	"+uMk4J42r6RFmyffEp+uZBXpexNB9hvwxVF2G008OyyYPVNRhtqtAPIAqOO4EQEYSqQM6TdEWzt6Kuvq",
-	"oeo6R90ztZMAtyfRRMH1hTX32hDfXFeQkyNyA6ppgo/wRAFE8Ikl9AcmOA0q9Kp/djLpvhn0LoHPWY1U",
-	"oUUJTGrBzylDeHtjRtKl4Nc2RQqJp9URxh/zbAFLx3yFadDFqA82HKkcc2MtakvR7EmflCmMep7iFLqd",
-	"xwzHNTOtK9vtvlci9P8URt/hNpPPbI5S+/mzA3VNoWEz6LztX42sadM4aD3YDlRD/gmMQFjzx5fdTrEJ",
-	"ePhxDMDCcXq/CegYddsMsXWL76Bl7L2Wtfey3bjV5MNNvG7z2crRNZMyZ+2piSNILPz4pp7T+Fc77w9m",
-	"55lluW7oDdR056wunX/7gQYfhjBQR203/oaoq8D6Q6NmwUKfaGWsiUIcM8mwWG+67wwUrasOyZTNxFJZ",
-	"j3h48XYy8LJkKBgIDJaDJMtlQ+mYutbCSgVqZZhpe3X9oHtx0rt46ZFypj/RpqockYjKBK1U0AErUmQp",
-	"3OkANGYhPsZTNIus2/NXxsGPZtKXkdEJXWnaX151fG5ITmPy46zrTQbK9kmMaXdLpRYSVfDspFLPkTMp",
-	"ZdeDaByGBS7FDV/hkbIrx3zDVVgtTM+rEu/12+PJZfcvVzBYjg8XHtXxdYHncMyt2V9pZ5cZ7EYzleZ1",
-	"lcRmhIahuFXWTDWb5C3kkEn4ZRgz77/D0RiPiaMBS3vYHY3OvgCDYL3vF+39xnaf0EexFAqdQ7sbCnpF",
-	"fyRLweyXr6bCn8NUQAH30WwFJVm3WwqXLGTUaBrHSMCE6CKdj5Lac6McgMAgd7QCOiDrCQ1v6UoCPp/u",
-	"Pa+Bg4TE5tngl0o1i/dkWiTv7tE7BjTxpr1BPtzc2MT2/FEE/lfl9F7l9GO/d/JVN+2gm3D5PVw3aUPq",
-	"46gmvTe+aqY/h2b6EQT1Y+ol/HEPiky3Yv7l1YgG19N4zeD8zXlwIbOEJ3HAJJHpkiSC/MpiYYABjY+Z",
-	"/ZzSUOpTIV5eVQ3VzEHX8q/SmJFrGtXmMcuIfxdULshsQQMORUN0llQzrzGIMjnm0AcREUOdI6vq2Oem",
-	"zASScHZNk+CGmedzcwj0s0qTQgAPugLOF/eySAQ8kYQmhFoqF/MW6iDvXFrGoym2o27IqsrAPe9ea/ML",
-	"lMipIPa1d9Y9edm9nBy/6h6/nvRfe3BY2/zltNM76554wAhgYLFvAhGCbpCFPmo1n2e4Vr40YGzUa2tD",
-	"4+g28c7kt2djsEEUP1owvVegElpwGUiwkHYX3Th8MJLvSV5OQxsZg733idP5Po7YKgRLSzWKsx5ZfkPj",
-	"gKrt8gFSS9fLa9+b1tTb+LXYRqJcDgIA3UeezgECLSpuNQlwDqCrAOALkoLgftM0ZwHCpUA+Ewc8MpPE",
-	"lRej1F8G3KlI1A0UJ3UdZe4uXelu4VdtUapDwekU6YM5VSnOdDOnBUMTVeTq+Ql6HRrg6M/LpMaH+9A8",
-	"5gzjHaZy9+3ujs0nyFrW0zccdUZXwyKILxPHnWi9VWo3W2jOb3zxYfY9DgRgvxjD2gR7cinT2YBmYhYH",
-	"zeAJ3R+0C++/S7zihKgj5OeYJF1grj50JViAA1eJBXIDz6NesrsDUWIbzR9e7f+Pw7+8+On5m2/fPvvx",
-	"cHQw3L9s/aU52H0ejGYohA9df4KjDZFU/5zyu12RvK7ATmPGfgXklpTP8e8PyBZasq1W9iVL0pij6wWw",
-	"rg2nn6FhcheoLob0ooVQ59I4hIQKCuCStRDJnx3I7TEvI+i24AyI+itkmgbKBuHa7FW6G2xJTx1jPSRZ",
-	"Qc4oIBMk0NMWvOxz9oWajOdrENfreMEvQCw2N/GC7yE/2ZIGYaldoj79L/0E9ZlYFoMOGwRgF3z4nMZJ",
-	"oMY9xPFScnULYTBU3GQMv9+0Wi8a+h/+iovFQaWW+/VU1m6ZTGqNxkF9SmfvpiH9lU1b6iH3ELC6JhMR",
-	"02tWi2Lh7+l1OYHmJFRyTZrfTgCm+q/R9X++qXWWv9aGwTWnSRozgKwuqqNJbsWcThhXKssvtec0lOxO",
-	"voL9F+3W/hoc5Kbj58E4yed3kkIN8K0/SKV8TGaml8o2BFWdoLGrp8mRTOespI48EU1mi035cwUDL8mU",
-	"ymBmhc88YKEv66Sv8YW/IynX9mLVyIrvyCxUT+bXSca0Ws6IVMc8R4qe51stG5ZVOOd3hse9nuF5hZI+",
-	"joQvylqNl+gZJIkgaRSxGKE3ua9RspiPFYAyMcC7IVEbHU7B8ihHcGt58SheF1GZAAH7EQhVu4tArnbr",
-	"zWcHR2Dy61KWJA6WSzUEho19V2pa80448nXi4ab2SHnKVsLE9g3iLAxURRvoUtPhoBBUakGvc+wEQVIk",
-	"KSfKBsD0wSeSJEJUScpD4MUn6OBT4yUky7VnMZznNID8Pph5TI6MBPDr0ARjxm6kQZkbsVoavE6O8TER",
-	"jiV3dpqudHMIiwy4Y+pLoL9Vh5tBZ3T8Cp1J5mVND1BxZT/a9EszRMD7A1L1iSSeK/E8Q4NLNeMEzihJ",
-	"hE9XpPw944Hh9pdkQW8YWVCfNBtj7gfXwGwBCQGtRuugcqQLpqAjSaYsFLdQ94E9Np+ZPgtLQmFn/XuU",
-	"5EN57ndVhO8Bzre6a1dtZUfyHuWTeng/wRHsvAha+UPG6iPo+2wE71SmzWb78Fkx9yKqOrIMJPnX/yd/",
-	"Fel9YN7OGc6Hf2ctq3Pse/D57HPkR8QX20kR504Fe2BM3cExm4ZJENE40XIUDX+vbYnOD8l58P0R+WHQ",
-	"fVklg4uXypT/iU0HGjsfRLBe7qRs5S+cNYKQjblae0Rnnal+nkhyjJfXRqsIEuZ1TweNF8/+9f/UfzUi",
-	"mK07ReVCpmwuYqyei4JfWAi54T5TW8g/IuqQg4n2SsR23/ROiYgDo+uIpCtJylIQSpTWiWmQaIb5NIqD",
-	"60WigcL0J01vMOYxqzEOXaim1TCQ8s8p7BbyolFFJ3xEMUQxD6nSWAhGdrsIElYBhM0lSyiwwZXVc1XJ",
-	"y8GwSt6cDyoIrk+55tmlESKNmSR5sJSU0vNjEUXKDlIaSkyBkyCQxC0zHHOvyIAep43G/izw4f9Mf2w1",
-	"SEy5L5ZKKcZ0psQ8XqAMbe+ICMPX+46tLBNBYHh1EzpVlpNLIM9uApFK59F8FrLETQYzFZDgA18akt+Z",
-	"4HZNR6GgvsSsxTE3lR/qZAkvpNQ5tpqRcEqTk4c3Y+1nnEaAKInLRa0G7LCqnQSBXDB/zKcrQqFe4ToW",
-	"KfdNNQTSJRM/jaF0AaiwDExqmlVi+uZdcdlM2SLgfqXg5LzBT2WOymBxDNTVBECbYaeRg+Y+8Qav+qP+",
-	"ZNTvT846ly+7ypgltwsRWsBMMhX+Cm97BreBOYWFyfa9oSYVdhIWJUPLnbdn/c6J03ZF8/AjPdZB89B0",
-	"f3UxvBoM+pej7slk9HbQ9Y5goc2ErwamqmzVlKPTQMTwLBKMaD9YMo4RtoNWy7SmUTCcIgmNz4f+cY8p",
-	"mSjrKH6OCEUaDvWqhjRR3aPFE0gSbB1a7QBcjo5NVW3FsSltxqsbjTH3zjtnp/3L8+4JJD12hyOvTjp2",
-	"6KB13FWZYQh7Do3HDXRaNYU/mRcCtUr0kZb4cXDD4mpuQWQBPbCloQ4kJmVPkzbh5nzHVrgX/1MXNnz3",
-	"+2//VN+0nkl79v39t3961TF/dd45rg1fdYDfTKSJDHyGbSuZrHZ2pQ0EAlgFlmTSI6NZQxmiZl8dvITk",
-	"wXyOWT90zCXl/lT8ooTT8XCg6UU0/i7UpJ/2L7/vnZx0LzwltCi3hSyAm5WwGNd+sfmq9uw5gz3wOdmw",
-	"S6MU9+YiXtaMPeaYbVqrlsrTgNN4BXqhsrstA2+Mr/9pjEu9ozdMzH+r52Znj0zeiIQ96jNt/ihrkj3I",
-	"nISG7vTMQE/pY5iUzR1c/gO6UgtiJMQZjSFOVTpoHu7Sn0wjPEmfMz+gyqz6jO1Y0NPGCxTprX+HAWua",
-	"rrEbJPPb4ub+3ro5SM7LoeU3DUOE87vlxDRJsElSBmBxWQUbxWc3AThaQnGtJGp1zFunHeM9qEIi462I",
-	"EQDEvIf+tQJNODzFmqMSNAMqx+yZ62P+GmiMiaYxBrDdHXiMj4x/bMkol3ku4220wUP9yl0cxE8ecF1j",
-	"Y43ozymcZqSwFpc1IuE9IB6oJVmpiWl996ftfXawI23vxiMOlA5XBk1WZ9tqVHKP1WpUd6Qqvgc78WNF",
-	"IIbd46vL3ujtpPtj92K0SR+sX1OJqjos/zog/TPMSVwLfCIHwDwNEYK/bhwMDUh9jEB879cb9WZzv/7t",
-	"PYkfQVnQa3i50ikol04U7TXrjdL7yIJxXews8vN74G4SdcMVjBLij+dPUDKBLFfrovAOUSwixmkU1Fd0",
-	"Ge4Qa3RMUDJdJQxKz+APmjsAem67XpWw5ZT5foYDpA0smoz5NA1CHyKReKqehQGIb0t5J2J93jFnx9sF",
-	"TSzhH+TpSB2fVPfc4JgDIje69+vkJeNKdDJA61bNo3QKNMJAjGgPIl4RuQgiRJZVb6aU7hAGwp7G9ePt",
-	"qS2OY+RVtsQ5+zgGw4jNPuuAp5n7TDLr2WsTtf33xzzgc9Eec0KSIAlZm+CGJp1BT32pUy/bpFlv1Bsw",
-	"Fi6f+3q0Xw1LZ9BTbVudXiVXo9Pac/K2c36m5JCFk8WFUiDai3lI9dqsf/hGy+0r97Ht+i+rh3VD+Sdi",
-	"JvO7K2bXgUxYXIOobk0JcdUv43eWdGA2GCXPahBZIP3RAFZjxgWDuHHG/wJBK0jmnpnTYAgOiSMEj5gJ",
-	"EfrillfH/KD1gniXnVF3ctY77wGWv6b1Ykm8qgEri6d9DRUAEtMAy2Xh1EZilkbFKTKFo6OGdOied3pn",
-	"k87ZZbdz8nbSOR71fux6daLVDT6t1x8NJsPuxUi7UwyHaQ67DAZN/Z5g+HzMAWcLGArKa4OBOF3qKpQi",
-	"OMokZjeMhll0CL40mbJ1MqRLRpRgMAAgSoypa7ag9DPuX+op7aqHO1Za+csJ05jcguup0kYrm1/AWXKP",
-	"TJ4lEAJ/9POtWSG5hCW1FeT9smzP9c0FIiPX2o7Ak48AN3nQ2qGnS5qwM8zMeWRhZlYwKeMG648GFVIz",
-	"O2aGS9rINLwYd8H7Zdvdkg1xTSTIkpilksnKukxDBJdN8TddoTRwRdIu0udqaIvFwXeJ5c2OYIG4PHQb",
-	"ilsW12YU8s8oCFZ4pGuWyDE3ySPEm//ikW/AxwZeX/KcYPzX0PfCxniiTBYpwhvm4zHRhsGDuV766mSk",
-	"vc5yzPVcCF4lAa/RKII/o1QuiJjPAYBIi19iK9ezEQilcPx3L8a8eBiGpuIBgI9zGgOkclmdqZYRlAZJ",
-	"llSqNooD/n5I/Rpz0Cnl+2gS8OxX8MiOeQdq8LUpaEdszJ2RsiAHsUivNfxOmkzFL46VaX3O6uHrRO0Y",
-	"jTtEynJBY4sOMOZzkWKWtVa/xIp2WWmTfShJaTbIMuCpWqHqI0Ne51YDPi1UA1C4gvZjb1Bc7P5VQXxV",
-	"EH9QBfEY6iGpGUfbdjWhR0QLJjUFGEyibqmFUgH2GiWcqzqKmN2lrkYqd5kySeiYA053EedhnfQjTJcg",
-	"HnoKJ089ncymzqrogERGxESAvQpM84j7ahgMwSDXvwQSAdjAkm2ra2iC0PMBt4dPU/ahlE1N34jysXJk",
-	"HyTwAVRYf1LHIAzjmG+UVvLItSCJuGYQ8itDCM1sOgsOaGrNBGeyUicDPRFjbmq2D1qtSps8//23fzRb",
-	"z50YcpV4ZtYmmkMCJtzDqjxSjtMQ8O41vYRXgWKRTNViSFl9pTY5DTgCwkkdW4NAXjnrA+4xjVAQ+Epd",
-	"2ud1Lr1l9J1XOSImoc/qG1QKcBSgFnVQrXwyEzKRyI65qhPYDWD2A7DLqj7mHb4iKYfI4ZJeBzMSBvyd",
-	"yyqDysv6GVzNQ8qgkbMngYREzckJKgmReHBCVOs1aN3dGZU2OdyqkMg3RgNR34+ZlEcZxM91ynCGp6l/",
-	"zaBizL5UUbGOWQFfssbSuqDZ2j84fAYuTr1pAGNW/V1L08CvIeKts2WghjEWS5Z9rV0Mt2zq5GEXqUI1",
-	"PEaKlYZJ3ODXg/+S8rYR+//h/JjbLAVX7qyh+kmUm66Pp1opnNGR0ACG9fB/v9nyr1Qtaftzspmsradl",
-	"1H/dvZj0hsOr9cITTS4rU6w3gQ7NBHwPHs4cdUJrf/eCeNVUD1rehUHTaBKffGMpb/GpHlbU02y8/46X",
-	"grM/pIGQWCn9YBsBJdYd1gHib2Vqvgy13UuazBbkG1AZOlehUicnpibazDKWxuDU18lPseDXePRBfC1l",
-	"UtqUlvIhuYULdLW5kex0Fgtp9IXBHLXSu+qoBquHKkdjzgUJkYXJZxqxjSZaqOsUOwmeUJNqgXCpmRKo",
-	"KuWTa99gl415zmVWIQfNBrrYMry0TEe1VZvb9EudvMxrkTE3ZynQW+6rYpKgzyrQogbCnWGhf6aw1F8y",
-	"DODg2Ty0LzPmOTiYvFLDND1ScMZcU/BKFYdCQC5/UqTmYLms/kga7lHOaP0kMiPzSc5psKU2DmqwjpX4",
-	"hz9sr/d+he1S3unlqzi/pzjXAu6BJ757xDkcK/uuMAdcsEOYo6JseHQRAm0YuWaalHdLZOKOkAOxEYcP",
-	"DxZ89QN9pES4zsve8eSsd/F60x10hoerx/IH5Zv7EzqEsq3qhAzUx50khGUHuKNyQeR4DcrLABmPgkRW",
-	"0G8iuK1xtulfGuEDc1VzPK+mtFzD5Eu1hw1EQRXqy8CM8Ry4Lg9ETpCh/nDI0YJbvAoUPbtIXt6Yl92s",
-	"dv1sya2o1MklrvgieqNy8/ff/tE6PMw5WvKcV/h+1TGHRP3WAVlofFZ4jXdslbnA4RtIH0dUL409i1nA",
-	"mpUIrh5zrwDhq03UjkTHEqAB2ogpxAqOCno1Aw2dBpAVrto+6Z4P+iOgv3rdfTu57ELs4YhQvBMKCSGN",
-	"zia9Q8UDEFilnOsiQQxiuI31LiaDy/7Ly+5w6JFyzJJ4pX1q+TEAejBT9YcxEYLQh1D9YDgImB0Ut3Kh",
-	"Tp4+bTWaxAM+x9Pu5eS4fz446yrT8+nTtmGTGfOnT5VC2Vune1DX2IT9+zOTkTgNmRzzgBMR+yzWk824",
-	"b5McDbuFpWdzKS2MWuI+ErGZfEUMs8yCSNnYYx5SmVQ2mM4o8dCE9/IQVDeBDJwHtk+zCNTqWlXyYZi2",
-	"DsO9jyaNFLOkDTvn3Qleqj6C2T/pvjnudk+6J552sUYsrlnSEHjnqqlF8mmgtmGshj1ZhKs1Qoq2nicy",
-	"ozEgjnnwNThY1aSpPmOl/NQ6xA+SJcC0UakSr3cxvDo97R33uhejyenVxclQXXPZPe4N4KsMgQdnWnA2",
-	"5pylSUxDsxbnurJFGxxg4og4m9eCMB+6tyEfyuAH2R/HHO+sbIWNJg9EjYZXGHM736/fHsMwv377vTbT",
-	"pqkMOBQKm8VoKmijKBY3cALvWN4UPOJiUTS0bFckKecFKrq3cxKZxozwNAwrVQvpZm/X/C6wk9Ueh+ox",
-	"JOCwkNXwEohW6msICzX6ar/p6qtMGmywvL1jK+1IBrGjnjwTseb1wMMNr4hSSeddyjbU/VJbKIVDpz7p",
-	"YGudXGTF0dmG1G+pa6u071ymSl/NRWzYyjegn3DhSZHGMxdXxbjjjcasVHFpDEfdweRq4M66Ab8CXdE6",
-	"7RCuXoNQIhMW1dLIxmS9PZomi73WnGqnDUaAtZyA3GV73D8iMauBsZCT1kqzGZkcJJkbX8st57CfeyMU",
-	"Xgetlkn2U4JKlxqRDsL5wZLRCbgSLYem0qut/3W4//v/+b9NHKiQxtcM0ObxSr02fhj2L4xLImbUlyb3",
-	"8A6+lpGWSH8KzpbWYSFnSxGGKsKklk4CzmFwtjC6Pb8n5OmcxZ+AqmXTDijAwNWD8cgYuBrf9pE5+nbF",
-	"vG1azNskW9frU7kzXd/zTbq+/TyaolHnYM6wj0LZt9nHVyTcLxYJ964s+CGDU4yyu9cOhM4pdWTPosVH",
-	"VECL3JoR38nZyJlmBecAKQNkC2wOOC9qUEdfoy7qCmqlTUjHFImzUDJL02vFjkPUW5Rh/tnqnI+ERW7H",
-	"JQfD9enlcGnzJFD6t8vlNSRyPMx9gEy+DxjWriJ4kU+7+TDAxfvKuM+xYqefT0R6v4DSrq6tkilXFjlL",
-	"ZSL8gIbGQ1YlIvRtJeMWY3mNq/uJJJkXjpQ9A+jp2cRXsK57wz45aDW/rdQLSxV/0s/9ZSL/4Tlro96u",
-	"CEK18akhVLH99RyMjSq7e0Km3llJpy/5bNHtTB3crV10ZleZZQjIdoUe6H7EOFaA6eNzAeEoerv4PLhO",
-	"wb/KmUPc2r26rJI3/dMquRqegAvE3D3mmvwUzuNmwyC/WELEfA64CoHchoFBhOuKPspYTfFJwXG44eW2",
-	"LKfaV2DCX903veFo6G0/0OJQfUmR8vy+2XnBu6/7Cc6UxjW6SQC6KU5cSfLJcJiNBCnAYRYR44+Mv7zZ",
-	"8sMtgk8Vj/uoFkHEuMUMLpRcm9YAQtuj+383y2CNqBnckln0yga/JClLxjYDGShowG1mwxc6NlXknYeI",
-	"hHbRxyIEwMjWQQ2KKm4D7utMbX2OYtyn8ZiDC5+Ur0bHFfQoYltY/WuMIyANp9qvqOmeSdm8nIgtNRQw",
-	"elQAuBGqeXzdErr7NWcHwBhLscyIqfDhkLk5jerk0gAvQb+Qjd4mFGJmSwiu6FgShM6STBonwZKRJV2B",
-	"pJ8ym0y2YpqrSykjnRbNwrnh1wq057FOOsbTT1wdkouCmtPjhlN4S30yrqgzXDWfOVj/YxB+9M57eRPu",
-	"b5tSEgJI6heEe2g3UaKqR9BhoVL7xYtvD/ErHRxyhHGzAcK40W408mgIPp5PlVDF0JTTyWFBJwfbe2nV",
-	"Gs0RdHFHLxGLJ/aIaF5DtZcEAP4YsVgKDkRWhtLUsJ6sk2c/zIzEdfW+0yD29URqOfT1RFgarklmMX+Y",
-	"NnBOldt1AkLV1DRUjRKTGNVVvd6RaJEHxGlvciFB3NBBWbB+r6rJExWxSfPCaA424frHmPWb1bOEkECO",
-	"ucbes0CSdg0BEBuUPQTs9oh42nSaUCxGDGT+cpNvYDim4DLME0HGpTJPwxCVgkuV6LcLXgILat6D8TPm",
-	"RguqywCO5EiNj5LmqivB13B/SIfsJvWLYoHbUINw7Yzc9fH5Sv9dUIZyYJVq3J6sTUR9d5ihdVyhvzWr",
-	"zRd/vx+4UIbzvY4y9NkCC4FntXOsTptrKjJI2BLXhPGz1tDRmttdpXazpf2vYNnEEY0BeTjnb/yQ80tR",
-	"JOxBIaps3U+0T1WNYh6C6EWj+XBmgFcoQ+/MS+bMghFpkftV9ZmjoB6QrdrOFzN5R2RGTXkwI69G52fE",
-	"+vFRk7nwRTHkhGCi1iXzxSxckbIX678AlaimevKqSlGQ6WrMvSV9x8i1BhPCPJWsHB1o1cVM7gXcZ7/U",
-	"F8ky9HTRO0w1QIOG85qugYSkuwXDvscc3wFLC0P1K6ScBAlB+Fwu1OPHfg32la5475m30OnQtqbdikV1",
-	"HtHva5CXYnEL+UTYOiZ3/EBvKOIc4WEkprfZQAUScJq8IsiobUcLgML53Fy9Cfsl2VPTkgc7QnzW/zjp",
-	"H4/eDrpEXYBIrfiD+gy0B9+NS4yPS7nfGPXdzwCPhF84EEnw057zm/5m/e6p8FfuZz+4IYH/3bgEi9L0",
-	"rGFj92d7fnCTa2/9/r3sVe6AZOpo6CXYLwaP6QMwmLIth4h/j5uK3Bn01nogZfXkRThM0Ex8Y1bfBkGL",
-	"9luok1MOKlUtbsRDrdMogpWlm/7bRj74DYMMOG0nq6eDkvNEEp8B6jefBUzWM23/itEwWRTYNWdQGo5I",
-	"JNciTZx7QFpu3tEhcxFfiyRhWXW0KZDwbZpWBqQCBVNgl09XBocDsqD031iZFopb9Tqxk8VdcZ5lkHUk",
-	"oRpg/alOsOp2CujbkknAXXEawN9l0fvokkywEoBQ1T5mfzSArE6bfu40mMs332x1pO5lPBZhiEhjWIM/",
-	"Wyidwq8RbkTntjmtjm5FbU5niYhdKq0tXRTybakDiWEBss2es8L7HcVUJVE6DQHN3OQQa5w7dA1V7Qqz",
-	"Gmx9y2VjrXbCZn/Hm2FBw10LjZtDYFlT4yrd4SbiOz0YzbzZSZYKQwzvmeO2m7LkljHMf3VXRxb1LGjR",
-	"NIOuSEfdld/UzI+11yZBHXLpZaWtdqKQEKhco0JW37j8glXDO6pJVu1TrZO0FS8BPemv3x7vvX77veYh",
-	"AlFAEwoDa8SrzCZRplMAZhDc6e/YJnXfNQwOhefOYwEcSOqoxNDlaoDXqmo/J3GA58EqZiGDE1PZOMjG",
-	"VzQgM+dJ/+ff/zsAAP//",
+	"7P1dcxpJ1igK/5V8ePaOBk+BAX3YlmJiP1hCNmNZaAC529P0phIqgRoVmXRllWS67Yi5emNf79kR7825",
+	"3vfnN5zzS/qXnMi1MquyigIh2Va3nz0zMWMBVfmxcuX6/vi1NBGLpeCMR7J09GtpzqjHQviz47HFUkSM",
+	"Rz22DOiKeepbj8lJ6C8jX/DSUcmNwpi55HbOOInmjIyFtyK+hL9lJELmERFHE7FgREwJ5YTRMPBZSEL2",
+	"c8xkRG79aI5P0wUjyZSTVfUNW9VKTklO5mxB1cyMx4vS0Y8lNWXJKU1pIFnpJ6cUrZasdFSSUejzWenT",
+	"J6fUY1G4ak0jFq6vuM8mgnuSRILcUj8iYzYVISOhesXns+yUC5/7CzVrI5nG5xGbsbD0SU20pCFdsEgD",
+	"rDWZsGV0TvkspjO2PvWVVODgwQrh9UO1tVxWz8WEBkzBjI4l49ExEaHHQuKxie8x6ZCfqzc0iJkk/owr",
+	"gDokZDNfcKI2vFwyTy2ZfaCLZaDWx3j1qu8wfvzzn+u1FyWn5Kup8VhLTonThXoKl1pN1prZNP1wzvgs",
+	"mpeOGvXmfhGAT8RiGfiUT9gJlaxTgBjqe+LD2mABSxrN0+l9r+SUFAr4ocIqdaL2CqYiXNAIgX24X3K2",
+	"n4O9nCvJwqLlqO8fbTkWFr9hqwLYBD7jUXUyF5JxEnP/55iRa7ZSVySa+5IsBFefliyk6hVSbvz2j382",
+	"Dw7IZE5DOlH4VnGInIgl8xQiq/szoUHAQkK5R67ZMiLNfTKvkR6rSsa99IYV3zs1OVX3hVAS+Qsm4ogI",
+	"9WESUjnPItjBtD55Rhusuj9+war7XpNVX9CDZ9XGtDFpjve8fXYw3YR2ufu9FeoWGjYPDgDoCVoW4eQg",
+	"pFzSiQJYEQZYPz8aInyvziQqWg3+8mgL+aG1XCKhWV9KF/6gAQmQEokbFoa+x0h5SoNgTCfXijhNQ+JP",
+	"ycKX0uezpz6/oYHvVWqkFUdzEfoRjfwbfJfkaEsWe6bhJtywyWFpGyLkj/6TgpRcCi4ZkOGTuQIun7H2",
+	"hyWCTzE5rhiZ+pMul4E/gYv19O9SgeDXdH3qSU+NfvK6dX7evnjVHrV/uOz02qcKyExKIOylwZyRGxb6",
+	"Uz0QmVNJGE5XI5cBU9QvEDPic0Jn1Oc1fZxMRiPfKx2V6o2/vN7728FfX3z//Idn7w/fHQz2+3u95l8b",
+	"l6VP9ub/S8impaPSvz9N2fRT/FU+bYeh0IwoR+34NRe33DFLUndZHxmNmKdW5nNFTBBOtVKWpAs+DfxJ",
+	"9CC4dS7etc47p6P+oDVojwa91kW/M+h0L3Lg86Wans9ALJARjWKpsIyLiNAgELfI1R4PYgOgoJIpSCmq",
+	"SCcTEfPIrEkdIyyTkWhO9RolEOsc8C5EdCZi/kCka/Xbo4vuYHTWvbrIYhzwU7WUqRr9d0EnAJBDYsVK",
+	"hZLg1A0Egqph8Blo037b6pyPWue9duv0/eiqv3bffEnYgvoBoZ4XMgnYQoOQUSVvcrWox4WJ2W3KSCdx",
+	"GDIeIZoARE7FJF4wHg2EOKfhjD0IMqfdk6u37YvBaNDtjs5bvVftNUrk6XlA8BaCBGoyUm7UyVv/JaER",
+	"WQgZVR4XPmbvyBJwKRmgXHEZL5cijB5IoBO4XF30ry4vu71B+3Q0eH+ZBU9XSduXp2cO+ctl+xVIR5cX",
+	"rxKISUJDuOxsGT02yUkgxJkfzVloLZOLEJY5XhENFwAdDvUQYPXbvXft3qjd63V7GfhccUZYGLJYMYiI",
+	"heqjjIiMwxvG40e+Uy2+IgJAwdQjpLxfrxP3bev8rNt72z4d9dp/vWr3B65D9uv7xE0IJXxxQNy37cHr",
+	"7ikQ0Nb5eff7NvzS2CPuZev9ebd1mt4h1yEHanAbMPBdA8ftvL08byv0gjF++8f/rsAJnIlw7Hse4w86",
+	"he7gcqT5Y+YQOsiaiXrscSGe7MeSELKCTVlGFCisInHTQNwiIF4Jzh4Mg2KJSokEwmMZUepRgaHFRViF",
+	"QwKfXzupjKQAxHgoggDubFlxPxpGObDok2xO6Qls9zMEqOZZa3TSPW0XYkrzrPU7YMv3oeAzIsGAQqZ0",
+	"EonQ3vVJyDzGI58G8rN2ftJrn7YvBp3Web/4mqTz/D5yEAgiDrkFcCyplLciBBmbC15VKuZNKkD+9o//",
+	"RXzu+TLy+Sz25ZyOA5QO3iol//MIypv3J0AU9W3yaASbows1tdKW6nWnNAmZEvpHoC82683Dar1Rrb8Y",
+	"NJ4d1Z8fHTyr1eE/fys5JRRhJit1Ga56oLcpnkCDUcimTP3ESkc8DgKnNKV+EIdsVLySqc9p4P+y26zT",
+	"UCxGSqrUiuD0A/7WeGZ+vAVtGU54v+ko5fjoRX3fKV37StAuRUq1n6IuKaJkiahWqAGpHzClUEeicJ7n",
+	"+JM9y94nG/PeC8UfAemiFVnEMiJjowAyz5gQVyImE8oJGFzAhFPbHekAG3rs7wwE6kLuSEI2jSUN0EzE",
+	"tJVoKQJ/siIhm4jQYx6hklCCOyaRZfMou/YZuQ5xWycn3auLwajX7g96nZNB9tuX592TN/AVSLiuQi73",
+	"mEzBLCRZFAXMgWXMReARGflBQJaMez6fVRw0Hpn1gsqULJCLaO7zGSm7/UH7cnR1mS5Kj67OyCHuWbf3",
+	"snN62r7Q33MtotAA7FVqWSJGCpyYyr6TaBZzkp9x4SD9Ftq2q7Zxu+iE9FtPC8zhcErWyT1QlO1c9K/O",
+	"zjonHSXOnl1dnPYLLvML9Z9Hus2FC3qMO733eHe6w2U8nfoTX7Hzacw9+YVv6ziWPleaqrkGd19R66aZ",
+	"OzQxeuaGS/S4aH7Fl6GYKBiOgweKN6ftt5fdQfvi5P3oTfv9qNcuVvb91FKMt52m+n4smadJhedPAZUj",
+	"Y9j+KhJBZtsbxQMjnxgT+5KuAkE9UnZBrmkNOt2L0Vmrc64oHR416DnSHDbP+78KdsxRQTJzlN1igLoW",
+	"ATSTAH5/ln3q+9b5eXuwwUKlTdq/k43qQhAZT+YkZFLE4YQBtMCZgo4R2Pwlnshn2WMuX3cH3S3GmOVc",
+	"RCJjiXlcQLwU3kph09QPmL2GT06pRyN27i/8h/KpXmvQHp133nYG+RsrBFlQviI0ithiGcnEBh6FKzSA",
+	"k4BG6hQe1ai7tqwsdQQ3cTXxE2+jipZHGSbqs/DGn7ArTm+oHzyYGvbbvXedk/bo6qL1rtU5b708zyKU",
+	"noao5YuQhn6wInE65yObZ4jHlIQHNBmuVuqh5Ix5kniCaRs+l7doJfYlcDrFq8ASWO4xT30nQhLSiA15",
+	"oBBSOmQWM/AtkXHszZj6JtG9JdjtZMSW1XhJZiHlkTwml0JGs5D1/3oOo7EbFq6AKVaOyEF9b8jdAui6",
+	"NaIuaeIFpZo9Mw80NS4IrEetfDJnk2t4Ql6Dnx2eUCtZ0BUZsyGXiu8Adh8TqsXxYv+qmyPsLowDwRIh",
+	"cFlJ/EgmoRL+dMh9szrN8bWSAfYGlNZgDF8SQDXmoens1pesNuTquK84jaO5Ulom9KFX/uqidTV4rbTx",
+	"k1b+1ufGf1xkfIueSCexWikU0AacSFwz9ElYRua3zPPpAFyHD6b6W03N1lzEX9AZI9Fq+dj2PCD6qyW6",
+	"ilK79ien9A69f77gZyg6PwQMa4KM0ipAvIDnF9QPSkc/Ah9Eb43RlSnBU8r4cGqln5ySsZ+Y9xJ7SvJq",
+	"RBQvichzK/yhVvopI8331bWZ+izw0KSvseKrQD+F5H1FwRo44/U4OmJIaXd9rdWkMU5aky45JbQnlZzS",
+	"OBCTa1B5JoGQzCsIfXLMgAbP8wR8yUIJvn7Lv5maMVbkzfsTh9BUdTGPwU8vwZOfLBBHUgvTT9+1oB4C",
+	"Q61rGSrWEfnosNezjCK96m3AtzeInn8TI/Fjdpx0MWKs9DRYjNalf107LgiVIKhrG2u30Z+/k2ThcxGS",
+	"WBHlcvuqRyZqTQ75oXtGpiHlE1lxSINEgjT/+8Heb//jfzZq5EIxJKWhsIm/oEEmCgINc+tBHPQDBnG8",
+	"qNefNV68aB7sP9uvv3jR2B7f4ZReMs6UKkuD7i1HYSYL4bEfRvORRyOWiR6BLwoObeqHMhqhSp2LB6vf",
+	"EYjjlAL68Hc5xVgUP1rl3t7LvLtX8K5QW5dzfzlasnCiyVoCUjP7tigZG5csENhbcmxQZtdbtIIiJDyh",
+	"kp2yiS99wbdcCUTNlCKAu2EUshuf3SqysFyGAuhCCGYIm9DxqSi8iyGjmrJn0b+n941SGQwHsoU94DEB",
+	"aUcHm8WShTXylq6IXFJOAnX/a4jB1nHfcd5O6UN1EQeRkg4Zxjit32hY4iYwvvFRkTUwul5NSk7pejUu",
+	"3L56Y53SchGNALZAWmU8XvgR/h1zj4VrEPcSkMOfCjYjDagNNFnNC9FnvjnTtbMWIbCnXwuiUmKMXDSB",
+	"KbYJ9DtJFFLWiq4wDmooqtmsGgwWrQ2B12xVuGSw0MkEVtsIsgVVdQknQDXRRrj9xYG/YDKii2UWNXkc",
+	"aH0Kg97W1haJB6wsf7ut/dkjZuDmpCeTLDC7w0K8VGrDOpqJ6xKaWYtRRHsLcw5JpdKQBZ3Mfc7QOapQ",
+	"oHXZISGL4pBLbZxXusPrweBSR1LViBoPBSEZKWDCdebAkSDKz/+FebUhH/KPOOxHfP0jWTDKlRL2ccg/",
+	"VqvV5H/qydft1vng9aj7hnwkzXqdfESdy9YKUe+T8Do5777qXIz6Vycn7X4/eQeEc+JLGTMPZDuIRRMh",
+	"yiGrKn6GAd6etRLfQPI+uD4TryzCwR7JTN29GmyYuyxC4jGlV1fUOzOMUc+82B28bvf6a+/jftEChyOs",
+	"DXDaVipn34aSedKX+pm3bfvnZSjAVmN+uro8VarW2u/xEoP3zHNaJck/DeanzLP99slVrzN4P2q/a18M",
+	"MkujZEkxBs9Q9e8kkWwSh360UtvlkT7M7uBy1G9fDJJXQzbzZaTVf0AiYBDJw6AqbHkaBWTcTOtV52R0",
+	"3rl4k51iQWf+BBzx1tiD7pv2xajT719ZuzZyKgjLsHOF8BlUg5cvW/3+993e6ajX7rcH2dk4i6NQicZo",
+	"u4gEeLAkS0zLxUPkUCRRXzC8Uc87+L571oKYyKt+BpN16KP1UPui9fI8h++Mq0ucGeu0019/zvPl2oPv",
+	"2r3OWcd6MGNHMc+edN9enndaFycZ1JwkYY1gvFGMEB83TkKlBK+joFEyRLiuSeigdxjlzfuT0Wlr0Br1",
+	"W++s99+8P0nH8GhEiaQ3ZqFv3r8sfuclrJby1doraaTY5Xm3darfamT3l8TQ6awVhEqr3x71r16+7Qzs",
+	"DVqvQcxoIjRoASqFkwVWNdaWu6ff+jlmMSNlw6ArhcNkR4ElABuwotq4R+a+2spqfTA1Qv7MJmisNUIK",
+	"8QRfX8ZVv92zvMUJGK1IUKXaM2/tTfNSp3sxOu+c2TPbLwf+NCp4G+bV/ujkPZCLtE7s4FWXCorietMI",
+	"VxeFY8Rcj7L2lsHyk/Nuv4DYoBqen9sh6HOU+ve1UW03PPlI9ut76lKivq+NiGhNhThkLXTCpVCM6837",
+	"lxU8rcwS053heOpdXMd3koBeolR9vdEjwoWeaSFumCTIgBUPK9tOSnRR5oCROX+cjHKio17sw5SRWIJJ",
+	"cybSnaUYmDiRYJh9RYC1Cyd/vdIT3PwOnOQ2rNv8asHSE98RDAtjbYprh+FeaIibCHKDIZq6p2bxIBC3",
+	"JsXnhlnQ6FzAHW8P2smAQMaUqJLcagyy0DkYxiAMxEcqZTIH3PZpZ6BYxPoKdVC7WDLcKrIqQAMfpkl5",
+	"UjJa6/LyvHOSGw+8a+mAEInBE5JmoAD2yHW2YWGsWV3mjQnlalCTJqDQwRA7Ki2amxkZNv72cvA+GZfq",
+	"e6ChNwfn+5gGyNVCRYb13YNAlizHeNfu9Tvdi/6o/cNJu32aWa4vU6Zx7XMvcdaqKTA+R0ZKqlVnI83a",
+	"rxlb2rDtD7q9FmSZrE2Ap/WdtDDgVsSBBzIGZluuIpaMvKCroi0knko1ckNdV68gNDvPKXOGbnj3wH5X",
+	"HU0asLwWr5wbT98eNUyzqTYXxhycBmoMAqY1j02EB7oKGs+1ZJiL/QXwAOnmSxpKBi/8pd+9IGUaSCWy",
+	"eTEaspmHKXUh4QyC73C7h/skYDcskBX1E4bwmTWniFoQiggzN2Dm+0cBIgnL+lKSARfGlbGgwVSEC8VD",
+	"4oIMHsPcUKyFIZMQqYQWWxk02a2YeNLkSVz4oDu4xMEnArQb1AeNFG8dnPUSqy4weiV9OB/LlTIHNbSC",
+	"Loq7KHsqgsGYZ9a4mTiHIo6YzjZBv76lZRUTdQ16hBJSchoZJUwrT/k4cXj/APTfaC68DBQFx8uOS4EB",
+	"1rNVUnKT8EJz9kgOkvyVsmL1laJxWieDzrv2PUZS2kkyFkr7ZqxUi8DBFPCtjBnDLPAlIJrFL4jpNEUG",
+	"HbcNxKCOwA7U+gALyhpTIUHIU4g7p7GMEHXR9KCUuMqaymehWKOe3i8cx3brWeog0s98it76ELvlv2XV",
+	"r173/ByIVsF2DauQbBIysIaiamZUw1yWQUJywdML9EeRbXQx4yvZaJLkBVTj4Y2DlD4XeyET4owvKdxV",
+	"RNkBkixC8j0bX66R5jVPXkKbjbZ7k7i5TKyatYY8Qbfpt157SDx/wThyP9jJfv3F4f/z/1f/r+UzK54E",
+	"RgK+lw/aUDeGEStWo2LMGmnqBvkI6RxqHezDEmyzJocEUc9jEfUV0U/ojZXhAW8rSmzFMygCYMIsyIpF",
+	"6Zy5iAJ4GQmdZQgrp9EJDoGQh8oO0RFHWhVcC05wjPFOId08FPFsnsR3UR2p4EeoNxxjALKvQxNI+Z6h",
+	"CRpGGOuV0VjTNPPvZKLlWA8rdtmyFUMteSlB06CPfhJNIWtqqH5hGopfMCcl5vrvvGwPEngLZPsNWrUe",
+	"y6jB6Vtn7d7ISNvpWk3AKVkKmYiVyfPWDErCtaM2NUO67PY7g9Flt28P6rGlkH5kxsxv4nX3/HQdaH40",
+	"90J6SwMU55YBnWx6t98eDGwjUP5djNPe8PK7bud0y7s3wi9S5c/bp68UAF+3T96s24ID5s0YEtvQp4pn",
+	"icAz9mB103OHleio0pBWEw8E1B+9UAvqJ0bp7PwJ6cLx8rNLcuOLAEh+OfDVEWSQe4tSaDB3atdWyKLE",
+	"5pdt7Jhqv409BEB/y9y5g7BXnPD3Hzr9QX9dyQHXNY0S3zVhH3xpbul6WHc6QELrjGoEoYPidotF4OSq",
+	"14Ow07ed/tvW4OR1MpqhDSINVPW5FaurV+czuWX4XvukcwlLzYLqRZHuPvGXvs7L2jCcBuBZr/u3dlZr",
+	"N6CThu5sHqTfetse4UjJEFouVajqgaaBHITqYC0gsnqKzQPD3VhXAhORYcnCakKh4Io4xiPoUT8APWch",
+	"eDQPVrmrVDTpsQ4XJ5KuJLmd+5O5SfOAd1yHuOr+qX+T64cfJIvkiEZuJYfKl+2L087FqwxgAXstqdNQ",
+	"IxEa4pKOYQlb2feVZsU8MEyANLcyYW9l5J90DEkggoxZRQ97pJjfhHIQUAVXJGHMktmRXl+BOWOgZMdB",
+	"u3fROh/12mdthc85A4dJmiBJ0kQmFn0SMs8HAqNpPeiVS+qjT6icXuYKXk5fJpczOQZdMEmE/sxXU62x",
+	"l5etc7TNv2v3zs6732fAtBA3DHRytA5E9JpZJo4llWiZOdyvjv2IhGBOufOeJDbPtXuidq9Nm4nzUWso",
+	"R7b9KHsAaMZx0BG5yfoopsTfdkvsWPfOxeiy133VQ+eLIYM5GceXayH1vrGjhTFPuUpxFH1qrygaSQEi",
+	"TsCQj8zXWnFrAEJmEdfDSgFwclNtiAp94ZHyX/rdi2MA+Un/Heasn56pZxYKqmG4UhBk/IYFYskskbZ1",
+	"ctK+TG1+h/rcsB4LwVBmiBhQYmhqp1swz6dg/JDZZKo0m00T5HftXr91nhdyKFhsGZcUzCw28m6Qe5KR",
+	"kOD1Rz2lCV/k6UeoZApJAwL2UqCnlJNbTIRRVEnqR3zFuPRukku0GY0s2RFpl9mPJro8WKnTwLXb21Hw",
+	"GJt1qX2ZNBwz1YYJcL8d23hK091pQ6cfSRZMdxjfisJLXPIlp5Rxt5ecku09x58tl3j6RdbVXXJKqQdb",
+	"DdJO/tWyOn7IOJ9LTmndx1xySsZnrP80ie85d2/JKdk+3ZJTKvDSFnybLNh2riYftT0j+Wz8pckXxi9a",
+	"ckoZ52fJKRV5N0tOKeuuhC9eZr9Y8zSqwTM+xOxsxie4/q3+0nLVlZxSzv9WckrrfjXzmHYImY+J78va",
+	"HpJ4vTELU9Y9PWYpduJP1iGTW4v9/ZaKQDnXhz2N8V7Y36U+iPwhre0t8QPYp7JmzU+OJ2eEt1+yM322",
+	"1RzJ27oB0XPWawsa2ST39TD7xLJrvWOVBMiWksgbX0tOyT6BvLUUrnDeBFpyiovwFNkok0uUMzcm31sW",
+	"Rb3YtObDuulPHUNBua1NBjmgBTlLm/puLTFrY9B+URh7xq6l0Dmb7JSroJKzIOkH1lN5UitK8sEo/OkX",
+	"WWOI2nnWuGG+yRgu7C/hkawJouSUbOuC+agNBuYjmgAUM8hq9eobo63nf00gVpANuK4cm5nsLwp1WcDz",
+	"grTjNS0TSM2aapgOixqeBW5D5izlzezPvvF5VcZ8lWLdNqWh5JTyQrpFjlLiu0GEzf2SyYy1hUiNeqmk",
+	"B9DIyGX2N2vyVRa5LOmn4IdUatkQs2jXAF0Pa8UCprtEgl7okM9MRKinQ6RHm6KWB0nUDNgjdS4IEVyH",
+	"MCuBDez+GO7uww9JjvCdYaaJ01XN7EdscXe8aQIQU9oJwlVxYBqGdKU+X+uY5bsiVyG2+ZNT0t7BghKS",
+	"Sg6GJBnUZ8aMLENx4+eSxcA3rAXX1Gledk2E1QhUUIe4OnwKP6NnPOPfhtzyBBDrYbm5fabhtusHZ+IG",
+	"khQfE+VirTuJsslV1EhmGgsRMAqZbg+JVE5g8TAEzQUUw6kmC7F+Sw9wHaVzi3DsK2MjYGGYceb2nYJ7",
+	"4wtm1jglGx3uevXNanyCj5+qpz85X+Hyf4UL2wPqse2yaufB7iQgG+pfMCKG+a+l/qzn9NyXTmTuM5x9",
+	"EHSnpaMf7zq6yaV+E8/up420MUW+3+G+OZC7MNoZfPD0buvMJuHlbzZE/5u5nbWLnrlh2Wnve+GzJ5i7",
+	"gTZ+p3i5K2Xo6fq46xRiojMP0gq9hZro+m3bgSwU0ig7bfPXgjLONuxhcenzeta7N32f7a5p9V9gq4+y",
+	"yX68WFCkTV+M6H8m2f5qxO33ITiYRHHfVKb70KnPojXbaIm19p0x6V5EImuZ+gJ3xqDzY1wd+Rn0sH8H",
+	"QbynqpDbel5c2AwKp8TZh2g0iUOJRWHvEJB2Al120O2ATOSmdRhaNcrucXG+KPUwq0vVqAVbS4e0ix4s",
+	"PehasKAz9vTvSzZLPiz5rFD/lXPaPDhcV2/OxS0Lq6DfzNkH0n/dqjYPDo17QqeXQORuYeKm9H9hI/j5",
+	"wRRE0410y5lRk5Vnisntdtb3uTdFxvDPpBO2qP5ViURSpHoZCOqt73bqB9lM+rHP1Q0u2OH9kbVYtYQp",
+	"t6+6q3O0vqweSPlI6d+bDDA6ddzkASSqvHb02mkV6mcI2CjW4tUQ8oEkdJsFYjTR9qldpQ1rzbuv50qy",
+	"sJe+uL6gbcUqLDDn123gklvWbpjwQD73JUT+BBm/1l2NeRSutrQzWbCIYiogktw07JFhuowuE2R3J3n5",
+	"l7UiBkWWTyCbWO9uYwWHtPrmHRDTz0EK+Bo8zCCFILDfXK9p0u+S/WbjGaHBck7HLPInGKhNF4LP7AIn",
+	"vvb7LwMaKYJGxHQKJXZsyGAF0SWNIhaq4f/7j63q3376de/TfylClVOMhbGAQz3Px4O5tMAEPbycPLFK",
+	"qrRsJVP41CfngZAuLod6z7ZDTskqMHr/tjz2UacDOQYC1tYKV1uEFKeQ51B035P7cqcl7YHym26AYd1y",
+	"i7hj/oWG0zppwV9N1ZhNvxv2tfa7v9xpY1DHJZbJ1lL03l7NNj+wdQ2GQ+/X/U9V9U/T/DPAf44y/wyH",
+	"NfXH4ae/FdyYHC6kwMpuPQsoJzlUAEBue5ljTA9nM85gm6oUJDhVNY59r9po7mUJ4y5XA4e90GeaDuxf",
+	"zgVnxGOk5dGHDmsqXFnDCpkd7KC+41j3Ugcz4TGfpwXqu3ovte/BDDMjY1o6kClrPjL2xRLQYzEdielI",
+	"F2pTOgMLpj6zrJJ2RYeSUxonJahGkG488tgkoPrnIvWpvdAei3ybNn+x0OJjkGhSHpEsvGFhVfperqEY",
+	"9eh/6E+1iViUrLpaWI8uh2D7m9aykZMzs9KtJfngofzx4KtFx5H0cinGt+0ylpe3MOY1UF3ihczjBeXV",
+	"kFHMzNFvFOqddpm8ogJREMQNuDL1WQgRi7reISmP2UroJoMGi+DgK7U7SV2KubD1IlC9ZjSI5lBXR65D",
+	"bImJNnfrC1ZdHliD59/vndzCk3nNWJuXvoW8JJvatowMAD45BUTJjgNcO9ltNiR5r0JFdxGfxFKp91UI",
+	"EnRddCK2KNBTdxL9+v6MMy8VAHWo84iaSr5rctgGycCyKQErZeGShtGqWNXF8F5dI8eUnCdlNTTcBh3/",
+	"jcU30rBvWdkp3OCzZK77y77Zgv87iE67mDGsFptGlcba/TuMv5uF35ohvcpWhO4D7e65EQos7wUCeRbr",
+	"chikd54D9J0WN3057iOPrMeKbRRKskMlIspOsop9bQsEls+yReMC7rY9fwWp6LUIvD+6lrr0QyZHPt/c",
+	"yzrmkR+kKTP6FeJDOgXk2mOHOZMCw5MMnCNyWCfQDHuvTjy6kg7x2JTGQUSewWdSPqzvk+f1eqVmVyht",
+	"Hrxo1jMlNQ/rRWT1P6WOnQt3KcD3XPXVnGy8+63LF3YtuHmWYr+u77IZDTZr1bYIP+LxYozcc/vdssYs",
+	"HsFWS9d3vgGeCpAbBfAvCr8F/dDBVxuIvubTVtDaGJvB16ZzF9jtV3cogbvhUO5VSPcxjmzS0rrhOo9a",
+	"r967U91gn7PGAwCm3msWvXenzKFEeBokMlDm/XtCGNbu4NazA2+A3laEpylo74jdMofwyblvjeeHIvc3",
+	"WBs673nRMNtwMplwuG1HU4z1m/F6M+beF1N3Q0YcfmekfDj+3IEj27HgrnPevteHlOlOad02TDiHWgKg",
+	"dN9HHF9PpNhRHBfXxYZzrGCw5oq8I/46ByZQ6q2RHkm6hmZD97Ku2lknD3JAolcOJ/5auxITGmTiSKYh",
+	"5GQW2jnPxcznJ6bUUDFRSSoR5WXcOAZZdW3QrFKQgG+vXiiEL6Z0ZIfj62UrWvNTkSNeRMu1UJlIRMu7",
+	"LUKZmZzsvqxxMxsoBvHM31wc3yI92+2k+Fje+3S3Sb7jFTil7n4NXB3r3qq7XzSxFvexNNudU7K8tPn8",
+	"fsKLMZMn4zk7OqC2nNw9bnwubXnjrRec7RDPDvMPxDXjOhVhh8ezt/PTT/chGzn79VaykVlZUYwOk3IE",
+	"UQmFFN5EjDwoqn0jFQDjRiEZgJWsEYKXjIYsLCR1nxH5miMcGVhkVrIGhnTaDUAXcYS3bCM9eQB12Oiw",
+	"3byIbjRnobzn1SjM0N9RotD1Ii1c2gR98+QjiQVv6cyfnPv8us+iS010/kXsdyf2WyPZ2a0Bqf3aaCL4",
+	"1Nd5kEUMo6DNhqZDub5raRFG3U3hcN/qy1XJdYE53M/wosP9u5iRufIFTKl4L4UIxi7nIhL3uWsFNS12",
+	"vGZQ7nAUh0Eh0X5QEkHe1ZjMcGdg/9e4reyecHy48H6JrS6+2kauEHj33M9npjnoTeHcX21ryZA7MpUt",
+	"3MRan/Va0ufkbp9+bt2FC8420F5vfYMOC/qQLtq6qNYSyuNGDhbZqqG44A65LgW0Y39td0PCvusQN18x",
+	"wD0eci50US9TUC2Nq3ArNSje8/CIj13QzXKR3uX8z4Z8fPaZ2qxn7UCf//aPfzaadgtHh2g6DuVNdfl4",
+	"XVQbCr8LHunCj8kv30nsX0SWNIzwMag+tRA8KcGdDQ/qR2Gdzy7/Q8rbeuj9Wy68N6cqFfHB9dSwP1Lg",
+	"oFPqRsviAODDqufP/AiCfrMwaTT39iH/ww7nrVdf/PTr4adNc+wmqt2Nyma5WQvivyS7R5PsNij/+n4/",
+	"SNzqRst30LzrS2HGZ0fcbYkmsxa7uxRgly+7V3wVFNEuMuzexerxxaINgGiLiUkb4Q0S404JSkWiZvG0",
+	"Wja7Z2/RuwOfvn5geoJOdzgq7px/5wzFjIfj7rD0xKC83VQFT617SO72Hs0FZ5YveZcXUpXmC4Vurdmj",
+	"olsxpSPd2qzY9/EZGdh8Lex8+gH5cuPZnbcA7J6GkiR2Jn1M1vhORjXbzReVep+yXqnMIeWhkwvmv0MJ",
+	"zGocv+eF/df9KnzhSxgFfO9Lo1yK39vRqwfFTDbynk31ur5+t2A9c/Ga5ZcXYP/oFjwgIbvsCeMIz6Dd",
+	"bWEe4peQEu3k2C9VMsC8Ni6OQ9idnvjT6D61prBR4UMLi+i3x7tRl3RZX9Lhkis1khQosiCaYzrpnu0d",
+	"ZGF3x7nfR+ReL3b7IOtbLiX7K9jeerqO8+OEEW+irt/PV2AmsS1hvkxKSR+TMZuIhc70NaWnv4N+NMwh",
+	"ci5uuWnuvqSwulo+m+6eMXFJgO1W3MhUYPv2KolsqQryuZU9nJIWwHMx35D8Qq56547uoXxAFj6Pi+uJ",
+	"fKnyILiYoiNc4x1rK24RY4qCZnPqZmnja6bp3AYb1RZnUgFJ6Ove1e2bQnyiG8zNfeySblqtQ2aPLtgC",
+	"TbBzKYdxNK9BD7GajCcTaGRXSJ/sOTYn6VnfF2bm7YzNO2ZBP7RHP3ALOtOAvWeKB3r1dbKoDQmdu2wN",
+	"fneP/cwp38ulXlin/vOyeLMo9y3UcMrkz60XjkCEIki/ic8VeYFWXNCXSSL9mYZike0yvBQ+hxYe0Mi6",
+	"zNmMQnOePxMRR+AX3gGF+7p3zfc+90RBIRtoT1OgW6Qr3HGipK3Njncr6XxTxHoZJ1KkJOMWFk+mIWOS",
+	"xEudI3irHjN+Jewt7O2WG6iefIiMh8DS79tbtrdTiCCmMUnBlQqE9PlspLPfilMlTe8ZGhE3Eu4xccWS",
+	"ces18icSiYgGI5+T3/7H/9QfRBy5Ox7fpBh31eSoz6qzMI1xUJQxaUKFIZKfkZ0FT6wv5VRxPJn0WEkQ",
+	"lJRNZZbKEWlf9UjTIT90z0i9VrhRdc/uRaVnjLPwIULTXAQe2i8Kcl9vOaS9gr0Bc/OpjIBPmj5Ufpgm",
+	"xQKqgyiJlijoXMoFL848T46piBZBGxbojxh6LCRltUgZ4UKyFam30miD0G/1XEV0Ooejd6O2OhvXyVHI",
+	"nemPlQ+3Pk1CVTsvWxfVwL9maf+pI+Ke/eA6JLoVROHSs/rhPlkIj7x4Vm3UdTdID9GvTKG/EuUwUMWx",
+	"6/5gJy27Axo0u2009cuFh4VuhZ2Rytzy4l3KeJFcEIMExOeFINx+fxMCco+JRBw5GEUAiduKVyHteMD8",
+	"21MU75GWmOJFciNzKYqa4GjSACeyjrvOGqG2zsIGlyGl9jXMEZGtHCK5UF8rl7+g5pxu3KUfPdKUht34",
+	"IpbJ+X6HHeJ0Qyv7hQpZBrEkLi5wV44zFuL6AQaqL1ZWwLFrCpib64eJLr9jnYHPzONfX7/pSpjYErRm",
+	"l1gYUP3faXHaWiELi5C07EGLWuUVHuTdlR++XvmAxAKyW6kAe/c2vm29f/dSfrKNRB5kT0tFw69jTcuE",
+	"2WQR4GpwgjFVC38SCom57w5htVmNbAnDyeru2+N1vkJ8zj0i/rPbvQyoz6sR+xDpSFt3GNfrexPfg3/Z",
+	"R/yIrcjxK9dY8gSfFMtan5lD8JgpAV8sBwBOoCNlvC3y82tnXxQU7sg2vbtXWMljnsPa3d12MKlHIQev",
+	"jQfz9RKGtrI4K0PoayT72FGYWySjXTTdxy0MZBLzCg0d2cbU8ihV9IrrjmBjItOOuKyb/o7RU6G7+d6K",
+	"8JqFlRppjSXjkdJAUCRSTFTWHieIsrhMyd3hDbkqSuvSEVRcFdPCSOWdRKKpknL8XxIEeARgKL1iZMfQ",
+	"3L1I9cZ2FehuOeyLOm0KRNgNpsMuD1YK6Wi+B7cOOEf1AltpP0jTh1dHt4lB877TQ3tuvQD4Erphk/Km",
+	"tuDg4BNBoK5cc5/MjTkybUTPuEd1u3BQGpIcXz0SELYVqIQ8mhfyk53remXsrPffOo1siyrSExoE4nZ3",
+	"O8tGu+0u899l2QX1Ek1Sadt1Rm+0o9WCPzZ05kqcA7ASGdEwkpVjkqh6xSd6D81JqfdesRlNjQ2GeTEl",
+	"gmf8xNi1W7c7TtRJh9imtoylbQewr9diRz/0iG70OmxbIim7r9oD8tRARj791fc+uZUjMhe3ZBFP5rp3",
+	"eH4XYA7wyJhOrkm5bmzwnB0Tqs5BRokZoLIzQm3RUVOUMis4WvfKR7rvOS7Kap8uibylyyXzKjXSiSRx",
+	"1S1LusOjHp1255ZkRrGU/g6r/pzyeuJ+zCASn80KjMPjc+nFnHpJo36gm+X6lou2GwZs8ahvLReY45E5",
+	"OOW5bhbsiYmgQE7ZVmIwJz7cIaiaysBZqLsGk92jbZ3eIX0K8bq8pGFExLRS3EQd0V4yRlzrLrkbORHa",
+	"v0pOKbV/lVKCV8idrE3du5Rivsnuw9SLXZOwHm4nWbuqliKoOZEu+gPOPxQ/S04JhfDNYJuy8I9dEHEH",
+	"YXNbScBNtsyzkDEC1pYkGGosormJhjomi0z8KilHdOyQ8zMwxZ70UCrRHl07NHO/vksk6xqZzRdgnvhL",
+	"H63aqY0YDcDGecOJa0DqVmqk/YFOIiCYKL2kw6Px2KI+23O2Gw+h8fcoyrhGGNepZ+EFuBVTqnDis6J5",
+	"74x83ZhHBPOf+hIC9O9FZaCt+Wmnb9qjr2uj23IiHk5LzLAbd9PmD9xM2ur9S+1FbQVjw4CtFci0jTqR",
+	"Pp8FrBpLlo0kk3kz6AOrZm2E4NrqNoIUafP9IYot4QsBaoLO18rc3w/2u9SVDdgUDDIoL6F2g/bm2m4q",
+	"vZQxevHS/Z0F4vaDf1+Dp4iWNI7mozj0d8tJglWu7+wllWyvmdsMKQslWt7O/YART1/pXdxpu+NLkkyE",
+	"68puKAHURjSCjEX/IVfzXbvXOevc38IMgY1SPiR10bxatJsrvgyF+lUB5gv0QGBqCLlZUvn1Hh3Lc+4X",
+	"LB8A+gKkfragMf5Zq3PePiXlqc8Cj/z2//ufmJAOgZwaBNJue7BLaY77ZeLv0DEBM7/e2qwxtzkl1NCA",
+	"YKZPjbSIPoIVCvK+JEJ3ivc1GYj5ZE75jHnHSqw3TwOIqFJV4yBQquqQTwJGQ2gxjwlFLplQzgU0ete/",
+	"VWpkMGfklSBq6Uo8YXQyJ+a2pcOr8Vzzdc0kU7iONopdM7ZE5Ti6FYQqUa2oxEI24W3dq0yD1CqmnsLC",
+	"Aj7SvWkcxSHT7ewi06G+8aJeBzdiI6M07pRDp+S/majqL9d29yM+9pP9XNVfLEWIMg5VQllp5kfzeFyb",
+	"iMVTQZd+VeHCjPGnydSf7Nfltb+sCt0ZrQqRmooua9FzsqmXWqffJXuNw8NqA7uIVZtEP4uG7XKrf9Lp",
+	"kIBFEQt1oNEKWgEem65r8XKpe7hUFJrho4hkQHTT36EKeeu3f/zzbw6R8WSu0Ao7ikQBk5L8v/+3gxkN",
+	"YALNyaxrdWu/sSPIJkoWtsQ5Jo3f/vHPRr2ewLusoI1PVhylm0yU6DNfLeeMY4gIVfpfKJbzooS7vJT/",
+	"jYEskwP6L4jtArHPy4O9gzbs/VFpw1p56G/s2PLpxblKSbXG4b6OgvlTs/mirv9DylTnB+mAaCXI+JE0",
+	"p5Q3VDTr3xhgPhUJPrkmrI+cUFZkG76j44ta8f2VREiOfHnePXlzn0p1uswjRm7IorqQDy7m8BnxJWnI",
+	"SGI/zy30kQrdvVO3BUjeH1oxOQPNQ0eJshtFMUPKZaCw7FhRRKKuGlx3zsD6DrqKrGzQVu5SVqz4QbFg",
+	"ejBCQ0Z8DgRmh3Zy9wyr0cArPCSo3XNHfej7ltP+MpbCbLHrjcoZVigviAq6oT6QwM0JCC918sHC57GE",
+	"sGYrKBhjcnaNZt40xSU6bEyaw4MiHh4/ZOnr5uDsHJli/C7rBjXMP/icE9uNMCNybWhZiHhZmEuQZgms",
+	"o6Fj+ZPSDn/b2VqmDP8X6o2tSLcf3PlSLoXwkw5jeciLSxaOEldkYXxXQMMZBH+AKToJhn9gUlDk35WA",
+	"pSMFwG5iO0yXummJOkpdMbPQxXejDYmFWYwQdgfWFB8mg57+5TfvT4gIyZv3Lyt2g/9j3XUMIv2cJLFx",
+	"QjkZM7QLqVdHvfZfrzq99mkFvPPIr0xAlSSSrqw7Z5mnv1hCjYXvAF4LBrkDNviVIsxmzL6PsPZ96/y8",
+	"PRid9NqfU0ZWs42vI/pkyIblSKaTyL9hGJ3wC0T7TgIhN7iP7UE28mZ55xx3NpnYElGMS5D3P50vkgme",
+	"HtFX7+eMLg7IO++r2U2jNBqysBUrTWvd0Kkbeo9FzD1iCAbBaO6HpRgQGhGog6AIhN1YrEbe+lLRRIcs",
+	"aKCuL/McEvNrLm65owOFPXwLRP0jsl9vEPfqonU1eN2+GHRO1F2B3CyALlAHDG9PYDGPIlTOOAbFvGEF",
+	"Zoo3bGX4v3nODqFqXXYconmZLtg7BQdV8nT1mq30E6RaBbH7glSrciKWTBLqjF1STiFyjJYLRdr6r1vV",
+	"5sEhxkELtHprqBDgCwCMTRsHA7mZxIr6IoEvIUkS5nANErhEY9ECCK9rweSI/BhAL6MjHUrzk1sB8Z0G",
+	"gXkLjPpqozAjcWnI6NETl8xCyiNJGLhW8TeIswP5n9bIOZ1cw344U/vcr+8R96zbe9k5PW1fuA7x2ARC",
+	"vgGy6gyu2coxNnQMatOdpSUaK+AcKPfMM5SvkoT5kFFAmdvQjyLGa6S7ZLx12SF7tXptj4QMeoRLvU6E",
+	"k9KCuupCNGFU9UbnlJwIztkkIohaEkIzVwAT9RbzyJypuaU1Q0OHncKIaEVU7zpECrRYQWyt4FFI1cB0",
+	"JRMfxQpCRyYUagBQHbkbwAklGbgGDhoIao7JhC1h2EWlRi5EZCJM1NlPQiFlFZPgyDgUt5KFZgxJyifd",
+	"Xh+To9UVmDOKaaRoLC39UO0Y3FZXJqVWS199/vQJ7tRUIL3kEZ1g5Dm+jf5bwvjM54xpwxBUqoELKY+e",
+	"PvXERNbwGtXocrmuwirc1uOMKQcMWgY0UnRC3cgjYprSk7JNVRwkNg7WkWmetZwsTZNMSnWrK86Q68xz",
+	"h8yheXaNtAGHQ80ZyISGoa/uFpHZ2i+uIsEu2oItbdnVJNkd8vKZEijmZLxKeqXC05JMaRCM6eTaIW0+",
+	"C3w5J4KbY6nUhnzInzxB8+qTJ4jRUgQ3DKixee6IuD9UW8tl9Vx7z5TW7rYAG6rnlM9itQpSxnx4vGDS",
+	"Ie7PLvFnXNEZZ8gV1AQnisksl4r0YuK+mJJp+BR0EK7tAQr5aBzNFbwncPt0KmrivYP5p6EmSZO5kIwP",
+	"eaBXorbBJnOBeOmeCB4xbi1U77rNb1igiNmTJyRky1B48YRlGsYrpVN46kgYRi45UHqH3MJdTC5ozNW3",
+	"R5rtUO4lR01uQ7rUSbFLugoExSVBNfZj9QIkfNsIBefWPGuZmdUE04BGtSGagPAb91d99o6uXZTaNj65",
+	"x+bKquF0JCa+9nowuCT7zeaQ5wY4WvcnOwRNHkfkV7CvHJEf9Su//eN///QpO2UtU1QefKSbGvA7hHqK",
+	"/lrd+sHZS0O6YIr+lJc0mjvk55iFK7grHgsrSNDGIaPXUhH7IUcJB1FWDaLQhCv8A/X6lmtzlIu7qPme",
+	"6xDzoeOxxVJESgZX9MY1F6EPEpCsPXmi7yaKRJgtY+jhb//4X+Qv/e6FgnLM0EWDMpAirFIJIIoYe2yp",
+	"tmFtZsjVo7ihdL/SIRB5BxGqEOyn/sJhAYfUPiTMuogluKzRhn41OKs+BzYmYjXlkMd8SUGIkXEYipkS",
+	"D8rucBh7z+t1lzA5oYp1+3wSxB60GzAvn9QVEztpILcQgVUSn5Qvrs4RqU/b5+nLSUt59f7Y9/wQ+ybQ",
+	"gLDFmHlKa5UOETcsDBU5UBP4UgQ0YpKUr/7UrDdbv/3jn/BH2xly9cfhof7m8EWlRga5YEbF/oDkKCkN",
+	"JBpuLH8LGl4rgmgFMR6RKIwVUaJDnsRUY/S6AyHDgQ/WJBdj2F1ZqRFoh3TrS6buCHHXroSbCg1hHLAh",
+	"d1M4uRr7wD8P5tBy+gXjuvSBRhTISHfHwltB3ACDahgpDoFOGw05EHJM0gBcw77ZSl1F8lZxTAyAkUcS",
+	"OaSFKKqmwEVT4sXLQNNTNYeaQOFpwG5YAAvSptkFCkKUk8N9/FUSj7Glg+JUnbhvW+dn3d7b9ilo0u3+",
+	"wDUpQUqsvRX6Zgy5TiG4FXHgqQvBuJfEbtFQshBkFUzMM3lEIdU6P+VkFjMpmVcjLU60Yk0WCr3CIddb",
+	"JUsqUdI53K+O/YiElCMLUGeYOS/i6l7hwKqIqwNC3YpFONRl08RASSxPnmCyhJFnULyRRiYD9tLt9Ufd",
+	"XudV56LvpmIVyqeJjIycSotLQ75g0Vx4eMkNXUHCgITaY6F/Y5e0svQDUB18mVBVUsa5cExnyPFjns44",
+	"xFVCpwj9X2AgRQ4NaxyslupaqNW4P1S1olzteElUi1oCiLLhkAPuycoxcXssClfV1jRioRotoapRtceW",
+	"AV0xz57k1JdY1ERwFwXOhLwBgR1yT9xyxSMVBTM5/RUntyRc5RpTB7CxD0sB+OJmBUp3yJOrY0RWW149",
+	"ShUxIOFjFgg+g3hrOrmuiunUnxgASN0ZRBikkIAvp2zig6SXSgdZvgdKlx9AcFLIcIOAQRBnlJzvdzJT",
+	"fE8N/e//TqA3DVmKwJ+s1FddzvQnI25phDOlRrDWlHrJ55FQt1vRaeBjSpjSEdo10oG7x9SF1euRvseG",
+	"HK6oLnNkZUo4FpULxOQ6MWQn6UKQEUg9Sco6CBxNI5gDqE2GQ45fwlFatHhKJ5F+Mslc03UpZAVIBReW",
+	"2gl2vdWSSpgVKaGiORzta1Fys9SDMvCXSCv8CC+jIgl426A8ER4G3CyQY481KQ8lNuIZcrpcBkokQ0ol",
+	"M6V7kNKgL9uD6LXf/q9/Al/C5yScEUU6ZAaKxBF5YpjTkIs4emIyqyRTcP5O6oNy0ueIz59o/SwJwHfI",
+	"E61I40+TkHk+mA/w7SF/MheB9wSA9ESyKArYE7vMErVdAJgs6JAnJqGFwMqsY7aSyYY8otdMamSDRBog",
+	"WpiGqEuifCf1kgAOKDuko5sNgcauTi2KQw5nGokhzw/ksbEZxzF7USfwJFNH6jtJ0p+SZeNYwF/UAERM",
+	"h9wUs0kEGl3PplIj74SvaHRwq1RnhWdHKPSHLGBUMtxzbch7mOyFl8GkAzokMzL4VQDb7G5RLubAuPYd",
+	"kynXUrh0POQ0YY64J5POqcaGLHdX3xaXlH2N7pCWqmRFyK2pHGv6YFpWJRYgJTWaG63vi9K08hKy5lRI",
+	"1XXchsLyFCtNJTZjXxFccyIUTlKkVlRAkjJeP4iGaiJGgFCn1D4jIyQYTsqNPfXgfuVIacc4zO1cDLni",
+	"t4ocq+8UWBTiGHmIjhXNywzkaCXagAFZAkrYuRlByXDtrBLNeqy0FeQ6PA6CSo1cKV6gVgVfjhV5RHsi",
+	"2qd1yOmQ26otKe/XGxUQ7jFHWltzUGWEnB+DT0A1VorvpKqISSRUknDgz+YR8Au0kP5btYoIWkVGcZTO",
+	"oNjbrcZFCsUPFGvzJ0w+RbPcd5JETEbyGMJZ8ezmdMlqpFpFm+uQfyT/Tj4iPfuYooGCuPXR5+SjuQfk",
+	"IyLrR4PFHwE51SAWnbE/wtvWNf6IYVwfUY/9OOQfq9Xqvf+nlt5QizQ1IuZUJubfj8l/Ff1OP0FftfYP",
+	"l51e+5R8JPv1FzA/aeqBNB0VifqZcY350iBBOi7+a/9//pNx0px3+9lJ9/SkMI0a3CDb9tHxv62Tk+7V",
+	"xcCE6sC4ezjufnYz6kqD/2OncfVqz3rdv7Uv7NUeZFargE05QQ8LCdPAqMyA2xaeFmC3135oz/KdJG/e",
+	"n5Dym/cv0Tia9uzTRwJ+Q+jVpn2Hd05vOw7tiZ+tAQ2MQMhlkrKGoM7YVtVNh27+e3LV60GDv7ed/tvW",
+	"4OS1DdLnek5LBLDmz8gP6yPjf/utt+0Rnpk98gs9sqm0K0GD35CdTMruefv0Vbs3StJUIQ3arWycNpcm",
+	"bc3cqGenRqVRCReZc00EQ7MuPyTgI1V3TztJ9erWT3SndTTWQJBqxLfYkXFBlRKIdMofB0kthqQEHKbQ",
+	"4wAQDVpUzqCSg026xl77XbvXb53rBfZHvfbbVueic/Eqs1JDfJL4iCRGRq/HEvUhaULcGs3a2mAxmNK/",
+	"Ohf9q7OzzkmnfTEYnV1dnPYzi9jL46LJrQjZhPk37EgJ7RAgG4PCTwtYo/lFk5v0B732jxvwqdc+6VzC",
+	"ui66g9FZ9+oie5T7a2vDqq9Wgmqm+OimebZexoYicDQFvSI3BkkzuAxS27qpooiobmYL+P8vW+eti5P2",
+	"qPuu3Ts7736frmfIWwlVVTImkjuw7yj5+nYuJAPimKN/js5cwVOD2kgooR2A1HNIPKV9aS0IxJCsRiLC",
+	"VAcx5lTThkI+eYJ6lgi1lVCSBfWYkjwsw0bZvez2B+QpXfpPbxpPjUr+1JaNocjGU52k71aOQFNdaTcD",
+	"FEH5RakugGIyY+hTu0jroWCoR5lawgbCwzzioM1z5itB20iUoN7olhQ4RMUh4zjScqRSBjdp3RmEdvCF",
+	"Idcb2URhcmRFm/swYEURxowyr8W6X1iotCazU9Q7ErOtduKuq0aab4g4As3oVoSBp8it77EjlPIaTeIJ",
+	"BIaFBX5kbOdZ2D55gghEGvVKzvSHwS4TVOIjn4WJ/GuHEgHYOMyEDBo4umuCBNyKjgAiZdcwdxclacyZ",
+	"UOtbZliwQOBq5YlqsB2l9mGov5vXA0kZQbgM6ERdk1sdlJTwoVCDExzWup6YCI1EOeQgYyIeWVxBoZI+",
+	"jSdPgIE9eWJqhPjSVEvSlZ6ojKBuj4ixR23M0VYz5LdzETD8gZRhe7cUmWSOukUKAyfX8Gji4m3uGae2",
+	"HyWL0Uz0yZMhT9ezXqZJDX81OKmRU3Q4Sgwwo383AWZJDp05Ad1ddxaHilep0aM5MRJEXzcsRgmi72I5",
+	"DjVtr906fduuHKXxIY06qdfrhBKPYsHoA/MFrMwZ8kTca9Tzzzbgs/W4UmONPmhcsC4gsesQV6nd6t+k",
+	"aJTrDLmblHDSOqFdUMu1XXxYI0hTNEQ4TcPwmrgQugLwXRjPUeSDDRr6GE2YjhnSru7LUCxDn0XYODPr",
+	"4866tyM/spKbSeuyg3FmUueq1+q1uikxTpd+6agEMQtYcXQOsTtm3Upjfdqc0qc6ERlimERREqdOCla3",
+	"CxziEE1jpcETOlOEDbVynXKDoTwOav56BgkuUDAPKqUe4DPkOjUaTRF2cn2NXAjjakdBJ+kMDmEKOukZ",
+	"eKSLSchKYNA1AtxjchsKPhtyWCJEjHQuwPszap61Rifd07Z2NaMOM2Ng1CGsuqB+UCM9pcnDeR6Rg6cL",
+	"nwPhAdL8J9K5hFcVrV8GGgeVKG1onXbQanOkmCJ5XFW1N1nRMUSGhFN2PIgjBkBBKjacmXEnlo5+LA4J",
+	"Sx95+kNruUxyqu58Gh39xtJe+vRTEkr/UngrE5Kho53Btom0/enfdVuoJLLNBLuZVjqfdCjV3cVr8pU1",
+	"PmWj1HRakgmlAOxt1usPWttaMYykZoGuMZNEzpUUkprk/No9d7NWpwO2lL1Oa+Pv1xubBk/2/vQqY2Ly",
+	"8L29u9/rYO5EEyGNr724+7UT3a4eXmg2734hTWo5wwpA8OIOM6l7BvHb+M7BLpvqo2XriidKEsb+AM+6",
+	"+3VMu7FjG+F+2VGNP/6kboSMFwtFlJObqShYySlFdKauZGlwK6pTyNSwY1ugMaEafY3UItLtRGnXCOuE",
+	"YqlFCKD8TqbVTid0MmdexdSYAGHJqgeqgyp5Um3ImDEwEtNWKo0kqEkrKRdTTdA79htY5U7J6r4J69SK",
+	"WLbqBcpvE7EA6RztGFgNg/FJuFpGavEofw+54rBjKpmj15DyDONB2LkeS5Z9DLnNP6z4SGMkzJXqUPtz",
+	"TdWZXvf8HOqZa2Ohe5xYaTUdGXKLDbXOlXjzPs+KyDZOlHE3HqHZnKaNzMw55VapgVQjvQwcMMBICYWz",
+	"UMRLCT4R6X+wQ0DAoePS8cRj09nc//v1gi9/DmUU39x+WP0CpPzZ8xcuKTeadTJGrSgJ1bCybDHgZMhF",
+	"mESOgBEWc52PEweAH5LXb1snqZPCmO05uzUIB9x0gmb7hcWch/wh3JnsyJyHfDfujGWL/sWcvxJzTos7",
+	"JbwZs4OzrFn/WFsvjnT0YwnRuQr4HFQXXCx/DquI06Wf7rf3fJGqDZw8Wc63wMgb9btfeCU4+xfXR66P",
+	"OPCZTD/NRJkVVYrqTA0OHWkrkOF0msYrympVcaqRzjSRH4+ShwuYg6Jsa5IDKessBAf1OPBAY0UqwK9j",
+	"MmeBRw7rdQJOD5AutGlLGx9SLp1YnmA+DLCRyMtpZJjvUbHEIelCix1A27WHzRlyKSBYWgSM6zcS2zP1",
+	"bPkhccpBaB36hYUGJgTBYCNaE8Qx5BqK5KrXSawl0i5BpnT8tF6Zm9mdL0mzTkLKPbEg0MKUlPeaZAyF",
+	"voY85awVDDJRk/iSuHrSo6dPIxEtn6LmfoTuXKjWhb7X/4bT/Bl/eNnqt/ea2isb1+vNQ6zc9Wd83XWI",
+	"X2O1Ie+dnZDD5t5zEyAujyAdpOGQQ91cyyF7dSJr5CSRC6x4S6WusyVhfhI9UcT3XrHIqjH3e7C+h/IY",
+	"LOen7wpkhSVX29bClLAZiiBYoIFtKkpOCaId13hUUi5PV8eDogL/oWerTaBPVl6ztAvgHdbrabW6tERd",
+	"lsP50tIPcyXpSsXolF+GwSbEo377pNceFP1dgFtp8bij0l2vAzW1qv9lwZtWpfsCwERRwIYlj4NgJ2Ba",
+	"EkMGljiA2az6BDz+HjJCrqDGBhEBGcBnSQhfk8mlSyRlRRVzd4H4KbupfAYbRBl7s+57GUJRZ7UayCJg",
+	"XPfKMwFUam06T6yAq2k1A0r6sAqh5KCK3aqHXNG4arzUhvgaOTVqLuAOoThEjSDp2WjmXLM6Dvlms+NW",
+	"Xe93sS1iQYt/aS9fSXux6l9mCZDJAq9ZFSvN/PfYzFplzgJi8y6Z6l9WxW9Cv+hryoQ3+DP1DJsMbDEx",
+	"6uzXhMyVLTpXWTc7IlVJas4ANQK6qQujWXmRQ460WOfVEegmSyHG9laEHg5lsvvMeAH4UPdA3dBlhtiH",
+	"iHHMZfIlwZTLSKAu07l0ICaz2pqBo5t7eglGrYBJjsE6tfDlgkaTOfFYwCLw1B6TA4s+S/0L+ru/v4tu",
+	"HxcmluMQnrUlMB2evG6dn7cvXrUTm+GaiW9K1sParThhUJAwKwwWxaxC66AyQQUNBXEHtTJQsuTG6UnL",
+	"WiOGjFhxAlwQpb2x0ETxidD6bk7lkBvZVG+4vN+oV2oE6xUZTEWmNBGLhQBjMwYoqzcTbnRkMC/yF1oB",
+	"8eWQJ2qJaZgCif8JX6SQ2qHZr5PheQ7RHN4xggryTI13ipFKFmFciI51BoCaRPK1g64cQziu7eK8FeG1",
+	"zgKBfJPUMjvknmDS0Vn5ZvGNusYz1C8JgkfCfgzU1d8y8EFlbxwQFFdkpnzJkE8DbKmUHl0ZTaZ4MROT",
+	"Pe7Rjyra57rffEHcXmvQRt97kueWye+BYG6uoylDfzaPdOYpRm4zbW410TGobKtl6xiCpDeU2RLkdvl8",
+	"NuTj2JuxyCGuifB8ddXu93UoIXma//77zsVp93u3kpWNmvVEOJoEPuPRkFPPC5kEUZV0Lm/2ifkC0uXV",
+	"V4fk6eF+ZbMIBDW9mt+WFJQpNFbamzYmTfqcVQ/Gz7zqPjtsVl/Qg0a1PnnuNafPxod0v2Eqg91fdiqo",
+	"fPYVpad8l0VTCCXbJ7PUaB58XAbU56OIfYiSnpD5ZplpkRe7c6VpWGmVD2w09+xyKSXYLtHy2TQO7uP4",
+	"Xe8uWSCbFU7wUFlrFzvuicGZNvKq/3NkroyIhdisqaXiQ2XgOM2HqrIobWw2555DORDjUoV0AWCnmQIS",
+	"WG+SlJFwQ2EaTEBM8l736lWIbRpLEcSR4sYo/zyDr30vMH0tK47iBkxGaj6drVN2oWZxDH3QItfR5ddz",
+	"rJVqjqNI5TmbUYimg3Ul6efExWVjngzkYmLIYc30gIlcKx/OqOT4kraeIsZrVumett91Ttr9UfcN9Buj",
+	"kFkELlrkJVTJJtSwNODAzCsk5grQp/owviGTpEX6UlgkdO/HX9Mi6aWXf8nWv7urqbQ+EWMrS46udKT/",
+	"rsax71Ubzb1S8quOQPMv54rde4y0PJr+asqfCQVifwkr2KvVa43GXu1ZSZfG1mh2x/IU1FJy232zO33V",
+	"h7yNuLbsO/bHtbQplM3SA2lRIYPM6zTnDpWuD3HhhPLIrzIeLxI5W6srBOyrjhZIE3UMc2t5VS8oyQIN",
+	"AkK5vGXhkEPJKCMen/Tap+2LQad13ndzWgpUJEg8KuqbiZBRjXyvnrIt7cbYBhI/qJEeKUMPRvhWCXoW",
+	"ycFA2WXIbnwRS1P8SRNMEwkL01nR5JVjHZBgmaAJteRnGCKKQ67m5gKn1oJnNUD+BSsBsJE/adHTCJpD",
+	"XgaTXcUY5nK/k/JeHX+36vaU7SDZShrtm1aoGvLkYHxpkpcdEM2TYwRhXJJICFLeSb6v1EhryHPr8yXZ",
+	"Ljuj/0q/1blMso/E5JpZYIg5JMFEYQwZMMtQfDC1bcxumQdK72WBhkCMgpCp1qgHPyJUrT/VogxsMJEy",
+	"1UyG3OeEFmlR5ULFw9mkdzhaU6VRxBZL6MaiGC6NjAqUZHOClpSclToL9ZNV62JHzauMZS2txq7GsGv1",
+	"dUU9q2JXMitEE6xjpfjvasgViAyuYJkQq6oLpOnBURxbOh2E5RP2wcfiAMlhsQiuHUTpAo0z4EiVwBpp",
+	"JUwe+9UmlekU0mqAHhE/StzbUg1rahgNOWSNQDgSuok1EjCpI4DiaGK1xk32D5sHbI49P6rq8C77Rml/",
+	"c5i9/Go6qDtAE4hHQvsCMMPaOoAopBPI/EcBElaZFYtwU5JpPdpIfkOeXFcD5bzpq2z7mtEEVrEtXqTY",
+	"4DXktsULEA+0tBq5TG7JnMq5KYensCskNJwJ3vQ9q0aRThau4sOFMhYwnm/JW5CRnb60BGT8lNSjOTel",
+	"QUrkxnU+u/wPKW/rofdvu8s5X1XjztYrv4+v9u1ZK0mRtfTzh5kkbP/tHvQ5mdJRdpvgpDVwjwSW3kwl",
+	"R0tXy6QcmUFqIJJps0F+l2lsa9FOv5YpIrtHHRXw+faJT/fFrB2NE6SMEpEinApoyUnvLldrk8VJyIAv",
+	"0UD+H2p9QMCWjSRpyIRtfABVoVDmF3G0WejvgRQsM8lgmt8p9guefCh8nXF+m3poRv0gMqIrk1nj81oR",
+	"B1DL+DYV7PPuq+7VwLrRmftkgsF3p9Bv9evFN8ge7w+pfcJRkrLBFh2etzMuVhFndkNJRMVEkrEEJiVM",
+	"aQEmI5OCEqqDORI/m4myT2P3rZD9Cnpw9om2KqX54qaGaMYeBWXcxoxENJyhA8s3GbLcmqCy6RKgfv4N",
+	"SUPbxJ/78I5k74/jDnisK4t7stMKPy9sYv8zjIAp6ma23Fouacj8gPg8CkV8A5GtpWzTm1K98ZfXe387",
+	"+OuL75//8Oz94buDwX5/r9f8a+NydzAZcrIGpAuRvZqo4tDI2Hg/i68/ArWjRC7ZRImJesW7GtwUwUOH",
+	"+maC93JDNdwaMaQQjQrrmVbsgym6nRApwZlDArDDa83VNsRrEmZS/muYi1zTtjCX6EJ9GNGM1anxnG5Z",
+	"aNTaWGKKdlmPboircTr4mrKutGKIZrZICF0OQUTGblXZoCyKOOoizL5pgaE7eN3u9Qs0AQ2T0lEzI5xn",
+	"RargIXTKBt42SX3rVH9gqUNXTrVWv9NFNALz06kIZyJ6yFVsYaU/NGlL0qzXiXvZ6ve/7/ZOR712vz0Y",
+	"9dsXAzdriESJvczFkFsm9cpxUtg3ZzUH05l0CCWHVQi8x7ARDN9p1BOzpC+1BQ3kD45OvbREH9ZC15OY",
+	"aq9QCh3pAwsks5yLFUenzIHRjq8ytvLakH/vR3Ofk8M6ScqOJE/A+qwqwxIq6WXt+gg0OyZDHpE9MP41",
+	"6kNuNpUYyx3SrMMnKEhh2cY7l0UU4wwO1VitviHJapMhaHd+qwZ4BHGqANEzAkZnahmENRJrHu9LY4h1",
+	"TD7xnEoyZowDrnwZIeyCxVFIjcep9uhmgi+o6/dM/cbURI1BWbrXjqF2l5lftxE9fOABNO+CMQ+FgYTY",
+	"YGAn93Rp8kQSUWcKHS6SqPchz4a++Zy40a2YUkizdGukr+1E4XYhB1w/+nyPcpVK9WMwPiasp1GZDsQd",
+	"KuKK/X2NgV2RJ635OVgMxxly3RpScTJdOJ3yNEwzKfu0Xp3McusY1pCQvf363pC73cHlSPs+XWeTw1PX",
+	"93a0wyp54FaE1xjSwNmt7bMZcts2n1jlISJDcA0m7C9gOX1MvGIgQCajUUU3hDE0GjrBDPl6lVR9t7Ur",
+	"hQcr4vnTKQvRmYAbh9LVeKgmKXuRJsjrMiqZQMZNpQEqpra4zl9PYwpJyOhkzmQ+CjYBja58TaHXQqZ5",
+	"Rnm/2XSSes4Q4uKkRdTTsqmCs8rxkJsI3wiK/qQIkgBy0x6zsZpGpKbATI+TYjXWE6kHTu83wQHYMQQf",
+	"Kz6PFMHqXwTYW0luEpQMy18lJwlbTtdtXEpUMe7U9o0x2Rk/GPLsITdJJppnkzWWvebfrpFXWRftkXoP",
+	"Sxobbx68P+QscQV+CQdsNu4157QGF6Yu0gWRyZFF3tL6o7ou3rYI2CHPOGKLGkDpQy0SWXqKJH+DEks2",
+	"FnRHV9bF3m3qzfo367cROPjDBTVcPPvgzoJBBpq/gzhUYGW6TN3LlM/uVQFoi5hTOOpO0Z9nIhz7nsf4",
+	"ty0aKTko471P+GlGQrmPmIQ8goVVjcubxKQTiKCTOtEllkxWrGKemFwATb24B2260uIyCzrzJyTw+bXR",
+	"B1P6VqmRFh/yfPCU5qhQDKb9ttU5T4rBXPUhCaNvxUMS923rVedkdN65eKOV0ExMZG3IB9jCDeIc3F/P",
+	"et2LQfvidHTVO/+UAOCpZFHVAPa/AfPQaeSH+1bFFzubHLbz57UkdFezuWkolDrAPShvK8lYqMMSxJ6I",
+	"lMWScVMFHtY4EVzGi7S0poIR5iqoX01xlyGPOQTKCM6UvGHHpCL/A3115winSzzJKkZdQLykYYphqrdC",
+	"2zQdn6HkXHXcxQQegQoa2jeoks7G6jatEqLOsVHoH0stzaF91syvcOXLKZjZ4f7YWYpflOIiGpNySsQq",
+	"pKpbKvj82qK0PUvY3kJnM2RmlwRDaKWSklDt28vQpONMB9M5+wD9rkybS+zNg+WiZGXIIzFDCTBlHmh1",
+	"kiYdzizPQftcsoyUPifZizoS1RlyGokFxs5BT6pEe1REyhjYMuVfYT8OFoWGrUH4HBo39Yp8yMMbcpvC",
+	"G2UyDdTSSo9DxFK3WdN2/rGvS01niFiOhil1JD0RzHnMKE524TDgc2n2XhHp69uyGJ75W3V854gu/xko",
+	"4dZIrc3y7fqTJhhozGe/LPzVjRf8nfvX81u6up4sVvHt8ja4+fk2lH40WcrJz4H3i+ThbRT//fYm+PD3",
+	"6+Dn5fL25zG7vQeNM0fRfxyRuSDq6YcN/9ka/WSy5Ltv2hejTr9/lcuRH+h4cBljjvxOgVH3yMzqwMjb",
+	"swc0cdAkwyN/SqLUcVV/6NpZj8I10pDnnRhHWqJ9Y6KUCdDI9FRRx55W44Yq8Au6Qq6FNdi5uHW03xRd",
+	"IX6YeXvI9T2QpOxeryauzm61+5CjkcC9Xo3dfCcRKB4C7AW4EBQr9IPA2IqGPCmtjZ3KGJHxeOFHkaln",
+	"aFaU74QiIf9arVnbMyMK7U2tVqdDTiV0sxzpH12sYp12U1HLgQKXxjGsuCf2ujzS/5raj6FVJh9as02n",
+	"pBwx9DVTMollJBbQcGlluwB8afom8hsmI3+WdmXzI8mCqdpyzAN6O42DSm3I+1qP0qeTGJ4NNcI9u6bg",
+	"u6vTTgogdAwFvjTXAyO07lmAAPPEhtpUJymufZte55Pu28vzDrZ+eJONOwWaqmmhwWBFUykfqTuRRJMq",
+	"IOOOdacuSMjCAkdGmxwhgiRfa5eBRCJw7avhSteriaLOiO3qjptZR7Aqp2Q6Zo/M+wrooRDTkZiOtLUO",
+	"SkgFU5+VfsqzJaeUcAgL0aE0ir5Gyco/WS+P1AaT5dnXCjzOD00tS1Gne8PCG5/dbuMTQLHS3hNCv/KH",
+	"db2nu9P1nSzSbV2aDYT7qUa/KqLfr6VlXEDFW2uEFVrs60I0ZLwib96fOAW9mvCnl+iXgNYQisageQys",
+	"6UOOVQm5QBKSOh8NpugsoVsaetriYkzLg/eX7RG2wnI3SLopADT7H6htfjtSbo44GPDujvvWth9B48+c",
+	"zNXlaWuQySbYtJuvS+rGWVKngET5ylA689FWqUpOacw4m/oTnwYjyOoZeWwSUCMEfXF6N76L3rXs9io6",
+	"0bv2tUhgZjIoqhIVE8XKZwZT7mSmMbN+EYPNV6XEcwHldlJiKcI1ing/6mzh9CZLzNukA73uqO4qzNfN",
+	"TaZ+wNwacdf4uesQN8/Q9TvI1F0lBJtWyur437w/0ZXA3aI7o1/edm/cdKiXQw7k3urqqiV90+DMQsHv",
+	"5BES/pNWH2NoW5eX552T1svztquL00I/at173ZTmeeu/JOX9xh5xT7snV1DZfdDtjs5bvVdt91hxK+Gt",
+	"yJSGZIwxFhgpPoG+T1PCaBj4xgy139gbcvey9f682zq1hsH8YNPd//L0zCF/uWy/Uid/efGKPHkyXhFN",
+	"Rk1DcrXUIecYeaUDOwBIzMMbp0R77IrlOZZ5DavRIjnEzEZO2Ac2iSMohoTZva8Hb8+HHAosqBk84taW",
+	"3tRFS9WBBYmri/7V5WW3N2ifArkGgFyenuFeJjQMMbuTca8qplVcNDTrD00Ahr9Q08DzHgMrFGAui1iw",
+	"Ane+NZ2xiuFh3/pJVWFsnQ9NvnVTmZhr91namFmbDh3ytvO2rYHEPSL9X9gxSVvsAhLotE7tnFBYPPe5",
+	"Z3wU8TIQ1MOeCeqeEOqBP0h311HaiSJsLJREMuOp0D/WSEs3IAeZxZRdloB4GY1OHYbr86kYac6vvitn",
+	"cbh92hloDB7yIT+hS6mjPbC6ZXIFdF3kqVJQTe8dBfiyl3RvyuSdHw25VZ9Krz1t6QS7XpoLV06P6F27",
+	"1+90L/qjy3Zv9KZzceoewzqgwRnkYLwY8oLHTSdGt5K6eQ7w9olpErMkkzl1XrzS+TLgHXJrMS/fD9q4",
+	"EgUwQE44XYx2hp58pnu4Ly3q0B90ey2oh2YtSh2zoQvNusEBO8oBDacmptFJMEoHIVgLu7pUFACX9rp7",
+	"1XOPyX5TAeYuH1ZROYCEbCmduGLSWZaZ1uaJMcJ+Xl8V2NmM+tzq7a5AjDGm14BPVvU53LhM2hkDBKF9",
+	"lbG527dJgym5T/qqGtU+FLdFQvcVvJWytlNLgfyjCN0LwzKfTkW4qBrx1JJnFZxLR6Xy2Oc0XCm6WCkl",
+	"IuW6cvwAOczABeG1m1DeeFjuSRZ1s/m9u9ed8b3S0V5jCxCUlL1IcqnttS29qZKF57R5cFg6Kr2YPj/0",
+	"6s8bz5/vT555hwcvaHPKKK1PDg6oV28c0L3xdH/aGDfH9fHzZnPiNQ68w0njYFyf1uu0/lyN5f/CRsAQ",
+	"S0eN53v7zWyovgGuaWT6MFHZjLJNVE5mwhv5u8nDjR2CTMxaB0Kc03Cmi4wd7P7iFZfxEq2Y35j9e7vg",
+	"fqUZgq3iWGh9D3ldaXKbjCj9pNyElp+JuoXGc/fm/UvNkfMaA5baOEolJ82JC6XhI0guCkD4c7J+Qh4v",
+	"xizUbChcqYmzAZidfnfI9xqHh9UGocFyTqvNiu67GAklS6TCPZa6kKQM/fcdQr04iMjYD6O52hVz9AB7",
+	"StBFp6cfrRz92txfksZv//hno14n//U4YT5WWc06+a+6dambvDKKREQDlyhJYU3PkFAFxxbPyL2ks+MU",
+	"vLrJ07qgVmhjojfszWp8isaEb8WstAY9vCLq+Ebq+EpHpcaLF/Vqo1lt1EtOCaJxTQ0NrJwBRcH0N+fi",
+	"hgUULPPWaZeOSi/bFwpiyQkuWTiBFR7W1fpzhTwAc82YuvflKVsI0m/1zsFAkmLrCLG5dFTqvXx60h08",
+	"be6TlwQCH3cn9frgHsEw9ub9y9Fpa9Aa9VvvMgz4a1m3Hs2cZbPdE03X1N3SbnUi6UPZ7wmVbCvrVdQT",
+	"hj9O7zoFlUBGlHvyX8Ypuwg5vdFMxmI+92Vukx2YW2L8ynK3E83d8o6Ee3G3GmlxYFxuSpFch7gJMVIf",
+	"UjKmPlkEyUWXo6vJjovdgMDBKqEpN0/zDZahAF2r7BpALJhbOTYaKw1i5kBnaKg8BS87Qw62EKNVmTG+",
+	"k7peNjJLxaGjCLJJ5JJOFPfUXfR092sho1As53bUZKNeP7YX3ul3SZZRH+d2uvbEXiXxXOsjSqxWjeeQ",
+	"D4QVpHSjb48CnCXFfvI2UA1jBp4PZ4LwSDItAIgYTJpmbgx5MrsGrWLLhu7oUg7JT+iE1n3dTTT1Zv4+",
+	"5Pdh8OTe/H3yjfF346FVLyEnPhGR4CKGxtScNSDUh4QxIx6T5JIGC1/ncwsZ0WCk2Va98fJS8VRFnDZL",
+	"Bzk2/jnCwj1Y9+TRWPfJV2LdOR/8I/rcM6kQhiD/i2v/Ybn2SZar3o9t/6oQ7tNTRIMtfiSRqKfgiRHE",
+	"TTDHJWVsJHs3lcXaiVxXAYCYpCjWFlqTSNgftAbt0aDXuuh3Bp3uhWIibcVYMTcr8KXuPuvq6+EmvEoN",
+	"qgtgH9mKWucC4mvag7ZbI13djBZ3okUQ26O0FtUFxvktUgecAdhpq0mGoggJhSiGDMNUI0qd1rHOTWC+",
+	"7GV5ZLbi/Fry1XEvaTQHEgxEGWhSAUXZ7fJTyd6oAT59uWApsOVfvXzbGQy+JtHdRkUT5FijodtLYNvE",
+	"9b2IQzTarwe2AAahu+mrUFr1ezrbv8iqTVYBKoQigUjPYQfCOmc0UENuiHc9UdRBkksho1nI+n89B6G7",
+	"xzxf6nloUIPyJJCgD1IyppM55KC+RzhdmGQrKJg9p5HOyl0vWPYal/KthUMChAwfmoVqmJK4Burj+frD",
+	"pySi/HW7dT54jSGT6b3SJR0VScYDWUHjNXN1cYTdLhRCcdtFAtZEPLZk3GN8sjL5fzWrAuWX3L86bwsC",
+	"/XYPioddXbTetTrniicVwiJii6UIaegHKxKntS4zgDFDfynQtGywJF2KrDIfXzBsPUF3c0X1F5nr6fOI",
+	"hZwGtgCkY8k23Vj1qxI2sFGuApST1OrGKgTXbIU5ODOfUwhJBB3f5exDNJrEoRShS8Z0cq0EWVd/MeRl",
+	"xYmMfKBUIGh8UdHyCayK0LQ+h4kVh/osaqRQ3GJIQEbsGvIA6reo9yS5nQuUprW5JbQc7iZ8XPMAn89q",
+	"pD8RS4YRPAido5BRz93UeiPLbeTvJKv8HLNwlQorSZjrw8UV3eT406YpIBGrZI+YIHKz7pQW9IO/iBel",
+	"owZUN/a5/uSUTCVpHrEZCzdPgEiSmWFBP5wzPlPMZa+pAB0pVC4dlf77j/Xqi5/+9F9KyfAyCpX88ulr",
+	"BKcr0SvfrWRzjPq6POZ7paNnOYHrc2Uqp6RDHnd6NEkierbWjsQpWXc2UYYfInltr9/GdZMbMcV7/vV7",
+	"dX6ZCgKfK3QZ8vuGrYw3wiIzpZwY1gOhi/wcs5iRsnnXLlXb0d9Zntkd6f3TX33v0x1pSZKlIWapWK6w",
+	"3jSKMMSUlLGQD5H+jDOPXPXOddW3pFSAg93nk1C1TJQa+lHVPFPFE6CRiQ+WlrkvIxGuNlNmcoWZqjpi",
+	"EirhJmqqroN7V8rM76Nn3vFGdnkdr/S1qNnO+TZ2ZLilXd5b3/zPFFfjlOIwKB2V5lG0lEdP1b2rTcE3",
+	"W6PL5VOl20r78jWePb1eTZ6ubaNKG+NmbelN/5v0Z3+m4wkct8Z+zWQigYS71HgGyabqs962IuolpzQN",
+	"xWK0wc4pJhDnthPQs2cXiVEBh1LrK2Jm2Vypz7K2q1//P/bebrltZLsXf5UO6/8vkxqQJinJY1M1ldAS",
+	"5dG2viJSM+OEidAkmiS2wQYHDUrm7KRqKhencp2cqnN7rnKVt8ibzJOc6rVWNxokSH1Y9pZnvC/2WCQB",
+	"NPpjfa/fr2lG8QRC7x+vpjPdS38stwo/QheXFhcHIgUQi1v6uLgSn1v1IkL0XUMlp3F6GM/lX0X5YskT",
+	"ZGU/ge59bgTl+pCzD4f3CmMvPitnOvi3//UfWNJKXxq+W9Nh6nvMT8SfxTDFMLSFypajGFmXsmvhZqYz",
+	"lf0Lw+vgn/notYlCU0PCNL526p7Xxq5bWbAm0+pUkj+yABfaQUddomp6uFr8+JC5tC20aUxDYxAnQrw7",
+	"NylDAHAKSSAcvAdJ/cgRad9nyvASgft4k4TAfm1QJabmPZ0Bh4q9F7M0w9x4LxbPFJWRYRpXDxkz6AD9",
+	"H04NxJ5LzLSGrm0vh05hwaD0DXFhPHp3TBO7y1lkGcEbFZo9BzDHX6bl8+AeQTpOOIOOdgMZaDRxZsvq",
+	"FUCIk/vEnUHo4on+DFlXsNtu7SBc44haJdWo9+qvWvV6q15fsrjWeqhGOjyKg1r8fNdBzZVPaVH8Mb19",
+	"ENlAAb9RM2bHPjCgl4+eh/2MevNLzE6s19Ug29Z4yo+uriGIiOoawHM36Gq033zQpj4h7fqsDEz5KoTG",
+	"oxxG8O0cnh7S7WmRj3h6hSSkVLakLxsBfq+j+UY8jEyrTWf/6Pyoc9rL+8WHuXQ0u1M2+n4a57Weikt0",
+	"T56qmtHD+1g1Y5WK7Q7m70UMICdzNQOZWbsPJqi+22dQJJfdzsXVa0QJWOV4QOAjVWo1HRVAm3uDpNbz",
+	"adCm7/HS+jKMPG8Szys3/yqEn4YQhpNuMjafRAYDavkGGUxwptr7MeJYez9WGoNsRuhzn5VTkUxDPcIa",
+	"u6CePuxldkE0oALy5Lz3zjdQHFpa3vAoEikiLgN99C8iidmAR9j+nzjQqpM4CrCPGy/C5kVCYiePoy8h",
+	"6wneiIytMIcyHBWFMxZKSItl+OSUj3O0xTrt4vUlfkFjDhWBv3uFPgfBSkWxmmNbax5Pu51hjdxFOekX",
+	"BNyiO+iovixWUmw/ihXhNSFqvYOxcoum6sv7qCr9INAFbYtF8IfQWPu02tbTZwOqDyN8rKeouMwB3T8+",
+	"625UXQ1HdeEG2qC5jPLGHz667iq4/Vft9TS0Fxx+FwTuk2iwPIjNOkXWBtAFWQAP18oEp1YOMmZRLMfI",
+	"DGLAAZGVwpyPi063d3G0D133sexLK4UrwGcGKgb5vuMxC6UHvfYIuYrNwTXW1SKcRzkgP8MjiUPcA+wE",
+	"QKmIwlGKoSsiP8fWBYqPqZQvFDOTtCbshRAP83Qch8B6v4DEUV8iQ4eCgppggxdiUoJ4Z8gIgpmbKZU9",
+	"q0z60qz3raqkiAYB5uOP5N10uaQNoIaJQOjzSZgSwMK9yzUfoC4aD/dzsrPwsB5/89OBFhjxTFV5hBxu",
+	"WpPseCW995fynngcnPwofaBvgR/cc2rX664LByOTB8E9/U177Sb9VfyIryrsqUTBcHU+qQ/mKoHnf3H+",
+	"utLf6t29Xq8dhyNoaBQFmi1HmmUkuGcRxZHqD1wrw4YMB6ml5Tu4Dni0j85Oc87Dfex/PTxnh38BIr24",
+	"WyG/KBsLATF7hhV5L3ZKtxTrPYoGOeSREmwWqzBFejMAGX+a0TF3Vx0fHX4exbFhhnL65JY0iqNo4JGD",
+	"eFD6RNoGH/Vp1Y3zjC9D33whSkMLPUC1yqb6k+iNubwtg5IP01EAD70HUGdRPIZCdET0KsdRwIjDWXsV",
+	"Jt5VqbHDh/TY3U9VXOLb/JEs/yOTKE9E1YU2nk1iKZ5sauPy9PbkRt2JEFnGho25DdrMnyq7kb/9V/P6",
+	"aUhKOvOPZF0HAhS82kjZFgBnFz6P4vcWggNRC4eLZ4opkaaRgOIVS+yQsQN9oCElAhhPh6IvydYO5TCG",
+	"frrRXAbKSsBIBGORtGiEfo0dBWI6i/XpY+IDH6aRtr7fCyeiX34vFpDZ6EulbxKYGL95X/ZeLCo1hvVH",
+	"NsCMASsiPYUkCVaGUUY8lGkSB3PMhvflMI7mU8m2aGBblZYFY6R4VZzom3NlmDqzfM6P7ePjjokW+579",
+	"4PDi7B86p77Xl/7+5cVF53T/3dXJUfek3dv/Xv/sdfsYOQl+6FwcHp/9CBmlXICN5ItPNfC+ljJ+Zc/R",
+	"qSLoy1ifais2AWSI4m4UZlMu7ZKTrIHwFQ02l7rvy62tMynYELYJgHMOODDM0TJvbbUYN3SuNGdEuCuZ",
+	"b7bFlf29b1wr4I8LwjQrTTB7DZiCLUWp3py+3RvDRfWtQBAZpL/F3zjrT+yCYdqX+j4mfXNwCb3kvc5V",
+	"56de5+K0fXx10Tns6LXo+Nk+jpNwHOo7OUkvaCiDCfcId5NQbUPF7DuULXCuwQCV4gbGA5sYDIV5Ooyn",
+	"AlrZaeuYCbNde3MlsIXBThibzwrTSGDsH+D1T846cNZLy72PK62bQpqs1QCnwyuZbVJqlTqXFyWvtLrJ",
+	"oGHzvF1F36VebzS3S14Jtzuo253mnTUqTfFniB4edM7Puke9q/Oz7lLB3fIM3MMnfOhk6Q06TwRVwmMQ",
+	"caRPRvjL3Z4MXQJap2C8gO6gP3TWIetWe6VfjKoBA7urZZzaa631pBUZ5NfS2HlAafQBHw59C2l8tbzc",
+	"DjIpnTq80T2sq14mFDbCq+TuD2yoyB40i/iiov1d4jLXz8vUXvUCfiCCdcOgq7LTldorYBSf1IY70Vr0",
+	"/obcvc03eM6FKQC9q+UGV13KWRIP9TIPQLA9tu2WN1lWcnuoIrlRq5tNN7zXGrNtEkfBBpvtMExUymYT",
+	"AlbhoL6ChN/wqAUcvsm1UMxHseGb5mc7LG3tmcZ0W04SJPFMeX2pv7WfkVaqAFU8s5UvzvOWzTnzTd6e",
+	"0yrQSQputtCM8QfPtFUqMRAC5F7EteSwHj5nyjFjyenZJNh/vBTLT8A8eqZsu3lmTOP3il6XmN0Vfroy",
+	"cxUL180jrIhZMRABdJ4sOtd8A/uqNxFYvoPl4Iqo7X368yqUPplXyqLNs29ZwBfKQ/reNGbbdfhgL7uM",
+	"p76dFqyeqWhD7SYG8gDo47iOQzCUWBnKbxhZO7SUNT2oGtWo+6Z3EuD2FJoouL+w554M8dV9BTU5cW5C",
+	"iSZ4Dz0KIIJPLaE/MMERqND3Z8cHV52fzo8ugM9Zz1ShRQlMauHPc4Hw9saM5NNYjm2JFBJPaxcm6Mts",
+	"AyvHfIVloGbUBxuOXPWlsRbJUjRnMmBlDrOepziFx44SgfOamdaV9Xbf93EU/CGMvt11Jp85HKXWyxc7",
+	"+jeFhs15+93ZZc+aNvWd5oPtQD3ln8EIhD2/f9FpF5uAu5/GACycp9tNQMeoW2eILVt8O01j7zWtvZed",
+	"xrUmHx7iZZvPdo4umZQ5a08vHENi4cc39Zybf7Xzfmd2ntmWy4beuV7unNVF9bcfafBhCgN11Hrjr4u6",
+	"Cqw/NGomIgoYKWMiCnHMJMNivRq+M1C0rjpkAzGMp9p6ROfFv5OBlxVDwURgshwkWa4ainLqpIW1CiRl",
+	"mGl7/fvzzunB0ekbn5Uz/Yk2VWWPzbhK0UoFHbBgRZbCxgCgMQtxGFtoFtmw5y9CQhzNlC8joxOG0ihe",
+	"7jkxNySnMfVxNvSmQm37pMa0u+GKhIQHkZ25ojVyFqXsRhBNwLAgpLgSK9zTdmVfroQKvcLyPI/5b9/t",
+	"X110/v4SJsuJ4cJQnVgXRA770pr9lVb2M4PdaJbSvK6W2ILxKIpvtDXjZYu8hhwyjb4MY+b2KxyN8Zg4",
+	"GrC1u51e7/gLMAiWn/2qtV1fHxP6JJZCYXDo7oYC7ehPZCmY8/LVVPhjmAoo4D6ZraAl63pL4UJEghtN",
+	"4xgJWBBdpPNRUvtulgMQGNQdrYA2yHrGoxu+UIDPR0/Pa+AwZYkZG3xT8bJ8T6ZF8uEeOjGgiVftDfbx",
+	"5sYqtucPcRh8VU63Kqcfzo4OvuqmO+gm3H4P101kSH0a1URn46tm+mNoph9AUD+mXsIvn0OT6VrMv7wa",
+	"IXA9wmuG4G8ugguVJTJNQqGYmk9ZGrNfRBIbYEATYxY/z3mkyCvEn3v6RlXj6Fr+VZ4INuaz6igRGfHv",
+	"hKsJG054KKFpiA9TL4sagyhTfQnPYPFMoM5Rnnb73JKZUDEpxjwNr4UZn1tDQGNVpoQABroAzhf3Z7M4",
+	"lKliPGXcUrmYt9COvPPTMrqmeB99QdZVBuF597e2vkCLnIrHOJBK4yjdl7DjAo8V05cO82ksBRRWjGJ0",
+	"8MqgqBHodjiHxQvjQJHfrQQLpUq5TBXx3uAD6b4IWsEjNg31hlaM9yV9lXtNy1Gkbvhspt1vwLAwm6RC",
+	"SQOQWXhHlbHZBTEDllXxYShEgKDf/nHn4E3n4mr/+87+26uztz54qavfHLaPjjsHPlAhGDzw6zCOQCmq",
+	"wuC83sjHeEi+NERwVOhLU+Mo9fi9KezP5mCFIb83ESQkoAU8lipUYBreXWfh9MFM3lK1PY9sShCEzmeu",
+	"Y/w08roQJW5O8NU0s/KaJ6E+Vh8jrp0zZptu9PHZEHo8jxVUCuq3FFJxPBXuWQVea9+cQwSIg5uqqzDw",
+	"c4kyOrfgXvSlTVb/9uv/ZjwC1n7g06cFtuk1/f2AD997WY2i+e6ZKcfKaEZiFIWBGIRO1WI6SeL5GINe",
+	"+k2BBVuOQymyYi09Li3YWiiIkZnMlGtlUda+vDXM6rlp7LEWxCZjCpC3QgYi8SAJiX5KppL7Ev0y9/f4",
+	"OKJtN5MCukc7T1iM1oJfAlhR2X/T6bHnNvUOK+1X+lJNtAA3yxNcmfnn7gJehYGiojekEnP2DNPCmBvg",
+	"O4M78awvEU5Uq2xIuVoNkYPcY1MuA57GyYKVG7/9+p+79bpWwQkfavGmVx1UdCo+pC2WJuF0CrHTm0mY",
+	"CqRsY8M4ivgMgrQSGLbTJI5yN9H6cRwJNkj48L1IVWWPhan1dhFQD1/0GbGXCd9jemakyVnrPRiu+r88",
+	"mIZytcbBbBCnVJVhpWpfFpaq9mVffkS1KpU4KLZllWk8T7cQIDD7LJRbFacwMYq1tRWPiPiC1OsyT3mm",
+	"TOPRMgxIX+J240HA5jM9V1M0ETg2ZONmyhBPlgtnuamMsEOE6DcBdGBxRIv5F50fOhfd9jERyXevLjon",
+	"7aNTzA0UPZFFQmESfcnGUBUP4CO7l4eHR/sA/nF4eXrQ9SEYgVT2+ogvlUEPRBTfkMnpQq1oO3EYzQN9",
+	"1EAI4KJl9DIzPYNTwRHNpXKnOH6NHSZC/KJNREg0KChGtlzIcJjyFRRk3eiTGC1aUIZiVhzFdJII2ij6",
+	"Z+bqWl+6UDTxPKXFwTIJJIBqYVQFelcOc23trCxjpubDnDioeATRCRe0sxZJLGb0WZke7pmlt+GYVi7U",
+	"FKy9E+6Go9fHHZ/OhaN5QmX4CrNZaOmNOZdBrLevB1vCrNY1SegxB9CbtlP/omwBjLlPjVJhKBuXv8TX",
+	"cfIofekopDCwbgYKv+IWfxDCjrf+O404PVIFsO0WMoWWtgqbhOxNot0bWycWaunPzs671UZze6dyrzYi",
+	"XOXPUPhhhd3Dy39frrRn3imgRsGy+wXQVp/1wADarg2gmSNlw2cPXl+v5JidVFv8GBkisx0+WeXw0gN+",
+	"J9G4r4E4YzIWQIrqbco4W418AP4aMFXEYGWDO/QRDh9Z6FRlQqdhHZO0WGkJy4HdYaGET0Yl7ND4BgxL",
+	"Lw9FXQBlDe0vcL2NOokQgUGhc0cC8rZpVyq2uy/zHUzF7Ut7WWEHYbpZohELv+QYWA4c3Qgd1MKeLmOs",
+	"GELkoqKGH+GpXUOR9LRUOQ7uY3VyxmYGS3l3SejOzWfoz6Xl6/bavctuEZi1qVi+oghtqdVoYuJq5YOP",
+	"y2ThRADKqdGApqwx1xycTWimeHDSDHLu/eGp8fpNmgcXhCmRPsV24AJ98NCdYKH83KhlqFaQK2slezqQ",
+	"D6Xe+NP32/+w+/evfnz507fvXvyw29vpbl80/75xfvd1MBqjkChjeQR7KyKp9pQ6mTfpNfRkGfSjjvDf",
+	"H9EXMxVr80kXIp0nEoM5oCsNe70hHHY3KMH++LNJrG2/JPLRUU7DqaiCSw2le4Zcqi/LSC8VS8Em8Typ",
+	"sME8jFIWS8pkJIJjiaCvTUUf6USRHRlo8xk8aQ0z1In4QnMEJ0tkTsvMOK9ALDZWmXHuIT/FlIdRqVXi",
+	"Af87GkFtGE+L6XUM141Ls3PCkzTU8x7hfGm5Wki545UAW+JKzqcDkZRapW+azVd1+h9+i5vF4V9S27W5",
+	"qt4IlVbr9Z3agA/fDyL+ixg09SCfIzVTVaVxwseiOkvi4Dntyyu4nQLMkqvGt1dAyPTn2fhvf6q2p79U",
+	"u+FY8nSeCCBnKkKMSG/iEb8SUqusoNQa8UiJjcx8269aze0l4oNVD+3BjEAnG+mPz/GtP0qlfEoO4jfa",
+	"NqSAJxi7tEyOZDoRpX/6V2CCHE5W5c8lTLxiA67CoRU+o1BEgaqxM2LS+Y7NJdmLnpEV37FhpEcW1JhP",
+	"58Rn5aPuGdtuvHhRbfQlj2YTXm1i65Xv7FyflfG77QqEmNvd/aMjFokUwt6hhATGkCuhrdVkii48BMNm",
+	"M5EgyYQMCA9aBBgGw+AYcCMzfdAh7an2mJ8d74wBnuPvZlylTH+zB0LVniKQq51a48XOHpj8BNpg4vis",
+	"8duv/9mo182QPYzoK49NFrOJkJg54NolSuLZRNh3wpmvMR8Ptc/KA7GITRW74VaBiaqQga6I+BWFoFYL",
+	"tM/xIQgHqlg51TYANso9UyyNY4/NJYSTOUPnWc9XrETufpataMRD6GSDlcc2wFkMTLI8xepot6ZOmxuJ",
+	"3hqyxvZxmAg8mvOdBgu6HRIAYch9sGDXPJoL7dyct3v732MazbyseQJgi9g/baOhmSJguAWp+kwx35V4",
+	"PmqulHHiVsQVZWkc8AUrvxYylPSZYhN+LdiEB6xR78sgHENCC0rfm/XmTmWPoEHgQYqi6XMl6ImNF+aZ",
+	"heBHcLL+OkrygT7RnRXhLRRxVnfdVVvZmbwHUBBN72dwwU6KSIQ+Zq4+gb7PZnCjMm00WrsvrDLNKU1U",
+	"dWwaKvY//5f9OZ7fB9D8ROB6BBtRmxy378H+2V/LedikhfHF7qSIc17BczCm1tcrnMyjNISwGcpRNPz9",
+	"FoO6A5WyXXYSvt5jfzrvvPHY+ekbbcr/KAbnxBIHIpi2Oytb+Qu+RhiJvtR7j1HiXz/nmWL7+PNqbzGD",
+	"1nB60k791Yv/+T/6/wn72lYvoHIxVVZay83CDyKCLuhA6CMU7DHt5GDqVIvYzk9HhyxOQqPrmOILxcoq",
+	"hjhikiY8RGYYyeazJBxPUoLEpr+IyK8vE1EVEh6hb62ngZV/nsNpYa/qHkYjZxyL8UYR1xoLYbchEV+B",
+	"nPFUpBx4z8t6XB57c9712E8n5xWkkTMJRagXkEEWxAdLSSu9IIlnM20HQU3DANj3QsVcQJ2+9IsM6P68",
+	"Xt8ehgH8V9CfzTpLuAziqVMLgD/Qhra/x2IZLUxM0nLuUXpdv8hAW044eFjYRFyH8Vw5QwtEJFK37clg",
+	"/UDR05SsvrKTTZ/PopgHCitH+tJgHGjPEl5Iq3O8K+pzbU8o032GF2PpQDKfOUV5ejfgAz0KEoRqIoK+",
+	"HCwYh7qRcRLPZWD6/mHXcRbME6gpANJnQwgyzzCHAvOuuG0GYhLKoFLgOa8wMRtXGSyOc/1rBvREcNLY",
+	"TmOb+effn/XOrnpnZ1fH7Ys3HW3MsptJHFlqCDaIgwVe9gIuA3MKE9b2vQF9CU4Swm/Bndvvjs/aB869",
+	"K3vEOQVE0DuNXfP4y9Pu5fn52UWvc3DVe3fe8fdgow3jQE+Mp23VucSgQZzAWBQY0UE4FRJrSXeaTXM3",
+	"wnt04AAIiR7j476AAscaip89xpFwUr+qScDra0g8YaAf7g53bUMGnIoRPYutZUC88Nf1el/6J+3jw7OL",
+	"k84BtPd1uj2/xtp26uDueKoywxDOHBqPKzwsegl/NC8EapWRS8uCJLwWiZfbEFnpKtjSgHiQsLJP9MR4",
+	"ON+LBZ7Fv6UW/u9++/W/9CfNF8r6vr/9+l++15ffn7T3q93v28DkHc9TFQYC7w3FPnyYVlpAlYd4J2km",
+	"PTJCcZQhevW14xUrGY5GmMjnfam4DAbxBy2c9rvnRKRJTDOAvnZ4dvH66OCgc+procWlhWwAhOhUJLj3",
+	"i81XfWZPBJyBp2TDTo1SfD6Kk2nV2GOO2UZatVQehJInC9ALlbvbMvDG+Pqfx7ikE71iYv5VIzd3jsjk",
+	"jUg4o4Eg80dbk+JB5iTcaGNkBp40fwyTsnGHkP85X+gN0YvjY55Anqq009i9y/PUfIae9IkIQq7Nqids",
+	"x4KeNlGgGR39DQasuXVVXCNt/Zow92sb5mC5KAfJbx5FCFx/I5m5JcNbsjJQaCkPbJRAXIcQaInisZao",
+	"Xl82D9smeuBBy95NnGDRknkP+rYCt9BKC1wyo4lQM6ByzMZc68u3YqFEymZ8HKIX1oLbM1+KD+nVcJ6o",
+	"OPGxtpUr5tMHeyY+NhVcmuCNgtuIYjh9lXbplTs4iZ894Zpfq7MZ/3kO3oyKrcVljUh4D8gHkiQrNbCB",
+	"DSD2f56LZJFh7OM9Su6xn/IPx0KO9fZ7sQNhyVQk+tJ//sd69dU/ffP/lSykvkqTUI71Fl4p5NY6XBs0",
+	"GaJUs17JDatZLx4SpEmWR0Rg/vX6XaD9H0Hodzv7lxdHvXdXnR86p72um474R4eLWYuqGmz/GnDaCey+",
+	"W0p8ItvdaB4h2VzNBBjqUKM0A/G9XavXGo3t2rd6/w3BqL87FT8fw8uVDkG5tGez541aHbR0LuTulZyD",
+	"YfbFnUV+/gxspAeDPcjiEUmI3188QcsENl0si8INojieCclnYW3Bp9Edco2OCcoGi1RA9T/8g+ccQN+9",
+	"r+8xMR2IIMgQb8nA4mlfDuZhFEAmEr3qYRSC+Lbk7nFC/o7xHW8mPLXU9lCnoyg/qa+5xjkH7ikM79fY",
+	"GyG16BTAS6Vvj9IpJCy9BKvt4mTB1CScIYeKfjOtdLswEdYbp+E910cc58ivrMlznuEcdGdi+KQTnmbt",
+	"M8lMq9di+vhv92UoR3GrLxlLwzQSLYYHmrXPj/SH1GTYYo1avVaHuciO7mq2X09L+/xI39vqdI9d9g6r",
+	"L9m79smxlkOWOAU3SoFoLywkMHuz9vEHLXeu3GHb/V/Wg3VT+QfxUOVPVyLGoUpFUoWsblULcf1cITeC",
+	"F2A1GGcvqpBZYGe9c9iNGespIqSb+AskraBQcmi8wQgCEnsIkziM4yiIb6TXlzvNV8y/aPc6V8dHJ0dQ",
+	"n04E1iJNFlXgH/Up1lAByGyiEirHDgoQVmlUHDglcB0JvLBz0j46vmofX3TaB++u2vu9ox86fo2RusHR",
+	"+me986tu57RH4ZSAuP1zKN0wafr7FNPnfQmtJsDFV16aDESk1r9CKYKzDBXxPMqyQ/Ch6QmtsS6fCqYF",
+	"g4G61GJM/2YNH52QwQUtaUcPbl9r5S8nTWNqC8YDrY0Wtr5AivQelTz6Jp/BvzU7JFewpI+Cul9b5Qld",
+	"XCAycne7I8XCIxAr7DTv8KQLnopjrMx5ZGFmdjAr4wE7651XWNWcmCFuaSPT8Md4Cm6XbZslGyJ4KpAl",
+	"iZgroSrLMg2xSlfF32CB0sAVSXeRPpddC4sGsUsE8nIEC+Tl4bFRfCOS6pBD/RkHwQpDGotU9aUpHmH+",
+	"6IPPvoEYG0R92UuG+V+Pwp9wMJ5pk0XF0bUI0E20afBwRFtfe0YUdVZ9SWuBxc9VPpvBP2dzNWHxaARQ",
+	"uyR+mcVoy2YgUrETv3vVl8XT0DW9/UDxk9MYIJXL2qeazqDsXom04tksDsT7ofSrL0GnlO+jSSCyX0GX",
+	"HesOoG1J5mesL52Zso2mWcNqPE8H8QfHyrQxZz34GtMnxvSHldWEJ7a1sC9H8RyrrEn9MivaVaXFtgF8",
+	"oVFn01DO9Q7Vf8KCeKxZh78m+gYA0YD249F5MazbVwXxVUH8ThXEY6iHtGoCbevVBM0ICSa9BJhM4m6r",
+	"hVYB9jdaOHuURcyu0r8G7G6l5gJANoCRqojdv8bOZlguwXyMFF5t+VTMpn1VDEAi938ag72qf0RN84ar",
+	"Hwxy+iZUCDUOlmxL/4anSLIWSut8mrYPrWyqdCHKx8qeHUgYAH0O/aXdIOrHpE+0VvLZOM6gP8qQQjOH",
+	"zsLgG1SVWApVqbFzWoi+NC3XO81mpcVe/vbrfzaaL50cssd8s2pXxJYIC+4j/gwrJ/MImN2ISNGvYNut",
+	"VbWYUtYf6UPOQ4nQ54pya9jfkz0DrjE3AdCFqVaXdrzOT28Ef+9X9pgp6HMgW/SOA1eAW3x9vfPZELAc",
+	"ZMzSZFFjHUJgUQhhuqj1ZVsu2FxC5nDKx+GQRaF87/KnovKycQZX87AyaORsJFCQqAfnMVRJiDmLC6Lv",
+	"XoW7uyej0mK7axUS+8ZoIB4EiVBqLwOzHc8FrvBgHowFIEjYlypq1jE74EvWWKQLGs3tnd0XEOKkQwNs",
+	"Kvrf1fk8DKrI7eIcGQCtSeKpyD6mEMONGDh12EWqUE+PkWKlbprU5fj875S6qSfB3zhf5g5LwS/vrKHO",
+	"0lluuT6dauXgoyN1H0zr7r/8tOZ/Ja9E9ufVarE2LUvv7G3n9Oqo271cbjwBUQqSGfpN4IFmAV5DhDNH",
+	"EtjcvnvDqb7VEdx5YzDY2M6kSQL2DQl4M6qHNfU06rdf8SaW4ndpIKRWSj/YRkCJtcE6QKTpTM2XAcVs",
+	"ytPhhH0DKoNqFSo1dmDQv8wqY2sMLn2N/Qjd1OD6IJK0NiltSUt5l9qtCVfNSHY+TGJl9IVh17DS23NU",
+	"g9VDlb2+lDGLkG84EASaw1MS6lRipyASakotkBgkUwKeVj65+xuU7r7MhcwqbKdRxxBbhgye6aiWvuc6",
+	"/VJjb/JapC+NLwV6y31VLBIMRAXuSOgWQ4S0yxSW/peKQnA8G7v2ZfoyB3yaV2pYpscKfMwlBa9VcRTH",
+	"UMufFqk52C6L35OGexQf7SydmZn5LH4aHKkVRw32sRb/8A/71Hu/wnop7zzlqzi/pzgnAfdAj+8eeQ7H",
+	"yt6U5oAf3CHNUdE2PIYIgSCbjaFRfn1mYkPKgdmMw8cnC77GgT5RIVz7zdH+1fHR6dvVcNAxOlePFQ/K",
+	"3+4PGBDKjqqTMtB/3klCWDC+DZ0LcY7BrzwNkds3TFUF4yaxtD3OtvyLED6wVhXrnvXRf5Y1txMhXA5A",
+	"1YP+MjBjfAcSB0G2wgzfVkKNFlziV6Dp2UXL8fuy7Fa109jSm7hSYxe444uIfAH9r7m7mwu05Nmd8f28",
+	"voRC/eYOmxATCbzGe7HIQuDwCZSPI2IOsaxgFTDx7xqYuQL0nBbTJxIDSwBMaTOmkCvYK3iqmWh4aAhV",
+	"4freB52T87MeED2/7by7uuhA7mGPcbwSGgmhjM4WvUPHA1A1z6WkJkFMYrg3Ozq9Or84e3PR6XZ9Vk5E",
+	"miwoppafA4su2LP8fwxhD6H7wbDtCTspbudCjW1tNesNB/1t/+zk/LijTc+trZZBP+rLrS2tUJ4vExvq",
+	"39iC/QegGibzSKi+DCWLk0AktNgAlElFjobH0UJsuuSNRi3JACnHTb0iplmG4Uzb2H0ZcZVWCqAJfUJ0",
+	"yyObXocqdAZsR4Nol4tKPg3TojTcbYTgrJgPvNs+6VzhT/WfYPYTCGLnwKcQ60wkVYsrCu/smV6kgIf6",
+	"GCZ62tNJtFgCDmzROrEhTwCo04ePIcCqFw1xW6cYocQ/lEiBU7LisSIYRY/5F539o3P4yIUKJNTovpRi",
+	"niY8MntxRJ0tZHCAiRMn2boWpPkwvA31UAY/yH5pYFgrawmS2AP5keAV+tKu99t3+zDNb9+9JjNtMFeh",
+	"hEZhsxlNB+1slgCioe3C4BF18WJTNNzZ7khWzgtUDG/nJDJPBJPzKCI47dyGJiZTOMn6jEP3GFJNWnIm",
+	"eAnk5TBg3Hr29Xmj7qtMGqzwmb8XCwokg9jRI89ErHk9iHDDK6JUorpL1YK+X24bpXDq9F+UbK2x06w5",
+	"OjuQ9JbUW0WxczXX+moUJy2iGluBfsKNp+J5MnRxVUw43mhMwJrcZn631zm/ujx3V92AX4GuaB62mdSv",
+	"wThTqZhV5zObk/Wf83k6ed4ccQraYAaY5ATULlt3f48logrGQk5aa81mZHKYZmF8kluOs597IxReO82m",
+	"KfbTgopajVgbgethy1ABrkLLoaH1avOfd7d/+/f/aOBERTwZC+BVw1/S3vhT9+zUhCQSwQNlag83MJP2",
+	"SCL9IdhJm7uF7KRFYIcG0TCUEiZnDXf5y3tCCo5E8hmwKVftgAJ4SpqMR2Z7eRA45a1s9HcFp2xYcMo0",
+	"29fLS3lnYvqXq8T023n4fKPOwZwRnwRicvUZXzlf/mpQk7t3ebGuSK7DobiUFqvuUxfQdwU4QNpkX/Il",
+	"HQe3Z93YYu8WgCbXFtO3c+Z1ppQhrsDKgPYC5wpcTcKDDAiwkZqvtSJibdNfLiIl0Gkqxq2uFRWnP1l1",
+	"9YkIu+y85BC8Pr8IL606EaW/ukhfoutCP/AjxPl9cLTuKr3zuOcfidV4X/H4FJt9zvI1TLcLKIqSrZVM",
+	"uY7K4VylcRDyyATXPBZHgW2CXGNnk/FvTsczxbIAHiv7BgvUtzWzYJgfdc/YTrPxbaVW2OX4I437ywQN",
+	"RBdtpVWvCH21/rnRV/H+y+UbKw1690Rb3diERz95ssB4poXuxm46c6rMNgRQvMLg9dlMSGweI887x+nG",
+	"pzFxaUFd0HgOoVkpVNaL2rm88NhPZ4ceu+weQPTEXN2XSPaFrrw5MEjCnbJ4NAJIhlCtg89gsRvF3gPW",
+	"HaBTx5FCzHElQE6RWBu8M5mzzk9H3V7XX+8L41R9SUn2/Lm584Z3X/czuKMmqnrRuR3M2ZUknw3C2UiQ",
+	"AgjneCbkI0M3r9754RbB50rlfVKLYCakhRsulFyr1gCi4mPm4G6WwTIXzyhOnMSXzZspVlZCrOZAUNBA",
+	"xM1mPiitVRTYh2QGRfeTOAKsyeZOFfoxbkIZUJE3+VFCBjwBVqJ0wsqXvf0KBiPxXtg4bIwjFs+xYzjj",
+	"HVOWrUdLVsNLBsRHFcB8hEaggO6EmQIitgQEZBVPM/ZmHNwoEUKx+azGLgxmEzwXCtmBY404eYDzaBqm",
+	"QMpmGpy1NE7DqWBTvgBJPxC2Dm0hiNDaMLkZHiAkoQ4paFljbcvV5uqQXALVeI8r8eQ1rc24o45x1zxx",
+	"nP/HIIc8OjnKm3B/WZWSkHvS3yBSBLHWAGsPZZRKrVevvt3Fjyiv5AjjRh2E8RK5jN5v6J9qoYpZLech",
+	"uwUP2Vn/lGa13ujBIzY8ZSaSK+simtfQ90tDwI2ciUTFEuhqrrEaMzAMmTnH88EuIe6r27xBfNYzRXLo",
+	"q0dY6i5J5nj0MG1gqQs3BLHsbwxL3rqaDCO8JzwaVYFGGMly2T/62vnzPeansV9h5YvDfba9vf1KqwYk",
+	"zzWFBgtt4Cot7vASkxjyEVSOehS3X7xgAV8oUib6UVDGSlzJZYe08pmyH/OUblrx8iy9listlFbCQlYe",
+	"M0f2RkAb3JcEglDJINhMOQM9yaM611jlRqWfr9/foxajVGshQH0OjILC0hWqWfbpvYyhB2XrKY+uQsl+",
+	"+/f/oD/0ld+Zh5mfEqGl4MOJfTvgf6Tvrzg2bWLvkgP/KMUzRRntpUk1iwsxgQqbRXME6jQFPLU+bX1m",
+	"W0sBYClHKajHwmRMZgLkuRMBOsqMkp5OJQcI0A2zMgUniTaU0a3ZVYAtgPiM2X4tm5ewE1SpsRN7zUBE",
+	"sRxb2kq6N1Vz0M7U/16wG5EI2i17RCzt+n5GK5vNjNnhcdyXAP1ULiBhVSmfzhQAWKbDCZBS8yQKIQ/N",
+	"nbyq3Y8jOB0mz5tCC+17VTF9Tzh24kSUaTie6/VM5tIaKe4uNsylQy2AhnOooMxYTPsSmMJbtB2WNzJt",
+	"Gik+pPQLmuYaa9MBbdRZvV7PlqdFNQQi6ctsqNqB1c5qGvuszJWpCVWTOEkFWJpY37O1BbhoAHG4teUx",
+	"wCiXUMyFJoPPyj9XATJcsUksY+1v7zE+gDh7nDB/6/mW34Jcb6XVl/6yKWAPgt/ttXudk85p7+rsrc+E",
+	"vBZRPBMI611jfio+pM+H6hou0FJsp/Gyrq3Pw+pLj+1fHB96fWnA1FkS33imtfDneQyNzNp2lIDSlCun",
+	"QYpTfwAF7lc8JZj8ly/qDY9p49brS98JAUKvIPPfhxL+i4ZiMuNJuvABBRJoXnPMxJ49qh5bkgN9WZ7y",
+	"P5vqu9ZyYM84hXorEQI6JvI582v6blUflg5PdTzHrH1fulGIGU+gVApojcOU+OzhSZCCt1ulxnLLMwtG",
+	"dnXsDu3LWRKCZbzcWZ6h4JcP9aMnepeQIvZYR46jUE0qLTbg8j1hzmvJJBIvx3RsI/usfPS6fVqNwvei",
+	"xfzDn3yPpTcxRGW+rb/YwTKGHCxAFgQiX8WGXQKS/HgAPCth4SDmz5iyV9t5ISw6bJdFfwcmmdj7GeLo",
+	"pCLzobKpGCXMb7Dm9o63+4L99m//7XtMSOb/9m//3fCa2zu13Rc+ldsAbBZB3++ZhnoT+zXQTiBzUIMe",
+	"8zSUMJEMlkRBsooAac3pbLGd+gvma1ejvb/fOe+1Xx93tMLY7/4ATz0/OITKPcYVC+IbiTjCZd8ATR+E",
+	"CmCbAHqIpykfTvSc+EY8dGdQujERSFI9nUechfLPSAxb29pibaYfpU8vG4ooYmWulY7wiP9Nj5+4ugdi",
+	"HEoyR/zvoFzsG9ziHvP/zgeiaz6AZhwsLdMTlgBqlt6ms0SMwg+mhcZ/5pN8Vs4IkZY6TBnXmk2PSSsO",
+	"7TICXhmP5pycPCxYIt5fPXBF5VFITeACYwEXgiFQ0O+Et25BBdKYI4wG3qjsV5u7tXrdr0BPjRilCLrN",
+	"QuVl5OAwT8aLNFWvCN8z5VFfEmdCWR9+aOExhyCm/upooaUDrC9+VdHOdIjKzp0PemUBVfZcbzhYwT2a",
+	"TJwKQ2Cs5xm3HhKeh6C99SQCg3ci+Hucl/kUJ0gvfAjHAzYLdgG31gZPJZ+GFLtFQPUyGaJYDOxnvdUY",
+	"jzWmLMjn2MeiOBCOxua1yhnQno3pCpWAIP/jmE1dNnZldCIYPEZ6PLI/37V2/9N16VcgHbupw5ZvpKhh",
+	"qc68ijzIYxYBzdzhf1iDRalXrLQc0XVdWQtWpsVwNQ2hp3gJrvJWZMqODJZfQnxYeYm95W205Ptg8WHR",
+	"qzbv8qqA2vq4L/poyJeODeZGYfIuTqnVbFIunxL7t4WzYXUL94MTHhkTfmCwGktZpQNG0wE5O5hl57AH",
+	"GdN/S8zGOctLvwQRMRrL7/aYvWPrmXw+ZfuJmn8p2Z/jCSYO4JwlCezBep+asVZxYleGSh8XDLVR7zVe",
+	"tbaXqZlzQ81XFdxec3ancTf0tltylLN8qlOhUTr8aWe3c3lRt/8DSFpAAd8cMTNOd7aG1vM25SSPEwyz",
+	"QtmJh3mlJWs4D9/4/58fHFYbte2+/O3X/9qAxtgGG8tgMLJye8djaNgZo65yNzBGr2R8oD1oZ1Ei/W6e",
+	"jqov8+Oye8TLL5mnl91z94UHhpiz1h7uQi+3+zybHU36csP58F7V6x4dA8/zPL1itXrd01tX/7dzeeHe",
+	"oWDbeq/qDc/sSi/bsh7uS89D48nTp8G544a5t37ifvcHQr9EX5FFoRRMyEBbTVI4buNHAGNaJ8kzztHU",
+	"Os+Zvwwu9FIRZIG1XYDslpnsLeZntvgecJ1o5fJdv2THUEVGBBO1IBIT+lTL49wHaUwcJkN13S/5ULPp",
+	"17QHuEd+D1fs3bt3705ODiBnjg6+9ne0D1nLrcHKZH3WmHH9xYNUX95FWiVwTQRVx4eK2UQw8Np0z049",
+	"sHXjBI56LKPF56d3tfuLtjL2gEgKGmeDpB1Ue7LxdYeMGEOJpl0ZLPny8nRX7hV0d0Ti+kQsQstXCVpe",
+	"BDYkujkInwewb5Gv5DwR+nwcVGRbbOoZXIc4MVFb7L7AW7hFqcIWq9ayBs5Q9SVx5VjiJxt0BOIUgCkK",
+	"xc0eWxOHtj9fCqijKYzBcQjCs7K2ByiaRj012uwKWgUvgQBYt2Dyg9uZxTVnfCz20CeGbiSDrJXh9Fvf",
+	"7LZUa1HvzjqUf9w7PXd/fEH+WQErQC67oOft2dJC1O5OC7DMA/CXhtd49a/3IwPIeDmXWQGeLBEAlDO3",
+	"93tHZ6dLeekwFdO8k1FsuDdcR2mNOf4xRUNFnSsPaikptu7zlAGv6o2HM/l+jzJ0I46IFJY8gETu13yz",
+	"0Yc0IWu1XRAP1S2Z5HDIvu+dHDshdtBkLt1AAj2c2Fh9IYJ4GC1Y2U/oX8AiUNVP8j1IcA0WfelP+XvB",
+	"jPPuU3LLwMdqOa8veB7KQHyoTdJp5BNILSw1UHlFoyphFkKT/ETgs/sS3wGhALXFjvHvMGUYppaxHn4S",
+	"VOFcEULtkXkLZTLUhEFrxWJf2vc1TAlJfAP9v3h3bMb8E7/myEuAFUAJv8kmSluBaV/6RRQP6+J/AF3/",
+	"1OqrwafUy5L3ItEt+JuDs/3eu/MO0z9ADwG/0H9DluO7fknIfin3neCB+zfQGeAHDqUBfPXc+Y4+Wb56",
+	"EAcL9+8gvGZh8F2/BJvSPJlo3raHz4PwOne/5eufZ6+y0WlHqgQ4L8Z3/wjXMDtyyNDzuNAh7fOjpSew",
+	"sh55EW8C3Ca5NrtvhVCdigVLXilPbaY3N/KX1fhsBjuLbv2XFfyWawEd62Qn69EBRGyqWCCApVMOQ6Fq",
+	"mbb/XvAonRTYNccA5YrI4eN4njrXgLRcvaKt/YVxnKYiQzM1gEaBbavOgM8B4Azs8sHC4GZD1QD9G5Hk",
+	"ovhGv07ioK5UnLGcZw9SgN6zPKoDRMkcAFumEgpw0p0b4Peq6H0IQhGshDCWzjDPeueAwmDhYpwb5vBh",
+	"Vu/a09cKmcRRhAELxMwdTrROkWOEB6dedOeuvZu4OuLDVHtkmbZd84iJYDmVbNBiZoa13972RBRe7ygm",
+	"j83mgwjYR02VCKXfsB7TszvMarDlI5fNtT4Jq8/bX+3FyaWEjRNYNmnfUDIXOMd5gtHMqw/JWleRb1Xy",
+	"yKmVHYj0RgjEq3B3R9ZqVHBHcxsqAcjUXfmnqvmy+tYAygD2jaq0GEXqKLmNlblYKuQZ7wrNRI9FIhiL",
+	"BBPuzqjsk/H7NVuAFv3tu/3nb9+9ZkOuhIeigKccU5QkXlW2iGo+gGRfLJ3n7VsQlk3TkEG13H0u9KCY",
+	"dpUE1jkbohRPn+c0CdEf9BA1xK0bmCeiaEKGzkj/6V//XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

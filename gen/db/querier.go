@@ -13,7 +13,7 @@ type Querier interface {
 	ActivateUser(ctx context.Context, arg ActivateUserParams) (User, error)
 	// Balance equal to the entries, versions 1..n without gaps, head version equal to n.
 	CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow, error)
-	// Ledger invariants (DESIGN §5). Each query returns the violations it finds; none is a clean ledger.
+	// Invariants (flowxi ledger check) ------------------------------------------------------------
 	CheckCurrencySums(ctx context.Context) ([]CheckCurrencySumsRow, error)
 	CheckNegativeWallets(ctx context.Context) ([]CheckNegativeWalletsRow, error)
 	// Entries and transactions that point at a missing account or transaction (the write path has no
@@ -21,6 +21,9 @@ type Querier interface {
 	// not name.
 	CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error)
 	CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow, error)
+	// Posted reversals that do not mirror a posted original (missing, not posted, itself a reversal,
+	// another currency, accounts not swapped), and originals reversed beyond their amount.
+	CheckReversals(ctx context.Context) ([]CheckReversalsRow, error)
 	// The settlement account of a currency is the other side of every deposit and withdrawal: it
 	// holds minus what the outside world has put in, so it is never positive, and it is never held on.
 	CheckSettlementSign(ctx context.Context) ([]CheckSettlementSignRow, error)
@@ -41,6 +44,7 @@ type Querier interface {
 	// Rows beyond the sealer's position written before $1.
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
 	CountUserOpenHolds(ctx context.Context, userID *int64) (int64, error)
+	// Internal keys (services/identity/internalkeys) --------------------------------------------------
 	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
 	CreatePendingUser(ctx context.Context, arg CreatePendingUserParams) (User, error)
@@ -89,9 +93,19 @@ type Querier interface {
 	// A wallet of the user with what its spending limits depend on (the owner's tier and whether its
 	// case is approved: the view belongs to compliance).
 	GetOwnedWalletTier(ctx context.Context, arg GetOwnedWalletTierParams) (GetOwnedWalletTierRow, error)
+	// Reversals --------------------------------------------------------------------------------------
+	// Reversals (services/ledger/reversal.go): compensating transactions that name their original.
+	// The transaction to reverse, with what its accounts are (a user wallet or a system account) and
+	// their owners. Read before queueing: only its status can change later, and only from pending.
+	GetReversalOriginal(ctx context.Context, id int64) (GetReversalOriginalRow, error)
 	// The oldest transaction still running: every row written by an older transaction is final
 	// (committed and visible, or rolled back and gone for good).
 	GetSealBound(ctx context.Context) (int64, error)
+	// Statements ------------------------------------------------------------------------------------
+	// Statements (services/ledger/statement.go): a wallet's posted movements over a period, by the
+	// instant they were posted (ledger_entries_account_time; migration 00045).
+	// One of the user's wallets, with the holder's name as the profile has it.
+	GetStatementWallet(ctx context.Context, arg GetStatementWalletParams) (GetStatementWalletRow, error)
 	GetSystemAccount(ctx context.Context, arg GetSystemAccountParams) (int64, error)
 	// Reads ------------------------------------------------------------------------------------------
 	// A transaction the user took part in: every one they sent, only posted ones they received.
@@ -99,6 +113,7 @@ type Querier interface {
 	GetTwofaUser(ctx context.Context, id int64) (GetTwofaUserRow, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByEmailForUpdate(ctx context.Context, email string) (User, error)
+	// Users (shared by identity, registration, profile) ---------------------------------------------
 	GetUserByID(ctx context.Context, id int64) (User, error)
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
@@ -119,7 +134,7 @@ type Querier interface {
 	LeaseObjectDeletion(ctx context.Context, arg LeaseObjectDeletionParams) (int32, error)
 	LiftRestriction(ctx context.Context, arg LiftRestrictionParams) (ComplianceRestriction, error)
 	ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error)
-	// Queries of services/identity: devices, logout, password-hash upgrade.
+	// Queries of services/identity: devices, logout, password-hash upgrade; its tokens, the users table and internal keys below.
 	// Live device-bound tokens (not revoked, not past their absolute or idle expiry), newest use first.
 	// Legacy tokens without a device are excluded.
 	ListActiveDevices(ctx context.Context, arg ListActiveDevicesParams) ([]ListActiveDevicesRow, error)
@@ -135,6 +150,11 @@ type Querier interface {
 	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
 	// Pending holds past their expiry, oldest first.
 	ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsParams) ([]int64, error)
+	// The posted reversals of one transaction, oldest first (its view shows them).
+	ListReversalsOf(ctx context.Context, id int64) ([]ListReversalsOfRow, error)
+	// The wallet's entries posted in [from_at, to_at), in posting order (instants never go back
+	// along an account's versions), with what a statement line shows of their transaction.
+	ListStatementEntries(ctx context.Context, arg ListStatementEntriesParams) ([]ListStatementEntriesRow, error)
 	// The next final rows after the sealer's position, in chain order (txid, id).
 	ListUnsealedAuditEvents(ctx context.Context, arg ListUnsealedAuditEventsParams) ([]AuditEvent, error)
 	ListUserComplianceCases(ctx context.Context, userID int64) ([]ComplianceCase, error)
@@ -148,7 +168,9 @@ type Querier interface {
 	// with what the money policy decides on: the owner's status, and for the accounts money leaves
 	// (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
 	// receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
-	// inserts take their KEY SHARE locks.
+	// inserts take their KEY SHARE locks. last_posted_at is read from the locked row itself (a row
+	// waited for is re-read as its locker committed it; another table would still be read as of the
+	// statement's start).
 	LockAccounts(ctx context.Context, arg LockAccountsParams) ([]LockAccountsRow, error)
 	// One transaction-scoped advisory lock per external reference of a batch, waited for, in a fixed
 	// order: two requests with one reference are decided one after the other.
@@ -157,6 +179,7 @@ type Querier interface {
 	LockMagicLink(ctx context.Context, tokenHash string) (LockMagicLinkRow, error)
 	// Locks the live code of the user with this email (and reads the user) for validation.
 	LockOTPByEmail(ctx context.Context, arg LockOTPByEmailParams) (LockOTPByEmailRow, error)
+	// Tokens (services/identity/tokens, sessions) ---------------------------------------------------
 	// Serialises token issue for one (user, device) within the transaction.
 	LockUserDevice(ctx context.Context, arg LockUserDeviceParams) error
 	// Locks the user's wallets in id order with the ledger's own lock mode, so no movement can
@@ -183,6 +206,9 @@ type Querier interface {
 	ResolveTransfers(ctx context.Context, arg ResolveTransfersParams) ([]ResolveTransfersRow, error)
 	// A failed attempt: the job's attempt count and River's next attempt, recorded for operations.
 	RetryMail(ctx context.Context, arg RetryMailParams) error
+	// What the posted reversals of each original moved back. The batch reads it after locking the
+	// originals' accounts, which every reversal of them also locks: nothing can change it meanwhile.
+	ReversedAmounts(ctx context.Context, ids []int64) ([]ReversedAmountsRow, error)
 	RevokeAllUserTokens(ctx context.Context, arg RevokeAllUserTokensParams) (int64, error)
 	RevokeCurrentToken(ctx context.Context, arg RevokeCurrentTokenParams) (int64, error)
 	RevokeDeviceTokens(ctx context.Context, arg RevokeDeviceTokensParams) (int64, error)
@@ -201,6 +227,9 @@ type Querier interface {
 	SetUserStatus(ctx context.Context, arg SetUserStatusParams) (User, error)
 	SetUsername(ctx context.Context, arg SetUsernameParams) error
 	SetWalletStatus(ctx context.Context, arg SetWalletStatusParams) (LedgerAccount, error)
+	// The balance at from_at: the running balance of the wallet's last entry before it (0 before
+	// its first).
+	StatementOpening(ctx context.Context, arg StatementOpeningParams) (int64, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
 	// Writes every editable profile field at once; the service merges omitted fields from the locked row.
