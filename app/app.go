@@ -18,6 +18,7 @@ import (
 	"github.com/flowxi/backend/infra/blob"
 	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/jobs"
 	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/ratelimit"
@@ -40,15 +41,18 @@ type App struct {
 	// posting is the ledger engine's own small pool (pg.KeyedAccess settings).
 	posting *pg.Store
 	// reads serves the lag-tolerant reads from DATABASE_READ_URL (nil: all on store).
-	reads   *pg.Reads
-	cache   *cache.Cache
-	keys    *secrets.Keys
-	tokens  *tokens.Service
-	hasher  *password.Hasher
-	limiter *ratelimit.Limiter
-	outbox  *mail.Outbox
-	sealer  *audit.Sealer
-	storage blob.Storage
+	reads *pg.Reads
+	// jobsPool is River's own small pool; jobs is the one River client (infra/jobs).
+	jobsPool *pg.Store
+	jobs     *jobs.Jobs
+	cache    *cache.Cache
+	keys     *secrets.Keys
+	tokens   *tokens.Service
+	hasher   *password.Hasher
+	limiter  *ratelimit.Limiter
+	outbox   *mail.Outbox
+	sealer   *audit.Sealer
+	storage  blob.Storage
 	// deletions finishes object deletions that failed or were interrupted (infra/blob/deletions).
 	deletions *deletions.Queue
 	echo      *echo.Echo
@@ -78,13 +82,14 @@ type Parts struct {
 	Deletions    *deletions.Queue
 	InternalKeys *internalkeys.Service
 	Ledger       *ledger.Service
+	Jobs         *jobs.Jobs
 }
 
 // Testing returns the built dependencies, for testkit only.
 func (a *App) Testing() Parts {
 	return Parts{Store: a.store, Reads: a.reads, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
 		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Storage: a.storage, Deletions: a.deletions,
-		InternalKeys: a.internalKeys, Ledger: a.ledger}
+		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs}
 }
 
 // Handler is the public API's HTTP handler.
@@ -149,7 +154,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	// Drain requests first, then the workers (the mail worker finishes its current send).
+	// Drain requests first, then the workers (running jobs, e-mails being sent, finish).
 	err := srv.Shutdown(sctx)
 	_ = ops.Shutdown(sctx)
 	a.Shutdown()
@@ -175,6 +180,9 @@ func (a *App) Close() {
 	}
 	if a.posting != nil {
 		a.posting.Close()
+	}
+	if a.jobsPool != nil {
+		a.jobsPool.Close()
 	}
 	if a.reads != nil {
 		a.reads.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/flowxi/backend/infra/blob"
 	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/jobs"
 	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/infra/metrics"
 	"github.com/flowxi/backend/infra/pg"
@@ -62,8 +63,11 @@ func (a *App) compose(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Every background loop, started together by StartWorkers.
-	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run}
+	// Every kind of background job (River, infra/jobs), each registered once.
+	mail.Register(a.jobs, mailer)
+	deletions.Register(a.jobs, a.deletions)
+	// Every background loop, started together by StartWorkers; a.jobs.Run works the jobs.
+	a.workers = []func(context.Context){a.sealer.Run, a.ledger.Run, a.jobs.Run}
 	if a.reads != nil {
 		a.workers = append(a.workers, a.reads.Run) // re-measures the replica's lag
 	}
@@ -100,6 +104,9 @@ func (a *App) openInfra(ctx context.Context) error {
 	if a.posting, err = pg.Open(ctx, a.cfg.DatabaseURL, int32(max(a.cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
 		return err
 	}
+	if err := a.openJobs(ctx); err != nil {
+		return err
+	}
 	if a.cfg.DatabaseReadURL != "" {
 		if a.reads, err = pg.OpenReads(ctx, a.cfg.DatabaseReadURL, a.store, a.cfg.DatabaseReadMaxLag, a.log); err != nil {
 			return err
@@ -113,8 +120,23 @@ func (a *App) openInfra(ctx context.Context) error {
 	}
 	a.limiter = ratelimit.New(a.cache)
 	a.limiter.OnReject = func(name string) { metrics.RateLimited.WithLabelValues(name).Inc() }
-	a.outbox = mail.NewOutbox(a.keys)
+	a.outbox = mail.NewOutbox(a.keys, a.jobs)
 	metrics.SetOutboxBacklog(a.outboxBacklog)
+	return nil
+}
+
+// openJobs builds the River client over its own pool: River's listener holds one connection,
+// and the queues' fetches and completions share the others with the jobs' own work.
+func (a *App) openJobs(ctx context.Context) error {
+	var err error
+	if a.jobsPool, err = pg.Open(ctx, a.cfg.DatabaseURL, 4); err != nil {
+		return err
+	}
+	a.jobs, err = jobs.New(a.jobsPool.Pool, jobs.Options{Clock: a.clock, Log: a.log, Poll: a.cfg.JobsPollInterval})
+	if err != nil {
+		return err
+	}
+	a.jobs.ExposeDepth()
 	return nil
 }
 
@@ -142,13 +164,13 @@ func (a *App) outboxBacklog() float64 {
 
 // buildServices builds the capabilities over the infrastructure, each once, and returns the
 // generated interface's implementation and the mail sender.
-func (a *App) buildServices() (*server.API, *mail.Worker, error) {
+func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 	a.tokens = tokens.New(a.store, a.clock, a.cfg.TokenTTL, a.cfg.TokenIdleTTL)
 	a.hasher = password.New(password.Params{MemoryKiB: a.cfg.Argon2MemoryKiB, Time: a.cfg.Argon2Time, Threads: 1})
 	a.internalKeys = internalkeys.New(a.store, a.clock)
 	a.sealer = audit.NewSealer(a.store, a.clock, a.log, a.cfg.AuditSealEvery)
-	// Uploaded objects that no row comes to refer to are deleted by this queue's worker.
-	a.deletions = deletions.New(a.store.Q, a.storage, a.clock, a.log, time.Minute)
+	// Uploaded objects that no row comes to refer to are deleted by this queue's jobs.
+	a.deletions = deletions.New(a.store, a.jobs, a.storage, a.clock, a.log)
 	ids := identityParts{
 		sessions:   sessions.New(a.store, a.tokens, a.outbox, a.clock),
 		challenges: challenge.New(a.cache),
@@ -271,7 +293,7 @@ func (a *App) buildLedger(grants *stepup.Grants, policy *compliance.Compliance) 
 // mailWorker builds the outbox sender: SMTP when SMTP_URL is set, otherwise the log driver
 // (development only: config.Validate requires SMTP_URL in production). In development the log
 // driver prints the text body too, so a developer can read codes and links locally.
-func (a *App) mailWorker() (*mail.Worker, error) {
+func (a *App) mailWorker() (*mail.Sender, error) {
 	var tr mail.Transport = mail.Log{Log: a.log, ShowBody: !a.cfg.Production()}
 	if a.cfg.SMTPURL != "" {
 		sc, err := mail.ParseSMTPURL(a.cfg.SMTPURL)
@@ -283,14 +305,13 @@ func (a *App) mailWorker() (*mail.Worker, error) {
 		}
 		tr = mail.NewSMTP(sc)
 	}
-	return &mail.Worker{
+	return &mail.Sender{
 		Q:         a.store.Q,
 		Outbox:    a.outbox,
 		Transport: tr,
 		Clock:     a.clock,
 		Log:       a.log.With("worker", "mail"),
 		From:      a.cfg.MailFrom,
-		Poll:      a.cfg.MailPollInterval,
 	}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/flowxi/backend/config"
 	"github.com/flowxi/backend/testkit"
@@ -66,4 +67,28 @@ func TestSpreadTransfersThroughPgBouncerTransactionPooling(t *testing.T) {
 		}
 	}
 	env.Invariants()
+}
+
+// Background jobs through the same PgBouncer: River's queues keep working in transaction pooling
+// (new jobs are found by polling; PgBouncer does not pass on LISTEN notifications), so an
+// e-mail committed through it is delivered, once.
+func TestJobsThroughPgBouncerTransactionPooling(t *testing.T) {
+	pooled := testkit.StartPgBouncer(t, testkit.DatabaseURL(t))
+	mb := testkit.NewMailbox(t)
+	env := testkit.New(t, mb.Use, func(c *config.Config) { c.DatabaseURL = pooled })
+	email := fmt.Sprintf("pooled-%d@example.com", rand.Int64())
+	if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/register-email-code/send", JSON: map[string]any{"email": email}}); r.Status != 200 {
+		t.Fatalf("send code: %d %s", r.Status, r.Body)
+	}
+	if m := mb.Next(email); m.OTP() == "" {
+		t.Fatalf("no code in %q", m.Text)
+	}
+	for deadline := time.Now().Add(10 * time.Second); env.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND status = 'sent'", email) != 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("outbox row not marked sent")
+		}
+	}
+	if n := len(mb.To(email)); n != 1 {
+		t.Fatalf("%d messages", n)
+	}
 }

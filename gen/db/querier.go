@@ -35,9 +35,6 @@ type Querier interface {
 	CheckSettlementSign(ctx context.Context) ([]CheckSettlementSignRow, error)
 	// Posted transactions have balanced entries (two or more); others have none.
 	CheckTransactionBalance(ctx context.Context) ([]CheckTransactionBalanceRow, error)
-	// Leases up to `batch` due messages: their next attempt moves to `lease_until`, so a worker that dies
-	// mid-send leaves them to be retried, and concurrent workers skip rows another one is claiming.
-	ClaimDueMail(ctx context.Context, arg ClaimDueMailParams) ([]MailOutbox, error)
 	// In the transaction that starts referring to the key. Only a guard no worker has leased and
 	// that is not yet due can be claimed (a worker may be deleting the object of any other).
 	ClaimGuardedObject(ctx context.Context, arg ClaimGuardedObjectParams) (int64, error)
@@ -97,6 +94,8 @@ type Querier interface {
 	GetKYBData(ctx context.Context, caseID int64) (ComplianceKybDatum, error)
 	GetKYCData(ctx context.Context, caseID int64) (ComplianceKycDatum, error)
 	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
+	// The message a mail.send job delivers (the job carries only its id).
+	GetMail(ctx context.Context, id int64) (MailOutbox, error)
 	// The live code of a user for a purpose (none once expired or exhausted).
 	GetOTP(ctx context.Context, arg GetOTPParams) (EmailOtp, error)
 	// The wallet, only when userID owns it (an ownership check).
@@ -149,9 +148,9 @@ type Querier interface {
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	InsertRestriction(ctx context.Context, arg InsertRestrictionParams) (ComplianceRestriction, error)
 	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
-	// Due rows for one worker (SKIP LOCKED: several instances share them), each reserved until
-	// lease_until so another worker takes it again only if this one died.
-	LeaseObjectDeletions(ctx context.Context, arg LeaseObjectDeletionsParams) ([]LeaseObjectDeletionsRow, error)
+	// A storage.delete job takes its due row, reserved until lease_until: a guard leased this way
+	// can no longer be claimed, and if the process dies the row is due again after the lease.
+	LeaseObjectDeletion(ctx context.Context, arg LeaseObjectDeletionParams) (int32, error)
 	LiftRestriction(ctx context.Context, arg LiftRestrictionParams) (ComplianceRestriction, error)
 	ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error)
 	// Queries of services/identity: devices, logout, password-hash upgrade; its tokens, the users table and internal keys below.
@@ -212,9 +211,11 @@ type Querier interface {
 	LockUserWalletsForClosure(ctx context.Context, userID *int64) ([]LockUserWalletsForClosureRow, error)
 	LockWallet(ctx context.Context, id int64) (LedgerAccount, error)
 	MarkMagicLinkUsed(ctx context.Context, arg MarkMagicLinkUsedParams) error
-	// The body (codes, links) is wiped once delivered.
+	// The body (codes, links) is wiped once delivered; a pending row only, so a job run twice
+	// (rescued after its process died) records one delivery.
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
 	ObjectDeleted(ctx context.Context, key string) error
+	ObjectDeletionDue(ctx context.Context, key string) (time.Time, error)
 	ObjectDeletionFailed(ctx context.Context, arg ObjectDeletionFailedParams) error
 	// For the rest of the transaction: read a history page in index order. Given a narrow range of
 	// positions (from/to) or a rare counterparty, the planner may otherwise fetch the whole range
@@ -233,6 +234,7 @@ type Querier interface {
 	// if any) or by wallet id ('' and 0 stand for "not given"; to_user_status '' means no such
 	// recipient). An ord without a row: the source wallet is not the caller's.
 	ResolveTransfers(ctx context.Context, arg ResolveTransfersParams) ([]ResolveTransfersRow, error)
+	// A failed attempt: the job's attempt count and River's next attempt, recorded for operations.
 	RetryMail(ctx context.Context, arg RetryMailParams) error
 	// What the posted reversals of each original moved back. The batch reads it after locking the
 	// originals' accounts, which every reversal of them also locks: nothing can change it meanwhile.
