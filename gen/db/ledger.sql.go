@@ -574,6 +574,34 @@ func (q *Queries) FindExternalRefs(ctx context.Context, arg FindExternalRefsPara
 	return items, nil
 }
 
+const getBalanceAt = `-- name: GetBalanceAt :one
+SELECT COALESCE((SELECT e.balance_after FROM ledger_entries e WHERE e.account_id = $1 AND e.created_at <= $2::timestamptz
+                 ORDER BY e.created_at DESC, e.version DESC LIMIT 1), 0)::bigint AS balance,
+       COALESCE((SELECT sum(t.amount) FROM ledger_transactions t
+                 WHERE t.from_account_id = $1 AND t.kind = 'withdrawal' AND t.status <> 'failed'
+                   AND tstzrange(t.created_at, t.finalized_at, '[)') @> $2::timestamptz), 0)::bigint AS pending
+`
+
+type GetBalanceAtParams struct {
+	WalletID int64
+	At       time.Time
+}
+
+type GetBalanceAtRow struct {
+	Balance int64
+	Pending int64
+}
+
+// A wallet's balance at an instant: the balance_after of its last entry at or before it (one
+// lookup), and the holds open at that instant (placed at or before it, settled or voided after
+// it or not yet): one lookup in the holds' span index.
+func (q *Queries) GetBalanceAt(ctx context.Context, arg GetBalanceAtParams) (GetBalanceAtRow, error) {
+	row := q.db.QueryRow(ctx, getBalanceAt, arg.WalletID, arg.At)
+	var i GetBalanceAtRow
+	err := row.Scan(&i.Balance, &i.Pending)
+	return i, err
+}
+
 const getHold = `-- name: GetHold :one
 SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.from_pos, t.to_pos, t.reverses_id, a.user_id AS owner_id, u.username AS owner_username
 FROM ledger_transactions t JOIN ledger_accounts a ON a.id = t.from_account_id JOIN users u ON u.id = a.user_id
@@ -1029,6 +1057,54 @@ func (q *Queries) GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 	return i, err
 }
 
+const getWalletByUsername = `-- name: GetWalletByUsername :one
+SELECT a.id FROM users u JOIN ledger_accounts a ON a.user_id = u.id AND a.kind = 'user' AND a.currency = $1
+WHERE u.username = $2::text
+`
+
+type GetWalletByUsernameParams struct {
+	Currency string
+	Username string
+}
+
+// The wallet in currency of the user named username (a history's counterparty).
+func (q *Queries) GetWalletByUsername(ctx context.Context, arg GetWalletByUsernameParams) (int64, error) {
+	row := q.db.QueryRow(ctx, getWalletByUsername, arg.Currency, arg.Username)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const historyPositions = `-- name: HistoryPositions :one
+SELECT (2 * COALESCE((SELECT e.version FROM ledger_entries e WHERE e.account_id = $1 AND e.created_at < $2::timestamptz
+                      ORDER BY e.created_at DESC, e.version DESC LIMIT 1), 0) + 1)::bigint AS pos_lo,
+       (2 * COALESCE((SELECT e.version FROM ledger_entries e WHERE e.account_id = $1 AND e.created_at < $3::timestamptz
+                      ORDER BY e.created_at DESC, e.version DESC LIMIT 1), 0) + 1)::bigint AS pos_hi
+`
+
+type HistoryPositionsParams struct {
+	WalletID int64
+	FromAt   time.Time
+	ToAt     time.Time
+}
+
+type HistoryPositionsRow struct {
+	PosLo int64
+	PosHi int64
+}
+
+// The positions of a wallet's history between two instants [from_at, to_at): every item at or
+// after from_at is above 2·v1 (v1: the last entry before from_at), every item before to_at at
+// or below 2·v2 + 1 (v2: the last entry before to_at). Exact for entries; an entry-less item
+// at an odd position lies between the entries around it in time, and its own instant is
+// checked on the row (instants never go back along the positions: migration 00044).
+func (q *Queries) HistoryPositions(ctx context.Context, arg HistoryPositionsParams) (HistoryPositionsRow, error) {
+	row := q.db.QueryRow(ctx, historyPositions, arg.WalletID, arg.FromAt, arg.ToAt)
+	var i HistoryPositionsRow
+	err := row.Scan(&i.PosLo, &i.PosHi)
+	return i, err
+}
+
 const listAccountHeads = `-- name: ListAccountHeads :many
 SELECT id, kind, balance, version, last_hash FROM ledger_accounts ORDER BY id
 `
@@ -1294,6 +1370,163 @@ func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerA
 	return items, nil
 }
 
+const listWalletHistory = `-- name: ListWalletHistory :many
+
+
+WITH page AS (
+    (SELECT t.id, t.from_pos AS pos FROM ledger_transactions t
+     WHERE $3::text = 'all' AND t.from_account_id = $1
+       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6)
+       AND ledger_history_match(t.kind, t.status, t.to_account_id, t.amount, CASE WHEN t.status = 'posted' THEN t.finalized_at ELSE t.created_at END,
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
+     ORDER BY t.from_pos DESC, t.id DESC LIMIT $2)
+    UNION ALL
+    (SELECT t.id, t.from_pos FROM ledger_transactions t
+     WHERE $3::text = 'kind' AND t.from_account_id = $1 AND t.kind = $7::text
+       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6)
+       AND ledger_history_match(t.kind, t.status, t.to_account_id, t.amount, CASE WHEN t.status = 'posted' THEN t.finalized_at ELSE t.created_at END,
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
+     ORDER BY t.from_pos DESC, t.id DESC LIMIT $2)
+    UNION ALL
+    (SELECT t.id, t.from_pos FROM ledger_transactions t
+     WHERE $3::text = 'status' AND t.from_account_id = $1 AND t.status = $8::text AND t.status <> 'posted'
+       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6)
+       AND ledger_history_match(t.kind, t.status, t.to_account_id, t.amount, t.created_at,
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
+     ORDER BY t.from_pos DESC, t.id DESC LIMIT $2)
+    UNION ALL
+    (SELECT t.id, t.from_pos FROM ledger_transactions t
+     WHERE $3::text = 'other' AND t.from_account_id = $1 AND t.to_account_id = $9::bigint
+       AND ledger_history_window(t.from_pos, t.id, $4, $5, $6)
+       AND ledger_history_match(t.kind, t.status, t.to_account_id, t.amount, CASE WHEN t.status = 'posted' THEN t.finalized_at ELSE t.created_at END,
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
+     ORDER BY t.from_pos DESC, t.id DESC LIMIT $2)
+    UNION ALL
+    (SELECT t.id, t.to_pos FROM ledger_transactions t
+     WHERE $14::text = 'all' AND t.to_account_id = $1 AND t.status = 'posted'
+       AND ledger_history_window(t.to_pos, t.id, $4, $5, $6)
+       AND ledger_history_match(t.kind, t.status, t.from_account_id, t.amount, t.finalized_at,
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
+     ORDER BY t.to_pos DESC, t.id DESC LIMIT $2)
+    UNION ALL
+    (SELECT t.id, t.to_pos FROM ledger_transactions t
+     WHERE $14::text = 'kind' AND t.to_account_id = $1 AND t.status = 'posted' AND t.kind = $7::text
+       AND ledger_history_window(t.to_pos, t.id, $4, $5, $6)
+       AND ledger_history_match(t.kind, t.status, t.from_account_id, t.amount, t.finalized_at,
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
+     ORDER BY t.to_pos DESC, t.id DESC LIMIT $2)
+    UNION ALL
+    (SELECT t.id, t.to_pos FROM ledger_transactions t
+     WHERE $14::text = 'other' AND t.to_account_id = $1 AND t.status = 'posted' AND t.from_account_id = $9::bigint
+       AND ledger_history_window(t.to_pos, t.id, $4, $5, $6)
+       AND ledger_history_match(t.kind, t.status, t.from_account_id, t.amount, t.finalized_at,
+           $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::timestamptz, $13::timestamptz)
+     ORDER BY t.to_pos DESC, t.id DESC LIMIT $2)
+)
+SELECT p.pos::bigint AS pos, t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code,
+       t.note, t.created_at, t.finalized_at, e.balance_after, cu.username AS counterparty
+FROM page p
+JOIN ledger_transactions t ON t.id = p.id
+LEFT JOIN ledger_entries e ON p.pos % 2 = 0 AND e.account_id = $1 AND e.version = p.pos / 2
+LEFT JOIN ledger_accounts ca ON ca.kind = 'user' AND ca.id = CASE WHEN t.from_account_id = $1 THEN t.to_account_id ELSE t.from_account_id END
+LEFT JOIN users cu ON cu.id = ca.user_id
+ORDER BY p.pos DESC, p.id DESC
+LIMIT $2
+`
+
+type ListWalletHistoryParams struct {
+	WalletID  int64
+	Lim       int32
+	OutDriver string
+	CurPos    int64
+	CurID     int64
+	PosLo     int64
+	Kind      string
+	Status    string
+	Other     int64
+	MinAmount int64
+	MaxAmount int64
+	FromAt    time.Time
+	ToAt      time.Time
+	InDriver  string
+}
+
+type ListWalletHistoryRow struct {
+	Pos           int64
+	ID            int64
+	Kind          string
+	Status        string
+	Currency      string
+	Amount        int64
+	FromAccountID *int64
+	ToAccountID   *int64
+	FailureCode   *string
+	Note          *string
+	CreatedAt     time.Time
+	FinalizedAt   *time.Time
+	BalanceAfter  *int64
+	Counterparty  *string
+}
+
+// History (services/ledger/history.go) -----------------------------------------------------------
+// Wallet history in posting order, and balances at an instant (migration 00044 explains the
+// positions and the index paths).
+// One keyset page of a wallet's history, newest first: what left it (out: every transaction
+// from it) and what reached it (in: posted ones), each stream read on the index path the caller
+// picked (out_driver / in_driver: 'all', 'kind', 'status' (out only), 'other'; ” skips the
+// stream), below (cur_pos, cur_id) (the cursor, or the top of a time range) and at or above
+// pos_lo; the other
+// filters are checked on the path's rows (ledger_history_match). Each branch stops at lim rows.
+func (q *Queries) ListWalletHistory(ctx context.Context, arg ListWalletHistoryParams) ([]ListWalletHistoryRow, error) {
+	rows, err := q.db.Query(ctx, listWalletHistory,
+		arg.WalletID,
+		arg.Lim,
+		arg.OutDriver,
+		arg.CurPos,
+		arg.CurID,
+		arg.PosLo,
+		arg.Kind,
+		arg.Status,
+		arg.Other,
+		arg.MinAmount,
+		arg.MaxAmount,
+		arg.FromAt,
+		arg.ToAt,
+		arg.InDriver,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListWalletHistoryRow{}
+	for rows.Next() {
+		var i ListWalletHistoryRow
+		if err := rows.Scan(
+			&i.Pos,
+			&i.ID,
+			&i.Kind,
+			&i.Status,
+			&i.Currency,
+			&i.Amount,
+			&i.FromAccountID,
+			&i.ToAccountID,
+			&i.FailureCode,
+			&i.Note,
+			&i.CreatedAt,
+			&i.FinalizedAt,
+			&i.BalanceAfter,
+			&i.Counterparty,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockAccounts = `-- name: LockAccounts :many
 SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.history_at,
        a.spend_hours, a.spend_month, a.spend_month_start,
@@ -1415,6 +1648,20 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 		&i.HistoryAt,
 	)
 	return i, err
+}
+
+const planHistoryInIndexOrder = `-- name: PlanHistoryInIndexOrder :exec
+SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true)
+`
+
+// For the rest of the transaction: read a history page in index order. Given a narrow range of
+// positions (from/to) or a rare counterparty, the planner may otherwise fetch the whole range
+// and sort it (cost growing with the range, not the page); with sorts ruled out, each branch of
+// ListWalletHistory walks its index backwards and stops at the page. JIT off: the ruled-out
+// sorts inflate the estimates past jit_above_cost, and compiling would cost more than the read.
+func (q *Queries) PlanHistoryInIndexOrder(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, planHistoryInIndexOrder)
+	return err
 }
 
 const postBatch = `-- name: PostBatch :one

@@ -38,3 +38,87 @@ func (q *Queries) EnqueueMail(ctx context.Context, arg EnqueueMailParams) (int64
 	err := row.Scan(&id)
 	return id, err
 }
+
+const failMail = `-- name: FailMail :exec
+UPDATE mail_outbox SET status = 'failed', attempts = $1, body_enc = NULL, last_error = $2
+WHERE id = $3 AND status = 'pending'
+`
+
+type FailMailParams struct {
+	Attempts  int32
+	LastError *string
+	ID        int64
+}
+
+func (q *Queries) FailMail(ctx context.Context, arg FailMailParams) error {
+	_, err := q.db.Exec(ctx, failMail, arg.Attempts, arg.LastError, arg.ID)
+	return err
+}
+
+const getMail = `-- name: GetMail :one
+SELECT id, to_address, template, locale, subject, body_enc, status, attempts, next_attempt_at, last_error, created_at, sent_at FROM mail_outbox WHERE id = $1
+`
+
+// The message a mail.send job delivers (the job carries only its id).
+func (q *Queries) GetMail(ctx context.Context, id int64) (MailOutbox, error) {
+	row := q.db.QueryRow(ctx, getMail, id)
+	var i MailOutbox
+	err := row.Scan(
+		&i.ID,
+		&i.ToAddress,
+		&i.Template,
+		&i.Locale,
+		&i.Subject,
+		&i.BodyEnc,
+		&i.Status,
+		&i.Attempts,
+		&i.NextAttemptAt,
+		&i.LastError,
+		&i.CreatedAt,
+		&i.SentAt,
+	)
+	return i, err
+}
+
+const markMailSent = `-- name: MarkMailSent :exec
+UPDATE mail_outbox SET status = 'sent', sent_at = $1::timestamptz, attempts = $2,
+    body_enc = NULL, last_error = NULL
+WHERE id = $3 AND status = 'pending'
+`
+
+type MarkMailSentParams struct {
+	Now      time.Time
+	Attempts int32
+	ID       int64
+}
+
+// The body (codes, links) is wiped once delivered; a pending row only, so a job run twice
+// (rescued after its process died) records one delivery.
+func (q *Queries) MarkMailSent(ctx context.Context, arg MarkMailSentParams) error {
+	_, err := q.db.Exec(ctx, markMailSent, arg.Now, arg.Attempts, arg.ID)
+	return err
+}
+
+const retryMail = `-- name: RetryMail :exec
+UPDATE mail_outbox SET attempts = $1, next_attempt_at = $2::timestamptz,
+    last_error = $3
+WHERE id = $4 AND status = 'pending'
+`
+
+type RetryMailParams struct {
+	Attempts      int32
+	NextAttemptAt time.Time
+	LastError     *string
+	ID            int64
+}
+
+// A failed attempt: the job's attempt count and River's next attempt, recorded for operations.
+func (q *Queries) RetryMail(ctx context.Context, arg RetryMailParams) error {
+	_, err := q.db.Exec(ctx, retryMail,
+		arg.Attempts,
+		arg.NextAttemptAt,
+		arg.LastError,
+		arg.ID,
+	)
+	return err
+}

@@ -181,6 +181,7 @@ type Querier interface {
 	// also the predicate of the index audit_events_user_security (migration 00034): keep them equal.
 	ListUserSecurityEvents(ctx context.Context, arg ListUserSecurityEventsParams) ([]ListUserSecurityEventsRow, error)
 	ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error)
+	// History (services/ledger/history.go) -----------------------------------------------------------
 	// Wallet history in posting order, and balances at an instant (migration 00044 explains the
 	// positions and the index paths).
 	// One keyset page of a wallet's history, newest first: what left it (out: every transaction

@@ -1,5 +1,5 @@
 // Package jobs runs the background work on River (github.com/riverqueue/river, PostgreSQL
-// tables migrated with ours, migration 00041): a job is a row inserted in the transaction of
+// tables migrated with ours, migration 00046): a job is a row inserted in the transaction of
 // the change that needs it, so it exists exactly when that change committed, and River's
 // workers (any instance) work it, retrying with the job's policy.
 //

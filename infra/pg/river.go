@@ -12,12 +12,12 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 )
 
-// RiverVersion is the version of River's schema that migration 41 installs. Upgrading River
+// RiverVersion is the version of River's schema that migration 46 installs. Upgrading River
 // to a release with a new schema version adds a migration that moves this target (up) and back
 // to the previous one (down), so goose stays the one record of what is applied.
 const RiverVersion = 8
 
-// riverMigration is goose migration 00041: River's job tables (river_job, river_queue, …),
+// riverMigration is goose migration 00046: River's job tables (river_job, river_queue, …),
 // installed by River's own migrator inside one transaction, under goose's lock. It is a Go
 // migration because River ships its schema as versioned SQL of its own (rivermigrate).
 func riverMigration(pool *pgxpool.Pool) *goose.Migration {
@@ -33,7 +33,7 @@ func riverMigration(pool *pgxpool.Pool) *goose.Migration {
 			return nil
 		}
 	}
-	return goose.NewGoMigration(41,
+	return goose.NewGoMigration(46,
 		&goose.GoFunc{RunDB: run(rivermigrate.DirectionUp, RiverVersion)},
 		&goose.GoFunc{RunDB: run(rivermigrate.DirectionDown, -1)})
 }
