@@ -22,6 +22,7 @@ import (
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/compliance"
 	"github.com/flowxi/backend/services/docs"
+	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/identity/challenge"
@@ -63,7 +64,7 @@ func (a *App) compose(ctx context.Context) error {
 		return err
 	}
 	// Every background loop, started together by StartWorkers.
-	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run}
+	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run, a.sequencer.Run, a.pruner.Run}
 	a.echo, err = server.New(server.Options{
 		API:            api,
 		Auth:           a.tokens,
@@ -139,6 +140,8 @@ func (a *App) buildServices() (*server.API, *mail.Worker, error) {
 	a.hasher = password.New(password.Params{MemoryKiB: a.cfg.Argon2MemoryKiB, Time: a.cfg.Argon2Time, Threads: 1})
 	a.internalKeys = internalkeys.New(a.store, a.clock)
 	a.sealer = audit.NewSealer(a.store, a.clock, a.log, a.cfg.AuditSealEvery)
+	a.sequencer = events.NewSequencer(a.store, a.log.With("worker", "events"), a.cfg.EventsSequenceEvery)
+	a.pruner = events.NewPruner(a.store, a.clock, a.log.With("worker", "events"), a.cfg.EventsRetention, time.Minute)
 	// Uploaded objects that no row comes to refer to are deleted by this queue's worker.
 	a.deletions = deletions.New(a.store.Q, a.storage, a.clock, a.log, time.Minute)
 	ids := identityParts{
@@ -166,6 +169,7 @@ func (a *App) buildServices() (*server.API, *mail.Worker, error) {
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
 		Service:        a.ledger,
 		Compliance:     comp,
+		Feed:           events.New(a.store),
 	}, mailer, nil
 }
 
@@ -255,6 +259,7 @@ func (a *App) buildLedger(grants *stepup.Grants, policy *compliance.Compliance) 
 		Policy:         policy,
 		Posting:        a.posting,
 		AuditOff:       a.cfg.BenchmarkLedgerAuditOff,
+		EventsOff:      a.cfg.BenchmarkLedgerEventsOff,
 		Log:            a.log,
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -66,6 +67,102 @@ func (e AccountType) Valid() bool {
 	}
 }
 
+// Defines values for Auth2faDisabledEventType.
+const (
+	Auth2faDisabledEventTypeAuth2faDisabled Auth2faDisabledEventType = "auth.2fa_disabled"
+)
+
+// Valid indicates whether the value is a known member of the Auth2faDisabledEventType enum.
+func (e Auth2faDisabledEventType) Valid() bool {
+	switch e {
+	case Auth2faDisabledEventTypeAuth2faDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Auth2faDisabledEventDataMethod.
+const (
+	Auth2faDisabledEventDataMethodRecoveryCode Auth2faDisabledEventDataMethod = "recovery_code"
+	Auth2faDisabledEventDataMethodTotp         Auth2faDisabledEventDataMethod = "totp"
+)
+
+// Valid indicates whether the value is a known member of the Auth2faDisabledEventDataMethod enum.
+func (e Auth2faDisabledEventDataMethod) Valid() bool {
+	switch e {
+	case Auth2faDisabledEventDataMethodRecoveryCode:
+		return true
+	case Auth2faDisabledEventDataMethodTotp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Auth2faEnabledEventType.
+const (
+	Auth2faEnabledEventTypeAuth2faEnabled Auth2faEnabledEventType = "auth.2fa_enabled"
+)
+
+// Valid indicates whether the value is a known member of the Auth2faEnabledEventType enum.
+func (e Auth2faEnabledEventType) Valid() bool {
+	switch e {
+	case Auth2faEnabledEventTypeAuth2faEnabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuthNewDeviceEventType.
+const (
+	AuthNewDeviceEventTypeAuthNewDevice AuthNewDeviceEventType = "auth.new_device"
+)
+
+// Valid indicates whether the value is a known member of the AuthNewDeviceEventType enum.
+func (e AuthNewDeviceEventType) Valid() bool {
+	switch e {
+	case AuthNewDeviceEventTypeAuthNewDevice:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuthNewDeviceEventDataMethod.
+const (
+	N2fa     AuthNewDeviceEventDataMethod = "2fa"
+	Password AuthNewDeviceEventDataMethod = "password"
+)
+
+// Valid indicates whether the value is a known member of the AuthNewDeviceEventDataMethod enum.
+func (e AuthNewDeviceEventDataMethod) Valid() bool {
+	switch e {
+	case N2fa:
+		return true
+	case Password:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuthPasswordResetEventType.
+const (
+	AuthPasswordResetEventTypeAuthPasswordReset AuthPasswordResetEventType = "auth.password_reset"
+)
+
+// Valid indicates whether the value is a known member of the AuthPasswordResetEventType enum.
+func (e AuthPasswordResetEventType) Valid() bool {
+	switch e {
+	case AuthPasswordResetEventTypeAuthPasswordReset:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CaseDecisionRequestAction.
 const (
 	Approve     CaseDecisionRequestAction = "approve"
@@ -110,28 +207,28 @@ func (e CaseKind) Valid() bool {
 
 // Defines values for CaseStatus.
 const (
-	Approved      CaseStatus = "approved"
-	InfoRequested CaseStatus = "info_requested"
-	NotStarted    CaseStatus = "not_started"
-	Rejected      CaseStatus = "rejected"
-	Submitted     CaseStatus = "submitted"
-	UnderReview   CaseStatus = "under_review"
+	CaseStatusApproved      CaseStatus = "approved"
+	CaseStatusInfoRequested CaseStatus = "info_requested"
+	CaseStatusNotStarted    CaseStatus = "not_started"
+	CaseStatusRejected      CaseStatus = "rejected"
+	CaseStatusSubmitted     CaseStatus = "submitted"
+	CaseStatusUnderReview   CaseStatus = "under_review"
 )
 
 // Valid indicates whether the value is a known member of the CaseStatus enum.
 func (e CaseStatus) Valid() bool {
 	switch e {
-	case Approved:
+	case CaseStatusApproved:
 		return true
-	case InfoRequested:
+	case CaseStatusInfoRequested:
 		return true
-	case NotStarted:
+	case CaseStatusNotStarted:
 		return true
-	case Rejected:
+	case CaseStatusRejected:
 		return true
-	case Submitted:
+	case CaseStatusSubmitted:
 		return true
-	case UnderReview:
+	case CaseStatusUnderReview:
 		return true
 	default:
 		return false
@@ -140,16 +237,16 @@ func (e CaseStatus) Valid() bool {
 
 // Defines values for CaseTransitionActorType.
 const (
-	InternalKey CaseTransitionActorType = "internal_key"
-	User        CaseTransitionActorType = "user"
+	CaseTransitionActorTypeInternalKey CaseTransitionActorType = "internal_key"
+	CaseTransitionActorTypeUser        CaseTransitionActorType = "user"
 )
 
 // Valid indicates whether the value is a known member of the CaseTransitionActorType enum.
 func (e CaseTransitionActorType) Valid() bool {
 	switch e {
-	case InternalKey:
+	case CaseTransitionActorTypeInternalKey:
 		return true
-	case User:
+	case CaseTransitionActorTypeUser:
 		return true
 	default:
 		return false
@@ -206,6 +303,8 @@ const (
 	DUPLICATEEXTERNALREFERENCE Code = "DUPLICATE_EXTERNAL_REFERENCE"
 	EMAILALREADYACTIVE         Code = "EMAIL_ALREADY_ACTIVE"
 	EMAILALREADYUSED           Code = "EMAIL_ALREADY_USED"
+	EVENTCURSOREXPIRED         Code = "EVENT_CURSOR_EXPIRED"
+	EVENTSOK                   Code = "EVENTS_OK"
 	FORBIDDEN                  Code = "FORBIDDEN"
 	HEALTHOK                   Code = "HEALTH_OK"
 	HOLDCREATED                Code = "HOLD_CREATED"
@@ -348,6 +447,10 @@ func (e Code) Valid() bool {
 	case EMAILALREADYACTIVE:
 		return true
 	case EMAILALREADYUSED:
+		return true
+	case EVENTCURSOREXPIRED:
+		return true
+	case EVENTSOK:
 		return true
 	case FORBIDDEN:
 		return true
@@ -510,6 +613,57 @@ func (e Code) Valid() bool {
 	}
 }
 
+// Defines values for ComplianceCaseDecidedEventType.
+const (
+	ComplianceCaseDecidedEventTypeComplianceCaseDecided ComplianceCaseDecidedEventType = "compliance.case.decided"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceCaseDecidedEventType enum.
+func (e ComplianceCaseDecidedEventType) Valid() bool {
+	switch e {
+	case ComplianceCaseDecidedEventTypeComplianceCaseDecided:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComplianceCaseDecidedEventDataDecision.
+const (
+	ComplianceCaseDecidedEventDataDecisionApproved      ComplianceCaseDecidedEventDataDecision = "approved"
+	ComplianceCaseDecidedEventDataDecisionInfoRequested ComplianceCaseDecidedEventDataDecision = "info_requested"
+	ComplianceCaseDecidedEventDataDecisionRejected      ComplianceCaseDecidedEventDataDecision = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceCaseDecidedEventDataDecision enum.
+func (e ComplianceCaseDecidedEventDataDecision) Valid() bool {
+	switch e {
+	case ComplianceCaseDecidedEventDataDecisionApproved:
+		return true
+	case ComplianceCaseDecidedEventDataDecisionInfoRequested:
+		return true
+	case ComplianceCaseDecidedEventDataDecisionRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComplianceCaseSubmittedEventType.
+const (
+	ComplianceCaseSubmittedEventTypeComplianceCaseSubmitted ComplianceCaseSubmittedEventType = "compliance.case.submitted"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceCaseSubmittedEventType enum.
+func (e ComplianceCaseSubmittedEventType) Valid() bool {
+	switch e {
+	case ComplianceCaseSubmittedEventTypeComplianceCaseSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ComplianceDocumentMimeType.
 const (
 	Applicationpdf ComplianceDocumentMimeType = "application/pdf"
@@ -525,6 +679,21 @@ func (e ComplianceDocumentMimeType) Valid() bool {
 	case Imagejpeg:
 		return true
 	case Imagepng:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DepositPostedEventType.
+const (
+	DepositPostedEventTypeDepositPosted DepositPostedEventType = "deposit.posted"
+)
+
+// Valid indicates whether the value is a known member of the DepositPostedEventType enum.
+func (e DepositPostedEventType) Valid() bool {
+	switch e {
+	case DepositPostedEventTypeDepositPosted:
 		return true
 	default:
 		return false
@@ -558,6 +727,108 @@ func (e DocumentKind) Valid() bool {
 	}
 }
 
+// Defines values for EventSubjectType.
+const (
+	EventSubjectTypeComplianceCase EventSubjectType = "compliance_case"
+	EventSubjectTypeDeposit        EventSubjectType = "deposit"
+	EventSubjectTypeHold           EventSubjectType = "hold"
+	EventSubjectTypeTransfer       EventSubjectType = "transfer"
+	EventSubjectTypeUser           EventSubjectType = "user"
+	EventSubjectTypeWallet         EventSubjectType = "wallet"
+)
+
+// Valid indicates whether the value is a known member of the EventSubjectType enum.
+func (e EventSubjectType) Valid() bool {
+	switch e {
+	case EventSubjectTypeComplianceCase:
+		return true
+	case EventSubjectTypeDeposit:
+		return true
+	case EventSubjectTypeHold:
+		return true
+	case EventSubjectTypeTransfer:
+		return true
+	case EventSubjectTypeUser:
+		return true
+	case EventSubjectTypeWallet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	EventTypeAuth2faDisabled         EventType = "auth.2fa_disabled"
+	EventTypeAuth2faEnabled          EventType = "auth.2fa_enabled"
+	EventTypeAuthNewDevice           EventType = "auth.new_device"
+	EventTypeAuthPasswordReset       EventType = "auth.password_reset"
+	EventTypeComplianceCaseDecided   EventType = "compliance.case.decided"
+	EventTypeComplianceCaseSubmitted EventType = "compliance.case.submitted"
+	EventTypeDepositPosted           EventType = "deposit.posted"
+	EventTypeHoldCreated             EventType = "hold.created"
+	EventTypeHoldExpired             EventType = "hold.expired"
+	EventTypeHoldSettled             EventType = "hold.settled"
+	EventTypeHoldVoided              EventType = "hold.voided"
+	EventTypeTransferCompleted       EventType = "transfer.completed"
+	EventTypeTransferFailed          EventType = "transfer.failed"
+	EventTypeUserBlocked             EventType = "user.blocked"
+	EventTypeUserClosed              EventType = "user.closed"
+	EventTypeUserRestricted          EventType = "user.restricted"
+	EventTypeUserRestrictionLifted   EventType = "user.restriction_lifted"
+	EventTypeUserUnblocked           EventType = "user.unblocked"
+	EventTypeWalletOpened            EventType = "wallet.opened"
+	EventTypeWalletStatusChanged     EventType = "wallet.status_changed"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeAuth2faDisabled:
+		return true
+	case EventTypeAuth2faEnabled:
+		return true
+	case EventTypeAuthNewDevice:
+		return true
+	case EventTypeAuthPasswordReset:
+		return true
+	case EventTypeComplianceCaseDecided:
+		return true
+	case EventTypeComplianceCaseSubmitted:
+		return true
+	case EventTypeDepositPosted:
+		return true
+	case EventTypeHoldCreated:
+		return true
+	case EventTypeHoldExpired:
+		return true
+	case EventTypeHoldSettled:
+		return true
+	case EventTypeHoldVoided:
+		return true
+	case EventTypeTransferCompleted:
+		return true
+	case EventTypeTransferFailed:
+		return true
+	case EventTypeUserBlocked:
+		return true
+	case EventTypeUserClosed:
+		return true
+	case EventTypeUserRestricted:
+		return true
+	case EventTypeUserRestrictionLifted:
+		return true
+	case EventTypeUserUnblocked:
+		return true
+	case EventTypeWalletOpened:
+		return true
+	case EventTypeWalletStatusChanged:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusFail HealthResponseStatus = "fail"
@@ -570,6 +841,66 @@ func (e HealthResponseStatus) Valid() bool {
 	case HealthResponseStatusFail:
 		return true
 	case HealthResponseStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldCreatedEventType.
+const (
+	HoldCreatedEventTypeHoldCreated HoldCreatedEventType = "hold.created"
+)
+
+// Valid indicates whether the value is a known member of the HoldCreatedEventType enum.
+func (e HoldCreatedEventType) Valid() bool {
+	switch e {
+	case HoldCreatedEventTypeHoldCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldExpiredEventType.
+const (
+	HoldExpiredEventTypeHoldExpired HoldExpiredEventType = "hold.expired"
+)
+
+// Valid indicates whether the value is a known member of the HoldExpiredEventType enum.
+func (e HoldExpiredEventType) Valid() bool {
+	switch e {
+	case HoldExpiredEventTypeHoldExpired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldSettledEventType.
+const (
+	HoldSettledEventTypeHoldSettled HoldSettledEventType = "hold.settled"
+)
+
+// Valid indicates whether the value is a known member of the HoldSettledEventType enum.
+func (e HoldSettledEventType) Valid() bool {
+	switch e {
+	case HoldSettledEventTypeHoldSettled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldVoidedEventType.
+const (
+	HoldVoidedEventTypeHoldVoided HoldVoidedEventType = "hold.voided"
+)
+
+// Valid indicates whether the value is a known member of the HoldVoidedEventType enum.
+func (e HoldVoidedEventType) Valid() bool {
+	switch e {
+	case HoldVoidedEventTypeHoldVoided:
 		return true
 	default:
 		return false
@@ -611,13 +942,13 @@ func (e LoginChallengeDataMfaRequired) Valid() bool {
 
 // Defines values for LoginChallengeDataOtpType.
 const (
-	Totp LoginChallengeDataOtpType = "totp"
+	LoginChallengeDataOtpTypeTotp LoginChallengeDataOtpType = "totp"
 )
 
 // Valid indicates whether the value is a known member of the LoginChallengeDataOtpType enum.
 func (e LoginChallengeDataOtpType) Valid() bool {
 	switch e {
-	case Totp:
+	case LoginChallengeDataOtpTypeTotp:
 		return true
 	default:
 		return false
@@ -750,6 +1081,111 @@ func (e TransactionStatus) Valid() bool {
 	}
 }
 
+// Defines values for TransferCompletedEventType.
+const (
+	TransferCompletedEventTypeTransferCompleted TransferCompletedEventType = "transfer.completed"
+)
+
+// Valid indicates whether the value is a known member of the TransferCompletedEventType enum.
+func (e TransferCompletedEventType) Valid() bool {
+	switch e {
+	case TransferCompletedEventTypeTransferCompleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TransferFailedEventType.
+const (
+	TransferFailedEventTypeTransferFailed TransferFailedEventType = "transfer.failed"
+)
+
+// Valid indicates whether the value is a known member of the TransferFailedEventType enum.
+func (e TransferFailedEventType) Valid() bool {
+	switch e {
+	case TransferFailedEventTypeTransferFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserBlockedEventType.
+const (
+	UserBlockedEventTypeUserBlocked UserBlockedEventType = "user.blocked"
+)
+
+// Valid indicates whether the value is a known member of the UserBlockedEventType enum.
+func (e UserBlockedEventType) Valid() bool {
+	switch e {
+	case UserBlockedEventTypeUserBlocked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserClosedEventType.
+const (
+	UserClosedEventTypeUserClosed UserClosedEventType = "user.closed"
+)
+
+// Valid indicates whether the value is a known member of the UserClosedEventType enum.
+func (e UserClosedEventType) Valid() bool {
+	switch e {
+	case UserClosedEventTypeUserClosed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserRestrictedEventType.
+const (
+	UserRestrictedEventTypeUserRestricted UserRestrictedEventType = "user.restricted"
+)
+
+// Valid indicates whether the value is a known member of the UserRestrictedEventType enum.
+func (e UserRestrictedEventType) Valid() bool {
+	switch e {
+	case UserRestrictedEventTypeUserRestricted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserRestrictionLiftedEventType.
+const (
+	UserRestrictionLiftedEventTypeUserRestrictionLifted UserRestrictionLiftedEventType = "user.restriction_lifted"
+)
+
+// Valid indicates whether the value is a known member of the UserRestrictionLiftedEventType enum.
+func (e UserRestrictionLiftedEventType) Valid() bool {
+	switch e {
+	case UserRestrictionLiftedEventTypeUserRestrictionLifted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserUnblockedEventType.
+const (
+	UserUnblockedEventTypeUserUnblocked UserUnblockedEventType = "user.unblocked"
+)
+
+// Valid indicates whether the value is a known member of the UserUnblockedEventType enum.
+func (e UserUnblockedEventType) Valid() bool {
+	switch e {
+	case UserUnblockedEventTypeUserUnblocked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WalletLimitsTier.
 const (
 	WalletLimitsTierBusiness WalletLimitsTier = "business"
@@ -762,6 +1198,21 @@ func (e WalletLimitsTier) Valid() bool {
 	case WalletLimitsTierBusiness:
 		return true
 	case WalletLimitsTierPersonal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletOpenedEventType.
+const (
+	WalletOpenedEventTypeWalletOpened WalletOpenedEventType = "wallet.opened"
+)
+
+// Valid indicates whether the value is a known member of the WalletOpenedEventType enum.
+func (e WalletOpenedEventType) Valid() bool {
+	switch e {
+	case WalletOpenedEventTypeWalletOpened:
 		return true
 	default:
 		return false
@@ -783,6 +1234,39 @@ func (e WalletStatus) Valid() bool {
 	case WalletStatusClosed:
 		return true
 	case WalletStatusFrozen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletStatusChangedEventType.
+const (
+	WalletStatusChangedEventTypeWalletStatusChanged WalletStatusChangedEventType = "wallet.status_changed"
+)
+
+// Valid indicates whether the value is a known member of the WalletStatusChangedEventType enum.
+func (e WalletStatusChangedEventType) Valid() bool {
+	switch e {
+	case WalletStatusChangedEventTypeWalletStatusChanged:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletStatusChangedEventDataCause.
+const (
+	AccountClosed WalletStatusChangedEventDataCause = "account_closed"
+	Internal      WalletStatusChangedEventDataCause = "internal"
+)
+
+// Valid indicates whether the value is a known member of the WalletStatusChangedEventDataCause enum.
+func (e WalletStatusChangedEventDataCause) Valid() bool {
+	switch e {
+	case AccountClosed:
+		return true
+	case Internal:
 		return true
 	default:
 		return false
@@ -823,6 +1307,146 @@ type AccountTypeRequest struct {
 //
 // Example: 2500
 type Amount = int64
+
+// Auth2faDisabledEvent `auth.2fa_disabled` (version 1, subject `user`): A user turned two-factor authentication off.
+type Auth2faDisabledEvent struct {
+	Data Auth2faDisabledEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject             `json:"subject"`
+	Type    Auth2faDisabledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// Auth2faDisabledEventType defines model for Auth2faDisabledEvent.Type.
+type Auth2faDisabledEventType string
+
+// Auth2faDisabledEventData defines model for Auth2faDisabledEventData.
+type Auth2faDisabledEventData struct {
+	// Method The second factor that confirmed it.
+	Method Auth2faDisabledEventDataMethod `json:"method"`
+}
+
+// Auth2faDisabledEventDataMethod The second factor that confirmed it.
+type Auth2faDisabledEventDataMethod string
+
+// Auth2faEnabledEvent `auth.2fa_enabled` (version 1, subject `user`): A user turned two-factor authentication on.
+type Auth2faEnabledEvent struct {
+	Data Auth2faEnabledEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    Auth2faEnabledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// Auth2faEnabledEventType defines model for Auth2faEnabledEvent.Type.
+type Auth2faEnabledEventType string
+
+// Auth2faEnabledEventData defines model for Auth2faEnabledEventData.
+type Auth2faEnabledEventData struct {
+	// RecoveryCodes How many recovery codes were issued.
+	RecoveryCodes int `json:"recovery_codes"`
+}
+
+// AuthNewDeviceEvent `auth.new_device` (version 1, subject `user`): A user logged in from a device never seen for them (the new-device e-mail was queued).
+type AuthNewDeviceEvent struct {
+	Data AuthNewDeviceEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject           `json:"subject"`
+	Type    AuthNewDeviceEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// AuthNewDeviceEventType defines model for AuthNewDeviceEvent.Type.
+type AuthNewDeviceEventType string
+
+// AuthNewDeviceEventData defines model for AuthNewDeviceEventData.
+type AuthNewDeviceEventData struct {
+	DeviceId   string `json:"device_id"`
+	DeviceName string `json:"device_name"`
+	DeviceType string `json:"device_type"`
+
+	// Ip The client address of the login.
+	Ip *string `json:"ip"`
+
+	// Method How the login completed: the password, or the second factor after it.
+	Method AuthNewDeviceEventDataMethod `json:"method"`
+}
+
+// AuthNewDeviceEventDataMethod How the login completed: the password, or the second factor after it.
+type AuthNewDeviceEventDataMethod string
+
+// AuthPasswordResetEvent `auth.password_reset` (version 1, subject `user`): A user's password was replaced through the reset flow (every token revoked).
+type AuthPasswordResetEvent struct {
+	Data AuthPasswordResetEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject               `json:"subject"`
+	Type    AuthPasswordResetEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// AuthPasswordResetEventType defines model for AuthPasswordResetEvent.Type.
+type AuthPasswordResetEventType string
+
+// AuthPasswordResetEventData defines model for AuthPasswordResetEventData.
+type AuthPasswordResetEventData struct {
+	RevokedTokens int64 `json:"revoked_tokens"`
+}
 
 // BeneficialOwner defines model for BeneficialOwner.
 type BeneficialOwner struct {
@@ -983,6 +1607,8 @@ type CheckStatus string
 // | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 // | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 // | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -1005,6 +1631,45 @@ type ComplianceCase struct {
 	// SubmittedAt Example: 2026-01-09T17:08:57.000000Z
 	SubmittedAt *NullableTimestamp `json:"submitted_at"`
 }
+
+// ComplianceCaseDecidedEvent `compliance.case.decided` (version 1, subject `compliance_case`): A reviewer approved or rejected a case, or asked for more information.
+type ComplianceCaseDecidedEvent struct {
+	Data ComplianceCaseDecidedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject                   `json:"subject"`
+	Type    ComplianceCaseDecidedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// ComplianceCaseDecidedEventType defines model for ComplianceCaseDecidedEvent.Type.
+type ComplianceCaseDecidedEventType string
+
+// ComplianceCaseDecidedEventData defines model for ComplianceCaseDecidedEventData.
+type ComplianceCaseDecidedEventData struct {
+	CaseId   int64                                  `json:"case_id"`
+	Decision ComplianceCaseDecidedEventDataDecision `json:"decision"`
+	Kind     CaseKind                               `json:"kind"`
+
+	// Reason The reviewer's reason (required for rejected and info_requested).
+	Reason *string `json:"reason"`
+}
+
+// ComplianceCaseDecidedEventDataDecision defines model for ComplianceCaseDecidedEventData.Decision.
+type ComplianceCaseDecidedEventDataDecision string
 
 // ComplianceCaseDetail defines model for ComplianceCaseDetail.
 type ComplianceCaseDetail struct {
@@ -1042,6 +1707,38 @@ type ComplianceCaseResponse struct {
 	Code    string         `json:"code"`
 	Data    ComplianceCase `json:"data"`
 	Message string         `json:"message"`
+}
+
+// ComplianceCaseSubmittedEvent `compliance.case.submitted` (version 1, subject `compliance_case`): A user submitted (or re-submitted) their KYC or KYB case.
+type ComplianceCaseSubmittedEvent struct {
+	Data ComplianceCaseSubmittedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject                     `json:"subject"`
+	Type    ComplianceCaseSubmittedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// ComplianceCaseSubmittedEventType defines model for ComplianceCaseSubmittedEvent.Type.
+type ComplianceCaseSubmittedEventType string
+
+// ComplianceCaseSubmittedEventData defines model for ComplianceCaseSubmittedEventData.
+type ComplianceCaseSubmittedEventData struct {
+	CaseId int64    `json:"case_id"`
+	Kind   CaseKind `json:"kind"`
 }
 
 // ComplianceCaseSummary defines model for ComplianceCaseSummary.
@@ -1151,6 +1848,49 @@ type CreateWalletRequest struct {
 //
 // Example: EUR
 type CurrencyCode = string
+
+// DepositPostedEvent `deposit.posted` (version 1, subject `deposit`): A deposit credited a wallet (internal).
+type DepositPostedEvent struct {
+	Data DepositPostedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject           `json:"subject"`
+	Type    DepositPostedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// DepositPostedEventType defines model for DepositPostedEvent.Type.
+type DepositPostedEventType string
+
+// DepositPostedEventData defines model for DepositPostedEventData.
+type DepositPostedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency          CurrencyCode `json:"currency"`
+	ExternalReference *string      `json:"external_reference"`
+	Note              *string      `json:"note"`
+	TransactionId     int64        `json:"transaction_id"`
+	WalletId          int64        `json:"wallet_id"`
+}
 
 // DepositRequest defines model for DepositRequest.
 type DepositRequest struct {
@@ -1332,6 +2072,8 @@ type Error struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -1339,6 +2081,58 @@ type Error struct {
 
 	// RequestId Request identifier for support (beyond the documentation).
 	RequestId *string `json:"request_id,omitempty"`
+}
+
+// Event One domain event; `type` says which schema it follows.
+type Event struct {
+	union json.RawMessage
+}
+
+// EventEnvelope What every event carries besides its `type` and `data`.
+type EventEnvelope struct {
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject `json:"subject"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// EventSubject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+type EventSubject struct {
+	// Id Example: 904
+	Id   string           `json:"id"`
+	Type EventSubjectType `json:"type"`
+}
+
+// EventSubjectType defines model for EventSubject.Type.
+type EventSubjectType string
+
+// EventType The type of a domain event; its payload schema is `<Type>Event.data`.
+type EventType string
+
+// EventsPage defines model for EventsPage.
+type EventsPage struct {
+	// Code Example: EVENTS_OK
+	Code string  `json:"code"`
+	Data []Event `json:"data"`
+
+	// HasMore More events are already there after this page.
+	HasMore bool   `json:"has_more"`
+	Message string `json:"message"`
+
+	// NextCursor Pass it as `after` for the next page (the cursor given when the page is empty).
+	NextCursor string `json:"next_cursor"`
 }
 
 // HealthChecks defines model for HealthChecks.
@@ -1396,6 +2190,98 @@ type HistoryResponse struct {
 	Message string `json:"message"`
 }
 
+// HoldCreatedEvent `hold.created` (version 1, subject `hold`): A withdrawal hold was placed: its amount is pending on the wallet.
+type HoldCreatedEvent struct {
+	Data HoldCreatedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    HoldCreatedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldCreatedEventType defines model for HoldCreatedEvent.Type.
+type HoldCreatedEventType string
+
+// HoldCreatedEventData defines model for HoldCreatedEventData.
+type HoldCreatedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// ExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt         *NullableTimestamp `json:"expires_at"`
+	ExternalReference *string            `json:"external_reference"`
+
+	// HoldId The withdrawal transaction.
+	HoldId   int64 `json:"hold_id"`
+	WalletId int64 `json:"wallet_id"`
+}
+
+// HoldExpiredEvent `hold.expired` (version 1, subject `hold`): A withdrawal hold passed its `expires_at` and was voided by the expiry worker.
+type HoldExpiredEvent struct {
+	// Data The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+	Data HoldFinishedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    HoldExpiredEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldExpiredEventType defines model for HoldExpiredEvent.Type.
+type HoldExpiredEventType string
+
+// HoldFinishedEventData The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+type HoldFinishedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency          CurrencyCode `json:"currency"`
+	ExternalReference *string      `json:"external_reference"`
+
+	// HoldId The withdrawal transaction.
+	HoldId   int64 `json:"hold_id"`
+	WalletId int64 `json:"wallet_id"`
+}
+
 // HoldRequest defines model for HoldRequest.
 type HoldRequest struct {
 	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
@@ -1413,6 +2299,60 @@ type HoldRequest struct {
 	ExternalReference string `json:"external_reference"`
 	WalletId          int64  `json:"wallet_id"`
 }
+
+// HoldSettledEvent `hold.settled` (version 1, subject `hold`): A withdrawal hold was settled: the money left the wallet.
+type HoldSettledEvent struct {
+	// Data The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+	Data HoldFinishedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    HoldSettledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldSettledEventType defines model for HoldSettledEvent.Type.
+type HoldSettledEventType string
+
+// HoldVoidedEvent `hold.voided` (version 1, subject `hold`): A withdrawal hold was voided (internal): its amount is available again.
+type HoldVoidedEvent struct {
+	// Data The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+	Data HoldFinishedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject        `json:"subject"`
+	Type    HoldVoidedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldVoidedEventType defines model for HoldVoidedEvent.Type.
+type HoldVoidedEventType string
 
 // KybCompanyData defines model for KybCompanyData.
 type KybCompanyData struct {
@@ -1755,6 +2695,8 @@ type MoneyRejection struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -2100,6 +3042,100 @@ type TransactionResponse struct {
 // TransactionStatus defines model for TransactionStatus.
 type TransactionStatus string
 
+// TransferCompletedEvent `transfer.completed` (version 1, subject `transfer`): A transfer was posted: money left the sender's wallet and reached the recipient's.
+type TransferCompletedEvent struct {
+	Data TransferCompletedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject               `json:"subject"`
+	Type    TransferCompletedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// TransferCompletedEventType defines model for TransferCompletedEvent.Type.
+type TransferCompletedEventType string
+
+// TransferCompletedEventData defines model for TransferCompletedEventData.
+type TransferCompletedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency      CurrencyCode `json:"currency"`
+	FromUserId    int64        `json:"from_user_id"`
+	FromUsername  string       `json:"from_username"`
+	FromWalletId  int64        `json:"from_wallet_id"`
+	Note          *string      `json:"note"`
+	ToUserId      int64        `json:"to_user_id"`
+	ToUsername    string       `json:"to_username"`
+	ToWalletId    int64        `json:"to_wallet_id"`
+	TransactionId int64        `json:"transaction_id"`
+}
+
+// TransferFailedEvent `transfer.failed` (version 1, subject `transfer`): A transfer was refused by the money policy and recorded as a failed transaction (it never names the recipient).
+type TransferFailedEvent struct {
+	Data TransferFailedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    TransferFailedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// TransferFailedEventType defines model for TransferFailedEvent.Type.
+type TransferFailedEventType string
+
+// TransferFailedEventData defines model for TransferFailedEventData.
+type TransferFailedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// FailureCode The refusal's code (money policy).
+	//
+	// Example: INSUFFICIENT_FUNDS
+	FailureCode   string `json:"failure_code"`
+	FromUserId    int64  `json:"from_user_id"`
+	FromWalletId  int64  `json:"from_wallet_id"`
+	TransactionId int64  `json:"transaction_id"`
+}
+
 // TransferRequest defines model for TransferRequest.
 type TransferRequest struct {
 	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
@@ -2289,6 +3325,8 @@ type UnprocessableError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -2321,6 +3359,87 @@ type UpdateMeRequest struct {
 	PhoneNumber nullable.Nullable[string] `json:"phone_number,omitempty"`
 }
 
+// UserBlockedEvent `user.blocked` (version 1, subject `user`): A user was blocked (every token revoked).
+type UserBlockedEvent struct {
+	// Data The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+	Data UserStatusEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    UserBlockedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserBlockedEventType defines model for UserBlockedEvent.Type.
+type UserBlockedEventType string
+
+// UserClosedEvent `user.closed` (version 1, subject `user`): A user's account was closed for good (tokens revoked, wallets closed: each wallet also has its `wallet.status_changed`).
+type UserClosedEvent struct {
+	// Data The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+	Data UserStatusEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject        `json:"subject"`
+	Type    UserClosedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserClosedEventType defines model for UserClosedEvent.Type.
+type UserClosedEventType string
+
+// UserRestrictedEvent `user.restricted` (version 1, subject `user`): A restriction was placed on a user (no outgoing money).
+type UserRestrictedEvent struct {
+	// Data The payload of `user.restricted` and `user.restriction_lifted`.
+	Data UserRestrictionEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    UserRestrictedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserRestrictedEventType defines model for UserRestrictedEvent.Type.
+type UserRestrictedEventType string
+
 // UserRestriction defines model for UserRestriction.
 type UserRestriction struct {
 	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
@@ -2328,6 +3447,48 @@ type UserRestriction struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	CreatedAt Timestamp `json:"created_at"`
 	Id        int64     `json:"id"`
+}
+
+// UserRestrictionEventData The payload of `user.restricted` and `user.restriction_lifted`.
+type UserRestrictionEventData struct {
+	// Reason Why it was placed (or lifted).
+	Reason        string `json:"reason"`
+	RestrictionId int64  `json:"restriction_id"`
+}
+
+// UserRestrictionLiftedEvent `user.restriction_lifted` (version 1, subject `user`): A restriction of a user was lifted.
+type UserRestrictionLiftedEvent struct {
+	// Data The payload of `user.restricted` and `user.restriction_lifted`.
+	Data UserRestrictionEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject                   `json:"subject"`
+	Type    UserRestrictionLiftedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserRestrictionLiftedEventType defines model for UserRestrictionLiftedEvent.Type.
+type UserRestrictionLiftedEventType string
+
+// UserStatusEventData The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+type UserStatusEventData struct {
+	FromStatus    AccountStatus `json:"from_status"`
+	Reason        string        `json:"reason"`
+	RevokedTokens int64         `json:"revoked_tokens"`
+	Status        AccountStatus `json:"status"`
 }
 
 // UserStatusResponse defines model for UserStatusResponse.
@@ -2341,6 +3502,33 @@ type UserStatusResponse struct {
 	} `json:"data"`
 	Message string `json:"message"`
 }
+
+// UserUnblockedEvent `user.unblocked` (version 1, subject `user`): A blocked user was made active again.
+type UserUnblockedEvent struct {
+	// Data The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+	Data UserStatusEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject           `json:"subject"`
+	Type    UserUnblockedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserUnblockedEventType defines model for UserUnblockedEvent.Type.
+type UserUnblockedEventType string
 
 // ValidationError defines model for ValidationError.
 type ValidationError struct {
@@ -2456,6 +3644,8 @@ type ValidationError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -2526,6 +3716,41 @@ type WalletLimits struct {
 // WalletLimitsTier The owner's account type.
 type WalletLimitsTier string
 
+// WalletOpenedEvent `wallet.opened` (version 1, subject `wallet`): A user opened a wallet.
+type WalletOpenedEvent struct {
+	Data WalletOpenedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject          `json:"subject"`
+	Type    WalletOpenedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// WalletOpenedEventType defines model for WalletOpenedEvent.Type.
+type WalletOpenedEventType string
+
+// WalletOpenedEventData defines model for WalletOpenedEventData.
+type WalletOpenedEventData struct {
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+	WalletId int64        `json:"wallet_id"`
+}
+
 // WalletResponse defines model for WalletResponse.
 type WalletResponse struct {
 	// Code Example: WALLET_CREATED
@@ -2536,6 +3761,49 @@ type WalletResponse struct {
 
 // WalletStatus defines model for WalletStatus.
 type WalletStatus string
+
+// WalletStatusChangedEvent `wallet.status_changed` (version 1, subject `wallet`): A wallet was frozen, unfrozen (internal) or closed with its account; setting the status it already has changes nothing and writes no event.
+type WalletStatusChangedEvent struct {
+	Data WalletStatusChangedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject                 `json:"subject"`
+	Type    WalletStatusChangedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// WalletStatusChangedEventType defines model for WalletStatusChangedEvent.Type.
+type WalletStatusChangedEventType string
+
+// WalletStatusChangedEventData defines model for WalletStatusChangedEventData.
+type WalletStatusChangedEventData struct {
+	// Cause `internal`: set through the internal API; `account_closed`: closed with its owner's account.
+	Cause WalletStatusChangedEventDataCause `json:"cause"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency   CurrencyCode `json:"currency"`
+	FromStatus WalletStatus `json:"from_status"`
+	Status     WalletStatus `json:"status"`
+	WalletId   int64        `json:"wallet_id"`
+}
+
+// WalletStatusChangedEventDataCause `internal`: set through the internal API; `account_closed`: closed with its owner's account.
+type WalletStatusChangedEventDataCause string
 
 // WalletStatusRequest defines model for WalletStatusRequest.
 type WalletStatusRequest struct {
@@ -2912,6 +4180,22 @@ type CreateDepositParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// After The `next_cursor` of the previous page (opaque).
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types Only these event types (comma-separated); all when absent.
+	Types *[]EventType `form:"types,omitempty" json:"types,omitempty"`
+	Limit *int         `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // CreateHoldParams defines parameters for CreateHold.
 type CreateHoldParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -3230,6 +4514,755 @@ type CreateTransferJSONRequestBody = TransferRequest
 // CreateWalletJSONRequestBody defines body for CreateWallet for application/json ContentType.
 type CreateWalletJSONRequestBody = CreateWalletRequest
 
+// AsTransferCompletedEvent returns the union data inside the Event as a TransferCompletedEvent
+func (t Event) AsTransferCompletedEvent() (TransferCompletedEvent, error) {
+	var body TransferCompletedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTransferCompletedEvent overwrites any union data inside the Event as the provided TransferCompletedEvent
+func (t *Event) FromTransferCompletedEvent(v TransferCompletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.completed"}`))
+	t.union = b
+	return err
+}
+
+// MergeTransferCompletedEvent performs a merge with any union data inside the Event, using the provided TransferCompletedEvent
+func (t *Event) MergeTransferCompletedEvent(v TransferCompletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.completed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTransferFailedEvent returns the union data inside the Event as a TransferFailedEvent
+func (t Event) AsTransferFailedEvent() (TransferFailedEvent, error) {
+	var body TransferFailedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTransferFailedEvent overwrites any union data inside the Event as the provided TransferFailedEvent
+func (t *Event) FromTransferFailedEvent(v TransferFailedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.failed"}`))
+	t.union = b
+	return err
+}
+
+// MergeTransferFailedEvent performs a merge with any union data inside the Event, using the provided TransferFailedEvent
+func (t *Event) MergeTransferFailedEvent(v TransferFailedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.failed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDepositPostedEvent returns the union data inside the Event as a DepositPostedEvent
+func (t Event) AsDepositPostedEvent() (DepositPostedEvent, error) {
+	var body DepositPostedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDepositPostedEvent overwrites any union data inside the Event as the provided DepositPostedEvent
+func (t *Event) FromDepositPostedEvent(v DepositPostedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"deposit.posted"}`))
+	t.union = b
+	return err
+}
+
+// MergeDepositPostedEvent performs a merge with any union data inside the Event, using the provided DepositPostedEvent
+func (t *Event) MergeDepositPostedEvent(v DepositPostedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"deposit.posted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldCreatedEvent returns the union data inside the Event as a HoldCreatedEvent
+func (t Event) AsHoldCreatedEvent() (HoldCreatedEvent, error) {
+	var body HoldCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldCreatedEvent overwrites any union data inside the Event as the provided HoldCreatedEvent
+func (t *Event) FromHoldCreatedEvent(v HoldCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldCreatedEvent performs a merge with any union data inside the Event, using the provided HoldCreatedEvent
+func (t *Event) MergeHoldCreatedEvent(v HoldCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldSettledEvent returns the union data inside the Event as a HoldSettledEvent
+func (t Event) AsHoldSettledEvent() (HoldSettledEvent, error) {
+	var body HoldSettledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldSettledEvent overwrites any union data inside the Event as the provided HoldSettledEvent
+func (t *Event) FromHoldSettledEvent(v HoldSettledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.settled"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldSettledEvent performs a merge with any union data inside the Event, using the provided HoldSettledEvent
+func (t *Event) MergeHoldSettledEvent(v HoldSettledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.settled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldVoidedEvent returns the union data inside the Event as a HoldVoidedEvent
+func (t Event) AsHoldVoidedEvent() (HoldVoidedEvent, error) {
+	var body HoldVoidedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldVoidedEvent overwrites any union data inside the Event as the provided HoldVoidedEvent
+func (t *Event) FromHoldVoidedEvent(v HoldVoidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.voided"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldVoidedEvent performs a merge with any union data inside the Event, using the provided HoldVoidedEvent
+func (t *Event) MergeHoldVoidedEvent(v HoldVoidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.voided"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldExpiredEvent returns the union data inside the Event as a HoldExpiredEvent
+func (t Event) AsHoldExpiredEvent() (HoldExpiredEvent, error) {
+	var body HoldExpiredEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldExpiredEvent overwrites any union data inside the Event as the provided HoldExpiredEvent
+func (t *Event) FromHoldExpiredEvent(v HoldExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.expired"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldExpiredEvent performs a merge with any union data inside the Event, using the provided HoldExpiredEvent
+func (t *Event) MergeHoldExpiredEvent(v HoldExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.expired"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWalletOpenedEvent returns the union data inside the Event as a WalletOpenedEvent
+func (t Event) AsWalletOpenedEvent() (WalletOpenedEvent, error) {
+	var body WalletOpenedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWalletOpenedEvent overwrites any union data inside the Event as the provided WalletOpenedEvent
+func (t *Event) FromWalletOpenedEvent(v WalletOpenedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.opened"}`))
+	t.union = b
+	return err
+}
+
+// MergeWalletOpenedEvent performs a merge with any union data inside the Event, using the provided WalletOpenedEvent
+func (t *Event) MergeWalletOpenedEvent(v WalletOpenedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.opened"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWalletStatusChangedEvent returns the union data inside the Event as a WalletStatusChangedEvent
+func (t Event) AsWalletStatusChangedEvent() (WalletStatusChangedEvent, error) {
+	var body WalletStatusChangedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWalletStatusChangedEvent overwrites any union data inside the Event as the provided WalletStatusChangedEvent
+func (t *Event) FromWalletStatusChangedEvent(v WalletStatusChangedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.status_changed"}`))
+	t.union = b
+	return err
+}
+
+// MergeWalletStatusChangedEvent performs a merge with any union data inside the Event, using the provided WalletStatusChangedEvent
+func (t *Event) MergeWalletStatusChangedEvent(v WalletStatusChangedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.status_changed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsComplianceCaseSubmittedEvent returns the union data inside the Event as a ComplianceCaseSubmittedEvent
+func (t Event) AsComplianceCaseSubmittedEvent() (ComplianceCaseSubmittedEvent, error) {
+	var body ComplianceCaseSubmittedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromComplianceCaseSubmittedEvent overwrites any union data inside the Event as the provided ComplianceCaseSubmittedEvent
+func (t *Event) FromComplianceCaseSubmittedEvent(v ComplianceCaseSubmittedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.submitted"}`))
+	t.union = b
+	return err
+}
+
+// MergeComplianceCaseSubmittedEvent performs a merge with any union data inside the Event, using the provided ComplianceCaseSubmittedEvent
+func (t *Event) MergeComplianceCaseSubmittedEvent(v ComplianceCaseSubmittedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.submitted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsComplianceCaseDecidedEvent returns the union data inside the Event as a ComplianceCaseDecidedEvent
+func (t Event) AsComplianceCaseDecidedEvent() (ComplianceCaseDecidedEvent, error) {
+	var body ComplianceCaseDecidedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromComplianceCaseDecidedEvent overwrites any union data inside the Event as the provided ComplianceCaseDecidedEvent
+func (t *Event) FromComplianceCaseDecidedEvent(v ComplianceCaseDecidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.decided"}`))
+	t.union = b
+	return err
+}
+
+// MergeComplianceCaseDecidedEvent performs a merge with any union data inside the Event, using the provided ComplianceCaseDecidedEvent
+func (t *Event) MergeComplianceCaseDecidedEvent(v ComplianceCaseDecidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.decided"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserRestrictedEvent returns the union data inside the Event as a UserRestrictedEvent
+func (t Event) AsUserRestrictedEvent() (UserRestrictedEvent, error) {
+	var body UserRestrictedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserRestrictedEvent overwrites any union data inside the Event as the provided UserRestrictedEvent
+func (t *Event) FromUserRestrictedEvent(v UserRestrictedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restricted"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserRestrictedEvent performs a merge with any union data inside the Event, using the provided UserRestrictedEvent
+func (t *Event) MergeUserRestrictedEvent(v UserRestrictedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restricted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserRestrictionLiftedEvent returns the union data inside the Event as a UserRestrictionLiftedEvent
+func (t Event) AsUserRestrictionLiftedEvent() (UserRestrictionLiftedEvent, error) {
+	var body UserRestrictionLiftedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserRestrictionLiftedEvent overwrites any union data inside the Event as the provided UserRestrictionLiftedEvent
+func (t *Event) FromUserRestrictionLiftedEvent(v UserRestrictionLiftedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restriction_lifted"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserRestrictionLiftedEvent performs a merge with any union data inside the Event, using the provided UserRestrictionLiftedEvent
+func (t *Event) MergeUserRestrictionLiftedEvent(v UserRestrictionLiftedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restriction_lifted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserBlockedEvent returns the union data inside the Event as a UserBlockedEvent
+func (t Event) AsUserBlockedEvent() (UserBlockedEvent, error) {
+	var body UserBlockedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserBlockedEvent overwrites any union data inside the Event as the provided UserBlockedEvent
+func (t *Event) FromUserBlockedEvent(v UserBlockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.blocked"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserBlockedEvent performs a merge with any union data inside the Event, using the provided UserBlockedEvent
+func (t *Event) MergeUserBlockedEvent(v UserBlockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.blocked"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserUnblockedEvent returns the union data inside the Event as a UserUnblockedEvent
+func (t Event) AsUserUnblockedEvent() (UserUnblockedEvent, error) {
+	var body UserUnblockedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserUnblockedEvent overwrites any union data inside the Event as the provided UserUnblockedEvent
+func (t *Event) FromUserUnblockedEvent(v UserUnblockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.unblocked"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserUnblockedEvent performs a merge with any union data inside the Event, using the provided UserUnblockedEvent
+func (t *Event) MergeUserUnblockedEvent(v UserUnblockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.unblocked"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserClosedEvent returns the union data inside the Event as a UserClosedEvent
+func (t Event) AsUserClosedEvent() (UserClosedEvent, error) {
+	var body UserClosedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserClosedEvent overwrites any union data inside the Event as the provided UserClosedEvent
+func (t *Event) FromUserClosedEvent(v UserClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.closed"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserClosedEvent performs a merge with any union data inside the Event, using the provided UserClosedEvent
+func (t *Event) MergeUserClosedEvent(v UserClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.closed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuthNewDeviceEvent returns the union data inside the Event as a AuthNewDeviceEvent
+func (t Event) AsAuthNewDeviceEvent() (AuthNewDeviceEvent, error) {
+	var body AuthNewDeviceEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuthNewDeviceEvent overwrites any union data inside the Event as the provided AuthNewDeviceEvent
+func (t *Event) FromAuthNewDeviceEvent(v AuthNewDeviceEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.new_device"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuthNewDeviceEvent performs a merge with any union data inside the Event, using the provided AuthNewDeviceEvent
+func (t *Event) MergeAuthNewDeviceEvent(v AuthNewDeviceEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.new_device"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuth2faEnabledEvent returns the union data inside the Event as a Auth2faEnabledEvent
+func (t Event) AsAuth2faEnabledEvent() (Auth2faEnabledEvent, error) {
+	var body Auth2faEnabledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuth2faEnabledEvent overwrites any union data inside the Event as the provided Auth2faEnabledEvent
+func (t *Event) FromAuth2faEnabledEvent(v Auth2faEnabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_enabled"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuth2faEnabledEvent performs a merge with any union data inside the Event, using the provided Auth2faEnabledEvent
+func (t *Event) MergeAuth2faEnabledEvent(v Auth2faEnabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_enabled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuth2faDisabledEvent returns the union data inside the Event as a Auth2faDisabledEvent
+func (t Event) AsAuth2faDisabledEvent() (Auth2faDisabledEvent, error) {
+	var body Auth2faDisabledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuth2faDisabledEvent overwrites any union data inside the Event as the provided Auth2faDisabledEvent
+func (t *Event) FromAuth2faDisabledEvent(v Auth2faDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_disabled"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuth2faDisabledEvent performs a merge with any union data inside the Event, using the provided Auth2faDisabledEvent
+func (t *Event) MergeAuth2faDisabledEvent(v Auth2faDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_disabled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuthPasswordResetEvent returns the union data inside the Event as a AuthPasswordResetEvent
+func (t Event) AsAuthPasswordResetEvent() (AuthPasswordResetEvent, error) {
+	var body AuthPasswordResetEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuthPasswordResetEvent overwrites any union data inside the Event as the provided AuthPasswordResetEvent
+func (t *Event) FromAuthPasswordResetEvent(v AuthPasswordResetEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.password_reset"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuthPasswordResetEvent performs a merge with any union data inside the Event, using the provided AuthPasswordResetEvent
+func (t *Event) MergeAuthPasswordResetEvent(v AuthPasswordResetEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.password_reset"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Event) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t Event) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "auth.2fa_disabled":
+		return t.AsAuth2faDisabledEvent()
+	case "auth.2fa_enabled":
+		return t.AsAuth2faEnabledEvent()
+	case "auth.new_device":
+		return t.AsAuthNewDeviceEvent()
+	case "auth.password_reset":
+		return t.AsAuthPasswordResetEvent()
+	case "compliance.case.decided":
+		return t.AsComplianceCaseDecidedEvent()
+	case "compliance.case.submitted":
+		return t.AsComplianceCaseSubmittedEvent()
+	case "deposit.posted":
+		return t.AsDepositPostedEvent()
+	case "hold.created":
+		return t.AsHoldCreatedEvent()
+	case "hold.expired":
+		return t.AsHoldExpiredEvent()
+	case "hold.settled":
+		return t.AsHoldSettledEvent()
+	case "hold.voided":
+		return t.AsHoldVoidedEvent()
+	case "transfer.completed":
+		return t.AsTransferCompletedEvent()
+	case "transfer.failed":
+		return t.AsTransferFailedEvent()
+	case "user.blocked":
+		return t.AsUserBlockedEvent()
+	case "user.closed":
+		return t.AsUserClosedEvent()
+	case "user.restricted":
+		return t.AsUserRestrictedEvent()
+	case "user.restriction_lifted":
+		return t.AsUserRestrictionLiftedEvent()
+	case "user.unblocked":
+		return t.AsUserUnblockedEvent()
+	case "wallet.opened":
+		return t.AsWalletOpenedEvent()
+	case "wallet.status_changed":
+		return t.AsWalletStatusChangedEvent()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t Event) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Event) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsLoginTokenData returns the union data inside the LoginResponse_Data as a LoginTokenData
 func (t LoginResponse_Data) AsLoginTokenData() (LoginTokenData, error) {
 	var body LoginTokenData
@@ -3384,6 +5417,9 @@ type ServerInterface interface {
 	// CreateDeposit Credit a wallet (internal)
 	// (POST /api/v1/internal/deposits)
 	CreateDeposit(ctx echo.Context, params CreateDepositParams) error
+	// ListEvents Domain events feed (internal)
+	// (GET /api/v1/internal/events)
+	ListEvents(ctx echo.Context, params ListEventsParams) error
 	// CreateHold Place a withdrawal hold (internal)
 	// (POST /api/v1/internal/holds)
 	CreateHold(ctx echo.Context, params CreateHoldParams) error
@@ -4878,6 +6914,70 @@ func (w *ServerInterfaceWrapper) CreateDeposit(ctx echo.Context) error {
 	return err
 }
 
+// ListEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvents(ctx, params)
+	return err
+}
+
 // CreateHold converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateHold(ctx echo.Context) error {
 	var err error
@@ -6081,6 +8181,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/block", wrapper.BlockUser, options.OperationMiddlewares["blockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/unblock", wrapper.UnblockUser, options.OperationMiddlewares["unblockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/close", wrapper.CloseUserAccount, options.OperationMiddlewares["closeUserAccount"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 
 }
 
@@ -8807,6 +10908,101 @@ func (response CreateDepositdefaultJSONResponse) VisitCreateDepositResponse(w ht
 	return err
 }
 
+type ListEventsRequestObject struct {
+	Params ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200JSONResponse EventsPage
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListEvents401JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEvents403JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents410JSONResponse Error
+
+func (response ListEvents410JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ListEvents422JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListEventsdefaultJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateHoldRequestObject struct {
 	Params CreateHoldParams
 	Body   *CreateHoldJSONRequestBody
@@ -10791,6 +12987,9 @@ type StrictServerInterface interface {
 	// CreateDeposit Credit a wallet (internal)
 	// (POST /api/v1/internal/deposits)
 	CreateDeposit(ctx context.Context, request CreateDepositRequestObject) (CreateDepositResponseObject, error)
+	// ListEvents Domain events feed (internal)
+	// (GET /api/v1/internal/events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
 	// CreateHold Place a withdrawal hold (internal)
 	// (POST /api/v1/internal/holds)
 	CreateHold(ctx context.Context, request CreateHoldRequestObject) (CreateHoldResponseObject, error)
@@ -12096,6 +14295,31 @@ func (sh *strictHandler) CreateDeposit(ctx echo.Context, params CreateDepositPar
 	return nil
 }
 
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) error {
+	var request ListEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx.Request().Context(), request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		return validResponse.VisitListEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateHold operation middleware
 func (sh *strictHandler) CreateHold(ctx echo.Context, params CreateHoldParams) error {
 	var request CreateHoldRequestObject
@@ -12893,549 +15117,612 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1fcxpJtiiKf5Xc7HOiwVNgkGR1W4qJs7GE2oxloQHkbk/Th0qoRNSoyKQrC8l02xHzdOL3vOdE/F7u",
-	"83m/n+HeT9Kf5EaulZmVVRQIZFvdnt3TsbcFVOWflSvX/z+/lMZiNhec8USWjn4pTRkNWAx/tgM2m4uE",
-	"8aTL5hFdskB9GzA5jsN5EgpeOir5SbxgPrmbMk6SKSMjESxJKOFvmYiYBUQskrGYMSImhHLCaByFLCYx",
-	"+2nBZELuwmSKT9MZI3bK8bL6ii1rJa8kx1M2o2pmxhez0tEPJTVlyStNaCRZ6UevlCznrHRUkkkc8uvS",
-	"hw9eqcuSeNmcJCxeXXGPjQUPJEkEuaNhQkZsImJGYvVKyK+zU85CHs7UrA07TcgTds3i0gc10ZzGdMYS",
-	"DbDmeMzmyTnl1wt6zVanvpIKHDxaIry+rzbn8+q5GNOIKZjRkWQ8OSYiDlhMAjYOAyY98lP1lkYLJkl4",
-	"zRVAPRKz61BwojY8n7NALZm9o7N5pNbHePWq5zF+/NOf67XnJa8UqqnxWEteidOZegqXWrVrzWyavjtn",
-	"/DqZlo4a9b2DIgCfiNk8CikfsxMqWbsAMdT3JIS1wQLmNJmm04dBySspFAhjhVXqRN0VTEQ8owkC+/Cg",
-	"5G0+B3c5V5LFRctR3z/achwsfsWWBbCJQsaT6ngqJONkwcOfFozcsKW6Isk0lGQmuPo0ZzFVr5By49d/",
-	"/HPv2TMyntKYjhW+VTwix2LOAoXI6v6MaRSxmFAekBs2T8jeAZnWSJdVJeNBesOK752anKr7QihJwhkT",
-	"i4QI9WEcUznNItizSX38NW2w6sHoOaseBHus+pw++7ramDTGe6P94IA9m6xDu9z93gh1Bw33nj0DoFu0",
-	"LMLJfky5pGMFsCIMcH5+NET4Tp1JUrQa/OXRFvJ9cz5HQrO6lA78QSMSISUStyyOw4CR8oRG0YiObxRx",
-	"msQknJBZKGXIr5+G/JZGYVCpkeYimYo4TGgS3uK7JEdbstgzidfhhksOS5sQIX/0HxSk5FxwyYAMn0wV",
-	"cPk1a72bI/gUk+OKkak/6XwehWO4WE//LhUIfknXp54M1OgnL5vn562Lb1vD1veX7W7rVAGZSQmEvdSf",
-	"MnLL4nCiByJTKgnD6WrkMmKK+kXimoSc0Gsa8po+TiaTYRiUjkr1xl9e7v/t2V+ff/fN91+/PXzzrH/Q",
-	"2+/u/bVxWfrgbv6/xWxSOir9+9OUTT/FX+XTVhwLzYhy1I7fcHHHPbMkdZf1kdGEBWplIVfEBOFUK2VJ",
-	"uuCTKBwnD4Jb++JN87x9Ouz1m/3WsN9tXvTa/XbnIge+UKrp+TWIBTKhyUIqLOMiITSKxB1ytceDWB8o",
-	"qGQKUooq0vFYLHhi1qSOEZbJSDKleo0SiHUOeBciORML/kCka/Zaw4tOf3jWubrIYhzwU7WUiRr9N0En",
-	"AJBHFoqVCiXBqRsIBFXD4CPQpvW62T4fNs+7rebp2+FVb+W+hZKwGQ0jQoMgZhKwhUYxo0re5GpRjwsT",
-	"s9uUkY4Xccx4gmgCEDkV48WM8aQvxDmNr9mDIHPaObl63broD/udzvC82f22tUKJAj0PCN5CkEhNRsqN",
-	"OnkdviA0ITMhk8rjwsfsHVkCLiUDlCsuF/O5iJMHEmgLl6uL3tXlZafbb50O+28vs+DpKGn78vTMI3+5",
-	"bH0L0tHlxbcWYpLQGC47myePTXIshDgLkymLnWVyEcMyR0ui4QKgw6EeAqxeq/um1R22ut1ONwOfK84I",
-	"i2O2UAwiYbH6KBMiF/Et44tHvlNNviQCQMHUI6R8UK8T/3Xz/KzTfd06HXZbf71q9fq+Rw7qB8S3hBK+",
-	"eEb8163+y84pENDm+Xnnuxb80tgn/mXz7XmneZreId8jz9TgLmDguwaO2359ed5S6AVj/PqP/1OBEzgT",
-	"8SgMAsYfdAqd/uVQ88fMIbSRNRP12ONC3O7HkRCygk1ZJhQorCJxk0jcISC+FZw9GAbFEpUSCUTAMqLU",
-	"owJDi4uwCo9EIb/xUhlJAYjxWEQR3Nmy4n40TnJg0Se5N6EnsN2PEKD2zprDk85pqxBT9s6avwG2fBcL",
-	"fk0kGFDIhI4TEbu7PolZwHgS0kh+1M5Puq3T1kW/3TzvFV+TdJ7fRg4CQcQjdwCOOZXyTsQgY3PBq0rF",
-	"vE0FyF//8b9JyINQJiG/XoRySkcRSgevlZL/cQTl1dsTIIr6NgU0gc3RmZpaaUv1ulcax0wJ/UPQF/fq",
-	"e4fVeqNaf95vfH1U/+bo2de1OvzvbyWvhCLMeKkuw1UX9DbFE2g0jNmEqZ9Y6YgvosgrTWgYLWI2LF7J",
-	"JOQ0Cn/ebtZJLGZDJVVqRXDyDn9rfG1+vANtGU74YM9TyvHR8/qBV7oJlaBdSpRqP0FdUiR2iahWqAFp",
-	"GDGlUCeicJ5v8Cd3lv0PLua9FYo/AtIlSzJbyISMjALIAmNCXIoFGVNOwOACJpza9kgH2NBlf2cgUBdy",
-	"RxKzyULSCM1ETFuJ5iIKx0sSs7GIAxYQKgkluGOSODaPsu+eke8Rv3ly0rm66A+7rV6/2z7pZ799cd45",
-	"eQVfgYTrK+Tyj8kEzEKSJUnEPFjGVEQBkUkYRWTOeBDy64qHxiOzXlCZ7AK5SKYhvyZlv9dvXQ6vLtNF",
-	"6dHVGXnEP+t0X7RPT1sX+nuuRRQagb1KLUsskAJbU9lXEs1inv0ZFw7Sb6Ftu+oat4tOSL/1tMAcDqfk",
-	"nNwDRdn2Re/q7Kx90lbi7NnVxWmv4DI/V/97pNtcuKDHuNP7j3en21wuJpNwHCp2PlnwQH7i2zpayJAr",
-	"TdVcg/uvqHPTzB0aGz1zzSV6XDS/4vNYjBUMR9EDxZvT1uvLTr91cfJ2+Kr1dthtFSv7YWopxttOU31/",
-	"IVmgSUUQTgCVE2PY/iwSQWbba8UDI58YE/ucLiNBA1L2Qa5p9tudi+FZs32uKB0eNeg50hw2z/u/CnbM",
-	"UUEyc5T9YoD6DgE0kwB+f5R96rvm+Xmrv8ZCpU3av5GN6kIQuRhPScykWMRjBtACZwo6RmDzl3giH2WP",
-	"uXzZ6Xc2GGPmU5GIjCXmcQHxQgRLhU2TMGLuGj54pS5N2Hk4Cx/Kp7rNfmt43n7d7udvrBBkRvmS0CRh",
-	"s3kirQ08iZdoACcRTdQpPKpRd2VZWeoIbuKq9RNvooqORxkmuuJ0kUyVQDimDwXn1UXzqv9SaTonzTxE",
-	"c+M/Ltxeo5fHsxYBpftq5TgRNwztvY4B7zULQtoHt8yDb9RGM54zFwln9JqRZDl/bFsJXKjlHM3wqc3w",
-	"g1d6g56VUPAzFEseAoYVJqEkNiDd8LzSOUtHPwCNQUu40UMowVPK2MdrpR+9ktFNzXtWV7WvJkTd04R8",
-	"47iWa6UfM5JST8wYmYQsCtBcqrHis0A/heSubLYGjk49jo7GUJJzT0uMafyI1lJKXgl19ZJXGkVifAPi",
-	"5DgSkgUFYSWeGdDgeV7em7NYgh/V8R2lKuKSvHp74hGaioXmMfjpBXhJ7QJxJLUw/fR9C+oiMNS65rHS",
-	"hpIQnaF6lmGiV70J+O4G0atq/M8/ZMdJFyNGSgaGxWg95ZeV4wI3NEE9xlgSjW7ylSSzkIuYLHiYkHLr",
-	"qkvGak0e+b5zRiYx5WNZ8UiDJILs/c9n+7/+//6zUSMX7BZCFQI2Dmc0yniY0eix6iCn79BB/rxe/7rx",
-	"/Pnes4OvD+rPnzc2+8690gvGmVITaNS548goshAehXEyHQY0YRnPPHxRcGiTMJbJENWVXKxN/Z4gB68U",
-	"0Ye/yyn6+cNkmXt7P/PufsG7Qm1dTsP5cM7isSZrFqRm9k0RCC4uOSBwt+S5oMyut2gFRUh4QiU7ZeNQ",
-	"hoJvuBKImilFAFPuMGa3IbtTZGE+jwXQhRhUPJfQ8YkovIsxo5qyZ9G/q/cN8igOB14od8BjIpUGowN5",
-	"lDZbI6/pksg55SRS97+GGOwc9z3n7ZXeVWeLKAnV6xg/snqjYYnrwPgqRCXBwOhmOS55pZvlqHD76o1V",
-	"SstFMgTYAmmVi9EsTPDvBQ9YvALxwIIc/lSwGWpAraHJal6I7AnNma6ctYiBPf1S4PFfYFSYcfq75qWv",
-	"JFFIWSu6wjiooahms2owWLQ2stywZeGSwfohLaw2EWQHquoSjoFqov1l84v9cMZkQmfzLGryRRSh5o4B",
-	"RStrS8QDVpa/3c7+3BEzcPPSk7ELzO6wEC+nbHyzimbipoQmrGIU0Z6YnLPnlsVLMqPjacgZOp4UCjQv",
-	"2yRmySLmUhs+w0SSl/3+pY5SqRE1HgpCMlHAhOvMgSNBBFX4MwtqAz7g73HY9/j6ezJjlIf8mrwf8PfV",
-	"atX+n3ryZat53n857Lwi78levU7eEwYLDJiSVsAKQrm8Y7GE18l559v2xbB3dXLS6vXsOyCck1DKBQtA",
-	"toM4HxGjHLKs4mcY4PVZ09pd7fvgVrIeL4SDO5KZunPVXzN3WcQkYLfhmFXUO9cY/5t5sdN/2er2Vt7H",
-	"/aJ1A0dYGeC09aZ90uq5UDJPhlI/87rl/jyPBejB5qery1Olaq38vphjYJR5Tqsk+adBtc8822udXHXb",
-	"/bfD1pvWRT+zNErmFOObDFX/ShLJxos4TJZquzzRh9npXw57rYu+fTVm16FMdPAnIBEwCPswqAobnkYB",
-	"GTfT/LZ9MjxvX7zKTjGj1+EYnJzO2P3Oq9bFsN3rXTm7NnIqCMuwc4XwGVSDly+bvd53ne7psNvqtfrZ",
-	"2ThbJLESjQGHFaejJGaSWbNd8RA5FLHqC4aO6Xn733XOmhBvdtXLYLIOK3Meal00X5zn8J1xdYkzY522",
-	"e6vPBaFcefBNq9s+azsPyoTNq4s5uY4ptzhy0nl9ed5uXpxkUHNsQ8YgREYxQnzcOGCUEryKgkbJEPGq",
-	"JqEDimGUV29PhqfNfnPYa75x3n/19iQdI6AJJZLemoW+evui+J0XsFrKlyuvpFE4l+ed5ql+q5Hdn41P",
-	"0hkBCJVmrzXsXb143e67G3Reg3g8KzRoASqFkwNWNdaGu6ff+mnBFoyUDYOuFA6THQWWAGzAiRjiAZmG",
-	"aivL1cHUCPkzG6MhzAgpJBB8dRlXvVbX8cRZMDpRdkq1Z8HKm+aldudieN4+c2d2X47CSVLwNsyrfX32",
-	"PZCLtE7s4VWXCoriZt0IVxeFYyy4HmXlLYPlJ+edXgGxQTU8P7dH0J8j9e8ro7ouTvKeHNT31aVEfV/7",
-	"SzljAeanGKETLoViXK/evqjgaWWWmO4Mx1Pv4jq+kgT0EqXq640eES70TDNxyyRBBqx4WNl1AKH7JweM",
-	"zPnjZJQTHVHgHqZMxFyqQa9FurMUA62BHoY5UARYm8fz1ys9wfXvwEluwrr1rxYs3drlYVgYa13MMAz3",
-	"XEPcROcaDNHUPRDMCRs26RO3zIFG+wLueKvfsgMCGVOiir3V6MDW8e3Gow/ERyplMgfc1mm7r1jE6gp1",
-	"wLCYM9wqsipAgxCmSXmSHa15eXnePsmNB56LdEDwcnNL0gwUwB65yjYcjDWry7wxplwNakKwFToYYkel",
-	"Q3MzI8PGX1/239pxqb4HGnpTcGyOaIRcLVZkWN89CBLIcow3rW6v3bnoDVvfn7Rap5nlhjJlGjchD6wj",
-	"TE2BsQ8yUVKtOhtp1n7D2NyFba/f6TYhgn9lAjytr6SDAXdiEQUgY2Am2zJhduQZXRZtwXqB1MgNdV2D",
-	"grDXPKfMGbrh3Wfuu+po0mDQlVjQ3Hj69qhh9vbU5uIFB6eBGoOAaS1gYxGAroLGcy0Z5uIqATxAuvmc",
-	"xpLBC3/pdS5ImUZSiWzBAg3ZLMB0pZhwBoFNuN3DAxKxWxbJivoJw6PMmlNELQjzgpkbMPPuEVZIwrK+",
-	"FDvgzLgyZjSaiHimeMiiIDvCMDcUa2FIG35iabGTnZDdionVs0/iwvud/iUOPhag3aA+aKR45+Ccl1h1",
-	"hpEB6cP5OJmUOaihFXRR3EXZUxEMxgKzxvXEORaLhOlIfvSZOlpWMVHXoEcoISWniVHCtPKUj8GF95+B",
-	"/ptMRZCBouB42XEpMMBqJkBKbiwvNGeP5MDmBpQVq68UjdM86bfftHYYSWkndiyU9s1YqRaBgyngO9kI",
-	"hlngS0A0i18Qk0mKDDomFohBHYEdqfUBFpQ1pkLyRaAQd0oXMkHURdODUuIqKyqfg2KNenq/cBzXreeo",
-	"g0g/8+lPq0Nsl1uUVb+6nfNzIFoF2zWsQrJxzMAaiqqZUQ1zEdyW5ELKMdAfRbajcBYabTLrqbcvoBoP",
-	"bzxL6XOxF9ISZ3xJ4a4iyh6QZBGT79jocoU0r3jyLG022u6tdXOZOCBnDXmC7tJvvfaYBOGMceR+sJOD",
-	"+vPD/+f/r/6/ls8cXz2MBHwv7xBXN4YRxw9eMWaNNCyevIdQebUO9m4OtlkTn4+oF7CEhoroW3rjRM/D",
-	"24oSp9msQABuaQimSLJkSTqnIjxXF803zfa5FoeeaULnGMJSkQ+tCfA2hqZklMA0K/YraRUH52HFgZqu",
-	"rqWFGSW7mRPRT6J1YUWz0y9MYvEzhtAvuP47Ly6DUNsEcXmNoqrHMppl+tZZqzs0Amy6VhMfR+ZCWknN",
-	"Pu/MoIRGN8hM0/jLTq/dH152eu6gAZsLGSZmzPwmXnbOT1eBFibTIKZ3NEIJaR7R8bp3e61+37Wr5N/F",
-	"sNI1L7/ptE83vHsrwiLt+Lx1+q0C4MvWyatV82rEgmuG9CsOqWIDIgqMiVVdntxhWbVPGmoF9EZqgoqO",
-	"nRkNrZ03O7+lBjhefnZJbkMRARUtR6E6gkoGC9ezcoO5EzcVPIsS6192sWOiXSHuEAD9DXPnDsJdsWWZ",
-	"37d7/d6q3gDeYJpYdzBh70JpbulqFGo6gCUfRtuASCdxt0HJPrnqdiFK7nW797rZP3lpRzO0QaRxdSF3",
-	"Qgv16kImNwzfbZ20L2GpWVA9L1KHx+E81Gkka4bTADzrdv7WyirCBnTS0J31g/Sar1tDHMkOoUU9haoB",
-	"CO9IlGnM0nIAeor1A8PdWNWrLBees7hqKRRcEc842QIaRqA6zARPptEyd5WKJj3W0a1E0qUkd9NwPDVR",
-	"6fCO7xFf3T/1r71++EGyRA5p4ldyqHzZujhtX3ybASxgryPIGWokYkNc0jEc+SX7vlJWWAC6PghIS4B0",
-	"KMHABEU+IGZdkBGr6GGPSJhA4oCS+QRXJGHE7OxIr6/AQtBX4li/1b1ong+7rbOWwueczcDEeBMb450J",
-	"nR3HLAiBwGhaD6ranIboZimnl7mClzOU9nLaY9D1XUQcXodqqhX28qJ5jubuN63u2XnnuwyYZuKWgZqL",
-	"CndCb5hjNZhTicaOw4PqKExIDBaKe++JNSOu3BO1e20ttP48LfQfuSaZ7AGgZcRD3946g56YkHDTLXFD",
-	"c9sXw8tu59su+jMMGcxV4wjlSgRwaExT8YKnXKU46Dc1ARSNpACxsGDIBxK/H3AnAsm6I0teKeNqLHkl",
-	"13OIPzvuwPSLrJuv5JVS750apGX/1UIVfsg43kpeadW/VvJKxl+m/zQJlTlXV8kruf6sklcq8FAVfGsX",
-	"7DqW7Eety9nPxldkvzA+oZJXyjh+Sl6pyLNT8kpZVw188SL7xYqXRQ2e8Z9kZzP+kNVv9ZeOm6LklXK+",
-	"h5JXWvUpmMe0Mdx8tHZ/Z3t4F/XGHExZtXKbpbgB5VljdG4t7vcbKk3kzL7uNMZy636X2l/zh7SyN2sD",
-	"dU9lxZJpjydngHRfciPIN+Wy5+18gOg5y50DjWzy5GqIsbVqOe84qabZFOW84ankldwTyFuK4ArnzT8l",
-	"r7i4Q5F9xl6inKnFfu9YU/Ri01ziVbOHOoaCMi7rjBFAC3JWBvXdSsD/2oDlohDejE6v0DkbRJ/LzM9p",
-	"z/qBnFpc8kqpums/GM0s/SKrtaqdZ7VQ801Gw3S/hEeyumLJK7lqoPmoNTvzEXU1xQyy6pf6xqhV+V8t",
-	"xAqyTFa1GDOT+0Wh0gF4XpDOtqIOAKlZkeHTYVEUd8BtyJwjZZv9uTc+L3Oar1Ks2yTdlbxSXppyyFFK",
-	"fNfIGrlfnIyr4lApt6zbajQd1qTbJgDtQkeaZQLRAh2ZOVwXLNm3znqw2egQdCK4jpxUAiaYGzHKNoQf",
-	"bNrXvdFt1tejZg4TNrs/zM0CxFTrgCg5HJjGMV2qzzc6VPK+gDkIqfzglbRToqAqmNKFITYfZb4RI/NY",
-	"3ILuoV2S1tGo5NWRGx9R9k1gxxDEdI/4OmoDP6NDLuNWg3RBC4jVaMDcPtMov9WDM+5Km1lgnOvOuq1z",
-	"P5ckbWcaCRExyiFd4AEBkhYWD0PQXBwjnKpdiPNbeoCrKJ1bhOdeGRcBC6MbM7fvFKyqnzCg3yu56HDf",
-	"q6+WoxN8/FQ9/cH7DJf/M1zYLlCPTZdVG1i3JwHZCOOCETG6eCXjYDWVYFc6kbnPcPZR1JmUjn647+jG",
-	"l/pNPLsf19LGFPl+g/vmQcj0cGvwwdPbrTOb+5O/2RB0bOb2Vi565oZlp931wmdPMHcDXfxO8XJbytDV",
-	"JQ9XKcRYBzynRRcLlcDV27YFWSikUW622C8FlTld2MPi0uf1rPdvepftrijUn2Crj7LJ3mI2o0ibPhnR",
-	"/0iy/dmI229DcDB2e9cMil3o1EfRmk20xFn71pi0E5HIGoU+wZ0x6PwYV0d+BD3s3UMQd1QVclvPiwvr",
-	"QeGVOHuXDMeLWGKdv3sEpK1Alx10MyCt3LQKQ6fszA4X55NSD7O6VI2asZUsLDfXeh5AIeoZvWZP/z5n",
-	"1/bDnF8X6r9ySveeHa6qN+fijsVV0G+m7B3pvWxW954dGnerjmqHgMHCfDEZ/syG8PODKYimG+mWM6Pa",
-	"lWfqA2131rvcmyI79EfSCVdU/6xEwtYdnUeCBqu7nYRRNoF3FHJ1gwt2uDuyFquWMOXmVXd0asin1QMp",
-	"Hyr9e50BRmesmvBjq8prZ5gbza1+Bqd2sRavhpAPJKGbLBDDsbZPbSttOGvefj1XksXd9MXVBW3KkXfA",
-	"nF+3gUtuWdthwgP53KcQ+S0yfq67uuBJvNxQoX7GEooZSEhy0yYGDKP0dXUSt+D8i7+s5E4XWT6BbGIJ",
-	"o7WJ42lBtXsgpp+DzNMVeJhBCkHgvrlaSqHXIQd7ja8JjeZTOmJJOMb4UDoT/NqtqxAydNHPI5oogkbE",
-	"ZAKVPVzIYFG4OU0SFqvh/+cPzerffvxl/8N/K0KVU4wXcIBDgyDEg7l0wARtWbw8sbLFITaSKXzqg/dA",
-	"SBdXuNuxk4RXcmrG7d5pwT3qdCDPQMDZWuFqi5DiFMKri+67vS/3WtIeKL/pmubOLXeIO4Z9azitkhb8",
-	"1RSrWPe7YV8rv4fzrTYG5SMW0m4tRe/NBQrzAzvXYDAIfjn4UFX/7Jl/+vjPUeafwaCm/jj88LeCG5PD",
-	"hRRY2a1nAeXZQwUA5LaXOcb0cNbjDHYeSUGCU1UXizCoNvb2s4Rxm6uBw17oM00HDi+ngjMSMNIM6EOH",
-	"NYV1nGGFzA72rL7lWDupg5nIlI/TAvVd3UntezDDzMiYjg5kKtUOjX2xBPRYTIZiMtT1oZTOwKJJyByr",
-	"pJtIXvJKI1v5ZghZjsOAjSOqfy5Sn1oz7bHId94JZzMtPkZWkwqIZPEti6syDHI9YmhA/0N/qo3FrOSU",
-	"88EyWDkEO1i3lrWcnJmVbqwEBg/ljwdfLToOW56/GN82y1hB3sKY10B1ZQkyXcwor8aMYkKAfqNQ73Sr",
-	"cxXVpYFAV8CVSchiiP3VZdZIecSWQveNMlgEB1+p3UvqUsyFrReB6iWjUTKFch5yFWJzIZPrmN2vLzjl",
-	"QGANQbjbO7mF23nNWOuXvoG82E1tWkYGAB+8AqLkhuCtnOwmG5LcqT7KfcTHWir1vgpBgq6LdsJmBXrq",
-	"VqJfL7zmLEgFQB0OOqSmOOOKHLZGMnBsSsBKWTyncbIsVnUxBFKX5jBVhElZDQ23QcfIYs5/GhorK1uF",
-	"G3yUzLW77Jut4byF6LSNGcPpmmZUaSzHvMX421n4nRnSq+xEFD/Q7p4bocDyXiCQZ7Euh0F65zlA32tx",
-	"05djF3lkNUxrrVCSHcqKKFvJKu61LRBYPsoWjQu43/b8GaSilyIKfu9a6jyMmRyGfH170gVPwihNK9Cv",
-	"kBBCziHFF5sGmTQBbrMUjshhnUB/0/06CehSeiRgE7qIEvI1fCblw/oB+aZer9Tcwoh7z57v1TOV/A7r",
-	"RWT1X1LHzoW7FOB7ruhjTjbe/tbl60kW3DxHsV/Vd9k1jdZr1a4IP+SL2Qi55+a75YxZPIKrlq7ufA08",
-	"FSDXCuCfFH4z+q6NrzYQfc2njaB1MTaDr3vefWB3X92i8uaaQ9mpfudjHNm4qXXDVR61WjR0q3KlIWeN",
-	"BwBMvbdX9N69MocS4WlkZaDM+ztCGNbu4dazA6+B3kaEpylo74ndMofwwdu1tOxDkfsLLEmb97xomK05",
-	"mUw43KajKcb69Xi9HnN3xdTtkBGH3xopH44/9+DIZiy475w37/Uh1YFTWrcJE84h3xqU7l3E8dUchi3F",
-	"cXFTbDjHLO8VV+Q98dc5MIFS74z0SNI19I/YybrqJnw8yAGJXjmc+HPtyvbGNjYT6FPNiu2c5+I65LbL",
-	"dDFRsQVQ8jLuYgGy6sqgWaXAgm+/XiiEzyZ06Ibj62UrWvNjkSNeJPOVUJlEJPP7LUKZmbzsvpxxMxso",
-	"BvF1uL4mt0N6NttJ8bG89+l+k3w7KHBK3f8auDpWvVX3v2hiLXaxNLsNG7K8dO+b3YQXYya343lbOqA2",
-	"nNwONz6XMbz21gvOtohnh/n74oZxnYqwxePZ2/nhx13IRs5+vZFsZFZWFKPDpBxCVEIhhTcRIw+Kal9L",
-	"BcC4UUgGYCUrhOAFozGLC0ndR0S+5ghHBhaZlayAIZ12DdDFIsFbtpaePIA6rHXYrl9EJ5myWO54NQqT",
-	"47eUKHSZOgeX1kHfPPlIYsFreh2Oz0N+02PJpSY6fxD77Yn9xkh2dmdA6r42HAs+CXUeZBHDKKjur+lQ",
-	"rt1TWvtNF3E/PHDaAVVyzScODzK86PDgPmZkrnwBUyreSyGCscupSMQud62gnMSW1wyqrA0XcVRItB+U",
-	"RJB3NdoZ7g3s/xy3le0Ix4cL75dYYf+zbeQKgbfjfj4yzUFvCuf+bFuzQ27JVDZwE2d9zmu2vcL9Pv3c",
-	"ugsXnO2JutpxAx0W9CGNUXXhoTlU5Uw8LERUQ3HBH3BddWfLlqn+mlx53yN+PlnfPx5wLnThI1N0Ko2r",
-	"8Cs1qJvz8IiPbdDNcZHe5/zPhnx89Jm6rGflQL/59R//bOy5neM8ouk4CzxbtVrX8oV604Inujie/eUr",
-	"iW1TyJzGCT6mjnA2E9xW/s2GB/WSuM6vL/9Dyrt6HPxbLrw3pyoV8cHV1LDfU+CgV+ok8+IA4MNqEF6H",
-	"iW39n665sbd/APkfbjhvvfr8x18OP6ybYztR7X5UNsvNWhD/kOweTbJbo/zr+/0gcauTzN9Az6BPhRkf",
-	"HXG3IZrMWez2UoBbOWyn+Cqo3Vtk2L2P1eOLRRsA0RYTk9bCGyTGrRKUikTN4mm1bLZjS8P7A58+f2C6",
-	"Rad7HBX3zr91hmLGw3F/WLo1KG82VcFTqx6S+71HU8GZ40ve5oVUpflEoVsr9qjkTkzoUHdUKvZ9fEQG",
-	"Nl8JO7fd/r++9xaA3dNQEmtn0sfkjO9lVLPtfFGp9ynrlcocUh46uWD+e5TArMbxW17YP+5X4QufwigQ",
-	"Bp8a5VL83oxeXShmspb3rKvX9fmblOqZi9csP70A+3u34AEJ2WZPGEd4Bl02C/MQP4WU6CbHfqqSAea1",
-	"UXEcwvb0JJwku9Sawv5oDy0sot8ebUdd0mV9SodLrtSILVDkQDTHdNI9uzvIwu6ec99F5F6tM/sg61su",
-	"Jfsz2N5yVcS+vGoYGypbfGx1Cq+khchc3DIkcJCr7rmn248+I7OQL4prYnyqEhe4mKIjXKF/BR37jTkF",
-	"+jQp7NAGxEy/pjV2lg0OkQK07um2r63bQnyia0ymPWwwbLoUQ3aKLjoC/WNzaXOLZFqD9js1uRiPoQdU",
-	"4R1z51ifaOZ8X5hdtjU2b5nJ+9D21kDx6LUG7I5pCuiZ1gmPLiR0/q0z+P3tqTOnvJNbuLDM+cdlomZR",
-	"7kuoQ5TJAVstfoAIRTDIn4RckRdouQP9VyTSn0ksZtkGnXMRcijVDz1gy5xdU2jC8WciFgn4NrdA4Z7u",
-	"UfFdyANRUIwF2lAUyMfpCrecyLav2PJu2Q4XRcVkGSdSpCTjDhZPJjFjkizmOs/tTj1mfCPYljPYLr9N",
-	"PfkQOQWBpd93t+xupwhBMvb67Gav+ifonJmF41hITKLxCKtd18gGe36WgG42/H8GQ/8OoUPZ7V5GNOTV",
-	"hL1LtMveHyzq9f1xGMC/7D1+xFZq+JXvETkVdxy6fRYS9I8MRnrM2KJPFkwEJ9CGLubr6fXnDuMqyADM",
-	"Nq7YyT79mOewQuo3HUyqmuTgtfZgPl/k4Ubpwgk1/BxRg647d0O69BbU/5EzjE2EbyG3yXYBk0fIWNYn",
-	"MGKFc9P7qaw7LI2WKN1i66Q7Ed+wuFIjzZGEprpcp2wrXUHWHscbW5zveL+dNJeOvZp9DqWbxKQw5GEr",
-	"BjwJOcrq+kQeARhKvhq6xvj7F6ne2JzueX8q/yfVnAty2tfIbx0eQT9Xmm94piNXjpyWo1mBdEtxD14d",
-	"3lmpctfpoReaXgB8Ca3HSHldDzb1fSyiSF25vQMyNTJh2vWP8YDq3mwgBdpkAT0SELalovnqkUJ+snWB",
-	"gIywu/vWaeKKtUhPoLHw9sL2WuF5m/nvE6+hR1oUMJk4Pe4YvdW12Rz4H8MXSj9CyBOZ0DiRlWNiS1EU",
-	"n+hWZOJj6jCI3S57Ij76qhut4mPxYUrTrvFwL8r1DYDcThHcYLbaWFciRwNzcMpT1SzYbdmJAj60qRZF",
-	"jj3cI4jkS0i51x2LoJS8UloBpfDeO8PtXO0i34LoYYLbtnFyDzYMr14SB2b6juu8TNBtkbGXvBKKN+vB",
-	"NmHx77tmxRZsfFPVhpQrZO/1WcwYAT0WldNEkJFIphAMGDJ5TGYZFyMpJ3TkkfMzqMhz0jWN5PMx6o2D",
-	"+jbOxhUCl6+Rpfu0ZqoDJVMWxk4DW9+A1K/USOsdHSdAqpAvpMPDit17vzmsvvEQ6rpD3YwVkrRKtwov",
-	"wJ2YUIUTH+Vwvdc5uTbUC+Y/DSXEUOxEZfLdGlfl/E1hKw+nJWbYtbtp8QduJm2E96n2oraCrg9gKHL1",
-	"SjTqRIb8OmLVhWRZR4nMG5gemNi8FoIrq1sLUqTNu0PU9vpcBaiJC1ipRLgb7Lcp/ROxCai6KKmg3IiW",
-	"vNp2ypKUC4xaSfd3Fom7d+GupiSRzOkimQ4Xcbhd2BiscnVnL6hk+3u5zZCyUELd3TSMGAn0ld7G8rw9",
-	"vth4L1xXdkMWUGvRCIJKw4dcTacJ7G61+xZgP3tIdKl5tWg3V3weC/WrAswnKFPJ1BByvaTyyw5N5XKG",
-	"bczwAEl9pZsmKU9CFgXk1//1n5gzAH5KDQLpVqbcJntqt2SJLYpaYnDea5c15janhBoaEQzGqpEm0Uew",
-	"xFSVUBKhm/mFmgwsOHaiDo4JTZ8GEFFJfHVTfBLKAR9HjMbQBRBjvnwyppwL6MWnf6vUSH/KyLeCqKUr",
-	"8YTR8ZSY25YOr8bzzdc1E+/ie9rccMPYHFXY5E4QqkS1oiyYbExi3vceMxql9gb1FOZ+hEj3JotkETPd",
-	"cSAxTQQbz+t1cNA0MuraVmGOSv67FlX95crufsDHfnSfq4azuYhRxqFKKCtdh8l0MaqNxeypoPOwqnDh",
-	"mvGnduoP7uvyJpxXhS5eXwVHpKLLWvQcryt33+51yH7j8LDawELv1T2in0WTYbnZO2m3ScSShMXQj5zy",
-	"JXRrODaF8RfzuS6zW1Foho8ikgHRTX+HQnHNX//xz795RC7GU4VWWPQ1iZiU5P/9vz2FjNq4lJNZV0oL",
-	"fWFHkI1lLaxafEwav/7jn4163cK7rKCNT1Y8pZuMlegzXc6njGOlUKr0v1jMp0UxkXkp/wsDWSZM9w+I",
-	"bQOxjwtVvoc27P9eacNKBa8v7NjyEeC5ZNZa4/BAxxf8aW/veV3/j5SpDn/DN0GQCRNpTilvqNirf2GA",
-	"+VAk+OT65DxyvGSRVfaeorxqxbsriRC/mrbc3q1mB/rEZVHpjgfn23yE5z51xjsNjjMLfaRaBG/UbQGS",
-	"97tWTM5A89D1wdmtopgx5TJSWHasKCJRVw2uO2dSifCgq8jKGm3lPmXFiQ0UM6YHIzRmJORAYLao+L9j",
-	"wIIGXuEhQXrlPSW8dq149mkshdl6ZGuVMywiVxBvcUtDIIFDXfy7yHoBP0A4syRizrhTCx6jHbZ0OK6d",
-	"4hIcBkT//jBf8uMHg8ATq5s5Da8Vx9Nu0XQjpGwaWFWOSOuqS/Y88n3njNRrpY/y+Ru/y6pBbTFTq/iY",
-	"E9uOMCNybeo2nalIrQGX4oNXgIae409KmzBsZmuZSomfqH2ZIt1hdO9LuQjZDzpA4CEvzlk8tP7HwsiZ",
-	"iMbX4FYHUzQxD3sPuzhJuG4eqJb8lSQ6Xg3sJm5QhGnvrY5SFzUpdPHdakNiYZAuBDSBNSWEyaDtYvnV",
-	"2xMiYvLq7YuK24PxWBeGhxgqz8btjiknI4Z2IfXqsNv661W72zqtgF8c+ZUJVZFE0mVxv8bN7qUdSrE7",
-	"+A7gdWCQO2CDXynCrMfsXYS175rn563+8KTb+phKP5ptfB7RJ0M23B620FET4wJ+hjjKcSTkGvexO8ha",
-	"3izvnePeOqAbYjVxCXL30/kkiQ7pEX32llvo4oC0ip6a3dSypzGLmwulaa0aOnXPtZFY8IAYgkEwTvZh",
-	"wduEJgTSfBSBcGu/18jrUCqa6JEZjdT1ZYFHFvyGizvu6RDMAN8CUf+IHNQbxL+6aF71X7Yu+u0TdVd8",
-	"RRsAukAdMHDYwmKaJKiccQxHecUKzBSv2NLwf/OcYsO4TEmal22PaF6maypNwEFln67esKV+glSrIHZf",
-	"kGpVjsWcSUK9kU/KKUSO0XKhSJvpzQwRpgKt3hoqBPgCAGPdxsFAbibh6ZJJFMoEzClqDt8ggW+a5c6A",
-	"8PoOTI7IDxGUmz7S8TM/+hUQ32kU2Ra7x4QStVGYkfg0ZvToiU+uY8oTSRi4VvE3MYGZ1RM1ck7HN7Af",
-	"Dv15D+r7xD/rdF+0T09bF75HdNv4tD3qDVt6xoae6Ba/0PxLorECzoHywDxD+dLmg8SMAsrcxWGSMF4j",
-	"nTnjzcs22a/Va/skZtDGTep1IpyUFtRRF2IPRlVvtE/JieCcjROCqCUh6G0JMFFvsYBMmZpbOjM0dEAf",
-	"jIhWRPWuR6RAixVELQqexFQNTJfS+iiWEDoyppDiQnVMZAQnhKEYDhw0ENQc4zGbw7CzSo1ciMREmKiz",
-	"H8dCyqqIQ3X3RrG4kyw2Y0hSPul0e2DfCdUVmDIawL1BY2np+2rb4La6Mim1mofq84cPcKcmAuklT+gY",
-	"Y3rxbfTfEsavQ86YNgxBIiZcSHn09GkgxrKG16hG5/NVFVbhth5nRDlgkO0P27xsHxHTN5CUXariIbHx",
-	"ME1y76zpZWma7r0rK96Az7FMhUem0N+sRlqAw7HmDGRM4zhUd4vIbGqjr0iwj7ZgR1v2NUn2B7x8pgSK",
-	"KRktbTsbeFqSCY2iER3feKTFr6NQTong5lgqtQEf8CdP0Lz65AlitBTRLQNqbJ47Iv731eZ8Xj3X3jOl",
-	"tftNwIbqOeXXC7UKUhZxwGJ9waRH/J98El5zRWe8AVdQE5woJjOfK9IL/gV1dyfxU9BBuLYHKOSji2Sq",
-	"4D2G26ebkFnvHcw/iTVJGk+FZHzAI70StQ02ngrES/9E8IRxZ6F61y1+yyJFzJ48ITGbxyJYjFmmp59S",
-	"OkWgjoRh5JIHmaXkDu6ivaALrr490myH8sAeNbmL6ZxgTNScLiNBcUlQMO9YvSAWiZdhU3Bue2dNM7Oa",
-	"YBLRpDZAExB+4/+iz97TqbmpbeODf2yurBpOx0Diay/7/UtysLc34LkBjlb9yR5Bk8cR+QXsK0fkB/3K",
-	"r//4Pz9+yE5Zy9T9Ax/puh6JHqGBor9OQ0Vw9tKYzpiiP+U5TaYe+WnB4iXclYDFFSRoo5jRG6mI/YCj",
-	"hIMoqwZRaMIV/oF6fce1OcrHXdTCwPeI+dAO2GwuEiWDK3rjm4vQAwlI1p480XcTRSLMQzD08Nd//G/y",
-	"l17nQkF5wdBFgzKQIqxSCSCKGAdsrrbhbGbA1aO4oXS/0iMQeTencYLBfuovHBZwSO1DwqyzhQSXNdrQ",
-	"r/pn1W+AjYmFmnLAF3xOQYiRizgW10o8KPuDwSL4pl73CZNjqlh3yMfRIoCKkOblk7piYicN5BYicqoW",
-	"kvLF1Tki9WnrPH3Zdv1T74/CIIyxtCWNCJuNWKC0VukRccviWJEDNUEoRUQTJkn56k979b3mr//4J/zR",
-	"8gZc/XF4qL85fF6pkX4umFGxPyA5SkoDiYYby9+MxjeKIDpBjEckiReKKNEBt9HMPheJEhfHtmu7wlsq",
-	"BfdlpUagYvVdKJm6I8RfuRJ+KjTEi4gNuJ/CydfYB/55MIeW0y8YVzoKYBIgCqTS+yMRLCFugHGQpywO",
-	"gU6bDDgQcgx/B1zD1mZKXUXyVvFMDICRR6wc0kQUVVPgoikJFvNI01M1h5pA4WnEblkEC9Km2RkKQpST",
-	"wwP8VZKAsbmH4lSd+K+b52ed7uvWKWjSrV7fN8kWSqy9E/pmDDgYBiS5E4soUBeCqauiY7doLFkMsgqm",
-	"PJkMjZhqnZ9ycr1gUrKgRpqcaMWazBR6xQOut0rmVKKkc3hQHYUJiSlHFqDOMHNexNft3IBVEV8HhPoV",
-	"h3Coy6aJgZJYnjzBLBYjz6B4I41MBuyl0+0NO932t+2Lnp+KVSifWhkZOZUWlwZ8xpKpCPCSG7qChAEJ",
-	"dcDi8NbN2Hb0A1AdQmmpKinjXDimN+D4MU9nPOIroVPE4c8wkCKHhjX2l3N1LdRq/O+rWlGutgMb1aKW",
-	"gB2JBxxwT1aOid9lSbysNicJi9Volqom1S6bR3TJgOZmBsQ5Vliy2vSAs3dzAcftZ+VBP0V8I3C60uZR",
-	"qkYBAR6xCDr+C6IEn6qYTMIxG3Bcv9S1V4U5UwnHfcrGIQhqKXPPsi3QmcIIYotipiQ0jQAQJmSP5yuZ",
-	"KQ2hhv73fydQ/ZfMRRSOl+qrDmf6k5GWNL7MxC2qS2JCZvBSyBOhLqcis8CGlCykA6xrpA1Xh6n7ptcj",
-	"w4ANONwwIRMoJpuG5XsOkYrE+MbaobUNT7FW0GkkKesYbrRsYHKUtvgNOH4JZ+mQ0gkdJ/pJm9Kjm4TK",
-	"Ctx0LhytEcxyyzmVMCsSMkUyuG7dbi+GelBG4RyvepjgXVI3Gi8LNN/Fw4CLAWLosabEscRSxwNO5/NI",
-	"SVRIaNBZb+ENhAJd0QEEn/36f/0T2Ao+J+GMKJIRM1AijsgTw1sGXCwSkKDxrig4fyX1QXnpcyTkT7R6",
-	"ZePnPfJE68H40zhmQQjaP7494E+mIgqeAJCeYFPLJ04hB0JdCz5mUXnmQbU9Paw2O34lSfrTgBv7LaZk",
-	"Yd/MEJMv17f4JW9EqOhXdKfUSnWIRygQxyxiVDLE3tqAdzEFCTFNwwCabjojg88BjtItdu1jfojvIrBM",
-	"Kbo6qOMBp5Zx4J5MEpkaG3JrfY2KPimHGpcgGU7JUZB3UjnWl89U3LbWESVRmeuikVFpIXnpUVNxpHg6",
-	"pkGhUHrkUiOisT0Irqk0Mu4UY9QVk6SMuA2RQg2UtEDgUSqR4Z8WfUi5sace3K8cKc0Rh7mbigFXvEjR",
-	"OvWdAkvMpZUV6EgRlMxAnlYwDRiQ4KL0mZsRBHDfzbjQhN1J6QCaDvGTlRq5UoRWrQq+HCnag7Y2tN3q",
-	"cMwBd9U+Uj6oNyog+GJmprZ0oDoF+TAGn+BKLhVRT8V0k96mpMQovJ4mQIzRevhv1SoiaBWp8FE6g2Ie",
-	"dxoXKaRcK74Rjpl8iiarryRJmEzkMYR64tlN6ZzVSLWK9sgBf0/+nbxHYvE+RQMFcedjyMl7cw/Ie0TW",
-	"9waL3wNy2s9Ao95jFNN7VOPeD/j7arW69f+pVTXU/CbpfEqltXq+t/8puod/QbX31veX7W7rlLwnB/Xn",
-	"MCfZ04No2iOsxpXxBoXSnG06Jv7r/n/1n/FFnHd62Yn29UQwtBrQ4M19IzZPTjpXF30TjQJj7uOYB9nF",
-	"q5sJJv5tV3nW7fytdeGu8llmlQqolBN0IJA4jfvJDLZuwWn5N3fNh+4MX0ny6u0JKb96+wLtfmnHAA16",
-	"cIlBpXjtFts4tesPcyf9egVQYNtA/mA4CUrprrGwGIz438lVtwttBV63e6+b/ZOXLhi/0fM5bNGZO8NT",
-	"s6Pif73m69YQz8gd9bke1dRFkqCQrklzJWVfdzO0WZeQT+tXCqfM5do6szbq2WlR/0noDcucoxWSzJrC",
-	"mIC7T90p7e/TK1s9wXvXYO66dZ6nARSSKCE6Tk9Pr3PdLO2L3tXZWfuk3broD8+uLk57mZn28kdnoutj",
-	"NmbhLTtSch+ESC5A5aMFDMD8om9j+oPGgfcFR9BtnbQvYU0Xnf7wrHN1kYXA/sq61O3kwklPdMWiwjk2",
-	"4mxDURNq4Qq30Zxp5uhBJllVUotoTfba4L8vmufNi5PWsPOm1T0773yXrmHAm5bIKKkJKQBo84IzxXAl",
-	"A3qRIwmezlPAE4IaIyhzPAM+fkgCJaxroRkYa1aAFXEqslrjmU3jBz/6kyc4JmnUKzndH73dY1QDkpDF",
-	"lsm7sQSg7nBYApIxoHu+8RL6FR0CQMq+IYE+igsYNK0WPs8QK4HODi0hUo0HR6mBSBI0pWWEXVJG+XQe",
-	"0bGC3J2OSrC31/aZPyZUy5TqS81bBxy47XVopFKNGUo31UknT57AtX/yxKTnh9IUotBFNJTis3dApmKB",
-	"fUQWHLW9Ab+biojhD6QM27ujSFpyCJ6oGzW+gUetj2dv33i1wsQuRpOeJ08GPF3PagUMNfxV/6RGTtHj",
-	"IDHChP7dRJjYJBpzAroDyvUiVvRIjZ5MiaG5Pd1UBmluzydlyfDOdFvN09etylHqIG7USb1eJ5QEdAl7",
-	"eWa+gJV5A26ZYqOef7YBn53HlaxuhF7jg/EBiX2P+Eq3UP/aehy+N+C+rY6hBV+3Vonv2vj9b1t98pTO",
-	"w6e3jaeIcPLpL2Hw4SleEx981wDfmTEdJyEYoaDW7JjpoAHt67qMxTwOWYLNDbJOrqx/KwkTJ7uRNC/b",
-	"GGgidbJqrV6rQx7jnHE6D0tHJXBaYjG3KTjvzbqVWP50b0Kf6kxECGIQRVlcOitQ3S7wiIE73cmDJfSa",
-	"hlxb7HTMPfryPVRv9AwSfCBgYFCaC8BnwHVuJOpbbnZtjVwI42tD/ma7N4GfUmc9Atn0MQtR8QydJOwf",
-	"k7tY8OsBhyWCy7h9Aebf4d5Zc3jSOW1pXxNKedcMNFfCqjMaRjXSVeoKnOcRefZ0FnIgPGCp+RNpX8Kr",
-	"A44qIqxeCR+G1mkPjTZoiAmSx2VVu5MUHUNksKaTdgCBhAAoyMWEMzP+hLUtQ9NHnn7fnM9tUsW9T6On",
-	"zxjrSh9+tLG0L0SwND5ZHe4I1hGk7U//rgs529AWE+1iSsV+0LEU91evyKfWf8iGqei8BONLBezdq9cf",
-	"tLaVbHibtKyLTNjQmZJCUpOdW9txNyuJ+rCl7HVaGf+g3lg3uN3706uMHh3ge/v3v9fG4Ok9hDS+9vz+",
-	"1050SzF4YW/v/hfSqPYzLAECL24xk7pnEMDJdKcjYDz3v4fB826EElwSNzbphx8VWsvFbKYoq71eigyV",
-	"vFJCr9W9KvXvRHUC8dauhxoqwKvRV+glYs5W5HKFOo4plqKCMKivZFoNbkzHUxZUTKY4SDxOvTQdGsVt",
-	"zRCjtWE8lbb4AnEKBEO5ENdJysWkD+TJg0YdXFUDDkZWHEwL1NncdRTCxmIG4ZSoumFOO+PjeDlP1OIT",
-	"gSRdsckRlczTa0gJf8ySRcwVB9+yqkKWBwy4ywScKCdj88gl3Kv9+aZ2RLdzfv5aaRba/uEfW3uSJgYD",
-	"7vCS5rmSUd7m+QnZxE4yXocjNPDRtNq2OafcKjWQaqSbgQOGCSjJ7joWi7liIwMuw3euIxd8ST4djQM2",
-	"uZ6Gf7+Z8flPsUwWt3fvlj8DPf76m+c+KTf26mQUJrLipQ5XJ1cO3cYDLmLr/wWbEmYsHltTZRiTl6+b",
-	"J6k51RgYObszCAcscYwGxpnDYQf8ISyWbMlhB3w7FovFR/7gsJ+Jw6YlWiyDxRy/LH/VP9ZWS5wc/VBC",
-	"dK4CPkfVGRfzn+Iq4nTpx932ni81s4Yd2+V8Cdy4Ub//hW8FZ/9SrBsP8iM5dxoUfl1UtKU9MYhwpB0l",
-	"hl1pQq3Io1NQpUbaEyvJHdmHCyi8Ik8r7J+UdUCwhxoVOLywOAwgyTGZsiggh/U6AUMtiAieXhmaAVJW",
-	"qxV9PR96yyUyZJoYDnpULDZIOtOyAxBobfn3BlwKiFsUEeP6DWsEpIErBFhnAUS5oBtKaGCCQ3ssZkxa",
-	"h+yAayiSq27b2i2kWw1Iadtp6SA/s7tQkr06iSkPxIxAswxS3t8jI6i5M+BOI290GKtJQkl8PenR06eJ",
-	"SOZPUYc+Qu8RFM5BV8//wGn+jD+8aPZa+3vaCbSo1/cOsYjOn/F13yNhTSn23bMTcri3/42J1ZRHEJnd",
-	"8MghgaYb0iP7dSJr5MQydyf0SSnObE5YaH21RczrW5Y45Z5+C/71UEaBlbX0XYEEDXu1XX1ISYyxiKIZ",
-	"mromArtILlYZja1cpQtVQX7vf+jZamMxK9Dx3FpUh/V6WjgqrRaVZVOhdDS1XHWoUjE65ZdhsAnxqNc6",
-	"6bb6RX8X4FZax+modN/rQE2dQlxZ8KYFoj4BMJGfu7DkiyjaCpgO28/AEgcwm1WfgFHvwOhzue1r+Dwy",
-	"gI9i85+TyaVLJGVFFXN3gYQpu6l8BBtEQXm9AnsZi1uts0FAL+MyBNeniddQa9MpGwVcTesKUF2DVQgl",
-	"z6rYF2nAFY2rLubaJF4jp0ZXBdwhFIeoESQ9aw2OK/a/AV9vANyosP0mVj7MLf9DBflMKohTii5LgExC",
-	"Zs0pHmfm32EzK0XyCojNGzvVH/a9x1MSepq84DX8SGXBvcsbjH06m8zSqrJDrCqrBkAkDbaGA5AUIH66",
-	"0JCTZzTgSFB1ngqJwhtFIk2zShzKZMuY8SJwSe6DzqDLdrB3CeOYGxBKgilMiUCFpH3pQRxXtXkNUbA8",
-	"0EswugFMcgx2olkoZzQZT0nAIpaA4/OYPHOIrNS/kDCpDfh39xHf48JETRwicLYERryTl83z89bFty1r",
-	"vVsxtk3IapypE1sIWg5mWcCimFO4GPQeyEhXEPdQtQJNSa6dnjSdNaJT3omT4oIoFYzFJmxIxM53UyoH",
-	"3AiYesPlg0a9UiNY/8NgKnKWsZjNBJh9MahRvWlZypHBvCScaS0ilBABiroFTchMyAQTaS1zoxBsrXmo",
-	"l2FcHtFs2jPSBjI+jXeKG0qWkDJN4yMBoCYxc+WgK8f5FoPQ50SHZUMEeGojHfBAMOnpLFez+EZd4xkq",
-	"iQTBI2E/BurqbxmFoHc3bC/GTDmAAZ9E2PwhPboyGi/xYlrjOe4xTCrahXmw95z43Wa/ha5smzeSiZeH",
-	"AFCuQ7ji8Hqa6EwujPZk2vCp7eRaY1bL1i5528XCbAlyJUJ+PeCjRXDNEo/4Jqzs26tWr6djmcjT/Pff",
-	"tS9OO9/5layAs1e3Es44CjFQOAhiJkHeJO3L2wNivoD0U/XVIXl6eFBZL8dAjZy9L0uUyRTuKe1PGuM9",
-	"+g2rPht9HVQP2OFe9Tl91qjWx98Ee5OvR4f0oGEq7ewuABVUEvqMIlC+H5QpLJDt6FVq7D17P49oyIcJ",
-	"e5fY7lX5tl5p0QS3x5ZpreWU42rs7bvlB0qwXaKFrMki2sWPutoHq0DAKpzgoQLTNhbVE4MzLeRVX5jg",
-	"lJGTECU1yVPMpAxsY++hSiWKDOsNq+eQI288lBBQDDwxk1WNRdhIGakvVGvAtB6bDLZfr0K8z0iKaJEo",
-	"lopCzNfwdRhEpo1WxVMknclEzafD9Ms+FPJcSCgm5Hu6JnGOP1LNNhS9O2fXFCLMYF02J5P4uGwMkI/V",
-	"nJg+WTONERLfyTIxyjG+pO2YiLaa3/mnrTftk1Zv2HkFSVEUUgrA44kMgSoBgxq+BGyUBYUUWQH6VB/G",
-	"F2QcdOhXCgtLvH74Ja0cXHrxl2xRqPt6WOoTMVYre3SlI/13dbEIg2pjb79kf9VRWeHlVPHsgJFmQNNf",
-	"TU0gIbFlrlrBfq1eazT2a1+XdL1YjWb3LE9BLaWZnVfbE0l9yJsoZNO9Y79fm5dC2Sw9kA4VMsi8SnPu",
-	"0ct6ED5LKE/CKuOLmRWWtc5BwNLpaanS6lSYscarekFGDqNRRCiXdywecKijYmTck27rtHXRbzfPe35O",
-	"1YA0XevbUN+MhUxq5Dv1lGvzNmYvENtBFwxIWWEefqukNYfkYPDoPGa3oVhIUxFFE0wTHQrTOSlWlWPt",
-	"33eMwYQ6QjAMkSxirubmAqfW0mM1QiYEKwGwkT9p+dFIiwNeBuNZxZjIcr+T8n4df3eKWZTdwNFKGgGb",
-	"lm0ZcHswoTQpgR7I1/YYQaKWJBGClLcS0is10hzw3PpCSTYLwOhJ0m+1L23+ghjfMAcMCw51gpN4AbnE",
-	"81i8MwUfzG5ZAJrrZYGYT4yUnylhpgc/IlStP1WFDGwwgypVLwY85IQWqULlQu3BW6c8eFrdpEnCZnNo",
-	"UaAYLk2MHmPTuEDVsWelzkL95CSAb6k+lbHWm9NHzphYnTZyqCxV3PI+hWiCxV0U/10OuAKRwRXMnXdK",
-	"HUByDxzFsaOYQag6Ye9CTLm1h8USuHYQuQo0zoAj1eRqpGmZPLbHs+WaFNJqgB6RMLGOZqmGNYU9BnxG",
-	"A4bRPeiw1UjApA6oWSRjpxOf3T9sHrB5EYRJVUdLuTdKe37j7OVX00E2L7UQT4S2ymNqpXMASUzHkE+L",
-	"AiSsMisW4aYk08qwkfwG3F5XA+W8/arsen3RjlVxzVak2Go14K7ZChAPVK0aubS3ZErl1NSIUtgVExpf",
-	"C74XBk7hDp0lWMWHC2UsYDxfkt0+Izt9agnIeAxpQHMOQ4OUyI3r/PryP6S8q8fBv20v53xWtTlbxHcX",
-	"r+nrs6ZNsHOU7IfZFVxP6j4U/5/QYXab4C41cE8E1qNLJUdHV8uk4ZhBaiCS2W7e2V2moaJFO/1c9oTs",
-	"HrV//uONDB92xawtLQykjBKRIpwKaPakt5ertd3hJGbAl2gkv2QTAkKnbMRBc9ddCwLI+4WCu1gk6yX3",
-	"LoiyMpPlpJmW4qHgGIeSrhlfsqn0Y3QIIhO6NCkjIXSXXiHjahlfppZ83vm2c9V3rmXmUpgA6e3J7Gv9",
-	"evE1cMf7XaqQcJSkbLBFR7ttjYtVxJntUBJR0YojjtSjJCIthWQES9AkdWyE9XiZyPM0nt0JY6+gL+WA",
-	"aNNQmgtrquNljEpQoGjESELja3QlhSbBmjsTVNZdAlSyvyCRZpMMswsDsHt/HMP8Y11Z3JObL/dxUQgH",
-	"H2HJS1E3s+XmfE5jFkYk5EksFrcQKFrKtnMo1Rt/ebn/t2d/ff7dN99//fbwzbP+QW+/u/fXxuX2YDLk",
-	"ZAVIFyJ7NVFPoYkx1H4Uc34EakeJnLOxkvX0ire1mimCh67t9QTvxZo6jzViSCFaBlazj9g7U07WEinB",
-	"mUciMKZr9dO1pmsSZmoQ1jDJtqYNWj7RNawwQBjrruI53bHY6KYLibnHZT26Ia7GcxBqyrrU2h3ayhIh",
-	"PDJaJCABa+NTZY3GJxZJB2H2RQsMnf7LVrdXIM5rmJSO9jISdlakih5Cp1zgbRK3N071O5Y6dE1AZ/Vb",
-	"XUQjMD+diPhaJA+5ik2s04V2aUn26nXiXzZ7ve863dNht9Vr9Ye91kXfz1oTUWIvczHgjl28cmxLVuZM",
-	"32D/kh6h5LAKcewYwIGBNI26tS2GUpvBQP7g6JlLC2xhlV89ialjCEV+kT6wSDLHQ1jxdBoZWN74MmPw",
-	"rg34d2EyDTk5rBNb7s4+Aetz6mdKqIOVNc4j0NzoCHlE9sGC16gPuNmUtXh7ZK8On6DSgmPgbl8WUYwz",
-	"OFRjevqCJKt11pzt+a0a4BHEqQJEzwgY7Ylj1dVIrHl8KI011TM5tlMqyYgxDrjyaYSwC7ZIYmrcRrUv",
-	"WdfvmuprqZ0Zw6N0FwlD7S4zv24ievjAA2jeBWMBCgOW2GCIJQ900V0riagzhdrtNoh8wLNBaCEnfnIn",
-	"JhRSD/0a6WljT7xZyAH/jT7fo1ydQf0YjI9J3Gl8pAcRgIq4YudKYyVX5Elrfh5WefEGXDc9U5xMlwSm",
-	"PA2Y1PllXkHVJcc3Y1iDJXsH9f0B9zv9y6F2YPreOq+lrlzraa+TfeBOxDcYl8DZnet4GXDXwG5N6xBW",
-	"IbgGE1bOdjw3JnIwEiCT0aSiWx0YGg09DgZ8tcahvtvaH8KjJQnCyYTF6BHAjUNVVzxUk6g8S5PGdX2Q",
-	"TEjhunT5iqmaq3O60+g+EjM6njKZj0e1oNFFYSlUEc+UhS8f7O15ttQpxKl4aXngtOih4KxyPOAm1jaB",
-	"ajYpglhArttjNmrSiNQUmOmxrcLiPJG60fR+LQ7AjiEMWPF5pAhOZw7A3oq9SerGrVwlzwYQp+s2fiGq",
-	"GHdqwMbo6IwzC3n2gJucDc2zyQrLXnFS18i3WT/rkXoPC5Ialxy8P+DM+vM+hRc1G4Ga8zyDH1JXn4IY",
-	"4cQhb2npQV0DbFMs6oBnvKlFrU30oRaJLF1Fkr9AiSUblbmlP+pi/y51Sf2b89sQvPTxjBounn1wa8Eg",
-	"A83fQBwqsDJdpj5i6K//acScwlG3isM8E/EoDALGv2zRSMlBGRe85acZCWUXMQl5BIurGpfXiUknEAYn",
-	"dcrJQjJZcYoVYpg/tKvhATSgSQuuzOh1OCZRyG+MPpjSt0qNNPmA5yOgNEeFAimt1832uS2QctWDdIie",
-	"E9RI/NfNb9snw/P2xSuthGYCG2sD3sfmRBCs4P9y1u1c9FsXp8Or7vkHC4CnkiVVA9j/AcxDZ2UfHjhV",
-	"UNzkbNjOn1dyun3N5iaxUOoAD6CSuiQjoQ5LEHciUhZzxk0NZ1jjWHC5mDFbahn6iEPWgPrVFDwZ8AWH",
-	"aBfBmZI33MBS5H+gr24dpnSJJ1nF0AkIejRMMU71VmgIpIMslJyrjruYwCNQQUP7AlXS65G6TUtL1Dm2",
-	"wPt9qaU5tM+a+RWufDoFMzvcv3LSX47iIhqTckrEKqSqC6KH/MahtF1H2N5AZzNkZptUP+gykJJQ7dvL",
-	"0KTjTG++KXsHnVxMAzdsW4EllGRlwBNxjRJgyjzQ6iRNYppZnof2ObuMlD7bPEIdTuoNOE3EDAPgoNuK",
-	"1R4VkTIGtkxdU9iPh0VvYWsQA4fGTb2iEDLiBtyl8EaZTKOttNLjEdNU39j5R6EupZshYjkaptSR9EQw",
-	"+zCjOLnFtIDPpXl0RaSv58pieOav1fGdI7r8K1DCjeFW6+Xb1SdNRM+IX/88C5e3QfR3Ht5M7+jyZjxb",
-	"Lu7md9HtT3exDJPxXI5/ioKfJY/vksXf726jd3+/iX6az+9+GrG7HWicOYre44jMBaFL36/538YQJpN0",
-	"3nnVuhi2e72rXMp5Xwd1ywWmnG8V3bRDjlQbRt6cAqCJgyYZAfmTDTXHVf0L15PakmukcctbMY60Nc7a",
-	"bCcToLHSSDstMw1dVWZ0iVwLmwJxcedpvym6QsI48/aA63sgSdm/WY59nWfqdthFI4F/sxz5+UYCUIsD",
-	"2AtwISjgF0aRsRUNuK0ZbXtrL0azMElMjT+zonwTBAmZ0GrN2p6ZUGjc5zTxG3AqoU/bUP/oY3nmtJGC",
-	"Wg4UfTSOYcU9sYvbkf7X1EOMnfZE0LVoMiHlhKGvmZLxQiZiBu1Slq4LIJSmIxi/ZTIJr9OGRWEiWTRR",
-	"W17wiN5NFlGlNuA9rUfp07GGZ0ONcM++qWTu69yRAggdQ70szfXACK3rsyPAArGm1NNJimtfptf5pPP6",
-	"8ryNZe5fZYNHgaZqWug0lR9TPlR3woaEKiDjjnWfHciqwnpBRpscIoLYr7XLQCIRuAnVcKWb5VhRZ8R2",
-	"t5X9EFbllUwv2KF5XwE9FmIyFJOhttZBRaZoErLSj3m25NmW4yUH0aHSiL5GduUfnJeHaoN2ee61Ao/z",
-	"Q/PDUtTp3LL4NmR3m/gEUKy055fQr/xuXe/p7nS5JId0O5dmDeF+qtGviuj3S2m+SIr6mOcJKzSP1nVd",
-	"yGhJXr098QpateBPL9AvAT0PFI1B8xhY0wcci/xxgSQkdT4aTNGpPnc0DrTFxZiW+28vW0PsgOOvkXRT",
-	"AGj231fb/HKk3BxxMODdHvedbT+Cxp85mavL02Y/kxKwbjefl9SNsqROAYnypaF05qOrUpW80ohxNgnH",
-	"IY2GkJozDNg4okYI+uT0bnQfvWu6fUN0tnbtc5HAzGRQ3iQpJoqVjwym3MpMY2b9JAabz0qJpwIK36TE",
-	"UsQrFHE36uzg9DpLzGvbW1n3CvYV5uuuHZMwYn6N+Cv83PeIn2fo+h1k6r4Sgk2bUXX8r96e6OrYftGd",
-	"0S9vujd+OtSLAQdy77Rk1JK+adjkoOBX8ggJ/0mzhzG0zcvL8/ZJ88V5y9e1XqGRtO4qbIrkvA5fkPJB",
-	"Y5/4p52TK6h23u90hufN7rct/1hxKxEsyYTGRLfyxkjxMTQinRBG4yg0ZqiDxv6A+5fNt+ed5qkzDCb5",
-	"mr7Vl6dnHvnLZetbdfKXF9+SJ09GS6LJqGm1q5Y64Bwjr3RgBwCJBXjjlGhv2so75jUs7orkENMTOWHv",
-	"2HiBvfQxRfdl//X5gEOVBDVDQPzaPJj4aKl65kDi6qJ3dXnZ6fZbp0CuASCXp2e4lzGNY0zRZDyoikkV",
-	"Fw1tqGMTgBHO1DTwfMDACgWYyxIWLcGd70xnrGJ42HehLdKLTaEH3BZRJwuu3Wdpz1JtOvTI6/brlgYS",
-	"D4gMf2bHJG2QCUigczO1c0Jh8TTkgfFRLObQox76CKh7QmgA/iDdNkZpJ4qwsVgSyYynQv9YI03dnBdk",
-	"FlPFWALiZTQ66H4d8okYas6vvitncbh12u5rDB7wAT+hc6mjPbBYpL0CuszwRCmopqmMAnw5sG2JMsnj",
-	"RwPuVIrSa097FcGu5+bCldMjetPq9tqdi97wstUdvmpfnPrHsA5olw05GM8HvOBx05zNr6Runmd4+8TE",
-	"xixJO6dOblc6Xwa8A+4s5sXbfgtXogAGyAmni9HO0HPMNNYNpUMdev1OtwmVyZxFqWM2dGGvbnDAjXJA",
-	"w6mJafQsRukgBGdhV5eKAuDSXnauuv4xOdhTgLnPh1WU02/JltKJKyadZZ7p+muNEe7z+qrAzq5pyJ22",
-	"xwrEGGN6A/jk1IHDjUvbjBQgCH2ZjM3dvU0aTPY+mf7tWrWPxV2R0H0Fb6Ws7dRRIH8vQvfMsMynExHP",
-	"qkY8deRZBefSUak8CjmNl4ouVkpWpFxVjh8ghxm4ILy2E8obD8s9yaJuNkl3++IxYVA62m9sAIKSsmc2",
-	"Idpd2zyYKFl4SveeHZaOSs8n3xwG9W8a33xzMP46OHz2nO5NGKX18bNnNKg3ntH90eRg0hjtjeqjb/b2",
-	"xkHjWXA4bjwb1Sf1Oq1/o8YKf2ZDYIilo8Y3+wd72VB9A1zToPFhorIZZZOobGfCG/mbycONLYJMzFr7",
-	"QpzT+FqX+3q2/YtXXC7maMX8lyqVeqUZgqviOGi9g7yuNLl1RpSerRmh5WeibqHx3L16+0Jz5LzGgPUy",
-	"jlLJSXPiQmn4CJKLIhD+vKyfkC9mIxZrNhQv1cTZAMx2rzPg+43Dw2qD0Gg+pdW9im4omAglS6TCPdar",
-	"kKQM3bM9QoNFlJBRGCdTtSvm6QH2laCLTs8wWXr6tWk4x97f9Tr578eW+TgFLuvkvx9he2nfvjJMREIj",
-	"H3qLr+gZEkrZuOIZ2Uk6O07BqxsfrQpqhTYmesteLUenaEz4UsxKK9DDK6KOb6iOr3RUajx/Xq829qqN",
-	"eskrQTSuKYSB5S+gspf+5lzcsoiCZd457dJR6UXrQkHMnuCcxWNY4WFdrT9XjQMw14ypmzqespkgvWb3",
-	"HAwkKbYOEZtLR6Xui6cnnf7TvQPygkDg4/akXh/cIxjGXr19MTxt9pvDXvNNhgF/LuvWo5mzXLZ7ouma",
-	"ulvarU4kfSj7PaGSbWS9inrC8MfpXaegEsiE8kD+YZxyy4HTW81kHOazK3Mbb8HcrPEry91ONHfLOxJ2",
-	"4m410uTAuPyUIvke8S0xUh9SMqY+OQTJR5ejr8mOj811wMEqoXk5T/MN5rEAXavsG0DMmF85NhorjRbM",
-	"g5bHUD4KXvYGHGwhRqsyY3wldeVqZJaKQycJZJPIOR0r7qk7y+m2zkImsZhP3ajJRr1+7C683euQLKM+",
-	"zu105Yn9ivVc6yOyVqvGN5APhGWgdAfrgAKcJcXe2S5QDWMGng9ngvCwmRYARAwmTTM3BtzOrkGr2LKh",
-	"O7qUg/0JndC6p7eJpl7P3wd8FwZPdubv4y+MvxsPrXoJOfGJSAQXC+i4zFkDQn1IvGAkYJJc0mgW6nxu",
-	"IRMaDTXbqjdeXCqeqojTeukgx8Y/RljYgXWPH411n3wm1p3zwT+izz2TCmEI8h9c+3fLtU+yXHU3tv2L",
-	"QrgPTxENNviRhFVPwRMjiG8xxydlbK56P5XFAohcVwGAmKRkoS20JpGw12/2W8N+t3nRa/fbnQvFRFqK",
-	"sWJuVhRK3ZHV19fDt7xKDaqrWB+5ilr7AuJrWv2WXyMd3aAVd6JFENejtBLVBcb5DVIHnAHYaas2Q1HE",
-	"hEIUQ4ZhqhGlTutY5SYwX/ayPDJb8X4pheq45zSZAgkGogw0qYCibHf5qWSv1AAfPl2wFNjyr168bvf7",
-	"n5PobqKiFjlWaOjmOtYucX0rFjEa7VcDWwCD0N30WSit+j2d7Q+y6pJVgAqhSCDSc9iCsE4ZjdSQa+Jd",
-	"TxR1kORSyOQ6Zr2/noPQ3WVBKPU8NKpBeRJI0AcpGdPJPPKsvk84nZlkK6h6PaWJzspdLVj2EpfypYVD",
-	"AoQMH7qO1TAlcQPUJwj1hw82ovxlq3nef4khk+m96rEYKyVJggeyhD5m5uriCNtdKITiposErIkEbM54",
-	"wPh4afL/4Eo9w/TOT7l/dd4OBHqtLhQPu7povmm2zxVPKoRFwmZzEdM4jJZkwektDSNTScwCxgz9qUDT",
-	"dMFi+wU5ZT4+Ydi6RXdzRfUXmesZ8oTFnEauAKRjydbdWPWrEjaw76wClGcLbmMVghu2xByc65BTCEkE",
-	"Hd/n7F0yHC9iKWKfjOj4Rgmyvv5iwMuKExn5QKlA0L2iouUTWBWhaX0OEysO9VnUSLG4w5CAjNg14BHU",
-	"b1HvSXI3FShNa3NL7DjcTfi45gEhv66R3ljMGUbwIHSOYkYDf13/jCy3kb+RrPLTgsXLVFixYa4PF1d0",
-	"z+AP66aARKySO6JF5L26V5rRd+FsMSsdNaBEccj1J69kykHzhF2zeP0EiCSZGWb03Tnj14q57O8pQCcK",
-	"lUtHpf/5Q736/Mc//beSHV4msZJfPnyO4HQleuVbjqyPUV+Vx8KgdPR1TuD6WJnKK+mQx60etUlEX6/0",
-	"FPFKzp21yvBDJK/N9du47lQjJnjPP3/ry09TQeBjhS5Dfl+xpfFGOGSmlBPDuiB0kZ8WbMFI2bzrlqpt",
-	"6+8cz+yW9P7pL2Hw4Z60JMnSELNULFdYb7o9GGJKyljIh8jwmrOAXHXPddU3WyrAw2buNlQtE6WGflQ1",
-	"z0TxBOhGEoKlZRrKRMTL9ZSZXGGmqo6YhEq4Vk3VdXDvS5n5bfTMe97ILq8dlD4XNds638aNDHe0y531",
-	"zX+luBqvtIij0lFpmiRzefRU3bvaBHyzNTqfP1W6rXQvX+PrpzfL8dOVbVRpY7RXmweT/yHD6z/T0RiO",
-	"W2O/ZjKJQMJdanwNyabqs962IuolrzSJxWy4xs4pxhDnthXQs2eXiGEBh1LrK2Jm2Vypj7K2q1/3zCp+",
-	"B6b3j2fTKe/VH/Kpwp8gi0uRi1OWQBGLe/K4qGSPzXqxQvS2ppILkZyJBf9NmC+GPIFX9jPw3qeGUK43",
-	"OftweYdoe/FJOeXBv/6v/8SQVv2j6TxrMkx9j/gx+zsbJ2iGtqWy+URg66T0XRjMZKaS9wTfgz+z1mtj",
-	"hdYJCTNx68Q9r7VdH6XGmpSr65D8iS1woRR05CWypparyI8PnkubQpsIvTRs8Y/17lynjC4AJ7EJhFPv",
-	"get85Ehz36+kaS4E6uNdHEIfalNVYmb26Sw4lOSGzZO05sYNW34ldRgZunHVktGDDqX/w5kpsed2V1rT",
-	"c+04U53CFoNSA+LBeHrv6CZ2j7NIMoIdFYo9pwDjL1PyeXCOoL5OCEGHuwENNJw4lWXVCWCJk13szkB0",
-	"8UY/gtcV5LZ7MwjXKKKWSTXq/frzo3r9qF7PSVxrNVRDHT6Jglo8v6ugZsKnFCn+mNw+sGwggd/IGdNr",
-	"H5iil5/cD/uIfPNL9E6s59VA29Zoyp+cXYMREdk1FM/dwKtRfvOBm/q60q5PytCzXoaQeJSpEXx/I04P",
-	"e+Ypko/19Ao7ieqwJfXaBOr3OpxvQsPIpNq0TtqX7dZFP6sXn2Xc0WQrb/RuHOeFAsUVqie/Vzajlvex",
-	"bMYyFZsdTG+YgCInCzkHmlnbpSaoGu0RGMlVr9UdvsAqAas9HrDwkSwd7TksQCP3Bkqt4GmqTe+wafUa",
-	"Wp43keeVwf8gwr8PIgw33XhsPgsNhqrlG2iwLmeqtB9DjpX2Y6kx0GYsfe6TcsLiWahWWCNdndOHucxu",
-	"EQ2IgHx92X/rm1Icilre0ShiCVZchh7QP7NYkBGNMP0/dkqrTkUUYB43voTJi7oSu9Y4Bhy8nqCNcGGJ",
-	"OYThyCick5CDWyytT679cQ63WMddvAHHH/SaQ6mLv3uFOocuKxUJucC01mw97WZaa2Qb5qQ2CHWLtuBR",
-	"A17MpMhJJKSu14RV650aK/dwqgHfhVWpiYAXNG0tgv8SHOtEn7bV9MlIx4fp+li/R8ZlLujJeae3kXU1",
-	"HNaFCLSBcxnmjQ9+ct5VMPwf3Ov3wb3g8rtF4D4LB8sWsVnHyJpQdIEXlIc7SgmnYg5ckEjwa+wMYooD",
-	"YlcKcz+6rV6/2z6BrHvBB9xS4Qr0MwMWg027xTUJuQe59lhyFZODa6SnSDiNMoX8TB9JXOIx1E6AKhVR",
-	"OEnQdKU7mGPqgraPyYQuJTFAWmP2whIPi+RahNC6fgmOowHHDh0SAmqCDVqIcQniyOARBDE3ZSrHlpkM",
-	"uDnve1lJURsEgMd/Je2mR7lGADmOGZY+n4aJLrCwc7jmA9hF4+F6TnoXHpbjbx4dKYIh5rJKI+zhpjjJ",
-	"gVdSuJ/ze+J1cPyj+gs1BH6xI2jX866uUyOTBsGO+qZ9dxP/Kp7iDxb2e7GC4el8Vh3MZQJPf3E+DdWv",
-	"CrvX87XzcAIJjayAs2WaZhkK7tmK4tjqD1Qr0w0ZLtKRou+gOuDVbncuMsrDLvK/Wp6D4V8ASS/OVsge",
-	"ysZAQPSeYUTe4UHpnmC9T8JBzmgkGZkLGSbY3gyKjP8+rWMuVp23zx6HcWyAUIaf3ONGcRgNTDkSo9Jn",
-	"4jY41edlN84cXwa/+UKYhiJ6UNUqBfVn4RsLfp8HJWum0wY81B6AnUXiGgLRsaJXWUQB0T2clVZh7F2V",
-	"Gjl7SI7dbqziCnfzX0nybxtHecyqbmnj+VRw9rt1bVxd3O/cqDsWItuxYaNvQyPz5/JuZIf/Q7z+fVBK",
-	"fec/kXQdMGDwcmPLtgB6duF82n5vS3Bg1cLx8itJJEuSiEHwim3skHYHeqeXFDPoeDpmA65l7ZCPBeTT",
-	"TRY8kJYCRiy4ZvGRXqFfI+2AzeZC3T7C3tFxEinp+4Y5Fv3yDVuCZ2PApRokMDZ+s19yw5aVGsH4I2tg",
-	"RoOVbnoKThKMDNMe8ZAnsQgW6A0f8LGIFjNOnuiFPakc2WKM2l4lYjU4laZTZ+rP+a55ft4y1mLfs1+c",
-	"dTt/a1343oD7J1fdbuvi5O3wdbv3utk/eakee9E8x54Eb1rds/POd+BRyhjYNH3xdQy8r6iMXzl2eCoL",
-	"BlyoW23JJhQZ0nY3bWaTbtslx1kD5iu92IzrfsCfPOlwRsaAJlCcc0Shw5w+5idPjgg17Vw1zHTDXU58",
-	"gxZD+7xvVCvoHxeESRqaYHANOgXbFqUKOX2LG+Nl9RXDIjLY/haf+f/Y+77tNI6tz1epjxuDAwiQ5Nho",
-	"ZX0fkZBNLAmOQIk9ixm6oAvRx01Vp6tbCjlz1srlXM+5mNu5Oi9y3iRP8q3au6q6GhoZybKPndgXiYDu",
-	"qu76s/eu/ef3c+ZfswsGyZirdkz45uQKaslH3Un3zah7edE5m1x2T7tqLrpeto5FHFwHqiUn6AUFZTDg",
-	"VY27qVFtA0nsO5QtcK7BAOXsFp4HFjEYCmkyE0sGpex66ZgBs1V7qWRYwmAHjKRRYRgJjP0TvP+zsw6c",
-	"+VJy78NS65YQJms34dBRLZllUmqXuleXpWppc5FBweagU8OzS6PRbO2XqiVc7qBuD1o7a1Q9xJ/Ae3jS",
-	"HfSHvdFk0B+uJdytj8A9zoQPHSy1QNOY6Ux4dCLO1c4Ift2tZ6gSUDoF/QW6BfWlMw9ZtdoL9WI6G9C3",
-	"q5qLxN5rrSelyCC+lging9L8F+wc6hYSMVmfbgeZVO86bOge1tUoEwp3wqvk2gc2VGQPikK6qqjzruYy",
-	"V/1laq92CRcwf9tj6Luy3ZXYO+ApPqoNd6606P0NuXubb9DPpUkA3dVyg7uueBSLmZrmKQi2x7bd8ibL",
-	"RmwPVSQ1avVu0w3b2mK2LUTo32GznQaxTEi00MAqFNSXH9NbGraBwze+YZJ4KDY8U/xsH0tZe6Yw3aaT",
-	"+LGIZHXM1a/2O62VKkAVT2zmi9Pfujlnfsnbc0oFOkHBuy00Y/xBnzZLRQAhQO5FXEsO8+Fzphwxlpwa",
-	"TQ37j7di+gmYR0+kLTfPjGn8XerX1czuEr/dGLmKheumIWbEbBiIADqvLTrXfAP7arRgmL6D6eBSU9t7",
-	"+uMk4J42r6RFmyffEp+uZBXpexNB9hvwxVF2G008OyyYPVNRhtqtAPIAqOO4EQEYSqQM6TdEWzt6Kuvq",
-	"oeo6R90ztZMAtyfRRMH1hTX32hDfXFeQkyNyA6ppgo/wRAFE8Ikl9AcmOA0q9Kp/djLpvhn0LoHPWY1U",
-	"oUUJTGrBzylDeHtjRtKl4Nc2RQqJp9URxh/zbAFLx3yFadDFqA82HKkcc2MtakvR7EmflCmMep7iFLqd",
-	"xwzHNTOtK9vtvlci9P8URt/hNpPPbI5S+/mzA3VNoWEz6LztX42sadM4aD3YDlRD/gmMQFjzx5fdTrEJ",
-	"ePhxDMDCcXq/CegYddsMsXWL76Bl7L2Wtfey3bjV5MNNvG7z2crRNZMyZ+2piSNILPz4pp7T+Fc77w9m",
-	"55lluW7oDdR056wunX/7gQYfhjBQR203/oaoq8D6Q6NmwUKfaGWsiUIcM8mwWG+67wwUrasOyZTNxFJZ",
-	"j3h48XYy8LJkKBgIDJaDJMtlQ+mYutbCSgVqZZhpe3X9oHtx0rt46ZFypj/RpqockYjKBK1U0AErUmQp",
-	"3OkANGYhPsZTNIus2/NXxsGPZtKXkdEJXWnaX151fG5ITmPy46zrTQbK9kmMaXdLpRYSVfDspFLPkTMp",
-	"ZdeDaByGBS7FDV/hkbIrx3zDVVgtTM+rEu/12+PJZfcvVzBYjg8XHtXxdYHncMyt2V9pZ5cZ7EYzleZ1",
-	"lcRmhIahuFXWTDWb5C3kkEn4ZRgz77/D0RiPiaMBS3vYHY3OvgCDYL3vF+39xnaf0EexFAqdQ7sbCnpF",
-	"fyRLweyXr6bCn8NUQAH30WwFJVm3WwqXLGTUaBrHSMCE6CKdj5Lac6McgMAgd7QCOiDrCQ1v6UoCPp/u",
-	"Pa+Bg4TE5tngl0o1i/dkWiTv7tE7BjTxpr1BPtzc2MT2/FEE/lfl9F7l9GO/d/JVN+2gm3D5PVw3aUPq",
-	"46gmvTe+aqY/h2b6EQT1Y+ol/HEPiky3Yv7l1YgG19N4zeD8zXlwIbOEJ3HAJJHpkiSC/MpiYYABjY+Z",
-	"/ZzSUOpTIV5eVQ3VzEHX8q/SmJFrGtXmMcuIfxdULshsQQMORUN0llQzrzGIMjnm0AcREUOdI6vq2Oem",
-	"zASScHZNk+CGmedzcwj0s0qTQgAPugLOF/eySAQ8kYQmhFoqF/MW6iDvXFrGoym2o27IqsrAPe9ea/ML",
-	"lMipIPa1d9Y9edm9nBy/6h6/nvRfe3BY2/zltNM76554wAhgYLFvAhGCbpCFPmo1n2e4Vr40YGzUa2tD",
-	"4+g28c7kt2djsEEUP1owvVegElpwGUiwkHYX3Th8MJLvSV5OQxsZg733idP5Po7YKgRLSzWKsx5ZfkPj",
-	"gKrt8gFSS9fLa9+b1tTb+LXYRqJcDgIA3UeezgECLSpuNQlwDqCrAOALkoLgftM0ZwHCpUA+Ewc8MpPE",
-	"lRej1F8G3KlI1A0UJ3UdZe4uXelu4VdtUapDwekU6YM5VSnOdDOnBUMTVeTq+Ql6HRrg6M/LpMaH+9A8",
-	"5gzjHaZy9+3ujs0nyFrW0zccdUZXwyKILxPHnWi9VWo3W2jOb3zxYfY9DgRgvxjD2gR7cinT2YBmYhYH",
-	"zeAJ3R+0C++/S7zihKgj5OeYJF1grj50JViAA1eJBXIDz6NesrsDUWIbzR9e7f+Pw7+8+On5m2/fPvvx",
-	"cHQw3L9s/aU52H0ejGYohA9df4KjDZFU/5zyu12RvK7ATmPGfgXklpTP8e8PyBZasq1W9iVL0pij6wWw",
-	"rg2nn6FhcheoLob0ooVQ59I4hIQKCuCStRDJnx3I7TEvI+i24AyI+itkmgbKBuHa7FW6G2xJTx1jPSRZ",
-	"Qc4oIBMk0NMWvOxz9oWajOdrENfreMEvQCw2N/GC7yE/2ZIGYaldoj79L/0E9ZlYFoMOGwRgF3z4nMZJ",
-	"oMY9xPFScnULYTBU3GQMv9+0Wi8a+h/+iovFQaWW+/VU1m6ZTGqNxkF9SmfvpiH9lU1b6iH3ELC6JhMR",
-	"02tWi2Lh7+l1OYHmJFRyTZrfTgCm+q/R9X++qXWWv9aGwTWnSRozgKwuqqNJbsWcThhXKssvtec0lOxO",
-	"voL9F+3W/hoc5Kbj58E4yed3kkIN8K0/SKV8TGaml8o2BFWdoLGrp8mRTOespI48EU1mi035cwUDL8mU",
-	"ymBmhc88YKEv66Sv8YW/IynX9mLVyIrvyCxUT+bXSca0Ws6IVMc8R4qe51stG5ZVOOd3hse9nuF5hZI+",
-	"joQvylqNl+gZJIkgaRSxGKE3ua9RspiPFYAyMcC7IVEbHU7B8ihHcGt58SheF1GZAAH7EQhVu4tArnbr",
-	"zWcHR2Dy61KWJA6WSzUEho19V2pa80448nXi4ab2SHnKVsLE9g3iLAxURRvoUtPhoBBUakGvc+wEQVIk",
-	"KSfKBsD0wSeSJEJUScpD4MUn6OBT4yUky7VnMZznNID8Pph5TI6MBPDr0ARjxm6kQZkbsVoavE6O8TER",
-	"jiV3dpqudHMIiwy4Y+pLoL9Vh5tBZ3T8Cp1J5mVND1BxZT/a9EszRMD7A1L1iSSeK/E8Q4NLNeMEzihJ",
-	"hE9XpPw944Hh9pdkQW8YWVCfNBtj7gfXwGwBCQGtRuugcqQLpqAjSaYsFLdQ94E9Np+ZPgtLQmFn/XuU",
-	"5EN57ndVhO8Bzre6a1dtZUfyHuWTeng/wRHsvAha+UPG6iPo+2wE71SmzWb78Fkx9yKqOrIMJPnX/yd/",
-	"Fel9YN7OGc6Hf2ctq3Pse/D57HPkR8QX20kR504Fe2BM3cExm4ZJENE40XIUDX+vbYnOD8l58P0R+WHQ",
-	"fVklg4uXypT/iU0HGjsfRLBe7qRs5S+cNYKQjblae0Rnnal+nkhyjJfXRqsIEuZ1TweNF8/+9f/UfzUi",
-	"mK07ReVCpmwuYqyei4JfWAi54T5TW8g/IuqQg4n2SsR23/ROiYgDo+uIpCtJylIQSpTWiWmQaIb5NIqD",
-	"60WigcL0J01vMOYxqzEOXaim1TCQ8s8p7BbyolFFJ3xEMUQxD6nSWAhGdrsIElYBhM0lSyiwwZXVc1XJ",
-	"y8GwSt6cDyoIrk+55tmlESKNmSR5sJSU0vNjEUXKDlIaSkyBkyCQxC0zHHOvyIAep43G/izw4f9Mf2w1",
-	"SEy5L5ZKKcZ0psQ8XqAMbe+ICMPX+46tLBNBYHh1EzpVlpNLIM9uApFK59F8FrLETQYzFZDgA18akt+Z",
-	"4HZNR6GgvsSsxTE3lR/qZAkvpNQ5tpqRcEqTk4c3Y+1nnEaAKInLRa0G7LCqnQSBXDB/zKcrQqFe4ToW",
-	"KfdNNQTSJRM/jaF0AaiwDExqmlVi+uZdcdlM2SLgfqXg5LzBT2WOymBxDNTVBECbYaeRg+Y+8Qav+qP+",
-	"ZNTvT846ly+7ypgltwsRWsBMMhX+Cm97BreBOYWFyfa9oSYVdhIWJUPLnbdn/c6J03ZF8/AjPdZB89B0",
-	"f3UxvBoM+pej7slk9HbQ9Y5goc2ErwamqmzVlKPTQMTwLBKMaD9YMo4RtoNWy7SmUTCcIgmNz4f+cY8p",
-	"mSjrKH6OCEUaDvWqhjRR3aPFE0gSbB1a7QBcjo5NVW3FsSltxqsbjTH3zjtnp/3L8+4JJD12hyOvTjp2",
-	"6KB13FWZYQh7Do3HDXRaNYU/mRcCtUr0kZb4cXDD4mpuQWQBPbCloQ4kJmVPkzbh5nzHVrgX/1MXNnz3",
-	"+2//VN+0nkl79v39t3961TF/dd45rg1fdYDfTKSJDHyGbSuZrHZ2pQ0EAlgFlmTSI6NZQxmiZl8dvITk",
-	"wXyOWT90zCXl/lT8ooTT8XCg6UU0/i7UpJ/2L7/vnZx0LzwltCi3hSyAm5WwGNd+sfmq9uw5gz3wOdmw",
-	"S6MU9+YiXtaMPeaYbVqrlsrTgNN4BXqhsrstA2+Mr/9pjEu9ozdMzH+r52Znj0zeiIQ96jNt/ihrkj3I",
-	"nISG7vTMQE/pY5iUzR1c/gO6UgtiJMQZjSFOVTpoHu7Sn0wjPEmfMz+gyqz6jO1Y0NPGCxTprX+HAWua",
-	"rrEbJPPb4ub+3ro5SM7LoeU3DUOE87vlxDRJsElSBmBxWQUbxWc3AThaQnGtJGp1zFunHeM9qEIi462I",
-	"EQDEvIf+tQJNODzFmqMSNAMqx+yZ62P+GmiMiaYxBrDdHXiMj4x/bMkol3ku4220wUP9yl0cxE8ecF1j",
-	"Y43ozymcZqSwFpc1IuE9IB6oJVmpiWl996ftfXawI23vxiMOlA5XBk1WZ9tqVHKP1WpUd6Qqvgc78WNF",
-	"IIbd46vL3ujtpPtj92K0SR+sX1OJqjos/zog/TPMSVwLfCIHwDwNEYK/bhwMDUh9jEB879cb9WZzv/7t",
-	"PYkfQVnQa3i50ikol04U7TXrjdL7yIJxXews8vN74G4SdcMVjBLij+dPUDKBLFfrovAOUSwixmkU1Fd0",
-	"Ge4Qa3RMUDJdJQxKz+APmjsAem67XpWw5ZT5foYDpA0smoz5NA1CHyKReKqehQGIb0t5J2J93jFnx9sF",
-	"TSzhH+TpSB2fVPfc4JgDIje69+vkJeNKdDJA61bNo3QKNMJAjGgPIl4RuQgiRJZVb6aU7hAGwp7G9ePt",
-	"qS2OY+RVtsQ5+zgGw4jNPuuAp5n7TDLr2WsTtf33xzzgc9Eec0KSIAlZm+CGJp1BT32pUy/bpFlv1Bsw",
-	"Fi6f+3q0Xw1LZ9BTbVudXiVXo9Pac/K2c36m5JCFk8WFUiDai3lI9dqsf/hGy+0r97Ht+i+rh3VD+Sdi",
-	"JvO7K2bXgUxYXIOobk0JcdUv43eWdGA2GCXPahBZIP3RAFZjxgWDuHHG/wJBK0jmnpnTYAgOiSMEj5gJ",
-	"EfrillfH/KD1gniXnVF3ctY77wGWv6b1Ykm8qgEri6d9DRUAEtMAy2Xh1EZilkbFKTKFo6OGdOied3pn",
-	"k87ZZbdz8nbSOR71fux6daLVDT6t1x8NJsPuxUi7UwyHaQ67DAZN/Z5g+HzMAWcLGArKa4OBOF3qKpQi",
-	"OMokZjeMhll0CL40mbJ1MqRLRpRgMAAgSoypa7ag9DPuX+op7aqHO1Za+csJ05jcguup0kYrm1/AWXKP",
-	"TJ4lEAJ/9POtWSG5hCW1FeT9smzP9c0FIiPX2o7Ak48AN3nQ2qGnS5qwM8zMeWRhZlYwKeMG648GFVIz",
-	"O2aGS9rINLwYd8H7Zdvdkg1xTSTIkpilksnKukxDBJdN8TddoTRwRdIu0udqaIvFwXeJ5c2OYIG4PHQb",
-	"ilsW12YU8s8oCFZ4pGuWyDE3ySPEm//ikW/AxwZeX/KcYPzX0PfCxniiTBYpwhvm4zHRhsGDuV766mSk",
-	"vc5yzPVcCF4lAa/RKII/o1QuiJjPAYBIi19iK9ezEQilcPx3L8a8eBiGpuIBgI9zGgOkclmdqZYRlAZJ",
-	"llSqNooD/n5I/Rpz0Cnl+2gS8OxX8MiOeQdq8LUpaEdszJ2RsiAHsUivNfxOmkzFL46VaX3O6uHrRO0Y",
-	"jTtEynJBY4sOMOZzkWKWtVa/xIp2WWmTfShJaTbIMuCpWqHqI0Ne51YDPi1UA1C4gvZjb1Bc7P5VQXxV",
-	"EH9QBfEY6iGpGUfbdjWhR0QLJjUFGEyibqmFUgH2GiWcqzqKmN2lrkYqd5kySeiYA053EedhnfQjTJcg",
-	"HnoKJ089ncymzqrogERGxESAvQpM84j7ahgMwSDXvwQSAdjAkm2ra2iC0PMBt4dPU/ahlE1N34jysXJk",
-	"HyTwAVRYf1LHIAzjmG+UVvLItSCJuGYQ8itDCM1sOgsOaGrNBGeyUicDPRFjbmq2D1qtSps8//23fzRb",
-	"z50YcpV4ZtYmmkMCJtzDqjxSjtMQ8O41vYRXgWKRTNViSFl9pTY5DTgCwkkdW4NAXjnrA+4xjVAQ+Epd",
-	"2ud1Lr1l9J1XOSImoc/qG1QKcBSgFnVQrXwyEzKRyI65qhPYDWD2A7DLqj7mHb4iKYfI4ZJeBzMSBvyd",
-	"yyqDysv6GVzNQ8qgkbMngYREzckJKgmReHBCVOs1aN3dGZU2OdyqkMg3RgNR34+ZlEcZxM91ynCGp6l/",
-	"zaBizL5UUbGOWQFfssbSuqDZ2j84fAYuTr1pAGNW/V1L08CvIeKts2WghjEWS5Z9rV0Mt2zq5GEXqUI1",
-	"PEaKlYZJ3ODXg/+S8rYR+//h/JjbLAVX7qyh+kmUm66Pp1opnNGR0ACG9fB/v9nyr1Qtaftzspmsradl",
-	"1H/dvZj0hsOr9cITTS4rU6w3gQ7NBHwPHs4cdUJrf/eCeNVUD1rehUHTaBKffGMpb/GpHlbU02y8/46X",
-	"grM/pIGQWCn9YBsBJdYd1gHib2Vqvgy13UuazBbkG1AZOlehUicnpibazDKWxuDU18lPseDXePRBfC1l",
-	"UtqUlvIhuYULdLW5kex0Fgtp9IXBHLXSu+qoBquHKkdjzgUJkYXJZxqxjSZaqOsUOwmeUJNqgXCpmRKo",
-	"KuWTa99gl415zmVWIQfNBrrYMry0TEe1VZvb9EudvMxrkTE3ZynQW+6rYpKgzyrQogbCnWGhf6aw1F8y",
-	"DODg2Ty0LzPmOTiYvFLDND1ScMZcU/BKFYdCQC5/UqTmYLms/kga7lHOaP0kMiPzSc5psKU2DmqwjpX4",
-	"hz9sr/d+he1S3unlqzi/pzjXAu6BJ757xDkcK/uuMAdcsEOYo6JseHQRAm0YuWaalHdLZOKOkAOxEYcP",
-	"DxZ89QN9pES4zsve8eSsd/F60x10hoerx/IH5Zv7EzqEsq3qhAzUx50khGUHuKNyQeR4DcrLABmPgkRW",
-	"0G8iuK1xtulfGuEDc1VzPK+mtFzD5Eu1hw1EQRXqy8CM8Ry4Lg9ETpCh/nDI0YJbvAoUPbtIXt6Yl92s",
-	"dv1sya2o1MklrvgieqNy8/ff/tE6PMw5WvKcV/h+1TGHRP3WAVlofFZ4jXdslbnA4RtIH0dUL409i1nA",
-	"mpUIrh5zrwDhq03UjkTHEqAB2ogpxAqOCno1Aw2dBpAVrto+6Z4P+iOgv3rdfTu57ELs4YhQvBMKCSGN",
-	"zia9Q8UDEFilnOsiQQxiuI31LiaDy/7Ly+5w6JFyzJJ4pX1q+TEAejBT9YcxEYLQh1D9YDgImB0Ut3Kh",
-	"Tp4+bTWaxAM+x9Pu5eS4fz446yrT8+nTtmGTGfOnT5VC2Vune1DX2IT9+zOTkTgNmRzzgBMR+yzWk824",
-	"b5McDbuFpWdzKS2MWuI+ErGZfEUMs8yCSNnYYx5SmVQ2mM4o8dCE9/IQVDeBDJwHtk+zCNTqWlXyYZi2",
-	"DsO9jyaNFLOkDTvn3Qleqj6C2T/pvjnudk+6J552sUYsrlnSEHjnqqlF8mmgtmGshj1ZhKs1Qoq2nicy",
-	"ozEgjnnwNThY1aSpPmOl/NQ6xA+SJcC0UakSr3cxvDo97R33uhejyenVxclQXXPZPe4N4KsMgQdnWnA2",
-	"5pylSUxDsxbnurJFGxxg4og4m9eCMB+6tyEfyuAH2R/HHO+sbIWNJg9EjYZXGHM736/fHsMwv377vTbT",
-	"pqkMOBQKm8VoKmijKBY3cALvWN4UPOJiUTS0bFckKecFKrq3cxKZxozwNAwrVQvpZm/X/C6wk9Ueh+ox",
-	"JOCwkNXwEohW6msICzX6ar/p6qtMGmywvL1jK+1IBrGjnjwTseb1wMMNr4hSSeddyjbU/VJbKIVDpz7p",
-	"YGudXGTF0dmG1G+pa6u071ymSl/NRWzYyjegn3DhSZHGMxdXxbjjjcasVHFpDEfdweRq4M66Ab8CXdE6",
-	"7RCuXoNQIhMW1dLIxmS9PZomi73WnGqnDUaAtZyA3GV73D8iMauBsZCT1kqzGZkcJJkbX8st57CfeyMU",
-	"Xgetlkn2U4JKlxqRDsL5wZLRCbgSLYem0qut/3W4//v/+b9NHKiQxtcM0ObxSr02fhj2L4xLImbUlyb3",
-	"8A6+lpGWSH8KzpbWYSFnSxGGKsKklk4CzmFwtjC6Pb8n5OmcxZ+AqmXTDijAwNWD8cgYuBrf9pE5+nbF",
-	"vG1azNskW9frU7kzXd/zTbq+/TyaolHnYM6wj0LZt9nHVyTcLxYJ964s+CGDU4yyu9cOhM4pdWTPosVH",
-	"VECL3JoR38nZyJlmBecAKQNkC2wOOC9qUEdfoy7qCmqlTUjHFImzUDJL02vFjkPUW5Rh/tnqnI+ERW7H",
-	"JQfD9enlcGnzJFD6t8vlNSRyPMx9gEy+DxjWriJ4kU+7+TDAxfvKuM+xYqefT0R6v4DSrq6tkilXFjlL",
-	"ZSL8gIbGQ1YlIvRtJeMWY3mNq/uJJJkXjpQ9A+jp2cRXsK57wz45aDW/rdQLSxV/0s/9ZSL/4Tlro96u",
-	"CEK18akhVLH99RyMjSq7e0Km3llJpy/5bNHtTB3crV10ZleZZQjIdoUe6H7EOFaA6eNzAeEoerv4PLhO",
-	"wb/KmUPc2r26rJI3/dMquRqegAvE3D3mmvwUzuNmwyC/WELEfA64CoHchoFBhOuKPspYTfFJwXG44eW2",
-	"LKfaV2DCX903veFo6G0/0OJQfUmR8vy+2XnBu6/7Cc6UxjW6SQC6KU5cSfLJcJiNBCnAYRYR44+Mv7zZ",
-	"8sMtgk8Vj/uoFkHEuMUMLpRcm9YAQtuj+383y2CNqBnckln0yga/JClLxjYDGShowG1mwxc6NlXknYeI",
-	"hHbRxyIEwMjWQQ2KKm4D7utMbX2OYtyn8ZiDC5+Ur0bHFfQoYltY/WuMIyANp9qvqOmeSdm8nIgtNRQw",
-	"elQAuBGqeXzdErr7NWcHwBhLscyIqfDhkLk5jerk0gAvQb+Qjd4mFGJmSwiu6FgShM6STBonwZKRJV2B",
-	"pJ8ym0y2YpqrSykjnRbNwrnh1wq057FOOsbTT1wdkouCmtPjhlN4S30yrqgzXDWfOVj/YxB+9M57eRPu",
-	"b5tSEgJI6heEe2g3UaKqR9BhoVL7xYtvD/ErHRxyhHGzAcK40W408mgIPp5PlVDF0JTTyWFBJwfbe2nV",
-	"Gs0RdHFHLxGLJ/aIaF5DtZcEAP4YsVgKDkRWhtLUsJ6sk2c/zIzEdfW+0yD29URqOfT1RFgarklmMX+Y",
-	"NnBOldt1AkLV1DRUjRKTGNVVvd6RaJEHxGlvciFB3NBBWbB+r6rJExWxSfPCaA424frHmPWb1bOEkECO",
-	"ucbes0CSdg0BEBuUPQTs9oh42nSaUCxGDGT+cpNvYDim4DLME0HGpTJPwxCVgkuV6LcLXgILat6D8TPm",
-	"RguqywCO5EiNj5LmqivB13B/SIfsJvWLYoHbUINw7Yzc9fH5Sv9dUIZyYJVq3J6sTUR9d5ihdVyhvzWr",
-	"zRd/vx+4UIbzvY4y9NkCC4FntXOsTptrKjJI2BLXhPGz1tDRmttdpXazpf2vYNnEEY0BeTjnb/yQ80tR",
-	"JOxBIaps3U+0T1WNYh6C6EWj+XBmgFcoQ+/MS+bMghFpkftV9ZmjoB6QrdrOFzN5R2RGTXkwI69G52fE",
-	"+vFRk7nwRTHkhGCi1iXzxSxckbIX678AlaimevKqSlGQ6WrMvSV9x8i1BhPCPJWsHB1o1cVM7gXcZ7/U",
-	"F8ky9HTRO0w1QIOG85qugYSkuwXDvscc3wFLC0P1K6ScBAlB+Fwu1OPHfg32la5475m30OnQtqbdikV1",
-	"HtHva5CXYnEL+UTYOiZ3/EBvKOIc4WEkprfZQAUScJq8IsiobUcLgML53Fy9Cfsl2VPTkgc7QnzW/zjp",
-	"H4/eDrpEXYBIrfiD+gy0B9+NS4yPS7nfGPXdzwCPhF84EEnw057zm/5m/e6p8FfuZz+4IYH/3bgEi9L0",
-	"rGFj92d7fnCTa2/9/r3sVe6AZOpo6CXYLwaP6QMwmLIth4h/j5uK3Bn01nogZfXkRThM0Ex8Y1bfBkGL",
-	"9luok1MOKlUtbsRDrdMogpWlm/7bRj74DYMMOG0nq6eDkvNEEp8B6jefBUzWM23/itEwWRTYNWdQGo5I",
-	"JNciTZx7QFpu3tEhcxFfiyRhWXW0KZDwbZpWBqQCBVNgl09XBocDsqD031iZFopb9Tqxk8VdcZ5lkHUk",
-	"oRpg/alOsOp2CujbkknAXXEawN9l0fvokkywEoBQ1T5mfzSArE6bfu40mMs332x1pO5lPBZhiEhjWIM/",
-	"Wyidwq8RbkTntjmtjm5FbU5niYhdKq0tXRTybakDiWEBss2es8L7HcVUJVE6DQHN3OQQa5w7dA1V7Qqz",
-	"Gmx9y2VjrXbCZn/Hm2FBw10LjZtDYFlT4yrd4SbiOz0YzbzZSZYKQwzvmeO2m7LkljHMf3VXRxb1LGjR",
-	"NIOuSEfdld/UzI+11yZBHXLpZaWtdqKQEKhco0JW37j8glXDO6pJVu1TrZO0FS8BPemv3x7vvX77veYh",
-	"AlFAEwoDa8SrzCZRplMAZhDc6e/YJnXfNQwOhefOYwEcSOqoxNDlaoDXqmo/J3GA58EqZiGDE1PZOMjG",
-	"VzQgM+dJ/+ff/zsAAP//",
+	"7P1bcxrJtigK/5VcrL2jwavAgGS1LcWKvTBCNtOy0ALkbs9Jb0hRCdRUkUlXFpLptiPm047vec0d8b2c",
+	"5/1+fsM5v6R/yYkcI7Mq68JNktXtGXN2rGUBlZcaOXLcL78WxmK+EJzxUBaOfy3MGHVZAH+2XTZfiJDx",
+	"sMsWPl0xV33rMjkOvEXoCV44LozCYMlG5G7GOAlnjFwLd0U8CX/LUATMJWIZjsWcETEhlBNGA99jAQnY",
+	"z0smQ3LnhTN8ms4ZiZYcr8rv2KpScApyPGNzqlZmfDkvHP+loJYsOIUJ9SUr/OQUwtWCFY4LMgw8Pi18",
+	"+eIUuiwMVo1JyILsjntsLLgrSSjIHfVCcs0mImAkUEM8Pk0uOfe4N1er1qJlPB6yKQsKX9RCCxrQOQs1",
+	"wBrjMVuE55RPl3TKsktfSQUO7q8QXj+WG4tF+VyMqc8UzOi1ZDw8ISJwWUBcNvZcJh3yc/mW+ksmiTfl",
+	"CqAOCdjUE5yoF14smKu2zD7R+cJX+2O8fNVzGD/5+d+rlVcFp+CppfFYC06B07l6CrdajvaaeGn66Zzx",
+	"aTgrHNeq9cM8ADfFfOF7lI9Zk0rWzkEM9T3xYG+wgQUNZ/HynltwCgoFvEBhlTpRewcTEcxpiMA+Oiw4",
+	"m8/B3s6VZEHedtT3T7YdC4vfsVUObHyP8bA8ngnJOFly7+clIzdspa5IOPMkmQuuPi1YQNUQUqz99re/",
+	"11+8IOMZDehY4VvJIXIsFsxViKzuz5j6PgsI5S65YYuQ1A/JrEK6rCwZd+Mbln/v1OJU3RdCSejNmViG",
+	"RKgP44DKWRLBXkyq4+9pjZUPr1+x8qFbZ+VX9MX35dqkNq5fH7iH7MVkHdql7vdGqFtoWH/xAoAeoWUe",
+	"TvYDyiUdK4DlYYD185Mhwg/qTMK83eAvT7aRHxuLBRKa7FY68Af1iY+USNyyIPBcRooT6vvXdHyjiNMk",
+	"IN6EzD0pPT597vFb6ntuqUIay3AmAi+koXeLY0mKtiSxZxKsww2bHBY2IUL66L8oSMmF4JIBGW7OFHD5",
+	"lLU+LRB8islxxcjUn3Sx8L0xXKznf5UKBL/G+1NPumr25tvG+Xnr4k1r2Prxst1tnSogMymBsBf6M0Zu",
+	"WeBN9ERkRiVhuFyFXPpMUT9fTInHCZ1Sj1f0cTIZDj23cFyo1v709uDPL/7z1Q8vf/z+49GHF/3D3kG3",
+	"/p+1y8IX++X/W8AmhePCvz6P2fRz/FU+bwWB0IwoRe34DRd33DFbUndZHxkNmat25nFFTBBOlUKSpAs+",
+	"8b1xeC+4tS8+NM7bp8Nev9FvDfvdxkWv3W93LlLg86Rank9BLJAhDZdSYRkXIaG+L+6Qqz0dxPpAQSVT",
+	"kFJUkY7HYslDsyd1jLBNRsIZ1XuUQKxTwLsQ4ZlY8nsiXaPXGl50+sOzztVFEuOAn6qtTNTsvws6AYAc",
+	"slSsVCgJTt1AIKgaBg9Am9b7Rvt82DjvthqnH4dXvcx98yRhc+r5hLpuwCRgC/UDRpW8ydWmnhYm5m1j",
+	"RjpeBgHjIaIJQORUjJdzxsO+EOc0mLJ7Qea007x637roD/udzvC80X3TylAiV68DgrcQxFeLkWKtSt57",
+	"rwkNyVzIsPS08DHvjiwBt5IAyhWXy8VCBOE9CXQEl6uL3tXlZafbb50O+x8vk+DpKGn78vTMIX+6bL0B",
+	"6ejy4k0EMUloAJedLcKnJjkRhDjzwhkLrG1yEcA2r1dEwwVAh1PdB1i9VvdDqztsdbudbgI+V5wRFgRs",
+	"qRhEyAL1UYZELoNbxpdPfKcafEUEgIKpR0jxsFolo/eN87NO933rdNht/edVq9cfOeSwekhGEaGEL16Q",
+	"0ftW/23nFAho4/y880MLfqkdkNFl4+N5p3Ea36GRQ16oyW3AwHc1nLf9/vK8pdAL5vjtb/+nBCdwJoJr",
+	"z3UZv9cpdPqXQ80fE4fQRtZM1GNPC/HofSwJISnYFGVIgcIqEjfxxR0C4o3g7N4wyJeolEggXJYQpZ4U",
+	"GFpchF04xPf4jRPLSApAjAfC9+HOFhX3o0GYAos+yfqENuF1HyBA1c8aw2bntJWLKfWzxu+ALT8Egk+J",
+	"BAMKmdBxKAL7rZsBcxkPPerLB715s9s6bV30243zXv41idf5feQgEEQccgfgWFAp70QAMjYXvKxUzNtY",
+	"gPztb/+beNz1ZOjx6dKTM3rto3TwXin5DyMo7z42gSjq2+TSEF6OztXSSluqVp3COGBK6B+Cvliv1o/K",
+	"1Vq5+qpf+/64+vL4xfeVKvzvzwWngCLMeKUuw1UX9DbFE6g/DNiEqZ9Y4Zgvfd8pTKjnLwM2zN/JxOPU",
+	"937ZbdVJIOZDJVVqRXDyCX+rfW9+vANtGU74sO4o5fj4VfXQKdx4StAuhEq1n6AuKcJoi6hWqAmp5zOl",
+	"UIcid52X+JO9ysEXG/M+CsUfAenCFZkvZUiujQLIXGNCXIklGVNOwOACJpzK7kgH2NBlf2UgUOdyRxKw",
+	"yVJSH81ETFuJFsL3xisSsLEIXOYSKgkl+MYktGwexZF9RiOHjBrNZufqoj/stnr9brvZT377+rzTfAdf",
+	"gYQ7Usg1OiETMAtJFoY+c2AbM+G7RIae75MF467HpyUHjUdmv6AyRRvkIpx5fEqKo16/dTm8uow3pWdX",
+	"Z+SQ0Vmn+7p9etq60N9zLaJQH+xValtiiRQ4MpV9J9Es5kQ/48ZB+s21bZdt43beCelRz3PM4XBK1snd",
+	"U5RtX/Suzs7azbYSZ8+uLk57OZf5lfrfE93m3A09xZ0+eLo73eZyOZl4Y0+x88mSu/KRb+v1Unpcaarm",
+	"Gmy/otZNM3dobPTMNZfoadH8ii8CMVYwvPbvKd6ctt5fdvqti+bH4bvWx2G3la/se7GlGG87jfX9pWSu",
+	"JhWuNwFUDo1h+6tIBInXXiseGPnEmNgXdOUL6pLiCOSaRr/duRieNdrnitLhUYOeI81h87T/K+eNOSpI",
+	"Zo3iKB+gI4sAmkUAvx9kn/qhcX7e6q+xUGmT9u9ko7oQRC7HMxIwKZbBmAG0wJmCjhF4+Us8kQfZYy7f",
+	"dvqdDcaYxUyEImGJeVpAvBbuSmHTxPOZvYcvTqFLQ3buzb378qluo98anrfft/vpGysEmVO+IjQM2XwR",
+	"ysgGHgYrNIATn4bqFJ7UqJvZVpI6gpu4HPmJN1FFy6MMC11xugxnSiAc0/uC8+qicdV/qzSdZiMN0dT8",
+	"Twu39+jlcSKLgNJ9tXIcihuG9l7LgPeeuR7tg1vm3jdqoxnPWot4czplJFwtntpWAhdqtUAzfGwz/OIU",
+	"PqBnxRP8DMWS+4AhwySUxAakG55XOmfh+C9AY9ASbvQQSvCUEvbxSuEnp2B0UzMu0lWjoSFR9zQkLy3X",
+	"cqXwU0JS6ok5IxOP+S6aSzVWfBXox5Dcl81WwNGp59HRGEpy7mmJMY4f0VpKwSmgrl5wCte+GN+AODn2",
+	"hWRuTliJYyY0eJ6W9xYskOBHtXxHsYq4Iu8+Nh1CY7HQPAY/vQYvabRBnEltTD+9bUNdBIba1yJQ2lDo",
+	"oTNUrzIM9a43Ad9+QfSqGv/zX5LzxJsR10oGhs1oPeXXzHGBG5qgHmMsiUY3+U6SucdFQJbcC0mxddUl",
+	"Y7Unh/zYOSOTgPKxLDmkRkJB6v/zxcFv/7//qlXIBbuFUAWXjb059RMeZjR6ZB3k9BM6yF9Vq9/XXr2q",
+	"vzj8/rD66lVts+/cKTSW4aw+oaceCH9u69Zcat/vTArHf9lCTdTjLX7LfKGA6qSPx2h5G48lZwenatwX",
+	"s98YtxXXqNQndOjqp/MDpOyThV+1vpk92J/S12+UWWJEircskEqDqTlELmEkGSmtbFQ6Jg30GIbLgCv+",
+	"cSfKaDokFodTY8VkUlkH8FMNpiTw5iycibxQjxlLWilReVKqlBfMFQsJ7esWinABtGwsblmwQiV4K9j0",
+	"4rlXAd+gxX9njLE3sBVhGP/a+KJXeCx04ZU1sM5HlsTxyizSvBV3KCyaB8HALskdUyxPyiVKYTnBNTZw",
+	"Uqusw44LdnfKbr0x+52QI7n+Rtzg7G7owrNfCTXiBXbDDF9Mp+oOczIJxBy4gBpMODAFyRjXuh+bk6Li",
+	"NZzdlfUzrAwy0h2V5OclWzK3VMk/knwcwllA2vk1y471r2iJWv+7gXLmd2+RT8rGEC4YBT5o6y/E8CiM",
+	"5EvfR3MMRoll5l1HJhXGRzMRhSk+C5l7DF8aUdExETFJgorBgkk6GkmbTqE+oduxJYZmEjZJSAJcnG3k",
+	"9lKv3WWShb/TpcruYePFMuAaBur5r3S5kovsdMG+k7GeoC5KwBY+HStaPAvEcorBLjAdOD5JkQG1BMWQ",
+	"BOxW3NjXag1QcsgzDBzCNDI3xnEr6U3MkIcprxlnE2/sUb9zx1HpT+7i2gvC2dClIUvsAL7IuVkTL5Bh",
+	"dOETcdPVLQGrTsGn9x/LKcZseuEqNfogMfYgZ6xQry5n3mK4YMFY35RIPDarb4omtaFugcB+JccGZXK/",
+	"eTvIO6wmleyUjT2FrhvUG0T3+G6BW34YsFuP3SkVb7EIBOh4AZjrbaWVT0SuXhUwqrX05JXq6vcG/oLT",
+	"QUSRPeEJkYpY66BsdZ8q5D1dEbmgnPhKl6ugNmId95bzdgqfyvOlH3pqOFL5rHYGW1wHxnceGnwNjG5W",
+	"44JTuFld576+GpHVmrkIhwBbUJPl8nruhfj3krssyEDcjUAOfyrYDDWg1ujXal2I0vbMmWbOWgSa+Wa5",
+	"5BIj/A27sl2F30mikLKSd4Vx0jSBVpPBprXD7IatcrcMniwZwWoTh7Cgqi7hGDRg9KVtHtj35kyGdL5I",
+	"ouZWth+Ke+wsfbut97NnTMDNiU8m2mDyDXPxcsbGN1k0EzcFdEfmo4iOqkkF7gADmtPxzOMMg4gUCjQu",
+	"2yRgSpGQ2onthZK87fcvdcRxhTRBxKcBU99c+wyuMwqSEA3v/cLcyoAP+Gec9jMO/0zmjHKPT8nnAf9c",
+	"Lpej/1NPvm01zvtvh5135DOpV6vkM0EO6bIF4y54tCiXdyyQMJycd960L4a9q2az1etFY5CfouIBdjqQ",
+	"0kSANqVVGT/DBO/PGpEPPRoPIUJR9BLCwZ7JLN256q9ZuygCLVuXjNAtlmFiYKf/ttXtZcbj+6KnSkve",
+	"6QlOWx/azVbPhpJ50pP6mfct++dFIMCnYX66ujxt9K0XNr8vFxjkbp7T5uX00+CmSTzbazWvuu3+x2Hr",
+	"Q+uin9gaJQuKseqGqn8nlUS8DLxwpV6Xh/owO/3LYa910Y+GBmzqyVAn8gASAYOIHgaz74an0diJL9N4",
+	"024Oz9sX75JLzOnUG0PAmjV3v/OudTFs93pX1lsbmyMYPuHNFcInUA0GXzZ6vR863dNht9Vr9ZOrcbYM",
+	"A+prHFacjmpx0Fhkc6dIoUgkYmIagF63/0PnrAG5A1e9BCbrFAHrodZF4/V5Ct+1hcF+7LTdyz5nLFf2",
+	"gx9a3fZZ23pQhmxRXi7INKA8wpFm5/3lebtx0Uyg5jgK/4dwZ8UI8XETTNP/eJmDsMZgLIKsVVgnh8Es",
+	"7z42h6eNfmPYa3ywxr/72IznUGoBkfTWbPTdx9f5Y17DbilfZYbEEdWX553GqR5VS75fFGuuszsRKo1e",
+	"a9i7ev2+3bdf0BoGuRWR0KAFqBhOFljVXBvunh4F2jspGgZdyp0mOQtsAdiAFf3NXTLz1KusspOpGdJn",
+	"NkanphFSiCt4dhtXvVbXiqqKwGhlTChtnrmZkWZQu3MxPG+f2Svbg31vEuaMhnV13FY0DuQi7d9w8KpL",
+	"o6blz3B1kTvHkutZMqMMljfPO70cYoMulfTaDsHYHKl/z8xqh6uRz+SweqAuJfpudOwbZ8zFXGMjdMKl",
+	"UIzr3cfXJTytxBbjN8P51Fjcx3eSgF5CPGnAdUy40CvNxS2TBBmw4mFFO5gHQ3lSwEicPy5GOdHRofZh",
+	"ylAspJp0KuI3izEwCraAaQ4VAdahDunrFZ/g+jFwkpuwbv3QnK1HMRYwLcy1Lv8LpnulIW4yrQyGaOru",
+	"CmalgJlU2FtmQaN9AXe81W9FEwIZU6JKdKsxGFHnKproTCA+EmwfSeC2Ttt9xSKyO9TJX2KhTYrIqgAN",
+	"PFgm5knRbI3Ly/N2MzUfRKHEE0LEIo9ImoEC+JazbMPCWLO7xIgx5WpSk06n0MEQOyotmpuYGV78/WX/",
+	"YzQv1fdAQ28GQWrX1EeuFigyrO8eBHwmOcaHVrfX7lz0hq0fm63WaWK7noyZxo3H3SioSS2BcawyJNou",
+	"Jc3ebxhb2LDt9TvdBmRjZhbA0/pOWhhwJ5a+CzIGViVYhSyaeU5Xea8QRfSomWvquro5KUxpTpkKWoCx",
+	"L+yx6mjixJ5MXk9qPn171DT1unq5YMkhAETNQcBN6rKxcEFXwUAILRmmcmQAPEC6+YIGksGAP/U6F6RI",
+	"falENneJQQnMxdTzgHAGQer4ukeHxGe3zJcl9ROGups9x4iaE7IPK9dg5f2j5ZGEJeNiognnJixlTv2J",
+	"COaKhyxzMl0Nc0OxFqaMQokjWmxlmiZfxeRdRE/ixvud/iVObnmHYineOjhrELobdEqJVjJSMc8xc1BT",
+	"K+iiuIuypyIYjLlmj+uJcyCWIdNZmRj/ZmlZ+URdgx6hNDFOUq2EaeUpnU8F41+A/hvOhJuAouB42XEr",
+	"MEE2qzMmNxEvNGeP5CDK8ywqVl/Km6fR7Lc/tPaYSWkn0Vwo7Zu5Yi0CJ1PAtzJLDbPAQUA08weIySRG",
+	"Bp3fBMSgisD21f4AC4oaUyGR1lWIO6NLGSLqGh8WD0sZlc9CsVo1vl84jx2iZamDSD/TqezZKXbLE0+q",
+	"X93O+TkQrZzXNaxCsnHAwBqKqplRDVPZeBHJhfIxQH/AMeXNPaNNJqMuowGoxsOIFzF9zo8oi4gzDlK4",
+	"q4iyAyRZBOQHdn2ZIc2ZqKyINhtt9zYKWTIx3dYe0gTdpt967wFxvTnjyP3gTQ6rr47+n/+/+v9aPrPi",
+	"LmEm4Hvp4EZ1YxixYhpLxqwRpziSz5D2qPbBPi3ANmtyLRH1XBZSTxH9iN5YmZAwWlHiuDIJEIBb6oEp",
+	"kqxYGK+pCM/VReNDo32uxaEXmtBZhrBY5ENrAozGMOOEEhhXOPlORoqD9bDiQA1b19LCjJLdzInoJ9G6",
+	"kNHs9IBJIH7BdMgl13+nxWUQahsgLq9RVPVcRrOMR521ukMjwMZ7NbkOZCFkJKlFz1srKKHRThjQNP6y",
+	"02v3h5ednj2pyxZCeqGZM/0Sbzvnp1mgeeHMDegd9VFC0o6/3LG9Vr9v21XSYzFFaM3gD5326Yaxt8LL",
+	"047PW6dvFADftprvsuZVn7lThvQr8KhiA8J3jYlVXZ7UYUVqnzTUCuiN1AQVHTtz6kV23uT6ETXA+dKr",
+	"S3LrCR+oaNH31BGUEli4npUbzJ3YZX2SKLF+sI0dOgoiMQVAf8PaqYOwdxyxzB/bvX4vqzdAZB8No9A+",
+	"wj550tzSbEZRPEFEPoy2AVHr4m6Dkt286nYh4+F9u/e+0W++jWYztEHEORIet9JE9O48JjdM320125ew",
+	"1SSoXuWpw2Nv4emU4DXTaQCedTt/biUVYQM6aejO+kl6jfetIc4UTaFFPYWqLgjvSJRpwOLSTnqJ9RPD",
+	"3cjqVREXXrCgHFEouCJRTIhLPR9Uh7ng4cxfpa5S3qInOlOJSLqS5G7mjWcmwxDGjByIR3DVv9H1ww+S",
+	"hXJIw1EphcqXrYvT9sWbBGABey1BzlAjERjiEs9hyS/J8UpZgWhBnZC+Akh7EgxMULAN8g8FuWYlPe0x",
+	"8UJIAlUyn+CKJFyzaHWk11dgIegrcazf6l40zofd1llL4XPKZmDy9UiUr5dIgxoHzPWAwGhaD6ragnro",
+	"ZinGl7mEl9OT0eWMjkHX6hOBN/XUUhn28rpxjubuD63u2XnnhwSY5uKWgZqLCndIb5hlNVhQicaOo8Py",
+	"tReSACwUW+9JZEbM3BP19tpaGPnztNB/bJtkkgeAlhEHfXvrDHpiQrxNt8ROs2pfDC+7nTdd9GcYMpiq",
+	"rObJTDaXZ0xTwZLHXCU/gSs2AeTNpACxjMCQTgpDnWmLE8sV6nIZ39WE5fBbmGLYvOr2Ot2MlA+FD9So",
+	"8TKQeB+E7wLNoFyb6kPqKelLr5Gc3gocixymBaeQcIYWnILt28SfLYdl/EXSEVlwCrF/UU3Siv7VYh9+",
+	"SLgGC04h6wEsOAXj0dN/mvIdKWdcwSnYHreCU8jxoeV8G23Ydn1FH7W2GX023qzoC+O1KjiFhGuq4BTy",
+	"fE8Fp5B0JsEXr5NfZPxAavKEhye5mvHYZL/VX1qOlIJTSHlHCk4h6/Uwj2lzvfkYeSas10NqoV/MwpSs",
+	"Hd5sxU5fTJrLU3uxv99Q1yxlmLaXMbZl+7vYQpw+pMy7RVZa+1QyttboeFImUnuQna+4qXJS2hIJiJ6y",
+	"LVrQSJbqyCa0RXY3a4xV2CRZECdtGis4BfsE0rYsuMJpA1XByS8llmdBii5RyhgUfW/Ze/Rm48o1WcOM",
+	"OoacooHrzCVAC1J2EPVdJr10bXpcXsJYwuqg0DmZspmqA5XS7/UDKcW94BRihTz6YHTH+IukXq3ePKkn",
+	"m28SOrD9JTyS1GYLTsFWVM1HrXuaj6hNKmaQVBDVN0bxS/8aQSwnpzmrZ5mV7C9y1SLA85ziCRmFBUhN",
+	"RsuIp0VlwQK3IXOWHmDez77xaanYfBVj3Sb5s+AU0vKeRY5i4rtGGkr9ksjvt1lqnmCxJt7LrjOcF5A/",
+	"VlL3DlF0FzpcLhFN5+rw0uG6iM9+FHEAhiedE0kE1+GfkIiitH4MFfbgh6gOwdYQvchhpVb2QjbfHqsX",
+	"AcSUj4vjyws0COhKfb7R8Z7bov4gLvSLU9CelZwytUqhh2RRFFyvGVkE4hYUKO1XjbylSui+toM8iiMT",
+	"nTIEXcMhIx16gp/Rq5jwDUL9iggQ2ZDG1HvGoYrZgzM+1yjV1UQIWPuOIhRSVXuila6F8BnlkL96jyjP",
+	"CBb3Q9BUMCacarQR67f4ALMondqEY18ZGwFzQzQTt+8UB/4OyRXr97EuwSIOjagoJKjol378JIs1C61J",
+	"tIifHqqnMefC0JcYQ6PocqWH6qqr6q7IGx06NReQhh0Rncrm08rPuFDz6mjqrakWMV4l0ljuG+m9L33a",
+	"kTzjY0qJz8Tpa4Nucm+lHYh0Cj8M0BxzGyO4RLvc5SaFkMz/aLnaTsEmrNuGvltdN/Fxc30en41+BdbX",
+	"hYPexPa0v2V3ZppMOMiZcefrsS9GJzjj7tT03Wp8qUfi2f20FoFj5PsdOJcDGRS7Uxd4erd9Jss6pO8n",
+	"XE2ztpNhmYkbllx2X9aZPMHUDbTxO8bLXSlDV1ezz6HZOv8hrqefa3HJ3rZ7cFmgUXYhkF+30Ua1ufj5",
+	"tVw0/dL7vG7GevUIr/okL9kzqPS7y0/JnewqQcUJX19dhoqW2keKgghUS/cAzl+Ovigped8LIDwYo4NB",
+	"rqpsO6jHEJ324w2bBY5dEG0+p8gEH026eKB88NW46O/D2TBnaN/MvX0Y4oOY2iamZe19Z0zaixslTf2P",
+	"QJwNOj8FjZYPYLy9LZx3T+tO6tXTcul6UDgFzj6FQ3TK7SCJ7wS65KSbARkJ6FkYWqVr97g4j0o9zO5i",
+	"y9ecZbJ/7XptCxeaWc3plD3/64JNow8LPs3VbeWM1l8cZXXVc3HHgjKYpGbsE+m9bZTrL46MN1ZnU0Gg",
+	"em6esvR+YUP4+d4URNON+JUTs0Y7T9QY3u2s97k3ed7FB9IJWyf8qkQi6l2y8AV1s2878fxk4Yhrj6sb",
+	"fE8TSBJZ862BsOTmXXd0SuLjGhwoH0rG3XVGGW2BMWkvkW1LB2HYWUTqZwimyje8qinkPUnoJqMxCI/7",
+	"WaGiPe++nyvJgm48MLuhTXX2LDCn923gktrWbphwTz73GLplhIxf664ueRisNnS5m7OQYuYrkty4ESLD",
+	"7DBd4dRuWvf6T5maHXnOKiCbWAZ5bcGSuCj7Fojp56DiQQYeZpJcENgjs+UYex1yWK99T6i/mNFrFnpj",
+	"zEugc8Gndm1Gj2Fo2MKnoSJoREwmUB3UhgwWll/QMGSBmv5//qVR/vNPvx58+W95qHKKcWqXEJL8OyjC",
+	"2fXXqb86oq6C0dOPr/Mm51+j6OqHUME18dxR1F8UeBvHVVXygZyvxNKoYOdGso9PfXHuibn5XQd2MBBj",
+	"1f9d6pzEEYu76+RWX4D9panUio4BpQUje4VcEOgXzLvA+gAtEkJd10PydWkdITRAdv5Qp7pXz9Ztp7BH",
+	"FSob2HmHkbPbfMhDncMcrhhxla3oeE8tR3cPtHihJQI9Rd3BrS8Gxb2WMnq1mAlsbgWSnthiFoOB++vh",
+	"l7L6p27+6eM/x4l/BoOK+uPoy59z+Mo9ywqaQ9UFBhOvlzjG+HDW4wz2+I1BgkuVl0vPLdfqB0nxYZer",
+	"gdNe6DONJ/YuZ4Iz4jLScOl9pzUlrK1phUxO9qK641x7GU0SUbkPs5Xou7qXceTeYmVCE7PEBNMTamjc",
+	"PQWgx2IyFJOhLtipNGvmTzxmOYnsMj8Fp3Ad1SUcQg2KocvGPtU/5xkZWnPtQE73uPbmc61k+ZG9wSWS",
+	"BbcsKEvPTXVjpi79D/2pMhbzglU4GwvOpxDscN1e1sq7zOx0o2wHD6WPB4fmHUfUCDMf3zZrIm7a4ZO2",
+	"0+i6X2S2nFNeDhjFdE09Itc6Y9fBz6saCGlIgCsTjwUQl6AbGpDiNVsJ3aHdYBEcfKlS2F6D2mBuqma1",
+	"BSojZafUIZ7MADghIzXUTsshCDLihWQioN+x2pDrqWnmHqchHsGcLhY6dixbfHyPiuaKc6drUe9e3tqM",
+	"tqoV71z+2IxNFWTdq9Krvtt5MUd7BzXlzBV73+7h4gPOl1BndlaPCk5hJny3ornhuoFvhe+i9pscxkwD",
+	"9vXDdNPNxDCdLrVpWA8fSQzDDKxNoz4IG8gmqa0SlT5eK6npJ5vmwcwUuh3ZlvHYHcQMhuKgpvPEBvPR",
+	"a3wkMUy3qdgwqglPJAYZS9Hmgd3oqdzBSunB+lM7mrzO4eHEXFEpqU1TXJmHzFAU8iuY0r1uJJpfOvBM",
+	"aiA6zIa64NzmCdBf2MRHcZ4vkaq1QrEMie0XpyA428GAsQaJvji7DbNxZ9uYnIu8bUjmCu8yIHELdxlg",
+	"X8Bdnk9Qh20Dske/24jcs75/RMWegxOUf9vQvPu5z5jUddxlaIL67DIgdW93GWLTqm3P5/DvXYak5YUd",
+	"xyRFlF0G5cgGX34yglhkv8yPtMdCBiCQkTENAo9Jcs2U2C4hvVXLaEq8x/TdSiFt/8mTQHtQ29YhS+79",
+	"vGRQJBm9jrhS0WXlqBoUEZx4IcieO5jR7lvGWJs4t+oFan+9ZSTMWjEUawpAjwUfMyh0W8QGkYZDO9rG",
+	"z10W7Pp22iabXe6DNtZqMJpGj1pghm89iWWyijWQ9nWNfPVNKFy6gi3sYeACa4bZTxLuMTRjAK3VBHox",
+	"4HPwL8YJk91eISMDwZETW6QRBZXUNYLS2oSaAhh2/rjnkiKNUvEVAlsp6SdkhHx5ZJWQcE+y4V2mbhv8",
+	"CK0KdItg4rkV0jdbhsYYgrPIfI6tynR2u8sCTPGWporfuqsTK8evqod5ul7aVWB1qtXg0QJpJHkkBHrj",
+	"voMS47v6FTYdaX4/MgUXQDcxgSQbW9VTUEjhrCfJaLCsVg/Gajr4C4lrJaIz6fe1xOasIJxROVKKRErS",
+	"T0rwKe0hLfmtE+g2qU3r1bOsbLxe4E3J7BlpNimcZ1XSHBXXydGanR0bhGgEkJfakLHN+man4D3M+BZJ",
+	"xJkQfCqHcxHkIOR7EUQ3VV1NU8UinDH1CfrJANlcJI0slhl8j6in5NqKJxMvJFSSEaw0iorjqHFYF6Go",
+	"fZ9SBGTq3TJO7maMawI/hSgGNl+Eqx3sMrtEUVmwyrvabxn1wxkUyZfZs1WXahqw7dEQVpF92KPr7Tcm",
+	"9WLRumau9VvfYBaOXmqj+G8D4IuTg8522YicpkfrcUXu1XVg29lGcZj6vXJBghkA7ZDN7+uI7XlTztzY",
+	"caeLrAypaV+bEWjWeHQsAQdcICxY0CBc5bMQLCyiC96bPuukqKaGK6SpPFbSjrm7LO2U//ogX9n+Pstk",
+	"l/sdXF67BGn1Y4HHBArt7LreLX7ZWiG+yvfwem/zYmfiinMcqUmsS2GQfvMUoLfGE+rLsY8fKVtaYC0/",
+	"S8l4hrvtxObsa5vD7B4UaYsb2B5Z+xW8WRlbz5MG4aRXXxeCk5AXHz0Ax559TfgNqDcQe5Mui3dHpa6N",
+	"iGWnTG9bGRU+FdyqW1XJA/rvHZSjZGt53xyIe8b0KOCt1d8tIFukaUdV/UHxPGZb9wzksWC57rYl7JhP",
+	"ftvOPO7J2S7XzahcX+e66dn3vm5WHb5RDGw0QqirqCv6Xa/QgIGl+u5EcMOC6OplYZCLhEYtFhPckNFQ",
+	"R47+jGtZBpDorbIGhT94hN0/4m1cdwH/6MF0iNRejq2xB31XJVny0PPj2pR6CPGgbiHUifdAVje1JnlU",
+	"6vKYHFWJJKEgB1Xi0pV0iMsmdOmH5Hv4TIpH1UPyslotVexO6fUXr+rVRDvIo2reaf9DhgJm3Ft/YKpt",
+	"rGhfh2obCngfIUmPPdbFQjlbEZ9NwjzZyHYN/oFhrU2UXwfUhrncA9KZktlpyTQus0yn1MOSMalKIDlM",
+	"I9UeNxWntrsmle68m6NNWUG22dhTNqX++ghXO5xuyJfza7SIbD4ha878GewQ0eyb5xGNd6trBci1wXCP",
+	"Cr85/dTGoTWk0ebTRtDaZDlBlOvONrDbQ3foUbzmUPbqdPwURzZu6DjNrN0h2155p8bOHme1ewBMjavn",
+	"jdsqyS2EDKkf2bUS4/eEMOzdwVdPTrwGehsRnsag3VLWxhzCF2ffJtz3Re5vsHl3OldQw2zNySQqBW06",
+	"mnysX4/X6zF3X0zdDRlx+p2R8v74swVHNmPBtnPe/K736aMe07pNmHAOjnlwpOxjYs3WUt3RxCpu8pNY",
+	"sB9GJnl2S5HHFJjAUWPN9EQW03PoDLIX+KzCs/dKmcXYNFz4a72VGFM/IeJOAnD05/qaz8XU403TC2pN",
+	"YRzzc1qRWy5BIctMmtR8I/AdVHM1zfmEDu2an3rbitb8lOcwFuEiU9whFOFiu/ieWMlJvpc1b+IF8kE8",
+	"9fj6ZOCY9GwOGMTH0plg29Nj2m5Ogtj2YRDfms0c2z7QVAfYJ+vDKZhAhzQvrb/cT3gxKSvRfM6OyWAb",
+	"Tm6PG5/qXLD21u8WLgzr98UN41of3eHx5O2EsMOdyUYql2Qj2UjsLK+qBJNyCHn0uRTe1Di4V8G/tVQA",
+	"LHi5ZAB2kiEErxkNckOwHlSrKUU4ErBI7CQDhs3Re+diKpYh3rK19OQe1GFt8uT6TXTCGQvknlcjt0nH",
+	"jhKFbuhp4dI66Jsnn0gseE+n3vjc4zc9FsZxv/8k9rsS+41+R3ZnQGoPG44Fn3i67nEew8jKk4YOpeLR",
+	"4i6Z2AK1eHRIxjMa0HHIAmlM4Wbuo8MELzo63GoA1Fc+hynlv0sugrHLmQjFPnctp63NjtcM+lEOl4Gf",
+	"S7TvVfYuHT4WrbC1FN3XuK1sTzjeX3i/DAQUZvpaL3KFwNvzfR5YmE+/FK791V4tmnJHprKBm1j7s4aJ",
+	"6ZRBh7S94zhzNyw4W3VNM4gsmWmhV46S66X0OJOSBGyylNDULW41Rk3rWDt8vqhbtC2gf3HoYM6Hjnoe",
+	"DbjuT4a14YmiJb43DrEJYzQ5F+HM41NSHK3p2TFyyCjdNGR0MuBc6BwT054vznEelSrQv+v+2de7oJsV",
+	"9rYtoDOZfv3gM7VZT+ZAX/72t7/X6i8tVuEQTceZ60T9/XXXc+jML3io24hGv3wnia+0b7KgQYiPqSOc",
+	"zwWPeqQnU/V7YVDl08v/kPKuGrj/kipIlVKV8vhgNpDnj1TEwyl0wkV+yaqjsutNvRDKVCVhUqsfHELF",
+	"QrsAVbX86qdfj76sW2M3UW07KpvtJi2I/5TsnkyyW6P86/t9L3GrEy4+sMCbrB4LMx5c/WJDZQdrs7tL",
+	"AXYHw71i5qHLeZ5hdxurx4F5LwCiLZbSXAtvkBh3KqmZJ2rmL6tls6x3dqPfYHsw+9cvEhWh0xZHxdb1",
+	"d66TlvBwbC8RFRmUN5uq4Kmsh2S792gmOLN8ybsMiFWaRwrHz9ijwjth1yzJ8308oGY4z5SAmnxCvlz7",
+	"fustwDA5TUkiO5M+Jmt+J6Ga7eaLir1PSa9U4pDS0EkV1tqiBCY1jt/zwv7zfuUOeAyjgOc+NsrF+L0Z",
+	"vbrQ52Ut71nXdeo9XRG5oJz4SqGrZErDbokAcAqfyvOlH3pqOEI2a8Zc20kKygo8tgD7R7fgAQnZ5Z0w",
+	"WPaMjkMR5FbOfQwp0S7n/FhF7s2w6/w4hN3piTcJ92nDhYnN900D0aOvd6Mu8bYe0+GSao4R9W6yIJpi",
+	"OvE722+QhN2Wc99H5M72u76X9S1VRPwr2N5SDda+vf4NG3oxPLSfglPQQmQqOB+ScslV99whoOiQF2Tu",
+	"8WV+F4fHasqAm8k7wgz9y+y4QYw5pd/pX4JNRRsQAzYWUKVkg51lg0MkB617bLwMvHAVBXWn/cT5JlMs",
+	"V0PmdDzzOMP6InbBmlQJy2U4q/hi6vGKXI7HjGFRh5wquNYa64s+Wt/nVnrcGZt3rKp73wo6QPHoVAN2",
+	"z9RT9Ezr4qM2JHQtXGvy5A7X4Fx8ynu5hXut5lW33f84fLzCFEmU+xY65yTy+rPl+hGhojh+rsiLCMiS",
+	"e6F0iET6MwnE3Mqp+E6ShfB4qG6NIumkyNmUht4tI/9OxHLn6k49nc36g8ddkdM+xPfmXs6e38c73HGh",
+	"QIllXFcR3el5yUKTvJquY8Q4kSImGXeweTIJGJNkudC1C6C0h/GNeFDawN2tZsFSsnvJKQgsPd5+Zft1",
+	"8hAkYa9PvuxVv4nOmbk3DoTETDGHsMq0QjbY85MEdLPh/ysY+vcIHUqVcfGpx8sh+xRql70uWeS5WLDo",
+	"M36UbBywEL8aOUTOxB0ngo/zS/c+MBjpKWOLHi2YCE6gLeVykwv5a4dx5VR16LxrXQzbvd5Va2/79FOe",
+	"Q4bUbzqYWDVJwWvtwXy9yMON0oUVavg1ogZtd+6Gsgc7UP8nrhqTLJWQ4jbJTDx5HNeMys/SlaHn+1GV",
+	"iOKGzPVShTSuJVNcnOsyPEpXkJWn8cbeM6c8XWInm1gOzYagKF025GEnBjzxOMrq+kSeABhKvhraxvjt",
+	"m1QjNuc0by/P9Kiac06dojXyW4f7K4V0lEASw7D1Y7PVOm2dmsgVzOaFwSmBdEdxD4YO7yKpct/lsTw9",
+	"bgC+hOIQWMBtwYKyKUaIj2Dlz0D4vrpy9UMyMzKhLgE3pj7jLg3IXPBwVsqrdQiEbaVovnokl5/sXPQp",
+	"Iezu/+q6TKd+BaQnNCrP/zDheZf1t4nXUG/Td5kMiTR0zmf0VncTs+B/EhfgA7ASGdIglKUTEpUXyz/R",
+	"ncjEQ2prif0ueygefNWNVvFQfJhRN6qsCPeiWN0AyN0UwQ1mq421wlI0MAWnNFVNgj0qJZZbcWd9fbEU",
+	"e9giiKTbueSWco2z7XPvvTXd3hXMzlrdIfRXbD3AMLxznNy9DcPZS2LBTN9xnZcJum1UA3ZtsQQ9Z7Ya",
+	"/pNWfsjfw7ryDzl1bx+9CkR2jTXFIKKizFAQIrrVUJgMjuE4XW4DS19/J02tZcpdEjA6njHsPROwsbfw",
+	"GA+/k5X1B/T7Vi2LKMbujf4yott9RLXstLt3JxR7bjjFfPZnNjlTPn6tyAfR++jX+MMOvGAtZUo1x/hd",
+	"SIi1ga30Q5PHr0c8cIH9KYeRpbU6igRkIXxvvNLkYlvEuhcSzm5ZAE4bmaQrpcqaE/udacpWjVULW99J",
+	"1F2LNlxKSVtq+6J3dXbWbrZbF/3h2dXFaW+jOrknGftW7n3qoicgvOkW/7GLtO1wBJvKlMU8I4lhZwFj",
+	"BGzaaKgOBbkW4QwSAzwmT8g8EW5EiiG9dsj5GdzIZhd1P+28sCNpDqu7BB5l+E26d10kFFjVn8MZ84Ko",
+	"ZwMnIwPSUalCWp/oOAS1BXXEeHrYsc0TNqfY1e6jae1RKC6DtlnczkXWOzGhCiceFHy1NVBp/WVR65u2",
+	"NHtpHD90zhrD03av8fo8X9vYGMJ6f73CTLv2bXRjnv1fpnXx2O+iXgXDIIBcyeyVqFWJ9PjUZ+WlZMmg",
+	"CZl2Nt2zyMlaCGZ2txakqKftD9Fev9G/ymVaUYxgpkPofrDfpdYlKC26hLKxIaFXr7Kb4VTKJUawxu93",
+	"5ou7T96+biURLugynA2XgbdbCDnsMvtmr6lkB/XUy5Ci4P6K3M08nxHT/WMXL/Tu+BLFfuO+ki8UAWot",
+	"GkGCiXefq/mh1W2ftff340EMj5T3yTQxQ/Pe5oovAqF+VYB5hPaxTE0h10squxc4Sovxl5jtCVY7yNRp",
+	"9Nudi+FZo33eOiXFicd8l/z2v/4L8wchZkmDQNqdSXbJpN4vcXKHZrMYqP/eZo3pRixB6FGfYGB2hTSI",
+	"aamIaaueJAI79qg/gQwsue7vc0Jo/DSAiEoyUjdlRDw54GOf0YC5pDjC+O8RGVPORUiuGdG/lbBf1BsR",
+	"tUZidDwj5rbF06v5Rubriol9HTna9XDD2AK1m/BOEKpEtbyM2GR+QjoOL2DUj30P6inMA9U9qybLcBmg",
+	"zIQvMREBI7VX1SoEa9QSptudUh6U/DcVZf1l5u3+go/9ZD9X9uYLEaCMQ5VQVph64Wx5XRmL+XNBF15Z",
+	"4cKU8efR0l/s4fLGW5TFAu9HGYKSFF3WoqeVgJGKeup1yEHt6KhcI9RfzGi5TvSzWgVr9JrtNvFZGLJA",
+	"KohRvoIuYSdEhkJhwXKx0O2vSwrN8FFEMiC68e9QGbnx29/+/melJY9nCq2wGXPoMynJ//t/OwoZtXKc",
+	"klkzZQa/sSNI5rXkdhM/IbXf/vb3WrUawbuooI1Plhylm4yV6DNbLWaMYycYuhAyDMRilpcfkZbyvzGQ",
+	"JVJ2/gmxXSD2sLSlLbTh4I9KGzLVPL+xY0tng6UKW1RqR4c61vDf6vVXVf0/UqQ6FB5HgiADfRfxlNKG",
+	"inr1GwPMlzzBJ90o90mN0Gp1VPg2GqATvQsf3fpsz77G9AzNO8HsDO0776gkegAp6gapENapq3ihwTjd",
+	"H/gPC1nd9fHrABYn3wmu30miIw0BwjgSbuFUCJcUAcbSANnRdjzz4DGKxMZJ6EtBZlR3H85tuzmKjynd",
+	"mfrJj8rKkdp+XlbHz69zZvECW8/N6jVqNZfC0A+4K0UuiFiGU+HxKTpmsmB/zHzEB+Tiben2tvactvbj",
+	"yQAVevCs6dWa045nXT7vD7MV8UIb7kUREJymlBszbi93P0ilZnA2pfxuaOD+bdwwq4Pu171p1vHvc+Mg",
+	"GjViSThBdLvS5H83NDWM0NGfox7BNtZqop7FVHBN3DOsfkOWrSb5GKe+a97jvbaR52qJYsWiP6Jc3dTG",
+	"1l2C/Y3akHv7+rzTfLdPIcQsnB4JLA/KOogdqhYAt8LtK4SDqaO4Mvj8BxfK4t7cX4fyWPd6C8Exkm5E",
+	"Z+bUZYSOIS0vbsnzQalOoP/+oa3UZ2CG1s2AIeIDQgV8xflPlHpMlN4FUidnMlQCqBohS2tM19ss11bS",
+	"qJgzPZlu8Q/a5ho+fW/zdgS8vBuAdbe21HbftxT+47iNk4Xq11rqsbtATtSN6RI11J1+81xZ8APkuUsi",
+	"FoynG1LtGom+dolLCGEk+vf7JRk8fZYQPJF9mVNvqrQnHS8fvwgptnsdclivfV86Jq2rLqk75MfOGalW",
+	"Cg9KBjEBuVnv6nKudvGQE9uN6yFyrZEFEC/tfnwacDE+ODlo6FiBxnHH9c2qRqKFRvaC3vOkXer5Wwel",
+	"Uqe/6MyR+wxcsGAYBabnSp8+DaaQbwFxCVFMn3O/ixN669aBNlqWeUGNtbNlFrrhkDpKXe02N/b7VnuV",
+	"c7O3IdMNXGseLDamkpHiu49NIgLy7uPrEjSzWywCcatYDbbFhOQ6J0roHlNOrhk6CdXQYbf1n1ftbuu0",
+	"BAkTyK9MDpMkkq6sO2fFKjyoj6kdWmThO4DXgkHqgA1+xQizHrM7C8Z/Fwkss/w6GUxbjAQ8+fgiWGL6",
+	"NRIYPmOZHfFpQu0GlPkv9Ggk4/HxaD1S7KMe/dA4P2/1h81u6yF1wbUs8XWUjQQvsTALBWcMNv0Fsq7X",
+	"2l+TkzTRbPm73ZrsLrZcnqS59atdopRVd/tl0iZipcrgGThkyfEvqw2potraBA2VKqApKfKPE2gPa8pi",
+	"4/qKkpv8tRmVBLcjI8oOLb8DL4SvTDmgDSe85h7TpcwRO0dm16NjtTUSzgKxnM5ge+Yn0rhsn5CRyeXX",
+	"JpzjzDumeKXNJs1UVkmADbj7oHDl+8hr95Pyvg6zXGM4wvPbRi7WqmZyKzXZesk21HDALcj96fCjFECK",
+	"ifHulY/uSZwx3BHKLfXU6qbHLQ1Y0FiGs7ygJyxFXr4WS+4SIy8SrJ9xv6IuhIYEyn8pSmP3hK2Q955U",
+	"IrFD5tRXCMlcRaJuuLjjji7N4OIoMKMdk8NqjYyuLhpX/beti367qbgimGcBuiAcYkGRCBazMER/ib7T",
+	"71hOyMI7tjLqX0RGFEJgD0NFURyiVRnda2ECwarR0+UbttJPkHIZrC4XpFyWY7FgklDnekSKMUROMIpB",
+	"UaHe20a5/uIIK08IjIDTUCGgFgAw1r04BMuZRXi8ZeJ7MoTQCnALGiQYEY1Fc5C7RxZMjslffGhDeazz",
+	"an8alcB6Q33fjIIAP/WisCIZ0YDR42cjMg0oDyVBBzH+JibIRwJGK+Scjm/gfThT73lYPSCjs073dfv0",
+	"tHUxcojLxlBkAyCrzuCGrRwTT4cZSkAn1OBbtL4p8ZC75hnKV1GdKMWZFOQUDwoZrxAlMzYu2+SgUq0c",
+	"kIBJFtwyqfeJcJqIgHTUhajDrGpE+5Q0BeeKpyJqSUiGXwFM1CjmkhlTa0trhZpO9IcZMaJIjXWIFBi9",
+	"AtUMBA8DqiamKxnFK64gjWRMofQV1bUSfDghTMuw4KCBoNYYj9kCpp2XKuRChCbbRJ39OBBSlkXgqbt3",
+	"HYg7JVzrOSQpNjvdHnjPPHUFZoy6cG8wcKrwY7ltcFtdmZhaLTz1+csXuFMTgfSSh3SMtT5wNMZyE8an",
+	"HmdMB4lAgUa4kPL4+XNXjGUFr1GFLhZZC6bCbT3PNeWAQQufhopOqBt5TDyX8dALV6RoUxUHiY2D5RPr",
+	"Zw0nSdMkk0pqkiVnwBdYvtohM0b9cFYhLcDhQHMGMqZB4Km7pYQfu+ThSJFg9BRRy1g60iR5NODFM8Ui",
+	"Z+R6RVw2oUsfE3qVLEZ9/5qObxzS4lPfkzMiuDmWUmXAB/zZMwy1evYMMVoK/5YBNTbPHZPRj+XGYlE+",
+	"15G0v/2v/yKjBmBD+Zzy6VLtghRF4LJAXzDpkNHPI+JNuaIzzoArqAlOFJNZLBTphVhDdXcnwXMwQXFt",
+	"DlbIR5fhTMF7DLdPxzFEkbyw/iTQJGk8E5LxAff1TtRrsPFMIF6OmoKHjFsb1W9txHf57BkJ2CIQ7nLM",
+	"dDgXVhVlLrkWrjoShllMDoiY5A7uYnRBl1x9e6zZDuVudNTkLqALgvlRxieotgSNdE7UALEMnQSbgnOr",
+	"nzXMymqBiU/DygA9APjN6Fd99o4u2Rmbtr+MTsyVVdPpbDsc9rbfvySH9fqApyY4zsaWOwQt3sfkVzCv",
+	"H5O/6CG//e3//PQluWQl0Q8I4qWv2UpoSmLgqW8MdV0dgSKXi4UIQgj8pgGdM0V/igsazhzy85IFK7gr",
+	"LgtKSNCuA0ZvIPpkwFHCQZRVkyg04Qr/tLitvREjfIuKB85X/aHtsvlChEqqVPRmZC5CDyQgWXn2TN9N",
+	"FInQI2zo4W9/+9/kT73OhYLykmG4JspAirBKJYAoYuyyhXoN62UGXD2KLxS/r3QIZOEtaBBi4p/6C6cF",
+	"HMLcWbXqfCkhfB3j6a76Z+WXwMbEUi054Eu+oCDEyGUQiKkSD4qjwWDpvqxWR4TJMVWs2+Njf+lCpygz",
+	"uFlVTKxZQ24hfKubESleXJ0jUp+2zuPBqHrp8dee6wXY8or6hM2vmesqQDpE3LIgUORALeBJ4VOlqxWv",
+	"/q1erTd++9vf4Y+WM+Dqj6Mj/c3Rq1KF9FOJjYr9AcmBSBgl0XDj+JnT4EYRRCuh8ZiEwVIRJTrgUVbz",
+	"iItQiYtQTsEDZ8IIvc4jWaoQ6GR550mm7ggZZa7EKBYagqXPBnwUw2mksQ9i9cEbVoy/YFxpdIBJgChQ",
+	"Ynd0LdwV5BAwDvJUhENg0gwHHAg5lsUBXFPfo3cNyVvJMfkARh6J5JAGoqhaAjdNibtc+JqeqjXUAgpP",
+	"fXbLfNiQ9szNURCinBwd4q+SuIwtHBSnqmT0vnF+1um+b52CIbXV649MESYl1t4JfTMGHLRZSe7E0nfV",
+	"hWDcjfK4aCBZALIKlkIz2eYB1SZfysl0yaRkboU0ONGqIpkr9AoGXL8qWVCJks7RYfnaC0mgtH3Yar2e",
+	"PC8ymtNP3nw5B1ZFRjo5dFSyCIe6bJoYKInl2TOsbmXkGRRvpJHJgL10ur1hp9t+077ojWKxCuXTSEZG",
+	"TqXFpQGfs3AmXKnT6JGuIGFAQu2ywLu1K7la+gGoDp6MqKoJlsQ5nQHHj2k645CREjpF4P0CEylyaFhj",
+	"f7VQ1wJCUX4sa0W53HajDBesGBLcKsAD7snSCRl1WRisyo1JyAI1W0RVw3KXLXy6woCXxIS4RoYlq5ce",
+	"cPZpIeC4R0l5cBQjvhE4bWnzOFajgABfM1/wKWRO0/FNWUwm3pgNOO5f6p5swpyphOM+ZWMPBLWYuSfZ",
+	"FuhMng95RgGapxABID4yOp7vZKJktJr6X/+VvLdKBKivOpyZQgpaWtL4Mhe3qC6Jia634PFQqMupyKwd",
+	"mARGOtKGq8PUfdP7kZ7LBhxumJBoTYuT9h2LSPlifBO5IbXhCextSqeRpKjteWjZwKJp2og14No4p87S",
+	"IqUTOg71k1GpL5iWBbIEN50LS2sEr8xqQSVa+YCQKZLB0eATRhdDPSh9b4FX3QvxLqkbjZdlPGMQSgGZ",
+	"Up7iNC4LTjQlDiS2QBxwulj4SqJCQiN1TQsN78hQB9XOSYP89n/9HdgKPifhjCiSETNRKI7JM8NbBlws",
+	"Q5Cgc6rrOPFzxOPP0gV2HPJM68H40zhgrgfaP44e8Gcz4bvPAEjPJAtDnz2zCjwTajtwsbqaYx5Ur6en",
+	"1Ya07ySJfxpw477DUm1AfNXrKtTQu5IRs8clFK/8IDxFv/w7pVaqQzxGgThgPqNSVwupDHgXq2UgpmkY",
+	"SCc5M7ic4SjtkiIjU7fEQmAZU3R1UCcDTiPGge9kisupuaHm5kij4gjKkQAuQZE8JUdBParSib58phNn",
+	"ZB1REpW5LhoZlRaSlh41FUeKp/MbKnYxFU9qRDS2B8E1lUbGHWOMumKSFBG3IWuohpIWCDxKJTL8M0If",
+	"UqzV1YMHpWOlOeI0dzMx4IoXKVqnvlNgCbhlOL9WBCUxkaMVTAOGtZVbFCDlgI/s6guasFvlHYCmQy5l",
+	"qUKuFKFVu4IvTexT7AvA1MwBt9U+Ujys1kog+GLFRm3pQHUKamMYfIIruVJEPRbTjdtASYm+N52FQIzR",
+	"evgv5TIiaBmp8HG8gmIedxoXKdS+UXzDGzP5HE1W30kSMhnKE0j7xLOb0QWrkHIZ7ZED/pn8K/mMxOJz",
+	"jAYK4tZHj5PP5h6Qz4isnw0WfwbkjD4DjfqMGU2fUY37POCfy+Xyzv+ndlVT65titDMqI6vn5+g/Rffw",
+	"L+gC2/rxst1tnZLP5LD6CtYkdT2Jpj0iyHNwKJzXZxvPif/a/1/9Z7yO551ecqEDvRBMrSY0eLNtxkaz",
+	"2bm66JtIT5jzAOc8TG7eM86qXXd51u38uXVh7/JFYpcKqJSbOD47qtiebN2G47Yw9p6P7BW+k+TdxyYp",
+	"vvv4Gu1+cSdhDXqIiIAOsjoqYuPSdjiEvej3GUCBbQP5g+EkKKXbxsJ8MOJ/zatuF9oNv2/33jf6zbc2",
+	"GF/q9Sy2aK2d4KnJWfG/XuN9a4hnZM/6Ss9q+iVIUEjXlL8kxdF56/RNqzuMqjFCnc1RKXfJVA1Oa9Va",
+	"Nbks6j8hvWGJc4yEJLMnLyAQ7aHulA730DvLnuDWPZi7HsVOxfFzkighOohPT+9z3SrZMlaJlerpozOZ",
+	"9gEbM++WHSu5D9Ill6Dy0RwGYH7Rt9HyEiMOfM45gm6r2b6EPV10+sOzztVFEgIHmX2p28mFVarIFoty",
+	"19iIszVFTWgEV7iN5kwTRw8ySVZJzaM1yWuD/75unDcumq1h50Ore3be+SHew4DHqQtKakIKANq84Ewx",
+	"XMmAXqRIgqNrFuAJQe1xlDleAB8/Iq4S1rXQDIw1KcCKIBZZI+NZVN4XwqiePcM5Sa1aSun+GOw0RjUg",
+	"9FgQMXk7lAzUHQ5bQDIGdG9kvISjko4AI8WRIYEjFBcwgVptfJEgVgKdHVpCNBE/x7GBSBI0pSWEXVJE",
+	"+RSTgcBeA0Qwur2BZtLgsdIl3EVgeOuAA7edekYq1ZihdFNdgOLZM7j2z56Zsr2eNAWqdXFtpfjUD8lM",
+	"LLG/+JKjtjfgdzPhM/yBFOH17iiSlhSCh+pGjW/g0cjHUz8wXi0vjDajSc+zZwMe7ydbGVtNf9VvVsgp",
+	"ehwkBhjSv5oAw6ighjkB3Rl9ugwUPVKzhzNiaG5PN5tHmtsbkaJkeGe6rcbp+1bpOHYQ16qkWq0SSlyK",
+	"pQhfmC9gZ86AR0yxVk0/W4PP1uMVyP9Bodf4YEaAxDpfB8wYUZ3ukTPgo6hqthZ87RrmI9vGP3rT6pPn",
+	"dOE9v60917mVz3/13C/P8ZqMwHcN8J0b03HogREKetCNmQ4a0L6uy0AsAo+F2PQ46eRK+rdCL7QqHZHG",
+	"ZRvjDKUuXFWpVqpQ02jBOF14heMCOC2xycsMnPdm30osf16f0Oe6KhEEMYi8ii66QpC6XeARA3e6VRML",
+	"Uxu0xU7n36Mv30H1Rq8gwQcCBgaluQB8BlzXSTLFJ+NKWxVyIYyvDfnbdKpu4TJEP6WugARkc4QViRTP",
+	"0AXDRifkLhB8OuCwRXAZty/A/DusnzWGzc5pS/uaUMqbMtBcCSvPqedXSFepK3Cex+TF87nHgfCApebf",
+	"SPsShg44qoiweyV8GFqnPTTaoCEmSB5XZe1OUnQMkSEynbRdiCMHQEFdJjgz409YG7wWP/L8x8ZiERVY",
+	"2Po0evqMsQ6CxrS891q4K+OTNQF0CzQze4I//6tOPYtCW0y0i2kh90XHUmwvrJous/clGaaiaxQYXypg",
+	"b71avdfeMpXxogJmuuBkFDpTUEhqKnVV9nybTNE+eKXkdcrMf1itrZs8evfnVwk92sVxB9vHtTF3po6Q",
+	"xmGvtg9rCj7xPYx2OqzXtw+Ik5qw7CsO3GEldc8gfh/HaFf39nGYO2VHKMElsWOT/vKTQmu5nM8VZY2u",
+	"lyJDBacQ0qm6V4X+nShPIN3G9lBDZ1g1e4ZeIubsRC4z1HFMsUUFhEF9J+MuMWOo0l0yVeNA4rH6qOjQ",
+	"KB7VDzVaG8ZTaYsvECdXYCylpo+kmE/6QJ48rFXBVTXgYGTFybRAnaxjh0LYWMwhmh5VN6xvx/g4WC1C",
+	"tflQIElXbPKaSuboPcSEP2DhMuCKg+9YYTHJAwbcZgJWlJOxeaSK76n3G5k6kt3O+fl7pVlo+8foJLIn",
+	"aWIw4BYvaZwrGeVjmp+QTewk4XU4RgMfjbtwmnNK7VIDqUK6CThgmICS7KaBWC4UGxlw6X2yHbngSxrR",
+	"67HLJtOZ99ebOV/8HMhweXv3afUL0OPvX74akWKtXiXXXihLTuxwtermoNt4wEUQ+X/BpoTVi04iU6UX",
+	"kLfvG83YnGoMjJzdGYQDljhGA+Pc4rADfh8WS3bksAO+G4vFQqT/5LBficPG5VojBov1fpL8Vf9YyZY7",
+	"Pf5LAdG5DPjsl+dcLH4OyojThZ/2e/d02dk17DjazrfAjWvV7QPeCM7+oVg3HuQDOXccFD7NK+DanhhE",
+	"ONaOEsOuNKFW5NEqrloh7UkkyR1HD+dQeEWeMuyfFHVAsIMaFTi8sFAsIMkJmTHfJUfVKgFDLYgIjt4Z",
+	"mgFiVqsVfb0eesslMmQaGg56nC82SDrXsgMQaG35dwZcCohbFD7jekRkBKSuLQREzgKIckE3lNDABIf2",
+	"WMyZjByyA66hSK667chuIe3KwErbjssIjxJv50lSr5KAclfMCTTRJsWDOrmG+rsDHrPHEjqM1SKeJCO9",
+	"6PHz56EIF89Rhz5G7xEU0UVXz//AZf4df3jd6LUO6toJtKxW60dYUPffcfjIIV5FKfbdsyY5qh+8NLGa",
+	"8hgis2sOOSLQjFs65KBKZIU0I+ZuhT4pxZktCPMiX20e83rDQqv08+/Bv+7LKDCDSt8VSNCIrratDymJ",
+	"MRC+P0dT10QUnAIEHmUYTVTFWhethloQ/6FXq4zFPEfHs+tSH1WrcRHpuHJ0kk150tLUUpWiC/nolN6G",
+	"wSbEo16r2W318/7Owa24pvNxYdtwoKZWUe4keONi0Y8ATOTnNiz50vd3AqbF9hOwxAnMy6pPwKj3YPSp",
+	"ujFr+DwygAex+a/J5OItkqKiiqm7QLyY3ZQewAZRUF6vwF4G4lbrbBDQy7j0sISJjtdQe9MpGzlcTesK",
+	"UGmTlQglL8pzjy9DNuCKxpWXC20Sr5BTo6sC7hCKU1QIkp61BseM/W/A1xsANypsv4uVD0uL/FMF+Uoq",
+	"iFWWPkmATD5+xSokb9bf42UyBfNziM2HaKl/2veeTknoafKC1/CByoJ9lzcY+3Q2WUSrihaxKmUNgEga",
+	"ohI+QFKA+Omiw1ae0YAjQdV5KsT3bhSJXFAp70Tg4lQmW8bM54NL8gB0Bl21iX0KGcfcAE8STGEKBSok",
+	"7UsH4rjKjSlEwXJXb8HoBrDICdiJ5p6c03A8Iy7zWQiOzxPywiKyUv9CvLAy4D9sI74nuYmaOIVrvRIY",
+	"8ZpvG+fnrYs3rch6lzG2TUg2ztSKLQQtB7MsYFPMamIEeg8UJFEQd1C1Ak1Jrl2eNKw9olPeipPigigV",
+	"jAUmbEgE1nczKgfcCJj6hYuHtWqpQrD8k8FU5CxjMZ8LMPtiUKMaGbGUY4N5oTfXWoQnIQIUdQsakrmQ",
+	"ISbSRsyNQrC15qFOgnE5RLNpx0gbyPg03iluKFlIijSOjwSAmsTMzEGXTiCEz/YY3ongRodlQwR4bCMd",
+	"cFcw6egsV7P5WlXjGSqJBMEj4X0M1NXf0vdA7669IChzyEQ1mAGf+NgUOj66Ihov8WJGxnN8Ry8saRfm",
+	"Yf0VGXUb/Ra6sqO8kUS8PASAch3CFXjTWagzuTDak2nDp7aTa41ZbVu75KPu1uaVIFfC49MBv166UxY6",
+	"ZGTCyt5ctXo9HctEnqe//6F9cdr5YVRKCjj1aiThjH0PA4VdN2AS5E3Svrw9JOYLSD9VXx2R50eHpfVy",
+	"DJRIq39bokyiblvhYFIb1+lLVn5x/b1bPmRH9fIr+qJWro5fuvXJ99dH9LBmCq3tLwDlFJL7iiLQeedN",
+	"+2LYu2o2W71eIS4sgOn3WEUSXuLF54VPPT4M2adQfx3XqjCGsrhoAjwx1Bm8r02GfFTqslY/sMsPFOB1",
+	"iRayJkt/Hz+qWkmDa72AlbvAfQWmXSyqTYMzLeRV35jglJCTECU1yVPMpAhso35fpRJFhvWG1XPIkTce",
+	"SggoBp6YyKrWNcuLSH114XIOVSa17HRQLUO8z7UU/jJULBWFmO/ha8/1GQoSq5KjSDqToVpPh+kXR9DU",
+	"YymhltzI0f2JUvyRarah6N05m9LxyuwryskkI9w2BsgHak1Mn6yYJonhyMoyMcoxDtJ2TERbze9Gp60P",
+	"7WarN+y8g6QoCikF4PFEhkCVgEENXwI2ytxciqwAfaoP4xsyDlr0K4ZFRLz+8mvcRajw+k/JmoDHhXq1",
+	"fgTtkl71a98fV18ev/i+gm0q/hwVmgmN1So6usKx/ru8XHpuuVY/KES/6qgs73KmeLbLSMOl8a+myo1Q",
+	"IPYWsIODSrVSqx1Uvi/o3jEazbZsT0Etppmdd7sTSX3Imyhkw75jf1ybl0LZJD2QFhUyyJylOVv0sh6E",
+	"zxLKQ6/M+HIeCcta5yBg6XS0VBnpVJixxsumZq+Ww6jvE8rlHQsGHOqoGBm32W2dti767cZ5b5RSNSBN",
+	"N/JtqG/GQoYV8oN6yrZ5G7MXiO2gC7qkqDAPv1XSmkVyMHh0EbBbTyylqYiiCaaJDoXlrBSr0on271vG",
+	"YEItIRimCJcBV2tzgUtr6bHsIxOCnQDYyL9p+dFIiwNeBONZyZjIUr+T4kEVf7eKWRTtwNFSHAEbl20Z",
+	"8OhgPGlSAh2Qr6NjBIlaklAIUtxJSC9VSGPAU/vzJNksAKMnSY9qX0b5C2J8wywwLDn0DAqDJeQSLwLx",
+	"yRR8MG/LXNBcL3PEfGKk/EQFSz35MaFq/7EqZGCDGVSxejHgHic0TxUq5moPzjrlwdHqJg1DNl9Au0LF",
+	"cGlo9JgojQtUneis1Fmon6wE8B3VpyKW+gTlyHcVAzcmVh3fDdkroCyV7PI+uWiCxV0U/10NuAKRwRXM",
+	"nbdKHUByj65XFytmEKpO2CcPU26jw2IhXDuIXAUaZ8ARa3IV0oiY/CRgTMblmhTSaoAek6iXOoYeR4U9",
+	"Bhwqh0N0DzpsNRIwqQNqluFYzOOAIvP+8PKAzUvXC8s6Wsq+UdrzGyQvv1oOsnlpBPFQaKs8plZaBxAG",
+	"dAz5tChAwi6TYhG+lGRaGTaS34BH19VAOW2/KtpeX7RjlWyzFcm3Wg24bbYCxANVq0Iuo1syo3JmakQp",
+	"7AoIDaaC1z3XKtyhswTL+HCujAWM51uy2ydkp8eWgIzHkLo05TA0SIncuMqnl/8h5V01cP9ldznnq6rN",
+	"yRru+3hN3581ogQ7S8m+n13B9qQeQCPACR0mXxPcpQbuocB6dLHkaOlqiTQcM0kFRDKt+6ffMg4VzXvT",
+	"r2VPSL6j9s8/3MjwZV/M2tHCoFtqQXqSAlp00rvL1dru0AwY8CXqy2/ZhIDQKRpx0Nx124IA8n6u4C6W",
+	"4XrJvQuirExkOWmmpXgoOMahonfCl2wq/RgdgsiQrkzKiMcreWRcbePb1JLPO286V33rWiYuhQmQ3p3M",
+	"vtfD86+BPd8fUoWEoyRFgy062m1nXCwjzuyGkoiKkThiST1KItJSSEKwBE1Sx0ZEHi8TeR7Hs1th7CX0",
+	"pRwSbRqKc2FNdbyEUQkKFF0zEtJgiq4kzyRYc2uB0rpLgEr2NyTSbJJh9mEA0bs/jWH+qa4svpOdL/ew",
+	"KITDB1jyYtRNvHJjsaAB83zi8TAQy1sIFC0ku/kUqrU/vT3484v/fPXDyx+//3j04UX/sHfQrf9n7XJ3",
+	"MBlykgHShUheTdRTaGgMtQ9izk9A7SiRCzZWsp7e8a5WM0Xw0LW9nuC9XlPnsUIMKbR7udrZR+yTKScb",
+	"ESnBmUN8MKZr9dO2pmsSZmoQVjDJtqINWiOia1hhgDDWXcVzumOB0U2XEnOPTd9TQ1yN58DTlHWltTu0",
+	"lYVCOOR6GYIErI1PpTUan1iGHYTZNy0wdPpvW91ejjivYVI4rick7KRI5d+HTtnA2yRub1zqDyx16JqA",
+	"1u53uohGYH4+EcFUhPe5ig2s04V2aUnq1SoZXTZ6vR863dNht9Vr9Ye91kV/lLQmosRe5GLALbt46SQq",
+	"WZkyfYP9SzqEkqMyxLFjAAcG0tSqkW3Rk9oMBvIHR89cXGALq/zqRUwdQyjyi/SB+ZJZHsKSo9PIsCHE",
+	"KmHwrgz4D1448zg5qpKo3F30BOzPqp8poQ5W0jiPQLOjI+QxOQALXq064OalIou3Q+pV+ASVFiwDd/sy",
+	"j2KcwaEa09M3JFmts+bszm/VBE8gTuUgekLAaE8sq65GYs3jPWmsqY7JsZ1RSa4Z44ArjyOEXbBlGFDj",
+	"Nqp8y7p+11Rfi+3MGB6lu0gYaneZ+HUT0cMH7kHzLhhzURiIiA2GWHJXF92NJBF1plC7PQoiH/BkEJrH",
+	"ySi8ExMKqYejCulpY0+wWcgB/40+3+NUnUH9GMyPSdxxfKQDEYCKuMLPRWMlV+RJa34OVnlxBlz3vFSc",
+	"TJcEpjwOmNT5ZU5O1SXLN2NYQ0T2DqsHAz7q9C+H2oE5ctZ5LXXlWkd7naIH7kRwg3EJnN3ZjpcBtw3s",
+	"kWkdwioE12DCytmW58ZEDvoCZDIalnSrA0OjocfBgGdrHJquO+gP4f6KuN5kwgL0COCLQ1VXPFSTqDyP",
+	"k8Z1fZBESOG6dPmSqZqrc7rj6D4SMDqeMZmOR41Ao4vCUqginigLXzys152o1CnEqThxeeC46KHgrHQy",
+	"4CbWNoRqNjGCRIBc947JqEkjUlNgpidRFRbridiNpt83wgF4YwgDVnweKYLVmQOwtxTdJHXjMlfJiQKI",
+	"430bvxBVjDs2YGN0dMKZhTx7wE3OhubZJMOyM07qCnmT9LMeq3FYkNS45GD8gLPIn/cYXtRkBGrK8wx+",
+	"SF19CmKEQ4u8xaUHdQ2wTbGoA57wpua1NtGHmieydBVJ/gYllmRU5o7+qIuDu9gl9S/Wb0Pw0gdzarh4",
+	"8sGdBYMENH8HcSjHynQZ+4ihd9rjiDm5s+4Uh3kmgmvPdRn/tkUjbCJnueAjfpqQUPYRk5BHsKCscXmd",
+	"mNSEMDipU06WksmSVawQw/yhXQ13oQFNXHBlTqfemPgevzH6YEzfShXS4AOejoDSHBUKpLTeN9rnUYGU",
+	"qx6kQ/SsoEYyet94024Oz9sX77QSmghsrAx4H5sTQbDC6Nezbuei37o4HV51z79EAHguWVg2gP0fwDx0",
+	"VvbRoVUFxU7Ohtf590xO90izuUkglDrAXaikLsm1UIcliL0QKYoF46aGM+xxLLhczuMehQpGmDWgfjUF",
+	"TwZ8ySHaRXCm5A07sBT5H+irO4cpXeJJljF0AoIeDVMMYr0VGgLpIAsl56rjzifwCFTQ0L5BlXR6rW7T",
+	"KiLqHFvg/bHU0hTaJ838ClceT8FMTvePnPSXoriIxqQYE7ESKeuC6B6/sSht1xK2N9DZBJnZJdUPugzE",
+	"JFT79hI06STRm2/GPkEnF9PADdtWYAklWRrwUExRAoyZB1qdpElMM9tz0D4XbSOmz1EeoQ4ndQachmKO",
+	"AXDQbSXSHhWRMga2RF1TeB8Hi97Cq0EMHBo39Y48yIgbcJvCG2UyjrbSSo9DxEI3ENJ2/mtPl9JNELEU",
+	"DVPqSHwimH2YUJzsYlrA5+I8ujzS17NlMTzz9+r4zhFd/hEo4cZwq/XybfZJE9Fzzae/zL3Vrev/lXs3",
+	"szu6uhnPV8u7xZ1/+/NdIL1wvJDjn333F8mDu3D517tb/9Nfb/yfF4u7n6/Z3R40zhxF72lE5pzQpR/X",
+	"/G9jCJNJOu+8a10M273eVSrlvK+DuuUSU853im7aI0eqDTNvTgHQxEGTDJf8WxRqjrv6B64ntSPXiOOW",
+	"d2IccWuctdlOJkAj0TpBHXtcZhq6qszpCrkWNgXi4s7RflN0hXhBYvSA63sgSXF0sxqPdJ6p3WEXjQSj",
+	"m9X1KN1IAGpxAHsBLgQF/DzfN7aiAY9qRmMTH0bk8nruhaGp8Wd2lG6CICETWu1Z2zNDCo37rCZ+A04l",
+	"9Gkb6h9HWJ45bqSgtgNFH41jWHFP7OJ2rP819RADqz0RdC2aTEgxZOhrpmS8lKGYQ7uUle0C8KTpCMZv",
+	"mQy9adywyAsl8yfqlZfcp3eTpV+qDHhP61H6dCLDs6FG+M4jU8l8pHNHciB0AvWyNNcDI7Suz44Ac8Wa",
+	"Uk/NGNe+Ta9zs/P+8ryNZe7fJYNHgaZqWmgwGLp+86G6E1FIqAIyvrHuswNZVVgvyGiTQ0SQ6GvtMpBI",
+	"BG48NV3hZjVW1BmxXd1xs+oQduUUTC/YoRmvgB4IMRmKyVBb66Aikz/xoDF5OkQ34hAWokOlEX2Nop1/",
+	"sQYP1QtG27OvFXic75sfFqNO55YFtx6728QngGLFPb+EHvKHdb3Hb0eifvGGdFuXZg3hfq7Rr4zo92th",
+	"sQzz+pinCSs0j9Z1Xcj1irz72HRyWrXgT6/RLwE9DxSNQfMYWNMHHIv8cYEkJHY+GkzRqT53NHC1xcWY",
+	"lvsfL1tD7IAzWiPpxgDQ7L+vXvPbkXJTxMGAd3fct177CTT+xMlcXZ42+omUgHVv83VJ3XWS1CkgUb4y",
+	"lM58tFWqglO4ZpxNvLFH/SGk5gxdNvapEYIend5db6N3DbtviM7WrnwtEphYDMqbhPlEsfTAYMqdzDRm",
+	"1Ucx2HxVSjwTUPgmJpYiyFDE/aizhdPrLDHvo97KulfwSGG+7tox8Xw2qpBRhp+PHDJKM3Q9Bpn6SAnB",
+	"ps2oOv53H5u6OvYo787owZvuzSie6vWAA7m3WjJqSd80bLJQ8Dt5jIS/2ehhDG3j8vK83Wy8Pm+NdK1X",
+	"aCStuwqbIjnvvdekeFg7IKPTTvMKqp33O53heaP7pjU6UdxKuCsyoQHRrbwxUnwMjUgnhNHA94wZ6rB2",
+	"MOCjy8bH807j1JoGk3xN3+rL0zOH/Omy9Uad/OXFG/Ls2fWKaDJqWu2qrQ44x8grHdgBQGIu3jgl2pu2",
+	"8pZ5DYu7IjnE9ERO2Cc2XmIvfUzRfdt/fz7gUCVBreCSUWXhTkZoqXphQeLqond1ednp9lunQK4BIJen",
+	"Z/guYxoEmKLJuFsWkzJuGtpQByYAw5urZeB5l4EVCjCXhcxfgTvfWs5YxfCw77yoSC82hR7wqIg6WXLt",
+	"Pot7lmrToUPet9+3NJC4S6T3CzshcYNMQAKdm6mdEwqLZx53jY9iuYAe9dBHQN0TQl3wB+m2MUo7UYSN",
+	"BZJIZjwV+scKaejmvCCzmCrGEhAvodFB92uPT8RQc371XTGJw63Tdl9j8IAPeJMupI72wGKR0RXQZYYn",
+	"SkE1TWUU4Itu1JYokTx+POBWpSi997hXEbz1wly4YnxEH1rdXrtz0RtetrrDd+2L09EJ7APaZUMOxqsB",
+	"z3ncNGcblWI3zwu8fWISxSzJaE2d3K50vgR4B9zazOuP/RbuRAEMkBNOF6OdoeeYaazrSYs69PqdbgMq",
+	"k1mbUsds6EK9anDAjnJAw6mJaXQijNJBCNbGri4VBcCtve1cdUcn5LCuALPNh5WX0x+RLaUTl0w6yyLR",
+	"9TcyRtjP66sCbzalHrfaHisQY4zpDeCTVQcOX1xGzUgBgtCXydjc7dukwRTdJ9O/Xav2gbjLE7qvYFTM",
+	"2k4tBfKPInTPDct8PhHBvGzEU0ueVXAuHBeK1x6nwUrRxVIhEimzyvE95DADF4TXbkJ57X65J0nUTSbp",
+	"7l48xnMLxwe1DUBQUvY8Soi297ZwJ0oWntH6i6PCceHV5OWRW31Ze/nycPy9e/TiFa1PGKXV8YsX1K3W",
+	"XtCD68nhpHZdv65ev6zXx27thXs0rr24rk6qVVp9qebyfmFDYIiF49rLg8N6MlTfANc0aLyfqGxm2SQq",
+	"Ryvhjfzd5OHaDkEmZq99Ic5pMNXlvl7sPvCKy+UCrZj/UKVSrzRDsFUcC633kNeVJrfOiNKLakZo+Zmo",
+	"W2g8d+8+vtYcOa0xYL2M41hy0pw4Vxo+huQiH4Q/J+kn5Mv5NQs0GwpWauFkAGa71xnwg9rRUblGqL+Y",
+	"0XK9pBsKhkLJErFwj/UqJClC92yHUHfph+TaC8KZeivm6AkOlKCLTk8vXDl62MxbYO/vapX895OI+VgF",
+	"Lqvkvx9je+lRNGQYipD6I+gtntEzJJSyscUzspd0dhKDVzc+ygpquTYmesvera5P0ZjwrZiVMtDDK6KO",
+	"b6iOr3BcqL16VS3X6uVateAUIBrXFMLA8hdQ2Ut/cy5umU/BMm+dduG48Lp1oSAWneCCBWPY4VFV7T9V",
+	"jQMw18ypmzqesrkgvUb3HAwkMbYOEZsLx4Xu6+fNTv95/ZC8JhD4uDup1wf3BIaxdx9fD08b/caw1/iQ",
+	"YMBfy7r1ZOYsm+02NV1Td0u71Ymk92W/TSrZRtarqCdMfxLfdQoqgQwpd+U/jVN2OXB6q5mMxXz2ZW7j",
+	"HZhbZPxKcrem5m5pR8Je3K1CGhwY1yimSCOHjCJipD7EZEx9sgjSCF2OI012RthcBxysEpqX8zjfYBEI",
+	"0LWKIwOIORuVTozGSv0lc6DlMZSPgsHOgIMtxGhVZo7vpK5cjcxScegwhGwSuaBjxT11Zznd1lnIMBCL",
+	"mR01WatWT+yNt3sdkmTUJ6k3zTxxUIo81/qIIqtV7SXkA2EZKN3B2qUAZ0mxd7YNVMOYgefDmSA8okwL",
+	"ACIGk8aZGwMera5Bq9iyoTu6lEP0EzqhdU9vE029nr8P+D4MnuzN38ffGH83Hlo1CDlxU4SCiyV0XOas",
+	"BqE+JFgy4jJJLqk/93Q+t5Ah9YeabVVrry8VT1XEab10kGLjDxEW9mDd4ydj3c2vxLpTPvgn9Ln/f+y9",
+	"3XIayZYv/io5xD/C4AYESHa3UXTMYAnZbOtrA+puz58ZKqESqcZFJl1ZWKZ7OmJfnTjXsy/O7bmaF5k3",
+	"6Sc5kWutzKqCAiFZUsu73Rd7W0BlZWVlru/1+2VaIaxA/qq1n6zWPshq1dup7V/NhvttB7fBhjyScu4p",
+	"ZGIU89zO8VgRyVVvlrIIgCgJBQBqkuI5RWhtI2Gv3+q3h/1u67TX6XfOTo0SaRvFir1ZYaCJkdWj4+E5",
+	"XWUGJRTrZtpR65xCfU273/aq7IwIWvFJyARJZ5RWqrogOL/B6oB3AHHaiutQVBHjUMWQUZhmRE1tHava",
+	"BO6XPSyPrFbKvxYC87pnPL4CEQxCGWRSjkTZ7vBzLd6ZAX67v2IpiOVfvD7p9PsPKXQ3SVG3OVZk6GYc",
+	"67Rwfa/mEQbtVwtbYAdhuulBJK35PrnbV7GaFquwKoyjgEjewxaC9Urw0Ay5pt71wEgHzc6Vji8j0fvr",
+	"MRjdXeEHmu7DwyrAk0CDPljJ2E5WZi9qu0zyqW22AtTrKx5TV+4qYNlbnMqXVg4JK2T10GVkhimoDyB9",
+	"/ID++M1VlL9tt477b7FkMjlXPREhUpJm+EIWwGNmjy6OsN2BwlXcdJBANTFfzIT0hRwvbP8fHKkX2N55",
+	"n89v3ndqBXrtLoCHXZy2fmh1jo1Oyl2LWExnKuJREC7YXPKPPAgtkphbGDv0fS1NK70sji8oBfNxj2Xr",
+	"brvbI0ofZI5nIGMRSR6mDSCqJVt3Ys23xthA3lmzUGUHuI0oBB/EAntwLgPJoSQRfHxPik/xcDyPtIo8",
+	"NuLjD8aQ9eiDgSwaTWTtA+MCAXtFiewTmBXjCT6HrRUHfBYzUqSusSQgY3YNZAj4LeY6za6vFFrTFG6J",
+	"Ugl3Wz5OOiCQl1XWG6uZwAoeXJ1mJLjvrePPyGob/QfZKj/PRbRIjBVX5np3c4U4g39bdwtoxCqkR3Qb",
+	"uVErF6b8UzCdTwvNOkAUB5L+KhcsHLSMxaWI1t8AN0nmDlP+6VjIS6NcdhtmoWOzlQvNwr///7XKq3/7",
+	"5v8ruOF1HBn75beHKE43ptcy5cj6GvVVeyzwC81vlwyuz7WpygUqedzqp66J6NsVTpFyIXVmnTN8F8tr",
+	"M36bJKYaNcFz/vDUl/eDIPC5RpcVv+/EwmYjUmKmsGSGdcHoYj/PxVywor02DVXboc9Smdkt5f3Or4H/",
+	"2w1tSVokJWaJWW52vWV7sMKUFRHIh+ngUgqfXXSPCfXNQQWUkczdlaplqtQwj2ruMzE6AdhIAoi0XAU6",
+	"VtFivWRmF9ipShWTgITr3FTCwb2pZeaP8TNvuCI7vY5feChptnW/TboyPOVd3trf/EeqqykX5lFYaBau",
+	"4nimmzvm3FUnkJut8tlsx/i2On346t/ufFiMd1Yeo8Lro0Z15k/+WQeX3/PRGF437X5SMrFCwV2ofwvN",
+	"puZvemwj1AvlwiRS0+GaOKcaQ53bVouefXexGuZoKDO/PGWW7ZX6rGi7+bZhZ/EEQu+fr6YT3Ut/LLcK",
+	"30MXlxEXhyIGEIsb+ri4Fo+tehEhettQyamKj9Rc/iHKF0ueICv7ALp3xwrK9SFnDw7vEGMvHismOvj3",
+	"//VfWNJKX1rmWdth6pWZF4n/EOMYw9AOKltOFFInJdfCYLYzlf0nw+vgn9notY1CU0PCVH1M1T2vjV03",
+	"k2BNotWpJH/iAC6Mg466RFfNdI348SBz6VpoY0VTQ4p/xLtLJ2UIAE4jCUQK70FSP3JI2veZtuRC4D5e",
+	"RwHwUFtUial9ztSEA80+iFmcYG58EItnmsrIMI1rpowZdID+D6YWYi/NrrSGc20/g07hwKDMgPhiyvTs",
+	"mCZOv848ywieKNfsOYQ1/jItnzv3CNJxwhVMaTeQgVYTJ7aseQMIcXKbuDMIXTzRj5B1Bbvtxg7CNY6o",
+	"U1L1Wr/2qlmrNWu1JYtrrYdqpcO9OKj59087qJnyKSOKP6e3DyIbKOA3asbk2PsW9PLe87CPqDe/xOzE",
+	"el0Nsm2Np3zv6hqCiKiuATx3g65G+80DbeoR0q7HisBZrwNoPMpgBN9MxFlGzjwj8hFPL5dJlMqWzGUT",
+	"wO9Nab4JD0LbatM+6Jx32qf9rF98lElHs62y0bfTOK/NUlyge/JU1YyZ3ueqGadUXHcw/yAUgJzM9Qxk",
+	"ZvU2mKBmtEdQJBe9dnf4GlECVjkeEPhIF5qNlAqgzb1BUpv1tGjTt3hocxlGnjeJ55XBvwrhpyGE4aTb",
+	"jM2DyGBALd8ggwnO1Hg/Vhwb78dJY5DNCH3usWIsomlgZlhlXerpw17mNIgGVECenPffexaKw0jLax6G",
+	"IkbEZeCA/kVEio14iO3/UQpa9UqFPvZx40XYvEhI7ORxDCRkPcEbkcoJcyjD0WEwY4GEtFiCT075uJS2",
+	"WKddygOJX9CcA03g7+Vcn4NgpUKl59jWmsXTbiVYI9soJ/OAgFu0hY4ayHwlxQ5CpQmvCVHrUxgrN2iq",
+	"gbyNqjI3Al3QclgEfwqNdUBv23n6bET1YYSP9RQVlz2gB8dnvY2qq55SXbiBNmguq7zxh/euu3KG/6q9",
+	"nob2gsOfBoF7EA2WBbFZp8haALogc+DhmongNMpBKhYqeYnMIBYcEFkp7Pnotnv9bucAuu6VHEgnhUvA",
+	"ZwYqBkm71SULZBl67RFyFZuDq6xnRDgPM0B+lkcSp7gP2AmAUhEGkxhDV8Rgjq0LFB/TMV9oZhdpTdgL",
+	"IR7m8aUKgLp+AYmjgUSGDg0FNf4GL8SmBHFkyAiCmZsolX2nTAbSvu8bVUkeDQKsx5/Ju+lxSRtAjyOB",
+	"0OdXQUwAC7cu17yDuqjf3c9JzsLdevztT0dGYKiZrvAQOdyMJtkrF8zeX8p74nFI5UfpAzMEfnDLpV2v",
+	"u7opjEzu+7f0N921m/RX/i2+qrCnEgXDt/OgPlhaCez8mvpraL41u3u9XjsOJtDQKHI0W4Y0y0rwskMU",
+	"R6o/cK0sGzIcpKaR7+A64NHunJ1mnIfb2P9meqkd/gWI9PxuhexL2VgIiNkzrMh7uVe4oVjvXjTIEQ+1",
+	"YDOlgxjpzQBk/GlGx9K76rhz9DiKY8MKZfTJDWmUlKKBW47UqPBA2gZv9bDqJnWPL0PffCFKwwg9QLVK",
+	"lvpB9MZc3pRByYbpKICH3gOos1BdQiE6InoVVegz4nA2XoWNd5Wq7OguPXa3UxUX+DR/Jsu/YxPlkaik",
+	"oY1nV0qKJ5vauDi9OblRS0WIHGPDxtwGbeaHym5kh/9qXj8NSUln/p6sa1+AgtcbKdt84OzC+1H83kFw",
+	"IGrhePFMMy3iOBRQvOKIHRJ2oE80pUgA4+lYDCTZ2oEcK+inm8ylr50EDIV/KaImzdCrso4vpjNlTh8T",
+	"n/g4Do31/UGkIvrFD2IBmY2B1GYQ38b47fOyD2JRqjKsP3IBZgxYEekpJEmwMowy4oGMI+XPMRs+kGMV",
+	"zqeSPaeJPS81HRgjxatUZAbn2jJ1JvmcH1vHx20bLfbK7oOj7tm/tk+98kB6Bxfdbvv04P3wpNM7afUP",
+	"3pqfvW4dIyfBD+3u0fHZj5BRygTYSL54VAPvGSnjlfZTOlX4A6nMqXZiE0CGKO5GYTadpl1KJWsgfEWT",
+	"zaTuB/L58zMp2Bi2CYBzjjgwzNFrfv68ybilc6U1I8JdyTy7LYbu9551rYA/zg/ipDTB7jVgCnYUpWZz",
+	"em5vjBeVdwJBZJD+Fn+Tev/ELhjEA2nGsembwwvoJe+3h+2f+u3uaet42G0ftc27aHvJPlZRcBmYkVJJ",
+	"L2gogwUvE+4modoGmrlnKDrgXIsBKsU1zAc2MRgK83ispgJa2Wnr2AVzXXtzLbCFwS0Ym89y00hg7B/i",
+	"9U/OOki9LyP3Pq+0bgppsmYdnI5ywW6TQrPQvugWyoXVTQYNm+etCvoutVq9sVsoF3C7g7rda2ytUWmJ",
+	"HyF6eNg+P+t1+sPzs95Swd3yCtzCJ7zrYpkNOo8EVcJjEHFiTkbwy3Z3hi4Bo1MwXkAjmA9T7yHpVntl",
+	"HoyqAX23q6WK3bXOejKKDPJrsUrdoDD5hDeHvoVYDZdfdwqZlE4dDnQL66qfCIWN8CqZ8YENFdmDZiFf",
+	"lIy/S1zm5n6J2qt04QfCXzcNuio5XbG7AmbxoDbcidGitzfkbm2+wX26tgB0W8sNrrqQs0iNzWsegWC7",
+	"b9sta7Ks5PZQRXKrVjebbjjWGrNNfLR0A2sb53w1NQ4q/tKGNWchjycqmkLpxlhNp0HMjLUSlaEIxKlJ",
+	"KobXtgYdwb2wqZlAX9pm4P5iJjwsXdfOKFNS4G2t3k6rSpoIkcsghFiTcdBnFsw7UmEo/Ar2auNlV9yo",
+	"PynQETffXEZm1zBtxK4ciwhw3jSip+OTgcVDE4k1A+pIO6WJILsMHuWH9mm/N+y1/3phtP2w/UO7+95j",
+	"xXqtxqa6ZOZsBsBR9xkfR0prymFyCl+5QScqDNW1XlpdC6uWvA5oZJ8jWDdegzU4cIG7JSyTrrJzfimw",
+	"Zud2be7AyuMNZJGH13wBNvq+taW0wkWTZURQl0j3Jom98xIKb8R0FqPBNVNhaDsxwUTBIQaSSNQ+BDNI",
+	"F8MjNt2/2PWV0tk9gEujWchjszbmZ8x2bk6Bho55gW+s4YBem098/lhDhOPaCDwwk/pV9iM10tMzJ28E",
+	"+lc0IyJTBA2wGyMSMQ+k8Pftm8ElnsVuV3Tb/fYpxGZYcbfGfL7QFq3eLiJi8llWDLOVcVAW4SYH/lEa",
+	"cHhw0e2ddYftn847XbDXYXoUTrrOPkOpyrx4MRPaG8hJEBrLCXyWxUywollFXtHCWFWx8Ev7sGjMFxV/",
+	"jtaE0OjNQEkvPi/lyyG7Hl8HxguDV84tYXQE/gIsGIFE0ePhs5aq7DX37fzKdnpQ4Abt+F6T7TUawJxh",
+	"IVKA8cS5dbjOmwEN2ijeHt1oXZWi2WNlpWgkPgZqrvGQFNWM/zwXoLbzQARgqdZhCNRfQbLD/bklosDK",
+	"XC2YlrYvGt5L3ibh5hTDKx8hFbMx+WYhWHFE65T3FDBe5imCWEz1jSzWVktASyH/1MGLdhvw2PRXkuTh",
+	"UcQX2OS4AGx/o6wKd8B/QMiHFABEbZuk0j2E+0hqZJEZlu30xotcP8VZxK45c8lGzpqwy7byXiNrD5P1",
+	"i4N9t9Ya/m7VGt4tF1Lyeojm995vaIi/qDdqt+vjJTUHm8Yc8Ve1vWRP2+iNeetLH1UtU42/3LRKZCSF",
+	"Zh36k7keTlWUbOBNaBKF775r1HdvwcMOsuh8DaV5GkMCJdtjB0vrn7FPl5RRlgv4CliWQMEFeknHOb3p",
+	"Htr579gbXqv/5e3uv77466sfv/vp2/cvf3jR3+vtdht/rZ/fYuXJ5s5vGt5yZqyo1VSQ+RDE7FpERoDP",
+	"pfCJF+2JxH1TenHZcTjMmPJg02z2Hcg9yPcdrlTob4j3HgWRjtnsikAZOdgkfsSvedg0toGxtoxhCaLM",
+	"s8BJzqUxJpQFtXKl6H6kZtqYc7FOPqOIVolB+bqrmk/dbzkUbL/JxoLD4INIFRRuju5aHwXu6SrcFZCJ",
+	"ZR4kHQXGXtpMGJjZKLBZTaIMw0uxdB1Cq8+0g6pKAvH4vabHNS6VsYXx05WVKzmqHx5iNf1KcBkIqyga",
+	"nA79QmzWnBQo/cdWUk3nwKM/h4H0KDSrHVMV+xaM3DJ7WWNQJE9W735yGY89tyxYeV9qmp2igHgMesA/",
+	"qgCCrKwIpfvWj6NXWTWTqlJ/q2dxV8iFg/Am7i90ZCiIv7qvwKtSmQVFdn69j9kI84G5OTx1jCzSBEj6",
+	"9uz40Fnh6FbmRqOBhTn4eS6QGsuGoPlUyUvXXgEIMpD+8Acy2cA6FfqG10Du052DzlwPpI00U5TZnkmf",
+	"FTmsOvrQtLZ420kkcF2TsHxpfcz4rQr9P0XA+MW6cLE9HIXmdy/3zG9yg6LnrfdnF30XFq3tNe4cQzZL",
+	"/ggBZNjzB912Kz98/OJhgse563Rz+DgVEL6NBYzGasPFipPTuDZcjId4OV7sjOilcHQmUmxeHIUo7j9M",
+	"nBr8a4z4HyxGbLflsq13DlHKtNVFvXt3DxaDwYflT6ij1ht/PdRVYP2hUXMlQp+RMiaSwZSZRJ2DOal/",
+	"G/FMq0M2EmM1NdYjJj68rQy8pJECFgILbUGSZTopXDQQtLBRgaQME21vfn/ePj3snL7xWDHRn2hTlfbZ",
+	"jOsYrVTQAQuWZylsLB6wZiFO4zmaRa5k4hchIQdvWx+RDRbT8FRrU07l6zEsa3trXNpeB8b2ia1pd81t",
+	"kLRso+h6+aUU09UHttggpxxhpc5g39iVA7lSZlDObe0pM+/d+4Nht/3XC1isVP0HTDWVJ4eqg4F0Zn+p",
+	"mfzM4r7bV2kf10hswTjG14O4nLzkNcTycfhlGDM3X5HSGPeJwQdbu9fu94+/AINg+d6vmru19fnkB7EU",
+	"chPL2xsKtKMfyFKw5+WrqfDnMBVQwD2YrWAk63pLoStCwa2mSRkJmF3M0/koqb10hRSgt+ktrYAWyHpG",
+	"icwZ1/buWQ0cxCyyc4NvSuWkVizRItlwD50Y0MSr9gb7fHNjlRfgBxX4X5XTjcrph7PO4VfdtIVuwu13",
+	"d91EhtTDqCY6G181059DM/0Agvo+9RJ+uQMANWvLnrJqhIC5iesFgr+ZCC6U48g4CoRmej5lsWK/iEhZ",
+	"UHEbYxY/z3moySvEn5fNQBXr6FIuEktHLvmsMomEcAU/V1xfsfEVDyQADvBxXE6ixiDK9EDCPZiaCdQ5",
+	"umzcvnS5faCZFJc8Dj4KO790QQ3NVdvyY5joAvgi0z+bqUBiIQx3NJD2KYwjn/ppEV1THMdckCBSQHg+",
+	"/VtXm2xETgl5c7zj9uGbdnd48LZ98G549s4DZ231m6NW57h96AGbmK0X+RioEHSDzo1Rm/d5jHvlSyPV",
+	"Qb22tDQp3aY+2N7YZA2AFymbmBV0VgBFSUkdaLCQthfduHywkjc0Ps7DOCnZE+MPj5zdfhixlQu0PCcG",
+	"GFpZ+ZFHAYcE8t2lFmFtUeyNNPU6bl6x0mSTgQ/D8JFH/QOgRdU1IHiVs+C+OeDA0FAA19uhpQgQahF6",
+	"ISRgGdsGkKwY5f40kCk0ExogvyFkPwl3EUqWo25wgDYp+v4UwBeYU6X8LhnrLViK2bxQz49w154lnXla",
+	"JjVO7nN7IBN+KHiV2x/39No8Qscjvb5ev9W/6OXBA9s87pD0VqFZb6A5v/LB59n3uBCAG2kNa5vsybRb",
+	"JguaiFlcNItFenvAX7x+k3jFF2JcyKfYYJljrt51JzhwtKXqomUswMevIlqewf6KSHpSNUJpkbyswI4i",
+	"IX4B1Me5nOC/P6PTYCrWWtldEc8jW/E+D0PHB24pXNMblIBUvNmVMn5pFEJBBQdg+gqUakBCw9L1DGQR",
+	"CXuUFOxKzaMSG80DY4NIMnuN7gZb0jNurOcK1vGVScXgTmu4dk7EF2oynizR4yxzjbwCsVhf5Rq5hfwU",
+	"Ux6EhWaB+/xfaAbVsZrmE5bYQsw0cckJj+LArHuI62Xkai6JSbkA3fpDOZ+ORFRoFr5pNF7V6D/8FjdL",
+	"itFG71bnunItdFyp1faqIz7+MAr5L2LUMJPcQbKbio5VxC9FZRYpf4f25RCG04ACMax/OwSKm/+YXf7z",
+	"T5XW9JdKL7iUPJ5HAuhu8nrw42s14UMhjcryXY3pBq6z3VfNxu4SlPxq4OfOHCsnGwllz/GpP0ulPCSr",
+	"6xtjG4KqjtHYpdeUkkwnomBcnhmPx1er8ucCFl6zEdfB2AkfaDLQVXZG3CTfs7kke7FsZcX3bByamflV",
+	"5tE58Vix0ztju/WXLyv1geTh7IpXGliQ5qV2rseK+N1uCfz8Vu+g02GhiKEnI5DQvzvmWhhrNZpiZJDF",
+	"is1nMxEhbL/0CWFX+NjuoWNL2hEyc9DBC9b7zEuOd8KpzfF3M65jZr7ZB6HqThHI1Xa1/nJvH0x+aoOP",
+	"o2A6NUtQ//1vf6/XanbKZaZnHCIGV4vZlZAaO1pmSseRml0J90y48lXm4aH2WHEkFsrm9i1bBSxUybYr",
+	"EZUmCkGjFmif400QYBFaU4wqgPLBZ5rFSpXZXIZCG/2AAT6zXtA8lBrP8b9MeAD1ffDmsThypoCbk8eY",
+	"M05nGoy5EZmtIavsAKeJUI4Z32m0oOGQUgU7m0YL9pGHc2Gcm/NW/+AtBpPsw9o7UBcc/enKL+0SAWco",
+	"SNVnmnlpieeh5ooZJ7Y6fKMsVj5fsOJrIQNJn2l2xT8KdsV9Vq8NpB9cAiseFAQ0ao290j6BLcCNNBuJ",
+	"UF1Dzzjesf7S3jMXTgZO1h+jJO/oE22tCG8g3XK6a1tt5VbyFtArtLyP4IKd5NGyfM5aPYC+T1ZwozKt",
+	"15svXubztqOqY9NAs//5v+w/1Pw2ENEnAt+HvxEHJ+X23dk/e4rc6vhgWynijFewA8bU+rTwyTyMgxmP",
+	"YpKjaPh7TSOTp0rH7AU7CV7vs7+ct9+U2fnpG2PK/yhG58S7BSKYtjsrOvmLbYShgL5CcHKwRzWKn2l2",
+	"gD+v9BczKJinO+3VXr38n/9j/pfQhB1mDSoXNhITFSHyxiz4JEKoDfeFOUL+PjNODhbaGxHb/qlzxFQU",
+	"WF3HNF9AbwnjzGidiAfItSHZfBYFl1cxgQzTX0SNNpCRqAgJtzBDm2VgxZ/ncFrYq1oZg/AzjimKSciN",
+	"xkIg4+urIBYlQOefipgDk3TRzKvM3pz3yuynk/MSEnNxuUCVxGeIUmyL5MFSMkrPj9RsZuwgo6EUNiEH",
+	"mqUhSgbSyzOgB/NabXcc+PD/gv5s1FjEpa+mRilGfGzEPP7AGNrePlPUngh4J5bFjFqxzYOMjOWEk880",
+	"WCZT8wU0giXFYBY9JdBJuzcrjpV0e3oWKu5rrFocyHR3OjyQUec4akLgr21NHl6MDfHRfAZo9Lhdkk7w",
+	"MgUJAn0l/IEcLRhPd6ZTNwR20TJ/HkHrAtDoWoqFeYLi4ttnxW0zEleB9Es5nvMKt611lcHiODe/ZkD4",
+	"AieN7dV3mXf+9qx/NuyfnQ2PW903bWPMsusrFTqwfTZS/gIvewmXgTmFDfnuuaEdG04SAhrByK33x2et",
+	"w9TYpX1i8YEu5b36C3v7i9Pexfn5WbffPhz235+3vX3YaGPlm4UpG1t1LjFooCKYiwYj2g+mQmKGba/R",
+	"sKMRgl6qSYKwvTE+7gkjE3UVxc8+Agzgo9oea3MNiSeQJDg6jNoCqE3KTZUdWpGFRcJf12oD6Z20jo/O",
+	"uiftQyh6bPf6XpW13NLB6HiqEsMQzpzFP1hitjCv8Ef7QKBWGbm0zI+CjyIqZzZEktADWxr6QCJW9Ijw",
+	"FQ/nB7HAs/jP1Njw/e9/+2/zSeOldr7v73/7b688kG9PWgeV3tsWcCOreawDX+DYRiabk11qAvkYdoHF",
+	"ifRIKJpRhpi3bxwvpWUwmWDVDx9IzaU/Up+McDronVMfPXF3AJ7V0Vn3defwsH3qGaHFpWtkAczdWES4",
+	"9/PNV3NmTwScgadkw06tUtyZqGhasfZYymwjrVoojgLJowXohdL2tgw8MT7+4xiXdKJXTMw/NHKzdUQm",
+	"a0TCGfUFmT/GmhR3MidhoI2RGbjT/D5MyvoWIf9zvjAboq/UMY8gT1XYq7/Y5n56PkNP+kT4Abfd+0/U",
+	"jgU9baNAMzr6GwxYO3TlBgyd1y7MwTJRDpLfAFPyDEoGmR3StRwDKZEug43iC0DSARo9I1HLA9k4atno",
+	"QRkKGa9VhOCB9jno2xIMYZQWuGRWE6FmQOWYzLk6kO8AG4YRNgwQdWwCh6EP9m18bCq4tMEbDcOIdQgd",
+	"PXrkp4HUcQYIHLYnnCyuDEoHwlyQJCvUsawvD1OCYALWwHW83LsrQMe50eHGoEn6bBu1UmZajVp5S5iL",
+	"NLDFI+Fa9NoHF91O//0wF+DCsdsaUVWF7V8FljCBNYlLiU/kD5vMQ6TvqtoAQw1KH2cgvnertWq9vlv9",
+	"9pak8aAs+CU8XOEIlEtrNtupV2ugpTdCQ8C+2FrkZ8/ARsKle8WIeIpy2MgENl0si8INoljNhOSzoLrg",
+	"03CLXGPKBGWjRSyg9Qz+wTMOoJce1yszMR0J308wRMnA4vFAjuZB6EMmEr3qcRggBJSly1YR+TvWd7y+",
+	"IhApsrSvuab8pLnmI645sPlgeL/K3ghpRKcAph8zPEqngBAGIkSKU9GC6atghqwU5smM0u3BQjhvnKa3",
+	"A0g88JVXWpPnPMM16M3E+EknPO27TyQzvb0mM8d/dyADOVHNgWQsDuJQNBkeaNY675gPqfSyyerVWrUG",
+	"a5HGAlrO9ptlaZ13zNhOp5fZRf+o8h173zo5NnLIUVHgRskR7flwJLQ3q59/0DLnKj1tt/+LZrLpVP6h",
+	"Gi+hfUTiMtCxiCqQ1a0YIW7uK+TGlg6sBuPsZQUyC+ysfw67MeGRRMxpG3+BpBUUc4+tNxhCQGIfwSPG",
+	"SoW+upblgdxrvGJet9VvD487Jx3gASNKYBFHi0oLMdsw1lACEGIiZymqVG8kVmmUUk2m4DoSpEP7pNU5",
+	"HraOu+3W4fth66Df+aHtVRmpG5ytd9Y/H/bap30Kp/jElp7BPYZFM9/HmD4fSMDoBXaz4tJiIMYvgGuB",
+	"FMFVZpH4KHiYZIfgQ1spW2U9PhXMCAYLAGLEmPnNGoYvIf0uvdK2mdyB0cpfTprG1hZcjow2Wrj6Aini",
+	"W1TymEEewb+1OyRTsGSOgr5dle0JXZwHG5UebUvQ+nuAqt9rbHGnLo/FMVbm3LMwszuYFfGAnfXPS6xi",
+	"T8wYt7SVafhjPAU3y7bNkg1xTTTIkkjMtdClZZmGCC6r4m+0QGmQFknbSJ+LnmsWh9gltjenBAvk5eG2",
+	"oboWUWXMof6Mg2CFKV2KWA+kLR5h3uSTx76BGBtEfdl3DPO/ZQp/wsF4ZkwWrcKPwkc30aXBgwltfeMZ",
+	"UdRZDyS9CyXLLJAVPpvBP2dzfcXUZAIARCR+metcT1Yg1CoVv3s1kPnL0LMdD4BymdEYIJWLxqeazqA1",
+	"SIu4VHZZHIj3Q+nXQIJOKd5Gk0Bkv4QuO9YdmMUPZHbFBjK1Ug7kIFLzS4Lfmccj9SllZbqYs5l8lZkT",
+	"Q7hDrKiveOTQAQZyouZYZU3qlznRrktNtgstKfUamwZybnao+RNeSJk1avDXlRkAGlfQfuyc5ze7f1UQ",
+	"XxXEP6iCuA/1EFdsoG29mqAVIcFkXgEmk3i61cKoAPcbI5zLlEVMrjK/BkQzredCMz6QwPGTx5deZWcz",
+	"LJdgHkYKh889KmYzvioGIJFNPVZgr5ofEWeEZT8Hg5y+CTQCsIEl2zS/4THSVgXSOZ+27cMomwpdiPKx",
+	"tO8mghDM9q8YoL6hLo4+MVrJY5eKxepSQMqvCCk0e+gcOKDtNVNS6FKVndOLGEjbs73XaJSa7Lvf//b3",
+	"euO7VA65zDz71obEPwcv3MOuPFaM5iFwZRE1nVeCZpFE1WJK2XxkDjkPJALCacqtQSKvmNwDrrGDcBD4",
+	"Rl26+aZ+ei34B6+0z2xBn9M3qBTAFeAOddDsfDZWOtbIrL+oMjgNYPYDsMuiOpAtuWBzCZnDKb8MxiwM",
+	"5Ic0IyUqLxdnSGseVgSNnMwEChKJzx9UEiLx4Asxo1dg9PTJKDXZi7UKiX1jNRD3/UhovZ9A/FzOBb7h",
+	"0dy/FNAx5h4qr1nH7oAvWWORLqg3dvdevIQQJx0a4Kcw/67M54FfQbaM1JGBHsZITUXyMYUYrsUoVYed",
+	"pwrN8lgpVujFUU1env+L1te1yP+n1JeZw5Lzy6011Fk8y7yuh1OtHHx0JEODZX3xnz+t+a9QLpD9OVwt",
+	"1qbX0j971z4ddnq9i+XGExClIJmh3wRuaF/Aa4hwZsCGG7vbN8SboTow8jbs+1aT+OwbEvB2Vp8DBLz5",
+	"ijdKin9IAyF2UvrONgJKrA3WAeJvJWq+CL3dUx6Pr9g3oDKoVqFUZYe2J9q+ZWyNwVdfZT9GSl6i64P4",
+	"WsakdCUtxRfsGn5A3eZWsiPxBIlWiznqpHc5pRqcHirtD6RULEQGV18QYhuPSahTiZ2GSKgttUC41EQJ",
+	"lI3yyYxvscsGMhMyKyHRgXmYBC8t0VFNM+Y6/VJlb7JaZCCtLwV6K/2oWCToixKMSEC4Y2z0TxSW+ZcO",
+	"A3A86y/cwwxkBg4mq9SwTI/l+JhLCt6o4lApqOWP89QcbJfFP5KGuxcf7Sye2ZV5FD8NjtSKowb72Ih/",
+	"+Ie7660fYb2UT93lqzi/pTgnAXdHj+8WeY6Ulb0pzQE/2CLNUTI2PIYIgXKYXUKj/PrMxIaUA3MZh89P",
+	"FnyNAz1QIVzrTedgeNw5fbcaDjpG5+q+4kHZ4f6EAaHkqKZSBubPrSSEYwfY0LmgMrwGxWmAbKlBrEsY",
+	"N1HS9Ti78i9C+MBaVax7Nkf/WdLcTjD5wMFkIQrK0F8GZoyXguvyQOQECeqPhBotuMQrQdNzGsnLG8hi",
+	"uqqd5hZfq1KVdXHH51GjFuu//+3vjRcvMoGWLF8uPl95IKFQv7HHrgifFR7jg1gkIXD4BMrHEdWLsGex",
+	"CpgYTeHXA+nlIHw1mTmRGFgCNECXMYVcwX7OXe1Cw00DjXxTXuewfXJ+1gfq3Hft98NuG3IP+4zjldBI",
+	"CGV0rugdOh6A/HYuJTUJYhIjPVjndHjePXvTbfd6HitGIo4WFFPLrgFQC9uuP8yJMIQ+hO4Hy0Eg3KKk",
+	"Oxeq7PnzRq3OPOCCP2p3hwdnJ+fHbWN6Pn/etEyUA/n8uVEoO8t0D+Y3rmD/9qzGLJqHQg9kIJGwjl62",
+	"kL4rcrTsFo7aOU1pYdWS9JHE2dYrYpplHMyMjT2QIddxaYUlmTMPTXgvC0H1MdBBasJuNleB2V2LUjYN",
+	"06Q03E0UyyyfYbnXOmkP8afmTzD7h+2fDtrtw/ahRyHWmYgqjjQEnrlse5F8HphjGJllj6/CxRIhRZPe",
+	"ExvzCBDHiC2tPJCeeWnmnpFRfmYf4h9axMC0USozr3Pauzg66hx02qf94dHF6WHP/KbbPuicw0cJAg++",
+	"aSXFQEoxjyMe2r04oc4WMjjAxFFR8l5z0nwY3kauO8IPcl8OJF5ZWgsbze6IGg2PMJDufb97fwDL/O79",
+	"azLTRnMdSGgUtpvRdtDOZpH6CB54y/GmoIuLTdHEz0c7khWzAhXD2xmJzCPB5DwMSwmHo7uc+F3gJJsz",
+	"Dt1jSMDhIKvhIRCt1CcIC7P65rxR91UiDVYYoj+IBQWSQeyYmSci1j4eRLjhEVEqUd2lbkLfL3eNUrh0",
+	"5i9KtlbZadIcnRxIekrqraLYuZ5PgdsyahIA+wr0E1ENqnk0TuOq2HC81ZilMm6NXr99Prw4T791C34F",
+	"uqJx1GLSPAbjTMdiVpnPXE7W2+Hz+GqnMeEUtPEslaerXXbu/j6LRAWMhYy0Nppt4VihkjA+ya2Us595",
+	"IhRee42GLfYzgopajVgL4fxgy1ABLpEo1o1ebfz7i93f//d/1XGhQh5dAg8l/ZL2xl96Z6c2JBEJ7jtW",
+	"1Q18LX3LoPZn4GzZRJ2Xy4VXOAykhMVZy393O8jTiYgegapl1Q7IwcClxbhnDFzCt71nfu9tMW/rDvM2",
+	"Tvb18qvcmuo7j9wwi6Zo1bnjGrx/CNzVe3xFwv1ikXA3VcH3BHgxxu5ecghTXmrf+aL5LiqgRa6tiG9l",
+	"bOREs0JwgBUBsgUOB/iLBOroE+oidVAbbcJatklchBo5imt7KfcjUezVvArzJ6tzHgiL3K1LBobr8eVw",
+	"YdUTKPzhcnkJiRyduc+QybcBw9pWBGdp6D8TcPG2Mu4pduycZQuRbhZQFOpaK5kybZHjuY6VH/DQRsjK",
+	"RLyOFvYaY5kseHs6nmmWROFY0bOAnp4rfAXrutM7Y3uN+relam6r4o807y8T+Q/9rJV+uzwI1dpjQ6ji",
+	"+Ms1GCtddreETN3YSUc/ebLodrYP7tptOnuq7DYEZLvcCPTZTEjsACP3OYdwFKNdchJcziG+KkWKuLV9",
+	"0S2zn86OyuyidwghEHv1QBL5Kfjj9sAgv1jM1GQCuAqBXoeBwVQ6FL2fsJriTCFwuBLldiynFCuw6a/2",
+	"T51ev+etd2hxqb6kTHn23Gy94dOP+wg+pQ2NrhKAroqTtCR5NBxmK0FycJjVTMh7xl9eHfnuFsFj5eMe",
+	"1CKYCekwg3Ml16o1gND2GP7fzjJYImqGsGSSvXLJL82KWojVRAYKGgibufQF5abyovOQkaAQfaRCAIxs",
+	"7FWgqeI6kD5VapMfJaTPo4GEED4rXvQPShhRxLGw+9caR0AazimuSHTPrGgfTkWOGgoYPUoA3AjdPD6N",
+	"hOF+4uwAGGNgqrfEVDg5ZG6ez6qsa4GX4L5Qjd5kHHJmU0iuUC4JUmdxIo3jYCrYlC9A0o+EKyZbCOLq",
+	"MsqIyqJFOLH8WgFFHqusZSP9LK1DMllQ6z2uBIXX9CfjjjrGXfPEwfrvg/Cjc9LJmnC/rkpJSCCZbxDu",
+	"oVlHiWqmQGmhQvPVq29f4EeUHEoJ43oNhHGtWatl0RB89E+NUMXUVOomL3Jusrf+Lo1Krd6HW2y4y0xE",
+	"Q+ci2scw48UBgD/ORKSVBCIrS2lqWU+WybPvZkbivrrJG8R7PdMkh756hIXekmRWk7tpg5RXuV4nIFRN",
+	"haBqjJjErK6564ZCiywgTnOVCwnyhimUBRf3Kts6URXZMi/M5uAQ6fiYcHGzalIQEuiBJOw9ByTp9hAA",
+	"sUHbQyCu95lHptOQYzNioLM/t/UGlmMKfoZ1Isi4VJTzMESlkKZK9Js5D4ENNTdg/Ayk1YLmZwBHsm/W",
+	"x0hzcysll3B/WIttJ/XzcoHrUINw7/TT++PpSv9tUIYyYJVm3Z4tvYjq9jBDy7hCv9bL9Ve/3Q5cKMH5",
+	"XkYZerLAQhBZbR0Yb3NJRQaxmOKesHHWCgZaM6er0Kw3KP4Klk004xEgD2fijZ/jv+Rlwu6Uokr2/ZBi",
+	"qmYVsxBEr2r1uzMDvEUZurEuWQoHRkQi96vqs64gLchabeersd6QmTGvPBizt/2TY+bi+KjJ0vBFEdSE",
+	"YKFWV/hqHC5Y0YvoX4BKVDF38spGUbDRYiC9Kf8g2CWBCWGdStKODrTqaqx3AumLT9WreBp61PQOrxqg",
+	"QcNJhXogoejuSuC9BxKfAVsLQ/MtlJwEMUP4XKnM9CO/AueKOt479imoHNr1tDuxaPwRel6LvBSpa6gn",
+	"wtGxuOMv/CNHnCN0RiJ+nSxUoAGnycuDjFrnWgAUzlML9cbiU7xjXksW7AjxWf/p8Oyg//68zcwPEKkV",
+	"vzB/A+3B94OCkINC5jvB/fTfAI+EH6QgkuCrndR39Mny1SPlL9J/+8FHFvjfDwqwKe2dCTZ2d7zjBx8z",
+	"4y1fv5M8ygZIphZBL8F5sXhMn4HBlBw5RPy731Lk1nln6Q6saGaeh8MEw0Qf7e5bIWihuIXxnDJQqWZz",
+	"Ix5qlc9msLNo6F9X6sE/CqiAIzvZzA5azmPNfAGo33IcCF1NtP1bwcP4KseuOYbWcEQiuVTzOHUNSMvV",
+	"K1psoqJLFcci6Y62DRK+K9NKgFSgYQrs8tHC4nBAFRT9GzvTQnVtHidKVXGXUnM5T26koRtgeVaH2HU7",
+	"AvRtLTTgrqQGwO913vNQSyZYCUCo6qZ51j+Hqk5Xfp4aMFNvvjpq31wrZKTCEJHGsAd/fGV0irxEuBGq",
+	"bUuN2r9WlQkfxypKU2mtuUUu35ZxSCwLkBv2RORen1JMZTabj0JAM7c1xIRzh6GhstthToMtH7lkrc1J",
+	"WL3fwWpa0HLXwuDWCSwSNa7RHelC/NQdrGZevUlSCsMs71kqbDcS8bUQWP+a3h1J1jNnRDsMhiJT6q74",
+	"U8V+WXlnC9Shll6XmuYkKg2JyiUqZPNJml+wbHlHiWTVzWqZpC1/C9BLf/f+YOfd+9fEQwSigMccFtaK",
+	"V528RD0fATCDkqn7Hbii7k3LkKLw3HotgAPJuEoCQ64WeK1sznMcBegPlrEKGYKYxsZBNr68BRlvmumh",
+	"mvJAWjxe4/q6nWC2tBEDG6ZL1wFPbKmZBAjI3CLsdjXB7VBO9nJqXaBomsSKVSkAAILjYJl93nMRcOZv",
+	"//bb/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

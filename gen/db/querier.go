@@ -179,7 +179,7 @@ type Querier interface {
 	ObjectDeletionFailed(ctx context.Context, arg ObjectDeletionFailedParams) error
 	// Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 	// version read under the lock and by the available balance: the conditional debit), finalized
-	// holds, idempotency records and audit events. The caller compares the counts with what it sent.
+	// holds, idempotency records, audit events and domain events. The caller compares the counts with what it sent.
 	PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error)
 	// Deletes, oldest position first, up to max_rows events that occurred before cutoff, with their
 	// feed rows, and records the highest position deleted. Stops at the first position not old
