@@ -13,7 +13,7 @@ type Querier interface {
 	ActivateUser(ctx context.Context, arg ActivateUserParams) (User, error)
 	// Balance equal to the entries, versions 1..n without gaps, head version equal to n.
 	CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow, error)
-	// Ledger invariants (DESIGN §5). Each query returns the violations it finds; none is a clean ledger.
+	// Invariants (flowxi ledger check) ------------------------------------------------------------
 	CheckCurrencySums(ctx context.Context) ([]CheckCurrencySumsRow, error)
 	CheckNegativeWallets(ctx context.Context) ([]CheckNegativeWalletsRow, error)
 	// Entries and transactions that point at a missing account or transaction (the write path has no
@@ -44,6 +44,7 @@ type Querier interface {
 	// Rows beyond the sealer's position written before $1.
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
 	CountUserOpenHolds(ctx context.Context, userID *int64) (int64, error)
+	// Internal keys (services/identity/internalkeys) --------------------------------------------------
 	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
 	CreatePendingUser(ctx context.Context, arg CreatePendingUserParams) (User, error)
@@ -104,6 +105,7 @@ type Querier interface {
 	GetTwofaUser(ctx context.Context, id int64) (GetTwofaUserRow, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByEmailForUpdate(ctx context.Context, email string) (User, error)
+	// Users (shared by identity, registration, profile) ---------------------------------------------
 	GetUserByID(ctx context.Context, id int64) (User, error)
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
@@ -126,7 +128,7 @@ type Querier interface {
 	LeaseObjectDeletions(ctx context.Context, arg LeaseObjectDeletionsParams) ([]LeaseObjectDeletionsRow, error)
 	LiftRestriction(ctx context.Context, arg LiftRestrictionParams) (ComplianceRestriction, error)
 	ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error)
-	// Queries of services/identity: devices, logout, password-hash upgrade.
+	// Queries of services/identity: devices, logout, password-hash upgrade; its tokens, the users table and internal keys below.
 	// Live device-bound tokens (not revoked, not past their absolute or idle expiry), newest use first.
 	// Legacy tokens without a device are excluded.
 	ListActiveDevices(ctx context.Context, arg ListActiveDevicesParams) ([]ListActiveDevicesRow, error)
@@ -166,6 +168,7 @@ type Querier interface {
 	LockMagicLink(ctx context.Context, tokenHash string) (LockMagicLinkRow, error)
 	// Locks the live code of the user with this email (and reads the user) for validation.
 	LockOTPByEmail(ctx context.Context, arg LockOTPByEmailParams) (LockOTPByEmailRow, error)
+	// Tokens (services/identity/tokens, sessions) ---------------------------------------------------
 	// Serialises token issue for one (user, device) within the transaction.
 	LockUserDevice(ctx context.Context, arg LockUserDeviceParams) error
 	// Locks the user's wallets in id order with the ledger's own lock mode, so no movement can

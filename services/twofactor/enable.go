@@ -10,7 +10,6 @@ import (
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/ratelimit"
-	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
@@ -120,10 +119,7 @@ func (s *TwoFactor) replaceRecoveryCodes(ctx context.Context, q *db.Queries, use
 // per user + IP limit named limit, and their 2FA row, whose flag must be wantEnabled
 // (409 TWOFA_ALREADY_ENABLED or TWOFA_NOT_ENABLED otherwise).
 func (s *TwoFactor) caller(ctx context.Context, limit string, wantEnabled bool) (*reqctx.Principal, db.GetTwofaUserRow, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, db.GetTwofaUserRow{}, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	if err := s.limiter.Allow(ctx, limit, s.limits.PerUserIP, ratelimit.ClientKey(ctx, strconv.FormatInt(p.UserID, 10))); err != nil {
 		return nil, db.GetTwofaUserRow{}, err
 	}
