@@ -91,10 +91,16 @@ func (s *Feed) ListEvents(ctx context.Context, req api.ListEventsRequestObject) 
 	return resp, nil
 }
 
+// MarshalRow is the JSON of a stored event exactly as the feed shows it (the spec's Event): what
+// a webhook body carries too, byte for byte.
+func MarshalRow(r db.ListEventFeedRow) ([]byte, error) {
+	return json.Marshal(wire{ID: r.ID, Type: r.Type, Version: r.Version, OccurredAt: apitime.Format(r.OccurredAt),
+		Subject: subject{Type: r.SubjectType, ID: r.SubjectID}, UserID: ptr.Value(r.UserID), Data: r.Data})
+}
+
 // eventOf renders a stored event as the spec's Event (the union decodes its own JSON).
 func eventOf(r db.ListEventFeedRow) (api.Event, error) {
-	b, err := json.Marshal(wire{ID: r.ID, Type: r.Type, Version: r.Version, OccurredAt: apitime.Format(r.OccurredAt),
-		Subject: subject{Type: r.SubjectType, ID: r.SubjectID}, UserID: ptr.Value(r.UserID), Data: r.Data})
+	b, err := MarshalRow(r)
 	var e api.Event
 	if err == nil {
 		err = e.UnmarshalJSON(b)
