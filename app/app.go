@@ -40,6 +40,8 @@ type App struct {
 	store *pg.Store
 	// posting is the ledger engine's own small pool (pg.KeyedAccess settings).
 	posting *pg.Store
+	// reads serves the lag-tolerant reads from DATABASE_READ_URL (nil: all on store).
+	reads   *pg.Reads
 	cache   *cache.Cache
 	keys    *secrets.Keys
 	tokens  *tokens.Service
@@ -67,6 +69,7 @@ type App struct {
 // in typed helpers; nothing else uses them.
 type Parts struct {
 	Store        *pg.Store
+	Reads        *pg.Reads
 	Cache        *cache.Cache
 	Keys         *secrets.Keys
 	Clock        clock.Clock
@@ -85,7 +88,7 @@ type Parts struct {
 
 // Testing returns the built dependencies, for testkit only.
 func (a *App) Testing() Parts {
-	return Parts{Store: a.store, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
+	return Parts{Store: a.store, Reads: a.reads, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
 		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Sequencer: a.sequencer, Pruner: a.pruner, Storage: a.storage, Deletions: a.deletions,
 		InternalKeys: a.internalKeys, Ledger: a.ledger}
 }
@@ -178,6 +181,9 @@ func (a *App) Close() {
 	}
 	if a.posting != nil {
 		a.posting.Close()
+	}
+	if a.reads != nil {
+		a.reads.Close()
 	}
 	if c, ok := a.storage.(interface{ Close() error }); ok {
 		_ = c.Close()

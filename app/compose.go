@@ -65,6 +65,9 @@ func (a *App) compose(ctx context.Context) error {
 	}
 	// Every background loop, started together by StartWorkers.
 	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run, a.sequencer.Run, a.pruner.Run}
+	if a.reads != nil {
+		a.workers = append(a.workers, a.reads.Run) // re-measures the replica's lag
+	}
 	a.echo, err = server.New(server.Options{
 		API:            api,
 		Auth:           a.tokens,
@@ -97,6 +100,11 @@ func (a *App) openInfra(ctx context.Context) error {
 	// One connection per posting worker, plus slack for a batch retried alone.
 	if a.posting, err = pg.Open(ctx, a.cfg.DatabaseURL, int32(max(a.cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
 		return err
+	}
+	if a.cfg.DatabaseReadURL != "" {
+		if a.reads, err = pg.OpenReads(ctx, a.cfg.DatabaseReadURL, a.store, a.cfg.DatabaseReadMaxLag, a.log); err != nil {
+			return err
+		}
 	}
 	if a.cache, err = cache.Open(a.cfg.RedisURL, a.cfg.RedisPrefix); err != nil {
 		return err
@@ -160,12 +168,13 @@ func (a *App) buildServices() (*server.API, *mail.Worker, error) {
 		return nil, nil, err
 	}
 	return &server.API{
-		Checker:        health.New(a.store, a.cache),
-		Identity:       a.identity(ids),
-		Registration:   a.registration(twofa),
-		TwoFactor:      twofa,
-		Profile:        profile.New(a.store, a.storage, a.deletions, a.clock, a.log),
-		SecurityEvents: securitylog.New(a.store.Q),
+		Checker:      health.New(a.store, a.cache),
+		Identity:     a.identity(ids),
+		Registration: a.registration(twofa),
+		TwoFactor:    twofa,
+		Profile:      profile.New(a.store, a.storage, a.deletions, a.clock, a.log),
+		// Lists that may lag the primary by up to DATABASE_READ_MAX_LAG: the replica's queries.
+		SecurityEvents: securitylog.New(a.reads.Or(a.store)),
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
 		Service:        a.ledger,
 		Compliance:     comp,

@@ -35,7 +35,18 @@ func (e *Env) Store() *pg.Store { return e.parts.Store }
 func (e *Env) Cache() *cache.Cache { return e.parts.Cache }
 
 // Redis is the Redis client, to inspect keys (their names carry Cfg.RedisPrefix).
-func (e *Env) Redis() *redis.Client { return e.parts.Cache.R }
+func (e *Env) Redis() redis.UniversalClient { return e.parts.Cache.R }
+
+// RedisKeys lists this test's Redis keys matching pattern (after Cfg.RedisPrefix), on every
+// primary of a Cluster.
+func (e *Env) RedisKeys(pattern string) []string {
+	e.T.Helper()
+	keys, err := e.parts.Cache.ScanKeys(context.Background(), e.Cfg.RedisPrefix+pattern)
+	if err != nil {
+		e.T.Fatalf("testkit: redis keys: %v", err)
+	}
+	return keys
+}
 
 // Keys are the encryption and HMAC keys.
 func (e *Env) Keys() *secrets.Keys { return e.parts.Keys }
@@ -64,6 +75,20 @@ func (e *Env) SealAudit(ctx context.Context) (int, error) { return e.parts.Seale
 
 // SequenceEvents runs one sweep of the event sequencer (0 when the worker's sweep holds the lock).
 func (e *Env) SequenceEvents(ctx context.Context) (int64, error) { return e.parts.Sequencer.Sweep(ctx) }
+
+// SettleEvents gives every committed event its feed position: sweeps (the worker's sweep may
+// hold the lock for a moment) until none is left without one.
+func (e *Env) SettleEvents() {
+	e.T.Helper()
+	for {
+		if _, err := e.parts.Sequencer.Sweep(context.Background()); err != nil {
+			e.T.Fatal(err)
+		}
+		if e.Count(`SELECT count(*) FROM events v WHERE NOT EXISTS (SELECT 1 FROM event_feed p WHERE p.event_id = v.id)`) == 0 {
+			return
+		}
+	}
+}
 
 // PruneEvents runs the event retention worker once, at the fake clock's time.
 func (e *Env) PruneEvents(ctx context.Context) (int64, error) { return e.parts.Pruner.Prune(ctx) }

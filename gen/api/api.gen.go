@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -337,6 +338,7 @@ const (
 	METHODNOTALLOWED           Code = "METHOD_NOT_ALLOWED"
 	MEUPDATED                  Code = "ME_UPDATED"
 	MFAREQUIRED                Code = "MFA_REQUIRED"
+	NOTACCEPTABLE              Code = "NOT_ACCEPTABLE"
 	NOTFOUND                   Code = "NOT_FOUND"
 	NOTIMPLEMENTED             Code = "NOT_IMPLEMENTED"
 	OTPEXPIRED                 Code = "OTP_EXPIRED"
@@ -353,12 +355,17 @@ const (
 	RECIPIENTNOTFOUND          Code = "RECIPIENT_NOT_FOUND"
 	RESTRICTIONLIFTED          Code = "RESTRICTION_LIFTED"
 	RESTRICTIONNOTFOUND        Code = "RESTRICTION_NOT_FOUND"
+	REVERSALEXCEEDSREMAINING   Code = "REVERSAL_EXCEEDS_REMAINING"
+	REVERSALPOSTED             Code = "REVERSAL_POSTED"
 	SAMEWALLET                 Code = "SAME_WALLET"
 	SECURITYEVENTSOK           Code = "SECURITY_EVENTS_OK"
 	SERVERERROR                Code = "SERVER_ERROR"
 	SERVICEUNAVAILABLE         Code = "SERVICE_UNAVAILABLE"
+	STATEMENTOK                Code = "STATEMENT_OK"
 	STEPUPREQUIRED             Code = "STEP_UP_REQUIRED"
 	TOKENISSUED                Code = "TOKEN_ISSUED"
+	TRANSACTIONNOTPOSTED       Code = "TRANSACTION_NOT_POSTED"
+	TRANSACTIONNOTREVERSIBLE   Code = "TRANSACTION_NOT_REVERSIBLE"
 	TRANSACTIONSOK             Code = "TRANSACTIONS_OK"
 	TRANSFERCOMPLETED          Code = "TRANSFER_COMPLETED"
 	TRANSFERNOTFOUND           Code = "TRANSFER_NOT_FOUND"
@@ -516,6 +523,8 @@ func (e Code) Valid() bool {
 		return true
 	case MFAREQUIRED:
 		return true
+	case NOTACCEPTABLE:
+		return true
 	case NOTFOUND:
 		return true
 	case NOTIMPLEMENTED:
@@ -548,6 +557,10 @@ func (e Code) Valid() bool {
 		return true
 	case RESTRICTIONNOTFOUND:
 		return true
+	case REVERSALEXCEEDSREMAINING:
+		return true
+	case REVERSALPOSTED:
+		return true
 	case SAMEWALLET:
 		return true
 	case SECURITYEVENTSOK:
@@ -556,9 +569,15 @@ func (e Code) Valid() bool {
 		return true
 	case SERVICEUNAVAILABLE:
 		return true
+	case STATEMENTOK:
+		return true
 	case STEPUPREQUIRED:
 		return true
 	case TOKENISSUED:
+		return true
+	case TRANSACTIONNOTPOSTED:
+		return true
+	case TRANSACTIONNOTREVERSIBLE:
 		return true
 	case TRANSACTIONSOK:
 		return true
@@ -732,6 +751,7 @@ const (
 	EventSubjectTypeComplianceCase EventSubjectType = "compliance_case"
 	EventSubjectTypeDeposit        EventSubjectType = "deposit"
 	EventSubjectTypeHold           EventSubjectType = "hold"
+	EventSubjectTypeReversal       EventSubjectType = "reversal"
 	EventSubjectTypeTransfer       EventSubjectType = "transfer"
 	EventSubjectTypeUser           EventSubjectType = "user"
 	EventSubjectTypeWallet         EventSubjectType = "wallet"
@@ -745,6 +765,8 @@ func (e EventSubjectType) Valid() bool {
 	case EventSubjectTypeDeposit:
 		return true
 	case EventSubjectTypeHold:
+		return true
+	case EventSubjectTypeReversal:
 		return true
 	case EventSubjectTypeTransfer:
 		return true
@@ -770,6 +792,7 @@ const (
 	EventTypeHoldExpired             EventType = "hold.expired"
 	EventTypeHoldSettled             EventType = "hold.settled"
 	EventTypeHoldVoided              EventType = "hold.voided"
+	EventTypeReversalPosted          EventType = "reversal.posted"
 	EventTypeTransferCompleted       EventType = "transfer.completed"
 	EventTypeTransferFailed          EventType = "transfer.failed"
 	EventTypeUserBlocked             EventType = "user.blocked"
@@ -805,6 +828,8 @@ func (e EventType) Valid() bool {
 	case EventTypeHoldSettled:
 		return true
 	case EventTypeHoldVoided:
+		return true
+	case EventTypeReversalPosted:
 		return true
 	case EventTypeTransferCompleted:
 		return true
@@ -985,6 +1010,21 @@ func (e LoginTokenDataTokenType) Valid() bool {
 	}
 }
 
+// Defines values for ReversalPostedEventType.
+const (
+	ReversalPostedEventTypeReversalPosted ReversalPostedEventType = "reversal.posted"
+)
+
+// Valid indicates whether the value is a known member of the ReversalPostedEventType enum.
+func (e ReversalPostedEventType) Valid() bool {
+	switch e {
+	case ReversalPostedEventTypeReversalPosted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenDataTokenType.
 const (
 	TokenDataTokenTypeBearer TokenDataTokenType = "Bearer"
@@ -1039,6 +1079,7 @@ func (e TransactionLimitWindow) Valid() bool {
 // Defines values for TransactionKind.
 const (
 	TransactionKindDeposit    TransactionKind = "deposit"
+	TransactionKindReversal   TransactionKind = "reversal"
 	TransactionKindTransfer   TransactionKind = "transfer"
 	TransactionKindWithdrawal TransactionKind = "withdrawal"
 )
@@ -1047,6 +1088,8 @@ const (
 func (e TransactionKind) Valid() bool {
 	switch e {
 	case TransactionKindDeposit:
+		return true
+	case TransactionKindReversal:
 		return true
 	case TransactionKindTransfer:
 		return true
@@ -1320,7 +1363,7 @@ type Auth2faDisabledEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject             `json:"subject"`
 	Type    Auth2faDisabledEventType `json:"type"`
 
@@ -1355,7 +1398,7 @@ type Auth2faEnabledEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject            `json:"subject"`
 	Type    Auth2faEnabledEventType `json:"type"`
 
@@ -1387,7 +1430,7 @@ type AuthNewDeviceEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject           `json:"subject"`
 	Type    AuthNewDeviceEventType `json:"type"`
 
@@ -1429,7 +1472,7 @@ type AuthPasswordResetEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject               `json:"subject"`
 	Type    AuthPasswordResetEventType `json:"type"`
 
@@ -1576,7 +1619,7 @@ type CheckStatus string
 // | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 // | SERVER_ERROR | 500 | unexpected error (never details) |
 // | NOT_IMPLEMENTED | 501 | operation not available yet |
-// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 // | WALLETS_OK | 200 | the caller's wallets |
 // | WALLET_CREATED | 201 | wallet opened |
 // | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -1607,6 +1650,12 @@ type CheckStatus string
 // | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 // | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 // | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 // | EVENTS_OK | 200 | a page of the domain events feed (internal) |
 // | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 type Code string
@@ -1644,7 +1693,7 @@ type ComplianceCaseDecidedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject                   `json:"subject"`
 	Type    ComplianceCaseDecidedEventType `json:"type"`
 
@@ -1721,7 +1770,7 @@ type ComplianceCaseSubmittedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject                     `json:"subject"`
 	Type    ComplianceCaseSubmittedEventType `json:"type"`
 
@@ -1861,7 +1910,7 @@ type DepositPostedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject           `json:"subject"`
 	Type    DepositPostedEventType `json:"type"`
 
@@ -2041,7 +2090,7 @@ type Error struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -2072,6 +2121,12 @@ type Error struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
 	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
@@ -2098,7 +2153,7 @@ type EventEnvelope struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject `json:"subject"`
 
 	// UserId The user concerned (for a transfer, the sender).
@@ -2108,7 +2163,7 @@ type EventEnvelope struct {
 	Version int `json:"version"`
 }
 
-// EventSubject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+// EventSubject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 type EventSubject struct {
 	// Id Example: 904
 	Id   string           `json:"id"`
@@ -2171,8 +2226,10 @@ type HistoryItem struct {
 	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
 	//
 	// Example: EUR
-	Currency      CurrencyCode      `json:"currency"`
-	FailureCode   *string           `json:"failure_code"`
+	Currency    CurrencyCode `json:"currency"`
+	FailureCode *string      `json:"failure_code"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 	Kind          TransactionKind   `json:"kind"`
 	Note          *string           `json:"note"`
 	Status        TransactionStatus `json:"status"`
@@ -2202,7 +2259,7 @@ type HoldCreatedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject         `json:"subject"`
 	Type    HoldCreatedEventType `json:"type"`
 
@@ -2250,7 +2307,7 @@ type HoldExpiredEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject         `json:"subject"`
 	Type    HoldExpiredEventType `json:"type"`
 
@@ -2313,7 +2370,7 @@ type HoldSettledEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject         `json:"subject"`
 	Type    HoldSettledEventType `json:"type"`
 
@@ -2340,7 +2397,7 @@ type HoldVoidedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject        `json:"subject"`
 	Type    HoldVoidedEventType `json:"type"`
 
@@ -2664,7 +2721,7 @@ type MoneyRejection struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -2695,6 +2752,12 @@ type MoneyRejection struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
 	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code      Code         `json:"code"`
@@ -2876,6 +2939,70 @@ type RestrictionResponse struct {
 	Message string      `json:"message"`
 }
 
+// ReversalPostedEvent `reversal.posted` (version 1, subject `reversal`): operations posted a reversal, moving (part of) a posted transaction back; a refused one (more than what remains) writes none.
+type ReversalPostedEvent struct {
+	// Data `user_id` of the event is the user the money leaves, else the one it returns to.
+	Data ReversalPostedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    ReversalPostedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// ReversalPostedEventType defines model for ReversalPostedEvent.Type.
+type ReversalPostedEventType string
+
+// ReversalPostedEventData `user_id` of the event is the user the money leaves, else the one it returns to.
+type ReversalPostedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency   CurrencyCode `json:"currency"`
+	FromUserId *int64       `json:"from_user_id"`
+
+	// FromWalletId The wallet the money leaves (null: the settlement account).
+	FromWalletId *int64 `json:"from_wallet_id"`
+	Reason       string `json:"reason"`
+	ReversalId   int64  `json:"reversal_id"`
+
+	// ReversesId The transaction moved back.
+	ReversesId int64  `json:"reverses_id"`
+	ToUserId   *int64 `json:"to_user_id"`
+
+	// ToWalletId The wallet the money returns to (null: the settlement account).
+	ToWalletId *int64 `json:"to_wallet_id"`
+}
+
+// ReversalRequest defines model for ReversalRequest.
+type ReversalRequest struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Reason Why the transaction is reversed; becomes the reversal's note, shown to the parties.
+	Reason string `json:"reason"`
+}
+
 // ReviewDocument defines model for ReviewDocument.
 type ReviewDocument struct {
 	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
@@ -2939,6 +3066,92 @@ type SpendingWindow struct {
 	Used     int64   `json:"used"`
 }
 
+// Statement defines model for Statement.
+type Statement struct {
+	// ClosingBalance The balance at `to`; `opening_balance + total_in − total_out`.
+	ClosingBalance int64 `json:"closing_balance"`
+
+	// Count The number of movements.
+	Count int `json:"count"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// Exponent Digits of the minor unit (ISO 4217): EUR 2, XOF 0.
+	Exponent int `json:"exponent"`
+
+	// From UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	From Timestamp `json:"from"`
+
+	// GeneratedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	GeneratedAt Timestamp `json:"generated_at"`
+
+	// Holder The owner's first and last name, or their username when the profile has none.
+	Holder string `json:"holder"`
+
+	// Movements In posting order (oldest first).
+	Movements []StatementMovement `json:"movements"`
+
+	// OpeningBalance The balance at `from`, in minor units.
+	OpeningBalance int64 `json:"opening_balance"`
+
+	// Reference The wallet's IBAN-like reference: `FX`, two ISO 7064 mod 97-10 check digits (as in an IBAN), the currency and the wallet id on 12 digits.
+	Reference string `json:"reference"`
+
+	// To UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	To Timestamp `json:"to"`
+
+	// TotalIn The sum of the movements in.
+	TotalIn int64 `json:"total_in"`
+
+	// TotalOut The sum of the movements out, as a positive number.
+	TotalOut int64 `json:"total_out"`
+	WalletId int64 `json:"wallet_id"`
+}
+
+// StatementMovement defines model for StatementMovement.
+type StatementMovement struct {
+	// Amount Integer amount in minor units, signed from the wallet's point of view (negative = out).
+	Amount SignedAmount `json:"amount"`
+
+	// BalanceAfter The running balance: the previous movement's (or the opening balance) plus `amount`.
+	BalanceAfter int64 `json:"balance_after"`
+
+	// BookedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	BookedAt Timestamp `json:"booked_at"`
+
+	// Counterparty The other user's username (null for deposits, withdrawals and their reversals).
+	Counterparty *string `json:"counterparty"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+	Kind TransactionKind `json:"kind"`
+
+	// Note The transfer's note, or a reversal's reason.
+	Note *string `json:"note"`
+
+	// ReversesId A reversal's original transaction.
+	ReversesId    *int64 `json:"reverses_id"`
+	TransactionId int64  `json:"transaction_id"`
+}
+
+// StatementResponse defines model for StatementResponse.
+type StatementResponse struct {
+	// Code Example: STATEMENT_OK
+	Code    string    `json:"code"`
+	Data    Statement `json:"data"`
+	Message string    `json:"message"`
+}
+
 // Timestamp UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
 //
 // Example: 2026-01-09T17:08:57.000000Z
@@ -2998,12 +3211,14 @@ type Transaction struct {
 	ExternalReference *string `json:"external_reference"`
 
 	// FailureCode The code of a failed transaction.
-	FailureCode  *string         `json:"failure_code"`
-	FinalizedAt  *string         `json:"finalized_at"`
-	FromUsername *string         `json:"from_username"`
-	FromWalletId *int64          `json:"from_wallet_id"`
-	Id           int64           `json:"id"`
-	Kind         TransactionKind `json:"kind"`
+	FailureCode  *string `json:"failure_code"`
+	FinalizedAt  *string `json:"finalized_at"`
+	FromUsername *string `json:"from_username"`
+	FromWalletId *int64  `json:"from_wallet_id"`
+	Id           int64   `json:"id"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+	Kind TransactionKind `json:"kind"`
 
 	// Limit Only on a LIMIT_EXCEEDED refusal: the limit in minor units.
 	Limit *int64 `json:"limit,omitempty"`
@@ -3016,7 +3231,16 @@ type Transaction struct {
 	Remaining *int64 `json:"remaining,omitempty"`
 
 	// ResetsAt Only on a LIMIT_EXCEEDED refusal: when some of the window frees up (the oldest spending leaves the 24 h window; the next month starts); null for the per-transfer limit.
-	ResetsAt   *string           `json:"resets_at,omitempty"`
+	ResetsAt *string `json:"resets_at,omitempty"`
+
+	// ReversalIds In the view of one transaction: its posted reversals, oldest first.
+	ReversalIds *[]int64 `json:"reversal_ids,omitempty"`
+
+	// ReversedAmount In the view of one transaction (`GET /transfers/{id}`): how much of it posted reversals moved back (0 when none; at most `amount`).
+	ReversedAmount *int64 `json:"reversed_amount,omitempty"`
+
+	// ReversesId Only on a reversal: the transaction it moves back (its accounts swapped). Its `note` is the reason operations gave.
+	ReversesId *int64            `json:"reverses_id,omitempty"`
 	Status     TransactionStatus `json:"status"`
 	ToUsername *string           `json:"to_username"`
 	ToWalletId *int64            `json:"to_wallet_id"`
@@ -3028,7 +3252,7 @@ type Transaction struct {
 // TransactionLimitWindow Only on a LIMIT_EXCEEDED refusal: which limit refused it (the per-transfer limit, the rolling 24 h window or the calendar month).
 type TransactionLimitWindow string
 
-// TransactionKind defines model for TransactionKind.
+// TransactionKind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 type TransactionKind string
 
 // TransactionResponse defines model for TransactionResponse.
@@ -3054,7 +3278,7 @@ type TransferCompletedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject               `json:"subject"`
 	Type    TransferCompletedEventType `json:"type"`
 
@@ -3101,7 +3325,7 @@ type TransferFailedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject            `json:"subject"`
 	Type    TransferFailedEventType `json:"type"`
 
@@ -3294,7 +3518,7 @@ type UnprocessableError struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -3325,6 +3549,12 @@ type UnprocessableError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
 	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
@@ -3372,7 +3602,7 @@ type UserBlockedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject         `json:"subject"`
 	Type    UserBlockedEventType `json:"type"`
 
@@ -3399,7 +3629,7 @@ type UserClosedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject        `json:"subject"`
 	Type    UserClosedEventType `json:"type"`
 
@@ -3426,7 +3656,7 @@ type UserRestrictedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject            `json:"subject"`
 	Type    UserRestrictedEventType `json:"type"`
 
@@ -3469,7 +3699,7 @@ type UserRestrictionLiftedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject                   `json:"subject"`
 	Type    UserRestrictionLiftedEventType `json:"type"`
 
@@ -3516,7 +3746,7 @@ type UserUnblockedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject           `json:"subject"`
 	Type    UserUnblockedEventType `json:"type"`
 
@@ -3613,7 +3843,7 @@ type ValidationError struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -3644,6 +3874,12 @@ type ValidationError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
 	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
@@ -3728,7 +3964,7 @@ type WalletOpenedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject          `json:"subject"`
 	Type    WalletOpenedEventType `json:"type"`
 
@@ -3774,7 +4010,7 @@ type WalletStatusChangedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
 	Subject EventSubject                 `json:"subject"`
 	Type    WalletStatusChangedEventType `json:"type"`
 
@@ -3893,6 +4129,9 @@ type PayloadTooLarge = Error
 
 // RateLimited defines model for RateLimited.
 type RateLimited = Error
+
+// ServiceUnavailable defines model for ServiceUnavailable.
+type ServiceUnavailable = Error
 
 // Unauthenticated defines model for Unauthenticated.
 type Unauthenticated = Error
@@ -4241,6 +4480,18 @@ type CheckLedgerParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ReverseTransactionParams defines parameters for ReverseTransaction.
+type ReverseTransactionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+
+	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // SetWalletStatusParams defines parameters for SetWalletStatus.
 type SetWalletStatusParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -4394,6 +4645,21 @@ type GetWalletLimitsParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// GetWalletStatementParams defines parameters for GetWalletStatement.
+type GetWalletStatementParams struct {
+	// From Start of the period, included (RFC 3339).
+	From time.Time `form:"from" json:"from"`
+
+	// To End of the period, excluded (RFC 3339); after `from`, at most 366 days later.
+	To time.Time `form:"to" json:"to"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ListWalletTransactionsParams defines parameters for ListWalletTransactions.
 type ListWalletTransactionsParams struct {
 	// Cursor Opaque cursor from the previous page's `next_cursor`.
@@ -4483,6 +4749,9 @@ type CreateDepositJSONRequestBody = DepositRequest
 
 // CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
 type CreateHoldJSONRequestBody = HoldRequest
+
+// ReverseTransactionJSONRequestBody defines body for ReverseTransaction for application/json ContentType.
+type ReverseTransactionJSONRequestBody = ReversalRequest
 
 // SetWalletStatusJSONRequestBody defines body for SetWalletStatus for application/json ContentType.
 type SetWalletStatusJSONRequestBody = WalletStatusRequest
@@ -4743,6 +5012,40 @@ func (t *Event) MergeHoldExpiredEvent(v HoldExpiredEvent) error {
 		return err
 	}
 	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.expired"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReversalPostedEvent returns the union data inside the Event as a ReversalPostedEvent
+func (t Event) AsReversalPostedEvent() (ReversalPostedEvent, error) {
+	var body ReversalPostedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReversalPostedEvent overwrites any union data inside the Event as the provided ReversalPostedEvent
+func (t *Event) FromReversalPostedEvent(v ReversalPostedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reversal.posted"}`))
+	t.union = b
+	return err
+}
+
+// MergeReversalPostedEvent performs a merge with any union data inside the Event, using the provided ReversalPostedEvent
+func (t *Event) MergeReversalPostedEvent(v ReversalPostedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reversal.posted"}`))
 	if err != nil {
 		return err
 	}
@@ -5230,6 +5533,8 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsHoldSettledEvent()
 	case "hold.voided":
 		return t.AsHoldVoidedEvent()
+	case "reversal.posted":
+		return t.AsReversalPostedEvent()
 	case "transfer.completed":
 		return t.AsTransferCompletedEvent()
 	case "transfer.failed":
@@ -5432,6 +5737,9 @@ type ServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx echo.Context, params CheckLedgerParams) error
+	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
+	// (POST /api/v1/internal/transactions/{id}/reverse)
+	ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error
@@ -5480,6 +5788,9 @@ type ServerInterface interface {
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error
+	// GetWalletStatement Wallet statement for a period (JSON, CSV or PDF)
+	// (GET /api/v1/wallets/{id}/statement)
+	GetWalletStatement(ctx echo.Context, id WalletId, params GetWalletStatementParams) error
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error
@@ -7219,6 +7530,74 @@ func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 	return err
 }
 
+// ReverseTransaction converts echo context to params.
+func (w *ServerInterfaceWrapper) ReverseTransaction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransactionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReverseTransactionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReverseTransaction(ctx, id, params)
+	return err
+}
+
 // SetWalletStatus converts echo context to params.
 func (w *ServerInterfaceWrapper) SetWalletStatus(ctx echo.Context) error {
 	var err error
@@ -7974,6 +8353,70 @@ func (w *ServerInterfaceWrapper) GetWalletLimits(ctx echo.Context) error {
 	return err
 }
 
+// GetWalletStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWalletStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WalletId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWalletStatementParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWalletStatement(ctx, id, params)
+	return err
+}
+
 // ListWalletTransactions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWalletTransactions(ctx echo.Context) error {
 	var err error
@@ -8167,6 +8610,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/holds/:id/void", wrapper.VoidHold, options.OperationMiddlewares["voidHold"]...)
 	router.PUT(options.BaseURL+"/api/v1/internal/wallets/:id/status", wrapper.SetWalletStatus, options.OperationMiddlewares["setWalletStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/ledger/check", wrapper.CheckLedger, options.OperationMiddlewares["checkLedger"]...)
+	router.GET(options.BaseURL+"/api/v1/wallets/:id/statement", wrapper.GetWalletStatement, options.OperationMiddlewares["getWalletStatement"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/transactions/:id/reverse", wrapper.ReverseTransaction, options.OperationMiddlewares["reverseTransaction"]...)
 	router.GET(options.BaseURL+"/api/v1/compliance", wrapper.GetCompliance, options.OperationMiddlewares["getCompliance"]...)
 	router.PUT(options.BaseURL+"/api/v1/compliance/account-type", wrapper.SetComplianceAccountType, options.OperationMiddlewares["setComplianceAccountType"]...)
 	router.PUT(options.BaseURL+"/api/v1/compliance/kyc", wrapper.SaveKycData, options.OperationMiddlewares["saveKycData"]...)
@@ -8239,6 +8684,8 @@ type RateLimitedJSONResponse struct {
 
 	Headers RateLimitedResponseHeaders
 }
+
+type ServiceUnavailableJSONResponse Error
 
 type UnauthenticatedJSONResponse Error
 
@@ -8338,6 +8785,20 @@ func (response DisableTwofa429JSONResponse) VisitDisableTwofaResponse(w http.Res
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTwofa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DisableTwofa503JSONResponse) VisitDisableTwofaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8465,6 +8926,20 @@ func (response EnableTwofa429JSONResponse) VisitEnableTwofaResponse(w http.Respo
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableTwofa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response EnableTwofa503JSONResponse) VisitEnableTwofaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8635,6 +9110,20 @@ func (response VerifyTwofa429JSONResponse) VisitVerifyTwofaResponse(w http.Respo
 	return err
 }
 
+type VerifyTwofa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response VerifyTwofa503JSONResponse) VisitVerifyTwofaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyTwofadefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -8730,6 +9219,20 @@ func (response VerifyLogin2fa429JSONResponse) VisitVerifyLogin2faResponse(w http
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLogin2fa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response VerifyLogin2fa503JSONResponse) VisitVerifyLogin2faResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8868,6 +9371,20 @@ func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11448,6 +11965,130 @@ func (response CheckLedgerdefaultJSONResponse) VisitCheckLedgerResponse(w http.R
 	return err
 }
 
+type ReverseTransactionRequestObject struct {
+	Id     TransactionId `json:"id"`
+	Params ReverseTransactionParams
+	Body   *ReverseTransactionJSONRequestBody
+}
+
+type ReverseTransactionResponseObject interface {
+	VisitReverseTransactionResponse(w http.ResponseWriter) error
+}
+
+type ReverseTransaction201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type ReverseTransaction201JSONResponse struct {
+	Body    TransactionResponse
+	Headers ReverseTransaction201ResponseHeaders
+}
+
+func (response ReverseTransaction201JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ReverseTransaction401JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReverseTransaction403JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ReverseTransaction404JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction409JSONResponse struct{ MoneyRejectedJSONResponse }
+
+func (response ReverseTransaction409JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction422JSONResponse struct{ MoneyUnprocessableJSONResponse }
+
+func (response ReverseTransaction422JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransactiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReverseTransactiondefaultJSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetWalletStatusRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params SetWalletStatusParams
@@ -12452,6 +13093,20 @@ func (response CreateTransfer422JSONResponse) VisitCreateTransferResponse(w http
 	return err
 }
 
+type CreateTransfer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateTransfer503JSONResponse) VisitCreateTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTransferdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -12768,6 +13423,160 @@ func (response GetWalletLimitsdefaultJSONResponse) VisitGetWalletLimitsResponse(
 	return err
 }
 
+type GetWalletStatementRequestObject struct {
+	Id     WalletId `json:"id"`
+	Params GetWalletStatementParams
+}
+
+type GetWalletStatementResponseObject interface {
+	VisitGetWalletStatementResponse(w http.ResponseWriter) error
+}
+
+type GetWalletStatement200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetWalletStatement200JSONResponse struct {
+	Body    StatementResponse
+	Headers GetWalletStatement200ResponseHeaders
+}
+
+func (response GetWalletStatement200JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement200ApplicationpdfResponse struct {
+	Body          io.Reader
+	Headers       GetWalletStatement200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWalletStatement200ApplicationpdfResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWalletStatement200TextcsvCharsetUtf8Response struct {
+	Body          io.Reader
+	Headers       GetWalletStatement200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWalletStatement200TextcsvCharsetUtf8Response) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWalletStatement401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetWalletStatement401JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWalletStatement404JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement406JSONResponse Error
+
+func (response GetWalletStatement406JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response GetWalletStatement422JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatementdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWalletStatementdefaultJSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWalletTransactionsRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params ListWalletTransactionsParams
@@ -13002,6 +13811,9 @@ type StrictServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx context.Context, request CheckLedgerRequestObject) (CheckLedgerResponseObject, error)
+	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
+	// (POST /api/v1/internal/transactions/{id}/reverse)
+	ReverseTransaction(ctx context.Context, request ReverseTransactionRequestObject) (ReverseTransactionResponseObject, error)
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx context.Context, request SetWalletStatusRequestObject) (SetWalletStatusResponseObject, error)
@@ -13050,6 +13862,9 @@ type StrictServerInterface interface {
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx context.Context, request GetWalletLimitsRequestObject) (GetWalletLimitsResponseObject, error)
+	// GetWalletStatement Wallet statement for a period (JSON, CSV or PDF)
+	// (GET /api/v1/wallets/{id}/statement)
+	GetWalletStatement(ctx context.Context, request GetWalletStatementRequestObject) (GetWalletStatementResponseObject, error)
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx context.Context, request ListWalletTransactionsRequestObject) (ListWalletTransactionsResponseObject, error)
@@ -14445,6 +15260,55 @@ func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams)
 	return nil
 }
 
+// ReverseTransaction operation middleware
+func (sh *strictHandler) ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error {
+	var request ReverseTransactionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ReverseTransactionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReverseTransaction(ctx.Request().Context(), request.(ReverseTransactionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReverseTransaction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReverseTransactionResponseObject); ok {
+		return validResponse.VisitReverseTransactionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SetWalletStatus operation middleware
 func (sh *strictHandler) SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error {
 	var request SetWalletStatusRequestObject
@@ -15061,6 +15925,32 @@ func (sh *strictHandler) GetWalletLimits(ctx echo.Context, id WalletId, params G
 	return nil
 }
 
+// GetWalletStatement operation middleware
+func (sh *strictHandler) GetWalletStatement(ctx echo.Context, id WalletId, params GetWalletStatementParams) error {
+	var request GetWalletStatementRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWalletStatement(ctx.Request().Context(), request.(GetWalletStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWalletStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWalletStatementResponseObject); ok {
+		return validResponse.VisitGetWalletStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListWalletTransactions operation middleware
 func (sh *strictHandler) ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error {
 	var request ListWalletTransactionsRequestObject
@@ -15117,612 +16007,689 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1bcxrJtigK/5VcrL2jwavAgGS1LcWKvTBCNtOy0ALkbs9Jb0hRCdRUkUlXFpLptiPm047vec0d8b2c",
-	"5/1+fsM5v6R/yYkcI7Mq68JNktXtGXN2rGUBlZcaOXLcL78WxmK+EJzxUBaOfy3MGHVZAH+2XTZfiJDx",
-	"sMsWPl0xV33rMjkOvEXoCV44LozCYMlG5G7GOAlnjFwLd0U8CX/LUATMJWIZjsWcETEhlBNGA99jAQnY",
-	"z0smQ3LnhTN8ms4ZiZYcr8rv2KpScApyPGNzqlZmfDkvHP+loJYsOIUJ9SUr/OQUwtWCFY4LMgw8Pi18",
-	"+eIUuiwMVo1JyILsjntsLLgrSSjIHfVCcs0mImAkUEM8Pk0uOfe4N1er1qJlPB6yKQsKX9RCCxrQOQs1",
-	"wBrjMVuE55RPl3TKsktfSQUO7q8QXj+WG4tF+VyMqc8UzOi1ZDw8ISJwWUBcNvZcJh3yc/mW+ksmiTfl",
-	"CqAOCdjUE5yoF14smKu2zD7R+cJX+2O8fNVzGD/5+d+rlVcFp+CppfFYC06B07l6CrdajvaaeGn66Zzx",
-	"aTgrHNeq9cM8ADfFfOF7lI9Zk0rWzkEM9T3xYG+wgQUNZ/HynltwCgoFvEBhlTpRewcTEcxpiMA+Oiw4",
-	"m8/B3s6VZEHedtT3T7YdC4vfsVUObHyP8bA8ngnJOFly7+clIzdspa5IOPMkmQuuPi1YQNUQUqz99re/",
-	"11+8IOMZDehY4VvJIXIsFsxViKzuz5j6PgsI5S65YYuQ1A/JrEK6rCwZd+Mbln/v1OJU3RdCSejNmViG",
-	"RKgP44DKWRLBXkyq4+9pjZUPr1+x8qFbZ+VX9MX35dqkNq5fH7iH7MVkHdql7vdGqFtoWH/xAoAeoWUe",
-	"TvYDyiUdK4DlYYD185Mhwg/qTMK83eAvT7aRHxuLBRKa7FY68Af1iY+USNyyIPBcRooT6vvXdHyjiNMk",
-	"IN6EzD0pPT597vFb6ntuqUIay3AmAi+koXeLY0mKtiSxZxKsww2bHBY2IUL66L8oSMmF4JIBGW7OFHD5",
-	"lLU+LRB8islxxcjUn3Sx8L0xXKznf5UKBL/G+1NPumr25tvG+Xnr4k1r2Prxst1tnSogMymBsBf6M0Zu",
-	"WeBN9ERkRiVhuFyFXPpMUT9fTInHCZ1Sj1f0cTIZDj23cFyo1v709uDPL/7z1Q8vf/z+49GHF/3D3kG3",
-	"/p+1y8IX++X/W8AmhePCvz6P2fRz/FU+bwWB0IwoRe34DRd33DFbUndZHxkNmat25nFFTBBOlUKSpAs+",
-	"8b1xeC+4tS8+NM7bp8Nev9FvDfvdxkWv3W93LlLg86Rank9BLJAhDZdSYRkXIaG+L+6Qqz0dxPpAQSVT",
-	"kFJUkY7HYslDsyd1jLBNRsIZ1XuUQKxTwLsQ4ZlY8nsiXaPXGl50+sOzztVFEuOAn6qtTNTsvws6AYAc",
-	"slSsVCgJTt1AIKgaBg9Am9b7Rvt82DjvthqnH4dXvcx98yRhc+r5hLpuwCRgC/UDRpW8ydWmnhYm5m1j",
-	"RjpeBgHjIaIJQORUjJdzxsO+EOc0mLJ7Qea007x637roD/udzvC80X3TylAiV68DgrcQxFeLkWKtSt57",
-	"rwkNyVzIsPS08DHvjiwBt5IAyhWXy8VCBOE9CXQEl6uL3tXlZafbb50O+x8vk+DpKGn78vTMIX+6bL0B",
-	"6ejy4k0EMUloAJedLcKnJjkRhDjzwhkLrG1yEcA2r1dEwwVAh1PdB1i9VvdDqztsdbudbgI+V5wRFgRs",
-	"qRhEyAL1UYZELoNbxpdPfKcafEUEgIKpR0jxsFolo/eN87NO933rdNht/edVq9cfOeSwekhGEaGEL16Q",
-	"0ftW/23nFAho4/y880MLfqkdkNFl4+N5p3Ea36GRQ16oyW3AwHc1nLf9/vK8pdAL5vjtb/+nBCdwJoJr",
-	"z3UZv9cpdPqXQ80fE4fQRtZM1GNPC/HofSwJISnYFGVIgcIqEjfxxR0C4o3g7N4wyJeolEggXJYQpZ4U",
-	"GFpchF04xPf4jRPLSApAjAfC9+HOFhX3o0GYAos+yfqENuF1HyBA1c8aw2bntJWLKfWzxu+ALT8Egk+J",
-	"BAMKmdBxKAL7rZsBcxkPPerLB715s9s6bV30243zXv41idf5feQgEEQccgfgWFAp70QAMjYXvKxUzNtY",
-	"gPztb/+beNz1ZOjx6dKTM3rto3TwXin5DyMo7z42gSjq2+TSEF6OztXSSluqVp3COGBK6B+Cvliv1o/K",
-	"1Vq5+qpf+/64+vL4xfeVKvzvzwWngCLMeKUuw1UX9DbFE6g/DNiEqZ9Y4Zgvfd8pTKjnLwM2zN/JxOPU",
-	"937ZbdVJIOZDJVVqRXDyCX+rfW9+vANtGU74sO4o5fj4VfXQKdx4StAuhEq1n6AuKcJoi6hWqAmp5zOl",
-	"UIcid52X+JO9ysEXG/M+CsUfAenCFZkvZUiujQLIXGNCXIklGVNOwOACJpzK7kgH2NBlf2UgUOdyRxKw",
-	"yVJSH81ETFuJFsL3xisSsLEIXOYSKgkl+MYktGwexZF9RiOHjBrNZufqoj/stnr9brvZT377+rzTfAdf",
-	"gYQ7Usg1OiETMAtJFoY+c2AbM+G7RIae75MF467HpyUHjUdmv6AyRRvkIpx5fEqKo16/dTm8uow3pWdX",
-	"Z+SQ0Vmn+7p9etq60N9zLaJQH+xValtiiRQ4MpV9J9Es5kQ/48ZB+s21bZdt43beCelRz3PM4XBK1snd",
-	"U5RtX/Suzs7azbYSZ8+uLk57OZf5lfrfE93m3A09xZ0+eLo73eZyOZl4Y0+x88mSu/KRb+v1Unpcaarm",
-	"Gmy/otZNM3dobPTMNZfoadH8ii8CMVYwvPbvKd6ctt5fdvqti+bH4bvWx2G3la/se7GlGG87jfX9pWSu",
-	"JhWuNwFUDo1h+6tIBInXXiseGPnEmNgXdOUL6pLiCOSaRr/duRieNdrnitLhUYOeI81h87T/K+eNOSpI",
-	"Zo3iKB+gI4sAmkUAvx9kn/qhcX7e6q+xUGmT9u9ko7oQRC7HMxIwKZbBmAG0wJmCjhF4+Us8kQfZYy7f",
-	"dvqdDcaYxUyEImGJeVpAvBbuSmHTxPOZvYcvTqFLQ3buzb378qluo98anrfft/vpGysEmVO+IjQM2XwR",
-	"ysgGHgYrNIATn4bqFJ7UqJvZVpI6gpu4HPmJN1FFy6MMC11xugxnSiAc0/uC8+qicdV/qzSdZiMN0dT8",
-	"Twu39+jlcSKLgNJ9tXIcihuG9l7LgPeeuR7tg1vm3jdqoxnPWot4czplJFwtntpWAhdqtUAzfGwz/OIU",
-	"PqBnxRP8DMWS+4AhwySUxAakG55XOmfh+C9AY9ASbvQQSvCUEvbxSuEnp2B0UzMu0lWjoSFR9zQkLy3X",
-	"cqXwU0JS6ok5IxOP+S6aSzVWfBXox5Dcl81WwNGp59HRGEpy7mmJMY4f0VpKwSmgrl5wCte+GN+AODn2",
-	"hWRuTliJYyY0eJ6W9xYskOBHtXxHsYq4Iu8+Nh1CY7HQPAY/vQYvabRBnEltTD+9bUNdBIba1yJQ2lDo",
-	"oTNUrzIM9a43Ad9+QfSqGv/zX5LzxJsR10oGhs1oPeXXzHGBG5qgHmMsiUY3+U6SucdFQJbcC0mxddUl",
-	"Y7Unh/zYOSOTgPKxLDmkRkJB6v/zxcFv/7//qlXIBbuFUAWXjb059RMeZjR6ZB3k9BM6yF9Vq9/XXr2q",
-	"vzj8/rD66lVts+/cKTSW4aw+oaceCH9u69Zcat/vTArHf9lCTdTjLX7LfKGA6qSPx2h5G48lZwenatwX",
-	"s98YtxXXqNQndOjqp/MDpOyThV+1vpk92J/S12+UWWJEircskEqDqTlELmEkGSmtbFQ6Jg30GIbLgCv+",
-	"cSfKaDokFodTY8VkUlkH8FMNpiTw5iycibxQjxlLWilReVKqlBfMFQsJ7esWinABtGwsblmwQiV4K9j0",
-	"4rlXAd+gxX9njLE3sBVhGP/a+KJXeCx04ZU1sM5HlsTxyizSvBV3KCyaB8HALskdUyxPyiVKYTnBNTZw",
-	"Uqusw44LdnfKbr0x+52QI7n+Rtzg7G7owrNfCTXiBXbDDF9Mp+oOczIJxBy4gBpMODAFyRjXuh+bk6Li",
-	"NZzdlfUzrAwy0h2V5OclWzK3VMk/knwcwllA2vk1y471r2iJWv+7gXLmd2+RT8rGEC4YBT5o6y/E8CiM",
-	"5EvfR3MMRoll5l1HJhXGRzMRhSk+C5l7DF8aUdExETFJgorBgkk6GkmbTqE+oduxJYZmEjZJSAJcnG3k",
-	"9lKv3WWShb/TpcruYePFMuAaBur5r3S5kovsdMG+k7GeoC5KwBY+HStaPAvEcorBLjAdOD5JkQG1BMWQ",
-	"BOxW3NjXag1QcsgzDBzCNDI3xnEr6U3MkIcprxlnE2/sUb9zx1HpT+7i2gvC2dClIUvsAL7IuVkTL5Bh",
-	"dOETcdPVLQGrTsGn9x/LKcZseuEqNfogMfYgZ6xQry5n3mK4YMFY35RIPDarb4omtaFugcB+JccGZXK/",
-	"eTvIO6wmleyUjT2FrhvUG0T3+G6BW34YsFuP3SkVb7EIBOh4AZjrbaWVT0SuXhUwqrX05JXq6vcG/oLT",
-	"QUSRPeEJkYpY66BsdZ8q5D1dEbmgnPhKl6ugNmId95bzdgqfyvOlH3pqOFL5rHYGW1wHxnceGnwNjG5W",
-	"44JTuFld576+GpHVmrkIhwBbUJPl8nruhfj3krssyEDcjUAOfyrYDDWg1ujXal2I0vbMmWbOWgSa+Wa5",
-	"5BIj/A27sl2F30mikLKSd4Vx0jSBVpPBprXD7IatcrcMniwZwWoTh7Cgqi7hGDRg9KVtHtj35kyGdL5I",
-	"ouZWth+Ke+wsfbut97NnTMDNiU8m2mDyDXPxcsbGN1k0EzcFdEfmo4iOqkkF7gADmtPxzOMMg4gUCjQu",
-	"2yRgSpGQ2onthZK87fcvdcRxhTRBxKcBU99c+wyuMwqSEA3v/cLcyoAP+Gec9jMO/0zmjHKPT8nnAf9c",
-	"Lpej/1NPvm01zvtvh5135DOpV6vkM0EO6bIF4y54tCiXdyyQMJycd960L4a9q2az1etFY5CfouIBdjqQ",
-	"0kSANqVVGT/DBO/PGpEPPRoPIUJR9BLCwZ7JLN256q9ZuygCLVuXjNAtlmFiYKf/ttXtZcbj+6KnSkve",
-	"6QlOWx/azVbPhpJ50pP6mfct++dFIMCnYX66ujxt9K0XNr8vFxjkbp7T5uX00+CmSTzbazWvuu3+x2Hr",
-	"Q+uin9gaJQuKseqGqn8nlUS8DLxwpV6Xh/owO/3LYa910Y+GBmzqyVAn8gASAYOIHgaz74an0diJL9N4",
-	"024Oz9sX75JLzOnUG0PAmjV3v/OudTFs93pX1lsbmyMYPuHNFcInUA0GXzZ6vR863dNht9Vr9ZOrcbYM",
-	"A+prHFacjmpx0Fhkc6dIoUgkYmIagF63/0PnrAG5A1e9BCbrFAHrodZF4/V5Ct+1hcF+7LTdyz5nLFf2",
-	"gx9a3fZZ23pQhmxRXi7INKA8wpFm5/3lebtx0Uyg5jgK/4dwZ8UI8XETTNP/eJmDsMZgLIKsVVgnh8Es",
-	"7z42h6eNfmPYa3ywxr/72IznUGoBkfTWbPTdx9f5Y17DbilfZYbEEdWX553GqR5VS75fFGuuszsRKo1e",
-	"a9i7ev2+3bdf0BoGuRWR0KAFqBhOFljVXBvunh4F2jspGgZdyp0mOQtsAdiAFf3NXTLz1KusspOpGdJn",
-	"NkanphFSiCt4dhtXvVbXiqqKwGhlTChtnrmZkWZQu3MxPG+f2Svbg31vEuaMhnV13FY0DuQi7d9w8KpL",
-	"o6blz3B1kTvHkutZMqMMljfPO70cYoMulfTaDsHYHKl/z8xqh6uRz+SweqAuJfpudOwbZ8zFXGMjdMKl",
-	"UIzr3cfXJTytxBbjN8P51Fjcx3eSgF5CPGnAdUy40CvNxS2TBBmw4mFFO5gHQ3lSwEicPy5GOdHRofZh",
-	"ylAspJp0KuI3izEwCraAaQ4VAdahDunrFZ/g+jFwkpuwbv3QnK1HMRYwLcy1Lv8LpnulIW4yrQyGaOru",
-	"CmalgJlU2FtmQaN9AXe81W9FEwIZU6JKdKsxGFHnKproTCA+EmwfSeC2Ttt9xSKyO9TJX2KhTYrIqgAN",
-	"PFgm5knRbI3Ly/N2MzUfRKHEE0LEIo9ImoEC+JazbMPCWLO7xIgx5WpSk06n0MEQOyotmpuYGV78/WX/",
-	"YzQv1fdAQ28GQWrX1EeuFigyrO8eBHwmOcaHVrfX7lz0hq0fm63WaWK7noyZxo3H3SioSS2BcawyJNou",
-	"Jc3ebxhb2LDt9TvdBmRjZhbA0/pOWhhwJ5a+CzIGViVYhSyaeU5Xea8QRfSomWvquro5KUxpTpkKWoCx",
-	"L+yx6mjixJ5MXk9qPn171DT1unq5YMkhAETNQcBN6rKxcEFXwUAILRmmcmQAPEC6+YIGksGAP/U6F6RI",
-	"falENneJQQnMxdTzgHAGQer4ukeHxGe3zJcl9ROGups9x4iaE7IPK9dg5f2j5ZGEJeNiognnJixlTv2J",
-	"COaKhyxzMl0Nc0OxFqaMQokjWmxlmiZfxeRdRE/ixvud/iVObnmHYineOjhrELobdEqJVjJSMc8xc1BT",
-	"K+iiuIuypyIYjLlmj+uJcyCWIdNZmRj/ZmlZ+URdgx6hNDFOUq2EaeUpnU8F41+A/hvOhJuAouB42XEr",
-	"MEE2qzMmNxEvNGeP5CDK8ywqVl/Km6fR7Lc/tPaYSWkn0Vwo7Zu5Yi0CJ1PAtzJLDbPAQUA08weIySRG",
-	"Bp3fBMSgisD21f4AC4oaUyGR1lWIO6NLGSLqGh8WD0sZlc9CsVo1vl84jx2iZamDSD/TqezZKXbLE0+q",
-	"X93O+TkQrZzXNaxCsnHAwBqKqplRDVPZeBHJhfIxQH/AMeXNPaNNJqMuowGoxsOIFzF9zo8oi4gzDlK4",
-	"q4iyAyRZBOQHdn2ZIc2ZqKyINhtt9zYKWTIx3dYe0gTdpt967wFxvTnjyP3gTQ6rr47+n/+/+v9aPrPi",
-	"LmEm4Hvp4EZ1YxixYhpLxqwRpziSz5D2qPbBPi3ANmtyLRH1XBZSTxH9iN5YmZAwWlHiuDIJEIBb6oEp",
-	"kqxYGK+pCM/VReNDo32uxaEXmtBZhrBY5ENrAozGMOOEEhhXOPlORoqD9bDiQA1b19LCjJLdzInoJ9G6",
-	"kNHs9IBJIH7BdMgl13+nxWUQahsgLq9RVPVcRrOMR521ukMjwMZ7NbkOZCFkJKlFz1srKKHRThjQNP6y",
-	"02v3h5ednj2pyxZCeqGZM/0Sbzvnp1mgeeHMDegd9VFC0o6/3LG9Vr9v21XSYzFFaM3gD5326Yaxt8LL",
-	"047PW6dvFADftprvsuZVn7lThvQr8KhiA8J3jYlVXZ7UYUVqnzTUCuiN1AQVHTtz6kV23uT6ETXA+dKr",
-	"S3LrCR+oaNH31BGUEli4npUbzJ3YZX2SKLF+sI0dOgoiMQVAf8PaqYOwdxyxzB/bvX4vqzdAZB8No9A+",
-	"wj550tzSbEZRPEFEPoy2AVHr4m6Dkt286nYh4+F9u/e+0W++jWYztEHEORIet9JE9O48JjdM320125ew",
-	"1SSoXuWpw2Nv4emU4DXTaQCedTt/biUVYQM6aejO+kl6jfetIc4UTaFFPYWqLgjvSJRpwOLSTnqJ9RPD",
-	"3cjqVREXXrCgHFEouCJRTIhLPR9Uh7ng4cxfpa5S3qInOlOJSLqS5G7mjWcmwxDGjByIR3DVv9H1ww+S",
-	"hXJIw1EphcqXrYvT9sWbBGABey1BzlAjERjiEs9hyS/J8UpZgWhBnZC+Akh7EgxMULAN8g8FuWYlPe0x",
-	"8UJIAlUyn+CKJFyzaHWk11dgIegrcazf6l40zofd1llL4XPKZmDy9UiUr5dIgxoHzPWAwGhaD6ragnro",
-	"ZinGl7mEl9OT0eWMjkHX6hOBN/XUUhn28rpxjubuD63u2XnnhwSY5uKWgZqLCndIb5hlNVhQicaOo8Py",
-	"tReSACwUW+9JZEbM3BP19tpaGPnztNB/bJtkkgeAlhEHfXvrDHpiQrxNt8ROs2pfDC+7nTdd9GcYMpiq",
-	"rObJTDaXZ0xTwZLHXCU/gSs2AeTNpACxjMCQTgpDnWmLE8sV6nIZ39WE5fBbmGLYvOr2Ot2MlA+FD9So",
-	"8TKQeB+E7wLNoFyb6kPqKelLr5Gc3gocixymBaeQcIYWnILt28SfLYdl/EXSEVlwCrF/UU3Siv7VYh9+",
-	"SLgGC04h6wEsOAXj0dN/mvIdKWdcwSnYHreCU8jxoeV8G23Ydn1FH7W2GX023qzoC+O1KjiFhGuq4BTy",
-	"fE8Fp5B0JsEXr5NfZPxAavKEhye5mvHYZL/VX1qOlIJTSHlHCk4h6/Uwj2lzvfkYeSas10NqoV/MwpSs",
-	"Hd5sxU5fTJrLU3uxv99Q1yxlmLaXMbZl+7vYQpw+pMy7RVZa+1QyttboeFImUnuQna+4qXJS2hIJiJ6y",
-	"LVrQSJbqyCa0RXY3a4xV2CRZECdtGis4BfsE0rYsuMJpA1XByS8llmdBii5RyhgUfW/Ze/Rm48o1WcOM",
-	"OoacooHrzCVAC1J2EPVdJr10bXpcXsJYwuqg0DmZspmqA5XS7/UDKcW94BRihTz6YHTH+IukXq3ePKkn",
-	"m28SOrD9JTyS1GYLTsFWVM1HrXuaj6hNKmaQVBDVN0bxS/8aQSwnpzmrZ5mV7C9y1SLA85ziCRmFBUhN",
-	"RsuIp0VlwQK3IXOWHmDez77xaanYfBVj3Sb5s+AU0vKeRY5i4rtGGkr9ksjvt1lqnmCxJt7LrjOcF5A/",
-	"VlL3DlF0FzpcLhFN5+rw0uG6iM9+FHEAhiedE0kE1+GfkIiitH4MFfbgh6gOwdYQvchhpVb2QjbfHqsX",
-	"AcSUj4vjyws0COhKfb7R8Z7bov4gLvSLU9CelZwytUqhh2RRFFyvGVkE4hYUKO1XjbylSui+toM8iiMT",
-	"nTIEXcMhIx16gp/Rq5jwDUL9iggQ2ZDG1HvGoYrZgzM+1yjV1UQIWPuOIhRSVXuila6F8BnlkL96jyjP",
-	"CBb3Q9BUMCacarQR67f4ALMondqEY18ZGwFzQzQTt+8UB/4OyRXr97EuwSIOjagoJKjol378JIs1C61J",
-	"tIifHqqnMefC0JcYQ6PocqWH6qqr6q7IGx06NReQhh0Rncrm08rPuFDz6mjqrakWMV4l0ljuG+m9L33a",
-	"kTzjY0qJz8Tpa4Nucm+lHYh0Cj8M0BxzGyO4RLvc5SaFkMz/aLnaTsEmrNuGvltdN/Fxc30en41+BdbX",
-	"hYPexPa0v2V3ZppMOMiZcefrsS9GJzjj7tT03Wp8qUfi2f20FoFj5PsdOJcDGRS7Uxd4erd9Jss6pO8n",
-	"XE2ztpNhmYkbllx2X9aZPMHUDbTxO8bLXSlDV1ezz6HZOv8hrqefa3HJ3rZ7cFmgUXYhkF+30Ua1ufj5",
-	"tVw0/dL7vG7GevUIr/okL9kzqPS7y0/JnewqQcUJX19dhoqW2keKgghUS/cAzl+Ovigped8LIDwYo4NB",
-	"rqpsO6jHEJ324w2bBY5dEG0+p8gEH026eKB88NW46O/D2TBnaN/MvX0Y4oOY2iamZe19Z0zaixslTf2P",
-	"QJwNOj8FjZYPYLy9LZx3T+tO6tXTcul6UDgFzj6FQ3TK7SCJ7wS65KSbARkJ6FkYWqVr97g4j0o9zO5i",
-	"y9ecZbJ/7XptCxeaWc3plD3/64JNow8LPs3VbeWM1l8cZXXVc3HHgjKYpGbsE+m9bZTrL46MN1ZnU0Gg",
-	"em6esvR+YUP4+d4URNON+JUTs0Y7T9QY3u2s97k3ed7FB9IJWyf8qkQi6l2y8AV1s2878fxk4Yhrj6sb",
-	"fE8TSBJZ862BsOTmXXd0SuLjGhwoH0rG3XVGGW2BMWkvkW1LB2HYWUTqZwimyje8qinkPUnoJqMxCI/7",
-	"WaGiPe++nyvJgm48MLuhTXX2LDCn923gktrWbphwTz73GLplhIxf664ueRisNnS5m7OQYuYrkty4ESLD",
-	"7DBd4dRuWvf6T5maHXnOKiCbWAZ5bcGSuCj7Fojp56DiQQYeZpJcENgjs+UYex1yWK99T6i/mNFrFnpj",
-	"zEugc8Gndm1Gj2Fo2MKnoSJoREwmUB3UhgwWll/QMGSBmv5//qVR/vNPvx58+W95qHKKcWqXEJL8OyjC",
-	"2fXXqb86oq6C0dOPr/Mm51+j6OqHUME18dxR1F8UeBvHVVXygZyvxNKoYOdGso9PfXHuibn5XQd2MBBj",
-	"1f9d6pzEEYu76+RWX4D9panUio4BpQUje4VcEOgXzLvA+gAtEkJd10PydWkdITRAdv5Qp7pXz9Ztp7BH",
-	"FSob2HmHkbPbfMhDncMcrhhxla3oeE8tR3cPtHihJQI9Rd3BrS8Gxb2WMnq1mAlsbgWSnthiFoOB++vh",
-	"l7L6p27+6eM/x4l/BoOK+uPoy59z+Mo9ywqaQ9UFBhOvlzjG+HDW4wz2+I1BgkuVl0vPLdfqB0nxYZer",
-	"gdNe6DONJ/YuZ4Iz4jLScOl9pzUlrK1phUxO9qK641x7GU0SUbkPs5Xou7qXceTeYmVCE7PEBNMTamjc",
-	"PQWgx2IyFJOhLtipNGvmTzxmOYnsMj8Fp3Ad1SUcQg2KocvGPtU/5xkZWnPtQE73uPbmc61k+ZG9wSWS",
-	"BbcsKEvPTXVjpi79D/2pMhbzglU4GwvOpxDscN1e1sq7zOx0o2wHD6WPB4fmHUfUCDMf3zZrIm7a4ZO2",
-	"0+i6X2S2nFNeDhjFdE09Itc6Y9fBz6saCGlIgCsTjwUQl6AbGpDiNVsJ3aHdYBEcfKlS2F6D2mBuqma1",
-	"BSojZafUIZ7MADghIzXUTsshCDLihWQioN+x2pDrqWnmHqchHsGcLhY6dixbfHyPiuaKc6drUe9e3tqM",
-	"tqoV71z+2IxNFWTdq9Krvtt5MUd7BzXlzBV73+7h4gPOl1BndlaPCk5hJny3ornhuoFvhe+i9pscxkwD",
-	"9vXDdNPNxDCdLrVpWA8fSQzDDKxNoz4IG8gmqa0SlT5eK6npJ5vmwcwUuh3ZlvHYHcQMhuKgpvPEBvPR",
-	"a3wkMUy3qdgwqglPJAYZS9Hmgd3oqdzBSunB+lM7mrzO4eHEXFEpqU1TXJmHzFAU8iuY0r1uJJpfOvBM",
-	"aiA6zIa64NzmCdBf2MRHcZ4vkaq1QrEMie0XpyA428GAsQaJvji7DbNxZ9uYnIu8bUjmCu8yIHELdxlg",
-	"X8Bdnk9Qh20Dske/24jcs75/RMWegxOUf9vQvPu5z5jUddxlaIL67DIgdW93GWLTqm3P5/DvXYak5YUd",
-	"xyRFlF0G5cgGX34yglhkv8yPtMdCBiCQkTENAo9Jcs2U2C4hvVXLaEq8x/TdSiFt/8mTQHtQ29YhS+79",
-	"vGRQJBm9jrhS0WXlqBoUEZx4IcieO5jR7lvGWJs4t+oFan+9ZSTMWjEUawpAjwUfMyh0W8QGkYZDO9rG",
-	"z10W7Pp22iabXe6DNtZqMJpGj1pghm89iWWyijWQ9nWNfPVNKFy6gi3sYeACa4bZTxLuMTRjAK3VBHox",
-	"4HPwL8YJk91eISMDwZETW6QRBZXUNYLS2oSaAhh2/rjnkiKNUvEVAlsp6SdkhHx5ZJWQcE+y4V2mbhv8",
-	"CK0KdItg4rkV0jdbhsYYgrPIfI6tynR2u8sCTPGWporfuqsTK8evqod5ul7aVWB1qtXg0QJpJHkkBHrj",
-	"voMS47v6FTYdaX4/MgUXQDcxgSQbW9VTUEjhrCfJaLCsVg/Gajr4C4lrJaIz6fe1xOasIJxROVKKRErS",
-	"T0rwKe0hLfmtE+g2qU3r1bOsbLxe4E3J7BlpNimcZ1XSHBXXydGanR0bhGgEkJfakLHN+man4D3M+BZJ",
-	"xJkQfCqHcxHkIOR7EUQ3VV1NU8UinDH1CfrJANlcJI0slhl8j6in5NqKJxMvJFSSEaw0iorjqHFYF6Go",
-	"fZ9SBGTq3TJO7maMawI/hSgGNl+Eqx3sMrtEUVmwyrvabxn1wxkUyZfZs1WXahqw7dEQVpF92KPr7Tcm",
-	"9WLRumau9VvfYBaOXmqj+G8D4IuTg8522YicpkfrcUXu1XVg29lGcZj6vXJBghkA7ZDN7+uI7XlTztzY",
-	"caeLrAypaV+bEWjWeHQsAQdcICxY0CBc5bMQLCyiC96bPuukqKaGK6SpPFbSjrm7LO2U//ogX9n+Pstk",
-	"l/sdXF67BGn1Y4HHBArt7LreLX7ZWiG+yvfwem/zYmfiinMcqUmsS2GQfvMUoLfGE+rLsY8fKVtaYC0/",
-	"S8l4hrvtxObsa5vD7B4UaYsb2B5Z+xW8WRlbz5MG4aRXXxeCk5AXHz0Ax559TfgNqDcQe5Mui3dHpa6N",
-	"iGWnTG9bGRU+FdyqW1XJA/rvHZSjZGt53xyIe8b0KOCt1d8tIFukaUdV/UHxPGZb9wzksWC57rYl7JhP",
-	"ftvOPO7J2S7XzahcX+e66dn3vm5WHb5RDGw0QqirqCv6Xa/QgIGl+u5EcMOC6OplYZCLhEYtFhPckNFQ",
-	"R47+jGtZBpDorbIGhT94hN0/4m1cdwH/6MF0iNRejq2xB31XJVny0PPj2pR6CPGgbiHUifdAVje1JnlU",
-	"6vKYHFWJJKEgB1Xi0pV0iMsmdOmH5Hv4TIpH1UPyslotVexO6fUXr+rVRDvIo2reaf9DhgJm3Ft/YKpt",
-	"rGhfh2obCngfIUmPPdbFQjlbEZ9NwjzZyHYN/oFhrU2UXwfUhrncA9KZktlpyTQus0yn1MOSMalKIDlM",
-	"I9UeNxWntrsmle68m6NNWUG22dhTNqX++ghXO5xuyJfza7SIbD4ha878GewQ0eyb5xGNd6trBci1wXCP",
-	"Cr85/dTGoTWk0ebTRtDaZDlBlOvONrDbQ3foUbzmUPbqdPwURzZu6DjNrN0h2155p8bOHme1ewBMjavn",
-	"jdsqyS2EDKkf2bUS4/eEMOzdwVdPTrwGehsRnsag3VLWxhzCF2ffJtz3Re5vsHl3OldQw2zNySQqBW06",
-	"mnysX4/X6zF3X0zdDRlx+p2R8v74swVHNmPBtnPe/K736aMe07pNmHAOjnlwpOxjYs3WUt3RxCpu8pNY",
-	"sB9GJnl2S5HHFJjAUWPN9EQW03PoDLIX+KzCs/dKmcXYNFz4a72VGFM/IeJOAnD05/qaz8XU403TC2pN",
-	"YRzzc1qRWy5BIctMmtR8I/AdVHM1zfmEDu2an3rbitb8lOcwFuEiU9whFOFiu/ieWMlJvpc1b+IF8kE8",
-	"9fj6ZOCY9GwOGMTH0plg29Nj2m5Ogtj2YRDfms0c2z7QVAfYJ+vDKZhAhzQvrb/cT3gxKSvRfM6OyWAb",
-	"Tm6PG5/qXLD21u8WLgzr98UN41of3eHx5O2EsMOdyUYql2Qj2UjsLK+qBJNyCHn0uRTe1Di4V8G/tVQA",
-	"LHi5ZAB2kiEErxkNckOwHlSrKUU4ErBI7CQDhs3Re+diKpYh3rK19OQe1GFt8uT6TXTCGQvknlcjt0nH",
-	"jhKFbuhp4dI66Jsnn0gseE+n3vjc4zc9FsZxv/8k9rsS+41+R3ZnQGoPG44Fn3i67nEew8jKk4YOpeLR",
-	"4i6Z2AK1eHRIxjMa0HHIAmlM4Wbuo8MELzo63GoA1Fc+hynlv0sugrHLmQjFPnctp63NjtcM+lEOl4Gf",
-	"S7TvVfYuHT4WrbC1FN3XuK1sTzjeX3i/DAQUZvpaL3KFwNvzfR5YmE+/FK791V4tmnJHprKBm1j7s4aJ",
-	"6ZRBh7S94zhzNyw4W3VNM4gsmWmhV46S66X0OJOSBGyylNDULW41Rk3rWDt8vqhbtC2gf3HoYM6Hjnoe",
-	"DbjuT4a14YmiJb43DrEJYzQ5F+HM41NSHK3p2TFyyCjdNGR0MuBc6BwT054vznEelSrQv+v+2de7oJsV",
-	"9rYtoDOZfv3gM7VZT+ZAX/72t7/X6i8tVuEQTceZ60T9/XXXc+jML3io24hGv3wnia+0b7KgQYiPqSOc",
-	"zwWPeqQnU/V7YVDl08v/kPKuGrj/kipIlVKV8vhgNpDnj1TEwyl0wkV+yaqjsutNvRDKVCVhUqsfHELF",
-	"QrsAVbX86qdfj76sW2M3UW07KpvtJi2I/5TsnkyyW6P86/t9L3GrEy4+sMCbrB4LMx5c/WJDZQdrs7tL",
-	"AXYHw71i5qHLeZ5hdxurx4F5LwCiLZbSXAtvkBh3KqmZJ2rmL6tls6x3dqPfYHsw+9cvEhWh0xZHxdb1",
-	"d66TlvBwbC8RFRmUN5uq4Kmsh2S792gmOLN8ybsMiFWaRwrHz9ijwjth1yzJ8308oGY4z5SAmnxCvlz7",
-	"fustwDA5TUkiO5M+Jmt+J6Ga7eaLir1PSa9U4pDS0EkV1tqiBCY1jt/zwv7zfuUOeAyjgOc+NsrF+L0Z",
-	"vbrQ52Ut71nXdeo9XRG5oJz4SqGrZErDbokAcAqfyvOlH3pqOEI2a8Zc20kKygo8tgD7R7fgAQnZ5Z0w",
-	"WPaMjkMR5FbOfQwp0S7n/FhF7s2w6/w4hN3piTcJ92nDhYnN900D0aOvd6Mu8bYe0+GSao4R9W6yIJpi",
-	"OvE722+QhN2Wc99H5M72u76X9S1VRPwr2N5SDda+vf4NG3oxPLSfglPQQmQqOB+ScslV99whoOiQF2Tu",
-	"8WV+F4fHasqAm8k7wgz9y+y4QYw5pd/pX4JNRRsQAzYWUKVkg51lg0MkB617bLwMvHAVBXWn/cT5JlMs",
-	"V0PmdDzzOMP6InbBmlQJy2U4q/hi6vGKXI7HjGFRh5wquNYa64s+Wt/nVnrcGZt3rKp73wo6QPHoVAN2",
-	"z9RT9Ezr4qM2JHQtXGvy5A7X4Fx8ynu5hXut5lW33f84fLzCFEmU+xY65yTy+rPl+hGhojh+rsiLCMiS",
-	"e6F0iET6MwnE3Mqp+E6ShfB4qG6NIumkyNmUht4tI/9OxHLn6k49nc36g8ddkdM+xPfmXs6e38c73HGh",
-	"QIllXFcR3el5yUKTvJquY8Q4kSImGXeweTIJGJNkudC1C6C0h/GNeFDawN2tZsFSsnvJKQgsPd5+Zft1",
-	"8hAkYa9PvuxVv4nOmbk3DoTETDGHsMq0QjbY85MEdLPh/ysY+vcIHUqVcfGpx8sh+xRql70uWeS5WLDo",
-	"M36UbBywEL8aOUTOxB0ngo/zS/c+MBjpKWOLHi2YCE6gLeVykwv5a4dx5VR16LxrXQzbvd5Va2/79FOe",
-	"Q4bUbzqYWDVJwWvtwXy9yMON0oUVavg1ogZtd+6Gsgc7UP8nrhqTLJWQ4jbJTDx5HNeMys/SlaHn+1GV",
-	"iOKGzPVShTSuJVNcnOsyPEpXkJWn8cbeM6c8XWInm1gOzYagKF025GEnBjzxOMrq+kSeABhKvhraxvjt",
-	"m1QjNuc0by/P9Kiac06dojXyW4f7K4V0lEASw7D1Y7PVOm2dmsgVzOaFwSmBdEdxD4YO7yKpct/lsTw9",
-	"bgC+hOIQWMBtwYKyKUaIj2Dlz0D4vrpy9UMyMzKhLgE3pj7jLg3IXPBwVsqrdQiEbaVovnokl5/sXPQp",
-	"Iezu/+q6TKd+BaQnNCrP/zDheZf1t4nXUG/Td5kMiTR0zmf0VncTs+B/EhfgA7ASGdIglKUTEpUXyz/R",
-	"ncjEQ2prif0ueygefNWNVvFQfJhRN6qsCPeiWN0AyN0UwQ1mq421wlI0MAWnNFVNgj0qJZZbcWd9fbEU",
-	"e9giiKTbueSWco2z7XPvvTXd3hXMzlrdIfRXbD3AMLxznNy9DcPZS2LBTN9xnZcJum1UA3ZtsQQ9Z7Ya",
-	"/pNWfsjfw7ryDzl1bx+9CkR2jTXFIKKizFAQIrrVUJgMjuE4XW4DS19/J02tZcpdEjA6njHsPROwsbfw",
-	"GA+/k5X1B/T7Vi2LKMbujf4yott9RLXstLt3JxR7bjjFfPZnNjlTPn6tyAfR++jX+MMOvGAtZUo1x/hd",
-	"SIi1ga30Q5PHr0c8cIH9KYeRpbU6igRkIXxvvNLkYlvEuhcSzm5ZAE4bmaQrpcqaE/udacpWjVULW99J",
-	"1F2LNlxKSVtq+6J3dXbWbrZbF/3h2dXFaW+jOrknGftW7n3qoicgvOkW/7GLtO1wBJvKlMU8I4lhZwFj",
-	"BGzaaKgOBbkW4QwSAzwmT8g8EW5EiiG9dsj5GdzIZhd1P+28sCNpDqu7BB5l+E26d10kFFjVn8MZ84Ko",
-	"ZwMnIwPSUalCWp/oOAS1BXXEeHrYsc0TNqfY1e6jae1RKC6DtlnczkXWOzGhCiceFHy1NVBp/WVR65u2",
-	"NHtpHD90zhrD03av8fo8X9vYGMJ6f73CTLv2bXRjnv1fpnXx2O+iXgXDIIBcyeyVqFWJ9PjUZ+WlZMmg",
-	"CZl2Nt2zyMlaCGZ2txakqKftD9Fev9G/ymVaUYxgpkPofrDfpdYlKC26hLKxIaFXr7Kb4VTKJUawxu93",
-	"5ou7T96+biURLugynA2XgbdbCDnsMvtmr6lkB/XUy5Ci4P6K3M08nxHT/WMXL/Tu+BLFfuO+ki8UAWot",
-	"GkGCiXefq/mh1W2ftff340EMj5T3yTQxQ/Pe5oovAqF+VYB5hPaxTE0h10squxc4Sovxl5jtCVY7yNRp",
-	"9Nudi+FZo33eOiXFicd8l/z2v/4L8wchZkmDQNqdSXbJpN4vcXKHZrMYqP/eZo3pRixB6FGfYGB2hTSI",
-	"aamIaaueJAI79qg/gQwsue7vc0Jo/DSAiEoyUjdlRDw54GOf0YC5pDjC+O8RGVPORUiuGdG/lbBf1BsR",
-	"tUZidDwj5rbF06v5Rubriol9HTna9XDD2AK1m/BOEKpEtbyM2GR+QjoOL2DUj30P6inMA9U9qybLcBmg",
-	"zIQvMREBI7VX1SoEa9QSptudUh6U/DcVZf1l5u3+go/9ZD9X9uYLEaCMQ5VQVph64Wx5XRmL+XNBF15Z",
-	"4cKU8efR0l/s4fLGW5TFAu9HGYKSFF3WoqeVgJGKeup1yEHt6KhcI9RfzGi5TvSzWgVr9JrtNvFZGLJA",
-	"KohRvoIuYSdEhkJhwXKx0O2vSwrN8FFEMiC68e9QGbnx29/+/melJY9nCq2wGXPoMynJ//t/OwoZtXKc",
-	"klkzZQa/sSNI5rXkdhM/IbXf/vb3WrUawbuooI1Plhylm4yV6DNbLWaMYycYuhAyDMRilpcfkZbyvzGQ",
-	"JVJ2/gmxXSD2sLSlLbTh4I9KGzLVPL+xY0tng6UKW1RqR4c61vDf6vVXVf0/UqQ6FB5HgiADfRfxlNKG",
-	"inr1GwPMlzzBJ90o90mN0Gp1VPg2GqATvQsf3fpsz77G9AzNO8HsDO0776gkegAp6gapENapq3ihwTjd",
-	"H/gPC1nd9fHrABYn3wmu30miIw0BwjgSbuFUCJcUAcbSANnRdjzz4DGKxMZJ6EtBZlR3H85tuzmKjynd",
-	"mfrJj8rKkdp+XlbHz69zZvECW8/N6jVqNZfC0A+4K0UuiFiGU+HxKTpmsmB/zHzEB+Tiben2tvactvbj",
-	"yQAVevCs6dWa045nXT7vD7MV8UIb7kUREJymlBszbi93P0ilZnA2pfxuaOD+bdwwq4Pu171p1vHvc+Mg",
-	"GjViSThBdLvS5H83NDWM0NGfox7BNtZqop7FVHBN3DOsfkOWrSb5GKe+a97jvbaR52qJYsWiP6Jc3dTG",
-	"1l2C/Y3akHv7+rzTfLdPIcQsnB4JLA/KOogdqhYAt8LtK4SDqaO4Mvj8BxfK4t7cX4fyWPd6C8Exkm5E",
-	"Z+bUZYSOIS0vbsnzQalOoP/+oa3UZ2CG1s2AIeIDQgV8xflPlHpMlN4FUidnMlQCqBohS2tM19ss11bS",
-	"qJgzPZlu8Q/a5ho+fW/zdgS8vBuAdbe21HbftxT+47iNk4Xq11rqsbtATtSN6RI11J1+81xZ8APkuUsi",
-	"FoynG1LtGom+dolLCGEk+vf7JRk8fZYQPJF9mVNvqrQnHS8fvwgptnsdclivfV86Jq2rLqk75MfOGalW",
-	"Cg9KBjEBuVnv6nKudvGQE9uN6yFyrZEFEC/tfnwacDE+ODlo6FiBxnHH9c2qRqKFRvaC3vOkXer5Wwel",
-	"Uqe/6MyR+wxcsGAYBabnSp8+DaaQbwFxCVFMn3O/ixN669aBNlqWeUGNtbNlFrrhkDpKXe02N/b7VnuV",
-	"c7O3IdMNXGseLDamkpHiu49NIgLy7uPrEjSzWywCcatYDbbFhOQ6J0roHlNOrhk6CdXQYbf1n1ftbuu0",
-	"BAkTyK9MDpMkkq6sO2fFKjyoj6kdWmThO4DXgkHqgA1+xQizHrM7C8Z/Fwkss/w6GUxbjAQ8+fgiWGL6",
-	"NRIYPmOZHfFpQu0GlPkv9Ggk4/HxaD1S7KMe/dA4P2/1h81u6yF1wbUs8XWUjQQvsTALBWcMNv0Fsq7X",
-	"2l+TkzTRbPm73ZrsLrZcnqS59atdopRVd/tl0iZipcrgGThkyfEvqw2potraBA2VKqApKfKPE2gPa8pi",
-	"4/qKkpv8tRmVBLcjI8oOLb8DL4SvTDmgDSe85h7TpcwRO0dm16NjtTUSzgKxnM5ge+Yn0rhsn5CRyeXX",
-	"JpzjzDumeKXNJs1UVkmADbj7oHDl+8hr95Pyvg6zXGM4wvPbRi7WqmZyKzXZesk21HDALcj96fCjFECK",
-	"ifHulY/uSZwx3BHKLfXU6qbHLQ1Y0FiGs7ygJyxFXr4WS+4SIy8SrJ9xv6IuhIYEyn8pSmP3hK2Q955U",
-	"IrFD5tRXCMlcRaJuuLjjji7N4OIoMKMdk8NqjYyuLhpX/beti367qbgimGcBuiAcYkGRCBazMER/ib7T",
-	"71hOyMI7tjLqX0RGFEJgD0NFURyiVRnda2ECwarR0+UbttJPkHIZrC4XpFyWY7FgklDnekSKMUROMIpB",
-	"UaHe20a5/uIIK08IjIDTUCGgFgAw1r04BMuZRXi8ZeJ7MoTQCnALGiQYEY1Fc5C7RxZMjslffGhDeazz",
-	"an8alcB6Q33fjIIAP/WisCIZ0YDR42cjMg0oDyVBBzH+JibIRwJGK+Scjm/gfThT73lYPSCjs073dfv0",
-	"tHUxcojLxlBkAyCrzuCGrRwTT4cZSkAn1OBbtL4p8ZC75hnKV1GdKMWZFOQUDwoZrxAlMzYu2+SgUq0c",
-	"kIBJFtwyqfeJcJqIgHTUhajDrGpE+5Q0BeeKpyJqSUiGXwFM1CjmkhlTa0trhZpO9IcZMaJIjXWIFBi9",
-	"AtUMBA8DqiamKxnFK64gjWRMofQV1bUSfDghTMuw4KCBoNYYj9kCpp2XKuRChCbbRJ39OBBSlkXgqbt3",
-	"HYg7JVzrOSQpNjvdHnjPPHUFZoy6cG8wcKrwY7ltcFtdmZhaLTz1+csXuFMTgfSSh3SMtT5wNMZyE8an",
-	"HmdMB4lAgUa4kPL4+XNXjGUFr1GFLhZZC6bCbT3PNeWAQQufhopOqBt5TDyX8dALV6RoUxUHiY2D5RPr",
-	"Zw0nSdMkk0pqkiVnwBdYvtohM0b9cFYhLcDhQHMGMqZB4Km7pYQfu+ThSJFg9BRRy1g60iR5NODFM8Ui",
-	"Z+R6RVw2oUsfE3qVLEZ9/5qObxzS4lPfkzMiuDmWUmXAB/zZMwy1evYMMVoK/5YBNTbPHZPRj+XGYlE+",
-	"15G0v/2v/yKjBmBD+Zzy6VLtghRF4LJAXzDpkNHPI+JNuaIzzoArqAlOFJNZLBTphVhDdXcnwXMwQXFt",
-	"DlbIR5fhTMF7DLdPxzFEkbyw/iTQJGk8E5LxAff1TtRrsPFMIF6OmoKHjFsb1W9txHf57BkJ2CIQ7nLM",
-	"dDgXVhVlLrkWrjoShllMDoiY5A7uYnRBl1x9e6zZDuVudNTkLqALgvlRxieotgSNdE7UALEMnQSbgnOr",
-	"nzXMymqBiU/DygA9APjN6Fd99o4u2Rmbtr+MTsyVVdPpbDsc9rbfvySH9fqApyY4zsaWOwQt3sfkVzCv",
-	"H5O/6CG//e3//PQluWQl0Q8I4qWv2UpoSmLgqW8MdV0dgSKXi4UIQgj8pgGdM0V/igsazhzy85IFK7gr",
-	"LgtKSNCuA0ZvIPpkwFHCQZRVkyg04Qr/tLitvREjfIuKB85X/aHtsvlChEqqVPRmZC5CDyQgWXn2TN9N",
-	"FInQI2zo4W9/+9/kT73OhYLykmG4JspAirBKJYAoYuyyhXoN62UGXD2KLxS/r3QIZOEtaBBi4p/6C6cF",
-	"HMLcWbXqfCkhfB3j6a76Z+WXwMbEUi054Eu+oCDEyGUQiKkSD4qjwWDpvqxWR4TJMVWs2+Njf+lCpygz",
-	"uFlVTKxZQ24hfKubESleXJ0jUp+2zuPBqHrp8dee6wXY8or6hM2vmesqQDpE3LIgUORALeBJ4VOlqxWv",
-	"/q1erTd++9vf4Y+WM+Dqj6Mj/c3Rq1KF9FOJjYr9AcmBSBgl0XDj+JnT4EYRRCuh8ZiEwVIRJTrgUVbz",
-	"iItQiYtQTsEDZ8IIvc4jWaoQ6GR550mm7ggZZa7EKBYagqXPBnwUw2mksQ9i9cEbVoy/YFxpdIBJgChQ",
-	"Ynd0LdwV5BAwDvJUhENg0gwHHAg5lsUBXFPfo3cNyVvJMfkARh6J5JAGoqhaAjdNibtc+JqeqjXUAgpP",
-	"fXbLfNiQ9szNURCinBwd4q+SuIwtHBSnqmT0vnF+1um+b52CIbXV649MESYl1t4JfTMGHLRZSe7E0nfV",
-	"hWDcjfK4aCBZALIKlkIz2eYB1SZfysl0yaRkboU0ONGqIpkr9AoGXL8qWVCJks7RYfnaC0mgtH3Yar2e",
-	"PC8ymtNP3nw5B1ZFRjo5dFSyCIe6bJoYKInl2TOsbmXkGRRvpJHJgL10ur1hp9t+077ojWKxCuXTSEZG",
-	"TqXFpQGfs3AmXKnT6JGuIGFAQu2ywLu1K7la+gGoDp6MqKoJlsQ5nQHHj2k645CREjpF4P0CEylyaFhj",
-	"f7VQ1wJCUX4sa0W53HajDBesGBLcKsAD7snSCRl1WRisyo1JyAI1W0RVw3KXLXy6woCXxIS4RoYlq5ce",
-	"cPZpIeC4R0l5cBQjvhE4bWnzOFajgABfM1/wKWRO0/FNWUwm3pgNOO5f6p5swpyphOM+ZWMPBLWYuSfZ",
-	"FuhMng95RgGapxABID4yOp7vZKJktJr6X/+VvLdKBKivOpyZQgpaWtL4Mhe3qC6Jia634PFQqMupyKwd",
-	"mARGOtKGq8PUfdP7kZ7LBhxumJBoTYuT9h2LSPlifBO5IbXhCextSqeRpKjteWjZwKJp2og14No4p87S",
-	"IqUTOg71k1GpL5iWBbIEN50LS2sEr8xqQSVa+YCQKZLB0eATRhdDPSh9b4FX3QvxLqkbjZdlPGMQSgGZ",
-	"Up7iNC4LTjQlDiS2QBxwulj4SqJCQiN1TQsN78hQB9XOSYP89n/9HdgKPifhjCiSETNRKI7JM8NbBlws",
-	"Q5Cgc6rrOPFzxOPP0gV2HPJM68H40zhgrgfaP44e8Gcz4bvPAEjPJAtDnz2zCjwTajtwsbqaYx5Ur6en",
-	"1Ya07ySJfxpw477DUm1AfNXrKtTQu5IRs8clFK/8IDxFv/w7pVaqQzxGgThgPqNSVwupDHgXq2UgpmkY",
-	"SCc5M7ic4SjtkiIjU7fEQmAZU3R1UCcDTiPGge9kisupuaHm5kij4gjKkQAuQZE8JUdBParSib58phNn",
-	"ZB1REpW5LhoZlRaSlh41FUeKp/MbKnYxFU9qRDS2B8E1lUbGHWOMumKSFBG3IWuohpIWCDxKJTL8M0If",
-	"UqzV1YMHpWOlOeI0dzMx4IoXKVqnvlNgCbhlOL9WBCUxkaMVTAOGtZVbFCDlgI/s6guasFvlHYCmQy5l",
-	"qUKuFKFVu4IvTexT7AvA1MwBt9U+Ujys1kog+GLFRm3pQHUKamMYfIIruVJEPRbTjdtASYm+N52FQIzR",
-	"evgv5TIiaBmp8HG8gmIedxoXKdS+UXzDGzP5HE1W30kSMhnKE0j7xLOb0QWrkHIZ7ZED/pn8K/mMxOJz",
-	"jAYK4tZHj5PP5h6Qz4isnw0WfwbkjD4DjfqMGU2fUY37POCfy+Xyzv+ndlVT65titDMqI6vn5+g/Rffw",
-	"L+gC2/rxst1tnZLP5LD6CtYkdT2Jpj0iyHNwKJzXZxvPif/a/1/9Z7yO551ecqEDvRBMrSY0eLNtxkaz",
-	"2bm66JtIT5jzAOc8TG7eM86qXXd51u38uXVh7/JFYpcKqJSbOD47qtiebN2G47Yw9p6P7BW+k+TdxyYp",
-	"vvv4Gu1+cSdhDXqIiIAOsjoqYuPSdjiEvej3GUCBbQP5g+EkKKXbxsJ8MOJ/zatuF9oNv2/33jf6zbc2",
-	"GF/q9Sy2aK2d4KnJWfG/XuN9a4hnZM/6Ss9q+iVIUEjXlL8kxdF56/RNqzuMqjFCnc1RKXfJVA1Oa9Va",
-	"Nbks6j8hvWGJc4yEJLMnLyAQ7aHulA730DvLnuDWPZi7HsVOxfFzkighOohPT+9z3SrZMlaJlerpozOZ",
-	"9gEbM++WHSu5D9Ill6Dy0RwGYH7Rt9HyEiMOfM45gm6r2b6EPV10+sOzztVFEgIHmX2p28mFVarIFoty",
-	"19iIszVFTWgEV7iN5kwTRw8ySVZJzaM1yWuD/75unDcumq1h50Ore3be+SHew4DHqQtKakIKANq84Ewx",
-	"XMmAXqRIgqNrFuAJQe1xlDleAB8/Iq4S1rXQDIw1KcCKIBZZI+NZVN4XwqiePcM5Sa1aSun+GOw0RjUg",
-	"9FgQMXk7lAzUHQ5bQDIGdG9kvISjko4AI8WRIYEjFBcwgVptfJEgVgKdHVpCNBE/x7GBSBI0pSWEXVJE",
-	"+RSTgcBeA0Qwur2BZtLgsdIl3EVgeOuAA7edekYq1ZihdFNdgOLZM7j2z56Zsr2eNAWqdXFtpfjUD8lM",
-	"LLG/+JKjtjfgdzPhM/yBFOH17iiSlhSCh+pGjW/g0cjHUz8wXi0vjDajSc+zZwMe7ydbGVtNf9VvVsgp",
-	"ehwkBhjSv5oAw6ighjkB3Rl9ugwUPVKzhzNiaG5PN5tHmtsbkaJkeGe6rcbp+1bpOHYQ16qkWq0SSlyK",
-	"pQhfmC9gZ86AR0yxVk0/W4PP1uMVyP9Bodf4YEaAxDpfB8wYUZ3ukTPgo6hqthZ87RrmI9vGP3rT6pPn",
-	"dOE9v60917mVz3/13C/P8ZqMwHcN8J0b03HogREKetCNmQ4a0L6uy0AsAo+F2PQ46eRK+rdCL7QqHZHG",
-	"ZRvjDKUuXFWpVqpQ02jBOF14heMCOC2xycsMnPdm30osf16f0Oe6KhEEMYi8ii66QpC6XeARA3e6VRML",
-	"Uxu0xU7n36Mv30H1Rq8gwQcCBgaluQB8BlzXSTLFJ+NKWxVyIYyvDfnbdKpu4TJEP6WugARkc4QViRTP",
-	"0AXDRifkLhB8OuCwRXAZty/A/DusnzWGzc5pS/uaUMqbMtBcCSvPqedXSFepK3Cex+TF87nHgfCApebf",
-	"SPsShg44qoiweyV8GFqnPTTaoCEmSB5XZe1OUnQMkSEynbRdiCMHQEFdJjgz409YG7wWP/L8x8ZiERVY",
-	"2Po0evqMsQ6CxrS891q4K+OTNQF0CzQze4I//6tOPYtCW0y0i2kh90XHUmwvrJous/clGaaiaxQYXypg",
-	"b71avdfeMpXxogJmuuBkFDpTUEhqKnVV9nybTNE+eKXkdcrMf1itrZs8evfnVwk92sVxB9vHtTF3po6Q",
-	"xmGvtg9rCj7xPYx2OqzXtw+Ik5qw7CsO3GEldc8gfh/HaFf39nGYO2VHKMElsWOT/vKTQmu5nM8VZY2u",
-	"lyJDBacQ0qm6V4X+nShPIN3G9lBDZ1g1e4ZeIubsRC4z1HFMsUUFhEF9J+MuMWOo0l0yVeNA4rH6qOjQ",
-	"KB7VDzVaG8ZTaYsvECdXYCylpo+kmE/6QJ48rFXBVTXgYGTFybRAnaxjh0LYWMwhmh5VN6xvx/g4WC1C",
-	"tflQIElXbPKaSuboPcSEP2DhMuCKg+9YYTHJAwbcZgJWlJOxeaSK76n3G5k6kt3O+fl7pVlo+8foJLIn",
-	"aWIw4BYvaZwrGeVjmp+QTewk4XU4RgMfjbtwmnNK7VIDqUK6CThgmICS7KaBWC4UGxlw6X2yHbngSxrR",
-	"67HLJtOZ99ebOV/8HMhweXv3afUL0OPvX74akWKtXiXXXihLTuxwtermoNt4wEUQ+X/BpoTVi04iU6UX",
-	"kLfvG83YnGoMjJzdGYQDljhGA+Pc4rADfh8WS3bksAO+G4vFQqT/5LBficPG5VojBov1fpL8Vf9YyZY7",
-	"Pf5LAdG5DPjsl+dcLH4OyojThZ/2e/d02dk17DjazrfAjWvV7QPeCM7+oVg3HuQDOXccFD7NK+DanhhE",
-	"ONaOEsOuNKFW5NEqrloh7UkkyR1HD+dQeEWeMuyfFHVAsIMaFTi8sFAsIMkJmTHfJUfVKgFDLYgIjt4Z",
-	"mgFiVqsVfb0eesslMmQaGg56nC82SDrXsgMQaG35dwZcCohbFD7jekRkBKSuLQREzgKIckE3lNDABIf2",
-	"WMyZjByyA66hSK667chuIe3KwErbjssIjxJv50lSr5KAclfMCTTRJsWDOrmG+rsDHrPHEjqM1SKeJCO9",
-	"6PHz56EIF89Rhz5G7xEU0UVXz//AZf4df3jd6LUO6toJtKxW60dYUPffcfjIIV5FKfbdsyY5qh+8NLGa",
-	"8hgis2sOOSLQjFs65KBKZIU0I+ZuhT4pxZktCPMiX20e83rDQqv08+/Bv+7LKDCDSt8VSNCIrratDymJ",
-	"MRC+P0dT10QUnAIEHmUYTVTFWhethloQ/6FXq4zFPEfHs+tSH1WrcRHpuHJ0kk150tLUUpWiC/nolN6G",
-	"wSbEo16r2W318/7Owa24pvNxYdtwoKZWUe4keONi0Y8ATOTnNiz50vd3AqbF9hOwxAnMy6pPwKj3YPSp",
-	"ujFr+DwygAex+a/J5OItkqKiiqm7QLyY3ZQewAZRUF6vwF4G4lbrbBDQy7j0sISJjtdQe9MpGzlcTesK",
-	"UGmTlQglL8pzjy9DNuCKxpWXC20Sr5BTo6sC7hCKU1QIkp61BseM/W/A1xsANypsv4uVD0uL/FMF+Uoq",
-	"iFWWPkmATD5+xSokb9bf42UyBfNziM2HaKl/2veeTknoafKC1/CByoJ9lzcY+3Q2WUSrihaxKmUNgEga",
-	"ohI+QFKA+Omiw1ae0YAjQdV5KsT3bhSJXFAp70Tg4lQmW8bM54NL8gB0Bl21iX0KGcfcAE8STGEKBSok",
-	"7UsH4rjKjSlEwXJXb8HoBrDICdiJ5p6c03A8Iy7zWQiOzxPywiKyUv9CvLAy4D9sI74nuYmaOIVrvRIY",
-	"8ZpvG+fnrYs3rch6lzG2TUg2ztSKLQQtB7MsYFPMamIEeg8UJFEQd1C1Ak1Jrl2eNKw9olPeipPigigV",
-	"jAUmbEgE1nczKgfcCJj6hYuHtWqpQrD8k8FU5CxjMZ8LMPtiUKMaGbGUY4N5oTfXWoQnIQIUdQsakrmQ",
-	"ISbSRsyNQrC15qFOgnE5RLNpx0gbyPg03iluKFlIijSOjwSAmsTMzEGXTiCEz/YY3ongRodlQwR4bCMd",
-	"cFcw6egsV7P5WlXjGSqJBMEj4X0M1NXf0vdA7669IChzyEQ1mAGf+NgUOj66Ihov8WJGxnN8Ry8saRfm",
-	"Yf0VGXUb/Ra6sqO8kUS8PASAch3CFXjTWagzuTDak2nDp7aTa41ZbVu75KPu1uaVIFfC49MBv166UxY6",
-	"ZGTCyt5ctXo9HctEnqe//6F9cdr5YVRKCjj1aiThjH0PA4VdN2AS5E3Svrw9JOYLSD9VXx2R50eHpfVy",
-	"DJRIq39bokyiblvhYFIb1+lLVn5x/b1bPmRH9fIr+qJWro5fuvXJ99dH9LBmCq3tLwDlFJL7iiLQeedN",
-	"+2LYu2o2W71eIS4sgOn3WEUSXuLF54VPPT4M2adQfx3XqjCGsrhoAjwx1Bm8r02GfFTqslY/sMsPFOB1",
-	"iRayJkt/Hz+qWkmDa72AlbvAfQWmXSyqTYMzLeRV35jglJCTECU1yVPMpAhso35fpRJFhvWG1XPIkTce",
-	"SggoBp6YyKrWNcuLSH114XIOVSa17HRQLUO8z7UU/jJULBWFmO/ha8/1GQoSq5KjSDqToVpPh+kXR9DU",
-	"YymhltzI0f2JUvyRarah6N05m9LxyuwryskkI9w2BsgHak1Mn6yYJonhyMoyMcoxDtJ2TERbze9Gp60P",
-	"7WarN+y8g6QoCikF4PFEhkCVgEENXwI2ytxciqwAfaoP4xsyDlr0K4ZFRLz+8mvcRajw+k/JmoDHhXq1",
-	"fgTtkl71a98fV18ev/i+gm0q/hwVmgmN1So6usKx/ru8XHpuuVY/KES/6qgs73KmeLbLSMOl8a+myo1Q",
-	"IPYWsIODSrVSqx1Uvi/o3jEazbZsT0Etppmdd7sTSX3Imyhkw75jf1ybl0LZJD2QFhUyyJylOVv0sh6E",
-	"zxLKQ6/M+HIeCcta5yBg6XS0VBnpVJixxsumZq+Ww6jvE8rlHQsGHOqoGBm32W2dti767cZ5b5RSNSBN",
-	"N/JtqG/GQoYV8oN6yrZ5G7MXiO2gC7qkqDAPv1XSmkVyMHh0EbBbTyylqYiiCaaJDoXlrBSr0on271vG",
-	"YEItIRimCJcBV2tzgUtr6bHsIxOCnQDYyL9p+dFIiwNeBONZyZjIUr+T4kEVf7eKWRTtwNFSHAEbl20Z",
-	"8OhgPGlSAh2Qr6NjBIlaklAIUtxJSC9VSGPAU/vzJNksAKMnSY9qX0b5C2J8wywwLDn0DAqDJeQSLwLx",
-	"yRR8MG/LXNBcL3PEfGKk/EQFSz35MaFq/7EqZGCDGVSxejHgHic0TxUq5moPzjrlwdHqJg1DNl9Au0LF",
-	"cGlo9JgojQtUneis1Fmon6wE8B3VpyKW+gTlyHcVAzcmVh3fDdkroCyV7PI+uWiCxV0U/10NuAKRwRXM",
-	"nbdKHUByj65XFytmEKpO2CcPU26jw2IhXDuIXAUaZ8ARa3IV0oiY/CRgTMblmhTSaoAek6iXOoYeR4U9",
-	"Bhwqh0N0DzpsNRIwqQNqluFYzOOAIvP+8PKAzUvXC8s6Wsq+UdrzGyQvv1oOsnlpBPFQaKs8plZaBxAG",
-	"dAz5tChAwi6TYhG+lGRaGTaS34BH19VAOW2/KtpeX7RjlWyzFcm3Wg24bbYCxANVq0Iuo1syo3JmakQp",
-	"7AoIDaaC1z3XKtyhswTL+HCujAWM51uy2ydkp8eWgIzHkLo05TA0SIncuMqnl/8h5V01cP9ldznnq6rN",
-	"yRru+3hN3581ogQ7S8m+n13B9qQeQCPACR0mXxPcpQbuocB6dLHkaOlqiTQcM0kFRDKt+6ffMg4VzXvT",
-	"r2VPSL6j9s8/3MjwZV/M2tHCoFtqQXqSAlp00rvL1dru0AwY8CXqy2/ZhIDQKRpx0Nx124IA8n6u4C6W",
-	"4XrJvQuirExkOWmmpXgoOMahonfCl2wq/RgdgsiQrkzKiMcreWRcbePb1JLPO286V33rWiYuhQmQ3p3M",
-	"vtfD86+BPd8fUoWEoyRFgy062m1nXCwjzuyGkoiKkThiST1KItJSSEKwBE1Sx0ZEHi8TeR7Hs1th7CX0",
-	"pRwSbRqKc2FNdbyEUQkKFF0zEtJgiq4kzyRYc2uB0rpLgEr2NyTSbJJh9mEA0bs/jWH+qa4svpOdL/ew",
-	"KITDB1jyYtRNvHJjsaAB83zi8TAQy1sIFC0ku/kUqrU/vT3484v/fPXDyx+//3j04UX/sHfQrf9n7XJ3",
-	"MBlykgHShUheTdRTaGgMtQ9izk9A7SiRCzZWsp7e8a5WM0Xw0LW9nuC9XlPnsUIMKbR7udrZR+yTKScb",
-	"ESnBmUN8MKZr9dO2pmsSZmoQVjDJtqINWiOia1hhgDDWXcVzumOB0U2XEnOPTd9TQ1yN58DTlHWltTu0",
-	"lYVCOOR6GYIErI1PpTUan1iGHYTZNy0wdPpvW91ejjivYVI4rick7KRI5d+HTtnA2yRub1zqDyx16JqA",
-	"1u53uohGYH4+EcFUhPe5ig2s04V2aUnq1SoZXTZ6vR863dNht9Vr9Ye91kV/lLQmosRe5GLALbt46SQq",
-	"WZkyfYP9SzqEkqMyxLFjAAcG0tSqkW3Rk9oMBvIHR89cXGALq/zqRUwdQyjyi/SB+ZJZHsKSo9PIsCHE",
-	"KmHwrgz4D1448zg5qpKo3F30BOzPqp8poQ5W0jiPQLOjI+QxOQALXq064OalIou3Q+pV+ASVFiwDd/sy",
-	"j2KcwaEa09M3JFmts+bszm/VBE8gTuUgekLAaE8sq65GYs3jPWmsqY7JsZ1RSa4Z44ArjyOEXbBlGFDj",
-	"Nqp8y7p+11Rfi+3MGB6lu0gYaneZ+HUT0cMH7kHzLhhzURiIiA2GWHJXF92NJBF1plC7PQoiH/BkEJrH",
-	"ySi8ExMKqYejCulpY0+wWcgB/40+3+NUnUH9GMyPSdxxfKQDEYCKuMLPRWMlV+RJa34OVnlxBlz3vFSc",
-	"TJcEpjwOmNT5ZU5O1SXLN2NYQ0T2DqsHAz7q9C+H2oE5ctZ5LXXlWkd7naIH7kRwg3EJnN3ZjpcBtw3s",
-	"kWkdwioE12DCytmW58ZEDvoCZDIalnSrA0OjocfBgGdrHJquO+gP4f6KuN5kwgL0COCLQ1VXPFSTqDyP",
-	"k8Z1fZBESOG6dPmSqZqrc7rj6D4SMDqeMZmOR41Ao4vCUqginigLXzys152o1CnEqThxeeC46KHgrHQy",
-	"4CbWNoRqNjGCRIBc947JqEkjUlNgpidRFRbridiNpt83wgF4YwgDVnweKYLVmQOwtxTdJHXjMlfJiQKI",
-	"430bvxBVjDs2YGN0dMKZhTx7wE3OhubZJMOyM07qCnmT9LMeq3FYkNS45GD8gLPIn/cYXtRkBGrK8wx+",
-	"SF19CmKEQ4u8xaUHdQ2wTbGoA57wpua1NtGHmieydBVJ/gYllmRU5o7+qIuDu9gl9S/Wb0Pw0gdzarh4",
-	"8sGdBYMENH8HcSjHynQZ+4ihd9rjiDm5s+4Uh3kmgmvPdRn/tkUjbCJnueAjfpqQUPYRk5BHsKCscXmd",
-	"mNSEMDipU06WksmSVawQw/yhXQ13oQFNXHBlTqfemPgevzH6YEzfShXS4AOejoDSHBUKpLTeN9rnUYGU",
-	"qx6kQ/SsoEYyet94024Oz9sX77QSmghsrAx4H5sTQbDC6Nezbuei37o4HV51z79EAHguWVg2gP0fwDx0",
-	"VvbRoVUFxU7Ohtf590xO90izuUkglDrAXaikLsm1UIcliL0QKYoF46aGM+xxLLhczuMehQpGmDWgfjUF",
-	"TwZ8ySHaRXCm5A07sBT5H+irO4cpXeJJljF0AoIeDVMMYr0VGgLpIAsl56rjzifwCFTQ0L5BlXR6rW7T",
-	"KiLqHFvg/bHU0hTaJ838ClceT8FMTvePnPSXoriIxqQYE7ESKeuC6B6/sSht1xK2N9DZBJnZJdUPugzE",
-	"JFT79hI06STRm2/GPkEnF9PADdtWYAklWRrwUExRAoyZB1qdpElMM9tz0D4XbSOmz1EeoQ4ndQachmKO",
-	"AXDQbSXSHhWRMga2RF1TeB8Hi97Cq0EMHBo39Y48yIgbcJvCG2UyjrbSSo9DxEI3ENJ2/mtPl9JNELEU",
-	"DVPqSHwimH2YUJzsYlrA5+I8ujzS17NlMTzz9+r4zhFd/hEo4cZwq/XybfZJE9Fzzae/zL3Vrev/lXs3",
-	"szu6uhnPV8u7xZ1/+/NdIL1wvJDjn333F8mDu3D517tb/9Nfb/yfF4u7n6/Z3R40zhxF72lE5pzQpR/X",
-	"/G9jCJNJOu+8a10M273eVSrlvK+DuuUSU853im7aI0eqDTNvTgHQxEGTDJf8WxRqjrv6B64ntSPXiOOW",
-	"d2IccWuctdlOJkAj0TpBHXtcZhq6qszpCrkWNgXi4s7RflN0hXhBYvSA63sgSXF0sxqPdJ6p3WEXjQSj",
-	"m9X1KN1IAGpxAHsBLgQF/DzfN7aiAY9qRmMTH0bk8nruhaGp8Wd2lG6CICETWu1Z2zNDCo37rCZ+A04l",
-	"9Gkb6h9HWJ45bqSgtgNFH41jWHFP7OJ2rP819RADqz0RdC2aTEgxZOhrpmS8lKGYQ7uUle0C8KTpCMZv",
-	"mQy9adywyAsl8yfqlZfcp3eTpV+qDHhP61H6dCLDs6FG+M4jU8l8pHNHciB0AvWyNNcDI7Suz44Ac8Wa",
-	"Uk/NGNe+Ta9zs/P+8ryNZe7fJYNHgaZqWmgwGLp+86G6E1FIqAIyvrHuswNZVVgvyGiTQ0SQ6GvtMpBI",
-	"BG48NV3hZjVW1BmxXd1xs+oQduUUTC/YoRmvgB4IMRmKyVBb66Aikz/xoDF5OkQ34hAWokOlEX2Nop1/",
-	"sQYP1QtG27OvFXic75sfFqNO55YFtx6728QngGLFPb+EHvKHdb3Hb0eifvGGdFuXZg3hfq7Rr4zo92th",
-	"sQzz+pinCSs0j9Z1Xcj1irz72HRyWrXgT6/RLwE9DxSNQfMYWNMHHIv8cYEkJHY+GkzRqT53NHC1xcWY",
-	"lvsfL1tD7IAzWiPpxgDQ7L+vXvPbkXJTxMGAd3fct177CTT+xMlcXZ42+omUgHVv83VJ3XWS1CkgUb4y",
-	"lM58tFWqglO4ZpxNvLFH/SGk5gxdNvapEYIend5db6N3DbtviM7WrnwtEphYDMqbhPlEsfTAYMqdzDRm",
-	"1Ucx2HxVSjwTUPgmJpYiyFDE/aizhdPrLDHvo97KulfwSGG+7tox8Xw2qpBRhp+PHDJKM3Q9Bpn6SAnB",
-	"ps2oOv53H5u6OvYo787owZvuzSie6vWAA7m3WjJqSd80bLJQ8Dt5jIS/2ehhDG3j8vK83Wy8Pm+NdK1X",
-	"aCStuwqbIjnvvdekeFg7IKPTTvMKqp33O53heaP7pjU6UdxKuCsyoQHRrbwxUnwMjUgnhNHA94wZ6rB2",
-	"MOCjy8bH807j1JoGk3xN3+rL0zOH/Omy9Uad/OXFG/Ls2fWKaDJqWu2qrQ44x8grHdgBQGIu3jgl2pu2",
-	"8pZ5DYu7IjnE9ERO2Cc2XmIvfUzRfdt/fz7gUCVBreCSUWXhTkZoqXphQeLqond1ednp9lunQK4BIJen",
-	"Z/guYxoEmKLJuFsWkzJuGtpQByYAw5urZeB5l4EVCjCXhcxfgTvfWs5YxfCw77yoSC82hR7wqIg6WXLt",
-	"Pot7lmrToUPet9+3NJC4S6T3CzshcYNMQAKdm6mdEwqLZx53jY9iuYAe9dBHQN0TQl3wB+m2MUo7UYSN",
-	"BZJIZjwV+scKaejmvCCzmCrGEhAvodFB92uPT8RQc371XTGJw63Tdl9j8IAPeJMupI72wGKR0RXQZYYn",
-	"SkE1TWUU4Itu1JYokTx+POBWpSi997hXEbz1wly4YnxEH1rdXrtz0RtetrrDd+2L09EJ7APaZUMOxqsB",
-	"z3ncNGcblWI3zwu8fWISxSzJaE2d3K50vgR4B9zazOuP/RbuRAEMkBNOF6OdoeeYaazrSYs69PqdbgMq",
-	"k1mbUsds6EK9anDAjnJAw6mJaXQijNJBCNbGri4VBcCtve1cdUcn5LCuALPNh5WX0x+RLaUTl0w6yyLR",
-	"9TcyRtjP66sCbzalHrfaHisQY4zpDeCTVQcOX1xGzUgBgtCXydjc7dukwRTdJ9O/Xav2gbjLE7qvYFTM",
-	"2k4tBfKPInTPDct8PhHBvGzEU0ueVXAuHBeK1x6nwUrRxVIhEimzyvE95DADF4TXbkJ57X65J0nUTSbp",
-	"7l48xnMLxwe1DUBQUvY8Soi297ZwJ0oWntH6i6PCceHV5OWRW31Ze/nycPy9e/TiFa1PGKXV8YsX1K3W",
-	"XtCD68nhpHZdv65ev6zXx27thXs0rr24rk6qVVp9qebyfmFDYIiF49rLg8N6MlTfANc0aLyfqGxm2SQq",
-	"Ryvhjfzd5OHaDkEmZq99Ic5pMNXlvl7sPvCKy+UCrZj/UKVSrzRDsFUcC633kNeVJrfOiNKLakZo+Zmo",
-	"W2g8d+8+vtYcOa0xYL2M41hy0pw4Vxo+huQiH4Q/J+kn5Mv5NQs0GwpWauFkAGa71xnwg9rRUblGqL+Y",
-	"0XK9pBsKhkLJErFwj/UqJClC92yHUHfph+TaC8KZeivm6AkOlKCLTk8vXDl62MxbYO/vapX895OI+VgF",
-	"Lqvkvx9je+lRNGQYipD6I+gtntEzJJSyscUzspd0dhKDVzc+ygpquTYmesvera5P0ZjwrZiVMtDDK6KO",
-	"b6iOr3BcqL16VS3X6uVateAUIBrXFMLA8hdQ2Ut/cy5umU/BMm+dduG48Lp1oSAWneCCBWPY4VFV7T9V",
-	"jQMw18ypmzqesrkgvUb3HAwkMbYOEZsLx4Xu6+fNTv95/ZC8JhD4uDup1wf3BIaxdx9fD08b/caw1/iQ",
-	"YMBfy7r1ZOYsm+02NV1Td0u71Ymk92W/TSrZRtarqCdMfxLfdQoqgQwpd+U/jVN2OXB6q5mMxXz2ZW7j",
-	"HZhbZPxKcrem5m5pR8Je3K1CGhwY1yimSCOHjCJipD7EZEx9sgjSCF2OI012RthcBxysEpqX8zjfYBEI",
-	"0LWKIwOIORuVTozGSv0lc6DlMZSPgsHOgIMtxGhVZo7vpK5cjcxScegwhGwSuaBjxT11Zznd1lnIMBCL",
-	"mR01WatWT+yNt3sdkmTUJ6k3zTxxUIo81/qIIqtV7SXkA2EZKN3B2qUAZ0mxd7YNVMOYgefDmSA8okwL",
-	"ACIGk8aZGwMera5Bq9iyoTu6lEP0EzqhdU9vE029nr8P+D4MnuzN38ffGH83Hlo1CDlxU4SCiyV0XOas",
-	"BqE+JFgy4jJJLqk/93Q+t5Ah9YeabVVrry8VT1XEab10kGLjDxEW9mDd4ydj3c2vxLpTPvgn9Ln/f+y9",
-	"3XIayZYv/io5xD/C4AYESHa3UXTMYAnZbOtrA+puz58ZKqESqcZFJl1ZWKZ7OmJfnTjXsy/O7bmaF5k3",
-	"6Sc5kWutzKqCAiFZUsu73Rd7W0BlZWVlru/1+2VaIaxA/qq1n6zWPshq1dup7V/NhvttB7fBhjyScu4p",
-	"ZGIU89zO8VgRyVVvlrIIgCgJBQBqkuI5RWhtI2Gv3+q3h/1u67TX6XfOTo0SaRvFir1ZYaCJkdWj4+E5",
-	"XWUGJRTrZtpR65xCfU273/aq7IwIWvFJyARJZ5RWqrogOL/B6oB3AHHaiutQVBHjUMWQUZhmRE1tHava",
-	"BO6XPSyPrFbKvxYC87pnPL4CEQxCGWRSjkTZ7vBzLd6ZAX67v2IpiOVfvD7p9PsPKXQ3SVG3OVZk6GYc",
-	"67Rwfa/mEQbtVwtbYAdhuulBJK35PrnbV7GaFquwKoyjgEjewxaC9Urw0Ay5pt71wEgHzc6Vji8j0fvr",
-	"MRjdXeEHmu7DwyrAk0CDPljJ2E5WZi9qu0zyqW22AtTrKx5TV+4qYNlbnMqXVg4JK2T10GVkhimoDyB9",
-	"/ID++M1VlL9tt477b7FkMjlXPREhUpJm+EIWwGNmjy6OsN2BwlXcdJBANTFfzIT0hRwvbP8fHKkX2N55",
-	"n89v3ndqBXrtLoCHXZy2fmh1jo1Oyl2LWExnKuJREC7YXPKPPAgtkphbGDv0fS1NK70sji8oBfNxj2Xr",
-	"brvbI0ofZI5nIGMRSR6mDSCqJVt3Ys23xthA3lmzUGUHuI0oBB/EAntwLgPJoSQRfHxPik/xcDyPtIo8",
-	"NuLjD8aQ9eiDgSwaTWTtA+MCAXtFiewTmBXjCT6HrRUHfBYzUqSusSQgY3YNZAj4LeY6za6vFFrTFG6J",
-	"Ugl3Wz5OOiCQl1XWG6uZwAoeXJ1mJLjvrePPyGob/QfZKj/PRbRIjBVX5np3c4U4g39bdwtoxCqkR3Qb",
-	"uVErF6b8UzCdTwvNOkAUB5L+KhcsHLSMxaWI1t8AN0nmDlP+6VjIS6NcdhtmoWOzlQvNwr///7XKq3/7",
-	"5v8ruOF1HBn75beHKE43ptcy5cj6GvVVeyzwC81vlwyuz7WpygUqedzqp66J6NsVTpFyIXVmnTN8F8tr",
-	"M36bJKYaNcFz/vDUl/eDIPC5RpcVv+/EwmYjUmKmsGSGdcHoYj/PxVywor02DVXboc9Smdkt5f3Or4H/",
-	"2w1tSVokJWaJWW52vWV7sMKUFRHIh+ngUgqfXXSPCfXNQQWUkczdlaplqtQwj2ruMzE6AdhIAoi0XAU6",
-	"VtFivWRmF9ipShWTgITr3FTCwb2pZeaP8TNvuCI7vY5feChptnW/TboyPOVd3trf/EeqqykX5lFYaBau",
-	"4nimmzvm3FUnkJut8tlsx/i2On346t/ufFiMd1Yeo8Lro0Z15k/+WQeX3/PRGF437X5SMrFCwV2ofwvN",
-	"puZvemwj1AvlwiRS0+GaOKcaQ53bVouefXexGuZoKDO/PGWW7ZX6rGi7+bZhZ/EEQu+fr6YT3Ut/LLcK",
-	"30MXlxEXhyIGEIsb+ri4Fo+tehEhettQyamKj9Rc/iHKF0ueICv7ALp3xwrK9SFnDw7vEGMvHismOvj3",
-	"//VfWNJKX1rmWdth6pWZF4n/EOMYw9AOKltOFFInJdfCYLYzlf0nw+vgn9notY1CU0PCVH1M1T2vjV03",
-	"k2BNotWpJH/iAC6Mg466RFfNdI348SBz6VpoY0VTQ4p/xLtLJ2UIAE4jCUQK70FSP3JI2veZtuRC4D5e",
-	"RwHwUFtUial9ztSEA80+iFmcYG58EItnmsrIMI1rpowZdID+D6YWYi/NrrSGc20/g07hwKDMgPhiyvTs",
-	"mCZOv848ywieKNfsOYQ1/jItnzv3CNJxwhVMaTeQgVYTJ7aseQMIcXKbuDMIXTzRj5B1Bbvtxg7CNY6o",
-	"U1L1Wr/2qlmrNWu1JYtrrYdqpcO9OKj59087qJnyKSOKP6e3DyIbKOA3asbk2PsW9PLe87CPqDe/xOzE",
-	"el0Nsm2Np3zv6hqCiKiuATx3g65G+80DbeoR0q7HisBZrwNoPMpgBN9MxFlGzjwj8hFPL5dJlMqWzGUT",
-	"wO9Nab4JD0LbatM+6Jx32qf9rF98lElHs62y0bfTOK/NUlyge/JU1YyZ3ueqGadUXHcw/yAUgJzM9Qxk",
-	"ZvU2mKBmtEdQJBe9dnf4GlECVjkeEPhIF5qNlAqgzb1BUpv1tGjTt3hocxlGnjeJ55XBvwrhpyGE4aTb",
-	"jM2DyGBALd8ggwnO1Hg/Vhwb78dJY5DNCH3usWIsomlgZlhlXerpw17mNIgGVECenPffexaKw0jLax6G",
-	"IkbEZeCA/kVEio14iO3/UQpa9UqFPvZx40XYvEhI7ORxDCRkPcEbkcoJcyjD0WEwY4GEtFiCT075uJS2",
-	"WKddygOJX9CcA03g7+Vcn4NgpUKl59jWmsXTbiVYI9soJ/OAgFu0hY4ayHwlxQ5CpQmvCVHrUxgrN2iq",
-	"gbyNqjI3Al3QclgEfwqNdUBv23n6bET1YYSP9RQVlz2gB8dnvY2qq55SXbiBNmguq7zxh/euu3KG/6q9",
-	"nob2gsOfBoF7EA2WBbFZp8haALogc+DhmongNMpBKhYqeYnMIBYcEFkp7Pnotnv9bucAuu6VHEgnhUvA",
-	"ZwYqBkm71SULZBl67RFyFZuDq6xnRDgPM0B+lkcSp7gP2AmAUhEGkxhDV8Rgjq0LFB/TMV9oZhdpTdgL",
-	"IR7m8aUKgLp+AYmjgUSGDg0FNf4GL8SmBHFkyAiCmZsolX2nTAbSvu8bVUkeDQKsx5/Ju+lxSRtAjyOB",
-	"0OdXQUwAC7cu17yDuqjf3c9JzsLdevztT0dGYKiZrvAQOdyMJtkrF8zeX8p74nFI5UfpAzMEfnDLpV2v",
-	"u7opjEzu+7f0N921m/RX/i2+qrCnEgXDt/OgPlhaCez8mvpraL41u3u9XjsOJtDQKHI0W4Y0y0rwskMU",
-	"R6o/cK0sGzIcpKaR7+A64NHunJ1mnIfb2P9meqkd/gWI9PxuhexL2VgIiNkzrMh7uVe4oVjvXjTIEQ+1",
-	"YDOlgxjpzQBk/GlGx9K76rhz9DiKY8MKZfTJDWmUlKKBW47UqPBA2gZv9bDqJnWPL0PffCFKwwg9QLVK",
-	"lvpB9MZc3pRByYbpKICH3gOos1BdQiE6InoVVegz4nA2XoWNd5Wq7OguPXa3UxUX+DR/Jsu/YxPlkaik",
-	"oY1nV0qKJ5vauDi9OblRS0WIHGPDxtwGbeaHym5kh/9qXj8NSUln/p6sa1+AgtcbKdt84OzC+1H83kFw",
-	"IGrhePFMMy3iOBRQvOKIHRJ2oE80pUgA4+lYDCTZ2oEcK+inm8ylr50EDIV/KaImzdCrso4vpjNlTh8T",
-	"n/g4Do31/UGkIvrFD2IBmY2B1GYQ38b47fOyD2JRqjKsP3IBZgxYEekpJEmwMowy4oGMI+XPMRs+kGMV",
-	"zqeSPaeJPS81HRgjxatUZAbn2jJ1JvmcH1vHx20bLfbK7oOj7tm/tk+98kB6Bxfdbvv04P3wpNM7afUP",
-	"3pqfvW4dIyfBD+3u0fHZj5BRygTYSL54VAPvGSnjlfZTOlX4A6nMqXZiE0CGKO5GYTadpl1KJWsgfEWT",
-	"zaTuB/L58zMp2Bi2CYBzjjgwzNFrfv68ybilc6U1I8JdyTy7LYbu9551rYA/zg/ipDTB7jVgCnYUpWZz",
-	"em5vjBeVdwJBZJD+Fn+Tev/ELhjEA2nGsembwwvoJe+3h+2f+u3uaet42G0ftc27aHvJPlZRcBmYkVJJ",
-	"L2gogwUvE+4modoGmrlnKDrgXIsBKsU1zAc2MRgK83ispgJa2Wnr2AVzXXtzLbCFwS0Ym89y00hg7B/i",
-	"9U/OOki9LyP3Pq+0bgppsmYdnI5ywW6TQrPQvugWyoXVTQYNm+etCvoutVq9sVsoF3C7g7rda2ytUWmJ",
-	"HyF6eNg+P+t1+sPzs95Swd3yCtzCJ7zrYpkNOo8EVcJjEHFiTkbwy3Z3hi4Bo1MwXkAjmA9T7yHpVntl",
-	"HoyqAX23q6WK3bXOejKKDPJrsUrdoDD5hDeHvoVYDZdfdwqZlE4dDnQL66qfCIWN8CqZ8YENFdmDZiFf",
-	"lIy/S1zm5n6J2qt04QfCXzcNuio5XbG7AmbxoDbcidGitzfkbm2+wX26tgB0W8sNrrqQs0iNzWsegWC7",
-	"b9sta7Ks5PZQRXKrVjebbjjWGrNNfLR0A2sb53w1NQ4q/tKGNWchjycqmkLpxlhNp0HMjLUSlaEIxKlJ",
-	"KobXtgYdwb2wqZlAX9pm4P5iJjwsXdfOKFNS4G2t3k6rSpoIkcsghFiTcdBnFsw7UmEo/Ar2auNlV9yo",
-	"PynQETffXEZm1zBtxK4ciwhw3jSip+OTgcVDE4k1A+pIO6WJILsMHuWH9mm/N+y1/3phtP2w/UO7+95j",
-	"xXqtxqa6ZOZsBsBR9xkfR0prymFyCl+5QScqDNW1XlpdC6uWvA5oZJ8jWDdegzU4cIG7JSyTrrJzfimw",
-	"Zud2be7AyuMNZJGH13wBNvq+taW0wkWTZURQl0j3Jom98xIKb8R0FqPBNVNhaDsxwUTBIQaSSNQ+BDNI",
-	"F8MjNt2/2PWV0tk9gEujWchjszbmZ8x2bk6Bho55gW+s4YBem098/lhDhOPaCDwwk/pV9iM10tMzJ28E",
-	"+lc0IyJTBA2wGyMSMQ+k8Pftm8ElnsVuV3Tb/fYpxGZYcbfGfL7QFq3eLiJi8llWDLOVcVAW4SYH/lEa",
-	"cHhw0e2ddYftn847XbDXYXoUTrrOPkOpyrx4MRPaG8hJEBrLCXyWxUywollFXtHCWFWx8Ev7sGjMFxV/",
-	"jtaE0OjNQEkvPi/lyyG7Hl8HxguDV84tYXQE/gIsGIFE0ePhs5aq7DX37fzKdnpQ4Abt+F6T7TUawJxh",
-	"IVKA8cS5dbjOmwEN2ijeHt1oXZWi2WNlpWgkPgZqrvGQFNWM/zwXoLbzQARgqdZhCNRfQbLD/bklosDK",
-	"XC2YlrYvGt5L3ibh5hTDKx8hFbMx+WYhWHFE65T3FDBe5imCWEz1jSzWVktASyH/1MGLdhvw2PRXkuTh",
-	"UcQX2OS4AGx/o6wKd8B/QMiHFABEbZuk0j2E+0hqZJEZlu30xotcP8VZxK45c8lGzpqwy7byXiNrD5P1",
-	"i4N9t9Ya/m7VGt4tF1Lyeojm995vaIi/qDdqt+vjJTUHm8Yc8Ve1vWRP2+iNeetLH1UtU42/3LRKZCSF",
-	"Zh36k7keTlWUbOBNaBKF775r1HdvwcMOsuh8DaV5GkMCJdtjB0vrn7FPl5RRlgv4CliWQMEFeknHOb3p",
-	"Htr579gbXqv/5e3uv77466sfv/vp2/cvf3jR3+vtdht/rZ/fYuXJ5s5vGt5yZqyo1VSQ+RDE7FpERoDP",
-	"pfCJF+2JxH1TenHZcTjMmPJg02z2Hcg9yPcdrlTob4j3HgWRjtnsikAZOdgkfsSvedg0toGxtoxhCaLM",
-	"s8BJzqUxJpQFtXKl6H6kZtqYc7FOPqOIVolB+bqrmk/dbzkUbL/JxoLD4INIFRRuju5aHwXu6SrcFZCJ",
-	"ZR4kHQXGXtpMGJjZKLBZTaIMw0uxdB1Cq8+0g6pKAvH4vabHNS6VsYXx05WVKzmqHx5iNf1KcBkIqyga",
-	"nA79QmzWnBQo/cdWUk3nwKM/h4H0KDSrHVMV+xaM3DJ7WWNQJE9W735yGY89tyxYeV9qmp2igHgMesA/",
-	"qgCCrKwIpfvWj6NXWTWTqlJ/q2dxV8iFg/Am7i90ZCiIv7qvwKtSmQVFdn69j9kI84G5OTx1jCzSBEj6",
-	"9uz40Fnh6FbmRqOBhTn4eS6QGsuGoPlUyUvXXgEIMpD+8Acy2cA6FfqG10Du052DzlwPpI00U5TZnkmf",
-	"FTmsOvrQtLZ420kkcF2TsHxpfcz4rQr9P0XA+MW6cLE9HIXmdy/3zG9yg6LnrfdnF30XFq3tNe4cQzZL",
-	"/ggBZNjzB912Kz98/OJhgse563Rz+DgVEL6NBYzGasPFipPTuDZcjId4OV7sjOilcHQmUmxeHIUo7j9M",
-	"nBr8a4z4HyxGbLflsq13DlHKtNVFvXt3DxaDwYflT6ij1ht/PdRVYP2hUXMlQp+RMiaSwZSZRJ2DOal/",
-	"G/FMq0M2EmM1NdYjJj68rQy8pJECFgILbUGSZTopXDQQtLBRgaQME21vfn/ePj3snL7xWDHRn2hTlfbZ",
-	"jOsYrVTQAQuWZylsLB6wZiFO4zmaRa5k4hchIQdvWx+RDRbT8FRrU07l6zEsa3trXNpeB8b2ia1pd81t",
-	"kLRso+h6+aUU09UHttggpxxhpc5g39iVA7lSZlDObe0pM+/d+4Nht/3XC1isVP0HTDWVJ4eqg4F0Zn+p",
-	"mfzM4r7bV2kf10hswTjG14O4nLzkNcTycfhlGDM3X5HSGPeJwQdbu9fu94+/AINg+d6vmru19fnkB7EU",
-	"chPL2xsKtKMfyFKw5+WrqfDnMBVQwD2YrWAk63pLoStCwa2mSRkJmF3M0/koqb10hRSgt+ktrYAWyHpG",
-	"icwZ1/buWQ0cxCyyc4NvSuWkVizRItlwD50Y0MSr9gb7fHNjlRfgBxX4X5XTjcrph7PO4VfdtIVuwu13",
-	"d91EhtTDqCY6G181059DM/0Agvo+9RJ+uQMANWvLnrJqhIC5iesFgr+ZCC6U48g4CoRmej5lsWK/iEhZ",
-	"UHEbYxY/z3moySvEn5fNQBXr6FIuEktHLvmsMomEcAU/V1xfsfEVDyQADvBxXE6ixiDK9EDCPZiaCdQ5",
-	"umzcvnS5faCZFJc8Dj4KO790QQ3NVdvyY5joAvgi0z+bqUBiIQx3NJD2KYwjn/ppEV1THMdckCBSQHg+",
-	"/VtXm2xETgl5c7zj9uGbdnd48LZ98G549s4DZ231m6NW57h96AGbmK0X+RioEHSDzo1Rm/d5jHvlSyPV",
-	"Qb22tDQp3aY+2N7YZA2AFymbmBV0VgBFSUkdaLCQthfduHywkjc0Ps7DOCnZE+MPj5zdfhixlQu0PCcG",
-	"GFpZ+ZFHAYcE8t2lFmFtUeyNNPU6bl6x0mSTgQ/D8JFH/QOgRdU1IHiVs+C+OeDA0FAA19uhpQgQahF6",
-	"ISRgGdsGkKwY5f40kCk0ExogvyFkPwl3EUqWo25wgDYp+v4UwBeYU6X8LhnrLViK2bxQz49w154lnXla",
-	"JjVO7nN7IBN+KHiV2x/39No8Qscjvb5ev9W/6OXBA9s87pD0VqFZb6A5v/LB59n3uBCAG2kNa5vsybRb",
-	"JguaiFlcNItFenvAX7x+k3jFF2JcyKfYYJljrt51JzhwtKXqomUswMevIlqewf6KSHpSNUJpkbyswI4i",
-	"IX4B1Me5nOC/P6PTYCrWWtldEc8jW/E+D0PHB24pXNMblIBUvNmVMn5pFEJBBQdg+gqUakBCw9L1DGQR",
-	"CXuUFOxKzaMSG80DY4NIMnuN7gZb0jNurOcK1vGVScXgTmu4dk7EF2oynizR4yxzjbwCsVhf5Rq5hfwU",
-	"Ux6EhWaB+/xfaAbVsZrmE5bYQsw0cckJj+LArHuI62Xkai6JSbkA3fpDOZ+ORFRoFr5pNF7V6D/8FjdL",
-	"itFG71bnunItdFyp1faqIz7+MAr5L2LUMJPcQbKbio5VxC9FZRYpf4f25RCG04ACMax/OwSKm/+YXf7z",
-	"T5XW9JdKL7iUPJ5HAuhu8nrw42s14UMhjcryXY3pBq6z3VfNxu4SlPxq4OfOHCsnGwllz/GpP0ulPCSr",
-	"6xtjG4KqjtHYpdeUkkwnomBcnhmPx1er8ucCFl6zEdfB2AkfaDLQVXZG3CTfs7kke7FsZcX3bByamflV",
-	"5tE58Vix0ztju/WXLyv1geTh7IpXGliQ5qV2rseK+N1uCfz8Vu+g02GhiKEnI5DQvzvmWhhrNZpiZJDF",
-	"is1nMxEhbL/0CWFX+NjuoWNL2hEyc9DBC9b7zEuOd8KpzfF3M65jZr7ZB6HqThHI1Xa1/nJvH0x+aoOP",
-	"o2A6NUtQ//1vf6/XanbKZaZnHCIGV4vZlZAaO1pmSseRml0J90y48lXm4aH2WHEkFsrm9i1bBSxUybYr",
-	"EZUmCkGjFmif400QYBFaU4wqgPLBZ5rFSpXZXIZCG/2AAT6zXtA8lBrP8b9MeAD1ffDmsThypoCbk8eY",
-	"M05nGoy5EZmtIavsAKeJUI4Z32m0oOGQUgU7m0YL9pGHc2Gcm/NW/+AtBpPsw9o7UBcc/enKL+0SAWco",
-	"SNVnmnlpieeh5ooZJ7Y6fKMsVj5fsOJrIQNJn2l2xT8KdsV9Vq8NpB9cAiseFAQ0ao290j6BLcCNNBuJ",
-	"UF1Dzzjesf7S3jMXTgZO1h+jJO/oE22tCG8g3XK6a1tt5VbyFtArtLyP4IKd5NGyfM5aPYC+T1ZwozKt",
-	"15svXubztqOqY9NAs//5v+w/1Pw2ENEnAt+HvxEHJ+X23dk/e4rc6vhgWynijFewA8bU+rTwyTyMgxmP",
-	"YpKjaPh7TSOTp0rH7AU7CV7vs7+ct9+U2fnpG2PK/yhG58S7BSKYtjsrOvmLbYShgL5CcHKwRzWKn2l2",
-	"gD+v9BczKJinO+3VXr38n/9j/pfQhB1mDSoXNhITFSHyxiz4JEKoDfeFOUL+PjNODhbaGxHb/qlzxFQU",
-	"WF3HNF9AbwnjzGidiAfItSHZfBYFl1cxgQzTX0SNNpCRqAgJtzBDm2VgxZ/ncFrYq1oZg/AzjimKSciN",
-	"xkIg4+urIBYlQOefipgDk3TRzKvM3pz3yuynk/MSEnNxuUCVxGeIUmyL5MFSMkrPj9RsZuwgo6EUNiEH",
-	"mqUhSgbSyzOgB/NabXcc+PD/gv5s1FjEpa+mRilGfGzEPP7AGNrePlPUngh4J5bFjFqxzYOMjOWEk880",
-	"WCZT8wU0giXFYBY9JdBJuzcrjpV0e3oWKu5rrFocyHR3OjyQUec4akLgr21NHl6MDfHRfAZo9Lhdkk7w",
-	"MgUJAn0l/IEcLRhPd6ZTNwR20TJ/HkHrAtDoWoqFeYLi4ttnxW0zEleB9Es5nvMKt611lcHiODe/ZkD4",
-	"AieN7dV3mXf+9qx/NuyfnQ2PW903bWPMsusrFTqwfTZS/gIvewmXgTmFDfnuuaEdG04SAhrByK33x2et",
-	"w9TYpX1i8YEu5b36C3v7i9Pexfn5WbffPhz235+3vX3YaGPlm4UpG1t1LjFooCKYiwYj2g+mQmKGba/R",
-	"sKMRgl6qSYKwvTE+7gkjE3UVxc8+Agzgo9oea3MNiSeQJDg6jNoCqE3KTZUdWpGFRcJf12oD6Z20jo/O",
-	"uiftQyh6bPf6XpW13NLB6HiqEsMQzpzFP1hitjCv8Ef7QKBWGbm0zI+CjyIqZzZEktADWxr6QCJW9Ijw",
-	"FQ/nB7HAs/jP1Njw/e9/+2/zSeOldr7v73/7b688kG9PWgeV3tsWcCOreawDX+DYRiabk11qAvkYdoHF",
-	"ifRIKJpRhpi3bxwvpWUwmWDVDx9IzaU/Up+McDronVMfPXF3AJ7V0Vn3defwsH3qGaHFpWtkAczdWES4",
-	"9/PNV3NmTwScgadkw06tUtyZqGhasfZYymwjrVoojgLJowXohdL2tgw8MT7+4xiXdKJXTMw/NHKzdUQm",
-	"a0TCGfUFmT/GmhR3MidhoI2RGbjT/D5MyvoWIf9zvjAboq/UMY8gT1XYq7/Y5n56PkNP+kT4Abfd+0/U",
-	"jgU9baNAMzr6GwxYO3TlBgyd1y7MwTJRDpLfAFPyDEoGmR3StRwDKZEug43iC0DSARo9I1HLA9k4atno",
-	"QRkKGa9VhOCB9jno2xIMYZQWuGRWE6FmQOWYzLk6kO8AG4YRNgwQdWwCh6EP9m18bCq4tMEbDcOIdQgd",
-	"PXrkp4HUcQYIHLYnnCyuDEoHwlyQJCvUsawvD1OCYALWwHW83LsrQMe50eHGoEn6bBu1UmZajVp5S5iL",
-	"NLDFI+Fa9NoHF91O//0wF+DCsdsaUVWF7V8FljCBNYlLiU/kD5vMQ6TvqtoAQw1KH2cgvnertWq9vlv9",
-	"9pak8aAs+CU8XOEIlEtrNtupV2ugpTdCQ8C+2FrkZ8/ARsKle8WIeIpy2MgENl0si8INoljNhOSzoLrg",
-	"03CLXGPKBGWjRSyg9Qz+wTMOoJce1yszMR0J308wRMnA4vFAjuZB6EMmEr3qcRggBJSly1YR+TvWd7y+",
-	"IhApsrSvuab8pLnmI645sPlgeL/K3ghpRKcAph8zPEqngBAGIkSKU9GC6atghqwU5smM0u3BQjhvnKa3",
-	"A0g88JVXWpPnPMM16M3E+EknPO27TyQzvb0mM8d/dyADOVHNgWQsDuJQNBkeaNY675gPqfSyyerVWrUG",
-	"a5HGAlrO9ptlaZ13zNhOp5fZRf+o8h173zo5NnLIUVHgRskR7flwJLQ3q59/0DLnKj1tt/+LZrLpVP6h",
-	"Gi+hfUTiMtCxiCqQ1a0YIW7uK+TGlg6sBuPsZQUyC+ysfw67MeGRRMxpG3+BpBUUc4+tNxhCQGIfwSPG",
-	"SoW+upblgdxrvGJet9VvD487Jx3gASNKYBFHi0oLMdsw1lACEGIiZymqVG8kVmmUUk2m4DoSpEP7pNU5",
-	"HraOu+3W4fth66Df+aHtVRmpG5ytd9Y/H/bap30Kp/jElp7BPYZFM9/HmD4fSMDoBXaz4tJiIMYvgGuB",
-	"FMFVZpH4KHiYZIfgQ1spW2U9PhXMCAYLAGLEmPnNGoYvIf0uvdK2mdyB0cpfTprG1hZcjow2Wrj6Aini",
-	"W1TymEEewb+1OyRTsGSOgr5dle0JXZwHG5UebUvQ+nuAqt9rbHGnLo/FMVbm3LMwszuYFfGAnfXPS6xi",
-	"T8wYt7SVafhjPAU3y7bNkg1xTTTIkkjMtdClZZmGCC6r4m+0QGmQFknbSJ+LnmsWh9gltjenBAvk5eG2",
-	"oboWUWXMof6Mg2CFKV2KWA+kLR5h3uSTx76BGBtEfdl3DPO/ZQp/wsF4ZkwWrcKPwkc30aXBgwltfeMZ",
-	"UdRZDyS9CyXLLJAVPpvBP2dzfcXUZAIARCR+metcT1Yg1CoVv3s1kPnL0LMdD4BymdEYIJWLxqeazqA1",
-	"SIu4VHZZHIj3Q+nXQIJOKd5Gk0Bkv4QuO9YdmMUPZHbFBjK1Ug7kIFLzS4Lfmccj9SllZbqYs5l8lZkT",
-	"Q7hDrKiveOTQAQZyouZYZU3qlznRrktNtgstKfUamwZybnao+RNeSJk1avDXlRkAGlfQfuyc5ze7f1UQ",
-	"XxXEP6iCuA/1EFdsoG29mqAVIcFkXgEmk3i61cKoAPcbI5zLlEVMrjK/BkQzredCMz6QwPGTx5deZWcz",
-	"LJdgHkYKh889KmYzvioGIJFNPVZgr5ofEWeEZT8Hg5y+CTQCsIEl2zS/4THSVgXSOZ+27cMomwpdiPKx",
-	"tO8mghDM9q8YoL6hLo4+MVrJY5eKxepSQMqvCCk0e+gcOKDtNVNS6FKVndOLGEjbs73XaJSa7Lvf//b3",
-	"euO7VA65zDz71obEPwcv3MOuPFaM5iFwZRE1nVeCZpFE1WJK2XxkDjkPJALCacqtQSKvmNwDrrGDcBD4",
-	"Rl26+aZ+ei34B6+0z2xBn9M3qBTAFeAOddDsfDZWOtbIrL+oMjgNYPYDsMuiOpAtuWBzCZnDKb8MxiwM",
-	"5Ic0IyUqLxdnSGseVgSNnMwEChKJzx9UEiLx4Asxo1dg9PTJKDXZi7UKiX1jNRD3/UhovZ9A/FzOBb7h",
-	"0dy/FNAx5h4qr1nH7oAvWWORLqg3dvdevIQQJx0a4Kcw/67M54FfQbaM1JGBHsZITUXyMYUYrsUoVYed",
-	"pwrN8lgpVujFUU1env+L1te1yP+n1JeZw5Lzy6011Fk8y7yuh1OtHHx0JEODZX3xnz+t+a9QLpD9OVwt",
-	"1qbX0j971z4ddnq9i+XGExClIJmh3wRuaF/Aa4hwZsCGG7vbN8SboTow8jbs+1aT+OwbEvB2Vp8DBLz5",
-	"ijdKin9IAyF2UvrONgJKrA3WAeJvJWq+CL3dUx6Pr9g3oDKoVqFUZYe2J9q+ZWyNwVdfZT9GSl6i64P4",
-	"WsakdCUtxRfsGn5A3eZWsiPxBIlWiznqpHc5pRqcHirtD6RULEQGV18QYhuPSahTiZ2GSKgttUC41EQJ",
-	"lI3yyYxvscsGMhMyKyHRgXmYBC8t0VFNM+Y6/VJlb7JaZCCtLwV6K/2oWCToixKMSEC4Y2z0TxSW+ZcO",
-	"A3A86y/cwwxkBg4mq9SwTI/l+JhLCt6o4lApqOWP89QcbJfFP5KGuxcf7Sye2ZV5FD8NjtSKowb72Ih/",
-	"+Ie7660fYb2UT93lqzi/pTgnAXdHj+8WeY6Ulb0pzQE/2CLNUTI2PIYIgXKYXUKj/PrMxIaUA3MZh89P",
-	"FnyNAz1QIVzrTedgeNw5fbcaDjpG5+q+4kHZ4f6EAaHkqKZSBubPrSSEYwfY0LmgMrwGxWmAbKlBrEsY",
-	"N1HS9Ti78i9C+MBaVax7Nkf/WdLcTjD5wMFkIQrK0F8GZoyXguvyQOQECeqPhBotuMQrQdNzGsnLG8hi",
-	"uqqd5hZfq1KVdXHH51GjFuu//+3vjRcvMoGWLF8uPl95IKFQv7HHrgifFR7jg1gkIXD4BMrHEdWLsGex",
-	"CpgYTeHXA+nlIHw1mTmRGFgCNECXMYVcwX7OXe1Cw00DjXxTXuewfXJ+1gfq3Hft98NuG3IP+4zjldBI",
-	"CGV0rugdOh6A/HYuJTUJYhIjPVjndHjePXvTbfd6HitGIo4WFFPLrgFQC9uuP8yJMIQ+hO4Hy0Eg3KKk",
-	"Oxeq7PnzRq3OPOCCP2p3hwdnJ+fHbWN6Pn/etEyUA/n8uVEoO8t0D+Y3rmD/9qzGLJqHQg9kIJGwjl62",
-	"kL4rcrTsFo7aOU1pYdWS9JHE2dYrYpplHMyMjT2QIddxaYUlmTMPTXgvC0H1MdBBasJuNleB2V2LUjYN",
-	"06Q03E0UyyyfYbnXOmkP8afmTzD7h+2fDtrtw/ahRyHWmYgqjjQEnrlse5F8HphjGJllj6/CxRIhRZPe",
-	"ExvzCBDHiC2tPJCeeWnmnpFRfmYf4h9axMC0USozr3Pauzg66hx02qf94dHF6WHP/KbbPuicw0cJAg++",
-	"aSXFQEoxjyMe2r04oc4WMjjAxFFR8l5z0nwY3kauO8IPcl8OJF5ZWgsbze6IGg2PMJDufb97fwDL/O79",
-	"azLTRnMdSGgUtpvRdtDOZpH6CB54y/GmoIuLTdHEz0c7khWzAhXD2xmJzCPB5DwMSwmHo7uc+F3gJJsz",
-	"Dt1jSMDhIKvhIRCt1CcIC7P65rxR91UiDVYYoj+IBQWSQeyYmSci1j4eRLjhEVEqUd2lbkLfL3eNUrh0",
-	"5i9KtlbZadIcnRxIekrqraLYuZ5PgdsyahIA+wr0E1ENqnk0TuOq2HC81ZilMm6NXr99Prw4T791C34F",
-	"uqJx1GLSPAbjTMdiVpnPXE7W2+Hz+GqnMeEUtPEslaerXXbu/j6LRAWMhYy0Nppt4VihkjA+ya2Us595",
-	"IhRee42GLfYzgopajVgL4fxgy1ABLpEo1o1ebfz7i93f//d/1XGhQh5dAg8l/ZL2xl96Z6c2JBEJ7jtW",
-	"1Q18LX3LoPZn4GzZRJ2Xy4VXOAykhMVZy393O8jTiYgegapl1Q7IwcClxbhnDFzCt71nfu9tMW/rDvM2",
-	"Tvb18qvcmuo7j9wwi6Zo1bnjGrx/CNzVe3xFwv1ikXA3VcH3BHgxxu5ecghTXmrf+aL5LiqgRa6tiG9l",
-	"bOREs0JwgBUBsgUOB/iLBOroE+oidVAbbcJatklchBo5imt7KfcjUezVvArzJ6tzHgiL3K1LBobr8eVw",
-	"YdUTKPzhcnkJiRyduc+QybcBw9pWBGdp6D8TcPG2Mu4pduycZQuRbhZQFOpaK5kybZHjuY6VH/DQRsjK",
-	"RLyOFvYaY5kseHs6nmmWROFY0bOAnp4rfAXrutM7Y3uN+relam6r4o807y8T+Q/9rJV+uzwI1dpjQ6ji",
-	"+Ms1GCtddreETN3YSUc/ebLodrYP7tptOnuq7DYEZLvcCPTZTEjsACP3OYdwFKNdchJcziG+KkWKuLV9",
-	"0S2zn86OyuyidwghEHv1QBL5Kfjj9sAgv1jM1GQCuAqBXoeBwVQ6FL2fsJriTCFwuBLldiynFCuw6a/2",
-	"T51ev+etd2hxqb6kTHn23Gy94dOP+wg+pQ2NrhKAroqTtCR5NBxmK0FycJjVTMh7xl9eHfnuFsFj5eMe",
-	"1CKYCekwg3Ml16o1gND2GP7fzjJYImqGsGSSvXLJL82KWojVRAYKGgibufQF5abyovOQkaAQfaRCAIxs",
-	"7FWgqeI6kD5VapMfJaTPo4GEED4rXvQPShhRxLGw+9caR0AazimuSHTPrGgfTkWOGgoYPUoA3AjdPD6N",
-	"hOF+4uwAGGNgqrfEVDg5ZG6ez6qsa4GX4L5Qjd5kHHJmU0iuUC4JUmdxIo3jYCrYlC9A0o+EKyZbCOLq",
-	"MsqIyqJFOLH8WgFFHqusZSP9LK1DMllQ6z2uBIXX9CfjjjrGXfPEwfrvg/Cjc9LJmnC/rkpJSCCZbxDu",
-	"oVlHiWqmQGmhQvPVq29f4EeUHEoJ43oNhHGtWatl0RB89E+NUMXUVOomL3Jusrf+Lo1Krd6HW2y4y0xE",
-	"Q+ci2scw48UBgD/ORKSVBCIrS2lqWU+WybPvZkbivrrJG8R7PdMkh756hIXekmRWk7tpg5RXuV4nIFRN",
-	"haBqjJjErK6564ZCiywgTnOVCwnyhimUBRf3Kts6URXZMi/M5uAQ6fiYcHGzalIQEuiBJOw9ByTp9hAA",
-	"sUHbQyCu95lHptOQYzNioLM/t/UGlmMKfoZ1Isi4VJTzMESlkKZK9Js5D4ENNTdg/Ayk1YLmZwBHsm/W",
-	"x0hzcysll3B/WIttJ/XzcoHrUINw7/TT++PpSv9tUIYyYJVm3Z4tvYjq9jBDy7hCv9bL9Ve/3Q5cKMH5",
-	"XkYZerLAQhBZbR0Yb3NJRQaxmOKesHHWCgZaM6er0Kw3KP4Klk004xEgD2fijZ/jv+Rlwu6Uokr2/ZBi",
-	"qmYVsxBEr2r1uzMDvEUZurEuWQoHRkQi96vqs64gLchabeersd6QmTGvPBizt/2TY+bi+KjJ0vBFEdSE",
-	"YKFWV/hqHC5Y0YvoX4BKVDF38spGUbDRYiC9Kf8g2CWBCWGdStKODrTqaqx3AumLT9WreBp61PQOrxqg",
-	"QcNJhXogoejuSuC9BxKfAVsLQ/MtlJwEMUP4XKnM9CO/AueKOt479imoHNr1tDuxaPwRel6LvBSpa6gn",
-	"wtGxuOMv/CNHnCN0RiJ+nSxUoAGnycuDjFrnWgAUzlML9cbiU7xjXksW7AjxWf/p8Oyg//68zcwPEKkV",
-	"vzB/A+3B94OCkINC5jvB/fTfAI+EH6QgkuCrndR39Mny1SPlL9J/+8FHFvjfDwqwKe2dCTZ2d7zjBx8z",
-	"4y1fv5M8ygZIphZBL8F5sXhMn4HBlBw5RPy731Lk1nln6Q6saGaeh8MEw0Qf7e5bIWihuIXxnDJQqWZz",
-	"Ix5qlc9msLNo6F9X6sE/CqiAIzvZzA5azmPNfAGo33IcCF1NtP1bwcP4KseuOYbWcEQiuVTzOHUNSMvV",
-	"K1psoqJLFcci6Y62DRK+K9NKgFSgYQrs8tHC4nBAFRT9GzvTQnVtHidKVXGXUnM5T26koRtgeVaH2HU7",
-	"AvRtLTTgrqQGwO913vNQSyZYCUCo6qZ51j+Hqk5Xfp4aMFNvvjpq31wrZKTCEJHGsAd/fGV0irxEuBGq",
-	"bUuN2r9WlQkfxypKU2mtuUUu35ZxSCwLkBv2RORen1JMZTabj0JAM7c1xIRzh6GhstthToMtH7lkrc1J",
-	"WL3fwWpa0HLXwuDWCSwSNa7RHelC/NQdrGZevUlSCsMs71kqbDcS8bUQWP+a3h1J1jNnRDsMhiJT6q74",
-	"U8V+WXlnC9Shll6XmuYkKg2JyiUqZPNJml+wbHlHiWTVzWqZpC1/C9BLf/f+YOfd+9fEQwSigMccFtaK",
-	"V528RD0fATCDkqn7Hbii7k3LkKLw3HotgAPJuEoCQ64WeK1sznMcBegPlrEKGYKYxsZBNr68BRlvmumh",
-	"mvJAWjxe4/q6nWC2tBEDG6ZL1wFPbKmZBAjI3CLsdjXB7VBO9nJqXaBomsSKVSkAAILjYJl93nMRcOZv",
-	"//bb/wsAAP//",
+	"7L3bchs5tiD6K9jcE1Gkd5KmLnaVpdgxm5Yom21ZVJOUq9zNGhJigiRaSYCVSEpmlR3RTxPzvHsizst5",
+	"nvfzDed8SX3JCawFZCIvvMmSXZ7p7ui2SCaQwMLCul9+K43kbC4FE5EqHf1WmjLqsxD+bPlsNpcRE1GH",
+	"zQO6ZL7+1mdqFPJ5xKUoHZWGUbhgQ3I3ZYJEU0aupb8kXMHfKpIh84lcRCM5Y0SOCRWE0TDgLCQh+2XB",
+	"VETueDTFp+mMkfiVo2X1DVvWSl5JjaZsRvWbmVjMSkd/LelXlrzSmAaKlX72StFyzkpHJRWFXExKnz55",
+	"pQ6LwmVjHLEwv+IuG0nhKxJJckd5RK7ZWIaMhHoIF5P0K2dc8Jl+6178Gi4iNmFh6ZN+0ZyGdMYiA7DG",
+	"aMTm0TkVkwWdsPyrr5QGhwiWCK+fqo35vHouRzRgGmb0WjERHRMZ+iwkPhtxnymP/FK9pcGCKcInQgPU",
+	"IyGbcCmI3vB8zny9ZPaBzuaBXh8T1auux8TxL/9er70oeSWuX43HWvJKgs70U7jUarzW1Kbph3MmJtG0",
+	"dLRX3z8sAvCJnM0DTsWInVDFWgWIob8nHNYGC5jTaJq8nvslr6RRgIcaq/SJuisYy3BGIwT288OSt/4c",
+	"3OVcKRYWLUd//8WW42DxG7YsgE3AmYiqo6lUTJCF4L8sGLlhS31FoilXZCaF/jRnIdVDSHnv97//Y//Z",
+	"MzKa0pCONL5VPKJGcs58jcj6/oxoELCQUOGTGzaPyP4hmdZIh1UVE35yw4rvnX451feFUBLxGZOLiEj9",
+	"YRRSNU0j2LNxffQ93WPVw+sXrHro77PqC/rs++reeG+0f33gH7Jn41Vol7nfa6HuoOH+s2cA9Bgti3Cy",
+	"F1Kh6EgDrAgDnJ+/GCL8qM8kKloN/vLFFvJTYz5HQpNfShv+oAEJkBLJWxaG3GekPKZBcE1HN5o4jUPC",
+	"x2TGleJi8pSLWxpwv1IjjUU0lSGPaMRvcSzJ0JY09ozDVbjhksPSOkTIHv0nDSk1l0IxIMMnUw1cMWHN",
+	"D3MEn2ZyQjMy/SedzwM+gov19G9Kg+C3ZH36SV/PfvK6cX7evHjVHDR/umx1mqcayEwpIOyl3pSRWxby",
+	"sZmITKkiDF9XI5cB09QvkBPCBaETykXNHCdT0YD7paNSfe9Prw/+8uzPL3784afv3z9/96x32D3o7P95",
+	"77L0yd38fwnZuHRU+tenCZt+ir+qp80wlIYRZaiduBHyTnh2SfoumyOjEfP1yrjQxAThVCulSboU44CP",
+	"onvBrXXxrnHeOh10e41ec9DrNC66rV6rfZEBH1f69WICYoGKaLRQGsuEjAgNAnmHXO3LQawHFFQxDSlN",
+	"FeloJBcismvSxwjLZCSaUrNGBcQ6A7wLGZ3Jhbgn0jW6zcFFuzc4a19dpDEO+KleyljP/lXQCQDkkYVm",
+	"pVJLcPoGAkE1MPgMtGm+bbTOB43zTrNx+n5w1c3dN64Im1EeEOr7IVOALTQIGdXyptCL+rIwsbtNGOlo",
+	"EYZMRIgmAJFTOVrMmIh6Up7TcMLuBZnT9snV2+ZFb9Brtwfnjc6rZo4S+eY9IHhLSQL9MlLeq5O3/CWh",
+	"EZlJFVW+LHzs3pEl4FJSQLkSajGfyzC6J4GO4XJ10b26vGx3es3TQe/9ZRo8bS1tX56eeeRPl81XIB1d",
+	"XryKIaYIDeGys3n0pUlODCHBeDRlobNMIUNY5vWSGLgA6HCq+wCr2+y8a3YGzU6n3UnB50owwsKQLTSD",
+	"iFioP6qIqEV4y8TiC9+phlgSCaBg+hFSPqzXyfBt4/ys3XnbPB10mn++anZ7Q48c1g/JMCaU8MUzMnzb",
+	"7L1unwIBbZyft39swi97B2R42Xh/3m6cJndo6JFnenIXMPDdHs7bent53tToBXP8/vf/VYETOJPhNfd9",
+	"Ju51Cu3e5cDwx9QhtJA1E/3Yl4V4vB9HQkgLNmUVUaCwmsSNA3mHgHglBbs3DIolKi0SSJ+lRKkvCgwj",
+	"LsIqPBJwceMlMpIGEBOhDAK4s2XN/WgYZcBiTnJ/TE9gu58hQO2fNQYn7dNmIabsnzW+Arb8GEoxIQoM",
+	"KGRMR5EM3V2fhMxnIuI0UJ+185NO87R50Ws1zrvF1yR5z9eRg0AQ8cgdgGNOlbqTIcjYQoqqVjFvEwHy",
+	"97//T8KFz1XExWTB1ZReBygdvNVK/ucRlDfvT4Aomtvk0wg2R2f61Vpbqte90ihkWugfgL64X99/Xq3v",
+	"VesvenvfH9V/OHr2fa0O//lLySuhCDNa6stw1QG9TfMEGgxCNmb6J1Y6Eosg8EpjyoNFyAbFKxlzQQP+",
+	"63ZvHYdyNtBSpVEExx/wt73v7Y93oC3DCR/ue1o5PnpRP/RKN1wL2qVIq/Zj1CVlFC8R1Qo9IeUB0wp1",
+	"JAvf8wP+5L7l4JOLee+l5o+AdNGSzBYqItdWAWS+NSEu5YKMqCBgcAETTm17pANs6LC/MRCoC7kjCdl4",
+	"oWiAZiJmrERzGfDRkoRsJEOf+YQqQgnumESOzaM8dM9o6JFh4+SkfXXRG3Sa3V6nddJLf/vyvH3yBr4C",
+	"CXeokWt4TMZgFlIsigLmwTKmMvCJingQkDkTPheTiofGI7teUJniBQoZTbmYkPKw22teDq4uk0WZ2fUZ",
+	"eWR41u68bJ2eNi/M98KIKDQAe5VellwgBY5NZd8pNIt58c+4cJB+C23bVde4XXRCZtTTAnM4nJJzcvcU",
+	"ZVsX3auzs9ZJS4uzZ1cXp92Cy/xC/+cL3ebCBX2JO33w5e50S6jFeMxHXLPz8UL46oFv6/VCcaE1VXsN",
+	"Nl9R56bZOzSyeuaKS/Rl0fxKzEM50jC8Du4p3pw23162e82Lk/eDN833g06zWNnniaUYbztN9P2FYr4h",
+	"FT4fAypH1rD9KBJBatsrxQMrn1gT+5wuA0l9Uh6CXNPotdoXg7NG61xTOjxq0HOUPWyR9X8V7FiggmTf",
+	"UR4WA3ToEED7EsDvz7JP/dg4P2/2VliojEn7K9moLiRRi9GUhEzJRThiAC1wpqBjBDZ/iSfyWfaYy9ft",
+	"XnuNMWY+lZFMWWK+LCBeSn+psWnMA+au4ZNX6tCInfMZvy+f6jR6zcF5622rl72xUpIZFUtCo4jN5pGK",
+	"beBRuEQDOAlopE/hixp1c8tKU0dwE1djP/E6quh4lOFFXRbe8hG7EvSW8uDe1LDb7LxrnTQHVxeNd43W",
+	"eePleRqhzGuIXr4MaciDJVkk7/zC5hniMy3hAU2Gq5V4KAVjviK+ZMaGL9QdWom5Ak6neRVYAssd5uvv",
+	"ZEhCGrG+CDRCKo9MFgx8S+R64U+Y/ibWvRXY7VTE5tXFnExCKiJ1TC6liiYh6/75HGZjtyxcAlOsHJFn",
+	"9YO+GBZAd1gj+pLGXlBq2DPzQVMTksB69MpHUza6gSfUDfjZ4Qm9khldkmvWF0rzHcDuY0KNOF7sXx1m",
+	"CPsQ5oFgiRC4rCI8UnGoBB/3BberMxzfKBlgb0BpDebgigCqMR9NZ3dcsVpf6OO+EnQRTbXSMqL3vfJX",
+	"F42r3mutjZ80src+M/+XRca36In0YquVRgFjwInkDUOfhGNkfst8TnvgOrw31V9ranbeRfiMThiJlvMv",
+	"bc8Dor+co6sosWt/8krv0PvHpThD0fk+YMgJMlqrAPECnp9RHpSO/gp8EL01VlemBE8p5cOplX72StZ+",
+	"YsfF9pR4aEQ0L4nID074Q630c0qa7+prM+Ys8NGkb7DiUaCfQHJXUbAGzngzj4kY0tpd12g1SYyT0aRL",
+	"XgntSSWvdB3I0Q2oPKNAKuYXhD55dkKL51kCPmehAl+/499MzBhL8ub9iUdoorrYx+Cnl+DJjxeIM+mF",
+	"mac3LaiDwNDrmoeadUQcHfbmLYPIrHod8N0Nouffxkj8NT1Pshh5rfU0WIzRpX/LHReEShDUta212+rP",
+	"3yky40KGZKGJcrl51SEjvSaP/NQ+I+OQipGqeGSPRJLs/7dnB7//j//cq5ELzZC0hsJGfEaDVBQEGuby",
+	"QRz0AwZxvKjXv9978WL/2eH3h/UXL/bWx3d4pcYimu6P6SkHBcVv3tpLHQTtcenorxuoiX68KW5ZIDVQ",
+	"vezxWEvE2mMpWMGpHvfJrjfBbc01avtjOvDN08VBfO7Jwq/GJpI/2J+z12+Ye8WQlG9ZqLSosucRtYCR",
+	"ZLhQLBxWjkgDvdrRIhSaf9zJKpq3icPh9Fg5HtdWAfzUgCkNvBmLprIoHEmLBq4lHRV8re7zcKZZSORe",
+	"t0hGc6BlIy1FLdFQsxFs5uWFVwF30BRfGWPcBWxEGCYeG1/MGx4KXURtBayLkSV1vCqPNK/lHSo09kFw",
+	"AilyxzTLU2qBUlhBAJgLnMxbVmHHBbs7ZVr7+ErIkX7/WtwQ7G7gw7OPhBrJC7bDjEBOJvoOCzIO5Qy4",
+	"AOhxApiCYkwY+wSbkbLmNYLdVc0zrAoykhb+f1mwBfMrteIjKcYhnAWknd/y7Nj8itbS1b9bKOd+5/Ni",
+	"UjaCkNY4OMd4KCDOTGOkWARGScZIxty8q8ikxvh4JqIxJWAR84/gSysqejZqK01QMaA1TUdjadMr7Y/p",
+	"ZmxJoJmGTRqSABdvE7m9NO/uMMWir3Sp8mtYe7EsuAahfv6RLlf6JVtdsO9UoiegljwP6EjT4mkoFxPU",
+	"vGE6cM6TMlgHUDEkIbuVN+61WgGUAvIMAwcwjSqMw91IelMzFGHKSybYmI84Ddp3Ag1T6VVc8zCaDnwa",
+	"sdQK4IuCmzXmoYriC5+K7a9vCKr2SgG9/1hBMa6YR8vM6IPU2IOCsVJvXU35fDBn4cjclFg8tm9fF/Hs",
+	"Qt0BgbslzwVler1FKyg6rBOq2CkbcY2ua9QbRPfkbkHoyCBkt5zdaRVvPg8l6HghuJRcpVWMZaFeFTJq",
+	"tPT0leqYfaOFDaYDO5E74TEBy5VJHND3qUbe0iVRcypIoHW5GmojznFvOG+v9KE6WwQR18ORyue1M1ji",
+	"KjC+4eiUsDC6WY5KXulmeV24fT0irzULGQ0AtqAmq8X1jEf490L4LMxB3I9BDn9q2AwMoFbo1/q9kEnA",
+	"7ZnmzlqGhvnmueQCs1Asu3Ld2d8popGyVnSFcdIsgdaTwaKNU/eGLQuXDN5WFcNqHYdwoKov4Qg0YPT3",
+	"rh/Y4zOmIjqbp1FzI9uP5D1Wlr3dzv7cGVNw85KTiReY3mEhXk7Z6CaPZvKmhC7zYhQxkV+Z4DJgQDM6",
+	"mnLBMNBNo0DjskVCphUJZQIteKTI617v0kTF18gJiPg0ZPqb6wDNvihIQsYG/5X5tb7oi4847Ucc/pHM",
+	"GBVcTMjHvvhYrVbj/+knXzcb573Xg/Yb8pHs1+vkI9rPXQs/2vAVDCfn7Veti0H36uSk2e3GY5CfouIB",
+	"djqQ0mSINqVlFT/DBG/PGnGcRzwewtjiCDuEgzuTfXX7qrfi3WUZGtm6YoVuuYhSA9u9181ONzce94ve",
+	"VCN5Zyc4bb5rnTS7LpTsk1yZZ9423Z/noQS/m/3p6vK00XM2bH9fzDERwz5nzMvZp8GVmHq22zy56rR6",
+	"7wfNd82LXmpplMwp5lNYqv6d0hLxIuTRUm9XROYw273LQbd50YuHhmzCVWRcOYBEwCDih8Hsu+ZpNHbi",
+	"ZhqvWieD89bFm/QrZnTCRxBU6czda79pXgxa3e6Vs2trcwTDJ+xcI3wK1WDwZaPb/bHdOR10mt1mL/02",
+	"wRZRSAPrh4okRCNpcdBaZAunyKBILGJiqop5b+/H9lkD8luuuilMNmkszkPNi8bL8wy+GwuD+9hpq5t/",
+	"zlqu3AffNTuts5bzYMonZp89ab+9PG81Lk5SqDmKU1TAEacZIT5uA7567y8LENYajGWYtwqbBEaY5c37",
+	"k8Fpo9cYdBvvnPFv3p8kc2i1gCh6axf65v3L4jEvYbVULHNDkqj/y/N249SM2kvvL86HMBnICJVGtzno",
+	"Xr182+q5G3SGQf5PLDQYASqBkwNWPdeau2dGgfZOypZBVwqnSc8CSwA24GQoCJ9Mud7KMj+ZniF7ZiN0",
+	"vFshhfhS5Jdx1W12nMi/GIxOVo/W5pmfG2kHtdoXg/PWmftmd3DAx1HBaHiviS2Mx4FcZPwbHl51ZdW0",
+	"4hmuLgrnWAgzS26UxfKT83a3gNigSyX7bo9g/Jgyv+dmdUMqyUdyWD/QlxJ9N8YhjJ5xyCkzQidcCs24",
+	"3rx/WcHTSi0x2RnOp8fiOr5TBPQSwpUF1xER0rxpJm+ZIsiANQ8ruwFnGG6WAUbq/PFlVBATwewepork",
+	"HNzTE5nsLMHAOCAIpjnUBNiE42SvV3KCq8fASa7DutVDC5YexwHBtDDXqhxFmO6FgbjNBrQYYqh7EuIQ",
+	"BGCbgnTtW+ZAo3UBd7zZa8YTAhnTokp8qzFg1uTTWuc+EB8Fto80cJunrZ5mEfkVmgRFOTcmRWRVgAYc",
+	"XpPwpHi2xuXleeskMx9ESiUTQlStiEmahQL4lvNsw8FYu7rUiBEVelKb8qnRwRI7qhyam5oZNv72svc+",
+	"npeae2CgN4VAymsaIFcLNRk2dw+CktMc412z0221L7qD5k8nzeZparlcJUzjhgs/DrzTr8BYaxURY5dS",
+	"du03jM1d2HZ77U4DMoZzL8DT+k45GHAnF4EPMgZWzlhGLJ55RpdFW4ijzvTMe/q6+gVpdllOmQlagLHP",
+	"3LH6aJLks1zuWWY+c3v0NPv7enPhQkAAiJ6DgJvUZyPpg66CgRBGMszkcQF4gHSLOQ0VgwF/6rYvSJkG",
+	"Sots/gKDEpiP5RFCIhgkUuB2nx+SgN2yQFX0T5iOYdecIGpBWgm8eQ/evHtGB5KwdFxMPOHMhqXMaDCW",
+	"4UzzkEVBNrZlbijWwpRxuHtMi51s6PRWbG5Q/CQuvNfuXeLkjncokeKdg3MGobvBpD0ZJSMTl58wBz21",
+	"hi6Kuyh7aoLBmG/XuJo4h3IRMZM5jDGajpZVTNQN6BFKY+skNUqYUZ6yOX8w/hnov9FU+ikoSoGXHZcC",
+	"E+QzjxNyE/NCe/ZIDuJc5LJm9ZWieRonvda75g4zae0kngulfTtXokXgZBr4TvazZRY4CIhm8QA5HifI",
+	"YHLwgBjUEdiBXh9gQdlgKiR7+xpxp3ShIkRd68MSUSWn8jkotldP7hfO44ZoOeog0s9suYX8FNvVMkir",
+	"X532+TkQrYLtWlah2ChkYA1F1cyqhpmM0ZjkQtQe0B9wTEG4IA5JRwbHA1CNhxHPEvpcHFEWE2ccpHFX",
+	"E2UPSLIMyY/s+jJHmnNRWTFtttrubRyyZPMOnDVkCbpLv83aQ+LzGRPI/WAnh/UXz//f/0v/v5HPnNhg",
+	"mAn4XjYAV98YRpy424o1ayRpuOQjpObqdbAPc7DN2nxgRD2fRZRroh/TGydbF0ZrSuzEpmoCYENmyZJF",
+	"yTsz0aEwGAmdYwgrJ5GmHoHw1coWka5HRhXMBZp61ninkc64q2ysPjVRpzxCveEYk8m4CTMl5R3DTA2M",
+	"MG4/pbEmJYO+U7GW4zys2WXDVQyN5KUFTYs+5kk0heTUUDNgHMpfMb94IczfWdkeJPAGyPYrtGozl1WD",
+	"k1Fnzc7AStvJWm3yEJlLFYuV8fPOG7SE62bgGIZ02e62eoPLdted1GdzqXhk58xu4nX7/DQPNB5N/ZDe",
+	"0QDFOeOlLBzbbfZ6rhEoOxZz7lYMftduna4Zeyt5kSp/3jx9pQH4unnyJm8LDpg/YUhsQ041z5KBb+3B",
+	"+qZnDivWUZUlrTa2G6g/eqFmlMdG6fT7Y9KF82XfrsgtlwGQ/HLA9RGkkHuNUmgxd+zWyUqjxOrBLnaY",
+	"kI3UFAD9Ne/OHIS74pi//9Tq9rp5JQfCEGkUxyES9oEre0vzKXrJBDGts6oRpIHIuzUWgZOrTgdSiN62",
+	"um8bvZPX8WyWNsgk6YgLJ+/KrI4ztWb6TvOkdQlLTYPqRZHuPuJzbnLsV0xnAHjWaf+lmdbaLeiUpTur",
+	"J+k23jYHOFM8hZFLNar6oGkgB6Em8B6IrHnF6onhbuSVwFhkmLOwGlMouCJxAItPeQB6zkyKaBosM1ep",
+	"6KXHJvWPKLpU5G7KR1Obsgtjhh4ET/j63/j64QfFIjWg0bCSQeXL5sVp6+JVCrCAvY7UaamRDC1xSeZw",
+	"hK30eK1ZQWijqfCwtCkMZeSf9BoSeiW5ZhUz7ZFmfiMqQECVQpOEaxa/Hen1FZgzelp27DU7F43zQad5",
+	"1tT4nDFw2ARYEifApvIKRyHzORAYQ+tBr5xTjj6hcnKZK3g5uYovZ3wMpvilDPmE61fl2MvLxjna5t81",
+	"O2fn7R9TYJrJWwY6OVoHInrDHBPHnCq0zDw/rF7ziIRgTtl4T2KbZ+6e6N0b02bsfDQaypFrP0ofAJpx",
+	"PHRErrI+yjHh626Jm7fYuhhcdtqvOuh8sWQwI+NwlUuP5NaOFi5EwlWKMyITe0XRTBoQixgM2SxLoxU3",
+	"eiBkFnE9rPoEJzc2hqiQS5+U/9RtXxwDyE+677D+0OmZfmamoRqGSw1BZgK7HJG2cXLSvExsfs/NuWFt",
+	"PYJpaRAxoMXQxE43Yz6nYPxQ6cT4pDKBIcjvmp1u4zwr5FCw2DKhKJhZXORdIffEMyHB6w46WhO+yNKP",
+	"UMsUigYE7KVAT6kgd5jUrKmSMo9wzbjMbuJLtBqNHNkRaZfdjyG6Iljq08C1u9vR8Li269L7sinV9lUr",
+	"XoD7bbnGU5rszhg6eaRYMN5q/k2OXF9q6Fj/7ZgVHAFMMTi56nTbnZymCwljetRoESokszLwgRVRYY4m",
+	"olwL9eYd6emd4Mk4aKDklVIBASWv5Pr38WfHaZ98kXbGl7xS4mPXkzTjf402gR9S7vGSV8p7wUteyXq1",
+	"zZ+2zFLGIV3ySq7XueSVCvzIBd/GC3bdv/FHY3GJP1uPbvyF9dyWvFLKPVvySkX+15JXSjtU4YuX6S9y",
+	"vlA9ecrLmX6b9VrmvzVfOs7EklfKeAhLXinv+bOPGZeV/Rh755ztIRMyG3MwJe+Lsktx08zTLqPMWtzv",
+	"19SfzDhn3NdY/4r7XeIlyR5Sbm+xp8I9lZy/IT6ejJvAHeTmla+rcJe1xgOiZ+zrDjTSJZXySZ2x7dkZ",
+	"4xSgShcuy5qHS17JPYGsPReucNZIW/KKSz4WWVHjS5QxiMbfOzZPs9ikwljeOKmPoaC46yqTIdCCjC1Q",
+	"f5crA7AyRbQoaTJledPonE6tz9Try9i4zAP5xPHEzhN/sCaJ5Iu0uUbvPG1+sd+kTCvul/BI2khS8kqu",
+	"/cN+NCYN+xGNFJoZpO0O+htrT8j+GkOsoPZEXn23b3K/KNS2Ac8Litzk9GAgNTnlNZkWdVAH3JbMOeql",
+	"3Z9747PKlv0qwbp1ak3JK2XVCIccJcR3hZCd+SVVh8UVcw3qJbIoQCMlObrf5CTANHI58lnBD4lcpcmA",
+	"w9eLpJsVgZduUfqizJiR1ii3CGe9MHGrqbBW38R5D1aFXvfi0B8wqprkZCKFicOGjLCQcIEx+xx+iIvW",
+	"bIyVjT3H+s08YrPNQbMxQGyt0STRo0TDkC715xsTeL0p/BYCtD95JePiLKhproV5yNpGpeyakXkob3mm",
+	"egE4uI30nXj+y0MbJjYAPdojQxMDhp/RvZ9y0kOxoxgQ+djizD6TmOH8wdnghzjn3IbqOOuOQ4UyJd7i",
+	"N11LGTAKpRfuE24dw+J+CJqJioZTjRfi/JYcYB6lM4vw3CvjImBhrHTq9p3iwK+Q5bR6HasynZIYpZpG",
+	"gprZ9MNnO6140YqMp+TpgX4ak58sfUkwNE7z0MqxKdGt74q6MTGMoG07RKe2/rSKU5/0vCatYWPOU4JX",
+	"qXyy+6Zc7EqftiTP+Bgph/mEGeOsSK+tsgWRzuCHBZpnb2MMl3iV29ykCKpqPFjRBK/kEtZNQ98sr0/w",
+	"cXt9Hp6NPgLr68BBr2N7xpe4PTNNZ/4UzLj19dgVo1OccXtq+mY5ujQj8ex+XonACfJ9Bc7lQSrT9tQF",
+	"nt5unen6Ktn7CVfTvtvLsczUDUu/dlfWmT7BzA108TvBy20pQ8e0Pimg2SYRKWm+Umj2yd+2e3BZoFFu",
+	"RZ7fNtFGvbjk+ZVcNLvpXbabM6E9wFa/yCa7FpW+uvyUXsm2ElSSefnoMlT8ql2kKAgFd3QP4PzV+IuK",
+	"lvd5CHH6GKYPclVt00E9hOi0G29YL3Bsg2izGUUm+GDSxWfKB4/GRb8OZ8PkvV1TaHdhiJ/F1NYxLWft",
+	"W2PSTtwo7W94AOJs0flL0Gj1GYy3u4Hz7mjdyWw9K5euBoVXEuxDNEDP4BaS+FagS0+6HpCxgJ6HoVPn",
+	"fIeL86DUw64usXzNWC4N3y2cOPeh8+GMTtjTv83ZJP4wF5NC3VZN6f6z53ld9VzesbAKJqkp+0C6rxvV",
+	"/WfPrUvYpDVCxkhhwQDFf2UD+PneFMTQjWTLqVnjlacK0m931rvcmyIX52fSCVcnfFQiETe6mgeS+vnd",
+	"jnmQruByzYW+wfc0gaSRtdgaCK9cv+q2yQ1+WIMDFQPFhL/KKGMsMDb/LLZtmQAjN51P/wyBgsWGVz2F",
+	"uicJXWc0BuFxNytUvObt13OlWNhJBuYXtK7gpQPm7LotXDLL2g4T7snnHkK3jJHxse7qQkThck1L1BmL",
+	"KKagI8lNwu0ZpmmaUsNuh9OXf8oVzylyVgHZxJr5KysHJR08NkDMPAelR3LwsJMUgsAdma+L2m2Tw/29",
+	"7wkN5lN6zSI+wgQhOpNi4hZJ5SbebB7QSBM0IsdjKNPrQga7kMxpFLFQT//f/tqo/uXn3w4+/ZciVDnF",
+	"GMxLCN36Copw/v2r1F8TLVrDKLOH13nT869QdM1DqODaXIU4ojWOU0yCu2rFQC5WYmlcOXct2cenPnn3",
+	"xNziFjVbGIixRcw2BYeSCMDtdXKniczu0lTmjZ4FpQMj9w2FIDAbLLrA5gAdEkJ9nyP5unSOELrle3+o",
+	"U92pwfemU9ihHJwL7KLDKFhtMeSh4GgBV4y5ykZ0vKeWY1rNOrzQEYG+RAHQjRuDKnsLFW8tYQLr+0Zl",
+	"J3aYRb/v/3b4qar/2bf/9PCfo9Q//X5N//H8018K+Mo963vaQzWVPlPbSx1jcjircQYbwicgwVdVFwvu",
+	"V/f2D9LiwzZXA6e9MGeaTMwvp1Iw4jPS8Ol9p7W15J1ppUpP9qy+5Vw7GU1SocGfZysxd3Un48i9xcqU",
+	"JuaICbaB4MC6e0pAj+V4IMcDUzlXa9YsGHPmOIncelslr3QdFwgdQDGYgc9GATU/FxkZmjPjQM6oXiGf",
+	"zYySFcT2Bp8oFt6ysKq4n2ndT336H+ZTbSRnJaeCPXZ+yCDY4aq1rJR3mV3pWtkOHsoeDw4tOo64a3Ix",
+	"vq3XRPyswydrpzEF+Mh0MaOiGjKKedNmRKF1xm1IUVS+E1LsAFfGnIUQl2A6i5DyNVtK4ZvEAMQiOPhK",
+	"rbS5GLzF3EzxeAdUVsrOqEMinYZwTIZ6qJtyRhBkhEdkLKE5vl6Qz/U0My5ohEcwo/O5iR3LdwHYobWA",
+	"5tzZovDb15m3o52y4VvXIbdjM5WRdyq5bO52UczRzkFNBXMl3rd7uPiA86XUma3Vo5JXmsrArxluuGrg",
+	"axn4qP2mh5n6DuuGmQ7NqWEmFXDdsC4+khqG2YXrRr2TLpBths8GqHTMY2mw2GzPWlzAfKWYZ548sQ/m",
+	"pjCNLzeMxx4/djCU+LX9Y9bYnl7iI6lhptnMmlEn8ERqkDUzrR/YiZ8qHKw1Jqwit6W97BweTs0VF4Rb",
+	"N8WVfcgORQ2hhrUOVo1E200bnskMRG/bwJSNXD8BOhtP8FGc51Ospy1RpkNK/ckrScG2sH6sQKJP3nbD",
+	"XNzZNKaACmwakrv/2wxIXeFtBri3d5vnU6Rl04CiW75pTB5dthtRiB/3D+HYcXCK1WwaWnSndxmTucLb",
+	"DE1RrG0GZO76NkNc+rbp+QKBYZshWQFlyzFpmWibQQXCyKefreQXG0yLQ/uxKghIgJC6zJki10zrCdi9",
+	"0AiFWp/AXPhaKWtwKhJ5u1DV2iMLwX9ZMCiPjm5OfFPZZ9W4DhyRgvAIhN0t7Hb3LWBubKobFRG9vu4i",
+	"lp6doI0Vpd9HUowYlLguY5a45eqecSoIn4Xb7s4YgfOve2eswwaMtg2xkdDhW66wQF55L+mdid9E0qdL",
+	"WMIOFjUwn9j1pOGeQDMB0ErVo5sAvgD/EpywpSJqZGghOPQSE7hHhlrGM6hoJbchpMsTaivLuMng3Cdl",
+	"Gte40Mjs1Ho4JkPk60OnNot/nI8ts9Ub4UdoWGKa2RPuY99Rk2Etx1B5yNrusWGhyXj3WYi1E5St5bnq",
+	"GiWa+Yv6YZGimfVTOD3VDaiMNOzIt7EQk1IsrBsReg5s699Yd9LFDQo1iAAL5RiSfVyVUwMkg8pckWF/",
+	"Ua8fjPR08BfS3FpMfrJbdyTwvEydU30yCk1G40hrEhktJq8xZMXKVdLiOoVuteKYF7xXS9MZhSAnKqcl",
+	"/7yyXKB8ewX6vLdlDyGDEurSmFg22QXd5MDPMwvG4nYuOYCqwUyGBSj6VobxNdb31taOiaZMf4KWU0Bf",
+	"52nzj2Og3yEeK/1uzbyhFpwiQ3jTMC5Jpcdh2Yiy8coqGZIJv2WC3E2ZMJxgAvEVbDaPlltYjLaJ73Jg",
+	"VXTZXzMaRFPoo6HyZzvHwnqb4zScPhywRp/vNiazsfi9dq7VS19jsI43tVa3cAHwyStAZ7eqRkFftNW4",
+	"onZqTLLpbOMIUbOvQpBgbkIrYrP7uoi7fCKYn7gUTWmjAbVd2HOSzwpfkyMJgXOGhXMaRstipoLlfExP",
+	"DP0PiAJlPTVcIUP3sdh+wvpVZavM3M/y4u3uTTXtvwcWlTaub5vwsV4iDdkQpq2d6ttFVjtvSK7yPfzx",
+	"m/zruYjnAhdvGusyGGR2ngH0xkhHczl28XDlKy+s5GcZAdByt63YnHttC5jdZ8UA4wI2x/w+gp8tZ0j6",
+	"ouFB2bevCg5KSZAPHhrkzr4iMAhUIYgKyhajvKPKVCTFYm+2/bWKayNL4VSLqxUB/WuHC2lpW903O+Oe",
+	"0UYaeCsVfQfIDmnaUqf/rEgju6x7hhg5sFx121JG0i9+28644Gq6zXWzStjjXDcz+87Xzal+OUyAjVYK",
+	"fRVNHc3rJVo6sEDmnQxvWBhfvTwMCpHQKspyjAuyOqs1jRil1VhIUrvKWxv+4LF//zvexlUX8I8e5odI",
+	"zQuMkl1ozazIQkQ8SCrCmiGEQ7VQaCXBQVa3FV5FXGD2iDyvE0UiSQ7qxKdL5RGfjekiiMj38JmUn9cP",
+	"yQ/1esW0L0Xz5f6zF/v1VMfY5/Wi0/7fMkgx5zv7A1Nta1d7HKptKeB9hCQz9siU6BVsSQI2jopkI9fv",
+	"+AeGtTFaPg6oLXO5B6RzheqzkmlS3Bw6IgDcMzVKCphGpoN2JoJue00q25y7QJtywn/zUbFsQoPVsbdu",
+	"oN9ALGbXaBFZf0LOnMUzuMGr+Z0XEY03y2sNyJVheg8Kvxn90MKhe0ij7ae1oHXJcooo73ubwO4O3aKN",
+	"+YpD2akZ+pc4slHDRJDm7Q75Duxb9X7ngu3dA2B63H7RuI2S3FyqiAaxXSs1fkcIw9o93Hp64hXQW4vw",
+	"NAHthoI79hA+ebv26b8vcn+D/f2zWYwGZitOJlXDaN3RFGP9arxejbm7Yup2yIjTb42U98efDTiyHgs2",
+	"nfP6vTpvcudN7SY9pUvr1mHCOXjtwZGyi4k1X2p2SxOrvClOr8EuNLm03g3lJzNgAkeNM9MXspieQz+e",
+	"ncDn1OW9VzIvBrHhix9rV3JEg5SIOw7B9V/oaz6XEy5ObLu4FSV77M9ZRW6xAIUsN2la843Bd1Av1DRn",
+	"Yzpwq5GaZWta83ORw1hG81zZiUhG883ie+pNXnpfzrypDRSDeMLF6jTlhPSsjyzEx7I5apsTd1p+Qera",
+	"5mEQPJvPads80NYt2CUfxSvZQIcsL93/YTfhxSbTxPN5W6aprTm5HW58prHDylu/XSwyvL8nb5gw+ugW",
+	"j6dvJ8Qnbk02Mlkua8lGamVF9S6YUgPI8C+k8Lb6wr1KEa6kAmDBKyQDsJIcIXjJaFgYlPVZVaQyhCMF",
+	"i9RKcmBYH+Z3LidyEeEtW0lP7kEdVqZ1rl5EO5qyUO14NQp7mGwpUZievw4urYK+ffILiQVv6YSPzrm4",
+	"6bIoCRD+J7Hfltiv9TuyOwtSd9hgJMWYm4rMRQwjL09aOpSJR0sa6WKX5PLzQzKa0pCOIhYqawq3cz8/",
+	"TPGi54cbDYDmyhcwpeK9FCIYu5zKSO5y1wq6/mx5zaBl7WARBoVE+14F+bLhY/EbNhbJe4zbynaE4/2F",
+	"98tQQsmox9rIFQJvx/18ZslAsyl896NtLZ5yS6ayhps463OGycmEQV/CneM4CxcsBVt2bJuKPJlpoleO",
+	"kuuF4oIp080YWikmndmo7S7txtaXTWPEObQ4jzxMDjFRz8O+MO3csGo90bQk4KMIW5/Gk9vmaeXhipYm",
+	"Q48Msz1Vhsd9IaRJRrFNMZPs62GlBu3N7p8Xvg26OWFvmwI604nhn32mLuvJHegPv//9H3v7PziswiOG",
+	"jkOLamnyLTTZx48jKSLTvDf+5TtFAq19kzkNI3wMOgjOpCCWPaSLCHSjsC4ml/+h1F099P8lUyoroyoV",
+	"8cF8IM8fqbyIV2pH8+JiWs+rPp/wCApopWGyt39wCLUU3dJY9eqLn397/mnVO7YT1Tajsl1u2oL4T8nu",
+	"i0l2K5R/c7/vJW61o/k7FvLx8qEw47PrcqypOeEsdnspwG3wuFPM/C0NUtQ1Vq83sXocWLQBEG2xyOdK",
+	"eIPEuFWxzyJRs/i1RjbLe2fX+g02B7M/fvmqGJ02OCo2vn/rCm4pD8fm4lWxQXm9qQqeyntINnuPplIw",
+	"x5e8zYBEpXmgcPycPSq6k241lSLfx2dUMxe54lTjD8iX977feAswTM5QktjOZI7Jmd9LqWbb+aIS71Pa",
+	"K5U6pCx0MiW/NiiBaY3ja17Yf96vwgEPYRTg/kOjXILf69GrAx1oVvKeVf2w3tIlUXMqSKAVulquaO2G",
+	"CACv9KE6WwQR18MRsnkz5soeV1B/4KEF2D+6BQ9IyDZ7wmDZMzqKZFhY0/chpES30PRDld+3w66L4xC2",
+	"pyd8HO3SIAwTm++bBmJGX29HXZJlPaTDJdO2I+4q5UA0w3SSPbs7SMNuw7nvInLn24Hfy/qWKW/+CLa3",
+	"ouI8XzQSt2ABq2JxszUCHjweN/OCFTG5cYmMyhHRu8WoFIJjCCX2d4/M5C2Y4eY0jIgcVwi1T7kmv2s6",
+	"ujmGceOFYj4UuyjPsJEqFeQOTXszyoWqkLuQR0wRIQV2WFoFvhwDG5rrMkwXjOFYiRzqbrjx2vSWKY+w",
+	"QGE7V70mrpcRLUKhSCS/XuLLOJSzwTrasTkFGqZIJR8U5MJg6ZIsTDAN+shUoImigEGHXePWLa5Gs3lB",
+	"a6ikxabtC3DjCKZWbs1Fvhk27qWjmy3TfLTC8FnAj+TOoE/Q7jHAn3cnxwBPA7M4tySDTJkNZvA1BT9v",
+	"vcyHy/gySUyrxN4fp5hflyr/owyJY/4xuWYjOTPtDCzkvtP0KWIeUVN5J/SpYT0NWF0tWwx5x2Dl+AjW",
+	"w87tZ/rttUta0/roc9sXeSVjGclknEGlCXLVOfcIWO/IMzLjYlHcNOmheiDhYoqOMCfU51bcINZH0Gv3",
+	"LsFRYLxiIRtJqNG1xnmwxstfIKt12WgR8mgZy0fZ4KdiPyAWayMzOppywbCilst9MxWjF9G0FsgJFzW1",
+	"GI0Yw0pFBUXnnXesrrHsfF9YWHlrbN6yiP1968cBNaQTA9gd6ylguJWp9e1CwpSedyZPr3AFziWnvFOs",
+	"U7d5ctVp9d4PHq7aUhrlvoVGdaliNfnuOIhQcXKa0ORFhmQheKQ8opD+aGbpJAp+p8VqLrTwTDRJJ2XB",
+	"JjTit4z8O5GLrWsbdk2Jhh+58GVBt66Az3jBmt8mK9zyRSinm6LdWz2vWGQrMmRZLxNEyYRk3MHiyThk",
+	"TJHF3BTkgXpV1uHPoV6Pv10hnoVi91K+EVhmvLtldzuFCBLRiK3gyIFUXEwGptRMsVxofiQ0IsNIDo/J",
+	"UM6ZcIaRfyORjLToJsjv/+M/zQe5iIZbHt+oGHf1y9HQqM9Ci8zQfzpV97Ewdv0zcsPhifxSTjXHUxYl",
+	"kitEyrb9VOWINK86ZN8jP7XPSL1WWqUB7USlJ0xoTXd38j6Vgc/CFYWm7gTUmAJDMLZWoCoCPgmsHBsL",
+	"xxWoktJs6CIgU2o14SLHpj2mIloEejjUbIESkmW9SBXhQuD2bEejLUK/Ne8qotMZHN2M2vpshl6GQm5N",
+	"f5xs/FWa1XeKtF42LqoBv9FCuxlxRIZnPw09Et1JonHp+/rzQzKTPnnxfXWvTqDQGfER/cpU6fVRARNV",
+	"PLe52RIOMqHhUKNWkL19M7jwsNDfuzVS2VtevEu1mMUXxCIB4cV1LNbf35iA7PAiuYg8DO+CKmmaVyHt",
+	"uMf7P6umhquEuqVrzI3MFEgwBMeQBjiRPO56OULtnIULLktK3WuYISJrOUR8oR6rcF5BY82FgHAt8+iR",
+	"oTTslsuFis/3OwUN0MEmhsCxAypkHiwUGeICt+U411Le3MNz8GA1/Dy3gJ+9uTyMdfkti/p9ZtG8FTaq",
+	"MawebQlGs4stDKj+b7W4tQaxhjupDPmEiy3K32xh5nq0Wn2xBWS7unxpC1aCb2vv307KT6/Ra0Lf4fvH",
+	"Tiei4eO4OVLxj2kEuOqdYLDrjI9CqbDyjkdYbVIja+Ij07r7+kDKRwic3CEVK1MWN6BcVCP2ITIpEKYo",
+	"NPexJPRH/KjYKGQRfjW0ljwpRsWy1mcmd33JXK0HS86CE2gptVgXkv/YaXEFVTLbb5oXg1a3e9XcOd7v",
+	"S55D7u6uO5jEYp6B18qDebxMzrUszkndfIwsTDc8fo1ktI2m+2Wr8KZLT2YMHenKRuooUfSKq56piAdB",
+	"XHWzvKYSYKVGGteKiUhrICgSaSaqal8muv2eNfqyJYvz0hG0lYay//kUkq1EorGWcvivMQJ8AWDEfrCt",
+	"I9/ybtp7yGEP6rQpEGFXmA7bIlhqpKMEikIMmj+dNJunzVObCYTqBQy+n6YPQwd3sUFz19djI0JcgI08",
+	"4BEWxJ+zsGoFcHwENfxQBoG+cvuHZGrNkUYZGtGACZ+GZCZFNK0UdZMAwrYElVBE00J+snUR7ZSddfet",
+	"m/4oZgtIT2jciPHz7LbbvH+TZRfUSzRJKUvnTPyB/smB/3HS0ADASlREw0hVjkms6hWf6A6aE/jCi81o",
+	"em4wzJsmLQ4dwlp0Jt4lVic94praUpa2bYIPMrY164ce0JVeh3VLJOXhq2aPPLWQUU9/4/6nYeWITOUd",
+	"mS1GU2wuk9uFEzZBynVrgxfsmFB9DiqKzQCVrRFqjY6aoJRdwVHeKx/BopRZFNQBRFlJEXVH53PmV2qk",
+	"FSky1LdsaCN/UI92A5km9JZtuerPqWUvd2MG2bCRe7AC6/D4XHoxpX7cyQToZrm+5qJthwFrPOpra/Nv",
+	"HX1iQqtdsMcmgsIK16vr+WfEhw2Cqm3svCLWbniESZBzJhQFk7yL1ZDXini9RRQdKSvGbIAe3KXhSk4U",
+	"t3RK7F9uY6ci7uRsaue+BWfNzuCk/fbyvPkZ4aBbZ8fe306Su6qOImg4kanGBs6/uBfUyhKpZs58g80v",
+	"GmVavIZVgaYF/a8ePNY0/44V4aZxzzYoAxvTFmhHAMdwlC2yi53xvlPWAUOFZl10NGW+IfkjPudgzK6t",
+	"PqCv26tgY5TniqhOl6fcR6HIT7u1TLohMnJlKOXK5W5keV/E6vzQMY9bcKSVlCnTb/erkBBnARvphyGP",
+	"j0c88AW7Uw6r8RmjCRKQuQy4cd9urlPBIyI0swRvvUrTlUptxYl9ZZqy0a5iRL7vFFpYyi5cKmmLf+ui",
+	"e3V21jppNS96g7Ori9PuWqPHjmTsW7n3mYuegvC6W/zHbs2wxRGsa06wyq95FjJGwPMSB0Zfy2hqI6OP",
+	"ySyVZEjKEb32yPkZ3MiTDlooTHSXmz93WN8m3TDHb9KL6yRCgeMvRmewDeQQZGhBOqzUSPMDHUWgPKEl",
+	"I5keHckOT1hfWGvvPvreDu0hcmibx+1CZL2TY6px4rNSLjemJ66+LPr9tmv1ThrHj+2zxuC01W28PC/W",
+	"NtYmrt9fr7DTrtyN6du9+2aaFw+9F70VjBMHclVg39qrE8XFJGDVhWLpqHKVdYnes7TxSgjmVrcSpKin",
+	"7Q7Rbq/RuypkWnFmcHznbAbtbrDfpsMNKC2mcZq1dKLvubadeV+pBUb0JPs7C+TdB76r81NGc7qIpoNF",
+	"yLcrHAGrzO/sJVXsYD+zGVKWIliSuykPGLE9f7cJrdkeX+KKD7iu9IZiQK1EIygrw+9zNd81O62z1u7e",
+	"ZkhyUOo+9WXs0KLdXIl5KPWvGjDNMMQQ+PuXLWN6CrVaUtm+rHlWjL/EGm9gO4T6PI1eq30xOGu0zpun",
+	"pDzmLPDJ7//9P7FqGCR1GBAotx/xNvUTdyuXlnFIF0IZqiy8dVljtv1yGHEaECzHUCMNYo5giUY9rojE",
+	"Pt36TyADC2G6eh8TmjwNIKKKDPVNGRKu+mIUMBoyn5SHWPVhSEZUCBmRa0bMbxVsIf9Kxi3SGR1Nib1t",
+	"yfR6vqH9umYz3oeecZDdMDZH7Sa6k4RqUa2oDl66Kkk+wowGiYdMP4XV30wb+/EiWoQoM+EmxjJkZO9F",
+	"vQ4hRXspA/JWhU60/DeRVfNlbnd/xcd+dp+r8tlchijjUC2UlSY8mi6uayM5eyrpnFc1LkyYeBq/+pM7",
+	"XN3weVXO8X5UIWtD02UjejplVzIOmm6bHOw9f17dIzSYT2l1n5hnjQrW6J60WiRgUcRCE3S8JCOq2DFR",
+	"kdRYsJjPWVjVX1U0muGjiGRAdJPfIYO08fvf//EXrSWPphqt9AH4MgqYUuT/+388zG4E5Tgjs+aai3xj",
+	"R5CuZpPRfUM+m+l7t/f73/+xV6/H8C5raOOTFU/rJiMt+kyX8ykTGC5K51JFoZxPi6qiZKX8bwxkqUI9",
+	"/4TYNhD7vGJFG2jDwR+VNuR6+Hxjx5atAZUpZ1vbe35oImL/bX//Rd38h5SpyRU2yVFakOGRsqeUNVTs",
+	"178xwHwqEnwUC18GcnTzVYzQ+u2o8K01QC8UC2vXuMqHtz67s68wPetH0OwMlUXuqCJmACkz0KIx+NjU",
+	"7keDsd7cSSDVHx6yI1jkIwEWJ98Krt/FMR4AYRwJt3AipU/KAGNlgewZO5598AhFYuskDJSEhDrouGz6",
+	"dGLowcCI5cPkmGxhoq92VE5lpM3nFcarfaQzS16w8dzCZOFOS3kMQIG7UhaSyEU0kVxM0DGTB/tDViH7",
+	"jApczht/XkEqC89pYxfuHFCh83bqWy7FAAt5FTThXlfOhEcu3MsyJDhNpTCzwX3d/SCVmWFt4ZIMxM5h",
+	"Yd/SDUtO5ZFvmnP8u9w4iJmOWRJOEN+uLPnfDk0tI/TM54WIWWOCtYao5zEVXBP3TP5YXzUK8ryQA2zp",
+	"RLzXMopcLXHEWvxHXKEvs7BVl2B3ozZU3Ht53j55s0v7kzycHggsn5UbkzhUHQBuhNsjhIPpo7iy+PwH",
+	"F8rie/dIlMe51xsIjpV0Yzozoz4jdAS54Ekj7ndadQL99w9tpT4DM7RJH4aIDwgVCDTnP9bqMdF6F0id",
+	"gkFYJhiuVWWF6XqT5dpJLJUzZiYjNGSEC9A2V/Dpe5u3Y+AV3QCstr+ho+OuDTAfxm2cbk+50lKPPUUL",
+	"om5sb/jVlSlemqoUMy4WCvLds23ot82XWPkKrFsZ17+4VyrMl89le9ziLFtH/diA3Lx3FQtTfM6Jbcf1",
+	"ELlWyAKIl4VFJpLyEXk09JxA45j/bVA1Uo1z8xf0niftUx5sHJSpLfXJ5DfdZ+CchYM4Rr1Q+gxoOIGs",
+	"IIhLiGP67lktJuKbKvNY84Ie60bSz02bcX2UpsdVYez3rfEqF5a3gnxMcK1xeNmIKkbKb96fEBmSN+9f",
+	"VghXhM7nobzVrGYhIh5gCqgXV7waUUGuGToJ9dBBp/nnq1aneVqBtA3kVzbTThFFl86dc2IVHqzSioPv",
+	"AF4HBpkDtviVIMxqzG7PmfgqElju9atkMGMxkvDkw4tgqelXSGD4jGN2xKcJNTauWiE8VzS1vifJeHg8",
+	"Wo0Uu6hHPzbOz5u9wUmn+TndAI0s8TjKRoqXOJiFgjMGm/4KtQFW2l/Tk5yg2fKr3Zr8KjZcnrS59dEu",
+	"Ucaqu/kyGROxVmXwDDyyEPgXKYPDRNCgoqm2MUFDPRUnBfEYijXbZnj4fk3JbRbdlCqCy1ExZafCT6qd",
+	"23qpa054xT2mC1Ugdg7tqodHemkkmoZyMZnC8uxPpHHZOiZDW3HCmHCOcnvM8EqXTdqpnMIVa3D3s8KV",
+	"7yOv3U/KexxmucJwhOe3iVysVM3URmqy8ZKtqTSCS1C70+EHqRCbEOPtS8PekzhjuCPUo+3qt5ugJygM",
+	"01hE06KgJ2xAWL2WC+ETKy8SrPJyv9JDhEYE6iNrShOyCVcR5izXyFuutEjskRkNNEIyX5OoGyHvhGcK",
+	"iPg4CsxoR+SwvkeGVxeNq97r5kWvdaK5IphnAbogHGLZmxgW0yhCf4m5029YQcjCG7a06l9MRpzU6sZl",
+	"yyNGlTEdVscQrBo/Xb1hS/MEqVbB6nJBqlU1knOmCPWuh6ScQOQYoxg0Feq+blT3nz3H+igSI+AMVAio",
+	"BQCMVRuHYDn7EicbnARcQfFEdAtaJBgSg0VQfb88dGByRP4aMH/CwiOTYvvzsALWGxoEdhQE+OmNwhvJ",
+	"kIaMHj0ZkklIRaQIOojxN8i/B/MPrZFzOrqB/Qim93lYPyDDs3bnZev0tHkx9IjPRlAKBiCrz+CGLT0b",
+	"T4cZSkAn9OBbtL5p8VD49hkqlnEhXc2ZNOQ0D4qYqBEtMzYuW+SgVq8dkJApFt4yZdaJcBrLkLT1hdiH",
+	"WfWI1ik5kUJonoqopaBkwxJgokcxn0yZfrdy3rBnylHAjBhRpMd6REmMXoGaG1JEIdUT06WK4xWXkEYy",
+	"olAbmJqKHgGcUFyZ08LBAEG/YzRic5h2VqmRCxnZbBN99qNQKlXF4njkOpR3Wrg2cyhSPml3ulg0VV+B",
+	"KaNYXhIDp0o/VVsWt/WVSajVnOvPnz7BnRpLpJcioiOsSIOjMZabMDHhgjETJAIV7OFCqqOnT305UjW8",
+	"RjU6n+ctmBq3zTzXVAAGzQMaaTqhb+QR4T4TEY+WpOxSFQ+JjYf15ffPGl6apimmtNSkKl5fmIq0Hpky",
+	"GkTTGmkCDoeGM5ARDUOu75YWftya8ENNgtFTRB1j6dCQ5GFflM80i5yS6yXx2ZguAkzo1bIYDYJrOrrx",
+	"SFNMAq6mRAp7LJVaX/TFkycYavXkCWK0ksEtA2psnzsiw5+qjfm8em4iaX//7/9Jhg3Ahuo5FZOFXgUp",
+	"Y51cvGDKI8NfhoRPhKYzXl9oqElBNJOZzzXpxYK+ckzG4VMwQQljDtbIRxfRVMN7BLfPxDHEkbzw/nFo",
+	"SNJoKhUTfRGYlehtsNFUIl4OT6SImHAWanZtxXf15AkJ2TyU/mLETDgXtl1gPrmWvj4ShllMHoiY5A7u",
+	"YnxBF0J/e2TYDhV+fNTkLqRzUyzT+gT1kqB99rEeAIVgXYSCc9s/a9g36xeMAxrV+ugBwG+Gv5mz90xP",
+	"g8S0/Wl4bK+sns5k2+Gw173eJTnc3++LzARH+dhyj6DF+4j8Bub1I/JXM+T3v/+vnz+lX1lLdQGHeOlr",
+	"tpSGklh4mhtDfd9EoKjFfC7DCAK/aUhnTNOf8pxGU4/8smDhEu6Kz8IKErTrkNEbiD7pC5RwEGX1JBpN",
+	"hMY/I24bb8QQd1Hj4Hw1H1o+m81lpKVKTW+G9iJ0QQJStSdPzN1EkQg9wpYe/v73/0n+1G1faCgvGIZr",
+	"ogykCavSAogmxj6b6204m+kL/ShuKNmv8ghk4UHlCkj803/htIBDmDur3zpbKAhfx3i6q95Z9QdgY3Kh",
+	"X9kXCzGnIMSoRRjKiRYPysN+f+H/UK8PCVMjqlk3F6Ng4UN/eDv4pK6Z2MkecgsZOD3MSfni6hyR+rR5",
+	"ngxG1cuMv+Y+D7HRPQ0Im10z39eA9Ii8ZWGoyYF+AVcyoFpXK1/92359v/H73/8BfzS9vtB/PH9uvnn+",
+	"olIjvUxio2Z/QHIgEkZLNMI6fmY0vNEE0UloPCJRuNBEifZFnNWMVW08KCUScHAmDNHrPFSVGmlHUxbe",
+	"ccX0HSHD3JUYJkJDuAhYXwwTOA0N9kGsPnjDyskXTJiSyAZRoFLt8Fr6S8ghYFAlO8EhMGlGfQGEHIs3",
+	"Aa7p79G7huSt4tl8ACuPxHJIA1FUvwIXTYm/mAeGnup36BdoPA3YLQtgQcYzl3QVe36IvyriMzb3UJyq",
+	"k+HbxvlZu/O2eQqG1Ga3N7SlwrRYeyfNzegLU1roTi4CX18IJvw4j4uGioUgq2DBPpttHlJj8qWCTBZM",
+	"KebXSEMQoyqSmUavsC/MVsmcKpR0nh9Wr3lEQq3tw1L399PnRYYz+oHPFjNgVWRokkOHFYdw6MtmiIGW",
+	"WJ48wSJKVp5B8UZZmQzYS7vTHbQ7rVeti+4wEatQPo1lZORURlzqixmLptJXJo0e6QoSBiTUPgv5rdvq",
+	"wtEPQHXgKqaqNlgS5/T6Aj9m6YxHhlrolCH/FSbS5NCyxt5yrq8FhKL8VDWKcrXlxxkuWDEkvNWAB9xT",
+	"lWMy7LAoXFYb44iFeraYqkbVDpsHdIkBL/Ylp1xhsXMphihwxuQNCGxf+PJOaB6pKZit9VvxMkvCVeaY",
+	"OoCNfZhLwJdhWqAc9kV8dazI6sqrR4kiBiT8mgVSTCD3mo5uqnI85iMLAPQrwG+IFArw5ZSNOEh6iXSQ",
+	"5nugdPEAEpVCtG8hBkGAZXy+36lUUx499b/+K3nr1BjQX7UFs5UYjLhlEM6WIMceFHoQF5HUt1vTaTey",
+	"Cax8pAV3j+kLa9ajuM/6Aq6oaX/gZP17DpUL5Ogm9mPGZcSgUiD1FSkbgyCaRrA2oLGC9YWx7umjdGjx",
+	"mI4i82Rc0c7Uq1YVIBVCOmonuHWWc6rQTAiUUNMcgRajKL5Z+kEV8DnSCh7hZdQkAW8btC3Aw4CbBXLs",
+	"sSHlIZAXoJbzeaBFMqRUKlXSP7H0QT8p0iC//9//AL6Ezyk4I4p0yE4UySPyxDKnvpCL6ImtuJYpz+Ml",
+	"zxEunmQr9HjkiVGk8adRyHwO5gMc3RdPpjLwnwCQnmBPvCdu+wXqeoBtY8cnttAVgZU5x+wUmeuLiN4w",
+	"ZZANCmwB0cLyhKZU+nfKLAnggLJDMrvdUKZ/JNeXrC+yE/ns2s7j2b3oE3iS6i/xnSpo/WcWBfxFT0Dk",
+	"uC9skftYoDF17is18k5yTaODO606azw7QqE/ZAGjylREqfVFByuC4GWwZQI9kpoZ3OqAbW7ZlKGtzeLc",
+	"MZVwLY1Lx32RtP3EPdkyj3puqH47NLdlCCVXAN2hXKWWFaHmVuXY0AdTvCSxAGmp0d5oc1+0ppWVkA2n",
+	"QqpucjhqbsEYbju0WPuKFIYToXCSILWmAoqU8fpBZtQ+YgQIdVrtszJCjOGkvHegHzysHGntGKe5m8q+",
+	"0PxWk2P9nQaLRpzYOXCtaV5qIs8o0RYMK6vTQHHEvhi6FSYM63FKWCDXEYsgqNTIleYFelXwpY3vSvwd",
+	"mH7aF65qS8qH9b0KCPdYO9VYc1BlhPofFp+Aaiw130lUEesa0ZJwwCfTCPgFWkj/pVpFBK0iozhK3qDZ",
+	"253BRQr1fTRr4yOmnqJZ7jtFIqYidQyprXh2UzpnNVKtos21Lz6SfyUfkZ59TNBAQ9z5yAX5aO8B+YjI",
+	"+tFi8UdATj2JQ2fcjzDaucYfMaXrI+qxH/viY7Va3fl/eul7epG2dvSUqtj8+zH+r6bfyafX7fPTQfOn",
+	"y1aneUo+ksP6C3g/2TcTGToqwyJvj74cBgmSefFf9/+zn6w79rzdTb/0wLwUXqMnt8i2fnb8b+PkpH11",
+	"0bNhsDDvAc57mN4Mt568reY1qz3rtP/SvHBX+yy1Wg1sKmygoxt27U64buFJx2x37c/dt3ynyJv3J6T8",
+	"5v1LNI4SG4ASd4EFXUpGcejIxte7cSPui7/PAQ2MQMhl4nZHoM64VtVVh27/e3LV6TQvTt4P3ra6bxu9",
+	"k9cuSH8w73REAOf9KfkhPzP+t9t42xzgmbkzvzAz2w58CjT4FVVLSXl43jx91ewM4vKVUB51WFn52kz5",
+	"VOfNe/X0q1Fp1MJF6lxjwdCui4cEQmT03TMxMmZ1+RPdah17ORAU99k2dIpfB3GN5rg1DJbWxQkgM7So",
+	"zHElA5tkjZ3mu2an2zg3C+wOOs23jdZF6+JVaqWW+MThcXGIpFmPI+pDAQV5ZzVrZ4PFYEr+yhcxSy3i",
+	"IIuLts5CyEaM37IjLbRDsuwCFH5awBrtL4bcODECuPaPK/Cp0zxpXcK6Ltq9wVn76iJ9lIe5tWE3OKdY",
+	"Vaop2ar3rL2Me5rA0QT0mtxYJE3hMkhteVNFEVFdzRbw/182zhsXJ81B+12zc3be/jFZT18kySxaxkRy",
+	"B/YdLV/fTaViQBwz9M8zVSzw1KBnAkpoz0DqeU58rX0ZLQjEkLRGIsNEB7HmVNueWj15gnqWDI2V0IS7",
+	"Xy9dw0Z5eNnu9shTOudPb/eeWpX8qSsbQ/Htp6Z477ByBJrq0rgZoDj6r1p1ARRTKUOf3kVSJx0j/crU",
+	"ETYQHvYRD22eE37rhJuAemNaVeMUFY9cL2yVQ60MrtK6Uwjt4YC+MBtZRWEyZMWY+zBeURPGlDJvxLpf",
+	"Wai1JrtT1Dtis61x4uZVI8M35CICzehOhoGvyS332RFKeXv7xJcIDAcLeGRt52nYPnmCCET26pWM6Q9j",
+	"HUeoxEechbH860aSAtgEvAkZNHD0oQ0SGFZMACgpDy1zH6IkjfUT9PrmKRYsEbhGebIBf0eJfRj68mX1",
+	"QFJGEGIuIJhrgbXHfCg04ASHtekzIkMrUfYFyJiIRw5X0KhkTuPJE2BgT57Y2uFc2S4KpgMEVRHU85eL",
+	"EJB6IdBW0xd3Uxkw/IGUYXt3FJlkhrpFGgNHN/Bo7OLdP7BObR7FizFM9MmTvkjWk2/foKe/6p3UyCk6",
+	"HBXGF9O/2fjiuJ6OPQG9cjHmk0WoeZWePZoSK0F0L5sXp62LVyhBdIdYplu/ttNsnL5tVo6S+JC9OqnX",
+	"64QSn2Il0mf2C1iZ1xexuLdXzz67B5+dx2uQ/of6oHXBDgGJTboeWDHjZhJDry+GcWsHoxO6jTaGrosP",
+	"ewcYimZSq5GG4TUZQugKwHdmPUcRBxt0ySsFfMRMzJBxdV+Gch5yFtFwmfNxp93bEY+cQmekcdnCMGNl",
+	"6tbV6rW6bT1K57x0VIKYBexENoXYHbturbE+3R/Tp6YoGcQwyaKCTqZAmL5d4BCHaBqnJB5mNhmDvSm/",
+	"gaE8Hmr+5g0KXKBgHtRKPcCnL0yZNFt7Nim0VyMX0rraUdCZTPQtXEQYpmAKoAGPHGJBMi0wmHqBw2Ny",
+	"F0ox6QtYIkSMtC7A+zPYP2sMTtqnTeNqRh1mwsCoQ1h1RnlQIx2tycN5HpFnT2dcAOEB0vxvpHUJQzWt",
+	"nwcGB7UobWmdcdAac6QcI3lcVo03WdMxRIaYU7Z8SCMBQEFZNjgz605cGbuaPPL0p8Z8HtdX2fg0Ovqt",
+	"pR1iRo0W81L6SxuSYeNn5+hl4lI8/ZvJPI0j22ywm22x/8mEUm2uq5ytsvkpHaVmSpTYUArA3v16/V5r",
+	"yxXGjOsXmnqzceRcSSOpLdRX23E3uZqdsKX0dcrNf1jfWzV5vPenVykTk4/jDjaPa2Hq3D5CGoe92Dzs",
+	"RIpxwDHY8XB/f/OAJKcRqz7jwC3epO8ZpO/gmGfbbKqLlq0rEStJGPsDPGvzcMy6dGMb4X65UY1//Vnf",
+	"CLWYzTRRjm+mpmAlrxTRib6Spd6drI4hUc+NbdHH/LOePUdqEem2orQ5wjqi2IIJAii/U0kXtBHU96/Y",
+	"epMgLDl9wkxQpYgrD1szBkZiukqllQQNaSXlYqoJesfhHna/0bI6t2GdRhFLV8BE+W0kZyCdox0DK2My",
+	"MQqX80gvHuXvvtAc9poq5pk1JDzDehC2rs2aZh994fIPJz7SGgkzZTv1/oa2Am2nfX4OfU6NsXB4HFtp",
+	"DR3pC4cNNc61ePM+y4rIOk6Ucjceodnc8Ft7lvlKqRZINdJJwQEDjLRQOAnlYq7AJ6L4BzcEBBw6Q3o9",
+	"8tl4MuV/u5mJ+S+hiha3dx+WvwIp//6HF0NS3tuvk2vUiuJQDafiFgac9IUM48gRMMJi3bPj2AHAQ/L6",
+	"beMkcVJYs71gdxbhgJuO0Gw/c5hzX9yHO5MtmXNfbMedsYTxP5nzIzHnpNBzzJuxUliaNZsfa/lCyUd/",
+	"LSE6VwGfg+pMyPkvYRVxuvTzbnvPFqxewcnj5XwLjHyvvnnAKynYP7k+cn3Egc9k+kkmyqSoanRrbHHo",
+	"yFiBLKczNF5TVqeic420xrH8eBQ/XMAcNGXLSQ6kbLIQPNTjwAON1akBv47JlAU+eV6vE3B6gHRhTFvG",
+	"+JBw6djyBO/DABuFvJxGlvkeFUscis6M2AG03XjYvL5QEoKlZcCEGRHbnqnvyg+xUw5C69AvLA0wIQhm",
+	"JGdMxUEcfWGgSK46rdhaotxy5FrHT2qXD1O744rs10lIhS9n5HoJEY8H++Qain73RcJZKxhkol/CFRma",
+	"lx49fRrJaP4UNfcjdOdC5W70vf5XfM2/4w8vG93mwb7xyi7q9f3nWMX733H40CO8xmp90Tk7Ic/3D36w",
+	"AeLqCNJB9jzynPhQk8AjB3WiauQklguceEutrrM5YTyOnijie69Y5NSb/xqs7748BtM2zV2BrLD4arta",
+	"mBY2QxkEMzSwjWXJK0G0Y45HxaXzTaV8KEDzH+ZttZGcFWiWbjH85/V6Urk+KVef5nBcOfphpjx9qRid",
+	"ssuw2IR41G2edJq9or8LcCspJH9U2jQcqKnTCSAN3qRC/QMAE0UBF5ZiEQRbAdORGFKwxAnsZvUn4PE7",
+	"yAiZYlUrRARkAJ8lITwmk0uWSMqaKmbuAuEJu6l8BhtEGXu17nsZQrNHvRrIImBCcaybZJxLem0mT6yA",
+	"qxk1A8r7sgqh5Fl1xsUiYn2haVx1MTeG+Bo5tWou4A6hOEWNIOlZaebMWR37YrXZca2u91Vsi1jP6J/a",
+	"yyNpL04vjDQBskVAak73Cvv+HTaT69JRQGzexa/6p1Xxm9AvuoYy4Q3+TD3DJQNrTIwm+zUmc2WHzlXy",
+	"ZkekKnHJMaBGQDdNkXQnL7IvkBabvDoScPBmz6lSdzL0cSqb3WfnC8CHegDqhqkyxz5ETGAuE1cEUy4j",
+	"ibpM69KDmMxqYwKObuGbJVi1Al5yDNapGVczGo2mxGcBi8BTe0yeOfRZmV/Q3/3jJrp9XJhYjlP4zpbA",
+	"dHjyunF+3rx41YxthjkT35jkw9qdOGFQkDArDBbFnKZroDJBASUNcQ+1MlCy1MrXk4azRgwZceIEhCRa",
+	"e2OhjeKTofPdlKq+sLKp2XD5cK9eqREsV2cxFZnSSM5mEozNGKCsR8bc6MhiXsRnRgHhqi9itcQ2UofE",
+	"/5gvUkjtMOzXS/E8jxgO71lBBXmmwTvNSBWLMC7ExDoDQG0iee6gK8cQjuu6OO9keGOyQCDfJLHM9oUv",
+	"mfJMVr5d/F7d4BnqlwTBo2A/Fur6bxVwUNn3nhEUV1SqelVfjAN5B7FT8dGV0WSKFzM22eMeeVQxPtfD",
+	"/Rdk2Gn0muh7j/PcUvk9EMwtTDRlyCfTyGSeYuQ2M+ZWGx2DyrZetokhKNsQQrslyO3iYtIX1wt/wiKP",
+	"DG2E56urZrdrQgnJ0+z3P7YuTts/Ditp2Wi/HgtHo4AzEfUF9f2QKRBVSevy9pDYLyBdXn/1nDx9flhZ",
+	"LQJBScf9b0sKStWZLB2M90b79AdWfXb9vV89ZM/3qy/os71qffSDvz/+/vo5PdyzhSF3l50KCl8+ovR0",
+	"3n7Vuhh0r05Omt1uKSmEguVCsOotbOLZx3lAuRhE7ENkvk5q61gbW1LkBZ4YmIoDL21Fj7g0797+gVsu",
+	"pQTbJUY+Gy+CXRy/+k0GXKtls8IX3FfW2saOe2Jxpom86v8cmSslYiE2G2qp+VAZOM7+fVVZlDZWm3PP",
+	"oRyIdalCugCw01QBCdOeoYyE2/RoEFBQ14hdB/UqxDZdKxksIs2NUf75Hr7mfsBQBllWPM0NmIr0+0y2",
+	"TnkI/YsWCspmDj3Tii3DWqnhOJpUnrMJHS3tuuL0czLEZWOeDORiYshhzfaDjYZOPpxVyXGQsZ4ixhtW",
+	"OTxtvmudNLuD9pshWG0hswhctMhLqJZNqGVpwIGZX0jMNaBPzWF8QyZJh/QlsIjp3l9/SxqmlV7+KV3+",
+	"9Ki0X99/Dp3hXvT2vj+q/3D07PsaduT5S1xTK7K2svjoSkfm7+piwf3q3v5BKf7VRKDxy6lm9z4jDZ8m",
+	"v9qCXlKDmM9hBQe1em1v76D2fcm0yTJotmF5GmoJuW2/2Z6+mkNeR1wb7h3741raNMqm6YFyqJBF5jzN",
+	"2aDSdSEunFAR8SoTi1ksZxt1hYB91TMCaayOYW6tqNry5DYLNAgIFeqOhX0BJaOseHzSaZ42L3qtxnl3",
+	"mNFSoCJB7FHR34ykimrkR/2Ua2m3xjaQ+EGN9ElZYx5+qwU9h+RgoOw8ZLdcLpQt/mQIpo2Ehdc50eSV",
+	"YxOQ4JigCXXkZ5giWoRCv1tIfLURPKsB8i9YCYCN/JsRPa2g2RdlMNlVrGEu8zspH9Txd6duT9kNkq0k",
+	"0b5Jhaq+iA+GK5u87IFoHh8jCOOKRFKS8lbyfaVGGn2RWR9XZL3sjP4rM6p1GWcfydENc8CwEJAEE4UL",
+	"yICZh/KDrW1jd8t8UHovCzQEYhWEVLFeM/kRoXr9iRZlYYOJlIlm0hdcEFqkRZULFQ9vld7hGU2VRhGb",
+	"zaEzq2a4NLIqUJzNCVpSfFb6LPRPTq2LLTWvMlY1Br0q8DUDt4ZdE8sO+WegZ1XcSmaFaIJ1rDT/XfaF",
+	"BpHFFSwT4lR1gTQ9U5oz0ekgLJ+wDxyLA8SHxSK4dhClCzTOgiNRAmukETP5cciYSirTaaQ1AD0iPIrd",
+	"20pPa2sY9QVkjUA4ErqJDRIwZSKAFtFIzpIIKLt/2Dxg88LnUdWEd7k3yvibw/Tl16+DugM0hngkjS8A",
+	"M6ydA4hCOoLMfxQgYZVpsQg3pZjRo63k1xfxdbVQzpq+yq6vGU1gFdfiRYoNXn3hWrwA8UBLq5HL+JZM",
+	"qZracngau0JCw4kU+9x3ahSZZOEqPlwoYwHj+Za8BSnZ6aElIOunpD7NuCktUiI3rovJ5X8odVcP/X/Z",
+	"Xs55VI073a5iF1/t27NGnCLr6Of3M0m4/tsD6Hk6poP0NsFJa+EeSSy9mUiOjq6WSjmyk9RAJDNmg+wu",
+	"k9jWop0+likivUcTFfD59olPu2LWlsYJ0z0QUrE00OKT3l6uNiaLk5ABX6KB+j/U+oCALVtJ0pIJ1/gA",
+	"qkKhzC8X0WqhvwNSsEolgxl+p9kvePKh70HK+W3roVn1g6iILm1mDRe1Ig6gl/FtKtjn7Vftq55zo1P3",
+	"yQaDb0+h35rhxTfIne8PqX3CUZKyxRYTnrc1LlYRZ7ZDSUTFWJJxBCYtTBkBJiWTghJqgjliP5uNsk9i",
+	"952Q/Qp6cA6JsSol+eK2hmjKHgVl3K4ZiWg4QQcWtxmywnlBZdUlQP38G5KG1ok/u/COeO9fxh3wpa4s",
+	"7slNK/y8sInDzzACJqib2nJjPqch4wHhIgrl4hYiW0vpnmel+t6fXh/85dmfX/z4w0/fv3/+7lnvsHvQ",
+	"2f/z3uX2YLLkJAekC5m+mqji0MjaeD+Lr38BakeJmrORFhPNirc1uGmChw711QTv5YpquDViSaHb8drN",
+	"tGIfbNHtmEhJwTwSgB3eaK6uId6QMJvyX8Nc5JqxhQ2JKdSHEc1YnRrP6Y6FVq1dKEzRtt2hLXG1Tgdu",
+	"KOvSKIZoZoukNOUQZGTtVpUVyqJcRG2E2TctMLR7r5udboEmYGBSOtpPCedpkSq4D51ygbdOUl/7qj+w",
+	"1GEqpzqr3+oiWoH56ViGExnd5yo2sNIfmrQV2a/XyfCy0e3+2O6cDjrNbrM36DYvesO0IRIl9rKQfeGY",
+	"1CvHcWHfjNUcTGfKI5Q8r0LgPYaNYPjOXj02S3JlLGggfwh06iUl+rAWunmJrfYKpdCRPrBAMce5WPFM",
+	"yhy2zVmmbOW1vviRR1MuyPM6icuOxE/A+pwqwwoq6aXt+gg0NyZDHZEDMP7t1fvCbio2lntkvw6foCCF",
+	"YxtvXRZRjDM4VGu1+oYkq1WGoO35rZ7gC4hTBYieEjBaY8cgbJDY8HiurCHWs/nEU6rINWMCcOVhhLAL",
+	"tohCaj1OtS9uJnhAXb9j6zcmJmoMyjK9diy1u0z9uo7o4QP3oHkXjPkoDMTEBgM7hW9Kk8eSiD5T6HAR",
+	"R733RTr0jQsyjO7kmEKa5bBGusZOFK4XcsD1Y873KFOp1DwG82PCehKV6UHcoSau8HPZGtg1eTKan4fF",
+	"cLy+MJ2BNSczhdOpSMI047JP+epkjlvHsoaY7B3WD/pi2O5dDozvc+itcnia+t6ecVjFD9zJ8AZDGgS7",
+	"c302feHa5mOrPERkSGHAhP0FHKePjVcMJMhkNKqYhjCWRkMnmL7IV0m1vcnQlSKCJfH5eMxCdCbgxqF0",
+	"NR6qTcqeJQnypoxKKpBxVWmAiq0tbvLXk5hCEjI6mjKVjYKNQWMqX1PotZBqnlE+3N/34nrOEOLiJUXU",
+	"k7KpUrDKcV/YCN8Iiv4kCBIDctUe07GaVqSmwEyP42I1zhOJB87sN8YB2DEEH2s+jxTB6V8E2FuJbxKU",
+	"DMteJS8OW07WbV1KVDPuxPaNMdkpPxjy7L6wSSaGZ5Mcy875t2vkVdpFe6THYUlj682D8X3BYlfgQzhg",
+	"03GvGac1uDBNkS6ITI4c8pbUHzV18dZFwPZFyhFb1ADKHGqRyNLRJPkblFjSsaBburIuDu4Sb9a/OL8N",
+	"wMEfzqjl4ukHtxYMUtD8CuJQgZXpMnEvQ4fJhxFzCmfdKvrzTIbX3PeZ+LZFI2y16XjvY36aklB2EZOQ",
+	"R7CwanB5lZh0AhF0yiS6LBRTFaeYJyYXQFMv4UObrqS4zIxO+IgEXNxYfTChb5UaaYi+yAZPGY4KxWCa",
+	"bxut87gYzFUXkjC6TjwkGb5tvGqdDM5bF2+MEpqKiaz1RQ9buEGcw/C3s077ote8OB1cdc4/xQB4qlhU",
+	"tYD9r8A8TBr580On4oubTQ7b+fdcEvrQsLlxKLU6IHwob6vItdSHJYn7IlKWcyZsFXhY40gKtZglpTU1",
+	"jDBXQf9qi7v0xUJAoIwUTMsbbkwq8j/QV7eOcLrEk6xi1AXES1qmGCZ6K7RNM/EZWs7Vx11M4BGooKF9",
+	"gyrp5FrfpmVM1AU2Cv1jqaUZtE+b+TWuPJyCmZ7uj52l+KAUF9GYlBMiViFV01KBixuH0nYcYXsNnU2R",
+	"mW0SDKGVSkJCjW8vRZOOUx1Mp+wD9LuybS6xNw+Wi1KVvojkBCXAhHmg1UnZdDi7PA/tc/EyEvocZy+a",
+	"SFSvL2gkZxg7Bz2pYu1REylrYEuVf4X9eFgUGrYG4XNo3DQr4pCH1xcuhbfKZBKoZZQej8i5abNm7PzX",
+	"3JSaThGxDA3T6khyIpjzmFKc3MJhwOeS7L0i0td1ZTE887f6+M4RXf53oIRrI7VWy7f5J20w0LWY/Drj",
+	"y1s/+JvgN9M7urwZzZaLu/ldcPvLXah4NJqr0S+B/6sS4V20+NvdbfDhbzfBL/P53S/X7G4HGmePovtl",
+	"ROaCqKefVvxnbfSTzZJvv2leDFrd7lUmR75n4sHVAnPktwqM2iEzqwUzr88eMMTBkAyf/FscpY6r+kPX",
+	"zvoiXCMJed6KcSQl2lcmStkAjVRPFX3sSTVuqAI/o0vkWliDXcg7z/hN0RXCw9TovjD3QJHy8GY5Gprs",
+	"VrcPORoJhjfL62G2kwgUDwH2AlwIihXyILC2or6IS2tjpzJG1OJ6xqPI1jO0K8p2QlGQf63XbOyZEYX2",
+	"pk6r076gCrpZDsyPQ6xinXRT0cuBApfWMay5J/a6PDL/2tqPoVMmH1qzjcekHDH0NVMyWqhIzqDh0tJ1",
+	"AXBl+yaKW6YiPkm6svFIsWCst7wQAb0bL4JKrS+6Ro8ypxMbni01wj0PbcH3oUk7KYDQMRT4MlwPjNCm",
+	"ZwECzJcralOdJLj2bXqdT9pvL89b2PrhTTruFGiqoYUWgzVNpWKg70QcTaqBjDs2nbogIQsLHFltcoAI",
+	"En9tXAYKicAN19OVbpYjTZ0R2/Udt28dwKq8ku2YPbDjNdBDKccDOR4Yax2UkArGnJV+zrIlrxRzCAfR",
+	"oTSKuUbxyj85gwd6g/Hy3GsFHuf7ppYlqNO+ZeEtZ3fr+ARQrKT3hDRD/rCu92R3pr6TQ7qdS7OCcD81",
+	"6FdF9PutNF8UUPFGjrBCi31TiIZcL8mb9ydeQa8m/Okl+iWgNYSmMWgeA2t6X2BVQiGRhCTOR4spJkvo",
+	"joa+sbhY03Lv/WVzgK2whisk3QQAhv339Da/HSk3QxwseLfHfWfbX0DjT53M1eVpo5fKJli1m8cldddp",
+	"UqeBRMXSUjr70VWpSl7pmgk25iNOgwFk9Qx8NgqoFYIenN5db6J3Dbe9ikn0rj0WCUy9DIqqRMVEsfKZ",
+	"wZRbmWnsWx/EYPOolHgqodxOQixlmKOIu1FnB6dXWWLexh3oTUf1ocZ809xkzAM2rJH/n713W1IjydJG",
+	"X8V/bI8J1AEC8lASaWUzKJOUspUHGsiq0gwzhEM4SbQCDyo8UIqqKbOyudg219PbbN/uq7mat5g3qSfZ",
+	"5mst9/DglAelsqQu9UWXEogIDz+s8/o+f0Wf+x7zlxU6XYNK3ddGsKFS1sv/5u0hIYH7684MXbzt3PjZ",
+	"rV72JYh7h9WVLH1DcOZswSeqgYL/sNnFGtpmu316cth8edryCZwW+KiJe91A85yFL1lxt7bD/KOLw0tA",
+	"du9dXAxOm51XLf9Aa6s4WLAxT9gQayywUnwEvE9jJngShSYMtVvb6Uu/3Xx7etE8cm6D/cGG3b99dOyx",
+	"P7dbr/TKt89fsadPhwtGYtQQkuuh9qXEyisq7IBJEgGeOG3aIytW4DnhNUSjRXGInY2SiQ9iNE8BDAm7",
+	"e1/3zk77EgAW9BMC5ldmwdjHSNWeMxOX593Ldvui02sdgbiGCWkfHeO7jHiSYHenkEE5Hpdx0EDWn5gC",
+	"jHCqHwO/DwREoWDnilREC0jnO48zUTFc7OvQogojdT6QfBOpzFxS+iwjZqbQocfOTs5aNEkyYCr8SRyw",
+	"jGIXNgG1dVJyQu/iSSgDk6OYz6KYB8iZoM8J4wHkg4hdR3snWrCJRDElTKaCvqywJhGQg81iYJcVbLyc",
+	"R6cXww/lOB6Q5tefFfN7uHV00qMd3Jd9echniqo9EN3SHgHCRR5rB9Vw7+iJLwaWvSnXd97oSwefisae",
+	"UTrBW8/MgStmS/Rdq9M9uTjvDtqtzuDNyfmRfwDjAIIz6MF40Zdrfm6YGP1SlubZw9MXj23NkrLPpL54",
+	"7fPlprcvncG8fNtr4Uj0hMHmhNXFamfg5DPs4aFypEO3d9FpAh6aMyi9zEYu1KtmD7hVDhg4NTWNnt1R",
+	"VITgDOyyrSUADu31xWXHP2C7dT0xN+Ww1sEBWLGlfeKSaWeZ5ajNbTDC/T0dFXizKx5Kh9tdTzHWmL6D",
+	"/eSgz+GLK0tnDDMI9FUm5u6eJpome57oqBrXPomv1xndl3BVptqOHAfyczG6p0ZlPhvHybRszFPHntXz",
+	"XGgUisNQ8mSh5WKpYE3KVef4HnaYmRecr9sZ5bX79Z7kt26+v/f2uDNhUGjs1LZMgrayp7aX2h3bLBhr",
+	"W3jC63v7hUbhxfj5flB9Xnv+fHf0TbC/94LXx4Lz6mhvjwfV2h7fGY53x7VhfVgdPq/XR0FtL9gf1faG",
+	"1XG1yqvP9b3Cn8QAFGKhUXu+s1vPl+qbyTVEpvczlc1dtpnK9kl4In83e7h2iyITM9ZeHJ/y5IpAxvZu",
+	"f+GlVPMZRjG/sPj3dsP9khSC6+I42/oO9rr25DYFUboWboLsZ6ZPocncvXn7kjTysseAUBuNzHIiTbzW",
+	"Gm5Ac1EExp+XzxPK+XQoElJDyUI/OF+AedK96Mud2v5+ucZ4NJvwMrH717ThXquyzLhHqAvFisC/7zEe",
+	"zKOUDcMknei3Eh7dYEcbupj0DNOFR5dNwhmr/fbr32rVKvuHA6t8HFjNKvsHoi717SWDNE555DNtKaz4",
+	"GQpQcFzzjN3JOjvIppdInlYNtbUxJv5evFkMjzCY8KWElVZmD4+IXr6BXr5Co1B78aJartXLtWrBK0A1",
+	"rsHQQOQMAAWjT07j9yLiEJl3VrvQKLxsnesZsys4E8kIRrhf1eNfAvKAnWvuSdyXR2Ias26zcwoBkmy3",
+	"DnA3FxqFzstnhxe9Z/Vd9pJB4ePtRT0t3CMExt68fTk4avaag27zu5wC/lTRrUcLZ7lq95Dkmj5blFZn",
+	"it9X/R5yJbaqXi094fYH2Vnn4BKolMtAfQ1OuSDk/D0pGUf53FW5jW6h3GzwK6/dDkm7LScS7qTdKqwp",
+	"QXH5mUTyPeZbYaT/yMSY/ssRSD6mHH0SOz6yAUGCVQEpt8z6DWZJDL5W0TcTMRV+6cB4rDyaCw+YoQF5",
+	"Ci72+hJiIcarMvd4oggvG5Wl1tBpCt0kasZHWnsSix6xX8cqTeLZxK2arFWrB+7AT7oXLK+oD5bedOUX",
+	"OyWbuaYlslGr2nPoB0IEKSL6DjjMs+LIJ+9OqlHMoPNhTXA+bKcFTCIWk2adG31pn05Tq9WykTsE5WC/",
+	"wiQ08bqbaurN+r0v76Lg2Z31++gL0+8mQ6svQk18GKexjOdATC1FDUp9WDIXLBCKtXk0DamfO1Ypjwak",
+	"tqq1l22tU7Vw2mwdLKnxjzEW7qC6R4+mug8/kepeysE/Ys491wphBPJXrf3Zau3DvFa9m9r+WW+4X57h",
+	"NtiSR4qtewqZmJj5duf4rIhEsjdLWcROlIQCADVJ6ZwitKaRsNtr9lqDXqd53j3pnVycayXS0ooVe7Oi",
+	"UBH7rE/Hw7e6St+UALAbrqN2cg71Na1ey6+wCyKjxTchE8TNKK1UdUFwfovVAWsAcdqy7VCME8ahiiGn",
+	"MPUdFbV1rGoTeF7+sDyyWvF+LoR6uWc8nYAIBqEMMmmNRLnd4edKvNE3+OXhiqUgln/58uyk1/uUQneb",
+	"FLWbY0WGbofAdoXr23ieYNB+tbAFdhCmmz6JpNXfZ0/7KlZdsQqzwjgKiGwdbiFYJ4JH+pYb6l0PtXRQ",
+	"rB2r9CoR3b+cgtHdEUGo6Dk8qgA8CTTog5WM7WQe26vuMMmnptkKALMnPKWu3FXAstc4lC+tHBJmyOih",
+	"q0TfphC/A+kThPTHL7ai/HWredp7jSWT2bkiSEctknFBFkC8Zo4u3uF2BwpncdtBAtXEAjETMhBytDD9",
+	"fxUHgfIh31+vtzMD3VYHwMMuz5vfNU9OtU5aOxepmM7ihCdhtGDzDOsyNzHm1g81NU13WixLkQPz8YBl",
+	"63a7myNKH+SOZyhTkUgeuQYQ1ZJtOrH6W21sIFGunijPYnUjCsE7scAenKtQcihJBB/fl+JDOhjNExUn",
+	"Phvy0TttyPr0QV8WtSYy9oF2gYD4okT2CYyK8Qyfw9SKAz6LvlMSX2NJQM7s6ssI8Fv0dYpdT2K0pinc",
+	"kjgJd1M+TjoglFcV1h3FM4EVPDg7jUTwwN9EvZHXNup3slV+nItkkRkrtsz1/uYKkRz/sukR0IhVcO9o",
+	"N3K96hWm/EM4nU8LjRqgG4eS/vIKBklapuJKJJsfgJsk94Qp/3Aq5JVWLjt1PdGp3sqFRuHf/qVafvGv",
+	"f/q/Cvb2Kk20/fLLpyhO16bXMlvJ5hr1VXssDAqNb5YMro+1qbwClTze6qe2ieibFToSr+CcWesM38fy",
+	"2o7fJonkJh7jOf/0XJ0PgyDwsUaXEb9vxMJkIxwxU1gywzpgdLEf52IuWNFc60LVntBnTmb2lvL+2c9h",
+	"8MsNbUlKZCVmmVmud70hijDClBURyIep8EqKgF12Tgn1zUIFeMg+b0vVclVqmEfVzxlrnQBEJiFEWiah",
+	"SuNksVkys0vsVKWKSUDCtW4q4eDe1DLz+/iZN1yRH95JUPhU0uzW/TZuZbjjXd7Z3/x7qqvxCvMkKjQK",
+	"kzSdqcYzfe4qY8jNVvhs9kz7tso9fLVvnr1bjJ6tvEaZ14b1yiwY/6MKr77lwxEsN+1+UjJpjIK7UPsG",
+	"mk313/TaWqgXvMI4iaeDDXHOeAR1brea9PzapfFgjYbS41unzPK9Uh8Vbdff1s0oPoPQ+8er6Uz30h/L",
+	"rcIP0MWlxcWRSAHE4oY+Lq7EY6teRIi+bajkPE6P47n8XZQvljxBVvYT6N5nRlBuDjn7cHgHGHvxWTHT",
+	"wb/93/+FJa30peG7NR2mvsf8RPxVjFIMQ1uobDmOkXUpuxZuZjpT2b8zvA7+mY9emyg0NSRM4/dO3fPG",
+	"2HUjC9ZkWp1K8scW4EI76KhLVEUPV4sfHzKXtoU2jWloDOJEiHfnJmUIAE4hCYSD9yCpHzki7ftEGV4i",
+	"cB+vkxDYrw2qxNS8pzPgULF3YpZmmBvvxOKJojIyTOPqIWMGHaD/w6mB2HOJmTbQtR3k0CksGJS+IS6M",
+	"R++OaWJ3OddZRvBGa82eI5jjL9PyuXePIB0nnEFHu4EMNJo4s2X1CiDEyV3iziB08UQ/QtYV7LYbOwg3",
+	"OKJWSdWqveqLRrXaqFaXLK6NHqqRDg/ioK5/vuug5sqntCj+mN4+iGyggN+qGbNjHxjQywfPwz6i3vwS",
+	"sxObdTXItg2e8oOrawgioroG8NwtuhrtNx+0qU9Iuz4rAlO+CqHxKIcRfDOHp4d0e1rkI57eWhJSKlvS",
+	"l40Bv9fRfGMeRqbVpnV40j5pnffyfvFxLh3NbpWNvpvGeamn4hLdk89VzejhfayasUrFdgfzdyIGkJO5",
+	"moHMrNwFE1Tf7REUyWW31Rm8RJSAVY4HBD5ShUbdUQG0ubdIaj2fBm36Di+tL8PI8zbxvHLzr0L48xDC",
+	"cNJNxuaTyGBALd8igwnOVHs/Rhxr78dKY5DNCH3us2IqkmmoR1hhHerpw15mF0QDKiDP2r23voHi0NLy",
+	"mkeRSBFxGeijfxJJzIY8wvb/xIFWncRRgH3ceBE2LxISO3kcfQlZT/BGZGyFOZThqCicsVBCWizDJ6d8",
+	"nKMtNmkXry/xCxpzqAj83VvrcxCsVBSrOba15vG0mxnWyG2Uk35BwC26hY7qy/VKih1GsSK8JkStdzBW",
+	"btBUfXkXVaUfBLqgabEI/hAa65BW23r6bEj1YYSP9TkqLnNAD08vultVV81RXbiBtmguo7zxhw+uu9bc",
+	"/qv2+jy0Fxx+FwTuk2iwPIjNJkXWBNAFuQYerpEJTq0cZMyiWF4hM4gBB0RWCnM+Oq1ur3NyCF33sexL",
+	"K4VLwGcGKgb5vuMrFkoPeu0RchWbgyusq0U4j3JAfoZHEod4ANgJgFIRheMUQ1dEfo6tCxQfUylfKGYm",
+	"aUPYCyEe5ulVHALr/QISR32JDB0KCmqCLV6ISQninSEjCGZuplQOrDLpS7PeN6qSdTQIMB9/JO+myyVt",
+	"ADVKBEKfT8KUABbuXK55D3VRu7+fk52F+/X4m58OtcCIZ6rMI+Rw05pk1yvovb+U98Tj4ORH6QN9C/zg",
+	"jlO7WXd1HIxMHgR39Dfttdv01/pHfFVhn0sUDFfnk/pgrhJ49rPz10B/q3f3Zr12Go6hoVGs0Ww50iwj",
+	"wT2LKI5Uf+BaGTZkOEgNLd/BdcCjfXJxnnMe7mL/6+E5O/wLEOnruxXyi7K1EBCzZ1iRt79buKFY70E0",
+	"yDGPlGCzWIUp0psByPjnGR1zd9XpyfHjKI4tM5TTJzekURxFA48cxsPCJ9I2+KhPq26cZ3wZ+uYLURpa",
+	"6AGqVTbVn0RvzOVNGZR8mI4CeOg9gDqL4isoREdEr2IcBYw4nLVXYeJdpQo7vk+P3d1UxSW+zR/J8j8x",
+	"ifJElF1o49kkluKzTW1cnt+c3Kg6ESLL2LA1t0Gb+VNlN/K3/2pefx6Sks78A1nXgQAFr7ZStgXA2YXP",
+	"o/i9heBA1MLR4oliSqRpJKB4xRI7ZOxAH2hIiQDG05HoS7K1QzmKoZ9uPJeBshIwEsGVSBo0Qr/CTgIx",
+	"ncX69DHxgY/SSFvf74QT0S++EwvIbPSl0jcJTIzfvC97JxalCsP6IxtgxoAVkZ5CkgQrwygjHso0iYM5",
+	"ZsP7chRH86lkT2lgT0sNC8ZI8ao40TfnyjB1Zvmc75unpy0TLfY9+8Fx5+KfW+e+15f+4WWn0zo/fDs4",
+	"O+meNXuHr/XPXjZPkZPgu1bn+PTie8go5QJsJF98qoH3tZTxSweOThVBX8b6VFuxCSBDFHejMJtyaZec",
+	"ZA2Er2iwudR9Xz59eiEFG8E2AXDOIQeGOVrmp08bjBs6V5ozItyVzDfbYmB/7xvXCvjjgjDNShPMXgOm",
+	"YEtRqjenb/fGaFF+IxBEBulv8TfO+hO7YJj2pb6PSd8cXUIvea81aP3Qa3XOm6eDTuu4pdei5Wf7OE7C",
+	"q1DfyUl6QUMZTLhHuJuEahsqZt+haIFzDQaoFNcwHtjEYCjM01E8FdDKTlvHTJjt2psrgS0MdsLYfLY2",
+	"jQTG/hFe/9lZB856abn3caV1U0iTNWrgdHgFs00KjULrslPwCqubDBo2280y+i7Vaq2+U/AKuN1B3e7W",
+	"b61RaYofIXp41GpfdE96g/ZFd6ngbnkG7uAT3ney9AadJ4Iq4TGIONYnI/zpdk+GLgGtUzBeQHfQHzrr",
+	"kHWrvdAvRtWAgd3VMk7ttdZ60ooM8mtp7DygMP6AD4e+hTQeLC+3g0xKpw5vdAfrqpcJha3wKrn7Axsq",
+	"sgfNIr4oaX+XuMz18zK1V+7AD0SwaRh0VXa6UnsFjOKT2nBnWove3ZC7s/kGz+mYAtDbWm5w1aWcJfFI",
+	"L/MQBNtD2255k2Ult4cqkhu1ut10w3ttMNvEe0M3sLFxLoin2kHFX5qw5izi6ThOplC6MYqn0zBl2lpJ",
+	"PCgCsWqSiuGVqUFHcC9saibQl5a+cW8xEz6WritrlMVS4GON3nZVJQ2EyGUQQqzBOOgzA+adxFEkgjL2",
+	"auNlE67VnxToiOtvrhK9a5jSYleORAI4bwrR0/HNwOKhgaSKAXWkGdJYkF0Gr/Jd67zXHXRbf7nU2n7Q",
+	"+q7VeeuzYq1aZVNV0mPWN8C7HjA+SmKlKIfJKXxlbzqOoyi+Vkuza2DVsuWARvY5gnXjNViDAxfYR8I0",
+	"qQpr8yuBNTt3a3MHVh6/L4s8uuYLsNEPjC2lYpw06SGCukS6N0nsnVdQeCOmsxQNrlkcRaYTE0wUvEVf",
+	"Eonau3AG6WJ4xYb9F7uexCq/B3BqFIt4qudG/4yZzs0p0NAxPwy0NRzSsgXE5481RHhfE4EHZtKgwr6n",
+	"Rnp652xFoH9FMSIyRdAAszESkfJQiuDArAxO8Sy1u6LT6rXOITbDijtVFvCFMmj1ZhIRk8+wYuitjDdl",
+	"CW5y4B+lGw4OLzvdi86g9UP7pAP2OgyPwknX+XcoVZifLmZC+X05DiNtOYHPspgJVtSzyMtKaKsqFUHp",
+	"ACaNBaIczNGaEAq9GSjpxfelfDlk19PrUHthsOTcEEYn4C/AhBFIFL0evmupwl7ywIzPM8ODAjdox/cb",
+	"bLdeB+YMA5ECjCfWrcN53g5o0ELx9uhG66oUzR8rI0UT8T6M5woPSTGe8R/nAtT2OhABmKpNGAK1F5Ds",
+	"sH/eElFgZawGTEuZhYZ1WbdJuD7FsORDpGLWJt8sAiuOaJ3WvQXcL/cWYSqm6kYWa6MloKWQfzjBi3bq",
+	"8Nr0V5bk4UnCF9jkuABsf62sCvfAf0DIBwcAonqbpNIDhPtIauSRGZbt9PreWj/FWsS2OXPJRs6bsMu2",
+	"8m49bw+T9Ys3e77RGn6+ag3veAVHXg/Q/N79BQ3xvVq9erc+XlJzsGn0EX9R3c32tIne6FVf+qhimGqC",
+	"5aZVIiMpNGrQn8zVYBon2QbehiZReP68Xtu5Aw87yKL2BkpzF0MCJdtjB0trH7FPl5RRngt4AixLoOBC",
+	"taTjrN60L239d+wNr9b+/Hrnn/f+8uL75z9883b/u73ebnenU/9LrX2HmSebe33T8C1HxooqngoyH8KU",
+	"XYtEC/C5FAHxon0mcV9HLy47Dkc5Ux5smu2+A7kH632HSRwFW+K9x2GiUjabECgjB5skSPg1jxraNtDW",
+	"ljYsQZT5BjjJujTahDKgVrYUPUjimdLmXKqyzyiiVWJQvm6r5p3nLYeCzTf5WHAUvhNOQeH26K7xUeCZ",
+	"tsI9BjKx3Iu4UWDspc2FgZmJAuvZJMowvBRL1yG0+kRZqKosEI/fK3pd7VJpWxg/XZm5kqX64RFW068E",
+	"l4GwiqLBbugXYrP6pEDpP7aSKjoHPv05CKVPoVllmarYN2Dkemy/yqBInqzeg+wynvp2WrDyvtTQOyUG",
+	"4jHoAX8fhxBkZUUo3Td+HC1lRQ+qQv2tvsFdIRcOwpu4v9CRoSD+6r4CryrOTSiy86sDzEboD/TD4a1T",
+	"ZJEmQNLXF6dH1gpHt3JtNBpYmMMf5wKpsUwImk9jeWXbKwBBBtIfQV9mG1g5oW9YBnKf7h105qovTaSZ",
+	"oszmTAasyGHW0YemucXHjhOB85qF5UubY8av4yj4QwSM9zaFi83hKDSe7+/q36wNirabby8uezYsWt2t",
+	"3zuGrKf8EQLIsOcPO63m+vDx3qcJHq+dp5vDx05A+C4WMBqrdRsrzk7jxnAxHuLleLE1opfC0blIsV44",
+	"ClE8fJjYufnXGPHfWYzYbMtlW68NUUrX6qLevfsHi8Hgw/In1FGbjb8u6iqw/tComYgoYKSMiWTQMZOo",
+	"c3BN6t9EPF11yIZiFE+19YiJD/9WBl7WSAETgYW2IMlynRQ2GghaWKtAUoaZtte/b7fOj07OX/msmOlP",
+	"tKlKB2zGVYpWKuiABVtnKWwtHjBmIQ7jKZpFtmTiJyEhB29aH5ENFtPwVGvjOfl6DMua3hqbtlehtn1S",
+	"Y9pdcxMk9UwUXS0vStGtPjDFBmvKEVbqDA60XdmXK2UG3trWHo/5b94eDjqtv1zCZDn1HzBUJ08OVQd9",
+	"ac3+UiP7mcF9N0tpXldLbME4xtfD1MsWeQOxfBp9GcbMzVc4GuMhMfhga3dbvd7pF2AQLD/7RWOnujmf",
+	"/EkshbWJ5dsbCrSjP5GlYM7LV1Phj2EqoID7ZLaClqybLYWOiAQ3msYxEjC7uE7no6T23QopQG9Tt7QC",
+	"miDrGSUyZ1yZp+c1cJiyxIwNvil5Wa1YpkXy4R46MaCJV+0N9vHmxiovwHdxGHxVTjcqp+8uTo6+6qZb",
+	"6CbcfvfXTWRIfRrVRGfjq2b6Y2im70BQP6Rewi+fAUDNxrKnvBohYG7ieoHgby6CC+U4Mk1CoZiaT1ka",
+	"s59EEhtQcRNjFj/OeaTIK8Sfe/pGZePoUi4SS0eu+Kw8ToSwBT8TriZsNOGhBMABPkq9LGoMokz1JTyD",
+	"xTOBOkd52u1zy+1DxaS44mn4XpjxuQU1NFZlyo9hoAvgi3R/NotDiYUw3NJAmrfQjrzz0yK6pngffUGG",
+	"SAHhefe3tjZZi5ySx7h2WGmU7kvYcYHHiqWPQzGOE2HBWcO0L00BVREUNZJkjOaweGEcKPK7lWChVCmX",
+	"qSnHwQfSfRHwjkdsGuoNrRjvS/oq95qW31Rd89lMu99QLGM2SYmSBiCz8I4qY8IOYv3afSk+jIQIkDDI",
+	"P20dvWp1BoevW4dvBhdvfPBSV785bp6cto58oFEzhTLvwzgCpajWBuf1Rj7FQ/KlsQmhQl+aGkepx+9M",
+	"U3A2B0AIlc9ICxISAB8VSxUqMA1vr7Nw+mAmb+j4nEdpVqsoRu8eOa3/aeT1WoTpOVHf0MzK9zwJOWTO",
+	"7y+u3dJI07Cvj8+W0GM7VtBlpN9SSMXxVLhnVZtCzDfnEMGl4aZqEAZ+LlFG5xbci760yerffv1/oP4p",
+	"TtiMJ3aBbXpNfz/ko3de1t9kvntiWjkyisIYRWEghqHT8ZROknh+hUEv/ab6NYS8CqXIGj30uKZYJakF",
+	"MbIam1aPLMralzeGWT03jX2lBbHJmAJdhpBYfWr9lEwl9yX6Ze7v8XGYDLWTArpHO0/YyNKAXwLQadF/",
+	"1eqxZzb1Divtl/pSTbQAN8sTDMz8c3cBB2GgqGEGaYjdclotjLkBzTaYdU/6EqkItMqGlKvVEDm4bjbl",
+	"MuBpnCxYsfbbr3/bq1a1Ck74CCoo4zEkRFkqPqQNlibhdAqx0+tJmAqke2ajOIr4DIK0MtayJk3iKHcT",
+	"rR+vIsGGCR+9E6kqHbAwtd4uVqLgiz4h5mPhe0zPjDQ5a70Hw1X/lwfTUK7WOJgN4rS5Mexy68u1bW59",
+	"2Zcf0elGJQ6KPbXKNJ6nTxFcPPsslE9LTlNTFGtrKx4TaR6pV8AUHMUS9WrqKFOqhHYW3xQU8yBg85me",
+	"qymaCBzBnHAzZWiJy0133FRG2CFC9JvA/bA4osH8Tuu7VqfbPB20fjhstY66g07rrHlyjrmBdU9kkVCY",
+	"RF+yMVTJA+j57uXx8ckhAAceX54fdX0IRlzH8ygAGNalFsqhiOJrMjldmEZtJ46ieaCPGggBXLSMmnIG",
+	"hbyCIxJk6VZx/Ao7ToT4SZuIkGhQ0MhoalLwMOUrKMi60ScxWjSgDMWsOIrpJBG0UfTPzNWVvnRhLON5",
+	"SouDZRJIHtvAqAr0vR/nILFYUcZMzUc5cVDyCN4fLmhm8CrYCOWzIj3cM0tvwzGNXKgp2Hgn3A0nL09b",
+	"Pp0LR/OEynCdZ7PQ0BtzLoOYQd283hJmtd6ThL7iAJjZdOpflC2AMfepUCoMZePyl/g6Th6lLx2FFAbW",
+	"zUDhtx4eDISw463/nUacHqh70CINmCYt28FJQvY60e6NrRMLtfRnF+1uuVbf2S3dCYIAV/kRCj+ssLt/",
+	"6+DzFWiXWwXUKFh2twDa6rPuGUDbswE0c6Rs+Oze6+sVHLOT+hIfIkNktsMn6zpcesDfSTTuayDOmIxr",
+	"6Aj0NmWcrUY+oAEQWO6g7Q/doY9w+MhCpyoTOg0/F2bztUUmK3ASOaBsLJTwyaiEHRpfg2Hp5Wls1tDg",
+	"QOs8XG+jTiJEUgHo+pfA2mOgDtbb3Zd59IP10AcHWWEH4UFbkkIL3eoYWA6U9Rgd1LV4EMZYwb6/NWzS",
+	"XZF+D0/tGnrVz0uV4+A+VidnTMiwlLeXhO7cPAK2Dy1ft9fsXXbXEeGYiuUBRWgLjVodE1crH3xcJgsn",
+	"AhgSjAY0ZY05YKFsQjPFg5NmWDfuTm2D12/TPLggTIn0c4QSWqMP7rsTLAz4Uh/NMur94/fLLI/gYEUk",
+	"fVbdMNv0GnqyDLBsxvjvj+ipn4qN+aSOSOeJ6e3WunKWxOMwo4zLbVCCDPVnk1jbfknko6OchlNRBpca",
+	"SvcMMW1fFpGaNpaCTeJ5UmLDeRilLJaUyUgExxJBX5uKvm3NxiWTMYMnbWCVPRNfaI7gbIkIdplV8wWI",
+	"xdoqq+Yd5KeY8jAqNAo84P9EI6iM4ul6ak7TcuhSdJ7xJA31vEc4X1qurqXr9AqASzeQ8+lQJIVG4U/1",
+	"+osq/Q+/xc3icLeqncpcla+FSsvV6m5lyEfvhhH/SQzrepDPkNa1rNI44VeiPEvi4BntywHcTgHe4aD2",
+	"zQDIXP86u/rHH8rN6U/lbngleTpPBBC7rkObS6/jMR8IqVVWYLspt7B677xo1HeWSNNWPbR7s4meiW1a",
+	"pY1v/VEq5WPF1lDwRCTNeTqBdFVOTr3StiEFPMHYpWVyJNOZKPzrL9DzPZqsyp9LmHjFhlyFIyt8oJ1e",
+	"VdgFsXB+y+aS7EXPyIpv2SjSIwsqzKdz4rPiSfeC7dT298u1vuTRbMLLdWy98p2d67MifrdTghBzs3t4",
+	"csIikULYO5SQwBhxJbS1mkzRhYdg2GwmEiSokwFxyYgAw2AYHNMiLWL6oEPaUx0wPzvePpvOVQpg/vi7",
+	"GVcp098cgFC1pwjkaqtS2989AJOfAN9MHJ/Vfvv1b7Vq1QzZw4i+8thkMZsIiZkDrl2iJJ5NhH0nnPkK",
+	"8/FQ+6w4FIvYVLEbXkaYqJIB5sCQNwlBrRZon+NDkEoAQBi0KoBGuSeKpXHssbmEcDJn6Dzr+QKYDOd+",
+	"lul0zEPoZIOVxzbAWZzotecpVke7NXXa3Ej01pAVdojDRNKCnO80XNDtkDwUQ+7DBXvPo7nQzk272Tt8",
+	"jWk087LmCYT3Qn/aRkMzRSJgJFWfKOa7Es9HzZUyTrzsuKIsjQO+YMWXQoaSPlNswt8LNuEBq1X7Mgiv",
+	"IKEFpe/1an23dECwgvAgRdH0uRL0xNq+eeZa4FQ4Wb+PkrynT3RrRXgDvbTVXbfVVnYm7wAyStP7CC7Y",
+	"2ToC0o+Zq0+g77MZ3KpMa7XG3r5VpjmliaqOTUPF/vf/Y3+N53chQzoTuB7BVsRXx+27t3/2ezkP27Qw",
+	"vtitFHHOK3gGxtTmeoWzeZSGEDZDOYqGv99gUHegUrbHzsKXB+zP7dYrj7XPX2lT/nsxbBPDNIhg2u6s",
+	"aOUvAuZEAhB0wMkxmeInih3iz8u9xQxaw+lJu9UX+//7/+r/J94cW72AysVUWWktNws/iAi6oAOhj1Bw",
+	"wLSTg6lTLWJbP5wcszgJja5jii8ARQHiiEma8BBZJSWbz5LwapISnQ79RSTgfZmIspDwCH1rPQ2s+OMc",
+	"Tgt7UfUwGjnjWIw3jrjWWEjZA4n4EuSMpyLl+lSzoh6Xx161ux774axdQgpqk1CEegEZZEF8sJS00guS",
+	"eDbTdhDUNCDcVqiYC8bZl/46A7o/r1Z3RmEA/xX0Z73KEi6DeOrUAuAPtKHtH7CYgHgA2dPwdVN6Xb/I",
+	"UFtOOPgclFA2tEAA5EnW9mRwQkOVAZuxopNNn8+imAcKK0f60sVhgxfS6hzvivpc2xPKdJ/hxVg6kMxn",
+	"TlFehnnmUZAgVBMR9OVwwbiLwUZ9/4gXxYJ5AjUFP87FXBgywXmGVxqYd8VtMxSTUAalNZ5z5iyzvKsM",
+	"Fkdb/5oBtSmcNLZb22F++/VF72LQu7gYnDY7r1ramGXXkziytHJsGAcLvGwfLgNzChPW9r0BeAxOEkL3",
+	"wp2bb08vmkfOvUsHxFcLeFy7tT3z+Mvz7mW7fdHptY4Gvbftln8AG20UB3piPG2rziUGDeIExqLAiA7C",
+	"qZBYS7pbr5u7EVa8AwdALFYYH/cFFDhWUPwcIJQevqpJwOtrSDxhoB/uDndtQgacihE9i8trAIDx19Vq",
+	"X/pnzdPji85Z6wja+1rdnl9hTTt1cHc8VZlhCGfOIP0tcTjqJfzevBCoVUYuLQuS8L1IvNyGyEpXwZYG",
+	"xIOEFf1n+tiqZ3g434kFnsV/pBb+b3/79b/1J/V9ZX3f3379b9/ry9dnzcNy93WzvrfvsXieqjAQeG8o",
+	"9uGjtNQAmm3EO0kz6WHj/CRD9OprxytWMhyPMZHP+1JxGQzjD1o4HXbbhBhHLJWA3Hx80Xl5cnTUOve1",
+	"0OLSQjYAu0wqEtz7681XfWbPBJyBz8mGnRql+GwcJ9Oyscccs420aqE4DCVPFqAXSre3ZeCN8fUfx7ik",
+	"E71iYv6ukZtbR2TyRiSc0UCQ+aOtSXEvcxJutDUyA0+aP4RJWbtFyL/NF3pD9OL4lCeQpyrs1vZu8zw1",
+	"n6EnfSaCkBucus/UjgU9baJAMzr6WwxYc+vyDWixL22Yg+WiHCS/AZDzCTTHMXNLC64F9LvKAxslEIAZ",
+	"C4TxWqJ6fVk/bprogQcte9dxgkVL5j3o2xLcQistcMmMJkLNgMoxG3OlL98ACiojFFSgpNwGg0ofHJj4",
+	"2FRwaYI3Cm4jNmFRdumVPw9MygvAmjToZ2Rx5fAoEdCRJFmhhg1s69ATCRBvAzDl/u59oSjbWodrgyZD",
+	"lKpXS7lh1aveLQEdXQjHR0Jw7LYOLzsnvbeDtVCOVELXKGhRVYHtXwE+bIHdd0uJT2TKHs8jJKqumABD",
+	"FWqUZiC+dyrVSq22U/mmcDdYRVAW/ApernAMyqU5mz2rVaqgpbeCIMK+uLXIz5+BrdTCD4qG+DnKYS0T",
+	"2HSxLAq3iOJ4JiSfhZUFn0a3yDU6JigbLlIB1f/wD55zAH33vr7HxHQogiBjyyADi6d9OZyHUQCZSPSq",
+	"R1GIYMfaJtVWeZyQv2N8x+sJwSWTpX3NFeUn9TXvcc6BtxbD+xX2SkgtOgVw2urbo3QKCUsvwWq7OFkw",
+	"NQlnyL+o30wr3S5MhPXGaXjPAHMWvvJLG/KcFzgH3ZkYfdYJT7P2mWSm1Wswffx3+jKU47jRl4ylYRqJ",
+	"BsMDzZrtE/0hNRk2WK1SrVRhLlzU2+Vsv56WZvtE39vqdI9d9o7Lz9nb5tmplkOWdBE3yhrRvh54k/Zm",
+	"5eMPWu5cucO2+7+oB+um8o/i0RKuZSKuQpWKpAxZ3bIW4vq5Qm4FL8BqMM72y5BZYBe9NuxGbkvxkV3J",
+	"xF8gaQWFkiPjDUYQkDhAmMRRHEdBfC29vtytv2B+p9lrDU5Pzk6gPh1xGTsiTRblJqKTY6yhBHQ7RENa",
+	"jB0UIKzSKDlwSuA6Enhh66x5cjponnZazaO3g+Zh7+S7ll9hpG5wtP5Frz3ots57FE4JxChUYNY5DD8w",
+	"afr7FNPnfQmtJsDjXVyaDGSzARhpkCI4y1ARz6MsOwQfmp7QCuvyqWBaMBioSy3G9G82cFkLGXRoSVt6",
+	"cIdaK385aRpTW3A11NpoYesLpEjvUMmjb/II/q3ZIbmCJX0U1N3aKs/o4nUAye7dbknP9gCkbLv1Wzyp",
+	"w1NxipU5DyzMzA5mRTxgF712iZXNiRnhljYyDX+Mp+Bm2bZdsiGCpwJZkoi5Eqq0LNMQq3RV/A0XKA1c",
+	"kXQb6XPZtbBoELtEIC9HsEBeHh4bxdciKY841J9xEKwwpCuRqr40xSPMH3/w2Z8gxgZRX/acYf7Xo/An",
+	"HIwn2mRRcfReBOgm2jR4OKatrz0jijqrvqS1wOLnMp/N4J+zuZqweDwGqF0Sv8xitGUzEKnYid+96Mv1",
+	"09A1vf3A55DTGCCVi9qnms6g7F6JtOTZLA7E+6H0qy9BpxTvokkgsl9Clx3rDqBtSeZnrC+dmbKNplnD",
+	"ajxPh/EHx8q0MWc9+ArTJ8b0hxXVhCe2tbAvx/Ecq6xJ/TIr2lWpwXYAfKFWZdNQzvUO1X/CgnisXoW/",
+	"JvoGANGA9uNJez2s21cF8VVB/J0qiIdQD2nZBNo2qwmaERJMegkwmcTdVgutAuxvtHD2KIuYXaV/Ddjd",
+	"Ss0FgGwAmy10lyy19VbYxQzLJZiPkcLBU5+K2bSvigFIuBzyIRROpKZ5DJ/0JRjk9E2oEGocLNmG/g1P",
+	"kaA5lNb5NG0fWtmU6UKUj6UDOxAkGzJ/pUBqBXVx9InWSj67ijPojyKk0MyhszD4BlUllkKVKqxNC9GX",
+	"puV6t14vNdjz3379W63+3Mkhe8w3qzYgpnVYcB/xZ1gxmUfACk0k7H4J226tqsWUsv5IH3IeSoQ+V5Rb",
+	"w/6e7BlwjbkJgC5Mtbq043V+ei34O790wExBnwPZonccuALc4uvrnc9GgOUgY5YmiwprEQKLQgjTRaUv",
+	"m3LB5hIyh1N+FY5YFMp3pqzaOBuhtHEGV/OwImjkbCRQkKgH5zFUSYg5iwui716Gu7sno9RgexsVEvuT",
+	"0UA8CBKh1EEGZns1F7jCw3lwJQBBwr7UumYdswO+ZI1FuqBW39nd24cQJx0aYGLU/y7P52FQRl5I58gA",
+	"aE0ST0X2MYUYrsXQqcNepwr19BgpVuimSVVetf9JqetqEvwf58vcYVnzy1trqIt0lluuT6daOfjoSPsN",
+	"07r37z9s+F/BK5D9OVgt1qZl6V28aZ0PTrrdy+XGExClIJmh3wQeaBbgJUQ4c7Q69Z3bN5zqW53AnbcG",
+	"g43tTJokYH8iAW9G9TGUN9uveBVL8XdpIKRWSt/bRkCJtcU6QKTpTM0XAcVsytPRhP0JVAbVKpQq7Mig",
+	"f5lVxtYYXPoK+x66qcH1QSRpbVLakpbiHrVbE66akexIsUii1bBrWOntOarB6qHSQV/KmEXabYXHIWgO",
+	"T0moU4mdgkioKbVAYpBMCXha+eTub1C6+zIXMishpZ9+mQwZPNNRDX3PTfqlwl7ltUhfGl8K9Jb7qlgk",
+	"GIgS3JHQLUYIaZcpLP0vFYXgeNb27Mv0ZQ74NK/UsEyPrfExlxS8VsVRHEMtf7pOzcF2Wfw9abgH8dEu",
+	"0pmZmUfx0+BIrThqsI+1+Id/2Kfe+RU2S3nnKV/F+R3FOQm4e3p8d8hzOFb2tjQH/OAWaY6StuExRKhv",
+	"oNgVNMpvzkxsSTkwm3H4+GTB1zjQJyqEa746ORycnpy/WQ0HnaJz9VDxoPzt/oABoeyoOikD/eetJIQF",
+	"49vSuRDnGPyK01BCL3WYqhLGTWJpe5xt+RchfGCtKtY966P/JGtuJ0K4HICqB/1lYMb4DiQOgmyFGb6t",
+	"hBotuMQvQdOzi5bj92XRrWqnsaXXcanCOrjjFfMdHKnyG7HwEf2vvreXC7QgZp5pFMD38/oSCvXru2xC",
+	"TCTwGu/EIguBwydQPo6IOcSyglXA8TwdxVNhYObWoOc0mD6RGFgCYEqbMYVcwcGap5qJhoeGCpmV/ZOj",
+	"1ln7otc6P3w7eNN6O+i0IPdwwDheCY2EUEZni96h4yGMIpbMpaQmQUxiuDc7OR+0OxevOq1u12fFRKTJ",
+	"gmJq+Tmw6II9y//HEPYQuh8M256wk+J2LlTY06f1as1Bfzu8OGuftrTp+fRpw6Af9eXTp1qhPFsmNtS/",
+	"sQX790A1TOaRUH0ZSqRmp8UGoEwqcjQ8jhZi0yVvNGpJBmw817qV6hUxzTIKZ9rG7suIq7S0BprQJ0S3",
+	"PLLp+1CFzoDtaBDtclHKp2EalIZbQf1b4fc5vOx0YGXPTrpnzd7ha/1ht3nWGuBP9Z9g9hMIYuvIpxDr",
+	"TCRliysK7+yZXqSAh/oYJnra00m0WAIObNA6sRFPAKiTeMG9vvT1oiFu6xQjlPiHEilwSpY8tg5G0WN+",
+	"p3V40oaPXKhAQo3uSynmacIjsxfH1NlCBgeYOHGSreuaNB+Gt5HVnfCD7JcGhrW0kSCJ3ZMfCV6hL+16",
+	"v3l7CNP85u1LMtOGcxVKaBQ2m9F00M5mCSAa2i4MHlEXLzZFExM97UhWzAtUDG/nJDJPBJPzKCI47dyG",
+	"JiZTOMn6jEP3GFJNWnImeAnk5TBg3Hr29Xmj7qtMGrjtV6ZbigLJIHb0yDMRa14PItzwiiiVqO5SNaDv",
+	"l9tGKZw6/RclWyvsPGuOzg4kvSX1VlHsXM21vhrHSYOoxlagn4hUP54nIxdXxYTjjcYErMkd5nd7rfbg",
+	"su2uugG/Al1RP24yqV+DcaZSMSvPZzYn6z/j83TyrD7mFLTBDDDJCahdtu7+AUtEGYyFnLTWmm1h+Y+z",
+	"MD7JLcfZz70RCq/det0U+2lBRa1GrInA9bBlqABXoeVQ03q1/m97O7/953/VcKIinlwJ4FXDX9Le+HP3",
+	"4tyEJBLBA2VqD7cwk/YMV/gfgZ10G0n8Wtb3wlEoJUzORqb3u0EKjkXyCNiUq3bAGnhKmowHZnu5Fzjl",
+	"6rPuCU5Zs+CUabavl5fyBmTJ7TT+efh8o84tq/7DQ0yuPuMr58vvBjW5d5sX64rkfTgSl9Ji1X3qAvqu",
+	"AAdIm+xLvqTj4PasG7veuwWgyY3F9M2ceZ0pZYgrsCKgvcC5AleT8CADAmyk5mutiFjT9JeLSAl0mtbj",
+	"VlfWFad/turqExF22XnJIXg9vggvrDoRhd9dpC/RdaEf+BHi/C44WreV3nnc84/EaryrePwcm30u8jVM",
+	"NwsoipJtlEy5jsrRXKVxEPLIBNc8FkeBbYLcYGeT8W9OxxPFsgAeK/oGC9S3NbNgmJ90L9huvfZNqbK2",
+	"y/F7GveXCRqILtpKq9469NXqY6Ov4v2XyzdWGvTuiLa6tQmPfvLZAuOZFrpru+nMqTLbEEDx1gavL2ZC",
+	"YvMYed45Tjc+jYlLC+qCruYQmpVCZb2orcuOx364OPbYZfcIoifm6r5Esi905c2BQRLulMXjMUAyhGoT",
+	"fAaL3Sj2AbDuAJ06jhRijisBcorE2uCdyZy1fjjp9rr+Zl8Yp+pLSrLnz82tN7z7uo/gjpqoaqd1M5iz",
+	"K0keDcLZSJA1EM7xTMgHhm5evfP9LYLHSuV9UotgJqSFG14ruVatAUTFx8zB7SyDZS6ecZw4iS+bN1Os",
+	"qIRYzYGgoIGIm818UFprXWAfkhkU3U/iCLAm67tl6Me4DmVARd7kRwkZ8ARYidIJK172DksYjMR7YeOw",
+	"MY5YPMeO4Yx3TFm2Hi1ZDS8ZEB+VAPMRGoECuhNmCojYEhCQVTzN2JtxcONECMXmswrrGMwmeC4UsgPH",
+	"GnHyAOfRNEyBlM00OGtpnIZTwaZ8AZJ+KGwd2kIQobVhcjM8QEhCHVLQssKalqvN1SG5BKrxHlfiyRta",
+	"m3FHneKu+cxx/h+CHPLk7CRvwv28KiUh96S/QaQIYq0B1h7KKBUaL158s4cfUV7JEca1KgjjJXIZvd/Q",
+	"P9VCFbNazkP21jxkd/NT6uVqrQeP2PKUmUgG1kU0r6Hvl4aAGzkTiYol0NW8x2rMwDBk5hzPe7uEuK9u",
+	"8gbxWU8UyaGvHmGhuySZ4/H9tIGlLtwSxLK/MSx5m2oyjPCe8GhcBhphJMtl/+Jr58/3mJ/GfokVO8eH",
+	"bGdn54VWDUieawoNFtrAVVrc4SUmMeQjqBz1KO7s77OALxQpE/0oKGMlruSiQ1r5RNmPeUo3LXl5ll7L",
+	"lRZKK2EhK4+ZI3sjoA3uSwJBKGUQbKacgZ7kUZ1rrHKj0s/X7+9Ri1GqtRCgPgdGQWHpCtUs+/RextCD",
+	"svWUR4NQst/+87/oD33lt+Zh5qdEaCn4aGLfDvgf6fsBx6ZN7F1y4B+leKIoo700qWZxISZQYrNojkCd",
+	"poCn0qetz2xrKQAs5SgF9ViYjMlMgDx3IkBHmVHS06nkAAG6YVam4CTRhjK6NbsKsAUQnzHbr0XzEnaC",
+	"ShV2Zq8ZiiiWV5a2ku5N1Ry0M/W/F+xaJIJ2ywERS7u+n9HKZjNjdvgq7kuAfiquIWFVKZ/OFABYpqMJ",
+	"kFLzJAohD82dvKrdj2M4HSbPm0IL7TtVMn1POHbiRJRpeDXX65nMpTVS3F1smEtHWgCN5lBBmbGY9iUw",
+	"hTdoOyxvZNo0UnxI6Rc0zRXWpANaq7JqtZotT4NqCETSl9lQtQOrndU09lmRK1MTqiZxkgqwNLG+5+lT",
+	"wEUDiMOnTz0GGOUSirnQZPBZ8ccyQIYrNollrP3tA8aHEGePE+Y/ffbUb0Cut9ToS3/ZFLAHwe/2mr3W",
+	"Weu8N7h44zMh34songmE9a4wPxUf0mcj9R4u0FJst/a8qq3P4/Jzjx12To+9vjRg6iyJrz3TWvjjPIZG",
+	"Zm07SkBpypXTIMWpP4QC9wFPCSb/+X615jFt3Hp96TshQOgVZP67UMJ/0VBMZjxJFz6gQALNa46Z2LNH",
+	"1WNLcqAvi1P+V1N911gO7BmnUG8lQkDHRD5nfkXfrezD0uGpjueYte9LNwox4wmUSgGtcZgSnz08CVLw",
+	"dqtUWG55ZsHYro7doX05S0KwjJc7yzMU/OKxfvRE7xJSxB5ryasoVJNSgw25fEeY81oyicTLMR3byD4r",
+	"nrxsnpej8J1oMP/4B99j6XUMUZlvqvu7WMaQgwXIgkDkq9iwS0CSHw+AZyUsHMT8GVP2ajsvhEWH7bLo",
+	"78AkE3s/QxydVGQ+VDYV44T5NVbf2fX29tlv//E/vseEZP5v//E/Na++s1vZ2/ep3AZgswj6/sA01JvY",
+	"r4F2ApmDGvSUp6GEiWSwJAqSVQRIa05ng+1W95mvXY3m4WGr3Wu+PG1phXHY/Q6e2j46hso9xhUL4muJ",
+	"OMJF3wBNH4UKYJsAeoinKR9N9Jz4Rjx0Z1C6MRFIUj2dR5yF8q9IDFt5+pQ1mX6UPr1sJKKIFblWOsIj",
+	"/jc9fuLqHoqrUJI54n8L5WJ/wi3uMf+ffCC65kNoxsHSMj1hCaBm6W06S8Q4/GBaaPwnPsln5YwQaanD",
+	"lHGt2fSYtOLQLiPglfFozsnJw4Il4v3VA1dUHoXUBC4wFnAhGAIF/U546wZUIF1xhNHAGxX9cn2vUq36",
+	"JeipEeMUQbdZqLyMHBzmyXiRpuoV4XumPOpL4kwo6sMPLTzmEMTUXx0ttHSA9cWvStqZDlHZufNBryyg",
+	"yp7rDQcreECTiVNhCIz1POPWQ8LzELS3nkRg8E4Ef4fzMp/iBOmFD+F4wGbBLuDGxuCp5NOQYrcIqF4k",
+	"QxSLgf2stxrjscaUBfkc+1gUB8LR2LxWOQPaszFdoRIQ5H8cs6nLxq6MTgSDx0iPB/bnu9bu/3xd+hVI",
+	"x27qsOUbKWpYqjOvIg/ymEVAM3f4nzdgUeoVKyxHdF1X1oKVaTFcTkPoKV6Cq7wRmbIlg+WXEB9WXuJg",
+	"eRst+T5YfLjuVeu3eVVAbX3YF30w5EvHBnOjMHkXp9Co1ymXT4n9m8LZsLpr94MTHrki/MBgNZaySgeM",
+	"pgNydjDLzmEPMqb/lpiNc5aXfgkiYjSW380xe8fWM/l8yvYTNf9Ssj/HE0wcwDlLEtiD9T41Yy3jxK4M",
+	"lT5eM9RatVd70dhZpmbODTVfVXBzzdmtxl3T227JUc7yqU6FRuH4h9291mWnav8HkLSAAr49Ymac7mwN",
+	"redtykkeJhhmhbITD/MKS9ZwHr7xH9pHx+VaZacvf/v1v7egMTbBxjIYjKzY3PUYGnbGqCvdDozRKxgf",
+	"6ADaWZRIv52n4/Lz/LjsHvHyS+bpZffcfeGBIeastYe70MvtPs9mR5O+3HI+vBfVqkfHwPM8T69YpVr1",
+	"9NbV/21ddtw7rNm23otqzTO70su2rIf70vPQePL0aXDuuGXurZ942P2O0C/RV2RRKAUTMtBWkxSO2/gR",
+	"wJjWSfKMczS1znPmL4MLvVQEucbaXoPslpnsDeZntvgBcJ1o5fJtv2DHUEZGBBO1IBIT+lTL49wHaUwc",
+	"JiP1vl/woWbTr2gP8ID8Hq7Y27dv356dHUHOHB187e9oH7KSW4OVyXrUmHF1/16qL+8irRK4JoKq40PF",
+	"bCIYeG26F+ce2LpxAkc9ltHi8eld7f6irYw9IJKCxtkgaQdVPtv4ukNGjKFE064MlnxxebpLdwq6OyJx",
+	"cyIWoeXLBC0vAhsS3R6EzwPYN8hXcp4IfT4OKrItNvUMrkOcmKgtdl/gLdyiVGGLVStZA2eo+pK4cizx",
+	"kw06AnEKwBSF4vqAbYhD258vBdTRFMbgOAThWVHbAxRNo54abXYFjTUvgQBYN2Dyg9uZxTVn/EocoE8M",
+	"3UgGWSvD6be+2U2p1nW9O5tQ/nHv9Nz98QX5Z2tYAXLZBT1vT5YWonJ7WoBlHoCfa17txS93IwPIeDmX",
+	"WQE+WyIAKGduHvZOLs6X8tJhKqZ5J2O94V5zHaUN5vjHFA2t61y5V0vJeus+Txnwolq7P5Pva5ShW3FE",
+	"pLDkASRyv+abjT6kCdmo7YJ4pG7IJIcj9rp3duqE2EGTuXQDCfRwYmN1RwTxKFqwop/Qv4BFoKyf5HuQ",
+	"4Bou+tKf8neCGefdp+SWgY/Vcl5f8CyUgfhQmaTTyCeQWlhqoPKKxmXCLIQm+YnAZ/clvgNCAWqLHePf",
+	"YcowTC1jPfwkKMO5IoTaE/MWymSoCYPWisW+tO9rmBKS+Br6f/Hu2Iz5Z/6eIy8BVgAl/DqbKG0Fpn3p",
+	"r6N42BT/A+j6z62+GnxKvSx5LxLdgv9zdHHYe9tuMf0D9BDwC/03ZDm+7ReE7Bdy3wkeuH8DnQF+4FAa",
+	"wFfPnO/ok+Wrh3GwcP8OwvcsDL7tF2BTmicTzdvO6FkQvs/db/n6Z9mrbHXakSoBzovx3T/CNcyOHDL0",
+	"PCx0SLN9svQEVtQjX8ebALdJ3pvdt0KoTsWCBa+QpzbTmxv5yyp8NoOdRbf+eQW/5b2AjnWyk/XoACI2",
+	"VSwQwNIpR6FQlUzbvxY8Sidr7JpTgHJF5PCreJ4614C0XL2iqf2FqzhNRYZmagCNAttWnQGfA8AZ2OXD",
+	"hcHNhqoB+jciyUXxtX6dxEFdKTljaWcPUoDeszyqI0TJHAJbphIKcNKdG+D3at37EIQiWAlhLJ1hXvTa",
+	"gMJg4WKcG+bwYVbv2tPXCpnEUYQBC8TMHU20TpFXCA9OvejOXXvXcXnMR6n2yDJtu+ERE8FyKtmgxcwM",
+	"a7+97ZlYe72jmDw2mw8jYB81VSKUfsN6TM/uMKvBlo9cNtf6JKw+73C1FyeXEjZOYNGkfUPJXOAc5wlG",
+	"M68+JGtdRb5VySOnVnYo0mshEK/C3R1Zq9GaO5rbUAlApu6KP5TNl+U3BlAGsG9UqcEoUkfJbazMxVIh",
+	"z3hXaCZ6LBLBlUgw4e6Myj4Zv9+wBWjR37w9fPbm7Us24kp4KAp4yjFFSeJVZYuo5kNI9sXSed6hBWHZ",
+	"Ng0ZVMvt50IPimlXSWCdsyFK8fR5TpMQ/UEPUUPcuoF5ItZNyGjbSI/iKQ+l4c/Trq/dCQpbcbcNl65r",
+	"JIIHpUYWICBzi7hW4zFuBy/by868QPEXiRWjUiBkiffBArx170VEV7/86y//fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -26,6 +26,7 @@ const (
 	HoldSettled             Type = "hold.settled"
 	HoldVoided              Type = "hold.voided"
 	HoldExpired             Type = "hold.expired"
+	ReversalPosted          Type = "reversal.posted"
 	WalletOpened            Type = "wallet.opened"
 	WalletStatusChanged     Type = "wallet.status_changed"
 	ComplianceCaseSubmitted Type = "compliance.case.submitted"
@@ -44,7 +45,7 @@ const (
 // versions is the current payload version of every type: the list of types there are.
 var versions = map[Type]int32{
 	TransferCompleted: 1, TransferFailed: 1, DepositPosted: 1,
-	HoldCreated: 1, HoldSettled: 1, HoldVoided: 1, HoldExpired: 1,
+	HoldCreated: 1, HoldSettled: 1, HoldVoided: 1, HoldExpired: 1, ReversalPosted: 1,
 	WalletOpened: 1, WalletStatusChanged: 1,
 	ComplianceCaseSubmitted: 1, ComplianceCaseDecided: 1,
 	UserRestricted: 1, UserRestrictionLifted: 1, UserBlocked: 1, UserUnblocked: 1, UserClosed: 1,
@@ -68,6 +69,7 @@ const (
 	SubjectTransfer       = "transfer" // a ledger transaction of kind transfer
 	SubjectDeposit        = "deposit"  // a ledger transaction of kind deposit
 	SubjectHold           = "hold"     // a withdrawal: its hold and its outcome
+	SubjectReversal       = "reversal" // a ledger transaction of kind reversal
 	SubjectWallet         = "wallet"
 	SubjectComplianceCase = "compliance_case"
 	SubjectUser           = "user"

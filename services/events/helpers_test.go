@@ -1,7 +1,6 @@
 package events_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -118,18 +117,10 @@ func decodeEvent(t testing.TB, e api.Event) stored {
 	return s
 }
 
-// settle positions every committed event (the sequencer's worker may hold the lock for a
-// moment: sweep until no committed event is left without a position) and returns the head.
+// settle positions every committed event and returns the feed's head.
 func (f *fixture) settle() string {
 	f.T.Helper()
-	for {
-		if _, err := f.SequenceEvents(context.Background()); err != nil {
-			f.T.Fatal(err)
-		}
-		if f.Count(`SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_feed p WHERE p.event_id = e.id)`) == 0 {
-			break
-		}
-	}
+	f.SettleEvents()
 	var seq int64
 	f.Scan("SELECT seq FROM event_feed_head WHERE id = 1", nil, &seq)
 	return strconv.FormatInt(seq, 10)

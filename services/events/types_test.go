@@ -209,6 +209,22 @@ func ledgerCases() []typeCase {
 				act:     attempt{"expiry sweep past expires_at", 200, func() int { f.Clock.Advance(2 * time.Minute); return expire() }},
 				refused: []attempt{{"expiry sweep before expires_at", 0, expire}}}
 		}},
+		{typ: events.ReversalPosted, subject: "reversal", setup: func(t *testing.T, f *fixture) scene {
+			a, b, wa, _ := f.funded(10_000)
+			r := f.Transfer(a, wa, b.Username, 1000, "EUR")
+			id := testkit.DataOf[api.Transaction](t, r).Id
+			reverse := func(id, amount int64) func() int {
+				return f.post(fmt.Sprintf("/api/v1/internal/transactions/%d/reverse", id), map[string]any{"amount": amount, "reason": "sent by mistake"})
+			}
+			return scene{user: b.ID, act: attempt{"reverse part of a transfer", 201, reverse(id, 400)},
+				refused: []attempt{{"reverse more than the transfer (a failed reversal)", 409, reverse(id, 5000)},
+					{"reverse an unknown transaction", 404, reverse(id+1_000_000, 400)}}}
+		}, check: func(t *testing.T, e stored) {
+			d := e.typed.(api.ReversalPostedEvent).Data
+			if d.Amount != 400 || d.FromWalletId == nil || d.ToWalletId == nil || d.ToUserId == nil || d.Reason != "sent by mistake" {
+				t.Fatalf("payload %s", e.Data)
+			}
+		}},
 		{typ: events.WalletOpened, subject: "wallet", setup: func(t *testing.T, f *fixture) scene {
 			u := f.CreateUser()
 			open := func(cur string) func() int {

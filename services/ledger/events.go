@@ -32,9 +32,9 @@ func (p *posting) addEvent(ev events.Event) error {
 	return nil
 }
 
-// movedEvent is the event of a new transaction (apply): to is the credited account, fail the
-// refusal's code; ok is false when the outcome has none.
-func movedEvent(it *item, txID int64, to *acct, fail string, expires time.Time) (ev events.Event, ok bool) {
+// movedEvent is the event of a new transaction (apply): from and to are the debited and credited
+// accounts, fail the refusal's code; ok is false when the outcome has none.
+func movedEvent(it *item, txID int64, from, to *acct, fail string, expires time.Time) (ev events.Event, ok bool) {
 	id := itoa(txID)
 	switch {
 	case it.op == opTransfer && fail != "":
@@ -48,6 +48,11 @@ func movedEvent(it *item, txID int64, to *acct, fail string, expires time.Time) 
 			Data: api.TransferCompletedEventData{TransactionId: txID, Amount: it.amount, Currency: it.currency,
 				FromWalletId: it.debit, ToWalletId: it.credit, FromUserId: it.userID, ToUserId: ptr.Value(to.row.UserID),
 				FromUsername: ptr.Value(it.fromUser), ToUsername: ptr.Value(it.toUser), Note: strPtr(it.note)}}, true
+	case it.op == opReverse:
+		return events.Event{Type: events.ReversalPosted, SubjectType: events.SubjectReversal, SubjectID: id, UserID: it.userID,
+			Data: api.ReversalPostedEventData{ReversalId: txID, ReversesId: it.reverses, Amount: it.amount, Currency: it.currency,
+				FromWalletId: userWallet(from), ToWalletId: userWallet(to), FromUserId: from.row.UserID, ToUserId: to.row.UserID,
+				Reason: it.note}}, true
 	case it.op == opDeposit:
 		return events.Event{Type: events.DepositPosted, SubjectType: events.SubjectDeposit, SubjectID: id, UserID: it.userID,
 			Data: api.DepositPostedEventData{TransactionId: txID, Amount: it.amount, Currency: it.currency, WalletId: it.credit,
@@ -68,4 +73,12 @@ func finishedEvent(it *item) events.Event {
 	return events.Event{Type: t, SubjectType: events.SubjectHold, SubjectID: itoa(it.holdID), UserID: it.userID,
 		Data: api.HoldFinishedEventData{HoldId: it.holdID, Amount: it.amount, Currency: it.currency, WalletId: it.debit,
 			ExternalReference: it.hold.extRef}}
+}
+
+// userWallet is a's id when it is a user wallet (nil: a system account).
+func userWallet(a *acct) *int64 {
+	if a.row.Kind != "user" {
+		return nil
+	}
+	return &a.row.ID
 }
