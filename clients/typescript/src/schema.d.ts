@@ -1413,9 +1413,11 @@ export interface paths {
          * @description The domain events of the platform, in commit order, for internal services. Every change
          *     listed in `EventType` writes exactly one event in the transaction of the change itself: a
          *     refused or rolled-back action has none. The background sequencer gives each committed
-         *     event its place in the feed within `EVENTS_SEQUENCE_EVERY` (100 ms) of its commit; across
-         *     transactions the feed follows commit order, and the events of one subject follow the
-         *     order of its changes. Pages are keyset-paginated: pass `next_cursor` back as `after`
+         *     event its place in the feed within `EVENTS_SEQUENCE_EVERY` (100 ms) of its commit: each
+         *     sweep places the events committed since the previous one, after everything already
+         *     placed, in `id` order (taken under the locks of the change), so the feed follows commit
+         *     order from sweep to sweep and the events of one subject always follow the order of its
+         *     changes; two unrelated transactions committed within one sweep keep their `id` order. Pages are keyset-paginated: pass `next_cursor` back as `after`
          *     (always set; the cursor given, or none, when the page is empty — poll with it). A cursor
          *     never skips an event: an event whose transaction commits later, even with a smaller `id`,
          *     is placed after every event already served. Without `after` the feed starts at the oldest
