@@ -23,6 +23,7 @@ import (
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/compliance"
 	"github.com/flowxi/backend/services/docs"
+	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/identity/challenge"
@@ -67,7 +68,7 @@ func (a *App) compose(ctx context.Context) error {
 	mail.Register(a.jobs, mailer)
 	deletions.Register(a.jobs, a.deletions)
 	// Every background loop, started together by StartWorkers; a.jobs.Run works the jobs.
-	a.workers = []func(context.Context){a.sealer.Run, a.ledger.Run, a.jobs.Run}
+	a.workers = []func(context.Context){a.sealer.Run, a.ledger.Run, a.jobs.Run, a.sequencer.Run, a.pruner.Run}
 	if a.reads != nil {
 		a.workers = append(a.workers, a.reads.Run) // re-measures the replica's lag
 	}
@@ -169,6 +170,8 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 	a.hasher = password.New(password.Params{MemoryKiB: a.cfg.Argon2MemoryKiB, Time: a.cfg.Argon2Time, Threads: 1})
 	a.internalKeys = internalkeys.New(a.store, a.clock)
 	a.sealer = audit.NewSealer(a.store, a.clock, a.log, a.cfg.AuditSealEvery)
+	a.sequencer = events.NewSequencer(a.store, a.log.With("worker", "events"), a.cfg.EventsSequenceEvery)
+	a.pruner = events.NewPruner(a.store, a.clock, a.log.With("worker", "events"), a.cfg.EventsRetention, time.Minute)
 	// Uploaded objects that no row comes to refer to are deleted by this queue's jobs.
 	a.deletions = deletions.New(a.store, a.jobs, a.storage, a.clock, a.log)
 	ids := identityParts{
@@ -197,6 +200,7 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
 		Service:        a.ledger,
 		Compliance:     comp,
+		Feed:           events.New(a.store),
 	}, mailer, nil
 }
 
@@ -286,6 +290,7 @@ func (a *App) buildLedger(grants *stepup.Grants, policy *compliance.Compliance) 
 		Policy:         policy,
 		Posting:        a.posting,
 		AuditOff:       a.cfg.BenchmarkLedgerAuditOff,
+		EventsOff:      a.cfg.BenchmarkLedgerEventsOff,
 		Log:            a.log,
 	})
 }

@@ -139,7 +139,7 @@ WHERE t.id = $1 AND t.kind = 'withdrawal';
 -- name: PostBatch :one
 -- Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 -- version read under the lock and by the available balance: the conditional debit), finalized
--- holds, idempotency records and audit events. The caller compares the counts with what it sent.
+-- holds, idempotency records, audit events and domain events. The caller compares the counts with what it sent.
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
         idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, from_pos, to_pos, reverses_id)
@@ -203,13 +203,21 @@ WITH new_tx AS (
         NULLIF(unnest(sqlc.arg(au_ua)::text[]), ''), NULLIF(unnest(sqlc.arg(au_rid)::text[]), ''),
         unnest(sqlc.arg(au_details)::text[])::jsonb
     RETURNING 1
+), ev AS (
+    -- The domain events of the batch (services/events), in item order (their ids follow it).
+    INSERT INTO events (type, version, occurred_at, subject_type, subject_id, user_id, data)
+    SELECT unnest(sqlc.arg(ev_type)::text[]), unnest(sqlc.arg(ev_version)::int[]), sqlc.arg(now)::timestamptz,
+        unnest(sqlc.arg(ev_subject_type)::text[]), unnest(sqlc.arg(ev_subject_id)::text[]),
+        NULLIF(unnest(sqlc.arg(ev_user)::bigint[]), 0), unnest(sqlc.arg(ev_data)::text[])::jsonb
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
        (SELECT count(*) FROM new_entries)::bigint AS entries,
        (SELECT count(*) FROM heads)::bigint AS accounts,
        (SELECT count(*) FROM holds)::bigint AS holds,
        (SELECT count(*) FROM idem)::bigint AS idempotency,
-       (SELECT count(*) FROM audit)::bigint AS audits;
+       (SELECT count(*) FROM audit)::bigint AS audits,
+       (SELECT count(*) FROM ev)::bigint AS events;
 
 -- name: DeleteExpiredIdempotencyKeys :execrows
 DELETE FROM idempotency_keys d

@@ -74,6 +74,26 @@ func (e *Env) Ledger() *ledger.Service { return e.parts.Ledger }
 // how many it sealed.
 func (e *Env) SealAudit(ctx context.Context) (int, error) { return e.parts.Sealer.SealPending(ctx) }
 
+// SequenceEvents runs one sweep of the event sequencer (0 when the worker's sweep holds the lock).
+func (e *Env) SequenceEvents(ctx context.Context) (int64, error) { return e.parts.Sequencer.Sweep(ctx) }
+
+// SettleEvents gives every committed event its feed position: sweeps (the worker's sweep may
+// hold the lock for a moment) until none is left without one.
+func (e *Env) SettleEvents() {
+	e.T.Helper()
+	for {
+		if _, err := e.parts.Sequencer.Sweep(context.Background()); err != nil {
+			e.T.Fatal(err)
+		}
+		if e.Count(`SELECT count(*) FROM events v WHERE NOT EXISTS (SELECT 1 FROM event_feed p WHERE p.event_id = v.id)`) == 0 {
+			return
+		}
+	}
+}
+
+// PruneEvents runs the event retention worker once, at the fake clock's time.
+func (e *Env) PruneEvents(ctx context.Context) (int64, error) { return e.parts.Pruner.Prune(ctx) }
+
 // VerifyAudit verifies the audit chain as of now (events unsealed for longer than staleAfter
 // are reported).
 func (e *Env) VerifyAudit(ctx context.Context, now time.Time, staleAfter time.Duration) (audit.Report, error) {

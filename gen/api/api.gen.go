@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -67,6 +68,102 @@ func (e AccountType) Valid() bool {
 	}
 }
 
+// Defines values for Auth2faDisabledEventType.
+const (
+	Auth2faDisabledEventTypeAuth2faDisabled Auth2faDisabledEventType = "auth.2fa_disabled"
+)
+
+// Valid indicates whether the value is a known member of the Auth2faDisabledEventType enum.
+func (e Auth2faDisabledEventType) Valid() bool {
+	switch e {
+	case Auth2faDisabledEventTypeAuth2faDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Auth2faDisabledEventDataMethod.
+const (
+	Auth2faDisabledEventDataMethodRecoveryCode Auth2faDisabledEventDataMethod = "recovery_code"
+	Auth2faDisabledEventDataMethodTotp         Auth2faDisabledEventDataMethod = "totp"
+)
+
+// Valid indicates whether the value is a known member of the Auth2faDisabledEventDataMethod enum.
+func (e Auth2faDisabledEventDataMethod) Valid() bool {
+	switch e {
+	case Auth2faDisabledEventDataMethodRecoveryCode:
+		return true
+	case Auth2faDisabledEventDataMethodTotp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Auth2faEnabledEventType.
+const (
+	Auth2faEnabledEventTypeAuth2faEnabled Auth2faEnabledEventType = "auth.2fa_enabled"
+)
+
+// Valid indicates whether the value is a known member of the Auth2faEnabledEventType enum.
+func (e Auth2faEnabledEventType) Valid() bool {
+	switch e {
+	case Auth2faEnabledEventTypeAuth2faEnabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuthNewDeviceEventType.
+const (
+	AuthNewDeviceEventTypeAuthNewDevice AuthNewDeviceEventType = "auth.new_device"
+)
+
+// Valid indicates whether the value is a known member of the AuthNewDeviceEventType enum.
+func (e AuthNewDeviceEventType) Valid() bool {
+	switch e {
+	case AuthNewDeviceEventTypeAuthNewDevice:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuthNewDeviceEventDataMethod.
+const (
+	N2fa     AuthNewDeviceEventDataMethod = "2fa"
+	Password AuthNewDeviceEventDataMethod = "password"
+)
+
+// Valid indicates whether the value is a known member of the AuthNewDeviceEventDataMethod enum.
+func (e AuthNewDeviceEventDataMethod) Valid() bool {
+	switch e {
+	case N2fa:
+		return true
+	case Password:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuthPasswordResetEventType.
+const (
+	AuthPasswordResetEventTypeAuthPasswordReset AuthPasswordResetEventType = "auth.password_reset"
+)
+
+// Valid indicates whether the value is a known member of the AuthPasswordResetEventType enum.
+func (e AuthPasswordResetEventType) Valid() bool {
+	switch e {
+	case AuthPasswordResetEventTypeAuthPasswordReset:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CaseDecisionRequestAction.
 const (
 	Approve     CaseDecisionRequestAction = "approve"
@@ -111,28 +208,28 @@ func (e CaseKind) Valid() bool {
 
 // Defines values for CaseStatus.
 const (
-	Approved      CaseStatus = "approved"
-	InfoRequested CaseStatus = "info_requested"
-	NotStarted    CaseStatus = "not_started"
-	Rejected      CaseStatus = "rejected"
-	Submitted     CaseStatus = "submitted"
-	UnderReview   CaseStatus = "under_review"
+	CaseStatusApproved      CaseStatus = "approved"
+	CaseStatusInfoRequested CaseStatus = "info_requested"
+	CaseStatusNotStarted    CaseStatus = "not_started"
+	CaseStatusRejected      CaseStatus = "rejected"
+	CaseStatusSubmitted     CaseStatus = "submitted"
+	CaseStatusUnderReview   CaseStatus = "under_review"
 )
 
 // Valid indicates whether the value is a known member of the CaseStatus enum.
 func (e CaseStatus) Valid() bool {
 	switch e {
-	case Approved:
+	case CaseStatusApproved:
 		return true
-	case InfoRequested:
+	case CaseStatusInfoRequested:
 		return true
-	case NotStarted:
+	case CaseStatusNotStarted:
 		return true
-	case Rejected:
+	case CaseStatusRejected:
 		return true
-	case Submitted:
+	case CaseStatusSubmitted:
 		return true
-	case UnderReview:
+	case CaseStatusUnderReview:
 		return true
 	default:
 		return false
@@ -141,16 +238,16 @@ func (e CaseStatus) Valid() bool {
 
 // Defines values for CaseTransitionActorType.
 const (
-	InternalKey CaseTransitionActorType = "internal_key"
-	User        CaseTransitionActorType = "user"
+	CaseTransitionActorTypeInternalKey CaseTransitionActorType = "internal_key"
+	CaseTransitionActorTypeUser        CaseTransitionActorType = "user"
 )
 
 // Valid indicates whether the value is a known member of the CaseTransitionActorType enum.
 func (e CaseTransitionActorType) Valid() bool {
 	switch e {
-	case InternalKey:
+	case CaseTransitionActorTypeInternalKey:
 		return true
-	case User:
+	case CaseTransitionActorTypeUser:
 		return true
 	default:
 		return false
@@ -208,6 +305,8 @@ const (
 	DUPLICATEEXTERNALREFERENCE Code = "DUPLICATE_EXTERNAL_REFERENCE"
 	EMAILALREADYACTIVE         Code = "EMAIL_ALREADY_ACTIVE"
 	EMAILALREADYUSED           Code = "EMAIL_ALREADY_USED"
+	EVENTCURSOREXPIRED         Code = "EVENT_CURSOR_EXPIRED"
+	EVENTSOK                   Code = "EVENTS_OK"
 	FORBIDDEN                  Code = "FORBIDDEN"
 	HEALTHOK                   Code = "HEALTH_OK"
 	HOLDCREATED                Code = "HOLD_CREATED"
@@ -358,6 +457,10 @@ func (e Code) Valid() bool {
 	case EMAILALREADYACTIVE:
 		return true
 	case EMAILALREADYUSED:
+		return true
+	case EVENTCURSOREXPIRED:
+		return true
+	case EVENTSOK:
 		return true
 	case FORBIDDEN:
 		return true
@@ -532,6 +635,57 @@ func (e Code) Valid() bool {
 	}
 }
 
+// Defines values for ComplianceCaseDecidedEventType.
+const (
+	ComplianceCaseDecidedEventTypeComplianceCaseDecided ComplianceCaseDecidedEventType = "compliance.case.decided"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceCaseDecidedEventType enum.
+func (e ComplianceCaseDecidedEventType) Valid() bool {
+	switch e {
+	case ComplianceCaseDecidedEventTypeComplianceCaseDecided:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComplianceCaseDecidedEventDataDecision.
+const (
+	ComplianceCaseDecidedEventDataDecisionApproved      ComplianceCaseDecidedEventDataDecision = "approved"
+	ComplianceCaseDecidedEventDataDecisionInfoRequested ComplianceCaseDecidedEventDataDecision = "info_requested"
+	ComplianceCaseDecidedEventDataDecisionRejected      ComplianceCaseDecidedEventDataDecision = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceCaseDecidedEventDataDecision enum.
+func (e ComplianceCaseDecidedEventDataDecision) Valid() bool {
+	switch e {
+	case ComplianceCaseDecidedEventDataDecisionApproved:
+		return true
+	case ComplianceCaseDecidedEventDataDecisionInfoRequested:
+		return true
+	case ComplianceCaseDecidedEventDataDecisionRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComplianceCaseSubmittedEventType.
+const (
+	ComplianceCaseSubmittedEventTypeComplianceCaseSubmitted ComplianceCaseSubmittedEventType = "compliance.case.submitted"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceCaseSubmittedEventType enum.
+func (e ComplianceCaseSubmittedEventType) Valid() bool {
+	switch e {
+	case ComplianceCaseSubmittedEventTypeComplianceCaseSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ComplianceDocumentMimeType.
 const (
 	Applicationpdf ComplianceDocumentMimeType = "application/pdf"
@@ -547,6 +701,21 @@ func (e ComplianceDocumentMimeType) Valid() bool {
 	case Imagejpeg:
 		return true
 	case Imagepng:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DepositPostedEventType.
+const (
+	DepositPostedEventTypeDepositPosted DepositPostedEventType = "deposit.posted"
+)
+
+// Valid indicates whether the value is a known member of the DepositPostedEventType enum.
+func (e DepositPostedEventType) Valid() bool {
+	switch e {
+	case DepositPostedEventTypeDepositPosted:
 		return true
 	default:
 		return false
@@ -580,6 +749,114 @@ func (e DocumentKind) Valid() bool {
 	}
 }
 
+// Defines values for EventSubjectType.
+const (
+	EventSubjectTypeComplianceCase EventSubjectType = "compliance_case"
+	EventSubjectTypeDeposit        EventSubjectType = "deposit"
+	EventSubjectTypeHold           EventSubjectType = "hold"
+	EventSubjectTypeReversal       EventSubjectType = "reversal"
+	EventSubjectTypeTransfer       EventSubjectType = "transfer"
+	EventSubjectTypeUser           EventSubjectType = "user"
+	EventSubjectTypeWallet         EventSubjectType = "wallet"
+)
+
+// Valid indicates whether the value is a known member of the EventSubjectType enum.
+func (e EventSubjectType) Valid() bool {
+	switch e {
+	case EventSubjectTypeComplianceCase:
+		return true
+	case EventSubjectTypeDeposit:
+		return true
+	case EventSubjectTypeHold:
+		return true
+	case EventSubjectTypeReversal:
+		return true
+	case EventSubjectTypeTransfer:
+		return true
+	case EventSubjectTypeUser:
+		return true
+	case EventSubjectTypeWallet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	EventTypeAuth2faDisabled         EventType = "auth.2fa_disabled"
+	EventTypeAuth2faEnabled          EventType = "auth.2fa_enabled"
+	EventTypeAuthNewDevice           EventType = "auth.new_device"
+	EventTypeAuthPasswordReset       EventType = "auth.password_reset"
+	EventTypeComplianceCaseDecided   EventType = "compliance.case.decided"
+	EventTypeComplianceCaseSubmitted EventType = "compliance.case.submitted"
+	EventTypeDepositPosted           EventType = "deposit.posted"
+	EventTypeHoldCreated             EventType = "hold.created"
+	EventTypeHoldExpired             EventType = "hold.expired"
+	EventTypeHoldSettled             EventType = "hold.settled"
+	EventTypeHoldVoided              EventType = "hold.voided"
+	EventTypeReversalPosted          EventType = "reversal.posted"
+	EventTypeTransferCompleted       EventType = "transfer.completed"
+	EventTypeTransferFailed          EventType = "transfer.failed"
+	EventTypeUserBlocked             EventType = "user.blocked"
+	EventTypeUserClosed              EventType = "user.closed"
+	EventTypeUserRestricted          EventType = "user.restricted"
+	EventTypeUserRestrictionLifted   EventType = "user.restriction_lifted"
+	EventTypeUserUnblocked           EventType = "user.unblocked"
+	EventTypeWalletOpened            EventType = "wallet.opened"
+	EventTypeWalletStatusChanged     EventType = "wallet.status_changed"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeAuth2faDisabled:
+		return true
+	case EventTypeAuth2faEnabled:
+		return true
+	case EventTypeAuthNewDevice:
+		return true
+	case EventTypeAuthPasswordReset:
+		return true
+	case EventTypeComplianceCaseDecided:
+		return true
+	case EventTypeComplianceCaseSubmitted:
+		return true
+	case EventTypeDepositPosted:
+		return true
+	case EventTypeHoldCreated:
+		return true
+	case EventTypeHoldExpired:
+		return true
+	case EventTypeHoldSettled:
+		return true
+	case EventTypeHoldVoided:
+		return true
+	case EventTypeReversalPosted:
+		return true
+	case EventTypeTransferCompleted:
+		return true
+	case EventTypeTransferFailed:
+		return true
+	case EventTypeUserBlocked:
+		return true
+	case EventTypeUserClosed:
+		return true
+	case EventTypeUserRestricted:
+		return true
+	case EventTypeUserRestrictionLifted:
+		return true
+	case EventTypeUserUnblocked:
+		return true
+	case EventTypeWalletOpened:
+		return true
+	case EventTypeWalletStatusChanged:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusFail HealthResponseStatus = "fail"
@@ -592,6 +869,66 @@ func (e HealthResponseStatus) Valid() bool {
 	case HealthResponseStatusFail:
 		return true
 	case HealthResponseStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldCreatedEventType.
+const (
+	HoldCreatedEventTypeHoldCreated HoldCreatedEventType = "hold.created"
+)
+
+// Valid indicates whether the value is a known member of the HoldCreatedEventType enum.
+func (e HoldCreatedEventType) Valid() bool {
+	switch e {
+	case HoldCreatedEventTypeHoldCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldExpiredEventType.
+const (
+	HoldExpiredEventTypeHoldExpired HoldExpiredEventType = "hold.expired"
+)
+
+// Valid indicates whether the value is a known member of the HoldExpiredEventType enum.
+func (e HoldExpiredEventType) Valid() bool {
+	switch e {
+	case HoldExpiredEventTypeHoldExpired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldSettledEventType.
+const (
+	HoldSettledEventTypeHoldSettled HoldSettledEventType = "hold.settled"
+)
+
+// Valid indicates whether the value is a known member of the HoldSettledEventType enum.
+func (e HoldSettledEventType) Valid() bool {
+	switch e {
+	case HoldSettledEventTypeHoldSettled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldVoidedEventType.
+const (
+	HoldVoidedEventTypeHoldVoided HoldVoidedEventType = "hold.voided"
+)
+
+// Valid indicates whether the value is a known member of the HoldVoidedEventType enum.
+func (e HoldVoidedEventType) Valid() bool {
+	switch e {
+	case HoldVoidedEventTypeHoldVoided:
 		return true
 	default:
 		return false
@@ -633,13 +970,13 @@ func (e LoginChallengeDataMfaRequired) Valid() bool {
 
 // Defines values for LoginChallengeDataOtpType.
 const (
-	Totp LoginChallengeDataOtpType = "totp"
+	LoginChallengeDataOtpTypeTotp LoginChallengeDataOtpType = "totp"
 )
 
 // Valid indicates whether the value is a known member of the LoginChallengeDataOtpType enum.
 func (e LoginChallengeDataOtpType) Valid() bool {
 	switch e {
-	case Totp:
+	case LoginChallengeDataOtpTypeTotp:
 		return true
 	default:
 		return false
@@ -670,6 +1007,21 @@ const (
 func (e LoginTokenDataTokenType) Valid() bool {
 	switch e {
 	case LoginTokenDataTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReversalPostedEventType.
+const (
+	ReversalPostedEventTypeReversalPosted ReversalPostedEventType = "reversal.posted"
+)
+
+// Valid indicates whether the value is a known member of the ReversalPostedEventType enum.
+func (e ReversalPostedEventType) Valid() bool {
+	switch e {
+	case ReversalPostedEventTypeReversalPosted:
 		return true
 	default:
 		return false
@@ -775,6 +1127,111 @@ func (e TransactionStatus) Valid() bool {
 	}
 }
 
+// Defines values for TransferCompletedEventType.
+const (
+	TransferCompletedEventTypeTransferCompleted TransferCompletedEventType = "transfer.completed"
+)
+
+// Valid indicates whether the value is a known member of the TransferCompletedEventType enum.
+func (e TransferCompletedEventType) Valid() bool {
+	switch e {
+	case TransferCompletedEventTypeTransferCompleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TransferFailedEventType.
+const (
+	TransferFailedEventTypeTransferFailed TransferFailedEventType = "transfer.failed"
+)
+
+// Valid indicates whether the value is a known member of the TransferFailedEventType enum.
+func (e TransferFailedEventType) Valid() bool {
+	switch e {
+	case TransferFailedEventTypeTransferFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserBlockedEventType.
+const (
+	UserBlockedEventTypeUserBlocked UserBlockedEventType = "user.blocked"
+)
+
+// Valid indicates whether the value is a known member of the UserBlockedEventType enum.
+func (e UserBlockedEventType) Valid() bool {
+	switch e {
+	case UserBlockedEventTypeUserBlocked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserClosedEventType.
+const (
+	UserClosedEventTypeUserClosed UserClosedEventType = "user.closed"
+)
+
+// Valid indicates whether the value is a known member of the UserClosedEventType enum.
+func (e UserClosedEventType) Valid() bool {
+	switch e {
+	case UserClosedEventTypeUserClosed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserRestrictedEventType.
+const (
+	UserRestrictedEventTypeUserRestricted UserRestrictedEventType = "user.restricted"
+)
+
+// Valid indicates whether the value is a known member of the UserRestrictedEventType enum.
+func (e UserRestrictedEventType) Valid() bool {
+	switch e {
+	case UserRestrictedEventTypeUserRestricted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserRestrictionLiftedEventType.
+const (
+	UserRestrictionLiftedEventTypeUserRestrictionLifted UserRestrictionLiftedEventType = "user.restriction_lifted"
+)
+
+// Valid indicates whether the value is a known member of the UserRestrictionLiftedEventType enum.
+func (e UserRestrictionLiftedEventType) Valid() bool {
+	switch e {
+	case UserRestrictionLiftedEventTypeUserRestrictionLifted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserUnblockedEventType.
+const (
+	UserUnblockedEventTypeUserUnblocked UserUnblockedEventType = "user.unblocked"
+)
+
+// Valid indicates whether the value is a known member of the UserUnblockedEventType enum.
+func (e UserUnblockedEventType) Valid() bool {
+	switch e {
+	case UserUnblockedEventTypeUserUnblocked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WalletLimitsTier.
 const (
 	WalletLimitsTierBusiness WalletLimitsTier = "business"
@@ -787,6 +1244,21 @@ func (e WalletLimitsTier) Valid() bool {
 	case WalletLimitsTierBusiness:
 		return true
 	case WalletLimitsTierPersonal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletOpenedEventType.
+const (
+	WalletOpenedEventTypeWalletOpened WalletOpenedEventType = "wallet.opened"
+)
+
+// Valid indicates whether the value is a known member of the WalletOpenedEventType enum.
+func (e WalletOpenedEventType) Valid() bool {
+	switch e {
+	case WalletOpenedEventTypeWalletOpened:
 		return true
 	default:
 		return false
@@ -808,6 +1280,39 @@ func (e WalletStatus) Valid() bool {
 	case WalletStatusClosed:
 		return true
 	case WalletStatusFrozen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletStatusChangedEventType.
+const (
+	WalletStatusChangedEventTypeWalletStatusChanged WalletStatusChangedEventType = "wallet.status_changed"
+)
+
+// Valid indicates whether the value is a known member of the WalletStatusChangedEventType enum.
+func (e WalletStatusChangedEventType) Valid() bool {
+	switch e {
+	case WalletStatusChangedEventTypeWalletStatusChanged:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletStatusChangedEventDataCause.
+const (
+	AccountClosed WalletStatusChangedEventDataCause = "account_closed"
+	Internal      WalletStatusChangedEventDataCause = "internal"
+)
+
+// Valid indicates whether the value is a known member of the WalletStatusChangedEventDataCause enum.
+func (e WalletStatusChangedEventDataCause) Valid() bool {
+	switch e {
+	case AccountClosed:
+		return true
+	case Internal:
 		return true
 	default:
 		return false
@@ -866,6 +1371,146 @@ type AccountTypeRequest struct {
 //
 // Example: 2500
 type Amount = int64
+
+// Auth2faDisabledEvent `auth.2fa_disabled` (version 1, subject `user`): A user turned two-factor authentication off.
+type Auth2faDisabledEvent struct {
+	Data Auth2faDisabledEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject             `json:"subject"`
+	Type    Auth2faDisabledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// Auth2faDisabledEventType defines model for Auth2faDisabledEvent.Type.
+type Auth2faDisabledEventType string
+
+// Auth2faDisabledEventData defines model for Auth2faDisabledEventData.
+type Auth2faDisabledEventData struct {
+	// Method The second factor that confirmed it.
+	Method Auth2faDisabledEventDataMethod `json:"method"`
+}
+
+// Auth2faDisabledEventDataMethod The second factor that confirmed it.
+type Auth2faDisabledEventDataMethod string
+
+// Auth2faEnabledEvent `auth.2fa_enabled` (version 1, subject `user`): A user turned two-factor authentication on.
+type Auth2faEnabledEvent struct {
+	Data Auth2faEnabledEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    Auth2faEnabledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// Auth2faEnabledEventType defines model for Auth2faEnabledEvent.Type.
+type Auth2faEnabledEventType string
+
+// Auth2faEnabledEventData defines model for Auth2faEnabledEventData.
+type Auth2faEnabledEventData struct {
+	// RecoveryCodes How many recovery codes were issued.
+	RecoveryCodes int `json:"recovery_codes"`
+}
+
+// AuthNewDeviceEvent `auth.new_device` (version 1, subject `user`): A user logged in from a device never seen for them (the new-device e-mail was queued).
+type AuthNewDeviceEvent struct {
+	Data AuthNewDeviceEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject           `json:"subject"`
+	Type    AuthNewDeviceEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// AuthNewDeviceEventType defines model for AuthNewDeviceEvent.Type.
+type AuthNewDeviceEventType string
+
+// AuthNewDeviceEventData defines model for AuthNewDeviceEventData.
+type AuthNewDeviceEventData struct {
+	DeviceId   string `json:"device_id"`
+	DeviceName string `json:"device_name"`
+	DeviceType string `json:"device_type"`
+
+	// Ip The client address of the login.
+	Ip *string `json:"ip"`
+
+	// Method How the login completed: the password, or the second factor after it.
+	Method AuthNewDeviceEventDataMethod `json:"method"`
+}
+
+// AuthNewDeviceEventDataMethod How the login completed: the password, or the second factor after it.
+type AuthNewDeviceEventDataMethod string
+
+// AuthPasswordResetEvent `auth.password_reset` (version 1, subject `user`): A user's password was replaced through the reset flow (every token revoked).
+type AuthPasswordResetEvent struct {
+	Data AuthPasswordResetEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject               `json:"subject"`
+	Type    AuthPasswordResetEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// AuthPasswordResetEventType defines model for AuthPasswordResetEvent.Type.
+type AuthPasswordResetEventType string
+
+// AuthPasswordResetEventData defines model for AuthPasswordResetEventData.
+type AuthPasswordResetEventData struct {
+	RevokedTokens int64 `json:"revoked_tokens"`
+}
 
 // BalanceAt defines model for BalanceAt.
 type BalanceAt struct {
@@ -1070,6 +1715,8 @@ type CheckStatus string
 // | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 // | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 // | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -1092,6 +1739,45 @@ type ComplianceCase struct {
 	// SubmittedAt Example: 2026-01-09T17:08:57.000000Z
 	SubmittedAt *NullableTimestamp `json:"submitted_at"`
 }
+
+// ComplianceCaseDecidedEvent `compliance.case.decided` (version 1, subject `compliance_case`): A reviewer approved or rejected a case, or asked for more information.
+type ComplianceCaseDecidedEvent struct {
+	Data ComplianceCaseDecidedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject                   `json:"subject"`
+	Type    ComplianceCaseDecidedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// ComplianceCaseDecidedEventType defines model for ComplianceCaseDecidedEvent.Type.
+type ComplianceCaseDecidedEventType string
+
+// ComplianceCaseDecidedEventData defines model for ComplianceCaseDecidedEventData.
+type ComplianceCaseDecidedEventData struct {
+	CaseId   int64                                  `json:"case_id"`
+	Decision ComplianceCaseDecidedEventDataDecision `json:"decision"`
+	Kind     CaseKind                               `json:"kind"`
+
+	// Reason The reviewer's reason (required for rejected and info_requested).
+	Reason *string `json:"reason"`
+}
+
+// ComplianceCaseDecidedEventDataDecision defines model for ComplianceCaseDecidedEventData.Decision.
+type ComplianceCaseDecidedEventDataDecision string
 
 // ComplianceCaseDetail defines model for ComplianceCaseDetail.
 type ComplianceCaseDetail struct {
@@ -1129,6 +1815,38 @@ type ComplianceCaseResponse struct {
 	Code    string         `json:"code"`
 	Data    ComplianceCase `json:"data"`
 	Message string         `json:"message"`
+}
+
+// ComplianceCaseSubmittedEvent `compliance.case.submitted` (version 1, subject `compliance_case`): A user submitted (or re-submitted) their KYC or KYB case.
+type ComplianceCaseSubmittedEvent struct {
+	Data ComplianceCaseSubmittedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject                     `json:"subject"`
+	Type    ComplianceCaseSubmittedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// ComplianceCaseSubmittedEventType defines model for ComplianceCaseSubmittedEvent.Type.
+type ComplianceCaseSubmittedEventType string
+
+// ComplianceCaseSubmittedEventData defines model for ComplianceCaseSubmittedEventData.
+type ComplianceCaseSubmittedEventData struct {
+	CaseId int64    `json:"case_id"`
+	Kind   CaseKind `json:"kind"`
 }
 
 // ComplianceCaseSummary defines model for ComplianceCaseSummary.
@@ -1238,6 +1956,49 @@ type CreateWalletRequest struct {
 //
 // Example: EUR
 type CurrencyCode = string
+
+// DepositPostedEvent `deposit.posted` (version 1, subject `deposit`): A deposit credited a wallet (internal).
+type DepositPostedEvent struct {
+	Data DepositPostedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject           `json:"subject"`
+	Type    DepositPostedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// DepositPostedEventType defines model for DepositPostedEvent.Type.
+type DepositPostedEventType string
+
+// DepositPostedEventData defines model for DepositPostedEventData.
+type DepositPostedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency          CurrencyCode `json:"currency"`
+	ExternalReference *string      `json:"external_reference"`
+	Note              *string      `json:"note"`
+	TransactionId     int64        `json:"transaction_id"`
+	WalletId          int64        `json:"wallet_id"`
+}
 
 // DepositRequest defines model for DepositRequest.
 type DepositRequest struct {
@@ -1426,6 +2187,8 @@ type Error struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -1433,6 +2196,58 @@ type Error struct {
 
 	// RequestId Request identifier for support (beyond the documentation).
 	RequestId *string `json:"request_id,omitempty"`
+}
+
+// Event One domain event; `type` says which schema it follows.
+type Event struct {
+	union json.RawMessage
+}
+
+// EventEnvelope What every event carries besides its `type` and `data`.
+type EventEnvelope struct {
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject `json:"subject"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// EventSubject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+type EventSubject struct {
+	// Id Example: 904
+	Id   string           `json:"id"`
+	Type EventSubjectType `json:"type"`
+}
+
+// EventSubjectType defines model for EventSubject.Type.
+type EventSubjectType string
+
+// EventType The type of a domain event; its payload schema is `<Type>Event.data`.
+type EventType string
+
+// EventsPage defines model for EventsPage.
+type EventsPage struct {
+	// Code Example: EVENTS_OK
+	Code string  `json:"code"`
+	Data []Event `json:"data"`
+
+	// HasMore More events are already there after this page.
+	HasMore bool   `json:"has_more"`
+	Message string `json:"message"`
+
+	// NextCursor Pass it as `after` for the next page (the cursor given when the page is empty).
+	NextCursor string `json:"next_cursor"`
 }
 
 // HealthChecks defines model for HealthChecks.
@@ -1497,6 +2312,98 @@ type HistoryResponse struct {
 	Message string `json:"message"`
 }
 
+// HoldCreatedEvent `hold.created` (version 1, subject `hold`): A withdrawal hold was placed: its amount is pending on the wallet.
+type HoldCreatedEvent struct {
+	Data HoldCreatedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    HoldCreatedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldCreatedEventType defines model for HoldCreatedEvent.Type.
+type HoldCreatedEventType string
+
+// HoldCreatedEventData defines model for HoldCreatedEventData.
+type HoldCreatedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// ExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt         *NullableTimestamp `json:"expires_at"`
+	ExternalReference *string            `json:"external_reference"`
+
+	// HoldId The withdrawal transaction.
+	HoldId   int64 `json:"hold_id"`
+	WalletId int64 `json:"wallet_id"`
+}
+
+// HoldExpiredEvent `hold.expired` (version 1, subject `hold`): A withdrawal hold passed its `expires_at` and was voided by the expiry worker.
+type HoldExpiredEvent struct {
+	// Data The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+	Data HoldFinishedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    HoldExpiredEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldExpiredEventType defines model for HoldExpiredEvent.Type.
+type HoldExpiredEventType string
+
+// HoldFinishedEventData The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+type HoldFinishedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency          CurrencyCode `json:"currency"`
+	ExternalReference *string      `json:"external_reference"`
+
+	// HoldId The withdrawal transaction.
+	HoldId   int64 `json:"hold_id"`
+	WalletId int64 `json:"wallet_id"`
+}
+
 // HoldRequest defines model for HoldRequest.
 type HoldRequest struct {
 	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
@@ -1514,6 +2421,60 @@ type HoldRequest struct {
 	ExternalReference string `json:"external_reference"`
 	WalletId          int64  `json:"wallet_id"`
 }
+
+// HoldSettledEvent `hold.settled` (version 1, subject `hold`): A withdrawal hold was settled: the money left the wallet.
+type HoldSettledEvent struct {
+	// Data The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+	Data HoldFinishedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    HoldSettledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldSettledEventType defines model for HoldSettledEvent.Type.
+type HoldSettledEventType string
+
+// HoldVoidedEvent `hold.voided` (version 1, subject `hold`): A withdrawal hold was voided (internal): its amount is available again.
+type HoldVoidedEvent struct {
+	// Data The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+	Data HoldFinishedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject        `json:"subject"`
+	Type    HoldVoidedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldVoidedEventType defines model for HoldVoidedEvent.Type.
+type HoldVoidedEventType string
 
 // KybCompanyData defines model for KybCompanyData.
 type KybCompanyData struct {
@@ -1863,6 +2824,8 @@ type MoneyRejection struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -2040,6 +3003,59 @@ type RestrictionResponse struct {
 	Code    string      `json:"code"`
 	Data    Restriction `json:"data"`
 	Message string      `json:"message"`
+}
+
+// ReversalPostedEvent `reversal.posted` (version 1, subject `reversal`): operations posted a reversal, moving (part of) a posted transaction back; a refused one (more than what remains) writes none.
+type ReversalPostedEvent struct {
+	// Data `user_id` of the event is the user the money leaves, else the one it returns to.
+	Data ReversalPostedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    ReversalPostedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// ReversalPostedEventType defines model for ReversalPostedEvent.Type.
+type ReversalPostedEventType string
+
+// ReversalPostedEventData `user_id` of the event is the user the money leaves, else the one it returns to.
+type ReversalPostedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency   CurrencyCode `json:"currency"`
+	FromUserId *int64       `json:"from_user_id"`
+
+	// FromWalletId The wallet the money leaves (null: the settlement account).
+	FromWalletId *int64 `json:"from_wallet_id"`
+	Reason       string `json:"reason"`
+	ReversalId   int64  `json:"reversal_id"`
+
+	// ReversesId The transaction moved back.
+	ReversesId int64  `json:"reverses_id"`
+	ToUserId   *int64 `json:"to_user_id"`
+
+	// ToWalletId The wallet the money returns to (null: the settlement account).
+	ToWalletId *int64 `json:"to_wallet_id"`
 }
 
 // ReversalRequest defines model for ReversalRequest.
@@ -2316,6 +3332,100 @@ type TransactionResponse struct {
 // TransactionStatus defines model for TransactionStatus.
 type TransactionStatus string
 
+// TransferCompletedEvent `transfer.completed` (version 1, subject `transfer`): A transfer was posted: money left the sender's wallet and reached the recipient's.
+type TransferCompletedEvent struct {
+	Data TransferCompletedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject               `json:"subject"`
+	Type    TransferCompletedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// TransferCompletedEventType defines model for TransferCompletedEvent.Type.
+type TransferCompletedEventType string
+
+// TransferCompletedEventData defines model for TransferCompletedEventData.
+type TransferCompletedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency      CurrencyCode `json:"currency"`
+	FromUserId    int64        `json:"from_user_id"`
+	FromUsername  string       `json:"from_username"`
+	FromWalletId  int64        `json:"from_wallet_id"`
+	Note          *string      `json:"note"`
+	ToUserId      int64        `json:"to_user_id"`
+	ToUsername    string       `json:"to_username"`
+	ToWalletId    int64        `json:"to_wallet_id"`
+	TransactionId int64        `json:"transaction_id"`
+}
+
+// TransferFailedEvent `transfer.failed` (version 1, subject `transfer`): A transfer was refused by the money policy and recorded as a failed transaction (it never names the recipient).
+type TransferFailedEvent struct {
+	Data TransferFailedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    TransferFailedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// TransferFailedEventType defines model for TransferFailedEvent.Type.
+type TransferFailedEventType string
+
+// TransferFailedEventData defines model for TransferFailedEventData.
+type TransferFailedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// FailureCode The refusal's code (money policy).
+	//
+	// Example: INSUFFICIENT_FUNDS
+	FailureCode   string `json:"failure_code"`
+	FromUserId    int64  `json:"from_user_id"`
+	FromWalletId  int64  `json:"from_wallet_id"`
+	TransactionId int64  `json:"transaction_id"`
+}
+
 // TransferRequest defines model for TransferRequest.
 type TransferRequest struct {
 	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
@@ -2512,6 +3622,8 @@ type UnprocessableError struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -2544,6 +3656,87 @@ type UpdateMeRequest struct {
 	PhoneNumber nullable.Nullable[string] `json:"phone_number,omitempty"`
 }
 
+// UserBlockedEvent `user.blocked` (version 1, subject `user`): A user was blocked (every token revoked).
+type UserBlockedEvent struct {
+	// Data The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+	Data UserStatusEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    UserBlockedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserBlockedEventType defines model for UserBlockedEvent.Type.
+type UserBlockedEventType string
+
+// UserClosedEvent `user.closed` (version 1, subject `user`): A user's account was closed for good (tokens revoked, wallets closed: each wallet also has its `wallet.status_changed`).
+type UserClosedEvent struct {
+	// Data The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+	Data UserStatusEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject        `json:"subject"`
+	Type    UserClosedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserClosedEventType defines model for UserClosedEvent.Type.
+type UserClosedEventType string
+
+// UserRestrictedEvent `user.restricted` (version 1, subject `user`): A restriction was placed on a user (no outgoing money).
+type UserRestrictedEvent struct {
+	// Data The payload of `user.restricted` and `user.restriction_lifted`.
+	Data UserRestrictionEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    UserRestrictedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserRestrictedEventType defines model for UserRestrictedEvent.Type.
+type UserRestrictedEventType string
+
 // UserRestriction defines model for UserRestriction.
 type UserRestriction struct {
 	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
@@ -2551,6 +3744,48 @@ type UserRestriction struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	CreatedAt Timestamp `json:"created_at"`
 	Id        int64     `json:"id"`
+}
+
+// UserRestrictionEventData The payload of `user.restricted` and `user.restriction_lifted`.
+type UserRestrictionEventData struct {
+	// Reason Why it was placed (or lifted).
+	Reason        string `json:"reason"`
+	RestrictionId int64  `json:"restriction_id"`
+}
+
+// UserRestrictionLiftedEvent `user.restriction_lifted` (version 1, subject `user`): A restriction of a user was lifted.
+type UserRestrictionLiftedEvent struct {
+	// Data The payload of `user.restricted` and `user.restriction_lifted`.
+	Data UserRestrictionEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject                   `json:"subject"`
+	Type    UserRestrictionLiftedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserRestrictionLiftedEventType defines model for UserRestrictionLiftedEvent.Type.
+type UserRestrictionLiftedEventType string
+
+// UserStatusEventData The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+type UserStatusEventData struct {
+	FromStatus    AccountStatus `json:"from_status"`
+	Reason        string        `json:"reason"`
+	RevokedTokens int64         `json:"revoked_tokens"`
+	Status        AccountStatus `json:"status"`
 }
 
 // UserStatusResponse defines model for UserStatusResponse.
@@ -2564,6 +3799,33 @@ type UserStatusResponse struct {
 	} `json:"data"`
 	Message string `json:"message"`
 }
+
+// UserUnblockedEvent `user.unblocked` (version 1, subject `user`): A blocked user was made active again.
+type UserUnblockedEvent struct {
+	// Data The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+	Data UserStatusEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject           `json:"subject"`
+	Type    UserUnblockedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserUnblockedEventType defines model for UserUnblockedEvent.Type.
+type UserUnblockedEventType string
 
 // ValidationError defines model for ValidationError.
 type ValidationError struct {
@@ -2686,6 +3948,8 @@ type ValidationError struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -2756,6 +4020,41 @@ type WalletLimits struct {
 // WalletLimitsTier The owner's account type.
 type WalletLimitsTier string
 
+// WalletOpenedEvent `wallet.opened` (version 1, subject `wallet`): A user opened a wallet.
+type WalletOpenedEvent struct {
+	Data WalletOpenedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject          `json:"subject"`
+	Type    WalletOpenedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// WalletOpenedEventType defines model for WalletOpenedEvent.Type.
+type WalletOpenedEventType string
+
+// WalletOpenedEventData defines model for WalletOpenedEventData.
+type WalletOpenedEventData struct {
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+	WalletId int64        `json:"wallet_id"`
+}
+
 // WalletResponse defines model for WalletResponse.
 type WalletResponse struct {
 	// Code Example: WALLET_CREATED
@@ -2766,6 +4065,49 @@ type WalletResponse struct {
 
 // WalletStatus defines model for WalletStatus.
 type WalletStatus string
+
+// WalletStatusChangedEvent `wallet.status_changed` (version 1, subject `wallet`): A wallet was frozen, unfrozen (internal) or closed with its account; setting the status it already has changes nothing and writes no event.
+type WalletStatusChangedEvent struct {
+	Data WalletStatusChangedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	Subject EventSubject                 `json:"subject"`
+	Type    WalletStatusChangedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// WalletStatusChangedEventType defines model for WalletStatusChangedEvent.Type.
+type WalletStatusChangedEventType string
+
+// WalletStatusChangedEventData defines model for WalletStatusChangedEventData.
+type WalletStatusChangedEventData struct {
+	// Cause `internal`: set through the internal API; `account_closed`: closed with its owner's account.
+	Cause WalletStatusChangedEventDataCause `json:"cause"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency   CurrencyCode `json:"currency"`
+	FromStatus WalletStatus `json:"from_status"`
+	Status     WalletStatus `json:"status"`
+	WalletId   int64        `json:"wallet_id"`
+}
+
+// WalletStatusChangedEventDataCause `internal`: set through the internal API; `account_closed`: closed with its owner's account.
+type WalletStatusChangedEventDataCause string
 
 // WalletStatusRequest defines model for WalletStatusRequest.
 type WalletStatusRequest struct {
@@ -3143,6 +4485,22 @@ type CreateDepositParams struct {
 
 	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// After The `next_cursor` of the previous page (opaque).
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types Only these event types (comma-separated); all when absent.
+	Types *[]EventType `form:"types,omitempty" json:"types,omitempty"`
+	Limit *int         `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
 // CreateHoldParams defines parameters for CreateHold.
@@ -3528,6 +4886,791 @@ type CreateTransferJSONRequestBody = TransferRequest
 // CreateWalletJSONRequestBody defines body for CreateWallet for application/json ContentType.
 type CreateWalletJSONRequestBody = CreateWalletRequest
 
+// AsTransferCompletedEvent returns the union data inside the Event as a TransferCompletedEvent
+func (t Event) AsTransferCompletedEvent() (TransferCompletedEvent, error) {
+	var body TransferCompletedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTransferCompletedEvent overwrites any union data inside the Event as the provided TransferCompletedEvent
+func (t *Event) FromTransferCompletedEvent(v TransferCompletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.completed"}`))
+	t.union = b
+	return err
+}
+
+// MergeTransferCompletedEvent performs a merge with any union data inside the Event, using the provided TransferCompletedEvent
+func (t *Event) MergeTransferCompletedEvent(v TransferCompletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.completed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTransferFailedEvent returns the union data inside the Event as a TransferFailedEvent
+func (t Event) AsTransferFailedEvent() (TransferFailedEvent, error) {
+	var body TransferFailedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTransferFailedEvent overwrites any union data inside the Event as the provided TransferFailedEvent
+func (t *Event) FromTransferFailedEvent(v TransferFailedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.failed"}`))
+	t.union = b
+	return err
+}
+
+// MergeTransferFailedEvent performs a merge with any union data inside the Event, using the provided TransferFailedEvent
+func (t *Event) MergeTransferFailedEvent(v TransferFailedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.failed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDepositPostedEvent returns the union data inside the Event as a DepositPostedEvent
+func (t Event) AsDepositPostedEvent() (DepositPostedEvent, error) {
+	var body DepositPostedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDepositPostedEvent overwrites any union data inside the Event as the provided DepositPostedEvent
+func (t *Event) FromDepositPostedEvent(v DepositPostedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"deposit.posted"}`))
+	t.union = b
+	return err
+}
+
+// MergeDepositPostedEvent performs a merge with any union data inside the Event, using the provided DepositPostedEvent
+func (t *Event) MergeDepositPostedEvent(v DepositPostedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"deposit.posted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldCreatedEvent returns the union data inside the Event as a HoldCreatedEvent
+func (t Event) AsHoldCreatedEvent() (HoldCreatedEvent, error) {
+	var body HoldCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldCreatedEvent overwrites any union data inside the Event as the provided HoldCreatedEvent
+func (t *Event) FromHoldCreatedEvent(v HoldCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldCreatedEvent performs a merge with any union data inside the Event, using the provided HoldCreatedEvent
+func (t *Event) MergeHoldCreatedEvent(v HoldCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldSettledEvent returns the union data inside the Event as a HoldSettledEvent
+func (t Event) AsHoldSettledEvent() (HoldSettledEvent, error) {
+	var body HoldSettledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldSettledEvent overwrites any union data inside the Event as the provided HoldSettledEvent
+func (t *Event) FromHoldSettledEvent(v HoldSettledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.settled"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldSettledEvent performs a merge with any union data inside the Event, using the provided HoldSettledEvent
+func (t *Event) MergeHoldSettledEvent(v HoldSettledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.settled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldVoidedEvent returns the union data inside the Event as a HoldVoidedEvent
+func (t Event) AsHoldVoidedEvent() (HoldVoidedEvent, error) {
+	var body HoldVoidedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldVoidedEvent overwrites any union data inside the Event as the provided HoldVoidedEvent
+func (t *Event) FromHoldVoidedEvent(v HoldVoidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.voided"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldVoidedEvent performs a merge with any union data inside the Event, using the provided HoldVoidedEvent
+func (t *Event) MergeHoldVoidedEvent(v HoldVoidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.voided"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldExpiredEvent returns the union data inside the Event as a HoldExpiredEvent
+func (t Event) AsHoldExpiredEvent() (HoldExpiredEvent, error) {
+	var body HoldExpiredEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldExpiredEvent overwrites any union data inside the Event as the provided HoldExpiredEvent
+func (t *Event) FromHoldExpiredEvent(v HoldExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.expired"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldExpiredEvent performs a merge with any union data inside the Event, using the provided HoldExpiredEvent
+func (t *Event) MergeHoldExpiredEvent(v HoldExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.expired"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReversalPostedEvent returns the union data inside the Event as a ReversalPostedEvent
+func (t Event) AsReversalPostedEvent() (ReversalPostedEvent, error) {
+	var body ReversalPostedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReversalPostedEvent overwrites any union data inside the Event as the provided ReversalPostedEvent
+func (t *Event) FromReversalPostedEvent(v ReversalPostedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reversal.posted"}`))
+	t.union = b
+	return err
+}
+
+// MergeReversalPostedEvent performs a merge with any union data inside the Event, using the provided ReversalPostedEvent
+func (t *Event) MergeReversalPostedEvent(v ReversalPostedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reversal.posted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWalletOpenedEvent returns the union data inside the Event as a WalletOpenedEvent
+func (t Event) AsWalletOpenedEvent() (WalletOpenedEvent, error) {
+	var body WalletOpenedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWalletOpenedEvent overwrites any union data inside the Event as the provided WalletOpenedEvent
+func (t *Event) FromWalletOpenedEvent(v WalletOpenedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.opened"}`))
+	t.union = b
+	return err
+}
+
+// MergeWalletOpenedEvent performs a merge with any union data inside the Event, using the provided WalletOpenedEvent
+func (t *Event) MergeWalletOpenedEvent(v WalletOpenedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.opened"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWalletStatusChangedEvent returns the union data inside the Event as a WalletStatusChangedEvent
+func (t Event) AsWalletStatusChangedEvent() (WalletStatusChangedEvent, error) {
+	var body WalletStatusChangedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWalletStatusChangedEvent overwrites any union data inside the Event as the provided WalletStatusChangedEvent
+func (t *Event) FromWalletStatusChangedEvent(v WalletStatusChangedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.status_changed"}`))
+	t.union = b
+	return err
+}
+
+// MergeWalletStatusChangedEvent performs a merge with any union data inside the Event, using the provided WalletStatusChangedEvent
+func (t *Event) MergeWalletStatusChangedEvent(v WalletStatusChangedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.status_changed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsComplianceCaseSubmittedEvent returns the union data inside the Event as a ComplianceCaseSubmittedEvent
+func (t Event) AsComplianceCaseSubmittedEvent() (ComplianceCaseSubmittedEvent, error) {
+	var body ComplianceCaseSubmittedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromComplianceCaseSubmittedEvent overwrites any union data inside the Event as the provided ComplianceCaseSubmittedEvent
+func (t *Event) FromComplianceCaseSubmittedEvent(v ComplianceCaseSubmittedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.submitted"}`))
+	t.union = b
+	return err
+}
+
+// MergeComplianceCaseSubmittedEvent performs a merge with any union data inside the Event, using the provided ComplianceCaseSubmittedEvent
+func (t *Event) MergeComplianceCaseSubmittedEvent(v ComplianceCaseSubmittedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.submitted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsComplianceCaseDecidedEvent returns the union data inside the Event as a ComplianceCaseDecidedEvent
+func (t Event) AsComplianceCaseDecidedEvent() (ComplianceCaseDecidedEvent, error) {
+	var body ComplianceCaseDecidedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromComplianceCaseDecidedEvent overwrites any union data inside the Event as the provided ComplianceCaseDecidedEvent
+func (t *Event) FromComplianceCaseDecidedEvent(v ComplianceCaseDecidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.decided"}`))
+	t.union = b
+	return err
+}
+
+// MergeComplianceCaseDecidedEvent performs a merge with any union data inside the Event, using the provided ComplianceCaseDecidedEvent
+func (t *Event) MergeComplianceCaseDecidedEvent(v ComplianceCaseDecidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.decided"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserRestrictedEvent returns the union data inside the Event as a UserRestrictedEvent
+func (t Event) AsUserRestrictedEvent() (UserRestrictedEvent, error) {
+	var body UserRestrictedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserRestrictedEvent overwrites any union data inside the Event as the provided UserRestrictedEvent
+func (t *Event) FromUserRestrictedEvent(v UserRestrictedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restricted"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserRestrictedEvent performs a merge with any union data inside the Event, using the provided UserRestrictedEvent
+func (t *Event) MergeUserRestrictedEvent(v UserRestrictedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restricted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserRestrictionLiftedEvent returns the union data inside the Event as a UserRestrictionLiftedEvent
+func (t Event) AsUserRestrictionLiftedEvent() (UserRestrictionLiftedEvent, error) {
+	var body UserRestrictionLiftedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserRestrictionLiftedEvent overwrites any union data inside the Event as the provided UserRestrictionLiftedEvent
+func (t *Event) FromUserRestrictionLiftedEvent(v UserRestrictionLiftedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restriction_lifted"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserRestrictionLiftedEvent performs a merge with any union data inside the Event, using the provided UserRestrictionLiftedEvent
+func (t *Event) MergeUserRestrictionLiftedEvent(v UserRestrictionLiftedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restriction_lifted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserBlockedEvent returns the union data inside the Event as a UserBlockedEvent
+func (t Event) AsUserBlockedEvent() (UserBlockedEvent, error) {
+	var body UserBlockedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserBlockedEvent overwrites any union data inside the Event as the provided UserBlockedEvent
+func (t *Event) FromUserBlockedEvent(v UserBlockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.blocked"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserBlockedEvent performs a merge with any union data inside the Event, using the provided UserBlockedEvent
+func (t *Event) MergeUserBlockedEvent(v UserBlockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.blocked"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserUnblockedEvent returns the union data inside the Event as a UserUnblockedEvent
+func (t Event) AsUserUnblockedEvent() (UserUnblockedEvent, error) {
+	var body UserUnblockedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserUnblockedEvent overwrites any union data inside the Event as the provided UserUnblockedEvent
+func (t *Event) FromUserUnblockedEvent(v UserUnblockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.unblocked"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserUnblockedEvent performs a merge with any union data inside the Event, using the provided UserUnblockedEvent
+func (t *Event) MergeUserUnblockedEvent(v UserUnblockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.unblocked"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserClosedEvent returns the union data inside the Event as a UserClosedEvent
+func (t Event) AsUserClosedEvent() (UserClosedEvent, error) {
+	var body UserClosedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserClosedEvent overwrites any union data inside the Event as the provided UserClosedEvent
+func (t *Event) FromUserClosedEvent(v UserClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.closed"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserClosedEvent performs a merge with any union data inside the Event, using the provided UserClosedEvent
+func (t *Event) MergeUserClosedEvent(v UserClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.closed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuthNewDeviceEvent returns the union data inside the Event as a AuthNewDeviceEvent
+func (t Event) AsAuthNewDeviceEvent() (AuthNewDeviceEvent, error) {
+	var body AuthNewDeviceEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuthNewDeviceEvent overwrites any union data inside the Event as the provided AuthNewDeviceEvent
+func (t *Event) FromAuthNewDeviceEvent(v AuthNewDeviceEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.new_device"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuthNewDeviceEvent performs a merge with any union data inside the Event, using the provided AuthNewDeviceEvent
+func (t *Event) MergeAuthNewDeviceEvent(v AuthNewDeviceEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.new_device"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuth2faEnabledEvent returns the union data inside the Event as a Auth2faEnabledEvent
+func (t Event) AsAuth2faEnabledEvent() (Auth2faEnabledEvent, error) {
+	var body Auth2faEnabledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuth2faEnabledEvent overwrites any union data inside the Event as the provided Auth2faEnabledEvent
+func (t *Event) FromAuth2faEnabledEvent(v Auth2faEnabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_enabled"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuth2faEnabledEvent performs a merge with any union data inside the Event, using the provided Auth2faEnabledEvent
+func (t *Event) MergeAuth2faEnabledEvent(v Auth2faEnabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_enabled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuth2faDisabledEvent returns the union data inside the Event as a Auth2faDisabledEvent
+func (t Event) AsAuth2faDisabledEvent() (Auth2faDisabledEvent, error) {
+	var body Auth2faDisabledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuth2faDisabledEvent overwrites any union data inside the Event as the provided Auth2faDisabledEvent
+func (t *Event) FromAuth2faDisabledEvent(v Auth2faDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_disabled"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuth2faDisabledEvent performs a merge with any union data inside the Event, using the provided Auth2faDisabledEvent
+func (t *Event) MergeAuth2faDisabledEvent(v Auth2faDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_disabled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuthPasswordResetEvent returns the union data inside the Event as a AuthPasswordResetEvent
+func (t Event) AsAuthPasswordResetEvent() (AuthPasswordResetEvent, error) {
+	var body AuthPasswordResetEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuthPasswordResetEvent overwrites any union data inside the Event as the provided AuthPasswordResetEvent
+func (t *Event) FromAuthPasswordResetEvent(v AuthPasswordResetEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.password_reset"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuthPasswordResetEvent performs a merge with any union data inside the Event, using the provided AuthPasswordResetEvent
+func (t *Event) MergeAuthPasswordResetEvent(v AuthPasswordResetEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.password_reset"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Event) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t Event) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "auth.2fa_disabled":
+		return t.AsAuth2faDisabledEvent()
+	case "auth.2fa_enabled":
+		return t.AsAuth2faEnabledEvent()
+	case "auth.new_device":
+		return t.AsAuthNewDeviceEvent()
+	case "auth.password_reset":
+		return t.AsAuthPasswordResetEvent()
+	case "compliance.case.decided":
+		return t.AsComplianceCaseDecidedEvent()
+	case "compliance.case.submitted":
+		return t.AsComplianceCaseSubmittedEvent()
+	case "deposit.posted":
+		return t.AsDepositPostedEvent()
+	case "hold.created":
+		return t.AsHoldCreatedEvent()
+	case "hold.expired":
+		return t.AsHoldExpiredEvent()
+	case "hold.settled":
+		return t.AsHoldSettledEvent()
+	case "hold.voided":
+		return t.AsHoldVoidedEvent()
+	case "reversal.posted":
+		return t.AsReversalPostedEvent()
+	case "transfer.completed":
+		return t.AsTransferCompletedEvent()
+	case "transfer.failed":
+		return t.AsTransferFailedEvent()
+	case "user.blocked":
+		return t.AsUserBlockedEvent()
+	case "user.closed":
+		return t.AsUserClosedEvent()
+	case "user.restricted":
+		return t.AsUserRestrictedEvent()
+	case "user.restriction_lifted":
+		return t.AsUserRestrictionLiftedEvent()
+	case "user.unblocked":
+		return t.AsUserUnblockedEvent()
+	case "wallet.opened":
+		return t.AsWalletOpenedEvent()
+	case "wallet.status_changed":
+		return t.AsWalletStatusChangedEvent()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t Event) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Event) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsLoginTokenData returns the union data inside the LoginResponse_Data as a LoginTokenData
 func (t LoginResponse_Data) AsLoginTokenData() (LoginTokenData, error) {
 	var body LoginTokenData
@@ -3682,6 +5825,9 @@ type ServerInterface interface {
 	// CreateDeposit Credit a wallet (internal)
 	// (POST /api/v1/internal/deposits)
 	CreateDeposit(ctx echo.Context, params CreateDepositParams) error
+	// ListEvents Domain events feed (internal)
+	// (GET /api/v1/internal/events)
+	ListEvents(ctx echo.Context, params ListEventsParams) error
 	// CreateHold Place a withdrawal hold (internal)
 	// (POST /api/v1/internal/holds)
 	CreateHold(ctx echo.Context, params CreateHoldParams) error
@@ -5185,6 +7331,70 @@ func (w *ServerInterfaceWrapper) CreateDeposit(ctx echo.Context) error {
 	return err
 }
 
+// ListEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvents(ctx, params)
+	return err
+}
+
 // CreateHold converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateHold(ctx echo.Context) error {
 	var err error
@@ -6636,6 +8846,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/block", wrapper.BlockUser, options.OperationMiddlewares["blockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/unblock", wrapper.UnblockUser, options.OperationMiddlewares["unblockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/close", wrapper.CloseUserAccount, options.OperationMiddlewares["closeUserAccount"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 
 }
 
@@ -9434,6 +11645,101 @@ func (response CreateDepositdefaultJSONResponse) VisitCreateDepositResponse(w ht
 	return err
 }
 
+type ListEventsRequestObject struct {
+	Params ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200JSONResponse EventsPage
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListEvents401JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEvents403JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents410JSONResponse Error
+
+func (response ListEvents410JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ListEvents422JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListEventsdefaultJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateHoldRequestObject struct {
 	Params CreateHoldParams
 	Body   *CreateHoldJSONRequestBody
@@ -11792,6 +14098,9 @@ type StrictServerInterface interface {
 	// CreateDeposit Credit a wallet (internal)
 	// (POST /api/v1/internal/deposits)
 	CreateDeposit(ctx context.Context, request CreateDepositRequestObject) (CreateDepositResponseObject, error)
+	// ListEvents Domain events feed (internal)
+	// (GET /api/v1/internal/events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
 	// CreateHold Place a withdrawal hold (internal)
 	// (POST /api/v1/internal/holds)
 	CreateHold(ctx context.Context, request CreateHoldRequestObject) (CreateHoldResponseObject, error)
@@ -13106,6 +15415,31 @@ func (sh *strictHandler) CreateDeposit(ctx echo.Context, params CreateDepositPar
 	return nil
 }
 
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) error {
+	var request ListEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx.Request().Context(), request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		return validResponse.VisitListEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateHold operation middleware
 func (sh *strictHandler) CreateHold(ctx echo.Context, params CreateHoldParams) error {
 	var request CreateHoldRequestObject
@@ -14004,656 +16338,722 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3dkhpJtiAKv4pv9owVaAcIyJ+SMm3bbESSEq3MJBtIVambGsIhHIjOwJ0KDzJFlWTWV5/N9e4x+27O",
-	"9dyfZzjnSepJjvla7hEeQUBCSsoqzXS3dSuBCP9Zvnz9//xaGIv5QnDGI1k4+bUwY9RjIfzZ9th8ISLG",
-	"oy5bBHTFPPWtx+Q49BeRL3jhpOBG4ZK55H7GOIlmjIyEtyK+hL9lJELmEbGMxmLOiJgQygmjYeCzkITs",
-	"5yWTEbn3oxk+TeeMxFOOV+W3bFUpOAU5nrE5VTMzvpwXTv5aUFMWnMKEBpIVfnIK0WrBCicFGYU+nxY+",
-	"fXIKXRaFq8YkYuH6intsLLgnSSTIPfUjMmITETISqld8Pk1POfe5P1ez1uJpfB6xKQsLn9RECxrSOYs0",
-	"wBrjMVtEF5RPl3TK1qe+kQocPFghvH4sNxaL8oUY04ApmNGRZDw6JSL0WEg8NvY9Jh3yc/mOBksmiT/l",
-	"CqAOCdnUF5yoDS8WzFNLZh/ofBGo9TFevuk5jJ/+/O/VysuCU/DV1HisBafA6Vw9hUstx2tNbZp+uGB8",
-	"Gs0KJ7Vq/TAPwE0xXwQ+5WPWpJK1cxBDfU98WBssYEGjWTK97xWcgkIBP1RYpU7UXsFEhHMaIbCPDwvO",
-	"9nOwl3MjWZi3HPX9ky3HwuK3bJUDm8BnPCqPZ0IyTpbc/3nJyC1bqSsSzXxJ5oKrTwsWUvUKKdZ++/s/",
-	"6kdHZDyjIR0rfCs5RI7FgnkKkdX9GdMgYCGh3CO3bBGR+iGZVUiXlSXjXnLD8u+dmpyq+0Ioifw5E8uI",
-	"CPVhHFI5SyPY0aQ6/p7WWPlw9JKVD706K7+kR9+Xa5PauD468A7Z0WQT2mXu91aoW2hYPzoCoMdomYeT",
-	"/ZBySccKYHkYYP38ZIjwgzqTKG81+MuTLeTHxmKBhGZ9KR34gwYkQEok7lgY+h4jxQkNghEd3yriNAmJ",
-	"PyFzX0qfT5/7/I4GvleqkMYymonQj2jk3+G7JENb0tgzCTfhhk0OC9sQIXv0nxSk5EJwyYAMN2cKuHzK",
-	"Wh8WCD7F5LhiZOpPulgE/hgu1vO/SQWCX5P1qSc9NXrzTePionX1ujVs/Xjd7rbOFJCZlEDYC/0ZI3cs",
-	"9Cd6IDKjkjCcrkKuA6aoXyCmxOeETqnPK/o4mYyGvlc4KVRrf3pz8JejP7/84cWP378/fnfUP+wddOt/",
-	"rl0XPtmb/y8hmxROCv/6PGHTz/FX+bwVhkIzogy147dc3HPHLEndZX1kNGKeWpnPFTFBOFUKaZIu+CTw",
-	"x9Gj4Na+ete4aJ8Ne/1GvzXsdxtXvXa/3bnKgM+Xano+BbFARjRaSoVlXESEBoG4R672dBDrAwWVTEFK",
-	"UUU6Hoslj8ya1DHCMhmJZlSvUQKxzgDvSkTnYskfiXSNXmt41ekPzzs3V2mMA36qljJRo/8u6AQAcshS",
-	"sVKhJDh1A4Ggahh8Btq0Lhvti2HjottqnL0f3vTW7psvCZtTPyDU80ImAVtoEDKq5E2uFvW0MDG7TRjp",
-	"eBmGjEeIJgCRMzFezhmP+kJc0HDKHgWZs07z5rJ11R/2O53hRaP7urVGiTw9DwjeQpBATUaKtSq59F8R",
-	"GpG5kFHpaeFj9o4sAZeSAsoNl8vFQoTRIwl0DJebq97N9XWn22+dDfvvr9Pg6Shp+/rs3CF/um69Buno",
-	"+up1DDFJaAiXnS2ipyY5MYQ486MZC61lchHCMkcrouECoMOhHgOsXqv7rtUdtrrdTjcFnxvOCAtDtlQM",
-	"ImKh+igjIpfhHePLJ75TDb4iAkDB1COkeFitEveycXHe6V62zobd1p9vWr2+65DD6iFxY0IJXxwR97LV",
-	"f9M5AwLauLjo/NCCX2oHxL1uvL/oNM6SO+Q65EgNbgMGvqvhuO3L64uWQi8Y47e//68SnMC5CEe+5zH+",
-	"qFPo9K+Hmj+mDqGNrJmox54W4vF+LAkhLdgUZUSBwioSNwnEPQLiteDs0TDIl6iUSCA8lhKlnhQYWlyE",
-	"VTgk8Pmtk8hICkCMhyII4M4WFfejYZQBiz7J+oQ2YbufIUDVzxvDZueslYsp9fPG74AtP4SCT4kEAwqZ",
-	"0HEkQnvXzZB5jEc+DeRn7bzZbZ21rvrtxkUv/5ok8/w+chAIIg65B3AsqJT3IgQZmwteVirmXSJA/vb3",
-	"/0l87vky8vl06csZHQUoHVwqJf/zCMrb900givo2eTSCzdG5mlppS9WqUxiHTAn9Q9AX69X6cblaK1df",
-	"9mvfn1RfnBx9X6nCf/5ScAoowoxX6jLcdEFvUzyBBsOQTZj6iRVO+DIInMKE+sEyZMP8lUx8TgP/l91m",
-	"nYRiPlRSpVYEJx/wt9r35sd70JbhhA/rjlKOT15WD53Cra8E7UKkVPsJ6pIiipeIaoUakPoBUwp1JHLn",
-	"eYE/2bMcfLIx771Q/BGQLlqR+VJGZGQUQOYZE+JKLMmYcgIGFzDhVHZHOsCGLvsbA4E6lzuSkE2WkgZo",
-	"JmLaSrQQgT9ekZCNRegxj1BJKMEdk8iyeRRd+4xch7iNZrNzc9Ufdlu9frfd7Ke/fXXRab6Fr0DCdRVy",
-	"uadkAmYhyaIoYA4sYyYCj8jIDwKyYNzz+bTkoPHIrBdUpniBXEQzn09J0e31W9fDm+tkUXp0dUYOcc87",
-	"3Vfts7PWlf6eaxGFBmCvUssSS6TAsansO4lmMSf+GRcO0m+ubbtsG7fzTki/9TzHHA6nZJ3cI0XZ9lXv",
-	"5vy83Wwrcfb85uqsl3OZX6r/PNFtzl3QU9zpg6e7020ul5OJP/YVO58suSe/8G0dLaXPlaZqrsHDV9S6",
-	"aeYOjY2eueESPS2a3/BFKMYKhqPgkeLNWevyutNvXTXfD9+23g+7rXxl308sxXjbaaLvLyXzNKnw/Amg",
-	"cmQM219FIkhte6N4YOQTY2Jf0FUgqEeKLsg1jX67czU8b7QvFKXDowY9R5rD5ln/V86OOSpIZo6imw9Q",
-	"1yKAZhLA78+yT/3QuLho9TdYqLRJ+3eyUV0JIpfjGQmZFMtwzABa4ExBxwhs/hpP5LPsMddvOv3OFmPM",
-	"YiYikbLEPC0gXglvpbBp4gfMXsMnp9ClEbvw5/5j+VS30W8NL9qX7X72xgpB5pSvCI0iNl9EMraBR+EK",
-	"DeAkoJE6hSc16q4tK00dwU1cjv3E26ii5VGGiXosvPPH7IbTO+oHj6aGvVb3XbvZGt5cNd412heNVxdp",
-	"hNLTELV8EdLQD1Zkmcz5xOYZ4jEl4QFNhquVeCg5Y54knmDahs/lPVqJfQmcTvEqsAQWu8xT34mQhDRi",
-	"Ax4ohJQOmS4Z+JbIaOlNmfom1r0l2O1kxBbl5YJMQ8ojeUquhYymIev9+QJGY3csXAFTLJ2Qo+rBgLs5",
-	"0HUrRF3S2AtKNXtmHmhqXBBYj1r5eMbGt/CEvAU/OzyhVjKnKzJiAy4V3wHsPiVUi+P5/lU3Q9hdGAeC",
-	"JULgspL4kYxDJfzJgPtmdZrjayUD7A0orcEYviSAasxD09m9L1llwNVx33C6jGZKaRnTx175m6vGTf+N",
-	"0sabjeytz4z/tMh4iZ5IJ7ZaKRTQBpxI3DL0SVhG5kvm+bQPrsNHU/2tpmZrLuLP6ZSRaLV4anseEP3V",
-	"Al1FiV37k1N4h94/X/BzFJ0fA4Y1QUZpFSBewPNz6geFk78CH0RvjdGVKcFTSvlwKoWfnIKxn5j3YntK",
-	"/GpEFC+JyAsr/KFS+CklzffUtZn4LPDQpK+x4qtAP4HkvqJgBZzxehwdMaS0u57WapIYJ61JF5wC2pMK",
-	"TmEUiPEtqDzjQEjm5YQ+OWZAg+dZAr5goQRfv+XfTMwYK/L2fdMhNFFdzGPw0yvw5McLxJHUwvTTDy2o",
-	"i8BQ61qEinVEPjrs9SzDSK96G/DtDaLn38RI/DU9TrIYMVJ6GixG69K/rh0XhEoQ1LWNtdvoz99JMve5",
-	"CMlSEeVi66ZLxmpNDvmxc04mIeVjWXJIjUSC1P/70cFv/+M/axVypRiS0lDY2J/TIBUFgYa59SAO+gGD",
-	"OF5Wq9/XXr6sHx1+f1h9+bK2Pb7DKbyiAeVj1siDbfQQRPv+nMmIzhdqpFi0GI5wzJyQP/2Lq6CylMTV",
-	"uOqqLa7taX2xGwdWDF2hIf6u7r1LI/cEzsJMOoQoJdeYwAJFFxgHKROYtuaS6pyqKZbph9oFusMKE8PJ",
-	"dsg19XNg6/+kzhefWN/amT8F/q4NdxY2tXsdclivfV86IQqx6ohU1UruwgxVWA9qXM7N4Erw8EJ6TwOw",
-	"zIGQxg0wSXER0DHzstBytEUP2Oid8MFKAfFgKAspbrJiOwNQW13YB19GeVGj5zSQDIMgYVW+tM8K3wbp",
-	"R62deaQIwh2Z+FMl9mB4KSfVkgWlkRABo9ya3fdyI6VyoqNsGpK8bOGBdbSOulEJEufdGMei3hlI5BGl",
-	"+PJ2dRDT+iUea2dSEkb1qnHRuGq2ho3+sPO2kEN3jflwG/4mZMPmpb/mxNbZEILFJM/rqXJ3xjib+GOf",
-	"Bp17jjpWel8jP4xmQ49GLHVU8EXOnuASD9HSlwlTrT4QH+gUFKl47LucYoicH60ybx+k3j3IeVeorcuZ",
-	"vxguWDjW1CGm9Gb2bcF7NvAtENhbcmxQptebt4K8w2pSyc7Y2Je+4Fs4Nd7gRFABL+gwZHc+u1e3YbEI",
-	"BYgrIVhHbfmLT0SuiBAyqgXONJXo6n2jsgjDgcpjD3hKQAnTMbBLycIKuaQrIheUk0CJJRVkrNZxP3De",
-	"TuFDeb4MIqW0Mgy9XBc0YImbwPjWR/uagdHtalxwCrerUe721RvrAiAX0RBgCxKfXI7mfoR/L7nHwjWI",
-	"ezHI4U8Fm6EG1AZRUc0LQbG+OdO1sxahpqLrwXJLDKg28XK2Z+Y7SRRSVvKuMA5qBD2zWTUYLFr7J27Z",
-	"KnfJ4DiQMay28uYEquoSjoGWo+tiD3EoQU2+DLSZB2Nx19YWiUesLHu7rf3ZI6bg5iQnEy8wvcNcvJyx",
-	"8e06monbAnp/8lFE851MnAQw4zkdz3zOMGZDoUDjuk1CFi1DLrXPUIk8b/r9ax3gWSFqPNTPZKSACdeZ",
-	"g6AMwcf+L8yrDPiAf8RhP+LrH8mcUe7zKfk44B/L5XL8P/Xkm1bjov9m2HlLPpJ6tUo+oinINlahOUrC",
-	"6+Si87p9NezdNJutXi9+B2wGxJdyidIRhsgqaUipR6syfoYBLs8bscsyfh8iMuJgEYSDPZKZunPT3zB3",
-	"UYTEY3f+mJXUO1NMnUm92Om/aXV7a+/jftExgCOsDXDWetdutno2lMyTvtTPXLbsnxehABOy+enm+qzR",
-	"tzZsfl8uMKbYPKctJdmnwSqeerbXat502/33w9a71lU/tTRKFhRDgw1V/04SycbL0I9Wars80ofZ6V8P",
-	"e62rfvxqyKa+jLRVEpAIGET8MFgwtjyNejtupvG63RxetK/epqeY06k/hvgga+x+523ratju9W6sXRv1",
-	"GXR42LlC+BSqwcvXjV7vh073bNht9Vr99GycLaNQaexoUo0EONYliz1e+UNkUCS2qmDUtZ63/0PnvAGh",
-	"2je9FCbriGzrodZV49VFBt8ZV5c4NdZZu7f+nOfLtQfftbrt87b1YMq8a55tdi6vL9og6VroMY6jrcGm",
-	"rBghPm5iF/rvr3MQ1tg+lOKTNXDoXBwY5e375vCs0W8Me4131vtv3zeTMZTMSyS9Mwt9+/5V/juvYLWU",
-	"r9ZeSQJYry86jTP9Vi29vzi0VyfTIVQavdawd/Pqst23N2i9BqHssdCgBagEThZY1Vhb7p5+6+clWzJS",
-	"NAy6lDtMehRYArABK9iWe2Tmq62s1gdTI2TPbIw+JCOkEE/w9WXc9FpdK4glBqMVoE6op1Ta7JvmpXbn",
-	"anjRPrdntl8O/EmU8zbMq8Nk4vdALtKmOgevulRQFLebRri5yh1jyfUoa28ZLG9edHo5xAatg9m5Ha1W",
-	"S/372qh2dBD5SA6rB+pSoiKrfRvo5IH0CC10wqVQjOvt+1clPK3UEpOd4XiJev+dJKCXgO6PGz0hXOiZ",
-	"5uKOSYIMWPGwoh07gZETGWCkzh8no5zoYDz7MGUkFuBpmYpkZwkGxr5tGOZQEWDtWc5er+QEN78DJ7kN",
-	"6za/mrP02KUNw8JYm9JtYLiXGuImscVgiKbuibcuCMS9yTy8YxY02ldwx1v9VjwgkDElqsS3GmO/dGqY",
-	"MeQA8ZFKmcwAt3XW7isWsb5CnWsD9qoJOOAoOP98DpKkzZPi0RrX1xftZmY8cPonA0KAGI9JmoECuEnW",
-	"2YaFsWZ1qTfGlKtBTfYSWCo1saPSormpkWHjl9f99/G41Ji5EHoziAkypk8IbdFGJIyvS3OMd61ur925",
-	"6g1bPzZbrbPUcn2ZMI1bn3txDImaAsMGZaSkWnU20qz9lrGFDdtev9NtQPLb2gR4Wt9JCwPuxTLwQMbA",
-	"JPBVxOKR53SVt4U4gEKNXFPX1cvJGMlyyoz/Dd49st9VR5PkUaylUWTG07dHDVOvq82FSw6+TDUGARut",
-	"x8bCA10FfXpaMsykJAB4gHTzBQ0lgxf+1OtckSINpBLZvCX615iHmb4h4QxignG7x4ckYHcskCX1E0YW",
-	"mzUniJoTIQ0z12Dm/YOTkYSlXbzxgHPjYZ3TYCLCueIhy5zEQsPcUKyFIePIzZgWW4l96a2YMPf4SVx4",
-	"v9O/xsHHArQb1AeNFG8dnPUSK88xqC55OBtimjAHNbSCLoq7KHsqgsGYZ9a4mTiHYhkxnQSH4UaWlpVP",
-	"1DXoEUpIyWlklDCtPGXTV+D9I9B/o5nwUlAUHC87LgUGWE+iS8hNzAvN2SM5iNPqiorVl/LGaTT77Xet",
-	"PUZS2kk8Fkr7ZqxEi8DBFPCtRD7DLPAlIJr5L4jJJEEGnU4CxKCKwA7U+gALihpTIW/RU4g7o0vwM8EV",
-	"VHdPKXGlNZXPQrFaNblfOI4dbWCpg0g/s5nD60PslpabVr+6nYsLIFo52zWsQrJxyMAaiqqZUQ0zyU8x",
-	"yYUAFKA/4EyDyBd8JR3kFr+Aajy8cZTQ5/zgiJg440sKdxVRdoAki5D8wEbXa6R5LcAgps1G272Lve8m",
-	"hNZaQ5ag2/Rbrz0knj9nHLkf7OSw+vL4//n/q//X8pkV5gYjAd/LxpKpG8OIFUJWMmaNJKOMfIQsM7UO",
-	"9mEBtlmT2oao57GI+orox/TGSjyDtxUltsKsFAEwDieyYlEyZybQCV5GQmcZwopJ0JRDIBKrtEPQ1olW",
-	"BddiphxjvFNINwvFcjqLw06pDqDyI9QbTjEvwtcRU6S4Z8SUhhGGoKY01qT6xXcy1nKshxW7bNiKoZa8",
-	"tHPRfhJNIWtqqH5hEopfMFVuyfXfWdkeJPAGyPYbtGo9llGDk7fOW92hkbaTtZo4eLJA73j6eWsGJeHa",
-	"weSaIV13eu3+8LrTswf12EJIPzJjZjfxpnNxtg60tF+ZaEdy7ru9Vr9vG4Gy7xpnc+7L7zrtsy3vau90",
-	"9tWL1tlrBcA3rebbdVtwwLwpQ2Ib+lTxLHCN45vqpmcOK9ZRpSGtJkwRqD96oebUj43SJOWQzRvJCmuA",
-	"TBYZUUP0UmuPyR6OkF25JHe+CIBdFANwKqcuxhaF0mD9xC4Xk0anzS/bmDXRPh97CDi5LXNnDtFecSwb",
-	"/Nju9XvrChJE49AoDsch4EyXRozMZqokA8R00oAeoqHF/RZrQvOm24VI+st277LRb76JRzN0RSSx9z63",
-	"0g/06nwmtwzfbTXb17DUNKhe5un9Y3/h61TTDcNpAJ53O39ppTV+AzppaNbmQXqNy9YQR4qH0DKtQnMP",
-	"tBTkPlQHaACB1lNsHhju1boCGYsbCxaWY+oG18sx3kSP+gHoSHPBo1mwylzDvElPdQYMkXQlyf3MH89M",
-	"5hq84zrEVXdX/RtfXfwgWSSHNHJLGVS+bl2dta9epwAL2GtJrOthM8kYlqCWfl9pZcwDowZIgisTyVtE",
-	"3ktHkNcmyIiV9LAninGOKQfhVnBFEkYsnh1p/Q2YQvpK7uy3uleNi2G3dd5S+Jwxjpg8MBLngaXSa8Yh",
-	"83wgMJpPgE66oD76k4rJZS7h5fRlfDnjY9A14EToT3011RprMgSz867VPb/o/JAC01zcMdDn0bIQ0Vtm",
-	"mUcWVKJV5/iwPPIjEoIp5sF7EttL1+6J2r02i8aOS63dnNi2p/QBoAnIQSfmJsulmBB/2y2x03faV8Pr",
-	"bud1Fx03hgxm5CNfrmUJ+cYGFy55wpHyE4MSW0feSAoQyxgM2WQjrVE3+iCg5vE5LH4CJzfRRqzQFx4p",
-	"/qnXuToFkDd777AMx9m5emauoBqGKwVBxu9YIBbMEocbzWbrOrEXHutzwxJTBLMzINpAibCJjW/OPJ+C",
-	"4USm80OTBF1NkN+1ur3GRVZAomDtZVxSMNHYyLtBZopHQoLXG3aVFn2VpR+hkkckDQjYWoGeUk7uMbdP",
-	"USWpH/EV49K7iS/RZjSy5E6kXWY/mujyYKVOA9dub0fBY2TWpfZlMgvNVBsmwP22bcMrTXanjaR+JFkw",
-	"2WF8K7A4ducXnELKVV9wCrbnHX+23OnJF2k3ecEpJN5vNUgr/lfL+fgh5bguOIV1/3TBKRh/s/7T1PLI",
-	"uIoLTsH2BxecQo6HN+fbeMG2Yzb+qG0h8Wfja42/MD7VglNIOU4LTiHPM1pwCmlXJ3zxKv3FmpdSDZ7y",
-	"P6ZnM/7E9W/1l5abr+AUMr67glNY98mZx7QzyXyM/WbW9pDE641ZmLLuJTJLsXMZ086czFrs77cUOcu4",
-	"TexpjOfD/i7xX2QPaW1vsQ/BPpU1T0B8PBkDvv2Snby4rYxS1k4OiJ6xfFvQSNftWM8ciq3C1jtWlZN0",
-	"dZys4bbgFOwTyFpa4QpnzacFJ7+uWJ59M75EGVNl/L1ljdSLTcrYrJsN1THkVBDcZMwDWpCx0qnv1nJN",
-	"N+Yh5WXmpGxiCp3T+ZuZolAZ65N+YD07MbHAxB+MsSD5Im1IUTtPG0bMNymjh/0lPJI2XxScgm2ZMB+1",
-	"scF8RPOBYgZpi4D6xmj6BWctgDpHB092Y6PZurJsZra/yNVtAe9zKiusaZ1AetZUxWRY1Pgs8BuyZylz",
-	"Zr82BciqNuarBAu3KREW1IzQbpGnhBhvEGkzv6SS/22hUqNiIvkBNFJymv3NmryVRjZLGsr5IZFiNsQ/",
-	"2mWO10NksUbzLlGlVzp8NBVd6ulw6+GmCOh+HIEDtk0dck8E1+HQSoADHwKGzvvwQ1wG4cGQ1diBq2b2",
-	"IzZ/OHY1BoipXgehrzgwDUO6Up9vdfzzQ1GwECf9ySloT2NOlVwlF0MeIOo3I0YWobjzM/mw4GfWgmzi",
-	"gC+6JlprCCqpQ1wdioWf0cue8pVDQkkMiPUQ38w+k9Dd9YMzMQhxFqOJmLHWHUfsZIoG5SW1PCbqOYbF",
-	"4xA0E5wMpxovxPotOcB1lM4swrGvjI2AuSHLqdt3Bq6SL5g86BRsdHjo1berURMfP1NPf3K+wuX/Che2",
-	"C9Rj22XVjojdSUA6bSBnxB0Tr/anE6n7DGcfBJ1J4eSvDx3d+Fq/iWf300bamCDf73DfHMiDGO4MPnh6",
-	"t3Wm84yzNxsyCczcztpFT92w9LT7Xvj0CWZuoI3fCV7uShn2yZ7L1UwflUKXS6O+TjZdeqp9trum5X+B",
-	"rT7JJnvL+ZwibfpiRP8zyfZXI26/D8HBhIx906L2oVOfRWu20RJr7Ttj0l5EIm2p+gJ3xqDzU1wd+Rn0",
-	"sPcAQdxTVchsPSsubAaFU+DsQzQcL0OJda8fEJB2Al160O2AjOWmdRhaZRj3uDhflHqY1SVq1JytpVba",
-	"dV0WHjRmmdMpe/63BZvGHxZ8mqv/yhmtHx2vqzcX4p6FZdBvZuwD6b1plOtHx8ZdoVNVIAo4NwlU+r+w",
-	"Ifz8aAqi6Uay5dSo8cpT9TJ3O+t97k2ecfwz6YQtqn9VIhHX4V8Egnrru534QTorf+RzdYNzdrg/suar",
-	"ljDl9lV3dL7Xl9UDKR8q/XuTAUanoZucgliV145fO0VD/QwBHPlavBpCPpKEbrNADMfaPrWrtGGteff1",
-	"3EgWdpMX1xe0rR6PBebsug1cMsvaDRMeyee+hMgfI+PXuqtLHoWrLR2b5iyimFaIJDcJoWSYeqMrodkN",
-	"mF79aa0gQp7lE8gmlvTcWA3icXVysvAwg+SCwH5zvWyTrp1DaLCY0RGL/DEGfdO54FO7hpOv4wAWAY0U",
-	"QSNiMoEqYjZksEjygkYRC9Xw//2vjfJffvr14NN/yUOVM4yNsYBDPc/Hg7m2wARtCp0ssYoLUW0lU/jU",
-	"Z1UkWq/4vGdntYfq6exRvMSuraMhkCmys7baPKQ4g5yJvPse35cHLWmPlN90jx/rllvEHXM5NJzWSQv+",
-	"airQbPrdsK+13/3FThuDmjBLGW8tQe/tBbuzA1vXYDDwfj38VFb/1M0/ffznJPXPYFBRfxx/+kvOjcng",
-	"QgKs9NbTgHLiQwUAZLaXOsbkcDbjDHbiS0CCU5WXS98r1+oHacK4y9XAYa/0mSYD+9czwRnxGGl49LHD",
-	"miJ+1rBCpgc7qu441l7qYCpc5vO0QH1X91L7Hs0wUzKmpQOZzg1DY18sAD0Wk6GYDHUtSqUzsGDiM8sq",
-	"aVeHKDiFUVzOagipy0OPjQOqf85Tn1pz7bHIdqL053MtPgaxJuURycI7Fpal72V6JlKP/of+VBmLuV2D",
-	"DUtuZhDscNNaNnJyZla6teooPJQ9Hnw17zjidlX5+LZdxvKyFsasBqrLxZDZck55OWQUs3z0G7l6p10J",
-	"NK/YFAR1A65MfBZCBKMu6UqKI7YSuo+qwSI4+FLlQVKXYC5sPQ9UbxgNohnU6JHrEFtg0s7D+oJV4wfW",
-	"4Pn7vZNZeDyvGWvz0reQl3hT25aRAsAnJ4co2XGBaye7zYYk9yp69BDxiS2Vel+5IEHXRTti8xw9dSfR",
-	"r+dPOfMSATBV/jJfT13PNIECjhDnq2j1dxIrZWI21yJkd75YShMTqp9YBEtJXFyjS4pKKsA6jSZsc640",
-	"3xMdfOqYzENHh6nnF4jcILTYFTfVfCxc0DBa5e8OI5F1KSDT8EMvcAKVk0AcxxojSYS6LO0UCfFZ4uD+",
-	"Ynm63coOUl2698p6mATjxI9IyOh4phML4A0Tt17EQ3biY9OndUr0AfsBM0dZIQ0bJwgAVVfENUlrNNJo",
-	"hVlMlaeQH3czM1ldno2pA9vH7ADk3Tww1gwJqbUiqh/pF8mMkOMZyVGY0lQhc430zjPYlpGZU4i1hZbt",
-	"Iz6uh/ptlCHTQ8US5U6ipU1lc+TLz3Id4AIedhV8BSH2jQi8P7pRYeGHTA79nIi1HjQHlGTJIz9IMp70",
-	"K8SHbBgos4A9T00GE48TqE7IcZVIEglyUCUeXUmHeGxCl0FEvofPpHhcPSQvqlj+N66kWj96Wa+mqqke",
-	"V/NYzf+WJpFMdFIOvmcK72ZUmd1vXbamb87Ns+ww6+YJNqXBZiOIrXEN+XI+QmFn+92yxswfwbYirO98",
-	"AzwVIDfqS18UfnP6oY2v1hB9zaetoLUxNoWvdechsNuv7lD9eMOh7FVD+SmObNzQqvw6j1ov3LxTyWif",
-	"s9ojAKbeq+e996AIogQvGsRyYer9PSEMa3dw6+mBN0BvK8LTBLQPhNqZQ/jk7Fve+7HI/Q2WBc86yjTM",
-	"NpxMKnpx29HkY/1mvN6Mufti6m7IiMPvjJSPx58HcGQ7Fjx0ztv3+pgK7Qmt24YJF1AKAmwk+4jj63kw",
-	"O4rj4jbfz4EFKNY8xw+Ey2fABDYYa6Qnkq6h/d1exnA7aehR/mJ0ouLEX2tXYkyDVNjPJISU2lyz9IWY",
-	"+rxpqkzlE5W4CFVWxl0uQVZdGzStFMTgO6jmCuHzCR3a2RN62YrW/JQXNyGixVpkUySixcMGvNRMTnpf",
-	"1ripDeSDeOpv7otgkZ7tZm18LOssfNiD0vZyfIgPvwaeqXXn4sMvmtCYfRwDdi+vNC+tv9hPeDFejXg8",
-	"Z0d/4ZaT2+PGZ7LON956wdkO6Qcwf1/cMq4zR3Z4PH07P/20D9nIuBu2ko3UyvJCqpiUQwgiyaXwJsDn",
-	"UUkIG6kAGDdyyQCsZI0QvGI0ZGEuqfuMQOUM4UjBIrWSNTAk024AulhGeMs20pNHUIeN/vXNi+hEMxbK",
-	"Pa9GboGFHSUKXSrUwqVN0DdPPpFYcEmn/vjC57c9Fl1rovNPYr87sd+aeMDuDUjt14ZjwSe+TlvNYxg5",
-	"HVY0Hcp0Ak3qb+pGGseHVqfIUqYB0PFhihcdHz7EjMyVz2FK+XvJRTB2PROR2Oeu5ZQk2fGaQaXL4TIM",
-	"con2o3I+sp7heIYH8zC+xm1le8Lx8cL7NXY5+WobuUHg7bmfz8xK0ZvCub/a1uIhd2QqW7iJtT7rtbjF",
-	"zcMhGJl15y5YcLbqmrT6nK5H6LCwmqNCEVSoopYUZaKmKK1dY6moa6ItoDJy5GCNtAqKC+6A60pODmak",
-	"K1oS+OMIqx7GgxsHfLrjv1VfwXWImy3w4J4OOBe6Jpuph5eEwbilCtReenyAzi7oZnlMH4rVSEfofPaZ",
-	"2qxn7UBf/Pb3f9TqdlNhh2g6DpVtdecAXU8dav4LHuman/Ev30lsXUUWNIzwMSgeNhc8rr6ejubqRWGV",
-	"T6//Q8r7auj9SyYaO6Mq5fHB9Uy+P1Kcp1PoRIv8eO3jsudP/QhitNMwqdUPDiFdx46+rpZf/vTr8adN",
-	"c+wmqj2Myma5aQviPyW7J5PsNij/+n4/StzqRIt30LftS2HGZwdIbgn+sxa7uxRgV5/bKxwO6qfnGXYf",
-	"YvX4Yt4GQLTFPLKN8AaJcad8sjxRM39aLZvt2Vb24WCwr59HEKPTA46KB+ffOaE05eF4OIsgNihvN1XB",
-	"U+sekoe9RzPBmeVL3uWFRKX5QpFca/ao6F5M6FB3tcv3fXxGwjxfyxKYfEC+XPv+wVsAdk9DSWI7kz4m",
-	"a3wnpZrt5otKvE9pr1TqkLLQycSRPaAEpjWO3/PC/vN+5b7wJYwCvvelUS7B7+3o1YXaMxt5z6byal+/",
-	"UbSeOX/N8ssLsH90Cx6QkF32hHGE59DpODdt9EtIiXYu85eq8GBeG+XHIexOT/xJtE9pMOxR+dg6MPrt",
-	"0W7UJVnWl3S4ZCrDxPWkLIhmmE6yZ3sHadg9cO77iNzrtYofZX3LZNB/BdtbV5fhfpow4k3U9YfZCswk",
-	"tiXMl3El8FMyYmMx14nZpnL4d9CKiDlEzsQ9N339FxRWV8kmP+4ZExcH2G7FjVTBvG+v8MuWIi6fW4jF",
-	"KWgBPBPzDblK5KZ74ej22Udk7vNlfvmXL1XNBReTd4RrvGNtxQ1iTFHQZ1DdLG18TfUb3GCj2uJMyiEJ",
-	"Pd22vHWXi090g7m5hw3yTZd9yHbS9XWg/3kmQ3QZzSrQPq4il+Mx9DDMpU/2HJtzKq3vcxMpd8bmHZPW",
-	"xRhC3h9Xh4xONWD3TPFAr77O7bUhoVPNrcHTK9yAc8kp7+VSz20z8HlJ12mU+xZKbqXSHdfrfCBCEaTf",
-	"xOeKvEAXNmjJJZH+TEIxTzeYXgifQwcW6GFe5GxKobfSvxOxjPJTFddRuKfz4n7wuSdy6g5Bd6Ec3SJZ",
-	"4Y4TxV2JdrxbceOiDQmBUiQk4x4WTyYhY5IsF3mJndhW2tstX1I9+RgZD4Gl37e3bG8nF0FMX5mcKxUI",
-	"6fPpUCfD5aePWt3X3Ei4p8QVC8at18i/kUhENBj6nPz2P/5TfxDLyN3x+Mb5uKsmR31WnYXpa4SijEkT",
-	"yg2R/IzsLHhifSlniuPJuEVOjKCkaArplE5I66ZL6g75sXNOqpXcjap7theVnjLOwscITTMReJuynSET",
-	"5DtJwN6ApRSojIBPmjZifpgkCgOqY94zWKKgaS0XPL9QQHxMebQIsmOhNWbosZAU1SJlhAtJFxDfSqMN",
-	"Ql/qufLodAZHH0ZtdTauk6GQO9MfKx9uS3p5+1Xjqhz4tyxpH3ZC3PMfXYdE94IoXPq+enxI5sIjL78v",
-	"16q6EaiH6FekkE5MOQxUcuwyTdgIzW5gB32Oa3X9cu5hoVthZ6Qytzx/l3I5jy+IQQLi81wQbr+/MQHZ",
-	"YyKxjByMIoBkdsWrkHY8Yv7tKYp7pCUmeBHfyEyKoiY4mjTAiazjrrNGqK2zsMFlSKl9DTNEZCuHiC/U",
-	"05VeMH3X9KOZCgtmG99hgz/dj8x+oZSuu7DjhR0JcfsIA9UXK7Xg2HUWzM31w1iX37H2wmem9a+v3zSV",
-	"jG0JWrOLLQyo/u+0OG2tkLk1Yxr2oHmdDh9ZDePrVROILSC7VQ6wd2/j29b7t5fyk+778ih7WiIafh1r",
-	"WirMJo0AN/0mxlTN/XEoJOa+O4RVphWyJQwnrbtvj9f5CvE5e0T8p7d7HVCflyP2IdKRtu5gWa0ejH0P",
-	"/mUf8SN2ocevXGPJE3ycL2t9Zg7BU6YEfLEcADiBtpTLbZGfXzv7IqdwR7pn4V5hJU95Dmt3d9vBJB6F",
-	"DLw2HszXSxjayuKsDKGvkexjR2FukYx20XSftliSSczLNXSk+4rLk0TRy687gn2kTDfpou7ZPEJPhW7G",
-	"fC/CWxaWKqQxkoxHSgNBkUgxUflExY7yy5Q8HN6QqSy1Lh1BgVwxyY1U3kkkytaiegJgKL1iaMfQPLxI",
-	"9cZ2FehhOeyLOm1yRNgNpsMOD1YK6Wi2hboOOEf1AjuhP0rTh1eH97FBc9/pobu6XgB8CbXCSHFTV3dw",
-	"8IkgUFeufkhmxhyplaExDRj3qO72DkpDnOOrRwLCtgKVkEezXH6yc5mvlJ11/63TyLaoIj2hQSDud7ez",
-	"bLTb7jL/Q5ZdUC/RJJV0zWf0TjtaLfhjP26uxDkAK5ERDSNpqsJNxKY+/XtoTkq99/LNaGpsMMyLCRE8",
-	"5SfGpuu6Cl2sTjrENrWlLG07gH29dD76oYd0o9dh2xJJ0X3d6pPnBjLy+a++98ktnZCZuCfz5XimW79n",
-	"d4EVFMmIjm9JsWps8JydEqrOQUaxGaC0M0Jt0VETlDIrOFn3yke6bT0uyup+L4m8p4sF80oV0o4kcdUt",
-	"i5v7ox6dNFeXZEqx88EOq/6cantiP2YQic9mBcbh8bn0YkY9QoOQUW+FjfaL1S0XbTcM2OJR31o9MMMj",
-	"M3DKct002GMTQY6c8pkVB7OMcg3qrsFk92Rbo35In0K8Li5oGBExKeX3wEe0l4wR17pL7kZOhPavglNI",
-	"7F+FhODlcidrU3uXUsz2SH6cerFrEtbj7SRrV9VSBDUn0kV/wPmH4mfBKaAQvhlsExb+sQsi7iBsbisJ",
-	"uMmWeR4yRsDaEgdDjUQ0M9FQp2Seil8lxYiOHHJxDqbYZhelEu3RtUMzD6u7RLKukdlsveyxv/DRqp3Y",
-	"iNEAbJw3nLgGpG6pQlof6DgCgonSSzI8Go8t6rM9Z7v2GBq/R1HGNcK4Tj1zL8C9mFCFE58Vzftg5OvG",
-	"PCKY/8yXEKC/F5WBrvRn7Z7pbr+ujW7LiXg8LTHDbtxNiz9yM0mn/i+1F7UVjA0DtpYj09aqRPp8GrDy",
-	"UrJ0JJnMmkEfWTVrIwTXVrcRpEib94codvTPBagJOl/rSrAf7HepKxuwCRhkUF5C7QbtzZXdVHopl+jF",
-	"S/Z3Hoj7D/6+Bk8RLegymg2Xob9bThKscn1nr6hkB/XMZkhRKNESC3N7+krv4k7bHV/iZCJcV3pDMaA2",
-	"ohFkLPqPuZrvWt32eXt/CzMENkr5mNRF82rebm74IhTqVwWYL9Cygqkh5GZJ5dc9Gsxn3C9YPgD0BUj9",
-	"bPTbnavheaN90TojxYnPAo/89v/7T0xIh0BODQJpd6nYpTTHfpn4OzS4wMyvS5s1ZjanhBoaEMz0gSL0",
-	"CLQVCvK+JEI39vc1GVjy8YzyKfNOlVhvngYQUaWqLoNAqaoDPg4YDZWu5WJCkUvGlHMBffn1b6UK6c8Y",
-	"eS2IWroSTxgdz4i5bcnwajzXfF0xyRSuo41it4wtUDmO7gWhSlTLK7GQTnhb9yrTILGKqaewsICuwj9Z",
-	"RsuQ6e6DahMTETJSe1mtghuxllIad8qhU/LfVJT1l2u7+ys+9pP9XNmfL0SIMg5VQllh6kez5agyFvPn",
-	"gi78ssKFKePP46k/2a/LW39RFrqRXRkiNRVd1qLneFPru3avQw5qx8flGjZ9K9eJfhYN28VGr9luk4BF",
-	"EQt1oNEKOjeemiZ5y8VCt9wpKTTDRxHJgOgmv0MV8sZvf//HXxwil+OZQitsABMFTEry//7fDmY0gAk0",
-	"I7Ou1a39xo4gnSiZ28HolNR++/s/atVqDO+igjY+WXKUbjJWos9stZgxjiEiVOl/oVjM8hLuslL+Nway",
-	"VA7oPyG2C8Q+Lw/2Adpw8EelDWvlob+xY8umF2cqJVVqx4c6Cubf6vWXVf0fUqQ6P0gHRCtBxo+kOaWs",
-	"oaJe/cYA8ylP8Mn0zH3ihLI82/ADLbHVivdXEiE58tVFp/l2n0p1uswjRm7IvLqQjy7m8BnxJUnISGw/",
-	"zyz0iQrdvVO3BUjeH1oxOQfNQ0eJsjtFMUPKZaCw7FRRRKKuGlx3zsD6DrqKLG3QVh5SVqz4QTFnejBC",
-	"Q0Z8DgRmh+5/e4bVaODlHhLU7nmgPvS+5bS/jKUwXex6o3KGFcpzooLuqA8kcHMCwiudfDD3+VJCWLMV",
-	"FIwxObtGM2+a4hodNibN4VERD08fsvR1c3B2jkwxfpd1gxrmH3zOie1GmBG5NnSYRLzMzSVIsgTW0dCx",
-	"/ElJQ8btbC1Vhv8LtTJXpNsPHnwpk0L4SYexPObFBQuHsSsyN74roOEUgj/AFB0Hwz8yKSjyH0rA0pEC",
-	"YDexHaYL3bREHaWumJnr4rvThsTcLEYIuwNrig+TKcmbFN++bxIRkrfvX5WUjE0Xi1DcKVaDXccg0s+J",
-	"ExvHlJMRQ7uQenXYbf35pt1tnZXAO4/8ygRUSSLpyrpzlnn6iyXUWPgO4LVgkDlgg18JwmzG7H2EtR8a",
-	"Fxet/rDZbX1OGVnNNr6O6JMiG5YjmY4j/45hdMIvEO07DoTc4D62B9nIm+WDczzYZGJLRDEuQe5/Ol8k",
-	"Ezw5oq/efhtdHJB33lOzm0ZpNGRhY6k0rXVDp+6/PhJL7hFDMAhGcz8uxYDQiEAdBEUg7MZiFXLpSwmt",
-	"auc0UNeXeQ5Z8lsu7rmjA4U9fAtE/RNyWK0R9+aqcdN/07rqt5vqrkBuFkAXqAOGt8ewmEURKmccg2Le",
-	"shwzxVu2MvzfPGeHUDWu2w7RvEwX7J2Agyp+unzLVvoJUi6D2H1FymU5FgsmCXVGLikmEDlFy4Uibb03",
-	"jXL96BjjoAVavTVUCPAFAMamjYOB3ExiRX2RwJfYIlbN4RokcInGojkQXteCyQn5awC9jE50KM1PbgnE",
-	"dxoE5i0w6quNwozEpSGjJ89cMg0pjyRh4FrF3yDODuR/WiEXdHwL++FM7fOwekDc8073VfvsrHXlOsRj",
-	"Ywj5BsiqM7hlK8fY0DGoTTcCl2isgHOg3DPPUL6KE+ZDRgFl7kM/ihivkM6C8cZ1mxxUqpUDEjJo6S71",
-	"OhFOSgvqqAtRh1HVG+0z0hScs3FEELUkhGauACbqLeaRGVNzS2uGmg47hRHRiqjedYgUaLGC2FrBo5Cq",
-	"gelKxj6KFYSOjCnUAKA6cjeAE4ozcA0cNBDUHOMxW8Cw81KFXInIRJiosx+HQsoyJsGRUSjuJQvNGJIU",
-	"m51uD5Oj1RWYMYpppGgsLfxYbhvcVlcmoVYLX33+9Anu1EQgveQRHWPkOb6N/lvC+NTnjGnDEFSqgQsp",
-	"T54/98RYVvAaVehisa7CKtzW44woBwxaBDRSdELdyBPdFz5akaJNVRwkNg7WkamfN5w0TZNMSnWrS86A",
-	"68xzh8yg13mFtACHQ80ZyJiGoa/uFpHp2i+uIsEu2oItbdnVJNkd8OK5EihmZLSKe6XC05JMaBCM6PjW",
-	"IS0+DXw5I4KbYylVBnzAnz1D8+qzZ4jRUgR3DKixee6EuD+WG4tF+UJ7z5TW7jYAG8oXlE+XahWkiPnw",
-	"eMGkQ9yfXeJPuaIzzoArqAlOFJNZLKAVNSTuiwmZhM9BB+HaHqCQjy6jmYL3GG6fTkWNvXcw/yTUJGk8",
-	"E5LxAQ/0StQ22HgmEC/dpuAR49ZC9a5b/I4Fipg9e0ZCtgiFtxyzVH9/pXQKTx0Jw8glB0rvkHu4i/EF",
-	"XXL17YlmO5R78VGT+5AudFLsgq4CQXFJUI39VL0ACd82QsG51c8bZmY1wSSgUWWAJiD8xv1Vn72jaxcl",
-	"to1P7qm5smo4HYmJr73p96/JYb0+4JkBTtb9yQ5Bk8cJ+RXsKyfkr/qV3/7+v376lJ6ykioqDz7SEVsJ",
-	"TUkMPPWNoZ6iv4poyeViIcIInL00pHOm6E9xQaOZQ35esnAFd8VjYQkJ2ihk9FYqYj/gKOEgyqpBFJpw",
-	"hX+gXt9zbY5ycRcV33MdYj60PTZfiEjJ4IreuOYi9EACkpVnz/TdRJEIs2UMPfzt7/+T/KnXuVJQXjJ0",
-	"0aAMpAirVAKIIsYeW6htWJsZcPUobijZr3QIRN5BhCoE+6m/cFjAIbUPCbPOlxJc1mhDv+mfl18AGxNL",
-	"NeWAL/mCghAjl2Eopko8KLqDwdJ7Ua26hMkxVazb5+Ng6UG7AfNys6qYWLOG3EIEVkl8Ury6uUCkPmtd",
-	"JC/HbfbV+yPf80Psm0ADwuYj5imtVTpE3LEwVORATeBLEdCISVK8+bd6td747e//gD9azoCrP46P9TfH",
-	"L0sV0s8EMyr2ByRHSWkg0XBj+ZvT8FYRRCuI8YRE4VIRJTrgcUw1Rq87EDIc+GBNcjGG3ZWlCoF2SPe+",
-	"ZOqOEHftSriJ0BAuAzbgbgInV2Mf+OfBHFpMvmBclz7QiAIZ6e5IeCuIG2BQDSPBIdBpowEHQo5JGoBr",
-	"2DdbqatI3kqOiQEw8kgshzQQRdUUuGhKvOUi0PRUzaEmUHgasDsWwIK0aXaOghDl5PgQf5XEY2zhoDhV",
-	"Je5l4+K8071snYEm3er1XZMSpMTae6FvxoDrFIJ7sQw8dSEY9+LYLRpKFoKsgol5Jo8opFrnp5xMl0xK",
-	"5lVIgxOtWJO5Qq9wwPVWyYJKlHSOD8sjPyIh5cgC1Bmmzou4ulc4sCri6oBQt2QRDnXZNDFQEsuzZ5gs",
-	"YeQZFG+kkcmAvXS6vWGn237dvuq5iViF8mksIyOn0uLSgM9ZNBMeXnJDV5AwIKH2WOjf2SWtLP0AVAdf",
-	"xlSVFHEuHNMZcPyYpTMOcZXQKUL/FxhIkUPDGvurhboWajXuj2WtKJfbXhzVopYAomw44IB7snRK3C6L",
-	"wlW5MYlYqEaLqWpU7rJFQFfMsyc58yUWNRHcRYEzJm9AYAfcE/dc8UhFwUxOf8nJLAlXucbUAWzsw0IA",
-	"vrhpgdId8PjqGJHVlldPEkUMSPiIBYJPId6ajm/LYjLxxwYAUncGEQYpJODLGRv7IOkl0kGa74HS5QcQ",
-	"nBQy3CBgEMQZxef7nUwV31ND/+u/EuhNQxYi8Mcr9VWHM/3JiFsa4UypEaw1pV7yeSTU7VZ0GviYEqZ0",
-	"hHaFtOHuMXVh9Xqk77EBhyuqyxxZmRKOReUCMb6NDdlxuhBkBFJPkqIOAkfTCOYAapPhgOOXcJQWLZ7Q",
-	"caSfjDPXdF0KWQJSwYWldoJdb7WgEmZFSqhoDkf7WhTfLPWgDPwF0go/wsuoSALeNihPhIcBNwvk2FNN",
-	"ykOJjXgGnC4WgRLJkFLJVOkepDToy/Ygeu23/+sfwJfwOQlnRJEOmYEicUKeGeY04GIZPTOZVZIpOH8n",
-	"9UE5yXPE58+0fhYH4DvkmVak8adxyDwfzAf49oA/m4nAewZAeiZZFAXsmV1midouAEwWdMgzk9BCYGXW",
-	"MVvJZAMe0VsmNbJBIg0QLUxD1CVRvpN6SQAHlB2S0c2GQGNXpxYtQw5nGokBzw7ksZEZxzF7USfwLFVH",
-	"6jtJkp/iZeNYwF/UAERMBtwUs4kFGl3PplQh74SvaHRwr1RnhWcnKPSHLGBUMtxzZcC7mOyFl8GkAzok",
-	"NTL4VQDb7G5RLubAuPYdkwnXUrh0OuA0Zo64J5POqcaGLHdX3xaXFH2N7pCWqmRFyK0pnWr6YFpWxRYg",
-	"JTWaG63vi9K0shKy5lRI1XXchsLyBCtNJTZjXxFccyIUThKkVlRAkiJeP4iGqiNGgFCn1D4jI8QYToq1",
-	"A/XgYelEacc4zP1MDLjit4ocq+8UWBTiGHmIjhTNSw3kaCXagAFZAkrYmRlByXDtrBLNeqy0FeQ6fBkE",
-	"pQq5UbxArQq+HCnyiPZEtE/rkNMBt1VbUjys1kog3GOOtLbmoMoIOT8Gn4BqrBTfSVQRk0ioJOHAn84i",
-	"4BdoIf2XchkRtIyM4iSZQbG3e42LFIofKNbmj5l8jma57ySJmIzkKYSz4tnN6IJVSLmMNtcB/0j+lXxE",
-	"evYxQQMFceujz8lHcw/IR0TWjwaLPwJyqkEsOmN/hLeta/wRw7g+oh77ccA/lsvlvf+nll5TizQ1ImZU",
-	"xubfj/F/Ff1OPkFftdaP1+1u64x8JIfVlzA/qeuBNB0VsfqZco350iBBMi7+a/9/9pNx0lx0eulJD/Sk",
-	"MI0a3CDb9tHxv41ms3Nz1TehOjDuAY57mN6MutLg/9hpXL3a827nL60re7VHqdUqYFNO0MNCwiQwKjXg",
-	"toUnBdjttR/bs3wnydv3TVJ8+/4VGkeTnn36SMBvCL3atO/wweltx6E98fdrQAMjEHKZuKwhqDO2VXXT",
-	"oZv/Nm+6XWjwd9nuXTb6zTc2SF/oOS0RwJo/JT+sj4z/7TUuW0M8M3vkl3pkU2lXgga/ITuZFN2L1tnr",
-	"VncYp6lCGrRb2jhtJk3amrlWTU+NSqMSLlLnGguGZl1+SMBHqu6edpLq1a2f6E7rqK2BINGI77Ej45wq",
-	"JRDplD8K4loMcQk4TKHHASAaNK+cQSkDm2SN3da7VrfXuNAL7A27rctG+6p99Tq1UkN84viIOEZGr8cS",
-	"9SFpQtwbzdraYD6Ykr/aV72b8/N2s9266g/Pb67OeqlFHGRx0eRWhGzM/Dt2ooR2CJBdgsJPc1ij+UWT",
-	"m+QHvfaPG/Cp22q2r2FdV53+8Lxzc5U+ysO1tWHVVytBNVV8dNM8Wy9jTRE4moBekRuDpClcBqlt3VSR",
-	"R1Q3swX8/1eNi8ZVszXsvGt1zy86PyTrGfBGTFWVjInkDuw7Sr6+nwnJgDhm6J+jM1fw1KA2EkpoRyD1",
-	"HBNPaV9aCwIxJK2RiDDRQYw51bShkM+eoZ4lQm0llGROPaYkD8uwUXSvO70+eU4X/vO72nOjkj+3ZWMo",
-	"svFcJ+m7pRPQVFfazQBFUH5RqgugmEwZ+tQuknooGOpRpJawgfAwjzho85z6StA2EiWoN7olBQ5Rcsho",
-	"GWk5UimDm7TuFEI7+MKA641sojAZsqLNfRiwoghjSpnXYt0vLFRak9kp6h2x2VY7cddVI803xDICzehe",
-	"hIGnyK3vsROU8mp14gkEhoUFfmRs52nYPnuGCERq1VLG9IfBLmNU4iOfhbH8a4cSAdg4zIQMGji6a4IE",
-	"3JKOACJF1zB3FyVpzJlQ61ukWLBA4GrliWqwnST2Yai/m9UDSRFBuAjoWF2Tex2UFPOhUIMTHNa6npgI",
-	"jUQ54CBjIh5ZXEGhkj6NZ8+AgT17ZmqE+NJUS9KVnqiMoG6PWGKP2iVHW82A389EwPAHUoTt3VNkkhnq",
-	"FikMHN/Co7GLt35gnNp+FC9GM9FnzwY8Wc96mSY1/E2/WSFn6HCUGGBG/2YCzOIcOnMCurvudBkqXqVG",
-	"j2bESBA93bAYJYiei+U41LTdVuPsslU6SeJDalVSrVYJJR7FgtFH5gtYmTPgsbhXq2afrcFn63Glxhp9",
-	"0LhgXUBi1yGuUrvVv3HRKNcZcDcu4aR1Qruglmu7+LBGkKZoiHCahuE1cSF0BeA7N56jyAcbNPQxGjMd",
-	"M6Rd3dehWIQ+i7BxZtrHnXZvR35kJTeTxnUb48ykzlWvVCtVU2KcLvzCSQFiFrDi6Axid8y6lcb6vD6h",
-	"z3UiMsQwibwkTp0UrG4XOMQhmsZKgyd0qggbauU65QZDeRzU/PUMElygYB5USj3AZ8B1ajSaIuzk+gq5",
-	"EsbVjoJO3BkcwhR00jPwSBeTkJXAoGsEuKfkPhR8OuCwRIgYaV+B92dYP28Mm52zlnY1ow4zZWDUIaw8",
-	"p35QIV2lycN5npCj53OfA+EB0vxvpH0Nrypavwg0DipR2tA67aDV5kgxQfK4KmtvsqJjiAwxp2x7EEcM",
-	"gIJUbDgz404snPw1PyQseeT5j43FIs6pevBpdPQbS3vh009xKP0r4a1MSIaOdgbbJtL253/TbaHiyDYT",
-	"7GZa6XzSoVQPF6/JVtb4lI5S02lJJpQCsLderT5qbWvFMOKaBbrGTBw5V1BIapLzK3vuZq1OB2wpfZ3W",
-	"xj+s1jYNHu/9+U3KxOThewcPv9fG3Ik6Qhpfe/nwa03drh5eqNcffiFJajnHCkDw4g4zqXsG8dv4ztEu",
-	"m+qhZeuGx0oSxv4Az3r4dUy7sWMb4X7ZUY1//UndCLmczxVRjm+momAFpxDRqbqShf69KE8gU8OObYHG",
-	"hGr0NVKLSLcTpV0jrGOKpRYhgPI7mVQ7HdPxjHklU2MChCWrHqgOquRxtSFjxsBITFupNJKgJq2kmE81",
-	"Qe84rGGVOyWr+yasUyti6aoXKL+NxRykc7RjYDUMxsfhahGpxaP8PeCKw46oZI5eQ8IzjAdh53osafYx",
-	"4Db/sOIjjZEwU6pD7c81VWe6nYsLqGeujYXuaWyl1XRkwC021LhQ4s37LCsi2zhRyt14gmZzmjQyM+eU",
-	"WaUGUoV0U3DAACMlFE5DsVxI8IlI/4MdAgIOHZeOxh6bTGf+327nfPFzKKPl3f2H1S9Ayr9/8dIlxVq9",
-	"SkaoFcWhGlaWLQacDLgI48gRMMJirvNp7ADwQ/LmstFMnBTGbM/ZvUE44KZjNNvPLeY84I/hzmRH5jzg",
-	"u3FnLFv0T+b8lZhzUtwp5s2YHZxmzfrHynpxpJO/FhCdy4DPQXnOxeLnsIw4Xfhpv71ni1Rt4OTxcr4F",
-	"Rl6rPvzCa8HZP7k+cn3Egc9k+kkmyjSvUlR7YnDoRFuBDKfTNF5RVquKU4W0J7H8eBI/nMMcFGVbkxxI",
-	"UWchOKjHgQcaK1IBfp2SGQs8clytEnB6gHShTVva+JBw6djyBPNhgI1EXk4jw3xP8iUOSeda7ADarj1s",
-	"zoBLAcHSImBcvxHbnqlnyw+xUw5C69AvLDQwIQgGG9GaII4B11AkN912bC2RdgkypeMn9crc1O58SepV",
-	"ElLuiTmBFqakeFAnIyj0NeAJZy1hkImaxJfE1ZOePH8eiWjxHDX3E3TnQrUu9L3+N5zm3/GHV41e66Cu",
-	"vbLLarV+jJW7/h1fdx3iV1hlwLvnTXJcP3hhAsTlCaSD1BxyrJtrOeSgSmSFNGO5wIq3VOo6WxDmx9ET",
-	"eXzvNYusGnO/B+t7LI/Bcn76rkBWWHy1bS1MCZuhCII5GtgmouAUINpxjUfF5fJ0dTwoKvAferbKGPpk",
-	"ZTVLuwDecbWaVKtLStSlOZwvLf0wU5KukI9O2WUYbEI86rWa3VY/7+8c3EqKx50UHnodqKlV/S8N3qQq",
-	"3RcAJooCNiz5Mgh2AqYlMaRgiQOYzapPwOP3kBEyBTU2iAjIAD5LQviaTC5ZIikqqpi5C8RP2E3pM9gg",
-	"ytibdd/rEIo6q9VAFgHjuleeCaBSa9N5YjlcTasZUNKHlQglR2XsVj3gisaVlwttiK+QM6PmAu4QikNU",
-	"CJKejWbONavjgG82O27V9X4X2yIWtPin9vKVtBer/mWaAJks8IpVsdLMv8dm1ipz5hCbd/FU/7QqfhP6",
-	"RU9TJrzBn6ln2GRgi4lRZ7/GZK5o0bnSutkRqUpccwaoEdBNXRjNyosccKTFOq+OQDdZCjG29yL0cCiT",
-	"3WfGC8CHegDqhi4zxD5EjGMuky8JplxGAnWZ9rUDMZnlxhQc3dzTSzBqBUxyCtapuS/nNBrPiMcCFoGn",
-	"9pQcWfRZ6l/Q3/3DQ3T7NDexHIfwrC2B6bD5pnFx0bp63YpthmsmvglZD2u34oRBQcKsMFgUswqtg8oE",
-	"FTQUxB3UykDJkhunJw1rjRgyYsUJcEGU9sZCE8UnQuu7GZUDbmRTveHiYa1aqhCsV2QwFZnSWMznAozN",
-	"GKCs3oy50YnBvMifawXElwMeqyWmYQok/sd8kUJqh2a/TornOURzeMcIKsgzNd4pRipZhHEhOtYZAGoS",
-	"ydcOunQK4bi2i/NehLc6CwTyTRLL7IB7gklHZ+WbxdeqGs9QvyQIHgn7MVBXf8vAB5W9dkRQXJGp8iUD",
-	"PgmwpVJydEU0meLFjE32uEc/Kmmf62H9JXG7jX4Lfe9xnlsqvweCubmOpgz96SzSmacYuc20udVEx6Cy",
-	"rZatYwji3lBmS5Db5fPpgI+W3pRFDnFNhOfrm1avp0MJyfPs9z+0r846P7iltGxUr8bC0TjwGY8GnHpe",
-	"yCSIqqR9fXdIzBeQLq++OibPjw9Lm0UgqOlV/7akoFShscLBpDau0xesfDT63isfsuN6+SU9qpWr4xde",
-	"ffL96Jge1kxlsP1lp5zKZ19Resp2WTSFUNJ9Mgu1+tHHRUB9PozYhyjuCZltlpkUebE7V5qGlVb5wFr9",
-	"wC6XUoDtEi2fTZbBPo7f9e6SObJZ7gSPlbV2seM2Dc60kFf9nyNzpUQsxGZNLRUfKgLHqT9WlUVpY7M5",
-	"9wLKgRiXKqQLADtNFZDAepOkiIQbCtNgAmKc93pQLUNs00iKYBkpbozyz/fwte8Fpq9lyVHcgMlIzaez",
-	"dYou1CxeQh+0yHV0+fUMa6Wa4yhSecGmFKLpYF1x+jlxcdmYJwO5mBhyWDE9YCLXyoczKjm+pK2niPGa",
-	"VbpnrXftZqs37LyFfmMUMovARYu8hCrZhBqWBhyYebnEXAH6TB/GN2SStEhfAouY7v3116RIeuHVn9L1",
-	"7x5qKq1PxNjK4qMrnOi/y8ul75Vr9YNC/KuOQPOvZ4rde4w0PJr8asqfCQVifwErOKhUK7XaQeX7gi6N",
-	"rdHsgeUpqCXktvN2d/qqD3kbcW3Yd+yPa2lTKJumB9KiQgaZ12nOAypdD+LCCeWRX2Z8OY/lbK2uELCv",
-	"OlogjdUxzK3lZb2gOAs0CAjl8p6FAw4lo4x43Oy2zlpX/XbjoudmtBSoSBB7VNQ3YyGjCvlBPWVb2o2x",
-	"DSR+UCM9UoQejPCtEvQskoOBsouQ3fliKU3xJ00wTSQsTGdFk5dOdUCCZYIm1JKfYYhoGXI1Nxc4tRY8",
-	"ywHyL1gJgI38mxY9jaA54EUw2ZWMYS7zOykeVPF3q25P0Q6SLSXRvkmFqgGPD8aXJnnZAdE8PkYQxiWJ",
-	"hCDFneT7UoU0BjyzPl+S7bIz+q/0W+3rOPtIjG+ZBYYlhySYKFxCBswiFB9MbRuzW+aB0nudoyEQoyCk",
-	"qjXqwU8IVetPtCgDG0ykTDSTAfc5oXlaVDFX8XA26R2O1lRpFLH5ArqxKIZLI6MCxdmcoCXFZ6XOQv1k",
-	"1brYUfMqYllLq7GrMexafV1RzyrZlcxy0QTrWCn+uxpwBSKDK1gmxKrqAml6cBSnlk4HYfmEffCxOEB8",
-	"WCyCawdRukDjDDgSJbBCGjGTx361cWU6hbQaoCfEj2L3tlTDmhpGAw5ZIxCOhG5ijQRM6gigZTS2WuPG",
-	"+4fNAzYvPT8q6/Au+0Zpf3OYvvxqOqg7QGOIR0L7AjDD2jqAKKRjyPxHARJWmRaLcFOSaT3aSH4DHl9X",
-	"A+Ws6ato+5rRBFayLV4k3+A14LbFCxAPtLQKuY5vyYzKmSmHp7ArJDScCl73PatGkU4WLuPDuTIWMJ5v",
-	"yVuQkp2+tARk/JTUoxk3pUFK5MZVPr3+Dynvq6H3L7vLOV9V407XK9/HV3t53ohTZC39/HEmCdt/ewB9",
-	"TiZ0mN4mOGkN3COBpTcTydHS1VIpR2aQCohk2myQ3WUS25q3069likjvUUcFfL594tO+mLWjcYIUUSJS",
-	"hFMBLT7p3eVqbbJohgz4Eg3k/6HWBwRs0UiShkzYxgdQFXJlfrGMNgv9XZCCZSoZTPM7xX7Bkw+Fr1PO",
-	"b1MPzagfREZ0ZTJrfF7J4wBqGd+mgn3Red256Vs3OnWfTDD47hT6Ur+ef4Ps8f6Q2iccJSkabNHheTvj",
-	"YhlxZjeURFSMJRlLYFLClBZgUjIpKKE6mCP2s5ko+yR23wrZL6EH55Boq1KSL25qiKbsUVDGbcRIRMMp",
-	"OrB8kyHLrQlKmy4B6uffkDS0TfzZh3fEe38ad8BTXVnck51W+HlhE4efYQRMUDe15cZiQUPmB8TnUSiW",
-	"dxDZWkg3vSlUa396c/CXoz+//OHFj9+/P3531D/sHXTrf65d7w4mQ07WgHQl0lcTVRwaGRvvZ/H1J6B2",
-	"lMgFGysxUa94V4ObInjoUN9M8F5tqIZbIYYUolFhPdOKfTBFt2MiJThzSAB2eK252oZ4TcJMyn8Fc5Er",
-	"2hbmEl2oDyOasTo1ntM9C41au5SYol3UoxviapwOvqasK60YopktEkKXQxCRsVuVNiiLYhl1EGbftMDQ",
-	"6b9pdXs5moCGSeGknhLO0yJV8Bg6ZQNvm6S+dao/sNShK6daq9/pIhqB+flEhFMRPeYqNrDSH5q0JalX",
-	"q8S9bvR6P3S6Z8Nuq9fqD3utq76bNkSixF7kYsAtk3rpNC7sm7Gag+lMOoSS4zIE3mPYCIbv1KqxWdKX",
-	"2oIG8gdHp15Sog9roetJTLVXKIWO9IEFklnOxZKjU+bAaMdXKVt5ZcB/8KOZz8lxlcRlR+InYH1WlWEJ",
-	"lfTSdn0Emh2TIU/IARj/atUBN5uKjeUOqVfhExSksGzj7es8inEOh2qsVt+QZLXJELQ7v1UDPIE4lYPo",
-	"KQGjPbEMwhqJNY/3pTHEOiafeEYlGTHGAVe+jBB2xZZRSI3HqfLkZoIvqOt3Tf3GxESNQVm6146hdtep",
-	"X7cRPXzgETTvijEPhYGY2GBgJ/d0afJYElFnCh0u4qj3AU+HvvmcuNG9mFBIs3QrpKftROF2IQdcP/p8",
-	"TzKVSvVjMD4mrCdRmQ7EHSriiv19jYFdkSet+TlYDMcZcN0aUnEyXTid8iRMMy77tF6dzHLrGNYQk73D",
-	"6sGAu53+9VD7Pl1nk8NT1/d2tMMqfuBehLcY0sDZve2zGXDbNh9b5SEiQ3ANJuwvYDl9TLxiIEAmo1FJ",
-	"N4QxNBo6wQz4epVUfbe1K4UHK+L5kwkL0ZmAG4fS1XioJil7niTI6zIqqUDGTaUBSqa2uM5fT2IKScjo",
-	"eMZkNgo2Bo2ufE2h10KqeUbxsF534nrOEOLiJEXUk7KpgrPS6YCbCN8Iiv4kCBIDctMe07GaRqSmwExP",
-	"42I11hOJB07vN8YB2DEEHys+jxTB6l8E2FuKbxKUDMteJScOW07WbVxKVDHuxPaNMdkpPxjy7AE3SSaa",
-	"Z5M1lr3m366Q12kX7Yl6D0saG28evD/gLHYFfgkHbDruNeO0BhemLtIFkcmRRd6S+qO6Lt62CNgBTzli",
-	"8xpA6UPNE1m6iiR/gxJLOhZ0R1fW1cF94s36F+u3ITj4wzk1XDz94M6CQQqav4M4lGNluk7cy5RP96oA",
-	"tEXMyR11p+jPcxGOfM9j/NsWjZQclPLex/w0JaHsIyYhj2BhWePyJjGpCRF0Uie6LCWTJauYJyYXQFMv",
-	"7kGbrqS4zJxO/TEJfH5r9MGEvpUqpMEHPBs8pTkqFINpXTbaF3ExmJseJGH0rHhI4l42Xrebw4v21Vut",
-	"hKZiIisD3scWbhDn4P563u1c9VtXZ8Ob7sWnGADPJYvKBrD/DZiHTiM/PrQqvtjZ5LCdf19LQnc1m5uE",
-	"QqkD3IPytpKMhDosQeyJSFEsGDdV4GGNY8Hlcp6U1lQwwlwF9asp7jLgSw6BMoIzJW/YManI/0Bf3TnC",
-	"6RpPsoxRFxAvaZhimOit0DZNx2coOVcddz6BR6CChvYNqqTTkbpNq5ioc2wU+sdSSzNonzbzK1z5cgpm",
-	"erg/dpbiF6W4iMakmBCxEinrlgo+v7UobdcStrfQ2RSZ2SXBEFqpJCRU+/ZSNOk01cF0xj5AvyvT5hJ7",
-	"82C5KFka8EhMUQJMmAdanaRJhzPLc9A+Fy8joc9x9qKORHUGnEZijrFz0JMq1h4VkTIGtlT5V9iPg0Wh",
-	"YWsQPofGTb0iH/LwBtym8EaZTAK1tNLjELHQbda0nX/k61LTKSKWoWFKHUlOBHMeU4qTXTgM+FySvZdH",
-	"+nq2LIZnfqmO7wLR5X8HSrg1UmuzfLv+pAkGGvHpL3N/decFf+P+7eyerm7H89XyfnEf3P18H0o/Gi/k",
-	"+OfA+0Xy8D5a/u3+Lvjwt9vg58Xi/ucRu9+Dxpmj6D2NyJwT9fTjhv9sjX4yWfKdt62rYbvXu8nkyPd1",
-	"PLhcYo78ToFRe2RmtWHk7dkDmjhokuGRf4uj1HFVf+jaWU/CNZKQ550YR1KifWOilAnQSPVUUceeVOOG",
-	"KvBzukKuhTXYubh3tN8UXSF+mHp7wPU9kKTo3q7Grs5utfuQo5HAvV2N3GwnESgeAuwFuBAUK/SDwNiK",
-	"BjwurY2dyhiRy9HcjyJTz9CsKNsJRUL+tVqztmdGFNqbWq1OB5xK6GY51D+6WMU66aailgMFLo1jWHFP",
-	"7HV5ov81tR9Dq0w+tGabTEgxYuhrpmS8lJGYQ8Olle0C8KXpm8jvmIz8adKVzY8kCyZqy0se0PvJMihV",
-	"Bryn9Sh9OrHh2VAj3LNrCr67Ou0kB0KnUOBLcz0wQuueBQgwT2yoTdVMcO3b9Do3O5fXF21s/fA2HXcK",
-	"NFXTQoPBiqZSPlR3Io4mVUDGHetOXZCQhQWOjDY5RASJv9YuA4lE4NZXwxVuV2NFnRHb1R03sw5hVU7B",
-	"dMwemvcV0EMhJkMxGWprHZSQCiY+K/yUZUtOIeYQFqJDaRR9jeKVf7JeHqoNxsuzrxV4nB+bWpagTueO",
-	"hXc+u9/GJ4BiJb0nhH7lD+t6T3an6ztZpNu6NBsI93ONfmVEv18Li2UOFW+sEVZosa8L0ZDRirx933Ry",
-	"ejXhT6/QLwGtIRSNQfMYWNMHHKsScoEkJHE+GkzRWUL3NPS0xcWYlvvvr1tDbIXlbpB0EwBo9t9X2/x2",
-	"pNwMcTDg3R33rW0/gcafOpmb67NGP5VNsGk3X5fUjdKkTgGJ8pWhdOajrVIVnMKIcTbxxz4NhpDVM/TY",
-	"OKBGCPri9G70EL1r2O1VdKJ35WuRwNRkUFQlyieKpc8MptzJTGNm/SIGm69KiWcCyu0kxFKEaxRxP+ps",
-	"4fQmS8xl3IFed1R3Febr5iYTP2Buhbhr/Nx1iJtl6PodZOquEoJNK2V1/G/fN3UlcDfvzuiXt90bNxnq",
-	"1YADube6umpJ3zQ4s1DwO3mChL/Z6GEMbeP6+qLdbLy6aLm6OC30o9a9101pnkv/FSke1g6Ie9Zp3kBl",
-	"936nM7xodF+33FPFrYS3IhMakhHGWGCk+Bj6Pk0Io2HgGzPUYe1gwN3rxvuLTuPMGgbzg013/+uzc4f8",
-	"6br1Wp389dVr8uzZaEU0GTUNydVSB5xj5JUO7AAgMQ9vnBLtsSuW51jmNaxGi+QQMxs5YR/YeBlBMSTM",
-	"7n3Tv7wYcCiwoGbwiFtZeBMXLVVHFiRurno319edbr91BuQaAHJ9do57GdMwxOxOxr2ymJRx0dCsPzQB",
-	"GP5cTQPPewysUIC5LGLBCtz51nTGKoaHfe/HVYWxdT40+dZNZZZcu8+SxszadOiQy/ZlSwOJe0T6v7BT",
-	"krTYBSTQaZ3aOaGweOZzz/golotAUA97Jqh7QqgH/iDdXUdpJ4qwsVASyYynQv9YIQ3dgBxkFlN2WQLi",
-	"pTQ6dRiuzydiqDm/+q6YxuHWWbuvMXjAB7xJF1JHe2B1y/gK6LrIE6Wgmt47CvBFL+7elMo7Pxlwqz6V",
-	"XnvS0gl2vTAXrpgc0btWt9fuXPWG163u8G376sw9hXVAgzPIwXg54DmPm06Mbilx8xzh7ROTOGZJxnPq",
-	"vHil86XAO+DWYl6977dwJQpggJxwuhjtDD35TPdwX1rUodfvdBtQD81alDpmQxfqVYMDdpQDGk5NTKMT",
-	"Y5QOQrAWdnOtKAAu7U3npuueksO6AsxDPqy8cgAx2VI6ccmksyxSrc1jY4T9vL4qsLMp9bnV212BGGNM",
-	"bwGfrOpzuHEZtzMGCEL7KmNzt2+TBlN8n/RVNap9KO7zhO4beCthbWeWAvlHEbrnhmU+n4hwXjbiqSXP",
-	"KjgXTgrFkc9puFJ0sVSIRcp15fgRcpiBC8JrN6G89rjckzTqpvN7d68743uFk4PaFiAoKXse51Lba1t4",
-	"EyULz2j96LhwUng5eXHsVV/UXrw4HH/vHR+9pPUJo7Q6PjqiXrV2RA9Gk8NJbVQfVUcv6vWxVzvyjse1",
-	"o1F1Uq3S6gs1lv8LGwJDLJzUXhwc1tOh+ga4ppHp40RlM8o2UTmeCW/k7yYP13YIMjFr7QtxQcOpLjJ2",
-	"tPuLN1wuF2jF/Mbs39sF9xvNEGwVx0LrPeR1pcltMqL04nITWn4m6hYaz93b9680R85qDFhq4ySRnDQn",
-	"zpWGTyC5KADhz0n7CflyPmKhZkPhSk2cDsBs9zoDflA7Pi7XCA0WM1rW3f1rSnCvVUki3GOpC0mK0H/f",
-	"IdRbBhEZ+WE0U7tijh7gQAm66PT0o5WjX5v5C1L77e//qFWr5L+exszHKqtZJf9Vty5141eGkYho4BIl",
-	"KazpGRKq4NjiGdlLOjtNwKubPK0Lark2JnrH3q5GZ2hM+FbMSmvQwyuijm+ojq9wUqi9fFkt1+rlWrXg",
-	"FCAa19TQwMoZUBRMf3Mh7lhAwTJvnXbhpPCqdaUgFp/ggoVjWOFxVa0/U8gDMNeMqXtfnrG5IL1G9wIM",
-	"JAm2DhGbCyeF7qvnzU7/ef2QvCIQ+Lg7qdcH9wSGsbfvXw3PGv3GsNd4l2LAX8u69WTmLJvtNjVdU3dL",
-	"u9WJpI9lv00q2VbWq6gnDH+a3HUKKoGMKPfkP41TdhFyeqeZjMV89mVu4x2YW2z8SnO3puZuWUfCXtyt",
-	"QhocGJebUCTXIW5MjNSHhIypTxZBctHl6Gqy42I3IHCwSmjKzZN8g0UoQNcqugYQc+aWTo3GSoMlc6Az",
-	"NFSegpedAQdbiNGqzBjfSV0vG5ml4tBRBNkkckHHinvqLnq6+7WQUSgWMztqslatntoLb/c6JM2oTzM7",
-	"XXvioBR7rvURxVar2gvIB8IKUrrRt0cBzpJiP3kbqIYxA8+HM0F4xJkWAEQMJk0yNwY8nl2DVrFlQ3d0",
-	"KYf4J3RC677uJpp6M38f8H0YPNmbv4+/Mf5uPLTqJeTETREJLpbQmJqzGoT6kHDJiMckuabB3Nf53EJG",
-	"NBhqtlWtvbpWPFURp83SQYaNf46wsAfrHj8Z625+Jdad8cE/oc89lQphCPI/ufYflms301x1P7b9q0K4",
-	"T88RDbb4kUSsnoInRhA3xhyXFLGR7MNUFmsncl0FAGKSoqW20JpEwl6/0W8N+93GVa/db3euFBNpKcaK",
-	"uVmBL3X3WVdfDzfmVWpQXQD7xFbU2lcQX9Pqt9wK6ehmtLgTLYLYHqW1qC4wzm+ROuAMwE5bjjMURUgo",
-	"RDGkGKYaUeq0jnVuAvOlL8sTsxXn14KvjntBoxmQYCDKQJNyKMpul59K9lYN8OnLBUuBLf/m1WW73/+a",
-	"RHcbFY2RY42Gbi+BbRPX92IZotF+PbAFMAjdTV+F0qrfk9n+SVZtsgpQIRQJRHIOOxDWGaOBGnJDvGtT",
-	"UQdJroWMpiHr/fkChO4u83yp56FBBcqTQII+SMmYTuaQo+oB4XRukq2gYPaMRjord71g2RtcyrcWDgkQ",
-	"MnxoGqphCuIWqI/n6w+f4ojyN63GRf8Nhkwm90qXdFQkGQ9kBY3XzNXFEXa7UAjFbRcJWBPx2IJxj/Hx",
-	"yuT/VawKlF9y/+q8LQj0Wl0oHnZz1XjXaF8onpQLi4jNFyKkoR+syDKpdZkCjBn6S4GmYYMl7lJklfn4",
-	"gmHrMbqbK6q/SF1Pn0cs5DSwBSAdS7bpxqpflbCBjXIVoJy4VjdWIbhlK8zBmfqcQkgi6PguZx+i4XgZ",
-	"ShG6ZETHt0qQdfUXA15UnMjIB0oFgsYXJS2fwKoITepzmFhxqM+iRgrFPYYEpMSuAQ+gfot6T5L7mUBp",
-	"WptbQsvhbsLHNQ/w+bRCemOxYBjBg9A5CRn13E2tN9LcRv5OssrPSxauEmElDnN9vLiimxx/2jQFJGIV",
-	"7BFjRK5XncKcfvDn/x97X7PcxpGl+yo5iLkhgC6AAEnJEhiOGYgEbbZIkUOQtjWNHlYClSCqVciEKwuk",
-	"4J6OcMzixqynb8Td3lWv5i3mTfQkN/Kck1lZQIF/ImXJVi/aIoCqysqf83++bzaptFuAbhxL+iuoWCRp",
-	"mYkLka5+AG6SwhMm/N2BkBdGuWxumInOzFautCv/9sdm/cWfvvrHiru9zlJjv/z1MYrTjem1yFayukZ9",
-	"2R6Lo0r76wWD60NtqqBCJY+3+qlrIvp6iY4kqHhn1jnD97G8rsdvk0Ryo0Z4zh+fq/NhEAQ+1Oiy4veV",
-	"mNtshCdmKgtm2AkYXeynmZgJVrXX+lC1+/SZl5m9pbxf/0sc/fWGtiQt8hKz3Cw3u94SRVhhyqoI5MN0",
-	"fCFFxM5ODgj1zUEFBMg+70rVClVqmEc1zxkZnQBEJjFEWsaxzlQ6Xy2Z2Rl2qlLFJCDhOjeVcHBvapn5",
-	"dfzMG64oDm8/qjyWNLt1v41fGe55l3f2N39LdTVBZZYmlXZlnGVT3V43564xgtxsg0+n68a31f7ha329",
-	"/nY+XF96jTpvDTYa02j0Tzq++IYPhrDctPtJyWQKBXel9TU0m5q/6bWNUK8ElVGqJucr4pxqCHVut5r0",
-	"4tpl6rxEQ5nxlSmzYq/UB0XbzbcbdhSfQOj9w9V0rnvpj8VW4Qfo4jLiYldkAGJxQx8X1+Jjq15EiL5t",
-	"qOS1yvbUTP4qyhdLniAr+wi6d90KytUh5xAO7znGXkJWzXXw+//9X1jSSl9avlvbYRoGLEzFn8UwwzC0",
-	"g8qWI4WsS/m1cDPbmcr+neF18M9i9NpGoakhYaIuvbrnlbHrdh6sybU6leSPHMCFcdBRl+iGGa4RPyFk",
-	"Ll0LbaZoaAziRIh35ydlCABOIwmEh/cgqR85Ie37RFteInAfr9IY2K8tqsTEvqc34Fizt2Ka5Zgbb8X8",
-	"iaYyMkzjmiFjBh2g/+OJhdjziZlW0LVtF9ApHBiUuSEuTEDvjmlifznLLCN4o1KzZxfm+PO0fO7dI0jH",
-	"CWfQ024gA60mzm1ZswIIcXKXuDMIXTzRHyHrCnbbjR2EKxxRp6RazdPmi3az2W42FyyulR6qlQ4P4qCW",
-	"P993UAvlU0YUf0hvH0Q2UMBfqxnzYx9Z0MsHz8N+RL35OWYnVutqkG0rPOUHV9cQRER1DeC51+hqtN9C",
-	"0KYhIe2GrApM+TqGxqMCRvDNHJ4B0u0ZkY94eqUkpFS2ZC4bAX6vp/lGPE5sq013Z/94v/v6tOgX7xXS",
-	"0exW2ei7aZyXZirO0D35VNWMGd6HqhmnVFx3MH8rFICczPQUZGbjLpig5m4fQZGc9bon5y8RJWCZ4wGB",
-	"j3SlveGpANrc10hqM58WbfoOL20uw8jzdeJ56eZfhPCnIYThpNuMzaPIYEAtv0YGE5yp8X6sODbej5PG",
-	"IJsR+jxk1Uykk9iMsMFOqKcPe5l9EA2ogDw8Pn0TWigOIy2veJKIDBGXgT76Z5EqNuAJtv+nHrTqWCUR",
-	"9nHjRdi8SEjs5HH0JWQ9wRuRyglzKMPRSTxlsYS0WI5PTvk4T1us0i5BX+IXNOZYE/h7UOpzEKxUovQM",
-	"21qLeNqdHGvkNsrJvCDgFt1CR/VluZJiO4nShNeEqPUexsoNmqov76KqzINAF3QcFsHvQmPt0Go7T58N",
-	"qD6M8LE+RcVlD+jOwVHvWtXV8lQXbqBrNJdV3vjDB9ddJbf/or0+De0Fh98HgXsUDVYEsVmlyDoAuiBL",
-	"4OHaueA0ykEqlih5gcwgFhwQWSns+Tjp9k5P9neg617JvnRSuAZ8ZqBikO9bXbBYBtBrj5Cr2BzcYD0j",
-	"wnlSAPKzPJI4xG3ATgCUiiQeZRi6IvJzbF2g+JjO+FwzO0krwl4I8TDLLlQMrPdzSBz1JTJ0aCioia7x",
-	"QmxKEO8MGUEwc3Olsu2USV/a9b5RlZTRIMB8/J68mx6XtAH0MBUIfT6OMwJYuHO55j3URev+fk5+Fu7X",
-	"429/OjACQ011nSfI4WY0yVZQMXt/Ie+Jx8HLj9IH5hb4wR2ndrXuOvEwMnkU3dHfdNdep7/KH/FFhX0q",
-	"UTBcnUf1wXwlsP4X769z863Z3av12kE8goZGUaLZCqRZVoIHDlEcqf7AtbJsyHCQ2ka+g+uAR3v/6HXB",
-	"ebiL/W+G5+3wz0Ckl3crFBfl2kJAzJ5hRd6zrcoNxXoPokH2eKIFmyodZ0hvBiDjn2Z0zN9VB/t7H0dx",
-	"XDNDBX1yQxrFUzTwyIEaVB5J2+CjHlfdeM/4PPTNZ6I0jNADVKt8qh9Fb8zkTRmUYpiOAnjoPYA6S9QF",
-	"FKIjoldVJREjDmfjVdh4V63B9u7TY3c3VXGGb/N7svz3baI8FXUf2ng6VlJ8sqmNs9c3JzeaXoTIMTZc",
-	"m9ugzfxY2Y3i7b+Y15+GpKQz/0DWdSRAwetrKdsi4OzC51H83kFwIGrhcP5EMy2yLBFQvOKIHXJ2oHc0",
-	"pFQA4+lQ9CXZ2rEcKuinG81kpJ0ETER0IdI2jTBssP1ITKbKnD4m3vFhlhjr+63wIvrVt2IOmY2+1OYm",
-	"kY3x2/dlb8W81mBYf+QCzBiwItJTSJJgZRhlxGOZpSqaYTa8L4cqmU0kW6OBrdXaDoyR4lUqNTfn2jJ1",
-	"5vmcHzoHB10bLQ4D98HeydG/dl+HQV+GO2cnJ93XO2/OD/d7h53Tne/Mz152DpCT4Pvuyd7B0Q+QUSoE",
-	"2Ei+hFQDHxopE9a2PZ0qor5U5lQ7sQkgQxR3ozCb9mmXvGQNhK9osIXUfV+urR1JwYawTQCcc8CBYY6W",
-	"eW2tzbilc6U5I8JdyUK7Lc7d70PrWgF/XBRneWmC3WvAFOwoSs3mDN3eGM7rrwSCyCD9Lf7GW39iF4yz",
-	"vjT3semb3TPoJT/tnnd/PO2evO4cnJ9097pmLbphvo9VGl/E5k5e0gsaymDCA8LdJFTbWDP3DlUHnGsx",
-	"QKW4gvHAJgZDYZYN1URAKzttHTthrmtvpgW2MLgJY7NpaRoJjP1dvP6Tsw689TJy78NK6yaQJmu3wOkI",
-	"KnabVNqV7tlJJagsbzJo2Dzu1NF3aTZbG5uVoILbHdTt1satNSpN8UeIHu52j496+6fnx0e9hYK7xRm4",
-	"g09438kyG3SWCqqExyDiyJyM+OfbPRm6BIxOwXgB3cF86K1D3q32wrwYVQNGbldLlblrnfVkFBnk1zLl",
-	"PaAyeocPh76FTJ0vLreHTEqnDm90B+vqNBcK18KrFO4PbKjIHjRN+Lxm/F3iMjfPy9Ve/QR+IKJVw6Cr",
-	"8tOVuStgFI9qwx0aLXp3Q+7O5hs858QWgN7WcoOrzuQ0VUOzzAMQbA9tuxVNlqXcHqpIbtXq9aYb3muF",
-	"2TZWSXSNzbYXpzpj0zEBq3BQX1HKr3jSBg7f9FJoFqLYCG3zsxuWsfZsY7orJ4lSNdVBX5pv3WeklWpA",
-	"Fc9c5Yv3vEVzzn5TtOeMCvSSgtdbaNb4g2e6KhUFhACFF/EtOayHL5hyzFpyZjYJ9h8vxfITMI+eaNdu",
-	"nhvT+L2m1yVmd42fLs1czcF18wQrYpYMRACdJ4vON9/AvjodCyzfwXJwTdT2If15HsuQzCvt0ObZ1yzi",
-	"cx0gfW+m2GYTPtjOL+NZ6KYFq2dqxlC7UkAeAH0clyoGQ4lVofyGkbVDS9kwg2pQjXpoeycBbk+jiYL7",
-	"C3vuyRBf3ldQk6MKE0o0wdvoUQARfOYI/YEJjkCFvjs62D3v/ni8fwJ8zmamSi1KYFKLf5oJhLe3ZiSf",
-	"KHnhSqSQeNq4MFFf5htYe+YrLAM1o97bcOS6L621SJaiPZMRq3KY9SLFKTx2lAqc19y0rq22+75TSfS7",
-	"MPqerjL57OGotJ8/2zK/KTVsjjtvjs5OnWnT3Nq4tx1opvwjGIGw53dOup1yE/Dp4xiApfN0swnoGXWr",
-	"DLFFi29rw9p7G87ey0/jSpMPD/Gizec6RxdMyoK1ZxaOIbHww5t63s2/2Hm/MTvPbstFQ+/YLHfB6qL6",
-	"2w80+DCFgTpqtfHXQ10F1h8aNWORRIyUMRGFeGaSZbFeDt9ZKFpfHbKBGKqJsR7ReQlvZeDlxVAwEZgs",
-	"B0lWqIainDppYaMCSRnm2t78/rj7enf/9bchq+b6E22q2jabcp2hlQo6YM7KLIVrA4DWLMRhrKFZ5MKe",
-	"PwsJcTRbvoyMThhKo3h54MXckJzG1se50JuOje2TWdPuimsSEgFEdmaa1shblKofQbQBw5KQ4lKscNvY",
-	"lX25FCoMSsvzAha+erNzftL9lzOYLC+GC0P1Yl0QOexLZ/bX2vnPLHajXUr7ukZiC8aTRF0ZaybIF3kF",
-	"OWSWfB7GzM1XeBrjIXE0YGv3uqenB5+BQbD47BftzebqmNCjWAqlwaHbGwq0ox/JUrDn5Yup8PswFVDA",
-	"PZqtYCTrakvhRCSCW03jGQlYEF2m81FSh36WAxAY9C2tgA7IesaTKz7XgM9HTy9q4DhjqR0bfFML8nxP",
-	"rkWK4R46MaCJl+0N9uHmxjK25/cqjr4opxuV0/dH+7tfdNMtdBNuv/vrJjKkHkc10dn4opl+H5rpexDU",
-	"D6mX8Mt1aDJdiflXVCMErkd4zRD8LURwobJEZmksNNOzCcsU+1mkygID2hiz+GnGE01eIf48MDeqW0fX",
-	"8a/yVLALPq2PUpET/465HrPhmMcSmob4MAvyqDGIMt2X8AympgJ1jg6M2+eXzMSaSXHBs/hS2PH5NQQ0",
-	"Vm1LCGCgc+B88X82VbHMNOMZ447Kxb6FceS9n1bRNcX7mAvyrjIIz/u/dfUFRuTUAsaBVBpH6b+EGxd4",
-	"rJi+9JhPlRRQWDFS6OBVQVEj0O1wBosXq0iT360Fi6XOuMw08d7gA+m+CFrBEzaJzYbWjPclfVV4TcdR",
-	"pK/4dGrcb8CwsJukRkkDkFl4R52z2UWKAcuqeDcUIkLQ7/Cgu/tt9+R857vuzqvzo1cheKnL3+x19g+6",
-	"uyFQIVg88MtYJaAUdWlw3mzkAzwknxsiOCr0hanxlLp6awv78zlYYsg/HQsSEtACrqSONZiGt9dZOH0w",
-	"kzdUbc8SlxIEofOR6xgfR16XosTNCL6aZlZe8jQ2x+pDxLV3xlzTjTk+14Qej5WGSkHzlkJqjqfCP6vA",
-	"ax3ac4gAcXBTfR5HYSFRRucW3Iu+dMnq97/8H8YTYO0HPn1aYJdeM98P+PBtkNco2u+e2HKsnGZEoSiM",
-	"xCD2qhazcapmFxj0Mm8KLNjyIpYiL9Yy4zKCrY2CGJnJbLlWHmXtyxvDrIGfxr4wgthmTAHyVshIpAEk",
-	"IdFPyVVyX6Jf5v8eH0e07XZSQPcY5wmL0drwSwArqobfdk/Zuku9w0qHtb7UYyPA7fJE53b+ub+A53Gk",
-	"qegNqcS8PcOMMOYW+M7iTjzpS4QTNSobUq5OQxQg99iEy4hnKp2zauv9L3972mwaFZzyoRFvZtVBRWfi",
-	"XdZmWRpPJhA7vRrHmUDKNjZUScKnEKSVwLCdpSop3MTox4tEsEHKh29FpmvbLM6ct4uAeviiT4i9TIQB",
-	"MzMjbc7a7MF42f/l0SSWyzUOdoN4paoMK1X7srRUtS/78gOqVanEQbM1p0zVLFtDgMD8s1iu1bzCxEQZ",
-	"a0uNiPiC1OsiT3muTNVoEQakL3G78Shis6mZqwmaCBwbsnEz5Ygni4Wz3FZGuCFC9JsAOrA4os3Ck+73",
-	"3ZNe54CI5HvnJ93Dzv5rzA2UPZElQmMSfcHG0LUA4CN7Z3t7+zsA/rF39nq3F0IwAqnszRFfKIMeiERd",
-	"kcnpQ60YO3GYzCJz1EAI4KLl9DJTM4MTwRHNpXarOH6D7aVC/GxMREg0aChGdlzIcJiKFRRk3ZiTmMzb",
-	"UIZiVxzFdJoK2ijmZ/bqRl/6UDRqltHiYJkEEkC1MaoCvSt7hbZ2VpWK6dmwIA5qAUF0wgWdvEUSixlD",
-	"VqWHB3bpXTimXQg1RSvvhLth/+VBN6Rz4WmeWFu+wnwW2mZjzmSkzPYNYEvY1bokCX3BAfSm49W/aFcA",
-	"Y+/ToFQYysbFL/F1vDxKX3oKKY6cm4HCr7zFH4Sw563/RiNOD1QB7LqFbKGlq8ImIXuVGvfG1YnFRvqz",
-	"o+NevbWxuVW7UxsRrvJHKPxwwu7+5b/Pl9ozbxVQo2DZ3QJoy8+6ZwDtqQug2SPlwmf3Xt+g4pmdVFv8",
-	"EBkiux0erXJ44QG/kWjcl0CcNRlLIEXNNmWcLUc+AH8NmCoUWNngDn2Aw0cWOlWZ0GlYxSQtllrCCmB3",
-	"WCgRklEJO1RdgWEZFKGoS6Csof0FrndRJxEjMCh07khA3rbtSuV291mxg6m8fWk7L+wgTDdHNOLglzwD",
-	"y4OjG6GDWtrTZY0VS4hcVtTwAzy1ZymSPi1VjoP7UJ2cs5nBUt5eEvpz8xH6c2n5eqed07NeGZi1rVg+",
-	"pwhtpd3awMTV0gcflsnCiQCUU6sBbVljoTk4n9Bc8eCkWeTcu8NT4/XXaR5cEKZF9im2A5fog/vuBAfl",
-	"50ctY72EXNmouNOBfCjN1h++2/zXp//y4ofnP3795tn3T0+3epsnG//SOr79OliNUUqUsTiC7SWR1PiU",
-	"Opmv02voyTLoRx3hvz+gL2YiVuaTTkQ2SyUGc0BXWvZ6Szjsb1CC/QmnY2VsvzQJ0VHO4omog0sNpXuW",
-	"XKovq0gvpaRgYzVLa2wwi5OMKUmZjFRwLBEMjakYIp0osiMDbT6DJ61ghjoUn2mO4HCBzGmRGecFiMXW",
-	"MjPOHeSnmPA4qbQrPOL/TCNoDNWknF7Hct34NDuHPM1iM+8JzpeRq6WUO0EFsCXO5WwyEGmlXflqY+NF",
-	"k/6H3+Jm8fiX9GZjputXQmf1ZnOrMeDDt4OE/ywGG2aQ60jNVNeZSvmFqE9TFa3TvjyH22nALDlvfX0O",
-	"hEx/nl7804/1zuTnei++kDybpQLImcoQI7IrNeLnQhqVFVXaI55ocS0z3+aL9sbmAvHBsod2b0agw2vp",
-	"j4/xrT9IpTwmB/G3xjakgCcYu7RMnmQ6FJU//RWYIIfjZflzBhOv2YDreOiEzygWSaQb7IiYdL5hM0n2",
-	"YmBlxTdsmJiRRQ0W0jkJWXW/d8Q2W8+e1Vt9yZPpmNc3sPUq9HZuyKr43WYNQsyd3s7+PktEBmHvWEIC",
-	"Y8i1MNZqOkEXHoJh06lIkWRCRoQHLSIMg2FwDLiRmTnokPbU2yzMj3fOAM/xd1OuM2a+2Qah6k4RyNVu",
-	"o/VsaxtMfgJtsHF81nr/y99azaYdcoARfR2w8Xw6FhIzB9y4RKmajoV7J5z5BgvxUIesOhBzZavYLbcK",
-	"TFSNDHRNxK8oBI1aoH2OD0E4UM2qmbEBsFHuiWaZUgGbSQgnc4bOs5kvpUXhfo6taMRj6GSDlcc2wKkC",
-	"JlmeYXW0X1NnzI3UbA3ZYDs4TAQeLfhOgzndDgmAMOQ+mLNLnsyEcW6OO6c732Eazb6sfQJgi7g/XaOh",
-	"nSJguAWp+kSz0Jd4IWqujHHiVsQVZZmK+JxVXwoZS/pMszG/FGzMI9Zq9mUUX0BCC0rfN5obW7VtggaB",
-	"B2mKps+0oCe2ntlnloIfwcn6dZTkPX2iWyvCGyjinO66rbZyM3kHoCCa3o/ggh2WkQh9yFw9gr7PZ/Ba",
-	"ZdpqtZ8+c8q0oDRR1bFJrNn//D/2ZzW7C6D5ocD1iK5FbfLcvnv7Z7+W83CdFsYXu5UiLngF62BMra5X",
-	"OJwlWQxhM5SjaPiHbQZ1BzpjT9lh/HKb/eG4+23Ajl9/a0z5H8TgmFjiQATTdmdVJ3/B14gT0Zdm7zFK",
-	"/JvnPNFsB39eP51PoTWcnrTVfPHsf/6v+X/CvnbVC6hcbJWV0XLT+J1IoAs6EuYIRdvMODmYOjUitvvj",
-	"/h5TaWx1HdN8rllVK4gjplnKY2SGkWw2TeOLcUaQ2PQXEfn1ZSrqQsIjzK3NNLDqTzM4LexFM8Bo5JRj",
-	"Md4o4UZjIew2JOJrkDOeiIwD73nVjCtg3x73Avbj4XENaeRsQhHqBWSUB/HBUjJKL0rVdGrsIKhpGAD7",
-	"XqyZD6jTl2GZAd2fNZubwziC/wr6c6PJUi4jNfFqAfAHxtAOt5mSydzGJB3nHqXXzYsMjOWEg4eFTcVl",
-	"rGbaG1okEpH5bU8W6weKniZk9VW9bPpsmigeaawc6UuLcWA8S3gho87xrqjPjT2hbfcZXoylA+ls6hXl",
-	"md2ADwwoSBDrsYj6cjBnHOpGLlI1k5Ht+4ddx1k0S6GmAEifLSHILMcciuy74rYZiHEso1qJ57zExGxd",
-	"ZbA4js2vGdATwUljW61NFh5/d3R6dH56dHR+0Dn5tmuMWXY1VomjhmADFc3xsmdwGZhTmLB27w3oS3CS",
-	"EH4L7tx5c3DU2fXuXdsmzikggt5qPbWPP3vdOzs+Pjo57e6en7457obbsNGGKjITExhbdSYxaKBSGIsG",
-	"IzqKJ0JiLenWxoa9G+E9enAAhESP8fFQQIFjA8XPNuNIOGle1SbgzTUknjDQD3eHu3YgA07FiIHD1rIg",
-	"XvjrZrMvw8POwd7RyWF3F9r7ur3TsME6burg7niqcsMQzhwaj0s8LGYJf7AvBGqVkUvLojS+FGlQ2BB5",
-	"6SrY0oB4kLJqSPTEeDjfijmexX+iFv5v3v/yd/PJxjPtfN/3v/w9DPryu8POTr33XQeYvNUs03Ek8N5Q",
-	"7MOHWa0NVHmId5Ll0iMnFEcZYlbfOF5Ky3g0wkQ+70vNZTRQ74xw2ukdE5EmMc0A+tre0cnL/d3d7uvQ",
-	"CC0uHWQDIERnIsW9X26+mjN7KOAMfEo27MQqxfWRSid1a495Zhtp1Up1EEuezkEv1G5vy8Ab4+t/HOOS",
-	"TvSSifmrRm5uHZEpGpFwRiNB5o+xJsW9zEm40bWRGXjS7CFMytYtQv7HfG42xKlSBzyFPFVlq/X0Ns/T",
-	"syl60ociirkxqz5hOxb0tI0CTenoX2PA2lvXxSXS1q8Ic790YQ5WiHKQ/OZJgsD1V5LZWzK8JasChZYO",
-	"wEaJxGUMgZZEXRiJGvTlxl7HRg8CaNm7UikWLdn3oG9rcAujtMAls5oINQMqx3zMjb58JeZaZGzKL2L0",
-	"wtpwexZK8S47H85SrdIQa1u5ZiF9sG3jYxPBpQ3eaLiNKIfT11mPXrmLk/jRE67FtTqa8p9m4M1o5Swu",
-	"Z0TCe0A+kCRZpYUNbACx/9NMpPMcYx/vUfGP/YS/OxDywmy/Z1sQlsxEai79tz826y/+9NU/Vhykvs7S",
-	"WF6YLbxUyG10uDFockSpjWatMKyNZvmQIE2yOCIC8282bwPt/wBCv9fdOTvZP31z3v2++/q056cj/uhx",
-	"MRtR1YDt3wBOO4HddwuJT2S7G80SJJtr2ABDE2qUpiC+NxvNRqu12fja7L8hGPW3p+LnF/BylT1QLp3p",
-	"dL3VaIKWLoTcg4p3MOy+uLXIL56Ba+nBYA8yNSIJ8duLJxiZwCbzRVF4jShWUyH5NG7M+SS5Ra7RM0HZ",
-	"YJ4JqP6Hf/CCAxj69w0DJiYDEUU54i0ZWDzry8EsTiLIRKJXPUxiEN+O3F2l5O9Y3/FqzDNHbQ91Opry",
-	"k+aaS5xz4J7C8H6DfSukEZ0CeKnM7VE6xYSll2K1nUrnTI/jKXKomDczSrcHE+G8cRreujniOEdhbUWe",
-	"8wjnoDcVw0864WnXPpfMtHptZo7/Zl/GcqTafclYFmeJaDM80KxzvG8+pCbDNms1mo0mzEV+dJez/WZa",
-	"Osf75t5Opwfs7HSv/py96RweGDnkiFNwo5SI9tJCArs3Gx9+0Arnyh+22/9VM1g/lb+rhrp4ulJxEetM",
-	"pHXI6taNEDfPFfJa8AKsBuPsWR0yC+zo9Bh2Y856igjpNv4CSSsolBxabzCBgMQ2wiQOlUoidSWDvtza",
-	"eMHCk85p9/xg/3Af6tOJwFpk6bwO/KMhxRpqAJlNVEJV5aEAYZVGzYNTAteRwAu7h539g/POwUm3s/vm",
-	"vLNzuv99N2wwUjc42vDo9Pi81319SuGUiLj9CyjdMGnm+wzT530JrSbAxVddmAxEpDa/QimCswwV8TzJ",
-	"s0Pwoe0JbbAenwhmBIOFujRizPxmBR+dkNEJLWnXDG7HaOXPJ01jawsuBkYbzV19gRTZHSp5zE0+gn9r",
-	"d0ihYMkcBX23tspDurhEZBTudkuKhQcgVtjauMWTTngmDrAy54GFmd3BrIoH7Oj0uMbq9sQMcUtbmYY/",
-	"xlNws2y7XrIhgqcGWZKKmRa6tijTEKt0WfwN5igNfJF0G+lz1nOwaBC7RCAvT7BAXh4em6grkdaHHOrP",
-	"OAhWGNKFyHRf2uIRFo7ehewriLFB1Jc9Z5j/DSj8CQfjiTFZtEouRYRuokuDxyPa+sYzoqiz7ktaCyx+",
-	"rvPpFP45nekxU6MRQO2S+GUOoy2fgUQrL373oi/Lp6Fne/uB4qegMUAqV41PNZlC2b0WWS1wWRyI90Pp",
-	"V1+CTqneRZNAZL+GLjvWHUDbkizOWF96M+UaTfOGVTXLBuqdZ2W6mLMZfIOZE2P7w6p6zFPXWtiXIzXD",
-	"KmtSv8yJdl1rs00AX2g12SSWM7NDzZ+wIAHbaMJfY3MDgGhA+3H/uBzW7YuC+KIgfqMK4iHUQ1a3gbbV",
-	"aoJmhASTWQJMJnG/1cKoAPcbI5wDyiLmV5lfA3a31jMBIBvASFXG7t9gR1Msl2AhRgrP10IqZjO+KgYg",
-	"kfs/U2Cvmh9R07zl6geDnL6JNUKNgyXbNr/hGZKsxdI5n7btwyibOl2I8rG27QYSR0CfQ38ZN4j6MekT",
-	"o5VCdqFy6I8qpNDsoXMw+BZVRUmhaw12TAvRl7blemtjo9Zmz9//8rfWxnMvhxyw0K7aObElwoKHiD/D",
-	"quksAWY3IlIMa9h261QtppTNR+aQ81gi9Lmm3Br29+TPgGvsTQB0YWLUpRuv99Mrwd+GtW1mC/o8yBaz",
-	"48AV4A5f3+x8NgQsB6lYls4brEsILBohTOeNvuzIOZtJyBxO+EU8ZEks3/r8qai8XJzB1zysCho5HwkU",
-	"JJrBBQxVEmLO4oKYu9fh7v7JqLXZ05UKiX1lNRCPolRovZ2D2V7MBK7wYBZdCECQcC9V1qxjd8DnrLFI",
-	"F7Q2NreePoMQJx0aYFMx/67PZnFUR24X78gAaE2qJiL/mEIMV2Lg1WGXqUIzPVaKVXpZ2pQXx/+s9VUz",
-	"jf7B+7JwWEp+eWsNdZRNC8v1eKqVg4+O1H0wrU///ccV/6sEFbI/z5eLtWlZTo9edV+f7/d6Z4uNJyBK",
-	"QTJDvwk80C7AS4hwFkgCNzZv33BqbrUPd742GGxtZ9IkEfuKBLwd1f2aelrNm6/4VknxmzQQMiel720j",
-	"oMS6xjpApOlczVcBxWzCs+GYfQUqg2oVag22a9G/7CpjawwufYP9AN3U4PogkrQxKV1JS/UptVsTrpqV",
-	"7HyYKm31hWXXcNI78FSD00O17b6UiiXINxwJAs3hGQl1KrHTEAm1pRZIDJIrgcAon8L9LUp3XxZCZjW2",
-	"1WpiiC1HBs91VNvcc5V+abBvi1qkL60vBXrLf1UsEoxEDe5I6BZDhLTLFZb5l05icDxbT93L9GUB+LSo",
-	"1LBMj5X4mAsK3qjiRCmo5c/K1Bxsl/lvScM9iI92lE3tzHwUPw2O1JKjBvvYiH/4h3vqnV9htZT3nvJF",
-	"nN9RnJOAu6fHd4c8h2dlX5fmgB/cIs1RMzY8hgiBIJtdQKP86szENSkH5jIOH54s+BIHeqRCuM63+zvn",
-	"B/uvXy2Hgw7QuXqoeFDxdr/DgFB+VL2UgfnzVhLCgfFd07mgCgx+1UmM3L5xpmsYN1HS9Ti78i9C+MBa",
-	"Vax7Nkf/Sd7cToRwBQDVAPrLwIwJPUgcBNmKc3xbCTVacElYg6ZnHy0n7MuqX9VOY8uuVK3BTnDHlxH5",
-	"AvrfxtOnhUBLkd0Z3y/oSyjU39hiY2Iigdd4K+Z5CBw+gfJxRMwhlhWsAib+XQszV4Ke02bmRGJgCYAp",
-	"XcYUcgXbJU+1Ew0PjaEq3Nx7t3t4fHQKRM+vum/OT7qQe9hmHK+ERkIoo3NF79DxAFTNMympSRCTGP7N",
-	"9l+fH58cfXvS7fVCVk1Fls4pplacA4cueOr4/xjCHkL3g2XbE25S/M6FBltb22i2PPS3naPD44OuMT3X",
-	"1toW/agv19aMQllfJDY0v3EF+/dANUxnidB9GUum0kiktNgAlElFjpbH0UFs+uSNVi3JCCnHbb0iplmG",
-	"8dTY2H2ZcJ3VSqAJQ0J0KyKbXsY69gbsRoNol/NaMQ3TpjTcTYTgrJwPvNc57J7jT82fYPYTCGJ3N6QQ",
-	"61SkdYcrCu8c2F6kiMfmGKZm2rNxMl8ADmzTOrEhTwGoM4SPIcBqFg1xWycYocQ/tMiAU7IWsDIYxYCF",
-	"J92d/WP4yIcKJNTovpRilqU8sXtxRJ0tZHCAiaPSfF1L0nwY3oZ6KIsf5L60MKy1lQRJ7J78SPAKfenW",
-	"+9WbHZjmV29ekpk2mOlYQqOw3Yy2g3Y6TQHR0HVh8IS6eLEpGu7sdiSrFgUqhrcLEpmngslZkhCcdmFD",
-	"E5MpnGRzxqF7DKkmHTkTvATyclgwbjP75rxR91UuDZb4zN+KOQWSQeyYkeci1r4eRLjhFVEqUd2lbkPf",
-	"L3eNUjh15i9KtjbY67w5Oj+Q9JbUW0Wxcz0z+mqk0jZRjS1BP+HG02qWDn1cFRuOtxoTsCY3Wdg77R6f",
-	"nx37q27Br0BXbOx1mDSvwTjTmZjWZ1OXkw3X+Swbr2+MOAVtMANMcgJql527v81SUQdjoSCtjWazMjnO",
-	"8jA+yS3P2S+8EQqvrY0NW+xnBBW1GrEOAtfDlqECXI2WQ8vo1Y1/e7r5/j//q4UTlfD0QgCvGv6S9sYf",
-	"ekevbUgiFTzStvbwGmbSU5JIvwt20o2npeykZWCHFtEwlhImZwV3+fM7QgqORPoRsCmX7YASeEqajAdm",
-	"e7kXOOWNbPS3BadsOXDKLN/Xi0t5a2L658vE9JtF+HyrzsGcEY8CMbn8jC+cL78a1OTT27xYT6SX8VCc",
-	"SYdV99gF9D0BDpAx2Rd8Sc/BPXVubLl3C0CTK4vpOwXzOlfKEFdgVUB7gXMFribhQUYE2EjN10YRsY7t",
-	"LxeJFug0leNWN8qK0z9ZdfVIhF1uXgoIXh9fhFeWnYjKry7SF+i60A/8AHF+Fxyt20rvIu75B2I13lU8",
-	"forNPkfFGqabBRRFyVZKpkJH5XCmMxXFPLHBtYCpJHJNkCvsbDL+7el4olkewGPV0GKBhq5mFgzz/d4R",
-	"29pofV1rlHY5/kDj/jxBA9FFW2rVK0NfbX5s9FW8/2L5xlKD3h3RVq9twqOffLLAeLaF7sptOnuq7DYE",
-	"ULzS4PXRVEhsHiPPu8DpxieKuLSgLuhiBqFZKXTei9o9OwnYj0d7ATvr7UL0xF7dl0j2ha68PTBIwp0x",
-	"NRoBJEOsV8FnMOVHsbeBdQfo1HGkEHNcCpBTJNYF72zmrPvjfu+0F672hXGqPqcke/Hc3HrD+6/7EdxR",
-	"G1U96d4M5uxLko8G4WwlSAmEs5oK+cDQzct3vr9F8LFSeY9qEUyFdHDDpZJr2RpAVHy3U64xDSzppA1N",
-	"uj3nviG+pFXZOQ4R0zm7EqlAtBxh5A4QJbKQZyGrnuztsM3NzRfbTKorI90ET5NYpLVF8DC85xNHe9lm",
-	"IY0ipNrrvrSfnHNsRqFxQWQSyR6Je4ADxSRFG3EgzSVIYylqARsZi5BKeIETUkbiHVQgzaYeUKVZEkuc",
-	"SHmSBgvpxNgBArEnjgnv6NGRaiTc5DgvbcaRpDSmz9002NmLMySuTPhQQIV0ftzDwHE21dhMZnFSduUy",
-	"V3Q19J2SMAAqSbwN5AEwZwfDgamKiQkUGA227YgBKBXoSd9N43TOiNHSjcPcFb7QV0JM4dmaxVmAiG/Y",
-	"qmkZ5qB8bmnXNVi4JP1CAJGz68/e/+d/2ZqSsME6WWEC8qmlOQiQbi5fEOxVyvcXQMhKxRIlkZUwX1pM",
-	"JqByR9N4qWmdTAM9Vle49VCx42jaXpraUojSubEbaXFhzBaifRxnYqKBUjwejmk3XihAGulLZD4FJvE0",
-	"EohTBnvdi7LT2MyGQKFq3n2j2cSo/c8iVZhdDMn1E+9iJIgCNOZtPDs21z6aZQThfp1NwjPA6qIn+0ZO",
-	"QYZgeKMs47Gi+R5l3ktcs072CZNRBGXC1u5OJxGpHYLMNJzbIpwKKvXNerN1CgxFbdTmZVgmPKssmii+",
-	"Vnbd9xHPRD2LoUh+sQH/ofwjm7XsnC6EZrLyd/IMlTInqvX10wUnakWuomDULHhExe1tJ6gQVbl3vMNt",
-	"yZuiHZY4eVFGfAl9VF7mBodjV0AiaJqjOxk/WDZxu7DIIhGh0U25zeOKhjSraiGWC0Dw+EK60ZV9UE1P",
-	"WVUDVHKQ9ktVAkDbG1t1aEa9imVEHW4kKYWMeAqUjNmYVc9Od2qkNuFeqIBsZIipGcKl5HpOO6pCUO9k",
-	"EIA1UgPAa+iCjuhOWCZBrN5gAGg1cbYfDW6UCqHZbNpgJxawEp4LXXxAMEuEhED4OIkzYKS16C5GCRrh",
-	"wyZ8DsJvIFwR/lxk2wUaW0uCmFzxOagLULwN1nFEtTfoFnZH1XKAu+YTJzl6CGbs/cP9YvzqL8vSFApv",
-	"zDcIk0WUfUBZSOU0lfaLFyibXVGN54m2muCJLgh4s98wOG/ELZb0eA95WvKQrdVP2VihRgpPmYr03MXH",
-	"7WuY+2UxgGZPRaqVBK6+S2xFeWD9gPvqJuXg/B+UQ190QqW3IJk93XAnbeB4m6/J4Lnf3OTyWuE95smo",
-	"Dr7SVKSxitgfQ+PDhQELMxXWcjPPOcTaVlnOmRqNtBF3eInzUxFRlwAaNp89YxGfa1Im5lHQw0OKsuox",
-	"dj/RuSuf0U1rAVW+kCfhiGJj6SQsuA1YNlPwvud9SQhQtRx/1tZy0pMCavJRujAq83zz/gH1V2dGCwHl",
-	"RWQVFPoS1LAV0ntZew969jKenMcSnDz8w1z5jX2YcwlRUwk+HLu3e6KXgwTkm+fY11I80VTOtzCpdnEh",
-	"IVJj02SGKOW2ernRp63PHK4GoEsW+JTNWJhUZCZAkV8qQEfZUdLTrfsH7CQwKxOIENOGsro1vwqAlRCc",
-	"Ot+vVfsSboJqDXborhkI4yU6zm66N5WyWp8kD+Lgbtlm6Fv6gW+rle1mts5oXwLuZbWEgV5nfDLVgN6d",
-	"GfdV2eAPkl3ngJh2P47gdNgitwzwQ97qmm36xrETIbTM4ouZWc90Jp2RshBDgtkfGgE0nEH7SE7h3pfD",
-	"MY9lm7bD4kamTSPFu4x+QdMM0QY4oK0mazab+fK0qYBSpH2ZD9V4ysYrzlTIqlzbhhg9VmkmwNLE4ua1",
-	"NQCFBXzntbWAAUGLhEp2NBlCVv2pDnwpmo2VVLMU1mkARQYqZeHa+lrYhkK3Wrsvw0VTwB2EsHfaOe0e",
-	"dl8b9yxkQl6KRE0Fcpo0WJiJd9n6UF/CBUaKbbWeN431uVd/HrCdk4O9oC8tkwxL1VVgcRV+milAcTG2",
-	"owSIykItMfK7hwPo7oNAB3AEPX/WbAXMGLdBX4Ze/hOAElj4NpbwXzQU0ylPs3kIENjAcR96/LjmTzqq",
-	"AVuQA31ZnfA/29aD9mJW0zqPZisR/QtWMXIWNszd6iEsHZ5qNcOSxb70UzBTnkKdOB++DVicIZgCTjrU",
-	"H7qt0mCF5ZlGozyEaHdoX07TGCzjRVidnAKoumcePTa7hBRxwLryIon1uNZmAy7fEuGOkUwiDZinNJgr",
-	"a2DV/Zed1/UkfivaLNz7MQxYdqUgJfV189kW1nAWMJHyDBj5Ki7nFJHkxwMQOAkLB7F4xrS72s0LAfEi",
-	"Vgj6OzDJnDLTGMbIRO5D5VMxSlnYYhubW8HTZ+z9f/x3GDAhWfj+P/67FWxsbjWePgup1hgwQ4n3Z9ui",
-	"CdnEt8W1BJmDGvSAZ7GEiWSwJBoqdQiN357ONttqPmOhcTU6Ozvd49POy4OuURg7ve/hqce7e9C2wLhm",
-	"kbqSSKJQDS3Lxm6sAbMScBd5lvHh2MxJaMVDbwp1q2MhMpiHWcJZLP+MrPiNtTXWYeZR5vSyoUgSVuVG",
-	"6YiAyG/N+GvoMg3ERSzJHAm/gVr5r3CLByz8Z6NXWcYH0ImMdfVmwlKADDXbdJqKUfzO9g+HT0KSz9ob",
-	"oR6rK4j3cqPZzJiM4jAuI4C18mTGycnDACuuMAxcU2048jL5qKBABGWD8uad8NZtKL++4IghhjeqhvWN",
-	"p41mM6xBQ7EYZRR/jnVAIC9yjvNkvUgb10XswglP+pIIo6rm8EP/sj0EisBlkrmRDrC++FUeq1WF+aBX",
-	"FhD75WbDwQpu02TiVLArNUsiYEihrReJgRkzaG8zieZBg1TwtzbdgBNkFj6G4wGbBSFQ2iujtJK7XAay",
-	"yVTJEMVOqDAHlsFktDVlQT6rEDsCQDham9cpZ6C6sKYrtEGA/FeKTcyE57YM6cRaHiouJsQfwJ/vObv/",
-	"MwoV9zKeZtaesVLUpnu84HFZpLh1m0ixWbG7x4oXsLpvhOXuymjxJWyyyXuJ7cVttOD7YOdF2atu3OZV",
-	"AbL+YV/0wWC/PRvMj8IUXZxKe8MGu6mq8aawN6xu6X7wwiMXBJ4cLcdSni/9GE0HJCxjjprMHWSsfaKi",
-	"y1azUPCElpd5CWKhtpbfzQULnq1nixmp1DFCaOeFSkfPCLQfFS3JSvtFs2n2qR1rfeNp6VDp45Khtpqn",
-	"rRftzYX5KQ61WFJ5c8H9rcbdMttuwVHOi8m88tTK3o9bT7tnJ033P8DjBwqU6yNm1unO19B53raW9mGC",
-	"YU4oe/GwoLJgDRexq//X8e5evdXY7Mv3v/z9GijqDthYFoCaVTtbAUPDzhp1tdshUQcV6wNtQy+vFtk3",
-	"s2xUf14cl9sjQXHJArPsgb8vAjDEvLUOcBcGhd0XuNKwtC+vOR/Bi2YzoGMQBEFgVqzRbAZm65r/ds9O",
-	"/DuUbNvgRbMV2F0Z5Fs2wH0ZBGg8BeY0eHe8Zu6dn7jT+56gv9FXZEksBRMyMlaTFJ7b+AGo4M5JCqxz",
-	"NHHOc+4vgwu90AFSYm2XwNrmJnubhbktvg1Eb0a5fNOvuDHUkQ7KRi2IwY0+NfK48EGmiMBtqC/7lRAa",
-	"VsKG8QC3ye/hmr158+bN4eEuFAyig2/8HeNDNgprsDRZHzVm3Hx2L9VXdJGW2etTQa2BsfZqQ7iG9w/A",
-	"1lUpHHUlk/nH57Z3+4u2MjbASgoa54OkHdT4ZOPrVGyXhxItVgtY8tXF6a7dKejuicTViVjk1akTr46I",
-	"XEj0+iB8kb2nTb6S90RocvYoIVynTWBBrVRqo7bYeoq38DtyhOvUaeToFbHuSyIKXC5cA9Y4wGiMxRXC",
-	"cd7AEMSqC82zozgxDkLNxTcgADnlF2LblmPNksTif+ZsQjfX2wDJ4Eonqi/X1o6giGhtje1nYmK7ADD3",
-	"kFLjdCFIjJgWsUPkqEJRGAZen1gKiVrQl16Vy+KdqKitjVH8OBOTJ5rdFMCvgkVa60uvSKrksqXoPWRE",
-	"qLZtwRtNzfNFVIiPEdt1g+YDJtZckXNfVxcfCQ3tTBtPHsoM3YtCbzz0gbcZt3uQcgiBh48EhWuIC0BF",
-	"e/AJxI2Q/RQdpiofqEsI5wicBvTneWZmaSgifJUJ9dbzt5CQAFRWG0wsZnPMBoIn0fYxBwirBRxst7l3",
-	"wofCQljg115RXTXE9QhhBjRNQbEaMfDAUl2oPYP4DMaBXHphpJJEXeVlAwSfwSUsNxYmXooUWlgwn4B5",
-	"JXNwkZ0b+lOKhXUk4PJtEzC/rtKdOgjtaRt528NDubZm1mFgzJkqTxIkkDeTVmvbRN46hk+0SMSQahJh",
-	"7yBICr1bXy4OC3YkjirA3j9/VDVbrvhH85CAZaoWbudhcazUDrf7MoziFMOBIQtjGbLqQu6PltHb7K79",
-	"3lghapaFrEpYCpLYW83S9CWQskIQApjhS3JgWFWyzcJJLM+tuFxn4YS/c38OgL81c+E+3AxqhvWkRq5u",
-	"L4T57dkvIAA55P6qV/wik/l2ATjR/QpXw+HfAFDyBVCHACMshP0IG4LEr0sOaAXQwLwvYesXpRgcQQh9",
-	"ToGDH/djKqYCq4/123hq92vgcHhwHXBh+vJqDMzBFpkAb5SAADB3z5ORGLT2Yqh6HI8yG8WzaSrdYF0+",
-	"HPcl/ho7V1JgRCWNiuXNBaBG0rlPNNGoEaGxA+KBGixzlRqZjYCoNYngkW6zgpODIVJOza6WrXbM872N",
-	"ANqxjLZBfa5nikmepuoKzy6MdJtxrw/N4keQxkvVFVJH1Rr2zFEEKVPmMPibD2awL/0dGPhALYsnCM5A",
-	"foQCwLFLjIcCOZiF6s2gL0XjosHCsiJNaMcJvwop0Y+iYiDY2cmBZamuMYINKcatudEVt43briIRROvs",
-	"1LfAPqMIaAnpYEH9m739ZMGyatyedXCRZvAvraD14q/9fsP7627MgwFrvf/lb61mc4mC8MFZB5cGQbYa",
-	"CByLhAXqYrHY+N6VxRQvvmMt8YqBusr00jFuU00gVsPA8S4b9tatY793H3TZrSCKd4/m51fmupV3pQ6r",
-	"e9y3h1eWTLLR+m1bzbmo5LdRw9P3kBIzJpIxedIYzPmVe9ZJxcJwhTTb9I8VCAirWVb50y32QW9iBqMz",
-	"EngQwPEgAQO2aBKsGlMu6ssXOpbZs62Kd56atzlPBwgfdOvR2S1rDE5f+6wctVNGDznq01UmUvH4FGLT",
-	"peLSj2VfQ9U6iaX9s/V4ORIAeOjsGBW4UKwKVnUh81AezW/52ZMVMfoPaaP8YCyfeyHylOcHFhhXv97c",
-	"arxotir3DtR/h2bhtVjMUjgCVtsU96VslcJqNCErg2aRGuobClLjIfvu9PDAq9SBgJhP2ZoCDh6CU56I",
-	"SA2TOauGKf0LmFjr5klhAHVygzkYxG8FsznAkGrkLAUX1yw0F6yDzd8YZ5MkJKIv61RokYzqxPsCQKNj",
-	"gc/uS3wHdFgT8y34R8bDh2oXCRGjNKrDSSSWr337FtoWuhKPl7P9+tK9r2WbNY6ASO3dEdDuD/ySI7cr",
-	"NhKk/CqfKOPGZX0ZltHkriojAPrPTw2jAlJTZlmKySjMLvzD7tHO6ZvjLjM/wEQDfmH+hmKpb/oVIfuV",
-	"wneCR/7fQAmLH3i0sPDVuvcdfbJ49UBFc//vKL5kcfRNvwKb0j75/S9/p+uj+LJwv8Xr1/NXuTb3h3Sz",
-	"cF5sCvADMkz5kUOW84eFX+4c7y88gVXNyMu4Z+E26aXdfQs+iOs5qgSVWZpU2pVxlk11e93s88YIlq/B",
-	"p1PYWXTrJZsnvhSA+knhdjM6oNnKNIvE1JxNOYyFbuSGwneCJ9m4xHk7ADosZF+8ULPMuwak5fIVHTZS",
-	"6YXKMpEzQllQ+MhBU+bkkUASAeH9wdxyD0LMgv6NbBzGHlMjlnrI1TVvLMf5gzQgoC+OaheZhjBipYUG",
-	"rknvBvi9LnsfoqEBuyJW0hvm0ekxINk6yG3vhgWM7RILz1wrZKqSBPOeyDs2HBudIi+wh5/wPL27nl6p",
-	"+ogPM+Md5tp2xSPGghVUsjUmp6kaxYnwbnsoSq/3FFPAprNBEutxjptMVXzY1hW4HeY02OKRy+fanITl",
-	"5+0s4xkVKktdd7WNJxVteX87WM1c4rY6+D+AREolT7yWu4HIroTAWKO/O3K4ppI72ttQJXGu7qo/1u2X",
-	"9VcWlBvww3WtzSjhTz6IjywQuA50sBUDlojoQqQYO/NG5Z6M36/YArTor97srL9685INuRbYP2+Mb6x0",
-	"JPGq80XUswHUDCrpPW/HAVlfNw053PXt58IMiqXiMhbYLmnJpgNznrM0xqBXgMjLfvkxtVgvTsjQG+mf",
-	"/vr/AwAA//8=",
+	"7L3bchs5tiD6K9jcE1Gkd5KmLnaV5dgxm5aoMtuyqE1Srqpu1pAQEyTRSgKsRKZkdtkR/TQxz3tPxHk5",
+	"z/N+vuGcL6kvOYG1gEzkhTdZtqtmuju6LZIJJLCwsO6XXysTuVhKwUSkKie/VuaM+iyEPzs+WyxlxETU",
+	"Y8uArpivv/WZmoR8GXEpKieVcRTGbEzu50yQaM7IjfRXhCv4W0UyZD6RcTSRC0bklFBBGA0DzkISsl9i",
+	"piJyz6M5Pk0XjCSvnKzqb9iqUfEqajJnC6rfzES8qJz8paJfWfEqUxooVvnZq0SrJaucVFQUcjGrfPzo",
+	"VXosCletacTC4or7bCKFr0gkyT3lEblhUxkyEuohXMyyr1xwwRf6rQfJa7iI2IyFlY/6RUsa0gWLDMBa",
+	"kwlbRhdUzGI6Y8VXXysNDhGsEF4/1lvLZf1CTmjANMzojWIieklk6LOQ+GzCfaY88kv9jgYxU4TPhAao",
+	"R0I241IQveHlkvl6yew9XSwDvT4m6td9j4mXv/xrs/Gi4lW4fjUea8WrCLrQT+FS68laM5um7y+YmEXz",
+	"yslB8/C4DMCncrEMOBUTdkoV65Qghv6ecFgbLGBJo3n6eu5XvIpGAR5qrNIn6q5gKsMFjRDYz48r3uZz",
+	"cJdzrVhYthz9/RdbjoPFb9iqBDYBZyKqT+ZSMUFiwX+JGbllK31FojlXZCGF/rRkIdVDSPXgt7//5+Gz",
+	"Z2QypyGdaHyreURN5JL5GpH1/ZnQIGAhocInt2wZkcNjMm+QHqsrJvz0hpXfO/1yqu8LoSTiCybjiEj9",
+	"YRJSNc8i2LNpc/ItPWD145sXrH7sH7L6C/rs2/rB9GByeHPkH7Nn03Vol7vfG6HuoOHhs2cA9AQty3By",
+	"EFKh6EQDrAwDnJ+/GCL8oM8kKlsN/vLFFvJja7lEQlNcShf+oAEJkBLJOxaG3GekOqVBcEMnt5o4TUPC",
+	"p2TBleJi9pSLOxpwv9YgrTiay5BHNOJ3OJbkaEsWe6bhOtxwyWFlEyLkj/6jhpRaSqEYkOHTuQaumLH2",
+	"+yWCTzM5oRmZ/pMulwGfwMV6+lelQfBruj79pK9nP33durhoX37fHrV/vOr02mcayEwpIOyVwZyROxby",
+	"qZmIzKkiDF/XIFcB09QvkDPCBaEzykXDHCdT0Yj7lZNK8+BPr4/+/OzfX/zw3Y/f/vT83bPBcf+od/jv",
+	"B1eVj+7m/0vIppWTyj8/Tdn0U/xVPW2HoTSMKEftxK2Q98KzS9J32RwZjZivV8aFJiYIp0YlS9KlmAZ8",
+	"Ej0Ibp3Ld62LztmoP2gN2qNBr3XZ7ww63csc+LjSrxczEAtURKNYaSwTMiI0COQ9crUvB7EBUFDFNKQ0",
+	"VaSTiYxFZNekjxGWyUg0p2aNCoh1DniXMjqXsXgg0rX67dFldzA6715fZjEO+KleylTP/lXQCQDkkViz",
+	"UqklOH0DgaAaGHwC2rTftjoXo9ZFr906+2l03S/cN64IW1AeEOr7IVOALTQIGdXyptCL+rIwsbtNGekk",
+	"DkMmIkQTgMiZnMQLJqKBlBc0nLEHQease3r9tn05GA263dFFq/d9u0CJfPMeELylJIF+GakeNMlb/orQ",
+	"iCykimpfFj5278gScCkZoFwLFS+XMoweSKATuFxf9q+vrrq9QftsNPjpKguerpa2r87OPfKnq/b3IB1d",
+	"XX6fQEwRGsJlZ8voS5OcBEKC8WjOQmeZQoawzJsVMXAB0OFUDwFWv9171+6N2r1et5eBz7VghIUhizWD",
+	"iFioP6qIqDi8YyL+wneqJVZEAiiYfoRUj5tNMn7bujjv9t62z0a99r9ft/uDsUeOm8dknBBK+OIZGb9t",
+	"D153z4CAti4uuj+04ZeDIzK+av100W2dpXdo7JFnenIXMPDdAc7beXt10dboBXP89vf/VYMTOJfhDfd9",
+	"Jh50Ct3B1cjwx8whdJA1E/3Yl4V4sh9HQsgKNlUVUaCwmsRNA3mPgPheCvZgGJRLVFokkD7LiFJfFBhG",
+	"XIRVeCTg4tZLZSQNICZCGQRwZ6ua+9EwyoHFnOThlJ7Cdj9BgDo8b41Ou2ftUkw5PG99BWz5IZRiRhQY",
+	"UMiUTiIZurs+DZnPRMRpoD5p56e99ln7ctBpXfTLr0n6nq8jB4Eg4pF7AMeSKnUvQ5CxhRR1rWLepQLk",
+	"b3//n4QLn6uIi1nM1ZzeBCgdvNVK/qcRlDc/nQJRNLfJpxFsji70q7W21Gx6lUnItNA/An3xsHn4vN48",
+	"qDdfDA6+PWl+d/Ls20YT/vPnildBEWay0pfhugd6m+YJNBiFbMr0T6xyIuIg8CpTyoM4ZKPylUy5oAH/",
+	"225vnYZyMdJSpVEEp+/xt4Nv7Y/3oC3DCR8felo5PnnRPPYqt1wL2pVIq/ZT1CVllCwR1Qo9IeUB0wp1",
+	"JEvf8x3+5L7l6KOLeT9JzR8B6aIVWcQqIjdWAWS+NSGuZEwmVBAwuIAJp7E70gE29NhfGQjUpdyRhGwa",
+	"KxqgmYgZK9FSBnyyIiGbyNBnPqGKUII7JpFj86iO3TMae2TcOj3tXl8ORr12f9DrnA6y37666J6+ga9A",
+	"wh1r5Bq/JFMwCykWRQHzYBlzGfhERTwIyJIJn4tZzUPjkV0vqEzJAoWM5lzMSHXcH7SvRtdX6aLM7PqM",
+	"PDI+7/Zedc7O2pfme2FEFBqAvUovS8ZIgRNT2TcKzWJe8jMuHKTfUtt23TVul52QGfW0xBwOp+Sc3ANF",
+	"2c5l//r8vHPa0eLs+fXlWb/kMr/Q//lCt7l0QV/iTh99uTvdESqeTvmEa3Y+jYWvHvm23sSKC62p2muw",
+	"/Yo6N83eoYnVM9dcoi+L5tdiGcqJhuFN8EDx5qz99qo7aF+e/jR60/5p1GuXK/s8tRTjbaepvh8r5htS",
+	"4fMpoHJkDdufRSLIbHuteGDlE2tiX9JVIKlPqmOQa1qDTvdydN7qXGhKh0cNeo6yhy3y/q+SHQtUkOw7",
+	"quNygI4dAmhfAvj9SfapH1oXF+3BGguVMWl/JRvVpSQqnsxJyJSMwwkDaIEzBR0jsPkrPJFPssdcve4O",
+	"uhuMMcu5jGTGEvNlAfFK+iuNTVMeMHcNH71Kj0bsgi/4Q/lUrzVojy46bzuD/I2VkiyoWBEaRWyxjFRi",
+	"A4/CFRrASUAjfQpf1KhbWFaWOoKbuJ74iTdRRcejDC/qs/COT9i1oHeUBw+mhv12713ntD26vmy9a3Uu",
+	"Wq8usghlXkP08mVIQx6sSJy+8wubZ4jPtIQHNBmuVuqhFIz5iviSGRu+UPdoJeYKOJ3mVWAJrPaYr7+T",
+	"IQlpxIYi0AipPDKLGfiWyE3sz5j+JtG9FdjtVMSW9XhJZiEVkXpJrqSKZiHr//sFzMbuWLgCplg7Ic+a",
+	"R0MxLoHuuEH0JU28oNSwZ+aDpiYkgfXolU/mbHILT6hb8LPDE3olC7oiN2wolOY7gN0vCTXieLl/dZwj",
+	"7GOYB4IlQuCyivBIJaESfDoU3K7OcHyjZIC9AaU1mIMrAqjGfDSd3XPFGkOhj/ta0Diaa6VlQh965a8v",
+	"W9eD11obP23lb31u/i+LjG/RE+klViuNAsaAE8lbhj4Jx8j8lvmcDsB1+GCqv9HU7LyL8AWdMRKtll/a",
+	"ngdEf7VEV1Fq1/7oVd6h949LcY6i80PAUBBktFYB4gU8v6A8qJz8BfggemusrkwJnlLGh9Oo/OxVrP3E",
+	"jkvsKcnQiGheEpHvnPCHRuXnjDTf19dmylngo0nfYMVngX4KyX1FwQY44808JmJIa3d9o9WkMU5Gk654",
+	"FbQnVbzKTSAnt6DyTAKpmF8S+uTZCS2e5wn4koUKfP2OfzM1Y6zIm59OPUJT1cU+Bj+9Ak9+skCcSS/M",
+	"PL1tQT0Ehl7XMtSsI+LosDdvGUVm1ZuA724QPf82RuIv2XnSxcgbrafBYowu/WvhuCBUgqCuba3dVn/+",
+	"RpEFFzIksSbK1fZ1j0z0mjzyY/ecTEMqJqrmkQMSSXL4354d/fY//uOgQS41Q9IaCpvwBQ0yURBomCsG",
+	"cdD3GMTxotn89uDFi8Nnx98eN1+8ONgc3+FVWnE0P5zSMw4Kit++s5c6CLrTyslftlAT/Xhb3LFAaqB6",
+	"+eOxloiNx1KygjM97qNdb4rbmms0Dqd05Juny4P43JOFX41NpHiwP+ev37jwijGp3rFQaVHlwCMqhpFk",
+	"HCsWjmsnpIVe7SgOheYf97KO5m3icDg9Vk6njXUAPzNgygJvwaK5LAtH0qKBa0lHBV+r+zxcaBYSudct",
+	"ktESaNlES1ErNNRsBZt5eelVwB20xVfGGHcBWxGGic+NL+YNj4UuorEG1uXIkjleVUSa1/IeFRr7IDiB",
+	"FLlnmuUpFaMUVhIA5gIn95Z12HHJ7s+Y1j6+EnJk378RNwS7H/nw7GdCjfQFu2FGIGczfYcFmYZyAVwA",
+	"9DgBTEExJox9gi1IVfMawe7r5hlWBxlJC/+/xCxmfq1RfiTlOISzgLTza5Edm1/RWrr+dwvlwu98WU7K",
+	"JhDSmgTnGA8FxJlpjBRxYJRkjGQszLuOTGqMT2YiGlMCFjH/BL60oqJno7ayBBUDWrN0NJE2vcrhlG7H",
+	"lhSaWdhkIQlw8baR2yvz7h5TLPpKl6q4ho0Xy4JrFOrnP9Plyr5kpwv2jUr1BNSSlwGdaFo8D2U8Q80b",
+	"pgPnPKmCdQAVQxKyO3nrXqs1QCkhzzBwBNOo0jjcraQ3M0MZpryiARUT1iqTk6NtRzzgC6YiuljqmRIz",
+	"0egG5yxJ3zC/jLWEGysyNnrHWN+ZrZvzKmsnvpJK68Hmd63DjWk0xmtrXzqCCzpOiIXW8ZgAiyEYYIzF",
+	"Q8vczYz5g4cmnG2HFaZOsM2QOzXPQdzGRy2r4xPFrZ3xGdhqjBPW0Qw6/S45Pjz4tnZCtJJwiApCs1G6",
+	"MKvhFRNU4oWd/J5Hcz+k9zQALysY3IQFJqkanM9ByzPeWTCJ3EkOHidDCjFIISIrtjMAjQeNvecqKssA",
+	"OqeBYpjQAqviyj0rHA13VK+d+fYqTvksBqFFPyZIs+ZA6UbKgFHhvB252b63LR3s4IFztJ6+USkSl90Y",
+	"z9HEc5DYeHl7JiC9eIknJjAoDYl/1bpoXZ62R63BqPumUsIcdyHuKdlw7SK/bqHXsJj0+bWU26u8YoJN",
+	"+YTToHsv0F6e3dcND6P5yKcRyxwVfFGyJ7jEiRySSTlqbsn18CqaVDx0rKCY7sCjVW70UWbsUclYqbeu",
+	"5nw5WrJwYqhDorXbt29KxHCB74DA3ZLngjK73rIVlB3WKVXsjE245qIbrC54g1OWDxFto5DdcXavb8Ny",
+	"GUowPYXg6XZtaWIqS809IaPGeJilEj2zbzT8w3RgvnYnfEnAoG7ymTSbb5C3dEXUkgoScMHAf5M97i3n",
+	"7VXe1xdxEHE9HIXPotEIlrgOjG84+kotjG5Xk4pXuV3dlG5fjyga84SMRgBbsN6p+GbBI/w7Fj4LCxD3",
+	"E5DDnxo2IwOoNWY//V5IcOL2TAtnLUNDRYvCe4zJcVaKdqNsvlFEI2Wj7ArjpHm5UU8GizaxJrdsVbpk",
+	"CAJRCaw28uYUqvoSToCWYxjKHuJQippbtZFIPmBl+dvt7M+dMQM3Lz2ZZIHZHZbi5ZxNbotoJm8rGMlT",
+	"jiKG7+RiXoEZL+hkzgXD+FuNAq2rDglZFIdCmfgvLfK8HgyuTLJOg5yC5YGGTH9zE6A3CvVbSCTjf2N+",
+	"YyiG4gNO+wGHfyALRgUXM/JhKD7U6/Xkf/rJ1+3WxeD1qPuGfCCHzSb5gG491/GIrkUFw8lF9/vO5ah/",
+	"fXra7veTMSjmoz0E3AegPGppiIV8uqrjZ5jg7XkrCT9LxkN0bRL4i3BwZ7Kv7l4P1ry7KkOj8tesLUDG",
+	"UWZgd/C63esXxuN+McjDGATyE5y133VO230XSvZJrswzb9vuz8tQQjiA/en66qw1cDZsf4+XmB9mnzNe",
+	"r/zTEOGQebbfPr3udQY/jdrv2peDzNIoWVJM87JU/RulFfU45NFKb1dE5jC7g6tRv305SIaGbMZVZDzM",
+	"gETAIJKHwRu14Wn0weBmWt93TkcXncs32Vcs6IxPINbbmXvQfdO+HHX6/Wtn19YVAv4Y2LlG+AyqweCr",
+	"Vr//Q7d3Nuq1++1B9m2CxVFIA+sejyQESWot1TqKSqfIoUii+WIGnXnv4IfueQvS7q77GUw22XXOQ+3L",
+	"1quLHL4bw6f72FmnX3zOGtTdB9+1e53zjvNgxlVvnz3tvr266ICk66DHJMmcg/gAzQjxcRuHOvjpqgRh",
+	"rR9LKz55Z5XJq4ZZ3vx0OjprDVqjfuudM/7NT6fpHFrmJYre2YW++elV+ZhXsFoqVoUhaTLS1UW3dWZG",
+	"HWT3l6RpmcIICJVWvz3qX7962xm4G3SGQVpiIjQYASqFkwNWPdeGu2dGgVGRVC2DrpVOk50FlgBswEmc",
+	"Ej6Zc72VVXEyPUP+zCYYD2SFFOJLUVzGdb/dcwKSEzA6yYaE+lqlzY+0gzrdy9FF59x9szs44NOoZDS8",
+	"14Q8J+NALjJuVw+vurLWo/IZri9L54iFmaUwymL56UW3X0Js0NObf7dn1Gplfi/M6kZ6kw/kuHmkLyUq",
+	"siZOBQN2INXVCJ1wKTTjevPTqxqeVmaJ6c5wvlS9/0YR0EtA98eNnhAhzZsW8o4pggxY87CqGweLUbA5",
+	"YGTOH19GBTGJFe5hqkguIWpmJtOdpRiYxCnCNMeaAJsowfz1Sk9w/Rg4yU1Yt35oydKT8ESYFuZalzoN",
+	"070wELdJyhZDDHVPI6+CAEzmUEXijjnQ6FzCHW8P2smEQMa0qJLcaozjN2n+1pADxEeBSTYL3PZZZ6BZ",
+	"RHGFJm8a7FVTCKaiEMjFBUiSLk9KZmtdXV10TnPzQQBnOiEE+4uEpFkoQMhLkW04GGtXlxkxoUJPajPR",
+	"wVJpiB1VDs3NzAwbf3s1+CmZl1ozF0JvDvHd1vQJYcrGiIS5ElmO8a7d63e6l/1R+8fTdvsss1yuUqZx",
+	"y4WfxAPrV2AKiIqIMZcru/ZbxpYubPuDbq8FhQwKL8DT+kY5GHAv48AHGQML+qwilsy8oKuyLSTBsHrm",
+	"A31d/ZLs3zynzMVSwdhn7lh9NGlObCElNjefuT16msNDvbkwFhCXpucgYKP12UT6oKtgfJaRDHPppQAe",
+	"IN1iSUPFYMCf+t1LUqWB0iKbH2OsFPOxaktIBIP8Ltzu82MSsDsWqJr+CbPE7JpTRC3JdoM3H8Cb9080",
+	"QxKWDddLJlzYaLkFDaYyXGgeEpcUibDMDcVamDLJwklosVOkIbsVm7KYPIkLH3QHVzi547ROpXjn4JxB",
+	"6AU12ZhGycilC6XMQU+toYviLsqemmAw5ts1rifOoYwjZgoaYOi4o2WVE3UDeoTS1MZuGCXMKE/5VGQY",
+	"/wz032gu/QwUpcDLjkuBCYoFEVJyk/BCe/ZIDpISCVXN6mtl87ROB5137T1m0tpJMhdK+3auVIvAyTTw",
+	"naIMllngICCa5QPkdJoig0kNBmLQRGAHen2ABVWDqVCDwteIO6cx+JngCqJrXUS1gsrnoNhBM71fOI8b",
+	"Oeqog0g/81VgilPsVmIlq371uhcXQLRKtmtZhWKTkIE1FFUzqxrmEtkTkgvBxEB/wJkGUcw4JJuwkAxA",
+	"NR5GPEvpc3mga0KccZDGXU2UPSDJMiQ/sJurAmkuBIsmtNlqu3dJJKVNh3LWkCfoLv02aw+JzxdMIPeD",
+	"nRw3Xzz/f/8v/f9GPnNSFmAm4Hv5vAB9Yxhx0gFq1qyRVgcgH6BigF4He78E26wtU4Co57OIck30E3rj",
+	"FBGA0ZoSOyHzmgBYhxNZsSh9Zy5oHQYjoXMMYdU0AN4jEFVf2yEA/8SogoX4d88a7zTSGS+6TSGiJhie",
+	"R6g3vMQcV26i30l1z+h3AyNMJ8porGkls29UouU4D2t22XIVQyN5Geei+ySaQgpqqBkwDeXfsOxBLMzf",
+	"edkeJPAWyPZrtGozl1WD01Hn7d7IStvpWm1OI1midzz7vPMGLeG6iYGGIV11+53B6Krbdyf12VIqHtk5",
+	"85t43b04KwIt61cmxpFcOrbfHgxcI1B+rHU2lw5+1+2cbRhrvNP5oRfts+81AF+3T98UbcEB82cMiW3I",
+	"qeZZ4BrHkfqm5w4r0VGVJa025QSoP3qhFpQnRmmScciWzeSENUBWsoqoJXqZtSdkD2fIr1yROy4DYBfV",
+	"AJzKmYuxQaG0WD91S/9l0Wn9YBezTBRaZgo4uQ3vzh2iu+JENvix0x/0iwoSRFbTKAmtJuBMV1aMzGcd",
+	"pxMkdNKCHjLb5P0Ga8Lpda8HWZFvO/23rcHp62Q2S1dkmkfJhZNKalbHmdowfa992rmCpWZB9aJM75/w",
+	"JTdlQ9ZMZwB43uv+uZ3V+C3olKVZ6yfpt962RzhTMoWRaTWa+6ClIPehJkADCLR5xfqJ4V4VFchE3Fiy",
+	"sJ5QN7heSUyeT3kAOtJCimgerHLXsOylL002M1F0pcj9nE/mtgoBjBl7EA/m63+Tq4sfFIvUiEbjWg6V",
+	"r9qXZ53L7zOABex1JNZi2Ew6hyOoZcdrrQyitU3RmpXNyqoi76U3UKNAkhtWM9OeaMY5oQKEWyk0Sbhh",
+	"yduR1l+DKWSg5c5Bu3fZuhj12udtjc8544jN6SdJTn8mVXoSMp8DgTF8AnTSJeXoT6qml7mGl5Or5HIm",
+	"x2Dq+cqQz7h+VYE1WYLZfdfunV90f8iAaSHvGOjzaFmI6C1zzCNLqtCq8/y4fsMjEoIpZus9SeylhXui",
+	"d2/Moonj0mg3J67tKXsAaALy0Im5znIpp4RvuiVuKnbncnTV637fQ8eNJYM5+YirQsY3tza4MBYpRypP",
+	"8k5tHWUzaUDECRjyieNGo24NQEAt43NYyA5ObmqMWCGXPqn+qd+9fAkgP+2/w5JqZ+f6mYWGahiuNASZ",
+	"iVV1xOHW6Wn7KrUXPjfnhuVCCWbaQrSBFmFTG9+C+ZyC4URla32kxVYMQX7X7vVbF3kBiYK1lwlFwUTj",
+	"Iu8amSmZCQlef9TTWvRlnn6EWh5RNCBgawV6SgW5xzoNmiop8wjXjMvsJrlE69HIkTuRdtn9GKIrgpU+",
+	"DVy7ux0Njxu7Lr0vWyXCvmrNC3C/HdfwStPdGSMpjxQLpjvNv80J7EsNHev7nbKSI4ApRqfXvX63V9CS",
+	"IQhUj5rEoUIyKwMfWBEV5mgiyrVCYN6Rnd6JB08CDipeJRNMUPEqbmwA/uw4/NMvso78ildJ/fN6knby",
+	"r9FE8EPGtV7xKkUPesWrWI+4+dNWjss5sytexfVYV7xKiQ+65Ntkwa7rOPlorDXJZ+sNTr6wXt+KV8m4",
+	"ditepcx3W/EqWWcsfPEq+0XBj6onz3hIs2+zHs/it+ZLxxFZ8So572LFqxS9hvYx4+6yHxPPnrM9ZEJm",
+	"Yw6mFP1Ydilu5Yysuym3Fvf7DSV1c44d9zXWN+N+l3pY8odU2Fvi5XBPpeCrSI4n52JwB7mlMjYV7cxb",
+	"8gHRc7Z5BxrZKnHFPPXEbu2McWrqZWsx5k3LFa/inkDeFgxXOG/grXjlVWzLLLDJJcoZU5PvHXupWWxa",
+	"NLFo2NTHUFKvep25EWhBzo6ovytUNlmb9V6WB56x2ml0zlYLyZUgzdnHzAPFWhipjSj5YM0Z6RdZU4/e",
+	"edZ0Y7/JmGXcL+GRrIGl4lVc24n9aMwh9iMaODQzyNos9DfWFlHxCiHeJVaCdDcumhXVeftm94tS7Rvw",
+	"vqSOV0EvBtJTUGbTaVEndcBvyZ6jbtr9uhQgr3zZr1Is3KTmOFCzaoVDnlJivEbozv2SKTXlir0GFVPZ",
+	"FKCRkSTdbwoSYRbZHHmt5IdUztJkweHzZdLOmiBOt+9GWfLfRGuYO4TGXpoY2EyIrG9ixkfrwrgHSRgR",
+	"GGhN3gCRwsR0Q9JrSLjA+H8OPyR1ubbG3SZeaP1mHrHF9gDcBCC2nHKay1ahYUhX+vOtCeLeFsoLwd4f",
+	"vYpxl5a0bdDCPRSmQCXthpFlKO94rkALOMuNNJ5GEVTHNuRsBHq1R8Ymngw/Y6hAxuEPWTEJIIpxyrl9",
+	"pvHHxYOzgRRJWQ0b9uOsOwk7ylWxLMvMeUjodgKLhyFoLsIaTjVZiPNbeoBFlM4twnOvjIuApXHXmdt3",
+	"hgO/QiLn+nWsS+ZM450aGgkaZtOPn9C55kVrkjrTp0f6aczvtPQlxdAkZUQry6YLgb4r6tbEQ4L27RCd",
+	"xubTKs/u1PPummiW4lUmZfah6Rv70qcdyTM+RqphMfnGOD6ya6vtQKTzCWQGaJ69jQlcklXucpMiKBz0",
+	"aHVhvIpLWLcNfbO6OcXH7fV5fDb6GVhfDw56E9szfsndmWk2i6hkxp2vx74YneGMu1PTN6vJlRmJZ/fz",
+	"WgROke8rcC4P0qJ2py7w9G7rzJaQyt9PuJr23V6BZWZuWPa1+7LO7AnmbqCL3yle7koZ9kmmLTUDPSij",
+	"tpRGfZ7k2uyr9tluwaT2CFv9IpvsW1T66vJTdiW7SlBpFudnl6GSV+0jRUFYuaN7AOevJ1/UtLzPQ4j5",
+	"x5B/kKsa2w7qMUSn/XjDZoFjF0RbLCgywUeTLj5RPvhsXPTrcDZMBNw3HXcfhvhJTG0T03LWvjMm7cWN",
+	"sv6HRyDOFp2/BI1Wn8B4+1s4757WndzW83LpelB4FcHeRyP0FO4gie8EuuykmwGZCOhFGDqtHPa4OI9K",
+	"PezqUsvXghVS+t3asEsfmrsu6Iw9/euSzZIPSzEr1W3VnB4+e17UVS/kPQvrYJKas/ek/7pVP3z23LqI",
+	"TYokZJ+UFh9Q/G9sBD8/mIIYupFuOTNrsvJMz43dznqfe1Pm8vxEOuHqhJ+VSCS9/JaBpH5xt1MeZKvB",
+	"3HChb/ADTSBZZC23BsIrN6+6a/KMH9fgQMVIMeGvM8oYC4zNZUtsWybgyE0N1D9D4GC54VVPoR5IQjcZ",
+	"jUF43M8Klax59/VcKxb20oHFBW2q6euAOb9uC5fcsnbDhAfyucfQLRNk/Fx3NRZRuNrQ9XnBIorp7Ehy",
+	"09B9himfppq628T51Z8KhXjKnFVANrEtyNoqRA+rz5aHh52kFATuyGLpZ1OzjdBgOac3LOITTDaiCylm",
+	"bh1obuLPlgGNNEEjcjqFSuQuZLDR0pJGEQv19P/tL636n3/+9ejjfylDlTOMycRieV9BES6+f536a6JH",
+	"Gxh19vg6b3b+NYqueQgVXJv3kES4JnGLabBXoxzI5UosTYqDbyT7+NQnVRYsduHawUCMXbB2KV6URgTu",
+	"rpN/Up293Bs9C8pM1T23GF8JCMwGyy6wOUCHhFDf50i+rpwjnNJAMe93dar51vVbatNtPoU9Ssu5wC47",
+	"jJLVlkMeaiqXcMWEq2xFxwdqOaabtsMLHRHoS9Q43roxqNgXq2RrKRPY3BovP7HDLIZD/9fjj3X9z6H9",
+	"Z4D/nGT+GQ4b+o/nH/9cwlceWMLYHqopZpzZXuYY08NZjzMdPwsSfFU9jrlfPzg8yooPu1wNnPbSnGk6",
+	"Mb+aS8GIz0jLpw+d1rbLcKaVKjvZs+aOc+1lNMmECn+arcTc1b2MIw8WKzOamCMm2B6pI+vuqQA9ltOR",
+	"nI5McXCtWbNgypnjJHJrd1W8yk1SbHQEhWVGPpsE1PxcZmRoL4wDOad6hXyxMEpWkNgbfKJYeMfCuuLY",
+	"QTk9D+rTfzOfGhO5cCvkYnObHIIdr1vLWnmX2ZVulO3gofzx4NCy40gaw5fj22ZNxM87fPJ2GlPMj8zj",
+	"BRX1kFHMwTYjSq0zbs+dslKgkHIHuDLlLIS4BNM8iVRv2EoK3yQKIBbBwdcale39Lizm5vpjOKC6Ky3q",
+	"3BXZtISXZKyHuiloBEFGeESmMgjkPYj+PtfTLLigER7Bgi6XJnas2Ohkj+4pmnPn+17s3krDjnY6I+zc",
+	"asGOzRV/36uqvLnbZTFHewc1lcyVet8e4OIDzpdRZ3ZWjypeZS4Dv2G44bqBr2Xgo/abHWZqRWwaZprQ",
+	"Z4aZ1MBNw/r4SGYYZhtuGvVOukC2GT9boNIzj2XBYrM/G0mPhrVinnny1D5YmML09t0yHtuY2cFQLti2",
+	"yNpge3qFj2SGmX5aG0adwhOZQdbMtHlgL3mqdLDWmLAi3Y72sgt4ODNXUlxu0xTX9iE7FDWEBtZNWDcS",
+	"bTddeCY3EL1tI1OCcvME6Gw8xUdxno+JnrZCmQ4p9UevIgXbwfqxBok+ersNc3Fn25gSKrBtSOH+7zIg",
+	"c4V3GeDe3l2ez5CWbQPKbvm2MUV02W1EKX48PIRjz8EZVrNtaNmd3mdM7grvMjRDsXYZkLvruwxx6du2",
+	"50sEhl2G5AWUHcdkZaJdBpUIIx9/tpJfYjAtD+3HCiMgAUIqM2eK3DCtJ2CDViMUan0Cc+MblbzBqUzk",
+	"7UOFbI/Egv8SMyi1jm5OfFPVZ/WkphyRgvCdu3M8tBi6saluVUT0+vpxIj07QRtryshPpJgwKJddxaxx",
+	"y9U941QQPgt33Z0xAhdf985Yhw0Ybad1I6HDt1xhsb3qQdoeGL+JpE9XsIQ9LGpgPrHrycI9hWYKoLWq",
+	"Rz8FfAn+pThhS0c0yNhCcOylJnCPjLWMZ1DRSm5jSJ8n1FaacZPDuU+qNKl5oZHZqf3wkoyRr4+dWi3+",
+	"y2Jsma0ECT9CTyZCbf8AbK1sMq7lFKoYWds99mQ1GfA+C7GWgrJ1Qdddo1Qzf9E8LlM0834KC6tUxjfS",
+	"sCPfJkJMRrGwbkToX7Crf2PTSZf3YNUgAiyUU0j2cVVODZAcKnNFxsO42Tya6OngL6S5jYT85LfuSOBF",
+	"mbqg+uQUmpzGkdUkclpMUWPIi5XrpMVNCt16xbEoeK+XpnMKQUFUzkr+RWW5RPn2SvR5b8c2aQYl1JUx",
+	"sWyzC7rJgZ9mFkzE7UJyAFWjhQxLUPStDJNrrO+trSUTzZn+BK2kgL4us+Yfx0C/RzxWrm8YVQrqyiky",
+	"Nu3BbIkqPQ7LSFSNV1bJkMz4HRPYfgo5wQziK9hiGa12sBjtEt/lwKrssr9mNIjm0JNDFc92iUX6tsdp",
+	"OD09YI0+329MbmPJe+1c65e+wWCdbGqjbuEC4KNXgs5ulY2S1o/rcUXt1eRk29kmEaJmX6UgwdyETsQW",
+	"D3UR9/lMMD91KWba3ZVzhGJlufSW6Wv+jcLOeKbvZcjuuIyVrQFjnlgGsb418N4xqYo4CPBi2DItC3nH",
+	"/BNTbMazlUY9U5aqXChb4wZzO+zp97FwScNoVb47rDxkWn/of0BKwQVOoVMKsCTsKZBKJaq2U9LwJzkY",
+	"93f0aujFIRtZLN+6vikXaEA3K8yLfUzL+yRkdDI3hcRghK1TVcVD9pJjM6f1kpgD5gGzR9kgLRcnCADV",
+	"iF22SCVImRqtsGph40t4JHcL7xuk0qoNMds56GG3yHfnDSmpfUC8xLb4h0JEeokLPksVctfI7DyHbTkv",
+	"bAaxNtCyfRySxcIZa8WPnLxuhZGdpBKXypbIJp8Uso0L2B6i/RncogW73xeN5sq/fV0sV0bgf/RILnf2",
+	"NXFcoLlCEFe+lug9VaYYLdbqw4ujBTpbNFIKp9hfowzoXzu6SytH6qHJNA8MDtPAW2uXcYDsUKr92r8+",
+	"jDDaZT0wIsyB5brblrFpf/Hbds4FV/NdrpvVmT/PdTOz733dnOKl4xTYaFTSV9GUQb1ZoWEK65vey/CW",
+	"hcnVK8KgFAmtXUNOcUHWxGAtWcbGYAxamV0VjUO/81DN/x1v47oL+HuPykSk5iU25D6bSOErEouIB2lB",
+	"XzOEcCj2Cl1EOOgvtkCvSOoDn5DnTaJIJMlRk/h0pTzisymNg4h8C59J9XnzmHzXxO7WSaPgw2cvDpuZ",
+	"ZsHPm2Wn/b9lTGnB1fk7ptrWDPp5qLalgA8RkszYE1NhWbAVCdg0KpONXDfx7xjWxsb8eUBtmcsDIF3o",
+	"UZCXTNPa9NAMA+CeKylTwjRyzdNzAY+7a1L5vuwl2pQTrV0MYmYzGqwPlXbjMkciXtygAWvzCTlzls/g",
+	"xhoXd15GNN6sbjQg10ZVPir8FvR9B4ceII22nzaC1iXLGaJ86G0Duzt0hw72aw5lrz74X+LIJi0T8Fu0",
+	"OxSb7+/U9p8LdvAAgOlxh2XjtkpyS6kiGiS2vsz4PSEMa/dw69mJ10BvI8LTFLRb6iPZQ/joVW54GM1H",
+	"Po2ySbnwRZlh9YHIPeWhisqQe6czpg8fi60taFDErqPM2KNth2Whu+ZkMiWnNh1NOdavx+v1mLsvpu6G",
+	"jDj9zkj5cPzZgiObsWDbOW/eq/Mmd97MbrJTurRuEyZcQJAF+L32MbEWKwXvaGKVt+XZUNhEqJCFvaVa",
+	"aA5M4FdzZvpCFtMLaMW0F/icssoPyr3GmEN88efalZzQICPiTkOI1CgNDbiQMy5ObafANRWW7M95RS6O",
+	"QSErTJrVfBPwHTVLNc3FlI7c4rFm2ZrW/Fzm35fRslAlJJLRcrv4nnmTl92XM29mA+UgnnGxPqs8JT2b",
+	"A0HxsXxK4fY8q45fkmm4fRjEOhdTELcPtGUm9kkf8io2LiXPSw+/2094sblPyXzejlmFG05ujxuf68ux",
+	"9tbvFjoO7x/IWyaMPrrD49nbCeGkO5ONXFLSRrKRWVlZeRKm1AgKMpRSeFss40GVI9dSAbDglZIBWEmB",
+	"ELxiNCyNofukol85wpGBRWYlBTBsjsq8kDMZR3jL1tKTB1CHtVm46xfRjeYsVHtejdIWNDtKFKbds4NL",
+	"66Bvn/xCYsFbOuOTCy5u+yxK47n/Qex3JfYb/Y7s3oLUHTaaSDHlpoB2GcMoypOWDuXCB9Meytggu/r8",
+	"mEzmNKSTiIXKmsLt3M+PM7zo+fFWA6C58iVMqXwvpQjGruYykvvctZKmTTteM+hWPIrDoJRoP6h+Yj7a",
+	"L3nD1pqGn+O2sj3h+HDh/SqUUOHrc23kGoG3534+scKj2RS++7NtLZlyR6aygZs463OGydmMQVvJvcNu",
+	"SxcsBVv1bFeRIplpo1eOkptYccGUaWQNnTDTxnrUNhZ3UyGqpq/lErrbRx7m8pgg9fFQmG582GSAaFoS",
+	"8EmEnWuTyW1QZXW8pgPN2CPjfAuc8cuhENLkDtmepmmy/LjWgO50D0/j3wXdnCi4bfG32Tz+Tz5Tl/UU",
+	"DvS73/7+nweH3zmswiOGjkN3cmnSYzTZx48TKSLTtzn55RtFAq19kyUNI3wMGkAupCCWPWRrPvSjsClm",
+	"V/+m1H0z9P8pV9kspyqV8cFiIM/vqRqMV+lGy/LaZ8/rPp/xCOqdZWFycHh0DKUv3UpmzfqLn399/nHd",
+	"O3YT1bajsl1u1oL4D8nui0l2a5R/c78fJG51o+U7FvLp6rEw45PLqGwoEeIsdncpwO3PuVeKwx0NMtQ1",
+	"Ua+3sXocWLYBEG2xJutaeIPEuFNt1jJRs/y1RjYremc3+g22B/h//mpjCTptcVRsff/OBfcyHo7ttcYS",
+	"g/JmUxU8VfSQbPcezaVgji95lwGpSvNI0fkFe1R0L93iN2W+j08oPi8KtcSm75EvH3y79RZgmJyhJImd",
+	"yRyTM7+XUc1280Wl3qesVypzSHno5HIDtiiBWY3ja17Yf9yv0gGPYRTg/mOjXIrfm9GrBw2D1vKede3L",
+	"3tIVUUsqSKAVukahxvCWCACv8r6+iIOI6+EI2aIZc21LMigX8dgC7O/dggckZJc9YbDsOZ1EMiwtwfwY",
+	"UqJbF/yxuiXYYTflcQi70xM+jfbp54Z56A9NAzGjb3ajLumyHtPhkuuykjQBcyCaYzrpnt0dZGG35dz3",
+	"EbmL3dwfZH3LVaP/DLa3slpKXzQSt2QB62Jx8yUdHj0eN/eCNTG5SUWT2gnRu8WoFJvcSon93SMLeQdm",
+	"uCUNIyKnNULtU67J74ZObl/CuGmsmA+1SaoL7HtLBblH096CcqFq5D7kEVNESIENsdaBr8DAxua6jLP1",
+	"fTgWjocyKW68Nr1jyiMsUNh9V68JMoGjOBSKRPLrJb5MQ7kYbaId29PCYYpM8sG6tPcCTDA1/MQUDIqi",
+	"gEFDZOPWfWie+gYqabFp93rpOIKptVtzkW+BfZbp5HbHNB+tMHwS8CO5N+hTtPsc4C+6kxOAZ4FZnluS",
+	"Q6bcBnP4moGft1nmw2V8mSSmdWLvD3PMr8tUa1KGxDH/JblhE7kw3Scs5L7R9CliHlFzeS/0qWH5E1hd",
+	"I1+7es9g5eQINsPObT/7x+tutaFT1ad2m/IqxjKSyziDwiDkunfhEbDekWdkwUVc3uPqsVpW4WLKjrAg",
+	"1BdW3CLWRzDoDq7AUWC8YiGbSCiptsF5sMHLXyKr9dkkDnm0SuSjfPBTuR8Qa+uRBZ3MuWBYAM3lvrkC",
+	"33E0bwRyxkVDxZMJY1hYqqRHgPOO9SWxne9L62DvjM079hx4aLk/oIZ0ZgC7Zz0FDLcypdldSJhOAc7k",
+	"2RWuwbn0lPeKdeq3T697ncFPo8crjpVFuT9CX8FMbaFiMyNEqCQ5TWjyIkMSCx4pjyikP5pZOomC32ix",
+	"mgstPBNN0klVsBmN+B0j/0pkvHMpyr4p0fADF74saa4W8AUvWfPbdIU7vgjldFNjfafnFYvU+uo7SqYk",
+	"4x4WT6YhY4rEy7IqShxqGPm7FSeKFXuQ8o3AMuPdLbvbKUWQiEZsDUcOpOJiNjKVZ8rlwqQAVUTGkRy/",
+	"JGO5ZMIZRv6FRDLSopsgv/2P/zAfZByNdzy+STnu6pejoVGfhRaZoV14pkxnaez6J+SGwxPFpZxpjqcs",
+	"SqRXiFRtt7DaCWlf98ihR37snpNmo7JOA9qLSs+Y0Jru/uR9LgN/XWkxSNH7RhEwBGMnDKoi4JPAyrEP",
+	"dFKVK62khy4CMqdWEy5zbNpjKqNFoIdDzRao+FnVi1QRLgRuz2402iL0W/OuMjqdw9HtqK3PZuzlKOTO",
+	"9MfJxt9Qy63zqnVZD/itFtrNiBMyPv9x7JHoXhKNS982nx+ThfTJi2/rB00CdemIj+hXpVC7iwqYqOa5",
+	"vehWcJApDYeSwoIcHJrBpYeF/t6dkcre8vJdqniRXBCLBISX17HYfH8TArLHi2QceRjeBZXjNK9C2vGA",
+	"939STQ1XCXVL15gbmSuQYAiOIQ1wIkXc9QqE2jkLF1yWlLrXMEdENnKI5EJ9uTqHYSwgXMs8mitnaLfx",
+	"jYJ+9WATQ+DYAbVskcMdL+yNlLcP8Bw8Wl1Dzy1qaG8uDxNdfsdCh59YQ2+NjWoKq0dbgtHsEgsDqv87",
+	"LW6jQazlTipDPoMCh9vK3+xg5vpspfsSC8huZfqyFqwU3zbev72Un0Fr0IY20Q+PnU5Fw8/j5sjEP2YR",
+	"4HpwisGuCz4JpcLKOx5hjVmDbIiPzOrumwMpP0Pg5B6pWLkqxgHloh6x95FJgTA1vLmPFbw/4EfFJiGL",
+	"8KuxteRJMSmXtT4xuetL5mo9WnIWnEBHqXhTSP7nTosrqZLZfdO+HHX6/ev23vF+X/IcCnd308GkFvMc",
+	"vNYezOfL5NzI4pzUzc+RhemGx2+QjHbRdL9sZeJs6cmcoSNb2UidpIpeedUzFfEgSKpuVjdUAqw1SOtG",
+	"MRFpDQRFIs1E1ReqLPzAGn35Ms5F6Qi6gEOXhmIKyU4iUb7w8xcARuIH2znyreimfYAc9qhOmxIRdo3p",
+	"sCuClUY6SqAoxKj942m7fdY+s5lAqF7A4Idp+jB0dJ8YNPd9PfaNxAXYyAMeYf+CJQvrVgDHR1DDD2UQ",
+	"6Ct3eEzm1hxplKEJDZjwaUgWUkTzWlnzDyBsK1AJRTQv5Sc719TO2Fn337ppZ2O2gPSEJn0zP81uu8v7",
+	"t1l2Qb1Ek5SydM7EH+ifHPi/TPtPAFiJimgYKVuC3TaoKJ7oHpoT+MLLzWh6bjDMm546Dh3CWnQm3iVR",
+	"Jz3imtoylrZdgg9ytjXrhx7RtV6HTUsk1fH37QF5aiGjnv7K/Y/j2gmZy3uyiCdz7AVU2IUTNkGqTWuD",
+	"F+wlofocVJSYAWo7I9QGHTVFKbuCk6JXPoJFKbMoqAOIspIi6p4ul8yvNUgnUmSsb9nYRv6gHu0GMs3o",
+	"Hdtx1Z9S2l7uxwzyYSMPYAXW4fGp9GJO/aTxDNDNanPDRdsNAzZ41DeW6t85+sSEVrtgT0wEpRWuP6m8",
+	"f55RFsPRkii6E0yCXDKhKJjkXayGvFbE6x2i6EhVMWYD9OAujddyoqQDV2r/cvtwlXEnZ1N79y04b/dG",
+	"p923VxftTwgH3Tk79uF2ksJVdRRBw4lMNTZw/iWtu9aWSDVzFvuhftEo0/I1rAs0LWlX9uixpsV3rAk3",
+	"TVrsQRnYhLZAOwI4hpN8kV1sZPiNsg4YKvykhwuS/AlfcjBmN9Yf0NftVbA1ynNNVKfLUx6iUBSn3Vkm",
+	"3RIZuTaUcu1yt7K8L2J1fuyYxx040lrKlGuP/FVIiLOArfTDkMfPRzzwBftTDqvxGaMJEpClDLhx326v",
+	"U8EjIjSzBG+9ytKVWmPNiX1lmrLVrmJEvm8UWliqLlxqWYt/57J/fX7eOe20Lwej8+vLs/5Go8eeZOyP",
+	"cu9zFz0D4U23+PfdmmGHI9jUnGCdX/M8ZIyA5yUJjL6R0dxGRr8ki0ySIalG9MYjF+dwI097aKEw0V1u",
+	"/txxc5d0wwK/yS6ulwoFjr8YncE2kEOQsQXpuNYg7fd0EoHyhJaMdHp0JDs8YXNhrYOH6Ht7tIcooG0R",
+	"t0uR9V5OqcaJT0q53JqeuP6y6PfbJuN7aRw/dM9bo7NOv/Xqolzb2Ji4/nC9wk67djemzfr+m2lfPvZe",
+	"9FYwThzIVYl966BJFBezgNVjxbJR5SrvEn1gaeO1ECysbi1IUU/bH6L9QWtwXcq0kszg5M7ZDNr9YL9L",
+	"hxtQWkzjNGvpRN9zYzfzvlIxRvSk+zsP5P17vq/zU0ZLGkfzURzy3QpHwCqLO3tFFTs6zG2GVKUIVqYj",
+	"pm3RvEtoze74klR8wHVlN5QAai0aQVkZ/pCr+a7d65x39vc2Q5KDUg+pL2OHlu3mWixDqX/VgGmHIYbA",
+	"P7xsGdNTqPWSyu5lzfNi/BXWeAPbIdTnaQ063cvReatz0T4j1SlngU9+++//gVXDIKnDgEC57aN3qZ+4",
+	"X7m0nEO6FMpQZeGtyxrz3bLDiNOAYDkG6P6KQFuhUY8rIrGtuv4TyEAsTBP2l4SmTwOIqCJjfVPGhKuh",
+	"mASMhswn1TFWfRiTCRVCRuSGEfNbDTv+fy+TjvaMTubE3rZ0ej3f2H7dsBnvY884yG4ZW6J2E91LQrWo",
+	"VlYHL1uVpBhhRoPUQ6afwupvpv3tNI7iEGUm3MRUhowcvGg2IaToIGNA3qnQiZb/ZrJuvizs7i/42M/u",
+	"c3W+WMoQZRyqhbLKjEfz+KYxkYunki55XePCjImnyas/usPVLV/W5RLvRx2yNjRdNqKnU3Yl56Dpd8nR",
+	"wfPn9QNCg+Wc1g+JedaoYK3+aadDAhZFLDRBxysyoYq9JCqSGgvi5ZKFdf1VTaMZPopIBkQ3/R0ySFu/",
+	"/f0//6y15Mlco5U+AF9GAVOK/H//j4fZjaAc52TWQnORP9gRZKvZ5HTfkC8W+t4d/Pb3/zxoNhN4VzW0",
+	"8cmap3WTiRZ95qvlnAkMF6VLqaJQLudlVVHyUv4fDGSZQj3/gNguEPu0YkVbaMPR75U2FHr4/MGOLV8D",
+	"KlfOtnHw/NhExP7L4eGLpvkPqVKTK2ySo7QgwyNlTylvqDhs/sEA87FM8FEsfBXIye1XMULrt6PCt9EA",
+	"HSsWNm5wlY9vfXZnX2N61o+g2Rkqi9xTRcwAUmWgRWPwsandjwZjvbnTQKrfPWQnsMjPBFicfCe4fpPE",
+	"eACEcSTcwpmUPqkCjJUFsmfsePbBExSJrZMwUBIS6qDjsunTiaEHIyOWj9NjsoWJvtpROZWRtp9XmKz2",
+	"M51Z+oKt5xamC3daymMACtyVqpBExtFMcjFDx0wR7I9ZhewTKnA5b/x5DaksPaetXbgLQIXO25lvuRQj",
+	"LORV0oR7UzkTHrlwr8qQ4DS10swG93UPg1Ruho2FS3IQu4CF/ZFuWHoqn/mmOce/z42DmOmEJeEEye3K",
+	"k//d0NQyQs98jkXCGlOsNUS9iKngmnhg8sfmqlGQ54UcYEcn4oOWUeZqSSLWkj+SCn25ha27BPsbtaHi",
+	"3quL7umbfdqfFOH0SGD5pNyY1KHqAHAr3D5DOJg+imuLz79zoSy5d5+J8jj3egvBsZJuQmcW1GeETiAX",
+	"PG3E/U6rTqD//q6t1OdghjbpwxDxAaECgeb8L7V6TLTeBVKnYBCWCYZrVVtjut5muXYSS+WCmckIDRnh",
+	"ArTNNXz6webtBHhlNwCr7W/p6LhvA8zHcRtn21OutdRjT9GSqBvbG359ZYpXpirFgotYQb57vg39rvkS",
+	"a1+BdSuT+hcPSoX58rlsn7c4y85RPzYgt+hdxcIUn3Jiu3E9RK41sgDiZWmRibR8RBENPSfQOOF/W1SN",
+	"TOPc4gV94En7lAdbB+VqS300+U0PGbhk4SiJUS+VPgMaziArCOISkpi+B1aLifi2yjzWvKDHupH0S9Nm",
+	"XB+l6XFVGvt9Z7zKpeWtIB8TXGscXjahipHqm59OiQzJm59e1QhXhC6XobzTrCYWEQ8wBdRLKl5NqCA3",
+	"DJ2Eeuio1/73606vfVaDtA3kVzbTThFFV86dc2IVHq3SioPvAF4HBrkDtviVIsx6zO4umfgqEljh9etk",
+	"MGMxkvDk44tgmenXSGD4jGN2xKcJNTauRik81zS1fiDJeHw8Wo8U+6hHP7QuLtqD0Wmv/SndAI0s8XmU",
+	"jQwvcTALBWcMNv0b1AZYa3/NTnKKZsuvdmuKq9hyebLm1s92iXJW3e2XyZiItSqDZ+CRWOBfpAoOE0GD",
+	"mqbaxgQN9VScFMSXUKzZNsPD92tKbrPo5lQRXI5KKDsVflrt3NZL3XDCa+4xjVWJ2Dm2qx6f6KWRaB7K",
+	"eDaH5dmfSOuq85KMbcUJY8I5KewxxytdNmmncgpXbMDdTwpXfoi89jAp7/MwyzWGIzy/beRirWqmtlKT",
+	"rZdsQ6URXILanw4/SoXYlBjvXhr2gcQZwx2hHm1fv90EPUFhmFYczcuCnrABYf1GxsInVl4kWOXlYaWH",
+	"CI0I1EfWlCZkM64izFlukLdcaZHYIwsaaIRkviZRt0LeC88UEPFxFJjRTshx84CMry9b14PX7ctB51Rz",
+	"RTDPAnRBOMSyNwks5lGE/hJzp9+wkpCFN2xl1b+EjDip1a2rjkeMKmM6rE4hWDV5un7LVuYJUq+D1eWS",
+	"1OtqIpdMEerdjEk1hchLjGLQVKj/ulU/fPYc66NIjIAzUCGgFgAw1m0cguXsS5xscBJwBcUT0S1okWBM",
+	"DBZB9f3q2IHJCflLwPwZC09Miu3P4xpYb2gQ2FEQ4Kc3Cm8kYxoyevJkTGYhFZEi6CDG3yD/Hsw/tEEu",
+	"6OQW9iOY3udx84iMz7u9V52zs/bl2CM+m0ApGICsPoNbtvJsPB1mKAGd0IPv0PqmxUPh22eoWCWFdDVn",
+	"0pDTPChiokG0zNi66pCjRrNxREKmWHjHlFknwmkqQ9LVF+IQZtUjOmfkVAqheSqiloKSDSuAiR7FfDJn",
+	"+t3KecOBKUcBM2JEkR7rESUxegVqbkgRhVRPTFcqiVdcQRrJhEJtYGoqegRwQkllTgsHAwT9jsmELWHa",
+	"Ra1BLmVks0302U9CqVQdi+ORm1Dea+HazKFI9bTb62PRVH0F5oxieUkMnKr8WO9Y3NZXJqVWS64/f/wI",
+	"d2oqkV6KiE6wIg2OxlhuwsSMC8ZMkAhUsIcLqU6ePvXlRDXwGjXoclm0YGrcNvPcUAEYtAxopOmEvpEn",
+	"hPtMRDxakapLVTwkNh7Wlz88b3lZmqaY0lKTqnlDYSrSemTOaBDNG6QNOBwazkAmNAy5vlta+HFrwo81",
+	"CUZPEXWMpWNDksdDUT3XLHJOblbEZ1MaB5jQq2UxGgQ3dHLrkbaYBVzNiRT2WGqNoRiKJ08w1OrJE8Ro",
+	"JYM7BtTYPndCxj/WW8tl/cJE0v723/+DjFuADfULKmaxXgWpYp1cvGDKI+NfxoTPhKYz3lBoqElBNJNZ",
+	"LjXpxYK+ckqm4VMwQQljDtbIR+NoruE9gdtn4hiSSF54/zQ0JGkyl4qJoQjMSvQ22GQuES/Hp1JETDgL",
+	"Nbu24rt68oSEbBlKP54wE86FbReYT26kr4+EYRaTByImuYe7mFzQWOhvTwzbocJPjprch3RpimVan6Be",
+	"ErTPfqkHQCFYF6Hg3A7PW/bN+gXTgEaNIXoA8Jvxr+bsPdPTIDVtfxy/tFdWT2ey7XDY68HgihwfHg5F",
+	"boKTYmy5R9DifUJ+BfP6CfmLGfLb3//Xzx+zr2xkuoBDvPQNW0lDSSw8zY2hvm8iUFS8XMowgsBvGtIF",
+	"0/SnuqTR3CO/xCxcwV3xWVhDgnYTMnoL0SdDgRIOoqyeRKOJ0PhnxG3jjRjjLhocnK/mQ8dni6WMtFSp",
+	"6c3YXoQ+SECq8eSJuZsoEqFH2NLD3/7+P8mf+t1LDeWYYbgmykCasCotgGhi7LOl3oazmaHQj+KG0v0q",
+	"j0AWHlSugMQ//RdOCziEubP6rYtYQfg6xtNdD87r3wEbk7F+5VDEYklBiFFxGMqZFg+q4+Ew9r9rNseE",
+	"qQnVrJuLSRD70B/eDj5taiZ2eoDcQgZOD3NSvby+QKQ+a1+kg1H1MuNvuM9DbHRPA8IWN8z3NSA9Iu9Y",
+	"GGpyoF/AlQyo1tWq1/9y2Dxs/fb3/4Q/2t5Q6D+ePzffPH9Ra5BBLrFRsz8gORAJoyUaYR0/CxreaoLo",
+	"JDSekCiMNVGiQ5FkNWNVGw9KiQQcnAlj9DqPVa1ButGchfdcMX1HyLhwJcap0BDGARuKcQqnscE+iNUH",
+	"b1g1/YIJUxLZIApUqh3fSH8FOQQMqmSnOAQmzWgogJBj8SbANf09eteQvNU8mw9g5ZFEDmkhiupX4KIp",
+	"8eNlYOipfod+gcbTgN2xABZkPHNpV7Hnx/irIj5jSw/FqSYZv21dnHd7b9tnYEht9wdjWypMi7X30tyM",
+	"oTClhe5lHPj6QjDhJ3lcNFQsBFkFC/bZbPOQGpMvFWQWM6WY3yAtQYyqSBYavcKhMFslS6pQ0nl+XL/h",
+	"EQm1tg9LPTzMnhcZL+h7vogXwKrI2CSHjmsO4dCXzRADLbE8eYJFlKw8g+KNsjIZsJdurz/q9jrfdy77",
+	"41SsQvk0kZGRUxlxaSgWLJpLX5k0eqQrSBiQUPss5HduqwtHPwDVgauEqtpgSZzTGwr8mKczHhlroVOG",
+	"/G8wkSaHljUOVkt9LSAU5ce6UZTrHT/JcMGKIeGdBjzgnqq9JOMei8JVvTWNWKhnS6hqVO+xZUBXGPBi",
+	"X3LGFRY7l2KMAmdC3oDADoUv74XmkZqC2Vq/NS+3JFxlgakD2Nj7pQR8GWcFyvFQJFfHiqyuvHqSKmJA",
+	"wm9YIMUMcq/p5LYup1M+sQBAvwL8hkihAF/O2ISDpJdKB1m+B0oXDyBRKUT7FmIQBFgm5/uNyjTl0VP/",
+	"8z+Tt06NAf1VVzBbicGIWwbhbAly7EGhB3ERSX27NZ12I5vAykc6cPeYvrBmPYr7bCjgipr2B07Wv+dQ",
+	"uUBObhM/ZlJGDCoFUl+RqjEIomkEawMaK9hQGOuePkqHFk/pJDJPJhXtTL1qVQNSIaSjdoJbZ7WkCs2E",
+	"QAk1zRFoMYqSm6UfVAFfIq3gEV5GTRLwtkHbAjwMuFkgx740pDwE8gLUcrkMtEiGlEplSvqnlj7oJ0Va",
+	"5Lf/+z+BL+FzCs6IIh2yE0XyhDyxzGkoZBw9sRXXcuV5vPQ5wsWTfIUejzwxijT+NAmZz8F8gKOH4slc",
+	"Bv4TANIT7In3xG2/QF0PsG3s+MQWuiKwMueYnSJzQxHRW6YMskGBLSBaWJ7QlEr/RpklARxQdkhntxvK",
+	"9Y/k+pINRX4in93YeTy7F30CTzL9Jb5RJa3/zKKAv+gJiJwOhS1ynwg0ps59rUHeSa5pdHCvVWeNZyco",
+	"9IcsYFSZiiiNoehhRRC8DLZMoEcyM4NbHbDNLZsytrVZnDumUq6lcenlUKRtP3FPtsyjnhuq347NbRlD",
+	"yRVAdyhXqWVFqLlVe2nogyleklqAtNRob7S5L1rTykvIhlMhVTc5HA23YAy3HVqsfUUKw4lQOEmRWlMB",
+	"Rap4/SAz6hAxAoQ6rfZZGSHBcFI9ONIPHtdOtHaM09zP5VBofqvJsf5Og0UjTuIcuNE0LzORZ5RoC4a1",
+	"1WmgOOJQjN0KE4b1OCUskOuIOAhqDXKteYFeFXxp47tSfwemnw6Fq9qS6nHzoAbCPdZONdYcVBmh/ofF",
+	"J6AaK813UlXEuka0JBzw2TwCfoEW0n+q1xFB68goTtI3aPZ2b3CRQn0fzdr4hKmnaJb7RpGIqUi9hNRW",
+	"PLs5XbIGqdfR5joUH8g/kw9Izz6kaKAh7nzkgnyw94B8QGT9YLH4AyCnnsShM+5HGO1c4w+Y0vUB9dgP",
+	"Q/GhXq/v/T+99AO9SFs7ek5VYv79kPxX0+/00+vuxdmo/eNVp9c+Ix/IcfMFvJ8cmokMHZVhmbdHXw6D",
+	"BOm8+K/7//lP1h170e1nX3pkXgqv0ZNbZNs8O/63dXravb4c2DBYmPcI5z3OboZbT95O85rVnve6f25f",
+	"uqt9llmtBjYVNtDRDbt2J9y08LRjtrv25+5bvlHkzU+npPrmp1doHCU2ACXpAgu6lIyS0JGtr3fjRtwX",
+	"f1sAGhiBkMsk7Y5AnXGtqusO3f739LrXa1+e/jR62+m/bQ1OX7sg/c680xEBnPdn5IfizPjffutte4Rn",
+	"5s78wsxsO/Ap0ODXVC0l1fFF++z7dm+UlK+E8qjj2trX5sqnOm8+aGZfjUqjFi4y55oIhnZdPCQQIqPv",
+	"nomRMasrnuhO6zgogKC8z7ahU/wmSGo0J61hsLQuTgCZoWVljms52KRr7LXftXv91oVZYH/Ua79tdS47",
+	"l99nVmqJTxIel4RImvU4oj4UUJD3VrN2NlgOpvSvYhGzzCKO8rho6yyEbML4HTvRQjsky8ag8NMS1mh/",
+	"MeTGiRHAtX9Yg0+99mnnCtZ12R2MzrvXl9mjPC6sDbvBOcWqMk3J1r1n42U80ASOpqDX5MYiaQaXQWor",
+	"mirKiOp6toD//6p10bo8bY+679q984vuD+l6hiJNZtEyJpI7sO9o+fp+LhUD4pijf56pYoGnBj0TUEJ7",
+	"BlLPc+Jr7ctoQSCGZDUSGaY6iDWn2vbU6skT1LNkaKyEJtz9ZuUaNqrjq25/QJ7SJX96d/DUquRPXdkY",
+	"im8/NcV7x7UT0FRXxs0AxdH/plUXQDGVMfTpXaR10jHSr0odYQPhYR/x0OY543dOuAmoN6ZVNU5R88hN",
+	"bKscamVwndadQWgPBwyF2cg6CpMjK8bch/GKmjBmlHkj1v2NhVprsjtFvSMx2xonblE1MnxDxhFoRvcy",
+	"DHxNbrnPTlDKOzgkvkRgOFjAI2s7z8L2yRNEIHLQrOVMfxjrOEElPuIsTORfN5IUwCbgTciggaOPbZDA",
+	"uGYCQEl1bJn7GCVprJ+g17fMsGCJwDXKkw34O0ntw9CXL68HkiqCEHMBwVwLrD3hQ6EBJzisTZ8RGVqJ",
+	"cihAxkQ8criCRiVzGk+eAAN78sTWDufKdlEwHSCoiqCev4xDQOpYoK1mKO7nMmD4A6nC9u4pMskcdYs0",
+	"Bk5u4dHExXt4ZJ3aPEoWY5jokydDka6n2L5BT389OG2QM3Q4Kowvpn+18cVJPR17AnrlYspncah5lZ49",
+	"mhMrQfSv2pdnncvvUYLoj7FMt35tr906e9uunaTxIQdN0mw2CSU+xUqkz+wXsDJvKBJx76CZf/YAPjuP",
+	"NyD9D/VB64IdAxKbdD2wYibNJMbeUIyT1g5GJ3QbbYxdFx/2DjAUzaRWIw3DazKG0BWA78J6jiIONuiK",
+	"Vwn4hJmYIePqvgrlMuQsouGq4OPOurcjHjmFzkjrqoNhxsrUrWs0G03bepQueeWkAjEL2IlsDrE7dt1a",
+	"Y316OKVPTVEyiGGSZQWdTIEwfbvAIQ7RNE5JPMxsMgZ7U34DQ3k81PzNGxS4QME8qJV6gM9QmDJptvZs",
+	"WmivQS6ldbWjoDOb6VsYRximYAqgAY8cY0EyLTCYeoHjl+Q+lGI2FLBEiBjpXIL3Z3R43hqdds/axtWM",
+	"OsyMgVGHsPqC8qBBelqTh/M8Ic+eLrgAwgOk+V9I5wqGalq/DAwOalHa0jrjoDXmSDlF8riqG2+ypmOI",
+	"DAmn7PiQRgKAgrJscGbWnbg2djV95OmPreUyqa+y9Wl09FtLO8SMGi3mlfRXNiTDxs8u0cvEpXj6V5N5",
+	"mkS22WA322L/owml2l5XOV9l82M2Ss2UKLGhFIC9h83mg9ZWKIyZ1C809WaTyLmKRlJbqK+x524KNTth",
+	"S9nrVJj/uHmwbvJk70+vMyYmH8cdbR/XwdS5Q4Q0DnuxfdipFNOAY7Dj8eHh9gFpTiNWfcaBO7xJ3zNI",
+	"38Exz3bZVB8tW9ciUZIw9gd41vbhmHXpxjbC/XKjGv/ys74RKl4sNFFObqamYBWvEtGZvpKVwb2sTyFR",
+	"z41t0cf8s569QGoR6XaitAXCOqHYggkCKL9RaRe0CdT3r9l6kyAsOX3CTFClSCoPWzMGRmK6SqWVBA1p",
+	"JdVyqgl6x/EBdr/Rsjq3YZ1GEctWwET5bSIXIJ2jHQMrYzIxCVfLSC8e5e+h0Bz2hirmmTWkPMN6EHau",
+	"zZplH0Ph8g8nPtIaCXNlO/X+xrYCba97cQF9To2xcPwysdIaOjIUDhtqXWjx5qc8KyKbOFHG3XiCZnPD",
+	"b+1ZFiulWiA1SC8DBwww0kLhLJTxUoFPRPH3bggIOHTG9Gbis+lszv96uxDLX0IVxXf371d/A1L+7Xcv",
+	"xqR6cNgkN6gVJaEaTsUtDDgZChkmkSNghMW6Zy8TBwAPyeu3rdPUSWHN9oLdW4QDbjpBs/3CYc5D8RDu",
+	"THZkzkOxG3fGEsb/YM6fiTmnhZ4T3oyVwrKs2fzYKBZKPvlLBdG5Dvgc1BdCLn8J64jTlZ/323u+YPUa",
+	"Tp4s54/AyA+a2wd8LwX7B9dHro848IlMP81EmZVVje5MLQ6dGCuQ5XSGxmvK6lR0bpDONJEfT5KHS5iD",
+	"pmwFyYFUTRaCh3oceKCxOjXg10syZ4FPnjebBJweIF0Y05YxPqRcOrE8wfswwEYhL6eRZb4n5RKHogsj",
+	"dgBtNx42byiUhGBpGTBhRiS2Z+q78kPilIPQOvQLSwNMCIKZyAVTSRDHUBgokuteJ7GWKLccudbx09rl",
+	"48zuuCKHTRJS4csFuVlBxOPRIbmBot9DkXLWGgaZ6JdwRcbmpSdPn0YyWj5Fzf0E3blQuRt9r/8VX/Ov",
+	"+MOrVr99dGi8snGzefgcq3j/Kw4fe4Q3WGMoeuen5Pnh0Xc2QFydQDrIgUeeEx9qEnjkqElUg5wmcoET",
+	"b6nVdbYkjCfRE2V873sWOfXmvwbreyiPwbRNc1cgKyy52q4WpoXNUAbBAg1sU1nxKhDtWOBRSel8Uykf",
+	"CtD8m3lbYyIXJZqlWwz/ebOZVq5Py9VnORxXjn6YK09fKUen/DIsNiEe9dunvfag7O8S3EoLyZ9Utg0H",
+	"aup0AsiCN61Q/wjARFHAhaWIg2AnYDoSQwaWOIHdrP4EPH4PGSFXrGqNiIAM4JMkhM/J5NIlkqqmirm7",
+	"QHjKbmqfwAZRxl6v+16F0OxRrwayCJhQHOsmGeeSXpvJEyvhakbNgPK+rEYoeVZfcBFHbCg0javHS2OI",
+	"b5Azq+YC7hCKUzQIkp61Zs6C1XEo1psdN+p6X8W2iPWM/qG9fCbtxemFkSVAtghIw+leYd+/x2YKXTpK",
+	"iM275FX/sCr+IfSLvqFMeIM/Uc9wycAGE6PJfk3IXNWhc7Wi2RGpSlJyDKgR0E1TJN3JixwKpMUmr44E",
+	"HLzZS6rUvQx9nMpm99n5AvChHoG6YarMsfcRE5jLxBXBlMtIoi7TufIgJrPemoGjW/hmCVatgJe8BOvU",
+	"gqsFjSZz4rOAReCpfUmeOfRZmV/Q3/3DNrr9sjSxHKfwnS2B6fD0devion35fTuxGRZMfFNSDGt34oRB",
+	"QcKsMFgUc5qugcoEBZQ0xD3UykDJUmtfT1rOGjFkxIkTEJJo7Y2FNopPhs53c6qGwsqmZsPV44NmrUGw",
+	"XJ3FVGRKE7lYSDA2Y4CyHplwoxOLeRFfGAWEq6FI1BLbSB0S/xO+SCG1w7BfL8PzPGI4vGcFFeSZBu80",
+	"I1UswrgQE+sMALWJ5IWDrr2EcFzXxXkvw1uTBQL5Jqlldih8yZRnsvLt4g+aBs9QvyQIHgX7sVDXf6uA",
+	"g8p+8IyguKIy1auGYhrIe4idSo6uiiZTvJiJyR73yKOa8bkeH74g415r0Ebfe5LnlsnvgWBuYaIpQz6b",
+	"RybzFCO3mTG32ugYVLb1sk0MQdWGENotQW4XF7OhuIn9GYs8MrYRnt9ft/t9E0pInua//6Fzedb9YVzL",
+	"ykaHzUQ4mgSciWgoqO+HTIGoSjpXd8fEfgHp8vqr5+Tp8+PaehEISjoe/rGkoEydycrR9GBySL9j9Wc3",
+	"3/r1Y/b8sP6CPjuoNyff+YfTb2+e0+MDWxhyf9mppPDlZ5SeLrrfdy5H/evT03a/X0kLoWC5EKx6C5t4",
+	"9mEZUC5GEXsfma/T2jrWxpYWeYEnRqbiwCtb0SMpzXtweOSWS6nAdomRz6ZxsI/jV7/JgGu9bFb6gofK",
+	"WrvYcU8tzrSRV/2fI3NlRCzEZkMtNR+qAsc5fKgqi9LGenPuBZQDsS5VSBcAdpopIGHaM1SRcJseDQIK",
+	"6hqx66hZh9imGyWDONLcGOWfb+Fr7gcMZZBVzdPcgKlIv89k61TH0L8oVlA2c+yZVmw51koNx9Gk8oLN",
+	"6GRl15Wkn5MxLhvzZCAXE0MOG7YfbDR28uGsSo6DjPUUMd6wyvFZ+13ntN0fdd+MwWoLmUXgokVeQrVs",
+	"Qi1LAw7M/FJirgF9Zg7jD2SSdEhfCouE7v3l17RhWuXVn7LlT08qh83D59AZ7sXg4NuT5ncnz75tYEee",
+	"Pyc1tSJrK0uOrnJi/q7HMffrB4dHleRXE4HGr+aa3fuMtHya/moLekkNYr6EFRw1mo2Dg6PGtxXTJsug",
+	"2Zblaail5Lb7Znf6ag55E3FtuXfs92tp0yibpQfKoUIWmYs0Z4tK14e4cEJFxOtMxItEzjbqCgH7qmcE",
+	"0kQdw9xaUbflyW0WaBAQKtQ9C4cCSkZZ8fi01z5rXw46rYv+OKelQEWCxKOiv5lIFTXID/op19JujW0g",
+	"8YMa6ZOqxjz8Vgt6DsnBQNllyO64jJUt/mQIpo2Ehdc50eS1lyYgwTFBE+rIzzBFFIdCv1tIfLURPOsB",
+	"8i9YCYCN/IsRPa2gORRVMNnVrGEu9zupHjXxd6duT9UNkq2l0b5phaqhSA6GK5u87IFonhwjCOOKRFKS",
+	"6k7yfa1BWkORWx9XZLPsjP4rM6pzlWQfycktc8AQC0iCicIYMmCWoXxva9vY3TIflN6rEg2BWAUhU6zX",
+	"TH5CqF5/qkVZ2GAiZaqZDAUXhJZpUdVSxcNbp3d4RlOlUcQWS+jMqhkujawKlGRzgpaUnJU+C/2TU+ti",
+	"R82rilWNQa8KfM3ArWHXxLJD/hnoWTW3klkpmmAdK81/V0OhQWRxBcuEOFVdIE3PlOZMdToIyyfsPcfi",
+	"AMlhsQiuHUTpAo2z4EiVwAZpJUx+GjKm0sp0GmkNQE8IjxL3ttLT2hpGQwFZIxCOhG5igwRMmQigOJrI",
+	"RRoBZfcPmwdsjn0e1U14l3ujjL85zF5+/TqoO0ATiEfS+AIww9o5gCikE8j8RwESVpkVi3BTihk92kp+",
+	"Q5FcVwvlvOmr6vqa0QRWcy1epNzgNRSuxQsQD7S0BrlKbsmcqrkth6exKyQ0nElxyH2nRpFJFq7jw6Uy",
+	"FjCeP5K3ICM7PbYEZP2U1Kc5N6VFSuTGTTG7+jel7puh/0+7yzmfVePOtqvYx1f79ryVpMg6+vnDTBKu",
+	"//YIep5O6Si7TXDSWrhHEktvppKjo6tlUo7sJA0QyYzZIL/LNLa1bKefyxSR3aOJCvh0+8THfTFrR+OE",
+	"6R4IqVgaaMlJ7y5XG5PFaciAL9FA/R9qfUDAVq0kacmEa3wAVaFU5pdxtF7o74EUrDLJYIbfafYLnnzo",
+	"e5Bxftt6aFb9ICqiK5tZw0WjjAPoZfwxFeyL7vfd64FzozP3yQaD706h35rh5TfIne93qX3CUZKqxRYT",
+	"nrczLtYRZ3ZDSUTFRJJxBCYtTBkBJiOTghJqgjkSP5uNsk9j952Q/Rp6cI6JsSql+eK2hmjGHgVl3G4Y",
+	"iWg4QwcWtxmywnlBbd0lQP38DyQNbRJ/9uEdyd6/jDvgS11Z3JObVvhpYRPHn2AETFE3s+XWcklDxgPC",
+	"RRTK+A4iWyvZnmeV5sGfXh/9+dm/v/jhux+//en5u2eD4/5R7/DfD652B5MlJwUgXcrs1UQVh0bWxvtJ",
+	"fP0LUDtK1JJNtJhoVryrwU0TPHSoryd4r9ZUw20QSwrdjtduphV7b4tuJ0RKCuaRAOzwRnN1DfGGhNmU",
+	"/wbmIjeMLWxMTKE+jGjG6tR4TvcstGptrDBF23aHtsTVOh24oawroxiimS2S0pRDkJG1W9XWKIsyjroI",
+	"sz+0wNAdvG73+iWagIFJ5eQwI5xnRargIXTKBd4mSX3jq37HUoepnOqsfqeLaAXmp1MZzmT0kKvYwkp/",
+	"aNJW5LDZJOOrVr//Q7d3Nuq1++3BqN++HIyzhkiU2KtCDoVjUq+9TAr75qzmYDpTHqHkeR0C7zFsBMN3",
+	"DpqJWZIrY0ED+UOgUy8t0Ye10M1LbLVXKIWO9IEFijnOxZpnUuawbc4qYytvDMUPPJpzQZ43SVJ2JHkC",
+	"1udUGVZQSS9r10eguTEZ6oQcgfHvoDkUdlOJsdwjh034BAUpHNt456qMYpzDoVqr1R9IslpnCNqd3+oJ",
+	"voA4VYLoGQGjM3UMwgaJDY/nyhpiPZtPPKeK3DAmAFceRwi7ZHEUUutxanxxM8Ej6vo9W78xNVFjUJbp",
+	"tWOp3VXm101EDx94AM27ZMxHYSAhNhjYKXxTmjyRRPSZQoeLJOp9KLKhb1yQcXQvpxTSLMcN0jd2onCz",
+	"kAOuH3O+J7lKpeYxmB8T1tOoTA/iDjVxhZ+r1sCuyZPR/DwshuMNhekMrDmZKZxORRqmmZR9KlYnc9w6",
+	"ljUkZO+4eTQU4+7gamR8n2NvncPT1Pf2jMMqeeBehrcY0iDYveuzGQrXNp9Y5SEiQwoDJuwv4Dh9bLxi",
+	"IEEmo1HNNISxNBo6wQxFsUqq7U2GrhQRrIjPp1MWojMBNw6lq/FQbVL2Ik2QN2VUMoGM60oD1GxtcZO/",
+	"nsYUkpDRyZypfBRsAhpT+ZpCr4VM84zq8eGhl9RzhhAXLy2inpZNlYLVXg6FjfCNoOhPiiAJINftMRur",
+	"aUVqCsz0ZVKsxnki9cCZ/SY4ADuG4GPN55EiOP2LAHtryU2CkmH5q+QlYcvpuq1LiWrGndq+MSY74wdD",
+	"nj0UNsnE8GxSYNkF/3aDfJ910Z7ocVjS2HrzYPxQsMQV+BgO2Gzca85pDS5MU6QLIpMjh7yl9UdNXbxN",
+	"EbBDkXHEljWAModaJrL0NEn+A0os2VjQHV1Zl0f3qTfrn5zfRuDgDxfUcvHsgzsLBhlofgVxqMTKdJW6",
+	"l6HD5OOIOaWz7hT9eS7DG+77TPyxRSNstel47xN+mpFQ9hGTkEewsG5weZ2YdAoRdMokusSKqZpTzBOT",
+	"C6Cpl/ChTVdaXGZBZ3xCAi5urT6Y0rdag7TEUOSDpwxHhWIw7betzkVSDOa6D0kYfScekozftr7vnI4u",
+	"OpdvjBKaiYlsDMUAW7hBnMP41/Ne93LQvjwbXfcuPiYAeKpYVLeA/a/APEwa+fNjp+KLm00O2/nXQhL6",
+	"2LC5aSi1OiB8KG+ryI3UhyWJ+yJSlUsmbBV4WONEChUv0tKaGkaYq6B/tcVdhiIWECgjBdPyhhuTivwP",
+	"9NWdI5yu8CTrGHUB8ZKWKYap3gpt00x8hpZz9XGXE3gEKmhof0CVdHajb9MqIeoCG4X+vtTSHNpnzfwa",
+	"Vx5PwcxO9/vOUnxUiotoTKopEauRummpwMWtQ2l7jrC9gc5myMwuCYbQSiUloca3l6FJLzMdTOfsPfS7",
+	"sm0usTcPlotStaGI5AwlwJR5oNVJ2XQ4uzwP7XPJMlL6nGQvmkhUbyhoJBcYOwc9qRLtURMpa2DLlH+F",
+	"/XhYFBq2BuFzaNw0K+KQhzcULoW3ymQaqGWUHo/IpWmzZuz8N9yUms4QsRwN0+pIeiKY85hRnNzCYcDn",
+	"0uy9MtLXd2UxPPO3+vguEF3+d6CEGyO11su3xSdtMNCNmP1twVd3fvBXwW/n93R1O1ms4vvlfXD3y32o",
+	"eDRZqskvgf83JcL7KP7r/V3w/q+3wS/L5f0vN+x+Dxpnj6L/ZUTmkqinH9f8Z2P0k82S775pX446/f51",
+	"Lkd+YOLBVYw58jsFRu2RmdWBmTdnDxjiYEiGT/4liVLHVf2ua2d9Ea6RhjzvxDjSEu1rE6VsgEamp4o+",
+	"9rQaN1SBX9AVci2swS7kvWf8pugK4WFm9FCYe6BIdXy7moxNdqvbhxyNBOPb1c0430kEiocAewEuBMUK",
+	"eRBYW9FQJKW1sVMZIyq+WfAosvUM7YrynVAU5F/rNRt7ZkShvanT6nQoqIJuliPz4xirWKfdVPRyoMCl",
+	"dQxr7om9Lk/Mv7b2Y+iUyYfWbNMpqUYMfc2UTGIVyQU0XFq5LgCubN9EccdUxGdpVzYeKRZM9ZZjEdD7",
+	"aRzUGkPRN3qUOZ3E8GypEe55bAu+j03aSQmEXkKBL8P1wAhtehYgwHy5pjbVaYprf0yv82n37dVFB1s/",
+	"vMnGnQJNNbTQYrCmqVSM9J1Iokk1kHHHplMXJGT9/+y9W3MbR7Ym+ldyEGeHAHUBBEBSlsBw7A2RoMUW",
+	"L2gAtK3Z6EElUAmimoUsuLIgCu5xhGMeTszz7hNxXs/Tfpp/sf+Jf8mJXGtlVhZuvIiUpbb6oS0CqKqs",
+	"vKz7+j4EODLe5AA3iP2YUgYKhcB1qG9XuF6MtHTG3a7PuHnqAEblFQxj9sBcryc9iePxIB4PKFoHEFLR",
+	"OBSFvy6rJa9gNYSz0QEahY6RHfkvzsUD/YJ2eO6xgozzQ1vLsq1z8V4k70Nxs01PgMTKuCdiuuSzTb1n",
+	"b0f4To7odg7NBsG9Q9uvjNvv74XZfI0Ub64IVqDYJyAaNlywt+8OvTVcTfjVa8xLADWEljEYHoNoel8i",
+	"KqGMUYRkyUezU6hL6IYnAUVcTGi5967dGiAVlr/B0s0mgNR/T7/ml2PlLgkHM7133/vOa38Cjz+3Mpft",
+	"o2Yv102w6W2eVtQN86JOTxKXCyPpzJ+uS1XwCkMhxTgchTwaQFfPIBCjiBsj6NHl3fA2edd06VWo0bvy",
+	"VCIw9zAAVUnXC8XSRxZT3ilMY576KAGbJ5XEkxjgdjJhGScrEvF+0tnZ05siMWeWgZ4Y1X2984ncZBxG",
+	"wq8wf0Wf+x7zlxU6XYNK3ddGsKFS1sv/9t0hIYH7684MXbzt3PjZrV73JYh7h9WVLH1DcOZswWeqgYL/",
+	"sNnFGtpmu316cth8fdryCZwW+KiJe91A85yFr1lxr7bL/KOLw0tAdu9dXAxOm53vWv6B1lZxsGBjnrAh",
+	"1lhgpfgIeJ/GTPAkCk0Yaq+225d+u/nu9KJ55NwG+4MNu3/76Nhjf263vtMr3z7/jj1/PlwwEqOGkFwP",
+	"tS8lVl5RYQdMkgjwxGnTHlmxAs8JryEaLYpD7GyUTHwQo3kKYEjY3fumd3balwCwoJ8QML8yC8Y+Rqr2",
+	"nZm4PO9ettsXnV7rCMQ1TEj76BjfZcSTBLs7hQzK8biMgway/sQUYIRT/Rj4fSAgCgU7V6QiWkA633mc",
+	"iYrhYt+EFlUYqfOB5JtIZeaS0mcZMTOFDj12dnLWokmSAVPhz+KAZRS7sAmorZOSE3oXT0IZmBzFfBbF",
+	"PEDOBH1OGA8gH0TsOto70YJNJIopYTIV9GWFNYmAHGwWA7usYOPlPDq9GH4ox/GANL/+rJjfw62jkx7t",
+	"4L7sy0M+U1TtgeiW9ggQLvJYO6iGe0dPfDGw7E25vvNGXzr4VDT2jNIJ3npmDlwxW6LvW53uycV5d9Bu",
+	"dQZvT86P/AMYBxCcQQ/Gq75c83PDxOiXsjTPPp6+eGxrlpR9JvXFa58vN7196Qzm9bteC0eiJww2J6wu",
+	"VjsDJ59hDw+VIx26vYtOE/DQnEHpZTZyoV41e8CtcsDAqalp9OyOoiIEZ2CXbS0BcGhvLi47/gHbq+uJ",
+	"uS2HtQ4OwIot7ROXTDvLLEdtboMR7u/pqMCbXfFQOtzueoqxxvQa9pODPocvriydMcwg0FeZmLt7mmia",
+	"7Hmio2pc+yS+WWd0X8JVmWo7chzIz8XonhqVuTOOk2nZmKeOPavnudAoFIeh5MlCy8VSwZqUq87xA+ww",
+	"My84X3czymsP6z3Jb918f+/dcWfCoNDYrW2ZBG1lT20vtTu2WTDWtvCE1/dfFBqFV+OXL4Lqy9rLl3uj",
+	"b4IX+694fSw4r47293lQre3z3eF4b1wb1ofV4ct6fRTU9oMXo9r+sDquVnn1pb5X+LMYgEIsNGovd/fq",
+	"+VJ9M7mGyPRhprK5yzZT2T4JT+TvZg/X7lBkYsbai+NTnlwRyNj+3S+8lGo+wyjmFxb/3m64X5JCcF0c",
+	"Z1vfw17XntymIErXwk2Q/cz0KTSZu7fvXpNGXvYYEGqjkVlOpInXWsMNaC6KwPjz8nlCOZ8ORUJqKFno",
+	"B+cLME+6F325W3vxolxjPJpNeJnY/WvacK9VWWbcI9SFYkXg3/cYD+ZRyoZhkk70WwmPbrCrDV1Meobp",
+	"wqPLJuGM1X779R+1apX9y4FVPg6sZpX9C1GX+vaSQRqnPPKZthRW/AwFKDiuecbuZZ0dZNNLJE+rhtra",
+	"GBN/L94uhkcYTPhSwkors4dHRC/fQC9foVGovXpVLdfq5Vq14BWgGtdgaCByBoCC0Sen8XsRcYjMO6td",
+	"aBRet871jNkVnIlkBCN8UdXjXwLygJ1r7kncl0diGrNus3MKAZJstw5wNxcahc7rncOL3k59j71mUPh4",
+	"d1FPC/cJAmNv370eHDV7zUG3+X1OAT9VdOuThbNctXtIck2fLUqrM8Ufqn4PuRJbVa+WnnD7g+ysc3AJ",
+	"VMploL4Gp1wQcv6elIyjfO6r3EZ3UG42+JXXboek3ZYTCffSbhXWlKC4/Ewi+R7zrTDSf2RiTP/lCCQf",
+	"U44+iR0f2YAgwaqAlFtm/QazJAZfq+ibiZgKv3RgPFYezYUHzNCAPAUXe30JsRDjVZl7PFOEl43KUmvo",
+	"NIVuEjXjI609iUWP2K9jlSbxbOJWTdaq1QN34CfdC5ZX1AdLb7ryi92SzVzTEtmoVe0l9AMhghQRfQcc",
+	"5llx5JN3J9UoZtD5sCY4H7bTAiYRi0mzzo2+tE+nqdVq2cgdgnKwX2ESmnjdTTX1Zv3el/dR8Oze+n30",
+	"hel3k6HVF6EmPozTWMZzIKaWogalPiyZCxYIxdo8mobUzx2rlEcDUlvV2uu21qlaOG22DpbU+McYC/dQ",
+	"3aNPproPn0h1L+XgP2HOPdcKYQTyV6392Wrtw7xWvZ/a/rvecL/s4DbYkkeKrXsKmZiY+Xbn+KyIRLK3",
+	"S1nETpSEAgA1SemcIrSmkbDba/Zag16ned496Z1cnGsl0tKKFXuzolAR+6xPx8O3ukrflACwG66jdnIO",
+	"9TWtXsuvsAsio8U3IRPEzSitVHVBcH6L1QFrAHHasu1QjBPGoYohpzD1HRW1daxqE3he/rB8YrXi/b0Q",
+	"6uWe8XQCIhiEMsikNRLlboefK/FW3+CXxyuWglj+5euzk17vKYXuNilqN8eKDN0Oge0K13fxPMGg/Wph",
+	"C+wgTDc9iaTV32dP+ypWXbEKs8I4CohsHe4gWCeCR/qWG+pdD7V0UKwdq/QqEd2/nILR3RFBqOg5PKoA",
+	"PAk06IOVjO1kHtuv7jLJp6bZCgCzJzylrtxVwLI3OJQvrRwSZsjooatE36YQX4P0CUL64xdbUf6m1Tzt",
+	"vcGSyexcEaSjFsm4IAsgXjNHF+9wtwOFs7jtIIFqYoGYCRkIOVqY/r+Kg0D5mO+v19uZgW6rA+Bhl+fN",
+	"75snp1onrZ2LVExnccKTMFqweYZ1mZsYc+vHmpqmOy2WpciB+XjEsnW73c0RpQ9yxzOUqUgkj1wDiGrJ",
+	"Np1Y/a02NpAoV0+UZ7G6EYXgWiywB+cqlBxKEsHH96X4kA5G80TFic+GfHStDVmfPujLotZExj7QLhAQ",
+	"X5TIPoFRMZ7hc5haccBn0XdK4hssCciZXX0ZAX6Lvk6xm0mM1jSFWxIn4W7Kx0kHhPKqwrqjeCawggdn",
+	"p5EIHvibqDfy2kb9TrbKT3ORLDJjxZa5PtxcIZLjXzY9AhqxCu4d7UauV73ClH8Ip/NpoVEDdONQ0l9e",
+	"wSBJy1RciWTzA3CT5J4w5R9OhbzSymW3ric61Vu50Cj8j3+vll/99U//V8HeXqWJtl9+eYridG16LbOV",
+	"bK5RX7XHwqDQ+GbJ4PpYm8orUMnjnX5qm4i+WaEj8QrOmbXO8EMsr+34bZJIbuIxnvOn5+p8HASBjzW6",
+	"jPh9KxYmG+GImcKSGdYBo4v9NBdzwYrmWheq9oQ+czKzd5T3O38Pg19uaUtSIisxy8xyvesNUYQRpqyI",
+	"QD5MhVdSBOyyc0qobxYqwEP2eVuqlqtSwzyqfs5Y6wQgMgkh0jIJVRoni82SmV1ipypVTAISrnVTCQf3",
+	"tpaZ38fPvOWK/PBOgsJTSbM799u4leGOd3lvf/Ofqa7GK8yTqNAoTNJ0pho7+txVxpCbrfDZbEf7tso9",
+	"fLVvdq4Xo52V1yjz2rBemQXjf1Xh1bd8OILlpt1PSiaNUXAXat9As6n+m15bC/WCVxgn8XSwIc4Zj6DO",
+	"7U6Tnl+7NB6s0VB6fOuUWb5X6qOi7frbuhnFZxB6/3g1nele+mO5VfgRuri0uDgSKYBY3NLHxZX41KoX",
+	"EaLvGio5j9PjeC5/F+WLJU+QlX0C3btjBOXmkLMPh3eAsRefFTMd/Nv//R9Y0kpfGr5b02Hqe8xPxN/E",
+	"KMUwtIXKluMYWZeya+FmpjOV/U+G18E/89FrE4WmhoRp/N6pe94Yu25kwZpMq1NJ/tgCXGgHHXWJqujh",
+	"avHjQ+bSttCmMQ2NQZwI8e7cpAwBwCkkgXDwHiT1I0ekfZ8pw0sE7uNNEgL7tUGVmJr3dAYcKnYtZmmG",
+	"uXEtFs8UlZFhGlcPGTPoAP0fTg3EnkvMtIGu7SCHTmHBoPQNcWE8endME7vLuc4ygjdaa/YcwRx/mZbP",
+	"g3sE6TjhDDraDWSg0cSZLatXACFO7hN3BqGLJ/oTZF3Bbru1g3CDI2qVVK3aq75qVKuNanXJ4trooRrp",
+	"8CgO6vrnuw5qrnxKi+KP6e2DyAYK+K2aMTv2gQG9fPQ87CfUm19idmKzrgbZtsFTfnR1DUFEVNcAnrtF",
+	"V6P95oM29Qlp12dFYMpXITQe5TCCb+fw9JBuT4t8xNNbS0JKZUv6sjHg9zqab8zDyLTatA5P2iet817e",
+	"Lz7OpaPZnbLR99M4r/VUXKJ78rmqGT28j1UzVqnY7mB+LWIAOZmrGcjMyn0wQfXdPoEiuey2OoPXiBKw",
+	"yvGAwEeq0Kg7KoA29xZJrefToE3f46X1ZRh53iaeV27+VQh/HkIYTrrJ2DyJDAbU8i0ymOBMtfdjxLH2",
+	"fqw0BtmM0Oc+K6YimYZ6hBXWoZ4+7GV2QTSgAvKs3XvnGygOLS1veBSJFBGXgT76Z5HEbMgjbP9PHGjV",
+	"SRwF2MeNF2HzIiGxk8fRl5D1BG9ExlaYQxmOisIZCyWkxTJ8csrHOdpik3bx+hK/oDGHisDfvbU+B8FK",
+	"RbGaY1trHk+7mWGN3EU56RcE3KI76Ki+XK+k2GEUK8JrQtR6B2PlFk3Vl/dRVfpBoAuaFovgD6GxDmm1",
+	"rafPhlQfRvhYn6PiMgf08PSiu1V11RzVhRtoi+Yyyht/+Oi6a83tv2qvz0N7weF3QeCeRIPlQWw2KbIm",
+	"gC7INfBwjUxwauUgYxbF8gqZQQw4ILJSmPPRaXV7nZND6LqPZV9aKVwCPjNQMcj3HV+xUHrQa4+Qq9gc",
+	"XGFdLcJ5lAPyMzySOMQDwE4AlIooHKcYuiLyc2xdoPiYSvlCMTNJG8JeCPEwT6/iEFjvF5A46ktk6FBQ",
+	"UBNs8UJMShDvDBlBMHMzpXJglUlfmvW+VZWso0GA+fgjeTddLmkDqFEiEPp8EqYEsHDvcs0HqIvaw/2c",
+	"7Cw8rMff/HSoBUY8U2UeIYeb1iR7XkHv/aW8Jx4HJz9KH+hb4Af3nNrNuqvjYGTyILinv2mv3aa/1j/i",
+	"qwr7XKJguDpP6oO5SmDn785fA/2t3t2b9dppOIaGRrFGs+VIs4wE9yyiOFL9gWtl2JDhIDW0fAfXAY/2",
+	"ycV5znm4j/2vh+fs8C9ApK/vVsgvytZCQMyeYUXei73CLcV6j6JBjnmkBJvFKkyR3gxAxj/P6Ji7q05P",
+	"jj+N4tgyQzl9cksaxVE08MhhPCw8kbbBRz2tunGe8WXomy9EaWihB6hW2VQ/id6Yy9syKPkwHQXw0HsA",
+	"dRbFV1CIjohexTgKGHE4a6/CxLtKFXb8kB67+6mKS3ybP5Llf2IS5Ykou9DGs0ksxWeb2rg8vz25UXUi",
+	"RJaxYWtugzbzU2U38rf/al5/HpKSzvwjWdeBAAWvtlK2BcDZhc+j+L2F4EDUwtHimWJKpGkkoHjFEjtk",
+	"7EAfaEiJAMbTkehLsrVDOYqhn248l4GyEjASwZVIGjRCv8JOAjGdxfr0MfGBj9JIW9/XwonoF6/FAjIb",
+	"fan0TQIT4zfvy67FolRhWH9kA8wYsCLSU0iSYGUYZcRDmSZxMMdseF+O4mg+lew5Dex5qWHBGCleFSf6",
+	"5lwZps4sn/ND8/S0ZaLFvmc/OO5c/PfWue/1pX942em0zg/fDc5OumfN3uEb/bPXzVPkJPi+1Tk+vfgB",
+	"Mkq5ABvJF59q4H0tZfzSgaNTRdCXsT7VVmwCyBDF3SjMplzaJSdZA+ErGmwudd+Xz59fSMFGsE0AnHPI",
+	"gWGOlvn58wbjhs6V5owIdyXzzbYY2N/7xrUC/rggTLPSBLPXgCnYUpTqzenbvTFalN8KBJFB+lv8jbP+",
+	"xC4Ypn2p72PSN0eX0Eveaw1aP/ZanfPm6aDTOm7ptWj52T6Ok/Aq1Hdykl7QUAYT7hHuJqHahorZdyha",
+	"4FyDASrFDYwHNjEYCvN0FE8FtLLT1jETZrv25kpgC4OdMDafrU0jgbF/hNd/dtaBs15a7n1cad0U0mSN",
+	"GjgdXsFsk0Kj0LrsFLzC6iaDhs12s4y+S7Vaq+8WvAJud1C3e/U7a1Sa4k8QPTxqtS+6J71B+6K7VHC3",
+	"PAP38AkfOll6g84TQZXwGEQc65MR/ny3J0OXgNYpGC+gO+gPnXXIutVe6RejasDA7moZp/Zaaz1pRQb5",
+	"tTR2HlAYf8CHQ99CGg+Wl9tBJqVThze6h3XVy4TCVniV3P2BDRXZg2YRX5S0v0tc5vp5mdord+AHItg0",
+	"DLoqO12pvQJG8aQ23JnWovc35O5tvsFzOqYA9K6WG1x1KWdJPNLLPATB9ti2W95kWcntoYrkRq1uN93w",
+	"XhvMNvHe0A1sbJwL4ql2UPGXJqw5i3g6jpMplG6M4uk0TJm2VhIPikCsmqRieGVq0BHcC5uaCfSlpW/c",
+	"W8yEj6XryhplsRT4WKO3XVVJAyFyGYQQazAO+syAeSdxFImgjL3aeNmEa/UnBTri+purRO8aprTYlSOR",
+	"AM6bQvR0fDOweGggqWJAHWmGNBZkl8GrfN8673UH3dZfLrW2H7S+b3Xe+axYq1bZVJX0mPUN8K4NSjKq",
+	"GyFmeFME5KGZts9mKtTaGcHUxPswnkPQ2SNqepFB6ViDB9ktYXH8ELB7tK1QRNS7zHDQ9r/Kz2SJUOnp",
+	"zcZxFMU3ZjDa7tPXgtGO405j+ofBe8v2CXTYzwlFPLrhC0W3I/sH8OfGaITgw9UBS29iNpeJiICzz1lw",
+	"d0JovuEB8PBrGAp0RWTvW2FtfiWwQOl+Pf0wsX5fFmnYSqQHxnBUMe4Q6SFcvERuO0lUpVdQZSSmsxSt",
+	"y1kcRabtFOwxvEVfEmPcdTiD3DhMW8P+i91MYpXf8Pj6iumZSaBjVTLTpjoFzj14dw+sRaI3dXYI3dek",
+	"G4CGNaiwHwg1gN45W3lo1lGMWFsRIcGcgkSkPJQiODCrjVM8S+0R6LR6rXMIRLHibpUFfKEMNL+ZRAQg",
+	"NBQg+tziTVmCJxrIVumGg8PLTveiM2j92D7pgHMCw6PY2U3+HUoV5qeLmVB+X47DSJuJ4KAtZoIV9Szy",
+	"shLahExFUDrADROIcjBH00kodN2gfhnfl4oDoJQgvQm1ywlLzg07dgLOEUwYIWLR6+G7lirsNQ/M+Dwz",
+	"PKjmA+wBv8H26nWgCTF4MEDvYn1YnOft6A0tlOWf3EJfVRn5Y2VUhpFdcEiK8Yz/NBdgo6xDTICp2gSY",
+	"UHsFmR375x3hE1bGapDDlFloWJd1m4TrUwxLPkTeaW3fziIwWYnDat1bwP1ybxGmYqpupew2KhH6J/mH",
+	"E7xotw6vTX9lGS2eJHyBHZ0LIDLQmrnwALALxLdw0C6qd8mgPUJsk6RGHoZi2Smp7691yqz5bztRlxyC",
+	"vL2+7Bjs1fPGP5n6eLOXG03/l6um/65XcOT1AH2NvV/Q69iv1av3a1om1QmbRh/xV9W9bE+bUJVe9aWP",
+	"KoaWJ1ju0CXmlUKjBs3YXA2mcZJt4G3QGYWXL+u13XuQzoMsam/gb3cBM1CyferIcO0j9umSMsoTH0+A",
+	"UgoUXKiWdJzVm/albbACG+GrtT+/2f3v+3959cPLH7959+L7/d5ed7dT/0utfY+ZJwdjfYf0HUfGiiqe",
+	"CjIfwpTdiEQL8LkUAZHAfSZBbkcvLntJRzm/BWya7Y4S+ULrHaVJHAVbgtvHYaJSNpsQAiUHmyRI+A2P",
+	"Gto20NaWNixBlPkGJcr6b9qEMghetu4+SOKZ0uZcqrLPKHxXYlCrb1sEnOctx73NN/nAdxReC6d6cnso",
+	"2zhk8Exbzh8Dc1ruRdyQNzYO52LezIS89WwSPxpeinX6EEd+piwuV5Z1wO8Vva72H7UtjJ+uzFzJ8hrx",
+	"CFsHViLpwM5FoW83zg2BaH1SoM8B+2YVnQOf/hyE0qc4tLK0XOwbMHI99qLKoCOArN6D7DKe+nZasM2g",
+	"1NA7JQaWNWh4fx+HEFFmRehTME4rLWVFD6pCzby+AZkhfxXcKNxf6MhQxmJ1X4GnFucmlOF8HmDqRX+g",
+	"Hw5vnSJlNqGvvrk4PbJWOPrQa0PvQDkd/jQXyANm4u18Gssr20sCcDmQ6wn6MtvAyonzwzKQ+/TgCDtX",
+	"fWnC6hRSN2cyYEUOs44BA5pbfOw4ETivWQ6itDlA/iaOgj9EdHx/U2zcHI5C4+WLPf2btRHgdvPdxWXP",
+	"xoCre/UHB8z1lH+CaDns+cNOq7k+Vr7/NJHytfN0e6zciX7fxwJGY7VuA+PZadwYG8dDvBwct0b0Uuw9",
+	"FxbXC0chisePiTs3/xoQ/ycLiJttuWzrtSEk61pd1Kj48Mg4GHxY64U6arPx10VdBdYfGjUTEQWMlDEx",
+	"KjpmErVJrqlzMFFUVx2yoRjFU209YpbHv5OBl3WNwERgVTFIslzbiI0GghbWKpCUYabt9e/brfOjk/Pv",
+	"fFbM9CfaVKUDNuMqRSsVdMCCrbMUtlZKGLMQh/EczSJbH/KzkFBwYPo8kfoWaw6osMhzihMwLGsaiWyN",
+	"QhZER5uCmyCpZ1IGanlRim6phamsWFN7sVJUcaDtyr5cqanw1vYxecx/++5w0Gn95RImyyl2gaE6RQFQ",
+	"YtGX1uwvNbKfGZB7s5TmdbXEFoxjHD9MvWyRN7Dop9GXYczcfoWjMR4TcBC2drfV651+AQbB8rNfNXar",
+	"m5PnT2IprM2i391QoB39RJaCOS9fTYU/hqmAAu7JbAUtWTdbCh0RCW40jWMkYHZxnc5HSe275WAAVafu",
+	"aAU0Qdab/OuMK/P0vAYOU5aYscE3JS8rjMu0SD7cQycGNPGqvcE+3txYJUH4Pg6Dr8rpVuX0/cXJ0Vfd",
+	"dAfdhNvv4bqJDKmnUU10Nr5qpj+GZvoeBPVj6iX8cgfQeDbWeOXVCKGQE7ENBH9zEVwo8ZFpEgrF1HzK",
+	"0pj9LJLYIKibGLP4ac4jRV4h/tzTNyobR5dykVg6csVn5XEihC0imnA1YaMJDyWgK/BR6mVRYxBlqi/h",
+	"GSyeCdQ5ytNun9tbEComxRVPw/fCjM8tqKGxKlNrDQNdADmm+7NZHEoshOGW89K8hXbknZ8W0TXF++gL",
+	"MvgNCM+7v7WF2FrklDzGtcNKo3Rfwo4LPFas8xyKcZwIi0Qbpn1pCrWKoKiREWQ0h8UL40CR360EC6VK",
+	"uUxNOQ4+kO6L6H48YtNQb2jFeF/SV7nXtGSu6obPZtr9hmIZs0lKlDQAmYV3VBntdxDr1+5L8WEkRIDs",
+	"SP5p6+i7Vmdw+KZ1+HZw8dYHL3X1m+PmyWnryAfOOFMo8z6MI1CKam1wXm/kUzwkXxp1Eir0palxlHp8",
+	"bTqgszkA9qt8RlqQkACsrFiqUIFpeHedhdMHM3lLe+s8SrNyQjG6/sRp/aeR12vhtOfE80MzK9/zJOSQ",
+	"OX+4uHarHQ06gT4+W0KP7VhBS5V+SyEVx1PhnlVtCjHfnENE0oabqkEY+LlEGZ1bcC/60iarf/v1/4H6",
+	"pzhhM57YBbbpNf39kI+uvayZy3z3zPStZHyMMYrCQAxDp70rnSTx/AqDXvpN9WsIeRVKkXW16HFNsUpS",
+	"C2IsZjV9LVmUtS9vDbN6bhr7SgtikzEFbhAhoZCZWz8lU8l9iX6Z+3t8HCZD7aSA7tHOE3btNOCXgOpa",
+	"9L9r9diOTb3DSvulvlQTLcDN8gQDM//cXcBBGCjqDkLOZbdCVgtjbhDCDUDfs75E3gWtsiHlajVEDpuc",
+	"TbkMeBonC1as/fbrP/arVa2CEz6CCsp4DAlRlooPaYOlSTidQuz0ZhKmArmt2SiOIj6DIK2MtaxJkzjK",
+	"3UTrx6tIsGHCR9ciVaUDFqbW28VKFHzRZ0TzLHyP6ZmRJmet92C46v/yYBrK1RoHs0Gcnj6GLX19uban",
+	"ry/78iPa+qjEQbHnVpnG8/Q5Iqlnn4XyeWldITYyBJJ6hVLsUSxRr6aOMqXqamfxTUExDwI2h7LsKZoI",
+	"HJGrcDNl0JDLHYbcVEbYIUL0m5AMsTiiwfxO6/tWp9s8HbR+PGy1jrqDTuuseXKOuYF1T2SRUJhEX7Ix",
+	"VMkDnP3u5fHxySGgJB5fnh91fQhG3MTzKADM2aV+0aGI4hsyOV1MSm0njqJ5oI8aCAFctIyHcwaFvIIj",
+	"7GXpTnH8CjtOhPhZm4iQaFDQtWlqUvAw5SsoyLrRJzFaNKAMxaw4iukkEbRR9M/M1ZW+dDE743lKi4Nl",
+	"Elje38CoCjT5H+fwv1hRxkzNRzlxUPKIywAuaGZYMtj15bMiPdwzS2/DMY1cqCnYeCfcDSevT1s+nQtH",
+	"84TKELtns9DQG3MugxgbGPSWMKv1niT0FQd00KZT/6JsAYy5T4VSYSgbl7/E13HyKH3pKKQwsG4GCr/1",
+	"WGgghB1v/Z804vRIrZIWVsF0pNl2VRKyN4l2b2ydWKilP7tod8u1+u5e6V54C7jKn6Dwwwq7h/dJvlzB",
+	"sblTQI2CZfcLoK0+64EBtH0bQDNHyobPHry+XsExO6kJ8zEyRGY7PFmL5dID/kmicV8DccZkXMO9oLcp",
+	"42w18gENdUDpBz2O6A59hMNHFjpVmdBp+HthNl9bZLKCnZFDBcdCCZ+MStih8Q0Yll6es2cN5w/gBMD1",
+	"NuokQmRQAIgDCRRFBtdhvd19mYd6WI/zcJAVdhD4tWVktDi1joHl4HaP0UFdC35hjBVsIlxDnd0V6Q/w",
+	"1K7hkv28VDkO7mN1ckb7DEt5d0nozs0nADKi5ev2mr3L7jrWH1OxPKAIbaFRq2PiauWDj8tk4UQAHYTR",
+	"gKasMYeilE1opnhw0gzFyP15fPD6bZoHF4QpkX6OuElr9MFDd4LFPF/qo1mG+P/0/TLLIzhYEUmfVTfM",
+	"Nr2GniwD4J4x/vsjAASmYmM+qSPSeSIxmAO6cpbE4zDjx8ttUMJH9WeTWNt+SeSjo5yGU1EGlxpK9wwL",
+	"b18WkYc3loJN4nlSYsN5GKUslpTJSATHEkFfm4q+bc3GJZMxgydtoNA9E19ojuBsifV2mUL0FYjF2iqF",
+	"6D3kp5jyMCo0Cjzg/0YjqIzi6XoeUtNy6PKRnvEkDfW8RzhfWq6u5Sb1CgDCN5Dz6VAkhUbhT/X6qyr9",
+	"D7/FzeIQ1ardylyVb4RKy9XqXmXIR9fDiP8shnU9yB3ksC2rNE74lSjPkjjYoX05gNspAHcc1L4ZAHPt",
+	"32ZX//pjuTn9udwNryRP54kAFtt10HrpTTzmAyG1ygpsN+UWCvPdV4367hJD3KqH9mDq1DOxTau08a0/",
+	"SqV8rNgaCp6IpDlPJ5Cuysmp77RtSAFPMHZpmRzJdCYKf/0Fer5Hk1X5cwkTr9iQq3BkhQ+006sKuyAI",
+	"iW/ZnEAnAs/Iim/ZKNIjCyrMp3Pis+JJ94Lt1l68KNf6kkezCS/XsfXKd3auz4r43W4JQszN7uHJCYtE",
+	"CmHvUEICY8SV0NZqMkUXHoJhs5lIkI1PBkScIwIMg2FwTIu0iOmDDmlPdcD87Hj7bDpXKTAX4O9mXKVM",
+	"f3MAQtWeIpCrrUrtxd4BmPyEbmfi+Kz226//qFWrZsgeRvSVxyaL2URIzBxw7RIl8Wwi7DvhzFeYj4fa",
+	"Z8WhWMSmit2QUMJElchAR9Vg2Eu1WqB9jg9B3gQAYdCqABrlnimWxrHH5hLCyZyh86znC2AynPtZWtcx",
+	"D6GTDVYe2wBncaLXnqdYHe3W1GlzI9FbQ1bYIQ4TGRpyvtNwQbdDplQMuQ8X7D2P5kI7N+1m7/ANptHM",
+	"y5onELgN/WkbDc0UiYCRVH2mmO9KPB81V8o4kdDjirI0DviCFV8LGUr6TLEJfy/YhAesVu3LILyChBaU",
+	"vter9b3SAWEowoMURdPnStATay/MM9eixMLJ+n2U5AN9ojsrwlu4tK3uuqu2sjN5D0RVmt5P4IKdrWNb",
+	"/Zi5egJ9n83gVmVaqzX2X1hlmlOaqOrYNFTsv/4/9rd4fh/mpzOB6xFshbd13L4H+2e/l/OwTQvji91J",
+	"Eee8gh0wpjbXK5zNozSEsBnKUTT8/QaDugOVsn12Fr4+YH9ut77zWPv8O23K/yCGbaLTBhFM250VrfxF",
+	"wJxIAIIOODkmU/xMsUP8ebm3mEFrOD1pr/rqxX/9v/r/iSTIVi+gcjFVVlrLzcIPIoIu6EDoIxQcMO3k",
+	"YOpUi9jWjyfHLE5Co+uY4gtAUYA4YpImPEQKTcnmsyS8mqTEHUR/EeN5XyaiLCQ8Qt9aTwMr/jSH08Je",
+	"VT2MRs44FuONI641FvITQSIe4bumIuX6VLOiHpfHvmt3PfbjWbuEfNsmoQj1AjLIgvhgKWmlFyTxbKbt",
+	"IKhpQAivUDEXebQv/XUGdH9ere6OwgD+K+jPepUlXAbx1KkFwB9oQ9s/YDEB8QCMqSEnp/S6fpGhtpxw",
+	"8HkYNDu0QADkSdb2ZEBRQxc4rOhk0+ezKOaBwsqRvnRB5+CFtDrHu6I+1/aEMt1neDGWDiTzmVOUlwG8",
+	"eRQkCNVEBH05XDDuAs5R3z/iRbFgnkBNwU9zMReGOXGegbMG5l1x2wzFJJRBaY3nnDnLLO8qg8XR1r9m",
+	"wOMKJ43t1XaZ335z0bsY9C4uBqfNznctbcyym0kcWQ49NoyDBV72Ai4DcwoT1va9AXgMThLiFMOdm+9O",
+	"L5pHzr1LB0TOC3hce7V98/jL8+5lu33R6bWOBr137ZZ/ABttFAd6Yjxtq84lBg3iBMaiwIgOwqmQWEu6",
+	"V6+buxEwvgMHQJRdGB/3BRQ4VlD8HCBuIL6qScDra0g8YaAf7g53bUIGnIoRPQtCbNCO8dfVal/6Z83T",
+	"44vOWesI2vta3Z5fYU07dXB3PFWZYQhnzsAaLhFW6iX8wbwQqFVGLi0LkvC9SLzchshKV8GWBsSDhBX9",
+	"HX1s1Q4ezmuxwLP4r9TC/+1vv/6n/qT+Qlnf97df/9P3+vLNWfOw3H3TrO+/8Fg8T1UYCLw3FPvwUVpq",
+	"AKc44p2kmfSwcX6SIXr1teMVKxmOx5jI532puAyG8QctnA67bUKMI0pOgKk+vui8Pjk6ap37WmhxaSEb",
+	"gEonFQnu/fXmqz6zZwLOwOdkw06NUtwZx8m0bOwxx2wjrVooDkPJkwXohdLdbRl4Y3z9T2Nc0oleMTF/",
+	"18jNnSMyeSMSzmggyPzR1qR4kDkJN9oamYEnzR/DpKzdIeTf5gu9IXpxfMoTyFMV9mr7d3mems/Qkz4T",
+	"QcgNTt1naseCnjZRoBkd/S0GrLl1+RZo3Nc2zMFyUQ6S3wDI+Qya45i5pQXXAq5h5YGNEggAyAV2fC1R",
+	"vb6sHzdN9MCDlr2bOMGiJfMe9G0JbqGVFrhkRhOhZkDlmI250pdvAQWVEQoq8G9ug0GlDw5MfGwquDTB",
+	"GwW3EZuwKLv0yp8HJuUFYE0a9DOyuHJ4lAjoSJKsUMMGtnXoiQSItwGY8sXeQ6Eo21qHa4MmQ5SqV0u5",
+	"YdWr3h0BHV0Ix0+E4NhtHV52TnrvBmuhHKmErlHQoqoC278C5N8Cu++WEp9ICz6eR8jKXTEBhirUKM1A",
+	"fO9WqpVabbfyTeF+sIqgLPgVvFzhGJRLczbbqVWqoKW3giDCvrizyM+fga08yo+Khvg5ymEtE9h0sSwK",
+	"t4jieCYkn4WVBZ9Gd8g1OiYoGy5SAdX/8A+ecwB9976+x8R0KIIgowYhA4unfTmch1EAmUj0qkdRiGDH",
+	"2ibVVnmckL9jfMebCcElk6V9wxXlJ/U173HOgaQXw/sV9p2QWnQKIPDVt0fpFBKWXoLVdnGyYGoSzpBs",
+	"Ur+ZVrpdmAjrjdPwdgBzFr7ySxvynBc4B92ZGH3WCU+z9plkptVrMH38d/sylOO40ZeMpWEaiQbDA82a",
+	"7RP9ITUZNlitUq1UYS5c1NvlbL+elmb7RN/b6nSPXfaOyy/Zu+bZqZZDlmESN8oa0b4eeJP2ZuXjD1ru",
+	"XLnDtvu/qAfrpvKP4tESrmUirkKViqQMWd2yFuL6uUJuBS/AajDOXpQhs8Auem3YjdyW4iOVlIm/QNIK",
+	"CiUNtn0cQUDiAGESR3EcBfGN9Ppyr/6K+Z1mrzU4PTk7gfp0xGXsiDRZlJuITo6xhhJwCxHnajF2UICw",
+	"SqPkwCmB60jgha2z5snpoHnaaTWP3g2ah72T71t+hZG6wdH6F732oNs671E4JRCjUIFZ59AZwaTp71NM",
+	"n/cltJoAaXlxaTKQugdgpEGK4CxDRTyPsuwQfGh6Qiusy6eCacFgoC61GNO/2UDcLWTQoSVt6cEdaq38",
+	"5aRpTG3B1VBro4WtL5AivUclj77JJ/BvzQ7JFSzpo6Du11Z5RhevA0h273ZHLrpHYKDbq9/hSR2eilOs",
+	"zHlkYWZ2MCviAbvotUusbE7MCLe0kWn4YzwFt8u27ZINETwVyJJEzJVQpWWZhlilq+JvuEBp4Iqku0if",
+	"y66FRYPYJQJ5OYIF8vLw2Ci+EUl5xKH+jINghSFdiVT1pSkeYf74g8/+BDE2iPqylwzzvx6FP+FgPNMm",
+	"i4qj9yJAN9GmwcMxbX3tGVHUWfUlrQUWP5f5bAb/nM3VhMXjMUDtkvhlFqMtm4FIxU787lVfrp+Grunt",
+	"Bz6HnMYAqVzUPtV0BmX3SqQlz2ZxIN4PpV99CTqleB9NApH9ErrsWHcAbUsyP2N96cyUbTTNGlbjeTqM",
+	"Pyzxk9jBV5g+MaY/rKgmPLGthX05judYZU3ql1nRrkoNtgvgC7Uqm4Zyrneo/hMWxGP1Kvw10TcAiAa0",
+	"H0/a62HdviqIrwrin1RBPIZ6SMsm0LZZTdCMkGDSS4DJJO62WmgVYH+jhbNHWcTsKv1rwO5Wai4AZAOo",
+	"e6G7ZKmtt8IuZlguwXyMFA6e+1TMpn1VDEDC5ZAPoXAiNc1j+KQvwSCnb0KFUONgyTb0b3iKbNShtM6n",
+	"afvQyqZMF6J8LB3YgSDZkPkrBQYvqIujT7RW8tlVnEF/FCGFZg6dhcE3qCqxFKpUYW1aiL40Ldd79Xqp",
+	"wV7+9us/avWXTg7ZY75ZtQHRysOC+4g/w4rJPAIKbGKc90vYdmtVLaaU9Uf6kPNQIvS5otwa9vdkz4Br",
+	"zE0AdGGq1aUdr/PTG8Gv/dIBMwV9DmSL3nHgCnCLr693PhsBloOMWZosKqxFCCwKIUwXlb5sygWbS8gc",
+	"TvlVOGJRKK9NWbVxNkJp4wyu5mFF0MjZSKAgUQ/OY6iSEHMWF0TfvQx3d09GqcH2Nyok9iejgXgQJEKp",
+	"gwzM9moucIWH8+BKAIKEfal1zTpmB3zJGot0Qa2+u7f/AkKcdGiAdlL/uzyfh0EZSTCdIwOgNUk8FdnH",
+	"FGK4EUOnDnudKtTTY6RYoZsmVXnV/jelbqpJ8N+cL3OHZc0v76yhLtJZbrmeTrVy8NGR4xymdf9//rjh",
+	"fwWvQPbnYLVYm5ald/G2dT446XYvlxtPQJSCZIZ+E3igWYDXEOHM0erUd+/ecKpvdQJ33hoMNrYzaZKA",
+	"/YkEvBnVx1DebL/iu1iKf0oDIbVS+sE2AkqsLdYBIk1nar4IKGZTno4m7E+gMqhWoVRhRwb9y6wytsbg",
+	"0lfYD9BNDa4PIklrk9KWtBT3qd2acNWMZOejJFZGXxh2DSu9PUc1WD1UOuhLGbNIu63wOATN4SkJdSqx",
+	"UxAJNaUWSAySKQFPK5/c/Q1Kd1/mQmYlpPTTL5Mhg2c6qqHvuUm/VNh3eS3Sl8aXAr3lvioWCQaiBHck",
+	"dIsRQtplCkv/S0UhOJ61ffsyfZkDPs0rNSzTY2t8zCUFr1VxFMdQy5+uU3OwXRb/TBruUXy0i3RmZuaT",
+	"+GlwpFYcNdjHWvzDP+xT7/0Km6W885Sv4vye4pwE3AM9vnvkORwre1uaA35whzRHSdvwGCLUN1DsChrl",
+	"N2cmtqQcmM04fHyy4Gsc6IkK4ZrfnRwOTk/O366Gg07RuXqseFD+dn/AgFB2VJ2Ugf7zThLCgvFt6VyI",
+	"cwx+xWkooZc6TFUJ4yaxtD3OtvyLED6wVhXrnvXRf5Y1txMhXA5A1YP+MjBjfAcSB0G2wgzfVkKNFlzi",
+	"l6Dp2UXL8fuy6Fa109jSm7hUYR3c8Yr5Do5U+a1Y+Ij+V9/fzwVaEDPPNArg+3l9CYX69T02ISYSeI1r",
+	"schC4PAJlI8jYg6xrGAVcDxPR/FUGJi5Neg5DaZPJAaWAJjSZkwhV3Cw5qlmouGhoUJmZf/kqHXWvui1",
+	"zg/fDd623g06Lcg9HDCOV0IjIZTR2aJ36HgIo4glcympSRCTGO7NTs4H7c7Fd51Wt+uzYiLSZEExtfwc",
+	"WHTBnuX/Ywh7CN0Phm1P2ElxOxcq7PnzerXmoL8dXpy1T1va9Hz+vGHQj/ry+XOtUHaWiQ31b2zB/gNQ",
+	"DZN5JFRfhhKp1WmxASiTihwNj6OF2HTJG41akgEbz7VupXpFTLOMwpm2sfsy4iotrYEm9AnRLY9s+j5U",
+	"oTNgOxpEu1yU8mmYBqXhVlD/Vvh9Di87HVjZs5PuWbN3+EZ/2G2etQb4U/0nmP0Egtg68inEOhNJ2eKK",
+	"wjt7phcp4KE+home9nQSLZaAAxu0TmzEEwDqJF5wry99vWiI2zrFCCX+oUQKnJIlj62DUfSY32kdnrTh",
+	"IxcqkFCj+1KKeZrwyOzFMXW2kMEBJk6cZOu6Js2H4W1kdSf8IPulgWEtbSRIYg/kR4JX6Eu73m/fHcI0",
+	"v333msy04VyFEhqFzWY0HbSzWQKIhrYLg0fUxYtN0cRETzuSFfMCFcPbOYnME8HkPIoITju3oYnJFE6y",
+	"PuPQPYZUk5acCV4CeTkMGLeefX3eqPsqkwZu+5XplqJAMogdPfJMxJrXgwg3vCJKJaq7VA3o++W2UQqn",
+	"Tv9FydYKO8+ao7MDSW9JvVUUO1dzra/GcdIgqrEV6Cci1Y/nycjFVTHheKMxAWtyl/ndXqs9uGy7q27A",
+	"r0BX1I+bTOrXYJypVMzK85nNyfo7fJ5OdupjTkEbzACTnIDaZevuH7BElMFYyElrrdkWlv84C+OT3HKc",
+	"/dwbofDaq9dNsZ8WVNRqxJoIXA9bhgpwFVoONa1X6/9jf/e3//0fNZyoiCdXAnjV8Je0N/7cvTg3IYlE",
+	"8ECZ2sMtzKQ9wxX+R2An3UYSv5b1vXAUSgmTs5Hp/X6QgmORfAJsylU7YA08JU3GI7O9PAiccvVZDwSn",
+	"rFlwyjTb18tLeQuy5HYa/zx8vlHnllX/8SEmV5/xlfPld4Oa3L/Li3VF8j4ciUtpseqeuoC+K8AB0ib7",
+	"ki/pOLg968au924BaHJjMX0zZ15nShniCqwIaC9wrsDVJDzIgAAbqflaKyLWNP3lIlICnab1uNWVdcXp",
+	"n626eiLCLjsvOQSvTy/CC6tOROF3F+lLdF3oB36EOL8PjtZdpXce9/wjsRrvKx4/x2afi3wN0+0CiqJk",
+	"GyVTrqNyNFdpHIQ8MsE1j8VRYJsgN9jZZPyb0/FMsSyAx4q+wQL1bc0sGOYn3Qu2V699U6qs7XL8gcb9",
+	"ZYIGoou20qq3Dn21+qnRV/H+y+UbKw1690Rb3dqERz/5bIHxTAvdjd105lSZbQigeGuD1xczIbF5jDzv",
+	"HKcbn8bEpQV1QVdzCM1KobJe1NZlx2M/Xhx77LJ7BNETc3VfItkXuvLmwCAJd8ri8RggGUK1CT6DxW4U",
+	"+wBYd4BOHUcKMceVADlFYm3wzmTOWj+edHtdf7MvjFP1JSXZ8+fmzhvefd1P4I6aqGqndTuYsytJPhmE",
+	"s5EgayCc45mQjwzdvHrnh1sEnyqV96QWwUxICze8VnKtWgOIim93yhbTwJBOmtCk3XP2G+JL2pSd4xAx",
+	"XbAbkQhEyxFa7gBRIvN56rNi5/iQ7e7uvjpgMr7R0k3wJApFUloGD8N7PrO0lw3m0yh8qr3uS/PJgGMz",
+	"Co0LIpNI9kjcAxwoJinaiAOprkAaS1Hy2FhbhFTCC5yQMhAfoAJpPnOAKvWSGOJEypNUmE8nxgwQiD1x",
+	"THhHh45UIeEmx3lpMI4kpSF9bqfBzF6YInFlxEcCKqSz4+57lrOpxOYyDaN1V65yRRd91ynxPaCSxNtA",
+	"HgBzdjAcmKqQmECB0eDAjBiAUoGe9MMsTBaMGC3tOPRd4Qt1I8QMnq1YmHqI+IatmoZhDsrnVnZdhfkr",
+	"0s8HEDmz/uy3//0fpqbEr7BmmpuAbGppDjykm8sWBHuVsv0FELIyZlEskZUwW1pMJqByR9N4pWmdTAM1",
+	"iW9w66Fix9E0nDS1oRClc2M20vLC6C1E+zhMxVQBpXg4mtBuvIoBaaQvkfkUmMSTQCBOGex1J8pOY9Mb",
+	"AoWqfvd6tYpR+59FEmN20SfXT3wIkSAK0JgP8OyYXPt4nhKE+zabhKeA1UVPdo2cnAzB8Ma6jMeG5nuU",
+	"ea9xzZrpZ0xG4a0TtmZ3WolI7RBkpuHc5uFUUKnvlqu1HjAUNVCbr8My4Wlh2URxtbLtvg94KsppCEXy",
+	"yw34j+Ufmaxls7cUmknXv5NjqKxzomrf7C85URtyFTmjZskjym9vM0G5qMqD4x12S94W7TDEycsy4mvo",
+	"o/A6MzgsuwISQdMc3cv4wbKJu4VFlokItW7KbB5bNKRYUQmxWgCCxxfSjbbsg2p61lU1QCUHab8kjgBo",
+	"u75XhmbUm1AG1OFGklLIgCdAyZhOWPGyd1gitQn3QgVkIkMsniNcSqbnlKUqBPVOBgFYIyUAvIYu6IDu",
+	"hGUSxOoNBoCKp9b2o8GNEyEUm88qrGMAK+G50MUHBLNESAiEj9MwBUZag+6ilaAWPmzKFyD8hsIW4S9E",
+	"epCjsTUkiNENX4C6AMVbYU1LVHuLbmH3VC2nuGs+c5Kjx2DGPjk7ycev/r4qTaHwRn+DMFlE2QeUhVRO",
+	"U2i8eoWy2RbVOJ5orQqe6JKA1/sNg/Na3GJJj/OQ/TUP2dv8lPoGNZJ7ykwkAxsfN6+h75eGAJo9E4mK",
+	"JXD1vcdWlEfWD7ivblMO1v9BOfRVJxS6S5LZ0Q330gaWt3lLBs/+5jaX1wjvCY/GZfCVZiIJ44D9u699",
+	"ON9jfhr7pczMsw6xMlWWCxaPx0qLO7zE+qmIqEsADbsvXrCALxQpE/0o6OEhRVl0GLufqcyVT+mmJY8q",
+	"X8iTsESxobQSFtwGLJvJed+LviQEqFKGP2tqOelJHjX5xCo3Kv18/f4e9VenWgsB5UVgFBT6EtSw5dN7",
+	"GXsPevZSHg1CCU4e/qGv/NY8zLqEqKkEH03s2z1Tq0EC8s0z7Gspnikq51uaVLO4kBApsVk0R5RyU71c",
+	"6dPWZxZXA9Alc3zKeixMxmQmQJFfIkBHmVHS0437B+wkMCtTiBDThjK6NbsKgJUQnDrbr0XzEnaCShV2",
+	"Zq8ZCu0lWs5uujeVshqfJAvi4G45YOhbuoFvo5XNZjbOaF8C7mVxDQO9Svl0pgC9O9Xua2yCP0h2nQFi",
+	"mv04htNhitxSwA+5ViXT9I1jJ0JomYZXc72eyVxaI2UphgSzP9ICaDSH9pGMwr0vRxMeygZth+WNTJtG",
+	"ig8p/YKmGaINcEBrVVatVrPlaVABpUj6Mhuq9pS1V5zGPityZRpi1CROUgGWJhY3P38OoLCA7/z8uceA",
+	"oEVCJTuaDD4r/lQGvhTFJrGM5wms0xCKDOKE+c93nvsNKHQrNfrSXzYF7EHwu71mr3XWOtfumc+EfC+i",
+	"eCaQ06TC/FR8SHdG6j1coKXYXu1lVVufx+WXHjvsnB57fWmYZFgS33gGV+GneQwoLtp2lABRmaslRn53",
+	"fwjdfRDoAI6gly+qNY9p49brS9/JfwJQAvOvQwn/RUMxmfEkXfgAgQ0c977Dj6v/pKPqsSU50JfFKf+b",
+	"aT1oLGc1jfOotxLRv2AVI2d+Rd+t7MPS4amO51iy2JduCmbGE6gT56Nrj4UpgingpEP9od0qFZZbnlkw",
+	"zkKIZof25SwJwTJehtXJKICKx/rRE71LSBF7rCWvolBNSg025PKaCHe0ZBKJxxylwWxZAyuevG6el6Pw",
+	"WjSYf/yj77H0JoaU1DfVF3tYw5nDRMoyYOSr2JxTQJIfD4BnJSwcxPwZU/ZqOy8ExItYIejvwCRzykxj",
+	"GCMVmQ+VTcU4YX6N1Xf3vP0X7Lf/9X98jwnJ/N/+1/+pefXdvcr+C59qjQEzlHh/DgyakEl8G1xLkDmo",
+	"QU95GkqYSAZLoqBSh9D4zelssL3qC+ZrV6N5eNhq95qvT1taYRx2v4ento+OoW2BccWC+EYiiULRNywb",
+	"R6ECzErAXeRpykcTPSe+EQ/dGdStToRIYR7mEWeh/Buy4leeP2dNph+lTy8biShiRa6VjvCI/FaPv4Qu",
+	"01BchZLMEf9bqJX/E25xj/n/pvUqS/kQOpGxrl5PWAKQoXqbzhIxDj+Y/mH/mU/yWTkjVJP4BuK9XGs2",
+	"PSatOLTLCGCtPJpzcvIwwIorDANXVBuOvEwuKigQQZmgvH4nvHUDyq+vOGKI4Y2Kfrm+X6lW/RI0FItx",
+	"SvHnUHkE8iIXOE/GizRxXcQunPKoL4kwqqgPP/Qvm0MQE7hMtNDSAdYXv8pitXFuPuiVBcR+ud5wsIIH",
+	"NJk4FewmnkcBMKTQ1gvEUI8ZtLeeRP2gYSL4tUk34ATphQ/heMBmQQiUxsYoreQ2l4FsMkUyRLETys+A",
+	"ZTAZbUxZkM+xjx0BIByNzWuVM1BdGNMV2iBA/scxm+oJz2wZ0omlLFScT4g/gj/ftXb/FxQq7qY8SY09",
+	"Y6SoSfc4weN1keLaXSLFesXuHytewuq+FZa7JYPllzDJJuclDpa30ZLvg50X6161fpdXBcj6x33RR4P9",
+	"dmwwNwqTd3EKjboJdlNV421hb1jdtfvBCY9cEXhysBpLebnyYzQdkLCMWWoye5Cx9omKLmvVXMETWl76",
+	"JYiF2lh+txcsOLaeKWakUscAoZ2XKh0dI9B8lLckC41X1arep2as5fr+2qHSx2uGWqv2aq8au0vzkx9q",
+	"vqTy9oL7O427prfdkqOcFZM55amF4x/39luXnar9H+DxAwXK9oiZcbqzNbSet6mlfZxgmBXKTjzMKyxZ",
+	"w3ns6n9pHx2Xa5Xdvvzt1//cAkXdBBvLAFCzYnPPY2jYGaOudDckaq9gfKAD6OVVIv12no7LL/PjsnvE",
+	"yy+Zp5fdc/eFB4aYs9Ye7kIvt/s8WxqW9OWW8+G9qlY9Ogae53l6xSrVqqe3rv5v67Lj3mHNtvVeVWue",
+	"2ZVetmU93Jeeh8aTp0+Dc8ctc2/9xMPu9wT9jb4ii0IpmJCBtpqkcNzGj0AFt06SZ5yjqXWeM38ZXOil",
+	"DpA11vYaWNvMZG8wP7PFD4DoTSuXb/sFO4Yy0kGZqAUxuNGnWh7nPkhjInAbqff9gg8NK35Fe4AH5Pdw",
+	"xd69e/fu7OwICgbRwdf+jvYhK7k1WJmsTxozrr54kOrLu0ir7PWJoNbAUDm1IVzB+3tg68YJHPVYRotP",
+	"z21v9xdtZWyAlRQ0zgZJO6jy2cbXqdguCyUarBaw5IvL0126V9DdEYmbE7HIq1MmXh0R2JDo9iB8nr2n",
+	"Qb6S80RocnYoIWynjWdAreLERG2x9RRv4XbkCNupU8nQK0LVl0QUuFq4BqxxgNEYihuE47yFIYgVl5pn",
+	"x2GkHYSSjW9AAHLGr8SBKceaR5HB/8zYhG6vtwGSwY1OVF8+f34BRUTPn7OTVExNFwDmHhJqnM4FiRHT",
+	"IrSIHEUoCsPA6zNDIVHy+tKpclm+ExW1NTCKH6Zi+kyx2wL4RbBIS33pFEmtuWwleg8ZEaptW/JGE/18",
+	"EeTiY8R2XaH5gInVV2Tc18XlR0JDO1Pak4cyQ/ui0BsPfeANxs0epByC5+AjQeEa4gJQ0R58AnEjZD9F",
+	"h6nIh/F7COcInAb053mqZ2kkAnyVKfXW82tISAAqqwkm5rM5egPBk2j76AOE1QIWtlvfO+IjYSAs8Gun",
+	"qK7o43r4MAOKpiBfjeg5YKk21J5CfAbjQDa9MI6jKL7JygYIPoNLWG4sTHwvEmhhwXwC5pX0wUV2buhP",
+	"yRfWkYDLto3H3LpKe+ogtKdM5O0YD+Xz53odhtqcKfIoQgJ5PWmlhknk7WD4RIlIjKgmEfYOgqTQu/Xl",
+	"8rBgR+KoPOz9c0dVMuWK/64f4rE0LvkHWVgcK7X9g770gzDBcKDP/FD6rLiU+6NldDa7bb/XVkg8T31W",
+	"JCwFSeytemn6EkhZIQgBzPBrcmBYVXLA/GkoB0Zc7jB/yj/YP4fA35racB9uhniO9aRarh4shfnN2c8h",
+	"AFnk/qJT/CKjxUEOONH+ClfD4t8AUPIVUIcAIyyE/QgbgsSvTQ6oGKCBeV/C1s9LMTiCEPqcAQc/7sdE",
+	"zARWH6vrcGb2q2dxeHAdcGH68mYCzMEGmQBvFIEA0HfPkpEYtHZiqGoSjlMTxTNpKlVhLT6a9CX+GjtX",
+	"EmBEJY2K5c05oEbSuc8U0agRobEF4oEaLH1VPNYbAVFrIsED1WA5JwdDpJyaXQ1b7YRnexsBtEMZHID6",
+	"3EljJnmSxDd4dmGkB4w7fWgGP4I0XhLfIHVUqWLOHEWQ0lgfBnfzwQz2pbsDPReoZfkEwRnIjpAHOHaR",
+	"9lAgB7NUven1pahcVZi/rkgT2nH8P/mU6EdRMRTssnNqWKpLjGBD8nFrrnXFXeO2m0gE0TrruRbYFxQB",
+	"XUM6mFP/em8/W7KsKndnHVymGfx7zau9+qXfrzh/3Y950GO13379R61aXaEgfHTWwZVBkK0GAscgYYG6",
+	"WC42fnBlMcWL71lLvGGgtjJ97RgPqCYQq2HgeK8b9t6dY7/3H/S6W0EU7wHNz2/1dRvvSh1WD7hvF69c",
+	"M8la6zdMNeeykj9ADU/fQ0pMm0ja5ElCMOc37lkrFXPDFVJv038vQEA4nqeFv95hH3SnejAqJYEHARwH",
+	"EtBjyybBpjFlon79QocyfbFXcM5T9S7n6RThg+48OrNltcHpap+No7bK6DFH3dtkIuWPTy42vVZcurHs",
+	"LVSt01CaP2tPlyMBgIfmoVaBS8WqYFXnMg/ro/k1N3uyIUb/MW2UH43l8yBEnvX5gSXG1W929yqvqrXC",
+	"gwP1b9As3IrFLIUlYDVNcV/LVimsRhOyMWgWxCN1S0FqOGJvemenTqUOBMRcytYEcPAQnLIjgngULVjR",
+	"T+hfwMRa1k/yPaiTGy7AIL4WzOQAfaqRMxRcXDFfX7ADNn9lkk4jn4i+jFOhRDQuE+8LAI1OBD67L/Ed",
+	"0GGN9LfgH2kPH6pdJESMkqAMJ5FYvk7MWyhT6Eo8Xtb260v7voZtVjsCIjF3R0C7P/P3HLldsZEg4TfZ",
+	"RGk3Lu1Lfx1N7qYyAqD//NwwKiA1pZcln4zC7MJ/O7o47L1rt5j+ASYa8Av9NxRLfdsvCNkv5L4TPHD/",
+	"BkpY/MChhYWvdpzv6JPlq4dxsHD/DsL3LAy+7RdgU5on//brf9L1Qfg+d7/l63eyV9ma+0O6WTgvJgX4",
+	"ERmm7Mghy/njwi832ydLT2BFPfJ13LNwm+S92X1LPojtOSp4hXkSFRqFSZrOVGNH7/PKGJavwmcz2Fl0",
+	"6xWbJ3wvAPWTwu16dECzlSoWiJk+m3IUClXJDIU3gkfpZI3zdgp0WMi+eBXPU+cakJarVzTZOE6u4jQV",
+	"GSOUAYUPLDRlRh4JJBEQ3h8uDPcgxCzo38jGoe2xeMwSB7m65IylnT1IAQL68qiOkGkII1ZKKOCadG6A",
+	"36t170M0NGBXhLF0hnnRawOSrYXcdm6Yw9heY+Hpa4VM4ijCvCfyjo0mWqfIK+zhJzxP5669m7g85qNU",
+	"e4eZtt3wiIlgOZVsjMlZEo/DSDi3PRNrr3cUk8dm82EUqkmGm0xVfNjW5dkdZjXY8pHL5lqfhNXnHa7i",
+	"GeUqS213tYkn5W15dzsYzbzGbbXwfwCJlEgeOS13Q5HeCIGxRnd3ZHBNa+5obkOVxJm6K/5YNl+W3xpQ",
+	"bsAPV6UGo4Q/+SAusoBnO9DBVvRYJIIrkWDszBmVfTJ+v2EL0KK/fXe48/bdazbiSmD/vDa+sdKRxKvK",
+	"FlHNh1AzGEvneYcWyHrbNGRw13efCz0oloj3ocB2SUM27enznCYhBr08RF52y4+pxXp5QkbbRnoUT3ko",
+	"iXgfUgR2JyiEM9w2XLquAUHLRpZnJHNrNDHRWdgOXraXnXmBeDCJFaNSwDXF+1D7/5r3wmcXfvnrL/9/",
+	"AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

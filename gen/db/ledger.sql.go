@@ -1728,13 +1728,21 @@ WITH new_tx AS (
         NULLIF(unnest($54::text[]), ''), NULLIF(unnest($55::text[]), ''),
         unnest($56::text[])::jsonb
     RETURNING 1
+), ev AS (
+    -- The domain events of the batch (services/events), in item order (their ids follow it).
+    INSERT INTO events (type, version, occurred_at, subject_type, subject_id, user_id, data)
+    SELECT unnest($57::text[]), unnest($58::int[]), $14::timestamptz,
+        unnest($59::text[]), unnest($60::text[]),
+        NULLIF(unnest($61::bigint[]), 0), unnest($62::text[])::jsonb
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
        (SELECT count(*) FROM new_entries)::bigint AS entries,
        (SELECT count(*) FROM heads)::bigint AS accounts,
        (SELECT count(*) FROM holds)::bigint AS holds,
        (SELECT count(*) FROM idem)::bigint AS idempotency,
-       (SELECT count(*) FROM audit)::bigint AS audits
+       (SELECT count(*) FROM audit)::bigint AS audits,
+       (SELECT count(*) FROM ev)::bigint AS events
 `
 
 type PostBatchParams struct {
@@ -1794,6 +1802,12 @@ type PostBatchParams struct {
 	AuUa             []string
 	AuRid            []string
 	AuDetails        []string
+	EvType           []string
+	EvVersion        []int32
+	EvSubjectType    []string
+	EvSubjectID      []string
+	EvUser           []int64
+	EvData           []string
 }
 
 type PostBatchRow struct {
@@ -1803,11 +1817,12 @@ type PostBatchRow struct {
 	Holds        int64
 	Idempotency  int64
 	Audits       int64
+	Events       int64
 }
 
 // Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 // version read under the lock and by the available balance: the conditional debit), finalized
-// holds, idempotency records and audit events. The caller compares the counts with what it sent.
+// holds, idempotency records, audit events and domain events. The caller compares the counts with what it sent.
 func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error) {
 	row := q.db.QueryRow(ctx, postBatch,
 		arg.TID,
@@ -1866,6 +1881,12 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		arg.AuUa,
 		arg.AuRid,
 		arg.AuDetails,
+		arg.EvType,
+		arg.EvVersion,
+		arg.EvSubjectType,
+		arg.EvSubjectID,
+		arg.EvUser,
+		arg.EvData,
 	)
 	var i PostBatchRow
 	err := row.Scan(
@@ -1875,6 +1896,7 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		&i.Holds,
 		&i.Idempotency,
 		&i.Audits,
+		&i.Events,
 	)
 	return i, err
 }

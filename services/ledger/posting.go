@@ -140,6 +140,11 @@ func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[i
 		action = "ledger.hold." + string(tx.Status)
 	}
 	p.addAudit(it, txID, action, fail)
+	if ev, ok := movedEvent(it, txID, from, to, fail, expires); ok {
+		if err := p.addEvent(ev); err != nil {
+			return outcome{}, err
+		}
+	}
 	return outcome{status: status, code: code, data: data}, nil
 }
 
@@ -211,6 +216,9 @@ func (p *posting) finish(it *item, from, to *acct, h *holdRow) (outcome, error) 
 		p.arg.HID = append(p.arg.HID, txID)
 		p.arg.HStatus = append(p.arg.HStatus, string(tx.Status))
 		p.arg.HFromPos, p.arg.HToPos = append(p.arg.HFromPos, fromPos), append(p.arg.HToPos, toPos)
+		if err := p.addEvent(finishedEvent(it)); err != nil {
+			return outcome{}, err
+		}
 	}
 	data, err := json.Marshal(tx)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 )
 
 // ListWallets returns the caller's wallets.
@@ -40,8 +41,12 @@ func (s *Service) CreateWallet(ctx context.Context, req api.CreateWalletRequestO
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, now, audit.Event{Action: "ledger.wallet.created", UserID: p.UserID,
-			SubjectType: "wallet", SubjectID: itoa(w.ID), Details: map[string]any{"currency": w.Currency}})
+		if err := audit.Record(ctx, q, now, audit.Event{Action: "ledger.wallet.created", UserID: p.UserID,
+			SubjectType: "wallet", SubjectID: itoa(w.ID), Details: map[string]any{"currency": w.Currency}}); err != nil {
+			return err
+		}
+		return events.Record(ctx, q, now, events.Event{Type: events.WalletOpened, SubjectType: events.SubjectWallet,
+			SubjectID: itoa(w.ID), UserID: p.UserID, Data: api.WalletOpenedEventData{WalletId: w.ID, Currency: w.Currency}})
 	})
 	if err != nil {
 		if pg.IsUniqueViolation(err) {

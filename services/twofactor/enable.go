@@ -13,6 +13,7 @@ import (
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 )
 
 // EnableTwofa verifies a code against the calling token's pending secret and, in one transaction, stores the
@@ -91,6 +92,9 @@ func (s *TwoFactor) commitEnable(ctx context.Context, u db.GetTwofaUserRow, enc 
 			Action: "twofa.enabled", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
 			Details: map[string]any{"recovery_codes": len(codes)},
 		}); err != nil {
+			return err
+		}
+		if err := events.Record(ctx, q, now, events.OfUser(events.Auth2FAEnabled, u.ID, api.Auth2faEnabledEventData{RecoveryCodes: len(codes)})); err != nil {
 			return err
 		}
 		return s.mail(ctx, q, u, "twofa_enabled", now)
