@@ -18,6 +18,7 @@ import (
 	"github.com/flowxi/backend/infra/blob"
 	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/jobs"
 	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/ratelimit"
@@ -39,14 +40,17 @@ type App struct {
 	store *pg.Store
 	// posting is the ledger engine's own small pool (pg.KeyedAccess settings).
 	posting *pg.Store
-	cache   *cache.Cache
-	keys    *secrets.Keys
-	tokens  *tokens.Service
-	hasher  *password.Hasher
-	limiter *ratelimit.Limiter
-	outbox  *mail.Outbox
-	sealer  *audit.Sealer
-	storage blob.Storage
+	// jobsPool is River's own small pool; jobs is the one River client (infra/jobs).
+	jobsPool *pg.Store
+	jobs     *jobs.Jobs
+	cache    *cache.Cache
+	keys     *secrets.Keys
+	tokens   *tokens.Service
+	hasher   *password.Hasher
+	limiter  *ratelimit.Limiter
+	outbox   *mail.Outbox
+	sealer   *audit.Sealer
+	storage  blob.Storage
 	// deletions finishes object deletions that failed or were interrupted (infra/blob/deletions).
 	deletions *deletions.Queue
 	echo      *echo.Echo
@@ -75,13 +79,14 @@ type Parts struct {
 	Deletions    *deletions.Queue
 	InternalKeys *internalkeys.Service
 	Ledger       *ledger.Service
+	Jobs         *jobs.Jobs
 }
 
 // Testing returns the built dependencies, for testkit only.
 func (a *App) Testing() Parts {
 	return Parts{Store: a.store, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
 		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Storage: a.storage, Deletions: a.deletions,
-		InternalKeys: a.internalKeys, Ledger: a.ledger}
+		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs}
 }
 
 // Handler is the public API's HTTP handler.
@@ -172,6 +177,9 @@ func (a *App) Close() {
 	}
 	if a.posting != nil {
 		a.posting.Close()
+	}
+	if a.jobsPool != nil {
+		a.jobsPool.Close()
 	}
 	if c, ok := a.storage.(interface{ Close() error }); ok {
 		_ = c.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/flowxi/backend/infra/blob"
 	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/jobs"
 	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/infra/metrics"
 	"github.com/flowxi/backend/infra/pg"
@@ -63,7 +64,7 @@ func (a *App) compose(ctx context.Context) error {
 		return err
 	}
 	// Every background loop, started together by StartWorkers.
-	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run}
+	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run, a.jobs.Run}
 	a.echo, err = server.New(server.Options{
 		API:            api,
 		Auth:           a.tokens,
@@ -97,6 +98,9 @@ func (a *App) openInfra(ctx context.Context) error {
 	if a.posting, err = pg.Open(ctx, a.cfg.DatabaseURL, int32(max(a.cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
 		return err
 	}
+	if err := a.openJobs(ctx); err != nil {
+		return err
+	}
 	if a.cache, err = cache.Open(a.cfg.RedisURL, a.cfg.RedisPrefix); err != nil {
 		return err
 	}
@@ -107,6 +111,21 @@ func (a *App) openInfra(ctx context.Context) error {
 	a.limiter.OnReject = func(name string) { metrics.RateLimited.WithLabelValues(name).Inc() }
 	a.outbox = mail.NewOutbox(a.keys)
 	metrics.SetOutboxBacklog(a.outboxBacklog)
+	return nil
+}
+
+// openJobs builds the River client over its own pool: River's listener holds one connection,
+// and the queues' fetches and completions share the others with the jobs' own work.
+func (a *App) openJobs(ctx context.Context) error {
+	var err error
+	if a.jobsPool, err = pg.Open(ctx, a.cfg.DatabaseURL, 4); err != nil {
+		return err
+	}
+	a.jobs, err = jobs.New(a.jobsPool.Pool, jobs.Options{Clock: a.clock, Log: a.log, Poll: a.cfg.JobsPollInterval})
+	if err != nil {
+		return err
+	}
+	a.jobs.ExposeDepth()
 	return nil
 }
 

@@ -47,6 +47,10 @@ type Config struct {
 	// MailPollInterval is how often the mail worker looks for due outbox rows (MAIL_POLL_INTERVAL).
 	MailPollInterval time.Duration
 
+	// JobsPollInterval is how often each background job queue looks for due jobs besides
+	// River's notifications (JOBS_POLL_INTERVAL).
+	JobsPollInterval time.Duration
+
 	// Argon2id cost (tests lower it).
 	Argon2MemoryKiB uint32
 	Argon2Time      uint32
@@ -154,6 +158,7 @@ func settings(c *Config) []setting {
 		{"AUDIT_SEAL_EVERY", DefaultAuditSealEvery.String(), plain, duration(&c.AuditSealEvery)},
 		{"AUDIT_STALE_AFTER", "5m", plain, duration(&c.AuditStaleAfter)},
 		{"MAIL_POLL_INTERVAL", "1s", plain, duration(&c.MailPollInterval)},
+		{"JOBS_POLL_INTERVAL", "1s", plain, duration(&c.JobsPollInterval)},
 		{"ARGON2_MEMORY_KIB", "19456", plain, atLeast(&c.Argon2MemoryKiB, 1024)},
 		{"ARGON2_TIME", "2", plain, atLeast(&c.Argon2Time, 1)},
 		{"LOGIN_RATE_EMAIL_IP", strconv.Itoa(DefaultLoginRatePerEmailIP), plain, atLeast(&c.LoginRatePerEmailIP, 1)},

@@ -11,6 +11,7 @@ import (
 	"github.com/flowxi/backend/infra/blob"
 	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/jobs"
 	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/secrets"
@@ -83,3 +84,6 @@ func (e *Env) StopWorkers() { e.app.Shutdown() }
 
 // OpsHandler is the operations listener's handler (metrics, liveness, readiness).
 func (e *Env) OpsHandler() http.Handler { return e.app.OpsHandler() }
+
+// Jobs is the River client of the instance (background jobs).
+func (e *Env) Jobs() *jobs.Jobs { return e.parts.Jobs }

@@ -149,6 +149,7 @@ func Config(t testing.TB) config.Config {
 
 		MailFrom:         "Flowxi <no-reply@flowxi.test>",
 		MailPollInterval: 50 * time.Millisecond,
+		JobsPollInterval: 50 * time.Millisecond,
 	}
 }
 

@@ -69,3 +69,41 @@ func init() {
 
 // SetOutboxBacklog sets how the outbox backlog gauge is computed on scrape.
 func SetOutboxBacklog(f func() float64) { outboxBacklog.Store(&f) }
+
+// JobFailures counts failed job attempts by queue, kind and outcome: "retry" (River tries it
+// again later), "discarded" (its last attempt: given up), "cancelled" (the worker said retrying
+// cannot help) or "panic".
+var JobFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "flowxi_jobs_failures_total",
+	Help: "Failed background job attempts by queue, kind and outcome.",
+}, []string{"queue", "kind", "outcome"})
+
+// JobCount is the number of jobs of one queue in one state.
+type JobCount struct {
+	Queue, State string
+	N            float64
+}
+
+var jobDepth atomic.Pointer[func() []JobCount]
+
+var jobDepthDesc = prometheus.NewDesc("flowxi_jobs", "Background jobs by queue and state (available, scheduled, retryable, running, discarded).", []string{"queue", "state"}, nil)
+
+// depthCollector reads the job counts on scrape.
+type depthCollector struct{}
+
+func (depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobDepthDesc }
+
+func (depthCollector) Collect(ch chan<- prometheus.Metric) {
+	f := jobDepth.Load()
+	if f == nil {
+		return
+	}
+	for _, c := range (*f)() {
+		ch <- prometheus.MustNewConstMetric(jobDepthDesc, prometheus.GaugeValue, c.N, c.Queue, c.State)
+	}
+}
+
+func init() { Registry.MustRegister(JobFailures, depthCollector{}) }
+
+// SetJobDepth sets how the job gauge is computed on scrape.
+func SetJobDepth(f func() []JobCount) { jobDepth.Store(&f) }

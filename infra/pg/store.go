@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -83,7 +84,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithSessionLocker(locker),
+		goose.WithGoMigrations(riverMigration(s.Pool)))
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
@@ -94,12 +96,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 // Tx runs fn in a READ COMMITTED transaction and commits it. Serialization failures and
-// deadlocks are retried a bounded number of times, so clients never see them.
+// deadlocks are retried a bounded number of times, so clients never see them. While fn runs,
+// TxOf(q) returns the transaction, so a background job can be enqueued in it (infra/jobs).
 func (s *Store) Tx(ctx context.Context, fn func(q *db.Queries) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		err = pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-			return fn(s.Q.WithTx(tx))
+			q := s.Q.WithTx(tx)
+			open.Store(q, tx)
+			defer open.Delete(q)
+			return fn(q)
 		})
 		if !Retryable(err) {
 			return err
@@ -107,6 +113,19 @@ func (s *Store) Tx(ctx context.Context, fn func(q *db.Queries) error) error {
 		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 	}
 	return err
+}
+
+// open maps the queries handed to a running Tx callback to their transaction.
+var open sync.Map // *db.Queries → pgx.Tx
+
+// TxOf returns the transaction q is bound to while Store.Tx runs its callback; false for
+// queries outside a transaction (Store.Q) or after the callback returned.
+func TxOf(q *db.Queries) (pgx.Tx, bool) {
+	tx, ok := open.Load(q)
+	if !ok {
+		return nil, false
+	}
+	return tx.(pgx.Tx), true
 }
 
 // Retryable reports a serialization failure or deadlock.
