@@ -176,114 +176,126 @@ func (e CheckStatus) Valid() bool {
 
 // Defines values for Code.
 const (
-	ACCOUNTBLOCKED             Code = "ACCOUNT_BLOCKED"
-	ACCOUNTCLOSED              Code = "ACCOUNT_CLOSED"
-	ACCOUNTNOTEMPTY            Code = "ACCOUNT_NOT_EMPTY"
-	ACCOUNTRESTRICTED          Code = "ACCOUNT_RESTRICTED"
-	ACCOUNTTYPELOCKED          Code = "ACCOUNT_TYPE_LOCKED"
-	ACCOUNTTYPEUPDATED         Code = "ACCOUNT_TYPE_UPDATED"
-	BALANCEOVERFLOW            Code = "BALANCE_OVERFLOW"
-	CASEINCOMPLETE             Code = "CASE_INCOMPLETE"
-	CASENOTAPPLICABLE          Code = "CASE_NOT_APPLICABLE"
-	CASENOTEDITABLE            Code = "CASE_NOT_EDITABLE"
-	CASENOTFOUND               Code = "CASE_NOT_FOUND"
-	CASESTORAGEEXCEEDED        Code = "CASE_STORAGE_EXCEEDED"
-	CASESUBMITTED              Code = "CASE_SUBMITTED"
-	CASEUPDATED                Code = "CASE_UPDATED"
-	CHALLENGEEXPIRED           Code = "CHALLENGE_EXPIRED"
-	COMPLIANCECASEOK           Code = "COMPLIANCE_CASE_OK"
-	COMPLIANCECASESOK          Code = "COMPLIANCE_CASES_OK"
-	COMPLIANCEOK               Code = "COMPLIANCE_OK"
-	CURRENCYMISMATCH           Code = "CURRENCY_MISMATCH"
-	DEPOSITPOSTED              Code = "DEPOSIT_POSTED"
-	DEVICENOTFOUND             Code = "DEVICE_NOT_FOUND"
-	DEVICESOK                  Code = "DEVICES_OK"
-	DOCUMENTINVALID            Code = "DOCUMENT_INVALID"
-	DOCUMENTTOOLARGE           Code = "DOCUMENT_TOO_LARGE"
-	DOCUMENTUNSUPPORTEDTYPE    Code = "DOCUMENT_UNSUPPORTED_TYPE"
-	DOCUMENTUPLOADED           Code = "DOCUMENT_UPLOADED"
-	DOCUMENTVERSIONSEXCEEDED   Code = "DOCUMENT_VERSIONS_EXCEEDED"
-	DUPLICATEEXTERNALREFERENCE Code = "DUPLICATE_EXTERNAL_REFERENCE"
-	EMAILALREADYACTIVE         Code = "EMAIL_ALREADY_ACTIVE"
-	EMAILALREADYUSED           Code = "EMAIL_ALREADY_USED"
-	FORBIDDEN                  Code = "FORBIDDEN"
-	HEALTHOK                   Code = "HEALTH_OK"
-	HOLDCREATED                Code = "HOLD_CREATED"
-	HOLDEXPIRED                Code = "HOLD_EXPIRED"
-	HOLDNOTFOUND               Code = "HOLD_NOT_FOUND"
-	HOLDNOTPENDING             Code = "HOLD_NOT_PENDING"
-	HOLDSETTLED                Code = "HOLD_SETTLED"
-	HOLDVOIDED                 Code = "HOLD_VOIDED"
-	IDEMPOTENCYINPROGRESS      Code = "IDEMPOTENCY_IN_PROGRESS"
-	IDEMPOTENCYKEYREUSED       Code = "IDEMPOTENCY_KEY_REUSED"
-	INSUFFICIENTFUNDS          Code = "INSUFFICIENT_FUNDS"
-	INVALID2FACODE             Code = "INVALID_2FA_CODE"
-	INVALIDCREDENTIALS         Code = "INVALID_CREDENTIALS"
-	INVALIDSTATETRANSITION     Code = "INVALID_STATE_TRANSITION"
-	KYBDATASAVED               Code = "KYB_DATA_SAVED"
-	KYCDATASAVED               Code = "KYC_DATA_SAVED"
-	KYCREQUIRED                Code = "KYC_REQUIRED"
-	LEDGERCHECKFAILED          Code = "LEDGER_CHECK_FAILED"
-	LEDGERCHECKOK              Code = "LEDGER_CHECK_OK"
-	LIMITEXCEEDED              Code = "LIMIT_EXCEEDED"
-	LIMITSOK                   Code = "LIMITS_OK"
-	LOGINSUCCESS               Code = "LOGIN_SUCCESS"
-	LOGOUTOTHERSSUCCESS        Code = "LOGOUT_OTHERS_SUCCESS"
-	LOGOUTSUCCESS              Code = "LOGOUT_SUCCESS"
-	MAGICLINKINVALID           Code = "MAGIC_LINK_INVALID"
-	MAGICLINKSENT              Code = "MAGIC_LINK_SENT"
-	MALFORMEDREQUEST           Code = "MALFORMED_REQUEST"
-	MEOK                       Code = "ME_OK"
-	MEPHOTOUPDATED             Code = "ME_PHOTO_UPDATED"
-	METHODNOTALLOWED           Code = "METHOD_NOT_ALLOWED"
-	MEUPDATED                  Code = "ME_UPDATED"
-	MFAREQUIRED                Code = "MFA_REQUIRED"
-	NOTFOUND                   Code = "NOT_FOUND"
-	NOTIMPLEMENTED             Code = "NOT_IMPLEMENTED"
-	OTPEXPIRED                 Code = "OTP_EXPIRED"
-	OTPINVALID                 Code = "OTP_INVALID"
-	OTPSENT                    Code = "OTP_SENT"
-	OTPVALID                   Code = "OTP_VALID"
-	PASSWORDRESETSENT          Code = "PASSWORD_RESET_SENT"
-	PASSWORDRESETSUCCESS       Code = "PASSWORD_RESET_SUCCESS"
-	PAYLOADTOOLARGE            Code = "PAYLOAD_TOO_LARGE"
-	PHOTOINVALID               Code = "PHOTO_INVALID"
-	PHOTOTOOLARGE              Code = "PHOTO_TOO_LARGE"
-	PHOTOUNSUPPORTEDTYPE       Code = "PHOTO_UNSUPPORTED_TYPE"
-	RATELIMITED                Code = "RATE_LIMITED"
-	RECIPIENTNOTFOUND          Code = "RECIPIENT_NOT_FOUND"
-	RESTRICTIONLIFTED          Code = "RESTRICTION_LIFTED"
-	RESTRICTIONNOTFOUND        Code = "RESTRICTION_NOT_FOUND"
-	SAMEWALLET                 Code = "SAME_WALLET"
-	SECURITYEVENTSOK           Code = "SECURITY_EVENTS_OK"
-	SERVERERROR                Code = "SERVER_ERROR"
-	SERVICEUNAVAILABLE         Code = "SERVICE_UNAVAILABLE"
-	STEPUPREQUIRED             Code = "STEP_UP_REQUIRED"
-	TOKENISSUED                Code = "TOKEN_ISSUED"
-	TRANSACTIONSOK             Code = "TRANSACTIONS_OK"
-	TRANSFERCOMPLETED          Code = "TRANSFER_COMPLETED"
-	TRANSFERNOTFOUND           Code = "TRANSFER_NOT_FOUND"
-	TRANSFEROK                 Code = "TRANSFER_OK"
-	TWOFAALREADYENABLED        Code = "TWOFA_ALREADY_ENABLED"
-	TWOFADISABLED              Code = "TWOFA_DISABLED"
-	TWOFAENABLED               Code = "TWOFA_ENABLED"
-	TWOFAENROLLMENTEXPIRED     Code = "TWOFA_ENROLLMENT_EXPIRED"
-	TWOFANOTENABLED            Code = "TWOFA_NOT_ENABLED"
-	TWOFASTATUS                Code = "TWOFA_STATUS"
-	TWOFAVERIFIED              Code = "TWOFA_VERIFIED"
-	UNAUTHENTICATED            Code = "UNAUTHENTICATED"
-	USERBLOCKED                Code = "USER_BLOCKED"
-	USERNOTFOUND               Code = "USER_NOT_FOUND"
-	USERRESTRICTED             Code = "USER_RESTRICTED"
-	USERUNBLOCKED              Code = "USER_UNBLOCKED"
-	VALIDATIONFAILED           Code = "VALIDATION_FAILED"
-	WALLETALREADYEXISTS        Code = "WALLET_ALREADY_EXISTS"
-	WALLETCLOSED               Code = "WALLET_CLOSED"
-	WALLETCREATED              Code = "WALLET_CREATED"
-	WALLETFROZEN               Code = "WALLET_FROZEN"
-	WALLETNOTFOUND             Code = "WALLET_NOT_FOUND"
-	WALLETSOK                  Code = "WALLETS_OK"
-	WALLETSTATUSUPDATED        Code = "WALLET_STATUS_UPDATED"
+	ACCOUNTBLOCKED              Code = "ACCOUNT_BLOCKED"
+	ACCOUNTCLOSED               Code = "ACCOUNT_CLOSED"
+	ACCOUNTNOTEMPTY             Code = "ACCOUNT_NOT_EMPTY"
+	ACCOUNTRESTRICTED           Code = "ACCOUNT_RESTRICTED"
+	ACCOUNTTYPELOCKED           Code = "ACCOUNT_TYPE_LOCKED"
+	ACCOUNTTYPEUPDATED          Code = "ACCOUNT_TYPE_UPDATED"
+	BALANCEOVERFLOW             Code = "BALANCE_OVERFLOW"
+	CASEINCOMPLETE              Code = "CASE_INCOMPLETE"
+	CASENOTAPPLICABLE           Code = "CASE_NOT_APPLICABLE"
+	CASENOTEDITABLE             Code = "CASE_NOT_EDITABLE"
+	CASENOTFOUND                Code = "CASE_NOT_FOUND"
+	CASESTORAGEEXCEEDED         Code = "CASE_STORAGE_EXCEEDED"
+	CASESUBMITTED               Code = "CASE_SUBMITTED"
+	CASEUPDATED                 Code = "CASE_UPDATED"
+	CHALLENGEEXPIRED            Code = "CHALLENGE_EXPIRED"
+	COMPLIANCECASEOK            Code = "COMPLIANCE_CASE_OK"
+	COMPLIANCECASESOK           Code = "COMPLIANCE_CASES_OK"
+	COMPLIANCEOK                Code = "COMPLIANCE_OK"
+	CURRENCYMISMATCH            Code = "CURRENCY_MISMATCH"
+	DEPOSITPOSTED               Code = "DEPOSIT_POSTED"
+	DEVICENOTFOUND              Code = "DEVICE_NOT_FOUND"
+	DEVICESOK                   Code = "DEVICES_OK"
+	DOCUMENTINVALID             Code = "DOCUMENT_INVALID"
+	DOCUMENTTOOLARGE            Code = "DOCUMENT_TOO_LARGE"
+	DOCUMENTUNSUPPORTEDTYPE     Code = "DOCUMENT_UNSUPPORTED_TYPE"
+	DOCUMENTUPLOADED            Code = "DOCUMENT_UPLOADED"
+	DOCUMENTVERSIONSEXCEEDED    Code = "DOCUMENT_VERSIONS_EXCEEDED"
+	DUPLICATEEXTERNALREFERENCE  Code = "DUPLICATE_EXTERNAL_REFERENCE"
+	EMAILALREADYACTIVE          Code = "EMAIL_ALREADY_ACTIVE"
+	EMAILALREADYUSED            Code = "EMAIL_ALREADY_USED"
+	FORBIDDEN                   Code = "FORBIDDEN"
+	HEALTHOK                    Code = "HEALTH_OK"
+	HOLDCREATED                 Code = "HOLD_CREATED"
+	HOLDEXPIRED                 Code = "HOLD_EXPIRED"
+	HOLDNOTFOUND                Code = "HOLD_NOT_FOUND"
+	HOLDNOTPENDING              Code = "HOLD_NOT_PENDING"
+	HOLDSETTLED                 Code = "HOLD_SETTLED"
+	HOLDVOIDED                  Code = "HOLD_VOIDED"
+	IDEMPOTENCYINPROGRESS       Code = "IDEMPOTENCY_IN_PROGRESS"
+	IDEMPOTENCYKEYREUSED        Code = "IDEMPOTENCY_KEY_REUSED"
+	INSUFFICIENTFUNDS           Code = "INSUFFICIENT_FUNDS"
+	INVALID2FACODE              Code = "INVALID_2FA_CODE"
+	INVALIDCREDENTIALS          Code = "INVALID_CREDENTIALS"
+	INVALIDSTATETRANSITION      Code = "INVALID_STATE_TRANSITION"
+	KYBDATASAVED                Code = "KYB_DATA_SAVED"
+	KYCDATASAVED                Code = "KYC_DATA_SAVED"
+	KYCREQUIRED                 Code = "KYC_REQUIRED"
+	LEDGERCHECKFAILED           Code = "LEDGER_CHECK_FAILED"
+	LEDGERCHECKOK               Code = "LEDGER_CHECK_OK"
+	LIMITEXCEEDED               Code = "LIMIT_EXCEEDED"
+	LIMITSOK                    Code = "LIMITS_OK"
+	LOGINSUCCESS                Code = "LOGIN_SUCCESS"
+	LOGOUTOTHERSSUCCESS         Code = "LOGOUT_OTHERS_SUCCESS"
+	LOGOUTSUCCESS               Code = "LOGOUT_SUCCESS"
+	MAGICLINKINVALID            Code = "MAGIC_LINK_INVALID"
+	MAGICLINKSENT               Code = "MAGIC_LINK_SENT"
+	MALFORMEDREQUEST            Code = "MALFORMED_REQUEST"
+	MEOK                        Code = "ME_OK"
+	MEPHOTOUPDATED              Code = "ME_PHOTO_UPDATED"
+	METHODNOTALLOWED            Code = "METHOD_NOT_ALLOWED"
+	MEUPDATED                   Code = "ME_UPDATED"
+	MFAREQUIRED                 Code = "MFA_REQUIRED"
+	NOTFOUND                    Code = "NOT_FOUND"
+	NOTIMPLEMENTED              Code = "NOT_IMPLEMENTED"
+	OTPEXPIRED                  Code = "OTP_EXPIRED"
+	OTPINVALID                  Code = "OTP_INVALID"
+	OTPSENT                     Code = "OTP_SENT"
+	OTPVALID                    Code = "OTP_VALID"
+	PASSWORDRESETSENT           Code = "PASSWORD_RESET_SENT"
+	PASSWORDRESETSUCCESS        Code = "PASSWORD_RESET_SUCCESS"
+	PAYLOADTOOLARGE             Code = "PAYLOAD_TOO_LARGE"
+	PHOTOINVALID                Code = "PHOTO_INVALID"
+	PHOTOTOOLARGE               Code = "PHOTO_TOO_LARGE"
+	PHOTOUNSUPPORTEDTYPE        Code = "PHOTO_UNSUPPORTED_TYPE"
+	RATELIMITED                 Code = "RATE_LIMITED"
+	RECIPIENTNOTFOUND           Code = "RECIPIENT_NOT_FOUND"
+	RESTRICTIONLIFTED           Code = "RESTRICTION_LIFTED"
+	RESTRICTIONNOTFOUND         Code = "RESTRICTION_NOT_FOUND"
+	SAMEWALLET                  Code = "SAME_WALLET"
+	SECURITYEVENTSOK            Code = "SECURITY_EVENTS_OK"
+	SERVERERROR                 Code = "SERVER_ERROR"
+	SERVICEUNAVAILABLE          Code = "SERVICE_UNAVAILABLE"
+	STEPUPREQUIRED              Code = "STEP_UP_REQUIRED"
+	TOKENISSUED                 Code = "TOKEN_ISSUED"
+	TRANSACTIONSOK              Code = "TRANSACTIONS_OK"
+	TRANSFERCOMPLETED           Code = "TRANSFER_COMPLETED"
+	TRANSFERNOTFOUND            Code = "TRANSFER_NOT_FOUND"
+	TRANSFEROK                  Code = "TRANSFER_OK"
+	TWOFAALREADYENABLED         Code = "TWOFA_ALREADY_ENABLED"
+	TWOFADISABLED               Code = "TWOFA_DISABLED"
+	TWOFAENABLED                Code = "TWOFA_ENABLED"
+	TWOFAENROLLMENTEXPIRED      Code = "TWOFA_ENROLLMENT_EXPIRED"
+	TWOFANOTENABLED             Code = "TWOFA_NOT_ENABLED"
+	TWOFASTATUS                 Code = "TWOFA_STATUS"
+	TWOFAVERIFIED               Code = "TWOFA_VERIFIED"
+	UNAUTHENTICATED             Code = "UNAUTHENTICATED"
+	USERBLOCKED                 Code = "USER_BLOCKED"
+	USERNOTFOUND                Code = "USER_NOT_FOUND"
+	USERRESTRICTED              Code = "USER_RESTRICTED"
+	USERUNBLOCKED               Code = "USER_UNBLOCKED"
+	VALIDATIONFAILED            Code = "VALIDATION_FAILED"
+	WALLETALREADYEXISTS         Code = "WALLET_ALREADY_EXISTS"
+	WALLETCLOSED                Code = "WALLET_CLOSED"
+	WALLETCREATED               Code = "WALLET_CREATED"
+	WALLETFROZEN                Code = "WALLET_FROZEN"
+	WALLETNOTFOUND              Code = "WALLET_NOT_FOUND"
+	WALLETSOK                   Code = "WALLETS_OK"
+	WALLETSTATUSUPDATED         Code = "WALLET_STATUS_UPDATED"
+	WEBHOOKDELIVERIESOK         Code = "WEBHOOK_DELIVERIES_OK"
+	WEBHOOKEVENTNOTFOUND        Code = "WEBHOOK_EVENT_NOT_FOUND"
+	WEBHOOKREDELIVERYQUEUED     Code = "WEBHOOK_REDELIVERY_QUEUED"
+	WEBHOOKSECRETROTATED        Code = "WEBHOOK_SECRET_ROTATED"
+	WEBHOOKSUBSCRIPTIONCREATED  Code = "WEBHOOK_SUBSCRIPTION_CREATED"
+	WEBHOOKSUBSCRIPTIONDELETED  Code = "WEBHOOK_SUBSCRIPTION_DELETED"
+	WEBHOOKSUBSCRIPTIONNOTFOUND Code = "WEBHOOK_SUBSCRIPTION_NOT_FOUND"
+	WEBHOOKSUBSCRIPTIONOK       Code = "WEBHOOK_SUBSCRIPTION_OK"
+	WEBHOOKSUBSCRIPTIONPAUSED   Code = "WEBHOOK_SUBSCRIPTION_PAUSED"
+	WEBHOOKSUBSCRIPTIONRESUMED  Code = "WEBHOOK_SUBSCRIPTION_RESUMED"
+	WEBHOOKSUBSCRIPTIONSOK      Code = "WEBHOOK_SUBSCRIPTIONS_OK"
+	WEBHOOKSUBSCRIPTIONUPDATED  Code = "WEBHOOK_SUBSCRIPTION_UPDATED"
 )
 
 // Valid indicates whether the value is a known member of the Code enum.
@@ -504,6 +516,30 @@ func (e Code) Valid() bool {
 	case WALLETSOK:
 		return true
 	case WALLETSTATUSUPDATED:
+		return true
+	case WEBHOOKDELIVERIESOK:
+		return true
+	case WEBHOOKEVENTNOTFOUND:
+		return true
+	case WEBHOOKREDELIVERYQUEUED:
+		return true
+	case WEBHOOKSECRETROTATED:
+		return true
+	case WEBHOOKSUBSCRIPTIONCREATED:
+		return true
+	case WEBHOOKSUBSCRIPTIONDELETED:
+		return true
+	case WEBHOOKSUBSCRIPTIONNOTFOUND:
+		return true
+	case WEBHOOKSUBSCRIPTIONOK:
+		return true
+	case WEBHOOKSUBSCRIPTIONPAUSED:
+		return true
+	case WEBHOOKSUBSCRIPTIONRESUMED:
+		return true
+	case WEBHOOKSUBSCRIPTIONSOK:
+		return true
+	case WEBHOOKSUBSCRIPTIONUPDATED:
 		return true
 	default:
 		return false
@@ -807,6 +843,81 @@ func (e WalletStatusRequestStatus) Valid() bool {
 	}
 }
 
+// Defines values for WebhookAttemptDeliveryStatus.
+const (
+	WebhookAttemptDeliveryStatusDelivered WebhookAttemptDeliveryStatus = "delivered"
+	WebhookAttemptDeliveryStatusFailed    WebhookAttemptDeliveryStatus = "failed"
+	WebhookAttemptDeliveryStatusHeld      WebhookAttemptDeliveryStatus = "held"
+	WebhookAttemptDeliveryStatusPending   WebhookAttemptDeliveryStatus = "pending"
+	WebhookAttemptDeliveryStatusWaiting   WebhookAttemptDeliveryStatus = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptDeliveryStatus enum.
+func (e WebhookAttemptDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookAttemptDeliveryStatusDelivered:
+		return true
+	case WebhookAttemptDeliveryStatusFailed:
+		return true
+	case WebhookAttemptDeliveryStatusHeld:
+		return true
+	case WebhookAttemptDeliveryStatusPending:
+		return true
+	case WebhookAttemptDeliveryStatusWaiting:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptOutcome.
+const (
+	WebhookAttemptOutcomeAddressRefused  WebhookAttemptOutcome = "address_refused"
+	WebhookAttemptOutcomeConnectionError WebhookAttemptOutcome = "connection_error"
+	WebhookAttemptOutcomeDelivered       WebhookAttemptOutcome = "delivered"
+	WebhookAttemptOutcomeHttpError       WebhookAttemptOutcome = "http_error"
+	WebhookAttemptOutcomeTimeout         WebhookAttemptOutcome = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptOutcome enum.
+func (e WebhookAttemptOutcome) Valid() bool {
+	switch e {
+	case WebhookAttemptOutcomeAddressRefused:
+		return true
+	case WebhookAttemptOutcomeConnectionError:
+		return true
+	case WebhookAttemptOutcomeDelivered:
+		return true
+	case WebhookAttemptOutcomeHttpError:
+		return true
+	case WebhookAttemptOutcomeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSubscriptionStatus.
+const (
+	WebhookSubscriptionStatusActive   WebhookSubscriptionStatus = "active"
+	WebhookSubscriptionStatusDisabled WebhookSubscriptionStatus = "disabled"
+	WebhookSubscriptionStatusPaused   WebhookSubscriptionStatus = "paused"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSubscriptionStatus enum.
+func (e WebhookSubscriptionStatus) Valid() bool {
+	switch e {
+	case WebhookSubscriptionStatusActive:
+		return true
+	case WebhookSubscriptionStatusDisabled:
+		return true
+	case WebhookSubscriptionStatusPaused:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountStatus defines model for AccountStatus.
 type AccountStatus string
 
@@ -983,6 +1094,18 @@ type CheckStatus string
 // | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 // | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 // | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+// | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+// | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+// | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+// | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+// | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+// | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+// | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+// | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+// | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -1332,6 +1455,18 @@ type Error struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+	// | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+	// | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+	// | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+	// | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+	// | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+	// | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+	// | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+	// | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -1755,6 +1890,18 @@ type MoneyRejection struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+	// | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+	// | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+	// | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+	// | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+	// | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+	// | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+	// | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+	// | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -2289,6 +2436,18 @@ type UnprocessableError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+	// | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+	// | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+	// | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+	// | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+	// | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+	// | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+	// | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+	// | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -2456,6 +2615,18 @@ type ValidationError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+	// | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+	// | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+	// | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+	// | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+	// | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+	// | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+	// | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+	// | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -2553,6 +2724,216 @@ type WalletsResponse struct {
 	Message string   `json:"message"`
 }
 
+// WebhookAttempt defines model for WebhookAttempt.
+type WebhookAttempt struct {
+	// Attempt The delivery's attempt number (`Flowxi-Delivery-Attempt`).
+	Attempt int `json:"attempt"`
+
+	// AttemptedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	AttemptedAt Timestamp `json:"attempted_at"`
+
+	// DeliveryId One event queued once for the subscription (a redelivery is another delivery).
+	DeliveryId     int64                        `json:"delivery_id"`
+	DeliveryStatus WebhookAttemptDeliveryStatus `json:"delivery_status"`
+
+	// EventId An event's id (`Flowxi-Event-Id`).
+	//
+	// Example: 1207
+	EventId    WebhookEventId `json:"event_id"`
+	EventType  string         `json:"event_type"`
+	HttpStatus *int           `json:"http_status"`
+	Id         int64          `json:"id"`
+	LatencyMs  int            `json:"latency_ms"`
+
+	// NextAttemptAt Example: 2026-01-09T17:08:57.000000Z
+	NextAttemptAt *NullableTimestamp `json:"next_attempt_at"`
+
+	// Outcome `delivered`: a 2xx answer; `http_error`: any other status (redirects are not followed); `timeout`: no complete answer within `WEBHOOK_TIMEOUT`; `connection_error`: no connection or a broken one; `address_refused`: the URL resolved to an address that webhooks may not reach.
+	Outcome WebhookAttemptOutcome `json:"outcome"`
+
+	// Redelivery Queued by `redeliver`.
+	Redelivery bool `json:"redelivery"`
+
+	// ResponseExcerpt The first 1 KiB of the answer's body.
+	ResponseExcerpt *string `json:"response_excerpt"`
+}
+
+// WebhookAttemptDeliveryStatus defines model for WebhookAttempt.DeliveryStatus.
+type WebhookAttemptDeliveryStatus string
+
+// WebhookAttemptOutcome `delivered`: a 2xx answer; `http_error`: any other status (redirects are not followed); `timeout`: no complete answer within `WEBHOOK_TIMEOUT`; `connection_error`: no connection or a broken one; `address_refused`: the URL resolved to an address that webhooks may not reach.
+type WebhookAttemptOutcome string
+
+// WebhookAttemptsResponse defines model for WebhookAttemptsResponse.
+type WebhookAttemptsResponse struct {
+	// Code Example: WEBHOOK_DELIVERIES_OK
+	Code       string           `json:"code"`
+	Data       []WebhookAttempt `json:"data"`
+	Message    string           `json:"message"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+// WebhookEventId An event's id (`Flowxi-Event-Id`).
+//
+// Example: 1207
+type WebhookEventId = string
+
+// WebhookEventTypes Event types delivered to the subscription; `*` stands for every type, present and future.
+type WebhookEventTypes = []string
+
+// WebhookRedeliverRequest Exactly `event_id`, or `from` and `to`.
+type WebhookRedeliverRequest struct {
+	// EventId An event's id (`Flowxi-Event-Id`).
+	//
+	// Example: 1207
+	EventId *WebhookEventId `json:"event_id,omitempty"`
+
+	// From UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	From *Timestamp `json:"from,omitempty"`
+
+	// To UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	To *Timestamp `json:"to,omitempty"`
+}
+
+// WebhookRedeliveryResponse defines model for WebhookRedeliveryResponse.
+type WebhookRedeliveryResponse struct {
+	// Code Example: WEBHOOK_REDELIVERY_QUEUED
+	Code string `json:"code"`
+	Data struct {
+		// Queued Deliveries queued.
+		Queued int `json:"queued"`
+	} `json:"data"`
+	Message string `json:"message"`
+}
+
+// WebhookRotateRequest defines model for WebhookRotateRequest.
+type WebhookRotateRequest struct {
+	// OverlapSeconds How long the previous secret keeps signing too.
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
+
+// WebhookSecretResponse defines model for WebhookSecretResponse.
+type WebhookSecretResponse struct {
+	// Code Example: WEBHOOK_SUBSCRIPTION_CREATED
+	Code    string                        `json:"code"`
+	Data    WebhookSubscriptionWithSecret `json:"data"`
+	Message string                        `json:"message"`
+}
+
+// WebhookSubscription defines model for WebhookSubscription.
+type WebhookSubscription struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// CreatedBy Name of the internal key that created it.
+	CreatedBy   string  `json:"created_by"`
+	Description *string `json:"description"`
+
+	// DisabledAt Example: 2026-01-09T17:08:57.000000Z
+	DisabledAt *NullableTimestamp `json:"disabled_at"`
+	EventTypes []string           `json:"event_types"`
+
+	// FailingSince Example: 2026-01-09T17:08:57.000000Z
+	FailingSince *NullableTimestamp `json:"failing_since"`
+	Id           int64              `json:"id"`
+
+	// PreviousSecretExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	PreviousSecretExpiresAt *NullableTimestamp `json:"previous_secret_expires_at"`
+
+	// Status `active`: delivering; `paused`: by an operator; `disabled`: by the server after failing continuously for `WEBHOOK_DISABLE_AFTER`. Paused and disabled subscriptions hold their deliveries until resumed.
+	Status WebhookSubscriptionStatus `json:"status"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+	Url       string    `json:"url"`
+}
+
+// WebhookSubscriptionRequest defines model for WebhookSubscriptionRequest.
+type WebhookSubscriptionRequest struct {
+	// Description Free text for operators.
+	Description *string `json:"description,omitempty"`
+
+	// EventTypes Event types delivered to the subscription; `*` stands for every type, present and future.
+	EventTypes WebhookEventTypes `json:"event_types"`
+
+	// Url Absolute http(s) URL (https in production) the events are POSTed to.
+	Url string `json:"url"`
+}
+
+// WebhookSubscriptionResponse defines model for WebhookSubscriptionResponse.
+type WebhookSubscriptionResponse struct {
+	// Code Example: WEBHOOK_SUBSCRIPTION_OK
+	Code    string              `json:"code"`
+	Data    WebhookSubscription `json:"data"`
+	Message string              `json:"message"`
+}
+
+// WebhookSubscriptionStatus `active`: delivering; `paused`: by an operator; `disabled`: by the server after failing continuously for `WEBHOOK_DISABLE_AFTER`. Paused and disabled subscriptions hold their deliveries until resumed.
+type WebhookSubscriptionStatus string
+
+// WebhookSubscriptionUpdate defines model for WebhookSubscriptionUpdate.
+type WebhookSubscriptionUpdate struct {
+	Description *string `json:"description,omitempty"`
+
+	// EventTypes Event types delivered to the subscription; `*` stands for every type, present and future.
+	EventTypes *WebhookEventTypes `json:"event_types,omitempty"`
+	Url        *string            `json:"url,omitempty"`
+}
+
+// WebhookSubscriptionWithSecret defines model for WebhookSubscriptionWithSecret.
+type WebhookSubscriptionWithSecret struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// CreatedBy Name of the internal key that created it.
+	CreatedBy   string  `json:"created_by"`
+	Description *string `json:"description"`
+
+	// DisabledAt Example: 2026-01-09T17:08:57.000000Z
+	DisabledAt *NullableTimestamp `json:"disabled_at"`
+	EventTypes []string           `json:"event_types"`
+
+	// FailingSince Example: 2026-01-09T17:08:57.000000Z
+	FailingSince *NullableTimestamp `json:"failing_since"`
+	Id           int64              `json:"id"`
+
+	// PreviousSecretExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	PreviousSecretExpiresAt *NullableTimestamp `json:"previous_secret_expires_at"`
+
+	// Secret The signing secret, shown only in this answer. The HMAC key is this whole string, as UTF-8 bytes.
+	Secret string `json:"secret"`
+
+	// Status `active`: delivering; `paused`: by an operator; `disabled`: by the server after failing continuously for `WEBHOOK_DISABLE_AFTER`. Paused and disabled subscriptions hold their deliveries until resumed.
+	Status WebhookSubscriptionStatus `json:"status"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+	Url       string    `json:"url"`
+}
+
+// WebhookSubscriptionsResponse defines model for WebhookSubscriptionsResponse.
+type WebhookSubscriptionsResponse struct {
+	// Code Example: WEBHOOK_SUBSCRIPTIONS_OK
+	Code       string                `json:"code"`
+	Data       []WebhookSubscription `json:"data"`
+	Message    string                `json:"message"`
+	NextCursor *string               `json:"next_cursor"`
+}
+
 // AcceptLanguage defines model for AcceptLanguage.
 type AcceptLanguage = string
 
@@ -2570,6 +2951,9 @@ type TransactionId = int64
 
 // WalletId defines model for WalletId.
 type WalletId = int64
+
+// WebhookSubscriptionId defines model for WebhookSubscriptionId.
+type WebhookSubscriptionId = int64
 
 // XAppLocale defines model for XAppLocale.
 type XAppLocale = string
@@ -2634,6 +3018,9 @@ type UnsupportedMediaType = Error
 
 // ValidationFailed defines model for ValidationFailed.
 type ValidationFailed = ValidationError
+
+// WebhookNotFound defines model for WebhookNotFound.
+type WebhookNotFound = Error
 
 // DisableTwofaParams defines parameters for DisableTwofa.
 type DisableTwofaParams struct {
@@ -2966,6 +3353,103 @@ type SetWalletStatusParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ListWebhookSubscriptionsParams defines parameters for ListWebhookSubscriptions.
+type ListWebhookSubscriptionsParams struct {
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// CreateWebhookSubscriptionParams defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// DeleteWebhookSubscriptionParams defines parameters for DeleteWebhookSubscription.
+type DeleteWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetWebhookSubscriptionParams defines parameters for GetWebhookSubscription.
+type GetWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// UpdateWebhookSubscriptionParams defines parameters for UpdateWebhookSubscription.
+type UpdateWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	Limit   *int            `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor  *string         `form:"cursor,omitempty" json:"cursor,omitempty"`
+	EventId *WebhookEventId `form:"event_id,omitempty" json:"event_id,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// PauseWebhookSubscriptionParams defines parameters for PauseWebhookSubscription.
+type PauseWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RedeliverWebhookEventsParams defines parameters for RedeliverWebhookEvents.
+type RedeliverWebhookEventsParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ResumeWebhookSubscriptionParams defines parameters for ResumeWebhookSubscription.
+type ResumeWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RotateWebhookSecretParams defines parameters for RotateWebhookSecret.
+type RotateWebhookSecretParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // GetMeParams defines parameters for GetMe.
 type GetMeParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -3203,6 +3687,18 @@ type CreateHoldJSONRequestBody = HoldRequest
 // SetWalletStatusJSONRequestBody defines body for SetWalletStatus for application/json ContentType.
 type SetWalletStatusJSONRequestBody = WalletStatusRequest
 
+// CreateWebhookSubscriptionJSONRequestBody defines body for CreateWebhookSubscription for application/json ContentType.
+type CreateWebhookSubscriptionJSONRequestBody = WebhookSubscriptionRequest
+
+// UpdateWebhookSubscriptionJSONRequestBody defines body for UpdateWebhookSubscription for application/json ContentType.
+type UpdateWebhookSubscriptionJSONRequestBody = WebhookSubscriptionUpdate
+
+// RedeliverWebhookEventsJSONRequestBody defines body for RedeliverWebhookEvents for application/json ContentType.
+type RedeliverWebhookEventsJSONRequestBody = WebhookRedeliverRequest
+
+// RotateWebhookSecretJSONRequestBody defines body for RotateWebhookSecret for application/json ContentType.
+type RotateWebhookSecretJSONRequestBody = WebhookRotateRequest
+
 // UpdateMeJSONRequestBody defines body for UpdateMe for application/json ContentType.
 type UpdateMeJSONRequestBody = UpdateMeRequest
 
@@ -3399,6 +3895,36 @@ type ServerInterface interface {
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error
+	// ListWebhookSubscriptions List subscriptions (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions)
+	ListWebhookSubscriptions(ctx echo.Context, params ListWebhookSubscriptionsParams) error
+	// CreateWebhookSubscription Subscribe an endpoint to events (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions)
+	CreateWebhookSubscription(ctx echo.Context, params CreateWebhookSubscriptionParams) error
+	// DeleteWebhookSubscription Delete a subscription (internal)
+	// (DELETE /api/v1/internal/webhooks/subscriptions/{id})
+	DeleteWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params DeleteWebhookSubscriptionParams) error
+	// GetWebhookSubscription Read a subscription (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions/{id})
+	GetWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params GetWebhookSubscriptionParams) error
+	// UpdateWebhookSubscription Change a subscription (internal)
+	// (PATCH /api/v1/internal/webhooks/subscriptions/{id})
+	UpdateWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params UpdateWebhookSubscriptionParams) error
+	// ListWebhookDeliveries Delivery log of a subscription (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions/{id}/deliveries)
+	ListWebhookDeliveries(ctx echo.Context, id WebhookSubscriptionId, params ListWebhookDeliveriesParams) error
+	// PauseWebhookSubscription Pause a subscription (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/pause)
+	PauseWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params PauseWebhookSubscriptionParams) error
+	// RedeliverWebhookEvents Deliver events again (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/redeliver)
+	RedeliverWebhookEvents(ctx echo.Context, id WebhookSubscriptionId, params RedeliverWebhookEventsParams) error
+	// ResumeWebhookSubscription Resume a subscription (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/resume)
+	ResumeWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params ResumeWebhookSubscriptionParams) error
+	// RotateWebhookSecret Rotate the signing secret (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/rotate-secret)
+	RotateWebhookSecret(ctx echo.Context, id WebhookSubscriptionId, params RotateWebhookSecretParams) error
 	// GetMe Get current user profile
 	// (GET /api/v1/me)
 	GetMe(ctx echo.Context, params GetMeParams) error
@@ -5170,6 +5696,535 @@ func (w *ServerInterfaceWrapper) SetWalletStatus(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhookSubscriptions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookSubscriptions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookSubscriptionsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookSubscriptions(ctx, params)
+	return err
+}
+
+// CreateWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhookSubscription(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhookSubscription(ctx, params)
+	return err
+}
+
+// DeleteWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhookSubscription(ctx, id, params)
+	return err
+}
+
+// GetWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookSubscription(ctx, id, params)
+	return err
+}
+
+// UpdateWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhookSubscription(ctx, id, params)
+	return err
+}
+
+// ListWebhookDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookDeliveries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "event_id", ctx.QueryParams(), &params.EventId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookDeliveries(ctx, id, params)
+	return err
+}
+
+// PauseWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) PauseWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PauseWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PauseWebhookSubscription(ctx, id, params)
+	return err
+}
+
+// RedeliverWebhookEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeliverWebhookEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RedeliverWebhookEventsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeliverWebhookEvents(ctx, id, params)
+	return err
+}
+
+// ResumeWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResumeWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeWebhookSubscription(ctx, id, params)
+	return err
+}
+
+// RotateWebhookSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateWebhookSecretParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookSecret(ctx, id, params)
+	return err
+}
+
 // GetMe converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	var err error
@@ -6081,6 +7136,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/block", wrapper.BlockUser, options.OperationMiddlewares["blockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/unblock", wrapper.UnblockUser, options.OperationMiddlewares["unblockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/close", wrapper.CloseUserAccount, options.OperationMiddlewares["closeUserAccount"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions", wrapper.ListWebhookSubscriptions, options.OperationMiddlewares["listWebhookSubscriptions"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions", wrapper.CreateWebhookSubscription, options.OperationMiddlewares["createWebhookSubscription"]...)
+	router.DELETE(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id", wrapper.DeleteWebhookSubscription, options.OperationMiddlewares["deleteWebhookSubscription"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id", wrapper.GetWebhookSubscription, options.OperationMiddlewares["getWebhookSubscription"]...)
+	router.PATCH(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id", wrapper.UpdateWebhookSubscription, options.OperationMiddlewares["updateWebhookSubscription"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/pause", wrapper.PauseWebhookSubscription, options.OperationMiddlewares["pauseWebhookSubscription"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/resume", wrapper.ResumeWebhookSubscription, options.OperationMiddlewares["resumeWebhookSubscription"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/rotate-secret", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/redeliver", wrapper.RedeliverWebhookEvents, options.OperationMiddlewares["redeliverWebhookEvents"]...)
 
 }
 
@@ -6144,6 +7209,8 @@ type UnauthenticatedJSONResponse Error
 type UnsupportedMediaTypeJSONResponse Error
 
 type ValidationFailedJSONResponse ValidationError
+
+type WebhookNotFoundJSONResponse Error
 
 type DisableTwofaRequestObject struct {
 	Params DisableTwofaParams
@@ -9363,6 +10430,884 @@ func (response SetWalletStatusdefaultJSONResponse) VisitSetWalletStatusResponse(
 	return err
 }
 
+type ListWebhookSubscriptionsRequestObject struct {
+	Params ListWebhookSubscriptionsParams
+}
+
+type ListWebhookSubscriptionsResponseObject interface {
+	VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookSubscriptions200JSONResponse WebhookSubscriptionsResponse
+
+func (response ListWebhookSubscriptions200JSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListWebhookSubscriptions401JSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWebhookSubscriptions403JSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ListWebhookSubscriptions422JSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptionsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListWebhookSubscriptionsdefaultJSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscriptionRequestObject struct {
+	Params CreateWebhookSubscriptionParams
+	Body   *CreateWebhookSubscriptionJSONRequestBody
+}
+
+type CreateWebhookSubscriptionResponseObject interface {
+	VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookSubscription201JSONResponse WebhookSecretResponse
+
+func (response CreateWebhookSubscription201JSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response CreateWebhookSubscription401JSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateWebhookSubscription403JSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response CreateWebhookSubscription422JSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateWebhookSubscriptiondefaultJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookSubscriptionRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params DeleteWebhookSubscriptionParams
+}
+
+type DeleteWebhookSubscriptionResponseObject interface {
+	VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookSubscription200JSONResponse Message
+
+func (response DeleteWebhookSubscription200JSONResponse) VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response DeleteWebhookSubscription401JSONResponse) VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteWebhookSubscription403JSONResponse) VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookSubscription404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response DeleteWebhookSubscription404JSONResponse) VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response DeleteWebhookSubscriptiondefaultJSONResponse) VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscriptionRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params GetWebhookSubscriptionParams
+}
+
+type GetWebhookSubscriptionResponseObject interface {
+	VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookSubscription200JSONResponse WebhookSubscriptionResponse
+
+func (response GetWebhookSubscription200JSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetWebhookSubscription401JSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetWebhookSubscription403JSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response GetWebhookSubscription404JSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWebhookSubscriptiondefaultJSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscriptionRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params UpdateWebhookSubscriptionParams
+	Body   *UpdateWebhookSubscriptionJSONRequestBody
+}
+
+type UpdateWebhookSubscriptionResponseObject interface {
+	VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhookSubscription200JSONResponse WebhookSubscriptionResponse
+
+func (response UpdateWebhookSubscription200JSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response UpdateWebhookSubscription401JSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateWebhookSubscription403JSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscription404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response UpdateWebhookSubscription404JSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscription422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response UpdateWebhookSubscription422JSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UpdateWebhookSubscriptiondefaultJSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200JSONResponse WebhookAttemptsResponse
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListWebhookDeliveries401JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWebhookDeliveries403JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response ListWebhookDeliveries404JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ListWebhookDeliveries422JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListWebhookDeliveriesdefaultJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseWebhookSubscriptionRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params PauseWebhookSubscriptionParams
+}
+
+type PauseWebhookSubscriptionResponseObject interface {
+	VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type PauseWebhookSubscription200JSONResponse WebhookSubscriptionResponse
+
+func (response PauseWebhookSubscription200JSONResponse) VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response PauseWebhookSubscription401JSONResponse) VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PauseWebhookSubscription403JSONResponse) VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseWebhookSubscription404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response PauseWebhookSubscription404JSONResponse) VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response PauseWebhookSubscriptiondefaultJSONResponse) VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEventsRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params RedeliverWebhookEventsParams
+	Body   *RedeliverWebhookEventsJSONRequestBody
+}
+
+type RedeliverWebhookEventsResponseObject interface {
+	VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error
+}
+
+type RedeliverWebhookEvents202JSONResponse WebhookRedeliveryResponse
+
+func (response RedeliverWebhookEvents202JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEvents401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RedeliverWebhookEvents401JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedeliverWebhookEvents403JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEvents404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response RedeliverWebhookEvents404JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEvents422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RedeliverWebhookEvents422JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEventsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RedeliverWebhookEventsdefaultJSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeWebhookSubscriptionRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params ResumeWebhookSubscriptionParams
+}
+
+type ResumeWebhookSubscriptionResponseObject interface {
+	VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type ResumeWebhookSubscription200JSONResponse WebhookSubscriptionResponse
+
+func (response ResumeWebhookSubscription200JSONResponse) VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ResumeWebhookSubscription401JSONResponse) VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResumeWebhookSubscription403JSONResponse) VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeWebhookSubscription404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response ResumeWebhookSubscription404JSONResponse) VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ResumeWebhookSubscriptiondefaultJSONResponse) VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params RotateWebhookSecretParams
+	Body   *RotateWebhookSecretJSONRequestBody
+}
+
+type RotateWebhookSecretResponseObject interface {
+	VisitRotateWebhookSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookSecret200JSONResponse WebhookSecretResponse
+
+func (response RotateWebhookSecret200JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RotateWebhookSecret401JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateWebhookSecret403JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response RotateWebhookSecret404JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RotateWebhookSecret422JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RotateWebhookSecretdefaultJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 	Params GetMeParams
 }
@@ -10806,6 +12751,36 @@ type StrictServerInterface interface {
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx context.Context, request SetWalletStatusRequestObject) (SetWalletStatusResponseObject, error)
+	// ListWebhookSubscriptions List subscriptions (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions)
+	ListWebhookSubscriptions(ctx context.Context, request ListWebhookSubscriptionsRequestObject) (ListWebhookSubscriptionsResponseObject, error)
+	// CreateWebhookSubscription Subscribe an endpoint to events (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions)
+	CreateWebhookSubscription(ctx context.Context, request CreateWebhookSubscriptionRequestObject) (CreateWebhookSubscriptionResponseObject, error)
+	// DeleteWebhookSubscription Delete a subscription (internal)
+	// (DELETE /api/v1/internal/webhooks/subscriptions/{id})
+	DeleteWebhookSubscription(ctx context.Context, request DeleteWebhookSubscriptionRequestObject) (DeleteWebhookSubscriptionResponseObject, error)
+	// GetWebhookSubscription Read a subscription (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions/{id})
+	GetWebhookSubscription(ctx context.Context, request GetWebhookSubscriptionRequestObject) (GetWebhookSubscriptionResponseObject, error)
+	// UpdateWebhookSubscription Change a subscription (internal)
+	// (PATCH /api/v1/internal/webhooks/subscriptions/{id})
+	UpdateWebhookSubscription(ctx context.Context, request UpdateWebhookSubscriptionRequestObject) (UpdateWebhookSubscriptionResponseObject, error)
+	// ListWebhookDeliveries Delivery log of a subscription (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions/{id}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// PauseWebhookSubscription Pause a subscription (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/pause)
+	PauseWebhookSubscription(ctx context.Context, request PauseWebhookSubscriptionRequestObject) (PauseWebhookSubscriptionResponseObject, error)
+	// RedeliverWebhookEvents Deliver events again (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/redeliver)
+	RedeliverWebhookEvents(ctx context.Context, request RedeliverWebhookEventsRequestObject) (RedeliverWebhookEventsResponseObject, error)
+	// ResumeWebhookSubscription Resume a subscription (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/resume)
+	ResumeWebhookSubscription(ctx context.Context, request ResumeWebhookSubscriptionRequestObject) (ResumeWebhookSubscriptionResponseObject, error)
+	// RotateWebhookSecret Rotate the signing secret (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/rotate-secret)
+	RotateWebhookSecret(ctx context.Context, request RotateWebhookSecretRequestObject) (RotateWebhookSecretResponseObject, error)
 	// GetMe Get current user profile
 	// (GET /api/v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -12270,6 +14245,356 @@ func (sh *strictHandler) SetWalletStatus(ctx echo.Context, id WalletId, params S
 	return nil
 }
 
+// ListWebhookSubscriptions operation middleware
+func (sh *strictHandler) ListWebhookSubscriptions(ctx echo.Context, params ListWebhookSubscriptionsParams) error {
+	var request ListWebhookSubscriptionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookSubscriptions(ctx.Request().Context(), request.(ListWebhookSubscriptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookSubscriptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookSubscriptionsResponseObject); ok {
+		return validResponse.VisitListWebhookSubscriptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhookSubscription operation middleware
+func (sh *strictHandler) CreateWebhookSubscription(ctx echo.Context, params CreateWebhookSubscriptionParams) error {
+	var request CreateWebhookSubscriptionRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookSubscriptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookSubscription(ctx.Request().Context(), request.(CreateWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitCreateWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteWebhookSubscription operation middleware
+func (sh *strictHandler) DeleteWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params DeleteWebhookSubscriptionParams) error {
+	var request DeleteWebhookSubscriptionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookSubscription(ctx.Request().Context(), request.(DeleteWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitDeleteWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookSubscription operation middleware
+func (sh *strictHandler) GetWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params GetWebhookSubscriptionParams) error {
+	var request GetWebhookSubscriptionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookSubscription(ctx.Request().Context(), request.(GetWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitGetWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWebhookSubscription operation middleware
+func (sh *strictHandler) UpdateWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params UpdateWebhookSubscriptionParams) error {
+	var request UpdateWebhookSubscriptionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateWebhookSubscriptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhookSubscription(ctx.Request().Context(), request.(UpdateWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitUpdateWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(ctx echo.Context, id WebhookSubscriptionId, params ListWebhookDeliveriesParams) error {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx.Request().Context(), request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		return validResponse.VisitListWebhookDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PauseWebhookSubscription operation middleware
+func (sh *strictHandler) PauseWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params PauseWebhookSubscriptionParams) error {
+	var request PauseWebhookSubscriptionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PauseWebhookSubscription(ctx.Request().Context(), request.(PauseWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PauseWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PauseWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitPauseWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedeliverWebhookEvents operation middleware
+func (sh *strictHandler) RedeliverWebhookEvents(ctx echo.Context, id WebhookSubscriptionId, params RedeliverWebhookEventsParams) error {
+	var request RedeliverWebhookEventsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body RedeliverWebhookEventsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeliverWebhookEvents(ctx.Request().Context(), request.(RedeliverWebhookEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeliverWebhookEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeliverWebhookEventsResponseObject); ok {
+		return validResponse.VisitRedeliverWebhookEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumeWebhookSubscription operation middleware
+func (sh *strictHandler) ResumeWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params ResumeWebhookSubscriptionParams) error {
+	var request ResumeWebhookSubscriptionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumeWebhookSubscription(ctx.Request().Context(), request.(ResumeWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumeWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumeWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitResumeWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateWebhookSecret operation middleware
+func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, id WebhookSubscriptionId, params RotateWebhookSecretParams) error {
+	var request RotateWebhookSecretRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body RotateWebhookSecretJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookSecret(ctx.Request().Context(), request.(RotateWebhookSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateWebhookSecretResponseObject); ok {
+		return validResponse.VisitRotateWebhookSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context, params GetMeParams) error {
 	var request GetMeRequestObject
@@ -12893,549 +15218,646 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1fcxpJtiiKf5Xc7HOiwVNgkGR1W4qJs7GE2oxloQHkbk/Th0qoRNSoyKQrC8l02xHzdOL3vOdE/F7u",
-	"83m/n+HeT9Kf5EaulZmVVRQIZFvdnt3TsbcFVOWflSvX/z+/lMZiNhec8USWjn4pTRkNWAx/tgM2m4uE",
-	"8aTL5hFdskB9GzA5jsN5EgpeOir5SbxgPrmbMk6SKSMjESxJKOFvmYiYBUQskrGYMSImhHLCaByFLCYx",
-	"+2nBZELuwmSKT9MZI3bK8bL6ii1rJa8kx1M2o2pmxhez0tEPJTVlyStNaCRZ6UevlCznrHRUkkkc8uvS",
-	"hw9eqcuSeNmcJCxeXXGPjQUPJEkEuaNhQkZsImJGYvVKyK+zU85CHs7UrA07TcgTds3i0gc10ZzGdMYS",
-	"DbDmeMzmyTnl1wt6zVanvpIKHDxaIry+rzbn8+q5GNOIKZjRkWQ8OSYiDlhMAjYOAyY98lP1lkYLJkl4",
-	"zRVAPRKz61BwojY8n7NALZm9o7N5pNbHePWq5zF+/NOf67XnJa8UqqnxWEteidOZegqXWrVrzWyavjtn",
-	"/DqZlo4a9b2DIgCfiNk8CikfsxMqWbsAMdT3JIS1wQLmNJmm04dBySspFAhjhVXqRN0VTEQ8owkC+/Cg",
-	"5G0+B3c5V5LFRctR3z/achwsfsWWBbCJQsaT6ngqJONkwcOfFozcsKW6Isk0lGQmuPo0ZzFVr5By49d/",
-	"/HPv2TMyntKYjhW+VTwix2LOAoXI6v6MaRSxmFAekBs2T8jeAZnWSJdVJeNBesOK752anKr7QihJwhkT",
-	"i4QI9WEcUznNItizSX38NW2w6sHoOaseBHus+pw++7ramDTGe6P94IA9m6xDu9z93gh1Bw33nj0DoFu0",
-	"LMLJfky5pGMFsCIMcH5+NET4Tp1JUrQa/OXRFvJ9cz5HQrO6lA78QSMSISUStyyOw4CR8oRG0YiObxRx",
-	"msQknJBZKGXIr5+G/JZGYVCpkeYimYo4TGgS3uK7JEdbstgzidfhhksOS5sQIX/0HxSk5FxwyYAMn0wV",
-	"cPk1a72bI/gUk+OKkak/6XwehWO4WE//LhUIfknXp54M1OgnL5vn562Lb1vD1veX7W7rVAGZSQmEvdSf",
-	"MnLL4nCiByJTKgnD6WrkMmKK+kXimoSc0Gsa8po+TiaTYRiUjkr1xl9e7v/t2V+ff/fN91+/PXzzrH/Q",
-	"2+/u/bVxWfrgbv6/xWxSOir9+9OUTT/FX+XTVhwLzYhy1I7fcHHHPbMkdZf1kdGEBWplIVfEBOFUK2VJ",
-	"uuCTKBwnD4Jb++JN87x9Ouz1m/3WsN9tXvTa/XbnIge+UKrp+TWIBTKhyUIqLOMiITSKxB1ytceDWB8o",
-	"qGQKUooq0vFYLHhi1qSOEZbJSDKleo0SiHUOeBciORML/kCka/Zaw4tOf3jWubrIYhzwU7WUiRr9N0En",
-	"AJBHFoqVCiXBqRsIBFXD4CPQpvW62T4fNs+7rebp2+FVb+W+hZKwGQ0jQoMgZhKwhUYxo0re5GpRjwsT",
-	"s9uUkY4Xccx4gmgCEDkV48WM8aQvxDmNr9mDIHPaObl63broD/udzvC82f22tUKJAj0PCN5CkEhNRsqN",
-	"OnkdviA0ITMhk8rjwsfsHVkCLiUDlCsuF/O5iJMHEmgLl6uL3tXlZafbb50O+28vs+DpKGn78vTMI3+5",
-	"bH0L0tHlxbcWYpLQGC47myePTXIshDgLkymLnWVyEcMyR0ui4QKgw6EeAqxeq/um1R22ut1ONwOfK84I",
-	"i2O2UAwiYbH6KBMiF/Et44tHvlNNviQCQMHUI6R8UK8T/3Xz/KzTfd06HXZbf71q9fq+Rw7qB8S3hBK+",
-	"eEb8163+y84pENDm+Xnnuxb80tgn/mXz7XmneZreId8jz9TgLmDguwaO2359ed5S6AVj/PqP/1OBEzgT",
-	"8SgMAsYfdAqd/uVQ88fMIbSRNRP12ONC3O7HkRCygk1ZJhQorCJxk0jcISC+FZw9GAbFEpUSCUTAMqLU",
-	"owJDi4uwCo9EIb/xUhlJAYjxWEQR3Nmy4n40TnJg0Se5N6EnsN2PEKD2zprDk85pqxBT9s6avwG2fBcL",
-	"fk0kGFDIhI4TEbu7PolZwHgS0kh+1M5Puq3T1kW/3TzvFV+TdJ7fRg4CQcQjdwCOOZXyTsQgY3PBq0rF",
-	"vE0FyF//8b9JyINQJiG/XoRySkcRSgevlZL/cQTl1dsTIIr6NgU0gc3RmZpaaUv1ulcax0wJ/UPQF/fq",
-	"e4fVeqNaf95vfH1U/+bo2de1OvzvbyWvhCLMeKkuw1UX9DbFE2g0jNmEqZ9Y6YgvosgrTWgYLWI2LF7J",
-	"JOQ0Cn/ebtZJLGZDJVVqRXDyDn9rfG1+vANtGU74YM9TyvHR8/qBV7oJlaBdSpRqP0FdUiR2iahWqAFp",
-	"GDGlUCeicJ5v8Cd3lv0PLua9FYo/AtIlSzJbyISMjALIAmNCXIoFGVNOwOACJpza9kgH2NBlf2cgUBdy",
-	"RxKzyULSCM1ETFuJ5iIKx0sSs7GIAxYQKgkluGOSODaPsu+eke8Rv3ly0rm66A+7rV6/2z7pZ799cd45",
-	"eQVfgYTrK+Tyj8kEzEKSJUnEPFjGVEQBkUkYRWTOeBDy64qHxiOzXlCZ7AK5SKYhvyZlv9dvXQ6vLtNF",
-	"6dHVGXnEP+t0X7RPT1sX+nuuRRQagb1KLUsskAJbU9lXEs1inv0ZFw7Sb6Ftu+oat4tOSL/1tMAcDqfk",
-	"nNwDRdn2Re/q7Kx90lbi7NnVxWmv4DI/V/97pNtcuKDHuNP7j3en21wuJpNwHCp2PlnwQH7i2zpayJAr",
-	"TdVcg/uvqHPTzB0aGz1zzSV6XDS/4vNYjBUMR9EDxZvT1uvLTr91cfJ2+Kr1dthtFSv7YWopxttOU31/",
-	"IVmgSUUQTgCVE2PY/iwSQWbba8UDI58YE/ucLiNBA1L2Qa5p9tudi+FZs32uKB0eNeg50hw2z/u/CnbM",
-	"UUEyc5T9YoD6DgE0kwB+f5R96rvm+Xmrv8ZCpU3av5GN6kIQuRhPScykWMRjBtACZwo6RmDzl3giH2WP",
-	"uXzZ6Xc2GGPmU5GIjCXmcQHxQgRLhU2TMGLuGj54pS5N2Hk4Cx/Kp7rNfmt43n7d7udvrBBkRvmS0CRh",
-	"s3kirQ08iZdoACcRTdQpPKpRd2VZWeoIbuKq9RNvooqORxkmuuJ0kUyVQDimDwXn1UXzqv9SaTonzTxE",
-	"c+M/Ltxeo5fHsxYBpftq5TgRNwztvY4B7zULQtoHt8yDb9RGM54zFwln9JqRZDl/bFsJXKjlHM3wqc3w",
-	"g1d6g56VUPAzFEseAoYVJqEkNiDd8LzSOUtHPwCNQUu40UMowVPK2MdrpR+9ktFNzXtWV7WvJkTd04R8",
-	"47iWa6UfM5JST8wYmYQsCtBcqrHis0A/heSubLYGjk49jo7GUJJzT0uMafyI1lJKXgl19ZJXGkVifAPi",
-	"5DgSkgUFYSWeGdDgeV7em7NYgh/V8R2lKuKSvHp74hGaioXmMfjpBXhJ7QJxJLUw/fR9C+oiMNS65rHS",
-	"hpIQnaF6lmGiV70J+O4G0atq/M8/ZMdJFyNGSgaGxWg95ZeV4wI3NEE9xlgSjW7ylSSzkIuYLHiYkHLr",
-	"qkvGak0e+b5zRiYx5WNZ8UiDJILs/c9n+7/+//6zUSMX7BZCFQI2Dmc0yniY0eix6iCn79BB/rxe/7rx",
-	"/Pnes4OvD+rPnzc2+8690gvGmVITaNS548goshAehXEyHQY0YRnPPHxRcGiTMJbJENWVXKxN/Z4gB68U",
-	"0Ye/yyn6+cNkmXt7P/PufsG7Qm1dTsP5cM7isSZrFqRm9k0RCC4uOSBwt+S5oMyut2gFRUh4QiU7ZeNQ",
-	"hoJvuBKImilFAFPuMGa3IbtTZGE+jwXQhRhUPJfQ8YkovIsxo5qyZ9G/q/cN8igOB14od8BjIpUGowN5",
-	"lDZbI6/pksg55SRS97+GGOwc9z3n7ZXeVWeLKAnV6xg/snqjYYnrwPgqRCXBwOhmOS55pZvlqHD76o1V",
-	"SstFMgTYAmmVi9EsTPDvBQ9YvALxwIIc/lSwGWpAraHJal6I7AnNma6ctYiBPf1S4PFfYFSYcfq75qWv",
-	"JFFIWSu6wjiooahms2owWLQ2stywZeGSwfohLaw2EWQHquoSjoFqov1l84v9cMZkQmfzLGryRRSh5o4B",
-	"RStrS8QDVpa/3c7+3BEzcPPSk7ELzO6wEC+nbHyzimbipoQmrGIU0Z6YnLPnlsVLMqPjacgZOp4UCjQv",
-	"2yRmySLmUhs+w0SSl/3+pY5SqRE1HgpCMlHAhOvMgSNBBFX4MwtqAz7g73HY9/j6ezJjlIf8mrwf8PfV",
-	"atX+n3ryZat53n857Lwi78levU7eEwYLDJiSVsAKQrm8Y7GE18l559v2xbB3dXLS6vXsOyCck1DKBQtA",
-	"toM4HxGjHLKs4mcY4PVZ09pd7fvgVrIeL4SDO5KZunPVXzN3WcQkYLfhmFXUO9cY/5t5sdN/2er2Vt7H",
-	"/aJ1A0dYGeC09aZ90uq5UDJPhlI/87rl/jyPBejB5qery1Olaq38vphjYJR5Tqsk+adBtc8822udXHXb",
-	"/bfD1pvWRT+zNErmFOObDFX/ShLJxos4TJZquzzRh9npXw57rYu+fTVm16FMdPAnIBEwCPswqAobnkYB",
-	"GTfT/LZ9MjxvX7zKTjGj1+EYnJzO2P3Oq9bFsN3rXTm7NnIqCMuwc4XwGVSDly+bvd53ne7psNvqtfrZ",
-	"2ThbJLESjQGHFaejJGaSWbNd8RA5FLHqC4aO6Xn733XOmhBvdtXLYLIOK3Meal00X5zn8J1xdYkzY522",
-	"e6vPBaFcefBNq9s+azsPyoTNq4s5uY4ptzhy0nl9ed5uXpxkUHNsQ8YgREYxQnzcOGCUEryKgkbJEPGq",
-	"JqEDimGUV29PhqfNfnPYa75x3n/19iQdI6AJJZLemoW+evui+J0XsFrKlyuvpFE4l+ed5ql+q5Hdn41P",
-	"0hkBCJVmrzXsXb143e67G3Reg3g8KzRoASqFkwNWNdaGu6ff+mnBFoyUDYOuFA6THQWWAGzAiRjiAZmG",
-	"aivL1cHUCPkzG6MhzAgpJBB8dRlXvVbX8cRZMDpRdkq1Z8HKm+aldudieN4+c2d2X47CSVLwNsyrfX32",
-	"PZCLtE7s4VWXCoriZt0IVxeFYyy4HmXlLYPlJ+edXgGxQTU8P7dH0J8j9e8ro7ouTvKeHNT31aVEfV/7",
-	"SzljAeanGKETLoViXK/evqjgaWWWmO4Mx1Pv4jq+kgT0EqXq640eES70TDNxyyRBBqx4WNl1AKH7JweM",
-	"zPnjZJQTHVHgHqZMxFyqQa9FurMUA62BHoY5UARYm8fz1ys9wfXvwEluwrr1rxYs3drlYVgYa13MMAz3",
-	"XEPcROcaDNHUPRDMCRs26RO3zIFG+wLueKvfsgMCGVOiir3V6MDW8e3Gow/ERyplMgfc1mm7r1jE6gp1",
-	"wLCYM9wqsipAgxCmSXmSHa15eXnePsmNB56LdEDwcnNL0gwUwB65yjYcjDWry7wxplwNakKwFToYYkel",
-	"Q3MzI8PGX1/239pxqb4HGnpTcGyOaIRcLVZkWN89CBLIcow3rW6v3bnoDVvfn7Rap5nlhjJlGjchD6wj",
-	"TE2BsQ8yUVKtOhtp1n7D2NyFba/f6TYhgn9lAjytr6SDAXdiEQUgY2Am2zJhduQZXRZtwXqB1MgNdV2D",
-	"grDXPKfMGbrh3Wfuu+po0mDQlVjQ3Hj69qhh9vbU5uIFB6eBGoOAaS1gYxGAroLGcy0Z5uIqATxAuvmc",
-	"xpLBC3/pdS5ImUZSiWzBAg3ZLMB0pZhwBoFNuN3DAxKxWxbJivoJw6PMmlNELQjzgpkbMPPuEVZIwrK+",
-	"FDvgzLgyZjSaiHimeMiiIDvCMDcUa2FIG35iabGTnZDdionVs0/iwvud/iUOPhag3aA+aKR45+Ccl1h1",
-	"hpEB6cP5OJmUOaihFXRR3EXZUxEMxgKzxvXEORaLhOlIfvSZOlpWMVHXoEcoISWniVHCtPKUj8GF95+B",
-	"/ptMRZCBouB42XEpMMBqJkBKbiwvNGeP5MDmBpQVq68UjdM86bfftHYYSWkndiyU9s1YqRaBgyngO9kI",
-	"hlngS0A0i18Qk0mKDDomFohBHYEdqfUBFpQ1pkLyRaAQd0oXMkHURdODUuIqKyqfg2KNenq/cBzXreeo",
-	"g0g/8+lPq0Nsl1uUVb+6nfNzIFoF2zWsQrJxzMAaiqqZUQ1zEdyW5ELKMdAfRbajcBYabTLrqbcvoBoP",
-	"bzxL6XOxF9ISZ3xJ4a4iyh6QZBGT79jocoU0r3jyLG022u6tdXOZOCBnDXmC7tJvvfaYBOGMceR+sJOD",
-	"+vPD/+f/r/6/ls8cXz2MBHwv7xBXN4YRxw9eMWaNNCyevIdQebUO9m4OtlkTn4+oF7CEhoroW3rjRM/D",
-	"24oSp9msQABuaQimSLJkSTqnIjxXF803zfa5FoeeaULnGMJSkQ+tCfA2hqZklMA0K/YraRUH52HFgZqu",
-	"rqWFGSW7mRPRT6J1YUWz0y9MYvEzhtAvuP47Ly6DUNsEcXmNoqrHMppl+tZZqzs0Amy6VhMfR+ZCWknN",
-	"Pu/MoIRGN8hM0/jLTq/dH152eu6gAZsLGSZmzPwmXnbOT1eBFibTIKZ3NEIJaR7R8bp3e61+37Wr5N/F",
-	"sNI1L7/ptE83vHsrwiLt+Lx1+q0C4MvWyatV82rEgmuG9CsOqWIDIgqMiVVdntxhWbVPGmoF9EZqgoqO",
-	"nRkNrZ03O7+lBjhefnZJbkMRARUtR6E6gkoGC9ezcoO5EzcVPIsS6192sWOiXSHuEAD9DXPnDsJdsWWZ",
-	"37d7/d6q3gDeYJpYdzBh70JpbulqFGo6gCUfRtuASCdxt0HJPrnqdiFK7nW797rZP3lpRzO0QaRxdSF3",
-	"Qgv16kImNwzfbZ20L2GpWVA9L1KHx+E81Gkka4bTADzrdv7WyirCBnTS0J31g/Sar1tDHMkOoUU9haoB",
-	"CO9IlGnM0nIAeor1A8PdWNWrLBees7hqKRRcEc842QIaRqA6zARPptEyd5WKJj3W0a1E0qUkd9NwPDVR",
-	"6fCO7xFf3T/1r71++EGyRA5p4ldyqHzZujhtX3ybASxgryPIGWokYkNc0jEc+SX7vlJWWAC6PghIS4B0",
-	"KMHABEU+IGZdkBGr6GGPSJhA4oCS+QRXJGHE7OxIr6/AQtBX4li/1b1ong+7rbOWwueczcDEeBMb450J",
-	"nR3HLAiBwGhaD6ranIboZimnl7mClzOU9nLaY9D1XUQcXodqqhX28qJ5jubuN63u2XnnuwyYZuKWgZqL",
-	"CndCb5hjNZhTicaOw4PqKExIDBaKe++JNSOu3BO1e20ttP48LfQfuSaZ7AGgZcRD3946g56YkHDTLXFD",
-	"c9sXw8tu59su+jMMGcxV4wjlSgRwaExT8YKnXKU46Dc1ARSNpACxsGDIBxK/H3AnAsm6I0teKeNqLHkl",
-	"13OIPzvuwPSLrJuv5JVS750apGX/1UIVfsg43kpeadW/VvJKxl+m/zQJlTlXV8kruf6sklcq8FAVfGsX",
-	"7DqW7Eety9nPxldkvzA+oZJXyjh+Sl6pyLNT8kpZVw188SL7xYqXRQ2e8Z9kZzP+kNVv9ZeOm6LklXK+",
-	"h5JXWvUpmMe0Mdx8tHZ/Z3t4F/XGHExZtXKbpbgB5VljdG4t7vcbKk3kzL7uNMZy636X2l/zh7SyN2sD",
-	"dU9lxZJpjydngHRfciPIN+Wy5+18gOg5y50DjWzy5GqIsbVqOe84qabZFOW84ankldwTyFuK4ArnzT8l",
-	"r7i4Q5F9xl6inKnFfu9YU/Ri01ziVbOHOoaCMi7rjBFAC3JWBvXdSsD/2oDlohDejE6v0DkbRJ/LzM9p",
-	"z/qBnFpc8kqpums/GM0s/SKrtaqdZ7VQ801Gw3S/hEeyumLJK7lqoPmoNTvzEXU1xQyy6pf6xqhV+V8t",
-	"xAqyTFa1GDOT+0Wh0gF4XpDOtqIOAKlZkeHTYVEUd8BtyJwjZZv9uTc+L3Oar1Ks2yTdlbxSXppyyFFK",
-	"fNfIGrlfnIyr4lApt6zbajQd1qTbJgDtQkeaZQLRAh2ZOVwXLNm3znqw2egQdCK4jpxUAiaYGzHKNoQf",
-	"bNrXvdFt1tejZg4TNrs/zM0CxFTrgCg5HJjGMV2qzzc6VPK+gDkIqfzglbRToqAqmNKFITYfZb4RI/NY",
-	"3ILuoV2S1tGo5NWRGx9R9k1gxxDEdI/4OmoDP6NDLuNWg3RBC4jVaMDcPtMov9WDM+5Km1lgnOvOuq1z",
-	"P5ckbWcaCRExyiFd4AEBkhYWD0PQXBwjnKpdiPNbeoCrKJ1bhOdeGRcBC6MbM7fvFKyqnzCg3yu56HDf",
-	"q6+WoxN8/FQ9/cH7DJf/M1zYLlCPTZdVG1i3JwHZCOOCETG6eCXjYDWVYFc6kbnPcPZR1JmUjn647+jG",
-	"l/pNPLsf19LGFPl+g/vmQcj0cGvwwdPbrTOb+5O/2RB0bOb2Vi565oZlp931wmdPMHcDXfxO8XJbytDV",
-	"JQ9XKcRYBzynRRcLlcDV27YFWSikUW622C8FlTld2MPi0uf1rPdvepftrijUn2Crj7LJ3mI2o0ibPhnR",
-	"/0iy/dmI229DcDB2e9cMil3o1EfRmk20xFn71pi0E5HIGoU+wZ0x6PwYV0d+BD3s3UMQd1QVclvPiwvr",
-	"QeGVOHuXDMeLWGKdv3sEpK1Alx10MyCt3LQKQ6fszA4X55NSD7O6VI2asZUsLDfXeh5AIeoZvWZP/z5n",
-	"1/bDnF8X6r9ySveeHa6qN+fijsVV0G+m7B3pvWxW954dGnerjmqHgMHCfDEZ/syG8PODKYimG+mWM6Pa",
-	"lWfqA2131rvcmyI79EfSCVdU/6xEwtYdnUeCBqu7nYRRNoF3FHJ1gwt2uDuyFquWMOXmVXd0asin1QMp",
-	"Hyr9e50BRmesmvBjq8prZ5gbza1+Bqd2sRavhpAPJKGbLBDDsbZPbSttOGvefj1XksXd9MXVBW3KkXfA",
-	"nF+3gUtuWdthwgP53KcQ+S0yfq67uuBJvNxQoX7GEooZSEhy0yYGDKP0dXUSt+D8i7+s5E4XWT6BbGIJ",
-	"o7WJ42lBtXsgpp+DzNMVeJhBCkHgvrlaSqHXIQd7ja8JjeZTOmJJOMb4UDoT/NqtqxAydNHPI5oogkbE",
-	"ZAKVPVzIYFG4OU0SFqvh/+cPzerffvxl/8N/K0KVU4wXcIBDgyDEg7l0wARtWbw8sbLFITaSKXzqg/dA",
-	"SBdXuNuxk4RXcmrG7d5pwT3qdCDPQMDZWuFqi5DiFMKri+67vS/3WtIeKL/pmubOLXeIO4Z9azitkhb8",
-	"1RSrWPe7YV8rv4fzrTYG5SMW0m4tRe/NBQrzAzvXYDAIfjn4UFX/7Jl/+vjPUeafwaCm/jj88LeCG5PD",
-	"hRRY2a1nAeXZQwUA5LaXOcb0cNbjDHYeSUGCU1UXizCoNvb2s4Rxm6uBw17oM00HDi+ngjMSMNIM6EOH",
-	"NYV1nGGFzA72rL7lWDupg5nIlI/TAvVd3UntezDDzMiYjg5kKtUOjX2xBPRYTIZiMtT1oZTOwKJJyByr",
-	"pJtIXvJKI1v5ZghZjsOAjSOqfy5Sn1oz7bHId94JZzMtPkZWkwqIZPEti6syDHI9YmhA/0N/qo3FrOSU",
-	"88EyWDkEO1i3lrWcnJmVbqwEBg/ljwdfLToOW56/GN82y1hB3sKY10B1ZQkyXcwor8aMYkKAfqNQ73Sr",
-	"cxXVpYFAV8CVSchiiP3VZdZIecSWQveNMlgEB1+p3UvqUsyFrReB6iWjUTKFch5yFWJzIZPrmN2vLzjl",
-	"QGANQbjbO7mF23nNWOuXvoG82E1tWkYGAB+8AqLkhuCtnOwmG5LcqT7KfcTHWir1vgpBgq6LdsJmBXrq",
-	"VqJfL7zmLEgFQB0OOqSmOOOKHLZGMnBsSsBKWTyncbIsVnUxBFKX5jBVhElZDQ23QcfIYs5/GhorK1uF",
-	"G3yUzLW77Jut4byF6LSNGcPpmmZUaSzHvMX421n4nRnSq+xEFD/Q7p4bocDyXiCQZ7Euh0F65zlA32tx",
-	"05djF3lkNUxrrVCSHcqKKFvJKu61LRBYPsoWjQu43/b8GaSilyIKfu9a6jyMmRyGfH170gVPwihNK9Cv",
-	"kBBCziHFF5sGmTQBbrMUjshhnUB/0/06CehSeiRgE7qIEvI1fCblw/oB+aZer9Tcwoh7z57v1TOV/A7r",
-	"RWT1X1LHzoW7FOB7ruhjTjbe/tbl60kW3DxHsV/Vd9k1jdZr1a4IP+SL2Qi55+a75YxZPIKrlq7ufA08",
-	"FSDXCuCfFH4z+q6NrzYQfc2njaB1MTaDr3vefWB3X92i8uaaQ9mpfudjHNm4qXXDVR61WjR0q3KlIWeN",
-	"BwBMvbdX9N69MocS4WlkZaDM+ztCGNbu4dazA6+B3kaEpylo74ndMofwwdu1tOxDkfsLLEmb97xomK05",
-	"mUw43KajKcb69Xi9HnN3xdTtkBGH3xopH44/9+DIZiy475w37/Uh1YFTWrcJE84h3xqU7l3E8dUchi3F",
-	"cXFTbDjHLO8VV+Q98dc5MIFS74z0SNI19I/YybrqJnw8yAGJXjmc+HPtyvbGNjYT6FPNiu2c5+I65LbL",
-	"dDFRsQVQ8jLuYgGy6sqgWaXAgm+/XiiEzyZ06Ibj62UrWvNjkSNeJPOVUJlEJPP7LUKZmbzsvpxxMxso",
-	"BvF1uL4mt0N6NttJ8bG89+l+k3w7KHBK3f8auDpWvVX3v2hiLXaxNLsNG7K8dO+b3YQXYya343lbOqA2",
-	"nNwONz6XMbz21gvOtohnh/n74oZxnYqwxePZ2/nhx13IRs5+vZFsZFZWFKPDpBxCVEIhhTcRIw+Kal9L",
-	"BcC4UUgGYCUrhOAFozGLC0ndR0S+5ghHBhaZlayAIZ12DdDFIsFbtpaePIA6rHXYrl9EJ5myWO54NQqT",
-	"47eUKHSZOgeX1kHfPPlIYsFreh2Oz0N+02PJpSY6fxD77Yn9xkh2dmdA6r42HAs+CXUeZBHDKKjur+lQ",
-	"rt1TWvtNF3E/PHDaAVVyzScODzK86PDgPmZkrnwBUyreSyGCscupSMQud62gnMSW1wyqrA0XcVRItB+U",
-	"RJB3NdoZ7g3s/xy3le0Ix4cL75dYYf+zbeQKgbfjfj4yzUFvCuf+bFuzQ27JVDZwE2d9zmu2vcL9Pv3c",
-	"ugsXnO2JutpxAx0W9CGNUXXhoTlU5Uw8LERUQ3HBH3BddWfLlqn+mlx53yN+PlnfPx5wLnThI1N0Ko2r",
-	"8Cs1qJvz8IiPbdDNcZHe5/zPhnx89Jm6rGflQL/59R//bOy5neM8ouk4CzxbtVrX8oV604Inujie/eUr",
-	"iW1TyJzGCT6mjnA2E9xW/s2GB/WSuM6vL/9Dyrt6HPxbLrw3pyoV8cHV1LDfU+CgV+ok8+IA4MNqEF6H",
-	"iW39n665sbd/APkfbjhvvfr8x18OP6ybYztR7X5UNsvNWhD/kOweTbJbo/zr+/0gcauTzN9Az6BPhRkf",
-	"HXG3IZrMWez2UoBbOWyn+Cqo3Vtk2L2P1eOLRRsA0RYTk9bCGyTGrRKUikTN4mm1bLZjS8P7A58+f2C6",
-	"Rad7HBX3zr91hmLGw3F/WLo1KG82VcFTqx6S+71HU8GZ40ve5oVUpflEoVsr9qjkTkzoUHdUKvZ9fEQG",
-	"Nl8JO7fd/r++9xaA3dNQEmtn0sfkjO9lVLPtfFGp9ynrlcocUh46uWD+e5TArMbxW17YP+5X4QufwigQ",
-	"Bp8a5VL83oxeXShmspb3rKvX9fmblOqZi9csP70A+3u34AEJ2WZPGEd4Bl02C/MQP4WU6CbHfqqSAea1",
-	"UXEcwvb0JJwku9Sawv5oDy0sot8ebUdd0mV9SodLrtSILVDkQDTHdNI9uzvIwu6ec99F5F6tM/sg61su",
-	"Jfsz2N5yVcS+vGoYGypbfGx1Cq+khchc3DIkcJCr7rmn248+I7OQL4prYnyqEhe4mKIjXKF/BR37jTkF",
-	"+jQp7NAGxEy/pjV2lg0OkQK07um2r63bQnyia0ymPWwwbLoUQ3aKLjoC/WNzaXOLZFqD9js1uRiPoQdU",
-	"4R1z51ifaOZ8X5hdtjU2b5nJ+9D21kDx6LUG7I5pCuiZ1gmPLiR0/q0z+P3tqTOnvJNbuLDM+cdlomZR",
-	"7kuoQ5TJAVstfoAIRTDIn4RckRdouQP9VyTSn0ksZtkGnXMRcijVDz1gy5xdU2jC8WciFgn4NrdA4Z7u",
-	"UfFdyANRUIwF2lAUyMfpCrecyLav2PJu2Q4XRcVkGSdSpCTjDhZPJjFjkizmOs/tTj1mfCPYljPYLr9N",
-	"PfkQOQWBpd93t+xupwhBMvb67Gav+ifonJmF41hITKLxCKtd18gGe36WgG42/H8GQ/8OoUPZ7V5GNOTV",
-	"hL1LtMveHyzq9f1xGMC/7D1+xFZq+JXvETkVdxy6fRYS9I8MRnrM2KJPFkwEJ9CGLubr6fXnDuMqyADM",
-	"Nq7YyT79mOewQuo3HUyqmuTgtfZgPl/k4Ubpwgk1/BxRg647d0O69BbU/5EzjE2EbyG3yXYBk0fIWNYn",
-	"MGKFc9P7qaw7LI2WKN1i66Q7Ed+wuFIjzZGEprpcp2wrXUHWHscbW5zveL+dNJeOvZp9DqWbxKQw5GEr",
-	"BjwJOcrq+kQeARhKvhq6xvj7F6ne2JzueX8q/yfVnAty2tfIbx0eQT9Xmm94piNXjpyWo1mBdEtxD14d",
-	"3lmpctfpoReaXgB8Ca3HSHldDzb1fSyiSF25vQMyNTJh2vWP8YDq3mwgBdpkAT0SELalovnqkUJ+snWB",
-	"gIywu/vWaeKKtUhPoLHw9sL2WuF5m/nvE6+hR1oUMJk4Pe4YvdW12Rz4H8MXSj9CyBOZ0DiRlWNiS1EU",
-	"n+hWZOJj6jCI3S57Ij76qhut4mPxYUrTrvFwL8r1DYDcThHcYLbaWFciRwNzcMpT1SzYbdmJAj60qRZF",
-	"jj3cI4jkS0i51x2LoJS8UloBpfDeO8PtXO0i34LoYYLbtnFyDzYMr14SB2b6juu8TNBtkbGXvBKKN+vB",
-	"NmHx77tmxRZsfFPVhpQrZO/1WcwYAT0WldNEkJFIphAMGDJ5TGYZFyMpJ3TkkfMzqMhz0jWN5PMx6o2D",
-	"+jbOxhUCl6+Rpfu0ZqoDJVMWxk4DW9+A1K/USOsdHSdAqpAvpMPDit17vzmsvvEQ6rpD3YwVkrRKtwov",
-	"wJ2YUIUTH+Vwvdc5uTbUC+Y/DSXEUOxEZfLdGlfl/E1hKw+nJWbYtbtp8QduJm2E96n2oraCrg9gKHL1",
-	"SjTqRIb8OmLVhWRZR4nMG5gemNi8FoIrq1sLUqTNu0PU9vpcBaiJC1ipRLgb7Lcp/ROxCai6KKmg3IiW",
-	"vNp2ypKUC4xaSfd3Fom7d+GupiSRzOkimQ4Xcbhd2BiscnVnL6hk+3u5zZCyUELd3TSMGAn0ld7G8rw9",
-	"vth4L1xXdkMWUGvRCIJKw4dcTacJ7G61+xZgP3tIdKl5tWg3V3weC/WrAswnKFPJ1BByvaTyyw5N5XKG",
-	"bczwAEl9pZsmKU9CFgXk1//1n5gzAH5KDQLpVqbcJntqt2SJLYpaYnDea5c15janhBoaEQzGqpEm0Uew",
-	"xFSVUBKhm/mFmgwsOHaiDo4JTZ8GEFFJfHVTfBLKAR9HjMbQBRBjvnwyppwL6MWnf6vUSH/KyLeCqKUr",
-	"8YTR8ZSY25YOr8bzzdc1E+/ie9rccMPYHFXY5E4QqkS1oiyYbExi3vceMxql9gb1FOZ+hEj3JotkETPd",
-	"cSAxTQQbz+t1cNA0MuraVmGOSv67FlX95crufsDHfnSfq4azuYhRxqFKKCtdh8l0MaqNxeypoPOwqnDh",
-	"mvGnduoP7uvyJpxXhS5eXwVHpKLLWvQcryt33+51yH7j8LDawELv1T2in0WTYbnZO2m3ScSShMXQj5zy",
-	"JXRrODaF8RfzuS6zW1Foho8ikgHRTX+HQnHNX//xz795RC7GU4VWWPQ1iZiU5P/9vz2FjNq4lJNZV0oL",
-	"fWFHkI1lLaxafEwav/7jn4163cK7rKCNT1Y8pZuMlegzXc6njGOlUKr0v1jMp0UxkXkp/wsDWSZM9w+I",
-	"bQOxjwtVvoc27P9eacNKBa8v7NjyEeC5ZNZa4/BAxxf8aW/veV3/j5SpDn/DN0GQCRNpTilvqNirf2GA",
-	"+VAk+OT65DxyvGSRVfaeorxqxbsriRC/mrbc3q1mB/rEZVHpjgfn23yE5z51xjsNjjMLfaRaBG/UbQGS",
-	"97tWTM5A89D1wdmtopgx5TJSWHasKCJRVw2uO2dSifCgq8jKGm3lPmXFiQ0UM6YHIzRmJORAYLao+L9j",
-	"wIIGXuEhQXrlPSW8dq149mkshdl6ZGuVMywiVxBvcUtDIIFDXfy7yHoBP0A4syRizrhTCx6jHbZ0OK6d",
-	"4hIcBkT//jBf8uMHg8ATq5s5Da8Vx9Nu0XQjpGwaWFWOSOuqS/Y88n3njNRrpY/y+Ru/y6pBbTFTq/iY",
-	"E9uOMCNybeo2nalIrQGX4oNXgIae409KmzBsZmuZSomfqH2ZIt1hdO9LuQjZDzpA4CEvzlk8tP7HwsiZ",
-	"iMbX4FYHUzQxD3sPuzhJuG4eqJb8lSQ6Xg3sJm5QhGnvrY5SFzUpdPHdakNiYZAuBDSBNSWEyaDtYvnV",
-	"2xMiYvLq7YuK24PxWBeGhxgqz8btjiknI4Z2IfXqsNv661W72zqtgF8c+ZUJVZFE0mVxv8bN7qUdSrE7",
-	"+A7gdWCQO2CDXynCrMfsXYS175rn563+8KTb+phKP5ptfB7RJ0M23B620FET4wJ+hjjKcSTkGvexO8ha",
-	"3izvnePeOqAbYjVxCXL30/kkiQ7pEX32llvo4oC0ip6a3dSypzGLmwulaa0aOnXPtZFY8IAYgkEwTvZh",
-	"wduEJgTSfBSBcGu/18jrUCqa6JEZjdT1ZYFHFvyGizvu6RDMAN8CUf+IHNQbxL+6aF71X7Yu+u0TdVd8",
-	"RRsAukAdMHDYwmKaJKiccQxHecUKzBSv2NLwf/OcYsO4TEmal22PaF6maypNwEFln67esKV+glSrIHZf",
-	"kGpVjsWcSUK9kU/KKUSO0XKhSJvpzQwRpgKt3hoqBPgCAGPdxsFAbibh6ZJJFMoEzClqDt8ggW+a5c6A",
-	"8PoOTI7IDxGUmz7S8TM/+hUQ32kU2Ra7x4QStVGYkfg0ZvToiU+uY8oTSRi4VvE3MYGZ1RM1ck7HN7Af",
-	"Dv15D+r7xD/rdF+0T09bF75HdNv4tD3qDVt6xoae6Ba/0PxLorECzoHywDxD+dLmg8SMAsrcxWGSMF4j",
-	"nTnjzcs22a/Va/skZtDGTep1IpyUFtRRF2IPRlVvtE/JieCcjROCqCUh6G0JMFFvsYBMmZpbOjM0dEAf",
-	"jIhWRPWuR6RAixVELQqexFQNTJfS+iiWEDoyppDiQnVMZAQnhKEYDhw0ENQc4zGbw7CzSo1ciMREmKiz",
-	"H8dCyqqIQ3X3RrG4kyw2Y0hSPul0e2DfCdUVmDIawL1BY2np+2rb4La6Mim1mofq84cPcKcmAuklT+gY",
-	"Y3rxbfTfEsavQ86YNgxBIiZcSHn09GkgxrKG16hG5/NVFVbhth5nRDlgkO0P27xsHxHTN5CUXariIbHx",
-	"ME1y76zpZWma7r0rK96Az7FMhUem0N+sRlqAw7HmDGRM4zhUd4vIbGqjr0iwj7ZgR1v2NUn2B7x8pgSK",
-	"KRktbTsbeFqSCY2iER3feKTFr6NQTong5lgqtQEf8CdP0Lz65AlitBTRLQNqbJ47Iv731eZ8Xj3X3jOl",
-	"tftNwIbqOeXXC7UKUhZxwGJ9waRH/J98El5zRWe8AVdQE5woJjOfK9IL/gV1dyfxU9BBuLYHKOSji2Sq",
-	"4D2G26ebkFnvHcw/iTVJGk+FZHzAI70StQ02ngrES/9E8IRxZ6F61y1+yyJFzJ48ITGbxyJYjFmmp59S",
-	"OkWgjoRh5JIHmaXkDu6ivaALrr490myH8sAeNbmL6ZxgTNScLiNBcUlQMO9YvSAWiZdhU3Bue2dNM7Oa",
-	"YBLRpDZAExB+4/+iz97TqbmpbeODf2yurBpOx0Diay/7/UtysLc34LkBjlb9yR5Bk8cR+QXsK0fkB/3K",
-	"r//4Pz9+yE5Zy9T9Ax/puh6JHqGBor9OQ0Vw9tKYzpiiP+U5TaYe+WnB4iXclYDFFSRoo5jRG6mI/YCj",
-	"hIMoqwZRaMIV/oF6fce1OcrHXdTCwPeI+dAO2GwuEiWDK3rjm4vQAwlI1p480XcTRSLMQzD08Nd//G/y",
-	"l17nQkF5wdBFgzKQIqxSCSCKGAdsrrbhbGbA1aO4oXS/0iMQeTencYLBfuovHBZwSO1DwqyzhQSXNdrQ",
-	"r/pn1W+AjYmFmnLAF3xOQYiRizgW10o8KPuDwSL4pl73CZNjqlh3yMfRIoCKkOblk7piYicN5BYicqoW",
-	"kvLF1Tki9WnrPH3Zdv1T74/CIIyxtCWNCJuNWKC0VukRccviWJEDNUEoRUQTJkn56k979b3mr//4J/zR",
-	"8gZc/XF4qL85fF6pkX4umFGxPyA5SkoDiYYby9+MxjeKIDpBjEckiReKKNEBt9HMPheJEhfHtmu7wlsq",
-	"BfdlpUagYvVdKJm6I8RfuRJ+KjTEi4gNuJ/CydfYB/55MIeW0y8YVzoKYBIgCqTS+yMRLCFugHGQpywO",
-	"gU6bDDgQcgx/B1zD1mZKXUXyVvFMDICRR6wc0kQUVVPgoikJFvNI01M1h5pA4WnEblkEC9Km2RkKQpST",
-	"wwP8VZKAsbmH4lSd+K+b52ed7uvWKWjSrV7fN8kWSqy9E/pmDDgYBiS5E4soUBeCqauiY7doLFkMsgqm",
-	"PJkMjZhqnZ9ycr1gUrKgRpqcaMWazBR6xQOut0rmVKKkc3hQHYUJiSlHFqDOMHNexNft3IBVEV8HhPoV",
-	"h3Coy6aJgZJYnjzBLBYjz6B4I41MBuyl0+0NO932t+2Lnp+KVSifWhkZOZUWlwZ8xpKpCPCSG7qChAEJ",
-	"dcDi8NbN2Hb0A1AdQmmpKinjXDimN+D4MU9nPOIroVPE4c8wkCKHhjX2l3N1LdRq/O+rWlGutgMb1aKW",
-	"gB2JBxxwT1aOid9lSbysNicJi9Volqom1S6bR3TJgOZmBsQ5Vliy2vSAs3dzAcftZ+VBP0V8I3C60uZR",
-	"qkYBAR6xCDr+C6IEn6qYTMIxG3Bcv9S1V4U5UwnHfcrGIQhqKXPPsi3QmcIIYotipiQ0jQAQJmSP5yuZ",
-	"KQ2hhv73fydQ/ZfMRRSOl+qrDmf6k5GWNL7MxC2qS2JCZvBSyBOhLqcis8CGlCykA6xrpA1Xh6n7ptcj",
-	"w4ANONwwIRMoJpuG5XsOkYrE+MbaobUNT7FW0GkkKesYbrRsYHKUtvgNOH4JZ+mQ0gkdJ/pJm9Kjm4TK",
-	"Ctx0LhytEcxyyzmVMCsSMkUyuG7dbi+GelBG4RyvepjgXVI3Gi8LNN/Fw4CLAWLosabEscRSxwNO5/NI",
-	"SVRIaNBZb+ENhAJd0QEEn/36f/0T2Ao+J+GMKJIRM1AijsgTw1sGXCwSkKDxrig4fyX1QXnpcyTkT7R6",
-	"ZePnPfJE68H40zhmQQjaP7494E+mIgqeAJCeYFPLJ04hB0JdCz5mUXnmQbU9Paw2O34lSfrTgBv7LaZk",
-	"Yd/MEJMv17f4JW9EqOhXdKfUSnWIRygQxyxiVDLE3tqAdzEFCTFNwwCabjojg88BjtItdu1jfojvIrBM",
-	"Kbo6qOMBp5Zx4J5MEpkaG3JrfY2KPimHGpcgGU7JUZB3UjnWl89U3LbWESVRmeuikVFpIXnpUVNxpHg6",
-	"pkGhUHrkUiOisT0Irqk0Mu4UY9QVk6SMuA2RQg2UtEDgUSqR4Z8WfUi5sace3K8cKc0Rh7mbigFXvEjR",
-	"OvWdAkvMpZUV6EgRlMxAnlYwDRiQ4KL0mZsRBHDfzbjQhN1J6QCaDvGTlRq5UoRWrQq+HCnag7Y2tN3q",
-	"cMwBd9U+Uj6oNyog+GJmprZ0oDoF+TAGn+BKLhVRT8V0k96mpMQovJ4mQIzRevhv1SoiaBWp8FE6g2Ie",
-	"dxoXKaRcK74Rjpl8iiarryRJmEzkMYR64tlN6ZzVSLWK9sgBf0/+nbxHYvE+RQMFcedjyMl7cw/Ie0TW",
-	"9waL3wNy2s9Ao95jFNN7VOPeD/j7arW69f+pVTXU/CbpfEqltXq+t/8puod/QbX31veX7W7rlLwnB/Xn",
-	"MCfZ04No2iOsxpXxBoXSnG06Jv7r/n/1n/FFnHd62Yn29UQwtBrQ4M19IzZPTjpXF30TjQJj7uOYB9nF",
-	"q5sJJv5tV3nW7fytdeGu8llmlQqolBN0IJA4jfvJDLZuwWn5N3fNh+4MX0ny6u0JKb96+wLtfmnHAA16",
-	"cIlBpXjtFts4tesPcyf9egVQYNtA/mA4CUrprrGwGIz438lVtwttBV63e6+b/ZOXLhi/0fM5bNGZO8NT",
-	"s6Pif73m69YQz8gd9bke1dRFkqCQrklzJWVfdzO0WZeQT+tXCqfM5do6szbq2WlR/0noDcucoxWSzJrC",
-	"mIC7T90p7e/TK1s9wXvXYO66dZ6nARSSKCE6Tk9Pr3PdLO2L3tXZWfuk3broD8+uLk57mZn28kdnoutj",
-	"NmbhLTtSch+ESC5A5aMFDMD8om9j+oPGgfcFR9BtnbQvYU0Xnf7wrHN1kYXA/sq61O3kwklPdMWiwjk2",
-	"4mxDURNq4Qq30Zxp5uhBJllVUotoTfba4L8vmufNi5PWsPOm1T0773yXrmHAm5bIKKkJKQBo84IzxXAl",
-	"A3qRIwmezlPAE4IaIyhzPAM+fkgCJaxroRkYa1aAFXEqslrjmU3jBz/6kyc4JmnUKzndH73dY1QDkpDF",
-	"lsm7sQSg7nBYApIxoHu+8RL6FR0CQMq+IYE+igsYNK0WPs8QK4HODi0hUo0HR6mBSBI0pWWEXVJG+XQe",
-	"0bGC3J2OSrC31/aZPyZUy5TqS81bBxy47XVopFKNGUo31UknT57AtX/yxKTnh9IUotBFNJTis3dApmKB",
-	"fUQWHLW9Ab+biojhD6QM27ujSFpyCJ6oGzW+gUetj2dv33i1wsQuRpOeJ08GPF3PagUMNfxV/6RGTtHj",
-	"IDHChP7dRJjYJBpzAroDyvUiVvRIjZ5MiaG5Pd1UBmluzydlyfDOdFvN09etylHqIG7USb1eJ5QEdAl7",
-	"eWa+gJV5A26ZYqOef7YBn53HlaxuhF7jg/EBiX2P+Eq3UP/aehy+N+C+rY6hBV+3Vonv2vj9b1t98pTO",
-	"w6e3jaeIcPLpL2Hw4SleEx981wDfmTEdJyEYoaDW7JjpoAHt67qMxTwOWYLNDbJOrqx/KwkTJ7uRNC/b",
-	"GGgidbJqrV6rQx7jnHE6D0tHJXBaYjG3KTjvzbqVWP50b0Kf6kxECGIQRVlcOitQ3S7wiIE73cmDJfSa",
-	"hlxb7HTMPfryPVRv9AwSfCBgYFCaC8BnwHVuJOpbbnZtjVwI42tD/ma7N4GfUmc9Atn0MQtR8QydJOwf",
-	"k7tY8OsBhyWCy7h9Aebf4d5Zc3jSOW1pXxNKedcMNFfCqjMaRjXSVeoKnOcRefZ0FnIgPGCp+RNpX8Kr",
-	"A44qIqxeCR+G1mkPjTZoiAmSx2VVu5MUHUNksKaTdgCBhAAoyMWEMzP+hLUtQ9NHnn7fnM9tUsW9T6On",
-	"zxjrSh9+tLG0L0SwND5ZHe4I1hGk7U//rgs529AWE+1iSsV+0LEU91evyKfWf8iGqei8BONLBezdq9cf",
-	"tLaVbHibtKyLTNjQmZJCUpOdW9txNyuJ+rCl7HVaGf+g3lg3uN3706uMHh3ge/v3v9fG4Ok9hDS+9vz+",
-	"1050SzF4YW/v/hfSqPYzLAECL24xk7pnEMDJdKcjYDz3v4fB826EElwSNzbphx8VWsvFbKYoq71eigyV",
-	"vFJCr9W9KvXvRHUC8dauhxoqwKvRV+glYs5W5HKFOo4plqKCMKivZFoNbkzHUxZUTKY4SDxOvTQdGsVt",
-	"zRCjtWE8lbb4AnEKBEO5ENdJysWkD+TJg0YdXFUDDkZWHEwL1NncdRTCxmIG4ZSoumFOO+PjeDlP1OIT",
-	"gSRdsckRlczTa0gJf8ySRcwVB9+yqkKWBwy4ywScKCdj88gl3Kv9+aZ2RLdzfv5aaRba/uEfW3uSJgYD",
-	"7vCS5rmSUd7m+QnZxE4yXocjNPDRtNq2OafcKjWQaqSbgQOGCSjJ7joWi7liIwMuw3euIxd8ST4djQM2",
-	"uZ6Gf7+Z8flPsUwWt3fvlj8DPf76m+c+KTf26mQUJrLipQ5XJ1cO3cYDLmLr/wWbEmYsHltTZRiTl6+b",
-	"J6k51RgYObszCAcscYwGxpnDYQf8ISyWbMlhB3w7FovFR/7gsJ+Jw6YlWiyDxRy/LH/VP9ZWS5wc/VBC",
-	"dK4CPkfVGRfzn+Iq4nTpx932ni81s4Yd2+V8Cdy4Ub//hW8FZ/9SrBsP8iM5dxoUfl1UtKU9MYhwpB0l",
-	"hl1pQq3Io1NQpUbaEyvJHdmHCyi8Ik8r7J+UdUCwhxoVOLywOAwgyTGZsiggh/U6AUMtiAieXhmaAVJW",
-	"qxV9PR96yyUyZJoYDnpULDZIOtOyAxBobfn3BlwKiFsUEeP6DWsEpIErBFhnAUS5oBtKaGCCQ3ssZkxa",
-	"h+yAayiSq27b2i2kWw1Iadtp6SA/s7tQkr06iSkPxIxAswxS3t8jI6i5M+BOI290GKtJQkl8PenR06eJ",
-	"SOZPUYc+Qu8RFM5BV8//wGn+jD+8aPZa+3vaCbSo1/cOsYjOn/F13yNhTSn23bMTcri3/42J1ZRHEJnd",
-	"8MghgaYb0iP7dSJr5MQydyf0SSnObE5YaH21RczrW5Y45Z5+C/71UEaBlbX0XYEEDXu1XX1ISYyxiKIZ",
-	"mromArtILlYZja1cpQtVQX7vf+jZamMxK9Dx3FpUh/V6WjgqrRaVZVOhdDS1XHWoUjE65ZdhsAnxqNc6",
-	"6bb6RX8X4FZax+modN/rQE2dQlxZ8KYFoj4BMJGfu7DkiyjaCpgO28/AEgcwm1WfgFHvwOhzue1r+Dwy",
-	"gI9i85+TyaVLJGVFFXN3gYQpu6l8BBtEQXm9AnsZi1uts0FAL+MyBNeniddQa9MpGwVcTesKUF2DVQgl",
-	"z6rYF2nAFY2rLubaJF4jp0ZXBdwhFIeoESQ9aw2OK/a/AV9vANyosP0mVj7MLf9DBflMKohTii5LgExC",
-	"Zs0pHmfm32EzK0XyCojNGzvVH/a9x1MSepq84DX8SGXBvcsbjH06m8zSqrJDrCqrBkAkDbaGA5AUIH66",
-	"0JCTZzTgSFB1ngqJwhtFIk2zShzKZMuY8SJwSe6DzqDLdrB3CeOYGxBKgilMiUCFpH3pQRxXtXkNUbA8",
-	"0EswugFMcgx2olkoZzQZT0nAIpaA4/OYPHOIrNS/kDCpDfh39xHf48JETRwicLYERryTl83z89bFty1r",
-	"vVsxtk3IapypE1sIWg5mWcCimFO4GPQeyEhXEPdQtQJNSa6dnjSdNaJT3omT4oIoFYzFJmxIxM53UyoH",
-	"3AiYesPlg0a9UiNY/8NgKnKWsZjNBJh9MahRvWlZypHBvCScaS0ilBABiroFTchMyAQTaS1zoxBsrXmo",
-	"l2FcHtFs2jPSBjI+jXeKG0qWkDJN4yMBoCYxc+WgK8f5FoPQ50SHZUMEeGojHfBAMOnpLFez+EZd4xkq",
-	"iQTBI2E/BurqbxmFoHc3bC/GTDmAAZ9E2PwhPboyGi/xYlrjOe4xTCrahXmw95z43Wa/ha5smzeSiZeH",
-	"AFCuQ7ji8Hqa6EwujPZk2vCp7eRaY1bL1i5528XCbAlyJUJ+PeCjRXDNEo/4Jqzs26tWr6djmcjT/Pff",
-	"tS9OO9/5layAs1e3Es44CjFQOAhiJkHeJO3L2wNivoD0U/XVIXl6eFBZL8dAjZy9L0uUyRTuKe1PGuM9",
-	"+g2rPht9HVQP2OFe9Tl91qjWx98Ee5OvR4f0oGEq7ewuABVUEvqMIlC+H5QpLJDt6FVq7D17P49oyIcJ",
-	"e5fY7lX5tl5p0QS3x5ZpreWU42rs7bvlB0qwXaKFrMki2sWPutoHq0DAKpzgoQLTNhbVE4MzLeRVX5jg",
-	"lJGTECU1yVPMpAxsY++hSiWKDOsNq+eQI288lBBQDDwxk1WNRdhIGakvVGvAtB6bDLZfr0K8z0iKaJEo",
-	"lopCzNfwdRhEpo1WxVMknclEzafD9Ms+FPJcSCgm5Hu6JnGOP1LNNhS9O2fXFCLMYF02J5P4uGwMkI/V",
-	"nJg+WTONERLfyTIxyjG+pO2YiLaa3/mnrTftk1Zv2HkFSVEUUgrA44kMgSoBgxq+BGyUBYUUWQH6VB/G",
-	"F2QcdOhXCgtLvH74Ja0cXHrxl2xRqPt6WOoTMVYre3SlI/13dbEIg2pjb79kf9VRWeHlVPHsgJFmQNNf",
-	"TU0gIbFlrlrBfq1eazT2a1+XdL1YjWb3LE9BLaWZnVfbE0l9yJsoZNO9Y79fm5dC2Sw9kA4VMsi8SnPu",
-	"0ct6ED5LKE/CKuOLmRWWtc5BwNLpaanS6lSYscarekFGDqNRRCiXdywecKijYmTck27rtHXRbzfPe35O",
-	"1YA0XevbUN+MhUxq5Dv1lGvzNmYvENtBFwxIWWEefqukNYfkYPDoPGa3oVhIUxFFE0wTHQrTOSlWlWPt",
-	"33eMwYQ6QjAMkSxirubmAqfW0mM1QiYEKwGwkT9p+dFIiwNeBuNZxZjIcr+T8n4df3eKWZTdwNFKGgGb",
-	"lm0ZcHswoTQpgR7I1/YYQaKWJBGClLcS0is10hzw3PpCSTYLwOhJ0m+1L23+ghjfMAcMCw51gpN4AbnE",
-	"81i8MwUfzG5ZAJrrZYGYT4yUnylhpgc/IlStP1WFDGwwgypVLwY85IQWqULlQu3BW6c8eFrdpEnCZnNo",
-	"UaAYLk2MHmPTuEDVsWelzkL95CSAb6k+lbHWm9NHzphYnTZyqCxV3PI+hWiCxV0U/10OuAKRwRXMnXdK",
-	"HUByDxzFsaOYQag6Ye9CTLm1h8USuHYQuQo0zoAj1eRqpGmZPLbHs+WaFNJqgB6RMLGOZqmGNYU9BnxG",
-	"A4bRPeiw1UjApA6oWSRjpxOf3T9sHrB5EYRJVUdLuTdKe37j7OVX00E2L7UQT4S2ymNqpXMASUzHkE+L",
-	"AiSsMisW4aYk08qwkfwG3F5XA+W8/arsen3RjlVxzVak2Go14K7ZChAPVK0aubS3ZErl1NSIUtgVExpf",
-	"C74XBk7hDp0lWMWHC2UsYDxfkt0+Izt9agnIeAxpQHMOQ4OUyI3r/PryP6S8q8fBv20v53xWtTlbxHcX",
-	"r+nrs6ZNsHOU7IfZFVxP6j4U/5/QYXab4C41cE8E1qNLJUdHV8uk4ZhBaiCS2W7e2V2moaJFO/1c9oTs",
-	"HrV//uONDB92xawtLQykjBKRIpwKaPakt5ertd3hJGbAl2gkv2QTAkKnbMRBc9ddCwLI+4WCu1gk6yX3",
-	"LoiyMpPlpJmW4qHgGIeSrhlfsqn0Y3QIIhO6NCkjIXSXXiHjahlfppZ83vm2c9V3rmXmUpgA6e3J7Gv9",
-	"evE1cMf7XaqQcJSkbLBFR7ttjYtVxJntUBJR0YojjtSjJCIthWQES9AkdWyE9XiZyPM0nt0JY6+gL+WA",
-	"aNNQmgtrquNljEpQoGjESELja3QlhSbBmjsTVNZdAlSyvyCRZpMMswsDsHt/HMP8Y11Z3JObL/dxUQgH",
-	"H2HJS1E3s+XmfE5jFkYk5EksFrcQKFrKtnMo1Rt/ebn/t2d/ff7dN99//fbwzbP+QW+/u/fXxuX2YDLk",
-	"ZAVIFyJ7NVFPoYkx1H4Uc34EakeJnLOxkvX0ire1mimCh67t9QTvxZo6jzViSCFaBlazj9g7U07WEinB",
-	"mUciMKZr9dO1pmsSZmoQ1jDJtqYNWj7RNawwQBjrruI53bHY6KYLibnHZT26Ia7GcxBqyrrU2h3ayhIh",
-	"PDJaJCABa+NTZY3GJxZJB2H2RQsMnf7LVrdXIM5rmJSO9jISdlakih5Cp1zgbRK3N071O5Y6dE1AZ/Vb",
-	"XUQjMD+diPhaJA+5ik2s04V2aUn26nXiXzZ7ve863dNht9Vr9Ye91kXfz1oTUWIvczHgjl28cmxLVuZM",
-	"32D/kh6h5LAKcewYwIGBNI26tS2GUpvBQP7g6JlLC2xhlV89ialjCEV+kT6wSDLHQ1jxdBoZWN74MmPw",
-	"rg34d2EyDTk5rBNb7s4+Aetz6mdKqIOVNc4j0NzoCHlE9sGC16gPuNmUtXh7ZK8On6DSgmPgbl8WUYwz",
-	"OFRjevqCJKt11pzt+a0a4BHEqQJEzwgY7Ylj1dVIrHl8KI011TM5tlMqyYgxDrjyaYSwC7ZIYmrcRrUv",
-	"WdfvmuprqZ0Zw6N0FwlD7S4zv24ievjAA2jeBWMBCgOW2GCIJQ900V0riagzhdrtNoh8wLNBaCEnfnIn",
-	"JhRSD/0a6WljT7xZyAH/jT7fo1ydQf0YjI9J3Gl8pAcRgIq4YudKYyVX5Elrfh5WefEGXDc9U5xMlwSm",
-	"PA2Y1PllXkHVJcc3Y1iDJXsH9f0B9zv9y6F2YPreOq+lrlzraa+TfeBOxDcYl8DZnet4GXDXwG5N6xBW",
-	"IbgGE1bOdjw3JnIwEiCT0aSiWx0YGg09DgZ8tcahvtvaH8KjJQnCyYTF6BHAjUNVVzxUk6g8S5PGdX2Q",
-	"TEjhunT5iqmaq3O60+g+EjM6njKZj0e1oNFFYSlUEc+UhS8f7O15ttQpxKl4aXngtOih4KxyPOAm1jaB",
-	"ajYpglhArttjNmrSiNQUmOmxrcLiPJG60fR+LQ7AjiEMWPF5pAhOZw7A3oq9SerGrVwlzwYQp+s2fiGq",
-	"GHdqwMbo6IwzC3n2gJucDc2zyQrLXnFS18i3WT/rkXoPC5Ialxy8P+DM+vM+hRc1G4Ga8zyDH1JXn4IY",
-	"4cQhb2npQV0DbFMs6oBnvKlFrU30oRaJLF1Fkr9AiSUblbmlP+pi/y51Sf2b89sQvPTxjBounn1wa8Eg",
-	"A83fQBwqsDJdpj5i6K//acScwlG3isM8E/EoDALGv2zRSMlBGRe85acZCWUXMQl5BIurGpfXiUknEAYn",
-	"dcrJQjJZcYoVYpg/tKvhATSgSQuuzOh1OCZRyG+MPpjSt0qNNPmA5yOgNEeFAimt1832uS2QctWDdIie",
-	"E9RI/NfNb9snw/P2xSuthGYCG2sD3sfmRBCs4P9y1u1c9FsXp8Or7vkHC4CnkiVVA9j/AcxDZ2UfHjhV",
-	"UNzkbNjOn1dyun3N5iaxUOoAD6CSuiQjoQ5LEHciUhZzxk0NZ1jjWHC5mDFbahn6iEPWgPrVFDwZ8AWH",
-	"aBfBmZI33MBS5H+gr24dpnSJJ1nF0AkIejRMMU71VmgIpIMslJyrjruYwCNQQUP7AlXS65G6TUtL1Dm2",
-	"wPt9qaU5tM+a+RWufDoFMzvcv3LSX47iIhqTckrEKqSqC6KH/MahtF1H2N5AZzNkZptUP+gykJJQ7dvL",
-	"0KTjTG++KXsHnVxMAzdsW4EllGRlwBNxjRJgyjzQ6iRNYppZnof2ObuMlD7bPEIdTuoNOE3EDAPgoNuK",
-	"1R4VkTIGtkxdU9iPh0VvYWsQA4fGTb2iEDLiBtyl8EaZTKOttNLjEdNU39j5R6EupZshYjkaptSR9EQw",
-	"+zCjOLnFtIDPpXl0RaSv58pieOav1fGdI7r8K1DCjeFW6+Xb1SdNRM+IX/88C5e3QfR3Ht5M7+jyZjxb",
-	"Lu7md9HtT3exDJPxXI5/ioKfJY/vksXf726jd3+/iX6az+9+GrG7HWicOYre44jMBaFL36/538YQJpN0",
-	"3nnVuhi2e72rXMp5Xwd1ywWmnG8V3bRDjlQbRt6cAqCJgyYZAfmTDTXHVf0L15PakmukcctbMY60Nc7a",
-	"bCcToLHSSDstMw1dVWZ0iVwLmwJxcedpvym6QsI48/aA63sgSdm/WY59nWfqdthFI4F/sxz5+UYCUIsD",
-	"2AtwISjgF0aRsRUNuK0ZbXtrL0azMElMjT+zonwTBAmZ0GrN2p6ZUGjc5zTxG3AqoU/bUP/oY3nmtJGC",
-	"Wg4UfTSOYcU9sYvbkf7X1EOMnfZE0LVoMiHlhKGvmZLxQiZiBu1Slq4LIJSmIxi/ZTIJr9OGRWEiWTRR",
-	"W17wiN5NFlGlNuA9rUfp07GGZ0ONcM++qWTu69yRAggdQ70szfXACK3rsyPAArGm1NNJimtfptf5pPP6",
-	"8ryNZe5fZYNHgaZqWug0lR9TPlR3woaEKiDjjnWfHciqwnpBRpscIoLYr7XLQCIRuAnVcKWb5VhRZ8R2",
-	"t5X9EFbllUwv2KF5XwE9FmIyFJOhttZBRaZoErLSj3m25NmW4yUH0aHSiL5GduUfnJeHaoN2ee61Ao/z",
-	"Q/PDUtTp3LL4NmR3m/gEUKy055fQr/xuXe/p7nS5JId0O5dmDeF+qtGviuj3S2m+SIr6mOcJKzSP1nVd",
-	"yGhJXr098QpateBPL9AvAT0PFI1B8xhY0wcci/xxgSQkdT4aTNGpPnc0DrTFxZiW+28vW0PsgOOvkXRT",
-	"AGj231fb/HKk3BxxMODdHvedbT+Cxp85mavL02Y/kxKwbjefl9SNsqROAYnypaF05qOrUpW80ohxNgnH",
-	"IY2GkJozDNg4okYI+uT0bnQfvWu6fUN0tnbtc5HAzGRQ3iQpJoqVjwym3MpMY2b9JAabz0qJpwIK36TE",
-	"UsQrFHE36uzg9DpLzGvbW1n3CvYV5uuuHZMwYn6N+Cv83PeIn2fo+h1k6r4Sgk2bUXX8r96e6OrYftGd",
-	"0S9vujd+OtSLAQdy77Rk1JK+adjkoOBX8ggJ/0mzhzG0zcvL8/ZJ88V5y9e1XqGRtO4qbIrkvA5fkPJB",
-	"Y5/4p52TK6h23u90hufN7rct/1hxKxEsyYTGRLfyxkjxMTQinRBG4yg0ZqiDxv6A+5fNt+ed5qkzDCb5",
-	"mr7Vl6dnHvnLZetbdfKXF9+SJ09GS6LJqGm1q5Y64Bwjr3RgBwCJBXjjlGhv2so75jUs7orkENMTOWHv",
-	"2HiBvfQxRfdl//X5gEOVBDVDQPzaPJj4aKl65kDi6qJ3dXnZ6fZbp0CuASCXp2e4lzGNY0zRZDyoikkV",
-	"Fw1tqGMTgBHO1DTwfMDACgWYyxIWLcGd70xnrGJ42HehLdKLTaEH3BZRJwuu3Wdpz1JtOvTI6/brlgYS",
-	"D4gMf2bHJG2QCUigczO1c0Jh8TTkgfFRLObQox76CKh7QmgA/iDdNkZpJ4qwsVgSyYynQv9YI03dnBdk",
-	"FlPFWALiZTQ66H4d8okYas6vvitncbh12u5rDB7wAT+hc6mjPbBYpL0CuszwRCmopqmMAnw5sG2JMsnj",
-	"RwPuVIrSa097FcGu5+bCldMjetPq9tqdi97wstUdvmpfnPrHsA5olw05GM8HvOBx05zNr6Runmd4+8TE",
-	"xixJO6dOblc6Xwa8A+4s5sXbfgtXogAGyAmni9HO0HPMNNYNpUMdev1OtwmVyZxFqWM2dGGvbnDAjXJA",
-	"w6mJafQsRukgBGdhV5eKAuDSXnauuv4xOdhTgLnPh1WU02/JltKJKyadZZ7p+muNEe7z+qrAzq5pyJ22",
-	"xwrEGGN6A/jk1IHDjUvbjBQgCH2ZjM3dvU0aTPY+mf7tWrWPxV2R0H0Fb6Ws7dRRIH8vQvfMsMynExHP",
-	"qkY8deRZBefSUak8CjmNl4ouVkpWpFxVjh8ghxm4ILy2E8obD8s9yaJuNkl3++IxYVA62m9sAIKSsmc2",
-	"Idpd2zyYKFl4SveeHZaOSs8n3xwG9W8a33xzMP46OHz2nO5NGKX18bNnNKg3ntH90eRg0hjtjeqjb/b2",
-	"xkHjWXA4bjwb1Sf1Oq1/o8YKf2ZDYIilo8Y3+wd72VB9A1zToPFhorIZZZOobGfCG/mbycONLYJMzFr7",
-	"QpzT+FqX+3q2/YtXXC7maMX8lyqVeqUZgqviOGi9g7yuNLl1RpSerRmh5WeibqHx3L16+0Jz5LzGgPUy",
-	"jlLJSXPiQmn4CJKLIhD+vKyfkC9mIxZrNhQv1cTZAMx2rzPg+43Dw2qD0Gg+pdW9im4omAglS6TCPdar",
-	"kKQM3bM9QoNFlJBRGCdTtSvm6QH2laCLTs8wWXr6tWk4x97f9Tr578eW+TgFLuvkvx9he2nfvjJMREIj",
-	"H3qLr+gZEkrZuOIZ2Uk6O07BqxsfrQpqhTYmesteLUenaEz4UsxKK9DDK6KOb6iOr3RUajx/Xq829qqN",
-	"eskrQTSuKYSB5S+gspf+5lzcsoiCZd457dJR6UXrQkHMnuCcxWNY4WFdrT9XjQMw14ypmzqespkgvWb3",
-	"HAwkKbYOEZtLR6Xui6cnnf7TvQPygkDg4/akXh/cIxjGXr19MTxt9pvDXvNNhgF/LuvWo5mzXLZ7ouma",
-	"ulvarU4kfSj7PaGSbWS9inrC8MfpXaegEsiE8kD+YZxyy4HTW81kHOazK3Mbb8HcrPEry91ONHfLOxJ2",
-	"4m410uTAuPyUIvke8S0xUh9SMqY+OQTJR5ejr8mOj811wMEqoXk5T/MN5rEAXavsG0DMmF85NhorjRbM",
-	"g5bHUD4KXvYGHGwhRqsyY3wldeVqZJaKQycJZJPIOR0r7qk7y+m2zkImsZhP3ajJRr1+7C683euQLKM+",
-	"zu105Yn9ivVc6yOyVqvGN5APhGWgdAfrgAKcJcXe2S5QDWMGng9ngvCwmRYARAwmTTM3BtzOrkGr2LKh",
-	"O7qUg/0JndC6p7eJpl7P3wd8FwZPdubv4y+MvxsPrXoJOfGJSAQXC+i4zFkDQn1IvGAkYJJc0mgW6nxu",
-	"IRMaDTXbqjdeXCqeqojTeukgx8Y/RljYgXWPH411n3wm1p3zwT+izz2TCmEI8h9c+3fLtU+yXHU3tv2L",
-	"QrgPTxENNviRhFVPwRMjiG8xxydlbK56P5XFAohcVwGAmKRkoS20JpGw12/2W8N+t3nRa/fbnQvFRFqK",
-	"sWJuVhRK3ZHV19fDt7xKDaqrWB+5ilr7AuJrWv2WXyMd3aAVd6JFENejtBLVBcb5DVIHnAHYaas2Q1HE",
-	"hEIUQ4ZhqhGlTutY5SYwX/ayPDJb8X4pheq45zSZAgkGogw0qYCibHf5qWSv1AAfPl2wFNjyr168bvf7",
-	"n5PobqKiFjlWaOjmOtYucX0rFjEa7VcDWwCD0N30WSit+j2d7Q+y6pJVgAqhSCDSc9iCsE4ZjdSQa+Jd",
-	"TxR1kORSyOQ6Zr2/noPQ3WVBKPU8NKpBeRJI0AcpGdPJPPKsvk84nZlkK6h6PaWJzspdLVj2EpfypYVD",
-	"AoQMH7qO1TAlcQPUJwj1hw82ovxlq3nef4khk+m96rEYKyVJggeyhD5m5uriCNtdKITiposErIkEbM54",
-	"wPh4afL/4Eo9w/TOT7l/dd4OBHqtLhQPu7povmm2zxVPKoRFwmZzEdM4jJZkwektDSNTScwCxgz9qUDT",
-	"dMFi+wU5ZT4+Ydi6RXdzRfUXmesZ8oTFnEauAKRjydbdWPWrEjaw76wClGcLbmMVghu2xByc65BTCEkE",
-	"Hd/n7F0yHC9iKWKfjOj4Rgmyvv5iwMuKExn5QKlA0L2iouUTWBWhaX0OEysO9VnUSLG4w5CAjNg14BHU",
-	"b1HvSXI3FShNa3NL7DjcTfi45gEhv66R3ljMGUbwIHSOYkYDf13/jCy3kb+RrPLTgsXLVFixYa4PF1d0",
-	"z+AP66aARKySO6JF5L26V5rRd+FsMSsdNaBEccj1J69kykHzhF2zeP0EiCSZGWb03Tnj14q57O8pQCcK",
-	"lUtHpf/5Q736/Mc//beSHV4msZJfPnyO4HQleuVbjqyPUV+Vx8KgdPR1TuD6WJnKK+mQx60etUlEX6/0",
-	"FPFKzp21yvBDJK/N9du47lQjJnjPP3/ry09TQeBjhS5Dfl+xpfFGOGSmlBPDuiB0kZ8WbMFI2bzrlqpt",
-	"6+8cz+yW9P7pL2Hw4Z60JMnSELNULFdYb7o9GGJKyljIh8jwmrOAXHXPddU3WyrAw2buNlQtE6WGflQ1",
-	"z0TxBOhGEoKlZRrKRMTL9ZSZXGGmqo6YhEq4Vk3VdXDvS5n5bfTMe97ILq8dlD4XNds638aNDHe0y531",
-	"zX+luBqvtIij0lFpmiRzefRU3bvaBHyzNTqfP1W6rXQvX+PrpzfL8dOVbVRpY7RXmweT/yHD6z/T0RiO",
-	"W2O/ZjKJQMJdanwNyabqs962IuolrzSJxWy4xs4pxhDnthXQs2eXiGEBh1LrK2Jm2Vypj7K2q1/3zCp+",
-	"B6b3j2fTKe/VH/Kpwp8gi0uRi1OWQBGLe/K4qGSPzXqxQvS2ppILkZyJBf9NmC+GPIFX9jPw3qeGUK43",
-	"OftweYdoe/FJOeXBv/6v/8SQVv2j6TxrMkx9j/gx+zsbJ2iGtqWy+URg66T0XRjMZKaS9wTfgz+z1mtj",
-	"hdYJCTNx68Q9r7VdH6XGmpSr65D8iS1woRR05CWypparyI8PnkubQpsIvTRs8Y/17lynjC4AJ7EJhFPv",
-	"get85Ehz36+kaS4E6uNdHEIfalNVYmb26Sw4lOSGzZO05sYNW34ldRgZunHVktGDDqX/w5kpsed2V1rT",
-	"c+04U53CFoNSA+LBeHrv6CZ2j7NIMoIdFYo9pwDjL1PyeXCOoL5OCEGHuwENNJw4lWXVCWCJk13szkB0",
-	"8UY/gtcV5LZ7MwjXKKKWSTXq/frzo3r9qF7PSVxrNVRDHT6Jglo8v6ugZsKnFCn+mNw+sGwggd/IGdNr",
-	"H5iil5/cD/uIfPNL9E6s59VA29Zoyp+cXYMREdk1FM/dwKtRfvOBm/q60q5PytCzXoaQeJSpEXx/I04P",
-	"e+Ypko/19Ao7ieqwJfXaBOr3OpxvQsPIpNq0TtqX7dZFP6sXn2Xc0WQrb/RuHOeFAsUVqie/Vzajlvex",
-	"bMYyFZsdTG+YgCInCzkHmlnbpSaoGu0RGMlVr9UdvsAqAas9HrDwkSwd7TksQCP3Bkqt4GmqTe+wafUa",
-	"Wp43keeVwf8gwr8PIgw33XhsPgsNhqrlG2iwLmeqtB9DjpX2Y6kx0GYsfe6TcsLiWahWWCNdndOHucxu",
-	"EQ2IgHx92X/rm1Icilre0ShiCVZchh7QP7NYkBGNMP0/dkqrTkUUYB43voTJi7oSu9Y4Bhy8nqCNcGGJ",
-	"OYThyCick5CDWyytT679cQ63WMddvAHHH/SaQ6mLv3uFOocuKxUJucC01mw97WZaa2Qb5qQ2CHWLtuBR",
-	"A17MpMhJJKSu14RV650aK/dwqgHfhVWpiYAXNG0tgv8SHOtEn7bV9MlIx4fp+li/R8ZlLujJeae3kXU1",
-	"HNaFCLSBcxnmjQ9+ct5VMPwf3Ov3wb3g8rtF4D4LB8sWsVnHyJpQdIEXlIc7SgmnYg5ckEjwa+wMYooD",
-	"YlcKcz+6rV6/2z6BrHvBB9xS4Qr0MwMWg027xTUJuQe59lhyFZODa6SnSDiNMoX8TB9JXOIx1E6AKhVR",
-	"OEnQdKU7mGPqgraPyYQuJTFAWmP2whIPi+RahNC6fgmOowHHDh0SAmqCDVqIcQniyOARBDE3ZSrHlpkM",
-	"uDnve1lJURsEgMd/Je2mR7lGADmOGZY+n4aJLrCwc7jmA9hF4+F6TnoXHpbjbx4dKYIh5rJKI+zhpjjJ",
-	"gVdSuJ/ze+J1cPyj+gs1BH6xI2jX866uUyOTBsGO+qZ9dxP/Kp7iDxb2e7GC4el8Vh3MZQJPf3E+DdWv",
-	"CrvX87XzcAIJjayAs2WaZhkK7tmK4tjqD1Qr0w0ZLtKRou+gOuDVbncuMsrDLvK/Wp6D4V8ASS/OVsge",
-	"ysZAQPSeYUTe4UHpnmC9T8JBzmgkGZkLGSbY3gyKjP8+rWMuVp23zx6HcWyAUIaf3ONGcRgNTDkSo9Jn",
-	"4jY41edlN84cXwa/+UKYhiJ6UNUqBfVn4RsLfp8HJWum0wY81B6AnUXiGgLRsaJXWUQB0T2clVZh7F2V",
-	"Gjl7SI7dbqziCnfzX0nybxtHecyqbmnj+VRw9rt1bVxd3O/cqDsWItuxYaNvQyPz5/JuZIf/Q7z+fVBK",
-	"fec/kXQdMGDwcmPLtgB6duF82n5vS3Bg1cLx8itJJEuSiEHwim3skHYHeqeXFDPoeDpmA65l7ZCPBeTT",
-	"TRY8kJYCRiy4ZvGRXqFfI+2AzeZC3T7C3tFxEinp+4Y5Fv3yDVuCZ2PApRokMDZ+s19yw5aVGsH4I2tg",
-	"RoOVbnoKThKMDNMe8ZAnsQgW6A0f8LGIFjNOnuiFPakc2WKM2l4lYjU4laZTZ+rP+a55ft4y1mLfs1+c",
-	"dTt/a1343oD7J1fdbuvi5O3wdbv3utk/eakee9E8x54Eb1rds/POd+BRyhjYNH3xdQy8r6iMXzl2eCoL",
-	"BlyoW23JJhQZ0nY3bWaTbtslx1kD5iu92IzrfsCfPOlwRsaAJlCcc0Shw5w+5idPjgg17Vw1zHTDXU58",
-	"gxZD+7xvVCvoHxeESRqaYHANOgXbFqUKOX2LG+Nl9RXDIjLY/haf+f/Y+77tNI6tz1epjxuDAwiQ5Nho",
-	"ZX0fkZBNLAmOQIk9ixm6oAvRx01Vp6tbCjlz1srlXM+5mNu5Oi9y3iRP8q3au6q6GhoZybKPndgXiYDu",
-	"qu76s/eu/ef3c+ZfswsGyZirdkz45uQKaslH3Un3zah7edE5m1x2T7tqLrpeto5FHFwHqiUn6AUFZTDg",
-	"VY27qVFtA0nsO5QtcK7BAOXsFp4HFjEYCmkyE0sGpex66ZgBs1V7qWRYwmAHjKRRYRgJjP0TvP+zsw6c",
-	"+VJy78NS65YQJms34dBRLZllUmqXuleXpWppc5FBweagU8OzS6PRbO2XqiVc7qBuD1o7a1Q9xJ/Ae3jS",
-	"HfSHvdFk0B+uJdytj8A9zoQPHSy1QNOY6Ux4dCLO1c4Ift2tZ6gSUDoF/QW6BfWlMw9ZtdoL9WI6G9C3",
-	"q5qLxN5rrSelyCC+lging9L8F+wc6hYSMVmfbgeZVO86bOge1tUoEwp3wqvk2gc2VGQPikK6qqjzruYy",
-	"V/1laq92CRcwf9tj6Luy3ZXYO+ApPqoNd6606P0NuXubb9DPpUkA3dVyg7uueBSLmZrmKQi2x7bd8ibL",
-	"RmwPVSQ1avVu0w3b2mK2LUTo32GznQaxTEi00MAqFNSXH9NbGraBwze+YZJ4KDY8U/xsH0tZe6Yw3aaT",
-	"+LGIZHXM1a/2O62VKkAVT2zmi9Pfujlnfsnbc0oFOkHBuy00Y/xBnzZLRQAhQO5FXEsO8+Fzphwxlpwa",
-	"TQ37j7di+gmYR0+kLTfPjGn8XerX1czuEr/dGLmKheumIWbEbBiIADqvLTrXfAP7arRgmL6D6eBSU9t7",
-	"+uMk4J42r6RFmyffEp+uZBXpexNB9hvwxVF2G008OyyYPVNRhtqtAPIAqOO4EQEYSqQM6TdEWzt6Kuvq",
-	"oeo6R90ztZMAtyfRRMH1hTX32hDfXFeQkyNyA6ppgo/wRAFE8Ikl9AcmOA0q9Kp/djLpvhn0LoHPWY1U",
-	"oUUJTGrBzylDeHtjRtKl4Nc2RQqJp9URxh/zbAFLx3yFadDFqA82HKkcc2MtakvR7EmflCmMep7iFLqd",
-	"xwzHNTOtK9vtvlci9P8URt/hNpPPbI5S+/mzA3VNoWEz6LztX42sadM4aD3YDlRD/gmMQFjzx5fdTrEJ",
-	"ePhxDMDCcXq/CegYddsMsXWL76Bl7L2Wtfey3bjV5MNNvG7z2crRNZMyZ+2piSNILPz4pp7T+Fc77w9m",
-	"55lluW7oDdR056wunX/7gQYfhjBQR203/oaoq8D6Q6NmwUKfaGWsiUIcM8mwWG+67wwUrasOyZTNxFJZ",
-	"j3h48XYy8LJkKBgIDJaDJMtlQ+mYutbCSgVqZZhpe3X9oHtx0rt46ZFypj/RpqockYjKBK1U0AErUmQp",
-	"3OkANGYhPsZTNIus2/NXxsGPZtKXkdEJXWnaX151fG5ITmPy46zrTQbK9kmMaXdLpRYSVfDspFLPkTMp",
-	"ZdeDaByGBS7FDV/hkbIrx3zDVVgtTM+rEu/12+PJZfcvVzBYjg8XHtXxdYHncMyt2V9pZ5cZ7EYzleZ1",
-	"lcRmhIahuFXWTDWb5C3kkEn4ZRgz77/D0RiPiaMBS3vYHY3OvgCDYL3vF+39xnaf0EexFAqdQ7sbCnpF",
-	"fyRLweyXr6bCn8NUQAH30WwFJVm3WwqXLGTUaBrHSMCE6CKdj5Lac6McgMAgd7QCOiDrCQ1v6UoCPp/u",
-	"Pa+Bg4TE5tngl0o1i/dkWiTv7tE7BjTxpr1BPtzc2MT2/FEE/lfl9F7l9GO/d/JVN+2gm3D5PVw3aUPq",
-	"46gmvTe+aqY/h2b6EQT1Y+ol/HEPiky3Yv7l1YgG19N4zeD8zXlwIbOEJ3HAJJHpkiSC/MpiYYABjY+Z",
-	"/ZzSUOpTIV5eVQ3VzEHX8q/SmJFrGtXmMcuIfxdULshsQQMORUN0llQzrzGIMjnm0AcREUOdI6vq2Oem",
-	"zASScHZNk+CGmedzcwj0s0qTQgAPugLOF/eySAQ8kYQmhFoqF/MW6iDvXFrGoym2o27IqsrAPe9ea/ML",
-	"lMipIPa1d9Y9edm9nBy/6h6/nvRfe3BY2/zltNM76554wAhgYLFvAhGCbpCFPmo1n2e4Vr40YGzUa2tD",
-	"4+g28c7kt2djsEEUP1owvVegElpwGUiwkHYX3Th8MJLvSV5OQxsZg733idP5Po7YKgRLSzWKsx5ZfkPj",
-	"gKrt8gFSS9fLa9+b1tTb+LXYRqJcDgIA3UeezgECLSpuNQlwDqCrAOALkoLgftM0ZwHCpUA+Ewc8MpPE",
-	"lRej1F8G3KlI1A0UJ3UdZe4uXelu4VdtUapDwekU6YM5VSnOdDOnBUMTVeTq+Ql6HRrg6M/LpMaH+9A8",
-	"5gzjHaZy9+3ujs0nyFrW0zccdUZXwyKILxPHnWi9VWo3W2jOb3zxYfY9DgRgvxjD2gR7cinT2YBmYhYH",
-	"zeAJ3R+0C++/S7zihKgj5OeYJF1grj50JViAA1eJBXIDz6NesrsDUWIbzR9e7f+Pw7+8+On5m2/fPvvx",
-	"cHQw3L9s/aU52H0ejGYohA9df4KjDZFU/5zyu12RvK7ATmPGfgXklpTP8e8PyBZasq1W9iVL0pij6wWw",
-	"rg2nn6FhcheoLob0ooVQ59I4hIQKCuCStRDJnx3I7TEvI+i24AyI+itkmgbKBuHa7FW6G2xJTx1jPSRZ",
-	"Qc4oIBMk0NMWvOxz9oWajOdrENfreMEvQCw2N/GC7yE/2ZIGYaldoj79L/0E9ZlYFoMOGwRgF3z4nMZJ",
-	"oMY9xPFScnULYTBU3GQMv9+0Wi8a+h/+iovFQaWW+/VU1m6ZTGqNxkF9SmfvpiH9lU1b6iH3ELC6JhMR",
-	"02tWi2Lh7+l1OYHmJFRyTZrfTgCm+q/R9X++qXWWv9aGwTWnSRozgKwuqqNJbsWcThhXKssvtec0lOxO",
-	"voL9F+3W/hoc5Kbj58E4yed3kkIN8K0/SKV8TGaml8o2BFWdoLGrp8mRTOespI48EU1mi035cwUDL8mU",
-	"ymBmhc88YKEv66Sv8YW/IynX9mLVyIrvyCxUT+bXSca0Ws6IVMc8R4qe51stG5ZVOOd3hse9nuF5hZI+",
-	"joQvylqNl+gZJIkgaRSxGKE3ua9RspiPFYAyMcC7IVEbHU7B8ihHcGt58SheF1GZAAH7EQhVu4tArnbr",
-	"zWcHR2Dy61KWJA6WSzUEho19V2pa80448nXi4ab2SHnKVsLE9g3iLAxURRvoUtPhoBBUakGvc+wEQVIk",
-	"KSfKBsD0wSeSJEJUScpD4MUn6OBT4yUky7VnMZznNID8Pph5TI6MBPDr0ARjxm6kQZkbsVoavE6O8TER",
-	"jiV3dpqudHMIiwy4Y+pLoL9Vh5tBZ3T8Cp1J5mVND1BxZT/a9EszRMD7A1L1iSSeK/E8Q4NLNeMEzihJ",
-	"hE9XpPw944Hh9pdkQW8YWVCfNBtj7gfXwGwBCQGtRuugcqQLpqAjSaYsFLdQ94E9Np+ZPgtLQmFn/XuU",
-	"5EN57ndVhO8Bzre6a1dtZUfyHuWTeng/wRHsvAha+UPG6iPo+2wE71SmzWb78Fkx9yKqOrIMJPnX/yd/",
-	"Fel9YN7OGc6Hf2ctq3Pse/D57HPkR8QX20kR504Fe2BM3cExm4ZJENE40XIUDX+vbYnOD8l58P0R+WHQ",
-	"fVklg4uXypT/iU0HGjsfRLBe7qRs5S+cNYKQjblae0Rnnal+nkhyjJfXRqsIEuZ1TweNF8/+9f/UfzUi",
-	"mK07ReVCpmwuYqyei4JfWAi54T5TW8g/IuqQg4n2SsR23/ROiYgDo+uIpCtJylIQSpTWiWmQaIb5NIqD",
-	"60WigcL0J01vMOYxqzEOXaim1TCQ8s8p7BbyolFFJ3xEMUQxD6nSWAhGdrsIElYBhM0lSyiwwZXVc1XJ",
-	"y8GwSt6cDyoIrk+55tmlESKNmSR5sJSU0vNjEUXKDlIaSkyBkyCQxC0zHHOvyIAep43G/izw4f9Mf2w1",
-	"SEy5L5ZKKcZ0psQ8XqAMbe+ICMPX+46tLBNBYHh1EzpVlpNLIM9uApFK59F8FrLETQYzFZDgA18akt+Z",
-	"4HZNR6GgvsSsxTE3lR/qZAkvpNQ5tpqRcEqTk4c3Y+1nnEaAKInLRa0G7LCqnQSBXDB/zKcrQqFe4ToW",
-	"KfdNNQTSJRM/jaF0AaiwDExqmlVi+uZdcdlM2SLgfqXg5LzBT2WOymBxDNTVBECbYaeRg+Y+8Qav+qP+",
-	"ZNTvT846ly+7ypgltwsRWsBMMhX+Cm97BreBOYWFyfa9oSYVdhIWJUPLnbdn/c6J03ZF8/AjPdZB89B0",
-	"f3UxvBoM+pej7slk9HbQ9Y5goc2ErwamqmzVlKPTQMTwLBKMaD9YMo4RtoNWy7SmUTCcIgmNz4f+cY8p",
-	"mSjrKH6OCEUaDvWqhjRR3aPFE0gSbB1a7QBcjo5NVW3FsSltxqsbjTH3zjtnp/3L8+4JJD12hyOvTjp2",
-	"6KB13FWZYQh7Do3HDXRaNYU/mRcCtUr0kZb4cXDD4mpuQWQBPbCloQ4kJmVPkzbh5nzHVrgX/1MXNnz3",
-	"+2//VN+0nkl79v39t3961TF/dd45rg1fdYDfTKSJDHyGbSuZrHZ2pQ0EAlgFlmTSI6NZQxmiZl8dvITk",
-	"wXyOWT90zCXl/lT8ooTT8XCg6UU0/i7UpJ/2L7/vnZx0LzwltCi3hSyAm5WwGNd+sfmq9uw5gz3wOdmw",
-	"S6MU9+YiXtaMPeaYbVqrlsrTgNN4BXqhsrstA2+Mr/9pjEu9ozdMzH+r52Znj0zeiIQ96jNt/ihrkj3I",
-	"nISG7vTMQE/pY5iUzR1c/gO6UgtiJMQZjSFOVTpoHu7Sn0wjPEmfMz+gyqz6jO1Y0NPGCxTprX+HAWua",
-	"rrEbJPPb4ub+3ro5SM7LoeU3DUOE87vlxDRJsElSBmBxWQUbxWc3AThaQnGtJGp1zFunHeM9qEIi462I",
-	"EQDEvIf+tQJNODzFmqMSNAMqx+yZ62P+GmiMiaYxBrDdHXiMj4x/bMkol3ku4220wUP9yl0cxE8ecF1j",
-	"Y43ozymcZqSwFpc1IuE9IB6oJVmpiWl996ftfXawI23vxiMOlA5XBk1WZ9tqVHKP1WpUd6Qqvgc78WNF",
-	"IIbd46vL3ujtpPtj92K0SR+sX1OJqjos/zog/TPMSVwLfCIHwDwNEYK/bhwMDUh9jEB879cb9WZzv/7t",
-	"PYkfQVnQa3i50ikol04U7TXrjdL7yIJxXews8vN74G4SdcMVjBLij+dPUDKBLFfrovAOUSwixmkU1Fd0",
-	"Ge4Qa3RMUDJdJQxKz+APmjsAem67XpWw5ZT5foYDpA0smoz5NA1CHyKReKqehQGIb0t5J2J93jFnx9sF",
-	"TSzhH+TpSB2fVPfc4JgDIje69+vkJeNKdDJA61bNo3QKNMJAjGgPIl4RuQgiRJZVb6aU7hAGwp7G9ePt",
-	"qS2OY+RVtsQ5+zgGw4jNPuuAp5n7TDLr2WsTtf33xzzgc9Eec0KSIAlZm+CGJp1BT32pUy/bpFlv1Bsw",
-	"Fi6f+3q0Xw1LZ9BTbVudXiVXo9Pac/K2c36m5JCFk8WFUiDai3lI9dqsf/hGy+0r97Ht+i+rh3VD+Sdi",
-	"JvO7K2bXgUxYXIOobk0JcdUv43eWdGA2GCXPahBZIP3RAFZjxgWDuHHG/wJBK0jmnpnTYAgOiSMEj5gJ",
-	"EfrillfH/KD1gniXnVF3ctY77wGWv6b1Ykm8qgEri6d9DRUAEtMAy2Xh1EZilkbFKTKFo6OGdOied3pn",
-	"k87ZZbdz8nbSOR71fux6daLVDT6t1x8NJsPuxUi7UwyHaQ67DAZN/Z5g+HzMAWcLGArKa4OBOF3qKpQi",
-	"OMokZjeMhll0CL40mbJ1MqRLRpRgMAAgSoypa7ag9DPuX+op7aqHO1Za+csJ05jcguup0kYrm1/AWXKP",
-	"TJ4lEAJ/9POtWSG5hCW1FeT9smzP9c0FIiPX2o7Ak48AN3nQ2qGnS5qwM8zMeWRhZlYwKeMG648GFVIz",
-	"O2aGS9rINLwYd8H7Zdvdkg1xTSTIkpilksnKukxDBJdN8TddoTRwRdIu0udqaIvFwXeJ5c2OYIG4PHQb",
-	"ilsW12YU8s8oCFZ4pGuWyDE3ySPEm//ikW/AxwZeX/KcYPzX0PfCxniiTBYpwhvm4zHRhsGDuV766mSk",
-	"vc5yzPVcCF4lAa/RKII/o1QuiJjPAYBIi19iK9ezEQilcPx3L8a8eBiGpuIBgI9zGgOkclmdqZYRlAZJ",
-	"llSqNooD/n5I/Rpz0Cnl+2gS8OxX8MiOeQdq8LUpaEdszJ2RsiAHsUivNfxOmkzFL46VaX3O6uHrRO0Y",
-	"jTtEynJBY4sOMOZzkWKWtVa/xIp2WWmTfShJaTbIMuCpWqHqI0Ne51YDPi1UA1C4gvZjb1Bc7P5VQXxV",
-	"EH9QBfEY6iGpGUfbdjWhR0QLJjUFGEyibqmFUgH2GiWcqzqKmN2lrkYqd5kySeiYA053EedhnfQjTJcg",
-	"HnoKJ089ncymzqrogERGxESAvQpM84j7ahgMwSDXvwQSAdjAkm2ra2iC0PMBt4dPU/ahlE1N34jysXJk",
-	"HyTwAVRYf1LHIAzjmG+UVvLItSCJuGYQ8itDCM1sOgsOaGrNBGeyUicDPRFjbmq2D1qtSps8//23fzRb",
-	"z50YcpV4ZtYmmkMCJtzDqjxSjtMQ8O41vYRXgWKRTNViSFl9pTY5DTgCwkkdW4NAXjnrA+4xjVAQ+Epd",
-	"2ud1Lr1l9J1XOSImoc/qG1QKcBSgFnVQrXwyEzKRyI65qhPYDWD2A7DLqj7mHb4iKYfI4ZJeBzMSBvyd",
-	"yyqDysv6GVzNQ8qgkbMngYREzckJKgmReHBCVOs1aN3dGZU2OdyqkMg3RgNR34+ZlEcZxM91ynCGp6l/",
-	"zaBizL5UUbGOWQFfssbSuqDZ2j84fAYuTr1pAGNW/V1L08CvIeKts2WghjEWS5Z9rV0Mt2zq5GEXqUI1",
-	"PEaKlYZJ3ODXg/+S8rYR+//h/JjbLAVX7qyh+kmUm66Pp1opnNGR0ACG9fB/v9nyr1Qtaftzspmsradl",
-	"1H/dvZj0hsOr9cITTS4rU6w3gQ7NBHwPHs4cdUJrf/eCeNVUD1rehUHTaBKffGMpb/GpHlbU02y8/46X",
-	"grM/pIGQWCn9YBsBJdYd1gHib2Vqvgy13UuazBbkG1AZOlehUicnpibazDKWxuDU18lPseDXePRBfC1l",
-	"UtqUlvIhuYULdLW5kex0Fgtp9IXBHLXSu+qoBquHKkdjzgUJkYXJZxqxjSZaqOsUOwmeUJNqgXCpmRKo",
-	"KuWTa99gl415zmVWIQfNBrrYMry0TEe1VZvb9EudvMxrkTE3ZynQW+6rYpKgzyrQogbCnWGhf6aw1F8y",
-	"DODg2Ty0LzPmOTiYvFLDND1ScMZcU/BKFYdCQC5/UqTmYLms/kga7lHOaP0kMiPzSc5psKU2DmqwjpX4",
-	"hz9sr/d+he1S3unlqzi/pzjXAu6BJ757xDkcK/uuMAdcsEOYo6JseHQRAm0YuWaalHdLZOKOkAOxEYcP",
-	"DxZ89QN9pES4zsve8eSsd/F60x10hoerx/IH5Zv7EzqEsq3qhAzUx50khGUHuKNyQeR4DcrLABmPgkRW",
-	"0G8iuK1xtulfGuEDc1VzPK+mtFzD5Eu1hw1EQRXqy8CM8Ry4Lg9ETpCh/nDI0YJbvAoUPbtIXt6Yl92s",
-	"dv1sya2o1MklrvgieqNy8/ff/tE6PMw5WvKcV/h+1TGHRP3WAVlofFZ4jXdslbnA4RtIH0dUL409i1nA",
-	"mpUIrh5zrwDhq03UjkTHEqAB2ogpxAqOCno1Aw2dBpAVrto+6Z4P+iOgv3rdfTu57ELs4YhQvBMKCSGN",
-	"zia9Q8UDEFilnOsiQQxiuI31LiaDy/7Ly+5w6JFyzJJ4pX1q+TEAejBT9YcxEYLQh1D9YDgImB0Ut3Kh",
-	"Tp4+bTWaxAM+x9Pu5eS4fz446yrT8+nTtmGTGfOnT5VC2Vune1DX2IT9+zOTkTgNmRzzgBMR+yzWk824",
-	"b5McDbuFpWdzKS2MWuI+ErGZfEUMs8yCSNnYYx5SmVQ2mM4o8dCE9/IQVDeBDJwHtk+zCNTqWlXyYZi2",
-	"DsO9jyaNFLOkDTvn3Qleqj6C2T/pvjnudk+6J552sUYsrlnSEHjnqqlF8mmgtmGshj1ZhKs1Qoq2nicy",
-	"ozEgjnnwNThY1aSpPmOl/NQ6xA+SJcC0UakSr3cxvDo97R33uhejyenVxclQXXPZPe4N4KsMgQdnWnA2",
-	"5pylSUxDsxbnurJFGxxg4og4m9eCMB+6tyEfyuAH2R/HHO+sbIWNJg9EjYZXGHM736/fHsMwv377vTbT",
-	"pqkMOBQKm8VoKmijKBY3cALvWN4UPOJiUTS0bFckKecFKrq3cxKZxozwNAwrVQvpZm/X/C6wk9Ueh+ox",
-	"JOCwkNXwEohW6msICzX6ar/p6qtMGmywvL1jK+1IBrGjnjwTseb1wMMNr4hSSeddyjbU/VJbKIVDpz7p",
-	"YGudXGTF0dmG1G+pa6u071ymSl/NRWzYyjegn3DhSZHGMxdXxbjjjcasVHFpDEfdweRq4M66Ab8CXdE6",
-	"7RCuXoNQIhMW1dLIxmS9PZomi73WnGqnDUaAtZyA3GV73D8iMauBsZCT1kqzGZkcJJkbX8st57CfeyMU",
-	"Xgetlkn2U4JKlxqRDsL5wZLRCbgSLYem0qut/3W4//v/+b9NHKiQxtcM0ObxSr02fhj2L4xLImbUlyb3",
-	"8A6+lpGWSH8KzpbWYSFnSxGGKsKklk4CzmFwtjC6Pb8n5OmcxZ+AqmXTDijAwNWD8cgYuBrf9pE5+nbF",
-	"vG1azNskW9frU7kzXd/zTbq+/TyaolHnYM6wj0LZt9nHVyTcLxYJ964s+CGDU4yyu9cOhM4pdWTPosVH",
-	"VECL3JoR38nZyJlmBecAKQNkC2wOOC9qUEdfoy7qCmqlTUjHFImzUDJL02vFjkPUW5Rh/tnqnI+ERW7H",
-	"JQfD9enlcGnzJFD6t8vlNSRyPMx9gEy+DxjWriJ4kU+7+TDAxfvKuM+xYqefT0R6v4DSrq6tkilXFjlL",
-	"ZSL8gIbGQ1YlIvRtJeMWY3mNq/uJJJkXjpQ9A+jp2cRXsK57wz45aDW/rdQLSxV/0s/9ZSL/4Tlro96u",
-	"CEK18akhVLH99RyMjSq7e0Km3llJpy/5bNHtTB3crV10ZleZZQjIdoUe6H7EOFaA6eNzAeEoerv4PLhO",
-	"wb/KmUPc2r26rJI3/dMquRqegAvE3D3mmvwUzuNmwyC/WELEfA64CoHchoFBhOuKPspYTfFJwXG44eW2",
-	"LKfaV2DCX903veFo6G0/0OJQfUmR8vy+2XnBu6/7Cc6UxjW6SQC6KU5cSfLJcJiNBCnAYRYR44+Mv7zZ",
-	"8sMtgk8Vj/uoFkHEuMUMLpRcm9YAQtuj+383y2CNqBnckln0yga/JClLxjYDGShowG1mwxc6NlXknYeI",
-	"hHbRxyIEwMjWQQ2KKm4D7utMbX2OYtyn8ZiDC5+Ur0bHFfQoYltY/WuMIyANp9qvqOmeSdm8nIgtNRQw",
-	"elQAuBGqeXzdErr7NWcHwBhLscyIqfDhkLk5jerk0gAvQb+Qjd4mFGJmSwiu6FgShM6STBonwZKRJV2B",
-	"pJ8ym0y2YpqrSykjnRbNwrnh1wq057FOOsbTT1wdkouCmtPjhlN4S30yrqgzXDWfOVj/YxB+9M57eRPu",
-	"b5tSEgJI6heEe2g3UaKqR9BhoVL7xYtvD/ErHRxyhHGzAcK40W408mgIPp5PlVDF0JTTyWFBJwfbe2nV",
-	"Gs0RdHFHLxGLJ/aIaF5DtZcEAP4YsVgKDkRWhtLUsJ6sk2c/zIzEdfW+0yD29URqOfT1RFgarklmMX+Y",
-	"NnBOldt1AkLV1DRUjRKTGNVVvd6RaJEHxGlvciFB3NBBWbB+r6rJExWxSfPCaA424frHmPWb1bOEkECO",
-	"ucbes0CSdg0BEBuUPQTs9oh42nSaUCxGDGT+cpNvYDim4DLME0HGpTJPwxCVgkuV6LcLXgILat6D8TPm",
-	"RguqywCO5EiNj5LmqivB13B/SIfsJvWLYoHbUINw7Yzc9fH5Sv9dUIZyYJVq3J6sTUR9d5ihdVyhvzWr",
-	"zRd/vx+4UIbzvY4y9NkCC4FntXOsTptrKjJI2BLXhPGz1tDRmttdpXazpf2vYNnEEY0BeTjnb/yQ80tR",
-	"JOxBIaps3U+0T1WNYh6C6EWj+XBmgFcoQ+/MS+bMghFpkftV9ZmjoB6QrdrOFzN5R2RGTXkwI69G52fE",
-	"+vFRk7nwRTHkhGCi1iXzxSxckbIX678AlaimevKqSlGQ6WrMvSV9x8i1BhPCPJWsHB1o1cVM7gXcZ7/U",
-	"F8ky9HTRO0w1QIOG85qugYSkuwXDvscc3wFLC0P1K6ScBAlB+Fwu1OPHfg32la5475m30OnQtqbdikV1",
-	"HtHva5CXYnEL+UTYOiZ3/EBvKOIc4WEkprfZQAUScJq8IsiobUcLgML53Fy9Cfsl2VPTkgc7QnzW/zjp",
-	"H4/eDrpEXYBIrfiD+gy0B9+NS4yPS7nfGPXdzwCPhF84EEnw057zm/5m/e6p8FfuZz+4IYH/3bgEi9L0",
-	"rGFj92d7fnCTa2/9/r3sVe6AZOpo6CXYLwaP6QMwmLIth4h/j5uK3Bn01nogZfXkRThM0Ex8Y1bfBkGL",
-	"9luok1MOKlUtbsRDrdMogpWlm/7bRj74DYMMOG0nq6eDkvNEEp8B6jefBUzWM23/itEwWRTYNWdQGo5I",
-	"JNciTZx7QFpu3tEhcxFfiyRhWXW0KZDwbZpWBqQCBVNgl09XBocDsqD031iZFopb9Tqxk8VdcZ5lkHUk",
-	"oRpg/alOsOp2CujbkknAXXEawN9l0fvokkywEoBQ1T5mfzSArE6bfu40mMs332x1pO5lPBZhiEhjWIM/",
-	"Wyidwq8RbkTntjmtjm5FbU5niYhdKq0tXRTybakDiWEBss2es8L7HcVUJVE6DQHN3OQQa5w7dA1V7Qqz",
-	"Gmx9y2VjrXbCZn/Hm2FBw10LjZtDYFlT4yrd4SbiOz0YzbzZSZYKQwzvmeO2m7LkljHMf3VXRxb1LGjR",
-	"NIOuSEfdld/UzI+11yZBHXLpZaWtdqKQEKhco0JW37j8glXDO6pJVu1TrZO0FS8BPemv3x7vvX77veYh",
-	"AlFAEwoDa8SrzCZRplMAZhDc6e/YJnXfNQwOhefOYwEcSOqoxNDlaoDXqmo/J3GA58EqZiGDE1PZOMjG",
-	"VzQgM+dJ/+ff/zsAAP//",
+	"7P1dcxpJuigK/5VcrL2jwVNgQB+2pVixF5aQzVgSGkDu9jS9qYRKoEZFJl1ZSKbbjpirHe/1mh3x3pzr",
+	"fX9+wzm/pH/JiXyezKqsokAg2er2xEzHWhZQlR9PPvl8f/xaGInZXHDGI1k4+rUwZdRjIfzZ8thsLiLG",
+	"ow6bB3TJPPWtx+Qo9OeRL3jhqOBG4YK55G7KOImmjAyFtyS+hL9lJELmEbGIRmLGiBgTygmjYeCzkITs",
+	"5wWTEbnzoyk+TWeMxFOOluV3bFkpOAU5mrIZVTMzvpgVjn4sqCkLTmFMA8kKPzmFaDlnhaOCjEKfTwqf",
+	"PzuFDovCZWMcsXB1xV02EtyTJBLkjvoRGbKxCBkJ1Ss+n6SnnPncn6lZa/E0Po/YhIWFz2qiOQ3pjEUa",
+	"YI3RiM2jc8onCzphq1NfSwUOHiwRXj+UG/N5+VyMaMAUzOhQMh4dExF6LCQeG/kekw75uXxLgwWTxJ9w",
+	"BVCHhGziC07Uhudz5qkls490Ng/U+hgvX3cdxo9//o9q5VXBKfhqajzWglPgdKaewqWW47WmNk0/njM+",
+	"iaaFo1q1vp8H4BMxmwc+5SN2QiVr5SCG+p74sDZYwJxG02R63ys4BYUCfqiwSp2ovYKxCGc0QmAf7hec",
+	"zedgL+dasjBvOer7J1uOhcXv2DIHNoHPeFQeTYVknCy4//OCkRu2VFckmvqSzARXn+YspOoVUqz99vd/",
+	"1A8OyGhKQzpS+FZyiByJOfMUIqv7M6JBwEJCuUdu2Dwi9X0yrZAOK0vGveSG5d87NTlV94VQEvkzJhYR",
+	"EerDKKRymkawg3F19ILWWHl/+IqV9706K7+iBy/KtXFtVB/uefvsYLwO7TL3eyPULTSsHxwA0GO0zMPJ",
+	"Xki5pCMFsDwMsH5+MkT4Xp1JlLca/OXpFsKGUyFuuothvIjcVeFjRFrPPdkaf2jM50gMVxfWhj9oQAKk",
+	"luKWhaHvMVIc0yAY0tGNIqDjkPhjMvOl9Pnkuc9vaeB7pQppLKKpCP2IRv4tvksy9C+N4eNwHf7aJLuw",
+	"CVmz6PlZQUrOBZcMWMXJVCEAn7DmxzmCTzFirpit+pPO54E/gsv//G9SgeDXZH3qSU+NfvK2cX7evHzT",
+	"HDR/uGp1mqcKyExKYD6F3pSRWxb6Yz0QmVJJGE5XIVcBUxQ6EBPic0In1OcVfZxMRgPfKxwVqrU/v937",
+	"68FfXn3/8ocXHw7fH/T2u3ud+l9qV4XP9ub/W8jGhaPCvz9PRInn+Kt83gxDoZllhiLzGy7uuGOWpOiN",
+	"PjIaMU+tzOeK4CGcKoU02xF8HPij6EFwa12+b5y3TgfdXqPXHPQ6jctuq9dqX2bA50s1PZ+A6CIjGi2k",
+	"wjIuIkKDQNwh5306iPWAykumIKUoNx2NxIJHZk3qGGGZjERTqtcogaFkgHcpojOx4A9Euka3Obhs9wZn",
+	"7evLNMYBz1dLGavRfxd0AgA5ZKHYvVBSprqBQPQ1DB6BNs2LRut80DjvNBunHwbX3ZX75kvCZtQPCPW8",
+	"kEnAFhqEjCqZmKtFPS1MzG4TZj9ahCHjEaIJQORUjBYzxqOeEOc0nLAHQea0fXJ90bzsDXrt9uC80XnT",
+	"XKFEnp4HlAMhSKAmI8ValVz4rwmNyEzIqPS08DF7R5aAS0kB5ZrLxXwuwuiBBDqGy/Vl9/rqqt3pNU8H",
+	"vQ9XafC0lUZwdXrmkD9fNd+ABHd1+SaGmCQ0hMvO5tFTk5wYQpz50ZSF1jK5CGGZwyXRcAHQ4VAPAVa3",
+	"2Xnf7AyanU67k4LPNWeEhSFbKAYRsVB9lBGRi/CW8cUT36kGXxIBoGDqEVLcr1aJe9E4P2t3Lpqng07z",
+	"L9fNbs91yH51n7gxoYQvDoh70ey9bZ8CAW2cn7e/b8IvtT3iXjU+nLcbp8kdch1yoAa3AQPf1XDc1sXV",
+	"eVOhF4zx29//TwlO4EyEQ9/zGH/QKbR7VwPNH1OH0ELWTNRjTwvxeD+WhJAWbIoyokBhFYkbB+IOAfFG",
+	"cPZgGORLVEokEB5LiVJPCgwtLsIqHBL4/MZJZCQFIMZDEQRwZ4uK+9EwyoBFn2R9TE9gu48QoOpnjcFJ",
+	"+7SZiyn1s8bvgC3fh4JPiAQjDxnTUSRCe9cnIfMYj3wayEft/KTTPG1e9lqN827+NUnm+X3kIBBEHHIH",
+	"4JhTKe9ECDI2F7ys1ODbRID87e//m/jc82Xk88nCl1M6DFA6uBCcLR9HUN59OAGiqG+TRyPYHJ2pqZW2",
+	"VK06hVHIlNA/AH2xXq0flqu1cvVVr/biqPry6OBFpQr/+2vBKaAIM1qqy3DdAb1N8QQaDEI2ZuonVjji",
+	"iyBwCmPqB4uQDfJXMvY5Dfxftpt1HIrZQEmVWhEcf8Tfai/Mj3eg0cMJ79cdpRwfvaruO4UbXwnahSik",
+	"XI5RlxRRvERUK9SA1A+YUqgjkTvPS/zJnmXvs415H4Tij4B00ZLMFjIiQ6MAMs+YOZdiQUaUEzAKgZmp",
+	"sj3SATZ02N8YCNS53JGEbLyQNEBTFtOWrLkI/NGShGwkQo95hEpCCe6YRJZdpujaZ+Q6xG2cnLSvL3uD",
+	"TrPb67ROeulvX5+3T97BVyDhugq53GMyBtOVZFEUMAeWMRWBR2TkBwGZM+75fFJy0MBl1gsqU7xALqKp",
+	"zyek6HZ7zavB9VWyKD26OiOHuGftzuvW6WnzUn/PtYhCA7CpqWWJBVLg2Jz3nUTTnRP/jAsH6TfX/l62",
+	"DfB5J6Tfep5jsodTsk7ugaJs67J7fXbWOmkpcfbs+vK0m3OZX6n/PdFtzl3QU9zpvae70y0uF+OxP/IV",
+	"Ox8vuCe/8G0dLqTPlaZqrsH9V9S6aeYOjYyeueYSPS2aX/N5KEYKhsPggeLNafPiqt1rXp58GLxrfhh0",
+	"mvnKvp9Ys/G200TfX0jmaVLh+WNA5cgY37+KRJDa9lrxwMgnxg0wp8tAUI8UXZBrGr1W+3Jw1midK0qH",
+	"Rw16jjSHzbM+upwdc1SQzBxFNx+grkUAzSSA34+yT33fOD9v9tZYqLTZ/XeyUV0KIhejKQmZFItwxABa",
+	"4PBB5w1s/gpP5FH2mKu37V57gzFmPhWRSFlinhYQr4W3VNg09gNmr+GzU+jQiJ37M/+hfKrT6DUH562L",
+	"Vi97Y4UgM8qXhEYRm80jGdvAo3CJBnAS0EidwpMadVeWlaaO4Moux77sTVTR8nrDRNecLqKpEghH9KHg",
+	"vL5sXPfeKk3npJGFaGb8p4XbBXp5nNgioHRfrRxH4oahvdcy4F0wz6c9cMs8+EZtNONZcxF/RieMRMv5",
+	"U9tK4EIt52iGT2yGn53Ce/Ss+IKfoVjyEDCsMAklsQHphueVzlk4+hFoDFrCjR5CCZ5Syj5eKfzkFIxu",
+	"at6LddX41YioexqRl5b7u1L4KSUpdcWMkbHPAg/NpRorvgr0E0juymbhILST9XFMrvn6bbv9btC9ft09",
+	"6bSu4ETWsLw8n+7v7KSx1wJiRTFkHgv8WxaWIEjoFmzOQklMEfU505aLyKiV9gDfScB4JRrHKzThOEot",
+	"6WpxPAkg0ipgwSmgIaTgFIaBGN2ArD4KhGReTlyRYwY0RCQrTM9ZKMFJbTnmEv17Sd59OHEITWRu8xj8",
+	"9Bpc0PECcSS1MP30fQvq4CGqdc1DpWpGPnqa9SyDSK9608HZG0SXtXHu/5geJ1mMGCoFAxajlcBfV+4C",
+	"+PgJKonGTGsUv+8kmflchGTB/YgUm9cdMlJrcsgP7TMyDikfyZJDaiQSpP4/D/Z++//9V61CLtktxKp4",
+	"bOTPaJBy36NFaTX6gH7E6INX1eqL2qtX9YP9F/vVV69qmwMTnMJrxpnSwWjQvuPIhdMQHvphNB14NGKp",
+	"sAf4IufQxn4oowHqgplgq+o9US5OIaAPf5dTDKLwo2Xm7b3Uu3s57wq1dTn154M5C0eaVsUgNbNvCu+w",
+	"cckCgb0lxwZler15K8hDwhMq2Skb+dIXfMOVQNRMKALYyQchu/XZnSIL83kogC6EoD/bRJKPRe5dDBnV",
+	"5DqN/h29bxD2cThw8dkDHhOpCJ6O5FpIFlbIBV0SOaecBOr+VxCDreO+57ydwsfybBFEvnodg3NWbzQs",
+	"cR0Y3/nInAyMbpajglO4WQ5zt6/eWKW0XEQDgC2QVrkYzvwI/15wj4UrEPdikMOfCjYDDag1NFnNC6Fd",
+	"vjnTlbMWIbC2X3PCKRYYFmgiKmzb3XeSKKSs5F1hHNRQVLNZNRgsWluwbtgyd8lgWpIxrDYRZAuq6hKO",
+	"gGqicWvziz1/xmREZ/M0avJFEKBZBKO1VtYWiQesLHu7rf3ZI6bg5iQnEy8wvcNcvJyy0c0qmombAtoH",
+	"81FEu7kynrRbFi7JjI6mPmfo1VMo0LhqKaFjEXKprcp+JMnbXu9KhwBViBoPpUwZKWDCdebAkSA8zf+F",
+	"eZU+7/NPOOwnfP0TmTHKfT4hn/r8U7lcjv9PPfm22TjvvR2035FPpF6tkk9KCAqXxGNKWgETE+XyjoUS",
+	"Xifn7Tety0H3+uSk2e3G74DmQ3wpF8wDwRmCqESIcsiyjJ9hgIuzRmzUjt8Hn13sTkQ42COZqdvXvTVz",
+	"F0VIPHbrj1hJvTPBAPDUi+3e22anu/I+7hdNRzjCygCnzfetk2bXhpJ50pf6mYum/fM8FGBkMD9dX50q",
+	"PXbl98Uco87Mc1rfyz4NdpPUs93myXWn1fswaL5vXvZSS6NkTjF4zFD17ySRbLQI/WiJMq4+zHbvatBt",
+	"XvbiV0M28WWko38BiYBBxA+DHrbhadQ+cDONN62TwXnr8l16ihmd+CPwIFtj99rvmpeDVrd7be3ayKkg",
+	"LMPOFcKnUA1evmp0u9+3O6eDTrPb7KVn42wRhUo0BhxWnI6SkEkW20Tzh8igSKwbYlyenrf3ffusAcF8",
+	"190UJuuYPeuh5mXj9XkG3xlXlzg11mmru/qc58uVB983O62zlvWgjNi8vJiTSUh5jCMn7Yur81bj8iSF",
+	"mqM4Hg/ijxQjxMeNd6v34SoHYY2SIcJVTUJHlMMo7z6cDE4bvcag23hvvf/uw0kyhkcjSiS9NQt99+F1",
+	"/juvYbWUL1deSUKcrs7bjVP9Vi29vzj4S6eEIFQa3aZSYC9aPXuD1msQ7BgLDVqASuBkgVWNteHu6bd+",
+	"XrAFI0XDoEu5w6RHgSUAG7DCsbhHpr7aynJ1MDVC9sxGaGU0QgrxBF9dxnW32bHcnDEYrRBGQj2PeStv",
+	"mpda7cvBeevMntl+OfDHUc7bMK92pMbvgVykdWIHr7pUUBQ360a4vswdY8H1KCtvGSw/OW93c4gNquHZ",
+	"uR2CzjKpf18Z1fYfk09kv7qnLiXq+9oZzRnzMEHJCJ1wKRTjevfhdQlPK7XEZGc4nnoX1/GdJKCXKFVf",
+	"b/SIcKFnmolbJgkyYMXDirZ3DX1rGWCkzh8no5zocA37MGUk5lINOhHJzhIMjE1BMMy+IsDa95C9XskJ",
+	"rn8HTnIT1q1/NWfpsdMDhoWx1gVkw3CvNMRN6LPBEE3dPcGsmGyTP3PLLGi0LuGON3vNeEAgY0pUiW81",
+	"Rgfo5AETLgHERyplMgPc5mmrp1jE6gp1NLaYM9wqsipAAx+mSXhSPFrj6uq8dZIZD9xCyYAQQsBjkmag",
+	"AMbeVbZhYaxZXeqNEeVqUBPfrtDBEDsqLZqbGhk2fnHV+xCPS/U90NCbgtd4SAPkaqEiw/ruQQRGmmO8",
+	"b3a6rfZld9D84aTZPE0t15cJ07jxuRd7GdUUGFgiIyXVqrORZu03jM1t2HZ77U4D0iNWJsDT+k5aGHAn",
+	"FoEHMgamMi4jFo88o8u8LcQuNjVyTV1XLyemOMspM14EePfAflcdTRJpuxJomxlP3x41TL2uNhcuOHhk",
+	"1BgETGseGwkPdBX0TGjJMBO0CuAB0s3nNJQMXvhzt31JijSQSmTzFmidZh7mq4WEM4gaw+0e7pOA3bJA",
+	"ltRPGHtm1pwgak4MHcxcg5l3D19DEpZ2VMUDzoyfaEaDsQhniocsclJPDHNDsRaGjGN7YlpspX6kt2IC",
+	"IeMnceG9du8KBx8J0G5QHzRSvHVw1kusPMOwi+ThbBBSwhzU0Aq6KO6i7KkIBmOeWeN64hyKRcR0mgQ6",
+	"pC0tK5+oa9AjlJCS08goYVp5ygY4w/sHoP9GU+GloCg4XnZcCgywmmaRkJuYF5qzR3IQJ14UFasv5Y3T",
+	"OOm13jd3GElpJ/FYKO2bsRItAgdTwLdSPQyzwJeAaOa/IMbjBBl0wDEQgyoCO1DrAywoakyFzBZPIe6U",
+	"LmSk/SJgelBKXGlF5bNQrFZN7heOY/tMLXUQ6Wc2t2x1iO0St9LqV6d9fg5EK2e7hlVINgoZWENRNTOq",
+	"YSY8Pia5kHMO9EeR7cCf+UabTIdBxC+gGg9vHCT0Od/FGxNnfEnhriLKDpBkEZLv2fBqhTSvuElj2my0",
+	"3dvYh2iCrKw1ZAm6Tb/12kPi+TPGkfvBTvarrw7/n/+/+v9aPrMCIWAk4HvZaAN1YxixggxKxqyR5ByQ",
+	"T5CHoNbBPs7BNmuSHxD1PBZRXxH9mN5YqQnwtqLESTozEIBb6oMpkixZlMypCM/1ZeN9o3WuxaEDTegs",
+	"Q1gi8qE1Ad7GuJ+UEpikRX8nY8XBelhxoIata2lhRslu5kT0k2hdWNHs9AvjUPyC+QkLrv/Oissg1DZA",
+	"XF6jqOqxjGaZvHXW7AyMAJus1QQfkrmQsaQWP2/NoIRGO4JP0/irdrfVG1y1u/agHpsL6UdmzOwm3rbP",
+	"T1eB5kdTL6R3NEAJaR7Q0bp3u81ez7arZN/FmN01L79vt043vHsr/Dzt+Lx5+kYB8G3z5N2qeTVg3oQh",
+	"/Qp9qtiACDxjYlWXJ3NYsdonDbUCeiM1QUXHzoz6sZ03PX9MDXC87OyS3PoiACpaDHx1BKUUFq5n5QZz",
+	"x3YtgDRKrH/Zxo6xdoXYQwD0N8ydOQh7xTHL/KHV7XVX9QbwBtModgcT9tGX5pauhvgmA8Tkw2gbEEYm",
+	"7jYo2SfXnQ6EIF60uheN3snbeDRDG0QStOhzK25Tr85ncsPwneZJ6wqWmgbVqzx1eOTPfZ2js2Y4DcCz",
+	"TvuvzbQibEAnDd1ZP0i3cdEc4EjxEFrUU6jqgfCORJmGLKkHoadYPzDcjVW9KubCcxaWYwoFV8QxTjaP",
+	"+gGoDjPBo2mwzFylvEmPdegwkXQpyd3UH01NyD+84zrEVfdP/RtfP/wgWSQHNHJLGVS+al6eti7fpAAL",
+	"2GsJcoYaidAQl2QMS35Jv6+UFeaBrg8C0hIg7UswMEGVF0gIEGTISnrYI+JHkJWhZD7BFUkYsnh2pNfX",
+	"YCHoKXGs1+xcNs4HneZZU+FzxmZgAuhJHECfiksehczzgcBoWg+q2pz66GYpJpe5hJfTl/HljI9BF/gR",
+	"oT/x1VQr7OV14xzN3e+bnbPz9vcpMM3ELQM1FxXuiN4wy2owpxKNHYf75aEfkRAsFPfek9iMuHJP1O61",
+	"tTD252mh/8g2yaQPAC0jDvr21hn0xJj4m26JHffcuhxcddpvOujPMGQwU47Flyvh1b4xTYULnnCV/Ijq",
+	"xASQN5ICxCIGQzZKG4GZF1e2wvDzIsp0zoeDEEUJXk6VKg/GpSxXzptonVyUM53casCsFJS78K0GWpH7",
+	"ckGgnVJbjXjaTMS5tSN6LGCRjbfowVA4GYjJdhNdNa67980zpwovjoiOwVN8bsqCLXfSaXavL+6bwSjb",
+	"E+rzIxzcmgy2tWG65kmn2Rt02r3UIXB2l0zmT3iiOzoW6h0jqQo8QAH1HIa9e4tQvQA/3rIwoPO18582",
+	"z1vvm53WOhcTzcYj6q0tN55Sp6nH/TD4y3XTOFzrKJryKIbKGDzqekCMU9/qXDYIbHknlBoInNn5I8QR",
+	"mRikuSEg0yJq6Iy2IhzjcIeCU0iFMhScgh2ZgD9b4QbJF+kwgoJTSKID1CDN+F99efFDyrFfcAqr/vuC",
+	"UzD+eP2nyYbPuNILTsH2lxecQo4HPOfbeMG24zr+qG1F8Wfji46/MD7nglNIOZYLTiHPc1xwCmlXMHzx",
+	"Ov3FihdXDZ7yz6ZnM/7W1W/1l5YbtOAUMr7NglNY9Vmax7SzzXyM/YrW9pDX641ZmLLqRTNLsUOj086u",
+	"zFrs7zeUCcq4lexpjGfI/i7x72QPaWVvsY/FPpUVT0l8PBkHh/2Snf6zqRBJ1o8AiJ7xDFjQSGe+r+aH",
+	"xFZz6x2rTkC6vkTWsF1wCvYJZC3RcIWz5uWCk1+ZJ8/+G1+ijCk3/t6y1urFJoUgVs2q6hhyanCtM3YC",
+	"LchYMdV3K9laa7NN8vIvUjZDhc7pDKhMWZWMdU4/kDG7FZxCYk6LPxhBMPkibRVTO09bucw3KQuW/SU8",
+	"krZFFZyCbWYyH7XlyHxEW5BiBmnzjvrGmG2yv8YQy0kRXLWSmJnsL3KNGoDnObnIK+YGIDUrNoJkWFT1",
+	"LXAbMmdp8WZ/9o3P6rTmqwTrNmmPBaeQ1dYscpQQ3zW6TOaXVLrsJm1izc8G4fKl+XW/JAi4SdZe9zNK",
+	"yOt+1eKt/XNKHLV+SMmJ1vcrkt66uVJIkS+KrYlwtcuxrgZBYy3ZbeKGL3WAcCp+2NMB9YN1Me69OMYK",
+	"TO06+YgIrgPelXwJXiJMjvDhhzgV+t6g5NhFr2b2Iza7Pzo5BoipYAXBzTgwDUO6VJ9vdIT7fXHOEAn/",
+	"2SloX3JO3cwpjTBfDVX1ISPzUNyCyUhHksTxISPKwboTh1gUXROPNwDrikNcHWyHnzGOIhUNASn0MSBW",
+	"g7gz+0yCs1cPzkSZxNl2JibKWncck5UpHBLPNBQiYJRDhtgD4tpjWDwMQTPh53Cq8UKs35IDXEXpzCIc",
+	"+8rYCJgblJ66fafgDPuCeVhOwUaH+159txye4OOn6unPzle4/F/hwnaAemy6rNovtj0JSCeG5IyISSEr",
+	"iWKrGWC70onUfYazD4L2uHD0431HN7rSb+LZ/bSWNibI9zvcNwcyXQZbgw+e3m6d6ZTN7M2GXBEzt7Ny",
+	"0VM3LD3trhc+fYKZG2jjd4KX21KGji4DvEohRjpPJSlEnKtbr962LchCLo2yM6h/zamobcMeFpc8r2e9",
+	"f9O7bHfFTvEFtvokm+wuZjOKtOmLEf1Hku2vRtx+H4KDKTe7Jr7tQqceRWs20RJr7Vtj0k5EIm1r+wJ3",
+	"xqDzU1wd+Qh62L2HIO6oKmS2nhUX1oPCKXD2MRqMFqHE2rf3CEhbgS496GZAxnLTKgytUmw7XJwvSj3M",
+	"6hI1asZWkmftuhdzDxpIzOiEPf/bnE3iD3M+ydV/5ZTWDw5X1ZtzccfCMug3U/aRdN82yvWDw9hngclI",
+	"EOedm+Yr/V/YAH5+MAXRdCPZcmrUeOWpmnnbnfUu9ybPvP9IOmGL6l+VSMS1uOeBoN7qbsd+kK67MPS5",
+	"usE5O9wdWfNVS5hy86rbOqPvy+qBlA+U/r3OAKMLDZiskViV1zEMdhKO+hlcsvlavBpCPpCEbrJADEba",
+	"PrWttGGtefv1XEsWdpIXVxe0qbSJBebsug1cMsvaDhMeyOe+hMgfI+PXuqsLHoXLDV1bZiyimDiKJDdp",
+	"PsQwuUpX7LKbsLz+80rJizzLJ5BNLOu3tt5HUmT0Hojp56BgwAo8zCC5ILDfXK2A022T/XrtBaHBfEqH",
+	"LPJHGNZPZ0KHIFgRhhA+F9BIETQixmOodmVDBgulzmkUsVAN/z9/bJT/+tOve5//Wx6qnGKYlwUc6nk+",
+	"HsyVBSZop+ZkiVVc02cjmcKnPjsPhHR+1dcdO0A5BauO6u7dh+yjTgZyDASsreWuNg8pTiErJu++x/fl",
+	"XkvaA+U33efDuuUWccdsHQ2nVdKCv5oaQ+t+N+xr5Xd/vtXGoOrPQsZbS9B7c9He7MDWNej3vV/3P5fV",
+	"P3XzTw//OUr90+9X1B+Hn/+ac2MyuJAAK731NKCc+FABAJntpY4xOZz1OIO9uRKQ4FTlxcL3yrX6Xpow",
+	"bnM1cNhLfabJwP7VVHBGPEYaHn3osKYemjWskOnBDqpbjrWTOpgK+HmcFqjv6k5q34MZZkrGtHQgU719",
+	"YOyLBaDHYjwQ44Gumah0BhaMfWZZJe36HwWnMIwLlg0gOX3gsVFA9c956lNzpj0W2Y55/mymxccg1qQ8",
+	"Ill4y8Ky9L1M3zTq0f/UnyojMStYVdiwNGQGwfbXrWUtJ2dmpRvLD8JD2ePBV/OOI25Zk49vm2UsL2th",
+	"zGqguiAQmS5mlJdDRjGPS7+Rq3faBRnzyolBfgLgythnIQQI6tKjpDhkS6H7PRosgoMvVe4ldQnmwtbz",
+	"QPWW0SCaQhUmuQqxuZDRJGT36wtWFSdYg+fv9k5m4fG8Zqz1S99AXuJNbVpGCgCfnRyiZEc2rpzsJhuS",
+	"3Kms1X3EJ7ZU6n3lggRdF62IzXL01K1Ev64/4cxLBEAdxT+gpmDxihy2RjKwbErASlk4p2G0zFd1MXJd",
+	"V1QylfVJUQ2tw2VB5sVSLUlGgyxtFW7wKJlrd9k33ddgC9FpGzOG1e3UqNLYomCL8bez8FszJFfZSgR5",
+	"oN09M0KO5T1HIE9jXQaD9M4zgL7X4qYvxy7yyGr021qhJD1ULKJsJavY1zZHYHmULRoXcL/t+StIRW9F",
+	"4P3RtdS5HzI58Pn6tuILHvlBkg2mXyE+ZApBZQZspGeyu3icXHZEDqsE+pLvVYlHl9IhHhvTRRCRF/CZ",
+	"FA+r++RltVqq2PVs6wev6tVUAdbDah5Z/afUsTPhLjn4nqnVm5GNt7912TLAOTfPUuxX9V02ocF6rdoW",
+	"4Qd8MRsi99x8t6wx80ew1dLVna+BpwLkWgH8i8JvRj+28NUaoq/5tBG0Nsam8LXu3Ad2+9UtCiavOZSd",
+	"yi4/xZGNGlo3XOVRq7Wet6oy7XNWewDA1Hv1vPfulTmUCE+DWAZKvb8jhGHtDm49PfAa6G1EeJqA9p7Y",
+	"LXMIn51dK4I/FLm/wUriWc+Lhtmak0mFw206mnysX4/X6zF3V0zdDhlx+K2R8uH4cw+ObMaC+855814f",
+	"UtQ9oXWbMOEcymSA0r2LOL6aGrKlOC5u8g3nWJxjxRV5T/x1Bkyg1FsjPZF0DT2VdrKu2nk0D3JAolcO",
+	"J/5auxIjGqTiSMYhZJnm2jnPxcTnJ6YwVT5RietWZWXcxQJk1ZVB00pBDL69aq4QPhvTgR2Or5etaM1P",
+	"eY54Ec1XQmUiEc3vtwilZnLS+7LGTW0gH8QTf30rBYv0bLaT4mNZ79P9JvmWl+OUuv81cHWseqvuf9HE",
+	"WuxiababGKV5af3lbsKLMZPH4zlbOqA2nNwONz6TiL321gvOtohnh/l74oZxnYqwxePp2/n5p13IRsZ+",
+	"vZFspFaWF6PDpBxAVEIuhTcRIw+Kal9LBcC4kUsGYCUrhOA1oyELc0ndIyJfM4QjBYvUSlbAkEy7Buhi",
+	"EeEtW0tPHkAd1jps1y+iHU1ZKHe8Grk1B7aUKHR1UQuX1kHfPPlEYsEFnfijc5/fdFl0pYnOv4j99sR+",
+	"YyQ7uzMgtV8bjAQf+zoPMo9h5DRl0XQo0wIxKdmpe28c7lst8kqZnkGH+yledLh/HzMyVz6HKeXvJRfB",
+	"2NVURGKXu5ZTpWPLawbFMQeLMMgl2g9KIsi6GuMZ7g3s/xq3le0Ix4cL71fYGOWrbeQagbfjfh6Z5qA3",
+	"hXN/ta3FQ27JVDZwE2t91mtxV5z7ffqZdecuON0nfLVREjos6EOahet6cXMophw5WD+uguKC2+e6WNqW",
+	"bcTdNSUIXIe42RoI7nGfc6Hr1ZlagUlchVuqQDmih0d8bINulov0Pud/OuTj0Wdqs56VA33529//Uavb",
+	"3VQdouk485y42YAuwQ5tAgSPdE3T+JfvJHa7InMaRviYOsLZDOqJ4dzp8KBuFFb55Oo/pbyrht6/ZcJ7",
+	"M6pSHh9cTQ37IwUOOoV2NM8PAD4se/7EjyDoNw2TWn1vH/I/7HDeavnVT78efl43x3ai2v2obJabtiD+",
+	"S7J7MslujfKv7/eDxK12NH8Prd6+FGY8OuJuQzSZtdjtpQC7INtO8VVQcj3PsHsfq8cX8zYAoi0mJq2F",
+	"N0iMWyUo5Yma+dNq2WzHTrT3Bz59/cD0GJ3ucVTcO//WGYopD8f9YemxQXmzqQqeWvWQ3O89mgrOLF/y",
+	"Ni8kKs0XCt1asUdFd2JMB7oRXr7v4xEZ2Hwl7Hz8Efly7cW9twDsnoaSxHYmfUzW+E5KNdvOF5V4n9Je",
+	"qdQhZaGTCea/RwlMaxy/54X91/3KfeFLGAV870ujXILfm9GrA8VM1vKedfW6vn5vaT1z/prllxdg/+gW",
+	"PCAh2+wJ4wjPoDlybh7il5AS7eTYL1UywLw2zI9D2J6e+ONol1pT2NbyoYVF9NvD7ahLsqwv6XDJlBqJ",
+	"CxRZEM0wnWTP9g7SsLvn3HcRuVfL9z7I+pZJyf4KtrdMFbFvrxrGhsoWj61O4RS0EJmJW4YEDnLdOXd0",
+	"1+gDMvP5Ir8mxpcqcYGLyTvCFfq3suIGMeYUaK+nsEMbEFNt9tbYWTY4RHLQuqu7dTdvc/GJrjGZdrEv",
+	"vGkuD9kpuugIVE3PpM0tomkFuqZV5GI0gtZ9uXfMnmN9opn1fW522dbYvGUmr92zf+fiTHSiAbtjmgJ6",
+	"pnXCow0JnX9rDZ5e4RqcS055J7dwbvX4x2WiplHuW6hDlMoBWy1+gAhFMMif+FyRF+iUBm2zJNKfcShm",
+	"6b7Kc+FjewFo3V3kbEKhhcR/ELGIwLe5BQp3dWuh733uiZxiLNA9KEc+Tla45URx16Et71bcmCivmCzj",
+	"RIqEZNzB4sk4ZEySxVznud2px4xvBLspe9vlt6knHyKnILD0+/aW7e3kIUjKXp/e7HXvBJ0zM38UColJ",
+	"NA5hlUmFbLDnpwnoZsP/VzD07xA6lN7uVUB9Xo7Yx0i77N3+olrdG/ke/Ms+4UfsYoJfuXYzk1yC/shg",
+	"pKeMLfpiwURwAi0pF5tcyF87jCsnAzDdD2Qn+/RTnsMKqd90MIlqkoHX2oP5epGHG6ULK9Twa0QN2u7c",
+	"DenSW1D/J84wNhG+udwm3bxRHiFjWZ/AiBXOTcu+om6MN1yidIsd7+5EeMPCUoU0hhKaBHGdsq10BVl5",
+	"Gm9sfr7j/XbSTDr2avY5lG6Ctk+rIQ9bMeCxz1FW1yfyBMBQ8tXANsbfv0j1xuZ0z/tT+b+o5pyT075G",
+	"fmvzANpw02yfSh25cmR1ik4LpFuKe/Dq4C6WKnedHlpY6gXAl9AxkhTXtc5U34ciCNSVq++TqZEJk2at",
+	"jHtUt9QEKTBOFtAjAWFbKpqvHsnlJ1sXCEgJu7tvnUa2WIv0BPrBby9srxWet5n/PvFa94tjMrJakzJ6",
+	"q2uzWfDH3nJKP0LIExnRMJKlYxKXosg/0a3IxGPqMIjdLnskHn3VjVbxWHyYUi9uVgr3oljdAMjtFMEN",
+	"ZquNdSUyNDADpyxVTYM9LjuRw4c21aLIsId7BJFsCSn7umMRlIJTSCqg5N57a7idq11kOzs9THDbNk7u",
+	"wYbh1UtiwUzfcZ2XCbotMvaCU0DxZj3Yxiz8Y9es2IKNb6rakHCF9L0+CxkjoMeichoJMhTRFIIBfSaP",
+	"ySzlYiTFiA4dcn4GFXlOOkjvtcHC9p7tV7dxNq4QuGyNLN1eO1UdKJoyP7T6jrsGpG6pQpof6SgCUoV8",
+	"IRkeVmzf+81h9bWHUNcd6maskKRVupV7Ae7EmCqceJTD9V7n5NpQL5j/1JcQQ7ETlck2wVyV8zeFrTyc",
+	"lphh1+6myR+4maS/4Jfai9oKuj6AocjVK1GrEunzScDKC8nSjhKZNTA9MLF5LQRXVrcWpEibd4do3EJ1",
+	"FaAmLmClEuFusN+m9E/AxqDqoqSCciNa8irbKUtSLjBqJdnfWSDuPvq7mpJENKeLaDpYhP52YWOwytWd",
+	"vaaS7dUzmyFFoYS6u6kfMOLpK72N5Xl7fInjvXBd6Q3FgFqLRhBU6j/kalq9dXer3bcA+9lDokvNq3m7",
+	"uebzUKhfFWC+QJlKpoaQ6yWVX3doKpcxbGOGB0jqK01KSXHss8Ajv/2v/8KcAfBTahBIuzLlNtlTuyVL",
+	"bFHUEoPzLmzWmNmcEmpoQDAYq0IaRB/BElNVfEmEbubnazKw4Lob/DGhydMAIiqJq26KS3zZ56OA0RC6",
+	"AGLMl0tGlHMBvfj0b6UK6U0ZeSOgrbYSTxgdTYm5bcnwajzXfF0x8S6uo80NN4zNUYWN7gShSlTLy4JJ",
+	"xyRmfe8ho0Fib1BPYe6Hj3RvvIgWIdMdByLTRLD2qloFB00tpa5tFeao5L+JKOsvV3b3Iz72k/1c2Z/N",
+	"RYgyDlVCWWHiR9PFsDISs+eCzv2ywoUJ48/jqT/br8sbf14Wunh9GRyRii5r0XO0rtx9q9sme7XDw3IN",
+	"C72X60Q/iybDYqN70mqRgEURC6WCGOVL6NZwbArjL+ZzXWa3pNAMH0UkA6Kb/A6F4hq//f0ff3WwqTuV",
+	"uuhrFDApyf/7fzsKGbVxKSOzrpQW+saOIB3Lmlu1+JjUfvv7P2rVagzvooI2PllylG4yUqLPdDmfMo6V",
+	"QqnS/0Ixn+bFRGal/G8MZKkw3X9BbBuIPS5U+R7asPdHpQ0rFby+sWPLRoBnklkrtcN9HV/wp3r9VVX/",
+	"jxSpDn/DN0GQ8SNpTilrqKhXvzHAfM4TfDJ9cp44XjLPKntPUV614t2VRIhfTTqZ71azA33iMq90x4Pz",
+	"bR7huU+c8VaD49RCn6gWwXt1W4Dk/aEVkzPQPHR9cHarKGZIuQwUlh0rikjUVYPrzplUIjzoKrK0Rlu5",
+	"T1mxYgPFjOnBCA0Z8TkQmC0q/u8YsKCBl3tIkF55TwmvXSuefRlLYboe2VrlDIvI5cRb3FIfSOBAF//O",
+	"s17ADxDOLImYM27Vgsdohy0djmunuAKHAdG/P8yX/PTBIPDE6mZO/YnieNotmmyEFE0Dq9IRaV53SN0h",
+	"P7TPSLVSeJTP3/hdVg1qi5laxWNObDvCjMi1qdt0qiK1BlyCD04OGjqWPylpwrCZraUqJX6h9mWKdPvB",
+	"vS9lImQ/6wCBh7w4Z+Eg9j/mRs4ENJyAWx1M0cQ87Dzs4kT+unmgWvJ3kuh4NbCb2EERpr23Okpd1CTX",
+	"xXerDYm5QboQ0ATWFB8mg7aLxXcfTogIybsPr0t2D8ZjXRgeYqicOG53RDkZMrQLqVcHneZfrlud5mkJ",
+	"/OLIr0yoiiSSLvP7NW52L+1Qit3CdwCvBYPMARv8ShBmPWbvIqx93zg/b/YGJ53mYyr9aLbxdUSfFNmw",
+	"e9hCR02MC/gF4ihHgZBr3Mf2IGt5s7x3jnvrgG6I1cQlyN1P54skOiRH9AQtt75nw6kQN40oYrN5njiR",
+	"/LBKTjwW+LcsXCqKgs8ZLbHoooOmfKofKesZXFQYN3rW9Vi7s36zntwGUW2uk4zIzwu2YB649eIIGrkY",
+	"xg8rnTdkZjCgVhzDNM1326ZZxAuSG4Ir7qgf4V9TFmA1U3jLDrjIuyiwmS0KzegjhrwZLDeDb67NrZtG",
+	"0dxa8ReMZlTaBR8tB3gJYizIrQgM2TUaFR6axSoW0UjkmfbcGMbuEaGk/vEjoVzesfCYuLB90B3Ub3yp",
+	"Q3QRIKQYMs8P2ShC5YWLiIyFDto4Jm7kz5hYRO4R4YKoZQYsYnpskNl8Ttzvm6/fttvvBr3WRbN93XOP",
+	"iTsSnGOhsXhqGMB8i4l8wxCSIwRnx8TVlcEH2lzlYvDmdeechEyK4JZ5JBKEcqIfRJPYHWKDhEAUtfqQ",
+	"0dHUFgJs9EtgAYwP9gZaSXq1SZ1ys5pcjE0u1eqJ/AUv5XBJ3PgxN5+ph5ouD9jHEQvXESewhZMaeee/",
+	"NqI7HsN3kgyFt9zdMetbl3OJYkF8B1OXKiZhhdSeM5QtQc/0lUtdk5zdrpKV1ctyP6nfjbtphD1tnrfe",
+	"NzutL9NbMsN7voWUvgwtXfUDcuQx30niewkXhOfLLQ+5n519W31xX9RUpgBao/xXWv5lUP7pT7nx7PYC",
+	"e8t5XsgL/AaivyTxXVekIssHj4n7zFV0j3sSGCUDfqjedEzpQvB2oHMzFSKT7NEIxhVDDb0ddlzs9599",
+	"+pGWf6mWXw1++lOx368kn0p/KuXCIGmfo8de0z7HKSy4//OC6Z+1nVxDsGPu7bZhjBkg67g511AIF3Kx",
+	"3XEoZi4AzY0E0LdMI88HM3U18k7SElbf2r6yy7rLEENq+RCS0mlqovJh8Jfr5vUuhmiU43LsNbgcn0kt",
+	"6qVEzuq9ep8e94nsxQaKIqIRe1jMrLhlYUDnA50mihCBDmmFo5eH+9VqFjvfijsSmBbr85Dd+mIhTRgT",
+	"hkNIf4J1LYVIdVU7rO6/TDVVy4fnum12YY6HIEr3+nX3pNO6gviZx2rBejEWsfvej6a4uK97zvacX6nG",
+	"TPqsL60iC+D44jQgN0yH6Og3iR9VtiitcG/AnAl7e6jAnghROzo3lJ7k88lA+toevfPU25tn9X0Z4H0Z",
+	"pLMId553S4vsKvZYbrMH1qDLrQeeW4QHisely0nYR2VZdNMHkcaIjbDbVNfnnmpfOcB5GCHdWEkkCe1X",
+	"spB6jUYilCsO8OpaXT3G6205O0pw60rUNIZSBIuIEaU9FGUJdL+i+gCBEvNQeAtQ0kpJhRXUWq/a3R7I",
+	"fCuL39+xMQtihr29rQ/okSzgEf2Xcijxk9H8xDqasUigAdM9MjK5zyfHxJ1TrdsPl0qVN1h3TFxzsfA3",
+	"kN2h/zyBZr9E30MoUe3zhVjIYAmIG1sfdO7AoHHWa3bcCrmCqUA2NWOn1AGJic+YLuIlMhYa8EMmFzMU",
+	"tVZMsrgJixjkG35XgZWUh9x4iWc+t7+t3XOtn+q27nyxtsEfS05RYAmCLRoO5SP8ik19TbB7T6GWlgbx",
+	"mSQxIlhigCvYSOUdCzEk9+1F4wRkDF/ij3dTETCCW3UIleS6d1Z+SaAUViVdi+RuKtlo8CPquUrRK//0",
+	"6/5eXtHvrEEf1796D3/Kh6R8LAn6kkaQLDH6g1tCMDcC6jF11UZME1wasrCxUAi+GiGNtcrLQ7HgHjGe",
+	"RoIFNh5W9YXQiEB9MKVa201jK+TClxJwbUYDJdMxzyELfsPFHXd07QYP34IYoSOyX60R9/qycd1727zs",
+	"tU6UegH6ORwUWCCx4kgMC8VoQXDUQvU7liN9v2PLFeEbiThQ1MZVy4llcGzGMAaTUfx0WV0jfIKUyxCv",
+	"c0nKZTkScyYJdYYuKSYQOdZ3MpKk+7ZRrh8cYmkKgeHyGioEHMoAjHUbh2tsJuHJkkngywjECzWHa5DA",
+	"JRqnZuCxdS2YHJEfA+hTeaQTb39ySyCE0CAwb0E2gNoozEhcGjJ69Mwlk5AqkQXtTvibGMPM6okKOaej",
+	"G9gPZ2qf+9U94p61O69bp6fNS9chHhtBFQ6ArDqDG7Z0TPA91A5AMVG9fItxW5oD6mcoX8aFpEJGAWXu",
+	"Qj+KGK+Q9pzxxlWL7FWqlT3FABX/lXqdCCfFcNvqQtRhVPVG65ScoPmcIGpJyJZfAkzUW8wjU6bmltYM",
+	"NV0JAEbE8GP1rkOkQEUOyh0IHoVUDUyXMk5uWIKpf0ShNhbVxRQCOCHM4bTgoIGg5hiN2ByGnZUq5FJE",
+	"JjVVnf0oFFKWReiruzcMxZ1koRlDkuJJu9MFS6evrsCUUQ/uDUZZF34otwxuqyuT0Lq5rz5//gx3aiyQ",
+	"EPOIjrAYCL6NFlXC+MTnjOmIUmC4cCHl0fPnnhjJCl6jCp3PV2PfFG7rcYaUAwbNAxopOqFu5BHxPcYj",
+	"P1qSok1VHCQ2DtZXrJ81nDRNk0xKdatLTp/Psb61Q6aMBtG0QpqAw8aYT0Y0BOGJEpmuiegqgowWQmqF",
+	"2bmaQLt9XjwLGR9NldRn+uDD05KMaRAM6ejGIU0+CXw5JYKbYylV+rzPnz3DuOxnzxCjtZ9onhzfEXF/",
+	"KDfm8/K5Trv57X/9F3EbgA3lc8onC7UKUhShBw5RdcGkQ9yfXeJPuKIzTp8rqAkO/H4+V6QXnTFiTMbh",
+	"cwhe4jqQENwyi2iq4D2C27eQ4KKJ035g/nGoSdJoKiTjfR7olahtsNFUIF66J4JHjFsL1btu8lsWKGL2",
+	"7BkJGWpGTMd+Y9lR5pGh8NSRMDTdOqAwkTu4i/EFXXD17ZFmO5R78VGTu5DOtXQ8p8tAUFwSdNo5Vi+I",
+	"ReSk2BScW/2sYWZWE4wDGlX6GDuK37i/6rN3dE3PJCjys3tsrqwaThdPwNfe9npXZL9e7/PMAEeriWgO",
+	"wVjJI/IrBGYekR/1K7/9/f/89Dk9ZSXVMAiSq4ZsKTQlMfDUN4Z6iv4qoiUX87kII8gSoyGdMUV/inMa",
+	"TR3y84KFS7grHgtLSNCGIaM3UhH7PkdhCVFWDaLQhCv8g7i8O67jWF3cRQWs7eZDy2OzuQCHmqI3rrkI",
+	"XZCHZOXZM303UUDCAkaGHv729/9N/txtXyooLxjmdqAMpAirVAKIIsYem6ttWJvpc/UobijZr3QIpOzP",
+	"aRihKUH9hcMCDql9SJh1tpCQ64bB9yguKzYmFmrKPl/wOQUhRi7CUEyUeFB0+/2F97JadQmTI6pYt89H",
+	"wcKDVlLm5ZOqYmInNeQWIrDaHZHi5fU5IvVp8zx5GdZn3h/66P8GZYyw2ZB5ngKkQ8QtC0NFDtQEvhQB",
+	"jZgkxes/1av1xm9//wf80XT6XP1xeKi/OXxVqpBepgqCYn9AciBOA7UMHTI8o+GNIohW9YMjoiRdlxRp",
+	"n8dlUFwuIiUugtvJhzBUF0tAu7JUIdDq8s6XTN0R4q5cCTcRGsJFwPrcTeDkauyDxD6Ioy4mXzA+CgRK",
+	"WYAo6PcZCm8JCYeMgzwV4xCEl0R9DoQc6+YArqnvMS4byVvJMcmDRh6J5ZAGoqiaAhdNibeYB5qeqjnU",
+	"BApPA3bLAliQjumeoSBEOTncx18l8RibOyhOVYl70Tg/a3cumqcQgtfs9lxTpUmJtXdC34w+h4hCSe7E",
+	"IvDUhWDqquikbxpKFoKsgrXSTGmnkOpgQcrJZMGkZF6FNDjR1lYyU+gV9rneKplTiZLO4X556EckpBxZ",
+	"gDrD1HkRV3ssgFURV7sr3JJFONRl08RASSzPnmEEhZFnULyRRiYD9tLudAftTutN67LrJmIVyqexjIyc",
+	"SotLfT5j0VR4eMkNXUHCgITaY6F/a5d6tfQDUB18GVNVUsS5cEynz/Fjls44xFVCpwj9X2AgRQ4Na+wt",
+	"5+pagAvyh7K2k5ZbXpwOm5iS+hxwT5aOidthUbgsN8YRC9VoMVWNyh02D+iSAc1NDYhzrLBktek+Zx/n",
+	"Ao7bTcuDboL4RuC0pc2jlA9DkiFDP5YgSvApi/HYH7E+x/VL3bRNmDOVcNynbOSDoJYw9zTbAp3JD8C9",
+	"HTKI/EEEgPzi+Hi+k6ma0mrof/93Am0DyVwE/mipvmpzpj8ZaUnjy0zcorokxmQGL/k8EupyKjILbEjJ",
+	"QroyS4W04Oowdd/0eqTvsT6HGyZkBN66pJ6PYxGpQIxu4gB2HfyrWCvoNJIUdfEXNOJjVTUdKtznOu5J",
+	"naVFSsd0FOkn41pgMCwLZQluOheW1gjxvMs5lTArEjJFMjjG1UbxxVAPysCf41X3I7xL6kbjZRlN2egG",
+	"DwMuBoihx5oShxJ7JPY5nc8DJVEhocEsvxjeQCgwh82DrPXf/q9/AFvB5yScEUUyYgaKxBF5ZnhLn4tF",
+	"9AyNWxCk7IHIilB0kueIz59p9SouvOOQZ1oPxp9GIfN80P7x7T5/NhWB9wyA9EyyKArYM6sCNKF26D+W",
+	"X3PMg2p7elgdr/ydJMlPfW4Cv7GWG8a1+Vi1Ua9Kxswep1C88r3wFf0K7pRaqQ7xCAXikAWMSobYW+nz",
+	"DtYuQ0zTMJBOemRIVoCjtLtkuhjn6NoILBOKrg7quM9pzDhwT6b6nBobbNOuRkWXFH2NS1BFT8lRULCq",
+	"dKwvn2nVGVtHlERlrotGRqWFZKVHTcWR4ulkSIVCyZFLjYjG9iC4ptLIuBOMUVdMkiLiNqQY11DSAoFH",
+	"qUSGf8boQ4q1unpwr3SkNEcc5m4q+txE86nvFFhCLmNZgQ4VQUkN5GgF04ABCS5Kn5kZQQB37VJNcfxK",
+	"XAvKxVjIRRCUKuRaEVq1KvhyqGgP2tow6FvXcehzW+0jxf1qrQSCL5Z01JYOVKegkJbBJ7iSSwhtjKmG",
+	"qYunpMTAn0wjIMZoPfy3chkRtIxU+CiZQTGPO42LFGIPFd/wR0w+R5PVd5JETEbyGIIi8OymdM4qpFxG",
+	"e2SffyL/Tj4hsfiUoIGCuPXR5+STuQfkEyLrJ4PFnwA5489Aoz5h+vMnVOM+9fmncrm89f+pVdXU/KZa",
+	"7ZTK2Or5Kf5P0T38C9rENn+4anWap+QT2a++gjlJXQ+iaY+INa5UGokvzdkmY+K/9v9X/5kkhvN2Nz3R",
+	"np4IhlYDGry5b8TGyUn7+rJn0lhhzD0ccz+9eHUzITdg21Weddp/bV7aqzxIrVIBlXKCbi4SJgnDqcHW",
+	"LTjpG2Ov+dCe4TtJ3n04IcV3H16j3S9pNaxBD7k00GJW59NsnNpOpLEnfbECKLBtIH8wnASldNtYmA9G",
+	"/O/kutOBfsQXre5Fo3fy1gbjSz2fxRatuVM8NT0q/tdtXDQHeEb2qK/0qKahggSFdE19TFJ0z5unb5qd",
+	"QVyuEQpxuqXcKTNFOq1Za9X0tKj/RPSGpc4xFpLMmvyQQJ6QulM6UUivbPUE712Duetx1l2SeSmJEqLD",
+	"5PT0OtfN0rrsXp+dtU5azcve4Oz68rSbmqmePTpTlidkI+bfMghbh9oKC1D5aA4DML/o25j8oHHgU84R",
+	"dJonrStY02W7NzhrX1+mIbC3si51O7mw6hraYlHuHBtxtqaoCY3hCrfRnGnq6EEmWVVS82hN+trgv68b",
+	"543Lk+ag/b7ZOTtvf5+soc8bMZFRUhNSANDmBWeK4UoG9CJDEhwd0YcnBMXJUeY4AD5+SDwlrGuhGRhr",
+	"WoAVYSKyxsazuP4vJOA9e4Zjklq1lNH9MU1uhGpA5LMwZvJ2EiKoOxyWgGQM6J5rvIRuSecOkqJrSKCL",
+	"4gJWW1ELn6eIlUBnh5YQqcaDo8RAJAma0lLCLimifDoP6EhB7k6nM8a3N9RMGjxWusa7CA1v7XPgthPf",
+	"SKUaM5RuqqtVPXsG1/7ZM1PX15emgrWuvq0Un/o+mYoFNiBfcNT2+hy96PADKcL27iiSlgyCR+pGjW7g",
+	"0djHU98zXi0/ihejSc+zZ32erGe1dLYa/rp3UiGn6HGQmJpK/2ZSU+PqW+YEdOv0ySJU9EiNHk2Jobld",
+	"3Y0eaW7XJUXJ8M50mo3Ti2bpKHEQ16qkWq0SSjy6hL0cmC9gZU6fx0yxVs0+W4PP1uNKVjdCr/HBuIDE",
+	"rkNciLVxiBsX8nadPnfjstpa8LWLnLu2jd990+yR53TuP7+tPUeEk89/9b3Pz/GauOC7BvjOjOk48sEI",
+	"BU3qRkxHI2hf11Uo5qHPIuyKnHZypf1bkR9ZZRFJ46qFGapSV7msVCtVSIiaM07nfuGoAE5LjLyYgvPe",
+	"rFuJ5c/rY/pcB+tAdITIK/+mywmq2wUeMXCnWwU0CZ1Qn2uLnS7WYwJIQL3RM0jwgYCBQWkuAJ8+19HI",
+	"qG/ZZTkr5FIYXxvyt8lE3cJFhH5KXS4RyKaL5QsVz9DVRd1jchcKPulzWCK4jFuXYP4d1M8ag5P2aVP7",
+	"mlDKmzDQXAkrz6gfVEhHqStwnkfk4PnM50B4wFLzJ9K6glf7HFVEWL0SPgyt0x4abdAQYySPy7J2Jyk6",
+	"hsgQm05aHlQgAEBBEUc4M+NPWBv6kzzy/IfGfB5XY7r3afT0GWNd4fNPcRGO18JbGp+srpMA1hGk7c//",
+	"pjtAxjEzJozG9Jj7rGMp7i97na3J+zkdtKITNYwvFbC3Xq0+aG0rZXTjaqcmtswE3hQUkpoAtsqOu1mp",
+	"8AtbSl+nlfH3q7V1g8d7f36d0qM9fG/v/vdaWHWljpDG117d/9qJ4OPAx+i0/Xr9/heScjhnmMoKL24x",
+	"k7pnUPkB34kTGu57D6vu2BFKcEns2KQff1JoLRezmaKs8fVSZKjgFCI6Ufeq0LsT5TEUarE91NA6Vo2+",
+	"Qi8Rc7YilyvUcUSxhwWEQX0nkzYyIzqaMq9kcjNA4rEarejQKB4XGzdaG8ZTaYsvECdPMJQLcZ2kmE/6",
+	"QJ7cr1XBVdXnYGTFwbRAnS56i0LYSMygDgOqblgMl/FRuJxHavGYW9bnik0OqWSOXkNC+EMWLUKuOPiW",
+	"5ZjTPKDPbSZgRTkZm0emUq/an2uKTnfa5+cXSrPQ9g/3OLYnaWLQ5xYvaZwrGeVDlp+QTewk5XU4QgMf",
+	"Tdp0mnPKrFIDqUI6KThgmICS7CahWMwVG+lz6X+0HbngS3LpcOSx8WTq/+1mxuc/hzJa3N59XP4C9PjF",
+	"y1cuKdbqVTL0I1lyEoerVWQP3cZ9LsLY/ws2JSx1eBybKv0QYz5jc6oxMHJ2ZxAOWOIIDYwzi8P2+UNY",
+	"LNmSw/b5diwWq5b/i8N+JQ6b1HaPGSxGp6b5q/6xslob/ejHAqJzGfA5KM+4mP8clhGnCz/ttvdsjfo1",
+	"7DhezrfAjWvV+194Izj7p2LdeJCP5NxJCtYkLwC+NTaIcKQdJYZdaUKtyKNVib1CWuNYkjuKH86h8Io8",
+	"rbB/UtQBwQ5qVODwwqrygCTHZMoCjxxWqwQMtSAiOHplaAZIWK1W9PV86C2XyJBpZDjoUb7YIOlMyw5A",
+	"oLXl3+lzKSBuUQSM6zdiIyD1bCEgdhZAlAu6oYQGJji0R2LGZOyQ7XMNRXLdacV2C2m3EVDadtJzwE3t",
+	"zpekXiUh5Z6YYWoBKe7VyRCK9fd5wh5Lx7pURku94+pJj54/j0Q0f4469BF6j6DiPrp6/gdO8x/4w+tG",
+	"t7lX106gRbVaP8Tq+/+Br7sO8StKse+cnZDD+t5LE6spjyAyu+aQQwLduqVD9qpEVshJzNyt0CelOLM5",
+	"YX7sq81jXm9YZPWJ+D3410MZBebnmLSgo1+tq23rQ0piDEUQzNDUNRYFpwCBRyuMJm55oTtcQGHQ/9Sz",
+	"VUZilqPj2U0sDqvVpONE0mYizaZ8aWlqmbYShXx0yi7DYBPiUbd50mn28v7Owa2kAcRR4b7XgZpaHTzS",
+	"4E06S3wBYCI/t2HJF0GwFTAttp+CJQ5gNqs+AaPegdFniuKu4fPIAB7F5r8mk0uWSIqKKmbuAvETdlN6",
+	"BBtEQXm9AnsViluts0FAL+PSB9eniddQa9MpGzlcTesKUJablQglB+WZzxcR63NF48qLuTaJV8ip0VUB",
+	"dwjFISoESc9ag+OK/a/P1xsANypsv4uVD4vS/ksF+UoqiNXDJk2ATCXHitV1xsy/w2ZWuuvkEJv38VT/",
+	"su89nZLQ1eQFr+EjlQX7Lm8w9ulssphWFS1iVVo1ACJpiIs/A0kB4qc7FFh5Rn2OBFXnqZDAv1Ekck6l",
+	"vBOhh0OZbBkzXgAuyT3QGXS9b/YxYhxzA3xJMIUpEqiQtK4ciOMqNyamyBMuwegGMMkx2IlmvpzRaDQl",
+	"HgtYBI7PY3JgEVmpfyF+VOnz7+8jvse5iZo4hGdtCYx4J28b5+fNyzfN2Hq3Ymwbk9U4Uyu2ELQczLKA",
+	"RTGr4yHoPVDKVkHcQdUKNCW5dnrSsNaITnkrTooLKLzDQhM2JELruymVfW4ETL3h4n6tWqoQLBxuMBU5",
+	"y0jMZgLMvhjUqN6MWcqRwbzIn2ktwpcQAYq6BY3ITMgIE2lj5kYh2FrzUCfFuByi2bRjpA1kfBrvFDeU",
+	"LMLimTo+EgBqEjNXDrp0DCF8tsfwToQ3OiwbIsATG2mfe4JJR2e5msXXqhrPUEkkCB4J+zFQV3/LwAe9",
+	"u3ZAUOaQqTrCfT4OsGt0cnRFNF7ixYyN57hHPyppF+Z+/RVxO41eE13Zcd5IKl4eAkC5DuEK/ck00plc",
+	"GO3JtOHT1GBDjXkOBSPBJR+3vzZbglwJn0/6fLjwJixyiGvCyt5cN7tdHctEnme//751edr+3i2lBZx6",
+	"NZZwRoGPgcK6ZmSRctK6ut2Pi0hC+qn66pA8P9wvrZdjoLh+/dsSZVIV/wt749qoTl+y8sHwhVfeZ4f1",
+	"8it6UCtXRy+9+vjF8JDu10yJ/t0FoJwWBF9RBDpvv2ldDrrXJyfNbreQ1CjA9HtskQGbOPg0D6jPBxH7",
+	"GOmvnYLGu7gobFLaA57QpWQLr02GfNzHo1bfs4sXFGC7RAtZ40Wwix9VzaTBtV7Ayp3goQLTNhbVE4Mz",
+	"TeRV35jglJKTECU1yVPMpAhso/5QpRJFhvWG1XPIkTceSggoBp6YyqrG7i2kiNQXqjVgWk+cDLZXLUO8",
+	"jymHJEIUYl7A174XMBQkliVHkXQmIzWfDtMvutABbCGhvJTr6GaGGf5INdtQ9O6cTShEmMG64pxM4uKy",
+	"MUA+VHNi+mTFdFSOXCvLxCjH+JK2YyLaan7nnjbft06g1CokRVFIKQCPJzIEqgQMavgSsFHm5VJkBehT",
+	"fRjfkHHQol8JLGLi9eOvScvBwus/p2uGHRXq1foh9FZ81au9OKq+PDp4UcGeVn+N6/lHxmoVH13hSP9d",
+	"Xix8r1yr7xXiX3VUln81VTzbY6Th0eRXUyhOKBD7c1jBXqVaqdX2Ki8KutGcRrN7lqegltDM9rvtiaQ+",
+	"5E0UsmHfsT+uzUuhbJoeSIsKGWRepTn36GVdCJ8llEd+mfHFLBaWtc5BwNLpaKky1qkwY42X9YKMHEaD",
+	"QNc96nOoo2Jk3JNO87R52Ws1zrtuRtWANN3Yt6G+GQkZVcj36inb5m3MXiC2gy7okaLCPPxWSWsWyTlK",
+	"1/LUFVE0wTTRoTCdlWJVOtb+fcsYTKglBMMQ0SLkam4ucGotPZYDZEKwEgAb+ZOWH4202OdFMJ6VjIks",
+	"8zsp7lXxd6uYRdEOHC0lEbBJ2ZY+jw/GlyYl0AH5Oj5GkKgliYQgxa2E9FKFNPo8sz6oa7VJAEZPkn6r",
+	"dRXnL4jRDbPAsODQYDAKF5BLPA/FR1PwweyWeaC5XuWI+cRI+aneJ3rwI13wLVaFDGwwgypRL/rc54Tm",
+	"qULFXO3BWac8OFrdND0fxshwaWT0mDiNC1Sd+KzUWaifrATwLdWnItaYA+Uo8BQDNyZWHd8N2SugLJXs",
+	"8j65aILFXRT/XfY5lLXWuIK581apA0jugaM4thQzCFUn7KOPKbfxYbEIrh1ErgKNM+BINLkKacRMfhwy",
+	"JpNyTQppNUCPiB/FjmaphjWFPfp8Rj2G0T3osNVIwKQOqMGK8nFAkdk/bB6weeH5UVlHS9k3Snt+w/Tl",
+	"V9NBNi+NIR4JbZXH1ErrAKKQjiCfFgVIWGVaLMJNSaaVYSP59Xl8XQ2Us/arou31RTtWyTZbkXyrVZ/b",
+	"ZitAPFC1KuQqviVTKqemRpTCrpDQcCJ43feswh06S7CMD+fKWMB4viW7fUp2+tISkPEYUo9mHIYGKZEb",
+	"V/nk6j+lvKuG3r9tL+d8VbU53f1vF6/pxVkjTrCzlOyH2RVsT+oelNwe00F6m+AuNXCPBNajSyRHS1dL",
+	"peGYQSpYdRJ1/+wuk1DRvJ1+LXtCeo/aP/94I8PnXTFrSwsDKaJEpAinAlp80tvL1drucBIy4Es0kN+y",
+	"CQGhUzTioLnrtgUB5P1cwV0sovWSewdEWZnKctJMS/FQcIxDL7iUL9lU+jE6BJERXZqUEZ9X8sg49rj5",
+	"FrXk8/ab9nXPupapS2ECpLcnsxf69fxrYI/3h1Qh4ShJ0WCLjnbbGhfLiDPboSSiYiyOWFKPkoi0FJIS",
+	"LEGT1LERscfLRJ4n8exWGHsJfSn7RJuGklxYUx0vZVSCAkVDRiIaTtCV5JsEa25NUFp3CVDJ/oZEmk0y",
+	"zC4MIN770xjmn+rK4p7sfLnHRSHsP8KSl6BuasuN+ZyGzA+Iz6NQLG4hULSQ7gNdqNb+/Hbvrwd/efX9",
+	"yx9efDh8f9Db7+516n+pXW0PJkNOVoB0KdJXE/UUGhlD7aOY8xNQO0rknI2UrKdXvK3VTBE8dG2vJ3iv",
+	"19R5rBBDCnWLqJXsI/bRlJONiZTgzCEBGNO1+mlb0zUJMzUIK5hkW9EGLZfoGlYYIIx1V02Du9DopguJ",
+	"ucdFPbohrsZz4GvKutTaHdrKIiEcMlxEIAFr41NpjcYnFlEbYfZNCwzt3ttmp5sjzmuYFI7qKQk7LVIF",
+	"D6FTNvA2idsbp/oDSx26JqC1+q0uohGYn49FOBHRQ65iA+t0oV1aknq1StyrRrf7fbtzOug0u83eoNu8",
+	"7LlpayJK7EUu+tyyi5eO45KVGdM32L+kQyg5LEMcOwZwYCBNrRrbFn2pzWAgf3D0zCUFtrDKr57E1DGE",
+	"Ir9IH1ggmeUhLDk6jQwsb3yZMnhX+tAdwefksEricnfxE7A+q36mhDpYaeO8aWKQREfII7IHFrxatc/N",
+	"pmKLt0PqVfgElRYsA3frKo9inMGhGtPTNyRZrbPmbM9v1QBPIE7lIHpKwGiNLauuRmLN431prKmOybGd",
+	"UkmGjHHAlS8jhF2yRRRS4zaqfMu6fsdUX0vszBgepXtKGGp3lfp1E9HDBx5A8y4Z81AYiIkNhlhyTxfd",
+	"jSURdaZQuz0OIu/zdBCaz4kb3YkxhdRDt0K62tgTbhZywH+jz/coU2dQPwbjYxJ3Eh/pQASgIq7wc9FY",
+	"yRV50pqfg1VenD73edyoQJcEpjwJmNT5ZU5O1SXLN2NYQ0z29qt7fe62e1cD7cB0nXVeS1251tFep/iB",
+	"OxHeYFwCZ3e246XPbQN7bFqHsArBNZiwcrbluTGRg4EAmYxGJd3qIG6mLOlS9vlqjUN9t7U/hAdL4vnj",
+	"MQvRI4Abh6queKgmUXmWJI3r+iCpkMJ16fIlUzVX53Qn0X3YWJnJbDxqDBpdFJZCFfFUWfjifr3uxKVO",
+	"IU7FScoDJ0UPBWel4z43sbYRVLNJECQG5Lo9pqMmjUhNJTaYNlVYrCcSN5reb4wDsGMIA1Z8HimC1ZkD",
+	"sLcU3yR141aukhMHECfrNn4hqhh3YsDG6OiUMwt5dp+bnA3Ns8kKy15xUlfIm7Sf9Ui9hwVJjUsO3u9z",
+	"FvvzvoQXNR2BmvE8gx9SV5+CGOHIIm9J6UFdA2xTLGqfp7ypea1N9KHmiSwdRZK/QYklHZW5pT/qcu8u",
+	"cUn9m/XbALz04YwaLp5+cGvBIAXN30EcyrEyXSU+YsonO5W22SDm5I66VRzmmQiHvucx/m2LRkoOSrng",
+	"Y36aklB2EZOQR7CwrHF5nZh0AmFwUqecLCSTJatYIYb5Q7sa7kEDmqTgyoxO/BEJfH5j9MGEvpUqpMH7",
+	"PBsBpTkqFEhpXjRa53GBlOsupEN0raBG4l403rROBuety3daCU0FNlb6vIfNiSBYwf31rNO+7DUvTwfX",
+	"nfPPMQCeSxaVDWD/BzAPnZV9uG9VQbGTs2E7/7GS0+1qNjcOhVIHuAeV1CUZCnVYgtgTkaKYM25qOMMa",
+	"R4LLxYzFpZYVjDBrQP1qCp70+YJDtIvgTMkbdmAp8j/QV7cOU7rCkyxj6AQEPRqmGCZ6KzQE0kEWSs5V",
+	"x51P4BGooKF9gyrpZKhu0zIm6hw7OP+x1NIM2qfN/ApXvpyCmR7unznpL0NxEY1JMSFiJVLWBdF9fmNR",
+	"2o4lbG+gsykys02qH3QZSEio9u2laNJxqjfflH2ETi6mgZvu4AollGSpzyMxQQkwYR5odZImMc0sz0H7",
+	"XLyMhD7HeYQ6nNTpcxqJGQbAQbeVWHtURMoY2FJ1TWE/Dha9ha1BDBwaN/WKfMiI63ObwhtlMom20kqP",
+	"Q8RcNxDSdv6hr0vppohYhoYpdSQ5Ecw+TClOdjEt4HNJHl0e6evashie+YU6vnNEl38GSrgx3Gq9fLv6",
+	"pInoGfLJLzN/eesFf+P+zfSOLm9Gs+Xibn4X3P58F0o/Gs3l6OfA+0Xy8C5a/O3uNvj4t5vg5/n87uch",
+	"u9uBxpmj6D6NyJwTuvTDmv9tDGEySeftd83LQavbvc6knPd0ULdcYMr5VtFNO+RItWDkzSkAmjhokuGR",
+	"P8Wh5riqf+J6UltyjSRueSvGkbTGWZvtZAI0Uq0T1LEnZaahq8qMLpFrYVMgLu4c7TdFV4gfpt7uc30P",
+	"JCm6N8uRq/NM7Q67aCRwb5ZDN9tIAGpxAHsBLgQF/PwgMLaiPo9rRmMTH0bkYjjzo8jU+DMryjZBkJAJ",
+	"rdas7ZkRhcZ9VhO/PqcS+rQN9I8ulmdOGimo5UDRR+MYVtwTu7gd6X9NPcTQak8EXYvGY1KMGPqaKRkt",
+	"ZCRm0C5labsAfGk6gvFbJiN/kjQs8iPJgrHa8oIH9G68CEqVPu9qPUqfTmx4NtQI9+yaSuauzh3JgdAx",
+	"1MvSXA+M0Lo+OwLME2tKPZ0kuPZtep1P2hdX5y0sc/8uHTwKNFXTQoPBiqZSPlB3Ig4JVUDGHes+O5BV",
+	"hfWCjDY5QASJv9YuA4lE4MZXwxVuliNFnRHb1R03sw50I2zTC3Zg3i9Ae3kxHojxQFvroCJTMPZZ4acs",
+	"W3IKMYewEB0qjehrFK/8s/XyQG0wXp59rcDj/ND8sAR12rcsvPXZ3SY+ARQr6fkl9Ct/WNd7sjtdLski",
+	"3dalWUO4n2v0KyP6/VqYL6K8PuZZwgrNo3VdFzJckncfTpycVi3402v0S0DPA0Vj0DwG1vQ+xyJ/XCAJ",
+	"SZyPBlN0qs8dDT1tcTGm5d6Hq+YAO+C4ayTdBACa/ffUNr8dKTdDHAx4t8d9a9tPoPGnTub66rTRS6UE",
+	"rNvN1yV1wzSpU0CifGkonfloq1QFpzBknI39kU+DAaTmDDw2CqgRgr44vRveR+8adt8Qna1d+VokMDUZ",
+	"lDeJ8oli6ZHBlFuZacysX8Rg81Up8VRA4ZuEWIpwhSLuRp0tnF5nibmIeyvrXsGuwnzdtWPsB8ytEHeF",
+	"n7sOcbMMXb+DTN1VQrBpM6qO/92HE10d2827M/rlTffGTYZ63edA7q2WjFrSNw2bLBT8Th4h4T9pdDGG",
+	"tnF1dd46abw+b7q61is0ktZdhU2RnAv/NSnu1/aIe9o+uYZq5712e3De6LxpuseKWwlvScY0JLqVN0aK",
+	"j6AR6ZgwGga+MUPt1/b63L1qfDhvN06tYTDJ1/Stvjo9c8ifr5pv1MlfXb4hz54Nl0STUdNqVy21zzlG",
+	"XunADgAS8/DGKdHetJW3zGtY3BXJIaYncsI+stECe+ljiu7b3sV5n0OVBDWDR9zK3Bu7aKk6sCBxfdm9",
+	"vrpqd3rNUyDXAJCr0zPcy4iGIaZoMu6VxbiMi4Y21KEJwPBnahp43mNghQLMZRELluDOt6YzVjE87Ds/",
+	"LtKLTaH7PC6iThZcu8+SnqXadOiQi9ZFUwOJe0T6v7BjkjTIBCTQuZnaOaGweOpzz/goFnPoUQ99BNQ9",
+	"IdQDf5BuG6O0E0XYWCiJZMZToX+skIZuzgsyi6liLAHxUhoddL/2+VgMNOdX3xXTONw8bfU0Bvd5n5/Q",
+	"udTRHlgsMr4CuszwWCmopqmMAnzRi9sSpZLHj/rcqhSl1570KoJdz82FKyZH9L7Z6bbal93BVbMzeNe6",
+	"PHWPYR3QLhtyMF71ec7jpjmbW0rcPAd4+8Q4jlmS8Zw6uV3pfCnw9rm1mNcfek1ciQIYICecLkY7Q88x",
+	"01jXlxZ16PbanQZUJrMWpY7Z0IV61eCAHeWAhlMT0+jEGKWDEKyFXV8pCoBLe9u+7rjHZL+uAHOfDysv",
+	"pz8mW0onLpl0lnmq629sjLCf11cFdjahPrfaHisQY4zpDeCTVQcONy7jZqQAQejLZGzu9m3SYIrvk+nf",
+	"rlX7UNzlCd3X8FbC2k4tBfKPInTPDMt8PhbhrGzEU0ueVXAuHBWKQ5/TcKnoYqkQi5SryvED5DADF4TX",
+	"dkJ57WG5J2nUTSfpbl88xvcKR3u1DUBQUvYsToi21zb3xkoWntL6wWHhqPBq/PLQq76svXy5P3rhHR68",
+	"ovUxo7Q6OjigXrV2QPeG4/1xbVgfVocv6/WRVzvwDke1g2F1XK3S6ks1lv8LGwBDLBzVXu7t19Oh+ga4",
+	"pkHjw0RlM8omUTmeCW/k7yYP17YIMjFr7QlxTsOJLvd1sP2L11wu5mjF/KcqlXqtGYKt4lhovYO8rjS5",
+	"dUaUblwzQsvPRN1C47l79+G15shZjQHrZRwlkpPmxLnS8BEkFwUg/DlpPyFfzIYs1GwoXKqJ0wGYrW67",
+	"z/dqh4flGqHBfErL9ZJuKBgJJUskwj3Wq5CkCN2zHUK9RRCRoR9GU7Ur5ugB9pSgi05PP1o6+rWpP8fe",
+	"39Uq+e/HMfOxClxWyX8/wvbSbvzKIBIRDVzoLb6iZ0goZWOLZ2Qn6ew4Aa9ufLQqqOXamOgte7ccnqIx",
+	"4VsxK61AD6+IOr6BOr7CUaH26lW1XKuXa9WCU4BoXFMIA8tfQGUv/c25uGUBBcu8ddqFo8Lr5qWCWHyC",
+	"cxaOYIWHVbX+TDUOwFwzpm7qeMpmgnQbnXMwkCTYOkBsLhwVOq+fn7R7z+v75DWBwMftSb0+uCcwjL37",
+	"8Hpw2ug1Bt3G+xQD/lrWrSczZ9ls90TTNXW3tFudSPpQ9ntCJdvIehX1hOGPk7tOQSWQEeWe/Jdxyi4H",
+	"Tm81k7GYz67MbbQFc4uNX2nudqK5W9aRsBN3q5AGB8blJhTJdYgbEyP1ISFj6pNFkFx0Obqa7LjYXAcc",
+	"rBKal/Mk32AeCtC1iq4BxIy5pWOjsdJgwRxoeQzlo+Blp8/BFmK0KjPGd1JXrkZmqTh0FEE2iZzTkeKe",
+	"urOcbussZBSK+dSOmqxVq8f2wlvdNkkz6uPMTlee2CvFnmt9RLHVqvYS8oGwDJTuYO1RgLOk2DvbBqph",
+	"zMDz4UwQHnGmBQARg0mTzI0+j2fXoFVs2dAdXcoh/gmd0Lqnt4mmXs/f+3wXBk925u+jb4y/Gw+tegk5",
+	"8YmIBBcL6LjMWQ1CfUi4YMRjklzRYObrfG4hIxoMNNuq1l5fKZ6qiNN66SDDxh8jLOzAukdPxrpPvhLr",
+	"zvjgn9DnnkqFMAT5X1z7D8u1T9JcdTe2/atCuM/PEQ02+JFErJ6CJ0YQN8YclxSxuer9VBYLIHJdBQBi",
+	"kqKFttCaRMJur9FrDnqdxmW31Wu1LxUTaSrGirlZgS91R1ZXXw835lVqUF3F+shW1FqXEF/T7DXdCmnr",
+	"Bq24Ey2C2B6llaguMM5vkDrgDMBOW44zFEVIKEQxpBimGlHqtI5VbgLzpS/LE7MV59eCr457TqMpkGAg",
+	"ykCTcijKdpefSvZODfD5ywVLgS3/+vVFq9f7mkR3ExWNkWOFhm6uY20T1w9iEaLRfjWwBTAI3U1fhdKq",
+	"35PZ/kVWbbIKUCEUCURyDlsQ1imjgRpyTbzriaIOklwJGU1C1v3LOQjdHeb5Us9DgwqUJ4EEfZCSMZ3M",
+	"IQfVPcLpzCRbQdXrKY10Vu5qwbK3uJRvLRwSIGT40CRUwxTEDVAfz9cfPscR5W+bjfPeWwyZTO5Vl4VY",
+	"KUkSPJAl9DEzVxdH2O5CIRQ3XSRgTcRjc8Y9xkdLk/8HV+oA0zu/5P7VeVsQ6DY7UDzs+rLxvtE6Vzwp",
+	"FxYRm81FSEM/WJIFp7fUD0wlsRgwZugvBZqGDZa4X5BV5uMLhq3H6G6uqP4idT19HrGQ08AWgHQs2bob",
+	"q35Vwgb2nVWAcuKC21iF4IYtMQdn4nMKIYmg47ucfYwGo0UoReiSIR3dKEHW1V/0eVFxIiMfKBUIuleU",
+	"tHwCqyI0qc9hYsWhPosaKRR3GBKQErv6PID6Leo9Se6mAqVpbW4JLYe7CR/XPMDnkwrpjsScYQQPQuco",
+	"ZNRz1/XPSHMb+TvJKj8vWLhMhJU4zPXh4oruGfx53RSQiFWwR4wRuV51CjP60Z8tZoWjGpQo9rn+5BRM",
+	"OWgesQkL10+ASJKaYUY/njM+Ucxlr64AHSlULhwV/ueP1fKrn/703wrx8DIKlfzy+WsEpyvRK9tyZH2M",
+	"+qo85nuFoxcZgeuxMpVT0CGPWz0aJxG9WOkp4hSsOxsrww+RvDbXb+O6U40Y4z3/+q0vv0wFgccKXYb8",
+	"vmNL442wyEwhI4Z1QOgiPy/YgpGiedcuVdvS31me2S3p/fNffe/zPWlJkiUhZolYrrDedHswxJQUsZAP",
+	"kf6EM49cd8511be4VIDz/7H3bs1pJFu++FfJIeIfBnWBAcnuNoqOGSwhm7Yk1IDa7T3Mn0qoRFSryGRX",
+	"FsL0nonYTyfO88zDeT1P+/18hTPfpD/JibVWZl24Gd3ccrf3w26Lqsp7rvv6LSrmHoeqZaLUyI8K/YyA",
+	"J2A1Eh8tLWNfRypcbKbM7JIyVU3EJCLhxmqqwcH9VMrM76NnfuKL7PCaXu6xqNnO+TbpyPCUdnlrffOP",
+	"FFfj5GZhkKvlxlE01bXncO9KI/TNlvh0+hx0W52+fJVvn18vhs9XplHklUG1NPVG/6z9q+/5YIjbbU6/",
+	"YTKRIsKdq3yLyabwt5k2EPWckxuFatLfYOdUQ4xz22nRs3sXqf4aDgXjW8fMsrlS97K2w9OqHcUTML3f",
+	"n00nvNf8sZwq/ABZXEAujkWEIBafyOPiWnxu1ksI0buaSs5VdKJm8ndhvhTyhF7ZR+C9zy2h3GxydvHy",
+	"9sn24rJ8woN/+x//SSGt5qGtPGszTF2HuaH4RQwjMkPHUNlypKh0UvItNmYzU9m/M/oO/5m1XlsrtElI",
+	"mKibVNzzRtt1LTHWJFzdhOSPYoALUNCJl+gSDBfIj4ueyziFNlJmaFTin/Du0k4ZAwCnqQhECu9Bmnzk",
+	"wHDfZ9oWF0L1cR76WIfaokpM7DxTA/Y1uxbTKMHcuBaLZ9qEkZEbF4ZMHnSE/vcnFmIvXV1pQ821www6",
+	"RQwGBQ3Sxjhm7uQmTm/nOskIZ7RW7DnGNf4yJZ875wia60QrmOJuSAMtJ05kWdgBgji5jd0ZiS7d6M/g",
+	"dUW57ZMZhBsU0ZhJVcrd8qtauVwrl5ckro0aqqUOD6Kgru8/raBmwqeAFN8ntw8tG0Tgt3LG5Np7FvTy",
+	"wf2wn5Fvfoneic28GmnbBk35wdk1GhGJXSN47hZeTfKbi9zUNUi7LstjzXrtY+JRBiP404U4HaqZBySf",
+	"8PTWVhI1YUvw2Qjxe1Ocb8T9wKbaNI6aF83GeTerF59k3NFsJ2/07TjOa1iKS1JPniqbgeHdl83ETCXO",
+	"DubXQiHIyUxPkWaWboMJCq19BkZy2Wm0+68JJWC1xgMBH+lcrZpiAeZwb6HUsJ4WbfoWk4bPyPK8jTyv",
+	"NP6VCD8NIow33XpsHoUGI2r5Fhps4ExB+7HkGLSfmBojbSboc5flIxFOfBhhibVNTh/lMqdBNDAC8uyi",
+	"+8G1UBxALec8CEREiMtYA/pXESo24AGl/4cpaNWxCjzK46aPKHnRILEbjaMn0euJ2ohUMTHHMBwd+FPm",
+	"S3SLJfjkxh+X4habuIvTk/TAjNnXBvzdWatzGFipQOkZpbVm8bTrCdbILswJJoi4RTvwqJ5cz6TYUaC0",
+	"wWsi1PoUxsonOFVP3oZVQUfIC+oxFsGfgmMdmd2ONX02MPFhBh/rKTIue0GPTludrayrkmJddIC2cC7L",
+	"vOnFB+dda5r/yr2eBvfCy58GgXsUDpYFsdnEyOoIuiDXwMPVEsIJzEEqFih5RZVBLDggVaWw96Pd6HTb",
+	"zSPMuleyJ2MqXMB6ZshiqGi3umK+dDDXniBXKTm4xDpAwnmQAfKzdSRpiIeInYAoFYE/ish0ZSqYU+qC",
+	"sY/piC80s4u0wexFEA+z6Er5WLp+gY6jnqQKHRoDarwtWoh1CVLL6BFEMTdhKocxM+lJu9+fZCXryiDg",
+	"evyZtJsOl+YA6GEoCPp87EcGYOHW4Zp3YBeVu+s5yV24W46/fXUABENNdZEHVMMNOMmBk4Ozv+T3pOuQ",
+	"8o+aH6AJ+uGWS7uZd7VTGJnc826pb8bfbuNf67v4ysKeihWMdudRdbA0E3j+t9RffXgKp3szXzv1R5jQ",
+	"KNZwtkzRLEvBnRhRnEr9oWplqyHjRaoBfUfVga52s3WeUR5uI//D8FIn/Asg6euzFbKbsjUQkLxnFJH3",
+	"8iD3iWC9B+EgJzzQgk2V9iMqb4Yg40/TOpY+VafNk8/DOLasUIaffMKNkmI02OVADXKPxG2oq8dlN6k+",
+	"vgx+84UwDSB6iGqVLPWj8I2Z/JQHJWumMwY80h6QnQXqCgPRCdErrwKPmRrOoFVYe1ehxE7ukmN3O1Zx",
+	"SbP5M0n+TesoD0UxDW08HSspnqxr4/L8086NcspCFFds2OrbMIf5sbwb2ea/itdPg1KaO/9A0rUnkMHr",
+	"rSXbPKzZRf0Z+30MwUGohcPFM820iKJAYPBKXNghqQ700QwpFFjxdCh60sjavhwqzKcbzaSnYwoYCO9K",
+	"hDUzQrfEmp6YTBXcPiY+8mEUgPR9LVIW/fy1WKBnoyc1NOJZG7+dL7sWi0KJUfxRbGAmg5UpeopOEooM",
+	"Mx5xX0ah8mbkDe/JoQpmE8n2zMD2CrUYjNHYq1QIjXNtK3Um/pz39dPThrUWu078w0m79ZfGuev0pHt0",
+	"2W43zo8+9M+anbN69+gtvPa6fko1CX5qtE9OW+/Ro5QxsBn64poYeBeojFs4TPFU4fWkglsdk00EGTJ2",
+	"N2Nm0+mySylnDZqvzGAzrvue3NtrScGGeEwQnHPAscKc2ea9vRrjtpyrWTNTcFcy1x6Lfvy+a1UrrB/n",
+	"+VESmmDPGlYKjkuUwuF047MxXBTfCQKRofK39E5q/011QT/qSWjHum+OLzGXvNvoN37uNtrn9dN+u3HS",
+	"gL1ouMk5VqF/5UNLKacXJpThgjsGd9Og2vqaxXPIx8C5FgNUijmOBw8xCgqzaKgmAlPZzdGxCxZn7c20",
+	"oBSGeMHYbLrWjYTC/jF9/+Skg9R+Ad27X2jdBN1ktQoqHU7OHpNcLde4bOec3Oohw4TNi3qRdJdyuVLd",
+	"zzk5Ou7Ibg+qO3NUs8SfwXp43LhodZrd/kWrsxRwt7wCt9AJ77pYcEBnoTCR8GREHMHN8H/drWfMEgCe",
+	"QvYC0wL8mNqHJFvtFUzMRAN68amWKoq/jaUnYGToX4tUqoPc6CN1jnkLkeovb3cKmdTcOmroFtJVNyEK",
+	"W+FVMu1jNVSqHjQN+KIA+q6pZQ79JWyv2MYXhLdpGOar5HZF8Rc4ikeV4c6Ai95ekLu1+Ib9tG0A6K6S",
+	"G351KaehGsI2D5CwPbTslhVZVnx7xCK5ZavbRTdqa4PYNlaBt0VmO/FDHbHp2ACrcGRfXsjnPKhhDd/w",
+	"RmjmEtlwbfJzPCyQ9mxiehxO4oVqqp2ehKfxb4YrFbBUPIsjX1L9LYtz9klWngMWmHIKbpfQrPCHfcZR",
+	"KgoLAmQmkpbkKB4+I8oxK8nBahrYf/qUwk9QPHqm43TzRJim59pM11R21/TrysoVYrhuHlBEzIqAiKDz",
+	"RqJLi28oX3XHgsJ3KBxcm9L2rvmz70vXiFc6Rptn3zKPL7RD5XsjxfbL+MNh8hmP3HhZKHqmAILaXGHx",
+	"AMzjuFE+Ckosj+E3zEg7ZitLMKiSiVF3be4kwu1pElHofFHOvRHEV88VxuSozIKaMsGHpFFgIfgoLuiP",
+	"leAMqNDb1ulxv/HzRbON9ZxhpdZKlFhJzf/rTBC8vRUj+UTJqzhEigpPgwrj9WRygHVKfMVtMMmodxYc",
+	"ue5JKy0aSdHeSY/lOa56tsQpdjsKBa1rIloXNst9b1Xg/SmEvhebRD57OXK1714ewDtrBZuL+ofWZTcW",
+	"bcoH1TvLgbDkn0EIxDN/1G7U14uALx5HAFy7Tp8WAVNC3SZBbFniO6haea8ay3vJbdwo8tElXpb54szR",
+	"JZEyI+3BxjEqLPzwol6q8a9y3h9MzrPHclnQu4DtzkhdJv72ngIfuTCIR20W/jrEq1D6I6FmLAKPGWZs",
+	"CoWkxCRbxXrVfGehaNPskA3EUE1AeiTlxd1JwEuCoXAhyFmOlCwTDWV86oYLAws0zDDh9vD+ReP8uHn+",
+	"xmX5hH+STFU4ZFOuI5JSkQcs2DpJYasB0IqFNIw9Eotis+evQqIdzYYvU0UnMqUZe7mTsrlRcRobHxeb",
+	"3rQPsk9kRbs514ZIOGjZmWmzR6lNyactiNZguMakuGIrPAS5sidXTIXO2vA8h7nvPhz1240fL3GxUjZc",
+	"HGrK1oWWw56Mxf5CLXnNYjfarbTTBYotGA8CNQdpxkk2eUNxyCj4MoSZT3+R4hgPiaOBR7vT6HZPvwCB",
+	"YLnvV7X98mab0KNICmuNQ7sLCuZEP5KkYO/LV1HhzyEqEIF7NFkBKOtmSaEtAsEtp0kJCRQQvY7nE6V2",
+	"014ORGDQO0oBdaT1jAdzvtCIz2d6z3JgP2KhHRs+KTiJvyfhIllzj7kxyIlX5Q12f3FjFdvzJ+V7X5nT",
+	"J5nTT63m8VfetANvouN3d95kBKnHYU3mbnzlTH8OzvQTEuqH5Ev08DkmmW7E/MuyEQOuZ/Ca0fibseBi",
+	"ZImMQl9opmcTFin2qwiVBQa0Nmbx1xkPtNEK6XUHGipaRTeuv8pDwa74tDgKRVL4d8z1mA3H3JeYNMSH",
+	"kZNYjZGU6Z7EPpiaCuI52gG1Lx0y42smxRWP/Bthx5eOITBj1TaEAAe6wJov6demypeRZjxiPC7lYmcB",
+	"inzq1TypptQOfJBklaF5Pv1uHF8AJKdA2NfuaeP4TaPdP3rbOHrXb71zUVlbfXJSb542jl2sCGBhsW98",
+	"FSBv0Gtt1LCfp3RWvjRgbOJrS0uT4m3q2sa3J2uwUii+OxbmrmAmtJLa1ygh7U66aflwJT8RvDwLYs8Y",
+	"3r3PHM73OGRrLVjazKA4m5WVNzz0OVyXe1Atky9vbG+GU2+qryVWAuUyEABkPnJNDBByUTU3RYAzAF1r",
+	"AL4wKAi/t01L4RNcCsYzScQjs0FcWTLKvYkvUxmJpoH1QV2HibnLZLrH8KtxUmqqBGcqSR/FqcL6SDer",
+	"LdgyUetMPe+x144Fjn5aIjUN7r5xzAnGO27l7tc9vTafIWrZbF+nW+9edtZBfFk/bt/wrVytUiVxfuWH",
+	"+8n3tBCI/WIFa+vsyYRMJwuakFlaNIsndHvQLvp+G3mlDQEV8ikGSa8RV+96EmKAgzQT8/UKnkcpF98O",
+	"QoktV354u/+XFz++ev/dz99+ePnTi+5BZ79d/bFysfs+WM6wFj50eQSHKySp9JTiu9MkeZmBnYRC/IrI",
+	"LTM5on8/RLTQXAzGSl3r53o2iFdvc60Fgp1Mv/vYpRY6YhhaTBrEiWF6jDn7ho3ZCVhGtqEOwnt6rZOZ",
+	"5ZMohvBnq1TwvvH6bav1rt+5fN05ajcvus3W+XK5godIXFwKewv5zGN6qEIKBfB81J3ToQjiRhhgSrw/",
+	"NnqshAKNIMeACd8rGU/Bv5HtyJdXffTapYNS953cNBQ3vprpvsZD3E/iq1bMO0lWzy3qJGRwvfEWlOzF",
+	"LpmFf05Q37kHLaSw7jLtWk0hQ2f+pFUVsjRrNd9RR9ll+gSBt83lQJHcmKnDI5GGbEl3YJG58AZYfdAU",
+	"8XNT18JleXfPjXG8FlNR6MmhmthyaKGaMKnmjOCIPRH4N8IAI7uzMHCB5NO4Bplsh4hfsT07nZ6089mj",
+	"sD2KQGRDHqItB238/hWmA7t0sVyH7e0hW2ARCB4Kc0sOTSQeJVf0pJDDcDGNTC7OkEssXMwGguyVGIXj",
+	"hirikSiadgs0gsv2aVy/0IX7ltcF11bn6UmD4ZzgPKuQjUJ+NREycugD7TJfsmkcYAqKFLQ6Hyst2Fhp",
+	"GKlDuNFaBTdC92SkHMZZoNQU2KXDpqF/g5X5A19eFwPgQw6biIhTvYuZ1FMxxBACh01mAdwUbaCoTQSh",
+	"wbnH5JODajVRJake8CwMbJlSq4fitkHbgQAmbml3/fS09b5x3D9vdN+32u86LpuKcIKWI98E15qGYAN+",
+	"mXmguFJWLI9sZQ46HgvHcn37BR9GMx4EC+b5PBBeodST9QzE2+6cn479GnL1BZUC3s7H7sa0bsU57sEV",
+	"PkPM4zpxYk0M5J9HosAHuVpuPtZi2H81+bH6U/njD/ujt5VB5+Xi3Xde9yB8/+3sLy/4UVm8qfqnB/Li",
+	"pf7pu3nuc4ojGVWcDk6GJTGzC6Xbnz9cgK2K+Zp+Dk1IFXyLTAO5CTCSrzLKGhnFLOFAkBfBQ9cD8Hk8",
+	"8rcQWHbXSeN6UJ6Au7NKGo/xdyMgpLc4tlFinSrPch5f6Liok2VGLFBXh6nwhZCK09uKDZjvADwsEpNp",
+	"FEcJ+JKNAv9qHCHmHCXNgrRyg/maGd5lzawU5riWeK0BB9qB1dHsf39Wt4O1dHWMDxlWsHZNjxunje6S",
+	"jWot2aHDdRuyc2YaXJvLlzT2xMx/ZvKPWL1mOwGhpWE8u/q30HM2VoXLGqdsCU2sEIfUPXMH2Z2v4Lp6",
+	"bV9v3/rbl3GCfrXtPKowdZuKXGsl9u0FudK36ytdW6VrpijXXanalEfD8bpoTDRQkGwz8kXgmSpSeaOg",
+	"Z6w0DnNTn7uHoHMHAo0BUhScxPDSk6D4ayxyClcN9pQ1SIKzso2Rma6FmDKCuzUZmZftU1NuxtdUC13w",
+	"4RixE63IhCC26NSFLrKWJCQnQqdkxsSQxGMM9yXxqScfhHavg8vCq/mlE/A7mhiWqOMeHsU7kxBaykf1",
+	"QK/b91VH9FPgNHufjY9sKFX1oEr5Hdzk92MxQGHisJAvgtt8Gfr7EVHluzKqW2rtzxON+xOeZatZR8qq",
+	"5GhguElVTMzK91LMtzifezK/3fF8yNb7nQ8tt/I9l0kehpSSBmNQUmDBEhmVWAM4XqjmWGcFbdhm/HI2",
+	"GYjQoawDgm4iCIi33e6FDTpBpgn8csgnAofmEOZCwDE83zHsPtQRq7B3/mvrmiGPyDPNBspbwK5RJevL",
+	"7knxu9iZUXCSHE1r3jCIFQK9NPk4Oa9mubwKYYboEYlCHzhxZDz3ZmJ9HrmHzJ1zP8IPe3Igxr70cJd4",
+	"GPgizHqRsGSYng1+EcPokLljEXim4Gbm5PmaTTnipKmwJy1ZPQRBxjiRoFuCxHBrCCQB1MjiXViG0G50",
+	"2x/6J622W0iV3c709NCCQyq44Dg55V+I0PCFhyRsaN3e3NwtmRRKvrAsD64NHzdOmz812s3GcqCDuVYY",
+	"wmb+vTHjpJwWWOyNpoyScuqHWFyIr07sJqLS3NXytxnHUa62Xh8GoSFurQpbDd+/qDo5Q5/6E52r7X9n",
+	"IgkSCmEFF0P4loYSCjvUXG3EAy2Ste6Lj0MRwnLk/tbLqeueERs/Gb2Qe1G9tUhSp/HuHLhg5qe/yiEP",
+	"awaM7e4ER/V5BBJkNjvUylQhcy03MrDPxKdclod/UNUvy7qAlaNgpa0LoVBi77EmG73iGMlBkz49EPC9",
+	"4b0x1kJmAYyoQIyT+XLFW1Ggis7WZWHKSx8yNxR6NhGuCQGPxmJCRdlCT4Ql9lYEGUcI/AMEo0DBjDTV",
+	"o45Hm3cbPzXOux1gsI1zRKNe8WzszjIvYC2+2krXq7EX9cvOl+C5fji1lq7G76nW0ggeT6u9SNr/ai7N",
+	"wuHAynw2qh+LHpsp/49AjLFmppgndHaN6gncCgg+aTv5RF0sANNQo6WQOkowxAtlqocNMaEBAYzdfx2F",
+	"auKwSBVclucRmyhQ+eCwG+Mo4gSSIRV0YuOYZgfVKgHwpKK4jHQeR3BFyk2nyA8EapswQKOvJVzAKLRo",
+	"vvWvJFpiQ6HHTjb4Dr53T/ByFVFmLjY9A29s2E+MyCfSPAZWYVknXLIzl1hLBgtrEbbw0xH3JUbnrXIh",
+	"AybTk/HeCq8G2qjFqcamMLIOdkuqRDNNbeYzszWOwbNOueaxy4xu+AZYpQWaTPbdsWlcE8JAgIVn+ZUw",
+	"u55046H2lRR9NXKpDMTc1+IeXLVtW01rM/rPYL6GNc/yRmQXWY4RqSWmsvzKbYl/vN63CnKr3ktSaDeM",
+	"Jvmh/+Nl4zIjJ9AFytUqy3jF8f0zV+zuM11sBy5e19FXRelBFSVLGU2FmcdjlKA7bKtjbZSgNfqRVZ3y",
+	"2Aihp9qg83UaElkDDQRHT+ooFPwa87NUeKWiSEgkp8ROxym1ZQEvGeUJ18OxxQDS2evAbIE7wIQIhlcS",
+	"i0p0obtTXGj0qyKzXpFpNzqXZ38uTeb3d9DROX9EVaZOFxnv21eFZl38B2zA59No0ukqm+n1ccjnVqmh",
+	"d9dmzJTYCRB0UDECPu0b5HA3gQ4nuGRmNJSefFk++K5cPmRlZo1MjJDqMIwatBw5FIWlhI9EmZgrzOTh",
+	"0SwE2gzcAZWWnsRQEtNM3hZEgefoDSs4TCuLaBBqKhE996PhGPpE0xWb8qE4TEWSYLIP6R/JKmD3usTa",
+	"sIzIqpCverPQ8C2zFIRwb+cndLQ0xaUUFZaXCRwZ5a8WbsVYcFcz8ex/Bjl+6dwZdO5bS6u4eJ8DB8Fy",
+	"vcZRu9Htt1vdLyPn5B78LuFllXW8bCn35McD+dN3+rQy/Pll9Hp/0n61OKleH387/qE8v3jxa/078aYy",
+	"Oz/wuy9VJ/e7c1G6z0RPHyXrhM6lSTRJkaDfNdnkD60z0YpnEkYtS7kDPyZ9aG3sSltEs1Ca6MxZELBp",
+	"qEZ+EKNQZnbK1I92p2MVqT6mxfpYrcSfiCJ63hEDGs1vl+3TnsxTdAdwv7GahQU2mPkB8B3DV0PBCWva",
+	"hXvsUlhJNBZkIpSKYU/r+MwbEZ2JLxRl66yRDSsf+GE07mPkYS1XefXqFRLbCtBWNZMRHojXP+RuBTkj",
+	"JtwHusI9/i9mBEBHc04OxZC+iTeoe9wUSq586+QCnjw542Hkw7oHtF613CjEOAWYHA/wVOdeN85hD8ZK",
+	"ij7FDeVquW+q1Vdl8z96SoclReX0fmmmi3Oho2K5fFAa8OH1IOC/ikEVBmmoXVFHKuRXojgNlffcnMs+",
+	"Nqex+G2/8m2fVwbV0i/Tq3/+uVif/FrsWJnsez4YrqXM0VyNeF9IZD6xG39LePv+q1p1P02v12Jl3jmQ",
+	"/Uxsdb/QrO9FW+9LuAaChyKsz6IxAr5l6NQbERnYwojwwcw2pWjTmdgWHk4Rt5oNuPaHMfGhOPESa5mo",
+	"6u/ZTJpYSsfSiu/ZMICReSXmmnvisnyz02L7lZcvi5We5MF0zItVquHjpk6uy/L0bL+A4Cz1zlGzyQIR",
+	"wbXHKsgSRH0tHCZVOCEwVRYpNptORQgPyHONuHPWhKMjMpQLLFDqEQqBPmRucr3dOBWf03tTriMGTw6R",
+	"qMa3COlqo1R5eXCIKGmm+mcU+pMJLEHlt7//V6VctkN2mAadQTtsvJiOhaTkQA4KVaimYxHPiVa+xFy6",
+	"1C7LD8RCxaF2ajibCBnhQhViaxeF9RERBLZgzjl1IopAaDRoOsAKbHRfpFSces8ZYaLCeiktMu0VMGg/",
+	"XDAj1tHOUz2pqQojiuNTtqJSKlRgHsLRkCVG8aC6J2EnM3Bzg4VpDpbQMRA8gwW74cEMFCx2Ue8evSWf",
+	"1pJpD5tP/owrVtklEh4zVPWZZm6a4rnEuSLGGTE/2lEWKY8vWP61kL40v2k25jeCjbnHKuWe9PwrTPXC",
+	"GgrVcvWgcGhqzGJHmg1EoOZYKpN6rLy0fW5OC/h9mOQdtaidGeEaHraWd+3KreKVvEXFabO8n0FbO2us",
+	"yRC4z1o9Ar9PVnArM61Uai9epv1WCdMkVscmvmb//b/ZL2oW3iqTlfbD21r+O5UCcGdF5fdSH7ZxYZrY",
+	"Tow4oxU8R2Fqs+3tbBZE/pSHkaGjJPi7NWtFYy/Ymf/6kP1w0XjjsIvzNyDKvxeDC+YllWjMcbeGJVOb",
+	"BsbWkxL9+WRtgn6eaXZErxe7iynWGDQ9HZRfvfzv/wX/76DWkJTqJubCBmKkQio4PPU/igBDATwBVwgU",
+	"11koqTYhkNjGz80TpkLf8jqm+UKzvFaMM+A6IfcjFvFrDNQOMTteR/CK+atAzpieDEVRSOwCmoZlYPm/",
+	"zvC2sFdlh7w5U06ozqOAA8fCaDs2H/uRIGOgxcFheRiXw95cdBz289lFoSeRjcsFsSQ+nQrpJdW/UVIC",
+	"pueFajoFOQg4lKLYhBg8yJol3XUCdG9WLu8PfQ//K8yf1TILufTUBJhiyIdA5ukFELTdQ8IeMjCu0NG1",
+	"mEbWfwUTGYDkRIPHjTVWmdTQTKp6Uj/HFo3207l0+aGS8ZmeBop7mgo99aSNYQDNEicE7JxaJX4O8oS2",
+	"ZYzoYyqXHc4QR8kcFz9O3nMMrqKvx8LrycGCccxruArVTHq2gCSeOs68WYjVHtGFh5soFZslxas9O1c6",
+	"NpRoUFijOSfKMsuqyihxXMDbFDaDN40dVPaZe/G21W31u61W/7TeftMAYZbNxyoA2RN5EeVW4Gcv8TMU",
+	"p6iWezxvRFLCm0R13LHl+ofTVv041XbhkAI8MMaEHVRe2O4vzzuXFxetdrdx3O9+uGi4h3jQhsqDhXFA",
+	"Vp1JMhqoEMeiUYj2/ImQBEp+UK3a1prnP9VPm8epupKh4FpJGwgkgCbqEpGfQ8bh5tFUbZI8fGPIE1IS",
+	"ah1braNPz8B5O3GRdhtlQ2+Xyz3pntVPT1rts8Yx1olqdLpuidXjpcPW6VYlgiHeOZMoCjuaTfnsyfd2",
+	"QshWmVFpmRf6NyJ0MgciwUBHWRqBr0KWd5/DtdXP6XJeiwXdxX82xs3vf/v7P+CX6svYHwE/uU5Pvj2r",
+	"HxU7b+vVFy8dpmaR9j1BbQNNhptdqDE/YqZwbpRQjxh2xNAQ2H1QvJSW/mhEQUK8JzWX3kB9BOJ01Lmg",
+	"MCpSATSV8T9ptV83j48b5y4QLS7j2p9wL4MIEdYu26frxVe4s2cC78BTkmEnlik+H6lwUrTyWEpsM1w1",
+	"lx/4kocL5AuF3WUZnDFN//MIl+ZGr4iYv6vlZmeLTFaIxDvqCSP+gDQp7iROYkNbLTPY0+whRMrKDrbv",
+	"C76AA9FV6pSH6ObKHVRe7NKfnk1Jkz4Tns9BrHrCcizyaWsFmpqrv0WAtU0XKbhoo5n7dWzmYBkrh6Hf",
+	"PAjQbAH8wDYZ40EF6sqX2jFhtTc+GloCdQUU1enJ6kndWg8cBAyeq5BwGu08zNPCcsoncSLiDMQckzGX",
+	"evIdZoQykxGKWJc74BEfWvvYRHCps7mhm5IAO2bKv1fc5VLm0pT/dYbajFaxxBULkTgPhFA3lCxXoUpI",
+	"t0/We3mwe7LeclT8lWAg0CTxBdVyITOsatnZMUHxFjmJD+WB6DSOLtvN7oe+iUpeyuwbmmkCqSrh8S/p",
+	"2XAohGfQZrKQdMOh0Ho0Cxi9ag0MZawWNUXyvV8qlyqV/dK3cP5M+PhOWDLALPgVTi5Hcdv16fR5pVT+",
+	"dGIdnoudSX72DmyNI4rz6ohC/PHsCQjjO1ksk8ItpFhNheRTv7Tgk2AHX2NKBGWDRSQwgwz/wTMKoJtu",
+	"13WYmAyE51HmAVA2I2DxqCcHMz/w0BNJWvUw8CncFGRSkMpVaPQdqzvOxxRxYyXtOdfGPwnf3NCagy5o",
+	"zPsl9kZIIJ2CcdM8USeLGxsSCpMKF0yP/ammqB8VMmC6HVyIWBs3w3uO0Q74yC1s8HO2aA06UzF80g5P",
+	"u/cJZTa7V2Nw/fd70pcjVetJxiI/CkSN0YVm9Ysm/GiqVdVYpVQulXEt0lncy1gbsCz1iya0HfN0xwAJ",
+	"fKifnQIdIlzjXC1HB2UNaV8L42HPZun+Fy1zr9LDjs9/HgabduYfq+GS/z4UV76ORFhEr24RiDj0K+TW",
+	"KpiUPcnZyyJ6Flire4GnkcdVvtBQGMeoodMqTMM1qQANEofsZZnBvVSBp+bS6cmD6ivmtuvdRv+0edbs",
+	"Nqzm7rZFFC6K9VEkQDRBW0OhxOpxFHVepcpJU2GLQqouN6qOPYmldhpn9eZpv37abtSPP/TrR93mTw23",
+	"xAy7odG6re5Fv9M47xpziieGvkaxrp5Ko4FFg+cRuc97MvCvBSaXsvzSYgBhordsoB6+FoobwYPEO4Q/",
+	"2uJiJdbhE8GAMEDTEywphMlE3obQayG9ttnSBgzuCLjyl+OmsbEFVwPgRos4vkCK6BbFT6CRz6Df2hOS",
+	"wc+Eq6BvV5hsC1ZmprWd6iceKTkK/GF0LwngoLpDT20eiVOKzHlgYmZPMMvTBWt1LwqsaG/MkI60pWn0",
+	"Mt2CT9O27ZTNFgTIIz78TAtdWKZpwMDXkb/BgqhBmiTtQn0uO3F9fbRdUuJHirCgXx67DdRchMUhx5I9",
+	"FLaMQ7oSkSa8fXR6uKOPLvsGbWxo9WXfMfL/Osb8iRfjmbag+h6pibEb3B+Zow+akbE66540e6EwoaTI",
+	"p1P853Smx0yNRgUYkSG/LC72n6xAoFXKfveqJ9cvQ8cWicSI4wzHQKqct3gTeBiiQhx1TfZ+DP3qSeQp",
+	"+dtwErTsm7oGFHcAi29EwXjFejK1UugugKGFanZFhlg1iwbqY0rKjG3OMPgSgxvDDBnP6zEPyY2FERIj",
+	"NaPCdIb9spi060KN7WMVz0qZTXw5gxMKf+KGOKxaxr/G0ADW+iT5sXmxjkV0vjKIrwzij8ogHoI9REVr",
+	"aNvMJsyKGMIEW0DOJJ6uTgksIH4HiLNjvIjJV/A25YdrTK/vyUhdC8rYAwUvlbFXYq0phUswlyyF/T3X",
+	"gp4OfGOAxM/RH2LMiQzlUU7mk57MU+45PvE1pf2hJFuDdzisKL4ZK5+2UiYwm6L5kOhj4TAeiO+5Tk/a",
+	"v0ANMrne5hfgSi67UixSVwJdfpgA7tpL51qkOVueV0mhCyV2YTaiJ22Z+4NqtVBj3/329/+qVL9L+ZAd",
+	"5tpd6w+VHPmm5oxLhYxZnkAAzCPhuQWsr5mwWnIpw09wybmPYdFApsm3ho68fNIHfmMb4UjwETDDjjf1",
+	"6lzwa7dwyGxAX8xviCmgKsBtHX90RrKh0hEuehQuSgxvA4r9NyL0R4tST9blgs0keg4n/MofYu0bG1Zt",
+	"lQ2Df4c+hBTnYXnkyMlIMCARBucwYkkp7ARsvYitp29GocZebGRI7BvLgUzpmsMEce9qJmiHBzPvSiDo",
+	"QDypdfVN7Qn4kjmW4QWV6v7Bi5do4jSXBhHA4N/F2cz3ipXqfvLUWHSPxqGaiORnY2KYi0EqDnsdK4Tl",
+	"sVQs14nCsry6+Bet5+XQ+6fUw8xlWfPmzhyqFU0z2/V4rJWjjt5HSofL+uLff97wv5yTM/JnfzVY22xL",
+	"t/Wucd5vdjqXy7U6kZQiZcYSndih3YDXaOG0RmQ0SVf3d14sbLqJLW9PKjWys+EkHvvGEHg7qrtlt1TK",
+	"n/7ijZLiDykgRDGVvrOMQBRri3QAz/0Um89jOfwJj4Zj9g2yDBOrUCixY1tG3u4ypcbQ1pfY+1DJK1J9",
+	"Dsr7PYlWqTikJf+CzfEFU6DfUnY+DJW2/MJorAn1dlKsIeZDhcOelIoAz7A7Al7jkSHqJsROoyXUhloQ",
+	"nk3CBByGcG5p1mPipHoyYzIrsINKmUxsjZ8vmm3U/RIeVYM2N/GXEnuT5SI9aXUp5FvpqVKQoCcK2CIB",
+	"pRKzSzMs+JcOfFQ8Ky/iyfRkDA+Eq5RhagYzYY2OucTggRUHSmEsf7SOzeFxWfyRONyD6GitaGpX5rPo",
+	"aXilVhQ1PMdA/vEfca+3nsIWMM2kl6/k/Jbk3BC4O2p8t/BzpKTsbW4OfGEHNwcWbyQTITSgGcjC2zwT",
+	"W1wOLPY43N9Z8NUO9EiBcPU3zaP+afP83ao56JSUq4eyB2Wb+xMahJKrmnIZwJ87UQgLDKC3ZC6oG6GZ",
+	"yycgbLksP/Ellp/3I10gu4mScY5zHP5FNek1xapS3DNc/fgJ82UKBpBC04cLB/PLUIxxI9W3Jn4XSY4f",
+	"Jt9ijBZ+QkiL8DY97Pue25P5dFS7GVs0V4USa9OJ18xtemIyVYhhXXwnFi7LV377+39VX7zIGFr0UE2T",
+	"RAGan9OTGKhfPWBjg1yF07gWi8QEjr9g+DhSyIWBTaQoYAOKjW/3ZDKUqIhFfhbCqzG4kWRYmuAWWI8p",
+	"+goO1/RqFxo7tbiQbvO4cXbR6jbOjz703zU+9NsN9D0cMk5fYiIhlRewkeB+DLo4k9IkCZITI91Y87x/",
+	"0W69aTc6HcT5isKFsall1+BaLApx1p8t46wmgsBYUiCRdlHSmQsltrdXLVeY223XzzsnjXb/qHV2gWX8",
+	"3L29GqMyXaWe3NsDhvIcg6XJ7eHxiOM7ccA+pVpMlBQLa4HKU+XpQSCs98OXUVyg2UGwRt2TFibMbLaQ",
+	"XhzkSMfOsToMaCWTaeBzOcQizcSWpMdGM+CtJl6R3CxDfwoydk8GXEeUWxuKIXSESTA8rnWQwTLL3/ja",
+	"Tw04Hs3Yh9O1KGTdMDXjhntfPz1tdPtHp60OBu/bH07arb80zuGHo8t2G3f2rNk5q3eP3sKPnfpZo0+v",
+	"wp8o9vcbPx81GseNY9eYWKciLFpSQnN2bC6Sx324hiEsezQOFkxbWcKoPrRPMRyQiz+jgRXB5RzmhsD8",
+	"4BzSH1pEus8jt+Awt3neuTw5aR41G+fd/snl+XEH3mk3jpoXzSxiJ+00lu2QYhaFPLBncWQyW4zAgSKO",
+	"CpN9XePmI/M2xkMBCfxVyORhT9KXMLzX9dP6+VGj3/qp0T45bb13DymYv3501Lo87/Zfn7aO3tFu2J/a",
+	"jU633Tzq0q/vPhxhAgWqjDgFrKlF+/3uwxEu87sPr42YNphpX1L1bHMYbQbtdBqqG9TATRYGD0wWLyVF",
+	"Ux0weyJZPktQLZRpiiLzUGDVlKTASHKg4wIjvgVcsklscZYSTQKNE8LC+sHqw30z2VcJNUinX9lsKWNI",
+	"RrIDI09IrJ0eWrhxikSVTNylrjFCG7aJUrR08JdxtpbYeZIcnVxIM0uTW2Vs5wi0Bk3ULGIs3arlg6fV",
+	"LByKmIHp2BxvOWbBoaPR6TYu+pcX6V3ndCaJV1RP6kzCNBhnOhLT4mwa+2Td53wWjZ9XR9wYbcgD7Kfq",
+	"2sTq/iELRRGFhQy1Bs5mabIfJWZ8Q7dSyn5mRkS8DqpVG+wHhMqkGrE6ig6YeM9MAK4myaECfLX6/7/Y",
+	"/+1//meFFirg4ZXQEZBcfNOcjR86rXNrkggF97SNPSxsrvjeNRTpyaFmpSSPd2JxP8WA5LJcrfqiXHZy",
+	"VirK1XKNy3bOQVTc5CLnagdVJycVZjof+1Li4qTudRqJ47vdBXS70p+h0vuqHJBKs1lajFsgby2vm/hI",
+	"MED9OCTEAmQZjNI+jcf85kvKO9ilL9yS9dAn6/cL/vuqXHFy1z6o7zGaV251KxM4fSpfumVz8VG6p/1M",
+	"+o/dUhZDhpVueR5IXNla522lD4xE8jHcBQg65gFQVjIemjVy8qahmK+SuxbFX+BIHhVe6wxEzNtjbGXA",
+	"tXZRZbGftvhFDG8TA49fXcppqIaw3QMkc48aBd8RqMWA3L2kEKa01G6si65XUePS72sj4utLeL+Ws5oK",
+	"qQjZgpcD9UWDGomJ0fbogaSCEbYmSVwEWhgk+JT6kcKAXxdh/mR5TupKPiTob7wuGRiuz0+Hc6uaQO53",
+	"p8tLwMCkzN2DJt8GDGtXEpwFyr4n8uBtadxTzNhpZQORPk2gjKlrI2XKpEUOZzpSns8DayFzLJYsStgb",
+	"hGUjwdvb8UyzxArH8q74SDN348BXlK6bnRY7qFa+LZTW1ys04/4ykf9Iz1rJt7vhfgAcrT/gAUdqUanC",
+	"5XJyqR9elO9PlmiqWLLP0gNj2MjVqP3lGIyVLLvd0UVpp7bdY/PKk0W3s3lw8/jQ2VtljyEi2621QLem",
+	"QlIGmFGfMerXbAnjE4wIoFyjkX81C6kIm04SShuXbYf93Dpx2GXnGE0g9uueRJ+/0cfthQEJgWrEjBBX",
+	"wdebMDCYSpuiD0EnR9hiM1I0HK5YuY05NbbAWfdX4+dmp9txNyu0tFRfkqc8e292PvDp6X4GndKaRtuN",
+	"JdiGNeQkTUkelYisoyAZzGK6C2oq5O2gis2qfoqWpFu+u0TwufxxjyoRTIVk3FzptZRrVRogYH4y/+8m",
+	"GWTt4lj4JOW9ip1fmuW1EKuODCI0aDaL3RfGN7XOOo8eCWOiD1WAgJHVgyImVcx96ZlIbaNHCenxsCfR",
+	"hM/yl92jAlkUqS3K/rXCEVMzSvud+9HYC/mcB5rl7eQUKGRRFAiPjVXg6QICN2I2j2daInO/pjEijLFW",
+	"k9iLZwY3CoXQbDYtsbYFXsJ+MRq9xjj6zCboXDG+JHSdRQk1jvyJYBO+QEo/EHEw2UJE5FwDZmTCokUw",
+	"YjyY84UG2o2WxxKrW0s/S/OQjBfUao8rRuEN+cl0ok7p1Dw5rH8c3EMqj+hM6mRVxxUqiQ4keEJwD7UK",
+	"UVQYgnEL5WqvXn37gn4yzqEsVDwQ42WoeA1MBCRBIKrkmkp18mJNJwebe6kWy5V15cYyvUxF2I9VRDsN",
+	"aC/yEfxxKkKtJA9yTu6GQioNm3NyGcXzziohnatPaYPU1zNt6NBXjTDXWaLMWKH4DtwgpVVu5gkEVVM0",
+	"UDVAJsmraytNbgi0yALi1IzXJNUj+g1TKAux3cuxcaIqtGFehVStrbR9TMR2s1ISEJKqExkDScZnCIHY",
+	"MO3BF/ND5hrRqc8pGZFycpLXbbyBeY38UBQnImQULlhezoKAmIINhwBC79XWTIISaj6B8dOTlgvCawhH",
+	"cgjrA9QculJyCfeH1dluVH+dL3ATahCdnW76fDxd6r8LylAGrBLW7dnSRpR2hxlaxhX6W8WpvPqP24EL",
+	"JTjfyyhDTxZYCC2r9SPQNpdYpB+JCZ0Ja2ctkqE1c7tytUrV2F9RsgmnPETk4Yy98T76yzpP2J1cVMm5",
+	"7xubKqxiFoLoVbly98oAb4mG7lrk35Dcr6zPqoJmQTZyO08N9RbPDGy5P2Rvu2enLLbjEydLwxeFGBNC",
+	"gVpt4alhsGB5NzT/QlSiIvTkOsAo2GDRk+6EXwt2ZcCEKE4lSUcHOg8fPPelJz6WxtEkcE3SO241QoMG",
+	"o6LJgcSgu7GgvnuS5kCphQE8xZATP2IEnysVDD/0inivTMZ7087ChEPHOe0xWQR9xMzXIi+Fao7xRNQ6",
+	"BXf8wG844RyRMhLyebJQvkacJncdZNQm1QKhcJ6aqTcSH6PnsC1ZsCPCZ/2n49ZR98NFg8ELhNRKD+Bv",
+	"LHvwfS8nZC+XeSa4l/4b4ZHohxREEj56nnpmfln+eqC8Rfpvz79hvvd9L4eH0vZsYGP3h889/ybT3vL3",
+	"z5OpbIFkqhvoJbwvFo/pHhhMyZUjxL+HDUWuXzSXemB5GPk6HCZsJryxp2+lQIuxW6yU8oLDTXioJT6d",
+	"4skyTf9tJR78RmAEnJGTYXSYch5p5glE/ZZDX+hSwu3fCh5E4zVyzSmmhhMSyZWaRalvkFquflFPlauN",
+	"c7JMgoQXh2klQCqYMIVy+WBhcTgwCsr8mzLTAjWH6YSpKO5CaiwXSUcaswFW6j5S1u0A0be10Ii7kmqA",
+	"nut18zEpmSgl+EqmhtnqXmBUZxx+nmowE2++2moXvhUyVEFASGOUgz8cA0+RVwQ3YmLbUq1256o44sNI",
+	"helSWhu6WFtvCxQSWwUobvZMrP0+xZgcNp0NAkQztzHEBueOTENOfMJiDrZ85ZK1hpuw2t/RqlvQCHMU",
+	"PGyVwDw37kFfsnQgfqoHy5lXO0lCYZitfJYy2w1ENBeC4l/TpyPxeq5p0TZDpsgUu8v/XLQPi+9sgDrG",
+	"0utCDW6i0uioTIyEZA90rHZFYqLDAuFdiZDiEFOjinum5xuOgNn0dx+Onr/78NrUIUJSwCOOC2vJq042",
+	"Uc8GCMygZKq/ozioe9syJKHfu68F1kACVUmQydUCrzlwn6PQJ33QoShkKkjqYajxLBTrFmS4baQdUtS9",
+	"pEq7oZOemnBfxkC9SIPo3yMhPNDeEM3TLdhMCCE9g7Juz1JPwq0ASmLL3g7Elrmv1EClJIG9vXpcI3Zv",
+	"D0Qd96LV6TJioLPQsE+LbZSucVFjy5qVS5H2OBOQBlHcAp5MYetoB8bIUh772GG6qZhmE0bGXJIeirgK",
+	"xabnptYIVH6vlgqhjYvymYDilDkljKvoF5ylRmEKbvKjqfW+KNapEbcn8xWHVR3229//YQpxmVdjwO8a",
+	"i743CyX9j8YXaSpOODeV762M9JF++tc1v/2ba7aBUjnxwKU3JI82epfii01RSNeeohQ6p4nV9RQc8p6s",
+	"lNg7IaaxLIs5KoNFJDBnz5qVDm2Ko4kznvIQE5+jsZiUerJaYp1p4EerEydHrOPCYVTMvRaL77E0lctQ",
+	"Wa6h8cqNXCovjNkIoWDuTcXtScZY3r+S8APFpV2Lha7ZoHGQ0YRmcz8IMG5cijmFzMNx3S+xNiaX0B2K",
+	"K9KPoC84uxODtSXZ3t5+uWx3ZG+P8TlfkFKwUDPMHRheIxCO8GEQOCzPD4XJ+TCgqAFfGA9IXO7LnjFQ",
+	"Zuh281Eo9NiALmKqPAojpZ48KDEgZLNIMHcsPuZTZQ3yGFMfsW9YL1fq5dg3uEWFguuwOVaRhEWNLXbp",
+	"ItTPNNXMwCHb0pouFX/97e//cAuwwyTR4oY7uDjJ5XqmTdiKyd6k6+J+4wIDBuZNkN3YvBpRG6WefFFi",
+	"pHDAcvsRId/otI0UtpcqlGnKysGkeZA0lNQRlxH6gErs2BR6NoPHjrAELE3OVn+mYpo8xEwybJxOE6bT",
+	"by9SzeMy1dg4cDqMMMStjqtI42xgai9L7FgUvRkRM4Fne5n+1FLHDStdBIJbWLi8yYswcfycBUpbVD4H",
+	"R8BThMhhnA1DrsexCKAtKl2ckBQjdcZk09DUK+5LItx1yqapfvxokw5cWxu52zxrtC67qRLilTLThUMq",
+	"+kImYBVes5BTgRS4L54i31tPxrg90D4WCqnLhbmqJCWwfCjorlDclFQRG6kgUHOi5bjPahYhNgPsvhTG",
+	"Jk4ARJjmARfFJENYxzzIYwM+vFajEa7F//0/1TL7/9gvfoSpl3wAbb5g2sH5IDKdRvJsahoRyadyrSMV",
+	"JgvSbnTbH/onrXZqSb6tsnEhlQ1HKXnmdjvmwXzsD8emxGBq++M8sTwoFVyygUg22GT9ZErR4zSlopwY",
+	"Qhy37ZFFPB7qcbNTf33a6NdPuo3V4aoRSsm+nKmZZsYgiBZw11aldmuZUi5YzUiqGZb2MdI0nSUrD5TS",
+	"Iy3FzSRwH4ZTT2DLhj3pkmbYN5/3MwXy+3Fx7EhFPHAPjSYYyz9wXsYi8NhMRn6A+WWzibBMsBV6Iizt",
+	"7THCMrdOGD2j4i551/yrlEIBsz/5MPUkaskxBYkCz6E0NBBOkZWHWOeeZ3cIydRk4keUeEhf88gc5gS/",
+	"jNbOUDw7LvTJ4O/ZDEvBw8AXoRlVvA7kN7kC1ZnNpixvj1OcxJceGZ48EeGpSlbF8zFWSkZ2DLSySQdJ",
+	"AapggXxOKoQZ84ezgIc0yVJP1lOECY4RUgjPlH1Kz/FZdheDUHBvYV4nE9iyYBwXdP6Pf/uP/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -288,3 +288,19 @@ type User struct {
 	TwofaLastStep   *int64
 	AccountType     string
 }
+
+type WebhookSubscription struct {
+	ID                      int64
+	Url                     string
+	Description             *string
+	EventTypes              []string
+	Status                  string
+	SecretSealed            []byte
+	PreviousSecretSealed    []byte
+	PreviousSecretExpiresAt *time.Time
+	FailingSince            *time.Time
+	DisabledAt              *time.Time
+	CreatedBy               string
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+}

@@ -53,6 +53,7 @@ type Querier interface {
 	DeleteOTP(ctx context.Context, arg DeleteOTPParams) error
 	DeleteRecoveryCodes(ctx context.Context, userID int64) error
 	DeleteUnusedMagicLinks(ctx context.Context, userID int64) error
+	DeleteWebhookSubscription(ctx context.Context, id int64) (int64, error)
 	DisableTwofa(ctx context.Context, arg DisableTwofaParams) (int64, error)
 	// Commits enrollment and claims the verifying code's time step in one statement: no row when
 	// 2FA is already on or the step was already used.
@@ -103,6 +104,7 @@ type Querier interface {
 	GetUserByID(ctx context.Context, id int64) (User, error)
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
+	GetWebhookSubscription(ctx context.Context, id int64) (WebhookSubscription, error)
 	// Before an object is written: delete it at not_before unless a transaction claims it first.
 	GuardObject(ctx context.Context, arg GuardObjectParams) error
 	IncrementOTPAttempts(ctx context.Context, arg IncrementOTPAttemptsParams) (int32, error)
@@ -114,6 +116,7 @@ type Querier interface {
 	InsertMagicLink(ctx context.Context, arg InsertMagicLinkParams) error
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	InsertRestriction(ctx context.Context, arg InsertRestrictionParams) (ComplianceRestriction, error)
+	InsertWebhookSubscription(ctx context.Context, arg InsertWebhookSubscriptionParams) (WebhookSubscription, error)
 	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
 	// Due rows for one worker (SKIP LOCKED: several instances share them), each reserved until
 	// lease_until so another worker takes it again only if this one died.
@@ -145,6 +148,7 @@ type Querier interface {
 	ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error)
 	// Keyset page, newest first: every transaction sent from the wallet, posted ones received.
 	ListWalletTransactions(ctx context.Context, arg ListWalletTransactionsParams) ([]ListWalletTransactionsRow, error)
+	ListWebhookSubscriptions(ctx context.Context, arg ListWebhookSubscriptionsParams) ([]WebhookSubscription, error)
 	// Every account of a batch, locked in one statement in id order (no deadlocks between batches),
 	// with what the money policy decides on: the owner's status, and for the accounts money leaves
 	// (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
@@ -164,9 +168,11 @@ type Querier interface {
 	// change them between the emptiness check and their closure.
 	LockUserWalletsForClosure(ctx context.Context, userID *int64) ([]LockUserWalletsForClosureRow, error)
 	LockWallet(ctx context.Context, id int64) (LedgerAccount, error)
+	LockWebhookSubscription(ctx context.Context, id int64) (WebhookSubscription, error)
 	MarkMagicLinkUsed(ctx context.Context, arg MarkMagicLinkUsedParams) error
 	// The body (codes, links) is wiped once delivered.
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
+	NextWebhookSubscriptionID(ctx context.Context) (int64, error)
 	ObjectDeleted(ctx context.Context, key string) error
 	ObjectDeletionFailed(ctx context.Context, arg ObjectDeletionFailedParams) error
 	// Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
@@ -188,6 +194,7 @@ type Querier interface {
 	RevokeLiveDeviceToken(ctx context.Context, arg RevokeLiveDeviceTokenParams) ([]int64, error)
 	// Revokes every unrevoked token of the user but keep_id; live tells which ones could still be used.
 	RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensParams) ([]RevokeOtherTokensRow, error)
+	RotateWebhookSecret(ctx context.Context, arg RotateWebhookSecretParams) (WebhookSubscription, error)
 	// In the transaction that stops referring to the key: due at once.
 	ScheduleObjectDeletion(ctx context.Context, arg ScheduleObjectDeletionParams) error
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
@@ -199,10 +206,12 @@ type Querier interface {
 	SetUserStatus(ctx context.Context, arg SetUserStatusParams) (User, error)
 	SetUsername(ctx context.Context, arg SetUsernameParams) error
 	SetWalletStatus(ctx context.Context, arg SetWalletStatusParams) (LedgerAccount, error)
+	SetWebhookSubscriptionStatus(ctx context.Context, arg SetWebhookSubscriptionStatusParams) (WebhookSubscription, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
 	// Writes every editable profile field at once; the service merges omitted fields from the locked row.
 	UpdateUserProfile(ctx context.Context, arg UpdateUserProfileParams) (User, error)
+	UpdateWebhookSubscription(ctx context.Context, arg UpdateWebhookSubscriptionParams) (WebhookSubscription, error)
 	// Replaces the hash only if it is still the one just verified: a concurrent password change wins.
 	UpgradePasswordHash(ctx context.Context, arg UpgradePasswordHashParams) (int64, error)
 	UpsertKYBData(ctx context.Context, arg UpsertKYBDataParams) error
