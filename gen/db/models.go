@@ -142,6 +142,32 @@ type EmailOtp struct {
 	ExpiresAt time.Time
 }
 
+type Event struct {
+	ID          int64
+	Txid        int64
+	Type        string
+	Version     int32
+	OccurredAt  time.Time
+	SubjectType string
+	SubjectID   string
+	UserID      *int64
+	Data        []byte
+}
+
+type EventFeed struct {
+	Seq        int64
+	EventID    int64
+	Type       string
+	OccurredAt time.Time
+}
+
+type EventFeedHead struct {
+	ID            int32
+	Seq           int64
+	Snap          interface{}
+	PrunedThrough int64
+}
+
 type IdempotencyKey struct {
 	Caller         string
 	Key            string

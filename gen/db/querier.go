@@ -76,6 +76,10 @@ type Querier interface {
 	GetComplianceCaseByID(ctx context.Context, id int64) (GetComplianceCaseByIDRow, error)
 	GetComplianceCaseByIDForUpdate(ctx context.Context, id int64) (ComplianceCase, error)
 	GetComplianceCaseForUpdate(ctx context.Context, arg GetComplianceCaseForUpdateParams) (ComplianceCase, error)
+	GetEventFeedHead(ctx context.Context) (GetEventFeedHeadRow, error)
+	// Where the sequencer stands (read under TryLockEventSequencer): the last position given, and
+	// the previous sweep's snapshot as its xmax and its list of running transactions.
+	GetEventSequencerHead(ctx context.Context) (GetEventSequencerHeadRow, error)
 	GetHold(ctx context.Context, id int64) (GetHoldRow, error)
 	// Read after the hold's wallet is locked: a hold's status only changes under that lock.
 	GetHolds(ctx context.Context, ids []int64) ([]GetHoldsRow, error)
@@ -113,6 +117,8 @@ type Querier interface {
 	InsertAuditSeal(ctx context.Context, arg InsertAuditSealParams) error
 	InsertComplianceCaseHistory(ctx context.Context, arg InsertComplianceCaseHistoryParams) error
 	InsertComplianceDocument(ctx context.Context, arg InsertComplianceDocumentParams) (ComplianceDocument, error)
+	// One domain event, in the transaction of the change it records (services/events.Record).
+	InsertEvent(ctx context.Context, arg InsertEventParams) error
 	InsertMagicLink(ctx context.Context, arg InsertMagicLinkParams) error
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	InsertRestriction(ctx context.Context, arg InsertRestrictionParams) (ComplianceRestriction, error)
@@ -137,6 +143,8 @@ type Querier interface {
 	ListComplianceDocuments(ctx context.Context, caseID int64) ([]ComplianceDocument, error)
 	// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
 	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
+	// A page of the feed after a position, in feed order; types empty: every type.
+	ListEventFeed(ctx context.Context, arg ListEventFeedParams) ([]ListEventFeedRow, error)
 	// Pending holds past their expiry, oldest first.
 	ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsParams) ([]int64, error)
 	// The next final rows after the sealer's position, in chain order (txid, id).
@@ -179,6 +187,10 @@ type Querier interface {
 	// version read under the lock and by the available balance: the conditional debit), finalized
 	// holds, idempotency records and audit events. The caller compares the counts with what it sent.
 	PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error)
+	// Deletes, oldest position first, up to max_rows events that occurred before cutoff, with their
+	// feed rows, and records the highest position deleted. Stops at the first position not old
+	// enough, so the retained feed stays one unbroken range.
+	PruneEvents(ctx context.Context, arg PruneEventsParams) (PruneEventsRow, error)
 	// Returns 1 when the device is new for the user.
 	RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error)
 	// Everything the transfers of a batch need before their accounts are locked, in one statement:
@@ -197,6 +209,12 @@ type Querier interface {
 	RotateWebhookSecret(ctx context.Context, arg RotateWebhookSecretParams) (WebhookSubscription, error)
 	// In the transaction that stops referring to the key: due at once.
 	ScheduleObjectDeletion(ctx context.Context, arg ScheduleObjectDeletionParams) error
+	// One sweep, in a statement of its own after the lock (so that its snapshot is taken after the
+	// previous sweep committed): the events visible now that were not visible at the previous sweep
+	// — their transaction was running then (xip) or had not started (txid ≥ xmax) — get the next
+	// positions, in id order, and the head moves to this statement's snapshot. A sweep that
+	// positions nothing writes nothing.
+	SequenceEvents(ctx context.Context, arg SequenceEventsParams) (int64, error)
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
 	SetComplianceCaseStatus(ctx context.Context, arg SetComplianceCaseStatusParams) (ComplianceCase, error)
 	SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error
@@ -209,6 +227,9 @@ type Querier interface {
 	SetWebhookSubscriptionStatus(ctx context.Context, arg SetWebhookSubscriptionStatusParams) (WebhookSubscription, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
+	// One sequencer at a time, whatever the number of instances; the others skip their sweep. An
+	// advisory lock (two-int key space, apart from the ledger's hashed bigint keys) writes nothing.
+	TryLockEventSequencer(ctx context.Context) (bool, error)
 	// Writes every editable profile field at once; the service merges omitted fields from the locked row.
 	UpdateUserProfile(ctx context.Context, arg UpdateUserProfileParams) (User, error)
 	UpdateWebhookSubscription(ctx context.Context, arg UpdateWebhookSubscriptionParams) (WebhookSubscription, error)
