@@ -29,6 +29,7 @@ import (
 	"github.com/flowxi/backend/services/identity/password"
 	"github.com/flowxi/backend/services/identity/tokens"
 	"github.com/flowxi/backend/services/ledger"
+	"github.com/flowxi/backend/services/webhooks"
 )
 
 // App is a running Flowxi instance. Its parts are private: cmd/flowxi only runs it, and the
@@ -57,6 +58,8 @@ type App struct {
 	// internalKeys authenticates the internal operations API; ledger moves the money.
 	internalKeys *internalkeys.Service
 	ledger       *ledger.Service
+	// webhooks delivers the events to subscribed endpoints (its fan-out is a worker).
+	webhooks *webhooks.Webhooks
 
 	workers []func(ctx context.Context)
 	wg      sync.WaitGroup

@@ -13,6 +13,7 @@ import (
 	"github.com/flowxi/backend/infra/blob"
 	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/egress"
 	"github.com/flowxi/backend/infra/jobs"
 	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/infra/metrics"
@@ -23,6 +24,7 @@ import (
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/compliance"
 	"github.com/flowxi/backend/services/docs"
+	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/identity/challenge"
@@ -36,6 +38,7 @@ import (
 	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/registration"
 	"github.com/flowxi/backend/services/twofactor"
+	"github.com/flowxi/backend/services/webhooks"
 )
 
 // uploadLimits are the body limits of multipart routes (the default is 1 MiB).
@@ -64,7 +67,7 @@ func (a *App) compose(ctx context.Context) error {
 		return err
 	}
 	// Every background loop, started together by StartWorkers.
-	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run, a.jobs.Run}
+	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run, a.webhooks.RunFanout, a.jobs.Run}
 	a.echo, err = server.New(server.Options{
 		API:            api,
 		Auth:           a.tokens,
@@ -121,7 +124,7 @@ func (a *App) openJobs(ctx context.Context) error {
 	if a.jobsPool, err = pg.Open(ctx, a.cfg.DatabaseURL, 4); err != nil {
 		return err
 	}
-	a.jobs, err = jobs.New(a.jobsPool.Pool, jobs.Options{Clock: a.clock, Log: a.log, Poll: a.cfg.JobsPollInterval})
+	a.jobs, err = jobs.New(a.jobsPool.Pool, jobs.Options{Clock: a.clock, Log: a.log, Poll: a.cfg.JobsPollInterval, RescueAfter: a.cfg.JobsRescueAfter})
 	if err != nil {
 		return err
 	}
@@ -171,6 +174,7 @@ func (a *App) buildServices() (*server.API, *mail.Worker, error) {
 	if a.ledger, err = a.buildLedger(ids.grants, comp); err != nil {
 		return nil, nil, err
 	}
+	a.webhooks = a.buildWebhooks()
 	mailer, err := a.mailWorker()
 	if err != nil {
 		return nil, nil, err
@@ -185,6 +189,7 @@ func (a *App) buildServices() (*server.API, *mail.Worker, error) {
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
 		Service:        a.ledger,
 		Compliance:     comp,
+		Webhooks:       a.webhooks,
 	}, mailer, nil
 }
 
@@ -312,4 +317,18 @@ func (a *App) extraRoutes(e *echo.Echo) {
 			return l.ServeSigned(c.Response(), c.Request(), c.Param("*"))
 		})
 	}
+}
+
+// buildWebhooks builds the webhook deliveries (the allow-list and https in production from the
+// configuration) and registers their River worker.
+func (a *App) buildWebhooks() *webhooks.Webhooks {
+	c := a.cfg
+	w := webhooks.New(webhooks.Deps{Store: a.store, Jobs: a.jobs, Keys: a.keys, Clock: a.clock, Log: a.log,
+		Egress:    egress.Policy{Allow: c.WebhookAllowedNetworks, RequireHTTPS: c.Production()},
+		KnownType: events.Known,
+		Options: webhooks.Options{Timeout: c.WebhookTimeout, RetryFor: c.WebhookRetryFor, DisableAfter: c.WebhookDisableAfter,
+			Workers: c.WebhookWorkers, FanoutEvery: c.WebhookFanoutEvery},
+	})
+	w.Register()
+	return w
 }

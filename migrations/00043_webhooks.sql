@@ -21,5 +21,57 @@ CREATE TABLE webhook_subscriptions (
     CHECK ((previous_secret_sealed IS NULL) = (previous_secret_expires_at IS NULL))
 );
 
+-- One event queued for one subscription (a redelivery is another row). The fan-out worker
+-- creates them, in feed order, with their River jobs and its cursor in one transaction, so each
+-- (subscription, event) of the feed is queued exactly once; chain (the event's subject) orders
+-- a subscription's deliveries: only the oldest unfinished delivery of a chain is sent.
+--   pending    a job will send it (now, or at next_attempt_at after a failure)
+--   waiting    an earlier delivery of the chain is unfinished; the one that finishes wakes it
+--   held       the subscription is paused or disabled; resume queues it again
+--   delivered  a 2xx came back;  failed  given up after WEBHOOK_RETRY_FOR
+CREATE TABLE webhook_deliveries (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    subscription_id bigint NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
+    event_id        bigint NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    chain           text NOT NULL,
+    status          text NOT NULL CHECK (status IN ('pending', 'waiting', 'held', 'delivered', 'failed')),
+    redelivery      boolean NOT NULL DEFAULT false,
+    attempts        int NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL,
+    first_attempt_at timestamptz,
+    next_attempt_at timestamptz,
+    finished_at     timestamptz
+);
+CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (subscription_id, event_id) WHERE NOT redelivery;
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
+CREATE INDEX webhook_deliveries_open ON webhook_deliveries (subscription_id, chain, id)
+    WHERE status IN ('pending', 'waiting', 'held');
+
+-- The delivery log: one row per attempt (an HTTP exchange, or a dial the policy refused).
+CREATE TABLE webhook_attempts (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    delivery_id      bigint NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+    subscription_id  bigint NOT NULL,
+    attempt          int NOT NULL,
+    attempted_at     timestamptz NOT NULL,
+    outcome          text NOT NULL CHECK (outcome IN ('delivered', 'http_error', 'timeout', 'connection_error', 'address_refused')),
+    http_status      int,
+    latency_ms       int NOT NULL,
+    response_excerpt text
+);
+CREATE INDEX webhook_attempts_log ON webhook_attempts (subscription_id, id);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id);
+
+-- The fan-out's cursor: the last feed position (event_feed.seq) whose deliveries are queued.
+CREATE TABLE webhook_fanout (
+    id  int PRIMARY KEY CHECK (id = 1),
+    seq bigint NOT NULL
+);
+-- It starts at the feed's head: events older than the webhooks have no subscription to go to.
+INSERT INTO webhook_fanout (id, seq) SELECT 1, seq FROM event_feed_head WHERE id = 1;
+
 -- +goose Down
+DROP TABLE webhook_fanout;
+DROP TABLE webhook_attempts;
+DROP TABLE webhook_deliveries;
 DROP TABLE webhook_subscriptions;

@@ -315,6 +315,37 @@ type User struct {
 	AccountType     string
 }
 
+type WebhookAttempt struct {
+	ID              int64
+	DeliveryID      int64
+	SubscriptionID  int64
+	Attempt         int32
+	AttemptedAt     time.Time
+	Outcome         string
+	HttpStatus      *int32
+	LatencyMs       int32
+	ResponseExcerpt *string
+}
+
+type WebhookDelivery struct {
+	ID             int64
+	SubscriptionID int64
+	EventID        int64
+	Chain          string
+	Status         string
+	Redelivery     bool
+	Attempts       int32
+	CreatedAt      time.Time
+	FirstAttemptAt *time.Time
+	NextAttemptAt  *time.Time
+	FinishedAt     *time.Time
+}
+
+type WebhookFanout struct {
+	ID  int32
+	Seq int64
+}
+
 type WebhookSubscription struct {
 	ID                      int64
 	Url                     string

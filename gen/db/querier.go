@@ -44,6 +44,8 @@ type Querier interface {
 	// Rows beyond the sealer's position written before $1.
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
 	CountUserOpenHolds(ctx context.Context, userID *int64) (int64, error)
+	// Events of the subscription's types retained in the feed that occurred in [from, to).
+	CountWebhookRedeliveries(ctx context.Context, arg CountWebhookRedeliveriesParams) (int64, error)
 	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
 	CreatePendingUser(ctx context.Context, arg CreatePendingUserParams) (User, error)
@@ -64,12 +66,17 @@ type Querier interface {
 	EnsureNotificationPreferences(ctx context.Context, userID int64) error
 	EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccountParams) error
 	FailMail(ctx context.Context, arg FailMailParams) error
+	// One delivery per (subscription, event) of the feed positions (after, upto], for each
+	// subscription whose types the event matches and that existed when it occurred; in feed order,
+	// so a chain's ids follow its events. Held when the subscription is not active.
+	FanOutWebhookDeliveries(ctx context.Context, arg FanOutWebhookDeliveriesParams) ([]FanOutWebhookDeliveriesRow, error)
 	// Transactions that already use a reference (read after LockExternalRefs, so a request that
 	// committed meanwhile is seen).
 	// The LATERAL ... LIMIT 1 makes each reference one lookup in the unique index (a plain join may
 	// be planned, while the table is small, as a walk of the whole index, and the generic plan keeps it).
 	FindExternalRefs(ctx context.Context, arg FindExternalRefsParams) ([]FindExternalRefsRow, error)
 	FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error)
+	FinishWebhookAttempt(ctx context.Context, arg FinishWebhookAttemptParams) error
 	// The head row lock makes one sealer work at a time, whatever the number of instances; a second
 	// sealer waits, then sees the rows the first one sealed.
 	GetChainHeadForUpdate(ctx context.Context) (GetChainHeadForUpdateRow, error)
@@ -108,6 +115,8 @@ type Querier interface {
 	GetUserByID(ctx context.Context, id int64) (User, error)
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
+	// What one attempt needs: the delivery, its subscription (URL, status, secrets) and its event.
+	GetWebhookDeliveryForSend(ctx context.Context, id int64) (GetWebhookDeliveryForSendRow, error)
 	GetWebhookSubscription(ctx context.Context, id int64) (WebhookSubscription, error)
 	// Before an object is written: delete it at not_before unless a transaction claims it first.
 	GuardObject(ctx context.Context, arg GuardObjectParams) error
@@ -122,6 +131,7 @@ type Querier interface {
 	InsertMagicLink(ctx context.Context, arg InsertMagicLinkParams) error
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	InsertRestriction(ctx context.Context, arg InsertRestrictionParams) (ComplianceRestriction, error)
+	InsertWebhookAttempt(ctx context.Context, arg InsertWebhookAttemptParams) error
 	InsertWebhookSubscription(ctx context.Context, arg InsertWebhookSubscriptionParams) (WebhookSubscription, error)
 	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
 	// Due rows for one worker (SKIP LOCKED: several instances share them), each reserved until
@@ -156,6 +166,8 @@ type Querier interface {
 	ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error)
 	// Keyset page, newest first: every transaction sent from the wallet, posted ones received.
 	ListWalletTransactions(ctx context.Context, arg ListWalletTransactionsParams) ([]ListWalletTransactionsRow, error)
+	// A subscription's delivery log, newest first, after the cursor; event_id 0: every event.
+	ListWebhookAttempts(ctx context.Context, arg ListWebhookAttemptsParams) ([]ListWebhookAttemptsRow, error)
 	ListWebhookSubscriptions(ctx context.Context, arg ListWebhookSubscriptionsParams) ([]WebhookSubscription, error)
 	// Every account of a batch, locked in one statement in id order (no deadlocks between batches),
 	// with what the money policy decides on: the owner's status, and for the accounts money leaves
@@ -176,10 +188,17 @@ type Querier interface {
 	// change them between the emptiness check and their closure.
 	LockUserWalletsForClosure(ctx context.Context, userID *int64) ([]LockUserWalletsForClosureRow, error)
 	LockWallet(ctx context.Context, id int64) (LedgerAccount, error)
+	// Serializes, per chain, the check "am I the oldest unfinished delivery" and the wake-up of the
+	// next one, so no delivery is left waiting with nobody to wake it.
+	LockWebhookChain(ctx context.Context, arg LockWebhookChainParams) error
+	// The fan-out's cursor, locked for one sweep; another instance sweeping now makes it skip.
+	LockWebhookFanout(ctx context.Context) (int64, error)
 	LockWebhookSubscription(ctx context.Context, id int64) (WebhookSubscription, error)
 	MarkMagicLinkUsed(ctx context.Context, arg MarkMagicLinkUsedParams) error
 	// The body (codes, links) is wiped once delivered.
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
+	// The oldest unfinished delivery of the chain after id.
+	NextInWebhookChain(ctx context.Context, arg NextInWebhookChainParams) (NextInWebhookChainRow, error)
 	NextWebhookSubscriptionID(ctx context.Context) (int64, error)
 	ObjectDeleted(ctx context.Context, key string) error
 	ObjectDeletionFailed(ctx context.Context, arg ObjectDeletionFailedParams) error
@@ -191,8 +210,13 @@ type Querier interface {
 	// feed rows, and records the highest position deleted. Stops at the first position not old
 	// enough, so the retained feed stays one unbroken range.
 	PruneEvents(ctx context.Context, arg PruneEventsParams) (PruneEventsRow, error)
+	// New deliveries (redelivery) of the retained events of the subscription's types: one event
+	// (event_id), or those that occurred in [from, to); in feed order.
+	RedeliverWebhookEvents(ctx context.Context, arg RedeliverWebhookEventsParams) ([]RedeliverWebhookEventsRow, error)
 	// Returns 1 when the device is new for the user.
 	RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error)
+	// Resume: the held deliveries become pending again, in chain order (their jobs are inserted with it).
+	RequeueHeldWebhookDeliveries(ctx context.Context, subscriptionID int64) ([]int64, error)
 	// Everything the transfers of a batch need before their accounts are locked, in one statement:
 	// for each (ord), the source wallet (only when that user owns it) and the recipient, by username (their wallet in the currency,
 	// if any) or by wallet id ('' and 0 stand for "not given"; to_user_status '' means no such
@@ -224,6 +248,8 @@ type Querier interface {
 	SetUserStatus(ctx context.Context, arg SetUserStatusParams) (User, error)
 	SetUsername(ctx context.Context, arg SetUsernameParams) error
 	SetWalletStatus(ctx context.Context, arg SetWalletStatusParams) (LedgerAccount, error)
+	SetWebhookDeliveryStatus(ctx context.Context, arg SetWebhookDeliveryStatusParams) error
+	SetWebhookFanout(ctx context.Context, seq int64) error
 	SetWebhookSubscriptionStatus(ctx context.Context, arg SetWebhookSubscriptionStatusParams) (WebhookSubscription, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
@@ -241,6 +267,13 @@ type Querier interface {
 	UpsertOTP(ctx context.Context, arg UpsertOTPParams) error
 	// Spends a code once: of two concurrent uses exactly one gets the row.
 	UseRecoveryCode(ctx context.Context, arg UseRecoveryCodeParams) (int64, error)
+	// Whether an older delivery of the chain is unfinished.
+	WebhookChainAhead(ctx context.Context, arg WebhookChainAheadParams) (bool, error)
+	// A failed attempt: the failure streak starts now unless it runs already.
+	WebhookFailed(ctx context.Context, arg WebhookFailedParams) (WebhookSubscription, error)
+	// The last feed position of the next page after the cursor (0 rows: 0).
+	WebhookFanoutPage(ctx context.Context, arg WebhookFanoutPageParams) (int64, error)
+	WebhookSucceeded(ctx context.Context, id int64) error
 }
 
 var _ Querier = (*Queries)(nil)

@@ -10,6 +10,26 @@ import (
 	"time"
 )
 
+const countWebhookRedeliveries = `-- name: CountWebhookRedeliveries :one
+SELECT count(*) FROM event_feed f
+WHERE f.occurred_at >= $1 AND f.occurred_at < $2
+  AND (f.type = ANY ($3::text[]) OR '*' = ANY ($3::text[]))
+`
+
+type CountWebhookRedeliveriesParams struct {
+	FromTime time.Time
+	ToTime   time.Time
+	Types    []string
+}
+
+// Events of the subscription's types retained in the feed that occurred in [from, to).
+func (q *Queries) CountWebhookRedeliveries(ctx context.Context, arg CountWebhookRedeliveriesParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countWebhookRedeliveries, arg.FromTime, arg.ToTime, arg.Types)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const deleteWebhookSubscription = `-- name: DeleteWebhookSubscription :execrows
 DELETE FROM webhook_subscriptions WHERE id = $1
 `
@@ -20,6 +40,139 @@ func (q *Queries) DeleteWebhookSubscription(ctx context.Context, id int64) (int6
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const fanOutWebhookDeliveries = `-- name: FanOutWebhookDeliveries :many
+INSERT INTO webhook_deliveries (subscription_id, event_id, chain, status, created_at)
+SELECT s.id, e.id, e.subject_type || ':' || e.subject_id,
+       CASE WHEN s.status = 'active' THEN 'pending' ELSE 'held' END, $1::timestamptz
+FROM event_feed f
+JOIN events e ON e.id = f.event_id
+JOIN webhook_subscriptions s ON (e.type = ANY (s.event_types) OR '*' = ANY (s.event_types)) AND e.occurred_at >= s.created_at
+WHERE f.seq > $2::bigint AND f.seq <= $3::bigint
+ORDER BY f.seq, s.id
+ON CONFLICT (subscription_id, event_id) WHERE NOT redelivery DO NOTHING
+RETURNING id, status
+`
+
+type FanOutWebhookDeliveriesParams struct {
+	Now   time.Time
+	After int64
+	Upto  int64
+}
+
+type FanOutWebhookDeliveriesRow struct {
+	ID     int64
+	Status string
+}
+
+// One delivery per (subscription, event) of the feed positions (after, upto], for each
+// subscription whose types the event matches and that existed when it occurred; in feed order,
+// so a chain's ids follow its events. Held when the subscription is not active.
+func (q *Queries) FanOutWebhookDeliveries(ctx context.Context, arg FanOutWebhookDeliveriesParams) ([]FanOutWebhookDeliveriesRow, error) {
+	rows, err := q.db.Query(ctx, fanOutWebhookDeliveries, arg.Now, arg.After, arg.Upto)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FanOutWebhookDeliveriesRow{}
+	for rows.Next() {
+		var i FanOutWebhookDeliveriesRow
+		if err := rows.Scan(&i.ID, &i.Status); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const finishWebhookAttempt = `-- name: FinishWebhookAttempt :exec
+UPDATE webhook_deliveries
+SET attempts = attempts + 1, status = $1, first_attempt_at = coalesce(first_attempt_at, $2),
+    next_attempt_at = $3, finished_at = $4
+WHERE id = $5
+`
+
+type FinishWebhookAttemptParams struct {
+	Status        string
+	AttemptedAt   *time.Time
+	NextAttemptAt *time.Time
+	FinishedAt    *time.Time
+	ID            int64
+}
+
+func (q *Queries) FinishWebhookAttempt(ctx context.Context, arg FinishWebhookAttemptParams) error {
+	_, err := q.db.Exec(ctx, finishWebhookAttempt,
+		arg.Status,
+		arg.AttemptedAt,
+		arg.NextAttemptAt,
+		arg.FinishedAt,
+		arg.ID,
+	)
+	return err
+}
+
+const getWebhookDeliveryForSend = `-- name: GetWebhookDeliveryForSend :one
+SELECT d.id, d.subscription_id, d.event_id, d.chain, d.status, d.attempts, d.first_attempt_at,
+       s.url, s.status AS subscription_status, s.secret_sealed, s.previous_secret_sealed, s.previous_secret_expires_at,
+       e.type, e.version, e.occurred_at, e.subject_type, e.subject_id, e.user_id, e.data
+FROM webhook_deliveries d
+JOIN webhook_subscriptions s ON s.id = d.subscription_id
+JOIN events e ON e.id = d.event_id
+WHERE d.id = $1
+`
+
+type GetWebhookDeliveryForSendRow struct {
+	ID                      int64
+	SubscriptionID          int64
+	EventID                 int64
+	Chain                   string
+	Status                  string
+	Attempts                int32
+	FirstAttemptAt          *time.Time
+	Url                     string
+	SubscriptionStatus      string
+	SecretSealed            []byte
+	PreviousSecretSealed    []byte
+	PreviousSecretExpiresAt *time.Time
+	Type                    string
+	Version                 int32
+	OccurredAt              time.Time
+	SubjectType             string
+	SubjectID               string
+	UserID                  *int64
+	Data                    []byte
+}
+
+// What one attempt needs: the delivery, its subscription (URL, status, secrets) and its event.
+func (q *Queries) GetWebhookDeliveryForSend(ctx context.Context, id int64) (GetWebhookDeliveryForSendRow, error) {
+	row := q.db.QueryRow(ctx, getWebhookDeliveryForSend, id)
+	var i GetWebhookDeliveryForSendRow
+	err := row.Scan(
+		&i.ID,
+		&i.SubscriptionID,
+		&i.EventID,
+		&i.Chain,
+		&i.Status,
+		&i.Attempts,
+		&i.FirstAttemptAt,
+		&i.Url,
+		&i.SubscriptionStatus,
+		&i.SecretSealed,
+		&i.PreviousSecretSealed,
+		&i.PreviousSecretExpiresAt,
+		&i.Type,
+		&i.Version,
+		&i.OccurredAt,
+		&i.SubjectType,
+		&i.SubjectID,
+		&i.UserID,
+		&i.Data,
+	)
+	return i, err
 }
 
 const getWebhookSubscription = `-- name: GetWebhookSubscription :one
@@ -45,6 +198,37 @@ func (q *Queries) GetWebhookSubscription(ctx context.Context, id int64) (Webhook
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const insertWebhookAttempt = `-- name: InsertWebhookAttempt :exec
+INSERT INTO webhook_attempts (delivery_id, subscription_id, attempt, attempted_at, outcome, http_status, latency_ms, response_excerpt)
+VALUES ($1, $2, $3, $4, $5,
+        $6, $7, $8)
+`
+
+type InsertWebhookAttemptParams struct {
+	DeliveryID      int64
+	SubscriptionID  int64
+	Attempt         int32
+	AttemptedAt     time.Time
+	Outcome         string
+	HttpStatus      *int32
+	LatencyMs       int32
+	ResponseExcerpt *string
+}
+
+func (q *Queries) InsertWebhookAttempt(ctx context.Context, arg InsertWebhookAttemptParams) error {
+	_, err := q.db.Exec(ctx, insertWebhookAttempt,
+		arg.DeliveryID,
+		arg.SubscriptionID,
+		arg.Attempt,
+		arg.AttemptedAt,
+		arg.Outcome,
+		arg.HttpStatus,
+		arg.LatencyMs,
+		arg.ResponseExcerpt,
+	)
+	return err
 }
 
 const insertWebhookSubscription = `-- name: InsertWebhookSubscription :one
@@ -92,6 +276,81 @@ func (q *Queries) InsertWebhookSubscription(ctx context.Context, arg InsertWebho
 	return i, err
 }
 
+const listWebhookAttempts = `-- name: ListWebhookAttempts :many
+SELECT a.id, a.delivery_id, a.attempt, a.attempted_at, a.outcome, a.http_status, a.latency_ms, a.response_excerpt,
+       d.event_id, d.redelivery, d.status AS delivery_status, d.next_attempt_at, e.type AS event_type
+FROM webhook_attempts a
+JOIN webhook_deliveries d ON d.id = a.delivery_id
+JOIN events e ON e.id = d.event_id
+WHERE a.subscription_id = $1 AND a.id < $2
+  AND ($3::bigint = 0 OR d.event_id = $3::bigint)
+ORDER BY a.id DESC
+LIMIT $4
+`
+
+type ListWebhookAttemptsParams struct {
+	SubscriptionID int64
+	Before         int64
+	EventID        int64
+	MaxRows        int32
+}
+
+type ListWebhookAttemptsRow struct {
+	ID              int64
+	DeliveryID      int64
+	Attempt         int32
+	AttemptedAt     time.Time
+	Outcome         string
+	HttpStatus      *int32
+	LatencyMs       int32
+	ResponseExcerpt *string
+	EventID         int64
+	Redelivery      bool
+	DeliveryStatus  string
+	NextAttemptAt   *time.Time
+	EventType       string
+}
+
+// A subscription's delivery log, newest first, after the cursor; event_id 0: every event.
+func (q *Queries) ListWebhookAttempts(ctx context.Context, arg ListWebhookAttemptsParams) ([]ListWebhookAttemptsRow, error) {
+	rows, err := q.db.Query(ctx, listWebhookAttempts,
+		arg.SubscriptionID,
+		arg.Before,
+		arg.EventID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListWebhookAttemptsRow{}
+	for rows.Next() {
+		var i ListWebhookAttemptsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.DeliveryID,
+			&i.Attempt,
+			&i.AttemptedAt,
+			&i.Outcome,
+			&i.HttpStatus,
+			&i.LatencyMs,
+			&i.ResponseExcerpt,
+			&i.EventID,
+			&i.Redelivery,
+			&i.DeliveryStatus,
+			&i.NextAttemptAt,
+			&i.EventType,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listWebhookSubscriptions = `-- name: ListWebhookSubscriptions :many
 SELECT id, url, description, event_types, status, secret_sealed, previous_secret_sealed, previous_secret_expires_at, failing_since, disabled_at, created_by, created_at, updated_at FROM webhook_subscriptions WHERE id > $1 ORDER BY id LIMIT $2
 `
@@ -135,6 +394,34 @@ func (q *Queries) ListWebhookSubscriptions(ctx context.Context, arg ListWebhookS
 	return items, nil
 }
 
+const lockWebhookChain = `-- name: LockWebhookChain :exec
+SELECT pg_advisory_xact_lock(hashtextextended($1::bigint::text || '/' || $2::text, 17))
+`
+
+type LockWebhookChainParams struct {
+	SubscriptionID int64
+	Chain          string
+}
+
+// Serializes, per chain, the check "am I the oldest unfinished delivery" and the wake-up of the
+// next one, so no delivery is left waiting with nobody to wake it.
+func (q *Queries) LockWebhookChain(ctx context.Context, arg LockWebhookChainParams) error {
+	_, err := q.db.Exec(ctx, lockWebhookChain, arg.SubscriptionID, arg.Chain)
+	return err
+}
+
+const lockWebhookFanout = `-- name: LockWebhookFanout :one
+SELECT seq FROM webhook_fanout WHERE id = 1 FOR UPDATE SKIP LOCKED
+`
+
+// The fan-out's cursor, locked for one sweep; another instance sweeping now makes it skip.
+func (q *Queries) LockWebhookFanout(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, lockWebhookFanout)
+	var seq int64
+	err := row.Scan(&seq)
+	return seq, err
+}
+
 const lockWebhookSubscription = `-- name: LockWebhookSubscription :one
 SELECT id, url, description, event_types, status, secret_sealed, previous_secret_sealed, previous_secret_expires_at, failing_since, disabled_at, created_by, created_at, updated_at FROM webhook_subscriptions WHERE id = $1 FOR UPDATE
 `
@@ -160,6 +447,32 @@ func (q *Queries) LockWebhookSubscription(ctx context.Context, id int64) (Webhoo
 	return i, err
 }
 
+const nextInWebhookChain = `-- name: NextInWebhookChain :one
+SELECT id, status FROM webhook_deliveries
+WHERE subscription_id = $1 AND chain = $2 AND id > $3
+  AND status IN ('pending', 'waiting', 'held')
+ORDER BY id LIMIT 1
+`
+
+type NextInWebhookChainParams struct {
+	SubscriptionID int64
+	Chain          string
+	ID             int64
+}
+
+type NextInWebhookChainRow struct {
+	ID     int64
+	Status string
+}
+
+// The oldest unfinished delivery of the chain after id.
+func (q *Queries) NextInWebhookChain(ctx context.Context, arg NextInWebhookChainParams) (NextInWebhookChainRow, error) {
+	row := q.db.QueryRow(ctx, nextInWebhookChain, arg.SubscriptionID, arg.Chain, arg.ID)
+	var i NextInWebhookChainRow
+	err := row.Scan(&i.ID, &i.Status)
+	return i, err
+}
+
 const nextWebhookSubscriptionID = `-- name: NextWebhookSubscriptionID :one
 SELECT nextval(pg_get_serial_sequence('webhook_subscriptions', 'id'))::bigint AS id
 `
@@ -169,6 +482,90 @@ func (q *Queries) NextWebhookSubscriptionID(ctx context.Context) (int64, error) 
 	var id int64
 	err := row.Scan(&id)
 	return id, err
+}
+
+const redeliverWebhookEvents = `-- name: RedeliverWebhookEvents :many
+INSERT INTO webhook_deliveries (subscription_id, event_id, chain, status, redelivery, created_at)
+SELECT $1::bigint, e.id, e.subject_type || ':' || e.subject_id,
+       CASE WHEN $2::boolean THEN 'pending' ELSE 'held' END, true, $3::timestamptz
+FROM event_feed f JOIN events e ON e.id = f.event_id
+WHERE (f.type = ANY ($4::text[]) OR '*' = ANY ($4::text[]))
+  AND CASE WHEN $5::bigint > 0 THEN f.event_id = $5::bigint
+           ELSE f.occurred_at >= $6::timestamptz AND f.occurred_at < $7::timestamptz END
+ORDER BY f.seq
+RETURNING id, status
+`
+
+type RedeliverWebhookEventsParams struct {
+	SubscriptionID int64
+	Active         bool
+	Now            time.Time
+	Types          []string
+	EventID        int64
+	FromTime       time.Time
+	ToTime         time.Time
+}
+
+type RedeliverWebhookEventsRow struct {
+	ID     int64
+	Status string
+}
+
+// New deliveries (redelivery) of the retained events of the subscription's types: one event
+// (event_id), or those that occurred in [from, to); in feed order.
+func (q *Queries) RedeliverWebhookEvents(ctx context.Context, arg RedeliverWebhookEventsParams) ([]RedeliverWebhookEventsRow, error) {
+	rows, err := q.db.Query(ctx, redeliverWebhookEvents,
+		arg.SubscriptionID,
+		arg.Active,
+		arg.Now,
+		arg.Types,
+		arg.EventID,
+		arg.FromTime,
+		arg.ToTime,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RedeliverWebhookEventsRow{}
+	for rows.Next() {
+		var i RedeliverWebhookEventsRow
+		if err := rows.Scan(&i.ID, &i.Status); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const requeueHeldWebhookDeliveries = `-- name: RequeueHeldWebhookDeliveries :many
+UPDATE webhook_deliveries SET status = 'pending'
+WHERE subscription_id = $1 AND status = 'held'
+RETURNING id
+`
+
+// Resume: the held deliveries become pending again, in chain order (their jobs are inserted with it).
+func (q *Queries) RequeueHeldWebhookDeliveries(ctx context.Context, subscriptionID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, requeueHeldWebhookDeliveries, subscriptionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const rotateWebhookSecret = `-- name: RotateWebhookSecret :one
@@ -212,6 +609,29 @@ func (q *Queries) RotateWebhookSecret(ctx context.Context, arg RotateWebhookSecr
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const setWebhookDeliveryStatus = `-- name: SetWebhookDeliveryStatus :exec
+UPDATE webhook_deliveries SET status = $1 WHERE id = $2
+`
+
+type SetWebhookDeliveryStatusParams struct {
+	Status string
+	ID     int64
+}
+
+func (q *Queries) SetWebhookDeliveryStatus(ctx context.Context, arg SetWebhookDeliveryStatusParams) error {
+	_, err := q.db.Exec(ctx, setWebhookDeliveryStatus, arg.Status, arg.ID)
+	return err
+}
+
+const setWebhookFanout = `-- name: SetWebhookFanout :exec
+UPDATE webhook_fanout SET seq = $1 WHERE id = 1
+`
+
+func (q *Queries) SetWebhookFanout(ctx context.Context, seq int64) error {
+	_, err := q.db.Exec(ctx, setWebhookFanout, seq)
+	return err
 }
 
 const setWebhookSubscriptionStatus = `-- name: SetWebhookSubscriptionStatus :one
@@ -296,4 +716,87 @@ func (q *Queries) UpdateWebhookSubscription(ctx context.Context, arg UpdateWebho
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const webhookChainAhead = `-- name: WebhookChainAhead :one
+SELECT EXISTS (
+    SELECT 1 FROM webhook_deliveries
+    WHERE subscription_id = $1 AND chain = $2 AND id < $3
+      AND status IN ('pending', 'waiting', 'held')
+) AS ahead
+`
+
+type WebhookChainAheadParams struct {
+	SubscriptionID int64
+	Chain          string
+	ID             int64
+}
+
+// Whether an older delivery of the chain is unfinished.
+func (q *Queries) WebhookChainAhead(ctx context.Context, arg WebhookChainAheadParams) (bool, error) {
+	row := q.db.QueryRow(ctx, webhookChainAhead, arg.SubscriptionID, arg.Chain, arg.ID)
+	var ahead bool
+	err := row.Scan(&ahead)
+	return ahead, err
+}
+
+const webhookFailed = `-- name: WebhookFailed :one
+UPDATE webhook_subscriptions SET failing_since = coalesce(failing_since, $1::timestamptz)
+WHERE id = $2
+RETURNING id, url, description, event_types, status, secret_sealed, previous_secret_sealed, previous_secret_expires_at, failing_since, disabled_at, created_by, created_at, updated_at
+`
+
+type WebhookFailedParams struct {
+	Now time.Time
+	ID  int64
+}
+
+// A failed attempt: the failure streak starts now unless it runs already.
+func (q *Queries) WebhookFailed(ctx context.Context, arg WebhookFailedParams) (WebhookSubscription, error) {
+	row := q.db.QueryRow(ctx, webhookFailed, arg.Now, arg.ID)
+	var i WebhookSubscription
+	err := row.Scan(
+		&i.ID,
+		&i.Url,
+		&i.Description,
+		&i.EventTypes,
+		&i.Status,
+		&i.SecretSealed,
+		&i.PreviousSecretSealed,
+		&i.PreviousSecretExpiresAt,
+		&i.FailingSince,
+		&i.DisabledAt,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const webhookFanoutPage = `-- name: WebhookFanoutPage :one
+SELECT coalesce(max(seq), 0)::bigint AS upto FROM (
+    SELECT f.seq FROM event_feed f WHERE f.seq > $1::bigint ORDER BY f.seq LIMIT $2
+) p
+`
+
+type WebhookFanoutPageParams struct {
+	After   int64
+	MaxRows int32
+}
+
+// The last feed position of the next page after the cursor (0 rows: 0).
+func (q *Queries) WebhookFanoutPage(ctx context.Context, arg WebhookFanoutPageParams) (int64, error) {
+	row := q.db.QueryRow(ctx, webhookFanoutPage, arg.After, arg.MaxRows)
+	var upto int64
+	err := row.Scan(&upto)
+	return upto, err
+}
+
+const webhookSucceeded = `-- name: WebhookSucceeded :exec
+UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL
+`
+
+func (q *Queries) WebhookSucceeded(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, webhookSucceeded, id)
+	return err
 }

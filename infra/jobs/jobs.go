@@ -38,6 +38,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -85,6 +86,9 @@ type Options struct {
 	// Poll is how often each queue looks for due jobs besides River's notifications
 	// (retries and scheduled jobs becoming due); 0 is River's default (1 s).
 	Poll time.Duration
+	// RescueAfter is how long a job may stay running before River takes it for dead (its
+	// process was killed) and retries it; 0 is RescueAfter.
+	RescueAfter time.Duration
 }
 
 // Jobs is the River client of this instance: one per process, built in app/compose.go.
@@ -110,7 +114,7 @@ func New(pool *pgxpool.Pool, o Options) (*Jobs, error) {
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
 		MaxAttempts:          DefaultMaxAttempts,
 		JobTimeout:           DefaultTimeout,
-		RescueStuckJobsAfter: RescueAfter,
+		RescueStuckJobsAfter: cmp.Or(o.RescueAfter, RescueAfter),
 		FetchPollInterval:    o.Poll,
 		RetryPolicy:          Policy{Clock: o.Clock},
 		Hooks:                []rivertype.Hook{river.HookWorkEndFunc(countFailure)},
