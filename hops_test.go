@@ -36,6 +36,7 @@ var tagPackages = map[string]string{
 	"Compliance":                "compliance",
 	"Internal compliance":       "compliance",
 	"Internal webhooks":         "webhooks",
+	"Internal events":           "events",
 }
 
 const (

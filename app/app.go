@@ -25,6 +25,7 @@ import (
 	"github.com/flowxi/backend/infra/secrets"
 	"github.com/flowxi/backend/kit/clock"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/identity/internalkeys"
 	"github.com/flowxi/backend/services/identity/password"
 	"github.com/flowxi/backend/services/identity/tokens"
@@ -51,7 +52,10 @@ type App struct {
 	limiter  *ratelimit.Limiter
 	outbox   *mail.Outbox
 	sealer   *audit.Sealer
-	storage  blob.Storage
+	// sequencer places committed events in the feed; pruner deletes them after the retention.
+	sequencer *events.Sequencer
+	pruner    *events.Pruner
+	storage   blob.Storage
 	// deletions finishes object deletions that failed or were interrupted (infra/blob/deletions).
 	deletions *deletions.Queue
 	echo      *echo.Echo
@@ -78,6 +82,8 @@ type Parts struct {
 	Limiter      *ratelimit.Limiter
 	Outbox       *mail.Outbox
 	Sealer       *audit.Sealer
+	Sequencer    *events.Sequencer
+	Pruner       *events.Pruner
 	Storage      blob.Storage
 	Deletions    *deletions.Queue
 	InternalKeys *internalkeys.Service
@@ -88,7 +94,7 @@ type Parts struct {
 // Testing returns the built dependencies, for testkit only.
 func (a *App) Testing() Parts {
 	return Parts{Store: a.store, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
-		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Storage: a.storage, Deletions: a.deletions,
+		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Sequencer: a.sequencer, Pruner: a.pruner, Storage: a.storage, Deletions: a.deletions,
 		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs}
 }
 

@@ -67,7 +67,7 @@ func (a *App) compose(ctx context.Context) error {
 		return err
 	}
 	// Every background loop, started together by StartWorkers.
-	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run, a.webhooks.RunFanout, a.jobs.Run}
+	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run, a.sequencer.Run, a.pruner.Run, a.webhooks.RunFanout, a.jobs.Run}
 	a.echo, err = server.New(server.Options{
 		API:            api,
 		Auth:           a.tokens,
@@ -161,6 +161,8 @@ func (a *App) buildServices() (*server.API, *mail.Worker, error) {
 	a.hasher = password.New(password.Params{MemoryKiB: a.cfg.Argon2MemoryKiB, Time: a.cfg.Argon2Time, Threads: 1})
 	a.internalKeys = internalkeys.New(a.store, a.clock)
 	a.sealer = audit.NewSealer(a.store, a.clock, a.log, a.cfg.AuditSealEvery)
+	a.sequencer = events.NewSequencer(a.store, a.log.With("worker", "events"), a.cfg.EventsSequenceEvery)
+	a.pruner = events.NewPruner(a.store, a.clock, a.log.With("worker", "events"), a.cfg.EventsRetention, time.Minute)
 	// Uploaded objects that no row comes to refer to are deleted by this queue's worker.
 	a.deletions = deletions.New(a.store.Q, a.storage, a.clock, a.log, time.Minute)
 	ids := identityParts{
@@ -190,6 +192,7 @@ func (a *App) buildServices() (*server.API, *mail.Worker, error) {
 		Service:        a.ledger,
 		Compliance:     comp,
 		Webhooks:       a.webhooks,
+		Feed:           events.New(a.store),
 	}, mailer, nil
 }
 
@@ -279,6 +282,7 @@ func (a *App) buildLedger(grants *stepup.Grants, policy *compliance.Compliance) 
 		Policy:         policy,
 		Posting:        a.posting,
 		AuditOff:       a.cfg.BenchmarkLedgerAuditOff,
+		EventsOff:      a.cfg.BenchmarkLedgerEventsOff,
 		Log:            a.log,
 	})
 }

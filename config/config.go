@@ -107,10 +107,20 @@ type Config struct {
 	// LedgerExpiryEvery is how often the expiry worker voids expired holds (0: the ledger's default).
 	LedgerExpiryEvery time.Duration
 
+	// EventsRetention is how long domain events stay in the feed before the retention worker
+	// deletes them (EVENTS_RETENTION, default 30 days); EventsSequenceEvery is how often the
+	// sequencer gives newly committed events their feed positions (EVENTS_SEQUENCE_EVERY).
+	EventsRetention     time.Duration
+	EventsSequenceEvery time.Duration
+
 	// BenchmarkLedgerAuditOff stops the ledger from writing audit events for money movements. It
 	// exists only so that `make bench` can measure what the audit log costs (issue: throughput with
 	// it on within 10 % of off); nothing reads it from the environment and production refuses it.
 	BenchmarkLedgerAuditOff bool
+	// BenchmarkLedgerEventsOff stops the ledger from writing domain events for money movements,
+	// for the benchmark that measures what they cost; like BenchmarkLedgerAuditOff, nothing reads
+	// it from the environment and production refuses it.
+	BenchmarkLedgerEventsOff bool
 }
 
 // Load reads the environment: every variable is one row of settings, read the same way.
@@ -206,6 +216,8 @@ func settings(c *Config) []setting {
 		{"LEDGER_BATCH_WORKERS", "", plain, atLeast(&c.LedgerWorkers, 1)},
 		{"LEDGER_MAX_BATCH", "", plain, atLeast(&c.LedgerMaxBatch, 1)},
 		{"LEDGER_EXPIRY_EVERY", "30s", plain, duration(&c.LedgerExpiryEvery)},
+		{"EVENTS_RETENTION", "720h", plain, duration(&c.EventsRetention)},
+		{"EVENTS_SEQUENCE_EVERY", "100ms", plain, duration(&c.EventsSequenceEvery)},
 	}
 }
 
@@ -255,8 +267,8 @@ func (c Config) Validate() error {
 		if c.SMTPURL == "" {
 			errs = append(errs, errors.New("SMTP_URL is required in production (the log mail driver is for development)"))
 		}
-		if c.BenchmarkLedgerAuditOff {
-			errs = append(errs, errors.New("the ledger's audit log cannot be turned off in production"))
+		if c.BenchmarkLedgerAuditOff || c.BenchmarkLedgerEventsOff {
+			errs = append(errs, errors.New("the ledger's audit log and events cannot be turned off in production"))
 		}
 	}
 	return errors.Join(errs...)

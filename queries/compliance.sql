@@ -93,7 +93,7 @@ SELECT * FROM compliance_restrictions WHERE user_id = $1 AND lifted_at IS NULL O
 -- name: LockUserWalletsForClosure :many
 -- Locks the user's wallets in id order with the ledger's own lock mode, so no movement can
 -- change them between the emptiness check and their closure.
-SELECT id, balance, pending, status FROM ledger_accounts
+SELECT id, balance, pending, status, currency FROM ledger_accounts
 WHERE user_id = $1 AND kind = 'user'
 ORDER BY id
 FOR NO KEY UPDATE;

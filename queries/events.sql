@@ -44,7 +44,7 @@ SELECT seq, pruned_through FROM event_feed_head WHERE id = 1;
 SELECT f.seq, e.id, e.type, e.version, e.occurred_at, e.subject_type, e.subject_id, e.user_id, e.data
 FROM event_feed f JOIN events e ON e.id = f.event_id
 WHERE f.seq > sqlc.arg(after)::bigint
-  AND (cardinality(sqlc.arg(types)::text[]) = 0 OR f.type = ANY (sqlc.arg(types)::text[]))
+  AND (COALESCE(cardinality(sqlc.arg(types)::text[]), 0) = 0 OR f.type = ANY (sqlc.arg(types)::text[]))
 ORDER BY f.seq
 LIMIT sqlc.arg(max_rows);
 

@@ -1,4 +1,4 @@
--- Queries of services/identity: devices, logout, password-hash upgrade.
+-- Queries of services/identity: devices, logout, password-hash upgrade; its tokens, the users table and internal keys below.
 
 -- name: ListActiveDevices :many
 -- Live device-bound tokens (not revoked, not past their absolute or idle expiry), newest use first.
@@ -37,3 +37,81 @@ RETURNING id, (expires_at > sqlc.arg(now)::timestamptz
 -- Replaces the hash only if it is still the one just verified: a concurrent password change wins.
 UPDATE users SET password_hash = sqlc.arg(new_hash)::text, updated_at = sqlc.arg(now)::timestamptz
 WHERE id = sqlc.arg(id) AND password_hash = sqlc.arg(old_hash)::text;
+
+-- Tokens (services/identity/tokens, sessions) ---------------------------------------------------
+
+-- name: LockUserDevice :exec
+-- Serialises token issue for one (user, device) within the transaction.
+SELECT pg_advisory_xact_lock(hashtextextended(sqlc.arg(user_id)::bigint::text || '|' || sqlc.arg(device_key)::text, 0));
+
+-- name: RevokeDeviceTokens :execrows
+UPDATE access_tokens SET revoked_at = $3
+WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL;
+
+-- name: InsertAccessToken :one
+INSERT INTO access_tokens (user_id, secret_hash, device_id, device_type, device_name, country, ip, user_agent, created_at, last_used_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
+RETURNING *;
+
+-- name: GetLiveAccessToken :one
+SELECT t.*, u.status AS user_status, u.locale AS user_locale, u.twofa_enabled AS user_twofa_enabled
+FROM access_tokens t JOIN users u ON u.id = t.user_id
+WHERE t.id = $1 AND t.revoked_at IS NULL;
+
+-- name: TouchAccessToken :exec
+-- last_used_at is written at most once a minute per token.
+UPDATE access_tokens SET last_used_at = sqlc.arg(now)::timestamptz, ip = sqlc.arg(ip)
+WHERE id = sqlc.arg(id) AND (last_used_at IS NULL OR last_used_at < sqlc.arg(now)::timestamptz - interval '1 minute');
+
+-- name: RevokeAllUserTokens :execrows
+UPDATE access_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL;
+
+-- name: RememberDevice :execrows
+-- Returns 1 when the device is new for the user.
+INSERT INTO known_devices (user_id, device_id) VALUES ($1, $2) ON CONFLICT DO NOTHING;
+
+-- Users (shared by identity, registration, profile) ---------------------------------------------
+
+-- name: GetUserByID :one
+SELECT * FROM users WHERE id = $1;
+
+-- name: GetUserByEmail :one
+SELECT * FROM users WHERE email = $1;
+
+-- name: GetUserByEmailForUpdate :one
+SELECT * FROM users WHERE email = $1 FOR UPDATE;
+
+-- name: GetUserByIDForUpdate :one
+SELECT * FROM users WHERE id = $1 FOR UPDATE;
+
+-- name: CreatePendingUser :one
+-- Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
+INSERT INTO users (email, locale) VALUES ($1, $2)
+ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+RETURNING *;
+
+-- name: SetUsername :exec
+UPDATE users SET username = $2 WHERE id = $1 AND username IS NULL;
+
+-- name: EnsureNotificationPreferences :exec
+INSERT INTO notification_preferences (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING;
+
+-- name: ActivateUser :one
+UPDATE users
+SET status = 'active', password_hash = sqlc.arg(password_hash), email_verified_at = COALESCE(email_verified_at, sqlc.arg(now)::timestamptz), updated_at = sqlc.arg(now)::timestamptz
+WHERE id = sqlc.arg(id) AND status = 'pending'
+RETURNING *;
+
+-- name: SetPasswordHash :exec
+UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1;
+
+-- name: SetUserStatus :one
+UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 RETURNING *;
+
+-- Internal keys (services/identity/internalkeys) --------------------------------------------------
+
+-- name: CreateInternalKey :one
+INSERT INTO internal_keys (name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4) RETURNING id;
+
+-- name: GetInternalKeyByHash :one
+SELECT id, name, scopes FROM internal_keys WHERE key_hash = $1 AND revoked_at IS NULL;

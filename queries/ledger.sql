@@ -139,7 +139,7 @@ WHERE t.id = $1 AND t.kind = 'withdrawal';
 -- name: PostBatch :one
 -- Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 -- version read under the lock and by the available balance: the conditional debit), finalized
--- holds, idempotency records and audit events. The caller compares the counts with what it sent.
+-- holds, idempotency records, audit events and domain events. The caller compares the counts with what it sent.
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
         idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at)
@@ -196,13 +196,21 @@ WITH new_tx AS (
         NULLIF(unnest(sqlc.arg(au_ua)::text[]), ''), NULLIF(unnest(sqlc.arg(au_rid)::text[]), ''),
         unnest(sqlc.arg(au_details)::text[])::jsonb
     RETURNING 1
+), ev AS (
+    -- The domain events of the batch (services/events), in item order (their ids follow it).
+    INSERT INTO events (type, version, occurred_at, subject_type, subject_id, user_id, data)
+    SELECT unnest(sqlc.arg(ev_type)::text[]), unnest(sqlc.arg(ev_version)::int[]), sqlc.arg(now)::timestamptz,
+        unnest(sqlc.arg(ev_subject_type)::text[]), unnest(sqlc.arg(ev_subject_id)::text[]),
+        NULLIF(unnest(sqlc.arg(ev_user)::bigint[]), 0), unnest(sqlc.arg(ev_data)::text[])::jsonb
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
        (SELECT count(*) FROM new_entries)::bigint AS entries,
        (SELECT count(*) FROM heads)::bigint AS accounts,
        (SELECT count(*) FROM holds)::bigint AS holds,
        (SELECT count(*) FROM idem)::bigint AS idempotency,
-       (SELECT count(*) FROM audit)::bigint AS audits;
+       (SELECT count(*) FROM audit)::bigint AS audits,
+       (SELECT count(*) FROM ev)::bigint AS events;
 
 -- name: DeleteExpiredIdempotencyKeys :execrows
 DELETE FROM idempotency_keys d
@@ -245,3 +253,75 @@ SELECT a.id, a.currency, a.spend_hours, a.spend_month, a.spend_month_start,
        COALESCE(e.account_type, 'personal')::text AS account_type, e.case_status::text AS case_status
 FROM ledger_accounts a JOIN compliance_send_eligibility e ON e.user_id = a.user_id
 WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';
+
+-- Invariants (flowxi ledger check) ------------------------------------------------------------
+
+
+-- name: CheckCurrencySums :many
+SELECT a.currency, sum(e.amount)::bigint AS total
+FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+GROUP BY a.currency HAVING sum(e.amount) <> 0;
+
+-- name: CheckAccountHeads :many
+-- Balance equal to the entries, versions 1..n without gaps, head version equal to n.
+SELECT a.id, a.balance, a.version, COALESCE(s.total, 0)::bigint AS entries_total,
+       COALESCE(s.n, 0)::bigint AS entries_count, COALESCE(s.max_version, 0)::bigint AS max_version
+FROM ledger_accounts a
+LEFT JOIN (SELECT account_id, sum(amount) AS total, count(*) AS n, max(version) AS max_version, min(version) AS min_version
+           FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
+WHERE a.balance <> COALESCE(s.total, 0) OR a.version <> COALESCE(s.n, 0) OR COALESCE(s.max_version, 0) <> COALESCE(s.n, 0)
+   OR COALESCE(s.min_version, 1) <> 1;
+
+-- name: CheckPendingHolds :many
+SELECT a.id, a.pending, COALESCE(h.total, 0)::bigint AS holds_total
+FROM ledger_accounts a
+LEFT JOIN (SELECT from_account_id, sum(amount) AS total FROM ledger_transactions
+           WHERE kind = 'withdrawal' AND status = 'pending' GROUP BY from_account_id) h ON h.from_account_id = a.id
+WHERE a.pending <> COALESCE(h.total, 0);
+
+-- name: CheckNegativeWallets :many
+SELECT id, balance, pending FROM ledger_accounts
+WHERE kind = 'user' AND (balance < 0 OR balance - pending < 0);
+
+-- name: CheckTransactionBalance :many
+-- Posted transactions have balanced entries (two or more); others have none.
+SELECT t.id, t.status, COALESCE(s.total, 0)::bigint AS total, COALESCE(s.n, 0)::bigint AS n
+FROM ledger_transactions t
+LEFT JOIN (SELECT transaction_id, sum(amount) AS total, count(*) AS n FROM ledger_entries GROUP BY transaction_id) s
+    ON s.transaction_id = t.id
+WHERE (t.status = 'posted' AND (COALESCE(s.n, 0) < 2 OR COALESCE(s.total, 0) <> 0))
+   OR (t.status <> 'posted' AND COALESCE(s.n, 0) <> 0);
+
+-- name: ListEntriesForChain :many
+-- Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
+SELECT e.account_id, e.transaction_id, e.amount, e.balance_after, e.version, e.prev_hash, e.hash, e.created_at
+FROM ledger_entries e
+WHERE e.account_id > sqlc.arg(after_account) AND e.account_id <= sqlc.arg(to_account)
+ORDER BY e.account_id, e.version;
+
+-- name: ListAccountHeads :many
+SELECT id, balance, version, last_hash FROM ledger_accounts ORDER BY id;
+
+-- name: CheckOrphans :many
+-- Entries and transactions that point at a missing account or transaction (the write path has no
+-- foreign keys; see migration 00032), and entries booked on an account their transaction does
+-- not name.
+SELECT 'entry'::text AS kind, e.id, e.account_id AS ref
+FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
+WHERE a.id IS NULL
+UNION ALL
+SELECT 'entry_transaction', e.id, e.transaction_id
+FROM ledger_entries e LEFT JOIN ledger_transactions t ON t.id = e.transaction_id
+WHERE t.id IS NULL OR e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id
+UNION ALL
+SELECT 'transaction', t.id, CASE WHEN f.id IS NULL THEN t.from_account_id ELSE t.to_account_id END
+FROM ledger_transactions t
+LEFT JOIN ledger_accounts f ON f.id = t.from_account_id
+LEFT JOIN ledger_accounts d ON d.id = t.to_account_id
+WHERE (t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NOT NULL AND d.id IS NULL);
+
+-- name: CheckSettlementSign :many
+-- The settlement account of a currency is the other side of every deposit and withdrawal: it
+-- holds minus what the outside world has put in, so it is never positive, and it is never held on.
+SELECT id, currency, balance, pending FROM ledger_accounts
+WHERE kind = 'settlement' AND (balance > 0 OR pending <> 0);

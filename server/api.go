@@ -4,6 +4,7 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/services/compliance"
 	"github.com/flowxi/backend/services/docs"
+	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/ledger"
@@ -27,6 +28,7 @@ type API struct {
 	*ledger.Service
 	*compliance.Compliance
 	*webhooks.Webhooks
+	*events.Feed
 }
 
 var _ api.StrictServerInterface = (*API)(nil)

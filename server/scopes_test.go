@@ -14,45 +14,50 @@ import (
 	"github.com/flowxi/backend/testkit"
 )
 
-// internalCall is one operation of the spec authenticated by internalKey, as a request its
-// schemas accept, with the scopes its security requirement lists.
-type internalCall struct {
+// securedCall is one operation of the spec authenticated by a security scheme, as a request its
+// schemas accept, with the scopes its security requirement lists and the header that carries
+// the credential.
+type securedCall struct {
 	id     string
 	scopes []string
+	header string
 	req    testkit.Req
 }
 
-// internalCalls walks openapi.yaml: every operation whose security names internalKey, its path
+// credentialHeader is the header each security scheme of the spec reads.
+var credentialHeader = map[string]string{"internalKey": "X-Internal-Key", "bearerAuth": "Authorization"}
+
+// securedCalls walks openapi.yaml: every operation whose security names scheme, its path
 // parameters filled, its required query parameters and headers from their examples or enums,
-// and its request body example. Each must document its 401 and 403 answers.
-func internalCalls(t *testing.T) []internalCall {
+// and its request body example. Each must document its 401 answer (an internal one its 403 too).
+func securedCalls(t *testing.T, scheme string) []securedCall {
 	spec, err := api.GetSwagger()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []internalCall
+	var out []securedCall
 	for path, item := range spec.Paths.Map() {
 		for method, op := range item.Operations() {
 			reqs := spec.Security
 			if op.Security != nil {
 				reqs = *op.Security
 			}
-			internal, scopes := false, []string{}
+			secured, scopes := false, []string{}
 			for _, r := range reqs {
-				if s, ok := r["internalKey"]; ok {
-					internal, scopes = true, append(scopes, s...)
+				if s, ok := r[scheme]; ok {
+					secured, scopes = true, append(scopes, s...)
 				}
 			}
-			if !internal {
+			if !secured {
 				continue
 			}
 			for _, status := range []int{401, 403} {
-				if op.Responses.Status(status) == nil {
+				if op.Responses.Status(status) == nil && (status == 401 || scheme == "internalKey") {
 					t.Errorf("%s does not document its %d answer", op.OperationID, status)
 				}
 			}
 			params := append(item.Parameters, op.Parameters...)
-			c := internalCall{id: op.OperationID, scopes: scopes,
+			c := securedCall{id: op.OperationID, scopes: scopes, header: credentialHeader[scheme],
 				req: testkit.Req{Method: method, Path: fillPath(path, params) + requiredQuery(params), Headers: requiredHeaders(params)}}
 			if op.RequestBody != nil {
 				if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil {
@@ -103,9 +108,9 @@ func requiredHeaders(params openapi3.Parameters) map[string]string {
 	return h
 }
 
-// with returns c's request sent with key (none when empty) and a fresh Idempotency-Key, so no
-// answer is the replay of another.
-func (c internalCall) with(key string, n int) testkit.Req {
+// with returns c's request sent with the credential key (none when empty) and a fresh
+// Idempotency-Key, so no answer is the replay of another.
+func (c securedCall) with(key string, n int) testkit.Req {
 	r := c.req
 	r.Headers = map[string]string{}
 	for k, v := range c.req.Headers {
@@ -115,7 +120,7 @@ func (c internalCall) with(key string, n int) testkit.Req {
 		r.Headers["Idempotency-Key"] = fmt.Sprintf("scopes-%s-%d", c.id, n)
 	}
 	if key != "" {
-		r.Headers["X-Internal-Key"] = key
+		r.Headers[c.header] = key
 	}
 	return r
 }
@@ -142,7 +147,7 @@ func areas(scopes []string) []string {
 // operation's own answers.
 func TestEveryInternalOperationRequiresItsScopes(t *testing.T) {
 	env := testkit.New(t)
-	calls := internalCalls(t)
+	calls := securedCalls(t, "internalKey")
 	if len(calls) == 0 {
 		t.Fatal("no operation of the spec is authenticated by internalKey")
 	}
@@ -201,6 +206,34 @@ func TestEveryInternalOperationRequiresItsScopes(t *testing.T) {
 			if r := env.Do(c.with(key(k), n)); r.Status == 401 || r.Code() == "FORBIDDEN" {
 				t.Errorf("%s with only %v: %d %s", c.id, k, r.Status, r.Body)
 			}
+		}
+	}
+}
+
+// Every operation of the spec behind bearerAuth refuses a call without a token, or with a token
+// that was never issued, with 401 UNAUTHENTICATED before its service runs (services take the
+// caller from reqctx.Caller, which relies on exactly this), and with a live token gets past
+// authentication to one of its own answers, never a 5xx.
+func TestEveryBearerOperationRefusesWithoutAToken(t *testing.T) {
+	env := testkit.New(t)
+	calls := securedCalls(t, "bearerAuth")
+	if len(calls) == 0 {
+		t.Fatal("no operation of the spec is authenticated by bearerAuth")
+	}
+	n := 0
+	for _, c := range calls {
+		for _, token := range []string{"", "Bearer " + strings.Repeat("x", 43)} {
+			n++
+			if r := env.Do(c.with(token, n)); r.Status != 401 || r.Code() != "UNAUTHENTICATED" {
+				t.Errorf("%s with token %q: %d %s", c.id, token, r.Status, r.Body)
+			}
+		}
+	}
+	for _, c := range calls {
+		n++
+		user := env.CreateUser()
+		if r := env.Do(c.with("Bearer "+user.Token, n)); r.Status == 401 || r.Status >= 500 {
+			t.Errorf("%s with a live token: %d %s", c.id, r.Status, r.Body)
 		}
 	}
 }

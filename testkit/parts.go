@@ -63,6 +63,12 @@ func (e *Env) Ledger() *ledger.Service { return e.parts.Ledger }
 // how many it sealed.
 func (e *Env) SealAudit(ctx context.Context) (int, error) { return e.parts.Sealer.SealPending(ctx) }
 
+// SequenceEvents runs one sweep of the event sequencer (0 when the worker's sweep holds the lock).
+func (e *Env) SequenceEvents(ctx context.Context) (int64, error) { return e.parts.Sequencer.Sweep(ctx) }
+
+// PruneEvents runs the event retention worker once, at the fake clock's time.
+func (e *Env) PruneEvents(ctx context.Context) (int64, error) { return e.parts.Pruner.Prune(ctx) }
+
 // VerifyAudit verifies the audit chain as of now (events unsealed for longer than staleAfter
 // are reported).
 func (e *Env) VerifyAudit(ctx context.Context, now time.Time, staleAfter time.Duration) (audit.Report, error) {

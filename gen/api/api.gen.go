@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -66,6 +67,102 @@ func (e AccountType) Valid() bool {
 	}
 }
 
+// Defines values for Auth2faDisabledEventType.
+const (
+	Auth2faDisabledEventTypeAuth2faDisabled Auth2faDisabledEventType = "auth.2fa_disabled"
+)
+
+// Valid indicates whether the value is a known member of the Auth2faDisabledEventType enum.
+func (e Auth2faDisabledEventType) Valid() bool {
+	switch e {
+	case Auth2faDisabledEventTypeAuth2faDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Auth2faDisabledEventDataMethod.
+const (
+	Auth2faDisabledEventDataMethodRecoveryCode Auth2faDisabledEventDataMethod = "recovery_code"
+	Auth2faDisabledEventDataMethodTotp         Auth2faDisabledEventDataMethod = "totp"
+)
+
+// Valid indicates whether the value is a known member of the Auth2faDisabledEventDataMethod enum.
+func (e Auth2faDisabledEventDataMethod) Valid() bool {
+	switch e {
+	case Auth2faDisabledEventDataMethodRecoveryCode:
+		return true
+	case Auth2faDisabledEventDataMethodTotp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Auth2faEnabledEventType.
+const (
+	Auth2faEnabledEventTypeAuth2faEnabled Auth2faEnabledEventType = "auth.2fa_enabled"
+)
+
+// Valid indicates whether the value is a known member of the Auth2faEnabledEventType enum.
+func (e Auth2faEnabledEventType) Valid() bool {
+	switch e {
+	case Auth2faEnabledEventTypeAuth2faEnabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuthNewDeviceEventType.
+const (
+	AuthNewDeviceEventTypeAuthNewDevice AuthNewDeviceEventType = "auth.new_device"
+)
+
+// Valid indicates whether the value is a known member of the AuthNewDeviceEventType enum.
+func (e AuthNewDeviceEventType) Valid() bool {
+	switch e {
+	case AuthNewDeviceEventTypeAuthNewDevice:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuthNewDeviceEventDataMethod.
+const (
+	N2fa     AuthNewDeviceEventDataMethod = "2fa"
+	Password AuthNewDeviceEventDataMethod = "password"
+)
+
+// Valid indicates whether the value is a known member of the AuthNewDeviceEventDataMethod enum.
+func (e AuthNewDeviceEventDataMethod) Valid() bool {
+	switch e {
+	case N2fa:
+		return true
+	case Password:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuthPasswordResetEventType.
+const (
+	AuthPasswordResetEventTypeAuthPasswordReset AuthPasswordResetEventType = "auth.password_reset"
+)
+
+// Valid indicates whether the value is a known member of the AuthPasswordResetEventType enum.
+func (e AuthPasswordResetEventType) Valid() bool {
+	switch e {
+	case AuthPasswordResetEventTypeAuthPasswordReset:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CaseDecisionRequestAction.
 const (
 	Approve     CaseDecisionRequestAction = "approve"
@@ -110,28 +207,28 @@ func (e CaseKind) Valid() bool {
 
 // Defines values for CaseStatus.
 const (
-	Approved      CaseStatus = "approved"
-	InfoRequested CaseStatus = "info_requested"
-	NotStarted    CaseStatus = "not_started"
-	Rejected      CaseStatus = "rejected"
-	Submitted     CaseStatus = "submitted"
-	UnderReview   CaseStatus = "under_review"
+	CaseStatusApproved      CaseStatus = "approved"
+	CaseStatusInfoRequested CaseStatus = "info_requested"
+	CaseStatusNotStarted    CaseStatus = "not_started"
+	CaseStatusRejected      CaseStatus = "rejected"
+	CaseStatusSubmitted     CaseStatus = "submitted"
+	CaseStatusUnderReview   CaseStatus = "under_review"
 )
 
 // Valid indicates whether the value is a known member of the CaseStatus enum.
 func (e CaseStatus) Valid() bool {
 	switch e {
-	case Approved:
+	case CaseStatusApproved:
 		return true
-	case InfoRequested:
+	case CaseStatusInfoRequested:
 		return true
-	case NotStarted:
+	case CaseStatusNotStarted:
 		return true
-	case Rejected:
+	case CaseStatusRejected:
 		return true
-	case Submitted:
+	case CaseStatusSubmitted:
 		return true
-	case UnderReview:
+	case CaseStatusUnderReview:
 		return true
 	default:
 		return false
@@ -140,16 +237,16 @@ func (e CaseStatus) Valid() bool {
 
 // Defines values for CaseTransitionActorType.
 const (
-	InternalKey CaseTransitionActorType = "internal_key"
-	User        CaseTransitionActorType = "user"
+	CaseTransitionActorTypeInternalKey CaseTransitionActorType = "internal_key"
+	CaseTransitionActorTypeUser        CaseTransitionActorType = "user"
 )
 
 // Valid indicates whether the value is a known member of the CaseTransitionActorType enum.
 func (e CaseTransitionActorType) Valid() bool {
 	switch e {
-	case InternalKey:
+	case CaseTransitionActorTypeInternalKey:
 		return true
-	case User:
+	case CaseTransitionActorTypeUser:
 		return true
 	default:
 		return false
@@ -206,6 +303,8 @@ const (
 	DUPLICATEEXTERNALREFERENCE  Code = "DUPLICATE_EXTERNAL_REFERENCE"
 	EMAILALREADYACTIVE          Code = "EMAIL_ALREADY_ACTIVE"
 	EMAILALREADYUSED            Code = "EMAIL_ALREADY_USED"
+	EVENTCURSOREXPIRED          Code = "EVENT_CURSOR_EXPIRED"
+	EVENTSOK                    Code = "EVENTS_OK"
 	FORBIDDEN                   Code = "FORBIDDEN"
 	HEALTHOK                    Code = "HEALTH_OK"
 	HOLDCREATED                 Code = "HOLD_CREATED"
@@ -360,6 +459,10 @@ func (e Code) Valid() bool {
 	case EMAILALREADYACTIVE:
 		return true
 	case EMAILALREADYUSED:
+		return true
+	case EVENTCURSOREXPIRED:
+		return true
+	case EVENTSOK:
 		return true
 	case FORBIDDEN:
 		return true
@@ -546,6 +649,57 @@ func (e Code) Valid() bool {
 	}
 }
 
+// Defines values for ComplianceCaseDecidedEventType.
+const (
+	ComplianceCaseDecidedEventTypeComplianceCaseDecided ComplianceCaseDecidedEventType = "compliance.case.decided"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceCaseDecidedEventType enum.
+func (e ComplianceCaseDecidedEventType) Valid() bool {
+	switch e {
+	case ComplianceCaseDecidedEventTypeComplianceCaseDecided:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComplianceCaseDecidedEventDataDecision.
+const (
+	ComplianceCaseDecidedEventDataDecisionApproved      ComplianceCaseDecidedEventDataDecision = "approved"
+	ComplianceCaseDecidedEventDataDecisionInfoRequested ComplianceCaseDecidedEventDataDecision = "info_requested"
+	ComplianceCaseDecidedEventDataDecisionRejected      ComplianceCaseDecidedEventDataDecision = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceCaseDecidedEventDataDecision enum.
+func (e ComplianceCaseDecidedEventDataDecision) Valid() bool {
+	switch e {
+	case ComplianceCaseDecidedEventDataDecisionApproved:
+		return true
+	case ComplianceCaseDecidedEventDataDecisionInfoRequested:
+		return true
+	case ComplianceCaseDecidedEventDataDecisionRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComplianceCaseSubmittedEventType.
+const (
+	ComplianceCaseSubmittedEventTypeComplianceCaseSubmitted ComplianceCaseSubmittedEventType = "compliance.case.submitted"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceCaseSubmittedEventType enum.
+func (e ComplianceCaseSubmittedEventType) Valid() bool {
+	switch e {
+	case ComplianceCaseSubmittedEventTypeComplianceCaseSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ComplianceDocumentMimeType.
 const (
 	Applicationpdf ComplianceDocumentMimeType = "application/pdf"
@@ -561,6 +715,21 @@ func (e ComplianceDocumentMimeType) Valid() bool {
 	case Imagejpeg:
 		return true
 	case Imagepng:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DepositPostedEventType.
+const (
+	DepositPostedEventTypeDepositPosted DepositPostedEventType = "deposit.posted"
+)
+
+// Valid indicates whether the value is a known member of the DepositPostedEventType enum.
+func (e DepositPostedEventType) Valid() bool {
+	switch e {
+	case DepositPostedEventTypeDepositPosted:
 		return true
 	default:
 		return false
@@ -594,6 +763,114 @@ func (e DocumentKind) Valid() bool {
 	}
 }
 
+// Defines values for EventSubjectType.
+const (
+	EventSubjectTypeComplianceCase      EventSubjectType = "compliance_case"
+	EventSubjectTypeDeposit             EventSubjectType = "deposit"
+	EventSubjectTypeHold                EventSubjectType = "hold"
+	EventSubjectTypeTransfer            EventSubjectType = "transfer"
+	EventSubjectTypeUser                EventSubjectType = "user"
+	EventSubjectTypeWallet              EventSubjectType = "wallet"
+	EventSubjectTypeWebhookSubscription EventSubjectType = "webhook_subscription"
+)
+
+// Valid indicates whether the value is a known member of the EventSubjectType enum.
+func (e EventSubjectType) Valid() bool {
+	switch e {
+	case EventSubjectTypeComplianceCase:
+		return true
+	case EventSubjectTypeDeposit:
+		return true
+	case EventSubjectTypeHold:
+		return true
+	case EventSubjectTypeTransfer:
+		return true
+	case EventSubjectTypeUser:
+		return true
+	case EventSubjectTypeWallet:
+		return true
+	case EventSubjectTypeWebhookSubscription:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	EventTypeAuth2faDisabled             EventType = "auth.2fa_disabled"
+	EventTypeAuth2faEnabled              EventType = "auth.2fa_enabled"
+	EventTypeAuthNewDevice               EventType = "auth.new_device"
+	EventTypeAuthPasswordReset           EventType = "auth.password_reset"
+	EventTypeComplianceCaseDecided       EventType = "compliance.case.decided"
+	EventTypeComplianceCaseSubmitted     EventType = "compliance.case.submitted"
+	EventTypeDepositPosted               EventType = "deposit.posted"
+	EventTypeHoldCreated                 EventType = "hold.created"
+	EventTypeHoldExpired                 EventType = "hold.expired"
+	EventTypeHoldSettled                 EventType = "hold.settled"
+	EventTypeHoldVoided                  EventType = "hold.voided"
+	EventTypeTransferCompleted           EventType = "transfer.completed"
+	EventTypeTransferFailed              EventType = "transfer.failed"
+	EventTypeUserBlocked                 EventType = "user.blocked"
+	EventTypeUserClosed                  EventType = "user.closed"
+	EventTypeUserRestricted              EventType = "user.restricted"
+	EventTypeUserRestrictionLifted       EventType = "user.restriction_lifted"
+	EventTypeUserUnblocked               EventType = "user.unblocked"
+	EventTypeWalletOpened                EventType = "wallet.opened"
+	EventTypeWalletStatusChanged         EventType = "wallet.status_changed"
+	EventTypeWebhookSubscriptionDisabled EventType = "webhook.subscription.disabled"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeAuth2faDisabled:
+		return true
+	case EventTypeAuth2faEnabled:
+		return true
+	case EventTypeAuthNewDevice:
+		return true
+	case EventTypeAuthPasswordReset:
+		return true
+	case EventTypeComplianceCaseDecided:
+		return true
+	case EventTypeComplianceCaseSubmitted:
+		return true
+	case EventTypeDepositPosted:
+		return true
+	case EventTypeHoldCreated:
+		return true
+	case EventTypeHoldExpired:
+		return true
+	case EventTypeHoldSettled:
+		return true
+	case EventTypeHoldVoided:
+		return true
+	case EventTypeTransferCompleted:
+		return true
+	case EventTypeTransferFailed:
+		return true
+	case EventTypeUserBlocked:
+		return true
+	case EventTypeUserClosed:
+		return true
+	case EventTypeUserRestricted:
+		return true
+	case EventTypeUserRestrictionLifted:
+		return true
+	case EventTypeUserUnblocked:
+		return true
+	case EventTypeWalletOpened:
+		return true
+	case EventTypeWalletStatusChanged:
+		return true
+	case EventTypeWebhookSubscriptionDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusFail HealthResponseStatus = "fail"
@@ -606,6 +883,66 @@ func (e HealthResponseStatus) Valid() bool {
 	case HealthResponseStatusFail:
 		return true
 	case HealthResponseStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldCreatedEventType.
+const (
+	HoldCreatedEventTypeHoldCreated HoldCreatedEventType = "hold.created"
+)
+
+// Valid indicates whether the value is a known member of the HoldCreatedEventType enum.
+func (e HoldCreatedEventType) Valid() bool {
+	switch e {
+	case HoldCreatedEventTypeHoldCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldExpiredEventType.
+const (
+	HoldExpiredEventTypeHoldExpired HoldExpiredEventType = "hold.expired"
+)
+
+// Valid indicates whether the value is a known member of the HoldExpiredEventType enum.
+func (e HoldExpiredEventType) Valid() bool {
+	switch e {
+	case HoldExpiredEventTypeHoldExpired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldSettledEventType.
+const (
+	HoldSettledEventTypeHoldSettled HoldSettledEventType = "hold.settled"
+)
+
+// Valid indicates whether the value is a known member of the HoldSettledEventType enum.
+func (e HoldSettledEventType) Valid() bool {
+	switch e {
+	case HoldSettledEventTypeHoldSettled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldVoidedEventType.
+const (
+	HoldVoidedEventTypeHoldVoided HoldVoidedEventType = "hold.voided"
+)
+
+// Valid indicates whether the value is a known member of the HoldVoidedEventType enum.
+func (e HoldVoidedEventType) Valid() bool {
+	switch e {
+	case HoldVoidedEventTypeHoldVoided:
 		return true
 	default:
 		return false
@@ -647,13 +984,13 @@ func (e LoginChallengeDataMfaRequired) Valid() bool {
 
 // Defines values for LoginChallengeDataOtpType.
 const (
-	Totp LoginChallengeDataOtpType = "totp"
+	LoginChallengeDataOtpTypeTotp LoginChallengeDataOtpType = "totp"
 )
 
 // Valid indicates whether the value is a known member of the LoginChallengeDataOtpType enum.
 func (e LoginChallengeDataOtpType) Valid() bool {
 	switch e {
-	case Totp:
+	case LoginChallengeDataOtpTypeTotp:
 		return true
 	default:
 		return false
@@ -786,6 +1123,111 @@ func (e TransactionStatus) Valid() bool {
 	}
 }
 
+// Defines values for TransferCompletedEventType.
+const (
+	TransferCompletedEventTypeTransferCompleted TransferCompletedEventType = "transfer.completed"
+)
+
+// Valid indicates whether the value is a known member of the TransferCompletedEventType enum.
+func (e TransferCompletedEventType) Valid() bool {
+	switch e {
+	case TransferCompletedEventTypeTransferCompleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TransferFailedEventType.
+const (
+	TransferFailedEventTypeTransferFailed TransferFailedEventType = "transfer.failed"
+)
+
+// Valid indicates whether the value is a known member of the TransferFailedEventType enum.
+func (e TransferFailedEventType) Valid() bool {
+	switch e {
+	case TransferFailedEventTypeTransferFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserBlockedEventType.
+const (
+	UserBlockedEventTypeUserBlocked UserBlockedEventType = "user.blocked"
+)
+
+// Valid indicates whether the value is a known member of the UserBlockedEventType enum.
+func (e UserBlockedEventType) Valid() bool {
+	switch e {
+	case UserBlockedEventTypeUserBlocked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserClosedEventType.
+const (
+	UserClosedEventTypeUserClosed UserClosedEventType = "user.closed"
+)
+
+// Valid indicates whether the value is a known member of the UserClosedEventType enum.
+func (e UserClosedEventType) Valid() bool {
+	switch e {
+	case UserClosedEventTypeUserClosed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserRestrictedEventType.
+const (
+	UserRestrictedEventTypeUserRestricted UserRestrictedEventType = "user.restricted"
+)
+
+// Valid indicates whether the value is a known member of the UserRestrictedEventType enum.
+func (e UserRestrictedEventType) Valid() bool {
+	switch e {
+	case UserRestrictedEventTypeUserRestricted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserRestrictionLiftedEventType.
+const (
+	UserRestrictionLiftedEventTypeUserRestrictionLifted UserRestrictionLiftedEventType = "user.restriction_lifted"
+)
+
+// Valid indicates whether the value is a known member of the UserRestrictionLiftedEventType enum.
+func (e UserRestrictionLiftedEventType) Valid() bool {
+	switch e {
+	case UserRestrictionLiftedEventTypeUserRestrictionLifted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserUnblockedEventType.
+const (
+	UserUnblockedEventTypeUserUnblocked UserUnblockedEventType = "user.unblocked"
+)
+
+// Valid indicates whether the value is a known member of the UserUnblockedEventType enum.
+func (e UserUnblockedEventType) Valid() bool {
+	switch e {
+	case UserUnblockedEventTypeUserUnblocked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WalletLimitsTier.
 const (
 	WalletLimitsTierBusiness WalletLimitsTier = "business"
@@ -798,6 +1240,21 @@ func (e WalletLimitsTier) Valid() bool {
 	case WalletLimitsTierBusiness:
 		return true
 	case WalletLimitsTierPersonal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletOpenedEventType.
+const (
+	WalletOpenedEventTypeWalletOpened WalletOpenedEventType = "wallet.opened"
+)
+
+// Valid indicates whether the value is a known member of the WalletOpenedEventType enum.
+func (e WalletOpenedEventType) Valid() bool {
+	switch e {
+	case WalletOpenedEventTypeWalletOpened:
 		return true
 	default:
 		return false
@@ -819,6 +1276,39 @@ func (e WalletStatus) Valid() bool {
 	case WalletStatusClosed:
 		return true
 	case WalletStatusFrozen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletStatusChangedEventType.
+const (
+	WalletStatusChangedEventTypeWalletStatusChanged WalletStatusChangedEventType = "wallet.status_changed"
+)
+
+// Valid indicates whether the value is a known member of the WalletStatusChangedEventType enum.
+func (e WalletStatusChangedEventType) Valid() bool {
+	switch e {
+	case WalletStatusChangedEventTypeWalletStatusChanged:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WalletStatusChangedEventDataCause.
+const (
+	AccountClosed WalletStatusChangedEventDataCause = "account_closed"
+	Internal      WalletStatusChangedEventDataCause = "internal"
+)
+
+// Valid indicates whether the value is a known member of the WalletStatusChangedEventDataCause enum.
+func (e WalletStatusChangedEventDataCause) Valid() bool {
+	switch e {
+	case AccountClosed:
+		return true
+	case Internal:
 		return true
 	default:
 		return false
@@ -897,6 +1387,21 @@ func (e WebhookAttemptOutcome) Valid() bool {
 	}
 }
 
+// Defines values for WebhookSubscriptionDisabledEventType.
+const (
+	WebhookSubscriptionDisabledEventTypeWebhookSubscriptionDisabled WebhookSubscriptionDisabledEventType = "webhook.subscription.disabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSubscriptionDisabledEventType enum.
+func (e WebhookSubscriptionDisabledEventType) Valid() bool {
+	switch e {
+	case WebhookSubscriptionDisabledEventTypeWebhookSubscriptionDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookSubscriptionStatus.
 const (
 	WebhookSubscriptionStatusActive   WebhookSubscriptionStatus = "active"
@@ -934,6 +1439,146 @@ type AccountTypeRequest struct {
 //
 // Example: 2500
 type Amount = int64
+
+// Auth2faDisabledEvent `auth.2fa_disabled` (version 1, subject `user`): A user turned two-factor authentication off.
+type Auth2faDisabledEvent struct {
+	Data Auth2faDisabledEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject             `json:"subject"`
+	Type    Auth2faDisabledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// Auth2faDisabledEventType defines model for Auth2faDisabledEvent.Type.
+type Auth2faDisabledEventType string
+
+// Auth2faDisabledEventData defines model for Auth2faDisabledEventData.
+type Auth2faDisabledEventData struct {
+	// Method The second factor that confirmed it.
+	Method Auth2faDisabledEventDataMethod `json:"method"`
+}
+
+// Auth2faDisabledEventDataMethod The second factor that confirmed it.
+type Auth2faDisabledEventDataMethod string
+
+// Auth2faEnabledEvent `auth.2fa_enabled` (version 1, subject `user`): A user turned two-factor authentication on.
+type Auth2faEnabledEvent struct {
+	Data Auth2faEnabledEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    Auth2faEnabledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// Auth2faEnabledEventType defines model for Auth2faEnabledEvent.Type.
+type Auth2faEnabledEventType string
+
+// Auth2faEnabledEventData defines model for Auth2faEnabledEventData.
+type Auth2faEnabledEventData struct {
+	// RecoveryCodes How many recovery codes were issued.
+	RecoveryCodes int `json:"recovery_codes"`
+}
+
+// AuthNewDeviceEvent `auth.new_device` (version 1, subject `user`): A user logged in from a device never seen for them (the new-device e-mail was queued).
+type AuthNewDeviceEvent struct {
+	Data AuthNewDeviceEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject           `json:"subject"`
+	Type    AuthNewDeviceEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// AuthNewDeviceEventType defines model for AuthNewDeviceEvent.Type.
+type AuthNewDeviceEventType string
+
+// AuthNewDeviceEventData defines model for AuthNewDeviceEventData.
+type AuthNewDeviceEventData struct {
+	DeviceId   string `json:"device_id"`
+	DeviceName string `json:"device_name"`
+	DeviceType string `json:"device_type"`
+
+	// Ip The client address of the login.
+	Ip *string `json:"ip"`
+
+	// Method How the login completed: the password, or the second factor after it.
+	Method AuthNewDeviceEventDataMethod `json:"method"`
+}
+
+// AuthNewDeviceEventDataMethod How the login completed: the password, or the second factor after it.
+type AuthNewDeviceEventDataMethod string
+
+// AuthPasswordResetEvent `auth.password_reset` (version 1, subject `user`): A user's password was replaced through the reset flow (every token revoked).
+type AuthPasswordResetEvent struct {
+	Data AuthPasswordResetEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject               `json:"subject"`
+	Type    AuthPasswordResetEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// AuthPasswordResetEventType defines model for AuthPasswordResetEvent.Type.
+type AuthPasswordResetEventType string
+
+// AuthPasswordResetEventData defines model for AuthPasswordResetEventData.
+type AuthPasswordResetEventData struct {
+	RevokedTokens int64 `json:"revoked_tokens"`
+}
 
 // BeneficialOwner defines model for BeneficialOwner.
 type BeneficialOwner struct {
@@ -1106,6 +1751,8 @@ type CheckStatus string
 // | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
 // | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
 // | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -1128,6 +1775,45 @@ type ComplianceCase struct {
 	// SubmittedAt Example: 2026-01-09T17:08:57.000000Z
 	SubmittedAt *NullableTimestamp `json:"submitted_at"`
 }
+
+// ComplianceCaseDecidedEvent `compliance.case.decided` (version 1, subject `compliance_case`): A reviewer approved or rejected a case, or asked for more information.
+type ComplianceCaseDecidedEvent struct {
+	Data ComplianceCaseDecidedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject                   `json:"subject"`
+	Type    ComplianceCaseDecidedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// ComplianceCaseDecidedEventType defines model for ComplianceCaseDecidedEvent.Type.
+type ComplianceCaseDecidedEventType string
+
+// ComplianceCaseDecidedEventData defines model for ComplianceCaseDecidedEventData.
+type ComplianceCaseDecidedEventData struct {
+	CaseId   int64                                  `json:"case_id"`
+	Decision ComplianceCaseDecidedEventDataDecision `json:"decision"`
+	Kind     CaseKind                               `json:"kind"`
+
+	// Reason The reviewer's reason (required for rejected and info_requested).
+	Reason *string `json:"reason"`
+}
+
+// ComplianceCaseDecidedEventDataDecision defines model for ComplianceCaseDecidedEventData.Decision.
+type ComplianceCaseDecidedEventDataDecision string
 
 // ComplianceCaseDetail defines model for ComplianceCaseDetail.
 type ComplianceCaseDetail struct {
@@ -1165,6 +1851,38 @@ type ComplianceCaseResponse struct {
 	Code    string         `json:"code"`
 	Data    ComplianceCase `json:"data"`
 	Message string         `json:"message"`
+}
+
+// ComplianceCaseSubmittedEvent `compliance.case.submitted` (version 1, subject `compliance_case`): A user submitted (or re-submitted) their KYC or KYB case.
+type ComplianceCaseSubmittedEvent struct {
+	Data ComplianceCaseSubmittedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject                     `json:"subject"`
+	Type    ComplianceCaseSubmittedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// ComplianceCaseSubmittedEventType defines model for ComplianceCaseSubmittedEvent.Type.
+type ComplianceCaseSubmittedEventType string
+
+// ComplianceCaseSubmittedEventData defines model for ComplianceCaseSubmittedEventData.
+type ComplianceCaseSubmittedEventData struct {
+	CaseId int64    `json:"case_id"`
+	Kind   CaseKind `json:"kind"`
 }
 
 // ComplianceCaseSummary defines model for ComplianceCaseSummary.
@@ -1274,6 +1992,49 @@ type CreateWalletRequest struct {
 //
 // Example: EUR
 type CurrencyCode = string
+
+// DepositPostedEvent `deposit.posted` (version 1, subject `deposit`): A deposit credited a wallet (internal).
+type DepositPostedEvent struct {
+	Data DepositPostedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject           `json:"subject"`
+	Type    DepositPostedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// DepositPostedEventType defines model for DepositPostedEvent.Type.
+type DepositPostedEventType string
+
+// DepositPostedEventData defines model for DepositPostedEventData.
+type DepositPostedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency          CurrencyCode `json:"currency"`
+	ExternalReference *string      `json:"external_reference"`
+	Note              *string      `json:"note"`
+	TransactionId     int64        `json:"transaction_id"`
+	WalletId          int64        `json:"wallet_id"`
+}
 
 // DepositRequest defines model for DepositRequest.
 type DepositRequest struct {
@@ -1467,6 +2228,8 @@ type Error struct {
 	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
 	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
 	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -1474,6 +2237,58 @@ type Error struct {
 
 	// RequestId Request identifier for support (beyond the documentation).
 	RequestId *string `json:"request_id,omitempty"`
+}
+
+// Event One domain event; `type` says which schema it follows.
+type Event struct {
+	union json.RawMessage
+}
+
+// EventEnvelope What every event carries besides its `type` and `data`.
+type EventEnvelope struct {
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject `json:"subject"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// EventSubject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+type EventSubject struct {
+	// Id Example: 904
+	Id   string           `json:"id"`
+	Type EventSubjectType `json:"type"`
+}
+
+// EventSubjectType defines model for EventSubject.Type.
+type EventSubjectType string
+
+// EventType The type of a domain event; its payload schema is `<Type>Event.data`.
+type EventType string
+
+// EventsPage defines model for EventsPage.
+type EventsPage struct {
+	// Code Example: EVENTS_OK
+	Code string  `json:"code"`
+	Data []Event `json:"data"`
+
+	// HasMore More events are already there after this page.
+	HasMore bool   `json:"has_more"`
+	Message string `json:"message"`
+
+	// NextCursor Pass it as `after` for the next page (the cursor given when the page is empty).
+	NextCursor string `json:"next_cursor"`
 }
 
 // HealthChecks defines model for HealthChecks.
@@ -1531,6 +2346,98 @@ type HistoryResponse struct {
 	Message string `json:"message"`
 }
 
+// HoldCreatedEvent `hold.created` (version 1, subject `hold`): A withdrawal hold was placed: its amount is pending on the wallet.
+type HoldCreatedEvent struct {
+	Data HoldCreatedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    HoldCreatedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldCreatedEventType defines model for HoldCreatedEvent.Type.
+type HoldCreatedEventType string
+
+// HoldCreatedEventData defines model for HoldCreatedEventData.
+type HoldCreatedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// ExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt         *NullableTimestamp `json:"expires_at"`
+	ExternalReference *string            `json:"external_reference"`
+
+	// HoldId The withdrawal transaction.
+	HoldId   int64 `json:"hold_id"`
+	WalletId int64 `json:"wallet_id"`
+}
+
+// HoldExpiredEvent `hold.expired` (version 1, subject `hold`): A withdrawal hold passed its `expires_at` and was voided by the expiry worker.
+type HoldExpiredEvent struct {
+	// Data The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+	Data HoldFinishedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    HoldExpiredEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldExpiredEventType defines model for HoldExpiredEvent.Type.
+type HoldExpiredEventType string
+
+// HoldFinishedEventData The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+type HoldFinishedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency          CurrencyCode `json:"currency"`
+	ExternalReference *string      `json:"external_reference"`
+
+	// HoldId The withdrawal transaction.
+	HoldId   int64 `json:"hold_id"`
+	WalletId int64 `json:"wallet_id"`
+}
+
 // HoldRequest defines model for HoldRequest.
 type HoldRequest struct {
 	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
@@ -1548,6 +2455,60 @@ type HoldRequest struct {
 	ExternalReference string `json:"external_reference"`
 	WalletId          int64  `json:"wallet_id"`
 }
+
+// HoldSettledEvent `hold.settled` (version 1, subject `hold`): A withdrawal hold was settled: the money left the wallet.
+type HoldSettledEvent struct {
+	// Data The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+	Data HoldFinishedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    HoldSettledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldSettledEventType defines model for HoldSettledEvent.Type.
+type HoldSettledEventType string
+
+// HoldVoidedEvent `hold.voided` (version 1, subject `hold`): A withdrawal hold was voided (internal): its amount is available again.
+type HoldVoidedEvent struct {
+	// Data The payload of `hold.settled`, `hold.voided` and `hold.expired`.
+	Data HoldFinishedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject        `json:"subject"`
+	Type    HoldVoidedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// HoldVoidedEventType defines model for HoldVoidedEvent.Type.
+type HoldVoidedEventType string
 
 // KybCompanyData defines model for KybCompanyData.
 type KybCompanyData struct {
@@ -1902,6 +2863,8 @@ type MoneyRejection struct {
 	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
 	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
 	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -2247,6 +3210,100 @@ type TransactionResponse struct {
 // TransactionStatus defines model for TransactionStatus.
 type TransactionStatus string
 
+// TransferCompletedEvent `transfer.completed` (version 1, subject `transfer`): A transfer was posted: money left the sender's wallet and reached the recipient's.
+type TransferCompletedEvent struct {
+	Data TransferCompletedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject               `json:"subject"`
+	Type    TransferCompletedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// TransferCompletedEventType defines model for TransferCompletedEvent.Type.
+type TransferCompletedEventType string
+
+// TransferCompletedEventData defines model for TransferCompletedEventData.
+type TransferCompletedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency      CurrencyCode `json:"currency"`
+	FromUserId    int64        `json:"from_user_id"`
+	FromUsername  string       `json:"from_username"`
+	FromWalletId  int64        `json:"from_wallet_id"`
+	Note          *string      `json:"note"`
+	ToUserId      int64        `json:"to_user_id"`
+	ToUsername    string       `json:"to_username"`
+	ToWalletId    int64        `json:"to_wallet_id"`
+	TransactionId int64        `json:"transaction_id"`
+}
+
+// TransferFailedEvent `transfer.failed` (version 1, subject `transfer`): A transfer was refused by the money policy and recorded as a failed transaction (it never names the recipient).
+type TransferFailedEvent struct {
+	Data TransferFailedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    TransferFailedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// TransferFailedEventType defines model for TransferFailedEvent.Type.
+type TransferFailedEventType string
+
+// TransferFailedEventData defines model for TransferFailedEventData.
+type TransferFailedEventData struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// FailureCode The refusal's code (money policy).
+	//
+	// Example: INSUFFICIENT_FUNDS
+	FailureCode   string `json:"failure_code"`
+	FromUserId    int64  `json:"from_user_id"`
+	FromWalletId  int64  `json:"from_wallet_id"`
+	TransactionId int64  `json:"transaction_id"`
+}
+
 // TransferRequest defines model for TransferRequest.
 type TransferRequest struct {
 	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
@@ -2448,6 +3505,8 @@ type UnprocessableError struct {
 	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
 	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
 	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -2480,6 +3539,87 @@ type UpdateMeRequest struct {
 	PhoneNumber nullable.Nullable[string] `json:"phone_number,omitempty"`
 }
 
+// UserBlockedEvent `user.blocked` (version 1, subject `user`): A user was blocked (every token revoked).
+type UserBlockedEvent struct {
+	// Data The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+	Data UserStatusEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject         `json:"subject"`
+	Type    UserBlockedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserBlockedEventType defines model for UserBlockedEvent.Type.
+type UserBlockedEventType string
+
+// UserClosedEvent `user.closed` (version 1, subject `user`): A user's account was closed for good (tokens revoked, wallets closed: each wallet also has its `wallet.status_changed`).
+type UserClosedEvent struct {
+	// Data The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+	Data UserStatusEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject        `json:"subject"`
+	Type    UserClosedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserClosedEventType defines model for UserClosedEvent.Type.
+type UserClosedEventType string
+
+// UserRestrictedEvent `user.restricted` (version 1, subject `user`): A restriction was placed on a user (no outgoing money).
+type UserRestrictedEvent struct {
+	// Data The payload of `user.restricted` and `user.restriction_lifted`.
+	Data UserRestrictionEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject            `json:"subject"`
+	Type    UserRestrictedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserRestrictedEventType defines model for UserRestrictedEvent.Type.
+type UserRestrictedEventType string
+
 // UserRestriction defines model for UserRestriction.
 type UserRestriction struct {
 	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
@@ -2487,6 +3627,48 @@ type UserRestriction struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	CreatedAt Timestamp `json:"created_at"`
 	Id        int64     `json:"id"`
+}
+
+// UserRestrictionEventData The payload of `user.restricted` and `user.restriction_lifted`.
+type UserRestrictionEventData struct {
+	// Reason Why it was placed (or lifted).
+	Reason        string `json:"reason"`
+	RestrictionId int64  `json:"restriction_id"`
+}
+
+// UserRestrictionLiftedEvent `user.restriction_lifted` (version 1, subject `user`): A restriction of a user was lifted.
+type UserRestrictionLiftedEvent struct {
+	// Data The payload of `user.restricted` and `user.restriction_lifted`.
+	Data UserRestrictionEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject                   `json:"subject"`
+	Type    UserRestrictionLiftedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserRestrictionLiftedEventType defines model for UserRestrictionLiftedEvent.Type.
+type UserRestrictionLiftedEventType string
+
+// UserStatusEventData The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+type UserStatusEventData struct {
+	FromStatus    AccountStatus `json:"from_status"`
+	Reason        string        `json:"reason"`
+	RevokedTokens int64         `json:"revoked_tokens"`
+	Status        AccountStatus `json:"status"`
 }
 
 // UserStatusResponse defines model for UserStatusResponse.
@@ -2500,6 +3682,33 @@ type UserStatusResponse struct {
 	} `json:"data"`
 	Message string `json:"message"`
 }
+
+// UserUnblockedEvent `user.unblocked` (version 1, subject `user`): A blocked user was made active again.
+type UserUnblockedEvent struct {
+	// Data The payload of `user.blocked`, `user.unblocked` and `user.closed`.
+	Data UserStatusEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject           `json:"subject"`
+	Type    UserUnblockedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// UserUnblockedEventType defines model for UserUnblockedEvent.Type.
+type UserUnblockedEventType string
 
 // ValidationError defines model for ValidationError.
 type ValidationError struct {
@@ -2627,6 +3836,8 @@ type ValidationError struct {
 	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
 	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
 	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -2697,6 +3908,41 @@ type WalletLimits struct {
 // WalletLimitsTier The owner's account type.
 type WalletLimitsTier string
 
+// WalletOpenedEvent `wallet.opened` (version 1, subject `wallet`): A user opened a wallet.
+type WalletOpenedEvent struct {
+	Data WalletOpenedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject          `json:"subject"`
+	Type    WalletOpenedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// WalletOpenedEventType defines model for WalletOpenedEvent.Type.
+type WalletOpenedEventType string
+
+// WalletOpenedEventData defines model for WalletOpenedEventData.
+type WalletOpenedEventData struct {
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+	WalletId int64        `json:"wallet_id"`
+}
+
 // WalletResponse defines model for WalletResponse.
 type WalletResponse struct {
 	// Code Example: WALLET_CREATED
@@ -2707,6 +3953,49 @@ type WalletResponse struct {
 
 // WalletStatus defines model for WalletStatus.
 type WalletStatus string
+
+// WalletStatusChangedEvent `wallet.status_changed` (version 1, subject `wallet`): A wallet was frozen, unfrozen (internal) or closed with its account; setting the status it already has changes nothing and writes no event.
+type WalletStatusChangedEvent struct {
+	Data WalletStatusChangedEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject                 `json:"subject"`
+	Type    WalletStatusChangedEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// WalletStatusChangedEventType defines model for WalletStatusChangedEvent.Type.
+type WalletStatusChangedEventType string
+
+// WalletStatusChangedEventData defines model for WalletStatusChangedEventData.
+type WalletStatusChangedEventData struct {
+	// Cause `internal`: set through the internal API; `account_closed`: closed with its owner's account.
+	Cause WalletStatusChangedEventDataCause `json:"cause"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency   CurrencyCode `json:"currency"`
+	FromStatus WalletStatus `json:"from_status"`
+	Status     WalletStatus `json:"status"`
+	WalletId   int64        `json:"wallet_id"`
+}
+
+// WalletStatusChangedEventDataCause `internal`: set through the internal API; `account_closed`: closed with its owner's account.
+type WalletStatusChangedEventDataCause string
 
 // WalletStatusRequest defines model for WalletStatusRequest.
 type WalletStatusRequest struct {
@@ -2857,6 +4146,33 @@ type WebhookSubscription struct {
 	UpdatedAt Timestamp `json:"updated_at"`
 	Url       string    `json:"url"`
 }
+
+// WebhookSubscriptionDisabledEvent `webhook.subscription.disabled` (version 1, subject `webhook_subscription`, no user): the server disabled a webhook subscription.
+type WebhookSubscriptionDisabledEvent struct {
+	// Data Payload of `webhook.subscription.disabled` (subject `webhook_subscription`): the server disabled a subscription that had failed continuously for `WEBHOOK_DISABLE_AFTER`.
+	Data WebhookSubscriptionDisabledEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject                         `json:"subject"`
+	Type    WebhookSubscriptionDisabledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// WebhookSubscriptionDisabledEventType defines model for WebhookSubscriptionDisabledEvent.Type.
+type WebhookSubscriptionDisabledEventType string
 
 // WebhookSubscriptionDisabledEventData Payload of `webhook.subscription.disabled` (subject `webhook_subscription`): the server disabled a subscription that had failed continuously for `WEBHOOK_DISABLE_AFTER`.
 type WebhookSubscriptionDisabledEventData struct {
@@ -3313,6 +4629,22 @@ type CreateDepositParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// After The `next_cursor` of the previous page (opaque).
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types Only these event types (comma-separated); all when absent.
+	Types *[]EventType `form:"types,omitempty" json:"types,omitempty"`
+	Limit *int         `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // CreateHoldParams defines parameters for CreateHold.
 type CreateHoldParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -3740,6 +5072,791 @@ type CreateTransferJSONRequestBody = TransferRequest
 // CreateWalletJSONRequestBody defines body for CreateWallet for application/json ContentType.
 type CreateWalletJSONRequestBody = CreateWalletRequest
 
+// AsTransferCompletedEvent returns the union data inside the Event as a TransferCompletedEvent
+func (t Event) AsTransferCompletedEvent() (TransferCompletedEvent, error) {
+	var body TransferCompletedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTransferCompletedEvent overwrites any union data inside the Event as the provided TransferCompletedEvent
+func (t *Event) FromTransferCompletedEvent(v TransferCompletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.completed"}`))
+	t.union = b
+	return err
+}
+
+// MergeTransferCompletedEvent performs a merge with any union data inside the Event, using the provided TransferCompletedEvent
+func (t *Event) MergeTransferCompletedEvent(v TransferCompletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.completed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTransferFailedEvent returns the union data inside the Event as a TransferFailedEvent
+func (t Event) AsTransferFailedEvent() (TransferFailedEvent, error) {
+	var body TransferFailedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTransferFailedEvent overwrites any union data inside the Event as the provided TransferFailedEvent
+func (t *Event) FromTransferFailedEvent(v TransferFailedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.failed"}`))
+	t.union = b
+	return err
+}
+
+// MergeTransferFailedEvent performs a merge with any union data inside the Event, using the provided TransferFailedEvent
+func (t *Event) MergeTransferFailedEvent(v TransferFailedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"transfer.failed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDepositPostedEvent returns the union data inside the Event as a DepositPostedEvent
+func (t Event) AsDepositPostedEvent() (DepositPostedEvent, error) {
+	var body DepositPostedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDepositPostedEvent overwrites any union data inside the Event as the provided DepositPostedEvent
+func (t *Event) FromDepositPostedEvent(v DepositPostedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"deposit.posted"}`))
+	t.union = b
+	return err
+}
+
+// MergeDepositPostedEvent performs a merge with any union data inside the Event, using the provided DepositPostedEvent
+func (t *Event) MergeDepositPostedEvent(v DepositPostedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"deposit.posted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldCreatedEvent returns the union data inside the Event as a HoldCreatedEvent
+func (t Event) AsHoldCreatedEvent() (HoldCreatedEvent, error) {
+	var body HoldCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldCreatedEvent overwrites any union data inside the Event as the provided HoldCreatedEvent
+func (t *Event) FromHoldCreatedEvent(v HoldCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldCreatedEvent performs a merge with any union data inside the Event, using the provided HoldCreatedEvent
+func (t *Event) MergeHoldCreatedEvent(v HoldCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldSettledEvent returns the union data inside the Event as a HoldSettledEvent
+func (t Event) AsHoldSettledEvent() (HoldSettledEvent, error) {
+	var body HoldSettledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldSettledEvent overwrites any union data inside the Event as the provided HoldSettledEvent
+func (t *Event) FromHoldSettledEvent(v HoldSettledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.settled"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldSettledEvent performs a merge with any union data inside the Event, using the provided HoldSettledEvent
+func (t *Event) MergeHoldSettledEvent(v HoldSettledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.settled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldVoidedEvent returns the union data inside the Event as a HoldVoidedEvent
+func (t Event) AsHoldVoidedEvent() (HoldVoidedEvent, error) {
+	var body HoldVoidedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldVoidedEvent overwrites any union data inside the Event as the provided HoldVoidedEvent
+func (t *Event) FromHoldVoidedEvent(v HoldVoidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.voided"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldVoidedEvent performs a merge with any union data inside the Event, using the provided HoldVoidedEvent
+func (t *Event) MergeHoldVoidedEvent(v HoldVoidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.voided"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsHoldExpiredEvent returns the union data inside the Event as a HoldExpiredEvent
+func (t Event) AsHoldExpiredEvent() (HoldExpiredEvent, error) {
+	var body HoldExpiredEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromHoldExpiredEvent overwrites any union data inside the Event as the provided HoldExpiredEvent
+func (t *Event) FromHoldExpiredEvent(v HoldExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.expired"}`))
+	t.union = b
+	return err
+}
+
+// MergeHoldExpiredEvent performs a merge with any union data inside the Event, using the provided HoldExpiredEvent
+func (t *Event) MergeHoldExpiredEvent(v HoldExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"hold.expired"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWalletOpenedEvent returns the union data inside the Event as a WalletOpenedEvent
+func (t Event) AsWalletOpenedEvent() (WalletOpenedEvent, error) {
+	var body WalletOpenedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWalletOpenedEvent overwrites any union data inside the Event as the provided WalletOpenedEvent
+func (t *Event) FromWalletOpenedEvent(v WalletOpenedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.opened"}`))
+	t.union = b
+	return err
+}
+
+// MergeWalletOpenedEvent performs a merge with any union data inside the Event, using the provided WalletOpenedEvent
+func (t *Event) MergeWalletOpenedEvent(v WalletOpenedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.opened"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWalletStatusChangedEvent returns the union data inside the Event as a WalletStatusChangedEvent
+func (t Event) AsWalletStatusChangedEvent() (WalletStatusChangedEvent, error) {
+	var body WalletStatusChangedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWalletStatusChangedEvent overwrites any union data inside the Event as the provided WalletStatusChangedEvent
+func (t *Event) FromWalletStatusChangedEvent(v WalletStatusChangedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.status_changed"}`))
+	t.union = b
+	return err
+}
+
+// MergeWalletStatusChangedEvent performs a merge with any union data inside the Event, using the provided WalletStatusChangedEvent
+func (t *Event) MergeWalletStatusChangedEvent(v WalletStatusChangedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"wallet.status_changed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsComplianceCaseSubmittedEvent returns the union data inside the Event as a ComplianceCaseSubmittedEvent
+func (t Event) AsComplianceCaseSubmittedEvent() (ComplianceCaseSubmittedEvent, error) {
+	var body ComplianceCaseSubmittedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromComplianceCaseSubmittedEvent overwrites any union data inside the Event as the provided ComplianceCaseSubmittedEvent
+func (t *Event) FromComplianceCaseSubmittedEvent(v ComplianceCaseSubmittedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.submitted"}`))
+	t.union = b
+	return err
+}
+
+// MergeComplianceCaseSubmittedEvent performs a merge with any union data inside the Event, using the provided ComplianceCaseSubmittedEvent
+func (t *Event) MergeComplianceCaseSubmittedEvent(v ComplianceCaseSubmittedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.submitted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsComplianceCaseDecidedEvent returns the union data inside the Event as a ComplianceCaseDecidedEvent
+func (t Event) AsComplianceCaseDecidedEvent() (ComplianceCaseDecidedEvent, error) {
+	var body ComplianceCaseDecidedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromComplianceCaseDecidedEvent overwrites any union data inside the Event as the provided ComplianceCaseDecidedEvent
+func (t *Event) FromComplianceCaseDecidedEvent(v ComplianceCaseDecidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.decided"}`))
+	t.union = b
+	return err
+}
+
+// MergeComplianceCaseDecidedEvent performs a merge with any union data inside the Event, using the provided ComplianceCaseDecidedEvent
+func (t *Event) MergeComplianceCaseDecidedEvent(v ComplianceCaseDecidedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"compliance.case.decided"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserRestrictedEvent returns the union data inside the Event as a UserRestrictedEvent
+func (t Event) AsUserRestrictedEvent() (UserRestrictedEvent, error) {
+	var body UserRestrictedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserRestrictedEvent overwrites any union data inside the Event as the provided UserRestrictedEvent
+func (t *Event) FromUserRestrictedEvent(v UserRestrictedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restricted"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserRestrictedEvent performs a merge with any union data inside the Event, using the provided UserRestrictedEvent
+func (t *Event) MergeUserRestrictedEvent(v UserRestrictedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restricted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserRestrictionLiftedEvent returns the union data inside the Event as a UserRestrictionLiftedEvent
+func (t Event) AsUserRestrictionLiftedEvent() (UserRestrictionLiftedEvent, error) {
+	var body UserRestrictionLiftedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserRestrictionLiftedEvent overwrites any union data inside the Event as the provided UserRestrictionLiftedEvent
+func (t *Event) FromUserRestrictionLiftedEvent(v UserRestrictionLiftedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restriction_lifted"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserRestrictionLiftedEvent performs a merge with any union data inside the Event, using the provided UserRestrictionLiftedEvent
+func (t *Event) MergeUserRestrictionLiftedEvent(v UserRestrictionLiftedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.restriction_lifted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserBlockedEvent returns the union data inside the Event as a UserBlockedEvent
+func (t Event) AsUserBlockedEvent() (UserBlockedEvent, error) {
+	var body UserBlockedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserBlockedEvent overwrites any union data inside the Event as the provided UserBlockedEvent
+func (t *Event) FromUserBlockedEvent(v UserBlockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.blocked"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserBlockedEvent performs a merge with any union data inside the Event, using the provided UserBlockedEvent
+func (t *Event) MergeUserBlockedEvent(v UserBlockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.blocked"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserUnblockedEvent returns the union data inside the Event as a UserUnblockedEvent
+func (t Event) AsUserUnblockedEvent() (UserUnblockedEvent, error) {
+	var body UserUnblockedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserUnblockedEvent overwrites any union data inside the Event as the provided UserUnblockedEvent
+func (t *Event) FromUserUnblockedEvent(v UserUnblockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.unblocked"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserUnblockedEvent performs a merge with any union data inside the Event, using the provided UserUnblockedEvent
+func (t *Event) MergeUserUnblockedEvent(v UserUnblockedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.unblocked"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserClosedEvent returns the union data inside the Event as a UserClosedEvent
+func (t Event) AsUserClosedEvent() (UserClosedEvent, error) {
+	var body UserClosedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserClosedEvent overwrites any union data inside the Event as the provided UserClosedEvent
+func (t *Event) FromUserClosedEvent(v UserClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.closed"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserClosedEvent performs a merge with any union data inside the Event, using the provided UserClosedEvent
+func (t *Event) MergeUserClosedEvent(v UserClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"user.closed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuthNewDeviceEvent returns the union data inside the Event as a AuthNewDeviceEvent
+func (t Event) AsAuthNewDeviceEvent() (AuthNewDeviceEvent, error) {
+	var body AuthNewDeviceEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuthNewDeviceEvent overwrites any union data inside the Event as the provided AuthNewDeviceEvent
+func (t *Event) FromAuthNewDeviceEvent(v AuthNewDeviceEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.new_device"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuthNewDeviceEvent performs a merge with any union data inside the Event, using the provided AuthNewDeviceEvent
+func (t *Event) MergeAuthNewDeviceEvent(v AuthNewDeviceEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.new_device"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuth2faEnabledEvent returns the union data inside the Event as a Auth2faEnabledEvent
+func (t Event) AsAuth2faEnabledEvent() (Auth2faEnabledEvent, error) {
+	var body Auth2faEnabledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuth2faEnabledEvent overwrites any union data inside the Event as the provided Auth2faEnabledEvent
+func (t *Event) FromAuth2faEnabledEvent(v Auth2faEnabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_enabled"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuth2faEnabledEvent performs a merge with any union data inside the Event, using the provided Auth2faEnabledEvent
+func (t *Event) MergeAuth2faEnabledEvent(v Auth2faEnabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_enabled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuth2faDisabledEvent returns the union data inside the Event as a Auth2faDisabledEvent
+func (t Event) AsAuth2faDisabledEvent() (Auth2faDisabledEvent, error) {
+	var body Auth2faDisabledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuth2faDisabledEvent overwrites any union data inside the Event as the provided Auth2faDisabledEvent
+func (t *Event) FromAuth2faDisabledEvent(v Auth2faDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_disabled"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuth2faDisabledEvent performs a merge with any union data inside the Event, using the provided Auth2faDisabledEvent
+func (t *Event) MergeAuth2faDisabledEvent(v Auth2faDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.2fa_disabled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuthPasswordResetEvent returns the union data inside the Event as a AuthPasswordResetEvent
+func (t Event) AsAuthPasswordResetEvent() (AuthPasswordResetEvent, error) {
+	var body AuthPasswordResetEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuthPasswordResetEvent overwrites any union data inside the Event as the provided AuthPasswordResetEvent
+func (t *Event) FromAuthPasswordResetEvent(v AuthPasswordResetEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.password_reset"}`))
+	t.union = b
+	return err
+}
+
+// MergeAuthPasswordResetEvent performs a merge with any union data inside the Event, using the provided AuthPasswordResetEvent
+func (t *Event) MergeAuthPasswordResetEvent(v AuthPasswordResetEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"auth.password_reset"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWebhookSubscriptionDisabledEvent returns the union data inside the Event as a WebhookSubscriptionDisabledEvent
+func (t Event) AsWebhookSubscriptionDisabledEvent() (WebhookSubscriptionDisabledEvent, error) {
+	var body WebhookSubscriptionDisabledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebhookSubscriptionDisabledEvent overwrites any union data inside the Event as the provided WebhookSubscriptionDisabledEvent
+func (t *Event) FromWebhookSubscriptionDisabledEvent(v WebhookSubscriptionDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"webhook.subscription.disabled"}`))
+	t.union = b
+	return err
+}
+
+// MergeWebhookSubscriptionDisabledEvent performs a merge with any union data inside the Event, using the provided WebhookSubscriptionDisabledEvent
+func (t *Event) MergeWebhookSubscriptionDisabledEvent(v WebhookSubscriptionDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"webhook.subscription.disabled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Event) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t Event) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "auth.2fa_disabled":
+		return t.AsAuth2faDisabledEvent()
+	case "auth.2fa_enabled":
+		return t.AsAuth2faEnabledEvent()
+	case "auth.new_device":
+		return t.AsAuthNewDeviceEvent()
+	case "auth.password_reset":
+		return t.AsAuthPasswordResetEvent()
+	case "compliance.case.decided":
+		return t.AsComplianceCaseDecidedEvent()
+	case "compliance.case.submitted":
+		return t.AsComplianceCaseSubmittedEvent()
+	case "deposit.posted":
+		return t.AsDepositPostedEvent()
+	case "hold.created":
+		return t.AsHoldCreatedEvent()
+	case "hold.expired":
+		return t.AsHoldExpiredEvent()
+	case "hold.settled":
+		return t.AsHoldSettledEvent()
+	case "hold.voided":
+		return t.AsHoldVoidedEvent()
+	case "transfer.completed":
+		return t.AsTransferCompletedEvent()
+	case "transfer.failed":
+		return t.AsTransferFailedEvent()
+	case "user.blocked":
+		return t.AsUserBlockedEvent()
+	case "user.closed":
+		return t.AsUserClosedEvent()
+	case "user.restricted":
+		return t.AsUserRestrictedEvent()
+	case "user.restriction_lifted":
+		return t.AsUserRestrictionLiftedEvent()
+	case "user.unblocked":
+		return t.AsUserUnblockedEvent()
+	case "wallet.opened":
+		return t.AsWalletOpenedEvent()
+	case "wallet.status_changed":
+		return t.AsWalletStatusChangedEvent()
+	case "webhook.subscription.disabled":
+		return t.AsWebhookSubscriptionDisabledEvent()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t Event) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Event) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsLoginTokenData returns the union data inside the LoginResponse_Data as a LoginTokenData
 func (t LoginResponse_Data) AsLoginTokenData() (LoginTokenData, error) {
 	var body LoginTokenData
@@ -3894,6 +6011,9 @@ type ServerInterface interface {
 	// CreateDeposit Credit a wallet (internal)
 	// (POST /api/v1/internal/deposits)
 	CreateDeposit(ctx echo.Context, params CreateDepositParams) error
+	// ListEvents Domain events feed (internal)
+	// (GET /api/v1/internal/events)
+	ListEvents(ctx echo.Context, params ListEventsParams) error
 	// CreateHold Place a withdrawal hold (internal)
 	// (POST /api/v1/internal/holds)
 	CreateHold(ctx echo.Context, params CreateHoldParams) error
@@ -5415,6 +7535,70 @@ func (w *ServerInterfaceWrapper) CreateDeposit(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateDeposit(ctx, params)
+	return err
+}
+
+// ListEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvents(ctx, params)
 	return err
 }
 
@@ -7160,6 +9344,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/rotate-secret", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/redeliver", wrapper.RedeliverWebhookEvents, options.OperationMiddlewares["redeliverWebhookEvents"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 
 }
 
@@ -9888,6 +12073,101 @@ func (response CreateDepositdefaultJSONResponse) VisitCreateDepositResponse(w ht
 	return err
 }
 
+type ListEventsRequestObject struct {
+	Params ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200JSONResponse EventsPage
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListEvents401JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEvents403JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents410JSONResponse Error
+
+func (response ListEvents410JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ListEvents422JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListEventsdefaultJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateHoldRequestObject struct {
 	Params CreateHoldParams
 	Body   *CreateHoldJSONRequestBody
@@ -11108,37 +13388,6 @@ func (response RedeliverWebhookEvents404JSONResponse) VisitRedeliverWebhookEvent
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RedeliverWebhookEvents422JSONResponse struct{ ValidationFailedJSONResponse }
-
-func (response RedeliverWebhookEvents422JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RedeliverWebhookEventsdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response RedeliverWebhookEventsdefaultJSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12750,6 +14999,9 @@ type StrictServerInterface interface {
 	// CreateDeposit Credit a wallet (internal)
 	// (POST /api/v1/internal/deposits)
 	CreateDeposit(ctx context.Context, request CreateDepositRequestObject) (CreateDepositResponseObject, error)
+	// ListEvents Domain events feed (internal)
+	// (GET /api/v1/internal/events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
 	// CreateHold Place a withdrawal hold (internal)
 	// (POST /api/v1/internal/holds)
 	CreateHold(ctx context.Context, request CreateHoldRequestObject) (CreateHoldResponseObject, error)
@@ -14085,6 +16337,31 @@ func (sh *strictHandler) CreateDeposit(ctx echo.Context, params CreateDepositPar
 	return nil
 }
 
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) error {
+	var request ListEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx.Request().Context(), request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		return validResponse.VisitListEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateHold operation middleware
 func (sh *strictHandler) CreateHold(ctx echo.Context, params CreateHoldParams) error {
 	var request CreateHoldRequestObject
@@ -15232,648 +17509,710 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1dcxpJuigK/5VcrL2jwVNgQB+2pVixF0bIZiwLDSB3e5reVEIlUKMik64sJNNtR8zVjvd6zY54b871",
-	"vj+/4Zxf0r/kRD5PZlVWUSCQbXV7YqZjLQuoyo8nn3y+P34tjMV8ITjjkSyc/FqYMeqxEP5se2y+EBHj",
-	"UZctArpinvrWY3Ic+ovIF7xwUnCjcMlccjdjnEQzRkbCWxFfwt8yEiHziFhGYzFnREwI5YTRMPBZSEL2",
-	"85LJiNz50QyfpnNG4inHq/IbtqoUnIIcz9icqpkZX84LJz8W1JQFpzChgWSFn5xCtFqwwklBRqHPp4VP",
-	"n5xCl0XhqjGJWLi+4h4bC+5JEglyR/2IjNhEhIyE6hWfT9NTzn3uz9WstXgan0dsysLCJzXRgoZ0ziIN",
-	"sMZ4zBbRBeXTJZ2y9amvpQIHD1YIrx/KjcWifCHGNGAKZnQkGY9OiQg9FhKPjX2PSYf8XL6lwZJJ4k+5",
-	"AqhDQjb1BSdqw4sF89SS2Qc6XwRqfYyXr3sO46c//0e18qLgFHw1NR5rwSlwOldP4VLL8VpTm6YfLhif",
-	"RrPCSa1aP8wDcFPMF4FP+Zg1qWTtHMRQ3xMf1gYLWNBolkzvewWnoFDADxVWqRO1VzAR4ZxGCOzjw4Kz",
-	"/Rzs5VxLFuYtR33/aMuxsPgNW+XAJvAZj8rjmZCMkyX3f14ycsNW6opEM1+SueDq04KFVL1CirXf/v6P",
-	"+tERGc9oSMcK30oOkWOxYJ5CZHV/xjQIWEgo98gNW0SkfkhmFdJlZcm4l9yw/HunJqfqvhBKIn/OxDIi",
-	"Qn0Yh1TO0gh2NKmOn9EaKx+OXrDyoVdn5Rf06Fm5NqmN66MD75AdTTahXeZ+b4W6hYb1oyMAeoyWeTjZ",
-	"DymXdKwAlocB1s+PhgjfqzOJ8laDvzzeQthoJsRNbzmKF5G7KnyMSOu5R1vjD43FAonh+sI68AcNSIDU",
-	"UtyyMPQ9RooTGgQjOr5RBHQSEn9C5r6UPp8+9fktDXyvVCGNZTQToR/RyL/Fd0mG/qUxfBJuwl+bZBe2",
-	"IWsWPT8pSMmF4JIBq2jOFALwKWt9WCD4FCPmitmqP+liEfhjuPxP/yYVCH5N1qee9NTozdeNi4vW5avW",
-	"sPXDVbvbOlNAZlIC8yn0Z4zcstCf6IHIjErCcLoKuQqYotCBmBKfEzqlPq/o42QyGvpe4aRQrf359cFf",
-	"j/7y4vvnPzx7f/zuqH/YO+jW/1K7KnyyN//fQjYpnBT+/WkiSjzFX+XTVhgKzSwzFJnfcHHHHbMkRW/0",
-	"kdGIeWplPlcED+FUKaTZjuCTwB9HD4Jb+/Jd46J9Nuz1G/3WsN9tXPba/XbnMgM+X6rp+RREFxnRaCkV",
-	"lnERERoE4g457+NBrA9UXjIFKUW56Xgsljwya1LHCMtkJJpRvUYJDCUDvEsRnYslfyDSNXqt4WWnPzzv",
-	"XF+mMQ54vlrKRI3+u6ATAMghS8XuhZIy1Q0Eoq9h8Blo03rbaF8MGxfdVuPs/fC6t3bffEnYnPoBoZ4X",
-	"MgnYQoOQUSUTc7Wox4WJ2W3C7MfLMGQ8QjQBiJyJ8XLOeNQX4oKGU/YgyJx1mtdvW5f9Yb/TGV40uq9a",
-	"a5TI0/OAciAECdRkpFirkrf+S0IjMhcyKj0ufMzekSXgUlJAueZyuViIMHoggY7hcn3Zu7666nT7rbNh",
-	"//1VGjwdpRFcnZ075M9XrVcgwV1dvoohJgkN4bKzRfTYJCeGEGd+NGOhtUwuQljmaEU0XAB0ONRDgNVr",
-	"dd+1usNWt9vppuBzzRlhYciWikFELFQfZUTkMrxlfPnId6rBV0QAKJh6hBQPq1Xivm1cnHe6b1tnw27r",
-	"L9etXt91yGH1kLgxoYQvjoj7ttV/3TkDAtq4uOh834JfagfEvWq8v+g0zpI75DrkSA1uAwa+q+G47bdX",
-	"Fy2FXjDGb3//PyU4gXMRjnzPY/xBp9DpXw01f0wdQhtZM1GPPS7E4/1YEkJasCnKiAKFVSRuEog7BMQr",
-	"wdmDYZAvUSmRQHgsJUo9KjC0uAircEjg8xsnkZEUgBgPRRDAnS0q7kfDKAMWfZL1CW3Cdj9DgKqfN4bN",
-	"zlkrF1Pq543fAVu+DwWfEglGHjKh40iE9q6bIfMYj3wayM/aebPbOmtd9tuNi17+NUnm+X3kIBBEHHIH",
-	"4FhQKe9ECDI2F7ys1ODbRID87e//m/jc82Xk8+nSlzM6ClA6eCs4W30eQXnzvglEUd8mj0awOTpXUytt",
-	"qVp1CuOQKaF/CPpivVo/Lldr5eqLfu3ZSfX5ydGzShX+99eCU0ARZrxSl+G6C3qb4gk0GIZswtRPrHDC",
-	"l0HgFCbUD5YhG+avZOJzGvi/7DbrJBTzoZIqtSI4+YC/1Z6ZH+9Ao4cTPqw7Sjk+eVE9dAo3vhK0C1FI",
-	"uZygLimieImoVqgBqR8wpVBHInee5/iTPcvBJxvz3gvFHwHpohWZL2VERkYBZJ4xc67EkowpJ2AUAjNT",
-	"ZXekA2zosr8xEKhzuSMJ2WQpaYCmLKYtWQsR+OMVCdlYhB7zCJWEEtwxiSy7TNG1z8h1iNtoNjvXl/1h",
-	"t9Xrd9vNfvrblxed5hv4CiRcVyGXe0omYLqSLIoC5sAyZiLwiIz8ICALxj2fT0sOGrjMekFlihfIRTTz",
-	"+ZQU3V6/dTW8vkoWpUdXZ+QQ97zTfdk+O2td6u+5FlFoADY1tSyxRAocm/O+k2i6c+KfceEg/eba38u2",
-	"AT7vhPRbT3NM9nBK1sk9UJRtX/auz8/bzbYSZ8+vL896OZf5hfrfI93m3AU9xp0+eLw73eZyOZn4Y1+x",
-	"88mSe/IL39bRUvpcaarmGtx/Ra2bZu7Q2OiZGy7R46L5NV+EYqxgOAoeKN6ctd5edfqty+b74ZvW+2G3",
-	"la/s+4k1G287TfT9pWSeJhWePwFUjozx/atIBKltbxQPjHxi3AALugoE9UjRBbmm0W93LofnjfaFonR4",
-	"1KDnSHPYPOujy9kxRwXJzFF08wHqWgTQTAL4/Vn2qe8bFxet/gYLlTa7/042qktB5HI8IyGTYhmOGUAL",
-	"HD7ovIHNX+GJfJY95up1p9/ZYoxZzEQkUpaYxwXES+GtFDZN/IDZa/jkFLo0Yhf+3H8on+o2+q3hRftt",
-	"u5+9sUKQOeUrQqOIzReRjG3gUbhCAzgJaKRO4VGNumvLSlNHcGWXY1/2Nqpoeb1homtOl9FMCYRj+lBw",
-	"Xl82rvuvlabTbGQhmhn/ceH2Fr08TmwRULqvVo4jccPQ3msZ8N4yz6d9cMs8+EZtNeNZcxF/TqeMRKvF",
-	"Y9tK4EKtFmiGT2yGn5zCO/Ss+IKfo1jyEDCsMQklsQHphueVzlk4+RFoDFrCjR5CCZ5Syj5eKfzkFIxu",
-	"at6LddX41YioexqR55b7u1L4KSUp9cSckYnPAg/NpRorvgr0E0juy2bhILST9fOYXOvl607nzbB3/bLX",
-	"7Lav4EQ2sLw8n+7v7KSx1wJiRTFkHgv8WxaWIEjoFmzOQklMEfU505aLyKiV9gDfScB4JRrHKzThOEot",
-	"6WlxPAkg0ipgwSmgIaTgFEaBGN+ArD4OhGReTlyRYwY0RCQrTC9YKMFJbTnmEv17Rd68bzqEJjK3eQx+",
-	"egku6HiBOJJamH76vgV18RDVuhahUjUjHz3NepZhpFe97eDsDaLL2jj3f0yPkyxGjJSCAYvRSuCva3cB",
-	"fPwElURjpjWK33eSzH0uQrLkfkSKresuGas1OeSHzjmZhJSPZckhNRIJUv+fRwe//f/+q1Yhl+wWYlU8",
-	"NvbnNEi579GitB59QD9g9MGLavVZ7cWL+tHhs8Pqixe17YEJTuEl40zpYDTo3HHkwmkIj/wwmg09GrFU",
-	"2AN8kXNoEz+U0RB1wUywVfWeKBenENCHv8spBlH40Srz9kHq3YOcd4Xaupz5i+GChWNNq2KQmtm3hXfY",
-	"uGSBwN6SY4Myvd68FeQhYZNKdsbGvvQF33IlEDUTigB28mHIbn12p8jCYhEKoAsh6M82keQTkXsXQ0Y1",
-	"uU6jf1fvG4R9HA5cfPaAp0QqgqcjuZaShRXylq6IXFBOAnX/K4jB1nHfc95O4UN5vgwiX72OwTnrNxqW",
-	"uAmMb3xkTgZGN6txwSncrEa521dvrFNaLqIhwBZIq1yO5n6Efy+5x8I1iHsxyOFPBZuhBtQGmqzmhdAu",
-	"35zp2lmLEFjbrznhFEsMCzQRFbbt7jtJFFJW8q4wDmooqtmsGgwWrS1YN2yVu2QwLckYVtsIsgVVdQnH",
-	"QDXRuLX9xb4/ZzKi80UaNfkyCNAsgtFaa2uLxANWlr3d1v7sEVNwc5KTiReY3mEuXs7Y+GYdzcRNAe2D",
-	"+Sii3VwZT9otC1dkTscznzP06ikUaFy1ldCxDLnUVmU/kuR1v3+lQ4AqRI2HUqaMFDDhOnPgSBCe5v/C",
-	"vMqAD/hHHPYjvv6RzBnlPp+SjwP+sVwux/+nnnzdalz0Xw87b8hHUq9WyUclBIUr4jElrYCJiXJ5x0IJ",
-	"r5OLzqv25bB33Wy2er34HdB8iC/lknkgOEMQlQhRDlmV8TMM8Pa8ERu14/fBZxe7ExEO9khm6s51f8Pc",
-	"RRESj936Y1ZS70wxADz1Yqf/utXtrb2P+0XTEY6wNsBZ61272erZUDJP+lI/87Zl/7wIBRgZzE/XV2dK",
-	"j137fbnAqDPznNb3sk+D3ST1bK/VvO62+++HrXety35qaZQsKAaPGar+nSSSjZehH61QxtWH2elfDXut",
-	"y378asimvox09C8gETCI+GHQw7Y8jdoHbqbxqt0cXrQv36SnmNOpPwYPsjV2v/OmdTls93rX1q6NnArC",
-	"MuxcIXwK1eDlq0av932nezbstnqtfno2zpZRqERjwGHF6SgJmWSxTTR/iAyKxLohxuXpefvfd84bEMx3",
-	"3Uthso7Zsx5qXTZeXmTwnXF1iVNjnbV76895vlx78F2r2z5vWw/KiC3KywWZhpTHONLsvL26aDcumynU",
-	"HMfxeBB/pBghPm68W/33VzkIa5QMEa5rEjqiHEZ58745PGv0G8Ne4531/pv3zWQMj0aUSHprFvrm/cv8",
-	"d17Cailfrb2ShDhdXXQaZ/qtWnp/cfCXTglBqDR6LaXAvm337Q1ar0GwYyw0aAEqgZMFVjXWlrun3/p5",
-	"yZaMFA2DLuUOkx4FlgBswArH4h6Z+Worq/XB1AjZMxujldEIKcQTfH0Z171W13JzxmC0QhgJ9Tzmrb1p",
-	"Xmp3LocX7XN7ZvvlwJ9EOW/DvNqRGr8HcpHWiR286lJBUdxsGuH6MneMJdejrL1lsLx50enlEBtUw7Nz",
-	"OwSdZVL/vjaq7T8mH8lh9UBdStT3tTOaM+ZhgpIROuFSKMb15v3LEp5WaonJznA89S6u4ztJQC9Rqr7e",
-	"6AnhQs80F7dMEmTAiocVbe8a+tYywEidP05GOdHhGvZhykgspBp0KpKdJRgYm4JgmENFgLXvIXu9khPc",
-	"/A6c5Das2/xqztJjpwcMC2NtCsiG4V5oiJvQZ4Mhmrp7glkx2SZ/5pZZ0Ghfwh1v9VvxgEDGlKgS32qM",
-	"DtDJAyZcAoiPVMpkBrits3ZfsYj1FepobLFguFVkVYAGPkyT8KR4tMbV1UW7mRkP3ELJgBBCwGOSZqAA",
-	"xt51tmFhrFld6o0x5WpQE9+u0MEQOyotmpsaGTb+9qr/Ph6X6nugoTcDr/GIBsjVQkWG9d2DCIw0x3jX",
-	"6vbancvesPVDs9U6Sy3XlwnTuPG5F3sZ1RQYWCIjJdWqs5Fm7TeMLWzY9vqdbgPSI9YmwNP6TloYcCeW",
-	"gQcyBqYyriIWjzynq7wtxC42NXJNXVcvJ6Y4yykzXgR498h+Vx1NEmm7FmibGU/fHjVMva42Fy45eGTU",
-	"GARMax4bCw90FfRMaMkwE7QK4AHSzRc0lAxe+HOvc0mKNJBKZPOWaJ1mHuarhYQziBrD7R4fkoDdskCW",
-	"1E8Ye2bWnCBqTgwdzFyDmfcPX0MSlnZUxQPOjZ9oToOJCOeKhyxzUk8Mc0OxFoaMY3tiWmylfqS3YgIh",
-	"4ydx4f1O/woHHwvQblAfNFK8dXDWS6w8x7CL5OFsEFLCHNTQCroo7qLsqQgGY55Z42biHIplxHSaBDqk",
-	"LS0rn6hr0COUkJLTyChhWnnKBjjD+0eg/0Yz4aWgKDhedlwKDLCeZpGQm5gXmrNHchAnXhQVqy/ljdNo",
-	"9tvvWnuMpLSTeCyU9s1YiRaBgyngW6kehlngS0A0818Qk0mCDDrgGIhBFYEdqPUBFhQ1pkJmi6cQd0aX",
-	"MtJ+ETA9KCWutKbyWShWqyb3C8exfaaWOoj0M5tbtj7EbolbafWr27m4AKKVs13DKiQbhwysoaiaGdUw",
-	"Ex4fk1zIOQf6o8h24M99o02mwyDiF1CNhzeOEvqc7+KNiTO+pHBXEWUHSLIIyfdsdLVGmtfcpDFtNtru",
-	"bexDNEFW1hqyBN2m33rtIfH8OePI/WAnh9UXx//P/1/9fy2fWYEQMBLwvWy0gboxjFhBBiVj1khyDshH",
-	"yENQ62AfFmCbNckPiHoei6iviH5Mb6zUBHhbUeIknRkIwC31wRRJVixK5lSE5/qy8a7RvtDi0JEmdJYh",
-	"LBH50JoAb2PcT0oJTNKiv5Ox4mA9rDhQw9a1tDCjZDdzIvpJtC6saXb6hUkofsH8hCXXf2fFZRBqGyAu",
-	"b1BU9VhGs0zeOm91h0aATdZqgg/JQshYUouft2ZQQqMdwadp/FWn1+4Przo9e1CPLYT0IzNmdhOvOxdn",
-	"60Dzo5kX0jsaoIS0COh407u9Vr9v21Wy72LM7oaX33XaZ1vevRV+nnZ80Tp7pQD4utV8s25eDZg3ZUi/",
-	"Qp8qNiACz5hY1eXJHFas9klDrYDeSE1Q0bEzp35s503PH1MDHC87uyS3vgiAihYDXx1BKYWFm1m5wdyJ",
-	"XQsgjRKbX7axY6JdIfYQAP0tc2cOwl5xzDJ/aPf6vXW9AbzBNIrdwYR98KW5peshvskAMfkw2gaEkYm7",
-	"LUp287rbhRDEt+3e20a/+ToezdAGkQQt+tyK29Sr85ncMny31WxfwVLToHqRpw6P/YWvc3Q2DKcBeN7t",
-	"/LWVVoQN6KShO5sH6TXetoY4UjyEFvUUqnogvCNRpiFL6kHoKTYPDHdjXa+KufCCheWYQsEVcYyTzaN+",
-	"AKrDXPBoFqwyVylv0lMdOkwkXUlyN/PHMxPyD++4DnHV/VP/xtcPP0gWySGN3FIGla9al2fty1cpwAL2",
-	"WoKcoUYiNMQlGcOSX9LvK2WFeaDrg4C0Akj7EgxMUOUFEgIEGbGSHvaE+BFkZSiZT3BFEkYsnh3p9TVY",
-	"CPpKHOu3upeNi2G3dd5S+JyxGZgAehIH0Kfiksch83wgMJrWg6q2oD66WYrJZS7h5fRlfDnjY9AFfkTo",
-	"T3011Rp7edm4QHP3u1b3/KLzfQpMc3HLQM1FhTuiN8yyGiyoRGPH8WF55EckBAvFvfckNiOu3RO1e20t",
-	"jP15Wug/sU0y6QNAy4iDvr1NBj0xIf62W2LHPbcvh1fdzqsu+jMMGcyUY/HlWni1b0xT4ZInXCU/ojox",
-	"AeSNpACxjMGQjdJGYObFla0x/LyIMp3z4SBEUYKXM6XKg3Epy5XzJtokF+VMJ3caMCsF5S58p4HW5L5c",
-	"EGin1E4jnrUScW7jiB4LWGTjLXowFE4GYrrbRFeN69598yyowosTomPwFJ+bsWDHnXRbveu3981glO0p",
-	"9fkJDm5NBtvaMl2r2W31h91OP3UInN0lk/lTnuiOjoV6p0iqAg9QQD2HYe/eMlQvwI+3LAzoYuP8Z62L",
-	"9rtWt73JxUSz8Yh6a6utp9Rt6XHfD/9y3TIO1zqKpjyKoTIBj7oeEOPUdzqXLQJb3gmlBgJndv4IcUQm",
-	"BmluCci0iBo6o60IxzjcoeAUUqEMBadgRybgz1a4QfJFOoyg4BSS6AA1SCv+V19e/JBy7Becwrr/vuAU",
-	"jD9e/2my4TOu9IJTsP3lBaeQ4wHP+TZesO24jj9qW1H82fii4y+Mz7ngFFKO5YJTyPMcF5xC2hUMX7xM",
-	"f7HmxVWDp/yz6dmMv3X9W/2l5QYtOIWMb7PgFNZ9luYx7WwzH2O/orU95PV6YxamrHvRzFLs0Oi0syuz",
-	"Fvv7LWWCMm4lexrjGbK/S/w72UNa21vsY7FPZc1TEh9PxsFhv2Sn/2wrRJL1IwCiZzwDFjTSme/r+SGx",
-	"1dx6x6oTkK4vkTVsF5yCfQJZSzRc4ax5ueDkV+bJs//Glyhjyo2/t6y1erFJIYh1s6o6hpwaXJuMnUAL",
-	"MlZM9d1attbGbJO8/IuUzVChczoDKlNWJWOd0w9kzG4Fp5CY0+IPRhBMvkhbxdTO01Yu803KgmV/CY+k",
-	"bVEFp2CbmcxHbTkyH9EWpJhB2ryjvjFmm+yvMcRyUgTXrSRmJvuLXKMG4HlOLvKauQFIzZqNIBkWVX0L",
-	"3IbMWVq82Z9947M6rfkqwbpt2mPBKWS1NYscJcR3gy6T+SWVLrtNm9jws0G4fGl+0y8JAm6TtTf9jBLy",
-	"pl+1eGv/nBJHrR9ScqL1/Zqkt2muFFLki2IbIlztcqzrQdBYS3aXuOFLHSCcih/2dED9cFOMez+OsQJT",
-	"u04+IoLrgHclX4KXCJMjfPghToW+Nyg5dtGrmf2Ize+PTo4BYipYQXAzDkzDkK7U5xsd4X5fnDNEwn9y",
-	"CtqXnFM3c0YjzFdDVX3EyCIUt2Ay0pEkcXzImHKw7sQhFkXXxOMNwbriEFcH2+FnjKNIRUNACn0MiPUg",
-	"7sw+k+Ds9YMzUSZxtp2JibLWHcdkZQqHxDONhAgY5ZAh9oC49hgWD0PQTPg5nGq8EOu35ADXUTqzCMe+",
-	"MjYC5galp27fGTjDvmAellOw0eG+V9+sRk18/Ew9/cn5Cpf/K1zYLlCPbZdV+8V2JwHpxJCcETEpZC1R",
-	"bD0DbF86kbrPcPZB0JkUTn687+jGV/pNPLufNtLGBPl+h/vmQKbLcGfwwdO7rTOdspm92ZArYuZ21i56",
-	"6oalp933wqdPMHMDbfxO8HJXytDVZYDXKcRY56kkhYhzdev127YDWcilUXYG9a85FbVt2MPikuf1rPdv",
-	"ep/trtkpvsBWH2WTveV8TpE2fTGi/5lk+6sRt9+H4GDKzb6Jb/vQqc+iNdtoibX2nTFpLyKRtrV9gTtj",
-	"0Pkxro78DHrYu4cg7qkqZLaeFRc2g8IpcPYhGo6XocTat/cISDuBLj3odkDGctM6DK1SbHtcnC9KPczq",
-	"EjVqztaSZ+26FwsPGkjM6ZQ9/duCTeMPCz7N1X/ljNaPjtfVmwtxx8Iy6Dcz9oH0XjfK9aPj2GeByUgQ",
-	"552b5iv9X9gQfn4wBdF0I9lyatR45amaebud9T73Js+8/5l0whbVvyqRiGtxLwJBvfXdTvwgXXdh5HN1",
-	"g3N2uD+y5quWMOX2VXd0Rt+X1QMpHyr9e5MBRhcaMFkjsSqvYxjsJBz1M7hk87V4NYR8IAndZoEYjrV9",
-	"aldpw1rz7uu5lizsJi+uL2hbaRMLzNl1G7hklrUbJjyQz30JkT9Gxq91V5c8CldburbMWUQxcRRJbtJ8",
-	"iGFyla7YZTdhefnntZIXeZZPIJtY1m9jvY+kyOg9ENPPQcGANXiYQXJBYL+5XgGn1yGH9dozQoPFjI5Y",
-	"5I8xrJ/OhQ5BsCIMIXwuoJEiaERMJlDtyoYMFkpd0ChioRr+f/7YKP/1p18PPv23PFQ5wzAvCzjU83w8",
-	"mCsLTNBOzckSq7imz1YyhU99ch4I6fyqr3t2gHIKVh3V/bsP2UedDOQYCFhby11tHlKcQVZM3n2P78u9",
-	"lrQHym+6z4d1yy3ijtk6Gk7rpAV/NTWGNv1u2Nfa7/5ip41B1Z+ljLeWoPf2or3Zga1rMBh4vx5+Kqt/",
-	"6uafPv5zkvpnMKioP44//TXnxmRwIQFWeutpQDnxoQIAMttLHWNyOJtxBntzJSDBqcrLpe+Va/WDNGHc",
-	"5WrgsJf6TJOB/auZ4Ix4jDQ8+tBhTT00a1gh04MdVXccay91MBXw83laoL6re6l9D2aYKRnT0oFM9fah",
-	"sS8WgB6LyVBMhrpmotIZWDDxmWWVtOt/FJzCKC5YNoTk9KHHxgHVP+epT6259lhkO+b587kWH4NYk/KI",
-	"ZOEtC8vS9zJ906hH/1N/qozFvGBVYcPSkBkEO9y0lo2cnJmVbi0/CA9ljwdfzTuOuGVNPr5tl7G8rIUx",
-	"q4HqgkBktpxTXg4ZxTwu/Uau3mkXZMwrJwb5CYArE5+FECCoS4+S4oithO73aLAIDr5UuZfUJZgLW88D",
-	"1WtGg2gGVZjkOsQWQkbTkN2vL1hVnGANnr/fO5mFx/OasTYvfQt5iTe1bRkpAHxycoiSHdm4drLbbEhy",
-	"r7JW9xGf2FKp95ULEnRdtCM2z9FTdxL9ev6UMy8RAHUU/5CagsVrctgGycCyKQErZeGChtEqX9XFyHVd",
-	"UclU1idFNbQOlwWZF0u1JBkNsrRTuMFnyVz7y77pvgY7iE67mDGsbqdGlcYWBTuMv5uF35ohucpWIsgD",
-	"7e6ZEXIs7zkCeRrrMhikd54B9L0WN3059pFH1qPfNgol6aFiEWUnWcW+tjkCy2fZonEB99uev4JU9FoE",
-	"3h9dS134IZNDn29uK77kkR8k2WD6FeJDphBUZsBGeia7i8fJZSfkuEqgL/lBlXh0JR3isQldBhF5Bp9J",
-	"8bh6SJ5Xq6WKXc+2fvSiXk0VYD2u5pHVf0odOxPukoPvmVq9Gdl491uXLQOcc/MsxX5d32VTGmzWqm0R",
-	"fsiX8xFyz+13yxozfwRbLV3f+QZ4KkBuFMC/KPzm9EMbX60h+ppPW0FrY2wKX+vOfWC3X92hYPKGQ9mr",
-	"7PJjHNm4oXXDdR61Xut5pyrTPme1BwBMvVfPe+9emUOJ8DSIZaDU+3tCGNbu4NbTA2+A3laEpwlo74nd",
-	"Mofwydm3IvhDkfsbrCSe9bxomG04mVQ43Lajycf6zXi9GXP3xdTdkBGH3xkpH44/9+DIdiy475y37/Uh",
-	"Rd0TWrcNEy6gTAYo3fuI4+upITuK4+Im33COxTnWXJH3xF9nwARKvTXSI0nX0FNpL+uqnUfzIAckeuVw",
-	"4q+1KzGmQSqOZBJClmmunfNCTH3eNIWp8olKXLcqK+MulyCrrg2aVgpi8B1Uc4Xw+YQO7XB8vWxFa37K",
-	"c8SLaLEWKhOJaHG/RSg1k5PelzVuagP5IJ76m1spWKRnu50UH8t6n+43ybe9HKfU/a+Bq2PdW3X/iybW",
-	"Yh9Ls93EKM1L68/3E16MmTwez9nRAbXl5Pa48ZlE7I23XnC2Qzw7zN8XN4zrVIQdHk/fzk8/7UM2Mvbr",
-	"rWQjtbK8GB0m5RCiEnIpvIkYeVBU+0YqAMaNXDIAK1kjBC8ZDVmYS+o+I/I1QzhSsEitZA0MybQbgC6W",
-	"Ed6yjfTkAdRho8N28yI60YyFcs+rkVtzYEeJQlcXtXBpE/TNk48kFrylU3984fObHouuNNH5F7Hfndhv",
-	"jWRndwak9mvDseATX+dB5jGMnKYsmg5lWiAmJTt1743jQ6tFXinTM+j4MMWLjg/vY0bmyucwpfy95CIY",
-	"u5qJSOxz13KqdOx4zaA45nAZBrlE+0FJBFlXYzzDvYH9X+O2sj3h+HDh/Qobo3y1jVwj8Pbcz2emOehN",
-	"4dxfbWvxkDsylS3cxFqf9VrcFed+n35m3bkLTvcJX2+UhA4L+pBm4bpe3AKKKUcO1o+roLjgDrgulrZj",
-	"G3F3QwkC1yFutgaCezrgXOh6daZWYBJX4ZYqUI7o4REfu6Cb5SK9z/mfDvn47DO1Wc/agT7/7e//qNXt",
-	"bqoO0XSceU7cbECXYIc2AYJHuqZp/Mt3ErtdkQUNI3xMHeF8DvXEcO50eFAvCqt8evWfUt5VQ+/fMuG9",
-	"GVUpjw+up4b9kQIHnUInWuQHAB+XPX/qRxD0m4ZJrX5wCPkfdjhvtfzip1+PP22aYzdR7X5UNstNWxD/",
-	"Jdk9mmS3QfnX9/tB4lYnWryDVm9fCjM+O+JuSzSZtdjdpQC7INte8VVQcj3PsHsfq8cX8zYAoi0mJm2E",
-	"N0iMOyUo5Yma+dNq2WzPTrT3Bz59/cD0GJ3ucVTcO//OGYopD8f9YemxQXm7qQqeWveQ3O89mgnOLF/y",
-	"Li8kKs0XCt1as0dFd2JCh7oRXr7v4zMysPla2PnkA/Ll2rN7bwHYPQ0lie1M+pis8Z2UarabLyrxPqW9",
-	"UqlDykInE8x/jxKY1jh+zwv7r/uV+8KXMAr43pdGuQS/t6NXF4qZbOQ9m+p1ff3e0nrm/DXLLy/A/tEt",
-	"eEBCdtkTxhGeQ3Pk3DzELyEl2smxX6pkgHltlB+HsDs98SfRPrWmsK3lQwuL6LdHu1GXZFlf0uGSKTUS",
-	"FyiyIJphOsme7R2kYXfPue8jcq+X732Q9S2Tkv0VbG+ZKmLfXjWMLZUtPrc6hVPQQmQmbhkSOMh198LR",
-	"XaOPyNzny/yaGF+qxAUuJu8I1+jf2oobxJhToL2ewg5tQEy12dtgZ9niEMlB657u1t26zcUnusFk2sO+",
-	"8Ka5PGSn6KIjUDU9kza3jGYV6JpWkcvxGFr35d4xe47NiWbW97nZZTtj846ZvHbP/r2LM9GpBuyeaQro",
-	"mdYJjzYkdP6tNXh6hRtwLjnlvdzCudXjPy8TNY1y30IdolQO2HrxA0QogkH+xOeKvECnNGibJZH+TEIx",
-	"T/dVXggf2wtA6+4iZ1MKLST+g4hlBL7NHVC4p1sLfe9zT+QUY4HuQTnycbLCHSeKuw7teLfixkR5xWQZ",
-	"J1IkJOMOFk8mIWOSLBc6z+1OPWZ8I9hN2dstv009+RA5BYGl37e3bG8nD0FS9vr0Zq/7TXTOzP1xKCQm",
-	"0TiEVaYVssWenyag2w3/X8HQv0foUHq7VwH1eTliHyLtsncHy2r1YOx78C/7iB+xiwl+5drNTHIJ+mcG",
-	"Iz1mbNEXCyaCE2hLudzmQv7aYVw5GYDpfiB72acf8xzWSP22g0lUkwy8Nh7M14s83CpdWKGGXyNq0Hbn",
-	"bkmX3oH6P3KGsYnwzeU26eaN8gQZy+YERqxwblr2FXVjvNEKpVvseHcnwhsWliqkMZLQJIjrlG2lK8jK",
-	"43hj8/Md77eTZtKx17PPoXQTtH1aD3nYiQFPfI6yuj6RRwCGkq+GtjH+/kWqN7ane96fyv9FNeecnPYN",
-	"8luHB9CGm2b7VOrIlROrU3RaIN1R3INXh3exVLnv9NDCUi8AvoSOkaS4qXWm+j4UQaCuXP2QzIxMmDRr",
-	"ZdyjuqUmSIFxsoAeCQjbStF89UguP9m5QEBK2N1/6zSyxVqkJ9APfndhe6PwvMv894nXul8ck5HVmpTR",
-	"W12bzYI/9pZT+hFCnsiIhpEsnZK4FEX+ie5EJj6nDoPY77JH4rOvutEqPhcfZtSLm5XCvShWtwByN0Vw",
-	"i9lqa12JDA3MwClLVdNgj8tO5PChbbUoMuzhHkEkW0LKvu5YBKXgFJIKKLn33hpu72oX2c5ODxPcdo2T",
-	"e7BheP2SWDDTd1znZYJui4y94BRQvNkMtgkL/9g1K3Zg49uqNiRcIX2vz0PGCOixqJxGgoxENINgQJ/J",
-	"UzJPuRhJMaIjh1ycQ0WeZhfpvTZY2N6zw+ouzsY1ApetkaXba6eqA0Uz5odW33HXgNQtVUjrAx1HQKqQ",
-	"LyTDw4rte789rL72EOq6R92MNZK0TrdyL8CdmFCFE5/lcL3XObkx1AvmP/MlxFDsRWWyTTDX5fxtYSsP",
-	"pyVm2I27afEHbibpL/il9qK2gq4PYChy/UrUqkT6fBqw8lKytKNEZg1MD0xs3gjBtdVtBCnS5v0hGrdQ",
-	"XQeoiQtYq0S4H+x3Kf0TsAmouiipoNyIlrzKbsqSlEuMWkn2dx6Iuw/+vqYkES3oMpoNl6G/W9gYrHJ9",
-	"Zy+pZAf1zGZIUSih7m7mB4x4+krvYnneHV/ieC9cV3pDMaA2ohEElfoPuZpWb939avctwX72kOhS82re",
-	"bq75IhTqVwWYL1Cmkqkh5GZJ5dc9msplDNuY4QGS+lqTUlKc+CzwyG//678wZwD8lBoE0q5MuUv21H7J",
-	"EjsUtcTgvLc2a8xsTgk1NCAYjFUhDaKPYIWpKr4kQjfz8zUZWHLdDf6U0ORpABGVxFU3xSW+HPBxwGgI",
-	"XQAx5sslY8q5gF58+rdShfRnjLwS0FZbiSeMjmfE3LZkeDWea76umHgX19HmhhvGFqjCRneCUCWq5WXB",
-	"pGMSs773kNEgsTeopzD3w0e6N1lGy5DpjgORaSJYe1GtgoOmllLXdgpzVPLfVJT1l2u7+xEf+8l+ruzP",
-	"FyJEGYcqoaww9aPZclQZi/lTQRd+WeHClPGn8dSf7Nfljb8oC128vgyOSEWXteg53lTuvt3rkIPa8XG5",
-	"hoXey3Win0WTYbHRa7bbJGBRxEKpIEb5Cro1nJrC+MvFQpfZLSk0w0cRyYDoJr9DobjGb3//x18dbOpO",
-	"pS76GgVMSvL//t+OQkZtXMrIrGulhb6xI0jHsuZWLT4ltd/+/o9atRrDu6igjU+WHKWbjJXoM1stZoxj",
-	"pVCq9L9QLGZ5MZFZKf8bA1kqTPdfENsFYp8XqnwPbTj4o9KGtQpe39ixZSPAM8msldrxoY4v+FO9/qKq",
-	"/0eKVIe/4ZsgyPiRNKeUNVTUq98YYD7lCT6ZPjmPHC+ZZ5W9pyivWvH+SiLEryadzPer2YE+cZlXuuPB",
-	"+Taf4blPnPFWg+PUQh+pFsE7dVuA5P2hFZNz0Dx0fXB2qyhmSLkMFJadKopI1FWD686ZVCI86CqytEFb",
-	"uU9ZsWIDxZzpwQgNGfE5EJgdKv7vGbCggZd7SJBeeU8Jr30rnn0ZS2G6HtlG5QyLyOXEW9xSH0jgUBf/",
-	"zrNewA8QziyJWDBu1YLHaIcdHY4bp7gChwHRvz/Ml/z4wSDwxPpmzvyp4njaLZpshBRNA6vSCWldd0nd",
-	"IT90zkm1Uvgsn7/xu6wb1JZztYrPObHdCDMi17Zu06mK1BpwCT44OWjoWP6kpAnDdraWqpT4hdqXKdLt",
-	"B/e+lImQ/aQDBB7y4oKFw9j/mBs5E9BwCm51MEUT87DzsIsT+ZvmgWrJ30mi49XAbmIHRZj23uoodVGT",
-	"XBffrTYk5gbpQkATWFN8mAzaLhbfvG8SEZI371+W7B6Mp7owPMRQOXHc7phyMmJoF1KvDrutv1y3u62z",
-	"EvjFkV+ZUBVJJF3l92vc7l7aoxS7he8AXgsGmQM2+JUgzGbM3kdY+75xcdHqD5vd1udU+tFs4+uIPimy",
-	"YfewhY6aGBfwC8RRjgMhN7iP7UE28mZ57xz31gHdEquJS5D7n84XSXRIjugRWm59z0YzIW4aUcTmizxx",
-	"IvlhnZx4LPBvWbhSFAWfM1pi0UUHTflMP1LWM7ioMG71rOux9mf9Zj25DaI6XCcZkZ+XbMk8cOvFETRy",
-	"OYofVjpvyMxgQK04hmma73ZNs4gXJLcEV9xRP8K/ZizAaqbwlh1wkXdRYDM7FJrRRwx5M1huBt/cmFs3",
-	"i6KFteIvGM2otAs+Xg3xEsRYkFsRGLJrNCo8NItVLKOxyDPtuTGM3RNCSf3DB0K5vGPhKXFh+6A7qN/4",
-	"SofoIkBIMWSeH7JxhMoLFxGZCB20cUrcyJ8zsYzcE8IFUcsMWMT02CCz+Zy437devu503gz77betznXf",
-	"PSXuWHCOhcbiqWEA8y0m8o1CSI4QnJ0SV1cGH2pzlYvBm9fdCxIyKYJb5pFIEMqJfhBNYneIDRICUdTq",
-	"Q0bHM1sIsNEvgQUwPtgbaCXp1SZ1ys1qcjE2uVTrJ/IXvJSjFXHjx9x8ph5qujxkH8Ys3EScwBZOauSN",
-	"/9KI7ngM30kyEt5qf8esb13OFYoF8R1MXaqYhBVSe85QtgQ901cudU1ydrtOVtYvy/2kfj/uphH2rHXR",
-	"ftfqtr9Mb8kM7/kWUvoytHTdD8iRx3wnie9hxCx8lmTCmPedJK7vqeuuuSOMU257LhnTMPSZJBh47bGx",
-	"P6dBKZXOVatXnzn7RqnZC+6vFnkhMPAbqAKSxHdfkY4sXzwl7hNX0UHuSWCcDPijetMxpQzB+4HOzlTI",
-	"TIJLRlCuGOro3Rc3ZoX9FweDJx9/pOVfquUXw5/+VBwMKsmn0p9KuTH+STsdPfaGdjpOYcn9n5dM/6zt",
-	"5hqCXXOPdw1rzABZx9G5hmK4kJvtTkIxdwFobiSA3mUaez6YyauR95KesBrX7pVeNl2OGFKrh5CYbksT",
-	"mffDv1y3rvcxTKNcl2O/weWo64WPpETQ6r16oB73kezHBooiohF7WAytuGVhQBdDnTaKEIGOaYWT58eH",
-	"1WoWO1+LOxKYluuLkN36YilNWBOGR0h/inUuhUh1WTuuHj5PNVnLh+embfZgjocgSu/6Za/ZbV9BPM3n",
-	"asV6MRax+96PZri4r3vO9pxfqeZM+qwvraIL4AjjNCA3TIfs6DeJH1V2KLVwbwCdCYN7qACfCFV7OjuU",
-	"3uTz6VD62j6999S7m2v1fRnifRmmswr3nndHC+069lhutAfWpMutD55blAeKyaXLS9hHZVl40weRxoit",
-	"sNtW5+ee6l85wDEh1sAgTYZ6NpptFQjqqbvhai2pYos/FbN0lxTlEiaLHxzaD7olVMWwH3gcCkpo2soA",
-	"921GPZMtORY88vlSLGWwAvEq1hN1lPewcd5vdXOEhD1uWerA97okaSS1NvJA62p2iO2osuMxP4xfbi0g",
-	"k2R0qDNRr9FIhHIt7qG60UQTk69dBTgU1DdVJmqMpAiWESNKaSzKEqj8RfUB4mMWofCWoJuXiKV/0JCR",
-	"q06vD6L92uIP9+zHgwTA3t7OB/SZnP4z2m7lMNxHY+2JUTxjiEK7tXtiVC+fT0+Ju6DapDNaEcpjrDsl",
-	"bkyETkxuuSYz0OOZ6Du0OzEhVzAVqCAxpbLvpsR8d8wS8hJRGv02IZPLOUrUa5Z43IR1kfPt/evASqqC",
-	"br3Ec5/b39buudaPdVv3vli74I8ljiqwBMEOfabyEX7NlbIhx6GvUEsL/fhMkg8TrDCuGUzj8o6FGIn9",
-	"+m2jCaKkL/HHu5kIGMGtOoRKct0/Lz8nUAGtki5BczeTbDz8sVH+q9bnyz/9eniQV+s9y0dw/ev38Kd8",
-	"SMrPJUFf0vaVJUZ/cAMYpsRAGa6e2ojpfUxDFjaWCsHXA+OxRH15JJbcI8bBTLCuysOK/RAaESgLR0RI",
-	"7F7BFfLWlxJwbU4DJZAwzyFLfsPFHXd0yQ4P34LQsBNyWK0R9/qycd1/3brst5tKiwQJCw4KDM9YaCaG",
-	"hWK0oB9o3ekNy1Gy3rDVmo6FRBwoauOq7cSqFvbgmIBFMH66rK4RPkHKZQjTuiTlshyLBZOEOiMlhMYQ",
-	"OdV3MpKk97pRrh8dY0USgVkSGioE4ggAGJs2DtfYTMKTJZPAlxGIF2oO1yCBSzROzcFR71owOSE/BtCe",
-	"9ETnW//klkAIoUFg3oIkELVRmJG4NGT05IlLpiFVIguaF/E3MYGZ1RMVckHHN7AfztQ+D6sHxD3vdF+2",
-	"z85al64D5lPPQFadwQ1bOSbnAkpGoJioXr7FcD3NAfUzlK/i+mEho4Ayd6EfRYxXSGfBeOOqTQ4q1cqB",
-	"YoCK/0q9ToSTYrgddSHqMKp6o31Gmug1IYhaEookrAAm6i3mkRlTc0trhpouAAEjYtS5etchUqD+AFUu",
-	"BI9CqgamKxnntKzAwzOmUBKN6hoaAZwQpu5acNBAUHOMx2wBw85LFXIpIpORrM5+HAopyyL01d0bheJO",
-	"stCMIUmx2en2wGTtqyswY9SDe4PB9YUfym2D2+rKJLRu4avPnz7BnZoIJMQ8omOsAYNvo8GcMD71OWM6",
-	"kBgYLlxIefL0qSfGsoLXqEIXi/WQR4XbepwR5YBBi4BGik6oG3lCfI/xyI9WpGhTFQeJjYNlNevnDSdN",
-	"0ySTUt3qkjPgCyxr7pAZo0E0q5AW4LDx4cRmfkpkuhSmqwgyGoKpFV3pagLtDnjxPGR8PFNSnzbm4dOS",
-	"TGgQjOj4xiEtPg18OSOCm2MpVQZ8wJ88wXD8J08Qo7V7cJEc3wlxfyg3Fovyhc62+u1//RdxG4AN5QvK",
-	"p0u1ClIUoQd+cHXBpEPcn13iT7miM86AK6gJDvx+sVCkF31wYkIm4VOIWeM6fhS8cctopuA9htu3lOCZ",
-	"i7O9YP5JqEnSeCYk4wMe6JWobbDxTCBeuk3BI8athepdt/gtCxQxe/KEhAw1I6ZD/rHaLPPISHjqSBha",
-	"6B1QmMgd3MX4gi65+vZEsx3KvfioyV1IF1o6XmgLgloSNFg6VS+IZeSk2BScW/28YWZWE0wCGlUGGDKM",
-	"37i/6rN3dCnXJBb2k3tqrqwaTtfMwNde9/tX5LBeH/DMACfr+YcOwRDZE/IrxOOekB/1K7/9/f/89Ck9",
-	"ZSXVJwpy6kZsJTQlMfDUN4Z6iv4qoiWXi4UII0gOpCGdM0V/igsazRzy85KFK7grHgtLSNBGIaM3UhH7",
-	"AUdhCVFWDaLQhCv8g3DMO67Dl13cRQWcKuZD22PzhQA/qqI3rrkIPZCHZOXJE303UUDCulWGHv729/9N",
-	"/tzrXCooLxmm9KAMpAirVAKIIsYeW6htWJsZcPUobijZr3QIVGpY0DBCU4L6C4cFHFL7kDDrfCkhxRFz",
-	"LlBcVmxMLNWUA77kCwpCjFyGoZgq8aDoDgZL73m16hImx1Sxbp+Pg6UHHcTMy82qYmLNGnILEVhdrkjx",
-	"8voCkfqsdZG8DOsz7498DHsAZYyw+Yh5ngKkQ8QtC0NFDtQEvhQBjZgkxes/1av1xm9//wf80XIGXP1x",
-	"fKy/OX5RqpB+pviFYn9AciA8B7UMHSk+p+GNIohW0YsToiRdlxTpgMfVb1wuIiUugnfRh+hjFyt/u7JU",
-	"IdDh9M6XTN0R4q5dCTcRGsJlwAbcTeDkauyDfE4Iny8mXzA+DgRKWYAo6N4bCW8FeaaMgzwV4xBEFUUD",
-	"DoQcyyUBrqnvMRwfyVvJMTmjRh6J5ZAGoqiaAhdNibdcBJqeqjnUBApPA3bLAliQDuWfoyBEOTk+xF8l",
-	"8RhbOChOVYn7tnFx3um+bZ1B5GWr13dNcS4l1t4JfTMGHAJJJbkTy8BTF4Kpq6Jz/WkoWQiyCpbIMxW9",
-	"QqpjRCkn0yWTknkV0uBEmwrJXKFXOOB6q2RBJUo6x4flkR+RkHJkAeoMU+dFXO2YAlZFXO2VcksW4VCX",
-	"TRMDJbE8eYLWWiPPoHgjjUwG7KXT7Q073far9mXPTcQqlE9jGRk5lRaXBnzOopnw8JIbuoKEAQm1x0L/",
-	"1q7wa+kHoDr4MqaqpIhz4ZjOgOPHLJ1xiKuEThH6v8BAihwa1thfLdS1AE/zD2VtJy23vTgLOjElDTjg",
-	"niydErfLonBVbkwiFqrRYqoalbtsEdAVA5qbGhDnWGPJatMDzj4sBBy3m5YH3QTxjcBpS5snKVeVJCOG",
-	"7kpBlOBTFpOJP2YDjuuXulefMGcq4bjP2NgHQS1h7mm2BTqTH0AUQ8gg4AsRANLK4+P5TqZKiauh//3f",
-	"CXSLJAsR+OOV+qrDmf5kpCWNL3Nxi+qSmJA5vOTzSKjLqcgssCElC+mCPBXShqvD1H3T65G+xwYcbpiQ",
-	"EThlkzJOjkWkAjG+ifMWdMw3hJgonUaSoq75g74aLKanI8QHXIe7qbO0SOmEjiP9ZFwCDoZloSzBTefC",
-	"0hohjHu1oBJmRUKmSAbHcOoovhjqQRn4C7zqfoR3Sd1ovCzjGRvf4GHAxQAx9FRT4lBia8wBp4tFoCQq",
-	"JDSY3BnDGwgFpi56UKzgt//rH8BW8DkJZ0SRjJiBInFCnhjeMuBiGT1B4xbEpnsgsiIUneQ54vMnWr2K",
-	"6y055InWg/Gnccg8H7R/fHvAn8xE4D0BID2RLIoC9sQq/E2onfGBVfcc86Danh5Wh6l/J0ny04CbeH8s",
-	"4YfhjD4W69SrkjGzxykUr3wnfEW/gjulVqpDPEGBOGQBo5Ih9lYGvIsl6xDTNAykkx4ZclTgKO3mqC66",
-	"vlwbgWVC0dVBnQ44jRkH7skUHVRjg23a1ajokqKvcQmKJyo5CuqUlU715TMdWmPriJKozHXRyKi0kKz0",
-	"qKk4UjydA6tQKDlyqRHR2B4E11QaGXeCMeqKSVJE3IbM8hpKWiDwKJXI8M8YfUixVlcPHpROlOaIw9zN",
-	"xICbIE71nQJLyGUsK9CRIiipgRytYBowIMFF6TMzIwjgrl2hKw5TikuAuRgCuwyCUoVcK0KrVgVfjhTt",
-	"QVsbxvrr8h0Dbqt9pHhYrZVA8MVKntrSgeoU1E8z+ARXcgURrTHVMOUQlZQY+NNZBMQYrYf/Vi4jgpaR",
-	"Cp8kMyjmcadxkULIqeIb/pjJp2iy+k6SiMlInkLsC57djC5YhZTLaI8c8I/k38lHJBYfEzRQELc++px8",
-	"NPeAfERk/Wiw+CMgZ/wZaNRHzHr/iGrcxwH/WC6Xd/4/taqamt8UKZ5RGVs9P8b/KbqHf0F34NYPV+1u",
-	"64x8JIfVFzAnqetBNO0RscaVyh7ypTnbZEz81/7/6j+Tu3LR6aUnOtATwdBqQIM3943YaDY715d9k70M",
-	"Yx7gmIfpxaubCSkhu67yvNv5a+vSXuVRapUKqJQTdHORMMkTTw22acFJuyB7zcf2DN9J8uZ9kxTfvH+J",
-	"dr+kw7QGPaRQQWdhnUa1dWo7f8qe9NkaoMC2gfzBcBKU0m1jYT4Y8b/mdbcLbajftntvG/3maxuMz/V8",
-	"Flu05k7x1PSo+F+v8bY1xDOyR32hRzV9NCQopBvKopKie9E6e9XqDuMqnVB/1S3lTpmpzWrNWqump0X9",
-	"J6I3LHWOsZBk1uSHBNLD1J3S+WF6ZesneO8azF2Pky2ThFtJlBAdJqen17lplvZl7/r8vN1sty77w/Pr",
-	"y7NeaqZ69uhMNaaQjZl/yyBbAUpqLEHlozkMwPyib2Pyg8aBjzlH0G0121ewpstOf3jeub5MQ+BgbV3q",
-	"dnJhlbO0xaLcObbibE1RExrDFW6jOdPU0YNMsq6k5tGa9LXBf182LhqXzdaw867VPb/ofJ+sYcAbMZFR",
-	"UhNSANDmBWeK4UoG9CJDEhwduIknBDXpUeY4Aj5+TDwlrGuhGRhrWoAVYSKyxsazuOwz5F0+eYJjklq1",
-	"lNH9MTtyjGpA5LMwZvJ27imoOxyWgGQM6J5rvIRuSaeMkqJrSKCL4gIW2VELX6SIlUBnh5YQqcaDk8RA",
-	"JAma0lLCLimifLoI6FhB7k5nsca3N9RMGjxWurS/CA1vHXDgtlPfSKUaM5RuqouUPXkC1/7JE1PO2Zem",
-	"cLkuuq4Un/ohmYkl9p1fctT2Bhy96PADKcL27iiSlgyCR+pGjW/g0djHUz8wXi0/ihejSc+TJwOerGe9",
-	"Yroa/rrfrJAz9DhIzEimfzMZyXHRNXMCumP+dBkqeqRGj2bE0NzeVevyrH35CmluzyVFyfDOdFuNs7et",
-	"0kniIK5VSbVaJZR4dAV7OTJfwMqcAY+ZYq2afbYGn63HlaxuhF7jg3EBiV2HuBBr4xA3rt/uOgPuxtXU",
-	"teBr17Z3bRu/+6rVJ0/pwn96W3uKCCef/up7n57iNXHBdw3wnRvTceSDEQp6E46ZjkbQvq6rUCxCn0XY",
-	"DDvt5Er7tyI/sqphksZVGxOTpS5uWqlWqpAHt2CcLvzCSQGclhh5MQPnvVm3Esuf1if0qQ7WgegIkVf1",
-	"T1eRVLcLPGLgTrfqphI6pT7XFjtdo8kEkIB6o2eQ4AMBA4PSXAA+A66DzlHfsquxVsilML425G/TqbqF",
-	"ywj9lLpKJpBNF6tWKp6hi8q6p+QuFHw64LBEcBm3L8H8O6yfN4bNzllL+5pQypsy0FwJK8+pH1RIV6kr",
-	"cJ4n5Ojp3OdAeMBS8yfSvoJXBxxVRFi9Ej4MrdMeGm3QEBMkj6uydicpOobIEJtO2h4UngBAQe1OODPj",
-	"T9gY+pM88vSHxmIRF+G692n09BljXeHTT3HtlZfCWxmfrC6PAdYRpO1P/6Ybf8YxMyaMxrQW/KRjKe6v",
-	"dp4txfwpHbSi83GMLxWwt16tPmhta9WT4yK3JrbMBN4UFJKaALbKnrtZK+wMW0pfp7XxD6u1TYPHe396",
-	"ndKjPXzv4P732lhsp46Qxtde3P9aU/BJ4GN02mG9fv8LSRWkc8xghhd3mEndMyj4ge/EeSv3vYfFluwI",
-	"JbgkdmzSjz8ptJbL+VxR1vh6KTJUcAoRnap7VejfifIE6vPYHmroGKxGX6OXiDk7kcs16jim2LoEwqC+",
-	"k0n3oDEdz5hXMik4IPFY/XV0aBSPa8wbrQ3jqbTFF4iTJxjKhbhOUswnfSBPHtaq4KoacDCy4mBaoE7X",
-	"OkYhbCzmUH4DVTesgcz4OFwtIrV4TCEccMUmR1QyR68hIfwhi5YhVxx8xyrcaR4w4DYTsKKcjM0jU6BZ",
-	"7c81tca7nYuLt0qz0PYP9zS2J2liMOAWL2lcKBnlfZafkG3sJOV1OEEDH026s5pzyqxSA6lCuik4YJiA",
-	"kuymoVguFBsZcOl/sB254Ety6Wjsscl05v/tZs4XP4cyWt7efVj9AvT42fMXLinW6lUy8iNZchKHq1Vb",
-	"Ed3GAy7C2P8LNiWscHkamyr9EGM+Y3OqMTBydmcQDljiGA2Mc4vDDvhDWCzZkcMO+G4sFovV/4vDfiUO",
-	"m5T0jxksRqem+av+sbJeEv/kxwKicxnwOSjPuVj8HJYRpws/7bf3bGuCDew4Xs63wI1r1ftfeCU4+6di",
-	"3XiQn8m5k0y7aV4AfHtiEOFEO0oMu9KEWpFHqwB/hbQnsSR3Ej+cQ+EVeVpj/6SoA4Id1KjA4YXNBABJ",
-	"TsmMBR45rlYJGGpBRHD0ytAMkLBarejr+dBbLpEh08hw0JN8sUHSuZYdgEBry78z4FJA3KIIGNdvxEZA",
-	"6tlCQOwsgCgXdEMJDUxwaI/FnMnYITvgGorkutuO7RbS7h6htO2k1YSb2p0vSb1KQso9McfUAlI8qJMR",
-	"9GgY8IQ9lk51hZS2esfVk548fRqJaPEUdegT9B5BowV09fwPnOY/8IeXjV7roK6dQMtqtX6MTRf+A193",
-	"HeJXlGLfPW+S4/rBcxOrKU8gMrvmkGMCTdqlQw6qRFZIM2buVuiTUpzZgjA/9tXmMa9XLLLag/we/Ouh",
-	"jCKVtghZKPHVtvUhJTGGIgjmaOqaiIJTgMCjNUYTdzrRjU2gHux/6tkqYzHP0fHs3iXH1WrSaCTpLpJm",
-	"U760NLVMN5FCPjpll2GwCfGo12p2W/28v3NwK+n7cVK473WgplbjljR4k4YiXwCYyM9tWPJlEOwETIvt",
-	"p2CJA5jNqk/AqPdg9JlayBv4PDKAz2LzX5PJJUskRUUVM3eB+Am7KX0GG0RBebMCexWKW62zQUAv49IH",
-	"16eJ11Br0ykbOVxN6wpQjZ2VCCVH5bnPlxEbcEXjysuFNolXyJnRVQF3CMUhKgRJz0aD45r9b8A3GwC3",
-	"Kmy/i5UPaxH/SwX5SiqI1booTYBMAc+K1WzIzL/HZtaaKuUQm3fxVP+y7z2ektDT5AWv4WcqC/Zd3mLs",
-	"09lkMa0qWsSqtG4ARNIQ1/wGkgLETzemsPKMBhwJqs5TIYF/o0jkgkp5J0IPhzLZMma8AFySB6Az6DLv",
-	"7EPEOOYG+JJgClMkUCFpXzkQx1VuTE0tL1yC0Q1gklOwE819OafReEY8FrAIHJ+n5MgislL/QvyoMuDf",
-	"30d8T3MTNXEIz9oSGPGarxsXF63LV63YerdmbJuQ9ThTK7YQtBzMsoBFMavRJeg9UMFYQdxB1Qo0Jblx",
-	"etKw1ohOeStOiguor8RCEzYkQuu7GZUDbgRMveHiYa1aqhCsF28wFTnLWMznAsy+GNSo3oxZyonBvMif",
-	"ay3ClxABiroFjchcyAgTaWPmRiHYWvNQJ8W4HKLZtGOkDWR8Gu8UN5QswpqpOj4SAGoSM9cOunQKIXy2",
-	"x/BOhDc6LBsiwBMb6YB7gklHZ7maxdeqGs9QSSQIHgn7MVBXf8vAB727dkRQ5pCp8tEDPgmwWXhydEU0",
-	"XuLFjI3nuEc/KmkX5mH9BXG7jX4LXdlx3kgqXh4CQLkO4Qr96SzSmVwY7cm04dOU2kONeQF1QsElH3c9",
-	"N1uCXAmfTwd8tPSmLHKIa8LKXl23ej0dy0SeZr//vn151vneLaUFnHo1lnDGgY+BwrpUaJFy0r66PYxr",
-	"h0L6qfrqmDw9PixtlmOgp0L92xJlUo0eCgeT2rhOn7Py0eiZVz5kx/XyC3pUK1fHz7365NnomB7WTGeG",
-	"/QWgnM4TX1EEuui8al8Oe9fNZqvXKyQ1CjD9HjujwCaOPi4C6vNhxD5E+munoPEurgWclPaAJ3QF4cJL",
-	"kyEft2+p1Q/s4gUF2C7RQtZkGezjR1UzaXBtFrByJ3iowLSLRbVpcKaFvOobE5xSchKipCZ5ipkUgW3U",
-	"H6pUosiw2bB6ATnyxkMJAcXAE1NZ1di0hxSR+kK1BkzriZPBDqpliPcx5ZBEiELMM/ja9wKGgsSq5CiS",
-	"zmSk5tNh+kUXGr8tJZSXch3dwzLDH6lmG4reXbAphQgzWFeck0lcXDYGyIdqTkyfrJhG2pFrZZkY5Rhf",
-	"0nZMRFvN79yz1rt2EyrsQlIUhZQC8HgiQ6BKwKCGLwEbZV4uRVaAPtOH8Q0ZBy36lcAiJl4//pp0miy8",
-	"/HO6NNxJoV6tH0NLzRf92rOT6vOTo2cVbGX217iNQ2SsVvHRFU703+Xl0vfKtfpBIf5VR2X5VzPFsz1G",
-	"Gh5NfjVVzoQCsb+AFRxUqpVa7aDyrKD7C2o0u2d5CmoJzey82Z1I6kPeRiEb9h3749q8FMqm6YG0qJBB",
-	"5nWac49e1oPwWUJ55JcZX85jYVnrHAQsnY6WKmOdCjPWeFkvyMhhNAh03aMBhzoqRsZtdltnrct+u3HR",
-	"czOqBqTpxr4N9c1YyKhCvldP2TZvY/YCsR10QY8UFebht0pas0jOSbpkq66IogmmiQ6F6awUq9Kp9u9b",
-	"xmBCLSEYhoiWIVdzc4FTa+mxHCATgpUA2MiftPxopMUBL4LxrGRMZJnfSfGgir9bxSyKduBoKYmATcq2",
-	"DHh8ML40KYEOyNfxMYJELUkkBCnuJKSXKqQx4Jn1QV2rbQIwepL0W+2rOH9BjG+YBYYlh76SUbiEXOJF",
-	"KD6Ygg9mt8wDzfUqR8wnRspPtbzRg5/ogm+xKmRggxlUiXox4D4nNE8VKuZqD84m5cHR6qZp9TFBhksj",
-	"o8fEaVyg6sRnpc5C/WQlgO+oPhWxxhwoR4GnGLgxser4bsheAWWpZJf3yUUTLO6i+O9qwKF6ucYVzJ23",
-	"Sh1Acg8cxamlmEGoOmEffEy5jQ+LRXDtIHIVaJwBR6LJVUgjZvKTkDGZlGtSSKsBekL8KHY0SzWsKewx",
-	"4HPqMYzuQYetRgImdUANNhKIA4rM/mHzgM1Lz4/KOlrKvlHa8xumL7+aDrJ5aQzxSGirPKZWWgcQhXQM",
-	"+bQoQMIq02IRbkoyrQwbyW/A4+tqoJy1XxVtry/asUq22YrkW60G3DZbAeKBqlUhV/EtmVE5MzWiFHaF",
-	"hIZTweu+ZxXu0FmCZXw4V8YCxvMt2e1TstOXloCMx5B6NOMwNEiJ3LjKp1f/KeVdNfT+bXc556uqzemm",
-	"j/t4Td+eN+IEO0vJfphdwfakHkBl9QkdprcJ7lID90hgPbpEcrR0tVQajhmkglUnUffP7jIJFc3b6dey",
-	"J6T3qP3zn29k+LQvZu1oYSBFlIgU4VRAi096d7la2x2aIQO+RAP5LZsQEDpFIw6au25bEEDezxXcxTLa",
-	"LLl3QZSVqSwnzbQUDwXHOLQATPmSTaUfo0MQGdGVSRnxeSWPjGNro29RS77ovOpc961rmboUJkB6dzL7",
-	"Vr+efw3s8f6QKiQcJSkabNHRbjvjYhlxZjeURFSMxRFL6lESkZZCUoIlaJI6NiL2eJnI8ySe3QpjL6Ev",
-	"5ZBo01CSC2uq46WMSlCgaMRIRMMpupJ8k2DNrQlKmy4BKtnfkEizTYbZhwHEe38cw/xjXVnck50v93lR",
-	"CIefYclLUDe15cZiQUPmB8TnUSiWtxAoWki3/y5Ua39+ffDXo7+8+P75D8/eH7876h/2Drr1v9SudgeT",
-	"ISdrQLoU6auJegqNjKH2s5jzI1A7SuSCjZWsp1e8q9VMETx0bW8meC831HmsEEMKdSewtewj9sGUk42J",
-	"lODMIQEY07X6aVvTNQkzNQgrmGRb0QYtl+gaVhggjHVXTV/D0OimS4m5x0U9uiGuxnPga8q60tod2soi",
-	"IRwyWkYgAWvjU2mDxieWUQdh9k0LDJ3+61a3lyPOa5gUTuopCTstUgUPoVM28LaJ21un+gNLHbomoLX6",
-	"nS6iEZifTkQ4FdFDrmID63ShXVqSerVK3KtGr/d9p3s27LZ6rf6w17rsu2lrIkrsRS4G3LKLl07jkpUZ",
-	"0zfYv6RDKDkuQxw7BnBgIE2tGtsWfanNYCB/cPTMJQW2sMqvnsTUMYQiv0gfWCCZ5SEsOTqNDCxvfJUy",
-	"eFcG0B3B5+S4SuJyd/ETsD6rfqaEOlhp47xpYpBER8gTcgAWvFp1wM2mYou3Q+pV+ASVFiwDd/sqj2Kc",
-	"w6Ea09M3JFltsubszm/VAI8gTuUgekrAaE8sq65GYs3jfWmsqY7JsZ1RSUaMccCVLyOEXbJlFFLjNqp8",
-	"y7p+11RfS+zMGB6le0oYaneV+nUb0cMHHkDzLhnzUBiIiQ2GWHJPF92NJRF1plC7PQ4iH/B0EJrPiRvd",
-	"iQmF1EO3Qnra2BNuF3LAf6PP9yRTZ1A/BuNjEncSH+lABKAirvBz0VjJFXnSmp+DVV6cAfd53KhAlwSm",
-	"PAmY1PllTk7VJcs3Y1hDTPYOqwcD7nb6V0PtwHSdTV5LXbnW0V6n+IE7Ed5gXAJnd7bjZcBtA3tsWoew",
-	"CsE1mLBytuW5MZGDgQCZjEYl3eog7qEt6UoO+HqNQ323tT+EByvi+ZMJC9EjgBuHqq54qCZReZ4kjev6",
-	"IKmQwk3p8iVTNVfndCfRfdhPm8lsPGoMGl0UlkIV8VRZ+OJhve7EpU4hTsVJygMnRQ8FZ6XTATexthE2",
-	"Do4RJAbkpj2moyaNSE0l9hU3VVisJxI3mt5vjAOwYwgDVnweKYLVmQOwtxTfJHXj1q6SEwcQJ+s2fiGq",
-	"GHdiwMbo6JQzC3n2gJucDc2zyRrLXnNSV8irtJ/1RL2ne/Fplxy8P+As9ud9CS9qOgI143kGP6SuPgUx",
-	"wpFF3pLSg7oG2LZY1AFPeVPzWpvoQ80TWbqKJH+DEks6KnNHf9TlwV3ikvo367cheOnDOTVcPP3gzoJB",
-	"Cpq/gziUY2W6SnzElE/3Km2zRczJHXWnOMxzEY58z2P82xaNlByUcsHH/DQloewjJiGPYGFZ4/ImMakJ",
-	"YXBSp5wsJZMlq1ghhvlDuxruQQOapODKnE79MQl8fmP0wYS+lSqkwQc8GwGlOSoUSGm9bbQv4gIp1z1I",
-	"h+hZQY3Efdt41W4OL9qXb7QSmgpsrAx4H5sTQbCC++t5t3PZb12eDa+7F59iADyVLCobwP4PYB46K/v4",
-	"0KqCYidnw3b+Yy2n29VsbhIKpQ5wDyqpSzIS6rAEsSciRbFg3NRwhjWOBZfLOYtLLSsYYdaA+tUUPBnw",
-	"JYdoF8GZkjfswFLkf6Cv7hymdIUnWcbQCQh6NEwxTPRWaAikgyyUnKuOO5/AI1BBQ/sGVdLpSN2mVUzU",
-	"OTbq/mOppRm0T5v5Fa58OQUzPdw/c9JfhuIiGpNiQsRKpKwLovv8xqK0XUvY3kJnU2Rml1Q/6DKQkFDt",
-	"20vRpNNUb74Z+wCdXEwDN93BFUooydKAR2KKEmDCPNDqJE1imlmeg/a5eBkJfY7zCHU4qTPgNBJzDICD",
-	"biux9qiIlDGwpeqawn4cLHoLW4MYODRu6hX5kBE34DaFN8pkEm2llR6HiIVuIKTt/CNfl9JNEbEMDVPq",
-	"SHIimH2YUpzsYlrA55I8ujzS17NlMTzzt+r4LhBd/hko4dZwq83y7fqTJqJnxKe/zP3VrRf8jfs3szu6",
-	"uhnPV8u7xV1w+/NdKP1ovJDjnwPvF8nDu2j5t7vb4MPfboKfF4u7n0fsbg8aZ46i9zgic07o0g8b/rc1",
-	"hMkknXfetC6H7V7vOpNy3tdB3XKJKec7RTftkSPVhpG3pwBo4qBJhkf+FIea46r+ietJ7cg1krjlnRhH",
-	"0hpnY7aTCdBItU5Qx56UmYauKnO6Qq6FTYG4uHO03xRdIX6YenvA9T2QpOjerMauzjO1O+yikcC9WY3c",
-	"bCMBqMUB7AW4EBTw84PA2IoGPK4ZjU18GJHL0dyPIlPjz6wo2wRBQia0WrO2Z0YUGvdZTfwGnEro0zbU",
-	"P7pYnjlppKCWA0UfjWNYcU/s4nai/zX1EEOrPRF0LZpMSDFi6GumZLyUkZhDu5SV7QLwpekIxm+ZjPxp",
-	"0rDIjyQLJmrLSx7Qu8kyKFUGvKf1KH06seHZUCPcs2sqmbs6dyQHQqdQL0tzPTBC6/rsCDBPbCj11Exw",
-	"7dv0Ojc7b68u2ljm/k06eBRoqqaFBoMVTaV8qO5EHBKqgIw71n12IKsK6wUZbXKICBJ/rV0GEonAja+G",
-	"K9ysxoo6I7arO25mHepG2KYX7NC8X4D28mIyFJOhttZBRaZg4rPCT1m25BRiDmEhOlQa0dcoXvkn6+Wh",
-	"2mC8PPtagcf5oflhCep0bll467O7bXwCKFbS80voV/6wrvdkd7pckkW6rUuzgXA/1ehXRvT7tbBYRnl9",
-	"zLOEFZpH67ouZLQib943nZxWLfjTS/RLQM8DRWPQPAbW9AHHIn9cIAlJnI8GU3Sqzx0NPW1xMabl/vur",
-	"1hA74LgbJN0EAJr999U2vx0pN0McDHh3x31r24+g8adO5vrqrNFPpQRs2s3XJXWjNKlTQKJ8ZSid+Wir",
-	"VAWnMGKcTfyxT4MhpOYMPTYOqBGCvji9G91H7xp23xCdrV35WiQwNRmUN4nyiWLpM4MpdzLTmFm/iMHm",
-	"q1LimYDCNwmxFOEaRdyPOls4vckS8zburax7BbsK83XXjokfMLdC3DV+7jrEzTJ0/Q4ydVcJwabNqDr+",
-	"N++bujq2m3dn9Mvb7o2bDPVywIHcWy0ZtaRvGjZZKPidPEHC32z0MIa2cXV10W42Xl60XF3rFRpJ667C",
-	"pkjOW/8lKR7WDoh71mleQ7XzfqczvGh0X7XcU8WthLciExoS3cobI8XH0Ih0QhgNA9+YoQ5rBwPuXjXe",
-	"X3QaZ9YwmORr+lZfnZ075M9XrVfq5K8uX5EnT0YrosmoabWrljrgHCOvdGAHAIl5eOOUaG/aylvmNSzu",
-	"iuQQ0xM5YR/YeIm99DFF93X/7cWAQ5UENYNH3MrCm7hoqTqyIHF92bu+uup0+60zINcAkKuzc9zLmIYh",
-	"pmgy7pXFpIyLhjbUoQnA8OdqGnjeY2CFAsxlEQtW4M63pjNWMTzsOz8u0otNoQc8LqJOlly7z5Kepdp0",
-	"6JC37bctDSTuEen/wk5J0iATkEDnZmrnhMLimc8946NYLqBHPfQRUPeEUA/8QbptjNJOFGFjoSSSGU+F",
-	"/rFCGro5L8gspoqxBMRLaXTQ/drnEzHUnF99V0zjcOus3dcYPOAD3qQLqaM9sFhkfAV0meGJUlBNUxkF",
-	"+KIXtyVKJY+fDLhVKUqvPelVBLtemAtXTI7oXavba3cue8OrVnf4pn155p7COqBdNuRgvBjwnMdNcza3",
-	"lLh5jvD2iUkcsyTjOXVyu9L5UuAdcGsxL9/3W7gSBTBATjhdjHaGnmOmsa4vLerQ63e6DahMZi1KHbOh",
-	"C/WqwQE7ygENpyam0YkxSgchWAu7vlIUAJf2unPddU/JYV0B5j4fVl5Of0y2lE5cMuksi1TX39gYYT+v",
-	"rwrsbEp9brU9ViDGGNMbwCerDhxuXMbNSAGC0JfJ2Nzt26TBFN8n079dq/ahuMsTuq/hrYS1nVkK5B9F",
-	"6J4blvl0IsJ52Yinljyr4Fw4KRRHPqfhStHFUiEWKdeV4wfIYQYuCK/dhPLaw3JP0qibTtLdvXiM7xVO",
-	"DmpbgKCk7HmcEG2vbeFNlCw8o/Wj48JJ4cXk+bFXfV57/vxw/Mw7PnpB6xNGaXV8dES9au2IHowmh5Pa",
-	"qD6qjp7X62OvduQdj2tHo+qkWqXV52os/xc2BIZYOKk9Pzisp0P1DXBNg8aHicpmlG2icjwT3sjfTR6u",
-	"7RBkYtbaF+KChlNd7uto9xevuVwu0Ir5T1Uq9VozBFvFsdB6D3ldaXKbjCi9uGaElp+JuoXGc/fm/UvN",
-	"kbMaA9bLOEkkJ82Jc6XhE0guCkD4c9J+Qr6cj1io2VC4UhOnAzDbvc6AH9SOj8s1QoPFjJbrJd1QMBJK",
-	"lkiEe6xXIUkRumc7hHrLICIjP4xmalfM0QMcKEEXnZ5+tHL0azN/gb2/q1Xy309j5mMVuKyS/36C7aXd",
-	"+JVhJCIauNBbfE3PkFDKxhbPyF7S2WkCXt34aF1Qy7Ux0Vv2ZjU6Q2PCt2JWWoMeXhF1fEN1fIWTQu3F",
-	"i2q5Vi/XqgWnANG4phAGlr+Ayl76mwtxywIKlnnrtAsnhZetSwWx+AQXLBzDCo+rav2ZahyAuWZM3dTx",
-	"jM0F6TW6F2AgSbB1iNhcOCl0Xz5tdvpP64fkJYHAx91JvT64RzCMvXn/cnjW6DeGvca7FAP+WtatRzNn",
-	"2Wy3qemaulvarU4kfSj7bVLJtrJeRT1h+NPkrlNQCWREuSf/ZZyyy4HTW81kLOazL3Mb78DcYuNXmrs1",
-	"NXfLOhL24m4V0uDAuNyEIrkOcWNipD4kZEx9sgiSiy5HV5MdF5vrgINVQvNynuQbLEIBulbRNYCYM7d0",
-	"ajRWGiyZAy2PoXwUvOwMONhCjFZlxvhO6srVyCwVh44iyCaRCzpW3FN3ltNtnYWMQrGY2VGTtWr11F54",
-	"u9chaUZ9mtnp2hMHpdhzrY8otlrVnkM+EJaB0h2sPQpwlhR7Z9tANYwZeD6cCcIjzrQAIGIwaZK5MeDx",
-	"7Bq0ii0buqNLOcQ/oRNa9/Q20dSb+fuA78Pgyd78ffyN8XfjoVUvISduikhwsYSOy5zVINSHhEtGPCbJ",
-	"FQ3mvs7nFjKiwVCzrWrt5ZXiqYo4bZYOMmz8c4SFPVj3+NFYd/Mrse6MD/4Rfe6pVAhDkP/Ftf+wXLuZ",
-	"5qr7se1fFcJ9eoposMWPJGL1FDwxgrgx5rikiM1V76eyWACR6yoAEJMULbWF1iQS9vqNfmvY7zYue+1+",
-	"u3OpmEhLMVbMzQp8qTuyuvp6uDGvUoPqKtYntqLWvoT4mla/5VZIRzdoxZ1oEcT2KK1FdYFxfovUAWcA",
-	"dtpynKEoQkIhiiHFMNWIUqd1rHMTmC99WR6ZrTi/Fnx13AsazYAEA1EGmpRDUXa7/FSyN2qAT18uWAps",
-	"+dcv37b7/a9JdLdR0Rg51mjo9jrWNnF9L5YhGu3XA1sAg9Dd9FUorfo9me1fZNUmqwAVQpFAJOewA2Gd",
-	"MRqoITfEuzYVdZDkSshoGrLeXy5A6O4yz5d6HhpUoDwJJOiDlIzpZA45qh4QTucm2QqqXs9opLNy1wuW",
-	"vcalfGvhkAAhw4emoRqmIG6A+ni+/vApjih/3Wpc9F9jyGRyr3osxEpJkuCBrKCPmbm6OMJuFwqhuO0i",
-	"AWsiHlsw7jE+Xpn8P7hSR5je+SX3r87bgkCv1YXiYdeXjXeN9oXiSbmwiNh8IUIa+sGKLDm9pX5gKonF",
-	"gDFDfynQNGywxP2CrDIfXzBsPUZ3c0X1F6nr6fOIhZwGtgCkY8k23Vj1qxI2sO+sApQTF9zGKgQ3bIU5",
-	"OFOfUwhJBB3f5exDNBwvQylCl4zo+EYJsq7+YsCLihMZ+UCpQNC9oqTlE1gVoUl9DhMrDvVZ1EihuMOQ",
-	"gJTYNeAB1G9R70lyNxMoTWtzS2g53E34uOYBPp9WSG8sFgwjeBA6JyGjnrupf0aa28jfSVb5ecnCVSKs",
-	"xGGuDxdXdM/gT5umgESsgj1ijMj1qlOY0w/+fDkvnNSgRLHP9SenYMpB84hNWbh5AkSS1Axz+uGC8ali",
-	"Lgd1BehIoXLhpPA/f6yWX/z0p/9WiIeXUajkl09fIzhdiV7ZliObY9TX5THfK5w8ywhcnytTOf8fe+/W",
-	"nUaS5Yt/lRjW+i+DKsGAZLuMVq0ZLCGbtiTUgMrlHuZPBmQgspRE0BmJMNXTa/XTWed55uG8nqd5P1/h",
-	"zDepT3LW3jsiL9yMbi65yv3QZZGZcY9937+dMyGPO70aJxG9Wqkp4uRSdzZWhu8ieW3Hb5OmUo0a0T1/",
-	"/NKXD4MgcF+hy5Lf92JhvREpMpNbEsPaKHSxv87ETLC8/TYNVds0v6U8szvS++d/872/fyYtSYskxCwR",
-	"y+HU22oPlpiyPAH5MO1fSeGxy/apQX2LoQIcKuYeh6plotTIjwr9jIAnYDUSHy0tY19HKlxspszskjJV",
-	"TcQkIuHGaqrBwf1cysxvo2d+5ovs8Jpe7rGo2c75NunI8JR2eWt98/cUV+PkZmGQq+XGUTTVtedw70oj",
-	"9M2W+HT6HHRbnb58lVfPrxfD5yvTKPLKoFqaeqN/1v7VD3wwxO02p98wmUgR4c5VXmGyKfxtpg1EPefk",
-	"RqGa9DfYOdUQ49x2WvTs3kWqv4ZDwfjWMbNsrtS9rO3wtGpH8QRM7/dn0wnvNX8spwo/QBYXkItjESGI",
-	"xWfyuLgWX5r1EkL0rqaScxWdqJn8TZgvhTyhV/YReO9zSyg3m5xdvLx9sr24LJ/w4F//x39QSKt5aCvP",
-	"2gxT12FuKH4Ww4jM0DFUthwpKp2UfIuN2cxU9u+MvsN/Zq3X1gptEhIm6iYV97zRdl1LjDUJVzch+aMY",
-	"4AIUdOIlugTDBfLjoucyTqGNlBkalfgnvLu0U8YAwGkqApHCe5AmHzkw3PeZtsWFUH2chz7WobaoEhM7",
-	"z9SAfc2uxTRKMDeuxeKZNmFk5MaFIZMHHaH//YmF2EtXV9pQc+0wg04Rg0FBg7Qxjpk7uYnT27lOMsIZ",
-	"rRV7jnGNv07J5845guY60QqmuBvSQMuJE1kWdoAgTm5jd0aiSzf6C3hdUW77bAbhBkU0ZlKVcrf8ulYu",
-	"18rlJYlro4ZqqcODKKjr+08rqJnwKSDF98ntQ8sGEfitnDG59p4FvXxwP+wX5Jtfo3diM69G2rZBU35w",
-	"do1GRGLXCJ67hVeT/OYiN3UN0q7L8lizXvuYeJTBCP58IU6HauYBySc8vbWVRE3YEnw2QvzeFOcbcT+w",
-	"qTaNo+ZFs3HezerFJxl3NNvJG307jvMGluKS1JOnymZgePdlMzFTibOD+bVQCHIy01OkmaXbYIJCa1+A",
-	"kVx2Gu3+G0IJWK3xQMBHOlerpliAOdxbKDWsp0WbvsWk4TOyPG8jzyuNfyPCT4MI4023HptHocGIWr6F",
-	"Bhs4U9B+LDkG7SemxkibCfrcZflIhBMfRlhibZPTR7nMaRANjIA8u+h+dC0UB1DLOQ8CERHiMtaA/kWE",
-	"ig14QOn/YQpadawCj/K46SNKXjRI7Ebj6En0eqI2IlVMzDEMRwf+lPkS3WIJPrnxx6W4xSbu4vQkPTBj",
-	"9rUBf3fW6hwGVipQekZprVk87XqCNbILc4IJIm7RDjyqJ9czKXYUKG3wmgi1PoWx8hlO1ZO3YVXQEfKC",
-	"eoxF8IfgWEdmt2NNnw1MfJjBx3qKjMte0KPTVmcr66qkWBcdoC2cyzJvevHBedea5r9xr6fBvfDyp0Hg",
-	"HoWDZUFsNjGyOoIuyDXwcLWEcAJzkIoFSl5RZRALDkhVKez9aDc63XbzCLPulezJmAoXsJ4Zshgq2q2u",
-	"mC8dzLUnyFVKDi6xDpBwHmSA/GwdSRriIWInIEpF4I8iMl2ZCuaUumDsYzriC83sIm0wexHEwyy6Uj6W",
-	"rl+g46gnqUKHxoAab4sWYl2C1DJ6BFHMTZjKYcxMetLu92dZyboyCLgefyTtpsOlOQB6GAqCPh/7kQFY",
-	"uHW45h3YReXuek5yF+6W429fHQDBUFNd5AHVcANOcuDk4Owv+T3pOqT8o+YHaIJ+uOXSbuZd7RRGJve8",
-	"W+qb8bfb+Nf6Lr6xsKdiBaPdeVQdLM0Env8t9VcfnsLp3szXTv0RJjSKNZwtUzTLUnAnRhSnUn+oWtlq",
-	"yHiRakDfUXWgq91snWeUh9vI/zC81An/Ckj6+myF7KZsDQQk7xlF5L08yH0mWO9BOMgJD7RgU6X9iMqb",
-	"Icj407SOpU/VafPkyzCOLSuU4SefcaOkGA12OVCD3CNxG+rqcdlNqo+vg998JUwDiB6iWiVL/Sh8YyY/",
-	"50HJmumMAY+0B2RngbrCQHRC9MqrwGOmhjNoFdbeVSixk7vk2N2OVVzSbP5Ikn/TOspDUUxDG0/HSoon",
-	"69q4PP+8c6OcshDFFRu2+jbMYX4s70a2+W/i9dOglObOP5B07Qlk8HpryTYPa3ZRf8Z+H0NwEGrhcPFM",
-	"My2iKBAYvBIXdkiqA30yQwoFVjwdip40srYvhwrz6UYz6emYAgbCuxJhzYzQLbGmJyZTBbePiU98GAUg",
-	"fV+LlEU/fy0W6NnoSQ2NeNbGb+fLrsWiUGIUfxQbmMlgZYqeopOEIsOMR9yXUai8GXnDe3KogtlEsj0z",
-	"sL1CLQZjNPYqFULjXNtKnYk/50P99LRhrcWuE/9w0m79pXHuOj3pHl22243zo4/9s2bnrN49egevvamf",
-	"Uk2CHxvtk9PWB/QoZQxshr64JgbeBSrjFg5TPFV4PangVsdkE0GGjN3NmNl0uuxSylmD5isz2Izrvif3",
-	"9lpSsCEeEwTnHHCsMGe2eW+vxrgt52rWzBTclcy1x6Ifv+9a1Qrrx3l+lIQm2LOGlYLjEqVwON34bAwX",
-	"xfeCQGSo/C29k9p/U13Qj3oS2rHum+NLzCXvNvqNn7qN9nn9tN9unDRgLxpuco5V6F/50FLK6YUJZbjg",
-	"jsHdNKi2vmbxHPIxcK7FAJVijuPBQ4yCwiwaqonAVHZzdOyCxVl7My0ohSFeMDabrnUjobB/TN8/Oekg",
-	"tV9A9+4XWjdBN1mtgkqHk7PHJFfLNS7bOSe3esgwYfOiXiTdpVyuVPdzTo6OO7Lbg+rOHNUs8RewHh43",
-	"LlqdZrd/0eosBdwtr8AtdMK7LhYc0FkoTCQ8GRFHcDP8X3brGbMEgKeQvcC0AD+m9iHJVnsNEzPRgF58",
-	"qqWK4m9j6QkYGfrXIpXqIDf6RJ1j3kKk+svbnUImNbeOGrqFdNVNiMJWeJVM+1gNlaoHTQO+KIC+a2qZ",
-	"Q38J2yu28QXhbRqG+Sq5XVH8BY7iUWW4M+Citxfkbi2+YT9tGwC6q+SGX13KaaiGsM0DJGwPLbtlRZYV",
-	"3x6xSG7Z6nbRjdraILaNVeBtkdlO/FBHbDo2wCoc2ZcX8jkPaljDN7wRmrlENlyb/BwPC6Q9m5geh5N4",
-	"oZpqpyfhafyb4UoFLBXP4siXVH/L4px9kpXngAWmnILbJTQr/GGfcZSKwoIAmYmkJTmKh8+IcsxKcrCa",
-	"BvafPqXwExSPnuk43TwRpum5NtM1ld01/bqycoUYrpsHFBGzIiAi6LyR6NLiG8pX3bGg8B0KB9emtL1r",
-	"/uz70jXilY7R5tkr5vGFdqh8b6TYfhl/OEw+45EbLwtFzxRAUJsrLB6AeRw3ykdBieUx/IYZacdsZQkG",
-	"VTIx6q7NnUS4PU0iCp0vyrk3gvjqucKYHJVZUFMm+JA0CiwEH8UF/bESnAEVetc6Pe43frpotrGeM6zU",
-	"WokSK6n5f50Jgre3YiSfKHkVh0hR4WlQYbyeTA6wTomvuA0mGfXOgiPXPWmlRSMp2jvpsTzHVc+WOMVu",
-	"R6GgdU1E68Jmue+dCrw/hND3YpPIZy9Hrvb9ywN4Z61gc1H/2LrsxqJN+aB6ZzkQlvwLCIF45o/ajfp6",
-	"EfDF4wiAa9fp8yJgSqjbJIgtS3wHVSvvVWN5L7mNG0U+usTLMl+cObokUmakPdg4RoWFH17USzX+Tc77",
-	"ncl59lguC3oXsN0ZqcvE395T4CMXBvGozcJfh3gVSn8k1IxF4DHDjE2hkJSYZKtYr5rvLBRtmh2ygRiq",
-	"CUiPpLy4Owl4STAULgQ5y5GSZaKhjE/dcGFggYYZJtwe3r9onB83z9+6LJ/wT5KpCodsynVEUirygAVb",
-	"JylsNQBasZCGsUdiUWz2/EVItKPZ8GWq6ESmNGMvd1I2NypOY+PjYtOb9kH2iaxoN+faEAkHLTszbfYo",
-	"tSn5tAXRGgzXmBRXbIWHIFf25Iqp0Fkbnucw9/3Ho3678edLXKyUDReHmrJ1oeWwJ2Oxv1BLXrPYjXYr",
-	"7XSBYgvGg0DNQZpxkk3eUBwyCr4OYebzX6Q4xkPiaODR7jS63dOvQCBY7vt1bb+82Sb0KJLCWuPQ7oKC",
-	"OdGPJCnY+/JNVPhjiApE4B5NVgDKullSaItAcMtpUkICBUSv4/lEqd20lwMRGPSOUkAdaT3jwZwvNOLz",
-	"md6zHNiPWGjHhk8KTuLvSbhI1txjbgxy4lV5g91f3FjF9vxR+d435vRZ5vRjq3n8jTftwJvo+N2dNxlB",
-	"6nFYk7kb3zjTH4Mz/YiE+iH5Ej18jkmmGzH/smzEgOsZvGY0/mYsuBhZIqPQF5rp2YRFiv0iQmWBAa2N",
-	"Wfx1xgNttEJ63YGGilbRjeuv8lCwKz4tjkKRFP4dcz1mwzH3JSYN8WHkJFZjJGW6J7EPpqaCeI52QO1L",
-	"h8z4mklxxSP/RtjxpWMIzFi1DSHAgS6w5kv6tanyZaQZjxiPS7nYWYAin3o1T6optQMfJFllaJ5PvxvH",
-	"FwDJKRD2tXvaOH7baPeP3jWO3vdb711U1lafnNSbp41jFysCWFjsG18FyBv0Whs17OcpnZWvDRib+NrS",
-	"0qR4m7q28e3JGqwUiu+OhbkrmAmtpPY1Ski7k25aPlzJzwQvz4LYM4Z37wuH8z0O2VoLljYzKM5mZeUN",
-	"D30O1+UeVMvkyxvbm+HUm+priZVAuQwEAJmPXBMDhFxUzU0R4AxA1xqALwwKwu9t01L4BJeC8UwS8chs",
-	"EFeWjHJv4stURqJpYH1Q12Fi7jKZ7jH8apyUmirBmUrSR3GqsD7SzWoLtkzUOlPPB+y1Y4Gjn5ZITYO7",
-	"bxxzgvGOW7n7dU+vzReIWjbb1+nWu5eddRBf1o/bN3wrV6tUSZxf+eF+8j0tBGK/WMHaOnsyIdPJgiZk",
-	"lhbN4gndHrSLvt9GXmlDQIV8ikHSa8TVu56EGOAgzcR8vYLnUcrFt4NQYsuVP73b/8uLP7/+8P1Prz6+",
-	"/PFF96Cz367+uXKx+z5YzrAWPnR5BIcrJKn0lOK70yR5mYGdhEL8gsgtMzmifz9EtNBcDMZKXevnejaI",
-	"V29zrQWCnUy/+9ilFjpiGFpMGsSJYXqMOfuGjdkJWEa2oQ7CB3qtk5nlkyiG8EerVPCh8eZdq/W+37l8",
-	"0zlqNy+6zdb5crmCh0hcXAp7C/nMY3qoQgoF8HzUndOhCOJGGGBKvD82eqyEAo0gx4AJ3ysZT8G/ke3I",
-	"l1d99Nqlg1L3ndw0FDe+mum+xkPcT+KrVsw7SVbPLeokZHC98RaU7MUumYV/TlDfuQctpLDuMu1aTSFD",
-	"Z/6gVRWyNGs131FH2WX6DIG3zeVAkdyYqcMjkYZsSXdgkbnwBlh90BTxc1PXwmV5d8+NcbwWU1HoyaGa",
-	"2HJooZowqeaM4Ig9Efg3wgAju7MwcIHk07gGmWyHiF+xPTudnrTz2aOwPYpAZEMeoi0Hbfz+FaYDu3Sx",
-	"XIft7SFbYBEIHgpzSw5NJB4lV/SkkMNwMY1MLs6QSyxczAaC7JUYheOGKuKRKJp2CzSCy/ZpXL/QhfuW",
-	"1wXXVufpSYPhnOA8q5CNQn41ETJy6APtMl+yaRxgCooUtDofKy3YWGkYqUO40VoFN0L3ZKQcxlmg1BTY",
-	"pcOmoX+DlfkDX14XA+BDDpuIiFO9i5nUUzHEEAKHTWYB3BRtoKhNBKHBucfkk4NqNVElqR7wLAxsmVKr",
-	"h+K2QduBACZuaXf99LT1oXHcP290P7Ta7zsum4pwgpYj3wTXmoZgA36eeaC4UlYsj2xlDjoeC8dyffsF",
-	"H0YzHgQL5vk8EF6h1JP1DMTb7pyfjv0acvUVlQLezsfuxrRuxTnuwRW+QMzjOnFiTQzkH0eiwAe5Wm4+",
-	"1mLYfz35c/XH8qc/7Y/eVQadl4v333vdg/DDq9lfXvCjsnhb9U8P5MVL/eP389yXFEcyqjgdnAxLYmYX",
-	"Src/f7gAWxXzNf0cmpAq+BaZBnITYCTfZJQ1MopZwoEgL4KHrgfg83jkbyGw7K6TxvWgPAF3Z5U0HuPv",
-	"RkBIb3Fso8Q6VZ7lPL7QcVEny4xYoK4OU+ELIRWntxUbMN8BeFgkJtMojhLwJRsF/tU4Qsw5SpoFaeUG",
-	"8zUzvMuaWSnMcS3xWgMOtAOro9n/9qxuB2vp6hgfMqxg7ZoeN04b3SUb1VqyQ4frNmTnzDS4NpcvaeyJ",
-	"mf/M5B+xes12AkJLw3h29W+h52ysCpc1TtkSmlghDql75g6yO1/BdfXavt2+9bcv4wT9Ztt5VGHqNhW5",
-	"1krs2wtypW/XN7q2StdMUa67UrUpj4bjddGYaKAg2Wbki8AzVaTyRkHPWGkc5qY+dw9B5w4EGgOkKDiJ",
-	"4aUnQfHXWOQUrhrsKWuQBGdlGyMzXQsxZQR3azIyL9unptyMr6kWuuDDMWInWpEJQWzRqQtdZC1JSE6E",
-	"TsmMiSGJxxjuS+JTTz4I7V4Hl4VX82sn4Hc0MSxRxz08incmIbSUj+qBXrfvq47op8Bp9r4YH9lQqupB",
-	"lfI7uMnvx2KAwsRhIV8Ft/k69Pcjosp3ZVS31NqfJxr3ZzzLVrOOlFXJ0cBwk6qYmJXvpZhvcT73ZH67",
-	"4/mQrfc7H1pu5XsukzwMKSUNxqCkwIIlMiqxBnC8UM2xzgrasM345WwyEKFDWQcE3UQQEO+63QsbdIJM",
-	"E/jlkE8EDs0hzIWAY3i+Y9h9qCNWYe/9N9Y1Qx6RZ5oNlLeAXaNK1pfdk+L3sTOj4CQ5mta8YRArBHpp",
-	"8nFyXs1yeRXCDNEjEoU+cOLIeO7NxPo8cg+ZO+d+hB/25ECMfenhLvEw8EWY9SJhyTA9G/wshtEhc8ci",
-	"8EzBzczJ8zWbcsRJU2FPWrJ6CIKMcSJBtwSJ4dYQSAKokcW7sAyh3ei2P/ZPWm23kCq7nenpoQWHVHDB",
-	"cXLKvxKh4SsPSdjQur25uVsyKZR8YVkeXBs+bpw2f2y0m43lQAdzrTCEzfx7Y8ZJOS2w2BtNGSXl1A+x",
-	"uBBfndhNhGCh1fKrtJSSq63XhkFkiNuqwkbD1y+qTs5Qp/5E52r735s4goQ+WLHFkL2lgYTCDjRXG/FA",
-	"i2Sl++LTUISwGLm/9XLqumeExs/GLuReVG8tkNRpvDuHLZj56W9SyMMaAWOrO4FRfRlxBFnNDpUyVchc",
-	"y4sM6DNxKZfl4R9U88syLmDkKFZp60AolNgHrMhGrzhGbtCkTQ8EfG84b4y0kFkAIygQ22S+XPFVFKie",
-	"s3VYmOLSh8wNhZ5NhGsCwKOxmFBJttATYYm9E0HGDQL/ALEoUDAjTdWo49Hm3caPjfNuB9hr4xyxqFf8",
-	"GrszzAtYi2+W0vVK7EX9svM1+K0fTqmlq/FbKrU0gsfTaS+S9r8ZS7NgOLAyX4zqx6LHZsr/ZyDGWDFT",
-	"zBM6u0bxBG4FBJ90nXyiLBaAaajRUkAdpRfihTK1w4aYzoDwxe6/jkI1cVikCi7L84hNFCh8cNiNaRRR",
-	"AsmMChqxcUuzg2qV4HdSMVxGNo/jtyLlphPkBwJ1TRig0dYSLmDUWTTe+lcS7bCh0GMnG3oH37sneLmK",
-	"KDEXm54BNzbsJ8bjE2keA6uwrBEuWZlLrCWDhbUHW/DpiPsSY/NWuZCBkunJeG+FVwNd1KJUY1MYVwe7",
-	"JVWil6Y285nZGsegWacc89hlRjN8C6zSwkwm++7YJK4JISDAwrP8SpBdT7rxUPtKir4auVQEYu5rcQ+u",
-	"2ratpnUZ/UcwXsOaZ3kjsossx4jUElNZfuW2xD9e71uFuFXvJSm0G0aP/Nj/82XjMiMn0AUC9W4JrTi+",
-	"f+aK3X2mi+2wxes6+qYoPaiiZCmjqS/zeIwSdIdtVayNErRGP7KqUx4bIexUG3K+TkMiW6AB4OhJHYWC",
-	"X2N2lgqvVBQJieSU2Ok4pbYs4CWjPOF6OLYUQDp3HZgtcAeYEIHwSmJRiS50d4oLjX5TZNYrMu1G5/Ls",
-	"j6XJ/PbuOTrnj6jK1Oki4337ptCsi/6ADfhyGk06WWUzvT4O+dwqNfTu2nyZEjsBgg4qRsCnfYMb7ibA",
-	"4QSWzIyG0pMvywffl8uHrMyskYkRTh0GUYOWI4eisJTukSgTc4V5PDyahUCbgTug0tKTGEhimsnbcijw",
-	"HH1hBYdpZfEMQk0Foud+NBxDn2i6YlM+FIepOBJM9SH9I1kF7F6XWBuWEVkV8lVvFhq+ZZaC8O3t/ISO",
-	"lqa4lKDC8jIBI6Ps1cKtGAvuaiaa/Y8gxy+dO4PNfWtpFRfvS6AgWK7XOGo3uv12q/t1ZJzcg98lvKyy",
-	"jpctZZ78+UD++L0+rQx/ehm92Z+0Xy9OqtfHr8Z/Ks8vXvxS/168rczOD/zuS9XJ/eZclO4z0dNHyTmh",
-	"c2nSTFIk6DdNNfld60y04pl0UctS7sCPSR9aG7nSFtEslCY2cxYEbBqqkR/EGJSZnTLVo93pWEWqj0mx",
-	"PtYq8SeiiH53RIBG89tl+7Qn8xTbAdxvrGZhgQ1mfgB8x/DVUHBCmnbhHrsUVBKNBZkIpWLY0zo+81ZE",
-	"Z+Irxdg6a2SDygd+GI37GHdYy1Vev36NxLYCtFXNZIQH4s2fcrcCnBET7gNd4R7/FzMCoKM5J4diSN9E",
-	"G9Q9bsokV145uYAnT854GPmw7gGtVy03CjFKASbHAzzVuTeNc9iDsZKiT1FDuVruu2r1ddn8j57SYUlR",
-	"Ob1fmuniXOioWC4flAZ8eD0I+C9iUIVBGmpX1JEK+ZUoTkPlPTfnso/NaSx926+86vPKoFr6eXr1zz8V",
-	"65Nfih0rk/3AB8O1lDmaqxHvC4nMJ3bjbwlu339dq+6n6fVapMw7h7Gfia3uF5r1vWjrfQnXQPBQhPVZ",
-	"NEa4twydeisiA1oYETqY2aYUbToT24LDKd5WswHX/jAmPhQlXmItE1P9A5tJE0npWFrxAxsGMDKvxFxz",
-	"T1yWb3ZabL/y8mWx0pM8mI55sUoVfNzUyXVZnp7tFxCapd45ajZZICK49lgDWYKor4XDpAonBKXKIsVm",
-	"06kI4QF5rhF1zppwdESGcoHlST3CINCHzE2utxsn4nN6b8p1xODJIRLV+BYhXW2UKi8PDhEjzdT+jEJ/",
-	"MoElqPz6j/+slMt2yA7ToDNoh40X07GQlBrIQaEK1XQs4jnRypeYS5faZfmBWKg40E4NZxMhI1yoQmzt",
-	"oqA+IoLAFsw5p05EEQiNBk0HWIGN7YuUihPvOSNEVFgvpUWmvQKG7IcLZsQ62nmqJjVVYURRfMrWU0qF",
-	"CsxDOBqyxCgaVPck7GQGbG6wMM3BEjoGgGewYDc8mIGCxS7q3aN35NNaMu1h88mfcb0qu0TCY4aqPtPM",
-	"TVM8lzhXxDgj5kc7yiLl8QXLvxHSl+Y3zcb8RrAx91il3JOef4WJXlhBoVquHhQOTYVZ7EizgQjUHAtl",
-	"Uo+Vl7bPzUkBvw2TvKMWtTMjXMPD1vKuXblVvJK3qDdtlvcLaGtnjTX5AfdZq0fg98kKbmWmlUrtxcu0",
-	"3yphmsTq2MTX7L//N/tZzcJb5bHSfnhbi3+nEgDurKj8VurDNi5ME9uJEWe0gucoTG22vZ3Ngsif8jAy",
-	"dJQEf7dmrWjsBTvz3xyyP1003jrs4vwtiPIfxOCCeUkdGnPcrWHJVKaBsfWkRH8+WZugn2eaHdHrxe5i",
-	"ihUGTU8H5dcv//t/wf87qDUkhbqJubCBGKmQyg1P/U8iwFAAT8AVAsV1FkqqTAgktvFT84Sp0Le8jmm+",
-	"0CyvFeMMuE7I/YhF/BrDtEPMjdcRvGL+KpAzpidDURQSu4CmYRlY/q8zvC3sddkhb86UE6bzKODAsTDa",
-	"js3HfiTIGGhRcFgexuWwtxcdh/10dlHoSWTjckEsiU+nQnpJ7W+UlIDpeaGaTkEOAg6lKDYhhg6yZkl3",
-	"nQDdm5XL+0Pfw/8K82e1zEIuPTUBphjyIZB5egEEbfeQkIcMiCt0dC2mkfVfwUQGIDnR4HFjjVUmNTST",
-	"qJ5Uz7Elo/10Jl1+qGR8pqeB4p6mMk89aWMYQLPECQE7p1aJn4M8oW0RI/qYimWHM0RRMsfFj1P3HIOq",
-	"6Oux8HpysGAcsxquQjWTni0fiaeOM28WYq1HdOHhJkrFZknpas/OlY4NpRkU1mjOibLMsqoyShwX8DaF",
-	"zeBNYweVfeZevGt1W/1uq9U/rbffNkCYZfOxCkD2RF5EmRX42Uv8DMUpquQezxtxlPAmURV3bLn+8bRV",
-	"P061XTikAA+MMWEHlRe2+8vzzuXFRavdbRz3ux8vGu4hHrSh8mBhHJBVZ5KMBirEsWgUoj1/IiRBkh9U",
-	"q7a15vmP9dPmcaqqZCi4VtIGAgmgibpE5OeQcbh5NFWbIg/fGPKElIRax1br6NMzYN5OXKLdRtnQ2+Vy",
-	"T7pn9dOTVvuscYxVohqdrlti9XjpsHW6VYlgiHfOpInCjmYTPnvyg50QslVmVFrmhf6NCJ3MgUgQ0FGW",
-	"RtirkOXd53Bt9XO6nNdiQXfxn41x84df//Ff8Ev1ZeyPgJ9cpyffndWPip139eqLlw5Ts0j7nqC2gSbD",
-	"zS7UmB8xUzY3SqhHDDpiaAjsPiheSkt/NKIgId6TmktvoD4BcTrqXFAYFakAmor4n7Tab5rHx41zF4gW",
-	"l3HlT7iXQYT4apft0/XiK9zZM4F34CnJsBPLFJ+PVDgpWnksJbYZrprLD3zJwwXyhcLusgzOmKb/ZYRL",
-	"c6NXRMzf1HKzs0UmK0TiHfWEEX9AmhR3Eiexoa2WGexp9hAiZWUH2/cFX8CB6Cp1ykN0c+UOKi926U/P",
-	"pqRJnwnP5yBWPWE5Fvm0tQJNzdXfIsDaposUXLTRzP0mNnOwjJXD0G8eBGi2AH5gm4zRoAJ15UvtmLDa",
-	"Gx8NLYG6Aorq9GT1pG6tBw7CBc9VSCiNdh7maWE54ZM4EXEGYo7JmEs9+R7zQZnJB0Wkyx3QiA+tfWwi",
-	"uNTZzNBNKYAdM+XfKu5yKXNpyv86Q21Gq1jiioVInAcCqBtKlqtQHaTbp+q9PNg9VW85Kv5KMBBokviC",
-	"armQGVa17OyYnniLjMSH8kB0GkeX7Wb3Y99EJS/l9Q3NNIFUlfD4l/RsOBTCM1gzWUC64VBoPZoFjF61",
-	"BoYy1oqaIvneL5VLlcp+6RWcPxM+vhOSDDALfoWTy1Hcdn06fV4plT+fWIfnYmeSn70DW+OI4rw6ohC/",
-	"P3sCgvhOFsukcAspVlMh+dQvLfgk2MHXmBJB2WARCcwgw3/wjALoptt1HSYmA+F5lHkAlM0IWDzqycHM",
-	"Dzz0RJJWPQx8CjcFmRSkchUafcfqjvMxRdxYSXvOtfFPwjc3tOagCxrzfom9FRJIp2DcNE/UyaLGhoTB",
-	"pMIF02N/qinqR4UMmG4HFyLWxs3wnmO0Az5yCxv8nC1ag85UDJ+0w9PufUKZze7VGFz//Z705UjVepKx",
-	"yI8CUWN0oVn9ogk/mlpVNVYplUtlXIt0Dvcy0gYsS/2iCW3HPN0xMAIf62enQIcI1ThXy9FBWUPa14J4",
-	"2LNZuv9Fy9yr9LDj85+Hwaad+cdquOS/D8WVryMRFtGrWwQiDv0KubUGJmVPcvayiJ4F1upe4GnkcY0v",
-	"NBTGMWrotArTYE0qQIPEIXtZZnAvVeCpuXR68qD6mrnterfRP22eNbsNq7m7bRGFi2J9FAkQTdDWUCix",
-	"ehxFnVepYtJU1qKQqsqNqmNPYqGdxlm9edqvn7Yb9eOP/fpRt/ljwy0xw25otG6re9HvNM67xpziiaGv",
-	"Uayrp9JoYNHgeUTu854M/GuByaUsv7QYQJjoLRuoh6+F4kbwIPEO4Y+2tFiJdfhEMCAM0PQECwphMpG3",
-	"IfRaSK9ttrQBgzsCrvz1uGlsbMHVALjRIo4vkCK6RekTaOQL6Lf2hGTQM+Eq6NuVJduClJlpbafqiUdK",
-	"jgJ/GN1LAjio7tBTm0filCJzHpiY2RPM8nTBWt2LAivaGzOkI21pGr1Mt+DztG07ZbPlAPKIDj/TQheW",
-	"aRow8HXkb7AgapAmSbtQn8tOXF0fbZeU+JEiLOiXx24DNRdhccixYA+FLeOQrkSkCW0fnR7u6JPLvkMb",
-	"G1p92feM/L+OMX/ixXimLaS+R2pi7Ab3R+bog2ZkrM66J81eKEwoKfLpFP85nekxU6NRAUZkyC+LS/0n",
-	"KxBolbLfve7J9cvQsSUiMeI4wzGQKuct3gQehqgQR12TvR9Dv3oSeUr+NpwELfumqgHFHcDiG1EwXrGe",
-	"TK0UugtgaKGaXZEhVs2igfqUkjJjmzMMvsTgxjBDxvN6zENyY2GExEjNqCydYb8sJu26UGP7WMOzUmYT",
-	"X87ghMKfuCEOq5bxrzE0gJU+SX5sXqxjEZ1vDOIbg/i9MoiHYA9R0RraNrMJsyKGMMEWkDOJp2tTAguI",
-	"3wHi7BgvYvIVvE354RrT63syUteCMvZAwUtl7JVYa0rhEswlS2F/z7WQpwPfGCDxc/SHGHMiQ3mUk/mk",
-	"J/OUe45PfE1pfyjJ1uAdDiuKb8bKp62TCcymaD4k+lg4jAfie67Tk/YvUINMrrf5BbiSy64Ui9SVQJcf",
-	"JoC79tK5FmfOFudVUuhCiV2YjehJW+T+oFot1Nj3v/7jPyvV71M+ZIe5dtf6QyVHvqk441IZY5YnEADz",
-	"SHhuAatrJqyWXMrwE1xy7mNYNJBp8q2hIy+f9IHf2EY4EnwEzLDjTb06F/zaLRwyG9AX8xtiCqgKcFvF",
-	"H52RbKh0hIsehYsSw9uAYv+NCP3RotSTdblgM4mewwm/8odY+caGVVtlw6DfoQ8hxXlYHjlyMhIMSITB",
-	"OYxYUgo7AVsvYuvpm1GosRcbGRL7znIgU7jmMMHbu5oJ2uHBzLsSCDoQT2pddVN7Ar5mjmV4QaW6f/Di",
-	"JZo4zaVBBDD4d3E2871ipbqfPDUW3aNxqCYi+dmYGOZikIrDXscKYXksFct1orAsry7+Ret5OfT+KfUw",
-	"c1nWvLkzh2pF08x2PR5r5aij95HS4bK++PefNvwv5+SM/NlfDdY229JtvW+c95udzuVypU4kpUiZsUAn",
-	"dmg34A1aOK0RmeDj9ndeLGy6iS1vTyo1srPhJB77zhB4O6q7ZbdUyp//4q2S4ncpIEQxlb6zjEAUa4t0",
-	"AM/9FJvPYzH8CY+GY/YdsgwTq1AosWNbRN7uMqXG0NaX2IdQyStSfQ7K+z2JVqk4pCX/gs3xBVOe31J2",
-	"PgyVtvzCaKwJ9XZSrCHmQ4XDnpSKAM+wOwJe45Eh6ibETqMl1IZaEJ5NwgQchnBuadZj4qR6MmMyK7CD",
-	"SplMbI2fLppt1P0SHlWDNjfxlxJ7m+UiPWl1KeRb6alSkKAnCtgiwaQSs0szLPiXDnxUPCsv4sn0ZAwP",
-	"hKuUYWoGM2GNjrnE4IEVB0phLH+0js3hcVn8njjcg+horWhqV+aL6Gl4pVYUNTzHQP7xH3Gvt57CFjDN",
-	"pJdv5PyW5NwQuDtqfLfwc6Sk7G1uDnxhBzcHlm4kEyE0oBnIwts8E1tcDiz2ONzfWfDNDvRIgXD1t82j",
-	"/mnz/P2qOeiUlKuHsgdlm/sDGoSSq5pyGcCfO1EICwygt2QuqBuhmcsnIGy5LD/xJRaf9yNdILuJknGO",
-	"cxz+RRXpNcWqUtwzXP34CfNlCgaQQtOHCwfzy1CMcSPVtyZ+F0mOHybfYowWfkJIi/A2Pez7ntuT+XRU",
-	"uxlbNFeFEmvTidfMbXpiMlWIYV18LxYuy1d+/cd/Vl+8yBha9FBNk0QBmp/TkxioXz1gY4NchdO4FovE",
-	"BI6/YPg4UsiFgU2kKGADio1v92QylKiIJX4WwqsxuJFkWJrgFliPKfoKDtf0ahcaO7W4kG7zuHF20eo2",
-	"zo8+9t83PvbbDfQ9HDJOX2IiIRUXsJHgfgy6OJPSJAmSEyPdWPO8f9FuvW03Oh3E+YrChbGpZdfgWiwK",
-	"cdafLeKsJoLAWFIgkXZR0pkLJba3Vy1XmNtt1887J412/6h1doFF/Ny9vRqjIl2lntzbA4byHIOlye3h",
-	"8YjjO3HAPqVaTJQUC2uBylPd6UEgrPfDl1FcntlBsEbdkxYmzGy2kF4c5EjHzrE6DGglk2ngcznEEs3E",
-	"lqTHRjPgrSZekdwsQ38KMnZPBlxHlFsbiiF0hEkwPK50kMEyy9/42k8NOB7N2IfTtShk3TA144b7UD89",
-	"bXT7R6etDgbv2x9O2q2/NM7hh6PLdht39qzZOat3j97Bj536WaNPr8KfKPb3Gz8dNRrHjWPXmFinIixa",
-	"UkJzdmwuksd9uIYhLHs0DhZMW1nCqD60TzEckIs/o4EVweUc5obA/OAc0h9aRLrPI7fgMLd53rk8OWke",
-	"NRvn3f7J5flxB95pN46aF80sYiftNBbtkGIWhTywZ3FkMluMwIEijgqTfV3j5iPzNsZDAQn8RcjkYU/S",
-	"lzC8N/XT+vlRo9/6sdE+OW19cA8pmL9+dNS6PO/235y2jt7Tbtif2o1Ot9086tKv7z8eYQIFqow4Bayo",
-	"Rfv9/uMRLvP7j2+MmDaYaV9S7WxzGG0G7XQaqhvUwE0WBg9MFi8lRVMVMHsiWT5LUC2UaYoi81BgzZSk",
-	"vEhyoOPyIr4FXLJJbHGWEk0CjRPCwvrB6sN9M9lXCTVIp1/ZbCljSEayAyNPSKydHlq4cYpElUzcpa4x",
-	"Qhu2iVK0dPCXcbaW2HmSHJ1cSDNLk1tlbOcItAZN1CxiLN2q5YOn1SwcipiB6dgcbzlmwaGj0ek2LvqX",
-	"F+ld53QmiVdUT+pMwjQYZzoS0+JsGvtk3ed8Fo2fV0fcGG3IA+ynqtrE6v4hC0URhYUMtQbOZmmyHyVm",
-	"fEO3Usp+ZkZEvA6qVRvsB4TKpBqxOooOmHjPTACuJsmhAny1+v+/2P/1f/5HhRYq4OGV0BGQXHzTnI0/",
-	"dVrn1iQRCu5pG3tY2FzvvWso0pNDzUpJHu/F4n6KAclluVr1Rbns5KxUlKvlGpftnIOouMlFztUOqk5O",
-	"Ksx0PvalxMVJ3es0Esf3uwvodqW/QJ33VTkglWaztBi3QN5aXjfxiWCA+nFIiAXIMhilfRqP+c2XlHew",
-	"S1+4JeuhT9bvF/z3dbni5K59UN9jNK/c6lYmcPpUvHTL5uKjdE/7mfQfu6Ushgwr3fI8kLiytcrbSh8Y",
-	"ieRjuAsQdMwDoKxkPDRr5ORNQzFfJXctir/AkTwqvNYZiJi3x9jKgGvtospiP23xsxjeJgYev7qU01AN",
-	"YbsHSOYeNQq+I1CLAbl7SSFMaandWBddr6LGhd/XRsTXl/B+LWc19VERsgUvB+qLBjUSE6Pt0QNJBSNs",
-	"TZK4CLQwSPAp9SOFAb8uwvzJ8pzUlXxI0N94XTIwXF+eDudWNYHcb06Xl4CBSZm7B02+DRjWriQ4C5R9",
-	"T+TB29K4p5ix08oGIn2eQBlT10bKlEmLHM50pDyfB9ZC5lgsWZSwNwjLRoK3t+OZZokVjuVd8Ylm7saB",
-	"ryhdNzstdlCtvCqU1lcrNOP+OpH/SM9aybe74X4AHK0/4AFHalGpwuVycqkfXpTvT5Zoqliwz9IDY9jI",
-	"1aj95RiMlSy73dFFaae23WPzypNFt7N5cPP40NlbZY8hItuttUC3pkJSBphRnzHq12wJ4xOMCKBco5F/",
-	"NQupCJtOEkobl22H/dQ6cdhl5xhNIPbrnkSfv9HH7YUBCYFqxIwQV8HXmzAwmEqbog9BJ0fYYjNSNByu",
-	"WLmNOTW2wFn3V+OnZqfbcTcrtLRUX5OnPHtvdj7w6el+AZ3SmkbbjSXYhjXkJE1JHpWIrKMgGcxiugtq",
-	"KuTtoIrNqn6OlqRbvrtE8KX8cY8qEUyFZNxc6bWUa1UaIGB+Mv/vJhlk7eJY+CTlvYqdX5rltRCrjgwi",
-	"NGg2i90Xxje1zjqPHgljog9VgICR1YMiJlXMfemZSG2jRwnp8bAn0YTP8pfdowJZFKktyv61whFTM0r7",
-	"nfvR2Av5nAea5e3kFChkURQIj41V4OkCAjdiNo9nWiJzv6YxIoyxVpPYi2cGNwqF0Gw2LbG2BV7CfjEa",
-	"vcY4+swm6FwxviR0nUUJNY78iWATvkBKPxBxMNlCRORcA2ZkwqJFMGI8mPOFBtqNlscSq1tLP0vzkIwX",
-	"1GqPK0bhDfnJdKJO6dQ8Oax/HNxDKo/oTOpkVccVKokOJHhCcA+1ClFUGIJxC+Vqr1+/ekE/GedQFioe",
-	"iPEyVLwGJgKSIBBVck2lOnmxppODzb1Ui+XKunJjmV6mIuzHKqKdBrQX+Qj+OBWhVpIHOSd3QyGVhs05",
-	"uYzieWeVkM7V57RB6uuZNnTom0aY6yxRZqxQfAdukNIqN/MEgqopGqgaIJPk1bWVJjcEWmQBcWrGa5Lq",
-	"Ef2GKZSF2O7l2DhRFdowr0Kq1lbaPiZiu1kpCQhJ1YmMgSTjM4RAbJj24Iv5IXON6NTnlIxIOTnJ6zbe",
-	"wLxGfiiKExEyChcsL2dBQEzBhkMAofdqayZBCTWfwfjpScsF4TWEIzmE9QFqDl0puYT7w+psN6q/zhe4",
-	"CTWIzk43fT6eLvXfBWUoA1YJ6/ZsaSNKu8MMLeMK/a3iVF7//XbgQgnO9zLK0JMFFkLLav0ItM0lFulH",
-	"YkJnwtpZi2RozdyuXK1SNfZXlGzCKQ8ReThjb7yP/rLOE3YnF1Vy7vvGpgqrmIUgel2u3L0ywDuiobsW",
-	"+Tck9xvrs6qgWZCN3M5TQ73FMwNb7g/Zu+7ZKYvt+MTJ0vBFIcaEUKBWW3hqGCxY3g3NvxCVqAg9uQ4w",
-	"CjZY9KQ74deCXRkwIYpTSdLRgc7DB8996YlPpXE0CVyT9I5bjdCgwahociAx6G4sqO+epDlQamEATzHk",
-	"xI8YwedKBcMPvSLeK5Px3rSzMOHQcU57TBZBHzHztchLoZpjPBG1TsEdf+I3nHCOSBkJ+TxZKF8jTpO7",
-	"DjJqk2qBUDhPzdQbiU/Rc9iWLNgR4bP+03HrqPvxosHgBUJqpQfwN5Y9+KGXE7KXyzwT3Ev/jfBI9EMK",
-	"IgkfPU89M78sfz1Q3iL9t+ffMN/7oZfDQ2l7NrCx+8Pnnn+TaW/5++fJVLZAMtUN9BLeF4vHdA8MpuTK",
-	"EeLfw4Yi1y+aSz2wPIx8HQ4TNhPe2NO3UqDF2C1WSnnB4SY81BKfTvFkmab/thIPfiMwAs7IyTA6TDmP",
-	"NPMEon7LoS90KeH27wQPovEaueYUU8MJieRKzaLUN0gtV7+op8rVxjlZJkHCi8O0EiAVTJhCuXywsDgc",
-	"GAVl/k2ZaYGaw3TCVBR3ITWWi6QjjdkAK3UfKet2gOjbWmjEXUk1QM/1uvmYlEyUEnwlU8NsdS8wqjMO",
-	"P081mIk3X221C98KGaogIKQxysEfjoGnyCuCGzGxbalWu3NVHPFhpMJ0Ka0NXayttwUKia0CFDd7JtZ+",
-	"n2JMDpvOBgGimdsYYoNzR6YhJz5hMQdbvnLJWsNNWO3vaNUtaIQ5Ch62SmCeG/egL1k6ED/Vg+XMq50k",
-	"oTDMVj5Lme0GIpoLQfGv6dOReD3XtGibIVNkit3lfyrah8X3NkAdY+l1oQY3UWl0VCZGQrIHOla7IjHR",
-	"YYHwrkRIcYipUcU90/MNR8Bs+vuPR8/ff3xj6hAhKeARx4W15FUnm6hnAwRmUDLV31Ec1L1tGZLQ793X",
-	"AmsggaokyORqgdccuM9R6JM+6FAUMhUk9TDUeBaKdQsy3DbSDinqXlKl3dBJT024L2OgXqRB9O+REB5o",
-	"b4jm6RZsJoSQnkFZt2epJ+FWACWxZW8HYsvcV2qgUpLA3l49rhG7tweijnvR6nQZMdBZaNinxTZK17io",
-	"sWXNyqVIe5wJSIMobgFPprB1tANjZCmPfeww3VRMswkjYy5JD0VchWLTc1NrBCq/V0uF0MZF+UxAccqc",
-	"EsZV9AvOUqMwBTf50dR6XxTr1Ijbk/mKw6oO+/Uf/2UKcZlXY8DvGot+MAsl/U/GF2kqTjg3lR+sjPSJ",
-	"fvrXNb/9m2u2gVI58cClNySPNnqX4otNUUjXnqIUOqeJ1fUUHPKerJTYeyGmsSyLOSqDRSQwZ8+alQ5t",
-	"iqOJM57yEBOfo7GYlHqyWmKdaeBHqxMnR6zjwmFUzL0Wix+wNJXLUFmuofHKjVwqL4zZCKFg7k3F7UnG",
-	"WN6/kvADxaVdi4Wu2aBxkNGEZnM/CDBuXIo5hczDcd0vsTYml9AdiivSj6AvOLsTg7Ul2d7efrlsd2Rv",
-	"j/E5X5BSsFAzzB0YXiMQjvBhEDgszw+FyfkwoKgBXxgPSFzuy54xUGbodvNRKPTYgC5iqjwKI6WePCgx",
-	"IGSzSDB3LD7lU2UN8hhTH7HvWC9X6uXYd7hFhYLrsDlWkYRFjS126SLUzzTVzMAh29KaLhV//fUf/+UW",
-	"YIdJosUNd3Bxksv1TJuwFZO9SdfF/c4FBgzMmyC7sXk1ojZKPfmixEjhgOX2I0K+0WkbKWwvVSjTlJWD",
-	"SfMgaSipIy4j9AGV2LEp9GwGjx1hCVianK3+TMU0eYiZZNg4nSZMp99epJrHZaqxceB0GGGIWx1XkcbZ",
-	"wNReltixKHozImYCz/Yy/amljhtWuggEt7BweZMXYeL4OQuUtqh8Do6ApwiRwzgbhlyPYxFAW1S6OCEp",
-	"RuqMyaahqVfcl0S465RNU/30ySYduLY2crd51mhddlMlxCtlpguHVPSFTMAqvGYhpwIpcF88Rb63noxx",
-	"e6B9LBRSlwtzVUlKYPlQ0F2huCmpIjZSQaDmRMtxn9UsQmwG2H0pjE2cAIgwzQMuikmGsI55kMcGfHit",
-	"RiNci//7f6pl9v+xn/0IUy/5ANp8wbSD80FkOo3k2dQ0IpJP5VpHKkwWpN3otj/2T1rt1JK8qrJxIZUN",
-	"Ryl55nY75sF87A/HpsRgavvjPLE8KBVcsoFINthk/WRK0eM0paKcGEIct+2RRTwe6nGzU39z2ujXT7qN",
-	"1eGqEUrJvpypmWbGIIgWcNdWpXZrmVIuWM1IqhmW9jHSNJ0lKw+U0iMtxc0kcB+GU09gy4Y96ZJm2Def",
-	"9zMF8vtxcexIRTxwD40mGMs/cF7GIvDYTEZ+gPlls4mwTLAVeiIs7e0xwjK3Thg9o+Iuedf8q5RCAbM/",
-	"+TD1JGrJMQWJAs+hNDQQTpGVh1jnnmd3CMnUZOJHlHhIX/PIHOYEv4zWzlA8Oy70yeDv2QxLwcPAF6EZ",
-	"VbwO5De5AtWZzaYsb49TnMSXHhmePBHhqUpWxfMxVkpGdgy0skkHSQGqYIF8TiqEGfOHs4CHNMlST9ZT",
-	"hAmOEVIIz5R9Ss/xWXYXg1Bwb2FeJxPYsmAcF3T++7/9/f8FAAD//w==",
+	"7P1bcxtHtiAK/5Xc2BNhQF2AwItki4wdsyEStNCiCDYAylYbHiCJSgDZLGTClQVSaEsR/TTxPc+eiO/l",
+	"PM/7+Q3n/BL/khO5VmZV1gU3kqKtjm7H3iKAykutXLnul19LIzmbS8FEpEpHv5amjPoshD9bPpvNZcRE",
+	"1GHzgC6Zr7/1mRqFfB5xKUpHpWEULtiQ3E2ZINGUkWvpLwlX8LeKZMh8IhfRSM4YkWNCBWE0DDgLSch+",
+	"WTAVkTseTfFpOmMkXnK0rL5ly1rJK6nRlM2oXpmJxax09FNJL1nySmMaKFb62StFyzkrHZVUFHIxKX3+",
+	"7JU6LAqXjXHEwvyOu2wkha9IJMkd5RG5ZmMZMhLqIVxM0kvOuOAzvepevAwXEZuwsPRZLzSnIZ2xyACs",
+	"MRqxeXROxWRBJyy/9JXS4BDBEuH1Y7Uxn1fP5YgGTMOMXismomMiQ5+FxGcj7jPlkV+qtzRYMEX4RGiA",
+	"eiRkEy4F0S88nzNfb5l9pLN5oPfHRPWq6zFx/Mt/1GuvSl6J66XxWEteSdCZfgq3Wo33mnpp+vGciUk0",
+	"LR3t1fcPiwB8ImfzgFMxYidUsVYBYujvCYe9wQbmNJomy3O/5JU0CvBQY5U+UXcHYxnOaITAfnlY8taf",
+	"g7udK8XCou3o759sOw4Wv2XLAtgEnImoOppKxQRZCP7LgpEbttRXJJpyRWZS6E9zFlI9hJT3fvvHf+2/",
+	"eEFGUxrSkca3ikfUSM6ZrxFZ358RDQIWEip8csPmEdk/JNMa6bCqYsJPbljxvdOLU31fCCURnzG5iIjU",
+	"H0YhVdM0gr0Y10ff0j1WPbx+xaqH/j6rvqIvvq3ujfdG+9cH/iF7MV6Fdpn7vRbqDhruv3gBQI/Rsggn",
+	"eyEVio40wIowwPn5yRDhB30mUdFu8Jen2wi7nkp5011cx5so3BU+RpTz3JPt8cfGfI7EML+xNvxBAxIg",
+	"tZS3LAy5z0h5TIPgmo5uNAEdh4SPyYwrxcXkORe3NOB+pUYai2gqQx7RiN/iWJKhf2kMH4er8Ncl2aV1",
+	"yJpFz88aUmouhWLAKk6mGgHEhDU/zhF8mhELzWz1n3Q+D/gILv/zvykNgl+T/eknfT37yZvG+Xnz4vvm",
+	"oPnjZavTPNVAZkoB8yn1pozcspCPzURkShVhuFyNXAZMU+hATggXhE4oFzVznExFA+6Xjkr1vT+/Ofjr",
+	"i7+8+uG7H7/98PL9i95h96Cz/5e9y9Jn9+X/W8jGpaPSvz9PRInn+Kt63gxDaZhlhiKLGyHvhGe3pOmN",
+	"OTIaMV/vjAtN8BBOtVKa7UgxDvgouhfcWhfvG+et00G31+g1B71O46Lb6rXaFxnwcaWXFxMQXVREo4XS",
+	"WCZkRGgQyDvkvE8HsR5QecU0pDTlpqORXIjI7kkfI2yTkWhKzR4VMJQM8C5kdCYX4p5I1+g2Bxft3uCs",
+	"fXWRxjjg+XorYz3774JOACCPLDS7l1rK1DcQiL6BwQPQpvmu0TofNM47zcbph8FVN3ffuCJsRnlAqO+H",
+	"TAG20CBkVMvEQm/qaWFi3zZh9qNFGDIRIZoARE7laDFjIupJeU7DCbsXZE7bJ1fvmhe9Qa/dHpw3Ot83",
+	"c5TIN+uAciAlCfRipLxXJ+/4a0IjMpMqqjwtfOy7I0vAraSAciXUYj6XYXRPAh3D5eqie3V52e70mqeD",
+	"3ofLNHjaWiO4PD3zyJ8vm9+DBHd58X0MMUVoCJedzaOnJjkxhATj0ZSFzjaFDGGb10ti4AKgw6nuA6xu",
+	"s/O+2Rk0O512JwWfK8EIC0O20AwiYqH+qCKiFuEtE4snvlMNsSQSQMH0I6R8WK+T4bvG+Vm78655Oug0",
+	"/3LV7PaGHjmsH5JhTCjhixdk+K7Ze9M+BQLaOD9v/9CEX/YOyPCy8eG83ThN7tDQIy/05C5g4Ls9nLf1",
+	"7vK8qdEL5vjtH/+nAidwJsNr7vtM3OsU2r3LgeGPqUNoIWsm+rGnhXj8Po6EkBZsyiqiQGE1iRsH8g4B",
+	"8b0U7N4wKJaotEggfZYSpZ4UGEZchF14JODixktkJA0gJkIZBHBny5r70TDKgMWc5P6YnsDrPkCA2j9r",
+	"DE7ap81CTNk/a/wO2PJDKMWEKDDykDEdRTJ03/okZD4TEaeBetCbn3Sap82LXqtx3i2+Jsk6v48cBIKI",
+	"R+4AHHOq1J0MQcYWUlS1GnybCJC//eN/Ey58riIuJguupvQ6QOngnRRs+TCC8vbDCRBFc5t8GsHL0Zle",
+	"WmtL9bpXGoVMC/0D0Bf36/svq/W9av1Vb+/bo/p3Ry++rdXhf38teSUUYUZLfRmuOqC3aZ5Ag0HIxkz/",
+	"xEpHYhEEXmlMebAI2aB4J2MuaMD/vt2q41DOBlqqNIrg+CP+tvet/fEONHo44cN9TyvHR6/qh17phmtB",
+	"uxSFVKgx6pIyireIaoWekPKAaYU6koXrfIc/uascfHYx74PU/BGQLlqS2UJF5NoqgMy3Zs6lXJARFQSM",
+	"QmBmqm2PdIANHfY3BgJ1IXckIRsvFA3QlMWMJWsuAz5akpCNZOgzn1BFKME3JpFjlykP3TMaemTYODlp",
+	"X130Bp1mt9dpnfTS374+b5+8ha9Awh1q5BoekzGYrhSLooB5sI2pDHyiIh4EZM6Ez8Wk4qGBy+4XVKZ4",
+	"g0JGUy4mpDzs9pqXg6vLZFNmdn1GHhmetTuvW6enzQvzvTAiCg3Apqa3JRdIgWNz3jcKTXde/DNuHKTf",
+	"Qvt71TXAF52QGfW8wGQPp+Sc3D1F2dZF9+rsrHXS0uLs2dXFabfgMr/S/3ui21y4oae40wdPd6dbQi3G",
+	"Yz7imp2PF8JXj3xbrxeKC62p2muw+Yo6N83eoZHVM1dcoqdF8ysxD+VIw/A6uKd4c9p8d9nuNS9OPgze",
+	"Nj8MOs1iZZ8n1my87TTR9xeK+YZU+HwMqBxZ4/sXkQhSr71SPLDyiXUDzOkykNQn5SHINY1eq30xOGu0",
+	"zjWlw6MGPUfZwxZZH13BGwtUkOwa5WExQIcOAbSLAH4/yD71Q+P8vNlbYaEyZvffyUZ1IYlajKYkZEou",
+	"whEDaIHDB5038PKXeCIPssdcvmn32muMMfOpjGTKEvO0gHgt/aXGpjEPmLuHz16pQyN2zmf8vnyq0+g1",
+	"B+etd61e9sZKSWZULAmNIjabRyq2gUfhEg3gJKCRPoUnNermtpWmjuDKrsa+7HVU0fF6w0JXgi6iqRYI",
+	"R/S+4Ly6aFz13mhN56SRhWhm/qeF2zv08nixRUDrvkY5juQNQ3uvY8B7x3xOe+CWufeNWmvGc9YifEYn",
+	"jETL+VPbSuBCLedohk9shp+90nv0rHApzlAsuQ8YckxCS2xAuuF5rXOWjn4CGoOWcKuHUIKnlLKP10o/",
+	"eyWrm9pxsa4aD42IvqcR+c5xf9dKP6ckpa6cMTLmLPDRXGqw4otAP4HkrmwWDsI4WR/G5Jqv37Tbbwfd",
+	"q9fdk07rEk5kBcsr8un+zk4ady8gVpRD5rOA37KwAkFCt2BzllpiiigXzFguIqtWuhN8owDjtWgc79CG",
+	"42i1pGvE8SSAyKiAJa+EhpCSV7oO5OgGZPVRIBXzC+KKPDuhJSJZYXrOQgVOascxl+jfS/L2w4lHaCJz",
+	"28fgp9fggo43iDPpjZmnN22og4eo9zUPtaoZcfQ0m1UGkdn1uoNzXxBd1ta5/1N6nmQz8lorGLAZowT+",
+	"mrsL4OMnqCRaM61V/L5RZMaFDMlC8IiUm1cdMtJ78siP7TMyDqkYqYpH9kgkyf7/eHHw2//vf+3VyAW7",
+	"hVgVn434jAYp9z1alPLRB/QjRh+8qte/3Xv1av/F4beH9Vev9tYHJnilxiKa7o/pKQfJ2m/e2psaBO1x",
+	"6einDXdBP94UtyyQGqhe9nisCr32WAp2cKrHfbb7TXBbs+Ta/pgOfPN0cYSce7Lwq1Hm8wf7c/YSD3NL",
+	"DEn5loVKE5Y9T99NPZIMtco7rByRBrpjo0WoL3J0J6tolyWO+KDHyvG4tgrgpwZMaeDNWDSVRbE+mkS4",
+	"JmDUTLWeysOZ5s+Re90iGc2BDo7kLQuXaGHYCDazeOFVwDdoit8ZY9wNbEQYJr40vpgVHgtdRG0FrIuR",
+	"JXW8Ko80b+QdSuL2QfBeKHLHtDyh1AJF3ILIJRc4mVVWYccFuztlt3zEfifkSK+/FjcEuxv48OwXQo1k",
+	"ge0wI5CTib7DgoxDOQMuoAcTAUxBMSaMYs1mpKx5jWB3VfMMq4IAekcV+WXBFsyv1IqPpBiHcBaQlH7N",
+	"s2PzK5r5Vv9uoZz7nc+LSdkI4kXjqBIjA0GAlMZIsQgCtHVhCF5u3lVkUmN8PBPRmBKwiPlH8KWVwz0b",
+	"bpQmqBgtmqajsSjvlfbHdDO2JNBMwyYNSYCLt4ncXpq1O0yx6He6VPk9rL1YFlyDUD//hS5XepGtLtg3",
+	"KlHC9EUJ2TygI02Lp6FcTDCSCKYDrzIpM6CWoHWTkN3KG/darQBKAXmGgQOYRhUGkG4kvakZijDlNRNs",
+	"zEecBu07gRaV9C6ueRhNBz6NWGoH8EXBzRrzUEXxhU8Fztc3RCx7pYDef6ygGBDLo2Vm9EFq7EHBWKlf",
+	"XU35fDBn4cjclFg8tquvC9V1oe6AwH0lzwVler9FOyg6rBOq2CkbcY2ua9QbRPfkbkHMwyBkt5zdaRVv",
+	"Pg8l6Hgh+EJchVeMZaFeFTJqVO/0leqY9wb+gtNBuJY74TFRmlibqHx9n2rkHV0SNaeCBFqXq6E24hz3",
+	"hvP2Sh+rs0UQcT0cqXxeO4MtrgLjW46GBgujm+Wo5JVulteFr69H5LVmIaMBwBbUZLW4nvEI/14In4U5",
+	"iPsxyOFPDZuBAdQK/VqvC2H63J5p7qxlaJhvnksuMMXDsivXD/uNIhopa0VXGCfNEmg9GWzaeCNv2LJw",
+	"y+AmVDGs1nEIB6r6Eo5AA0ZH5fqBPT5jKqKzeRo1N7L9SN5jZ9nb7byfO2MKbl5yMvEG029YiJdTNrrJ",
+	"o5m8KaGvtxhFTMhSJioKGNCMjqZcMIzQ0ijQuGyRkGlFQpkIAR4p8qbXuzTh3DVyAiI+DZn+5jpgcJ1R",
+	"kIRUA/535tf6oi8+4bSfcPgnMmNUcDEhn/riU7Vajf9PP/mm2TjvvRm035JPZL9eJ58IckifzZnwwV1I",
+	"hbpjoYLh5Lz9feti0L06OWl2u/EY5KeoeIARFKQ0GaJNaVnFzzDBu7NGHKAQj4f4qzg0DOHgzmSXbl/1",
+	"VqxdlqGRrStW6JaLKDWw3XvT7HRz4/F90Q1oJO/sBKfN962TZteFkn2SK/PMu6b78zyU4DCyP11dnjZ6",
+	"zgvb3xdzzCCwzxnbffZp8IGlnu02T646rd6HQfN986KX2holc4qJAJaqf6O0RLwIebREe6U5zHbvctBt",
+	"XvTioSGbcBWZTC5AImAQ8cNgU1/zNFqS8WUa37dOBueti7fpJWZ0wkcQDejM3Wu/bV4MWt3ulfPW1uYI",
+	"hk94c43wKVSDwZeNbveHdud00Gl2m730aoItopAGBoc1p6NGHLTm7sIpMigSi5iYY2HW7f3QPmtAYsZV",
+	"N4XJJv/Ceah50Xh9nsF3Y2FwHzttdfPPWcuV++D7Zqd11nIeVBGbVxdzMgmpiHHkpP3u8rzVuDhJoeYo",
+	"zq2AWHLNCPFxG6nU+3BZgLDWYCzDvFXYZAfCLG8/nAxOG73GoNt474x/++EkmUOrBUTRW7vRtx9eF495",
+	"DbulYpkbkoSrX563G6dm1F76/eJAfpPei1BpdJuD7tXrd62e+4LOMEhciYUGI0AlcHLAqudac/fMKNDe",
+	"Sdky6ErhNOlZYAvABpzQeuGTKdevssxPpmfIntkIPcZWSCG+FPltXHWbHSdkLQajk46itXnm50baQa32",
+	"xeC8deau7A4O+DgqGA3rmqC4eBzIRca/4eFVV1ZNK57h6qJwjoUws+RGWSw/OW93C4gNulSya3sEA5+U",
+	"+T03qxsLSD6Rw/qBvpTouzGBhYIxH5PNrdAJl0IzrrcfXlfwtFJbTN4M59NjcR/fKAJ6CeHKguuICGlW",
+	"mslbpggyYM3Dym6kFMZJZYCROn9cjApiQm/dw1SRnCs96UQmb5ZgYOzWg2kONQE2cSTZ65Wc4OoxcJLr",
+	"sG710IKtxwEsMC3MtSq5DqZ7ZSBu09gshhjq7kvm5NfZXOhb5kCjdQF3vNlrxhMCGdOiSnyrMdLTJILa",
+	"0FcgPgpsH2ngNk9bPc0i8js0mXVybkyKyKoADTgsk/CkeLbG5eV56yQzH4T4JBNCOKiISZqFAjju82zD",
+	"wVi7u9SIERV6UpurqNHBEjuqHJqbmhle/N1l70M8LzX3wEBvChGA1zRArhZqMmzuHkTTpjnG+2an22pf",
+	"dAfNH0+azdPUdrlKmMYNF34cMaaXwCBhFRFjl1J27zeMzV3YdnvtTgNSXXML4Gl9oxwMuJOLwAcZA8tS",
+	"LCMWzzyjy6JXiMOl9Mx7+rr6BflhWU6ZiQiBsS/csfpokqypXNJUZj5ze/Q0+/v65cKFgOgaPQcBN6nP",
+	"RtIHXQWjTIxkmElAAvAA6RZzGioGA/7cbV+QMg2UFtn8BUYaMB9rD4REMMgAwNd9eUgCdssCVdE/YR6B",
+	"3XOCqAX5ELDyHqy8eyoCkrB00FE84czG/MxoMJbhTPOQRUEasWVuKNbClHGcdkyLnTTe9KvYpJb4Sdx4",
+	"r927xMkd71AixTsH5wxCd4PJ1zFKRiagPGEOemoNXRR3UfbUBIMx3+5xNXEO5SJiJuUVgwsdLauYqBvQ",
+	"I5TG1klqlDCjPGWT1WD8C9B/o6n0U1CUAi87bgUmyKfMJuQm5oX27JEcxEm0Zc3qK0XzNE56rffNHWbS",
+	"2kk8F0r7dq5Ei8DJNPCdtF3LLHAQEM3iAXI8TpDBJI8BMagjsAO9P8CCssFUyFL2NeJO6UJFJsbF+LBE",
+	"VMmpfA6K7dWT+4XzuPFvjjqI9DNbJyA/xXZJ+Gn1q9M+PweiVfC6llUoNgoZWENRNbOqYSbVMSa5UD8I",
+	"6A84pviMW20yHdIaD0A1Hka8SOhzcbheTJxxkMZdTZQ9IMkyJD+w68scac6FvMW02Wq7t3E8mA2Yd/aQ",
+	"Jegu/TZ7D4nPZ0wg94M3Oay/evn//P/1/zfymRPUCjMB38tGjuobw4gTMFqxZo0kf5R8gpxSvQ/2cQ62",
+	"WZvIiqjns4hyTfRjeuOkmcJoTYmT0jRAAG4pB1MkWbIoWVMTnquLxvtG69yIQy8MoXMMYYnIh9YEGI0x",
+	"3CklMClx842KFQfnYc2BGq6uZYQZLbvZEzFPonUhp9mZAeNQ/h1zTRfC/J0Vl0GobYC4vEJRNXNZzTIZ",
+	"ddbsDKwAm+zVJpKQuVSxpBY/76yghUY3G8PQ+Mt2t9UbXLa77qQ+m0vFIztn9iXetM9P80Dj0dQP6R0N",
+	"UEIyjr/Csd1mr+faVbJjMf9qxeD37dbpmrG3khdpx+fN0+81AN80T97mzasB8ycM6VfIqWYDMvCtiVVf",
+	"nsxhxWqfstQK6I0yBBUdOzPKYztvev2YGuB82dUVueUyACpaDrg+gkoKC1ezcou5Y7euUxolVg92scNE",
+	"QaSmAOivWTtzEO6OY5b5Y6vb6+b1Bojso1Ec2kfYR67sLc2nayUTxOTDahuQEiDv1ijZJ1edDqSTvGt1",
+	"3zV6J2/i2SxtkEkCChdODo7ZHWdqzfSd5knrEraaBtWrInV4xOfc5FuvmM4A8KzT/mszrQhb0ClLd1ZP",
+	"0m28aw5wpngKI+ppVPVBeEeiTEOW1PYyS6yeGO5GXq+KufCchdWYQsEViWNCfMoDUB1mUkTTYJm5SkWL",
+	"Hps0MKLoUpG7KR9NbfomjBl6EI/g63/j64cfFIvUgEbDSgaVL5sXp62L71OABex1BDlLjWRoiUsyhyO/",
+	"pMdrZQWiBU22/xIgzRUYmKBiHyR3SnLNKmbaI8IjyLDVMp8UmiRcs3h1pNdXYCHoaXGs1+xcNM4HneZZ",
+	"U+NzxmZgkyFJnAyZyjEbhcznQGAMrQdVbU45ulnKyWWu4OXkKr6c8TGYYo0y5BOul8qxl9eNczR3v292",
+	"zs7bP6TANJO3DNRcVLgjesMcq8GcKjR2vDysXvOIhGCh2HhPYjNi7p7otzfWwtifZ4T+I9ckkz4AtIx4",
+	"6NtbZdCTY8LX3RI3h611MbjstL/voD/DksFMaT2ucqly3JqmwoVIuEpxdlxiAiiaSQNiEYMhm3GHwCzK",
+	"Ecgx/KLsAJO/6yFEUYJXU63Kg3Epy5WLFlolFxUsp7aaMCsFFW58q4lycl8hCIxTaqsZT5uJOLdyRp9B",
+	"cF2Ct+jB0DgZyMl2C102rrqb1plTjRdHxORTaD43ZcGWb9Jpdq/ebVrBKtsTysURTu4shmGVq5drnnSa",
+	"vUGn3UsdgmB3yWJ8IhLd0XNQ7xhJVeADCujnMIXRX4R6APx4y8KAzleuf9o8b71vdlqrXEw0m1tiXm25",
+	"9pQ6TTPvh8FfrprW4bqPoqmIYqiMwaNuJsScw63OZY3AVnRCqYnAmV08Q5xdgwk3a5JrHKJmndGbnOS+",
+	"1MzbAmDMCpACt3Zy1em2OzkrAlSt0aNGi1Ahv5WBDzIJFcYV6G4/S0ecwNQ4IKPklVLBFiWv5MZO4M9O",
+	"QETyRTrQoeSVkvgFPUkz/teQF/yQCj0oeaV8hEHJK9mIAfOnrb2UcfaXvJLr0S95pQIffcG38YZd13r8",
+	"0Viz4s/WWx5/Yb3iJa+Ucn2XvFKRb7vkldLOavjidfqLnJ9ZT57yIKdXsx7h/LfmS8dRW/JKGe9rySvl",
+	"var2MeMOtB9jz6fzeiiNmBdzMCXv57NbcRPx0u64zF7c79cUpcw4vtxlrO/K/S7xQGUPKfdusRfIPZWc",
+	"Lyc+nowLxh3kJpuvK3uX9XQAomd8Fw400nWW8tnIsV3fGeNUpUpXM8ua3kteyT2BrK0crnDWAF7yiutA",
+	"Flmo40uUMTbH3zv2ZLPZpOxY3vCrj6Gg4usqcyzQgoydVX+Xqw2wMre5KNs3ZdXU6JzOt88U8cvYD80D",
+	"GcNgySslBr/4gxVVky/Sdjv95mk7nP0mZWNzv4RH0taykldyDWH2o7Ft2Y9ordLMIG2A0t9Yw1L21xhi",
+	"BQUp8nYcu5L7RaHZBfC8oPJNziACpCZnxUimRWOEA25L5hw7g30/98ZntW77VYJ16/TbklfK6pMOOUqI",
+	"7wptK/NLqjjLOn1nxc8W4Yr1jVW/JAi4ThtY9TPK8Kt+NQK4+3NKYHZ+SEmyzvc5WXTVWimkKBYWNWFz",
+	"JJUieW1FmK7bH6Aoj2rE/a2Cny9MlHMqCNo3WQGDVYH6vThQDPwFJhueSGGi9iF/MCRcYIYHhx/i2jwb",
+	"I6vjOAO9Mo/YbHOIdQwQW1I1SQsq0TCkS/35xoTpbwrWhnD+z17JOMQLCrlPaYQFFNDecM3IPJS3YPcy",
+	"4TBxkMuICjBRxXEi5aENKhyAicgjQxMxiJ8xGCQV0gE1nWJA5CPRM++ZRJjnD86GysTlH2xgl7PvOLAs",
+	"U8kuXulayoBRASUL7hGcH8PifgiaiaGHU4034vyWHGAepTOb8Nwr4yJgYWR96vad4sDfISdu9T5W5cUl",
+	"EW01jQQ189KPnxu3YqEV+XHJ0wP9NKbKWfqSYGicFMR8E2uENbPUjVH9ZxJKk8REp7b+tIoT5fS8Jglm",
+	"Y4Zcglep7MP7JujsSp+2JM/4GCmH+fQq44dL762yBZHO4IcFmmdvYwyXeJfb3KQICtw8WokNr+QS1k1D",
+	"3y6vT/Bxe30en41+AdbXgYNex/aMm3x7ZprOEyuYcevrsStGpzjj9tT07XJ0aUbi2f28EoET5PsdOJcH",
+	"iW/bUxd4ert9pqvxZO8nXE27tpdjmakbll52V9aZPsHMDXTxO8HLbSlDx3R4KaDZJm0t6TFTaMjK37Z7",
+	"cFmgUW5xrF830Ua9ueT5lVw0+9K7vG7OKPgIr/okL9m1qPS7y0/pnWwrQSV5ul9choqX2kWKgsQBR/cA",
+	"zl+Nv6hoeZ+HkNWBSR0gV9U2HdRjiE678Yb1Asc2iDabUWSCjyZdPFA++GJc9PfhbJjquWvC9S4M8UFM",
+	"bR3Tcva+NSbtxI3SHpRHIM4WnZ+CRqsHMN7uBs67o3Un8+pZuXQ1KLySYB+jAfo6t5DEtwJdetL1gIwF",
+	"9DwMnXLuO1ycR6UedneJ5WvGckUb3NqZcx+aUM7ohD3/25xN4g9zMSnUbdWU7r94mddVz+UdC6tgkpqy",
+	"j6T7plHdf/Ey9pVjEizkFxWWl1D872wAP9+bghi6kbxyatZ456m6+9ud9S73pshp+0A64eqEX5RIxP28",
+	"5oGkfv5txzxI1/u55kLf4HuaQNLIWmwNhCXX77ptMskf1+BAxUAx4a8yyhgLjM1WjG1bJnbOTf7UP0Mo",
+	"ULHhVU+h7klC1xmNQXjczQoV73n7/VwpFnaSgfkNrSuP6oA5u28Ll8y2tsOEe/K5x9AtY2T8Und1IaJw",
+	"uabz64xFFAsWIMlNGhgzTOo1Vb/dRq6v/5wrtVTkrAKyia0BVtaZShqVbICYeQ4K1eTgYScpBIE7Ml9F",
+	"t9smh/t73xIazKf0mkV8hOlkdCZN6JsT2Q5h2wGNNEEjcjyGitkuZLDZypxGEQv19P/jp0b1rz//evD5",
+	"vxWhyimGF19CJsnvoAjn11+l/ppA6BomvTy+zpuef4Wiax5CBdem4cTB2nG+RBKuVisGcrESS+M6y2vJ",
+	"Pj712bsn5hZ34tnCQIydcLYpT5UEmm+vkzu9cnaXpjIrehaUDozcFQpBYF6w6AKbA3RICPV9juTr0jnC",
+	"MQ0U8/5Qp7pTr/VNp7BD8UAX2EWHUbDbYshDedoCrhhzlY3oeE8tx3TUdXihIwI9RbnYjS8GNRkXKn61",
+	"hAmsb4+VndhhFv2+/+vh56r+Z9/+08N/jlL/9Ps1/cfLz38t4Cv3rAZrD9XUhU29XuoYk8NZjTPYBT8B",
+	"CS5VXSy4X93bP0iLD9tcDZz2wpxpMjG/nErBiM9Iw6f3ndZ2HnCmlSo92Yv6lnPtZDRJBTs/zFZi7upO",
+	"xpF7i5UpTcwRE2yfxIF195SAHsvxQI4Hps6y1qxZMObMcRK51dlKXuk6Lic7gNJBA5+NAmp+LjIyNGfG",
+	"gZxRvUI+mxklK4jtDT5RLLxlYVVx7KKanAf16X+aT7WRnJWcfgfYhCWDYIer9rJS3mV2p2tlO3goezw4",
+	"tOg44ubQxfi2XhPxsw6frJ3GlGsk08WMimrIKGbZmxGF1hm39UlRsVfIHgVcGXMWQlyCafJDytdsKYVv",
+	"Uh0Qi+DgK7XS5tYBFnMzrQYcUFkpO6MOiXRixTEZ6qFuNiVBkBEekbEMAnkHor/P9TQzLmiERzCj87mJ",
+	"Hcv3jNihEYXm3NkWAtt3JbCjnSLzW1ett2MzdbR3KtBt7nZRzNHOQU0FcyXet3u4+IDzpdSZrdWjklea",
+	"ysCvGW64auAbGfio/aaHmWog64aZRtSpYSbLdd2wLj6SGoaJs+tGvZcukG0uci2uWL9SUjNPntgHc1OY",
+	"Fp0bxmPHLDsYajrbhkFrzEev8ZHUMNNdaM2oE3giNchaitYP7MRPFQ7WSg+WDdzS5HUOD6fmiisArpvi",
+	"yj5kh6KQX8NKHKtGovmlDc9kBqLDbGBSMtdPgP7CE3w0ngdz5GpuYlttE60zfbO6zpg03fscq3BLFPeQ",
+	"iH/2SlKwLQwjK5Dzs7fdMBcnN40pIBCbhuRIwzYDUrd7mwHuxd7m+RTV2TQgj1LbjSjAoU0D15Lx3Qan",
+	"OMqmoUX3fpcxmWu+zdAUVdtmQIYebDPEpYGbni+QC7YZkpVDthyTJQH3aQqyGQ03kp6frYQYG1aLUwCw",
+	"MA5m945oCAna10zrEwpy0I3wqPUOLAdRK2UNU0WicRdqpXtkIfgvCwZF99EdiiuVfVaNqwsSKQiPQCje",
+	"wr5337L4xva6UWHR++suYinbCe5Y0VBgJMWIQeH0MnZztqKDZ5wPwmfhtm9njMX55d4bK7IBo+3KbCR5",
+	"+JZjJjYp74EaYnqu6G8i6dMlbGEHyxuYWex+0nBPoJkAaKWK0k0AX4B/CU7Yaik1MrQQHHqJqRxRUIuD",
+	"Q2jVQKgtqOTWI+E+KdO4tItGYKfEyTEZosAwdEoS+cf5uDNbBxR+hNY3pp8/fmOkhYErLcCURZn23K+R",
+	"nn1JaM0ElQmMJwA7kZr6Kj4LsciIsnVkV122RM9/VT8sUluzXg+nEb0BqJGtYyEqpZtYT6RpclH0wlt7",
+	"TtbhRnGjTA0uwFuotpBWZjVwMsjPFRn2F/X6wUhPB38hma/FBCsLBkcxyIv6OaUqoypldJm0jpLRj7Ky",
+	"7SqRdZ1iuFoBzUv/q0X6jFaSk9fT6kde6S5Q4r0Cu0Cxxr1Jwi60hMGFuTSmnE32RzcJ8WHmx1h2zyUh",
+	"UDWYybAAYd/JML7g+kbb8kvRlOlP0AgN6PM8bWZyHAE7xH2l19bSA+ERoYoMYaVhXNVNj8OCG2Xj/VUy",
+	"JBN+ywS5mzJhOMkE4jjYbB4tt7BMbRNH5sCq6Oq/YTSIptDdReXPVl+6Scg2x4M43WFgjz7fbUzmxeJ1",
+	"7Vyrt77GMB6/1FpFxQXAZ68And16JAXd+lbjitqpXc6ms40jUc17FYIEcyBaEZvd1xXd5RPB/MR1aaqD",
+	"Dahtap+TnFb4tBxJCpxALJzTMFoWsxisiGU6teh/QKwo66lNGR7gAtgCIhEjVGWrDOAHeQt399rqA16E",
+	"bGBRaeP+tglT6yWSlQ2V2tp5v10Et7NCcpXv4fff5MfPRVYXuJLTWJfBIPPmGUBvjKg0l2MXT1q+ZsVK",
+	"fpYRDS1324rNude2gNk9KNYYN7A5tvgL+PNyVqknDUPKrr4qCCklTz56CJI7+4oAJNCjIPooW8/1jipT",
+	"1BfrJdqm7Cqu2C2FU3CxVgT03zssScve6r5ZIPeMatLAW2kocIDskKYtbQIPimiy27pnKJMDy1W3LWVx",
+	"ffLbdsYFV9NtrptVyb7MdTOz73zdnAKywwTYaO3QV9GUor1eoqUEa8zeyfCGhfHVy8OgEAmt2izHuCGr",
+	"wQ498xnXciwt8Vvl7RB/8BjDf8bbuOoC/tHDCRGpeYFRswsNwxVZiIgHSVFlM4RwKLgLDU44yOq2SLKI",
+	"azQfkZd1okgkyUGd+HSpPOKzMV0EEfkWPpPyy/oh+a5er5imumj+3H/xar+e6mP8sl502v+UwZA5R9wf",
+	"mGpbK9uXodqWAt5HSDJjj0yVa8GWJGDjqEg2cp2Yf2BYGxPmlwG1ZS73gHSu10NWMk36A0DFXIB7phZK",
+	"AdPI9HXPROptr0llW8YXaFNOmHE++pZNaLA6xtcNKByIxewaLSLrT8iZs3gGN0g2/+ZFROPt8loDcmU4",
+	"4KPCb0Y/tnDoHtJo+2ktaF2ynCLK+94msLtDt2iuv+JQdmrR/xRHNmqYSNW83YFHy5237JUCLtjePQCm",
+	"x+0Xjdsoyc2limgQ27VS43eEMOzdw1dPT7wCemsRniag3VDYxx7CZ690zcNoOvBplM4mhS+KjIj3RO4x",
+	"D1VUhNxbnTG9/1hsL0KDPHYdpMYebDosC90VJ5OqlbTuaIqxfjVer8bcXTF1O2TE6bdGyvvjzwYcWY8F",
+	"m855/bs6K7nzpt4mPaVL69ZhwjlEAIAjZRcTa75I75YmVnlTnMaDjZxy6cMbylxmwASOGmemJ7KYnkNL",
+	"q53A51Q0vlfSMEbR4cJf6q3kiAYpEXccQiBAoa/5XE64OLFNDFeUBrI/ZxW5xQIUstykac03Bt9BvVDT",
+	"nI3pwK16aratac3PRQ5jGc1z5S0iGc03i++plbz0eznzpl6gGMQTLlanQyekZ31oIz6WzYXbnCDU8gtS",
+	"5DYPg0jcfO7c5oG2PsIueS9eyQZCZHnp/ne7CS82aSeez9syHW7Nye1w4zMtMVbe+u0Cm2H9nrxhwuij",
+	"Wzyevp0Q37g12chk06wlG6mdFdXVYEoNoJJAIYW3VR7uVfJwJRUAC14hGYCd5AjBa0ZDFhaSugdUq8oQ",
+	"jhQsUjvJgWF9mOC5nMhFhLdsJT25B3VYmT66ehPtaMpCtePVKOz+sqVEYTpRO7i0Cvr2yScSC97RCR+d",
+	"c3HTZVESofwvYr8tsV/rd2R3FqTusMFIijE3lZ+LGEZenrR0KBOPlrR3xt7d5ZeHZDSlIR1FLFTWFG7n",
+	"fnmY4kUvDzcaAM2VL2BKxe9SiGDsciojuctdK+iXtOU1g0bKg0UYFBLtexX+y4aPxStsLMb3JW4r2xGO",
+	"9xfeL0MJpam+1ItcIfB2fJ8HliY0L4Vrf7FXi6fckqms4SbO/pxhcjJh0Npz5zjOwg1LwZYd2w4jT2aa",
+	"6JWj5HqhuGBKkZCNFwq6kSY9Mqntee7G6ZdNb9E5NN6PPEwuMVHRw74wjTWxOj7RtCTgowi7B8eTCxlN",
+	"uZiQ8nBFM5ihR4bZbjTD474Q0iSz2L6ySZb3sFKDxnD3zz/fBt2csLdNAZ3pBPQHn6nLenIH+t1v//iv",
+	"vf3vHFbhEUPHme9BE3aIQtBkHz+OpIhM/+v4l28UCbT2TeY0jPAxfYSzGfSexLXTxQq6UVgXk8v/VOqu",
+	"Hvr/linJlVGVivhgPpDnj1TGxCu1o3lx0a6XVZ9PeASFutIw2ds/OISajW4Jrnr11c+/vvy8ao3tRLXN",
+	"qGy3m7Yg/kuyezLJboXyb+73vcStdjR/z0I+Xj4WZjy4/sea2hbOZreXAtzWmDvFzN/SIEVdY/V6E6vH",
+	"gUUvAKItFhNdCW+QGLcqKlokahYva2SzvHd2rd9gczD7ly+TFaPTBkfFxvW3rhSX8nBsLpIVG5TXm6rg",
+	"qbyHZLP3aCoFc3zJ2wxIVJpHCsfP2aOiO+lWbSnyfTygarrIFcEaf0S+vPftxluAYXKGksR2JnNMzvxe",
+	"SjXbzheVeJ/SXqnUIWWhkykttkEJTGscv+eF/df9KhzwGEYB7j82yiX4vR69OtDpZiXvWdV36x1dEjWn",
+	"ggRaoavliuNuiADwSh+rs0UQcT0cIZs3Y67spQUFEB5bgP2jW/CAhGzzThgse0ZHkQwLawc/hpToFrR+",
+	"rDL/dth1cRzC9vSEj6NdGpFh4vN900DM6OvtqEuyrcd0uGTag8TdqxyIZphO8s7uG6Rht+HcdxG5843U",
+	"72V9y5RR/wK2t0yLua+vg8WabhQP7SjhlYwQmQnOh6RcctU59wgoOuQFmXGxKO5j8VhtKXAzRUeYo3+5",
+	"HTeINaf02r1LsKkYA2LIRhLKoayxs6xxiBSgdZeNFiGPlnFQd9ZPXGwyxbo4ZEZHUy4YFjJxK+Nkingu",
+	"omktkBMuamoxGjGGRR8K6gA7a6wue+l8X1jrcmts3rKu8H1L9QDFoxMD2B1TT9EzbcqvupAw1YCdydM7",
+	"XIFzySnv5BbuNk+uOq3eh8HjFaZIo9zX0Dsoldefb1iACBXH8QtNXmRIFoJHyiMK6c84lDMnp+IbReaS",
+	"i0jfGk3SSVmwCY34LSP/QeRi6zJSXZPN+gMXvixooBLwGS/Y87tkh1suFGqxTJg6qls9r1hkk1ezBZOY",
+	"IEomJOMONk/GIWOKLOamdgGU9rC+EQ6lDfztahYsFLuXnILAMuPdV3ZfpwhBUvb69Mte9U7QOTPjo1Aq",
+	"zBTzCKtNamSNPT9NQNcb/r+AoX+H0KFMGZeAclGN2MfIuOxNSSPuY0GjT/hRsVHIIvxq6BE1lXeCSDEq",
+	"Ll78wGCkp4wterRgIjiBllKLdS7kLx3GVVDVof22eTFodbtXzZ3t0095DjlSv+5gEtUkA6+VB/PlIg/X",
+	"ShdOqOGXiBp03blryh5sQf2fuGpMulRChtukM/HUUVIzqjhLV0U8COIqEeU1meuVGmlcK6a5uDBleLSu",
+	"oGpP4429Z055tsROPrEc2i1B0bp8yMNWDHjMBcrq5kSeABhavhq4xvjNm9Qj1uc0by7P9Kiac0GdohXy",
+	"W1sES410lEASw6D540mzedo8tZErmM0LgzMC6ZbiHgwd3MVS5a7LY4F+3AB8CcUhsIDbnIVVW6wQH8ES",
+	"o6EMAn3l9g/J1MqEpgTciAZM+DQkMymiaaWoFiIQtqWm+fqRQn6yddGnlLC7+6ubeqDmFZCe0LhBwcOE",
+	"523W3yReQ5nOwGcqIsrSuYDRW9NPzYH/cVKAD8BKVETDSFWOSVxerPhEtyITD6mtJXe77JF88FW3WsVD",
+	"8WFK/biyItyLcn0NILdTBNeYrdbWCsvQwAycslQ1Dfa4lFhhxZ3V9cUy7GGDIJJtaFNYATbJti+89850",
+	"O1cwO2t2BtBhsvkAw/DWcXL3NgznL4kDM3PHTV4m6LZxjdiVxRLMnPm6/U9a+aF4D6vKPxTUxX30KhD5",
+	"NVYUg4irP0NBiPhWQ2EyOIajbLkNrLH9jbJFnanwScjoaMqw+07IRnzOmYi+UbXVB/T7Vi2LKcb2rQ5z",
+	"ott9RLX8tNv3Z5Q7bjjDfHZnNgVTPn6tyAfR+/jX5MMWvGAlZcq08fhdSIizgY30w5DHL0c8cIHdKYeV",
+	"pY06igRkLgM+WhpysSlinUdEsFsWgtNGpelKpbbixH5nmrJRYzXC1jcKddeyC5dK2pbauuhenZ21TlrN",
+	"i97g7OritLtWndyRjH0t9z5z0VMQXneL/9hF2rY4gnVlyhKekcaws5AxAjZtNFRHklzLaAqJAZypYzJL",
+	"hRuRckSvPXJ+BjfypIO6n3FeuJE0h/VtAo9y/CbbvS8WCpzqz9GU8TBuDiHI0IJ0WKmR5kc6ikBtQR0x",
+	"mR527PKE9Sl2e/fRtHYoFJdD2zxuFyLrnRxTjRMPCr7aGKi0+rLo9W0jm500jh/aZ43BaavbeH1erG2s",
+	"DWG9v15hp135NqaF0O4v07x47HfRr4JhEECuVP5K7NWJ4mISsOpCsXTQhMo6m+5Z5GQlBHO7WwlS1NN2",
+	"h2i31+hdFTKtOEYw1yN1N9hvU+sSlBZTQtnakNCrV9vOcKrUAiNYk/c7C+TdR76rW0lGc7qIpoNFyLcL",
+	"IYdd5t/sNVXsYD/zMqQsRbAkd1MeMGL7fGzjhd4eX+LYb9xX+oViQK1EI0gw4fe5mu+bndZZa3c/HsTw",
+	"KHWfTBM7tOhtrsQ8lPpXDZhHaKDL9BRqtaSyfYGjrBh/idmeYLWDTJ1Gr9W+GJw1WufNU1Iecxb45Lf/",
+	"+b8wfxBilgwIlNuZZJtM6t0SJ7dot4uB+u9c1phtxBJGnAYEA7NrpEFs80dMW+WKSOzoo/8EMrAQpv/P",
+	"MaHJ0wAiqshQ35Qh4aovRgGjIfNJeYjx30MyokLIiFwzYn6rYJup72XcOonR0ZTY25ZMr+cb2q9rNvZ1",
+	"6BnXww1jc9RuojtJqBbVijJi0/kJ2Ti8kNEg8T3opzAP1LS6Gi+iRYgyE77EWIaM7L2q1yFYYy9lut0q",
+	"5UHLfxNZNV/m3u4nfOxn97kqn81liDIO1UJZacKj6eK6NpKz55LOeVXjwoSJ5/HSn93h6obPq3KO96MK",
+	"QUmaLhvR00nAyEQ9ddvkYO/ly+oeocF8Sqv7xDxrVLBG96TVIgGLIhYqDTEqltCO7JioSGosWMznpgF4",
+	"RaMZPopIBkQ3+R0qIzd++8d//VVryaOpRitsRx0FTCny//7fnkZGoxxnZNZcmcGv7AjSeS2F/dSPyd5v",
+	"//ivvXo9hndZQxufrHhaNxlp0We6nE+ZwE4wdC5VFMr5tCg/Iivlf2UgS6Xs/Ati20DsYWlLG2jDwR+V",
+	"NuSqeX5lx5bNBssUtqjtvTw0sYZ/2t9/VTf/I2VqQuFxJAgy0K4RTylrqNivf2WA+Vwk+GRb+j6pEVqv",
+	"jgrfWgN0qrfho1uf3dlXmJ6hSyiYnaFP6B1VxAwgZdOJFcI6TRUvNBhnOxn/YSFrukJ+GcDi5FvB9RtF",
+	"TKQhQBhHwi2cSOmTMsBYWSB7xo5nHzxCkdg6CQMlyZSaNseFbTmHyTFle2g/+VE5OVKbz8vpCPplzixZ",
+	"YOO5Ob1IneZSGPoBd6UsJJGLaCK5mKBjJg/2x8xHfEAu3oZubyvPaWM/nhxQoQfPil6uBe14VuXz/jBd",
+	"Eh65cC/LkOA0lcKYcXe5+0EqM4O3LuV3Tav5r+OGOR12v+xNc45/lxsH0agxS8IJ4tuVJf/boallhJ75",
+	"HPcQdrHWEPU8poJr4p5h9WuybA3Jxzj1bfMe77WNIldLHCsW/xHn6mY2tuoS7G7Uhtzb1+ftk7e7FELM",
+	"w+mRwPKgrIPEoeoAcCPcvkA4mD6KK4vPf3ChLOnd/WUoj3OvNxAcK+nGdGZGfUboCNLykpY877XqBPrv",
+	"H9pKfQZmaNMMGCI+IFQg0Jz/WKvHROtdIHUKpiItgOoRqrLCdL3Jcu0kjcoZM5NBH3EuQNtcwafvbd6O",
+	"gVd0A7Du1oba7ruWwn8ct3G6UP1KSz12FyiIurFdogam02+RKwt+gDx3ReSciWxDqm0j0VcucQkhjMT8",
+	"fr8kg6fPEoIn8i9zyidaezLx8smLkHKr2yaH+3vfVo5I86pD9j3yY/uM1GulByWD2IDcvHd1MdO7eMiJ",
+	"bcf1ELlWyAKIl24/PgO4BB+8AjT0nEDjpOP6elUj1UIjf0HvedI+5cHGQZnU6c8mc+Q+A+csHMSB6YXS",
+	"Z0DDCeRbQFxCHNPn3e/iRHzVOtBGyzEv6LFutszcNBzSR2mq3RbGft8ar3Jh9jZkuoFrjcNiI6oYKb/9",
+	"cEJkSN5+eF2BZnbzeShvNavBtpiQXOfFCd0jKsg1QyehHjroNP9y1eo0TyuQMIH8yuYwKaLo0rlzTqzC",
+	"g/qYuqFFDr4DeB0YZA7Y4leCMKsxuz1n4neRwHLLr5LBjMVIwpOPL4Klpl8hgeEzjtkRnybUbUBZ/EKP",
+	"RjIeH49WI8Uu6tEPjfPzZm9w0mk+pC64kSW+jLKR4iUOZqHgjMGmf4es65X21/QkJ2i2/N1uTX4XGy5P",
+	"2tz6xS5Rxqq7+TIZE7FWZfAMPLIQ+JfThlRTbWOChkoV0JQU+ccxtIe1ZbFxfU3Jbf7alCqC21ExZYeW",
+	"3yGP4CtbDmjNCa+4x3ShCsTOod318EhvjUTTUC4mU9ie/Yk0LlvHZGhz+Y0J5yj3jhle6bJJO5VTEmAN",
+	"7j4oXPk+8tr9pLwvwyxXGI7w/DaRi5WqmdpITTZesjU1HHALanc6/CgFkBJivH3lo/sTZ3Y9lfKmEUVs",
+	"Ni/SJpMf8tKkzwJ+y8KlviT4nPUYl4cYrFk9NY9UzQpDdB6vjbI3c+2u+dn9FLbEbwtTfIz8smALcM2M",
+	"WJxZqxbX8cOkTEnI7GQgrAos32C/27b8UrwhtSbp8o7yCP+asgC7nMEoNxGziKzAy2xRgN4cMRBTLEOP",
+	"I1fW3JtG0dzZ8SNWOQhopMnCAC9BjAWFnQKh6pZBhftWt5SLaCSLwnyGMYyHR4SS/Y8fCRXqjoXHZAiv",
+	"D6Yj/ZtYmtIdhruVQ+bzkI0itF0JGZGxNAkcx2QY8RmTi2h4pJmbTQE1cwNr4YIMf2i+ftNuvx30Wu+a",
+	"7ave8JgMR1IIbEASLw0T2G+xwN91CN51KZhmYNgxdGBCV4ZY1OGqc05CpmRwy3wSSUIFMQ9ieMwdYoOC",
+	"pBS9e8ggdZmbi34JLEDvgXcDo1R6t0n/UrubQoxNLlX+RP6Cl/J6SYbxY8NinS40dHnAPo5YuIo4QVwc",
+	"2SNv+WtrucFj+EaRa+kvdw/S5s7lXCKji+9g6lLFJKyUeucMZUvQM33lUtek4G3zZCV/WTaT+t24m0HY",
+	"0+Z5632z02o+DqNL856vodRfhpbmY4IF8phvFOE+VtKAz4qMGfO/UWTIfX3dDXeEeaotf0hGNAw5A+GZ",
+	"C+KzEZ/RIJ2auLdf/9bbNWPN3XBvOS9Kh4HfwBKkSHz3NenI8sVjMnw21HRQ+AoYp4n4Wc6ZZ1scgXiP",
+	"gc+p9JkElwqS8DfkkDnlgMr9/rNPP9Hq3+vVV4Of/1Tu92vJp8qfKoW1f5I2+2buFW32vdJC8F8WzPxs",
+	"YugMBDv2Hm+b4pgBssmpG1qKMYSarUMtHhuHciQL/Mj3Z/J65p2kJ+zSsX0F+FWXI4bU8j4kptM0RObD",
+	"4C9XzatdnL4o1xWY73E7+nrhIykRtL5RszHzPpFv1kJRRjRi98unlbcsDOh8YMpJIkTGdBFEpaPvXh7W",
+	"61nsfCPvSCCNGj8P2S2XC2VTnDBVQvEJ9r+S0oR/Ivhe1g+/M+HN6+C56jW7sMZ9EKV79bp70mldQm7N",
+	"Q+1fZjMOsfuBR1Pc3Jc9Z3fNL1SLPn3WF04x5tgkcsNM+o4ZSXhU26IE88ZkOpsSd18BPhGqdvR1a72J",
+	"i8lAceOe3Hnp7b115r4M8L4M0tUGd153S9NNHnucEJV79qop7BtaWKwfmsyky067R+UYetIHkcaItbBb",
+	"V/9/Q1eQAuDYdOvfw2i8YTcrjcc4ruaKYDULvi9gRF633CpjMo4ZuGOGntZcF4qFlSNTtii8ZWGcHUuo",
+	"1UFTwmVtm4MrDt+7dEL3Nr3F+q2v3HHKPASEckp9Wz9lJEXExUIuVLAEuThW8E2q/qBx1mt2CqS7Hchj",
+	"6qbuRN3S1MV5kXsaerNTrL/jW97P+wk6azsCJGU59JnoYTSSocolr9RX2tZivrOt5I0a1qpWE41rJYNF",
+	"xIjW9suqAraasv4ASU7zUPoLMKpUiKM40pCRy3a3BzpZbvOH322ouJENQQTK7b7e1gf0QBHt/q2YiySl",
+	"J5PJEr9lhl6iw2F4ZHVmLibHZDinxhZ3vSRUxFh3TIYxETqy1ZkMmaHjiIXE3KHtiQm5hKVAd4wplXs3",
+	"FRYwxlIvfqIDYbxFyNRihqpQzoWCL+Fc5GKXbB5YSZu3tZd4xoX77d6Ga/1Ut3Xni7UN/jh6xNZSRzHC",
+	"53xgKwpV9DRqGW0Nn0mKmgRLTE4Hn4a6YyGm07951zgBHYAr/PFuKgNG8FU9QhW56p1VvyPQ0qaW7ilw",
+	"N1VsNPipUf2rMcRUf/718KCoeW+Wj+D+C2STYkiqh5KgxzRaZonRH9xyiXVNoK9KV7+IqW4AtfUbC43g",
+	"+eoG2HO4ei0Xwic2MIxgofz7dW8gNCLQ54fIkIRswlUUQqB0jbzjSgGuzWigBRLme2QhboS8E56pwe7j",
+	"KIiXPyKH9T0yvLpoXPXeNC96rROt/oOEBQcFHgPsHBDDQjNaUOyM0vuWFWjHb9kypxwjEQeK2rhsebGO",
+	"jE3Vx2DKjZ+u6muET5BqFcKrL0i1qkZyzhSh3rUWQmOIHJs7GSnSfdOo7r94iSXmJZa6MFAhEP8HwFj1",
+	"4nCN7SIi2TIJuIpAvID8P4sEQ2JwagYBdkMHJkfkp4D5ExYemQK6Pw8rIITQILCjoJKHflFYkQxpyOjR",
+	"syGZhFSLLGgXxt/kGANGQkZr5JyObuB9BNPveVg/IMOzdud16/S0eTH0wO7tW8jqM7hhS88WzsBShCAm",
+	"6sG3GGZvOKB5hopl3BAmZBRQ5i7kUcREjbTnTDQuW+SgVq8daAao+a8y+0Q4aYbb1hdiH2bVI1qn5ATd",
+	"XQRRS0HV6yXARI9iPpkyvbZyVtgzFb1hRiwdoMd6REnUH6BsuRRRSPXEdKniwiRLcM2NKPS4oaYoegAn",
+	"hPXXHDgYIOg1RiM2h2lnlRq5kJEtK6fPfhRKpaoy5PruXYfyTrHQzqFI+aTd6YKvgesrMGXUh3uDFRJK",
+	"P1ZbFrf1lUlo3Zzrz58/w50aSyTEIqIjLOqPo9HTQZiYcMGYyQYHhgsXUh09f+7LkarhNarR+TyfqqBx",
+	"28xzTQVg0DygkaYT+kYeEe4zEfFoScouVfGQ2HjYJ23/rOGlaZpiSmu0quL1xRz71HpkymgQTWukCThs",
+	"nW+xf4YSle5tNtQEGS341MmKGBoCPeyL8lnIxGiqpT5jhcWnFRnTILimoxuPNMUk4GpKpLDHUqn1RV88",
+	"e4Y1FZ49Q4w2ft15cnxHZPhjtTGfV89NyZzf/uf/IsMGYEP1nIrJQu+ClGXoQwCDvmDKI8NfhoRPhKYz",
+	"Xl9oqEkB/H4+16QXnadyTMbhc4g1FybvA9yoi2iq4T2C22cSluOSPbD+ODQkaTSViom+CMxO9Guw0VQi",
+	"Xg5PpIiYcDZq3tqaXNSzZyRkqBkxU7cB2wcyn1xLXx8JQ9eKBwoTuYO7GF/QhdDfHhm2Q4UfHzW5C+nc",
+	"SMc2+U9vSfPT4bEeIBeRl2JTcG77Zw27sl5gHNCo1sdUH/xm+Ks5e8/05ktyWD4Pj+2V1dOZspo47E2v",
+	"d0kO9/f7IjPBUb6IlEcwteWI/Ap5NEfkJzPkt3/8n58/p5eskWHyEQstXbOlNJTEwtPcGOr7JtVcLeZz",
+	"GUZQ4YmGdMY0/SnPaTT1yC8LFi7hrvgsrCBBuw4ZvYE0875AYQlRVk+i0URo/DNxdSbtaIhvUQNvmP3Q",
+	"8tlsLsEBrunN0F6ELshDqvbsmbmbKCBh6qelh7/943+TP3fbFxrKC4Z1WVAG0oRVaQFEE2OfzfVrOC/T",
+	"F/pRfKHkfZVHoNzmnIYRmhL0Xzgt4BAWydWrzhYK6lRh4QwUlzUbkwu9ZF8sxJyCEKMWYSgnWjwoD/v9",
+	"hf9dvT4kTI2oZt1cjIKFz/yKFw8+qWsmdrKH3EIGZDSlmmlAUZqLq3NE6tPmeTIYYyzN+GuO8SqgjBE2",
+	"u2a+rwHpEXnLwlCTA70AVzKgEVOkfPWn/fp+47d//Bf80fT6Qv/x8qX55uWrSo30MhVMNfsDkgNxVahl",
+	"mAyvGQ1vNEF0KpceES3pDkmZ9kVcvngoZKTFRXALc8gaGmJ66VBVaqQdTVl4xxXTd4QMc1dimAgN4SJg",
+	"fTFM4DQ02AdFuSDtrZx8wcQokChlAaKgX/Za+ksoFsYEyFMxDkE4WNQXQMix/wXgmv4e0+iQvFU8W/jL",
+	"yiOxHNJAFNVL4KYp8RfzwNBTvYZeQONpwG5ZABsyKXgzFISoIC8P8VdFfMbmHopTdTJ81zg/a3feNU8h",
+	"Y6LZ7Q1ttxUt1t5JczP6AsJWFbmTi8DXF4IJPy7YSEPFQpBVsOeRLSsdUpPbQQWZLJhSzK+RhiDGVEhm",
+	"Gr3CvjCvSuZUoaTz8rB6zSMSUoEsQJ9h6rzI0HgUgVWRoXEnDisO4dCXzRADLbE8e4bWWivPoHijrEwG",
+	"7KXd6Q7andb3rYvuMBGrUD6NZWTkVEZc6osZi6bSV6ZeNtIVJAxIqH0W8lu3ZaOjH4DqwFVMVW1VFJzT",
+	"6wv8mKUzHhlqoVOG/O/U2NBj1thbzvW1gBCBH6vGTlpt+XEpu8SU1BeAe6pyTIYdFoXLamMcsVDPFlPV",
+	"qNph84AuMbM9NSGukWPJ+qX7gn2cSzjuYVoeHCaIbwVOV9o8SvkYFblm6GeWRAs+VTke8xHrC9w/5v/A",
+	"j3imCo77lI04CGoJc0+zLdCZeADhJyHGoSMCQCGU+Hi+UanesHrqf/938s6pBa6/agtmK6Ybacngy0ze",
+	"orokx6awOheR1JdTk1m3AgFE45MWXB2m75vZj+I+6wu4YVJh2HxSndtziFQgRzdxvqGJMIfYIK3TKFI2",
+	"gfvoZMPuSCZavS9MnKI+S4eUjukoMk/GPX1gWhaqCtx0IR2tEdKvlnOqMJwfCJkmGQIju6P4YugHVcDn",
+	"eNV5hHdJ32i8LKMpg5xpa3UCMfTYUOIQqAMQu/k80BIVEhplitcbeMcR+dDWmDTIb//XfwFbwecUnBFF",
+	"MmIniuQReWZ5S1/IRfQMjVu5Nhpe8hzh4lm2k4ZHnhk9GH8ahcznoP3j6L54NpWB/wyA9EyxKArYM6eT",
+	"K6Fupia2UfLsg/r1zLQmYv4bRZKf+sLm6WFPJoxD5dh9zexKxcwel9C88r3kmn4Fd1qt1Id4hAJxyAJG",
+	"lWkLUOuLDpbFR0wzMFBeembILYWjdHsHDG2DAgeBVULR9UEd9wWNGQe+k+0ipecG2/TQoOIQ+g4ALkE3",
+	"LC1HQeOZyrG5fKaCf2Id0RKVvS4GGbUWkpUeDRVHimcKmdXcrglcGUS0tgcpDJVGxp1gjL5iipQRt6E8",
+	"4B5KWiDwaJXI8s8YfUh5b18/eFA50pojTnM3lX1ho2/1dxosoXAyZK41QUlN5BkF04JhZYsGDUjVF0O3",
+	"zHocXxbXcR9i7PIiCCo1cqUJrd4VfGmLHCRJP1iDtS9ctY+UD+t7FRB8sTWbsXSgOgVF8C0+wZVcQihy",
+	"TDVsfpCWEgM+mUZAjNF6+G/VKiJoFanwUbKCZh53BhcpxAprvsFHTD1Hk9U3ikRMReoYgpbw7KZ0zmqk",
+	"WkV7ZF98Iv9OPiGx+JSggYa485EL8sneA/IJkfWTxeJPgJzxZ6BRn7B04SdU4z71xadqtbr1/+ld7en1",
+	"bdfJKVWx1fNT/J+me/jXm/b56aD542Wr0zwln8hh/RWsSfbNJIb2yLAok0njvDnbZE781/3/+j+bXnje",
+	"7qYXOjALwdR6Qos3m2ZsnJy0ry56tqQLzHmAcx6mN89tVtq2uzzrtP/avHB3+SK1Sw1UKmzBDrd8kDvZ",
+	"qg13mt1ep3XSS+/5pbvCN4q8/XBCym8/vEa7H7FJ1Bb0kPqs771Nf167tJv37C76bQ5QYNtA/mA5CUrp",
+	"rrGwGIz438lVp9O8OPkweNfqvmv0Tt64YPzOrOewRWftFE9Nz4r/dRvvmgM8I3fWV2ZW2xhdgUK6os8d",
+	"KQ/Pm6ffNzuDuO0aNNQbVgqXzDTbc1bdq6eXRf0nojcsdY6xkGT3xEMCad36Tpm8brOz/Alu3IO963GR",
+	"hKRQhiJaiA6T0zP7XLVKvl9NaqX97NHZktohGzF+yyDNBOqiLkDlowUMwP5ibqOTDoo48KngCDrNk9Yl",
+	"7Omi3Ructa8u0hA4yO1L304hnZ4krlhUuMZanN3T1ITGcIXbaM80dfQgk+SV1CJak742+O/rxnnj4qQ5",
+	"aL9vds7O2z8ke+iLpEaZlpqQAoA2LwXTDFcxoBcZkuCZiFs8IWgyjDLHC+DjL4mvhXUjNANjTQuwMkxE",
+	"1th4FvfxhHoJz57hnGSvXsno/ljVYIRqQMRZGDN5t2YEqDsCtoBkDOje0HoJhxVT6oGUh5YEDlFcwErJ",
+	"euPzFLGS6OwwEqJN7T9KDESKoCktJeySMsqnWPUP7DVABOPbGxomDR4r06tZhpa39gVw2wm3UqnBDK2b",
+	"mkrzz57BtX/2zPbn5Mp2ojVddLXis39IpnKhhWdUqrTC0xfoRYcfSBle744iackgeKRv1OgGHo19PPsH",
+	"1qvFo3gzhvQ8e9YXyX7yLXD19Fe9kxo5RY+Dwkoi9G+2kkhcOd+egN65GPPJItT0SM8eTYmlud3L5sVp",
+	"6+J7pLndISkrhnem02ycvmtWjhIH8V6d1Ot1QolPsefYC/sF7Mzri5gp7tWzz+7BZ+fxGhT6Q6HX+mCG",
+	"gMSmMB+YMeKGvEOvL4Zxe1wj+LrNioeujX/4fbNHntM5f36799wUUX3+K/c/P8drMgTfNcB3Zk3HEQcj",
+	"VMkrBXzETDSC8XVdhnIechZRSPZKO7nS/q2IR05LE9K4bGFBEWU61NTqtTokMM6ZoHNeOiqB0xIjL6bg",
+	"vLf71mL58/0xfW6CdSA6Qha1bjCtQPTtAo8YuNOd5jdYw8xY7EyhbRtAAuqNWUGBDwQMDFpzAfj0hckW",
+	"sF3mkpY6NXIhra8N+dtkom/hIkI/pWl1AmRziK1HNM8wnYGGx+QulGLSF7BFcBm3LsD8O9g/awxO2qdN",
+	"42tCKW/CQHMlrDqjPKiRjlZX4DyPyIvnMy6A8ICl5k+kdQlD+wJVRNi9Fj4srTMeGmPQkGMkj8uqcSdp",
+	"OobIEJtOWj4UjAJAQQMWODPrT1gZ+pM88vzHxnweV1Lf+DR6+qyxDgJ7jbz3WvpL65O1Qc9zNDNzKZ7/",
+	"zdSYjGNmbBhNaW//4PDFS4gWBT/OxgDTbD+tz+mgFZNIZX2pgL379fq99pZrgRV3KrKxZTbwpqSR1Aaw",
+	"1XZ8m1x3Lnil9HXKzX9Y31s1efzuz69SerSP4w42j2thkbx9hDQOe7V52IkU44BjdNrh/v7mAUn1Quzv",
+	"iAO3WEnfMyjUhWPihKNN47BIohuhBJfEjU366WeN1moxm2nKGl8vTYZKXimiE32vSr07WR1DXT3XQ63P",
+	"6mc9e45eIuZsRS5z1HFEsRc9hEF9o2J5ozyCdrwVmzsFEg8OBwOxCY0ScaNAq7VhPJWx+AJx8iUWTTH0",
+	"kZSLSR/Ik4d7dXBV9QUYWXEyI1CnG1ahEDaSMyibhaobNrJiYhQu55HePOZ+9oVmk9dUMc/sISH8IYsW",
+	"odAcfMtWamke0BcuE3CinKzNI9NlS7/f0DaM67TPz99pzcLYP4bHsT3JEIO+cHhJ41zLKB+y/ISsYycp",
+	"r8MRGvgM07RnmW9sZoFUI50UHDBMQEt2k1Au5pqN9IXiH11HLviShvR65LPxZMr/djMT819CFS1u7z4u",
+	"/w70+NvvXg1JeW+/Tq55pCpe4nB1GmSg27gvZBj7f8GmhG1KjmNTJQ8x5jM2p1oDo2B3FuGAJY7QwDhz",
+	"OGxf3IfFki05bF9sx2Kx4+C/OOwX4rBJX8aYwWJ0apq/mh9r+b6GRz+VEJ2rgM9BdSbk/Jewijhd+nm3",
+	"d8/2l1zBjuPtfA3ceK++ecD3UrB/KtaNB/lAzp2kSE6KAuBbY4sIR8ZRYtmVIdSaPDpdFGukNY4luaP4",
+	"4QIKr8lTjv2TsgkI9lCjAocXdoQEJDkmUxb45GW9TsBQCyKCZ3aGZoCE1RpF36yH3nKFDJlGloMeFYsN",
+	"is6M7AAE2lj+vb5QEuIWZcCEGREbAanvCgGxswCiXNANJQ0wwaE9kjOmYodsXxgokqtOK7ZbKLcFqNa2",
+	"k36hw9TbcUX26ySkwpczTC0g5YN9cg2NNvsiYY+VY1PapqXHDM2iR8+fRzKaP0cd+gi9R9AtE109/x2X",
+	"+Q/84XWj2zzYN06gRb2+/xI7Z/4HDh96hNe0Yt85OyEv9w++s7Ga6ggis/c88pL4UAfYIwd1omrkJGbu",
+	"TuiTVpzZnDAe+2qLmNf3LHJ6vP4e/Ou+jCKVtghZKPHVdvUhLTGGMghmaOoay5JXgsCjHKOJ29Wa7rRQ",
+	"9P0/zWq1kZwV6HhuA9qX9XrSLTZpEZtmU1w5mlqmJWypGJ2y27DYhHjUbZ50mr2ivwtwK2neelTaNByo",
+	"qdN9Nw3epCvsIwAT+bkLS7EIgq2A6bD9FCxxAvuy+hMw6h0YfaZBxAo+jwzgQWz+SzK5ZIukrKli5i4Q",
+	"nrCbygPYIArKqxXYy1DeGp0NAnqZUBx7FZh4Db03k7JRwNWMrgAt9ViFUPKiOuNiEbG+0DSuupgbk3iN",
+	"nFpdFXCHUJyiRpD0rDQ45ux/fbHaALhWYftdrHzYQ+BfKsgXUkGc/tNpAmQLb9ecjtF2/R1eJtcZu4DY",
+	"vI+X+pd97+mUhK4hL3gNH6gsuHd5jbHPZJPFtKrsEKtK3gCIpCHu1QEkBYif6S7q5Bn1BRJUk6dCAn6j",
+	"SeScKnUnQx+nstkydr4AXJIHoDOY9izsY8QE5gZwRTCFKZKokLQuPYjjqjYmtggbbsHqBrDIMdiJZlzN",
+	"aDSaEp8FLALH5zF54RBZZX4hPKr1xQ+biO9xYaImTuE7rwRGvJM3jfPz5sX3zdh6lzO2jUk+ztSJLQQt",
+	"B7MsYFMWrFr2Br0HOg9oiHuoWoGmpFYuTxrOHtEp78RJCQmFsVhow4Zk6Hw3paovrIBpXrh8uFev1Aj2",
+	"ebGYipxlJGczCWZfDGrUI2OWcmQxL+Izo0VwBRGgqFvQiMykijCRNmZuFIKtDQ/1UozLI4ZNe1baQMZn",
+	"8E5zQ8UiLHZr4iMBoDYxM3fQlWMI4XM9hncyvDFh2RABnthI+8KXTHkmy9Vufq9u8AyVRILgUfA+Fur6",
+	"bxVw0Lv3XhCUOVSq7UNfjAN5B5Eo8dGV0XiJFzM2nuM78qhiXJiH+6/IsNPoNdGVHeeNpOLlIQBUmBCu",
+	"kE+mkcnkwmhPZgyftkYiasxzKPAKLvmyjWGyrwS5ElxM+uJ64U9Y5JGhDSv7/qrZ7ZpYJvI8+/0PrYvT",
+	"9g/DSlrA2a/HEs4o4BgobGq8lqkgrcvbw7joK6Sf6q9ekucvDyur5RjohbT/dYkyqQZNpYPx3miffseq",
+	"L66/9auH7OV+9RV9sVetj77z98ffXr+kh3u2o9LuAlBBx6gvKAKdt79vXQy6VycnzW63lNQowPR7bBcH",
+	"L/Hi0zygXAwi9jEyXydF6a2hLCntAU+Y0s+l1zZDPu5pt7d/4BYvKMHrEiNkjRfBLn5UvZIB12oBq3CB",
+	"+wpM21hUTyzONJFXfWWCU0pOQpQ0JE8zkzKwjf37KpUoMqw2rJ5Djrz1UEJAMfDEVFa1aU5cRuprOhQL",
+	"aCdnZKeDehXifWw5JBmiEPMtfM39gKEgsax4mqQzFen1TJh+eQjd+xcKyksNPWJqwaX5IzVsQ9O7czah",
+	"o6XdV5yTSYa4bQyQD/WamD5ZI0MjfQydLBOrHOMgY8dEtDX8bnjafN86gdLIkBRFIaUAPJ7IEKgWMKjl",
+	"S8BGmV9IkTWgT81hfEXGQYd+JbCIiddP+kdoIK9Jz5/TNf2OSvv1/ZfV+l61/qq39+1R/bujF9/WsB/9",
+	"X+OOEpG1WsVHVzoyf1cXC+5X9/YPSvGvJiqLX041z/YZafg0+dVWOZMaxHwOOzio1Wt7ewe1b6EId4Jm",
+	"G7anoZbQzPbb7YmkOeR1FLLh3rE/rs1Lo2yaHiiHCllkztOcDXpZF8JnCRURrzKxmMXCstE5CFg6PSNV",
+	"xjoVZqyJqm3OaeQwGgSm7lFfQB0VK+OedJqnzYteq3HeHWZUDUjTjX0b+puRVFGN/KCfcm3e1uwFYjvo",
+	"gj4pa8zDb7W05pCco3StXVMRxRBMGx0KyzkpVpVj4993jMGEOkIwTBEtQqHXFhKXNtJjNUAmBDsBsJE/",
+	"GfnRSot9UQbjWcWayDK/k/JBHX93ilmU3cDRShIBm5Rt6Yv4YLiyKYEeyNfxMYJErUgkJSlvJaRXaqTR",
+	"F5n9QV2rdQIwepLMqNZlnL8gRzfMAcNCBFDlKFxALvE8lB9twQf7tswHzfWyQMwnVspPtaozkx+Zgm+x",
+	"KmRhgxlUiXrRF1wQWqQKlQu1B2+V8uAZddP2aBkjw6WR1WPiNC5QdeKz0mehf3ISwLdUn8pYYw6Uo8DX",
+	"DNyaWE18N2SvgLJUccv7FKIJFnfR/HfZF1B23uAK5s47pQ4gucc0pkoUMwhVJ+wjx5Tb+LBYBNcOIleB",
+	"xllwJJpcjTRiJj8OGVNJuSaNtAagR4RHsaNZ6WltYY++gBbBEN2DDluDBEyZgBrsABEHFNn3h5cHbF74",
+	"PKqaaCn3RhnPb5i+/Ho5yOalMcQjaazymFrpHEAU0hHk06IACbtMi0X4UooZZdhKfn0RX1cL5az9qux6",
+	"fdGOVXHNVqTYatUXrtkKEA9UrRq5jG/JlKqprRGlsSskNJxIsc99p3CHyRKs4sOFMhYwnq/Jbp+SnR5b",
+	"ArIeQ+rTjMPQIiVy47qYXP6nUnf10P+37eWcL6o2p5s17+I1fXfWiBPsHCX7fnYF15N6ACXxx3SQfk1w",
+	"l1q4RxLr0SWSo6OrpdJw7CQ1rDqJun/2LZNQ0aI3/VL2hPQ7Gv/8w40Mn3fFrC0tDKSMEpEmnBpo8Ulv",
+	"L1cbu8NJyIAv0UB9zSYEhE7ZioP2rrsWBJD3CwV3uYhWS+4dEGVVKsvJMC3NQ8ExDq17U75kW+nH6hBE",
+	"RXRpU0a4qBWRcexJ9TVqyeft79tXPedapi6FDZDensy+M8OLr4E73x9ShYSjJGWLLSbabWtcrCLObIeS",
+	"iIqxOOJIPVoiMlJISrAETdLERsQeLxt5nsSzO2HsFfSlHBJjGkpyYW11vJRRCQoUXTMS0XCCriRuE6yF",
+	"s0Bl1SVAJfsrEmnWyTC7MID43Z/GMP9UVxbfyc2Xe1gUwuEDLHkJ6qZeuTGf05DxgHARhXJxC4GipRgl",
+	"8Gjre39+c/DXF3959cN3P3774eX7F73D7kFn/y97l9uDyZKTHJAuZPpqop5CI2uofRBzfgJqR4mas5GW",
+	"9cyOt7WaaYKHru3VBO/1ijqPNWJJoWnhlss+Yh9tOdmYSEnBPBKAMd2on6413ZAwW4Owhkm2NWPQGhJT",
+	"wwoDhLHuqm1IGVrddKEw97hsZrfE1XoOuKGsS6Pdoa0sktIj14sIJGBjfKqs0PjkImojzL5qgaHde9Ps",
+	"dAvEeQOT0tF+SsJOi1TBfeiUC7x14vbapf7AUoepCejsfquLaAXm52MZTmR0n6vYwDpdaJdWZL9eJ8PL",
+	"Rrf7Q7tzOug0u83eoNu86A3T1kSU2MtC9oVjF68cxyUrM6ZvsH8pj1Dysgpx7BjAgYE0e/XYtsiVMYOB",
+	"/CHQM5cU2MIqv2YRW8cQivwifWCBYo6HsOKZNDLs/L5MGbxrfeiOwAV5WSdxubv4CdifUz9TQR2stHHe",
+	"NjFIoiPUETkAC95evS/sS8UWb4/s1+ETVFpwDNytyyKKcQaHak1PX5Fktcqasz2/1RM8gThVgOgpAaM1",
+	"dqy6BokNj+fKWlM9m2M7pYpcMyYAVx5HCLtgiyik1m1U+5p1/Y6tvpbYmTE8yvSUsNTuMvXrOqKHD9yD",
+	"5l0w5qMwEBMbDLEUvim6G0si+kyhdnscRN4X6SA0LsgwupNjCqmHwxrpGmNPuF7IAf+NOd+jTJ1B8xjM",
+	"j0ncSXwkNDgLNHGFn8vWSq7Jk9H8PKzy4vUFF3GjAlMSmIokYNLkl3kFVZcc34xlDTHZO6wf9MWw3bsc",
+	"GAfm0FvltTSVaz3jdYofuJPhDcYlCHbnOl76wjWwx6Z1CKuQwoAJK2c7nhsbORhIkMloVDGtDuLm54ou",
+	"VV/kaxyau238ISJYEp+PxyxEjwC+OFR1xUO1icqzJGnc1AdJhRSuSpev2Kq5Jqc7ie7DRuhMZeNRY9CY",
+	"orAUqoinysKXD/f3vbjUKcSpeEl54KTooRSsctwXNtY2wo7PMYLEgFz1jumoSStSU4UN4W0VFueJxI1m",
+	"3jfGAXhjCAPWfB4pgtOZA7C3Et8kfeNyV8mLA4iTfVu/ENWMOzFgY3R0ypmFPLsvbM6G4dkkx7JzTuoa",
+	"+T7tZz3S40wvPuOSg/F9wWJ/3mN4UdMRqBnPM/ghTfUpiBGOHPKWlB40NcDWxaL2RcqbWtTaxBxqkcjS",
+	"0ST5K5RY0lGZW/qjLg7uEpfUvzm/DcBLH86o5eLpB7cWDFLQ/B3EoQIr02XiI6ZislNpmzViTuGsW8Vh",
+	"nsnwmvs+E1+3aKTloJQLPuanKQllFzEJeQQLqwaXV4lJJxAGp0zKyUIxVXGKFWKYP7SrET40oEkKrszo",
+	"hI9IwMWN1QcT+lapkYboi2wElOGoUCCl+a7ROo8LpFx1IR2i6wQ1kuG7xvetk8F56+KtUUJTgY21vuhh",
+	"cyIIVhj+etZpX/SaF6eDq8755xgAzxWLqhaw/x2Yh8nKfnnoVEFxk7Phdf4jl9M9NGxuHEqtDggfKqkr",
+	"ci31YUniLkTKcs6EreEMexxJoRYzFpda1jDCrAH9qy140hcLAdEuUjAtb7iBpcj/QF/dOkzpEk+yiqET",
+	"EPRomWKY6K3QEMgEWWg5Vx93MYFHoIKG9hWqpJNrfZuWMVEX2GH9j6WWZtA+bebXuPJ4CmZ6un/mpL8M",
+	"xUU0JuWEiFVI1RRE5+LGobQdR9heQ2dTZGabVD/oMpCQUOPbS9Gk41Rvvin7CJ1cbAM308EVSiipSl9E",
+	"coISYMI80OqkbGKa3Z6H9rl4Gwl9jvMITTip1xc0kjMMgINuK7H2qImUNbCl6prC+3hY9BZeDWLg0Lhp",
+	"dsQhI64vXApvlckk2sooPR6Rc9NAyNj5r7kppZsiYhkaptWR5EQw+zClOLnFtIDPJXl0RaSv68pieObv",
+	"9PGdI7r8M1DCteFWq+Xb/JM2oudaTP4+48tbP/ib4DfTO7q8Gc2Wi7v5XXD7y12oeDSaq9Evgf93JcK7",
+	"aPG3u9vg499ugl/m87tfrtndDjTOHkX3aUTmgtClH1f8b20Ik006b79tXgxa3e5VJuW8Z4K61QJTzreK",
+	"btohR6oFM69PATDEwZAMn/wpDjXHXf0T15PakmskcctbMY6kNc7KbCcboJFqnaCPPSkzDV1VZnSJXAub",
+	"Agl55xm/KbpCeJga3RfmHihSHt4sR0OTZ+p22EUjwfBmeT3MNhKAWhzAXoALQQE/HgTWVtQXcc1obOLD",
+	"iFpcz3gU2Rp/dkfZJggKMqH1no09M6LQuM9p4tcXVEGftoH5cYjlmZNGCno7UPTROoY198QubkfmX1sP",
+	"MXTaE0HXovGYlCOGvmZKRgsVyRm0S1m6LgCubEcwcctUxCdJwyIeKRaM9SsvREDvxougUuuLrtGjzOnE",
+	"hmdLjfCdh7aS+dDkjhRA6BjqZRmuB0ZoU58dAebLFaWeThJc+zq9ziftd5fnLSxz/zYdPAo01dBCi8Ga",
+	"plIx0HciDgnVQMY3Nn12IKsK6wVZbXKACBJ/bVwGConADdfTlW6WI02dEdv1HberDkwjbNsLdmDHl6C9",
+	"vBwP5HhgrHVQkSkYc1b6OcuWvFLMIRxEh0oj5hrFO//sDB7oF4y3514r8DjfNz8sQZ32LQtvObtbxyeA",
+	"YiU9v6QZ8od1vSdvZ8olOaTbuTQrCPdzg35VRL9fS/NFVNTHPEtYoXm0qetCrpfk7YcTr6BVC/70Gv0S",
+	"0PNA0xg0j4E1vS+wyJ+QSEIS56PFFJPqc0dD31hcrGm59+GyOcAOOMMVkm4CAMP+e/o1vx4pN0McLHi3",
+	"x33ntZ9A40+dzNXlaaOXSglY9Tb/H3vv151Gku0LfpW4rDnL4E4wIMllo1XrXCxhm7YkVIBc5XM4lwzI",
+	"QGQriaAzEslU31qrn2bN8z0P8zpP532+wtxv0p9kVuy9IzOSPzKSJZfd5XooC8iM/7H/799+XFI3ypM6",
+	"s0hcLi2lsx9dlargFUZCikk4Dnk0hNScYSDGEbdC0IPTu9Gn6F3TrRtC2dqVxyKBuc4A3iTZTBRLnxlM",
+	"uZOZxvb6IAabR6XEUwXANxmxVPEaRbwbdXbO9DZLzGlaW5lqBfvm5FPVjkkYCb/C/DV+7nvMX2Xo9A4y",
+	"dd8IwbbMqNn+dx+OCB3b33Rn6OXb7o2fNfVqIIHcOyUZSdK3BZucI/hEN5DwHzV7GEPbPD8/aR81X520",
+	"fMJ6hULSVFXYguSchq9Ycb+2x/zjztEFoJ33O53hSbP7puUfGm6lgiWb8JhRKW+MFB9DIdIJEzyOQmuG",
+	"2q/tDaR/3vxw0mkeO81gkq+tW31+/Npjfz5vvTE7f372hj19OloyIqO21K4Z6kBKjLyiwA5YJBHgjTOi",
+	"vS0r75jXENwVySGmJ0omPorxAmvpY4ru2/7pyUACSoLpIWB+ZR5MfLRUHTgrcXHWuzg/73T7rWMg17Ag",
+	"58evcS5jHseYoilkUFaTMg4aylDHNgAjnJlu4PlAgBUKTq5IRLQEd77TnbWK4WbfhClILxaFHsgURJ0t",
+	"JLnPspqlZDr02Gn7tEWLJAOmw1/FIcsKZMIhoNxMck6YUzwNZWB9FIs51KiHOgLmnjAegD+IysYY7cQQ",
+	"NhFrpoX1VNCPFdak4rwgs1gUYw0HL6fRQfXrUE7UkDi/+a6YP8Ot43afTvBADuQRn2uK9kCwyPQKEMzw",
+	"xCiotqiMWfhikJYlyiWPNwbSQYqisWe1imDWc3vhitkWvW91e+3OWW943uoO37XPjv1DGAeUy4YcjJcD",
+	"ueFxW5zNL2VungO8fWqSxizptE9Kbjc6X255B9IZzKsP/RaOxCwYHE7YXYx2hppjtrBuqB3q0Ot3uk1A",
+	"JnMGZbbZ0oV61Z4BN8oBDac2ptFLTxQFITgDuzg3FACH9rZz0fUP2X7dLMynfFibcvpTsmV04pJNZ5nn",
+	"qv6mxgj3eboqMLNLHkqn7LFZYowxvYLz5ODA4cR1WowUVhDqMlmbu3ubaJnS+2Trt5NqH6ubTUL3BbyV",
+	"sbZjR4H8WoTumWWZzyYqnpWteOrIs2adC41CcRRKHi8NXSwVUpFyXTm+hxxm1wXXazehvHa/3JP80c0n",
+	"6e4OHhMGhcZe7ZZFMFL2LE2Idsc2DyZGFp7y+sHzQqPwcvLieVB9UXvxYn/8Q/D84CWvTwTn1fHBAQ+q",
+	"tQO+N5rsT2qj+qg6elGvj4PaQfB8XDsYVSfVKq++MG2Fv4ohMMRCo/Zib7+eD9W3i2sLNN5PVLat3CYq",
+	"pz3hjfzd5OHaDkEmdqx9pU54fElwXwe7v3gh9WKOVsx/KqjUC2IIrorjHOs7yOtGk9tmROmlmBEkPzNz",
+	"C63n7t2HV8SRVzUGxMtoZJITceKN0nADkosiEP68vJ9QLmYjERMbipem43wAZrvXGci92vPn5Rrj0XzK",
+	"y/USFRRMlJElMuEe8So0K0L1bI/xYBElbBTGydTMSnjUwJ4RdNHpGSZLj16bhnOs/V2tsn85TJmPA3BZ",
+	"Zf/SwPLSfvrKMFEJj3yoLb6mZ2iAsnHFM3Yn6ewwW14qfLQuqG20MfFr8W45OkZjwrdiVlpbPbwiZvuG",
+	"ZvsKjULt5ctquVYv16oFrwDRuBYIA+EvANmLvjlR1yLiYJl3drvQKLxqnZkVS3dwLuIxjPB51Yx/BY0D",
+	"Tq5tk4o6HouZYr1m9wQMJNlpHeJpLjQK3VfPjjr9Z/V99opB4OPupJ427gsYxt59eDU8bvabw17zfY4B",
+	"P5Z164uZs1y2e0R0zdwtcqszze/Lfo+4FreyXkM9ofnD7K5zUAl0wmWgvxunXDhwfk1MxmE+d2Vu4x2Y",
+	"W2r8ynO3I+Juq46EO3G3CmtKYFx+RpF8j/kpMTIfMjJmPjkEyUeXo09kx8fiOuBg1VC8XGb5BvNYga5V",
+	"9O1CzIRfOrQaK48WwoOSxwAfBS97Awm2EKtV2TaeaEKuRmZpOHSSQDaJnvOx4Z5UWY7KOiudxGo+daMm",
+	"a9XqoTvwdq/D8oz6cGWma0/slVLPNW1RarWqvYB8IISBogrWAYd11hxrZ7uLahkz8HzYE1yPNNMCFhGD",
+	"SbPMjYFMe6elNWzZ0h2Cckh/Qic01fS20dTb+ftA3oXBszvz9/E3xt+th9a8hJz4SCVKqgVUXJaiBqE+",
+	"LF4IFgjNznk0CymfW+mER0NiW9Xaq3PDUw1x2i4drLDxzxEW7sC6x1+MdR89Eute8cF/QZ97LhXCEuTv",
+	"XPur5dpHea56N7b9N3PgfnuGx+AWP5JK1VPwxCjmpyfHZ0UsrvppKosAiJJQACAmKVmQhdYmEvb6zX5r",
+	"2O82z3rtfrtzZphIyzBWzM2KQk0VWX26Hn7Kq0yjhGLdcBW19hnE17T6Lb/COlSgFWdCIojrUVqL6gLj",
+	"/C1SB+wB2GnLaYaiihmHKIYcwzQtakrrWOcm0F/+snxhtuL9rRCa7Z7zZAokGIgy0KQNFGW3y8+1eGca",
+	"+O3hgqXAln/x6rTd7z8m0b2NiqaHY42G3o5j7RLXD2oRo9F+PbAFThC6mx6F0prfs96+k1WXrMKqMI4E",
+	"ItuHHQjrVPDINLkl3vXIUAfNzpVOLmPR++kEhO6uCEJN/fCoAvAkkKAPUjKmk3nsoLrHJJ/ZZCtAvZ7y",
+	"hLJy1wHL3uJQvrVwSFghy4cuY9NMQV0B9QlC+vBbGlH+ttU86b/FkMnsXvVEjEhJmuGGLKGOmb262MJu",
+	"FwpX8baLBKyJBWIuZCDkeGnz/+BKHWB650PO3+y3swK9VhfAwy7Omu+b7RPDkzauRSJmcxXzOIyWbCH5",
+	"NQ8jiySWLoxt+qGWpukuS1ovyIH5eMCw9fS42ytKX+SuZygTEUseuQIQxZJtu7HmVyNsYN1Zs1BeCriN",
+	"KARXYok5OJeh5BCSCDq+L8XHZDhexFrFPhvx8ZURZH36YiCLhhNZ+cCoQFC9okTyCYyK8Qyfw8aKAz6L",
+	"aSlWNxgSkBO7BjIC/BbznmY3U4XSNJlbYsfhbsPHiQeE8rLCemM1FxjBg6vTiAUP/G31M/LcRv9Osspf",
+	"FyJeZsJKGuZ6f3GFagb/tq0LSMQquC2mB7le9Qoz/jGcLWaFRg0gikNJn7yChYOWibgU8fYO8JDkepjx",
+	"jydCXhrmslc3C52Yo1xoFP7Hv1fLL//jT/9HIW1eJ7GRX357jOB0I3qtlhzZHqO+Lo+FQaHxw4rA9bky",
+	"lVegkMedHk2TiH5YqyniFZw7myrD95G8bsdvk1SpRk3wnj9+6cuHQRD4XKHLkt93Ymm9EQ6ZKayIYV0Q",
+	"uthfF2IhWNG+60LVtuk7xzO7I71/9rcw+O0TaUlaZCFmmVhuTr2t9mCJKSsikA/T4aUUAbvonhDqWwoV",
+	"4GEx9zRULRelhn5U08/E8ASoRhKCpWUa6kTFy+2UmV1gpipFTAISbqqmEg7up1Jmfh898xNv5IfXDgqP",
+	"Rc12zrdxI8Md7fLO+uY/U1yNV1jEUaFRmCbJXDeemXtXmYBvtsLn82dGt9Xu5av98OxqOX62No0yr43q",
+	"lXkw+VcdXv7IR2PYbjr9xGQShYS7UPsBkk3NZ5q2IeoFrzCJ1Wy4xc6pxhDnttOi5/cuUcMNHMqMbxMz",
+	"y+dKfZa13fxat6P4Ckzvn8+mM95LH1ZThR8gi8uQi2ORAIjFJ/K4uBZfmvUiQvSuppIzlbxWC/m7MF8M",
+	"eQKv7CPw3meWUG43OftweYdoe/FZMePB//g//xeGtNKPtvKszTD1PebH4i9inKAZOoXKlhOFpZOyd6Ex",
+	"m5nK/ifD9+DPvPXaWqEpIWGmrp24562260ZmrMm4OoXkT1KAC6OgIy/RFTNcQ3588FymKbSJoqFhiX/E",
+	"u3OdMgQAp7EIhIP3ICkfOSLu+0Tb4kKgPt7EIdShtqgSMztPZ8ChZldinmSYG1di+URTGBm6cc2Q0YMO",
+	"0P/hzELsudWVttRcO8yhU6RgUKZB3BiP5o5uYnc7N0lGMKONYs8xrPG3KfncO0eQrhOuoMPdgAZaTpzJ",
+	"smYHEOLkLnZnILp4o7+A1xXktk9mEG5RRFMmVav2qy8b1WqjWl2RuLZqqJY6PIiCurl/V0HNhU8ZUvw5",
+	"uX1g2UACfytnzK59YEEvH9wP+wX55rfondjOq4G2bdGUH5xdgxER2TWA597Cq1F+84Gb+oS067Mi1KzX",
+	"ISQe5TCCP12I08OaeYbkI57exkqiFLZkXpsAfq/D+SY8jGyqTeuofd5unfXzevHrnDua7eSNvhvHeWWW",
+	"4gLVk6+VzZjhfS6bSZlKmh3Mr4QCkJOFngPNrNwFE9S09gUYyUWv1R2+QpSA9RoPCHykC426wwLocN9C",
+	"qc16WrTpO0zavIaW59vI81rj34nw10GE4aZbj82j0GBALb+FBhOcqdF+LDk22k9KjYE2I/S5z4qJiGeh",
+	"GWGFdSmnD3OZXRANiIA8Pe9/8C0Uh6GWNzyKRIKIy1AD+lcRKzbiEab/xw606lRFAeZx40uYvEhI7KRx",
+	"DCR4PUEbkSol5hCGo6NwzkIJbrEMn5z8cQ632MZdvIHEH2jMoSbwd2+jzkGwUpHSC0xrzeNpNzOskV2Y",
+	"k5kg4BbtwKMGcjOTYkeR0oTXhKj1DsbKJzjVQN6FVZmOgBc0UyyCPwTHOqLdTjV9NqL4MMLH+hoZl72g",
+	"Ryed3q2sq+awLjxAt3Auy7zxwQfnXRua/869vg7uBZffBYF7FA6WB7HZxsiaALogN8DDNTLCaZiDVCxS",
+	"8hIrg1hwQKxKYe9Ht9Xrd9tHkHWv5ECmVLgE9cyAxWDRbnXJQulBrj1CrmJycIX1DAnnUQ7Iz9aRxCEe",
+	"AnYCoFRE4SRB0xVVMMfUBbKP6YQvNbOLtMXshRAPi+RShVC6fgmOo4HECh0aAmqCW7QQ6xLElsEjCGJu",
+	"xlQOU2YykHa/P8lKNpVBgPX4I2k3PS7pAOhxLBD6fBomBLBw53DNe7CL2v31nOwu3C/H3z46MgRDzXWZ",
+	"R1jDzXCSfa9gzv6K3xOvg+MfpS9ME/jFHZd2O+/qOhiZPAjuqG+m797GvzZ38Z2FfS1WMNydR9XBXCbw",
+	"7G/Op6H51Zzu7XztJJxAQqPYwNlyRbMsBfdSRHEs9Qeqla2GDBepYeg7qA54tduds5zycBf53wzPOeHf",
+	"AEnfnK2Q35RbAwHRe4YRec/3C58I1nsQDvKaR1qwudJhguXNAGT867SOuafqpP36yzCOW1Yox08+4UZx",
+	"GA10OVKjwiNxG+zqcdmN08e3wW++EaZhiB6gWmVL/Sh8YyE/5UHJm+nIgIfaA7CzSF1CIDoiehVVFDCq",
+	"4Wy0CmvvKlXY6/vk2N2NVVzgbP5Ikn/bOspjUXahjedTJcVX69q4OPu0c6PqWIjSig23+jboMD+WdyPf",
+	"/Hfx+uuglHTnH0i6DgQweH1rybYAanZhf2S/TyE4ELVwvHyimRZJEgkIXkkLO2TVgT7SkGIBFU/HYiBJ",
+	"1g7lWEE+3WQhA51SwEgElyJu0Aj9CmsHYjZX5vYx8ZGPk8hI31fCsegXr8QSPBsDqU0jgbXx2/myK7Es",
+	"VRjGH6UGZjRYUdFTcJJgZBh5xEOZxCpYoDd8IMcqWswke0oDe1pqpGCMZK9SsWmca1upM/Pn/Nw8OWlZ",
+	"a7HvpV+87nb+rXXmewPpH110u62zow/D03bvtNk/emsee9U8wZoE71vd1yedn8GjlDOwEX3xKQbeN1TG",
+	"Lx06PFUEA6nMrU7JJoAMkd2NzGzaLbvkOGvAfEWDzbnuB/Lp044UbAzHBMA5RxwqzNE2P33aYNyWc6U1",
+	"o4K7kvn2WAzT532rWkH9uCBMstAEe9agUnBaotQcTj89G+Nl+Z1AEBksf4vPOPtP1QXDZCBNO9Z9c3wB",
+	"ueT91rD1S7/VPWueDLut1y2zFy0/O8cqDi9D05Lj9IKEMlhwj3A3CdU21CydQzEFzrUYoFLcwHjgEIOg",
+	"sEjGaiYglZ2Ojl2wNGtvoQWmMKQLxhbzjW4kEPaP8f2vTjpw9svQvc8LrZuBm6xRA6XDK9hjUmgUWhfd",
+	"gldYP2SQsHneLKPuUq3W6nsFr4DHHdjtfn1njkpL/AWsh8et806v3R+ed3orAXerK3AHnfC+i2UO6CIW",
+	"FAmPRsSJuRnhr7v1DFkChqegvYBaMF86+5Blq700E6NowCA91VIl6bup9GQYGfjXEuV0UJh8xM4hbyFR",
+	"w9XtdpBJ6dZhQ3eQrvoZUbgVXiXXPlRDxepB84gvS0bfpVrmpr+M7ZW78IAItg2D3spuV5K+AaN4VBnu",
+	"1HDRuwtydxbfoJ+uDQDdVXKDty7kPFZjs80jIGwPLbvlRZY13x6ySG7Z6u2iG7a1RWwT17bcwNbEuUDN",
+	"jIKKT1qz5jziyUTFMwjdGKvZLEyYkVZiD4JAUjZJwfDaxqAjuBcmNRPoS8s03F/OhY+h6zoVypQU2K3l",
+	"2y6rpIFQcRmEEGswDvzMgnnHKopEUMZcbXxtyg37kwIVcfPLZWxODdOG7MqxiAHnTSN6Os4MJB4aSKIZ",
+	"lI60Q5oIkstgKu9bZ/3esNf66cJw+2Hrfav7wWfFWrXKZrpkxmwawFYPGR/HSmvyYXIyX6WNTlQUqRu9",
+	"sroWVi3bDkhkXyBYN76DMTjwQtolLJOusHN+KTBm525p7lCVxx/IIo9u+BJk9EMrS2mFiyY9RFCXWO5N",
+	"UvXOSwi8EbN5ggLXXEWRzcQEEQWbGEgqonYVzsFdDFNspH+xm6nS+TOAS6NZxBOzNuYxZjM3Z1CGjvlh",
+	"YKThkLYtoHr+GEOE7VoLPFQmDSrsZ0qkpzlnOwL5K5pRIVMEDbAHIxYJD6UIDu3O4BLPk/RUdFv91hnY",
+	"Zlhxr8oCvtQWrd4uImLy2aoY5ihjoyzGQw71R6nB4dFFt9fpDlu/nLe7IK/D8MicdJOfQ6nC/GQ5F9of",
+	"yEkYGckJdJblXLCiWUVe1sJIVYkISoewaCwQ5WCB0oTQqM1ASC/Ol/zl4F1PbkKjhcGWc1swOgZ9ARaM",
+	"QKJoejjXUoW94oEdn2eHBwFukI7vN9h+vQ6VMyxEClQ8SdU6XOfbAQ1aSN6+uNC6TkXz18pS0Vhch2qh",
+	"8ZIU1Zz/dSGAbW8CEYCl2oYhUHsJzo70446IAmtjtWBa2m407MumQ8LNLYYtH2EpZiPyzSOQ4qis06ZZ",
+	"QHu5WYSJmOlPVrG2XAJSCvnHNr60V4dp06fMycPjmC8xyXEJ2P6GWRXugf+AkA8OAER1F6fSA5j7iGrk",
+	"kRlW5fT6wUY9JZWI0+TMFRk5L8Kuysr79bw8TNIvNvZiqzT8Yl0a3vMKDr0eovi9/xsK4ge1evVuebzE",
+	"5uDQmCv+srqfnWlrvTG7vvJVxVaqCVaTVqkYSaFRg/xkroczFWcH+DY0icKLF/Xa3h3qsAMtOt9S0tzF",
+	"kEDK9qWNpbXPOKcrzChfC3gKVZaAwYV6hcelfDOddKq/Y254tfbnt3v/dvDTy59f/PLDh+fvD/r7vb1u",
+	"/afa+R1WnmTuzUnDO46MFbWaCRIfwoTdiNgQ8IUUAdVF+0rsvg5fXFUcjnOiPMg0t+sOpB5s1h2mKgpu",
+	"sfe+DmOdsPmUQBk5yCRBzG941DCygZG2jGAJpMy3wEmpSmNEKAtqlYaiB7GaayPOJTr7jixaJQbh62nU",
+	"vNPfqinY/pK3BUfhlXACCm+37lodBfpMI9wVFBPLTcS1AmMubc4MzKwV2KwmlQzDVzF0HUyrT3QKVZUZ",
+	"4vF3TdM1KpWRhfHbtZUrpaV+eITR9GvGZShYRdZg1/QLtllzUyD0H1NJNd0Dnz4OQ+mTaVanlarYDyDk",
+	"eux5lUGQPEm9h9lrPPHTZcHI+1LDnBQFhccgB/xahWBkZUUI3bd6HG1lxQyqQvmtvsVdIRUOzJt4vlCR",
+	"ISP++rkCrUrlFhSr8+tD9EaYL0znMOsEq0gTIOnbzslxKoWjWrnRGg1VmMO/LgSWxrImaD5T8jJNrwAE",
+	"GXB/BAOZHWDtmL5hG0h9urfRmeuBtJZmsjLbOxmwIodVRx2a1ha7ncQC1zUzy5e224zfqij4QxiMD7aZ",
+	"i+3lKDRePN83z2w0ip43P3Qu+qlZtLpfv7cN2Sz5FzAgw5k/6raam83HB49jPN64Tp82HzsG4btIwCis",
+	"1lNbcXYbt5qL8RKv2otTIXrFHJ2zFJuNIxPFw5uJnca/24j/yWzE9liuynrnYKV0pS7K3bu/sRgEPgx/",
+	"Qh61XfjrIa8C6Q+FmqmIAkbMmIoMOmISZQ5ucP1bi6fLDtlIjNXMSI/o+PB3EvCyRApYCAy0BUqWy6RI",
+	"rYHAhQ0LJGaYcXvz/Hnr7Lh99sZnxYx/okxVOmRzrhOUUoEHLNkmSeHW4AErFuIwnqJYlIZM/Cok+OBt",
+	"6iNWg0U3PMXaeI6/Hs2yNrcmddvr0Mg+iRXtbrg1knrWiq5XN6XoRh/YYIMN4QhrcQaHRq4cyLUwA29j",
+	"ao/H/Hcfjobd1k8XsFhO/AcM1fGTQ9TBQKZif6mRPWZx3+1W2ukaii0YR/t6mHjZJm8pLJ9E34Yw8+k3",
+	"HI7xkBh8cLR7rX7/5BsQCFb7ftnYq273Jz+KpLDRsby7oEAn+pEkBXtfvosKfwxRAQnco8kKhrJulxS6",
+	"IhLcchpHSEDv4iaej5TadyOkAL1N7ygFNIHWM3Jkzrm2vec5cJiw2I4Nfil5WaxYxkXy5h66McCJ1+UN",
+	"9vnixnpdgPcqDL4zp08yp/ed9vF33rQDb8Ljd3/eRILU47AmuhvfOdMfgzO9B0L9kHwJf3wGADVbw57y",
+	"bISAuanWCxh/cxZcCMeRSRwKzfRixhLFfhWxsqDi1sYs/rrgkSatEB/3TENlq+iSLxJDRy75vDyJhUgD",
+	"fqZcT9l4ykMJgAN8nHiZ1RhImR5I6IOpuUCeoz2j9rnh9qFmUlzyJLwWdnxuQA2NVdvwYxjoEupFuo/N",
+	"VSgxEIanZSDtLIwi7zxaRNUU2zEvZIgUYJ53n01jkw3JKWHdHP+kdfym1R0evW0dvRt23vmgrK3/8rrZ",
+	"Pmkd+1BNzMaLXIcqAt6gN9qozX6e4Fn51orqIF9bWRqHt6krmxubrQHURco7ZgXdFUBRUlKHGiSk3Uk3",
+	"Lh+s5CcSHxdRkoXsifHVF/ZuPw7Z2gi0vKAKMLSy8prHIQcH8v2pFmFtke2NOPW22rxiLckmBx+G5iOf",
+	"8geAi6obQPDy8uC+G8CBIaEA3rdNSxEi1CLkQkjAMrYJIHkyyoNZKB00E2pgc0LIYWbuIpSstHRDCmjj",
+	"lO93AL5AnCptzpKx2oItMbvJ1PMz9NqzRWe+LpEaB/e5OZBZfSjYyt2vu7s2XyDjkbav12/2L3qb4IGt",
+	"H3dIfKvQqNVRnF/74vPke1wIwI20grV19uTSLbMFzcgsLprFIr074C++fxt5xQ0xKuTXmGC5QVy970lI",
+	"wdFWootWsQC/fBTR6ggO10jSVxUj5JLkVQb2OhbiV0B9XMgJ/v0QmQY3YjRV6ko/04tRunrbMw8wXcB9",
+	"9rHLtPXEOLZ4lhSJPgW8L2JjdgKWkW0JOf4ZH+vlZvlVFFL7o1U5+7n16m2n827Yu3jVO+q2z/vtztlq",
+	"QO1DgJ6shL3FfBEwPVYxhgIEIejObigCRNUNMRC68e+bo1Qp9adCnoL/QNtRKC+H4LVzE9r2vIINJB9q",
+	"OMTDLL5qzbyTIQLcocZariYQ3IKKvdgVWvhnWCao8KBF2DZdpl0rseXozB+0IlueZq1jpegkv0yfIPC2",
+	"uYJRJLdm+UO+SAb36HbQyCXekD5IuWC+cy18VvSf+ikG8HIuSgOZJmNhQolUNwxLmQQiCq8FFVXxF3Hk",
+	"G5KP4xrlMqUTfsme2ukMpJ3PUwzbwwhENuYx2HLAxh9eApSQjxfL99jTp8AWWGIEDwV56YcUiYeJ2QMp",
+	"5DhezhPK4x9zyZSMKF3GRuH4sUp4IsrUbglHcNE9SWuf++a+FXXJt8k8A0n1X7IaMSpmk5hfzoRMPHxB",
+	"+yyUbJ4GmBpFyrSKyVNTpc1IPaw5o1V0LfRAJspjnEVKzQ279Ng8Dq95IjwWhfKqHBk+5LGZSDjWyltI",
+	"PRdjCCHw2GwRmZuiqYwNRRBSjSzIu9qv1zNVMl5EArZoSI9YPRS2zbQdCcPELe1unpx0fm4dD89a/Z87",
+	"3Xc9n81FPAPLUUjBtdSQ2YC/LAKjuGIKFE9sVT88HkvPcn37Bh8nCx5FSxaEPBJBqTKQzRw89O6cH4/9",
+	"BnL1e5iW7qkW3s7H7se07sQ5PoMrfIGYx03ixIYYyD+ORAE/FBqFm6kW4+HL2U/199WPf96bvK2Nes+X",
+	"714E/f345x8W/3bAj6riTT082Zfnz/X7FzeFLymO5FRxPDg5lsRoFyp3P3+wALcq5hv6OaSQKvMuMA3g",
+	"JoaRfJdRNsgotIQjgV6EAFwPhs/brJxdBZbdddK0lmwgzN1ZJ43H8D0JCO4WpzZKqHEbWM4TgjyEBWEt",
+	"M2KRujx0whfAUjCQttob5DsYHpaI2TxLUQ4lm0Th5RTzbxFwx0gr14D1kuNd1syKYY4bidcGYNEdWB3O",
+	"/vdndTtYS9fH+JBhBRvX9Lh10uqv2Kg2kh08XHchO6fU4EYckKyxr8z8R5N/xMqXtxMQXBrG86t/Bz1n",
+	"KzBG3jhlM+6hujRQ99wdZPe+gptqPX+/fZtvX84J+t2286jC1F2q+W6U2G8v5uveru90bZ2uUUHf+1K1",
+	"OU/G003RmGCg0BneBlWgLZKCnrPSeMx3XvcPjc4dCTAGSFHyMsPLQBrFH+Bq4KqZPWUtAkoh2YZkpish",
+	"5gxLZVBG5kX3hEpVhhoRJwCbR8lMZIICGIgEpCYrliQgJ0I7MmNmSOJp/acV8WkgH4R2b4Lahav5rRPw",
+	"e5oYVqjjUziK9yYhuJSP6oHetO/rjuivgdM8/WJ8ZEuZ2wdVyu/hJv88FmMoTBoW8k1wm29Dfz9Cqnxf",
+	"RnVHrf1ZpnF/wrNsNetEWZU8AxqzSAA5+V6Km1uczwNZvN3xfMg2+50PLbcKA59JHseYkmbGoKQgdLEK",
+	"axmOF6sbwK8DGzaNXy5mIxF7mHWAsK8IAfG23z+3QSfANA2/HPMZgt55iLkQcQjP94jdxzphNfYufGVd",
+	"M+gReaLZSAVLs2vX5jyxi/7r8ovUmVHyshxNa94gxAoBXppimpzXsFxexWaG4BFJ4tBw4oQ89zSxIU/8",
+	"Q+bf8DCBFwdyJKahDGCXeByFCOKWeZEAm4wAgg6ZPxVRQMX6cycv1GzOCR9wIC1ZPTSCDDmRTLcIieE3",
+	"ENaOLeYW78IyhG6r3/0wfN3p+qVUzRvIXE8PLTg4wQXH2Sn/RoSGbzwkYUvr9uYW7sikQPI1y/Lg2vBx",
+	"66T9vtVtt1YDHehaQQgb/b0146TqCiz2RmNGSdX5IhUX0quTuokAXqte/cGVUrbhcRmRIW2rbjYawMHq",
+	"XoGo0xCA3l5QHEFGH6zYQmRvZSCxsANN0bzsSg/Fx7GIzWIU/jYoqKsBCY2fjF0oHNTvLJA0cbw7hy3Q",
+	"/PR3KeRhjYCp1R3BqL6MOAKsZocq+ypmvuVFVDAGuZTPiuYPrBdsGZe0sLfaOhBKFfYzVHPGRzySGzRq",
+	"0yNh3ifOmyIt5BaABAVkmyyUa74KgFYaSOuwCNEscMj8WOjFTPgUAJ5MBWICA/pshb0VUc4NYv4wYlGk",
+	"zIzg+TBOR1tcx0pd82vszjDPzVp8t5RuVmLPmxe9b8Fv/XBKLV6N31OpxRE8nk57nrX/3ViaB8MxK/PF",
+	"qH4qemyn/D8ZYgzV9sVNRmc3KJ4W4Rt1nWKmLJYM00CwUCegDtMLEbMX6w4TvCpArf/7JFYzjyWq5LMi",
+	"T9hMGYXPHHYyjQJKIJpRjUZMbmkEYl6J4SLZPI3fSpTvJsiPBOiaZoCkrWVcgNRZMN6GlxLssLHQUy8f",
+	"emfe91/D5SqDxFxuB1QYhdhPiscnXB5jVmFVI1yxMlcY4BwT27GFawjvcxMXIiiZgUz3VgQATW4r3EBT",
+	"EFdndkuqTC91NvMJbY1HlXAcxzzCqLqa4RvDKi3MZLbvnk3imiECgll4VlwLshtIPx3qUEkxVBMfC8jd",
+	"hFp8Blft2lZdXUb/EYzXZs3zvBHYRZ5jJGqFqaw+clfin673nULc6p8lKXRbpEd+GP500brIyQl4gYx6",
+	"t1LpJL1/dMXuP9Pl7SVPNnX0tfO7h9Be0soCWDDy8biXEehvUVqsZrJBabH6TBEaQUBTGwe+SW1BAx2h",
+	"YgykTmLBryBlSsWXKkmEBBqHPG7q6BJL8xBpNLAe3qYaIYYDGpJtJoTIuBL5Rqag3J8Mmka/axebtYtu",
+	"q3dx+sdSL35/nxme80fUL5p4keG+fdcyNoVkmA34cmqGm0GynV4fx/zGahr47MYklgp7bQi6kfsjPh8S",
+	"mLefoXkjgjEjtWEgn1f3X1Srh6zKrOWHIXgcRDYb1UOORWklByOT8G8UJNfwZBEb2my4A2gSAwnRHdRM",
+	"0dY3NL+Dg6rkMa0syECsQTDXN2EynlJhnjBmcz4Wh05wB+TfoFKQrQJ0ryusa5YRWBXw1WARE9+ipUDQ",
+	"eafkz8oUV7JGWFFmCGGYUlq6E2OBXc2FmP8RhOuVc0eA2XcWIWHxvgQ0geV6raNuqz/sdvrfRhrIZ/C7",
+	"jJfVNvGylXSQn/bl+xf6pDb+5Xnyam/Wfbl8Xb86/mH65+rN+cGvzRfiTW1xth/2n6te4XfnonifkZ4+",
+	"SiIInkvK/XBI0O+a//FP7fHBFc/lcFqWcg9+jPrQxnCSrkgWsa3bt4giNo/VJIxSYMjcTgEqT4X586lK",
+	"1BAyVUMoIBLORBmc4QDLDDaxi+7JQBYx4MJwv6laxCU2WoSR4TvEV2PBEf7ZN/fYT8vuod1OKgY9beIz",
+	"b0RyKr5R4KvTVj7SexTGyXQIwYCNQu3ly5dAbGuGtqqFTOBAvPpz4U4oMGLGQ0NXeMD/O43A0NGCVwAx",
+	"ZEghAM2AF5B81n7wChHPfjnlcRKadY9wvRqFSQyhA2ZyPIJTXXjVOjN7MFVSDDGUp9Ao/Klef1ml//BX",
+	"PCwOldN7lYUu3widlKvV/cqIj69GEf9VjOpmkETtyjpRMb8U5Xmsgmd0LofQnH4GZbBqPwx5bVSv/GV+",
+	"+a+/lJuzX8s9K5P9yEfjjZQ5uVETPhQSmE/qW78l4nzvZaO+59LrjfCV944tPxW3+kRw1p9FWz+XcI0E",
+	"j0XcXCRTwGDL0ak3IiEkwQQhu2ibHNp0Km6L2MYgWM1GXIfjlPhg6HaFdSjQ+Ue2kBTe6Fla8SMbR2Zk",
+	"QYX5dE98Vmz3Omyv9vx5uTaQPJpPebmOZXV85+T6rIi/7ZUAL6XZO2q3WSQSqCwZSqhCPuZaeEyqeIb4",
+	"pixRbDGfi9j8gO5kgIKzJhydUN0tHjFz0QEYQB8yP7vefpodz/G5OdcJM78cAlFNbxHQ1Val9nz/EIDL",
+	"qJh/EoezmVmC2j/+/p+1atUO2WPa6AzaY9PlfCok5utxo1DFaj4V6Zxw5SvMx0vts+JILFUa/abGi5mQ",
+	"CSxUKbV2YaQdEkHDFuicYyeibAgNFNg0rMAG3CVKpdnwnCFMqVkvKIHqtFeylXVJrMOdxxJPcxUnGFqn",
+	"bJEjx39/E5ujISsMQzT1QJqdzCHAjZbUnFlCj1BxRkt2zaOFUbDYebN/9BYdTSumPVvLlz6mRaTsEomA",
+	"EVV9opnvUjwfOVfCOEPmhzvKEhXwJSu+EjKU9J1mU34t2JQHrFYdyCC8hOwrKGtQr9b3SyhwUUeajUSk",
+	"bqDyPfZYe2773B6p//swyXtqUTszwg08bCPv2pVbpSu5O922y/sFtLXT1oag/c9Zq0fg99kK3spMa7XG",
+	"wXPXmZQxTWR1bBZq9r//H/YXtYjvlFyK+xHcxkwvnKj8eysqv5f6cBsXxontxIhzWsEzEKa2295OF1ES",
+	"znmcEB1Fwd9vWCsaO2Cn4atD9ufz1huPnZ+9MaL8z2J0zoKsOAwdd2tYonIxZmxQHRmg2rDSdpw80ewI",
+	"Hy/3l3Mo+0c97VdfPv/f/7f5v4dVmwFEB0H3DXNhIzFRhgHIJZuHH0UE/vlAmCtkFNdFLLFcoCGxrV/a",
+	"r5mKQ8vrmOZLqJDJODNcJ+ZhwhJ+BbHTMSSs68Q8Qp9K6IwZyFiUhYQuTNNmGVjxrwu4Lexl1UNvzpwj",
+	"0PIk4oZjQQgcu5mGiUBjoIWmYUUzLo+9Oe957JfT89JAAhuXS2RJfD4XMhBpqT+QlAzTC2I1nxs5yHAo",
+	"hQEDKZ6PNUv6mwTowaJa3RuHAfwr6GO9ymIuAzUzTDHmY0Pm8QEjaPuHCAdEyKqmI6gTTv4rM5GRkZxw",
+	"8Lky0dnQKHs8K2kjxY1tLUtvK46VTM/0PFI80Fh7aSDdGvswIcPOsVXk50ae0LayEL6MZf3jBUAb0XHJ",
+	"6tl7BHUY6qkIBnK0ZNytr081HbEWOAsWMRRgBBcebKJUbCFTAP3AzhWPDcb+lzZozpmyzPKqMkgc5+Zp",
+	"jGWBm8b2a3vMP3/b6XeG/U5neNLsvmkZYZbdTFVkZE/gRZjuAK89h9dAnJpA9GU6bwA3gpsEgRfYcvPD",
+	"Sad57LRdOsSoC6y1vl87sN1fnPUuzs873X7reNj/cN7yD+GgjVVgFsYzsupCotFAxTAWDUJ0EM6ERJzw",
+	"/XrdttY+e988aR87pR5jwbWSNjpHGJqoK0h+Dhk3Nw+navPWzTtEnoCSYOvQahN8eoSwTaWYnNAXfLpa",
+	"HUj/tHnyutM9bR1D6aZWr+9XWDNdOmgdb1UmGMKdo9xNs6P5LMyB/NlOCNgqI5WWBXF4LWIvdyAyWHKQ",
+	"pQGLKmZF/5m5tvoZXs4rscS7+K9k3PzxH3//L/NN/XnqjzBf+d5Avj1tHpV7b5v1g+ceU4tEh4HAtg1N",
+	"Nje71GBhwqiWbZJRjxQJhGiI2X2jeCktw8kEI3f4QGoug5H6aIjTUe8cY5tQBdBQh9V/3em+ah8ft858",
+	"Q7S4TMtxmnsZJQB6dtE92Sy+mjt7KuAOfE0y7MwyxWcTFc/KVh5zxDbiqoXiKJQ8XgJfKO0uy8CMcfpf",
+	"RrikG70mYv6ulpudLTJ5IRLuaCBI/DHSpLiXOAkN3WqZgZ4WDyFS1nawfZ/zpTkQfaVOeAxursJ+7WCX",
+	"/vRijpr0qQhCbsSqr1iOBT5trUBzuvq3CLC26TKV+t5m5n6VmjlYzspB9JtHEZgtDD+wTaYQTZG6DKX2",
+	"KNb1OgRDS6QuDUX1BrL+ummtBx5g+N6oGKET7Tzo19JqFiZyIuQMyByzMVcG8h0kaTJK0gT4yR0ggg+t",
+	"fWwmuNT5dM1teXk9mvLvFQy5kk40539dpJXtSeJKhUiYB6CaEyUr1LA40d3z557v754/txqqfimYEWiy",
+	"+IJ6tZQbVr3q7ZgzeIc0wYfyQPRaRxfddv/DkEKFV5LtxjRNQ6oqcPwrejEeCxEQAEweJW48FlpPFhHD",
+	"R62BoQoFnOZAvvcq1Uqttlf5wZw/iuneCd7FMAt+CZMrYDB1cz5/VqtUP53tBudiZ5KfvwO3xhGlyW5I",
+	"If757AmArDtbrpLCW0ixmgvJ52FlyWfRDr5GRwRlo2UiIK0L/uA5BdB32/U9JmYjEQSYDmAoGwlYPBnI",
+	"0SKMAvBEolY9jkIMNzUyqZHKVUz6jtUdb6YYcWMl7RuuyT9p3rnGNTe6IJn3K+yNkIZ0CsapeaROFso1",
+	"RmAkFS+ZnoZzjVE/KmaG6fZgIVJtnIb3DKId4Ce/tMXP2cE16M3F+Kt2eNq9zygz7V6Dmeu/N5ChnKjG",
+	"QDKWhEkkGgwvNGuet82XVECqwWqVaqUKa+EmVq/CX5hlaZ63TdspT/cot/9D8/TE0CGEGi40CnhQNpD2",
+	"jcga9mxWPv+i5e6VO+z0/BfNYF1n/rEar/jvY3EZ6kTEZfDqlg0RN/0KeWthSkxp5Ox5GTwLrNM/h9PI",
+	"08JbYChMY9TAaRW7CEoqAoPEIXteZeZeqihQN9IbyP36S+Z3m/3W8KR92u63rObud0USL8vNSSKMaAK2",
+	"hlKFNdMo6qJyKjxjrYmSUyobVMeBhOo3rdNm+2TYPOm2mscfhs2jfvt9y68wYjc4Wr/TPx/2Wmd9MqcE",
+	"YhxqEOuaTm6LWTTze4Lu84GMwisBGZ+suLIYhjDhUzZQDx6LxbXgUeYdgi9tva8K6/GZYIYwmKZnUOUH",
+	"MnyCLaHXQgZd2tKWGdyR4crfjpvGxhZcjgw3WqbxBVIkd6hHYhr5AvqtPSE5SEtzFfTdaoXdAl+Za22n",
+	"koZHSk6icJx8lgSwX9+hpy5PxAlG5jwwMbMnmBXxgnX65yVWtjdmjEfa0jR8GG/Bp2nb7ZTNYvQXAbJ9",
+	"oYUurdI0w8A3kb/REqmBS5J2oT4XvbTkPdguMfHDISzgl4duI3Uj4vKYQxUdDFuGIV2KRCMEPjg9/MlH",
+	"n/0JbGxg9WUvGPp/PTJ/wsV4oi3OfYBqYuoGDyd09I1mRFZnPZC0FwoSSsp8Poc/5ws9ZWoyKZkREfll",
+	"af39bAUirRz73cuB3LwMPVu3ESKOcxwDqHLRgkDAYUhKadQ12vsh9GsggacU78JJwLJPpQYw7sAsPomC",
+	"6YoNpLNS4C4wQ4vV4hINsWqRjNRHR8pMbc5m8BVmbgwjMl7UUx6jGwsiJCZqgbXiiP2ylLTrUoPtQWHN",
+	"WpXNQrkwJ9R8hA3xWL0Kn6amASi/ifJj+3xzyf7vDOI7g/gnZRAPwR6SsjW0bWcTtCJEmMwWoDOJuwUj",
+	"DQtInzHE2SMvYvaWeRqTtjXkvA9koq4EZuwZBc/J2KuwzhzDJZiPlsLhU9/ikI5CMkDC6+APIXMiA3mU",
+	"o/lkIIuYEA6/hBrT/kCSbZhnuFlReDJVPm3xSsNsyvQi0sfSYTqQMPC9gbSfjBpECdj0jeFKPrtULFGX",
+	"Alx+kJXt20vnW/A3WzFXSaFLFXZOGzGQtvL8fr1earAX//j7f9bqLxwfssd8u2vDsZKTkMrA+FhbmBUx",
+	"M59+EoFfgpKXGatFl7L5ylxyHkJYtCHT6FsDR14x6wPesY1wIPiAYmHH6zx6I/iVXzpkNqAv5TfIFEAV",
+	"4La0Pjgj2VjpBBY9iZcVBrcBxP5rEYeTZWUgm3LJFhI8hzN+GY6hHI0Nq7bKBkHSgQ/B4TysCBw5GwkE",
+	"JJrBeQxZkgNoAK2XoXX3ZpQa7GArQ2J/shyIqskcZiB4lwuBOzxaBJcCkADSSW0qOWpPwLfMsYgX1Op7",
+	"+wfPwcRJlwZguczf5cUiDMq1+l72K1l0j6axmonsazIx3IiRE4e9iRWa5bFUrNBL4qq8PP/vWt9U4+C/",
+	"OT/mLsuGJ3fmUJ1kntuux2OtHHT0IVA6WNaD//nLlv8KXoHkz+F6sDZtS7/zrnU2bPd6F6vlM4GUAmWG",
+	"qpnQod2AV2DhtEZkxHTb272sv2mqDS3fnlRKsjNxkoD9iQi8HdX9sltq1U+/8UZJ8U8pICQplb63jIAU",
+	"6xbpwPweOmy+CBXqZzwZT9mfgGVQrEKpwo5tZXe7y5gag1tfYT/HSl6i6rNf3RtIsEqlIS3FA3YDD1DN",
+	"fEvZ+ThW2vIL0lgz6u05rCHlQ6XDgZQKUcigO0RD4wkRdQqx02AJtaEWCDKTMQGPAcaay3ooTmogcyaz",
+	"EtuvVdHE1vrlvN0F3S/jUQ3T5jb+UmFv8lxkIK0uBXzLnSoGCQaiBC0idikyO5dhmb90FILiWTtIJzOQ",
+	"KWYPrFKOqRFmwgYdc4XBG1YcKQWx/MkmNgfHZfnPxOEeREfrJHO7Ml9ET4MrtaaowTk25B/+SHu98xRu",
+	"QbjMevlOzu9IzonA3VPju4Ofw5Gyb3NzwAM7uDmgniKaCE0Dml1Cuf/tnolbXA4s9Th8vrPgux3okQLh",
+	"mm/aR8OT9tm7dXPQCSpXD2UPyjf3BzQIZVfVcRmYjztRCAsMoG/JXFDXQjOfz4yw5bPiLJRQET5MdAnt",
+	"JkqmOc5p+BeWidcYq4pxz+bqP8lK9EsHmw9D08dLD/LLQIzxEzW0Jn4fSE4YZ+9CjBa8gvCH5mn8cRgG",
+	"/kAW3ah2Gltyo0oV1sUTr5nfDsRsrgBYuvxOLH1WrP3j7/9ZPzjIGVr0WM2zRAGcnzeQEKhf32dTQq6C",
+	"aVyJZWYCh28gfBwo5JKwDDEKmJCq4emBzIaSlKHuzlIEDWZuJBqWZrAF1mMKvoLDDb3ahYZOLVij3z5u",
+	"nZ53+q2zow/Dd60Pw24LfA+HjOObkEiIiP82EjxMkRAXUlKSIDox3MbaZ8PzbudNt9XrAc5XEi/JppZf",
+	"gyuxLKVZf7ayspoJBGNxkBvtoriZCxX29Gm9WmN+v9s8671udYdHndNzqKznP33aYFg5qzKQT58ahvIM",
+	"gqXR7RHwhMMzacA+plrMlBRLa4EqYjHoUSSs9yOUSVoz2QMERT2QFiaMNlvIIA1yxGPnWR3GaCWzeRRy",
+	"OYa6yciWZMAmC8NbKV4R3SzjcG5k7IGMuE4wtzYWY9MRJMHwtPxADsuseB3q0BlwOpppaE7XspR3wzTI",
+	"Dfdz8+Sk1R8enXR6ELxvv3jd7fxb68x8cXTR7cLOnrZ7p83+0VvzZa952hrio+YjiP3D1i9HrdZx69gn",
+	"E+tcxGVLSnDOns1FCnhormFslj2ZRkumrSxBqg/uUwoH5MPXYGAFcDmP+bFhfuYc4gctEj3kiV/ymN8+",
+	"6128ft0+arfO+sPXF2fHPfNMt3XUPm/nYTRxp6GShhSLJOaRPYsTymwhgQNEHBVn+7rBzYfmbYiHMiTw",
+	"VyGzHwcS3zTDe9U8aZ4dtYad963u65POz/4hBvM3j446F2f94auTztE73A37VbfV63fbR3389t2HI0ig",
+	"AJURpgBlrnC/3304gmV+9+EViWmjhQ4lFrSmw2gzaOfzWF2DBk5ZGDyiLF5MisbSXPZEsmKeoFp8UYci",
+	"81hAIZOs5kd2oNOaH6EFXLJJbGmWEk4CjBPCwvqZ1Tf3jbKvMmrgpl/ZbCkyJAPZMSPPSKydHli4YYpI",
+	"lSjuUjcYQgDbRClcOvOJnK0VdpYlR2cXkmZJuVVkOwegNdNEw8K44q1aPXhaLeKxSBmYTs3xlmOWPDwa",
+	"vX7rfHhx7u46xzOJvKL+usmkmQbjTCdiXl7MU5+s/4wvkumz+oST0QY9wKFTaiZV9w9ZLMogLOSoteFs",
+	"liaHSWbGJ7rlKPu5GSHx2q/XbbCfIVSUasSaIDpA4j2jAFyNkkPN8NX6/zjY+8f/9b9quFARjy+FTgzJ",
+	"hSfpbPy51zmzJolY8EDb2MPS9iLsfaJIXx1qliN5vBPLz1MMUC4rNOoH1apXsFJRoVFoXXQLHkDVZhe5",
+	"0NivewWpINP5OJQSFse51y4Sx4vdBXS70l+g+Pq6HOCk2awsxh2Qt1bXTXxEGKBhGhJiAbIIo3SI46Hv",
+	"Qol5B7v0BVuyGfpk836Zf19Wa17hKjTqe4rmVVjfygzjHiuK3rK58JPb014u/cduKUshwyp3PA8ortxa",
+	"em2tD4hECiHcxRB0yAPArGQ4NBvk5G1Dobeyu5akb8BIHhVe69SImHfH2MqBa+2iykI/XfEXMb5LDDy8",
+	"dSHnsRqb7R4BmXvUKPieAC3GyN0rCqGjpfZTXXSzippWY98YEd9cwfu1nJWKlgJkC1wO0BcJNRISo+3R",
+	"M5IKRNhSkriItCB4dkf9cIDZN0WYf7U8x7mSDwn6m65LDobry9PhwromUPjd6fIKMDAqc59Bk+8ChrUr",
+	"Cc4DZX8m8uBdadzXmLHTyQcifZpAkalrK2XKpUWOFzpRQcgjayHzLJYsSNhbhGWS4O3teKJZZoVjRV98",
+	"xJn7aeArSNftXoft12s/lCqbSwjSuL9N5D/Us9by7a55GBmONhzxiAO1qNXN5fIKzhcH1c8nSzhVqKJn",
+	"6QEZNgoNbH81BmMty253dFHcqdvuMT3y1aLb2Ty4m/TQ2VtljyEg2220QHfmQmIGGKnPEPVLW8L4DCIC",
+	"MNdoEl4uYqyMprOE0tZF12O/dF577KJ3DCYQ+/ZAgs+f9HF7YYyEgIVbJoCrEOptGBhMuaboQ6OTA2wx",
+	"jRQMh2tWbjKnphY46/5q/dLu9Xv+doUWl+pb8pTn783OB96d7hfQKa1ptNtagW3YQE5cSvKoRGQTBclh",
+	"FuNdUHMh7wZVTKv6KVritnx/ieBL+eMeVSKYC8k4XemNlGtdGkBgfjT/7yYZ5O3iUPjE8V6lzi/NilqI",
+	"dUcGEhowm6XuC/JNbbLOg0eCTPSxigAwsr5fhqSKm1AGFKlNepSQAY8HEkz4rHjRPyqhRRHbwuxfKxwx",
+	"tcC035swmQYxv+GRZkU7OWUUsiSJRMCmKgp0CYAbIZsnoJbQ3K9xjABjrNUs9eLR4CaxEJot5hXWtcBL",
+	"0C9EozcYB5/ZDJwr5EsC11mSUeMknAk240ug9CORBpMtRYLONcOMKCxaRBPGoxu+1IZ2g+WxwprW0s9c",
+	"HpLzglrtcc0ovCU/GU/UCZ6arw7rHwb3kMojOJN6edVxjUqCA8n8gnAPjRpSVDMEcgsVGi9f/nCAX5Fz",
+	"KA8Vb4jxKlS8NkzESIKGqKJryunkYEMn+9t7qZertU01wHK9zEU8TFVEOw3TXhIC+ONcxFpJHhW8wjWG",
+	"VBKb8wo5xfPeKiGeq09pg9jXE0106LtGWOitUGYoG3wPbuBoldt5AkLVlAmqxpBJ9Ora8o9bAi3ygDgN",
+	"8po4PYLf0EFZSO1eno0TVbEN8yo5tbZc+5hI7WaVLCDEKd6YAkmmZwiA2CDtIRQ3h8wn0WnIMRkRc3Ky",
+	"x228AT2GfiiMExEyiZesKBdRhEzBhkMYQh80NkwCE2o+gfEzkJYLmscAjuTQrI+h5qYrJVdwf1iT7Ub1",
+	"N/kCt1bzhxb77vn4eqn/LihDObBKs25PVjaisjvM0Cqu0N9qXu3lb3cDF8pwvldRhr5aYCGwrDaPjLa5",
+	"wiLDRMzwTFg7axkNrbnbVWjU6mR/BckmnvMYkIdz9sbP0V82ecLu5aLKzv2QbKpmFfMQRC+rtftXBniL",
+	"NHTXyvtEcr+zPqsK0oJs5XaBGutbPDNmy8Mxe9s/PWGpHR85mQtfFENMCAZqdUWgxtGSFf2Y/gJUorLp",
+	"yfcMo2Cj5UD6M34l2CWBCWGcSpaObui8eeFZKAPxsTJNZpFPSe+w1QANGk3KlAMJQXdTgX0PJM4BUwsj",
+	"8yuEnIQJQ/hcqczw46AM94oy3tt2FhQOnea0p2TR6CM0X4u8FKsbiCfC1jG448/8miPOESojMb/JFirU",
+	"gNPkb4KM2qZaABTO12bqTcTH5JnZljzYEeKz/rfjzlH/w3mLmQcQqRV/MJ+h7MGPg4KQg0LuN8ED9zPA",
+	"I+EXDkQS/PTM+Y2+WX17pIKl+zkIr1kY/DgowKG0PRNs7N74WRBe59pbff9ZNpVbIJmaBL0E98XiMX0G",
+	"BlN25RDx72FDkZvn7ZUeWNGMfBMOEzQTX9vTt1aghewWa6W8zOFGPNQKn8/hZFHTf1uLB78WEAFHcrIZ",
+	"HaScJ5oFAlC/5TgUupJx+7eCR8l0g1xzAqnhiERyqRaJ8w5Qy/U3mk652jQnixIkgjRMKwNSgYQpkMtH",
+	"S4vDAVFQ9DdmpkXqxkwndqK4S85YzrOONGQDrNV9xKzbEaBva6EBd8VpAH/Xm+ZDKZkgJYRKOsPs9M8h",
+	"qjMNP3cazMWbr7faN+8KGasoQqQxzMEfTw1PkZcIN0KxbU6r/RtVnvBxomK3lNaWLjbW2zIKia0ClDZ7",
+	"Kja+7zAmj80XowjQzG0MMeHcoWnIS09YysFWr1y21uYmrPd3tO4WJGEOg4etEljk5B4MJXMD8Z0eLGde",
+	"7yQLhWG28pljthuJ5EYIjH91T0fm9dzQom0GTZEOuyv+UrY/lt/ZAHWIpdelhrmJSoOjMjMSoj3Qs9oV",
+	"iokei0RwKWKMQ3RGlfaMv285ArTp7z4cPXv34RXVIQJSwBMOC2vJq842US9GAMygpNPfURrUfdsyZKHf",
+	"u68F1EAyqpJAk6sFXvPMfU7iEPVBD6OQsSBpAKHGi1hsWpDxbSPtoaIeZKXTiU4GasZDmQL1Ag3CvydC",
+	"BEZ7AzRPv2QzIYQMCGXdnqWBNLfCUBJb9nYkbpn7Wg1UTBJ4+rSZ1oh9+tSIOv55p9dnyEAXMbFPi23k",
+	"1rhosFXNysdIe5iJkQZB3DI8GcPWwQ4MkaU89bGb6ToxzRRGxnyUHsqwCuV24DtrZFT+oOGE0KZF+Sig",
+	"2DGnxGlp+5K30qiZgp99SbXel+UmNuIPZLHmsbrH/vH3/6JCXPRoCvjdYMmPtFAy/Ei+SKo44V3XfrQy",
+	"0kf86t83fPcfPm0DpnLCgXM3pAg2eh/ji6kopG9PkYPOSbG6gTKHfCBrFfZOiHkqy0KOymiZCMjZs2al",
+	"Q5viSHHGcx5D4nMyFbPKQNYrrDePwmR94uiI9XxzGBXzr8TyRyhN5TNQlhtgvPITH8sLQzZCLJh/XfMH",
+	"kjFWDC+l+QLj0q7EUjds0LiR0YRmN2EUQdy4FDcYMm+O616FdSG5BO9QWpF+YvoyZ3dGWFuSPX26V63a",
+	"HXn6lPEbvkSlYKkWkDswvgIgHBGaQcCwgjAWlPNBoKgRX5IHJC33Zc+YUWbwdvNJLPSUQBchVR6EkcpA",
+	"7leYIWSLRDB/Kj4WnbIGRYipT9if2KBQGRTYn2CLSiXfYzdQRdIsamqxc4tQP9FYMwOGbEtr+lj89R9/",
+	"/y+/ZHYYJVrYcA8WJ7tcTzSFrVD2Jl4X/0++YcCGeSNkNzSvJthGZSAPKgwVDrPcYYLIN9q1kZrtxQpl",
+	"GrNyIGneSBpK6oTLBHxAFXZMhZ5p8NARlIDFydnqz1hMk8eQSQaN42mCdPrbi1TztEw1NG44HUQYwlan",
+	"VaRhNmZqzyvsWJSDBRIzAWd7lf40nOMGlS4iwS0sXJHyIiiOn7NIaYvK58EIuEOIPMbZOOZ6mooA2qLS",
+	"pQlJKVJnSjaJpl7yUCLhbmI2Tf3jR5t04NvayP32aatz0XdKiNeqTJcOsegLmoBVfMVijgVSzH0JFPre",
+	"BjLF7THtQ6GQplzSVUUpgRVjgXcF46akSthERZG6QVoO+6wWCWAzmN2XgmziCEAEaR7molAyhHXMG3ls",
+	"xMdXajKBtfj//t96lf0L+0uYQOolH5k2D5j2YD6ATKeBPFNNIyT5WK51ouJsQbqtfvfD8HWn6yzJD3U2",
+	"LTnZcJiSR7fbox9upuF4SiUGne1P88SKRqngko1EtsGU9ZMrRQ/TlApzYhBx3LaHFvF0qMftXvPVSWvY",
+	"fN1vrQ9XTUBKDuVCLTQjgyBYwH1bldpv5Eq5QDUjqRZQ2oekaTxLVh6ouCOtpM1kcB/EqWdmy8YD6aNm",
+	"OKTXh7kC+cO0OHaiEh75h6QJpvKPOS9TEQVsIZMwgvyyxUxYJtiJAxFXnj5liGVunTB6gcVdij79VXFQ",
+	"wOxXoZl6FrXkUUGiKPAwDc0Ip8DKY6hzz/M7BGRqNgsTTDzEt3lChznDL8O1I4pnxwU+Gfg+n2EpeByF",
+	"IqZRpeuAfpNLozqzxZwV7XFKk/jckcHJEwmcqmxVghBipWRix4Arm3WQFaCKlsDnpAKYsXC8iHiMk6wM",
+	"ZNMhTOYYAYUIqOyTO8cn+V2MYsGDJT2OJrBVwTgt6LxBQ85Jv+b8pwpSKtPeIsniew0zhFIj85uRFZJK",
+	"GqkJaklepuI56gLkEpK2bS0t3uoh2CTuE578b//x2/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -517,17 +517,18 @@ func (q *Queries) ListUserComplianceCases(ctx context.Context, userID int64) ([]
 }
 
 const lockUserWalletsForClosure = `-- name: LockUserWalletsForClosure :many
-SELECT id, balance, pending, status FROM ledger_accounts
+SELECT id, balance, pending, status, currency FROM ledger_accounts
 WHERE user_id = $1 AND kind = 'user'
 ORDER BY id
 FOR NO KEY UPDATE
 `
 
 type LockUserWalletsForClosureRow struct {
-	ID      int64
-	Balance int64
-	Pending int64
-	Status  string
+	ID       int64
+	Balance  int64
+	Pending  int64
+	Status   string
+	Currency string
 }
 
 // Locks the user's wallets in id order with the ledger's own lock mode, so no movement can
@@ -546,6 +547,7 @@ func (q *Queries) LockUserWalletsForClosure(ctx context.Context, userID *int64) 
 			&i.Balance,
 			&i.Pending,
 			&i.Status,
+			&i.Currency,
 		); err != nil {
 			return nil, err
 		}

@@ -81,7 +81,7 @@ const listEventFeed = `-- name: ListEventFeed :many
 SELECT f.seq, e.id, e.type, e.version, e.occurred_at, e.subject_type, e.subject_id, e.user_id, e.data
 FROM event_feed f JOIN events e ON e.id = f.event_id
 WHERE f.seq > $1::bigint
-  AND (cardinality($2::text[]) = 0 OR f.type = ANY ($2::text[]))
+  AND (COALESCE(cardinality($2::text[]), 0) = 0 OR f.type = ANY ($2::text[]))
 ORDER BY f.seq
 LIMIT $3
 `

@@ -10,6 +10,374 @@ import (
 	"time"
 )
 
+const activateUser = `-- name: ActivateUser :one
+UPDATE users
+SET status = 'active', password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2::timestamptz), updated_at = $2::timestamptz
+WHERE id = $3 AND status = 'pending'
+RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type
+`
+
+type ActivateUserParams struct {
+	PasswordHash *string
+	Now          time.Time
+	ID           int64
+}
+
+func (q *Queries) ActivateUser(ctx context.Context, arg ActivateUserParams) (User, error) {
+	row := q.db.QueryRow(ctx, activateUser, arg.PasswordHash, arg.Now, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Status,
+		&i.Locale,
+		&i.Username,
+		&i.PasswordHash,
+		&i.EmailVerifiedAt,
+		&i.FirstName,
+		&i.LastName,
+		&i.BirthDate,
+		&i.Country,
+		&i.Nationality,
+		&i.PhoneNumber,
+		&i.PhotoKey,
+		&i.TwofaEnabled,
+		&i.TwofaSecretEnc,
+		&i.TwofaEnabledAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.TwofaLastStep,
+		&i.AccountType,
+	)
+	return i, err
+}
+
+const createInternalKey = `-- name: CreateInternalKey :one
+
+INSERT INTO internal_keys (name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4) RETURNING id
+`
+
+type CreateInternalKeyParams struct {
+	Name      string
+	KeyHash   []byte
+	Scopes    []string
+	CreatedAt time.Time
+}
+
+// Internal keys (services/identity/internalkeys) --------------------------------------------------
+func (q *Queries) CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error) {
+	row := q.db.QueryRow(ctx, createInternalKey,
+		arg.Name,
+		arg.KeyHash,
+		arg.Scopes,
+		arg.CreatedAt,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const createPendingUser = `-- name: CreatePendingUser :one
+INSERT INTO users (email, locale) VALUES ($1, $2)
+ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type
+`
+
+type CreatePendingUserParams struct {
+	Email  string
+	Locale string
+}
+
+// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
+func (q *Queries) CreatePendingUser(ctx context.Context, arg CreatePendingUserParams) (User, error) {
+	row := q.db.QueryRow(ctx, createPendingUser, arg.Email, arg.Locale)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Status,
+		&i.Locale,
+		&i.Username,
+		&i.PasswordHash,
+		&i.EmailVerifiedAt,
+		&i.FirstName,
+		&i.LastName,
+		&i.BirthDate,
+		&i.Country,
+		&i.Nationality,
+		&i.PhoneNumber,
+		&i.PhotoKey,
+		&i.TwofaEnabled,
+		&i.TwofaSecretEnc,
+		&i.TwofaEnabledAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.TwofaLastStep,
+		&i.AccountType,
+	)
+	return i, err
+}
+
+const ensureNotificationPreferences = `-- name: EnsureNotificationPreferences :exec
+INSERT INTO notification_preferences (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING
+`
+
+func (q *Queries) EnsureNotificationPreferences(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, ensureNotificationPreferences, userID)
+	return err
+}
+
+const getInternalKeyByHash = `-- name: GetInternalKeyByHash :one
+SELECT id, name, scopes FROM internal_keys WHERE key_hash = $1 AND revoked_at IS NULL
+`
+
+type GetInternalKeyByHashRow struct {
+	ID     int64
+	Name   string
+	Scopes []string
+}
+
+func (q *Queries) GetInternalKeyByHash(ctx context.Context, keyHash []byte) (GetInternalKeyByHashRow, error) {
+	row := q.db.QueryRow(ctx, getInternalKeyByHash, keyHash)
+	var i GetInternalKeyByHashRow
+	err := row.Scan(&i.ID, &i.Name, &i.Scopes)
+	return i, err
+}
+
+const getLiveAccessToken = `-- name: GetLiveAccessToken :one
+SELECT t.id, t.user_id, t.secret_hash, t.device_id, t.device_type, t.device_name, t.country, t.ip, t.user_agent, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, u.status AS user_status, u.locale AS user_locale, u.twofa_enabled AS user_twofa_enabled
+FROM access_tokens t JOIN users u ON u.id = t.user_id
+WHERE t.id = $1 AND t.revoked_at IS NULL
+`
+
+type GetLiveAccessTokenRow struct {
+	ID               int64
+	UserID           int64
+	SecretHash       []byte
+	DeviceID         *string
+	DeviceType       *string
+	DeviceName       *string
+	Country          *string
+	Ip               *string
+	UserAgent        *string
+	CreatedAt        time.Time
+	LastUsedAt       *time.Time
+	ExpiresAt        time.Time
+	RevokedAt        *time.Time
+	UserStatus       string
+	UserLocale       string
+	UserTwofaEnabled bool
+}
+
+func (q *Queries) GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error) {
+	row := q.db.QueryRow(ctx, getLiveAccessToken, id)
+	var i GetLiveAccessTokenRow
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.SecretHash,
+		&i.DeviceID,
+		&i.DeviceType,
+		&i.DeviceName,
+		&i.Country,
+		&i.Ip,
+		&i.UserAgent,
+		&i.CreatedAt,
+		&i.LastUsedAt,
+		&i.ExpiresAt,
+		&i.RevokedAt,
+		&i.UserStatus,
+		&i.UserLocale,
+		&i.UserTwofaEnabled,
+	)
+	return i, err
+}
+
+const getUserByEmail = `-- name: GetUserByEmail :one
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE email = $1
+`
+
+func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error) {
+	row := q.db.QueryRow(ctx, getUserByEmail, email)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Status,
+		&i.Locale,
+		&i.Username,
+		&i.PasswordHash,
+		&i.EmailVerifiedAt,
+		&i.FirstName,
+		&i.LastName,
+		&i.BirthDate,
+		&i.Country,
+		&i.Nationality,
+		&i.PhoneNumber,
+		&i.PhotoKey,
+		&i.TwofaEnabled,
+		&i.TwofaSecretEnc,
+		&i.TwofaEnabledAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.TwofaLastStep,
+		&i.AccountType,
+	)
+	return i, err
+}
+
+const getUserByEmailForUpdate = `-- name: GetUserByEmailForUpdate :one
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE email = $1 FOR UPDATE
+`
+
+func (q *Queries) GetUserByEmailForUpdate(ctx context.Context, email string) (User, error) {
+	row := q.db.QueryRow(ctx, getUserByEmailForUpdate, email)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Status,
+		&i.Locale,
+		&i.Username,
+		&i.PasswordHash,
+		&i.EmailVerifiedAt,
+		&i.FirstName,
+		&i.LastName,
+		&i.BirthDate,
+		&i.Country,
+		&i.Nationality,
+		&i.PhoneNumber,
+		&i.PhotoKey,
+		&i.TwofaEnabled,
+		&i.TwofaSecretEnc,
+		&i.TwofaEnabledAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.TwofaLastStep,
+		&i.AccountType,
+	)
+	return i, err
+}
+
+const getUserByID = `-- name: GetUserByID :one
+
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE id = $1
+`
+
+// Users (shared by identity, registration, profile) ---------------------------------------------
+func (q *Queries) GetUserByID(ctx context.Context, id int64) (User, error) {
+	row := q.db.QueryRow(ctx, getUserByID, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Status,
+		&i.Locale,
+		&i.Username,
+		&i.PasswordHash,
+		&i.EmailVerifiedAt,
+		&i.FirstName,
+		&i.LastName,
+		&i.BirthDate,
+		&i.Country,
+		&i.Nationality,
+		&i.PhoneNumber,
+		&i.PhotoKey,
+		&i.TwofaEnabled,
+		&i.TwofaSecretEnc,
+		&i.TwofaEnabledAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.TwofaLastStep,
+		&i.AccountType,
+	)
+	return i, err
+}
+
+const getUserByIDForUpdate = `-- name: GetUserByIDForUpdate :one
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) GetUserByIDForUpdate(ctx context.Context, id int64) (User, error) {
+	row := q.db.QueryRow(ctx, getUserByIDForUpdate, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Status,
+		&i.Locale,
+		&i.Username,
+		&i.PasswordHash,
+		&i.EmailVerifiedAt,
+		&i.FirstName,
+		&i.LastName,
+		&i.BirthDate,
+		&i.Country,
+		&i.Nationality,
+		&i.PhoneNumber,
+		&i.PhotoKey,
+		&i.TwofaEnabled,
+		&i.TwofaSecretEnc,
+		&i.TwofaEnabledAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.TwofaLastStep,
+		&i.AccountType,
+	)
+	return i, err
+}
+
+const insertAccessToken = `-- name: InsertAccessToken :one
+INSERT INTO access_tokens (user_id, secret_hash, device_id, device_type, device_name, country, ip, user_agent, created_at, last_used_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
+RETURNING id, user_id, secret_hash, device_id, device_type, device_name, country, ip, user_agent, created_at, last_used_at, expires_at, revoked_at
+`
+
+type InsertAccessTokenParams struct {
+	UserID     int64
+	SecretHash []byte
+	DeviceID   *string
+	DeviceType *string
+	DeviceName *string
+	Country    *string
+	Ip         *string
+	UserAgent  *string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+func (q *Queries) InsertAccessToken(ctx context.Context, arg InsertAccessTokenParams) (AccessToken, error) {
+	row := q.db.QueryRow(ctx, insertAccessToken,
+		arg.UserID,
+		arg.SecretHash,
+		arg.DeviceID,
+		arg.DeviceType,
+		arg.DeviceName,
+		arg.Country,
+		arg.Ip,
+		arg.UserAgent,
+		arg.CreatedAt,
+		arg.ExpiresAt,
+	)
+	var i AccessToken
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.SecretHash,
+		&i.DeviceID,
+		&i.DeviceType,
+		&i.DeviceName,
+		&i.Country,
+		&i.Ip,
+		&i.UserAgent,
+		&i.CreatedAt,
+		&i.LastUsedAt,
+		&i.ExpiresAt,
+		&i.RevokedAt,
+	)
+	return i, err
+}
+
 const listActiveDevices = `-- name: ListActiveDevices :many
 
 SELECT id, device_id, device_type, device_name, country, ip, created_at, last_used_at
@@ -39,7 +407,7 @@ type ListActiveDevicesRow struct {
 	LastUsedAt *time.Time
 }
 
-// Queries of services/identity: devices, logout, password-hash upgrade.
+// Queries of services/identity: devices, logout, password-hash upgrade; its tokens, the users table and internal keys below.
 // Live device-bound tokens (not revoked, not past their absolute or idle expiry), newest use first.
 // Legacy tokens without a device are excluded.
 func (q *Queries) ListActiveDevices(ctx context.Context, arg ListActiveDevicesParams) ([]ListActiveDevicesRow, error) {
@@ -71,6 +439,58 @@ func (q *Queries) ListActiveDevices(ctx context.Context, arg ListActiveDevicesPa
 	return items, nil
 }
 
+const lockUserDevice = `-- name: LockUserDevice :exec
+
+SELECT pg_advisory_xact_lock(hashtextextended($1::bigint::text || '|' || $2::text, 0))
+`
+
+type LockUserDeviceParams struct {
+	UserID    int64
+	DeviceKey string
+}
+
+// Tokens (services/identity/tokens, sessions) ---------------------------------------------------
+// Serialises token issue for one (user, device) within the transaction.
+func (q *Queries) LockUserDevice(ctx context.Context, arg LockUserDeviceParams) error {
+	_, err := q.db.Exec(ctx, lockUserDevice, arg.UserID, arg.DeviceKey)
+	return err
+}
+
+const rememberDevice = `-- name: RememberDevice :execrows
+INSERT INTO known_devices (user_id, device_id) VALUES ($1, $2) ON CONFLICT DO NOTHING
+`
+
+type RememberDeviceParams struct {
+	UserID   int64
+	DeviceID string
+}
+
+// Returns 1 when the device is new for the user.
+func (q *Queries) RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error) {
+	result, err := q.db.Exec(ctx, rememberDevice, arg.UserID, arg.DeviceID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const revokeAllUserTokens = `-- name: RevokeAllUserTokens :execrows
+UPDATE access_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL
+`
+
+type RevokeAllUserTokensParams struct {
+	UserID    int64
+	RevokedAt *time.Time
+}
+
+func (q *Queries) RevokeAllUserTokens(ctx context.Context, arg RevokeAllUserTokensParams) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeAllUserTokens, arg.UserID, arg.RevokedAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const revokeCurrentToken = `-- name: RevokeCurrentToken :execrows
 UPDATE access_tokens SET revoked_at = $1::timestamptz
 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL
@@ -84,6 +504,25 @@ type RevokeCurrentTokenParams struct {
 
 func (q *Queries) RevokeCurrentToken(ctx context.Context, arg RevokeCurrentTokenParams) (int64, error) {
 	result, err := q.db.Exec(ctx, revokeCurrentToken, arg.Now, arg.ID, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const revokeDeviceTokens = `-- name: RevokeDeviceTokens :execrows
+UPDATE access_tokens SET revoked_at = $3
+WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL
+`
+
+type RevokeDeviceTokensParams struct {
+	UserID    int64
+	DeviceID  *string
+	RevokedAt *time.Time
+}
+
+func (q *Queries) RevokeDeviceTokens(ctx context.Context, arg RevokeDeviceTokensParams) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeDeviceTokens, arg.UserID, arg.DeviceID, arg.RevokedAt)
 	if err != nil {
 		return 0, err
 	}
@@ -176,6 +615,91 @@ func (q *Queries) RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensPa
 		return nil, err
 	}
 	return items, nil
+}
+
+const setPasswordHash = `-- name: SetPasswordHash :exec
+UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1
+`
+
+type SetPasswordHashParams struct {
+	ID           int64
+	PasswordHash *string
+	UpdatedAt    time.Time
+}
+
+func (q *Queries) SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error {
+	_, err := q.db.Exec(ctx, setPasswordHash, arg.ID, arg.PasswordHash, arg.UpdatedAt)
+	return err
+}
+
+const setUserStatus = `-- name: SetUserStatus :one
+UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type
+`
+
+type SetUserStatusParams struct {
+	ID        int64
+	Status    string
+	UpdatedAt time.Time
+}
+
+func (q *Queries) SetUserStatus(ctx context.Context, arg SetUserStatusParams) (User, error) {
+	row := q.db.QueryRow(ctx, setUserStatus, arg.ID, arg.Status, arg.UpdatedAt)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Status,
+		&i.Locale,
+		&i.Username,
+		&i.PasswordHash,
+		&i.EmailVerifiedAt,
+		&i.FirstName,
+		&i.LastName,
+		&i.BirthDate,
+		&i.Country,
+		&i.Nationality,
+		&i.PhoneNumber,
+		&i.PhotoKey,
+		&i.TwofaEnabled,
+		&i.TwofaSecretEnc,
+		&i.TwofaEnabledAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.TwofaLastStep,
+		&i.AccountType,
+	)
+	return i, err
+}
+
+const setUsername = `-- name: SetUsername :exec
+UPDATE users SET username = $2 WHERE id = $1 AND username IS NULL
+`
+
+type SetUsernameParams struct {
+	ID       int64
+	Username *string
+}
+
+func (q *Queries) SetUsername(ctx context.Context, arg SetUsernameParams) error {
+	_, err := q.db.Exec(ctx, setUsername, arg.ID, arg.Username)
+	return err
+}
+
+const touchAccessToken = `-- name: TouchAccessToken :exec
+UPDATE access_tokens SET last_used_at = $1::timestamptz, ip = $2
+WHERE id = $3 AND (last_used_at IS NULL OR last_used_at < $1::timestamptz - interval '1 minute')
+`
+
+type TouchAccessTokenParams struct {
+	Now time.Time
+	Ip  *string
+	ID  int64
+}
+
+// last_used_at is written at most once a minute per token.
+func (q *Queries) TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error {
+	_, err := q.db.Exec(ctx, touchAccessToken, arg.Now, arg.Ip, arg.ID)
+	return err
 }
 
 const upgradePasswordHash = `-- name: UpgradePasswordHash :execrows

@@ -10,6 +10,278 @@ import (
 	"time"
 )
 
+const checkAccountHeads = `-- name: CheckAccountHeads :many
+SELECT a.id, a.balance, a.version, COALESCE(s.total, 0)::bigint AS entries_total,
+       COALESCE(s.n, 0)::bigint AS entries_count, COALESCE(s.max_version, 0)::bigint AS max_version
+FROM ledger_accounts a
+LEFT JOIN (SELECT account_id, sum(amount) AS total, count(*) AS n, max(version) AS max_version, min(version) AS min_version
+           FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
+WHERE a.balance <> COALESCE(s.total, 0) OR a.version <> COALESCE(s.n, 0) OR COALESCE(s.max_version, 0) <> COALESCE(s.n, 0)
+   OR COALESCE(s.min_version, 1) <> 1
+`
+
+type CheckAccountHeadsRow struct {
+	ID           int64
+	Balance      int64
+	Version      int64
+	EntriesTotal int64
+	EntriesCount int64
+	MaxVersion   int64
+}
+
+// Balance equal to the entries, versions 1..n without gaps, head version equal to n.
+func (q *Queries) CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow, error) {
+	rows, err := q.db.Query(ctx, checkAccountHeads)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckAccountHeadsRow{}
+	for rows.Next() {
+		var i CheckAccountHeadsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Balance,
+			&i.Version,
+			&i.EntriesTotal,
+			&i.EntriesCount,
+			&i.MaxVersion,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const checkCurrencySums = `-- name: CheckCurrencySums :many
+
+
+SELECT a.currency, sum(e.amount)::bigint AS total
+FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+GROUP BY a.currency HAVING sum(e.amount) <> 0
+`
+
+type CheckCurrencySumsRow struct {
+	Currency string
+	Total    int64
+}
+
+// Invariants (flowxi ledger check) ------------------------------------------------------------
+func (q *Queries) CheckCurrencySums(ctx context.Context) ([]CheckCurrencySumsRow, error) {
+	rows, err := q.db.Query(ctx, checkCurrencySums)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckCurrencySumsRow{}
+	for rows.Next() {
+		var i CheckCurrencySumsRow
+		if err := rows.Scan(&i.Currency, &i.Total); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const checkNegativeWallets = `-- name: CheckNegativeWallets :many
+SELECT id, balance, pending FROM ledger_accounts
+WHERE kind = 'user' AND (balance < 0 OR balance - pending < 0)
+`
+
+type CheckNegativeWalletsRow struct {
+	ID      int64
+	Balance int64
+	Pending int64
+}
+
+func (q *Queries) CheckNegativeWallets(ctx context.Context) ([]CheckNegativeWalletsRow, error) {
+	rows, err := q.db.Query(ctx, checkNegativeWallets)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckNegativeWalletsRow{}
+	for rows.Next() {
+		var i CheckNegativeWalletsRow
+		if err := rows.Scan(&i.ID, &i.Balance, &i.Pending); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const checkOrphans = `-- name: CheckOrphans :many
+SELECT 'entry'::text AS kind, e.id, e.account_id AS ref
+FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
+WHERE a.id IS NULL
+UNION ALL
+SELECT 'entry_transaction', e.id, e.transaction_id
+FROM ledger_entries e LEFT JOIN ledger_transactions t ON t.id = e.transaction_id
+WHERE t.id IS NULL OR e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id
+UNION ALL
+SELECT 'transaction', t.id, CASE WHEN f.id IS NULL THEN t.from_account_id ELSE t.to_account_id END
+FROM ledger_transactions t
+LEFT JOIN ledger_accounts f ON f.id = t.from_account_id
+LEFT JOIN ledger_accounts d ON d.id = t.to_account_id
+WHERE (t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NOT NULL AND d.id IS NULL)
+`
+
+type CheckOrphansRow struct {
+	Kind string
+	ID   int64
+	Ref  int64
+}
+
+// Entries and transactions that point at a missing account or transaction (the write path has no
+// foreign keys; see migration 00032), and entries booked on an account their transaction does
+// not name.
+func (q *Queries) CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error) {
+	rows, err := q.db.Query(ctx, checkOrphans)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckOrphansRow{}
+	for rows.Next() {
+		var i CheckOrphansRow
+		if err := rows.Scan(&i.Kind, &i.ID, &i.Ref); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const checkPendingHolds = `-- name: CheckPendingHolds :many
+SELECT a.id, a.pending, COALESCE(h.total, 0)::bigint AS holds_total
+FROM ledger_accounts a
+LEFT JOIN (SELECT from_account_id, sum(amount) AS total FROM ledger_transactions
+           WHERE kind = 'withdrawal' AND status = 'pending' GROUP BY from_account_id) h ON h.from_account_id = a.id
+WHERE a.pending <> COALESCE(h.total, 0)
+`
+
+type CheckPendingHoldsRow struct {
+	ID         int64
+	Pending    int64
+	HoldsTotal int64
+}
+
+func (q *Queries) CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow, error) {
+	rows, err := q.db.Query(ctx, checkPendingHolds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckPendingHoldsRow{}
+	for rows.Next() {
+		var i CheckPendingHoldsRow
+		if err := rows.Scan(&i.ID, &i.Pending, &i.HoldsTotal); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const checkSettlementSign = `-- name: CheckSettlementSign :many
+SELECT id, currency, balance, pending FROM ledger_accounts
+WHERE kind = 'settlement' AND (balance > 0 OR pending <> 0)
+`
+
+type CheckSettlementSignRow struct {
+	ID       int64
+	Currency string
+	Balance  int64
+	Pending  int64
+}
+
+// The settlement account of a currency is the other side of every deposit and withdrawal: it
+// holds minus what the outside world has put in, so it is never positive, and it is never held on.
+func (q *Queries) CheckSettlementSign(ctx context.Context) ([]CheckSettlementSignRow, error) {
+	rows, err := q.db.Query(ctx, checkSettlementSign)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckSettlementSignRow{}
+	for rows.Next() {
+		var i CheckSettlementSignRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Currency,
+			&i.Balance,
+			&i.Pending,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const checkTransactionBalance = `-- name: CheckTransactionBalance :many
+SELECT t.id, t.status, COALESCE(s.total, 0)::bigint AS total, COALESCE(s.n, 0)::bigint AS n
+FROM ledger_transactions t
+LEFT JOIN (SELECT transaction_id, sum(amount) AS total, count(*) AS n FROM ledger_entries GROUP BY transaction_id) s
+    ON s.transaction_id = t.id
+WHERE (t.status = 'posted' AND (COALESCE(s.n, 0) < 2 OR COALESCE(s.total, 0) <> 0))
+   OR (t.status <> 'posted' AND COALESCE(s.n, 0) <> 0)
+`
+
+type CheckTransactionBalanceRow struct {
+	ID     int64
+	Status string
+	Total  int64
+	N      int64
+}
+
+// Posted transactions have balanced entries (two or more); others have none.
+func (q *Queries) CheckTransactionBalance(ctx context.Context) ([]CheckTransactionBalanceRow, error) {
+	rows, err := q.db.Query(ctx, checkTransactionBalance)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckTransactionBalanceRow{}
+	for rows.Next() {
+		var i CheckTransactionBalanceRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Status,
+			&i.Total,
+			&i.N,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const claimIdempotencyKeys = `-- name: ClaimIdempotencyKeys :many
 
 SELECT k.ord::bigint AS ord,
@@ -539,6 +811,95 @@ func (q *Queries) GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 	return i, err
 }
 
+const listAccountHeads = `-- name: ListAccountHeads :many
+SELECT id, balance, version, last_hash FROM ledger_accounts ORDER BY id
+`
+
+type ListAccountHeadsRow struct {
+	ID       int64
+	Balance  int64
+	Version  int64
+	LastHash []byte
+}
+
+func (q *Queries) ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error) {
+	rows, err := q.db.Query(ctx, listAccountHeads)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAccountHeadsRow{}
+	for rows.Next() {
+		var i ListAccountHeadsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Balance,
+			&i.Version,
+			&i.LastHash,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listEntriesForChain = `-- name: ListEntriesForChain :many
+SELECT e.account_id, e.transaction_id, e.amount, e.balance_after, e.version, e.prev_hash, e.hash, e.created_at
+FROM ledger_entries e
+WHERE e.account_id > $1 AND e.account_id <= $2
+ORDER BY e.account_id, e.version
+`
+
+type ListEntriesForChainParams struct {
+	AfterAccount int64
+	ToAccount    int64
+}
+
+type ListEntriesForChainRow struct {
+	AccountID     int64
+	TransactionID int64
+	Amount        int64
+	BalanceAfter  int64
+	Version       int64
+	PrevHash      []byte
+	Hash          []byte
+	CreatedAt     time.Time
+}
+
+// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
+func (q *Queries) ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error) {
+	rows, err := q.db.Query(ctx, listEntriesForChain, arg.AfterAccount, arg.ToAccount)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListEntriesForChainRow{}
+	for rows.Next() {
+		var i ListEntriesForChainRow
+		if err := rows.Scan(
+			&i.AccountID,
+			&i.TransactionID,
+			&i.Amount,
+			&i.BalanceAfter,
+			&i.Version,
+			&i.PrevHash,
+			&i.Hash,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listExpiredHolds = `-- name: ListExpiredHolds :many
 SELECT id FROM ledger_transactions
 WHERE kind = 'withdrawal' AND status = 'pending' AND expires_at <= $1::timestamptz
@@ -861,13 +1222,21 @@ WITH new_tx AS (
         NULLIF(unnest($49::text[]), ''), NULLIF(unnest($50::text[]), ''),
         unnest($51::text[])::jsonb
     RETURNING 1
+), ev AS (
+    -- The domain events of the batch (services/events), in item order (their ids follow it).
+    INSERT INTO events (type, version, occurred_at, subject_type, subject_id, user_id, data)
+    SELECT unnest($52::text[]), unnest($53::int[]), $14::timestamptz,
+        unnest($54::text[]), unnest($55::text[]),
+        NULLIF(unnest($56::bigint[]), 0), unnest($57::text[])::jsonb
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
        (SELECT count(*) FROM new_entries)::bigint AS entries,
        (SELECT count(*) FROM heads)::bigint AS accounts,
        (SELECT count(*) FROM holds)::bigint AS holds,
        (SELECT count(*) FROM idem)::bigint AS idempotency,
-       (SELECT count(*) FROM audit)::bigint AS audits
+       (SELECT count(*) FROM audit)::bigint AS audits,
+       (SELECT count(*) FROM ev)::bigint AS events
 `
 
 type PostBatchParams struct {
@@ -922,6 +1291,12 @@ type PostBatchParams struct {
 	AuUa             []string
 	AuRid            []string
 	AuDetails        []string
+	EvType           []string
+	EvVersion        []int32
+	EvSubjectType    []string
+	EvSubjectID      []string
+	EvUser           []int64
+	EvData           []string
 }
 
 type PostBatchRow struct {
@@ -931,11 +1306,12 @@ type PostBatchRow struct {
 	Holds        int64
 	Idempotency  int64
 	Audits       int64
+	Events       int64
 }
 
 // Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 // version read under the lock and by the available balance: the conditional debit), finalized
-// holds, idempotency records and audit events. The caller compares the counts with what it sent.
+// holds, idempotency records, audit events and domain events. The caller compares the counts with what it sent.
 func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error) {
 	row := q.db.QueryRow(ctx, postBatch,
 		arg.TID,
@@ -989,6 +1365,12 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		arg.AuUa,
 		arg.AuRid,
 		arg.AuDetails,
+		arg.EvType,
+		arg.EvVersion,
+		arg.EvSubjectType,
+		arg.EvSubjectID,
+		arg.EvUser,
+		arg.EvData,
 	)
 	var i PostBatchRow
 	err := row.Scan(
@@ -998,6 +1380,7 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		&i.Holds,
 		&i.Idempotency,
 		&i.Audits,
+		&i.Events,
 	)
 	return i, err
 }

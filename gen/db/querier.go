@@ -13,7 +13,7 @@ type Querier interface {
 	ActivateUser(ctx context.Context, arg ActivateUserParams) (User, error)
 	// Balance equal to the entries, versions 1..n without gaps, head version equal to n.
 	CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow, error)
-	// Ledger invariants (DESIGN §5). Each query returns the violations it finds; none is a clean ledger.
+	// Invariants (flowxi ledger check) ------------------------------------------------------------
 	CheckCurrencySums(ctx context.Context) ([]CheckCurrencySumsRow, error)
 	CheckNegativeWallets(ctx context.Context) ([]CheckNegativeWalletsRow, error)
 	// Entries and transactions that point at a missing account or transaction (the write path has no
@@ -46,6 +46,7 @@ type Querier interface {
 	CountUserOpenHolds(ctx context.Context, userID *int64) (int64, error)
 	// Events of the subscription's types retained in the feed that occurred in [from, to).
 	CountWebhookRedeliveries(ctx context.Context, arg CountWebhookRedeliveriesParams) (int64, error)
+	// Internal keys (services/identity/internalkeys) --------------------------------------------------
 	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
 	CreatePendingUser(ctx context.Context, arg CreatePendingUserParams) (User, error)
@@ -112,6 +113,7 @@ type Querier interface {
 	GetTwofaUser(ctx context.Context, id int64) (GetTwofaUserRow, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByEmailForUpdate(ctx context.Context, email string) (User, error)
+	// Users (shared by identity, registration, profile) ---------------------------------------------
 	GetUserByID(ctx context.Context, id int64) (User, error)
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
@@ -139,7 +141,7 @@ type Querier interface {
 	LeaseObjectDeletions(ctx context.Context, arg LeaseObjectDeletionsParams) ([]LeaseObjectDeletionsRow, error)
 	LiftRestriction(ctx context.Context, arg LiftRestrictionParams) (ComplianceRestriction, error)
 	ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error)
-	// Queries of services/identity: devices, logout, password-hash upgrade.
+	// Queries of services/identity: devices, logout, password-hash upgrade; its tokens, the users table and internal keys below.
 	// Live device-bound tokens (not revoked, not past their absolute or idle expiry), newest use first.
 	// Legacy tokens without a device are excluded.
 	ListActiveDevices(ctx context.Context, arg ListActiveDevicesParams) ([]ListActiveDevicesRow, error)
@@ -182,6 +184,7 @@ type Querier interface {
 	LockMagicLink(ctx context.Context, tokenHash string) (LockMagicLinkRow, error)
 	// Locks the live code of the user with this email (and reads the user) for validation.
 	LockOTPByEmail(ctx context.Context, arg LockOTPByEmailParams) (LockOTPByEmailRow, error)
+	// Tokens (services/identity/tokens, sessions) ---------------------------------------------------
 	// Serialises token issue for one (user, device) within the transaction.
 	LockUserDevice(ctx context.Context, arg LockUserDeviceParams) error
 	// Locks the user's wallets in id order with the ledger's own lock mode, so no movement can
@@ -204,7 +207,7 @@ type Querier interface {
 	ObjectDeletionFailed(ctx context.Context, arg ObjectDeletionFailedParams) error
 	// Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 	// version read under the lock and by the available balance: the conditional debit), finalized
-	// holds, idempotency records and audit events. The caller compares the counts with what it sent.
+	// holds, idempotency records, audit events and domain events. The caller compares the counts with what it sent.
 	PostBatch(ctx context.Context, arg PostBatchParams) (PostBatchRow, error)
 	// Deletes, oldest position first, up to max_rows events that occurred before cutoff, with their
 	// feed rows, and records the highest position deleted. Stops at the first position not old

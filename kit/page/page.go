@@ -32,13 +32,16 @@ func Before(cursor *string) (int64, error) {
 
 // After reads the cursor of an oldest-first list: the rows to list have ids above it (the first
 // page: from 0). A cursor that is no id is 422 on `cursor`.
-func After(cursor *string) (int64, error) {
+func After(cursor *string) (int64, error) { return AfterOn("cursor", cursor) }
+
+// AfterOn is After for a cursor passed in the parameter named field.
+func AfterOn(field string, cursor *string) (int64, error) {
 	if cursor == nil {
 		return 0, nil
 	}
 	c, err := strconv.ParseInt(*cursor, 10, 64)
 	if err != nil || c < 0 {
-		return 0, apierr.Invalid("cursor", "invalid")
+		return 0, apierr.Invalid(field, "invalid")
 	}
 	return c, nil
 }

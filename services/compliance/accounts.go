@@ -13,6 +13,7 @@ import (
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/rules"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 )
 
 // userTransitions is the table of account status moves made here (DESIGN §4): block is
@@ -22,6 +23,9 @@ var userTransitions = map[string]map[string]bool{
 	"active":  {"blocked": true, "closed": true},
 	"blocked": {"active": true, "closed": true},
 }
+
+// statusEvents is the event of each status setStatus moves a user to.
+var statusEvents = map[string]events.Type{"blocked": events.UserBlocked, "active": events.UserUnblocked, "closed": events.UserClosed}
 
 // reasonOf validates a ReasonRequest's reason.
 func reasonOf(r string) (string, error) {
@@ -43,7 +47,7 @@ func lockUser(ctx context.Context, q *db.Queries, id int64) (db.User, error) {
 
 // RestrictUser adds an active restriction: no outgoing money, everything else intact.
 func (s *Compliance) RestrictUser(ctx context.Context, req api.RestrictUserRequestObject) (api.RestrictUserResponseObject, error) {
-	r, err := s.changeRestriction(ctx, req.Id, req.Body.Reason, "compliance.restriction.added",
+	r, err := s.changeRestriction(ctx, req.Id, req.Body.Reason, "compliance.restriction.added", events.UserRestricted,
 		func(q *db.Queries, u db.User, reason, by string, now time.Time) (db.ComplianceRestriction, error) {
 			if u.Status == "closed" {
 				return db.ComplianceRestriction{}, ErrInvalidTransition
@@ -62,7 +66,7 @@ func (s *Compliance) RestrictUser(ctx context.Context, req api.RestrictUserReque
 
 // LiftRestriction lifts one active restriction of the user.
 func (s *Compliance) LiftRestriction(ctx context.Context, req api.LiftRestrictionRequestObject) (api.LiftRestrictionResponseObject, error) {
-	r, err := s.changeRestriction(ctx, req.Id, req.Body.Reason, "compliance.restriction.lifted",
+	r, err := s.changeRestriction(ctx, req.Id, req.Body.Reason, "compliance.restriction.lifted", events.UserRestrictionLifted,
 		func(q *db.Queries, u db.User, reason, by string, now time.Time) (db.ComplianceRestriction, error) {
 			r, err := q.LiftRestriction(ctx, db.LiftRestrictionParams{ID: req.RestrictionId, UserID: u.ID, Now: now, LiftedBy: &by, LiftReason: &reason})
 			if pg.IsNotFound(err) {
@@ -77,8 +81,9 @@ func (s *Compliance) LiftRestriction(ctx context.Context, req api.LiftRestrictio
 }
 
 // changeRestriction is what adding and lifting a restriction share: the reason's rule, then one
-// transaction that locks the user, lets change write the restriction and records action on it.
-func (s *Compliance) changeRestriction(ctx context.Context, userID int64, rawReason, action string,
+// transaction that locks the user, lets change write the restriction and records action (and the
+// event ev) on it.
+func (s *Compliance) changeRestriction(ctx context.Context, userID int64, rawReason, action string, ev events.Type,
 	change func(q *db.Queries, u db.User, reason, by string, now time.Time) (db.ComplianceRestriction, error)) (api.Restriction, error) {
 	reason, err := reasonOf(rawReason)
 	if err != nil {
@@ -95,8 +100,11 @@ func (s *Compliance) changeRestriction(ctx context.Context, userID int64, rawRea
 		if r, err = change(q, u, reason, by, now); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, now, audit.Event{Action: action, UserID: u.ID,
-			SubjectType: "compliance_restriction", SubjectID: strconv.FormatInt(r.ID, 10), Details: map[string]any{"reason": reason}})
+		if err := audit.Record(ctx, q, now, audit.Event{Action: action, UserID: u.ID,
+			SubjectType: "compliance_restriction", SubjectID: strconv.FormatInt(r.ID, 10), Details: map[string]any{"reason": reason}}); err != nil {
+			return err
+		}
+		return events.Record(ctx, q, now, events.OfUser(ev, u.ID, api.UserRestrictionEventData{RestrictionId: r.ID, Reason: reason}))
 	})
 	if err != nil {
 		return api.Restriction{}, err
@@ -167,8 +175,12 @@ func (s *Compliance) setStatus(ctx context.Context, id int64, rawReason, to, act
 			}
 		}
 		out = userStatusData{UserId: id, Status: api.AccountStatus(to), RevokedTokens: int(revoked)}
-		return audit.Record(ctx, q, now, audit.Event{Action: action, UserID: id, SubjectType: "user", SubjectID: strconv.FormatInt(id, 10),
-			Details: map[string]any{"from": u.Status, "to": to, "reason": reason, "revoked_tokens": revoked}})
+		if err := audit.Record(ctx, q, now, audit.Event{Action: action, UserID: id, SubjectType: "user", SubjectID: strconv.FormatInt(id, 10),
+			Details: map[string]any{"from": u.Status, "to": to, "reason": reason, "revoked_tokens": revoked}}); err != nil {
+			return err
+		}
+		return events.Record(ctx, q, now, events.OfUser(statusEvents[to], id, api.UserStatusEventData{
+			FromStatus: api.AccountStatus(u.Status), Status: api.AccountStatus(to), Reason: reason, RevokedTokens: revoked}))
 	})
 	return out, err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 )
 
 // CloseUserAccount closes an account for good: refused while a wallet holds money or a pending
@@ -49,6 +50,13 @@ func (s *Compliance) closeWallets(ctx context.Context, q *db.Queries, userID int
 	n, err := q.CloseUserWallets(ctx, db.CloseUserWalletsParams{UserID: &userID, UpdatedAt: now})
 	if err != nil {
 		return err
+	}
+	for _, w := range ws {
+		if w.Status != "closed" {
+			if err := events.Record(ctx, q, now, events.WalletStatus(w.ID, userID, w.Currency, w.Status, "closed", api.AccountClosed)); err != nil {
+				return err
+			}
+		}
 	}
 	return audit.Record(ctx, q, now, audit.Event{Action: "compliance.wallets.closed", UserID: userID,
 		SubjectType: "user", SubjectID: strconv.FormatInt(userID, 10), Details: map[string]any{"wallets": n}})

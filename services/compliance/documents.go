@@ -4,17 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
-	"io"
 	"mime/multipart"
-	"net/http"
 	"strconv"
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/secrets"
 	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/form"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
@@ -26,10 +24,7 @@ var extensions = map[string]string{"application/pdf": "pdf", "image/jpeg": "jpg"
 // key, then records it on the locked case. A refused document stores nothing; if the record
 // cannot be written the object is deleted again.
 func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.UploadComplianceDocumentRequestObject) (api.UploadComplianceDocumentResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	if err := s.allowUpload(ctx, p.UserID); err != nil {
 		return nil, err
 	}
@@ -116,37 +111,13 @@ func (s *Compliance) precheck(ctx context.Context, userID int64, caseKind, kind 
 // readDocument reads the `kind` and `file` parts, in any order. The file is read up to one byte
 // over the limit to tell "too large" apart.
 func readDocument(r *multipart.Reader) (string, []byte, error) {
-	if r == nil {
-		return "", nil, apierr.Invalid("file", "required")
+	parts, err := form.Read(r, map[string]int64{"kind": 64, "file": MaxDocumentBytes}, errDocTooLarge)
+	if err != nil {
+		return "", nil, err
 	}
-	var kind string
-	var file []byte
-	var gotFile bool
-	for {
-		part, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return "", nil, readErr(err)
-		}
-		switch part.FormName() {
-		case "kind":
-			b, err := io.ReadAll(io.LimitReader(part, 65))
-			if err != nil {
-				return "", nil, readErr(err)
-			}
-			kind = string(b)
-		case "file":
-			b, err := io.ReadAll(io.LimitReader(part, MaxDocumentBytes+1))
-			if err != nil {
-				return "", nil, readErr(err)
-			}
-			if len(b) > MaxDocumentBytes {
-				return "", nil, errDocTooLarge
-			}
-			file, gotFile = b, true
-		}
+	kind, file := string(parts["kind"]), parts["file"]
+	if len(file) > MaxDocumentBytes {
+		return "", nil, errDocTooLarge
 	}
 	var fe apierr.Fields
 	if _, ok := caseOfDocument[kind]; !ok {
@@ -156,17 +127,8 @@ func readDocument(r *multipart.Reader) (string, []byte, error) {
 			fe.Add("kind", "enum")
 		}
 	}
-	if !gotFile || len(file) == 0 {
+	if len(file) == 0 {
 		fe.Add("file", "required")
 	}
 	return kind, file, fe.Err()
-}
-
-// readErr maps a body read failure: over the route's limit is 413, anything else malformed.
-func readErr(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return errDocTooLarge
-	}
-	return apierr.ErrMalformed.Wrap(err)
 }

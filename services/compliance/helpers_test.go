@@ -56,27 +56,16 @@ func (f *fixture) str(sql string, args ...any) string {
 	return s
 }
 
-// caseID returns the id of u's case of kind, creating it in status (set straight in the
-// database: test set-up for a state the flow would take several steps to reach).
+// caseInStatus returns the id of u's case of kind, put in status (testkit.ComplianceCase).
 func (f *fixture) caseInStatus(userID int64, kind, status string) int64 {
 	f.T.Helper()
-	var id int64
-	f.Scan(`
-		INSERT INTO compliance_cases (user_id, kind, status, created_at, updated_at) VALUES ($1, $2, $3, now(), now())
-		ON CONFLICT (user_id, kind) DO UPDATE SET status = EXCLUDED.status RETURNING id`, []any{userID, kind, status}, &id)
-	return id
+	return f.ComplianceCase(userID, kind, status)
 }
 
-// completeKYC gives a case its personal data and one document row of each required kind
-// (rows only: the state-machine tests do not need the objects).
+// completeKYC gives a case its data and documents (testkit.CompleteKYC).
 func (f *fixture) completeKYC(caseID int64) {
 	f.T.Helper()
-	f.ExecSQL(`INSERT INTO compliance_kyc_data (case_id, first_name, last_name, birth_date, nationality, country, address_line1, city, postal_code, updated_at)
-		VALUES ($1, 'Ada', 'Lovelace', '1990-12-10', 'BEN', 'BJ', '1 rue X', 'Cotonou', '01BP1', now()) ON CONFLICT DO NOTHING`, caseID)
-	for _, k := range []string{"identity_document", "proof_of_address", "selfie"} {
-		f.ExecSQL(`INSERT INTO compliance_documents (case_id, kind, storage_key, sha256, mime_type, size_bytes, created_at)
-			VALUES ($1, $2, $3, decode(repeat('ab', 32), 'hex'), 'application/pdf', 10, now())`, caseID, k, "test/"+randHex(8))
-	}
+	f.CompleteKYC(caseID)
 }
 
 // kycBody is a valid KYC data request.

@@ -9,7 +9,6 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
-	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/apitime"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
@@ -38,10 +37,7 @@ func requiredCase(accountType string) string {
 
 // GetCompliance returns the caller's compliance overview.
 func (s *Compliance) GetCompliance(ctx context.Context, _ api.GetComplianceRequestObject) (api.GetComplianceResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	o, err := s.overview(ctx, s.st.Q, p.UserID)
 	if err != nil {
 		return nil, err
@@ -51,10 +47,7 @@ func (s *Compliance) GetCompliance(ctx context.Context, _ api.GetComplianceReque
 
 // SetComplianceAccountType chooses personal (KYC) or business (KYB) while nothing was submitted.
 func (s *Compliance) SetComplianceAccountType(ctx context.Context, req api.SetComplianceAccountTypeRequestObject) (api.SetComplianceAccountTypeResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	want := string(req.Body.AccountType)
 	var o api.ComplianceOverview
 	err := s.st.Tx(ctx, func(q *db.Queries) error {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 )
 
 // Case statuses (DESIGN §6).
@@ -65,11 +67,32 @@ func (s *Compliance) transition(ctx context.Context, q *db.Queries, c db.Complia
 		return c, err
 	}
 	action := "compliance." + c.Kind + "." + to
-	err = audit.Record(ctx, q, now, audit.Event{
+	if err := audit.Record(ctx, q, now, audit.Event{
 		Action: action, UserID: c.UserID, SubjectType: "compliance_case", SubjectID: strconv.FormatInt(c.ID, 10),
 		Details: map[string]any{"from": c.Status, "to": to, "has_reason": reason != nil},
-	})
-	return next, err
+	}); err != nil {
+		return c, err
+	}
+	if ev, ok := caseEvent(c, to, reason); ok {
+		return next, events.Record(ctx, q, now, ev)
+	}
+	return next, nil
+}
+
+// caseEvent is the event of a case moving to `to`: submitted, or decided (approved, rejected,
+// info_requested); a review started has none.
+func caseEvent(c db.ComplianceCase, to string, reason *string) (events.Event, bool) {
+	ev := events.Event{SubjectType: events.SubjectComplianceCase, SubjectID: strconv.FormatInt(c.ID, 10), UserID: c.UserID}
+	switch to {
+	case StatusSubmitted:
+		ev.Type, ev.Data = events.ComplianceCaseSubmitted, api.ComplianceCaseSubmittedEventData{CaseId: c.ID, Kind: api.CaseKind(c.Kind)}
+	case StatusApproved, StatusRejected, StatusInfoRequested:
+		ev.Type, ev.Data = events.ComplianceCaseDecided, api.ComplianceCaseDecidedEventData{CaseId: c.ID, Kind: api.CaseKind(c.Kind),
+			Decision: api.ComplianceCaseDecidedEventDataDecision(to), Reason: reason}
+	default:
+		return ev, false
+	}
+	return ev, true
 }
 
 // actor names who acts in this request: the internal key's name, or the user's id.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
-	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/apitime"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/ptr"
@@ -17,10 +16,7 @@ import (
 // ListDevices lists the caller's live device-bound tokens, newest use first, marking the
 // calling one. Revoked, expired, idle and legacy (device-less) tokens are left out.
 func (s *Identity) ListDevices(ctx context.Context, _ api.ListDevicesRequestObject) (api.ListDevicesResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	now := s.clock.Now()
 	rows, err := s.st.Q.ListActiveDevices(ctx, db.ListActiveDevicesParams{UserID: p.UserID, Now: now, IdleCutoff: now.Add(-s.idle)})
 	if err != nil {
@@ -46,10 +42,7 @@ func (s *Identity) ListDevices(ctx context.Context, _ api.ListDevicesRequestObje
 // LogoutDevice revokes the live token of one of the caller's devices (the calling device
 // included); 404 DEVICE_NOT_FOUND when there is none.
 func (s *Identity) LogoutDevice(ctx context.Context, request api.LogoutDeviceRequestObject) (api.LogoutDeviceResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	deviceID := request.Body.DeviceId
 	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		now := s.clock.Now()

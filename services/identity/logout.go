@@ -14,10 +14,7 @@ import (
 
 // Logout revokes the calling token only, and its step-up window.
 func (s *Identity) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.LogoutResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		now := s.clock.Now()
 		n, err := q.RevokeCurrentToken(ctx, db.RevokeCurrentTokenParams{Now: now, ID: p.TokenID, UserID: p.UserID})
@@ -45,10 +42,7 @@ func (s *Identity) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.L
 // LogoutOthers revokes every token of the user except the calling one; data.revoked counts
 // the sessions that were still usable (already expired ones are revoked too, uncounted).
 func (s *Identity) LogoutOthers(ctx context.Context, _ api.LogoutOthersRequestObject) (api.LogoutOthersResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	live := 0
 	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		now := s.clock.Now()

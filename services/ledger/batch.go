@@ -219,9 +219,10 @@ func (b *batch) write(ctx context.Context) error {
 		return fmt.Errorf("post batch: %w", err)
 	}
 	if res.Transactions != int64(len(arg.TID)) || res.Entries != int64(len(arg.ETx)) || res.Accounts != int64(len(arg.AID)) ||
-		res.Holds != int64(len(arg.HID)) || res.Idempotency != int64(len(arg.ICaller)) || res.Audits != int64(len(arg.AuAction)) {
-		return fmt.Errorf("post batch: wrote %+v for %d transactions, %d entries, %d accounts, %d holds, %d keys, %d audit events",
-			res, len(arg.TID), len(arg.ETx), len(arg.AID), len(arg.HID), len(arg.ICaller), len(arg.AuAction))
+		res.Holds != int64(len(arg.HID)) || res.Idempotency != int64(len(arg.ICaller)) || res.Audits != int64(len(arg.AuAction)) ||
+		res.Events != int64(len(arg.EvType)) {
+		return fmt.Errorf("post batch: wrote %+v for %d transactions, %d entries, %d accounts, %d holds, %d keys, %d audit events, %d events",
+			res, len(arg.TID), len(arg.ETx), len(arg.AID), len(arg.HID), len(arg.ICaller), len(arg.AuAction), len(arg.EvType))
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/identity/internalkeys"
 )
 
@@ -226,8 +227,14 @@ func (s *Service) SetWalletStatus(ctx context.Context, req api.SetWalletStatusRe
 		if w, err = q.SetWalletStatus(ctx, db.SetWalletStatusParams{ID: req.Id, Status: string(req.Body.Status), Now: now}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, now, audit.Event{Action: "ledger.wallet.status", UserID: *old.UserID, SubjectType: "wallet",
-			SubjectID: itoa(w.ID), Details: map[string]any{"from": old.Status, "to": w.Status, "key": k.Name}})
+		if err := audit.Record(ctx, q, now, audit.Event{Action: "ledger.wallet.status", UserID: *old.UserID, SubjectType: "wallet",
+			SubjectID: itoa(w.ID), Details: map[string]any{"from": old.Status, "to": w.Status, "key": k.Name}}); err != nil {
+			return err
+		}
+		if old.Status == w.Status {
+			return nil // no change: no event
+		}
+		return events.Record(ctx, q, now, events.WalletStatus(w.ID, *old.UserID, w.Currency, old.Status, w.Status, api.Internal))
 	})
 	if err != nil {
 		if pg.IsNotFound(err) {

@@ -60,24 +60,28 @@ type Options struct {
 	// AuditOff skips the audit events of money movements: for the benchmark that measures their
 	// cost only (config.BenchmarkLedgerAuditOff; production refuses it).
 	AuditOff bool
+	// EventsOff skips the domain events of money movements, likewise for the benchmark only
+	// (config.BenchmarkLedgerEventsOff; production refuses it).
+	EventsOff bool
 }
 
 // Service implements the wallet, transfer and internal ledger operations of the strict interface.
 type Service struct {
-	st       *pg.Store
-	post     *pg.Store // batch transactions (see Options.Posting)
-	clock    clock.Clock
-	stepup   *stepup.Grants
-	cur      currencies
-	limit    int64
-	policy   SendPolicy
-	spending map[string]Limits
-	expiry   time.Duration
-	log      *slog.Logger
-	auditOff bool
-	eng      *engine
-	sysMu    sync.Mutex
-	sysAccts map[string]int64 // "kind/currency" → account id
+	st        *pg.Store
+	post      *pg.Store // batch transactions (see Options.Posting)
+	clock     clock.Clock
+	stepup    *stepup.Grants
+	cur       currencies
+	limit     int64
+	policy    SendPolicy
+	spending  map[string]Limits
+	expiry    time.Duration
+	log       *slog.Logger
+	auditOff  bool
+	eventsOff bool
+	eng       *engine
+	sysMu     sync.Mutex
+	sysAccts  map[string]int64 // "kind/currency" → account id
 }
 
 var _ interface {
@@ -122,7 +126,7 @@ func New(st *pg.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Servic
 		o.ExpiryEvery = 30 * time.Second
 	}
 	s := &Service{st: st, post: o.Posting, clock: c, stepup: grants, cur: cur, limit: o.TransferLimit, policy: o.Policy,
-		spending: spending, expiry: o.ExpiryEvery, log: o.Log, auditOff: o.AuditOff, sysAccts: map[string]int64{}}
+		spending: spending, expiry: o.ExpiryEvery, log: o.Log, auditOff: o.AuditOff, eventsOff: o.EventsOff, sysAccts: map[string]int64{}}
 	s.eng = newEngine(s, o.Workers, o.MaxBatch)
 	return s, nil
 }

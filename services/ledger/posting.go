@@ -135,6 +135,11 @@ func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[i
 		action = "ledger.hold." + string(tx.Status)
 	}
 	p.addAudit(it, txID, action, fail)
+	if ev, ok := movedEvent(it, txID, to, fail, expires); ok {
+		if err := p.addEvent(ev); err != nil {
+			return outcome{}, err
+		}
+	}
 	return outcome{status: status, code: code, data: data}, nil
 }
 
@@ -176,6 +181,9 @@ func (p *posting) finish(it *item, from, to *acct, h *holdRow) (outcome, error) 
 	if fail == "" {
 		p.arg.HID = append(p.arg.HID, txID)
 		p.arg.HStatus = append(p.arg.HStatus, string(tx.Status))
+		if err := p.addEvent(finishedEvent(it)); err != nil {
+			return outcome{}, err
+		}
 	}
 	data, err := json.Marshal(tx)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
-	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
 )
@@ -177,10 +176,7 @@ func (p *posting) spent(a *acct, at time.Time, delta int64) {
 
 // GetWalletLimits shows the caller's spending limits on one of their wallets, read without a lock.
 func (s *Service) GetWalletLimits(ctx context.Context, req api.GetWalletLimitsRequestObject) (api.GetWalletLimitsResponseObject, error) {
-	pr := reqctx.PrincipalFrom(ctx)
-	if pr == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	pr := reqctx.Caller(ctx)
 	w, err := s.st.Q.GetOwnedWalletTier(ctx, db.GetOwnedWalletTierParams{ID: req.Id, UserID: &pr.UserID})
 	if err != nil {
 		if pg.IsNotFound(err) {

@@ -16,10 +16,7 @@ import (
 
 // CreateTransfer sends money from one of the caller's wallets to another user's wallet.
 func (s *Service) CreateTransfer(ctx context.Context, req api.CreateTransferRequestObject) (api.CreateTransferResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	b := req.Body
 	toUser := trimmed(b.ToUsername)
 	if (toUser == "") == (b.ToWalletId == nil) {
@@ -116,10 +113,7 @@ func (s *Service) resolveTransfer(it *item, r db.ResolveTransfersRow) {
 
 // GetTransfer returns a transaction the caller sent, or a completed one they received.
 func (s *Service) GetTransfer(ctx context.Context, req api.GetTransferRequestObject) (api.GetTransferResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	t, err := s.st.Q.GetTransactionForUser(ctx, db.GetTransactionForUserParams{ID: req.Id, UserID: &p.UserID})
 	if err != nil {
 		if pg.IsNotFound(err) {

@@ -7,19 +7,16 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
-	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/page"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 )
 
 // ListWallets returns the caller's wallets.
 func (s *Service) ListWallets(ctx context.Context, _ api.ListWalletsRequestObject) (api.ListWalletsResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	rows, err := s.st.Q.ListUserWallets(ctx, &p.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: wallets: %w", err)
@@ -33,10 +30,7 @@ func (s *Service) ListWallets(ctx context.Context, _ api.ListWalletsRequestObjec
 
 // CreateWallet opens the caller's wallet in an offered currency (one per currency).
 func (s *Service) CreateWallet(ctx context.Context, req api.CreateWalletRequestObject) (api.CreateWalletResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	if err := s.supported("currency", req.Body.Currency); err != nil {
 		return nil, err
 	}
@@ -48,8 +42,12 @@ func (s *Service) CreateWallet(ctx context.Context, req api.CreateWalletRequestO
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, now, audit.Event{Action: "ledger.wallet.created", UserID: p.UserID,
-			SubjectType: "wallet", SubjectID: itoa(w.ID), Details: map[string]any{"currency": w.Currency}})
+		if err := audit.Record(ctx, q, now, audit.Event{Action: "ledger.wallet.created", UserID: p.UserID,
+			SubjectType: "wallet", SubjectID: itoa(w.ID), Details: map[string]any{"currency": w.Currency}}); err != nil {
+			return err
+		}
+		return events.Record(ctx, q, now, events.Event{Type: events.WalletOpened, SubjectType: events.SubjectWallet,
+			SubjectID: itoa(w.ID), UserID: p.UserID, Data: api.WalletOpenedEventData{WalletId: w.ID, Currency: w.Currency}})
 	})
 	if err != nil {
 		if pg.IsUniqueViolation(err) {
@@ -62,10 +60,7 @@ func (s *Service) CreateWallet(ctx context.Context, req api.CreateWalletRequestO
 
 // ListWalletTransactions returns one keyset page of a wallet's history, newest first.
 func (s *Service) ListWalletTransactions(ctx context.Context, req api.ListWalletTransactionsRequestObject) (api.ListWalletTransactionsResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	if _, err := s.st.Q.GetOwnedWallet(ctx, db.GetOwnedWalletParams{ID: req.Id, UserID: &p.UserID}); err != nil {
 		if pg.IsNotFound(err) {
 			return nil, ErrWalletNotFound

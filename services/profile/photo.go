@@ -3,11 +3,8 @@ package profile
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"mime/multipart"
-	"net/http"
 	"strconv"
 
 	"github.com/flowxi/backend/gen/api"
@@ -15,6 +12,7 @@ import (
 	"github.com/flowxi/backend/infra/secrets"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/apitime"
+	"github.com/flowxi/backend/kit/form"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
@@ -27,10 +25,7 @@ import (
 // queue: a failed delete, or a process dying mid-upload, leaves a row the worker finishes, never
 // an orphan. A refused photo stores nothing.
 func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRequestObject) (api.UploadMePhotoResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	raw, err := readPhoto(request.Body)
 	if err != nil {
 		return nil, err
@@ -94,38 +89,17 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 
 // readPhoto returns the first part named `photo`, at most MaxPhotoBytes.
 func readPhoto(r *multipart.Reader) ([]byte, error) {
-	if r == nil {
+	parts, err := form.Read(r, map[string]int64{"photo": MaxPhotoBytes}, errPhotoTooLarge)
+	switch photo, ok := parts["photo"]; {
+	case err != nil:
+		return nil, err
+	case !ok:
 		return nil, apierr.Invalid("photo", "required")
+	case len(photo) > MaxPhotoBytes:
+		return nil, errPhotoTooLarge
+	default:
+		return photo, nil
 	}
-	for {
-		part, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			return nil, apierr.Invalid("photo", "required")
-		}
-		if err != nil {
-			return nil, readErr(err)
-		}
-		if part.FormName() != "photo" {
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(part, MaxPhotoBytes+1))
-		if err != nil {
-			return nil, readErr(err)
-		}
-		if len(b) > MaxPhotoBytes {
-			return nil, errPhotoTooLarge
-		}
-		return b, nil
-	}
-}
-
-// readErr maps a body read failure: over the route's limit is 413, anything else malformed.
-func readErr(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return errPhotoTooLarge
-	}
-	return apierr.ErrMalformed.Wrap(err)
 }
 
 // decode runs reencode under the decode semaphore.

@@ -44,10 +44,7 @@ func New(st *pg.Store, objects blob.Storage, dels *deletions.Queue, c clock.Cloc
 
 // GetMe returns the caller's profile with a freshly signed photo_url.
 func (s *Profile) GetMe(ctx context.Context, request api.GetMeRequestObject) (api.GetMeResponseObject, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	u, err := s.store.Q.GetUserByID(ctx, p.UserID)
 	if pg.IsNotFound(err) {
 		return nil, apierr.ErrUnauthenticated

@@ -13,6 +13,7 @@ import (
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/identity/password"
 )
 
@@ -172,10 +173,13 @@ func (s *Registration) commitReset(ctx context.Context, email, code string, user
 		}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, now, audit.Event{
+		if err := audit.Record(ctx, q, now, audit.Event{
 			Action: "auth.password.reset", UserID: row.UserID, SubjectType: "user", SubjectID: strconv.FormatInt(row.UserID, 10),
 			Details: map[string]any{"revoked_tokens": revoked},
-		})
+		}); err != nil {
+			return err
+		}
+		return events.Record(ctx, q, now, events.OfUser(events.AuthPasswordReset, row.UserID, api.AuthPasswordResetEventData{RevokedTokens: revoked}))
 	})
 }
 

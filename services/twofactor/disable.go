@@ -10,6 +10,7 @@ import (
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 )
 
 // DisableTwofa verifies a TOTP or recovery code against the stored secret and, in one
@@ -34,6 +35,10 @@ func (s *TwoFactor) DisableTwofa(ctx context.Context, req api.DisableTwofaReques
 			Action: "twofa.disabled", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
 			Details: map[string]any{"method": f.kind},
 		}); err != nil {
+			return err
+		}
+		if err := events.Record(ctx, q, now, events.OfUser(events.Auth2FADisabled, u.ID,
+			api.Auth2faDisabledEventData{Method: api.Auth2faDisabledEventDataMethod(f.kind)})); err != nil {
 			return err
 		}
 		return s.mail(ctx, q, u, "twofa_disabled", now)

@@ -10,10 +10,10 @@ import (
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/ratelimit"
-	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 )
 
 // EnableTwofa verifies a code against the calling token's pending secret and, in one transaction, stores the
@@ -94,6 +94,9 @@ func (s *TwoFactor) commitEnable(ctx context.Context, u db.GetTwofaUserRow, enc 
 		}); err != nil {
 			return err
 		}
+		if err := events.Record(ctx, q, now, events.OfUser(events.Auth2FAEnabled, u.ID, api.Auth2faEnabledEventData{RecoveryCodes: len(codes)})); err != nil {
+			return err
+		}
 		return s.mail(ctx, q, u, "twofa_enabled", now)
 	})
 }
@@ -116,10 +119,7 @@ func (s *TwoFactor) replaceRecoveryCodes(ctx context.Context, q *db.Queries, use
 // per user + IP limit named limit, and their 2FA row, whose flag must be wantEnabled
 // (409 TWOFA_ALREADY_ENABLED or TWOFA_NOT_ENABLED otherwise).
 func (s *TwoFactor) caller(ctx context.Context, limit string, wantEnabled bool) (*reqctx.Principal, db.GetTwofaUserRow, error) {
-	p := reqctx.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, db.GetTwofaUserRow{}, apierr.ErrUnauthenticated
-	}
+	p := reqctx.Caller(ctx)
 	if err := s.limiter.Allow(ctx, limit, s.limits.PerUserIP, ratelimit.ClientKey(ctx, strconv.FormatInt(p.UserID, 10))); err != nil {
 		return nil, db.GetTwofaUserRow{}, err
 	}

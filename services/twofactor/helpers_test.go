@@ -3,9 +3,6 @@ package twofactor_test
 import (
 	"context"
 	"net/url"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,25 +20,14 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // testUA is the User-Agent of the test client (net/http's default).
 const testUA = "Go-http-client/1.1"
 
-// oathtool computes the TOTP code of a base32 secret at t with Debian's oathtool, an
-// implementation independent of ours.
+// oathtool computes the TOTP code of a base32 secret at t with Debian's oathtool (testkit.TOTP).
 func oathtool(t *testing.T, secret string, at time.Time) string {
 	t.Helper()
-	out, err := exec.Command("oathtool", "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
-	if err != nil {
-		t.Fatalf("oathtool: %v (install it with `scripts/services.sh tools`)", err)
-	}
-	return strings.TrimSpace(string(out))
+	return testkit.TOTP(t, secret, at)
 }
 
-// freshStep moves the server clock to the first seconds of a new time step, so codes computed
-// now stay in their step during the request and the previous step's code is never replayed.
-func freshStep(env *testkit.Env) time.Time {
-	now := env.Clock.Now()
-	into := time.Duration(now.Unix()%30)*time.Second + time.Duration(now.Nanosecond())
-	env.Clock.Advance(30*time.Second - into + time.Second)
-	return env.Clock.Now()
-}
+// freshStep moves the server clock to the first seconds of a new time step (testkit).
+func freshStep(env *testkit.Env) time.Time { return env.FreshTOTPStep() }
 
 // code is oathtool's code for the server's current time step, shifted by steps.
 func code(t *testing.T, env *testkit.Env, secret string, steps int) string {
@@ -50,16 +36,8 @@ func code(t *testing.T, env *testkit.Env, secret string, steps int) string {
 
 // wrongCode is a 6-digit code valid for none of the accepted steps.
 func wrongCode(t *testing.T, env *testkit.Env, secret string) string {
-	valid := map[string]bool{}
-	for s := -1; s <= 1; s++ {
-		valid[code(t, env, secret, s)] = true
-	}
-	for i := 0; ; i++ {
-		c := strings.Repeat(strconv.Itoa(i%10), 6)
-		if !valid[c] {
-			return c
-		}
-	}
+	t.Helper()
+	return env.WrongTOTP(secret)
 }
 
 // enroll turns 2FA on for u the way a client does: read the otpauth URI, compute a code from

@@ -3,7 +3,6 @@ package webhooks
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -17,8 +16,8 @@ import (
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/egress"
 	"github.com/flowxi/backend/infra/metrics"
-	"github.com/flowxi/backend/kit/apitime"
 	"github.com/flowxi/backend/kit/retry"
+	"github.com/flowxi/backend/services/events"
 )
 
 // DeliverArgs is the River job of one delivery (a row of webhook_deliveries). It is not a
@@ -183,26 +182,9 @@ func (s *Webhooks) send(ctx context.Context, d db.GetWebhookDeliveryForSendRow, 
 	return res
 }
 
-// eventJSON is an event as the feed shows it (schema Event of openapi.yaml).
-type eventJSON struct {
-	ID         int64   `json:"id"`
-	Type       string  `json:"type"`
-	Version    int32   `json:"version"`
-	OccurredAt string  `json:"occurred_at"`
-	Subject    subject `json:"subject"`
-	UserID     *int64  `json:"user_id"`
-	// Data is the payload as stored (jsonb).
-	Data json.RawMessage `json:"data"`
-}
-
-type subject struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
-}
-
-// eventBody is the delivery's body: the event, as in the feed.
+// eventBody is the delivery's body: the event, byte for byte as the feed shows it.
 func eventBody(d db.GetWebhookDeliveryForSendRow) []byte {
-	b, _ := json.Marshal(eventJSON{ID: d.EventID, Type: d.Type, Version: d.Version, OccurredAt: apitime.Format(d.OccurredAt),
-		Subject: subject{Type: d.SubjectType, ID: d.SubjectID}, UserID: d.UserID, Data: d.Data})
+	b, _ := events.MarshalRow(db.ListEventFeedRow{ID: d.EventID, Type: d.Type, Version: d.Version, OccurredAt: d.OccurredAt,
+		SubjectType: d.SubjectType, SubjectID: d.SubjectID, UserID: d.UserID, Data: d.Data})
 	return b
 }

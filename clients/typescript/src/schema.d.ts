@@ -1300,6 +1300,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/internal/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Domain events feed (internal)
+         * @description The domain events of the platform, in commit order, for internal services. Every change
+         *     listed in `EventType` writes exactly one event in the transaction of the change itself: a
+         *     refused or rolled-back action has none. The background sequencer gives each committed
+         *     event its place in the feed within `EVENTS_SEQUENCE_EVERY` (100 ms) of its commit; across
+         *     transactions the feed follows commit order, and the events of one subject follow the
+         *     order of its changes. Pages are keyset-paginated: pass `next_cursor` back as `after`
+         *     (always set; the cursor given, or none, when the page is empty — poll with it). A cursor
+         *     never skips an event: an event whose transaction commits later, even with a smaller `id`,
+         *     is placed after every event already served. Without `after` the feed starts at the oldest
+         *     event retained; events are kept `EVENTS_RETENTION` (30 days), and a cursor older than the
+         *     retained range is 410 `EVENT_CURSOR_EXPIRED` (start again without `after`). `types`
+         *     filters by type (comma-separated); `id` de-duplicates (the same event may be read twice
+         *     when a consumer restarts from an older cursor). Bad `after`, `types` or `limit`: 422
+         *     naming the field. Scope `events:read`.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1417,9 +1450,11 @@ export interface components {
          *     | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
          *     | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
          *     | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+         *     | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+         *     | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
          * @enum {string}
          */
-        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED";
+        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "EVENTS_OK" | "EVENT_CURSOR_EXPIRED";
         Error: {
             /** @description Localized human-readable message. */
             message: string;
@@ -2241,6 +2276,428 @@ export interface components {
                 status: components["schemas"]["AccountStatus"];
                 revoked_tokens: number;
             };
+        };
+        /**
+         * @description The type of a domain event; its payload schema is `<Type>Event.data`.
+         * @enum {string}
+         */
+        EventType: "transfer.completed" | "transfer.failed" | "deposit.posted" | "hold.created" | "hold.settled" | "hold.voided" | "hold.expired" | "wallet.opened" | "wallet.status_changed" | "compliance.case.submitted" | "compliance.case.decided" | "user.restricted" | "user.restriction_lifted" | "user.blocked" | "user.unblocked" | "user.closed" | "auth.new_device" | "auth.2fa_enabled" | "auth.2fa_disabled" | "auth.password_reset";
+        /** @description What the event is about. `transfer`, `deposit` and `hold` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes. */
+        EventSubject: {
+            /** @enum {string} */
+            type: "transfer" | "deposit" | "hold" | "wallet" | "compliance_case" | "user";
+            /** @example 904 */
+            id: string;
+        };
+        /** @description What every event carries besides its `type` and `data`. */
+        EventEnvelope: {
+            /**
+             * Format: int64
+             * @description Stable, unique id of the event (de-duplicate on it).
+             */
+            id: number;
+            /** @description Version of the payload schema of this type (1 for every type today). */
+            version: number;
+            occurred_at: components["schemas"]["Timestamp"];
+            subject: components["schemas"]["EventSubject"];
+            /**
+             * Format: int64
+             * @description The user concerned (for a transfer, the sender).
+             */
+            user_id: number;
+        };
+        /** @description One domain event; `type` says which schema it follows. */
+        Event: components["schemas"]["TransferCompletedEvent"] | components["schemas"]["TransferFailedEvent"] | components["schemas"]["DepositPostedEvent"] | components["schemas"]["HoldCreatedEvent"] | components["schemas"]["HoldSettledEvent"] | components["schemas"]["HoldVoidedEvent"] | components["schemas"]["HoldExpiredEvent"] | components["schemas"]["WalletOpenedEvent"] | components["schemas"]["WalletStatusChangedEvent"] | components["schemas"]["ComplianceCaseSubmittedEvent"] | components["schemas"]["ComplianceCaseDecidedEvent"] | components["schemas"]["UserRestrictedEvent"] | components["schemas"]["UserRestrictionLiftedEvent"] | components["schemas"]["UserBlockedEvent"] | components["schemas"]["UserUnblockedEvent"] | components["schemas"]["UserClosedEvent"] | components["schemas"]["AuthNewDeviceEvent"] | components["schemas"]["Auth2faEnabledEvent"] | components["schemas"]["Auth2faDisabledEvent"] | components["schemas"]["AuthPasswordResetEvent"];
+        /** @description `transfer.completed` (version 1, subject `transfer`): A transfer was posted: money left the sender's wallet and reached the recipient's. */
+        TransferCompletedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "transfer.completed";
+            data: components["schemas"]["TransferCompletedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "transfer.completed";
+        };
+        /** @description `transfer.failed` (version 1, subject `transfer`): A transfer was refused by the money policy and recorded as a failed transaction (it never names the recipient). */
+        TransferFailedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "transfer.failed";
+            data: components["schemas"]["TransferFailedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "transfer.failed";
+        };
+        /** @description `deposit.posted` (version 1, subject `deposit`): A deposit credited a wallet (internal). */
+        DepositPostedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "deposit.posted";
+            data: components["schemas"]["DepositPostedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "deposit.posted";
+        };
+        /** @description `hold.created` (version 1, subject `hold`): A withdrawal hold was placed: its amount is pending on the wallet. */
+        HoldCreatedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "hold.created";
+            data: components["schemas"]["HoldCreatedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "hold.created";
+        };
+        /** @description `hold.settled` (version 1, subject `hold`): A withdrawal hold was settled: the money left the wallet. */
+        HoldSettledEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "hold.settled";
+            data: components["schemas"]["HoldFinishedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "hold.settled";
+        };
+        /** @description `hold.voided` (version 1, subject `hold`): A withdrawal hold was voided (internal): its amount is available again. */
+        HoldVoidedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "hold.voided";
+            data: components["schemas"]["HoldFinishedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "hold.voided";
+        };
+        /** @description `hold.expired` (version 1, subject `hold`): A withdrawal hold passed its `expires_at` and was voided by the expiry worker. */
+        HoldExpiredEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "hold.expired";
+            data: components["schemas"]["HoldFinishedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "hold.expired";
+        };
+        /** @description `wallet.opened` (version 1, subject `wallet`): A user opened a wallet. */
+        WalletOpenedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "wallet.opened";
+            data: components["schemas"]["WalletOpenedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "wallet.opened";
+        };
+        /** @description `wallet.status_changed` (version 1, subject `wallet`): A wallet was frozen, unfrozen (internal) or closed with its account; setting the status it already has changes nothing and writes no event. */
+        WalletStatusChangedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "wallet.status_changed";
+            data: components["schemas"]["WalletStatusChangedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "wallet.status_changed";
+        };
+        /** @description `compliance.case.submitted` (version 1, subject `compliance_case`): A user submitted (or re-submitted) their KYC or KYB case. */
+        ComplianceCaseSubmittedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "compliance.case.submitted";
+            data: components["schemas"]["ComplianceCaseSubmittedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "compliance.case.submitted";
+        };
+        /** @description `compliance.case.decided` (version 1, subject `compliance_case`): A reviewer approved or rejected a case, or asked for more information. */
+        ComplianceCaseDecidedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "compliance.case.decided";
+            data: components["schemas"]["ComplianceCaseDecidedEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "compliance.case.decided";
+        };
+        /** @description `user.restricted` (version 1, subject `user`): A restriction was placed on a user (no outgoing money). */
+        UserRestrictedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "user.restricted";
+            data: components["schemas"]["UserRestrictionEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "user.restricted";
+        };
+        /** @description `user.restriction_lifted` (version 1, subject `user`): A restriction of a user was lifted. */
+        UserRestrictionLiftedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "user.restriction_lifted";
+            data: components["schemas"]["UserRestrictionEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "user.restriction_lifted";
+        };
+        /** @description `user.blocked` (version 1, subject `user`): A user was blocked (every token revoked). */
+        UserBlockedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "user.blocked";
+            data: components["schemas"]["UserStatusEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "user.blocked";
+        };
+        /** @description `user.unblocked` (version 1, subject `user`): A blocked user was made active again. */
+        UserUnblockedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "user.unblocked";
+            data: components["schemas"]["UserStatusEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "user.unblocked";
+        };
+        /** @description `user.closed` (version 1, subject `user`): A user's account was closed for good (tokens revoked, wallets closed: each wallet also has its `wallet.status_changed`). */
+        UserClosedEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "user.closed";
+            data: components["schemas"]["UserStatusEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "user.closed";
+        };
+        /** @description `auth.new_device` (version 1, subject `user`): A user logged in from a device never seen for them (the new-device e-mail was queued). */
+        AuthNewDeviceEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "auth.new_device";
+            data: components["schemas"]["AuthNewDeviceEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "auth.new_device";
+        };
+        /** @description `auth.2fa_enabled` (version 1, subject `user`): A user turned two-factor authentication on. */
+        Auth2faEnabledEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "auth.2fa_enabled";
+            data: components["schemas"]["Auth2faEnabledEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "auth.2fa_enabled";
+        };
+        /** @description `auth.2fa_disabled` (version 1, subject `user`): A user turned two-factor authentication off. */
+        Auth2faDisabledEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "auth.2fa_disabled";
+            data: components["schemas"]["Auth2faDisabledEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "auth.2fa_disabled";
+        };
+        /** @description `auth.password_reset` (version 1, subject `user`): A user's password was replaced through the reset flow (every token revoked). */
+        AuthPasswordResetEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "auth.password_reset";
+            data: components["schemas"]["AuthPasswordResetEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "auth.password_reset";
+        };
+        TransferCompletedEventData: {
+            /** Format: int64 */
+            transaction_id: number;
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["CurrencyCode"];
+            /** Format: int64 */
+            from_wallet_id: number;
+            /** Format: int64 */
+            to_wallet_id: number;
+            /** Format: int64 */
+            from_user_id: number;
+            /** Format: int64 */
+            to_user_id: number;
+            from_username: string;
+            to_username: string;
+            note: string | null;
+        };
+        TransferFailedEventData: {
+            /** Format: int64 */
+            transaction_id: number;
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["CurrencyCode"];
+            /** Format: int64 */
+            from_wallet_id: number;
+            /** Format: int64 */
+            from_user_id: number;
+            /**
+             * @description The refusal's code (money policy).
+             * @example INSUFFICIENT_FUNDS
+             */
+            failure_code: string;
+        };
+        DepositPostedEventData: {
+            /** Format: int64 */
+            transaction_id: number;
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["CurrencyCode"];
+            /** Format: int64 */
+            wallet_id: number;
+            external_reference: string | null;
+            note: string | null;
+        };
+        HoldCreatedEventData: {
+            /**
+             * Format: int64
+             * @description The withdrawal transaction.
+             */
+            hold_id: number;
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["CurrencyCode"];
+            /** Format: int64 */
+            wallet_id: number;
+            external_reference: string | null;
+            expires_at: components["schemas"]["NullableTimestamp"];
+        };
+        /** @description The payload of `hold.settled`, `hold.voided` and `hold.expired`. */
+        HoldFinishedEventData: {
+            /**
+             * Format: int64
+             * @description The withdrawal transaction.
+             */
+            hold_id: number;
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["CurrencyCode"];
+            /** Format: int64 */
+            wallet_id: number;
+            external_reference: string | null;
+        };
+        WalletOpenedEventData: {
+            /** Format: int64 */
+            wallet_id: number;
+            currency: components["schemas"]["CurrencyCode"];
+        };
+        WalletStatusChangedEventData: {
+            /** Format: int64 */
+            wallet_id: number;
+            currency: components["schemas"]["CurrencyCode"];
+            from_status: components["schemas"]["WalletStatus"];
+            status: components["schemas"]["WalletStatus"];
+            /**
+             * @description `internal`: set through the internal API; `account_closed`: closed with its owner's account.
+             * @enum {string}
+             */
+            cause: "internal" | "account_closed";
+        };
+        ComplianceCaseSubmittedEventData: {
+            /** Format: int64 */
+            case_id: number;
+            kind: components["schemas"]["CaseKind"];
+        };
+        ComplianceCaseDecidedEventData: {
+            /** Format: int64 */
+            case_id: number;
+            kind: components["schemas"]["CaseKind"];
+            /** @enum {string} */
+            decision: "approved" | "rejected" | "info_requested";
+            /** @description The reviewer's reason (required for rejected and info_requested). */
+            reason: string | null;
+        };
+        /** @description The payload of `user.restricted` and `user.restriction_lifted`. */
+        UserRestrictionEventData: {
+            /** Format: int64 */
+            restriction_id: number;
+            /** @description Why it was placed (or lifted). */
+            reason: string;
+        };
+        /** @description The payload of `user.blocked`, `user.unblocked` and `user.closed`. */
+        UserStatusEventData: {
+            from_status: components["schemas"]["AccountStatus"];
+            status: components["schemas"]["AccountStatus"];
+            reason: string;
+            /** Format: int64 */
+            revoked_tokens: number;
+        };
+        AuthNewDeviceEventData: {
+            device_id: string;
+            device_type: string;
+            device_name: string;
+            /** @description The client address of the login. */
+            ip: string | null;
+            /**
+             * @description How the login completed: the password, or the second factor after it.
+             * @enum {string}
+             */
+            method: "password" | "2fa";
+        };
+        Auth2faEnabledEventData: {
+            /** @description How many recovery codes were issued. */
+            recovery_codes: number;
+        };
+        Auth2faDisabledEventData: {
+            /**
+             * @description The second factor that confirmed it.
+             * @enum {string}
+             */
+            method: "totp" | "recovery_code";
+        };
+        AuthPasswordResetEventData: {
+            /** Format: int64 */
+            revoked_tokens: number;
+        };
+        EventsPage: {
+            /** @example EVENTS_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["Event"][];
+            /** @description Pass it as `after` for the next page (the cursor given when the page is empty). */
+            next_cursor: string;
+            /** @description More events are already there after this page. */
+            has_more: boolean;
         };
     };
     responses: {
@@ -5696,6 +6153,96 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ComplianceNotFound"];
             409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page (opaque). */
+                after?: string;
+                /** @description Only these event types (comma-separated); all when absent. */
+                types?: components["schemas"]["EventType"][];
+                limit?: number;
+            };
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "EVENTS_OK",
+                     *       "message": "OK",
+                     *       "data": [
+                     *         {
+                     *           "id": 5120,
+                     *           "type": "transfer.completed",
+                     *           "version": 1,
+                     *           "occurred_at": "2026-01-09T17:08:57.000000Z",
+                     *           "subject": {
+                     *             "type": "transfer",
+                     *             "id": "904"
+                     *           },
+                     *           "user_id": 17,
+                     *           "data": {
+                     *             "transaction_id": 904,
+                     *             "amount": 2500,
+                     *             "currency": "EUR",
+                     *             "from_wallet_id": 42,
+                     *             "to_wallet_id": 43,
+                     *             "from_user_id": 17,
+                     *             "to_user_id": 18,
+                     *             "from_username": "fx00000017",
+                     *             "to_username": "fx00000018",
+                     *             "note": null
+                     *           }
+                     *         }
+                     *       ],
+                     *       "next_cursor": "88213",
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EventsPage"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description The cursor is older than the retained events (some after it were pruned). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "This cursor is older than the retained events.",
+                     *       "code": "EVENT_CURSOR_EXPIRED",
+                     *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             422: components["responses"]["ValidationFailed"];
             default: components["responses"]["Error"];
         };

@@ -8,13 +8,16 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/clock"
 	"github.com/flowxi/backend/kit/i18n"
+	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/kit/reqctx"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/identity/tokens"
 )
 
@@ -68,6 +71,11 @@ func (s *Sessions) Complete(ctx context.Context, u User, dev tokens.Device, meth
 					To: u.Email, Template: "new_device", Locale: i18n.ForUser(ctx, u.Locale),
 					Data: map[string]any{"DeviceName": dev.Name, "DeviceType": dev.Type, "IP": info.IP, "Time": now.Format(time.RFC1123)},
 				}); err != nil {
+					return err
+				}
+				if err := events.Record(ctx, q, now, events.OfUser(events.AuthNewDevice, u.ID, api.AuthNewDeviceEventData{
+					DeviceId: dev.ID, DeviceType: dev.Type, DeviceName: dev.Name, Ip: ptr.NonZero(info.IP),
+					Method: api.AuthNewDeviceEventDataMethod(method)})); err != nil {
 					return err
 				}
 			}

@@ -1,0 +1,43 @@
+package testkit
+
+import (
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TOTP is the code of a base32 secret at `at` computed by Debian's oathtool, an implementation
+// independent of ours.
+func TOTP(t testing.TB, secret string, at time.Time) string {
+	t.Helper()
+	out, err := exec.Command("oathtool", "--totp", "-b", "-N", "@"+strconv.FormatInt(at.Unix(), 10), secret).Output()
+	if err != nil {
+		t.Fatalf("oathtool: %v (install it with `scripts/services.sh tools`)", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// FreshTOTPStep moves the server clock to the first seconds of a new time step, so codes computed
+// now stay in their step during the request and the previous step's code is never replayed.
+func (e *Env) FreshTOTPStep() time.Time {
+	now := e.Clock.Now()
+	into := time.Duration(now.Unix()%30)*time.Second + time.Duration(now.Nanosecond())
+	e.Clock.Advance(30*time.Second - into + time.Second)
+	return e.Clock.Now()
+}
+
+// WrongTOTP is a 6-digit code valid for none of the steps the server accepts now.
+func (e *Env) WrongTOTP(secret string) string {
+	e.T.Helper()
+	valid := map[string]bool{}
+	for s := -1; s <= 1; s++ {
+		valid[TOTP(e.T, secret, e.Clock.Now().Add(time.Duration(s)*30*time.Second))] = true
+	}
+	for i := 0; ; i++ {
+		if c := strings.Repeat(strconv.Itoa(i%10), 6); !valid[c] {
+			return c
+		}
+	}
+}
