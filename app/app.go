@@ -160,7 +160,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	// Drain requests first, then the workers (the mail worker finishes its current send).
+	// Drain requests first, then the workers (running jobs, e-mails being sent, finish).
 	err := srv.Shutdown(sctx)
 	_ = ops.Shutdown(sctx)
 	a.Shutdown()

@@ -66,8 +66,11 @@ func (a *App) compose(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Every background loop, started together by StartWorkers.
-	a.workers = []func(context.Context){a.sealer.Run, a.deletions.Run, a.ledger.Run, mailer.Run, a.sequencer.Run, a.pruner.Run, a.webhooks.RunFanout, a.jobs.Run}
+	// Every kind of background job (River, infra/jobs), each registered once.
+	mail.Register(a.jobs, mailer)
+	deletions.Register(a.jobs, a.deletions)
+	// Every background loop, started together by StartWorkers; a.jobs.Run works the jobs.
+	a.workers = []func(context.Context){a.sealer.Run, a.ledger.Run, a.sequencer.Run, a.pruner.Run, a.webhooks.RunFanout, a.jobs.Run}
 	a.echo, err = server.New(server.Options{
 		API:            api,
 		Auth:           a.tokens,
@@ -112,7 +115,7 @@ func (a *App) openInfra(ctx context.Context) error {
 	}
 	a.limiter = ratelimit.New(a.cache)
 	a.limiter.OnReject = func(name string) { metrics.RateLimited.WithLabelValues(name).Inc() }
-	a.outbox = mail.NewOutbox(a.keys)
+	a.outbox = mail.NewOutbox(a.keys, a.jobs)
 	metrics.SetOutboxBacklog(a.outboxBacklog)
 	return nil
 }
@@ -156,15 +159,15 @@ func (a *App) outboxBacklog() float64 {
 
 // buildServices builds the capabilities over the infrastructure, each once, and returns the
 // generated interface's implementation and the mail sender.
-func (a *App) buildServices() (*server.API, *mail.Worker, error) {
+func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 	a.tokens = tokens.New(a.store, a.clock, a.cfg.TokenTTL, a.cfg.TokenIdleTTL)
 	a.hasher = password.New(password.Params{MemoryKiB: a.cfg.Argon2MemoryKiB, Time: a.cfg.Argon2Time, Threads: 1})
 	a.internalKeys = internalkeys.New(a.store, a.clock)
 	a.sealer = audit.NewSealer(a.store, a.clock, a.log, a.cfg.AuditSealEvery)
 	a.sequencer = events.NewSequencer(a.store, a.log.With("worker", "events"), a.cfg.EventsSequenceEvery)
 	a.pruner = events.NewPruner(a.store, a.clock, a.log.With("worker", "events"), a.cfg.EventsRetention, time.Minute)
-	// Uploaded objects that no row comes to refer to are deleted by this queue's worker.
-	a.deletions = deletions.New(a.store.Q, a.storage, a.clock, a.log, time.Minute)
+	// Uploaded objects that no row comes to refer to are deleted by this queue's jobs.
+	a.deletions = deletions.New(a.store, a.jobs, a.storage, a.clock, a.log)
 	ids := identityParts{
 		sessions:   sessions.New(a.store, a.tokens, a.outbox, a.clock),
 		challenges: challenge.New(a.cache),
@@ -290,7 +293,7 @@ func (a *App) buildLedger(grants *stepup.Grants, policy *compliance.Compliance) 
 // mailWorker builds the outbox sender: SMTP when SMTP_URL is set, otherwise the log driver
 // (development only: config.Validate requires SMTP_URL in production). In development the log
 // driver prints the text body too, so a developer can read codes and links locally.
-func (a *App) mailWorker() (*mail.Worker, error) {
+func (a *App) mailWorker() (*mail.Sender, error) {
 	var tr mail.Transport = mail.Log{Log: a.log, ShowBody: !a.cfg.Production()}
 	if a.cfg.SMTPURL != "" {
 		sc, err := mail.ParseSMTPURL(a.cfg.SMTPURL)
@@ -302,14 +305,13 @@ func (a *App) mailWorker() (*mail.Worker, error) {
 		}
 		tr = mail.NewSMTP(sc)
 	}
-	return &mail.Worker{
+	return &mail.Sender{
 		Q:         a.store.Q,
 		Outbox:    a.outbox,
 		Transport: tr,
 		Clock:     a.clock,
 		Log:       a.log.With("worker", "mail"),
 		From:      a.cfg.MailFrom,
-		Poll:      a.cfg.MailPollInterval,
 	}, nil
 }
 

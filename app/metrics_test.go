@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowxi/backend/infra/jobs"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
 )
@@ -108,5 +109,49 @@ func waitMetric(t *testing.T, ops *httptest.Server, before map[string]float64, s
 		if m[series]-before[series] >= want || time.Now().After(deadline) {
 			return m
 		}
+	}
+}
+
+// Background jobs are in /metrics: every queue's jobs by state (present at 0 too), and failed
+// attempts by queue, kind and outcome. An e-mail the SMTP server refuses is one failed attempt
+// and one job waiting for its retry; an upload guard is a job scheduled for later.
+func TestJobMetrics(t *testing.T) {
+	mb := testkit.NewMailbox(t)
+	mb.Stop()
+	env := testkit.New(t, mb.Use)
+	ops := httptest.NewServer(env.OpsHandler())
+	defer ops.Close()
+	depth := func(queue, state string) string {
+		return `flowxi_jobs{queue="` + queue + `",state="` + state + `"}`
+	}
+	before := scrape(t, ops)
+	for _, q := range []string{"default", "mail", "storage"} {
+		for _, s := range jobs.States {
+			if _, ok := before[depth(q, s)]; !ok {
+				t.Fatalf("%s missing", depth(q, s))
+			}
+		}
+	}
+	const mailRetries = `flowxi_jobs_failures_total{kind="mail.send",outcome="retry",queue="mail"}`
+	email := "jobs-" + randHex(4) + "@example.com"
+	if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/register-email-code/send", JSON: map[string]any{"email": email}}); r.Status != 200 {
+		t.Fatalf("send code: %d %s", r.Status, r.Body)
+	}
+	waitMetric(t, ops, before, mailRetries, 1)
+	if err := env.Deletions().Guard(t.Context(), "test/metrics-"+randHex(4)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !env.JobsSettled() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	after := scrape(t, ops)
+	for series, want := range map[string]float64{mailRetries: 1, depth("mail", "retryable"): 1, depth("storage", "scheduled"): 1, depth("mail", "running"): 0} {
+		if got := after[series] - before[series]; got != want {
+			t.Errorf("%s moved by %v, want %v", series, got, want)
+		}
+	}
+	// Nothing is left for a later attempt (the package's other tests read the outbox).
+	if err := env.TryExecSQL("DELETE FROM mail_outbox WHERE to_address = $1", email); err != nil {
+		t.Fatal(err)
 	}
 }

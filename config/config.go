@@ -44,9 +44,6 @@ type Config struct {
 	AuditSealEvery  time.Duration
 	AuditStaleAfter time.Duration
 
-	// MailPollInterval is how often the mail worker looks for due outbox rows (MAIL_POLL_INTERVAL).
-	MailPollInterval time.Duration
-
 	// JobsPollInterval is how often each background job queue looks for due jobs besides
 	// River's notifications (JOBS_POLL_INTERVAL).
 	JobsPollInterval time.Duration
@@ -181,7 +178,6 @@ func settings(c *Config) []setting {
 		{"TOKEN_IDLE_TTL", "168h", plain, duration(&c.TokenIdleTTL)},
 		{"AUDIT_SEAL_EVERY", DefaultAuditSealEvery.String(), plain, duration(&c.AuditSealEvery)},
 		{"AUDIT_STALE_AFTER", "5m", plain, duration(&c.AuditStaleAfter)},
-		{"MAIL_POLL_INTERVAL", "1s", plain, duration(&c.MailPollInterval)},
 		{"JOBS_POLL_INTERVAL", "1s", plain, duration(&c.JobsPollInterval)},
 		{"JOBS_RESCUE_AFTER", "5m", plain, duration(&c.JobsRescueAfter)},
 

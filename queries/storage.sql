@@ -12,14 +12,15 @@ DELETE FROM storage_deletions WHERE key = sqlc.arg(key) AND attempts = 0 AND not
 INSERT INTO storage_deletions (key, not_before, created_at) VALUES (sqlc.arg(key), sqlc.arg(now), sqlc.arg(now))
 ON CONFLICT (key) DO UPDATE SET not_before = LEAST(storage_deletions.not_before, EXCLUDED.not_before);
 
--- name: LeaseObjectDeletions :many
--- Due rows for one worker (SKIP LOCKED: several instances share them), each reserved until
--- lease_until so another worker takes it again only if this one died.
-UPDATE storage_deletions d SET attempts = d.attempts + 1, not_before = sqlc.arg(lease_until)
-FROM (SELECT s.key FROM storage_deletions s WHERE s.not_before <= sqlc.arg(now)
-      ORDER BY s.not_before LIMIT sqlc.arg(max_rows) FOR UPDATE SKIP LOCKED) due
-WHERE d.key = due.key
-RETURNING d.key, d.attempts;
+-- name: LeaseObjectDeletion :one
+-- A storage.delete job takes its due row, reserved until lease_until: a guard leased this way
+-- can no longer be claimed, and if the process dies the row is due again after the lease.
+UPDATE storage_deletions SET attempts = attempts + 1, not_before = sqlc.arg(lease_until)
+WHERE key = sqlc.arg(key) AND not_before <= sqlc.arg(now)
+RETURNING attempts;
+
+-- name: ObjectDeletionDue :one
+SELECT not_before FROM storage_deletions WHERE key = $1;
 
 -- name: ObjectDeleted :exec
 DELETE FROM storage_deletions WHERE key = $1;

@@ -93,3 +93,34 @@ func (e *Env) OpsHandler() http.Handler { return e.app.OpsHandler() }
 
 // Jobs is the River client of the instance (background jobs).
 func (e *Env) Jobs() *jobs.Jobs { return e.parts.Jobs }
+
+// RunDueJobs works the background jobs due at the fake clock's now: it makes them available at
+// once (what River's leader does every 5 s) and waits, up to 10 s, until none due is waiting or
+// running. A job that failed again is then waiting for its next retry.
+func (e *Env) RunDueJobs() {
+	e.T.Helper()
+	ctx := context.Background()
+	now := e.Clock.Now()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := e.parts.Jobs.PromoteDue(ctx, now); err != nil {
+			e.T.Fatalf("testkit: promote jobs: %v", err)
+		}
+		idle, err := e.parts.Jobs.Idle(ctx, now)
+		if err != nil {
+			e.T.Fatalf("testkit: jobs: %v", err)
+		}
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.T.Fatal("testkit: due jobs still waiting or running after 10s")
+		}
+	}
+}
+
+// JobsSettled reports whether no background job is running: River has recorded the outcome of
+// every attempt made so far (a failed one is waiting for its retry).
+func (e *Env) JobsSettled() bool {
+	e.T.Helper()
+	return e.Count("SELECT count(*) FROM river_job WHERE state = 'running'") == 0
+}

@@ -109,7 +109,6 @@ func ProcessEnv(cfg config.Config) []string {
 		"LOG_LEVEL=" + cfg.LogLevel,
 		"SMTP_URL=" + cfg.SMTPURL,
 		"MAIL_FROM=" + cfg.MailFrom,
-		"MAIL_POLL_INTERVAL=" + cfg.MailPollInterval.String(),
 		"JOBS_POLL_INTERVAL=" + cfg.JobsPollInterval.String(),
 		"JOBS_RESCUE_AFTER=" + cfg.JobsRescueAfter.String(),
 		"ARGON2_MEMORY_KIB=" + strconv.FormatUint(uint64(cfg.Argon2MemoryKiB), 10),

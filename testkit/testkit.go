@@ -148,7 +148,6 @@ func Config(t testing.TB) config.Config {
 		StorageDriver:     "local",
 
 		MailFrom:         "Flowxi <no-reply@flowxi.test>",
-		MailPollInterval: 50 * time.Millisecond,
 		JobsPollInterval: 50 * time.Millisecond,
 	}
 }

@@ -10,102 +10,86 @@ import (
 	"time"
 )
 
-const claimDueMail = `-- name: ClaimDueMail :many
-UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = $1::timestamptz
-WHERE id IN (
-    SELECT id FROM mail_outbox
-    WHERE status = 'pending' AND next_attempt_at <= $2::timestamptz
-    ORDER BY next_attempt_at, id
-    LIMIT $3::int
-    FOR UPDATE SKIP LOCKED
-)
-RETURNING id, to_address, template, locale, subject, body_enc, status, attempts, next_attempt_at, last_error, created_at, sent_at
-`
-
-type ClaimDueMailParams struct {
-	LeaseUntil time.Time
-	Now        time.Time
-	Batch      int32
-}
-
-// Leases up to `batch` due messages: their next attempt moves to `lease_until`, so a worker that dies
-// mid-send leaves them to be retried, and concurrent workers skip rows another one is claiming.
-func (q *Queries) ClaimDueMail(ctx context.Context, arg ClaimDueMailParams) ([]MailOutbox, error) {
-	rows, err := q.db.Query(ctx, claimDueMail, arg.LeaseUntil, arg.Now, arg.Batch)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []MailOutbox{}
-	for rows.Next() {
-		var i MailOutbox
-		if err := rows.Scan(
-			&i.ID,
-			&i.ToAddress,
-			&i.Template,
-			&i.Locale,
-			&i.Subject,
-			&i.BodyEnc,
-			&i.Status,
-			&i.Attempts,
-			&i.NextAttemptAt,
-			&i.LastError,
-			&i.CreatedAt,
-			&i.SentAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const failMail = `-- name: FailMail :exec
-UPDATE mail_outbox SET status = 'failed', body_enc = NULL, last_error = $1
-WHERE id = $2 AND status = 'pending'
+UPDATE mail_outbox SET status = 'failed', attempts = $1, body_enc = NULL, last_error = $2
+WHERE id = $3 AND status = 'pending'
 `
 
 type FailMailParams struct {
+	Attempts  int32
 	LastError *string
 	ID        int64
 }
 
 func (q *Queries) FailMail(ctx context.Context, arg FailMailParams) error {
-	_, err := q.db.Exec(ctx, failMail, arg.LastError, arg.ID)
+	_, err := q.db.Exec(ctx, failMail, arg.Attempts, arg.LastError, arg.ID)
 	return err
 }
 
+const getMail = `-- name: GetMail :one
+SELECT id, to_address, template, locale, subject, body_enc, status, attempts, next_attempt_at, last_error, created_at, sent_at FROM mail_outbox WHERE id = $1
+`
+
+// The message a mail.send job delivers (the job carries only its id).
+func (q *Queries) GetMail(ctx context.Context, id int64) (MailOutbox, error) {
+	row := q.db.QueryRow(ctx, getMail, id)
+	var i MailOutbox
+	err := row.Scan(
+		&i.ID,
+		&i.ToAddress,
+		&i.Template,
+		&i.Locale,
+		&i.Subject,
+		&i.BodyEnc,
+		&i.Status,
+		&i.Attempts,
+		&i.NextAttemptAt,
+		&i.LastError,
+		&i.CreatedAt,
+		&i.SentAt,
+	)
+	return i, err
+}
+
 const markMailSent = `-- name: MarkMailSent :exec
-UPDATE mail_outbox SET status = 'sent', sent_at = $1::timestamptz, body_enc = NULL, last_error = NULL
-WHERE id = $2 AND status = 'pending'
+UPDATE mail_outbox SET status = 'sent', sent_at = $1::timestamptz, attempts = $2,
+    body_enc = NULL, last_error = NULL
+WHERE id = $3 AND status = 'pending'
 `
 
 type MarkMailSentParams struct {
-	Now time.Time
-	ID  int64
+	Now      time.Time
+	Attempts int32
+	ID       int64
 }
 
-// The body (codes, links) is wiped once delivered.
+// The body (codes, links) is wiped once delivered; a pending row only, so a job run twice
+// (rescued after its process died) records one delivery.
 func (q *Queries) MarkMailSent(ctx context.Context, arg MarkMailSentParams) error {
-	_, err := q.db.Exec(ctx, markMailSent, arg.Now, arg.ID)
+	_, err := q.db.Exec(ctx, markMailSent, arg.Now, arg.Attempts, arg.ID)
 	return err
 }
 
 const retryMail = `-- name: RetryMail :exec
-UPDATE mail_outbox SET next_attempt_at = $1::timestamptz, last_error = $2
-WHERE id = $3 AND status = 'pending'
+UPDATE mail_outbox SET attempts = $1, next_attempt_at = $2::timestamptz,
+    last_error = $3
+WHERE id = $4 AND status = 'pending'
 `
 
 type RetryMailParams struct {
+	Attempts      int32
 	NextAttemptAt time.Time
 	LastError     *string
 	ID            int64
 }
 
+// A failed attempt: the job's attempt count and River's next attempt, recorded for operations.
 func (q *Queries) RetryMail(ctx context.Context, arg RetryMailParams) error {
-	_, err := q.db.Exec(ctx, retryMail, arg.NextAttemptAt, arg.LastError, arg.ID)
+	_, err := q.db.Exec(ctx, retryMail,
+		arg.Attempts,
+		arg.NextAttemptAt,
+		arg.LastError,
+		arg.ID,
+	)
 	return err
 }

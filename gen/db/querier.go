@@ -26,9 +26,6 @@ type Querier interface {
 	CheckSettlementSign(ctx context.Context) ([]CheckSettlementSignRow, error)
 	// Posted transactions have balanced entries (two or more); others have none.
 	CheckTransactionBalance(ctx context.Context) ([]CheckTransactionBalanceRow, error)
-	// Leases up to `batch` due messages: their next attempt moves to `lease_until`, so a worker that dies
-	// mid-send leaves them to be retried, and concurrent workers skip rows another one is claiming.
-	ClaimDueMail(ctx context.Context, arg ClaimDueMailParams) ([]MailOutbox, error)
 	// In the transaction that starts referring to the key. Only a guard no worker has leased and
 	// that is not yet due can be claimed (a worker may be deleting the object of any other).
 	ClaimGuardedObject(ctx context.Context, arg ClaimGuardedObjectParams) (int64, error)
@@ -96,6 +93,8 @@ type Querier interface {
 	GetKYBData(ctx context.Context, caseID int64) (ComplianceKybDatum, error)
 	GetKYCData(ctx context.Context, caseID int64) (ComplianceKycDatum, error)
 	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
+	// The message a mail.send job delivers (the job carries only its id).
+	GetMail(ctx context.Context, id int64) (MailOutbox, error)
 	// The live code of a user for a purpose (none once expired or exhausted).
 	GetOTP(ctx context.Context, arg GetOTPParams) (EmailOtp, error)
 	// The wallet's id, only when userID owns it (an ownership check).
@@ -136,9 +135,9 @@ type Querier interface {
 	InsertWebhookAttempt(ctx context.Context, arg InsertWebhookAttemptParams) error
 	InsertWebhookSubscription(ctx context.Context, arg InsertWebhookSubscriptionParams) (WebhookSubscription, error)
 	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
-	// Due rows for one worker (SKIP LOCKED: several instances share them), each reserved until
-	// lease_until so another worker takes it again only if this one died.
-	LeaseObjectDeletions(ctx context.Context, arg LeaseObjectDeletionsParams) ([]LeaseObjectDeletionsRow, error)
+	// A storage.delete job takes its due row, reserved until lease_until: a guard leased this way
+	// can no longer be claimed, and if the process dies the row is due again after the lease.
+	LeaseObjectDeletion(ctx context.Context, arg LeaseObjectDeletionParams) (int32, error)
 	LiftRestriction(ctx context.Context, arg LiftRestrictionParams) (ComplianceRestriction, error)
 	ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error)
 	// Queries of services/identity: devices, logout, password-hash upgrade; its tokens, the users table and internal keys below.
@@ -198,12 +197,14 @@ type Querier interface {
 	LockWebhookFanout(ctx context.Context) (int64, error)
 	LockWebhookSubscription(ctx context.Context, id int64) (WebhookSubscription, error)
 	MarkMagicLinkUsed(ctx context.Context, arg MarkMagicLinkUsedParams) error
-	// The body (codes, links) is wiped once delivered.
+	// The body (codes, links) is wiped once delivered; a pending row only, so a job run twice
+	// (rescued after its process died) records one delivery.
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
 	// The oldest unfinished delivery of the chain after id.
 	NextInWebhookChain(ctx context.Context, arg NextInWebhookChainParams) (NextInWebhookChainRow, error)
 	NextWebhookSubscriptionID(ctx context.Context) (int64, error)
 	ObjectDeleted(ctx context.Context, key string) error
+	ObjectDeletionDue(ctx context.Context, key string) (time.Time, error)
 	ObjectDeletionFailed(ctx context.Context, arg ObjectDeletionFailedParams) error
 	// Writes a whole batch in one statement: new transactions, entries, account heads (guarded by the
 	// version read under the lock and by the available balance: the conditional debit), finalized
@@ -225,6 +226,7 @@ type Querier interface {
 	// if any) or by wallet id ('' and 0 stand for "not given"; to_user_status '' means no such
 	// recipient). An ord without a row: the source wallet is not the caller's.
 	ResolveTransfers(ctx context.Context, arg ResolveTransfersParams) ([]ResolveTransfersRow, error)
+	// A failed attempt: the job's attempt count and River's next attempt, recorded for operations.
 	RetryMail(ctx context.Context, arg RetryMailParams) error
 	RevokeAllUserTokens(ctx context.Context, arg RevokeAllUserTokensParams) (int64, error)
 	RevokeCurrentToken(ctx context.Context, arg RevokeCurrentTokenParams) (int64, error)

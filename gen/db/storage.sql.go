@@ -45,45 +45,25 @@ func (q *Queries) GuardObject(ctx context.Context, arg GuardObjectParams) error 
 	return err
 }
 
-const leaseObjectDeletions = `-- name: LeaseObjectDeletions :many
-UPDATE storage_deletions d SET attempts = d.attempts + 1, not_before = $1
-FROM (SELECT s.key FROM storage_deletions s WHERE s.not_before <= $2
-      ORDER BY s.not_before LIMIT $3 FOR UPDATE SKIP LOCKED) due
-WHERE d.key = due.key
-RETURNING d.key, d.attempts
+const leaseObjectDeletion = `-- name: LeaseObjectDeletion :one
+UPDATE storage_deletions SET attempts = attempts + 1, not_before = $1
+WHERE key = $2 AND not_before <= $3
+RETURNING attempts
 `
 
-type LeaseObjectDeletionsParams struct {
+type LeaseObjectDeletionParams struct {
 	LeaseUntil time.Time
+	Key        string
 	Now        time.Time
-	MaxRows    int32
 }
 
-type LeaseObjectDeletionsRow struct {
-	Key      string
-	Attempts int32
-}
-
-// Due rows for one worker (SKIP LOCKED: several instances share them), each reserved until
-// lease_until so another worker takes it again only if this one died.
-func (q *Queries) LeaseObjectDeletions(ctx context.Context, arg LeaseObjectDeletionsParams) ([]LeaseObjectDeletionsRow, error) {
-	rows, err := q.db.Query(ctx, leaseObjectDeletions, arg.LeaseUntil, arg.Now, arg.MaxRows)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []LeaseObjectDeletionsRow{}
-	for rows.Next() {
-		var i LeaseObjectDeletionsRow
-		if err := rows.Scan(&i.Key, &i.Attempts); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+// A storage.delete job takes its due row, reserved until lease_until: a guard leased this way
+// can no longer be claimed, and if the process dies the row is due again after the lease.
+func (q *Queries) LeaseObjectDeletion(ctx context.Context, arg LeaseObjectDeletionParams) (int32, error) {
+	row := q.db.QueryRow(ctx, leaseObjectDeletion, arg.LeaseUntil, arg.Key, arg.Now)
+	var attempts int32
+	err := row.Scan(&attempts)
+	return attempts, err
 }
 
 const objectDeleted = `-- name: ObjectDeleted :exec
@@ -93,6 +73,17 @@ DELETE FROM storage_deletions WHERE key = $1
 func (q *Queries) ObjectDeleted(ctx context.Context, key string) error {
 	_, err := q.db.Exec(ctx, objectDeleted, key)
 	return err
+}
+
+const objectDeletionDue = `-- name: ObjectDeletionDue :one
+SELECT not_before FROM storage_deletions WHERE key = $1
+`
+
+func (q *Queries) ObjectDeletionDue(ctx context.Context, key string) (time.Time, error) {
+	row := q.db.QueryRow(ctx, objectDeletionDue, key)
+	var not_before time.Time
+	err := row.Scan(&not_before)
+	return not_before, err
 }
 
 const objectDeletionFailed = `-- name: ObjectDeletionFailed :exec

@@ -40,6 +40,7 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
@@ -166,6 +168,12 @@ func (j *Jobs) Insert(ctx context.Context, q *db.Queries, args river.JobArgs, op
 	return nil
 }
 
+// Unique is the insert options of a job kind of which one job per args may exist at a time
+// (queued, running, or completed and still retained): inserting it again is a no-op.
+func Unique(queue string, maxAttempts int) river.InsertOpts {
+	return river.InsertOpts{Queue: queue, MaxAttempts: maxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
 // Client is the River client, for what Insert does not cover (JobCancelTx, JobGet, …).
 func (j *Jobs) Client() *river.Client[pgx.Tx] { return j.client }
 
@@ -213,4 +221,39 @@ func (s stub) Now() time.Time { return s.c.Now() }
 func (s stub) NowOrNil() *time.Time {
 	t := s.c.Now()
 	return &t
+}
+
+// Unschedule deletes, in q's transaction, the jobs of args' kind whose args include args and
+// that are still waiting for their time (state scheduled): a job made pointless by the change
+// (a deletion guard whose upload was claimed). It returns how many it deleted.
+func (j *Jobs) Unschedule(ctx context.Context, q *db.Queries, args river.JobArgs) (int64, error) {
+	tx, ok := pg.TxOf(q)
+	if !ok {
+		return 0, ErrNotInTx
+	}
+	b, err := json.Marshal(args)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := tx.Exec(ctx, `DELETE FROM river_job WHERE kind = $1 AND args @> $2::jsonb AND state = 'scheduled'`, args.Kind(), b)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: unschedule %s: %w", args.Kind(), err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// PromoteDue makes the jobs due at now (scheduled ones, retries) available to the queues, as
+// River's leader does every 5 s, and says how many. Tests moving a fake clock call it (with
+// Idle) rather than wait for the leader.
+func (j *Jobs) PromoteDue(ctx context.Context, now time.Time) (int, error) {
+	res, err := j.client.Driver().GetExecutor().JobSchedule(ctx, &riverdriver.JobScheduleParams{Max: 10000, Now: &now})
+	return len(res), err
+}
+
+// Idle reports whether no job due at now is waiting or running.
+func (j *Jobs) Idle(ctx context.Context, now time.Time) (bool, error) {
+	var busy bool
+	err := j.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job
+		WHERE state IN ('available', 'running') AND scheduled_at <= $1)`, now).Scan(&busy)
+	return !busy, err
 }

@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riverqueue/river"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/jobs"
+	"github.com/flowxi/backend/infra/metrics"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -120,6 +122,31 @@ func TestInsertIsTransactional(t *testing.T) {
 		t.Fatalf("unique job inserted %d times", n)
 	}
 	if n := w.count("committed"); n != 1 {
+		t.Fatalf("worked %d times", n)
+	}
+}
+
+// A job whose worker gives up (river.JobCancel) is counted as a cancelled failure of its queue
+// and kind, and is not tried again.
+func TestFailuresAreCounted(t *testing.T) {
+	env := testkit.New(t)
+	j, w := client(t, env)
+	ctx := context.Background()
+	cancelled := metrics.JobFailures.WithLabelValues("test", "test.note", "cancelled")
+	before := testutil.ToFloat64(cancelled)
+	if err := env.Store().Tx(ctx, func(q *db.Queries) error { return j.Insert(ctx, q, noteArgs{Note: "refused", Fail: true}, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, w, "refused")
+	for deadline := time.Now().Add(10 * time.Second); env.Count("SELECT count(*) FROM river_job WHERE kind = 'test.note' AND state = 'cancelled'") != 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("job not cancelled")
+		}
+	}
+	if got := testutil.ToFloat64(cancelled) - before; got != 1 {
+		t.Fatalf("cancelled failures moved by %v", got)
+	}
+	if n := w.count("refused"); n != 1 {
 		t.Fatalf("worked %d times", n)
 	}
 }

@@ -1,5 +1,6 @@
-// Package mail renders localized e-mails and writes them to the outbox in the caller's
-// transaction, so a message exists exactly when what it announces was committed. Bodies carry
+// Package mail renders localized e-mails and writes them to the outbox, with the River job that
+// sends them (mail.send), in the caller's transaction, so a message exists exactly when what it
+// announces was committed. Bodies carry
 // codes and links, so they are encrypted at rest (AES-256-GCM) and wiped once sent.
 package mail
 
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/infra/jobs"
 	"github.com/flowxi/backend/infra/secrets"
 	"github.com/flowxi/backend/locales"
 )
@@ -34,10 +36,13 @@ type Body struct {
 }
 
 // Outbox renders and enqueues messages.
-type Outbox struct{ keys *secrets.Keys }
+type Outbox struct {
+	keys *secrets.Keys
+	jobs *jobs.Jobs
+}
 
-// NewOutbox builds an outbox that encrypts bodies with keys.
-func NewOutbox(keys *secrets.Keys) *Outbox { return &Outbox{keys: keys} }
+// NewOutbox builds an outbox that encrypts bodies with keys and queues their delivery on j.
+func NewOutbox(keys *secrets.Keys, j *jobs.Jobs) *Outbox { return &Outbox{keys: keys, jobs: j} }
 
 // Render builds the subject and bodies of m.
 func Render(m Message) (subject string, body Body, err error) {
@@ -81,7 +86,8 @@ func renderText(name string, data map[string]any) (string, error) {
 	return buf.String(), nil
 }
 
-// Enqueue renders m and writes it to the outbox with q (bound to the caller's transaction).
+// Enqueue renders m and writes it to the outbox with q, and the job that sends it, both in the
+// caller's transaction (q is the one of Store.Tx).
 func (o *Outbox) Enqueue(ctx context.Context, q *db.Queries, now time.Time, m Message) (int64, error) {
 	subject, body, err := Render(m)
 	if err != nil {
@@ -97,9 +103,13 @@ func (o *Outbox) Enqueue(ctx context.Context, q *db.Queries, now time.Time, m Me
 	if err != nil {
 		return 0, err
 	}
-	return q.EnqueueMail(ctx, db.EnqueueMailParams{
+	id, err := q.EnqueueMail(ctx, db.EnqueueMailParams{
 		ToAddress: m.To, Template: m.Template, Locale: m.Locale, Subject: subject, BodyEnc: enc, NextAttemptAt: now,
 	})
+	if err != nil {
+		return 0, err
+	}
+	return id, o.jobs.Insert(ctx, q, SendArgs{OutboxID: id}, nil)
 }
 
 // Open decrypts a stored body.

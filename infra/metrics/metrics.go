@@ -1,6 +1,6 @@
 // Package metrics holds the Prometheus registry and the metrics every layer records: request
 // latency by operation, status codes, rate-limit rejections, the mail outbox, storage deletions,
-// ledger postings.
+// ledger postings, background jobs (depth by queue and state, failures).
 // They are served on a separate listener (METRICS_ADDR), never on the public API port.
 package metrics
 

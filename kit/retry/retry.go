@@ -1,7 +1,7 @@
-// Package retry holds what the background workers share: the backoff of those that retry failed
-// work (mail outbox, storage deletions; each keeps its own base and cap, the doubling is written
-// once) and the loop of those that run on an interval (audit sealer, storage deletions, ledger
-// sweeps).
+// Package retry holds what the background workers share: the backoff of the jobs that retry
+// failed work (mail.send, storage.delete and the jobs' default policy, infra/jobs; each keeps its
+// own base and cap, the doubling is written once) and the loop of those that run on an interval
+// (audit sealer, ledger sweeps).
 package retry
 
 import (

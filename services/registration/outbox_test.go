@@ -1,13 +1,9 @@
 package registration_test
 
 import (
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -55,41 +51,42 @@ func TestOutboxSurvivesSMTPOutageAndRestart(t *testing.T) {
 }
 
 // A message that never gets through is retried with growing delays, then marked failed and
-// wiped. The test drives the real worker (real SMTP transport, stopped server) one pass at a time;
-// the app's own worker is parked by a long poll interval so the passes are deterministic.
+// wiped. The test drives the real mail.send job (real SMTP transport, stopped server) one
+// attempt at a time: it waits for each attempt to be recorded and its retry scheduled, moves
+// the fake clock past it and has River work the jobs now due.
 func TestOutboxGivesUpAfterMaxAttempts(t *testing.T) {
 	mb := testkit.NewMailbox(t)
 	mb.Stop()
-	h := harness{Env: testkit.New(t, mb.Use, func(c *config.Config) { c.MailPollInterval = time.Hour }), mb: mb}
+	h := harness{Env: testkit.New(t, mb.Use), mb: mb}
 	email := newEmail()
 	expect(t, h.post("/api/v1/register-email-code/send", map[string]any{"email": email}, "en"), 200, "OTP_SENT")
-	sc, err := mail.ParseSMTPURL(mb.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &mail.Worker{Q: h.Store().Q, Outbox: h.Outbox(), Transport: mail.NewSMTP(sc), Clock: h.Clock,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), From: h.Cfg.MailFrom, Batch: 100}
 	var delays []time.Duration
 	for range 20 {
-		if _, err := w.RunOnce(t.Context()); err != nil {
-			t.Fatal(err)
-		}
 		var next time.Time
 		var status string
-		if err := h.QueryRow("SELECT next_attempt_at, status FROM mail_outbox WHERE to_address = $1", email).Scan(&next, &status); err != nil {
-			t.Fatal(err)
-		}
+		waitFor(t, func() bool {
+			var attempts int
+			if err := h.QueryRow("SELECT next_attempt_at, status, attempts FROM mail_outbox WHERE to_address = $1", email).Scan(&next, &status, &attempts); err != nil {
+				t.Fatal(err)
+			}
+			// Settled: River has scheduled the retry (with the clock not yet moved).
+			return (status == "failed" || attempts == len(delays)+1) && h.JobsSettled()
+		})
 		if status == "failed" {
 			break
 		}
 		delays = append(delays, next.Sub(h.Clock.Now()))
 		h.Clock.Advance(next.Sub(h.Clock.Now()) + time.Second)
+		h.RunDueJobs()
 	}
 	if h.Count("SELECT count(*) FROM mail_outbox WHERE to_address = $1 AND status = 'failed' AND attempts = 8 AND body_enc IS NULL AND last_error IS NOT NULL", email) != 1 {
 		t.Fatal("final state")
 	}
 	if len(delays) != 7 || delays[0] < 9*time.Second || delays[0] > 10*time.Second || delays[6] < 639*time.Second {
 		t.Fatalf("backoff delays %v", delays)
+	}
+	if len(mb.All()) != 0 {
+		t.Fatal("delivered while down")
 	}
 }
 

@@ -1,15 +1,20 @@
 // Package deletions makes the deletion of storage objects durable (migration 00039). Object
 // storage and the database cannot share a transaction, so every object that a transaction may
-// leave unreferenced is written down in that database first:
+// leave unreferenced is written down in that database first, with the River job (storage.delete)
+// that deletes it:
 //
 //   - Guard, before an upload writes its object (Put does both): delete it after UploadGrace
-//     unless claimed;
-//   - Claim, in the transaction that starts referring to it (it fails if the guard is gone);
-//   - Schedule, in the transaction that stops referring to an object: delete it now;
-//   - DeleteNow, after the transaction, tries at once; the worker (Run) retries whatever is left,
-//     with backoff, on any instance (FOR UPDATE SKIP LOCKED and a lease).
+//     unless claimed (the row, and a job scheduled for then);
+//   - Claim, in the transaction that starts referring to it (it fails if the guard is gone or
+//     a job has taken it; the guard's job is dropped with it);
+//   - Schedule, in the transaction that stops referring to an object: delete it now (the row,
+//     and a job due after Backoff(1));
+//   - DeleteNow, after that transaction (or for an upload no transaction came to refer to),
+//     tries at once, so the answer comes once the object is gone; what fails is left to the job,
+//     due after Backoff(1).
 //
-// A process dying between any two steps leaves a row, never an orphan.
+// The job retries with Backoff on any instance, for as long as storage refuses (MaxAttempts);
+// a process dying between any two steps leaves a row and a job, never an orphan.
 package deletions
 
 import (
@@ -20,9 +25,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/blob"
+	"github.com/flowxi/backend/infra/jobs"
 	"github.com/flowxi/backend/infra/metrics"
+	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/clock"
 	"github.com/flowxi/backend/kit/retry"
 )
@@ -30,36 +39,54 @@ import (
 const (
 	// UploadGrace is how long an upload has from Guard to Claim; far beyond any request timeout.
 	UploadGrace = time.Hour
-	// Lease reserves a row for the worker deleting its object.
-	Lease         = 5 * time.Minute
+	// Lease reserves a row for the job deleting its object (a job running longer is rescued
+	// by River after jobs.RescueAfter, when the lease is over too).
+	Lease = jobs.RescueAfter
+	// QueueName is the River queue of the deletions.
+	QueueName = "storage"
+	// MaxAttempts: at most an hour apart, that is years of a storage refusing deletes; the row
+	// stays (and flowxi_jobs{state="discarded"} shows the job) if even that runs out.
+	MaxAttempts   = 10000
 	backoffBase   = 10 * time.Second
 	backoffCap    = time.Hour
-	batch         = 50
 	deleteTimeout = 30 * time.Second
 )
 
 // ErrGuardLost means the upload took longer than UploadGrace: its object may already be gone.
 var ErrGuardLost = errors.New("deletions: the upload's guard expired before its transaction")
 
-// Queue writes and works off the deletions.
+// DeleteArgs is the job that deletes one object once its row is due.
+type DeleteArgs struct {
+	Key string `json:"key"`
+}
+
+// Kind implements river.JobArgs.
+func (DeleteArgs) Kind() string { return "storage.delete" }
+
+// InsertOpts: one job per key at a time (its row is the one record; a second job would only
+// contend for it).
+func (DeleteArgs) InsertOpts() river.InsertOpts { return jobs.Unique(QueueName, MaxAttempts) }
+
+// Queue writes the deletions down and works them off (it is the storage.delete worker).
 type Queue struct {
-	q       *db.Queries
+	river.WorkerDefaults[DeleteArgs]
+	st      *pg.Store
+	jobs    *jobs.Jobs
 	objects blob.Storage
 	clock   clock.Clock
 	log     *slog.Logger
-	every   time.Duration
 }
 
-// New builds the queue; the worker polls every interval.
-func New(q *db.Queries, objects blob.Storage, c clock.Clock, log *slog.Logger, every time.Duration) *Queue {
-	if every <= 0 {
-		every = time.Minute
-	}
-	return &Queue{q: q, objects: objects, clock: c, log: log, every: every}
+// New builds the queue; its jobs are inserted on j (Register adds its worker).
+func New(st *pg.Store, j *jobs.Jobs, objects blob.Storage, c clock.Clock, log *slog.Logger) *Queue {
+	return &Queue{st: st, jobs: j, objects: objects, clock: c, log: log}
 }
+
+// Register adds d as the worker of the storage.delete jobs, on its queue.
+func Register(j *jobs.Jobs, d *Queue) { jobs.Register(j, jobs.Queue{Name: QueueName, Workers: 2}, d) }
 
 // Put writes an object under a guard: unless a transaction claims key (Claim) within
-// UploadGrace, the worker deletes it. A failed write removes whatever it left, and the guard.
+// UploadGrace, it is deleted. A failed write removes whatever it left, and the guard.
 func (d *Queue) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
 	if err := d.Guard(ctx, key); err != nil {
 		return err
@@ -71,16 +98,23 @@ func (d *Queue) Put(ctx context.Context, key string, r io.Reader, size int64, co
 	return nil
 }
 
-// Guard records key, in its own statement, before its object is written (Put does both).
+// Guard records key, and the job that deletes it after UploadGrace, before its object is
+// written (Put does both).
 func (d *Queue) Guard(ctx context.Context, key string) error {
 	now := d.clock.Now()
-	if err := d.q.GuardObject(ctx, db.GuardObjectParams{Key: key, NotBefore: now.Add(UploadGrace), Now: now}); err != nil {
+	err := d.st.Tx(ctx, func(q *db.Queries) error {
+		if err := q.GuardObject(ctx, db.GuardObjectParams{Key: key, NotBefore: now.Add(UploadGrace), Now: now}); err != nil {
+			return err
+		}
+		return d.jobs.Insert(ctx, q, DeleteArgs{Key: key}, &river.InsertOpts{ScheduledAt: now.Add(UploadGrace)})
+	})
+	if err != nil {
 		return fmt.Errorf("deletions: guard: %w", err)
 	}
 	return nil
 }
 
-// Claim removes key's guard inside the transaction (q) that starts referring to it.
+// Claim removes key's guard, and its job, inside the transaction (q) that starts referring to it.
 func (d *Queue) Claim(ctx context.Context, q *db.Queries, key string) error {
 	n, err := q.ClaimGuardedObject(ctx, db.ClaimGuardedObjectParams{Key: key, Now: d.clock.Now()})
 	if err != nil {
@@ -89,78 +123,114 @@ func (d *Queue) Claim(ctx context.Context, q *db.Queries, key string) error {
 	if n != 1 {
 		return ErrGuardLost
 	}
+	if _, err := d.jobs.Unschedule(ctx, q, DeleteArgs{Key: key}); err != nil {
+		return fmt.Errorf("deletions: claim: %w", err)
+	}
 	return nil
 }
 
-// Schedule queues key, inside the transaction (q) that stops referring to it.
+// Schedule queues key, due now, inside the transaction (q) that stops referring to it; the
+// caller calls DeleteNow once it has committed, and the job, due after Backoff(1), deletes the
+// object if that fails or never comes (the process died).
 func (d *Queue) Schedule(ctx context.Context, q *db.Queries, key string) error {
-	if err := q.ScheduleObjectDeletion(ctx, db.ScheduleObjectDeletionParams{Key: key, Now: d.clock.Now()}); err != nil {
+	now := d.clock.Now()
+	if err := q.ScheduleObjectDeletion(ctx, db.ScheduleObjectDeletionParams{Key: key, Now: now}); err != nil {
+		return fmt.Errorf("deletions: schedule: %w", err)
+	}
+	if err := d.jobs.Insert(ctx, q, DeleteArgs{Key: key}, &river.InsertOpts{ScheduledAt: now.Add(Backoff(1))}); err != nil {
 		return fmt.Errorf("deletions: schedule: %w", err)
 	}
 	return nil
 }
 
 // DeleteNow deletes a queued (or guarded, unclaimed) object at once, even if the request was
-// cancelled; on failure the row stays, due soon, for the worker.
+// cancelled, and drops its row and its waiting job; if storage refuses, the row records the
+// error and a job due after Backoff(1) takes over.
 func (d *Queue) DeleteNow(ctx context.Context, key string) {
 	ctx = context.WithoutCancel(ctx)
-	d.attempt(ctx, key, 1)
-}
-
-// attempt deletes one object and settles its row.
-func (d *Queue) attempt(ctx context.Context, key string, attempts int32) bool {
-	dctx, cancel := context.WithTimeout(ctx, deleteTimeout)
-	err := d.objects.Delete(dctx, key)
-	cancel()
+	err := d.delete(ctx, key)
 	if err == nil {
-		if err = d.q.ObjectDeleted(ctx, key); err == nil {
+		err = d.st.Tx(ctx, func(q *db.Queries) error {
+			if err := q.ObjectDeleted(ctx, key); err != nil {
+				return err
+			}
+			_, err := d.jobs.Unschedule(ctx, q, DeleteArgs{Key: key})
+			return err
+		})
+		if err == nil {
 			metrics.StorageDeletions.WithLabelValues("deleted").Inc()
-			return true
+			return
 		}
 	}
+	retryAt := d.clock.Now().Add(Backoff(1))
+	d.failed(ctx, key, 0, retryAt, err)
+	// A guard's job would only come after UploadGrace: one due at the retry replaces it.
+	uerr := d.st.Tx(ctx, func(q *db.Queries) error {
+		if _, err := d.jobs.Unschedule(ctx, q, DeleteArgs{Key: key}); err != nil {
+			return err
+		}
+		return d.jobs.Insert(ctx, q, DeleteArgs{Key: key}, &river.InsertOpts{ScheduledAt: retryAt})
+	})
+	if uerr != nil {
+		// The guard's job still deletes it after UploadGrace.
+		d.log.ErrorContext(ctx, "storage deletion not rescheduled", "key", key, "error", uerr.Error())
+	}
+}
+
+// delete removes one object, within deleteTimeout.
+func (d *Queue) delete(ctx context.Context, key string) error {
+	dctx, cancel := context.WithTimeout(ctx, deleteTimeout)
+	defer cancel()
+	return d.objects.Delete(dctx, key)
+}
+
+// failed records a failed attempt on key's row: its error and when it is due again.
+func (d *Queue) failed(ctx context.Context, key string, attempt int, retryAt time.Time, err error) {
 	metrics.StorageDeletions.WithLabelValues("retry").Inc()
-	d.log.WarnContext(ctx, "storage object not deleted yet; retried later", "key", key, "attempts", attempts, "error", err.Error())
+	d.log.WarnContext(ctx, "storage object not deleted yet; retried later", "key", key, "attempts", attempt, "error", err.Error())
 	msg := err.Error()
 	if len(msg) > 300 {
 		msg = msg[:300]
 	}
-	retry := d.clock.Now().Add(Backoff(int(attempts)))
-	if uerr := d.q.ObjectDeletionFailed(ctx, db.ObjectDeletionFailedParams{Key: key, RetryAt: retry, LastError: &msg}); uerr != nil {
+	if uerr := d.st.Q.ObjectDeletionFailed(ctx, db.ObjectDeletionFailedParams{Key: key, RetryAt: retryAt, LastError: &msg}); uerr != nil {
 		// The lease (or the guard's grace) brings the row back anyway.
 		d.log.ErrorContext(ctx, "storage deletion not rescheduled", "key", key, "error", uerr.Error())
 	}
-	return false
 }
 
 // Backoff is the wait after the n-th failed attempt: 10 s, 20 s, 40 s, … at most an hour.
 func Backoff(n int) time.Duration { return retry.Backoff(n, backoffBase, backoffCap) }
 
-// Run works off due deletions until ctx ends.
-func (d *Queue) Run(ctx context.Context) {
-	retry.Every(ctx, d.every, func(ctx context.Context) {
-		if _, err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			d.log.Error("storage deletions", "error", err.Error())
-		}
-	})
+// NextRetry is Backoff after the attempt that just failed.
+func (d *Queue) NextRetry(job *river.Job[DeleteArgs]) time.Time {
+	return d.clock.Now().Add(Backoff(job.Attempt))
 }
 
-// RunOnce leases the due rows, batch after batch, deletes their objects and returns how many
-// were deleted.
-func (d *Queue) RunOnce(ctx context.Context) (int, error) {
-	deleted := 0
-	for {
-		now := d.clock.Now()
-		rows, err := d.q.LeaseObjectDeletions(ctx, db.LeaseObjectDeletionsParams{Now: now, LeaseUntil: now.Add(Lease), MaxRows: batch})
+// Work is one attempt of a storage.delete job: it leases key's due row, deletes the object and
+// the row. No row: claimed or deleted already, nothing to do; a row not due yet (leased by an
+// attempt whose process died, or rescheduled): it waits until then.
+func (d *Queue) Work(ctx context.Context, job *river.Job[DeleteArgs]) error {
+	key, now := job.Args.Key, d.clock.Now()
+	attempts, err := d.st.Q.LeaseObjectDeletion(ctx, db.LeaseObjectDeletionParams{Key: key, Now: now, LeaseUntil: now.Add(Lease)})
+	if pg.IsNotFound(err) {
+		due, err := d.st.Q.ObjectDeletionDue(ctx, key)
+		if pg.IsNotFound(err) {
+			return nil
+		}
 		if err != nil {
-			return deleted, fmt.Errorf("deletions: lease: %w", err)
+			return err
 		}
-		for _, r := range rows {
-			if d.attempt(ctx, r.Key, r.Attempts) {
-				deleted++
-			}
-		}
-		if len(rows) < batch {
-			return deleted, nil
+		return river.JobSnooze(max(due.Sub(now), time.Second))
+	}
+	if err != nil {
+		return err
+	}
+	if err = d.delete(ctx, key); err == nil {
+		if err = d.st.Q.ObjectDeleted(ctx, key); err == nil {
+			metrics.StorageDeletions.WithLabelValues("deleted").Inc()
+			return nil
 		}
 	}
+	d.failed(ctx, key, int(attempts), d.NextRetry(job), err)
+	return err
 }
