@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -36,8 +38,35 @@ func loopbackAllowed(c *config.Config) {
 }
 
 func newFixture(t testing.TB, adjust ...func(*config.Config)) *fixture {
-	env := testkit.New(t, append([]func(*config.Config){loopbackAllowed}, adjust...)...)
-	return &fixture{Env: env, key: env.CreateInternalKey("hooks-"+strconv.FormatInt(time.Now().UnixNano(), 36), webhooks.Scope)}
+	return keyed(testkit.New(t, append([]func(*config.Config){loopbackAllowed}, adjust...)...))
+}
+
+// keyed gives env an internal key holding webhooks:admin; the subscriptions made with it are
+// deleted when the test ends (the package's tests share one database: a later test's events
+// must not go to an earlier test's receivers).
+func keyed(env *testkit.Env) *fixture {
+	name := "hooks-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	env.T.Cleanup(func() { env.ExecSQL("DELETE FROM webhook_subscriptions WHERE created_by = $1", name) })
+	return &fixture{Env: env, key: env.CreateInternalKey(name, webhooks.Scope, "events:read")}
+}
+
+// eventually waits, bounded (30 s), until cond holds.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// attempts is the subscription's delivery log, oldest attempt first.
+func (f *fixture) attempts(sub int64) []api.WebhookAttempt {
+	f.T.Helper()
+	r := f.internal("GET", "/api/v1/internal/webhooks/subscriptions/"+itoa(sub)+"/deliveries?limit=100", nil)
+	out := testkit.Decode[api.WebhookAttemptsResponse](f.T, r).Data
+	slices.Reverse(out)
+	return out
 }
 
 // internal calls the internal API with the fixture's key.
@@ -95,8 +124,17 @@ type receiver struct {
 }
 
 func (f *fixture) receiver() *receiver {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	return f.receiverOn(l)
+}
+
+// receiverOn is a receiver serving on l.
+func (f *fixture) receiverOn(l net.Listener) *receiver {
 	r := &receiver{clock: f.Clock.Now, notify: make(chan struct{}, 1<<16)}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		d := delivery{at: r.clock(), header: req.Header.Clone(), body: b, eventID: req.Header.Get(webhooks.HeaderEventID)}
 		r.mu.Lock()
@@ -112,6 +150,9 @@ func (f *fixture) receiver() *receiver {
 		_, _ = fmt.Fprintf(w, `{"received":%d}`, n)
 		r.notify <- struct{}{}
 	}))
+	r.Listener.Close()
+	r.Listener = l
+	r.Start()
 	f.T.Cleanup(r.Close)
 	return r
 }
