@@ -284,3 +284,118 @@ func TestReceiverDownThenBack(t *testing.T) {
 		}
 	}
 }
+
+// A name that resolved to an allowed address when the subscription was made and to a loopback
+// one when the delivery is sent (DNS rebinding; here the stored URL is re-pointed at localhost,
+// which is what a rebinding achieves) is refused at the dial, with the allow-list off: the
+// receiver on 127.0.0.1 gets nothing and the log says address_refused.
+func TestDialTimeCheckWithAllowListOff(t *testing.T) {
+	f := keyed(testkit.New(t))
+	rcv := f.receiver()
+	sub := f.subscribe("https://hooks.internal.example/flowxi", "deposit.posted")
+	port := rcv.URL[strings.LastIndex(rcv.URL, ":")+1:]
+	f.ExecSQL("UPDATE webhook_subscriptions SET url = $1 WHERE id = $2", "http://localhost:"+port+"/hook", sub.Id)
+	f.emit(events.DepositPosted, "deposit", "rebind-1")
+	var log []api.WebhookAttempt
+	eventually(t, "the attempt recorded", func() bool { log = f.attempts(sub.Id); return len(log) > 0 })
+	if log[0].Outcome != "address_refused" || log[0].HttpStatus != nil {
+		t.Fatalf("attempt %+v", log[0])
+	}
+	if n := len(rcv.deliveries()); n != 0 {
+		t.Fatalf("the loopback receiver got %d requests", n)
+	}
+}
+
+// A retained event is delivered again on request, alone or with its time range, with the same
+// event id; an unknown event is 404 and a request naming both or neither is 422.
+func TestRedeliver(t *testing.T) {
+	f := newFixture(t)
+	rcv := f.receiver()
+	sub := f.subscribe(rcv.URL, "deposit.posted")
+	from := f.Clock.Now()
+	e1 := f.emit(events.DepositPosted, "deposit", "again-1")
+	e2 := f.emit(events.DepositPosted, "deposit", "again-2")
+	f.emit(events.HoldCreated, "hold", "again-3") // not of the subscription's types
+	rcv.waitFor(t, 2)
+	path := subs + "/" + itoa(sub.Id) + "/redeliver"
+	r := f.internal("POST", path, map[string]any{"event_id": e1})
+	if r.Status != 202 || r.Code() != "WEBHOOK_REDELIVERY_QUEUED" {
+		t.Fatalf("redeliver one: %d %s", r.Status, r.Body)
+	}
+	if got := rcv.waitFor(t, 3); got[2].eventID != itoa(e1) {
+		t.Fatalf("redelivered %s, want %d", got[2].eventID, e1)
+	}
+	to := f.Clock.Now().Add(time.Second)
+	r = f.internal("POST", path, map[string]any{"from": from.Format("2006-01-02T15:04:05.000000Z"), "to": to.Format("2006-01-02T15:04:05.000000Z")})
+	if q := testkit.DataOf[struct{ Queued int }](t, r).Queued; r.Status != 202 || q != 2 {
+		t.Fatalf("redeliver range: %d %s", r.Status, r.Body)
+	}
+	got := rcv.waitFor(t, 5)
+	ids := []string{got[3].eventID, got[4].eventID}
+	if !slices.Contains(ids, itoa(e1)) || !slices.Contains(ids, itoa(e2)) {
+		t.Fatalf("range redelivered %v", ids)
+	}
+	for body, want := range map[string]int{`{"event_id": 999999999}`: 404, `{"event_id": 1, "from": "2026-01-09T00:00:00.000000Z"}`: 422, `{}`: 422} {
+		var b map[string]any
+		_ = json.Unmarshal([]byte(body), &b)
+		if r := f.internal("POST", path, b); r.Status != want {
+			t.Errorf("%s: %d %s", body, r.Status, r.Body)
+		}
+	}
+	log := f.attempts(sub.Id)
+	if len(log) != 5 || log[1].Redelivery || !log[2].Redelivery {
+		t.Fatalf("log after redeliveries: %+v", log)
+	}
+}
+
+// After a rotation, deliveries carry one signature per secret while the overlap lasts (either
+// secret verifies), then only the new one's.
+func TestRotationOverlap(t *testing.T) {
+	f := newFixture(t)
+	rcv := f.receiver()
+	sub := f.subscribe(rcv.URL, "deposit.posted")
+	r := f.internal("POST", subs+"/"+itoa(sub.Id)+"/rotate-secret", map[string]any{"overlap_seconds": 3600})
+	rotated := testkit.DataOf[api.WebhookSubscriptionWithSecret](t, r)
+	f.emit(events.DepositPosted, "deposit", "rotate-1")
+	d := rcv.waitFor(t, 1)[0]
+	if n := strings.Count(d.header.Get(webhooks.HeaderSignature), "v1="); n != 2 {
+		t.Fatalf("during the overlap: %q", d.header.Get(webhooks.HeaderSignature))
+	}
+	for _, secret := range []string{sub.Secret, rotated.Secret} {
+		if err := f.verify(t, d, secret); err != nil {
+			t.Errorf("during the overlap: %v", err)
+		}
+	}
+	f.Clock.Advance(2 * time.Hour)
+	f.emit(events.DepositPosted, "deposit", "rotate-2")
+	d = rcv.waitFor(t, 2)[1]
+	if err := f.verify(t, d, rotated.Secret); err != nil {
+		t.Errorf("after the overlap, new secret: %v", err)
+	}
+	if err := f.verify(t, d, sub.Secret); err == nil {
+		t.Error("after the overlap the old secret still verifies")
+	}
+}
+
+// A real deposit's delivery carries the event exactly as the feed shows it.
+func TestBodyIsTheFeedEvent(t *testing.T) {
+	f := newFixture(t)
+	m := testkit.NewMoney(f.Env, "ledger:deposit")
+	rcv := f.receiver()
+	f.subscribe(rcv.URL, "deposit.posted")
+	u := f.CreateUser()
+	m.Deposit(m.Wallet(u, "EUR"), 1500, "EUR")
+	d := rcv.waitFor(t, 1)[0]
+	var seq int64
+	eventually(t, "the event in the feed", func() bool {
+		return f.TryQueryInt("SELECT seq FROM event_feed WHERE event_id = $1", &seq, d.eventID)
+	})
+	// The page holding just this event (other tests of the package planted events whose
+	// payloads are not of their type's schema).
+	feed := testkit.Decode[struct {
+		Data []json.RawMessage `json:"data"`
+	}](t, f.internal("GET", "/api/v1/internal/events?limit=1&after="+itoa(seq-1), nil))
+	if len(feed.Data) != 1 || string(feed.Data[0]) != string(d.body) {
+		t.Fatalf("feed %s\nbody %s", feed.Data, d.body)
+	}
+}

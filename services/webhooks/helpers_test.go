@@ -181,3 +181,8 @@ func (r *receiver) waitFor(t testing.TB, n int) []delivery {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TryQueryInt scans one integer; false when the query returns no row.
+func (f *fixture) TryQueryInt(sql string, dest *int64, args ...any) bool {
+	return f.QueryRow(sql, args...).Scan(dest) == nil
+}
