@@ -115,13 +115,15 @@ func New(pool *pgxpool.Pool, o Options) (*Jobs, error) {
 		Workers:              j.workers,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
 		MaxAttempts:          DefaultMaxAttempts,
-		JobTimeout:           DefaultTimeout,
 		RescueStuckJobsAfter: cmp.Or(o.RescueAfter, RescueAfter),
 		FetchPollInterval:    o.Poll,
 		RetryPolicy:          Policy{Clock: o.Clock},
 		Hooks:                []rivertype.Hook{river.HookWorkEndFunc(countFailure)},
 		ErrorHandler:         panics{log: o.Log},
 	}
+	// River refuses a rescue delay below the jobs' default timeout (a job still running would
+	// be taken for dead).
+	cfg.JobTimeout = min(DefaultTimeout, cfg.RescueStuckJobsAfter)
 	if o.Poll > 0 && o.Poll < river.FetchCooldownDefault {
 		cfg.FetchCooldown = o.Poll
 	}
