@@ -80,4 +80,4 @@ else
 	die "flowxi internal-key create failed"
 fi
 cd "$CLIENT"
-node --test --test-reporter=spec build/test/journey.test.js
+node --test --test-reporter=spec build/test/journey.test.js build/test/webhooks.test.js
