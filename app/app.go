@@ -89,13 +89,14 @@ type Parts struct {
 	InternalKeys *internalkeys.Service
 	Ledger       *ledger.Service
 	Jobs         *jobs.Jobs
+	Webhooks     *webhooks.Webhooks
 }
 
 // Testing returns the built dependencies, for testkit only.
 func (a *App) Testing() Parts {
 	return Parts{Store: a.store, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
 		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Sequencer: a.sequencer, Pruner: a.pruner, Storage: a.storage, Deletions: a.deletions,
-		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs}
+		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs, Webhooks: a.webhooks}
 }
 
 // Handler is the public API's HTTP handler.

@@ -45,3 +45,14 @@ func AfterOn(field string, cursor *string) (int64, error) {
 	}
 	return c, nil
 }
+
+// Cut trims a page read with limit+1 rows to limit and returns the cursor of the next page —
+// the id of the last row kept — or nil when this page is the last.
+func Cut[T any](rows []T, limit int, id func(T) int64) ([]T, *string) {
+	if len(rows) <= limit {
+		return rows, nil
+	}
+	rows = rows[:limit]
+	next := strconv.FormatInt(id(rows[limit-1]), 10)
+	return rows, &next
+}

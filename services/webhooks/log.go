@@ -35,11 +35,7 @@ func (s *Webhooks) ListWebhookDeliveries(ctx context.Context, req api.ListWebhoo
 		return nil, fmt.Errorf("webhooks: log: %w", err)
 	}
 	resp := api.ListWebhookDeliveries200JSONResponse{Code: "WEBHOOK_DELIVERIES_OK", Message: i18n.Msg(ctx, "WEBHOOK_DELIVERIES_OK"), Data: []api.WebhookAttempt{}}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next := strconv.FormatInt(rows[limit-1].ID, 10)
-		resp.NextCursor = &next
-	}
+	rows, resp.NextCursor = page.Cut(rows, limit, func(r db.ListWebhookAttemptsRow) int64 { return r.ID })
 	for _, r := range rows {
 		resp.Data = append(resp.Data, attemptView(r))
 	}

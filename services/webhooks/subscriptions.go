@@ -158,11 +158,7 @@ func (s *Webhooks) ListWebhookSubscriptions(ctx context.Context, req api.ListWeb
 	}
 	resp := api.ListWebhookSubscriptions200JSONResponse{Code: "WEBHOOK_SUBSCRIPTIONS_OK", Message: i18n.Msg(ctx, "WEBHOOK_SUBSCRIPTIONS_OK"),
 		Data: []api.WebhookSubscription{}}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next := strconv.FormatInt(rows[limit-1].ID, 10)
-		resp.NextCursor = &next
-	}
+	rows, resp.NextCursor = page.Cut(rows, limit, func(r db.WebhookSubscription) int64 { return r.ID })
 	for _, r := range rows {
 		resp.Data = append(resp.Data, subscriptionView(r))
 	}
