@@ -119,9 +119,11 @@ WHERE id = sqlc.arg(id)
 RETURNING *;
 
 -- name: RequeueHeldWebhookDeliveries :many
--- Resume: the held deliveries become pending again, in chain order (their jobs are inserted with it).
+-- Resume: the held deliveries become pending again (their jobs are inserted with it), and so do
+-- the waiting ones — whose turn a held delivery may never give back (its event pruned by
+-- retention while the subscription was paused): each job finds out again whether it is its turn.
 UPDATE webhook_deliveries SET status = 'pending'
-WHERE subscription_id = $1 AND status = 'held'
+WHERE subscription_id = $1 AND status IN ('held', 'waiting')
 RETURNING id;
 
 -- name: CountWebhookRedeliveries :one

@@ -219,7 +219,9 @@ type Querier interface {
 	RedeliverWebhookEvents(ctx context.Context, arg RedeliverWebhookEventsParams) ([]RedeliverWebhookEventsRow, error)
 	// Returns 1 when the device is new for the user.
 	RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error)
-	// Resume: the held deliveries become pending again, in chain order (their jobs are inserted with it).
+	// Resume: the held deliveries become pending again (their jobs are inserted with it), and so do
+	// the waiting ones — whose turn a held delivery may never give back (its event pruned by
+	// retention while the subscription was paused): each job finds out again whether it is its turn.
 	RequeueHeldWebhookDeliveries(ctx context.Context, subscriptionID int64) ([]int64, error)
 	// Everything the transfers of a batch need before their accounts are locked, in one statement:
 	// for each (ord), the source wallet (only when that user owns it) and the recipient, by username (their wallet in the currency,
