@@ -69,7 +69,10 @@ UPDATE webhook_fanout SET seq = sqlc.arg(seq) WHERE id = 1;
 -- What one attempt needs: the delivery, its subscription (URL, status, secrets) and its event.
 SELECT d.id, d.subscription_id, d.event_id, d.chain, d.status, d.attempts, d.first_attempt_at,
        s.url, s.status AS subscription_status, s.secret_sealed, s.previous_secret_sealed, s.previous_secret_expires_at,
-       e.type, e.version, e.occurred_at, e.subject_type, e.subject_id, e.user_id, e.data
+       e.type, e.version, e.occurred_at, e.subject_type, e.subject_id, e.user_id, e.data,
+       EXISTS (SELECT 1 FROM webhook_deliveries o
+               WHERE o.subscription_id = d.subscription_id AND o.chain = d.chain AND o.id < d.id
+                 AND o.status IN ('pending', 'waiting', 'held')) AS ahead
 FROM webhook_deliveries d
 JOIN webhook_subscriptions s ON s.id = d.subscription_id
 JOIN events e ON e.id = d.event_id
@@ -156,3 +159,26 @@ WHERE a.subscription_id = sqlc.arg(subscription_id) AND a.id < sqlc.arg(before)
   AND (sqlc.arg(event_id)::bigint = 0 OR d.event_id = sqlc.arg(event_id)::bigint)
 ORDER BY a.id DESC
 LIMIT sqlc.arg(max_rows);
+
+-- name: WebhookDelivered :one
+-- A successful attempt, in one statement: its log row, the delivery finished, the subscription's
+-- failure streak ended, and the next unfinished delivery of the chain (0 when none) to wake.
+WITH a AS (
+    INSERT INTO webhook_attempts (delivery_id, subscription_id, attempt, attempted_at, outcome, http_status, latency_ms, response_excerpt)
+    VALUES (sqlc.arg(id), sqlc.arg(subscription_id), sqlc.arg(attempt), sqlc.arg(attempted_at), 'delivered',
+            sqlc.narg(http_status), sqlc.arg(latency_ms), sqlc.narg(response_excerpt))
+), d AS (
+    UPDATE webhook_deliveries SET attempts = attempts + 1, status = 'delivered',
+        first_attempt_at = coalesce(first_attempt_at, sqlc.arg(attempted_at)), next_attempt_at = NULL, finished_at = sqlc.arg(now)
+    WHERE id = sqlc.arg(id)
+), s AS (
+    UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = sqlc.arg(subscription_id) AND failing_since IS NOT NULL
+)
+SELECT coalesce(n.id, 0)::bigint AS next_id, coalesce(n.status, '')::text AS next_status
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (
+    SELECT o.id, o.status FROM webhook_deliveries o
+    WHERE o.subscription_id = sqlc.arg(subscription_id) AND o.chain = sqlc.arg(chain) AND o.id > sqlc.arg(id)
+      AND o.status IN ('pending', 'waiting', 'held')
+    ORDER BY o.id LIMIT 1
+) n ON true;

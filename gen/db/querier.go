@@ -276,6 +276,9 @@ type Querier interface {
 	UseRecoveryCode(ctx context.Context, arg UseRecoveryCodeParams) (int64, error)
 	// Whether an older delivery of the chain is unfinished.
 	WebhookChainAhead(ctx context.Context, arg WebhookChainAheadParams) (bool, error)
+	// A successful attempt, in one statement: its log row, the delivery finished, the subscription's
+	// failure streak ended, and the next unfinished delivery of the chain (0 when none) to wake.
+	WebhookDelivered(ctx context.Context, arg WebhookDeliveredParams) (WebhookDeliveredRow, error)
 	// A failed attempt: the failure streak starts now unless it runs already.
 	WebhookFailed(ctx context.Context, arg WebhookFailedParams) (WebhookSubscription, error)
 	// The last feed position of the next page after the cursor (0 rows: 0).

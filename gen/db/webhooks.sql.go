@@ -118,7 +118,10 @@ func (q *Queries) FinishWebhookAttempt(ctx context.Context, arg FinishWebhookAtt
 const getWebhookDeliveryForSend = `-- name: GetWebhookDeliveryForSend :one
 SELECT d.id, d.subscription_id, d.event_id, d.chain, d.status, d.attempts, d.first_attempt_at,
        s.url, s.status AS subscription_status, s.secret_sealed, s.previous_secret_sealed, s.previous_secret_expires_at,
-       e.type, e.version, e.occurred_at, e.subject_type, e.subject_id, e.user_id, e.data
+       e.type, e.version, e.occurred_at, e.subject_type, e.subject_id, e.user_id, e.data,
+       EXISTS (SELECT 1 FROM webhook_deliveries o
+               WHERE o.subscription_id = d.subscription_id AND o.chain = d.chain AND o.id < d.id
+                 AND o.status IN ('pending', 'waiting', 'held')) AS ahead
 FROM webhook_deliveries d
 JOIN webhook_subscriptions s ON s.id = d.subscription_id
 JOIN events e ON e.id = d.event_id
@@ -145,6 +148,7 @@ type GetWebhookDeliveryForSendRow struct {
 	SubjectID               string
 	UserID                  *int64
 	Data                    []byte
+	Ahead                   bool
 }
 
 // What one attempt needs: the delivery, its subscription (URL, status, secrets) and its event.
@@ -171,6 +175,7 @@ func (q *Queries) GetWebhookDeliveryForSend(ctx context.Context, id int64) (GetW
 		&i.SubjectID,
 		&i.UserID,
 		&i.Data,
+		&i.Ahead,
 	)
 	return i, err
 }
@@ -740,6 +745,64 @@ func (q *Queries) WebhookChainAhead(ctx context.Context, arg WebhookChainAheadPa
 	var ahead bool
 	err := row.Scan(&ahead)
 	return ahead, err
+}
+
+const webhookDelivered = `-- name: WebhookDelivered :one
+WITH a AS (
+    INSERT INTO webhook_attempts (delivery_id, subscription_id, attempt, attempted_at, outcome, http_status, latency_ms, response_excerpt)
+    VALUES ($3, $1, $4, $5, 'delivered',
+            $6, $7, $8)
+), d AS (
+    UPDATE webhook_deliveries SET attempts = attempts + 1, status = 'delivered',
+        first_attempt_at = coalesce(first_attempt_at, $5), next_attempt_at = NULL, finished_at = $9
+    WHERE id = $3
+), s AS (
+    UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL
+)
+SELECT coalesce(n.id, 0)::bigint AS next_id, coalesce(n.status, '')::text AS next_status
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (
+    SELECT o.id, o.status FROM webhook_deliveries o
+    WHERE o.subscription_id = $1 AND o.chain = $2 AND o.id > $3
+      AND o.status IN ('pending', 'waiting', 'held')
+    ORDER BY o.id LIMIT 1
+) n ON true
+`
+
+type WebhookDeliveredParams struct {
+	SubscriptionID  int64
+	Chain           string
+	ID              int64
+	Attempt         int32
+	AttemptedAt     time.Time
+	HttpStatus      *int32
+	LatencyMs       int32
+	ResponseExcerpt *string
+	Now             *time.Time
+}
+
+type WebhookDeliveredRow struct {
+	NextID     int64
+	NextStatus string
+}
+
+// A successful attempt, in one statement: its log row, the delivery finished, the subscription's
+// failure streak ended, and the next unfinished delivery of the chain (0 when none) to wake.
+func (q *Queries) WebhookDelivered(ctx context.Context, arg WebhookDeliveredParams) (WebhookDeliveredRow, error) {
+	row := q.db.QueryRow(ctx, webhookDelivered,
+		arg.SubscriptionID,
+		arg.Chain,
+		arg.ID,
+		arg.Attempt,
+		arg.AttemptedAt,
+		arg.HttpStatus,
+		arg.LatencyMs,
+		arg.ResponseExcerpt,
+		arg.Now,
+	)
+	var i WebhookDeliveredRow
+	err := row.Scan(&i.NextID, &i.NextStatus)
+	return i, err
 }
 
 const webhookFailed = `-- name: WebhookFailed :one

@@ -79,6 +79,10 @@ var ErrNotInTx = errors.New("jobs: insert outside a transaction (use the q of St
 type Queue struct {
 	Name    string
 	Workers int
+	// FetchCooldown is the least time between two fetches of the queue's jobs (0: the client's,
+	// 100 ms): at most Workers jobs start per cooldown, so a queue of many short jobs (webhook
+	// deliveries) wants a short one.
+	FetchCooldown time.Duration
 }
 
 // Options configure the client.
@@ -150,7 +154,7 @@ func Register[T river.JobArgs](j *Jobs, q Queue, w river.Worker[T]) {
 	if q.Name == "" || j.queues[q.Name] {
 		return
 	}
-	if err := j.client.Queues().Add(q.Name, river.QueueConfig{MaxWorkers: max(q.Workers, 1)}); err != nil {
+	if err := j.client.Queues().Add(q.Name, river.QueueConfig{MaxWorkers: max(q.Workers, 1), FetchCooldown: q.FetchCooldown}); err != nil {
 		panic(err)
 	}
 	j.queues[q.Name] = true

@@ -92,35 +92,45 @@ func backoff(attempt int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-// claim reads the delivery and decides, under its chain's lock, whether it is sent now: not
-// when it is finished or gone, held when its subscription is not active, waiting when an older
-// delivery of its chain is unfinished.
+// claim reads the delivery and decides whether it is sent now: not when it is finished or gone.
+// The common case needs no lock: a pending delivery of an active subscription with no older
+// unfinished delivery in its chain is sent (a finished delivery never becomes unfinished again,
+// so nothing can come to be ahead of it). Otherwise claimLocked decides under the chain's lock.
 func (s *Webhooks) claim(ctx context.Context, id int64) (db.GetWebhookDeliveryForSendRow, bool, error) {
-	var d db.GetWebhookDeliveryForSendRow
+	d, err := s.st.Q.GetWebhookDeliveryForSend(ctx, id)
+	switch {
+	case isGone(err):
+		return d, false, nil // the subscription was deleted, or the event pruned
+	case err != nil:
+		return d, false, err
+	case d.Status == "delivered" || d.Status == "failed":
+		return d, false, nil
+	case d.Status == "pending" && d.SubscriptionStatus == "active" && !d.Ahead:
+		return d, true, nil
+	}
+	return s.claimLocked(ctx, d)
+}
+
+// claimLocked decides under the chain's lock (which the delivery that finishes ahead of it
+// takes to wake the next one): held when the subscription is not active, waiting when an older
+// delivery of the chain is unfinished, sent otherwise.
+func (s *Webhooks) claimLocked(ctx context.Context, d db.GetWebhookDeliveryForSendRow) (db.GetWebhookDeliveryForSendRow, bool, error) {
 	send := false
 	err := s.st.Tx(ctx, func(q *db.Queries) error {
-		var err error
-		if d, err = q.GetWebhookDeliveryForSend(ctx, id); err != nil {
-			return err
-		}
-		if d.Status == "delivered" || d.Status == "failed" {
-			return nil
-		}
 		if err := q.LockWebhookChain(ctx, db.LockWebhookChainParams{SubscriptionID: d.SubscriptionID, Chain: d.Chain}); err != nil {
 			return err
 		}
-		if d, err = q.GetWebhookDeliveryForSend(ctx, id); err != nil { // as it is under the lock
+		var err error
+		if d, err = q.GetWebhookDeliveryForSend(ctx, d.ID); err != nil { // as it is under the lock
 			return err
 		}
 		status := "pending"
-		switch ahead, err := q.WebhookChainAhead(ctx, db.WebhookChainAheadParams{SubscriptionID: d.SubscriptionID, Chain: d.Chain, ID: d.ID}); {
-		case err != nil:
-			return err
+		switch {
 		case d.Status == "delivered" || d.Status == "failed":
 			return nil
 		case d.SubscriptionStatus != "active":
 			status = "held"
-		case ahead:
+		case d.Ahead:
 			status = "waiting"
 		default:
 			send = true
@@ -131,7 +141,7 @@ func (s *Webhooks) claim(ctx context.Context, id int64) (db.GetWebhookDeliveryFo
 		return q.SetWebhookDeliveryStatus(ctx, db.SetWebhookDeliveryStatusParams{ID: d.ID, Status: status})
 	})
 	if isGone(err) {
-		return d, false, nil // the subscription was deleted, or the event pruned
+		return d, false, nil
 	}
 	return d, send, err
 }

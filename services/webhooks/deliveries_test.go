@@ -342,7 +342,8 @@ func TestRedeliver(t *testing.T) {
 			t.Errorf("%s: %d %s", body, r.Status, r.Body)
 		}
 	}
-	log := f.attempts(sub.Id)
+	var log []api.WebhookAttempt
+	eventually(t, "every attempt recorded", func() bool { log = f.attempts(sub.Id); return len(log) >= 5 })
 	if len(log) != 5 || log[1].Redelivery || !log[2].Redelivery {
 		t.Fatalf("log after redeliveries: %+v", log)
 	}

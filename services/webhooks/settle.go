@@ -28,36 +28,15 @@ func (s *Webhooks) settle(ctx context.Context, d db.GetWebhookDeliveryForSendRow
 	var next *time.Time
 	disabled := false
 	err := s.st.Tx(ctx, func(q *db.Queries) error {
-		next, disabled = nil, false
 		if err := q.LockWebhookChain(ctx, db.LockWebhookChainParams{SubscriptionID: d.SubscriptionID, Chain: d.Chain}); err != nil {
 			return err
 		}
-		now := s.clock.Now()
-		attempt := d.Attempts + 1
-		if err := q.InsertWebhookAttempt(ctx, db.InsertWebhookAttemptParams{DeliveryID: d.ID, SubscriptionID: d.SubscriptionID,
-			Attempt: attempt, AttemptedAt: res.at, Outcome: res.outcome, HttpStatus: res.status,
-			LatencyMs: int32(res.latency / time.Millisecond), ResponseExcerpt: res.excerpt}); err != nil {
-			return err
-		}
-		fin := db.FinishWebhookAttemptParams{ID: d.ID, AttemptedAt: &res.at}
 		if res.outcome == "delivered" {
-			fin.Status, fin.FinishedAt = "delivered", &now
-			if err := q.WebhookSucceeded(ctx, d.SubscriptionID); err != nil {
-				return err
-			}
-		} else {
-			var err error
-			if next, disabled, err = s.failed(ctx, q, d, now, &fin); err != nil {
-				return err
-			}
+			return s.delivered(ctx, q, d, res)
 		}
-		if err := q.FinishWebhookAttempt(ctx, fin); err != nil {
-			return err
-		}
-		if fin.Status == "delivered" || fin.Status == "failed" {
-			return s.wake(ctx, q, d)
-		}
-		return nil
+		var err error
+		next, disabled, err = s.notDelivered(ctx, q, d, res)
+		return err
 	})
 	if isGone(err) || pg.IsForeignKeyViolation(err) {
 		return nil, nil // deleted while the attempt ran
@@ -70,6 +49,41 @@ func (s *Webhooks) settle(ctx context.Context, d db.GetWebhookDeliveryForSendRow
 		s.log.Warn("webhook subscription disabled", "subscription", d.SubscriptionID)
 	}
 	return next, err
+}
+
+// delivered records a successful attempt (one statement) and wakes the next delivery of the
+// chain when it was waiting.
+func (s *Webhooks) delivered(ctx context.Context, q *db.Queries, d db.GetWebhookDeliveryForSendRow, res result) error {
+	now := s.clock.Now()
+	n, err := q.WebhookDelivered(ctx, db.WebhookDeliveredParams{ID: d.ID, SubscriptionID: d.SubscriptionID, Chain: d.Chain,
+		Attempt: d.Attempts + 1, AttemptedAt: res.at, HttpStatus: res.status, LatencyMs: int32(res.latency / time.Millisecond),
+		ResponseExcerpt: res.excerpt, Now: &now})
+	if err != nil || n.NextStatus != "waiting" {
+		return err
+	}
+	return s.wakeID(ctx, q, n.NextID)
+}
+
+// notDelivered records a failed attempt and decides what follows (failed).
+func (s *Webhooks) notDelivered(ctx context.Context, q *db.Queries, d db.GetWebhookDeliveryForSendRow, res result) (*time.Time, bool, error) {
+	if err := q.InsertWebhookAttempt(ctx, db.InsertWebhookAttemptParams{DeliveryID: d.ID, SubscriptionID: d.SubscriptionID,
+		Attempt: d.Attempts + 1, AttemptedAt: res.at, Outcome: res.outcome, HttpStatus: res.status,
+		LatencyMs: int32(res.latency / time.Millisecond), ResponseExcerpt: res.excerpt}); err != nil {
+		return nil, false, err
+	}
+	now := s.clock.Now()
+	fin := db.FinishWebhookAttemptParams{ID: d.ID, AttemptedAt: &res.at}
+	next, disabled, err := s.failed(ctx, q, d, now, &fin)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := q.FinishWebhookAttempt(ctx, fin); err != nil {
+		return nil, false, err
+	}
+	if fin.Status == "failed" {
+		return nil, false, s.wake(ctx, q, d)
+	}
+	return next, disabled, nil
 }
 
 // failed decides what follows a failed attempt and sets fin's status: the subscription's
@@ -136,10 +150,15 @@ func (s *Webhooks) wake(ctx context.Context, q *db.Queries, d db.GetWebhookDeliv
 	if err != nil {
 		return err
 	}
-	if err := q.SetWebhookDeliveryStatus(ctx, db.SetWebhookDeliveryStatusParams{ID: n.ID, Status: "pending"}); err != nil {
+	return s.wakeID(ctx, q, n.ID)
+}
+
+// wakeID makes the waiting delivery id pending and gives it its job.
+func (s *Webhooks) wakeID(ctx context.Context, q *db.Queries, id int64) error {
+	if err := q.SetWebhookDeliveryStatus(ctx, db.SetWebhookDeliveryStatusParams{ID: id, Status: "pending"}); err != nil {
 		return err
 	}
-	return s.enqueue(ctx, q, []int64{n.ID})
+	return s.enqueue(ctx, q, []int64{id})
 }
 
 // enqueue inserts the jobs of deliveries in q's transaction.
