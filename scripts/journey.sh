@@ -71,7 +71,7 @@ export FLOWXI_BIN="$work/flowxi" JOURNEY_DATA_DIR="$work/data" JOURNEY_SERVER_LO
 # An internal API key for the journey's deposits, created by the binary (which migrates the
 # database first) with the same data directory, hence the same keys, as the server will use.
 if key="$(DATABASE_URL="$JOURNEY_DATABASE_URL" FLOWXI_DATA_DIR="$work/data" REDIS_URL="$REDIS_URL" \
-	"$work/flowxi" internal-key create --name journey --scopes ledger:deposit,compliance:read,compliance:write 2>"$work/key.err")"; then
+	"$work/flowxi" internal-key create --name journey --scopes ledger:deposit,compliance:read,compliance:write,events:read 2>"$work/key.err")"; then
 	export JOURNEY_INTERNAL_KEY="$key"
 elif grep -q 'unknown command' "$work/key.err"; then
 	log "this binary has no internal keys yet (no ledger): money steps cannot run"

@@ -336,3 +336,24 @@ export async function listComplianceCases(
 ): Promise<Schema<"ComplianceCasesResponse">> {
   return ok(await c.GET("/api/v1/internal/compliance/cases", { params: { query: { status, limit: 100, cursor } } }));
 }
+
+// Internal events --------------------------------------------------------------------------------
+
+/**
+ * listEvents returns the page of the domain events feed after `after` (internal key with
+ * `events:read`), in commit order; pass its `next_cursor` back as `after` to read on (poll with it
+ * when the page is empty). `types` filters (sent comma-separated, as the spec says).
+ */
+export async function listEvents(
+  c: FlowxiClient,
+  after?: string,
+  types?: Schema<"EventType">[],
+  limit = 100,
+): Promise<Schema<"EventsPage">> {
+  return ok(
+    await c.GET("/api/v1/internal/events", {
+      params: { query: { after, types, limit } },
+      querySerializer: { array: { style: "form", explode: false } },
+    }),
+  );
+}

@@ -1,6 +1,7 @@
 /**
  * The money part of the journey: wallets for two users, a deposit through the internal API, a
- * transfer with an Idempotency-Key (and its replay), balances, history and a refused transfer.
+ * transfer with an Idempotency-Key (and its replay), balances, history, a refused transfer, and
+ * both as an internal service reads them from the events feed.
  */
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -117,5 +118,37 @@ export function moneySteps(j: Journey, mailbox: Mailbox, url: () => string): voi
     if (error) j.localized(error);
     assert.equal((await balance(j.api))?.balance, 97_500);
     assert.equal((await balance(peer))?.balance, 2_500);
+
+    // An internal service reading the events feed sees the transfer once (its replay wrote
+    // nothing) and the refusal as transfer.failed.
+    const events = await readFeedUntil(internal, (evs) =>
+      evs.some((e) => e.type === "transfer.failed" && e.data.from_wallet_id === mine.id),
+    );
+    const completed = events.filter((e) => e.type === "transfer.completed" && e.data.transaction_id === sent.transaction.id);
+    assert.equal(completed.length, 1, "one transfer.completed for the transfer and its replay");
+    assert.equal(completed[0]?.subject.id, String(sent.transaction.id));
   });
+}
+
+/**
+ * readFeedUntil reads the whole transfer feed page by page, as an internal service does, until
+ * `done` holds for what it read (the sequencer places a committed event within ~100 ms).
+ */
+async function readFeedUntil(
+  internal: flowxi.FlowxiClient,
+  done: (events: flowxi.Schema<"Event">[]) => boolean,
+): Promise<flowxi.Schema<"Event">[]> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const events: flowxi.Schema<"Event">[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await flowxi.listEvents(internal, after, ["transfer.completed", "transfer.failed"], 1000);
+      events.push(...page.data);
+      after = page.next_cursor;
+      if (!page.has_more) break;
+    }
+    if (done(events)) return events;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("the events feed never showed the transfers");
 }
