@@ -19,6 +19,9 @@ PKG ?= ./...
 # JOURNEY=0 skips the end-to-end journey in `make test`.
 JOURNEY ?= 1
 TESTFLAGS ?=
+# The suites `make test` runs a second time against a Redis Cluster (FLOWXI_TEST_REDIS=cluster):
+# everything that keeps secrets' state in Redis.
+CLUSTER_PKG ?= ./services/identity/... ./services/twofactor/... ./services/registration/... ./infra/ratelimit/... ./infra/cache/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
@@ -38,7 +41,7 @@ GENERATED := gen/ $(TS_CLIENT)/src/schema.d.ts docs/index.html
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
-.PHONY: help run build test journey generate check-generate lint vet fmt-check check-imports openapi-lint ts-typecheck \
+.PHONY: help run build test test-cluster journey generate check-generate lint vet fmt-check check-imports openapi-lint ts-typecheck \
 	bench fuzz services-env services-status services-stop
 
 help: ## list the targets
@@ -54,7 +57,14 @@ test: $(TS_STAMP) ## whole suite: go test -race, then the TypeScript end-to-end 
 	$(SERVICES_ENV); $(SERVICES) tools; minio_bin="$$($(SERVICES) minio-bin)" || exit $$?; \
 	FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS_URL="$$REDIS_URL" FLOWXI_MINIO_BIN="$$minio_bin" \
 		$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKG); \
+	if [ "$(PKG)" = "./..." ] && [ -z "$(TESTFLAGS)" ]; then \
+		FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS=cluster \
+			$(GO) test -race -count=1 -timeout 10m $(CLUSTER_PKG); fi; \
 	if [ "$(PKG)" = "./..." ] && [ -z "$(TESTFLAGS)" ] && [ "$(JOURNEY)" != "0" ]; then GO="$(GO)" scripts/journey.sh; fi
+
+test-cluster: ## the identity, 2FA, registration and rate-limit suites again, on a Redis Cluster they start (3 primaries, a replica each)
+	$(SERVICES_ENV); FLOWXI_TEST_DATABASE_URL="$$DATABASE_URL" FLOWXI_TEST_REDIS=cluster \
+		$(GO) test -race -count=1 -timeout 10m $(TESTFLAGS) $(CLUSTER_PKG)
 
 journey: $(TS_STAMP) ## only the end-to-end journey (clients/typescript/test/journey.test.ts) on a fresh database
 	$(SERVICES_ENV); GO="$(GO)" scripts/journey.sh

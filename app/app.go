@@ -42,6 +42,8 @@ type App struct {
 	store *pg.Store
 	// posting is the ledger engine's own small pool (pg.KeyedAccess settings).
 	posting *pg.Store
+	// reads serves the lag-tolerant reads from DATABASE_READ_URL (nil: all on store).
+	reads *pg.Reads
 	// jobsPool is River's own small pool; jobs is the one River client (infra/jobs).
 	jobsPool *pg.Store
 	jobs     *jobs.Jobs
@@ -74,6 +76,7 @@ type App struct {
 // in typed helpers; nothing else uses them.
 type Parts struct {
 	Store        *pg.Store
+	Reads        *pg.Reads
 	Cache        *cache.Cache
 	Keys         *secrets.Keys
 	Clock        clock.Clock
@@ -94,7 +97,7 @@ type Parts struct {
 
 // Testing returns the built dependencies, for testkit only.
 func (a *App) Testing() Parts {
-	return Parts{Store: a.store, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
+	return Parts{Store: a.store, Reads: a.reads, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
 		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Sequencer: a.sequencer, Pruner: a.pruner, Storage: a.storage, Deletions: a.deletions,
 		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs, Webhooks: a.webhooks}
 }
@@ -190,6 +193,9 @@ func (a *App) Close() {
 	}
 	if a.jobsPool != nil {
 		a.jobsPool.Close()
+	}
+	if a.reads != nil {
+		a.reads.Close()
 	}
 	if c, ok := a.storage.(interface{ Close() error }); ok {
 		_ = c.Close()

@@ -71,6 +71,9 @@ func (a *App) compose(ctx context.Context) error {
 	deletions.Register(a.jobs, a.deletions)
 	// Every background loop, started together by StartWorkers; a.jobs.Run works the jobs.
 	a.workers = []func(context.Context){a.sealer.Run, a.ledger.Run, a.sequencer.Run, a.pruner.Run, a.webhooks.RunFanout, a.jobs.Run}
+	if a.reads != nil {
+		a.workers = append(a.workers, a.reads.Run) // re-measures the replica's lag
+	}
 	a.echo, err = server.New(server.Options{
 		API:            api,
 		Auth:           a.tokens,
@@ -106,6 +109,11 @@ func (a *App) openInfra(ctx context.Context) error {
 	}
 	if err := a.openJobs(ctx); err != nil {
 		return err
+	}
+	if a.cfg.DatabaseReadURL != "" {
+		if a.reads, err = pg.OpenReads(ctx, a.cfg.DatabaseReadURL, a.store, a.cfg.DatabaseReadMaxLag, a.log); err != nil {
+			return err
+		}
 	}
 	if a.cache, err = cache.Open(a.cfg.RedisURL, a.cfg.RedisPrefix); err != nil {
 		return err
@@ -185,12 +193,13 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 		return nil, nil, err
 	}
 	return &server.API{
-		Checker:        health.New(a.store, a.cache),
-		Identity:       a.identity(ids),
-		Registration:   a.registration(twofa),
-		TwoFactor:      twofa,
-		Profile:        profile.New(a.store, a.storage, a.deletions, a.clock, a.log),
-		SecurityEvents: securitylog.New(a.store.Q),
+		Checker:      health.New(a.store, a.cache),
+		Identity:     a.identity(ids),
+		Registration: a.registration(twofa),
+		TwoFactor:    twofa,
+		Profile:      profile.New(a.store, a.storage, a.deletions, a.clock, a.log),
+		// Lists that may lag the primary by up to DATABASE_READ_MAX_LAG: the replica's queries.
+		SecurityEvents: securitylog.New(a.reads.Or(a.store)),
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
 		Service:        a.ledger,
 		Compliance:     comp,

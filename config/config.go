@@ -18,23 +18,27 @@ import (
 
 // Config is every setting of the server. The README lists each variable.
 type Config struct {
-	Env            string // development | production
-	HTTPAddr       string
-	MetricsAddr    string
-	DatabaseURL    string
-	RedisURL       string
-	RedisPrefix    string
-	EncryptionKey  string `redact:"all"` // 32 bytes hex/base64 (FLOWXI_ENCRYPTION_KEY)
-	HMACKey        string `redact:"all"` // 32 bytes hex/base64 (FLOWXI_HMAC_KEY)
-	FrontendURL    string
-	PublicURL      string // base URL of this API (signed local URLs)
-	SMTPURL        string
-	MailFrom       string
-	TrustedProxies []netip.Prefix
-	CORSOrigins    []string
-	LogLevel       string
-	SkipMigrations bool
-	DataDir        string // .data/ for local secrets and files
+	Env         string // development | production
+	HTTPAddr    string
+	MetricsAddr string
+	DatabaseURL string
+	// DatabaseReadURL is an optional replica for the reads that tolerate lag, used while its
+	// replay is within DatabaseReadMaxLag of the primary (infra/pg.Reads).
+	DatabaseReadURL    string
+	DatabaseReadMaxLag time.Duration
+	RedisURL           string
+	RedisPrefix        string
+	EncryptionKey      string `redact:"all"` // 32 bytes hex/base64 (FLOWXI_ENCRYPTION_KEY)
+	HMACKey            string `redact:"all"` // 32 bytes hex/base64 (FLOWXI_HMAC_KEY)
+	FrontendURL        string
+	PublicURL          string // base URL of this API (signed local URLs)
+	SMTPURL            string
+	MailFrom           string
+	TrustedProxies     []netip.Prefix
+	CORSOrigins        []string
+	LogLevel           string
+	SkipMigrations     bool
+	DataDir            string // .data/ for local secrets and files
 
 	TokenTTL     time.Duration
 	TokenIdleTTL time.Duration
@@ -160,6 +164,8 @@ func settings(c *Config) []setting {
 		{"HTTP_ADDR", "127.0.0.1:8080", plain, text(&c.HTTPAddr)},
 		{"METRICS_ADDR", "127.0.0.1:9090", orOff, text(&c.MetricsAddr)},
 		{"DATABASE_URL", "", plain, text(&c.DatabaseURL)},
+		{"DATABASE_READ_URL", "", plain, text(&c.DatabaseReadURL)},
+		{"DATABASE_READ_MAX_LAG", "5s", plain, duration(&c.DatabaseReadMaxLag)},
 		{"REDIS_URL", "redis://127.0.0.1:6379/0", plain, text(&c.RedisURL)},
 		{"REDIS_PREFIX", "flowxi:", plain, text(&c.RedisPrefix)},
 		{"FLOWXI_ENCRYPTION_KEY", "", secret, text(&c.EncryptionKey)},

@@ -79,9 +79,11 @@ WHERE (caller, key) IN (SELECT unnest(sqlc.arg(callers)::text[]), unnest(sqlc.ar
 -- with what the money policy decides on: the owner's status, and for the accounts money leaves
 -- (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
 -- receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
--- inserts take their KEY SHARE locks.
+-- inserts take their KEY SHARE locks. last_posted_at is read from the locked row itself (a row
+-- waited for is re-read as its locker committed it; another table would still be read as of the
+-- statement's start).
 SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
-       a.spend_hours, a.spend_month, a.spend_month_start,
+       a.spend_hours, a.spend_month, a.spend_month_start, a.last_posted_at,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
 FROM ledger_accounts a
@@ -142,7 +144,7 @@ WHERE t.id = $1 AND t.kind = 'withdrawal';
 -- holds, idempotency records, audit events and domain events. The caller compares the counts with what it sent.
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
-        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at)
+        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, reverses_id)
     SELECT unnest(sqlc.arg(t_id)::bigint[]), unnest(sqlc.arg(t_kind)::text[]), unnest(sqlc.arg(t_status)::text[]),
         unnest(sqlc.arg(t_currency)::text[]), unnest(sqlc.arg(t_amount)::bigint[]),
         NULLIF(unnest(sqlc.arg(t_from)::bigint[]), 0), NULLIF(unnest(sqlc.arg(t_to)::bigint[]), 0),
@@ -152,7 +154,8 @@ WITH new_tx AS (
         sqlc.arg(now)::timestamptz,
         -- finalized_at: the zero time (0001-01-01) stands for NULL (an SRF cannot sit inside CASE).
         NULLIF(unnest(sqlc.arg(t_finalized)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
-        NULLIF(unnest(sqlc.arg(t_expires)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+        NULLIF(unnest(sqlc.arg(t_expires)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+        NULLIF(unnest(sqlc.arg(t_reverses)::bigint[]), 0)
     RETURNING 1
 ), new_entries AS (
     INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
@@ -163,6 +166,7 @@ WITH new_tx AS (
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = sqlc.arg(now)::timestamptz,
+        last_posted_at = sqlc.arg(now)::timestamptz,
         spend_hours = v.spend_hours, spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
     FROM (SELECT unnest(sqlc.arg(a_id)::bigint[]) AS id, unnest(sqlc.arg(a_old_version)::bigint[]) AS old_version,
                  unnest(sqlc.arg(a_balance)::bigint[]) AS balance, unnest(sqlc.arg(a_pending)::bigint[]) AS pending,
@@ -300,7 +304,7 @@ WHERE e.account_id > sqlc.arg(after_account) AND e.account_id <= sqlc.arg(to_acc
 ORDER BY e.account_id, e.version;
 
 -- name: ListAccountHeads :many
-SELECT id, balance, version, last_hash FROM ledger_accounts ORDER BY id;
+SELECT id, kind, balance, version, last_hash FROM ledger_accounts ORDER BY id;
 
 -- name: CheckOrphans :many
 -- Entries and transactions that point at a missing account or transaction (the write path has no
@@ -325,3 +329,81 @@ WHERE (t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NO
 -- holds minus what the outside world has put in, so it is never positive, and it is never held on.
 SELECT id, currency, balance, pending FROM ledger_accounts
 WHERE kind = 'settlement' AND (balance > 0 OR pending <> 0);
+
+-- Reversals --------------------------------------------------------------------------------------
+
+-- Reversals (services/ledger/reversal.go): compensating transactions that name their original.
+
+-- name: GetReversalOriginal :one
+-- The transaction to reverse, with what its accounts are (a user wallet or a system account) and
+-- their owners. Read before queueing: only its status can change later, and only from pending.
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id,
+       COALESCE(fa.kind, '')::text AS from_kind, fa.user_id AS from_user_id, fu.username AS from_username,
+       COALESCE(ta.kind, '')::text AS to_kind, ta.user_id AS to_user_id, tu.username AS to_username
+FROM ledger_transactions t
+LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id
+LEFT JOIN users fu ON fu.id = fa.user_id
+LEFT JOIN ledger_accounts ta ON ta.id = t.to_account_id
+LEFT JOIN users tu ON tu.id = ta.user_id
+WHERE t.id = $1;
+
+-- name: ReversedAmounts :many
+-- What the posted reversals of each original moved back. The batch reads it after locking the
+-- originals' accounts, which every reversal of them also locks: nothing can change it meanwhile.
+SELECT reverses_id::bigint AS id, sum(amount)::bigint AS reversed
+FROM ledger_transactions
+WHERE reverses_id = ANY(sqlc.arg(ids)::bigint[]) AND status = 'posted'
+GROUP BY reverses_id;
+
+-- name: ListReversalsOf :many
+-- The posted reversals of one transaction, oldest first (its view shows them).
+SELECT id, amount FROM ledger_transactions
+WHERE reverses_id = sqlc.arg(id)::bigint AND status = 'posted'
+ORDER BY id;
+
+-- name: CheckReversals :many
+-- Posted reversals that do not mirror a posted original (missing, not posted, itself a reversal,
+-- another currency, accounts not swapped), and originals reversed beyond their amount.
+SELECT 'reversal'::text AS kind, r.id, COALESCE(r.reverses_id, 0)::bigint AS ref, 0::bigint AS total
+FROM ledger_transactions r LEFT JOIN ledger_transactions o ON o.id = r.reverses_id
+WHERE r.kind = 'reversal' AND r.status = 'posted'
+  AND (o.id IS NULL OR o.status <> 'posted' OR o.kind = 'reversal' OR o.currency <> r.currency
+       OR r.from_account_id IS DISTINCT FROM o.to_account_id OR r.to_account_id IS DISTINCT FROM o.from_account_id)
+UNION ALL
+SELECT 'over_reversed'::text, o.id, o.amount, s.total::bigint
+FROM (SELECT x.reverses_id, sum(x.amount) AS total FROM ledger_transactions x
+      WHERE x.kind = 'reversal' AND x.status = 'posted' GROUP BY x.reverses_id) s
+JOIN ledger_transactions o ON o.id = s.reverses_id
+WHERE s.total > o.amount;
+
+-- Statements ------------------------------------------------------------------------------------
+
+-- Statements (services/ledger/statement.go): a wallet's posted movements over a period, by the
+-- instant they were posted (ledger_entries_account_time; migration 00045).
+
+-- name: GetStatementWallet :one
+-- One of the user's wallets, with the holder's name as the profile has it.
+SELECT a.id, a.currency, u.username, u.first_name, u.last_name
+FROM ledger_accounts a JOIN users u ON u.id = a.user_id
+WHERE a.id = sqlc.arg(id) AND a.user_id = sqlc.arg(user_id) AND a.kind = 'user';
+
+-- name: StatementOpening :one
+-- The balance at from_at: the running balance of the wallet's last entry before it (0 before
+-- its first).
+SELECT COALESCE((SELECT e.balance_after FROM ledger_entries e
+                 WHERE e.account_id = sqlc.arg(account_id) AND e.created_at < sqlc.arg(from_at)
+                 ORDER BY e.created_at DESC, e.version DESC LIMIT 1), 0)::bigint AS opening;
+
+-- name: ListStatementEntries :many
+-- The wallet's entries posted in [from_at, to_at), in posting order (instants never go back
+-- along an account's versions), with what a statement line shows of their transaction.
+SELECT e.version, e.amount, e.balance_after, e.created_at, t.id AS transaction_id, t.kind, t.note, t.reverses_id,
+       cu.username AS counterparty
+FROM ledger_entries e
+JOIN ledger_transactions t ON t.id = e.transaction_id
+LEFT JOIN ledger_accounts ca ON ca.kind = 'user'
+    AND ca.id = CASE WHEN t.from_account_id = e.account_id THEN t.to_account_id ELSE t.from_account_id END
+LEFT JOIN users cu ON cu.id = ca.user_id
+WHERE e.account_id = sqlc.arg(account_id) AND e.created_at >= sqlc.arg(from_at) AND e.created_at < sqlc.arg(to_at)
+ORDER BY e.created_at, e.version
+LIMIT sqlc.arg(lim);

@@ -64,6 +64,8 @@ if [ ! -f "$CLIENT/node_modules/.flowxi-installed" ] || [ "$CLIENT/package-lock.
 fi
 rm -rf "$CLIENT/build"
 npm run --silent build --prefix "$CLIENT"
+# The statement step reads the PDF statement's text with pdftotext (poppler-utils, apt-get as root).
+"$ROOT/scripts/services.sh" pdftotext
 
 mkdir -p "$work/data"
 export FLOWXI_BIN="$work/flowxi" JOURNEY_DATA_DIR="$work/data" JOURNEY_SERVER_LOG="$work/server.log" FLOWXI_ROOT="$ROOT"

@@ -4,7 +4,8 @@
 #   eval "$(scripts/services.sh env)"   # ensure both are up; prints export lines for DATABASE_URL / REDIS_URL
 #   scripts/services.sh stop            # stop the project-local PostgreSQL and Redis started by `env`
 #   scripts/services.sh status          # say what is running (exit 0 when both local services are up)
-#   scripts/services.sh tools           # ensure test tools (oathtool, the MinIO test S3 server) are installed
+#   scripts/services.sh tools           # ensure test tools (oathtool, haproxy, pgbouncer, pdftotext, the MinIO test S3 server) are installed
+#   scripts/services.sh pdftotext       # ensure pdftotext (poppler-utils) is installed: the statement tests read PDFs with it
 #   scripts/services.sh minio-bin       # build MinIO if needed and print the path of its binary
 #
 # Rules for `env`:
@@ -395,11 +396,29 @@ cmd_status() {
 }
 
 cmd_tools() {
-	if ! command -v oathtool >/dev/null; then
-		apt_install oathtool
-		command -v oathtool >/dev/null || die "oathtool still missing after install"
+	# oathtool: independent TOTP codes; haproxy and pgbouncer: the balancer and the pooler the
+	# scale-out tests (e2e/scaleout) put in front of the instances and the database.
+	local missing=() tool
+	for tool in oathtool haproxy pgbouncer; do
+		command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
+	done
+	if [ "${#missing[@]}" -gt 0 ]; then
+		apt_install "${missing[@]}"
+		for tool in "${missing[@]}"; do
+			command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || die "$tool still missing after install"
+		done
 	fi
+	# The packages' services are not wanted: the tests start their own instances.
+	cmd_pdftotext
 	minio_ensure
+}
+
+# pdftotext extracts the text of the PDF statements in the ledger tests and the journey (Debian's
+# poppler-utils, installed like PostgreSQL: apt-get, as root).
+cmd_pdftotext() {
+	command -v pdftotext >/dev/null && return 0
+	apt_install poppler-utils
+	command -v pdftotext >/dev/null || die "pdftotext still missing after installing poppler-utils"
 }
 
 # --- MinIO (the real S3-compatible server the storage tests start) ----------------------------------------
@@ -428,7 +447,7 @@ cmd_minio_bin() {
 }
 
 usage() {
-	sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 }
 
 case "${1:-}" in
@@ -436,6 +455,7 @@ env) cmd_env ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
 tools) cmd_tools ;;
+pdftotext) cmd_pdftotext ;;
 minio-bin) cmd_minio_bin ;;
 -h | --help | help) usage ;;
 *) usage; exit 2 ;;

@@ -152,7 +152,7 @@ func TestCORSPreflightForEveryOperation(t *testing.T) {
 			if want == "" {
 				continue
 			}
-			for _, exposed := range []string{"Retry-After", "Idempotent-Replayed", "X-Request-Id", "Content-Language"} {
+			for _, exposed := range []string{"Retry-After", "Idempotent-Replayed", "Content-Disposition", "X-Request-Id", "Content-Language"} {
 				if !listed(r.Header.Get("Access-Control-Expose-Headers"), exposed) {
 					t.Errorf("%s: %s not exposed (%q)", name, exposed, r.Header.Get("Access-Control-Expose-Headers"))
 				}

@@ -9,6 +9,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
@@ -23,7 +25,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		ae := classify(err)
 		ctx := c.Request().Context()
 		info := reqctx.From(ctx)
-		if ae.Status >= 500 && ae.Code != "NOT_IMPLEMENTED" && ae.Code != "SERVICE_UNAVAILABLE" {
+		switch {
+		case ae.Code == "SERVICE_UNAVAILABLE" && ae.Cause != nil:
+			log.WarnContext(ctx, "dependency unavailable", "request_id", info.RequestID, "route", c.Path(), "error", err.Error())
+		case ae.Status >= 500 && ae.Code != "NOT_IMPLEMENTED" && ae.Code != "SERVICE_UNAVAILABLE":
 			// The cause goes to the log only (it may hold SQL text); never to the client.
 			log.ErrorContext(ctx, "request failed", "request_id", info.RequestID, "route", c.Path(), "error", err.Error())
 		}
@@ -51,10 +56,15 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-// classify maps any error to a typed API error.
+// classify maps any error to a typed API error. PostgreSQL or Redis not answering (or failing
+// over) is 503 SERVICE_UNAVAILABLE: the request was refused and may be sent again (a money
+// request with its Idempotency-Key).
 func classify(err error) *apierr.Error {
 	if ae, ok := apierr.As(err); ok {
 		return ae
+	}
+	if cache.Unavailable(err) || pg.Unavailable(err) {
+		return apierr.ErrUnavailable.Wrap(err)
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {

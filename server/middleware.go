@@ -34,7 +34,7 @@ func requestContext(production bool) echo.MiddlewareFunc {
 				rid = uuid.NewString()
 			}
 			c.Response().Header().Set(echo.HeaderXRequestID, rid)
-			info := &reqctx.Info{IP: c.RealIP(), UserAgent: req.UserAgent(), RequestID: rid}
+			info := &reqctx.Info{IP: c.RealIP(), UserAgent: req.UserAgent(), RequestID: rid, Accept: strings.Join(req.Header.Values("Accept"), ",")}
 			lang, explicit := i18n.Resolve(req.Header.Get("X-App-Locale"), req.Header.Get("Accept-Language"))
 			st := &i18n.State{Lang: lang, Explicit: explicit}
 			ctx := i18n.With(reqctx.With(req.Context(), info), st)

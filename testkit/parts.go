@@ -36,7 +36,18 @@ func (e *Env) Store() *pg.Store { return e.parts.Store }
 func (e *Env) Cache() *cache.Cache { return e.parts.Cache }
 
 // Redis is the Redis client, to inspect keys (their names carry Cfg.RedisPrefix).
-func (e *Env) Redis() *redis.Client { return e.parts.Cache.R }
+func (e *Env) Redis() redis.UniversalClient { return e.parts.Cache.R }
+
+// RedisKeys lists this test's Redis keys matching pattern (after Cfg.RedisPrefix), on every
+// primary of a Cluster.
+func (e *Env) RedisKeys(pattern string) []string {
+	e.T.Helper()
+	keys, err := e.parts.Cache.ScanKeys(context.Background(), e.Cfg.RedisPrefix+pattern)
+	if err != nil {
+		e.T.Fatalf("testkit: redis keys: %v", err)
+	}
+	return keys
+}
 
 // Keys are the encryption and HMAC keys.
 func (e *Env) Keys() *secrets.Keys { return e.parts.Keys }

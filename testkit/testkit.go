@@ -54,8 +54,16 @@ func AdminDatabaseURL() string {
 	return os.Getenv("DATABASE_URL")
 }
 
-// RedisURL is the Redis tests use.
+// RedisURL is the Redis tests use. With FLOWXI_TEST_REDIS=cluster it is a Redis Cluster this
+// test binary starts (3 primaries, a replica each) and shares.
 func RedisURL() string {
+	if os.Getenv("FLOWXI_TEST_REDIS") == "cluster" {
+		u, err := clusterRedisURL()
+		if err != nil {
+			panic("testkit: redis cluster: " + err.Error())
+		}
+		return u
+	}
 	if u := os.Getenv("FLOWXI_TEST_REDIS_URL"); u != "" {
 		return u
 	}
@@ -109,6 +117,7 @@ func packageDatabase(t testing.TB) string {
 // Main runs the package's tests and drops its database afterwards. Use it from TestMain.
 func Main(m interface{ Run() int }) {
 	code := m.Run()
+	stopSharedCluster()
 	if dbName != "" {
 		ctx := context.Background()
 		if conn, err := pgx.Connect(ctx, AdminDatabaseURL()); err == nil {
@@ -187,9 +196,9 @@ func newEnv(t testing.TB, log *slog.Logger, adjust []func(*config.Config)) *Env 
 		srv.Close()
 		a.Close()
 		ctx := context.Background()
-		iter := env.parts.Cache.R.Scan(ctx, 0, cfg.RedisPrefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			env.parts.Cache.R.Del(ctx, iter.Val())
+		keys, _ := env.parts.Cache.ScanKeys(ctx, cfg.RedisPrefix+"*")
+		for _, k := range keys {
+			env.parts.Cache.R.Del(ctx, k)
 		}
 	})
 	return env

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -337,6 +338,7 @@ const (
 	METHODNOTALLOWED            Code = "METHOD_NOT_ALLOWED"
 	MEUPDATED                   Code = "ME_UPDATED"
 	MFAREQUIRED                 Code = "MFA_REQUIRED"
+	NOTACCEPTABLE               Code = "NOT_ACCEPTABLE"
 	NOTFOUND                    Code = "NOT_FOUND"
 	NOTIMPLEMENTED              Code = "NOT_IMPLEMENTED"
 	OTPEXPIRED                  Code = "OTP_EXPIRED"
@@ -353,12 +355,17 @@ const (
 	RECIPIENTNOTFOUND           Code = "RECIPIENT_NOT_FOUND"
 	RESTRICTIONLIFTED           Code = "RESTRICTION_LIFTED"
 	RESTRICTIONNOTFOUND         Code = "RESTRICTION_NOT_FOUND"
+	REVERSALEXCEEDSREMAINING    Code = "REVERSAL_EXCEEDS_REMAINING"
+	REVERSALPOSTED              Code = "REVERSAL_POSTED"
 	SAMEWALLET                  Code = "SAME_WALLET"
 	SECURITYEVENTSOK            Code = "SECURITY_EVENTS_OK"
 	SERVERERROR                 Code = "SERVER_ERROR"
 	SERVICEUNAVAILABLE          Code = "SERVICE_UNAVAILABLE"
+	STATEMENTOK                 Code = "STATEMENT_OK"
 	STEPUPREQUIRED              Code = "STEP_UP_REQUIRED"
 	TOKENISSUED                 Code = "TOKEN_ISSUED"
+	TRANSACTIONNOTPOSTED        Code = "TRANSACTION_NOT_POSTED"
+	TRANSACTIONNOTREVERSIBLE    Code = "TRANSACTION_NOT_REVERSIBLE"
 	TRANSACTIONSOK              Code = "TRANSACTIONS_OK"
 	TRANSFERCOMPLETED           Code = "TRANSFER_COMPLETED"
 	TRANSFERNOTFOUND            Code = "TRANSFER_NOT_FOUND"
@@ -528,6 +535,8 @@ func (e Code) Valid() bool {
 		return true
 	case MFAREQUIRED:
 		return true
+	case NOTACCEPTABLE:
+		return true
 	case NOTFOUND:
 		return true
 	case NOTIMPLEMENTED:
@@ -560,6 +569,10 @@ func (e Code) Valid() bool {
 		return true
 	case RESTRICTIONNOTFOUND:
 		return true
+	case REVERSALEXCEEDSREMAINING:
+		return true
+	case REVERSALPOSTED:
+		return true
 	case SAMEWALLET:
 		return true
 	case SECURITYEVENTSOK:
@@ -568,9 +581,15 @@ func (e Code) Valid() bool {
 		return true
 	case SERVICEUNAVAILABLE:
 		return true
+	case STATEMENTOK:
+		return true
 	case STEPUPREQUIRED:
 		return true
 	case TOKENISSUED:
+		return true
+	case TRANSACTIONNOTPOSTED:
+		return true
+	case TRANSACTIONNOTREVERSIBLE:
 		return true
 	case TRANSACTIONSOK:
 		return true
@@ -1081,6 +1100,7 @@ func (e TransactionLimitWindow) Valid() bool {
 // Defines values for TransactionKind.
 const (
 	TransactionKindDeposit    TransactionKind = "deposit"
+	TransactionKindReversal   TransactionKind = "reversal"
 	TransactionKindTransfer   TransactionKind = "transfer"
 	TransactionKindWithdrawal TransactionKind = "withdrawal"
 )
@@ -1089,6 +1109,8 @@ const (
 func (e TransactionKind) Valid() bool {
 	switch e {
 	case TransactionKindDeposit:
+		return true
+	case TransactionKindReversal:
 		return true
 	case TransactionKindTransfer:
 		return true
@@ -1708,7 +1730,7 @@ type CheckStatus string
 // | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 // | SERVER_ERROR | 500 | unexpected error (never details) |
 // | NOT_IMPLEMENTED | 501 | operation not available yet |
-// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 // | WALLETS_OK | 200 | the caller's wallets |
 // | WALLET_CREATED | 201 | wallet opened |
 // | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -1753,6 +1775,12 @@ type CheckStatus string
 // | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
 // | EVENTS_OK | 200 | a page of the domain events feed (internal) |
 // | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
+// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -2185,7 +2213,7 @@ type Error struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -2230,6 +2258,12 @@ type Error struct {
 	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
 	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
 	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -2327,8 +2361,10 @@ type HistoryItem struct {
 	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
 	//
 	// Example: EUR
-	Currency      CurrencyCode      `json:"currency"`
-	FailureCode   *string           `json:"failure_code"`
+	Currency    CurrencyCode `json:"currency"`
+	FailureCode *string      `json:"failure_code"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 	Kind          TransactionKind   `json:"kind"`
 	Note          *string           `json:"note"`
 	Status        TransactionStatus `json:"status"`
@@ -2820,7 +2856,7 @@ type MoneyRejection struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -2865,6 +2901,12 @@ type MoneyRejection struct {
 	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
 	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
 	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -3044,6 +3086,17 @@ type RestrictionResponse struct {
 	Message string      `json:"message"`
 }
 
+// ReversalRequest defines model for ReversalRequest.
+type ReversalRequest struct {
+	// Amount Integer amount in the currency's minor unit (EUR cents, XOF francs), 1 to 2^53−1. Never a decimal.
+	//
+	// Example: 2500
+	Amount Amount `json:"amount"`
+
+	// Reason Why the transaction is reversed; becomes the reversal's note, shown to the parties.
+	Reason string `json:"reason"`
+}
+
 // ReviewDocument defines model for ReviewDocument.
 type ReviewDocument struct {
 	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
@@ -3107,6 +3160,92 @@ type SpendingWindow struct {
 	Used     int64   `json:"used"`
 }
 
+// Statement defines model for Statement.
+type Statement struct {
+	// ClosingBalance The balance at `to`; `opening_balance + total_in − total_out`.
+	ClosingBalance int64 `json:"closing_balance"`
+
+	// Count The number of movements.
+	Count int `json:"count"`
+
+	// Currency ISO 4217 alphabetic code among the currencies the platform offers.
+	//
+	// Example: EUR
+	Currency CurrencyCode `json:"currency"`
+
+	// Exponent Digits of the minor unit (ISO 4217): EUR 2, XOF 0.
+	Exponent int `json:"exponent"`
+
+	// From UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	From Timestamp `json:"from"`
+
+	// GeneratedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	GeneratedAt Timestamp `json:"generated_at"`
+
+	// Holder The owner's first and last name, or their username when the profile has none.
+	Holder string `json:"holder"`
+
+	// Movements In posting order (oldest first).
+	Movements []StatementMovement `json:"movements"`
+
+	// OpeningBalance The balance at `from`, in minor units.
+	OpeningBalance int64 `json:"opening_balance"`
+
+	// Reference The wallet's IBAN-like reference: `FX`, two ISO 7064 mod 97-10 check digits (as in an IBAN), the currency and the wallet id on 12 digits.
+	Reference string `json:"reference"`
+
+	// To UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	To Timestamp `json:"to"`
+
+	// TotalIn The sum of the movements in.
+	TotalIn int64 `json:"total_in"`
+
+	// TotalOut The sum of the movements out, as a positive number.
+	TotalOut int64 `json:"total_out"`
+	WalletId int64 `json:"wallet_id"`
+}
+
+// StatementMovement defines model for StatementMovement.
+type StatementMovement struct {
+	// Amount Integer amount in minor units, signed from the wallet's point of view (negative = out).
+	Amount SignedAmount `json:"amount"`
+
+	// BalanceAfter The running balance: the previous movement's (or the opening balance) plus `amount`.
+	BalanceAfter int64 `json:"balance_after"`
+
+	// BookedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	BookedAt Timestamp `json:"booked_at"`
+
+	// Counterparty The other user's username (null for deposits, withdrawals and their reversals).
+	Counterparty *string `json:"counterparty"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+	Kind TransactionKind `json:"kind"`
+
+	// Note The transfer's note, or a reversal's reason.
+	Note *string `json:"note"`
+
+	// ReversesId A reversal's original transaction.
+	ReversesId    *int64 `json:"reverses_id"`
+	TransactionId int64  `json:"transaction_id"`
+}
+
+// StatementResponse defines model for StatementResponse.
+type StatementResponse struct {
+	// Code Example: STATEMENT_OK
+	Code    string    `json:"code"`
+	Data    Statement `json:"data"`
+	Message string    `json:"message"`
+}
+
 // Timestamp UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
 //
 // Example: 2026-01-09T17:08:57.000000Z
@@ -3166,12 +3305,14 @@ type Transaction struct {
 	ExternalReference *string `json:"external_reference"`
 
 	// FailureCode The code of a failed transaction.
-	FailureCode  *string         `json:"failure_code"`
-	FinalizedAt  *string         `json:"finalized_at"`
-	FromUsername *string         `json:"from_username"`
-	FromWalletId *int64          `json:"from_wallet_id"`
-	Id           int64           `json:"id"`
-	Kind         TransactionKind `json:"kind"`
+	FailureCode  *string `json:"failure_code"`
+	FinalizedAt  *string `json:"finalized_at"`
+	FromUsername *string `json:"from_username"`
+	FromWalletId *int64  `json:"from_wallet_id"`
+	Id           int64   `json:"id"`
+
+	// Kind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+	Kind TransactionKind `json:"kind"`
 
 	// Limit Only on a LIMIT_EXCEEDED refusal: the limit in minor units.
 	Limit *int64 `json:"limit,omitempty"`
@@ -3184,7 +3325,16 @@ type Transaction struct {
 	Remaining *int64 `json:"remaining,omitempty"`
 
 	// ResetsAt Only on a LIMIT_EXCEEDED refusal: when some of the window frees up (the oldest spending leaves the 24 h window; the next month starts); null for the per-transfer limit.
-	ResetsAt   *string           `json:"resets_at,omitempty"`
+	ResetsAt *string `json:"resets_at,omitempty"`
+
+	// ReversalIds In the view of one transaction: its posted reversals, oldest first.
+	ReversalIds *[]int64 `json:"reversal_ids,omitempty"`
+
+	// ReversedAmount In the view of one transaction (`GET /transfers/{id}`): how much of it posted reversals moved back (0 when none; at most `amount`).
+	ReversedAmount *int64 `json:"reversed_amount,omitempty"`
+
+	// ReversesId Only on a reversal: the transaction it moves back (its accounts swapped). Its `note` is the reason operations gave.
+	ReversesId *int64            `json:"reverses_id,omitempty"`
 	Status     TransactionStatus `json:"status"`
 	ToUsername *string           `json:"to_username"`
 	ToWalletId *int64            `json:"to_wallet_id"`
@@ -3196,7 +3346,7 @@ type Transaction struct {
 // TransactionLimitWindow Only on a LIMIT_EXCEEDED refusal: which limit refused it (the per-transfer limit, the rolling 24 h window or the calendar month).
 type TransactionLimitWindow string
 
-// TransactionKind defines model for TransactionKind.
+// TransactionKind `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
 type TransactionKind string
 
 // TransactionResponse defines model for TransactionResponse.
@@ -3462,7 +3612,7 @@ type UnprocessableError struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -3507,6 +3657,12 @@ type UnprocessableError struct {
 	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
 	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
 	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -3793,7 +3949,7 @@ type ValidationError struct {
 	// | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
 	// | SERVER_ERROR | 500 | unexpected error (never details) |
 	// | NOT_IMPLEMENTED | 501 | operation not available yet |
-	// | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+	// | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
 	// | WALLETS_OK | 200 | the caller's wallets |
 	// | WALLET_CREATED | 201 | wallet opened |
 	// | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -3838,6 +3994,12 @@ type ValidationError struct {
 	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
 	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
 	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
+	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -4340,6 +4502,9 @@ type PayloadTooLarge = Error
 // RateLimited defines model for RateLimited.
 type RateLimited = Error
 
+// ServiceUnavailable defines model for ServiceUnavailable.
+type ServiceUnavailable = Error
+
 // Unauthenticated defines model for Unauthenticated.
 type Unauthenticated = Error
 
@@ -4690,6 +4855,18 @@ type CheckLedgerParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ReverseTransactionParams defines parameters for ReverseTransaction.
+type ReverseTransactionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+
+	// IdempotencyKey Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // SetWalletStatusParams defines parameters for SetWalletStatus.
 type SetWalletStatusParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -4940,6 +5117,21 @@ type GetWalletLimitsParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// GetWalletStatementParams defines parameters for GetWalletStatement.
+type GetWalletStatementParams struct {
+	// From Start of the period, included (RFC 3339).
+	From time.Time `form:"from" json:"from"`
+
+	// To End of the period, excluded (RFC 3339); after `from`, at most 366 days later.
+	To time.Time `form:"to" json:"to"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ListWalletTransactionsParams defines parameters for ListWalletTransactions.
 type ListWalletTransactionsParams struct {
 	// Cursor Opaque cursor from the previous page's `next_cursor`.
@@ -5029,6 +5221,9 @@ type CreateDepositJSONRequestBody = DepositRequest
 
 // CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
 type CreateHoldJSONRequestBody = HoldRequest
+
+// ReverseTransactionJSONRequestBody defines body for ReverseTransaction for application/json ContentType.
+type ReverseTransactionJSONRequestBody = ReversalRequest
 
 // SetWalletStatusJSONRequestBody defines body for SetWalletStatus for application/json ContentType.
 type SetWalletStatusJSONRequestBody = WalletStatusRequest
@@ -6026,6 +6221,9 @@ type ServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx echo.Context, params CheckLedgerParams) error
+	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
+	// (POST /api/v1/internal/transactions/{id}/reverse)
+	ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error
@@ -6104,6 +6302,9 @@ type ServerInterface interface {
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx echo.Context, id WalletId, params GetWalletLimitsParams) error
+	// GetWalletStatement Wallet statement for a period (JSON, CSV or PDF)
+	// (GET /api/v1/wallets/{id}/statement)
+	GetWalletStatement(ctx echo.Context, id WalletId, params GetWalletStatementParams) error
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error
@@ -7843,6 +8044,74 @@ func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 	return err
 }
 
+// ReverseTransaction converts echo context to params.
+func (w *ServerInterfaceWrapper) ReverseTransaction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransactionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReverseTransactionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReverseTransaction(ctx, id, params)
+	return err
+}
+
 // SetWalletStatus converts echo context to params.
 func (w *ServerInterfaceWrapper) SetWalletStatus(ctx echo.Context) error {
 	var err error
@@ -9127,6 +9396,70 @@ func (w *ServerInterfaceWrapper) GetWalletLimits(ctx echo.Context) error {
 	return err
 }
 
+// GetWalletStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWalletStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WalletId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWalletStatementParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWalletStatement(ctx, id, params)
+	return err
+}
+
 // ListWalletTransactions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWalletTransactions(ctx echo.Context) error {
 	var err error
@@ -9320,6 +9653,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/holds/:id/void", wrapper.VoidHold, options.OperationMiddlewares["voidHold"]...)
 	router.PUT(options.BaseURL+"/api/v1/internal/wallets/:id/status", wrapper.SetWalletStatus, options.OperationMiddlewares["setWalletStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/ledger/check", wrapper.CheckLedger, options.OperationMiddlewares["checkLedger"]...)
+	router.GET(options.BaseURL+"/api/v1/wallets/:id/statement", wrapper.GetWalletStatement, options.OperationMiddlewares["getWalletStatement"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/transactions/:id/reverse", wrapper.ReverseTransaction, options.OperationMiddlewares["reverseTransaction"]...)
 	router.GET(options.BaseURL+"/api/v1/compliance", wrapper.GetCompliance, options.OperationMiddlewares["getCompliance"]...)
 	router.PUT(options.BaseURL+"/api/v1/compliance/account-type", wrapper.SetComplianceAccountType, options.OperationMiddlewares["setComplianceAccountType"]...)
 	router.PUT(options.BaseURL+"/api/v1/compliance/kyc", wrapper.SaveKycData, options.OperationMiddlewares["saveKycData"]...)
@@ -9402,6 +9737,8 @@ type RateLimitedJSONResponse struct {
 
 	Headers RateLimitedResponseHeaders
 }
+
+type ServiceUnavailableJSONResponse Error
 
 type UnauthenticatedJSONResponse Error
 
@@ -9503,6 +9840,20 @@ func (response DisableTwofa429JSONResponse) VisitDisableTwofaResponse(w http.Res
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTwofa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DisableTwofa503JSONResponse) VisitDisableTwofaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9630,6 +9981,20 @@ func (response EnableTwofa429JSONResponse) VisitEnableTwofaResponse(w http.Respo
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableTwofa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response EnableTwofa503JSONResponse) VisitEnableTwofaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9800,6 +10165,20 @@ func (response VerifyTwofa429JSONResponse) VisitVerifyTwofaResponse(w http.Respo
 	return err
 }
 
+type VerifyTwofa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response VerifyTwofa503JSONResponse) VisitVerifyTwofaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyTwofadefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -9895,6 +10274,20 @@ func (response VerifyLogin2fa429JSONResponse) VisitVerifyLogin2faResponse(w http
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLogin2fa503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response VerifyLogin2fa503JSONResponse) VisitVerifyLogin2faResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10033,6 +10426,20 @@ func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12613,6 +13020,130 @@ func (response CheckLedgerdefaultJSONResponse) VisitCheckLedgerResponse(w http.R
 	return err
 }
 
+type ReverseTransactionRequestObject struct {
+	Id     TransactionId `json:"id"`
+	Params ReverseTransactionParams
+	Body   *ReverseTransactionJSONRequestBody
+}
+
+type ReverseTransactionResponseObject interface {
+	VisitReverseTransactionResponse(w http.ResponseWriter) error
+}
+
+type ReverseTransaction201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type ReverseTransaction201JSONResponse struct {
+	Body    TransactionResponse
+	Headers ReverseTransaction201ResponseHeaders
+}
+
+func (response ReverseTransaction201JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ReverseTransaction401JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReverseTransaction403JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ReverseTransaction404JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction409JSONResponse struct{ MoneyRejectedJSONResponse }
+
+func (response ReverseTransaction409JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransaction422JSONResponse struct{ MoneyUnprocessableJSONResponse }
+
+func (response ReverseTransaction422JSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReverseTransactiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReverseTransactiondefaultJSONResponse) VisitReverseTransactionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetWalletStatusRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params SetWalletStatusParams
@@ -14495,6 +15026,20 @@ func (response CreateTransfer422JSONResponse) VisitCreateTransferResponse(w http
 	return err
 }
 
+type CreateTransfer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateTransfer503JSONResponse) VisitCreateTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTransferdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -14811,6 +15356,160 @@ func (response GetWalletLimitsdefaultJSONResponse) VisitGetWalletLimitsResponse(
 	return err
 }
 
+type GetWalletStatementRequestObject struct {
+	Id     WalletId `json:"id"`
+	Params GetWalletStatementParams
+}
+
+type GetWalletStatementResponseObject interface {
+	VisitGetWalletStatementResponse(w http.ResponseWriter) error
+}
+
+type GetWalletStatement200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetWalletStatement200JSONResponse struct {
+	Body    StatementResponse
+	Headers GetWalletStatement200ResponseHeaders
+}
+
+func (response GetWalletStatement200JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement200ApplicationpdfResponse struct {
+	Body          io.Reader
+	Headers       GetWalletStatement200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWalletStatement200ApplicationpdfResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWalletStatement200TextcsvCharsetUtf8Response struct {
+	Body          io.Reader
+	Headers       GetWalletStatement200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWalletStatement200TextcsvCharsetUtf8Response) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWalletStatement401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetWalletStatement401JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWalletStatement404JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement406JSONResponse Error
+
+func (response GetWalletStatement406JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatement422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response GetWalletStatement422JSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletStatementdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWalletStatementdefaultJSONResponse) VisitGetWalletStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWalletTransactionsRequestObject struct {
 	Id     WalletId `json:"id"`
 	Params ListWalletTransactionsParams
@@ -15045,6 +15744,9 @@ type StrictServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx context.Context, request CheckLedgerRequestObject) (CheckLedgerResponseObject, error)
+	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
+	// (POST /api/v1/internal/transactions/{id}/reverse)
+	ReverseTransaction(ctx context.Context, request ReverseTransactionRequestObject) (ReverseTransactionResponseObject, error)
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx context.Context, request SetWalletStatusRequestObject) (SetWalletStatusResponseObject, error)
@@ -15123,6 +15825,9 @@ type StrictServerInterface interface {
 	// GetWalletLimits Spending limits of a wallet
 	// (GET /api/v1/wallets/{id}/limits)
 	GetWalletLimits(ctx context.Context, request GetWalletLimitsRequestObject) (GetWalletLimitsResponseObject, error)
+	// GetWalletStatement Wallet statement for a period (JSON, CSV or PDF)
+	// (GET /api/v1/wallets/{id}/statement)
+	GetWalletStatement(ctx context.Context, request GetWalletStatementRequestObject) (GetWalletStatementResponseObject, error)
 	// ListWalletTransactions Wallet history
 	// (GET /api/v1/wallets/{id}/transactions)
 	ListWalletTransactions(ctx context.Context, request ListWalletTransactionsRequestObject) (ListWalletTransactionsResponseObject, error)
@@ -16518,6 +17223,55 @@ func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams)
 	return nil
 }
 
+// ReverseTransaction operation middleware
+func (sh *strictHandler) ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error {
+	var request ReverseTransactionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ReverseTransactionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReverseTransaction(ctx.Request().Context(), request.(ReverseTransactionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReverseTransaction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReverseTransactionResponseObject); ok {
+		return validResponse.VisitReverseTransactionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SetWalletStatus operation middleware
 func (sh *strictHandler) SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error {
 	var request SetWalletStatusRequestObject
@@ -17484,6 +18238,32 @@ func (sh *strictHandler) GetWalletLimits(ctx echo.Context, id WalletId, params G
 	return nil
 }
 
+// GetWalletStatement operation middleware
+func (sh *strictHandler) GetWalletStatement(ctx echo.Context, id WalletId, params GetWalletStatementParams) error {
+	var request GetWalletStatementRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWalletStatement(ctx.Request().Context(), request.(GetWalletStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWalletStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWalletStatementResponseObject); ok {
+		return validResponse.VisitGetWalletStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListWalletTransactions operation middleware
 func (sh *strictHandler) ListWalletTransactions(ctx echo.Context, id WalletId, params ListWalletTransactionsParams) error {
 	var request ListWalletTransactionsRequestObject
@@ -17540,710 +18320,785 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1bcxtHtiAK/5Xc2BNhQF2AwItki4wdsyEStNCiCDYAylYbHiCJSgDZLGTClQVSaEsR/TTxPc+eiO/l",
-	"PM/7+Q3n/BL/khO5VmZV1gU3kqKtjm7H3iKAykutXLnul19LIzmbS8FEpEpHv5amjPoshD9bPpvNZcRE",
-	"1GHzgC6Zr7/1mRqFfB5xKUpHpWEULtiQ3E2ZINGUkWvpLwlX8LeKZMh8IhfRSM4YkWNCBWE0DDgLSch+",
-	"WTAVkTseTfFpOmMkXnK0rL5ly1rJK6nRlM2oXpmJxax09FNJL1nySmMaKFb62StFyzkrHZVUFHIxKX3+",
-	"7JU6LAqXjXHEwvyOu2wkha9IJMkd5RG5ZmMZMhLqIVxM0kvOuOAzvepevAwXEZuwsPRZLzSnIZ2xyACs",
-	"MRqxeXROxWRBJyy/9JXS4BDBEuH1Y7Uxn1fP5YgGTMOMXismomMiQ5+FxGcj7jPlkV+qtzRYMEX4RGiA",
-	"eiRkEy4F0S88nzNfb5l9pLN5oPfHRPWq6zFx/Mt/1GuvSl6J66XxWEteSdCZfgq3Wo33mnpp+vGciUk0",
-	"LR3t1fcPiwB8ImfzgFMxYidUsVYBYujvCYe9wQbmNJomy3O/5JU0CvBQY5U+UXcHYxnOaITAfnlY8taf",
-	"g7udK8XCou3o759sOw4Wv2XLAtgEnImoOppKxQRZCP7LgpEbttRXJJpyRWZS6E9zFlI9hJT3fvvHf+2/",
-	"eEFGUxrSkca3ikfUSM6ZrxFZ358RDQIWEip8csPmEdk/JNMa6bCqYsJPbljxvdOLU31fCCURnzG5iIjU",
-	"H0YhVdM0gr0Y10ff0j1WPbx+xaqH/j6rvqIvvq3ujfdG+9cH/iF7MV6Fdpn7vRbqDhruv3gBQI/Rsggn",
-	"eyEVio40wIowwPn5yRDhB30mUdFu8Jen2wi7nkp5011cx5so3BU+RpTz3JPt8cfGfI7EML+xNvxBAxIg",
-	"tZS3LAy5z0h5TIPgmo5uNAEdh4SPyYwrxcXkORe3NOB+pUYai2gqQx7RiN/iWJKhf2kMH4er8Ncl2aV1",
-	"yJpFz88aUmouhWLAKk6mGgHEhDU/zhF8mhELzWz1n3Q+D/gILv/zvykNgl+T/eknfT37yZvG+Xnz4vvm",
-	"oPnjZavTPNVAZkoB8yn1pozcspCPzURkShVhuFyNXAZMU+hATggXhE4oFzVznExFA+6Xjkr1vT+/Ofjr",
-	"i7+8+uG7H7/98PL9i95h96Cz/5e9y9Jn9+X/W8jGpaPSvz9PRInn+Kt63gxDaZhlhiKLGyHvhGe3pOmN",
-	"OTIaMV/vjAtN8BBOtVKa7UgxDvgouhfcWhfvG+et00G31+g1B71O46Lb6rXaFxnwcaWXFxMQXVREo4XS",
-	"WCZkRGgQyDvkvE8HsR5QecU0pDTlpqORXIjI7kkfI2yTkWhKzR4VMJQM8C5kdCYX4p5I1+g2Bxft3uCs",
-	"fXWRxjjg+XorYz3774JOACCPLDS7l1rK1DcQiL6BwQPQpvmu0TofNM47zcbph8FVN3ffuCJsRnlAqO+H",
-	"TAG20CBkVMvEQm/qaWFi3zZh9qNFGDIRIZoARE7laDFjIupJeU7DCbsXZE7bJ1fvmhe9Qa/dHpw3Ot83",
-	"c5TIN+uAciAlCfRipLxXJ+/4a0IjMpMqqjwtfOy7I0vAraSAciXUYj6XYXRPAh3D5eqie3V52e70mqeD",
-	"3ofLNHjaWiO4PD3zyJ8vm9+DBHd58X0MMUVoCJedzaOnJjkxhATj0ZSFzjaFDGGb10ti4AKgw6nuA6xu",
-	"s/O+2Rk0O512JwWfK8EIC0O20AwiYqH+qCKiFuEtE4snvlMNsSQSQMH0I6R8WK+T4bvG+Vm78655Oug0",
-	"/3LV7PaGHjmsH5JhTCjhixdk+K7Ze9M+BQLaOD9v/9CEX/YOyPCy8eG83ThN7tDQIy/05C5g4Ls9nLf1",
-	"7vK8qdEL5vjtH/+nAidwJsNr7vtM3OsU2r3LgeGPqUNoIWsm+rGnhXj8Po6EkBZsyiqiQGE1iRsH8g4B",
-	"8b0U7N4wKJaotEggfZYSpZ4UGEZchF14JODixktkJA0gJkIZBHBny5r70TDKgMWc5P6YnsDrPkCA2j9r",
-	"DE7ap81CTNk/a/wO2PJDKMWEKDDykDEdRTJ03/okZD4TEaeBetCbn3Sap82LXqtx3i2+Jsk6v48cBIKI",
-	"R+4AHHOq1J0MQcYWUlS1GnybCJC//eN/Ey58riIuJguupvQ6QOngnRRs+TCC8vbDCRBFc5t8GsHL0Zle",
-	"WmtL9bpXGoVMC/0D0Bf36/svq/W9av1Vb+/bo/p3Ry++rdXhf38teSUUYUZLfRmuOqC3aZ5Ag0HIxkz/",
-	"xEpHYhEEXmlMebAI2aB4J2MuaMD/vt2q41DOBlqqNIrg+CP+tvet/fEONHo44cN9TyvHR6/qh17phmtB",
-	"uxSFVKgx6pIyireIaoWekPKAaYU6koXrfIc/uascfHYx74PU/BGQLlqS2UJF5NoqgMy3Zs6lXJARFQSM",
-	"QmBmqm2PdIANHfY3BgJ1IXckIRsvFA3QlMWMJWsuAz5akpCNZOgzn1BFKME3JpFjlykP3TMaemTYODlp",
-	"X130Bp1mt9dpnfTS374+b5+8ha9Awh1q5BoekzGYrhSLooB5sI2pDHyiIh4EZM6Ez8Wk4qGBy+4XVKZ4",
-	"g0JGUy4mpDzs9pqXg6vLZFNmdn1GHhmetTuvW6enzQvzvTAiCg3Apqa3JRdIgWNz3jcKTXde/DNuHKTf",
-	"Qvt71TXAF52QGfW8wGQPp+Sc3D1F2dZF9+rsrHXS0uLs2dXFabfgMr/S/3ui21y4oae40wdPd6dbQi3G",
-	"Yz7imp2PF8JXj3xbrxeKC62p2muw+Yo6N83eoZHVM1dcoqdF8ysxD+VIw/A6uKd4c9p8d9nuNS9OPgze",
-	"Nj8MOs1iZZ8n1my87TTR9xeK+YZU+HwMqBxZ4/sXkQhSr71SPLDyiXUDzOkykNQn5SHINY1eq30xOGu0",
-	"zjWlw6MGPUfZwxZZH13BGwtUkOwa5WExQIcOAbSLAH4/yD71Q+P8vNlbYaEyZvffyUZ1IYlajKYkZEou",
-	"whEDaIHDB5038PKXeCIPssdcvmn32muMMfOpjGTKEvO0gHgt/aXGpjEPmLuHz16pQyN2zmf8vnyq0+g1",
-	"B+etd61e9sZKSWZULAmNIjabRyq2gUfhEg3gJKCRPoUnNermtpWmjuDKrsa+7HVU0fF6w0JXgi6iqRYI",
-	"R/S+4Ly6aFz13mhN56SRhWhm/qeF2zv08nixRUDrvkY5juQNQ3uvY8B7x3xOe+CWufeNWmvGc9YifEYn",
-	"jETL+VPbSuBCLedohk9shp+90nv0rHApzlAsuQ8YckxCS2xAuuF5rXOWjn4CGoOWcKuHUIKnlLKP10o/",
-	"eyWrm9pxsa4aD42IvqcR+c5xf9dKP6ckpa6cMTLmLPDRXGqw4otAP4HkrmwWDsI4WR/G5Jqv37Tbbwfd",
-	"q9fdk07rEk5kBcsr8un+zk4ady8gVpRD5rOA37KwAkFCt2BzllpiiigXzFguIqtWuhN8owDjtWgc79CG",
-	"42i1pGvE8SSAyKiAJa+EhpCSV7oO5OgGZPVRIBXzC+KKPDuhJSJZYXrOQgVOascxl+jfS/L2w4lHaCJz",
-	"28fgp9fggo43iDPpjZmnN22og4eo9zUPtaoZcfQ0m1UGkdn1uoNzXxBd1ta5/1N6nmQz8lorGLAZowT+",
-	"mrsL4OMnqCRaM61V/L5RZMaFDMlC8IiUm1cdMtJ78siP7TMyDqkYqYpH9kgkyf7/eHHw2//vf+3VyAW7",
-	"hVgVn434jAYp9z1alPLRB/QjRh+8qte/3Xv1av/F4beH9Vev9tYHJnilxiKa7o/pKQfJ2m/e2psaBO1x",
-	"6einDXdBP94UtyyQGqhe9nisCr32WAp2cKrHfbb7TXBbs+Ta/pgOfPN0cYSce7Lwq1Hm8wf7c/YSD3NL",
-	"DEn5loVKE5Y9T99NPZIMtco7rByRBrpjo0WoL3J0J6tolyWO+KDHyvG4tgrgpwZMaeDNWDSVRbE+mkS4",
-	"JmDUTLWeysOZ5s+Re90iGc2BDo7kLQuXaGHYCDazeOFVwDdoit8ZY9wNbEQYJr40vpgVHgtdRG0FrIuR",
-	"JXW8Ko80b+QdSuL2QfBeKHLHtDyh1AJF3ILIJRc4mVVWYccFuztlt3zEfifkSK+/FjcEuxv48OwXQo1k",
-	"ge0wI5CTib7DgoxDOQMuoAcTAUxBMSaMYs1mpKx5jWB3VfMMq4IAekcV+WXBFsyv1IqPpBiHcBaQlH7N",
-	"s2PzK5r5Vv9uoZz7nc+LSdkI4kXjqBIjA0GAlMZIsQgCtHVhCF5u3lVkUmN8PBPRmBKwiPlH8KWVwz0b",
-	"bpQmqBgtmqajsSjvlfbHdDO2JNBMwyYNSYCLt4ncXpq1O0yx6He6VPk9rL1YFlyDUD//hS5XepGtLtg3",
-	"KlHC9EUJ2TygI02Lp6FcTDCSCKYDrzIpM6CWoHWTkN3KG/darQBKAXmGgQOYRhUGkG4kvakZijDlNRNs",
-	"zEecBu07gRaV9C6ueRhNBz6NWGoH8EXBzRrzUEXxhU8Fztc3RCx7pYDef6ygGBDLo2Vm9EFq7EHBWKlf",
-	"XU35fDBn4cjclFg8tquvC9V1oe6AwH0lzwVler9FOyg6rBOq2CkbcY2ua9QbRPfkbkHMwyBkt5zdaRVv",
-	"Pg8l6Hgh+EJchVeMZaFeFTJqVO/0leqY9wb+gtNBuJY74TFRmlibqHx9n2rkHV0SNaeCBFqXq6E24hz3",
-	"hvP2Sh+rs0UQcT0cqXxeO4MtrgLjW46GBgujm+Wo5JVulteFr69H5LVmIaMBwBbUZLW4nvEI/14In4U5",
-	"iPsxyOFPDZuBAdQK/VqvC2H63J5p7qxlaJhvnksuMMXDsivXD/uNIhopa0VXGCfNEmg9GWzaeCNv2LJw",
-	"y+AmVDGs1nEIB6r6Eo5AA0ZH5fqBPT5jKqKzeRo1N7L9SN5jZ9nb7byfO2MKbl5yMvEG029YiJdTNrrJ",
-	"o5m8KaGvtxhFTMhSJioKGNCMjqZcMIzQ0ijQuGyRkGlFQpkIAR4p8qbXuzTh3DVyAiI+DZn+5jpgcJ1R",
-	"kIRUA/535tf6oi8+4bSfcPgnMmNUcDEhn/riU7Vajf9PP/mm2TjvvRm035JPZL9eJ58IckifzZnwwV1I",
-	"hbpjoYLh5Lz9feti0L06OWl2u/EY5KeoeIARFKQ0GaJNaVnFzzDBu7NGHKAQj4f4qzg0DOHgzmSXbl/1",
-	"VqxdlqGRrStW6JaLKDWw3XvT7HRz4/F90Q1oJO/sBKfN962TZteFkn2SK/PMu6b78zyU4DCyP11dnjZ6",
-	"zgvb3xdzzCCwzxnbffZp8IGlnu02T646rd6HQfN986KX2holc4qJAJaqf6O0RLwIebREe6U5zHbvctBt",
-	"XvTioSGbcBWZTC5AImAQ8cNgU1/zNFqS8WUa37dOBueti7fpJWZ0wkcQDejM3Wu/bV4MWt3ulfPW1uYI",
-	"hk94c43wKVSDwZeNbveHdud00Gl2m730aoItopAGBoc1p6NGHLTm7sIpMigSi5iYY2HW7f3QPmtAYsZV",
-	"N4XJJv/Ceah50Xh9nsF3Y2FwHzttdfPPWcuV++D7Zqd11nIeVBGbVxdzMgmpiHHkpP3u8rzVuDhJoeYo",
-	"zq2AWHLNCPFxG6nU+3BZgLDWYCzDvFXYZAfCLG8/nAxOG73GoNt474x/++EkmUOrBUTRW7vRtx9eF495",
-	"DbulYpkbkoSrX563G6dm1F76/eJAfpPei1BpdJuD7tXrd62e+4LOMEhciYUGI0AlcHLAqudac/fMKNDe",
-	"Sdky6ErhNOlZYAvABpzQeuGTKdevssxPpmfIntkIPcZWSCG+FPltXHWbHSdkLQajk46itXnm50baQa32",
-	"xeC8deau7A4O+DgqGA3rmqC4eBzIRca/4eFVV1ZNK57h6qJwjoUws+RGWSw/OW93C4gNulSya3sEA5+U",
-	"+T03qxsLSD6Rw/qBvpTouzGBhYIxH5PNrdAJl0IzrrcfXlfwtFJbTN4M59NjcR/fKAJ6CeHKguuICGlW",
-	"mslbpggyYM3Dym6kFMZJZYCROn9cjApiQm/dw1SRnCs96UQmb5ZgYOzWg2kONQE2cSTZ65Wc4OoxcJLr",
-	"sG710IKtxwEsMC3MtSq5DqZ7ZSBu09gshhjq7kvm5NfZXOhb5kCjdQF3vNlrxhMCGdOiSnyrMdLTJILa",
-	"0FcgPgpsH2ngNk9bPc0i8js0mXVybkyKyKoADTgsk/CkeLbG5eV56yQzH4T4JBNCOKiISZqFAjju82zD",
-	"wVi7u9SIERV6UpurqNHBEjuqHJqbmhle/N1l70M8LzX3wEBvChGA1zRArhZqMmzuHkTTpjnG+2an22pf",
-	"dAfNH0+azdPUdrlKmMYNF34cMaaXwCBhFRFjl1J27zeMzV3YdnvtTgNSXXML4Gl9oxwMuJOLwAcZA8tS",
-	"LCMWzzyjy6JXiMOl9Mx7+rr6BflhWU6ZiQiBsS/csfpokqypXNJUZj5ze/Q0+/v65cKFgOgaPQcBN6nP",
-	"RtIHXQWjTIxkmElAAvAA6RZzGioGA/7cbV+QMg2UFtn8BUYaMB9rD4REMMgAwNd9eUgCdssCVdE/YR6B",
-	"3XOCqAX5ELDyHqy8eyoCkrB00FE84czG/MxoMJbhTPOQRUEasWVuKNbClHGcdkyLnTTe9KvYpJb4Sdx4",
-	"r927xMkd71AixTsH5wxCd4PJ1zFKRiagPGEOemoNXRR3UfbUBIMx3+5xNXEO5SJiJuUVgwsdLauYqBvQ",
-	"I5TG1klqlDCjPGWT1WD8C9B/o6n0U1CUAi87bgUmyKfMJuQm5oX27JEcxEm0Zc3qK0XzNE56rffNHWbS",
-	"2kk8F0r7dq5Ei8DJNPCdtF3LLHAQEM3iAXI8TpDBJI8BMagjsAO9P8CCssFUyFL2NeJO6UJFJsbF+LBE",
-	"VMmpfA6K7dWT+4XzuPFvjjqI9DNbJyA/xXZJ+Gn1q9M+PweiVfC6llUoNgoZWENRNbOqYSbVMSa5UD8I",
-	"6A84pviMW20yHdIaD0A1Hka8SOhzcbheTJxxkMZdTZQ9IMkyJD+w68scac6FvMW02Wq7t3E8mA2Yd/aQ",
-	"Jegu/TZ7D4nPZ0wg94M3Oay/evn//P/1/zfymRPUCjMB38tGjuobw4gTMFqxZo0kf5R8gpxSvQ/2cQ62",
-	"WZvIiqjns4hyTfRjeuOkmcJoTYmT0jRAAG4pB1MkWbIoWVMTnquLxvtG69yIQy8MoXMMYYnIh9YEGI0x",
-	"3CklMClx842KFQfnYc2BGq6uZYQZLbvZEzFPonUhp9mZAeNQ/h1zTRfC/J0Vl0GobYC4vEJRNXNZzTIZ",
-	"ddbsDKwAm+zVJpKQuVSxpBY/76yghUY3G8PQ+Mt2t9UbXLa77qQ+m0vFIztn9iXetM9P80Dj0dQP6R0N",
-	"UEIyjr/Csd1mr+faVbJjMf9qxeD37dbpmrG3khdpx+fN0+81AN80T97mzasB8ycM6VfIqWYDMvCtiVVf",
-	"nsxhxWqfstQK6I0yBBUdOzPKYztvev2YGuB82dUVueUyACpaDrg+gkoKC1ezcou5Y7euUxolVg92scNE",
-	"QaSmAOivWTtzEO6OY5b5Y6vb6+b1Bojso1Ec2kfYR67sLc2nayUTxOTDahuQEiDv1ijZJ1edDqSTvGt1",
-	"3zV6J2/i2SxtkEkCChdODo7ZHWdqzfSd5knrEraaBtWrInV4xOfc5FuvmM4A8KzT/mszrQhb0ClLd1ZP",
-	"0m28aw5wpngKI+ppVPVBeEeiTEOW1PYyS6yeGO5GXq+KufCchdWYQsEViWNCfMoDUB1mUkTTYJm5SkWL",
-	"Hps0MKLoUpG7KR9NbfomjBl6EI/g63/j64cfFIvUgEbDSgaVL5sXp62L71OABex1BDlLjWRoiUsyhyO/",
-	"pMdrZQWiBU22/xIgzRUYmKBiHyR3SnLNKmbaI8IjyLDVMp8UmiRcs3h1pNdXYCHoaXGs1+xcNM4HneZZ",
-	"U+NzxmZgkyFJnAyZyjEbhcznQGAMrQdVbU45ulnKyWWu4OXkKr6c8TGYYo0y5BOul8qxl9eNczR3v292",
-	"zs7bP6TANJO3DNRcVLgjesMcq8GcKjR2vDysXvOIhGCh2HhPYjNi7p7otzfWwtifZ4T+I9ckkz4AtIx4",
-	"6NtbZdCTY8LX3RI3h611MbjstL/voD/DksFMaT2ucqly3JqmwoVIuEpxdlxiAiiaSQNiEYMhm3GHwCzK",
-	"Ecgx/KLsAJO/6yFEUYJXU63Kg3Epy5WLFlolFxUsp7aaMCsFFW58q4lycl8hCIxTaqsZT5uJOLdyRp9B",
-	"cF2Ct+jB0DgZyMl2C102rrqb1plTjRdHxORTaD43ZcGWb9Jpdq/ebVrBKtsTysURTu4shmGVq5drnnSa",
-	"vUGn3UsdgmB3yWJ8IhLd0XNQ7xhJVeADCujnMIXRX4R6APx4y8KAzleuf9o8b71vdlqrXEw0m1tiXm25",
-	"9pQ6TTPvh8FfrprW4bqPoqmIYqiMwaNuJsScw63OZY3AVnRCqYnAmV08Q5xdgwk3a5JrHKJmndGbnOS+",
-	"1MzbAmDMCpACt3Zy1em2OzkrAlSt0aNGi1Ahv5WBDzIJFcYV6G4/S0ecwNQ4IKPklVLBFiWv5MZO4M9O",
-	"QETyRTrQoeSVkvgFPUkz/teQF/yQCj0oeaV8hEHJK9mIAfOnrb2UcfaXvJLr0S95pQIffcG38YZd13r8",
-	"0Viz4s/WWx5/Yb3iJa+Ucn2XvFKRb7vkldLOavjidfqLnJ9ZT57yIKdXsx7h/LfmS8dRW/JKGe9rySvl",
-	"var2MeMOtB9jz6fzeiiNmBdzMCXv57NbcRPx0u64zF7c79cUpcw4vtxlrO/K/S7xQGUPKfdusRfIPZWc",
-	"Lyc+nowLxh3kJpuvK3uX9XQAomd8Fw400nWW8tnIsV3fGeNUpUpXM8ua3kteyT2BrK0crnDWAF7yiutA",
-	"Flmo40uUMTbH3zv2ZLPZpOxY3vCrj6Gg4usqcyzQgoydVX+Xqw2wMre5KNs3ZdXU6JzOt88U8cvYD80D",
-	"GcNgySslBr/4gxVVky/Sdjv95mk7nP0mZWNzv4RH0taykldyDWH2o7Ft2Y9ordLMIG2A0t9Yw1L21xhi",
-	"BQUp8nYcu5L7RaHZBfC8oPJNziACpCZnxUimRWOEA25L5hw7g30/98ZntW77VYJ16/TbklfK6pMOOUqI",
-	"7wptK/NLqjjLOn1nxc8W4Yr1jVW/JAi4ThtY9TPK8Kt+NQK4+3NKYHZ+SEmyzvc5WXTVWimkKBYWNWFz",
-	"JJUieW1FmK7bH6Aoj2rE/a2Cny9MlHMqCNo3WQGDVYH6vThQDPwFJhueSGGi9iF/MCRcYIYHhx/i2jwb",
-	"I6vjOAO9Mo/YbHOIdQwQW1I1SQsq0TCkS/35xoTpbwrWhnD+z17JOMQLCrlPaYQFFNDecM3IPJS3YPcy",
-	"4TBxkMuICjBRxXEi5aENKhyAicgjQxMxiJ8xGCQV0gE1nWJA5CPRM++ZRJjnD86GysTlH2xgl7PvOLAs",
-	"U8kuXulayoBRASUL7hGcH8PifgiaiaGHU4034vyWHGAepTOb8Nwr4yJgYWR96vad4sDfISdu9T5W5cUl",
-	"EW01jQQ189KPnxu3YqEV+XHJ0wP9NKbKWfqSYGicFMR8E2uENbPUjVH9ZxJKk8REp7b+tIoT5fS8Jglm",
-	"Y4Zcglep7MP7JujsSp+2JM/4GCmH+fQq44dL762yBZHO4IcFmmdvYwyXeJfb3KQICtw8WokNr+QS1k1D",
-	"3y6vT/Bxe30en41+AdbXgYNex/aMm3x7ZprOEyuYcevrsStGpzjj9tT07XJ0aUbi2f28EoET5PsdOJcH",
-	"iW/bUxd4ert9pqvxZO8nXE27tpdjmakbll52V9aZPsHMDXTxO8HLbSlDx3R4KaDZJm0t6TFTaMjK37Z7",
-	"cFmgUW5xrF830Ua9ueT5lVw0+9K7vG7OKPgIr/okL9m1qPS7y0/pnWwrQSV5ul9choqX2kWKgsQBR/cA",
-	"zl+Nv6hoeZ+HkNWBSR0gV9U2HdRjiE678Yb1Asc2iDabUWSCjyZdPFA++GJc9PfhbJjquWvC9S4M8UFM",
-	"bR3Tcva+NSbtxI3SHpRHIM4WnZ+CRqsHMN7uBs67o3Un8+pZuXQ1KLySYB+jAfo6t5DEtwJdetL1gIwF",
-	"9DwMnXLuO1ycR6UedneJ5WvGckUb3NqZcx+aUM7ohD3/25xN4g9zMSnUbdWU7r94mddVz+UdC6tgkpqy",
-	"j6T7plHdf/Ey9pVjEizkFxWWl1D872wAP9+bghi6kbxyatZ456m6+9ud9S73pshp+0A64eqEX5RIxP28",
-	"5oGkfv5txzxI1/u55kLf4HuaQNLIWmwNhCXX77ptMskf1+BAxUAx4a8yyhgLjM1WjG1bJnbOTf7UP0Mo",
-	"ULHhVU+h7klC1xmNQXjczQoV73n7/VwpFnaSgfkNrSuP6oA5u28Ll8y2tsOEe/K5x9AtY2T8Und1IaJw",
-	"uabz64xFFAsWIMlNGhgzTOo1Vb/dRq6v/5wrtVTkrAKyia0BVtaZShqVbICYeQ4K1eTgYScpBIE7Ml9F",
-	"t9smh/t73xIazKf0mkV8hOlkdCZN6JsT2Q5h2wGNNEEjcjyGitkuZLDZypxGEQv19P/jp0b1rz//evD5",
-	"vxWhyimGF19CJsnvoAjn11+l/ppA6BomvTy+zpuef4Wiax5CBdem4cTB2nG+RBKuVisGcrESS+M6y2vJ",
-	"Pj712bsn5hZ34tnCQIydcLYpT5UEmm+vkzu9cnaXpjIrehaUDozcFQpBYF6w6AKbA3RICPV9juTr0jnC",
-	"MQ0U8/5Qp7pTr/VNp7BD8UAX2EWHUbDbYshDedoCrhhzlY3oeE8tx3TUdXihIwI9RbnYjS8GNRkXKn61",
-	"hAmsb4+VndhhFv2+/+vh56r+Z9/+08N/jlL/9Ps1/cfLz38t4Cv3rAZrD9XUhU29XuoYk8NZjTPYBT8B",
-	"CS5VXSy4X93bP0iLD9tcDZz2wpxpMjG/nErBiM9Iw6f3ndZ2HnCmlSo92Yv6lnPtZDRJBTs/zFZi7upO",
-	"xpF7i5UpTcwRE2yfxIF195SAHsvxQI4Hps6y1qxZMObMcRK51dlKXuk6Lic7gNJBA5+NAmp+LjIyNGfG",
-	"gZxRvUI+mxklK4jtDT5RLLxlYVVx7KKanAf16X+aT7WRnJWcfgfYhCWDYIer9rJS3mV2p2tlO3goezw4",
-	"tOg44ubQxfi2XhPxsw6frJ3GlGsk08WMimrIKGbZmxGF1hm39UlRsVfIHgVcGXMWQlyCafJDytdsKYVv",
-	"Uh0Qi+DgK7XS5tYBFnMzrQYcUFkpO6MOiXRixTEZ6qFuNiVBkBEekbEMAnkHor/P9TQzLmiERzCj87mJ",
-	"Hcv3jNihEYXm3NkWAtt3JbCjnSLzW1ett2MzdbR3KtBt7nZRzNHOQU0FcyXet3u4+IDzpdSZrdWjklea",
-	"ysCvGW64auAbGfio/aaHmWog64aZRtSpYSbLdd2wLj6SGoaJs+tGvZcukG0uci2uWL9SUjNPntgHc1OY",
-	"Fp0bxmPHLDsYajrbhkFrzEev8ZHUMNNdaM2oE3giNchaitYP7MRPFQ7WSg+WDdzS5HUOD6fmiisArpvi",
-	"yj5kh6KQX8NKHKtGovmlDc9kBqLDbGBSMtdPgP7CE3w0ngdz5GpuYlttE60zfbO6zpg03fscq3BLFPeQ",
-	"iH/2SlKwLQwjK5Dzs7fdMBcnN40pIBCbhuRIwzYDUrd7mwHuxd7m+RTV2TQgj1LbjSjAoU0D15Lx3Qan",
-	"OMqmoUX3fpcxmWu+zdAUVdtmQIYebDPEpYGbni+QC7YZkpVDthyTJQH3aQqyGQ03kp6frYQYG1aLUwCw",
-	"MA5m945oCAna10zrEwpy0I3wqPUOLAdRK2UNU0WicRdqpXtkIfgvCwZF99EdiiuVfVaNqwsSKQiPQCje",
-	"wr5337L4xva6UWHR++suYinbCe5Y0VBgJMWIQeH0MnZztqKDZ5wPwmfhtm9njMX55d4bK7IBo+3KbCR5",
-	"+JZjJjYp74EaYnqu6G8i6dMlbGEHyxuYWex+0nBPoJkAaKWK0k0AX4B/CU7Yaik1MrQQHHqJqRxRUIuD",
-	"Q2jVQKgtqOTWI+E+KdO4tItGYKfEyTEZosAwdEoS+cf5uDNbBxR+hNY3pp8/fmOkhYErLcCURZn23K+R",
-	"nn1JaM0ElQmMJwA7kZr6Kj4LsciIsnVkV122RM9/VT8sUluzXg+nEb0BqJGtYyEqpZtYT6RpclH0wlt7",
-	"TtbhRnGjTA0uwFuotpBWZjVwMsjPFRn2F/X6wUhPB38hma/FBCsLBkcxyIv6OaUqoypldJm0jpLRj7Ky",
-	"7SqRdZ1iuFoBzUv/q0X6jFaSk9fT6kde6S5Q4r0Cu0Cxxr1Jwi60hMGFuTSmnE32RzcJ8WHmx1h2zyUh",
-	"UDWYybAAYd/JML7g+kbb8kvRlOlP0AgN6PM8bWZyHAE7xH2l19bSA+ERoYoMYaVhXNVNj8OCG2Xj/VUy",
-	"JBN+ywS5mzJhOMkE4jjYbB4tt7BMbRNH5sCq6Oq/YTSIptDdReXPVl+6Scg2x4M43WFgjz7fbUzmxeJ1",
-	"7Vyrt77GMB6/1FpFxQXAZ68And16JAXd+lbjitqpXc6ms40jUc17FYIEcyBaEZvd1xXd5RPB/MR1aaqD",
-	"Dahtap+TnFb4tBxJCpxALJzTMFoWsxisiGU6teh/QKwo66lNGR7gAtgCIhEjVGWrDOAHeQt399rqA16E",
-	"bGBRaeP+tglT6yWSlQ2V2tp5v10Et7NCcpXv4fff5MfPRVYXuJLTWJfBIPPmGUBvjKg0l2MXT1q+ZsVK",
-	"fpYRDS1324rNude2gNk9KNYYN7A5tvgL+PNyVqknDUPKrr4qCCklTz56CJI7+4oAJNCjIPooW8/1jipT",
-	"1BfrJdqm7Cqu2C2FU3CxVgT03zssScve6r5ZIPeMatLAW2kocIDskKYtbQIPimiy27pnKJMDy1W3LWVx",
-	"ffLbdsYFV9NtrptVyb7MdTOz73zdnAKywwTYaO3QV9GUor1eoqUEa8zeyfCGhfHVy8OgEAmt2izHuCGr",
-	"wQ498xnXciwt8Vvl7RB/8BjDf8bbuOoC/tHDCRGpeYFRswsNwxVZiIgHSVFlM4RwKLgLDU44yOq2SLKI",
-	"azQfkZd1okgkyUGd+HSpPOKzMV0EEfkWPpPyy/oh+a5er5imumj+3H/xar+e6mP8sl502v+UwZA5R9wf",
-	"mGpbK9uXodqWAt5HSDJjj0yVa8GWJGDjqEg2cp2Yf2BYGxPmlwG1ZS73gHSu10NWMk36A0DFXIB7phZK",
-	"AdPI9HXPROptr0llW8YXaFNOmHE++pZNaLA6xtcNKByIxewaLSLrT8iZs3gGN0g2/+ZFROPt8loDcmU4",
-	"4KPCb0Y/tnDoHtJo+2ktaF2ynCLK+94msLtDt2iuv+JQdmrR/xRHNmqYSNW83YFHy5237JUCLtjePQCm",
-	"x+0Xjdsoyc2limgQ27VS43eEMOzdw1dPT7wCemsRniag3VDYxx7CZ690zcNoOvBplM4mhS+KjIj3RO4x",
-	"D1VUhNxbnTG9/1hsL0KDPHYdpMYebDosC90VJ5OqlbTuaIqxfjVer8bcXTF1O2TE6bdGyvvjzwYcWY8F",
-	"m855/bs6K7nzpt4mPaVL69ZhwjlEAIAjZRcTa75I75YmVnlTnMaDjZxy6cMbylxmwASOGmemJ7KYnkNL",
-	"q53A51Q0vlfSMEbR4cJf6q3kiAYpEXccQiBAoa/5XE64OLFNDFeUBrI/ZxW5xQIUstykac03Bt9BvVDT",
-	"nI3pwK16aratac3PRQ5jGc1z5S0iGc03i++plbz0eznzpl6gGMQTLlanQyekZ31oIz6WzYXbnCDU8gtS",
-	"5DYPg0jcfO7c5oG2PsIueS9eyQZCZHnp/ne7CS82aSeez9syHW7Nye1w4zMtMVbe+u0Cm2H9nrxhwuij",
-	"Wzyevp0Q37g12chk06wlG6mdFdXVYEoNoJJAIYW3VR7uVfJwJRUAC14hGYCd5AjBa0ZDFhaSugdUq8oQ",
-	"jhQsUjvJgWF9mOC5nMhFhLdsJT25B3VYmT66ehPtaMpCtePVKOz+sqVEYTpRO7i0Cvr2yScSC97RCR+d",
-	"c3HTZVESofwvYr8tsV/rd2R3FqTusMFIijE3lZ+LGEZenrR0KBOPlrR3xt7d5ZeHZDSlIR1FLFTWFG7n",
-	"fnmY4kUvDzcaAM2VL2BKxe9SiGDsciojuctdK+iXtOU1g0bKg0UYFBLtexX+y4aPxStsLMb3JW4r2xGO",
-	"9xfeL0MJpam+1ItcIfB2fJ8HliY0L4Vrf7FXi6fckqms4SbO/pxhcjJh0Npz5zjOwg1LwZYd2w4jT2aa",
-	"6JWj5HqhuGBKkZCNFwq6kSY9Mqntee7G6ZdNb9E5NN6PPEwuMVHRw74wjTWxOj7RtCTgowi7B8eTCxlN",
-	"uZiQ8nBFM5ihR4bZbjTD474Q0iSz2L6ySZb3sFKDxnD3zz/fBt2csLdNAZ3pBPQHn6nLenIH+t1v//iv",
-	"vf3vHFbhEUPHme9BE3aIQtBkHz+OpIhM/+v4l28UCbT2TeY0jPAxfYSzGfSexLXTxQq6UVgXk8v/VOqu",
-	"Hvr/linJlVGVivhgPpDnj1TGxCu1o3lx0a6XVZ9PeASFutIw2ds/OISajW4Jrnr11c+/vvy8ao3tRLXN",
-	"qGy3m7Yg/kuyezLJboXyb+73vcStdjR/z0I+Xj4WZjy4/sea2hbOZreXAtzWmDvFzN/SIEVdY/V6E6vH",
-	"gUUvAKItFhNdCW+QGLcqKlokahYva2SzvHd2rd9gczD7ly+TFaPTBkfFxvW3rhSX8nBsLpIVG5TXm6rg",
-	"qbyHZLP3aCoFc3zJ2wxIVJpHCsfP2aOiO+lWbSnyfTygarrIFcEaf0S+vPftxluAYXKGksR2JnNMzvxe",
-	"SjXbzheVeJ/SXqnUIWWhkykttkEJTGscv+eF/df9KhzwGEYB7j82yiX4vR69OtDpZiXvWdV36x1dEjWn",
-	"ggRaoavliuNuiADwSh+rs0UQcT0cIZs3Y67spQUFEB5bgP2jW/CAhGzzThgse0ZHkQwLawc/hpToFrR+",
-	"rDL/dth1cRzC9vSEj6NdGpFh4vN900DM6OvtqEuyrcd0uGTag8TdqxyIZphO8s7uG6Rht+HcdxG5843U",
-	"72V9y5RR/wK2t0yLua+vg8WabhQP7SjhlYwQmQnOh6RcctU59wgoOuQFmXGxKO5j8VhtKXAzRUeYo3+5",
-	"HTeINaf02r1LsKkYA2LIRhLKoayxs6xxiBSgdZeNFiGPlnFQd9ZPXGwyxbo4ZEZHUy4YFjJxK+Nkingu",
-	"omktkBMuamoxGjGGRR8K6gA7a6wue+l8X1jrcmts3rKu8H1L9QDFoxMD2B1TT9EzbcqvupAw1YCdydM7",
-	"XIFzySnv5BbuNk+uOq3eh8HjFaZIo9zX0Dsoldefb1iACBXH8QtNXmRIFoJHyiMK6c84lDMnp+IbReaS",
-	"i0jfGk3SSVmwCY34LSP/QeRi6zJSXZPN+gMXvixooBLwGS/Y87tkh1suFGqxTJg6qls9r1hkk1ezBZOY",
-	"IEomJOMONk/GIWOKLOamdgGU9rC+EQ6lDfztahYsFLuXnILAMuPdV3ZfpwhBUvb69Mte9U7QOTPjo1Aq",
-	"zBTzCKtNamSNPT9NQNcb/r+AoX+H0KFMGZeAclGN2MfIuOxNSSPuY0GjT/hRsVHIIvxq6BE1lXeCSDEq",
-	"Ll78wGCkp4wterRgIjiBllKLdS7kLx3GVVDVof22eTFodbtXzZ3t0095DjlSv+5gEtUkA6+VB/PlIg/X",
-	"ShdOqOGXiBp03blryh5sQf2fuGpMulRChtukM/HUUVIzqjhLV0U8COIqEeU1meuVGmlcK6a5uDBleLSu",
-	"oGpP4429Z055tsROPrEc2i1B0bp8yMNWDHjMBcrq5kSeABhavhq4xvjNm9Qj1uc0by7P9Kiac0GdohXy",
-	"W1sES410lEASw6D540mzedo8tZErmM0LgzMC6ZbiHgwd3MVS5a7LY4F+3AB8CcUhsIDbnIVVW6wQH8ES",
-	"o6EMAn3l9g/J1MqEpgTciAZM+DQkMymiaaWoFiIQtqWm+fqRQn6yddGnlLC7+6ubeqDmFZCe0LhBwcOE",
-	"523W3yReQ5nOwGcqIsrSuYDRW9NPzYH/cVKAD8BKVETDSFWOSVxerPhEtyITD6mtJXe77JF88FW3WsVD",
-	"8WFK/biyItyLcn0NILdTBNeYrdbWCsvQwAycslQ1Dfa4lFhhxZ3V9cUy7GGDIJJtaFNYATbJti+89850",
-	"O1cwO2t2BtBhsvkAw/DWcXL3NgznL4kDM3PHTV4m6LZxjdiVxRLMnPm6/U9a+aF4D6vKPxTUxX30KhD5",
-	"NVYUg4irP0NBiPhWQ2EyOIajbLkNrLH9jbJFnanwScjoaMqw+07IRnzOmYi+UbXVB/T7Vi2LKcb2rQ5z",
-	"ott9RLX8tNv3Z5Q7bjjDfHZnNgVTPn6tyAfR+/jX5MMWvGAlZcq08fhdSIizgY30w5DHL0c8cIHdKYeV",
-	"pY06igRkLgM+WhpysSlinUdEsFsWgtNGpelKpbbixH5nmrJRYzXC1jcKddeyC5dK2pbauuhenZ21TlrN",
-	"i97g7OritLtWndyRjH0t9z5z0VMQXneL/9hF2rY4gnVlyhKekcaws5AxAjZtNFRHklzLaAqJAZypYzJL",
-	"hRuRckSvPXJ+BjfypIO6n3FeuJE0h/VtAo9y/CbbvS8WCpzqz9GU8TBuDiHI0IJ0WKmR5kc6ikBtQR0x",
-	"mR527PKE9Sl2e/fRtHYoFJdD2zxuFyLrnRxTjRMPCr7aGKi0+rLo9W0jm500jh/aZ43BaavbeH1erG2s",
-	"DWG9v15hp135NqaF0O4v07x47HfRr4JhEECuVP5K7NWJ4mISsOpCsXTQhMo6m+5Z5GQlBHO7WwlS1NN2",
-	"h2i31+hdFTKtOEYw1yN1N9hvU+sSlBZTQtnakNCrV9vOcKrUAiNYk/c7C+TdR76rW0lGc7qIpoNFyLcL",
-	"IYdd5t/sNVXsYD/zMqQsRbAkd1MeMGL7fGzjhd4eX+LYb9xX+oViQK1EI0gw4fe5mu+bndZZa3c/HsTw",
-	"KHWfTBM7tOhtrsQ8lPpXDZhHaKDL9BRqtaSyfYGjrBh/idmeYLWDTJ1Gr9W+GJw1WufNU1Iecxb45Lf/",
-	"+b8wfxBilgwIlNuZZJtM6t0SJ7dot4uB+u9c1phtxBJGnAYEA7NrpEFs80dMW+WKSOzoo/8EMrAQpv/P",
-	"MaHJ0wAiqshQ35Qh4aovRgGjIfNJeYjx30MyokLIiFwzYn6rYJup72XcOonR0ZTY25ZMr+cb2q9rNvZ1",
-	"6BnXww1jc9RuojtJqBbVijJi0/kJ2Ti8kNEg8T3opzAP1LS6Gi+iRYgyE77EWIaM7L2q1yFYYy9lut0q",
-	"5UHLfxNZNV/m3u4nfOxn97kqn81liDIO1UJZacKj6eK6NpKz55LOeVXjwoSJ5/HSn93h6obPq3KO96MK",
-	"QUmaLhvR00nAyEQ9ddvkYO/ly+oeocF8Sqv7xDxrVLBG96TVIgGLIhYqDTEqltCO7JioSGosWMznpgF4",
-	"RaMZPopIBkQ3+R0qIzd++8d//VVryaOpRitsRx0FTCny//7fnkZGoxxnZNZcmcGv7AjSeS2F/dSPyd5v",
-	"//ivvXo9hndZQxufrHhaNxlp0We6nE+ZwE4wdC5VFMr5tCg/Iivlf2UgS6Xs/Ati20DsYWlLG2jDwR+V",
-	"NuSqeX5lx5bNBssUtqjtvTw0sYZ/2t9/VTf/I2VqQuFxJAgy0K4RTylrqNivf2WA+Vwk+GRb+j6pEVqv",
-	"jgrfWgN0qrfho1uf3dlXmJ6hSyiYnaFP6B1VxAwgZdOJFcI6TRUvNBhnOxn/YSFrukJ+GcDi5FvB9RtF",
-	"TKQhQBhHwi2cSOmTMsBYWSB7xo5nHzxCkdg6CQMlyZSaNseFbTmHyTFle2g/+VE5OVKbz8vpCPplzixZ",
-	"YOO5Ob1IneZSGPoBd6UsJJGLaCK5mKBjJg/2x8xHfEAu3oZubyvPaWM/nhxQoQfPil6uBe14VuXz/jBd",
-	"Eh65cC/LkOA0lcKYcXe5+0EqM4O3LuV3Tav5r+OGOR12v+xNc45/lxsH0agxS8IJ4tuVJf/boallhJ75",
-	"HPcQdrHWEPU8poJr4p5h9WuybA3Jxzj1bfMe77WNIldLHCsW/xHn6mY2tuoS7G7Uhtzb1+ftk7e7FELM",
-	"w+mRwPKgrIPEoeoAcCPcvkA4mD6KK4vPf3ChLOnd/WUoj3OvNxAcK+nGdGZGfUboCNLykpY877XqBPrv",
-	"H9pKfQZmaNMMGCI+IFQg0Jz/WKvHROtdIHUKpiItgOoRqrLCdL3Jcu0kjcoZM5NBH3EuQNtcwafvbd6O",
-	"gVd0A7Du1oba7ruWwn8ct3G6UP1KSz12FyiIurFdogam02+RKwt+gDx3ReSciWxDqm0j0VcucQkhjMT8",
-	"fr8kg6fPEoIn8i9zyidaezLx8smLkHKr2yaH+3vfVo5I86pD9j3yY/uM1GulByWD2IDcvHd1MdO7eMiJ",
-	"bcf1ELlWyAKIl24/PgO4BB+8AjT0nEDjpOP6elUj1UIjf0HvedI+5cHGQZnU6c8mc+Q+A+csHMSB6YXS",
-	"Z0DDCeRbQFxCHNPn3e/iRHzVOtBGyzEv6LFutszcNBzSR2mq3RbGft8ar3Jh9jZkuoFrjcNiI6oYKb/9",
-	"cEJkSN5+eF2BZnbzeShvNavBtpiQXOfFCd0jKsg1QyehHjroNP9y1eo0TyuQMIH8yuYwKaLo0rlzTqzC",
-	"g/qYuqFFDr4DeB0YZA7Y4leCMKsxuz1n4neRwHLLr5LBjMVIwpOPL4Klpl8hgeEzjtkRnybUbUBZ/EKP",
-	"RjIeH49WI8Uu6tEPjfPzZm9w0mk+pC64kSW+jLKR4iUOZqHgjMGmf4es65X21/QkJ2i2/N1uTX4XGy5P",
-	"2tz6xS5Rxqq7+TIZE7FWZfAMPLIQ+JfThlRTbWOChkoV0JQU+ccxtIe1ZbFxfU3Jbf7alCqC21ExZYeW",
-	"3yGP4CtbDmjNCa+4x3ShCsTOod318EhvjUTTUC4mU9ie/Yk0LlvHZGhz+Y0J5yj3jhle6bJJO5VTEmAN",
-	"7j4oXPk+8tr9pLwvwyxXGI7w/DaRi5WqmdpITTZesjU1HHALanc6/CgFkBJivH3lo/sTZ3Y9lfKmEUVs",
-	"Ni/SJpMf8tKkzwJ+y8KlviT4nPUYl4cYrFk9NY9UzQpDdB6vjbI3c+2u+dn9FLbEbwtTfIz8smALcM2M",
-	"WJxZqxbX8cOkTEnI7GQgrAos32C/27b8UrwhtSbp8o7yCP+asgC7nMEoNxGziKzAy2xRgN4cMRBTLEOP",
-	"I1fW3JtG0dzZ8SNWOQhopMnCAC9BjAWFnQKh6pZBhftWt5SLaCSLwnyGMYyHR4SS/Y8fCRXqjoXHZAiv",
-	"D6Yj/ZtYmtIdhruVQ+bzkI0itF0JGZGxNAkcx2QY8RmTi2h4pJmbTQE1cwNr4YIMf2i+ftNuvx30Wu+a",
-	"7ave8JgMR1IIbEASLw0T2G+xwN91CN51KZhmYNgxdGBCV4ZY1OGqc05CpmRwy3wSSUIFMQ9ieMwdYoOC",
-	"pBS9e8ggdZmbi34JLEDvgXcDo1R6t0n/UrubQoxNLlX+RP6Cl/J6SYbxY8NinS40dHnAPo5YuIo4QVwc",
-	"2SNv+WtrucFj+EaRa+kvdw/S5s7lXCKji+9g6lLFJKyUeucMZUvQM33lUtek4G3zZCV/WTaT+t24m0HY",
-	"0+Z5632z02o+DqNL856vodRfhpbmY4IF8phvFOE+VtKAz4qMGfO/UWTIfX3dDXeEeaotf0hGNAw5A+GZ",
-	"C+KzEZ/RIJ2auLdf/9bbNWPN3XBvOS9Kh4HfwBKkSHz3NenI8sVjMnw21HRQ+AoYp4n4Wc6ZZ1scgXiP",
-	"gc+p9JkElwqS8DfkkDnlgMr9/rNPP9Hq3+vVV4Of/1Tu92vJp8qfKoW1f5I2+2buFW32vdJC8F8WzPxs",
-	"YugMBDv2Hm+b4pgBssmpG1qKMYSarUMtHhuHciQL/Mj3Z/J65p2kJ+zSsX0F+FWXI4bU8j4kptM0RObD",
-	"4C9XzatdnL4o1xWY73E7+nrhIykRtL5RszHzPpFv1kJRRjRi98unlbcsDOh8YMpJIkTGdBFEpaPvXh7W",
-	"61nsfCPvSCCNGj8P2S2XC2VTnDBVQvEJ9r+S0oR/Ivhe1g+/M+HN6+C56jW7sMZ9EKV79bp70mldQm7N",
-	"Q+1fZjMOsfuBR1Pc3Jc9Z3fNL1SLPn3WF04x5tgkcsNM+o4ZSXhU26IE88ZkOpsSd18BPhGqdvR1a72J",
-	"i8lAceOe3Hnp7b115r4M8L4M0tUGd153S9NNHnucEJV79qop7BtaWKwfmsyky067R+UYetIHkcaItbBb",
-	"V/9/Q1eQAuDYdOvfw2i8YTcrjcc4ruaKYDULvi9gRF633CpjMo4ZuGOGntZcF4qFlSNTtii8ZWGcHUuo",
-	"1UFTwmVtm4MrDt+7dEL3Nr3F+q2v3HHKPASEckp9Wz9lJEXExUIuVLAEuThW8E2q/qBx1mt2CqS7Hchj",
-	"6qbuRN3S1MV5kXsaerNTrL/jW97P+wk6azsCJGU59JnoYTSSocolr9RX2tZivrOt5I0a1qpWE41rJYNF",
-	"xIjW9suqAraasv4ASU7zUPoLMKpUiKM40pCRy3a3BzpZbvOH322ouJENQQTK7b7e1gf0QBHt/q2YiySl",
-	"J5PJEr9lhl6iw2F4ZHVmLibHZDinxhZ3vSRUxFh3TIYxETqy1ZkMmaHjiIXE3KHtiQm5hKVAd4wplXs3",
-	"FRYwxlIvfqIDYbxFyNRihqpQzoWCL+Fc5GKXbB5YSZu3tZd4xoX77d6Ga/1Ut3Xni7UN/jh6xNZSRzHC",
-	"53xgKwpV9DRqGW0Nn0mKmgRLTE4Hn4a6YyGm07951zgBHYAr/PFuKgNG8FU9QhW56p1VvyPQ0qaW7ilw",
-	"N1VsNPipUf2rMcRUf/718KCoeW+Wj+D+C2STYkiqh5KgxzRaZonRH9xyiXVNoK9KV7+IqW4AtfUbC43g",
-	"+eoG2HO4ei0Xwic2MIxgofz7dW8gNCLQ54fIkIRswlUUQqB0jbzjSgGuzWigBRLme2QhboS8E56pwe7j",
-	"KIiXPyKH9T0yvLpoXPXeNC96rROt/oOEBQcFHgPsHBDDQjNaUOyM0vuWFWjHb9kypxwjEQeK2rhsebGO",
-	"jE3Vx2DKjZ+u6muET5BqFcKrL0i1qkZyzhSh3rUWQmOIHJs7GSnSfdOo7r94iSXmJZa6MFAhEP8HwFj1",
-	"4nCN7SIi2TIJuIpAvID8P4sEQ2JwagYBdkMHJkfkp4D5ExYemQK6Pw8rIITQILCjoJKHflFYkQxpyOjR",
-	"syGZhFSLLGgXxt/kGANGQkZr5JyObuB9BNPveVg/IMOzdud16/S0eTH0wO7tW8jqM7hhS88WzsBShCAm",
-	"6sG3GGZvOKB5hopl3BAmZBRQ5i7kUcREjbTnTDQuW+SgVq8daAao+a8y+0Q4aYbb1hdiH2bVI1qn5ATd",
-	"XQRRS0HV6yXARI9iPpkyvbZyVtgzFb1hRiwdoMd6REnUH6BsuRRRSPXEdKniwiRLcM2NKPS4oaYoegAn",
-	"hPXXHDgYIOg1RiM2h2lnlRq5kJEtK6fPfhRKpaoy5PruXYfyTrHQzqFI+aTd6YKvgesrMGXUh3uDFRJK",
-	"P1ZbFrf1lUlo3Zzrz58/w50aSyTEIqIjLOqPo9HTQZiYcMGYyQYHhgsXUh09f+7LkarhNarR+TyfqqBx",
-	"28xzTQVg0DygkaYT+kYeEe4zEfFoScouVfGQ2HjYJ23/rOGlaZpiSmu0quL1xRz71HpkymgQTWukCThs",
-	"nW+xf4YSle5tNtQEGS341MmKGBoCPeyL8lnIxGiqpT5jhcWnFRnTILimoxuPNMUk4GpKpLDHUqn1RV88",
-	"e4Y1FZ49Q4w2ft15cnxHZPhjtTGfV89NyZzf/uf/IsMGYEP1nIrJQu+ClGXoQwCDvmDKI8NfhoRPhKYz",
-	"Xl9oqEkB/H4+16QXnadyTMbhc4g1FybvA9yoi2iq4T2C22cSluOSPbD+ODQkaTSViom+CMxO9Guw0VQi",
-	"Xg5PpIiYcDZq3tqaXNSzZyRkqBkxU7cB2wcyn1xLXx8JQ9eKBwoTuYO7GF/QhdDfHhm2Q4UfHzW5C+nc",
-	"SMc2+U9vSfPT4bEeIBeRl2JTcG77Zw27sl5gHNCo1sdUH/xm+Ks5e8/05ktyWD4Pj+2V1dOZspo47E2v",
-	"d0kO9/f7IjPBUb6IlEcwteWI/Ap5NEfkJzPkt3/8n58/p5eskWHyEQstXbOlNJTEwtPcGOr7JtVcLeZz",
-	"GUZQ4YmGdMY0/SnPaTT1yC8LFi7hrvgsrCBBuw4ZvYE0875AYQlRVk+i0URo/DNxdSbtaIhvUQNvmP3Q",
-	"8tlsLsEBrunN0F6ELshDqvbsmbmbKCBh6qelh7/943+TP3fbFxrKC4Z1WVAG0oRVaQFEE2OfzfVrOC/T",
-	"F/pRfKHkfZVHoNzmnIYRmhL0Xzgt4BAWydWrzhYK6lRh4QwUlzUbkwu9ZF8sxJyCEKMWYSgnWjwoD/v9",
-	"hf9dvT4kTI2oZt1cjIKFz/yKFw8+qWsmdrKH3EIGZDSlmmlAUZqLq3NE6tPmeTIYYyzN+GuO8SqgjBE2",
-	"u2a+rwHpEXnLwlCTA70AVzKgEVOkfPWn/fp+47d//Bf80fT6Qv/x8qX55uWrSo30MhVMNfsDkgNxVahl",
-	"mAyvGQ1vNEF0KpceES3pDkmZ9kVcvngoZKTFRXALc8gaGmJ66VBVaqQdTVl4xxXTd4QMc1dimAgN4SJg",
-	"fTFM4DQ02AdFuSDtrZx8wcQokChlAaKgX/Za+ksoFsYEyFMxDkE4WNQXQMix/wXgmv4e0+iQvFU8W/jL",
-	"yiOxHNJAFNVL4KYp8RfzwNBTvYZeQONpwG5ZABsyKXgzFISoIC8P8VdFfMbmHopTdTJ81zg/a3feNU8h",
-	"Y6LZ7Q1ttxUt1t5JczP6AsJWFbmTi8DXF4IJPy7YSEPFQpBVsOeRLSsdUpPbQQWZLJhSzK+RhiDGVEhm",
-	"Gr3CvjCvSuZUoaTz8rB6zSMSUoEsQJ9h6rzI0HgUgVWRoXEnDisO4dCXzRADLbE8e4bWWivPoHijrEwG",
-	"7KXd6Q7andb3rYvuMBGrUD6NZWTkVEZc6osZi6bSV6ZeNtIVJAxIqH0W8lu3ZaOjH4DqwFVMVW1VFJzT",
-	"6wv8mKUzHhlqoVOG/O/U2NBj1thbzvW1gBCBH6vGTlpt+XEpu8SU1BeAe6pyTIYdFoXLamMcsVDPFlPV",
-	"qNph84AuMbM9NSGukWPJ+qX7gn2cSzjuYVoeHCaIbwVOV9o8SvkYFblm6GeWRAs+VTke8xHrC9w/5v/A",
-	"j3imCo77lI04CGoJc0+zLdCZeADhJyHGoSMCQCGU+Hi+UanesHrqf/938s6pBa6/agtmK6Ybacngy0ze",
-	"orokx6awOheR1JdTk1m3AgFE45MWXB2m75vZj+I+6wu4YVJh2HxSndtziFQgRzdxvqGJMIfYIK3TKFI2",
-	"gfvoZMPuSCZavS9MnKI+S4eUjukoMk/GPX1gWhaqCtx0IR2tEdKvlnOqMJwfCJkmGQIju6P4YugHVcDn",
-	"eNV5hHdJ32i8LKMpg5xpa3UCMfTYUOIQqAMQu/k80BIVEhplitcbeMcR+dDWmDTIb//XfwFbwecUnBFF",
-	"MmIniuQReWZ5S1/IRfQMjVu5Nhpe8hzh4lm2k4ZHnhk9GH8ahcznoP3j6L54NpWB/wyA9EyxKArYM6eT",
-	"K6Fupia2UfLsg/r1zLQmYv4bRZKf+sLm6WFPJoxD5dh9zexKxcwel9C88r3kmn4Fd1qt1Id4hAJxyAJG",
-	"lWkLUOuLDpbFR0wzMFBeembILYWjdHsHDG2DAgeBVULR9UEd9wWNGQe+k+0ipecG2/TQoOIQ+g4ALkE3",
-	"LC1HQeOZyrG5fKaCf2Id0RKVvS4GGbUWkpUeDRVHimcKmdXcrglcGUS0tgcpDJVGxp1gjL5iipQRt6E8",
-	"4B5KWiDwaJXI8s8YfUh5b18/eFA50pojTnM3lX1ho2/1dxosoXAyZK41QUlN5BkF04JhZYsGDUjVF0O3",
-	"zHocXxbXcR9i7PIiCCo1cqUJrd4VfGmLHCRJP1iDtS9ctY+UD+t7FRB8sTWbsXSgOgVF8C0+wZVcQihy",
-	"TDVsfpCWEgM+mUZAjNF6+G/VKiJoFanwUbKCZh53BhcpxAprvsFHTD1Hk9U3ikRMReoYgpbw7KZ0zmqk",
-	"WkV7ZF98Iv9OPiGx+JSggYa485EL8sneA/IJkfWTxeJPgJzxZ6BRn7B04SdU4z71xadqtbr1/+ld7en1",
-	"bdfJKVWx1fNT/J+me/jXm/b56aD542Wr0zwln8hh/RWsSfbNJIb2yLAok0njvDnbZE781/3/+j+bXnje",
-	"7qYXOjALwdR6Qos3m2ZsnJy0ry56tqQLzHmAcx6mN89tVtq2uzzrtP/avHB3+SK1Sw1UKmzBDrd8kDvZ",
-	"qg13mt1ep3XSS+/5pbvCN4q8/XBCym8/vEa7H7FJ1Bb0kPqs771Nf167tJv37C76bQ5QYNtA/mA5CUrp",
-	"rrGwGIz438lVp9O8OPkweNfqvmv0Tt64YPzOrOewRWftFE9Nz4r/dRvvmgM8I3fWV2ZW2xhdgUK6os8d",
-	"KQ/Pm6ffNzuDuO0aNNQbVgqXzDTbc1bdq6eXRf0nojcsdY6xkGT3xEMCad36Tpm8brOz/Alu3IO963GR",
-	"hKRQhiJaiA6T0zP7XLVKvl9NaqX97NHZktohGzF+yyDNBOqiLkDlowUMwP5ibqOTDoo48KngCDrNk9Yl",
-	"7Omi3Ructa8u0hA4yO1L304hnZ4krlhUuMZanN3T1ITGcIXbaM80dfQgk+SV1CJak742+O/rxnnj4qQ5",
-	"aL9vds7O2z8ke+iLpEaZlpqQAoA2LwXTDFcxoBcZkuCZiFs8IWgyjDLHC+DjL4mvhXUjNANjTQuwMkxE",
-	"1th4FvfxhHoJz57hnGSvXsno/ljVYIRqQMRZGDN5t2YEqDsCtoBkDOje0HoJhxVT6oGUh5YEDlFcwErJ",
-	"euPzFLGS6OwwEqJN7T9KDESKoCktJeySMsqnWPUP7DVABOPbGxomDR4r06tZhpa39gVw2wm3UqnBDK2b",
-	"mkrzz57BtX/2zPbn5Mp2ojVddLXis39IpnKhhWdUqrTC0xfoRYcfSBle744iackgeKRv1OgGHo19PPsH",
-	"1qvFo3gzhvQ8e9YXyX7yLXD19Fe9kxo5RY+Dwkoi9G+2kkhcOd+egN65GPPJItT0SM8eTYmlud3L5sVp",
-	"6+J7pLndISkrhnem02ycvmtWjhIH8V6d1Ot1QolPsefYC/sF7Mzri5gp7tWzz+7BZ+fxGhT6Q6HX+mCG",
-	"gMSmMB+YMeKGvEOvL4Zxe1wj+LrNioeujX/4fbNHntM5f36799wUUX3+K/c/P8drMgTfNcB3Zk3HEQcj",
-	"VMkrBXzETDSC8XVdhnIechZRSPZKO7nS/q2IR05LE9K4bGFBEWU61NTqtTokMM6ZoHNeOiqB0xIjL6bg",
-	"vLf71mL58/0xfW6CdSA6Qha1bjCtQPTtAo8YuNOd5jdYw8xY7EyhbRtAAuqNWUGBDwQMDFpzAfj0hckW",
-	"sF3mkpY6NXIhra8N+dtkom/hIkI/pWl1AmRziK1HNM8wnYGGx+QulGLSF7BFcBm3LsD8O9g/awxO2qdN",
-	"42tCKW/CQHMlrDqjPKiRjlZX4DyPyIvnMy6A8ICl5k+kdQlD+wJVRNi9Fj4srTMeGmPQkGMkj8uqcSdp",
-	"OobIEJtOWj4UjAJAQQMWODPrT1gZ+pM88vzHxnweV1Lf+DR6+qyxDgJ7jbz3WvpL65O1Qc9zNDNzKZ7/",
-	"zdSYjGNmbBhNaW//4PDFS4gWBT/OxgDTbD+tz+mgFZNIZX2pgL379fq99pZrgRV3KrKxZTbwpqSR1Aaw",
-	"1XZ8m1x3Lnil9HXKzX9Y31s1efzuz69SerSP4w42j2thkbx9hDQOe7V52IkU44BjdNrh/v7mAUn1Quzv",
-	"iAO3WEnfMyjUhWPihKNN47BIohuhBJfEjU366WeN1moxm2nKGl8vTYZKXimiE32vSr07WR1DXT3XQ63P",
-	"6mc9e45eIuZsRS5z1HFEsRc9hEF9o2J5ozyCdrwVmzsFEg8OBwOxCY0ScaNAq7VhPJWx+AJx8iUWTTH0",
-	"kZSLSR/Ik4d7dXBV9QUYWXEyI1CnG1ahEDaSMyibhaobNrJiYhQu55HePOZ+9oVmk9dUMc/sISH8IYsW",
-	"odAcfMtWamke0BcuE3CinKzNI9NlS7/f0DaM67TPz99pzcLYP4bHsT3JEIO+cHhJ41zLKB+y/ISsYycp",
-	"r8MRGvgM07RnmW9sZoFUI50UHDBMQEt2k1Au5pqN9IXiH11HLviShvR65LPxZMr/djMT819CFS1u7z4u",
-	"/w70+NvvXg1JeW+/Tq55pCpe4nB1GmSg27gvZBj7f8GmhG1KjmNTJQ8x5jM2p1oDo2B3FuGAJY7QwDhz",
-	"OGxf3IfFki05bF9sx2Kx4+C/OOwX4rBJX8aYwWJ0apq/mh9r+b6GRz+VEJ2rgM9BdSbk/Jewijhd+nm3",
-	"d8/2l1zBjuPtfA3ceK++ecD3UrB/KtaNB/lAzp2kSE6KAuBbY4sIR8ZRYtmVIdSaPDpdFGukNY4luaP4",
-	"4QIKr8lTjv2TsgkI9lCjAocXdoQEJDkmUxb45GW9TsBQCyKCZ3aGZoCE1RpF36yH3nKFDJlGloMeFYsN",
-	"is6M7AAE2lj+vb5QEuIWZcCEGREbAanvCgGxswCiXNANJQ0wwaE9kjOmYodsXxgokqtOK7ZbKLcFqNa2",
-	"k36hw9TbcUX26ySkwpczTC0g5YN9cg2NNvsiYY+VY1PapqXHDM2iR8+fRzKaP0cd+gi9R9AtE109/x2X",
-	"+Q/84XWj2zzYN06gRb2+/xI7Z/4HDh96hNe0Yt85OyEv9w++s7Ga6ggis/c88pL4UAfYIwd1omrkJGbu",
-	"TuiTVpzZnDAe+2qLmNf3LHJ6vP4e/Ou+jCKVtghZKPHVdvUhLTGGMghmaOoay5JXgsCjHKOJ29Wa7rRQ",
-	"9P0/zWq1kZwV6HhuA9qX9XrSLTZpEZtmU1w5mlqmJWypGJ2y27DYhHjUbZ50mr2ivwtwK2neelTaNByo",
-	"qdN9Nw3epCvsIwAT+bkLS7EIgq2A6bD9FCxxAvuy+hMw6h0YfaZBxAo+jwzgQWz+SzK5ZIukrKli5i4Q",
-	"nrCbygPYIArKqxXYy1DeGp0NAnqZUBx7FZh4Db03k7JRwNWMrgAt9ViFUPKiOuNiEbG+0DSuupgbk3iN",
-	"nFpdFXCHUJyiRpD0rDQ45ux/fbHaALhWYftdrHzYQ+BfKsgXUkGc/tNpAmQLb9ecjtF2/R1eJtcZu4DY",
-	"vI+X+pd97+mUhK4hL3gNH6gsuHd5jbHPZJPFtKrsEKtK3gCIpCHu1QEkBYif6S7q5Bn1BRJUk6dCAn6j",
-	"SeScKnUnQx+nstkydr4AXJIHoDOY9izsY8QE5gZwRTCFKZKokLQuPYjjqjYmtggbbsHqBrDIMdiJZlzN",
-	"aDSaEp8FLALH5zF54RBZZX4hPKr1xQ+biO9xYaImTuE7rwRGvJM3jfPz5sX3zdh6lzO2jUk+ztSJLQQt",
-	"B7MsYFMWrFr2Br0HOg9oiHuoWoGmpFYuTxrOHtEp78RJCQmFsVhow4Zk6Hw3paovrIBpXrh8uFev1Aj2",
-	"ebGYipxlJGczCWZfDGrUI2OWcmQxL+Izo0VwBRGgqFvQiMykijCRNmZuFIKtDQ/1UozLI4ZNe1baQMZn",
-	"8E5zQ8UiLHZr4iMBoDYxM3fQlWMI4XM9hncyvDFh2RABnthI+8KXTHkmy9Vufq9u8AyVRILgUfA+Fur6",
-	"bxVw0Lv3XhCUOVSq7UNfjAN5B5Eo8dGV0XiJFzM2nuM78qhiXJiH+6/IsNPoNdGVHeeNpOLlIQBUmBCu",
-	"kE+mkcnkwmhPZgyftkYiasxzKPAKLvmyjWGyrwS5ElxM+uJ64U9Y5JGhDSv7/qrZ7ZpYJvI8+/0PrYvT",
-	"9g/DSlrA2a/HEs4o4BgobGq8lqkgrcvbw7joK6Sf6q9ekucvDyur5RjohbT/dYkyqQZNpYPx3miffseq",
-	"L66/9auH7OV+9RV9sVetj77z98ffXr+kh3u2o9LuAlBBx6gvKAKdt79vXQy6VycnzW63lNQowPR7bBcH",
-	"L/Hi0zygXAwi9jEyXydF6a2hLCntAU+Y0s+l1zZDPu5pt7d/4BYvKMHrEiNkjRfBLn5UvZIB12oBq3CB",
-	"+wpM21hUTyzONJFXfWWCU0pOQpQ0JE8zkzKwjf37KpUoMqw2rJ5Djrz1UEJAMfDEVFa1aU5cRuprOhQL",
-	"aCdnZKeDehXifWw5JBmiEPMtfM39gKEgsax4mqQzFen1TJh+eQjd+xcKyksNPWJqwaX5IzVsQ9O7czah",
-	"o6XdV5yTSYa4bQyQD/WamD5ZI0MjfQydLBOrHOMgY8dEtDX8bnjafN86gdLIkBRFIaUAPJ7IEKgWMKjl",
-	"S8BGmV9IkTWgT81hfEXGQYd+JbCIiddP+kdoIK9Jz5/TNf2OSvv1/ZfV+l61/qq39+1R/bujF9/WsB/9",
-	"X+OOEpG1WsVHVzoyf1cXC+5X9/YPSvGvJiqLX041z/YZafg0+dVWOZMaxHwOOzio1Wt7ewe1b6EId4Jm",
-	"G7anoZbQzPbb7YmkOeR1FLLh3rE/rs1Lo2yaHiiHCllkztOcDXpZF8JnCRURrzKxmMXCstE5CFg6PSNV",
-	"xjoVZqyJqm3OaeQwGgSm7lFfQB0VK+OedJqnzYteq3HeHWZUDUjTjX0b+puRVFGN/KCfcm3e1uwFYjvo",
-	"gj4pa8zDb7W05pCco3StXVMRxRBMGx0KyzkpVpVj4993jMGEOkIwTBEtQqHXFhKXNtJjNUAmBDsBsJE/",
-	"GfnRSot9UQbjWcWayDK/k/JBHX93ilmU3cDRShIBm5Rt6Yv4YLiyKYEeyNfxMYJErUgkJSlvJaRXaqTR",
-	"F5n9QV2rdQIwepLMqNZlnL8gRzfMAcNCBFDlKFxALvE8lB9twQf7tswHzfWyQMwnVspPtaozkx+Zgm+x",
-	"KmRhgxlUiXrRF1wQWqQKlQu1B2+V8uAZddP2aBkjw6WR1WPiNC5QdeKz0mehf3ISwLdUn8pYYw6Uo8DX",
-	"DNyaWE18N2SvgLJUccv7FKIJFnfR/HfZF1B23uAK5s47pQ4gucc0pkoUMwhVJ+wjx5Tb+LBYBNcOIleB",
-	"xllwJJpcjTRiJj8OGVNJuSaNtAagR4RHsaNZ6WltYY++gBbBEN2DDluDBEyZgBrsABEHFNn3h5cHbF74",
-	"PKqaaCn3RhnPb5i+/Ho5yOalMcQjaazymFrpHEAU0hHk06IACbtMi0X4UooZZdhKfn0RX1cL5az9qux6",
-	"fdGOVXHNVqTYatUXrtkKEA9UrRq5jG/JlKqprRGlsSskNJxIsc99p3CHyRKs4sOFMhYwnq/Jbp+SnR5b",
-	"ArIeQ+rTjMPQIiVy47qYXP6nUnf10P+37eWcL6o2p5s17+I1fXfWiBPsHCX7fnYF15N6ACXxx3SQfk1w",
-	"l1q4RxLr0SWSo6OrpdJw7CQ1rDqJun/2LZNQ0aI3/VL2hPQ7Gv/8w40Mn3fFrC0tDKSMEpEmnBpo8Ulv",
-	"L1cbu8NJyIAv0UB9zSYEhE7ZioP2rrsWBJD3CwV3uYhWS+4dEGVVKsvJMC3NQ8ExDq17U75kW+nH6hBE",
-	"RXRpU0a4qBWRcexJ9TVqyeft79tXPedapi6FDZDensy+M8OLr4E73x9ShYSjJGWLLSbabWtcrCLObIeS",
-	"iIqxOOJIPVoiMlJISrAETdLERsQeLxt5nsSzO2HsFfSlHBJjGkpyYW11vJRRCQoUXTMS0XCCriRuE6yF",
-	"s0Bl1SVAJfsrEmnWyTC7MID43Z/GMP9UVxbfyc2Xe1gUwuEDLHkJ6qZeuTGf05DxgHARhXJxC4GipRgl",
-	"8Gjre39+c/DXF3959cN3P3774eX7F73D7kFn/y97l9uDyZKTHJAuZPpqop5CI2uofRBzfgJqR4mas5GW",
-	"9cyOt7WaaYKHru3VBO/1ijqPNWJJoWnhlss+Yh9tOdmYSEnBPBKAMd2on6413ZAwW4Owhkm2NWPQGhJT",
-	"wwoDhLHuqm1IGVrddKEw97hsZrfE1XoOuKGsS6Pdoa0sktIj14sIJGBjfKqs0PjkImojzL5qgaHde9Ps",
-	"dAvEeQOT0tF+SsJOi1TBfeiUC7x14vbapf7AUoepCejsfquLaAXm52MZTmR0n6vYwDpdaJdWZL9eJ8PL",
-	"Rrf7Q7tzOug0u83eoNu86A3T1kSU2MtC9oVjF68cxyUrM6ZvsH8pj1Dysgpx7BjAgYE0e/XYtsiVMYOB",
-	"/CHQM5cU2MIqv2YRW8cQivwifWCBYo6HsOKZNDLs/L5MGbxrfeiOwAV5WSdxubv4CdifUz9TQR2stHHe",
-	"NjFIoiPUETkAC95evS/sS8UWb4/s1+ETVFpwDNytyyKKcQaHak1PX5Fktcqasz2/1RM8gThVgOgpAaM1",
-	"dqy6BokNj+fKWlM9m2M7pYpcMyYAVx5HCLtgiyik1m1U+5p1/Y6tvpbYmTE8yvSUsNTuMvXrOqKHD9yD",
-	"5l0w5qMwEBMbDLEUvim6G0si+kyhdnscRN4X6SA0LsgwupNjCqmHwxrpGmNPuF7IAf+NOd+jTJ1B8xjM",
-	"j0ncSXwkNDgLNHGFn8vWSq7Jk9H8PKzy4vUFF3GjAlMSmIokYNLkl3kFVZcc34xlDTHZO6wf9MWw3bsc",
-	"GAfm0FvltTSVaz3jdYofuJPhDcYlCHbnOl76wjWwx6Z1CKuQwoAJK2c7nhsbORhIkMloVDGtDuLm54ou",
-	"VV/kaxyau238ISJYEp+PxyxEjwC+OFR1xUO1icqzJGnc1AdJhRSuSpev2Kq5Jqc7ie7DRuhMZeNRY9CY",
-	"orAUqoinysKXD/f3vbjUKcSpeEl54KTooRSsctwXNtY2wo7PMYLEgFz1jumoSStSU4UN4W0VFueJxI1m",
-	"3jfGAXhjCAPWfB4pgtOZA7C3Et8kfeNyV8mLA4iTfVu/ENWMOzFgY3R0ypmFPLsvbM6G4dkkx7JzTuoa",
-	"+T7tZz3S40wvPuOSg/F9wWJ/3mN4UdMRqBnPM/ghTfUpiBGOHPKWlB40NcDWxaL2RcqbWtTaxBxqkcjS",
-	"0ST5K5RY0lGZW/qjLg7uEpfUvzm/DcBLH86o5eLpB7cWDFLQ/B3EoQIr02XiI6ZislNpmzViTuGsW8Vh",
-	"nsnwmvs+E1+3aKTloJQLPuanKQllFzEJeQQLqwaXV4lJJxAGp0zKyUIxVXGKFWKYP7SrET40oEkKrszo",
-	"hI9IwMWN1QcT+lapkYboi2wElOGoUCCl+a7ROo8LpFx1IR2i6wQ1kuG7xvetk8F56+KtUUJTgY21vuhh",
-	"cyIIVhj+etZpX/SaF6eDq8755xgAzxWLqhaw/x2Yh8nKfnnoVEFxk7Phdf4jl9M9NGxuHEqtDggfKqkr",
-	"ci31YUniLkTKcs6EreEMexxJoRYzFpda1jDCrAH9qy140hcLAdEuUjAtb7iBpcj/QF/dOkzpEk+yiqET",
-	"EPRomWKY6K3QEMgEWWg5Vx93MYFHoIKG9hWqpJNrfZuWMVEX2GH9j6WWZtA+bebXuPJ4CmZ6un/mpL8M",
-	"xUU0JuWEiFVI1RRE5+LGobQdR9heQ2dTZGabVD/oMpCQUOPbS9Gk41Rvvin7CJ1cbAM308EVSiipSl9E",
-	"coISYMI80OqkbGKa3Z6H9rl4Gwl9jvMITTip1xc0kjMMgINuK7H2qImUNbCl6prC+3hY9BZeDWLg0Lhp",
-	"dsQhI64vXApvlckk2sooPR6Rc9NAyNj5r7kppZsiYhkaptWR5EQw+zClOLnFtIDPJXl0RaSv68pieObv",
-	"9PGdI7r8M1DCteFWq+Xb/JM2oudaTP4+48tbP/ib4DfTO7q8Gc2Wi7v5XXD7y12oeDSaq9Evgf93JcK7",
-	"aPG3u9vg499ugl/m87tfrtndDjTOHkX3aUTmgtClH1f8b20Ik006b79tXgxa3e5VJuW8Z4K61QJTzreK",
-	"btohR6oFM69PATDEwZAMn/wpDjXHXf0T15PakmskcctbMY6kNc7KbCcboJFqnaCPPSkzDV1VZnSJXAub",
-	"Agl55xm/KbpCeJga3RfmHihSHt4sR0OTZ+p22EUjwfBmeT3MNhKAWhzAXoALQQE/HgTWVtQXcc1obOLD",
-	"iFpcz3gU2Rp/dkfZJggKMqH1no09M6LQuM9p4tcXVEGftoH5cYjlmZNGCno7UPTROoY198QubkfmX1sP",
-	"MXTaE0HXovGYlCOGvmZKRgsVyRm0S1m6LgCubEcwcctUxCdJwyIeKRaM9SsvREDvxougUuuLrtGjzOnE",
-	"hmdLjfCdh7aS+dDkjhRA6BjqZRmuB0ZoU58dAebLFaWeThJc+zq9ziftd5fnLSxz/zYdPAo01dBCi8Ga",
-	"plIx0HciDgnVQMY3Nn12IKsK6wVZbXKACBJ/bVwGConADdfTlW6WI02dEdv1HberDkwjbNsLdmDHl6C9",
-	"vBwP5HhgrHVQkSkYc1b6OcuWvFLMIRxEh0oj5hrFO//sDB7oF4y3514r8DjfNz8sQZ32LQtvObtbxyeA",
-	"YiU9v6QZ8od1vSdvZ8olOaTbuTQrCPdzg35VRL9fS/NFVNTHPEtYoXm0qetCrpfk7YcTr6BVC/70Gv0S",
-	"0PNA0xg0j4E1vS+wyJ+QSEIS56PFFJPqc0dD31hcrGm59+GyOcAOOMMVkm4CAMP+e/o1vx4pN0McLHi3",
-	"x33ntZ9A40+dzNXlaaOXSglY9Tb/H3vv151Gku0LfpW4rDmrwJ1gQJLLRqvWuVjCNm1JqABVlc/hXDIg",
-	"A5GtJILOSCxTfWutfpo1z/c8zOs8nff5CnO/SX+SWbH3jsxI/hnJksvucj2UBWTG/9j/928/Lqkb5Umd",
-	"WSQul5bS2Y+uSlXwCiMhxSQchzwaQmrOMBDjiFsh6MHp3ehj9K7p1g2hbO3KY5HAXGcAb5JsJoqlTwym",
-	"3MtMY3t9EIPNo1LiqQLgm4xYqniNIt6NOjtnepsl5jytrUy1gn1z8qlqxySMhF9h/ho/9z3mrzJ0egeZ",
-	"um+EYFtm1Gz/23cnhI7tb7oz9PKue+NnTb0cSCD3TklGkvRtwSbnCH6nG0j4T5o9jKFtXl6etU+aL89a",
-	"PmG9QiFpqipsQXLOw5eseFg7YP5p5+QK0M77nc7wrNl93fKPDbdSwZJNeMyolDdGio+hEOmECR5HoTVD",
-	"HdYOBtK/bL476zRPnWYwydfWrb48feWxP1+2Xpudv7x4zZ48GS0ZkVFbatcMdSAlRl5RYAcskgjwxhnR",
-	"3paVd8xrCO6K5BDTEyUTH8R4gbX0MUX3Tf/8bCABJcH0EDC/Mg8mPlqqjpyVuLroXV1edrr91imQa1iQ",
-	"y9NXOJcxj2NM0RQyKKtJGQcNZahjG4ARzkw38HwgwAoFJ1ckIlqCO9/pzlrFcLNvwxSkF4tCD2QKos4W",
-	"ktxnWc1SMh167Lx93qJFkgHT4a/imGUFMuEQUG4mOSfMKZ6GMrA+isUcatRDHQFzTxgPwB9EZWOMdmII",
-	"m4g108J6KujHCmtScV6QWSyKsYaDl9PooPp1KCdqSJzffFfMn+HWabtPJ3ggB/KEzzVFeyBYZHoFCGZ4",
-	"YhRUW1TGLHwxSMsS5ZLHGwPpIEXR2LNaRTDrub1wxWyLfmp1e+3ORW942eoO37YvTv1jGAeUy4YcjBcD",
-	"ueFxW5zNL2VuniO8fWqSxizptE9Kbjc6X255B9IZzMt3/RaOxCwYHE7YXYx2hppjtrBuqB3q0Ot3uk1A",
-	"JnMGZbbZ0oV61Z4BN8oBDac2ptFLTxQFITgDu7o0FACH9qZz1fWP2WHdLMzHfFibcvpTsmV04pJNZ5nn",
-	"qv6mxgj3eboqMLNrHkqn7LFZYowxvYHz5ODA4cR1WowUVhDqMlmbu3ubaJnS+2Trt5NqH6vbTUL3FbyV",
-	"sbZTR4H8UoTumWWZTycqnpWteOrIs2adC41CcRRKHi8NXSwVUpFyXTm+hxxm1wXXaz+hvHa/3JP80c0n",
-	"6e4PHhMGhcZBbcciGCl7liZEu2ObBxMjC095/ehZoVF4MXn+LKg+rz1/fjj+Pnh29ILXJ4Lz6vjoiAfV",
-	"2hE/GE0OJ7VRfVQdPa/Xx0HtKHg2rh2NqpNqlVefm7bCX8UQGGKhUXt+cFjPh+rbxbUFGu8nKttWdonK",
-	"aU94I383ebi2R5CJHWtfqTMeXxPc19H+L15JvZijFfOfCir1ihiCq+I4x/oO8rrR5LYZUXopZgTJz8zc",
-	"Quu5e/vuJXHkVY0B8TIameREnHijNNyA5KIIhD8v7yeUi9lIxMSG4qXpOB+A2e51BvKg9uxZucZ4NJ/y",
-	"cr1EBQUTZWSJTLhHvArNilA922M8WEQJG4VxMjWzEh41cGAEXXR6hsnSo9em4Rxrf1er7F+OU+bjAFxW",
-	"2b80sLy0n74yTFTCIx9qi6/pGRqgbFzxjN1JOjvOlpcKH60LahttTPy9eLscnaIx4WsxK62tHl4Rs31D",
-	"s32FRqH24kW1XKuXa9WCV4BoXAuEgfAXgOxF35yp9yLiYJl3drvQKLxsXZgVS3dwLuIxjPBZ1Yx/BY0D",
-	"Tq5tk4o6noqZYr1m9wwMJNlpHeJpLjQK3ZdPTzr9p/VD9pJB4OP+pJ427jMYxt6+ezk8bfabw17zpxwD",
-	"fizr1mczZ7ls94Tomrlb5FZnmt+X/Z5wLXayXkM9ofnj7K5zUAl0wmWgvxmnXDhw/p6YjMN87srcxnsw",
-	"t9T4leduJ8TdVh0Jd+JuFdaUwLj8jCL5HvNTYmQ+ZGTMfHIIko8uR5/Ijo/FdcDBqqF4uczyDeaxAl2r",
-	"6NuFmAm/dGw1Vh4thAcljwE+Cl72BhJsIVarsm18pwm5Gpml4dBJAtkkes7HhntSZTkq66x0Eqv51I2a",
-	"rFWrx+7A270OyzPq45WZrj1xUEo917RFqdWq9hzygRAGiipYBxzWWXOsne0uqmXMwPNhT3A90kwLWEQM",
-	"Js0yNwYy7Z2W1rBlS3cIyiH9CZ3QVNPbRlNv5+8DeRcGz+7M38dfGX+3HlrzEnLiE5UoqRZQcVmKGoT6",
-	"sHghWCA0u+TRLKR8bqUTHg2JbVVrLy8NTzXEabt0sMLGP0VYuAPrHn821n3ySKx7xQf/GX3uuVQIS5C/",
-	"ce0vlmuf5Lnq3dj238yB++0pHoMdfiSVqqfgiVHMT0+Oz4pYXPXjVBYBECWhAEBMUrIgC61NJOz1m/3W",
-	"sN9tXvTa/XbnwjCRlmGsmJsVhZoqsvp0PfyUV5lGCcW64Spq7QuIr2n1W36FdahAK86ERBDXo7QW1QXG",
-	"+R1SB+wB2GnLaYaiihmHKIYcwzQtakrrWOcm0F/+snxmtuL9rRCa7Z7zZAokGIgy0KQNFGW/y8+1eGsa",
-	"+O3hgqXAln/18rzd7z8m0d1FRdPDsUZDd+NYu8T1nVrEaLRfD2yBE4TupkehtOb3rLdvZNUlq7AqjCOB",
-	"yPZhD8I6FTwyTW6Jdz0x1EGzS6WT61j0fjwDobsrglBTPzyqADwJJOiDlIzpZB47qh4wyWc22QpQr6c8",
-	"oazcdcCyNziUry0cElbI8qHr2DRTUDdAfYKQPvyWRpS/aTXP+m8wZDK7Vz0RI1KSZrghS6hjZq8utrDf",
-	"hcJV3HWRgDWxQMyFDIQcL23+H1ypI0zvfMj5m/12VqDX6gJ42NVF86dm+8zwpI1rkYjZXMU8DqMlW0j+",
-	"noeRRRJLF8Y2/VBL03SXJa0X5MB8PGDYenrc7RWlL3LXM5SJiCWPXAGIYsm23VjzqxE2sO6sWSgvBdxG",
-	"FIIbscQcnOtQcghJBB3fl+JDMhwvYq1in434+MYIsj59MZBFw4msfGBUIKheUSL5BEbFeIbPYWPFAZ/F",
-	"tBSrWwwJyIldAxkBfot5T7PbqUJpmswtseNwt+HjxANCeV1hvbGaC4zgwdVpxIIH/rb6GXluo38nWeWv",
-	"CxEvM2ElDXO9v7hCNYN/29YFJGIV3BbTg1yveoUZ/xDOFrNCowYQxaGkT17BwkHLRFyLeHsHeEhyPcz4",
-	"hzMhrw1zOaibhU7MUS40Cv/j36vlF//xp/+jkDavk9jIL789RnC6Eb1WS45sj1Ffl8fCoND4fkXg+lSZ",
-	"yitQyONej6ZJRN+v1RTxCs6dTZXh+0heu/HbJFWqURO8549f+vJhEAQ+Veiy5PetWFpvhENmCitiWBeE",
-	"LvbXhVgIVrTvulC1bfrO8czuSe+f/i0MfvtIWpIWWYhZJpabU2+rPVhiyooI5MN0eC1FwK66Z4T6lkIF",
-	"eFjMPQ1Vy0WpoR/V9DMxPAGqkYRgaZmGOlHxcjtlZleYqUoRk4CEm6qphIP7sZSZ30fP/Mgb+eG1g8Jj",
-	"UbO9823cyHBHu7yzvvnPFFfjFRZxVGgUpkky142n5t5VJuCbrfD5/KnRbbV7+WrfP71Zjp+uTaPMa6N6",
-	"ZR5M/lWH1z/w0Ri2m04/MZlEIeEu1L6HZFPzmaZtiHrBK0xiNRtusXOqMcS57bXo+b1L1HADhzLj28TM",
-	"8rlSn2RtN7/W7Si+ANP7p7PpjPfSh9VU4QfI4jLk4lQkAGLxkTwursXnZr2IEL2vqeRCJa/UQv4uzBdD",
-	"nsAr+wi896kllNtNzj5c3iHaXnxWzHjwP/7P/4UhrfSjrTxrM0x9j/mx+IsYJ2iGTqGy5URh6aTsXWjM",
-	"Zqay/8nwPfgzb722VmhKSJip907c81bbdSMz1mRcnULyJynAhVHQkZfoihmuIT8+eC7TFNpE0dCwxD/i",
-	"3blOGQKA01gEwsF7kJSPHBH3/U7b4kKgPt7GIdShtqgSMztPZ8ChZjdinmSYGzdi+Z2mMDJ045ohowcd",
-	"oP/DmYXYc6srbam5dpxDp0jBoEyDuDEezR3dxO52bpKMYEYbxZ5TWOOvU/K5d44gXSdcQYe7AQ20nDiT",
-	"Zc0OIMTJXezOQHTxRn8GryvIbR/NINyiiKZMqlbtV180qtVGtboicW3VUC11eBAFdXP/roKaC58ypPhT",
-	"cvvAsoEEfidnzK59YEEvH9wP+xn55tfondjOq4G2bdGUH5xdgxER2TWA5+7g1Si/+cBNfULa9VkRatbr",
-	"EBKPchjBHy/E6WHNPEPyEU9vYyVRClsyr00Av9fhfBMeRjbVpnXSvmy3Lvp5vfhVzh3N9vJG343jvDRL",
-	"cYXqyZfKZszwPpXNpEwlzQ7mN0IByMlCz4FmVu6CCWpa+wyM5KrX6g5fIkrAeo0HBD7ShUbdYQF0uHdQ",
-	"arOeFm36DpM2r6HleRd5Xmv8GxH+Mogw3HTrsXkUGgyo5TtoMMGZGu3HkmOj/aTUGGgzQp/7rJiIeBaa",
-	"EVZYl3L6MJfZBdGACMjzy/4730JxGGp5y6NIJIi4DDWgfxWxYiMeYfp/7ECrTlUUYB43voTJi4TEThrH",
-	"QILXE7QRqVJiDmE4OgrnLJTgFsvwyckf53CLbdzFG0j8gcYcagJ/9zbqHAQrFSm9wLTWPJ52M8Ma2Yc5",
-	"mQkCbtEePGogNzMpdhIpTXhNiFrvYKx8hFMN5F1YlekIeEEzxSL4Q3CsE9rtVNNnI4oPI3ysL5Fx2Qt6",
-	"ctbp7WRdNYd14QHawbks88YHH5x3bWj+G/f6MrgXXH4XBO5ROFgexGYbI2sC6ILcAA/XyAinYQ5SsUjJ",
-	"a6wMYsEBsSqFvR/dVq/fbZ9A1r2SA5lS4RLUMwMWg0W71TULpQe59gi5isnBFdYzJJxHOSA/W0cSh3gM",
-	"2AmAUhGFkwRNV1TBHFMXyD6mE77UzC7SFrMXQjwskmsVQun6JTiOBhIrdGgIqAl2aCHWJYgtg0cQxNyM",
-	"qRynzGQg7X5/lJVsKoMA6/FH0m56XNIB0ONYIPT5NEwIYOHO4Zr3YBe1++s52V24X46/fXRkCIaa6zKP",
-	"sIab4SSHXsGc/RW/J14Hxz9KX5gm8Is7Lu123tV1MDJ5ENxR30zf3cW/NnfxjYV9KVYw3J1H1cFcJvD0",
-	"b86nofnVnO7tfO0snEBCo9jA2XJFsywF91JEcSz1B6qVrYYMF6lh6DuoDni1252LnPJwF/nfDM854V8B",
-	"Sd+crZDflJ2BgOg9w4i8Z4eFjwTrPQgHecUjLdhc6TDB8mYAMv5lWsfcU3XWfvV5GMeOFcrxk4+4URxG",
-	"A12O1KjwSNwGu3pcduP08XXwm6+EaRiiB6hW2VI/Ct9YyI95UPJmOjLgofYA7CxS1xCIjoheRRUFjGo4",
-	"G63C2rtKFfbqPjl2d2MVVzibP5Lk37aO8liUXWjj+VRJ8cW6Nq4uPu7cqDoWorRiw07fBh3mx/Ju5Jv/",
-	"Jl5/GZSS7vwDSdeBAAavd5ZsC6BmF/ZH9vsUggNRC8fL7zTTIkkiAcEraWGHrDrQBxpSLKDi6VgMJMna",
-	"oRwryKebLGSgUwoYieBaxA0aoV9h7UDM5srcPiY+8HESGen7RjgW/eKNWIJnYyC1aSSwNn47X3YjlqUK",
-	"w/ij1MCMBisqegpOEowMI494KJNYBQv0hg/kWEWLmWRPaGBPSo0UjJHsVSo2jXNtK3Vm/pyfm2dnLWst",
-	"9r30i1fdzr+1LnxvIP2Tq263dXHybnje7p03+ydvzGMvm2dYk+CnVvfVWedn8CjlDGxEX3yKgfcNlfFL",
-	"xw5PFcFAKnOrU7IJIENkdyMzm3bLLjnOGjBf0WBzrvuBfPKkIwUbwzEBcM4RhwpztM1PnjQYt+Vcac2o",
-	"4K5kvj0Ww/R536pWUD8uCJMsNMGeNagUnJYoNYfTT8/GeFl+KxBEBsvf4jPO/lN1wTAZSNOOdd+cXkEu",
-	"eb81bP3Sb3UvmmfDbutVy+xFy8/OsYrD69C05Di9IKEMFtwj3E1CtQ01S+dQTIFzLQaoFLcwHjjEICgs",
-	"krGaCUhlp6NjFyzN2ltogSkM6YKxxXyjGwmE/VN8/4uTDpz9MnTv00LrZuAma9RA6fAK9pgUGoXWVbfg",
-	"FdYPGSRsXjbLqLtUq7X6QcEr4HEHdntY35uj0hJ/Buvhaeuy02v3h5ed3krA3eoK3EEnvO9imQO6iAVF",
-	"wqMRcWJuRvjrfj1DloDhKWgvoBbMl84+ZNlqL8zEKBowSE+1VEn6bio9GUYG/rVEOR0UJh+wc8hbSNRw",
-	"dbsdZFK6ddjQHaSrfkYUdsKr5NqHaqhYPWge8WXJ6LtUy9z0l7G9chceEMG2YdBb2e1K0jdgFI8qw50b",
-	"Lnp3Qe7O4hv007UBoPtKbvDWlZzHamy2eQSE7aFlt7zIsubbQxbJLVvdLbphW1vENvHelhvYmjgXqJlR",
-	"UPFJa9acRzyZqHgGoRtjNZuFCTPSSuxBEEjKJikYXtsYdAT3wqRmAn1pmYb7y7nwMXRdp0KZkgK7tXzb",
-	"ZZU0ECougxBiDcaBn1kw71hFkQjKmKuNr025YX9SoCJufrmOzalh2pBdORYx4LxpRE/HmYHEQwNJNIPS",
-	"kXZIE0FyGUzlp9ZFvzfstX68Mtx+2Pqp1X3ns2KtWmUzXTJjNg1gq8eMj2OlNfkwOZmv0kYnKorUrV5Z",
-	"XQurlm0HJLIvEKwb38EYHHgh7RKWSVfYJb8WGLNztzR3qMrjD2SRR7d8CTL6sZWltMJFkx4iqEss9yap",
-	"euc1BN6I2TxBgWuuoshmYoKIgk0MJBVRuwnn4C6GKTbSv9jtVOn8GcCl0SziiVkb8xizmZszKEPH/DAw",
-	"0nBI2xZQPX+MIcJ2rQUeKpMGFfYzJdLTnLMdgfwVzaiQKYIG2IMRi4SHUgTHdmdwiedJeiq6rX7rAmwz",
-	"rHhQZQFfaotWbxcRMflsVQxzlLFRFuMhh/qj1ODw5Krb63SHrV8u212Q12F4ZE66zc+hVGF+spwL7Q/k",
-	"JIyM5AQ6y3IuWNGsIi9rYaSqRASlY1g0FohysEBpQmjUZiCkF+dL/nLwrie3odHCYMu5LRgdg74AC0Yg",
-	"UTQ9nGupwl7ywI7Ps8ODADdIx/cb7LBeh8oZFiIFKp6kah2u825AgxaSt88utK5T0fy1slQ0Fu9DtdB4",
-	"SYpqzv+6EMC2N4EIwFJtwxCovQBnR/pxT0SBtbFaMC1tNxr2ZdMh4eYWw5aPsBSzEfnmEUhxVNZp0yyg",
-	"vdwswkTM9EerWFsuASmF/EMbXzqow7TpU+bk4XHMl5jkuARsf8OsCvfAf0DIBwcAorqPU+kBzH1ENfLI",
-	"DKtyev1oo56SSsRpcuaKjJwXYVdl5cN6Xh4m6Rcbe75VGn6+Lg0feAWHXg9R/D78DQXxo1q9erc8XmJz",
-	"cGjMFX9RPczOtLXemF1f+apiK9UEq0mrVIyk0KhBfjLXw5mKswO8C02i8Px5vXZwhzrsQIsut5Q0dzEk",
-	"kLJ9bmNp7RPO6QozytcCnkKVJWBwoV7hcSnfTCed6u+YG16t/fnNwb8d/fji5+e/fP/u2U9H/cPeQbf+",
-	"Y+3yDitPMvfmpOE9R8aKWs0EiQ9hwm5FbAj4QoqA6qJ9IXZfhy+uKg6nOVEeZJrdugOpB5t1h6mKgh32",
-	"3ldhrBM2nxIoIweZJIj5LY8aRjYw0pYRLIGU+RY4KVVpjAhlQa3SUPQgVnNtxLlEZ9+RRavEIHw9jZp3",
-	"+ls1Bdtf8rbgKLwRTkDhbuuu1VGgzzTCXUExsdxEXCsw5tLmzMDMWoHNalLJMHwVQ9fBtPqdTqGqMkM8",
-	"/q5pukalMrIwfru2cqW01A+PMJp+zbgMBavIGuyafsE2a24KhP5jKqmme+DTx2EofTLN6rRSFfsehFyP",
-	"PasyCJInqfc4e40nfrosGHlfapiToqDwGOSAv1chGFlZEUL3rR5HW1kxg6pQfqtvcVdIhQPzJp4vVGTI",
-	"iL9+rkCrUrkFxer8+hi9EeYL0znMOsEq0gRI+qZzdppK4ahWbrRGQxXm8K8LgaWxrAmaz5S8TtMrAEEG",
-	"3B/BQGYHWDumb9gGUp/ubXTmeiCtpZmszPZOBqzIYdVRh6a1xW4nscB1zczype024zcqCv4QBuOjbeZi",
-	"ezkKjefPDs0zG42il813nat+ahatHtbvbUM2S/4ZDMhw5k+6reZm8/HR4xiPN67Tx83HjkH4LhIwCqv1",
-	"1Fac3cat5mK8xKv24lSIXjFH5yzFZuPIRPHwZmKn8W824n8yG7E9lquy3iVYKV2pi3L37m8sBoEPw5+Q",
-	"R20X/nrIq0D6Q6FmKqKAETOmIoOOmESZgxtc/9bi6bJDNhJjNTPSIzo+/L0EvCyRAhYCA22BkuUyKVJr",
-	"IHBhwwKJGWbc3jx/2bo4bV+89lkx458oU5WO2ZzrBKVU4AFLtklS2Bk8YMVCHMYTFIvSkIlfhQQfvE19",
-	"xGqw6IanWBvP8dejWdbm1qRuex0a2Sexot0tt0ZSz1rR9eqmFN3oAxtssCEcYS3O4NjIlQO5FmbgbUzt",
-	"8Zj/9t3JsNv68QoWy4n/gKE6fnKIOhjIVOwvNbLHLO673Uo7XUOxBeNoXw8TL9vkLYXlk+jrEGY+/obD",
-	"MR4Sgw+Odq/V7599BQLBat8vGgfV7f7kR5EUNjqW9xcU6EQ/kqRg78s3UeGPISoggXs0WcFQ1u2SQldE",
-	"gltO4wgJ6F3cxPORUvtuhBSgt+k9pYAm0HpGjsw517b3PAcOExbbscEvJS+LFcu4SN7cQzcGOPG6vME+",
-	"XdxYrwvwkwqDb8zpo8zpp0779Btv2oM34fG7P28iQepxWBPdjW+c6Y/BmX4CQv2QfAl/fAoANVvDnvJs",
-	"hIC5qdYLGH9zFlwIx5FJHArN9GLGEsV+FbGyoOLWxiz+uuCRJq0QH/dMQ2Wr6JIvEkNHrvm8PImFSAN+",
-	"plxP2XjKQwmAA3yceJnVGEiZHkjog6m5QJ6jPaP2ueH2oWZSXPMkfC/s+NyAGhqrtuHHMNAl1It0H5ur",
-	"UGIgDE/LQNpZGEXeebSIqim2Y17IECnAPO8+m8YmG5JTwro5/lnr9HWrOzx50zp5O+y89UFZW//lVbN9",
-	"1jr1oZqYjRd5H6oIeIPeaKM2+3mGZ+VrK6qDfG1laRzepm5sbmy2BlAXKe+YFXRXAEVJSR1qkJD2J924",
-	"fLCSH0l8XERJFrInxjef2bv9OGRrI9DygirA0MrK9zwOOTiQ70+1CGuLbG/EqbfV5hVrSTY5+DA0H/mU",
-	"PwBcVN0CgpeXB/fdAA4MCQXwvm1aihChFiEXQgKWsU0AyZNRHsxC6aCZUAObE0KOM3MXoWSlpRtSQBun",
-	"fL8D8AXiVGlzlozVFmyJ2U2mnp+h154tOvNlidQ4uE/NgczqQ8FW7n/d3bX5DBmPtH29frN/1dsED2z9",
-	"uEPiW4VGrY7i/NoXnybf40IAbqQVrK2zJ5dumS1oRmZx0SwW6d0Bf/H9XeQVN8SokF9iguUGcfW+JyEF",
-	"R1uJLlrFAvz8UUSrIzheI0lfVIyQS5JXGdirWIhfAfVxISf490NkGtyK0VSpG/1UL0bp6m3PPMB0AffZ",
-	"xy7T1hPj2OJZUiT6FPC+iI3ZCVhGtiXk+Gd8rJeb5RdRSO2PVuXs59bLN53O22Hv6mXvpNu+7Lc7F6sB",
-	"tQ8BerIS9hbzRcD0WMUYChCEoDu7oQgQVTfEQOjGv2+OUqXUnwp5Cv4DbUehvB6C185NaDvwCjaQfKjh",
-	"EA+z+Ko1806GCHCHGmu5mkBwCyr2Yldo4Z9imaDCgxZh23SZ9q3ElqMzf9CKbHmatY6VopP8Mn2EwNvm",
-	"CkaR3JrlD/kiGdyj20Ejl3hD+iDlgvnOtfBZ0X/ipxjAy7koDWSajIUJJVLdMixlEogofC+oqIq/iCPf",
-	"kHwc1yiXKZ3wa/bETmcg7XyeYNgeRiCyMY/BlgM2/vAaoIR8vFi+x548AbbAEiN4KMhLP6ZIPEzMHkgh",
-	"x/FynlAe/5hLpmRE6TI2CsePVcITUaZ2SziCq+5ZWvvcN/etqEu+TeYZSKr/ktWIUTGbxPx6JmTi4Qva",
-	"Z6Fk8zTA1ChSplVMnpoqbUbqYc0ZraL3Qg9kojzGWaTU3LBLj83j8D1PhMeiUN6UI8OHPDYTCcdaeQup",
-	"52IMIQQemy0ic1M0lbGhCEKqkQV5V4f1eqZKxotIwBYN6RGrh8K2mbYjYZi4pd3Ns7POz63T4UWr/3On",
-	"+7bns7mIZ2A5Cim4lhoyG/CXRWAUV0yB4omt6ofHY+lZrm/f4ONkwaNoyYKQRyIoVQaymYOH3p/z47Hf",
-	"QK5+D9PSPdXC3XzsfkzrTpzjE7jCZ4h53CRObIiB/ONIFPBDoVG4nWoxHr6Y/Vj/qfrhzweTN7VR79ny",
-	"7fOgfxj//P3i3474SVW8rodnh/Lymf7p+W3hc4ojOVUcD06OJTHahcrdzx8swE7FfEM/xxRSZd4FpgHc",
-	"xDCSbzLKBhmFlnAk0IsQgOvB8HmblbOvwLK/TprWkg2EuTvrpPEUvicBwd3i1EYJNW4Dy3lCkIewIKxl",
-	"RixS18dO+AJYCgbSVnuDfAfDwxIxm2cpyqFkkyi8nmL+LQLuGGnlPWC95HiXNbNimONG4rUBWHQPVoez",
-	"//1Z3R7W0vUxPmRYwcY1PW2dtforNqqNZAcP113Izjk1uBEHJGvsCzP/0eQfsfLlbgKCS8N4fvXvoOds",
-	"BcbIG6dsxj1UlwbqnruD7N5XcFOt52+3b/PtyzlBv9l2HlWYuks1340S++5ivu7t+kbX1ukaFfS9L1Wb",
-	"82Q83RSNCQYKneFtUAXaIinoOSuNx3zndf/Y6NyRAGOAFCUvM7wMpFH8Aa4GrprZU9YioBSSbUhmuhFi",
-	"zrBUBmVkXnXPqFRlqBFxArB5lMxEJiiAgUhAarJiSQJyIrQjM2aGJJ7Wf1oRnwbyQWj3JqhduJpfOwG/",
-	"p4lhhTo+gaN4bxKCS/moHuhN+77uiP4SOM2Tz8ZHtpS5fVCl/B5u8k9jMYbCpGEhXwW3+Tr09xOkyvdl",
-	"VHfU2p9mGvdHPMtWs06UVckzoDGLBJCT76W43eF8HsjibsfzMdvsdz623CoMfCZ5HGNKmhmDkoLQxSqs",
-	"ZTherG4Bvw5s2DR+uZiNROxh1gHCviIExJt+/9IGnQDTNPxyzGcIeuch5kLEITzfI3Yf64TV2NvwpXXN",
-	"oEfkO81GKliaXXtvzhO76r8qP0+dGSUvy9G05g1CrBDgpSmmyXkNy+VVbGYIHpEkDg0nTshzTxMb8sQ/",
-	"Zv4tDxN4cSBHYhrKAHaJx1GIIG6ZFwmwyQgg6Jj5UxEFVKw/d/JCzeac8AEH0pLVYyPIkBPJdIuQGH4D",
-	"Ye3YYm7xLixD6Lb63XfDV52uX0rVvIHM9fTQgoMTXHCanfKvRGj4ykMStrRub27hjkwKJF+zLA+uDZ+2",
-	"zto/tbrt1mqgA10rCGGjv7dmnFRdgcXeaMwoqTpfpOJCenVSNxHAa9Wr37tSyjY8LiMypG3VzUYDOFjd",
-	"KxB1GgLQ23OKI8jogxVbiOytDCQWdqApmpdd6aH4MBaxWYzC3wYFdTMgofGjsQuFo/qdBZImjnfvsAWa",
-	"n/4mhTysETC1uiMY1ecRR4DV7FFlX8XMt7yICsYgl/JZ0fyB9YIt45IW9lZbB0Kpwn6Gas74iEdyg0Zt",
-	"eiTM+8R5U6SF3AKQoIBsk4VyzVcB0EoDaR0WIZoFjpkfC72YCZ8CwJOpQExgQJ+tsDciyrlBzB9GLIqU",
-	"mRE8H8bpaIvrWKlrfo39GealWYtvltLNSuxl86r3NfitH06pxavxeyq1OILH02kvs/a/GUvzYDhmZT4b",
-	"1U9Fj+2U/0dDjKHavrjN6OwGxdMifKOuU8yUxZJhGggW6gTUYXohYvZi3WGCVwWo9X+fxGrmsUSVfFbk",
-	"CZspo/CZw06mUUAJRDOq0YjJLY1AzCsxXCSbp/FbifLdBPmRAF3TDJC0tYwLkDoLxtvwWoIdNhZ66uVD",
-	"78z7/iu4XGWQmMvtgAqjEPtJ8fiEy2PMKqxqhCtW5goDnGNiO7ZwDeF9buJCBCUzkOneigCgyW2FG2gK",
-	"4urMbkmV6aXOZn5HW+NRJRzHMY8wqq5m+NqwSgszme27Z5O4ZoiAYBaeFdeC7AbST4c6VFIM1cTHAnK3",
-	"oRafwFW7tlVXl9F/BOO1WfM8bwR2kecYiVphKquP3JX4p+t9pxC3+idJCt0W6ZHvhj9eta5ycgJeIKPe",
-	"rVQ6Se8fXbH7z3S5u+TJpo6+KUoPqiilRQywNuXjMUqjO+zQj6wStEE/sqpTERpB7FQbcr5JQ0JbIAFw",
-	"DKROYsFvIDtLxdcqSYQEcorsdOqoLUvzEClPsB7epnIkhtka7mAmhCC8EllUpgvdn+KaRr8pMpsVmW6r",
-	"d3X+x9Jkfn/3HJ7zR1RlmniR4b59U2g2RX+YDfh8Go2brLKdXp/G/NYqNfjsxnyZCntlCLpRMSI+HxJu",
-	"uJ8BhyNYMiMNZSCfVQ+fV6vHrMqskYkhTh0EURstR45FaSXdI1MmbhXk8fBkERvabLgDKC0DCYEk1EzR",
-	"llI0v4MvrOQxrSyeQaxBB9C3YTKeUg2gMGZzPhbHThwJpPqg/pGtAnSvK6xrlhFYFfDVYBET36KlQHx7",
-	"p7rQyhRXElRYUWZgZJi9WroTY4FdzUWz/xHk+JVzR9jcd5ZWYfE+BwqC5Xqtk26rP+x2+l9Hxskn8LuM",
-	"l9U28bKVzJMfD+VPz/VZbfzLs+Tlwaz7YvmqfnP6/fTP1dvLo1+bz8Xr2uLiMOw/U73C785F8T4jPX2U",
-	"nBM8l5Rm4pCg3zXV5J9aZ8IVz6WLWpZyD36M+tDGyJWuSBaxLRG4iCI2j9UkjFIMytxOAQBQhfnzqUrU",
-	"EJJiQ6hVEs5EGfzugAAN5rer7tlAFjG2w3C/qVrEJTZahJHhO8RXY8ERado399hPK/yhiVAqBj1t4jOv",
-	"RXIuvlKMrfNWPqh8FMbJdAhxh41C7cWLF0Bsa4a2qoVM4EC8/HPhToAzYsZDQ1d4wP87jcDQ0YJXADFk",
-	"SNEGzYAXkHzWvvcKEc9+OedxEpp1j3C9GoVJDFEKZnI8glNdeNm6MHswVVIMMWqo0Cj8qV5/UaX/8Fc8",
-	"LA6V0weVhS7fCp2Uq9XDyoiPb0YR/1WM6maQRO3KOlExvxbleayCp3Quh9CcfgoVt2rfD3ltVK/8ZX79",
-	"r7+Um7Nfyz0rk/3AR+ONlDm5VRM+FBKYT+rG3xHcfvCiUT9w6fVGpMx7h7Gfi53uF5z1J9HWTyVcI8Fj",
-	"ETcXyRTg3nJ06rVICLQwQXQw2iaHNp2LXcHhGG+r2YjrcJwSH4wSr7AOxVT/wBaSIik9Syt+YOPIjCyo",
-	"MJ/uic+K7V6HHdSePSvXBpJH8ykv17GCj++cXJ8V8beDEkCzNHsn7TaLRAJFLEMJBc/HXAuPSRXPEEqV",
-	"JYot5nMRmx/Qcw2oc9aEoxMq8cUjZi46YBDoY+Zn19tPE/E5PjfnOmHml2MgquktArraqtSeHR4DRhog",
-	"yAxkEoezmVmC2j/+/p+1atUO2WPa6AzaY9PlfCokpgZyo1DFaj4V6Zxw5SvMx0vts+JILFUaaKfGi5mQ",
-	"CSxUKbV2YVAfEkHDFuicYyeibAgN1PI0rMDG9iVKpYn3nCEiqlkvqLbqtFeyRXxJrMOdx2pScxUnGMWn",
-	"bD0lJ1TgNjZHQ1YYRoPqgTQ7mQObGy2pObOEHgHwjJbsPY8WRsFil83+yRv0aa2Y9mzZYPqY1quySyQC",
-	"RlT1O818l+L5yLkSxhkyP9xRlqiAL1nxpZChpO80m/L3gk15wGrVgQzCa0j0ggoK9Wr9sIQCF3Wk2UhE",
-	"6haK7GOPtWe2z+1JAb8Pk7ynFrU3I9zAwzbyrn25VbqS+9Ntu7yfQVs7b23ID/iUtXoEfp+t4E5mWqs1",
-	"jp65fquMaSKrY7NQs//9/7C/qEV8pzxW3I9gFzO9chIA7q2o/F7qwy4ujBPbixHntIKnIExtt72dL6Ik",
-	"nPM4ITqKgr/fsFY0dsTOw5fH7M+Xrdceu7x4bUT5n8XokgVZHRo67tawRJVpzNigEDOgwmFR7zj5TrMT",
-	"fLzcX86hwiD1dFh98ex//9/m/x4WiAa8HsT3N8yFjcREGQYgl2wefhARhAIEwlwho7guYomVCQ2Jbf3S",
-	"fsVUHFpexzRfQjFOxpnhOjEPE5bwGwjTjiE3XifmEfpUQmfMQMaiLCR0YZo2y8CKf13AbWEvqh56c+Yc",
-	"MZ0nETccC6Lt2O00TAQaAy0KDiuacXns9WXPY7+cX5YGEti4XCJL4vO5kIFIqwqCpGSYXhCr+dzIQYZD",
-	"KYxNSKGDrFnS3yRADxbV6sE4DOBfQR/rVRZzGaiZYYoxHxsyjw8YQds/RuQhAnE1HUFJcvJfmYmMjOSE",
-	"g89VpM6GRonqWfUcKW5ta1kmXXGsZHqm55HigcYyTwPplvOHCRl2jq0iPzfyhLZFjPBlBppzvAAUJTou",
-	"Wel8j1AVQz0VwUCOloy7pfypfCSWHWfBIoZaj+DCg02Uii1kitUf2LniscE0g9IGzTlTllleVQaJ49I8",
-	"jWEzcNPYYe2A+ZdvOv3OsN/pDM+a3dctI8yy26mKjOwJvAgzK+C1Z/AaiFMTCPRM5w04SnCTIMYDW26+",
-	"O+s0T522S8cY4IFl3Q9rR7b7q4ve1eVlp9tvnQ777y5b/jEctLEKzMJ4RlZdSDQaqBjGokGIDsKZkAhJ",
-	"fliv29baFz81z9qnTlXJWHCtpA0EEoYm6gqSn2PGzc3DqdoUefMOkSegJNg6tNoEnx6BeVPVJyfKBp+u",
-	"VgfSP2+evep0z1unUCWq1ev7FdZMlw5ax1uVCYZw5yhN1OxoPuFzIH+2EwK2ykilZUEcvhexlzsQGQI6",
-	"yNIAexWzov/UXFv9FC/njVjiXfxXMm7+8I+//5f5pv4s9UeYr3xvIN+cN0/KvTfN+tEzj6lFosNAYNuG",
-	"JpubXWqwMGFUNjfJqEcKOkI0xOy+UbyUluFkgkFCfCA1l8FIfTDE6aR3iWFUqAJoKPnqv+p0X7ZPT1sX",
-	"viFaXKaVP829jBLAV7vqnm0WX82dPRdwB74kGXZmmeLTiYpnZSuPOWIbcdVCcRRKHi+BL5T2l2Vgxjj9",
-	"zyNc0o1eEzF/V8vN3haZvBAJdzQQJP4YaVLcS5yEhnZaZqCnxUOIlLU9bN+XfGkORF+pMx6Dm6twWDva",
-	"pz+9mKMmfS6CkBux6guWY4FPWyvQnK7+DgHWNl2mquLbzNwvUzMHy1k5iH7zKAKzheEHtskUDSpS16HU",
-	"HoXVvg/B0BKpa0NRvYGsv2pa64EHcMG3KkaURjsP+rW0mvCJnAg5AzLHbMyVgXwL+aCM8kEB6XIPNOJj",
-	"ax+bCS51PjN0Wwpgj6b8e8VdrmQuzflfF2kRfZK4UiES5gEA6kTJCjWsg3T3VL1nh/un6q1GxV8LZgSa",
-	"LL6gXi3lhlWvenumJ94hI/GhPBC91slVt91/N6So5JW8vjFN05CqChz/il6Mx0IEhDWTB6Qbj4XWk0XE",
-	"8FFrYKhCrag5kO+DSrVSqx1Uvjfnj8LH90KSMcyCX8PkChi33ZzPn9Yq1Y8n1sG52Jvk5+/AzjiiNK8O",
-	"KcQ/nz0BQHxny1VSuIMUq7mQfB5WlnwW7eFrdERQNlomAjLI4A+eUwB9t13fY2I2EkGAmQeGspGAxZOB",
-	"HC3CKABPJGrV4yjEcFMjkxqpXMWk71jd8XaKETdW0r7lmvyT5p33uOZGFyTzfoW9FtKQTsE4NY/UyaLG",
-	"xojBpOIl09NwrjHqR8XMMN0eLESqjdPwnkK0A/zkl7b4OTu4Br25GH/RDk+79xllpt1rMHP9DwYylBPV",
-	"GEjGkjCJRIPhhWbNy7b5kmpVNVitUq1UYS3cHO5VpA2zLM3Ltmk75ekewQi8a56fGTqEqMaFRgEPygbS",
-	"vhHEw57NyqdftNy9coednv+iGazrzD9V4xX/fSyuQ52IuAxe3bIh4qZfIXfWwMTsSc6elcGzwDr9SziN",
-	"PK3xBYbCNEYNnFaxC9akIjBIHLNnVWbupYoCdSu9gTysv2B+t9lvDc/a5+1+y2ruflck8bLcnCTCiCZg",
-	"ayhVWDONoi4qp5g0lrUoOVW5QXUcSCi00zpvts+GzbNuq3n6btg86bd/avkVRuwGR+t3+pfDXuuiT+aU",
-	"QIxDDWJd00mjMYtmfk/QfT6QUXgjILmUFVcWwxAmfMoG6sFjsXgveJR5h+BLW1qswnp8JpghDKbpGRQU",
-	"gmSiYEvotZBBl7a0ZQZ3Yrjy1+OmsbEF1yPDjZZpfIEUyR1Kn5hGPoN+a09IDj3TXAV9t7JkO5Ayc63t",
-	"VT3xRMlJFI6TT5IADut79NTliTjDyJwHJmb2BLMiXrBO/7LEyvbGjPFIW5qGD+Mt+Dht203ZbDmAIqDD",
-	"L7TQpVWaZhj4JvI3WiI1cEnSPtTnqpdW1wfbJSZ+OIQF/PLQbaRuRVwecyjYg2HLMKRrkWhE2wenhz/5",
-	"4LM/gY0NrL7sOUP/r0fmT7gY32kLqR+gmpi6wcMJHX2jGZHVWQ8k7YWChJIyn8/hz/lCT5maTEpmRER+",
-	"WVrqP1uBSCvHfvdiIDcvQ8+WiISI4xzHAKpctHgTcBiSUhp1jfZ+CP0aSOApxbtwErDsU1UDjDswi0+i",
-	"YLpiA+msFLgLzNBitbhGQ6xaJCP1wZEyU5uzGXyFmRvDiIwX9ZTH6MaCCImJWmBZOmK/LCXtutRgB1DD",
-	"s1Zls1AuzAk1H2FDPFavwqepaQAqfaL82L7cxCJ63xjENwbxz8ogHoI9JGVraNvOJmhFiDCZLUBnEndr",
-	"UxoWkD5jiLNHXsTsLfM05odrSK8fyETdCMzYMwqek7FXYZ05hkswHy2Fwye+hTwdhWSAhNfBH0LmRAby",
-	"KEfzyUAWMfccfgk1pv2BJNswz3CzovBkqnzaOpmG2ZTpRaSPpeN0IGHgewNpPxk1iHK96RvDlXx2rVii",
-	"rgW4/CAB3LeXzrc4c7Y4r5JClyrskjZiIG2R+8N6vdRgz//x9/+s1Z87PmSP+XbXhmMlJyFVnPGxjDEr",
-	"IggA/SQCvwTVNTNWiy5l85W55DyEsGhDptG3Bo68YtYHvGMb4UDwATDDjtd59FbwG790zGxAX8pvkCmA",
-	"KsBtFX9wRrKx0gksehIvKwxuA4j970UcTpaVgWzKJVtI8BzO+HU4hso3NqzaKhuEfgc+BIfzsCJw5Gwk",
-	"EJBoBucxZEkOdgK0XobW3ZtRarCjrQyJ/clyICpcc5zh7V0vBO7waBFcCwAdSCe1qbqpPQFfM8ciXlCr",
-	"HxwePQMTJ10aQAAzf5cXizAo1+oH2a9k0T2Zxmomsq/JxHArRk4c9iZWaJbHUrFCL4mr8vryv2t9W42D",
-	"/+b8mLssG57cm0N1knluux6PtXLQ0YdA6WBZj/7nL1v+K3gFkj+H68HatC39ztvWxbDd612tVuoEUgqU",
-	"GQp0Qod2A16ChdMakRE+7mDvxYKm29Dy7qRSkp2JkwTsT0Tg7ajul91Sq378jddKin9KASFJqfS9ZQSk",
-	"WDukA/N76LD5IhTDn/FkPGV/ApZBsQqlCju1ReTtLmNqDG59hf0cK3mNqs9h9WAgwSqVhrQUj9gtPEDl",
-	"+S1l5+NYacsvSGPNqLfnsIaUD5WOB1IqBDyD7hB4jSdE1CnEToMl1IZaIJ5NxgQ8BnBuLuuhOKmBzJnM",
-	"SuywVkUTW+uXy3YXdL+MRzVMm9v4S4W9znORgbS6FPAtd6oYJBiIErSIMKnI7FyGZf7SUQiKZ+0oncxA",
-	"pvBAsEo5pkaYCRt0zBUGb1hxpBTE8ieb2Bwcl+U/E4d7EB2tk8ztynwWPQ2u1JqiBufYkH/4I+31zlPY",
-	"AaaZ9fKNnN+RnBOBu6fGdwc/hyNl73JzwAN7uDmgdCOaCE0DmhlZeJdnYofLgaUeh093FnyzAz1SIFzz",
-	"dftkeNa+eLtuDjpD5eqh7EH55v6ABqHsqjouA/NxLwphgQH0jswF9V5o5vOZEbZ8VpyFEorPh4kuod1E",
-	"yTTHOQ3/wor0GmNVMe7ZXP30FxZKBwYQQ9PHSw/yy0CM8RM1tCZ+H0hOGGfvQowWvIJIi+Zp/HEYBv5A",
-	"Ft2odhpbcqtKFdbFE6+Z3w7EbK4Aw7r8Vix9Vqz94+//WT86yhla9FjNs0QBnJ83kBCoXz9kU0Kugmnc",
-	"iGVmAodvIHwcKOSSYBMxCphAseHpgcyGkpShxM9SBA1mbiQalmawBdZjCr6C4w292oWGTi0upN8+bZ1f",
-	"dvqti5N3w7etd8NuC3wPx4zjm5BIiMUFbCR4mIIuLqSkJEF0YriNtS+Gl93O626r1wOcryRekk0tvwY3",
-	"YllKs/5sEWc1EwjG4oBE2kVxMxcq7MmTerXG/H63edF71eoOTzrnl1DEz3/ypMGwSFdlIJ88MQzlKQRL",
-	"o9sj4AmHZ9KAfUy1mCkpltYCVcS606NIWO9HKJO0PLMHYI16IC1MGG22kEEa5IjHzrM6jNFKZvMo5HIM",
-	"JZqRLcmATRaGt1K8IrpZxuHcyNgDGXGdYG5tLMamI0iC4WmlgxyWWfF9qENnwOlopqE5XctS3g3TIDfc",
-	"z82zs1Z/eHLW6UHwvv3iVbfzb60L88XJVbcLO3ve7p03+ydvzJe95nlriI+ajyD2D1u/nLRap61Tn0ys",
-	"cxGXLSnBOXs2FyngobmGsVn2ZBotmbayBKk+uE8pHJAPX4OBFcDlPObHhvmZc4gftEj0kCd+yWN++6J3",
-	"9epV+6TduugPX11dnPbMM93WSfuynUfsxJ2Goh1SLJKYR/YsTiizhQQOEHFUnO3rBjcfmrchHsqQwF+F",
-	"zH4cSHzTDO9l86x5cdIadn5qdV+ddX72jzGYv3ly0rm66A9fnnVO3uJu2K+6rV6/2z7p47dv351AAgWo",
-	"jDAFqKiF+/323Qks89t3L0lMGy10KLF2Nh1Gm0E7n8fqPWjglIXBI8rixaRorAJmTyQr5gmqhTJ1KDKP",
-	"BdRMycqLZAc6LS8SWsAlm8SWZinhJMA4ISysn1l9c98o+yqjBm76lc2WIkMykB0z8ozE2umBhRumiFSJ",
-	"4i51gyHasE2UwqUzn8jZWmEXWXJ0diFplpRbRbZzAFozTTQsYizeqtWDp9UiHouUgenUHG85ZsnDo9Hr",
-	"ty6HV5furnM8k8gr6q+aTJppMM50IublxTz1yfpP+SKZPq1POBlt0AMcOlVtUnX/mMWiDMJCjlobzmZp",
-	"cphkZnyiW46yn5sREq/Det0G+xlCRalGrAmiAyTeMwrA1Sg51Axfrf+Po4N//F//q4YLFfH4WujEkFx4",
-	"ks7Gn3udC2uSiAUPtI09LG2v994nivTFoWY5ksdbsfw0xQDlskKjflStegUrFRUahdZVt+ABKm52kQuN",
-	"w7pXkAoynU9DKWFxnHvtInE8319Atyv9Geq8r8sBTprNymLcAXlrdd3EB4QBGqYhIRYgizBKhzge+i6U",
-	"mHewT1+wJZuhTzbvl/n3RbXmFW5Co76naF6F9a3M4PSxeOmOzYWf3J4Ocuk/dktZChlWueN5QHFlZ5W3",
-	"tT4gEimEcBdD0CEPALOS4dBskJO3DYXeyu5akr4BI3lUeK1zI2LeHWMrB661jyoL/XTFX8T4LjHw8NaV",
-	"nMdqbLZ7BGTuUaPgewK0GCN3ryiEjpbaT3XRzSpqWvh9Y0R8cwXv13JWqo8KkC1wOUBfJNRISIy2R89I",
-	"KhBhS0niItKCkOAd9cPBgN8UYf7F8hznSj4k6G+6LjkYrs9PhwvrmkDhd6fLK8DAqMx9Ak2+CxjWviQ4",
-	"D5T9iciDd6VxX2LGTicfiPRxAkWmrq2UKZcWOV7oRAUhj6yFzLNYsiBhbxGWSYK3t+M7zTIrHCv64gPO",
-	"3E8DX0G6bvc67LBe+75U2VytkMb9dSL/oZ61lm/3noeR4WjDEY84UIta3Vwur+B8cVT9dLKEU4WCfZYe",
-	"kGGj0MD2V2Mw1rLs9kcXxZ3adY/pkS8W3c7mwd2mh87eKnsMAdluowW6MxcSM8BIfYaoX9oSxmcQEYC5",
-	"RpPwehFjETadJZS2rroe+6XzymNXvVMwgdi3BxJ8/qSP2wtjJASsETMBXIVQb8PAYMo1RR8bnRxgi2mk",
-	"YDhcs3KTOTW1wFn3V+uXdq/f87crtLhUX5OnPH9v9j7w7nQ/g05pTaPd1gpswwZy4lKSRyUimyhIDrMY",
-	"74KaC3k3qGJa1Y/RErfl+0sEn8sf96gSwVxIxulKb6Rc69IAAvOj+X8/ySBvF4fCJ473KnV+aVbUQqw7",
-	"MpDQgNksdV+Qb2qTdR48EmSij1UEgJH1wzIkVdyGMqBIbdKjhAx4PJBgwmfFq/5JCS2K2BZm/1rhiKkF",
-	"pv3ehsk0iPktjzQr2skpo5AlSSQCNlVRoEsA3AjZPAG1hOZ+jWMEGGOtZqkXjwY3iYXQbDGvsK4FXoJ+",
-	"IRq9wTj4zGbgXCFfErjOkowaJ+FMsBlfAqUfiTSYbCkSdK4ZZkRh0SKaMB7d8qU2tBssjxXWtJZ+5vKQ",
-	"nBfUao9rRuEt+cl4os7w1HxxWP8wuIdUHsGZ1MurjmtUEhxI5heEe2jUkKKaIZBbqNB48eL7I/yKnEN5",
-	"qHhDjFeh4rVhIkYSNEQVXVNOJ0cbOjnc3ku9XK1tKjeW62Uu4mGqItppmPaSEMAf5yLWSvKo4BXeY0gl",
-	"sTmvkFM8760S4rn6mDaIfX2niQ590wgLvRXKDBWK78ENHK1yO09AqJoyQdUYMoleXVtpckugRR4Qp0Fe",
-	"E6dH8Bs6KAup3cuzcaIqtmFeJafWlmsfE6ndrJIFhDh1IlMgyfQMARAbpD2E4vaY+SQ6DTkmI2JOTva4",
-	"jTegx9APhXEiQibxkhXlIoqQKdhwCEPog8aGSWBCzUcwfgbSckHzGMCRHJv1MdTcdKXkCu4Pa7L9qP4m",
-	"X+A21CA8O333fHy51H8flKEcWKVZt+9WNqKyP8zQKq7Q32pe7cVvdwMXynC+V1GGvlhgIbCsNk+MtrnC",
-	"IsNEzPBMWDtrGQ2tudtVaNTqZH8FySae8xiQh3P2xk/RXzZ5wu7losrO/ZBsqmYV8xBEL6q1+1cGeIM0",
-	"dN8i/0Ryv7E+qwrSgmzldoEa6x2eGbPl4Zi96Z+fsdSOj5zMhS+KISYEA7W6IlDjaMmKfkx/ASpR2fTk",
-	"e4ZRsNFyIP0ZvxHsmsCEME4lS0c3dN688DSUgfhQmSazyKekd9hqgAaNJmXKgYSgu6nAvgcS54CphZH5",
-	"FUJOwoQhfK5UZvhxUIZ7RRnvbTsLCodOc9pTsmj0EZqvRV6K1S3EE2HrGNzxZ/6eI84RKiMxv80WKtSA",
-	"0+RvgozaploAFM6XZupNxIfkqdmWPNgR4rP+t9POSf/dZYuZBxCpFX8wn6HswQ+DgpCDQu43wQP3M8Aj",
-	"4RcORBL89NT5jb5ZfXukgqX7OQjfszD4YVCAQ2l7JtjYg/HTIHyfa2/1/afZVHZAMjUJegnui8Vj+gQM",
-	"puzKIeLfw4YiNy/bKz2wohn5JhwmaCZ+b0/fWoEWsluslfIyhxvxUCt8PoeTRU3/bS0e/L2ACDiSk83o",
-	"IOU80SwQgPotx6HQlYzbvxE8SqYb5JozSA1HJJJrtUicd4Barr/RdMrVpjlZlCARpGFaGZAKJEyBXD5a",
-	"WhwOiIKivzEzLVK3ZjqxE8VdcsZymXWkIRtgre4jZt2OAH1bCw24K04D+LveNB9KyQQpIVTSGWanfwlR",
-	"nWn4udNgLt58vdW+eVfIWEURIo1hDv54aniKvEa4EYptc1rt36ryhI8TFbultLZ0sbHellFIbBWgtNlz",
-	"sfF9hzF5bL4YRYBmbmOICecOTUNeesJSDrZ65bK1Njdhvb+TdbcgCXMYPGyVwCIn92AomRuI7/RgOfN6",
-	"J1koDLOVzxyz3Ugkt0Jg/Kt7OjKv54YWbTNoinTYXfGXsv2x/NYGqEMsvS41zE1UGhyVmZEQ7YGe1a5Q",
-	"TPRYJIJrEWMcojOqtGf8fcsRoE1/++7k6dt3L6kOEZACnnBYWEtedbaJejECYAYlnf5O0qDuXcuQhX7v",
-	"vxZQA8moSgJNrhZ4zTP3OYlD1Ac9jELGgqQBhBovYrFpQca7RtpDRT3IqrQTnQzUjIcyBeoFGoR/T4QI",
-	"jPYGaJ5+yWZCCBkQyro9SwNpboWhJLbs7UjsmPtaDVRMEnjypJnWiH3yxIg6/mWn12fIQBcxsU+LbeTW",
-	"uGiwVc3Kx0h7mImRBkHcMjwZw9bBDgyRpTz1sZvpOjHNFEbGfJQeyrAK5XbgO2tkVP6g4YTQpkX5KKDY",
-	"MafEaRX9krfSqJmCn31Jtd6X5SY24g9kseaxusf+8ff/okJc9GgK+N1gyQ+0UDL8QL5Iqjjhva/9YGWk",
-	"D/jVv2/47j982gZM5YQD525IEWz0PsYXU1FI354iB52TYnUDZQ75QNYq7K0Q81SWhRyV0TIRkLNnzUrH",
-	"NsWR4oznPIbE52QqZpWBrFdYbx6FyfrE0RHr+eYwKubfiOUPUJrKZ6AsN8B45Sc+lheGbIRYMP99zR9I",
-	"xlgxvJbmC4xLuxFL3bBB40ZGE5rdhlEEceNS3GLIvDmuBxXWheQSvENpRfqJ6cuc3RlhbUn25MlBtWp3",
-	"5MkTxm/5EpWCpVpA7sD4BoBwRGgGAcMKwlhQzgeBokZ8SR6QtNyXPWNGmcHbzSex0FMCXYRUeRBGKgN5",
-	"WGGGkC0Swfyp+FB0yhoUIaY+YX9ig0JlUGB/gi0qlXyP3UIVSbOoqcXOLUL9ncaaGTBkW1rTx+Kv//j7",
-	"f/kls8Mo0cKGe7A42eX6TlPYCmVv4nXx/+QbBmyYN0J2Q/Nqgm1UBvKowlDhMMsdJoh8o10bqdlerFCm",
-	"MSsHkuaNpKGkTrhMwAdUYadU6JkGDx1BCVicnK3+jMU0eQyZZNA4niZIp99dpJqnZaqhccPpIMIQtjqt",
-	"Ig2zMVN7VmGnohwskJgJONur9KfhHDeodBEJbmHhipQXQXH8nEVKW1Q+D0bAHULkMc7GMdfTVATQFpUu",
-	"TUhKkTpTskk09ZqHEgl3E7Np6h8+2KQD39ZG7rfPW52rvlNCvFZlunSMRV/QBKziGxZzLJBi7kug0Pc2",
-	"kCluj2kfCoU05ZKuKkoJrBgLvCsYNyVVwiYqitQt0nLYZ7VIAJvB7L4UZBNHACJI8zAXhZIhrGPeyGMj",
-	"Pr5Rkwmsxf/3/9ar7F/YX8IEUi/5yLR5xLQH8wFkOg3kmWoaIcnHcq0TFWcL0m31u++GrzpdZ0m+r7Np",
-	"ycmGw5Q8ut0e/XA7DcdTKjHobH+aJ1Y0SgWXbCSyDaasn1wpepimVJgTg4jjtj20iKdDPW33mi/PWsPm",
-	"q35rfbhqAlJyKBdqoRkZBMEC7tuq1H4jV8oFqhlJtYDSPiRN41my8kDFHWklbSaD+yBOPTNbNh5IHzXD",
-	"Ib0+zBXIH6bFsROV8Mg/Jk0wlX/MeZmKKGALmYQR5JctZsIywU4ciLjy5AlDLHPrhNELLO5S9OmvioMC",
-	"Zr8KzdSzqCWPChJFgYdpaEY4BVYeQ517nt8hIFOzWZhg4iG+zRM6zBl+Ga4dUTw7LvDJwPf5DEvB4ygU",
-	"MY0qXQf0m1wb1Zkt5qxoj1OaxOeODE6eSOBUZasShBArJRM7BlzZrIOsAFW0BD4nFcCMheNFxGOcZGUg",
-	"mw5hMscIKERAZZ/cOX6X38UoFjxY0uNoAlsVjNOCzhs05Jz0a85/qiClMu0OSRbfa5ghlBqZ34yskFTS",
-	"SE1QS/IyFc9RFyCXkLRta2nxVg/BJnGf8OR/+4/f/v8AAAD//w==",
+	"7P3bchs51iAKvwqG30SYdCdp6mC7LMUX/0dLVJltWVSTlKvcxRoSYoIk2kmAlUhKZpcd0VcTc/31RPw3",
+	"+3ru9zPs/ST1JDuwFpCJPPAoH6pmuju6LWYmTgsL64R1+LU0krO5FExEqnTya2nKqM9C+LPls9lcRkxE",
+	"HTYP6JL5+qnP1Cjk84hLUTopDaNwwYbkfsoEiaaM3Ep/SbiCv1UkQ+YTuYhGcsaIHBMqCKNhwFlIQvbL",
+	"gqmI3PNoil/TGSPxkKNl9TVb1kpeSY2mbEb1yEwsZqWTn0p6yJJXGtNAsdLPXilazlnppKSikItJ6dMn",
+	"r9RhUbhsjCMW5mfcZSMpfEUiSe4pj8gtG8uQkVA34WKSHnLGBZ/pUQ/iYbiI2ISFpU96oDkN6YxFBmCN",
+	"0YjNo0sqJgs6Yfmhb5QGhwiWCK8fq435vHopRzRgGmb0VjERnRIZ+iwkPhtxnymP/FK9o8GCKcInQgPU",
+	"IyGbcCmIXvB8znw9ZfaBzuaBnh8T1Zuux8TpL/9er70oeSWuh8ZtLXklQWf6K5xqNZ5ratH0wyUTk2ha",
+	"OjmoHx4XAfhMzuYBp2LEzqhirQLE0M8Jh7nBBOY0mibDc7/klTQK8FBjld5RdwZjGc5ohMB+dlzy1u+D",
+	"O50bxcKi6ejnX206Dha/ZssC2ASciag6mkrFBFkI/suCkfdsqY9INOWKzKTQv+YspLoJKR/89o9/Hj59",
+	"SkZTGtKRxreKR9RIzpmvEVmfnxENAhYSKnzyns0jcnhMpjXSYVXFhJ+csOJzpwen+rwQSiI+Y3IREal/",
+	"jEKqpmkEezquj57TA1Y9vn3Bqsf+Iau+oE+fVw/GB6PD2yP/mD0dr0K7zPleC3UHDQ+fPgWgx2hZhJO9",
+	"kApFRxpgRRjgvP5qiPCD3pOoaDb45utNhN1OpXzfXdzGkyicFX5GlPPdV5vjj435HIlhfmJt+IMGJEBq",
+	"Ke9YGHKfkfKYBsEtHb3XBHQcEj4mM64UF5MnXNzRgPuVGmksoqkMeUQjfodtSYb+pTF8HK7CX5dkl9Yh",
+	"axY9P2lIqbkUigGrOJtqBBAT1vwwR/BpRiw0s9V/0vk84CM4/E/+pjQIfk3mp7/0de9nrxqXl82r75uD",
+	"5o/XrU7zXAOZKQXMp9SbMnLHQj42HZEpVYThcDVyHTBNoQM5IVwQOqFc1Mx2MhUNuF86KdUP/vzq6K9P",
+	"//Lih+9+fP7u2dunvePuUefwLwfXpU/u4v9ryMalk9K/PUlEiSf4Vj1phqE0zDJDkcV7Ie+FZ6ek6Y3Z",
+	"MhoxX8+MC03wEE61UprtSDEO+CjaC26tq7eNy9b5oNtr9JqDXqdx1W31Wu2rDPi40sOLCYguKqLRQmks",
+	"EzIiNAjkPXLerwexHlB5xTSkNOWmo5FciMjOSW8jTJORaErNHBUwlAzwrmR0IRdiT6RrdJuDq3ZvcNG+",
+	"uUpjHPB8PZWx7v2boBMAyCMLze6lljL1CQSib2DwALRpvmm0LgeNy06zcf5ucNPNnTeuCJtRHhDq+yFT",
+	"gC00CBnVMrHQk/q6MLGrTZj9aBGGTESIJgCRczlazJiIelJe0nDC9oLMefvs5k3zqjfotduDy0bn+2aO",
+	"EvlmHFAOpCSBHoyUD+rkDX9JaERmUkWVrwsfu3ZkCTiVFFBuhFrM5zKM9iTQMVxurro319ftTq95Pui9",
+	"u06Dp601guvzC4/8+br5PUhw11ffxxBThIZw2Nk8+tokJ4aQYDyastCZppAhTPN2SQxcAHTY1T7A6jY7",
+	"b5udQbPTaXdS8LkRjLAwZAvNICIW6p8qImoR3jGx+MpnqiGWRAIomP6ElI/rdTJ807i8aHfeNM8HneZf",
+	"bprd3tAjx/VjMowJJTx4SoZvmr1X7XMgoI3Ly/YPTXhzcESG1413l+3GeXKGhh55qjt3AQPPDrDf1pvr",
+	"y6ZGL+jjt3/8rwrswIUMb7nvM7HXLrR71wPDH1Ob0ELWTPRnXxfi8XocCSEt2JRVRIHCahI3DuQ9AuJ7",
+	"KdjeMCiWqLRIIH2WEqW+KjCMuAiz8EjAxXsvkZE0gJgIZRDAmS1r7kfDKAMWs5OHY3oGy32AAHV40Ric",
+	"tc+bhZhyeNH4BtjyQyjFhCgw8pAxHUUydFd9FjKfiYjTQD1o5Wed5nnzqtdqXHaLj0kyzreRg0AQ8cg9",
+	"gGNOlbqXIcjYQoqqVoPvEgHyt3/8T8KFz1XExWTB1ZTeBigdvJGCLR9GUF6/OwOiaE6TTyNYHJ3pobW2",
+	"VK97pVHItNA/AH3xsH74rFo/qNZf9A6en9S/O3n6vFaH//y15JVQhBkt9WG46YDepnkCDQYhGzP9ipVO",
+	"xCIIvNKY8mARskHxTMZc0ID/fbtRx6GcDbRUaRTB8Qd8d/DcvrwHjR52+PjQ08rxyYv6sVd6z7WgXYpC",
+	"KtQYdUkZxVNEtUJ3SHnAtEIdycJxvsNX7ihHn1zMeyc1fwSki5ZktlARubUKIPOtmXMpF2REBQGjEJiZ",
+	"atsjHWBDh/2NgUBdyB1JyMYLRQM0ZTFjyZrLgI+WJGQjGfrMJ1QRSnDFJHLsMuWhu0dDjwwbZ2ftm6ve",
+	"oNPs9jqts1766cvL9tlreAQS7lAj1/CUjMF0pVgUBcyDaUxl4BMV8SAgcyZ8LiYVDw1cdr6gMsUTFDKa",
+	"cjEh5WG317we3FwnkzK96z3yyPCi3XnZOj9vXpnnwogoNACbmp6WXCAFjs15jxSa7rz4NU4cpN9C+3vV",
+	"NcAX7ZBp9aTAZA+75OzcnqJs66p7c3HROmtpcfbi5uq8W3CYX+j/fKXTXDihr3Gmj77emW4JtRiP+Yhr",
+	"dj5eCF995tN6u1BcaE3VHoPNR9Q5afYMjayeueIQfV00vxHzUI40DG+DPcWb8+ab63aveXX2bvC6+W7Q",
+	"aRYr+zyxZuNpp4m+v1DMN6TC52NA5cga37+IRJBa9krxwMon9hpgTpeBpD4pD0GuafRa7avBRaN1qSkd",
+	"bjXoOcputsje0RWsWKCCZMcoD4sBOnQIoB0E8PtB9qkfGpeXzd4KC5Uxu38jG9WVJGoxmpKQKbkIRwyg",
+	"BRc+eHkDi7/GHXmQPeb6VbvXXmOMmU9lJFOWmK8LiJfSX2psGvOAuXP45JU6NGKXfMb35VOdRq85uGy9",
+	"afWyJ1ZKMqNiSWgUsdk8UrENPAqXaAAnAY30LnxVo25uWmnqCFfZ1fguex1VdG69YaAuC+/4iN0Iekd5",
+	"sDc17DY7b1tnzcHNVeNto3XZeHmZRigzDNHTlyENebAki2TMr2yeIT7TEh7QZDhayS2qYMxXxJfM2PCF",
+	"ukcrMVfA6TSvAktgucN8/UyGJKQR64tAI6TyyGTB4G6J3C78CdNPYt1bgd1ORWxeXczJJKQiUqfkWqpo",
+	"ErLuXy6hN3bHwiUwxcoJeVo/6othAXSHNaIPaXxTSw17Zj5oakISmI+e+WjKRu/hC/UefAHgCz2TGV2S",
+	"W9YXSvMdwO5TQo04XnwHPMwQ9iH0Aw4dIXBZRXikYncOPu4LbmdnOL5RMsDegNIa9MEVAVRjPprO7rli",
+	"tb7Q230j6CKaaqVlRPc98jdXjZveK62NnzWypz7T/9dFxjd4E+nFViuNAsaAE8n3DO8kHCPzG+Zz2oOr",
+	"w72p/lpTszMW4TM6YSRazr+2PQ+I/nKOV0WJXfuTV3qLt39cigsUnfcBQ06Q0VoFiBfw/YzyoHTyE/BB",
+	"vK2xujIluEupO5xa6WevZO0ntl1sT4mbRkTzkoh857ho1Eo/p6T5rj42Y84CH036Biu+CPQTSO4qCsJG",
+	"GEeAhwlizZev2u3Xg+7Ny+5Zp3UNO7JCLCvyO/jGF4nuXED0LYfMZwG/Y2EFHNnu4F5Eaqk+olwwY12L",
+	"rOnD7eCRAozX6ls8Q+syplXnrlEZEyc3Y6YoeSU01pW80m0gR+9BnxwFUjG/wPfNsx1aIpLljnMWKnCk",
+	"cC6PExvRkrx+d+YRmuiF9jN49RLcJOIJYk96YubrTRPq4Cbqec1DzZcjjt4QZpRBZGa9buPcBaJbhXVA",
+	"+SndTzIZeauVYJiMMVT8mjsL4IdC0JBhrxKsceKRIjMuZEgWmuOVmzcdMtJz8siP7QsyDqkYqYpHDkgk",
+	"yeF/e3r02//4z4MaudLcXqt/bMRnNEi5mKDVM+8hQz+gh8yLev35wYsXh0+Pnx/XX7w4WO8845Uai2h6",
+	"OKbnHLQ/v3lnT2oQtMelk582nAX9eVPcsUBqoHrZ7bFmnrXbUjCDc93uk51vgtuaJdcOx3Tgm6+LvTjd",
+	"nYW3xuCU39ifs4d4mBtiSMp3LFSasBx4+mzqlmS4UCwcVk5IA10GokWoD3J0L6t4d0Ac8UG3leNxbRXA",
+	"zw2Y0sCbsWgqi/zRNIlwrynQejKSYszDmebPkXvcIhnNgQ6OtIi6RCvYRrCZwQuPAq6gKb4xxrgT2Igw",
+	"THxpfDEjfC50EbUVsC5GltT2qjzSvJL3qC3aD+GGTZF7puUJpRYo4hZ417nAyYyyCjuu2P0506rdN0KO",
+	"9PhrcUOw+4EP334h1EgG2A4zAjmZ6DMsyDiUM+ACoCQLYAqKMWGMP2xGyprXCHZfNd+wKgigWrP6ZcEW",
+	"zK/UirekGIewF5CUfs2zY/MWTdGr31so597zeTEpG4FPc+z5ZGQgcOLTGCkWgbFAoJtort9VZFJjfNwT",
+	"0ZgSsIj5J/DQyuGedYlLE1T0aE7T0ViU90qHY7oZWxJopmGThiTAxdtEbq/N2B2mWPSNDlV+DmsPlgXX",
+	"INTff6HDlR5kqwP2SCVKGJog5gEdaVo8DeVigmYN6A48H0gZTC+odZOQ3cn37rFaAZQC8gwNB9CNKnRy",
+	"3kh6Uz0UYcpLJtiYjzgN2vcCrX7pWdzyMJoOfBqx1AzgQcHJGvNQRfGBTwV31Dd41XulgO7fVlB02ubR",
+	"MtP6KNX2qKCt1EtXUz4fzFk4MiclFo/t6OvcyV2oOyBwl+S5oEzPt2gGRZt1RhU7ZyOu0XWNeoPonpwt",
+	"8MsZhOyOs3ut4s3noQQdL4T7OlfhFWNZqFeFjBrVO32kOmbdaL6E7sAI53Z4SsAsaCJH9HmqkTd0SdSc",
+	"ChJoXa6G2oiz3Rv22yt9qM4WQcR1c6Tyee0MprgKjK85GhosjN4vRyWv9H55W7h83SKvNQsZDQC2oCar",
+	"xe2MR/j3QvgszEHcj0EOf2rYDAygVujXelwIJeF2T3N7LUPDfPNccoFhSJZdub4CjxTRSFkrOsLYaZZA",
+	"685g0ubG/D1bFk4ZrrJVDKt1HMKBqj6EI9CA8TJ9fcMenzEV0dk8jZob2X4k95hZ9nQ763N7TMHNS3Ym",
+	"nmB6hYV4OWWj93k0k+9L6I9QjCLGrS7juQcMaEZHUy4YehFqFGhct0jItCKhjBcLjxR51etdm5CDGjkD",
+	"EZ+GTD+5DdCmjoIkhMPwvzO/1hd98RG7/YjNP5IZo4KLCfnYFx+r1Wr8P/3lq2bjsvdq0H5NPpLDep18",
+	"xMsJ9/oEL0gUNCeX7e9bV4PuzdlZs9uN2yA/RcUDjKAgpckQbUrLKv6GDt5cNGInmrg9+AjG7osIB7cn",
+	"O3T7prdi7LIMjWxdsUK3XESphu3eq2anm2uP68WraiN5Zzs4b75tnTW7LpTsl1yZb9403dfzUMKlpn11",
+	"c33e6DkLtu8Xc4xysd8Z2332a7inTX3bbZ7ddFq9d4Pm2+ZVLzU1SuYUg1UsVX+ktES8CHm0RHul2cx2",
+	"73rQbV714qYhm3AVmXsyQCJgEPHHYFNf8zVaknExje9bZ4PL1tXr9BAzOuEj8Fh1+u61XzevBq1u98ZZ",
+	"tbU5guETVq4RPoVq0Pi60e3+0O6cDzrNbrOXHk2wRRTSwF7yRRJcvbQ4aM3dhV1kUCQWMTEOyIzb+6F9",
+	"0YDgoZtuCpNNjJDzUfOq8fIyg+/GwuB+dt7q5r+zliv3w7fNTuui5XyYunC0356131xfthpXZynUHMXx",
+	"P3DLqRkhfm696XrvrgsQ1hqMZZi3CpsIVujl9buzwXmj1xh0G2+d9q/fnSV9aLWAKHpnJ/r63cviNi9h",
+	"tlQsc02SkIrry3bj3LQ6SK8vDjYxIegIlUa3OejevHzT6rkLdJpBcFUsNBgBKoGTA1bd15qzZ1qB9k7K",
+	"lkFXCrtJ9wJTADbghH8In0y5Xsoy35nuIbtnI/RqsEIK8aXIT+Om2+w4bpUxGJ2QKa3NMz/X0jZqta8G",
+	"l60Ld2S3ccDHUUFrGNc4bsbtQC4y9xseHnVl1bTiHm6uCvtYCNNLrpXF8rPLdreA2OCVSnZsj6BznjLv",
+	"c726/qrkIzmuH+lDiXc35rYd3Q4gYM8InXAoNON6/e5lBXcrNcVkZdifbovzeKQI6CWEKwuuEyKkGWkm",
+	"75giyIA1Dyu73nzoy5cBRmr/cTAqiHEPdzdTRXIOd/8TmawswcD4Wg+6OdYE2Pg6ZY9XsoOr28BOrsO6",
+	"1U0Lph47WUG30NeqAFDo7oWBuA21tBhiqHviPxIEYJuCeP075kCjdQVnvNlrxh0CGdOiSnyq0RvZBCtb",
+	"zwkgPgpsH2ngNs9bPc0i8jM00Z9ybkyKyKoADTgMk/CkuLfG9fVl6yzTH7ihJR2Cy7KISZqFAlzc59mG",
+	"g7F2dqkWIyp0pzaeVqODJXZUOTQ31TMs/M11713cLzXnwEBvCl6qtzRArhZqMmzOHnh8pznG22an22pf",
+	"dQfNH8+azfPUdLlKmMZ7LvzYq1EPgY7sKiLGLqXs3N8zNndh2+21Ow0Ix84NgLv1SDkYcC8XgQ8yBqZO",
+	"WUYs7nlGl0VLiF36dM8H+rj6BTGMWU6Z8QiBtk/dtnprksi+XGBfpj9zenQ3h4d6ceFCgHeN7oPANanP",
+	"RtIHXQW9TIxkmAmSA/AA6RZzGioGDf7cbV+RMg2UFtn8BXoaMB/zY4REMIhSweU+OyYBu2OBquhXGOti",
+	"55wgakHMDox8ACPvHi6DJCztdBR3OLM+PzMajGU40zxkURDqbpkbirXQZRxLENNiJ9Q8vRQbeBV/iRPv",
+	"tXvX2LlzO5RI8c7GOY3wusHElBklIxP0kDAH3bWGLoq7KHtqgsGYb+e4mjiHchExE5aNDrCOllVM1A3o",
+	"EUpje0lqlDCjPGUDKqH9U9B/o6n0U1CUAg87TgU6yId1J+Qm5oV275EcxIHeZc3qK0X9NM56rbfNHXrS",
+	"2kncF0r7tq9Ei8DONPCd0HLLLLAREM3iBnI8TpDBBDgCMagjsAM9P8CCssFUiKT3NeJO6UJFxsfF3GGJ",
+	"qJJT+RwUO6gn5wv7cf3fHHUQ6Wc2l0W+i+0SRaTVr0778hKIVsFyLatQbBQysIaiamZVw0w4bkxywSUS",
+	"6A9cTIEvJjZJu13HDVCNhxZPE/pc7K4XE2dspHFXE2UPSLIMyQ/s9jpHmnMubzFtttruXewPZoM6nDlk",
+	"CbpLv83cQ+LzGRPI/WAlx/UXz/6f/7/+fyOfOY7X0BPwvax3sz4xjDhOzRVr1khinMlHiHvW82Af5mCb",
+	"tcHWiHo+iyjXRD+mN04oNLTWlNhx/NUEwPojkyWLkjEzrrfQGAmdYwgrJ268HgHf4MoWbsQnRhXMefF6",
+	"1ninkc5cV9lACGpcenmEesMpRupx48NLyjv68BoYYVBESmNNckY9UrGW43ys2WXDVQyN5KUFTYs+5ks0",
+	"heTUUNNgHMq/Y/D2Qpi/s7I9SOANkO1XaNWmL6sGJ60ump2BlbaTudrILDKXKhYr4++dEbSE64Y3GYZ0",
+	"3e62eoPrdtft1GdzqXhk+8wu4lX78jwPNB5N/ZDe0wDFOXNLWdi22+z1XCNQti0GNK5o/LbdOl/T9k7y",
+	"IlX+snn+vQbgq+bZ67wtOGD+hCGxDTnVPEsGvrUH65Oe2axYR1WWtFrHeaD+eAs1ozw2SqfHj0kX9pcd",
+	"XZE7LgMg+eWA6y1IIfcapdBi7thNlJZGidWNXewwLhupLgD6a8bObIQ745i//9jq9rp5JQfcEGkU+yES",
+	"9oEre0rz8Y9JBzGts6oRxNjI+zUWgbObTgfis960um8avbNXcW+WNsgkoosLJ6jNzI4ztab7TvOsdQ1T",
+	"TYPqRZHuPuJzbhIYrOjOAPCi0/5rM621W9ApS3dWd9JtvGkOsKe4CyOXalT1QdNADkJNVAMQWTPE6o7h",
+	"bOSVwFhkmLOwGlMoOCKxA4tPeQB6zkyKaBosM0epaNBTE1dJFF0qcj/lo6mNh4Y2Qw+cJ3z9b3z88Idi",
+	"kRrQaFjJoPJ18+q8dfV9CrCAvY7UaamRDC1xSfpwhK10e61ZgWujSZ+xtPEhZeSf9BaipSW5ZRXT7Ylm",
+	"fiMqQECVQpOEWxaPjvT6BswZPS079pqdq8bloNO8aGp8zhg4bHQxiaOLU0Gbo5D5HAiMofWgV84pxzuh",
+	"cnKYK3g4uYoPZ7wNJvupDPmE66Fy7OVl4xJt82+bnYvL9g8pMM3kHQOdHK0DEX3PHBPHnCq0zDw7rt7y",
+	"iIRgTtl4TmKbZ+6c6NUb02Z8+Wg0lBPXfpTeADTjeHgRucr6KMeErzslblBo62pw3Wl/38HLF0sGMzIO",
+	"V7nYU27taOFCJFylONw0sVcU9aQBsYjBkA1hRWAWBTTkGH5RKIMJiPcQoqhuqKm8F2gJy3LlooFWyUUF",
+	"w6mtOsxKQYUT36qjnNxXCAJzg7ZVj+fNRJxb2aPPwBMwwVu8btE4GcjJdgNdN266m8aZU40XJ8QEf2g+",
+	"N2XBlivpNLs3bzaNYC0DWsI/wc6dwdAHdPVwzbNOszfotHupTRDsPhmMT0Si6HoO6p0iqQp8QAH9HcYE",
+	"+4tQN4CXdywM6Hzl+OfNy9bbZqe16j6MZgNhzNKWa3ep0zT9vhv85aZpb4cPUTQVUQyVMVz/mw6NirTN",
+	"vqwR2Ip2KNUR3LwX9xCHAmF00JpIIIeo2ZvzTTf6vtTM2wJgzAqQAqd2dtPptjs5kweEZepWo0WokN/K",
+	"wAeZhAqjrLrTz9MRuC8Bc0qB3I9JBYF3jY0pPuTSJ+U/d9tXiGhn3beY3u78Qn8z03wlDJcacsy4tjpK",
+	"fePsrHmd3Ho8M0vA1K0Eo57BZ0or4slNxYz5nBogp/KuJIlvjEj6ttnpNi6zah6FOysmFAVDs8u+V2h+",
+	"cU8o8nUHneabRusqK0GFWqtSNCBwYwQSJRXkHnNm6K1V5hOuRXezmliMWM1IHe0ZpTe7HiN2imCpdwPn",
+	"7i5Hw+PWzkuvy2bssEOtGADX23Kvj2iyOnPVwyPFgvEW/TvO2bFTUskrpRyOSl7J9R/C145TUPIg7exT",
+	"8kqJD4/upBn/a7gW/ki535S8Ut7LpuSVrNeM+dPmyMs4vJS8kuvVUvJKBX4qBU/jCbvuJfFPY9GNf1uP",
+	"kfiB9QwpeaWU+0fJKxX5d5S8UtphAx68TD/I+VrozlNeFOnRrFdE/ql56DgrlLxSxgOh5JXyngX2M3Ml",
+	"bn/Gt//O8lDINQtzMCV/122n4gajpq+kM3Nxn69JHpy5/HWHsfe37rPkFja7Sbm1xTeh7q7k7jPj7clc",
+	"Q7qN3KQg69KTZm/7ANEz93cONNL58PIR+fHdltPGyR6YzjqZvX4qeSV3B7L3RXCEs5dAJa84X2/RLU18",
+	"iDIXLvFz507FTDZJD5m//NDbUJCZe9WVBNCCzF2DfpbL4bIyvr8o4j1l2dfonM6Lkkm2mrGhmw/yWT8S",
+	"O3L8w2pAyYO0OVivPG3etU9Splv3IXySNsKWvJJrX7U/jcnU/kQjqGYGabumfmLtldm3McQKEgflzYN2",
+	"JPdBoTUP8LwgQ1nOzgakJmccS7pFG5cDbkvmHPOVXZ974rPGHPsowbp1ZpOSV8qaKRxylBDfFUp85k0q",
+	"idY6NXrFa4twxWrsqjcJAq5TMle9RtVw1Vuj17mvU3qY8yKlIDnPcyrOqrFSSFGsg2jC5kgqRWoA0NVE",
+	"fDeHPpGxAQ9TErH7JCfZpo+1I3cWvEjkxRX+8m4xmaKAxhH3t4pCuDLhBqloBN+E5wxWRcz0Yo9NuAsz",
+	"aSmIFCZ8BgJ5Q8IFhlpxeBEnctsY4hA7/OiRecRmm2MdYoDY/NtJfF6JhiFd6t/vTbzMpqgJiKv55JWM",
+	"Z0pB1Q+tgUAmE7Sl3TIyD+Udz2T0Ab8kozIkDlvlofXuHYD50yND47qLv9ErK+VbBQkAY0DkQ0Iy60xC",
+	"PfIbZ33W4jws1sPSmXfs4ZlJexqPdCtlwCikI9onSiaGxX4ImglmgV2NJ+K8SzYwj9KZSXjukXERsDDE",
+	"JXX6zrHhNwhOXT2PVQGqiWtpTSNBzSz68weprhhoRaBq8vVAf40xq5a+JBgaR+dpjd6UrdBnRb03Zi0w",
+	"EThEp7Z+t4ojVnW/JhptY6hqglepMOB9I+V2pU9bkmf8jJTDfJyjuWNOz62yBZHO4IcFmmdPYwyXeJbb",
+	"nKQIMk19tlw3XsklrJuavl7enuHn9vh8fjb6BVhfBzZ6HdszLiDbM9N0wGZBj1sfj10xOsUZt6emr5ej",
+	"a9MS9+7nlQicIN834FweRKBuT13g6+3mmU6LlT2fcDTt2F6OZaZOWHrYXVlnegczJ9DF7wQvt6UMHVMO",
+	"rIBmm/jRpCBZoTUtf9r24LJAo9wsdb9uoo16csn3K7lodtG7LDdnmfwMS/0qi+xaVPrm8lN6JttKUEnA",
+	"/BeXoeKhdpGiIILH0T2A81fjBxUt7/MQwqswugrkqtqmjfocotNuvGG9wLENos1mFJngZ5MuHigffDEu",
+	"+m04G8Zc75r5YBeG+CCmto5pOXPfGpN24kbpa5zPQJwtOn8NGq0ewHi7GzjvjtadzNKzculqUHglwT5E",
+	"A7zH30IS3wp06U7XAzIW0PMwdGp/7HBwPiv1sLNLLF8zlsue4iaxnftQsXhGJ+zJ3+ZsEv+Yi0mhbqum",
+	"9PDps7yueinvWVgFk9SUfSDdV43q4dNnsR8IRqNDoF9hnhfF/84G8HpvCmLoRrLkVK/xzFNFWrbb613O",
+	"TdHN8QPphKsTflEiERd/nAeS+vnVjnmQTrx1y4U+wXuaQNLIWmwNhCHXz7ptUjp8XoMDFQPFhL/KKGMs",
+	"MDZsOLZtGb9QNwpbvwY3t2LDq+5C7UlC1xmNQXjczQoVz3n7+dwoFnaShvkJrctT7IA5O28Ll8y0tsOE",
+	"Pfnc59AtY2T8Umd1IaJwuaZM+IxFFDOHIMlNoqQYRteb9Ptu1e+Xf87lPCu6rAKyiXVkViZ8S6pabYCY",
+	"+Q4yRuXgYTspBIHbMp/Outsmx4cHzwkN5lN6yyI+wrhOOpPGrdOJ2oCQhIBGmqAROR5D6noXMliZa06j",
+	"iIW6+//2U6P6159/Pfr0X4tQ5Rxd56/B3+wbKML58Vepv8bJv4aucZ9f5033v0LRNR+hgmtDzOJAhNi5",
+	"MvE5rBUDuViJpXHC87VkH7/65O2JucVl27YwEGPZtG3yxCVui9vr5E5htd2lqcyIngWlAyN3hEIQmAUW",
+	"HWCzgQ4Job7PkXxdO1s4poFi3u9qVx0aefj06cY0oOt3YYcsni6wizajYLbFkIc80QVcMeYqG9FxTy3H",
+	"lF93eKEjAn2NvM0bFwbJURcqXlrCBNbXUsx27DCLft//9fhTVf9zaP/p4T8nqX/6/Zr+49mnvxbwlT3T",
+	"MttNNQmaU8tLbWOyOatxpuWnQYJDVRcL7lcPDo/S4sM2RwO7vTJ7mnTMr6dSMOIz0vDpvt3aEiBOt1Kl",
+	"O3ta37KvnYwmKY/rh9lKzFndyTiyt1iZ0sQcMcEW1R3Y654S0GM5HsjxwCQ815o1C8acOZdEbprEkle6",
+	"jfM6DyCH18Bno4Ca10VGhubMXCBnVK+Qz2ZGyQpie4NPFAvvWFhVHEtuJ/tBffof5ldtJGclp/AIVkPK",
+	"INjxqrmslHeZnela2Q4+ym4PNi3aDqzQsxLf1msifvbCJ2unMXlTyXQxo6IaMorpLkyLQuuMW4OoKOsy",
+	"REYDrow5C8EvwVTbIuVbtpTCN2E8iEWw8ZVaaXMND4u5mZofDqislJ1Rh0Q6aOiUDHVTN1KYIMgIj8hY",
+	"BoG8B9Hf57qbGRc0wi2Y0fnc+I7li7fsUBFGc+5sLY/ty4PY1k61h63LR9i2mYT2O2XKN2e7yOdoZ6em",
+	"gr6S27c9rviA86XUma3Vo5JXmsrArxluuKrhKxn4qP2mm5m0POuaNfGTVDMTwb2uWRc/STXDoPB1rd5K",
+	"F8g2zr4Wl45YKamZL8/sh7kuTD3nDe2xdJ1tDMnVbeWuNeajl/hJqpkp87Wm1Rl8kWpkLUXrG3birwob",
+	"a6UH83duafK6hI9TfcWpONd1cWM/sk1RyK9hlplVLdH80oZvMg3xwmxgwo3Xd4D3hWf4adwPxn/W3KDN",
+	"2iZaZwrYdZ02abr3KVbhlijuIRH/5JWkYFsYRlYg5ydvu2YuTm5qU0AgNjXJkYZtGqRO9zYN3IO9zfcp",
+	"qrOpQR6ltmtRgEObGq4l47s1TnGUTU2Lzv0ubTLHfJumKaq2TYMMPdimiUsDN31fIBds0yQrh2zZJksC",
+	"9qnOsxkNN5Ken62EGBtWi0MAMOkTRq6PaAjJB26Z1iew8q8RHrXegalOaqWsYapINO5C0QKPLAT/ZcGg",
+	"+gVeh+JIZZ9V4zSfRArCIxCKt7Dv7VufwtheNyosen7dRSxlO84dKyp7jKQYMahgUMYQeCs6eObyQfgs",
+	"3HZ1xlicH+6tsSIbMNoS/kaSh6ccswyQ8kFSdxqfRNKnS5jCDpY3MLPY+aThnkAzAdBKFaWbAL4A/xKc",
+	"sJmAamRoITj0ElM5oqAWB4cQ/0+oTRbmRrdzn5RpnLZII7CTvueUDFFgGDrptvzTvN+ZTcgLL6EGFaG2",
+	"jIvuBE/fwJUWoMuiLBLcx8reJruCHGPWDXMTgCWBTdC/z0JMoKNsQudVhy3R81/Uj4vU1uyth4VoojEY",
+	"2ToWolK6ib2JNNVmiha89c3JOtworlirwQV4C5lE0sqsBk4G+bkiw/6iXj8a6e7gLyTztZhgZcHgKAZ5",
+	"UT+nVGVUpYwuk9ZRMvpRVrZdJbKuUwxXK6B56X+1SJ/RSnLyelr9yCvdBUq8V2AXKNa4N0nYhZYwODDX",
+	"xpSzyf7oRkI+zPwYy+65IASqBjMZFiDsGxnGB1yfaJtaLJoy/QsqEgJ9nqfNTM5FwA5+X+mxtfQAqUIV",
+	"GcJIwzhjoW6HyWTK5vZXyZBM+B0T5H7KhOEkE/DjYLN5tNzCMrWNH5kDq6Kj/4rRIJpCmSWV39s55l3d",
+	"7A/ilGmCOfp8tzaZhcXj2r5WT32NYTxe1FpFxQXAJ68And2kKAVlM1fjitqpbtWmvY09Uc26CkGCMRCt",
+	"iM32vYru8olgfnJ1aTLfDQCfC28QV9xpOZIUXAKxcE7DaFnMYjDbmymZpP8BsaKsuzYppoALYC2WRIxQ",
+	"la0igB90W7j7ra3e4EXIBhaVNs5vGze1XiJZWVeprS/vt/PgdkZIjvIe9/6b7vFzntUFV8lprMtgkFl5",
+	"BtAbPSrN4djlJi2fOGMlP8uIhpa7bcXm3GNbwOwe5GuME9jsW/wF7vNyVqmv6oaUHX2VE1JKnvzsLkhu",
+	"7ysckECPAu+jbK7ie6pMwmrMBYonRUsINimtFE4y0VoR0L+1W5KWvdW+USB7ejVp4K00FDhAdkjTljaB",
+	"B3k02Wnt6crkwHLVaUtZXL/6abvggqvpNsfNqmRf5riZ3nc+bk5y5GECbLR26KNo0izfLtFSgvmT72X4",
+	"noXx0cvDoBAJrdosxzghq8EOPfMbx3IsLfGq8naI37mP4f+Op3HVAfy9uxMiUvMCo2YXKvcrshARD5KE",
+	"4aYJ4ZBMGioNcZDVbQJwEecfPyHP6kSRSJKjOvHpUnnEZ2O6CCLyHH6T8rP6MfmuXq+Y6tZo/jx8+uKw",
+	"nioo/qxetNv/WzpD5i7ifsdU21rZvgzVthRwHyHJtD0xGdwFW5KAjaMi2ci9xPwdw9qYML8MqC1z2QPS",
+	"uTomWck0qX0B2aAB7plcKAVMIw3OrKfe9prUy7hlWzcs0qYcN+O89y2b0GC1j6/rUDgQi9ktWkTW75DT",
+	"Z3EPrpNsfuVFROP18lYDcqU74GeF34x+aGHTA6TR9tda0LpkOUWUD71NYHeb1jc7yK7YlGwg0dpevsaW",
+	"jRrGUzVvd+DRcucpe6WAC3awB8B0u8OidhslublUEQ1iu1aq/Y4Qhrl7uPR0xyugtxbhaQLaDYl97CZ8",
+	"8kq3PIymA59G6WhSeFBkRNwTucc8VFERcm+1x3T/tlg6hwZ57DpKtT3atFkWuit2JpUrad3WFGP9arxe",
+	"jbm7Yup2yIjdb42U++PPBhxZjwWb9nn9Wp2R3H5Tq0l36dK6dZhwCR4AcJGyi4k1nyl4SxOrfF8cxoNF",
+	"ynLhwxvSXGbABBc1Tk9fyWJ6CeXadgKfk1Z5r6Bh9KLDgb/UquSIBikRdxyCI0DhXfOlnHBxZquJrkgN",
+	"ZF9nFbnFAhSyXKdpzTcG31G9UNOcjenAzXpqpq1pzc9FF8YymufSW0Qymm8W31Mjeel1Of2mFlAM4gkX",
+	"q8OhE9Kz3rURP8vGwm0OEGr5BSFym5uBJ24+dm5zQ5sfYZe4F69kHSGyvPTwu92EFxu0E/fnbRkOt2bn",
+	"djjxmbocK0/9do7NMH5PvmfC6KNbfJ4+neDfuDXZyETTrCUbqZkV5dVgSg0gk0AhhbdZHvZKebiSCoAF",
+	"r5AMwExyhOAloyELC0ndA7JVZQhHChapmeTAsN5N8FJO5CLCU7aSnuxBHVaGj66eRDuaslDteDQKS9Bs",
+	"KVGYkvAOLq2Cvv3yK4kFb+iEjy65eN9lUeKh/C9ivy2xX3vvyO4tSN1mg5EUY24yPxcxjLw8aelQxh8t",
+	"qbOORfTLz47JaEpDOopYqKwp3Pb97DjFi54dbzQAmiNfwJSK11KIYOx6KiO5y1krKNq05TGDiuaDRRgU",
+	"Eu29Ev9l3cfiETYm4/sSp5XtCMf9hffrUEJqqi+1kBsE3o7reWBqQrMoHPuLLS3uckumsoabOPNzmsnJ",
+	"hEHZ2p39OAsnLAVbdmw5jDyZaeKtHCW3C8UFU6bYPVTaTcrWUVO4LuWnXzZ1c+chU0xEHgaXGK/oYV+Y",
+	"WneYHZ9oWhLwUYSVsePObWW58nBFRZqhR4bZkjjD074Q0gSz2JrJSZT3sFKD6nT7x59vg26O29smh850",
+	"APqD99RlPbkN/e63f/zz4PA7h1V4xNBx5nsa3uiFoMk+/hxJEZna7vGbR4oEWvsmcxpG+BmUV5xBXVUc",
+	"O52soBuFdTG5/g+l7uuh/18yKbkyqlIRH8w78vye0ph4pXY0L07a9azq8wmPIFFXGiYHh0fHkLPRTcFV",
+	"r774+ddnn1aNsZ2othmV7XTTFsR/SXZfTbJbofyb872XuNWO5m9ZyMfLz4UZD87/sSa3hTPZ7aUAtz7n",
+	"Tj7zdzRIUddYvd7E6rFh0QJAtMVkoivhDRLjVklFi0TN4mGNbJa/nV17b7DZmf3Lp8mK0WnDRcXG8bfO",
+	"FJe64dicJCs2KK83VcFX+RuSzbdHUymYc5e8TYNEpflM7vg5e1R0L92sLUV3Hw/Imi5ySbDGH5AvHzzf",
+	"eArQTc5QktjOZLbJ6d9LqWbb3UUlt0/pW6nUJmWhk0kttkEJTGsc3/LA/ut8FTb4HEYB7n9ulEvwez16",
+	"daDSzUres6ru1hu6JGpOBQm0QlfLJcfd4AHglT5UZ4sg4ro5QjZvxlxZSwsSIHxuAfb3bsEDErLNmtBZ",
+	"9oKOIhkW5g7+HFKim9D6c6X5t81ui/0QtqcnfBztUogMA5/3DQMxrW+3oy7JtD7nhUumPEhcvcqBaIbp",
+	"JGt2V5CG3YZ930Xkzldz38v6lkmj/gVsbx12x0JFg6/jK7+Kuv4wxTCOVMYKRUKYHPNPyS0byZnJzh2a",
+	"KT9SRMiIeURN5b0gkTRh2zC7Wja3544+cbEX+VrcSJXn++NV/1hTyeOh1Ti8khHAM4ENENBMbjqXHgEl",
+	"kTwlMy4WxTVAPldJD5xM0RbmeEduxg1iTVG9du8a7FHG+BqykYRUMmtsVGsukwpIQpeNFiGPlrFDfPaO",
+	"vdjcjDmFyIyOplwwTALjZhXKJEBdRNNaICdc1NRiNGIME2YU5FB2xlidMtR5XpgndGts3jIn875pjoBb",
+	"0IkB7I5hu3irb1LXupAwmZSdztMzXIFzyS7vdKXebZ7ddFq9d4PPl9QjjXJ/hLpLqZwI+WIPiFBxDITQ",
+	"5EWGZCF4pDyikP6MQzlz4lEeKTKXXET61GiSTsqCTWjE7xj5dyIXW6fg6ppI4B+48GVB8ZmAz3jBnN8k",
+	"M9xyoFCLtMLkoN3qe8UiG/ibZb1MECUTknEPkyfjkDFFFnOT9wHSoth7JQ5pIfzt8j0sFNtLxkNgmfbu",
+	"kt3lFCJIRCO2giMHUnExGZiMBsVRkOYloREZRnJ4SoZyzoTTjPyJRDKiwYAL8tv/+E/zQy6i4ZbbNyrG",
+	"XT046rN6L2byDlahUunJCl0kHxCCCF/kp3KuOZ6yKJEcIVK21VQqJ6R50yGHHvmxfUHqtcKF6nO2E5We",
+	"MMHCfYSmqQx8Fq7IZ3IvIJUJ2BswUzhVEfBJYOVYJzNOdJJkAEJLFJlSLWmK4jzY8TYV0SIylyqC1ACQ",
+	"w6ysJ6kinEi68P9aGm0R+o0Zq4hOZ3B0M2rrvRl6GQq5Nf1xgj4L4ogtVW29bFxVA/5eC+2mxQkZXvw4",
+	"9Eh0L4nGpef1Z8dkJn3y4nn1oE4gnw7xEf3KVOn5UQEdVTy3Vs8SNjKh4ZBKUZCDQ9O4cLPwWmFrpLKn",
+	"vHiVajGLD4hFAsKLw6XXn9+YgOwwkFxEHnoRQDIezauQduwx/oNCt93YWzdDgjmRmThcQ3AMaYAdyeOu",
+	"lyPUzl644LKk1D2GGSKylkPEB+pL5WcqqBO3EOAVYD49MZSG3XG5UPH+PlJQzxfSHyJwbIMKmQcLRYY4",
+	"wW05zq2U7/cwUH22VFGemyfKnlwexrr8lrmjHpibqSCboklxGNsSjGYXWxhQ/d9qcsZaoQrTKzTcTmXI",
+	"J1xskWVhczavL5cSKraAbJf+yV29i29rz99Oyk+v0WtCGc39XfQS0fDLWNNSbjZpBLjpnaFP1YyPQqkw",
+	"wYNHWG1SI2vccNK6+3p/nS/gn7ODx38m+2JAuahG7ENkPG1NJlLuYx7Sj/hTsVHIInw0tJY8KUbFstYD",
+	"Ywi+ZkjAZ4sBgB1oKbVY5/n5paMvCpKxtV83rwatbvemubNbydfch9zZXbcxyY1CBl4rN+bLBQytZXFO",
+	"hNCXCPZxvTDXSEbbaLpfN9ljOsNZxtCRTqChThJFrzi5jop4EMTJ3cprEk5VaqRxq5iItAaCIpFmoqr2",
+	"dZwo90wFlc2MmZeOoEoq5JrOeypvJRKNtZTD/x4jwFcAhtYrBq4PzeZJ6hbrVaDNcthnvbQpEGFXmA7b",
+	"IlhqpKMEYo8HzR/Pms3z5rl1OEf1Ahrvp+lD08F9bNDcdXisq4UTgIeQ0w3zLs9ZWLUCOH6CGn4og0Af",
+	"ucNjMrXmSKMMjWjAhE9DMpMimlaKUpgDYVuCSiiiaSE/2TpXa8rOuvvSTRp/swSkJzSuK/Ywu+0242+y",
+	"7IJ6iSYpZelcwOiduWh14H+a5M0GsBIV0TBSlVMSq3rFO7qD5qTVe7/YjKb7BsO8qRLg0CFMeYQJ6RN1",
+	"0iOuqS1ladsC7Pn66XgPPaArbx3WTZGUh983e+SJhYx68iv3Pw0rJ2Qq78lsMZpidYPcKsAc4JNbOnpP",
+	"ynVrgxfslFC9DyqKzQCVrRFqjY6aoJSdwUn+Vj6CSSkzKUg3hbKSIuqezufMr9RIK1JkqE/ZUDNSvLTX",
+	"ejTRggRmcSATiuXvt5j1Q1Imy92YQSQfzArshcdD6cWU+nHCfKCb5fqag7YdBqy5UV+bAjrDIzNwynLd",
+	"NNhjE0FhItXVaaMz4sMGQdXWKc2kWLOYPDzBWJs5E4qCSd7FagifQrwuz2kYETmuoGU1ysRnIdorxsjQ",
+	"OUvDlZworimS2L9KCcEr5E7OonZOj33R7AzO2m+uL5sP8DraOghrfztJ7qg6iqDhRCbpD1z+xQVIVmbi",
+	"M33mi8J91bSCxXNYlVuwoOjKZ08xmB9jRabBuLQQZBuMaQtkvYZtOMnmcsQCTo+UvYChQrMuOpoy35D8",
+	"EZ9zMGbXVm/Qt02JHdOt7evo5xSMfRSKfLfbF/+XO044wwJ3Z3lfxer8IK4Tv01+bMGRVlKmTI3Ib0JC",
+	"nAlspB+GPH454oED7E45rMZnjCZIQOYy4Ob6dnM4NI+I0MwSbutVmq5Uait27BvTlI12FSPyPVJoYSm7",
+	"cKmkLf6tq+7NxUXrrNW86g0ubq7Ou2uNHjuSsT/Kuc8c9BSE153i33cG8C22YF0O7FX3mhchYwRuXmLH",
+	"6FsZTa1n9CmZpWJZSDmitx65vIATedZBC4Xx7nLDNI7r20S15PhNtjR8LBQ498V4GWwdOQQZWpAOKzXS",
+	"/EBHEShPaMlIuseLZIcnrM/fcrCPvrdDFvIc2uZxuxBZ7+WYapx4UGTPxiiY1YdFj2+rpO6kcfzQvmgM",
+	"zlvdxsvLYm1jbXzk/nqF7Xblakx92t0X07z63GvRS0E/cSBXBfatgzpRXEwCVl0olvYqV9kr0T0zaK6E",
+	"YG52K0GKetruEO32Gr2bQqYVB6DFZ84Gau0G+20KKYDSYurzWEsn3j3XtjPvK7VAj55kfReBvP/Ad738",
+	"lNGcLqLpYBHy7eKTYZb5lb2kih0dZhZDylIES3I/5QEjtojkNq412+NLHFiM80ovKAbUSjSC7AV8n6P5",
+	"ttlpXbR2v22GIAel9kljYJsWreZGzEOp32rANMMQXeD3z47DdBdqtaSyffbcrBh/jamEwHYIaSAavVb7",
+	"anDRaF02z0l5zFngk9/++39ichoI6jAgUG7Zy23SdO2WlSdzIV0IZQjmfeOyxmyVzzDiNCAY9VsjDWK2",
+	"YIlGPa6IxHKx+k8gAwthisueEpp8DSCiigz1SRkSrvpiFDAaMp+UhxhcPCQjKoSMyC0j5l0Faxh/L+O6",
+	"vIyOpsSetqR73d/QPq7ZwMqhZy7I3jM2R+0mupeEalGtKN1SOvg972FGg+SGTH+FSYZMHeXxIlqEKDPh",
+	"IsYyZOTgRb0OLkUHKQPyVvH0Wv6byKp5mFvdT/jZz+53VT6byxBlHKqFstKER9PFbW0kZ08knfOqxoUJ",
+	"E0/ioT+5zdV7Pq/KOZ6PKkRtaLpsRE8nuj9zQdNtk6ODZ8+qB4QG8ymtHhLzrVHBGt2zVosELIpYaJyO",
+	"l1Dr+pSoSGosWMznLKzqRxWNZvgpIhkQ3eQ9lN1p/PaPf/5Va8mjqUYrvQG+jAKmFPl//28PoxtBOc7I",
+	"rLkc9n+wLUgnTcjoviGfzfS5O/jtH/88qNdjeJc1tPHLiqd1k5EWfabL+ZQJdBelc6miUM6nRcH3WSn/",
+	"DwayVD6If0FsG4g9LCfGBtpw9HulDblSEX+wbcumGslkTawdPDs2HrF/Ojx8UTf/IWVqYoVNcJQWZHik",
+	"7C5lDRWH9T8YYD4VCT6KhS+xAv03MELr0VHhW2uAThXO/+zWZ7f3FaZn/QmanfVfYHI2DUiZgRaNzscm",
+	"RTQajPXizqCa/+8csiOY5BcCLHa+FVwfxT4eAGFsCadwIqVPygBjZYHsGTue/fAERWJ7SRgoCQF1UNjT",
+	"lIND14OBEcuHyTbZ/BffbKucBByb9yuMZ/uF9iwZYOO+hcnEncrF6IACZ6UsJJGLaCK5mODFTB7snzPZ",
+	"zQMSvWwoJb5ynzYWe80BFQq8pp5yKQaYL6ag1uu6dCY8cuFeliHBbiqFkQ3ucPtBKtPD2sQlGYhdwsT+",
+	"SCcs2ZUvfNKc7d/lxIHPdMySsIP4dGXJ/3ZoahmhZ34vRMwaE6w1RD2PqXA1sWfwx5oUTobkYzTFtt6V",
+	"e02j6Kol9liL/4gTQWUmtuoQ7G7UhsROLy/bZ693ybKfh9NnAsuDYmOSC1UHgBvh9gXcwfRW3Fh8/p0L",
+	"ZfG5+0KUxznXGwiOlXRjOjOjPiN0BLHgSb3Xt1p1Av33d22lvgAztAkfBo8PcBUINOc/1eox0XoXSJ2C",
+	"gVsmGK5VZYXpepPl2gkslTNmOiM0ZIQL0DZX8Om9zdsx8IpOACZ13lA4bNc6a5/n2jhdBW2lpR5L1xV4",
+	"3dgSxKszU7w0WSlmXCwUxLtnqx1vGy+xcohr9OS1+S/2CoX5+rFsXzY5y9ZeP9YhN3+7iokpHrJj23E9",
+	"RK4VsgDiZWGSiSR9RB4NPcfROOZ/G1SNVH3G/AHdc6d9yoONjTK5pT6Z+KZ9Gs5ZOIh91Aulz4CGE4gK",
+	"Ar+E2Kdvz2wxEd+UmceaF3Rb15N+bqrZ6q00pVQKfb/vzK1yYXoriMeEqzUOg42oYqT8+t0ZkSF5/e5l",
+	"BSqlz+ehvNOsZiEiHmAIqBdnvBpRQW4ZXhLqpoNO8y83rU7zvAJhG8ivbKSdIoounTPn+Cp8tkwrDr4D",
+	"eB0YZDbY4leCMKsxuz1n4ptIYLnhV8lgxmIk4cvPL4Klul8hgeE3jtkRvybU2LhqhfBcUTt1T5Lx+fFo",
+	"NVLsoh790Li8bPYGZ53mQ4pOGVniyygbKV7iYBYKzuhs+nfIDbDS/pru5AzNlt/s1ORnseHwpM2tX+wQ",
+	"Zay6mw+TMRFrVQb3wCMLgX+RMlyYCBpUNNU2JmjIp+KEIJ4SxaLI1lzC8TUlt1F0U6oITkfFlJ0Kn9yH",
+	"PIJHNl/qmh1ecY7pQhWInUM76+GJnhqJpqFcTKYwPfuKNK5bp2RoM04YE85Jbo0ZXumySduVk7hiDe4+",
+	"yF15H3ltPynvyzDLFYYj3L9N5GKlaqY2UpONh2xNphGcgtqdDn+WDLEJMd4+Nez+xJndTqV834giNpsX",
+	"aZPJi7w06bOA37FwqQ8JfmdvjMtDdNasnptPqmYEDNxc72Vv+tpd87PzWRFsbbIzk18WbAFXMyMWx/eq",
+	"xW38MSlTEjLbGQirApOM2GfbRn/HE1Jrgi7vKY/wrykLsIQ2tHIDMYvICixmi+pmZouBmGKNM2y5Min5",
+	"NIrmzow/Yy6OgEaaLAzwEKzPkQhpiQ0q7Fs6QS6ikSxy8xnGMIY45cMPHwgV6p6Fp2QIywfTkX4nlibB",
+	"jOFu5ZD5PGSjCG1XQkZkLE0AxykZRnzG5CIanmjmZkNATd/AWrggwx+aL1+1268HvdabZvumNzwlw5EU",
+	"AqtbxkNDB/Yp5sm7DeF2HTISDKnvh0ypgXFdGWLugJvOJQmZksEd80kkCRXEfIjuMfeIDQqCUvTsIYLU",
+	"ZW4u+iWwAL0H1gZGqfRsNR9Mz6YQY5NDld+Rv+ChvF2SYfzZsFinCw1dHrAPIxauIk6YfPaAvOYvreUG",
+	"t+GRIrfSX+7upM2dw7lERhefwdShiklYKbXmDGVL0DN95FLHpGC1ebKSPyybSf1u3M0g7HnzsvW22Wk1",
+	"Pw+jS/OeP0Iu9AwtzfsEC+QxjxThPuZ7gd+KjBnzHyky5L4+7oY7Qj/Vlj8kIxqGnIHwzAXx2YjPaJAO",
+	"TTw4rD/3do1YcyfcW86LwmHgHViCFInPvq3u4fLFUzJ8PNR0UPgKGKfx+FnOmWfr54J4j47PqfCZBJcK",
+	"gvA3xJA5SavK/f7jjz/R6t/r1ReDn/9U7vdrya/KnyqFGapm9EML52H6Nr8OMgjnlRaC/7Jg5rXxoTMQ",
+	"7NhzvG2IYwbIJqZuaCnGEFKfYlJovFCOZME98v5MfudU4Dvlav60+nDEkFruQ2I6TUNk3g3+ctO82eXS",
+	"F+W6AvM9TkcfL/xkU4L3DLEw/X6lu1kLRRnRiO0XTyvvWBjQ+cAkPUWIjOkiiEon3z07rtez2PlK3pNA",
+	"GjU+zo1sQpwwVELxCRZXltK4fyL4ntWPvzPuzevguWqZXRhjH0Tp3rzsnnVa1xBb81D7l5mMQ+x+4NEU",
+	"J/dl99kd8wsVOkvv9ZVTrSY2ibxnJnzHtCQ8qm1Ro2ZjMJ0NidtXgE+Eqh3vurXexMVkoLi5ntx56O1v",
+	"68x5GeB5GaRzYu487pammzz2OC4qexZCDYPNCI6V4KCCabouj7tVjqEnvRFpjFgLu3XF5TaUnCwAjg23",
+	"/hZG4w2zWWk8xnY1VwSrWfB9ASPyuuFWGZOxzcBtM/S05rpQLKycmLRF4R0L4+hYQq0OmhIua9tsXLH7",
+	"3rXjurdpFeunvnLGKfMQEMop9W3+lJEUERcLuVDBEuTiWME3ofqDxkWv2SmQ7nYgj6mTuhN1S1MXZyF7",
+	"GnqzXaw/41uez/0EnbUl05K0HHpPMBGiDFUueKW+0rYW851tJW/UsFbV4mvcKhksIka0tl9WFbDVlPUP",
+	"CHKah9JfgFGlQhzFkYaMXLe7PdDJcpM//m63MotIud3lbb1BDxTR9i8iUCQpfTWZLLm3zNBLvHAYnlid",
+	"mYvJKRnOqbHF3S4JFTHWnZJhTIRObHYmQ2agzAMxZ2h7YkKuYSjQHWNK5Z5NhWm2MdWLn+hA6G8RMrWY",
+	"oSqUu0LBRTgHufhKNg+spIb42kM848J9erDhWH+t07rzwdoGfxw9Ymupoxjhc3dgKxJVQAUjo63hN0lS",
+	"k2CJwelwp6HuWYjh9K/eNM5AB4DksVyR+6kMGMGlQtWjm95F9TsCNT9r6coX91PFRoOfGtW/GkNM9edf",
+	"j48+/deN1UXN/Atkk2JIqoeSoM9ptMwSo9+55RLzmkDhya5eiMluABUgGguN4PnsBj674yNWvZUL4RPr",
+	"GEawnMN+NUYIjQgUQiUyJCGbcBVhcuIaecOVAlyb0UALJMz3yEK8F/JeeKZSgI+twF/+hBzXD8jw5qpx",
+	"03vVvOq1zrT6DxIWbBTcGGB9ixgWmtGCYmeU3tesQDt+zZY55djJody4bnmxjgyeAsMxmHLjr6v6GOEX",
+	"pFoF9+orUq2qkZwzRah3q4XQGCKn5kxGinRfNaqHT59hIQSJqS4MVAj4/wEwVi0cjrEdxEn7TAKuoEoa",
+	"xv9ZJBgSg1MzcLAbOjA5IT8FzJ+w8MTk0v15WAEhhAaBbQWZPPRCYUQypCGjJ4+HZBJSLbKgXRjfQaJt",
+	"kGJojVzS0XtYj2B6ncf1IzK8aHdets7Pm1dDD+zevoWs3oP3bOnZxBmYihDERN34Dt3sDQc031CxjCtm",
+	"howCytyHPIqYqJH2nInGdYsc1eq1I80ANf9VZp4IJ81w2/pAHEKvukXrnJzhdRdB1FKQm30JMNGtmE+m",
+	"TI+tnBEOTN556BFTB+i2HlES9QdIri9FFFLdMV2qODHJEq7mRhSKgFKTuj+AHYpL8Fk4GCDoMUYjNodu",
+	"Z5UauZKRTSun934USqWqWAWL3IbyXrHQ9qFI+azd6WJ1RH0EpoxiHTnMkFD6sdqyuK2PTELr5lz//vQJ",
+	"ztRYIiEWER1h6QlsjTcdhIkJF4yZaHBguHAg1cmTJ74cqRoeoxqdz/OhChq3TT+3VAAGzQMaaTqhT+QJ",
+	"4T4TEY+WpOxSFQ+JjYeFpA8vGl6apimmtEarKl5fmNKTHpkyGkTTGmkCDtvLt/h+hhKVLv481AQZLfjU",
+	"iYoYGgI97IvyRcjEaKqlPmOFxa8VGdMguKWj9x5piknA1ZRIYbelUuuLvnj8GHMqPH6MGG3udefJ9p2Q",
+	"4Y/VxnxevTQpc3777/9Jhg3AhuolFZOFngUpY0FMPGDKI8NfhoRPhKYzXl9oqEkB/H4+16QXL0/lmIzD",
+	"J+BrLkzcB1yjLqKphvcITp8JWI5T9sD449CQpNFUKib6IjAz0ctgo6lEvByeSREx4UzUrNqaXNTjxyRk",
+	"qBkxk7cB66szn9xKX28Jw6sVDxQmcg9nMT6gC6Gfnhi2Q4UfbzW5D+ncSMc2+E9PSfPT4aluABUfXYSC",
+	"fTu8aNiR9QDjgEa1Pob64JPhr2bvPVO8PIlh+TQ8tUdWd2fSamKzV73eNTk+POyLTAcn+SRSHsHQlhPy",
+	"K8TRnJCfTJPf/vG/fv6UHrJGhslPTLR0y5bSUBILT3NiqO+bUHO1mM9lGEGGJxrSGdP0pzyn0dQjvyxY",
+	"uISz4rOwggTtNmT0PYSZ9wUKS4iyuhONJkLjn/GrM2FHQ1xFDW7D7I+Wz2ZzCRfgmt4M7UHogjykao8f",
+	"m7OJAhKGflp6+Ns//if5c7d9paG8YJiXBWUgTViVFkA0MfbZXC/DWUxf6E9xQcl6lUcg3SakqAdTgv4L",
+	"uwUcwiS5etTZQkGeKkycgeKyZmNyoYfsi4WYUxBi1CIM5USLB+Vhv7/wv6vXh4SpEdWsm4tRsPCZX/Hi",
+	"xmd1zcTODpBbyICMplQzDUhKc3VziUh93rxMGqOPpWl/y9FfBZQxwma3zPc1ID0i71gYanKgB+BKBjRi",
+	"ipRv/nRYP2z89o9/wh9Nry/0H8+emSfPXlRqpJfJYKrZH5Ac8KtCLcNEeM1o+F4TRCdz6QnRku6QlGlf",
+	"xOmLsXyFh04zHKKGhhheOlSVGmlHUxbec8X0GSHD3JEYJkJDuAhYXwwTOA0N9kFSLgh7KycPmDC1Tw2i",
+	"4L3srfSXkCyMQTncBIfAHSzqCyDkWKUFcE0/xzA6JG8Vzyb+svJILIc0EEX1EDhpSvzFPDD0VI+hB9B4",
+	"GrA7FsCETAjeDAUhKsizY3yriM/Y3ENxqk6GbxqXF+3Om+Y5REw0u72hrQmkxdp7aU5GX5gaIvdyEfj6",
+	"QDDhxwkbaahYCLIKVuayaaVDamI7qCCTBVOK+TXSEMSYCslMo1fYF2apZE4VSjrPjqu3PCIhFcgC9B6m",
+	"9osMzY0isCoyNNeJw4pDOPRhM8RASyyPH6O11sozKN4oK5MBe2l3uoN2p/V966o7TMQqlE9jGRk5lRGX",
+	"+mLGoqn0lcmXjXQFCQMSap+F/M6tae/oB6A6cBVTVZsVBfv0+gJ/ZumMR4Za6JQh/zs1NvSYNfaWc30s",
+	"wEXgx6qxk1ZbfpzKLjEl9QXgnqqckmGHReGy2hhHLNS9xVQ1qnbYPKBLjGy3g5xzhVWNpRiiwBmTNyCw",
+	"feHLe6F5pKZgtqhnxctMCWeZY+oANvZhLgFfhmmBctgX8dGxIqsrr56kbikVuWV4Uy2hNEhVjsd8ZAGA",
+	"AUTwDpFCAb6csxEHSS+RDtJ8D5QuHoD/SoiO7IhBkEkl3t9H+rAl1wq663/7N/LGSSauH7UFsynXjbhl",
+	"EM7WGsZi87oRF5HUp1vTaTeFAbjzkxacPaYPrJmP4j7rCziips65k97bc6hcIEfv44DFuF4QlASjviJl",
+	"4/mPt3RYBMy4u/eFcXTUW+nQ4jEdRebLuHSVKUyrKkAqhHTUTojfWs6pwngAoISa5gh0DY/ik6U/VAGf",
+	"I63gER5GTRLwtEF9ctwMOFkgx54aUh4CeQFqOZ8HWiRDSqVStbsTl34tTmn6+9v/9U/gS/idgj2iSIds",
+	"R5E8IY8tc+oLuYge29JKmTocXvId4eJxthSHRx4bRRpfjULmczAfYOu+eDyVgf8YgPRYsSgK2GO3zjp1",
+	"Qz2xWphHHtuKNgRm5myzU02qLyL6nimDbFBJB4gW1iEzNZEfKTMlgAPKDknvdkGgsetdixahgD2NZF9k",
+	"O/LZre3Hs2vRO/A4VUj+kSLJq3ja2Be62nIog9gXtpp1LNCYgtaVGnkruabRwb1WnTWenaDQH7KAUWVK",
+	"H9T6ooOp//Ew2HpgHkn1DPGzgG1ufYShLcLgnDGVcC2NS6d9QWPmiGuy9dx032B/H5rTMoTaCoDuUJdO",
+	"y4pQXKdyauiDqVKQWIC01GhPtDkvWtPKSsiGUyFVN8naam5lCK7MWbH2FSkMJ0LhJEFqTQUUKePxgxSI",
+	"h4gRINRptc/KCDGGk/LBkf7wuHKitWPs5n4q+8J6GOtnGiwaceIooFtN81IdeUaJtmBYWYYCqqD1xdBN",
+	"JR/70MW56pHriEUQVGrkRvMCPSt4aBM5JIFNmGe2L1zVlpSP6wcVEO6xSKKx5qDKCIn+LT4B1ViCu3VM",
+	"2GwMlJaEAz6ZRsAv0EL6X6pVRNAqMoqTZATN3u4NLlLwh9asjY+YeoJmuUeKRExF6hQcs3DvpnTOaqRa",
+	"RZtrX3wk/0Y+Ij37mKCBhrjzkwvy0Z4D8hGR9aPF4o+AnLoTh864P6G1c4w/Yu7Gj6jHfuyLj9Vqdef/",
+	"6akf6EnaIrFTqmLz78f4v5p+J79etS/PB80fr1ud5jn5SI7rL2B8cmg6MnRUhkVhXfpwGCRI+sV/3f/P",
+	"/rJxl5ftbnrQIzMoDKM7t8i2vnf8b+PsrH1z1bP5bqDfI+z3OL0YbkP2turXzPai0/5r88qd7dPUbDWw",
+	"qbAZTdz8Sm6H6ybeaXZ7ndZZLz33Z+4ojxR5/e6MlF+/e4nGUWIjze2WQHy4Jhw2Rnzj8G6AuDvw8xzQ",
+	"wAiEXMayI1RnXKvqqk23/z276XSaV2fvBm9a3TeN3tkrF6TfmTEdEcAZPyU/5HvG/3Ybb5oD3DO35xem",
+	"Z6xyAZm2bRh8vjwhKQ8vm+ffNzuDuE4d1EEcVlYOm6mT6Ix8UE8PjUqjFi5S+xoLhnZePCQQC6/PngmG",
+	"N7PL7+hW8zjIgSDRiMFYjgVklaFT/DaIfR2tmGJqaGIHkAK2qJ5pJQObZI6d5ttmp9u4NBPsDjrNN43W",
+	"Vevq+9RMLfGJ82DEuVDMfBxRHzKly3urWTsLLAZT8le+WlFqEkdZXLQJ1UM2YvyOQZARZMVdgMJPC1ij",
+	"fWPIjRMMjHP/uAKfOs2z1jXM66rdG1y0b67SW3mcm5smP0I6VWlcoXHlOGsP44EmcDQBvSY3FklTuAxS",
+	"W95UUURUV7MF/P+XjcvG1Vlz0H7b7Fxctn9I5tMXSdY6LWMiuQP7jpav76dSMSCOGfrnGR9s3DUojo4S",
+	"2lOQep4RX2tfRgsCMSStkcgw0UGsObVjMf3xY9SzZGishCav1e3SNWyUh9ftbo88oXP+5O7giVXJn7iy",
+	"MVTZfWKqdA4rJ6CpLs01A1RB/rtWXQDFVMrQp1eRFETGlB5l6ggbCA/7iYc2zwm/c+LKQb0xUSvYRcUj",
+	"twtbzkwrg6u07hRCe9igL8xCVlGYDFkx5j5MTKIJY0qZN2Ld31motSa7UtQ7YrOtucTNq0aGb8hFBJrR",
+	"vQwDX5Nb7rMTlPIODokvERgOFvDI2s7TsH38GBGIHNQrGdMfJjUZoRIfcRbG8q+bMgbAJmAkZNDA0YfW",
+	"SWBYMZleSHlomfsQJWlMlK7nN0+xYInANcqTzexxktiHFUFLekoPJGUEISb9BHMtsPaYD4UGnHBhjeqW",
+	"fmgkyr4AGRPxyOEKGpXMbjx+DAzs8WNbJJgrWy7dlHqnKoLC3XIRAlIvBNpq+gKdaOAFKcPy7ikyyQx1",
+	"izQGjt7Dp/EV7+GRvdTmUTwZw0QfP+6LZD75Ou26+5veWY2c44WjwkRC9G82kVBcOMPugJ65GPPJItS8",
+	"SvceTYmVILrXzavz1tX3KEF0h1iPVw/baTbO3zQrJ4l/yEGd1Ot1QolPseTgU/sAZub1RSzuHdSz3x7A",
+	"b+fzGuT5RH3QXsEOAYlNXk6wYsZV44deXwzjGu5GJ3Qr6g/dKz4sEm4omsmhjDQMj8kQXFcAvjN7cxRx",
+	"sEGXvFLAR8w4I5mr7utQzkPOIgqxnuk77vT1dsQjp6IRaVy3MJ+QMgWqavVaHeKX50zQOS+dlMBnAR2v",
+	"puC7Y+etNdYnh2P6xPjqgXOULKrcYioB6dMFF+LgTePUvsIUhsZgb/LsW/8x0PzNCAquQME8qJV6gE9f",
+	"mGAhW2QyqahVI1fSXrWjoDOZ6FO4iNBNwVQ6Ah45xMpDWmAwhcGGp+Q+lGLSFzBF8BhpXcHtz+DwojE4",
+	"a583zVUz6jATBkYdwqozyoMa6WhNHvbzhDx9MuMCCA+Q5j+R1jU01bR+Hhgc1KK0pXXmgtaYI+UYyeOy",
+	"am6TNR1DZIg5ZcuHfHEAKKi/BHtmrxNXev4lnzz5sTGfx4UUNn6NF/3W0g5+/UaLeSn9pXXJsDEPc7xl",
+	"4lI8+ZtJMRu7zFkvutLB4dHx02fgLA7XuBv9y7Pl9D6lfdZMHKV1pQDsPazX95pbrgJeXKjMupZav7uS",
+	"RlLrv1rbcTW54nywpPRxyvV/XD9Y1Xm89ic3KROTj+2ONrdrYY7MQ4Q0NnuxudmZFOOAo3Pq8eHh5gZJ",
+	"8lIs74oNtxhJnzPI04dtnm6zqC5atm5ErCSh748JVdzUHNOrur6NcL5cr8afftYnQi1mM02U45OpKVjJ",
+	"K0V0oo9kqXcvq2PIyOn6tuht/ln3niO1iHRbUdocYR1REB7QgfKRikWV8ggKeVds1CUIS9gcZFTjVCni",
+	"EqPWjIGemK5SaSVBQ1pJuZhqgt5xfFCHS24tq3Pr1mkUsXSpO5TfRnIG0jnaMbAEHhOjcDmP9ORR/u4L",
+	"zWFvqWKemUPCM+wNwtZFGNPsoy9c/uH4R1ojYaY+n17f0Jaa7LQvL99ojdQYC4ensZXW0JG+cNhQ41KL",
+	"N++yrIis40Sp68YTNJsbfmv3Ml8S0QKpRjopOKCDkRYKJ6FczBXciSj+wXUBgQudIb0d+Ww8mfK/vZ+J",
+	"+S+hihZ39x+WfwdS/vy7F0NSPjisk1vUimJXDae0Djqc9IUMY88RMMJigaPT+AKAh+gtHl9SWLO9YPcW",
+	"4YCbjtBsP3OYc1/sw53Jlsy5L7bjzlir9F/M+Qsx56Sia8yb0a89zZrNy1q+IurJTyVE5yrgc1CdCTn/",
+	"JawiTpd+3m3t2cq0Kzh5PJ0/AiM/qG9u8L0U7F9cH7k+4sADmX4Slz0pirppjS0OnRgrkOV0hsZryuqU",
+	"bq2R1jiWH0/ijwuYg6ZsOcmBlE0Ugod6HNxAYxlawK9TMmWBT57V6wQuPUC6MKYtY3xIuHRseYLx0MFG",
+	"IS+nkWW+J8USh6IzI3YAbTc3bF5fKAnO0jJgwrSIbc/Ud+WH+FIOXOvwXlgaYIITzEjOmIqdOPrCQJHc",
+	"dFqxtUS5dYe1jp8UKR6mVscVOayTkApfzjCeiZSPDsktVPfti4SzVk5NPq2WbjM0g548eRLJaP4ENfcT",
+	"vM6FEr149/r/w2H+HV+8bHSbR4fmVnZRrx8+w3K9/47Nhx7hNVbri87FGXl2ePSddRBXJxAOcuCRZ8SH",
+	"5OMeOaoTVSNnsVzg+FtqdZ3NCeOx90QR3/ueRU5h6W/B+vblMalYaQh9i4+2q4VpYTOUQTBDA9tYlrwS",
+	"eDvmeFRcI9uUxIZKE/9hRquN5KxAs3SrXj+r15MS1Uld6jSH48rRDzN1qEvF6JSdhsUmxKNu86zT7BX9",
+	"XYBbScXok9Km5kBNnZLfafAmpag/AzBRFHBhKRZBsBUwHYkhBUvswC5W/wIev4OMkKlKs0JEQAbwIAnh",
+	"SzK5ZIqkrKli5iwQnrCbygPYIMrYq3Xf61DeGXUPogiYUBwLpJjLJT03EydWwNWMmgF1PFmFUPK0OuNi",
+	"EbG+0DSuupgbQ3yNnFs1F3CHUOyiRpD0rDRz5qyOfbHa7LhW1/smtkUsXPIv7eULaS9O0fs0AbLZ/mtO",
+	"mXo7/g6LyZXjLyA2b+Oh/mVV/EPoF11DmfAEP1DPcMnAGhOjiX6NyVzZoXOVvNkRqUpcWwioEdBNUw3Z",
+	"iYvsC6TFJq6OBBxus+dUqXsZ+tiVje6z/QVwh3oE6oYpJ8U+RExgLBNXBEMuI4m6TOvaA5/MamNik0bi",
+	"FKxaAYOcgnVqxtWMRqMp8VnAIripPSVPHfqszBu87/5hE90+LQwsxy58Z0lgOjx71bi8bF5934xthjkT",
+	"35jk3dodP2FQkDAqDCZlwarFdlCZoFKKhriHWhkoWWrl8KThzBFdRhw/ASEhkR8LrRefDJ1nU6r6wsqm",
+	"ZsHl44N6pUawLpXFVGRKIzmbSTA2o4OybhlzoxOLeRGfGQWEq76I1RIakZlUEQb+x3yRQmiHYb9eiud5",
+	"xHB4zwoqyDMN3mlGqliEfiHG1xkAagPJcxtdOQV3XPeK816G700UCMSbJJbZvvAlU56JyreTP6gbPEP9",
+	"kiB4FKzHQl3/rQIOKvvBU4LiikqVqemLcSDvwXcq3roymkzxYMYme1wjjyrmzvX48AUZdhq9Jt69x3Fu",
+	"qfgecOYWxpsy5JNpZCJP0XObGXOr9Y5BZXsOCanBh6BsXQjtkiC2i4tJX9wu/AmLPDK0Hp7f3zS7XeNK",
+	"SJ5kn//Qujpv/zCspGWjw3osHI0CzkTUFzYndZkK0rq+O46TVEO4vH70jDx5dlxZLQJB7bbDP5YUlCoo",
+	"VzoaH4wO6Xes+vT2uV89Zs8Oqy/o04NqffSdfzh+fvuMHh/YCnC7y04FFe6+oPR02f6+dTXo3pydNbvd",
+	"UpJTBdOFYHlLWMTTj/OAcjGI2IfIPE6KaFgbW5KKCL4wqepLL21Gj7gG58HhkZtspQTLJUY+Gy+CXS5+",
+	"9UgGXKtls8IB9pW1trHjnlmcaSKv+j9H5kqJWIjNhlpqPlQGjnO4ryqL0sZqc+4lpAOxV6oQLgDsNJVA",
+	"wtRhLyPhNsXYBVTONGLXUb0Kvk0285sMUf55Do+5HzCUQZYVT3MDpiI9nonWKQ8DqqLBQkEmvaFHTNrL",
+	"NGulhuNoUnnJJnS0tPOKw8/JEKeNcTIQi4kuhzUyNILL0ImHsyo5NjLWU8R4wyqH5823rTPIAj8Eqy1E",
+	"FsEVLfISqmUTalkacGDmFxJzDehzsxl/IJOkQ/oSWMR07yf9ciEiQN2Xf06nLz0pHdYPn1XrB9X6i97B",
+	"85P6dydPn9fq8J+/xsVzImsri7eudGL+ri4W3K8eHB6V4rfGA41fTzW79xlp+DR5axM6Sg1iPocZHNXq",
+	"tYODo9pzqDeQoNmG6WmoJeS2/Xp7+mo2eR1xbbhn7PdradMom6YHyqFCFpnzNGeDStcFv3BCRcSrTCxm",
+	"sZxt1BUC9lXPCKSxOoaxtaJq6xDbKNAgMCne+gJSRlnx+KzTPG9e9VqNy+4wo6VARoL4RkU/GUkV1cgP",
+	"+ivX0m6NbSDxgxrpk7LGPHyqBT2H5Jyk04qb5E+GYFpPWBjO8SavnBqHBMcETagjP0MX0SIUemwhcWgj",
+	"eFYD5F8wEwAb+ZMRPa2g2RdlMNlVrGEu856Uj+r43snbU3adZCuJt2+Soaov4o3hygYveyCax9sIwrgi",
+	"kZSkvJV8X6mRRl9k5gcp/NbJznh/ZVq1ruPoIzl6zxwwLAQEwUThAiJg5qH8YHPb2NUyH5Te6wINgVgF",
+	"IVWV03R+YnJbxlqUhQ0GUiaaSV9wQWiRFlUuVDy8VXqHZzRVW45qjAyXRlYFiqM5QUuK90rvhX7l5LrY",
+	"UvMqYzpN0KsCXzNwa9g1vuwQfwZ6VsXNZFaIJpjHSvPfZV9AhQ2DK5gmxMnqAmF6pgZfotOBWz5hHzgm",
+	"B4g3i0Vw7MBLF2icBUeiBNZII2by45AxlWSm00hrAHpCeBRfbyvdrc1h1BcQNQLuSHhNbJCAKeMBhMVu",
+	"Yg8ou35YPGDzwudR1bh3uSfK3DeH6cOvh4O8AzSGeCTNXQBGWDsbEIV0BJH/KEDCLNNiES5KMaNHW8mv",
+	"L+LjaqGcNX2V3btmNIFVXIsXKTZ49YVr8QLEAy2tRq7jUzKlamrT4WnsCgkNJ1Icct/JUWSChav4caGM",
+	"BYznj3RbkJKdPrcEZO8pqU8z15QWKZEb18Xk+j+Uuq+H/n/ZXs75ohp3ui79Lne1by4acYiso5/vZ5Jw",
+	"72+PoPrHmA7Sy4RLWgv3SGLqzURydHS1VMiR7aSGCXbRbJBdZeLbWrTSL2WKSK/ReAU83D7xaVfM2tI4",
+	"QcooEWnCqYEW7/T2crUxWZyFDPgSDdT/odYHBGzZSpKWTLjGB1AVCmV+uYhWC/0dkIJVKhjM8DvNfuEm",
+	"Hwqcpy6/bT40q34QFdGljazholbEAbBy3x9Rwb5sf9++6TknOnWerDP49hT6jWlefILc/n6X2idsJSlb",
+	"bDHueVvjYhVxZjuURFSMJRlHYNLClBFgUjIpKKHGmSO+Z7Ne9onvvuOyX8EbnGNirEpJvLjNIZqyR0Ea",
+	"t1tGIhpO8AKL2whZ4QxQWXUIUD//A0lD68SfXXhHvPavcx3wtY4srskNK3yY28TxA4yACeqmltyYz2nI",
+	"eEC4iEK5uAPP1lKMEri19YM/vzr669O/vPjhux+fv3v29mnvuHvUOfzLwfX2YLLkJAekK5k+mqji0Mja",
+	"eB/E178CtaNEzdlIi4lmxtsa3DTBwwv11QTv5YpsuDViSaEpdJmLtGIfbNLtmEhJwTwSgB3eaK6uId6Q",
+	"MBvyX8NY5JqxhQ2JSdSHHs2YndqW7Q2tWrtQGKJdNr1b4movHbihrEujGKKZLZLSpEOQkbVbVVYoi3IR",
+	"tRFmf2iBod171ex0CzQBA5PSyWFKOE+LVME+dMoF3jpJfe1Qv2Opw2ROdWa/1UG0AvOTsQwnMtrnKDYw",
+	"0x+atBU5rNfJ8LrR7f7Q7pwPOs1uszfoNq96w7QhEiX2spB94ZjUK6dxYt+M1RxMZ8ojlDyrguM9uo2g",
+	"+85BPTZLcmUsaCB/CLzUS1L0YS50M4jN9gqp0JE+sEAx53Kx4pmQOTDaiWXKVl7rQw0ZLsizOonTjsRf",
+	"wPycLMMKMuml7fq21Evik6FOyBEY/w7qfWEXFRvLPXJYh1+QkMKxjbeuiyjGBWyqtVr9gSSrVYag7fmt",
+	"7uAriFMFiJ4SMFpjxyBskNjweK6sIdaz8cRTqsgtYwJw5fMIYVdsEYXU3jjVvrqZ4DPq+h2bvzExUaNT",
+	"lqm8Y6nddertOqKHH+xB864Y81EYiIkNOnYK36QmjyURvadQ4SL2eu+LtOsbF2QY3csxhTDLYY10jZ0o",
+	"XC/kwNWP2d+TTKZS8xn0jwHr/x97b7fcRpKlCb6KD2zbBKgCEACSSgm0tB6IBCWW+FcAmJnqjh6EA+Eg",
+	"ohjwQIYHCCFr0qxsLtbmunvN9nav+mpu9hV23iSfZM3POe7hgR+KpCilVKm6qBQBRISH/5z/8315VSbQ",
+	"QMZauMLXZRNg1+KJPD8PwXA8X0bS0rkQcDqXeZmmhX1aRydz0jpGNVixt1vf8WVw3r8YUO4z8LYlPAnf",
+	"26OElf3BIkmvsaRBioWbs/GlG5u3UXmoyEgkTRPyCzhJH1OvGCdgk/GsQoQwRkYDE4wv11FS6WxTKkXG",
+	"SxZG47FIMZmALw7Q1biopil7mjfIE4xKoZBxGzRAxWCLU/96XlPIUsFHE6FWq2Dt1BDyNQeuhQJ5Rnm3",
+	"2fQsnjOUuHg5iHoOm5pIUdn3panwzZAX324QO5Hb3rFYq2lMag7KdN+C1Ti/yDNw9L52D8AbQ/Gx1vMo",
+	"ERz+Iti9FXuSADJs9Sh5tmw5H7dJKXGtuPPYN9ZkF/JgqLN9aZpMSGezNZW9lt+usdfFFG1LX0eMpZTN",
+	"g+t9KWwq8DESsMW615WkNaQwCaQLKpMzR7zl+KOEi3dbBawvC4nYTQRQtKibTJauFslfocVSrAW9Yyrr",
+	"bGeRZ7P+i/PdABL86ZQbLV784Z0Ng8Js/g7m0IYo00WeXuby6l4IQLeYORvveqfqz6MkHUZhKOTXbRpp",
+	"O6iQvbf6tGCh3MdMQh0h0irt5W1m0gFU0ClqdJkroSoOmCc2FwCplwyBpisHl5nyq2jE4kheG38wl2+V",
+	"GmtLX64WT5FGBTCYzmn7+MSCwVz2oAmj59RDsuC0/fr4YHByfPaWnNBCTWTNl32kcIM6h+BvR93zs37n",
+	"7HBw2T351U7AMyWyqpnYfwblQW3kz3cdxBe3mxxe5/u1JvSA1Nw4TbQ7IEOAt1VsmOjFSpj7IFZOZkIa",
+	"FHgY4yiRaj7NoTX1HGGvgv7WgLv4ci6hUCaRQtsbbk0q6j/wV+9c4XSBK1nFqguolzRKMc39VqBNo/oM",
+	"befq5d4s4HFSwUP7Cl3Sq6E+TUsr1KXIvjy3dGXbF8P8eq88noNZvN2X3aX4qBIXtzEr50KswqpEqRDJ",
+	"a0fSdh1j+xY5WxAzd2kwBCqVXIRSbq8gk/YLDKYT8R74rgzNJfFcA1yUqvgyS67QAsyVB0adlGmHM8Pz",
+	"MD5nh5HLZ9u9SJWoni95lkyxdg44qaz3qIWUCbAV4F/hfTwEhYZXg/I5DG7SiCLow/OlK+GNM5kXapHT",
+	"47FkRjRrFOcfRgQ1XRBiKzJMuyP5imDPY8FxcoHDQM/l3XubRF/PtcVwzU/18p3gdvlHkIS3Vmptt2/X",
+	"f2mKgYby6pdptLwJ47/K6Hqy4Mvr0XQ5X8wW8c3Pi1RF2WimRj/H4S9Kpots/tfFTfz+r9fxz7PZ4ueh",
+	"WNxDxpml6H0ek3lD1dNPW/53a/WT6ZI/f9s5Gxz3epcrPfJ9qgdXc+yRv1Nh1D06s47hzrd3D5BwIJER",
+	"sj/ZKnUc1ReNnfVZtEZe8nwnxZFDtG9tlDIFGgVOFb3sORo3oMBP+RK1FmKwy2ThUd4UUyFRWrjal3QO",
+	"FCsH18tRQN2tLg85BgmC6+UwWGUSAfAQUC+ghQCsMIpjEyvypYXWRqYywdR8OI2yzOAZmhGtMqEo6L/W",
+	"Y6Z4ZsaB3tShOvUlV8BmOaAvA0SxztlU9HAA4NIkhrX2RK7LFv3XYD+mDkw+ULONx6ycCcw1czaaqyyZ",
+	"AuHS0k0BRMrwJsobobLoKmdlizIl4rF+5bmM+WI8jys1X/bIj6LVsYFnI43wnQMD+B5Q28mGGdoHgC/S",
+	"ehCEJs4CnLAw2YJNdZDvta8z63xwfnpxcozUD2+LdacgU0kWmh2sZSqXA30mbDWpnmR8Y2LqgoYsBDgy",
+	"3uQAN4j9mFIGCoXAdaRvV7pejrR0xt2uz7h56gBG5ZUMY/bAXK8nPU2S8SAZDyhaBxBS8TgSpX9bVUte",
+	"yWoIZ6MDNAodIzvyX52LB/oF7fDcYwUZ54e2luVb5/xGpDeRWNymJ0Bi5dwTCV3yxabe87cjfCdHdDuH",
+	"Zovgfkbbr4rb72+l2XyDFG+vCVag2CcgGjZcsrfvDrwNXE341SvMSwA1hJYxGB6DaLovEZVQJihC8uSj",
+	"2SnUJbTgaUgRFxNa7r+76AyQCivYYunmE0Dqv69f8+uxcleEg5neu+9957U/g8dfWJnLi8N2v9BNsO1t",
+	"Pq2oGxZFnZ4kLpdG0pk/XZeq5JWGQopxNIp4PICunkEoRjE3RtCjy7vhh+Rd26VXoUbv2qcSgYWHAahK",
+	"tlkoVj6ymPJOYRrz1EcJ2HxSSTxJAG4nF5ZJuiYR7yednT29LRJzahnoiVE90DufyE3GUSyCGgvW9Hng",
+	"sWBVodM1qNQDbQQbKmW9/G/fHRASeLDpzNDFt52bIL/VK1+CuHdYXcnSNwRnzhZ8oloo+A/aPayhbV9c",
+	"nBwftF+ddAICpwU+auJeN9A8p9ErVt5t7LDg8PzgEpDd++fng5N293Un2NfaKgmXbMxTNsQaC6wUHwHv",
+	"05gJnsaRCUPtNnZ8GVy0352ctw+d22B/sGH3vzg88tifLzqv9cpfnL1mT58Ol4zEqCEk10P1pcTKKyrs",
+	"gEkSIZ44bdojK1boOeE1RKNFcYidjZKJ92I0zwAMCbt73/RPT3wJAAv6CSELarNwHGCkas+Zicuz3uXF",
+	"xXm33zkEcQ0TcnF4hO8y4mmK3Z1ChtVkXMVBA1l/agowoql+DPw+FBCFgp0rMhEvIZ3vPM5ExXCxF5FF",
+	"FUbqfCD5JlKZuaT0WU7MTKFDj50en3ZokmTIVPSL2Gc5xS5sAmrrpOSE3sWTSIYmRzGfxQkPkTNBnxPG",
+	"Q8gHEbuO9k60YBOpYkqYTAV9WWNtIiAHm8XALivYeAWPTi9GEMlxMiDNrz8rF/dw5/C4TzvYl7484DNF",
+	"1R6IbmmPAOEij7WDarh39MSXQ8veVOg7b/nSwaeiseeUTvDWM3PgyvkS/dDp9o7Pz3qDi0538Pb47DDY",
+	"h3EAwRn0YLz05YafGybGoJKnefbw9CVjW7Ok7DOpL177fIXp9aUzmFfv+h0ciZ4w2JywuljtDJx8hj08",
+	"Uo506PXPu23AQ3MGpZfZyIVm3ewBt8oBA6emptGzO4qKEJyBXV5oCYBDe3N+2Q322W5TT8yHclib4ACs",
+	"2NI+ccW0s8wK1OY2GOH+no4KvNkVj6TD7a6nGGtMr2E/Oehz+OLK0hnDDAJ9lYm5u6eJpsmeJzqqxrVP",
+	"k8Umo/sSrspV26HjQH4pRvfUqMxn4ySdVo156tizep5LrVJ5GEmeLrVcrJSsSbnuHD/ADjPzgvN1N6O8",
+	"8bDek+LWLfb33h13JgpLrZ3GLZOgreyp7aV2xzYLx9oWnvDm3vNSq/Ry/OJ5WH/RePFid/Rd+HzvJW+O",
+	"Bef10d4eD+uNPb4zHO+OG8PmsD580WyOwsZe+HzU2BvWx/U6r7/Q94p+EQNQiKVW48XObrNYqm8m1xCZ",
+	"PsxUNne5zVS2T8IT+bvZw407FJmYsfaT5ISnVwQytnf3Cy+lms8wivmVxb9vN9wvSSG4Lo6zre9hr2tP",
+	"blsQpWfhJsh+ZvoUmszd23evSCOvegwItdHKLSfSxBut4RY0F8Vg/HnFPKGcT4ciJTWULvWDiwWYx71z",
+	"X+40nj+vNhiPZxNeJXb/hjbcG3WWG/cIdaFYGfj3PcbDeZyxYZRmE/1WwqMb7GhDF5OeUbb06LJJNGON",
+	"3/7+H416nf3TvlU+Dqxmnf0TUZcG9pJBlmQ8Dpi2FNb8DAUoOK55xu5lne3n00skT+uG2sYYE78Rb5fD",
+	"QwwmfC1hpbXZwyOil2+gl6/UKjVevqxXG81qo17ySlCNazA0EDkDQMHok5PkRsQcIvPOapdapVedMz1j",
+	"dgVnIh3BCJ/X9fhXgDxg55p7EvfloZgmrNfunkCAJN+tA9zNpVap++rZwXn/WXOXvWJQ+Hh3UU8L9xkC",
+	"Y2/fvRoctvvtQa/9Q0EBf6ro1mcLZ7lq94Dkmj5blFZnij9U/R5wJW5VvVp6wu3387POwSVQGZeh+hac",
+	"ckHI+Q0pGUf53Fe5je6g3Gzwq6jdDki7rSYS7qXdaqwtQXEFuUQKPBZYYaT/yMWY/ssRSAGmHAMSOwGy",
+	"AUGCVQEpt8z7DWZpAr5WOTATMRVBZd94rDyeCw+YoQF5Ci72fAmxEONVmXs8UYSXjcpSa+gsg24SNeMj",
+	"rT2JRY/YrxOVpcls4lZNNur1fXfgx71zVlTU+ytvuvaLnYrNXNMS2ahV4wX0AyGCFBF9hxzmWXHkk3cn",
+	"1Shm0PmwJjgfttMCJhGLSfPODV/ap9PUarVs5A5BOdivMAlNvO6mmnq7fvflfRQ8u7d+H31l+t1kaPVF",
+	"qIkPkiyRyRyIqaVoQKkPS+eChUKxCx5PI+rnTlTG4wGprXrj1YXWqVo4bbcOVtT4xxgL91Ddo8+mug8+",
+	"kepeycF/xpx7oRXCCORvWvuL1doHRa16P7X9N73hfn2G2+CWPFJi3VPIxCQssDsnYGUkkv2wlEXsREko",
+	"AFCTlM0pQmsaCXv9dr8z6HfbZ73j/vH5mVYiHa1YsTcrjhSxzwZ0PAKrq/RNCQC75Tpqx2dQX9Ppd4Ia",
+	"OycyWnwTMkHcjNJaVRcE52+xOmANIE5btR2KSco4VDEUFKa+o6K2jnVtAs8rHpbPrFa8v5Uivdwznk1A",
+	"BINQBpm0QaLc7fBzJd7qG/z6eMVSEMu/fHV63O9/SqF7mxS1m2NNht4Oge0K13fJPMWg/XphC+wgTDd9",
+	"Ekmrv8+f9k2sumIVZoVxFBD5OtxBsE4Ej/Utt9S7HmjpoNhForKrVPT+cgJGd1eEkaLn8LgG8CTQoA9W",
+	"MraTeWyvvsMkn5pmKwDMnvCMunLXAcve4FC+tnJImCGjh65SfZtScg3SJ4zoj19tRfmbTvuk/wZLJvNz",
+	"RZCOWiTjgiyBeM0cXbzD3Q4UzuJtBwlUEwvFTMhQyNHS9P/VHATKx3x/vd7ODPQ6XQAPuzxr/9A+PtE6",
+	"aeNcZGI6S1KeRvGSzXOsy8LEmFs/1tS03WmxLEUOzMcjlq3b7W6OKH1QOJ6RzEQqeewaQFRLtu3E6m+1",
+	"sYFEuXqiPIvVjSgE12KJPThXkeRQkgg+fiDF+2wwmqcqSQM25KNrbcgG9IEvy1oTGftAu0BAfFEh+wRG",
+	"xXiOz2FqxQGfRd8pTRZYElAwu3wZA36Lvk6xxSRBa5rCLamTcDfl46QDInlVY71RMhNYwYOz00oFD4Nt",
+	"1BtFbaN+J1vl57lIl7mxYstcH26uEMnxr9seAY1YJfeOdiM3615pyt9H0/m01GoAunEk6S+vZJCkZSau",
+	"RLr9AbhJCk+Y8vcnQl5p5bLT1BOd6a1capX+27/Wqy//7U//R8neXmWptl9+/RTF6dr0WmUr2V6jvm6P",
+	"RWGp9d2KwfWxNpVXopLHO/3UNhF9t0ZH4pWcM2ud4YdYXrfjt0kiuUnGeM4/PVfn4yAIfKzRZcTvW7E0",
+	"2QhHzJRWzLAuGF3s57mYC1Y217pQtcf0mZOZvaO8f/a3KPz1A21JSuQlZrlZrne9IYowwpSVEciHqehK",
+	"ipBddk8I9c1CBXjIPm9L1QpVaphH1c8Za50ARCYRRFomkcqSdLldMrNL7FSliklAwrVuKuHgfqhl5vfx",
+	"Mz9wRXF4x2HpU0mzO/fbuJXhjnd5b3/zH6muxivN07jUKk2ybKZaz/S5q40hN1vjs9kz7dsq9/A1vnt2",
+	"vRw9W3uNKm8Mm7VZOP5nFV19z4cjWG7a/aRksgQFd6nxHTSb6r/ptbVQL3mlcZpMB1vinMkI6tzuNOnF",
+	"tcuSwQYNpce3SZkVe6U+Ktquv22aUXwBofePV9O57qU/VluFH6GLS4uLQ5EBiMUH+ri4Ep9b9SJC9F1D",
+	"JWdJdpTM5e+ifLHkCbKyn0D3PjOCcnvIOYDDO8DYS8DKuQ7+7f/8dyxppS8N363pMA08FqTir2KUYRja",
+	"QmXLcYKsS/m1cDPTmcr+O8Pr4J/F6LWJQlNDwjS5ceqet8auW3mwJtfqVJI/tgAX2kFHXaJqerha/ASQ",
+	"ubQttFlCQ2MQJ0K8OzcpQwBwCkkgHLwHSf3IMWnfJ8rwEoH7uEgjYL82qBJT857OgCPFrsUsyzE3rsXy",
+	"iaIyMkzj6iFjBh2g/6OpgdhziZm20LXtF9ApLBiUviEujEfvjmlidzk3WUbwRhvNnkOY46/T8nlwjyAd",
+	"J5xBR7uBDDSaOLdl9QogxMl94s4gdPFEf4asK9htH+wg3OKIWiXVqPfrL1v1eqteX7G4tnqoRjo8ioO6",
+	"+fmug1oon9Ki+GN6+yCygQL+Vs2YH/vQgF4+eh72M+rNrzE7sV1Xg2zb4ik/urqGICKqawDPvUVXo/0W",
+	"gDYNCGk3YGVgylcRNB4VMII/zOHpId2eFvmIp7eRhJTKlvRlY8DvdTTfmEexabXpHBxfHHfO+kW/+KiQ",
+	"jmZ3ykbfT+O80lNxie7Jl6pm9PA+Vs1YpWK7g/m1SADkZK5mIDNr98EE1Xf7DIrkstfpDl4hSsA6xwMC",
+	"H6lSq+moANrct0hqPZ8GbfoeL60vw8jzbeJ57ebfhPCXIYThpJuMzSeRwYBafosMJjhT7f0Ycay9HyuN",
+	"QTYj9HnAyplIp5EeYY11qacPe5ldEA2ogDy96L8LDBSHlpYLHsciQ8RloI/+RaQJG/IY2/9TB1p1ksQh",
+	"9nHjRdi8SEjs5HH4ErKe4I3IxApzKMNRcTRjkYS0WI5PTvk4R1ts0y6eL/ELGnOkCPzd2+hzEKxUnKg5",
+	"trUW8bTbOdbIXZSTfkHALbqDjvLlZiXFDuJEEV4TotY7GCsf0FS+vI+q0g8CXdC2WAR/CI11QKttPX02",
+	"pPowwsf6EhWXOaAHJ+e9W1VXw1FduIFu0VxGeeMPH113bbj9N+31ZWgvOPwuCNwn0WBFEJttiqwNoAty",
+	"AzxcKxecWjnIhMWJvEJmEAMOiKwU5nx0O71+9/gAuu4T6UsrhSvAZwYqBvm+kysWSQ967RFyFZuDa6yn",
+	"RTiPC0B+hkcSh7gP2AmAUhFH4wxDV0R+jq0LFB9TGV8qZiZpS9gLIR7m2VUSAev9EhJHvkSGDgUFNeEt",
+	"XohJCeKdISMIZm6uVPatMvGlWe8PqpJNNAgwH38k76bHJW0ANUoFQp9PoowAFu5drvkAddF4uJ+Tn4WH",
+	"9fibnw61wEhmqspj5HDTmmTXK+m9v5L3xOPg5EfpA30L/OCeU7tdd3UdjEwehvf0N+21t+mvzY/4psK+",
+	"lCgYrs4n9cFcJfDsb85fA/2t3t3b9dpJNIaGRrFBsxVIs4wE9yyiOFL9gWtl2JDhILW0fAfXAY/28flZ",
+	"wXm4j/2vh+fs8K9ApG/uViguyq2FgJg9w4q857ulDxTrPYoGOeKxEmyWqChDejMAGf8yo2Purjo5Pvo8",
+	"iuOWGSrokw+kURxFA48cJsPSJ9I2+KhPq26cZ3wd+uYrURpa6AGqVT7Vn0RvzOWHMijFMB0F8NB7AHUW",
+	"J1dQiI6IXuUkDhlxOGuvwsS7KjV29JAeu/upikt8mz+S5X9sEuWpqLrQxrNJIsUXm9q4PPtwcqPuRIgs",
+	"Y8OtuQ3azJ8qu1G8/Tfz+suQlHTmH8m6DgUoeHUrZVsInF34PIrfWwgORC0cLZ8opkSWxQKKVyyxQ84O",
+	"9J6GlApgPB0JX5KtHclRAv1047kMlZWAsQivRNqiEQY1dhyK6SzRp4+J93yUxdr6vhZORL98LZaQ2fCl",
+	"0jcJTYzfvC+7FstKjWH9kQ0wY8CKSE8hSYKVYZQRj2SWJuEcs+G+HCXxfCrZUxrY00rLgjFSvCpJ9c25",
+	"MkydeT7nx/bJScdEiwPPfnDUPf+Xzlng+TI4uOx2O2cH7wanx73Tdv/gjf7Zq/YJchL80OkenZz/CBml",
+	"QoCN5EtANfCBljJBZd/RqSL0ZaJPtRWbADJEcTcKsymXdslJ1kD4igZbSN378unTcynYCLYJgHMOOTDM",
+	"0TI/fdpi3NC50pwR4a5kgdkWA/v7wLhWwB8XRllemmD2GjAFW4pSvTkDuzdGy+pbgSAySH+Lv3HWn9gF",
+	"o8yX+j4mfXN4Cb3k/c6g81O/0z1rnwy6naOOXotOkO/jJI2uIn0nJ+kFDWUw4R7hbhKqbaSYfYeyBc41",
+	"GKBSLGA8sInBUJhno2QqoJWdto6ZMNu1N1cCWxjshLH5bGMaCYz9Q7z+i7MOnPXScu/jSuumkCZrNcDp",
+	"8Epmm5Rapc5lt+SV1jcZNGxetKvou9TrjeZOySvhdgd1u9u8s0alKf4M0cPDzsV577g/uDjvrRTcrc7A",
+	"PXzCh06W3qDzVFAlPAYRx/pkRL/c7cnQJaB1CsYL6A76Q2cd8m61l/rFqBowtLtaJpm91lpPWpFBfi1L",
+	"nAeUxu/x4dC3kCWD1eV2kEnp1OGN7mFd9XOhcCu8SuH+wIaK7EGzmC8r2t8lLnP9vFztVbvwAxFuGwZd",
+	"lZ+uzF4Bo/ikNtyp1qL3N+Tubb7Bc7qmAPSulhtcdSlnaTLSyzwEwfbYtlvRZFnL7aGK5Eat3m664b22",
+	"mG3ixtANbG2cC5OpdlDxlyasOYt5Nk7SKZRujJLpNMqYtlZSD4pArJqkYnhlatAR3Aubmgn0paNv3F/O",
+	"RICl68oaZYkU+Fijt11VSQMhchmEEGsxDvrMgHmnSRyLsIq92njZhGv1JwU64vqbq1TvGqa02JUjkQLO",
+	"m0L0dHwzsHhoIJliQB1phjQWZJfBq/zQOev3Br3OXy61th90fuh03wWs3KjX2VRV9Jj1DfCu+4yP0kQp",
+	"ymFyCl/Zm46TOE4WamV2DaxavhzQyD5HsG68Bmtw4AL7SJgmVWMX/Epgzc792tyBlSfwZZnHC74EG33f",
+	"2FIqwUmTHiKoS6R7k8TeeQWFN2I6y9DgmiVxbDoxwUTBW/iSSNSuoxmki+EVW/ZfbDFJVHEP4NQoFvNM",
+	"z43+GTOdm1OgoWNBFGprOKJlC4nPH2uI8L4mAg/MpGGN/UiN9PTO+YpA/4piRGSKoAFmY6Qi45EU4b5Z",
+	"GZziWWZ3RbfT75xBbIaVd+os5Etl0OrNJCImn2HF0FsZb8pS3OTAP0o3HBxcdnvn3UHnp4vjLtjrMDwK",
+	"Jy2K71CpsSBbzoQKfDmOYm05gc+ynAlW1rPIq0poqyoTYWUfJo2FohrO0ZoQCr0ZKOnF96V8OWTXs0Wk",
+	"vTBYcm4Io1PwF2DCCCSKXg/ftVJjr3hoxueZ4UGBG7TjBy2222wCc4aBSAHGE+vW4TzfDmjQQfH22Y3W",
+	"dSlaPFZGiqbiJkrmCg9JOZnxn+cC1PYmEAGYqm0YAo2XkOywf94RUWBtrAZMS5mFhnXZtEm4PsWw5EOk",
+	"YtYm3ywGK45onTa9Bdyv8BZRJqbqgyzWRktASyF/f4wX7TThtemvPMnD05QvsclxCdj+WlmVHoD/gJAP",
+	"DgBE/S5JpUcI95HUKCIzrNrpzb2Nfoq1iG1z5oqNXDRhV23l3WbRHibrF2/2Yqs1/GLdGt7xSo68HqD5",
+	"vfsrGuJ7jWb9fn28pOZg0+gj/rK+m+9pE73Rq77yUc0w1YSrTatERlJqNaA/mavBNEnzDXwbmkTpxYtm",
+	"Y+cePOwgiy62UJq7GBIo2T53sLTxEft0RRkVuYAnwLIECi5SKzrO6k370tZ/x97weuPPb3b+Ze8vL398",
+	"8dN3757/sNff7e10m39pXNxj5snm3tw0fMeRsbJKpoLMhyhjC5FqAT6XIiRetC8k7uvoxVXH4bBgyoNN",
+	"c7vvQO7BZt9hksThLfHeoyhVGZtNCJSRg00SpnzB45a2DbS1pQ1LEGWBAU6yLo02oQyolS1FD9NkprQ5",
+	"l6n8M4poVRiUr9uqeed5q6Fg800xFhxH18IpKLw9umt8FHimrXBPgEys8CJuFBh7aQthYGaiwHo2iTIM",
+	"L8XSdQitPlEWqioPxOP3il5Xu1TaFsZP12auYql+eIzV9GvBZSCsomiwG/qF2Kw+KVD6j62kis5BQH8O",
+	"IhlQaFZZpir2HRi5HnteZ1AkT1bvfn4ZzwI7LVh5X2npnZIA8Rj0gN8kEQRZWRlK940fR0tZ04OqUX9r",
+	"YHBXyIWD8CbuL3RkKIi/vq/Aq0oKE4rs/GofsxH6A/1weOsMWaQJkPTN+cmhtcLRrdwYjQYW5ujnuUBq",
+	"LBOC5tNEXtn2CkCQgfRH6Mt8Aysn9A3LQO7Tg4POXPnSRJopymzOZMjKHGYdfWiaW3zsOBU4r3lYvrI9",
+	"ZvwmicM/RMB4b1u42ByOUuvF8139m41B0Yv2u/PLvg2L1nebD44h6yn/DAFk2PMH3U57c/h479MEjzfO",
+	"04fDx05A+D4WMBqrTRsrzk/j1nAxHuLVeLE1olfC0YVIsV44ClE8fpjYufm3GPE/WIzYbMtVW+8CopSu",
+	"1UW9ew8PFoPBh+VPqKO2G3891FVg/aFRMxFxyEgZE8mgYyZR5+CG1L+JeLrqkA3FKJlq6xETH8GdDLy8",
+	"kQImAgttQZIVOilsNBC0sFaBpAxzba9/f9E5Ozw+ex2wcq4/0aaq7LMZVxlaqaADlmyTpXBr8YAxC3EY",
+	"T9EssiUTvwgJOXjT+ohssJiGp1obz8nXY1jW9NbYtL2KtO2TGdNuwU2Q1DNRdLW6KGW3+sAUG2woR1ir",
+	"M9jXdqUv18oMvI2tPR4L3r47GHQ7f7mEyXLqP2CoTp4cqg58ac3+Siv/mcF9N0tpXldLbME4xtejzMsX",
+	"eQuxfBZ/HcbMh69wNMZjYvDB1u51+v2Tr8AgWH32y9ZOfXs++ZNYChsTy3c3FGhHfyJLwZyXb6bCH8NU",
+	"QAH3yWwFLVm3WwpdEQtuNI1jJGB2cZPOR0kduBVSgN6m7mgFtEHWM0pkzrgyTy9q4ChjqRkbfFPx8lqx",
+	"XIsUwz10YkATr9sb7OPNjXVegB+SKPymnD6onH44Pz78ppvuoJtw+z1cN5Eh9WlUE52Nb5rpj6GZfgBB",
+	"/Zh6Cb98BgA1W8ueimqEgLmJ6wWCv4UILpTjyCyNhGJqPmVZwn4RaWJAxU2MWfw857EirxB/7ukbVY2j",
+	"S7lILB254rPqOBXCFvxMuJqw0YRHEgAH+Cjz8qgxiDLlS3gGS2YCdY7ytNvnlttHiklxxbPoRpjxuQU1",
+	"NFZlyo9hoEvgi3R/NksiiYUw3NJAmrfQjrzz0zK6pngffUGOSAHhefe3tjZZi5yKx7h2WGmU7kvYcYHH",
+	"iqWPQzFOUmHBWaPMl6aAqgyKGkkyRnNYvCgJFfndSrBIqozLzJTj4APpvgh4x2M2jfSGVoz7kr4qvKbl",
+	"N1ULPptp9xuKZcwmqVDSAGQW3lHlTNhhol/bl+L9SIgQCYOCk87h6053cPCmc/B2cP42AC91/Zuj9vFJ",
+	"5zAAGjVTKHMTJTEoRbUxOK838gkekq+NTQgV+srUOEo9uTZNwfkcACFUMSMtSEgAfFQiVaTANLy7zsLp",
+	"g5n8QMfnPM7yWkUxuv7Maf1PI683IkzPifqGZlbe8DTikDl/uLh2SyNNw74+PreEHi8SBV1G+i2FVBxP",
+	"hXtWtSnEAnMOEVwabqoGURgUEmV0bsG98KVNVv/29/8L6p+SlM14ahfYptf090M+uvby/ibz3RPTypFT",
+	"FCYoCkMxjJyOp2ySJvMrDHrpN9WvIeRVJEXe6KHHNcUqSS2IkdXYtHrkUVZffjDM6rlp7CstiE3GFOgy",
+	"hMTqU+un5CrZl+iXub/Hx2Ey1E4K6B7tPGEjSwt+CUCn5eB1p8+e2dQ7rHRQ8aWaaAFuliccmPnn7gIO",
+	"olBRwwzSELvltFoYcwOabTDrnvgSqQi0yoaUq9UQBbhuNuUy5FmSLlm58dvf/2OvXtcqOOUjqKBMxpAQ",
+	"ZZl4n7VYlkbTKcROF5MoE0j3zEZJHPMZBGllomVNliZx4SZaP17Fgg1TProWmarssyiz3i5WouCLPiHm",
+	"YxF4TM+MNDlrvQejdf+Xh9NIrtc4mA3itLkx7HLz5cY2N1/68iM63ajEQbGnVpkm8+wpgovnn0XyacVp",
+	"aooTbW0lYyLNI/UKmIKjRKJezRxlSpXQzuKbgmIehmw+03M1RROBI5gTbqYcLXG16Y6bygg7RIh+E7gf",
+	"Fke0WNDt/NDp9tong85PB53OYW/Q7Zy2j88wN7DpiSwWCpPoKzaGqngAPd+7PDo6PgDgwKPLs8NeAMGI",
+	"RTKPQ4BhXWmhHIo4WZDJ6cI0ajtxFM9DfdRACOCi5dSUMyjkFRyRICt3iuPX2FEqxC/aRIREg4JGRlOT",
+	"goepWEFB1o0+ifGyBWUoZsVRTKepoI2if2aurvnShbFM5hktDpZJIHlsC6Mq0Pd+VIDEYmWZMDUfFcRB",
+	"xSN4f7igncOrYCNUwMr0cM8svQ3HtAqhpnDrnXA3HL866QR0LhzNEynDdZ7PQktvzLkMEwZ183pLmNW6",
+	"IQl9xQEws+3UvyhbAGPuU6NUGMrG1S/xdZw8ii8dhRSF1s1A4bcZHgyEsOOt/4NGnB6pe9AiDZgmLdvB",
+	"SUJ2kWr3xtaJRVr6s/OLXrXR3Nmt3AuCAFf5MxR+WGH38NbBF2vQLncKqFGw7H4BtPVnPTCAtmcDaOZI",
+	"2fDZg9fXKzlmJ/UlPkaGyGyHT9Z1uPKAf5Bo3LdAnDEZN9AR6G3KOFuPfEADILDcQdsfukMf4fCRhU5V",
+	"JnQa/laazTcWmazBSRSAsrFQIiCjEnZosgDD0ivS2GygwYHWebjeRp1EhKQC0PUvgbXHQB1strsvi+gH",
+	"m6EP9vPCDsKDtiSFFrrVMbAcKOsxOqgb8SCMsYJ9fxvYpHsi+xGe2jP0ql+WKsfBfaxOzpmQYSnvLgnd",
+	"ufkM2D60fL1+u3/Z20SEYyqWBxShLbUaTUxcrX3wcZksnAhgSDAa0JQ1FoCF8gnNFQ9OmmHduD+1DV5/",
+	"m+bBBWFKZF8ilNAGffDQnWBhwFf6aFZR7z9/v8zqCPbXRNIX1Q1zm15DT5YBls0Y//0YPfULMZwkybV6",
+	"puZDO3vbe+yxMd797acmJO+JUWqYG6jnegLI1qTGzAsYRbalufZH/Fmv8JZfBGX4H43P+8fOqzfn528H",
+	"vctXvYPu8UX/+PxstXX0MeA9Vxq8Uj4PmRolKRa9hxEYp27RPfSPDbDlt/Wvm/sxKRpJ8YvSv6GTF8mr",
+	"AdSnutAtO17JtEwPFGziQd5JtFbIkGPf3YNNvMB+C6egZg52jSb+GRLilh6VbnzTYbor53hBzvxBuceL",
+	"MmsdFVRlxWn6gIA3tyv926/edjw7QEbIiQ3cB7QKEBOUHyLUk8A5FgErB08Dy3aznIkKBFSJGRXSRzJZ",
+	"MIwehiKObgTRhwbzNA60yMdxDQuYYBm/Yk/N6/jSvM9TzMlgrx0b8RRSIJASiq4ANDfAgxV47OlTSjJo",
+	"wyMBBLZ96jlDCDJfCjlKl7OMgucjLlkiYwKGMP0mQZpkPBNVum8FR3DZPWHTucr0bwN93sqqEphIry+J",
+	"6TRnQ01SNk751VTIzMMLVAD+ps0zaEdK3xVhQiaJ0iP1kF1VJTEk8LLEY5zFSTLD7NwsjW54JjwWR/K6",
+	"Gms95LGpyDiyws+lmokRFMt7bDqP9UlRRNhKvXLEBg0II7vNZu5KpvNYwBIN6CfGD4Vl0/eGNEBgZHf7",
+	"5OT8x87h4KzT//G8+7YXsJlIp5AYjKiNlG6kF+Cv81A7rgj2wTPDX4/bY+kZrW+u4KNszuN4ycKIxyKs",
+	"1HzZLhAh3V3z47bfIK5+j1qCB7qFt+uxhymte2mOj9AKnyHIu8mc2NDt98exKOCLUqu0mCgxGryc/qX5",
+	"Q/39n3fGbxrD3vPl2xdhfzf98bv5v+zxg7p43YxOduXFc/XDi0Xpc5ojBVccN05BJTFahdr99x9MwK2O",
+	"+Ybn7FOpgb4WlAZoE61IvtkoG2wUmsKhwHq5EIrstJ43+BN3NVju7pNClBUFoj4766LxED4nA8FdYhuj",
+	"/Hku5gAvCprH1FNA2peUEYuTq30newqRAl8aXnPo7Nc6LBPTWQ7GFUk2jqOrCSJNIbSstlZuhMmEWt1l",
+	"wqzY0LdReG2g0LiDqsO3//1V3R2ipetjfMwC+o1zetg56fRXYlQbxQ5urvuInVO64UbEy/xmX1j4j17e",
+	"jQJ+VgGCU8N4cfbv4edshYAsBqdMOQYWhmnpXjiD7MFHcO0AvhbZt9O3+fQVql6/xXY+qTF1/vYjLfZb",
+	"yPlXTtc3ubYp/czDj5BqM56NJpv6DiFAoXJkSShzzViZHPRClMZjgXN5sK997lhAMECKipcHXnypHX8o",
+	"R4SjpteUdQgSlGwbspmuhZgxJIWkipHL7gnjimIsgK0IKLTQ0EAmE1A9IuZtMl6JJIE4EcqxGfNAErdM",
+	"xyvmky8fRXZvIpWBo/m1C/AHhhhWpONT2IoPFiE4lZ80A71p3dcT0V+Cpnn62fTIZiayx3XKH5Am/zgV",
+	"oyWMLQv5KrTN1+G/H6BUfqiiuqfX/iz3uD+QWTaedZYYlzyH1DaYdwX7XorFLclnX5ZvTzzvs815532j",
+	"raIwYJKnKYKv6DEkUhCOdo11tMZLkwXUqUMMm8Yv59OhSD3sr0eCEwQ7fNPvX5iiE1CaWl+O+BTh3T1E",
+	"F4w5lAV7pO5TlbEGexu9MqkZzIg8UWyYhEu9ajd6P7HL/lH1hU1mVLwcjciENwibUUCWpmxhaFpGyyep",
+	"fkPIiGRppDVxRpl7erEBz4J9Fix4lMGFvhyKSSRDWCWexhHCledZJGgsJCjcfRZMRBwGrfUQTaTYjBMS",
+	"vi+NWN3XhgwlkfRjqTC8hQDubD4zyI5GIXQ7/e67wdF5N6hYN8+XhSc9tuHgFBcc5rv8KzEavvKShC13",
+	"Nye3dE8lBZavnpZH94YPOyfHP3S6x53VQgc6VlDCRv/eiq1Qdw0Wc6Kx9LvufGDNBXt0bJoIgKSb9e9c",
+	"K2Ub8rQ2Gey9mnqhAQa76ZVIOg0A0vwF1RHk8sGYLST2VgaSCjNQi1ttZnog3o9Eqiej9De/lFz7ZDR+",
+	"sHahtNe8t0HSxvHeuWyB3k99s0IeNwhoo+4Iu/x5zBFQNbewobp12UYXETUqaqmAlfU/oLvLKi5pCF6U",
+	"SSBUauzHSRQL+olHdoNCb3oo9PWkeW2za2ECyFBAtckiuZarqGBjoklYRBgW2GdBKtR8KgIqAM8mAtlv",
+	"gGelxt6IuJAG0f/QZhFgGKApE6V2tOV1VpC1vMbdFeaFnotvkdLNTuxF+7L3NeStH8+pxaPxezq1OIJP",
+	"59Ne5Pf/Fiwtwr7qmflsUt+aHtsl/1+0MFaMA0ullbMbHE/TwY2+Tjl3FitaaSAthlNQh0A6yE4DGA2G",
+	"SARIxf51nCZTj2VJJWBlAHDQDp/e7BQaBTx8DKNqj5jS0kg5tFLDRba5rd/KksCFghsK8DX1AMlby7UA",
+	"ubMQvI2uJMRhU6EmXrH0Tl8fHMHhqoLFXD0OCdGA1I9FnheujtGzsOoRrkSZawwYfUjtGIpWYrbYpIUI",
+	"NNWXdm1FCCRchssVbgV1dXq1ZJL7pc5iPqGl8Yjz1UnMI2GI6xm+1qrSECrk6+6ZJq4pNTVnScDKa0V2",
+	"vgzsUAeJFINkHCBV+iJS4iO0atfc1fVl1B8heK3nvKgbQV0UNUaWrCiV1Z/cV/jb+b5XiVvzoyyFbof8",
+	"yHeDv1x2Lgt2Ah4g7d6tcHra80dH7OFvuryd3HPTg745So/qKFm6Pqik/YSKUvsOt/hHxgna4B8Z16kM",
+	"N0H4C1NyvslDwlggdcr7UmWp4NfQnZWkV0mWCenAnE0ct2Wpf0TOE8yHt4l4UytbrR30CyHdjEQVlftC",
+	"D5e4+qbfHJnNjky307s8/WN5Mr9/eg73+Sd0Zdp4kOG8fXNoNlV/6AX4fB6N26yyXV4fpnxhnBr87cZ+",
+	"mRo70gJduxgxnw2IISvIKbKQFoiRh+LL5/XdF/X6PqszE2RiiMgORdTay5EjUVlp98idiUUCfTw8m6da",
+	"NmvtAE6LL6GQhG4DzSR65Pp7yIVVAFeL8AxSBT6AWkTZaEJst1HKZnwk9p06Emj1Qf8jnwV4vKqxrp5G",
+	"UFWgV8N5SnqLpgKZ3Bwe3ZVXXGlQYWWZw25j92rlXooFVrVQzf5HsONX9h2xUN3bWoXJ+xwoCEbrdQ66",
+	"nf6ge97/OjpOPkLf5bqssUmXrXSe/GVX/vBCnTRGPz3PXu1Muy+XR83rw+8mf64vLvZ+ab8Qrxvzs92o",
+	"/zzplX53LYrnGeXpJ+k5wX1JbSaOCPpdW03+oX0mnPFCu6hRKQ/Qx+gPbaxc6Ypsnhoy/Hkcs1majKPY",
+	"si0UVgoAgGosmE2SLBlAUywgC2bRVFQh7w5cRxB+u+ye+LKMtR1a+02SeVphw3kUa71DejUVHDmVAn2O",
+	"A8tljyFCmTB40iY981pkp+IrBVU+7RSLyodRmk0GUHfYKjVevnwJwrahZWsylxlsiFd/Lt0LcEZMeaTl",
+	"Cg/5f6URaDla8kpghgyo2qAd8hKKz8Z3Xinm+TenPM0iPe8xzlerNE6hSkG/HI9hV5dedc70GkwSKQZY",
+	"NVRqlf7UbL6s0//wW9wsjpRTO7W5qi6Eyqr1+m5tyEfXw5j/IoZNPUiSdlWVJSm/EtVZmoTPaF8O4Hbq",
+	"GXBLN74b8MawWfvr7Oqff6q2p79Ue8Ym+54PRxslc7ZIxnwgJCgfm8a/pbh952WruePK642Qdg8uYz8V",
+	"t6Zf8K0/SrZ+rOAaCp6KtD3PJoDvXZBTr0XGDEIsdJLTMjmy6VTcVhyO9baKDbmKRlb4YJV4jZ1TTfX3",
+	"bC6pktIzsuJ7Nor1yMIaC+icBKx83DtnO43nz6sNX/J4NuHVJnLVBs7ODVgZv9upADRLu3dwfMxikQFO",
+	"cCQB8XnElfCYTNIpYh4CeuhsJlL9BWauAWbchHAQTVSLtJjpgw4YBGqfBfnxDmwjPsffzbjKmP5mH4Sq",
+	"PUUgVzu1xvPdfcBIAwQZXxrgY9b47e//0ajXzZA9hEBWHpssZxMhsTWQa4cqTWYTYd8JZ77GAjzUASsP",
+	"xTKxhXbJaD4VMoOJqthoFxb1oRDUaoH2OT5EVLWgUdrT0arA1PZlSWIb7zlDtEE9X4kShftVoGQ/XTIy",
+	"63DlkTd5lqQZVvElBvDWKRVYpHpryBrDalDlS72SBbC54ZJup6fQIwCe4ZLd8HiuHSx20e4fvMGc1kpo",
+	"D26f/2mZmc0UiZCRVH2iWOBKvAA1V8Y4Q+WHK8qyJORLVn4lZCTpM8Um/EawCQ9Zo+7LMLqCRi/gCmzW",
+	"m7sVNLjoQYrgh+dK0BMbz80ztzcF/D5K8oFe1J0V4QYdtlF33VVb2Zm8u9w20/sZvLXTzob+gI+Zq0+g",
+	"7/MZvFWZNhqtvedu3ipXmqjq2DRS7H//P+yvyTy9Vx8rrkd4mzK9dBoAHuyo/F7uw21aGF/sToq44BU8",
+	"A2Nqe+ztdB5nEeCMohxFwz9omSga22On0at99ueLzmuPXZy91qb8j2J4wcIcxJ62uwksEay9HpsvJeTz",
+	"Uwut/0SxA/x5tb+cAZc+PWm3/vL5//6/9f974DXkdA+oXAwtjdZys+i9iKEUIBT6CGnHdZ5KxJrXIrbz",
+	"0/ERS9LI6Dqm+FKxskoAeDXNUh5lDCke5rMUeuNVpn9Cf1UwGePLVFSFhEfoW+tpYOWf53Ba2Mu6h9mc",
+	"GUf2onHMtcaCajsGzAUYDDQoOKysx+Wx1xc9j/10elHxJahxQmAHggUZ5qjHYClppRemyWym7SAggcDa",
+	"BAsdZMKSwSYD2p/X6zujKIT/CvqzWWcpl2EydcgT8Afa0A72EXmIQFz1g67FLDP5K/0iQ2054eBhYSkq",
+	"4wyNGtVznlgpFuZueSdd2aEfmM/ihIcKqTZ8aWoYtGcJL6TVOd4V9bm2J5Sh68WLkWshnc8cFqPItu55",
+	"hKoYqYkIfTlcMg5dDVdpMpchWyTptUhx13EWzlMgYYAUHiyiTNhcWhDt0LwrbhtsM6hs8JxzZ5kVXWWw",
+	"OC70r7FsBk4a223ssODizXn/fNA/Px+ctLuvO9qYZYtJEmvbE3QRdlbAZc/hMjCnEOHfvjfgKMFJghoP",
+	"vHP73cl5+9C5d2UfCzygxoTtNvbM4y/PepcXF+fdfudw0H930Qn2YaONklBPjKdt1bnEoEGSwlgUGNFh",
+	"NBUSybd2m01zt+OzH9onx4eBU28CmO6mEEgAI1QNxc8+4/rk4auaFnl9DYknREaGu8Nd25DTI/YmwuV3",
+	"qmzw1/W6L4PT9snRefe0cwh8yJ1eP6ixtp06uDueqtwwhDNHbaJ6RYsNn7780bwQqFVGLi0L0+hGpF5h",
+	"Q+RcX2BLA+xVysrBM31s1TM8nNdiiWfxnym4+f1vf/9P/Unzuc1H6I8Cz5dvTtsH1d6bdnPvuceSeaai",
+	"UOC9gR2Fj7JKi0UZPolSBLhtLegIyRC9+trxSpSMxmMsEuK+VFyGw+S9Fk4HvQsso0IXQLHd+g4Ljs67",
+	"r44PDztngRZaXCJJN+4JHmeAr3bZPdlsvuozeyrgDHxJNuzUKMVn4ySdVo095phtpFVL5WEkeboEvVC5",
+	"uy0Db4yv/3mMSzrRaybm7xq5uXNEpmhEwhkNBZk/2poUDzIn4Ua3RmbgSfPHMCkbd4h9X/Cl3hD9JDnh",
+	"KaS5SruNvbs8T81n6EmfijDi2qz6gu1Y0NMmCjSjo3+LAWtuXcXioq1h7lc2zMEKUQ6S3zyOIWyh9YG5",
+	"pUWDipOrSCqPympvIgi0xMmVlqieL5tHbRM98AAueJGkiNJo3oO+raw2fKImQs2AyjEfc82Xb6EflFE/",
+	"KCBd3gGNeN/Ex6aCS1XsDN3WAtijV/696i5XOpdm/Oc5eDMqsRaXNSLhPQBAnSRZqYGMv/dv1Xu+e/dW",
+	"vdWq+CvBtEGT1xc065XCsJp1747tiffoSHysDESvc3DZPe6/G1BV8kpf34heU4uqGmz/mpqPRkKEhDVT",
+	"BKQbjYRS43nM8KcmwFAHUpcZiO+dWr3WaOzUvtP7j8rH74Qko5UFv4KXK2Hddns2e9ao1T/cWAf74s4i",
+	"v3gGbq0jsn11KCH+8eIJAOI7Xa6KwltEcTITks+i2pJP4zvkGh0TlA2XmYAOMvgHLziAgXvfwGNiOhRh",
+	"iJ0HWrKRgcUzXw7nURxCJhK96lEcYbmptkm1VZ6k5O8Y33ExwYobY2kvuKL8pL7mBudc+4IU3q+x10Jq",
+	"0SkYp9ujdDKosSliMCXpkqlJNFNY9ZOkTCvdHkyE9cZpeM+g2gG+Cipb8pznOAe9mRh90QlPs/a5ZKbV",
+	"azF9/Hd8Gclx0vIlY1mUxaLF8ECz9sWx/pBYmVusUavX6jAXbg/3KtKGnpb2xbG+t9XpHsEIvGufnmg5",
+	"hKjGpVYJN8oG0b4RxMPszdrHH7TCuXKHbfd/WQ/WTeYfJqOV/H0qriKVibQKWd2qFuL6uUKG22N3XYHd",
+	"k5w9r0JmgZ33L2A3cstdCIFCW6MGSavUBWtKYghI7LPndabPZRKHyUJ6vtxtvmRBt93vDE6OT4+B0A+M",
+	"maArsnRZbY8zoU0TiDVUaqxtq6jL+pzHyehahB7RWlQs+w65jr4Eop3Oafv4ZNA+6Xbah+8G7YP+8Q+d",
+	"oMZI3eBog/P+xaDXOetTOCUUo0iBWdd22mj0pOnvM0yf+xK4OfX0sPLKZETKYKqaQj34WSpuBI/z7BB8",
+	"aEi0a6zHp4JpwaBvDUyMHJlct5ReCxl2aUk7enAHWit/PWkaU1twNdTaaGnrC6TI7kF9om/yGfxbs0MK",
+	"6Jn6KKj78VDfgpRZuNud6MkOEjmOo1H2URbAbvMOT+ryTJxgZc4jCzOzg1kZD9h5/6LCqubEjHBLG5mG",
+	"P8ZT8GHZdrtkM3QAZUCHnyuhKqsyDchRN4i/4RKlgSuS7iJ9Lnudw6DGDkm8KGz8cAQL5OXhsXGyEGl1",
+	"xIGwB8uWYUhXIlOItg9Jj2D8PmB/ghgbRH3ZC4b5X4/Cn3AwnigDqR+im2jT4NGYtr72jCjqrHxJa4Fs",
+	"cVU+m8E/Z3M1Ycl4XNEjIvHLktTQoNkZiFXixO9e+nLzNPRoqrHiuKAxQCqXDd4EbIasYquuMd4PpV++",
+	"BJ1Svo8mgcg+sRpg3QHwvMrijPnSmSnLzJ0zfCfzbJi8d6xMG3PWg68xfWIMoW5ZTXhquZh9OU7mSEtH",
+	"6pdZ0a4qLbbDZiJljTqbRnKud6j+ExbEY806/DXRN9D/IPvx+GKTiuh9UxDfFMQ/qoJ4DPWQVU2gbbua",
+	"oBkhwaSXAJNJ3OWm1CrA/kYLZ4+yiPlV+tfYH66gvd6XWXItsGNvhQe9xs5nWC7BAowUDp4GBvJ0GFEA",
+	"Ei6HfAiFE5ErnmP4xJdl7D2HbyKFbX9gybb0b7ieUfildT4NT6ZWNlW6EOVjZd8OJAoDz5fmL+0GUa83",
+	"faK1UsCuEpYlVwJSftAAHphDFxicuWmkADsmkUJVauyCFsKXhqN+t9mstNiL3/7+H43mCyeH7LHArNpg",
+	"lMhxRIwzARM/z3nMyggCQF+JMKggT7lVtZhS1h/pQ84jKIvWYhpza0iImj8DrjE34SDwATDDjNf56ULw",
+	"66Cyz0xBn9U3qBTAFeCGhB+SkWyUqAwmPUuXNQanAcz+G5FG42XNl225ZHMJmcMpv4pGwHxjyqqNs0Ho",
+	"d5BDcDQPK4NGzkcCBYl6cB5DleRgJ8Ddq3B392RUWmxvq0JifzIaiIhr9nO8vau5wBUezsMrAaAD9qU2",
+	"sZuaHfA1ayzSBY3mzu7ecwhx0qEBBDD97+p8HoXVRnMn/5YiugeTNJmK/GMKMSzE0KnD3qQK9fQYKVbq",
+	"ZWldXl38V6UW9TT8L86XhcOy4Zd31lDn2aywXJ9OtXLw0Qcg6WBa9/77T1v+V/JKZH8O1ou1aVn65287",
+	"Z4PjXu9ylakTRClIZiDohAeaBXgFEU4TREb4uJ27M3TrWx3DnW9vKiXbmTRJyP5EAt6M6mHdLY36h694",
+	"nUjxD2kgZFZKP9hGQIl1i3Wgv48cNV+ecDVhU56NJuxPoDKoVqFSY4cU6bGrjK0xuPQ19iPQz4Prs1vf",
+	"8SVEpWxJS3mP+OmzNBLKY0ay81GaKKMvyGPNpbfnqAarhyr7vpQJAp7B4xB4jWck1KnETkEk1JRaIJ5N",
+	"rgQ8BnBuruqhOilfFkJmFbbbqGOIrfPTxXEXfL9cR7X0Pbfplxp7XdQivjS+FOgt91WxSDAUFbgjwqSi",
+	"snMVlv6XiiNwPBt79mV8aeGBYJYKSo0wEzb4mCsKXqviOEmglj/bpOZguyz/kTTco/ho59nMzMxn8dPg",
+	"SK05arCPtfiHf9in3vsVbgHTzJ/yTZzfU5yTgHugx3ePPIdjZd+W5oAf3CHNAdSNGCLUN1BM28K3ZSZu",
+	"STkwm3H4+GTBtzjQJyqEa78+PhicHJ+9XQ8HnaBz9VjxoOLt/oABofyoOikD/eedJIQBBlC3dC4kN0Kx",
+	"gE+1sRWw8jSSQD4fZaqCcZNE2h5nW/6FjPQKa1Wx7lkfffsNi6QDA4il6aOlB/1lYMYEWTIwIf4ARE6U",
+	"5tdCjRZcgkiL+tf45SAKA1+W3ap2Glu2SCo11sUdr1hwHIrpLAEM6+pbsQxYufHb3/+jubdXCLSoUTLL",
+	"GwXw/TxfQqF+c5dNCLkKXuNaLPMQOHwC5eMgIZcEm4hVwASKDb/2ZT6UrAoUP0sRtpg+kRhYmsISmIwp",
+	"5Ar2NzzVTDQ81OBCBseHndOL837n7ODd4G3n3aDbgdzDPuN4JTQSIrmAqQSPLOjiXEpqEsQkhnuz47PB",
+	"Rff8dbfT6wHOV5YuKaZWnINrsazYrj9D4pxMBYKxOCCRZlLczoUae/q0WW+woN9tn/WOOt3BwfnpBZD4",
+	"BU+fthiSdNV8+fSpVijPoFga0x4hzzj8xhbsY6vFNJFiaSJQZeSdHsbCZD8imVl6Zg/AGpUvDUwYLbaQ",
+	"oS1yxG3nGR9GeyXTWRxxOQKKZlRLMmTjudatVK+IaZZRNNM2ti9jrjLsrU3FSD8ImmC4ZTooYJmVbyIV",
+	"OQO2o5lEenctK8U0TIvScD+2T046/cHByXkPivfNB0fd83/pnOkPDi67XVjZ0+Peabt/8EZ/2Gufdgb4",
+	"U/0nmP2Dzk8Hnc5h5zCgEOtMpFUjSvCdPdOLFPJIH8NUT3s2iZdMGVuCXB9cJwsHFMDHEGAFcDmPBalW",
+	"fnof4h9KZGrAs6DiseD4rHd5dHR8cNw56w+OLs8Oe/o33c7B8cVxEbETVxpIO6SYZymPzV4cU2cLGRxg",
+	"4iRpvq4b0nwY3oZ6KC0CfxEy/9KXeKUe3qv2SfvsoDM4/6HTPTo5/zHYx2L+9sHB+eVZf/Dq5PzgLa6G",
+	"+ajb6fW7xwd9/PTtuwNooACXEV4BGLVwvd++O4BpfvvuFZlpw7mKJHJn02Y0HbSzWZrcgAdOXRg8pi5e",
+	"bIpGFjCzI1m5KFANlKkjkXkqgDMlpxfJN7SlF4kM4JJpYrNdSvgSEJwQBtZPz74+b9R9lUsDt/3KdEtR",
+	"IBnEjh55LmLN60GEG14RpRLVXaoWQ7Rh0yiFU6f/omRrjZ3lzdH5gaS3pN4qip0D0Jq+RcsgxuKpWt14",
+	"KpmnI2EVmLLheKMxKx5ujV6/czG4vHBXneOeRF3RPGozqV+DcaYyMavOZzYnGzzj82zyrDnmFLTBDHDk",
+	"sNpYd3+fpaIKxkJBWmvNZmRylOVhfJJbjrNfeCMUXrvNpin204KKWo1YG0wHaLxnVICr0HJoaL3a/G97",
+	"O7/9z39v4ETFPL0SKtMiF35Je+PPvfMzE5JIBQ+VqT2sbOd775NE+uJQsxzL461YfpxjgHZZqdXcq9e9",
+	"krGKSq1S57Jb8gAVNz/IpdZu0yvJBDqdDyMpYXKcc+0icby4u4FuZvoz8Lyv2wFOm83KZNwDeWt13sR7",
+	"hAEa2JIQA5BFGKUDHA99FknsO7jLs2BJNkOfbF4v/d+X9YZXuo60+27RvErrS5nD6SN56S2LC1+5T9op",
+	"tP+YJWUWMqx2z/2A5sqtLG9rz4BKpAjKXbRAhz4A7EqGTbPBTt42FLoqP2uZvQJG8knhtU61iXl/jK0C",
+	"uNZdXFl4Tlf8VYzuUwMPV13KWZqM9HIPQcyV9u7yYj2R3kQjcSn5DY9ic+mnLKDvCXCAtMm+4ks6Dm7f",
+	"urGbvVvLGb+xmL69AhVslDJRqwLaC5wrcDUJcBJ6qs2u1UYOFOdSf7mIlSAQecdzceDjNxWnf7HqyjnN",
+	"j4kXbOelgOD1+UV4ad2JKP3uIn0FUxj9wI8Q5/fB0bqr9C5ibH8kaOF9xeOX2OxzXqxh+rCAoijZVslU",
+	"6KgczVWWhBGPTXDNMzC0YJxvsbPJ+Den44lieQCPlQPxHt88sDWzYJgf987ZbrPxXaW2meiQxv11ggai",
+	"i7bWqmc02mDIYw7SotHUh8srOR/s1T9eLOGrAtefkQcUEym18P6r5RtrDXp3BybFlbrtHNNPvlhgPNNC",
+	"t7Cbzpwqsw0BFG9j8Pp8JiQ2j5HnDQXDtCSMT6GYANuUxtHVPEX+NpX3onYuux776fzIY5e9Q4iemKt9",
+	"CeUC5MqbA6MtBKSXGQMkQ6S2wWewxI1i72t3HhCPaaQQc1wLkFMk1gbvTOas89Nxr98LtvvCOFVfU5K9",
+	"eG7uvOHd1/0M7qiJqnY7K4gPG8SJK0k+qRDZJEEKcMd4FpKZkPdDOaZZ/ZAsce/8cIvgc6XyPqlFMBOS",
+	"cTrSGyXXujWAmP6YObibZVAMqQNnipP4snkzxcpKiPUcCAoaiLjZzAeltTYF9iGZQdH9NIkBa7K5W4V+",
+	"jEUkQyryJj9KyJCnvoToPytf9g8qGIzEe2HjsDGOWDLHjuFFlE3ClC94rFjZvFyiHbIsi0XIJkkcqgpg",
+	"PkIjUEh3wkyBwjECArJKpjYBSIMbp0IoNp/VWNdgNsFzoZC9xTik26aQl6E0FGTdslwaZ9FUsClfgqQf",
+	"CluHthQZ5uW0MqKKahGPGY8XfKm07IagZY21TZKAuTqkkEA13uNaPHlLazPuqBPcNV8cTQAM7jGdR8hD",
+	"9Yqu45qUhNyT/gaRIloNlKh6CJRRKrVevvxuDz+ivFIRZV4L41WUeaWViLYEtVDFrJbzkL0ND9nd/pRm",
+	"td7YxFRWeMpMpAPrIprX0PfLIsCNnIlUJZLHJa90g9WYpOa8UsHxfLBLiPvqQ94gPuuJIjn0zSMs9VYk",
+	"M5AbP0AbQDptSidkSxDL/saQUm6ryTDCe8LjcVWrai3moyRk/4rEhR7SRbJy9+iA7ezsvNSqQWVc+5ZU",
+	"aLDUBq7S4o64DikxFCCoHPUo7jx/zkK+VKRM9KOgjBWNIEpn2k1jPuYZ3bTiUfIHg9lWLmuFZSQsZOUx",
+	"c2RvJCTkBAkEoZJDsJlyBnqSR3WuiSqMSj8f6TKxxSjTWihC/jFSUFi6QjXLAb2XMfSgbD3j8SCS7Lf/",
+	"+e/0h77ye/Mw81PiywSeG/N2T5QvA/p+wLFpE3uXHPhHKZ4oymivTKpZXKTIYbN4jkCdpoCn5tPWt1Tm",
+	"CLBE+xQ0K4yFyYTMBMhzp0ibaUZJT6eSAwTohlmZgpNEG8ro1vwqwBZAfMZ8v5bNS9gJqtTYqb1mKOJE",
+	"XvmSanDo3lTNQTtT/3vJFiIVtFv2GQcWa9f3M1rZbGbMDl8lvgTop7KruoW8iqTQg5zOFABYZqOJnhND",
+	"mJpNuJNXtftxDKfD5HkzaKG9VhXT94Rjh1nQOi+6muv1TOfSGinuLo4IGnykBdBoDhWUdtqUL0cTHskW",
+	"bYfVjUybRor3Gf2CprnG2pZcltXr9Xx5WlRDIFJf5kPVDqx2VoHKlCtTE6omSZoJsDSxvufpU8BFA4jD",
+	"p089BhjlEoq50GQIWPnnKkCGKzZJZKL97X3GhxBnT1IWPH32NGhBrrfS8mWwagrYgxD0+u1+57Rz1h+c",
+	"vw2YkDciTmYCYb1rLMjE++zZSN3ABVqK7TZe1LX1eVR94bGD7smR50sDps7SZOGZ1sKf5wk0MmvbUQJK",
+	"U6GcJp5PpWLBEArcBzwjmPwXz+sNj2nj1vNl4IQAkRI2uI4k/BcNxXTG02wZAApkJrCoRQsroejndFQ9",
+	"tiIHfFme8r+a6rvWamDPOIV6KxECOibyOQtq+m7VAJYOT3Uyz4g13o1CzHgKpVJ8dO2xKMN+Qpx0SMHb",
+	"rVJjheWZhWO7OnaH+nKWRmAZr3aW5yj45SP96IneJaSIPdaRV3GkJpUWG3J5TZjzWjKJ1GOO0mA2ss/K",
+	"x6/aZ9U4uhYtFhz9FHjAK6bX5rv6810sYyjAAuRBIPJVbNglJMmPB8CzEhYOYvGMKXu1nRfCosN2WfR3",
+	"YJI5BWcRRydzqP7zqRinLGiw5s6ut/ec/fY//lfgMSFZ8Nv/+F8Nr7mzW9t7HlC5DcBmEfT9vmmoN7Ff",
+	"A+0EMgc16AnPIgkTyWBJFCSrCJDWnM4W260/Z4F2NdoHB52LfvvVSUcrjIPeD/DUi8MjqNxjXLEwWUjE",
+	"ES4HBmj6MFIA2wTQQzzL+Gii5yQw4qE3g9KNiRAZzMM85iySfxWYP3j6lLWZfpQ+vWwk4piVuVY6wmNY",
+	"AqPHX0GXaSiuIknmSPA9lIv9Cbe4x4L/qvUqy/gQmnGwtExPWAqoWXqbzlIxjt6bFprgSUDyWTkjVJNk",
+	"oXUn41qz6TFpxaFdRsAr4/Gck5OHBUu4wjBwReVRSE3gAmMBF4IhUNDvhLduQQXSFUcYDbxROag292r1",
+	"elCBnhoxzhB0m0XKoz5nucR5Ml6kqXpF+J4pj31JnAllffihhcccgoT6q+Ollg6wvvgV8IRHqOzc+aBX",
+	"FlBlz/WGgxXcp8nEqWCLZB6HABJuCf+GesygvfUk6gcNgd0V+benOEF64ZHuFTYLdgG3tgZPJQdSWbR0",
+	"RByyMhmiWAwc5L3VGI81pizI5yTAojgQjsbmtcoZ0J6N6QqVgCD/k4RN9YTntgzpRDB4jPR4ZH++Z+3+",
+	"L9elX4N07GU8tQTrRopGchTPQxHmXkUR5DGPgObu8L9swaIEqu/ViK7rylqwMi2Gq1kEPcUrcJUfRKbs",
+	"yHD1JcT7tZfYX91GK74PFh9uetXmXV4VUFsf90UfDfnSscHcKEzRxSm1mk3K5VNi/0Ph7FUi943hkSvC",
+	"DwzXYykv1n6MpgNydjDLzmEPMqb/qO6gUS/k/NDy0i+BmTlr+X04Zu/YeiafT9n+ENENV5L9jhFoPipa",
+	"kqXWy3pd71Mz1ipO7NpQ6eMNQ23U+42XrZ2V+SkOtVhV8OGaszuNu6G33YqjnOdTnQqN0tFPu3udy27d",
+	"/g8gaR3i/m0RM+N052toPW9TTvI4wTArlJ14mFdasYaL8I3/dHF4VG3Udnz529//8xY0xjbYWAaDkZXb",
+	"ux5Dw84YdZW7gTF6JeMD7UM7ixLZ9/NsXH1RHJfdI15xyTy97J67LzwwxJy19nAXeoXd59nsaOrLW86H",
+	"97Je9+gYeJ7n6RWr1eue3rr6v53LrnuHDdvWe1lveGZXevmW9XBfeh4aT54+Dc4db5l76yce9H4g9Ev0",
+	"FVkcSQHcxshOnLuNHwGMaZ0ky1c/tc5z7i+DC71SBLnB2t6A7Jab7C0W5Lb4PnCdaOXyvV+yY6giI4KJ",
+	"WhCJCX2q5XHhgywhDpORuvFLAdRsBjXtAe6T38MVe/fu3bvT00PImaODr/0d7UPWCmuwNlmfNWZcf/4g",
+	"1Vd0kYo4GpMIkeagOj5SzCaCgdemd37mga2bpHDUExkvayWbJ0eYlHrjz292/mXvLy9/fPHTd++e/7DX",
+	"3+3tdJt/aVzco9eTgtUbN5/dX7SVsQdEUtA4HyTtoNoXG1+nfHMeSjTtymDJl1enu3KvoLsjErcnYhFa",
+	"vkrQ8iK0IdHbg/BFAPsW+UrOE6HPx0FFtsWmnsF1SFITtcXuC7yFW5QqbLFqLW/gjJQviSvHEj/ZoCMQ",
+	"pwBMUSQW+2xLHNr+fCWgjqYwBschCM/K2h6gaBr11GizK2xteAkEwPoAJj+4nXlcc8avxD76xNCNZJC1",
+	"cpx+65t9KNW6qXdnG8o/7p2+uz++Iv9sAytAIbug5+3JykLU7k4LsMoD8LeG13j56/3IAHJezlVWgC+W",
+	"CADKmdsH/ePzs5W8dJSJadHJ2Gy4N1xHaYs5/jFFQ5s6Vx7UUrLZui9SBrysNx7O5PsGZeitOCJSWPIA",
+	"Ernf8s1GH9KEbNV2YTJSH8gkRyP2pn964oTYQZO5dAMp9HBiY3VXhMkoXrJykNK/gEWgqp8UeJDgGi59",
+	"GUz5tWDGeQ8ouWXgY7Wc1xc8i2Qo3tcm2TQOCKQWlhqovOJxlTALoUl+IvDZvsR3QChAbbFj/DvKGIap",
+	"ZaKHn4ZVOFeEUHts3kKZDDVh0Fqx6Ev7voYpIU0W0P+Ld8dmzD/zG468BFgBlPJFPlHaCsx8GWyieNgW",
+	"/wPo+i+tvhp8Sr0sRS8S3YL/cnh+0H930WH6B+gh4Bf6b8hyfO+XhPRLhe8ED92/gc4AP3AoDeCrZ853",
+	"9Mnq1cMkXLp/h9ENi8Lv/RJsSvNkonnbGT0Lo5vC/Vavf5a/yq1OO1IlwHkxvvtHuIb5kUOGnseFDmlf",
+	"HK88gZX1yDfxJsBt0huz+9YI1alYsOSVitRmenMjf1mNz2aws+jWf1vDb7kR0LFOdrIeHUDEZoqFAlg6",
+	"5SgSqpZr+zeCx9lkg11zAlCuiBx+lcwz5xqQlutXtLW/cJVkmcjRTA2gUWjbqnPgcwA4A7t8uDS42VA1",
+	"QP9GJLk4WejXSR3UlYozlov8QQrQe1ZHdYgomUNgy1RCAU66cwP8Xm16H4JQBCshSqQzzPP+BaAwWLgY",
+	"54YFfJj1u/b1tUKmSRxjwAIxc0cTrVPkFcKDUy+6c9f+IqmO+SjTHlmubbc8YiJYQSUbtJiZYe23tz0V",
+	"G693FJPHZvNhDOyjpkqE0m9Yj+nZHWY12OqRy+dan4T15x2s9+IUUsLGCSybtG8kmQuc4zzBaOb1h+St",
+	"q8i3Knns1MoORbYQAvEq3N2RtxptuKO5DZUA5Oqu/FPVfFl9awBlAPtGVVqMInWU3MbKXCwV8ox3hWai",
+	"x2IRXokUE+7OqOyT8fstW4AW/e27g2dv371iI66Eh6KAZxxTlCReVb6Iaj6EZF8inecdWBCW26Yhh2q5",
+	"+1zoQTHtKgmsczZEKZ4+z1kaoT/oIWqIWzcwT8WmCRndNtIeOuqhiKMbAeVAJCfDZMojaYn1QAbhv8dC",
+	"hNp7A/atoGKQi4QMiRXV7CVfKuzmhSnUTx2KW96dBQsxnCTJtWrxcBpJm9Vvm+Etnz7Vpk5wcd7rM1Sg",
+	"85TUp+EicDmpW2ytwAcrL+BNtDUI5pbWyQgzA8XXUIbCbWObfl0Hg4TipCxA66EKs1A9DgNnjrTLH7Yc",
+	"yIvE5KqpJM4Jp6TCvFzFW7mpfoUg//CQfldt400CX5YbHmt67Le//ydGaMxPLUFni2Xf00TJ6D01ABFD",
+	"tHfT+N7YSO/xo3/d8Nm/BbQMCL0IG85dkDIUxgeIB/IjrmBgdpHDpkXYGmGiN7kvGzX2VoiZtWUBU2q4",
+	"pOCuCSvtG0hCKv+c8VRRWn5a82WzxnqzOMrWXxy7n7wA6wKCa7H8HurCAgbOMpS0sSALMOAONUupYMFN",
+	"I/AlY6wcXUn9AdavXIulahmQF22jCcUWURwDzosUCwxv6u26U2NdAIPCM0SzxKKxfpbeu1PixpDs6dOd",
+	"et2syNOnjC/4Ep2CZTIHrB+okJJMRHoQMKwwSgVhNBGJWcyX1HZQqbFOYY9pZwZPNx+nQk2IJAmL/rQx",
+	"UvPlbo1pQTbPBAsm4n3ZoSEuAwZOxv7E/FLNL7E/wRJVKoHHFhOhJ+taLPOSLDzgIFaeKOS4hiErMUpF",
+	"xsrBYqLEaPDb3/8zqOgVRosWFtyDyckP1xNlq8sUGkOwt/8UaAWslTdSbMLtkzHeo+bLvRpDh0NPd15Z",
+	"5sRI9fIyLA9EFC0AudWWRmKKPKOpqLHDeYrbHAcPD0oTZCF9oqB+I+awdVNkdc8WCdwcdxPA39JrGyRL",
+	"oJeDilmLKwQ7HNdVazqoCYWlNhdzeBv9as9r7FBUwzkKMwF7e1X+tJztBszUseCGxqVMOEa2XC9OlGHR",
+	"8WAE3BFEHuNslHI1sSaAMiwyFkDMMmtZsUky9YpHEgV3G9Gvmu/fG5Cg4MfOqzfn528H/ePTzvllP8iD",
+	"b406U5V9JGnHEHCSXrOUI6G5Pi9hggVAvrQ4+/r+WG5qS83QSmDlVOBZUbaweJzEcbJAWQ7rnMwzKt9K",
+	"pBQUE0fCAMiw6INC9VumfEDbY0M+uk7GY5iL/+//bdbZP7G/RhlAJfKhvuceUx68DzDJKBDPUBnlSxT5",
+	"k2SeViCRYCek2+l33w2OzrvOlHzXZJOKg16HEHp0uj36AgupIIzgLr/FdStrp4JLNhT5AhNKl3tk8TVl",
+	"ghhWyBBq7ocRcTvUw+Ne+9VJZ9A+6nfWh5uMsexYQtkxBQQhAh6EEUCB6J3qUq97vuRSJnOg4idrGveS",
+	"sQdq7khr9jY5PLfNb2rryJcBeoYDunzgXq4G5voBJO+DffIErf2j98tExCGbyyyKAQ9uPhVGCZ6noUhr",
+	"T58y5B41SRg1RzL2ckD/qjmsHeajSL96Xi5Oud4kDj2EjdPGKajyFOr1eXGFQExNp1GGLQl4Nc9oM+d8",
+	"Izh3JPHMuCAnA58XERFNrTmOys4D5k2utOvM5jNWNtvJgu65I4OdJzLYVfmshBE0KMvMjAFnNn+AluUQ",
+	"QM7iJeg5mQAtSDSaxzzFl6z5su0IJr2NQEKEbCgmhqOF7v+kuIpxKni4pJ9jCGzVMDbm5iYPuWD96v1v",
+	"HSRr095iyeJ1LT2ESivPm1EUEjmm9SSBl+TlLp7jLkBPBHnbJtLirW6CTeY+8b/++m+//v8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -201,6 +201,54 @@ func (q *Queries) CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow
 	return items, nil
 }
 
+const checkReversals = `-- name: CheckReversals :many
+SELECT 'reversal'::text AS kind, r.id, COALESCE(r.reverses_id, 0)::bigint AS ref, 0::bigint AS total
+FROM ledger_transactions r LEFT JOIN ledger_transactions o ON o.id = r.reverses_id
+WHERE r.kind = 'reversal' AND r.status = 'posted'
+  AND (o.id IS NULL OR o.status <> 'posted' OR o.kind = 'reversal' OR o.currency <> r.currency
+       OR r.from_account_id IS DISTINCT FROM o.to_account_id OR r.to_account_id IS DISTINCT FROM o.from_account_id)
+UNION ALL
+SELECT 'over_reversed'::text, o.id, o.amount, s.total::bigint
+FROM (SELECT x.reverses_id, sum(x.amount) AS total FROM ledger_transactions x
+      WHERE x.kind = 'reversal' AND x.status = 'posted' GROUP BY x.reverses_id) s
+JOIN ledger_transactions o ON o.id = s.reverses_id
+WHERE s.total > o.amount
+`
+
+type CheckReversalsRow struct {
+	Kind  string
+	ID    int64
+	Ref   int64
+	Total int64
+}
+
+// Posted reversals that do not mirror a posted original (missing, not posted, itself a reversal,
+// another currency, accounts not swapped), and originals reversed beyond their amount.
+func (q *Queries) CheckReversals(ctx context.Context) ([]CheckReversalsRow, error) {
+	rows, err := q.db.Query(ctx, checkReversals)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckReversalsRow{}
+	for rows.Next() {
+		var i CheckReversalsRow
+		if err := rows.Scan(
+			&i.Kind,
+			&i.ID,
+			&i.Ref,
+			&i.Total,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const checkSettlementSign = `-- name: CheckSettlementSign :many
 SELECT id, currency, balance, pending FROM ledger_accounts
 WHERE kind = 'settlement' AND (balance > 0 OR pending <> 0)
@@ -325,7 +373,7 @@ const createWallet = `-- name: CreateWallet :one
 
 INSERT INTO ledger_accounts (kind, user_id, currency, created_at, updated_at)
 VALUES ('user', $1, $2, $3, $3)
-RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start
+RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at
 `
 
 type CreateWalletParams struct {
@@ -353,6 +401,7 @@ func (q *Queries) CreateWallet(ctx context.Context, arg CreateWalletParams) (Led
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
+		&i.LastPostedAt,
 	)
 	return i, err
 }
@@ -386,11 +435,11 @@ func (q *Queries) EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccou
 }
 
 const findExternalRefs = `-- name: FindExternalRefs :many
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, fu.username AS from_username, tu.username AS to_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.reverses_id, fu.username AS from_username, tu.username AS to_username
 FROM (SELECT unnest($1::text[]) AS kind, unnest($2::text[]) AS currency,
              unnest($3::text[]) AS ref) k
 JOIN LATERAL (
-    SELECT x.id, x.kind, x.status, x.currency, x.amount, x.from_account_id, x.to_account_id, x.failure_code, x.idempotency_key, x.initiator_type, x.initiator_id, x.note, x.external_ref, x.created_at, x.finalized_at, x.expires_at FROM ledger_transactions x
+    SELECT x.id, x.kind, x.status, x.currency, x.amount, x.from_account_id, x.to_account_id, x.failure_code, x.idempotency_key, x.initiator_type, x.initiator_id, x.note, x.external_ref, x.created_at, x.finalized_at, x.expires_at, x.reverses_id FROM ledger_transactions x
     WHERE x.kind = k.kind AND x.currency = k.currency AND x.external_ref = k.ref
       AND x.external_ref IS NOT NULL AND x.kind IN ('deposit', 'withdrawal') AND x.status IN ('posted', 'pending')
     LIMIT 1
@@ -424,6 +473,7 @@ type FindExternalRefsRow struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	ReversesID     *int64
 	FromUsername   *string
 	ToUsername     *string
 }
@@ -458,6 +508,7 @@ func (q *Queries) FindExternalRefs(ctx context.Context, arg FindExternalRefsPara
 			&i.CreatedAt,
 			&i.FinalizedAt,
 			&i.ExpiresAt,
+			&i.ReversesID,
 			&i.FromUsername,
 			&i.ToUsername,
 		); err != nil {
@@ -472,7 +523,7 @@ func (q *Queries) FindExternalRefs(ctx context.Context, arg FindExternalRefsPara
 }
 
 const getHold = `-- name: GetHold :one
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, a.user_id AS owner_id, u.username AS owner_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.reverses_id, a.user_id AS owner_id, u.username AS owner_username
 FROM ledger_transactions t JOIN ledger_accounts a ON a.id = t.from_account_id JOIN users u ON u.id = a.user_id
 WHERE t.id = $1 AND t.kind = 'withdrawal'
 `
@@ -494,6 +545,7 @@ type GetHoldRow struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	ReversesID     *int64
 	OwnerID        *int64
 	OwnerUsername  *string
 }
@@ -518,6 +570,7 @@ func (q *Queries) GetHold(ctx context.Context, id int64) (GetHoldRow, error) {
 		&i.CreatedAt,
 		&i.FinalizedAt,
 		&i.ExpiresAt,
+		&i.ReversesID,
 		&i.OwnerID,
 		&i.OwnerUsername,
 	)
@@ -680,6 +733,99 @@ func (q *Queries) GetOwnedWalletTier(ctx context.Context, arg GetOwnedWalletTier
 	return i, err
 }
 
+const getReversalOriginal = `-- name: GetReversalOriginal :one
+
+
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id,
+       COALESCE(fa.kind, '')::text AS from_kind, fa.user_id AS from_user_id, fu.username AS from_username,
+       COALESCE(ta.kind, '')::text AS to_kind, ta.user_id AS to_user_id, tu.username AS to_username
+FROM ledger_transactions t
+LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id
+LEFT JOIN users fu ON fu.id = fa.user_id
+LEFT JOIN ledger_accounts ta ON ta.id = t.to_account_id
+LEFT JOIN users tu ON tu.id = ta.user_id
+WHERE t.id = $1
+`
+
+type GetReversalOriginalRow struct {
+	ID            int64
+	Kind          string
+	Status        string
+	Currency      string
+	Amount        int64
+	FromAccountID *int64
+	ToAccountID   *int64
+	FromKind      string
+	FromUserID    *int64
+	FromUsername  *string
+	ToKind        string
+	ToUserID      *int64
+	ToUsername    *string
+}
+
+// Reversals --------------------------------------------------------------------------------------
+// Reversals (services/ledger/reversal.go): compensating transactions that name their original.
+// The transaction to reverse, with what its accounts are (a user wallet or a system account) and
+// their owners. Read before queueing: only its status can change later, and only from pending.
+func (q *Queries) GetReversalOriginal(ctx context.Context, id int64) (GetReversalOriginalRow, error) {
+	row := q.db.QueryRow(ctx, getReversalOriginal, id)
+	var i GetReversalOriginalRow
+	err := row.Scan(
+		&i.ID,
+		&i.Kind,
+		&i.Status,
+		&i.Currency,
+		&i.Amount,
+		&i.FromAccountID,
+		&i.ToAccountID,
+		&i.FromKind,
+		&i.FromUserID,
+		&i.FromUsername,
+		&i.ToKind,
+		&i.ToUserID,
+		&i.ToUsername,
+	)
+	return i, err
+}
+
+const getStatementWallet = `-- name: GetStatementWallet :one
+
+
+SELECT a.id, a.currency, u.username, u.first_name, u.last_name
+FROM ledger_accounts a JOIN users u ON u.id = a.user_id
+WHERE a.id = $1 AND a.user_id = $2 AND a.kind = 'user'
+`
+
+type GetStatementWalletParams struct {
+	ID     int64
+	UserID *int64
+}
+
+type GetStatementWalletRow struct {
+	ID        int64
+	Currency  string
+	Username  *string
+	FirstName *string
+	LastName  *string
+}
+
+// Statements ------------------------------------------------------------------------------------
+// Statements (services/ledger/statement.go): a wallet's posted movements over a period, by the
+// instant they were posted (ledger_entries_account_time; migration 00045).
+// One of the user's wallets, with the holder's name as the profile has it.
+func (q *Queries) GetStatementWallet(ctx context.Context, arg GetStatementWalletParams) (GetStatementWalletRow, error) {
+	row := q.db.QueryRow(ctx, getStatementWallet, arg.ID, arg.UserID)
+	var i GetStatementWalletRow
+	err := row.Scan(
+		&i.ID,
+		&i.Currency,
+		&i.Username,
+		&i.FirstName,
+		&i.LastName,
+	)
+	return i, err
+}
+
 const getSystemAccount = `-- name: GetSystemAccount :one
 SELECT id FROM ledger_accounts WHERE kind = $1 AND currency = $2
 `
@@ -698,7 +844,7 @@ func (q *Queries) GetSystemAccount(ctx context.Context, arg GetSystemAccountPara
 
 const getTransactionForUser = `-- name: GetTransactionForUser :one
 
-SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, fu.username AS from_username, tu.username AS to_username
+SELECT t.id, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.failure_code, t.idempotency_key, t.initiator_type, t.initiator_id, t.note, t.external_ref, t.created_at, t.finalized_at, t.expires_at, t.reverses_id, fu.username AS from_username, tu.username AS to_username
 FROM ledger_transactions t
 LEFT JOIN ledger_accounts fa ON fa.id = t.from_account_id
 LEFT JOIN users fu ON fu.id = fa.user_id
@@ -730,6 +876,7 @@ type GetTransactionForUserRow struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	ReversesID     *int64
 	FromUsername   *string
 	ToUsername     *string
 }
@@ -756,6 +903,7 @@ func (q *Queries) GetTransactionForUser(ctx context.Context, arg GetTransactionF
 		&i.CreatedAt,
 		&i.FinalizedAt,
 		&i.ExpiresAt,
+		&i.ReversesID,
 		&i.FromUsername,
 		&i.ToUsername,
 	)
@@ -763,7 +911,7 @@ func (q *Queries) GetTransactionForUser(ctx context.Context, arg GetTransactionF
 }
 
 const getWallet = `-- name: GetWallet :one
-SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.created_at, a.updated_at, a.spend_hours, a.spend_month, a.spend_month_start, u.username, u.status AS user_status
+SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash, a.created_at, a.updated_at, a.spend_hours, a.spend_month, a.spend_month_start, a.last_posted_at, u.username, u.status AS user_status
 FROM ledger_accounts a JOIN users u ON u.id = a.user_id
 WHERE a.id = $1 AND a.kind = 'user'
 `
@@ -783,6 +931,7 @@ type GetWalletRow struct {
 	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
+	LastPostedAt    *time.Time
 	Username        *string
 	UserStatus      string
 }
@@ -805,6 +954,7 @@ func (q *Queries) GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
+		&i.LastPostedAt,
 		&i.Username,
 		&i.UserStatus,
 	)
@@ -812,11 +962,12 @@ func (q *Queries) GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 }
 
 const listAccountHeads = `-- name: ListAccountHeads :many
-SELECT id, balance, version, last_hash FROM ledger_accounts ORDER BY id
+SELECT id, kind, balance, version, last_hash FROM ledger_accounts ORDER BY id
 `
 
 type ListAccountHeadsRow struct {
 	ID       int64
+	Kind     string
 	Balance  int64
 	Version  int64
 	LastHash []byte
@@ -833,6 +984,7 @@ func (q *Queries) ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, 
 		var i ListAccountHeadsRow
 		if err := rows.Scan(
 			&i.ID,
+			&i.Kind,
 			&i.Balance,
 			&i.Version,
 			&i.LastHash,
@@ -933,8 +1085,109 @@ func (q *Queries) ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsPara
 	return items, nil
 }
 
+const listReversalsOf = `-- name: ListReversalsOf :many
+SELECT id, amount FROM ledger_transactions
+WHERE reverses_id = $1::bigint AND status = 'posted'
+ORDER BY id
+`
+
+type ListReversalsOfRow struct {
+	ID     int64
+	Amount int64
+}
+
+// The posted reversals of one transaction, oldest first (its view shows them).
+func (q *Queries) ListReversalsOf(ctx context.Context, id int64) ([]ListReversalsOfRow, error) {
+	rows, err := q.db.Query(ctx, listReversalsOf, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListReversalsOfRow{}
+	for rows.Next() {
+		var i ListReversalsOfRow
+		if err := rows.Scan(&i.ID, &i.Amount); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listStatementEntries = `-- name: ListStatementEntries :many
+SELECT e.version, e.amount, e.balance_after, e.created_at, t.id AS transaction_id, t.kind, t.note, t.reverses_id,
+       cu.username AS counterparty
+FROM ledger_entries e
+JOIN ledger_transactions t ON t.id = e.transaction_id
+LEFT JOIN ledger_accounts ca ON ca.kind = 'user'
+    AND ca.id = CASE WHEN t.from_account_id = e.account_id THEN t.to_account_id ELSE t.from_account_id END
+LEFT JOIN users cu ON cu.id = ca.user_id
+WHERE e.account_id = $1 AND e.created_at >= $2 AND e.created_at < $3
+ORDER BY e.created_at, e.version
+LIMIT $4
+`
+
+type ListStatementEntriesParams struct {
+	AccountID int64
+	FromAt    time.Time
+	ToAt      time.Time
+	Lim       int32
+}
+
+type ListStatementEntriesRow struct {
+	Version       int64
+	Amount        int64
+	BalanceAfter  int64
+	CreatedAt     time.Time
+	TransactionID int64
+	Kind          string
+	Note          *string
+	ReversesID    *int64
+	Counterparty  *string
+}
+
+// The wallet's entries posted in [from_at, to_at), in posting order (instants never go back
+// along an account's versions), with what a statement line shows of their transaction.
+func (q *Queries) ListStatementEntries(ctx context.Context, arg ListStatementEntriesParams) ([]ListStatementEntriesRow, error) {
+	rows, err := q.db.Query(ctx, listStatementEntries,
+		arg.AccountID,
+		arg.FromAt,
+		arg.ToAt,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListStatementEntriesRow{}
+	for rows.Next() {
+		var i ListStatementEntriesRow
+		if err := rows.Scan(
+			&i.Version,
+			&i.Amount,
+			&i.BalanceAfter,
+			&i.CreatedAt,
+			&i.TransactionID,
+			&i.Kind,
+			&i.Note,
+			&i.ReversesID,
+			&i.Counterparty,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listUserWallets = `-- name: ListUserWallets :many
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at FROM ledger_accounts WHERE user_id = $1 AND kind = 'user' ORDER BY id
 `
 
 func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerAccount, error) {
@@ -961,6 +1214,7 @@ func (q *Queries) ListUserWallets(ctx context.Context, userID *int64) ([]LedgerA
 			&i.SpendHours,
 			&i.SpendMonth,
 			&i.SpendMonthStart,
+			&i.LastPostedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -1047,7 +1301,7 @@ func (q *Queries) ListWalletTransactions(ctx context.Context, arg ListWalletTran
 
 const lockAccounts = `-- name: LockAccounts :many
 SELECT a.id, a.kind, a.user_id, a.currency, a.status, a.balance, a.pending, a.version, a.last_hash,
-       a.spend_hours, a.spend_month, a.spend_month_start,
+       a.spend_hours, a.spend_month, a.spend_month_start, a.last_posted_at,
        COALESCE(u.status, '')::text AS owner_status, COALESCE(e.account_type, '')::text AS account_type,
        COALESCE(e.case_status, '')::text AS case_status, COALESCE(e.restricted, false)::boolean AS restricted
 FROM ledger_accounts a
@@ -1079,6 +1333,7 @@ type LockAccountsRow struct {
 	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
+	LastPostedAt    *time.Time
 	OwnerStatus     string
 	AccountType     string
 	CaseStatus      string
@@ -1089,7 +1344,9 @@ type LockAccountsRow struct {
 // with what the money policy decides on: the owner's status, and for the accounts money leaves
 // (senders) the owner's compliance facts (the view belongs to compliance; ” / false otherwise:
 // receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
-// inserts take their KEY SHARE locks.
+// inserts take their KEY SHARE locks. last_posted_at is read from the locked row itself (a row
+// waited for is re-read as its locker committed it; another table would still be read as of the
+// statement's start).
 func (q *Queries) LockAccounts(ctx context.Context, arg LockAccountsParams) ([]LockAccountsRow, error) {
 	rows, err := q.db.Query(ctx, lockAccounts, arg.Senders, arg.Ids)
 	if err != nil {
@@ -1112,6 +1369,7 @@ func (q *Queries) LockAccounts(ctx context.Context, arg LockAccountsParams) ([]L
 			&i.SpendHours,
 			&i.SpendMonth,
 			&i.SpendMonthStart,
+			&i.LastPostedAt,
 			&i.OwnerStatus,
 			&i.AccountType,
 			&i.CaseStatus,
@@ -1140,7 +1398,7 @@ func (q *Queries) LockExternalRefs(ctx context.Context, lockKeys []string) error
 }
 
 const lockWallet = `-- name: LockWallet :one
-SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE
+SELECT id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at FROM ledger_accounts WHERE id = $1 AND kind = 'user' FOR NO KEY UPDATE
 `
 
 func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, error) {
@@ -1161,6 +1419,7 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
+		&i.LastPostedAt,
 	)
 	return i, err
 }
@@ -1168,7 +1427,7 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 const postBatch = `-- name: PostBatch :one
 WITH new_tx AS (
     INSERT INTO ledger_transactions (id, kind, status, currency, amount, from_account_id, to_account_id, failure_code,
-        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at)
+        idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, reverses_id)
     SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::text[]),
         unnest($4::text[]), unnest($5::bigint[]),
         NULLIF(unnest($6::bigint[]), 0), NULLIF(unnest($7::bigint[]), 0),
@@ -1178,37 +1437,39 @@ WITH new_tx AS (
         $14::timestamptz,
         -- finalized_at: the zero time (0001-01-01) stands for NULL (an SRF cannot sit inside CASE).
         NULLIF(unnest($15::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
-        NULLIF(unnest($16::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+        NULLIF(unnest($16::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+        NULLIF(unnest($17::bigint[]), 0)
     RETURNING 1
 ), new_entries AS (
     INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
-    SELECT unnest($17::bigint[]), unnest($18::bigint[]), unnest($19::bigint[]),
-        unnest($20::bigint[]), unnest($21::bigint[]),
-        unnest($22::bytea[]), unnest($23::bytea[]), $14::timestamptz
+    SELECT unnest($18::bigint[]), unnest($19::bigint[]), unnest($20::bigint[]),
+        unnest($21::bigint[]), unnest($22::bigint[]),
+        unnest($23::bytea[]), unnest($24::bytea[]), $14::timestamptz
     RETURNING 1
 ), heads AS (
     UPDATE ledger_accounts a
     SET balance = v.balance, pending = v.pending, version = v.version, last_hash = v.hash, updated_at = $14::timestamptz,
+        last_posted_at = $14::timestamptz,
         spend_hours = v.spend_hours, spend_month = v.spend_month, spend_month_start = NULLIF(v.spend_month_start, '0001-01-01 00:00:00+00'::timestamptz)
-    FROM (SELECT unnest($24::bigint[]) AS id, unnest($25::bigint[]) AS old_version,
-                 unnest($26::bigint[]) AS balance, unnest($27::bigint[]) AS pending,
-                 unnest($28::bigint[]) AS version, unnest($29::bytea[]) AS hash,
-                 unnest($30::bytea[]) AS spend_hours,
-                 unnest($31::bigint[]) AS spend_month,
-                 unnest($32::timestamptz[]) AS spend_month_start) v
+    FROM (SELECT unnest($25::bigint[]) AS id, unnest($26::bigint[]) AS old_version,
+                 unnest($27::bigint[]) AS balance, unnest($28::bigint[]) AS pending,
+                 unnest($29::bigint[]) AS version, unnest($30::bytea[]) AS hash,
+                 unnest($31::bytea[]) AS spend_hours,
+                 unnest($32::bigint[]) AS spend_month,
+                 unnest($33::timestamptz[]) AS spend_month_start) v
     WHERE a.id = v.id AND a.version = v.old_version
       AND (a.kind <> 'user' OR a.balance - a.pending + (v.balance - a.balance) - (v.pending - a.pending) >= 0)
     RETURNING 1
 ), holds AS (
     UPDATE ledger_transactions t SET status = v.status, finalized_at = $14::timestamptz
-    FROM (SELECT unnest($33::bigint[]) AS id, unnest($34::text[]) AS status) v
+    FROM (SELECT unnest($34::bigint[]) AS id, unnest($35::text[]) AS status) v
     WHERE t.id = v.id AND t.status = 'pending'
     RETURNING 1
 ), idem AS (
     INSERT INTO idempotency_keys AS ik (caller, key, request_hash, response_status, response_code, response_data, transaction_id, created_at, expires_at)
-    SELECT unnest($35::text[]), unnest($36::text[]), unnest($37::bytea[]),
-        unnest($38::int[]), unnest($39::text[]), unnest($40::text[])::jsonb,
-        NULLIF(unnest($41::bigint[]), 0), $14::timestamptz, $42::timestamptz
+    SELECT unnest($36::text[]), unnest($37::text[]), unnest($38::bytea[]),
+        unnest($39::int[]), unnest($40::text[]), unnest($41::text[])::jsonb,
+        NULLIF(unnest($42::bigint[]), 0), $14::timestamptz, $43::timestamptz
     ON CONFLICT (caller, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
         response_code = EXCLUDED.response_code, response_data = EXCLUDED.response_data, transaction_id = EXCLUDED.transaction_id,
         created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
@@ -1216,18 +1477,18 @@ WITH new_tx AS (
     RETURNING 1
 ), audit AS (
     INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, subject_type, subject_id, user_id, ip, user_agent, request_id, details)
-    SELECT $14::timestamptz, unnest($43::text[]), NULLIF(unnest($44::text[]), ''),
-        unnest($45::text[]), 'ledger_transaction', unnest($46::text[]),
-        NULLIF(unnest($47::bigint[]), 0), NULLIF(unnest($48::text[]), ''),
-        NULLIF(unnest($49::text[]), ''), NULLIF(unnest($50::text[]), ''),
-        unnest($51::text[])::jsonb
+    SELECT $14::timestamptz, unnest($44::text[]), NULLIF(unnest($45::text[]), ''),
+        unnest($46::text[]), 'ledger_transaction', unnest($47::text[]),
+        NULLIF(unnest($48::bigint[]), 0), NULLIF(unnest($49::text[]), ''),
+        NULLIF(unnest($50::text[]), ''), NULLIF(unnest($51::text[]), ''),
+        unnest($52::text[])::jsonb
     RETURNING 1
 ), ev AS (
     -- The domain events of the batch (services/events), in item order (their ids follow it).
     INSERT INTO events (type, version, occurred_at, subject_type, subject_id, user_id, data)
-    SELECT unnest($52::text[]), unnest($53::int[]), $14::timestamptz,
-        unnest($54::text[]), unnest($55::text[]),
-        NULLIF(unnest($56::bigint[]), 0), unnest($57::text[])::jsonb
+    SELECT unnest($53::text[]), unnest($54::int[]), $14::timestamptz,
+        unnest($55::text[]), unnest($56::text[]),
+        NULLIF(unnest($57::bigint[]), 0), unnest($58::text[])::jsonb
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM new_tx)::bigint AS transactions,
@@ -1256,6 +1517,7 @@ type PostBatchParams struct {
 	Now              time.Time
 	TFinalized       []time.Time
 	TExpires         []time.Time
+	TReverses        []int64
 	ETx              []int64
 	EAccount         []int64
 	EAmount          []int64
@@ -1330,6 +1592,7 @@ func (q *Queries) PostBatch(ctx context.Context, arg PostBatchParams) (PostBatch
 		arg.Now,
 		arg.TFinalized,
 		arg.TExpires,
+		arg.TReverses,
 		arg.ETx,
 		arg.EAccount,
 		arg.EAmount,
@@ -1464,10 +1727,44 @@ func (q *Queries) ResolveTransfers(ctx context.Context, arg ResolveTransfersPara
 	return items, nil
 }
 
+const reversedAmounts = `-- name: ReversedAmounts :many
+SELECT reverses_id::bigint AS id, sum(amount)::bigint AS reversed
+FROM ledger_transactions
+WHERE reverses_id = ANY($1::bigint[]) AND status = 'posted'
+GROUP BY reverses_id
+`
+
+type ReversedAmountsRow struct {
+	ID       int64
+	Reversed int64
+}
+
+// What the posted reversals of each original moved back. The batch reads it after locking the
+// originals' accounts, which every reversal of them also locks: nothing can change it meanwhile.
+func (q *Queries) ReversedAmounts(ctx context.Context, ids []int64) ([]ReversedAmountsRow, error) {
+	rows, err := q.db.Query(ctx, reversedAmounts, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReversedAmountsRow{}
+	for rows.Next() {
+		var i ReversedAmountsRow
+		if err := rows.Scan(&i.ID, &i.Reversed); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setWalletStatus = `-- name: SetWalletStatus :one
 UPDATE ledger_accounts SET status = $1, updated_at = $2
 WHERE id = $3 AND kind = 'user'
-RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start
+RETURNING id, kind, user_id, currency, status, balance, pending, version, last_hash, created_at, updated_at, spend_hours, spend_month, spend_month_start, last_posted_at
 `
 
 type SetWalletStatusParams struct {
@@ -1494,6 +1791,27 @@ func (q *Queries) SetWalletStatus(ctx context.Context, arg SetWalletStatusParams
 		&i.SpendHours,
 		&i.SpendMonth,
 		&i.SpendMonthStart,
+		&i.LastPostedAt,
 	)
 	return i, err
+}
+
+const statementOpening = `-- name: StatementOpening :one
+SELECT COALESCE((SELECT e.balance_after FROM ledger_entries e
+                 WHERE e.account_id = $1 AND e.created_at < $2
+                 ORDER BY e.created_at DESC, e.version DESC LIMIT 1), 0)::bigint AS opening
+`
+
+type StatementOpeningParams struct {
+	AccountID int64
+	FromAt    time.Time
+}
+
+// The balance at from_at: the running balance of the wallet's last entry before it (0 before
+// its first).
+func (q *Queries) StatementOpening(ctx context.Context, arg StatementOpeningParams) (int64, error) {
+	row := q.db.QueryRow(ctx, statementOpening, arg.AccountID, arg.FromAt)
+	var opening int64
+	err := row.Scan(&opening)
+	return opening, err
 }

@@ -210,6 +210,7 @@ type LedgerAccount struct {
 	SpendHours      []byte
 	SpendMonth      int64
 	SpendMonthStart *time.Time
+	LastPostedAt    *time.Time
 }
 
 type LedgerEntry struct {
@@ -241,6 +242,7 @@ type LedgerTransaction struct {
 	CreatedAt      time.Time
 	FinalizedAt    *time.Time
 	ExpiresAt      *time.Time
+	ReversesID     *int64
 }
 
 type MagicLink struct {

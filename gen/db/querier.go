@@ -21,6 +21,9 @@ type Querier interface {
 	// not name.
 	CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error)
 	CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow, error)
+	// Posted reversals that do not mirror a posted original (missing, not posted, itself a reversal,
+	// another currency, accounts not swapped), and originals reversed beyond their amount.
+	CheckReversals(ctx context.Context) ([]CheckReversalsRow, error)
 	// The settlement account of a currency is the other side of every deposit and withdrawal: it
 	// holds minus what the outside world has put in, so it is never positive, and it is never held on.
 	CheckSettlementSign(ctx context.Context) ([]CheckSettlementSignRow, error)
@@ -102,9 +105,19 @@ type Querier interface {
 	// A wallet of the user with what its spending limits depend on (the owner's tier and whether its
 	// case is approved: the view belongs to compliance).
 	GetOwnedWalletTier(ctx context.Context, arg GetOwnedWalletTierParams) (GetOwnedWalletTierRow, error)
+	// Reversals --------------------------------------------------------------------------------------
+	// Reversals (services/ledger/reversal.go): compensating transactions that name their original.
+	// The transaction to reverse, with what its accounts are (a user wallet or a system account) and
+	// their owners. Read before queueing: only its status can change later, and only from pending.
+	GetReversalOriginal(ctx context.Context, id int64) (GetReversalOriginalRow, error)
 	// The oldest transaction still running: every row written by an older transaction is final
 	// (committed and visible, or rolled back and gone for good).
 	GetSealBound(ctx context.Context) (int64, error)
+	// Statements ------------------------------------------------------------------------------------
+	// Statements (services/ledger/statement.go): a wallet's posted movements over a period, by the
+	// instant they were posted (ledger_entries_account_time; migration 00045).
+	// One of the user's wallets, with the holder's name as the profile has it.
+	GetStatementWallet(ctx context.Context, arg GetStatementWalletParams) (GetStatementWalletRow, error)
 	GetSystemAccount(ctx context.Context, arg GetSystemAccountParams) (int64, error)
 	// Reads ------------------------------------------------------------------------------------------
 	// A transaction the user took part in: every one they sent, only posted ones they received.
@@ -158,6 +171,11 @@ type Querier interface {
 	ListEventFeed(ctx context.Context, arg ListEventFeedParams) ([]ListEventFeedRow, error)
 	// Pending holds past their expiry, oldest first.
 	ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsParams) ([]int64, error)
+	// The posted reversals of one transaction, oldest first (its view shows them).
+	ListReversalsOf(ctx context.Context, id int64) ([]ListReversalsOfRow, error)
+	// The wallet's entries posted in [from_at, to_at), in posting order (instants never go back
+	// along an account's versions), with what a statement line shows of their transaction.
+	ListStatementEntries(ctx context.Context, arg ListStatementEntriesParams) ([]ListStatementEntriesRow, error)
 	// The next final rows after the sealer's position, in chain order (txid, id).
 	ListUnsealedAuditEvents(ctx context.Context, arg ListUnsealedAuditEventsParams) ([]AuditEvent, error)
 	ListUserComplianceCases(ctx context.Context, userID int64) ([]ComplianceCase, error)
@@ -174,7 +192,9 @@ type Querier interface {
 	// with what the money policy decides on: the owner's status, and for the accounts money leaves
 	// (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
 	// receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
-	// inserts take their KEY SHARE locks.
+	// inserts take their KEY SHARE locks. last_posted_at is read from the locked row itself (a row
+	// waited for is re-read as its locker committed it; another table would still be read as of the
+	// statement's start).
 	LockAccounts(ctx context.Context, arg LockAccountsParams) ([]LockAccountsRow, error)
 	// One transaction-scoped advisory lock per external reference of a batch, waited for, in a fixed
 	// order: two requests with one reference are decided one after the other.
@@ -230,6 +250,9 @@ type Querier interface {
 	ResolveTransfers(ctx context.Context, arg ResolveTransfersParams) ([]ResolveTransfersRow, error)
 	// A failed attempt: the job's attempt count and River's next attempt, recorded for operations.
 	RetryMail(ctx context.Context, arg RetryMailParams) error
+	// What the posted reversals of each original moved back. The batch reads it after locking the
+	// originals' accounts, which every reversal of them also locks: nothing can change it meanwhile.
+	ReversedAmounts(ctx context.Context, ids []int64) ([]ReversedAmountsRow, error)
 	RevokeAllUserTokens(ctx context.Context, arg RevokeAllUserTokensParams) (int64, error)
 	RevokeCurrentToken(ctx context.Context, arg RevokeCurrentTokenParams) (int64, error)
 	RevokeDeviceTokens(ctx context.Context, arg RevokeDeviceTokensParams) (int64, error)
@@ -258,6 +281,9 @@ type Querier interface {
 	SetWebhookDeliveryStatus(ctx context.Context, arg SetWebhookDeliveryStatusParams) error
 	SetWebhookFanout(ctx context.Context, seq int64) error
 	SetWebhookSubscriptionStatus(ctx context.Context, arg SetWebhookSubscriptionStatusParams) (WebhookSubscription, error)
+	// The balance at from_at: the running balance of the wallet's last entry before it (0 before
+	// its first).
+	StatementOpening(ctx context.Context, arg StatementOpeningParams) (int64, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
 	// One sequencer at a time, whatever the number of instances; the others skip their sweep. An

@@ -9,8 +9,7 @@
 //	type SendArgs struct{ OutboxID int64 `json:"outbox_id"` }
 //	func (SendArgs) Kind() string { return "mail.send" }
 //	func (SendArgs) InsertOpts() river.InsertOpts {
-//		return river.InsertOpts{Queue: "mail", MaxAttempts: 8,
-//			UniqueOpts: river.UniqueOpts{ByArgs: true}} // one job per message: a duplicate would send it twice
+//		return jobs.Unique("mail", 8) // one job per message: a duplicate would send it twice
 //	}
 //
 //	// Worker: Work does one attempt; an error retries it at NextRetry, until MaxAttempts.
@@ -23,8 +22,8 @@
 //		return jobs.Backoff(w.Clock, job.Attempt, 10*time.Second, 30*time.Minute)
 //	}
 //
-//	// In app/compose.go, once: the queue and its concurrency, then the worker.
-//	jobs.Register(a.jobs, jobs.Queue{Name: "mail", Workers: 2}, &mail.Sender{…})
+//	// In app/compose.go, once, next to the others: the queue and its concurrency, the worker.
+//	jobs.Register(a.jobs, jobs.Queue{Name: "mail", Workers: 4}, &mail.Sender{…})
 //
 //	// In a service, inside Store.Tx: the job commits or rolls back with the change.
 //	err := st.Tx(ctx, func(q *db.Queries) error {

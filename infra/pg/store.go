@@ -128,10 +128,11 @@ func TxOf(q *db.Queries) (pgx.Tx, bool) {
 	return tx.(pgx.Tx), true
 }
 
-// Retryable reports a serialization failure or deadlock.
+// Retryable reports a serialization failure or deadlock, or a connection failure that happened
+// before anything reached the server (a pool connection found dead after a failover).
 func Retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") || retryableConnect(err)
 }
 
 // IsNotFound reports a missing row.

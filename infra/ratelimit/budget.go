@@ -97,7 +97,7 @@ return {n, 0}
 
 // keys are the sorted set of slots and the notification mark, in one hash tag.
 func (b *Budget) keys(key string) []string {
-	tag := "{" + key + "}"
+	tag := cache.Tag(key)
 	return []string{b.c.Key("budget", b.name, tag), b.c.Key("budget", b.name+".notified", tag)}
 }
 
@@ -108,8 +108,13 @@ func (b *Budget) Reserve(ctx context.Context, key string, now time.Time) (*Slot,
 		return nil, err
 	}
 	s := &Slot{b: b, key: key, member: hex.EncodeToString(m)}
-	wait, err := reserveScript.Run(ctx, b.c.R, b.keys(key)[:1],
-		now.UnixMilli(), b.window.Milliseconds(), b.max, s.member).Int64()
+	k := b.keys(key)[0]
+	var wait int64
+	err := b.c.Durably(ctx, k, func(r redis.Cmdable) error {
+		var err error
+		wait, err = reserveScript.Run(ctx, r, []string{k}, now.UnixMilli(), b.window.Milliseconds(), b.max, s.member).Int64()
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("ratelimit: budget %s: %w", b.name, err)
 	}
@@ -136,8 +141,13 @@ func (s *Slot) Release(ctx context.Context) {
 // (once per window), when the owner is to be told.
 func (s *Slot) Fail(ctx context.Context, now time.Time) (notify bool, err error) {
 	s.done = true
-	res, err := failScript.Run(context.WithoutCancel(ctx), s.b.c.R, s.b.keys(s.key),
-		now.UnixMilli(), s.b.window.Milliseconds(), s.b.max).Int64Slice()
+	ctx = context.WithoutCancel(ctx)
+	keys := s.b.keys(s.key)
+	var res []int64
+	err = s.b.c.Durably(ctx, keys[0], func(r redis.Cmdable) error {
+		res, err = failScript.Run(ctx, r, keys, now.UnixMilli(), s.b.window.Milliseconds(), s.b.max).Int64Slice()
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("ratelimit: budget %s: %w", s.b.name, err)
 	}

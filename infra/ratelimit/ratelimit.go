@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/flowxi/backend/infra/cache"
 	"github.com/flowxi/backend/kit/apierr"
@@ -25,21 +26,27 @@ func Per(rate int, period time.Duration) Limit { return Limit{Rate: rate, Period
 // Limiter checks limits by key.
 type Limiter struct {
 	c *cache.Cache
-	l *redis_rate.Limiter
 	// OnReject, when set, is called for each refusal (metrics).
 	OnReject func(name string)
 }
 
 // New builds a limiter over the cache.
-func New(c *cache.Cache) *Limiter { return &Limiter{c: c, l: redis_rate.NewLimiter(c.R)} }
+func New(c *cache.Cache) *Limiter { return &Limiter{c: c} }
 
 // Allow counts one event for name+key and returns a RATE_LIMITED error once the limit is
-// exceeded. A zero limit disables the check.
+// exceeded. A zero limit disables the check. The count is a durable write (cache.Durably): a
+// Redis failover cannot forget it, and when Redis cannot count the attempt is refused 503.
 func (l *Limiter) Allow(ctx context.Context, name string, lim Limit, key string) error {
 	if lim.Rate <= 0 {
 		return nil
 	}
-	res, err := l.l.Allow(ctx, l.c.Key("rl", name, "{"+key+"}"), redis_rate.Limit{Rate: lim.Rate, Burst: lim.Rate, Period: lim.Period})
+	k := l.key(name, key)
+	var res *redis_rate.Result
+	err := l.c.Durably(ctx, k, func(r redis.Cmdable) error {
+		var err error
+		res, err = redis_rate.NewLimiter(r).Allow(ctx, k, redis_rate.Limit{Rate: lim.Rate, Burst: lim.Rate, Period: lim.Period})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("ratelimit: %w", err)
 	}
@@ -58,5 +65,8 @@ func (l *Limiter) Allow(ctx context.Context, name string, lim Limit, key string)
 
 // Reset clears the counter for name+key (e.g. after a success that should not count).
 func (l *Limiter) Reset(ctx context.Context, name, key string) error {
-	return l.l.Reset(ctx, l.c.Key("rl", name, "{"+key+"}"))
+	return redis_rate.NewLimiter(l.c.R).Reset(ctx, l.key(name, key))
 }
+
+// key is the limit's Redis key: one key, in the hash tag of key.
+func (l *Limiter) key(name, key string) string { return l.c.Key("rl", name, cache.Tag(key)) }

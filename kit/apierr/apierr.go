@@ -114,4 +114,7 @@ var (
 	ErrMalformed       = New(http.StatusBadRequest, "MALFORMED_REQUEST")
 	ErrTooLarge        = New(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
 	ErrServer          = New(http.StatusInternalServerError, "SERVER_ERROR")
+	// ErrUnavailable is a dependency (PostgreSQL, Redis) not answering or failing over: the
+	// request was refused, never answered as if a check it needed had passed.
+	ErrUnavailable = New(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
 )

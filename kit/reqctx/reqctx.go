@@ -22,6 +22,9 @@ type Info struct {
 	IP        string
 	UserAgent string
 	RequestID string
+	// Accept is the request's Accept header (its lines joined by commas), for the operations
+	// that answer in several media types.
+	Accept    string
 	Principal *Principal
 	// InternalKey is set when an internal API key authenticated the request.
 	InternalKey *InternalKey

@@ -145,9 +145,15 @@ func (b *batch) resolve(ctx context.Context) error {
 }
 
 // lockAccounts locks every account the remaining items touch, in one statement sorted by id,
-// with what the money policy reads; then their spending counters and the holds to finish.
+// with what the money policy reads; then their spending counters, the holds to finish and what
+// the originals of the reversals were already reversed by. The batch's instant is moved to the
+// last posting of any locked user wallet if that is later (another instance's clock, a batch
+// that took its instant before this one but locked after it), so that along every wallet the
+// instants of the entries never go back: a period of a statement is a run of versions. System
+// accounts are left out: every deposit and withdrawal shares one, and a clock running ahead on
+// one instance would drag every wallet's postings along.
 func (b *batch) lockAccounts(ctx context.Context) error {
-	var ids, senders, holdIDs []int64
+	var ids, senders, holdIDs, originals []int64
 	want := map[int64]bool{}
 	for i, it := range b.items {
 		if b.done[i] {
@@ -165,6 +171,9 @@ func (b *batch) lockAccounts(ctx context.Context) error {
 		if it.op == opSettle || it.op == opVoid {
 			holdIDs = append(holdIDs, it.holdID)
 		}
+		if it.op == opReverse {
+			originals = append(originals, it.reverses)
+		}
 	}
 	b.accts = map[int64]*acct{}
 	if len(ids) > 0 {
@@ -174,6 +183,9 @@ func (b *batch) lockAccounts(ctx context.Context) error {
 		}
 		for _, r := range rows {
 			b.accts[r.ID] = &acct{row: r, oldVersion: r.Version}
+			if r.Kind == "user" && r.LastPostedAt != nil && r.LastPostedAt.After(b.p.now) {
+				b.p.now = *r.LastPostedAt
+			}
 		}
 		if len(rows) != len(ids) {
 			return fmt.Errorf("lock accounts: %d of %d found", len(rows), len(ids))
@@ -190,7 +202,7 @@ func (b *batch) lockAccounts(ctx context.Context) error {
 			b.holds[r.ID] = &holdRow{status: r.Status, createdAt: r.CreatedAt, expiresAt: r.ExpiresAt}
 		}
 	}
-	return nil
+	return b.p.readReversed(ctx, b.q, originals)
 }
 
 // apply decides each remaining item against the locked rows, all-or-nothing per item.

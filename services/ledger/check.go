@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
@@ -14,7 +15,24 @@ import (
 // lock, so it can run on a live system (a movement committing mid-check can be reported; run it
 // again to confirm).
 func Check(ctx context.Context, st *pg.Store) ([]string, error) {
-	q := st.Q
+	out, err := checkBalances(ctx, st.Q)
+	if err != nil {
+		return nil, err
+	}
+	txs, err := checkTransactions(ctx, st.Q)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := checkChains(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(out, txs...), chain...), nil
+}
+
+// checkBalances: per currency the entries sum to zero, every head matches its entries, pending
+// amounts match the open holds, no user wallet is negative.
+func checkBalances(ctx context.Context, q *db.Queries) ([]string, error) {
 	var out []string
 	sums, err := q.CheckCurrencySums(ctx)
 	if err != nil {
@@ -45,6 +63,14 @@ func Check(ctx context.Context, st *pg.Store) ([]string, error) {
 	for _, r := range neg {
 		out = append(out, fmt.Sprintf("wallet %d: negative (balance %d, pending %d)", r.ID, r.Balance, r.Pending))
 	}
+	return out, nil
+}
+
+// checkTransactions: every transaction balances, the settlement accounts have the sign of the
+// outside world, no row points at a missing one, and every reversal mirrors a posted original
+// that it and its siblings do not reverse beyond its amount.
+func checkTransactions(ctx context.Context, q *db.Queries) ([]string, error) {
+	var out []string
 	txs, err := q.CheckTransactionBalance(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("ledger check: transactions: %w", err)
@@ -66,16 +92,24 @@ func Check(ctx context.Context, st *pg.Store) ([]string, error) {
 	for _, r := range orphans {
 		out = append(out, fmt.Sprintf("%s %d: points at a missing or foreign row %d", r.Kind, r.ID, r.Ref))
 	}
-	chain, err := checkChains(ctx, st)
+	rev, err := q.CheckReversals(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ledger check: reversals: %w", err)
 	}
-	return append(out, chain...), nil
+	for _, r := range rev {
+		if r.Kind == "over_reversed" {
+			out = append(out, fmt.Sprintf("transaction %d: reversed by %d, more than its amount %d", r.ID, r.Total, r.Ref))
+		} else {
+			out = append(out, fmt.Sprintf("reversal %d: does not mirror a posted transaction %d (accounts swapped, same currency)", r.ID, r.Ref))
+		}
+	}
+	return out, nil
 }
 
 // checkChains walks every account's entries in version order: each entry's prev_hash is the
-// previous hash, its hash recomputes, its balance_after is the running sum, and the account head
-// holds the last hash.
+// previous hash, its hash recomputes, its balance_after is the running sum, on a user wallet it
+// was not posted before the previous one (statements cut periods by these instants), and the
+// account head holds the last hash.
 func checkChains(ctx context.Context, st *pg.Store) ([]string, error) {
 	heads, err := st.Q.ListAccountHeads(ctx)
 	if err != nil {
@@ -95,10 +129,14 @@ func checkChains(ctx context.Context, st *pg.Store) ([]string, error) {
 		}
 		k := 0
 		for _, h := range heads[i:j] {
-			prev, bal := genesis, int64(0)
+			prev, bal, at := genesis, int64(0), time.Time{}
 			for ; k < len(rows) && rows[k].AccountID == h.ID; k++ {
 				e := rows[k]
 				bal += e.Amount
+				if h.Kind == "user" && e.CreatedAt.Before(at) {
+					out = append(out, fmt.Sprintf("account %d: version %d posted at %s, before version %d", h.ID, e.Version, ts(e.CreatedAt), e.Version-1))
+				}
+				at = e.CreatedAt
 				want := entryHash(prev, e.AccountID, e.Version, e.TransactionID, e.Amount, e.BalanceAfter, e.CreatedAt)
 				if !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, want) {
 					out = append(out, fmt.Sprintf("account %d: hash chain broken at version %d", h.ID, e.Version))

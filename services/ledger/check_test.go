@@ -25,21 +25,7 @@ func TestCheckReportsOrphansAndAccountsCannotBeDeleted(t *testing.T) {
 	// The package database is shared by the package's tests (run one after another): remove the
 	// planted rows afterwards, with triggers off as only a superuser can.
 	t.Cleanup(func() {
-		conn, err := pool.Acquire(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Release()
-		for _, sql := range []string{
-			"SET session_replication_role = replica",
-			"DELETE FROM ledger_entries WHERE version = 1000",
-			"DELETE FROM ledger_transactions WHERE to_account_id = 999999999",
-			"SET session_replication_role = origin",
-		} {
-			if _, err := conn.Exec(ctx, sql); err != nil {
-				t.Fatal(err)
-			}
-		}
+		f.asSuperuser("DELETE FROM ledger_entries WHERE version = 1000", "DELETE FROM ledger_transactions WHERE to_account_id = 999999999")
 		f.invariants()
 	})
 

@@ -1,6 +1,7 @@
 // Package ledger owns the money: custodial wallets, the double-entry ledger (append-only,
 // hash-chained entries with gap-free per-account versions), idempotent transfers, the internal
-// operations (deposits, two-phase withdrawal holds, wallet status) and the ledger invariants.
+// operations (deposits, two-phase withdrawal holds, wallet status, reversals: reversal.go), the
+// statements of a wallet (statement*.go) and the ledger invariants.
 //
 // Every movement goes through the posting engine (engine.go, batch.go): requests are queued and
 // applied in micro-batches. A batch locks all its accounts in one statement sorted by id

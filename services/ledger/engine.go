@@ -16,6 +16,7 @@ const (
 	opHold
 	opSettle
 	opVoid
+	opReverse
 	opCount // the number of operations: every table indexed by op has this length
 )
 
@@ -46,6 +47,8 @@ type item struct {
 	toUser        *string
 	toUsername    string // transfers: the recipient as asked (by username, or by wallet id)
 	toWallet      int64
+	reverses      int64 // reversals: the original transaction
+	origAmount    int64 // reversals: the original's amount (immutable once posted)
 
 	done chan outcome
 }

@@ -44,6 +44,8 @@ var matrixOps = []matrixOp{
 	{"hold", "hold", 201, "HOLD_CREATED", 0, 50, true},
 	{"settle", "settle", 200, "HOLD_SETTLED", -100, -100, false},
 	{"void", "void", 200, "HOLD_VOIDED", 0, -100, false},
+	{"reversal out", "reversal out", 201, "REVERSAL_POSTED", -50, 0, true},
+	{"reversal in", "reversal in", 201, "REVERSAL_POSTED", 50, 0, true},
 }
 
 // TestMoneyPolicyMatrix runs every operation against every state of a wallet and its owner
@@ -63,7 +65,7 @@ func TestMoneyPolicyMatrix(t *testing.T) {
 			for _, c := range []string{"none", "submitted", "approved", "rejected"} {
 				for _, r := range []string{"none", "active", "lifted"} {
 					st := state{w, o, c, r}
-					m := f.matrixWallet(st)
+					m := f.matrixWallet(st, recipient)
 					for _, op := range matrixOps {
 						f.matrixCell(spec, st, m, op, sender, ws, recipient)
 						cells++
@@ -78,22 +80,30 @@ func TestMoneyPolicyMatrix(t *testing.T) {
 	f.invariants()
 }
 
-// matrixSubject is the wallet under test, its owner and two holds placed while it could still
-// send (one to settle, one to void).
+// matrixSubject is the wallet under test, its owner, two holds placed while it could still
+// send (one to settle, one to void), the deposit that funded it and a transfer it sent (to
+// reverse: the reversal takes money out of the wallet, or brings it back).
 type matrixSubject struct {
-	user             testkit.User
-	wallet           int64
-	settleID, voidID int64
+	user              testkit.User
+	wallet            int64
+	settleID, voidID  int64
+	depositID, sentID int64
 }
 
-// matrixWallet opens a funded wallet with two holds for an approved user, then puts it and its
-// owner in the state (directly in the tables: every state, reachable through the API or not).
-func (f *fixture) matrixWallet(st state) matrixSubject {
+// matrixWallet opens a funded wallet with two holds and a transfer to recipient for an
+// approved user, then puts it and its owner in the state (directly in the tables: every state,
+// reachable through the API or not).
+func (f *fixture) matrixWallet(st state, recipient testkit.User) matrixSubject {
 	f.T.Helper()
 	u := f.CreateUser()
 	m := matrixSubject{user: u, wallet: f.Wallet(u, "EUR")}
-	f.Deposit(m.wallet, 10_000, "EUR")
+	m.depositID = f.depositID(m.wallet, 10_000)
 	m.settleID, m.voidID = f.Hold(m.wallet, 100, "EUR"), f.Hold(m.wallet, 100, "EUR")
+	sent := f.transfer(u, randKey(), body(m.wallet, recipient.Username, 100, "EUR"))
+	if sent.Status != 201 {
+		f.T.Fatalf("transfer: %d %s", sent.Status, sent.Body)
+	}
+	m.sentID = f.tx(sent).Id
 	ctx, pool, now := context.Background(), f.DB(), f.Clock.Now()
 	stmts := []struct {
 		sql  string
@@ -175,6 +185,10 @@ func (f *fixture) matrixCell(spec []ledger.SpecRule, st state, m matrixSubject, 
 		r = f.internal("POST", fmt.Sprintf("/api/v1/internal/holds/%d/settle", m.settleID), randKey(), nil)
 	case "void":
 		r = f.internal("POST", fmt.Sprintf("/api/v1/internal/holds/%d/void", m.voidID), randKey(), nil)
+	case "reversal out":
+		r = f.reverse("", m.depositID, 50, "matrix")
+	case "reversal in":
+		r = f.reverse("", m.sentID, 50, "matrix")
 	}
 	cell := fmt.Sprintf("%s on wallet %s, owner %s, compliance %s, restriction %s", op.name, st.wallet, st.owner, st.compliance, st.restriction)
 	if r.Status != wantStatus || r.Code() != wantCode {

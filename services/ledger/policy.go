@@ -3,6 +3,7 @@ package ledger
 import (
 	"math"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -22,12 +23,14 @@ const (
 	colHold                      // the wallet a withdrawal reserves on
 	colSettle                    // the wallet a withdrawal leaves
 	colVoid                      // the wallet a hold is released on
+	colReversalOut               // the account a reversal takes money back from (the original's credit side)
+	colReversalIn                // the account a reversal returns money to (the original's debit side)
 	colSettlement                // the settlement account, other side of deposits and withdrawals
 	columnCount
 )
 
 // columnNames are the spec table's headers.
-var columnNames = [columnCount]string{"", "transfer out", "transfer in", "deposit", "hold", "settle", "void", "settlement"}
+var columnNames = [columnCount]string{"", "transfer out", "transfer in", "deposit", "hold", "settle", "void", "reversal out", "reversal in", "settlement"}
 
 // sides says, for every operation, which column governs its debit account and its credit account.
 // An operation missing here has colUnstated on both sides, which TestEveryOperationStatesItsPolicy
@@ -38,6 +41,7 @@ var sides = [opCount]struct{ debit, credit column }{
 	opHold:     {colHold, colSettlement},
 	opSettle:   {colSettle, colSettlement},
 	opVoid:     {colVoid, colSettlement},
+	opReverse:  {colReversalOut, colReversalIn},
 }
 
 // decision is what a rule looks at: the item, the locked account of the side being decided, and
@@ -62,8 +66,11 @@ var (
 	// ownWallet: the wallet the operation names and moves money in or out of (not a recipient).
 	ownWallet = []column{colTransferOut, colDeposit, colHold, colSettle}
 	// sending: money leaves the wallet.
-	sending    = []column{colTransferOut, colHold, colSettle}
-	allButVoid = []column{colTransferOut, colTransferIn, colDeposit, colHold, colSettle, colSettlement}
+	sending = []column{colTransferOut, colHold, colSettle}
+	// closable: the wallets no money may enter or leave once closed (a transfer's recipient is
+	// decided by rule 13).
+	closable   = append(slices.Clone(ownWallet), colReversalOut, colReversalIn)
+	allButVoid = []column{colTransferOut, colTransferIn, colDeposit, colHold, colSettle, colReversalOut, colReversalIn, colSettlement}
 )
 
 // policy is the table, in evaluation order.
@@ -71,7 +78,7 @@ var policy = []rule{
 	{"the hold has expired", "HOLD_EXPIRED", []column{colSettle}, func(d *decision) bool {
 		return d.hold != nil && d.hold.expiresAt != nil && !d.p.now.Before(*d.hold.expiresAt)
 	}},
-	{"the wallet or its owner's account is closed", "WALLET_CLOSED", ownWallet, func(d *decision) bool {
+	{"the wallet or its owner's account is closed", "WALLET_CLOSED", closable, func(d *decision) bool {
 		return d.acct.row.Status == "closed" || d.acct.row.OwnerStatus == "closed"
 	}},
 	{"the owner is blocked", "ACCOUNT_BLOCKED", ownWallet, func(d *decision) bool { return d.acct.row.OwnerStatus == "blocked" }},
@@ -99,8 +106,13 @@ var policy = []rule{
 		d.lim = d.p.spendingRefusal(d.acct, d.it.amount)
 		return d.lim != nil
 	}},
-	{"the available balance is lower than the amount", "INSUFFICIENT_FUNDS", []column{colTransferOut, colHold}, func(d *decision) bool {
-		return d.acct.row.Balance-d.acct.row.Pending < d.it.amount
+	{"the amount is more than what remains reversible of the original", "REVERSAL_EXCEEDS_REMAINING", []column{colReversalOut}, func(d *decision) bool {
+		return d.it.amount > d.it.origAmount-d.p.reversed[d.it.reverses]
+	}},
+	{"the available balance of the user wallet is lower than the amount", "INSUFFICIENT_FUNDS", []column{colTransferOut, colHold, colReversalOut}, func(d *decision) bool {
+		// The settlement account (a reversal's side when it undoes a withdrawal) stands for the
+		// outside world: it is never short.
+		return d.acct.row.Kind == "user" && d.acct.row.Balance-d.acct.row.Pending < d.it.amount
 	}},
 	{"the recipient cannot receive", "RECIPIENT_NOT_FOUND", []column{colTransferIn}, func(d *decision) bool {
 		return d.it.recipientFail == "RECIPIENT_NOT_FOUND" ||

@@ -30,6 +30,9 @@ type posting struct {
 	refs map[string][]byte
 	// spending counters of the batch's user accounts (written back with their heads).
 	spend map[int64]*spendState
+	// reversed: what the posted reversals of each original a reversal of the batch names moved
+	// back (read under the accounts' locks, then what the batch posts).
+	reversed map[int64]int64
 }
 
 func (p *posting) empty() bool {
@@ -62,7 +65,11 @@ func (p *posting) entry(a *acct, txID, amount int64) {
 }
 
 // kindOf is the transaction kind an operation records.
-var kindOf = [opCount]string{opTransfer: "transfer", opDeposit: "deposit", opHold: "withdrawal", opSettle: "withdrawal", opVoid: "withdrawal"}
+var kindOf = [opCount]string{opTransfer: "transfer", opDeposit: "deposit", opHold: "withdrawal", opSettle: "withdrawal", opVoid: "withdrawal",
+	opReverse: "reversal"}
+
+// postedCode is the code of an operation whose movement is posted at once.
+var postedCode = map[op]string{opTransfer: "TRANSFER_COMPLETED", opDeposit: "DEPOSIT_POSTED", opReverse: "REVERSAL_POSTED"}
 
 // apply decides one item against the locked rows with the money policy and records its rows. A
 // refusal becomes a failed transaction; state changes happen only after every rule passed.
@@ -81,14 +88,7 @@ func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[i
 		p.addIdempotency(it, 0, http.StatusConflict, "DUPLICATE_EXTERNAL_REFERENCE", orig)
 		return outcome{status: http.StatusConflict, code: "DUPLICATE_EXTERNAL_REFERENCE", data: orig}, nil
 	}
-	tx := api.Transaction{Id: txID, Kind: api.TransactionKind(kindOf[it.op]), Amount: it.amount, Currency: it.currency, CreatedAt: ts(p.now),
-		FromUsername: it.fromUser, ToUsername: it.toUser, Note: strPtr(it.note), ExternalReference: strPtr(it.extRef)}
-	if it.op != opDeposit { // a deposit's source is the settlement account, not a wallet
-		tx.FromWalletId = &it.debit
-	}
-	if it.op == opTransfer || it.op == opDeposit {
-		tx.ToWalletId = &it.credit
-	}
+	tx := p.newTx(it, txID, from, to)
 	var expires time.Time // the zero time stands for NULL (see PostBatch)
 	if it.op == opHold {
 		expires = p.now.Add(it.expiresIn)
@@ -118,8 +118,10 @@ func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[i
 		if it.op == opTransfer {
 			p.spent(from, p.now, it.amount)
 		}
-		tx.Status, tx.FinalizedAt = "posted", &final
-		code = map[op]string{opTransfer: "TRANSFER_COMPLETED", opDeposit: "DEPOSIT_POSTED"}[it.op]
+		if it.op == opReverse {
+			p.reversed[it.reverses] += it.amount
+		}
+		tx.Status, tx.FinalizedAt, code = "posted", &final, postedCode[it.op]
 	}
 	p.addTransaction(it, txID, credit, string(tx.Status), fail, expires)
 	data, err := json.Marshal(tx)
@@ -141,6 +143,31 @@ func (p *posting) apply(it *item, txID int64, accts map[int64]*acct, holds map[i
 		}
 	}
 	return outcome{status: status, code: code, data: data}, nil
+}
+
+// newTx is the transaction an item records, as its answer shows it: a wallet side is named
+// only when it is a user wallet (a deposit's source, a withdrawal's destination and the
+// settlement side of a reversal are the settlement account).
+func (p *posting) newTx(it *item, txID int64, from, to *acct) api.Transaction {
+	tx := api.Transaction{Id: txID, Kind: api.TransactionKind(kindOf[it.op]), Amount: it.amount, Currency: it.currency, CreatedAt: ts(p.now),
+		FromUsername: it.fromUser, ToUsername: it.toUser, Note: strPtr(it.note), ExternalReference: strPtr(it.extRef)}
+	switch it.op {
+	case opDeposit:
+		tx.ToWalletId = &it.credit
+	case opTransfer:
+		tx.FromWalletId, tx.ToWalletId = &it.debit, &it.credit
+	case opReverse:
+		tx.ReversesId = &it.reverses
+		if from.row.Kind == "user" {
+			tx.FromWalletId = &it.debit
+		}
+		if to.row.Kind == "user" {
+			tx.ToWalletId = &it.credit
+		}
+	default:
+		tx.FromWalletId = &it.debit
+	}
+	return tx
 }
 
 // finish settles or voids a pending hold. A settle is decided by the money policy; a refusal
@@ -235,6 +262,7 @@ func (p *posting) addTransaction(it *item, txID, credit int64, status, fail stri
 	}
 	a.TFinalized = append(a.TFinalized, fin)
 	a.TExpires = append(a.TExpires, expires)
+	a.TReverses = append(a.TReverses, it.reverses)
 }
 
 func (p *posting) addIdempotency(it *item, txID int64, status int, code string, data []byte) {
@@ -268,6 +296,9 @@ func (p *posting) addAudit(it *item, txID int64, action, fail string) {
 		details = append(details, `,"failure_code":"`...)
 		details = append(details, fail...)
 		details = append(details, '"')
+	}
+	if it.op == opReverse {
+		details = reversalDetails(details, it)
 	}
 	details = append(details, '}')
 	r := audit.Build(it.ctx, audit.Event{Action: action, UserID: it.userID, SubjectType: "ledger_transaction",

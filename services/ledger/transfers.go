@@ -111,7 +111,8 @@ func (s *Service) resolveTransfer(it *item, r db.ResolveTransfersRow) {
 	}
 }
 
-// GetTransfer returns a transaction the caller sent, or a completed one they received.
+// GetTransfer returns a transaction the caller sent, or a completed one they received, with
+// what reversals moved back of it.
 func (s *Service) GetTransfer(ctx context.Context, req api.GetTransferRequestObject) (api.GetTransferResponseObject, error) {
 	p := reqctx.Caller(ctx)
 	t, err := s.st.Q.GetTransactionForUser(ctx, db.GetTransactionForUserParams{ID: req.Id, UserID: &p.UserID})
@@ -121,7 +122,11 @@ func (s *Service) GetTransfer(ctx context.Context, req api.GetTransferRequestObj
 		}
 		return nil, fmt.Errorf("ledger: transfer: %w", err)
 	}
-	return api.GetTransfer200JSONResponse{Code: "TRANSFER_OK", Message: i18n.Msg(ctx, "TRANSFER_OK"), Data: transactionOf(t)}, nil
+	tx := transactionOf(t)
+	if err := s.withReversals(ctx, &tx); err != nil {
+		return nil, err
+	}
+	return api.GetTransfer200JSONResponse{Code: "TRANSFER_OK", Message: i18n.Msg(ctx, "TRANSFER_OK"), Data: tx}, nil
 }
 
 // transactionOf renders a stored transaction.
@@ -129,13 +134,21 @@ func transactionOf(t db.GetTransactionForUserRow) api.Transaction {
 	tx := api.Transaction{Id: t.ID, Kind: api.TransactionKind(t.Kind), Status: api.TransactionStatus(t.Status), Amount: t.Amount,
 		Currency: t.Currency, FromWalletId: t.FromAccountID, ToWalletId: t.ToAccountID, FromUsername: t.FromUsername, ToUsername: t.ToUsername,
 		Note: t.Note, ExternalReference: t.ExternalRef, FailureCode: t.FailureCode, CreatedAt: ts(t.CreatedAt), FinalizedAt: tsPtr(t.FinalizedAt),
-		ExpiresAt: tsPtr(t.ExpiresAt)}
+		ExpiresAt: tsPtr(t.ExpiresAt), ReversesId: t.ReversesID}
 	// System accounts are not wallets: a deposit has no source wallet, a withdrawal no destination.
 	if t.Kind == "deposit" {
 		tx.FromWalletId = nil
 	}
 	if t.Kind == "withdrawal" {
 		tx.ToWalletId = nil
+	}
+	if t.Kind == "reversal" { // either side may be the settlement account (it has no owner)
+		if t.FromUsername == nil {
+			tx.FromWalletId = nil
+		}
+		if t.ToUsername == nil {
+			tx.ToWalletId = nil
+		}
 	}
 	return tx
 }

@@ -1,7 +1,6 @@
 package twofactor_test
 
 import (
-	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -109,7 +108,6 @@ func TestEnableCommitsAndShowsRecoveryCodesOnce(t *testing.T) {
 		}
 		seen[c] = true
 	}
-	ctx := context.Background()
 	var enabled bool
 	var enc []byte
 	if err := env.QueryRow("SELECT twofa_enabled, twofa_secret_enc FROM users WHERE id = $1", u.ID).Scan(&enabled, &enc); err != nil {
@@ -137,7 +135,7 @@ func TestEnableCommitsAndShowsRecoveryCodesOnce(t *testing.T) {
 	}
 	// The pending secret is gone from Redis; the status no longer shows any secret; the token
 	// used to enable still works (no logout).
-	if keys, _ := env.Redis().Keys(ctx, env.Cfg.RedisPrefix+"twofa:pending:*").Result(); len(keys) != 0 {
+	if keys := env.RedisKeys("twofa:pending:*"); len(keys) != 0 {
 		t.Fatalf("pending secret left: %v", keys)
 	}
 	st := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token})

@@ -24,7 +24,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 	// While pending, the secret is in Redis only, and not in clear there either.
 	st := env.Do(testkit.Req{Method: "GET", Path: statusPath, Token: u.Token})
 	pendingSecret := ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).Secret)
-	keys := env.Redis().Keys(ctx, env.Cfg.RedisPrefix+"twofa:pending:*").Val()
+	keys := env.RedisKeys("twofa:pending:*")
 	if len(keys) != 1 {
 		t.Fatalf("pending keys %v", keys)
 	}

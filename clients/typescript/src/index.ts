@@ -253,6 +253,101 @@ export async function walletHistory(c: FlowxiClient, walletId: number): Promise<
   return ok(await c.GET("/api/v1/wallets/{id}/transactions", { params: { path: { id: walletId } } })).data.items;
 }
 
+// ---- Statements -----------------------------------------------------------------------------
+
+/** A statement's period: `from` included, `to` excluded (at most 366 days), as RFC 3339 text or dates. */
+export interface StatementPeriod {
+  from: string | Date;
+  to: string | Date;
+}
+
+/** The media types a statement comes in (the `Accept` header chooses). */
+export type StatementFormat = "json" | "csv" | "pdf";
+
+const statementAccept: Record<StatementFormat, string> = { json: "application/json", csv: "text/csv", pdf: "application/pdf" };
+
+function statementParams(walletId: number, period: StatementPeriod) {
+  const iso = (v: string | Date) => (typeof v === "string" ? v : v.toISOString());
+  return { path: { id: walletId }, query: { from: iso(period.from), to: iso(period.to) } };
+}
+
+/**
+ * statement returns the statement of one of the caller's wallets over a period: opening balance,
+ * the movements in posting order with their running balance, closing balance and totals.
+ */
+export async function statement(c: FlowxiClient, walletId: number, period: StatementPeriod): Promise<Schema<"Statement">> {
+  const r = await c.GET("/api/v1/wallets/{id}/statement", {
+    params: statementParams(walletId, period),
+    headers: { Accept: statementAccept.json },
+  });
+  // The 200 of this operation is JSON, CSV or PDF; asked for JSON, it is the envelope.
+  const body = ok(r);
+  if (typeof body === "string") throw new ApiError(r.response.status, undefined, r.response.url);
+  return body.data;
+}
+
+/** statementCsv downloads the statement as RFC 4180 CSV text (read it with {@link parseCsv}). */
+export async function statementCsv(c: FlowxiClient, walletId: number, period: StatementPeriod): Promise<string> {
+  const r = await c.GET("/api/v1/wallets/{id}/statement", {
+    params: statementParams(walletId, period),
+    headers: { Accept: statementAccept.csv },
+    parseAs: "text",
+  });
+  return ok(r);
+}
+
+/** statementPdf downloads the statement as a PDF printed in the client's locale. */
+export async function statementPdf(c: FlowxiClient, walletId: number, period: StatementPeriod): Promise<Uint8Array> {
+  const r = await c.GET("/api/v1/wallets/{id}/statement", {
+    params: statementParams(walletId, period),
+    headers: { Accept: statementAccept.pdf },
+    parseAs: "arrayBuffer",
+  });
+  return new Uint8Array(ok(r));
+}
+
+/**
+ * parseCsv reads RFC 4180 CSV (quoted fields with doubled quotes, CRLF or LF line ends) into rows
+ * of cells. The statement's CSV neutralizes cells a spreadsheet would evaluate with a leading `'`.
+ */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      row.push(cell);
+      cell = "";
+    } else if (ch === "\n" || (ch === "\r" && text[i + 1] === "\n")) {
+      if (ch === "\r") i++;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = "";
+    } else cell += ch;
+  }
+  if (cell !== "" || row.length > 0) rows.push([...row, cell]);
+  return rows;
+}
+
+/** minorUnits turns a CSV amount in major units (`-25.00`) back into minor units (`-2500`). */
+export function minorUnits(major: string, exponent: number): number {
+  const negative = major.startsWith("-");
+  const [whole = "0", frac = ""] = (negative ? major.slice(1) : major).split(".");
+  if (frac.length !== exponent || !/^\d+$/.test(whole + frac || "0")) throw new Error(`not an amount with ${exponent} decimals: ${major}`);
+  const n = Number(whole + frac);
+  return negative ? -n : n;
+}
+
 // ---- Transfers and Internal -----------------------------------------------------------------
 
 /** A posted money movement, and whether the server replayed it for a repeated Idempotency-Key. */

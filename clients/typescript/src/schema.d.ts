@@ -944,11 +944,112 @@ export interface paths {
          *     its entries, per-account versions are gap-free and the hash chains intact, pending amounts
          *     equal open holds, no user wallet is negative, every transaction balances, and no entry or
          *     transaction points at a missing account or transaction (or an entry at an account its
-         *     transaction does not name). 200 `LEDGER_CHECK_OK`, or 200 `LEDGER_CHECK_FAILED` listing the violations.
+         *     transaction does not name), along every user wallet no entry was posted before the one it
+         *     follows (statements cut periods by these instants), and every posted reversal mirrors a
+         *     posted transaction (accounts swapped, same currency) that its reversals together do not
+         *     exceed. 200 `LEDGER_CHECK_OK`, or 200 `LEDGER_CHECK_FAILED` listing the violations.
          */
         get: operations["checkLedger"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wallets/{id}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Wallet statement for a period (JSON, CSV or PDF)
+         * @description A statement of one of the caller's wallets for the half-open period [`from`, `to`) (RFC 3339
+         *     instants with any offset; `from` before `to`; at most 366 days): the opening balance (the
+         *     wallet's balance at `from`), every posted movement in posting order (the wallet's entry
+         *     version) with its running balance, the closing balance (at `to`), the totals in and out and
+         *     the count. `opening_balance + total_in − total_out = closing_balance`, and each movement's
+         *     `balance_after` is the previous one's (the opening balance for the first) plus its `amount`.
+         *     Failed attempts and pending holds move no money and are not movements (the history lists
+         *     them). A period without movements is a valid statement (opening = closing). Movements belong
+         *     to the period by the instant they were posted; along one wallet posting instants never go
+         *     back (the posting engine stamps a batch no earlier than the last posting of any wallet it
+         *     locks), so a period is a contiguous run of the wallet's entries and consecutive statements
+         *     chain: one's closing balance is the next one's opening. At most 10 000 movements: a busier
+         *     period is 422 on `to` (ask for a shorter one).
+         *
+         *     **Media type**, chosen by `Accept` (q-values honoured; absent or `*\/*`: JSON):
+         *     `application/json` is the `STATEMENT_OK` envelope below. `text/csv` is RFC 4180 (UTF-8, CRLF,
+         *     a header row, fields quoted when needed) with the columns `booked_at` (ISO 8601, UTC),
+         *     `transaction_id`, `kind`, `counterparty`, `note`, `reverses_id`, `amount`, `balance_after`
+         *     (major units: the currency's exponent of digits after a `.`, `-` for money out) and
+         *     `currency`; parsed back, it equals the JSON movements. `application/pdf` is the statement
+         *     printed in the request's language (French by default, English): bank name, holder, the
+         *     wallet reference (IBAN-like: `FX`, two ISO 7064 check digits, the currency and the wallet
+         *     id), the period, opening and closing balances and the movements, with dates (UTC) and
+         *     amounts formatted for the language (fr `1 234,56 €`, en `€1,234.56`), and page numbers; the
+         *     fonts are embedded, so every Latin name prints. Any other `Accept`: 406 `NOT_ACCEPTABLE`.
+         *     CSV and PDF come as downloads (`Content-Disposition: attachment`).
+         *
+         *     **Spreadsheet formula injection.** A CSV text cell (a note, a username) that begins with `=`,
+         *     `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so a spreadsheet shows it as
+         *     text instead of evaluating it. The amount cells are numbers the server writes, never user
+         *     text: a negative amount (`-25.00`) is left as it is, like any cell that is exactly a decimal
+         *     number (`-` then digits, optionally `.` and digits), which no spreadsheet evaluates as a
+         *     formula; prefixing it would turn every debit into text and break the sums the CSV is for.
+         *
+         *     Errors: 422 `VALIDATION_FAILED` naming the field (`from` or `to` missing or not RFC 3339,
+         *     `to` not after `from`, a period over 366 days or with too many movements on `to`). A wallet
+         *     that is not the caller's is 404 `WALLET_NOT_FOUND`.
+         */
+        get: operations["getWalletStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/transactions/{id}/reverse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reverse a posted transaction, in full or in part (internal)
+         * @description Posts a compensating transaction (kind `reversal`, `reverses_id` the original) that moves
+         *     `amount` — all or part of the original — back, from the original's credit account to its
+         *     debit account, through the posting engine like any movement: a mistaken deposit leaves the
+         *     wallet for the settlement account, a transfer goes back to its sender, a settled withdrawal
+         *     comes back to its wallet. The original is never edited: its view (`GET /transfers/{id}`)
+         *     shows `reversed_amount` and `reversal_ids`, and both transactions appear in the wallets'
+         *     histories and statements. `reason` is mandatory (1–500 characters of free text: trimmed,
+         *     white space collapsed, no control characters or angle brackets); it becomes the reversal's
+         *     `note`, shown to the parties. Scope `ledger:admin`. Idempotent like deposits (keys are scoped
+         *     to the internal key).
+         *
+         *     Decided by the money policy (the table in the introduction, columns *reversal out* and
+         *     *reversal in*) under the locks of both accounts, so concurrent reversals of one transaction
+         *     never add up to more than its amount. Refused and recorded as a failed reversal (409 with
+         *     `data`): `REVERSAL_EXCEEDS_REMAINING` (more than its amount less its posted reversals),
+         *     `INSUFFICIENT_FUNDS` (it would take a user wallet below zero, pending holds included: the
+         *     money has been spent meanwhile), `WALLET_CLOSED`, `BALANCE_OVERFLOW`. Freezes, blocks,
+         *     compliance and spending limits do not apply: a reversal is a correction, not spending.
+         *     Refused without recording anything: 404 `TRANSFER_NOT_FOUND` (no such transaction), 409
+         *     `TRANSACTION_NOT_POSTED` (pending, failed or voided: nothing moved), 409
+         *     `TRANSACTION_NOT_REVERSIBLE` (the transaction is itself a reversal: to undo one, post the
+         *     movement again). Audit actions `ledger.reversal.posted` and `ledger.reversal.failed`, with the
+         *     original's id and the reason.
+         */
+        post: operations["reverseTransaction"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1608,7 +1709,7 @@ export interface components {
          *     | RATE_LIMITED | 429 | too many attempts (see Retry-After) |
          *     | SERVER_ERROR | 500 | unexpected error (never details) |
          *     | NOT_IMPLEMENTED | 501 | operation not available yet |
-         *     | SERVICE_UNAVAILABLE | 503 | a dependency does not answer |
+         *     | SERVICE_UNAVAILABLE | 503 | a dependency (PostgreSQL, Redis) does not answer or is failing over: the request was refused, never let through without a check it needs; send it again (a money request with the same `Idempotency-Key`) |
          *     | WALLETS_OK | 200 | the caller's wallets |
          *     | WALLET_CREATED | 201 | wallet opened |
          *     | WALLET_STATUS_UPDATED | 200 | wallet frozen or unfrozen (internal) |
@@ -1653,9 +1754,15 @@ export interface components {
          *     | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
          *     | EVENTS_OK | 200 | a page of the domain events feed (internal) |
          *     | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
+         *     | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
+         *     | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
+         *     | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
+         *     | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
+         *     | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
+         *     | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
          * @enum {string}
          */
-        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "WEBHOOK_SUBSCRIPTION_CREATED" | "WEBHOOK_SUBSCRIPTIONS_OK" | "WEBHOOK_SUBSCRIPTION_OK" | "WEBHOOK_SUBSCRIPTION_UPDATED" | "WEBHOOK_SUBSCRIPTION_DELETED" | "WEBHOOK_SUBSCRIPTION_PAUSED" | "WEBHOOK_SUBSCRIPTION_RESUMED" | "WEBHOOK_SECRET_ROTATED" | "WEBHOOK_DELIVERIES_OK" | "WEBHOOK_REDELIVERY_QUEUED" | "WEBHOOK_SUBSCRIPTION_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND" | "EVENTS_OK" | "EVENT_CURSOR_EXPIRED";
+        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "WEBHOOK_SUBSCRIPTION_CREATED" | "WEBHOOK_SUBSCRIPTIONS_OK" | "WEBHOOK_SUBSCRIPTION_OK" | "WEBHOOK_SUBSCRIPTION_UPDATED" | "WEBHOOK_SUBSCRIPTION_DELETED" | "WEBHOOK_SUBSCRIPTION_PAUSED" | "WEBHOOK_SUBSCRIPTION_RESUMED" | "WEBHOOK_SECRET_ROTATED" | "WEBHOOK_DELIVERIES_OK" | "WEBHOOK_REDELIVERY_QUEUED" | "WEBHOOK_SUBSCRIPTION_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND" | "EVENTS_OK" | "EVENT_CURSOR_EXPIRED" | "STATEMENT_OK" | "NOT_ACCEPTABLE" | "REVERSAL_POSTED" | "REVERSAL_EXCEEDS_REMAINING" | "TRANSACTION_NOT_POSTED" | "TRANSACTION_NOT_REVERSIBLE";
         Error: {
             /** @description Localized human-readable message. */
             message: string;
@@ -2069,8 +2176,11 @@ export interface components {
             /** @enum {string} */
             status: "active" | "frozen";
         };
-        /** @enum {string} */
-        TransactionKind: "transfer" | "deposit" | "withdrawal";
+        /**
+         * @description `reversal`: a compensating transaction that moves (part of) a posted transaction back (see `reverses_id`).
+         * @enum {string}
+         */
+        TransactionKind: "transfer" | "deposit" | "withdrawal" | "reversal";
         /** @enum {string} */
         TransactionStatus: "pending" | "posted" | "failed" | "voided";
         Transaction: {
@@ -2117,6 +2227,18 @@ export interface components {
             remaining?: number;
             /** @description Only on a LIMIT_EXCEEDED refusal: when some of the window frees up (the oldest spending leaves the 24 h window; the next month starts); null for the per-transfer limit. */
             resets_at?: string | null;
+            /**
+             * Format: int64
+             * @description Only on a reversal: the transaction it moves back (its accounts swapped). Its `note` is the reason operations gave.
+             */
+            reverses_id?: number;
+            /**
+             * Format: int64
+             * @description In the view of one transaction (`GET /transfers/{id}`): how much of it posted reversals moved back (0 when none; at most `amount`).
+             */
+            reversed_amount?: number;
+            /** @description In the view of one transaction: its posted reversals, oldest first. */
+            reversal_ids?: number[];
         };
         TransactionResponse: {
             /** @example TRANSFER_COMPLETED */
@@ -2242,6 +2364,76 @@ export interface components {
                 ok: boolean;
                 violations: string[];
             };
+        };
+        StatementMovement: {
+            /** Format: int64 */
+            transaction_id: number;
+            kind: components["schemas"]["TransactionKind"];
+            amount: components["schemas"]["SignedAmount"];
+            /**
+             * Format: int64
+             * @description The running balance: the previous movement's (or the opening balance) plus `amount`.
+             */
+            balance_after: number;
+            /** @description The other user's username (null for deposits, withdrawals and their reversals). */
+            counterparty: string | null;
+            /** @description The transfer's note, or a reversal's reason. */
+            note: string | null;
+            /**
+             * Format: int64
+             * @description A reversal's original transaction.
+             */
+            reverses_id: number | null;
+            booked_at: components["schemas"]["Timestamp"];
+        };
+        Statement: {
+            /** Format: int64 */
+            wallet_id: number;
+            /** @description The wallet's IBAN-like reference: `FX`, two ISO 7064 mod 97-10 check digits (as in an IBAN), the currency and the wallet id on 12 digits. */
+            reference: string;
+            /** @description The owner's first and last name, or their username when the profile has none. */
+            holder: string;
+            currency: components["schemas"]["CurrencyCode"];
+            /** @description Digits of the minor unit (ISO 4217): EUR 2, XOF 0. */
+            exponent: number;
+            from: components["schemas"]["Timestamp"];
+            to: components["schemas"]["Timestamp"];
+            /**
+             * Format: int64
+             * @description The balance at `from`, in minor units.
+             */
+            opening_balance: number;
+            /**
+             * Format: int64
+             * @description The balance at `to`; `opening_balance + total_in − total_out`.
+             */
+            closing_balance: number;
+            /**
+             * Format: int64
+             * @description The sum of the movements in.
+             */
+            total_in: number;
+            /**
+             * Format: int64
+             * @description The sum of the movements out, as a positive number.
+             */
+            total_out: number;
+            /** @description The number of movements. */
+            count: number;
+            /** @description In posting order (oldest first). */
+            movements: components["schemas"]["StatementMovement"][];
+            generated_at: components["schemas"]["Timestamp"];
+        };
+        StatementResponse: {
+            /** @example STATEMENT_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["Statement"];
+        };
+        ReversalRequest: {
+            amount: components["schemas"]["Amount"];
+            /** @description Why the transaction is reversed; becomes the reversal's note, shown to the parties. */
+            reason: string;
         };
         /**
          * @description A personal account is verified by KYC, a business account by KYB.
@@ -3289,6 +3481,28 @@ export interface components {
                 "application/json": components["schemas"]["MoneyRejection"];
             };
         };
+        /**
+         * @description A dependency this operation needs does not answer or is failing over (Redis for rate
+         *     limits, guessing budgets, challenges and step-up grants; PostgreSQL for everything): 503
+         *     `SERVICE_UNAVAILABLE`. The request was refused — no limit or check was skipped — and may be
+         *     sent again; a money request with the same `Idempotency-Key` and body replays its outcome if
+         *     it was recorded before the failure and is applied otherwise.
+         */
+        ServiceUnavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "Service temporarily unavailable.",
+                 *       "code": "SERVICE_UNAVAILABLE",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Too many attempts. */
         RateLimited: {
             headers: {
@@ -3637,6 +3851,7 @@ export interface operations {
             401: components["responses"]["InvalidCredentials"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -3695,6 +3910,7 @@ export interface operations {
             410: components["responses"]["ChallengeExpired"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -4455,6 +4671,7 @@ export interface operations {
             410: components["responses"]["Gone"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -4508,6 +4725,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -4561,6 +4779,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -5117,6 +5336,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["MoneyRejected"];
             422: components["responses"]["MoneyUnprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
@@ -5592,6 +5812,206 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getWalletStatement: {
+        parameters: {
+            query: {
+                /**
+                 * @description Start of the period, included (RFC 3339).
+                 * @example 2026-01-01T00:00:00Z
+                 */
+                from: string;
+                /**
+                 * @description End of the period, excluded (RFC 3339); after `from`, at most 366 days later.
+                 * @example 2026-02-01T00:00:00Z
+                 */
+                to: string;
+            };
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Wallet id. */
+                id: components["parameters"]["WalletId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement, in the media type `Accept` chose. */
+            200: {
+                headers: {
+                    /** @description CSV and PDF: `attachment; filename="statement-<wallet id>-<from>-<to>.csv"` (or `.pdf`; dates as YYYYMMDD). Absent for JSON. */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "STATEMENT_OK",
+                     *       "message": "OK",
+                     *       "data": {
+                     *         "wallet_id": 42,
+                     *         "reference": "FX45EUR000000000042",
+                     *         "holder": "Ada Martin",
+                     *         "currency": "EUR",
+                     *         "exponent": 2,
+                     *         "from": "2026-01-01T00:00:00.000000Z",
+                     *         "to": "2026-02-01T00:00:00.000000Z",
+                     *         "opening_balance": 125000,
+                     *         "closing_balance": 222500,
+                     *         "total_in": 100000,
+                     *         "total_out": 2500,
+                     *         "count": 2,
+                     *         "movements": [
+                     *           {
+                     *             "transaction_id": 900,
+                     *             "kind": "deposit",
+                     *             "amount": 100000,
+                     *             "balance_after": 225000,
+                     *             "counterparty": null,
+                     *             "note": null,
+                     *             "reverses_id": null,
+                     *             "booked_at": "2026-01-09T17:08:57.000000Z"
+                     *           },
+                     *           {
+                     *             "transaction_id": 901,
+                     *             "kind": "transfer",
+                     *             "amount": -2500,
+                     *             "balance_after": 222500,
+                     *             "counterparty": "fx00000018",
+                     *             "note": "Dinner",
+                     *             "reverses_id": null,
+                     *             "booked_at": "2026-01-10T19:30:00.000000Z"
+                     *           }
+                     *         ],
+                     *         "generated_at": "2026-02-01T08:00:00.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["StatementResponse"];
+                    /**
+                     * @example booked_at,transaction_id,kind,counterparty,note,reverses_id,amount,balance_after,currency
+                     *     2026-01-09T17:08:57.000000Z,900,deposit,,,,1000.00,2250.00,EUR
+                     *     2026-01-10T19:30:00.000000Z,901,transfer,fx00000018,Dinner,,-25.00,2225.00,EUR
+                     */
+                    "text/csv; charset=utf-8": string;
+                    /**
+                     * @example %PDF-1.3
+                     *     …
+                     */
+                    "application/pdf": string;
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            /** @description The `Accept` header names none of JSON, CSV and PDF. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "NOT_ACCEPTABLE",
+                     *       "message": "This resource is available as JSON, CSV or PDF only.",
+                     *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    reverseTransaction: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /**
+                 * @description Client-chosen unique key of this money operation (1–255 characters), scoped to the caller and kept 24 h. Re-send the same request with the same key after a timeout or a crash.
+                 * @example 5f0c7a1e-4b9e-4d2e-9a57-1f1c2b3d4e5f
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Transaction id. */
+                id: components["parameters"]["TransactionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": 100000,
+                 *       "reason": "Deposit credited to the wrong wallet (ticket OPS-1234)."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReversalRequest"];
+            };
+        };
+        responses: {
+            /** @description Reversal posted (or its replay). */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "REVERSAL_POSTED",
+                     *       "message": "Reversal posted.",
+                     *       "data": {
+                     *         "id": 905,
+                     *         "kind": "reversal",
+                     *         "status": "posted",
+                     *         "amount": 100000,
+                     *         "currency": "EUR",
+                     *         "from_wallet_id": 42,
+                     *         "to_wallet_id": null,
+                     *         "from_username": "fx00000017",
+                     *         "to_username": null,
+                     *         "note": "Deposit credited to the wrong wallet (ticket OPS-1234).",
+                     *         "external_reference": null,
+                     *         "failure_code": null,
+                     *         "reverses_id": 900,
+                     *         "created_at": "2026-01-09T18:00:00.000000Z",
+                     *         "finalized_at": "2026-01-09T18:00:00.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransactionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["MoneyRejected"];
+            422: components["responses"]["MoneyUnprocessable"];
             default: components["responses"]["Error"];
         };
     };

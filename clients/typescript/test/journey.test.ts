@@ -6,7 +6,8 @@
  * Run in French and in English: register by e-mail code, log in, list devices, enable 2FA with a
  * TOTP library, log in again through the challenge, step up, read and update the profile, move
  * deposit through the internal API and transfer to a second user with an
- * Idempotency-Key, log out. Steps whose operation still answers 501 are
+ * Idempotency-Key, download the wallet's statement as JSON, CSV and PDF and check their totals,
+ * log out. Steps whose operation still answers 501 are
  * skipped with that reason (see support/journey.ts).
  */
 import assert from "node:assert/strict";

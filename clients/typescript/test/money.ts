@@ -1,10 +1,15 @@
 /**
  * The money part of the journey: wallets for two users, a deposit through the internal API, a
  * transfer with an Idempotency-Key (and its replay), balances, history, a refused transfer, and
- * both as an internal service reads them from the events feed.
+ * both as an internal service reads them from the events feed; then the wallet's statement as
+ * JSON, CSV and PDF, whose totals must agree.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 import * as flowxi from "../src/index.js";
 import type { Journey } from "./support/journey.js";
@@ -59,9 +64,71 @@ async function verifyIdentity(j: Journey, user: flowxi.FlowxiClient, internal: f
   void j;
 }
 
-/** moneySteps registers the money step of one journey. */
+/** humanMoney is how the PDF statement prints an EUR amount: fr "1 234,56 €", en "€1,234.56". */
+function humanMoney(locale: flowxi.Locale, minor: number): string {
+  const sign = minor < 0 ? "-" : "";
+  const abs = Math.abs(minor);
+  const whole = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, locale === "fr" ? " " : ",");
+  const cents = String(abs % 100).padStart(2, "0");
+  return locale === "fr" ? `${sign}${whole},${cents} €` : `${sign}€${whole}.${cents}`;
+}
+
+/** pdfText extracts a PDF's text with pdftotext (poppler-utils; scripts/journey.sh installs it). */
+function pdfText(pdf: Uint8Array): string {
+  const dir = mkdtempSync(join(tmpdir(), "flowxi-statement-"));
+  try {
+    const file = join(dir, "statement.pdf");
+    writeFileSync(file, pdf);
+    return execFileSync("pdftotext", ["-layout", "-enc", "UTF-8", file, "-"], { encoding: "utf8" }).replace(/[\u00a0\s]+/g, " ");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * statementSteps downloads the statement of the money step's wallet as JSON, CSV and PDF and
+ * checks that their totals agree: the deposit of 1 000.00 and the transfer of 25.00 out.
+ */
+function statementSteps(j: Journey): void {
+  j.step("download a statement as JSON, CSV and PDF and check their totals", ["session", "money"], [], async () => {
+    const wallet = (await flowxi.listWallets(j.api)).find((w) => w.currency === "EUR");
+    assert.ok(wallet, "the money step's wallet");
+    const period = { from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) };
+    const st = await flowxi.statement(j.api, wallet.id, period);
+    assert.deepEqual(st.movements.map((m) => m.amount), [100_000, -2_500], "the deposit, then the transfer (the refused one moved nothing)");
+    assert.deepEqual([st.opening_balance, st.total_in, st.total_out, st.closing_balance, st.count], [0, 100_000, 2_500, 97_500, 2]);
+    assert.equal(st.closing_balance, wallet.balance);
+    const me = await flowxi.getMe(j.api);
+    assert.equal(st.holder, `${me.first_name} ${me.last_name}`, "made out to the profile's name (accented in the French run)");
+
+    const rows = flowxi.parseCsv(await flowxi.statementCsv(j.api, wallet.id, period));
+    const [header, ...lines] = rows;
+    assert.deepEqual(header, ["booked_at", "transaction_id", "kind", "counterparty", "note", "reverses_id", "amount", "balance_after", "currency"]);
+    const amount = header.indexOf("amount");
+    const balance = header.indexOf("balance_after");
+    const total = lines.reduce((sum, r) => sum + flowxi.minorUnits(r[amount] ?? "", st.exponent), 0);
+    assert.equal(total, st.closing_balance - st.opening_balance, "the CSV's amounts add up to the JSON's movement");
+    assert.equal(flowxi.minorUnits(lines.at(-1)?.[balance] ?? "", st.exponent), st.closing_balance);
+    assert.deepEqual(lines.map((r) => Number(r[1])), st.movements.map((m) => m.transaction_id));
+
+    const pdf = await flowxi.statementPdf(j.api, wallet.id, period);
+    assert.equal(new TextDecoder().decode(pdf.slice(0, 5)), "%PDF-");
+    const text = pdfText(pdf);
+    const [opening, closing] = j.locale === "fr" ? ["Solde d'ouverture", "Solde de clôture"] : ["Opening balance", "Closing balance"];
+    for (const want of [`${opening} ${humanMoney(j.locale, st.opening_balance)}`, `${closing} ${humanMoney(j.locale, st.closing_balance)}`,
+      humanMoney(j.locale, 100_000), humanMoney(j.locale, -2_500), groupBy4(st.reference), st.holder]) {
+      assert.ok(text.includes(want), `the PDF (${j.locale}) shows ${want}: ${text}`);
+    }
+  });
+}
+
+function groupBy4(s: string): string {
+  return s.replace(/(.{4})(?=.)/g, "$1 ");
+}
+
+/** moneySteps registers the money steps of one journey. */
 export function moneySteps(j: Journey, mailbox: Mailbox, url: () => string): void {
-  j.step("deposit through the internal API and transfer to another user with an Idempotency-Key", ["session"], [], async () => {
+  j.step("deposit through the internal API and transfer to another user with an Idempotency-Key", ["session"], ["money"], async () => {
     const internalKey = process.env.JOURNEY_INTERNAL_KEY;
     assert.ok(internalKey, "JOURNEY_INTERNAL_KEY is not set: scripts/journey.sh creates it with `flowxi internal-key create`");
     const internal = flowxi.createFlowxiClient(url(), { locale: j.locale, headers: { "X-Internal-Key": internalKey } });
@@ -128,6 +195,7 @@ export function moneySteps(j: Journey, mailbox: Mailbox, url: () => string): voi
     assert.equal(completed.length, 1, "one transfer.completed for the transfer and its replay");
     assert.equal(completed[0]?.subject.id, String(sent.transaction.id));
   });
+  statementSteps(j);
 }
 
 /**

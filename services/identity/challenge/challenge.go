@@ -44,7 +44,7 @@ type Store struct{ c *cache.Cache }
 // New builds the store.
 func New(c *cache.Cache) *Store { return &Store{c: c} }
 
-func (s *Store) key(id string) string { return s.c.Key("challenge", "{"+id+"}") }
+func (s *Store) key(id string) string { return s.c.Key("challenge", cache.Tag(id)) }
 
 // failuresKey counts a challenge's wrong codes; derived from key, so it shares its hash tag.
 func (s *Store) failuresKey(id string) string { return s.key(id) + ":failures" }
@@ -100,8 +100,15 @@ return n
 
 // RecordFailure counts a wrong code and deletes the challenge at MaxAttempts. It returns the
 // attempts used, or 0 when the challenge was already gone (spent by concurrent failures or used).
+// The count is a durable write (cache.Durably): a Redis failover cannot give the guesses back.
 func (s *Store) RecordFailure(ctx context.Context, ch Challenge) (int, error) {
-	n, err := failureScript.Run(ctx, s.c.R, []string{s.key(ch.ID), s.failuresKey(ch.ID)}, MaxAttempts).Int()
+	keys := []string{s.key(ch.ID), s.failuresKey(ch.ID)}
+	var n int
+	err := s.c.Durably(ctx, keys[0], func(r redis.Cmdable) error {
+		var err error
+		n, err = failureScript.Run(ctx, r, keys, MaxAttempts).Int()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("challenge: count failure: %w", err)
 	}
@@ -109,10 +116,16 @@ func (s *Store) RecordFailure(ctx context.Context, ch Challenge) (int, error) {
 }
 
 // Consume deletes the challenge and reports whether this caller deleted it: of several
-// concurrent successful verifications exactly one wins.
+// concurrent successful verifications exactly one wins. The deletion is a durable write
+// (cache.Durably): a Redis failover cannot bring a spent challenge back.
 func (s *Store) Consume(ctx context.Context, id string) (bool, error) {
-	n, err := s.c.R.Del(ctx, s.key(id)).Result()
-	return n == 1, err
+	var n int64
+	err := s.c.Durably(ctx, s.key(id), func(r redis.Cmdable) error {
+		var err error
+		n, err = r.Del(ctx, s.key(id)).Result()
+		return err
+	})
+	return n == 1 && err == nil, err
 }
 
 // Delete removes the challenge and its failure count.

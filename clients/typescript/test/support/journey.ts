@@ -15,7 +15,7 @@ import type { Catalog } from "./catalog.js";
 import type { Mail, Mailbox } from "./mailbox.js";
 
 /** What a step can need or give. */
-export type Capability = "account" | "session" | "twofa";
+export type Capability = "account" | "session" | "twofa" | "money";
 
 /** Journey is one user's run through the API in one language. */
 export class Journey {
