@@ -46,14 +46,16 @@ type App struct {
 	reads *pg.Reads
 	// jobsPool is River's own small pool; jobs is the one River client (infra/jobs).
 	jobsPool *pg.Store
-	jobs     *jobs.Jobs
-	cache    *cache.Cache
-	keys     *secrets.Keys
-	tokens   *tokens.Service
-	hasher   *password.Hasher
-	limiter  *ratelimit.Limiter
-	outbox   *mail.Outbox
-	sealer   *audit.Sealer
+	// hooksPool is the webhook deliveries' own small pool.
+	hooksPool *pg.Store
+	jobs      *jobs.Jobs
+	cache     *cache.Cache
+	keys      *secrets.Keys
+	tokens    *tokens.Service
+	hasher    *password.Hasher
+	limiter   *ratelimit.Limiter
+	outbox    *mail.Outbox
+	sealer    *audit.Sealer
 	// sequencer places committed events in the feed; pruner deletes them after the retention.
 	sequencer *events.Sequencer
 	pruner    *events.Pruner
@@ -190,6 +192,9 @@ func (a *App) Close() {
 	}
 	if a.posting != nil {
 		a.posting.Close()
+	}
+	if a.hooksPool != nil {
+		a.hooksPool.Close()
 	}
 	if a.jobsPool != nil {
 		a.jobsPool.Close()

@@ -107,6 +107,11 @@ func (a *App) openInfra(ctx context.Context) error {
 	if a.posting, err = pg.Open(ctx, a.cfg.DatabaseURL, int32(max(a.cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
 		return err
 	}
+	// The webhook deliveries' own pool: their many concurrent attempts (WEBHOOK_WORKERS) never
+	// queue the API's requests behind them.
+	if a.hooksPool, err = pg.Open(ctx, a.cfg.DatabaseURL, 8); err != nil {
+		return err
+	}
 	if err := a.openJobs(ctx); err != nil {
 		return err
 	}
@@ -338,7 +343,7 @@ func (a *App) extraRoutes(e *echo.Echo) {
 // configuration) and registers their River worker.
 func (a *App) buildWebhooks() *webhooks.Webhooks {
 	c := a.cfg
-	w := webhooks.New(webhooks.Deps{Store: a.store, Jobs: a.jobs, Keys: a.keys, Clock: a.clock, Log: a.log,
+	w := webhooks.New(webhooks.Deps{Store: a.hooksPool, Jobs: a.jobs, Keys: a.keys, Clock: a.clock, Log: a.log,
 		Egress:    egress.Policy{Allow: c.WebhookAllowedNetworks, RequireHTTPS: c.Production()},
 		KnownType: events.Known,
 		Options: webhooks.Options{Timeout: c.WebhookTimeout, RetryFor: c.WebhookRetryFor, DisableAfter: c.WebhookDisableAfter,
