@@ -182,3 +182,14 @@ LEFT JOIN LATERAL (
       AND o.status IN ('pending', 'waiting', 'held')
     ORDER BY o.id LIMIT 1
 ) n ON true;
+
+-- name: StuckWebhookWaits :many
+-- Waiting deliveries with nothing unfinished ahead in their chain: the delivery ahead finished
+-- but its process died before it woke them (the fan-out's sweep wakes them).
+SELECT d.id, d.subscription_id, d.chain FROM webhook_deliveries d
+WHERE d.status = 'waiting' AND NOT EXISTS (
+    SELECT 1 FROM webhook_deliveries o
+    WHERE o.subscription_id = d.subscription_id AND o.chain = d.chain AND o.id < d.id
+      AND o.status IN ('pending', 'waiting', 'held'))
+ORDER BY d.id
+LIMIT 100;

@@ -284,6 +284,9 @@ type Querier interface {
 	// The balance at from_at: the running balance of the wallet's last entry before it (0 before
 	// its first).
 	StatementOpening(ctx context.Context, arg StatementOpeningParams) (int64, error)
+	// Waiting deliveries with nothing unfinished ahead in their chain: the delivery ahead finished
+	// but its process died before it woke them (the fan-out's sweep wakes them).
+	StuckWebhookWaits(ctx context.Context) ([]StuckWebhookWaitsRow, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
 	// One sequencer at a time, whatever the number of instances; the others skip their sweep. An

@@ -683,6 +683,44 @@ func (q *Queries) SetWebhookSubscriptionStatus(ctx context.Context, arg SetWebho
 	return i, err
 }
 
+const stuckWebhookWaits = `-- name: StuckWebhookWaits :many
+SELECT d.id, d.subscription_id, d.chain FROM webhook_deliveries d
+WHERE d.status = 'waiting' AND NOT EXISTS (
+    SELECT 1 FROM webhook_deliveries o
+    WHERE o.subscription_id = d.subscription_id AND o.chain = d.chain AND o.id < d.id
+      AND o.status IN ('pending', 'waiting', 'held'))
+ORDER BY d.id
+LIMIT 100
+`
+
+type StuckWebhookWaitsRow struct {
+	ID             int64
+	SubscriptionID int64
+	Chain          string
+}
+
+// Waiting deliveries with nothing unfinished ahead in their chain: the delivery ahead finished
+// but its process died before it woke them (the fan-out's sweep wakes them).
+func (q *Queries) StuckWebhookWaits(ctx context.Context) ([]StuckWebhookWaitsRow, error) {
+	rows, err := q.db.Query(ctx, stuckWebhookWaits)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StuckWebhookWaitsRow{}
+	for rows.Next() {
+		var i StuckWebhookWaitsRow
+		if err := rows.Scan(&i.ID, &i.SubscriptionID, &i.Chain); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateWebhookSubscription = `-- name: UpdateWebhookSubscription :one
 UPDATE webhook_subscriptions
 SET url = $1, description = $2, event_types = $3, updated_at = $4

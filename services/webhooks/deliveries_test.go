@@ -1,6 +1,7 @@
 package webhooks_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -398,5 +399,26 @@ func TestBodyIsTheFeedEvent(t *testing.T) {
 	}](t, f.internal("GET", "/api/v1/internal/events?limit=1&after="+itoa(seq-1), nil))
 	if len(feed.Data) != 1 || string(feed.Data[0]) != string(d.body) {
 		t.Fatalf("feed %s\nbody %s", feed.Data, d.body)
+	}
+}
+
+// A delivery left waiting with nothing ahead (the one ahead finished, then its process died
+// before waking it) is woken by the fan-out's sweep and sent.
+func TestSweepWakesAStrandedDelivery(t *testing.T) {
+	f := newFixture(t)
+	rcv := f.receiver()
+	sub := f.subscribe(rcv.URL, "deposit.posted")
+	f.emit(events.DepositPosted, "deposit", "stranded")
+	e2 := f.emit(events.DepositPosted, "deposit", "stranded")
+	rcv.waitFor(t, 2)
+	eventually(t, "both delivered", func() bool {
+		return f.Count("SELECT count(*) FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'delivered'", sub.Id) == 2
+	})
+	f.ExecSQL("UPDATE webhook_deliveries SET status = 'waiting' WHERE subscription_id = $1 AND event_id = $2", sub.Id, e2)
+	if err := f.Parts().Webhooks.WakeStuck(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := rcv.waitFor(t, 3); got[2].eventID != itoa(e2) {
+		t.Fatalf("swept %s, want %d", got[2].eventID, e2)
 	}
 }

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"time"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/kit/retry"
@@ -20,7 +21,14 @@ import (
 
 // RunFanout queues the deliveries of new feed events every FanoutEvery until ctx ends.
 func (s *Webhooks) RunFanout(ctx context.Context) {
+	var swept time.Time
 	retry.Every(ctx, s.opt.FanoutEvery, func(ctx context.Context) {
+		if time.Since(swept) >= sweepEvery {
+			swept = time.Now()
+			if err := s.wakeStuck(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("webhooks: sweep", "error", err.Error())
+			}
+		}
 		for {
 			n, err := s.FanOut(ctx)
 			if err != nil {
@@ -69,4 +77,31 @@ func (s *Webhooks) FanOut(ctx context.Context) (int, error) {
 		return q.SetWebhookFanout(ctx, upto)
 	})
 	return covered, err
+}
+
+// sweepEvery is how often the fan-out looks for deliveries left waiting with nothing ahead.
+const sweepEvery = 30 * time.Second
+
+// wakeStuck wakes the waiting deliveries whose turn came while nobody was left to give it.
+func (s *Webhooks) wakeStuck(ctx context.Context) error {
+	stuck, err := s.st.Q.StuckWebhookWaits(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range stuck {
+		err := s.st.Tx(ctx, func(q *db.Queries) error {
+			if err := q.LockWebhookChain(ctx, db.LockWebhookChainParams{SubscriptionID: w.SubscriptionID, Chain: w.Chain}); err != nil {
+				return err
+			}
+			d, err := q.GetWebhookDeliveryForSend(ctx, w.ID)
+			if err != nil || d.Status != "waiting" || d.Ahead {
+				return err
+			}
+			return s.wakeID(ctx, q, d.ID)
+		})
+		if err != nil && !isGone(err) {
+			return err
+		}
+	}
+	return nil
 }

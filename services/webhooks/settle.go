@@ -20,24 +20,28 @@ import (
 // isGone reports a delivery that no longer exists (its subscription deleted, its event pruned).
 func isGone(err error) bool { return pg.IsNotFound(err) }
 
-// settle records the attempt and what follows from it, under the chain's lock, in one
-// transaction: delivered (and the next delivery of the chain woken), retried at the returned
-// time, given up after WEBHOOK_RETRY_FOR (the next one woken), or held because the subscription
-// is no longer active — disabled now, when it has failed for WEBHOOK_DISABLE_AFTER.
+// settle records the attempt and what follows from it. A success is one statement, with no
+// lock unless the chain has a next delivery to wake (then delivered wakes it under the chain's
+// lock, which the next one takes to decide it waits: either it sees this one finished, or this
+// one sees it waiting). A failure is one transaction under the chain's lock: retried at the
+// returned time, given up after WEBHOOK_RETRY_FOR (the next one woken), or held because the
+// subscription is no longer active — disabled now, when it has failed for WEBHOOK_DISABLE_AFTER.
 func (s *Webhooks) settle(ctx context.Context, d db.GetWebhookDeliveryForSendRow, res result) (*time.Time, error) {
 	var next *time.Time
 	disabled := false
-	err := s.st.Tx(ctx, func(q *db.Queries) error {
-		if err := q.LockWebhookChain(ctx, db.LockWebhookChainParams{SubscriptionID: d.SubscriptionID, Chain: d.Chain}); err != nil {
+	var err error
+	if res.outcome == "delivered" {
+		err = s.delivered(ctx, d, res)
+	} else {
+		err = s.st.Tx(ctx, func(q *db.Queries) error {
+			if err := q.LockWebhookChain(ctx, db.LockWebhookChainParams{SubscriptionID: d.SubscriptionID, Chain: d.Chain}); err != nil {
+				return err
+			}
+			var err error
+			next, disabled, err = s.notDelivered(ctx, q, d, res)
 			return err
-		}
-		if res.outcome == "delivered" {
-			return s.delivered(ctx, q, d, res)
-		}
-		var err error
-		next, disabled, err = s.notDelivered(ctx, q, d, res)
-		return err
-	})
+		})
+	}
 	if isGone(err) || pg.IsForeignKeyViolation(err) {
 		return nil, nil // deleted while the attempt ran
 	}
@@ -51,17 +55,23 @@ func (s *Webhooks) settle(ctx context.Context, d db.GetWebhookDeliveryForSendRow
 	return next, err
 }
 
-// delivered records a successful attempt (one statement) and wakes the next delivery of the
-// chain when it was waiting.
-func (s *Webhooks) delivered(ctx context.Context, q *db.Queries, d db.GetWebhookDeliveryForSendRow, res result) error {
+// delivered records a successful attempt in one statement and, when the chain has a next
+// unfinished delivery, wakes it if it waits. Should the process die between the two, the
+// fan-out's sweep (wakeStuck) wakes it.
+func (s *Webhooks) delivered(ctx context.Context, d db.GetWebhookDeliveryForSendRow, res result) error {
 	now := s.clock.Now()
-	n, err := q.WebhookDelivered(ctx, db.WebhookDeliveredParams{ID: d.ID, SubscriptionID: d.SubscriptionID, Chain: d.Chain,
+	n, err := s.st.Q.WebhookDelivered(ctx, db.WebhookDeliveredParams{ID: d.ID, SubscriptionID: d.SubscriptionID, Chain: d.Chain,
 		Attempt: d.Attempts + 1, AttemptedAt: res.at, HttpStatus: res.status, LatencyMs: int32(res.latency / time.Millisecond),
 		ResponseExcerpt: res.excerpt, Now: &now})
-	if err != nil || n.NextStatus != "waiting" {
+	if err != nil || n.NextID == 0 {
 		return err
 	}
-	return s.wakeID(ctx, q, n.NextID)
+	return s.st.Tx(ctx, func(q *db.Queries) error {
+		if err := q.LockWebhookChain(ctx, db.LockWebhookChainParams{SubscriptionID: d.SubscriptionID, Chain: d.Chain}); err != nil {
+			return err
+		}
+		return s.wake(ctx, q, d)
+	})
 }
 
 // notDelivered records a failed attempt and decides what follows (failed).
