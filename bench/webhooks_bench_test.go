@@ -28,12 +28,15 @@ import (
 // to the receiver getting its event) p50 and p99 over the subscribed phases, and the events
 // delivered per second while the load runs. Every transfer of a subscribed phase must arrive.
 // Tunables: LEDGER_BENCH_CLIENTS (16), WEBHOOK_BENCH_PHASE (5s), WEBHOOK_BENCH_ROUNDS (3),
-// WEBHOOK_BENCH_WALLETS (2000), WEBHOOK_WORKERS (server default).
+// WEBHOOK_BENCH_WALLETS (2000), WEBHOOK_WORKERS (server default), WEBHOOK_BENCH_RATE (0: as fast
+// as the clients go; N: at most N transfers per second in both modes, to measure the lag at a
+// load the deliveries sustain).
 func BenchmarkWebhookDelivery(b *testing.B) {
 	clients := lbEnvInt("LEDGER_BENCH_CLIENTS", 16)
 	phase := lbEnvDur("WEBHOOK_BENCH_PHASE", 5*time.Second)
 	rounds := lbEnvInt("WEBHOOK_BENCH_ROUNDS", 3)
 	nWallets := lbEnvInt("WEBHOOK_BENCH_WALLETS", 2000)
+	rate := lbEnvInt("WEBHOOK_BENCH_RATE", 0)
 	for i := 0; i < b.N; i++ {
 		lb := lbSetup(b, clients, nWallets, func(c *config.Config) {
 			c.WebhookAllowedNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -41,12 +44,16 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 		})
 		rcv := newLagReceiver()
 		defer rcv.Close()
+		lb.pace = paced(rate)
 		var on, off []lbResult
 		var lags []time.Duration
 		var delivered int
 		var deliveredFor time.Duration
 		for r := 0; r < rounds; r++ {
-			off = append(off, lb.measure(phase, clients, lb.spreadOp(false)))
+			off = append(off, lb.measure(phase, clients, func(r *rand.Rand) (bool, error) {
+				lb.pace()
+				return lb.spreadOp(false)(r)
+			}))
 			res, l, n, err := lb.subscribedPhase(rcv, phase, clients)
 			if err != nil {
 				b.Fatal(err)
@@ -56,8 +63,8 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 		lb.invariants(b)
 		rateOn, rateOff := meanRate(on), meanRate(off)
 		p50, p99 := quantiles(lags)
-		b.Logf("webhooks bench: %d clients, %d rounds of %s, %d wallets\n  transfers/s subscribed %.0f, not %.0f (ratio %.2f)\n  delivery lag commit→receiver p50 %s p99 %s over %d events\n  events delivered/s while loaded %.0f",
-			clients, rounds, phase, nWallets, rateOn, rateOff, rateOn/rateOff, p50.Round(time.Millisecond), p99.Round(time.Millisecond),
+		b.Logf("webhooks bench: %d clients (rate cap %d/s, 0: none), %d rounds of %s, %d wallets\n  transfers/s subscribed %.0f, not %.0f (ratio %.2f)\n  delivery lag commit→receiver p50 %s p99 %s over %d events\n  events delivered/s while loaded %.0f",
+			clients, rate, rounds, phase, nWallets, rateOn, rateOff, rateOn/rateOff, p50.Round(time.Millisecond), p99.Round(time.Millisecond),
 			len(lags), float64(delivered)/deliveredFor.Seconds())
 		b.ReportMetric(rateOn/rateOff, "subscribed/unsubscribed")
 		b.ReportMetric(float64(p50.Milliseconds()), "lag-p50-ms")
@@ -81,6 +88,7 @@ func (lb *lbBench) subscribedPhase(rcv *lagReceiver, d time.Duration, clients in
 	rcv.reset()
 	start := time.Now()
 	res := lb.measure(d, clients, func(r *rand.Rand) (bool, error) {
+		lb.pace()
 		a, c := lb.pick(r)
 		txID, err := lb.transferID(a, lb.names[c])
 		if err == nil {
@@ -203,4 +211,23 @@ func quantiles(l []time.Duration) (time.Duration, time.Duration) {
 	}
 	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
 	return l[len(l)/2], l[len(l)*99/100]
+}
+
+// paced returns a wait that lets at most rate calls a second through (none when rate is 0).
+func paced(rate int) func() {
+	if rate <= 0 {
+		return func() {}
+	}
+	tokens := make(chan struct{}, 1)
+	go func() {
+		t := time.NewTicker(time.Second / time.Duration(rate))
+		defer t.Stop()
+		for range t.C {
+			select {
+			case tokens <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return func() { <-tokens }
 }
