@@ -35,6 +35,7 @@ var tagPackages = map[string]string{
 	"Internal ledger":           "ledger",
 	"Compliance":                "compliance",
 	"Internal compliance":       "compliance",
+	"Internal webhooks":         "webhooks",
 	"Internal events":           "events",
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/flowxi/backend/services/identity/password"
 	"github.com/flowxi/backend/services/identity/tokens"
 	"github.com/flowxi/backend/services/ledger"
+	"github.com/flowxi/backend/services/webhooks"
 )
 
 // App is a running Flowxi instance. Its parts are private: cmd/flowxi only runs it, and the
@@ -45,14 +46,16 @@ type App struct {
 	reads *pg.Reads
 	// jobsPool is River's own small pool; jobs is the one River client (infra/jobs).
 	jobsPool *pg.Store
-	jobs     *jobs.Jobs
-	cache    *cache.Cache
-	keys     *secrets.Keys
-	tokens   *tokens.Service
-	hasher   *password.Hasher
-	limiter  *ratelimit.Limiter
-	outbox   *mail.Outbox
-	sealer   *audit.Sealer
+	// hooksPool is the webhook deliveries' own small pool.
+	hooksPool *pg.Store
+	jobs      *jobs.Jobs
+	cache     *cache.Cache
+	keys      *secrets.Keys
+	tokens    *tokens.Service
+	hasher    *password.Hasher
+	limiter   *ratelimit.Limiter
+	outbox    *mail.Outbox
+	sealer    *audit.Sealer
 	// sequencer places committed events in the feed; pruner deletes them after the retention.
 	sequencer *events.Sequencer
 	pruner    *events.Pruner
@@ -63,6 +66,8 @@ type App struct {
 	// internalKeys authenticates the internal operations API; ledger moves the money.
 	internalKeys *internalkeys.Service
 	ledger       *ledger.Service
+	// webhooks delivers the events to subscribed endpoints (its fan-out is a worker).
+	webhooks *webhooks.Webhooks
 
 	workers []func(ctx context.Context)
 	wg      sync.WaitGroup
@@ -89,13 +94,14 @@ type Parts struct {
 	InternalKeys *internalkeys.Service
 	Ledger       *ledger.Service
 	Jobs         *jobs.Jobs
+	Webhooks     *webhooks.Webhooks
 }
 
 // Testing returns the built dependencies, for testkit only.
 func (a *App) Testing() Parts {
 	return Parts{Store: a.store, Reads: a.reads, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
 		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Sequencer: a.sequencer, Pruner: a.pruner, Storage: a.storage, Deletions: a.deletions,
-		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs}
+		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs, Webhooks: a.webhooks}
 }
 
 // Handler is the public API's HTTP handler.
@@ -186,6 +192,9 @@ func (a *App) Close() {
 	}
 	if a.posting != nil {
 		a.posting.Close()
+	}
+	if a.hooksPool != nil {
+		a.hooksPool.Close()
 	}
 	if a.jobsPool != nil {
 		a.jobsPool.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/flowxi/backend/infra/blob"
 	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/infra/cache"
+	"github.com/flowxi/backend/infra/egress"
 	"github.com/flowxi/backend/infra/jobs"
 	"github.com/flowxi/backend/infra/mail"
 	"github.com/flowxi/backend/infra/metrics"
@@ -37,6 +38,7 @@ import (
 	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/registration"
 	"github.com/flowxi/backend/services/twofactor"
+	"github.com/flowxi/backend/services/webhooks"
 )
 
 // uploadLimits are the body limits of multipart routes (the default is 1 MiB).
@@ -68,7 +70,7 @@ func (a *App) compose(ctx context.Context) error {
 	mail.Register(a.jobs, mailer)
 	deletions.Register(a.jobs, a.deletions)
 	// Every background loop, started together by StartWorkers; a.jobs.Run works the jobs.
-	a.workers = []func(context.Context){a.sealer.Run, a.ledger.Run, a.jobs.Run, a.sequencer.Run, a.pruner.Run}
+	a.workers = []func(context.Context){a.sealer.Run, a.ledger.Run, a.sequencer.Run, a.pruner.Run, a.webhooks.RunFanout, a.jobs.Run}
 	if a.reads != nil {
 		a.workers = append(a.workers, a.reads.Run) // re-measures the replica's lag
 	}
@@ -105,6 +107,11 @@ func (a *App) openInfra(ctx context.Context) error {
 	if a.posting, err = pg.Open(ctx, a.cfg.DatabaseURL, int32(max(a.cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
 		return err
 	}
+	// The webhook deliveries' own pool: their many concurrent attempts (WEBHOOK_WORKERS) never
+	// queue the API's requests behind them.
+	if a.hooksPool, err = pg.Open(ctx, a.cfg.DatabaseURL, 8); err != nil {
+		return err
+	}
 	if err := a.openJobs(ctx); err != nil {
 		return err
 	}
@@ -133,7 +140,7 @@ func (a *App) openJobs(ctx context.Context) error {
 	if a.jobsPool, err = pg.Open(ctx, a.cfg.DatabaseURL, 4); err != nil {
 		return err
 	}
-	a.jobs, err = jobs.New(a.jobsPool.Pool, jobs.Options{Clock: a.clock, Log: a.log, Poll: a.cfg.JobsPollInterval})
+	a.jobs, err = jobs.New(a.jobsPool.Pool, jobs.Options{Clock: a.clock, Log: a.log, Poll: a.cfg.JobsPollInterval, RescueAfter: a.cfg.JobsRescueAfter})
 	if err != nil {
 		return err
 	}
@@ -185,6 +192,7 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 	if a.ledger, err = a.buildLedger(ids.grants, comp); err != nil {
 		return nil, nil, err
 	}
+	a.webhooks = a.buildWebhooks()
 	mailer, err := a.mailWorker()
 	if err != nil {
 		return nil, nil, err
@@ -200,6 +208,7 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 		Docs:           docs.New(flowxi.OpenAPISpec, flowxi.DocsHTML),
 		Service:        a.ledger,
 		Compliance:     comp,
+		Webhooks:       a.webhooks,
 		Feed:           events.New(a.store),
 	}, mailer, nil
 }
@@ -328,4 +337,18 @@ func (a *App) extraRoutes(e *echo.Echo) {
 			return l.ServeSigned(c.Response(), c.Request(), c.Param("*"))
 		})
 	}
+}
+
+// buildWebhooks builds the webhook deliveries (the allow-list and https in production from the
+// configuration) and registers their River worker.
+func (a *App) buildWebhooks() *webhooks.Webhooks {
+	c := a.cfg
+	w := webhooks.New(webhooks.Deps{Store: a.hooksPool, Jobs: a.jobs, Keys: a.keys, Clock: a.clock, Log: a.log,
+		Egress:    egress.Policy{Allow: c.WebhookAllowedNetworks, RequireHTTPS: c.Production()},
+		KnownType: events.Known,
+		Options: webhooks.Options{Timeout: c.WebhookTimeout, RetryFor: c.WebhookRetryFor, DisableAfter: c.WebhookDisableAfter,
+			Workers: c.WebhookWorkers, FanoutEvery: c.WebhookFanoutEvery},
+	})
+	w.Register()
+	return w
 }

@@ -113,6 +113,8 @@ type lbBench struct {
 	sink    string // username of the fan-in account
 	client  *http.Client
 	seq     atomic.Int64
+	// pace waits for the webhooks benchmark's rate cap (nil elsewhere).
+	pace func()
 }
 
 // lbSetup seeds n users (bulk SQL: users, tokens, empty wallets) and funds every wallet through

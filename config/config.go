@@ -51,6 +51,20 @@ type Config struct {
 	// JobsPollInterval is how often each background job queue looks for due jobs besides
 	// River's notifications (JOBS_POLL_INTERVAL).
 	JobsPollInterval time.Duration
+	// JobsRescueAfter is how long a job may stay running before River takes its process for
+	// dead and retries it elsewhere (JOBS_RESCUE_AFTER).
+	JobsRescueAfter time.Duration
+
+	// Webhooks (services/webhooks): the networks receivers may be on although private
+	// (WEBHOOK_ALLOWED_NETWORKS), one exchange's time bound, how long a delivery is retried,
+	// how long a subscription may fail before it is disabled, deliveries sent at once per
+	// instance, and how often the fan-out reads the feed (0: the defaults of the package).
+	WebhookAllowedNetworks []netip.Prefix
+	WebhookTimeout         time.Duration
+	WebhookRetryFor        time.Duration
+	WebhookDisableAfter    time.Duration
+	WebhookWorkers         int
+	WebhookFanoutEvery     time.Duration
 
 	// Argon2id cost (tests lower it).
 	Argon2MemoryKiB uint32
@@ -171,6 +185,14 @@ func settings(c *Config) []setting {
 		{"AUDIT_SEAL_EVERY", DefaultAuditSealEvery.String(), plain, duration(&c.AuditSealEvery)},
 		{"AUDIT_STALE_AFTER", "5m", plain, duration(&c.AuditStaleAfter)},
 		{"JOBS_POLL_INTERVAL", "1s", plain, duration(&c.JobsPollInterval)},
+		{"JOBS_RESCUE_AFTER", "5m", plain, duration(&c.JobsRescueAfter)},
+
+		{"WEBHOOK_ALLOWED_NETWORKS", "", plain, prefixes(&c.WebhookAllowedNetworks)},
+		{"WEBHOOK_TIMEOUT", "10s", plain, duration(&c.WebhookTimeout)},
+		{"WEBHOOK_RETRY_FOR", "72h", plain, duration(&c.WebhookRetryFor)},
+		{"WEBHOOK_DISABLE_AFTER", "72h", plain, duration(&c.WebhookDisableAfter)},
+		{"WEBHOOK_WORKERS", "16", plain, atLeast(&c.WebhookWorkers, 1)},
+		{"WEBHOOK_FANOUT_EVERY", "100ms", plain, duration(&c.WebhookFanoutEvery)},
 		{"ARGON2_MEMORY_KIB", "19456", plain, atLeast(&c.Argon2MemoryKiB, 1024)},
 		{"ARGON2_TIME", "2", plain, atLeast(&c.Argon2Time, 1)},
 		{"LOGIN_RATE_EMAIL_IP", strconv.Itoa(DefaultLoginRatePerEmailIP), plain, atLeast(&c.LoginRatePerEmailIP, 1)},

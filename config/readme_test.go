@@ -9,11 +9,12 @@ import (
 
 // offWhenEmpty says, per variable, what "off" means in the loaded configuration.
 var offWhenEmpty = map[string]func(Config) bool{
-	"METRICS_ADDR":      func(c Config) bool { return c.MetricsAddr == "" },
-	"SMTP_URL":          func(c Config) bool { return c.SMTPURL == "" },
-	"TRUSTED_PROXIES":   func(c Config) bool { return len(c.TrustedProxies) == 0 },
-	"CORS_ORIGINS":      func(c Config) bool { return len(c.CORSOrigins) == 0 },
-	"DATABASE_READ_URL": func(c Config) bool { return c.DatabaseReadURL == "" },
+	"METRICS_ADDR":             func(c Config) bool { return c.MetricsAddr == "" },
+	"SMTP_URL":                 func(c Config) bool { return c.SMTPURL == "" },
+	"TRUSTED_PROXIES":          func(c Config) bool { return len(c.TrustedProxies) == 0 },
+	"CORS_ORIGINS":             func(c Config) bool { return len(c.CORSOrigins) == 0 },
+	"WEBHOOK_ALLOWED_NETWORKS": func(c Config) bool { return len(c.WebhookAllowedNetworks) == 0 },
+	"DATABASE_READ_URL":        func(c Config) bool { return c.DatabaseReadURL == "" },
 }
 
 // readmeRow is one row of the README's environment table: the variables it names (one or

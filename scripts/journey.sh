@@ -84,4 +84,4 @@ fi
 cd "$CLIENT"
 # The client's own tests (history paging, balance at; a fake fetch, no server) run first.
 node --test --test-reporter=spec build/test/history.test.js
-node --test --test-reporter=spec build/test/journey.test.js
+node --test --test-reporter=spec build/test/journey.test.js build/test/webhooks.test.js

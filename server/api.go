@@ -12,6 +12,7 @@ import (
 	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/registration"
 	"github.com/flowxi/backend/services/twofactor"
+	"github.com/flowxi/backend/services/webhooks"
 )
 
 // API composes the services into the one value that satisfies the generated strict interface.
@@ -26,6 +27,7 @@ type API struct {
 	*docs.Docs
 	*ledger.Service
 	*compliance.Compliance
+	*webhooks.Webhooks
 	*events.Feed
 }
 

@@ -147,6 +147,9 @@ func areas(scopes []string) []string {
 // operation's own answers.
 func TestEveryInternalOperationRequiresItsScopes(t *testing.T) {
 	env := testkit.New(t)
+	// Background work (the audit sealer, River's leader election, the event sequencer) writes
+	// rows of its own: only the requests may be judged by the row counts.
+	env.StopWorkers()
 	calls := securedCalls(t, "internalKey")
 	if len(calls) == 0 {
 		t.Fatal("no operation of the spec is authenticated by internalKey")

@@ -110,6 +110,7 @@ func ProcessEnv(cfg config.Config) []string {
 		"SMTP_URL=" + cfg.SMTPURL,
 		"MAIL_FROM=" + cfg.MailFrom,
 		"JOBS_POLL_INTERVAL=" + cfg.JobsPollInterval.String(),
+		"JOBS_RESCUE_AFTER=" + cfg.JobsRescueAfter.String(),
 		"ARGON2_MEMORY_KIB=" + strconv.FormatUint(uint64(cfg.Argon2MemoryKiB), 10),
 		"ARGON2_TIME=" + strconv.FormatUint(uint64(cfg.Argon2Time), 10),
 	}

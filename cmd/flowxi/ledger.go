@@ -42,7 +42,7 @@ func openMigratedStore(ctx context.Context, cfg config.Config) (*pg.Store, error
 func internalKeyCreate(ctx context.Context, cfg config.Config, args []string) error {
 	fs := flag.NewFlagSet("internal-key create", flag.ContinueOnError)
 	name := fs.String("name", "", "unique name of the key (who uses it)")
-	scopes := fs.String("scopes", "", "comma-separated scopes: ledger:deposit, ledger:withdraw, ledger:read, ledger:admin, compliance:read, compliance:write, events:read (area:* for all)")
+	scopes := fs.String("scopes", "", "comma-separated scopes: ledger:deposit, ledger:withdraw, ledger:read, ledger:admin, compliance:read, compliance:write, events:read, webhooks:admin (area:* for all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -274,123 +274,135 @@ func (e CheckStatus) Valid() bool {
 
 // Defines values for Code.
 const (
-	ACCOUNTBLOCKED             Code = "ACCOUNT_BLOCKED"
-	ACCOUNTCLOSED              Code = "ACCOUNT_CLOSED"
-	ACCOUNTNOTEMPTY            Code = "ACCOUNT_NOT_EMPTY"
-	ACCOUNTRESTRICTED          Code = "ACCOUNT_RESTRICTED"
-	ACCOUNTTYPELOCKED          Code = "ACCOUNT_TYPE_LOCKED"
-	ACCOUNTTYPEUPDATED         Code = "ACCOUNT_TYPE_UPDATED"
-	BALANCEATOK                Code = "BALANCE_AT_OK"
-	BALANCEOVERFLOW            Code = "BALANCE_OVERFLOW"
-	CASEINCOMPLETE             Code = "CASE_INCOMPLETE"
-	CASENOTAPPLICABLE          Code = "CASE_NOT_APPLICABLE"
-	CASENOTEDITABLE            Code = "CASE_NOT_EDITABLE"
-	CASENOTFOUND               Code = "CASE_NOT_FOUND"
-	CASESTORAGEEXCEEDED        Code = "CASE_STORAGE_EXCEEDED"
-	CASESUBMITTED              Code = "CASE_SUBMITTED"
-	CASEUPDATED                Code = "CASE_UPDATED"
-	CHALLENGEEXPIRED           Code = "CHALLENGE_EXPIRED"
-	COMPLIANCECASEOK           Code = "COMPLIANCE_CASE_OK"
-	COMPLIANCECASESOK          Code = "COMPLIANCE_CASES_OK"
-	COMPLIANCEOK               Code = "COMPLIANCE_OK"
-	CURRENCYMISMATCH           Code = "CURRENCY_MISMATCH"
-	DEPOSITPOSTED              Code = "DEPOSIT_POSTED"
-	DEVICENOTFOUND             Code = "DEVICE_NOT_FOUND"
-	DEVICESOK                  Code = "DEVICES_OK"
-	DOCUMENTINVALID            Code = "DOCUMENT_INVALID"
-	DOCUMENTTOOLARGE           Code = "DOCUMENT_TOO_LARGE"
-	DOCUMENTUNSUPPORTEDTYPE    Code = "DOCUMENT_UNSUPPORTED_TYPE"
-	DOCUMENTUPLOADED           Code = "DOCUMENT_UPLOADED"
-	DOCUMENTVERSIONSEXCEEDED   Code = "DOCUMENT_VERSIONS_EXCEEDED"
-	DUPLICATEEXTERNALREFERENCE Code = "DUPLICATE_EXTERNAL_REFERENCE"
-	EMAILALREADYACTIVE         Code = "EMAIL_ALREADY_ACTIVE"
-	EMAILALREADYUSED           Code = "EMAIL_ALREADY_USED"
-	EVENTCURSOREXPIRED         Code = "EVENT_CURSOR_EXPIRED"
-	EVENTSOK                   Code = "EVENTS_OK"
-	FORBIDDEN                  Code = "FORBIDDEN"
-	HEALTHOK                   Code = "HEALTH_OK"
-	HOLDCREATED                Code = "HOLD_CREATED"
-	HOLDEXPIRED                Code = "HOLD_EXPIRED"
-	HOLDNOTFOUND               Code = "HOLD_NOT_FOUND"
-	HOLDNOTPENDING             Code = "HOLD_NOT_PENDING"
-	HOLDSETTLED                Code = "HOLD_SETTLED"
-	HOLDVOIDED                 Code = "HOLD_VOIDED"
-	IDEMPOTENCYINPROGRESS      Code = "IDEMPOTENCY_IN_PROGRESS"
-	IDEMPOTENCYKEYREUSED       Code = "IDEMPOTENCY_KEY_REUSED"
-	INSUFFICIENTFUNDS          Code = "INSUFFICIENT_FUNDS"
-	INVALID2FACODE             Code = "INVALID_2FA_CODE"
-	INVALIDCREDENTIALS         Code = "INVALID_CREDENTIALS"
-	INVALIDSTATETRANSITION     Code = "INVALID_STATE_TRANSITION"
-	KYBDATASAVED               Code = "KYB_DATA_SAVED"
-	KYCDATASAVED               Code = "KYC_DATA_SAVED"
-	KYCREQUIRED                Code = "KYC_REQUIRED"
-	LEDGERCHECKFAILED          Code = "LEDGER_CHECK_FAILED"
-	LEDGERCHECKOK              Code = "LEDGER_CHECK_OK"
-	LIMITEXCEEDED              Code = "LIMIT_EXCEEDED"
-	LIMITSOK                   Code = "LIMITS_OK"
-	LOGINSUCCESS               Code = "LOGIN_SUCCESS"
-	LOGOUTOTHERSSUCCESS        Code = "LOGOUT_OTHERS_SUCCESS"
-	LOGOUTSUCCESS              Code = "LOGOUT_SUCCESS"
-	MAGICLINKINVALID           Code = "MAGIC_LINK_INVALID"
-	MAGICLINKSENT              Code = "MAGIC_LINK_SENT"
-	MALFORMEDREQUEST           Code = "MALFORMED_REQUEST"
-	MEOK                       Code = "ME_OK"
-	MEPHOTOUPDATED             Code = "ME_PHOTO_UPDATED"
-	METHODNOTALLOWED           Code = "METHOD_NOT_ALLOWED"
-	MEUPDATED                  Code = "ME_UPDATED"
-	MFAREQUIRED                Code = "MFA_REQUIRED"
-	NOTACCEPTABLE              Code = "NOT_ACCEPTABLE"
-	NOTFOUND                   Code = "NOT_FOUND"
-	NOTIMPLEMENTED             Code = "NOT_IMPLEMENTED"
-	OTPEXPIRED                 Code = "OTP_EXPIRED"
-	OTPINVALID                 Code = "OTP_INVALID"
-	OTPSENT                    Code = "OTP_SENT"
-	OTPVALID                   Code = "OTP_VALID"
-	PASSWORDRESETSENT          Code = "PASSWORD_RESET_SENT"
-	PASSWORDRESETSUCCESS       Code = "PASSWORD_RESET_SUCCESS"
-	PAYLOADTOOLARGE            Code = "PAYLOAD_TOO_LARGE"
-	PHOTOINVALID               Code = "PHOTO_INVALID"
-	PHOTOTOOLARGE              Code = "PHOTO_TOO_LARGE"
-	PHOTOUNSUPPORTEDTYPE       Code = "PHOTO_UNSUPPORTED_TYPE"
-	RATELIMITED                Code = "RATE_LIMITED"
-	RECIPIENTNOTFOUND          Code = "RECIPIENT_NOT_FOUND"
-	RESTRICTIONLIFTED          Code = "RESTRICTION_LIFTED"
-	RESTRICTIONNOTFOUND        Code = "RESTRICTION_NOT_FOUND"
-	REVERSALEXCEEDSREMAINING   Code = "REVERSAL_EXCEEDS_REMAINING"
-	REVERSALPOSTED             Code = "REVERSAL_POSTED"
-	SAMEWALLET                 Code = "SAME_WALLET"
-	SECURITYEVENTSOK           Code = "SECURITY_EVENTS_OK"
-	SERVERERROR                Code = "SERVER_ERROR"
-	SERVICEUNAVAILABLE         Code = "SERVICE_UNAVAILABLE"
-	STATEMENTOK                Code = "STATEMENT_OK"
-	STEPUPREQUIRED             Code = "STEP_UP_REQUIRED"
-	TOKENISSUED                Code = "TOKEN_ISSUED"
-	TRANSACTIONNOTPOSTED       Code = "TRANSACTION_NOT_POSTED"
-	TRANSACTIONNOTREVERSIBLE   Code = "TRANSACTION_NOT_REVERSIBLE"
-	TRANSACTIONSOK             Code = "TRANSACTIONS_OK"
-	TRANSFERCOMPLETED          Code = "TRANSFER_COMPLETED"
-	TRANSFERNOTFOUND           Code = "TRANSFER_NOT_FOUND"
-	TRANSFEROK                 Code = "TRANSFER_OK"
-	TWOFAALREADYENABLED        Code = "TWOFA_ALREADY_ENABLED"
-	TWOFADISABLED              Code = "TWOFA_DISABLED"
-	TWOFAENABLED               Code = "TWOFA_ENABLED"
-	TWOFAENROLLMENTEXPIRED     Code = "TWOFA_ENROLLMENT_EXPIRED"
-	TWOFANOTENABLED            Code = "TWOFA_NOT_ENABLED"
-	TWOFASTATUS                Code = "TWOFA_STATUS"
-	TWOFAVERIFIED              Code = "TWOFA_VERIFIED"
-	UNAUTHENTICATED            Code = "UNAUTHENTICATED"
-	USERBLOCKED                Code = "USER_BLOCKED"
-	USERNOTFOUND               Code = "USER_NOT_FOUND"
-	USERRESTRICTED             Code = "USER_RESTRICTED"
-	USERUNBLOCKED              Code = "USER_UNBLOCKED"
-	VALIDATIONFAILED           Code = "VALIDATION_FAILED"
-	WALLETALREADYEXISTS        Code = "WALLET_ALREADY_EXISTS"
-	WALLETCLOSED               Code = "WALLET_CLOSED"
-	WALLETCREATED              Code = "WALLET_CREATED"
-	WALLETFROZEN               Code = "WALLET_FROZEN"
-	WALLETNOTFOUND             Code = "WALLET_NOT_FOUND"
-	WALLETSOK                  Code = "WALLETS_OK"
-	WALLETSTATUSUPDATED        Code = "WALLET_STATUS_UPDATED"
+	ACCOUNTBLOCKED              Code = "ACCOUNT_BLOCKED"
+	ACCOUNTCLOSED               Code = "ACCOUNT_CLOSED"
+	ACCOUNTNOTEMPTY             Code = "ACCOUNT_NOT_EMPTY"
+	ACCOUNTRESTRICTED           Code = "ACCOUNT_RESTRICTED"
+	ACCOUNTTYPELOCKED           Code = "ACCOUNT_TYPE_LOCKED"
+	ACCOUNTTYPEUPDATED          Code = "ACCOUNT_TYPE_UPDATED"
+	BALANCEATOK                 Code = "BALANCE_AT_OK"
+	BALANCEOVERFLOW             Code = "BALANCE_OVERFLOW"
+	CASEINCOMPLETE              Code = "CASE_INCOMPLETE"
+	CASENOTAPPLICABLE           Code = "CASE_NOT_APPLICABLE"
+	CASENOTEDITABLE             Code = "CASE_NOT_EDITABLE"
+	CASENOTFOUND                Code = "CASE_NOT_FOUND"
+	CASESTORAGEEXCEEDED         Code = "CASE_STORAGE_EXCEEDED"
+	CASESUBMITTED               Code = "CASE_SUBMITTED"
+	CASEUPDATED                 Code = "CASE_UPDATED"
+	CHALLENGEEXPIRED            Code = "CHALLENGE_EXPIRED"
+	COMPLIANCECASEOK            Code = "COMPLIANCE_CASE_OK"
+	COMPLIANCECASESOK           Code = "COMPLIANCE_CASES_OK"
+	COMPLIANCEOK                Code = "COMPLIANCE_OK"
+	CURRENCYMISMATCH            Code = "CURRENCY_MISMATCH"
+	DEPOSITPOSTED               Code = "DEPOSIT_POSTED"
+	DEVICENOTFOUND              Code = "DEVICE_NOT_FOUND"
+	DEVICESOK                   Code = "DEVICES_OK"
+	DOCUMENTINVALID             Code = "DOCUMENT_INVALID"
+	DOCUMENTTOOLARGE            Code = "DOCUMENT_TOO_LARGE"
+	DOCUMENTUNSUPPORTEDTYPE     Code = "DOCUMENT_UNSUPPORTED_TYPE"
+	DOCUMENTUPLOADED            Code = "DOCUMENT_UPLOADED"
+	DOCUMENTVERSIONSEXCEEDED    Code = "DOCUMENT_VERSIONS_EXCEEDED"
+	DUPLICATEEXTERNALREFERENCE  Code = "DUPLICATE_EXTERNAL_REFERENCE"
+	EMAILALREADYACTIVE          Code = "EMAIL_ALREADY_ACTIVE"
+	EMAILALREADYUSED            Code = "EMAIL_ALREADY_USED"
+	EVENTCURSOREXPIRED          Code = "EVENT_CURSOR_EXPIRED"
+	EVENTSOK                    Code = "EVENTS_OK"
+	FORBIDDEN                   Code = "FORBIDDEN"
+	HEALTHOK                    Code = "HEALTH_OK"
+	HOLDCREATED                 Code = "HOLD_CREATED"
+	HOLDEXPIRED                 Code = "HOLD_EXPIRED"
+	HOLDNOTFOUND                Code = "HOLD_NOT_FOUND"
+	HOLDNOTPENDING              Code = "HOLD_NOT_PENDING"
+	HOLDSETTLED                 Code = "HOLD_SETTLED"
+	HOLDVOIDED                  Code = "HOLD_VOIDED"
+	IDEMPOTENCYINPROGRESS       Code = "IDEMPOTENCY_IN_PROGRESS"
+	IDEMPOTENCYKEYREUSED        Code = "IDEMPOTENCY_KEY_REUSED"
+	INSUFFICIENTFUNDS           Code = "INSUFFICIENT_FUNDS"
+	INVALID2FACODE              Code = "INVALID_2FA_CODE"
+	INVALIDCREDENTIALS          Code = "INVALID_CREDENTIALS"
+	INVALIDSTATETRANSITION      Code = "INVALID_STATE_TRANSITION"
+	KYBDATASAVED                Code = "KYB_DATA_SAVED"
+	KYCDATASAVED                Code = "KYC_DATA_SAVED"
+	KYCREQUIRED                 Code = "KYC_REQUIRED"
+	LEDGERCHECKFAILED           Code = "LEDGER_CHECK_FAILED"
+	LEDGERCHECKOK               Code = "LEDGER_CHECK_OK"
+	LIMITEXCEEDED               Code = "LIMIT_EXCEEDED"
+	LIMITSOK                    Code = "LIMITS_OK"
+	LOGINSUCCESS                Code = "LOGIN_SUCCESS"
+	LOGOUTOTHERSSUCCESS         Code = "LOGOUT_OTHERS_SUCCESS"
+	LOGOUTSUCCESS               Code = "LOGOUT_SUCCESS"
+	MAGICLINKINVALID            Code = "MAGIC_LINK_INVALID"
+	MAGICLINKSENT               Code = "MAGIC_LINK_SENT"
+	MALFORMEDREQUEST            Code = "MALFORMED_REQUEST"
+	MEOK                        Code = "ME_OK"
+	MEPHOTOUPDATED              Code = "ME_PHOTO_UPDATED"
+	METHODNOTALLOWED            Code = "METHOD_NOT_ALLOWED"
+	MEUPDATED                   Code = "ME_UPDATED"
+	MFAREQUIRED                 Code = "MFA_REQUIRED"
+	NOTACCEPTABLE               Code = "NOT_ACCEPTABLE"
+	NOTFOUND                    Code = "NOT_FOUND"
+	NOTIMPLEMENTED              Code = "NOT_IMPLEMENTED"
+	OTPEXPIRED                  Code = "OTP_EXPIRED"
+	OTPINVALID                  Code = "OTP_INVALID"
+	OTPSENT                     Code = "OTP_SENT"
+	OTPVALID                    Code = "OTP_VALID"
+	PASSWORDRESETSENT           Code = "PASSWORD_RESET_SENT"
+	PASSWORDRESETSUCCESS        Code = "PASSWORD_RESET_SUCCESS"
+	PAYLOADTOOLARGE             Code = "PAYLOAD_TOO_LARGE"
+	PHOTOINVALID                Code = "PHOTO_INVALID"
+	PHOTOTOOLARGE               Code = "PHOTO_TOO_LARGE"
+	PHOTOUNSUPPORTEDTYPE        Code = "PHOTO_UNSUPPORTED_TYPE"
+	RATELIMITED                 Code = "RATE_LIMITED"
+	RECIPIENTNOTFOUND           Code = "RECIPIENT_NOT_FOUND"
+	RESTRICTIONLIFTED           Code = "RESTRICTION_LIFTED"
+	RESTRICTIONNOTFOUND         Code = "RESTRICTION_NOT_FOUND"
+	REVERSALEXCEEDSREMAINING    Code = "REVERSAL_EXCEEDS_REMAINING"
+	REVERSALPOSTED              Code = "REVERSAL_POSTED"
+	SAMEWALLET                  Code = "SAME_WALLET"
+	SECURITYEVENTSOK            Code = "SECURITY_EVENTS_OK"
+	SERVERERROR                 Code = "SERVER_ERROR"
+	SERVICEUNAVAILABLE          Code = "SERVICE_UNAVAILABLE"
+	STATEMENTOK                 Code = "STATEMENT_OK"
+	STEPUPREQUIRED              Code = "STEP_UP_REQUIRED"
+	TOKENISSUED                 Code = "TOKEN_ISSUED"
+	TRANSACTIONNOTPOSTED        Code = "TRANSACTION_NOT_POSTED"
+	TRANSACTIONNOTREVERSIBLE    Code = "TRANSACTION_NOT_REVERSIBLE"
+	TRANSACTIONSOK              Code = "TRANSACTIONS_OK"
+	TRANSFERCOMPLETED           Code = "TRANSFER_COMPLETED"
+	TRANSFERNOTFOUND            Code = "TRANSFER_NOT_FOUND"
+	TRANSFEROK                  Code = "TRANSFER_OK"
+	TWOFAALREADYENABLED         Code = "TWOFA_ALREADY_ENABLED"
+	TWOFADISABLED               Code = "TWOFA_DISABLED"
+	TWOFAENABLED                Code = "TWOFA_ENABLED"
+	TWOFAENROLLMENTEXPIRED      Code = "TWOFA_ENROLLMENT_EXPIRED"
+	TWOFANOTENABLED             Code = "TWOFA_NOT_ENABLED"
+	TWOFASTATUS                 Code = "TWOFA_STATUS"
+	TWOFAVERIFIED               Code = "TWOFA_VERIFIED"
+	UNAUTHENTICATED             Code = "UNAUTHENTICATED"
+	USERBLOCKED                 Code = "USER_BLOCKED"
+	USERNOTFOUND                Code = "USER_NOT_FOUND"
+	USERRESTRICTED              Code = "USER_RESTRICTED"
+	USERUNBLOCKED               Code = "USER_UNBLOCKED"
+	VALIDATIONFAILED            Code = "VALIDATION_FAILED"
+	WALLETALREADYEXISTS         Code = "WALLET_ALREADY_EXISTS"
+	WALLETCLOSED                Code = "WALLET_CLOSED"
+	WALLETCREATED               Code = "WALLET_CREATED"
+	WALLETFROZEN                Code = "WALLET_FROZEN"
+	WALLETNOTFOUND              Code = "WALLET_NOT_FOUND"
+	WALLETSOK                   Code = "WALLETS_OK"
+	WALLETSTATUSUPDATED         Code = "WALLET_STATUS_UPDATED"
+	WEBHOOKDELIVERIESOK         Code = "WEBHOOK_DELIVERIES_OK"
+	WEBHOOKEVENTNOTFOUND        Code = "WEBHOOK_EVENT_NOT_FOUND"
+	WEBHOOKREDELIVERYQUEUED     Code = "WEBHOOK_REDELIVERY_QUEUED"
+	WEBHOOKSECRETROTATED        Code = "WEBHOOK_SECRET_ROTATED"
+	WEBHOOKSUBSCRIPTIONCREATED  Code = "WEBHOOK_SUBSCRIPTION_CREATED"
+	WEBHOOKSUBSCRIPTIONDELETED  Code = "WEBHOOK_SUBSCRIPTION_DELETED"
+	WEBHOOKSUBSCRIPTIONNOTFOUND Code = "WEBHOOK_SUBSCRIPTION_NOT_FOUND"
+	WEBHOOKSUBSCRIPTIONOK       Code = "WEBHOOK_SUBSCRIPTION_OK"
+	WEBHOOKSUBSCRIPTIONPAUSED   Code = "WEBHOOK_SUBSCRIPTION_PAUSED"
+	WEBHOOKSUBSCRIPTIONRESUMED  Code = "WEBHOOK_SUBSCRIPTION_RESUMED"
+	WEBHOOKSUBSCRIPTIONSOK      Code = "WEBHOOK_SUBSCRIPTIONS_OK"
+	WEBHOOKSUBSCRIPTIONUPDATED  Code = "WEBHOOK_SUBSCRIPTION_UPDATED"
 )
 
 // Valid indicates whether the value is a known member of the Code enum.
@@ -630,6 +642,30 @@ func (e Code) Valid() bool {
 		return true
 	case WALLETSTATUSUPDATED:
 		return true
+	case WEBHOOKDELIVERIESOK:
+		return true
+	case WEBHOOKEVENTNOTFOUND:
+		return true
+	case WEBHOOKREDELIVERYQUEUED:
+		return true
+	case WEBHOOKSECRETROTATED:
+		return true
+	case WEBHOOKSUBSCRIPTIONCREATED:
+		return true
+	case WEBHOOKSUBSCRIPTIONDELETED:
+		return true
+	case WEBHOOKSUBSCRIPTIONNOTFOUND:
+		return true
+	case WEBHOOKSUBSCRIPTIONOK:
+		return true
+	case WEBHOOKSUBSCRIPTIONPAUSED:
+		return true
+	case WEBHOOKSUBSCRIPTIONRESUMED:
+		return true
+	case WEBHOOKSUBSCRIPTIONSOK:
+		return true
+	case WEBHOOKSUBSCRIPTIONUPDATED:
+		return true
 	default:
 		return false
 	}
@@ -751,13 +787,14 @@ func (e DocumentKind) Valid() bool {
 
 // Defines values for EventSubjectType.
 const (
-	EventSubjectTypeComplianceCase EventSubjectType = "compliance_case"
-	EventSubjectTypeDeposit        EventSubjectType = "deposit"
-	EventSubjectTypeHold           EventSubjectType = "hold"
-	EventSubjectTypeReversal       EventSubjectType = "reversal"
-	EventSubjectTypeTransfer       EventSubjectType = "transfer"
-	EventSubjectTypeUser           EventSubjectType = "user"
-	EventSubjectTypeWallet         EventSubjectType = "wallet"
+	EventSubjectTypeComplianceCase      EventSubjectType = "compliance_case"
+	EventSubjectTypeDeposit             EventSubjectType = "deposit"
+	EventSubjectTypeHold                EventSubjectType = "hold"
+	EventSubjectTypeReversal            EventSubjectType = "reversal"
+	EventSubjectTypeTransfer            EventSubjectType = "transfer"
+	EventSubjectTypeUser                EventSubjectType = "user"
+	EventSubjectTypeWallet              EventSubjectType = "wallet"
+	EventSubjectTypeWebhookSubscription EventSubjectType = "webhook_subscription"
 )
 
 // Valid indicates whether the value is a known member of the EventSubjectType enum.
@@ -777,6 +814,8 @@ func (e EventSubjectType) Valid() bool {
 		return true
 	case EventSubjectTypeWallet:
 		return true
+	case EventSubjectTypeWebhookSubscription:
+		return true
 	default:
 		return false
 	}
@@ -784,27 +823,28 @@ func (e EventSubjectType) Valid() bool {
 
 // Defines values for EventType.
 const (
-	EventTypeAuth2faDisabled         EventType = "auth.2fa_disabled"
-	EventTypeAuth2faEnabled          EventType = "auth.2fa_enabled"
-	EventTypeAuthNewDevice           EventType = "auth.new_device"
-	EventTypeAuthPasswordReset       EventType = "auth.password_reset"
-	EventTypeComplianceCaseDecided   EventType = "compliance.case.decided"
-	EventTypeComplianceCaseSubmitted EventType = "compliance.case.submitted"
-	EventTypeDepositPosted           EventType = "deposit.posted"
-	EventTypeHoldCreated             EventType = "hold.created"
-	EventTypeHoldExpired             EventType = "hold.expired"
-	EventTypeHoldSettled             EventType = "hold.settled"
-	EventTypeHoldVoided              EventType = "hold.voided"
-	EventTypeReversalPosted          EventType = "reversal.posted"
-	EventTypeTransferCompleted       EventType = "transfer.completed"
-	EventTypeTransferFailed          EventType = "transfer.failed"
-	EventTypeUserBlocked             EventType = "user.blocked"
-	EventTypeUserClosed              EventType = "user.closed"
-	EventTypeUserRestricted          EventType = "user.restricted"
-	EventTypeUserRestrictionLifted   EventType = "user.restriction_lifted"
-	EventTypeUserUnblocked           EventType = "user.unblocked"
-	EventTypeWalletOpened            EventType = "wallet.opened"
-	EventTypeWalletStatusChanged     EventType = "wallet.status_changed"
+	EventTypeAuth2faDisabled             EventType = "auth.2fa_disabled"
+	EventTypeAuth2faEnabled              EventType = "auth.2fa_enabled"
+	EventTypeAuthNewDevice               EventType = "auth.new_device"
+	EventTypeAuthPasswordReset           EventType = "auth.password_reset"
+	EventTypeComplianceCaseDecided       EventType = "compliance.case.decided"
+	EventTypeComplianceCaseSubmitted     EventType = "compliance.case.submitted"
+	EventTypeDepositPosted               EventType = "deposit.posted"
+	EventTypeHoldCreated                 EventType = "hold.created"
+	EventTypeHoldExpired                 EventType = "hold.expired"
+	EventTypeHoldSettled                 EventType = "hold.settled"
+	EventTypeHoldVoided                  EventType = "hold.voided"
+	EventTypeReversalPosted              EventType = "reversal.posted"
+	EventTypeTransferCompleted           EventType = "transfer.completed"
+	EventTypeTransferFailed              EventType = "transfer.failed"
+	EventTypeUserBlocked                 EventType = "user.blocked"
+	EventTypeUserClosed                  EventType = "user.closed"
+	EventTypeUserRestricted              EventType = "user.restricted"
+	EventTypeUserRestrictionLifted       EventType = "user.restriction_lifted"
+	EventTypeUserUnblocked               EventType = "user.unblocked"
+	EventTypeWalletOpened                EventType = "wallet.opened"
+	EventTypeWalletStatusChanged         EventType = "wallet.status_changed"
+	EventTypeWebhookSubscriptionDisabled EventType = "webhook.subscription.disabled"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
@@ -851,6 +891,8 @@ func (e EventType) Valid() bool {
 	case EventTypeWalletOpened:
 		return true
 	case EventTypeWalletStatusChanged:
+		return true
+	case EventTypeWebhookSubscriptionDisabled:
 		return true
 	default:
 		return false
@@ -1337,6 +1379,96 @@ func (e WalletStatusRequestStatus) Valid() bool {
 	}
 }
 
+// Defines values for WebhookAttemptDeliveryStatus.
+const (
+	WebhookAttemptDeliveryStatusDelivered WebhookAttemptDeliveryStatus = "delivered"
+	WebhookAttemptDeliveryStatusFailed    WebhookAttemptDeliveryStatus = "failed"
+	WebhookAttemptDeliveryStatusHeld      WebhookAttemptDeliveryStatus = "held"
+	WebhookAttemptDeliveryStatusPending   WebhookAttemptDeliveryStatus = "pending"
+	WebhookAttemptDeliveryStatusWaiting   WebhookAttemptDeliveryStatus = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptDeliveryStatus enum.
+func (e WebhookAttemptDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookAttemptDeliveryStatusDelivered:
+		return true
+	case WebhookAttemptDeliveryStatusFailed:
+		return true
+	case WebhookAttemptDeliveryStatusHeld:
+		return true
+	case WebhookAttemptDeliveryStatusPending:
+		return true
+	case WebhookAttemptDeliveryStatusWaiting:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptOutcome.
+const (
+	WebhookAttemptOutcomeAddressRefused  WebhookAttemptOutcome = "address_refused"
+	WebhookAttemptOutcomeConnectionError WebhookAttemptOutcome = "connection_error"
+	WebhookAttemptOutcomeDelivered       WebhookAttemptOutcome = "delivered"
+	WebhookAttemptOutcomeHttpError       WebhookAttemptOutcome = "http_error"
+	WebhookAttemptOutcomeTimeout         WebhookAttemptOutcome = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptOutcome enum.
+func (e WebhookAttemptOutcome) Valid() bool {
+	switch e {
+	case WebhookAttemptOutcomeAddressRefused:
+		return true
+	case WebhookAttemptOutcomeConnectionError:
+		return true
+	case WebhookAttemptOutcomeDelivered:
+		return true
+	case WebhookAttemptOutcomeHttpError:
+		return true
+	case WebhookAttemptOutcomeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSubscriptionDisabledEventType.
+const (
+	WebhookSubscriptionDisabledEventTypeWebhookSubscriptionDisabled WebhookSubscriptionDisabledEventType = "webhook.subscription.disabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSubscriptionDisabledEventType enum.
+func (e WebhookSubscriptionDisabledEventType) Valid() bool {
+	switch e {
+	case WebhookSubscriptionDisabledEventTypeWebhookSubscriptionDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSubscriptionStatus.
+const (
+	WebhookSubscriptionStatusActive   WebhookSubscriptionStatus = "active"
+	WebhookSubscriptionStatusDisabled WebhookSubscriptionStatus = "disabled"
+	WebhookSubscriptionStatusPaused   WebhookSubscriptionStatus = "paused"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSubscriptionStatus enum.
+func (e WebhookSubscriptionStatus) Valid() bool {
+	switch e {
+	case WebhookSubscriptionStatusActive:
+		return true
+	case WebhookSubscriptionStatusDisabled:
+		return true
+	case WebhookSubscriptionStatusPaused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListWalletTransactionsParamsDirection.
 const (
 	In  ListWalletTransactionsParamsDirection = "in"
@@ -1384,7 +1516,7 @@ type Auth2faDisabledEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject             `json:"subject"`
 	Type    Auth2faDisabledEventType `json:"type"`
 
@@ -1419,7 +1551,7 @@ type Auth2faEnabledEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject            `json:"subject"`
 	Type    Auth2faEnabledEventType `json:"type"`
 
@@ -1451,7 +1583,7 @@ type AuthNewDeviceEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject           `json:"subject"`
 	Type    AuthNewDeviceEventType `json:"type"`
 
@@ -1493,7 +1625,7 @@ type AuthPasswordResetEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject               `json:"subject"`
 	Type    AuthPasswordResetEventType `json:"type"`
 
@@ -1709,14 +1841,26 @@ type CheckStatus string
 // | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 // | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 // | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+// | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+// | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+// | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+// | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+// | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+// | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+// | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+// | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+// | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 // | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
 // | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
 // | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
 // | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 // | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 // | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
-// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
-// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -1752,7 +1896,7 @@ type ComplianceCaseDecidedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject                   `json:"subject"`
 	Type    ComplianceCaseDecidedEventType `json:"type"`
 
@@ -1829,7 +1973,7 @@ type ComplianceCaseSubmittedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject                     `json:"subject"`
 	Type    ComplianceCaseSubmittedEventType `json:"type"`
 
@@ -1969,7 +2113,7 @@ type DepositPostedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject           `json:"subject"`
 	Type    DepositPostedEventType `json:"type"`
 
@@ -2181,14 +2325,26 @@ type Error struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+	// | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+	// | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+	// | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+	// | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+	// | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+	// | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+	// | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+	// | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
 	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
 	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
-	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
-	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -2213,7 +2369,7 @@ type EventEnvelope struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject `json:"subject"`
 
 	// UserId The user concerned (for a transfer, the sender).
@@ -2223,7 +2379,7 @@ type EventEnvelope struct {
 	Version int `json:"version"`
 }
 
-// EventSubject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+// EventSubject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 type EventSubject struct {
 	// Id Example: 904
 	Id   string           `json:"id"`
@@ -2324,7 +2480,7 @@ type HoldCreatedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject         `json:"subject"`
 	Type    HoldCreatedEventType `json:"type"`
 
@@ -2372,7 +2528,7 @@ type HoldExpiredEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject         `json:"subject"`
 	Type    HoldExpiredEventType `json:"type"`
 
@@ -2435,7 +2591,7 @@ type HoldSettledEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject         `json:"subject"`
 	Type    HoldSettledEventType `json:"type"`
 
@@ -2462,7 +2618,7 @@ type HoldVoidedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject        `json:"subject"`
 	Type    HoldVoidedEventType `json:"type"`
 
@@ -2818,14 +2974,26 @@ type MoneyRejection struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+	// | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+	// | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+	// | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+	// | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+	// | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+	// | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+	// | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+	// | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
 	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
 	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
-	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
-	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -3018,7 +3186,7 @@ type ReversalPostedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject            `json:"subject"`
 	Type    ReversalPostedEventType `json:"type"`
 
@@ -3344,7 +3512,7 @@ type TransferCompletedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject               `json:"subject"`
 	Type    TransferCompletedEventType `json:"type"`
 
@@ -3391,7 +3559,7 @@ type TransferFailedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject            `json:"subject"`
 	Type    TransferFailedEventType `json:"type"`
 
@@ -3616,14 +3784,26 @@ type UnprocessableError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+	// | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+	// | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+	// | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+	// | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+	// | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+	// | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+	// | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+	// | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
 	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
 	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
-	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
-	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -3669,7 +3849,7 @@ type UserBlockedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject         `json:"subject"`
 	Type    UserBlockedEventType `json:"type"`
 
@@ -3696,7 +3876,7 @@ type UserClosedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject        `json:"subject"`
 	Type    UserClosedEventType `json:"type"`
 
@@ -3723,7 +3903,7 @@ type UserRestrictedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject            `json:"subject"`
 	Type    UserRestrictedEventType `json:"type"`
 
@@ -3766,7 +3946,7 @@ type UserRestrictionLiftedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject                   `json:"subject"`
 	Type    UserRestrictionLiftedEventType `json:"type"`
 
@@ -3813,7 +3993,7 @@ type UserUnblockedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject           `json:"subject"`
 	Type    UserUnblockedEventType `json:"type"`
 
@@ -3942,14 +4122,26 @@ type ValidationError struct {
 	// | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
 	// | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
 	// | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+	// | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+	// | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+	// | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+	// | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+	// | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+	// | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+	// | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+	// | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+	// | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+	// | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+	// | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+	// | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	// | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
 	// | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
 	// | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
-	// | EVENTS_OK | 200 | a page of the domain events feed (internal) |
-	// | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -4032,7 +4224,7 @@ type WalletOpenedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject          `json:"subject"`
 	Type    WalletOpenedEventType `json:"type"`
 
@@ -4078,7 +4270,7 @@ type WalletStatusChangedEvent struct {
 	// Example: 2026-01-09T17:08:57.000000Z
 	OccurredAt Timestamp `json:"occurred_at"`
 
-	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes.
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
 	Subject EventSubject                 `json:"subject"`
 	Type    WalletStatusChangedEventType `json:"type"`
 
@@ -4125,6 +4317,257 @@ type WalletsResponse struct {
 	Message string   `json:"message"`
 }
 
+// WebhookAttempt defines model for WebhookAttempt.
+type WebhookAttempt struct {
+	// Attempt The delivery's attempt number (`Flowxi-Delivery-Attempt`).
+	Attempt int `json:"attempt"`
+
+	// AttemptedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	AttemptedAt Timestamp `json:"attempted_at"`
+
+	// DeliveryId One event queued once for the subscription (a redelivery is another delivery).
+	DeliveryId     int64                        `json:"delivery_id"`
+	DeliveryStatus WebhookAttemptDeliveryStatus `json:"delivery_status"`
+
+	// EventId An event's id (the events feed's `id`; `Flowxi-Event-Id` carries it in decimal).
+	//
+	// Example: 1207
+	EventId    WebhookEventId `json:"event_id"`
+	EventType  string         `json:"event_type"`
+	HttpStatus *int           `json:"http_status"`
+	Id         int64          `json:"id"`
+	LatencyMs  int            `json:"latency_ms"`
+
+	// NextAttemptAt Example: 2026-01-09T17:08:57.000000Z
+	NextAttemptAt *NullableTimestamp `json:"next_attempt_at"`
+
+	// Outcome `delivered`: a 2xx answer; `http_error`: any other status (redirects are not followed); `timeout`: no complete answer within `WEBHOOK_TIMEOUT`; `connection_error`: no connection or a broken one; `address_refused`: the URL resolved to an address that webhooks may not reach.
+	Outcome WebhookAttemptOutcome `json:"outcome"`
+
+	// Redelivery Queued by `redeliver`.
+	Redelivery bool `json:"redelivery"`
+
+	// ResponseExcerpt The first 1 KiB of the answer's body.
+	ResponseExcerpt *string `json:"response_excerpt"`
+}
+
+// WebhookAttemptDeliveryStatus defines model for WebhookAttempt.DeliveryStatus.
+type WebhookAttemptDeliveryStatus string
+
+// WebhookAttemptOutcome `delivered`: a 2xx answer; `http_error`: any other status (redirects are not followed); `timeout`: no complete answer within `WEBHOOK_TIMEOUT`; `connection_error`: no connection or a broken one; `address_refused`: the URL resolved to an address that webhooks may not reach.
+type WebhookAttemptOutcome string
+
+// WebhookAttemptsResponse defines model for WebhookAttemptsResponse.
+type WebhookAttemptsResponse struct {
+	// Code Example: WEBHOOK_DELIVERIES_OK
+	Code       string           `json:"code"`
+	Data       []WebhookAttempt `json:"data"`
+	Message    string           `json:"message"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+// WebhookEventId An event's id (the events feed's `id`; `Flowxi-Event-Id` carries it in decimal).
+//
+// Example: 1207
+type WebhookEventId = int64
+
+// WebhookEventTypes Event types delivered to the subscription; `*` stands for every type, present and future.
+type WebhookEventTypes = []string
+
+// WebhookRedeliverRequest Exactly `event_id`, or `from` and `to`.
+type WebhookRedeliverRequest struct {
+	// EventId An event's id (the events feed's `id`; `Flowxi-Event-Id` carries it in decimal).
+	//
+	// Example: 1207
+	EventId *WebhookEventId `json:"event_id,omitempty"`
+
+	// From UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	From *Timestamp `json:"from,omitempty"`
+
+	// To UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	To *Timestamp `json:"to,omitempty"`
+}
+
+// WebhookRedeliveryResponse defines model for WebhookRedeliveryResponse.
+type WebhookRedeliveryResponse struct {
+	// Code Example: WEBHOOK_REDELIVERY_QUEUED
+	Code string `json:"code"`
+	Data struct {
+		// Queued Deliveries queued.
+		Queued int `json:"queued"`
+	} `json:"data"`
+	Message string `json:"message"`
+}
+
+// WebhookRotateRequest defines model for WebhookRotateRequest.
+type WebhookRotateRequest struct {
+	// OverlapSeconds How long the previous secret keeps signing too.
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
+
+// WebhookSecretResponse defines model for WebhookSecretResponse.
+type WebhookSecretResponse struct {
+	// Code Example: WEBHOOK_SUBSCRIPTION_CREATED
+	Code    string                        `json:"code"`
+	Data    WebhookSubscriptionWithSecret `json:"data"`
+	Message string                        `json:"message"`
+}
+
+// WebhookSubscription defines model for WebhookSubscription.
+type WebhookSubscription struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// CreatedBy Name of the internal key that created it.
+	CreatedBy   string  `json:"created_by"`
+	Description *string `json:"description"`
+
+	// DisabledAt Example: 2026-01-09T17:08:57.000000Z
+	DisabledAt *NullableTimestamp `json:"disabled_at"`
+	EventTypes []string           `json:"event_types"`
+
+	// FailingSince Example: 2026-01-09T17:08:57.000000Z
+	FailingSince *NullableTimestamp `json:"failing_since"`
+	Id           int64              `json:"id"`
+
+	// PreviousSecretExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	PreviousSecretExpiresAt *NullableTimestamp `json:"previous_secret_expires_at"`
+
+	// Status `active`: delivering; `paused`: by an operator; `disabled`: by the server after failing continuously for `WEBHOOK_DISABLE_AFTER`. Paused and disabled subscriptions hold their deliveries until resumed.
+	Status WebhookSubscriptionStatus `json:"status"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+	Url       string    `json:"url"`
+}
+
+// WebhookSubscriptionDisabledEvent `webhook.subscription.disabled` (version 1, subject `webhook_subscription`, no user): the server disabled a webhook subscription.
+type WebhookSubscriptionDisabledEvent struct {
+	// Data Payload of `webhook.subscription.disabled` (subject `webhook_subscription`): the server disabled a subscription that had failed continuously for `WEBHOOK_DISABLE_AFTER`.
+	Data WebhookSubscriptionDisabledEventData `json:"data"`
+
+	// Id Stable, unique id of the event (de-duplicate on it).
+	Id int64 `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+
+	// Subject What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes.
+	Subject EventSubject                         `json:"subject"`
+	Type    WebhookSubscriptionDisabledEventType `json:"type"`
+
+	// UserId The user concerned (for a transfer, the sender).
+	UserId int64 `json:"user_id"`
+
+	// Version Version of the payload schema of this type (1 for every type today).
+	Version int `json:"version"`
+}
+
+// WebhookSubscriptionDisabledEventType defines model for WebhookSubscriptionDisabledEvent.Type.
+type WebhookSubscriptionDisabledEventType string
+
+// WebhookSubscriptionDisabledEventData Payload of `webhook.subscription.disabled` (subject `webhook_subscription`): the server disabled a subscription that had failed continuously for `WEBHOOK_DISABLE_AFTER`.
+type WebhookSubscriptionDisabledEventData struct {
+	// DisabledAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	DisabledAt Timestamp `json:"disabled_at"`
+
+	// FailingSince UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	FailingSince   Timestamp `json:"failing_since"`
+	SubscriptionId int64     `json:"subscription_id"`
+}
+
+// WebhookSubscriptionRequest defines model for WebhookSubscriptionRequest.
+type WebhookSubscriptionRequest struct {
+	// Description Free text for operators.
+	Description *string `json:"description,omitempty"`
+
+	// EventTypes Event types delivered to the subscription; `*` stands for every type, present and future.
+	EventTypes WebhookEventTypes `json:"event_types"`
+
+	// Url Absolute http(s) URL (https in production) the events are POSTed to.
+	Url string `json:"url"`
+}
+
+// WebhookSubscriptionResponse defines model for WebhookSubscriptionResponse.
+type WebhookSubscriptionResponse struct {
+	// Code Example: WEBHOOK_SUBSCRIPTION_OK
+	Code    string              `json:"code"`
+	Data    WebhookSubscription `json:"data"`
+	Message string              `json:"message"`
+}
+
+// WebhookSubscriptionStatus `active`: delivering; `paused`: by an operator; `disabled`: by the server after failing continuously for `WEBHOOK_DISABLE_AFTER`. Paused and disabled subscriptions hold their deliveries until resumed.
+type WebhookSubscriptionStatus string
+
+// WebhookSubscriptionUpdate defines model for WebhookSubscriptionUpdate.
+type WebhookSubscriptionUpdate struct {
+	Description *string `json:"description,omitempty"`
+
+	// EventTypes Event types delivered to the subscription; `*` stands for every type, present and future.
+	EventTypes *WebhookEventTypes `json:"event_types,omitempty"`
+	Url        *string            `json:"url,omitempty"`
+}
+
+// WebhookSubscriptionWithSecret defines model for WebhookSubscriptionWithSecret.
+type WebhookSubscriptionWithSecret struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// CreatedBy Name of the internal key that created it.
+	CreatedBy   string  `json:"created_by"`
+	Description *string `json:"description"`
+
+	// DisabledAt Example: 2026-01-09T17:08:57.000000Z
+	DisabledAt *NullableTimestamp `json:"disabled_at"`
+	EventTypes []string           `json:"event_types"`
+
+	// FailingSince Example: 2026-01-09T17:08:57.000000Z
+	FailingSince *NullableTimestamp `json:"failing_since"`
+	Id           int64              `json:"id"`
+
+	// PreviousSecretExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	PreviousSecretExpiresAt *NullableTimestamp `json:"previous_secret_expires_at"`
+
+	// Secret The signing secret, shown only in this answer. The HMAC key is this whole string, as UTF-8 bytes.
+	Secret string `json:"secret"`
+
+	// Status `active`: delivering; `paused`: by an operator; `disabled`: by the server after failing continuously for `WEBHOOK_DISABLE_AFTER`. Paused and disabled subscriptions hold their deliveries until resumed.
+	Status WebhookSubscriptionStatus `json:"status"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+	Url       string    `json:"url"`
+}
+
+// WebhookSubscriptionsResponse defines model for WebhookSubscriptionsResponse.
+type WebhookSubscriptionsResponse struct {
+	// Code Example: WEBHOOK_SUBSCRIPTIONS_OK
+	Code       string                `json:"code"`
+	Data       []WebhookSubscription `json:"data"`
+	Message    string                `json:"message"`
+	NextCursor *string               `json:"next_cursor"`
+}
+
 // AcceptLanguage defines model for AcceptLanguage.
 type AcceptLanguage = string
 
@@ -4142,6 +4585,9 @@ type TransactionId = int64
 
 // WalletId defines model for WalletId.
 type WalletId = int64
+
+// WebhookSubscriptionId defines model for WebhookSubscriptionId.
+type WebhookSubscriptionId = int64
 
 // XAppLocale defines model for XAppLocale.
 type XAppLocale = string
@@ -4209,6 +4655,9 @@ type UnsupportedMediaType = Error
 
 // ValidationFailed defines model for ValidationFailed.
 type ValidationFailed = ValidationError
+
+// WebhookNotFound defines model for WebhookNotFound.
+type WebhookNotFound = Error
 
 // DisableTwofaParams defines parameters for DisableTwofa.
 type DisableTwofaParams struct {
@@ -4569,6 +5018,103 @@ type SetWalletStatusParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ListWebhookSubscriptionsParams defines parameters for ListWebhookSubscriptions.
+type ListWebhookSubscriptionsParams struct {
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// CreateWebhookSubscriptionParams defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// DeleteWebhookSubscriptionParams defines parameters for DeleteWebhookSubscription.
+type DeleteWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// GetWebhookSubscriptionParams defines parameters for GetWebhookSubscription.
+type GetWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// UpdateWebhookSubscriptionParams defines parameters for UpdateWebhookSubscription.
+type UpdateWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	Limit   *int            `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor  *string         `form:"cursor,omitempty" json:"cursor,omitempty"`
+	EventId *WebhookEventId `form:"event_id,omitempty" json:"event_id,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// PauseWebhookSubscriptionParams defines parameters for PauseWebhookSubscription.
+type PauseWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RedeliverWebhookEventsParams defines parameters for RedeliverWebhookEvents.
+type RedeliverWebhookEventsParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ResumeWebhookSubscriptionParams defines parameters for ResumeWebhookSubscription.
+type ResumeWebhookSubscriptionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RotateWebhookSecretParams defines parameters for RotateWebhookSecret.
+type RotateWebhookSecretParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // GetMeParams defines parameters for GetMe.
 type GetMeParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -4858,6 +5404,18 @@ type ReverseTransactionJSONRequestBody = ReversalRequest
 
 // SetWalletStatusJSONRequestBody defines body for SetWalletStatus for application/json ContentType.
 type SetWalletStatusJSONRequestBody = WalletStatusRequest
+
+// CreateWebhookSubscriptionJSONRequestBody defines body for CreateWebhookSubscription for application/json ContentType.
+type CreateWebhookSubscriptionJSONRequestBody = WebhookSubscriptionRequest
+
+// UpdateWebhookSubscriptionJSONRequestBody defines body for UpdateWebhookSubscription for application/json ContentType.
+type UpdateWebhookSubscriptionJSONRequestBody = WebhookSubscriptionUpdate
+
+// RedeliverWebhookEventsJSONRequestBody defines body for RedeliverWebhookEvents for application/json ContentType.
+type RedeliverWebhookEventsJSONRequestBody = WebhookRedeliverRequest
+
+// RotateWebhookSecretJSONRequestBody defines body for RotateWebhookSecret for application/json ContentType.
+type RotateWebhookSecretJSONRequestBody = WebhookRotateRequest
 
 // UpdateMeJSONRequestBody defines body for UpdateMe for application/json ContentType.
 type UpdateMeJSONRequestBody = UpdateMeRequest
@@ -5600,6 +6158,40 @@ func (t *Event) MergeAuthPasswordResetEvent(v AuthPasswordResetEvent) error {
 	return err
 }
 
+// AsWebhookSubscriptionDisabledEvent returns the union data inside the Event as a WebhookSubscriptionDisabledEvent
+func (t Event) AsWebhookSubscriptionDisabledEvent() (WebhookSubscriptionDisabledEvent, error) {
+	var body WebhookSubscriptionDisabledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebhookSubscriptionDisabledEvent overwrites any union data inside the Event as the provided WebhookSubscriptionDisabledEvent
+func (t *Event) FromWebhookSubscriptionDisabledEvent(v WebhookSubscriptionDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"webhook.subscription.disabled"}`))
+	t.union = b
+	return err
+}
+
+// MergeWebhookSubscriptionDisabledEvent performs a merge with any union data inside the Event, using the provided WebhookSubscriptionDisabledEvent
+func (t *Event) MergeWebhookSubscriptionDisabledEvent(v WebhookSubscriptionDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"webhook.subscription.disabled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -5656,6 +6248,8 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsWalletOpenedEvent()
 	case "wallet.status_changed":
 		return t.AsWalletStatusChangedEvent()
+	case "webhook.subscription.disabled":
+		return t.AsWebhookSubscriptionDisabledEvent()
 	default:
 		return nil, errors.New("unknown discriminator value: " + discriminator)
 	}
@@ -5846,6 +6440,36 @@ type ServerInterface interface {
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx echo.Context, id WalletId, params SetWalletStatusParams) error
+	// ListWebhookSubscriptions List subscriptions (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions)
+	ListWebhookSubscriptions(ctx echo.Context, params ListWebhookSubscriptionsParams) error
+	// CreateWebhookSubscription Subscribe an endpoint to events (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions)
+	CreateWebhookSubscription(ctx echo.Context, params CreateWebhookSubscriptionParams) error
+	// DeleteWebhookSubscription Delete a subscription (internal)
+	// (DELETE /api/v1/internal/webhooks/subscriptions/{id})
+	DeleteWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params DeleteWebhookSubscriptionParams) error
+	// GetWebhookSubscription Read a subscription (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions/{id})
+	GetWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params GetWebhookSubscriptionParams) error
+	// UpdateWebhookSubscription Change a subscription (internal)
+	// (PATCH /api/v1/internal/webhooks/subscriptions/{id})
+	UpdateWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params UpdateWebhookSubscriptionParams) error
+	// ListWebhookDeliveries Delivery log of a subscription (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions/{id}/deliveries)
+	ListWebhookDeliveries(ctx echo.Context, id WebhookSubscriptionId, params ListWebhookDeliveriesParams) error
+	// PauseWebhookSubscription Pause a subscription (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/pause)
+	PauseWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params PauseWebhookSubscriptionParams) error
+	// RedeliverWebhookEvents Deliver events again (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/redeliver)
+	RedeliverWebhookEvents(ctx echo.Context, id WebhookSubscriptionId, params RedeliverWebhookEventsParams) error
+	// ResumeWebhookSubscription Resume a subscription (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/resume)
+	ResumeWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params ResumeWebhookSubscriptionParams) error
+	// RotateWebhookSecret Rotate the signing secret (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/rotate-secret)
+	RotateWebhookSecret(ctx echo.Context, id WebhookSubscriptionId, params RotateWebhookSecretParams) error
 	// GetMe Get current user profile
 	// (GET /api/v1/me)
 	GetMe(ctx echo.Context, params GetMeParams) error
@@ -7755,6 +8379,535 @@ func (w *ServerInterfaceWrapper) SetWalletStatus(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhookSubscriptions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookSubscriptions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookSubscriptionsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookSubscriptions(ctx, params)
+	return err
+}
+
+// CreateWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhookSubscription(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhookSubscription(ctx, params)
+	return err
+}
+
+// DeleteWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhookSubscription(ctx, id, params)
+	return err
+}
+
+// GetWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookSubscription(ctx, id, params)
+	return err
+}
+
+// UpdateWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhookSubscription(ctx, id, params)
+	return err
+}
+
+// ListWebhookDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookDeliveries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "event_id", ctx.QueryParams(), &params.EventId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookDeliveries(ctx, id, params)
+	return err
+}
+
+// PauseWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) PauseWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PauseWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PauseWebhookSubscription(ctx, id, params)
+	return err
+}
+
+// RedeliverWebhookEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeliverWebhookEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RedeliverWebhookEventsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeliverWebhookEvents(ctx, id, params)
+	return err
+}
+
+// ResumeWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResumeWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeWebhookSubscription(ctx, id, params)
+	return err
+}
+
+// RotateWebhookSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id WebhookSubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateWebhookSecretParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookSecret(ctx, id, params)
+	return err
+}
+
 // GetMe converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	var err error
@@ -8846,6 +9999,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/block", wrapper.BlockUser, options.OperationMiddlewares["blockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/unblock", wrapper.UnblockUser, options.OperationMiddlewares["unblockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/close", wrapper.CloseUserAccount, options.OperationMiddlewares["closeUserAccount"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions", wrapper.ListWebhookSubscriptions, options.OperationMiddlewares["listWebhookSubscriptions"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions", wrapper.CreateWebhookSubscription, options.OperationMiddlewares["createWebhookSubscription"]...)
+	router.DELETE(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id", wrapper.DeleteWebhookSubscription, options.OperationMiddlewares["deleteWebhookSubscription"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id", wrapper.GetWebhookSubscription, options.OperationMiddlewares["getWebhookSubscription"]...)
+	router.PATCH(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id", wrapper.UpdateWebhookSubscription, options.OperationMiddlewares["updateWebhookSubscription"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/pause", wrapper.PauseWebhookSubscription, options.OperationMiddlewares["pauseWebhookSubscription"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/resume", wrapper.ResumeWebhookSubscription, options.OperationMiddlewares["resumeWebhookSubscription"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/rotate-secret", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/redeliver", wrapper.RedeliverWebhookEvents, options.OperationMiddlewares["redeliverWebhookEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 
 }
@@ -8912,6 +10075,8 @@ type UnauthenticatedJSONResponse Error
 type UnsupportedMediaTypeJSONResponse Error
 
 type ValidationFailedJSONResponse ValidationError
+
+type WebhookNotFoundJSONResponse Error
 
 type DisableTwofaRequestObject struct {
 	Params DisableTwofaParams
@@ -12420,6 +13585,884 @@ func (response SetWalletStatusdefaultJSONResponse) VisitSetWalletStatusResponse(
 	return err
 }
 
+type ListWebhookSubscriptionsRequestObject struct {
+	Params ListWebhookSubscriptionsParams
+}
+
+type ListWebhookSubscriptionsResponseObject interface {
+	VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookSubscriptions200JSONResponse WebhookSubscriptionsResponse
+
+func (response ListWebhookSubscriptions200JSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListWebhookSubscriptions401JSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWebhookSubscriptions403JSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ListWebhookSubscriptions422JSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptionsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListWebhookSubscriptionsdefaultJSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscriptionRequestObject struct {
+	Params CreateWebhookSubscriptionParams
+	Body   *CreateWebhookSubscriptionJSONRequestBody
+}
+
+type CreateWebhookSubscriptionResponseObject interface {
+	VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookSubscription201JSONResponse WebhookSecretResponse
+
+func (response CreateWebhookSubscription201JSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response CreateWebhookSubscription401JSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateWebhookSubscription403JSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response CreateWebhookSubscription422JSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateWebhookSubscriptiondefaultJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookSubscriptionRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params DeleteWebhookSubscriptionParams
+}
+
+type DeleteWebhookSubscriptionResponseObject interface {
+	VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookSubscription200JSONResponse Message
+
+func (response DeleteWebhookSubscription200JSONResponse) VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response DeleteWebhookSubscription401JSONResponse) VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteWebhookSubscription403JSONResponse) VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookSubscription404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response DeleteWebhookSubscription404JSONResponse) VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response DeleteWebhookSubscriptiondefaultJSONResponse) VisitDeleteWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscriptionRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params GetWebhookSubscriptionParams
+}
+
+type GetWebhookSubscriptionResponseObject interface {
+	VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookSubscription200JSONResponse WebhookSubscriptionResponse
+
+func (response GetWebhookSubscription200JSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response GetWebhookSubscription401JSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetWebhookSubscription403JSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response GetWebhookSubscription404JSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWebhookSubscriptiondefaultJSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscriptionRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params UpdateWebhookSubscriptionParams
+	Body   *UpdateWebhookSubscriptionJSONRequestBody
+}
+
+type UpdateWebhookSubscriptionResponseObject interface {
+	VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhookSubscription200JSONResponse WebhookSubscriptionResponse
+
+func (response UpdateWebhookSubscription200JSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response UpdateWebhookSubscription401JSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateWebhookSubscription403JSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscription404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response UpdateWebhookSubscription404JSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscription422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response UpdateWebhookSubscription422JSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UpdateWebhookSubscriptiondefaultJSONResponse) VisitUpdateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200JSONResponse WebhookAttemptsResponse
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListWebhookDeliveries401JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWebhookDeliveries403JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response ListWebhookDeliveries404JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ListWebhookDeliveries422JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListWebhookDeliveriesdefaultJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseWebhookSubscriptionRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params PauseWebhookSubscriptionParams
+}
+
+type PauseWebhookSubscriptionResponseObject interface {
+	VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type PauseWebhookSubscription200JSONResponse WebhookSubscriptionResponse
+
+func (response PauseWebhookSubscription200JSONResponse) VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response PauseWebhookSubscription401JSONResponse) VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PauseWebhookSubscription403JSONResponse) VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseWebhookSubscription404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response PauseWebhookSubscription404JSONResponse) VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response PauseWebhookSubscriptiondefaultJSONResponse) VisitPauseWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEventsRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params RedeliverWebhookEventsParams
+	Body   *RedeliverWebhookEventsJSONRequestBody
+}
+
+type RedeliverWebhookEventsResponseObject interface {
+	VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error
+}
+
+type RedeliverWebhookEvents202JSONResponse WebhookRedeliveryResponse
+
+func (response RedeliverWebhookEvents202JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEvents401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RedeliverWebhookEvents401JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedeliverWebhookEvents403JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEvents404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response RedeliverWebhookEvents404JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEvents422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RedeliverWebhookEvents422JSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookEventsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RedeliverWebhookEventsdefaultJSONResponse) VisitRedeliverWebhookEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeWebhookSubscriptionRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params ResumeWebhookSubscriptionParams
+}
+
+type ResumeWebhookSubscriptionResponseObject interface {
+	VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type ResumeWebhookSubscription200JSONResponse WebhookSubscriptionResponse
+
+func (response ResumeWebhookSubscription200JSONResponse) VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeWebhookSubscription401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ResumeWebhookSubscription401JSONResponse) VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeWebhookSubscription403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResumeWebhookSubscription403JSONResponse) VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeWebhookSubscription404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response ResumeWebhookSubscription404JSONResponse) VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeWebhookSubscriptiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ResumeWebhookSubscriptiondefaultJSONResponse) VisitResumeWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretRequestObject struct {
+	Id     WebhookSubscriptionId `json:"id"`
+	Params RotateWebhookSecretParams
+	Body   *RotateWebhookSecretJSONRequestBody
+}
+
+type RotateWebhookSecretResponseObject interface {
+	VisitRotateWebhookSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookSecret200JSONResponse WebhookSecretResponse
+
+func (response RotateWebhookSecret200JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RotateWebhookSecret401JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateWebhookSecret403JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response RotateWebhookSecret404JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RotateWebhookSecret422JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RotateWebhookSecretdefaultJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 	Params GetMeParams
 }
@@ -14119,6 +16162,36 @@ type StrictServerInterface interface {
 	// SetWalletStatus Freeze or unfreeze a wallet (internal)
 	// (PUT /api/v1/internal/wallets/{id}/status)
 	SetWalletStatus(ctx context.Context, request SetWalletStatusRequestObject) (SetWalletStatusResponseObject, error)
+	// ListWebhookSubscriptions List subscriptions (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions)
+	ListWebhookSubscriptions(ctx context.Context, request ListWebhookSubscriptionsRequestObject) (ListWebhookSubscriptionsResponseObject, error)
+	// CreateWebhookSubscription Subscribe an endpoint to events (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions)
+	CreateWebhookSubscription(ctx context.Context, request CreateWebhookSubscriptionRequestObject) (CreateWebhookSubscriptionResponseObject, error)
+	// DeleteWebhookSubscription Delete a subscription (internal)
+	// (DELETE /api/v1/internal/webhooks/subscriptions/{id})
+	DeleteWebhookSubscription(ctx context.Context, request DeleteWebhookSubscriptionRequestObject) (DeleteWebhookSubscriptionResponseObject, error)
+	// GetWebhookSubscription Read a subscription (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions/{id})
+	GetWebhookSubscription(ctx context.Context, request GetWebhookSubscriptionRequestObject) (GetWebhookSubscriptionResponseObject, error)
+	// UpdateWebhookSubscription Change a subscription (internal)
+	// (PATCH /api/v1/internal/webhooks/subscriptions/{id})
+	UpdateWebhookSubscription(ctx context.Context, request UpdateWebhookSubscriptionRequestObject) (UpdateWebhookSubscriptionResponseObject, error)
+	// ListWebhookDeliveries Delivery log of a subscription (internal)
+	// (GET /api/v1/internal/webhooks/subscriptions/{id}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// PauseWebhookSubscription Pause a subscription (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/pause)
+	PauseWebhookSubscription(ctx context.Context, request PauseWebhookSubscriptionRequestObject) (PauseWebhookSubscriptionResponseObject, error)
+	// RedeliverWebhookEvents Deliver events again (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/redeliver)
+	RedeliverWebhookEvents(ctx context.Context, request RedeliverWebhookEventsRequestObject) (RedeliverWebhookEventsResponseObject, error)
+	// ResumeWebhookSubscription Resume a subscription (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/resume)
+	ResumeWebhookSubscription(ctx context.Context, request ResumeWebhookSubscriptionRequestObject) (ResumeWebhookSubscriptionResponseObject, error)
+	// RotateWebhookSecret Rotate the signing secret (internal)
+	// (POST /api/v1/internal/webhooks/subscriptions/{id}/rotate-secret)
+	RotateWebhookSecret(ctx context.Context, request RotateWebhookSecretRequestObject) (RotateWebhookSecretResponseObject, error)
 	// GetMe Get current user profile
 	// (GET /api/v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -15663,6 +17736,356 @@ func (sh *strictHandler) SetWalletStatus(ctx echo.Context, id WalletId, params S
 	return nil
 }
 
+// ListWebhookSubscriptions operation middleware
+func (sh *strictHandler) ListWebhookSubscriptions(ctx echo.Context, params ListWebhookSubscriptionsParams) error {
+	var request ListWebhookSubscriptionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookSubscriptions(ctx.Request().Context(), request.(ListWebhookSubscriptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookSubscriptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookSubscriptionsResponseObject); ok {
+		return validResponse.VisitListWebhookSubscriptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhookSubscription operation middleware
+func (sh *strictHandler) CreateWebhookSubscription(ctx echo.Context, params CreateWebhookSubscriptionParams) error {
+	var request CreateWebhookSubscriptionRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookSubscriptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookSubscription(ctx.Request().Context(), request.(CreateWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitCreateWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteWebhookSubscription operation middleware
+func (sh *strictHandler) DeleteWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params DeleteWebhookSubscriptionParams) error {
+	var request DeleteWebhookSubscriptionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookSubscription(ctx.Request().Context(), request.(DeleteWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitDeleteWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookSubscription operation middleware
+func (sh *strictHandler) GetWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params GetWebhookSubscriptionParams) error {
+	var request GetWebhookSubscriptionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookSubscription(ctx.Request().Context(), request.(GetWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitGetWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWebhookSubscription operation middleware
+func (sh *strictHandler) UpdateWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params UpdateWebhookSubscriptionParams) error {
+	var request UpdateWebhookSubscriptionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateWebhookSubscriptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhookSubscription(ctx.Request().Context(), request.(UpdateWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitUpdateWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(ctx echo.Context, id WebhookSubscriptionId, params ListWebhookDeliveriesParams) error {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx.Request().Context(), request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		return validResponse.VisitListWebhookDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PauseWebhookSubscription operation middleware
+func (sh *strictHandler) PauseWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params PauseWebhookSubscriptionParams) error {
+	var request PauseWebhookSubscriptionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PauseWebhookSubscription(ctx.Request().Context(), request.(PauseWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PauseWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PauseWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitPauseWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedeliverWebhookEvents operation middleware
+func (sh *strictHandler) RedeliverWebhookEvents(ctx echo.Context, id WebhookSubscriptionId, params RedeliverWebhookEventsParams) error {
+	var request RedeliverWebhookEventsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body RedeliverWebhookEventsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeliverWebhookEvents(ctx.Request().Context(), request.(RedeliverWebhookEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeliverWebhookEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeliverWebhookEventsResponseObject); ok {
+		return validResponse.VisitRedeliverWebhookEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumeWebhookSubscription operation middleware
+func (sh *strictHandler) ResumeWebhookSubscription(ctx echo.Context, id WebhookSubscriptionId, params ResumeWebhookSubscriptionParams) error {
+	var request ResumeWebhookSubscriptionRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumeWebhookSubscription(ctx.Request().Context(), request.(ResumeWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumeWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumeWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitResumeWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateWebhookSecret operation middleware
+func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, id WebhookSubscriptionId, params RotateWebhookSecretParams) error {
+	var request RotateWebhookSecretRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body RotateWebhookSecretJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookSecret(ctx.Request().Context(), request.(RotateWebhookSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateWebhookSecretResponseObject); ok {
+		return validResponse.VisitRotateWebhookSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context, params GetMeParams) error {
 	var request GetMeRequestObject
@@ -16338,722 +18761,821 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bchs5tiD6K9jcE1Gkd5KmLnaV5dgxm5aoMtuyqE1Srqpu1pAQEyTRSgKsRKZkdtkR/TQxz3tPxHk5",
-	"z/N+vuGcL6kvOYG1gEzkhTdZtqtmuju6LZIJJLCwsO6XXysTuVhKwUSkKie/VuaM+iyEPzs+WyxlxETU",
-	"Y8uArpivv/WZmoR8GXEpKieVcRTGbEzu50yQaM7IjfRXhCv4W0UyZD6RcTSRC0bklFBBGA0DzkISsl9i",
-	"piJyz6M5Pk0XjCSvnKzqb9iqUfEqajJnC6rfzES8qJz8paJfWfEqUxooVvnZq0SrJaucVFQUcjGrfPzo",
-	"VXosCletacTC4or7bCKFr0gkyT3lEblhUxkyEuohXMyyr1xwwRf6rQfJa7iI2IyFlY/6RUsa0gWLDMBa",
-	"kwlbRhdUzGI6Y8VXXysNDhGsEF4/1lvLZf1CTmjANMzojWIieklk6LOQ+GzCfaY88kv9jgYxU4TPhAao",
-	"R0I241IQveHlkvl6yew9XSwDvT4m6td9j4mXv/xrs/Gi4lW4fjUea8WrCLrQT+FS68laM5um7y+YmEXz",
-	"yslB8/C4DMCncrEMOBUTdkoV65Qghv6ecFgbLGBJo3n6eu5XvIpGAR5qrNIn6q5gKsMFjRDYz48r3uZz",
-	"cJdzrVhYthz9/RdbjoPFb9iqBDYBZyKqT+ZSMUFiwX+JGbllK31FojlXZCGF/rRkIdVDSPXgt7//5+Gz",
-	"Z2QypyGdaHyreURN5JL5GpH1/ZnQIGAhocInt2wZkcNjMm+QHqsrJvz0hpXfO/1yqu8LoSTiCybjiEj9",
-	"YRJSNc8i2LNpc/ItPWD145sXrH7sH7L6C/rs2/rB9GByeHPkH7Nn03Vol7vfG6HuoOHhs2cA9AQty3By",
-	"EFKh6EQDrAwDnJ+/GCL8oM8kKlsN/vLFFvJja7lEQlNcShf+oAEJkBLJOxaG3GekOqVBcEMnt5o4TUPC",
-	"p2TBleJi9pSLOxpwv9YgrTiay5BHNOJ3OJbkaEsWe6bhOtxwyWFlEyLkj/6jhpRaSqEYkOHTuQaumLH2",
-	"+yWCTzM5oRmZ/pMulwGfwMV6+lelQfBruj79pK9nP33durhoX37fHrV/vOr02mcayEwpIOyVwZyROxby",
-	"qZmIzKkiDF/XIFcB09QvkDPCBaEzykXDHCdT0Yj7lZNK8+BPr4/+/OzfX/zw3Y/f/vT83bPBcf+od/jv",
-	"B1eVj+7m/0vIppWTyj8/Tdn0U/xVPW2HoTSMKEftxK2Q98KzS9J32RwZjZivV8aFJiYIp0YlS9KlmAZ8",
-	"Ej0Ibp3Ld62LztmoP2gN2qNBr3XZ7ww63csc+LjSrxczEAtURKNYaSwTMiI0COQ9crUvB7EBUFDFNKQ0",
-	"VaSTiYxFZNekjxGWyUg0p2aNCoh1DniXMjqXsXgg0rX67dFldzA6715fZjEO+KleylTP/lXQCQDkkViz",
-	"UqklOH0DgaAaGHwC2rTftjoXo9ZFr906+2l03S/cN64IW1AeEOr7IVOALTQIGdXyptCL+rIwsbtNGekk",
-	"DkMmIkQTgMiZnMQLJqKBlBc0nLEHQease3r9tn05GA263dFFq/d9u0CJfPMeELylJIF+GakeNMlb/orQ",
-	"iCykimpfFj5278gScCkZoFwLFS+XMoweSKATuFxf9q+vrrq9QftsNPjpKguerpa2r87OPfKnq/b3IB1d",
-	"XX6fQEwRGsJlZ8voS5OcBEKC8WjOQmeZQoawzJsVMXAB0OFUDwFWv9171+6N2r1et5eBz7VghIUhizWD",
-	"iFioP6qIqDi8YyL+wneqJVZEAiiYfoRUj5tNMn7bujjv9t62z0a99r9ft/uDsUeOm8dknBBK+OIZGb9t",
-	"D153z4CAti4uuj+04ZeDIzK+av100W2dpXdo7JFnenIXMPDdAc7beXt10dboBXP89vf/VYMTOJfhDfd9",
-	"Jh50Ct3B1cjwx8whdJA1E/3Yl4V4sh9HQsgKNlUVUaCwmsRNA3mPgPheCvZgGJRLVFokkD7LiFJfFBhG",
-	"XIRVeCTg4tZLZSQNICZCGQRwZ6ua+9EwyoHFnOThlJ7Cdj9BgDo8b41Ou2ftUkw5PG99BWz5IZRiRhQY",
-	"UMiUTiIZurs+DZnPRMRpoD5p56e99ln7ctBpXfTLr0n6nq8jB4Eg4pF7AMeSKnUvQ5CxhRR1rWLepQLk",
-	"b3//n4QLn6uIi1nM1ZzeBCgdvNVK/qcRlDc/nQJRNLfJpxFsji70q7W21Gx6lUnItNA/An3xsHn4vN48",
-	"qDdfDA6+PWl+d/Ls20YT/vPnildBEWay0pfhugd6m+YJNBiFbMr0T6xyIuIg8CpTyoM4ZKPylUy5oAH/",
-	"225vnYZyMdJSpVEEp+/xt4Nv7Y/3oC3DCR8felo5PnnRPPYqt1wL2pVIq/ZT1CVllCwR1Qo9IeUB0wp1",
-	"JEvf8x3+5L7l6KOLeT9JzR8B6aIVWcQqIjdWAWS+NSGuZEwmVBAwuIAJp7E70gE29NhfGQjUpdyRhGwa",
-	"KxqgmYgZK9FSBnyyIiGbyNBnPqGKUII7JpFj86iO3TMae2TcOj3tXl8ORr12f9DrnA6y37666J6+ga9A",
-	"wh1r5Bq/JFMwCykWRQHzYBlzGfhERTwIyJIJn4tZzUPjkV0vqEzJAoWM5lzMSHXcH7SvRtdX6aLM7PqM",
-	"PDI+7/Zedc7O2pfme2FEFBqAvUovS8ZIgRNT2TcKzWJe8jMuHKTfUtt23TVul52QGfW0xBwOp+Sc3ANF",
-	"2c5l//r8vHPa0eLs+fXlWb/kMr/Q//lCt7l0QV/iTh99uTvdESqeTvmEa3Y+jYWvHvm23sSKC62p2muw",
-	"/Yo6N83eoYnVM9dcoi+L5tdiGcqJhuFN8EDx5qz99qo7aF+e/jR60/5p1GuXK/s8tRTjbaepvh8r5htS",
-	"4fMpoHJkDdufRSLIbHuteGDlE2tiX9JVIKlPqmOQa1qDTvdydN7qXGhKh0cNeo6yhy3y/q+SHQtUkOw7",
-	"quNygI4dAmhfAvj9SfapH1oXF+3BGguVMWl/JRvVpSQqnsxJyJSMwwkDaIEzBR0jsPkrPJFPssdcve4O",
-	"uhuMMcu5jGTGEvNlAfFK+iuNTVMeMHcNH71Kj0bsgi/4Q/lUrzVojy46bzuD/I2VkiyoWBEaRWyxjFRi",
-	"A4/CFRrASUAjfQpf1KhbWFaWOoKbuJ74iTdRRcejDC/qs/COT9i1oHeUBw+mhv12713ntD26vmy9a3Uu",
-	"Wq8usghlXkP08mVIQx6sSJy+8wubZ4jPtIQHNBmuVuqhFIz5iviSGRu+UPdoJeYKOJ3mVWAJrPaYr7+T",
-	"IQlpxIYi0AipPDKLGfiWyE3sz5j+JtG9FdjtVMSW9XhJZiEVkXpJrqSKZiHr//sFzMbuWLgCplg7Ic+a",
-	"R0MxLoHuuEH0JU28oNSwZ+aDpiYkgfXolU/mbHILT6hb8LPDE3olC7oiN2wolOY7gN0vCTXieLl/dZwj",
-	"7GOYB4IlQuCyivBIJaESfDoU3K7OcHyjZIC9AaU1mIMrAqjGfDSd3XPFGkOhj/ta0Diaa6VlQh965a8v",
-	"W9eD11obP23lb31u/i+LjG/RE+klViuNAsaAE8lbhj4Jx8j8lvmcDsB1+GCqv9HU7LyL8AWdMRKtll/a",
-	"ngdEf7VEV1Fq1/7oVd6h949LcY6i80PAUBBktFYB4gU8v6A8qJz8BfggemusrkwJnlLGh9Oo/OxVrP3E",
-	"jkvsKcnQiGheEpHvnPCHRuXnjDTf19dmylngo0nfYMVngX4KyX1FwQY44808JmJIa3d9o9WkMU5Gk654",
-	"FbQnVbzKTSAnt6DyTAKpmF8S+uTZCS2e5wn4koUKfP2OfzM1Y6zIm59OPUJT1cU+Bj+9Ak9+skCcSS/M",
-	"PL1tQT0Ehl7XMtSsI+LosDdvGUVm1ZuA724QPf82RuIv2XnSxcgbrafBYowu/WvhuCBUgqCuba3dVn/+",
-	"RpEFFzIksSbK1fZ1j0z0mjzyY/ecTEMqJqrmkQMSSXL4354d/fY//uOgQS41Q9IaCpvwBQ0yURBomCsG",
-	"cdD3GMTxotn89uDFi8Nnx98eN1+8ONgc3+FVWnE0P5zSMw4Kit++s5c6CLrTyslftlAT/Xhb3LFAaqB6",
-	"+eOxloiNx1KygjM97qNdb4rbmms0Dqd05Juny4P43JOFX41NpHiwP+ev37jwijGp3rFQaVHlwCMqhpFk",
-	"HCsWjmsnpIVe7SgOheYf97KO5m3icDg9Vk6njXUAPzNgygJvwaK5LAtH0qKBa0lHBV+r+zxcaBYSudct",
-	"ktESaNlES1ErNNRsBZt5eelVwB20xVfGGHcBWxGGic+NL+YNj4UuorEG1uXIkjleVUSa1/IeFRr7IDiB",
-	"FLlnmuUpFaMUVhIA5gIn95Z12HHJ7s+Y1j6+EnJk378RNwS7H/nw7GdCjfQFu2FGIGczfYcFmYZyAVwA",
-	"9DgBTEExJox9gi1IVfMawe7r5hlWBxlJC/+/xCxmfq1RfiTlOISzgLTza5Edm1/RWrr+dwvlwu98WU7K",
-	"JhDSmgTnGA8FxJlpjBRxYJRkjGQszLuOTGqMT2YiGlMCFjH/BL60oqJno7ayBBUDWrN0NJE2vcrhlG7H",
-	"lhSaWdhkIQlw8baR2yvz7h5TLPpKl6q4ho0Xy4JrFOrnP9Plyr5kpwv2jUr1BNSSlwGdaFo8D2U8Q80b",
-	"pgPnPKmCdQAVQxKyO3nrXqs1QCkhzzBwBNOo0jjcraQ3M0MZpryiARUT1iqTk6NtRzzgC6YiuljqmRIz",
-	"0egG5yxJ3zC/jLWEGysyNnrHWN+ZrZvzKmsnvpJK68Hmd63DjWk0xmtrXzqCCzpOiIXW8ZgAiyEYYIzF",
-	"Q8vczYz5g4cmnG2HFaZOsM2QOzXPQdzGRy2r4xPFrZ3xGdhqjBPW0Qw6/S45Pjz4tnZCtJJwiApCs1G6",
-	"MKvhFRNU4oWd/J5Hcz+k9zQALysY3IQFJqkanM9ByzPeWTCJ3EkOHidDCjFIISIrtjMAjQeNvecqKssA",
-	"OqeBYpjQAqviyj0rHA13VK+d+fYqTvksBqFFPyZIs+ZA6UbKgFHhvB252b63LR3s4IFztJ6+USkSl90Y",
-	"z9HEc5DYeHl7JiC9eIknJjAoDYl/1bpoXZ62R63BqPumUsIcdyHuKdlw7SK/bqHXsJj0+bWU26u8YoJN",
-	"+YTToHsv0F6e3dcND6P5yKcRyxwVfFGyJ7jEiRySSTlqbsn18CqaVDx0rKCY7sCjVW70UWbsUclYqbeu",
-	"5nw5WrJwYqhDorXbt29KxHCB74DA3ZLngjK73rIVlB3WKVXsjE245qIbrC54g1OWDxFto5DdcXavb8Ny",
-	"GUowPYXg6XZtaWIqS809IaPGeJilEj2zbzT8w3RgvnYnfEnAoG7ymTSbb5C3dEXUkgoScMHAf5M97i3n",
-	"7VXe1xdxEHE9HIXPotEIlrgOjG84+kotjG5Xk4pXuV3dlG5fjyga84SMRgBbsN6p+GbBI/w7Fj4LCxD3",
-	"E5DDnxo2IwOoNWY//V5IcOL2TAtnLUNDRYvCe4zJcVaKdqNsvlFEI2Wj7ArjpHm5UU8GizaxJrdsVbpk",
-	"CAJRCaw28uYUqvoSToCWYxjKHuJQippbtZFIPmBl+dvt7M+dMQM3Lz2ZZIHZHZbi5ZxNbotoJm8rGMlT",
-	"jiKG7+RiXoEZL+hkzgXD+FuNAq2rDglZFIdCmfgvLfK8HgyuTLJOg5yC5YGGTH9zE6A3CvVbSCTjf2N+",
-	"YyiG4gNO+wGHfyALRgUXM/JhKD7U6/Xkf/rJ1+3WxeD1qPuGfCCHzSb5gG491/GIrkUFw8lF9/vO5ah/",
-	"fXra7veTMSjmoz0E3AegPGppiIV8uqrjZ5jg7XkrCT9LxkN0bRL4i3BwZ7Kv7l4P1ry7KkOj8tesLUDG",
-	"UWZgd/C63esXxuN+McjDGATyE5y133VO230XSvZJrswzb9vuz8tQQjiA/en66qw1cDZsf4+XmB9mnzNe",
-	"r/zTEOGQebbfPr3udQY/jdrv2peDzNIoWVJM87JU/RulFfU45NFKb1dE5jC7g6tRv305SIaGbMZVZDzM",
-	"gETAIJKHwRu14Wn0weBmWt93TkcXncs32Vcs6IxPINbbmXvQfdO+HHX6/Wtn19YVAv4Y2LlG+AyqweCr",
-	"Vr//Q7d3Nuq1++1B9m2CxVFIA+sejyQESWot1TqKSqfIoUii+WIGnXnv4IfueQvS7q77GUw22XXOQ+3L",
-	"1quLHL4bw6f72FmnX3zOGtTdB9+1e53zjvNgxlVvnz3tvr266ICk66DHJMmcg/gAzQjxcRuHOvjpqgRh",
-	"rR9LKz55Z5XJq4ZZ3vx0OjprDVqjfuudM/7NT6fpHFrmJYre2YW++elV+ZhXsFoqVoUhaTLS1UW3dWZG",
-	"HWT3l6RpmcIICJVWvz3qX7962xm4G3SGQVpiIjQYASqFkwNWPdeGu2dGgVGRVC2DrpVOk50FlgBswEmc",
-	"Ej6Zc72VVXEyPUP+zCYYD2SFFOJLUVzGdb/dcwKSEzA6yYaE+lqlzY+0gzrdy9FF59x9szs44NOoZDS8",
-	"14Q8J+NALjJuVw+vurLWo/IZri9L54iFmaUwymL56UW3X0Js0NObf7dn1Gplfi/M6kZ6kw/kuHmkLyUq",
-	"siZOBQN2INXVCJ1wKTTjevPTqxqeVmaJ6c5wvlS9/0YR0EtA98eNnhAhzZsW8o4pggxY87CqGweLUbA5",
-	"YGTOH19GBTGJFe5hqkguIWpmJtOdpRiYxCnCNMeaAJsowfz1Sk9w/Rg4yU1Yt35oydKT8ESYFuZalzoN",
-	"070wELdJyhZDDHVPI6+CAEzmUEXijjnQ6FzCHW8P2smEQMa0qJLcaozjN2n+1pADxEeBSTYL3PZZZ6BZ",
-	"RHGFJm8a7FVTCKaiEMjFBUiSLk9KZmtdXV10TnPzQQBnOiEE+4uEpFkoQMhLkW04GGtXlxkxoUJPajPR",
-	"wVJpiB1VDs3NzAwbf3s1+CmZl1ozF0JvDvHd1vQJYcrGiIS5ElmO8a7d63e6l/1R+8fTdvsss1yuUqZx",
-	"y4WfxAPrV2AKiIqIMZcru/ZbxpYubPuDbq8FhQwKL8DT+kY5GHAv48AHGQML+qwilsy8oKuyLSTBsHrm",
-	"A31d/ZLs3zynzMVSwdhn7lh9NGlObCElNjefuT16msNDvbkwFhCXpucgYKP12UT6oKtgfJaRDHPppQAe",
-	"IN1iSUPFYMCf+t1LUqWB0iKbH2OsFPOxaktIBIP8Ltzu82MSsDsWqJr+CbPE7JpTRC3JdoM3H8Cb9080",
-	"QxKWDddLJlzYaLkFDaYyXGgeEpcUibDMDcVamDLJwklosVOkIbsVm7KYPIkLH3QHVzi547ROpXjn4JxB",
-	"6AU12ZhGycilC6XMQU+toYviLsqemmAw5ts1rifOoYwjZgoaYOi4o2WVE3UDeoTS1MZuGCXMKE/5VGQY",
-	"/wz032gu/QwUpcDLjkuBCYoFEVJyk/BCe/ZIDpISCVXN6mtl87ROB5137T1m0tpJMhdK+3auVIvAyTTw",
-	"naIMllngICCa5QPkdJoig0kNBmLQRGAHen2ABVWDqVCDwteIO6cx+JngCqJrXUS1gsrnoNhBM71fOI8b",
-	"Oeqog0g/81VgilPsVmIlq371uhcXQLRKtmtZhWKTkIE1FFUzqxrmEtkTkgvBxEB/wJkGUcw4JJuwkAxA",
-	"NR5GPEvpc3mga0KccZDGXU2UPSDJMiQ/sJurAmkuBIsmtNlqu3dJJKVNh3LWkCfoLv02aw+JzxdMIPeD",
-	"nRw3Xzz/f/8v/f9GPnNSFmAm4Hv5vAB9Yxhx0gFq1qyRVgcgH6BigF4He78E26wtU4Co57OIck30E3rj",
-	"FBGA0ZoSOyHzmgBYhxNZsSh9Zy5oHQYjoXMMYdU0AN4jEFVf2yEA/8SogoX4d88a7zTSGS+6TSGiJhie",
-	"R6g3vMQcV26i30l1z+h3AyNMJ8porGkls29UouU4D2t22XIVQyN5Geei+ySaQgpqqBkwDeXfsOxBLMzf",
-	"edkeJPAWyPZrtGozl1WD01Hn7d7IStvpWm1OI1midzz7vPMGLeG6iYGGIV11+53B6Krbdyf12VIqHtk5",
-	"85t43b04KwIt61cmxpFcOrbfHgxcI1B+rHU2lw5+1+2cbRhrvNP5oRfts+81AF+3T98UbcEB82cMiW3I",
-	"qeZZ4BrHkfqm5w4r0VGVJa025QSoP3qhFpQnRmmScciWzeSENUBWsoqoJXqZtSdkD2fIr1yROy4DYBfV",
-	"AJzKmYuxQaG0WD91S/9l0Wn9YBezTBRaZgo4uQ3vzh2iu+JENvix0x/0iwoSRFbTKAmtJuBMV1aMzGcd",
-	"pxMkdNKCHjLb5P0Ga8Lpda8HWZFvO/23rcHp62Q2S1dkmkfJhZNKalbHmdowfa992rmCpWZB9aJM75/w",
-	"JTdlQ9ZMZwB43uv+uZ3V+C3olKVZ6yfpt962RzhTMoWRaTWa+6ClIPehJkADCLR5xfqJ4V4VFchE3Fiy",
-	"sJ5QN7heSUyeT3kAOtJCimgerHLXsOylL002M1F0pcj9nE/mtgoBjBl7EA/m63+Tq4sfFIvUiEbjWg6V",
-	"r9qXZ53L7zOABex1JNZi2Ew6hyOoZcdrrQyitU3RmpXNyqoi76U3UKNAkhtWM9OeaMY5oQKEWyk0Sbhh",
-	"yduR1l+DKWSg5c5Bu3fZuhj12udtjc8544jN6SdJTn8mVXoSMp8DgTF8AnTSJeXoT6qml7mGl5Or5HIm",
-	"x2Dq+cqQz7h+VYE1WYLZfdfunV90f8iAaSHvGOjzaFmI6C1zzCNLqtCq8/y4fsMjEoIpZus9SeylhXui",
-	"d2/Moonj0mg3J67tKXsAaALy0Im5znIpp4RvuiVuKnbncnTV637fQ8eNJYM5+YirQsY3tza4MBYpRypP",
-	"8k5tHWUzaUDECRjyieNGo24NQEAt43NYyA5ObmqMWCGXPqn+qd+9fAkgP+2/w5JqZ+f6mYWGahiuNASZ",
-	"iVV1xOHW6Wn7KrUXPjfnhuVCCWbaQrSBFmFTG9+C+ZyC4URla32kxVYMQX7X7vVbF3kBiYK1lwlFwUTj",
-	"Iu8amSmZCQlef9TTWvRlnn6EWh5RNCBgawV6SgW5xzoNmiop8wjXjMvsJrlE69HIkTuRdtn9GKIrgpU+",
-	"DVy7ux0Njxu7Lr0vWyXCvmrNC3C/HdfwStPdGSMpjxQLpjvNv80J7EsNHev7nbKSI4ApRqfXvX63V9CS",
-	"IQhUj5rEoUIyKwMfWBEV5mgiyrVCYN6Rnd6JB08CDipeJRNMUPEqbmwA/uw4/NMvso78ildJ/fN6knby",
-	"r9FE8EPGtV7xKkUPesWrWI+4+dNWjss5sytexfVYV7xKiQ+65Ntkwa7rOPlorDXJZ+sNTr6wXt+KV8m4",
-	"ditepcx3W/EqWWcsfPEq+0XBj6onz3hIs2+zHs/it+ZLxxFZ8So572LFqxS9hvYx4+6yHxPPnrM9ZEJm",
-	"Yw6mFP1Ydilu5Yysuym3Fvf7DSV1c44d9zXWN+N+l3pY8odU2Fvi5XBPpeCrSI4n52JwB7mlMjYV7cxb",
-	"8gHRc7Z5BxrZKnHFPPXEbu2McWrqZWsx5k3LFa/inkDeFgxXOG/grXjlVWzLLLDJJcoZU5PvHXupWWxa",
-	"NLFo2NTHUFKvep25EWhBzo6ovytUNlmb9V6WB56x2ml0zlYLyZUgzdnHzAPFWhipjSj5YM0Z6RdZU4/e",
-	"edZ0Y7/JmGXcL+GRrIGl4lVc24n9aMwh9iMaODQzyNos9DfWFlHxCiHeJVaCdDcumhXVeftm94tS7Rvw",
-	"vqSOV0EvBtJTUGbTaVEndcBvyZ6jbtr9uhQgr3zZr1Is3KTmOFCzaoVDnlJivEbozv2SKTXlir0GFVPZ",
-	"FKCRkSTdbwoSYRbZHHmt5IdUztJkweHzZdLOmiBOt+9GWfLfRGuYO4TGXpoY2EyIrG9ixkfrwrgHSRgR",
-	"GGhN3gCRwsR0Q9JrSLjA+H8OPyR1ubbG3SZeaP1mHrHF9gDcBCC2nHKay1ahYUhX+vOtCeLeFsoLwd4f",
-	"vYpxl5a0bdDCPRSmQCXthpFlKO94rkALOMuNNJ5GEVTHNuRsBHq1R8Ymngw/Y6hAxuEPWTEJIIpxyrl9",
-	"pvHHxYOzgRRJWQ0b9uOsOwk7ylWxLMvMeUjodgKLhyFoLsIaTjVZiPNbeoBFlM4twnOvjIuApXHXmdt3",
-	"hgO/QiLn+nWsS+ZM450aGgkaZtOPn9C55kVrkjrTp0f6aczvtPQlxdAkZUQry6YLgb4r6tbEQ4L27RCd",
-	"xubTKs/u1PPummiW4lUmZfah6Rv70qcdyTM+RqphMfnGOD6ya6vtQKTzCWQGaJ69jQlcklXucpMiKBz0",
-	"aHVhvIpLWLcNfbO6OcXH7fV5fDb6GVhfDw56E9szfsndmWk2i6hkxp2vx74YneGMu1PTN6vJlRmJZ/fz",
-	"WgROke8rcC4P0qJ2py7w9G7rzJaQyt9PuJr23V6BZWZuWPa1+7LO7AnmbqCL3yle7koZ9kmmLTUDPSij",
-	"tpRGfZ7k2uyr9tluwaT2CFv9IpvsW1T66vJTdiW7SlBpFudnl6GSV+0jRUFYuaN7AOevJ1/UtLzPQ4j5",
-	"x5B/kKsa2w7qMUSn/XjDZoFjF0RbLCgywUeTLj5RPvhsXPTrcDZMBNw3HXcfhvhJTG0T03LWvjMm7cWN",
-	"sv6HRyDOFp2/BI1Wn8B4+1s4757WndzW83LpelB4FcHeRyP0FO4gie8EuuykmwGZCOhFGDqtHPa4OI9K",
-	"PezqUsvXghVS+t3asEsfmrsu6Iw9/euSzZIPSzEr1W3VnB4+e17UVS/kPQvrYJKas/ek/7pVP3z23LqI",
-	"TYokZJ+UFh9Q/G9sBD8/mIIYupFuOTNrsvJMz43dznqfe1Pm8vxEOuHqhJ+VSCS9/JaBpH5xt1MeZKvB",
-	"3HChb/ADTSBZZC23BsIrN6+6a/KMH9fgQMVIMeGvM8oYC4zNZUtsWybgyE0N1D9D4GC54VVPoR5IQjcZ",
-	"jUF43M8Klax59/VcKxb20oHFBW2q6euAOb9uC5fcsnbDhAfyucfQLRNk/Fx3NRZRuNrQ9XnBIorp7Ehy",
-	"09B9himfppq628T51Z8KhXjKnFVANrEtyNoqRA+rz5aHh52kFATuyGLpZ1OzjdBgOac3LOITTDaiCylm",
-	"bh1obuLPlgGNNEEjcjqFSuQuZLDR0pJGEQv19P/tL636n3/+9ejjfylDlTOMycRieV9BES6+f536a6JH",
-	"Gxh19vg6b3b+NYqueQgVXJv3kES4JnGLabBXoxzI5UosTYqDbyT7+NQnVRYsduHawUCMXbB2KV6URgTu",
-	"rpN/Up293Bs9C8pM1T23GF8JCMwGyy6wOUCHhFDf50i+rpwjnNJAMe93dar51vVbatNtPoU9Ssu5wC47",
-	"jJLVlkMeaiqXcMWEq2xFxwdqOaabtsMLHRHoS9Q43roxqNgXq2RrKRPY3BovP7HDLIZD/9fjj3X9z6H9",
-	"Z4D/nGT+GQ4b+o/nH/9cwlceWMLYHqopZpzZXuYY08NZjzMdPwsSfFU9jrlfPzg8yooPu1wNnPbSnGk6",
-	"Mb+aS8GIz0jLpw+d1rbLcKaVKjvZs+aOc+1lNMmECn+arcTc1b2MIw8WKzOamCMm2B6pI+vuqQA9ltOR",
-	"nI5McXCtWbNgypnjJHJrd1W8yk1SbHQEhWVGPpsE1PxcZmRoL4wDOad6hXyxMEpWkNgbfKJYeMfCuuLY",
-	"QTk9D+rTfzOfGhO5cCvkYnObHIIdr1vLWnmX2ZVulO3gofzx4NCy40gaw5fj22ZNxM87fPJ2GlPMj8zj",
-	"BRX1kFHMwTYjSq0zbs+dslKgkHIHuDLlLIS4BNM8iVRv2EoK3yQKIBbBwdcale39Lizm5vpjOKC6Ky3q",
-	"3BXZtISXZKyHuiloBEFGeESmMgjkPYj+PtfTLLigER7Bgi6XJnas2Ohkj+4pmnPn+17s3krDjnY6I+zc",
-	"asGOzRV/36uqvLnbZTFHewc1lcyVet8e4OIDzpdRZ3ZWjypeZS4Dv2G44bqBr2Xgo/abHWZqRWwaZprQ",
-	"Z4aZ1MBNw/r4SGYYZhtuGvVOukC2GT9boNIzj2XBYrM/G0mPhrVinnny1D5YmML09t0yHtuY2cFQLti2",
-	"yNpge3qFj2SGmX5aG0adwhOZQdbMtHlgL3mqdLDWmLAi3Y72sgt4ODNXUlxu0xTX9iE7FDWEBtZNWDcS",
-	"bTddeCY3EL1tI1OCcvME6Gw8xUdxno+JnrZCmQ4p9UevIgXbwfqxBok+ersNc3Fn25gSKrBtSOH+7zIg",
-	"c4V3GeDe3l2ez5CWbQPKbvm2MUV02W1EKX48PIRjz8EZVrNtaNmd3mdM7grvMjRDsXYZkLvruwxx6du2",
-	"50sEhl2G5AWUHcdkZaJdBpUIIx9/tpJfYjAtD+3HCiMgAUIqM2eK3DCtJ2CDViMUan0Cc+MblbzBqUzk",
-	"7UOFbI/Egv8SMyi1jm5OfFPVZ/WkphyRgvCdu3M8tBi6saluVUT0+vpxIj07QRtryshPpJgwKJddxaxx",
-	"y9U941QQPgt33Z0xAhdf985Yhw0Ybad1I6HDt1xhsb3qQdoeGL+JpE9XsIQ9LGpgPrHrycI9hWYKoLWq",
-	"Rz8FfAn+pThhS0c0yNhCcOylJnCPjLWMZ1DRSm5jSJ8n1FaacZPDuU+qNKl5oZHZqf3wkoyRr4+dWi3+",
-	"y2Jsma0ECT9CTyZCbf8AbK1sMq7lFKoYWds99mQ1GfA+C7GWgrJ1Qdddo1Qzf9E8LlM0834KC6tUxjfS",
-	"sCPfJkJMRrGwbkToX7Crf2PTSZf3YNUgAiyUU0j2cVVODZAcKnNFxsO42Tya6OngL6S5jYT85LfuSOBF",
-	"mbqg+uQUmpzGkdUkclpMUWPIi5XrpMVNCt16xbEoeK+XpnMKQUFUzkr+RWW5RPn2SvR5b8c2aQYl1JUx",
-	"sWyzC7rJgZ9mFkzE7UJyAFWjhQxLUPStDJNrrO+trSUTzZn+BK2kgL4us+Yfx0C/RzxWrm8YVQrqyiky",
-	"Nu3BbIkqPQ7LSFSNV1bJkMz4HRPYfgo5wQziK9hiGa12sBjtEt/lwKrssr9mNIjm0JNDFc92iUX6tsdp",
-	"OD09YI0+329MbmPJe+1c65e+wWCdbGqjbuEC4KNXgs5ulY2S1o/rcUXt1eRk29kmEaJmX6UgwdyETsQW",
-	"D3UR9/lMMD91KWba3ZVzhGJlufSW6Wv+jcLOeKbvZcjuuIyVrQFjnlgGsb418N4xqYo4CPBi2DItC3nH",
-	"/BNTbMazlUY9U5aqXChb4wZzO+zp97FwScNoVb47rDxkWn/of0BKwQVOoVMKsCTsKZBKJaq2U9LwJzkY",
-	"93f0aujFIRtZLN+6vikXaEA3K8yLfUzL+yRkdDI3hcRghK1TVcVD9pJjM6f1kpgD5gGzR9kgLRcnCADV",
-	"iF22SCVImRqtsGph40t4JHcL7xuk0qoNMds56GG3yHfnDSmpfUC8xLb4h0JEeokLPksVctfI7DyHbTkv",
-	"bAaxNtCyfRySxcIZa8WPnLxuhZGdpBKXypbIJp8Uso0L2B6i/RncogW73xeN5sq/fV0sV0bgf/RILnf2",
-	"NXFcoLlCEFe+lug9VaYYLdbqw4ujBTpbNFIKp9hfowzoXzu6SytH6qHJNA8MDtPAW2uXcYDsUKr92r8+",
-	"jDDaZT0wIsyB5brblrFpf/Hbds4FV/NdrpvVmT/PdTOz733dnOKl4xTYaFTSV9GUQb1ZoWEK65vey/CW",
-	"hcnVK8KgFAmtXUNOcUHWxGAtWcbGYAxamV0VjUO/81DN/x1v47oL+HuPykSk5iU25D6bSOErEouIB2lB",
-	"XzOEcCj2Cl1EOOgvtkCvSOoDn5DnTaJIJMlRk/h0pTzisymNg4h8C59J9XnzmHzXxO7WSaPgw2cvDpuZ",
-	"ZsHPm2Wn/b9lTGnB1fk7ptrWDPp5qLalgA8RkszYE1NhWbAVCdg0KpONXDfx7xjWxsb8eUBtmcsDIF3o",
-	"UZCXTNPa9NAMA+CeKylTwjRyzdNzAY+7a1L5vuwl2pQTrV0MYmYzGqwPlXbjMkciXtygAWvzCTlzls/g",
-	"xhoXd15GNN6sbjQg10ZVPir8FvR9B4ceII22nzaC1iXLGaJ86G0Duzt0hw72aw5lrz74X+LIJi0T8Fu0",
-	"OxSb7+/U9p8LdvAAgOlxh2XjtkpyS6kiGiS2vsz4PSEMa/dw69mJ10BvI8LTFLRb6iPZQ/joVW54GM1H",
-	"Po2ySbnwRZlh9YHIPeWhisqQe6czpg8fi60taFDErqPM2KNth2Whu+ZkMiWnNh1NOdavx+v1mLsvpu6G",
-	"jDj9zkj5cPzZgiObsWDbOW/eq/Mmd97MbrJTurRuEyZcQJAF+L32MbEWKwXvaGKVt+XZUNhEqJCFvaVa",
-	"aA5M4FdzZvpCFtMLaMW0F/icssoPyr3GmEN88efalZzQICPiTkOI1CgNDbiQMy5ObafANRWW7M95RS6O",
-	"QSErTJrVfBPwHTVLNc3FlI7c4rFm2ZrW/Fzm35fRslAlJJLRcrv4nnmTl92XM29mA+UgnnGxPqs8JT2b",
-	"A0HxsXxK4fY8q45fkmm4fRjEOhdTELcPtGUm9kkf8io2LiXPSw+/2094sblPyXzejlmFG05ujxuf68ux",
-	"9tbvFjoO7x/IWyaMPrrD49nbCeGkO5ONXFLSRrKRWVlZeRKm1AgKMpRSeFss40GVI9dSAbDglZIBWEmB",
-	"ELxiNCyNofukol85wpGBRWYlBTBsjsq8kDMZR3jL1tKTB1CHtVm46xfRjeYsVHtejdIWNDtKFKbds4NL",
-	"66Bvn/xCYsFbOuOTCy5u+yxK47n/Qex3JfYb/Y7s3oLUHTaaSDHlpoB2GcMoypOWDuXCB9Meytggu/r8",
-	"mEzmNKSTiIXKmsLt3M+PM7zo+fFWA6C58iVMqXwvpQjGruYykvvctZKmTTteM+hWPIrDoJRoP6h+Yj7a",
-	"L3nD1pqGn+O2sj3h+HDh/SqUUOHrc23kGoG3534+scKj2RS++7NtLZlyR6aygZs463OGydmMQVvJvcNu",
-	"SxcsBVv1bFeRIplpo1eOkptYccGUaWQNnTDTxnrUNhZ3UyGqpq/lErrbRx7m8pgg9fFQmG582GSAaFoS",
-	"8EmEnWuTyW1QZXW8pgPN2CPjfAuc8cuhENLkDtmepmmy/LjWgO50D0/j3wXdnCi4bfG32Tz+Tz5Tl/UU",
-	"DvS73/7+nweH3zmswiOGjkN3cmnSYzTZx48TKSLTtzn55RtFAq19kyUNI3wMGkAupCCWPWRrPvSjsClm",
-	"V/+m1H0z9P8pV9kspyqV8cFiIM/vqRqMV+lGy/LaZ8/rPp/xCOqdZWFycHh0DKUv3UpmzfqLn399/nHd",
-	"O3YT1bajsl1u1oL4D8nui0l2a5R/c78fJG51o+U7FvLp6rEw45PLqGwoEeIsdncpwO3PuVeKwx0NMtQ1",
-	"Ua+3sXocWLYBEG2xJutaeIPEuFNt1jJRs/y1RjYremc3+g22B/h//mpjCTptcVRsff/OBfcyHo7ttcYS",
-	"g/JmUxU8VfSQbPcezaVgji95lwGpSvNI0fkFe1R0L93iN2W+j08oPi8KtcSm75EvH3y79RZgmJyhJImd",
-	"yRyTM7+XUc1280Wl3qesVypzSHno5HIDtiiBWY3ja17Yf9yv0gGPYRTg/mOjXIrfm9GrBw2D1vKede3L",
-	"3tIVUUsqSKAVukahxvCWCACv8r6+iIOI6+EI2aIZc21LMigX8dgC7O/dggckZJc9YbDsOZ1EMiwtwfwY",
-	"UqJbF/yxuiXYYTflcQi70xM+jfbp54Z56A9NAzGjb3ajLumyHtPhkuuykjQBcyCaYzrpnt0dZGG35dz3",
-	"EbmL3dwfZH3LVaP/DLa3slpKXzQSt2QB62Jx8yUdHj0eN/eCNTG5SUWT2gnRu8WoFJvcSon93SMLeQdm",
-	"uCUNIyKnNULtU67J74ZObl/CuGmsmA+1SaoL7HtLBblH096CcqFq5D7kEVNESIENsdaBr8DAxua6jLP1",
-	"fTgWjocyKW68Nr1jyiMsUNh9V68JMoGjOBSKRPLrJb5MQ7kYbaId29PCYYpM8sG6tPcCTDA1/MQUDIqi",
-	"gEFDZOPWfWie+gYqabFp93rpOIKptVtzkW+BfZbp5HbHNB+tMHwS8CO5N+hTtPsc4C+6kxOAZ4FZnluS",
-	"Q6bcBnP4moGft1nmw2V8mSSmdWLvD3PMr8tUa1KGxDH/JblhE7kw3Scs5L7R9CliHlFzeS/0qWH5E1hd",
-	"I1+7es9g5eQINsPObT/7x+tutaFT1ad2m/IqxjKSyziDwiDkunfhEbDekWdkwUVc3uPqsVpW4WLKjrAg",
-	"1BdW3CLWRzDoDq7AUWC8YiGbSCiptsF5sMHLXyKr9dkkDnm0SuSjfPBTuR8Qa+uRBZ3MuWBYAM3lvrkC",
-	"33E0bwRyxkVDxZMJY1hYqqRHgPOO9SWxne9L62DvjM079hx4aLk/oIZ0ZgC7Zz0FDLcypdldSJhOAc7k",
-	"2RWuwbn0lPeKdeq3T697ncFPo8crjpVFuT9CX8FMbaFiMyNEqCQ5TWjyIkMSCx4pjyikP5pZOomC32ix",
-	"mgstPBNN0klVsBmN+B0j/0pkvHMpyr4p0fADF74saa4W8AUvWfPbdIU7vgjldFNjfafnFYvU+uo7SqYk",
-	"4x4WT6YhY4rEy7IqShxqGPm7FSeKFXuQ8o3AMuPdLbvbKUWQiEZsDUcOpOJiNjKVZ8rlwqQAVUTGkRy/",
-	"JGO5ZMIZRv6FRDLSopsgv/2P/zAfZByNdzy+STnu6pejoVGfhRaZoV14pkxnaez6J+SGwxPFpZxpjqcs",
-	"SqRXiFRtt7DaCWlf98ihR37snpNmo7JOA9qLSs+Y0Jru/uR9LgN/XWkxSNH7RhEwBGMnDKoi4JPAyrEP",
-	"dFKVK62khy4CMqdWEy5zbNpjKqNFoIdDzRao+FnVi1QRLgRuz2402iL0W/OuMjqdw9HtqK3PZuzlKOTO",
-	"9MfJxt9Qy63zqnVZD/itFtrNiBMyPv9x7JHoXhKNS982nx+ThfTJi2/rB00CdemIj+hXpVC7iwqYqOa5",
-	"vehWcJApDYeSwoIcHJrBpYeF/t6dkcre8vJdqniRXBCLBISX17HYfH8TArLHi2QceRjeBZXjNK9C2vGA",
-	"939STQ1XCXVL15gbmSuQYAiOIQ1wIkXc9QqE2jkLF1yWlLrXMEdENnKI5EJ9uTqHYSwgXMs8mitnaLfx",
-	"jYJ+9WATQ+DYAbVskcMdL+yNlLcP8Bw8Wl1Dzy1qaG8uDxNdfsdCh59YQ2+NjWoKq0dbgtHsEgsDqv87",
-	"LW6jQazlTipDPoMCh9vK3+xg5vpspfsSC8huZfqyFqwU3zbev72Un0Fr0IY20Q+PnU5Fw8/j5sjEP2YR",
-	"4HpwisGuCz4JpcLKOx5hjVmDbIiPzOrumwMpP0Pg5B6pWLkqxgHloh6x95FJgTA1vLmPFbw/4EfFJiGL",
-	"8KuxteRJMSmXtT4xuetL5mo9WnIWnEBHqXhTSP7nTosrqZLZfdO+HHX6/ev23vF+X/IcCnd308GkFvMc",
-	"vNYezOfL5NzI4pzUzc+RhemGx2+QjHbRdL9sZeJs6cmcoSNb2UidpIpeedUzFfEgSKpuVjdUAqw1SOtG",
-	"MRFpDQRFIs1E1ReqLPzAGn35Ms5F6Qi6gEOXhmIKyU4iUb7w8xcARuIH2znyreimfYAc9qhOmxIRdo3p",
-	"sCuClUY6SqAoxKj942m7fdY+s5lAqF7A4Idp+jB0dJ8YNPd9PfaNxAXYyAMeYf+CJQvrVgDHR1DDD2UQ",
-	"6Ct3eEzm1hxplKEJDZjwaUgWUkTzWlnzDyBsK1AJRTQv5Sc719TO2Fn337ppZ2O2gPSEJn0zP81uu8v7",
-	"t1l2Qb1Ek5SydM7EH+ifHPi/TPtPAFiJimgYKVuC3TaoKJ7oHpoT+MLLzWh6bjDMm546Dh3CWnQm3iVR",
-	"Jz3imtoylrZdgg9ytjXrhx7RtV6HTUsk1fH37QF5aiGjnv7K/Y/j2gmZy3uyiCdz7AVU2IUTNkGqTWuD",
-	"F+wlofocVJSYAWo7I9QGHTVFKbuCk6JXPoJFKbMoqAOIspIi6p4ul8yvNUgnUmSsb9nYRv6gHu0GMs3o",
-	"Hdtx1Z9S2l7uxwzyYSMPYAXW4fGp9GJO/aTxDNDNanPDRdsNAzZ41DeW6t85+sSEVrtgT0wEpRWuP6m8",
-	"f55RFsPRkii6E0yCXDKhKJjkXayGvFbE6x2i6EhVMWYD9OAujddyoqQDV2r/cvtwlXEnZ1N79y04b/dG",
-	"p923VxftTwgH3Tk79uF2ksJVdRRBw4lMNTZw/iWtu9aWSDVzFvuhftEo0/I1rAs0LWlX9uixpsV3rAk3",
-	"TVrsQRnYhLZAOwI4hpN8kV1sZPiNsg4YKvykhwuS/AlfcjBmN9Yf0NftVbA1ynNNVKfLUx6iUBSn3Vkm",
-	"3RIZuTaUcu1yt7K8L2J1fuyYxx040lrKlGuP/FVIiLOArfTDkMfPRzzwBftTDqvxGaMJEpClDLhx326v",
-	"U8EjIjSzBG+9ytKVWmPNiX1lmrLVrmJEvm8UWliqLlxqWYt/57J/fX7eOe20Lwej8+vLs/5Go8eeZOyP",
-	"cu9zFz0D4U23+PfdmmGHI9jUnGCdX/M8ZIyA5yUJjL6R0dxGRr8ki0ySIalG9MYjF+dwI097aKEw0V1u",
-	"/txxc5d0wwK/yS6ulwoFjr8YncE2kEOQsQXpuNYg7fd0EoHyhJaMdHp0JDs8YXNhrYOH6Ht7tIcooG0R",
-	"t0uR9V5OqcaJT0q53JqeuP6y6PfbJuN7aRw/dM9bo7NOv/Xqolzb2Ji4/nC9wk67djemzfr+m2lfPvZe",
-	"9FYwThzIVYl966BJFBezgNVjxbJR5SrvEn1gaeO1ECysbi1IUU/bH6L9QWtwXcq0kszg5M7ZDNr9YL9L",
-	"hxtQWkzjNGvpRN9zYzfzvlIxRvSk+zsP5P17vq/zU0ZLGkfzURzy3QpHwCqLO3tFFTs6zG2GVKUIVqYj",
-	"pm3RvEtoze74klR8wHVlN5QAai0aQVkZ/pCr+a7d65x39vc2Q5KDUg+pL2OHlu3mWixDqX/VgGmHIYbA",
-	"P7xsGdNTqPWSyu5lzfNi/BXWeAPbIdTnaQ063cvReatz0T4j1SlngU9+++//gVXDIKnDgEC57aN3qZ+4",
-	"X7m0nEO6FMpQZeGtyxrz3bLDiNOAYDkG6P6KQFuhUY8rIrGtuv4TyEAsTBP2l4SmTwOIqCJjfVPGhKuh",
-	"mASMhswn1TFWfRiTCRVCRuSGEfNbDTv+fy+TjvaMTubE3rZ0ej3f2H7dsBnvY884yG4ZW6J2E91LQrWo",
-	"VlYHL1uVpBhhRoPUQ6afwupvpv3tNI7iEGUm3MRUhowcvGg2IaToIGNA3qnQiZb/ZrJuvizs7i/42M/u",
-	"c3W+WMoQZRyqhbLKjEfz+KYxkYunki55XePCjImnyas/usPVLV/W5RLvRx2yNjRdNqKnU3Yl56Dpd8nR",
-	"wfPn9QNCg+Wc1g+JedaoYK3+aadDAhZFLDRBxysyoYq9JCqSGgvi5ZKFdf1VTaMZPopIBkQ3/R0ySFu/",
-	"/f0//6y15Mlco5U+AF9GAVOK/H//j4fZjaAc52TWQnORP9gRZKvZ5HTfkC8W+t4d/Pb3/zxoNhN4VzW0",
-	"8cmap3WTiRZ95qvlnAkMF6VLqaJQLudlVVHyUv4fDGSZQj3/gNguEPu0YkVbaMPR75U2FHr4/MGOLV8D",
-	"KlfOtnHw/NhExP7L4eGLpvkPqVKTK2ySo7QgwyNlTylvqDhs/sEA87FM8FEsfBXIye1XMULrt6PCt9EA",
-	"HSsWNm5wlY9vfXZnX2N61o+g2Rkqi9xTRcwAUmWgRWPwsandjwZjvbnTQKrfPWQnsMjPBFicfCe4fpPE",
-	"eACEcSTcwpmUPqkCjJUFsmfsePbBExSJrZMwUBIS6qDjsunTiaEHIyOWj9NjsoWJvtpROZWRtp9XmKz2",
-	"M51Z+oKt5xamC3daymMACtyVqpBExtFMcjFDx0wR7I9ZhewTKnA5b/x5DaksPaetXbgLQIXO25lvuRQj",
-	"LORV0oR7UzkTHrlwr8qQ4DS10swG93UPg1Ruho2FS3IQu4CF/ZFuWHoqn/mmOce/z42DmOmEJeEEye3K",
-	"k//d0NQyQs98jkXCGlOsNUS9iKngmnhg8sfmqlGQ54UcYEcn4oOWUeZqSSLWkj+SCn25ha27BPsbtaHi",
-	"3quL7umbfdqfFOH0SGD5pNyY1KHqAHAr3D5DOJg+imuLz79zoSy5d5+J8jj3egvBsZJuQmcW1GeETiAX",
-	"PG3E/U6rTqD//q6t1OdghjbpwxDxAaECgeb8L7V6TLTeBVKnYBCWCYZrVVtjut5muXYSS+WCmckIDRnh",
-	"ArTNNXz6webtBHhlNwCr7W/p6LhvA8zHcRtn21OutdRjT9GSqBvbG359ZYpXpirFgotYQb57vg39rvkS",
-	"a1+BdSuT+hcPSoX58rlsn7c4y85RPzYgt+hdxcIUn3Jiu3E9RK41sgDiZWmRibR8RBENPSfQOOF/W1SN",
-	"TOPc4gV94En7lAdbB+VqS300+U0PGbhk4SiJUS+VPgMaziArCOISkpi+B1aLifi2yjzWvKDHupH0S9Nm",
-	"XB+l6XFVGvt9Z7zKpeWtIB8TXGscXjahipHqm59OiQzJm59e1QhXhC6XobzTrCYWEQ8wBdRLKl5NqCA3",
-	"DJ2Eeuio1/73606vfVaDtA3kVzbTThFFV86dc2IVHq3SioPvAF4HBrkDtviVIsx6zO4umfgqEljh9etk",
-	"MGMxkvDk44tgmenXSGD4jGN2xKcJNTauRik81zS1fiDJeHw8Wo8U+6hHP7QuLtqD0Wmv/SndAI0s8XmU",
-	"jQwvcTALBWcMNv0b1AZYa3/NTnKKZsuvdmuKq9hyebLm1s92iXJW3e2XyZiItSqDZ+CRWOBfpAoOE0GD",
-	"mqbaxgQN9VScFMSXUKzZNsPD92tKbrPo5lQRXI5KKDsVflrt3NZL3XDCa+4xjVWJ2Dm2qx6f6KWRaB7K",
-	"eDaH5dmfSOuq85KMbcUJY8I5KewxxytdNmmncgpXbMDdTwpXfoi89jAp7/MwyzWGIzy/beRirWqmtlKT",
-	"rZdsQ6URXILanw4/SoXYlBjvXhr2gcQZwx2hHm1fv90EPUFhmFYczcuCnrABYf1GxsInVl4kWOXlYaWH",
-	"CI0I1EfWlCZkM64izFlukLdcaZHYIwsaaIRkviZRt0LeC88UEPFxFJjRTshx84CMry9b14PX7ctB51Rz",
-	"RTDPAnRBOMSyNwks5lGE/hJzp9+wkpCFN2xl1b+EjDip1a2rjkeMKmM6rE4hWDV5un7LVuYJUq+D1eWS",
-	"1OtqIpdMEerdjEk1hchLjGLQVKj/ulU/fPYc66NIjIAzUCGgFgAw1m0cguXsS5xscBJwBcUT0S1okWBM",
-	"DBZB9f3q2IHJCflLwPwZC09Miu3P4xpYb2gQ2FEQ4Kc3Cm8kYxoyevJkTGYhFZEi6CDG3yD/Hsw/tEEu",
-	"6OQW9iOY3udx84iMz7u9V52zs/bl2CM+m0ApGICsPoNbtvJsPB1mKAGd0IPv0PqmxUPh22eoWCWFdDVn",
-	"0pDTPChiokG0zNi66pCjRrNxREKmWHjHlFknwmkqQ9LVF+IQZtUjOmfkVAqheSqiloKSDSuAiR7FfDJn",
-	"+t3KecOBKUcBM2JEkR7rESUxegVqbkgRhVRPTFcqiVdcQRrJhEJtYGoqegRwQkllTgsHAwT9jsmELWHa",
-	"Ra1BLmVks0302U9CqVQdi+ORm1Dea+HazKFI9bTb62PRVH0F5oxieUkMnKr8WO9Y3NZXJqVWS64/f/wI",
-	"d2oqkV6KiE6wIg2OxlhuwsSMC8ZMkAhUsIcLqU6ePvXlRDXwGjXoclm0YGrcNvPcUAEYtAxopOmEvpEn",
-	"hPtMRDxakapLVTwkNh7Wlz88b3lZmqaY0lKTqnlDYSrSemTOaBDNG6QNOBwazkAmNAy5vlta+HFrwo81",
-	"CUZPEXWMpWNDksdDUT3XLHJOblbEZ1MaB5jQq2UxGgQ3dHLrkbaYBVzNiRT2WGqNoRiKJ08w1OrJE8Ro",
-	"JYM7BtTYPndCxj/WW8tl/cJE0v723/+DjFuADfULKmaxXgWpYp1cvGDKI+NfxoTPhKYz3lBoqElBNJNZ",
-	"LjXpxYK+ckqm4VMwQQljDtbIR+NoruE9gdtn4hiSSF54/zQ0JGkyl4qJoQjMSvQ22GQuES/Hp1JETDgL",
-	"Nbu24rt68oSEbBlKP54wE86FbReYT26kr4+EYRaTByImuYe7mFzQWOhvTwzbocJPjprch3RpimVan6Be",
-	"ErTPfqkHQCFYF6Hg3A7PW/bN+gXTgEaNIXoA8Jvxr+bsPdPTIDVtfxy/tFdWT2ey7XDY68HgihwfHg5F",
-	"boKTYmy5R9DifUJ+BfP6CfmLGfLb3//Xzx+zr2xkuoBDvPQNW0lDSSw8zY2hvm8iUFS8XMowgsBvGtIF",
-	"0/SnuqTR3CO/xCxcwV3xWVhDgnYTMnoL0SdDgRIOoqyeRKOJ0PhnxG3jjRjjLhocnK/mQ8dni6WMtFSp",
-	"6c3YXoQ+SECq8eSJuZsoEqFH2NLD3/7+P8mf+t1LDeWYYbgmykCasCotgGhi7LOl3oazmaHQj+KG0v0q",
-	"j0AWHlSugMQ//RdOCziEubP6rYtYQfg6xtNdD87r3wEbk7F+5VDEYklBiFFxGMqZFg+q4+Ew9r9rNseE",
-	"qQnVrJuLSRD70B/eDj5taiZ2eoDcQgZOD3NSvby+QKQ+a1+kg1H1MuNvuM9DbHRPA8IWN8z3NSA9Iu9Y",
-	"GGpyoF/AlQyo1tWq1/9y2Dxs/fb3/4Q/2t5Q6D+ePzffPH9Ra5BBLrFRsz8gORAJoyUaYR0/CxreaoLo",
-	"JDSekCiMNVGiQ5FkNWNVGw9KiQQcnAlj9DqPVa1ButGchfdcMX1HyLhwJcap0BDGARuKcQqnscE+iNUH",
-	"b1g1/YIJUxLZIApUqh3fSH8FOQQMqmSnOAQmzWgogJBj8SbANf09eteQvNU8mw9g5ZFEDmkhiupX4KIp",
-	"8eNlYOipfod+gcbTgN2xABZkPHNpV7Hnx/irIj5jSw/FqSYZv21dnHd7b9tnYEht9wdjWypMi7X30tyM",
-	"oTClhe5lHPj6QjDhJ3lcNFQsBFkFC/bZbPOQGpMvFWQWM6WY3yAtQYyqSBYavcKhMFslS6pQ0nl+XL/h",
-	"EQm1tg9LPTzMnhcZL+h7vogXwKrI2CSHjmsO4dCXzRADLbE8eYJFlKw8g+KNsjIZsJdurz/q9jrfdy77",
-	"41SsQvk0kZGRUxlxaSgWLJpLX5k0eqQrSBiQUPss5HduqwtHPwDVgauEqtpgSZzTGwr8mKczHhlroVOG",
-	"/G8wkSaHljUOVkt9LSAU5ce6UZTrHT/JcMGKIeGdBjzgnqq9JOMei8JVvTWNWKhnS6hqVO+xZUBXGPBi",
-	"X3LGFRY7l2KMAmdC3oDADoUv74XmkZqC2Vq/NS+3JFxlgakD2Nj7pQR8GWcFyvFQJFfHiqyuvHqSKmJA",
-	"wm9YIMUMcq/p5LYup1M+sQBAvwL8hkihAF/O2ISDpJdKB1m+B0oXDyBRKUT7FmIQBFgm5/uNyjTl0VP/",
-	"8z+Tt06NAf1VVzBbicGIWwbhbAly7EGhB3ERSX27NZ12I5vAykc6cPeYvrBmPYr7bCjgipr2B07Wv+dQ",
-	"uUBObhM/ZlJGDCoFUl+RqjEIomkEawMaK9hQGOuePkqHFk/pJDJPJhXtTL1qVQNSIaSjdoJbZ7WkCs2E",
-	"QAk1zRFoMYqSm6UfVAFfIq3gEV5GTRLwtkHbAjwMuFkgx740pDwE8gLUcrkMtEiGlEplSvqnlj7oJ0Va",
-	"5Lf/+z+BL+FzCs6IIh2yE0XyhDyxzGkoZBw9sRXXcuV5vPQ5wsWTfIUejzwxijT+NAmZz8F8gKOH4slc",
-	"Bv4TANIT7In3xG2/QF0PsG3s+MQWuiKwMueYnSJzQxHRW6YMskGBLSBaWJ7QlEr/RpklARxQdkhntxvK",
-	"9Y/k+pINRX4in93YeTy7F30CTzL9Jb5RJa3/zKKAv+gJiJwOhS1ynwg0ps59rUHeSa5pdHCvVWeNZyco",
-	"9IcsYFSZiiiNoehhRRC8DLZMoEcyM4NbHbDNLZsytrVZnDumUq6lcenlUKRtP3FPtsyjnhuq347NbRlD",
-	"yRVAdyhXqWVFqLlVe2nogyleklqAtNRob7S5L1rTykvIhlMhVTc5HA23YAy3HVqsfUUKw4lQOEmRWlMB",
-	"Rap4/SAz6hAxAoQ6rfZZGSHBcFI9ONIPHtdOtHaM09zP5VBofqvJsf5Og0UjTuIcuNE0LzORZ5RoC4a1",
-	"1WmgOOJQjN0KE4b1OCUskOuIOAhqDXKteYFeFXxp47tSfwemnw6Fq9qS6nHzoAbCPdZONdYcVBmh/ofF",
-	"J6AaK813UlXEuka0JBzw2TwCfoEW0n+q1xFB68goTtI3aPZ2b3CRQn0fzdr4hKmnaJb7RpGIqUi9hNRW",
-	"PLs5XbIGqdfR5joUH8g/kw9Izz6kaKAh7nzkgnyw94B8QGT9YLH4AyCnnsShM+5HGO1c4w+Y0vUB9dgP",
-	"Q/GhXq/v/T+99AO9SFs7ek5VYv79kPxX0+/00+vuxdmo/eNVp9c+Ix/IcfMFvJ8cmokMHZVhmbdHXw6D",
-	"BOm8+K/7//lP1h170e1nX3pkXgqv0ZNbZNs8O/63dXravb4c2DBYmPcI5z3OboZbT95O85rVnve6f25f",
-	"uqt9llmtBjYVNtDRDbt2J9y08LRjtrv25+5bvlHkzU+npPrmp1doHCU2ACXpAgu6lIyS0JGtr3fjRtwX",
-	"f1sAGhiBkMsk7Y5AnXGtqusO3f739LrXa1+e/jR62+m/bQ1OX7sg/c680xEBnPdn5IfizPjffutte4Rn",
-	"5s78wsxsO/Ap0ODXVC0l1fFF++z7dm+UlK+E8qjj2trX5sqnOm8+aGZfjUqjFi4y55oIhnZdPCQQIqPv",
-	"nomRMasrnuhO6zgogKC8z7ahU/wmSGo0J61hsLQuTgCZoWVljms52KRr7LXftXv91oVZYH/Ua79tdS47",
-	"l99nVmqJTxIel4RImvU4oj4UUJD3VrN2NlgOpvSvYhGzzCKO8rho6yyEbML4HTvRQjsky8ag8NMS1mh/",
-	"MeTGiRHAtX9Yg0+99mnnCtZ12R2MzrvXl9mjPC6sDbvBOcWqMk3J1r1n42U80ASOpqDX5MYiaQaXQWor",
-	"mirKiOp6toD//6p10bo8bY+679q984vuD+l6hiJNZtEyJpI7sO9o+fp+LhUD4pijf56pYoGnBj0TUEJ7",
-	"BlLPc+Jr7ctoQSCGZDUSGaY6iDWn2vbU6skT1LNkaKyEJtz9ZuUaNqrjq25/QJ7SJX96d/DUquRPXdkY",
-	"im8/NcV7x7UT0FRXxs0AxdH/plUXQDGVMfTpXaR10jHSr0odYQPhYR/x0OY543dOuAmoN6ZVNU5R88hN",
-	"bKscamVwndadQWgPBwyF2cg6CpMjK8bch/GKmjBmlHkj1v2NhVprsjtFvSMx2xonblE1MnxDxhFoRvcy",
-	"DHxNbrnPTlDKOzgkvkRgOFjAI2s7z8L2yRNEIHLQrOVMfxjrOEElPuIsTORfN5IUwCbgTciggaOPbZDA",
-	"uGYCQEl1bJn7GCVprJ+g17fMsGCJwDXKkw34O0ntw9CXL68HkiqCEHMBwVwLrD3hQ6EBJzisTZ8RGVqJ",
-	"cihAxkQ8criCRiVzGk+eAAN78sTWDufKdlEwHSCoiqCev4xDQOpYoK1mKO7nMmD4A6nC9u4pMskcdYs0",
-	"Bk5u4dHExXt4ZJ3aPEoWY5jokydDka6n2L5BT389OG2QM3Q4Kowvpn+18cVJPR17AnrlYspncah5lZ49",
-	"mhMrQfSv2pdnncvvUYLoj7FMt35tr906e9uunaTxIQdN0mw2CSU+xUqkz+wXsDJvKBJx76CZf/YAPjuP",
-	"NyD9D/VB64IdAxKbdD2wYibNJMbeUIyT1g5GJ3QbbYxdFx/2DjAUzaRWIw3DazKG0BWA78J6jiIONuiK",
-	"Vwn4hJmYIePqvgrlMuQsouGq4OPOurcjHjmFzkjrqoNhxsrUrWs0G03bepQueeWkAjEL2IlsDrE7dt1a",
-	"Y316OKVPTVEyiGGSZQWdTIEwfbvAIQ7RNE5JPMxsMgZ7U34DQ3k81PzNGxS4QME8qJV6gM9QmDJptvZs",
-	"WmivQS6ldbWjoDOb6VsYRximYAqgAY8cY0EyLTCYeoHjl+Q+lGI2FLBEiBjpXIL3Z3R43hqdds/axtWM",
-	"OsyMgVGHsPqC8qBBelqTh/M8Ic+eLrgAwgOk+V9I5wqGalq/DAwOalHa0jrjoDXmSDlF8riqG2+ypmOI",
-	"DAmn7PiQRgKAgrJscGbWnbg2djV95OmPreUyqa+y9Wl09FtLO8SMGi3mlfRXNiTDxs8u0cvEpXj6V5N5",
-	"mkS22WA322L/owml2l5XOV9l82M2Ss2UKLGhFIC9h83mg9ZWKIyZ1C809WaTyLmKRlJbqK+x524KNTth",
-	"S9nrVJj/uHmwbvJk70+vMyYmH8cdbR/XwdS5Q4Q0DnuxfdipFNOAY7Dj8eHh9gFpTiNWfcaBO7xJ3zNI",
-	"38Exz3bZVB8tW9ciUZIw9gd41vbhmHXpxjbC/XKjGv/ys74RKl4sNFFObqamYBWvEtGZvpKVwb2sTyFR",
-	"z41t0cf8s569QGoR6XaitAXCOqHYggkCKL9RaRe0CdT3r9l6kyAsOX3CTFClSCoPWzMGRmK6SqWVBA1p",
-	"JdVyqgl6x/EBdr/Rsjq3YZ1GEctWwET5bSIXIJ2jHQMrYzIxCVfLSC8e5e+h0Bz2hirmmTWkPMN6EHau",
-	"zZplH0Ph8g8nPtIaCXNlO/X+xrYCba97cQF9To2xcPwysdIaOjIUDhtqXWjx5qc8KyKbOFHG3XiCZnPD",
-	"b+1ZFiulWiA1SC8DBwww0kLhLJTxUoFPRPH3bggIOHTG9Gbis+lszv96uxDLX0IVxXf371d/A1L+7Xcv",
-	"xqR6cNgkN6gVJaEaTsUtDDgZChkmkSNghMW6Zy8TBwAPyeu3rdPUSWHN9oLdW4QDbjpBs/3CYc5D8RDu",
-	"THZkzkOxG3fGEsb/YM6fiTmnhZ4T3oyVwrKs2fzYKBZKPvlLBdG5Dvgc1BdCLn8J64jTlZ/323u+YPUa",
-	"Tp4s54/AyA+a2wd8LwX7B9dHro848IlMP81EmZVVje5MLQ6dGCuQ5XSGxmvK6lR0bpDONJEfT5KHS5iD",
-	"pmwFyYFUTRaCh3oceKCxOjXg10syZ4FPnjebBJweIF0Y05YxPqRcOrE8wfswwEYhL6eRZb4n5RKHogsj",
-	"dgBtNx42byiUhGBpGTBhRiS2Z+q78kPilIPQOvQLSwNMCIKZyAVTSRDHUBgokuteJ7GWKLccudbx09rl",
-	"48zuuCKHTRJS4csFuVlBxOPRIbmBot9DkXLWGgaZ6JdwRcbmpSdPn0YyWj5Fzf0E3blQuRt9r/8VX/Ov",
-	"+MOrVr99dGi8snGzefgcq3j/Kw4fe4Q3WGMoeuen5Pnh0Xc2QFydQDrIgUeeEx9qEnjkqElUg5wmcoET",
-	"b6nVdbYkjCfRE2V873sWOfXmvwbreyiPwbRNc1cgKyy52q4WpoXNUAbBAg1sU1nxKhDtWOBRSel8Uykf",
-	"CtD8m3lbYyIXJZqlWwz/ebOZVq5Py9VnORxXjn6YK09fKUen/DIsNiEe9dunvfag7O8S3EoLyZ9Utg0H",
-	"aup0AsiCN61Q/wjARFHAhaWIg2AnYDoSQwaWOIHdrP4EPH4PGSFXrGqNiIAM4JMkhM/J5NIlkqqmirm7",
-	"QHjKbmqfwAZRxl6v+16F0OxRrwayCJhQHOsmGeeSXpvJEyvhakbNgPK+rEYoeVZfcBFHbCg0javHS2OI",
-	"b5Azq+YC7hCKUzQIkp61Zs6C1XEo1psdN+p6X8W2iPWM/qG9fCbtxemFkSVAtghIw+leYd+/x2YKXTpK",
-	"iM275FX/sCr+IfSLvqFMeIM/Uc9wycAGE6PJfk3IXNWhc7Wi2RGpSlJyDKgR0E1TJN3JixwKpMUmr44E",
-	"HLzZS6rUvQx9nMpm99n5AvChHoG6YarMsfcRE5jLxBXBlMtIoi7TufIgJrPemoGjW/hmCVatgJe8BOvU",
-	"gqsFjSZz4rOAReCpfUmeOfRZmV/Q3/3DNrr9sjSxHKfwnS2B6fD0devion35fTuxGRZMfFNSDGt34oRB",
-	"QcKsMFgUc5qugcoEBZQ0xD3UykDJUmtfT1rOGjFkxIkTEJJo7Y2FNopPhs53c6qGwsqmZsPV44NmrUGw",
-	"XJ3FVGRKE7lYSDA2Y4CyHplwoxOLeRFfGAWEq6FI1BLbSB0S/xO+SCG1w7BfL8PzPGI4vGcFFeSZBu80",
-	"I1UswrgQE+sMALWJ5IWDrr2EcFzXxXkvw1uTBQL5Jqlldih8yZRnsvLt4g+aBs9QvyQIHgX7sVDXf6uA",
-	"g8p+8IyguKIy1auGYhrIe4idSo6uiiZTvJiJyR73yKOa8bkeH74g415r0Ebfe5LnlsnvgWBuYaIpQz6b",
-	"RybzFCO3mTG32ugYVLb1sk0MQdWGENotQW4XF7OhuIn9GYs8MrYRnt9ft/t9E0pInua//6Fzedb9YVzL",
-	"ykaHzUQ4mgSciWgoqO+HTIGoSjpXd8fEfgHp8vqr5+Tp8+PaehEISjoe/rGkoEydycrR9GBySL9j9Wc3",
-	"3/r1Y/b8sP6CPjuoNyff+YfTb2+e0+MDWxhyf9mppPDlZ5SeLrrfdy5H/evT03a/X0kLoWC5EKx6C5t4",
-	"9mEZUC5GEXsfma/T2jrWxpYWeYEnRqbiwCtb0SMpzXtweOSWS6nAdomRz6ZxsI/jV7/JgGu9bFb6gofK",
-	"WrvYcU8tzrSRV/2fI3NlRCzEZkMtNR+qAsc5fKgqi9LGenPuBZQDsS5VSBcAdpopIGHaM1SRcJseDQIK",
-	"6hqx66hZh9imGyWDONLcGOWfb+Fr7gcMZZBVzdPcgKlIv89k61TH0L8oVlA2c+yZVmw51koNx9Gk8oLN",
-	"6GRl15Wkn5MxLhvzZCAXE0MOG7YfbDR28uGsSo6DjPUUMd6wyvFZ+13ntN0fdd+MwWoLmUXgokVeQrVs",
-	"Qi1LAw7M/FJirgF9Zg7jD2SSdEhfCouE7v3l17RhWuXVn7LlT08qh83D59AZ7sXg4NuT5ncnz75tYEee",
-	"Pyc1tSJrK0uOrnJi/q7HMffrB4dHleRXE4HGr+aa3fuMtHya/moLekkNYr6EFRw1mo2Dg6PGtxXTJsug",
-	"2Zblaail5Lb7Znf6ag55E3FtuXfs92tp0yibpQfKoUIWmYs0Z4tK14e4cEJFxOtMxItEzjbqCgH7qmcE",
-	"0kQdw9xaUbflyW0WaBAQKtQ9C4cCSkZZ8fi01z5rXw46rYv+OKelQEWCxKOiv5lIFTXID/op19JujW0g",
-	"8YMa6ZOqxjz8Vgt6DsnBQNllyO64jJUt/mQIpo2Ehdc50eS1lyYgwTFBE+rIzzBFFIdCv1tIfLURPOsB",
-	"8i9YCYCN/IsRPa2gORRVMNnVrGEu9zupHjXxd6duT9UNkq2l0b5phaqhSA6GK5u87IFonhwjCOOKRFKS",
-	"6k7yfa1BWkORWx9XZLPsjP4rM6pzlWQfycktc8AQC0iCicIYMmCWoXxva9vY3TIflN6rEg2BWAUhU6zX",
-	"TH5CqF5/qkVZ2GAiZaqZDAUXhJZpUdVSxcNbp3d4RlOlUcQWS+jMqhkujawKlGRzgpaUnJU+C/2TU+ti",
-	"R82rilWNQa8KfM3ArWHXxLJD/hnoWTW3klkpmmAdK81/V0OhQWRxBcuEOFVdIE3PlOZMdToIyyfsPcfi",
-	"AMlhsQiuHUTpAo2z4EiVwAZpJUx+GjKm0sp0GmkNQE8IjxL3ttLT2hpGQwFZIxCOhG5igwRMmQigOJrI",
-	"RRoBZfcPmwdsjn0e1U14l3ujjL85zF5+/TqoO0ATiEfS+AIww9o5gCikE8j8RwESVpkVi3BTihk92kp+",
-	"Q5FcVwvlvOmr6vqa0QRWcy1epNzgNRSuxQsQD7S0BrlKbsmcqrkth6exKyQ0nElxyH2nRpFJFq7jw6Uy",
-	"FjCeP5K3ICM7PbYEZP2U1Kc5N6VFSuTGTTG7+jel7puh/0+7yzmfVePOtqvYx1f79ryVpMg6+vnDTBKu",
-	"//YIep5O6Si7TXDSWrhHEktvppKjo6tlUo7sJA0QyYzZIL/LNLa1bKefyxSR3aOJCvh0+8THfTFrR+OE",
-	"6R4IqVgaaMlJ7y5XG5PFaciAL9FA/R9qfUDAVq0kacmEa3wAVaFU5pdxtF7o74EUrDLJYIbfafYLnnzo",
-	"e5Bxftt6aFb9ICqiK5tZw0WjjAPoZfwxFeyL7vfd64FzozP3yQaD706h35rh5TfIne93qX3CUZKqxRYT",
-	"nrczLtYRZ3ZDSUTFRJJxBCYtTBkBJiOTghJqgjkSP5uNsk9j952Q/Rp6cI6JsSql+eK2hmjGHgVl3G4Y",
-	"iWg4QwcWtxmywnlBbd0lQP38DyQNbRJ/9uEdyd6/jDvgS11Z3JObVvhpYRPHn2AETFE3s+XWcklDxgPC",
-	"RRTK+A4iWyvZnmeV5sGfXh/9+dm/v/jhux+//en5u2eD4/5R7/DfD652B5MlJwUgXcrs1UQVh0bWxvtJ",
-	"fP0LUDtK1JJNtJhoVryrwU0TPHSoryd4r9ZUw20QSwrdjtduphV7b4tuJ0RKCuaRAOzwRnN1DfGGhNmU",
-	"/wbmIjeMLWxMTKE+jGjG6tR4TvcstGptrDBF23aHtsTVOh24oawroxiimS2S0pRDkJG1W9XWKIsyjroI",
-	"sz+0wNAdvG73+iWagIFJ5eQwI5xnRargIXTKBd4mSX3jq37HUoepnOqsfqeLaAXmp1MZzmT0kKvYwkp/",
-	"aNJW5LDZJOOrVr//Q7d3Nuq1++3BqN++HIyzhkiU2KtCDoVjUq+9TAr75qzmYDpTHqHkeR0C7zFsBMN3",
-	"DpqJWZIrY0ED+UOgUy8t0Ye10M1LbLVXKIWO9IEFijnOxZpnUuawbc4qYytvDMUPPJpzQZ43SVJ2JHkC",
-	"1udUGVZQSS9r10eguTEZ6oQcgfHvoDkUdlOJsdwjh034BAUpHNt456qMYpzDoVqr1R9IslpnCNqd3+oJ",
-	"voA4VYLoGQGjM3UMwgaJDY/nyhpiPZtPPKeK3DAmAFceRwi7ZHEUUutxanxxM8Ej6vo9W78xNVFjUJbp",
-	"tWOp3VXm101EDx94AM27ZMxHYSAhNhjYKXxTmjyRRPSZQoeLJOp9KLKhb1yQcXQvpxTSLMcN0jd2onCz",
-	"kAOuH3O+J7lKpeYxmB8T1tOoTA/iDjVxhZ+r1sCuyZPR/DwshuMNhekMrDmZKZxORRqmmZR9KlYnc9w6",
-	"ljUkZO+4eTQU4+7gamR8n2NvncPT1Pf2jMMqeeBehrcY0iDYveuzGQrXNp9Y5SEiQwoDJuwv4Dh9bLxi",
-	"IEEmo1HNNISxNBo6wQxFsUqq7U2GrhQRrIjPp1MWojMBNw6lq/FQbVL2Ik2QN2VUMoGM60oD1GxtcZO/",
-	"nsYUkpDRyZypfBRsAhpT+ZpCr4VM84zq8eGhl9RzhhAXLy2inpZNlYLVXg6FjfCNoOhPiiAJINftMRur",
-	"aUVqCsz0ZVKsxnki9cCZ/SY4ADuG4GPN55EiOP2LAHtryU2CkmH5q+QlYcvpuq1LiWrGndq+MSY74wdD",
-	"nj0UNsnE8GxSYNkF/3aDfJ910Z7ocVjS2HrzYPxQsMQV+BgO2Gzca85pDS5MU6QLIpMjh7yl9UdNXbxN",
-	"EbBDkXHEljWAModaJrL0NEn+A0os2VjQHV1Zl0f3qTfrn5zfRuDgDxfUcvHsgzsLBhlofgVxqMTKdJW6",
-	"l6HD5OOIOaWz7hT9eS7DG+77TPyxRSNstel47xN+mpFQ9hGTkEewsG5weZ2YdAoRdMokusSKqZpTzBOT",
-	"C6Cpl/ChTVdaXGZBZ3xCAi5urT6Y0rdag7TEUOSDpwxHhWIw7betzkVSDOa6D0kYfScekozftr7vnI4u",
-	"OpdvjBKaiYlsDMUAW7hBnMP41/Ne93LQvjwbXfcuPiYAeKpYVLeA/a/APEwa+fNjp+KLm00O2/nXQhL6",
-	"2LC5aSi1OiB8KG+ryI3UhyWJ+yJSlUsmbBV4WONEChUv0tKaGkaYq6B/tcVdhiIWECgjBdPyhhuTivwP",
-	"9NWdI5yu8CTrGHUB8ZKWKYap3gpt00x8hpZz9XGXE3gEKmhof0CVdHajb9MqIeoCG4X+vtTSHNpnzfwa",
-	"Vx5PwcxO9/vOUnxUiotoTKopEauRummpwMWtQ2l7jrC9gc5myMwuCYbQSiUloca3l6FJLzMdTOfsPfS7",
-	"sm0usTcPlotStaGI5AwlwJR5oNVJ2XQ4uzwP7XPJMlL6nGQvmkhUbyhoJBcYOwc9qRLtURMpa2DLlH+F",
-	"/XhYFBq2BuFzaNw0K+KQhzcULoW3ymQaqGWUHo/IpWmzZuz8N9yUms4QsRwN0+pIeiKY85hRnNzCYcDn",
-	"0uy9MtLXd2UxPPO3+vguEF3+d6CEGyO11su3xSdtMNCNmP1twVd3fvBXwW/n93R1O1ms4vvlfXD3y32o",
-	"eDRZqskvgf83JcL7KP7r/V3w/q+3wS/L5f0vN+x+Dxpnj6L/ZUTmkqinH9f8Z2P0k82S775pX446/f51",
-	"Lkd+YOLBVYw58jsFRu2RmdWBmTdnDxjiYEiGT/4liVLHVf2ua2d9Ea6RhjzvxDjSEu1rE6VsgEamp4o+",
-	"9rQaN1SBX9AVci2swS7kvWf8pugK4WFm9FCYe6BIdXy7moxNdqvbhxyNBOPb1c0430kEiocAewEuBMUK",
-	"eRBYW9FQJKW1sVMZIyq+WfAosvUM7YrynVAU5F/rNRt7ZkShvanT6nQoqIJuliPz4xirWKfdVPRyoMCl",
-	"dQxr7om9Lk/Mv7b2Y+iUyYfWbNMpqUYMfc2UTGIVyQU0XFq5LgCubN9EccdUxGdpVzYeKRZM9ZZjEdD7",
-	"aRzUGkPRN3qUOZ3E8GypEe55bAu+j03aSQmEXkKBL8P1wAhtehYgwHy5pjbVaYprf0yv82n37dVFB1s/",
-	"vMnGnQJNNbTQYrCmqVSM9J1Iokk1kHHHplMXJGT9/+y9W3MbR7Ym+ldyEGeHAHUBBEBSlsBw7A2RoMUW",
-	"L2gAtK3Z6EElUAmimoUsuLIgCu5xhGMeTszz7hNxXs/Tfpp/sf+Jf8mJXGtlVhZuvIiUpbb6oS0CqKqs",
-	"vKz7+j4EODLe5AA3iP2YUgYKhcB1qG9XuF6MtHTG3a7PuHnqAEblFQxj9sBcryc9iePxIB4PKFoHEFLR",
-	"OBSFvy6rJa9gNYSz0QEahY6RHfkvzsUD/YJ2eO6xgozzQ1vLsq1z8V4k70Nxs01PgMTKuCdiuuSzTb1n",
-	"b0f4To7odg7NBsG9Q9uvjNvv74XZfI0Ub64IVqDYJyAaNlywt+8OvTVcTfjVa8xLADWEljEYHoNoel8i",
-	"KqGMUYRkyUezU6hL6IYnAUVcTGi5967dGiAVlr/B0s0mgNR/T7/ml2PlLgkHM7133/vOa38Cjz+3Mpft",
-	"o2Yv102w6W2eVtQN86JOTxKXCyPpzJ+uS1XwCkMhxTgchTwaQFfPIBCjiBsj6NHl3fA2edd06VWo0bvy",
-	"VCIw9zAAVUnXC8XSRxZT3ilMY576KAGbJ5XEkxjgdjJhGScrEvF+0tnZ05siMWeWgZ4Y1X2984ncZBxG",
-	"wq8wf0Wf+x7zlxU6XYNK3ddGsKFS1sv/9t0hIYH7684MXbzt3PjZrV73JYh7h9WVLH1DcOZswWeqgYL/",
-	"sNnFGtpmu316cth8fdryCZwW+KiJe91A85yFr1lxr7bL/KOLw0tAdu9dXAxOm53vWv6B1lZxsGBjnrAh",
-	"1lhgpfgIeJ/GTPAkCk0Yaq+225d+u/nu9KJ55NwG+4MNu3/76Nhjf263vtMr3z7/jj1/PlwwEqOGkFwP",
-	"tS8lVl5RYQdMkgjwxGnTHlmxAs8JryEaLYpD7GyUTHwQo3kKYEjY3fumd3balwCwoJ8QML8yC8Y+Rqr2",
-	"nZm4PO9ettsXnV7rCMQ1TEj76BjfZcSTBLs7hQzK8biMgway/sQUYIRT/Rj4fSAgCgU7V6QiWkA633mc",
-	"iYrhYt+EFlUYqfOB5JtIZeaS0mcZMTOFDj12dnLWokmSAVPhz+KAZRS7sAmorZOSE3oXT0IZmBzFfBbF",
-	"PEDOBH1OGA8gH0TsOto70YJNJIopYTIV9GWFNYmAHGwWA7usYOPlPDq9GH4ox/GANL/+rJjfw62jkx7t",
-	"4L7sy0M+U1TtgeiW9ggQLvJYO6iGe0dPfDGw7E25vvNGXzr4VDT2jNIJ3npmDlwxW6LvW53uycV5d9Bu",
-	"dQZvT86P/AMYBxCcQQ/Gq75c83PDxOiXsjTPPp6+eGxrlpR9JvXFa58vN7196Qzm9bteC0eiJww2J6wu",
-	"VjsDJ59hDw+VIx26vYtOE/DQnEHpZTZyoV41e8CtcsDAqalp9OyOoiIEZ2CXbS0BcGhvLi47/gHbq+uJ",
-	"uS2HtQ4OwIot7ROXTDvLLEdtboMR7u/pqMCbXfFQOtzueoqxxvQa9pODPocvriydMcwg0FeZmLt7mmia",
-	"7Hmio2pc+yS+WWd0X8JVmWo7chzIz8XonhqVuTOOk2nZmKeOPavnudAoFIeh5MlCy8VSwZqUq87xA+ww",
-	"My84X3czymsP6z3Jb918f+/dcWfCoNDYrW2ZBG1lT20vtTu2WTDWtvCE1/dfFBqFV+OXL4Lqy9rLl3uj",
-	"b4IX+694fSw4r47293lQre3z3eF4b1wb1ofV4ct6fRTU9oMXo9r+sDquVnn1pb5X+LMYgEIsNGovd/fq",
-	"+VJ9M7mGyPRhprK5yzZT2T4JT+TvZg/X7lBkYsbai+NTnlwRyNj+3S+8lGo+wyjmFxb/3m64X5JCcF0c",
-	"Z1vfw17XntymIErXwk2Q/cz0KTSZu7fvXpNGXvYYEGqjkVlOpInXWsMNaC6KwPjz8nlCOZ8ORUJqKFno",
-	"B+cLME+6F325W3vxolxjPJpNeJnY/WvacK9VWWbcI9SFYkXg3/cYD+ZRyoZhkk70WwmPbrCrDV1Meobp",
-	"wqPLJuGM1X779R+1apX9y4FVPg6sZpX9C1GX+vaSQRqnPPKZthRW/AwFKDiuecbuZZ0dZNNLJE+rhtra",
-	"GBN/L94uhkcYTPhSwkors4dHRC/fQC9foVGovXpVLdfq5Vq14BWgGtdgaCByBoCC0Sen8XsRcYjMO6td",
-	"aBRet871jNkVnIlkBCN8UdXjXwLygJ1r7kncl0diGrNus3MKAZJstw5wNxcahc7rncOL3k59j71mUPh4",
-	"d1FPC/cJAmNv370eHDV7zUG3+X1OAT9VdOuThbNctXtIck2fLUqrM8Ufqn4PuRJbVa+WnnD7g+ysc3AJ",
-	"VMploL4Gp1wQcv6elIyjfO6r3EZ3UG42+JXXboek3ZYTCffSbhXWlKC4/Ewi+R7zrTDSf2RiTP/lCCQf",
-	"U44+iR0f2YAgwaqAlFtm/QazJAZfq+ibiZgKv3RgPFYezYUHzNCAPAUXe30JsRDjVZl7PFOEl43KUmvo",
-	"NIVuEjXjI609iUWP2K9jlSbxbOJWTdaq1QN34CfdC5ZX1AdLb7ryi92SzVzTEtmoVe0l9AMhghQRfQcc",
-	"5llx5JN3J9UoZtD5sCY4H7bTAiYRi0mzzo2+tE+nqdVq2cgdgnKwX2ESmnjdTTX1Zv3el/dR8Oze+n30",
-	"hel3k6HVF6EmPozTWMZzIKaWogalPiyZCxYIxdo8mobUzx2rlEcDUlvV2uu21qlaOG22DpbU+McYC/dQ",
-	"3aNPproPn0h1L+XgP2HOPdcKYQTyV6392Wrtw7xWvZ/a/rvecL/s4DbYkkeKrXsKmZiY+Xbn+KyIRLK3",
-	"S1nETpSEAgA1SemcIrSmkbDba/Zag16ned496Z1cnGsl0tKKFXuzolAR+6xPx8O3ukrflACwG66jdnIO",
-	"9TWtXsuvsAsio8U3IRPEzSitVHVBcH6L1QFrAHHasu1QjBPGoYohpzD1HRW1daxqE3he/rB8YrXi/b0Q",
-	"6uWe8XQCIhiEMsikNRLlboefK/FW3+CXxyuWglj+5euzk17vKYXuNilqN8eKDN0Oge0K13fxPMGg/Wph",
-	"C+wgTDc9iaTV32dP+ypWXbEKs8I4CohsHe4gWCeCR/qWG+pdD7V0UKwdq/QqEd2/nILR3RFBqOg5PKoA",
-	"PAk06IOVjO1kHtuv7jLJp6bZCgCzJzylrtxVwLI3OJQvrRwSZsjooatE36YQX4P0CUL64xdbUf6m1Tzt",
-	"vcGSyexcEaSjFsm4IAsgXjNHF+9wtwOFs7jtIIFqYoGYCRkIOVqY/r+Kg0D5mO+v19uZgW6rA+Bhl+fN",
-	"75snp1onrZ2LVExnccKTMFqweYZ1mZsYc+vHmpqmOy2WpciB+XjEsnW73c0RpQ9yxzOUqUgkj1wDiGrJ",
-	"Np1Y/a02NpAoV0+UZ7G6EYXgWiywB+cqlBxKEsHH96X4kA5G80TFic+GfHStDVmfPujLotZExj7QLhAQ",
-	"X5TIPoFRMZ7hc5haccBn0XdK4hssCciZXX0ZAX6Lvk6xm0mM1jSFWxIn4W7Kx0kHhPKqwrqjeCawggdn",
-	"p5EIHvibqDfy2kb9TrbKT3ORLDJjxZa5PtxcIZLjXzY9AhqxCu4d7UauV73ClH8Ip/NpoVEDdONQ0l9e",
-	"wSBJy1RciWTzA3CT5J4w5R9OhbzSymW3ric61Vu50Cj8j3+vll/99U//V8HeXqWJtl9+eYridG16LbOV",
-	"bK5RX7XHwqDQ+GbJ4PpYm8orUMnjnX5qm4i+WaEj8QrOmbXO8EMsr+34bZJIbuIxnvOn5+p8HASBjzW6",
-	"jPh9KxYmG+GImcKSGdYBo4v9NBdzwYrmWheq9oQ+czKzd5T3O38Pg19uaUtSIisxy8xyvesNUYQRpqyI",
-	"QD5MhVdSBOyyc0qobxYqwEP2eVuqlqtSwzyqfs5Y6wQgMgkh0jIJVRoni82SmV1ipypVTAISrnVTCQf3",
-	"tpaZ38fPvOWK/PBOgsJTSbM799u4leGOd3lvf/Ofqa7GK8yTqNAoTNJ0pho7+txVxpCbrfDZbEf7tso9",
-	"fLVvdq4Xo52V1yjz2rBemQXjf1Xh1bd8OILlpt1PSiaNUXAXat9As6n+m15bC/WCVxgn8XSwIc4Zj6DO",
-	"7U6Tnl+7NB6s0VB6fOuUWb5X6qOi7frbuhnFZxB6/3g1nele+mO5VfgRuri0uDgSKYBY3NLHxZX41KoX",
-	"EaLvGio5j9PjeC5/F+WLJU+QlX0C3btjBOXmkLMPh3eAsRefFTMd/Nv//R9Y0kpfGr5b02Hqe8xPxN/E",
-	"KMUwtIXKluMYWZeya+FmpjOV/U+G18E/89FrE4WmhoRp/N6pe94Yu25kwZpMq1NJ/tgCXGgHHXWJqujh",
-	"avHjQ+bSttCmMQ2NQZwI8e7cpAwBwCkkgXDwHiT1I0ekfZ8pw0sE7uNNEgL7tUGVmJr3dAYcKnYtZmmG",
-	"uXEtFs8UlZFhGlcPGTPoAP0fTg3EnkvMtIGu7SCHTmHBoPQNcWE8endME7vLuc4ygjdaa/YcwRx/mZbP",
-	"g3sE6TjhDDraDWSg0cSZLatXACFO7hN3BqGLJ/oTZF3Bbru1g3CDI2qVVK3aq75qVKuNanXJ4trooRrp",
-	"8CgO6vrnuw5qrnxKi+KP6e2DyAYK+K2aMTv2gQG9fPQ87CfUm19idmKzrgbZtsFTfnR1DUFEVNcAnrtF",
-	"V6P95oM29Qlp12dFYMpXITQe5TCCb+fw9JBuT4t8xNNbS0JKZUv6sjHg9zqab8zDyLTatA5P2iet817e",
-	"Lz7OpaPZnbLR99M4r/VUXKJ78rmqGT28j1UzVqnY7mB+LWIAOZmrGcjMyn0wQfXdPoEiuey2OoPXiBKw",
-	"yvGAwEeq0Kg7KoA29xZJrefToE3f46X1ZRh53iaeV27+VQh/HkIYTrrJ2DyJDAbU8i0ymOBMtfdjxLH2",
-	"fqw0BtmM0Oc+K6YimYZ6hBXWoZ4+7GV2QTSgAvKs3XvnGygOLS1veBSJFBGXgT76Z5HEbMgjbP9PHGjV",
-	"SRwF2MeNF2HzIiGxk8fRl5D1BG9ExlaYQxmOisIZCyWkxTJ8csrHOdpik3bx+hK/oDGHisDfvbU+B8FK",
-	"RbGaY1trHk+7mWGN3EU56RcE3KI76Ki+XK+k2GEUK8JrQtR6B2PlFk3Vl/dRVfpBoAuaFovgD6GxDmm1",
-	"rafPhlQfRvhYn6PiMgf08PSiu1V11RzVhRtoi+Yyyht/+Oi6a83tv2qvz0N7weF3QeCeRIPlQWw2KbIm",
-	"gC7INfBwjUxwauUgYxbF8gqZQQw4ILJSmPPRaXV7nZND6LqPZV9aKVwCPjNQMcj3HV+xUHrQa4+Qq9gc",
-	"XGFdLcJ5lAPyMzySOMQDwE4AlIooHKcYuiLyc2xdoPiYSvlCMTNJG8JeCPEwT6/iEFjvF5A46ktk6FBQ",
-	"UBNs8UJMShDvDBlBMHMzpXJglUlfmvW+VZWso0GA+fgjeTddLmkDqFEiEPp8EqYEsHDvcs0HqIvaw/2c",
-	"7Cw8rMff/HSoBUY8U2UeIYeb1iR7XkHv/aW8Jx4HJz9KH+hb4Af3nNrNuqvjYGTyILinv2mv3aa/1j/i",
-	"qwr7XKJguDpP6oO5SmDn785fA/2t3t2b9dppOIaGRrFGs+VIs4wE9yyiOFL9gWtl2JDhIDW0fAfXAY/2",
-	"ycV5znm4j/2vh+fs8C9ApK/vVsgvytZCQMyeYUXei73CLcV6j6JBjnmkBJvFKkyR3gxAxj/P6Ji7q05P",
-	"jj+N4tgyQzl9cksaxVE08MhhPCw8kbbBRz2tunGe8WXomy9EaWihB6hW2VQ/id6Yy9syKPkwHQXw0HsA",
-	"dRbFV1CIjohexTgKGHE4a6/CxLtKFXb8kB67+6mKS3ybP5Llf2IS5Ykou9DGs0ksxWeb2rg8vz25UXUi",
-	"RJaxYWtugzbzU2U38rf/al5/HpKSzvwjWdeBAAWvtlK2BcDZhc+j+L2F4EDUwtHimWJKpGkkoHjFEjtk",
-	"7EAfaEiJAMbTkehLsrVDOYqhn248l4GyEjASwZVIGjRCv8JOAjGdxfr0MfGBj9JIW9/XwonoF6/FAjIb",
-	"fan0TQIT4zfvy67FolRhWH9kA8wYsCLSU0iSYGUYZcRDmSZxMMdseF+O4mg+lew5Dex5qWHBGCleFSf6",
-	"5lwZps4sn/ND8/S0ZaLFvmc/OO5c/PfWue/1pX942em0zg/fDc5OumfN3uEb/bPXzVPkJPi+1Tk+vfgB",
-	"Mkq5ABvJF59q4H0tZfzSgaNTRdCXsT7VVmwCyBDF3SjMplzaJSdZA+ErGmwudd+Xz59fSMFGsE0AnHPI",
-	"gWGOlvn58wbjhs6V5owIdyXzzbYY2N/7xrUC/rggTLPSBLPXgCnYUpTqzenbvTFalN8KBJFB+lv8jbP+",
-	"xC4Ypn2p72PSN0eX0Eveaw1aP/ZanfPm6aDTOm7ptWj52T6Ok/Aq1Hdykl7QUAYT7hHuJqHahorZdyha",
-	"4FyDASrFDYwHNjEYCvN0FE8FtLLT1jETZrv25kpgC4OdMDafrU0jgbF/hNd/dtaBs15a7n1cad0U0mSN",
-	"GjgdXsFsk0Kj0LrsFLzC6iaDhs12s4y+S7Vaq+8WvAJud1C3e/U7a1Sa4k8QPTxqtS+6J71B+6K7VHC3",
-	"PAP38AkfOll6g84TQZXwGEQc65MR/ny3J0OXgNYpGC+gO+gPnXXIutVe6RejasDA7moZp/Zaaz1pRQb5",
-	"tTR2HlAYf8CHQ99CGg+Wl9tBJqVThze6h3XVy4TCVniV3P2BDRXZg2YRX5S0v0tc5vp5mdord+AHItg0",
-	"DLoqO12pvQJG8aQ23JnWovc35O5tvsFzOqYA9K6WG1x1KWdJPNLLPATB9ti2W95kWcntoYrkRq1uN93w",
-	"XhvMNvHe0A1sbJwL4ql2UPGXJqw5i3g6jpMplG6M4uk0TJm2VhIPikCsmqRieGVq0BHcC5uaCfSlpW/c",
-	"W8yEj6XryhplsRT4WKO3XVVJAyFyGYQQazAO+syAeSdxFImgjL3aeNmEa/UnBTri+purRO8aprTYlSOR",
-	"AM6bQvR0fDOweGggqWJAHWmGNBZkl8GrfN8673UH3dZfLrW2H7S+b3Xe+axYq1bZVJX0mPUN8K4NSjKq",
-	"GyFmeFME5KGZts9mKtTaGcHUxPswnkPQ2SNqepFB6ViDB9ktYXH8ELB7tK1QRNS7zHDQ9r/Kz2SJUOnp",
-	"zcZxFMU3ZjDa7tPXgtGO405j+ofBe8v2CXTYzwlFPLrhC0W3I/sH8OfGaITgw9UBS29iNpeJiICzz1lw",
-	"d0JovuEB8PBrGAp0RWTvW2FtfiWwQOl+Pf0wsX5fFmnYSqQHxnBUMe4Q6SFcvERuO0lUpVdQZSSmsxSt",
-	"y1kcRabtFOwxvEVfEmPcdTiD3DhMW8P+i91MYpXf8Pj6iumZSaBjVTLTpjoFzj14dw+sRaI3dXYI3dek",
-	"G4CGNaiwHwg1gN45W3lo1lGMWFsRIcGcgkSkPJQiODCrjVM8S+0R6LR6rXMIRLHibpUFfKEMNL+ZRAQg",
-	"NBQg+tziTVmCJxrIVumGg8PLTveiM2j92D7pgHMCw6PY2U3+HUoV5qeLmVB+X47DSJuJ4KAtZoIV9Szy",
-	"shLahExFUDrADROIcjBH00kodN2gfhnfl4oDoJQgvQm1ywlLzg07dgLOEUwYIWLR6+G7lirsNQ/M+Dwz",
-	"PKjmA+wBv8H26nWgCTF4MEDvYn1YnOft6A0tlOWf3EJfVRn5Y2VUhpFdcEiK8Yz/NBdgo6xDTICp2gSY",
-	"UHsFmR375x3hE1bGapDDlFloWJd1m4TrUwxLPkTeaW3fziIwWYnDat1bwP1ybxGmYqpupew2KhH6J/mH",
-	"E7xotw6vTX9lGS2eJHyBHZ0LIDLQmrnwALALxLdw0C6qd8mgPUJsk6RGHoZi2Smp7691yqz5bztRlxyC",
-	"vL2+7Bjs1fPGP5n6eLOXG03/l6um/65XcOT1AH2NvV/Q69iv1av3a1om1QmbRh/xV9W9bE+bUJVe9aWP",
-	"KoaWJ1ju0CXmlUKjBs3YXA2mcZJt4G3QGYWXL+u13XuQzoMsam/gb3cBM1CyferIcO0j9umSMsoTH0+A",
-	"UgoUXKiWdJzVm/albbACG+GrtT+/2f3v+3959cPLH7959+L7/d5ed7dT/0utfY+ZJwdjfYf0HUfGiiqe",
-	"CjIfwpTdiEQL8LkUAZHAfSZBbkcvLntJRzm/BWya7Y4S+ULrHaVJHAVbgtvHYaJSNpsQAiUHmyRI+A2P",
-	"Gto20NaWNixBlPkGJcr6b9qEMghetu4+SOKZ0uZcqrLPKHxXYlCrb1sEnOctx73NN/nAdxReC6d6cnso",
-	"2zhk8Exbzh8Dc1ruRdyQNzYO52LezIS89WwSPxpeinX6EEd+piwuV5Z1wO8Vva72H7UtjJ+uzFzJ8hrx",
-	"CFsHViLpwM5FoW83zg2BaH1SoM8B+2YVnQOf/hyE0qc4tLK0XOwbMHI99qLKoCOArN6D7DKe+nZasM2g",
-	"1NA7JQaWNWh4fx+HEFFmRehTME4rLWVFD6pCzby+AZkhfxXcKNxf6MhQxmJ1X4GnFucmlOF8HmDqRX+g",
-	"Hw5vnSJlNqGvvrk4PbJWOPrQa0PvQDkd/jQXyANm4u18Gssr20sCcDmQ6wn6MtvAyonzwzKQ+/TgCDtX",
-	"fWnC6hRSN2cyYEUOs44BA5pbfOw4ETivWQ6itDlA/iaOgj9EdHx/U2zcHI5C4+WLPf2btRHgdvPdxWXP",
-	"xoCre/UHB8z1lH+CaDns+cNOq7k+Vr7/NJHytfN0e6zciX7fxwJGY7VuA+PZadwYG8dDvBwct0b0Uuw9",
-	"FxbXC0chisePiTs3/xoQ/ycLiJttuWzrtSEk61pd1Kj48Mg4GHxY64U6arPx10VdBdYfGjUTEQWMlDEx",
-	"KjpmErVJrqlzMFFUVx2yoRjFU209YpbHv5OBl3WNwERgVTFIslzbiI0GghbWKpCUYabt9e/brfOjk/Pv",
-	"fFbM9CfaVKUDNuMqRSsVdMCCrbMUtlZKGLMQh/EczSJbH/KzkFBwYPo8kfoWaw6osMhzihMwLGsaiWyN",
-	"QhZER5uCmyCpZ1IGanlRim6phamsWFN7sVJUcaDtyr5cqanw1vYxecx/++5w0Gn95RImyyl2gaE6RQFQ",
-	"YtGX1uwvNbKfGZB7s5TmdbXEFoxjHD9MvWyRN7Dop9GXYczcfoWjMR4TcBC2drfV651+AQbB8rNfNXar",
-	"m5PnT2IprM2i391QoB39RJaCOS9fTYU/hqmAAu7JbAUtWTdbCh0RCW40jWMkYHZxnc5HSe275WAAVafu",
-	"aAU0Qdab/OuMK/P0vAYOU5aYscE3JS8rjMu0SD7cQycGNPGqvcE+3txYJUH4Pg6Dr8rpVuX0/cXJ0Vfd",
-	"dAfdhNvv4bqJDKmnUU10Nr5qpj+GZvoeBPVj6iX8cgfQeDbWeOXVCKGQE7ENBH9zEVwo8ZFpEgrF1HzK",
-	"0pj9LJLYIKibGLP4ac4jRV4h/tzTNyobR5dykVg6csVn5XEihC0imnA1YaMJDyWgK/BR6mVRYxBlqi/h",
-	"GSyeCdQ5ytNun9tbEComxRVPw/fCjM8tqKGxKlNrDQNdADmm+7NZHEoshOGW89K8hXbknZ8W0TXF++gL",
-	"MvgNCM+7v7WF2FrklDzGtcNKo3Rfwo4LPFas8xyKcZwIi0Qbpn1pCrWKoKiREWQ0h8UL40CR360EC6VK",
-	"uUxNOQ4+kO6L6H48YtNQb2jFeF/SV7nXtGSu6obPZtr9hmIZs0lKlDQAmYV3VBntdxDr1+5L8WEkRIDs",
-	"SP5p6+i7Vmdw+KZ1+HZw8dYHL3X1m+PmyWnryAfOOFMo8z6MI1CKam1wXm/kUzwkXxp1Eir0palxlHp8",
-	"bTqgszkA9qt8RlqQkACsrFiqUIFpeHedhdMHM3lLe+s8SrNyQjG6/sRp/aeR12vhtOfE80MzK9/zJOSQ",
-	"OX+4uHarHQ06gT4+W0KP7VhBS5V+SyEVx1PhnlVtCjHfnENE0oabqkEY+LlEGZ1bcC/60iarf/v1/4H6",
-	"pzhhM57YBbbpNf39kI+uvayZy3z3zPStZHyMMYrCQAxDp70rnSTx/AqDXvpN9WsIeRVKkXW16HFNsUpS",
-	"C2IsZjV9LVmUtS9vDbN6bhr7SgtikzEFbhAhoZCZWz8lU8l9iX6Z+3t8HCZD7aSA7tHOE3btNOCXgOpa",
-	"9L9r9diOTb3DSvulvlQTLcDN8gQDM//cXcBBGCjqDkLOZbdCVgtjbhDCDUDfs75E3gWtsiHlajVEDpuc",
-	"TbkMeBonC1as/fbrP/arVa2CEz6CCsp4DAlRlooPaYOlSTidQuz0ZhKmArmt2SiOIj6DIK2MtaxJkzjK",
-	"3UTrx6tIsGHCR9ciVaUDFqbW28VKFHzRZ0TzLHyP6ZmRJmet92C46v/yYBrK1RoHs0Gcnj6GLX19uban",
-	"ry/78iPa+qjEQbHnVpnG8/Q5Iqlnn4XyeWldITYyBJJ6hVLsUSxRr6aOMqXqamfxTUExDwI2h7LsKZoI",
-	"HJGrcDNl0JDLHYbcVEbYIUL0m5AMsTiiwfxO6/tWp9s8HbR+PGy1jrqDTuuseXKOuYF1T2SRUJhEX7Ix",
-	"VMkDnP3u5fHxySGgJB5fnh91fQhG3MTzKADM2aV+0aGI4hsyOV1MSm0njqJ5oI8aCAFctIyHcwaFvIIj",
-	"7GXpTnH8CjtOhPhZm4iQaFDQtWlqUvAw5SsoyLrRJzFaNKAMxaw4iukkEbRR9M/M1ZW+dDE743lKi4Nl",
-	"Elje38CoCjT5H+fwv1hRxkzNRzlxUPKIywAuaGZYMtj15bMiPdwzS2/DMY1cqCnYeCfcDSevT1s+nQtH",
-	"84TKELtns9DQG3MugxgbGPSWMKv1niT0FQd00KZT/6JsAYy5T4VSYSgbl7/E13HyKH3pKKQwsG4GCr/1",
-	"WGgghB1v/Z804vRIrZIWVsF0pNl2VRKyN4l2b2ydWKilP7tod8u1+u5e6V54C7jKn6Dwwwq7h/dJvlzB",
-	"sblTQI2CZfcLoK0+64EBtH0bQDNHyobPHry+XsExO6kJ8zEyRGY7PFmL5dID/kmicV8DccZkXMO9oLcp",
-	"42w18gENdUDpBz2O6A59hMNHFjpVmdBp+HthNl9bZLKCnZFDBcdCCZ+MStih8Q0Yll6es2cN5w/gBMD1",
-	"NuokQmRQAIgDCRRFBtdhvd19mYd6WI/zcJAVdhD4tWVktDi1joHl4HaP0UFdC35hjBVsIlxDnd0V6Q/w",
-	"1K7hkv28VDkO7mN1ckb7DEt5d0nozs0nADKi5ev2mr3L7jrWH1OxPKAIbaFRq2PiauWDj8tk4UQAHYTR",
-	"gKasMYeilE1opnhw0gzFyP15fPD6bZoHF4QpkX6OuElr9MFDd4LFPF/qo1mG+P/0/TLLIzhYEUmfVTfM",
-	"Nr2GniwD4J4x/vsjAASmYmM+qSPSeSIxmAO6cpbE4zDjx8ttUMJH9WeTWNt+SeSjo5yGU1EGlxpK9wwL",
-	"b18WkYc3loJN4nlSYsN5GKUslpTJSATHEkFfm4q+bc3GJZMxgydtoNA9E19ojuBsifV2mUL0FYjF2iqF",
-	"6D3kp5jyMCo0Cjzg/0YjqIzi6XoeUtNy6PKRnvEkDfW8RzhfWq6u5Sb1CgDCN5Dz6VAkhUbhT/X6qyr9",
-	"D7/FzeIQ1ardylyVb4RKy9XqXmXIR9fDiP8shnU9yB3ksC2rNE74lSjPkjjYoX05gNspAHcc1L4ZAHPt",
-	"32ZX//pjuTn9udwNryRP54kAFtt10HrpTTzmAyG1ygpsN+UWCvPdV4367hJD3KqH9mDq1DOxTau08a0/",
-	"SqV8rNgaCp6IpDlPJ5Cuysmp77RtSAFPMHZpmRzJdCYKf/0Fer5Hk1X5cwkTr9iQq3BkhQ+006sKuyAI",
-	"iW/ZnEAnAs/Iim/ZKNIjCyrMp3Pis+JJ94Lt1l68KNf6kkezCS/XsfXKd3auz4r43W4JQszN7uHJCYtE",
-	"CmHvUEICY8SV0NZqMkUXHoJhs5lIkI1PBkScIwIMg2FwTIu0iOmDDmlPdcD87Hj7bDpXKTAX4O9mXKVM",
-	"f3MAQtWeIpCrrUrtxd4BmPyEbmfi+Kz226//qFWrZsgeRvSVxyaL2URIzBxw7RIl8Wwi7DvhzFeYj4fa",
-	"Z8WhWMSmit2QUMJElchAR9Vg2Eu1WqB9jg9B3gQAYdCqABrlnimWxrHH5hLCyZyh86znC2AynPtZWtcx",
-	"D6GTDVYe2wBncaLXnqdYHe3W1GlzI9FbQ1bYIQ4TGRpyvtNwQbdDplQMuQ8X7D2P5kI7N+1m7/ANptHM",
-	"y5onELgN/WkbDc0UiYCRVH2mmO9KPB81V8o4kdDjirI0DviCFV8LGUr6TLEJfy/YhAesVu3LILyChBaU",
-	"vter9b3SAWEowoMURdPnStATay/MM9eixMLJ+n2U5AN9ojsrwlu4tK3uuqu2sjN5D0RVmt5P4IKdrWNb",
-	"/Zi5egJ9n83gVmVaqzX2X1hlmlOaqOrYNFTsv/4/9rd4fh/mpzOB6xFshbd13L4H+2e/l/OwTQvji91J",
-	"Eee8gh0wpjbXK5zNozSEsBnKUTT8/QaDugOVsn12Fr4+YH9ut77zWPv8O23K/yCGbaLTBhFM250VrfxF",
-	"wJxIAIIOODkmU/xMsUP8ebm3mEFrOD1pr/rqxX/9v/r/iSTIVi+gcjFVVlrLzcIPIoIu6EDoIxQcMO3k",
-	"YOpUi9jWjyfHLE5Co+uY4gtAUYA4YpImPEQKTcnmsyS8mqTEHUR/EeN5XyaiLCQ8Qt9aTwMr/jSH08Je",
-	"VT2MRs44FuONI641FvITQSIe4bumIuX6VLOiHpfHvmt3PfbjWbuEfNsmoQj1AjLIgvhgKWmlFyTxbKbt",
-	"IKhpQAivUDEXebQv/XUGdH9ere6OwgD+K+jPepUlXAbx1KkFwB9oQ9s/YDEB8QCMqSEnp/S6fpGhtpxw",
-	"8HkYNDu0QADkSdb2ZEBRQxc4rOhk0+ezKOaBwsqRvnRB5+CFtDrHu6I+1/aEMt1neDGWDiTzmVOUlwG8",
-	"eRQkCNVEBH05XDDuAs5R3z/iRbFgnkBNwU9zMReGOXGegbMG5l1x2wzFJJRBaY3nnDnLLO8qg8XR1r9m",
-	"wOMKJ43t1XaZ335z0bsY9C4uBqfNznctbcyym0kcWQ49NoyDBV72Ai4DcwoT1va9AXgMThLiFMOdm+9O",
-	"L5pHzr1LB0TOC3hce7V98/jL8+5lu33R6bWOBr137ZZ/ABttFAd6Yjxtq84lBg3iBMaiwIgOwqmQWEu6",
-	"V6+buxEwvgMHQJRdGB/3BRQ4VlD8HCBuIL6qScDra0g8YaAf7g53bUIGnIoRPQtCbNCO8dfVal/6Z83T",
-	"44vOWesI2vta3Z5fYU07dXB3PFWZYQhnzsAaLhFW6iX8wbwQqFVGLi0LkvC9SLzchshKV8GWBsSDhBX9",
-	"HX1s1Q4ezmuxwLP4r9TC/+1vv/6n/qT+Qlnf97df/9P3+vLNWfOw3H3TrO+/8Fg8T1UYCLw3FPvwUVpq",
-	"AKc44p2kmfSwcX6SIXr1teMVKxmOx5jI532puAyG8QctnA67bUKMI0pOgKk+vui8Pjk6ap37WmhxaSEb",
-	"gEonFQnu/fXmqz6zZwLOwOdkw06NUtwZx8m0bOwxx2wjrVooDkPJkwXohdLdbRl4Y3z9T2Nc0oleMTF/",
-	"18jNnSMyeSMSzmggyPzR1qR4kDkJN9oamYEnzR/DpKzdIeTf5gu9IXpxfMoTyFMV9mr7d3mems/Qkz4T",
-	"QcgNTt1naseCnjZRoBkd/S0GrLl1+RZo3Nc2zMFyUQ6S3wDI+Qya45i5pQXXAq5h5YGNEggAyAV2fC1R",
-	"vb6sHzdN9MCDlr2bOMGiJfMe9G0JbqGVFrhkRhOhZkDlmI250pdvAQWVEQoq8G9ug0GlDw5MfGwquDTB",
-	"GwW3EZuwKLv0yp8HJuUFYE0a9DOyuHJ4lAjoSJKsUMMGtnXoiQSItwGY8sXeQ6Eo21qHa4MmQ5SqV0u5",
-	"YdWr3h0BHV0Ix0+E4NhtHV52TnrvBmuhHKmErlHQoqoC278C5N8Cu++WEp9ICz6eR8jKXTEBhirUKM1A",
-	"fO9WqpVabbfyTeF+sIqgLPgVvFzhGJRLczbbqVWqoKW3giDCvrizyM+fga08yo+Khvg5ymEtE9h0sSwK",
-	"t4jieCYkn4WVBZ9Gd8g1OiYoGy5SAdX/8A+ecwB9976+x8R0KIIgowYhA4unfTmch1EAmUj0qkdRiGDH",
-	"2ibVVnmckL9jfMebCcElk6V9wxXlJ/U173HOgaQXw/sV9p2QWnQKIPDVt0fpFBKWXoLVdnGyYGoSzpBs",
-	"Ur+ZVrpdmAjrjdPwdgBzFr7ySxvynBc4B92ZGH3WCU+z9plkptVrMH38d/sylOO40ZeMpWEaiQbDA82a",
-	"7RP9ITUZNlitUq1UYS5c1NvlbL+elmb7RN/b6nSPXfaOyy/Zu+bZqZZDlmESN8oa0b4eeJP2ZuXjD1ru",
-	"XLnDtvu/qAfrpvKP4tESrmUirkKViqQMWd2yFuL6uUJuBS/AajDOXpQhs8Auem3YjdyW4iOVlIm/QNIK",
-	"CiUNtn0cQUDiAGESR3EcBfGN9Ppyr/6K+Z1mrzU4PTk7gfp0xGXsiDRZlJuITo6xhhJwCxHnajF2UICw",
-	"SqPkwCmB60jgha2z5snpoHnaaTWP3g2ah72T71t+hZG6wdH6F732oNs671E4JRCjUIFZ59AZwaTp71NM",
-	"n/cltJoAaXlxaTKQugdgpEGK4CxDRTyPsuwQfGh6Qiusy6eCacFgoC61GNO/2UDcLWTQoSVt6cEdaq38",
-	"5aRpTG3B1VBro4WtL5AivUclj77JJ/BvzQ7JFSzpo6Du11Z5RhevA0h273ZHLrpHYKDbq9/hSR2eilOs",
-	"zHlkYWZ2MCviAbvotUusbE7MCLe0kWn4YzwFt8u27ZINETwVyJJEzJVQpWWZhlilq+JvuEBp4Iqku0if",
-	"y66FRYPYJQJ5OYIF8vLw2Ci+EUl5xKH+jINghSFdiVT1pSkeYf74g8/+BDE2iPqylwzzvx6FP+FgPNMm",
-	"i4qj9yJAN9GmwcMxbX3tGVHUWfUlrQUWP5f5bAb/nM3VhMXjMUDtkvhlFqMtm4FIxU787lVfrp+Grunt",
-	"Bz6HnMYAqVzUPtV0BmX3SqQlz2ZxIN4PpV99CTqleB9NApH9ErrsWHcAbUsyP2N96cyUbTTNGlbjeTqM",
-	"Pyzxk9jBV5g+MaY/rKgmPLGthX05judYZU3ql1nRrkoNtgvgC7Uqm4Zyrneo/hMWxGP1Kvw10TcAiAa0",
-	"H0/a62HdviqIrwrin1RBPIZ6SMsm0LZZTdCMkGDSS4DJJO62WmgVYH+jhbNHWcTsKv1rwO5Wai4AZAOo",
-	"e6G7ZKmtt8IuZlguwXyMFA6e+1TMpn1VDEDC5ZAPoXAiNc1j+KQvwSCnb0KFUONgyTb0b3iKbNShtM6n",
-	"afvQyqZMF6J8LB3YgSDZkPkrBQYvqIujT7RW8tlVnEF/FCGFZg6dhcE3qCqxFKpUYW1aiL40Ldd79Xqp",
-	"wV7+9us/avWXTg7ZY75ZtQHRysOC+4g/w4rJPAIKbGKc90vYdmtVLaaU9Uf6kPNQIvS5otwa9vdkz4Br",
-	"zE0AdGGq1aUdr/PTG8Gv/dIBMwV9DmSL3nHgCnCLr693PhsBloOMWZosKqxFCCwKIUwXlb5sygWbS8gc",
-	"TvlVOGJRKK9NWbVxNkJp4wyu5mFF0MjZSKAgUQ/OY6iSEHMWF0TfvQx3d09GqcH2Nyok9iejgXgQJEKp",
-	"gwzM9moucIWH8+BKAIKEfal1zTpmB3zJGot0Qa2+u7f/AkKcdGiAdlL/uzyfh0EZSTCdIwOgNUk8FdnH",
-	"FGK4EUOnDnudKtTTY6RYoZsmVXnV/jelbqpJ8N+cL3OHZc0v76yhLtJZbrmeTrVy8NGR4xymdf9//rjh",
-	"fwWvQPbnYLVYm5ald/G2dT446XYvlxtPQJSCZIZ+E3igWYDXEOHM0erUd+/ecKpvdQJ33hoMNrYzaZKA",
-	"/YkEvBnVx1DebL/iu1iKf0oDIbVS+sE2AkqsLdYBIk1nar4IKGZTno4m7E+gMqhWoVRhRwb9y6wytsbg",
-	"0lfYD9BNDa4PIklrk9KWtBT3qd2acNWMZOejJFZGXxh2DSu9PUc1WD1UOuhLGbNIu63wOATN4SkJdSqx",
-	"UxAJNaUWSAySKQFPK5/c/Q1Kd1/mQmYlpPTTL5Mhg2c6qqHvuUm/VNh3eS3Sl8aXAr3lvioWCQaiBHck",
-	"dIsRQtplCkv/S0UhOJ61ffsyfZkDPs0rNSzTY2t8zCUFr1VxFMdQy5+uU3OwXRb/TBruUXy0i3RmZuaT",
-	"+GlwpFYcNdjHWvzDP+xT7/0Km6W885Sv4vye4pwE3AM9vnvkORwre1uaA35whzRHSdvwGCLUN1DsChrl",
-	"N2cmtqQcmM04fHyy4Gsc6IkK4ZrfnRwOTk/O366Gg07RuXqseFD+dn/AgFB2VJ2Ugf7zThLCgvFt6VyI",
-	"cwx+xWkooZc6TFUJ4yaxtD3OtvyLED6wVhXrnvXRf5Y1txMhXA5A1YP+MjBjfAcSB0G2wgzfVkKNFlzi",
-	"l6Dp2UXL8fuy6Fa109jSm7hUYR3c8Yr5Do5U+a1Y+Ij+V9/fzwVaEDPPNArg+3l9CYX69T02ISYSeI1r",
-	"schC4PAJlI8jYg6xrGAVcDxPR/FUGJi5Neg5DaZPJAaWAJjSZkwhV3Cw5qlmouGhoUJmZf/kqHXWvui1",
-	"zg/fDd623g06Lcg9HDCOV0IjIZTR2aJ36HgIo4glcympSRCTGO7NTs4H7c7Fd51Wt+uzYiLSZEExtfwc",
-	"WHTBnuX/Ywh7CN0Phm1P2ElxOxcq7PnzerXmoL8dXpy1T1va9Hz+vGHQj/ry+XOtUHaWiQ31b2zB/gNQ",
-	"DZN5JFRfhhKp1WmxASiTihwNj6OF2HTJG41akgEbz7VupXpFTLOMwpm2sfsy4iotrYEm9AnRLY9s+j5U",
-	"oTNgOxpEu1yU8mmYBqXhVlD/Vvh9Di87HVjZs5PuWbN3+EZ/2G2etQb4U/0nmP0Egtg68inEOhNJ2eKK",
-	"wjt7phcp4KE+home9nQSLZaAAxu0TmzEEwDqJF5wry99vWiI2zrFCCX+oUQKnJIlj62DUfSY32kdnrTh",
-	"IxcqkFCj+1KKeZrwyOzFMXW2kMEBJk6cZOu6Js2H4W1kdSf8IPulgWEtbSRIYg/kR4JX6Eu73m/fHcI0",
-	"v333msy04VyFEhqFzWY0HbSzWQKIhrYLg0fUxYtN0cRETzuSFfMCFcPbOYnME8HkPIoITju3oYnJFE6y",
-	"PuPQPYZUk5acCV4CeTkMGLeefX3eqPsqkwZu+5XplqJAMogdPfJMxJrXgwg3vCJKJaq7VA3o++W2UQqn",
-	"Tv9FydYKO8+ao7MDSW9JvVUUO1dzra/GcdIgqrEV6Cci1Y/nycjFVTHheKMxAWtyl/ndXqs9uGy7q27A",
-	"r0BX1I+bTOrXYJypVMzK85nNyfo7fJ5OdupjTkEbzACTnIDaZevuH7BElMFYyElrrdkWlv84C+OT3HKc",
-	"/dwbofDaq9dNsZ8WVNRqxJoIXA9bhgpwFVoONa1X6/9jf/e3//0fNZyoiCdXAnjV8Je0N/7cvTg3IYlE",
-	"8ECZ2sMtzKQ9wxX+R2An3UYSv5b1vXAUSgmTs5Hp/X6QgmORfAJsylU7YA08JU3GI7O9PAiccvVZDwSn",
-	"rFlwyjTb18tLeQuy5HYa/zx8vlHnllX/8SEmV5/xlfPld4Oa3L/Li3VF8j4ciUtpseqeuoC+K8AB0ib7",
-	"ki/pOLg968au924BaHJjMX0zZ15nShniCqwIaC9wrsDVJDzIgAAbqflaKyLWNP3lIlICnab1uNWVdcXp",
-	"n626eiLCLjsvOQSvTy/CC6tOROF3F+lLdF3oB36EOL8PjtZdpXce9/wjsRrvKx4/x2afi3wN0+0CiqJk",
-	"GyVTrqNyNFdpHIQ8MsE1j8VRYJsgN9jZZPyb0/FMsSyAx4q+wQL1bc0sGOYn3Qu2V699U6qs7XL8gcb9",
-	"ZYIGoou20qq3Dn21+qnRV/H+y+UbKw1690Rb3dqERz/5bIHxTAvdjd105lSZbQigeGuD1xczIbF5jDzv",
-	"HKcbn8bEpQV1QVdzCM1KobJe1NZlx2M/Xhx77LJ7BNETc3VfItkXuvLmwCAJd8ri8RggGUK1CT6DxW4U",
-	"+wBYd4BOHUcKMceVADlFYm3wzmTOWj+edHtdf7MvjFP1JSXZ8+fmzhvefd1P4I6aqGqndTuYsytJPhmE",
-	"s5EgayCc45mQjwzdvHrnh1sEnyqV96QWwUxICze8VnKtWgOIim93yhbTwJBOmtCk3XP2G+JL2pSd4xAx",
-	"XbAbkQhEyxFa7gBRIvN56rNi5/iQ7e7uvjpgMr7R0k3wJApFUloGD8N7PrO0lw3m0yh8qr3uS/PJgGMz",
-	"Co0LIpNI9kjcAxwoJinaiAOprkAaS1Hy2FhbhFTCC5yQMhAfoAJpPnOAKvWSGOJEypNUmE8nxgwQiD1x",
-	"THhHh45UIeEmx3lpMI4kpSF9bqfBzF6YInFlxEcCKqSz4+57lrOpxOYyDaN1V65yRRd91ynxPaCSxNtA",
-	"HgBzdjAcmKqQmECB0eDAjBiAUoGe9MMsTBaMGC3tOPRd4Qt1I8QMnq1YmHqI+IatmoZhDsrnVnZdhfkr",
-	"0s8HEDmz/uy3//0fpqbEr7BmmpuAbGppDjykm8sWBHuVsv0FELIyZlEskZUwW1pMJqByR9N4pWmdTAM1",
-	"iW9w66Fix9E0nDS1oRClc2M20vLC6C1E+zhMxVQBpXg4mtBuvIoBaaQvkfkUmMSTQCBOGex1J8pOY9Mb",
-	"AoWqfvd6tYpR+59FEmN20SfXT3wIkSAK0JgP8OyYXPt4nhKE+zabhKeA1UVPdo2cnAzB8Ma6jMeG5nuU",
-	"ea9xzZrpZ0xG4a0TtmZ3WolI7RBkpuHc5uFUUKnvlqu1HjAUNVCbr8My4Wlh2URxtbLtvg94KsppCEXy",
-	"yw34j+Ufmaxls7cUmknXv5NjqKxzomrf7C85URtyFTmjZskjym9vM0G5qMqD4x12S94W7TDEycsy4mvo",
-	"o/A6MzgsuwISQdMc3cv4wbKJu4VFlokItW7KbB5bNKRYUQmxWgCCxxfSjbbsg2p61lU1QCUHab8kjgBo",
-	"u75XhmbUm1AG1OFGklLIgCdAyZhOWPGyd1gitQn3QgVkIkMsniNcSqbnlKUqBPVOBgFYIyUAvIYu6IDu",
-	"hGUSxOoNBoCKp9b2o8GNEyEUm88qrGMAK+G50MUHBLNESAiEj9MwBUZag+6ilaAWPmzKFyD8hsIW4S9E",
-	"epCjsTUkiNENX4C6AMVbYU1LVHuLbmH3VC2nuGs+c5Kjx2DGPjk7ycev/r4qTaHwRn+DMFlE2QeUhVRO",
-	"U2i8eoWy2RbVOJ5orQqe6JKA1/sNg/Na3GJJj/OQ/TUP2dv8lPoGNZJ7ykwkAxsfN6+h75eGAJo9E4mK",
-	"JXD1vcdWlEfWD7ivblMO1v9BOfRVJxS6S5LZ0Q330gaWt3lLBs/+5jaX1wjvCY/GZfCVZiIJ44D9u699",
-	"ON9jfhr7pczMsw6xMlWWCxaPx0qLO7zE+qmIqEsADbsvXrCALxQpE/0o6OEhRVl0GLufqcyVT+mmJY8q",
-	"X8iTsESxobQSFtwGLJvJed+LviQEqFKGP2tqOelJHjX5xCo3Kv18/f4e9VenWgsB5UVgFBT6EtSw5dN7",
-	"GXsPevZSHg1CCU4e/qGv/NY8zLqEqKkEH03s2z1Tq0EC8s0z7Gspnikq51uaVLO4kBApsVk0R5RyU71c",
-	"6dPWZxZXA9Alc3zKeixMxmQmQJFfIkBHmVHS0437B+wkMCtTiBDThjK6NbsKgJUQnDrbr0XzEnaCShV2",
-	"Zq8ZCu0lWs5uujeVshqfJAvi4G45YOhbuoFvo5XNZjbOaF8C7mVxDQO9Svl0pgC9O9Xua2yCP0h2nQFi",
-	"mv04htNhitxSwA+5ViXT9I1jJ0JomYZXc72eyVxaI2UphgSzP9ICaDSH9pGMwr0vRxMeygZth+WNTJtG",
-	"ig8p/YKmGaINcEBrVVatVrPlaVABpUj6Mhuq9pS1V5zGPityZRpi1CROUgGWJhY3P38OoLCA7/z8uceA",
-	"oEVCJTuaDD4r/lQGvhTFJrGM5wms0xCKDOKE+c93nvsNKHQrNfrSXzYF7EHwu71mr3XWOtfumc+EfC+i",
-	"eCaQ06TC/FR8SHdG6j1coKXYXu1lVVufx+WXHjvsnB57fWmYZFgS33gGV+GneQwoLtp2lABRmaslRn53",
-	"fwjdfRDoAI6gly+qNY9p49brS9/JfwJQAvOvQwn/RUMxmfEkXfgAgQ0c977Dj6v/pKPqsSU50JfFKf+b",
-	"aT1oLGc1jfOotxLRv2AVI2d+Rd+t7MPS4amO51iy2JduCmbGE6gT56Nrj4UpgingpEP9od0qFZZbnlkw",
-	"zkKIZof25SwJwTJehtXJKICKx/rRE71LSBF7rCWvolBNSg025PKaCHe0ZBKJxxylwWxZAyuevG6el6Pw",
-	"WjSYf/yj77H0JoaU1DfVF3tYw5nDRMoyYOSr2JxTQJIfD4BnJSwcxPwZU/ZqOy8ExItYIejvwCRzykxj",
-	"GCMVmQ+VTcU4YX6N1Xf3vP0X7Lf/9X98jwnJ/N/+1/+pefXdvcr+C59qjQEzlHh/DgyakEl8G1xLkDmo",
-	"QU95GkqYSAZLoqBSh9D4zelssL3qC+ZrV6N5eNhq95qvT1taYRx2v4ento+OoW2BccWC+EYiiULRNywb",
-	"R6ECzErAXeRpykcTPSe+EQ/dGdStToRIYR7mEWeh/Buy4leeP2dNph+lTy8biShiRa6VjvCI/FaPv4Qu",
-	"01BchZLMEf9bqJX/E25xj/n/pvUqS/kQOpGxrl5PWAKQoXqbzhIxDj+Y/mH/mU/yWTkjVJP4BuK9XGs2",
-	"PSatOLTLCGCtPJpzcvIwwIorDANXVBuOvEwuKigQQZmgvH4nvHUDyq+vOGKI4Y2Kfrm+X6lW/RI0FItx",
-	"SvHnUHkE8iIXOE/GizRxXcQunPKoL4kwqqgPP/Qvm0MQE7hMtNDSAdYXv8pitXFuPuiVBcR+ud5wsIIH",
-	"NJk4FewmnkcBMKTQ1gvEUI8ZtLeeRP2gYSL4tUk34ATphQ/heMBmQQiUxsYoreQ2l4FsMkUyRLETys+A",
-	"ZTAZbUxZkM+xjx0BIByNzWuVM1BdGNMV2iBA/scxm+oJz2wZ0omlLFScT4g/gj/ftXb/FxQq7qY8SY09",
-	"Y6SoSfc4weN1keLaXSLFesXuHytewuq+FZa7JYPllzDJJuclDpa30ZLvg50X6161fpdXBcj6x33RR4P9",
-	"dmwwNwqTd3EKjboJdlNV421hb1jdtfvBCY9cEXhysBpLebnyYzQdkLCMWWoye5Cx9omKLmvVXMETWl76",
-	"JYiF2lh+txcsOLaeKWakUscAoZ2XKh0dI9B8lLckC41X1arep2as5fr+2qHSx2uGWqv2aq8au0vzkx9q",
-	"vqTy9oL7O427prfdkqOcFZM55amF4x/39luXnar9H+DxAwXK9oiZcbqzNbSet6mlfZxgmBXKTjzMKyxZ",
-	"w3ns6n9pHx2Xa5Xdvvzt1//cAkXdBBvLAFCzYnPPY2jYGaOudDckaq9gfKAD6OVVIv12no7LL/PjsnvE",
-	"yy+Zp5fdc/eFB4aYs9Ye7kIvt/s8WxqW9OWW8+G9qlY9Ogae53l6xSrVqqe3rv5v67Lj3mHNtvVeVWue",
-	"2ZVetmU93Jeeh8aTp0+Dc8ctc2/9xMPu9wT9jb4ii0IpmJCBtpqkcNzGj0AFt06SZ5yjqXWeM38ZXOil",
-	"DpA11vYaWNvMZG8wP7PFD4DoTSuXb/sFO4Yy0kGZqAUxuNGnWh7nPkhjInAbqff9gg8NK35Fe4AH5Pdw",
-	"xd69e/fu7OwICgbRwdf+jvYhK7k1WJmsTxozrr54kOrLu0ir7PWJoNbAUDm1IVzB+3tg68YJHPVYRotP",
-	"z21v9xdtZWyAlRQ0zgZJO6jy2cbXqdguCyUarBaw5IvL0126V9DdEYmbE7HIq1MmXh0R2JDo9iB8nr2n",
-	"Qb6S80RocnYoIWynjWdAreLERG2x9RRv4XbkCNupU8nQK0LVl0QUuFq4BqxxgNEYihuE47yFIYgVl5pn",
-	"x2GkHYSSjW9AAHLGr8SBKceaR5HB/8zYhG6vtwGSwY1OVF8+f34BRUTPn7OTVExNFwDmHhJqnM4FiRHT",
-	"IrSIHEUoCsPA6zNDIVHy+tKpclm+ExW1NTCKH6Zi+kyx2wL4RbBIS33pFEmtuWwleg8ZEaptW/JGE/18",
-	"EeTiY8R2XaH5gInVV2Tc18XlR0JDO1Pak4cyQ/ui0BsPfeANxs0epByC5+AjQeEa4gJQ0R58AnEjZD9F",
-	"h6nIh/F7COcInAb053mqZ2kkAnyVKfXW82tISAAqqwkm5rM5egPBk2j76AOE1QIWtlvfO+IjYSAs8Gun",
-	"qK7o43r4MAOKpiBfjeg5YKk21J5CfAbjQDa9MI6jKL7JygYIPoNLWG4sTHwvEmhhwXwC5pX0wUV2buhP",
-	"yRfWkYDLto3H3LpKe+ogtKdM5O0YD+Xz53odhtqcKfIoQgJ5PWmlhknk7WD4RIlIjKgmEfYOgqTQu/Xl",
-	"8rBgR+KoPOz9c0dVMuWK/64f4rE0LvkHWVgcK7X9g770gzDBcKDP/FD6rLiU+6NldDa7bb/XVkg8T31W",
-	"JCwFSeytemn6EkhZIQgBzPBrcmBYVXLA/GkoB0Zc7jB/yj/YP4fA35racB9uhniO9aRarh4shfnN2c8h",
-	"AFnk/qJT/CKjxUEOONH+ClfD4t8AUPIVUIcAIyyE/QgbgsSvTQ6oGKCBeV/C1s9LMTiCEPqcAQc/7sdE",
-	"zARWH6vrcGb2q2dxeHAdcGH68mYCzMEGmQBvFIEA0HfPkpEYtHZiqGoSjlMTxTNpKlVhLT6a9CX+GjtX",
-	"EmBEJY2K5c05oEbSuc8U0agRobEF4oEaLH1VPNYbAVFrIsED1WA5JwdDpJyaXQ1b7YRnexsBtEMZHID6",
-	"3EljJnmSxDd4dmGkB4w7fWgGP4I0XhLfIHVUqWLOHEWQ0lgfBnfzwQz2pbsDPReoZfkEwRnIjpAHOHaR",
-	"9lAgB7NUven1pahcVZi/rkgT2nH8P/mU6EdRMRTssnNqWKpLjGBD8nFrrnXFXeO2m0gE0TrruRbYFxQB",
-	"XUM6mFP/em8/W7KsKndnHVymGfx7zau9+qXfrzh/3Y950GO13379R61aXaEgfHTWwZVBkK0GAscgYYG6",
-	"WC42fnBlMcWL71lLvGGgtjJ97RgPqCYQq2HgeK8b9t6dY7/3H/S6W0EU7wHNz2/1dRvvSh1WD7hvF69c",
-	"M8la6zdMNeeykj9ADU/fQ0pMm0ja5ElCMOc37lkrFXPDFVJv038vQEA4nqeFv95hH3SnejAqJYEHARwH",
-	"EtBjyybBpjFlon79QocyfbFXcM5T9S7n6RThg+48OrNltcHpap+No7bK6DFH3dtkIuWPTy42vVZcurHs",
-	"LVSt01CaP2tPlyMBgIfmoVaBS8WqYFXnMg/ro/k1N3uyIUb/MW2UH43l8yBEnvX5gSXG1W929yqvqrXC",
-	"gwP1b9As3IrFLIUlYDVNcV/LVimsRhOyMWgWxCN1S0FqOGJvemenTqUOBMRcytYEcPAQnLIjgngULVjR",
-	"T+hfwMRa1k/yPaiTGy7AIL4WzOQAfaqRMxRcXDFfX7ADNn9lkk4jn4i+jFOhRDQuE+8LAI1OBD67L/Ed",
-	"0GGN9LfgH2kPH6pdJESMkqAMJ5FYvk7MWyhT6Eo8Xtb260v7voZtVjsCIjF3R0C7P/P3HLldsZEg4TfZ",
-	"RGk3Lu1Lfx1N7qYyAqD//NwwKiA1pZcln4zC7MJ/O7o47L1rt5j+ASYa8Av9NxRLfdsvCNkv5L4TPHD/",
-	"BkpY/MChhYWvdpzv6JPlq4dxsHD/DsL3LAy+7RdgU5on//brf9L1Qfg+d7/l63eyV9ma+0O6WTgvJgX4",
-	"ERmm7Mghy/njwi832ydLT2BFPfJ13LNwm+S92X1LPojtOSp4hXkSFRqFSZrOVGNH7/PKGJavwmcz2Fl0",
-	"6xWbJ3wvAPWTwu16dECzlSoWiJk+m3IUClXJDIU3gkfpZI3zdgp0WMi+eBXPU+cakJarVzTZOE6u4jQV",
-	"GSOUAYUPLDRlRh4JJBEQ3h8uDPcgxCzo38jGoe2xeMwSB7m65IylnT1IAQL68qiOkGkII1ZKKOCadG6A",
-	"36t170M0NGBXhLF0hnnRawOSrYXcdm6Yw9heY+Hpa4VM4ijCvCfyjo0mWqfIK+zhJzxP5669m7g85qNU",
-	"e4eZtt3wiIlgOZVsjMlZEo/DSDi3PRNrr3cUk8dm82EUqkmGm0xVfNjW5dkdZjXY8pHL5lqfhNXnHa7i",
-	"GeUqS213tYkn5W15dzsYzbzGbbXwfwCJlEgeOS13Q5HeCIGxRnd3ZHBNa+5obkOVxJm6K/5YNl+W3xpQ",
-	"bsAPV6UGo4Q/+SAusoBnO9DBVvRYJIIrkWDszBmVfTJ+v2EL0KK/fXe48/bdazbiSmD/vDa+sdKRxKvK",
-	"FlHNh1AzGEvneYcWyHrbNGRw13efCz0oloj3ocB2SUM27enznCYhBr08RF52y4+pxXp5QkbbRnoUT3ko",
-	"iXgfUgR2JyiEM9w2XLquAUHLRpZnJHNrNDHRWdgOXraXnXmBeDCJFaNSwDXF+1D7/5r3wmcXfvnrL/9/",
-	"AAAA//8=",
+	"7P3bchs51iAKvwqG30SYdCdp6mC7LMUX/0dTVJltWVSTlKvcxRoSYoJktpIAK5EpmV12RF9NzPXXE/Hf",
+	"7Ou538+w95PUk+zAWkAm8sCjLLtqpruj2yKZQAILC+t8+LU0FvOF4IyHsnTya2nGqMsC+LPtsvlChIyH",
+	"Xbbw6ZK56luXyXHgLUJP8NJJaRQGERuR+xnjJJwxciPcJfEk/C1DETCXiCgcizkjYkIoJ4wGvscCErBf",
+	"IiZDcu+FM3yazhmJXzleVt+yZa3klOR4xuZUvZnxaF46+amkXllyShPqS1b62SmFywUrnZRkGHh8Wvr8",
+	"2Sl1WRgsG5OQBfkV99hYcFeSUJB76oXkhk1EwEighnh8mn7l3OPeXL31IH6Nx0M2ZUHps3rRggZ0zkIN",
+	"sMZ4zBbhBeXTiE5Z/tXXUoGD+0uE14/VxmJRvRBj6jMFM3ojGQ9PiQhcFhCXjT2XSYf8Ur2jfsQk8aZc",
+	"AdQhAZt6ghO14cWCuWrJ7COdL3y1Psar1z2H8dNf/r1ee1VySp56NR5rySlxOldP4VKr8VpTm6YfLxif",
+	"hrPSyUH98LgIwE0xX/ge5WPWpJK1CxBDfU88WBssYEHDWfJ6zy05JYUCXqCwSp2ovYKJCOY0RGC/OC45",
+	"68/BXs61ZEHRctT3X205Fha/ZcsC2Pge42F1PBOScRJx75eIkVu2VFcknHmSzAVXnxYsoGoIKR/89o9/",
+	"Hj5/TsYzGtCxwreKQ+RYLJirEFndnzH1fRYQyl1yyxYhOTwmsxrpsqpk3E1uWPG9Uy+n6r4QSkJvzkQU",
+	"EqE+jAMqZ2kEez6pj1/SA1Y9vnnFqsfuIau+os9fVg8mB+PDmyP3mD2frEK7zP1eC3ULDQ+fPwegx2hZ",
+	"hJP9gHJJxwpgRRhg/fzVEOEHdSZh0Wrwl6+3EHYzE+K2F93EiyhcFT5GpPXcV1vjj43FAolhfmEd+IP6",
+	"xEdqKe5YEHguI+UJ9f0bOr5VBHQSEG9C5p6UHp8+8/gd9T23UiONKJyJwAtp6N3hWJKhf2kMnwSr8Ncm",
+	"2aV1yJpFz88KUnIhuGTAKpozhQB8ylofFwg+xYi5YrbqT7pY+N4YLv+zv0kFgl+T9aknXTV7803j4qJ1",
+	"+X1r2Prxqt1tnSkgMymB+ZT6M0buWOBN9ERkRiVh+LoaufKZotC+mBKPEzqlHq/p42QyHHpu6aRUP/jz",
+	"m6O/Pv/Lqx+++/Hlhxfvn/ePe0fdw78cXJU+25v/rwGblE5K//YsESWe4a/yWSsIhGaWGYrMb7m4545Z",
+	"kqI3+shoyFy1Mo8rgodwqpXSbEfwie+Nw73g1r5837honw17/Ua/Nex3G5e9dr/ducyAz5Pq9XwKoosM",
+	"aRhJhWVchIT6vrhHzvv1INYHKi+ZgpSi3HQ8FhEPzZrUMcIyGQlnVK9RAkPJAO9ShOci4nsiXaPXGl52",
+	"+sPzzvVlGuOA56ulTNTs3wSdAEAOiRS7F0rKVDcQiL6GwQPQpvWu0b4YNi66rcbZh+F1L3ffPEnYnHo+",
+	"oa4bMAnYQv2AUSUTc7WorwsTs9uE2Y+jIGA8RDQBiJyJcTRnPOwLcUGDKdsLMmed5vW71mV/2O90hheN",
+	"7vetHCVy9XtAORCC+OplpHxQJ++814SGZC5kWPm68DF7R5aAS0kB5ZrLaLEQQbgngY7hcn3Zu7666nT7",
+	"rbNh/8NVGjwdpRFcnZ075M9Xre9Bgru6/D6GmCQ0gMvOFuHXJjkxhDjzwhkLrGVyEcAyb5ZEwwVAh1Pt",
+	"A6xeq/u+1R22ut1ONwWfa84ICwIWKQYRskB9lCGRUXDHePSV71SDL4kAUDD1CCkf1+tk9K5xcd7pvmud",
+	"Dbutv1y3ev2RQ47rx2QUE0r44jkZvWv133TOgIA2Li46P7Tgl4MjMrpqfLjoNM6SOzRyyHM1uQ0Y+O4A",
+	"522/u7poKfSCOX77x/+qwAmci+DGc13G9zqFTv9qqPlj6hDayJqJeuzrQjzejyUhpAWbsgwpUFhF4ia+",
+	"uEdAfC842xsGxRKVEgmEy1Ki1FcFhhYXYRUO8T1+6yQykgIQ44HwfbizZcX9aBBmwKJP8nBCm7DdBwhQ",
+	"h+eNYbNz1irElMPzxjfAlh8CwadEgpGHTOg4FIG962bAXMZDj/ryQTtvdltnrct+u3HRK74myXu+jRwE",
+	"gohD7gEcCyrlvQhAxuaCV5UafJcIkL/9438Sj7ueDD0+jTw5ozc+SgfvBGfLhxGUtx+aQBT1bXJpCJuj",
+	"c/VqpS3V605pHDAl9A9BXzysH76o1g+q9Vf9g5cn9e9Onr+s1eE/fy05JRRhxkt1Ga67oLcpnkD9YcAm",
+	"TP3ESic88n2nNKGeHwVsWLySicep7/19u7dOAjEfKqlSK4KTj/jbwUvz4z1o9HDCx4eOUo5PXtWPndKt",
+	"pwTtUhhQLieoS4owXiKqFWpC6vlMKdShKHzPd/iT/ZajzzbmfRCKPwLShUsyj2RIbowCyFxj5lyKiIwp",
+	"J2AUAjNTbXukA2zosr8xEKgLuSMJ2CSS1EdTFtOWrIXwvfGSBGwsApe5hEpCCe6YhJZdpjyyz2jkkFGj",
+	"2excX/aH3Vav3203++lvX190mm/hK5BwRwq5RqdkAqYrycLQZw4sYyZ8l8jQ832yYNz1+LTioIHLrBdU",
+	"pniBXIQzj09JedTrt66G11fJovTs6owcMjrvdF+3z85al/p7rkUU6oNNTS1LREiBY3PeE4mmOyf+GRcO",
+	"0m+h/b1qG+CLTkiPelZgsodTsk5uT1G2fdm7Pj9vN9tKnD2/vjzrFVzmV+o/X+k2Fy7oa9zpo693p9tc",
+	"RpOJN/YUO59E3JVf+LbeRNLjSlM112DzFbVumrlDY6NnrrhEXxfNr/kiEGMFwxt/T/HmrPXuqtNvXTY/",
+	"DN+2Pgy7rWJl30us2XjbaaLvR5K5mlS43gRQOTTG90eRCFLbXikeGPnEuAEWdOkL6pLyCOSaRr/duRye",
+	"N9oXitLhUYOeI81h86yPrmDHHBUk847yqBigI4sAmpcAfj/IPvVD4+Ki1V9hodJm929ko7oUREbjGQmY",
+	"FFEwZgAtcPig8wY2f4Un8iB7zNWbTr+zxhizmIlQpCwxXxcQr4W7VNg08Xxmr+GzU+rSkF14c29fPtVt",
+	"9FvDi/a7dj97Y4Ugc8qXhIYhmy9CGdvAw2CJBnDi01Cdwlc16uaWlaaO4Mquxr7sdVTR8nrDi3osuPPG",
+	"7JrTO+r5e1PDXqv7vt1sDa8vG+8b7YvG64s0QunXELV8EdDA85ckSt75lc0zxGVKwgOaDFcr8aJyxlxJ",
+	"XMG0DZ/Le7QSexI4neJVYAksd5mrvhMBCWjIBtxXCCkdMo0Y+JbITeROmfom1r0l2O1kyBbVaEGmAeWh",
+	"PCVXQobTgPX+cgGzsTsWLIEpVk7I8/rRgI8KoDuqEXVJY08t1eyZuaCpcUFgPWrl4xkb38IT8hZiAeAJ",
+	"tZI5XZIbNuBS8R3A7lNCtThe7AMeZQj7COaBgI4AuKwkXijjcA5vMuCeWZ3m+FrJAHsDSmswhycJoBpz",
+	"0XR270lWG3B13NecRuFMKS1juu+Vv75sXPffKG282cje+sz8XxcZ36En0omtVgoFtAEnFLcMfRKWkfkd",
+	"cz3aB9fh3lR/ranZehfx5nTKSLhcfG17HhD95QJdRYld+7NTeo/eP0/wcxSd9wFDTpBRWgWIF/D8nHp+",
+	"6eQn4IPorTG6MiV4SikfTq30s1My9hMzLranxENDonhJSL6zQjRqpZ9T0nxPXZuJx3wXTfoaKx4F+gkk",
+	"dxUF4SB0IMDDBLHW6zedztth7/p1r9ltX8GJrBDLiuIOvrEj0V4LiL7lgLnM9+5YUIFAtjvwiwgl1YfU",
+	"40xb10Jj+rAneCIB45X6Fq/QhIwp1bmnVcYkyE2bKUpOCY11Jad044vxLeiTY19I5hbEvjlmQkNEstxx",
+	"wQIJgRSW8zixES3J2w9Nh9BELzSPwU+vIUwiXiDOpBamn960oC4eolrXIlB8OfQwGkK/ZRjqVa87OHuD",
+	"GFZhAlB+Ss+TLEbcKCUYFqMNFb/m7gLEoRA0ZBhXgjFOPJFk7nERkEhxvHLrukvGak0O+bFzTiYB5WNZ",
+	"ccgBCQU5/G/Pj377H/95UCOXitsr9Y+NvTn1UyEmaPXMR8jQjxgh86pef3nw6tXh8+OXx/VXrw7WB884",
+	"pUYUzg4n9MwD7c9t3Zmb6vudSenkpw13QT3e4nfMFwqoTvZ4jJln7bEUrOBMjfts1pvgtmLJtcMJHbr6",
+	"6eIoTvtk4VdtcMof7M/ZSzzKvWJEyncskIqwHDjqbqqRZBRJFowqJ6SBIQNhFKiLHN6LKvoOiCU+qLFi",
+	"MqmtAviZBlMaeHMWzkRRPJoiEbabAq0nY8EnXjBX/Dm0r1sowgXQwbESUZdoBdsINv3ywquAO2jxb4wx",
+	"9gI2Igzjj40v+g1fCl14bQWsi5EldbwyjzRvxD1qi+ZB8LBJcs+UPCFlhCJuQXSdDZzMW1ZhxyW7P2NK",
+	"tftGyJF+/1rc4Ox+6MKzj4QayQu2wwxfTKfqDnMyCcQcuAAoyRyYgmSMa+MPm5Oy4jWc3Vf1M6wKAqjS",
+	"rH6JWMTcSq34SIpxCGcBSenXPDvWv6IpevXvBsq5371FMSkbQ0xzHPmkZSAI4lMYySNfWyAwTDQ37yoy",
+	"qTA+nokoTPFZyNwT+NLI4Y4JiUsTVIxoTtPRWJR3SocTuhlbEmimYZOGJMDF2URur/S7u0yy8Btdqvwa",
+	"1l4sA65hoJ5/pMuVfslWF+yJTJQwNEEsfDpWtHgWiGiKZg2YDiIfSBlML6h1k4DdiVv7Wq0ASgF5hoFD",
+	"mEYWBjlvJL2pGYow5TX1KR+zRpGcHG464r43ZzKk84WaKbbBDW9wzoL8Hf3LSEm4kSQjrXeM1J3ZuDmn",
+	"tHLiKyFDpVLg70pBHtFwhNfWvHQIF3QUEwulQDMO5liwbmlzkpK56ynbkhfoWMEtVph4GNdDrqmfg6CY",
+	"z0pWxyfyWzvzpmAI0x5uSzNo9zrk+PDgZeWEKCXhEBWEeq1wYUbDy2coRXMz+b0XztyA3lMfXNhgzeQG",
+	"mKSscT4DLUe7vkEhvRMeuPM0KTQ66pJtDUDtnmQfPRkWpYCdU18yzGiCVXnSPiscDXdUrZ255ipOvGkE",
+	"Qot6jJN6xYLSjRA+o9x6O3KzXW9bMtjCA+toHXWjEiQuujGOpYlnILH28nZ1tH/+Eo911FWSb/C6cdG4",
+	"bLaGjf6w87ZUwBy3Ie4J2bCNTr9uoNewmOT5lZTbKb1mnE28sUf9zj1HZ0R6XzdeEM6GLg1Z6qjgi4I9",
+	"wSWO5ZBUzll9Q7KPU1KkYt+xnGIuiRcuM6OPUmOPCsYKtXU58xbDBQvGmjrEWrt5+7osFxv4FgjsLTk2",
+	"KNPrLVpB0WE1qWRnbOwpLrrG6oI3OGH5EC44DNidx+7VbVgsAgGmpwDCCGw7HJ+IQnNPwKi2CKapRFfv",
+	"G70qMB34BuwJTwl4K3RCm2LzNfKOLolcUE58jzNwjqWPe8N5O6WP1Xnkh54ajsJn3mgES1wFxrce2j8N",
+	"jG6X45JTul3eFG5fjcgb87gIhwBbsN7J6Gbuhfh3xF0W5CDuxiCHPxVshhpQK8x+6r2Q4eaZM82dtQg0",
+	"Fc0L7xFmRxop2g5heiKJQspa0RXGSbNyo5oMFq0DeW7ZsnDJEGEjY1it5c0JVNUlHAMtxxifHcShBDU3",
+	"aiOh2GNl2dtt7c+eMQU3JzmZeIHpHRbi5YyNb/NoJm5LGCZVjCKa72QCioEZz+l45nGGwc0KBRpXbRKw",
+	"MAq41MF1SuR50+9f6UyoGmmC5YEGTH1z46OrD/VbyNLz/s7c2oAP+Cec9hMO/0TmjHKPT8mnAf9UrVbj",
+	"/6kn37QaF/03w85b8okc1uvkE/pMba8u+m0lDCcXne/bl8PedbPZ6vXiMSjmoz0EfDOgPCppiAXeZFnF",
+	"zzDBu/NGHNsXj4fQ5TiqGuFgz2Re3bnur3h3WQRa5a8YW4CIwtTATv9Nq9vLjcf9YgSNNghkJzhrvW83",
+	"Wz0bSuZJT+pn3rXsnxeBgFgL89P11Vmjb23Y/B4tMPnOPKdditmnIXwk9Wyv1bzutvsfhq33rct+ammU",
+	"LCjm0Bmq/kQqRT0KvHCJbhR9mJ3+1bDXuuzHQwM29WSo3feARMAg4ofB1bfmaXRw4WYa37ebw4v25dv0",
+	"K+Z06o0hkN6au99527octnu9a2vXxhUC/hjYuUL4FKrB4KtGr/dDp3s27LZ6rX76bZxFYUB9E3sQCohA",
+	"VVqq8cIVTpFBkVjzxfRE/d7+D53zBuQ0XvdSmKxTF62HWpeN1xcZfNeGT/uxs3Yv/5wxqNsPvm912+dt",
+	"68FUHIR5ttl5d3XRBknXQo9xnJYIwReKEeLjJsi3/+GqAGGNH0spPllnlU6sh1nefmgOzxr9xrDXeG+N",
+	"f/uhmcyhZF4i6Z1Z6NsPr4vHvIbVUr7MDUkyva4uOo0zPeogvb84B05XxkCoNHqtYe/69bt2396gNQxy",
+	"PmOhQQtQCZwssKq51tw9PQqMiqRsGHSlcJr0LLAEYANWVhp3ycxTW1nmJ1MzZM9sjMFWRkghruD5ZVz3",
+	"Wl0r2jsGo5XJSairVNrsSDOo3bkcXrTP7Tfbg31vEhaMhvfqePJ4HMhF2u3q4FWXxnpUPMP1ZeEcEdez",
+	"5EYZLG9edHoFxAY9vdl3O1qtlvr33Kx2GD35RI7rR+pSoiKrg4AwGgryiLXQCZdCMa63H15X8LRSS0x2",
+	"hvMl6v0TSUAvAd0fN3pCuNBvmos7JgkyYMXDynaQMYYYZ4CROn98GeVEZ63YhylDsYCQpKlIdpZgYBxt",
+	"ANMcKwKsQzCz1ys5wdVj4CTXYd3qoQVLj2M/YVqYa1VeOkz3SkPcZIAbDNHUPQlr830wmUMZkTtmQaN9",
+	"CXe81W/FEwIZU6JKfKsxSULXUDCGHCA+EkyyaeC2ztp9xSLyK9RJ6WCvmkCkGoUoOY+DJGnzpHi2xtXV",
+	"RbuZmQ+iY5MJIZOCxyTNQAHiifJsw8JYs7rUiDHlalKT5g+WSk3sqLRobmpm2Pi7q/6HeF5qzFwIvRkE",
+	"zxvTJ8SAayMSJqKkOcb7VrfX7lz2hq0fm63WWWq5nkyYxq3H3TjYWr0C82tkSLS5XJq13zK2sGHb63e6",
+	"DagSkXsBntYTaWHAvYh8F2QMrOi0DFk885wui7YQRxqrmQ/UdXULUquznDITqAZjn9tj1dEkCce5fOPM",
+	"fPr2qGkOD9XmgohD0J+ag4CN1mVj4YKugsFvWjLM5O4CeIB08wUNJIMBf+51LkmZ+lKJbG6EAVDMxbI9",
+	"AeEMkudwuy+Oic/umC8r6idMwTNrThC1IJUQ3nwAb949iw9JWDoWMp5wbkIR59SfiGCueEhUUIHDMDcU",
+	"a2HKOMUppsVWBYz0Vkw+aPwkLrzf6V/h5JbTOpHirYOzBqEXVKe6aiUjk4uVMAc1tYIuirsoeyqCwZhr",
+	"1riaOAciCpmuFoFx+ZaWVUzUNegRShMTu6GVMK08ZfO8Yfxz0H/DmXBTUBQcLzsuBSbIV5tIyE3MC83Z",
+	"IzmI60+UFauvFM3TaPbb71s7zKS0k3gulPbNXIkWgZMp4FsVLwyzwEFANIsHiMkkQQaddw3EoI7A9tX6",
+	"AAvKGlOhwIerEHdGI/AzwRVE1zoPKzmVz0Kxg3pyv3AeOyzXUgeRfmZL7OSn2K5+TVr96nYuLoBoFWzX",
+	"sArJxgEDayiqZkY1zFQJiEkuRGoD/QFnGoSI45B0Nkg8ANV4GPE8oc/FUcQxccZBCncVUXaAJIuA/MBu",
+	"rnKkOReJG9Nmo+3exWGqJtfMWkOWoNv0W689IK43Zxy5H+zkuP7qxf/z/1f/r+UzKx8EZgK+l026UDeG",
+	"ESvXomLMGknpBfIJyjGodbCPC7DNmhoQiHouC6mniH5Mb6wKDTBaUWIrH0ERAONwIksWJu/MZATAYCR0",
+	"liGsnGQXOARSFipbZDecaFUwl1zgGOOdQjrtRTf5WVRnGngh6g2nmEDs6dQCUt4xtUDDCHO1UhprUsru",
+	"iYy1HOthxS4btmKoJS/tXLSfRFNITg3VAyaB+DvWlIi4/jsr24ME3gDZfoVWrecyanAy6rzVHRppO1mr",
+	"SRglC/SOp5+33qAkXDvrUjOkq06v3R9edXr2pC5bCOmFZs7sJt50Ls7yQEv7lYl2JBeO7bX6fdsIlB1r",
+	"nM2Fg9932mdrxmrvdHboRevsewXAN63m27wt2GfulCGxDTyqeBa4xnGkuumZw4p1VGlIq8nnAeqPXqg5",
+	"9WKjNEk5ZItmssIaIOVbhtQQvdTaY7KHM2RXLsmdJ3xgF2UfnMqpi7FGoTRYP7FrP6bRafVgG7N0FFpq",
+	"Cji5Ne/OHKK94lg2+LHd6/fyChJEVtMwDq0m4EyXRozMpnQnE8R00oAe0gbF/RprQvO624WU03ft3rtG",
+	"v/kmns3QFZEkqXrcytPVq/OYXDN9t9VsX8FS06B6VaT3j72Fp2uyrJhOA/C82/lrK63xG9BJQ7NWT9Jr",
+	"vGsNcaZ4Ci3TKjR3QUtB7kN1gAYQaP2K1RPDvcorkLG4sWBBNaZucL3imDyXej7oSHPBw5m/zFzDopee",
+	"6lRxIulSkvuZN56ZEg8wZuRAPJir/o2vLn6QLJRDGo4qGVS+al2etS+/TwEWsNeSWPNhM8kclqCWHq+0",
+	"MojW1hWBliblrYy8l95AAQhBblhFT3uiGOeYchBuBVck4YbFb0dafw2mkL6SO/ut7mXjYthtnbcUPmeM",
+	"I6ZgAokLJqTy0McBcz0gMJpPgE66oB76k8rJZa7g5fRkfDnjY9AFnUXgTT31qhxrMgSz877VPb/o/JAC",
+	"01zcMdDn0bIQ0ltmmUcWVKJV58Vx9cYLSQCmmI33JLaX5u6J2r02i8aOS63dnNi2p/QBoAnIQSfmKsul",
+	"mBBv3S2x89zbl8Orbuf7LjpuDBnMyEeezKXTe8YGF0Q84UjFGfSJraNoJgWIKAZDNisfgVmUo5UTFoqy",
+	"s3SNDwchiqqKnIl7jla0LEcvetEqmargdXKrCbMSVOHCt5ooJzMWgkB737aa8ayViIIrZ3QZBDcneIuu",
+	"GoWTvphu96KrxnVv03sWVOHFCdH5bIrPzZi/5U66rd71u01vMFYFpR2c4OTWyzCsffXrWs1uqz/sdvqp",
+	"Q+DsPnmZN+WJkuxYqHeKpMp3AQXUc1jmwI0CNQB+vGOBTxcr33/Wumi/b3Xbq3xpNJvbp7e2XHtK3Zae",
+	"98PwL9ct41k+RLGWhzFUJhA6oCfU6tU257JGYCs6odRE4LUvniHObsSExzXJjRZRM173TdEArlDM2wBg",
+	"wgqQApfWvO72Ot2cuQSigdWocRRI5LfCd0EmoVwruvby83QEfC1giimQ9LFOKvCuiTbjB55wSfnPvc4l",
+	"Ilqz9x4rdp6dq2fmiq8EwVJBjulofcsg0Gg2W1eJx+SF3gJWoyZYyAHirZQSn3g55sz1qAZyqpRUUstL",
+	"i6TvW91e4yKrIlLwdzEuKRipbfa9QmuMZ0KRrzfstt412pdZCSpQGpmkPgFvE0iUlJN7LAOkjlbqRzwl",
+	"uuvdxGLEakZqad4ovZn9aLGT+0t1Grh2ezsKHjdmXWpfpgiRedWKF+B+27briSa7024iL5TMn2wxv5Vv",
+	"Egc0lZxSKlip5JTs2CP82QooSr5IBwqVnFIS/6MmacX/aq6FH1KhOyWnlI/QKTklE3Gj/zRlPzPBMiWn",
+	"ZEfElJxSQYxLwbfxgu3QlPijtgbHn020SfyFiSopOaVU6EjJKRXFhpScUjrYA754nf4iF6ehJk9FYKTf",
+	"ZiIq8t/qL61Ah5JTykQvlJxSPirBPKbd6eZjHDlgbQ+FXL0xC1PyfnKzFDu/Pu3OzqzF/n5NPfSM49h+",
+	"jfH92t8lHtzsIeX2FntR7VPJ+ULj48m4MO1Bdp2jdRWXs55CQPSM78+CRrrEZ77ISOwXs8ZYBVHThXSz",
+	"rquSU7JPIOtrgiucdSCVnOIS5EUenvgSZZw18feWP0YvNql4m3ecqGMoaDawyp0BtCDjp1Df5cpSrSxZ",
+	"UlTEI+UVUOicLvWUqR+dsb/rB/KFjBIbdPzBaEDJF2lTstp52jRsvkmZfe0v4ZG0AbfklGzbrPmoza3m",
+	"IxpQFTNI20TVN8bWWXJyKSQFVshkNzaa5c2F5s32F4XWPcD7giKMObsbkJ6csSyZFm1eFvgN2bPMWWa/",
+	"NgXIGnfMVwkWrjOjWFAzZguLPCXEeIVSn/klVSdwnVq94meDgMVq7apfEoRcp3Su+hlVxVW/aj3P/jml",
+	"l1k/pBQm6/ucyrPqXSmkKNZJFKGzJJcitQDobCLOayKQyNyAhykJ2f4mJ+mmr7klhxb8kMiPK2Lv7X5Z",
+	"RTnbY8/dKqPhUqcupDIbXJ3qM1yVfdOPoz/Br6bTvYjgOhUHahUExOOYtuXBD3Gtyo3pEnHwkHqzF7L5",
+	"5ryJGCCmxUCSglyiQUCX6vOtzr3ZlIEBOTqfnZKOcilobKQ0EijWhLa1G0YWgbjzMkXLIMZJqxBJ8Fd5",
+	"ZCKFh2AOdchIhwHjZ4zwSsVpQTJjDIh8eklmn0naSP7gTPxbXGrKRGta646jRTOVnYsSKvfJuIlhsR+C",
+	"ZhJj4FTjhVi/JQeYR+nMIhz7ytgIWJguk7p9ZzjwG+Tfr17Hqhz8JEy1ppCgpjf95fPwV7xoRS5+8vRQ",
+	"PY1p+Ya+JBgaZ/opDV935lF3Rd5qMxeYDCyiU1t/WsVJ+WrebfODE7xKVTrYN+tuV/q0JXnGx0g5yOdM",
+	"an91em2VLYh0Nu9XA80xtzGGS7zKbW5SCMX0vlg5L6dkE9ZNQ98ub5r4uLk+X56NPgLr68JBr2N7Opxk",
+	"e2aaTv4smHHr67ErRqc44/bU9O1yfKVH4tn9vBKBE+T7BpzLgWzW7akLPL3dOtOV/7L3E66mebeTY5mp",
+	"G5Z+7a6sM32CmRto43eCl9tShl1qIBRa1/YqhFBIox6nJkL6VbtsN2ep/AJb/Sqb7BlU+ubyU3ol20pQ",
+	"SfL9o8tQ8at2kaIgG8jSPYDzV+MvKkre9wJI1cJMLZCrapsO6kuITrvxhvUCxzaINp9TZIJfTLp4oHzw",
+	"aFz023A2zN/etYrCLgzxQUxtHdOy1r41Ju3EjdJunS9AnA06fw0aLR/AeHsbOO+O1p3M1rNy6WpQOCXO",
+	"PoZD9OtvIYlvBbr0pOsBGQvoeRha7Y12uDhflHqY1SWWrznLVWKx63QvXGjKPqdT9uxvCzaNPyz4tFC3",
+	"lTN6+PxFXle9EPcsqIJJasY+kt6bRvXw+Ys4LgQz2yFpsLBmjPT+zobw894URNONZMupWeOVp/pQbXfW",
+	"u9ybIk/yA+mErRM+KpGI+9sufEHd/G4nnp8u4nXjcXWD9zSBpJG12BoIr1y/6o4uD/FlDQ6UDyXj7iqj",
+	"jLbAmBTk2Lal40TtjG71M4S9FRte1RRyTxK6zmgMwuNuVqh4zduv51qyoJsMzC9oXSl2C8zZdRu4ZJa1",
+	"HSbsyee+hG4ZI+Nj3dWIhyj9prGys8BqcGTOQopVSJDkJhlXDDP1dYcRxy40+Odc/bQiZxWQTWyVtbJ4",
+	"3H5lNbPwMJMUgsAema/Yr0ttEuovZvSGhd4Yc0TpXOgwTyuLA1IUfBoqgkbEZALdOWzIYPPBBQ1DFqjp",
+	"/9tPjepff/716PN/LUKVMwylxxqn30ARzr9/lfqrg/5rGCr35XXe9PwrFF39ECq4Jl0tTkyIgy2TGMRa",
+	"MZCLlVga93RYS/bxqQcVhM13ptzCQIydIbepOZeEMW6vkz+oPGrmjY4BZapYql1DtQAEeoNFF1gfoEVC",
+	"qOt6SL6urCOcUF8y53d1qhaNPHz+fGNJ0fWnsENFUBvYRYdRsNpiyEMp/AKuGHOVjei4p5aDiw0tXmiJ",
+	"QF+jNP3GjUGh1UjGW0uYwPp2sdmJLWYxGLi/Hn+uqn8OzT99/Ock9c9gUFN/vPj81wK+smfleXOougZ9",
+	"anupY0wOZzXOtN00SPBV1Sjy3OrB4VFafNjmauC0l/pMk4m9q5ngjLiMNFy677Smy5E1rZDpyZ7Xt5xr",
+	"J6NJKgL7YbYSfVd3Mo7sLVamNDFLTDB9w4fG3VMCeiwmQzEZ6p4OSrNm/sRjlpPILrlYcko3cY3oIdQD",
+	"G7ps7FP9c5GRoTXXDuSM6hV487lWsvzY3uASyYI7FlSl57K0+EZd+h/6U20s5nZhc2z4lkGw41VrWSnv",
+	"MrPStbIdPJQ9HhxadBzYhGwlvq3XRNyswydrp9E1WMksmlNeDRjF0hl6RKF1xm6zVlTBGTKlAVcmHgsg",
+	"LkE3FCTlG7YU3NVpPYhFcPCVWmlzmyKDuZm2Rhao7gpr8Xd4OonolIzUUDtzmCDIiBeSifB9cQ+iv+up",
+	"aeYepyEewZwuFjp2LN+faoemV4pzZ9sVbd8ByYy2Gtps3SHHjM307NipGYi+20UxRzsHNRXMlXjf9nDx",
+	"AedLqTNbq0clpzQTvlvT3HDVwDfCd1H7TQ/TJX7WDWvhI6lhOqN73bAePpIahkni60a9FzaQTZrSBqh0",
+	"9WNpsJik/VrcWmelmKefbJoHc1PofvcbxmNrTzMYqrybzoZrbE+v8ZHUMN0Gcc2oJjyRGmTMTOsHduOn",
+	"CgcrjQkLiW5pL7uAh1NzxTVB101xbR4yQ1FDqGG5m1Uj0XbTgWcyA9HbNtS5y+snQGdjEx+N58Fk0pqd",
+	"AVrbRCh1g8+eNSZNND/H+t8SZUXkAJ+dkuBsC6vKCuT87Gw3zMbJTWMKqMumITm6ss2AFGnYZoBNFbZ5",
+	"PkWyNg0ooh6bxuTRcLsRBXi3aeBavrHb4BQL2zS0iFbsMiZDGrYZmqKE2wzI0JBthth0c9PzBYLINkOy",
+	"gs+WY7JkY5+OZ5vRcCO5+tmIpLEltzjnACtWYer8mAZQ/eCGKQUGu6lraVUpOlhrpVbKWsKKZPEedFxw",
+	"SMS9XyIGrTvQ/4pvKrusGtcoJYITb+tuT/s219DG3o0aklpfL4rFeiuaZEVbkrHgYwbtF8qYg2/EDUd7",
+	"O7jLgm13p63T+de912ZrDUbdC9uoDvCth2UOSPkg6eWP34TCpUtYwg6mPrDrmPWk4Z5AMwHQSp2olwC+",
+	"AP8SnDCliGpkZCA4chLbvENGSvjUqGhEyhEUIyDUVC6zU+09l5RpXENJIbNVS+iUjFDgGFm1v9zTfNCb",
+	"qSwMP0KPP0JNPxo1Cd7EoS1twJRFJS08t0b6ZsPQoA1KgGg3BLZc1xUIXBZgNR9pKlOvuniJkeFV/bhI",
+	"Z866XAx0E3VFC/aWqB7LYykdyXhEdQedor1v7cFZhzLFzcEV5ACdocJJWqlWcMrcCU+S0SCq14/Gajr4",
+	"C6l/LaZjWYhYOkZea8gpdxmVLaNTpXWljJ6W14mygvMqeXidyrpaNc6rFqv1hYzKk1MG0rpN3hxQYF5w",
+	"CiwWxbaATeJ7oY0ObtOVNjJtsozaOZoPM4zGikEuPYLK4VwEBSj8TgTx7VfX3RRBC2dMfYIeiEDIF2kD",
+	"mOWi2CEiLdPwkkoJBVElGem+lqa2ohqHZW/K2i8tRUCm3h3j2DcRWc4UIkzYfBEut7CZbRPhZsGqiBi8",
+	"YdQPZ9BMSubPdoHVZTdHqljNqGCNrrfbmMzG4veauVYvfY3JPt7UWi3IBsBnpwCd7fItBT2LV+OK3Kk7",
+	"16azjWNk9b4KQYLZGe2Qzfd1kve8KWdu4lRN9Wkt5hj5kqjJLVPX/InElq66YXPA7jwRSVO6Rz+x8CN1",
+	"a+C9I1Lmke/jxTDVdebijrknukaQY0pkO7qeYrH0t8IRaLeGVe9jwYIG4bJ4d1gyT/esUv+AOIQLxDpd",
+	"wLKwGU4i/sjKVmnTD3Kx7u7qVtCLAjY0WL5xfROPowtBrzArXzKlWJCA0fFMV8CEEabAYhkP2YmPTZ/W",
+	"KdEH7PnMHGWNNGycIABULa2Z6sogziq0wnK7ta/hk90uwLGfiMUmyG7rsI/tYv+tNySkdo+IkU0RILmY",
+	"/IIghDRVyFwjvfMMtmX80CnEWkPLdnHJ5iuyrBQ/MmK+EUa2kkpsKlsgmzwoaB0XsDlI/REcwzkL5VeN",
+	"Z8u+fVU0W0oh+OKxbPbsKyLZQEWGMLZsEex7KnUVdSwyixdHCXSm2rHgVpXaWhHQv3V8m1Ke5L7pRHuG",
+	"xyngrTQAWUC2KNVufcv3I4xmWXvGxFmwXHXbUtb3r37bzj3uydk2183o1I9z3fTsO183q+r2KAE2Wq/U",
+	"VdT1u2+WaAHDwtz3IrhlQXz18jAoREJj9xATXJAxQRiTmbZBaMtZald5m9LvPFj1f8fbuOoC/t7jUhGp",
+	"vQJjdY+NBXcliXjo+Uklej2EeFClHNpfeaC/mMryPC5sf0Je1IkkoSBHdeLSpXSIyyY08kPyEj6T8ov6",
+	"MfmuXq/oluto1j58/uqwnupy/6JedNr/W0bV5pyyv2Oqbcykj0O1DQXcR0jSY090awDOlsRnk7BINrId",
+	"2r9jWGsb9OOA2jCXPSCda66TlUyTpipQZhzgnimqU8A00uDMhnxur0m9jkd21MAibcqKV8+HcbMp9VcH",
+	"i9uRqUMezW/QgLX+hKw5i2ewo63zOy8iGm+XNwqQK+NKvyj85vRjG4ceII02n9aC1ibLKaJ86GwCuz20",
+	"vjnSesWhZDPS1s7yNY5s3NAhz3m7gxcud16yU/I9zg72AJgad1g0bqMktxAypH5s60uN3xHCsHYHt56e",
+	"eAX01iI8TUC7oUKUOYTPTunGC8LZ0KVhOi0ZvigyrO6J3BMvkGERcm91xnT/sdiTifp57DpKjT3adFgG",
+	"uitOJlV0a93RFGP9arxejbm7Yup2yIjTb42U++PPBhxZjwWbznn9Xq032fOmdpOe0qZ16zDhAqI5wO+1",
+	"i4k1X4J6SxOruC3OB8Pud7k89A31UjNgAr+aNdNXspheQA/BncBn1eveK/scoyPxxY+1KzGmfkrEnQQQ",
+	"yVEYGnAhph5vmha3K2pMmZ+zilwUgUKWmzSt+cbgO6oXaprzCR3a5XP1shWt+bnIvy/CRa5OSijCxWbx",
+	"PfUmJ70va97UBopBPPX46rz6hPSsD1nFx7JJlZszzdpuQa7l5mEQlZ1Pwtw80BTa2CWByimZuJUsLz38",
+	"bjfhxWR/xfM5W+ZVrjm5HW58puHLylu/XZA7vL8vbhnX+ugWj6dvJ8Stbk02MmlZa8lGamVFBVqYlEMo",
+	"SVFI4U25kL1qZ66kAmDBKyQDsJIcIXjNaMCCQlL3gLJnGcKRgkVqJTkwrA//vBBTEYV4y1bSkz2ow8o8",
+	"5NWL6IQzFsgdr0Zhb6MtJYqA3YlbZueRr4K+efIriQXv6NQbX3j8tsfCJPL8X8R+W2K/1u/I7g1I7WHD",
+	"seATT5cQL2IYeXnS0KFM+GDS/B+eIOUXx2Q8owEdhyyQxhRu5n5xnOJFL443GgD1lS9gSsV7KUQwdjUT",
+	"odjlrhV0A9vymkGb/WEU+IVEe68Kktlov/gNG6s6PsZtZTvCcX/h/SoQUOPssTZyjcDbcT8PrHGpN4Xv",
+	"frStxVNuyVTWcBNrfdYwMZ0y6Ie8c9ht4YIFZ8uu6auSJzMt9MpRchNJjzMpScAmkYQWzkk/RKrD5lI5",
+	"F2XdkHkRMMl46GDSkA5iHw24bqKIbRaIoiW+Nw6x5Xo8uQmqLI9WtDYaOWSU7a00Oh1wLnSSkmnGnZQL",
+	"GFVq0PZw/0IG26CbFQW3Kf42XcngwWdqs57cgX732z/+eXD4ncUqHKLpOHMdBW+MQlBkHz+OBQ+xa3ny",
+	"yxNJfKV9kwUNQnwM+nbOoWEvvjtd9aIXBnU+vfoPKe/rgftfMrXdMqpSER/MB/L8nurhOKVOuCiu/vai",
+	"6npTL4SKb2mYHBweHUPxT7uWW7366udfX3xe9Y7tRLXNqGyWm7Yg/kuy+2qS3QrlX9/vvcStTrh4zwJv",
+	"svxSmPHgQjJriqRYi91eCrAbv+6U4nBH/RR1jdXrTaweBxZtAERbrEq7Et4gMW5VnbZI1Cx+rZbN8t7Z",
+	"tX6DzQH+j19vLUanDY6Kje/fuuRgysOxudpabFBeb6qCp/Ieks3eo5ngzPIlbzMgUWm+UHR+zh4V3gu7",
+	"/E+R7+MB5fd5rpra5CPy5YOXG28BhslpShLbmfQxWfM7KdVsO19U4n1Ke6VSh5SFTiY3YIMSmNY4vuWF",
+	"/df9KhzwJYwCnvulUS7B7/Xo1YWWSSt5z6oGbu/oksgF5cRXCl0tV2V5QwSAU/pYnUd+6KnhCNm8GXNl",
+	"UzYobPGlBdjfuwUPSMg2e8Jg2XM6DkVQWIT6S0iJdmX0L9Uvwgy7KY5D2J6eeJNwl452mKe+bxqIHn2z",
+	"HXVJlvUlHS6ZPjNxGzQLohmmk+zZ3kEadhvOfReRGzrzp5r372V9y9TjfwTbW1HVp68aiVuwgFWxuNmS",
+	"D188HjfzghUxuXHplMoJUbvFqBST3EqJ+d0hc3EHZrgFDUIiJhVCzVO2ye+Gjm9PYdwkksyFkiblOXb+",
+	"pZzco2lvTj0uK+Q+8EImCRccW4KtAl+OgY30dRmlCwl5WDof6rHY8dr0jkmHMF9i/2G1JsgEDqOASxKK",
+	"b5f4MgnEfLiOdmxOC4cpUskHq9LeczDB1PATXZkoDH0GLaG1W3ffPPU1VNJg0/YV43EEkyu3ZiPfHDtN",
+	"0/Htlmk+SmF4EPBDsTPoE7R7DPDn3ckxwNPALM4tySBTZoMZfE3Bz1kv8+Eyvk4S0yqx94cZ5telykJJ",
+	"TeKYe0pu2FjMdf8NA7knij6FzCFyJu65OjUsfwKrq2Wrd+8YrBwfwXrY2Q14/3j9vdb06npovy2npC0j",
+	"mYwzKAxCrrsXDgHrHXlO5h6Pirt8fammXbiYoiPMCfW5FTeI8RH0O/0rcBRor1jAxgJqt61xHqzx8hfI",
+	"aj02jgIvXMbyUTb4qdgPiEX8yJyOZx5nWGnN5r6ZEudROKv5YurxmozGY8aw8FRBlwTrHauLglvfF1YC",
+	"3xqbt+y6sG9dQaCGdKoBu2M9BQy30sXpbUjoXgnW5OkVrsC55JR3inXqtZrX3Xb/w/DLFcdKo9wfobNi",
+	"qrZQvp0TIlScnMYVeREBibgXSodIpD+KWVqJgk+UWO1xJTwTRdJJmbMpDb07Rv6diGjrmpc9XaLhB4+7",
+	"oqC9nO/NvYI1v0tWuOWLUE7XVea3el6yUK6uviNFQjLuYfFkEjAmSbQoqqLkQQ0jd7viRJFkeynfCCw9",
+	"3t6yvZ1CBAlpyFZwZF9Ij0+HuvJMsVwYF6AKySgUo1MyEgvGrWHkTyQUoRLdOPntf/yn/iCicLTl8Y2L",
+	"cVe9HA2N6iyUyAwN01P1QAtj1x+QGw5P5JdypjieNCiRXCFSNv3SKiekdd0lhw75sXNO6rXSKg1oJyo9",
+	"ZVxpuruT95nw3VWlxSBF74kkYAjGXiBUhsAngZVjJ+y4KldSSQ9dBGRGjSZc5Ng0x1REi0APh5otUCi0",
+	"rBYpQ1wI3J7taLRB6Hf6XUV0OoOjm1Fbnc3IyVDIremPlY2/ppZb+3Xjsup7t0po1yNOyOj8x5FDwntB",
+	"FC69rL84JnPhklcvqwd1AnXpiIvoV6ZQu4tymKji2N34lnCQCQ2H2sWcHBzqwYWHhf7erZHK3PLiXcpo",
+	"Hl8QgwTEK65jsf7+xgRkhxeJKHQwvAsqxylehbRjj/c/qKaGrYTapWv0jcwUSNAER5MGOJE87jo5Qm2d",
+	"hQ0uQ0rta5ghIms5RHyhvl6dwyDiEK6lH82UMzTbeCKhYz/YxBA4ZkAlXeRwywt7I8TtHp6DL1bX0LGL",
+	"Gpqb6wWxLr9locMH1tBbYaOawOrRlqA1u9jCgOr/VotbaxBr2JOKwJtCgcNN5W+2MHM9Wum+2AKyXZm+",
+	"tAUrwbe1928n5aff6LegUfb+sdOJaPg4bo5U/GMaAa77TQx2nXvjQEisvOMQVpvWyJr4yLTuvj6Q8hEC",
+	"J3dIxcpUMfapx6sh+xjqFAhd49tzscL3J/wo2ThgIX41MpY8wcfFstYDk7u+Zq7WF0vOghNoSxmtC8l/",
+	"7LS4giqZnbety2G717tu7Rzv9zXPIXd31x1MYjHPwGvlwTxeJudaFmelbj5GFqYdHr9GMtpG0/26lYnT",
+	"pSczho50ZSN5kih6xVXPZOj5flx1s7ymEmClRho3kvFQaSAoEikmKr9SZeE9a/RlyzjnpSPogw5dHPIp",
+	"JFuJRNnCz18BGLEfbOvIt7ybdg857Is6bQpE2BWmww73lwrpKIGiEMPWj81W66x1ZjKBUL2Awftp+jB0",
+	"eB8bNHd9PXbOxAWYyAMvxP4FCxZUjQCOj6CGHwjfV1fu8JjMjDlSK0Nj6jPu0oDMBQ9nlaLmIEDYlqAS",
+	"8nBWyE+2rqmdsrPuvnXdN0dvAekJjTuHPsxuu837N1l2Qb1Ek5Q0dE7HH6ifLPifJv0nAKxEhjQIpSnB",
+	"bhpU5E90B80JfOHFZjQ1NxjmdSseiw5hLTod7xKrkw6xTW0pS9s2wQcZ25rxQw/pSq/DuiWS8uj7Vp88",
+	"M5CRz3713M+jygmZiXsyj8YzbCGU24UVNkHKdWOD5+yUUHUOMozNAJWtEWqNjpqglFnBSd4rH8KipF4U",
+	"1AFEWUkSeU8XC+ZWaqQdSjJSt2xkIn9Qj7YDmab0jm256oeUthe7MYNs2MgerMA4PB5KL2bUjRvPAN0s",
+	"19dctO0wYI1HfW2p/q2jT3RotQ322ERQWOH6QeX9s4wyH44WR9GdYBLkgnFJwSRvYzXktSJebxFFR8qS",
+	"MROgB3dptJITxY27EvuX3b6riDtZm9q5b8F5qztsdt5dXbQeEA66dXbs/naS3FW1FEHNiXQ1NnD+xa29",
+	"VpZI1XPmO7d+1SjT4jWsCjQtaGf2xWNN8+9YEW4a9/KDMrAxbYF2BHAMJ9kiu9gx8Yk0DhjK3biHC5L8",
+	"sbfwwJhdW31A37ZXwcYozxVRnTZP2UehyE+7tUy6ITJyZSjlyuVuZHlfxer8pWMet+BIKylTppHzNyEh",
+	"1gI20g9NHh+PeOALdqccRuPTRhMkIAvhe9p9u7lOhRcSrpgleOtlmq5UaitO7BvTlI12FS3yPZFoYSnb",
+	"cKmkLf7ty971+Xm72W5d9ofn15dnvbVGjx3J2B/l3mcuegrC627x77s1wxZHsK45wSq/5nnAGAHPSxwY",
+	"fSPCmYmMPiXzVJIhKYf0xiEX53Ajm120UOjoLjt/7ri+Tbphjt+kF9dNhALLX4zOYBPIwcnIgHRUqZHW",
+	"RzoOQXlCS0YyPTqSLZ6wvrDWwT763g7tIXJom8ftQmS9FxOqcOJBKZcb0xNXXxb1ftOWfCeN44fOeWN4",
+	"1u41Xl8UaxtrE9f31yvMtCt3oxvC776Z1uWX3ovaCsaJA7kqsG8d1In0+NRn1UiydFS5zLpE9yxtvBKC",
+	"udWtBCnqabtDtNdv9K8LmVacGRzfOZNBuxvst+lwA0qLbpxmLJ3oe65tZ96XMsKInmR/5764/+jt6vwU",
+	"4YJG4WwYBd52hSNglfmdvaaSHR1mNkPKgvtL3RHTNGPeJrRme3yJKz7gutIbigG1Eo2grIy3z9V83+q2",
+	"z9u7e5shyUHKferLmKFFu7nmi0CoXxVgWkGAIfD7ly1jagq5WlLZvqx5Voy/whpvYDuE+jyNfrtzOTxv",
+	"tC9aZ6Q88Zjvkt/++39i1TBI6tAgkHb76G3qJ+5WLi3jkC6EMlRZeGezxmy37CD0qE+wHAN0f0WgLdGo",
+	"50kisO26+hPIQMR1k/ZTQpOnAURUkpG6KSPiyQEf+4wGzCXlEVZ9GJEx5VyE5IYR/VulRpRA/72IO94z",
+	"Op4Rc9uS6dV8I/N1zWS8jxztILtlbIHaTXgvCFWiWlEdvHRVknyEGfUTD5l6Cqu/6fa3kyiMApSZcBMT",
+	"ETBy8Kpeh5Cig5QBeatCJ0r+m4qq/jK3u5/wsZ/t56refCEClHGoEspKUy+cRTe1sZg/E3ThVRUuTBl/",
+	"Fr/6sz1c3nqLqljg/ahC1oaiy1r0tMquZBw0vQ45OnjxonpAqL+Y0eoh0c9qFazRa7bbxGdhyAIddLwk",
+	"YyrZKZGhUFgQLRYsqKqvKgrN8FFEMiC6ye+QQdr47R///KvSksczhVbqAFwR+kxK8v/+3w5mN4JynJFZ",
+	"c81F/mBHkK5mk9F9A28+V/fu4Ld//POgXo/hXVbQxicrjtJNxkr0mS0XM8YxXJQuhAwDsZgVVUXJSvl/",
+	"MJClCvX8C2LbQOxhxYo20Iaj3yttyPXw+YMdW7YGVKacbe3gxbGOiP3T4eGruv4PKVOdK6yTo5Qg44XS",
+	"nFLWUHFY/4MB5nOR4CNZ8NoX49tvYoRWb0eFb60BOpIsqN3gKr+89dmefYXpWT2CZmeoLHJPJdEDSJmB",
+	"Fo3Bx7p2PxqM1eaavpC/e8iOYZGPBFicfCu4PoljPADCOBJu4VQIl5QBxtIA2dF2PPPgCYrExknoSwEJ",
+	"ddBxWffpxNCDoRbLR8kxmcJE3+yorMpIm88riFf7SGeWvGDjuQXJwq2W8hiAAnelzAURUTgVHp+iYyYP",
+	"9i9ZhewBFbisN/68glQWntPGLtw5oELn7dS3nuBDLORV0IR7XTkTL7ThXhYBwWkqhZkN9uv2g1RmhrWF",
+	"SzIQu4CF/ZFuWHIqj3zTrOPf5cZBzHTMknCC+HZlyf92aGoYoaM/RzxmjQnWaqKex1RwTeyZ/LG+ahTk",
+	"eSEH2NKJuNcyilwtccRa/EdcoS+zsFWXYHejNlTce33Rab7dpf1JHk5fCCwPyo1JHKoWADfC7RHCwdRR",
+	"XBt8/p0LZfG9eyTKY93rDQTHSLoxnZlTlxE6hlzwpBH3e6U6gf77u7ZSn4MZWqcPQ8QHhAr4ivOfKvWY",
+	"KL0LpE7OICwTDNeyssJ0vclybSWWijnTkxEaMOJx0DZX8Om9zdsx8IpuAFbb39DRcdcGmF/GbZxuT7nS",
+	"Uo89RQuibkxv+NWVKV7rqhRzj0cS8t2zbei3zZdY+QqsWxnXv9grFebr57I9bnGWraN+TEBu3ruKhSke",
+	"cmLbcT1ErhWyAOJlYZGJpHxEHg0dK9A45n8bVI1U49z8Bd3zpF3q+RsHZWpLfdb5TfsMXLBgGMeoF0qf",
+	"Pg2mkBUEcQlxTN+e1WJCb1NlHmNeUGPtSPqFbjOujlL3uCqM/b7TXuXC8laQjwmuNQ9eNqaSkfLbD00i",
+	"AvL2w+sK8SShi0Ug7hSriXjo+ZgC6sQVr8aUkxuGTkI1dNht/eW63W2dVSBtA/mVybSTRNKldeesWIUv",
+	"VmnFwncArwWDzAEb/EoQZjVmdxaMfxMJLPf6VTKYthgJePLLi2Cp6VdIYPiMZXbEpwnVNq5aITxXNLXe",
+	"k2R8eTxajRS7qEc/NC4uWv1hs9t6SDdALUs8jrKR4iUWZqHgjMGmf4faACvtr+lJmmi2/Ga3Jr+KDZcn",
+	"bW59tEuUsepuvkzaRKxUGTwDh0Qc/yJlcJhw6lcU1dYmaKinYqUgnkKxZtMMD9+vKLnJoptRSXA5Mqbs",
+	"lLtJtXNTL3XNCa+4xzSSBWLnyKx6dKKWRsJZIKLpDJZnfiKNq/YpGZmKE9qEc5LbY4ZX2mzSTGUVrliD",
+	"uw8KV95HXttPynscZrnCcITnt4lcrFTN5EZqsvGSrak0gkuQu9PhL1IhNiHG25eG3Z84s5uZELeNMGTz",
+	"RZE2mfyQlyZd5nt3LFiqS4LPGY9xeYTBmtUz/UhVvwETN9dH2eu5dtf8zHpWJFub3gi/RCwC18yYxfm9",
+	"MrqJHyZlSgJmJgNhlWOREfPdttnf8YLkmqTLe+qF+NeM+W4pHmUnYhaRFdjMFm0n9REDMcXmkzhyZVHy",
+	"WRgurBV/wVocPg0VWRjiJVhfIxHKEmtU2LenjYjCsSgK8xnFMIY85cOPHwnl8p4Fp2QE2wfTkfqNL3WB",
+	"Gc3dygFzvYCNQ7RdcRGSidAJHKdkFHpzJqJwdKKYm0kB1XMDa/E4Gf3Qev2m03k77LfftTrX/dEpGY0F",
+	"59h2OH41TGC+xTp5NwF416EiwYi6bsCkHOrQlRHWDrjuXpCASeHfMZeEglBO9IMYHnOP2CAhKUWtHjJI",
+	"beZmo18CC9B7YG9glEqvVvHB9GoKMTa5VPkT+QteypslGcWPjYp1ukDT5SH7OGbBKuKExWcPyFvvtbHc",
+	"4DE8keRGuMvdg7Q963IukdHFdzB1qWISVkrtOUPZEvRMX7nUNSnYbZ6s5C/LZlK/G3fTCHvWumi/b3Xb",
+	"rS/D6NK8549QCz1DS/MxwRx5zBNJPBfrvcBnSSaMuU8kGXmuuu6aO8I81bY7ImMaBB4D4dnjxGVjb079",
+	"dGriwWH9pbNrxpq94P5yUZQOA7+BJUiS+O6b7h42Xzwlo6cjRQe5K4Fx6oif5YI5prE5iPcY+JxKn0lw",
+	"qSAJf0MOmVW0qjwYPP30E63+vV59Nfz5T+XBoJZ8qvypUlihak4/tnEdem796SCDcE4p4t4vEdM/6xg6",
+	"DcGuucfbpjhmgKxz6kaGYoyg9CkWhUaHcigK/Mj7M/mdS4HvVKv58+rLEUNquQ+J6bY0kfkw/Mt163oX",
+	"py/KdQXme1yOul74yKYC7xlioef9Sr5ZA0UR0pDtl08r7ljg08VQFz1FiExo5Ielk+9eHNfrWex8I+6J",
+	"L7QaH9dG1ilOmCohvSl2vRdCh38i+F7Uj7/T4c3r4Llqmz14xz6I0rt+3Wt221eQW/NQ+5dejEXsfvDC",
+	"GS7ucc/ZfucjdaBMn/Wl1a0mNoncMp2+o0cSLCS2qUfNxmQ6kxK3rwCfCFU7+rqV3uTx6VB62j2586u3",
+	"99bp+zLE+zJM18Tc+b1bmm7y2GOFqOzZoTrwNyM4tuiE1tLpvjz2UVmGnvRBpDFiLezWdf3c0Au4ADgm",
+	"3fpbGI03rGal8RjH1WwRrGbA9whG5HWvW2VMxjFDe8zIUZprJFlQMf38gjsWxNmxhBodNCVc1rY5uOLw",
+	"vSsrdG/TLtYvfeWKU+YhIJQz6pr6KWPBQ49HIpL+EuTiWMHXqfrDxnm/1S2Q7nYgj6mbuhN1S1MXayN7",
+	"GnqzU6y/41vez/0EnbUt05KyHOpMsBCiCGQueaW+0rYW851tJW/UsFb14mvcSOFHISNK2y/LCthqyuoD",
+	"JDktAuFGYFSpEEtxpAEjV51eH3Sy3OKPv9utzSJSbnt7Wx/QA0W0/ZsIFElKX00mS/yWGXqJDofRidGZ",
+	"PT49JaMF1ba4myWhPMa6UzKKidCJqc6kyQy0eSD6Dm1PTMgVvAp0x5hS2XdTYpltLPXiJjoQxlsETEZz",
+	"VIVyLhTchHWRi12yeWBh9vjGSzz3uP3twYZr/bVu684Xaxv8sfSIraWOYoTP+cBWFKqADkZaW8NnkqIm",
+	"/hKT08GnIe9ZgOn0b941mqADQPFYT5L7mfAZwa1C16Pr/nn1OwI9P2vpzhf3M8nGw58a1b9qQ0z151+P",
+	"jz7/143dRfX6C2STYkjKh5KgL2m0zBKj37nlEuuaQOPJntqIrm4AHSAakULwfHUDl915Y1a9ERF3iQkM",
+	"I9jOYb8eI4SGBBqhEhGQgE09GWJx4hp550kJuDanvhJImOuQiN9ycc8d3SnAxVEQL39CjusHZHR92bju",
+	"v2ld9ttNpf6DhAUHBR4D7G8Rw0IxWlDstNL7lhVox2/ZMqccWzWUG1dtJ9aRIVJgNAFTbvx0VV0jfIJU",
+	"qxBefUmqVTkWCyYJdW6UEBpD5FTfyVCS3ptG9fD5C2yEILDUhYYKgfg/AMaqjcM1Ni+xyj4T35PQJQ3z",
+	"/wwSjIjGKWizXR5ZMDkhP/nMnbLgRNfS/XlUASGE+r4ZBZU81EbhjWREA0ZPno7INKBKZEG7MP4GhbZB",
+	"iqE1ckHHt7AfztQ+j+tHZHTe6b5un521LkcO2L1dA1l1Brds6ZjCGViKEMRENfgOw+w1B9TPUL6MO2YG",
+	"jALK3AdeGDJeI50F442rNjmq1WtHigEq/iv1OhFOiuF21IU4hFnViPYZaaK7iyBqSajNvgSYqFHMJTOm",
+	"3i2tNxzouvMwI5YOUGMdIgXqD1BcX/AwoGpiupRxYZIluObGFJqAUl2634cTilvwGThoIKh3jMdsAdPO",
+	"KzVyKUJTVk6d/TgQUlaxCxa5CcS9ZIGZQ5Jys9PtYXdEdQVmjGIfOayQUPqx2ja4ra5MQusWnvr8+TPc",
+	"qYlAQsxDOsbWEzgaPR2E8anHGdPZ4MBw4ULKk2fPXDGWNbxGNbpY5FMVFG7reW4oBwxa+DRUdELdyBPi",
+	"uYyHXrgkZZuqOEhsHGwkfXjecNI0TTKpNFpZcQZct550yIxRP5zVSAtw2DjfYv8MJTLd/HmkCDJa8KmV",
+	"FTHSBHo04OXzgPHxTEl92gqLT0syob5/Q8e3Dmnxqe/JGRHcHEulNuAD/vQp1lR4+hQxWvt1F8nxnZDR",
+	"j9XGYlG90CVzfvvv/0lGDcCG6gXl00itgpSxISZeMOmQ0S8j4k25ojPOgCuoCQ78frFQpBedp2JCJsEz",
+	"iDXnOu8D3KhROFPwHsPt0wnLcckeeP8k0CRpPBOS8QH39UrUNth4JhAvR03BQ8athepdG5OLfPqUBAw1",
+	"I6brNmB/deaSG+GqI2HoWnFAYSL3cBfjCxpx9e2JZjuUu/FRk/uALrR0bJL/1JIUPx2dqgHQ8dFGKDi3",
+	"w/OGebN6wcSnYW2AqT74zehXffaObl6e5LB8Hp2aK6um02U1cdibfv+KHB8eDnhmgpN8ESmHYGrLCfkV",
+	"8mhOyE96yG//+F8/f06/skZGyUcstHTDlkJTEgNPfWOo6+pUcxktFiIIocITDeicKfpTXtBw5pBfIhYs",
+	"4a64LKggQbsJGL2FNPMBR2EJUVZNotCEK/zTcXU67WiEu6iBN8x8aLtsvhDgAFf0ZmQuQg/kIVl7+lTf",
+	"TRSQMPXT0MPf/vE/yZ97nUsF5YhhXRaUgRRhlUoAUcTYZQu1DWszA64exQ0l+5UOgXKbUKIeTAnqL5wW",
+	"cAiL5Kq3ziMJdaqwcAaKy4qNiUi9csAjvqAgxMgoCMRUiQfl0WAQud/V6yPC5Jgq1u3xsR+5zK048eBm",
+	"XTGx5gFyC+GT8YwqpgFFaS6vLxCpz1oXyWCMsdTjbzyMVwFljLD5DXNdBUiHiDsWBIocqBd4Uvg0ZJKU",
+	"r/90WD9s/PaPf8IfLWfA1R8vXuhvXryq1Eg/U8FUsT8gORBXhVqGzvCa0+BWEUSrcukJUZLuiJTpgMfl",
+	"i7F9hYNBMx5kDY0wvXQkKzXSCWcsuPckU3eEjHJXYpQIDUHkswEfJXAaaeyDolyQ9lZOvmBc9z7ViIJ+",
+	"2RvhLqFYGIN2uAkOQThYOOBAyLFLC+Ca+h7T6JC8VRxT+MvII7Ec0kAUVa/ARVPiRgtf01P1DvUChac+",
+	"u2M+LEin4M1REKKcvDjGXyVxGVs4KE7Vyehd4+K8033XOoOMiVavPzI9gZRYey/0zRhw3UPkXkS+qy4E",
+	"425csJEGkgUgq2BnLlNWOqA6t4NyMo2YlMytkQYn2lRI5gq9ggHXWyULKlHSeXFcvfFCElCOLECdYeq8",
+	"yEh7FIFVkZF2J44qFuFQl00TAyWxPH2K1lojz6B4I41MBuyl0+0NO9329+3L3igRq1A+jWVk5FRaXBrw",
+	"OQtnwpW6XjbSFSQMSKhdFnh3dk97Sz8A1cGTMVU1VVFwTmfA8WOWzjhkpIROEXh/p9qGHrPG/nKhrgWE",
+	"CPxY1XbSatuNS9klpqQBB9yTlVMy6rIwWFYbk5AFaraYqobVLlv4dImZ7eYlZ57ErsaCj1DgjMkbENgB",
+	"d8U9VzxSUTDT1LPiZJaEq8wxdQAb+7gQgC+jtEA5GvD46hiR1ZZXT1JeSkluGHqqBbQGqYrJxBsbAGAC",
+	"EfyGSCEBX87Y2ANJL5EO0nwPlC7Ph/iVAAPZEYOgkkp8vk/UZUvcCmrqf/s38s4qJq6+6nBmSq5rcUsj",
+	"nOk1jM3m1SCPh0LdbkWn7RIGEM5P2nD3mLqwej3Sc9mAwxXVfc6t8t6OReV8Mb6NExbjfkHQEoy6kpR1",
+	"5D966bAJmA53H3Ad6KiO0qLFEzoO9ZNx6yrdmFZWgFRwYamdkL+1XFCJ+QBACRXN4RgaHsY3Sz0ofW+B",
+	"tMIL8TIqkoC3DfqT42HAzQI59lST8gDIC1DLxcJXIhlSKpnq3Z2E9CtxStHf3/6vfwJfwucknBFFOmQm",
+	"CsUJeWqY04CLKHxqWitl+nA4yXPE40+zrTgc8lQr0vjTOGCuB+YDHD3gT2fCd58CkJ5KFoY+e2r3Wad2",
+	"qid2C3PIU9PRhsDKrGO2ukkNeEhvmdTIBp10gGhhHzLdE/mJ1EsCOKDskMxuNgQauzq1MAo4nGkoBjw7",
+	"kctuzDyO2Ys6gaepRvJPJEl+ipeNc2GorQdtEAfcdLOOBRrd0LpSI++Fp2i0f69UZ4VnJyj0B8xnVOrW",
+	"B7UB72Lpf7wMph+YQ1IzQ/4sYJvdH2FkmjBYd0wmXEvh0umA05g54p5MPzc1N9jfR/q2jKC3AqA79KVT",
+	"siI016mcavqguxQkFiAlNZobre+L0rSyErLmVEjVdbG2mt0ZwpP6rhj7iuCaE6FwkiC1ogKSlPH6QQnE",
+	"Q8QIEOqU2mdkhBjDSfngSD14XDlR2jFOcz8TA24ijNV3CiwKceIsoBtF81ITOVqJNmBY2YYCuqAN+Mgu",
+	"JR/H0MW16pHr8Mj3KzVyrXiBWhV8aQo5JIlNWGd2wG3VlpSP6wcVEO6xSaK25qDKCIX+DT4B1VhCuHVM",
+	"2EwOlJKEfW86C4FfoIX0v1SriKBVZBQnyRsUe7vXuEghHlqxNm/M5DM0yz2RJGQylKcQmIVnN6MLViPV",
+	"KtpcB/wT+TfyCenZpwQNFMStjx4nn8w9IJ8QWT8ZLP4EyKkmseiM/RFGW9f4E9Zu/IR67KcB/1StVnf+",
+	"n1r6gVqkaRI7ozI2/36K/6vod/LpTefibNj68ardbZ2RT+S4/greTw71RJqOiqAorUtdDo0Eybz4r/3/",
+	"2U8m7/Ki00u/9Ei/FF6jJjfItn52/G+j2excX/ZNvRuY9wjnPU5vxjMpe1vNq1d73u38tXVpr/Z5arUK",
+	"2JSbiiZ2fSV7wnUL77Z6/W672U+v/YX9lieSvP3QJOW3H16jcZSYTHNzJJAfrgiHyRHf+Ho7Qdx+8csc",
+	"0MAIhFzGsCNUZ2yr6qpDN/9tXne7rcvmh+G7du9do998Y4P0O/1OSwSw3p+SH/Iz4397jXetIZ6ZPfMr",
+	"PTN2uYBK2yYNPt+ekJRHF62z71vdYdynDvogjiorX5vpk2i9+aCefjUqjUq4SJ1rLBiadXkBgVx4dfd0",
+	"MrxeXf5Et1rHQQ4EiUYMxnJsICs1nfJu/DjW0YgpuocmTgAlYIv6mVYysEnW2G29b3V7jQu9wN6w23rX",
+	"aF+2L79PrdQQn7gORlwLRa/HEvWhUrq4N5q1tcFiMCV/5bsVpRZxlMVFU1A9YGPm3TFIMoKquBEo/LSA",
+	"NZpfNLmxkoFx7Z9W4FO31WxfwbouO/3heef6Mn2Ux7m1KfLDhdWVxhYaV75n7WU8UASOJqBX5MYgaQqX",
+	"QWrLmyqKiOpqtoD//7px0bhstoad963u+UXnh2Q9A55UrVMyJpI7sO8o+fp+JiQD4pihf46OwcZTg+bo",
+	"KKE9B6nnBXGV9qW1IBBD0hqJCBIdxJhTuwbTnz5FPUsE2kqo61rdLG3DRnl01en1yTO68J7dHTwzKvkz",
+	"WzaGLrvPdJfOUeUENNWldjNAF+S/K9UFUEymDH1qF0lDZCzpUaaWsIHwMI84aPOcendWXjmoNzprBaeo",
+	"OOQmMu3MlDK4SutOIbSDAwZcb2QVhcmQFW3uw8IkijCmlHkt1v2dBUprMjtFvSM222onbl410nxDRCFo",
+	"Rvci8F1Fbj2XnaCUd3BIXIHAsLDAC43tPA3bp08RgchBvZIx/WFRkzEq8aHHglj+tUvGANg4vAkZNHD0",
+	"kQkSGFV0pRdSHhnmPkJJGgulq/UtUixYIHC18mQqe5wk9mFJ0JKe0gNJGUGIRT/BXAusPeZDgQYnOKxR",
+	"3VJfaolywEHGRDyyuIJCJX0aT58CA3v61DQJ9qRpl65bvVMZQuNuEQWA1BFHW82AYxAN/EDKsL17ikwy",
+	"Q91ChYHjW3g0dvEeHhmnthfGi9FM9OnTAU/Wk+/Trqa/7jdr5AwdjhILCdG/mUJCceMMcwJq5XziTaNA",
+	"8So1ezgjRoLoXbUuz9qX36ME0RthP1712m6rcfauVTlJ4kMO6qRerxNKXIotB5+bL2BlzoDH4t5BPfvs",
+	"AXy2Hq9BnU/UB40LdgRIrOtyghUz7ho/cgZ8FPdw1zqh3VF/ZLv4sEm4pmi6hjLSMLwmIwhdAfjOjeco",
+	"9MAGXXJKvjdmOhhJu7qvArEIPBZSyPVM+7jT7u3QC62ORqRx1cZ6QlI3qKrVa3XIX14wThde6aQEMQsY",
+	"eDWD2B2zbqWxPjuc0Gc6Vg+Co0RR5xbdCUjdLnCIQzSN1fsKSxhqg72us2/ix0Dz12+Q4AIF86BS6gE+",
+	"A66ThUyTyaSjVo1cCuNqR0FnOlW3MAoxTEF3OgIeOcLOQ0pg0I3BRqfkPhB8OuCwRIgYaV+C92d4eN4Y",
+	"NjtnLe1qRh1mysCoQ1h1Tj2/RrpKk4fzPCHPn809DoQHSPOfSPsKhipav/A1DipR2tA67aDV5kgxQfK4",
+	"rGpvsqJjiAwxp2y7UC8OAAX9l+DMjDtxZeRf8sizHxuLRdxIYePT6Og3lnaI69dazGvhLk1Ihsl5WKCX",
+	"yRP82d90idk4ZM5E0ZUODo+On7+AYHFw426ML8+20/ucjlnTeZQmlAKw97Be32ttuQ54caMyE1pq4u5K",
+	"CklN/Gptx93kmvPBltLXKTf/cf1g1eTx3p9dp0xMLo472jyujTUyDxHSOOzV5mFNwSe+h8Gpx4eHmwck",
+	"xUuxvSsO3OJN6p5BnT4c83ybTfXQsnXNYyUJY390quKm4Vhe1Y5thPtlRzX+9LO6ETKazxVRjm+momAl",
+	"pxTSqbqSpf69qE6gIqcd26KO+Wc1e47UItJtRWlzhHVMQXjAAMonMhZVymNo5F0xWZcgLOFwkFF1UCWP",
+	"W4waMwZGYtpKpZEENWkl5WKqCXrH8UEdnNxKVvdMWKdWxNKt7lB+G4s5SOdox8AWeIyPg+UiVItH+XvA",
+	"FYe9oZI5eg0JzzAehK2bMKbZx4Db/MOKjzRGwkx/PrW/kWk12e1cXLxTGqk2Fo5OYyutpiMDbrGhxoUS",
+	"bz5kWRFZx4lS7sYTNJtrfmvOMt8S0QCpRropOGCAkRIKp4GIFhJ8ItL7aIeAgENnRG/GLptMZ97fbud8",
+	"8Usgw+ju/uPy70DKX373akTKB4d1coNaURyqYbXWwYCTARdBHDkCRlhscHQaOwC8AKPFYyeFMdtzdm8Q",
+	"DrjpGM32c4s5D/g+3JlsyZwHfDvujL1K/8WcH4k5Jx1dY96Mce1p1qx/rOU7op78VEJ0rgI++9U5F4tf",
+	"giridOnn3fae7Uy7gpPHy/kjMPKD+uYB3wvO/sX1kesjDjyQ6Sd52dOirJv2xODQibYCGU6nabyirFbr",
+	"1hppT2L58SR+uIA5KMqWkxxIWWchOKjHgQca29ACfp2SGfNd8qJeJ+D0AOlCm7a08SHh0rHlCd6HATYS",
+	"eTkNDfM9KZY4JJ1rsQNou/awOQMuBQRLC59xPSK2PVPXlh9ipxyE1qFfWGhgQhDMWMyZjIM4BlxDkVx3",
+	"27G1RNp9h5WOnzQpHqV250lyWCcB5a6YYz4TKR8dkhvo7jvgCWetnOp6Wm01ZqRfevLsWSjCxTPU3E/Q",
+	"nQstetH3+v/D1/w7/vC60WsdHWqvbFSvH77Adr3/jsNHDvFqrDbg3fMmeXF49J0JEJcnkA5y4JAXxIXi",
+	"4w45qhNZI81YLrDiLZW6zhaEeXH0RBHf+56FVmPpb8H69uUxqVxpSH2Lr7athSlhMxC+P0cD20SUnBJE",
+	"O+Z4VNwjW7fEhk4T/6HfVhuLeYFmaXe9flGvJy2qk77UaQ7nSUs/zPShLhWjU3YZBpsQj3qtZrfVL/q7",
+	"ALeSjtEnpU3DgZpaLb/T4E1aUX8BYKIoYMOSR76/FTAtiSEFS5zAbFZ9Ah6/g4yQ6UqzQkRABvAgCeEx",
+	"mVyyRFJWVDFzF4iXsJvKA9ggytirdd+rQNxpdQ+yCBiXHjZI0c4ltTadJ1bA1bSaAX08WYVQ8rw693gU",
+	"sgFXNK4aLbQhvkbOjJoLuEMoTlEjSHpWmjlzVscBX212XKvrfRPbIjYu+Zf28kjai9X0Pk2ATLX/mtWm",
+	"3rx/h83k2vEXEJv38av+ZVX8Q+gXPU2Z8AY/UM+wycAaE6POfo3JXNmic5W82RGpStxbCKgR0E3dDdnK",
+	"ixxwpMU6r474HnizF1TKexG4OJXJ7jPz+eBDPQJ1Q7eTYh9DxjGXyZMEUy5DgbpM+8qBmMxqY2qKRuIS",
+	"jFoBLzkF69Tck3MajmfEZT4LwVN7Sp5b9FnqX9Df/cMmun1amFiOU7jWlsB02HzTuLhoXX7fim2GORPf",
+	"hOTD2q04YVCQMCsMFmXAqsR2UJmgU4qCuINaGShZcuXrScNaI4aMWHECXEAhPxaYKD4RWN/NqBxwI5vq",
+	"DZePD+qVGsG+VAZTkSmNxXwuwNiMAcpqZMyNTgzmhd5cKyCeHPBYLaEhmQsZYuJ/zBcppHZo9uukeJ5D",
+	"NId3jKCCPFPjnWKkkoUYF6JjnQGgJpE8d9CVUwjHtV2c9yK41VkgkG+SWGYH3BVMOjor3yz+oK7xDPVL",
+	"guCRsB8DdfW39D1Q2Q+eExRXZKpNzYBPfHEPsVPx0ZXRZIoXMzbZ4x69sKJ9rseHr8io2+i30Pce57ml",
+	"8nsgmJvraMrAm85CnXmKkdtMm1tNdAwq2wsoSA0xBGUTQmi2BLldHp8O+E3kTlnokJGJ8Pz+utXr6VBC",
+	"8iz7/Q/ty7POD6NKWjY6rMfC0dj3GA8H3NSkLlNO2ld3x3GRakiXV1+9IM9eHFdWi0DQu+3wjyUFpRrK",
+	"lY4mB+ND+h2rPr956VaP2YvD6iv6/KBaH3/nHk5e3rygxwemA9zuslNBh7tHlJ4uOt+3L4e962az1euV",
+	"kpoqWC4E21vCJp5/WvjU48OQfQz110kTDWNjS0oRwRO6VH3ptanoEffgPDg8soutlGC7RMtnk8jfxfGr",
+	"3qTBtVo2K3zBvrLWNnbcpsGZFvKq/3NkrpSIhdisqaXiQ2XgOIf7qrIobaw2515AORDjUoV0AWCnqQIS",
+	"ug97GQm3bsbOoXOmFruO6lWIbTKV30SA8s9L+NpzfYYyyLLiKG7AZKjep7N1yiOfynAYSaikN3KILnuZ",
+	"Zq1UcxxFKi/YlI6XZl1x+jkZ4bIxTwZyMTHksEZGWnAZWflwRiXHQdp6ihivWeXorPW+3YQq8COw2kJm",
+	"EbhokZdQJZtQw9KAAzO3kJgrQJ/pw/gDmSQt0pfAIqZ7P6kfIx4C6r7+c7p86UnpsH74olo/qNZf9Q9e",
+	"ntS/O3n+slaH//w1bp4TGltZfHSlE/13NYo8t3pweFSKf9URaN7VTLF7l5GGS5NfTUFHoUDsLWAFR7V6",
+	"7eDgqPYS+g0kaLZheQpqCbntvN2evupDXkdcG/Yd+/1a2hTKpumBtKiQQeY8zdmg0vUgLpxQHnpVxqN5",
+	"LGdrdYWAfdXRAmmsjmFuLa+aPsQmC9T3dYm3AYeSUUY8bnZbZ63Lfrtx0RtltBSoSBB7VNQ3YyHDGvlB",
+	"PWVb2o2xDSR+UCNdUlaYh98qQc8iOSfpsuK6+JMmmCYSFl5nRZNXTnVAgmWCJtSSn2GKMAq4ejcX+Got",
+	"eFZ95F+wEgAb+ZMWPY2gOeBlMNlVjGEu8zspH9Xxd6tuT9kOkq0k0b5JhaoBjw/GkyZ52QHRPD5GEMYl",
+	"CYUg5a3k+0qNNAY8sz4o4bdOdkb/lR7Vvoqzj8T4lllgiDgkwYRBBBkwi0B8NLVtzG6ZC0rvVYGGQIyC",
+	"kOrKqSc/0bUtYy3KwAYTKRPNZMA9TmiRFlUuVDycVXqHozVV045qggyXhkYFirM5QUuKz0qdhfrJqnWx",
+	"peZVxnKaoFf5rmLgxrCrY9kh/wz0rIpdyawQTbCOleK/ywGHDhsaV7BMiFXVBdL0dA++RKeDsHzCPnpY",
+	"HCA+LBbCtYMoXaBxBhyJElgjjZjJTwLGZFKZTiGtBugJ8cLYvS3VtKaG0YBD1giEI6GbWCMBkzoCCJvd",
+	"xBFQZv+wecDmyPXCqg7vsm+U9jcH6cuvXgd1B2gM8VBoXwBmWFsHEAZ0DJn/KEDCKtNiEW5KMq1HG8lv",
+	"wOPraqCcNX2VbV8zmsAqtsWLFBu8Bty2eAHigZZWI1fxLZlROTPl8BR2BYQGU8EPPdeqUaSThav4cKGM",
+	"BYznj+QtSMlOX1oCMn5K6tKMm9IgJXLjOp9e/YeU9/XA/S/byzmPqnGn+9Lv4qt9d96IU2Qt/Xw/k4Tt",
+	"vz2C7h8TOkxvE5y0Bu6hwNKbieRo6WqplCMzSQ0L7KLZILvLJLa1aKePZYpI71FHBTzcPvF5V8za0jhB",
+	"yigRKcKpgBaf9PZytTZZNAMGfIn68v9Q6wMCtmwkSUMmbOMDqAqFMr+IwtVCfxekYJlKBtP8TrFf8ORD",
+	"g/OU89vUQzPqB5EhXZrMGo/XijgAdu77IyrYF53vO9d960an7pMJBt+eQr/Tw4tvkD3f71L7hKMkZYMt",
+	"Ojxva1ysIs5sh5KIirEkYwlMSpjSAkxKJgUlVAdzxH42E2WfxO5bIfsV9OAcE21VSvLFTQ3RlD0Kyrjd",
+	"MBLSYIoOLM9kyHLrBZVVlwD18z+QNLRO/NmFd8R7/zrugK91ZXFPdlrhw8Imjh9gBExQN7XlxmJBA+b5",
+	"xONhIKI7iGwtxSiBR1s/+PObo78+/8urH7778eWHF++f9497R93DvxxcbQ8mQ07+P/bebrmNY1sTfJVs",
+	"xJwQQBchACRlCQzHaYgEJW7xbwOgbZ1du1EJVIIos5AFVxZIwbsd4eiLib4+ZyLmdq7OVd/MK0y/iZ9k",
+	"ItdamZWFHwqkKFna1r7YFgFUVv6sXP/rW0ubdJYUryaaODwzPt4PkuufgNtxpqZiqNVEmvGmDjfN8DCg",
+	"vp7hvVyDhltlhhVSo8ulSivxzoBuWyaVSOGxGPzwZLm6jnhiYabkv4q1yFXyhQWMgPowoxnRqU3b3tSY",
+	"tTOFJdplGt0wVxN0iIizzskwRDdbliQEh5Bkxm9VWWMsJrPsHPfsi1YYznuv253uCkuA9qTUbBSU86JK",
+	"FT+ET7mbd5emfuerPmOtg5BTndlvdBGNwvx0lKRXSfaQq9hCpD90aSvWqNVYcNHqdn847xz2O+1uu9fv",
+	"ts96QdERiRp7WSa+dFzqlX0L7LvgNQfXmfIYZ8+2IfEe00Ywfades27JSJEHDfQPiUG9HKIPsdDpJQbt",
+	"FaDQkT+IWAknuFjxqGQOnHZyXvCVV33oIRNJ9qzGLOyI/QXMz0EZVoCkV/Trm1YveU6GarIdcP7Va740",
+	"i7LOco81avAXAFI4vvHji1Uc4wgO1XitviDNap0jaHN5qwf4BOrUCkIvKBjHI8chTERMMj5SxhHrmXri",
+	"MVdsIIQEWnkcJexMzLKUm4hT9ZO7CR7R1u8Y/MbcRY1JWdR5x3C7i8K3dzE9/MEDeN6ZECEqA5bZYGKn",
+	"DAma3Goi+kyhw4XNevdlMfUtkizIbpMRhzLLoMq65CdK71ZyIPRD59tcQCqln8H4WLCeZ2VCG8hYM1f4",
+	"umwc7Jo9keXnIRiO58tI2nYuBJzOZZ6maWGfltHJnLCOEQ2W7e3WdnwZnPcu+hT7DLx1AU/C9/YoYGV/",
+	"cJuk15jSIMWtG7Pxpeubt155yMhIJG0T9hdwgj4mXzFOQCfjWYUawhgeDZ1gfLmMkkp3m0IpMp6zMBqN",
+	"RIrBBFw4QFfjoZqi7EleIE8wKoVExnXQABWDLU7163lOIUsFH46FWsyCtVtDyNccei0UmmeUdxsNz+I5",
+	"Q4qLl4Oo57CpiRSVfV+aDN8M++JbArEbuW6NxVxNo1JzEKb7FqzG+UUegaP1WhqAFUPysZbzyBGc/kVA",
+	"vRV7kwAybPEqeTZtOZ+3CSlxLbhz3zfmZBfiYCizfWmKTEhmsyWRvRTfrrJXxRBtUz9HHUspmgfP+1LY",
+	"UOBjBGCLea8LQWsIYRJIF2QmZw57y/FHCRfvrgxYXxYCsasaQNGhrlJZOpolf4EaSzEXdMNQ1tnObR7N",
+	"+i/Od30I8KcTbqR48YcbKwaF3fwD1KEVXqaLPLzM5dW9EIDuUHNWjrpR9udRkg6iMBTyy1aNtB5UiN5b",
+	"eVrQUO6jJqGMEOk20fI6NekAMugUFbrMlFAVB8wTiwugqZcMoU1XDi4z4VfRkMWRvDb2YM7fKlXWkr5c",
+	"TJ4iiQpgMO3T1vGJBYO57EIRRtfJh2TBaevV8UH/5PjsDRmhhZzIqi972MIN8hyCfxx1zs967bPD/mXn",
+	"5Fe7AU+VyLbNxv4rCA8qI3+26yC+uNXksJzvlorQAxJzozTR5oAMAd5WsUGiDyth7otYOZkKaVDgYY7D",
+	"RKrZJIfW1HuEtQr6WwPu4suZhESZRAqtb7g5qSj/wF7dOMPpAk9yG7MuIF/SCMU0t1uhbRrlZ2g9Vx/3",
+	"agaPmwoW2hdokl4N9G2aW6YuRfb5maULZF9082taeTwDszjc512l+KgcF8mYlXMmVmHb1FIhktcOp+04",
+	"yvYdfLbAZjYpMIRWKjkLpdhegSftFzqYjsU76Hdl2lxSn2uAi1IVX2bJFWqAufBAr5My5XBmeh765+w0",
+	"cv5sqxcpE9XzJc+SCebOQU8qaz1qJmUcbAX4V1iPh6DQsDRIn0PnJs0ogjo8X7oc3hiTeaIWGT0eS6bU",
+	"Zo38/IOIoKYLTGyBh2lzJD8RrHksGE4ucBjIubx6bxXr67q6GJ75qT6+EySXfwZOeGem1nr9dvmXJhlo",
+	"IK9+mUTzmzD+SUbX41s+vx5O5rPb6W188/NtqqJsOFXDn+PwFyXT22z20+1N/O6n6/jn6fT254G4vQeP",
+	"M0fR/TQq84qspx/X/O/O7CdTJX/+pn3WP+52Lxdq5HuUD65mWCO/UWLUPSqzjmHku6sHiDkQywjZNzZL",
+	"HWf1WWNnfRKpkac8byQ4coj2tYVSJkGj0FNFH3uOxg0o8BM+R6mFGOwyufUoboqhkCgtPO1LugeKlYPr",
+	"+TCg6la3Dzk6CYLr+SBY7CQC4CEgXkAKAVhhFMfGV+RLC62NncoEU7PBJMoyg2doZrTYCUVB/bWeM/kz",
+	"Mw7tTZ1Wp77kCrpZ9unLAFGs824qejoAcGkCw1p6Yq/LJv3XYD+mDkw+tGYbjVg5Exhr5mw4U1kygYZL",
+	"czcEECnTN1HeCJVFV3lXtihTIh7pJc9kzG9Hs7hS9WWX7Cg6Het4NtwI1xwYwPeAyk5W7NA+AHyR1AMn",
+	"NPUswA0LkzXYVAc5rX2ZUeeD89OLk2Ns/fCmmHcKPJV4oaFgzVO57Os7YbNJ9SbjiqlTFxRkIcCRsSb7",
+	"SCD2YwoZKGQC15EernQ9H2rujNSu77h5ax9m5ZVMx+y+eV5vepoko34y6pO3DiCk4lEkSn9fFEteyUoI",
+	"h9ABGoWukZ35r87Dfb1AOz33WkHE+aGlZTnpnN+I9CYSt3fJCeBYee+JhB75bEPv+eoI38lh3c6lWcO4",
+	"nxL5bSP5/aM0na3g4q0lxgot9gmIhg3m7M3bA29Fryb86iXGJaA1hOYx6B4Db7ovEZVQJshC8uCjoRSq",
+	"ErrlaUgeF+Na7r29aPexFVawRtPNN4DEf08v88vRcheYg9nezWnfWfYnsPgLJ3N5cdjqFaoJ1q3m47K6",
+	"QZHV6U3icm44nfnTNalKXmkgpBhFw4jHfajq6YdiGHOjBD06vxu8j9+13PYqVOhd/VgssPAyAFXJVjPF",
+	"ygcmU27kpjFvfRSHzUflxOME4HZyZpmkSxzxftzZoel1nphT24GeOqoHmvKpuckoikVQZcGSPA88FiwK",
+	"dHoGhXqglWDTSlkf/5u3B4QEHqy6M/TwXfcmyId66Utg905XV9L0TYMzhwSfqCYy/oNWF3NoWxcXJ8cH",
+	"rZcn7YDAaaEfNfVeN9A8p9FLVt6t77Dg8PzgEpDde+fn/ZNW51U72NfSKgnnbMRTNsAcC8wUH0LfpxET",
+	"PI0j44bare/4MrhovT05bx06w2B9sOnuf3F45LG/XLRf6ZO/OHvFtrYGc0Zs1DQk11P1pcTMK0rsgE0S",
+	"Id44rdpjV6zQc9xriEaL7BArGyUT78RwlgEYElb3vu6dnvgSABb0G0IWVKfhKEBP1Z6zE5dn3cuLi/NO",
+	"r30I7Bo25OLwCNcy5GmK1Z1ChtvJaBsnDc36U5OAEU30a+D3oQAvFFCuyEQ8h3C+8zrjFcPDvo0sqjC2",
+	"zocm39RUZiYpfJY3ZibXocdOj0/btEkyZCr6ReyzvMUuEAGVdVJwQlPxOJKhiVHMpnHCQ+yZoO8J4yHE",
+	"g6i7jrZONGMTqWJKmEgFfVllLWpADjqLgV1WQHgFi04fRhDJUdInya8/KxdpuH143CMK9qUvD/hUUbYH",
+	"olvaK0C4yCNtoJreO3rjy6Ht3lSoO2/60sGnornnLZ1g1VNz4cr5EX3f7nSPz8+6/Yt2p//m+Oww2Id5",
+	"QIMzqMF44csVPzedGINKHubZw9uXjGzOkrLvpLp4bfMVtteXzmRevu21cSZ6w4A44XQx2xl68pnu4ZFy",
+	"uEO3d95pAR6aMyl9zIYvNGqGBtwsB3ScmpxGz1IUJSE4E7u80BwAp/b6/LIT7LPdht6Y98WwVsEBWLal",
+	"beKKKWeZFlqbW2eE+3u6KrCyKx5Jp7e73mLMMb0GenLQ53DhyrYzhh2E9lXG5+7eJtome5/oqhrTPk1u",
+	"Vyndl/BULtoOHQPyc1G6J0ZkPh0l6WTbqKeOPqv3udQslQeR5Olc88VKyaqUy8bxA/Qwsy+4X5sp5fWH",
+	"1Z4USbdY37s57kwUlpo79Ts2QWvZE1tL7c5tGo60Ljzmjb1npWbpxej5s7D2vP78+e7w2/DZ3gveGAnO",
+	"a8O9PR7W6nt8ZzDaHdUHjUFt8LzRGIb1vfDZsL43qI1qNV57rseKfhF9EIilZv35zm6jmKpvNtc0Mn2Y",
+	"qmxGuUtVtm/CG/mH6cP1DZJMzFx7SXLC0ysCGdvb/MFLqWZT9GJ+Yf7vuxX3SxIIronjkPU99HVtya1z",
+	"onQt3ATpz0zfQhO5e/P2JUnkRYsBoTaaueZEknilNtyE4qIYlD+vGCeUs8lApCSG0rl+cTEB87h77sud",
+	"+rNn23XG4+mYb1N3/7pW3Os1liv3CHWhWBn673uMh7M4Y4MozcZ6VcKjAXa0ootBzyibe/TYOJqy+u+/",
+	"/Ue9VmP/sm+FjwOrWWP/Qq1LA/tIP0syHgdMawpLdoYCFBxXPWP30s728+2lJk/LitpKHxO/EW/mg0N0",
+	"JnwpbqWl3cMroo+vr4+v1CzVX7yobdcb2/VayStBNq7B0EDkDAAFo09OkhsRc/DMO6ddapZets/0jtkT",
+	"nIp0CDN8VtPzXwDyAMo1Y1Lvy0MxSVi31TkBB0lOrX2k5lKz1Hn59OC897Sxy14ySHzcnNXTwX0Cx9ib",
+	"ty/7h61eq99tfV8QwB/Lu/XJ3Fmu2D0gvqbvFoXVmeIPFb8HXIk7Ra/mnjD8fn7XOZgEKuMyVF+dUy4I",
+	"Ob8hIeMIn/sKt+EGws06v4rS7YCk22Ig4V7SrcpaEgRXkHOkwGOBZUb6j5yN6b8chhRgyDEgthNgNyAI",
+	"sCpoyi3zeoNpmoCtVQ7MRkxEUNk3FiuPZ8KDztCAPAUPe74EX4ixqswYTxThZaOw1BI6y6CaRE35UEtP",
+	"6qJH3a8TlaXJdOxmTdZrtX134sfdc1YU1PsLK136xU7FRq7piKzXqv4c6oEQQYoafYcc9llx7CfvbqoR",
+	"zCDz4UxwP2ylBWwiJpPmlRu+tG+nrdVi2fAdgnKwX2EQmvq6m2zq9fLdl/cR8Oze8n34hcl3E6HVD6Ek",
+	"PkiyRCYzaEwtRR1SfVg6EywUil3weBJRPXeiMh73SWzV6i8vtEzVzGm9drAgxj9EWbiH6B5+MtF98JFE",
+	"90IM/hPG3AulEIYhf5Xan63UPihK1fuJ7X9ogvv1KZLBHXGkxJqnEIlJWGApJ2BlbCT7fi6L2ImSUAAg",
+	"JymbkYfWFBJ2e61eu9/rtM66x73j8zMtRNpasGJtVhwp6j4b0PUIrKzSgxIAdtM11I7PIL+m3WsHVXZO",
+	"zWhxJaSCuBGlpawucM7foXXAGYCfdttWKCYp45DFUBCYekRFZR3L0gTeV7wsn1iseP8oRfq4pzwbAwsG",
+	"pgw8aQVH2ezycyXe6AF+fbxkKfDlX748Pe71PibTvYuLWuJY4qF3Q2C7zPVtMkvRab+c2AIUhOGmj8Jp",
+	"9ff5276yVZetwq4wjgwiP4cNGOtY8FgPuSbf9UBzB8UuEpVdpaL71xNQujsijBS9h8dVgCeBAn3QkrGc",
+	"zGN7tR0m+cQUWwFg9phnVJW7DFj2GqfypaVDwg4ZOXSV6mFKyTVwnzCiP361GeWv262T3mtMmczvFUE6",
+	"apaMBzKHxmvm6uIIm10o3MW7LhKIJhaKqZChkMO5qf+rOgiUj7l+fd7ODnTbHQAPuzxrfd86PtEyaeVe",
+	"ZGIyTVKeRvGczXKsy8LGmKEfa2ta7rbYLkUOzMcjpq1bcjdXlD4oXM9IZiKVPHYVIMolW3dj9bda2cBG",
+	"uXqjPIvVjSgE12KONThXkeSQkgg2fiDFu6w/nKUqSQM24MNrrcgG9IEvy1oSGf1Am0DQ+KJC+gnMivEc",
+	"n8PkigM+ix4pTW4xJaCgdvkyBvwW/Zxit+MEtWlyt6ROwN2kj5MMiORVlXWHyVRgBg/uTjMVPAzWtd4o",
+	"Shv1B+kqP89EOs+VFZvm+nB1hZoc/7ruFVCIVXJHtITcqHmlCX8XTWaTUrMO6MaRpL+8kkGSlpm4Eun6",
+	"FyCRFN4w4e9OhLzSwmWnoTc606Rcapb+299q2y/+/s3/UbLDqyzV+suvHyM5Xatei91K1ueoL+tjUVhq",
+	"frugcH2oTuWVKOVxo5/aIqJvl9qReCXnzlpj+CGa1934bZKa3CQjvOcfv1fn4yAIfKjSZdjvGzE30QiH",
+	"zZQW1LAOKF3s55mYCVY2z7pQtcf0mROZ3ZDfP/1HFP76nrIkJfIUs1wt11RvGkUYZsrKCOTDVHQlRcgu",
+	"OyeE+mahAjzsPm9T1QpZahhH1e8ZaZkAjUwi8LSMI5Ul6Xw9Z2aXWKlKGZOAhGvNVMLBfV/JzB9jZ77n",
+	"ieL0jsPSx+JmG9fbuJnhjnV5b3vznymvxivN0rjULI2zbKqaT/W9q44gNlvl0+lTbdsq9/LVv316PR8+",
+	"XVrGNq8PGtVpOPpXFV19xwdDOG6ifhIyWYKMu1T/FopN9d+0bM3US15plCaT/ho/ZzKEPLeNNr14dlnS",
+	"XyGh9PxWCbNirdQHedv1tw0zi8/A9f7hYjqXvfTHYqnwI1RxaXZxKDIAsXhPHRdX4lOLXkSI3tRVcpZk",
+	"R8lM/iHCF1OeICr7EWTvU8Mo17ucA7i8ffS9BKycy+Df/89/x5RW+tL0uzUVpoHHglT8JIYZuqEtVLYc",
+	"Jdh1KX8WBjOVqey/M3wO/ln0XhsvNBUkTJIbJ+95re+6mTtrcqlOKfkjC3ChDXSUJaqqp6vZTwCRS1tC",
+	"myU0NQZ+IsS7c4MyBACnsAmEg/cgqR45Jun7RJm+RGA+3qYRdL82qBITs05nwpFi12Ka5Zgb12L+RFEa",
+	"GYZx9ZQxgg7Q/9HEQOy5jZnWtGvbL6BTWDAoPSAejEdrxzCxe5yrNCNY0Uq15xD2+MvUfB5cI0jXCXfQ",
+	"kW7AA40kznVZfQIIcXIfvzMwXbzRnyDqCnrbeysI1xiiVkjVa73ai2at1qzVFjSutRaq4Q6PYqCufr9r",
+	"oBbSpzQr/pDaPvBsIIO/UzLm1z40oJePHof9hHLzS4xOrJfVwNvWWMqPLq7BiYjiGsBz75DVqL8FIE0D",
+	"QtoNWBk65asICo8KGMHv7+HpYbs9zfIRT29lE1JKW9KPjQC/15F8Ix7FptSmfXB8cdw+6xXt4qNCOJpt",
+	"FI2+n8R5qbfiEs2Tz1XM6Ol9qJixQsVWB/NrkQDIyUxNgWdW74MJqkf7BILkstvu9F8iSsByjwcEPlKl",
+	"ZsMRAUTcd3BqvZ8Gbfoei9aPoef5Lva8NPhXJvx5MGG46SZi81F4MKCW38GDCc5UWz+GHWvrx3Jj4M0I",
+	"fR6wcibSSaRnWGUdqunDWmYXRAMyIE8vem8DA8WhueUtj2ORIeIytI/+RaQJG/AYy/9TB1p1nMQh1nHj",
+	"Q1i8SEjsZHH4EqKeYI3IxDJzSMNRcTRlkYSwWI5PTvE4R1qsky6eL/ELmnOkCPzdW2lzEKxUnKgZlrUW",
+	"8bRbOdbIJsJJLxBwizaQUb5cLaTYQZwowmtC1HoHY+U9ksqX9xFV+kUgC1oWi+BPIbEO6LStpc8GlB9G",
+	"+Fifo+AyF/Tg5Lx7p+iqO6ILCegOyWWEN/7w0WXXiuG/Sq/PQ3rB5XdB4D6KBCuC2KwTZC0AXZAr4OGa",
+	"OePUwkEmLE7kFXYGMeCA2JXC3I9Ou9vrHB9A1X0ifWm5cAX6mYGIwX7fyRWLpAe19gi5isXBVdbVLJzH",
+	"BSA/00cSp7gP2AmAUhFHowxdV9T8HEsXyD+mMj5XzGzSGrcXQjzMsqskgq73cwgc+RI7dChIqAnvsEJM",
+	"SBBHhoggqLm5UNm3wsSX5rzfK0pWtUGA/fgzWTddLokA1DAVCH0+jjICWLh3uuYDxEX94XZOfhceVuNv",
+	"fjrQDCOZqm0eYw83LUl2vZKm/YW4J14HJz5KH+gh8IN7bu162dVxMDJ5GN7T3rTP3iW/Vr/iqwj7XLxg",
+	"eDof1QZzhcDTfzh/9fW3mrrXy7WTaAQFjWKFZCs0zTIc3LOI4tjqD0wr0w0ZLlJT83cwHfBqH5+fFYyH",
+	"++j/enoOhX8BLH11tULxUO5MBMToGWbkPdstvSdZ71EkyBGPlWDTREUZtjcDkPHP0zvmUtXJ8dGnERx3",
+	"7FBBnrwnjOIIGnjlIBmUPpK0wVd9XHHjvOPLkDdfiNDQTA9QrfKt/ihyYybfF0EpuunIgYfWA4izOLmC",
+	"RHRE9Conccioh7O2Koy/q1JlRw+psbufqLjE1fyZNP9jEyhPxbYLbTwdJ1J8tqGNy7P3BzdqjofIdmy4",
+	"M7ZBxPyxohvF4b+q158Hp6Q7/0jadShAwKs7W7aF0LML30f+ewvBgaiFw/kTxZTIslhA8opt7JB3B3pH",
+	"U0oFdDwdCl+Srh3JYQL1dKOZDJXlgLEIr0TapBkGVXYcisk00bePiXd8mMVa+74Wjke/fC3mENnwpdKD",
+	"hMbHb9bLrsW8UmWYf2QdzOiwoqanECTBzDCKiEcyS5NwhtFwXw6TeDaRbIsmtlVpWjBG8lclqR6cK9Op",
+	"M4/n/NA6OWkbb3Hg2Q+OOuf/1j4LPF8GB5edTvvs4G3/9Lh72uodvNY/e9k6wZ4E37c7RyfnP0BEqeBg",
+	"I/4SUA58oLlMUNl3ZKoIfZnoW23ZJoAMkd+N3GzKbbvkBGvAfUWTLYTufbm1dS4FGwKZADjngEOHOTrm",
+	"ra0m46adK+0ZNdyVLDBk0be/D4xpBf3jwijLUxMMrUGnYNuiVBNnYGljON9+IxBEBtvf4m+c86fuglHm",
+	"Sz2OCd8cXkItea/db//Ya3fOWif9Tvuorc+iHeR0nKTRVaRHcoJeUFAGG+4R7iah2kaK2TWULXCuwQCV",
+	"4hbmA0QMisIsGyYTAaXsRDpmw2zV3kwJLGGwG8Zm05VhJFD2D/H5z047cM5L870PS62bQJisWQejwysZ",
+	"Mik1S+3LTskrLRMZFGxetLbRdqnV6o2dkldCcgdxu9vYWKLSFn8C7+Fh++K8e9zrX5x3FxLuFnfgHjbh",
+	"QzdLE+gsFZQJj07Ekb4Z0S+bvRmqBLRMQX8BjaA/dM4hr1Z7oRdG2YChpWqZZPZZqz1pQQbxtSxxXlAa",
+	"vcOXQ91ClvQXj9tBJqVbhwPdQ7vq5UzhTniVwvjQDRW7B01jPq9oe5d6mev35WJvuwM/EOG6adBT+e3K",
+	"7BMwi4+qw51qKXp/Re7e6hu8p2MSQDfV3OCpSzlNk6E+5gEwtsfW3Yoqy1JsD0UkN2L1btUNx1qjtokb",
+	"025gbeFcmEy0gYq/NG7NacyzUZJOIHVjmEwmUca0tpJ6kARixSQlwyuTg47gXljUTKAvbT1wbz4VAaau",
+	"K6uUJVLga43cdkUlTYSayyCEWJNxkGcGzDtN4liE21irjY+NuRZ/UqAhrr+5SjXVMKXZrhyKFHDeFKKn",
+	"48pA46GJZIpB60gzpZEgvQyW8n37rNftd9t/vdTSvt/+vt15G7ByvVZjE1XRc9YD4KhNCjKqWyGmOCgC",
+	"8tBO23czFWnpjGBq4iZKZuB09qg1vcihdKzCg90t4XCCCLB7tK5QRtS7XHHQ+r8q7mSFUOlpZaMkjpNb",
+	"Mxmt9+lnQWnHeWcJ/cPgveV0AhX2M0IRj2/5XNFwpP8A/twIlRB8udpn2W3CZjIVMfTscw7c3RDab3gB",
+	"vPwapgJVEfl6q+yCXwlMULpfTT9sbODLMk1biWzfKI4qQQqRHsLFS+xtJ6lV6RVkGYnJNEPtcprEsSk7",
+	"BX0Mh/AldYy7jqYQG4dta9p/sdtxoooEj8tXTO9MChWrkpky1Qn03IO1e6AtUntTh0JoXBNugDasYZX9",
+	"QKgBtOb85KFYRzHq2ooICeYWpCLjkRThvjlt3OJpZq9Ap91rn4EjipV3aizkc2Wg+c0mIgChaQGi7y0O",
+	"ylK80dBslQbsH1x2uuedfvvHi+MOGCcwPfKd3RbXUKmyIJtPhQp8OYpirSaCgTafClbWu8i3ldAqZCbC",
+	"yj4STCi2wxmqTkKh6Qb5y7heSg6AVILsNtImJxw5N92xUzCOYMMIEYuWh2utVNlLHpr5eWZ6kM0H2ANB",
+	"k+02GtAmxODBQHsXa8PiPt+N3tBGXv7JNfRlkVG8VkZkGN4Fl6ScTPnPMwE6yirEBNiqdYAJ9RcQ2bF/",
+	"bgifsDRXgxymzEHDuawiEq5vMRz5APtOa/12GoPKSj2sVq0CxiusIsrERL23ZbcRiVA/yd8d40M7DVg2",
+	"/ZVHtHia8jlWdM6hkYGWzKUHgF0gvoWDdlHbJIL2CL5N4hpFGIpFo6Sxt9Ios+q/rURdMAiK+vqiYbDb",
+	"KCr/pOrjYM/Xqv7Pl1X/Ha/k8Os+2hq7v6LVsVdv1O5XtEyiE4hGX/EXtd2cpo2rSp/6wkdV05YnXKzQ",
+	"pc4rpWYdirG56k+SNCfgu6AzSs+fN+o792g6D7zoYk3/dhcwAznbp/YM1z+ATheEUbHx8RhaSoGAi9SC",
+	"jLNy0y7aOiuwEL5W/8vrnX/b++uLH57/+O3bZ9/v9Xa7O53GX+sX99h5MjBWV0hvODNWVslEkPoQZexW",
+	"pJqBz6QIqQncZ+LkduTiopV0WLBbQKe521AiW2i1oTRO4vAO5/ZRlKqMTceEQMlBJwlTfsvjptYNtLal",
+	"FUtgZYFBibL2m1ahDIKXzbsP02SqtDqXqfwzct9VGOTq2xIB532Lfm/zTdHxHUfXwsmevNuVbQwyeKdN",
+	"50+gc1phIa7LGwuHCz5vZlzeejepPxo+inn64Ed+oiwuVx51wO8VLVfbj1oXxk+Xdq5i+xrxGEsHljzp",
+	"0J2LXN+unxsc0fqmQJ0D1s0qugcB/dmPZEB+aGXbcrFvQcn12LMag4oA0nr388d4FthtwTKDSlNTSgJd",
+	"1qDg/SaJwKPMylCnYIxWOsqqnlSVinkDAzJD9iqYUUhfaMhQxGKZrsBSSwobynA/9zH0oj/QL4dVZ9gy",
+	"m9BXX5+fHFotHG3ola53aDkd/TwT2AfM+Nv5JJFXtpYE4HIg1hP6Midg5fj54RjIfHqwh50rXxq3OrnU",
+	"zZ0MWZnDrqPDgPYWXztKBe5rHoOorHeQv07i8E/hHd9b5xs3l6PUfP5sV/9mpQf4ovX2/LJnfcC13caD",
+	"HeZ6yz+Btxxo/qDTbq32le99HE/5yn16v6/c8X7fRwNGZbVhHeP5bVzrG8dLvOgct0r0gu+94BbXB0cu",
+	"isf3iTuDf3WI/5M5xA1ZLup6F+CSdbUuKlR8uGccFD7M9UIZtV7566KsAu0PlZqxiENGwpg6KjpqEpVJ",
+	"rshzMF5UVxyygRgmE609YpQn2EjBy6tGYCMwqxg4WaFsxHoDQQprEUjCMJf2+vcX7bPD47NXASvn8hN1",
+	"qso+m3KVoZYKMmDOVmkKd2ZKGLUQp7GFapHND/lFSEg4MHWe2PoWcw4oschzkhPQLWsKiWyOQu5ER52C",
+	"GyepZ0IGavFQym6qhcmsWJF7sZRUsa/1Sl8u5VR4K+uYPBa8eXvQ77T/egmb5SS7wFSdpABIsfClVfsr",
+	"zfxnBuTeHKVZrubYgnH040eZlx/ymi76WfxlKDPvf8KRGI8JOAik3W33eidfgEKw+O4XzZ3a+uD5R9EU",
+	"VkbRN1cUiKI/kqZg7stXVeHPoSogg/touoLmrOs1hY6IBTeSxlESMLq4SuYjpw7cdDCAqlMbagEt4PUm",
+	"/jrlyry9KIGjjKVmbvBNxcsT43IpUnT30I0BSbysb7APVzeWmyB8n0ThV+H0XuH0/fnx4VfZtIFsQvJ7",
+	"uGwiRerjiCa6G18l059DMn0PjPox5RJ++RTQeNbmeBXFCKGQU2MbcP4WPLiQ4iOzNBKKqdmEZQn7RaSJ",
+	"QVA3Pmbx84zHiqxC/LmnB9o2hi7FIjF15IpPt0epEDaJaMzVmA3HPJKArsCHmZd7jYGVKV/CO1gyFShz",
+	"lKfNPre2IFJMiiueRTfCzM9NqKG5KpNrDROdQ3NM92fTJJKYCMNtz0uzCm3IOz8to2mK4+gHcvgNcM+7",
+	"v7WJ2JrlVDzGtcFKs3QXYecFFivmeQ7EKEmFRaKNMl+aRK0yCGrsCDKcweFFSajI7laCRVJlXGYmHQdf",
+	"SOMiuh+P2STSBK0Y9yV9VVimbeaqbvl0qs1vSJYxRFKhoAHwLBxR5W2/w0Qv25fi3VCIELsjBSftw1ft",
+	"Tv/gdfvgTf/8TQBW6vI3R63jk/ZhAD3jTKLMTZTEIBTVSue8JuQTvCRfWuskFOgLW+MI9eTaVEDnewDd",
+	"r4oRaUFMArCyEqkiBarh5jILtw928j3lrbM4y9MJxfD6E4f1Pw6/XgmnPaM+P7Sz8oanEYfI+cPZtZvt",
+	"aNAJ9PW5w/V4kSgoqdKrFFJxvBXuXdWqEAvMPUQkbRhU9aMwKATK6N6CeeFLG6z+/bf/C/KfkpRNeWoP",
+	"2IbX9PcDPrz28mIu890TU7eS92NMkBWGYhA55V3ZOE1mV+j00ivVyxDyKpIir2rR85pglqRmxJjMaupa",
+	"ci+rL9/rZvXcMPaVZsQmYgq9QYSERGZu7ZRcJPsS7TL39/g6DIbaTQHZo40nrNppwi8B1bUcvGr32FMb",
+	"eoeTDiq+VGPNwM3xhH2z/9w9wH4UKqoOwp7LboasZsbcIIQbgL4nvsS+C1pkQ8jVSogCNjmbcBnyLEnn",
+	"rFz//bf/2KvVtAhO+RAyKJMRBERZJt5lTZal0WQCvtPbcZQJ7G3Nhkkc8yk4aWWieU2WJnFhEC0fr2LB",
+	"BikfXotMVfZZlFlrFzNRcKFPqM2zCDymd0aamLWmwWjZ/uXhJJLLOQ6GQJyaPoYlfb5cWdPnS19+QFkf",
+	"pTgotmWFaTLLthBJPf8skluVVYnY2CGQxCukYg8TiXI1c4QpZVc7h28SinkYshmkZU9QReCIXIXElEND",
+	"LlYYcpMZYacI3m9CMsTkiCYLOu3v251u66Tf/vGg3T7s9jvt09bxGcYGVr2RxUJhEH1Bx1AVD3D2u5dH",
+	"R8cHgJJ4dHl22A3AGXGbzOIQMGcX6kUHIk5uSeV0MSm1njiMZ6G+asAE8NDyPpxTSOQVHGEvKxv58avs",
+	"KBXiF60iQqBBQdWmyUnBy1TMoCDtRt/EeN6ENBRz4sim01QQoeifmaervnQxO5NZRoeDaRKY3t9ErwoU",
+	"+R8V8L9YWSZMzYYFdlDxqJcBPNDKsWSw6itgZXq5Z47eumOaBVdTuHYkpIbjlyftgO6FI3kiZRq757vQ",
+	"1IQ5k2GCBQyaJMxp3RCHvuKADtpy8l+UTYAx41QpFIa8cfFLXI4TR/GlI5Ci0JoZyPxWY6EBE3as9X9S",
+	"j9MjlUpaWAVTkWbLVYnJ3qbavLF5YpHm/uz8ortdb+zsVu6Ft4Cn/AkSPyyze3id5PMlHJuNHGrkLLuf",
+	"A235XQ90oO1ZB5q5UtZ99uDz9UqO2klFmI8RITLk8NFKLBde8E/ijfvqiDMq44reC5pMGWfLng8oqIOW",
+	"flDjiObQBxh8pKFTlgndhn+UprOVSSZL2BkFVHBMlAhIqQQKTW5BsfSKPXtW9PwBnAB43nqdRIQdFADi",
+	"QEKLIoPrsFrvvixCPazGedjPEzsI/Np2ZLQ4tY6C5eB2j9BAXQl+YZQVLCJc0Tq7K7If4K1d00v28xLl",
+	"OLkPlcl522c4ys05obs3nwDIiI6v22v1Lruruv6YjOU+eWhLzXoDA1dLH3xYJAs3AtpBGAlo0hoLKEr5",
+	"huaCBzfNtBi5fx8ffP4uyYMHwpTIPkfcpBXy4KGUYDHPF+poFiH+P329zOIM9pdY0mdVDXOXXENLlgFw",
+	"zwj//RgAArdiME6Sa/VUzQZ299YDCiAKgPvbj919vSuGqWlTQTXXY4DxJjFmFmAE2Zri2h/wZ93CKj+L",
+	"/uh/tublP7Rfvj4/f9PvXr7sHnSOL3rH52eLpaOPgWW6UOCV8lnI1DBJMek9jEA5dZPuoX6sjyW/zb+t",
+	"rsckbyT5L0p/RyMvkld9yE91cWp2vJIpme4rIOJ+Xkm0lMiQA/3do3V6odUv3IKqudhV2vin2P239Ki9",
+	"1Vddpk0brBf4zJ+00XqRZy1DoKqsuE3vYfBmuNLff/XWg/cBMkLexcF9QbMAMUHxIYJ4CZxrEbBysBXY",
+	"1j7zqaiAQ5VgPSB8JJNbht7DUMTRjaBeqcEsjQPN8nFegwIAWsav2JZZji/NerYwJoO1dmzIUwiBQEgo",
+	"ugKE4AAvVuCxrS0KMmjFIwG4uX2qOUO8NV8KOUzn04yc50MuWSJjAoYw9SZBmmQ8E9s0bgVncNk5YZOZ",
+	"yvRvA33fyqoSGE+vL6mta976NUnZKOVXEyEzDx9QAdibNs6gDSk9KsKEjBOlZ+phK1mVxBDAyxKPcRYn",
+	"yRSjc9M0uuGZ8FgcyevtWMshj01ExrEF/kyqqRhCsrzHJrNY3xRF3WmpVo5aXwPCyG6jkZuS6SwWcER9",
+	"+omxQ+HY9NgQBggM726dnJz/0D7sn7V7P5x33nQDNhXpBAKDEZWR0kD6AH6ahdpwRbAPnplm/Ugec89I",
+	"ffMEH2YzHsdzFkY8FmGl6stWoevT5pIfyX4Fu/ojcgkeaBbeLcceJrTuJTk+QCp8AifvKnViRbXfn0ej",
+	"gC9KzdLtWIlh/8Xkr43va+/+sjN6XR90n83fPA97u+kP387+bY8f1MSrRnSyKy+eqe+f35Y+pTpSMMWR",
+	"cAoiidEpVO9Pf7ABdxrmK96zT6kG+lkQGiBNtCD5qqOs0FFoCwcC8+VCSLLTct7gT2yqsGxuk4KXFRmi",
+	"vjvLrPEQPicFwT1i66P8eSZmgKUKksfkU0DYl4QRi5OrfSd6Cp4CX5om7lDZr2VYJibTHIwrkmwUR1dj",
+	"RJpCHF2trdwIEwm1ssu4WbGgbyXzWtEvZANRh6v/40XdBt7S5Tk+ZgL9yj09bJ+0ews+qpVsB4nrPmzn",
+	"lAZcCe+ZD/aZuf9o8a4X8JMyENwaxou7fw87Zy3eZdE5ZdIxMDFMc/fCHWQPvoJLF/CVyL7evtW3r5D1",
+	"+tW381GVqfM3H6ixr9ebFm/XV762KvzMww/galOeDcer6g4dfFlAloQ014yVyUAveGk8FjiPB/va5o4F",
+	"OAOkqHi548WX2vCHdES4avpMWZsgQUm3IZ0JEFqxAyZljFx2ThhX5GMBbEWA3IWCBlKZoK8lAvwmowVP",
+	"ErAToRydMXckcdvWeUF98uWj8O5VHXTgan7pDPyBLoYF7rgFpPhgFoJb+VEj0KvOfTkQ/TlImq1PJkdW",
+	"t117XKP8AWHyDxMxmsPYtJAvQtp8Gfb7AXLlhwqqe1rtT3OL+z2RZWNZZ4kxyXNIbYN5V9Dvpbi9I/js",
+	"y/Ldged9tjruvG+kVRQGTPI0RfAVPYdECsLRrrK2lnhpcgt56uDDpvnL2WQgUg/r67GbC4Idvu71LkzS",
+	"CQhNLS+HfIJY9h6iC8Yc0oI9EvepylidvYlemtAMRkSeKDZIwrk+tRtNT+yyd7T93AYzqEAQxLxxbxA2",
+	"o4AoTdnC0DSNlE9SvUKIiGRppCVxRpF7WlifZ8E+C255lMGDvhyIcSRDOCWexhHCledRJCgsJCjcfRaM",
+	"RRwGzWUXTaTYlBPsvy8NW93XigwFkfRrKTG8iQDubDY1yI5GIHTavc7b/tF5J6hYM8+XhTc9tuLgJBcc",
+	"5lT+hSgNX3hKwprRzc0t3VNIgeart+XRreHD9snx9+3OcXsx0YGuFaSw0b/XYivUXIXF3GhM/a45H1h1",
+	"wV4dGyYCIOlG7VtXS1mHPK1VBjtWQx80wGA3vBJxpz5Amj+nPIKcPxi1hdjewkRSYSZqcavNTvfFu6FI",
+	"9WaU/uGXkmuflMb35i6U9hr3VkhaON+N0xZofeqrFvK4TkDrdUfY5U+jjoCouaP1q5uXbWQR9YFFKRWw",
+	"sv4HVHdZwSVNDxZlAgiVKvthHMWCfuKR3qDQmh4I/TxJXlvsWtgAUhRQbLJILsUqKliYaAIWEboF9lmQ",
+	"CjWbiIASwLOxwFY/1FjltYgLYRD9D60WAYYBqjJRamdbXu4KshTX2FxgXui9+OopXW3EXrQuu19C3Prx",
+	"jFq8Gn+kUYsz+Hg27UU+/ldnaRH2Ve/MJ+P6VvVYz/n/qpmxYhxaclo+u8LwNBXcaOuUc2OxooUGtsVw",
+	"EuoQSAe70wBGg2kkAh2+/jZKk4nHsqQSsDIAOGiDTxM7uUYBDx/dqNoiprA0thxayOEi3dzmb2VJ4ELB",
+	"DQTYmnqCZK3lUoDMWXDeRlcS/LCpUGOvmHqnnw+O4HJtg8a8fRwSogGJH4s8L1wZo3dh0SJc8DJXGXT0",
+	"IbFj+tFSZ4tVUohAU31pz1aE0ITLNK6FoSCvTp+WTHK71DnMJ3Q0HjW4dQLz2DDEtQxfaVFpGirk5+6Z",
+	"Iq4JFTVnScDKS0l2vgzsVPuJFP1kFGBf+NtIiQ+Qqh0zqmvLqD+D81rveVE2grgoSowsWRAqiz+5L/O3",
+	"+32vFLfGB2kKnTbZkW/7f71sXxb0BLxA2rxbaGBq7x9dsYevdH53J9NVL/pqKD2qoWTb9UEm7UcUlNp2",
+	"uMM+MkbQCvvImE5lGAThL0zK+SoLCX2BVCnvS5Wlgl9DdVaSXiVZJqQDczZ2zJa5/hEZT7Af3qouo1rY",
+	"aumgF4TtZiSKqNwWejjH1YN+NWRWGzKddvfy9M9lyfzx4Tmk849oyrTwIsN9+2rQrMr+0Afw6Swat1hl",
+	"Pb8+TPmtMWrwtyvrZarsSDN0bWLEfNqnDllB3iIL2wIxslB8+ay2+7xW22c1ZpxMDBHZIYlaWzlyKCoL",
+	"5R65MXGbQB0Pz2ap5s1aOoDR4ktIJKFhoJhEz1x/D7EwbHFMeAapAhtA3UbZcEzdbqOUTflQ7Dt5JFDq",
+	"g/ZHvgvwelVlHb2NIKpAroazlOQWbQV2cnP66C4scaFAhZVlDruN1auVewkWONVCNvufQY9foDvqQnVv",
+	"bRU271OgIBip1z7otHv9znnvy6g4+QB5l8uy+ipZtlB58tdd+f1zdVIf/vgse7kz6byYHzWuD78d/6V2",
+	"e7H3S+u5eFWfne1GvWdJt/SHS1G8z8hPP0rNCdIllZk4LOgPLTX5p7aZcMcL5aJGpDxAHqM9tDJzpSOy",
+	"WSopN3MWx2yaJqMott0WCicFAEBVFkzHSZb0oSgWkAWzaCK2Ie4OvY7A/XbZOfFlGXM7tPQbJ7O0wgaz",
+	"KNZyh+RqKjj2VAr0PQ5sL3t0EcqEwZtWyZlXIjsVXyio8mm7mFQ+iNJs3Ie8w2ap/uLFC2C2dc1bk5nM",
+	"gCBe/qV0L8AZMeGR5is85P+VZqD5aMkrgRrSp2yDVshLyD7r33qlmOffnPI0i/S+x7hfzdIohSwFvTge",
+	"A1WXXrbP9BmMEyn6mDVUapa+aTRe1Oh/+C0Si8Pl1E51prZvhcq2a7Xd6oAPrwcx/0UMGnqSxO22VZak",
+	"/EpsT9MkfEp02Yfh1FPoLV3/ts/rg0b1p+nVv/643Zr8st01Otl3fDBcyZmz22TE+0KC8LFh/DuS23de",
+	"NBs7Lr9eCWn34DT2U3Fn+AVX/UG89UMZ10DwVKStWTYGfO8Cn3olMmYQYqGSnI7J4U2n4q7kcMy3VWzA",
+	"VTS0zAezxKvsnHKqv2MzSZmUnuEV37FhrGcWVllA9yRg5ePuOdupP3u2Xfclj6djvt3AXrWBQ7kBK+N3",
+	"OxWAZml1D46PWSwywAmOJCA+D7kSHpNJOkHMQ0APnU5Fqr/AyDXAjBsXDqKJapYWM33RAYNA7bMgv96B",
+	"LcTn+LspVxnT3+wDU7W3CPhqu1p/trsPGGmAIONLA3zM6r//9h/1Ws1M2UMIZOWx8Xw6FhJLA7k2qNJk",
+	"OhZ2TbjzVRbgpQ5YeSDmiU20S4aziZAZbFTFerswqQ+ZoBYLROf4ErGtGY3Slo4WBSa3L0sSW3jPGaIN",
+	"6v1KlCiMV4GU/XTOSK3Dk8e+ydMkzTCLLzGAt06qwG2qSUNWGWaDKl/qkyyAzQ3mNJzeQo8AeAZzdsPj",
+	"mTaw2EWrd/AaY1oLrj0YPv/TdmY2WyRCRlz1iWKBy/EClFwZ4wyFH54oy5KQz1n5pZCRpM8UG/MbwcY8",
+	"ZPWaL8PoCgq9oFdgo9bYraDCRS9SBD88U4LeWH9m3rm+KOCPEZIPtKI2FoQrZNhK2bWptLI7uTnfNtv7",
+	"Cay10/aK+oAP2auPIO/zHbxTmNbrzb1nbtwqF5oo6tgkUux//z/sp2SW3quOFc8jvEuYXjoFAA82VP4o",
+	"8+EuKYwL20gQF6yCp6BMrfe9nc7iLAKcUeSjqPgHTeNFY3vsNHq5z/5y0X7lsYuzV1qV/0EMLliYg9gT",
+	"uRvHEsHa67n5UkI8P7XQ+k8UO8Cfb/fmU+ilT2/arb149r//b/3/HlgNebsHFC6mLY2WctPonYghFSAU",
+	"+gppw3WWSsSa1yy2/ePxEUvSyMg6pvhcsbJKAHg1zVIeZQxbPMymKdTGq0z/hP6qYDDGl6nYFhJeoYfW",
+	"28DKP8/gtrAXNQ+jOVOO3YtGMdcSC7LtGHQuQGegQcFhZT0vj7266Hrsx9OLii9BjBMCOzRYkGGOegya",
+	"khZ6YZpMp1oPgiYQmJtgoYOMWzJYpUD7s1ptZxiF8F9BfzZqLOUyTCZO8wT8gVa0g31EHiIQV/2iazHN",
+	"TPxKL2SgNSecPBwseWWcqVGhet4nVopbM1peSVd22g/MpnHCQ4WtNnxpchi0ZQkL0uIcR0V5rvUJZdr1",
+	"4sPYayGdTZ0uRpEt3fMIVTFSYxH6cjBnHKoartJkJkN2m6TXIkWq4yycpdCEAUJ4cIgyYTNpQbRDs1Yk",
+	"GywzqKywnHNjmRVNZdA4LvSvMW0Gbhrbre+w4OL1ee+83zs/75+0Oq/aWpllt+Mk1ronyCKsrIDHnsFj",
+	"oE4hwr9dN+AowU2CHA8cufX25Lx16Ixd2ccED8gxYbv1PfP6y7Pu5cXFeafXPuz33l60g30gtGES6o3x",
+	"tK46k+g0SFKYiwIlOowmQmLzrd1Gw4x2fPZ96+T4MHDyTQDT3SQCCegIVUX2s8+4vnm4VFMir58h9oTI",
+	"yDA6jNqCmB51byJcfifLBn9dq/kyOG2dHJ13TtuH0A+53e0FVdayWwej463KFUO4c1Qmqk+0WPDpyx/M",
+	"gkCsMjJpWZhGNyL1CgSR9/oCXRpgr1JWDp7qa6ue4uW8FnO8i/9Kzs3vfv/tP/UnjWc2HqE/Cjxfvj5t",
+	"HWx3X7cae888lswyFYUCx4buKHyYVZosyvBNFCJAsrWgI8RD9OlrwytRMhqNMEmI+1JxGQ6Sd5o5HXQv",
+	"MI0KTQDFdms7LDg677w8PjxsnwWaaXGJTbqRJnicAb7aZedktfqq7+ypgDvwOemwEyMUn46SdLJt9DFH",
+	"bSOpWioPIsnTOciFyua6DKwYl/9plEu60Usq5h/qudnYI1NUIuGOhoLUH61NigepkzDQnZ4ZeNPsMVTK",
+	"+ga+7ws+1wTRS5ITnkKYq7Rb39vkfWo2RUv6VIQR12rVZ6zHgpw2XqApXf07FFgz9DYmF611c7+0bg5W",
+	"8HIQ/+ZxDG4LLQ/MkBYNKk6uIqk8Squ9icDREidXmqN6vmwctYz3wAO44NskRZRGsw76trJY8ImSCCUD",
+	"Csd8zlVfvoF6UEb1oIB0uQEa8b7xj00El6pYGbquBLBLS/6j8i4XKpem/OcZWDMqsRqXVSJhHQCgTpys",
+	"VMeOv/cv1Xu2u3mp3mJW/JVgWqHJ8wsatUphWo2at2F54j0qEh8rAtFtH1x2jntv+5SVvFDXN6RlalZV",
+	"BfKvqtlwKERIWDNFQLrhUCg1msUMf2ocDDVo6jIF9r1TrVXr9Z3qt5r+KH18IyQZLSz4FSyuhHnbren0",
+	"ab1ae39hHdDFxiy/eAfuzCOydXXIIf75/AkA4juZL7LCO1hxMhWST6PqnE/iDWKNjgrKBvNMQAUZ/IMX",
+	"DMDAHTfwmJgMRBhi5YHmbKRg8cyXg1kUhxCJRKt6GEeYbqp1Uq2VJynZO8Z2vB1jxo3RtG+5ovikfuYG",
+	"91zbguTer7JXQmrWKRin4ZE7GdTYFDGYknTO1DiaKsz6SVKmhW4XNsJa4zS9p5DtAF8FlTVxznPcg+5U",
+	"DD/rgKc5+5wz0+k1mb7+O76M5Chp+pKxLMpi0WR4oVnr4lh/SF2Zm6xerVVrsBduDfci0obeltbFsR7b",
+	"ynSPYATetk5PNB9CVONSs4SEsoK1rwTxMLRZ/fCLVrhX7rQt/Zf1ZN1g/mEyXIjfp+IqUplItyGqu62Z",
+	"uH6vkOF6311HYPUkZ8+2IbLAznsXQI3c9i4ER6HNUYOgVeqCNSUxOCT22bMa0/cyicPkVnq+3G28YEGn",
+	"1Wv3T45Pj6GhHygzQUdk6Xy7NcqEVk3A11CpspbNoi7rex4nw2sRetTWomK775Dp6EtotNM+bR2f9Fsn",
+	"nXbr8G2/ddA7/r4dVBmJG5xtcN676HfbZz1yp4RiGClQ61pOGY3eNP19huFzX0JvTr09rLywGZEymKom",
+	"UQ9+loobweM8OgQfmibaVdblE8E0Y9BDQydGjp1c16ReCxl26EjbenIHWip/OWEak1twNdDSaG7zC6TI",
+	"7tH6RA/yCexbQyEF9Ex9FdT9+lDfgZRZGG2j9mQHiRzF0TD7IA1gt7HBmzo8EyeYmfPIzMxQMCvjBTvv",
+	"XVTYtrkxQyRpw9Pwx3gL3s/b7uZsph1AGdDhZ0qoyiJPg+aoK9jfYI7cwGVJm3Cfy277MKiyQ2IvCgs/",
+	"HMYCcXl4bZzcinR7yKFhD6Ytw5SuRKYQbR+CHsHoXcC+AR8beH3Zc4bxX4/cn3AxnigDqR+imWjD4NGI",
+	"SF9bRuR1Vr6ks8Bucdt8OoV/TmdqzJLRqKJnROyXJalpg2Z3IFaJ47974cvV29ClrcaM44LEAK5cNngT",
+	"QAxZxWZdo78fUr98CTKlfB9JAp596mqAeQfQ51UWd8yXzk7Zztx5h+9klg2Sd46WaX3OevJVpm+Maahb",
+	"VmOe2l7MvhwlM2xLR+KXWdauKk22w6YiZfUam0RypilU/wkH4rFGDf4a6wH0P0h/PL5YJSK6XwXEVwHx",
+	"zyogHkM8ZNvG0bZeTNCOEGPSR4DBJO72ptQiwP5GM2ePooj5U/rXWB+uoLzel1lyLbBib6EPepWdTzFd",
+	"ggXoKexvBQbydBCRAxIeh3gIuROxVzxH94kvy1h7Dt9ECsv+QJNt6t9wvaPwS2t8mj6ZWths04PIHyv7",
+	"diJRGHi+NH9pM4hqvekTLZUCdpWwLLkSEPKDAvDAXLrA4MxNIgXYMYkUqlJlF3QQvjQ96ncbjUqTPf/9",
+	"t/+oN547MWSPBebU+sNEjiLqOBMw8fOMx6yMIAD0lQiDCvYpt6IWQ8r6I33JeQRp0ZpNY2wNG6Lm74Bn",
+	"zCAcGD4AZpj5Oj+9Ffw6qOwzk9Bn5Q0KBTAFuGnCD8FINkxUBpuepfMqg9sAav+NSKPRvOrLlpyzmYTI",
+	"4YRfRUPofGPSqo2xQeh3EENwJA8rg0TOZwIJiXpyHkOR5GAnwOjbMLp7MypNtrdWILFvjASixjX7Od7e",
+	"1UzgCQ9m4ZUA0AG7qFXdTQ0FfMkSi2RBvbGzu/cMXJx0aQABTP97ezaLwu16Yyf/ljy6B+M0mYj8Y3Ix",
+	"3IqBk4e9ShTq7TFcrNTN0pq8uvivSt3W0vC/OF8WLsuKX24soc6zaeG4Pp5o5WCj94HTwbbu/fcf1/yv",
+	"5JVI/+wvJ2vTsfTO37TP+sfd7uVip05gpcCZoUEnvNAcwEvwcBonMsLH7WzeoVsPdQwj311USrozSZKQ",
+	"fUMM3szqYdUt9dr7n3iVSPFPqSBklks/WEdAjnWHdqC/jxwxXx5zNWYTng3H7BsQGZSrUKmyQ/L02FPG",
+	"0hg8+ir7AdrPg+mzW9vxJXilbEpLeY/602dpJJTHDGfnwzRRRl6QxZpzb88RDVYOVfZ9KRMEPIPXIfAa",
+	"z4ipU4qdAk+oSbVAPJtcCHgM4Nxc0UN5Ur4suMwqbLdeQxdb+8eL4w7YfrmMauox18mXKntVlCK+NLYU",
+	"yC13qZgkGIoKjIgwqSjsXIGl/6XiCAzP+p5djC8tPBDsUkGoEWbCChtzQcBrURwnCeTyZ6vEHJDL/J9J",
+	"wj2KjXaeTc3OfBI7Da7UkqEGdKzZP/zDvvXeS7gDTDN/y1d2fk92TgzugRbfPeIcjpZ9V5gDfrBBmANa",
+	"N6KLUA+gmNaF74pM3BFyYDbi8OHBgq9+oI+UCNd6dXzQPzk+e7PsDjpB4+qx/EHF4f6EDqH8qjohA/3n",
+	"RhzCAAOoOyoXkhuhWMAnWtkKWHkSSWg+H2Wqgn6TRNoaZ5v+hR3pFeaqYt6zvvr2GxZJBwYQU9OHcw/q",
+	"y0CNCbKkb1z8AbCcKM2fhRwteASRFvWv8ct+FAa+LLtZ7TS37DapVFkHKV6x4DgUk2kCGNbbb8Q8YOX6",
+	"77/9R2Nvr+BoUcNkmhcK4Po8X0KifmOXjQm5CpZxLea5Cxw+gfRx4JBzgk3ELGACxYZf+zKfSrYNLX7m",
+	"ImwyfSPRsTSBIzARU4gV7K94q9loeKnBhQyOD9unF+e99tnB2/6b9tt+pw2xh33G8UkoJMTmAiYTPLKg",
+	"izMpqUgQgxjuYMdn/YvO+atOu9sFnK8snZNPrbgH12JesVV/polzMhEIxuKARJpNcSsXqmxrq1Grs6DX",
+	"aZ11j9qd/sH56QU08Qu2tpoMm3RVfbm1pQXKU0iWxrBHyDMOv7EJ+1hqMUmkmBsPVBn7Tg9iYaIfkcxs",
+	"e2YPwBqVLw1MGB22kKFNckSy84wNo62SyTSOuBxCi2YUSzJko5mWrZSviGGWYTTVOrYvY64yrK1NxVC/",
+	"CIpguO10UMAyK99EKnImbGczjjR1zSvFMEyTwnA/tE5O2r3+wcl5F5L3zQdHnfN/a5/pDw4uOx042dPj",
+	"7mmrd/Baf9htnbb7+FP9J6j9/faPB+32YfswIBfrVKTbhpXgmj1TixTySF/DVG97No7nTBldgkwfPCcL",
+	"BxTAx+BgBXA5jwWpFn6aDvEPJTLV51lQ8VhwfNa9PDo6Pjhun/X6R5dnh139m0774PjiuIjYiScNTTuk",
+	"mGUpjw0tjqiyhRQOUHGSND/XFWE+dG9DPpRmgb8ImX/pS3xST+9l66R1dtDun3/f7hydnP8Q7GMyf+vg",
+	"4PzyrNd/eXJ+8AZPw3zUaXd7neODHn765u0BFFCAyQhLgI5aeN5v3h7ANr95+5LUtMFMRRJ7ZxMxmgra",
+	"6TRNbsACpyoMHlMVLxZFYxcwQ5GsXGSoBsrU4cg8FdAzJW8vkhO0bS8SGcAlU8Rmq5RwEeCcEAbWT+++",
+	"vm9UfZVzA7f8ylRLkSMZ2I6eec5izfLAww1LRK5EeZeqyRBt2BRK4dbpvyjYWmVneXF0fiFplVRbRb5z",
+	"AFrTQzQNYizeqkXCU8ksHQorwJR1xxuJWfGQNLq99kX/8sI9dY40ibKicdRiUi+DcaYyMd2eTW1MNnjK",
+	"Z9n4aWPEyWmDEeDI6Wpjzf19loptUBYK3FpLNsOToyx34xPfcoz9woqQee02GibZTzMqKjViLVAdoPCe",
+	"UQKuQs2hruVq47/t7fz+P/+9jhsV8/RKqEyzXPgl0cZfuudnxiWRCh4qk3tYWd/vvUcc6bNDzXI0jzdi",
+	"/mGGAeplpWZjr1bzSkYrKjVL7ctOyQNU3Pwil5q7Da8kE6h0PoykhM1x7rWLxPF8cwXd7PQn6PO+rAc4",
+	"ZTYLm3EP5K3FfRPvEAaob1NCDEAWYZT2cT70WSSx7mCTd8GRrIY+WX1e+r8vanWvdB1p892ieZWWjzKH",
+	"08fmpXccLnzlvmmnUP5jjpRZyLDqPekB1ZU7u7wtvQMykSJId9EMHeoAsCoZiGaFnrxuKvRUftcy+wTM",
+	"5KPCa51qFfP+GFsFcK1NTFl4T0f8JIb3yYGHpy7lNE2G+rgHwOZKe5ssrCvSm2goLiW/4VFsHv2YCfRd",
+	"AQaQVtkXbEnHwO1ZM3a1dWt7xq9Mpm8tQAUboUytVQHtBe4VmJoEOAk11YZqtZIDyblUXy5iJQhE3rFc",
+	"HPj4Vcnpn624cm7zY+IF230pIHh9ehZeWjYiSn84S1/AFEY78APY+X1wtDbl3kWM7Q8ELbwve/wci33O",
+	"izlM72dQ5CVby5kKFZXDmcqSMOKxca55BoYWlPM1ejYp/+Z2PFEsd+CxciDe4coDmzMLivlx95ztNurf",
+	"VqqrGx3SvL9M0EA00ZZK9YxE6w94zIFb1Bv6cnkl54O92oezJVwq9Poz/IB8IqUmjr+YvrFUoLc5MCme",
+	"1F33mH7y2QLjmRK6W0t05lYZMgRQvJXO6/OpkFg8RpY3JAzTkTA+gWQCLFMaRVezFPu3qbwWtX3Z8diP",
+	"50ceu+wegvfEPO1LSBcgU95cGK0hYHuZEUAyRGodfAZLXC/2vjbnAfGYZgo+xyUHOXlirfPORM7aPx53",
+	"e91gvS2MW/UlBdmL92ZjgneX+wnMUeNV7bQXEB9WsBOXk3xUJrKKgxTgjvEuJFMh74dyTLv6Pl7ijvxw",
+	"jeBThfI+qkYwFZJxutIrOdeyNoCY/pZS7lAN6DfWNWlpzn5D7cnWReewxeOc3YpUEGi+5jsq4zJjAc8C",
+	"Vu4cHbCdnZ0X+9ArOklNw7DKIngYjvlEMSEhPavJAppFQLnXvjSf9DkWo9C8wDOpH5tTPAeQKi0QGU6k",
+	"tgRpLEXFYyOtEVIKr15qJEPxDjKQZlMHqFIfSUTMnuIkVWYbX9ME9a9oTjhimPJbHrNxEocKiBoaYfMs",
+	"aDIOn4KHW39ut8HsXpRBFTT24PZlOcive+CxSA7jWSjCCpvJLIpXPalElsUYdbhJwHleDlyjJPB8Kd7R",
+	"MBAHwJgdTAe2KkLpJCK9Z/tmxgCUGmUKs9rmmESn8nnoUeELdSvEFN6tWJR5iPiGpZqmSyn2C12kuioL",
+	"lrhfACBy5vzZ7//z301OSVBlraywAfnW0h5g/3TnQLBWKacvan4KfUtFCt/lo/cA4E0Ld1SNl4rWSTVQ",
+	"4+QWSQ8FO86m6YSp6SNzbwwhLR6MJiGi4ygTEwWN96LhmKjxKgGkEV9yaLMKreGhBZEvfQm07njZaW6a",
+	"IJCp6rU3ajX02v8i0gSjiwGZfuJdpF8cMEBj3se7Y2Lto1k2sy0D1+okPAOsLnqzq+QUeEjeI28x4rGm",
+	"+B553ks8s9Zn2MsC5kft0JeZraFOyxGpHILUNNzbIpwKCvWd7VrdNpr7tzXwKjwrLaoorlS21fchz8R2",
+	"FkGS/GIB/mPZRyZq2eotuGay1WtyFJVVRlT9270FI2pNrKKg1CxYREXyNhtU8Ko82N9hSfJ93g5aglrk",
+	"EV9dH6WXucJh1B29S1yaPbqX8oNpE5u5RYr5BCibcp3HJg0pVlZCLCeA4PWFcKNN+6CcnlVZDZDJQdIv",
+	"TWIA2m7sbkMx6m0kQ6pwI04pZMhTX0LqAytf9g4qJDZhLBRAxjPEkhnCpeRyTrGyWZwW76QQgDZSAcBr",
+	"qIIOaSRMk1A4R1AAVDKxuh9NbpQKodhsWmUdA1gJ74UqPq3VTJIbMYGkFMrBgZSjLDdFNfNhEz4H5jcQ",
+	"Ngl/LjJMStKij8rJRDxiPL7lcxAXIHirrGUyJN4nW9g9RcsJUs3nK1cei0FDEk63yJyXuCkk3uhvECar",
+	"WUcuradA6TSl5osXyJttUk2xxY62RBdb7CjNfTUD1+wWU3qcl+yteMnu+rc01oiRwlumIu1b/7hZhh4v",
+	"iwA0eypSlUgel7zSDZaiPLJ8QLp6n3Cw9g/yoa8yodRd4MyObLiXNIBcogndkDURPPub95m8hnmPeTza",
+	"BltpKtIoCdnfsGuzh72yczXPGsTKZFnOWTIaKc3uqNGzsVMRUZcAGnaePWMhnysSJvpVUMNDghJzuSzR",
+	"WFM+o0ErHmW+kCVh+LIWWIbDgtmAaTMF63vuS0KAquT4syaXk97kUZFPogqz0u/HXuFYX51pKRRh81US",
+	"UGhLUMFWQOsy+h7U7GU87kcSjDz8Qz/5nXmZNQlRUkGTP7O6J2rZSUC2eY59LcUTRel8C5tqDhf7A7Jp",
+	"PEOUcpO9XPWJ9JnF1QB0SaJTtPP1XJhMSE2AJL8Ue4abWdLbjfkH3UlgVybgISaCMrI1fwqAlRCcOqfX",
+	"slmE3aBKlZ3aZwZCW4m+pARkGptSWY1NkjtxkFr2GdqWruPbSGVDzMYY9SXgXpZd0S3kVSSFnuRkqgC9",
+	"O9Pma2K7xWdj7iSVWXocwe0wSW4Z4Idcq4op+sa5wy5omRddzfR5pjNplZQFHxLs/lAzoOEMykfstilf",
+	"Dsc8kk0ih0VCJqKR4l1Gv6BtBm8DddZntVotP54mJVCK1Jf5VLWlrK1i6OPOlSmIUeMkzQRompjcvLUF",
+	"oLCA77y15TFo0CIhkx1VhoCVf96GfimKjROZzFI4pwEkGSQpC7aebgVNSHSrNH0ZLKoC9iIE3V6r1z5t",
+	"n2nzLGBC3og4mQrsaVJlQSbeZU+H6gYe0Fxst/68prXPo+3nHjvonBx5vjSdZFia3HoGV+HnWQIoLlp3",
+	"lABRWcgljmcTqVgwgOo+cHRAj6Dnz2p1j2nl1vNl4MQ/sR9+cB1J+C8qiumUp9k8AAjsTGBGr2ZWQtHP",
+	"6ap6bIEP+LI84T+Z0oPmYlTTGI+alKj9C2YxchZU9WjbARwd3upkhimLvnRDMFOeQp44H157LMoQTAE3",
+	"HfIPLalUWeF4puEodyEaCvXlNI1AM16E1clbAJWP9KvHmkpIEHusLa/iSI0rTTbg8poa7mjOJFKPOUKD",
+	"2bQGVj5+2TrbjqNr0WTB0Y+BB01V9dl8W3u2izmcBUykPAJGtoqNOYXE+fECeJbDwkUs3jFln7b7QkC8",
+	"iBWC9g5sMqfINLoxMpHbUPlWjFIW1FljZ9fbe8Z+/x//K/CYkCz4/X/8r7rX2Nmt7j0LKNcYMEOp78++",
+	"QRMygW+Dawk8ByXoCc8iCRvJ4EgUZOoQGr+5nU22W3vGAm1qtA4O2he91suTthYYB93v4a0Xh0dQtsC4",
+	"YmFyK7GJQjkwXTYOIwWYlYC7yLOMD8d6TwLDHrpTyFsdC5HBPsxiziL5k8Dkia0t1mL6Vfr2sqGIY1bm",
+	"WugIj2H+r55/BU2mgbiKJKkjwXeQK/8NkrjHgv+q5SrL+AAqkTGvXm9YCpChmkynqRhF70z9cPAkIP6s",
+	"nBmqcXIL/l6uJZuekxYc2mQEsFYezzgZeehgxROGiSvKDce+TC4qKDSCMk55vSYcugnp11ccMcRwoHKw",
+	"3dir1mpBBQqKxSgj/3OkPAJ5kXPcJ2NFGr8uYhdOeOxLahhV1pcf6pfNJUgIXCaea+4A54tf5b7apLAf",
+	"tGQBvl+uCQ5OcJ82E7eC3SazOIQOKbbb8UDPGaS33kT9ogG0tqdwA26QPnjsdQ/EghAozbVeWsltLAO7",
+	"yZRJEcVKqCAHlsFgtFFlgT8nAVYEAHM0Oq8VztDqwqiuUAYB/D9J2ERveK7LkEys5K7iYkD8Eez5rtX7",
+	"vyBXcTfjaWb0GcNFTbjHcR6v8hTXN/EU6xO7v694Aav7vbDcbRkuLsIEm5xF7C+S0YLtg5UXq5ba2GSp",
+	"AFn/uAt9NNhvRwdzvTBFE6fUbBhnN2U1vs/tDae7kh4c98gVgSeHy76U50s/RtUBG5Yx25rMXmTMfaKk",
+	"y3qtkPCEmpdeBDrhreb3/oQFR9czyYyU6hgitPNCpqOjBJqPippkqfmiVtN0aua63dhbOVX6eMVU67Ve",
+	"/UVzZ2F/ilMtplS+P+F+o3nXNdktGMp5MpmTnlo6+nF3r33Zqdn/AR4/tEC522NmjO78DK3lbXJpH8cZ",
+	"Zpmy4w/zSgvacBG7+l8uDo+269UdX/7+23/eAUXdAh3LAFCzcmvXY6jYGaWushkStVcyNtA+1PIqkX03",
+	"y0bbz4vzsjTiFY/M08fuuXThgSLmnLWHVOgVqM+zqWGpL++4H96LWs2ja+B5nqdPrFqreZp09X/blx13",
+	"hBVk672o1T1DlV5Osh7Speeh8uTp2+CMeMfeWzvxoPs9QX+jrcjiSAomZKi1Jikcs/EDUMGtkeQZ42hi",
+	"jefcXgYTeqECZIW2vQLWNlfZmyzIdfF9aPSmhct3fsnOYRvbQRmvBXVwo081Py58kCXUwG2obvxSAAUr",
+	"QVVbgPtk93DF3r59+/b09BASBtHA1/aOtiGrhTNY2qxP6jOuPXuQ6CuaSEUQsXGEMLtQGhgpJzeEK1i/",
+	"B7puksJVT2Q8r5ZskiBixNXqf3m98297f33xw/Mfv3377Pu93m53p9P4a/3iHkAX5KxeSXyWvoiUsQBW",
+	"ktM4nyRRUPWz9a9Tsl3uSjRYLaDJlxe3u3Ivp7vDEtcHYrGvzjb11RGhdYne7YQvdu9pkq3kvBGKnJ2W",
+	"ELbSxjOgVklqvLZYeopDuBU5wlbqVHP0ikj5khoFLieuQdc4wGiMxC3Ccb6nQxArLxTPjqJYGwgV698A",
+	"B+SUX4l9k441i2OD/5l3E3p/vg00GVxrRPlya+sckoi2tthxJiamCgBjDykVThecxIhpEVlEjjIkhaHj",
+	"9YlpIVHxfOlkuSyOREltTfTiR5mYPFHsfQ78MmikFV86SVIrHlvy3kNEhHLbFqzRVL9fhAX/GHW7rtJ+",
+	"wMbqJ/Le1+XFV0JBO1Pakoc0Q7tQqI2HOvAm44YGKYbgOfhIkLiGuACUtAefgN8Iu5+iwVTmg+QG3DkC",
+	"twHteZ7pXRqKEJcyodp6fg0BCUBlNc7EYjRHExC8ichHXyDMFrCw3XrsmA+FgbDAr52kunKA5xHADija",
+	"gmI2oueApVpXewb+GfQD2fDCKInj5DZPGyD4DC7huDEx8UakUMKC8QSMK+mLi925oT6lmFhHDC4nG4+5",
+	"eZX21oFrTxnP2xFeyq0tfQ4Drc6UeRxjA3m9aZWmCeQ9RfeJErEYUk4i0A6CpNDafLk4LaBInJWHtX/u",
+	"rComXfFv+iUey5JKsJ+7xTFTO9j3ZRBGKboDAxZEMmDlhdgfHaND7Lb8XmshySwLWJmwFCR1b9VH40to",
+	"ygpOCOgMvyIGhlkl+yyYRLJv2OVTFkz4O/vnAPq3Ztbdh8SQzDCfVPPV/QU3v7n7BQQgi9xfdpJfZDzf",
+	"LwAn2l/haVj8GwBKvoLWIdARFtx+hA1B7NcGB1QC0MDcl0D6RS4GVxBcn1PowY/0mIqpwOxjdR1NDb16",
+	"FocHzwEPxpe3Y+gcbJAJcKAYGIAePQ9GotPa8aGqcTTKjBfPhKlUlbX5cOxL/DVWrqTQEZUkKqY3F4Aa",
+	"SeY+UdRGjRoaWyAeyMHSTyUjTQiIWhMLHqomKxg56CLlVOxqutWOeU7bCKAdyXAfxOfTLGGSp2lyi3cX",
+	"ZrrPuFOHZvAjSOKlyS22jqpUzZ0jD1KW6MvgEh/soC9dCvRcoJbFGwR3IL9CHuDYxdpCgRjMQvam50tR",
+	"vaqyYFWSJpTjBN8EFOhHVjEQ7LJzYrpUVxjBhhT91lzLik39tuuaCKJ21nM1sC/IA7qi6WBB/GvafrKg",
+	"WVU37zq42GbwH3Wv/uJX3686f92v86DH6r//9h/1Wm2pBeGjdx1cmgTpasBwDBIWiIvFZOMHZxaTv/ie",
+	"ucRrJmoz01fOcZ9yAjEbBq73qmnvbuz7vf+kVw0FXrwHFD+/0c+tHZUqrB4wbhefXLHJWuo3TTbnopDf",
+	"RwlP30NITKtIWuVJI1Dn19Ks5YqF6QqpyfRvJXAIJ7Os9PcN6KA70ZNRGTE8cOA4kIAeW1QJ1s0pZ/Wr",
+	"DzqS2bPdknOfapvcpxOED9p4doZktcLpSp+1s7bC6DFn3VunIhWvT8E3vZJdur7sO1q1TiJp/qx/vBgJ",
+	"ADy0DrQIXEhWBa26EHlY7c2vu9GTNT76Dymj/GAsnwch8qyODyx0XP12Z7f6olYvPdhR/xrVwjuxmKWw",
+	"DVhNUdzXtFVyq9GGrHWahclQvSchNRqy173TEydTBxxibsvWFHDwEJyyI8JkGM9ZOUjpX9CJdVu/KfAg",
+	"T24wB4X4WjATAwwoR8604OKKBfqBp6DzV8fZJA6o0ZcxKpSIR9vU9wWARscC3+1LXAMarLH+FuwjbeFD",
+	"tosEj1EabsNNpC5fx2YVyiS6Uh8vq/v50q7XdJvVhoBIzegIaPcXfsOxtysWEqT8Nt8obcZlvgxWtcld",
+	"l0YA7T8/N4wKCE3pYykGozC68F8Ozw96by/aTP8AAw34hf4bkqW+80tC+qXCd4KH7t/QEhY/cNrCwldP",
+	"ne/ok8WnB0k4d/8OoxsWhd/5JSBK8+bff/tPej6MbgrjLT7/NF/KnbE/bDcL98WEAD8gwpRfOexy/rjw",
+	"y62L44U3sLKe+areszBMemOob8EGsTVHJa80S+NSszTOsqlqPtV0Xh3B8VX5dAqURUMv6TzRjQDUT3K3",
+	"69lBm61MsVBM9d2Uw0ioaq4ovBY8zsYrjLcTaIeF3RevklnmPAPccvmJFhsl6VWSZSLvCGVA4UMLTZk3",
+	"j4QmEeDeH8xN70HwWdC/sRuH1seSEUsd5OqKM5eL/EUKENAXZ3WInYbQY6WEgl6TzgD4vVq1HmpDA3pF",
+	"lEhnmue9C0CytZDbzoAFjO0VGp5+Vsg0iWOMe2LfseFYyxR5hTX8hOfpjNq7TbZHfJhp6zCXtmteMRas",
+	"IJKNMjlNk1EUC2fYU7HyeUcweWw6G8SRGue4yZTFh2VdnqUwK8EWr1y+1/omLL/vYBnPqJBZaqurjT+p",
+	"qMu75GAk8wqz1cL/ASRSKnnslNwNRHYrBPoaXerI4ZpWjGiGoUziXNyVf9w2X26/MaDcgB+uKk1GAX+y",
+	"QVxkAc9WoIOu6LFYhFciRd+ZMyv7Zvx+DQnQob95e/D0zduXbMiVwPp5rXxjpiOxV5UfopoNIGcwkc77",
+	"DiyQ9V3bkMNdb74XelIsFTeRwHJJ02za0/c5SyN0enmIvOymH1OJ9eKGDO+aaRfjfaGIoxsBVQXEJ8Nk",
+	"wiNJHfmJB+G/R0KETxQL2jeQwWvQ34UMIUaoLC35UiEiImyhfutA3LF2FtyKwThJrlWTh5NI2uTglpne",
+	"fGtLqzrBxXm3x1CAzlISn6afq8mB6M2nosmW6gQwgRtWYoAKQCYjVDcEYyCbnVtwML1cB8eZ0i1YgNrD",
+	"NuzC9nEYOHv0RLEobDqRz8SkvFJUwYnKpsIsruItDKqXEOQfHtLvtls4SODLct1jDY/9/tt/YqDX/FSf",
+	"Ks9mqWiy7DvaKBm9IxAlhTvm3dS/MzrSO/zobys++7sJoWL7GiA490DK4HEJEFP5BzxBC16il4Baq4kC",
+	"hIkmcl/Wq+yNEFOrywIu/2BOOSImOr1v2rqQ32zKU0Ve4knVl40q607jKFteOKI1eAGmFwfXYv4dlJcE",
+	"GLSCyhgWZAHm7UDpQypYcFMPfMkYK0dXUn+AfodrMVdNA5StdTSh2G0Ux4CVLcUtZkloct2psg4A6uMd",
+	"ol1i0Ui/S9PuhPoLS7a1tVOrmRPZ2mL8ls/RKJgnM8BLh0ILyRCiBKZlXVVIbIgDS9XLlSprF2gsQicO",
+	"tOZKhRpTo3msHdLKSNWXu1WmGdksEywYi3fl16etg+3u61Zj71kZcMQz9g3zS1W/xL6BI6pUAo+Cn3pT",
+	"HXCYgWUrTyAmGAuYshLDVGSsHNyOlRj2f//tP4OKPmHUaOHAPdic/HI9UbZIRaEyBLT9TaAFsBbekmMe",
+	"BGOazmCMqi/3qgwNDr3deYGKk2qhj5dhlRF2IoBGYVrTSEytWDQRVXY4S5HMcfLwojTJOC0uuRFpzKeE",
+	"tsNT6J4BgyM1QQsxWrbpBqQ/x8I7i80OFI7nqiUdlJbBUZuHOaxGL+1ZlR2K7XCGzEwAbS/yn6ZDbuA0",
+	"jwU3rbDLhAVvq37iRJlO5B7MgDuMyGOcDVOuxlYFUKYTt23CACFGQTwR2Cbx1CseSWTcLewg0Hj3zgCt",
+	"Bz+0X74+P3/T7x2fts8ve0EeU6jXmKrss59nYkbYLkl6zVKeh9nCBOsIfGl7lerxsWrNVqxQeK6cCrwr",
+	"ytYnYswdeTmcczLLqAokkVJQag02XYVELXQcg1QxWchaHxvw4XUyGsFe/H//b6PG/oX9FGUmb2GWsT2m",
+	"PFgPdONWwJ4hOOhLZPnjZJZiEozdkE6713nbPzrvOFvybYONK04HEAyV5nkV8AXWY4AbwT1+2xujrI0K",
+	"LtlA5AdMnQ7cK4vLlAn2AVBqNIstOUE9Rz7Vw+Nu6+VJu9866rWXp5uMsHpRQvUiuRChxiEII4BT1pTK",
+	"Z2GUbcfJ1RVkTXApk5kc5to00pLRB6ruTKt2mLzFoU2T1NqRLwO0DPv0eN99XPXN833IAQ72yRK0+o+m",
+	"l7GIQwJ9ClKhZhOxlEfURmWIIs9qNvhJDDWbo39Vnc7H5qNILz2vOqWU0SQOPWy9oZVTEOUQ3tDsxz0h",
+	"YFOTSZRhhB6f5hkRc96zGfeOOJ6ZFya96M+LXWVMySrOyu4D5pBdadOZzaasbMjJNi5xZwaUJzKgqnxX",
+	"wghAHmVm5oA7m79A83JwOWfxHOQcJfFEw1nMU4v61HIYkyYj4BAhG4ix6XNN4z8pnmKcCh7O6efoAltU",
+	"jI26ucpCLmi/mv6tgWR12js0WXyuCbH8Zp5+R17I4dgkLYCV5OUmnmMuQJoEWdvG0+ItEsEqdR/fXfr1",
+	"77/+/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

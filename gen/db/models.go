@@ -318,3 +318,50 @@ type User struct {
 	TwofaLastStep   *int64
 	AccountType     string
 }
+
+type WebhookAttempt struct {
+	ID              int64
+	DeliveryID      int64
+	SubscriptionID  int64
+	Attempt         int32
+	AttemptedAt     time.Time
+	Outcome         string
+	HttpStatus      *int32
+	LatencyMs       int32
+	ResponseExcerpt *string
+}
+
+type WebhookDelivery struct {
+	ID             int64
+	SubscriptionID int64
+	EventID        int64
+	Chain          string
+	Status         string
+	Redelivery     bool
+	Attempts       int32
+	CreatedAt      time.Time
+	FirstAttemptAt *time.Time
+	NextAttemptAt  *time.Time
+	FinishedAt     *time.Time
+}
+
+type WebhookFanout struct {
+	ID  int32
+	Seq int64
+}
+
+type WebhookSubscription struct {
+	ID                      int64
+	Url                     string
+	Description             *string
+	EventTypes              []string
+	Status                  string
+	SecretSealed            []byte
+	PreviousSecretSealed    []byte
+	PreviousSecretExpiresAt *time.Time
+	FailingSince            *time.Time
+	DisabledAt              *time.Time
+	CreatedBy               string
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+}

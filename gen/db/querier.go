@@ -50,6 +50,8 @@ type Querier interface {
 	// Rows beyond the sealer's position written before $1.
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
 	CountUserOpenHolds(ctx context.Context, userID *int64) (int64, error)
+	// Events of the subscription's types retained in the feed that occurred in [from, to).
+	CountWebhookRedeliveries(ctx context.Context, arg CountWebhookRedeliveriesParams) (int64, error)
 	// Internal keys (services/identity/internalkeys) --------------------------------------------------
 	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
@@ -60,6 +62,7 @@ type Querier interface {
 	DeleteOTP(ctx context.Context, arg DeleteOTPParams) error
 	DeleteRecoveryCodes(ctx context.Context, userID int64) error
 	DeleteUnusedMagicLinks(ctx context.Context, userID int64) error
+	DeleteWebhookSubscription(ctx context.Context, id int64) (int64, error)
 	DisableTwofa(ctx context.Context, arg DisableTwofaParams) (int64, error)
 	// Commits enrollment and claims the verifying code's time step in one statement: no row when
 	// 2FA is already on or the step was already used.
@@ -70,12 +73,17 @@ type Querier interface {
 	EnsureNotificationPreferences(ctx context.Context, userID int64) error
 	EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccountParams) error
 	FailMail(ctx context.Context, arg FailMailParams) error
+	// One delivery per (subscription, event) of the feed positions (after, upto], for each
+	// subscription whose types the event matches and that existed when it occurred; in feed order,
+	// so a chain's ids follow its events. Held when the subscription is not active.
+	FanOutWebhookDeliveries(ctx context.Context, arg FanOutWebhookDeliveriesParams) ([]FanOutWebhookDeliveriesRow, error)
 	// Transactions that already use a reference (read after LockExternalRefs, so a request that
 	// committed meanwhile is seen).
 	// The LATERAL ... LIMIT 1 makes each reference one lookup in the unique index (a plain join may
 	// be planned, while the table is small, as a walk of the whole index, and the generic plan keeps it).
 	FindExternalRefs(ctx context.Context, arg FindExternalRefsParams) ([]FindExternalRefsRow, error)
 	FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error)
+	FinishWebhookAttempt(ctx context.Context, arg FinishWebhookAttemptParams) error
 	// A wallet's balance at an instant: the balance_after of its last entry at or before it (one
 	// lookup), and the holds open at that instant (placed at or before it, settled or voided after
 	// it or not yet): one lookup in the holds' span index.
@@ -134,6 +142,9 @@ type Querier interface {
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 	// The wallet in currency of the user named username (a history's counterparty).
 	GetWalletByUsername(ctx context.Context, arg GetWalletByUsernameParams) (int64, error)
+	// What one attempt needs: the delivery, its subscription (URL, status, secrets) and its event.
+	GetWebhookDeliveryForSend(ctx context.Context, id int64) (GetWebhookDeliveryForSendRow, error)
+	GetWebhookSubscription(ctx context.Context, id int64) (WebhookSubscription, error)
 	// Before an object is written: delete it at not_before unless a transaction claims it first.
 	GuardObject(ctx context.Context, arg GuardObjectParams) error
 	// The positions of a wallet's history between two instants [from_at, to_at): every item at or
@@ -153,6 +164,8 @@ type Querier interface {
 	InsertMagicLink(ctx context.Context, arg InsertMagicLinkParams) error
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	InsertRestriction(ctx context.Context, arg InsertRestrictionParams) (ComplianceRestriction, error)
+	InsertWebhookAttempt(ctx context.Context, arg InsertWebhookAttemptParams) error
+	InsertWebhookSubscription(ctx context.Context, arg InsertWebhookSubscriptionParams) (WebhookSubscription, error)
 	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
 	// A storage.delete job takes its due row, reserved until lease_until: a guard leased this way
 	// can no longer be claimed, and if the process dies the row is due again after the lease.
@@ -199,6 +212,9 @@ type Querier interface {
 	// pos_lo; the other
 	// filters are checked on the path's rows (ledger_history_match). Each branch stops at lim rows.
 	ListWalletHistory(ctx context.Context, arg ListWalletHistoryParams) ([]ListWalletHistoryRow, error)
+	// A subscription's delivery log, newest first, after the cursor; event_id 0: every event.
+	ListWebhookAttempts(ctx context.Context, arg ListWebhookAttemptsParams) ([]ListWebhookAttemptsRow, error)
+	ListWebhookSubscriptions(ctx context.Context, arg ListWebhookSubscriptionsParams) ([]WebhookSubscription, error)
 	// Every account of a batch, locked in one statement in id order (no deadlocks between batches),
 	// with what the money policy decides on: the owner's status, and for the accounts money leaves
 	// (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
@@ -219,10 +235,19 @@ type Querier interface {
 	// change them between the emptiness check and their closure.
 	LockUserWalletsForClosure(ctx context.Context, userID *int64) ([]LockUserWalletsForClosureRow, error)
 	LockWallet(ctx context.Context, id int64) (LedgerAccount, error)
+	// Serializes, per chain, the check "am I the oldest unfinished delivery" and the wake-up of the
+	// next one, so no delivery is left waiting with nobody to wake it.
+	LockWebhookChain(ctx context.Context, arg LockWebhookChainParams) error
+	// The fan-out's cursor, locked for one sweep; another instance sweeping now makes it skip.
+	LockWebhookFanout(ctx context.Context) (int64, error)
+	LockWebhookSubscription(ctx context.Context, id int64) (WebhookSubscription, error)
 	MarkMagicLinkUsed(ctx context.Context, arg MarkMagicLinkUsedParams) error
 	// The body (codes, links) is wiped once delivered; a pending row only, so a job run twice
 	// (rescued after its process died) records one delivery.
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
+	// The oldest unfinished delivery of the chain after id.
+	NextInWebhookChain(ctx context.Context, arg NextInWebhookChainParams) (NextInWebhookChainRow, error)
+	NextWebhookSubscriptionID(ctx context.Context) (int64, error)
 	ObjectDeleted(ctx context.Context, key string) error
 	ObjectDeletionDue(ctx context.Context, key string) (time.Time, error)
 	ObjectDeletionFailed(ctx context.Context, arg ObjectDeletionFailedParams) error
@@ -240,8 +265,15 @@ type Querier interface {
 	// feed rows, and records the highest position deleted. Stops at the first position not old
 	// enough, so the retained feed stays one unbroken range.
 	PruneEvents(ctx context.Context, arg PruneEventsParams) (PruneEventsRow, error)
+	// New deliveries (redelivery) of the retained events of the subscription's types: one event
+	// (event_id), or those that occurred in [from, to); in feed order.
+	RedeliverWebhookEvents(ctx context.Context, arg RedeliverWebhookEventsParams) ([]RedeliverWebhookEventsRow, error)
 	// Returns 1 when the device is new for the user.
 	RememberDevice(ctx context.Context, arg RememberDeviceParams) (int64, error)
+	// Resume: the held deliveries become pending again (their jobs are inserted with it), and so do
+	// the waiting ones — whose turn a held delivery may never give back (its event pruned by
+	// retention while the subscription was paused): each job finds out again whether it is its turn.
+	RequeueHeldWebhookDeliveries(ctx context.Context, subscriptionID int64) ([]int64, error)
 	// Everything the transfers of a batch need before their accounts are locked, in one statement:
 	// for each (ord), the source wallet (only when that user owns it) and the recipient, by username (their wallet in the currency,
 	// if any) or by wallet id ('' and 0 stand for "not given"; to_user_status '' means no such
@@ -259,6 +291,7 @@ type Querier interface {
 	RevokeLiveDeviceToken(ctx context.Context, arg RevokeLiveDeviceTokenParams) ([]int64, error)
 	// Revokes every unrevoked token of the user but keep_id; live tells which ones could still be used.
 	RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensParams) ([]RevokeOtherTokensRow, error)
+	RotateWebhookSecret(ctx context.Context, arg RotateWebhookSecretParams) (WebhookSubscription, error)
 	// In the transaction that stops referring to the key: due at once.
 	ScheduleObjectDeletion(ctx context.Context, arg ScheduleObjectDeletionParams) error
 	// One sweep, in a statement of its own after the lock (so that its snapshot is taken after the
@@ -276,9 +309,15 @@ type Querier interface {
 	SetUserStatus(ctx context.Context, arg SetUserStatusParams) (User, error)
 	SetUsername(ctx context.Context, arg SetUsernameParams) error
 	SetWalletStatus(ctx context.Context, arg SetWalletStatusParams) (LedgerAccount, error)
+	SetWebhookDeliveryStatus(ctx context.Context, arg SetWebhookDeliveryStatusParams) error
+	SetWebhookFanout(ctx context.Context, seq int64) error
+	SetWebhookSubscriptionStatus(ctx context.Context, arg SetWebhookSubscriptionStatusParams) (WebhookSubscription, error)
 	// The balance at from_at: the running balance of the wallet's last entry before it (0 before
 	// its first).
 	StatementOpening(ctx context.Context, arg StatementOpeningParams) (int64, error)
+	// Waiting deliveries with nothing unfinished ahead in their chain: the delivery ahead finished
+	// but its process died before it woke them (the fan-out's sweep wakes them).
+	StuckWebhookWaits(ctx context.Context) ([]StuckWebhookWaitsRow, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
 	// One sequencer at a time, whatever the number of instances; the others skip their sweep. An
@@ -286,6 +325,7 @@ type Querier interface {
 	TryLockEventSequencer(ctx context.Context) (bool, error)
 	// Writes every editable profile field at once; the service merges omitted fields from the locked row.
 	UpdateUserProfile(ctx context.Context, arg UpdateUserProfileParams) (User, error)
+	UpdateWebhookSubscription(ctx context.Context, arg UpdateWebhookSubscriptionParams) (WebhookSubscription, error)
 	// Replaces the hash only if it is still the one just verified: a concurrent password change wins.
 	UpgradePasswordHash(ctx context.Context, arg UpgradePasswordHashParams) (int64, error)
 	UpsertKYBData(ctx context.Context, arg UpsertKYBDataParams) error
@@ -294,6 +334,16 @@ type Querier interface {
 	UpsertOTP(ctx context.Context, arg UpsertOTPParams) error
 	// Spends a code once: of two concurrent uses exactly one gets the row.
 	UseRecoveryCode(ctx context.Context, arg UseRecoveryCodeParams) (int64, error)
+	// Whether an older delivery of the chain is unfinished.
+	WebhookChainAhead(ctx context.Context, arg WebhookChainAheadParams) (bool, error)
+	// A successful attempt, in one statement: its log row, the delivery finished, the subscription's
+	// failure streak ended, and the next unfinished delivery of the chain (0 when none) to wake.
+	WebhookDelivered(ctx context.Context, arg WebhookDeliveredParams) (WebhookDeliveredRow, error)
+	// A failed attempt: the failure streak starts now unless it runs already.
+	WebhookFailed(ctx context.Context, arg WebhookFailedParams) (WebhookSubscription, error)
+	// The last feed position of the next page after the cursor (0 rows: 0).
+	WebhookFanoutPage(ctx context.Context, arg WebhookFanoutPageParams) (int64, error)
+	WebhookSucceeded(ctx context.Context, id int64) error
 }
 
 var _ Querier = (*Queries)(nil)

@@ -37,6 +37,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -77,6 +78,10 @@ var ErrNotInTx = errors.New("jobs: insert outside a transaction (use the q of St
 type Queue struct {
 	Name    string
 	Workers int
+	// FetchCooldown is the least time between two fetches of the queue's jobs (0: the client's,
+	// 100 ms): at most Workers jobs start per cooldown, so a queue of many short jobs (webhook
+	// deliveries) wants a short one.
+	FetchCooldown time.Duration
 }
 
 // Options configure the client.
@@ -86,6 +91,9 @@ type Options struct {
 	// Poll is how often each queue looks for due jobs besides River's notifications
 	// (retries and scheduled jobs becoming due); 0 is River's default (1 s).
 	Poll time.Duration
+	// RescueAfter is how long a job may stay running before River takes it for dead (its
+	// process was killed) and retries it; 0 is RescueAfter.
+	RescueAfter time.Duration
 }
 
 // Jobs is the River client of this instance: one per process, built in app/compose.go.
@@ -110,13 +118,15 @@ func New(pool *pgxpool.Pool, o Options) (*Jobs, error) {
 		Workers:              j.workers,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
 		MaxAttempts:          DefaultMaxAttempts,
-		JobTimeout:           DefaultTimeout,
-		RescueStuckJobsAfter: RescueAfter,
+		RescueStuckJobsAfter: cmp.Or(o.RescueAfter, RescueAfter),
 		FetchPollInterval:    o.Poll,
 		RetryPolicy:          Policy{Clock: o.Clock},
 		Hooks:                []rivertype.Hook{river.HookWorkEndFunc(countFailure)},
 		ErrorHandler:         panics{log: o.Log},
 	}
+	// River refuses a rescue delay below the jobs' default timeout (a job still running would
+	// be taken for dead).
+	cfg.JobTimeout = min(DefaultTimeout, cfg.RescueStuckJobsAfter)
 	if o.Poll > 0 && o.Poll < river.FetchCooldownDefault {
 		cfg.FetchCooldown = o.Poll
 	}
@@ -143,7 +153,7 @@ func Register[T river.JobArgs](j *Jobs, q Queue, w river.Worker[T]) {
 	if q.Name == "" || j.queues[q.Name] {
 		return
 	}
-	if err := j.client.Queues().Add(q.Name, river.QueueConfig{MaxWorkers: max(q.Workers, 1)}); err != nil {
+	if err := j.client.Queues().Add(q.Name, river.QueueConfig{MaxWorkers: max(q.Workers, 1), FetchCooldown: q.FetchCooldown}); err != nil {
 		panic(err)
 	}
 	j.queues[q.Name] = true

@@ -71,3 +71,14 @@ func BeforeKey(cursor *string) (Key, error) {
 	}
 	return Key{Pos: p, ID: i}, nil
 }
+
+// Cut trims a page read with limit+1 rows to limit and returns the cursor of the next page —
+// the id of the last row kept — or nil when this page is the last.
+func Cut[T any](rows []T, limit int, id func(T) int64) ([]T, *string) {
+	if len(rows) <= limit {
+		return rows, nil
+	}
+	rows = rows[:limit]
+	next := strconv.FormatInt(id(rows[limit-1]), 10)
+	return rows, &next
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
@@ -41,11 +40,7 @@ func (s *Compliance) ListComplianceCases(ctx context.Context, req api.ListCompli
 		return nil, fmt.Errorf("compliance: list cases: %w", err)
 	}
 	resp := api.ListComplianceCases200JSONResponse{Code: "COMPLIANCE_CASES_OK", Message: i18n.Msg(ctx, "COMPLIANCE_CASES_OK"), Data: []api.ComplianceCaseSummary{}}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next := strconv.FormatInt(rows[limit-1].ID, 10)
-		resp.NextCursor = &next
-	}
+	rows, resp.NextCursor = page.Cut(rows, limit, func(r db.ListComplianceCasesByStatusRow) int64 { return r.ID })
 	for _, r := range rows {
 		resp.Data = append(resp.Data, summary(db.ComplianceCase{ID: r.ID, UserID: r.UserID, Kind: r.Kind, Status: r.Status,
 			SubmittedAt: r.SubmittedAt, DecidedAt: r.DecidedAt, UpdatedAt: r.UpdatedAt}, r.AccountType))

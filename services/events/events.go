@@ -40,6 +40,8 @@ const (
 	Auth2FAEnabled          Type = "auth.2fa_enabled"
 	Auth2FADisabled         Type = "auth.2fa_disabled"
 	AuthPasswordReset       Type = "auth.password_reset"
+	// WebhookSubscriptionDisabled: the server disabled a webhook subscription (services/webhooks).
+	WebhookSubscriptionDisabled Type = "webhook.subscription.disabled"
 )
 
 // versions is the current payload version of every type: the list of types there are.
@@ -50,6 +52,7 @@ var versions = map[Type]int32{
 	ComplianceCaseSubmitted: 1, ComplianceCaseDecided: 1,
 	UserRestricted: 1, UserRestrictionLifted: 1, UserBlocked: 1, UserUnblocked: 1, UserClosed: 1,
 	AuthNewDevice: 1, Auth2FAEnabled: 1, Auth2FADisabled: 1, AuthPasswordReset: 1,
+	WebhookSubscriptionDisabled: 1,
 }
 
 // Types lists every event type.
@@ -73,6 +76,8 @@ const (
 	SubjectWallet         = "wallet"
 	SubjectComplianceCase = "compliance_case"
 	SubjectUser           = "user"
+	// SubjectWebhookSubscription is a webhook subscription (services/webhooks).
+	SubjectWebhookSubscription = "webhook_subscription"
 )
 
 // Event is one domain event as a service records it.

@@ -54,6 +54,11 @@ func TestEveryEventType(t *testing.T) {
 		covered = append(covered, c.typ)
 	}
 	for _, typ := range events.Types() {
+		// Caused by a delivery worker, not a request: services/webhooks tests it
+		// (TestDisabledAfterContinuousFailure: one event, its audit row, the feed's schema).
+		if typ == events.WebhookSubscriptionDisabled {
+			continue
+		}
 		if !slices.Contains(covered, typ) {
 			t.Errorf("event type %s has no case", typ)
 		}

@@ -1460,6 +1460,195 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/internal/webhooks/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List subscriptions (internal)
+         * @description Every subscription, oldest first, keyset-paginated: pass `next_cursor` back as `cursor`
+         *     (null on the last page). Secrets are never shown. Scope `webhooks:admin`.
+         */
+        get: operations["listWebhookSubscriptions"];
+        put?: never;
+        /**
+         * Subscribe an endpoint to events (internal)
+         * @description Creates an active subscription: every event of the listed `event_types` (`*`: every type)
+         *     committed from now on is delivered to `url` as described under the tag *Internal
+         *     webhooks*. The answer carries the signing `secret`, **shown this once**; it is stored
+         *     encrypted and can only be replaced (`rotate-secret`). The URL must be `http(s)` without
+         *     user information or fragment, `https` in production; a URL whose host is, or resolves
+         *     to, a loopback, private, link-local, metadata, unspecified, multicast or reserved address
+         *     is 422 with the rule `url_address` under `url`, unless `WEBHOOK_ALLOWED_NETWORKS` permits
+         *     it (the address is judged again at every delivery, on the address actually dialed).
+         *     Audit-logged. Scope `webhooks:admin`.
+         */
+        post: operations["createWebhookSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/webhooks/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a subscription (internal)
+         * @description The subscription, without its secret. Unknown 404 `WEBHOOK_SUBSCRIPTION_NOT_FOUND`. Scope `webhooks:admin`.
+         */
+        get: operations["getWebhookSubscription"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a subscription (internal)
+         * @description Deletes the subscription with its queued deliveries and its delivery log; nothing more is
+         *     sent to it (an attempt already in flight may still arrive). Audit-logged. Unknown 404
+         *     `WEBHOOK_SUBSCRIPTION_NOT_FOUND`. Scope `webhooks:admin`.
+         */
+        delete: operations["deleteWebhookSubscription"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a subscription (internal)
+         * @description Replaces the fields sent (`url`, `event_types`, `description`; at least one), under the
+         *     rules of creation. Events already queued keep going to the URL as it is when each one is
+         *     sent; a change of `event_types` applies to events committed afterwards. Audit-logged.
+         *     Unknown 404 `WEBHOOK_SUBSCRIPTION_NOT_FOUND`. Scope `webhooks:admin`.
+         */
+        patch: operations["updateWebhookSubscription"];
+        trace?: never;
+    };
+    "/api/v1/internal/webhooks/subscriptions/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a subscription (internal)
+         * @description `active` or `disabled` → `paused` (pausing a paused one changes nothing). While paused,
+         *     events keep being queued for the subscription (status `held` in its delivery log) and
+         *     nothing is sent; `resume` sends them, in order. Held deliveries live as long as their
+         *     events (`EVENTS_RETENTION`). Audit-logged. Scope `webhooks:admin`.
+         */
+        post: operations["pauseWebhookSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/webhooks/subscriptions/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a subscription (internal)
+         * @description `paused` or `disabled` → `active` (resuming an active one changes nothing): the failure
+         *     streak is forgotten and every held delivery is queued again, in the transaction that
+         *     resumes, then sent in order. Audit-logged. Scope `webhooks:admin`.
+         */
+        post: operations["resumeWebhookSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/webhooks/subscriptions/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret (internal)
+         * @description Draws a new secret, **shown this once**. For `overlap_seconds` (default 86400, at most
+         *     604800; 0 ends the old secret at once) every delivery carries two signatures, one under
+         *     each secret (the new one first), so receivers can switch at their pace; afterwards only
+         *     the new secret signs. Rotating again during an overlap drops the oldest secret at once.
+         *     Audit-logged (never the secrets). Scope `webhooks:admin`.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/webhooks/subscriptions/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delivery log of a subscription (internal)
+         * @description Every attempt to deliver an event to the subscription, newest first, keyset-paginated
+         *     (`next_cursor` back as `cursor`; null on the last page); `event_id` narrows it to one
+         *     event. Each row has the attempt number, its outcome, the HTTP status when one came back,
+         *     the latency, the first 1 KiB of the answer's body (invalid UTF-8 replaced), and the
+         *     delivery's state now (`pending`: queued or to be retried at `next_attempt_at`; `waiting`:
+         *     behind an earlier event of the same subject; `held`: the subscription is paused or
+         *     disabled; `delivered`; `failed`: given up after `WEBHOOK_RETRY_FOR`). Unknown
+         *     subscription 404 `WEBHOOK_SUBSCRIPTION_NOT_FOUND`. Scope `webhooks:admin`.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/webhooks/subscriptions/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver events again (internal)
+         * @description Queues a new delivery to the subscription of one event (`event_id`) or of every event of
+         *     its types that occurred in `[from, to)` (at most 10000 events; a range over more is 422
+         *     with the rule `maximum` under `to`), whatever became of earlier deliveries. Each is
+         *     signed afresh, carries the same `Flowxi-Event-Id`, and is sent after the deliveries of
+         *     the same subject already queued. Only events still retained (`EVENTS_RETENTION`) can be
+         *     redelivered: an unknown event, or one not of the subscription's types, is 404
+         *     `WEBHOOK_EVENT_NOT_FOUND`. Give exactly `event_id`, or `from` and `to` (422 with the rule
+         *     `redeliver_one_of` otherwise). Audit-logged. Scope `webhooks:admin`.
+         */
+        post: operations["redeliverWebhookEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/internal/events": {
         parameters: {
             query?: never;
@@ -1613,17 +1802,29 @@ export interface components {
          *     | WALLET_CLOSED | 409 | the wallet was closed with its account: its status can no longer change, and no money moves in or out of it (recorded as failed) |
          *     | IDEMPOTENCY_IN_PROGRESS | 409 | a request with this Idempotency-Key is still running |
          *     | IDEMPOTENCY_KEY_REUSED | 422 | this Idempotency-Key was used with another request |
+         *     | WEBHOOK_SUBSCRIPTION_CREATED | 201 | webhook subscription created, its secret shown once (internal) |
+         *     | WEBHOOK_SUBSCRIPTIONS_OK | 200 | a page of webhook subscriptions (internal) |
+         *     | WEBHOOK_SUBSCRIPTION_OK | 200 | one webhook subscription (internal) |
+         *     | WEBHOOK_SUBSCRIPTION_UPDATED | 200 | webhook subscription changed (internal) |
+         *     | WEBHOOK_SUBSCRIPTION_DELETED | 200 | webhook subscription deleted with its queue and log (internal) |
+         *     | WEBHOOK_SUBSCRIPTION_PAUSED | 200 | webhook subscription paused: deliveries held (internal) |
+         *     | WEBHOOK_SUBSCRIPTION_RESUMED | 200 | webhook subscription active again: held deliveries queued (internal) |
+         *     | WEBHOOK_SECRET_ROTATED | 200 | new webhook signing secret, shown once; the old one signs too during the overlap (internal) |
+         *     | WEBHOOK_DELIVERIES_OK | 200 | a page of a subscription's delivery log (internal) |
+         *     | WEBHOOK_REDELIVERY_QUEUED | 202 | events queued for delivery again (internal) |
+         *     | WEBHOOK_SUBSCRIPTION_NOT_FOUND | 404 | no such webhook subscription |
+         *     | WEBHOOK_EVENT_NOT_FOUND | 404 | no retained event of the subscription's types with this id |
+         *     | EVENTS_OK | 200 | a page of the domain events feed (internal) |
+         *     | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
          *     | STATEMENT_OK | 200 | a wallet statement for a period (JSON; the CSV and PDF forms carry no envelope) |
          *     | NOT_ACCEPTABLE | 406 | the Accept header names none of the media types the operation can send |
          *     | REVERSAL_POSTED | 201 | a compensating transaction posted (internal) |
          *     | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
          *     | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
          *     | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
-         *     | EVENTS_OK | 200 | a page of the domain events feed (internal) |
-         *     | EVENT_CURSOR_EXPIRED | 410 | the feed cursor is older than the retained events (internal) |
          * @enum {string}
          */
-        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "BALANCE_AT_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "STATEMENT_OK" | "NOT_ACCEPTABLE" | "REVERSAL_POSTED" | "REVERSAL_EXCEEDS_REMAINING" | "TRANSACTION_NOT_POSTED" | "TRANSACTION_NOT_REVERSIBLE" | "EVENTS_OK" | "EVENT_CURSOR_EXPIRED";
+        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "BALANCE_AT_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "WEBHOOK_SUBSCRIPTION_CREATED" | "WEBHOOK_SUBSCRIPTIONS_OK" | "WEBHOOK_SUBSCRIPTION_OK" | "WEBHOOK_SUBSCRIPTION_UPDATED" | "WEBHOOK_SUBSCRIPTION_DELETED" | "WEBHOOK_SUBSCRIPTION_PAUSED" | "WEBHOOK_SUBSCRIPTION_RESUMED" | "WEBHOOK_SECRET_ROTATED" | "WEBHOOK_DELIVERIES_OK" | "WEBHOOK_REDELIVERY_QUEUED" | "WEBHOOK_SUBSCRIPTION_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND" | "EVENTS_OK" | "EVENT_CURSOR_EXPIRED" | "STATEMENT_OK" | "NOT_ACCEPTABLE" | "REVERSAL_POSTED" | "REVERSAL_EXCEEDS_REMAINING" | "TRANSACTION_NOT_POSTED" | "TRANSACTION_NOT_REVERSIBLE";
         Error: {
             /** @description Localized human-readable message. */
             message: string;
@@ -2568,14 +2769,153 @@ export interface components {
             };
         };
         /**
+         * Format: int64
+         * @description An event's id (the events feed's `id`; `Flowxi-Event-Id` carries it in decimal).
+         * @example 1207
+         */
+        WebhookEventId: number;
+        /** @description Event types delivered to the subscription; `*` stands for every type, present and future. */
+        WebhookEventTypes: string[];
+        /**
+         * @description `active`: delivering; `paused`: by an operator; `disabled`: by the server after failing continuously for `WEBHOOK_DISABLE_AFTER`. Paused and disabled subscriptions hold their deliveries until resumed.
+         * @enum {string}
+         */
+        WebhookSubscriptionStatus: "active" | "paused" | "disabled";
+        WebhookSubscriptionRequest: {
+            /** @description Absolute http(s) URL (https in production) the events are POSTed to. */
+            url: string;
+            event_types: components["schemas"]["WebhookEventTypes"];
+            /** @description Free text for operators. */
+            description?: string;
+        };
+        WebhookSubscriptionUpdate: {
+            url?: string;
+            event_types?: components["schemas"]["WebhookEventTypes"];
+            description?: string;
+        };
+        WebhookRotateRequest: {
+            /**
+             * @description How long the previous secret keeps signing too.
+             * @default 86400
+             */
+            overlap_seconds: number;
+        };
+        /** @description Exactly `event_id`, or `from` and `to`. */
+        WebhookRedeliverRequest: {
+            event_id?: components["schemas"]["WebhookEventId"];
+            from?: components["schemas"]["Timestamp"];
+            to?: components["schemas"]["Timestamp"];
+        };
+        WebhookSubscription: {
+            /** Format: int64 */
+            id: number;
+            url: string;
+            description: string | null;
+            event_types: string[];
+            status: components["schemas"]["WebhookSubscriptionStatus"];
+            failing_since: components["schemas"]["NullableTimestamp"];
+            disabled_at: components["schemas"]["NullableTimestamp"];
+            previous_secret_expires_at: components["schemas"]["NullableTimestamp"];
+            /** @description Name of the internal key that created it. */
+            created_by: string;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        WebhookSubscriptionWithSecret: components["schemas"]["WebhookSubscription"] & {
+            /** @description The signing secret, shown only in this answer. The HMAC key is this whole string, as UTF-8 bytes. */
+            secret: string;
+        };
+        WebhookSubscriptionResponse: {
+            /** @example WEBHOOK_SUBSCRIPTION_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["WebhookSubscription"];
+        };
+        WebhookSecretResponse: {
+            /** @example WEBHOOK_SUBSCRIPTION_CREATED */
+            code: string;
+            message: string;
+            data: components["schemas"]["WebhookSubscriptionWithSecret"];
+        };
+        WebhookSubscriptionsResponse: {
+            /** @example WEBHOOK_SUBSCRIPTIONS_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["WebhookSubscription"][];
+            next_cursor: string | null;
+        };
+        WebhookAttempt: {
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: int64
+             * @description One event queued once for the subscription (a redelivery is another delivery).
+             */
+            delivery_id: number;
+            event_id: components["schemas"]["WebhookEventId"];
+            event_type: string;
+            /** @description The delivery's attempt number (`Flowxi-Delivery-Attempt`). */
+            attempt: number;
+            /** @description Queued by `redeliver`. */
+            redelivery: boolean;
+            attempted_at: components["schemas"]["Timestamp"];
+            /**
+             * @description `delivered`: a 2xx answer; `http_error`: any other status (redirects are not followed); `timeout`: no complete answer within `WEBHOOK_TIMEOUT`; `connection_error`: no connection or a broken one; `address_refused`: the URL resolved to an address that webhooks may not reach.
+             * @enum {string}
+             */
+            outcome: "delivered" | "http_error" | "timeout" | "connection_error" | "address_refused";
+            http_status: number | null;
+            latency_ms: number;
+            /** @description The first 1 KiB of the answer's body. */
+            response_excerpt: string | null;
+            /** @enum {string} */
+            delivery_status: "pending" | "waiting" | "held" | "delivered" | "failed";
+            next_attempt_at: components["schemas"]["NullableTimestamp"];
+        };
+        WebhookAttemptsResponse: {
+            /** @example WEBHOOK_DELIVERIES_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["WebhookAttempt"][];
+            next_cursor: string | null;
+        };
+        WebhookRedeliveryResponse: {
+            /** @example WEBHOOK_REDELIVERY_QUEUED */
+            code: string;
+            message: string;
+            data: {
+                /** @description Deliveries queued. */
+                queued: number;
+            };
+        };
+        /** @description `webhook.subscription.disabled` (version 1, subject `webhook_subscription`, no user): the server disabled a webhook subscription. */
+        WebhookSubscriptionDisabledEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "webhook.subscription.disabled";
+            data: components["schemas"]["WebhookSubscriptionDisabledEventData"];
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "webhook.subscription.disabled";
+        };
+        /** @description Payload of `webhook.subscription.disabled` (subject `webhook_subscription`): the server disabled a subscription that had failed continuously for `WEBHOOK_DISABLE_AFTER`. */
+        WebhookSubscriptionDisabledEventData: {
+            /** Format: int64 */
+            subscription_id: number;
+            failing_since: components["schemas"]["Timestamp"];
+            disabled_at: components["schemas"]["Timestamp"];
+        };
+        /**
          * @description The type of a domain event; its payload schema is `<Type>Event.data`.
          * @enum {string}
          */
-        EventType: "transfer.completed" | "transfer.failed" | "deposit.posted" | "hold.created" | "hold.settled" | "hold.voided" | "hold.expired" | "reversal.posted" | "wallet.opened" | "wallet.status_changed" | "compliance.case.submitted" | "compliance.case.decided" | "user.restricted" | "user.restriction_lifted" | "user.blocked" | "user.unblocked" | "user.closed" | "auth.new_device" | "auth.2fa_enabled" | "auth.2fa_disabled" | "auth.password_reset";
-        /** @description What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id. The events of one subject are in the order of its changes. */
+        EventType: "transfer.completed" | "transfer.failed" | "deposit.posted" | "hold.created" | "hold.settled" | "hold.voided" | "hold.expired" | "reversal.posted" | "wallet.opened" | "wallet.status_changed" | "compliance.case.submitted" | "compliance.case.decided" | "user.restricted" | "user.restriction_lifted" | "user.blocked" | "user.unblocked" | "user.closed" | "auth.new_device" | "auth.2fa_enabled" | "auth.2fa_disabled" | "auth.password_reset" | "webhook.subscription.disabled";
+        /** @description What the event is about. `transfer`, `deposit`, `hold` and `reversal` name a ledger transaction id (a hold is its withdrawal); `wallet` a wallet id; `compliance_case` a case id; `user` a user id; `webhook_subscription` a webhook subscription id. The events of one subject are in the order of its changes. */
         EventSubject: {
             /** @enum {string} */
-            type: "transfer" | "deposit" | "hold" | "reversal" | "wallet" | "compliance_case" | "user";
+            type: "transfer" | "deposit" | "hold" | "reversal" | "wallet" | "compliance_case" | "user" | "webhook_subscription";
             /** @example 904 */
             id: string;
         };
@@ -2597,7 +2937,7 @@ export interface components {
             user_id: number;
         };
         /** @description One domain event; `type` says which schema it follows. */
-        Event: components["schemas"]["TransferCompletedEvent"] | components["schemas"]["TransferFailedEvent"] | components["schemas"]["DepositPostedEvent"] | components["schemas"]["HoldCreatedEvent"] | components["schemas"]["HoldSettledEvent"] | components["schemas"]["HoldVoidedEvent"] | components["schemas"]["HoldExpiredEvent"] | components["schemas"]["ReversalPostedEvent"] | components["schemas"]["WalletOpenedEvent"] | components["schemas"]["WalletStatusChangedEvent"] | components["schemas"]["ComplianceCaseSubmittedEvent"] | components["schemas"]["ComplianceCaseDecidedEvent"] | components["schemas"]["UserRestrictedEvent"] | components["schemas"]["UserRestrictionLiftedEvent"] | components["schemas"]["UserBlockedEvent"] | components["schemas"]["UserUnblockedEvent"] | components["schemas"]["UserClosedEvent"] | components["schemas"]["AuthNewDeviceEvent"] | components["schemas"]["Auth2faEnabledEvent"] | components["schemas"]["Auth2faDisabledEvent"] | components["schemas"]["AuthPasswordResetEvent"];
+        Event: components["schemas"]["TransferCompletedEvent"] | components["schemas"]["TransferFailedEvent"] | components["schemas"]["DepositPostedEvent"] | components["schemas"]["HoldCreatedEvent"] | components["schemas"]["HoldSettledEvent"] | components["schemas"]["HoldVoidedEvent"] | components["schemas"]["HoldExpiredEvent"] | components["schemas"]["ReversalPostedEvent"] | components["schemas"]["WalletOpenedEvent"] | components["schemas"]["WalletStatusChangedEvent"] | components["schemas"]["ComplianceCaseSubmittedEvent"] | components["schemas"]["ComplianceCaseDecidedEvent"] | components["schemas"]["UserRestrictedEvent"] | components["schemas"]["UserRestrictionLiftedEvent"] | components["schemas"]["UserBlockedEvent"] | components["schemas"]["UserUnblockedEvent"] | components["schemas"]["UserClosedEvent"] | components["schemas"]["AuthNewDeviceEvent"] | components["schemas"]["Auth2faEnabledEvent"] | components["schemas"]["Auth2faDisabledEvent"] | components["schemas"]["AuthPasswordResetEvent"] | components["schemas"]["WebhookSubscriptionDisabledEvent"];
         /** @description `transfer.completed` (version 1, subject `transfer`): A transfer was posted: money left the sender's wallet and reached the recipient's. */
         TransferCompletedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
@@ -3413,6 +3753,22 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description Unknown subscription, or (redeliver) an event not retained or not of the subscription's types. */
+        WebhookNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "Webhook subscription not found.",
+                 *       "code": "WEBHOOK_SUBSCRIPTION_NOT_FOUND",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         /**
@@ -3438,6 +3794,8 @@ export interface components {
         WalletId: number;
         /** @description Transaction id. */
         TransactionId: number;
+        /** @description Webhook subscription id. */
+        WebhookSubscriptionId: number;
     };
     requestBodies: never;
     headers: {
@@ -6794,6 +7152,629 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ComplianceNotFound"];
             409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listWebhookSubscriptions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of subscriptions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WEBHOOK_SUBSCRIPTIONS_OK",
+                     *       "message": "OK",
+                     *       "data": [
+                     *         {
+                     *           "id": 3,
+                     *           "url": "https://hooks.internal.example/flowxi",
+                     *           "description": "Fraud scoring",
+                     *           "event_types": [
+                     *             "transfer.completed",
+                     *             "deposit.posted"
+                     *           ],
+                     *           "status": "active",
+                     *           "failing_since": null,
+                     *           "disabled_at": null,
+                     *           "previous_secret_expires_at": null,
+                     *           "created_by": "ops-alice",
+                     *           "created_at": "2026-01-09T17:08:57.000000Z",
+                     *           "updated_at": "2026-01-09T17:08:57.000000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookSubscriptionsResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.internal.example/flowxi",
+                 *       "event_types": [
+                 *         "transfer.completed",
+                 *         "deposit.posted"
+                 *       ],
+                 *       "description": "Fraud scoring"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookSubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description Subscription created; the secret is shown once. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WEBHOOK_SUBSCRIPTION_CREATED",
+                     *       "message": "Webhook subscription created.",
+                     *       "data": {
+                     *         "id": 3,
+                     *         "url": "https://hooks.internal.example/flowxi",
+                     *         "description": "Fraud scoring",
+                     *         "event_types": [
+                     *           "transfer.completed",
+                     *           "deposit.posted"
+                     *         ],
+                     *         "status": "active",
+                     *         "failing_since": null,
+                     *         "disabled_at": null,
+                     *         "previous_secret_expires_at": null,
+                     *         "created_by": "ops-alice",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "updated_at": "2026-01-09T17:08:57.000000Z",
+                     *         "secret": "whsec_9mQ2V0xJ3fH1bS6yK8dT4rW7uZ5aC0eG2iL4nP6sV8w"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookSecretResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Webhook subscription id. */
+                id: components["parameters"]["WebhookSubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WEBHOOK_SUBSCRIPTION_OK",
+                     *       "message": "OK",
+                     *       "data": {
+                     *         "id": 3,
+                     *         "url": "https://hooks.internal.example/flowxi",
+                     *         "description": "Fraud scoring",
+                     *         "event_types": [
+                     *           "transfer.completed",
+                     *           "deposit.posted"
+                     *         ],
+                     *         "status": "active",
+                     *         "failing_since": null,
+                     *         "disabled_at": null,
+                     *         "previous_secret_expires_at": null,
+                     *         "created_by": "ops-alice",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "updated_at": "2026-01-09T17:08:57.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookSubscriptionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Webhook subscription id. */
+                id: components["parameters"]["WebhookSubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WEBHOOK_SUBSCRIPTION_DELETED",
+                     *       "message": "Webhook subscription deleted."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Webhook subscription id. */
+                id: components["parameters"]["WebhookSubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event_types": [
+                 *         "*"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookSubscriptionUpdate"];
+            };
+        };
+        responses: {
+            /** @description The subscription as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WEBHOOK_SUBSCRIPTION_UPDATED",
+                     *       "message": "Webhook subscription updated.",
+                     *       "data": {
+                     *         "id": 3,
+                     *         "url": "https://hooks.internal.example/flowxi",
+                     *         "description": "Fraud scoring",
+                     *         "event_types": [
+                     *           "*"
+                     *         ],
+                     *         "status": "active",
+                     *         "failing_since": null,
+                     *         "disabled_at": null,
+                     *         "previous_secret_expires_at": null,
+                     *         "created_by": "ops-alice",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "updated_at": "2026-01-10T09:00:00.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookSubscriptionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    pauseWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Webhook subscription id. */
+                id: components["parameters"]["WebhookSubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Paused. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WEBHOOK_SUBSCRIPTION_PAUSED",
+                     *       "message": "Webhook subscription paused.",
+                     *       "data": {
+                     *         "id": 3,
+                     *         "url": "https://hooks.internal.example/flowxi",
+                     *         "description": "Fraud scoring",
+                     *         "event_types": [
+                     *           "transfer.completed"
+                     *         ],
+                     *         "status": "paused",
+                     *         "failing_since": null,
+                     *         "disabled_at": null,
+                     *         "previous_secret_expires_at": null,
+                     *         "created_by": "ops-alice",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "updated_at": "2026-01-10T09:00:00.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookSubscriptionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    resumeWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Webhook subscription id. */
+                id: components["parameters"]["WebhookSubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Active again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WEBHOOK_SUBSCRIPTION_RESUMED",
+                     *       "message": "Webhook subscription resumed.",
+                     *       "data": {
+                     *         "id": 3,
+                     *         "url": "https://hooks.internal.example/flowxi",
+                     *         "description": "Fraud scoring",
+                     *         "event_types": [
+                     *           "transfer.completed"
+                     *         ],
+                     *         "status": "active",
+                     *         "failing_since": null,
+                     *         "disabled_at": null,
+                     *         "previous_secret_expires_at": null,
+                     *         "created_by": "ops-alice",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "updated_at": "2026-01-10T09:00:00.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookSubscriptionResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Webhook subscription id. */
+                id: components["parameters"]["WebhookSubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "overlap_seconds": 86400
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description Rotated; the new secret is shown once. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WEBHOOK_SECRET_ROTATED",
+                     *       "message": "Webhook secret rotated.",
+                     *       "data": {
+                     *         "id": 3,
+                     *         "url": "https://hooks.internal.example/flowxi",
+                     *         "description": "Fraud scoring",
+                     *         "event_types": [
+                     *           "transfer.completed"
+                     *         ],
+                     *         "status": "active",
+                     *         "failing_since": null,
+                     *         "disabled_at": null,
+                     *         "previous_secret_expires_at": "2026-01-11T09:00:00.000000Z",
+                     *         "created_by": "ops-alice",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "updated_at": "2026-01-10T09:00:00.000000Z",
+                     *         "secret": "whsec_Q4nV8sL1cX6tB3mR9yF2kD7hJ0wP5zA8eG1uN4iT6oS"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookSecretResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                event_id?: components["schemas"]["WebhookEventId"];
+            };
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Webhook subscription id. */
+                id: components["parameters"]["WebhookSubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of attempts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WEBHOOK_DELIVERIES_OK",
+                     *       "message": "OK",
+                     *       "data": [
+                     *         {
+                     *           "id": 52,
+                     *           "delivery_id": 40,
+                     *           "event_id": 1207,
+                     *           "event_type": "transfer.completed",
+                     *           "attempt": 2,
+                     *           "redelivery": false,
+                     *           "attempted_at": "2026-01-09T17:09:07.000000Z",
+                     *           "outcome": "delivered",
+                     *           "http_status": 200,
+                     *           "latency_ms": 38,
+                     *           "response_excerpt": "{\"ok\":true}",
+                     *           "delivery_status": "delivered",
+                     *           "next_attempt_at": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": "52"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookAttemptsResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    redeliverWebhookEvents: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description Webhook subscription id. */
+                id: components["parameters"]["WebhookSubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "2026-01-09T00:00:00.000000Z",
+                 *       "to": "2026-01-10T00:00:00.000000Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookRedeliverRequest"];
+            };
+        };
+        responses: {
+            /** @description Deliveries queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "WEBHOOK_REDELIVERY_QUEUED",
+                     *       "message": "Deliveries queued.",
+                     *       "data": {
+                     *         "queued": 12
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookRedeliveryResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             default: components["responses"]["Error"];
         };

@@ -1,6 +1,6 @@
 /**
  * The money part of the journey: wallets for two users, a deposit through the internal API, a
- * transfer with an Idempotency-Key (and its replay), balances, history and a refused transfer,
+ * transfer with an Idempotency-Key (and its replay), balances, history, a refused transfer, and
  * both as an internal service reads them from the events feed; then the wallet's statement as
  * JSON, CSV and PDF, whose totals must agree.
  */

@@ -1,0 +1,6 @@
+package webhooks
+
+import "context"
+
+// WakeStuck runs the fan-out's sweep now (tests).
+func (s *Webhooks) WakeStuck(ctx context.Context) error { return s.wakeStuck(ctx) }
