@@ -92,6 +92,16 @@ var historyReads = []hbRead{
 	{"balance at an instant", func(w *hbWallet, i int) hbRequest {
 		return hbRequest{path: fmt.Sprintf("/api/v1/wallets/%d/balance?at=%s", w.id, hbTime(w.instants[i%len(w.instants)]))}
 	}},
+	// A statement of 120 movements: one hour of the seed's pace, about a month of a busy account.
+	{"statement: 120 movements, JSON", func(w *hbWallet, i int) hbRequest { return w.statement(i, "application/json") }},
+	{"statement: 120 movements, PDF", func(w *hbWallet, i int) hbRequest { return w.statement(i, "application/pdf") }},
+}
+
+// statement is the statement of the hour that starts at one of the wallet's instants.
+func (w *hbWallet) statement(i int, accept string) hbRequest {
+	from := w.instants[i%len(w.instants)]
+	return hbRequest{path: fmt.Sprintf("/api/v1/wallets/%d/statement?from=%s&to=%s", w.id, hbTime(from), hbTime(from.Add(time.Hour))),
+		header: map[string]string{"Accept": accept}}
 }
 
 // hbPlaces is how many cursors and instants a wallet's reads rotate among.
