@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // Cache is a Redis client plus the key prefix every key gets.
@@ -82,6 +83,7 @@ func newClient(u, mode string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, err
 		}
+		opt.MaintNotificationsConfig = noMaintNotifications()
 		return redis.NewClient(opt), nil
 	case "sentinel":
 		opt, err := redis.ParseFailoverURL(u)
@@ -97,6 +99,7 @@ func newClient(u, mode string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, err
 		}
+		opt.MaintNotificationsConfig = noMaintNotifications()
 		return redis.NewClusterClient(opt), nil
 	}
 	return nil, fmt.Errorf("unknown topology %q: want sentinel or cluster", mode)
@@ -155,3 +158,13 @@ func (c *Cache) Ping(ctx context.Context) error {
 
 // Close closes the client.
 func (c *Cache) Close() error { return c.R.Close() }
+
+// noMaintNotifications turns off go-redis's maintenance-notification handshake. Its default
+// "auto" mode tries it on every new connection and, refused by a server that lacks it (Redis
+// before 8), switches itself off by writing the shared options under one client's lock, while
+// a Conn taken from the same node (Durably) reads them under another's: a data race the race
+// detector caught on a Cluster. The feature is for Redis Enterprise/Cloud maintenance; we do
+// not use it.
+func noMaintNotifications() *maintnotifications.Config {
+	return &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+}
