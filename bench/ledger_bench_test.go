@@ -115,6 +115,9 @@ type lbBench struct {
 	seq     atomic.Int64
 	// pace waits for the webhooks benchmark's rate cap (nil elsewhere).
 	pace func()
+	// url is where HTTP transfers go: the in-process server, or an instance or a balancer the
+	// balancer benchmark starts.
+	url string
 }
 
 // lbSetup seeds n users (bulk SQL: users, tokens, empty wallets) and funds every wallet through
@@ -219,7 +222,11 @@ func (lb *lbBench) transfer(viaHTTP bool, from int, to string, key string) (bool
 		return true, nil
 	}
 	body, _ := json.Marshal(map[string]any{"from_wallet_id": lb.wallets[from], "to_username": to, "amount": 1, "currency": "EUR"})
-	req, _ := http.NewRequest("POST", lb.env.URL+"/api/v1/transfers", bytes.NewReader(body))
+	base := lb.url
+	if base == "" {
+		base = lb.env.URL
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/transfers", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+lb.tokens[from])
 	req.Header.Set("Idempotency-Key", key)
