@@ -298,6 +298,7 @@ func (a *App) buildLedger(grants *stepup.Grants, policy *compliance.Compliance) 
 		ExpiryEvery:    a.cfg.LedgerExpiryEvery,
 		Policy:         policy,
 		Posting:        a.posting,
+		HistoryTx:      a.reads.ReadTx(a.store),
 		AuditOff:       a.cfg.BenchmarkLedgerAuditOff,
 		EventsOff:      a.cfg.BenchmarkLedgerEventsOff,
 		Log:            a.log,

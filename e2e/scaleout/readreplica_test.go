@@ -2,6 +2,7 @@ package scaleout_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,32 @@ func TestLagTolerantReadsUseTheReplicaWithinTheBound(t *testing.T) {
 		}
 		return len(testkit.Decode[api.SecurityEventsResponse](t, r).Data)
 	}
+	history := func() int {
+		r := env.Do(testkit.Req{Method: "GET", Path: fmt.Sprintf("/api/v1/wallets/%d/transactions?limit=100", w), Token: u.Token})
+		if r.Status != 200 {
+			t.Fatalf("history: %d %s", r.Status, r.Body)
+		}
+		return len(testkit.Decode[api.HistoryResponse](t, r).Data.Items)
+	}
 	waitReads(t, reads.Check, reads.OnReplica, true)
+	// The history's page is read on the standby: its own statistics count the index scans.
+	scans := func() (n int64) {
+		_ = reads.QueryRow(context.Background(), "SELECT pg_stat_clear_snapshot()").Scan(new(any))
+		if err := reads.QueryRow(context.Background(),
+			"SELECT COALESCE(sum(idx_scan), 0)::bigint FROM pg_stat_user_indexes WHERE relname = 'ledger_transactions'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	base := scans()
+	if n := history(); n != 1 {
+		t.Fatalf("history read on the replica: %d items, want the deposit", n)
+	}
+	for deadline := time.Now().Add(10 * time.Second); scans() <= base; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the history page did not scan the standby's ledger_transactions indexes: it was not read on the replica")
+		}
+	}
 	var inRecovery bool
 	if err := reads.QueryRow(context.Background(), "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || !inRecovery {
 		t.Fatalf("reads not on the standby: %v %v", inRecovery, err)
@@ -56,6 +82,9 @@ func TestLagTolerantReadsUseTheReplicaWithinTheBound(t *testing.T) {
 	if r := m.Transfer(u, w, to.Username, 100, "EUR"); r.Status != 201 {
 		t.Fatalf("transfer while the replica lags: %d %s", r.Status, r.Body)
 	}
+	if n := history(); n != 2 {
+		t.Fatalf("replica past the bound: the history (%d items) misses the transfer", n)
+	}
 	if _, body := readyz(t, env); !strings.Contains(body, "postgres-read primary") {
 		t.Errorf("readyz does not say the reads moved to the primary: %q", body)
 	}
@@ -64,6 +93,9 @@ func TestLagTolerantReadsUseTheReplicaWithinTheBound(t *testing.T) {
 	waitReads(t, reads.Check, reads.OnReplica, true)
 	if n := events(); n <= before {
 		t.Fatalf("replica caught up but the list misses the login (%d ≤ %d)", n, before)
+	}
+	if n := history(); n != 2 {
+		t.Fatalf("replica caught up but the history (%d items) misses the transfer", n)
 	}
 }
 

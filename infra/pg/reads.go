@@ -54,6 +54,20 @@ func (r *Reads) Or(primary *Store) *db.Queries {
 	return r.Q
 }
 
+// ReadTx runs fn in one read-only transaction on the pool Reads chooses now (the replica within
+// the bound, else the primary), for a lag-tolerant read that needs several statements or
+// transaction-local settings. With no replica configured (r is nil) it is primary's Tx.
+func (r *Reads) ReadTx(primary *Store) func(ctx context.Context, fn func(q *db.Queries) error) error {
+	if r == nil {
+		return primary.Tx
+	}
+	return func(ctx context.Context, fn func(q *db.Queries) error) error {
+		return pgx.BeginTxFunc(ctx, r.pool(), pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+			return fn(db.New(tx))
+		})
+	}
+}
+
 // lagSQL is how far the replica's replay is behind: zero when it has replayed all it received
 // (or is not a standby at all), else the age of the last transaction it replayed.
 const lagSQL = `SELECT CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0

@@ -46,7 +46,7 @@ func (s *Service) ListWalletTransactions(ctx context.Context, req api.ListWallet
 		return nil, err
 	}
 	var rows []db.ListWalletHistoryRow
-	err = s.st.Tx(ctx, func(q *db.Queries) error {
+	err = s.historyTx(ctx, func(q *db.Queries) error {
 		if ok, err := narrowHistory(ctx, q, &arg, w.Currency, req.Params); err != nil || !ok {
 			return err
 		}

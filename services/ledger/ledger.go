@@ -54,6 +54,9 @@ type Options struct {
 	ExpiryEvery time.Duration
 	// Log receives the background sweeps' failures (default slog.Default()).
 	Log *slog.Logger
+	// HistoryTx runs the wallet history's page reads (DATABASE_READ_URL: a replica within its lag
+	// bound; default: the service's store). The ownership check stays on the primary.
+	HistoryTx func(ctx context.Context, fn func(q *db.Queries) error) error
 	// Posting is the pool the engine's batch transactions run on (default: the service's store).
 	// Give it pg.KeyedAccess settings: every statement of a batch reaches rows by key.
 	Posting *pg.Store
@@ -69,6 +72,7 @@ type Options struct {
 type Service struct {
 	st        *pg.Store
 	post      *pg.Store // batch transactions (see Options.Posting)
+	historyTx func(ctx context.Context, fn func(q *db.Queries) error) error
 	clock     clock.Clock
 	stepup    *stepup.Grants
 	cur       currencies
@@ -109,6 +113,9 @@ func New(st *pg.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Servic
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 64
 	}
+	if o.HistoryTx == nil {
+		o.HistoryTx = st.Tx
+	}
 	if o.Posting == nil {
 		o.Posting = st
 	}
@@ -125,7 +132,7 @@ func New(st *pg.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Servic
 	if o.ExpiryEvery <= 0 {
 		o.ExpiryEvery = 30 * time.Second
 	}
-	s := &Service{st: st, post: o.Posting, clock: c, stepup: grants, cur: cur, limit: o.TransferLimit, policy: o.Policy,
+	s := &Service{st: st, post: o.Posting, historyTx: o.HistoryTx, clock: c, stepup: grants, cur: cur, limit: o.TransferLimit, policy: o.Policy,
 		spending: spending, expiry: o.ExpiryEvery, log: o.Log, auditOff: o.AuditOff, eventsOff: o.EventsOff, sysAccts: map[string]int64{}}
 	s.eng = newEngine(s, o.Workers, o.MaxBatch)
 	return s, nil
