@@ -83,14 +83,6 @@ WHERE d.id = $1;
 -- next one, so no delivery is left waiting with nobody to wake it.
 SELECT pg_advisory_xact_lock(hashtextextended(sqlc.arg(subscription_id)::bigint::text || '/' || sqlc.arg(chain)::text, 17));
 
--- name: WebhookChainAhead :one
--- Whether an older delivery of the chain is unfinished.
-SELECT EXISTS (
-    SELECT 1 FROM webhook_deliveries
-    WHERE subscription_id = sqlc.arg(subscription_id) AND chain = sqlc.arg(chain) AND id < sqlc.arg(id)
-      AND status IN ('pending', 'waiting', 'held')
-) AS ahead;
-
 -- name: NextInWebhookChain :one
 -- The oldest unfinished delivery of the chain after id.
 SELECT id, status FROM webhook_deliveries
@@ -111,9 +103,6 @@ UPDATE webhook_deliveries
 SET attempts = attempts + 1, status = sqlc.arg(status), first_attempt_at = coalesce(first_attempt_at, sqlc.arg(attempted_at)),
     next_attempt_at = sqlc.narg(next_attempt_at), finished_at = sqlc.narg(finished_at)
 WHERE id = sqlc.arg(id);
-
--- name: WebhookSucceeded :exec
-UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL;
 
 -- name: WebhookFailed :one
 -- A failed attempt: the failure streak starts now unless it runs already.

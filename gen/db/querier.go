@@ -334,8 +334,6 @@ type Querier interface {
 	UpsertOTP(ctx context.Context, arg UpsertOTPParams) error
 	// Spends a code once: of two concurrent uses exactly one gets the row.
 	UseRecoveryCode(ctx context.Context, arg UseRecoveryCodeParams) (int64, error)
-	// Whether an older delivery of the chain is unfinished.
-	WebhookChainAhead(ctx context.Context, arg WebhookChainAheadParams) (bool, error)
 	// A successful attempt, in one statement: its log row, the delivery finished, the subscription's
 	// failure streak ended, and the next unfinished delivery of the chain (0 when none) to wake.
 	WebhookDelivered(ctx context.Context, arg WebhookDeliveredParams) (WebhookDeliveredRow, error)
@@ -343,7 +341,6 @@ type Querier interface {
 	WebhookFailed(ctx context.Context, arg WebhookFailedParams) (WebhookSubscription, error)
 	// The last feed position of the next page after the cursor (0 rows: 0).
 	WebhookFanoutPage(ctx context.Context, arg WebhookFanoutPageParams) (int64, error)
-	WebhookSucceeded(ctx context.Context, id int64) error
 }
 
 var _ Querier = (*Queries)(nil)

@@ -763,28 +763,6 @@ func (q *Queries) UpdateWebhookSubscription(ctx context.Context, arg UpdateWebho
 	return i, err
 }
 
-const webhookChainAhead = `-- name: WebhookChainAhead :one
-SELECT EXISTS (
-    SELECT 1 FROM webhook_deliveries
-    WHERE subscription_id = $1 AND chain = $2 AND id < $3
-      AND status IN ('pending', 'waiting', 'held')
-) AS ahead
-`
-
-type WebhookChainAheadParams struct {
-	SubscriptionID int64
-	Chain          string
-	ID             int64
-}
-
-// Whether an older delivery of the chain is unfinished.
-func (q *Queries) WebhookChainAhead(ctx context.Context, arg WebhookChainAheadParams) (bool, error) {
-	row := q.db.QueryRow(ctx, webhookChainAhead, arg.SubscriptionID, arg.Chain, arg.ID)
-	var ahead bool
-	err := row.Scan(&ahead)
-	return ahead, err
-}
-
 const webhookDelivered = `-- name: WebhookDelivered :one
 WITH a AS (
     INSERT INTO webhook_attempts (delivery_id, subscription_id, attempt, attempted_at, outcome, http_status, latency_ms, response_excerpt)
@@ -893,13 +871,4 @@ func (q *Queries) WebhookFanoutPage(ctx context.Context, arg WebhookFanoutPagePa
 	var upto int64
 	err := row.Scan(&upto)
 	return upto, err
-}
-
-const webhookSucceeded = `-- name: WebhookSucceeded :exec
-UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL
-`
-
-func (q *Queries) WebhookSucceeded(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, webhookSucceeded, id)
-	return err
 }
