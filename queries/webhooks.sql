@@ -60,23 +60,26 @@ JOIN webhook_subscriptions s ON (e.type = ANY (s.event_types) OR '*' = ANY (s.ev
 WHERE f.seq > sqlc.arg(after)::bigint AND f.seq <= sqlc.arg(upto)::bigint
 ORDER BY f.seq, s.id
 ON CONFLICT (subscription_id, event_id) WHERE NOT redelivery DO NOTHING
-RETURNING id, status;
+RETURNING id, status, subscription_id, chain;
 
 -- name: SetWebhookFanout :exec
 UPDATE webhook_fanout SET seq = sqlc.arg(seq) WHERE id = 1;
 
--- name: GetWebhookDeliveryForSend :one
--- What one attempt needs: the delivery, its subscription (URL, status, secrets) and its event.
+-- name: GetWebhookDeliveriesForSend :many
+-- What attempts need, for the deliveries ids: each delivery, its subscription (URL, status,
+-- secrets) and its event, in id order; ahead says an older delivery of its chain outside ids is
+-- unfinished (those among ids are the caller's to order).
 SELECT d.id, d.subscription_id, d.event_id, d.chain, d.status, d.attempts, d.first_attempt_at,
        s.url, s.status AS subscription_status, s.secret_sealed, s.previous_secret_sealed, s.previous_secret_expires_at,
        e.type, e.version, e.occurred_at, e.subject_type, e.subject_id, e.user_id, e.data,
        EXISTS (SELECT 1 FROM webhook_deliveries o
                WHERE o.subscription_id = d.subscription_id AND o.chain = d.chain AND o.id < d.id
-                 AND o.status IN ('pending', 'waiting', 'held')) AS ahead
+                 AND o.status IN ('pending', 'waiting', 'held') AND o.id <> ALL (sqlc.arg(ids)::bigint[])) AS ahead
 FROM webhook_deliveries d
 JOIN webhook_subscriptions s ON s.id = d.subscription_id
 JOIN events e ON e.id = d.event_id
-WHERE d.id = $1;
+WHERE d.id = ANY (sqlc.arg(ids)::bigint[])
+ORDER BY d.id;
 
 -- name: LockWebhookChain :exec
 -- Serializes, per chain, the check "am I the oldest unfinished delivery" and the wake-up of the
@@ -135,7 +138,7 @@ WHERE (f.type = ANY (sqlc.arg(types)::text[]) OR '*' = ANY (sqlc.arg(types)::tex
   AND CASE WHEN sqlc.arg(event_id)::bigint > 0 THEN f.event_id = sqlc.arg(event_id)::bigint
            ELSE f.occurred_at >= sqlc.arg(from_time)::timestamptz AND f.occurred_at < sqlc.arg(to_time)::timestamptz END
 ORDER BY f.seq
-RETURNING id, status;
+RETURNING id, status, subscription_id, chain;
 
 -- name: ListWebhookAttempts :many
 -- A subscription's delivery log, newest first, after the cursor; event_id 0: every event.
@@ -182,3 +185,33 @@ WHERE d.status = 'waiting' AND NOT EXISTS (
       AND o.status IN ('pending', 'waiting', 'held'))
 ORDER BY d.id
 LIMIT 100;
+
+-- name: WebhooksDelivered :many
+-- Successful attempts of a batch, in one statement: their log rows, the deliveries finished, the
+-- subscriptions' failure streaks ended, and for each the next unfinished delivery of its chain
+-- outside the batch (0 when none), which the caller wakes under the chain's lock.
+WITH v AS (
+    -- Set-returning functions in one select list advance together: the arrays, zipped.
+    SELECT unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(subscription_ids)::bigint[]) AS subscription_id,
+           unnest(sqlc.arg(chains)::text[]) AS chain, unnest(sqlc.arg(attempts)::int[]) AS attempt,
+           unnest(sqlc.arg(attempted_at)::timestamptz[]) AS attempted_at, unnest(sqlc.arg(http_statuses)::int[]) AS http_status,
+           unnest(sqlc.arg(latencies_ms)::int[]) AS latency_ms, unnest(sqlc.arg(excerpts)::text[]) AS excerpt
+), a AS (
+    INSERT INTO webhook_attempts (delivery_id, subscription_id, attempt, attempted_at, outcome, http_status, latency_ms, response_excerpt)
+    SELECT v.id, v.subscription_id, v.attempt, v.attempted_at, 'delivered', v.http_status, v.latency_ms, nullif(v.excerpt, '') FROM v
+), d AS (
+    UPDATE webhook_deliveries w SET attempts = w.attempts + 1, status = 'delivered',
+        first_attempt_at = coalesce(w.first_attempt_at, v.attempted_at), next_attempt_at = NULL, finished_at = sqlc.arg(now)::timestamptz
+    FROM v WHERE w.id = v.id
+), s AS (
+    UPDATE webhook_subscriptions SET failing_since = NULL
+    WHERE id IN (SELECT v.subscription_id FROM v) AND failing_since IS NOT NULL
+)
+SELECT v.id::bigint AS id, v.subscription_id::bigint AS subscription_id, v.chain::text AS chain, coalesce(n.id, 0)::bigint AS next_id
+FROM v
+LEFT JOIN LATERAL (
+    SELECT o.id FROM webhook_deliveries o
+    WHERE o.subscription_id = v.subscription_id AND o.chain = v.chain AND o.id > v.id
+      AND o.status IN ('pending', 'waiting', 'held') AND o.id <> ALL (sqlc.arg(ids)::bigint[])
+    ORDER BY o.id LIMIT 1
+) n ON true;

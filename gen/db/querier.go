@@ -142,8 +142,10 @@ type Querier interface {
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 	// The wallet in currency of the user named username (a history's counterparty).
 	GetWalletByUsername(ctx context.Context, arg GetWalletByUsernameParams) (int64, error)
-	// What one attempt needs: the delivery, its subscription (URL, status, secrets) and its event.
-	GetWebhookDeliveryForSend(ctx context.Context, id int64) (GetWebhookDeliveryForSendRow, error)
+	// What attempts need, for the deliveries ids: each delivery, its subscription (URL, status,
+	// secrets) and its event, in id order; ahead says an older delivery of its chain outside ids is
+	// unfinished (those among ids are the caller's to order).
+	GetWebhookDeliveriesForSend(ctx context.Context, ids []int64) ([]GetWebhookDeliveriesForSendRow, error)
 	GetWebhookSubscription(ctx context.Context, id int64) (WebhookSubscription, error)
 	// Before an object is written: delete it at not_before unless a transaction claims it first.
 	GuardObject(ctx context.Context, arg GuardObjectParams) error
@@ -341,6 +343,10 @@ type Querier interface {
 	WebhookFailed(ctx context.Context, arg WebhookFailedParams) (WebhookSubscription, error)
 	// The last feed position of the next page after the cursor (0 rows: 0).
 	WebhookFanoutPage(ctx context.Context, arg WebhookFanoutPageParams) (int64, error)
+	// Successful attempts of a batch, in one statement: their log rows, the deliveries finished, the
+	// subscriptions' failure streaks ended, and for each the next unfinished delivery of its chain
+	// outside the batch (0 when none), which the caller wakes under the chain's lock.
+	WebhooksDelivered(ctx context.Context, arg WebhooksDeliveredParams) ([]WebhooksDeliveredRow, error)
 }
 
 var _ Querier = (*Queries)(nil)

@@ -52,7 +52,7 @@ JOIN webhook_subscriptions s ON (e.type = ANY (s.event_types) OR '*' = ANY (s.ev
 WHERE f.seq > $2::bigint AND f.seq <= $3::bigint
 ORDER BY f.seq, s.id
 ON CONFLICT (subscription_id, event_id) WHERE NOT redelivery DO NOTHING
-RETURNING id, status
+RETURNING id, status, subscription_id, chain
 `
 
 type FanOutWebhookDeliveriesParams struct {
@@ -62,8 +62,10 @@ type FanOutWebhookDeliveriesParams struct {
 }
 
 type FanOutWebhookDeliveriesRow struct {
-	ID     int64
-	Status string
+	ID             int64
+	Status         string
+	SubscriptionID int64
+	Chain          string
 }
 
 // One delivery per (subscription, event) of the feed positions (after, upto], for each
@@ -78,7 +80,12 @@ func (q *Queries) FanOutWebhookDeliveries(ctx context.Context, arg FanOutWebhook
 	items := []FanOutWebhookDeliveriesRow{}
 	for rows.Next() {
 		var i FanOutWebhookDeliveriesRow
-		if err := rows.Scan(&i.ID, &i.Status); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.Status,
+			&i.SubscriptionID,
+			&i.Chain,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -115,20 +122,21 @@ func (q *Queries) FinishWebhookAttempt(ctx context.Context, arg FinishWebhookAtt
 	return err
 }
 
-const getWebhookDeliveryForSend = `-- name: GetWebhookDeliveryForSend :one
+const getWebhookDeliveriesForSend = `-- name: GetWebhookDeliveriesForSend :many
 SELECT d.id, d.subscription_id, d.event_id, d.chain, d.status, d.attempts, d.first_attempt_at,
        s.url, s.status AS subscription_status, s.secret_sealed, s.previous_secret_sealed, s.previous_secret_expires_at,
        e.type, e.version, e.occurred_at, e.subject_type, e.subject_id, e.user_id, e.data,
        EXISTS (SELECT 1 FROM webhook_deliveries o
                WHERE o.subscription_id = d.subscription_id AND o.chain = d.chain AND o.id < d.id
-                 AND o.status IN ('pending', 'waiting', 'held')) AS ahead
+                 AND o.status IN ('pending', 'waiting', 'held') AND o.id <> ALL ($1::bigint[])) AS ahead
 FROM webhook_deliveries d
 JOIN webhook_subscriptions s ON s.id = d.subscription_id
 JOIN events e ON e.id = d.event_id
-WHERE d.id = $1
+WHERE d.id = ANY ($1::bigint[])
+ORDER BY d.id
 `
 
-type GetWebhookDeliveryForSendRow struct {
+type GetWebhookDeliveriesForSendRow struct {
 	ID                      int64
 	SubscriptionID          int64
 	EventID                 int64
@@ -151,33 +159,48 @@ type GetWebhookDeliveryForSendRow struct {
 	Ahead                   bool
 }
 
-// What one attempt needs: the delivery, its subscription (URL, status, secrets) and its event.
-func (q *Queries) GetWebhookDeliveryForSend(ctx context.Context, id int64) (GetWebhookDeliveryForSendRow, error) {
-	row := q.db.QueryRow(ctx, getWebhookDeliveryForSend, id)
-	var i GetWebhookDeliveryForSendRow
-	err := row.Scan(
-		&i.ID,
-		&i.SubscriptionID,
-		&i.EventID,
-		&i.Chain,
-		&i.Status,
-		&i.Attempts,
-		&i.FirstAttemptAt,
-		&i.Url,
-		&i.SubscriptionStatus,
-		&i.SecretSealed,
-		&i.PreviousSecretSealed,
-		&i.PreviousSecretExpiresAt,
-		&i.Type,
-		&i.Version,
-		&i.OccurredAt,
-		&i.SubjectType,
-		&i.SubjectID,
-		&i.UserID,
-		&i.Data,
-		&i.Ahead,
-	)
-	return i, err
+// What attempts need, for the deliveries ids: each delivery, its subscription (URL, status,
+// secrets) and its event, in id order; ahead says an older delivery of its chain outside ids is
+// unfinished (those among ids are the caller's to order).
+func (q *Queries) GetWebhookDeliveriesForSend(ctx context.Context, ids []int64) ([]GetWebhookDeliveriesForSendRow, error) {
+	rows, err := q.db.Query(ctx, getWebhookDeliveriesForSend, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []GetWebhookDeliveriesForSendRow{}
+	for rows.Next() {
+		var i GetWebhookDeliveriesForSendRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.SubscriptionID,
+			&i.EventID,
+			&i.Chain,
+			&i.Status,
+			&i.Attempts,
+			&i.FirstAttemptAt,
+			&i.Url,
+			&i.SubscriptionStatus,
+			&i.SecretSealed,
+			&i.PreviousSecretSealed,
+			&i.PreviousSecretExpiresAt,
+			&i.Type,
+			&i.Version,
+			&i.OccurredAt,
+			&i.SubjectType,
+			&i.SubjectID,
+			&i.UserID,
+			&i.Data,
+			&i.Ahead,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const getWebhookSubscription = `-- name: GetWebhookSubscription :one
@@ -498,7 +521,7 @@ WHERE (f.type = ANY ($4::text[]) OR '*' = ANY ($4::text[]))
   AND CASE WHEN $5::bigint > 0 THEN f.event_id = $5::bigint
            ELSE f.occurred_at >= $6::timestamptz AND f.occurred_at < $7::timestamptz END
 ORDER BY f.seq
-RETURNING id, status
+RETURNING id, status, subscription_id, chain
 `
 
 type RedeliverWebhookEventsParams struct {
@@ -512,8 +535,10 @@ type RedeliverWebhookEventsParams struct {
 }
 
 type RedeliverWebhookEventsRow struct {
-	ID     int64
-	Status string
+	ID             int64
+	Status         string
+	SubscriptionID int64
+	Chain          string
 }
 
 // New deliveries (redelivery) of the retained events of the subscription's types: one event
@@ -535,7 +560,12 @@ func (q *Queries) RedeliverWebhookEvents(ctx context.Context, arg RedeliverWebho
 	items := []RedeliverWebhookEventsRow{}
 	for rows.Next() {
 		var i RedeliverWebhookEventsRow
-		if err := rows.Scan(&i.ID, &i.Status); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.Status,
+			&i.SubscriptionID,
+			&i.Chain,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -871,4 +901,89 @@ func (q *Queries) WebhookFanoutPage(ctx context.Context, arg WebhookFanoutPagePa
 	var upto int64
 	err := row.Scan(&upto)
 	return upto, err
+}
+
+const webhooksDelivered = `-- name: WebhooksDelivered :many
+WITH v AS (
+    -- Set-returning functions in one select list advance together: the arrays, zipped.
+    SELECT unnest($1::bigint[]) AS id, unnest($2::bigint[]) AS subscription_id,
+           unnest($3::text[]) AS chain, unnest($4::int[]) AS attempt,
+           unnest($5::timestamptz[]) AS attempted_at, unnest($6::int[]) AS http_status,
+           unnest($7::int[]) AS latency_ms, unnest($8::text[]) AS excerpt
+), a AS (
+    INSERT INTO webhook_attempts (delivery_id, subscription_id, attempt, attempted_at, outcome, http_status, latency_ms, response_excerpt)
+    SELECT v.id, v.subscription_id, v.attempt, v.attempted_at, 'delivered', v.http_status, v.latency_ms, nullif(v.excerpt, '') FROM v
+), d AS (
+    UPDATE webhook_deliveries w SET attempts = w.attempts + 1, status = 'delivered',
+        first_attempt_at = coalesce(w.first_attempt_at, v.attempted_at), next_attempt_at = NULL, finished_at = $9::timestamptz
+    FROM v WHERE w.id = v.id
+), s AS (
+    UPDATE webhook_subscriptions SET failing_since = NULL
+    WHERE id IN (SELECT v.subscription_id FROM v) AND failing_since IS NOT NULL
+)
+SELECT v.id::bigint AS id, v.subscription_id::bigint AS subscription_id, v.chain::text AS chain, coalesce(n.id, 0)::bigint AS next_id
+FROM v
+LEFT JOIN LATERAL (
+    SELECT o.id FROM webhook_deliveries o
+    WHERE o.subscription_id = v.subscription_id AND o.chain = v.chain AND o.id > v.id
+      AND o.status IN ('pending', 'waiting', 'held') AND o.id <> ALL ($1::bigint[])
+    ORDER BY o.id LIMIT 1
+) n ON true
+`
+
+type WebhooksDeliveredParams struct {
+	Ids             []int64
+	SubscriptionIds []int64
+	Chains          []string
+	Attempts        []int32
+	AttemptedAt     []time.Time
+	HttpStatuses    []int32
+	LatenciesMs     []int32
+	Excerpts        []string
+	Now             time.Time
+}
+
+type WebhooksDeliveredRow struct {
+	ID             int64
+	SubscriptionID int64
+	Chain          string
+	NextID         int64
+}
+
+// Successful attempts of a batch, in one statement: their log rows, the deliveries finished, the
+// subscriptions' failure streaks ended, and for each the next unfinished delivery of its chain
+// outside the batch (0 when none), which the caller wakes under the chain's lock.
+func (q *Queries) WebhooksDelivered(ctx context.Context, arg WebhooksDeliveredParams) ([]WebhooksDeliveredRow, error) {
+	rows, err := q.db.Query(ctx, webhooksDelivered,
+		arg.Ids,
+		arg.SubscriptionIds,
+		arg.Chains,
+		arg.Attempts,
+		arg.AttemptedAt,
+		arg.HttpStatuses,
+		arg.LatenciesMs,
+		arg.Excerpts,
+		arg.Now,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WebhooksDeliveredRow{}
+	for rows.Next() {
+		var i WebhooksDeliveredRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.SubscriptionID,
+			&i.Chain,
+			&i.NextID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/flowxi/backend/gen/db"
@@ -60,7 +61,7 @@ func (w *deliverer) Work(ctx context.Context, job *river.Job[DeliverArgs]) error
 		return river.JobCancel(fmt.Errorf("webhooks: secrets of subscription %d: %w", d.SubscriptionID, err))
 	}
 	res := s.send(ctx, d, secrets)
-	next, err := s.settle(ctx, d, res)
+	next, err := s.settle(ctx, d, res, false)
 	if err != nil {
 		return err
 	}
@@ -96,8 +97,8 @@ func backoff(attempt int) time.Duration {
 // The common case needs no lock: a pending delivery of an active subscription with no older
 // unfinished delivery in its chain is sent (a finished delivery never becomes unfinished again,
 // so nothing can come to be ahead of it). Otherwise claimLocked decides under the chain's lock.
-func (s *Webhooks) claim(ctx context.Context, id int64) (db.GetWebhookDeliveryForSendRow, bool, error) {
-	d, err := s.st.Q.GetWebhookDeliveryForSend(ctx, id)
+func (s *Webhooks) claim(ctx context.Context, id int64) (delivery, bool, error) {
+	d, err := deliveryByID(ctx, s.st.Q, id)
 	switch {
 	case isGone(err):
 		return d, false, nil // the subscription was deleted, or the event pruned
@@ -114,14 +115,14 @@ func (s *Webhooks) claim(ctx context.Context, id int64) (db.GetWebhookDeliveryFo
 // claimLocked decides under the chain's lock (which the delivery that finishes ahead of it
 // takes to wake the next one): held when the subscription is not active, waiting when an older
 // delivery of the chain is unfinished, sent otherwise.
-func (s *Webhooks) claimLocked(ctx context.Context, d db.GetWebhookDeliveryForSendRow) (db.GetWebhookDeliveryForSendRow, bool, error) {
+func (s *Webhooks) claimLocked(ctx context.Context, d delivery) (delivery, bool, error) {
 	send := false
 	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		if err := q.LockWebhookChain(ctx, db.LockWebhookChainParams{SubscriptionID: d.SubscriptionID, Chain: d.Chain}); err != nil {
 			return err
 		}
 		var err error
-		if d, err = q.GetWebhookDeliveryForSend(ctx, d.ID); err != nil { // as it is under the lock
+		if d, err = deliveryByID(ctx, q, d.ID); err != nil { // as it is under the lock
 			return err
 		}
 		status := "pending"
@@ -146,6 +147,21 @@ func (s *Webhooks) claimLocked(ctx context.Context, d db.GetWebhookDeliveryForSe
 	return d, send, err
 }
 
+// delivery is what an attempt needs of a delivery (GetWebhookDeliveriesForSend).
+type delivery = db.GetWebhookDeliveriesForSendRow
+
+// deliveryByID reads one delivery for an attempt; pgx.ErrNoRows when it is gone.
+func deliveryByID(ctx context.Context, q *db.Queries, id int64) (delivery, error) {
+	rows, err := q.GetWebhookDeliveriesForSend(ctx, []int64{id})
+	if err == nil && len(rows) == 0 {
+		err = pgx.ErrNoRows
+	}
+	if err != nil {
+		return delivery{}, err
+	}
+	return rows[0], nil
+}
+
 // result is what one attempt came to.
 type result struct {
 	at      time.Time
@@ -156,7 +172,7 @@ type result struct {
 }
 
 // send POSTs the event, signed, and reads at most ExcerptBytes of the answer.
-func (s *Webhooks) send(ctx context.Context, d db.GetWebhookDeliveryForSendRow, secrets []string) result {
+func (s *Webhooks) send(ctx context.Context, d delivery, secrets []string) result {
 	body := eventBody(d)
 	res := result{at: s.clock.Now()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Url, bytes.NewReader(body))
@@ -193,7 +209,7 @@ func (s *Webhooks) send(ctx context.Context, d db.GetWebhookDeliveryForSendRow, 
 }
 
 // eventBody is the delivery's body: the event, byte for byte as the feed shows it.
-func eventBody(d db.GetWebhookDeliveryForSendRow) []byte {
+func eventBody(d delivery) []byte {
 	b, _ := events.MarshalRow(db.ListEventFeedRow{ID: d.EventID, Type: d.Type, Version: d.Version, OccurredAt: d.OccurredAt,
 		SubjectType: d.SubjectType, SubjectID: d.SubjectID, UserID: d.UserID, Data: d.Data})
 	return b

@@ -64,13 +64,11 @@ func (s *Webhooks) FanOut(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		var pending []int64
-		for _, r := range rows {
-			if r.Status == "pending" {
-				pending = append(pending, r.ID)
-			}
+		fresh := make([]newDelivery, len(rows))
+		for i, r := range rows {
+			fresh[i] = newDelivery(r)
 		}
-		if err := s.enqueue(ctx, q, pending); err != nil {
+		if err := s.enqueueNew(ctx, q, fresh); err != nil {
 			return err
 		}
 		covered = int(upto - after)
@@ -93,7 +91,7 @@ func (s *Webhooks) wakeStuck(ctx context.Context) error {
 			if err := q.LockWebhookChain(ctx, db.LockWebhookChainParams{SubscriptionID: w.SubscriptionID, Chain: w.Chain}); err != nil {
 				return err
 			}
-			d, err := q.GetWebhookDeliveryForSend(ctx, w.ID)
+			d, err := deliveryByID(ctx, q, w.ID)
 			if err != nil || d.Status != "waiting" || d.Ahead {
 				return err
 			}

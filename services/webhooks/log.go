@@ -108,14 +108,12 @@ func (s *Webhooks) RedeliverWebhookEvents(ctx context.Context, req api.Redeliver
 		if r.eventID != 0 && len(rows) == 0 {
 			return sub, ErrEventNotFound
 		}
-		var pending []int64
-		for _, row := range rows {
-			if row.Status == "pending" {
-				pending = append(pending, row.ID)
-			}
+		fresh := make([]newDelivery, len(rows))
+		for i, row := range rows {
+			fresh[i] = newDelivery(row)
 		}
 		queued = len(rows)
-		if err := s.enqueue(ctx, q, pending); err != nil {
+		if err := s.enqueueNew(ctx, q, fresh); err != nil {
 			return sub, err
 		}
 		return sub, record(ctx, q, now, "webhook.redelivery.queued", sub.ID, map[string]any{"deliveries": queued})

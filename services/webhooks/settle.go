@@ -26,7 +26,9 @@ func isGone(err error) bool { return pg.IsNotFound(err) }
 // one sees it waiting). A failure is one transaction under the chain's lock: retried at the
 // returned time, given up after WEBHOOK_RETRY_FOR (the next one woken), or held because the
 // subscription is no longer active — disabled now, when it has failed for WEBHOOK_DISABLE_AFTER.
-func (s *Webhooks) settle(ctx context.Context, d db.GetWebhookDeliveryForSendRow, res result) (*time.Time, error) {
+// reschedule gives a retry its own job, in that transaction (an attempt of a batch: the batch
+// job is not retried for it); otherwise the caller's job is retried at the time returned.
+func (s *Webhooks) settle(ctx context.Context, d delivery, res result, reschedule bool) (*time.Time, error) {
 	var next *time.Time
 	disabled := false
 	var err error
@@ -38,8 +40,10 @@ func (s *Webhooks) settle(ctx context.Context, d db.GetWebhookDeliveryForSendRow
 				return err
 			}
 			var err error
-			next, disabled, err = s.notDelivered(ctx, q, d, res)
-			return err
+			if next, disabled, err = s.notDelivered(ctx, q, d, res); err != nil || next == nil || !reschedule {
+				return err
+			}
+			return s.enqueueAt(ctx, q, d.ID, *next)
 		})
 	}
 	if isGone(err) || pg.IsForeignKeyViolation(err) {
@@ -58,7 +62,7 @@ func (s *Webhooks) settle(ctx context.Context, d db.GetWebhookDeliveryForSendRow
 // delivered records a successful attempt in one statement and, when the chain has a next
 // unfinished delivery, wakes it if it waits. Should the process die between the two, the
 // fan-out's sweep (wakeStuck) wakes it.
-func (s *Webhooks) delivered(ctx context.Context, d db.GetWebhookDeliveryForSendRow, res result) error {
+func (s *Webhooks) delivered(ctx context.Context, d delivery, res result) error {
 	now := s.clock.Now()
 	n, err := s.st.Q.WebhookDelivered(ctx, db.WebhookDeliveredParams{ID: d.ID, SubscriptionID: d.SubscriptionID, Chain: d.Chain,
 		Attempt: d.Attempts + 1, AttemptedAt: res.at, HttpStatus: res.status, LatencyMs: int32(res.latency / time.Millisecond),
@@ -75,7 +79,7 @@ func (s *Webhooks) delivered(ctx context.Context, d db.GetWebhookDeliveryForSend
 }
 
 // notDelivered records a failed attempt and decides what follows (failed).
-func (s *Webhooks) notDelivered(ctx context.Context, q *db.Queries, d db.GetWebhookDeliveryForSendRow, res result) (*time.Time, bool, error) {
+func (s *Webhooks) notDelivered(ctx context.Context, q *db.Queries, d delivery, res result) (*time.Time, bool, error) {
 	if err := q.InsertWebhookAttempt(ctx, db.InsertWebhookAttemptParams{DeliveryID: d.ID, SubscriptionID: d.SubscriptionID,
 		Attempt: d.Attempts + 1, AttemptedAt: res.at, Outcome: res.outcome, HttpStatus: res.status,
 		LatencyMs: int32(res.latency / time.Millisecond), ResponseExcerpt: res.excerpt}); err != nil {
@@ -100,7 +104,7 @@ func (s *Webhooks) notDelivered(ctx context.Context, q *db.Queries, d db.GetWebh
 // failure streak goes on (or starts); past WEBHOOK_DISABLE_AFTER it is disabled and the
 // delivery held; past WEBHOOK_RETRY_FOR the delivery is given up; otherwise it is retried after
 // the backoff (at the latest when its retry window closes).
-func (s *Webhooks) failed(ctx context.Context, q *db.Queries, d db.GetWebhookDeliveryForSendRow, now time.Time, fin *db.FinishWebhookAttemptParams) (*time.Time, bool, error) {
+func (s *Webhooks) failed(ctx context.Context, q *db.Queries, d delivery, now time.Time, fin *db.FinishWebhookAttemptParams) (*time.Time, bool, error) {
 	sub, err := q.WebhookFailed(ctx, db.WebhookFailedParams{ID: d.SubscriptionID, Now: now})
 	if err != nil {
 		return nil, false, err
@@ -152,7 +156,7 @@ func (s *Webhooks) disable(ctx context.Context, q *db.Queries, sub db.WebhookSub
 }
 
 // wake gives the next delivery of d's chain its job when it was waiting for d.
-func (s *Webhooks) wake(ctx context.Context, q *db.Queries, d db.GetWebhookDeliveryForSendRow) error {
+func (s *Webhooks) wake(ctx context.Context, q *db.Queries, d delivery) error {
 	n, err := q.NextInWebhookChain(ctx, db.NextInWebhookChainParams{SubscriptionID: d.SubscriptionID, Chain: d.Chain, ID: d.ID})
 	if pg.IsNotFound(err) || (err == nil && n.Status != "waiting") {
 		return nil
@@ -169,6 +173,11 @@ func (s *Webhooks) wakeID(ctx context.Context, q *db.Queries, id int64) error {
 		return err
 	}
 	return s.enqueue(ctx, q, []int64{id})
+}
+
+// enqueueAt inserts, in q's transaction, the job of a delivery's retry due at t.
+func (s *Webhooks) enqueueAt(ctx context.Context, q *db.Queries, id int64, t time.Time) error {
+	return s.jobs.Insert(ctx, q, DeliverArgs{DeliveryID: id}, &river.InsertOpts{Queue: Queue, MaxAttempts: 10000, ScheduledAt: t})
 }
 
 // enqueue inserts the jobs of deliveries in q's transaction.

@@ -127,7 +127,9 @@ func New(d Deps) *Webhooks {
 func (s *Webhooks) Register() {
 	// River starts at most Workers jobs per fetch cooldown: 10 ms keeps it from capping the
 	// deliveries (64 workers: 6400/s) or adding to their lag.
-	jobs.Register(s.jobs, jobs.Queue{Name: Queue, Workers: s.opt.Workers, FetchCooldown: 10 * time.Millisecond}, &deliverer{s: s})
+	q := jobs.Queue{Name: Queue, Workers: s.opt.Workers, FetchCooldown: 10 * time.Millisecond}
+	jobs.Register(s.jobs, q, &deliverer{s: s})
+	jobs.Register(s.jobs, q, &batcher{s: s})
 }
 
 // sealAAD binds a sealed secret to its subscription (a secret copied to another row does not open).
