@@ -41,6 +41,7 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 		lb := lbSetup(b, clients, nWallets, func(c *config.Config) {
 			c.WebhookAllowedNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 			c.WebhookWorkers = lbEnvInt("WEBHOOK_WORKERS", 0)
+			c.JobsPollInterval = time.Second // production's default; the tests' 50 ms polls every queue 20 times a second
 		})
 		rcv := newLagReceiver()
 		defer rcv.Close()
