@@ -35,15 +35,15 @@ type Config struct {
 	HMACKeys       string `redact:"all"`
 	EncryptionKey  string `redact:"all"`
 	HMACKey        string `redact:"all"`
-	FrontendURL        string
-	PublicURL          string // base URL of this API (signed local URLs)
-	SMTPURL            string
-	MailFrom           string
-	TrustedProxies     []netip.Prefix
-	CORSOrigins        []string
-	LogLevel           string
-	SkipMigrations     bool
-	DataDir            string // .data/ for local secrets and files
+	FrontendURL    string
+	PublicURL      string // base URL of this API (signed local URLs)
+	SMTPURL        string
+	MailFrom       string
+	TrustedProxies []netip.Prefix
+	CORSOrigins    []string
+	LogLevel       string
+	SkipMigrations bool
+	DataDir        string // .data/ for local secrets and files
 
 	TokenTTL     time.Duration
 	TokenIdleTTL time.Duration
