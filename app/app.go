@@ -30,6 +30,8 @@ import (
 	"github.com/flowxi/backend/services/identity/password"
 	"github.com/flowxi/backend/services/identity/tokens"
 	"github.com/flowxi/backend/services/ledger"
+	"github.com/flowxi/backend/services/registration"
+	"github.com/flowxi/backend/services/twofactor"
 	"github.com/flowxi/backend/services/webhooks"
 )
 
@@ -68,6 +70,10 @@ type App struct {
 	ledger       *ledger.Service
 	// webhooks delivers the events to subscribed endpoints (its fan-out is a worker).
 	webhooks *webhooks.Webhooks
+	// twofa and reg hold data under the key rings (TOTP secrets, recovery and e-mail codes):
+	// `flowxi keys reencrypt` and `keys status` reach it through them (keys.go).
+	twofa *twofactor.TwoFactor
+	reg   *registration.Registration
 
 	workers []func(ctx context.Context)
 	wg      sync.WaitGroup

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	flowxi "github.com/flowxi/backend"
+	"github.com/flowxi/backend/config"
 	"github.com/flowxi/backend/infra/blob"
 	"github.com/flowxi/backend/infra/blob/deletions"
 	"github.com/flowxi/backend/infra/cache"
@@ -92,7 +93,7 @@ func (a *App) compose(ctx context.Context) error {
 // pool, Redis, object storage, the rate limiter and the mail outbox.
 func (a *App) openInfra(ctx context.Context) error {
 	var err error
-	if a.keys, err = openKeys(a.cfg.EncryptionKey, a.cfg.HMACKey); err != nil {
+	if a.keys, err = openKeys(a.cfg); err != nil {
 		return err
 	}
 	if a.store, err = pg.Open(ctx, a.cfg.DatabaseURL, 0); err != nil {
@@ -148,17 +149,14 @@ func (a *App) openJobs(ctx context.Context) error {
 	return nil
 }
 
-// openKeys parses the two configured keys.
-func openKeys(enc, mac string) (*secrets.Keys, error) {
-	encKey, err := secrets.ParseKey(enc)
+// openKeys builds the two key rings (FLOWXI_ENCRYPTION_KEYS, FLOWXI_HMAC_KEYS or their
+// single-key forms as v1).
+func openKeys(cfg config.Config) (*secrets.Keys, error) {
+	enc, mac, err := cfg.Rings()
 	if err != nil {
-		return nil, fmt.Errorf("FLOWXI_ENCRYPTION_KEY: %w", err)
+		return nil, err
 	}
-	hmacKey, err := secrets.ParseKey(mac)
-	if err != nil {
-		return nil, fmt.Errorf("FLOWXI_HMAC_KEY: %w", err)
-	}
-	return secrets.New(encKey, hmacKey)
+	return secrets.NewRings(enc, mac)
 }
 
 // outboxBacklog counts the pending e-mails for the metrics gauge.
@@ -186,7 +184,8 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 		challenges: challenge.New(a.cache),
 		grants:     stepup.New(a.cache),
 	}
-	twofa := a.twoFactor(ids)
+	a.twofa = a.twoFactor(ids)
+	a.reg = a.registration(a.twofa)
 	comp := a.compliance()
 	var err error
 	if a.ledger, err = a.buildLedger(ids.grants, comp); err != nil {
@@ -200,8 +199,8 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 	return &server.API{
 		Checker:      health.New(a.store, a.cache),
 		Identity:     a.identity(ids),
-		Registration: a.registration(twofa),
-		TwoFactor:    twofa,
+		Registration: a.reg,
+		TwoFactor:    a.twofa,
 		Profile:      profile.New(a.store, a.storage, a.deletions, a.clock, a.log),
 		// Lists that may lag the primary by up to DATABASE_READ_MAX_LAG: the replica's queries.
 		SecurityEvents: securitylog.New(a.reads.Or(a.store)),

@@ -4,7 +4,6 @@ package config
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -28,17 +27,23 @@ type Config struct {
 	DatabaseReadMaxLag time.Duration
 	RedisURL           string
 	RedisPrefix        string
-	EncryptionKey      string `redact:"all"` // 32 bytes hex/base64 (FLOWXI_ENCRYPTION_KEY)
-	HMACKey            string `redact:"all"` // 32 bytes hex/base64 (FLOWXI_HMAC_KEY)
-	FrontendURL        string
-	PublicURL          string // base URL of this API (signed local URLs)
-	SMTPURL            string
-	MailFrom           string
-	TrustedProxies     []netip.Prefix
-	CORSOrigins        []string
-	LogLevel           string
-	SkipMigrations     bool
-	DataDir            string // .data/ for local secrets and files
+	// The two server secrets as key rings, newest first (FLOWXI_ENCRYPTION_KEYS=v2:…,v1:…,
+	// FLOWXI_HMAC_KEYS), each key 32 bytes hex/base64; the single-key variables
+	// FLOWXI_ENCRYPTION_KEY and FLOWXI_HMAC_KEY still work as the one-key ring v1. Read them
+	// through EncryptionRing and HMACRing.
+	EncryptionKeys string `redact:"all"`
+	HMACKeys       string `redact:"all"`
+	EncryptionKey  string `redact:"all"`
+	HMACKey        string `redact:"all"`
+	FrontendURL    string
+	PublicURL      string // base URL of this API (signed local URLs)
+	SMTPURL        string
+	MailFrom       string
+	TrustedProxies []netip.Prefix
+	CORSOrigins    []string
+	LogLevel       string
+	SkipMigrations bool
+	DataDir        string // .data/ for local secrets and files
 
 	TokenTTL     time.Duration
 	TokenIdleTTL time.Duration
@@ -168,6 +173,8 @@ func settings(c *Config) []setting {
 		{"DATABASE_READ_MAX_LAG", "5s", plain, duration(&c.DatabaseReadMaxLag)},
 		{"REDIS_URL", "redis://127.0.0.1:6379/0", plain, text(&c.RedisURL)},
 		{"REDIS_PREFIX", "flowxi:", plain, text(&c.RedisPrefix)},
+		{"FLOWXI_ENCRYPTION_KEYS", "", secret, text(&c.EncryptionKeys)},
+		{"FLOWXI_HMAC_KEYS", "", secret, text(&c.HMACKeys)},
 		{"FLOWXI_ENCRYPTION_KEY", "", secret, text(&c.EncryptionKey)},
 		{"FLOWXI_HMAC_KEY", "", secret, text(&c.HMACKey)},
 		{"FRONTEND_URL", "http://localhost:3000", plain, text(&c.FrontendURL)},
@@ -254,18 +261,8 @@ func (c Config) Validate() error {
 	if c.Env != "development" && c.Env != "production" {
 		errs = append(errs, errors.New("FLOWXI_ENV must be development or production"))
 	}
+	errs = append(errs, c.validateRings()...)
 	if c.Production() {
-		if c.EncryptionKey == "" || c.HMACKey == "" {
-			errs = append(errs, errors.New("FLOWXI_ENCRYPTION_KEY and FLOWXI_HMAC_KEY are required in production"))
-		}
-		if c.EncryptionKey == c.HMACKey && c.EncryptionKey != "" {
-			errs = append(errs, errors.New("FLOWXI_ENCRYPTION_KEY and FLOWXI_HMAC_KEY must differ"))
-		}
-		for name, k := range map[string]string{"FLOWXI_ENCRYPTION_KEY": c.EncryptionKey, "FLOWXI_HMAC_KEY": c.HMACKey} {
-			if k != "" && weakKey(k) {
-				errs = append(errs, fmt.Errorf("%s looks like a default or test key: generate 32 random bytes", name))
-			}
-		}
 		if c.SMTPURL == "" {
 			errs = append(errs, errors.New("SMTP_URL is required in production (the log mail driver is for development)"))
 		}
@@ -276,9 +273,10 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// EnsureLocalSecrets generates the two keys once into DataDir for local runs.
+// EnsureLocalSecrets generates the two keys once into DataDir for local runs (each a one-key
+// ring v1, as FLOWXI_ENCRYPTION_KEY and FLOWXI_HMAC_KEY would be), unless configured.
 func (c *Config) EnsureLocalSecrets() error {
-	if c.EncryptionKey != "" && c.HMACKey != "" {
+	if c.EncryptionRing() != "" && c.HMACRing() != "" {
 		return nil
 	}
 	if c.Production() {
@@ -300,32 +298,17 @@ func (c *Config) EnsureLocalSecrets() error {
 		return v, os.WriteFile(p, []byte(v+"\n"), 0o600)
 	}
 	var err error
-	if c.EncryptionKey == "" {
+	if c.EncryptionRing() == "" {
 		if c.EncryptionKey, err = load("encryption.key"); err != nil {
 			return err
 		}
 	}
-	if c.HMACKey == "" {
+	if c.HMACRing() == "" {
 		if c.HMACKey, err = load("hmac.key"); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// weakKey reports a key that is not 32 random-looking bytes (e.g. "1111…", a placeholder).
-func weakKey(k string) bool {
-	b, err := hex.DecodeString(k)
-	if err != nil || len(b) != 32 {
-		if b, err = base64.StdEncoding.DecodeString(k); err != nil || len(b) != 32 {
-			return true
-		}
-	}
-	distinct := map[byte]bool{}
-	for _, x := range b {
-		distinct[x] = true
-	}
-	return len(distinct) < 12
 }
 
 // Default login rate limits per minute (DESIGN §4).

@@ -23,3 +23,23 @@ WHERE id = sqlc.arg(id) AND status = 'pending';
 -- name: FailMail :exec
 UPDATE mail_outbox SET status = 'failed', attempts = sqlc.arg(attempts), body_enc = NULL, last_error = sqlc.arg(last_error)
 WHERE id = sqlc.arg(id) AND status = 'pending';
+
+-- name: ListMailBodiesToReseal :many
+-- One batch of `flowxi keys reencrypt`, keyset by id: queued bodies not yet sealed under the
+-- newest key (sent and failed rows have no body).
+SELECT id, to_address, template, body_enc::bytea AS body_enc FROM mail_outbox
+WHERE id > sqlc.arg(after)::bigint AND body_enc IS NOT NULL
+  AND substring(body_enc from 1 for 5) <> sqlc.arg(header)::bytea
+ORDER BY id
+LIMIT sqlc.arg(max_rows);
+
+-- name: ResealMailBodies :execrows
+-- Compare-and-set per row: a body wiped (sent) since the batch read it stays wiped.
+UPDATE mail_outbox m SET body_enc = v.sealed
+FROM (SELECT unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(olds)::bytea[]) AS old,
+             unnest(sqlc.arg(news)::bytea[]) AS sealed) AS v
+WHERE m.id = v.id AND m.body_enc = v.old;
+
+-- name: CountMailBodiesToReseal :one
+SELECT count(*) FROM mail_outbox
+WHERE body_enc IS NOT NULL AND substring(body_enc from 1 for 5) <> sqlc.arg(header)::bytea;

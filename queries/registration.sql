@@ -46,3 +46,10 @@ FOR UPDATE OF l;
 
 -- name: MarkMagicLinkUsed :exec
 UPDATE magic_links SET used_at = $2 WHERE id = $1;
+
+-- name: LiveOTPsUnderOldMAC :one
+-- Live codes whose MAC is not made with the newest HMAC key (header), and when the last of
+-- them expires (now when there is none): their key may leave the ring after that (`flowxi keys
+-- status`).
+SELECT count(*) AS codes, coalesce(max(expires_at), sqlc.arg(now)::timestamptz)::timestamptz AS until FROM email_otps
+WHERE expires_at > sqlc.arg(now)::timestamptz AND substring(code_mac from 1 for 5) <> sqlc.arg(header)::bytea;

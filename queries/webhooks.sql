@@ -215,3 +215,27 @@ LEFT JOIN LATERAL (
       AND o.status IN ('pending', 'waiting', 'held') AND o.id <> ALL (sqlc.arg(ids)::bigint[])
     ORDER BY o.id LIMIT 1
 ) n ON true;
+
+-- name: ListWebhookSecretsToReseal :many
+-- One batch of `flowxi keys reencrypt`, keyset by id: subscriptions with a secret (current or
+-- previous) not yet sealed under the newest key.
+SELECT id, secret_sealed, previous_secret_sealed FROM webhook_subscriptions
+WHERE id > sqlc.arg(after)::bigint
+  AND (substring(secret_sealed from 1 for 5) <> sqlc.arg(header)::bytea
+       OR substring(previous_secret_sealed from 1 for 5) <> sqlc.arg(header)::bytea)
+ORDER BY id
+LIMIT sqlc.arg(max_rows);
+
+-- name: ResealWebhookSecrets :execrows
+-- Compare-and-set per row on both secrets: a subscription rotated since the batch read it
+-- keeps its new secrets.
+UPDATE webhook_subscriptions s SET secret_sealed = v.sealed, previous_secret_sealed = v.prev_sealed
+FROM (SELECT unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(olds)::bytea[]) AS old,
+             unnest(sqlc.arg(old_prevs)::bytea[]) AS old_prev, unnest(sqlc.arg(news)::bytea[]) AS sealed,
+             unnest(sqlc.arg(new_prevs)::bytea[]) AS prev_sealed) AS v
+WHERE s.id = v.id AND s.secret_sealed = v.old AND s.previous_secret_sealed IS NOT DISTINCT FROM v.old_prev;
+
+-- name: CountWebhookSecretsToReseal :one
+SELECT count(*) FROM webhook_subscriptions
+WHERE substring(secret_sealed from 1 for 5) <> sqlc.arg(header)::bytea
+   OR substring(previous_secret_sealed from 1 for 5) <> sqlc.arg(header)::bytea;

@@ -110,6 +110,14 @@ func (e *Env) CreateInternalKey(name string, scopes ...string) string {
 	return k
 }
 
+// Reencrypt runs `flowxi keys reencrypt` on this instance (its key rings), size rows per batch.
+func (e *Env) Reencrypt(ctx context.Context, size int, report func(name string, b secrets.Batch)) error {
+	return e.app.Reencrypt(ctx, size, report)
+}
+
+// KeyStatus is `flowxi keys status` on this instance.
+func (e *Env) KeyStatus(ctx context.Context) (app.KeyStatus, error) { return e.app.KeyStatus(ctx) }
+
 // StopWorkers stops the background workers (mail sender, audit sealer, …) and waits for them.
 func (e *Env) StopWorkers() { e.app.Shutdown() }
 

@@ -102,6 +102,8 @@ func ProcessEnv(cfg config.Config) []string {
 		"REDIS_PREFIX=" + cfg.RedisPrefix,
 		"FLOWXI_ENCRYPTION_KEY=" + cfg.EncryptionKey,
 		"FLOWXI_HMAC_KEY=" + cfg.HMACKey,
+		"FLOWXI_ENCRYPTION_KEYS=" + cfg.EncryptionKeys,
+		"FLOWXI_HMAC_KEYS=" + cfg.HMACKeys,
 		"HTTP_ADDR=" + cfg.HTTPAddr,
 		"METRICS_ADDR=" + cfg.MetricsAddr,
 		"FRONTEND_URL=" + cfg.FrontendURL,

@@ -183,23 +183,32 @@ func New(t testing.TB, adjust ...func(*config.Config)) *Env {
 	if os.Getenv("FLOWXI_TEST_LOG") != "" {
 		log = app.NewLogger("debug")
 	}
-	return newEnv(t, log, adjust)
+	return newEnv(t, log, &clock.Fake{}, adjust)
+}
+
+// Sibling starts another instance on e's configuration — its database, Redis prefix and fake
+// clock — adjusted: the same deployment with a new instance, e.g. restarted with another key
+// ring. Both serve until the test ends (StopWorkers stops one's background work).
+func (e *Env) Sibling(adjust ...func(*config.Config)) *Env {
+	e.T.Helper()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	cfg := e.Cfg
+	return newEnv(e.T, log, e.Clock, append([]func(*config.Config){func(c *config.Config) { *c = cfg }}, adjust...))
 }
 
 // NewWithLog is New with every log line, at debug level, written to w (tests that check what
 // the logs must never contain).
 func NewWithLog(t testing.TB, w io.Writer, adjust ...func(*config.Config)) *Env {
 	t.Helper()
-	return newEnv(t, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), adjust)
+	return newEnv(t, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), &clock.Fake{}, adjust)
 }
 
-func newEnv(t testing.TB, log *slog.Logger, adjust []func(*config.Config)) *Env {
+func newEnv(t testing.TB, log *slog.Logger, fc *clock.Fake, adjust []func(*config.Config)) *Env {
 	t.Helper()
 	cfg := Config(t)
 	for _, f := range adjust {
 		f(&cfg)
 	}
-	fc := &clock.Fake{}
 	a, err := app.New(context.Background(), cfg, app.WithClock(fc), app.WithLogger(log))
 	if err != nil {
 		t.Fatalf("testkit: app: %v", err)

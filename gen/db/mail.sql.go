@@ -10,6 +10,18 @@ import (
 	"time"
 )
 
+const countMailBodiesToReseal = `-- name: CountMailBodiesToReseal :one
+SELECT count(*) FROM mail_outbox
+WHERE body_enc IS NOT NULL AND substring(body_enc from 1 for 5) <> $1::bytea
+`
+
+func (q *Queries) CountMailBodiesToReseal(ctx context.Context, header []byte) (int64, error) {
+	row := q.db.QueryRow(ctx, countMailBodiesToReseal, header)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const enqueueMail = `-- name: EnqueueMail :one
 INSERT INTO mail_outbox (to_address, template, locale, subject, body_enc, next_attempt_at)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -80,6 +92,54 @@ func (q *Queries) GetMail(ctx context.Context, id int64) (MailOutbox, error) {
 	return i, err
 }
 
+const listMailBodiesToReseal = `-- name: ListMailBodiesToReseal :many
+SELECT id, to_address, template, body_enc::bytea AS body_enc FROM mail_outbox
+WHERE id > $1::bigint AND body_enc IS NOT NULL
+  AND substring(body_enc from 1 for 5) <> $2::bytea
+ORDER BY id
+LIMIT $3
+`
+
+type ListMailBodiesToResealParams struct {
+	After   int64
+	Header  []byte
+	MaxRows int32
+}
+
+type ListMailBodiesToResealRow struct {
+	ID        int64
+	ToAddress string
+	Template  string
+	BodyEnc   []byte
+}
+
+// One batch of `flowxi keys reencrypt`, keyset by id: queued bodies not yet sealed under the
+// newest key (sent and failed rows have no body).
+func (q *Queries) ListMailBodiesToReseal(ctx context.Context, arg ListMailBodiesToResealParams) ([]ListMailBodiesToResealRow, error) {
+	rows, err := q.db.Query(ctx, listMailBodiesToReseal, arg.After, arg.Header, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListMailBodiesToResealRow{}
+	for rows.Next() {
+		var i ListMailBodiesToResealRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.ToAddress,
+			&i.Template,
+			&i.BodyEnc,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const markMailSent = `-- name: MarkMailSent :exec
 UPDATE mail_outbox SET status = 'sent', sent_at = $1::timestamptz, attempts = $2,
     body_enc = NULL, last_error = NULL
@@ -97,6 +157,28 @@ type MarkMailSentParams struct {
 func (q *Queries) MarkMailSent(ctx context.Context, arg MarkMailSentParams) error {
 	_, err := q.db.Exec(ctx, markMailSent, arg.Now, arg.Attempts, arg.ID)
 	return err
+}
+
+const resealMailBodies = `-- name: ResealMailBodies :execrows
+UPDATE mail_outbox m SET body_enc = v.sealed
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::bytea[]) AS old,
+             unnest($3::bytea[]) AS sealed) AS v
+WHERE m.id = v.id AND m.body_enc = v.old
+`
+
+type ResealMailBodiesParams struct {
+	Ids  []int64
+	Olds [][]byte
+	News [][]byte
+}
+
+// Compare-and-set per row: a body wiped (sent) since the batch read it stays wiped.
+func (q *Queries) ResealMailBodies(ctx context.Context, arg ResealMailBodiesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, resealMailBodies, arg.Ids, arg.Olds, arg.News)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const retryMail = `-- name: RetryMail :exec

@@ -46,12 +46,18 @@ type Querier interface {
 	// Accepts a time step at most once per user, and only for the secret that was checked.
 	ClaimTotpStep(ctx context.Context, arg ClaimTotpStepParams) (int64, error)
 	CloseUserWallets(ctx context.Context, arg CloseUserWalletsParams) (int64, error)
+	CountMailBodiesToReseal(ctx context.Context, header []byte) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
+	// Unused recovery codes whose hash is not made with the newest HMAC key (header): they stop
+	// working when their key leaves the ring (`flowxi keys status`).
+	CountRecoveryCodesUnderOldMAC(ctx context.Context, header []byte) (int64, error)
 	// Rows beyond the sealer's position written before $1.
 	CountStaleUnsealed(ctx context.Context, occurredAt time.Time) (int64, error)
+	CountTwofaSecretsToReseal(ctx context.Context, header []byte) (int64, error)
 	CountUserOpenHolds(ctx context.Context, userID *int64) (int64, error)
 	// Events of the subscription's types retained in the feed that occurred in [from, to).
 	CountWebhookRedeliveries(ctx context.Context, arg CountWebhookRedeliveriesParams) (int64, error)
+	CountWebhookSecretsToReseal(ctx context.Context, header []byte) (int64, error)
 	// Internal keys (services/identity/internalkeys) --------------------------------------------------
 	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
@@ -82,6 +88,7 @@ type Querier interface {
 	// The LATERAL ... LIMIT 1 makes each reference one lookup in the unique index (a plain join may
 	// be planned, while the table is small, as a walk of the whole index, and the generic plan keeps it).
 	FindExternalRefs(ctx context.Context, arg FindExternalRefsParams) ([]FindExternalRefsRow, error)
+	// code_hashes: the code's MAC under every key of the HMAC ring (secrets.Keys.MACs).
 	FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error)
 	FinishWebhookAttempt(ctx context.Context, arg FinishWebhookAttemptParams) error
 	// A wallet's balance at an instant: the balance_after of its last entry at or before it (one
@@ -192,11 +199,17 @@ type Querier interface {
 	ListEventFeed(ctx context.Context, arg ListEventFeedParams) ([]ListEventFeedRow, error)
 	// Pending holds past their expiry, oldest first.
 	ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsParams) ([]int64, error)
+	// One batch of `flowxi keys reencrypt`, keyset by id: queued bodies not yet sealed under the
+	// newest key (sent and failed rows have no body).
+	ListMailBodiesToReseal(ctx context.Context, arg ListMailBodiesToResealParams) ([]ListMailBodiesToResealRow, error)
 	// The posted reversals of one transaction, oldest first (its view shows them).
 	ListReversalsOf(ctx context.Context, id int64) ([]ListReversalsOfRow, error)
 	// The wallet's entries posted in [from_at, to_at), in posting order (instants never go back
 	// along an account's versions), with what a statement line shows of their transaction.
 	ListStatementEntries(ctx context.Context, arg ListStatementEntriesParams) ([]ListStatementEntriesRow, error)
+	// One batch of `flowxi keys reencrypt`, keyset by id: the 2FA secrets not yet sealed under the
+	// newest key (header: the version header of secrets.Keys.SealHeader).
+	ListTwofaSecretsToReseal(ctx context.Context, arg ListTwofaSecretsToResealParams) ([]ListTwofaSecretsToResealRow, error)
 	// The next final rows after the sealer's position, in chain order (txid, id).
 	ListUnsealedAuditEvents(ctx context.Context, arg ListUnsealedAuditEventsParams) ([]AuditEvent, error)
 	ListUserComplianceCases(ctx context.Context, userID int64) ([]ComplianceCase, error)
@@ -216,7 +229,14 @@ type Querier interface {
 	ListWalletHistory(ctx context.Context, arg ListWalletHistoryParams) ([]ListWalletHistoryRow, error)
 	// A subscription's delivery log, newest first, after the cursor; event_id 0: every event.
 	ListWebhookAttempts(ctx context.Context, arg ListWebhookAttemptsParams) ([]ListWebhookAttemptsRow, error)
+	// One batch of `flowxi keys reencrypt`, keyset by id: subscriptions with a secret (current or
+	// previous) not yet sealed under the newest key.
+	ListWebhookSecretsToReseal(ctx context.Context, arg ListWebhookSecretsToResealParams) ([]ListWebhookSecretsToResealRow, error)
 	ListWebhookSubscriptions(ctx context.Context, arg ListWebhookSubscriptionsParams) ([]WebhookSubscription, error)
+	// Live codes whose MAC is not made with the newest HMAC key (header), and when the last of
+	// them expires (now when there is none): their key may leave the ring after that (`flowxi keys
+	// status`).
+	LiveOTPsUnderOldMAC(ctx context.Context, arg LiveOTPsUnderOldMACParams) (LiveOTPsUnderOldMACRow, error)
 	// Every account of a batch, locked in one statement in id order (no deadlocks between batches),
 	// with what the money policy decides on: the owner's status, and for the accounts money leaves
 	// (senders) the owner's compliance facts (the view belongs to compliance; '' / false otherwise:
@@ -276,6 +296,14 @@ type Querier interface {
 	// the waiting ones — whose turn a held delivery may never give back (its event pruned by
 	// retention while the subscription was paused): each job finds out again whether it is its turn.
 	RequeueHeldWebhookDeliveries(ctx context.Context, subscriptionID int64) ([]int64, error)
+	// Compare-and-set per row: a body wiped (sent) since the batch read it stays wiped.
+	ResealMailBodies(ctx context.Context, arg ResealMailBodiesParams) (int64, error)
+	// Compare-and-set per row: a secret changed since the batch read it (2FA disabled, enabled
+	// again) keeps its new value.
+	ResealTwofaSecrets(ctx context.Context, arg ResealTwofaSecretsParams) (int64, error)
+	// Compare-and-set per row on both secrets: a subscription rotated since the batch read it
+	// keeps its new secrets.
+	ResealWebhookSecrets(ctx context.Context, arg ResealWebhookSecretsParams) (int64, error)
 	// Everything the transfers of a batch need before their accounts are locked, in one statement:
 	// for each (ord), the source wallet (only when that user owns it) and the recipient, by username (their wallet in the currency,
 	// if any) or by wallet id ('' and 0 stand for "not given"; to_user_status '' means no such

@@ -116,6 +116,31 @@ func (q *Queries) LastMagicLinkAt(ctx context.Context, userID int64) (time.Time,
 	return column_1, err
 }
 
+const liveOTPsUnderOldMAC = `-- name: LiveOTPsUnderOldMAC :one
+SELECT count(*) AS codes, coalesce(max(expires_at), $1::timestamptz)::timestamptz AS until FROM email_otps
+WHERE expires_at > $1::timestamptz AND substring(code_mac from 1 for 5) <> $2::bytea
+`
+
+type LiveOTPsUnderOldMACParams struct {
+	Now    time.Time
+	Header []byte
+}
+
+type LiveOTPsUnderOldMACRow struct {
+	Codes int64
+	Until time.Time
+}
+
+// Live codes whose MAC is not made with the newest HMAC key (header), and when the last of
+// them expires (now when there is none): their key may leave the ring after that (`flowxi keys
+// status`).
+func (q *Queries) LiveOTPsUnderOldMAC(ctx context.Context, arg LiveOTPsUnderOldMACParams) (LiveOTPsUnderOldMACRow, error) {
+	row := q.db.QueryRow(ctx, liveOTPsUnderOldMAC, arg.Now, arg.Header)
+	var i LiveOTPsUnderOldMACRow
+	err := row.Scan(&i.Codes, &i.Until)
+	return i, err
+}
+
 const lockMagicLink = `-- name: LockMagicLink :one
 SELECT l.id, l.user_id, l.expires_at, l.used_at, u.email, u.status, u.locale
 FROM magic_links l JOIN users u ON u.id = l.user_id

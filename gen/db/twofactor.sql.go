@@ -42,6 +42,32 @@ func (q *Queries) CountRecoveryCodes(ctx context.Context, userID int64) (int64, 
 	return count, err
 }
 
+const countRecoveryCodesUnderOldMAC = `-- name: CountRecoveryCodesUnderOldMAC :one
+SELECT count(*) FROM twofa_recovery_codes
+WHERE used_at IS NULL AND substring(code_hash from 1 for 5) <> $1::bytea
+`
+
+// Unused recovery codes whose hash is not made with the newest HMAC key (header): they stop
+// working when their key leaves the ring (`flowxi keys status`).
+func (q *Queries) CountRecoveryCodesUnderOldMAC(ctx context.Context, header []byte) (int64, error) {
+	row := q.db.QueryRow(ctx, countRecoveryCodesUnderOldMAC, header)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const countTwofaSecretsToReseal = `-- name: CountTwofaSecretsToReseal :one
+SELECT count(*) FROM users
+WHERE twofa_secret_enc IS NOT NULL AND substring(twofa_secret_enc from 1 for 5) <> $1::bytea
+`
+
+func (q *Queries) CountTwofaSecretsToReseal(ctx context.Context, header []byte) (int64, error) {
+	row := q.db.QueryRow(ctx, countTwofaSecretsToReseal, header)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const deleteRecoveryCodes = `-- name: DeleteRecoveryCodes :exec
 DELETE FROM twofa_recovery_codes WHERE user_id = $1
 `
@@ -101,16 +127,19 @@ func (q *Queries) EnableTwofa(ctx context.Context, arg EnableTwofaParams) (int64
 }
 
 const findRecoveryCode = `-- name: FindRecoveryCode :one
-SELECT id FROM twofa_recovery_codes WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL
+SELECT id FROM twofa_recovery_codes
+WHERE user_id = $1 AND code_hash = ANY ($2::bytea[]) AND used_at IS NULL
+LIMIT 1
 `
 
 type FindRecoveryCodeParams struct {
-	UserID   int64
-	CodeHash []byte
+	UserID     int64
+	CodeHashes [][]byte
 }
 
+// code_hashes: the code's MAC under every key of the HMAC ring (secrets.Keys.MACs).
 func (q *Queries) FindRecoveryCode(ctx context.Context, arg FindRecoveryCodeParams) (int64, error) {
-	row := q.db.QueryRow(ctx, findRecoveryCode, arg.UserID, arg.CodeHash)
+	row := q.db.QueryRow(ctx, findRecoveryCode, arg.UserID, arg.CodeHashes)
 	var id int64
 	err := row.Scan(&id)
 	return id, err
@@ -159,6 +188,70 @@ type InsertRecoveryCodeParams struct {
 func (q *Queries) InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error {
 	_, err := q.db.Exec(ctx, insertRecoveryCode, arg.UserID, arg.CodeHash, arg.CreatedAt)
 	return err
+}
+
+const listTwofaSecretsToReseal = `-- name: ListTwofaSecretsToReseal :many
+SELECT id, twofa_secret_enc::bytea AS secret_enc FROM users
+WHERE id > $1::bigint AND twofa_secret_enc IS NOT NULL
+  AND substring(twofa_secret_enc from 1 for 5) <> $2::bytea
+ORDER BY id
+LIMIT $3
+`
+
+type ListTwofaSecretsToResealParams struct {
+	After   int64
+	Header  []byte
+	MaxRows int32
+}
+
+type ListTwofaSecretsToResealRow struct {
+	ID        int64
+	SecretEnc []byte
+}
+
+// One batch of `flowxi keys reencrypt`, keyset by id: the 2FA secrets not yet sealed under the
+// newest key (header: the version header of secrets.Keys.SealHeader).
+func (q *Queries) ListTwofaSecretsToReseal(ctx context.Context, arg ListTwofaSecretsToResealParams) ([]ListTwofaSecretsToResealRow, error) {
+	rows, err := q.db.Query(ctx, listTwofaSecretsToReseal, arg.After, arg.Header, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListTwofaSecretsToResealRow{}
+	for rows.Next() {
+		var i ListTwofaSecretsToResealRow
+		if err := rows.Scan(&i.ID, &i.SecretEnc); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const resealTwofaSecrets = `-- name: ResealTwofaSecrets :execrows
+UPDATE users u SET twofa_secret_enc = v.sealed
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::bytea[]) AS old,
+             unnest($3::bytea[]) AS sealed) AS v
+WHERE u.id = v.id AND u.twofa_secret_enc = v.old
+`
+
+type ResealTwofaSecretsParams struct {
+	Ids  []int64
+	Olds [][]byte
+	News [][]byte
+}
+
+// Compare-and-set per row: a secret changed since the batch read it (2FA disabled, enabled
+// again) keeps its new value.
+func (q *Queries) ResealTwofaSecrets(ctx context.Context, arg ResealTwofaSecretsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, resealTwofaSecrets, arg.Ids, arg.Olds, arg.News)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const useRecoveryCode = `-- name: UseRecoveryCode :one

@@ -30,6 +30,19 @@ func (q *Queries) CountWebhookRedeliveries(ctx context.Context, arg CountWebhook
 	return count, err
 }
 
+const countWebhookSecretsToReseal = `-- name: CountWebhookSecretsToReseal :one
+SELECT count(*) FROM webhook_subscriptions
+WHERE substring(secret_sealed from 1 for 5) <> $1::bytea
+   OR substring(previous_secret_sealed from 1 for 5) <> $1::bytea
+`
+
+func (q *Queries) CountWebhookSecretsToReseal(ctx context.Context, header []byte) (int64, error) {
+	row := q.db.QueryRow(ctx, countWebhookSecretsToReseal, header)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const deleteWebhookSubscription = `-- name: DeleteWebhookSubscription :execrows
 DELETE FROM webhook_subscriptions WHERE id = $1
 `
@@ -379,6 +392,49 @@ func (q *Queries) ListWebhookAttempts(ctx context.Context, arg ListWebhookAttemp
 	return items, nil
 }
 
+const listWebhookSecretsToReseal = `-- name: ListWebhookSecretsToReseal :many
+SELECT id, secret_sealed, previous_secret_sealed FROM webhook_subscriptions
+WHERE id > $1::bigint
+  AND (substring(secret_sealed from 1 for 5) <> $2::bytea
+       OR substring(previous_secret_sealed from 1 for 5) <> $2::bytea)
+ORDER BY id
+LIMIT $3
+`
+
+type ListWebhookSecretsToResealParams struct {
+	After   int64
+	Header  []byte
+	MaxRows int32
+}
+
+type ListWebhookSecretsToResealRow struct {
+	ID                   int64
+	SecretSealed         []byte
+	PreviousSecretSealed []byte
+}
+
+// One batch of `flowxi keys reencrypt`, keyset by id: subscriptions with a secret (current or
+// previous) not yet sealed under the newest key.
+func (q *Queries) ListWebhookSecretsToReseal(ctx context.Context, arg ListWebhookSecretsToResealParams) ([]ListWebhookSecretsToResealRow, error) {
+	rows, err := q.db.Query(ctx, listWebhookSecretsToReseal, arg.After, arg.Header, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListWebhookSecretsToResealRow{}
+	for rows.Next() {
+		var i ListWebhookSecretsToResealRow
+		if err := rows.Scan(&i.ID, &i.SecretSealed, &i.PreviousSecretSealed); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listWebhookSubscriptions = `-- name: ListWebhookSubscriptions :many
 SELECT id, url, description, event_types, status, secret_sealed, previous_secret_sealed, previous_secret_expires_at, failing_since, disabled_at, created_by, created_at, updated_at FROM webhook_subscriptions WHERE id > $1 ORDER BY id LIMIT $2
 `
@@ -603,6 +659,38 @@ func (q *Queries) RequeueHeldWebhookDeliveries(ctx context.Context, subscription
 		return nil, err
 	}
 	return items, nil
+}
+
+const resealWebhookSecrets = `-- name: ResealWebhookSecrets :execrows
+UPDATE webhook_subscriptions s SET secret_sealed = v.sealed, previous_secret_sealed = v.prev_sealed
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::bytea[]) AS old,
+             unnest($3::bytea[]) AS old_prev, unnest($4::bytea[]) AS sealed,
+             unnest($5::bytea[]) AS prev_sealed) AS v
+WHERE s.id = v.id AND s.secret_sealed = v.old AND s.previous_secret_sealed IS NOT DISTINCT FROM v.old_prev
+`
+
+type ResealWebhookSecretsParams struct {
+	Ids      []int64
+	Olds     [][]byte
+	OldPrevs [][]byte
+	News     [][]byte
+	NewPrevs [][]byte
+}
+
+// Compare-and-set per row on both secrets: a subscription rotated since the batch read it
+// keeps its new secrets.
+func (q *Queries) ResealWebhookSecrets(ctx context.Context, arg ResealWebhookSecretsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, resealWebhookSecrets,
+		arg.Ids,
+		arg.Olds,
+		arg.OldPrevs,
+		arg.News,
+		arg.NewPrevs,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const rotateWebhookSecret = `-- name: RotateWebhookSecret :one

@@ -18,9 +18,11 @@ import (
 	"github.com/flowxi/backend/kit/clock"
 )
 
-// Signer computes the HMAC that authenticates local signed URLs (secrets.Keys satisfies it).
+// Signer computes and checks the HMAC that authenticates local signed URLs (secrets.Keys
+// satisfies it).
 type Signer interface {
 	MAC(purpose, value string) []byte
+	VerifyMAC(purpose, value string, mac []byte) bool
 }
 
 // LocalRoute is the path prefix under which the server serves local signed URLs.

@@ -1,7 +1,6 @@
 package blob
 
 import (
-	"crypto/hmac"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -12,7 +11,8 @@ import (
 )
 
 // ServeSigned answers GET <LocalRoute><key>?expires=…&signature=… with the object's bytes.
-// The signature is checked in constant time and before the key touches the file system; an
+// The signature is checked in constant time, under any key of the HMAC ring (a URL signed
+// before a key rotation stays valid until it expires, while its key is in the ring), and before the key touches the file system; an
 // invalid, tampered or expired URL is 403 FORBIDDEN, a missing object 404 NOT_FOUND. The body
 // is sent with the stored content type, nosniff and a sandboxing CSP, so even a hostile file
 // cannot run as a page of this origin.
@@ -24,7 +24,7 @@ func (l *Local) ServeSigned(w http.ResponseWriter, r *http.Request, key string) 
 		return apierr.ErrForbidden
 	}
 	got, err := hex.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, l.signer.MAC(macPurpose, signedValue(key, exp))) {
+	if err != nil || !l.signer.VerifyMAC(macPurpose, signedValue(key, exp), got) {
 		return apierr.ErrForbidden
 	}
 	if l.clock.Now().Unix() > expUnix {

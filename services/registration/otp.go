@@ -40,9 +40,21 @@ func (s *Registration) VerifyRegisterEmailCode(ctx context.Context, r api.Verify
 	return api.VerifyRegisterEmailCode200JSONResponse{Code: "OTP_VALID", Message: i18n.Msg(ctx, "OTP_VALID"), Valid: true}, nil
 }
 
-// mac binds a code to its purpose and user, so a code is worthless anywhere else.
+// mac binds a code to its purpose and user, so a code is worthless anywhere else; it is made
+// with the newest HMAC key.
 func (s *Registration) mac(purpose string, userID int64, code string) []byte {
-	return s.d.Keys.MAC("email-otp:"+purpose, strconv.FormatInt(userID, 10)+":"+code)
+	return s.d.Keys.MAC(otpMACInput(purpose, userID, code))
+}
+
+// macMatches checks code against a stored MAC, under any key of the HMAC ring: a code sent
+// before a key rotation stays valid for its 10 minutes while its key is in the ring.
+func (s *Registration) macMatches(purpose string, userID int64, code string, stored []byte) bool {
+	p, v := otpMACInput(purpose, userID, code)
+	return s.d.Keys.VerifyMAC(p, v, stored)
+}
+
+func otpMACInput(purpose string, userID int64, code string) (string, string) {
+	return "email-otp:" + purpose, strconv.FormatInt(userID, 10) + ":" + code
 }
 
 // newOTP draws a 6-digit code and stores its HMAC, replacing any previous code for purpose.
@@ -67,7 +79,7 @@ func (s *Registration) checkOTP(ctx context.Context, q *db.Queries, email, purpo
 	if err != nil {
 		return row, nil, err
 	}
-	if !secrets.Equal(s.mac(purpose, row.UserID, code), row.CodeMac) {
+	if !s.macMatches(purpose, row.UserID, code, row.CodeMac) {
 		return row, ErrOTPInvalid, s.countFailure(ctx, q, row.UserID, purpose)
 	}
 	return row, nil, nil

@@ -42,8 +42,9 @@ func TestOTPRegistrationEndToEnd(t *testing.T) {
 			if h.Count("SELECT count(*) FROM notification_preferences WHERE user_id = $1 AND email_enabled AND inapp_enabled AND NOT push_enabled", id) != 1 {
 				t.Fatal("notification preferences")
 			}
-			// The code is stored only as a MAC; the sent e-mail's body is wiped.
-			if h.Count("SELECT count(*) FROM email_otps WHERE user_id = $1 AND length(code_mac) = 32 AND position($2::bytea in code_mac) = 0", id, code) != 1 {
+			// The code is stored only as a MAC (the HMAC key's 5-byte version header, then 32
+			// bytes); the sent e-mail's body is wiped.
+			if h.Count("SELECT count(*) FROM email_otps WHERE user_id = $1 AND length(code_mac) = 37 AND position($2::bytea in code_mac) = 0", id, code) != 1 {
 				t.Fatal("otp row")
 			}
 			waitSent(t, h, email)

@@ -67,6 +67,11 @@ func (p *pendingStore) get(ctx context.Context, sess session, now time.Time) (pe
 		return pending{}, false, nil
 	}
 	plain, err := p.keys.Decrypt(rec.SecretEnc, pendingAAD(sess))
+	if errors.Is(err, secrets.ErrKeyRemoved) {
+		// Sealed under a key that has left the ring (never rewritten: it lives EnrollTTL at
+		// most): it counts as expired and the client gets a new secret.
+		return pending{}, false, nil
+	}
 	if err != nil {
 		return pending{}, false, err
 	}
@@ -102,7 +107,7 @@ func (p *pendingStore) getOrCreate(ctx context.Context, sess session, now time.T
 			}
 			if err == nil {
 				var o pendingRecord
-				if json.Unmarshal(old, &o) == nil && now.Before(o.ExpiresAt) {
+				if json.Unmarshal(old, &o) == nil && now.Before(o.ExpiresAt) && !p.removedKey(o, sess) {
 					return redis.TxFailedErr // a live secret appeared meanwhile: use it
 				}
 			}
@@ -121,6 +126,12 @@ func (p *pendingStore) getOrCreate(ctx context.Context, sess session, now time.T
 		return pending{Secret: secret, ExpiresAt: rec.ExpiresAt}, nil
 	}
 	return pending{}, errors.New("twofactor: pending secret contention")
+}
+
+// removedKey reports a record sealed under a key no longer in the ring (replaceable).
+func (p *pendingStore) removedKey(rec pendingRecord, sess session) bool {
+	_, err := p.keys.Decrypt(rec.SecretEnc, pendingAAD(sess))
+	return errors.Is(err, secrets.ErrKeyRemoved)
 }
 
 // clear removes the pending secret (after enable commits).

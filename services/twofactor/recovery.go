@@ -56,8 +56,19 @@ func canonicalRecovery(code string) (string, bool) {
 	return c, true
 }
 
-// recoveryHash is what the database keeps: HMAC-SHA256 under the server key, bound to the
-// user so a hash is useless for any other account.
+// recoveryHash is what the database keeps: HMAC-SHA256 under the newest HMAC key, bound to
+// the user so a hash is useless for any other account.
 func (s *TwoFactor) recoveryHash(userID int64, canonical string) []byte {
-	return s.keys.MAC("twofa-recovery", strconv.FormatInt(userID, 10)+":"+canonical)
+	return s.keys.MAC(recoveryMACInput(userID, canonical))
+}
+
+// recoveryHashes are the forms a stored hash of the code may have under the keys of the HMAC
+// ring (FindRecoveryCode matches any of them in one query): codes made before a rotation keep
+// working while their key is in the ring.
+func (s *TwoFactor) recoveryHashes(userID int64, canonical string) [][]byte {
+	return s.keys.MACs(recoveryMACInput(userID, canonical))
+}
+
+func recoveryMACInput(userID int64, canonical string) (string, string) {
+	return "twofa-recovery", strconv.FormatInt(userID, 10) + ":" + canonical
 }

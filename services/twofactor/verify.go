@@ -1,6 +1,7 @@
 package twofactor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ type factor struct {
 	kind       string // "totp" or "recovery_code"
 	step       int64
 	recoveryID int64
+	secret     string // the TOTP secret the code matched
 }
 
 // errClaimLost means the factor was spent by another request between match and claim.
@@ -66,13 +68,13 @@ func (s *TwoFactor) match(ctx context.Context, u db.GetTwofaUserRow, code string
 		if u.TwofaLastStep != nil && st <= *u.TwofaLastStep {
 			return factor{}, reasonReplayed, nil
 		}
-		return factor{kind: "totp", step: st}, "", nil
+		return factor{kind: "totp", step: st, secret: string(plain)}, "", nil
 	}
 	canon, ok := canonicalRecovery(code)
 	if !ok {
 		return factor{}, reasonWrong, nil
 	}
-	id, err := s.st.Q.FindRecoveryCode(ctx, db.FindRecoveryCodeParams{UserID: u.ID, CodeHash: s.recoveryHash(u.ID, canon)})
+	id, err := s.st.Q.FindRecoveryCode(ctx, db.FindRecoveryCodeParams{UserID: u.ID, CodeHashes: s.recoveryHashes(u.ID, canon)})
 	if pg.IsNotFound(err) {
 		return factor{}, reasonWrong, nil
 	}
@@ -87,6 +89,9 @@ func (s *TwoFactor) claim(ctx context.Context, q *db.Queries, u db.GetTwofaUserR
 	var err error
 	if f.kind == "totp" {
 		_, err = q.ClaimTotpStep(ctx, db.ClaimTotpStepParams{ID: u.ID, Step: f.step, SecretEnc: u.TwofaSecretEnc})
+		if pg.IsNotFound(err) {
+			err = s.claimResealed(ctx, q, u, f)
+		}
 	} else {
 		_, err = q.UseRecoveryCode(ctx, db.UseRecoveryCodeParams{ID: f.recoveryID, Now: now})
 	}
@@ -104,6 +109,25 @@ func (s *TwoFactor) claim(ctx context.Context, q *db.Queries, u db.GetTwofaUserR
 		Action: "twofa.recovery_code.used", UserID: u.ID, SubjectType: "user", SubjectID: strconv.FormatInt(u.ID, 10),
 		Details: map[string]any{"purpose": purpose, "remaining": left},
 	})
+}
+
+// claimResealed claims the step again when the stored secret was only resealed under a newer
+// key (`flowxi keys reencrypt`) since match read it: same secret, new ciphertext. Any other
+// change (disabled, another secret) leaves the claim lost.
+func (s *TwoFactor) claimResealed(ctx context.Context, q *db.Queries, u db.GetTwofaUserRow, f factor) error {
+	cur, err := q.GetTwofaUser(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if !cur.TwofaEnabled || cur.TwofaSecretEnc == nil || bytes.Equal(cur.TwofaSecretEnc, u.TwofaSecretEnc) {
+		return errClaimLost
+	}
+	plain, err := s.keys.Decrypt(cur.TwofaSecretEnc, totpAAD(u.ID))
+	if err != nil || string(plain) != f.secret {
+		return errClaimLost
+	}
+	_, err = q.ClaimTotpStep(ctx, db.ClaimTotpStepParams{ID: u.ID, Step: f.step, SecretEnc: cur.TwofaSecretEnc})
+	return err
 }
 
 // attempt is one use of a second factor, holding its slot in the account's failure window.
