@@ -30,6 +30,7 @@ import (
 	"github.com/flowxi/backend/services/identity/password"
 	"github.com/flowxi/backend/services/identity/tokens"
 	"github.com/flowxi/backend/services/ledger"
+	"github.com/flowxi/backend/services/privacy"
 	"github.com/flowxi/backend/services/webhooks"
 )
 
@@ -68,6 +69,8 @@ type App struct {
 	ledger       *ledger.Service
 	// webhooks delivers the events to subscribed endpoints (its fan-out is a worker).
 	webhooks *webhooks.Webhooks
+	// eraser pseudonymizes closed accounts past ERASURE_RETENTION (a worker).
+	eraser *privacy.Eraser
 
 	workers []func(ctx context.Context)
 	wg      sync.WaitGroup
@@ -95,13 +98,14 @@ type Parts struct {
 	Ledger       *ledger.Service
 	Jobs         *jobs.Jobs
 	Webhooks     *webhooks.Webhooks
+	Eraser       *privacy.Eraser
 }
 
 // Testing returns the built dependencies, for testkit only.
 func (a *App) Testing() Parts {
 	return Parts{Store: a.store, Reads: a.reads, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
 		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Sequencer: a.sequencer, Pruner: a.pruner, Storage: a.storage, Deletions: a.deletions,
-		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs, Webhooks: a.webhooks}
+		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs, Webhooks: a.webhooks, Eraser: a.eraser}
 }
 
 // Handler is the public API's HTTP handler.

@@ -307,6 +307,7 @@ const (
 	EMAILALREADYUSED            Code = "EMAIL_ALREADY_USED"
 	EVENTCURSOREXPIRED          Code = "EVENT_CURSOR_EXPIRED"
 	EVENTSOK                    Code = "EVENTS_OK"
+	EXPORTOK                    Code = "EXPORT_OK"
 	FORBIDDEN                   Code = "FORBIDDEN"
 	HEALTHOK                    Code = "HEALTH_OK"
 	HOLDCREATED                 Code = "HOLD_CREATED"
@@ -473,6 +474,8 @@ func (e Code) Valid() bool {
 	case EVENTCURSOREXPIRED:
 		return true
 	case EVENTSOK:
+		return true
+	case EXPORTOK:
 		return true
 	case FORBIDDEN:
 		return true
@@ -893,6 +896,24 @@ func (e EventType) Valid() bool {
 	case EventTypeWalletStatusChanged:
 		return true
 	case EventTypeWebhookSubscriptionDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportEmailCodePurpose.
+const (
+	PasswordReset ExportEmailCodePurpose = "password_reset"
+	Register      ExportEmailCodePurpose = "register"
+)
+
+// Valid indicates whether the value is a known member of the ExportEmailCodePurpose enum.
+func (e ExportEmailCodePurpose) Valid() bool {
+	switch e {
+	case PasswordReset:
+		return true
+	case Register:
 		return true
 	default:
 		return false
@@ -1742,6 +1763,7 @@ type CheckStatus string
 // | ME_UPDATED | 200 | profile updated |
 // | ME_PHOTO_UPDATED | 200 | photo updated |
 // | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+// | EXPORT_OK | 200 | the personal data export |
 // | OTP_SENT | 200 | registration code sent |
 // | OTP_VALID | 200 | registration code valid |
 // | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -2226,6 +2248,7 @@ type Error struct {
 	// | ME_UPDATED | 200 | profile updated |
 	// | ME_PHOTO_UPDATED | 200 | photo updated |
 	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+	// | EXPORT_OK | 200 | the personal data export |
 	// | OTP_SENT | 200 | registration code sent |
 	// | OTP_VALID | 200 | registration code valid |
 	// | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -2404,6 +2427,359 @@ type EventsPage struct {
 
 	// NextCursor Pass it as `after` for the next page (the cursor given when the page is empty).
 	NextCursor string `json:"next_cursor"`
+}
+
+// ExportAuditEvent defines model for ExportAuditEvent.
+type ExportAuditEvent struct {
+	Action    string  `json:"action"`
+	ActorId   *string `json:"actor_id"`
+	ActorType string  `json:"actor_type"`
+
+	// Description Localized description of the action.
+	Description string                 `json:"description"`
+	Details     map[string]interface{} `json:"details"`
+	Id          int64                  `json:"id"`
+	Ip          *string                `json:"ip"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt  Timestamp `json:"occurred_at"`
+	RequestId   *string   `json:"request_id"`
+	SubjectId   *string   `json:"subject_id"`
+	SubjectType *string   `json:"subject_type"`
+	UserAgent   *string   `json:"user_agent"`
+}
+
+// ExportCaseTransition defines model for ExportCaseTransition.
+type ExportCaseTransition struct {
+	ActorType string `json:"actor_type"`
+	CaseId    int64  `json:"case_id"`
+	From      string `json:"from"`
+	Id        int64  `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+	Reason     *string   `json:"reason"`
+	To         string    `json:"to"`
+}
+
+// ExportComplianceCase defines model for ExportComplianceCase.
+type ExportComplianceCase struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// DecidedAt Example: 2026-01-09T17:08:57.000000Z
+	DecidedAt      *NullableTimestamp `json:"decided_at"`
+	DecisionReason *string            `json:"decision_reason"`
+	Id             int64              `json:"id"`
+	Kind           CaseKind           `json:"kind"`
+	Status         CaseStatus         `json:"status"`
+
+	// SubmittedAt Example: 2026-01-09T17:08:57.000000Z
+	SubmittedAt *NullableTimestamp `json:"submitted_at"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+}
+
+// ExportDocument defines model for ExportDocument.
+type ExportDocument struct {
+	CaseId int64 `json:"case_id"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp    `json:"created_at"`
+	Id        int64        `json:"id"`
+	Kind      DocumentKind `json:"kind"`
+	MimeType  string       `json:"mime_type"`
+
+	// Sha256 Lower-case hex SHA-256 of the stored bytes.
+	Sha256    string `json:"sha256"`
+	SizeBytes int64  `json:"size_bytes"`
+
+	// Url Signed download link
+	Url string `json:"url"`
+}
+
+// ExportEmail An e-mail sent (or to be sent) to the user's address; bodies are wiped once sent.
+type ExportEmail struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+	Id        int64     `json:"id"`
+	Locale    string    `json:"locale"`
+
+	// SentAt Example: 2026-01-09T17:08:57.000000Z
+	SentAt   *NullableTimestamp `json:"sent_at"`
+	Status   string             `json:"status"`
+	Subject  string             `json:"subject"`
+	Template string             `json:"template"`
+}
+
+// ExportEmailCode An e-mailed registration or password-reset code (never the code).
+type ExportEmailCode struct {
+	Attempts int `json:"attempts"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// ExpiresAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt Timestamp              `json:"expires_at"`
+	Purpose   ExportEmailCodePurpose `json:"purpose"`
+}
+
+// ExportEmailCodePurpose defines model for ExportEmailCode.Purpose.
+type ExportEmailCodePurpose string
+
+// ExportEvent A domain event about the user still in the feed (kept EVENTS_RETENTION).
+type ExportEvent struct {
+	Data map[string]interface{} `json:"data"`
+	Id   int64                  `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt  Timestamp `json:"occurred_at"`
+	SubjectId   string    `json:"subject_id"`
+	SubjectType string    `json:"subject_type"`
+	Type        string    `json:"type"`
+}
+
+// ExportKnownDevice defines model for ExportKnownDevice.
+type ExportKnownDevice struct {
+	DeviceId string `json:"device_id"`
+
+	// FirstSeen UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	FirstSeen Timestamp `json:"first_seen"`
+}
+
+// ExportKybData defines model for ExportKybData.
+type ExportKybData struct {
+	BeneficialOwners   []map[string]interface{} `json:"beneficial_owners"`
+	CaseId             int64                    `json:"case_id"`
+	Country            string                   `json:"country"`
+	LegalName          string                   `json:"legal_name"`
+	RegistrationNumber string                   `json:"registration_number"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+}
+
+// ExportKycData defines model for ExportKycData.
+type ExportKycData struct {
+	AddressLine1 string             `json:"address_line1"`
+	AddressLine2 *string            `json:"address_line2"`
+	BirthDate    openapi_types.Date `json:"birth_date"`
+	CaseId       int64              `json:"case_id"`
+	City         string             `json:"city"`
+	Country      string             `json:"country"`
+	FirstName    string             `json:"first_name"`
+	LastName     string             `json:"last_name"`
+	Nationality  string             `json:"nationality"`
+	PostalCode   string             `json:"postal_code"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+}
+
+// ExportLedgerEntry defines model for ExportLedgerEntry.
+type ExportLedgerEntry struct {
+	AccountId    int64 `json:"account_id"`
+	Amount       int64 `json:"amount"`
+	BalanceAfter int64 `json:"balance_after"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt     Timestamp `json:"created_at"`
+	Id            int64     `json:"id"`
+	TransactionId int64     `json:"transaction_id"`
+	Version       int64     `json:"version"`
+}
+
+// ExportMagicLink defines model for ExportMagicLink.
+type ExportMagicLink struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// ExpiresAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt Timestamp `json:"expires_at"`
+	Id        int64     `json:"id"`
+
+	// UsedAt Example: 2026-01-09T17:08:57.000000Z
+	UsedAt *NullableTimestamp `json:"used_at"`
+}
+
+// ExportNotificationPreferences defines model for ExportNotificationPreferences.
+type ExportNotificationPreferences struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt    Timestamp `json:"created_at"`
+	EmailEnabled bool      `json:"email_enabled"`
+	InappEnabled bool      `json:"inapp_enabled"`
+	PushEnabled  bool      `json:"push_enabled"`
+}
+
+// ExportProfile defines model for ExportProfile.
+type ExportProfile struct {
+	// AccountType A personal account is verified by KYC, a business account by KYB.
+	AccountType AccountType         `json:"account_type"`
+	BirthDate   *openapi_types.Date `json:"birth_date"`
+
+	// ClosedAt Example: 2026-01-09T17:08:57.000000Z
+	ClosedAt *NullableTimestamp `json:"closed_at"`
+	Country  *string            `json:"country"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+	Email     string    `json:"email"`
+
+	// EmailVerifiedAt Example: 2026-01-09T17:08:57.000000Z
+	EmailVerifiedAt *NullableTimestamp `json:"email_verified_at"`
+
+	// ErasedAt Example: 2026-01-09T17:08:57.000000Z
+	ErasedAt    *NullableTimestamp `json:"erased_at"`
+	FirstName   *string            `json:"first_name"`
+	Id          int64              `json:"id"`
+	LastName    *string            `json:"last_name"`
+	Locale      Locale             `json:"locale"`
+	Nationality *string            `json:"nationality"`
+	PhoneNumber *string            `json:"phone_number"`
+
+	// PhotoUrl Signed link to the profile photo
+	PhotoUrl     *string       `json:"photo_url"`
+	Status       AccountStatus `json:"status"`
+	TwofaEnabled bool          `json:"twofa_enabled"`
+
+	// TwofaEnabledAt Example: 2026-01-09T17:08:57.000000Z
+	TwofaEnabledAt *NullableTimestamp `json:"twofa_enabled_at"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+	Username  *string   `json:"username"`
+}
+
+// ExportRecoveryCode defines model for ExportRecoveryCode.
+type ExportRecoveryCode struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+	Id        int64     `json:"id"`
+
+	// UsedAt Example: 2026-01-09T17:08:57.000000Z
+	UsedAt *NullableTimestamp `json:"used_at"`
+}
+
+// ExportRestriction defines model for ExportRestriction.
+type ExportRestriction struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt  Timestamp `json:"created_at"`
+	Id         int64     `json:"id"`
+	LiftReason *string   `json:"lift_reason"`
+
+	// LiftedAt Example: 2026-01-09T17:08:57.000000Z
+	LiftedAt *NullableTimestamp `json:"lifted_at"`
+	Reason   string             `json:"reason"`
+}
+
+// ExportSession An access token ever issued (never its secret).
+type ExportSession struct {
+	Country *string `json:"country"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt  Timestamp `json:"created_at"`
+	DeviceId   *string   `json:"device_id"`
+	DeviceName *string   `json:"device_name"`
+	DeviceType *string   `json:"device_type"`
+
+	// ExpiresAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt Timestamp `json:"expires_at"`
+	Id        int64     `json:"id"`
+	Ip        *string   `json:"ip"`
+
+	// LastUsedAt Example: 2026-01-09T17:08:57.000000Z
+	LastUsedAt *NullableTimestamp `json:"last_used_at"`
+
+	// RevokedAt Example: 2026-01-09T17:08:57.000000Z
+	RevokedAt *NullableTimestamp `json:"revoked_at"`
+	UserAgent *string            `json:"user_agent"`
+}
+
+// ExportTransaction A ledger transaction one of the user's wallets took part in (either side, any status).
+type ExportTransaction struct {
+	Amount int64 `json:"amount"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt   Timestamp `json:"created_at"`
+	Currency    string    `json:"currency"`
+	ExternalRef *string   `json:"external_ref"`
+	FailureCode *string   `json:"failure_code"`
+
+	// FinalizedAt Example: 2026-01-09T17:08:57.000000Z
+	FinalizedAt   *NullableTimestamp `json:"finalized_at"`
+	FromAccountId *int64             `json:"from_account_id"`
+	Id            int64              `json:"id"`
+	InitiatorType string             `json:"initiator_type"`
+	Kind          string             `json:"kind"`
+	Note          *string            `json:"note"`
+	Status        string             `json:"status"`
+	ToAccountId   *int64             `json:"to_account_id"`
+}
+
+// ExportWallet defines model for ExportWallet.
+type ExportWallet struct {
+	Balance int64 `json:"balance"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp    `json:"created_at"`
+	Currency  string       `json:"currency"`
+	Id        int64        `json:"id"`
+	Pending   int64        `json:"pending"`
+	Status    WalletStatus `json:"status"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
 }
 
 // HealthChecks defines model for HealthChecks.
@@ -2875,6 +3251,7 @@ type MoneyRejection struct {
 	// | ME_UPDATED | 200 | profile updated |
 	// | ME_PHOTO_UPDATED | 200 | photo updated |
 	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+	// | EXPORT_OK | 200 | the personal data export |
 	// | OTP_SENT | 200 | registration code sent |
 	// | OTP_VALID | 200 | registration code valid |
 	// | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -3065,6 +3442,54 @@ type OtpVerifyResponse struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Valid   bool   `json:"valid"`
+}
+
+// PersonalDataExport Everything the platform holds about one person, one array per table (in id order) so
+// that nothing is summarized away. Money amounts are integer minor units. After erasure
+// (see the tag *Privacy*) the profile shows the pseudonym and the erased sections are empty.
+type PersonalDataExport struct {
+	AuditEvents           []ExportAuditEvent     `json:"audit_events"`
+	ComplianceCaseHistory []ExportCaseTransition `json:"compliance_case_history"`
+	ComplianceCases       []ExportComplianceCase `json:"compliance_cases"`
+	ComplianceDocuments   []ExportDocument       `json:"compliance_documents"`
+	EmailCodes            []ExportEmailCode      `json:"email_codes"`
+	Emails                []ExportEmail          `json:"emails"`
+	Events                []ExportEvent          `json:"events"`
+
+	// GeneratedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	GeneratedAt   Timestamp           `json:"generated_at"`
+	KnownDevices  []ExportKnownDevice `json:"known_devices"`
+	KybData       []ExportKybData     `json:"kyb_data"`
+	KycData       []ExportKycData     `json:"kyc_data"`
+	LedgerEntries []ExportLedgerEntry `json:"ledger_entries"`
+
+	// LinksExpireAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	LinksExpireAt           Timestamp                       `json:"links_expire_at"`
+	MagicLinks              []ExportMagicLink               `json:"magic_links"`
+	NotificationPreferences []ExportNotificationPreferences `json:"notification_preferences"`
+	Profile                 ExportProfile                   `json:"profile"`
+	RecoveryCodes           []ExportRecoveryCode            `json:"recovery_codes"`
+	Restrictions            []ExportRestriction             `json:"restrictions"`
+	Sessions                []ExportSession                 `json:"sessions"`
+	Transactions            []ExportTransaction             `json:"transactions"`
+	UserId                  int64                           `json:"user_id"`
+	Wallets                 []ExportWallet                  `json:"wallets"`
+}
+
+// PersonalDataExportResponse defines model for PersonalDataExportResponse.
+type PersonalDataExportResponse struct {
+	// Code Example: EXPORT_OK
+	Code string `json:"code"`
+
+	// Data Everything the platform holds about one person, one array per table (in id order) so
+	// that nothing is summarized away. Money amounts are integer minor units. After erasure
+	// (see the tag *Privacy*) the profile shows the pseudonym and the erased sections are empty.
+	Data    PersonalDataExport `json:"data"`
+	Message string             `json:"message"`
 }
 
 // PhotoUploadRequest defines model for PhotoUploadRequest.
@@ -3685,6 +4110,7 @@ type UnprocessableError struct {
 	// | ME_UPDATED | 200 | profile updated |
 	// | ME_PHOTO_UPDATED | 200 | photo updated |
 	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+	// | EXPORT_OK | 200 | the personal data export |
 	// | OTP_SENT | 200 | registration code sent |
 	// | OTP_VALID | 200 | registration code valid |
 	// | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -4023,6 +4449,7 @@ type ValidationError struct {
 	// | ME_UPDATED | 200 | profile updated |
 	// | ME_PHOTO_UPDATED | 200 | photo updated |
 	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+	// | EXPORT_OK | 200 | the personal data export |
 	// | OTP_SENT | 200 | registration code sent |
 	// | OTP_VALID | 200 | registration code valid |
 	// | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -4997,6 +5424,15 @@ type CheckLedgerParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ExportSupportUserParams defines parameters for ExportSupportUser.
+type ExportSupportUserParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ReverseTransactionParams defines parameters for ReverseTransaction.
 type ReverseTransactionParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -5126,6 +5562,15 @@ type GetMeParams struct {
 
 // UpdateMeParams defines parameters for UpdateMe.
 type UpdateMeParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ExportMeParams defines parameters for ExportMe.
+type ExportMeParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
 	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
 
@@ -6434,6 +6879,9 @@ type ServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx echo.Context, params CheckLedgerParams) error
+	// ExportSupportUser Export a user's personal data (internal)
+	// (GET /api/v1/internal/support/users/{id}/export)
+	ExportSupportUser(ctx echo.Context, id ComplianceUserId, params ExportSupportUserParams) error
 	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
 	// (POST /api/v1/internal/transactions/{id}/reverse)
 	ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error
@@ -6476,6 +6924,9 @@ type ServerInterface interface {
 	// UpdateMe Update current user profile
 	// (PATCH /api/v1/me)
 	UpdateMe(ctx echo.Context, params UpdateMeParams) error
+	// ExportMe Export my personal data
+	// (GET /api/v1/me/export)
+	ExportMe(ctx echo.Context, params ExportMeParams) error
 	// UploadMePhoto Upload profile photo
 	// (POST /api/v1/me/photo)
 	UploadMePhoto(ctx echo.Context, params UploadMePhotoParams) error
@@ -8260,6 +8711,57 @@ func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 	return err
 }
 
+// ExportSupportUser converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportSupportUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ComplianceUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportSupportUserParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportSupportUser(ctx, id, params)
+	return err
+}
+
 // ReverseTransaction converts echo context to params.
 func (w *ServerInterfaceWrapper) ReverseTransaction(ctx echo.Context) error {
 	var err error
@@ -8993,6 +9495,50 @@ func (w *ServerInterfaceWrapper) UpdateMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateMe(ctx, params)
+	return err
+}
+
+// ExportMe converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportMe(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportMeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportMe(ctx, params)
 	return err
 }
 
@@ -9969,6 +10515,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
 	router.PATCH(options.BaseURL+"/api/v1/me", wrapper.UpdateMe, options.OperationMiddlewares["updateMe"]...)
 	router.GET(options.BaseURL+"/api/v1/me/security-events", wrapper.ListSecurityEvents, options.OperationMiddlewares["listSecurityEvents"]...)
+	router.GET(options.BaseURL+"/api/v1/me/export", wrapper.ExportMe, options.OperationMiddlewares["exportMe"]...)
 	router.POST(options.BaseURL+"/api/v1/me/photo", wrapper.UploadMePhoto, options.OperationMiddlewares["uploadMePhoto"]...)
 	router.GET(options.BaseURL+"/api/v1/wallets", wrapper.ListWallets, options.OperationMiddlewares["listWallets"]...)
 	router.POST(options.BaseURL+"/api/v1/wallets", wrapper.CreateWallet, options.OperationMiddlewares["createWallet"]...)
@@ -9999,6 +10546,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/block", wrapper.BlockUser, options.OperationMiddlewares["blockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/unblock", wrapper.UnblockUser, options.OperationMiddlewares["unblockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/close", wrapper.CloseUserAccount, options.OperationMiddlewares["closeUserAccount"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/support/users/:id/export", wrapper.ExportSupportUser, options.OperationMiddlewares["exportSupportUser"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions", wrapper.ListWebhookSubscriptions, options.OperationMiddlewares["listWebhookSubscriptions"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions", wrapper.CreateWebhookSubscription, options.OperationMiddlewares["createWebhookSubscription"]...)
 	router.DELETE(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id", wrapper.DeleteWebhookSubscription, options.OperationMiddlewares["deleteWebhookSubscription"]...)
@@ -13350,6 +13898,102 @@ func (response CheckLedgerdefaultJSONResponse) VisitCheckLedgerResponse(w http.R
 	return err
 }
 
+type ExportSupportUserRequestObject struct {
+	Id     ComplianceUserId `json:"id"`
+	Params ExportSupportUserParams
+}
+
+type ExportSupportUserResponseObject interface {
+	VisitExportSupportUserResponse(w http.ResponseWriter) error
+}
+
+type ExportSupportUser200JSONResponse PersonalDataExportResponse
+
+func (response ExportSupportUser200JSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportSupportUser401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ExportSupportUser401JSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportSupportUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExportSupportUser403JSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportSupportUser404JSONResponse Error
+
+func (response ExportSupportUser404JSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportSupportUser422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ExportSupportUser422JSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportSupportUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ExportSupportUserdefaultJSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReverseTransactionRequestObject struct {
 	Id     TransactionId `json:"id"`
 	Params ReverseTransactionParams
@@ -14573,6 +15217,87 @@ type UpdateMedefaultJSONResponse struct {
 }
 
 func (response UpdateMedefaultJSONResponse) VisitUpdateMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMeRequestObject struct {
+	Params ExportMeParams
+}
+
+type ExportMeResponseObject interface {
+	VisitExportMeResponse(w http.ResponseWriter) error
+}
+
+type ExportMe200JSONResponse PersonalDataExportResponse
+
+func (response ExportMe200JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ExportMe401JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe403JSONResponse Error
+
+func (response ExportMe403JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ExportMe422JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ExportMedefaultJSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -16156,6 +16881,9 @@ type StrictServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx context.Context, request CheckLedgerRequestObject) (CheckLedgerResponseObject, error)
+	// ExportSupportUser Export a user's personal data (internal)
+	// (GET /api/v1/internal/support/users/{id}/export)
+	ExportSupportUser(ctx context.Context, request ExportSupportUserRequestObject) (ExportSupportUserResponseObject, error)
 	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
 	// (POST /api/v1/internal/transactions/{id}/reverse)
 	ReverseTransaction(ctx context.Context, request ReverseTransactionRequestObject) (ReverseTransactionResponseObject, error)
@@ -16198,6 +16926,9 @@ type StrictServerInterface interface {
 	// UpdateMe Update current user profile
 	// (PATCH /api/v1/me)
 	UpdateMe(ctx context.Context, request UpdateMeRequestObject) (UpdateMeResponseObject, error)
+	// ExportMe Export my personal data
+	// (GET /api/v1/me/export)
+	ExportMe(ctx context.Context, request ExportMeRequestObject) (ExportMeResponseObject, error)
 	// UploadMePhoto Upload profile photo
 	// (POST /api/v1/me/photo)
 	UploadMePhoto(ctx context.Context, request UploadMePhotoRequestObject) (UploadMePhotoResponseObject, error)
@@ -17638,6 +18369,32 @@ func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams)
 	return nil
 }
 
+// ExportSupportUser operation middleware
+func (sh *strictHandler) ExportSupportUser(ctx echo.Context, id ComplianceUserId, params ExportSupportUserParams) error {
+	var request ExportSupportUserRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportSupportUser(ctx.Request().Context(), request.(ExportSupportUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportSupportUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportSupportUserResponseObject); ok {
+		return validResponse.VisitExportSupportUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ReverseTransaction operation middleware
 func (sh *strictHandler) ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error {
 	var request ReverseTransactionRequestObject
@@ -18153,6 +18910,31 @@ func (sh *strictHandler) UpdateMe(ctx echo.Context, params UpdateMeParams) error
 		return err
 	} else if validResponse, ok := response.(UpdateMeResponseObject); ok {
 		return validResponse.VisitUpdateMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportMe operation middleware
+func (sh *strictHandler) ExportMe(ctx echo.Context, params ExportMeParams) error {
+	var request ExportMeRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportMe(ctx.Request().Context(), request.(ExportMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportMeResponseObject); ok {
+		return validResponse.VisitExportMeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18761,821 +19543,884 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bchs51iAKvwqG30SYdCdp6mC7LMUX/0dTVJltWVSTlKvcxRoSYoJktpIAK5EpmV12RF9NzPXXE/Hf",
-	"7Ou538+w95PUk+zAWkAm8sCjLLtqpruj2yKZQAILC+t8+LU0FvOF4IyHsnTya2nGqMsC+LPtsvlChIyH",
-	"Xbbw6ZK56luXyXHgLUJP8NJJaRQGERuR+xnjJJwxciPcJfEk/C1DETCXiCgcizkjYkIoJ4wGvscCErBf",
-	"IiZDcu+FM3yazhmJXzleVt+yZa3klOR4xuZUvZnxaF46+amkXllyShPqS1b62SmFywUrnZRkGHh8Wvr8",
-	"2Sl1WRgsG5OQBfkV99hYcFeSUJB76oXkhk1EwEighnh8mn7l3OPeXL31IH6Nx0M2ZUHps3rRggZ0zkIN",
-	"sMZ4zBbhBeXTiE5Z/tXXUoGD+0uE14/VxmJRvRBj6jMFM3ojGQ9PiQhcFhCXjT2XSYf8Ur2jfsQk8aZc",
-	"AdQhAZt6ghO14cWCuWrJ7COdL3y1Psar1z2H8dNf/r1ee1VySp56NR5rySlxOldP4VKr8VpTm6YfLxif",
-	"hrPSyUH98LgIwE0xX/ge5WPWpJK1CxBDfU88WBssYEHDWfJ6zy05JYUCXqCwSp2ovYKJCOY0RGC/OC45",
-	"68/BXs61ZEHRctT3X205Fha/ZcsC2Pge42F1PBOScRJx75eIkVu2VFcknHmSzAVXnxYsoGoIKR/89o9/",
-	"Hj5/TsYzGtCxwreKQ+RYLJirEFndnzH1fRYQyl1yyxYhOTwmsxrpsqpk3E1uWPG9Uy+n6r4QSkJvzkQU",
-	"EqE+jAMqZ2kEez6pj1/SA1Y9vnnFqsfuIau+os9fVg8mB+PDmyP3mD2frEK7zP1eC3ULDQ+fPwegx2hZ",
-	"hJP9gHJJxwpgRRhg/fzVEOEHdSZh0Wrwl6+3EHYzE+K2F93EiyhcFT5GpPXcV1vjj43FAolhfmEd+IP6",
-	"xEdqKe5YEHguI+UJ9f0bOr5VBHQSEG9C5p6UHp8+8/gd9T23UiONKJyJwAtp6N3hWJKhf2kMnwSr8Ncm",
-	"2aV1yJpFz88KUnIhuGTAKpozhQB8ylofFwg+xYi5YrbqT7pY+N4YLv+zv0kFgl+T9aknXTV7803j4qJ1",
-	"+X1r2Prxqt1tnSkgMymB+ZT6M0buWOBN9ERkRiVh+LoaufKZotC+mBKPEzqlHq/p42QyHHpu6aRUP/jz",
-	"m6O/Pv/Lqx+++/Hlhxfvn/ePe0fdw78cXJU+25v/rwGblE5K//YsESWe4a/yWSsIhGaWGYrMb7m4545Z",
-	"kqI3+shoyFy1Mo8rgodwqpXSbEfwie+Nw73g1r5837honw17/Ua/Nex3G5e9dr/ducyAz5Pq9XwKoosM",
-	"aRhJhWVchIT6vrhHzvv1INYHKi+ZgpSi3HQ8FhEPzZrUMcIyGQlnVK9RAkPJAO9ShOci4nsiXaPXGl52",
-	"+sPzzvVlGuOA56ulTNTs3wSdAEAOiRS7F0rKVDcQiL6GwQPQpvWu0b4YNi66rcbZh+F1L3ffPEnYnHo+",
-	"oa4bMAnYQv2AUSUTc7WorwsTs9uE2Y+jIGA8RDQBiJyJcTRnPOwLcUGDKdsLMmed5vW71mV/2O90hheN",
-	"7vetHCVy9XtAORCC+OplpHxQJ++814SGZC5kWPm68DF7R5aAS0kB5ZrLaLEQQbgngY7hcn3Zu7666nT7",
-	"rbNh/8NVGjwdpRFcnZ075M9Xre9Bgru6/D6GmCQ0gMvOFuHXJjkxhDjzwhkLrGVyEcAyb5ZEwwVAh1Pt",
-	"A6xeq/u+1R22ut1ONwWfa84ICwIWKQYRskB9lCGRUXDHePSV71SDL4kAUDD1CCkf1+tk9K5xcd7pvmud",
-	"Dbutv1y3ev2RQ47rx2QUE0r44jkZvWv133TOgIA2Li46P7Tgl4MjMrpqfLjoNM6SOzRyyHM1uQ0Y+O4A",
-	"522/u7poKfSCOX77x/+qwAmci+DGc13G9zqFTv9qqPlj6hDayJqJeuzrQjzejyUhpAWbsgwpUFhF4ia+",
-	"uEdAfC842xsGxRKVEgmEy1Ki1FcFhhYXYRUO8T1+6yQykgIQ44HwfbizZcX9aBBmwKJP8nBCm7DdBwhQ",
-	"h+eNYbNz1irElMPzxjfAlh8CwadEgpGHTOg4FIG962bAXMZDj/ryQTtvdltnrct+u3HRK74myXu+jRwE",
-	"gohD7gEcCyrlvQhAxuaCV5UafJcIkL/9438Sj7ueDD0+jTw5ozc+SgfvBGfLhxGUtx+aQBT1bXJpCJuj",
-	"c/VqpS3V605pHDAl9A9BXzysH76o1g+q9Vf9g5cn9e9Onr+s1eE/fy05JRRhxkt1Ga67oLcpnkD9YcAm",
-	"TP3ESic88n2nNKGeHwVsWLySicep7/19u7dOAjEfKqlSK4KTj/jbwUvz4z1o9HDCx4eOUo5PXtWPndKt",
-	"pwTtUhhQLieoS4owXiKqFWpC6vlMKdShKHzPd/iT/ZajzzbmfRCKPwLShUsyj2RIbowCyFxj5lyKiIwp",
-	"J2AUAjNTbXukA2zosr8xEKgLuSMJ2CSS1EdTFtOWrIXwvfGSBGwsApe5hEpCCe6YhJZdpjyyz2jkkFGj",
-	"2excX/aH3Vav3203++lvX190mm/hK5BwRwq5RqdkAqYrycLQZw4sYyZ8l8jQ832yYNz1+LTioIHLrBdU",
-	"pniBXIQzj09JedTrt66G11fJovTs6owcMjrvdF+3z85al/p7rkUU6oNNTS1LREiBY3PeE4mmOyf+GRcO",
-	"0m+h/b1qG+CLTkiPelZgsodTsk5uT1G2fdm7Pj9vN9tKnD2/vjzrFVzmV+o/X+k2Fy7oa9zpo693p9tc",
-	"RpOJN/YUO59E3JVf+LbeRNLjSlM112DzFbVumrlDY6NnrrhEXxfNr/kiEGMFwxt/T/HmrPXuqtNvXTY/",
-	"DN+2Pgy7rWJl30us2XjbaaLvR5K5mlS43gRQOTTG90eRCFLbXikeGPnEuAEWdOkL6pLyCOSaRr/duRye",
-	"N9oXitLhUYOeI81h86yPrmDHHBUk847yqBigI4sAmpcAfj/IPvVD4+Ki1V9hodJm929ko7oUREbjGQmY",
-	"FFEwZgAtcPig8wY2f4Un8iB7zNWbTr+zxhizmIlQpCwxXxcQr4W7VNg08Xxmr+GzU+rSkF14c29fPtVt",
-	"9FvDi/a7dj97Y4Ugc8qXhIYhmy9CGdvAw2CJBnDi01Cdwlc16uaWlaaO4Mquxr7sdVTR8nrDi3osuPPG",
-	"7JrTO+r5e1PDXqv7vt1sDa8vG+8b7YvG64s0QunXELV8EdDA85ckSt75lc0zxGVKwgOaDFcr8aJyxlxJ",
-	"XMG0DZ/Le7QSexI4neJVYAksd5mrvhMBCWjIBtxXCCkdMo0Y+JbITeROmfom1r0l2O1kyBbVaEGmAeWh",
-	"PCVXQobTgPX+cgGzsTsWLIEpVk7I8/rRgI8KoDuqEXVJY08t1eyZuaCpcUFgPWrl4xkb38IT8hZiAeAJ",
-	"tZI5XZIbNuBS8R3A7lNCtThe7AMeZQj7COaBgI4AuKwkXijjcA5vMuCeWZ3m+FrJAHsDSmswhycJoBpz",
-	"0XR270lWG3B13NecRuFMKS1juu+Vv75sXPffKG282cje+sz8XxcZ36En0omtVgoFtAEnFLcMfRKWkfkd",
-	"cz3aB9fh3lR/ranZehfx5nTKSLhcfG17HhD95QJdRYld+7NTeo/eP0/wcxSd9wFDTpBRWgWIF/D8nHp+",
-	"6eQn4IPorTG6MiV4SikfTq30s1My9hMzLranxENDonhJSL6zQjRqpZ9T0nxPXZuJx3wXTfoaKx4F+gkk",
-	"dxUF4SB0IMDDBLHW6zedztth7/p1r9ltX8GJrBDLiuIOvrEj0V4LiL7lgLnM9+5YUIFAtjvwiwgl1YfU",
-	"40xb10Jj+rAneCIB45X6Fq/QhIwp1bmnVcYkyE2bKUpOCY11Jad044vxLeiTY19I5hbEvjlmQkNEstxx",
-	"wQIJgRSW8zixES3J2w9Nh9BELzSPwU+vIUwiXiDOpBamn960oC4eolrXIlB8OfQwGkK/ZRjqVa87OHuD",
-	"GFZhAlB+Ss+TLEbcKCUYFqMNFb/m7gLEoRA0ZBhXgjFOPJFk7nERkEhxvHLrukvGak0O+bFzTiYB5WNZ",
-	"ccgBCQU5/G/Pj377H/95UCOXitsr9Y+NvTn1UyEmaPXMR8jQjxgh86pef3nw6tXh8+OXx/VXrw7WB884",
-	"pUYUzg4n9MwD7c9t3Zmb6vudSenkpw13QT3e4nfMFwqoTvZ4jJln7bEUrOBMjfts1pvgtmLJtcMJHbr6",
-	"6eIoTvtk4VdtcMof7M/ZSzzKvWJEyncskIqwHDjqbqqRZBRJFowqJ6SBIQNhFKiLHN6LKvoOiCU+qLFi",
-	"MqmtAviZBlMaeHMWzkRRPJoiEbabAq0nY8EnXjBX/Dm0r1sowgXQwbESUZdoBdsINv3ywquAO2jxb4wx",
-	"9gI2Igzjj40v+g1fCl14bQWsi5EldbwyjzRvxD1qi+ZB8LBJcs+UPCFlhCJuQXSdDZzMW1ZhxyW7P2NK",
-	"tftGyJF+/1rc4Ox+6MKzj4QayQu2wwxfTKfqDnMyCcQcuAAoyRyYgmSMa+MPm5Oy4jWc3Vf1M6wKAqjS",
-	"rH6JWMTcSq34SIpxCGcBSenXPDvWv6IpevXvBsq5371FMSkbQ0xzHPmkZSAI4lMYySNfWyAwTDQ37yoy",
-	"qTA+nokoTPFZyNwT+NLI4Y4JiUsTVIxoTtPRWJR3SocTuhlbEmimYZOGJMDF2URur/S7u0yy8Btdqvwa",
-	"1l4sA65hoJ5/pMuVfslWF+yJTJQwNEEsfDpWtHgWiGiKZg2YDiIfSBlML6h1k4DdiVv7Wq0ASgF5hoFD",
-	"mEYWBjlvJL2pGYow5TX1KR+zRpGcHG464r43ZzKk84WaKbbBDW9wzoL8Hf3LSEm4kSQjrXeM1J3ZuDmn",
-	"tHLiKyFDpVLg70pBHtFwhNfWvHQIF3QUEwulQDMO5liwbmlzkpK56ynbkhfoWMEtVph4GNdDrqmfg6CY",
-	"z0pWxyfyWzvzpmAI0x5uSzNo9zrk+PDgZeWEKCXhEBWEeq1wYUbDy2coRXMz+b0XztyA3lMfXNhgzeQG",
-	"mKSscT4DLUe7vkEhvRMeuPM0KTQ66pJtDUDtnmQfPRkWpYCdU18yzGiCVXnSPiscDXdUrZ255ipOvGkE",
-	"Qot6jJN6xYLSjRA+o9x6O3KzXW9bMtjCA+toHXWjEiQuujGOpYlnILH28nZ1tH/+Eo911FWSb/C6cdG4",
-	"bLaGjf6w87ZUwBy3Ie4J2bCNTr9uoNewmOT5lZTbKb1mnE28sUf9zj1HZ0R6XzdeEM6GLg1Z6qjgi4I9",
-	"wSWO5ZBUzll9Q7KPU1KkYt+xnGIuiRcuM6OPUmOPCsYKtXU58xbDBQvGmjrEWrt5+7osFxv4FgjsLTk2",
-	"KNPrLVpB0WE1qWRnbOwpLrrG6oI3OGH5EC44DNidx+7VbVgsAgGmpwDCCGw7HJ+IQnNPwKi2CKapRFfv",
-	"G70qMB34BuwJTwl4K3RCm2LzNfKOLolcUE58jzNwjqWPe8N5O6WP1Xnkh54ajsJn3mgES1wFxrce2j8N",
-	"jG6X45JTul3eFG5fjcgb87gIhwBbsN7J6Gbuhfh3xF0W5CDuxiCHPxVshhpQK8x+6r2Q4eaZM82dtQg0",
-	"Fc0L7xFmRxop2g5heiKJQspa0RXGSbNyo5oMFq0DeW7ZsnDJEGEjY1it5c0JVNUlHAMtxxifHcShBDU3",
-	"aiOh2GNl2dtt7c+eMQU3JzmZeIHpHRbi5YyNb/NoJm5LGCZVjCKa72QCioEZz+l45nGGwc0KBRpXbRKw",
-	"MAq41MF1SuR50+9f6UyoGmmC5YEGTH1z46OrD/VbyNLz/s7c2oAP+Cec9hMO/0TmjHKPT8mnAf9UrVbj",
-	"/6kn37QaF/03w85b8okc1uvkE/pMba8u+m0lDCcXne/bl8PedbPZ6vXiMSjmoz0EfDOgPCppiAXeZFnF",
-	"zzDBu/NGHNsXj4fQ5TiqGuFgz2Re3bnur3h3WQRa5a8YW4CIwtTATv9Nq9vLjcf9YgSNNghkJzhrvW83",
-	"Wz0bSuZJT+pn3rXsnxeBgFgL89P11Vmjb23Y/B4tMPnOPKdditmnIXwk9Wyv1bzutvsfhq33rct+ammU",
-	"LCjm0Bmq/kQqRT0KvHCJbhR9mJ3+1bDXuuzHQwM29WSo3feARMAg4ofB1bfmaXRw4WYa37ebw4v25dv0",
-	"K+Z06o0hkN6au99527octnu9a2vXxhUC/hjYuUL4FKrB4KtGr/dDp3s27LZ6rX76bZxFYUB9E3sQCohA",
-	"VVqq8cIVTpFBkVjzxfRE/d7+D53zBuQ0XvdSmKxTF62HWpeN1xcZfNeGT/uxs3Yv/5wxqNsPvm912+dt",
-	"68FUHIR5ttl5d3XRBknXQo9xnJYIwReKEeLjJsi3/+GqAGGNH0spPllnlU6sh1nefmgOzxr9xrDXeG+N",
-	"f/uhmcyhZF4i6Z1Z6NsPr4vHvIbVUr7MDUkyva4uOo0zPeogvb84B05XxkCoNHqtYe/69bt2396gNQxy",
-	"PmOhQQtQCZwssKq51tw9PQqMiqRsGHSlcJr0LLAEYANWVhp3ycxTW1nmJ1MzZM9sjMFWRkghruD5ZVz3",
-	"Wl0r2jsGo5XJSairVNrsSDOo3bkcXrTP7Tfbg31vEhaMhvfqePJ4HMhF2u3q4FWXxnpUPMP1ZeEcEdez",
-	"5EYZLG9edHoFxAY9vdl3O1qtlvr33Kx2GD35RI7rR+pSoiKrg4AwGgryiLXQCZdCMa63H15X8LRSS0x2",
-	"hvMl6v0TSUAvAd0fN3pCuNBvmos7JgkyYMXDynaQMYYYZ4CROn98GeVEZ63YhylDsYCQpKlIdpZgYBxt",
-	"ANMcKwKsQzCz1ys5wdVj4CTXYd3qoQVLj2M/YVqYa1VeOkz3SkPcZIAbDNHUPQlr830wmUMZkTtmQaN9",
-	"CXe81W/FEwIZU6JKfKsxSULXUDCGHCA+EkyyaeC2ztp9xSLyK9RJ6WCvmkCkGoUoOY+DJGnzpHi2xtXV",
-	"RbuZmQ+iY5MJIZOCxyTNQAHiifJsw8JYs7rUiDHlalKT5g+WSk3sqLRobmpm2Pi7q/6HeF5qzFwIvRkE",
-	"zxvTJ8SAayMSJqKkOcb7VrfX7lz2hq0fm63WWWq5nkyYxq3H3TjYWr0C82tkSLS5XJq13zK2sGHb63e6",
-	"DagSkXsBntYTaWHAvYh8F2QMrOi0DFk885wui7YQRxqrmQ/UdXULUquznDITqAZjn9tj1dEkCce5fOPM",
-	"fPr2qGkOD9XmgohD0J+ag4CN1mVj4YKugsFvWjLM5O4CeIB08wUNJIMBf+51LkmZ+lKJbG6EAVDMxbI9",
-	"AeEMkudwuy+Oic/umC8r6idMwTNrThC1IJUQ3nwAb949iw9JWDoWMp5wbkIR59SfiGCueEhUUIHDMDcU",
-	"a2HKOMUppsVWBYz0Vkw+aPwkLrzf6V/h5JbTOpHirYOzBqEXVKe6aiUjk4uVMAc1tYIuirsoeyqCwZhr",
-	"1riaOAciCpmuFoFx+ZaWVUzUNegRShMTu6GVMK08ZfO8Yfxz0H/DmXBTUBQcLzsuBSbIV5tIyE3MC83Z",
-	"IzmI60+UFauvFM3TaPbb71s7zKS0k3gulPbNXIkWgZMp4FsVLwyzwEFANIsHiMkkQQaddw3EoI7A9tX6",
-	"AAvKGlOhwIerEHdGI/AzwRVE1zoPKzmVz0Kxg3pyv3AeOyzXUgeRfmZL7OSn2K5+TVr96nYuLoBoFWzX",
-	"sArJxgEDayiqZkY1zFQJiEkuRGoD/QFnGoSI45B0Nkg8ANV4GPE8oc/FUcQxccZBCncVUXaAJIuA/MBu",
-	"rnKkOReJG9Nmo+3exWGqJtfMWkOWoNv0W689IK43Zxy5H+zkuP7qxf/z/1f/r+UzKx8EZgK+l026UDeG",
-	"ESvXomLMGknpBfIJyjGodbCPC7DNmhoQiHouC6mniH5Mb6wKDTBaUWIrH0ERAONwIksWJu/MZATAYCR0",
-	"liGsnGQXOARSFipbZDecaFUwl1zgGOOdQjrtRTf5WVRnGngh6g2nmEDs6dQCUt4xtUDDCHO1UhprUsru",
-	"iYy1HOthxS4btmKoJS/tXLSfRFNITg3VAyaB+DvWlIi4/jsr24ME3gDZfoVWrecyanAy6rzVHRppO1mr",
-	"SRglC/SOp5+33qAkXDvrUjOkq06v3R9edXr2pC5bCOmFZs7sJt50Ls7yQEv7lYl2JBeO7bX6fdsIlB1r",
-	"nM2Fg9932mdrxmrvdHboRevsewXAN63m27wt2GfulCGxDTyqeBa4xnGkuumZw4p1VGlIq8nnAeqPXqg5",
-	"9WKjNEk5ZItmssIaIOVbhtQQvdTaY7KHM2RXLsmdJ3xgF2UfnMqpi7FGoTRYP7FrP6bRafVgG7N0FFpq",
-	"Cji5Ne/OHKK94lg2+LHd6/fyChJEVtMwDq0m4EyXRozMpnQnE8R00oAe0gbF/RprQvO624WU03ft3rtG",
-	"v/kmns3QFZEkqXrcytPVq/OYXDN9t9VsX8FS06B6VaT3j72Fp2uyrJhOA/C82/lrK63xG9BJQ7NWT9Jr",
-	"vGsNcaZ4Ci3TKjR3QUtB7kN1gAYQaP2K1RPDvcorkLG4sWBBNaZucL3imDyXej7oSHPBw5m/zFzDopee",
-	"6lRxIulSkvuZN56ZEg8wZuRAPJir/o2vLn6QLJRDGo4qGVS+al2etS+/TwEWsNeSWPNhM8kclqCWHq+0",
-	"MojW1hWBliblrYy8l95AAQhBblhFT3uiGOeYchBuBVck4YbFb0dafw2mkL6SO/ut7mXjYthtnbcUPmeM",
-	"I6ZgAokLJqTy0McBcz0gMJpPgE66oB76k8rJZa7g5fRkfDnjY9AFnUXgTT31qhxrMgSz877VPb/o/JAC",
-	"01zcMdDn0bIQ0ltmmUcWVKJV58Vx9cYLSQCmmI33JLaX5u6J2r02i8aOS63dnNi2p/QBoAnIQSfmKsul",
-	"mBBv3S2x89zbl8Orbuf7LjpuDBnMyEeezKXTe8YGF0Q84UjFGfSJraNoJgWIKAZDNisfgVmUo5UTFoqy",
-	"s3SNDwchiqqKnIl7jla0LEcvetEqmargdXKrCbMSVOHCt5ooJzMWgkB737aa8ayViIIrZ3QZBDcneIuu",
-	"GoWTvphu96KrxnVv03sWVOHFCdH5bIrPzZi/5U66rd71u01vMFYFpR2c4OTWyzCsffXrWs1uqz/sdvqp",
-	"Q+DsPnmZN+WJkuxYqHeKpMp3AQXUc1jmwI0CNQB+vGOBTxcr33/Wumi/b3Xbq3xpNJvbp7e2XHtK3Zae",
-	"98PwL9ct41k+RLGWhzFUJhA6oCfU6tU257JGYCs6odRE4LUvniHObsSExzXJjRZRM173TdEArlDM2wBg",
-	"wgqQApfWvO72Ot2cuQSigdWocRRI5LfCd0EmoVwruvby83QEfC1giimQ9LFOKvCuiTbjB55wSfnPvc4l",
-	"Ilqz9x4rdp6dq2fmiq8EwVJBjulofcsg0Gg2W1eJx+SF3gJWoyZYyAHirZQSn3g55sz1qAZyqpRUUstL",
-	"i6TvW91e4yKrIlLwdzEuKRipbfa9QmuMZ0KRrzfstt412pdZCSpQGpmkPgFvE0iUlJN7LAOkjlbqRzwl",
-	"uuvdxGLEakZqad4ovZn9aLGT+0t1Grh2ezsKHjdmXWpfpgiRedWKF+B+27briSa7024iL5TMn2wxv5Vv",
-	"Egc0lZxSKlip5JTs2CP82QooSr5IBwqVnFIS/6MmacX/aq6FH1KhOyWnlI/QKTklE3Gj/zRlPzPBMiWn",
-	"ZEfElJxSQYxLwbfxgu3QlPijtgbHn020SfyFiSopOaVU6EjJKRXFhpScUjrYA754nf4iF6ehJk9FYKTf",
-	"ZiIq8t/qL61Ah5JTykQvlJxSPirBPKbd6eZjHDlgbQ+FXL0xC1PyfnKzFDu/Pu3OzqzF/n5NPfSM49h+",
-	"jfH92t8lHtzsIeX2FntR7VPJ+ULj48m4MO1Bdp2jdRWXs55CQPSM78+CRrrEZ77ISOwXs8ZYBVHThXSz",
-	"rquSU7JPIOtrgiucdSCVnOIS5EUenvgSZZw18feWP0YvNql4m3ecqGMoaDawyp0BtCDjp1Df5cpSrSxZ",
-	"UlTEI+UVUOicLvWUqR+dsb/rB/KFjBIbdPzBaEDJF2lTstp52jRsvkmZfe0v4ZG0AbfklGzbrPmoza3m",
-	"IxpQFTNI20TVN8bWWXJyKSQFVshkNzaa5c2F5s32F4XWPcD7giKMObsbkJ6csSyZFm1eFvgN2bPMWWa/",
-	"NgXIGnfMVwkWrjOjWFAzZguLPCXEeIVSn/klVSdwnVq94meDgMVq7apfEoRcp3Su+hlVxVW/aj3P/jml",
-	"l1k/pBQm6/ucyrPqXSmkKNZJFKGzJJcitQDobCLOayKQyNyAhykJ2f4mJ+mmr7klhxb8kMiPK2Lv7X5Z",
-	"RTnbY8/dKqPhUqcupDIbXJ3qM1yVfdOPoz/Br6bTvYjgOhUHahUExOOYtuXBD3Gtyo3pEnHwkHqzF7L5",
-	"5ryJGCCmxUCSglyiQUCX6vOtzr3ZlIEBOTqfnZKOcilobKQ0EijWhLa1G0YWgbjzMkXLIMZJqxBJ8Fd5",
-	"ZCKFh2AOdchIhwHjZ4zwSsVpQTJjDIh8eklmn0naSP7gTPxbXGrKRGta646jRTOVnYsSKvfJuIlhsR+C",
-	"ZhJj4FTjhVi/JQeYR+nMIhz7ytgIWJguk7p9ZzjwG+Tfr17Hqhz8JEy1ppCgpjf95fPwV7xoRS5+8vRQ",
-	"PY1p+Ya+JBgaZ/opDV935lF3Rd5qMxeYDCyiU1t/WsVJ+WrebfODE7xKVTrYN+tuV/q0JXnGx0g5yOdM",
-	"an91em2VLYh0Nu9XA80xtzGGS7zKbW5SCMX0vlg5L6dkE9ZNQ98ub5r4uLk+X56NPgLr68JBr2N7Opxk",
-	"e2aaTv4smHHr67ErRqc44/bU9O1yfKVH4tn9vBKBE+T7BpzLgWzW7akLPL3dOtOV/7L3E66mebeTY5mp",
-	"G5Z+7a6sM32CmRto43eCl9tShl1qIBRa1/YqhFBIox6nJkL6VbtsN2ep/AJb/Sqb7BlU+ubyU3ol20pQ",
-	"SfL9o8tQ8at2kaIgG8jSPYDzV+MvKkre9wJI1cJMLZCrapsO6kuITrvxhvUCxzaINp9TZIJfTLp4oHzw",
-	"aFz023A2zN/etYrCLgzxQUxtHdOy1r41Ju3EjdJunS9AnA06fw0aLR/AeHsbOO+O1p3M1rNy6WpQOCXO",
-	"PoZD9OtvIYlvBbr0pOsBGQvoeRha7Y12uDhflHqY1SWWrznLVWKx63QvXGjKPqdT9uxvCzaNPyz4tFC3",
-	"lTN6+PxFXle9EPcsqIJJasY+kt6bRvXw+Ys4LgQz2yFpsLBmjPT+zobw894URNONZMupWeOVp/pQbXfW",
-	"u9ybIk/yA+mErRM+KpGI+9sufEHd/G4nnp8u4nXjcXWD9zSBpJG12BoIr1y/6o4uD/FlDQ6UDyXj7iqj",
-	"jLbAmBTk2Lal40TtjG71M4S9FRte1RRyTxK6zmgMwuNuVqh4zduv51qyoJsMzC9oXSl2C8zZdRu4ZJa1",
-	"HSbsyee+hG4ZI+Nj3dWIhyj9prGys8BqcGTOQopVSJDkJhlXDDP1dYcRxy40+Odc/bQiZxWQTWyVtbJ4",
-	"3H5lNbPwMJMUgsAema/Yr0ttEuovZvSGhd4Yc0TpXOgwTyuLA1IUfBoqgkbEZALdOWzIYPPBBQ1DFqjp",
-	"/9tPjepff/716PN/LUKVMwylxxqn30ARzr9/lfqrg/5rGCr35XXe9PwrFF39ECq4Jl0tTkyIgy2TGMRa",
-	"MZCLlVga93RYS/bxqQcVhM13ptzCQIydIbepOZeEMW6vkz+oPGrmjY4BZapYql1DtQAEeoNFF1gfoEVC",
-	"qOt6SL6urCOcUF8y53d1qhaNPHz+fGNJ0fWnsENFUBvYRYdRsNpiyEMp/AKuGHOVjei4p5aDiw0tXmiJ",
-	"QF+jNP3GjUGh1UjGW0uYwPp2sdmJLWYxGLi/Hn+uqn8OzT99/Ock9c9gUFN/vPj81wK+smfleXOougZ9",
-	"anupY0wOZzXOtN00SPBV1Sjy3OrB4VFafNjmauC0l/pMk4m9q5ngjLiMNFy677Smy5E1rZDpyZ7Xt5xr",
-	"J6NJKgL7YbYSfVd3Mo7sLVamNDFLTDB9w4fG3VMCeiwmQzEZ6p4OSrNm/sRjlpPILrlYcko3cY3oIdQD",
-	"G7ps7FP9c5GRoTXXDuSM6hV487lWsvzY3uASyYI7FlSl57K0+EZd+h/6U20s5nZhc2z4lkGw41VrWSnv",
-	"MrPStbIdPJQ9HhxadBzYhGwlvq3XRNyswydrp9E1WMksmlNeDRjF0hl6RKF1xm6zVlTBGTKlAVcmHgsg",
-	"LkE3FCTlG7YU3NVpPYhFcPCVWmlzmyKDuZm2Rhao7gpr8Xd4OonolIzUUDtzmCDIiBeSifB9cQ+iv+up",
-	"aeYepyEewZwuFjp2LN+faoemV4pzZ9sVbd8ByYy2Gtps3SHHjM307NipGYi+20UxRzsHNRXMlXjf9nDx",
-	"AedLqTNbq0clpzQTvlvT3HDVwDfCd1H7TQ/TJX7WDWvhI6lhOqN73bAePpIahkni60a9FzaQTZrSBqh0",
-	"9WNpsJik/VrcWmelmKefbJoHc1PofvcbxmNrTzMYqrybzoZrbE+v8ZHUMN0Gcc2oJjyRGmTMTOsHduOn",
-	"CgcrjQkLiW5pL7uAh1NzxTVB101xbR4yQ1FDqGG5m1Uj0XbTgWcyA9HbNtS5y+snQGdjEx+N58Fk0pqd",
-	"AVrbRCh1g8+eNSZNND/H+t8SZUXkAJ+dkuBsC6vKCuT87Gw3zMbJTWMKqMumITm6ss2AFGnYZoBNFbZ5",
-	"PkWyNg0ooh6bxuTRcLsRBXi3aeBavrHb4BQL2zS0iFbsMiZDGrYZmqKE2wzI0JBthth0c9PzBYLINkOy",
-	"gs+WY7JkY5+OZ5vRcCO5+tmIpLEltzjnACtWYer8mAZQ/eCGKQUGu6lraVUpOlhrpVbKWsKKZPEedFxw",
-	"SMS9XyIGrTvQ/4pvKrusGtcoJYITb+tuT/s219DG3o0aklpfL4rFeiuaZEVbkrHgYwbtF8qYg2/EDUd7",
-	"O7jLgm13p63T+de912ZrDUbdC9uoDvCth2UOSPkg6eWP34TCpUtYwg6mPrDrmPWk4Z5AMwHQSp2olwC+",
-	"AP8SnDCliGpkZCA4chLbvENGSvjUqGhEyhEUIyDUVC6zU+09l5RpXENJIbNVS+iUjFDgGFm1v9zTfNCb",
-	"qSwMP0KPP0JNPxo1Cd7EoS1twJRFJS08t0b6ZsPQoA1KgGg3BLZc1xUIXBZgNR9pKlOvuniJkeFV/bhI",
-	"Z866XAx0E3VFC/aWqB7LYykdyXhEdQedor1v7cFZhzLFzcEV5ACdocJJWqlWcMrcCU+S0SCq14/Gajr4",
-	"C6l/LaZjWYhYOkZea8gpdxmVLaNTpXWljJ6W14mygvMqeXidyrpaNc6rFqv1hYzKk1MG0rpN3hxQYF5w",
-	"CiwWxbaATeJ7oY0ObtOVNjJtsozaOZoPM4zGikEuPYLK4VwEBSj8TgTx7VfX3RRBC2dMfYIeiEDIF2kD",
-	"mOWi2CEiLdPwkkoJBVElGem+lqa2ohqHZW/K2i8tRUCm3h3j2DcRWc4UIkzYfBEut7CZbRPhZsGqiBi8",
-	"YdQPZ9BMSubPdoHVZTdHqljNqGCNrrfbmMzG4veauVYvfY3JPt7UWi3IBsBnpwCd7fItBT2LV+OK3Kk7",
-	"16azjWNk9b4KQYLZGe2Qzfd1kve8KWdu4lRN9Wkt5hj5kqjJLVPX/InElq66YXPA7jwRSVO6Rz+x8CN1",
-	"a+C9I1Lmke/jxTDVdebijrknukaQY0pkO7qeYrH0t8IRaLeGVe9jwYIG4bJ4d1gyT/esUv+AOIQLxDpd",
-	"wLKwGU4i/sjKVmnTD3Kx7u7qVtCLAjY0WL5xfROPowtBrzArXzKlWJCA0fFMV8CEEabAYhkP2YmPTZ/W",
-	"KdEH7PnMHGWNNGycIABULa2Z6sogziq0wnK7ta/hk90uwLGfiMUmyG7rsI/tYv+tNySkdo+IkU0RILmY",
-	"/IIghDRVyFwjvfMMtmX80CnEWkPLdnHJ5iuyrBQ/MmK+EUa2kkpsKlsgmzwoaB0XsDlI/REcwzkL5VeN",
-	"Z8u+fVU0W0oh+OKxbPbsKyLZQEWGMLZsEex7KnUVdSwyixdHCXSm2rHgVpXaWhHQv3V8m1Ke5L7pRHuG",
-	"xyngrTQAWUC2KNVufcv3I4xmWXvGxFmwXHXbUtb3r37bzj3uydk2183o1I9z3fTsO183q+r2KAE2Wq/U",
-	"VdT1u2+WaAHDwtz3IrhlQXz18jAoREJj9xATXJAxQRiTmbZBaMtZald5m9LvPFj1f8fbuOoC/t7jUhGp",
-	"vQJjdY+NBXcliXjo+Uklej2EeFClHNpfeaC/mMryPC5sf0Je1IkkoSBHdeLSpXSIyyY08kPyEj6T8ov6",
-	"MfmuXq/oluto1j58/uqwnupy/6JedNr/W0bV5pyyv2Oqbcykj0O1DQXcR0jSY090awDOlsRnk7BINrId",
-	"2r9jWGsb9OOA2jCXPSCda66TlUyTpipQZhzgnimqU8A00uDMhnxur0m9jkd21MAibcqKV8+HcbMp9VcH",
-	"i9uRqUMezW/QgLX+hKw5i2ewo63zOy8iGm+XNwqQK+NKvyj85vRjG4ceII02n9aC1ibLKaJ86GwCuz20",
-	"vjnSesWhZDPS1s7yNY5s3NAhz3m7gxcud16yU/I9zg72AJgad1g0bqMktxAypH5s60uN3xHCsHYHt56e",
-	"eAX01iI8TUC7oUKUOYTPTunGC8LZ0KVhOi0ZvigyrO6J3BMvkGERcm91xnT/sdiTifp57DpKjT3adFgG",
-	"uitOJlV0a93RFGP9arxejbm7Yup2yIjTb42U++PPBhxZjwWbznn9Xq032fOmdpOe0qZ16zDhAqI5wO+1",
-	"i4k1X4J6SxOruC3OB8Pud7k89A31UjNgAr+aNdNXspheQA/BncBn1eveK/scoyPxxY+1KzGmfkrEnQQQ",
-	"yVEYGnAhph5vmha3K2pMmZ+zilwUgUKWmzSt+cbgO6oXaprzCR3a5XP1shWt+bnIvy/CRa5OSijCxWbx",
-	"PfUmJ70va97UBopBPPX46rz6hPSsD1nFx7JJlZszzdpuQa7l5mEQlZ1Pwtw80BTa2CWByimZuJUsLz38",
-	"bjfhxWR/xfM5W+ZVrjm5HW58puHLylu/XZA7vL8vbhnX+ugWj6dvJ8Stbk02MmlZa8lGamVFBVqYlEMo",
-	"SVFI4U25kL1qZ66kAmDBKyQDsJIcIXjNaMCCQlL3gLJnGcKRgkVqJTkwrA//vBBTEYV4y1bSkz2ow8o8",
-	"5NWL6IQzFsgdr0Zhb6MtJYqA3YlbZueRr4K+efIriQXv6NQbX3j8tsfCJPL8X8R+W2K/1u/I7g1I7WHD",
-	"seATT5cQL2IYeXnS0KFM+GDS/B+eIOUXx2Q8owEdhyyQxhRu5n5xnOJFL443GgD1lS9gSsV7KUQwdjUT",
-	"odjlrhV0A9vymkGb/WEU+IVEe68Kktlov/gNG6s6PsZtZTvCcX/h/SoQUOPssTZyjcDbcT8PrHGpN4Xv",
-	"frStxVNuyVTWcBNrfdYwMZ0y6Ie8c9ht4YIFZ8uu6auSJzMt9MpRchNJjzMpScAmkYQWzkk/RKrD5lI5",
-	"F2XdkHkRMMl46GDSkA5iHw24bqKIbRaIoiW+Nw6x5Xo8uQmqLI9WtDYaOWSU7a00Oh1wLnSSkmnGnZQL",
-	"GFVq0PZw/0IG26CbFQW3Kf42XcngwWdqs57cgX732z/+eXD4ncUqHKLpOHMdBW+MQlBkHz+OBQ+xa3ny",
-	"yxNJfKV9kwUNQnwM+nbOoWEvvjtd9aIXBnU+vfoPKe/rgftfMrXdMqpSER/MB/L8nurhOKVOuCiu/vai",
-	"6npTL4SKb2mYHBweHUPxT7uWW7366udfX3xe9Y7tRLXNqGyWm7Yg/kuy+2qS3QrlX9/vvcStTrh4zwJv",
-	"svxSmPHgQjJriqRYi91eCrAbv+6U4nBH/RR1jdXrTaweBxZtAERbrEq7Et4gMW5VnbZI1Cx+rZbN8t7Z",
-	"tX6DzQH+j19vLUanDY6Kje/fuuRgysOxudpabFBeb6qCp/Ieks3eo5ngzPIlbzMgUWm+UHR+zh4V3gu7",
-	"/E+R7+MB5fd5rpra5CPy5YOXG28BhslpShLbmfQxWfM7KdVsO19U4n1Ke6VSh5SFTiY3YIMSmNY4vuWF",
-	"/df9KhzwJYwCnvulUS7B7/Xo1YWWSSt5z6oGbu/oksgF5cRXCl0tV2V5QwSAU/pYnUd+6KnhCNm8GXNl",
-	"UzYobPGlBdjfuwUPSMg2e8Jg2XM6DkVQWIT6S0iJdmX0L9Uvwgy7KY5D2J6eeJNwl452mKe+bxqIHn2z",
-	"HXVJlvUlHS6ZPjNxGzQLohmmk+zZ3kEadhvOfReRGzrzp5r372V9y9TjfwTbW1HVp68aiVuwgFWxuNmS",
-	"D188HjfzghUxuXHplMoJUbvFqBST3EqJ+d0hc3EHZrgFDUIiJhVCzVO2ye+Gjm9PYdwkksyFkiblOXb+",
-	"pZzco2lvTj0uK+Q+8EImCRccW4KtAl+OgY30dRmlCwl5WDof6rHY8dr0jkmHMF9i/2G1JsgEDqOASxKK",
-	"b5f4MgnEfLiOdmxOC4cpUskHq9LeczDB1PATXZkoDH0GLaG1W3ffPPU1VNJg0/YV43EEkyu3ZiPfHDtN",
-	"0/Htlmk+SmF4EPBDsTPoE7R7DPDn3ckxwNPALM4tySBTZoMZfE3Bz1kv8+Eyvk4S0yqx94cZ5telykJJ",
-	"TeKYe0pu2FjMdf8NA7knij6FzCFyJu65OjUsfwKrq2Wrd+8YrBwfwXrY2Q14/3j9vdb06npovy2npC0j",
-	"mYwzKAxCrrsXDgHrHXlO5h6Pirt8fammXbiYoiPMCfW5FTeI8RH0O/0rcBRor1jAxgJqt61xHqzx8hfI",
-	"aj02jgIvXMbyUTb4qdgPiEX8yJyOZx5nWGnN5r6ZEudROKv5YurxmozGY8aw8FRBlwTrHauLglvfF1YC",
-	"3xqbt+y6sG9dQaCGdKoBu2M9BQy30sXpbUjoXgnW5OkVrsC55JR3inXqtZrX3Xb/w/DLFcdKo9wfobNi",
-	"qrZQvp0TIlScnMYVeREBibgXSodIpD+KWVqJgk+UWO1xJTwTRdJJmbMpDb07Rv6diGjrmpc9XaLhB4+7",
-	"oqC9nO/NvYI1v0tWuOWLUE7XVea3el6yUK6uviNFQjLuYfFkEjAmSbQoqqLkQQ0jd7viRJFkeynfCCw9",
-	"3t6yvZ1CBAlpyFZwZF9Ij0+HuvJMsVwYF6AKySgUo1MyEgvGrWHkTyQUoRLdOPntf/yn/iCicLTl8Y2L",
-	"cVe9HA2N6iyUyAwN01P1QAtj1x+QGw5P5JdypjieNCiRXCFSNv3SKiekdd0lhw75sXNO6rXSKg1oJyo9",
-	"ZVxpuruT95nw3VWlxSBF74kkYAjGXiBUhsAngZVjJ+y4KldSSQ9dBGRGjSZc5Ng0x1REi0APh5otUCi0",
-	"rBYpQ1wI3J7taLRB6Hf6XUV0OoOjm1Fbnc3IyVDIremPlY2/ppZb+3Xjsup7t0po1yNOyOj8x5FDwntB",
-	"FC69rL84JnPhklcvqwd1AnXpiIvoV6ZQu4tymKji2N34lnCQCQ2H2sWcHBzqwYWHhf7erZHK3PLiXcpo",
-	"Hl8QgwTEK65jsf7+xgRkhxeJKHQwvAsqxylehbRjj/c/qKaGrYTapWv0jcwUSNAER5MGOJE87jo5Qm2d",
-	"hQ0uQ0rta5ghIms5RHyhvl6dwyDiEK6lH82UMzTbeCKhYz/YxBA4ZkAlXeRwywt7I8TtHp6DL1bX0LGL",
-	"Gpqb6wWxLr9locMH1tBbYaOawOrRlqA1u9jCgOr/VotbaxBr2JOKwJtCgcNN5W+2MHM9Wum+2AKyXZm+",
-	"tAUrwbe1928n5aff6LegUfb+sdOJaPg4bo5U/GMaAa77TQx2nXvjQEisvOMQVpvWyJr4yLTuvj6Q8hEC",
-	"J3dIxcpUMfapx6sh+xjqFAhd49tzscL3J/wo2ThgIX41MpY8wcfFstYDk7u+Zq7WF0vOghNoSxmtC8l/",
-	"7LS4giqZnbety2G717tu7Rzv9zXPIXd31x1MYjHPwGvlwTxeJudaFmelbj5GFqYdHr9GMtpG0/26lYnT",
-	"pSczho50ZSN5kih6xVXPZOj5flx1s7ymEmClRho3kvFQaSAoEikmKr9SZeE9a/RlyzjnpSPogw5dHPIp",
-	"JFuJRNnCz18BGLEfbOvIt7ybdg857Is6bQpE2BWmww73lwrpKIGiEMPWj81W66x1ZjKBUL2Awftp+jB0",
-	"eB8bNHd9PXbOxAWYyAMvxP4FCxZUjQCOj6CGHwjfV1fu8JjMjDlSK0Nj6jPu0oDMBQ9nlaLmIEDYlqAS",
-	"8nBWyE+2rqmdsrPuvnXdN0dvAekJjTuHPsxuu837N1l2Qb1Ek5Q0dE7HH6ifLPifJv0nAKxEhjQIpSnB",
-	"bhpU5E90B80JfOHFZjQ1NxjmdSseiw5hLTod7xKrkw6xTW0pS9s2wQcZ25rxQw/pSq/DuiWS8uj7Vp88",
-	"M5CRz3713M+jygmZiXsyj8YzbCGU24UVNkHKdWOD5+yUUHUOMozNAJWtEWqNjpqglFnBSd4rH8KipF4U",
-	"1AFEWUkSeU8XC+ZWaqQdSjJSt2xkIn9Qj7YDmab0jm256oeUthe7MYNs2MgerMA4PB5KL2bUjRvPAN0s",
-	"19dctO0wYI1HfW2p/q2jT3RotQ322ERQWOH6QeX9s4wyH44WR9GdYBLkgnFJwSRvYzXktSJebxFFR8qS",
-	"MROgB3dptJITxY27EvuX3b6riDtZm9q5b8F5qztsdt5dXbQeEA66dXbs/naS3FW1FEHNiXQ1NnD+xa29",
-	"VpZI1XPmO7d+1SjT4jWsCjQtaGf2xWNN8+9YEW4a9/KDMrAxbYF2BHAMJ9kiu9gx8Yk0DhjK3biHC5L8",
-	"sbfwwJhdW31A37ZXwcYozxVRnTZP2UehyE+7tUy6ITJyZSjlyuVuZHlfxer8pWMet+BIKylTppHzNyEh",
-	"1gI20g9NHh+PeOALdqccRuPTRhMkIAvhe9p9u7lOhRcSrpgleOtlmq5UaitO7BvTlI12FS3yPZFoYSnb",
-	"cKmkLf7ty971+Xm72W5d9ofn15dnvbVGjx3J2B/l3mcuegrC627x77s1wxZHsK45wSq/5nnAGAHPSxwY",
-	"fSPCmYmMPiXzVJIhKYf0xiEX53Ajm120UOjoLjt/7ri+Tbphjt+kF9dNhALLX4zOYBPIwcnIgHRUqZHW",
-	"RzoOQXlCS0YyPTqSLZ6wvrDWwT763g7tIXJom8ftQmS9FxOqcOJBKZcb0xNXXxb1ftOWfCeN44fOeWN4",
-	"1u41Xl8UaxtrE9f31yvMtCt3oxvC776Z1uWX3ovaCsaJA7kqsG8d1In0+NRn1UiydFS5zLpE9yxtvBKC",
-	"udWtBCnqabtDtNdv9K8LmVacGRzfOZNBuxvst+lwA0qLbpxmLJ3oe65tZ96XMsKInmR/5764/+jt6vwU",
-	"4YJG4WwYBd52hSNglfmdvaaSHR1mNkPKgvtL3RHTNGPeJrRme3yJKz7gutIbigG1Eo2grIy3z9V83+q2",
-	"z9u7e5shyUHKferLmKFFu7nmi0CoXxVgWkGAIfD7ly1jagq5WlLZvqx5Voy/whpvYDuE+jyNfrtzOTxv",
-	"tC9aZ6Q88Zjvkt/++39i1TBI6tAgkHb76G3qJ+5WLi3jkC6EMlRZeGezxmy37CD0qE+wHAN0f0WgLdGo",
-	"50kisO26+hPIQMR1k/ZTQpOnAURUkpG6KSPiyQEf+4wGzCXlEVZ9GJEx5VyE5IYR/VulRpRA/72IO94z",
-	"Op4Rc9uS6dV8I/N1zWS8jxztILtlbIHaTXgvCFWiWlEdvHRVknyEGfUTD5l6Cqu/6fa3kyiMApSZcBMT",
-	"ETBy8Kpeh5Cig5QBeatCJ0r+m4qq/jK3u5/wsZ/t56refCEClHGoEspKUy+cRTe1sZg/E3ThVRUuTBl/",
-	"Fr/6sz1c3nqLqljg/ahC1oaiy1r0tMquZBw0vQ45OnjxonpAqL+Y0eoh0c9qFazRa7bbxGdhyAIddLwk",
-	"YyrZKZGhUFgQLRYsqKqvKgrN8FFEMiC6ye+QQdr47R///KvSksczhVbqAFwR+kxK8v/+3w5mN4JynJFZ",
-	"c81F/mBHkK5mk9F9A28+V/fu4Ld//POgXo/hXVbQxicrjtJNxkr0mS0XM8YxXJQuhAwDsZgVVUXJSvl/",
-	"MJClCvX8C2LbQOxhxYo20Iaj3yttyPXw+YMdW7YGVKacbe3gxbGOiP3T4eGruv4PKVOdK6yTo5Qg44XS",
-	"nFLWUHFY/4MB5nOR4CNZ8NoX49tvYoRWb0eFb60BOpIsqN3gKr+89dmefYXpWT2CZmeoLHJPJdEDSJmB",
-	"Fo3Bx7p2PxqM1eaavpC/e8iOYZGPBFicfCu4PoljPADCOBJu4VQIl5QBxtIA2dF2PPPgCYrExknoSwEJ",
-	"ddBxWffpxNCDoRbLR8kxmcJE3+yorMpIm88riFf7SGeWvGDjuQXJwq2W8hiAAnelzAURUTgVHp+iYyYP",
-	"9i9ZhewBFbisN/68glQWntPGLtw5oELn7dS3nuBDLORV0IR7XTkTL7ThXhYBwWkqhZkN9uv2g1RmhrWF",
-	"SzIQu4CF/ZFuWHIqj3zTrOPf5cZBzHTMknCC+HZlyf92aGoYoaM/RzxmjQnWaqKex1RwTeyZ/LG+ahTk",
-	"eSEH2NKJuNcyilwtccRa/EdcoS+zsFWXYHejNlTce33Rab7dpf1JHk5fCCwPyo1JHKoWADfC7RHCwdRR",
-	"XBt8/p0LZfG9eyTKY93rDQTHSLoxnZlTlxE6hlzwpBH3e6U6gf77u7ZSn4MZWqcPQ8QHhAr4ivOfKvWY",
-	"KL0LpE7OICwTDNeyssJ0vclybSWWijnTkxEaMOJx0DZX8Om9zdsx8IpuAFbb39DRcdcGmF/GbZxuT7nS",
-	"Uo89RQuibkxv+NWVKV7rqhRzj0cS8t2zbei3zZdY+QqsWxnXv9grFebr57I9bnGWraN+TEBu3ruKhSke",
-	"cmLbcT1ErhWyAOJlYZGJpHxEHg0dK9A45n8bVI1U49z8Bd3zpF3q+RsHZWpLfdb5TfsMXLBgGMeoF0qf",
-	"Pg2mkBUEcQlxTN+e1WJCb1NlHmNeUGPtSPqFbjOujlL3uCqM/b7TXuXC8laQjwmuNQ9eNqaSkfLbD00i",
-	"AvL2w+sK8SShi0Ug7hSriXjo+ZgC6sQVr8aUkxuGTkI1dNht/eW63W2dVSBtA/mVybSTRNKldeesWIUv",
-	"VmnFwncArwWDzAEb/EoQZjVmdxaMfxMJLPf6VTKYthgJePLLi2Cp6VdIYPiMZXbEpwnVNq5aITxXNLXe",
-	"k2R8eTxajRS7qEc/NC4uWv1hs9t6SDdALUs8jrKR4iUWZqHgjMGmf4faACvtr+lJmmi2/Ga3Jr+KDZcn",
-	"bW59tEuUsepuvkzaRKxUGTwDh0Qc/yJlcJhw6lcU1dYmaKinYqUgnkKxZtMMD9+vKLnJoptRSXA5Mqbs",
-	"lLtJtXNTL3XNCa+4xzSSBWLnyKx6dKKWRsJZIKLpDJZnfiKNq/YpGZmKE9qEc5LbY4ZX2mzSTGUVrliD",
-	"uw8KV95HXttPynscZrnCcITnt4lcrFTN5EZqsvGSrak0gkuQu9PhL1IhNiHG25eG3Z84s5uZELeNMGTz",
-	"RZE2mfyQlyZd5nt3LFiqS4LPGY9xeYTBmtUz/UhVvwETN9dH2eu5dtf8zHpWJFub3gi/RCwC18yYxfm9",
-	"MrqJHyZlSgJmJgNhlWOREfPdttnf8YLkmqTLe+qF+NeM+W4pHmUnYhaRFdjMFm0n9REDMcXmkzhyZVHy",
-	"WRgurBV/wVocPg0VWRjiJVhfIxHKEmtU2LenjYjCsSgK8xnFMIY85cOPHwnl8p4Fp2QE2wfTkfqNL3WB",
-	"Gc3dygFzvYCNQ7RdcRGSidAJHKdkFHpzJqJwdKKYm0kB1XMDa/E4Gf3Qev2m03k77LfftTrX/dEpGY0F",
-	"59h2OH41TGC+xTp5NwF416EiwYi6bsCkHOrQlRHWDrjuXpCASeHfMZeEglBO9IMYHnOP2CAhKUWtHjJI",
-	"beZmo18CC9B7YG9glEqvVvHB9GoKMTa5VPkT+QteypslGcWPjYp1ukDT5SH7OGbBKuKExWcPyFvvtbHc",
-	"4DE8keRGuMvdg7Q963IukdHFdzB1qWISVkrtOUPZEvRMX7nUNSnYbZ6s5C/LZlK/G3fTCHvWumi/b3Xb",
-	"rS/D6NK8549QCz1DS/MxwRx5zBNJPBfrvcBnSSaMuU8kGXmuuu6aO8I81bY7ImMaBB4D4dnjxGVjb079",
-	"dGriwWH9pbNrxpq94P5yUZQOA7+BJUiS+O6b7h42Xzwlo6cjRQe5K4Fx6oif5YI5prE5iPcY+JxKn0lw",
-	"qSAJf0MOmVW0qjwYPP30E63+vV59Nfz5T+XBoJZ8qvypUlihak4/tnEdem796SCDcE4p4t4vEdM/6xg6",
-	"DcGuucfbpjhmgKxz6kaGYoyg9CkWhUaHcigK/Mj7M/mdS4HvVKv58+rLEUNquQ+J6bY0kfkw/Mt163oX",
-	"py/KdQXme1yOul74yKYC7xlioef9Sr5ZA0UR0pDtl08r7ljg08VQFz1FiExo5Ielk+9eHNfrWex8I+6J",
-	"L7QaH9dG1ilOmCohvSl2vRdCh38i+F7Uj7/T4c3r4Llqmz14xz6I0rt+3Wt221eQW/NQ+5dejEXsfvDC",
-	"GS7ucc/ZfucjdaBMn/Wl1a0mNoncMp2+o0cSLCS2qUfNxmQ6kxK3rwCfCFU7+rqV3uTx6VB62j2586u3",
-	"99bp+zLE+zJM18Tc+b1bmm7y2GOFqOzZoTrwNyM4tuiE1tLpvjz2UVmGnvRBpDFiLezWdf3c0Au4ADgm",
-	"3fpbGI03rGal8RjH1WwRrGbA9whG5HWvW2VMxjFDe8zIUZprJFlQMf38gjsWxNmxhBodNCVc1rY5uOLw",
-	"vSsrdG/TLtYvfeWKU+YhIJQz6pr6KWPBQ49HIpL+EuTiWMHXqfrDxnm/1S2Q7nYgj6mbuhN1S1MXayN7",
-	"GnqzU6y/41vez/0EnbUt05KyHOpMsBCiCGQueaW+0rYW851tJW/UsFb14mvcSOFHISNK2y/LCthqyuoD",
-	"JDktAuFGYFSpEEtxpAEjV51eH3Sy3OKPv9utzSJSbnt7Wx/QA0W0/ZsIFElKX00mS/yWGXqJDofRidGZ",
-	"PT49JaMF1ba4myWhPMa6UzKKidCJqc6kyQy0eSD6Dm1PTMgVvAp0x5hS2XdTYpltLPXiJjoQxlsETEZz",
-	"VIVyLhTchHWRi12yeWBh9vjGSzz3uP3twYZr/bVu684Xaxv8sfSIraWOYoTP+cBWFKqADkZaW8NnkqIm",
-	"/hKT08GnIe9ZgOn0b941mqADQPFYT5L7mfAZwa1C16Pr/nn1OwI9P2vpzhf3M8nGw58a1b9qQ0z151+P",
-	"jz7/143dRfX6C2STYkjKh5KgL2m0zBKj37nlEuuaQOPJntqIrm4AHSAakULwfHUDl915Y1a9ERF3iQkM",
-	"I9jOYb8eI4SGBBqhEhGQgE09GWJx4hp550kJuDanvhJImOuQiN9ycc8d3SnAxVEQL39CjusHZHR92bju",
-	"v2ld9ttNpf6DhAUHBR4D7G8Rw0IxWlDstNL7lhVox2/ZMqccWzWUG1dtJ9aRIVJgNAFTbvx0VV0jfIJU",
-	"qxBefUmqVTkWCyYJdW6UEBpD5FTfyVCS3ptG9fD5C2yEILDUhYYKgfg/AMaqjcM1Ni+xyj4T35PQJQ3z",
-	"/wwSjIjGKWizXR5ZMDkhP/nMnbLgRNfS/XlUASGE+r4ZBZU81EbhjWREA0ZPno7INKBKZEG7MP4GhbZB",
-	"iqE1ckHHt7AfztQ+j+tHZHTe6b5un521LkcO2L1dA1l1Brds6ZjCGViKEMRENfgOw+w1B9TPUL6MO2YG",
-	"jALK3AdeGDJeI50F442rNjmq1WtHigEq/iv1OhFOiuF21IU4hFnViPYZaaK7iyBqSajNvgSYqFHMJTOm",
-	"3i2tNxzouvMwI5YOUGMdIgXqD1BcX/AwoGpiupRxYZIluObGFJqAUl2634cTilvwGThoIKh3jMdsAdPO",
-	"KzVyKUJTVk6d/TgQUlaxCxa5CcS9ZIGZQ5Jys9PtYXdEdQVmjGIfOayQUPqx2ja4ra5MQusWnvr8+TPc",
-	"qYlAQsxDOsbWEzgaPR2E8anHGdPZ4MBw4ULKk2fPXDGWNbxGNbpY5FMVFG7reW4oBwxa+DRUdELdyBPi",
-	"uYyHXrgkZZuqOEhsHGwkfXjecNI0TTKpNFpZcQZct550yIxRP5zVSAtw2DjfYv8MJTLd/HmkCDJa8KmV",
-	"FTHSBHo04OXzgPHxTEl92gqLT0syob5/Q8e3Dmnxqe/JGRHcHEulNuAD/vQp1lR4+hQxWvt1F8nxnZDR",
-	"j9XGYlG90CVzfvvv/0lGDcCG6gXl00itgpSxISZeMOmQ0S8j4k25ojPOgCuoCQ78frFQpBedp2JCJsEz",
-	"iDXnOu8D3KhROFPwHsPt0wnLcckeeP8k0CRpPBOS8QH39UrUNth4JhAvR03BQ8athepdG5OLfPqUBAw1",
-	"I6brNmB/deaSG+GqI2HoWnFAYSL3cBfjCxpx9e2JZjuUu/FRk/uALrR0bJL/1JIUPx2dqgHQ8dFGKDi3",
-	"w/OGebN6wcSnYW2AqT74zehXffaObl6e5LB8Hp2aK6um02U1cdibfv+KHB8eDnhmgpN8ESmHYGrLCfkV",
-	"8mhOyE96yG//+F8/f06/skZGyUcstHTDlkJTEgNPfWOo6+pUcxktFiIIocITDeicKfpTXtBw5pBfIhYs",
-	"4a64LKggQbsJGL2FNPMBR2EJUVZNotCEK/zTcXU67WiEu6iBN8x8aLtsvhDgAFf0ZmQuQg/kIVl7+lTf",
-	"TRSQMPXT0MPf/vE/yZ97nUsF5YhhXRaUgRRhlUoAUcTYZQu1DWszA64exQ0l+5UOgXKbUKIeTAnqL5wW",
-	"cAiL5Kq3ziMJdaqwcAaKy4qNiUi9csAjvqAgxMgoCMRUiQfl0WAQud/V6yPC5Jgq1u3xsR+5zK048eBm",
-	"XTGx5gFyC+GT8YwqpgFFaS6vLxCpz1oXyWCMsdTjbzyMVwFljLD5DXNdBUiHiDsWBIocqBd4Uvg0ZJKU",
-	"r/90WD9s/PaPf8IfLWfA1R8vXuhvXryq1Eg/U8FUsT8gORBXhVqGzvCa0+BWEUSrcukJUZLuiJTpgMfl",
-	"i7F9hYNBMx5kDY0wvXQkKzXSCWcsuPckU3eEjHJXYpQIDUHkswEfJXAaaeyDolyQ9lZOvmBc9z7ViIJ+",
-	"2RvhLqFYGIN2uAkOQThYOOBAyLFLC+Ca+h7T6JC8VRxT+MvII7Ec0kAUVa/ARVPiRgtf01P1DvUChac+",
-	"u2M+LEin4M1REKKcvDjGXyVxGVs4KE7Vyehd4+K8033XOoOMiVavPzI9gZRYey/0zRhw3UPkXkS+qy4E",
-	"425csJEGkgUgq2BnLlNWOqA6t4NyMo2YlMytkQYn2lRI5gq9ggHXWyULKlHSeXFcvfFCElCOLECdYeq8",
-	"yEh7FIFVkZF2J44qFuFQl00TAyWxPH2K1lojz6B4I41MBuyl0+0NO9329+3L3igRq1A+jWVk5FRaXBrw",
-	"OQtnwpW6XjbSFSQMSKhdFnh3dk97Sz8A1cGTMVU1VVFwTmfA8WOWzjhkpIROEXh/p9qGHrPG/nKhrgWE",
-	"CPxY1XbSatuNS9klpqQBB9yTlVMy6rIwWFYbk5AFaraYqobVLlv4dImZ7eYlZ57ErsaCj1DgjMkbENgB",
-	"d8U9VzxSUTDT1LPiZJaEq8wxdQAb+7gQgC+jtEA5GvD46hiR1ZZXT1JeSkluGHqqBbQGqYrJxBsbAGAC",
-	"EfyGSCEBX87Y2ANJL5EO0nwPlC7Ph/iVAAPZEYOgkkp8vk/UZUvcCmrqf/s38s4qJq6+6nBmSq5rcUsj",
-	"nOk1jM3m1SCPh0LdbkWn7RIGEM5P2nD3mLqwej3Sc9mAwxXVfc6t8t6OReV8Mb6NExbjfkHQEoy6kpR1",
-	"5D966bAJmA53H3Ad6KiO0qLFEzoO9ZNx6yrdmFZWgFRwYamdkL+1XFCJ+QBACRXN4RgaHsY3Sz0ofW+B",
-	"tMIL8TIqkoC3DfqT42HAzQI59lST8gDIC1DLxcJXIhlSKpnq3Z2E9CtxStHf3/6vfwJfwucknBFFOmQm",
-	"CsUJeWqY04CLKHxqWitl+nA4yXPE40+zrTgc8lQr0vjTOGCuB+YDHD3gT2fCd58CkJ5KFoY+e2r3Wad2",
-	"qid2C3PIU9PRhsDKrGO2ukkNeEhvmdTIBp10gGhhHzLdE/mJ1EsCOKDskMxuNgQauzq1MAo4nGkoBjw7",
-	"kctuzDyO2Ys6gaepRvJPJEl+ipeNc2GorQdtEAfcdLOOBRrd0LpSI++Fp2i0f69UZ4VnJyj0B8xnVOrW",
-	"B7UB72Lpf7wMph+YQ1IzQ/4sYJvdH2FkmjBYd0wmXEvh0umA05g54p5MPzc1N9jfR/q2jKC3AqA79KVT",
-	"siI016mcavqguxQkFiAlNZobre+L0rSyErLmVEjVdbG2mt0ZwpP6rhj7iuCaE6FwkiC1ogKSlPH6QQnE",
-	"Q8QIEOqU2mdkhBjDSfngSD14XDlR2jFOcz8TA24ijNV3CiwKceIsoBtF81ITOVqJNmBY2YYCuqAN+Mgu",
-	"JR/H0MW16pHr8Mj3KzVyrXiBWhV8aQo5JIlNWGd2wG3VlpSP6wcVEO6xSaK25qDKCIX+DT4B1VhCuHVM",
-	"2EwOlJKEfW86C4FfoIX0v1SriKBVZBQnyRsUe7vXuEghHlqxNm/M5DM0yz2RJGQylKcQmIVnN6MLViPV",
-	"KtpcB/wT+TfyCenZpwQNFMStjx4nn8w9IJ8QWT8ZLP4EyKkmseiM/RFGW9f4E9Zu/IR67KcB/1StVnf+",
-	"n1r6gVqkaRI7ozI2/36K/6vod/LpTefibNj68ardbZ2RT+S4/greTw71RJqOiqAorUtdDo0Eybz4r/3/",
-	"2U8m7/Ki00u/9Ei/FF6jJjfItn52/G+j2excX/ZNvRuY9wjnPU5vxjMpe1vNq1d73u38tXVpr/Z5arUK",
-	"2JSbiiZ2fSV7wnUL77Z6/W672U+v/YX9lieSvP3QJOW3H16jcZSYTHNzJJAfrgiHyRHf+Ho7Qdx+8csc",
-	"0MAIhFzGsCNUZ2yr6qpDN/9tXne7rcvmh+G7du9do998Y4P0O/1OSwSw3p+SH/Iz4397jXetIZ6ZPfMr",
-	"PTN2uYBK2yYNPt+ekJRHF62z71vdYdynDvogjiorX5vpk2i9+aCefjUqjUq4SJ1rLBiadXkBgVx4dfd0",
-	"MrxeXf5Et1rHQQ4EiUYMxnJsICs1nfJu/DjW0YgpuocmTgAlYIv6mVYysEnW2G29b3V7jQu9wN6w23rX",
-	"aF+2L79PrdQQn7gORlwLRa/HEvWhUrq4N5q1tcFiMCV/5bsVpRZxlMVFU1A9YGPm3TFIMoKquBEo/LSA",
-	"NZpfNLmxkoFx7Z9W4FO31WxfwbouO/3heef6Mn2Ux7m1KfLDhdWVxhYaV75n7WU8UASOJqBX5MYgaQqX",
-	"QWrLmyqKiOpqtoD//7px0bhstoad963u+UXnh2Q9A55UrVMyJpI7sO8o+fp+JiQD4pihf46OwcZTg+bo",
-	"KKE9B6nnBXGV9qW1IBBD0hqJCBIdxJhTuwbTnz5FPUsE2kqo61rdLG3DRnl01en1yTO68J7dHTwzKvkz",
-	"WzaGLrvPdJfOUeUENNWldjNAF+S/K9UFUEymDH1qF0lDZCzpUaaWsIHwMI84aPOcendWXjmoNzprBaeo",
-	"OOQmMu3MlDK4SutOIbSDAwZcb2QVhcmQFW3uw8IkijCmlHkt1v2dBUprMjtFvSM222onbl410nxDRCFo",
-	"Rvci8F1Fbj2XnaCUd3BIXIHAsLDAC43tPA3bp08RgchBvZIx/WFRkzEq8aHHglj+tUvGANg4vAkZNHD0",
-	"kQkSGFV0pRdSHhnmPkJJGgulq/UtUixYIHC18mQqe5wk9mFJ0JKe0gNJGUGIRT/BXAusPeZDgQYnOKxR",
-	"3VJfaolywEHGRDyyuIJCJX0aT58CA3v61DQJ9qRpl65bvVMZQuNuEQWA1BFHW82AYxAN/EDKsL17ikwy",
-	"Q91ChYHjW3g0dvEeHhmnthfGi9FM9OnTAU/Wk+/Trqa/7jdr5AwdjhILCdG/mUJCceMMcwJq5XziTaNA",
-	"8So1ezgjRoLoXbUuz9qX36ME0RthP1712m6rcfauVTlJ4kMO6qRerxNKXIotB5+bL2BlzoDH4t5BPfvs",
-	"AXy2Hq9BnU/UB40LdgRIrOtyghUz7ho/cgZ8FPdw1zqh3VF/ZLv4sEm4pmi6hjLSMLwmIwhdAfjOjeco",
-	"9MAGXXJKvjdmOhhJu7qvArEIPBZSyPVM+7jT7u3QC62ORqRx1cZ6QlI3qKrVa3XIX14wThde6aQEMQsY",
-	"eDWD2B2zbqWxPjuc0Gc6Vg+Co0RR5xbdCUjdLnCIQzSN1fsKSxhqg72us2/ix0Dz12+Q4AIF86BS6gE+",
-	"A66ThUyTyaSjVo1cCuNqR0FnOlW3MAoxTEF3OgIeOcLOQ0pg0I3BRqfkPhB8OuCwRIgYaV+C92d4eN4Y",
-	"NjtnLe1qRh1mysCoQ1h1Tj2/RrpKk4fzPCHPn809DoQHSPOfSPsKhipav/A1DipR2tA67aDV5kgxQfK4",
-	"rGpvsqJjiAwxp2y7UC8OAAX9l+DMjDtxZeRf8sizHxuLRdxIYePT6Og3lnaI69dazGvhLk1Ihsl5WKCX",
-	"yRP82d90idk4ZM5E0ZUODo+On7+AYHFw426ML8+20/ucjlnTeZQmlAKw97Be32ttuQ54caMyE1pq4u5K",
-	"CklN/Gptx93kmvPBltLXKTf/cf1g1eTx3p9dp0xMLo472jyujTUyDxHSOOzV5mFNwSe+h8Gpx4eHmwck",
-	"xUuxvSsO3OJN6p5BnT4c83ybTfXQsnXNYyUJY390quKm4Vhe1Y5thPtlRzX+9LO6ETKazxVRjm+momAl",
-	"pxTSqbqSpf69qE6gIqcd26KO+Wc1e47UItJtRWlzhHVMQXjAAMonMhZVymNo5F0xWZcgLOFwkFF1UCWP",
-	"W4waMwZGYtpKpZEENWkl5WKqCXrH8UEdnNxKVvdMWKdWxNKt7lB+G4s5SOdox8AWeIyPg+UiVItH+XvA",
-	"FYe9oZI5eg0JzzAehK2bMKbZx4Db/MOKjzRGwkx/PrW/kWk12e1cXLxTGqk2Fo5OYyutpiMDbrGhxoUS",
-	"bz5kWRFZx4lS7sYTNJtrfmvOMt8S0QCpRropOGCAkRIKp4GIFhJ8ItL7aIeAgENnRG/GLptMZ97fbud8",
-	"8Usgw+ju/uPy70DKX373akTKB4d1coNaURyqYbXWwYCTARdBHDkCRlhscHQaOwC8AKPFYyeFMdtzdm8Q",
-	"DrjpGM32c4s5D/g+3JlsyZwHfDvujL1K/8WcH4k5Jx1dY96Mce1p1qx/rOU7op78VEJ0rgI++9U5F4tf",
-	"giridOnn3fae7Uy7gpPHy/kjMPKD+uYB3wvO/sX1kesjDjyQ6Sd52dOirJv2xODQibYCGU6nabyirFbr",
-	"1hppT2L58SR+uIA5KMqWkxxIWWchOKjHgQca29ACfp2SGfNd8qJeJ+D0AOlCm7a08SHh0rHlCd6HATYS",
-	"eTkNDfM9KZY4JJ1rsQNou/awOQMuBQRLC59xPSK2PVPXlh9ipxyE1qFfWGhgQhDMWMyZjIM4BlxDkVx3",
-	"27G1RNp9h5WOnzQpHqV250lyWCcB5a6YYz4TKR8dkhvo7jvgCWetnOp6Wm01ZqRfevLsWSjCxTPU3E/Q",
-	"nQstetH3+v/D1/w7/vC60WsdHWqvbFSvH77Adr3/jsNHDvFqrDbg3fMmeXF49J0JEJcnkA5y4JAXxIXi",
-	"4w45qhNZI81YLrDiLZW6zhaEeXH0RBHf+56FVmPpb8H69uUxqVxpSH2Lr7athSlhMxC+P0cD20SUnBJE",
-	"O+Z4VNwjW7fEhk4T/6HfVhuLeYFmaXe9flGvJy2qk77UaQ7nSUs/zPShLhWjU3YZBpsQj3qtZrfVL/q7",
-	"ALeSjtEnpU3DgZpaLb/T4E1aUX8BYKIoYMOSR76/FTAtiSEFS5zAbFZ9Ah6/g4yQ6UqzQkRABvAgCeEx",
-	"mVyyRFJWVDFzF4iXsJvKA9ggytirdd+rQNxpdQ+yCBiXHjZI0c4ltTadJ1bA1bSaAX08WYVQ8rw693gU",
-	"sgFXNK4aLbQhvkbOjJoLuEMoTlEjSHpWmjlzVscBX212XKvrfRPbIjYu+Zf28kjai9X0Pk2ATLX/mtWm",
-	"3rx/h83k2vEXEJv38av+ZVX8Q+gXPU2Z8AY/UM+wycAaE6POfo3JXNmic5W82RGpStxbCKgR0E3dDdnK",
-	"ixxwpMU6r474HnizF1TKexG4OJXJ7jPz+eBDPQJ1Q7eTYh9DxjGXyZMEUy5DgbpM+8qBmMxqY2qKRuIS",
-	"jFoBLzkF69Tck3MajmfEZT4LwVN7Sp5b9FnqX9Df/cMmun1amFiOU7jWlsB02HzTuLhoXX7fim2GORPf",
-	"hOTD2q04YVCQMCsMFmXAqsR2UJmgU4qCuINaGShZcuXrScNaI4aMWHECXEAhPxaYKD4RWN/NqBxwI5vq",
-	"DZePD+qVGsG+VAZTkSmNxXwuwNiMAcpqZMyNTgzmhd5cKyCeHPBYLaEhmQsZYuJ/zBcppHZo9uukeJ5D",
-	"NId3jKCCPFPjnWKkkoUYF6JjnQGgJpE8d9CVUwjHtV2c9yK41VkgkG+SWGYH3BVMOjor3yz+oK7xDPVL",
-	"guCRsB8DdfW39D1Q2Q+eExRXZKpNzYBPfHEPsVPx0ZXRZIoXMzbZ4x69sKJ9rseHr8io2+i30Pce57ml",
-	"8nsgmJvraMrAm85CnXmKkdtMm1tNdAwq2wsoSA0xBGUTQmi2BLldHp8O+E3kTlnokJGJ8Pz+utXr6VBC",
-	"8iz7/Q/ty7POD6NKWjY6rMfC0dj3GA8H3NSkLlNO2ld3x3GRakiXV1+9IM9eHFdWi0DQu+3wjyUFpRrK",
-	"lY4mB+ND+h2rPr956VaP2YvD6iv6/KBaH3/nHk5e3rygxwemA9zuslNBh7tHlJ4uOt+3L4e962az1euV",
-	"kpoqWC4E21vCJp5/WvjU48OQfQz110kTDWNjS0oRwRO6VH3ptanoEffgPDg8soutlGC7RMtnk8jfxfGr",
-	"3qTBtVo2K3zBvrLWNnbcpsGZFvKq/3NkrpSIhdisqaXiQ2XgOIf7qrIobaw2515AORDjUoV0AWCnqQIS",
-	"ug97GQm3bsbOoXOmFruO6lWIbTKV30SA8s9L+NpzfYYyyLLiKG7AZKjep7N1yiOfynAYSaikN3KILnuZ",
-	"Zq1UcxxFKi/YlI6XZl1x+jkZ4bIxTwZyMTHksEZGWnAZWflwRiXHQdp6ihivWeXorPW+3YQq8COw2kJm",
-	"EbhokZdQJZtQw9KAAzO3kJgrQJ/pw/gDmSQt0pfAIqZ7P6kfIx4C6r7+c7p86UnpsH74olo/qNZf9Q9e",
-	"ntS/O3n+slaH//w1bp4TGltZfHSlE/13NYo8t3pweFSKf9URaN7VTLF7l5GGS5NfTUFHoUDsLWAFR7V6",
-	"7eDgqPYS+g0kaLZheQpqCbntvN2evupDXkdcG/Yd+/1a2hTKpumBtKiQQeY8zdmg0vUgLpxQHnpVxqN5",
-	"LGdrdYWAfdXRAmmsjmFuLa+aPsQmC9T3dYm3AYeSUUY8bnZbZ63Lfrtx0RtltBSoSBB7VNQ3YyHDGvlB",
-	"PWVb2o2xDSR+UCNdUlaYh98qQc8iOSfpsuK6+JMmmCYSFl5nRZNXTnVAgmWCJtSSn2GKMAq4ejcX+Got",
-	"eFZ95F+wEgAb+ZMWPY2gOeBlMNlVjGEu8zspH9Xxd6tuT9kOkq0k0b5JhaoBjw/GkyZ52QHRPD5GEMYl",
-	"CYUg5a3k+0qNNAY8sz4o4bdOdkb/lR7Vvoqzj8T4lllgiDgkwYRBBBkwi0B8NLVtzG6ZC0rvVYGGQIyC",
-	"kOrKqSc/0bUtYy3KwAYTKRPNZMA9TmiRFlUuVDycVXqHozVV045qggyXhkYFirM5QUuKz0qdhfrJqnWx",
-	"peZVxnKaoFf5rmLgxrCrY9kh/wz0rIpdyawQTbCOleK/ywGHDhsaV7BMiFXVBdL0dA++RKeDsHzCPnpY",
-	"HCA+LBbCtYMoXaBxBhyJElgjjZjJTwLGZFKZTiGtBugJ8cLYvS3VtKaG0YBD1giEI6GbWCMBkzoCCJvd",
-	"xBFQZv+wecDmyPXCqg7vsm+U9jcH6cuvXgd1B2gM8VBoXwBmWFsHEAZ0DJn/KEDCKtNiEW5KMq1HG8lv",
-	"wOPraqCcNX2VbV8zmsAqtsWLFBu8Bty2eAHigZZWI1fxLZlROTPl8BR2BYQGU8EPPdeqUaSThav4cKGM",
-	"BYznj+QtSMlOX1oCMn5K6tKMm9IgJXLjOp9e/YeU9/XA/S/byzmPqnGn+9Lv4qt9d96IU2Qt/Xw/k4Tt",
-	"vz2C7h8TOkxvE5y0Bu6hwNKbieRo6WqplCMzSQ0L7KLZILvLJLa1aKePZYpI71FHBTzcPvF5V8za0jhB",
-	"yigRKcKpgBaf9PZytTZZNAMGfIn68v9Q6wMCtmwkSUMmbOMDqAqFMr+IwtVCfxekYJlKBtP8TrFf8ORD",
-	"g/OU89vUQzPqB5EhXZrMGo/XijgAdu77IyrYF53vO9d960an7pMJBt+eQr/Tw4tvkD3f71L7hKMkZYMt",
-	"Ojxva1ysIs5sh5KIirEkYwlMSpjSAkxKJgUlVAdzxH42E2WfxO5bIfsV9OAcE21VSvLFTQ3RlD0Kyrjd",
-	"MBLSYIoOLM9kyHLrBZVVlwD18z+QNLRO/NmFd8R7/zrugK91ZXFPdlrhw8Imjh9gBExQN7XlxmJBA+b5",
-	"xONhIKI7iGwtxSiBR1s/+PObo78+/8urH7778eWHF++f9497R93DvxxcbQ8mQ07+P/bebrmNY1sTfJVs",
-	"xJwQQBchACRlCQzHaYgEJW7xbwOgbZ1du1EJVIIos5AFVxZIwbsd4eiLib4+ZyLmdq7OVd/MK0y/iZ9k",
-	"ItdamZWFHwqkKFna1r7YFgFUVv6sXP/rW0ubdJYUryaaODwzPt4PkuufgNtxpqZiqNVEmvGmDjfN8DCg",
-	"vp7hvVyDhltlhhVSo8ulSivxzoBuWyaVSOGxGPzwZLm6jnhiYabkv4q1yFXyhQWMgPowoxnRqU3b3tSY",
-	"tTOFJdplGt0wVxN0iIizzskwRDdbliQEh5Bkxm9VWWMsJrPsHPfsi1YYznuv253uCkuA9qTUbBSU86JK",
-	"FT+ET7mbd5emfuerPmOtg5BTndlvdBGNwvx0lKRXSfaQq9hCpD90aSvWqNVYcNHqdn847xz2O+1uu9fv",
-	"ts96QdERiRp7WSa+dFzqlX0L7LvgNQfXmfIYZ8+2IfEe00Ywfades27JSJEHDfQPiUG9HKIPsdDpJQbt",
-	"FaDQkT+IWAknuFjxqGQOnHZyXvCVV33oIRNJ9qzGLOyI/QXMz0EZVoCkV/Trm1YveU6GarIdcP7Va740",
-	"i7LOco81avAXAFI4vvHji1Uc4wgO1XitviDNap0jaHN5qwf4BOrUCkIvKBjHI8chTERMMj5SxhHrmXri",
-	"MVdsIIQEWnkcJexMzLKUm4hT9ZO7CR7R1u8Y/MbcRY1JWdR5x3C7i8K3dzE9/MEDeN6ZECEqA5bZYGKn",
-	"DAma3Goi+kyhw4XNevdlMfUtkizIbpMRhzLLoMq65CdK71ZyIPRD59tcQCqln8H4WLCeZ2VCG8hYM1f4",
-	"umwc7Jo9keXnIRiO58tI2nYuBJzOZZ6maWGfltHJnLCOEQ2W7e3WdnwZnPcu+hT7DLx1AU/C9/YoYGV/",
-	"cJuk15jSIMWtG7Pxpeubt155yMhIJG0T9hdwgj4mXzFOQCfjWYUawhgeDZ1gfLmMkkp3m0IpMp6zMBqN",
-	"RIrBBFw4QFfjoZqi7EleIE8wKoVExnXQABWDLU7163lOIUsFH46FWsyCtVtDyNccei0UmmeUdxsNz+I5",
-	"Q4qLl4Oo57CpiRSVfV+aDN8M++JbArEbuW6NxVxNo1JzEKb7FqzG+UUegaP1WhqAFUPysZbzyBGc/kVA",
-	"vRV7kwAybPEqeTZtOZ+3CSlxLbhz3zfmZBfiYCizfWmKTEhmsyWRvRTfrrJXxRBtUz9HHUspmgfP+1LY",
-	"UOBjBGCLea8LQWsIYRJIF2QmZw57y/FHCRfvrgxYXxYCsasaQNGhrlJZOpolf4EaSzEXdMNQ1tnObR7N",
-	"+i/Od30I8KcTbqR48YcbKwaF3fwD1KEVXqaLPLzM5dW9EIDuUHNWjrpR9udRkg6iMBTyy1aNtB5UiN5b",
-	"eVrQUO6jJqGMEOk20fI6NekAMugUFbrMlFAVB8wTiwugqZcMoU1XDi4z4VfRkMWRvDb2YM7fKlXWkr5c",
-	"TJ4iiQpgMO3T1vGJBYO57EIRRtfJh2TBaevV8UH/5PjsDRmhhZzIqi972MIN8hyCfxx1zs967bPD/mXn",
-	"5Fe7AU+VyLbNxv4rCA8qI3+26yC+uNXksJzvlorQAxJzozTR5oAMAd5WsUGiDyth7otYOZkKaVDgYY7D",
-	"RKrZJIfW1HuEtQr6WwPu4suZhESZRAqtb7g5qSj/wF7dOMPpAk9yG7MuIF/SCMU0t1uhbRrlZ2g9Vx/3",
-	"agaPmwoW2hdokl4N9G2aW6YuRfb5maULZF9082taeTwDszjc512l+KgcF8mYlXMmVmHb1FIhktcOp+04",
-	"yvYdfLbAZjYpMIRWKjkLpdhegSftFzqYjsU76Hdl2lxSn2uAi1IVX2bJFWqAufBAr5My5XBmeh765+w0",
-	"cv5sqxcpE9XzJc+SCebOQU8qaz1qJmUcbAX4V1iPh6DQsDRIn0PnJs0ogjo8X7oc3hiTeaIWGT0eS6bU",
-	"Zo38/IOIoKYLTGyBh2lzJD8RrHksGE4ucBjIubx6bxXr67q6GJ75qT6+EySXfwZOeGem1nr9dvmXJhlo",
-	"IK9+mUTzmzD+SUbX41s+vx5O5rPb6W188/NtqqJsOFXDn+PwFyXT22z20+1N/O6n6/jn6fT254G4vQeP",
-	"M0fR/TQq84qspx/X/O/O7CdTJX/+pn3WP+52Lxdq5HuUD65mWCO/UWLUPSqzjmHku6sHiDkQywjZNzZL",
-	"HWf1WWNnfRKpkac8byQ4coj2tYVSJkGj0FNFH3uOxg0o8BM+R6mFGOwyufUoboqhkCgtPO1LugeKlYPr",
-	"+TCg6la3Dzk6CYLr+SBY7CQC4CEgXkAKAVhhFMfGV+RLC62NncoEU7PBJMoyg2doZrTYCUVB/bWeM/kz",
-	"Mw7tTZ1Wp77kCrpZ9unLAFGs824qejoAcGkCw1p6Yq/LJv3XYD+mDkw+tGYbjVg5Exhr5mw4U1kygYZL",
-	"czcEECnTN1HeCJVFV3lXtihTIh7pJc9kzG9Hs7hS9WWX7Cg6Het4NtwI1xwYwPeAyk5W7NA+AHyR1AMn",
-	"NPUswA0LkzXYVAc5rX2ZUeeD89OLk2Ns/fCmmHcKPJV4oaFgzVO57Os7YbNJ9SbjiqlTFxRkIcCRsSb7",
-	"SCD2YwoZKGQC15EernQ9H2rujNSu77h5ax9m5ZVMx+y+eV5vepoko34y6pO3DiCk4lEkSn9fFEteyUoI",
-	"h9ABGoWukZ35r87Dfb1AOz33WkHE+aGlZTnpnN+I9CYSt3fJCeBYee+JhB75bEPv+eoI38lh3c6lWcO4",
-	"nxL5bSP5/aM0na3g4q0lxgot9gmIhg3m7M3bA29Fryb86iXGJaA1hOYx6B4Db7ovEZVQJshC8uCjoRSq",
-	"ErrlaUgeF+Na7r29aPexFVawRtPNN4DEf08v88vRcheYg9nezWnfWfYnsPgLJ3N5cdjqFaoJ1q3m47K6",
-	"QZHV6U3icm44nfnTNalKXmkgpBhFw4jHfajq6YdiGHOjBD06vxu8j9+13PYqVOhd/VgssPAyAFXJVjPF",
-	"ygcmU27kpjFvfRSHzUflxOME4HZyZpmkSxzxftzZoel1nphT24GeOqoHmvKpuckoikVQZcGSPA88FiwK",
-	"dHoGhXqglWDTSlkf/5u3B4QEHqy6M/TwXfcmyId66Utg905XV9L0TYMzhwSfqCYy/oNWF3NoWxcXJ8cH",
-	"rZcn7YDAaaEfNfVeN9A8p9FLVt6t77Dg8PzgEpDde+fn/ZNW51U72NfSKgnnbMRTNsAcC8wUH0LfpxET",
-	"PI0j44bare/4MrhovT05bx06w2B9sOnuf3F45LG/XLRf6ZO/OHvFtrYGc0Zs1DQk11P1pcTMK0rsgE0S",
-	"Id44rdpjV6zQc9xriEaL7BArGyUT78RwlgEYElb3vu6dnvgSABb0G0IWVKfhKEBP1Z6zE5dn3cuLi/NO",
-	"r30I7Bo25OLwCNcy5GmK1Z1ChtvJaBsnDc36U5OAEU30a+D3oQAvFFCuyEQ8h3C+8zrjFcPDvo0sqjC2",
-	"zocm39RUZiYpfJY3ZibXocdOj0/btEkyZCr6ReyzvMUuEAGVdVJwQlPxOJKhiVHMpnHCQ+yZoO8J4yHE",
-	"g6i7jrZONGMTqWJKmEgFfVllLWpADjqLgV1WQHgFi04fRhDJUdInya8/KxdpuH143CMK9qUvD/hUUbYH",
-	"olvaK0C4yCNtoJreO3rjy6Ht3lSoO2/60sGnornnLZ1g1VNz4cr5EX3f7nSPz8+6/Yt2p//m+Oww2Id5",
-	"QIMzqMF44csVPzedGINKHubZw9uXjGzOkrLvpLp4bfMVtteXzmRevu21cSZ6w4A44XQx2xl68pnu4ZFy",
-	"uEO3d95pAR6aMyl9zIYvNGqGBtwsB3ScmpxGz1IUJSE4E7u80BwAp/b6/LIT7LPdht6Y98WwVsEBWLal",
-	"beKKKWeZFlqbW2eE+3u6KrCyKx5Jp7e73mLMMb0GenLQ53DhyrYzhh2E9lXG5+7eJtome5/oqhrTPk1u",
-	"Vyndl/BULtoOHQPyc1G6J0ZkPh0l6WTbqKeOPqv3udQslQeR5Olc88VKyaqUy8bxA/Qwsy+4X5sp5fWH",
-	"1Z4USbdY37s57kwUlpo79Ts2QWvZE1tL7c5tGo60Ljzmjb1npWbpxej5s7D2vP78+e7w2/DZ3gveGAnO",
-	"a8O9PR7W6nt8ZzDaHdUHjUFt8LzRGIb1vfDZsL43qI1qNV57rseKfhF9EIilZv35zm6jmKpvNtc0Mn2Y",
-	"qmxGuUtVtm/CG/mH6cP1DZJMzFx7SXLC0ysCGdvb/MFLqWZT9GJ+Yf7vuxX3SxIIronjkPU99HVtya1z",
-	"onQt3ATpz0zfQhO5e/P2JUnkRYsBoTaaueZEknilNtyE4qIYlD+vGCeUs8lApCSG0rl+cTEB87h77sud",
-	"+rNn23XG4+mYb1N3/7pW3Os1liv3CHWhWBn673uMh7M4Y4MozcZ6VcKjAXa0ootBzyibe/TYOJqy+u+/",
-	"/Ue9VmP/sm+FjwOrWWP/Qq1LA/tIP0syHgdMawpLdoYCFBxXPWP30s728+2lJk/LitpKHxO/EW/mg0N0",
-	"JnwpbqWl3cMroo+vr4+v1CzVX7yobdcb2/VayStBNq7B0EDkDAAFo09OkhsRc/DMO6ddapZets/0jtkT",
-	"nIp0CDN8VtPzXwDyAMo1Y1Lvy0MxSVi31TkBB0lOrX2k5lKz1Hn59OC897Sxy14ySHzcnNXTwX0Cx9ib",
-	"ty/7h61eq99tfV8QwB/Lu/XJ3Fmu2D0gvqbvFoXVmeIPFb8HXIk7Ra/mnjD8fn7XOZgEKuMyVF+dUy4I",
-	"Ob8hIeMIn/sKt+EGws06v4rS7YCk22Ig4V7SrcpaEgRXkHOkwGOBZUb6j5yN6b8chhRgyDEgthNgNyAI",
-	"sCpoyi3zeoNpmoCtVQ7MRkxEUNk3FiuPZ8KDztCAPAUPe74EX4ixqswYTxThZaOw1BI6y6CaRE35UEtP",
-	"6qJH3a8TlaXJdOxmTdZrtX134sfdc1YU1PsLK136xU7FRq7piKzXqv4c6oEQQYoafYcc9llx7CfvbqoR",
-	"zCDz4UxwP2ylBWwiJpPmlRu+tG+nrdVi2fAdgnKwX2EQmvq6m2zq9fLdl/cR8Oze8n34hcl3E6HVD6Ek",
-	"PkiyRCYzaEwtRR1SfVg6EywUil3weBJRPXeiMh73SWzV6i8vtEzVzGm9drAgxj9EWbiH6B5+MtF98JFE",
-	"90IM/hPG3AulEIYhf5Xan63UPihK1fuJ7X9ogvv1KZLBHXGkxJqnEIlJWGApJ2BlbCT7fi6L2ImSUAAg",
-	"JymbkYfWFBJ2e61eu9/rtM66x73j8zMtRNpasGJtVhwp6j4b0PUIrKzSgxIAdtM11I7PIL+m3WsHVXZO",
-	"zWhxJaSCuBGlpawucM7foXXAGYCfdttWKCYp45DFUBCYekRFZR3L0gTeV7wsn1iseP8oRfq4pzwbAwsG",
-	"pgw8aQVH2ezycyXe6AF+fbxkKfDlX748Pe71PibTvYuLWuJY4qF3Q2C7zPVtMkvRab+c2AIUhOGmj8Jp",
-	"9ff5276yVZetwq4wjgwiP4cNGOtY8FgPuSbf9UBzB8UuEpVdpaL71xNQujsijBS9h8dVgCeBAn3QkrGc",
-	"zGN7tR0m+cQUWwFg9phnVJW7DFj2GqfypaVDwg4ZOXSV6mFKyTVwnzCiP361GeWv262T3mtMmczvFUE6",
-	"apaMBzKHxmvm6uIIm10o3MW7LhKIJhaKqZChkMO5qf+rOgiUj7l+fd7ODnTbHQAPuzxrfd86PtEyaeVe",
-	"ZGIyTVKeRvGczXKsy8LGmKEfa2ta7rbYLkUOzMcjpq1bcjdXlD4oXM9IZiKVPHYVIMolW3dj9bda2cBG",
-	"uXqjPIvVjSgE12KONThXkeSQkgg2fiDFu6w/nKUqSQM24MNrrcgG9IEvy1oSGf1Am0DQ+KJC+gnMivEc",
-	"n8PkigM+ix4pTW4xJaCgdvkyBvwW/Zxit+MEtWlyt6ROwN2kj5MMiORVlXWHyVRgBg/uTjMVPAzWtd4o",
-	"Shv1B+kqP89EOs+VFZvm+nB1hZoc/7ruFVCIVXJHtITcqHmlCX8XTWaTUrMO6MaRpL+8kkGSlpm4Eun6",
-	"FyCRFN4w4e9OhLzSwmWnoTc606Rcapb+299q2y/+/s3/UbLDqyzV+suvHyM5Xatei91K1ueoL+tjUVhq",
-	"frugcH2oTuWVKOVxo5/aIqJvl9qReCXnzlpj+CGa1934bZKa3CQjvOcfv1fn4yAIfKjSZdjvGzE30QiH",
-	"zZQW1LAOKF3s55mYCVY2z7pQtcf0mROZ3ZDfP/1HFP76nrIkJfIUs1wt11RvGkUYZsrKCOTDVHQlRcgu",
-	"OyeE+mahAjzsPm9T1QpZahhH1e8ZaZkAjUwi8LSMI5Ul6Xw9Z2aXWKlKGZOAhGvNVMLBfV/JzB9jZ77n",
-	"ieL0jsPSx+JmG9fbuJnhjnV5b3vznymvxivN0rjULI2zbKqaT/W9q44gNlvl0+lTbdsq9/LVv316PR8+",
-	"XVrGNq8PGtVpOPpXFV19xwdDOG6ifhIyWYKMu1T/FopN9d+0bM3US15plCaT/ho/ZzKEPLeNNr14dlnS",
-	"XyGh9PxWCbNirdQHedv1tw0zi8/A9f7hYjqXvfTHYqnwI1RxaXZxKDIAsXhPHRdX4lOLXkSI3tRVcpZk",
-	"R8lM/iHCF1OeICr7EWTvU8Mo17ucA7i8ffS9BKycy+Df/89/x5RW+tL0uzUVpoHHglT8JIYZuqEtVLYc",
-	"Jdh1KX8WBjOVqey/M3wO/ln0XhsvNBUkTJIbJ+95re+6mTtrcqlOKfkjC3ChDXSUJaqqp6vZTwCRS1tC",
-	"myU0NQZ+IsS7c4MyBACnsAmEg/cgqR45Jun7RJm+RGA+3qYRdL82qBITs05nwpFi12Ka5Zgb12L+RFEa",
-	"GYZx9ZQxgg7Q/9HEQOy5jZnWtGvbL6BTWDAoPSAejEdrxzCxe5yrNCNY0Uq15xD2+MvUfB5cI0jXCXfQ",
-	"kW7AA40kznVZfQIIcXIfvzMwXbzRnyDqCnrbeysI1xiiVkjVa73ai2at1qzVFjSutRaq4Q6PYqCufr9r",
-	"oBbSpzQr/pDaPvBsIIO/UzLm1z40oJePHof9hHLzS4xOrJfVwNvWWMqPLq7BiYjiGsBz75DVqL8FIE0D",
-	"QtoNWBk65asICo8KGMHv7+HpYbs9zfIRT29lE1JKW9KPjQC/15F8Ix7FptSmfXB8cdw+6xXt4qNCOJpt",
-	"FI2+n8R5qbfiEs2Tz1XM6Ol9qJixQsVWB/NrkQDIyUxNgWdW74MJqkf7BILkstvu9F8iSsByjwcEPlKl",
-	"ZsMRAUTcd3BqvZ8Gbfoei9aPoef5Lva8NPhXJvx5MGG46SZi81F4MKCW38GDCc5UWz+GHWvrx3Jj4M0I",
-	"fR6wcibSSaRnWGUdqunDWmYXRAMyIE8vem8DA8WhueUtj2ORIeIytI/+RaQJG/AYy/9TB1p1nMQh1nHj",
-	"Q1i8SEjsZHH4EqKeYI3IxDJzSMNRcTRlkYSwWI5PTvE4R1qsky6eL/ELmnOkCPzdW2lzEKxUnKgZlrUW",
-	"8bRbOdbIJsJJLxBwizaQUb5cLaTYQZwowmtC1HoHY+U9ksqX9xFV+kUgC1oWi+BPIbEO6LStpc8GlB9G",
-	"+Fifo+AyF/Tg5Lx7p+iqO6ILCegOyWWEN/7w0WXXiuG/Sq/PQ3rB5XdB4D6KBCuC2KwTZC0AXZAr4OGa",
-	"OePUwkEmLE7kFXYGMeCA2JXC3I9Ou9vrHB9A1X0ifWm5cAX6mYGIwX7fyRWLpAe19gi5isXBVdbVLJzH",
-	"BSA/00cSp7gP2AmAUhFHowxdV9T8HEsXyD+mMj5XzGzSGrcXQjzMsqskgq73cwgc+RI7dChIqAnvsEJM",
-	"SBBHhoggqLm5UNm3wsSX5rzfK0pWtUGA/fgzWTddLokA1DAVCH0+jjICWLh3uuYDxEX94XZOfhceVuNv",
-	"fjrQDCOZqm0eYw83LUl2vZKm/YW4J14HJz5KH+gh8IN7bu162dVxMDJ5GN7T3rTP3iW/Vr/iqwj7XLxg",
-	"eDof1QZzhcDTfzh/9fW3mrrXy7WTaAQFjWKFZCs0zTIc3LOI4tjqD0wr0w0ZLlJT83cwHfBqH5+fFYyH",
-	"++j/enoOhX8BLH11tULxUO5MBMToGWbkPdstvSdZ71EkyBGPlWDTREUZtjcDkPHP0zvmUtXJ8dGnERx3",
-	"7FBBnrwnjOIIGnjlIBmUPpK0wVd9XHHjvOPLkDdfiNDQTA9QrfKt/ihyYybfF0EpuunIgYfWA4izOLmC",
-	"RHRE9Conccioh7O2Koy/q1JlRw+psbufqLjE1fyZNP9jEyhPxbYLbTwdJ1J8tqGNy7P3BzdqjofIdmy4",
-	"M7ZBxPyxohvF4b+q158Hp6Q7/0jadShAwKs7W7aF0LML30f+ewvBgaiFw/kTxZTIslhA8opt7JB3B3pH",
-	"U0oFdDwdCl+Srh3JYQL1dKOZDJXlgLEIr0TapBkGVXYcisk00bePiXd8mMVa+74Wjke/fC3mENnwpdKD",
-	"hMbHb9bLrsW8UmWYf2QdzOiwoqanECTBzDCKiEcyS5NwhtFwXw6TeDaRbIsmtlVpWjBG8lclqR6cK9Op",
-	"M4/n/NA6OWkbb3Hg2Q+OOuf/1j4LPF8GB5edTvvs4G3/9Lh72uodvNY/e9k6wZ4E37c7RyfnP0BEqeBg",
-	"I/4SUA58oLlMUNl3ZKoIfZnoW23ZJoAMkd+N3GzKbbvkBGvAfUWTLYTufbm1dS4FGwKZADjngEOHOTrm",
-	"ra0m46adK+0ZNdyVLDBk0be/D4xpBf3jwijLUxMMrUGnYNuiVBNnYGljON9+IxBEBtvf4m+c86fuglHm",
-	"Sz2OCd8cXkItea/db//Ya3fOWif9Tvuorc+iHeR0nKTRVaRHcoJeUFAGG+4R7iah2kaK2TWULXCuwQCV",
-	"4hbmA0QMisIsGyYTAaXsRDpmw2zV3kwJLGGwG8Zm05VhJFD2D/H5z047cM5L870PS62bQJisWQejwysZ",
-	"Mik1S+3LTskrLRMZFGxetLbRdqnV6o2dkldCcgdxu9vYWKLSFn8C7+Fh++K8e9zrX5x3FxLuFnfgHjbh",
-	"QzdLE+gsFZQJj07Ekb4Z0S+bvRmqBLRMQX8BjaA/dM4hr1Z7oRdG2YChpWqZZPZZqz1pQQbxtSxxXlAa",
-	"vcOXQ91ClvQXj9tBJqVbhwPdQ7vq5UzhTniVwvjQDRW7B01jPq9oe5d6mev35WJvuwM/EOG6adBT+e3K",
-	"7BMwi4+qw51qKXp/Re7e6hu8p2MSQDfV3OCpSzlNk6E+5gEwtsfW3Yoqy1JsD0UkN2L1btUNx1qjtokb",
-	"025gbeFcmEy0gYq/NG7NacyzUZJOIHVjmEwmUca0tpJ6kARixSQlwyuTg47gXljUTKAvbT1wbz4VAaau",
-	"K6uUJVLga43cdkUlTYSayyCEWJNxkGcGzDtN4liE21irjY+NuRZ/UqAhrr+5SjXVMKXZrhyKFHDeFKKn",
-	"48pA46GJZIpB60gzpZEgvQyW8n37rNftd9t/vdTSvt/+vt15G7ByvVZjE1XRc9YD4KhNCjKqWyGmOCgC",
-	"8tBO23czFWnpjGBq4iZKZuB09qg1vcihdKzCg90t4XCCCLB7tK5QRtS7XHHQ+r8q7mSFUOlpZaMkjpNb",
-	"Mxmt9+lnQWnHeWcJ/cPgveV0AhX2M0IRj2/5XNFwpP8A/twIlRB8udpn2W3CZjIVMfTscw7c3RDab3gB",
-	"vPwapgJVEfl6q+yCXwlMULpfTT9sbODLMk1biWzfKI4qQQqRHsLFS+xtJ6lV6RVkGYnJNEPtcprEsSk7",
-	"BX0Mh/AldYy7jqYQG4dta9p/sdtxoooEj8tXTO9MChWrkpky1Qn03IO1e6AtUntTh0JoXBNugDasYZX9",
-	"QKgBtOb85KFYRzHq2ooICeYWpCLjkRThvjlt3OJpZq9Ap91rn4EjipV3aizkc2Wg+c0mIgChaQGi7y0O",
-	"ylK80dBslQbsH1x2uuedfvvHi+MOGCcwPfKd3RbXUKmyIJtPhQp8OYpirSaCgTafClbWu8i3ldAqZCbC",
-	"yj4STCi2wxmqTkKh6Qb5y7heSg6AVILsNtImJxw5N92xUzCOYMMIEYuWh2utVNlLHpr5eWZ6kM0H2ANB",
-	"k+02GtAmxODBQHsXa8PiPt+N3tBGXv7JNfRlkVG8VkZkGN4Fl6ScTPnPMwE6yirEBNiqdYAJ9RcQ2bF/",
-	"bgifsDRXgxymzEHDuawiEq5vMRz5APtOa/12GoPKSj2sVq0CxiusIsrERL23ZbcRiVA/yd8d40M7DVg2",
-	"/ZVHtHia8jlWdM6hkYGWzKUHgF0gvoWDdlHbJIL2CL5N4hpFGIpFo6Sxt9Ios+q/rURdMAiK+vqiYbDb",
-	"KCr/pOrjYM/Xqv7Pl1X/Ha/k8Os+2hq7v6LVsVdv1O5XtEyiE4hGX/EXtd2cpo2rSp/6wkdV05YnXKzQ",
-	"pc4rpWYdirG56k+SNCfgu6AzSs+fN+o792g6D7zoYk3/dhcwAznbp/YM1z+ATheEUbHx8RhaSoGAi9SC",
-	"jLNy0y7aOiuwEL5W/8vrnX/b++uLH57/+O3bZ9/v9Xa7O53GX+sX99h5MjBWV0hvODNWVslEkPoQZexW",
-	"pJqBz6QIqQncZ+LkduTiopV0WLBbQKe521AiW2i1oTRO4vAO5/ZRlKqMTceEQMlBJwlTfsvjptYNtLal",
-	"FUtgZYFBibL2m1ahDIKXzbsP02SqtDqXqfwzct9VGOTq2xIB532Lfm/zTdHxHUfXwsmevNuVbQwyeKdN",
-	"50+gc1phIa7LGwuHCz5vZlzeejepPxo+inn64Ed+oiwuVx51wO8VLVfbj1oXxk+Xdq5i+xrxGEsHljzp",
-	"0J2LXN+unxsc0fqmQJ0D1s0qugcB/dmPZEB+aGXbcrFvQcn12LMag4oA0nr388d4FthtwTKDSlNTSgJd",
-	"1qDg/SaJwKPMylCnYIxWOsqqnlSVinkDAzJD9iqYUUhfaMhQxGKZrsBSSwobynA/9zH0oj/QL4dVZ9gy",
-	"m9BXX5+fHFotHG3ola53aDkd/TwT2AfM+Nv5JJFXtpYE4HIg1hP6Midg5fj54RjIfHqwh50rXxq3OrnU",
-	"zZ0MWZnDrqPDgPYWXztKBe5rHoOorHeQv07i8E/hHd9b5xs3l6PUfP5sV/9mpQf4ovX2/LJnfcC13caD",
-	"HeZ6yz+Btxxo/qDTbq32le99HE/5yn16v6/c8X7fRwNGZbVhHeP5bVzrG8dLvOgct0r0gu+94BbXB0cu",
-	"isf3iTuDf3WI/5M5xA1ZLup6F+CSdbUuKlR8uGccFD7M9UIZtV7566KsAu0PlZqxiENGwpg6KjpqEpVJ",
-	"rshzMF5UVxyygRgmE609YpQn2EjBy6tGYCMwqxg4WaFsxHoDQQprEUjCMJf2+vcX7bPD47NXASvn8hN1",
-	"qso+m3KVoZYKMmDOVmkKd2ZKGLUQp7GFapHND/lFSEg4MHWe2PoWcw4oschzkhPQLWsKiWyOQu5ER52C",
-	"GyepZ0IGavFQym6qhcmsWJF7sZRUsa/1Sl8u5VR4K+uYPBa8eXvQ77T/egmb5SS7wFSdpABIsfClVfsr",
-	"zfxnBuTeHKVZrubYgnH040eZlx/ymi76WfxlKDPvf8KRGI8JOAik3W33eidfgEKw+O4XzZ3a+uD5R9EU",
-	"VkbRN1cUiKI/kqZg7stXVeHPoSogg/touoLmrOs1hY6IBTeSxlESMLq4SuYjpw7cdDCAqlMbagEt4PUm",
-	"/jrlyry9KIGjjKVmbvBNxcsT43IpUnT30I0BSbysb7APVzeWmyB8n0ThV+H0XuH0/fnx4VfZtIFsQvJ7",
-	"uGwiRerjiCa6G18l059DMn0PjPox5RJ++RTQeNbmeBXFCKGQU2MbcP4WPLiQ4iOzNBKKqdmEZQn7RaSJ",
-	"QVA3Pmbx84zHiqxC/LmnB9o2hi7FIjF15IpPt0epEDaJaMzVmA3HPJKArsCHmZd7jYGVKV/CO1gyFShz",
-	"lKfNPre2IFJMiiueRTfCzM9NqKG5KpNrDROdQ3NM92fTJJKYCMNtz0uzCm3IOz8to2mK4+gHcvgNcM+7",
-	"v7WJ2JrlVDzGtcFKs3QXYecFFivmeQ7EKEmFRaKNMl+aRK0yCGrsCDKcweFFSajI7laCRVJlXGYmHQdf",
-	"SOMiuh+P2STSBK0Y9yV9VVimbeaqbvl0qs1vSJYxRFKhoAHwLBxR5W2/w0Qv25fi3VCIELsjBSftw1ft",
-	"Tv/gdfvgTf/8TQBW6vI3R63jk/ZhAD3jTKLMTZTEIBTVSue8JuQTvCRfWuskFOgLW+MI9eTaVEDnewDd",
-	"r4oRaUFMArCyEqkiBarh5jILtw928j3lrbM4y9MJxfD6E4f1Pw6/XgmnPaM+P7Sz8oanEYfI+cPZtZvt",
-	"aNAJ9PW5w/V4kSgoqdKrFFJxvBXuXdWqEAvMPUQkbRhU9aMwKATK6N6CeeFLG6z+/bf/C/KfkpRNeWoP",
-	"2IbX9PcDPrz28mIu890TU7eS92NMkBWGYhA55V3ZOE1mV+j00ivVyxDyKpIir2rR85pglqRmxJjMaupa",
-	"ci+rL9/rZvXcMPaVZsQmYgq9QYSERGZu7ZRcJPsS7TL39/g6DIbaTQHZo40nrNppwi8B1bUcvGr32FMb",
-	"eoeTDiq+VGPNwM3xhH2z/9w9wH4UKqoOwp7LboasZsbcIIQbgL4nvsS+C1pkQ8jVSogCNjmbcBnyLEnn",
-	"rFz//bf/2KvVtAhO+RAyKJMRBERZJt5lTZal0WQCvtPbcZQJ7G3Nhkkc8yk4aWWieU2WJnFhEC0fr2LB",
-	"BikfXotMVfZZlFlrFzNRcKFPqM2zCDymd0aamLWmwWjZ/uXhJJLLOQ6GQJyaPoYlfb5cWdPnS19+QFkf",
-	"pTgotmWFaTLLthBJPf8skluVVYnY2CGQxCukYg8TiXI1c4QpZVc7h28SinkYshmkZU9QReCIXIXElEND",
-	"LlYYcpMZYacI3m9CMsTkiCYLOu3v251u66Tf/vGg3T7s9jvt09bxGcYGVr2RxUJhEH1Bx1AVD3D2u5dH",
-	"R8cHgJJ4dHl22A3AGXGbzOIQMGcX6kUHIk5uSeV0MSm1njiMZ6G+asAE8NDyPpxTSOQVHGEvKxv58avs",
-	"KBXiF60iQqBBQdWmyUnBy1TMoCDtRt/EeN6ENBRz4sim01QQoeifmaervnQxO5NZRoeDaRKY3t9ErwoU",
-	"+R8V8L9YWSZMzYYFdlDxqJcBPNDKsWSw6itgZXq5Z47eumOaBVdTuHYkpIbjlyftgO6FI3kiZRq757vQ",
-	"1IQ5k2GCBQyaJMxp3RCHvuKADtpy8l+UTYAx41QpFIa8cfFLXI4TR/GlI5Ci0JoZyPxWY6EBE3as9X9S",
-	"j9MjlUpaWAVTkWbLVYnJ3qbavLF5YpHm/uz8ortdb+zsVu6Ft4Cn/AkSPyyze3id5PMlHJuNHGrkLLuf",
-	"A235XQ90oO1ZB5q5UtZ99uDz9UqO2klFmI8RITLk8NFKLBde8E/ijfvqiDMq44reC5pMGWfLng8oqIOW",
-	"flDjiObQBxh8pKFTlgndhn+UprOVSSZL2BkFVHBMlAhIqQQKTW5BsfSKPXtW9PwBnAB43nqdRIQdFADi",
-	"QEKLIoPrsFrvvixCPazGedjPEzsI/Np2ZLQ4tY6C5eB2j9BAXQl+YZQVLCJc0Tq7K7If4K1d00v28xLl",
-	"OLkPlcl522c4ys05obs3nwDIiI6v22v1Lruruv6YjOU+eWhLzXoDA1dLH3xYJAs3AtpBGAlo0hoLKEr5",
-	"huaCBzfNtBi5fx8ffP4uyYMHwpTIPkfcpBXy4KGUYDHPF+poFiH+P329zOIM9pdY0mdVDXOXXENLlgFw",
-	"zwj//RgAArdiME6Sa/VUzQZ299YDCiAKgPvbj919vSuGqWlTQTXXY4DxJjFmFmAE2Zri2h/wZ93CKj+L",
-	"/uh/tublP7Rfvj4/f9PvXr7sHnSOL3rH52eLpaOPgWW6UOCV8lnI1DBJMek9jEA5dZPuoX6sjyW/zb+t",
-	"rsckbyT5L0p/RyMvkld9yE91cWp2vJIpme4rIOJ+Xkm0lMiQA/3do3V6odUv3IKqudhV2vin2P239Ki9",
-	"1Vddpk0brBf4zJ+00XqRZy1DoKqsuE3vYfBmuNLff/XWg/cBMkLexcF9QbMAMUHxIYJ4CZxrEbBysBXY",
-	"1j7zqaiAQ5VgPSB8JJNbht7DUMTRjaBeqcEsjQPN8nFegwIAWsav2JZZji/NerYwJoO1dmzIUwiBQEgo",
-	"ugKE4AAvVuCxrS0KMmjFIwG4uX2qOUO8NV8KOUzn04yc50MuWSJjAoYw9SZBmmQ8E9s0bgVncNk5YZOZ",
-	"yvRvA33fyqoSGE+vL6mta976NUnZKOVXEyEzDx9QAdibNs6gDSk9KsKEjBOlZ+phK1mVxBDAyxKPcRYn",
-	"yRSjc9M0uuGZ8FgcyevtWMshj01ExrEF/kyqqRhCsrzHJrNY3xRF3WmpVo5aXwPCyG6jkZuS6SwWcER9",
-	"+omxQ+HY9NgQBggM726dnJz/0D7sn7V7P5x33nQDNhXpBAKDEZWR0kD6AH6ahdpwRbAPnplm/Ugec89I",
-	"ffMEH2YzHsdzFkY8FmGl6stWoevT5pIfyX4Fu/ojcgkeaBbeLcceJrTuJTk+QCp8AifvKnViRbXfn0ej",
-	"gC9KzdLtWIlh/8Xkr43va+/+sjN6XR90n83fPA97u+kP387+bY8f1MSrRnSyKy+eqe+f35Y+pTpSMMWR",
-	"cAoiidEpVO9Pf7ABdxrmK96zT6kG+lkQGiBNtCD5qqOs0FFoCwcC8+VCSLLTct7gT2yqsGxuk4KXFRmi",
-	"vjvLrPEQPicFwT1i66P8eSZmgKUKksfkU0DYl4QRi5OrfSd6Cp4CX5om7lDZr2VYJibTHIwrkmwUR1dj",
-	"RJpCHF2trdwIEwm1ssu4WbGgbyXzWtEvZANRh6v/40XdBt7S5Tk+ZgL9yj09bJ+0ews+qpVsB4nrPmzn",
-	"lAZcCe+ZD/aZuf9o8a4X8JMyENwaxou7fw87Zy3eZdE5ZdIxMDFMc/fCHWQPvoJLF/CVyL7evtW3r5D1",
-	"+tW381GVqfM3H6ixr9ebFm/XV762KvzMww/galOeDcer6g4dfFlAloQ014yVyUAveGk8FjiPB/va5o4F",
-	"OAOkqHi548WX2vCHdES4avpMWZsgQUm3IZ0JEFqxAyZljFx2ThhX5GMBbEWA3IWCBlKZoK8lAvwmowVP",
-	"ErAToRydMXckcdvWeUF98uWj8O5VHXTgan7pDPyBLoYF7rgFpPhgFoJb+VEj0KvOfTkQ/TlImq1PJkdW",
-	"t117XKP8AWHyDxMxmsPYtJAvQtp8Gfb7AXLlhwqqe1rtT3OL+z2RZWNZZ4kxyXNIbYN5V9Dvpbi9I/js",
-	"y/Ldged9tjruvG+kVRQGTPI0RfAVPYdECsLRrrK2lnhpcgt56uDDpvnL2WQgUg/r67GbC4Idvu71LkzS",
-	"CQhNLS+HfIJY9h6iC8Yc0oI9EvepylidvYlemtAMRkSeKDZIwrk+tRtNT+yyd7T93AYzqEAQxLxxbxA2",
-	"o4AoTdnC0DSNlE9SvUKIiGRppCVxRpF7WlifZ8E+C255lMGDvhyIcSRDOCWexhHCledRJCgsJCjcfRaM",
-	"RRwGzWUXTaTYlBPsvy8NW93XigwFkfRrKTG8iQDubDY1yI5GIHTavc7b/tF5J6hYM8+XhTc9tuLgJBcc",
-	"5lT+hSgNX3hKwprRzc0t3VNIgeart+XRreHD9snx9+3OcXsx0YGuFaSw0b/XYivUXIXF3GhM/a45H1h1",
-	"wV4dGyYCIOlG7VtXS1mHPK1VBjtWQx80wGA3vBJxpz5Amj+nPIKcPxi1hdjewkRSYSZqcavNTvfFu6FI",
-	"9WaU/uGXkmuflMb35i6U9hr3VkhaON+N0xZofeqrFvK4TkDrdUfY5U+jjoCouaP1q5uXbWQR9YFFKRWw",
-	"sv4HVHdZwSVNDxZlAgiVKvthHMWCfuKR3qDQmh4I/TxJXlvsWtgAUhRQbLJILsUqKliYaAIWEboF9lmQ",
-	"CjWbiIASwLOxwFY/1FjltYgLYRD9D60WAYYBqjJRamdbXu4KshTX2FxgXui9+OopXW3EXrQuu19C3Prx",
-	"jFq8Gn+kUYsz+Hg27UU+/ldnaRH2Ve/MJ+P6VvVYz/n/qpmxYhxaclo+u8LwNBXcaOuUc2OxooUGtsVw",
-	"EuoQSAe70wBGg2kkAh2+/jZKk4nHsqQSsDIAOGiDTxM7uUYBDx/dqNoiprA0thxayOEi3dzmb2VJ4ELB",
-	"DQTYmnqCZK3lUoDMWXDeRlcS/LCpUGOvmHqnnw+O4HJtg8a8fRwSogGJH4s8L1wZo3dh0SJc8DJXGXT0",
-	"IbFj+tFSZ4tVUohAU31pz1aE0ITLNK6FoSCvTp+WTHK71DnMJ3Q0HjW4dQLz2DDEtQxfaVFpGirk5+6Z",
-	"Iq4JFTVnScDKS0l2vgzsVPuJFP1kFGBf+NtIiQ+Qqh0zqmvLqD+D81rveVE2grgoSowsWRAqiz+5L/O3",
-	"+32vFLfGB2kKnTbZkW/7f71sXxb0BLxA2rxbaGBq7x9dsYevdH53J9NVL/pqKD2qoWTb9UEm7UcUlNp2",
-	"uMM+MkbQCvvImE5lGAThL0zK+SoLCX2BVCnvS5Wlgl9DdVaSXiVZJqQDczZ2zJa5/hEZT7Af3qouo1rY",
-	"aumgF4TtZiSKqNwWejjH1YN+NWRWGzKddvfy9M9lyfzx4Tmk849oyrTwIsN9+2rQrMr+0Afw6Swat1hl",
-	"Pb8+TPmtMWrwtyvrZarsSDN0bWLEfNqnDllB3iIL2wIxslB8+ay2+7xW22c1ZpxMDBHZIYlaWzlyKCoL",
-	"5R65MXGbQB0Pz2ap5s1aOoDR4ktIJKFhoJhEz1x/D7EwbHFMeAapAhtA3UbZcEzdbqOUTflQ7Dt5JFDq",
-	"g/ZHvgvwelVlHb2NIKpAroazlOQWbQV2cnP66C4scaFAhZVlDruN1auVewkWONVCNvufQY9foDvqQnVv",
-	"bRU271OgIBip1z7otHv9znnvy6g4+QB5l8uy+ipZtlB58tdd+f1zdVIf/vgse7kz6byYHzWuD78d/6V2",
-	"e7H3S+u5eFWfne1GvWdJt/SHS1G8z8hPP0rNCdIllZk4LOgPLTX5p7aZcMcL5aJGpDxAHqM9tDJzpSOy",
-	"WSopN3MWx2yaJqMott0WCicFAEBVFkzHSZb0oSgWkAWzaCK2Ie4OvY7A/XbZOfFlGXM7tPQbJ7O0wgaz",
-	"KNZyh+RqKjj2VAr0PQ5sL3t0EcqEwZtWyZlXIjsVXyio8mm7mFQ+iNJs3Ie8w2ap/uLFC2C2dc1bk5nM",
-	"gCBe/qV0L8AZMeGR5is85P+VZqD5aMkrgRrSp2yDVshLyD7r33qlmOffnPI0i/S+x7hfzdIohSwFvTge",
-	"A1WXXrbP9BmMEyn6mDVUapa+aTRe1Oh/+C0Si8Pl1E51prZvhcq2a7Xd6oAPrwcx/0UMGnqSxO22VZak",
-	"/EpsT9MkfEp02Yfh1FPoLV3/ts/rg0b1p+nVv/643Zr8st01Otl3fDBcyZmz22TE+0KC8LFh/DuS23de",
-	"NBs7Lr9eCWn34DT2U3Fn+AVX/UG89UMZ10DwVKStWTYGfO8Cn3olMmYQYqGSnI7J4U2n4q7kcMy3VWzA",
-	"VTS0zAezxKvsnHKqv2MzSZmUnuEV37FhrGcWVllA9yRg5ePuOdupP3u2Xfclj6djvt3AXrWBQ7kBK+N3",
-	"OxWAZml1D46PWSwywAmOJCA+D7kSHpNJOkHMQ0APnU5Fqr/AyDXAjBsXDqKJapYWM33RAYNA7bMgv96B",
-	"LcTn+LspVxnT3+wDU7W3CPhqu1p/trsPGGmAIONLA3zM6r//9h/1Ws1M2UMIZOWx8Xw6FhJLA7k2qNJk",
-	"OhZ2TbjzVRbgpQ5YeSDmiU20S4aziZAZbFTFerswqQ+ZoBYLROf4ErGtGY3Slo4WBSa3L0sSW3jPGaIN",
-	"6v1KlCiMV4GU/XTOSK3Dk8e+ydMkzTCLLzGAt06qwG2qSUNWGWaDKl/qkyyAzQ3mNJzeQo8AeAZzdsPj",
-	"mTaw2EWrd/AaY1oLrj0YPv/TdmY2WyRCRlz1iWKBy/EClFwZ4wyFH54oy5KQz1n5pZCRpM8UG/MbwcY8",
-	"ZPWaL8PoCgq9oFdgo9bYraDCRS9SBD88U4LeWH9m3rm+KOCPEZIPtKI2FoQrZNhK2bWptLI7uTnfNtv7",
-	"Cay10/aK+oAP2auPIO/zHbxTmNbrzb1nbtwqF5oo6tgkUux//z/sp2SW3quOFc8jvEuYXjoFAA82VP4o",
-	"8+EuKYwL20gQF6yCp6BMrfe9nc7iLAKcUeSjqPgHTeNFY3vsNHq5z/5y0X7lsYuzV1qV/0EMLliYg9gT",
-	"uRvHEsHa67n5UkI8P7XQ+k8UO8Cfb/fmU+ilT2/arb149r//b/3/HlgNebsHFC6mLY2WctPonYghFSAU",
-	"+gppw3WWSsSa1yy2/ePxEUvSyMg6pvhcsbJKAHg1zVIeZQxbPMymKdTGq0z/hP6qYDDGl6nYFhJeoYfW",
-	"28DKP8/gtrAXNQ+jOVOO3YtGMdcSC7LtGHQuQGegQcFhZT0vj7266Hrsx9OLii9BjBMCOzRYkGGOegya",
-	"khZ6YZpMp1oPgiYQmJtgoYOMWzJYpUD7s1ptZxiF8F9BfzZqLOUyTCZO8wT8gVa0g31EHiIQV/2iazHN",
-	"TPxKL2SgNSecPBwseWWcqVGhet4nVopbM1peSVd22g/MpnHCQ4WtNnxpchi0ZQkL0uIcR0V5rvUJZdr1",
-	"4sPYayGdTZ0uRpEt3fMIVTFSYxH6cjBnHKoartJkJkN2m6TXIkWq4yycpdCEAUJ4cIgyYTNpQbRDs1Yk",
-	"GywzqKywnHNjmRVNZdA4LvSvMW0Gbhrbre+w4OL1ee+83zs/75+0Oq/aWpllt+Mk1ronyCKsrIDHnsFj",
-	"oE4hwr9dN+AowU2CHA8cufX25Lx16Ixd2ccED8gxYbv1PfP6y7Pu5cXFeafXPuz33l60g30gtGES6o3x",
-	"tK46k+g0SFKYiwIlOowmQmLzrd1Gw4x2fPZ96+T4MHDyTQDT3SQCCegIVUX2s8+4vnm4VFMir58h9oTI",
-	"yDA6jNqCmB51byJcfifLBn9dq/kyOG2dHJ13TtuH0A+53e0FVdayWwej463KFUO4c1Qmqk+0WPDpyx/M",
-	"gkCsMjJpWZhGNyL1CgSR9/oCXRpgr1JWDp7qa6ue4uW8FnO8i/9Kzs3vfv/tP/UnjWc2HqE/Cjxfvj5t",
-	"HWx3X7cae888lswyFYUCx4buKHyYVZosyvBNFCJAsrWgI8RD9OlrwytRMhqNMEmI+1JxGQ6Sd5o5HXQv",
-	"MI0KTQDFdms7LDg677w8PjxsnwWaaXGJTbqRJnicAb7aZedktfqq7+ypgDvwOemwEyMUn46SdLJt9DFH",
-	"bSOpWioPIsnTOciFyua6DKwYl/9plEu60Usq5h/qudnYI1NUIuGOhoLUH61NigepkzDQnZ4ZeNPsMVTK",
-	"+ga+7ws+1wTRS5ITnkKYq7Rb39vkfWo2RUv6VIQR12rVZ6zHgpw2XqApXf07FFgz9DYmF611c7+0bg5W",
-	"8HIQ/+ZxDG4LLQ/MkBYNKk6uIqk8Squ9icDREidXmqN6vmwctYz3wAO44NskRZRGsw76trJY8ImSCCUD",
-	"Csd8zlVfvoF6UEb1oIB0uQEa8b7xj00El6pYGbquBLBLS/6j8i4XKpem/OcZWDMqsRqXVSJhHQCgTpys",
-	"VMeOv/cv1Xu2u3mp3mJW/JVgWqHJ8wsatUphWo2at2F54j0qEh8rAtFtH1x2jntv+5SVvFDXN6RlalZV",
-	"BfKvqtlwKERIWDNFQLrhUCg1msUMf2ocDDVo6jIF9r1TrVXr9Z3qt5r+KH18IyQZLSz4FSyuhHnbren0",
-	"ab1ae39hHdDFxiy/eAfuzCOydXXIIf75/AkA4juZL7LCO1hxMhWST6PqnE/iDWKNjgrKBvNMQAUZ/IMX",
-	"DMDAHTfwmJgMRBhi5YHmbKRg8cyXg1kUhxCJRKt6GEeYbqp1Uq2VJynZO8Z2vB1jxo3RtG+5ovikfuYG",
-	"91zbguTer7JXQmrWKRin4ZE7GdTYFDGYknTO1DiaKsz6SVKmhW4XNsJa4zS9p5DtAF8FlTVxznPcg+5U",
-	"DD/rgKc5+5wz0+k1mb7+O76M5Chp+pKxLMpi0WR4oVnr4lh/SF2Zm6xerVVrsBduDfci0obeltbFsR7b",
-	"ynSPYATetk5PNB9CVONSs4SEsoK1rwTxMLRZ/fCLVrhX7rQt/Zf1ZN1g/mEyXIjfp+IqUplItyGqu62Z",
-	"uH6vkOF6311HYPUkZ8+2IbLAznsXQI3c9i4ER6HNUYOgVeqCNSUxOCT22bMa0/cyicPkVnq+3G28YEGn",
-	"1Wv3T45Pj6GhHygzQUdk6Xy7NcqEVk3A11CpspbNoi7rex4nw2sRetTWomK775Dp6EtotNM+bR2f9Fsn",
-	"nXbr8G2/ddA7/r4dVBmJG5xtcN676HfbZz1yp4RiGClQ61pOGY3eNP19huFzX0JvTr09rLywGZEymKom",
-	"UQ9+loobweM8OgQfmibaVdblE8E0Y9BDQydGjp1c16ReCxl26EjbenIHWip/OWEak1twNdDSaG7zC6TI",
-	"7tH6RA/yCexbQyEF9Ex9FdT9+lDfgZRZGG2j9mQHiRzF0TD7IA1gt7HBmzo8EyeYmfPIzMxQMCvjBTvv",
-	"XVTYtrkxQyRpw9Pwx3gL3s/b7uZsph1AGdDhZ0qoyiJPg+aoK9jfYI7cwGVJm3Cfy277MKiyQ2IvCgs/",
-	"HMYCcXl4bZzcinR7yKFhD6Ytw5SuRKYQbR+CHsHoXcC+AR8beH3Zc4bxX4/cn3AxnigDqR+imWjD4NGI",
-	"SF9bRuR1Vr6ks8Bucdt8OoV/TmdqzJLRqKJnROyXJalpg2Z3IFaJ47974cvV29ClrcaM44LEAK5cNngT",
-	"QAxZxWZdo78fUr98CTKlfB9JAp596mqAeQfQ51UWd8yXzk7Zztx5h+9klg2Sd46WaX3OevJVpm+Maahb",
-	"VmOe2l7MvhwlM2xLR+KXWdauKk22w6YiZfUam0RypilU/wkH4rFGDf4a6wH0P0h/PL5YJSK6XwXEVwHx",
-	"zyogHkM8ZNvG0bZeTNCOEGPSR4DBJO72ptQiwP5GM2ePooj5U/rXWB+uoLzel1lyLbBib6EPepWdTzFd",
-	"ggXoKexvBQbydBCRAxIeh3gIuROxVzxH94kvy1h7Dt9ECsv+QJNt6t9wvaPwS2t8mj6ZWths04PIHyv7",
-	"diJRGHi+NH9pM4hqvekTLZUCdpWwLLkSEPKDAvDAXLrA4MxNIgXYMYkUqlJlF3QQvjQ96ncbjUqTPf/9",
-	"t/+oN547MWSPBebU+sNEjiLqOBMw8fOMx6yMIAD0lQiDCvYpt6IWQ8r6I33JeQRp0ZpNY2wNG6Lm74Bn",
-	"zCAcGD4AZpj5Oj+9Ffw6qOwzk9Bn5Q0KBTAFuGnCD8FINkxUBpuepfMqg9sAav+NSKPRvOrLlpyzmYTI",
-	"4YRfRUPofGPSqo2xQeh3EENwJA8rg0TOZwIJiXpyHkOR5GAnwOjbMLp7MypNtrdWILFvjASixjX7Od7e",
-	"1UzgCQ9m4ZUA0AG7qFXdTQ0FfMkSi2RBvbGzu/cMXJx0aQABTP97ezaLwu16Yyf/ljy6B+M0mYj8Y3Ix",
-	"3IqBk4e9ShTq7TFcrNTN0pq8uvivSt3W0vC/OF8WLsuKX24soc6zaeG4Pp5o5WCj94HTwbbu/fcf1/yv",
-	"5JVI/+wvJ2vTsfTO37TP+sfd7uVip05gpcCZoUEnvNAcwEvwcBonMsLH7WzeoVsPdQwj311USrozSZKQ",
-	"fUMM3szqYdUt9dr7n3iVSPFPqSBklks/WEdAjnWHdqC/jxwxXx5zNWYTng3H7BsQGZSrUKmyQ/L02FPG",
-	"0hg8+ir7AdrPg+mzW9vxJXilbEpLeY/602dpJJTHDGfnwzRRRl6QxZpzb88RDVYOVfZ9KRMEPIPXIfAa",
-	"z4ipU4qdAk+oSbVAPJtcCHgM4Nxc0UN5Ur4suMwqbLdeQxdb+8eL4w7YfrmMauox18mXKntVlCK+NLYU",
-	"yC13qZgkGIoKjIgwqSjsXIGl/6XiCAzP+p5djC8tPBDsUkGoEWbCChtzQcBrURwnCeTyZ6vEHJDL/J9J",
-	"wj2KjXaeTc3OfBI7Da7UkqEGdKzZP/zDvvXeS7gDTDN/y1d2fk92TgzugRbfPeIcjpZ9V5gDfrBBmANa",
-	"N6KLUA+gmNaF74pM3BFyYDbi8OHBgq9+oI+UCNd6dXzQPzk+e7PsDjpB4+qx/EHF4f6EDqH8qjohA/3n",
-	"RhzCAAOoOyoXkhuhWMAnWtkKWHkSSWg+H2Wqgn6TRNoaZ5v+hR3pFeaqYt6zvvr2GxZJBwYQU9OHcw/q",
-	"y0CNCbKkb1z8AbCcKM2fhRwteASRFvWv8ct+FAa+LLtZ7TS37DapVFkHKV6x4DgUk2kCGNbbb8Q8YOX6",
-	"77/9R2Nvr+BoUcNkmhcK4Po8X0KifmOXjQm5CpZxLea5Cxw+gfRx4JBzgk3ELGACxYZf+zKfSrYNLX7m",
-	"ImwyfSPRsTSBIzARU4gV7K94q9loeKnBhQyOD9unF+e99tnB2/6b9tt+pw2xh33G8UkoJMTmAiYTPLKg",
-	"izMpqUgQgxjuYMdn/YvO+atOu9sFnK8snZNPrbgH12JesVV/polzMhEIxuKARJpNcSsXqmxrq1Grs6DX",
-	"aZ11j9qd/sH56QU08Qu2tpoMm3RVfbm1pQXKU0iWxrBHyDMOv7EJ+1hqMUmkmBsPVBn7Tg9iYaIfkcxs",
-	"e2YPwBqVLw1MGB22kKFNckSy84wNo62SyTSOuBxCi2YUSzJko5mWrZSviGGWYTTVOrYvY64yrK1NxVC/",
-	"CIpguO10UMAyK99EKnImbGczjjR1zSvFMEyTwnA/tE5O2r3+wcl5F5L3zQdHnfN/a5/pDw4uOx042dPj",
-	"7mmrd/Baf9htnbb7+FP9J6j9/faPB+32YfswIBfrVKTbhpXgmj1TixTySF/DVG97No7nTBldgkwfPCcL",
-	"BxTAx+BgBXA5jwWpFn6aDvEPJTLV51lQ8VhwfNa9PDo6Pjhun/X6R5dnh139m0774PjiuIjYiScNTTuk",
-	"mGUpjw0tjqiyhRQOUHGSND/XFWE+dG9DPpRmgb8ImX/pS3xST+9l66R1dtDun3/f7hydnP8Q7GMyf+vg",
-	"4PzyrNd/eXJ+8AZPw3zUaXd7neODHn765u0BFFCAyQhLgI5aeN5v3h7ANr95+5LUtMFMRRJ7ZxMxmgra",
-	"6TRNbsACpyoMHlMVLxZFYxcwQ5GsXGSoBsrU4cg8FdAzJW8vkhO0bS8SGcAlU8Rmq5RwEeCcEAbWT+++",
-	"vm9UfZVzA7f8ylRLkSMZ2I6eec5izfLAww1LRK5EeZeqyRBt2BRK4dbpvyjYWmVneXF0fiFplVRbRb5z",
-	"AFrTQzQNYizeqkXCU8ksHQorwJR1xxuJWfGQNLq99kX/8sI9dY40ibKicdRiUi+DcaYyMd2eTW1MNnjK",
-	"Z9n4aWPEyWmDEeDI6Wpjzf19loptUBYK3FpLNsOToyx34xPfcoz9woqQee02GibZTzMqKjViLVAdoPCe",
-	"UQKuQs2hruVq47/t7fz+P/+9jhsV8/RKqEyzXPgl0cZfuudnxiWRCh4qk3tYWd/vvUcc6bNDzXI0jzdi",
-	"/mGGAeplpWZjr1bzSkYrKjVL7ctOyQNU3Pwil5q7Da8kE6h0PoykhM1x7rWLxPF8cwXd7PQn6PO+rAc4",
-	"ZTYLm3EP5K3FfRPvEAaob1NCDEAWYZT2cT70WSSx7mCTd8GRrIY+WX1e+r8vanWvdB1p892ieZWWjzKH",
-	"08fmpXccLnzlvmmnUP5jjpRZyLDqPekB1ZU7u7wtvQMykSJId9EMHeoAsCoZiGaFnrxuKvRUftcy+wTM",
-	"5KPCa51qFfP+GFsFcK1NTFl4T0f8JIb3yYGHpy7lNE2G+rgHwOZKe5ssrCvSm2goLiW/4VFsHv2YCfRd",
-	"AQaQVtkXbEnHwO1ZM3a1dWt7xq9Mpm8tQAUboUytVQHtBe4VmJoEOAk11YZqtZIDyblUXy5iJQhE3rFc",
-	"HPj4Vcnpn624cm7zY+IF230pIHh9ehZeWjYiSn84S1/AFEY78APY+X1wtDbl3kWM7Q8ELbwve/wci33O",
-	"izlM72dQ5CVby5kKFZXDmcqSMOKxca55BoYWlPM1ejYp/+Z2PFEsd+CxciDe4coDmzMLivlx95ztNurf",
-	"VqqrGx3SvL9M0EA00ZZK9YxE6w94zIFb1Bv6cnkl54O92oezJVwq9Poz/IB8IqUmjr+YvrFUoLc5MCme",
-	"1F33mH7y2QLjmRK6W0t05lYZMgRQvJXO6/OpkFg8RpY3JAzTkTA+gWQCLFMaRVezFPu3qbwWtX3Z8diP",
-	"50ceu+wegvfEPO1LSBcgU95cGK0hYHuZEUAyRGodfAZLXC/2vjbnAfGYZgo+xyUHOXlirfPORM7aPx53",
-	"e91gvS2MW/UlBdmL92ZjgneX+wnMUeNV7bQXEB9WsBOXk3xUJrKKgxTgjvEuJFMh74dyTLv6Pl7ijvxw",
-	"jeBThfI+qkYwFZJxutIrOdeyNoCY/pZS7lAN6DfWNWlpzn5D7cnWReewxeOc3YpUEGi+5jsq4zJjAc8C",
-	"Vu4cHbCdnZ0X+9ArOklNw7DKIngYjvlEMSEhPavJAppFQLnXvjSf9DkWo9C8wDOpH5tTPAeQKi0QGU6k",
-	"tgRpLEXFYyOtEVIKr15qJEPxDjKQZlMHqFIfSUTMnuIkVWYbX9ME9a9oTjhimPJbHrNxEocKiBoaYfMs",
-	"aDIOn4KHW39ut8HsXpRBFTT24PZlOcive+CxSA7jWSjCCpvJLIpXPalElsUYdbhJwHleDlyjJPB8Kd7R",
-	"MBAHwJgdTAe2KkLpJCK9Z/tmxgCUGmUKs9rmmESn8nnoUeELdSvEFN6tWJR5iPiGpZqmSyn2C12kuioL",
-	"lrhfACBy5vzZ7//z301OSVBlraywAfnW0h5g/3TnQLBWKacvan4KfUtFCt/lo/cA4E0Ld1SNl4rWSTVQ",
-	"4+QWSQ8FO86m6YSp6SNzbwwhLR6MJiGi4ygTEwWN96LhmKjxKgGkEV9yaLMKreGhBZEvfQm07njZaW6a",
-	"IJCp6rU3ajX02v8i0gSjiwGZfuJdpF8cMEBj3se7Y2Lto1k2sy0D1+okPAOsLnqzq+QUeEjeI28x4rGm",
-	"+B553ks8s9Zn2MsC5kft0JeZraFOyxGpHILUNNzbIpwKCvWd7VrdNpr7tzXwKjwrLaoorlS21fchz8R2",
-	"FkGS/GIB/mPZRyZq2eotuGay1WtyFJVVRlT9270FI2pNrKKg1CxYREXyNhtU8Ko82N9hSfJ93g5aglrk",
-	"EV9dH6WXucJh1B29S1yaPbqX8oNpE5u5RYr5BCibcp3HJg0pVlZCLCeA4PWFcKNN+6CcnlVZDZDJQdIv",
-	"TWIA2m7sbkMx6m0kQ6pwI04pZMhTX0LqAytf9g4qJDZhLBRAxjPEkhnCpeRyTrGyWZwW76QQgDZSAcBr",
-	"qIIOaSRMk1A4R1AAVDKxuh9NbpQKodhsWmUdA1gJ74UqPq3VTJIbMYGkFMrBgZSjLDdFNfNhEz4H5jcQ",
-	"Ngl/LjJMStKij8rJRDxiPL7lcxAXIHirrGUyJN4nW9g9RcsJUs3nK1cei0FDEk63yJyXuCkk3uhvECar",
-	"WUcuradA6TSl5osXyJttUk2xxY62RBdb7CjNfTUD1+wWU3qcl+yteMnu+rc01oiRwlumIu1b/7hZhh4v",
-	"iwA0eypSlUgel7zSDZaiPLJ8QLp6n3Cw9g/yoa8yodRd4MyObLiXNIBcogndkDURPPub95m8hnmPeTza",
-	"BltpKtIoCdnfsGuzh72yczXPGsTKZFnOWTIaKc3uqNGzsVMRUZcAGnaePWMhnysSJvpVUMNDghJzuSzR",
-	"WFM+o0ErHmW+kCVh+LIWWIbDgtmAaTMF63vuS0KAquT4syaXk97kUZFPogqz0u/HXuFYX51pKRRh81US",
-	"UGhLUMFWQOsy+h7U7GU87kcSjDz8Qz/5nXmZNQlRUkGTP7O6J2rZSUC2eY59LcUTRel8C5tqDhf7A7Jp",
-	"PEOUcpO9XPWJ9JnF1QB0SaJTtPP1XJhMSE2AJL8Ue4abWdLbjfkH3UlgVybgISaCMrI1fwqAlRCcOqfX",
-	"slmE3aBKlZ3aZwZCW4m+pARkGptSWY1NkjtxkFr2GdqWruPbSGVDzMYY9SXgXpZd0S3kVSSFnuRkqgC9",
-	"O9Pma2K7xWdj7iSVWXocwe0wSW4Z4Idcq4op+sa5wy5omRddzfR5pjNplZQFHxLs/lAzoOEMykfstilf",
-	"Dsc8kk0ih0VCJqKR4l1Gv6BtBm8DddZntVotP54mJVCK1Jf5VLWlrK1i6OPOlSmIUeMkzQRompjcvLUF",
-	"oLCA77y15TFo0CIhkx1VhoCVf96GfimKjROZzFI4pwEkGSQpC7aebgVNSHSrNH0ZLKoC9iIE3V6r1z5t",
-	"n2nzLGBC3og4mQrsaVJlQSbeZU+H6gYe0Fxst/68prXPo+3nHjvonBx5vjSdZFia3HoGV+HnWQIoLlp3",
-	"lABRWcgljmcTqVgwgOo+cHRAj6Dnz2p1j2nl1vNl4MQ/sR9+cB1J+C8qiumUp9k8AAjsTGBGr2ZWQtHP",
-	"6ap6bIEP+LI84T+Z0oPmYlTTGI+alKj9C2YxchZU9WjbARwd3upkhimLvnRDMFOeQp44H157LMoQTAE3",
-	"HfIPLalUWeF4puEodyEaCvXlNI1AM16E1clbAJWP9KvHmkpIEHusLa/iSI0rTTbg8poa7mjOJFKPOUKD",
-	"2bQGVj5+2TrbjqNr0WTB0Y+BB01V9dl8W3u2izmcBUykPAJGtoqNOYXE+fECeJbDwkUs3jFln7b7QkC8",
-	"iBWC9g5sMqfINLoxMpHbUPlWjFIW1FljZ9fbe8Z+/x//K/CYkCz4/X/8r7rX2Nmt7j0LKNcYMEOp78++",
-	"QRMygW+Dawk8ByXoCc8iCRvJ4EgUZOoQGr+5nU22W3vGAm1qtA4O2he91suTthYYB93v4a0Xh0dQtsC4",
-	"YmFyK7GJQjkwXTYOIwWYlYC7yLOMD8d6TwLDHrpTyFsdC5HBPsxiziL5k8Dkia0t1mL6Vfr2sqGIY1bm",
-	"WugIj2H+r55/BU2mgbiKJKkjwXeQK/8NkrjHgv+q5SrL+AAqkTGvXm9YCpChmkynqRhF70z9cPAkIP6s",
-	"nBmqcXIL/l6uJZuekxYc2mQEsFYezzgZeehgxROGiSvKDce+TC4qKDSCMk55vSYcugnp11ccMcRwoHKw",
-	"3dir1mpBBQqKxSgj/3OkPAJ5kXPcJ2NFGr8uYhdOeOxLahhV1pcf6pfNJUgIXCaea+4A54tf5b7apLAf",
-	"tGQBvl+uCQ5OcJ82E7eC3SazOIQOKbbb8UDPGaS33kT9ogG0tqdwA26QPnjsdQ/EghAozbVeWsltLAO7",
-	"yZRJEcVKqCAHlsFgtFFlgT8nAVYEAHM0Oq8VztDqwqiuUAYB/D9J2ERveK7LkEys5K7iYkD8Eez5rtX7",
-	"vyBXcTfjaWb0GcNFTbjHcR6v8hTXN/EU6xO7v694Aav7vbDcbRkuLsIEm5xF7C+S0YLtg5UXq5ba2GSp",
-	"AFn/uAt9NNhvRwdzvTBFE6fUbBhnN2U1vs/tDae7kh4c98gVgSeHy76U50s/RtUBG5Yx25rMXmTMfaKk",
-	"y3qtkPCEmpdeBDrhreb3/oQFR9czyYyU6hgitPNCpqOjBJqPippkqfmiVtN0aua63dhbOVX6eMVU67Ve",
-	"/UVzZ2F/ilMtplS+P+F+o3nXNdktGMp5MpmTnlo6+nF3r33Zqdn/AR4/tEC522NmjO78DK3lbXJpH8cZ",
-	"Zpmy4w/zSgvacBG7+l8uDo+269UdX/7+23/eAUXdAh3LAFCzcmvXY6jYGaWushkStVcyNtA+1PIqkX03",
-	"y0bbz4vzsjTiFY/M08fuuXThgSLmnLWHVOgVqM+zqWGpL++4H96LWs2ja+B5nqdPrFqreZp09X/blx13",
-	"hBVk672o1T1DlV5Osh7Speeh8uTp2+CMeMfeWzvxoPs9QX+jrcjiSAomZKi1Jikcs/EDUMGtkeQZ42hi",
-	"jefcXgYTeqECZIW2vQLWNlfZmyzIdfF9aPSmhct3fsnOYRvbQRmvBXVwo081Py58kCXUwG2obvxSAAUr",
-	"QVVbgPtk93DF3r59+/b09BASBtHA1/aOtiGrhTNY2qxP6jOuPXuQ6CuaSEUQsXGEMLtQGhgpJzeEK1i/",
-	"B7puksJVT2Q8r5ZskiBixNXqf3m98297f33xw/Mfv3377Pu93m53p9P4a/3iHkAX5KxeSXyWvoiUsQBW",
-	"ktM4nyRRUPWz9a9Tsl3uSjRYLaDJlxe3u3Ivp7vDEtcHYrGvzjb11RGhdYne7YQvdu9pkq3kvBGKnJ2W",
-	"ELbSxjOgVklqvLZYeopDuBU5wlbqVHP0ikj5khoFLieuQdc4wGiMxC3Ccb6nQxArLxTPjqJYGwgV698A",
-	"B+SUX4l9k441i2OD/5l3E3p/vg00GVxrRPlya+sckoi2tthxJiamCgBjDykVThecxIhpEVlEjjIkhaHj",
-	"9YlpIVHxfOlkuSyOREltTfTiR5mYPFHsfQ78MmikFV86SVIrHlvy3kNEhHLbFqzRVL9fhAX/GHW7rtJ+",
-	"wMbqJ/Le1+XFV0JBO1Pakoc0Q7tQqI2HOvAm44YGKYbgOfhIkLiGuACUtAefgN8Iu5+iwVTmg+QG3DkC",
-	"twHteZ7pXRqKEJcyodp6fg0BCUBlNc7EYjRHExC8ichHXyDMFrCw3XrsmA+FgbDAr52kunKA5xHADija",
-	"gmI2oueApVpXewb+GfQD2fDCKInj5DZPGyD4DC7huDEx8UakUMKC8QSMK+mLi925oT6lmFhHDC4nG4+5",
-	"eZX21oFrTxnP2xFeyq0tfQ4Drc6UeRxjA3m9aZWmCeQ9RfeJErEYUk4i0A6CpNDafLk4LaBInJWHtX/u",
-	"rComXfFv+iUey5JKsJ+7xTFTO9j3ZRBGKboDAxZEMmDlhdgfHaND7Lb8XmshySwLWJmwFCR1b9VH40to",
-	"ygpOCOgMvyIGhlkl+yyYRLJv2OVTFkz4O/vnAPq3Ztbdh8SQzDCfVPPV/QU3v7n7BQQgi9xfdpJfZDzf",
-	"LwAn2l/haVj8GwBKvoLWIdARFtx+hA1B7NcGB1QC0MDcl0D6RS4GVxBcn1PowY/0mIqpwOxjdR1NDb16",
-	"FocHzwEPxpe3Y+gcbJAJcKAYGIAePQ9GotPa8aGqcTTKjBfPhKlUlbX5cOxL/DVWrqTQEZUkKqY3F4Aa",
-	"SeY+UdRGjRoaWyAeyMHSTyUjTQiIWhMLHqomKxg56CLlVOxqutWOeU7bCKAdyXAfxOfTLGGSp2lyi3cX",
-	"ZrrPuFOHZvAjSOKlyS22jqpUzZ0jD1KW6MvgEh/soC9dCvRcoJbFGwR3IL9CHuDYxdpCgRjMQvam50tR",
-	"vaqyYFWSJpTjBN8EFOhHVjEQ7LJzYrpUVxjBhhT91lzLik39tuuaCKJ21nM1sC/IA7qi6WBB/GvafrKg",
-	"WVU37zq42GbwH3Wv/uJX3686f92v86DH6r//9h/1Wm2pBeGjdx1cmgTpasBwDBIWiIvFZOMHZxaTv/ie",
-	"ucRrJmoz01fOcZ9yAjEbBq73qmnvbuz7vf+kVw0FXrwHFD+/0c+tHZUqrB4wbhefXLHJWuo3TTbnopDf",
-	"RwlP30NITKtIWuVJI1Dn19Ks5YqF6QqpyfRvJXAIJ7Os9PcN6KA70ZNRGTE8cOA4kIAeW1QJ1s0pZ/Wr",
-	"DzqS2bPdknOfapvcpxOED9p4doZktcLpSp+1s7bC6DFn3VunIhWvT8E3vZJdur7sO1q1TiJp/qx/vBgJ",
-	"ADy0DrQIXEhWBa26EHlY7c2vu9GTNT76Dymj/GAsnwch8qyODyx0XP12Z7f6olYvPdhR/xrVwjuxmKWw",
-	"DVhNUdzXtFVyq9GGrHWahclQvSchNRqy173TEydTBxxibsvWFHDwEJyyI8JkGM9ZOUjpX9CJdVu/KfAg",
-	"T24wB4X4WjATAwwoR8604OKKBfqBp6DzV8fZJA6o0ZcxKpSIR9vU9wWARscC3+1LXAMarLH+FuwjbeFD",
-	"tosEj1EabsNNpC5fx2YVyiS6Uh8vq/v50q7XdJvVhoBIzegIaPcXfsOxtysWEqT8Nt8obcZlvgxWtcld",
-	"l0YA7T8/N4wKCE3pYykGozC68F8Ozw96by/aTP8AAw34hf4bkqW+80tC+qXCd4KH7t/QEhY/cNrCwldP",
-	"ne/ok8WnB0k4d/8OoxsWhd/5JSBK8+bff/tPej6MbgrjLT7/NF/KnbE/bDcL98WEAD8gwpRfOexy/rjw",
-	"y62L44U3sLKe+areszBMemOob8EGsTVHJa80S+NSszTOsqlqPtV0Xh3B8VX5dAqURUMv6TzRjQDUT3K3",
-	"69lBm61MsVBM9d2Uw0ioaq4ovBY8zsYrjLcTaIeF3RevklnmPAPccvmJFhsl6VWSZSLvCGVA4UMLTZk3",
-	"j4QmEeDeH8xN70HwWdC/sRuH1seSEUsd5OqKM5eL/EUKENAXZ3WInYbQY6WEgl6TzgD4vVq1HmpDA3pF",
-	"lEhnmue9C0CytZDbzoAFjO0VGp5+Vsg0iWOMe2LfseFYyxR5hTX8hOfpjNq7TbZHfJhp6zCXtmteMRas",
-	"IJKNMjlNk1EUC2fYU7HyeUcweWw6G8SRGue4yZTFh2VdnqUwK8EWr1y+1/omLL/vYBnPqJBZaqurjT+p",
-	"qMu75GAk8wqz1cL/ASRSKnnslNwNRHYrBPoaXerI4ZpWjGiGoUziXNyVf9w2X26/MaDcgB+uKk1GAX+y",
-	"QVxkAc9WoIOu6LFYhFciRd+ZMyv7Zvx+DQnQob95e/D0zduXbMiVwPp5rXxjpiOxV5UfopoNIGcwkc77",
-	"DiyQ9V3bkMNdb74XelIsFTeRwHJJ02za0/c5SyN0enmIvOymH1OJ9eKGDO+aaRfjfaGIoxsBVQXEJ8Nk",
-	"wiNJHfmJB+G/R0KETxQL2jeQwWvQ34UMIUaoLC35UiEiImyhfutA3LF2FtyKwThJrlWTh5NI2uTglpne",
-	"fGtLqzrBxXm3x1CAzlISn6afq8mB6M2nosmW6gQwgRtWYoAKQCYjVDcEYyCbnVtwML1cB8eZ0i1YgNrD",
-	"NuzC9nEYOHv0RLEobDqRz8SkvFJUwYnKpsIsruItDKqXEOQfHtLvtls4SODLct1jDY/9/tt/YqDX/FSf",
-	"Ks9mqWiy7DvaKBm9IxAlhTvm3dS/MzrSO/zobys++7sJoWL7GiA490DK4HEJEFP5BzxBC16il4Baq4kC",
-	"hIkmcl/Wq+yNEFOrywIu/2BOOSImOr1v2rqQ32zKU0Ve4knVl40q607jKFteOKI1eAGmFwfXYv4dlJcE",
-	"GLSCyhgWZAHm7UDpQypYcFMPfMkYK0dXUn+AfodrMVdNA5StdTSh2G0Ux4CVLcUtZkloct2psg4A6uMd",
-	"ol1i0Ui/S9PuhPoLS7a1tVOrmRPZ2mL8ls/RKJgnM8BLh0ILyRCiBKZlXVVIbIgDS9XLlSprF2gsQicO",
-	"tOZKhRpTo3msHdLKSNWXu1WmGdksEywYi3fl16etg+3u61Zj71kZcMQz9g3zS1W/xL6BI6pUAo+Cn3pT",
-	"HXCYgWUrTyAmGAuYshLDVGSsHNyOlRj2f//tP4OKPmHUaOHAPdic/HI9UbZIRaEyBLT9TaAFsBbekmMe",
-	"BGOazmCMqi/3qgwNDr3deYGKk2qhj5dhlRF2IoBGYVrTSEytWDQRVXY4S5HMcfLwojTJOC0uuRFpzKeE",
-	"tsNT6J4BgyM1QQsxWrbpBqQ/x8I7i80OFI7nqiUdlJbBUZuHOaxGL+1ZlR2K7XCGzEwAbS/yn6ZDbuA0",
-	"jwU3rbDLhAVvq37iRJlO5B7MgDuMyGOcDVOuxlYFUKYTt23CACFGQTwR2Cbx1CseSWTcLewg0Hj3zgCt",
-	"Bz+0X74+P3/T7x2fts8ve0EeU6jXmKrss59nYkbYLkl6zVKeh9nCBOsIfGl7lerxsWrNVqxQeK6cCrwr",
-	"ytYnYswdeTmcczLLqAokkVJQag02XYVELXQcg1QxWchaHxvw4XUyGsFe/H//b6PG/oX9FGUmb2GWsT2m",
-	"PFgPdONWwJ4hOOhLZPnjZJZiEozdkE6713nbPzrvOFvybYONK04HEAyV5nkV8AXWY4AbwT1+2xujrI0K",
-	"LtlA5AdMnQ7cK4vLlAn2AVBqNIstOUE9Rz7Vw+Nu6+VJu9866rWXp5uMsHpRQvUiuRChxiEII4BT1pTK",
-	"Z2GUbcfJ1RVkTXApk5kc5to00pLRB6ruTKt2mLzFoU2T1NqRLwO0DPv0eN99XPXN833IAQ72yRK0+o+m",
-	"l7GIQwJ9ClKhZhOxlEfURmWIIs9qNvhJDDWbo39Vnc7H5qNILz2vOqWU0SQOPWy9oZVTEOUQ3tDsxz0h",
-	"YFOTSZRhhB6f5hkRc96zGfeOOJ6ZFya96M+LXWVMySrOyu4D5pBdadOZzaasbMjJNi5xZwaUJzKgqnxX",
-	"wghAHmVm5oA7m79A83JwOWfxHOQcJfFEw1nMU4v61HIYkyYj4BAhG4ix6XNN4z8pnmKcCh7O6efoAltU",
-	"jI26ucpCLmi/mv6tgWR12js0WXyuCbH8Zp5+R17I4dgkLYCV5OUmnmMuQJoEWdvG0+ItEsEqdR/fXfr1",
-	"77/+/wEAAP//",
+	"7P3bchs51iAKvwqG30SYcidpSpZdZTkm/o+WqDI/y6KapFzlLtWQEBMk0UoCrERSMrvsiL6amOuvJ+K/",
+	"2ddzv59h7yepJ9mBtYBM5IknSXb1RHdHt8XMxGlhYWGd12+VkZzNpWAiUpWj3yrsE53NAwZ/X7BQSUGD",
+	"ExrR1qe5DCP9VC1mMxouK0eVJlEzGgSEjkZyIaInijD8yqvc0mDB9Ncj6bPKUaX100Wn2x903lW8ik8j",
+	"ql/Rhc+jAbvFoX/+rUJHEZeiclShi2haD+SEi7pajEaM+cyvePq9DAfcrxxV9r+Lf0fLuR5hoVioO2dq",
+	"FPK56ainWys1XgQEu4MvIsoDWKDPbvmIYY98PpWC1fYrX7yKfrDfODzwKnxeOaocNJ7XG/X9/ed1Paoc",
+	"jRZhyPwBjeDdwctaY7/WOOjvN44a+0eNRr0B//lLxauE7NcFUxGO0Nj/j7fP//Liz69+/P6n7z6+/PCi",
+	"f9h73j348/5FxauoxfVf2ShyVmefpNen/xnQCRN68NNA3n3izfn82X69UfnyiwebGXAqRmwwoooNplxF",
+	"Um/Wz/mXKvfUl6PFzGzHL16FzSgPBnoH3Qe4V6OQ0agECI00EPSSvvvOqwRyRAO9lLFeiGIiKmu977RW",
+	"EY0WqnIEDRKwVI4qH2QUMqKnRxAQFa8Ssdk8oJEeJWQTriIWwgIAODGq/eJVJkywsGAFr/r73x01vj96",
+	"8Z0zhxsh78QAsQWXX4g5XmXMQxUNFGNiDWro6dwsrwd4Fn6GXyPnV8D8CQsHTEQhZ/Z0wCmDMZ/vexU6",
+	"0z8rR/svGg2vck0D2EI6jlhoHxZv0vN+41XhJu1/39j3KlFIhcKjCGO90g9vWajgSO3rmQdc3KgB+zTn",
+	"ISuC38HzNPxmdMJHA2iFyxMy4mM+ojDIPGRjFjJhYbsFaiGGMkGvA+ZXjqJwwbwKF3Q+zz6cL9Q0eTam",
+	"gWJ6JfNQjnkAlMrC15y3uSF+Fa9yzcNoqjdHP99/9apRa7yoNQ4rXmUUSGVmKhZBoA/TQkRAHE+7FW/r",
+	"pVSOKjMacvbvhgzXR3IWL/OWhXzMN+wtpOmJIWYKOtNreK/HsJuuTyZN3h0v8F36tArYKhrwKF4bYP1A",
+	"LGbXGuEqf3r+/OX+wfPDFy+/+x7fRnKwCAM7gfgca9S61SNEd3JMM3uSeeosYDH3NwWlppFmNeNP+Hj/",
+	"O03XQzaStyxcujQtZCoKOaC7eaKYUubXb9tsaIb2l5AI89jMj1/oF8ljg3xcKr2JcMCUO9hBrbFfNBjs",
+	"5MGLwgsLdnehSkld5sa6lTdpwK++cRxyYehUii5tQYLgWhUjDevWZRfWH+mNDAYhG8MFMKe1/YPnms5S",
+	"HixChqQ9xnCNn3/bbKxxKGcDl6JiHzG944JHnDrsBRdmLjdsqW8ELvS++mwuFdfXkpARy6H6XKoIOJdI",
+	"DtLkW0MOAGuP4B0NAmb4IEPLV4MQce5gDQjtZTFnwudiUjlqFJ3E4rNVALgvv3zxKjOmFJ1ooHyUi5Do",
+	"S6te+fLli1eZMuqzEFirts9mcxkxEXXZPKBLfcJ/y3BnQ02ah+RuygSJpoxcS39JuIK/NdvCfCIX0UjO",
+	"GJFjQgVhNAw4C4lhq8gdj6b4NZ0xEg85WtbesaXm9dRoymbAbDKxmFWOfq7oIQGBAsUqGn1xezUNEJOK",
+	"XkSXReGyiddodsY9NpLCVySS5I7yiFyzsQwZCXUTLibpIWdc8JkedT8eRmPRhIUIrTkN6YxFBmDN0YjN",
+	"ozMqJgsAbnboS6XBIYIlwuunWnM+r50BkdYwo9eaP3pNZOizkPhsxH2mPPJrDThxRfhEaIB6RLNFUhC9",
+	"4Pmc+XU4Z3DZVI4qTNQuex4Tr3/9b436K40/emjcVrgFgGjhVGvxXFOLpp/OmJhEU81BHxwWAfg4ZjiP",
+	"qWLtAsTQzwmHucEE5jSaJsNz33DWPEzu92QGYxnOAJG5iF7qS3rlPrjTuVQsLJqOfv7VpuNg8Tu2LIBN",
+	"wJmIaqOpVEyQheC/Lhi5YUt9RKIpV2Qmhf411+yt3unq/u9//8fBixdkNKUhHWl82/OIGsk58zUi6/Mz",
+	"0tQnJFT45IbNI3JwSKZ10mU1xYSfnLDic6cHB7aTUBLxGZOLiEj9YxRSNU0j2ItxY/Qd3We1w+tXrHbo",
+	"H7DaK/riu9r+eH90cP3cP2QvxmVolznfK6HuoOHBixcA9Bgti3Cyn9xiRRjgvP5qiPAj3AhFs8E3X28i",
+	"7Hoq5U1vcR1PonBW+BlRzndfbY4/NefzM8OxZifWmSPvSpClJZoFDLnPSHVMg+Cajm40AR2HhI/JjCvF",
+	"xeQZF7c04P5enTQX0VSGPKL6roS2JEP/0hgO7HIh/roku7IKWbPoCZyrmkuhUC9zPNUIICasBQyij3oW",
+	"EQGL9luFzueBka2e/VVpEPyWzC/WyBy/bZ6dtc5/aA1aP120u62Tinuz96eMoLyBHZEpBe2OHq5OLgKm",
+	"KXQgJ4QLQicUNSubaju+uIv/r8jc/duzRA/1DN+qZ60wlOayzFBkASK5Z6ek6Y3ZMs3IoLJHEzyEU72S",
+	"vnakGAd8FO0Et/b5h+ZZ+2TQ6zf7rUG/2zzvtfvtznkGfFzp4cUEWBfkuDSWCRkRGgTyDm/erwexPlB5",
+	"xTSkNOU27Kidk95GmCYj0ZSaOSq4UDLAO5fRqVyIHZGu2WsNzjv9wWnn8jyNcXDn66mMde/fBJ0AQB7R",
+	"fLkGkyMZGhjcA21a75vts0HzrNtqnnwcXPZy540rAmI+ob4fMgXYQoOQUc0TCz2prwsTu9rkskfhIkI0",
+	"AYicGH1hX8ozGk7YTpA56Rxfvm+d9wf9Tmdw1uz+0MpRIquXBOFAShLowUh1v0He8zeERmQmVbT3deFj",
+	"145XAk4lBZRLoRbzuQyjHQl0DJfL897lxUWn22+dDPofL9Lg6WiJ4OLk1CP/cdH6ATi4i/MfYogpQkM4",
+	"7GwefW2SE0NIMB5NWehMU8gQpnm9JAYuADrsahdg9VrdD63uoNXtdrop+FwKRlgYsoW+ILQIz4jmYNUi",
+	"vGVi8ZXPVFMsiQRQMP0JqR42GmT4vnl22um+b50Muq0/X7Z6/aFHDhuHZBgTSnjwggzft/pvOydAQJtn",
+	"Z50fW/Bm/zkZXjQ/nnWaJ8kZGnrkhe7cBQw828d+2+8vzloavaCP3//+v/dgB05leM19n4mddqHTvxiY",
+	"+zG1CW28mkFX/3UhHq/H4RDSjE1VRRQorCZx40DeISB+kILtDINijkqzBNJnKVbqqwLDsIswC48EXNx4",
+	"CY+kAcREKIMAzmxV3340jDJgMTt5MKbHsNx7MFAHp83BceekVYgpB6fNb4AtP4ZSTIgCJQ8Zg3nRXfVx",
+	"yHwmIk7Rerjzyo+7rZPWeb/dPOsVH5NknG/DBwEj4pE7AMecKnUnQ+CxhRQ11BrGDOTvf/9fhAufq4iL",
+	"yYKrKb0OkDt4LwVb3o+gvPt4DETRnKbYcmxUzAcr9KOFhryVKma0QcXq5JSKOTuTMmVz4aigbC42SpiX",
+	"qP2FHQarM6ihD2M1M+jYxyhLFumZ9VytnrlonO/xlTvK87wilwPSRUsyW6iIXFsBkPlWzbmUCzKigoBS",
+	"CNRM9c2RDrChy/7K0MhfdDuSkI0XigaoymJGkzWXAR8tSchGMvSZT6gilOCKiWN8INWhu0dDjwybx8ed",
+	"y/P+oNvq9bvt43766ZuzzvE7eAQc7lAj1/A1GYPqSrEoCpgH05jKwCcq4kFAjBp9z0MFl50viEzxBIWM",
+	"plxMSHXY67cuBpcXyaRM73qPPDI87XTftE9OWufmuSDWygA6NT0tuUAKHKvznihU3Xnxa5w4cL+F+vea",
+	"q4Av2iHT6lmByh52ydm5HVnZ9nnv8vS0fdzW7Ozp5flJr+Awv9L/+UqnuXBCX+NMP/96Z7ot1GI85iOu",
+	"r/PxQvjqgU/r9UJxoSVVewzWH1HnpNkzNLJyZskh+rpofinmoRxpGF4HO7I3J633F51+6/z44+Bd6+Og",
+	"2yoW9nmizcbTThN5f6GYb0iFz8eAypFVvj8KR5Badil7YPkTawaY02UgqU+qQ+Brmv1253xw2myfaUqH",
+	"Ww1yjrKbLbI2uoIVCxSQ7BjVYTFAhw4BtIMAft9LP/Vj8+ys1S/RUBm1+zfSUZ1LohajKQmZkotwxABa",
+	"YPBB4w0s/gJ35F76mIu3nX5nhTIGPDtSmpivC4g30l9qbBrzgLlz+OJVujRiZ3zGd72nus1+a3DWft/u",
+	"Z0+slGRGxZLQKGKzeaRiHXgULlEBTgIa6V34qkrd3LTS1BFM2bXYlr2KKjpWbxiox8JbPmKXgt5SHuxM",
+	"DXut7of2cWtwed780GyfNd+cpRHKDEP09GVIQx4sySIZ8yurZ4jPNIcHNBmOVmJFFYz5iviSGR2+UHeo",
+	"JeYKbjp9V4EmsNplvn4mQxLSiF2JQCOk8shkwcC2RK4X/oTpJ7HsrUBvpyI2ry3mZBJSEanX5EKqaBKy",
+	"3p/PoDd2y8IlXIp7R+RF4/mVGBZAd1gn+pDGllpqrmfmg6QmJIH56JmPpmx0A1+oG/AFgC/0TGZ0Sa7Z",
+	"lVD63gHsfk2oYceLbcDDDGEfQj/g0BHCLasIj1TszsHHV4Lb2Zkb3wgZoG9Abg364IoAqjEfVWd3XLH6",
+	"ldDbfSnoIppqoWVEdz3yl+fNy/5bLY0fN7OnPtP/10XG92iJ9GKtlUYBo8CJ5A1Dm4SjZH7PfE77YDrc",
+	"meqvVDU7YxE+oxNGouX8a+vzgOgv52gqSvTaX7zKB7T+cSlOkXXeBQw5RgZ8KTV7Ad+jj+bPcA+itcbK",
+	"ypTgLqVsOPXKL17F6k9su1ifEjeNiL5LIvK946JRr6RdrXr62Iw5C3xU6RuseBToJ5DclhWEjTCOAPdj",
+	"xFpv3nY67wa9yze94277AnakhC0r8jv4xoZEdy7A+lZD5rOA37JwDxzZbsEuIjVXH1EumNGuRVb14Xbw",
+	"RAHGa/EtnqF1GdOic8+IjImTm/X28xIXv+tAjm5AnkSf5QLfN892aIlI9na0LtGu8TjRES3Ju4/HHqGJ",
+	"XGg/g1dvwE0inmDiXG2+XjehLm6intc81PdyxNEbIu23vXrj3AWiW4V1QPk53U8yGYnhBnoyRlHxW+4s",
+	"gB8KQUWGNSVY5cQTRWZcyJAs9I1XbV12yUjPySM/dU7JOKRipPY8sk8iSQ7++4vnv//P/9yvk3N922vx",
+	"j434jAYpFxPUeuY9ZOgn9JB51Wh8t//q1cGLw+8OG69e7a92nvEqzUU0PRjTEw7Sn9+6tSc1CDpjcEhd",
+	"eRb05y1xywKpgeplt8eqeVZuS8EMTnS7L3a+CW5DbNDBmA5883WxF6e7s/DWKJzyG/tL9hAPc0MMSdUE",
+	"QJB9j5gIFDJcKBYO945IE10GokWoD3J0J2toOyAO+6DbyvG4XgbwEwOmNPBmLJrKIn80TSJcMwVqT0ZS",
+	"jHk40/dz5B63SEbzSsb9fT3YzOCFRwFX0BLfGGPcCaxFGBtp8Hj4YkZ4KHQR9RJYFyNLNrohizRv5R1K",
+	"i/ZDsLApcsc0P6HUAlncAu86FziZUcqw45zdnUBIwzdCjvT4K3FDsDsT2/VIqJEMsBlmBHIy0WdYkHEo",
+	"Z3ALgJAs4FJQjAmj/GEzUtV3jWB3NfMNqwEDqiWrXxdswfy9evGWFOOQE7TyW/46TsWulL+3UM695/Ni",
+	"UjYCn+bY88nwQHHEplgERgOBbqK5fsvIpMb4uCcCgY4sYv4RPLR8uGdd4tIEFT2a03Q0ZuW9ysGYrseW",
+	"BJpp2KQhCXDx1pHbCzN2lykWfaNDlZ/DyoNlwTUI9fePdLjSg2x0wJ6oRAhDFcQ8oCNNi6ehXExQrQHd",
+	"gecDqYLqBaVuYgKkkmNVApQC8oyRVdCNKnRyXkt6Uz0UYcobDB1qFvHJ0bot7vMZUxGdzXVPsQ5uEIcj",
+	"5eJ3zJuh5nAXigyN3DHUZ2bt4rxKaccXEDdFzHstIA9pNMRjO0xFug5jYqEFaCZAHQvaLaNO0jx3I6Vb",
+	"4qHxFdxghomFcTXkjs134BTzBSL34Iv80k74BBRhxsLtSAbtXoccHux/t3dEtJBwgAJCo144sTieKxeh",
+	"tJjZzu94NPVDekcDMGGDNlNYYJKqwfkMtDxj+gaB9FZyMOcZUmhl1CXbGIDGPMk+cRUVhYCd0kAxjGiC",
+	"WXHl7hW2hjOq5858exTHfLIApkV/Jkhjz4HStZQBo8IZHW+zbU9b0tjBA2drPX2iEiQuOjGeI4lnILHy",
+	"8HaNt3/+EI+M11USb/CmedY8P24Nmia7Qv5S3oC4J2TDVTr9toZew2SS70spt1d5wwQb8xGnQedOoDEi",
+	"vS43xNrZKnhQsCY3mjkTc9ZYE+yTinbeum0qDjrV+nmq7fOCtlIvXU35fDBn4chQh1hqt6OvinJxge+A",
+	"wF1SKlo9Pd+iGRRt1jFV7ISNuL5FV2hd8AQnVz64Cw5CdsvZnT4N83koQfUUghuBq4cTY1mo7gkZNRrB",
+	"NJXomnWjVQW6A9uA2+FrAtYKE9Cmr/k6eU+XRM2pIAEXDIxj6e1es99e5VNttggirpsj85lXGsEUy8D4",
+	"jqP+08LoZjmqQOKHwuXrFnllnpDRAGAL2ju1uJ7xCP9eCJ+FOYj7McjhTw2bgQFUidpPjwsRbtzuaW6v",
+	"Td6VIuZ9gdGRlot2XZieKKKRsl50hN3kLcliTZaTVLR10ZTBw0bFsFp5NydQ/ZLJ3rIFO5Sg5lppJJI7",
+	"zCx7up31uT2m4OZkxIknmF5hIV5O2egmj2byxsTVF6OIuXcyDsVwGc/oaMqFycSiUaB50SYhixahUMa5",
+	"TrM8b/v9CxMJVSfHoHmgIdNPrgM09aF8C1F6/G/Mr1+JK/EZu/2MzT+TGaOCiwn5fCU+12q1+H/6y7et",
+	"5ln/7aDzjnwmB40G+Yw2U9eqi3ZbBc3JWeeH9vmgd3l83Or14jbI5qM+BGwzIDxqboiFfLys4W/o4P1p",
+	"M/bti9uD63LsVY1wcHuyQ3cu+yVjV2VoRP49qwuQiyjVsNN/2+r2cu1xvehBYxQC2Q5OWh/ax62eCyX7",
+	"JVfmm/ct97XJkRK/urw4afadBdv3JotA/J0xKWa/BveR1Le91vFlt93/OGh9aJ33U1OjZE4xhs5S9SdK",
+	"C+qLkEdLNKOYzYwzTCXA1EK+NVlo1sSkp8LvO/2LQa913o8/x3xBxtwPSAcXSvwxmAZXfI0GMVx884f2",
+	"8eCsff4uPQTkwQHHe6fvfudd63zQ7vUuHShZ0wnYbwBS+oCkUBMaXzR7vR873ZNBt9Vr9dOjCbaIQhpY",
+	"X4VIgseqlmqt1a6wiwxKxZIyhjOacfs/dk6bEAN52Uthvgl1dD5qnTffnGXOh1GUup+dtHv576wC3v3w",
+	"Q6vbPm07H6b8Juy3x533F2dt4IwdlEhyXYGzhr448XPrFNz/eFGA4BaJtKCUNW6ZQHzo5d3H48FJs98c",
+	"9JofnPbvPh5nEFHRWzvRdx/fFLd5A7OlYplrkkSGXZx1miem1X56fXHMnMmkgVBp9lqD3uWb9+2+u0Cn",
+	"GcSIxkyGYbgSODlg1X2tOKumFSghSdVe6HuF3aR7gSnAteFEsQmfmFxm+c50D9k9G6FzlmVqiC9FfhqX",
+	"vVbX8Q6PwehEfhLqaxE429I2anfOB2ftU3dkt3HAx1FBaxjX+J/H7YCPMmZaD4+6stqm4h4uzwv7WAjT",
+	"S66VxfLjs06vgNigZTg7tmfEcGXe53p13e7JZ3LYeK4PJQq+xmkIvacg7tgwqXAo9EX37uObPdyt1BST",
+	"lWF/iTrgiSIgx4CuABd6RIQ0I83kLVMEL2x951Vdp2R0Sc4AI7X/OBgVxES5uJupIjkHF6aJTFaWYGDs",
+	"nQDdHGoCbFw2s8cr2cHyNrCTq7CuvGnB1GNfUegW+iqLY4fuXhmI24hxiyGGuiducEEAKnZIO3LLHGi0",
+	"z+GMt/qtuEMgY5q1iU81BlWYnAtW8QPEBzJwZYDbOmn39RWRn6EJYgf91hg82yh41XEBnKd7J8W9NS8u",
+	"ztrHmf7AmzbpECIvREzSLBTA/yh/bTgYa2eXajGiQndq0wKAZtMQO6ocmpvqGRb+/qL/Me6XWrUYQm8K",
+	"zvZWVQo+40bphIEr6RvjQ6vba3fOe4PWT8et1klqulwll8YNF37snK2HwHgcFRGjXld27jeMzV3Y9vqd",
+	"bhOySuQGwN16ohwMuJOLwAceAzNALSMW9zyjy6IlxJ7Juud9fVz9glDs7E2ZcWyDti/ctnprkgDlXHxy",
+	"pj9zenQ3Bwd6ceFCgJOg7oOATtdnI+mDbIPOcoYzzMT6AniAdIs5DRWDBv/R65yTKg2UZtn8BTpMMR/T",
+	"/IREMAi2w+W+PCQBu2WB2tOvMGTPzjlB1ILQQxh5H0bePuoPSVjadzLucGZdF2c0GMtwpu+QRUHGDnu5",
+	"IVsLXcYhUTEtdjJmpJdi40fjL3Hi/U7/Ajt3jNwJF+9snNMIraYmNNYIJZnYreRy0F1r6CK7i7ynJhiQ",
+	"phYblxPnUC4iZrJLoB+/I5UVE3UDeoTS2Pp6GKHNCFvZuHBo/wLk5Wgq/RQUpcDDjlNB4SmXnSIhN/Fd",
+	"aPceyUGcr6Kqr/q9on6ax/32h9YWPWnpJO4LuX3bVyJFYGca+E6GDHtZYCMgmsUN5HicIIOJ0wZi0EBg",
+	"B3p+gAVVg6mQEMTXiDulC7BLwRFEU7yI9nIin4Ni+43kfGE/rhuvIw4i/cym5Ml3sVm+m7T41e2cnQHR",
+	"KliuvSoUG4UMtKcomlnRMJNVICa54NkN9AeMb+BSjk3S0SNxAxT7ocWLhD4Xex3HxBkbadzVRNkDkixD",
+	"8iO7vsiR5pznbkybrbR7G7u12tg0Zw5Zgu7SbzP3kPh8xgTefrCSw8arl//P/1//v+HPnPgR6AnuvWyQ",
+	"hj4xjDixGXtWDZKkaiCfIX2Dngf7NAddrs0ZgahnsljvJfTGyegArTUlduIXNAGwBiqyZFEyZiaCABoj",
+	"oXMUZ9UkGsEjEOKwt0E0xJERBXPBCJ5V9mmkM1Z3G89FTWQCj1BueI0Bx9yEIpDqlqEIBkYY29XLaogw",
+	"euqJiqUc52N9XTZdwdBwXsYY6X6JqpCcGGoajEP5N8xBsRDm7yxvDxx4E3j7Eqna9GXF4KTVaas7sNx2",
+	"MlcbYEowC2nme2cEzeG6UZrmQrro9Nr9wUWn53ZqEp7aPrOLeNs5O8kDLW2HJsbwXNi21+r3XSVQtq01",
+	"Thc2/tBpn6xoa6zZ2aZnrZMfNADfto7f5XXHmIgbiG3Iqb6zwJSOLfVJz2xWLKMqS1pt/A9Qf7RazSiP",
+	"ldgkZcAt6slxg4AQcRVRS/RSc4/JHvaQnbkit1wGcF1UAzBCpw7GCoHSYv3YzRWZRqfyxi5mGa+1VBew",
+	"cyvGzmyiO+OYN/ip3ev38gISeGLTKHbFJmB8V5aNzIaAJx3EdNKCHsIM5d0KbcLxZbcLIarv2733zf7x",
+	"27g3S1dkEtTKhRPXa2bHmVrRfbd13L6AqaZB9apI7h/xOTc5XEq6MwA87Xb+0kpL/BZ0ytKs8k56zfet",
+	"AfYUd2F4Wo3mPkgpePtQ49ABBNoMUd4xnKu8ABmzG3MW1mLqBscr9uHzKQ9ARppJEU2DZeYYFg362oSW",
+	"E0WXitxN+WhqU0JAm6EH/mO+/jc+uvhDsUgNaDTcy6DyRev8pH3+QwqwgL0Ox5p3s0n6cBi1dHstlYF3",
+	"t8kgtLQhclW8e+k1JIyQ5JrtmW6P9MU5ogKYWyk0Sbhm8ehI6y9BFdLXfGe/1T1vng26rdOWxueMcsQm",
+	"WCBxgoVU3PooZD4HAmPuCZBJ55Sj/amaHOY9PJxcxYcz3gaTAFqGfML1ULmryRLMzodW9/Ss82MKTDN5",
+	"y0CeR81CRG+Yox6ZU4VanZeHtWsekRBUMWvPSawvzZ0TvXqjFo0NnUa6OXJ1T+kNQBWQh0bPMs2lHBO+",
+	"6pS4cfHt88FFt/NDFw03lgxm+COucuH33OrgwoVIbqTiiPtE11HUkwbEIgZDNoofgVkU05VjFoqiuUxO",
+	"EA8hiqKKmso7gVq07I1eNFAZT1UwnNqowywHVTjxjTrK8YyFIDDWt416PGklrGBpjz4DZ+gEb9FUo3Ey",
+	"kJPNBrpoXvbWjTOnGi+OiIl/0/fclAUbrqTb6l2+XzeC1Spo6eAIO3cGQzf48uFax91Wf9Dt9FObINhd",
+	"MhifiERI9hzUe42kKvABBfR3mBbBX4S6Aby8ZWFA56Xjn7TO2h9a3XaZLY1mYwHN0pYrd6nbMv1+HPz5",
+	"smUtywfI1ooohsoYXA1Mh0a82mRfVjBsRTuU6gis/MU9xNGQGCC5IhjSIWrW6r7Oe8CX+vK2ABizAqTA",
+	"qR1fdnudbk5dAt7DutVoESq8b2XgA09ChRF03enn6QjYWkAVU8DpY15VuLvGRo0fcumT6n/0OueIaMe9",
+	"D5jh8+RUfzPT90oYLjXkmPHudxQCzePj1kViMXlploDZqwkmfgD/LC3EJ1aOGfM5NUBOpZ5Kcn8ZlvRD",
+	"q9trnmVFRAr2LiYUBSW1e32XSI1xT8jy9Qbd1vtm+zzLQYVaIlM0IGBtAo6SCnKHaYP01irzCdesu1lN",
+	"zEaUX6SO5I3cm12PYTtFsNS7gXN3l6PhcW3npddlkxbZoUoGwPW2XdMTTVZnzEQ8UiwYb9C/E58SO0BV",
+	"vErKuaniVVxfJXztOCAlD9KORRWvkvgL6U5a8b/m1sIfKVefilfJe/RUvFQNOOt9Y/60KUMzjjMVr+J6",
+	"x1S8SoG/S8HTePKum0r802iG49/W8yR+YD1MKl4l5UZS8SpFfiIVr5J2/IAHb9IPcj4buvOUN0Z6NOtd",
+	"kX9qHjpODxWvkvFkqHiVvIeC/cyY1u3P2IvAWR4yvGZhDtbkbeZ2Km5sftq0nZmL+3xFLvWMEdkdxtqB",
+	"3WeJNTe7Sbm1xRZVd1dydtF4ezLmTLeRmyNpVbbmrNUQED1jB3SgkU4Pmk9QEtvInDZOMtV0Et6sGavi",
+	"VdwdyNqd4DhnjUn67BalLy+y9sSHKGO4iZ87thkz2SRbbt6IorehoFBBmWkDaEHGZqGf5VJalaY7KUoA",
+	"krIQaHROp4nK5J7O6OLNB/kkSIk+Ov5hpaHkQVqtrFeeVhPbJykVsPsQPkkrcytexdXT2p9G9Wp/ojJV",
+	"Xwxp/ah+YvWeFS8XflKgkUxW46JZXnVoR3YfFGr6AO8LEjjmdHBAenKKs6Rb1H854Ldkz1Ft2fW6FCCr",
+	"6LGPEixcpVJxoGZVGA55SohxiYCfeZPKMbhKxC55bRGwWMQte5Mg5CoBtOw1io1lb43M575OyWjOi5Tw",
+	"5DzPiT9lY6WQolg+0YTO5WIKRASgswlrb4hAwn8DHqa4ZfdJjutNH3OHJy14kfCSJX77bq2tonjvEfc3",
+	"ioY4N2EPqagI34QJDcoid/qxJyjY2EyoGJHChPFAnoOQcIEhXxxexHku14ZaOAVrf6vwiM3Wx1zEALHl",
+	"CZLw5QoNQ7rUv29M3M666A2I7/niVYzHS0FRJC2dQKIn1LNdMzIP5S3PJDwDfycjTiSOYNWh9RqGyrBD",
+	"jwyNSzD+Rm+vlM8WBELGgMiHpmTWmYSc5DfO+sLFaaqs56Yz79hzNJMVuigYc5donRgWuyFoJqgGdjWe",
+	"iPMu2cA8Smcm4blHxkXAwlCb1Ok7wYbfIHa/fB5l8fuJy2pdI0HdLPrhY/hLBiqJ489UsMaQfktfEgyN",
+	"owS1tG+q+uizom6MygvUBw7Rqa/ereKAfiiwvWFscYJXqSwJu0bsbUufNiTP+Bmphvl4S2O7Ts9tbwMi",
+	"nY0ZNkDz7GmM4RLPcpOTFEEivgdLBYZV0C1hXdf03fL6GD+3x+fhr9FHuPq6sNGrrr24Wvyml2k6cLSg",
+	"x42Px7YYnboZN6em75ajC9MS9+6XUgROkO8b3FxOdeCNwAdfbzbPdNbA7PmEo2nH9nJXZuqEpYfd9upM",
+	"72DmBLr4neDlppRhm/wJhdq1nZIoFNKox8mnkB5qm+XmNJUPsNSvssieRaVvzj+lZ7IpB5UE7j86DxUP",
+	"tQ0XBZFBjuwBN38tfrCn+X0eQtgWRm0BX1Vft1EPwTptdzesZjg2QbTZjOIl+GDcxT35g0e7Rb/NzeZU",
+	"m98iA8M2F+K9LrVVl5Yz940xaavbKG3WeQDibNH5a9BodY+Lt7fm5t1Su5NZepYvLQeFVxHsUzRAG/8G",
+	"nPhGoEt3uhqQMYOeh6FTGmmLg/Og1MPOLtF8zVgui4ub43vuQ0H3GZ2wZ3+ds0n8Yy4mhbKtmtKDFy/z",
+	"suqZvGNhDVRSU/aJ9N42awcvXsY+IhjlDgGEhflmFP8bG8DrnSmIoRvJklO9xjNP1bDabK+3OTdFluR7",
+	"0glXJnxUIhHXxp0Hkvr51Y55kE4Ads2FPsE7qkDSyFqsDYQhV8+6Y1JFPKzCgYqBYsIvU8oYDYwNR451",
+	"W8Zn1I3u1q/BBa5Y8aq7UDuS0FVKY2Aet9NCxXPefD6XioXdpGF+QqvSuDtgzs7bwiUzrc0wYcd77iFk",
+	"yxgZH+usLkSE3G8aKztzzCRHZiyimJEESW4SfcUwat9UJ/HcJIX/kcu9VmSsArKJZbZKE8/tlpIzCw/b",
+	"SSEI3Jb5bP8mTSehwXxKr1nERxgvSmfSuHw6ER0QrhDQSBM0IsdjqOzhQgYLF85pFLFQd//ff27W/vLL",
+	"b8+//NciVDlBt3rMj/oNBOH8+GXirwkAqKPb3MPLvOn+SwRd8xEKuDZ0LQ5SiB0vE3/EejGQi4VYGteD",
+	"WEn28at7JZPNV7XcQEGMVSU3yVeXuDRuLpPfK7VqZkTPgjKVaNXNv1oAArPAogNsNtAhIdT3OZKvC2cL",
+	"xzRQzPtD7apDIw9evFibjnT1LmyRTdQFdtFmFMy2GPKQRr/gVoxvlbXouKOUg5ONnLvQYYG+Rlr7tQuD",
+	"JK0LFS8tuQRWl5rNduxcFldX/m+HX2r6nwP7Tx//OUr9c3VV13+8/PKXgntlx6z1dlNN/vrU8lLbmGxO",
+	"Oc60/TRIcKjaYsH92v7B8zT7sMnRwG7PzZ4mHfOLqRSM+Iw0fbprt7ZCktOtVOnOXjQ27GsrpUnKG/t+",
+	"uhJzVrdSjuzMVqYkMYdNsDXHB9bcUwF6LMcDOR6YehBasmbBmDPHSOSmX6x4les4v/QAcoMNfDYKqHld",
+	"pGRozYwBOSN6hXw2M0JWEOsbfKJYeMvCmuI+S7Nv1Kf/bn7VR3LmJkXHYnEZBDssm0spv8vsTFfydvBR",
+	"dnuwadF2YAGzUnxbLYn4WYNPVk9j8reS6WJGRS1kFNNomBaF2hm3RFtR9meImgZcGXMWgl+CKUZIqtds",
+	"KYVvQnwQi2Dj9+qV9SWOLOZmSiI5oLotzOPfEemAotdkqJu6UcQEQUZ4RMYyCOQdsP4+193MuKARbsGM",
+	"zufGdyxf22qLgln65s6WOtq8epJt7RTD2bi6jm2bqfexVSERc7aLfI62dmoq6Cuxvu1g4oObLyXObCwe",
+	"VbzKVAZ+3dyGZQ3fysBH6TfdzKT7WdWshZ+kmpno7lXNevhJqhkGjK9q9UG6QLYhS2ug0jWfpcFiA/jr",
+	"cVmeUjbPfHlsP8x1YWrlr2mPZUFtY8gQb6sirtA9vcFPUs1MCcUVrY7hi1Qjq2Za3bAbf1XYWEtMmFR0",
+	"Q33ZGXyc6ivOD7qqi0v7kW2KEkIdU9+UtUTdTQe+yTREa9vAxDGv7gCNjcf4adwPBpbW3WjQ+jpCaYqD",
+	"9pw2aaL5JZb/lsgr4g3wxatIwTbQqpQg5xdvs2YuTq5rU0Bd1jXJ0ZVNGqRIwyYNXKqwyfcpkrWuQRH1",
+	"WNcmj4abtSjAu3UNV94b2zVOXWHrmhbRim3aZEjDJk1TlHCTBhkaskkTl26u+76AEdmkSZbx2bBNlmzs",
+	"Ui1tPRquJVe/WJY01uQWxxxg9ioMox/REDIhXDMtwGAldsOtakEH867UK1lNWBEv3oNqDR5ZCP7rgkHZ",
+	"D7S/4khVn9XifKVECsI3rhS1a2EOo+xdKyHp+fUWMVvveJOUlDQZSTFiULqhivH4lt3wjLVD+CzcdHVG",
+	"O50f7oNRWxswmjraVnSApxxTHpDqPsg9phidfhJJny5hCluo+kCvY+eThnsCzQRApTJRLwF8Af4lOGHT",
+	"EtXJ0EJw6CW6eY8MNfNpUNGylENITECozWLmht1zn1RpnE9JI7OTV+g1GSLDMXTygPmv805vNsswvIT6",
+	"gITaWja6EzyJA5fbgC6L0ltwv076dsFQ3A3SgRgzBJZrN9kIfBZiZh9ls1SXHbxEyfCqcVgkM2dNLha6",
+	"ibhiGHuHVY/5sZSMZC2ipvpO0do3tuCsQpniwuIacoDOkO0kLVRrOGXOBFdkeLVoNJ6PdHfwF1L/ekzH",
+	"shBxZIy81JAT7jIiW0amSstKGTktLxNlGecyfniVyFouGudFi3J5ISPy5ISBtGyTVwcUqBe8Ao1FsS5g",
+	"HfteqKOD03RhlEzrNKNujOb9FKOxYJALj6BqMJNhAQq/l2F8+vVxtwnRoinTv6B+IhDyeVoB5pgotvBI",
+	"yxTLpEpBclRFhqYmps2zqNthCpyqsUsrGZIJv2UCay7ilTMBDxM2m0fLDXRmm3i4ObAqJAZQh6e58HlS",
+	"ybasvFxJ4TCkkWttLukqYwWWHQeS5YpM53lSCwDjxoqQDVPzltsdS8JMNra9bmhv2r3UmauLXTuMuea2",
+	"/dzuydoGwIjQiUGT7bwxgddJczhl9dMMxqVxIjPd1GKN2cuZXgp0CR6Un4DNCu+VYu92XvTjUM6KzZeb",
+	"9vBVauettzphRdbYrR/WBS0zm7txRTyzGWtC5Xe0S3+D0MB/hQusct/dMVwtZc9eEwaACLXCkXurg/uH",
+	"d/v+g7pwe5VFWGDj7fGJFup9eSdArAi4uKnkS79iOb+FiHhAhvobNUAuf0CjYb1ypE/hGsq0i784Troc",
+	"qUoM101haphgYcGqDDELsClR4VTFfaKIsau/JtfS56YM5x2fQ2mQETbJC6WPjYVQ9rMEnZiIdqUeCckq",
+	"40SKE2Ww2Tww1ag3uI3iz+N1uKqUmOKk9tmuas1eF3uhxvvN/HQpSsi3jKJXDYs9YjETLLcAUoD02V5+",
+	"f211CmfF96dBeGLUts3mi3AuVUq5gYsE9URGtFyrmLC9eckaM1vhTHPFbhQ7AjRTGgubgdsqETHri9H+",
+	"YMrRGzaPbK7SbqvfOu+3O+cFGxIHtj+KDHFPdWuZK12Wuy9VWm1yqJBkFiooC/nxUu8j3MB3Qt6JMg/F",
+	"1R6CWGxdMSZ250FctzqnvxXzXV4XOx5nvZ3SwRRb4UtWxbElZ5K4dea9HdmEBuU+lS7RGojF7JqFhd89",
+	"BPeX3MjOpIqn4Ho15sG8IeP3bjkq8RjHi3cQcMH2i5UbzhcHGzH7Trl/d9NM/f97yowjHhXv7qqdR+Qu",
+	"3XnwEy19iwUjaFA28FyqiAYDq/97ZHxxluJOPAX19JxdBEpvd3ZzDXTTS9oQw87AKtKyW1AclLbxLicu",
+	"7xt8bEopDEDV+AeRYHaKYHBMcjtFg+aDGBK4O070aXi5lrc1UaK40+/phI/OtIjyUAqJHXmybVLRPEy6",
+	"NpSmSvi0ZJxy2J3LiI9NHPJFHLigHg6SmgFPfC2LAg+4oPP56k/mCzVd9UWRU69jgUmPkOluQyS7wAr+",
+	"DxrfuvpeWh8FAmaoXaW+rxBvEvtl5zrEHbplIR/z3ZfAQnoPAKTv4IfTGKYu7/URL7FMv2oBZ/hV/vJf",
+	"2/98KgVzuMdNGkRysEotBNU4jbpkjscC6z+uRdoNVUabalEzabq8SnQnXc/uIlKS+uQbpGfZEDGK6LyN",
+	"loi7cdQmsUolE9u9GXeW8GNpPi2FPC5qZEFdANeiQ16uInapmXuwywly1xQvtsqfr6uKe8QbfLHB0pNY",
+	"/6++8oCPo20sLehasetJSwba4IDERooUPJMJpCdfDt8eRukXqhTpaMSUMpWmQWHIlYLiSag+TMpvFeir",
+	"vsKdm1LSrM+QmQ7r3PT7jQ3Tj81I7xhWugMaQhn2eyWqvI99fsd405ThPX0o0pGoKanBWWz5Geknol2R",
+	"wrfAJ9Gpn2SMLLbsZyTlDZnTEKp+VhmHuniK+1D+b2nqAxbp47cRyu8VMz0q1rS4Id8bIeKY8mARslg3",
+	"s74BF+hgszOXG8rZYI26o2QW7jnb+EAKHnG60iXD2lJ3z8awwmAVyfsudhOzuBP1HysxsoDOziWz+TlQ",
+	"mfVnkCpzbFPoUH44MVSjQCuOipZveGI2RiRTk3bDrzeTF9wIlgd1m3DwIcYRC+tkKds5SLxlNIimx1M2",
+	"uilQx8yx1Px6RxPdPllxyHy+XZusodCOa/sqn/qKmP14USvDoFwAfPEK/FndWm45TFvlLJqgi7Wdyhtz",
+	"QNfbSnPOnQlZwLkWggTTM7cjNts1Sw5K30lWlZyWOe8ynq+PnrjZ8ojNnijCNL9wZGR5dsvlQtk6fuaL",
+	"ebBQZIhzHJKqpp/oGWtL7c3kLfOPTMFAjxh090xx5eLwj/VXDhBOFmq2YFm8Oqyfa3gJKxSbCWLRTvBZ",
+	"VxA2kcQ/qL2N6qY8APXbJtfNvTmDbIAJE4RHJGR0NDXlsKGFrbZcxU324m0zu/WamA0GrQ5uZZ00XZwg",
+	"AFRjsDd5xwnEs2i0wtr79a+RlGUzvyyHU7WuWTtwGhuO4Oiitje4rEsBlUvKW5CFKGtLSR2jmMfIsCLb",
+	"8RiGlm2TkyVfkq00/iAT52NN9huFJbhUtsByf6+stTiB9VlqHyEzTC5E+asmtMuOXpbOLhUR9ODJ7Nze",
+	"S1LZQYwc5LFLiD3GwN1RfY3REZb6VwQPDuHKUjgihVOyvl4E9G+d4G5TRUqxpWS3/HgaeKURoA6QHUq1",
+	"YbDnvXLj2WntmBRvjStbLvz+q5+2Uy64mm5y3GxQ3eMcN9P71sdtTpUyPMcwATaGr+qjiKwGuV5iCKz+",
+	"YknuZHjDwvjo5WFQiIQ28FGOcUI2BtHGzJogRBM6m1rVKn3SHzJb5f+Jp7HsAP7RE1MiUvMC3WePjaTw",
+	"lbFxAousz4RpQvhYs+VcEWH1nIiwRMjQHIwj8rJBFIkked4gPl0qj/hsTBdBRL6D36T6snFIvm80MK6d",
+	"fsK49oMXrw4ajYYT6f6yUbTb/0em1cxlZfkDU20bJ/04VNtSwF2YJNMW9QFQqJIEbBwV8UZuRps/MKxN",
+	"EPrjgNpeLjtA2tyBSV7lLGdKbymH+4DQCeVYfjFTVa/g0tjGC3oVkN/ELTu6YaEf9GN7Nmd26J6OyUVE",
+	"w7iPlyaWfFD4zeinNjbdRxptf60ErUuWU0T5wFsHdrdpY32q1ZJNyaakX9nL19iyUdPkPM3rHYxT1FZT",
+	"9iqxq/mWAIsd0LPt1vtYpT20U+23hLDxmy7wky6B3kqEpwlo15SItJuwg3v9jsid9tfbdo/p7m0zLndO",
+	"6+epts/XbZaFbsnOpKpurtqaYqwvx+tyzN0WUzdDxhXO+0VL3x1/vmZcRWatDxL2UAgODFwAu9c2Ktaz",
+	"1skPre7g+G3r+N1WKlZ5U+wpectlQPOFaNYUTM+ACexqTk9fSWN6xmc82ipr+Fn7fXttbpz1xmUc+LFW",
+	"FfsKWxZ3HEIqp8LcQGdywsXxVE9LTFhJkUn7OivILRZJfGGRQxdKvjH4njcKJc3ZmA7c+vlm2prW/FKU",
+	"4EdG81yhtEhG8/Xse2okL70up9/UAopBPOGivLBOQnpW56zEz7LueOtTzbf9Aq+89c0gLWvePW99QxuJ",
+	"sE0G9SS6OHuXHny/HfNiHZrj/jZ1dFuxc1uc+M4P7fNB7/L4uNXrrTr1m2W5hfH78oYJI49u8Hn6dELi",
+	"yo3JRiYv+0qykZpZUQQLU2oALq0l6aTQi2lHr/wSKgAavEIyADPJEYI3jIYsLCR196h7miEcKVikZpID",
+	"w+r8j2dyIhcRnrJSerIDdSiNmC6fRCeaslBteTQ6l/1Bp/+21e1tckTSHRoH0qI0CZnp2y+/ElsQRwr2",
+	"WJSknv0Xsd+U2K+0O7I7C1K32WAkxZjrM2k8hbMXRoELp6FDmfyBeu9s7NENE6T68pCMpjSko4iFyqrC",
+	"bd8vD1N30cvDtQpAc+QLLqXitRQiGLuYykhuc9betwYXbzv9ziYljTM+gG6k1qNEebsBP2vcFR/jtLIt",
+	"4bg7826jOx9rIZcIvC3Xc88i12ZROPajLS3ucsNLZcVt4szPaSYnE+YTuYi2zrtZOGEp2LLL9M/C0IUW",
+	"WuUouV4oLphSJGTjhaIBCdlIhj7zCVWEGre5VIBDFbOEk3nIFBORh1nDTRbb4ZXAJnsegVTZmpYEfBSR",
+	"aEqjpHPrVFkdtk9a7y86/db58cdB+3xw0e380G31ekOPDN92zk4G553+4KJ1ftI+/2H4+koIabKUe1hu",
+	"dJgkWhzu1a9EQTDS5pWMNkE3NyJkjf9tOn3mvffUvXpyG/r973//x/7B985V4RFDx5nvaXijF4Im+/hz",
+	"JEVEueCmVCm8eaIIhFhCmAp+prdwNpMiTiaVLnvVi8KGmFz8u1J3jdD/L5nirhlRqegezDvy/JEK4nmV",
+	"TjQvTrz1subzCcesWmmY7B88P4Rsbm4x10bt1S+/vfxSNsZmrNp6VLbTTWsQ/8XZfTXOrkT4N+d7J3ar",
+	"E80/sJCPlw+FGfeuJLeiSpoz2c25gE7/YvChedY+2TbEAQLtN8iVkbvqsWHRAlz7BMYZFVyftyxc4g2W",
+	"qus8lYFvihxAIOAc+vLgb9Ac6ycEKmeQKocCBlAIYI8oeSXgirQ3I1dELWYzGkLeaXpHl3UCt7oxnitT",
+	"TQAkTjLjQoZkIXik6qQJ4Q8spGoRsitRVYzBNCM6IU8vQn5LR8une6nEBmoq70yNasUWvhTLGfiSwc0Q",
+	"msqHWBgdxoUU4UXXLV34PBpgAvTN86xns4AX2uFTNQoGxiN/yzEyeZbXj7PtItYXzXcGsEUKtx0kzidb",
+	"0D2mI9D4vm2vSZLJsm536rGwt13woxQ1JkywcJcolhsh74SparDtbNwcggVzulleD7arNZDK9FfY42i3",
+	"HkdlPWL08oCJKORbr99NPFbUdzrpyVbbMqMTPhpAD1tOKsmRVRQX4SSBGszTWaC2GKMsl1TBiPMkm9L6",
+	"fh3hPDRJP3Y6xqmMIQWTcgqCbN91kpGjoGeFCSW27dXmoSjo0ZE7t+01I6dle95Gl27dQLedgolPXmc8",
+	"TpGv/MlJ5pog1ApkdrYhS+DSl0P6nOWQzktf5QkMMruSIyMFV2j57e2QNYdmllySGdyNr5H4dtqMnduG",
+	"MW39dNHp9u+jcstzk4+jogKN7OU8kLRcgMT0VS7KX3NBYRvWJE6GhoXDliWMu2/Wt2+Zt+1fOdPW50x7",
+	"oKDSXZKbPUBesuSEjz+hOmn/u8pW6cnyOcmchGWuReFBc5Nl85Ftk2ohrSj/lgf2X+eruL7RQyXqeFCU",
+	"S/B7NXp1Id9Y6d2TpDjLGjyXRM2pIAEXWO0j7be6xnHVq3yqzRZBxHVzhGze+l6aCA0Ksj603vWPbngG",
+	"ErLJmjDG6xRKKeHiHkG5+RhZ/myz63tm5/m6SQBN6+vNqEtpysB7+QlxPyVv5FINXi/X5R20H63LQejs",
+	"+zYM+WWv1R10W71+t318D6NxRpJ9BH68qFr5Vw0gK5hAWQhZtlTpg4eRZQYoCSWLS/7uHRG9WnSmtjlZ",
+	"KLHvPTKTt2A9hmx6crxHqP3KtVRf09HNa2g3XiioacRIdSZDRqIpFeQOLdIzyoXaI3chj5giQgpWL9m/",
+	"4vjsoTkuw3QBbK6S2i9umCG9ZcojLFCok9dzggQ20SIUikTy28VrQ2q3VbRjfTYj6CIVM1uWrSkHE8xo",
+	"dGQqakdRwGZQRQflg13TK62gkhabNtcCYQumSpfmIh+kiwIU3DA6XQsM9wJ+JLcGfYJ2jwH+vBdkDPA0",
+	"MItDojPIlFlgBl9T8PNW83w4ja8Te1/G9v44xbQQqXLmypA45r8m12wkZwyJiIXcE02fIuaBuU7Eyckp",
+	"zC7DOr/YNoox3oLVsOPsbkU5w3/iAoWPW2TwsnvmEUwL/4LMuFgUlzZckZbzgYoH5pj6grS21rWl3+lf",
+	"gH+LceayKuJVPi8rnFMLeLUeGy1CHi3XFn/OABVN6DM6mnLBCGTEc2/f9NygDHkgJ1zU1WI0YgwLpj9A",
+	"DejC4pR/lOrN907HXFIIOZ9zeV1Z3dQub+Wi32sdX3bb/Y+Dhyvqnka5AtPQFvXXtwPqJvXSC8HnpsTM",
+	"IWbbuIDYnArCdQbxiEL6oy9LJ7/FE81Wc6GZZ6JJOqkKNqERv2XkvxG5KLnw8yjcM5nFfuTCl3f5HQ34",
+	"jBfM+b3jrrLZQMinb54qFypCqvKkkUomJOMOJk/GIWOKLOZFyT85pN70N8upqb/cRfhGYJn27pLd5RQi",
+	"SEQjVnIjB1JxMRk4OZHzfGGcNzUiw0gOX5OhnDPhNCN/IpGMNOsmyO//8z/ND7mIhhtu36gYd/XgqGjU",
+	"e6FZZrD01d3cOoUhl/dIaQRf5Kdyom88ZVEiOUKk2u51yOHB/nd7R6R12SUHHvmpc0oa9ZW11Tem0js7",
+	"r0xl4JdlxIXMEk8UAUUwOHIFVEVwT8JVHk0ZD5NksoDqrjvYlFpJuMgfz25TES0CORxSDYY+C0lVT1JF",
+	"OBE4PZvRaIvQ781YRXQ6g6PrUVvvzdDLUMiN6Y+TRGpFCuL2m+Z5LeA3mmk3LY7I8PSnoUeiO0k0Ln3X",
+	"eHlIZtInr76r7TcIpFMmPqJflULKWSqgoz0P6/QaJI498owcx30iBdk/MI0LNwvtvRsjlT3lxatUi1l8",
+	"QCwSEF6cfm31+Y0JyBYDyUXkYVQCJDzWdxXSjh3Gv1cqOFcIdTMumhOZyetlCI4hDbAjedz1coTa2QsX",
+	"XJaUuscwQ0RW3hDxgfp66bnDhYAoA/NpJgu3XcYThbXKNfVC4NgGe+nc3Bse2Gu5YSmTfLm4B0nH7bm5",
+	"uO3J5WEsy2+Yn/ueqZ9LdFRjmD3qEoxkF2sYUPzfaHIrFWJNt1MZ8gnk5V6XtXEDNdejZZwurdRZnF06",
+	"rcFK8G3l+dtK+Ok3+633rfP7+B8lrOHjmDlSYTtpBLjsH2OM1oyPQqkwYaRHWH1SJyvCetKy++r4n0eI",
+	"99kig0B6uRcB5aIWsU+RidwdXi0ajecj7sO/7DP+xKpZ+GhoNXlSjIp5rXvmJPiaKQYeLKcA7EAbyo2V",
+	"n5bHzuZQkNy98651Pmj3epetrcNUvuY+5M7uqo1JNOYZeJVuzOMlIFl5xTkZRx4jeUimzte3LcC1e8b0",
+	"jKIjnZBTHSWCXnGyXhXxIIiTxVdXJLDeq5PmtWIi0hIIskT6ElVfqSDGjqmls9VH8tyRfqMlj6LI541Y",
+	"omy9kq8AjNgOtrHnW95M+5jF0nZkYUtUhx0RLDXSUQK5zAatn45brZPWiQ1gR/ECGu8m6UPTwV2s0Nx2",
+	"+LspH03NBKznAY9IFaQeFtYsA46foIQfyiDQR+7gkEytOtIIQyMaMOHTkMykiKYgNMQ5w0xPQNiWIBKK",
+	"aFp4n2xcCialZ91+6TRyNapIT2gQyLvN9SylettNxl+n2QXxElVSytI543+gXznwfw0PhGbnAKxERTSM",
+	"lK0cNDbbk9/RLSQnsIUXq9F036CYl2PwEXHoEKZQNv4usTjpEVfVltK0beJ8kAsSQjv0gJZaHVZNkVSH",
+	"P7T65JmFjHr2G/e/DPeOyFTekdliNNWNeJRbheM2QaoNq4MX7DWheh9UFKsB9jZGqBUyaoJSdgZHeat8",
+	"BJNSZlKQvhp5JUXUHZ3Pmb9XJ+1IkaE+ZUPr+YNytOvINKG3bMNZ36cik9zuMsi6jexwFViDx33pxZT6",
+	"hAYho/4SzC0aBcoP2mYYsEmhy3t5nxjXahfshUUuYzXhvapSZS/KvDta7EV3hLk75kwoCip5F6sh1hzx",
+	"egMvOgIx5EPnLA1LbyLUf1W8SqL/qiQEr/B2cha1dbmt01Z3cNx5f3HWuoc76MZJXXbXk+SOqiMIJqUz",
+	"jQMmIgn8UZrZ3/Q5ZiHEnLNv42VaPIcyR1OLJ/WR/fzhfU3zY5S4m9oPsXpBTFugihZsw1G2NoRiwndK",
+	"OoNW15YeRJI/4nMOyux6+QZ92xJba708S7w63TtlF4Ei3+3GPOkaz8hSV8rS6a698r6K1vmhfR43uJFK",
+	"KdOYhadAcb4hCXEmsJZ+GPL4eMQDB9iecliJzyhNkIDMZcCN+XZ9ejUeEaEvS7DWqzRd2auX7Ng3pilr",
+	"9SqG5XuiUMNSdeGyl9b4t897l6en7eN267w/OL08P+mtVHpsScb+Wc595qCnILzqFP+xK4ptsAWramqV",
+	"2TVPQ8YIWF5ix+hrGU2tZ/RrMksFGZJqRK89cnYKJ/K4ixoK493lxs8dNjYJN8zdN+nJdROmwLEXozHY",
+	"OnIIMrQgHe7VSesTHUUgPKEmI+keDcnOnbA6H+z+LvLeFlXNcmibx+1CZL2TY6px4l4hl2vDE8sPix7/",
+	"hCuIot5K4vixc9ocnLR7zTdnxdLGysD13eUK223palpix8W0zh96LUX5a9JHYr9BFBeTgNUWiqW9ylXW",
+	"JLpjRY5SCOZmVwpSlNO2h2iv3+xfFl5acWRwfOZsBO12sN+kMCMILaber9V0ou25vpl6X6kFevQk6zsN",
+	"5N0nvq3xU0Zzuoimg0XIN0scAbPMr+wNVez5QWYxpCpFsDSF3H1zpDdxrdkcX+KMDziv9IJiQJWiEWRD",
+	"5LsczQ+tbvu0vb21GYIclNolLaJtWrSaSzEPpX6rAdMKQ3SB3z3bLtNdqHJOZfNqPFk2/gJTE4PuENJK",
+	"NvvtzvngtNk+a52Q6pizwCe//4//xGS3ENRhQIBeWVuk/d4uy2/GIF0IZciy8N69GjOL00wNDQimY6iT",
+	"JjFbsESlHldEzngUMV//CWRgIUZTKibMf01o8jWAiCoy1CdlSLi6EqOA0ZD5pDrErA9DMqJCyIhcM2Le",
+	"7dWJZuh/kERPXbMnjI6mxJ62pHvd39A+rtuI96FnDGQ3jM1RuonuJKGaVSvKJ5nOSpL3MKNBYiHTX2HS",
+	"Yo50b7yIFiHyTLiIsQwZ2X/VaIBL0X5KgbxRohPN/01kzTzMre5n/OwX97san9kkonOqmbLKhEfTxXV9",
+	"JGfPJJ3zmsaFCRPP4qG/uM3VDZ/X5BzPRw2iNjRdNqynk3YlY6Dpdcjz/Zcva/uEBvMprR0Q860RwZq9",
+	"43abBCyKWGicjpdkRBV7TVQkNRYs5nMW1vSjPY1m+CkiGRDd5D1EkDZ///s//qKl5NFUo5XeAF9GAVOK",
+	"/L//t4fRjSAcZ3jWXE28f7ItSGezyci+IZ/N9Lnb//3v/9hvNGJ4VzW08cs9T8smI836TJfzKRPoLkrn",
+	"UkWhnE+LsqJkufx/MpClEvX8C2KbQOx+yYrW0Ibnf1TakCs9+U+2bdkcUJk00vX9l4fGI/ZPBwevGuY/",
+	"pEpNrLAJjtKMDI+U3aWsouKg8U8GmC9FjI9i4ZtAjm6+iRJaj44C30oF9EKxsH6Ns3x47bPbe4nqWX+C",
+	"amfILHJHFTENSJWBFI3Ox6bkFCqM9eKOA6n+8JAdwSQfCbDY+UZwfRL7eACEsSWcwomUPqkCjJUFsmf0",
+	"ePbDI2SJrZEwUBIC6vQBHpry8uh6MDBs+TDZJpuY6JttlZMZaf1+hfFsH2nPkgHW7puTGxZtuAEdQdIf",
+	"QvGsVIUkchFNJBcTNMzkwf6QWcjukYHLGfGXElJZuE+Ftpc5XQaS+lpUywNV803pp1yKASbyGuZzEa1K",
+	"Z8IjF+5VGRLsZq8wssEdbjdIZXpYmbgkA7EzmNg/0wlLduWRT5qz/ducOPCZjq8k7CA+XVnyvxma2ovQ",
+	"M78XIr4aE6w1RD2PqWCa2DH4Y3XWKIjzwhtgQyPiTtMoMrXEHmvxH3GGvszEyg7B9kptyLj35qxz/G6b",
+	"qn15OD0QWO4VG5MYVB0AroXbI7iD6a24tPj8B2fK4nP3SJTHOddrCI7ldGM6M6M+I3QEseB0QrkAkvNB",
+	"i04g//6htdSnoIY24cPg8QGuAoG++V9r8ZhouQu4TsHALRMU12qvRHW9TnPtBJbKGTOdmSpCIG2W3NM7",
+	"q7dj4BWdACwStaYQ+bZ12x/GbJyuql6qqTflHfJeN7eUgzxcnpnijclKMeNioSDe3YkWx2CtTcPcy4bA",
+	"vJVx/oudQmG+fizb4yZn2djrxzrk5q2rmJjiPju22a2HyFXCCyBeFiaZSNJH5NHQcxyN4/tvjaiB8zjj",
+	"M475XjIHdMed9ikP1jbK5Jb6YuKbdmk4Z+Eg9lEv5D4DGk4gKgj8EmKfvh2zxUR8XWYeq17QbV1P+rmp",
+	"F6K30pRmLfT9vjVW5cL0VhCPCaY1DoONqGKk+u7jMZEheffxzR7hitD5PJS3+qpZiIgHGALqxRmvRlSQ",
+	"a4ZGQt100G39+bLdbZ3sQdgG3lc20k4RRZfOmXN8FR4s04qD7wBeBwaZDbb4lSBMOWZ35kx8Ew4sN3wZ",
+	"D2Y0RhK+fHgWLNV9CQeG3zhqR/yaUKPjqhfCs9gndVeS8fB4VI4U24hHPzbPzlr9wXG3dZ8i1kmpqEcQ",
+	"NlJ3iYNZyDijs+nfIDdAqf413ckxqi2/2anJz2LN4UmrWx/tEGW0uusPk1ERa1EG98AjC4F/kSoYTAQN",
+	"9jTVNipoyKfihCC+hmTNtg4pjq8puY2im1JFcDoqpuxU+Em2c5svdcUOl5xjulAFbOfQznp4pKdGomko",
+	"F5MpTM++Is2L9msytBknjArnKLfGzF3pXpO2KydxxQrcvZe78i782m5c3uNcliWKI9y/deSiVDRTa6nJ",
+	"2kO2ItMITkFtT4cfJENsWd2+xyHO7Hoq5U0zithsXiRNJi/y3KTPAn7LwqU+JPidtRhXh+isWTsxn9TM",
+	"CBi4udrL3vS1veRn51MSbG1rI/y6YAswzYxYHN+rFtfxx6RKSchsZ8CsCkwyYp9tGv0dT0itCLq8ozzC",
+	"v6Ys8CtxKzcQs4iswGI2qJZuthiIKdZMx5alScmnUTR3ZvyAuTgCGmmyMMBDsDpHIqQlNqiwa00buYhG",
+	"ssjNZxjDGOKUDz59IlSoOxa+JkNYPqiO9DuxNAlmzO1WDZnPQzYyFbCFjMhYmgCO12QY8RmTi2h4pC83",
+	"GwJq+oarhQsy/LH15m2n827Qb79vdS77w9dkOJJCYIXreGjowD7FPHnXIVjXISPBkPp+yJQaGNeVIeYO",
+	"uOyekZApGdwyn0SSUEHMh+gec4fYoCAoRc8eIkjdy81FvwQWIPfA2kAplZ6tvgfTsynE2ORQ5Xfkz3go",
+	"r5dkGH82LJbpQkOXB+zTiIVlxAmTz+6Td/yN1dzgNjxR5Fr6y+2dtLlzOJd40cVnMHWoYhJWSa05Q9kS",
+	"9EwfudQxKVhtnqzkD8t6Ur/d7WYQ9qR11v7Q6rZbD3PRpe+ef4Zc6BlamvcJFnjHPFGE+5jvBavEkjFj",
+	"/hNFhtzXx93cjtBPre0PyYiGIWfAPHNBfDbiMxqkQxP3DxrfedtGrLkT7i/nReEw8A40QYrEZ99W93Dv",
+	"xddk+HSo6aDwFVycxuNnOWcemRund83eo+NzKnwmwaWCIPw1MWRO0qrq1dXTzz/T2t8atVeDX/5Uvbqq",
+	"J7/2/rRXmKFqRj+1cR6mb/NrP4NwXmUh+K8LZl4bHzoDwa49x5uGOGaAbGLqhpZiDCH1KSaFRoNyJAvs",
+	"yLtf8lunAt8qV/OX8sMRQ2q5C4nptgyR+Tj482XrchujL/J1Bep7nI4+XvjJugTvGWJh+v1KtlkLRRnR",
+	"iO0WTytvWRjQ+cAkPUWIjOkiiCpH3788bDSy2PlW3pFAGjE+zo1sQpwwVELxCWRFjqQ07p8IvpeNw++N",
+	"e/MqeJYtswdj7IIovcs3veNu+wJia+6r/zKTcYjdjzya4uQed5/dMR+pAmV6r8+dajWxSuSGmfAd05Jg",
+	"IrF1NWrWBtPZkLhdGfiEqdrS1q3lJi4mA8WNeXLroTe31pnzMsDzMkjnxNx63A1VN3nscVxUdqxQHQbr",
+	"ERxLdEJp6XRdHnerHEVPeiPSGLESdquqfq6pBVwAHBtu/S2UxmtmU6o8xnZ1lwWrW/A9ghJ51XBlymRs",
+	"M3DbDD0tuS4UC/dsPb/wloVxdCyhVgZNMZf1TTau2H3vwnHdW7eK1VMvnXFKPQSEckp9mz9lJEXExUIu",
+	"VLAEvjgW8E2o/qB52m91C7i7Lchj6qRuRd3S1MVZyI6K3mwXq8/4hudzN0ZnZcm0JC2H3hNMhChDlQte",
+	"aZTq1uJ7Z1POGyWsslp8zWslg0XEiJb2q2oPdDVV/QOCnOah9BegVNkjjuBIQ0YuOr0+yGS5yR9+v12Z",
+	"RaTc7vI23qB7smi7FxEo4pS+Gk+W2C0z9BINDsMjKzNzMXlNhnNqdHHXS0JFjHWvyTAmQkc2O5MhM1Dm",
+	"gZgztDkxIRcwFMiOMaVyz6bCNNuY6sVPZCD0twiZWsxQFMqZUHARzkEuNsnmgYXR42sP8YwL9+n+mmP9",
+	"tU7r1gdrE/xx5IiNuY5ihM/ZwEoSVUAFIyOt4TdJUpNgicHpYNNQdyzEcPq375vHIANA8liuyN1UBozg",
+	"UqHq0WX/tPY9gZqf9XTli7upYqPBz83aX4wipvbLb4fPv/zXtdVFzfwLeJNiSKr7kqCHVFpmidEfXHOJ",
+	"eU2g8GRPL8RkN4AKEM2FRvB8dgOf3fIRq13LhfCJdQwjWM5htxojhEYECqESGZKQTbiKMDlxnbznSgGu",
+	"zWigGRLme2QhboS8E56pFOBjK/CXPyKHjX0yvDxvXvbfts777WMt/gOHBRsFFgOsbxHDQl+0INgZofcd",
+	"K5CO37FlTjh2cig3L9peLCODp8BwDKrc+OuaPkb4BanVwL36nNRqaiTnTBHqXWsmNIbIa3MmI0V6b5u1",
+	"gxcvsRCCxFQXBioE/P8AGGULh2NsB3HSPpOAK6iShvF/FgmGxOAUlNmuDh2YHJGfA+ZPWHhkcun+MtwD",
+	"JoQGgW0FmTz0QmFEMqQho0dPh2QSUs2yoF4Y30GibeBiaJ2c0dENrEcwvc7DxnMyPO1037RPTlrnQw/0",
+	"3r6FrN6DG7b0bOIMTEUIbKJufItu9uYGNN9QsYwrZoaMAsrchTyKmKiTzpyJ5kWbPK836s/1BajvX2Xm",
+	"iXDSF25HH4gD6FW3aJ+QYzR3EUQtBbnZlwAT3Yr5ZMr02MoZYd/knYceMXWAbusRJVF+gOT6UkQh1R3T",
+	"pYoTkyzBNDeiUASUmtT9AexQXILPwsEAQY8xGrE5dDvbq5NzGdm0cnrvR6FUqoZVsMh1KO8UC20filSP",
+	"O90eVkfUR2DKKNaRwwwJlZ9qbYvb+sgktG7O9e8vX+BMjSUSYhHREZaewNZo6SBMTLhgzESDw4ULB1Id",
+	"PXvmy5Gq4zGq0/k8H6qgcdv0c00FYNA8oJGmE/pEHhHuMxHxaEmqLlXxkNh4WEj64LTppWmaYkpLtGrP",
+	"uxKm9KRHpowG0bROWoDD1vgW22coUeniz0NNkFGDT52oiKEh0MMrUT0NmRhNNddntLD4tSJjGgTXdHTj",
+	"kZaYBFxNiRR2W/bqV+JKPH2KORWePkWMNnbdebJ9R2T4U605n9fOTMqc3//Hf5JhE7ChdkbFZKFnQapY",
+	"EBMPmPLI8Nch4ROh6Yx3JTTUpID7fj7XpBeNp3JMxuEz8DUXJu4DzKiLaKrhPYLTZwKW45Q9MP44NCRp",
+	"NJWKiSsRmJnoZbDRVCJeDo+liJhwJmpWbVUu6ulTEjKUjJjJ24D11ZlPrqWvt4ShacUDgYncwVmMD+hC",
+	"6KdH5tqhwo+3mtyFdG64Yxv8p6ek79Pha90AKj66CAX7dnDatCPrAcYBjepXGOqDT4a/mb33TPHyJIbl",
+	"y/C1PbK6O5NWE5u97fcvyOHBwZXIdHCUTyLlEQxtOSK/QRzNEfnZNPn97//7ly/pIetkmPzEREvXbCkN",
+	"JbHwNCeG+r4JNVeL+VyGEWR4oiGdMU1/qnMaTT3y64KFSzgrPgv3kKBdh4zeQJj5lUBmCVFWd6LRRGj8",
+	"M351JuxoiKuogzXM/mj7bDaXYADX9GZoD0IP+CFVf/rUnE1kkDD009LD3//+v8h/9DrnGsoLhnlZkAfS",
+	"hFVpBkQTY5/N9TKcxVwJ/SkuKFmv8gik24QU9aBK0H9ht4BDmCRXjzpbKMhThYkzkF3W15hc6CGvxELM",
+	"KTAxahGGcqLZg+rw6mrhf99oDAlTI6qvbi5GwcJn/p4XNz5u6EvseB9vCxmQ0ZTqSwOS0pxfniFSn7TO",
+	"ksboY2naX3P0VwFhjLDZNfN9DUiPyFsWhpoc6AG4kgGNmCLVyz8dNA6av//9H/BHy7sS+o+XL82Tl6/2",
+	"6qSfyWCqrz8gOeBXhVKGifCa0fBGE0Qnc+kR0ZzukFTplYjTF2P5Cg+dZjhEDQ0xvHSo9uqkE01ZeMcV",
+	"02eEDHNHYpgwDeEiYFdimMBpaLAPknJB2Fs1ecCEqX1qEAXtstfSX0KyMAblcBMcAnew6EoAIccqLYBr",
+	"+jmG0SF52/Ns4i/Lj8R8SBNRVA+Bk6bEX8wDQ0/1GHoAjacBu2UBTMiE4M2QEaKCvDzEt4r4jM09ZKca",
+	"ZPi+eXba6b5vnUDERKvXH9qaQJqtvZPmZFwJU0PkTi4CXx8IJvw4YSMNFQuBV8HKXDatdEhNbAcVZLJg",
+	"SjG/TpqCGFUhmWn0Cq+EWSqZU4WczsvD2jWPSEgFXgF6D1P7RYbGoghXFRkac+JwzyEc+rAZYqA5lqdP",
+	"UVtr+Rlkb5TlyeB66XR7g063/UP7vDdM2CrkT2MeGW8qwy5diRmLptJXJl820hUkDEiofRbyW7emvSMf",
+	"gOjAVUxVbVYU7NO7EvgzS2c8MtRMpwz536jRocdXY38518cCXAR+qhk9aa3tx6nsElXSlQDcU3uvybDL",
+	"onBZa44jFureYqoa1bpsHtAlRrbbQU64wqrGUgyR4YzJGxDYK+HLO6HvSE3BbFHPPS8zJZxl7lIHsLFP",
+	"cwn4MkwzlMMrER8dy7K6/OpRykqpyDVDS7WE0iA1OR7zkQUABhDBO0QKBfhywkYcOL2EO0jfeyB08QD8",
+	"V0J0ZEcMgkwq8f4+0YctMSvorv/t38h7J5m4ftQRzKZcN+yWQThbaxiLzetGXERSn25Np90UBuDOT9pw",
+	"9pg+sGY+ivvsSsARNXXOnfTenkPlAjm6iQMW43pBUBKM+opUjec/WumwCJhxd78SxtFRb6VDi8d0FJkv",
+	"49JVpjCt2gNSIaQjdkL81nJOFcYDACXUNEega3gUnyz9oQr4HGkFj/AwapKApw3qk+NmwMkCPva1IeUh",
+	"kBeglvN5oFkypFQqVbs7cenX7JSmv7//X/+Aewm/U7BHFOmQ7SiSR+SpvZyuhFxET21ppUwdDi/5jnDx",
+	"NFuKwyNPjSCNr0Yh8zmoD7D1lXg6lYH/FID0VLEoCthTt846dUM9sVqYR57aijYEZuZss1NN6kpE9IYp",
+	"g2xQSQeIFtYhMzWRnygzJYAD8g5J73ZBILHrXYsWoYA9jeSVyHbks2vbj2fXonfgaaqQ/BNFklfxtLEv",
+	"dLXlUAbxSthq1jFDYwpa79XJB8k1jQ7utOis8ewImf6QBYwqU/qgfiW6mPofD4OtB+aRVM8QPwvY5tZH",
+	"GNoiDM4ZU8mtpXHp9ZWg8eWIa7L13HTfoH8fmtMyhNoKgO5Ql07zilBcZ++1oQ+mSkGiAdJcoz3R5rxo",
+	"SSvLIZubCqm6SdZWdytDcGXOitWvSGFuImROEqTWVECRKh4/SIF4gBgBTJ0W+yyPEGM4qe4/1x8e7h1p",
+	"6Ri7uZvKK2E9jPUzDRaNOHEU0LWmeamOPCNEWzCUlqGAKmhXYuimko996OJc9XjriEUQ7NXJpb4L9Kzg",
+	"oU3kkAQ2YZ7ZK+GKtqR62NjfA+YeiyQabQ6KjJDo3+ITUI0luFvHhM3GQGlOOOCTaQT3BWpI/0uthgha",
+	"w4viKBlBX293Bhcp+EPrq42PmHqGarknikRMReo1OGbh3k3pnNVJrYY61yvxmfwb+Yz07HOCBhrizk8u",
+	"yGd7DshnRNbPFos/A3LqThw64/6E1s4x/oy5Gz+jHPv5Snyu1Wpb/09PfV9P0haJnVIVq38/x//V9Dv5",
+	"9bZzdjJo/XTR7rZOyGdy2HgF45MD05GhozIsCuvSh8MgQdIv/uv+f/aXjbs86/TSgz43g8IwunOLbKt7",
+	"x/82j487l+d9m+8G+n2O/R6mF8NtyN5G/ZrZnnY7f2mdu7N9kZqtBjYVNqOJm1/J7XDVxLutXr/bPu6n",
+	"5/7SHeWJIu8+HpPqu49vUDlKbKS53RKID9eEw8aIrx3eDRB3B/4uBzRQAuEtY68jFGdcrWrZptv/Hl92",
+	"u63z44+D9+3e+2b/+K0L0u/NmA4L4Iyf4h/yPeN/e833rQHumdvzK9MzVrmATNs2DD5fnpBUh2etkx9a",
+	"3UFcpw7qIA73SofN1El0Rt5vpIdGoVEzF6l9jRlDOy8eEoiF12fPBMOb2eV3dKN57OdAkEjEoCzHArLK",
+	"0Cl+HcS+jpZNMTU0sQNIAVtUz3QvA5tkjt3Wh1a31zwzE+wNuq33zfZ5+/yH1Ewt8YnzYMS5UMx8HFYf",
+	"MqXLOytZOwssBlPyV75aUWoSz7O4aBOqh2zE+C2DICPIirsAgZ8WXI32jSE3TjAwzv1zCT51W8ftC5jX",
+	"eac/OO1cnqe38jA3N01+hHSq0rhMY+k4Kw/jviZwNAG9JjcWSVO4DFxbXlVRRFTLrwX8/zfNs+b5cWvQ",
+	"+dDqnp51fkzmcyWSrHWax0RyB/odzV/fTaViQBwz9M8zPti4a1AcHTm0F8D1vCS+lr6MFARsSFoikWEi",
+	"g1h1atdi+tOnKGfJ0GgJTV6r66Wr2KgOLzq9PnlG5/zZ7f4zK5I/c3ljqLL7zFTpHO4dgaS6NGYGqIL8",
+	"Ny26AIqplKJPryIpiIwpParUYTYQHvYTD3WeE37rxJWDeGOiVrCLPY9cL2w5My0MlkndKYT2sMGVMAsp",
+	"ozAZsmLUfZiYRBPGlDBv2Lq/sVBLTXalKHfEaltjxM2LRubekIsIJKM7GQa+JrfcZ0fI5e0fEF8iMBws",
+	"4JHVnadh+/QpIhDZb+xlVH+Y1GSEQnzEWRjzv27KGACbgJHwgoYbfWidBIZ7JtMLqQ7t5T5EThoTpev5",
+	"zVNXsETgGuHJZvY4SvTDiqAmPSUHkiqCEJN+groWrvb4HgoNOMFgjeKWfmg4yisBPCbikXMraFQyu/H0",
+	"KVxgT5/aIsFc2XLpptQ7VREU7paLEJB6IVBXcyXQiQZekCos747iJZmhbpHGwNENfBqbeA+eW6M2j+LJ",
+	"mEv06dMrkcwnX6ddd3/ZP66TEzQ4KkwkRP9qEwnFhTPsDuiZizGfLEJ9V+neoymxHETvonV+0j7/ATmI",
+	"3hDr8ephu63myfvW3lHiH7LfII1Gg1DiUyw5+MI+gJl5VyJm9/Yb2W/34bfzeR3yfKI8aE2wQ0Bik5cT",
+	"tJhx1fihdyWGcQ13IxO6FfWHrokPi4QbimZyKCMNw2MyBNcVgO/MWo4iDjroilcJ+IgZZyRj6r4I5Tzk",
+	"LKIQ65m2cafN2xGPnIpGpHnRxnxCyhSoqjfqDYhfnjNB57xyVAGfBXS8moLvjp23llifHYzpM+OrB85R",
+	"sqhyi6kEpE8XGMTBm8apfYUpDI3C3uTZt/5jIPmbERSYQEE9qIV6gM+VMMFCtshkUlGrTs6lNbUjozOZ",
+	"6FO4iNBNwVQ6gjtyiJWHNMNgCoMNX5O7UIrJlYApgsdI+xysP4OD0+bguHPSMqZmlGEmDJQ6hNVmlAd1",
+	"0tWSPOznEXnxbMYFEB4gzX8i7Qtoqmn9PDA4qFlpS+uMgdaoI+UYyeOyZqzJmo4hMsQ3ZduHfHEAKKi/",
+	"BHtmzYmlnn/JJ89+as7ncSGFtV+jod9q2sGv30gxb6S/tC4ZNuZhjlYmLsWzv5oUs7HLnPWiq+wfPD98",
+	"8RKcxcGMu9a/PFtO70vaZ83EUVpXCsDeg0Zjp7nlKuDFhcqsa6n1u6toJLX+q/UtV5MrzgdLSh+nXP+H",
+	"jf2yzuO1P7tMqZh8bPd8fbs25sg8QEhjs1frmx1LMQ44OqceHhysb5AkL8Xyrthwg5H0OYM8fdjmxSaL",
+	"6qFm61LEQhL6/phQxXXNMb2q69sI58v1avz5F30i1GI200Q5PpmaglW8SkQn+khW+neyNoaMnK5vi97m",
+	"X3TvOVKLSLcRpc0R1hEF5gEdKJ+omFWpjqCQ956NugRmCZsDj2qcKkVcYtSqMdAT0xUqLSdoSCupFlNN",
+	"kDsO9xtg5Na8OrdunUYQS5e6Q/5tJGfAnaMeA0vgMTEKl/NITx757yuhb9hrqphn5pDcGdaCsHERxvT1",
+	"cSXc+8Pxj7RKwkx9Pr2+oS012e2cnb3XEqlRFg5fx1paQ0euhHMNNc80e/MxexWRVTdRytx4hGpzc9/a",
+	"vcyXRLRAqpNuCg7oYKSZwkkoF3MFNhHFP7kuIGDQGdLrkc/Gkyn/681MzH8NVbS4vfu0/BuQ8u++fzUk",
+	"1f2DBrlGqSh21XBK66DDyZWQYew5AkpYLHD0OjYA8BC9xWMjhVXbC3ZnEQ5u0xGq7WfO5XwldrmdyYaX",
+	"85XY7HbGWqX/upwf6XJOKrrGdzP6taevZvOynq+IevRzBdG5Bvgc1GZCzn8Na4jTlV+2W3u2Mm3JTR5P",
+	"55/hIt9vrG/wgxTsX7c+3vqIA/e89JO47ElR1E17bHHoyGiB7E1naLymrE7p1jppj2P+8Sj+uOBy0JQt",
+	"xzmQqolC8FCOAws0lqEF/HpNpizwyctGg4DRA7gLo9oyyofklo41TzAeOtgovMtpZC/fo2KOQ9GZYTuA",
+	"thsLm3cllARnaRkwYVrEumfqu/xDbJQD1zq0C0sDTHCCGckZU7ETx5UwUCSX3XasLVFu3WEt4ydFioep",
+	"1XFFDhokpMKXM4xnItXnB+QaqvteieRm3Xtt8mm1dZuhGfTo2bNIRvNnKLkfoTkXSvSi7fX/h8P8N3zx",
+	"ptlr/X/svd1y20i2JvoqOYwzYdIN0iT1UzYVHXvTEuVSW5bUJFVV7o09RJJIimiBCRYStMzq6YiOuTgx",
+	"13ufiHN7ruZq3mLepJ7kRK61MpHgj0TJssrucl90WSSRyJ+V6399a6dJUdl5vd7cx3a9f8THA49FNVHz",
+	"Zff4kO03d16aBHHVgnKQhsf2WQjg4x7bqTNVY4dWL3DyLbW5LmZMRDZ7Yp3ceyMyp7H0byH6HipjCrXS",
+	"UPpmr7ZrhWllM03ieIoOtnFS8kqQ7bgio2yPbGqJDZ0m/pXeVhsl0zWWpdv1er9ez1tU532pixIuUo59",
+	"uNSHurSenJanYagJ6ajXOex2+uv+vYa28o7RrdJdjwM3dVp+F7c3b0X9CJuJqoC7l3Iex1ttpqMxFPYS",
+	"BzCL1X+BjL+HjrDUlWaDioAC4JM0hM8p5PIpsrLmikt3gUW5uKl8ghhEHXuz7XuRJh/I3IMqAiFVhA1S",
+	"KLik50Z1YmukGpkZ0MdTVBhne9VpJOeZ8KXmcdX5jBzxNXZkzFygHcZxiBpD1rPRzbnidfTlZrfjrbbe",
+	"b+JbxMYl36yXz2S9OE3viwzIoP3XnDb15v33WMxKO/41zOYH+6pvXsWvwr7oEWfCG/yJdobLBm5xMVL1",
+	"q2VzZYfPVVbdjshVbG8h4EbAN6kbslMX6UvkxVRXx+IIotkzrtRNkoY4lKnuM+PFEEPdAXOD2kmJj5mQ",
+	"WMsUKYYll1mCtszJhQc5mdX2lQGNxCkYswJecgDeqWmkpjwbTVgoYpFBpPaA7Tn8WdE3GO/+8S6+fbC2",
+	"sByHCJ0lgevw8Pv26Wnn7E3H+gxXXHxjtprW7uQJg4GEVWEwKbOtWm0Hkwk6pegd99AqAyNLbXw9aztz",
+	"xJQRJ09AJgDkJ1KTxZekzmcTrnxpdFNacHm3Ua/UGPalMpSKQmmUTKcJOJsxQVk/aaVRy1BeFk3JAImU",
+	"L61ZwjM2TVSGhf9WLnIo7SDx6xVknsdIwntGUUGZSXSnBakSGeaFUK4zbKgpJF856MoBpOO6Ic6bJL2m",
+	"KhCoN8k9s74ME6E8qso3k2/Uic7QvmS4PQrWY3Zd/1vFEZjsjT2G6ooqtKnx5ThObiB3yh5dGV2meDGt",
+	"yx7XGGUVirnuNl+xoNvudzD2buvcCvU9kMwtKZsyja4mGVWeYua2IHeryY5BY3sGgNSQQ1A2KYRmSVDb",
+	"FckrXw7n4ZXIPBaYDM83l51ej1IJ2Yvlz388OTs6/zGoFHWjZt0qR6M4EjLzpcGkLnPJTi4+7FqQaiiX",
+	"1x/tsxf7u5XNKhD0bmt+XVpQoaFcaWfcGDX5S1HdG34XVnfFfrP6iu81qvXRy7A5/m64z3cbpgPc/XWn",
+	"NR3uPqP2dHr+5uRs0Ls8POz0eqUcUwXhQrC9JSxi77/PYh7JQSY+ZvRx3kTD+NhyKCL4BUHVl14bRA/b",
+	"g7PR3HHBVkqwXEb62Xge3yfwq99E27VZN1v7gofqWtv4cQ8NzXRQVv1+dK6CioXUTNxSy6EySJzmQ01Z",
+	"1DY2u3NPAQ7EhFShXADEaQFAgvqwl5FxUzN2CZ0zSe3aqVcht8kgvyUp6j/fwcdRGAvUQRYVT0sDoTL9",
+	"PqrWKQcxV9lgrgBJL/AYwV4WRSsniaNZ5am44qOFmZctP2cBThvrZKAWE1MOaywgxSVw6uGMSY4PkfcU",
+	"KZ5EZXDU+eHkEFDgA/DaQmURhGhRlnCtm3Aj0kACi3AtM9cbfUSH8RW5JB3Wl++F5Xv/pr+cywxI9/Wf",
+	"ivClrVKz3tyv1hvV+qt+47tW/WVr77taHf73F9s8JzO+Mnt0pRb9uzqfR2G10dwp2W8pAy26mGhxHwrW",
+	"Dnn+rQF0TPQWRzOYwU6tXms0dmrfQb+BnMzumJ7etZzdnr/dnr/SId/GXNvuHftyPW2aZIv8QDlcyBDz",
+	"Ks+5w6TrQV444zKLqkLOp1bPJnOFgX/VI4XUmmNYWyurpg+xqQKNY4J48yVARhn1+LDbOeqc9U/ap71g",
+	"yUoBRAIbUdGfjBKV1diP+leup90420DjBzMyZGVNefipVvQcltMqwooT+BMxTJMJC69zsskrB5SQ4Lig",
+	"GXf0Zxgim6dSv1sm+GpSPKsxyi+YCWwb+wOpnkbR9GUZXHYV45hb+p6Vd+r4vYPbU3aTZCt5tm+OUOVL",
+	"ezCRMsXLHqjm9hhBGVcsSxJW3kq/r9RY25dL8wMIv9t0Z4xf0VMnF7b6KBldC2cb5hKKYLJ0DhUwszT5",
+	"aLBtzGpFCEbvxRoLgRkDodCVkwZvEbaltaLM3mAhZW6Z+DKSjK+zosprDQ9vk93hkaVq2lGNUeDyzJhA",
+	"tpoTrCR7Vvos9FcO1sWWllcZ4TTBropDLcCNY5dy2aH+DOysiotktpZMEMdKy9+FL6HDBtEKwoQ4qC5Q",
+	"pkc9+HKbDtLymfgYITiAPSyRwbWDLF3gcWY7ciOwxtpWyI9TIVSOTKeJlja0xaLMhreVHtZgGPkSqkYg",
+	"HQnDxEQEQlEGEDa7sRlQZv2weKDmeRhlVUrvcm8UxZvT4uXXrwPcAW53PEsoFoAV1s4BZCkfQeU/KpAw",
+	"y6JahItSguxoo/n50l5Xs8vLrq+yG2tGF1jF9Xix9Q4vX7oeLyA8sNJq7MLekglXEwOHp6krZTy9SmQz",
+	"Ch2MIioWruKP1+pYIHi+pmhBQXd6bA3IxCl5yJfClIYoURrX5dXFvyp1U0/D/7K9nvNZLe5iX/r7xGrf",
+	"Hbdtiaxjnz/MJeHGb3eg+8eYD4rLhCCt2fcsQejNXHN0bLVCyZEZpIYAu+g2WF5lntu6bqWfyxVRXCNl",
+	"BXy6f+Lv96WsLZ0TrIwakWacetPsSW+vV5PL4jAVIJd4rH6n3gfc2LLRJA2bcJ0PYCqs1fmTebZZ6e+C",
+	"FqwKxWAk77T4hUg+NDgvBL8NHpoxP5jK+MJU1kSytk4CYOe+r9HAPj1/c37Zd2504T6ZZPDtOfQ7enz9",
+	"DXLH+yKtTzhKVjbUQul5W9NiFWlmO5JEUrSajKMwaWWKFJiCTgpGKCVz2DibybLPc/edlP0KRnB2GXmV",
+	"8npxgyFa8EcBjNtQsIynVxjAikyFrHReUNl0CdA+/4q0odvUn/vIDrv2pwkHPNWVxTW5ZYWfljax+wlO",
+	"wJx0C0tuz2Y8FVHMIpmlyfwDZLaWLEng0dYbf/p+5y97f37148ufvnu//8Nef7e3023+uXGx/TYZdrKy",
+	"SWdJ8WqiicMz4+P9JLn+BNyOMzUTI60m0oy3dbhphocB9c0M7/UGNNwaM6yQGl2uVFqJjwZ02zKpRAqP",
+	"xeCHJ8vVdcQTCzMl/zWsRa6RLyxgBNSHGc2ITm3a9qbGrJ0rLNEu0+iGuZqgQ0ScdUGGIbrZsiQhOIQk",
+	"M36rygZjMZln57hnX7XCcN7/vtPtrbEEaE9KrWZBOS+qVPFD+JS7ebdp6re+6gvWOgg51Zn9VhfRKMwv",
+	"xkl6lWQPuYptRPpDl7ZizXqdBRftXu/H8+7RoNvpdfqDXuesHxQdkaixl2XiS8elXjmwwL5LXnNwnSmP",
+	"cbZfhcR7TBvB9J1G3bolI0UeNNA/JAb1cog+xEKnlxi0V4BCR/4gYiWc4GLFo5I5cNrJRcFXXvOhh0wk",
+	"2X6dWdgR+wuYn4MyrABJr+jXN61e8pwM1WI74Pxr1H1pFmWd5R5r1uEvAKRwfOMnF+s4xjEcqvFafUWa",
+	"1SZH0PbyVg/wBOrUGkIvKBgnY8chTERMMj5SxhHrmXriCVdsKIQEWnkcJexMzLOUm4hT7cndBI9o63cN",
+	"fmPuosakLOq8Y7jdReHb25ge/uABPO9MiBCVActsMLFThgRNbjURfabQ4cJmvfuymPoWSRZkN8mYQ5ll",
+	"UGM98hOltys5EPqh820tIZXSz2B8LFjPszKhDWSsmSt8XTYOds2eyPLzEAzH82UkbTsXAk7nMk/TtLBP",
+	"q+hkTljHiAbL9nbrO74MzvsXA4p9Bt6mgCfhe3sUsLI/uEnSa0xpkOLGjdn40vXNW688ZGQkkrYJ+ws4",
+	"QR+TrxgnoJPxrEINYQyPhk4wvlxFSaW7TaEUGS9YGI3HIsVgAi4coKvxUE1R9jQvkCcYlUIi4yZogIrB",
+	"Fqf69TynkKWCjyZCLWfB2q0h5GsOvRYKzTPKu82mZ/GcIcXFy0HUc9jURIrKgS9Nhm+GffEtgdiN3LTG",
+	"Yq6mUak5CNMDC1bj/CKPwNF6LQ3AiiH5WMt55AhO/yKg3oq9SQAZtnyVPJu2nM/bhJS4Fty57xtzsgtx",
+	"MJTZvjRFJiSz2YrIXolv19ibYoi2pZ+jjqUUzYPnfSlsKPAxArDFvNeloDWEMAmkCzKTM4e95fijhIt3",
+	"WwasLwuB2HUNoOhQ16ksXc2Sv0KNpZgLumUo62znJo9m/RfnuwEE+NMpN1K8+MOtFYPCbv4G6tAaL9NF",
+	"Hl7m8upeCEC3qDlrR90q+/M4SYdRGAr5datGWg8qRO+tPC1oKPdRk1BGiLRKtLxJTTqEDDpFhS5zJVTF",
+	"AfPE4gJo6iVDaNOVg8tM+VU0YnEkr409mPO3So21pS+Xk6dIogIYTOdd++TUgsFc9qAIo+fkQ7LgXfvN",
+	"yeHg9OTsLRmhhZzImi/72MIN8hyCvx13z8/6nbOjwWX39O92A14okVXNxv4LCA8qI9/fdRBf3GpyWM4f",
+	"V4rQAxJz4zTR5oAMAd5WsWGiDyth7otYOZkJaVDgYY6jRKr5NIfW1HuEtQr6WwPu4su5hESZRAqtb7g5",
+	"qSj/wF7dOsPpAk+yilkXkC9phGKa263QNo3yM7Seq497PYPHTQUL7Ss0Sa+G+jYtLFOXIvvyzNIlsi+6",
+	"+TWtPJ6BWRzuy65SfFSOi2TMyjkTq7AqtVSI5LXDabuOsn0Lny2wmW0KDKGVSs5CKbZX4EkHhQ6mE/ER",
+	"+l2ZNpfU5xrgolTFl1lyhRpgLjzQ66RMOZyZnof+OTuNnD/b6kXKRPV8ybNkirlz0JPKWo+aSRkHWwH+",
+	"FdbjISg0LA3S59C5STOKoA7Ply6HN8ZknqhFRo/Hkhm1WSM//zAiqOkCE1viYdocyU8Eax4LhpMLHAZy",
+	"Lq/eW8f6eq4uhmf+Th/fKZLLPwMnvDVTa7N+u/pLkww0lFe/TKPFhzD+q4yuJzd8cT2aLuY3s5v4w883",
+	"qYqy0UyNfo7DX5RMb7L5X28+xB//eh3/PJvd/DwUN/fgceYoek+jMq/Jevppw/9uzX4yVfLnbztng5Ne",
+	"73KpRr5P+eBqjjXyWyVG3aMy6wRGvr16gJgDsYyQ/cFmqeOsvmjsrCeRGnnK81aCI4do31goZRI0Cj1V",
+	"9LHnaNyAAj/lC5RaiMEukxuP4qYYConSwtO+pHugWDm4XowCqm51+5CjkyC4XgyD5U4iAB4C4gWkEIAV",
+	"RnFsfEW+tNDa2KlMMDUfTqMsM3iGZkbLnVAU1F/rOZM/M+PQ3tRpdepLrqCb5YC+DBDFOu+moqcDAJcm",
+	"MKylJ/a6bNF/DfZj6sDkQ2u28ZiVM4GxZs5Gc5UlU2i4tHBDAJEyfRPlB6Gy6CrvyhZlSsRjveS5jPnN",
+	"eB5Xar7skR1Fp2Mdz4Yb4ZoDA/geUNnJmh06AIAvknrghKaeBbhhYbIBm+owp7WvM+p8eP7u4vQEWz+8",
+	"LeadAk8lXmgoWPNULgf6TthsUr3JuGLq1AUFWQhwZKzJARKI/ZhCBgqZwHWkhytdL0aaOyO16ztu3jqA",
+	"WXkl0zF7YJ7Xm54myXiQjAfkrQMIqXgcidK/L4slr2QlhEPoAI1C18jO/O/OwwO9QDs991pBxPmhpWU5",
+	"6Zx/EOmHSNzcJieAY+W9JxJ65IsNveerI3wnh3U7l2YD435B5FdF8vtbaTZfw8XbK4wVWuwTEA0bLtjb",
+	"94feml5N+NVrjEtAawjNY9A9Bt50XyIqoUyQheTBR0MpVCV0w9OQPC7Gtdx/f9EZYCusYIOmm28Aif++",
+	"XubXo+UuMQezvdvTvrPsJ7D4CydzeXHU7heqCTat5vOyumGR1elN4nJhOJ350zWpSl5pKKQYR6OIxwOo",
+	"6hmEYhRzowQ9Or8b3sXv2m57FSr0rn0uFlh4GYCqZOuZYuUTkym3ctOYtz6Kw+azcuJJAnA7ObNM0hWO",
+	"eD/u7ND0Jk/MO9uBnjqqB5ryqbnJOIpFUGPBijwPPBYsC3R6BoV6oJVg00pZH//b94eEBB6suzP08G33",
+	"JsiHeu1LYPdOV1fS9E2DM4cEn6kWMv7Ddg9zaNsXF6cnh+3Xp52AwGmhHzX1XjfQPO+i16y829hhwdH5",
+	"4SUgu/fPzwen7e6bTnCgpVUSLtiYp2yIORaYKT6Cvk9jJngaR8YNtdvY8WVw0X5/et4+cobB+mDT3f/i",
+	"6Nhjf7rovNEnf3H2hj1/PlwwYqOmIbmeqi8lZl5RYgdskgjxxmnVHrtihZ7jXkM0WmSHWNkomfgoRvMM",
+	"wJCwuvf7/rtTXwLAgn5DyILaLBwH6Knac3bi8qx3eXFx3u13joBdw4ZcHB3jWkY8TbG6U8iwmoyrOGlo",
+	"1p+aBIxoql8Dvw8FeKGAckUm4gWE853XGa8YHvZNZFGFsXU+NPmmpjJzSeGzvDEzuQ499u7kXYc2SYZM",
+	"Rb+IA5a32AUioLJOCk5oKp5EMjQxivksTniIPRP0PWE8hHgQddfR1olmbCJVTAkTqaAva6xNDchBZzGw",
+	"ywoIr2DR6cMIIjlOBiT59WflIg13jk76RMG+9OUhnynK9kB0S3sFCBd5rA1U03tHb3w5tN2bCnXnLV86",
+	"+FQ097ylE6x6Zi5cOT+iHzrd3sn5WW9w0ekO3p6cHQUHMA9ocAY1GK98uebnphNjUMnDPHt4+5KxzVlS",
+	"9p1UF69tvsL2+tKZzOv3/Q7ORG8YECecLmY7Q08+0z08Ug536PXPu23AQ3MmpY/Z8IVm3dCAm+WAjlOT",
+	"0+hZiqIkBGdilxeaA+DUvj+/7AYHbLepN+auGNY6OADLtrRNXDHlLLNCa3PrjHB/T1cFVnbFI+n0dtdb",
+	"jDmm10BPDvocLlzZdsawg9C+yvjc3dtE22TvE11VY9qnyc06pfsSnspF25FjQH4pSvfUiMwX4ySdVo16",
+	"6uizep9LrVJ5GEmeLjRfrJSsSrlqHD9ADzP7gvu1nVLeeFjtSZF0i/W92+PORGGptdO4ZRO0lj21tdTu",
+	"3GbhWOvCE97c2y+1Sq/GL/fD+svGy5e7o+/C/b1XvDkWnNdHe3s8rDf2+M5wvDtuDJvD+vBlszkKG3vh",
+	"/qixN6yP63Vef6nHin4RAxCIpVbj5c5us5iqbzbXNDJ9mKpsRrlNVbZvwhv5m+nDjS2STMxc+0lyytMr",
+	"Ahnb2/7BS6nmM/RifmX+79sV90sSCK6J45D1PfR1bcltcqL0LNwE6c9M30ITuXv7/jVJ5GWLAaE2Wrnm",
+	"RJJ4rTbcguKiGJQ/rxgnlPPpUKQkhtKFfnExAfOkd+7Lncb+frXBeDyb8Cp1929oxb1RZ7lyj1AXipWh",
+	"/77HeDiPMzaM0myiVyU8GmBHK7oY9IyyhUePTaIZa/z6j/9s1Ovsvx5Y4ePAatbZf6XWpYF9ZJAlGY8D",
+	"pjWFFTtDAQqOq56xe2lnB/n2UpOnVUVtrY+JfxBvF8MjdCZ8LW6lld3DK6KPb6CPr9QqNV69qlcbzWqj",
+	"XvJKkI1rMDQQOQNAweiT0+SDiDl45p3TLrVKrztnesfsCc5EOoIZ7tf1/JeAPIByzZjU+/JITBPWa3dP",
+	"wUGSU+sAqbnUKnVfvzg8779o7rLXDBIft2f1dHBP4Bh7+/714Kjdbw967R8KAvhzebeezJ3lit1D4mv6",
+	"blFYnSn+UPF7yJW4VfRq7gnDH+R3nYNJoDIuQ/XNOeWCkPMPJGQc4XNf4TbaQrhZ51dRuh2SdFsOJNxL",
+	"utVYW4LgCnKOFHgssMxI/5GzMf2Xw5ACDDkGxHYC7AYEAVYFTbllXm8wSxOwtcqB2YipCCoHxmLl8Vx4",
+	"0BkakKfgYc+X4AsxVpUZ45kivGwUllpCZxlUk6gZH2npSV30qPt1orI0mU3crMlGvX7gTvykd86Kgvpg",
+	"aaUrv9ip2Mg1HZH1WjVeQj0QIkhRo++Qwz4rjv3k3U01ghlkPpwJ7oettIBNxGTSvHLDl/bttLVaLBu+",
+	"Q1AO9isMQlNfd5NNvVm++/I+Ap7dW76PvjL5biK0+iGUxIdJlshkDo2ppWhAqg9L54KFQrELHk8jqudO",
+	"VMbjAYmteuP1hZapmjlt1g6WxPinKAv3EN2jJxPdh59JdC/F4J8w5l4ohTAM+ZvU/mKl9mFRqt5PbP9N",
+	"E9zfXyAZ3BJHSqx5CpGYhAWWcgJWxkayd3NZxE6UhAIAOUnZnDy0ppCw12/3O4N+t33WO+mfnJ9pIdLR",
+	"ghVrs+JIUffZgK5HYGWVHpQAsFuuoXZyBvk1nX4nqLFzakaLKyEVxI0orWR1gXP+Fq0DzgD8tFVboZik",
+	"jEMWQ0Fg6hEVlXWsShN4X/GyPLFY8f5WivRxz3g2ARYMTBl40hqOst3l50q81QP8/fGSpcCXf/n63Um/",
+	"/zmZ7m1c1BLHCg+9HQLbZa7vk3mKTvvVxBagIAw3fRZOq7/P3/aNrbpsFXaFcWQQ+TlswVgngsd6yA35",
+	"roeaOyh2kajsKhW9P5+C0t0VYaToPTyuATwJFOiDlozlZB7bq+8wyaem2AoAsyc8o6rcVcCy73EqX1s6",
+	"JOyQkUNXqR6mlFwD9wkj+uPvNqP8+077tP89pkzm94ogHTVLxgNZQOM1c3VxhO0uFO7ibRcJRBMLxUzI",
+	"UMjRwtT/1RwEysdcvz5vZwd6nS6Ah12etX9on5xqmbR2LzIxnSUpT6N4weY51mVhY8zQj7U1bXdbbJci",
+	"B+bjEdPWLbmbK0ofFK5nJDORSh67ChDlkm26sfpbrWxgo1y9UZ7F6kYUgmuxwBqcq0hySEkEGz+Q4mM2",
+	"GM1TlaQBG/LRtVZkA/rAl2UtiYx+oE0gaHxRIf0EZsV4js9hcsUBn0WPlCY3mBJQULt8GQN+i35OsZtJ",
+	"gto0uVtSJ+Bu0sdJBkTyqsZ6o2QmMIMHd6eVCh4Gm1pvFKWN+o10lZ/nIl3kyopNc324ukJNjv++6RVQ",
+	"iFVyR7SE3Kx7pSn/GE3n01KrAejGkaS/vJJBkpaZuBLp5hcgkRTeMOUfT4W80sJlp6k3OtOkXGqV/tu/",
+	"1auv/v0P/1fJDq+yVOsvf/8cyela9VruVrI5R31VH4vCUuu7JYXrU3Uqr0Qpj1v91BYRfbfSjsQrOXfW",
+	"GsMP0bxux2+T1OQmGeM9//y9Oh8HQeBTlS7Dft+KhYlGOGymtKSGdUHpYj/PxVywsnnWhao9oc+cyOyW",
+	"/P7F36Lw73eUJSmRp5jlarmmetMowjBTVkYgH6aiKylCdtk9JdQ3CxXgYfd5m6pWyFLDOKp+z1jLBGhk",
+	"EoGnZRKpLEkXmzkzu8RKVcqYBCRca6YSDu5dJTO/jZ15xxPF6Z2Epc/Fzbaut3Ezwx3r8t725j9TXo1X",
+	"mqdxqVWaZNlMtV7oe1cbQ2y2xmezF9q2Ve7la3z34noxerGyjCpvDJu1WTj+FxVd/ZEPR3DcRP0kZLIE",
+	"GXep8R0Um+q/admaqZe80jhNpoMNfs5kBHluW2168eyyZLBGQun5rRNmxVqpT/K262+bZhZfgOv908V0",
+	"Lnvpj+VS4Ueo4tLs4khkAGJxRx0XV+KpRS8iRG/rKjlLsuNkLn8T4YspTxCV/Qyy94VhlJtdzgFc3gH6",
+	"XgJWzmXwr//3f2BKK31p+t2aCtPAY0Eq/ipGGbqhLVS2HCfYdSl/FgYzlansvzN8Dv5Z9F4bLzQVJEyT",
+	"D07e80bfdSt31uRSnVLyxxbgQhvoKEtUTU9Xs58AIpe2hDZLaGoM/ESId+cGZQgATmETCAfvQVI9ckzS",
+	"95kyfYnAfLxJI+h+bVAlpmadzoQjxa7FLMsxN67F4pmiNDIM4+opYwQdoP+jqYHYcxszbWjXdlBAp7Bg",
+	"UHpAPBiP1o5hYvc412lGsKK1as8R7PHXqfk8uEaQrhPuoCPdgAcaSZzrsvoEEOLkPn5nYLp4o58g6gp6",
+	"250VhBsMUSukGvV+/VWrXm/V60sa10YL1XCHRzFQ17/fNVAL6VOaFX9KbR94NpDB3yoZ82sfGtDLR4/D",
+	"PqHc/BqjE5tlNfC2DZbyo4trcCKiuAbw3FtkNepvAUjTgJB2A1aGTvkqgsKjAkbw3T08PWy3p1k+4umt",
+	"bUJKaUv6sTHg9zqSb8yj2JTadA5PLk46Z/2iXXxcCEezraLR95M4r/VWXKJ58qWKGT29TxUzVqjY6mB+",
+	"LRIAOZmrGfDM2n0wQfVoTyBILnud7uA1ogSs9nhA4CNVajUdEUDEfQun1vtp0KbvsWj9GHqeb2PPK4N/",
+	"Y8JfBhOGm24iNp+FBwNq+S08mOBMtfVj2LG2fiw3Bt6M0OcBK2cinUZ6hjXWpZo+rGV2QTQgA/LdRf99",
+	"YKA4NLe84XEsMkRchvbRv4g0YUMeY/l/6kCrTpI4xDpufAiLFwmJnSwOX0LUE6wRmVhmDmk4Ko5mLJIQ",
+	"FsvxySke50iLTdLF8yV+QXOOFIG/e2ttDoKVihM1x7LWIp52O8ca2UY46QUCbtEWMsqX64UUO4wTRXhN",
+	"iFrvYKzcIal8eR9RpV8EsqBtsQh+FxLrkE7bWvpsSPlhhI/1JQouc0EPT897t4quhiO6kIBukVxGeOMP",
+	"H112rRn+m/T6MqQXXH4XBO6zSLAiiM0mQdYG0AW5Bh6ulTNOLRxkwuJEXmFnEAMOiF0pzP3odnr97skh",
+	"VN0n0peWC1egnxmIGOz3nVyxSHpQa4+Qq1gcXGM9zcJ5XADyM30kcYoHgJ0AKBVxNM7QdUXNz7F0gfxj",
+	"KuMLxcwmbXB7IcTDPLtKIuh6v4DAkS+xQ4eChJrwFivEhARxZIgIgpqbC5UDK0x8ac77TlGyrg0C7Mfv",
+	"ybrpcUkEoEapQOjzSZQRwMK90zUfIC4aD7dz8rvwsBp/89OhZhjJTFV5jD3ctCTZ9Uqa9pfinngdnPgo",
+	"faCHwA/uubWbZVfXwcjkYXhPe9M+e5v8Wv+KbyLsS/GC4el8VhvMFQIv/ub8NdDfaureLNdOozEUNIo1",
+	"kq3QNMtwcM8iimOrPzCtTDdkuEgtzd/BdMCrfXJ+VjAe7qP/6+k5FP4VsPT11QrFQ7k1ERCjZ5iRt79b",
+	"uiNZ71EkyDGPlWCzREUZtjcDkPEv0zvmUtXpyfHTCI5bdqggT+4IoziCBl45TIalzyRt8FWfV9w47/g6",
+	"5M1XIjQ00wNUq3yrP4vcmMu7IihFNx058NB6AHEWJ1eQiI6IXuUkDhn1cNZWhfF3VWrs+CE1dvcTFZe4",
+	"mt+T5n9iAuWpqLrQxrNJIsUXG9q4PLs7uFF3PES2Y8OtsQ0i5s8V3SgO/029/jI4Jd35R9KuQwECXt3a",
+	"si2Enl34PvLfWwgORC0cLZ4ppkSWxQKSV2xjh7w70EeaUiqg4+lI+JJ07UiOEqinG89lqCwHjEV4JdIW",
+	"zTCosZNQTGeJvn1MfOSjLNba97VwPPrla7GAyIYvlR4kND5+s152LRaVGsP8I+tgRocVNT2FIAlmhlFE",
+	"PJJZmoRzjIb7cpTE86lkz2lizystC8ZI/qok1YNzZTp15vGcH9unpx3jLQ48+8Fx9/wvnbPA82VweNnt",
+	"ds4O3w/enfTetfuH3+ufvW6fYk+CHzrd49PzHyGiVHCwEX8JKAc+0FwmqBw4MlWEvkz0rbZsE0CGyO9G",
+	"bjbltl1ygjXgvqLJFkL3vnz+/FwKNgIyAXDOIYcOc3TMz5+3GDftXGnPqOGuZIEhi4H9fWBMK+gfF0ZZ",
+	"nppgaA06BdsWpZo4A0sbo0X1rUAQGWx/i79xzp+6C0aZL/U4JnxzdAm15P3OoPNTv9M9a58Oup3jjj6L",
+	"TpDTcZJGV5EeyQl6QUEZbLhHuJuEahspZtdQtsC5BgNUihuYDxAxKArzbJRMBZSyE+mYDbNVe3MlsITB",
+	"bhibz9aGkUDZP8LnvzjtwDkvzfc+LbVuCmGyVgOMDq9kyKTUKnUuuyWvtEpkULB50a6i7VKvN5o7Ja+E",
+	"5A7idre5tUSlLX4C7+FR5+K8d9IfXJz3lhLulnfgHjbhQzdLE+g8FZQJj07Esb4Z0S/bvRmqBLRMQX8B",
+	"jaA/dM4hr1Z7pRdG2YChpWqZZPZZqz1pQQbxtSxxXlAaf8SXQ91ClgyWj9tBJqVbhwPdQ7vq50zhVniV",
+	"wvjQDRW7B81ivqhoe5d6mev35WKv2oUfiHDTNOip/HZl9gmYxWfV4d5pKXp/Re7e6hu8p2sSQLfV3OCp",
+	"SzlLk5E+5iEwtsfW3Yoqy0psD0UkN2L1dtUNx9qgtokPpt3AxsK5MJlqAxV/adyas5hn4ySdQurGKJlO",
+	"o4xpbSX1IAnEiklKhlcmBx3BvbComUBfOnrg/mImAkxdV1YpS6TA1xq57YpKmgg1l0EIsRbjIM8MmHea",
+	"xLEIq1irjY9NuBZ/UqAhrr+5SjXVMKXZrhyJFHDeFKKn48pA46GJZIpB60gzpbEgvQyW8kPnrN8b9Dp/",
+	"vtTSftD5odN9H7Byo15nU1XRc9YD4KgtCjKqGyFmOCgC8tBO23czFWnpjGBq4kOUzMHp7FFrepFD6ViF",
+	"B7tbwuEEEWD3aF2hjKh3ueKg9X9V3MkKodLTysZJHCc3ZjJa79PPgtKO884S+ofBe8vpBCrs54QiHt/w",
+	"haLhSP8B/LkxKiH4cnXAspuEzWUqYujZ5xy4uyG03/ACePk1TAWqIvL11tgFvxKYoHS/mn7Y2MCXZZq2",
+	"EtmBURxVghQiPYSLl9jbTlKr0ivIMhLTWYba5SyJY1N2CvoYDuFL6hh3Hc0gNg7b1rL/YjeTRBUJHpev",
+	"mN6ZFCpWJTNlqlPouQdr90BbpPamDoXQuCbcAG1Ywxr7kVADaM35yUOxjmLUtRUREswtSEXGIynCA3Pa",
+	"uMWzzF6BbqffOQNHFCvv1FnIF8pA85tNRABC0wJE31sclKV4o6HZKg04OLzs9s67g85PFyddME5geuQ7",
+	"uymuoVJjQbaYCRX4chzFWk0EA20xE6ysd5FXldAqZCbCygESTCiq4RxVJ6HQdIP8ZVwvJQdAKkF2E2mT",
+	"E46cm+7YKRhHsGGEiEXLw7VWauw1D838PDM9yOYD7IGgxXabTWgTYvBgoL2LtWFxn29Hb+ggL39yDX1V",
+	"ZBSvlREZhnfBJSknM/7zXICOsg4xAbZqE2BC4xVEduyfW8InrMzVIIcpc9BwLuuIhOtbDEc+xL7TWr+d",
+	"xaCyUg+rdauA8QqriDIxVXe27DYiEeon+ccTfGinCcumv/KIFk9TvsCKzgU0MtCSufQAsAvEt3DQLurb",
+	"RNAewbdJXKMIQ7FslDT31hplVv23lahLBkFRX182DHabReWfVH0c7OVG1f/lquq/45Ucfj1AW2P372h1",
+	"7DWa9fsVLZPoBKLRV/xVfTenaeOq0qe+9FHNtOUJlyt0qfNKqdWAYmyuBtMkzQn4NuiM0suXzcbOPZrO",
+	"Ay+62NC/3QXMQM721J7hxifQ6ZIwKjY+nkBLKRBwkVqScVZu2kVbZwUWwtcbf/p+5y97f37148ufvnu/",
+	"/8Nef7e3023+uXFxj50nA2N9hfSWM2NllUwFqQ9Rxm5Eqhn4XIqQmsB9IU5uRy4uW0lHBbsFdJrbDSWy",
+	"hdYbSpMkDm9xbh9HqcrYbEIIlBx0kjDlNzxuad1Aa1tasQRWFhiUKGu/aRXKIHjZvPswTWZKq3OZyj8j",
+	"912FQa6+LRFw3rfs9zbfFB3fcXQtnOzJ213ZxiCDd9p0/gQ6pxUW4rq8sXC44PNmxuWtd5P6o+GjmKcP",
+	"fuRnyuJy5VEH/F7RcrX9qHVh/HRl5yq2rxGPsXRgxZMO3bnI9e36ucERrW8K1Dlg3ayiexDQn4NIBuSH",
+	"VrYtF/sOlFyP7dcZVASQ1nuQP8azwG4LlhlUWppSEuiyBgXvH5IIPMqsDHUKxmilo6zpSdWomDcwIDNk",
+	"r4IZhfSFhgxFLFbpCiy1pLChDPfzAEMv+gP9clh1hi2zCX31+/PTI6uFow291vUOLaejn+cC+4AZfzuf",
+	"JvLK1pIAXA7EekJf5gSsHD8/HAOZTw/2sHPlS+NWJ5e6uZMhK3PYdXQY0N7ia8epwH3NYxCVzQ7y75M4",
+	"/F14x/c2+cbN5Si1Xu7v6t+s9QBftN+fX/atD7i+23yww1xv+RN4y4HmD7ud9npf+d7n8ZSv3ae7feWO",
+	"9/s+GjAqq03rGM9v40bfOF7iZee4VaKXfO8Ft7g+OHJRPL5P3Bn8m0P8n8whbshyWde7AJesq3VRoeLD",
+	"PeOg8GGuF8qozcpfD2UVaH+o1ExEHDISxtRR0VGTqExyTZ6D8aK64pANxSiZau0RozzBVgpeXjUCG4FZ",
+	"xcDJCmUj1hsIUliLQBKGubTXv7/onB2dnL0JWDmXn6hTVQ7YjKsMtVSQAQu2TlO4NVPCqIU4jeeoFtn8",
+	"kF+EhIQDU+eJrW8x54ASizwnOQHdsqaQyOYo5E501Cm4cZJ6JmSglg+l7KZamMyKNbkXK0kVB1qv9OVK",
+	"ToW3to7JY8Hb94eDbufPl7BZTrILTNVJCoAUC19atb/Syn9mQO7NUZrlao4tGEc/fpR5+SFv6KKfxV+H",
+	"MnP3E47EeEzAQSDtXqffP/0KFILld79q7dQ3B88/i6awNoq+vaJAFP2ZNAVzX76pCr8PVQEZ3GfTFTRn",
+	"3awpdEUsuJE0jpKA0cV1Mh85deCmgwFUndpSC2gDrzfx1xlX5u1FCRxlLDVzg28qXp4Yl0uRoruHbgxI",
+	"4lV9g326urHaBOGHJAq/Cac7hdMP5ydH32TTFrIJye/hsokUqc8jmuhufJNMvw/J9AMw6seUS/jlC0Dj",
+	"2ZjjVRQjhEJOjW3A+Vvw4EKKj8zSSCim5lOWJewXkSYGQd34mMXPcx4rsgrx554eqGoMXYpFYurIFZ9V",
+	"x6kQNolowtWEjSY8koCuwEeZl3uNgZUpX8I7WDITKHOUp80+t7YgUkyKK55FH4SZn5tQQ3NVJtcaJrqA",
+	"5pjuz2ZJJDERhtuel2YV2pB3flpG0xTH0Q/k8Bvgnnd/axOxNcupeIxrg5Vm6S7CzgssVszzHIpxkgqL",
+	"RBtlvjSJWmUQ1NgRZDSHw4uSUJHdrQSLpMq4zEw6Dr6QxkV0Px6zaaQJWjHuS/qqsEzbzFXd8NlMm9+Q",
+	"LGOIpEJBA+BZOKLK236HiV62L8XHkRAhdkcKTjtHbzrdweH3ncO3g/O3AVipq98ct09OO0cB9IwziTIf",
+	"oiQGoajWOuc1IZ/iJfnaWiehQF/aGkeoJ9emAjrfA+h+VYxIC2ISgJWVSBUpUA23l1m4fbCTd5S3zuMs",
+	"TycUo+snDut/Hn69Fk57Tn1+aGflB55GHCLnD2fXaj6bJWnmlpmKj/qTW/Nz4epZtF+uWPCm02d5H2Ma",
+	"I8DMXHoHBSARhwx6CVG6yTPCqBYqY2UuF5aBAV/xLGaZZh0phzxbCQ2VRvE8hHJVkif0Ipuy1nZxo13c",
+	"aVYOZmn0gY8WNZppZQvIm3V3vQOP9/DFX1Mt60O5hMJ/GxJZ93Lzyxem8esRzzhuFNL/Vhxg9eG7sPhx",
+	"Vr9NwefDSmstbZVW6mO1mB5rLfRpM3bcS/BFZd24d3uZMyJ5UJXnM7XUIP527kh8YAN7dJPBDXiL1i5u",
+	"icxcJAoqTvVahVQclQZXldGWIguMmoKNBmBQNYjCoJBHQGoNeF98aXN5fv3H/wPpoUnKZjy18s9mH+jv",
+	"h3x07eW1rua7Z6asL29Xm6CmGIph5FS/ZpM0mV8hy9Qr1csQ8iqSIi/60/OaYhK51lMx19+U/eVBKF/e",
+	"GYXy3CyfK62nmoQSaJ0kJNR5cOvGyS0WX6Lbyv09vg5zReymgGr+QaQMixpb8EsAvS6j+LKZSXDSQcWX",
+	"aqL1W3M84cDsP3cPcBCFioonsSW9W0CgdVVuGigY/NJnvsS2NNqigYwUq0AXWjewKZchz5J0wcqNX//x",
+	"n3v1urZQUj6CBPNkDPkiLBMfsxbL0mg6hdDSzSTKBLb+Z6MkjvkMYlgy0apYliZxYRBtPlzFgg1TProW",
+	"maocsCizzkBM1MOFPqMu+CLwmN4ZaVJ6NA1Gq+5BHk4juZoCZgjEKXlmWPHsy7Ulz7705SdUPVMGmGLP",
+	"ra2RzLPn2Ggi/yySzyvr6lSwgSpZH1CpMkokmh2ZY2tQ8Ylz+Kbegochm0PVyhQtKI7AfkhMOXLucgE2",
+	"N4ljdooQHCSgV8wda7Gg2/mh0+21Twednw47naPeoNt51z45w9DpujeyWCjMMVoywVTFgzYkvcvj45ND",
+	"AJE9vjw76gXgq71J5nEIkNxL5fRDESc3ZJG7kL25htZCJoCHlrcpnkGdg+CIClzZKsxZY8epEL9oCxri",
+	"sAqK2o2Gg5epmGBGxp++ifGiBVl65sSRTaepIELRPzNP13zpQhon84wOB7PIsPqphXoiYKAcF3RFVpYJ",
+	"U/NRgR1UPGr1Ag+0c6gtLIoNWJle7pmjt97qVsETH24cCanh5PVpJ6B74UieSFHRmrMLLU2YcxkmWN+l",
+	"ScKc1gfi0FccwJPbTnqgsvmBZpwaZQogb1z+EpfjhJl96QikKLReGGR+66EigQk7zsx/Uof8I1WSW9QZ",
+	"U7Brq/mJyd6kibzK02gjzf3Z+UWv2mju7FbuBUeDp/wEeXGW2T28jPzlCszXVvEGiiXcL76w+q4Hxhf2",
+	"bHzBXCkbXXjw+XolR+2kGvXHCKAbcvhsFehLL/gnCVZ8i1MYlXFNaxpNpoyzVccw1BtDx1MoAUdz6BP8",
+	"YaShUxIe3Ya/lWbztTl4K9BChaYJmEcWkFIJFJrcgGLpFVuarWmJBjAq8Lx1yosIG8wAAoyEDm4G9ma9",
+	"3n1ZRMJZD4NzkOe9kZ/NNqy1MN6OguW0NRijgboWG8goK1hjHdbW5Xz9CG/tmVbbX5Yox8l9qkzOu+LD",
+	"UW7PCd29eQKcNzq+Xr/dv+yta4pmCjoGFMAqtRpNjOuvfPBpgX7cCOiWYySgyfougMzlG5oLHtw004Hp",
+	"/m3O8PnbJA8eCFMi+xJh5dbIg4dSgm0JsVRmuNwB5enLCZdncLDCkr4ot+Vtcg0tWQa4ZmP892Pgq9yI",
+	"4SRJrtULNR/a3duMt4IgKe5vPYJeYNDs17snkAV94MuyBLFMQSuuMqi/rdRYT4xS08WHICkm0OWAxJhZ",
+	"gBFkG7AHfsSf9QqrfHI5cs9y9+ZStfsdxe4bXkAl0hugCnaaW4ITPFa4+MfO6+/Pz98Oepeve4fdk4v+",
+	"yfnZcmX9Y0A9L9W/pnweMjVKUqwJCiNQTt2aJCivHSAiQuvf1perkzeS/Belf0cjL5JXA0jfd2G8dryS",
+	"QZQYKCDiQV5ouZLnleOgrmvcuaHHZ6ETOtyCmrnYNdr4F9gcHTST2+rnyTDbUvatuUy3SUK3nL7AZ55a",
+	"MH4hfL7Is1YRolVW3KY7GLwZrvTvf/c2Y5sCcEze5MZ9QauAwEPxIULACpxrEbBy8Dywnc8WM1EBhyqh",
+	"HkH4SCY3DL2HoYijD4JaSQfzNA40y8d5DQv4kBm/Ys/Ncnxp1vMcYzKYCcBGPIUQCISEoisAUA/wYgUe",
+	"e/6cggxa8UgAjfOASnIRjtKXQo7SxSwj5/mIS5bImHBzTDlekCYZz0SVxq3gDC67p2w6V5n+baDvW1lV",
+	"AuPp9SV1vc47YycpG6f8aipk5uEDKgB708YZtCGlR0UUpUmi9Ew97LStkhgCeFniMc7iJJlhdA6Cj5nw",
+	"WBzJ62qs5ZDHpiLjmm16bC7VTIyglshj03msb4qi5t1USszDMBVKAQDTbrOZm5LpPBZwRAP6ibFD4dj0",
+	"2BAGCAzvbp+env/YORqcdfo/nnff9gI2E+kUAoMRVdnTQPoA/joPteGKWEg8I/Ih8lh4RuqbJ/gom/M4",
+	"XrAw4rEIK0u5GfeR/Ej2a9jVb5Fq9UCz8HY59jChdS/J8QlS4QmcvOvUiTXF0L8fjQK+KLVKNxMlRoNX",
+	"0z83f6h//NPO+PvGsLe/ePsy7O+mP343/8seP6yLN83odFde7KsfXt6UnlIdKZjiSDgFkcToFGr3pz/Y",
+	"gFsN8zXvOaBUA/0sCA2QJlqQfNNR1ugotIVDgenEIeQgazlv4Hm2VVi2t0nBy4oMUd+dVdZ4BJ+TguAe",
+	"sfVR/jwXc4CaBslj8ikg7EvCiMXJ1YETPQVPgS+VMKkvrKxVqCwT01mOVRhJNo6jqwkC8SHMuNZWPggT",
+	"CbWyy7hZsd55LfNa005pC1GHq//tRd0W3tLVOT5mfdHaPT3qnHb6Sz6qtWwHies+bOcdDbgW/Tgf7Atz",
+	"/9HiXS/gkzIQ3BrGi7t/Dztnc7pxwTll0jEwMUxz98IdZA++gisX8I3Ivt2+9bevUBTwzbfzWZWp87ef",
+	"qLHfnjbt3q5vfG1d+JmHn8DVZjwbTdaVZTvw2wC8C2muGSuTgV7w0ngscB4PDrTNHQtwBkhR8XLHiy+1",
+	"4Q/piHDV9JmyDiEmk25DOhMAWGODYMoYueyeMq7IxwLQs4BIDvVepDJB21/EP0/GS54kYCdCOTpj7kji",
+	"tuv9kvrky0fh3esajMHV/NoZ+ANdDEvc8TmQ4oNZCG7lZ41Arzv31UD0lyBpnj+ZHFnflfJxjfIHhMk/",
+	"TcRoDmPTQr4KafN12O+HyJUfKqjuabW/yC3uOyLLxrLOEmOS5x0HDCRoQb+X4uaW4LMvy7cHng/Y+rjz",
+	"gZFWURgwydMUsan0HBIpqM1AjXW0xEuTG8hTBx82zV/Op0ORegg/gs2uEAv2+37/wiSdgNDU8nLEp9jq",
+	"w0Pw1ZhDWrBH4j5VGWuwt9FrE5rBiMgzxYZJuNCn9kHTE7vsH1df2mAG1U+DmDfuDYKuFRClKVuUrpaR",
+	"8kmqVwgRkSyNtCTOKHJPCxvwLDhgwQ2PMnjQl0MxiWQIp8TTOMJuDnkUCYo/qXTzgAUTEYdBa9VFEyk2",
+	"49QVxZeGrR5oRYaCSPq1lBjewv4WbD4zwLdGIHQ7/e77wfF51ynR9GXhTY+tODjJBUc5lX8lSsNXnpKw",
+	"YXRzc0v3FFKg+epteXRr+KhzevJDp3vSWU50oGsFKWz0743QM3VXYTE3GlO/684HVl2wV8eGiQBnv1n/",
+	"ztVSNgHza5XBjtXUBw1dAppeibjTADo+vKQ8gpw/GLWF2N7SRFJhJmph/c1OD8THkUj1ZpT+5peSa5+U",
+	"xjtzF0p7zXsrJG2c79ZpC7Q+9U0LeVwnoPW6Iyr906gjIGpu6Yzt5mUbWURtslFKBays/4HoBEZwSdOi",
+	"SpkAQqXGfpxEsaCfeKQ3KLSmh0I/T5LXFrsWNoAUBRSbLJIrsYoKFiaagEWEboEDFqRCzacioATwbCKw",
+	"Exr1nfpexIUwiP6HVosA4gVVmSi1sy2vNk1aiWtsLzAv9F5885SuN2Iv2pe9ryFu/XhGLV6N39KoxRl8",
+	"Ppv2Ih//m7O0iIqtd+bJuL5VPTZz/j9rZqwYh47Fls+uMTxNBTfaOuXcWKxooYFdg5yEOsQZw+ZdgNFg",
+	"+ixBA8R/G6fJ1GNZUglYGQActMGniZ1co9AuBN2o2iKmsDR2ZFvK4SLd3OZvZUngImUOBdiaeoJkreVS",
+	"gMxZcN5GVxL8sKlQE6+YeqefD47hclVBY66ehIRoQOLHNuYQrozRu7BsES55mWsMGp6R2DHtuqnxzzop",
+	"RJjSvrRnK0LoUWj6esNQkFenT0smuV3qHOYzOhqP+n87gXnsp+Rahm+0qDT9ZvJz90wR15SKmrMkYOWV",
+	"JDtfBnaqg0SKQTIOWJJNRHoTKfEJUrVrRnVtGfV7cF7rPS/KRhAXRYmRJUtCZfkn92X+dr/vleLW/CRN",
+	"odshO/L94M+XncuCnoAXSJt3S/2d7f2jK/bwlS5ub/S87kXfDKVHNZRsN1PIpP2MglLbDrfYR8YIWmMf",
+	"GdOpDIMg/IVJOV9nIaEvkCrlfamyVPBrqM5K0qsky4R0UCAnjtmy0D8i4wn2w1vXhFkLWy0d9IKwG5dE",
+	"EZXbQg/nuHrQb4bMekOm2+ldvvt9WTK/fXgO6fwzmjJtvMhw374ZNOuyP/QBPJ1F4xarbObXRym/MUYN",
+	"/nZtvUyNHWuGrk2MmM8G1EAwyDsIYtc0RhaKL/fruy/r9QNWZ8bJxLBhBSRRaytHjkRlqdwjNyZuEqjj",
+	"4dk81bxZSwcwWnwJiSQ0DBST6Jnr7yEWhh3gCc8gVWADqJsoG02oGXiUshkfiQMnjwRKfdD+yHcBXq9q",
+	"rKu3EUQVyNVwnpLcoq3ARpdOm/GlJS6Dh5Zl3pUAq1cr9xIscKqFbPbfgx6/RHfUpO/e2ips3lOgIBip",
+	"1znsdvqD7nn/66g4+QR5l8uyxjpZtlR58udd+cNLddoY/bSfvd6Zdl8tjpvXR99N/lS/udj7pf1SvGnM",
+	"z3aj/n7SK/3mUhTvM/LTz1JzgnRJZSYOC/pNS03+qW0m3PFCuagRKQ+Qx2gPrc1c6YpsnkrKzZzHMZul",
+	"yTiKbTOawkkhVi4LZpMkSwZQFAvIglk0FVWIu0MrOHC/XXZPfVnG3A4t/SbJPK2w4TyKtdwhuZoKji3n",
+	"An2PA0wqySYCXYQyYfCmdXLmjcjeia8Uc/5dp5hUPozSbDKAvMNWqfHq1Stgtg3NW5O5zIAgXv+pdC/A",
+	"GTHlkeYrPOT/SjPQfLTklUANGVC2QTvkJWSfje+8Uszzb97xNIv0vse4X63SOIUsBb04HgNVl153zvQZ",
+	"TBIpBpg1VGqV/tBsvqrT//BbJBaHy6md2lxVb4TKqvX6bm3IR9fDmP8ihk09SeJ2VZUlKb8S1VmahC+I",
+	"LgcwnAIU90HjuwFvDJu1v86u/uWnanv6S7VndLI/8uFoLWfObpIxHwgJwseG8W9Jbt951WruuPx6LaTd",
+	"g9PY34lbwy+46k/irZ/KuIaCpyJtz7MJtD8o8Kk3ImMGIRYqyemYHN70TtyWHI75tooNuYpGlvlglniN",
+	"nVNO9R/ZXFImpWd4xR/ZKNYzC2ssoHsSsPJJ75ztNPb3qw1f8ng24dUmtvIOHMoNWBm/26kANEu7d3hy",
+	"wmKRAU5wJAHxecSV8JhM0iliHgJ66GwmUv0FRq6hC4Nx4SCaqGZpMdMXHTAI1AEL8usd2EJ8jr+bcZUx",
+	"/c0BMFV7i4CvdmqN/d0DwEgDBBlfGuBj1vj1H//ZqNfNlD2EQFYemyxmEyGxNJBrgypNZhNh14Q7X2MB",
+	"XuqAlYdikdhEO2pzABtVsd4uTOpDJqjFAtE5vkRUNaNR2tLRosDk9mVJYgvvOUO0Qb1fiRKF8SqQsp8u",
+	"GKl1ePLYVn6WpBlm8SUG8NZJFbhJNWnIGsNsUOVLfZIFsLnhgobTW+gRAM9wwT7weK4NLHbR7h9+jzGt",
+	"JdceDJ//aRvXmy0SISOu+kyxwOV4AUqujHGGwg9PlGVJyBes/FrISNJnik34B8EmPGSNui/D6AoKvaCV",
+	"arPe3K2gwmWaDBD88FwJemNj37xzc1HAbyMkH2hFbS0I18iwtbJrW2lld3J7vm229wmstXedNfUBn7JX",
+	"n0He5zt4qzBtNFp7+27cKheaKOrYNFLs//x/7K/JPL1XHSueR3ibML10CgAebKj8VubDbVIYF7aVIC5Y",
+	"BXc1wHlthQMryAZWfnN00WU8zWqssQecuVmv1Ni5FOxPvfOzvGEOxI9B10e2CnJmFvNsnKRTwk7nw2SO",
+	"snPE41ikGFWh+QPAZjSmS8JmFqdYmaZjSigFGPR6Ghg4D8WHaEQ56yigRAgyGWXWlF9FIwCiUaysTQ4j",
+	"G2AO+mcVj2T5KNHv8CU+DD9mUx6iNJpjs4GVR3FeIIogvz5fIJxM2ZyrzVEz6PEEGs4Z3EFQOpwDsSMT",
+	"cJ5FBgC7DdssLHxZLnRl0KYWoalGofBMSyXqGkfrdFFPuaJYU5SaMT08trfvD1+8ff+aIWKPSxQK50KW",
+	"X5jcyDjhIe6w2UlsIK7nZJ6d8kjaLVjaIwOSbtQLlddQTGvsFI8OTAEvn0UFW6QLxjNfBvB2cgENeBaw",
+	"cmOPTSM5z4Sq1Fib0Gz1xJvHbSaF0LSI2YQqE7PqfMZuIhkmN74sBxfnvbztk+YKL5pj/gL6ny8CfTKx",
+	"Emy3vsOCXr9zMbi8yDuOGxUHLxukqBTUlHUdmgxwYHnGlbpJ0hCa9nmsf96/sG7wLLmmCKOmPF/qnwhV",
+	"cdAGTcuUKNvc0enrMqN/F02Z7q0hLNNcASriMJHjKJ0iqS+SecrQS83GfJQlKcYlnhbetA1Xzl5AffXX",
+	"3rzaFytyqRHTdFFsweSI24t17Zam4gVwrc3xrnfzOIvg3qLtgs62oGUiV2yPvYteH7A/XXTeeOzi7A1L",
+	"UvajGF6wMG8cQwRkgjnUSkbLU19KyKFLbTubZ4od4s+r/cVMVA7sm3brr/b/z/+r/98DT13eYgkNOtMp",
+	"U1uWs+ijiIG3hUITZXjAsnkqsb+LFlKdn06OWZJGVodQfKFYWSUAdp5mKY8yhm2V5rMU8GhUpn9Cf6Go",
+	"kr5MRVWAPIah9Taw8s9z0FDZq7qHGRQzjg1VxzHXViJkuDPoFoQBOIM8x8p6Xh57c9Hz2E/vLiqoRpiu",
+	"J9DUSIZ5pwHwTmj+GqbJbCZCaryE+YAWrs+EAoN1Tit/Xq/vjKIQ/ivoz2adpVyGydRpWIQ/qP11dhUc",
+	"INqf6ekXKXYtZpnJGdELGXIlPJw8ak8YCXGmRuAwaEwbRz6Nllevl52WP/OZFuMK21v50uQNJlKgX1ab",
+	"0Dgq2tDahkccQC7pYexvlM5nTmPVyJbLe4RkHKmJCH05XDAOlYRXaTKXIbtJ0muRItVxFs5TaHwEaTNw",
+	"iDJhc2kVwtCsFckGS/sqa7zVuYOaFd3TYOVf6F9jqircNLbb2GHBxffn/fNB//x8cNruvukErMzZzSSJ",
+	"tWaD7RyhmhEe24fHwIWBXXXsugG7EG4S8GIcuf3+9Lx95IxdOcCkSsjrZLuNPfP6y7Pe5cXFebffORr0",
+	"3190ggMgtFES6o3xfJmlc4mO+iSFuSjUIaOpkNgPeLfZNKOdnP3QPj05CpwcT+ijYpJvBTSprSH7OWA8",
+	"71xpWLZ+htgTahowOozahjwaaihr1No8sxV/Xa/7MnjXPj0+777rHIHw6vT6gdbNzNbB6HircmcM3DmC",
+	"ZtAnWgRZ8OWPZkGgRjNyI7MwjT6I1CsQRN5+GPxXADWZsnLwQl9b9QIv57VY4F38Fwoo/vHXf/wv/Ulz",
+	"3+YA6I8Cz5ffv2sfVnvft5t7+x5L5pnWunFs6EjGR1mlxaIM30RheSRbq84TD9Gn77FAJkpG4zEm5nJf",
+	"Ki7DYfJRM6fD3gWmLqPbTaH+eXzefX1ydNQ5CzTT4pKUYqAJHmeAaXrZPV3vMtJ39p2AO/Al+Y2mRii+",
+	"0HZj1fhAHEWIpGqpPIwkTxcgFyrbayqwYlz+0zh06EavuHV+02jJ1lGQouMG7mhoTHY2jZR4kAsHBro1",
+	"GgJvmj+GG6exRbz5gi80QfST5JSnkFpS2m3sbfM+auEpwncijLhWq75g3xHIaRN5mdHVv8VpZIauoul+",
+	"b+8R8W/w9TxTTMsDM6RFYIyTq0gqj0pZPkTg74mTK81RPV9q64E89h6zJrJmhWYd9G1lGWThNgdLzZdv",
+	"AYOBEQYDoEtv0QHgwMSkpoJLVURj2FR236Ml/1a1DkvVwjP+8xw8iCqxGpdVImEd0LSEOFmpUd9tlrwH",
+	"lMfv725fHr9ciXYlmFZo8py+Zr1SmFaz7m0JCXAPFIDHivr3OoeX3ZP++wFVAi3V0o9omZpV1YD8a2o+",
+	"GgkREr5bEQR2NBJKjecxw58ap34dGqnNgH3v1Oq1RmOn9p2mPyrZ2gq9TQsLfgWLK2GtVHs2e9Go1e8u",
+	"Zge62JrlF+/Arbm7tpYdOcQ/nw8fgPOni2VWeAsrTmZC8llUW/BpvEV+j6OCsuEiE1C1Df/gBQMwcMcN",
+	"PCamQxGGWO2nORspWDzz5XAexSFk/6BVPYojdOZqnVRr5UlK9o6xHW8mmOVqNO0brignSD/zAfdc24IU",
+	"Uq+xN0Jq1ikYp+GROxmk9hRxD5N0wdQkminMtE1SpoVuDzbCWuM0vReQYQhfBZUNuUXnuAe9mRh90d5R",
+	"c/Y5Z6bTazF9/Xd8Gclx0vIlY1mUxaLF8EKz9sWJ/hBsRC3lGrV6rQ574eKmLLs49ba0L0702FamewTd",
+	"87797lTzIewkUGqVkFDWsPa13lNDm7VPv2iFe+VO29J/WU/WTaA7SkZLOXOpuIpUJtIqZFJVNRPX7xUy",
+	"3Oy76wpELOBsvwrRfHbevwBq5LZfMIaAjP8FEkVSFyAxicEhccD260zfyyQOkxvp+XK3+YoF3Xa/Mzg9",
+	"eXcCTXRBmQm6IksX1fY4E1o1AV9DpcbatnKprO95nIyuRehRK6mK7XhHpqMvobld51375HTQPu122kfv",
+	"B+3D/skPnaDGSNzgbIPz/sWg1znrkzslFKNIgVrXdkpX9abp7zNMWfMl9MPW28PKS5sRKYNjbpLj4Wep",
+	"+CB4nGdkwIdhgn6AGuvxqWCaMeihofsxx+7pG8qdhAy7dKQdPblDLZW/ntQIk893NdTSaGFz+qTI7uGP",
+	"14M8gX1rKKQQhsDIlcweB526MNpWLUEPEzmOo1H2SRrAbnOLN3V5Jk4xG/aRmZmhYFbGC3bev6iwqrkx",
+	"IyRpw9Pwx3gL7uZtt3M204KnDB1Z5grCjMVrDA3J17C/4QK5gcuStuE+lz2InR4Re1GYFuAwFsiFg9fG",
+	"yY1IqyMOTfKwVAimdCUyhR1uIOgRjD8G7A/gYwOvL3vJMOfKxKjhYjxTpo1NiGaiTT1bm4bgSzoL7NBa",
+	"5bMZ/HM2VxOWjMcVPSNivyxJTetRuwOxShz/3Stfrt+GHm01VvkUJAZw5bLBeAJiyCq20gn9/QLTGECm",
+	"lO8jScCzT52EMBgPvdVlccd86ewUhAv01NJkfoWO2GSeDZOPjpZpfc568jWmb4xpYl9WE55iGAvSDsYY",
+	"sZQhiV9mWbuqtNgOm4mUNeomsg9/woF4rFmHvyZ6AP0P0h9PLtaJiN43AfFNQPyzCojHEA9Z1TjaNosJ",
+	"2hFiTPoIMJjE3X7QWgTY32jm7FEUMX8KsqYAk0UBpI0vIdcFUcBkoUq+xs5nmKLIAvQUDp4HBmZ8GJED",
+	"ElNlsgT0Vf0jBvooR/eJL8uI9wLfRApL7UGTbenfcL2j8EtrfJre1FrYVOlB5I+VAzuRKAw8X5q/tBlE",
+	"+Cr0iZZKAbtKWJZcCQj5AehKYC5dYLBdp5ECvLZEQu7SBR2EL2dJHI0W8FilxV7++o//bDRfOjFkjwXm",
+	"1AYjzAOBAw+Y+HnOY1ZG4B36SoRBBRLuclGLIWX9kb7kPIJSJM2mMbaGTcjzd8AzZhAODB9Aqsx8nZ/e",
+	"CH4dVA6YSaK38gaFApgCnNECIRjJRonKYNOzdFFjcBtA7cc0rJov23LB5hIih3mSnyllMsYGIc5CDMGR",
+	"PKwMEjmfCRQB6Ml5DEWSg1cEo1dhdPdmVFpsb6NAYn8wEoiaxR3kGLdXc4EnPJyHVwJytuyi1nUUNxTw",
+	"NUsskgWN5s7u3j64OOnSAOqm/nd1Po/CaqO5k39LHt3DSZpMRf4xuRhuxNCpfVonCvX2GC5W6mVpXV5d",
+	"/KtSN/U0/C/Ol4XLsuaXW0uo82xWOK7PJ1o52OgD4HSwrXv//acN/yt5JdI/B6sFUnQs/fO3nbPBSa93",
+	"udwdG1gpcGZoig0vNAfwGjycxomMkK07W28WDH0CI98O5EC6M0mSkP2BGLyZ1cMqShv1u594k0jxT6kg",
+	"ZJZLP1hHQI51i3agv48cMV+ecDVhU56NJuwPIDIoV6FSY0fk6bGnjOWoePQ19mOayCs0fXbrO74Er5RN",
+	"aSnvsRv4AWQ5e8xwdj5KE2XkBVmsOff2HNFg5VDlwJcyweREeB2CnfKMmDql2CnwhJpUC8SQy4WAR7ni",
+	"juihPClfFlxmFbbbqKOLrfPTBaUP5zKqpcfcJF9q7E1RivjS2FKYnu0sFZMEQ1GBEceUIa+FnSuw9L9U",
+	"HIHhmSdPe760kHywSwWhRjhFa2zMJQGvRXGcJFA/tzY9Gchl8c8k4R7FRjvPZmZnnsROgyu1YqgBHWv2",
+	"D/+wb733Em4BsM7f8o2d35OdE4N7oMV3jziHo2XfFuaAH2wR5oB2yegi1AMopnXh2yITt4QcmI04fHqw",
+	"4Jsf6DMlwrXfnBwOTk/O3q66g07RuHosf1BxuN+hQyi/qk7IQP+5FYcwYDzqlsqF5INQLOBTrWwFrDyN",
+	"ZJKyuYwyVUG/SSItrohN/8JiNoW5qpj3rK++/YZF0oHexdT00cKDmm5QY4IsGRgXfwAsJ0rzZyFHCx5B",
+	"dGP9a/xyEIWBL8tuVjvNLbtJKjXWRYpXLDgJxXSWQN+I6luxCFi58es//rO5t1dwtKhRMssLBXB9ni8h",
+	"Ub+5yyaEFgnLuBaL3AUOn0D6OHDIBUEVYxYwNaKAX/syn0pWhbZ6CxG2mL6R6FiawhGYiCnECg7WvNVs",
+	"NLzUYDEHJ0eddxfn/c7Z4fvB2877QbcDsYcDxvFJKN7Hhj4mEzyyQMdzKakwH4MY7mAnZ4OL7vmbbqfX",
+	"A2zNLF2QT624B9diUbGV9hgTYXrxCIDmADObTXErF2rs+fNmvcGCfrd91jvudAeH5+8uoHFu8Px5i2Fj",
+	"zJovnz/XAuUFJEtj2CPkGYff2IR9LLWYJlIsjAcKZFkGFQgU/YhklibhfIS9nKAZoS8NNCcdtpChTXJE",
+	"svOMDeM5ZZeeCX7oQxzPtWylfEUqQ41mWsf2ZcxVhngWqRjpF0ERDLfdhQr4oeUPkYqcCdvZUF1npRiG",
+	"aVEY7sf26WmnPzg8Pe9B8r754Lh7/pfOmf7g8LLbhZN9d9J71+4ffq8/7LXfdQb4U/0nqP2Dzk+Hnc5R",
+	"5yggF+tMpFXDSnDNnqlFCnmkr2Gqtz2bxAumjC5Bpg+ek4XgC+BjcLACoKvHglQLP02H+IcSmRrwLKh4",
+	"LDg5610eH58cnnTO+oPjy7Ojnv5Nt3N4cnFSRMnGk4ZGWVLMs5THhhbHVNlCCgeoOEman+uaMB+6tyEf",
+	"SrPAX4TMv/QlPqmn97p92j477AzOf+h0j0/PfwwOMJm/fXh4fnnWH7w+PT98i6dhPup2ev3uyWEfP337",
+	"/jCvOIUlQBdLPO+37w9hm9++f01q2nCuIgngHIYYDWrFbJYmH8ACpyoMHlMxKQKRYOdNQ5GsXGSoBj7c",
+	"4chQjTqP47ylV07QtqVXZEAOTRGbrVLCRYBzQhgoXb37+r5R9VXODdzyK1MtRY5kYDt65jmLNcsDDzcs",
+	"EbkS5V2qFkOEf1MohVun/6Jga42d5YAk+YWkVVJtFfnOAdxUD9EyKO14q5YJTyXzdCSsAFPWHW8kZsXb",
+	"UGfMyjwvqcQcaVPUbKoqTUw2WClhhocip5OcNfcPWCqqoCwUuLWWbIYnR1nuxie+5Rj7hRUh89ptNk2y",
+	"n2ZUVGrE2qA6ANgNowRchZpDQ8vV5n/b2/n1f/5HAzcq5umVUJlmufBLog3AHyCXRCp4qEzu4dpUP8xr",
+	"6BNH+uKQKh3N461YfJphgHpZqdXcq9e9ktGKSq1S57Jb8gCJPr/IpdZu0yvJBNBFjiIpYXOce+2iX73c",
+	"XkE3O30v26LxINtiVQ9wymyWNuMeaJfL+yY+IvTewKaEGFBKwgUf4Hzos0hi3cE274IjWQ83tv689H9f",
+	"1Rte6TrS5rtF0CytHmXewgYbht9yuPCV+6adQvmPOVJmYTpr96QHVFduLa9feQdkIkWQ7qIZOtQBYFUy",
+	"EM0aPXnTVOip/K5l9gmYyWeFtHynVcz741oWAC23MWXhPV3xVzG6Tw48PHUpZ2ky0sc9BDZX2ttmYT2R",
+	"fohG4lLyDzyKzaOfM4G+J8AA0ir7ki3pGLh9a8aut24BmnpjMn17CZ7fCGVqZw4Ia3CvwNQkkGeoqTZU",
+	"q5UcSM6l+nKADcHGLY7l4rRsWZec/sWKK+c2PyZGv92XAmrm07Pw0qoRUfrNWfoSjj/agZ/Azu+DXbkt",
+	"9y72tfhEhJT7sscvsdjnvJjDdDeDIi/ZRs5UqKgczVWWhBGPjXPNM9DvCPWyXs8m5d/cjmeK5Q48Vg7E",
+	"R1x5YHNmQTE/6Z2z3Wbju0ptfXNhmvfXCdSLJtpKqZ6RaIMhjzlwi0ZTXy6v5HywV/90toRLhf66hh+Q",
+	"T6TUwvGX0zdWCvS2BwPHk7rtHtNPvlgwWlNCd2OJztwqQ4YARLvWeX0+ExKLx8jyhoRhOhLGpwmC1zHI",
+	"C7qap9gzVeW1qJ3Lrsd+Oj/22GXvCLwn5mlfQroAmfLmwmgNAVu6jQGSIVKb4DNY4nqxD7Q5j/hNOFPw",
+	"Oa44yMkTa513JnLW+emk1+8Fm21h3KqvKchevDdbE7y73CcwR41XtdtZQnxYw05cTvJZmcg6DlJoMYB3",
+	"IZkJeb/OArSrd/ESd+SHawRPFcr7rBrBTEjG6Uqv5Vyr2gD20bGUcotqQL+xrklLc/Ybagm6KTqHbZUX",
+	"7EYAvCJ6gSOpMi4zFgC6Yvf4kO3s7Lw6YDK50dyNmnRWlsHDcMxnyoBQtlhAswgo99qX5pMBx2IUmhd4",
+	"JvVjC4rnADq0BSLDidRX2ghIUfHYWGuElMKrlxrJUHyEDKT5zAGH1kdCSKUmTlJjAd0YM0H9K5oTjhim",
+	"/IbHBGiawFnivrQYh0/Bw60/t9tgdi/KoAoaciMgQzq/7oFnoUErbC6zKF73pBJZFmPU4UMCzvNy4Bol",
+	"gedL8ZGGgTgAxuxgOrBVEUonBAo9MDMGcPIoU5jVtsAkOpXPQ48KX6gbIWbwbsWizEPENyzVNJ3BsUf3",
+	"MtXVWLDC/QIAkTPnz379n/9hckqCGmtnhQ3It5b2wIP5OgeCtUo5fVHDcegVLlL4Lh+9DwBvWrijarxS",
+	"tE6qgZokN0h6KNhxNi0nTE0fmXtjCGn5YDQJER1HmZgqaHYbjSZEjVcJII34kkNrc700bPvnS18CrTte",
+	"dgMKyxUxVb32Zr2OXvtfRJpgdDEg0098jPSLAwYdEA7w7phY+3iezW2b3o06Cc8Aq4ve7Co5BR6S96Vd",
+	"jnhsKL5Hnvcaz6z9BfaPgvmdhGtwVPoOdVqOSOUQpKbh3hbhVFCo71TrDdvc9S8b4FV4VlpWUVypbKvv",
+	"Q56JahZBkvxyAf5j2UcmatnuL7lmsvVrchSVdUZU47u9JSNqQ6yioNQsWURF8jYbVPCqPNjfYUnyLm8H",
+	"LUEt84hvro/S61zhMOqO3iUuzR7dS/nBtInt3CLFfAKUTbnOY5OGFCsrIVYTQPD6QrjRpn1QTs+6rAbI",
+	"5CDplyYxNLdo7lahGBXBba02pjmVDHnqS0h9YOXL/mGFxCaMhQLIeIYYwOVSPBblnGJlszgt3kkhAG2k",
+	"Ak0moAo6pJEwTULhHEEBUMnU6n40uXEqhGLzWY11DWAlwfQmo2ut1UyTD2IKSSmUgwMpR1luimrmw6Z8",
+	"AcxvKGwS/kJkmJSkRR+Vk4l4zHh8wxcgLkDw1ljbZEjcJVvYPUXLKVLNlytXHotBQxJOr8icV7gpJN7o",
+	"bxAmq9VALq2nQOk0pdarV8ibbVJNsa2dtkSX29opzX01A9fsFlN6nJfsrXnJ7ua3NDeIkcJbZiIdWP+4",
+	"WYYeL4ugUYVBai55pQ9YivLI8gHp6i7hYO0f5EPfZEKpt8SZHdlwL2kAuURTuiEbInj2N3eZvIZ5T3g8",
+	"roKtNBNplITs3wJtwwUeC7IkqORqnjWIlcmyXLBkPFaa3eEj1k5FRF0CaNjZ32chXygSJvpVUMNDghJz",
+	"uSzRWFM+o0FtWwiyJAxf1gLLcFgwGzBtpmB9L3xJCFCVHH/W5HLSm6hFRJyowqz0+/X6PaqvzrQUirAd",
+	"AQkotCWoYCugdRl9D2r2Mh4PIglGHv6hn/yjeZk1CVFSQWNds7pnatVJQLZ5jn0txTNF6XxLm2oOF3vy",
+	"slk8R5Ryk71c84n0mcXVAHRJolO08/VcmExITYAkv1SAjDKzpLcb8w86gsGuTMFDTARlZGv+FAArITh1",
+	"Tq9lswi7QZUae2efGQptJfqSEpBpbEplNTZJ7sRBajlgaFu6jm8jlQ0xG2PUl4B7WXZFt5BXkRR6ktOZ",
+	"AvTuTJuviXH+aMntJJVZehzD7TBJbhngh1yriin6xrnDLmiZF13N9Xmmc2mVlCUfEnXBkJrlZNhHgLZN",
+	"+XI04ZFsETksEzIRjRQfM/oFbTN4G+CCNuqsXq/nx9OiBEqR+jKfqraUtVWcJQErc2UKYtQkSTMBmiYm",
+	"Nz9/DqCwgO/8/LnHoCmahEx2VBkCVv65Cj3KFJskMpmncE5DSDJIUhY8f/E8aEGiW6Xly2BZFbAXIej1",
+	"2/3Ou86ZNs8CJuQHESczgX3EaizIxMfsxUh9gAc0F9ttvKxr7fO4+tJjh93TY8+XpnsbS5Mbz+Aq/DxP",
+	"AMVF644SICoLucTxfCoVC4ZQ3Ye9V0565+zlfr3hMa3cer4MnPgnACWw4DqS8F9UFNMZT7NFABDYmcCM",
+	"Xs2shKKf01X12BIf8GV5yv9qSg9ay1FNYzxqUqKWa5jFyFlQ06NVAzg6vNXJHFMWfemGYGY8hTxxPrr2",
+	"WJQhmAJuOuQfWlKpscLxzMJx7kI0FOrLWRqBZrwMq5O33Ssf61dPNJWQIPZYR17FkZpUWmzI5TU1udOc",
+	"SaTUsYful01rYOWT1+2zahxdixYLjn8KPGhkrs/mu/r+LuZwFjCR8ggY2So25hQS58cL4FkOCxexeMeU",
+	"fdruCwHxIlYI2juwyZwi0+jGyERuQ+VbMU5Z0GDNnV1vb5/9+j/+d+AxIVnw6//43w2vubNb29sPKNcY",
+	"MEOp196BQRMygW+Dawk8ByXoKc8iCRvJ4EgUZOoQGr+5nS22W99ngTY12oeHnYt++/VpRwuMw94P8NaL",
+	"o2MoW2Bc2V5IipUD02XjKFKAWQm4izzL+Gii9yQw7KE3g7zViRAZ7MM85iySfxWYPPH8OWsz/Sp9e9lI",
+	"xDErcy10hMcw/1fPv4Im01BcRZLUkeCPkCv/ByRxjwX/quUqy/gQKpExr15vWAqQoZpMZ6kYRx9N/XDw",
+	"LCD+rJwZqklyA/5eriWbnpMWHNpkBLBWHs85GXnoYMUThokryg3HXoguKig0XzROeb0mHLoF6ddXHDHE",
+	"cKByUG3u1er1oAIFxWKckf85Uh6BvMgF7pOxIo1fF7ELpzz2JTVpLOvLD/XL5hIkBC4TLzR3gPPFr3Jf",
+	"bVLYD1qyAN8v1wQHJ3hAm4lbwW6SeRxChxQivVAM9ZxBeutN1C8apoJfm3ADbpA++AiuBxALQqC0Nnpp",
+	"JbexDOwmUyZFFCuhghxYBoPRRpUF/pwEWBEAzNHovFY4Q6sLo7pCGQTw/yRhU73huS5DMrGSu4qLAfFH",
+	"sOd7Vu//ilzFvYyac7lc1IR7HOfxOk9xYxtPsT6x+/uKl7C674Tl7shweREm2OQs4mCZjJZsH6y8WLfU",
+	"5jZLBcj6x13oo8F+OzqY64UpmjilVtM4uymr8S63N5zuWnpw3CNXBJ4crvpSXq78GFUHbBLKbDtQe5Ex",
+	"94mSLhv1QsITal56EeiEt5rf3QkLjq5nkhkp1TFEaOelTEdHCTQfFTXJUutVva7p1My12txbO1X6eM1U",
+	"G/V+41VrZ2l/ilMtplTenXC/1bwbmuyWDOU8mcxJTy0d/7S717ns1u3/AI8fWqDc7jEzRnd+htbyNrm0",
+	"j+MMs0zZ8Yd5pSVtuIhd/V8vjo6rjdqOL3/9x/+6BYq6DTqWbTJabu96DBU7o9RVtkOi9krGBjqAWl4l",
+	"sj/Os3H1ZXFelka84pF5+tg9ly48UMScs/aQCr0C9Xk2NSz15S33w3tVr3t0DTzP8/SJ1ep1T5Ou/m/n",
+	"suuOsIZsvVf1hmeo0stJ1kO69DxUnjx9G5wRb9l7ayce9n4g6G+0FVkcScGEDLXWJIVjNn4CKrg1kjxj",
+	"HE2t8Zzby2BCL1WArNG218Da5ip7iwW5Ln4Ajd60cPmjX7JzqGI7KOO1oA5u9Knmx4UPsoQauI3UB78U",
+	"QMFKUNMW4AHZPVyx9+/fv3/37ggSBtHA1/aOtiFrhTNY2awn9RnX9x8k+oomUhFEbBIhzC6UBkbKyQ3h",
+	"Ctbvga6bpHDVExkvnrZDpSY+S19EylgAK8lpnE+SKOjLbVZJyXa5K9FgtYAmX17e7sq9nO5uu+GNfnfs",
+	"q1OlvjoitC7R253wxe49LbKVnDdCkbPTEsJW2ngG1CpJjdcWS09xCLciR9hKnVqOXhEpX1KjwNXENega",
+	"BxiNkbhBOM47OgSx8lLx7DiKtYFQsf4NcEDO+JU4MOlY8zg2+J95N6G7822gyeBGI8qXz5+fQxLR8+fs",
+	"JBNTUwWAsYeUCqcLTmLEtIgsIkcZksLQ8frMtJCoeL50slyWR6KkthZ68aNMTJ8pdpcDvwwaacWXTpLU",
+	"msdWvPcQEaHctiVrNNXvF2HBP8YRJLtG+wEbq58ILZJGefmVUNDOlLbkIc3QLhRq46EOvMW4oUGKIXgO",
+	"PhIkriEuACXtwSfgN8Lup2gwlfkw+QDuHIHbgPY8z/QujUSIS5lSbT2/hoAEoLIaZ2IxmqMJCN5E5KMv",
+	"EGYLWNhuPXbMR8JAWODXTlJdOcDzCGAHFG1BMRvRc8BSras9A/8M+oFseGGcxHFyk6cNEHwGl3DcmJj4",
+	"QaRQwoLxBIwr6YsLnmy4+EuJdcTgcrLxmJtXaW8duPaU8bwd46V8/lyfw1CrM2Uex2w6VxlsWqVlAnkv",
+	"0H2iRCxGlJMItIMgKbQ2Xy5PCygSZ0Utw91ZVUy64r/pl3gsSyrBQe4Wx0zt4MCXQRil6A4MWBDJgJWX",
+	"Yn90jA6x2/J7rYUk8yxgZcJSkNS9VR+NL6EpKzghNNGM18TAMKvkgAXTSA4Mu3zBgin/aP8cQv/WzLr7",
+	"kBiSOeaTar56sOTmN3e/gABkkfvLTvKLjBcHBeBE+ys8DYt/A0DJV9A6BDrCgtuPsCGI/drggEoAGpj7",
+	"Eki/yMXgCoLrU7NgQ4+pmAnMPlbX0czQq2dxePAc8GB8eTOBzsEGmQAHioEB6NHzYCQ6rR0fqppE48x4",
+	"8UyYStVYh48m/z9717rbyG2FX4UVUKzkHY0t7SWIjAWq2Ep3a29t2ArSRSbwUBpKmnhEquSMtGoRYN+h",
+	"fYYF+rOv0L7JPknBcw451M11NinQAv2TrGdEDi+Hh+f+JRJ/jZkrGhBR6UbF8OaNQo105z4xBKNGgMa+",
+	"EA/EYNlWamIJAavWFIJnpsc2lBw0kXJKdnVotTNe0zYW0M5ldgrX53GpmORaqxWeXRjpKeNBHpqrH0E3",
+	"nlYrhI5qxe7MkQWpVPYwhMQHK5jIkAKjsFDL9gmCM1AfoQjq2BVWQwEfzFb0ZpRIEU9jlu4L0oR0nPRp",
+	"So5+ZBUjwb65uXQo1S1GZUM27dbc3hWPtdseAhFE6WwYSmD/QxbQPaCDG9e/pe0nW5JV/HjUwW2YwT93",
+	"os6XPyZJHPz105AHI9b59OEvnZOTHQjCXxx1cGcQJKsBw3GVsOC62A42/uzIYrIX/8RY4gMD9ZHpe8d4",
+	"SjGBGA0Dx3vfsJ8/2vb70we9ryuw4n1G8vOFbXewV8qw+ox+b7HlnkW2t37PRXNuX/KneMPTe3CJWRHJ",
+	"ijw6B3H+IM16rrgxXCEtmX7XAIOwqsrG94+gg9u5HYwpieGBAScoCRixbZHg0JhqVr9/o3NZvnzeCM7T",
+	"yWPO0yWWD3r06BzJWoEzvH0OjtpfRr/kqIeHRKTN47Nhm97LLkNb9gNQrfNcuj87/zkfCRR46J/ZK3Ar",
+	"WBWk6g3Pw35rfif0nhyw0f+cNMqfXcvnsyry7PcPbCGufvHsefzlSafx2Yb61ygWPliLWQoPwOqS4v4f",
+	"tkpmNVqQg0azTI3NvwlIzcfs9fDtZRCpAwaxELJVQx08LE55IzI1LtasmWr6FyCxtu2X0gji5EZrEIjv",
+	"BXM+wJRi5BwEFzcstQ2OQeaPZ+W8SAnoyykVRhSTNuG+QKHRmcBvJxLngAprYd+CfmQ1fIh2kWAx0lkb",
+	"TiKhfL1xszAu0JVwvLzsl0g/X4c2axUBoV3vWNDud3zJEdsVEwk0X9ULZdW4MpHpPpjcQ2EEAP/531aj",
+	"AlxTdls2nVHoXfjV+dXZ8N31gNkfoKMBX9i/IVjqVdIQMmlsvBM8C/8GSFh8EMDCwqvj4B092W49Utk6",
+	"/DvLlyzPXiUNIEr35U8fPlL7LF9u9Lfd/rieyoO+P4SbhfPiXIA/w8NUHzlEOf9lyy/3r99sfYE17cj3",
+	"Yc9CN3rpqG9LB/E5R42oUemi0WvMynJheseWzuMJbF/MFwugLOp6R+bJlwKqfpK53Y4OYLZKwzKxsGdT",
+	"jnNh4lpQeC14Uc72KG+XAIeF6ItTVZVBG+CWuy36bKL0VJWlqBGhXFH4zJemrMEjASQCzPujtcMeBJsF",
+	"/RvROKw8piZMB5WrW8FYrusPGaiAvj2qc0QaQouVEQawJoMO8L3ZNx+CoQG5IlcyGObV8Boq2fqS20GH",
+	"GzW290h4tq2QWhUF+j0Rd2w8s3eKnGIOP9XzDHodrlR7wsel1Q7r2/bAJ2aCbVzJTphcaDXJCxF0+1Yc",
+	"aO9aUEoNswJbz2WLK12y5m/Pr28Y12XMOi+Ouyctl27GSzbjCyi3UgJP93WdE+lQMXNDNXJjdnQ00NxU",
+	"WtDv7PNKi6OjHksHN/3bb24GdzeD4eD3VnpMa8X82QkmVbjg3kRSy4hxtlL6Xmi2MKLKlFzP8z8RLAEN",
+	"gLBGcTNHAotQp0JzIzJy7zr372/waUzQLulpIsFPGLFRrinElQBoNJQtx3jCvFxHbDFTUsD/SoVeFTX6",
+	"QYxLwsPLNjA0rZDBpyKR8BKuzT9WohKtiNUANkOEPRxrUUaEZ2ciR9YsEyXPCyhaA4B1GDL85joiBNep",
+	"kGUrSiROXCBkoIkCOja+9jS50TLKldcCPCZ4H1+8Ozu+ePcVEAWGTBKfNqyJMzQ0je058rmgWUGv9JtT",
+	"e3pLnWPdPeiQUGGt9mvsUuAYkJec0s6ZRBIoTV2XHdwu+JDatHd+48nCUt+FWJSW2DAcHGb06cNfvYMy",
+	"kYXIppZ+AyMcOholgQ/5KGjbzocziykvmBb2srfzUBNm9Qk5zuHxWOnMsGbnhK0F1/YzZ5bbZQIEOKHH",
+	"gl12us/a3S6ueB+ER2ylJgx+PFfyn38rea4FE6XrXWh2+eJlp93pwvRfYP94SNA2K+qAPi0KFNBm+SJy",
+	"FYLzshUFFZaJEeTozfJLp6rAfI82ezzhVQZC4pToYs5zCIHFmHAIqB1zrdcszwxiRSppLI3iotZ0atio",
+	"KiHTpI1or/glnUg4VXBTrNG3OZ9XULgdTzWOAHJC2IybmTDok4T8BqPQlQd2XKvwg68MmJZANpRIJHXj",
+	"QHGJO1mx0/bcLtR0CjU4Fjpf8vE6RgaRUv1hdy/hy73cNRD7I7aoRkVuZnVVeoqRxqTZyN/fXj/YFmjq",
+	"m8zKGbvfO9utFrcRt+9rVzhr/aalJLxsnd6zxyjoi6tCwTltr4zapzMS5UoI9OSEd29dDG9Pj64bytOo",
+	"lYnmH9ruZfvCQR4AOoNp9RiFU5GFJ6zbEvn6HqCJR4xONngmglH5L+P7hy9IxwrH3AisTrLLFOtNNNUI",
+	"IrKVDL535mECHlqGGkzg8WthB8W0WOZitcFVo5DfWnoo1Pg+TO6gAhbbCzJ+aKS31cIKBk+g5rxlv4DG",
+	"uk+OeGDULDXYTU8LnqWUMokiR0ReX+jCVHDPAJg3xAztG+/i4CG8xdCPTBT5UkCCGbHEDY5F4ij+eyJE",
+	"9sSwdLCEZA53mQiZQbiI8YSfSIPFcWG/7VdH4sEpr8RoptS96fFsnkufJ9J3w1sfHVn2k15f3Q4ZSieV",
+	"Jk3KQXu7cLjheiF6bCdlDHN5YCauZg2oZ4jaANcyJDZxXyfSTjco6U+RdyxFRbINq9B+k6XBGsE10QuC",
+	"YJTLfiAHcxCgo4WbXCva6tROIa0fntPv2n3sJE1ksxOxbsQ+ffiIMT/up3ZXeVlpexO8ooWS+Xuqp2dw",
+	"xaJl55VTl9/jo+/2PPveRdMgkhmcjnBDmnBppFhe/1vcQV/Hyk4BDRjOIZwpeyIT2YnZhRALb9YAiJbR",
+	"msIFXaDSqUP4IhfKgmtDDsN5nMhuzG4XRV7uThwL90QpZpqk92L9CjINU4xfgCRJlpYphnBCFpwWLF12",
+	"0kQyxpr5VNoHaIK+F2vTc5gJVl0Xhq3yogDYBClWGDBnyfVZzG4AWwXPEK0Syyf2W5Z25wQ1L9nR0bOT",
+	"E7cjR0eMr/ga7UNrVYH4Dzl3kmG1KhiW91ogsWFJcCpk0YrZYIPGcrTnA0qjFmYGl74WmEZqJek4kc9j",
+	"ZrluVQqWzsT75uu3/bP27et+98XLJkBKlOwpSxpx0mBPYYtarTSiOBi7qEGdsJFnK08gPKQQMGSU0Vkz",
+	"Xc2MGN99+vAxbdkdRuMGbHgEi1MfrifG5ysa1IuBtp+mVlqwehzqFtC9mmAfcSJfxAxtT3a561zFIOrO",
+	"bi/DhFMEpQHMSKt0Kpc2nM9FzM4rjWSOg4cPaVVympxVCQq+oMJrVvIqVwo6R2oCNEmatgOGs88xB9vD",
+	"dACF477aaxmyjGGrXWMOs7FTexmzc9HOKmRmAmh7m//0AnID/2khuMGAL9YkWBCfAFooUxLaSwQj4AEj",
+	"sorjWHMz8/KKoWCuGo8Hok0E8URgm8RTpzyXyLj7CCbTff/eSdTpt4OvXl9dXdwN37wdXH0zDLTYzgkz",
+	"rVNUidDDp/Q907yOuMgUppQl0sNW2/4xgdknL1KkRlMLPCvGp6pj+BXycthnVZWUEKikFBRlifjbELOL",
+	"PkS4VVxCihUeR3x8ryYTWIt//L17wn7NfshLF8JWlewFMxHMJ2Jd+O+nDx8hTiSRyPJnqtIYD+kX5GYw",
+	"vHl39/XVTbAkX3TZrBWAQWHUTB1iBy9QkwCNI9x+D5PUtCoAl2wk6g0m0JvwyOI0pUJIGGMmVeHJCVL7",
+	"6qGev7ntf3U5uOt/PRzsDldNMJFdQiI7eZMg3S3Ncqisbyk1VCCiRHIpVSXHteiPtOTkgTgcaey7qdFu",
+	"fcS8FeUSmaKR8I6a34XNzZ1rfwfpIOkpGQW9/GPpZSaKjOr/pVqYai52QkoHKAxREBJJYayZ0r/iAATf",
+	"Pcrt1OsCBJQ9oIosQhQmKyLCVQ6ebsY3dwjY1Hyelxisha15ScRcw/fj2hHHc+PC+Ef7fBNgzFUvwFH5",
+	"dcBw4mm+tLrKgjUdOXkMq3Bk3sKBNxCtSpZDvV9ZujEYZ+igD1heDt7HsljDPUfxnPm4Krj2BQD7AWOy",
+	"ZAQcImMjMcsd9/EScLiLhZWb1/TzDY3US8VO3NxnLN2Qfi39e23Oy7QPSLLYDkT3Vq+OxCaH1Hjm4tdA",
+	"pYtqfTTQbSBijqyEzugebRPBPlkfv9348fsf/xUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
