@@ -59,9 +59,9 @@ func TestExportCoversEveryUserTable(t *testing.T) {
 		}
 	}
 	p := f.populate(t)
+	f.stepUp(t, p.User, p.Secret)
 	f.settle(t)
 	want := coveredCounts(t, f, p)
-	f.stepUp(t, p.User, p.Secret)
 	r := f.user(p.User, "GET", "/api/v1/me/export", nil)
 	f.ok(t, r, 200)
 	var body struct{ Data map[string]json.RawMessage }

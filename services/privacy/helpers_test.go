@@ -101,10 +101,18 @@ func (f *fixture) populate(t *testing.T) person {
 	caseID := f.ComplianceCase(p.ID, "kyc", "approved")
 	f.ExecSQL(`INSERT INTO compliance_case_history (case_id, from_status, to_status, actor_type, actor_id, reason, occurred_at)
 		VALUES ($1, 'under_review', 'approved', 'internal_key', 'reviewer', 'documents match', now())`, caseID)
+	// A company case too (KYB data by SQL: the account is personal), the person as its owner.
+	kyb := f.ComplianceCase(p.ID, "kyb", "not_started")
+	f.ExecSQL(`INSERT INTO compliance_kyb_data (case_id, legal_name, registration_number, country, beneficial_owners, updated_at)
+		VALUES ($1, 'Acme SARL', 'RCS-123', 'FR', jsonb_build_array(jsonb_build_object('first_name', $2::text, 'last_name', $3::text,
+		'birth_date', $4::text, 'nationality', 'FRA', 'ownership_percent', 100)), now())`, kyb, p.KYCFirst, p.KYCLast, p.BirthDate)
 	f.money(t, &p)
 	r := f.internal("POST", fmt.Sprintf("/api/v1/internal/compliance/users/%d/restrictions", p.ID), map[string]any{"reason": "routine check"})
 	f.ok(t, r, 201)
 	f.ok(t, f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/password/forgot", JSON: map[string]any{"email": p.Email}}), 200)
+	// A wrong password: its audit row must name the user without their e-mail.
+	f.ok(t, f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: map[string]any{"email": p.Email,
+		"password": "Wrong-Password-42", "device_id": "d-" + randHex(3), "device_type": "web", "device_name": "Browser"}}), 401)
 	f.ExecSQL(`INSERT INTO magic_links (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, now(), now() + interval '15 minutes')`, p.ID, randHex(32))
 	p.Secret = f.enroll(t, p.User)
 	return p
