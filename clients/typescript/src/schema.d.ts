@@ -3473,7 +3473,7 @@ export interface components {
             country: string | null;
             nationality: string | null;
             phone_number: string | null;
-            /** @description Signed link to the profile photo */
+            /** @description Signed link to the profile photo, valid until `links_expire_at`. */
             photo_url: string | null;
             twofa_enabled: boolean;
             twofa_enabled_at: components["schemas"]["NullableTimestamp"];
@@ -3654,7 +3654,7 @@ export interface components {
             /** @description Lower-case hex SHA-256 of the stored bytes. */
             sha256: string;
             created_at: components["schemas"]["Timestamp"];
-            /** @description Signed download link */
+            /** @description Signed download link, valid until `links_expire_at`. */
             url: string;
         };
         ExportRestriction: {
