@@ -37,6 +37,8 @@ var tagPackages = map[string]string{
 	"Internal compliance":       "compliance",
 	"Internal webhooks":         "webhooks",
 	"Internal events":           "events",
+	"Privacy":                   "privacy",
+	"Internal privacy":          "privacy",
 }
 
 const (

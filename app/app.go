@@ -30,6 +30,7 @@ import (
 	"github.com/flowxi/backend/services/identity/password"
 	"github.com/flowxi/backend/services/identity/tokens"
 	"github.com/flowxi/backend/services/ledger"
+	"github.com/flowxi/backend/services/privacy"
 	"github.com/flowxi/backend/services/registration"
 	"github.com/flowxi/backend/services/twofactor"
 	"github.com/flowxi/backend/services/webhooks"
@@ -74,6 +75,8 @@ type App struct {
 	// `flowxi keys reencrypt` and `keys status` reach it through them (keys.go).
 	twofa *twofactor.TwoFactor
 	reg   *registration.Registration
+	// eraser pseudonymizes closed accounts past ERASURE_RETENTION (a worker).
+	eraser *privacy.Eraser
 
 	workers []func(ctx context.Context)
 	wg      sync.WaitGroup
@@ -101,13 +104,14 @@ type Parts struct {
 	Ledger       *ledger.Service
 	Jobs         *jobs.Jobs
 	Webhooks     *webhooks.Webhooks
+	Eraser       *privacy.Eraser
 }
 
 // Testing returns the built dependencies, for testkit only.
 func (a *App) Testing() Parts {
 	return Parts{Store: a.store, Reads: a.reads, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
 		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Sequencer: a.sequencer, Pruner: a.pruner, Storage: a.storage, Deletions: a.deletions,
-		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs, Webhooks: a.webhooks}
+		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs, Webhooks: a.webhooks, Eraser: a.eraser}
 }
 
 // Handler is the public API's HTTP handler.

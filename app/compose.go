@@ -35,6 +35,7 @@ import (
 	"github.com/flowxi/backend/services/identity/stepup"
 	"github.com/flowxi/backend/services/identity/tokens"
 	"github.com/flowxi/backend/services/ledger"
+	"github.com/flowxi/backend/services/privacy"
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/registration"
@@ -71,7 +72,7 @@ func (a *App) compose(ctx context.Context) error {
 	mail.Register(a.jobs, mailer)
 	deletions.Register(a.jobs, a.deletions)
 	// Every background loop, started together by StartWorkers; a.jobs.Run works the jobs.
-	a.workers = []func(context.Context){a.sealer.Run, a.ledger.Run, a.sequencer.Run, a.pruner.Run, a.webhooks.RunFanout, a.jobs.Run}
+	a.workers = []func(context.Context){a.sealer.Run, a.ledger.Run, a.sequencer.Run, a.pruner.Run, a.webhooks.RunFanout, a.eraser.Run, a.jobs.Run}
 	if a.reads != nil {
 		a.workers = append(a.workers, a.reads.Run) // re-measures the replica's lag
 	}
@@ -192,6 +193,7 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 		return nil, nil, err
 	}
 	a.webhooks = a.buildWebhooks()
+	priv := a.privacy(ids.grants)
 	mailer, err := a.mailWorker()
 	if err != nil {
 		return nil, nil, err
@@ -209,6 +211,7 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 		Compliance:     comp,
 		Webhooks:       a.webhooks,
 		Feed:           events.New(a.store),
+		Privacy:        priv,
 	}, mailer, nil
 }
 
@@ -351,4 +354,19 @@ func (a *App) buildWebhooks() *webhooks.Webhooks {
 	})
 	w.Register()
 	return w
+}
+
+// privacy builds the personal data export and the erasure worker (retention from the
+// configuration), and exposes the erasure backlog on /metrics.
+func (a *App) privacy(grants *stepup.Grants) *privacy.Privacy {
+	d := privacy.Deps{Store: a.store, Objects: a.storage, StepUp: grants, Deletions: a.deletions, Clock: a.clock,
+		Log: a.log.With("worker", "erasure"), Retention: a.cfg.ErasureRetention, Every: a.cfg.ErasureEvery}
+	a.eraser = privacy.NewEraser(d)
+	metrics.SetErasureBacklog(func() (float64, float64) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		r, due, _ := a.eraser.Backlog(ctx)
+		return float64(r), float64(due)
+	})
+	return privacy.New(d)
 }

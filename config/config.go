@@ -119,6 +119,12 @@ type Config struct {
 	EventsRetention     time.Duration
 	EventsSequenceEvery time.Duration
 
+	// ErasureRetention is how long a closed account keeps its non-financial personal data before
+	// the erasure worker pseudonymizes it (ERASURE_RETENTION, default 30 days); ErasureEvery is how
+	// often the worker looks for due accounts (ERASURE_EVERY).
+	ErasureRetention time.Duration
+	ErasureEvery     time.Duration
+
 	// BenchmarkLedgerAuditOff stops the ledger from writing audit events for money movements. It
 	// exists only so that `make bench` can measure what the audit log costs (issue: throughput with
 	// it on within 10 % of off); nothing reads it from the environment and production refuses it.
@@ -227,6 +233,8 @@ func settings(c *Config) []setting {
 		{"LEDGER_EXPIRY_EVERY", "30s", plain, duration(&c.LedgerExpiryEvery)},
 		{"EVENTS_RETENTION", "720h", plain, duration(&c.EventsRetention)},
 		{"EVENTS_SEQUENCE_EVERY", "100ms", plain, duration(&c.EventsSequenceEvery)},
+		{"ERASURE_RETENTION", "720h", plain, duration(&c.ErasureRetention)},
+		{"ERASURE_EVERY", "1m", plain, duration(&c.ErasureEvery)},
 	}
 }
 

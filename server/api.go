@@ -8,6 +8,7 @@ import (
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
 	"github.com/flowxi/backend/services/ledger"
+	"github.com/flowxi/backend/services/privacy"
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/registration"
@@ -29,6 +30,7 @@ type API struct {
 	*compliance.Compliance
 	*webhooks.Webhooks
 	*events.Feed
+	*privacy.Privacy
 }
 
 var _ api.StrictServerInterface = (*API)(nil)

@@ -70,6 +70,10 @@ func (e *Env) Deletions() *deletions.Queue { return e.parts.Deletions }
 // Ledger is the money engine (ExpireHolds with the fake clock, direct calls in benchmarks).
 func (e *Env) Ledger() *ledger.Service { return e.parts.Ledger }
 
+// EraseDue runs the erasure worker's sweep once (under the fake clock) and returns how many
+// accounts it erased.
+func (e *Env) EraseDue(ctx context.Context) (int, error) { return e.parts.Eraser.EraseDue(ctx) }
+
 // SealAudit seals the pending audit events now instead of waiting for the sealer, and says
 // how many it sealed.
 func (e *Env) SealAudit(ctx context.Context) (int, error) { return e.parts.Sealer.SealPending(ctx) }

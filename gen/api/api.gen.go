@@ -307,6 +307,7 @@ const (
 	EMAILALREADYUSED            Code = "EMAIL_ALREADY_USED"
 	EVENTCURSOREXPIRED          Code = "EVENT_CURSOR_EXPIRED"
 	EVENTSOK                    Code = "EVENTS_OK"
+	EXPORTOK                    Code = "EXPORT_OK"
 	FORBIDDEN                   Code = "FORBIDDEN"
 	HEALTHOK                    Code = "HEALTH_OK"
 	HOLDCREATED                 Code = "HOLD_CREATED"
@@ -473,6 +474,8 @@ func (e Code) Valid() bool {
 	case EVENTCURSOREXPIRED:
 		return true
 	case EVENTSOK:
+		return true
+	case EXPORTOK:
 		return true
 	case FORBIDDEN:
 		return true
@@ -893,6 +896,24 @@ func (e EventType) Valid() bool {
 	case EventTypeWalletStatusChanged:
 		return true
 	case EventTypeWebhookSubscriptionDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportEmailCodePurpose.
+const (
+	PasswordReset ExportEmailCodePurpose = "password_reset"
+	Register      ExportEmailCodePurpose = "register"
+)
+
+// Valid indicates whether the value is a known member of the ExportEmailCodePurpose enum.
+func (e ExportEmailCodePurpose) Valid() bool {
+	switch e {
+	case PasswordReset:
+		return true
+	case Register:
 		return true
 	default:
 		return false
@@ -1742,6 +1763,7 @@ type CheckStatus string
 // | ME_UPDATED | 200 | profile updated |
 // | ME_PHOTO_UPDATED | 200 | photo updated |
 // | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+// | EXPORT_OK | 200 | the personal data export |
 // | OTP_SENT | 200 | registration code sent |
 // | OTP_VALID | 200 | registration code valid |
 // | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -2226,6 +2248,7 @@ type Error struct {
 	// | ME_UPDATED | 200 | profile updated |
 	// | ME_PHOTO_UPDATED | 200 | photo updated |
 	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+	// | EXPORT_OK | 200 | the personal data export |
 	// | OTP_SENT | 200 | registration code sent |
 	// | OTP_VALID | 200 | registration code valid |
 	// | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -2404,6 +2427,359 @@ type EventsPage struct {
 
 	// NextCursor Pass it as `after` for the next page (the cursor given when the page is empty).
 	NextCursor string `json:"next_cursor"`
+}
+
+// ExportAuditEvent defines model for ExportAuditEvent.
+type ExportAuditEvent struct {
+	Action    string  `json:"action"`
+	ActorId   *string `json:"actor_id"`
+	ActorType string  `json:"actor_type"`
+
+	// Description Localized description of the action.
+	Description string                 `json:"description"`
+	Details     map[string]interface{} `json:"details"`
+	Id          int64                  `json:"id"`
+	Ip          *string                `json:"ip"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt  Timestamp `json:"occurred_at"`
+	RequestId   *string   `json:"request_id"`
+	SubjectId   *string   `json:"subject_id"`
+	SubjectType *string   `json:"subject_type"`
+	UserAgent   *string   `json:"user_agent"`
+}
+
+// ExportCaseTransition defines model for ExportCaseTransition.
+type ExportCaseTransition struct {
+	ActorType string `json:"actor_type"`
+	CaseId    int64  `json:"case_id"`
+	From      string `json:"from"`
+	Id        int64  `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt Timestamp `json:"occurred_at"`
+	Reason     *string   `json:"reason"`
+	To         string    `json:"to"`
+}
+
+// ExportComplianceCase defines model for ExportComplianceCase.
+type ExportComplianceCase struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// DecidedAt Example: 2026-01-09T17:08:57.000000Z
+	DecidedAt      *NullableTimestamp `json:"decided_at"`
+	DecisionReason *string            `json:"decision_reason"`
+	Id             int64              `json:"id"`
+	Kind           CaseKind           `json:"kind"`
+	Status         CaseStatus         `json:"status"`
+
+	// SubmittedAt Example: 2026-01-09T17:08:57.000000Z
+	SubmittedAt *NullableTimestamp `json:"submitted_at"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+}
+
+// ExportDocument defines model for ExportDocument.
+type ExportDocument struct {
+	CaseId int64 `json:"case_id"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp    `json:"created_at"`
+	Id        int64        `json:"id"`
+	Kind      DocumentKind `json:"kind"`
+	MimeType  string       `json:"mime_type"`
+
+	// Sha256 Lower-case hex SHA-256 of the stored bytes.
+	Sha256    string `json:"sha256"`
+	SizeBytes int64  `json:"size_bytes"`
+
+	// Url Signed download link, valid until `links_expire_at`.
+	Url string `json:"url"`
+}
+
+// ExportEmail An e-mail sent (or to be sent) to the user's address; bodies are wiped once sent.
+type ExportEmail struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+	Id        int64     `json:"id"`
+	Locale    string    `json:"locale"`
+
+	// SentAt Example: 2026-01-09T17:08:57.000000Z
+	SentAt   *NullableTimestamp `json:"sent_at"`
+	Status   string             `json:"status"`
+	Subject  string             `json:"subject"`
+	Template string             `json:"template"`
+}
+
+// ExportEmailCode An e-mailed registration or password-reset code (never the code).
+type ExportEmailCode struct {
+	Attempts int `json:"attempts"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// ExpiresAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt Timestamp              `json:"expires_at"`
+	Purpose   ExportEmailCodePurpose `json:"purpose"`
+}
+
+// ExportEmailCodePurpose defines model for ExportEmailCode.Purpose.
+type ExportEmailCodePurpose string
+
+// ExportEvent A domain event about the user still in the feed (kept EVENTS_RETENTION).
+type ExportEvent struct {
+	Data map[string]interface{} `json:"data"`
+	Id   int64                  `json:"id"`
+
+	// OccurredAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	OccurredAt  Timestamp `json:"occurred_at"`
+	SubjectId   string    `json:"subject_id"`
+	SubjectType string    `json:"subject_type"`
+	Type        string    `json:"type"`
+}
+
+// ExportKnownDevice defines model for ExportKnownDevice.
+type ExportKnownDevice struct {
+	DeviceId string `json:"device_id"`
+
+	// FirstSeen UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	FirstSeen Timestamp `json:"first_seen"`
+}
+
+// ExportKybData defines model for ExportKybData.
+type ExportKybData struct {
+	BeneficialOwners   []map[string]interface{} `json:"beneficial_owners"`
+	CaseId             int64                    `json:"case_id"`
+	Country            string                   `json:"country"`
+	LegalName          string                   `json:"legal_name"`
+	RegistrationNumber string                   `json:"registration_number"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+}
+
+// ExportKycData defines model for ExportKycData.
+type ExportKycData struct {
+	AddressLine1 string             `json:"address_line1"`
+	AddressLine2 *string            `json:"address_line2"`
+	BirthDate    openapi_types.Date `json:"birth_date"`
+	CaseId       int64              `json:"case_id"`
+	City         string             `json:"city"`
+	Country      string             `json:"country"`
+	FirstName    string             `json:"first_name"`
+	LastName     string             `json:"last_name"`
+	Nationality  string             `json:"nationality"`
+	PostalCode   string             `json:"postal_code"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+}
+
+// ExportLedgerEntry defines model for ExportLedgerEntry.
+type ExportLedgerEntry struct {
+	AccountId    int64 `json:"account_id"`
+	Amount       int64 `json:"amount"`
+	BalanceAfter int64 `json:"balance_after"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt     Timestamp `json:"created_at"`
+	Id            int64     `json:"id"`
+	TransactionId int64     `json:"transaction_id"`
+	Version       int64     `json:"version"`
+}
+
+// ExportMagicLink defines model for ExportMagicLink.
+type ExportMagicLink struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// ExpiresAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt Timestamp `json:"expires_at"`
+	Id        int64     `json:"id"`
+
+	// UsedAt Example: 2026-01-09T17:08:57.000000Z
+	UsedAt *NullableTimestamp `json:"used_at"`
+}
+
+// ExportNotificationPreferences defines model for ExportNotificationPreferences.
+type ExportNotificationPreferences struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt    Timestamp `json:"created_at"`
+	EmailEnabled bool      `json:"email_enabled"`
+	InappEnabled bool      `json:"inapp_enabled"`
+	PushEnabled  bool      `json:"push_enabled"`
+}
+
+// ExportProfile defines model for ExportProfile.
+type ExportProfile struct {
+	// AccountType A personal account is verified by KYC, a business account by KYB.
+	AccountType AccountType         `json:"account_type"`
+	BirthDate   *openapi_types.Date `json:"birth_date"`
+
+	// ClosedAt Example: 2026-01-09T17:08:57.000000Z
+	ClosedAt *NullableTimestamp `json:"closed_at"`
+	Country  *string            `json:"country"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+	Email     string    `json:"email"`
+
+	// EmailVerifiedAt Example: 2026-01-09T17:08:57.000000Z
+	EmailVerifiedAt *NullableTimestamp `json:"email_verified_at"`
+
+	// ErasedAt Example: 2026-01-09T17:08:57.000000Z
+	ErasedAt    *NullableTimestamp `json:"erased_at"`
+	FirstName   *string            `json:"first_name"`
+	Id          int64              `json:"id"`
+	LastName    *string            `json:"last_name"`
+	Locale      Locale             `json:"locale"`
+	Nationality *string            `json:"nationality"`
+	PhoneNumber *string            `json:"phone_number"`
+
+	// PhotoUrl Signed link to the profile photo, valid until `links_expire_at`.
+	PhotoUrl     *string       `json:"photo_url"`
+	Status       AccountStatus `json:"status"`
+	TwofaEnabled bool          `json:"twofa_enabled"`
+
+	// TwofaEnabledAt Example: 2026-01-09T17:08:57.000000Z
+	TwofaEnabledAt *NullableTimestamp `json:"twofa_enabled_at"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
+	Username  *string   `json:"username"`
+}
+
+// ExportRecoveryCode defines model for ExportRecoveryCode.
+type ExportRecoveryCode struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+	Id        int64     `json:"id"`
+
+	// UsedAt Example: 2026-01-09T17:08:57.000000Z
+	UsedAt *NullableTimestamp `json:"used_at"`
+}
+
+// ExportRestriction defines model for ExportRestriction.
+type ExportRestriction struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt  Timestamp `json:"created_at"`
+	Id         int64     `json:"id"`
+	LiftReason *string   `json:"lift_reason"`
+
+	// LiftedAt Example: 2026-01-09T17:08:57.000000Z
+	LiftedAt *NullableTimestamp `json:"lifted_at"`
+	Reason   string             `json:"reason"`
+}
+
+// ExportSession An access token ever issued (never its secret).
+type ExportSession struct {
+	Country *string `json:"country"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt  Timestamp `json:"created_at"`
+	DeviceId   *string   `json:"device_id"`
+	DeviceName *string   `json:"device_name"`
+	DeviceType *string   `json:"device_type"`
+
+	// ExpiresAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt Timestamp `json:"expires_at"`
+	Id        int64     `json:"id"`
+	Ip        *string   `json:"ip"`
+
+	// LastUsedAt Example: 2026-01-09T17:08:57.000000Z
+	LastUsedAt *NullableTimestamp `json:"last_used_at"`
+
+	// RevokedAt Example: 2026-01-09T17:08:57.000000Z
+	RevokedAt *NullableTimestamp `json:"revoked_at"`
+	UserAgent *string            `json:"user_agent"`
+}
+
+// ExportTransaction A ledger transaction one of the user's wallets took part in (either side, any status).
+type ExportTransaction struct {
+	Amount int64 `json:"amount"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt   Timestamp `json:"created_at"`
+	Currency    string    `json:"currency"`
+	ExternalRef *string   `json:"external_ref"`
+	FailureCode *string   `json:"failure_code"`
+
+	// FinalizedAt Example: 2026-01-09T17:08:57.000000Z
+	FinalizedAt   *NullableTimestamp `json:"finalized_at"`
+	FromAccountId *int64             `json:"from_account_id"`
+	Id            int64              `json:"id"`
+	InitiatorType string             `json:"initiator_type"`
+	Kind          string             `json:"kind"`
+	Note          *string            `json:"note"`
+	Status        string             `json:"status"`
+	ToAccountId   *int64             `json:"to_account_id"`
+}
+
+// ExportWallet defines model for ExportWallet.
+type ExportWallet struct {
+	Balance int64 `json:"balance"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp    `json:"created_at"`
+	Currency  string       `json:"currency"`
+	Id        int64        `json:"id"`
+	Pending   int64        `json:"pending"`
+	Status    WalletStatus `json:"status"`
+
+	// UpdatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	UpdatedAt Timestamp `json:"updated_at"`
 }
 
 // HealthChecks defines model for HealthChecks.
@@ -2875,6 +3251,7 @@ type MoneyRejection struct {
 	// | ME_UPDATED | 200 | profile updated |
 	// | ME_PHOTO_UPDATED | 200 | photo updated |
 	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+	// | EXPORT_OK | 200 | the personal data export |
 	// | OTP_SENT | 200 | registration code sent |
 	// | OTP_VALID | 200 | registration code valid |
 	// | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -3065,6 +3442,54 @@ type OtpVerifyResponse struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Valid   bool   `json:"valid"`
+}
+
+// PersonalDataExport Everything the platform holds about one person, one array per table (in id order) so
+// that nothing is summarized away. Money amounts are integer minor units. After erasure
+// (see the tag *Privacy*) the profile shows the pseudonym and the erased sections are empty.
+type PersonalDataExport struct {
+	AuditEvents           []ExportAuditEvent     `json:"audit_events"`
+	ComplianceCaseHistory []ExportCaseTransition `json:"compliance_case_history"`
+	ComplianceCases       []ExportComplianceCase `json:"compliance_cases"`
+	ComplianceDocuments   []ExportDocument       `json:"compliance_documents"`
+	EmailCodes            []ExportEmailCode      `json:"email_codes"`
+	Emails                []ExportEmail          `json:"emails"`
+	Events                []ExportEvent          `json:"events"`
+
+	// GeneratedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	GeneratedAt   Timestamp           `json:"generated_at"`
+	KnownDevices  []ExportKnownDevice `json:"known_devices"`
+	KybData       []ExportKybData     `json:"kyb_data"`
+	KycData       []ExportKycData     `json:"kyc_data"`
+	LedgerEntries []ExportLedgerEntry `json:"ledger_entries"`
+
+	// LinksExpireAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	LinksExpireAt           Timestamp                       `json:"links_expire_at"`
+	MagicLinks              []ExportMagicLink               `json:"magic_links"`
+	NotificationPreferences []ExportNotificationPreferences `json:"notification_preferences"`
+	Profile                 ExportProfile                   `json:"profile"`
+	RecoveryCodes           []ExportRecoveryCode            `json:"recovery_codes"`
+	Restrictions            []ExportRestriction             `json:"restrictions"`
+	Sessions                []ExportSession                 `json:"sessions"`
+	Transactions            []ExportTransaction             `json:"transactions"`
+	UserId                  int64                           `json:"user_id"`
+	Wallets                 []ExportWallet                  `json:"wallets"`
+}
+
+// PersonalDataExportResponse defines model for PersonalDataExportResponse.
+type PersonalDataExportResponse struct {
+	// Code Example: EXPORT_OK
+	Code string `json:"code"`
+
+	// Data Everything the platform holds about one person, one array per table (in id order) so
+	// that nothing is summarized away. Money amounts are integer minor units. After erasure
+	// (see the tag *Privacy*) the profile shows the pseudonym and the erased sections are empty.
+	Data    PersonalDataExport `json:"data"`
+	Message string             `json:"message"`
 }
 
 // PhotoUploadRequest defines model for PhotoUploadRequest.
@@ -3685,6 +4110,7 @@ type UnprocessableError struct {
 	// | ME_UPDATED | 200 | profile updated |
 	// | ME_PHOTO_UPDATED | 200 | photo updated |
 	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+	// | EXPORT_OK | 200 | the personal data export |
 	// | OTP_SENT | 200 | registration code sent |
 	// | OTP_VALID | 200 | registration code valid |
 	// | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -4023,6 +4449,7 @@ type ValidationError struct {
 	// | ME_UPDATED | 200 | profile updated |
 	// | ME_PHOTO_UPDATED | 200 | photo updated |
 	// | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+	// | EXPORT_OK | 200 | the personal data export |
 	// | OTP_SENT | 200 | registration code sent |
 	// | OTP_VALID | 200 | registration code valid |
 	// | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -4997,6 +5424,15 @@ type CheckLedgerParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ExportSupportUserParams defines parameters for ExportSupportUser.
+type ExportSupportUserParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ReverseTransactionParams defines parameters for ReverseTransaction.
 type ReverseTransactionParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -5126,6 +5562,15 @@ type GetMeParams struct {
 
 // UpdateMeParams defines parameters for UpdateMe.
 type UpdateMeParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ExportMeParams defines parameters for ExportMe.
+type ExportMeParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
 	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
 
@@ -6434,6 +6879,9 @@ type ServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx echo.Context, params CheckLedgerParams) error
+	// ExportSupportUser Export a user's personal data (internal)
+	// (GET /api/v1/internal/support/users/{id}/export)
+	ExportSupportUser(ctx echo.Context, id ComplianceUserId, params ExportSupportUserParams) error
 	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
 	// (POST /api/v1/internal/transactions/{id}/reverse)
 	ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error
@@ -6476,6 +6924,9 @@ type ServerInterface interface {
 	// UpdateMe Update current user profile
 	// (PATCH /api/v1/me)
 	UpdateMe(ctx echo.Context, params UpdateMeParams) error
+	// ExportMe Export my personal data
+	// (GET /api/v1/me/export)
+	ExportMe(ctx echo.Context, params ExportMeParams) error
 	// UploadMePhoto Upload profile photo
 	// (POST /api/v1/me/photo)
 	UploadMePhoto(ctx echo.Context, params UploadMePhotoParams) error
@@ -8260,6 +8711,57 @@ func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 	return err
 }
 
+// ExportSupportUser converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportSupportUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ComplianceUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportSupportUserParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportSupportUser(ctx, id, params)
+	return err
+}
+
 // ReverseTransaction converts echo context to params.
 func (w *ServerInterfaceWrapper) ReverseTransaction(ctx echo.Context) error {
 	var err error
@@ -8993,6 +9495,50 @@ func (w *ServerInterfaceWrapper) UpdateMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateMe(ctx, params)
+	return err
+}
+
+// ExportMe converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportMe(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportMeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportMe(ctx, params)
 	return err
 }
 
@@ -9969,6 +10515,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
 	router.PATCH(options.BaseURL+"/api/v1/me", wrapper.UpdateMe, options.OperationMiddlewares["updateMe"]...)
 	router.GET(options.BaseURL+"/api/v1/me/security-events", wrapper.ListSecurityEvents, options.OperationMiddlewares["listSecurityEvents"]...)
+	router.GET(options.BaseURL+"/api/v1/me/export", wrapper.ExportMe, options.OperationMiddlewares["exportMe"]...)
 	router.POST(options.BaseURL+"/api/v1/me/photo", wrapper.UploadMePhoto, options.OperationMiddlewares["uploadMePhoto"]...)
 	router.GET(options.BaseURL+"/api/v1/wallets", wrapper.ListWallets, options.OperationMiddlewares["listWallets"]...)
 	router.POST(options.BaseURL+"/api/v1/wallets", wrapper.CreateWallet, options.OperationMiddlewares["createWallet"]...)
@@ -9999,6 +10546,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/block", wrapper.BlockUser, options.OperationMiddlewares["blockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/unblock", wrapper.UnblockUser, options.OperationMiddlewares["unblockUser"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/compliance/users/:id/close", wrapper.CloseUserAccount, options.OperationMiddlewares["closeUserAccount"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/support/users/:id/export", wrapper.ExportSupportUser, options.OperationMiddlewares["exportSupportUser"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions", wrapper.ListWebhookSubscriptions, options.OperationMiddlewares["listWebhookSubscriptions"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions", wrapper.CreateWebhookSubscription, options.OperationMiddlewares["createWebhookSubscription"]...)
 	router.DELETE(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id", wrapper.DeleteWebhookSubscription, options.OperationMiddlewares["deleteWebhookSubscription"]...)
@@ -13350,6 +13898,102 @@ func (response CheckLedgerdefaultJSONResponse) VisitCheckLedgerResponse(w http.R
 	return err
 }
 
+type ExportSupportUserRequestObject struct {
+	Id     ComplianceUserId `json:"id"`
+	Params ExportSupportUserParams
+}
+
+type ExportSupportUserResponseObject interface {
+	VisitExportSupportUserResponse(w http.ResponseWriter) error
+}
+
+type ExportSupportUser200JSONResponse PersonalDataExportResponse
+
+func (response ExportSupportUser200JSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportSupportUser401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ExportSupportUser401JSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportSupportUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExportSupportUser403JSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportSupportUser404JSONResponse Error
+
+func (response ExportSupportUser404JSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportSupportUser422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ExportSupportUser422JSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportSupportUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ExportSupportUserdefaultJSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReverseTransactionRequestObject struct {
 	Id     TransactionId `json:"id"`
 	Params ReverseTransactionParams
@@ -14573,6 +15217,87 @@ type UpdateMedefaultJSONResponse struct {
 }
 
 func (response UpdateMedefaultJSONResponse) VisitUpdateMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMeRequestObject struct {
+	Params ExportMeParams
+}
+
+type ExportMeResponseObject interface {
+	VisitExportMeResponse(w http.ResponseWriter) error
+}
+
+type ExportMe200JSONResponse PersonalDataExportResponse
+
+func (response ExportMe200JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ExportMe401JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe403JSONResponse Error
+
+func (response ExportMe403JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ExportMe422JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ExportMedefaultJSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -16156,6 +16881,9 @@ type StrictServerInterface interface {
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx context.Context, request CheckLedgerRequestObject) (CheckLedgerResponseObject, error)
+	// ExportSupportUser Export a user's personal data (internal)
+	// (GET /api/v1/internal/support/users/{id}/export)
+	ExportSupportUser(ctx context.Context, request ExportSupportUserRequestObject) (ExportSupportUserResponseObject, error)
 	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
 	// (POST /api/v1/internal/transactions/{id}/reverse)
 	ReverseTransaction(ctx context.Context, request ReverseTransactionRequestObject) (ReverseTransactionResponseObject, error)
@@ -16198,6 +16926,9 @@ type StrictServerInterface interface {
 	// UpdateMe Update current user profile
 	// (PATCH /api/v1/me)
 	UpdateMe(ctx context.Context, request UpdateMeRequestObject) (UpdateMeResponseObject, error)
+	// ExportMe Export my personal data
+	// (GET /api/v1/me/export)
+	ExportMe(ctx context.Context, request ExportMeRequestObject) (ExportMeResponseObject, error)
 	// UploadMePhoto Upload profile photo
 	// (POST /api/v1/me/photo)
 	UploadMePhoto(ctx context.Context, request UploadMePhotoRequestObject) (UploadMePhotoResponseObject, error)
@@ -17638,6 +18369,32 @@ func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams)
 	return nil
 }
 
+// ExportSupportUser operation middleware
+func (sh *strictHandler) ExportSupportUser(ctx echo.Context, id ComplianceUserId, params ExportSupportUserParams) error {
+	var request ExportSupportUserRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportSupportUser(ctx.Request().Context(), request.(ExportSupportUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportSupportUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportSupportUserResponseObject); ok {
+		return validResponse.VisitExportSupportUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ReverseTransaction operation middleware
 func (sh *strictHandler) ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error {
 	var request ReverseTransactionRequestObject
@@ -18153,6 +18910,31 @@ func (sh *strictHandler) UpdateMe(ctx echo.Context, params UpdateMeParams) error
 		return err
 	} else if validResponse, ok := response.(UpdateMeResponseObject); ok {
 		return validResponse.VisitUpdateMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportMe operation middleware
+func (sh *strictHandler) ExportMe(ctx echo.Context, params ExportMeParams) error {
+	var request ExportMeRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportMe(ctx.Request().Context(), request.(ExportMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportMeResponseObject); ok {
+		return validResponse.VisitExportMeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18761,821 +19543,884 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bchs51iAKvwqG30SYdCdp6mC7LMUX/0dTVJltWVSTlKvcxRoSYoJktpIAK5EpmV12RF9NzPXXE/Hf",
-	"7Ou538+w95PUk+zAWkAm8sCjLLtqpruj2yKZQAILC+t8+LU0FvOF4IyHsnTya2nGqMsC+LPtsvlChIyH",
-	"Xbbw6ZK56luXyXHgLUJP8NJJaRQGERuR+xnjJJwxciPcJfEk/C1DETCXiCgcizkjYkIoJ4wGvscCErBf",
-	"IiZDcu+FM3yazhmJXzleVt+yZa3klOR4xuZUvZnxaF46+amkXllyShPqS1b62SmFywUrnZRkGHh8Wvr8",
-	"2Sl1WRgsG5OQBfkV99hYcFeSUJB76oXkhk1EwEighnh8mn7l3OPeXL31IH6Nx0M2ZUHps3rRggZ0zkIN",
-	"sMZ4zBbhBeXTiE5Z/tXXUoGD+0uE14/VxmJRvRBj6jMFM3ojGQ9PiQhcFhCXjT2XSYf8Ur2jfsQk8aZc",
-	"AdQhAZt6ghO14cWCuWrJ7COdL3y1Psar1z2H8dNf/r1ee1VySp56NR5rySlxOldP4VKr8VpTm6YfLxif",
-	"hrPSyUH98LgIwE0xX/ge5WPWpJK1CxBDfU88WBssYEHDWfJ6zy05JYUCXqCwSp2ovYKJCOY0RGC/OC45",
-	"68/BXs61ZEHRctT3X205Fha/ZcsC2Pge42F1PBOScRJx75eIkVu2VFcknHmSzAVXnxYsoGoIKR/89o9/",
-	"Hj5/TsYzGtCxwreKQ+RYLJirEFndnzH1fRYQyl1yyxYhOTwmsxrpsqpk3E1uWPG9Uy+n6r4QSkJvzkQU",
-	"EqE+jAMqZ2kEez6pj1/SA1Y9vnnFqsfuIau+os9fVg8mB+PDmyP3mD2frEK7zP1eC3ULDQ+fPwegx2hZ",
-	"hJP9gHJJxwpgRRhg/fzVEOEHdSZh0Wrwl6+3EHYzE+K2F93EiyhcFT5GpPXcV1vjj43FAolhfmEd+IP6",
-	"xEdqKe5YEHguI+UJ9f0bOr5VBHQSEG9C5p6UHp8+8/gd9T23UiONKJyJwAtp6N3hWJKhf2kMnwSr8Ncm",
-	"2aV1yJpFz88KUnIhuGTAKpozhQB8ylofFwg+xYi5YrbqT7pY+N4YLv+zv0kFgl+T9aknXTV7803j4qJ1",
-	"+X1r2Prxqt1tnSkgMymB+ZT6M0buWOBN9ERkRiVh+LoaufKZotC+mBKPEzqlHq/p42QyHHpu6aRUP/jz",
-	"m6O/Pv/Lqx+++/Hlhxfvn/ePe0fdw78cXJU+25v/rwGblE5K//YsESWe4a/yWSsIhGaWGYrMb7m4545Z",
-	"kqI3+shoyFy1Mo8rgodwqpXSbEfwie+Nw73g1r5837honw17/Ua/Nex3G5e9dr/ducyAz5Pq9XwKoosM",
-	"aRhJhWVchIT6vrhHzvv1INYHKi+ZgpSi3HQ8FhEPzZrUMcIyGQlnVK9RAkPJAO9ShOci4nsiXaPXGl52",
-	"+sPzzvVlGuOA56ulTNTs3wSdAEAOiRS7F0rKVDcQiL6GwQPQpvWu0b4YNi66rcbZh+F1L3ffPEnYnHo+",
-	"oa4bMAnYQv2AUSUTc7WorwsTs9uE2Y+jIGA8RDQBiJyJcTRnPOwLcUGDKdsLMmed5vW71mV/2O90hheN",
-	"7vetHCVy9XtAORCC+OplpHxQJ++814SGZC5kWPm68DF7R5aAS0kB5ZrLaLEQQbgngY7hcn3Zu7666nT7",
-	"rbNh/8NVGjwdpRFcnZ075M9Xre9Bgru6/D6GmCQ0gMvOFuHXJjkxhDjzwhkLrGVyEcAyb5ZEwwVAh1Pt",
-	"A6xeq/u+1R22ut1ONwWfa84ICwIWKQYRskB9lCGRUXDHePSV71SDL4kAUDD1CCkf1+tk9K5xcd7pvmud",
-	"Dbutv1y3ev2RQ47rx2QUE0r44jkZvWv133TOgIA2Li46P7Tgl4MjMrpqfLjoNM6SOzRyyHM1uQ0Y+O4A",
-	"522/u7poKfSCOX77x/+qwAmci+DGc13G9zqFTv9qqPlj6hDayJqJeuzrQjzejyUhpAWbsgwpUFhF4ia+",
-	"uEdAfC842xsGxRKVEgmEy1Ki1FcFhhYXYRUO8T1+6yQykgIQ44HwfbizZcX9aBBmwKJP8nBCm7DdBwhQ",
-	"h+eNYbNz1irElMPzxjfAlh8CwadEgpGHTOg4FIG962bAXMZDj/ryQTtvdltnrct+u3HRK74myXu+jRwE",
-	"gohD7gEcCyrlvQhAxuaCV5UafJcIkL/9438Sj7ueDD0+jTw5ozc+SgfvBGfLhxGUtx+aQBT1bXJpCJuj",
-	"c/VqpS3V605pHDAl9A9BXzysH76o1g+q9Vf9g5cn9e9Onr+s1eE/fy05JRRhxkt1Ga67oLcpnkD9YcAm",
-	"TP3ESic88n2nNKGeHwVsWLySicep7/19u7dOAjEfKqlSK4KTj/jbwUvz4z1o9HDCx4eOUo5PXtWPndKt",
-	"pwTtUhhQLieoS4owXiKqFWpC6vlMKdShKHzPd/iT/ZajzzbmfRCKPwLShUsyj2RIbowCyFxj5lyKiIwp",
-	"J2AUAjNTbXukA2zosr8xEKgLuSMJ2CSS1EdTFtOWrIXwvfGSBGwsApe5hEpCCe6YhJZdpjyyz2jkkFGj",
-	"2excX/aH3Vav3203++lvX190mm/hK5BwRwq5RqdkAqYrycLQZw4sYyZ8l8jQ832yYNz1+LTioIHLrBdU",
-	"pniBXIQzj09JedTrt66G11fJovTs6owcMjrvdF+3z85al/p7rkUU6oNNTS1LREiBY3PeE4mmOyf+GRcO",
-	"0m+h/b1qG+CLTkiPelZgsodTsk5uT1G2fdm7Pj9vN9tKnD2/vjzrFVzmV+o/X+k2Fy7oa9zpo693p9tc",
-	"RpOJN/YUO59E3JVf+LbeRNLjSlM112DzFbVumrlDY6NnrrhEXxfNr/kiEGMFwxt/T/HmrPXuqtNvXTY/",
-	"DN+2Pgy7rWJl30us2XjbaaLvR5K5mlS43gRQOTTG90eRCFLbXikeGPnEuAEWdOkL6pLyCOSaRr/duRye",
-	"N9oXitLhUYOeI81h86yPrmDHHBUk847yqBigI4sAmpcAfj/IPvVD4+Ki1V9hodJm929ko7oUREbjGQmY",
-	"FFEwZgAtcPig8wY2f4Un8iB7zNWbTr+zxhizmIlQpCwxXxcQr4W7VNg08Xxmr+GzU+rSkF14c29fPtVt",
-	"9FvDi/a7dj97Y4Ugc8qXhIYhmy9CGdvAw2CJBnDi01Cdwlc16uaWlaaO4Mquxr7sdVTR8nrDi3osuPPG",
-	"7JrTO+r5e1PDXqv7vt1sDa8vG+8b7YvG64s0QunXELV8EdDA85ckSt75lc0zxGVKwgOaDFcr8aJyxlxJ",
-	"XMG0DZ/Le7QSexI4neJVYAksd5mrvhMBCWjIBtxXCCkdMo0Y+JbITeROmfom1r0l2O1kyBbVaEGmAeWh",
-	"PCVXQobTgPX+cgGzsTsWLIEpVk7I8/rRgI8KoDuqEXVJY08t1eyZuaCpcUFgPWrl4xkb38IT8hZiAeAJ",
-	"tZI5XZIbNuBS8R3A7lNCtThe7AMeZQj7COaBgI4AuKwkXijjcA5vMuCeWZ3m+FrJAHsDSmswhycJoBpz",
-	"0XR270lWG3B13NecRuFMKS1juu+Vv75sXPffKG282cje+sz8XxcZ36En0omtVgoFtAEnFLcMfRKWkfkd",
-	"cz3aB9fh3lR/ranZehfx5nTKSLhcfG17HhD95QJdRYld+7NTeo/eP0/wcxSd9wFDTpBRWgWIF/D8nHp+",
-	"6eQn4IPorTG6MiV4SikfTq30s1My9hMzLranxENDonhJSL6zQjRqpZ9T0nxPXZuJx3wXTfoaKx4F+gkk",
-	"dxUF4SB0IMDDBLHW6zedztth7/p1r9ltX8GJrBDLiuIOvrEj0V4LiL7lgLnM9+5YUIFAtjvwiwgl1YfU",
-	"40xb10Jj+rAneCIB45X6Fq/QhIwp1bmnVcYkyE2bKUpOCY11Jad044vxLeiTY19I5hbEvjlmQkNEstxx",
-	"wQIJgRSW8zixES3J2w9Nh9BELzSPwU+vIUwiXiDOpBamn960oC4eolrXIlB8OfQwGkK/ZRjqVa87OHuD",
-	"GFZhAlB+Ss+TLEbcKCUYFqMNFb/m7gLEoRA0ZBhXgjFOPJFk7nERkEhxvHLrukvGak0O+bFzTiYB5WNZ",
-	"ccgBCQU5/G/Pj377H/95UCOXitsr9Y+NvTn1UyEmaPXMR8jQjxgh86pef3nw6tXh8+OXx/VXrw7WB884",
-	"pUYUzg4n9MwD7c9t3Zmb6vudSenkpw13QT3e4nfMFwqoTvZ4jJln7bEUrOBMjfts1pvgtmLJtcMJHbr6",
-	"6eIoTvtk4VdtcMof7M/ZSzzKvWJEyncskIqwHDjqbqqRZBRJFowqJ6SBIQNhFKiLHN6LKvoOiCU+qLFi",
-	"MqmtAviZBlMaeHMWzkRRPJoiEbabAq0nY8EnXjBX/Dm0r1sowgXQwbESUZdoBdsINv3ywquAO2jxb4wx",
-	"9gI2Igzjj40v+g1fCl14bQWsi5EldbwyjzRvxD1qi+ZB8LBJcs+UPCFlhCJuQXSdDZzMW1ZhxyW7P2NK",
-	"tftGyJF+/1rc4Ox+6MKzj4QayQu2wwxfTKfqDnMyCcQcuAAoyRyYgmSMa+MPm5Oy4jWc3Vf1M6wKAqjS",
-	"rH6JWMTcSq34SIpxCGcBSenXPDvWv6IpevXvBsq5371FMSkbQ0xzHPmkZSAI4lMYySNfWyAwTDQ37yoy",
-	"qTA+nokoTPFZyNwT+NLI4Y4JiUsTVIxoTtPRWJR3SocTuhlbEmimYZOGJMDF2URur/S7u0yy8Btdqvwa",
-	"1l4sA65hoJ5/pMuVfslWF+yJTJQwNEEsfDpWtHgWiGiKZg2YDiIfSBlML6h1k4DdiVv7Wq0ASgF5hoFD",
-	"mEYWBjlvJL2pGYow5TX1KR+zRpGcHG464r43ZzKk84WaKbbBDW9wzoL8Hf3LSEm4kSQjrXeM1J3ZuDmn",
-	"tHLiKyFDpVLg70pBHtFwhNfWvHQIF3QUEwulQDMO5liwbmlzkpK56ynbkhfoWMEtVph4GNdDrqmfg6CY",
-	"z0pWxyfyWzvzpmAI0x5uSzNo9zrk+PDgZeWEKCXhEBWEeq1wYUbDy2coRXMz+b0XztyA3lMfXNhgzeQG",
-	"mKSscT4DLUe7vkEhvRMeuPM0KTQ66pJtDUDtnmQfPRkWpYCdU18yzGiCVXnSPiscDXdUrZ255ipOvGkE",
-	"Qot6jJN6xYLSjRA+o9x6O3KzXW9bMtjCA+toHXWjEiQuujGOpYlnILH28nZ1tH/+Eo911FWSb/C6cdG4",
-	"bLaGjf6w87ZUwBy3Ie4J2bCNTr9uoNewmOT5lZTbKb1mnE28sUf9zj1HZ0R6XzdeEM6GLg1Z6qjgi4I9",
-	"wSWO5ZBUzll9Q7KPU1KkYt+xnGIuiRcuM6OPUmOPCsYKtXU58xbDBQvGmjrEWrt5+7osFxv4FgjsLTk2",
-	"KNPrLVpB0WE1qWRnbOwpLrrG6oI3OGH5EC44DNidx+7VbVgsAgGmpwDCCGw7HJ+IQnNPwKi2CKapRFfv",
-	"G70qMB34BuwJTwl4K3RCm2LzNfKOLolcUE58jzNwjqWPe8N5O6WP1Xnkh54ajsJn3mgES1wFxrce2j8N",
-	"jG6X45JTul3eFG5fjcgb87gIhwBbsN7J6Gbuhfh3xF0W5CDuxiCHPxVshhpQK8x+6r2Q4eaZM82dtQg0",
-	"Fc0L7xFmRxop2g5heiKJQspa0RXGSbNyo5oMFq0DeW7ZsnDJEGEjY1it5c0JVNUlHAMtxxifHcShBDU3",
-	"aiOh2GNl2dtt7c+eMQU3JzmZeIHpHRbi5YyNb/NoJm5LGCZVjCKa72QCioEZz+l45nGGwc0KBRpXbRKw",
-	"MAq41MF1SuR50+9f6UyoGmmC5YEGTH1z46OrD/VbyNLz/s7c2oAP+Cec9hMO/0TmjHKPT8mnAf9UrVbj",
-	"/6kn37QaF/03w85b8okc1uvkE/pMba8u+m0lDCcXne/bl8PedbPZ6vXiMSjmoz0EfDOgPCppiAXeZFnF",
-	"zzDBu/NGHNsXj4fQ5TiqGuFgz2Re3bnur3h3WQRa5a8YW4CIwtTATv9Nq9vLjcf9YgSNNghkJzhrvW83",
-	"Wz0bSuZJT+pn3rXsnxeBgFgL89P11Vmjb23Y/B4tMPnOPKdditmnIXwk9Wyv1bzutvsfhq33rct+ammU",
-	"LCjm0Bmq/kQqRT0KvHCJbhR9mJ3+1bDXuuzHQwM29WSo3feARMAg4ofB1bfmaXRw4WYa37ebw4v25dv0",
-	"K+Z06o0hkN6au99527octnu9a2vXxhUC/hjYuUL4FKrB4KtGr/dDp3s27LZ6rX76bZxFYUB9E3sQCohA",
-	"VVqq8cIVTpFBkVjzxfRE/d7+D53zBuQ0XvdSmKxTF62HWpeN1xcZfNeGT/uxs3Yv/5wxqNsPvm912+dt",
-	"68FUHIR5ttl5d3XRBknXQo9xnJYIwReKEeLjJsi3/+GqAGGNH0spPllnlU6sh1nefmgOzxr9xrDXeG+N",
-	"f/uhmcyhZF4i6Z1Z6NsPr4vHvIbVUr7MDUkyva4uOo0zPeogvb84B05XxkCoNHqtYe/69bt2396gNQxy",
-	"PmOhQQtQCZwssKq51tw9PQqMiqRsGHSlcJr0LLAEYANWVhp3ycxTW1nmJ1MzZM9sjMFWRkghruD5ZVz3",
-	"Wl0r2jsGo5XJSairVNrsSDOo3bkcXrTP7Tfbg31vEhaMhvfqePJ4HMhF2u3q4FWXxnpUPMP1ZeEcEdez",
-	"5EYZLG9edHoFxAY9vdl3O1qtlvr33Kx2GD35RI7rR+pSoiKrg4AwGgryiLXQCZdCMa63H15X8LRSS0x2",
-	"hvMl6v0TSUAvAd0fN3pCuNBvmos7JgkyYMXDynaQMYYYZ4CROn98GeVEZ63YhylDsYCQpKlIdpZgYBxt",
-	"ANMcKwKsQzCz1ys5wdVj4CTXYd3qoQVLj2M/YVqYa1VeOkz3SkPcZIAbDNHUPQlr830wmUMZkTtmQaN9",
-	"CXe81W/FEwIZU6JKfKsxSULXUDCGHCA+EkyyaeC2ztp9xSLyK9RJ6WCvmkCkGoUoOY+DJGnzpHi2xtXV",
-	"RbuZmQ+iY5MJIZOCxyTNQAHiifJsw8JYs7rUiDHlalKT5g+WSk3sqLRobmpm2Pi7q/6HeF5qzFwIvRkE",
-	"zxvTJ8SAayMSJqKkOcb7VrfX7lz2hq0fm63WWWq5nkyYxq3H3TjYWr0C82tkSLS5XJq13zK2sGHb63e6",
-	"DagSkXsBntYTaWHAvYh8F2QMrOi0DFk885wui7YQRxqrmQ/UdXULUquznDITqAZjn9tj1dEkCce5fOPM",
-	"fPr2qGkOD9XmgohD0J+ag4CN1mVj4YKugsFvWjLM5O4CeIB08wUNJIMBf+51LkmZ+lKJbG6EAVDMxbI9",
-	"AeEMkudwuy+Oic/umC8r6idMwTNrThC1IJUQ3nwAb949iw9JWDoWMp5wbkIR59SfiGCueEhUUIHDMDcU",
-	"a2HKOMUppsVWBYz0Vkw+aPwkLrzf6V/h5JbTOpHirYOzBqEXVKe6aiUjk4uVMAc1tYIuirsoeyqCwZhr",
-	"1riaOAciCpmuFoFx+ZaWVUzUNegRShMTu6GVMK08ZfO8Yfxz0H/DmXBTUBQcLzsuBSbIV5tIyE3MC83Z",
-	"IzmI60+UFauvFM3TaPbb71s7zKS0k3gulPbNXIkWgZMp4FsVLwyzwEFANIsHiMkkQQaddw3EoI7A9tX6",
-	"AAvKGlOhwIerEHdGI/AzwRVE1zoPKzmVz0Kxg3pyv3AeOyzXUgeRfmZL7OSn2K5+TVr96nYuLoBoFWzX",
-	"sArJxgEDayiqZkY1zFQJiEkuRGoD/QFnGoSI45B0Nkg8ANV4GPE8oc/FUcQxccZBCncVUXaAJIuA/MBu",
-	"rnKkOReJG9Nmo+3exWGqJtfMWkOWoNv0W689IK43Zxy5H+zkuP7qxf/z/1f/r+UzKx8EZgK+l026UDeG",
-	"ESvXomLMGknpBfIJyjGodbCPC7DNmhoQiHouC6mniH5Mb6wKDTBaUWIrH0ERAONwIksWJu/MZATAYCR0",
-	"liGsnGQXOARSFipbZDecaFUwl1zgGOOdQjrtRTf5WVRnGngh6g2nmEDs6dQCUt4xtUDDCHO1UhprUsru",
-	"iYy1HOthxS4btmKoJS/tXLSfRFNITg3VAyaB+DvWlIi4/jsr24ME3gDZfoVWrecyanAy6rzVHRppO1mr",
-	"SRglC/SOp5+33qAkXDvrUjOkq06v3R9edXr2pC5bCOmFZs7sJt50Ls7yQEv7lYl2JBeO7bX6fdsIlB1r",
-	"nM2Fg9932mdrxmrvdHboRevsewXAN63m27wt2GfulCGxDTyqeBa4xnGkuumZw4p1VGlIq8nnAeqPXqg5",
-	"9WKjNEk5ZItmssIaIOVbhtQQvdTaY7KHM2RXLsmdJ3xgF2UfnMqpi7FGoTRYP7FrP6bRafVgG7N0FFpq",
-	"Cji5Ne/OHKK94lg2+LHd6/fyChJEVtMwDq0m4EyXRozMpnQnE8R00oAe0gbF/RprQvO624WU03ft3rtG",
-	"v/kmns3QFZEkqXrcytPVq/OYXDN9t9VsX8FS06B6VaT3j72Fp2uyrJhOA/C82/lrK63xG9BJQ7NWT9Jr",
-	"vGsNcaZ4Ci3TKjR3QUtB7kN1gAYQaP2K1RPDvcorkLG4sWBBNaZucL3imDyXej7oSHPBw5m/zFzDopee",
-	"6lRxIulSkvuZN56ZEg8wZuRAPJir/o2vLn6QLJRDGo4qGVS+al2etS+/TwEWsNeSWPNhM8kclqCWHq+0",
-	"MojW1hWBliblrYy8l95AAQhBblhFT3uiGOeYchBuBVck4YbFb0dafw2mkL6SO/ut7mXjYthtnbcUPmeM",
-	"I6ZgAokLJqTy0McBcz0gMJpPgE66oB76k8rJZa7g5fRkfDnjY9AFnUXgTT31qhxrMgSz877VPb/o/JAC",
-	"01zcMdDn0bIQ0ltmmUcWVKJV58Vx9cYLSQCmmI33JLaX5u6J2r02i8aOS63dnNi2p/QBoAnIQSfmKsul",
-	"mBBv3S2x89zbl8Orbuf7LjpuDBnMyEeezKXTe8YGF0Q84UjFGfSJraNoJgWIKAZDNisfgVmUo5UTFoqy",
-	"s3SNDwchiqqKnIl7jla0LEcvetEqmargdXKrCbMSVOHCt5ooJzMWgkB737aa8ayViIIrZ3QZBDcneIuu",
-	"GoWTvphu96KrxnVv03sWVOHFCdH5bIrPzZi/5U66rd71u01vMFYFpR2c4OTWyzCsffXrWs1uqz/sdvqp",
-	"Q+DsPnmZN+WJkuxYqHeKpMp3AQXUc1jmwI0CNQB+vGOBTxcr33/Wumi/b3Xbq3xpNJvbp7e2XHtK3Zae",
-	"98PwL9ct41k+RLGWhzFUJhA6oCfU6tU257JGYCs6odRE4LUvniHObsSExzXJjRZRM173TdEArlDM2wBg",
-	"wgqQApfWvO72Ot2cuQSigdWocRRI5LfCd0EmoVwruvby83QEfC1giimQ9LFOKvCuiTbjB55wSfnPvc4l",
-	"Ilqz9x4rdp6dq2fmiq8EwVJBjulofcsg0Gg2W1eJx+SF3gJWoyZYyAHirZQSn3g55sz1qAZyqpRUUstL",
-	"i6TvW91e4yKrIlLwdzEuKRipbfa9QmuMZ0KRrzfstt412pdZCSpQGpmkPgFvE0iUlJN7LAOkjlbqRzwl",
-	"uuvdxGLEakZqad4ovZn9aLGT+0t1Grh2ezsKHjdmXWpfpgiRedWKF+B+27briSa7024iL5TMn2wxv5Vv",
-	"Egc0lZxSKlip5JTs2CP82QooSr5IBwqVnFIS/6MmacX/aq6FH1KhOyWnlI/QKTklE3Gj/zRlPzPBMiWn",
-	"ZEfElJxSQYxLwbfxgu3QlPijtgbHn020SfyFiSopOaVU6EjJKRXFhpScUjrYA754nf4iF6ehJk9FYKTf",
-	"ZiIq8t/qL61Ah5JTykQvlJxSPirBPKbd6eZjHDlgbQ+FXL0xC1PyfnKzFDu/Pu3OzqzF/n5NPfSM49h+",
-	"jfH92t8lHtzsIeX2FntR7VPJ+ULj48m4MO1Bdp2jdRWXs55CQPSM78+CRrrEZ77ISOwXs8ZYBVHThXSz",
-	"rquSU7JPIOtrgiucdSCVnOIS5EUenvgSZZw18feWP0YvNql4m3ecqGMoaDawyp0BtCDjp1Df5cpSrSxZ",
-	"UlTEI+UVUOicLvWUqR+dsb/rB/KFjBIbdPzBaEDJF2lTstp52jRsvkmZfe0v4ZG0AbfklGzbrPmoza3m",
-	"IxpQFTNI20TVN8bWWXJyKSQFVshkNzaa5c2F5s32F4XWPcD7giKMObsbkJ6csSyZFm1eFvgN2bPMWWa/",
-	"NgXIGnfMVwkWrjOjWFAzZguLPCXEeIVSn/klVSdwnVq94meDgMVq7apfEoRcp3Su+hlVxVW/aj3P/jml",
-	"l1k/pBQm6/ucyrPqXSmkKNZJFKGzJJcitQDobCLOayKQyNyAhykJ2f4mJ+mmr7klhxb8kMiPK2Lv7X5Z",
-	"RTnbY8/dKqPhUqcupDIbXJ3qM1yVfdOPoz/Br6bTvYjgOhUHahUExOOYtuXBD3Gtyo3pEnHwkHqzF7L5",
-	"5ryJGCCmxUCSglyiQUCX6vOtzr3ZlIEBOTqfnZKOcilobKQ0EijWhLa1G0YWgbjzMkXLIMZJqxBJ8Fd5",
-	"ZCKFh2AOdchIhwHjZ4zwSsVpQTJjDIh8eklmn0naSP7gTPxbXGrKRGta646jRTOVnYsSKvfJuIlhsR+C",
-	"ZhJj4FTjhVi/JQeYR+nMIhz7ytgIWJguk7p9ZzjwG+Tfr17Hqhz8JEy1ppCgpjf95fPwV7xoRS5+8vRQ",
-	"PY1p+Ya+JBgaZ/opDV935lF3Rd5qMxeYDCyiU1t/WsVJ+WrebfODE7xKVTrYN+tuV/q0JXnGx0g5yOdM",
-	"an91em2VLYh0Nu9XA80xtzGGS7zKbW5SCMX0vlg5L6dkE9ZNQ98ub5r4uLk+X56NPgLr68JBr2N7Opxk",
-	"e2aaTv4smHHr67ErRqc44/bU9O1yfKVH4tn9vBKBE+T7BpzLgWzW7akLPL3dOtOV/7L3E66mebeTY5mp",
-	"G5Z+7a6sM32CmRto43eCl9tShl1qIBRa1/YqhFBIox6nJkL6VbtsN2ep/AJb/Sqb7BlU+ubyU3ol20pQ",
-	"SfL9o8tQ8at2kaIgG8jSPYDzV+MvKkre9wJI1cJMLZCrapsO6kuITrvxhvUCxzaINp9TZIJfTLp4oHzw",
-	"aFz023A2zN/etYrCLgzxQUxtHdOy1r41Ju3EjdJunS9AnA06fw0aLR/AeHsbOO+O1p3M1rNy6WpQOCXO",
-	"PoZD9OtvIYlvBbr0pOsBGQvoeRha7Y12uDhflHqY1SWWrznLVWKx63QvXGjKPqdT9uxvCzaNPyz4tFC3",
-	"lTN6+PxFXle9EPcsqIJJasY+kt6bRvXw+Ys4LgQz2yFpsLBmjPT+zobw894URNONZMupWeOVp/pQbXfW",
-	"u9ybIk/yA+mErRM+KpGI+9sufEHd/G4nnp8u4nXjcXWD9zSBpJG12BoIr1y/6o4uD/FlDQ6UDyXj7iqj",
-	"jLbAmBTk2Lal40TtjG71M4S9FRte1RRyTxK6zmgMwuNuVqh4zduv51qyoJsMzC9oXSl2C8zZdRu4ZJa1",
-	"HSbsyee+hG4ZI+Nj3dWIhyj9prGys8BqcGTOQopVSJDkJhlXDDP1dYcRxy40+Odc/bQiZxWQTWyVtbJ4",
-	"3H5lNbPwMJMUgsAema/Yr0ttEuovZvSGhd4Yc0TpXOgwTyuLA1IUfBoqgkbEZALdOWzIYPPBBQ1DFqjp",
-	"/9tPjepff/716PN/LUKVMwylxxqn30ARzr9/lfqrg/5rGCr35XXe9PwrFF39ECq4Jl0tTkyIgy2TGMRa",
-	"MZCLlVga93RYS/bxqQcVhM13ptzCQIydIbepOZeEMW6vkz+oPGrmjY4BZapYql1DtQAEeoNFF1gfoEVC",
-	"qOt6SL6urCOcUF8y53d1qhaNPHz+fGNJ0fWnsENFUBvYRYdRsNpiyEMp/AKuGHOVjei4p5aDiw0tXmiJ",
-	"QF+jNP3GjUGh1UjGW0uYwPp2sdmJLWYxGLi/Hn+uqn8OzT99/Ock9c9gUFN/vPj81wK+smfleXOougZ9",
-	"anupY0wOZzXOtN00SPBV1Sjy3OrB4VFafNjmauC0l/pMk4m9q5ngjLiMNFy677Smy5E1rZDpyZ7Xt5xr",
-	"J6NJKgL7YbYSfVd3Mo7sLVamNDFLTDB9w4fG3VMCeiwmQzEZ6p4OSrNm/sRjlpPILrlYcko3cY3oIdQD",
-	"G7ps7FP9c5GRoTXXDuSM6hV487lWsvzY3uASyYI7FlSl57K0+EZd+h/6U20s5nZhc2z4lkGw41VrWSnv",
-	"MrPStbIdPJQ9HhxadBzYhGwlvq3XRNyswydrp9E1WMksmlNeDRjF0hl6RKF1xm6zVlTBGTKlAVcmHgsg",
-	"LkE3FCTlG7YU3NVpPYhFcPCVWmlzmyKDuZm2Rhao7gpr8Xd4OonolIzUUDtzmCDIiBeSifB9cQ+iv+up",
-	"aeYepyEewZwuFjp2LN+faoemV4pzZ9sVbd8ByYy2Gtps3SHHjM307NipGYi+20UxRzsHNRXMlXjf9nDx",
-	"AedLqTNbq0clpzQTvlvT3HDVwDfCd1H7TQ/TJX7WDWvhI6lhOqN73bAePpIahkni60a9FzaQTZrSBqh0",
-	"9WNpsJik/VrcWmelmKefbJoHc1PofvcbxmNrTzMYqrybzoZrbE+v8ZHUMN0Gcc2oJjyRGmTMTOsHduOn",
-	"CgcrjQkLiW5pL7uAh1NzxTVB101xbR4yQ1FDqGG5m1Uj0XbTgWcyA9HbNtS5y+snQGdjEx+N58Fk0pqd",
-	"AVrbRCh1g8+eNSZNND/H+t8SZUXkAJ+dkuBsC6vKCuT87Gw3zMbJTWMKqMumITm6ss2AFGnYZoBNFbZ5",
-	"PkWyNg0ooh6bxuTRcLsRBXi3aeBavrHb4BQL2zS0iFbsMiZDGrYZmqKE2wzI0JBthth0c9PzBYLINkOy",
-	"gs+WY7JkY5+OZ5vRcCO5+tmIpLEltzjnACtWYer8mAZQ/eCGKQUGu6lraVUpOlhrpVbKWsKKZPEedFxw",
-	"SMS9XyIGrTvQ/4pvKrusGtcoJYITb+tuT/s219DG3o0aklpfL4rFeiuaZEVbkrHgYwbtF8qYg2/EDUd7",
-	"O7jLgm13p63T+de912ZrDUbdC9uoDvCth2UOSPkg6eWP34TCpUtYwg6mPrDrmPWk4Z5AMwHQSp2olwC+",
-	"AP8SnDCliGpkZCA4chLbvENGSvjUqGhEyhEUIyDUVC6zU+09l5RpXENJIbNVS+iUjFDgGFm1v9zTfNCb",
-	"qSwMP0KPP0JNPxo1Cd7EoS1twJRFJS08t0b6ZsPQoA1KgGg3BLZc1xUIXBZgNR9pKlOvuniJkeFV/bhI",
-	"Z866XAx0E3VFC/aWqB7LYykdyXhEdQedor1v7cFZhzLFzcEV5ACdocJJWqlWcMrcCU+S0SCq14/Gajr4",
-	"C6l/LaZjWYhYOkZea8gpdxmVLaNTpXWljJ6W14mygvMqeXidyrpaNc6rFqv1hYzKk1MG0rpN3hxQYF5w",
-	"CiwWxbaATeJ7oY0ObtOVNjJtsozaOZoPM4zGikEuPYLK4VwEBSj8TgTx7VfX3RRBC2dMfYIeiEDIF2kD",
-	"mOWi2CEiLdPwkkoJBVElGem+lqa2ohqHZW/K2i8tRUCm3h3j2DcRWc4UIkzYfBEut7CZbRPhZsGqiBi8",
-	"YdQPZ9BMSubPdoHVZTdHqljNqGCNrrfbmMzG4veauVYvfY3JPt7UWi3IBsBnpwCd7fItBT2LV+OK3Kk7",
-	"16azjWNk9b4KQYLZGe2Qzfd1kve8KWdu4lRN9Wkt5hj5kqjJLVPX/InElq66YXPA7jwRSVO6Rz+x8CN1",
-	"a+C9I1Lmke/jxTDVdebijrknukaQY0pkO7qeYrH0t8IRaLeGVe9jwYIG4bJ4d1gyT/esUv+AOIQLxDpd",
-	"wLKwGU4i/sjKVmnTD3Kx7u7qVtCLAjY0WL5xfROPowtBrzArXzKlWJCA0fFMV8CEEabAYhkP2YmPTZ/W",
-	"KdEH7PnMHGWNNGycIABULa2Z6sogziq0wnK7ta/hk90uwLGfiMUmyG7rsI/tYv+tNySkdo+IkU0RILmY",
-	"/IIghDRVyFwjvfMMtmX80CnEWkPLdnHJ5iuyrBQ/MmK+EUa2kkpsKlsgmzwoaB0XsDlI/REcwzkL5VeN",
-	"Z8u+fVU0W0oh+OKxbPbsKyLZQEWGMLZsEex7KnUVdSwyixdHCXSm2rHgVpXaWhHQv3V8m1Ke5L7pRHuG",
-	"xyngrTQAWUC2KNVufcv3I4xmWXvGxFmwXHXbUtb3r37bzj3uydk2183o1I9z3fTsO183q+r2KAE2Wq/U",
-	"VdT1u2+WaAHDwtz3IrhlQXz18jAoREJj9xATXJAxQRiTmbZBaMtZald5m9LvPFj1f8fbuOoC/t7jUhGp",
-	"vQJjdY+NBXcliXjo+Uklej2EeFClHNpfeaC/mMryPC5sf0Je1IkkoSBHdeLSpXSIyyY08kPyEj6T8ov6",
-	"MfmuXq/oluto1j58/uqwnupy/6JedNr/W0bV5pyyv2Oqbcykj0O1DQXcR0jSY090awDOlsRnk7BINrId",
-	"2r9jWGsb9OOA2jCXPSCda66TlUyTpipQZhzgnimqU8A00uDMhnxur0m9jkd21MAibcqKV8+HcbMp9VcH",
-	"i9uRqUMezW/QgLX+hKw5i2ewo63zOy8iGm+XNwqQK+NKvyj85vRjG4ceII02n9aC1ibLKaJ86GwCuz20",
-	"vjnSesWhZDPS1s7yNY5s3NAhz3m7gxcud16yU/I9zg72AJgad1g0bqMktxAypH5s60uN3xHCsHYHt56e",
-	"eAX01iI8TUC7oUKUOYTPTunGC8LZ0KVhOi0ZvigyrO6J3BMvkGERcm91xnT/sdiTifp57DpKjT3adFgG",
-	"uitOJlV0a93RFGP9arxejbm7Yup2yIjTb42U++PPBhxZjwWbznn9Xq032fOmdpOe0qZ16zDhAqI5wO+1",
-	"i4k1X4J6SxOruC3OB8Pud7k89A31UjNgAr+aNdNXspheQA/BncBn1eveK/scoyPxxY+1KzGmfkrEnQQQ",
-	"yVEYGnAhph5vmha3K2pMmZ+zilwUgUKWmzSt+cbgO6oXaprzCR3a5XP1shWt+bnIvy/CRa5OSijCxWbx",
-	"PfUmJ70va97UBopBPPX46rz6hPSsD1nFx7JJlZszzdpuQa7l5mEQlZ1Pwtw80BTa2CWByimZuJUsLz38",
-	"bjfhxWR/xfM5W+ZVrjm5HW58puHLylu/XZA7vL8vbhnX+ugWj6dvJ8Stbk02MmlZa8lGamVFBVqYlEMo",
-	"SVFI4U25kL1qZ66kAmDBKyQDsJIcIXjNaMCCQlL3gLJnGcKRgkVqJTkwrA//vBBTEYV4y1bSkz2ow8o8",
-	"5NWL6IQzFsgdr0Zhb6MtJYqA3YlbZueRr4K+efIriQXv6NQbX3j8tsfCJPL8X8R+W2K/1u/I7g1I7WHD",
-	"seATT5cQL2IYeXnS0KFM+GDS/B+eIOUXx2Q8owEdhyyQxhRu5n5xnOJFL443GgD1lS9gSsV7KUQwdjUT",
-	"odjlrhV0A9vymkGb/WEU+IVEe68Kktlov/gNG6s6PsZtZTvCcX/h/SoQUOPssTZyjcDbcT8PrHGpN4Xv",
-	"frStxVNuyVTWcBNrfdYwMZ0y6Ie8c9ht4YIFZ8uu6auSJzMt9MpRchNJjzMpScAmkYQWzkk/RKrD5lI5",
-	"F2XdkHkRMMl46GDSkA5iHw24bqKIbRaIoiW+Nw6x5Xo8uQmqLI9WtDYaOWSU7a00Oh1wLnSSkmnGnZQL",
-	"GFVq0PZw/0IG26CbFQW3Kf42XcngwWdqs57cgX732z/+eXD4ncUqHKLpOHMdBW+MQlBkHz+OBQ+xa3ny",
-	"yxNJfKV9kwUNQnwM+nbOoWEvvjtd9aIXBnU+vfoPKe/rgftfMrXdMqpSER/MB/L8nurhOKVOuCiu/vai",
-	"6npTL4SKb2mYHBweHUPxT7uWW7366udfX3xe9Y7tRLXNqGyWm7Yg/kuy+2qS3QrlX9/vvcStTrh4zwJv",
-	"svxSmPHgQjJriqRYi91eCrAbv+6U4nBH/RR1jdXrTaweBxZtAERbrEq7Et4gMW5VnbZI1Cx+rZbN8t7Z",
-	"tX6DzQH+j19vLUanDY6Kje/fuuRgysOxudpabFBeb6qCp/Ieks3eo5ngzPIlbzMgUWm+UHR+zh4V3gu7",
-	"/E+R7+MB5fd5rpra5CPy5YOXG28BhslpShLbmfQxWfM7KdVsO19U4n1Ke6VSh5SFTiY3YIMSmNY4vuWF",
-	"/df9KhzwJYwCnvulUS7B7/Xo1YWWSSt5z6oGbu/oksgF5cRXCl0tV2V5QwSAU/pYnUd+6KnhCNm8GXNl",
-	"UzYobPGlBdjfuwUPSMg2e8Jg2XM6DkVQWIT6S0iJdmX0L9Uvwgy7KY5D2J6eeJNwl452mKe+bxqIHn2z",
-	"HXVJlvUlHS6ZPjNxGzQLohmmk+zZ3kEadhvOfReRGzrzp5r372V9y9TjfwTbW1HVp68aiVuwgFWxuNmS",
-	"D188HjfzghUxuXHplMoJUbvFqBST3EqJ+d0hc3EHZrgFDUIiJhVCzVO2ye+Gjm9PYdwkksyFkiblOXb+",
-	"pZzco2lvTj0uK+Q+8EImCRccW4KtAl+OgY30dRmlCwl5WDof6rHY8dr0jkmHMF9i/2G1JsgEDqOASxKK",
-	"b5f4MgnEfLiOdmxOC4cpUskHq9LeczDB1PATXZkoDH0GLaG1W3ffPPU1VNJg0/YV43EEkyu3ZiPfHDtN",
-	"0/Htlmk+SmF4EPBDsTPoE7R7DPDn3ckxwNPALM4tySBTZoMZfE3Bz1kv8+Eyvk4S0yqx94cZ5telykJJ",
-	"TeKYe0pu2FjMdf8NA7knij6FzCFyJu65OjUsfwKrq2Wrd+8YrBwfwXrY2Q14/3j9vdb06npovy2npC0j",
-	"mYwzKAxCrrsXDgHrHXlO5h6Pirt8fammXbiYoiPMCfW5FTeI8RH0O/0rcBRor1jAxgJqt61xHqzx8hfI",
-	"aj02jgIvXMbyUTb4qdgPiEX8yJyOZx5nWGnN5r6ZEudROKv5YurxmozGY8aw8FRBlwTrHauLglvfF1YC",
-	"3xqbt+y6sG9dQaCGdKoBu2M9BQy30sXpbUjoXgnW5OkVrsC55JR3inXqtZrX3Xb/w/DLFcdKo9wfobNi",
-	"qrZQvp0TIlScnMYVeREBibgXSodIpD+KWVqJgk+UWO1xJTwTRdJJmbMpDb07Rv6diGjrmpc9XaLhB4+7",
-	"oqC9nO/NvYI1v0tWuOWLUE7XVea3el6yUK6uviNFQjLuYfFkEjAmSbQoqqLkQQ0jd7viRJFkeynfCCw9",
-	"3t6yvZ1CBAlpyFZwZF9Ij0+HuvJMsVwYF6AKySgUo1MyEgvGrWHkTyQUoRLdOPntf/yn/iCicLTl8Y2L",
-	"cVe9HA2N6iyUyAwN01P1QAtj1x+QGw5P5JdypjieNCiRXCFSNv3SKiekdd0lhw75sXNO6rXSKg1oJyo9",
-	"ZVxpuruT95nw3VWlxSBF74kkYAjGXiBUhsAngZVjJ+y4KldSSQ9dBGRGjSZc5Ng0x1REi0APh5otUCi0",
-	"rBYpQ1wI3J7taLRB6Hf6XUV0OoOjm1Fbnc3IyVDIremPlY2/ppZb+3Xjsup7t0po1yNOyOj8x5FDwntB",
-	"FC69rL84JnPhklcvqwd1AnXpiIvoV6ZQu4tymKji2N34lnCQCQ2H2sWcHBzqwYWHhf7erZHK3PLiXcpo",
-	"Hl8QgwTEK65jsf7+xgRkhxeJKHQwvAsqxylehbRjj/c/qKaGrYTapWv0jcwUSNAER5MGOJE87jo5Qm2d",
-	"hQ0uQ0rta5ghIms5RHyhvl6dwyDiEK6lH82UMzTbeCKhYz/YxBA4ZkAlXeRwywt7I8TtHp6DL1bX0LGL",
-	"Gpqb6wWxLr9locMH1tBbYaOawOrRlqA1u9jCgOr/VotbaxBr2JOKwJtCgcNN5W+2MHM9Wum+2AKyXZm+",
-	"tAUrwbe1928n5aff6LegUfb+sdOJaPg4bo5U/GMaAa77TQx2nXvjQEisvOMQVpvWyJr4yLTuvj6Q8hEC",
-	"J3dIxcpUMfapx6sh+xjqFAhd49tzscL3J/wo2ThgIX41MpY8wcfFstYDk7u+Zq7WF0vOghNoSxmtC8l/",
-	"7LS4giqZnbety2G717tu7Rzv9zXPIXd31x1MYjHPwGvlwTxeJudaFmelbj5GFqYdHr9GMtpG0/26lYnT",
-	"pSczho50ZSN5kih6xVXPZOj5flx1s7ymEmClRho3kvFQaSAoEikmKr9SZeE9a/RlyzjnpSPogw5dHPIp",
-	"JFuJRNnCz18BGLEfbOvIt7ybdg857Is6bQpE2BWmww73lwrpKIGiEMPWj81W66x1ZjKBUL2Awftp+jB0",
-	"eB8bNHd9PXbOxAWYyAMvxP4FCxZUjQCOj6CGHwjfV1fu8JjMjDlSK0Nj6jPu0oDMBQ9nlaLmIEDYlqAS",
-	"8nBWyE+2rqmdsrPuvnXdN0dvAekJjTuHPsxuu837N1l2Qb1Ek5Q0dE7HH6ifLPifJv0nAKxEhjQIpSnB",
-	"bhpU5E90B80JfOHFZjQ1NxjmdSseiw5hLTod7xKrkw6xTW0pS9s2wQcZ25rxQw/pSq/DuiWS8uj7Vp88",
-	"M5CRz3713M+jygmZiXsyj8YzbCGU24UVNkHKdWOD5+yUUHUOMozNAJWtEWqNjpqglFnBSd4rH8KipF4U",
-	"1AFEWUkSeU8XC+ZWaqQdSjJSt2xkIn9Qj7YDmab0jm256oeUthe7MYNs2MgerMA4PB5KL2bUjRvPAN0s",
-	"19dctO0wYI1HfW2p/q2jT3RotQ322ERQWOH6QeX9s4wyH44WR9GdYBLkgnFJwSRvYzXktSJebxFFR8qS",
-	"MROgB3dptJITxY27EvuX3b6riDtZm9q5b8F5qztsdt5dXbQeEA66dXbs/naS3FW1FEHNiXQ1NnD+xa29",
-	"VpZI1XPmO7d+1SjT4jWsCjQtaGf2xWNN8+9YEW4a9/KDMrAxbYF2BHAMJ9kiu9gx8Yk0DhjK3biHC5L8",
-	"sbfwwJhdW31A37ZXwcYozxVRnTZP2UehyE+7tUy6ITJyZSjlyuVuZHlfxer8pWMet+BIKylTppHzNyEh",
-	"1gI20g9NHh+PeOALdqccRuPTRhMkIAvhe9p9u7lOhRcSrpgleOtlmq5UaitO7BvTlI12FS3yPZFoYSnb",
-	"cKmkLf7ty971+Xm72W5d9ofn15dnvbVGjx3J2B/l3mcuegrC627x77s1wxZHsK45wSq/5nnAGAHPSxwY",
-	"fSPCmYmMPiXzVJIhKYf0xiEX53Ajm120UOjoLjt/7ri+Tbphjt+kF9dNhALLX4zOYBPIwcnIgHRUqZHW",
-	"RzoOQXlCS0YyPTqSLZ6wvrDWwT763g7tIXJom8ftQmS9FxOqcOJBKZcb0xNXXxb1ftOWfCeN44fOeWN4",
-	"1u41Xl8UaxtrE9f31yvMtCt3oxvC776Z1uWX3ovaCsaJA7kqsG8d1In0+NRn1UiydFS5zLpE9yxtvBKC",
-	"udWtBCnqabtDtNdv9K8LmVacGRzfOZNBuxvst+lwA0qLbpxmLJ3oe65tZ96XMsKInmR/5764/+jt6vwU",
-	"4YJG4WwYBd52hSNglfmdvaaSHR1mNkPKgvtL3RHTNGPeJrRme3yJKz7gutIbigG1Eo2grIy3z9V83+q2",
-	"z9u7e5shyUHKferLmKFFu7nmi0CoXxVgWkGAIfD7ly1jagq5WlLZvqx5Voy/whpvYDuE+jyNfrtzOTxv",
-	"tC9aZ6Q88Zjvkt/++39i1TBI6tAgkHb76G3qJ+5WLi3jkC6EMlRZeGezxmy37CD0qE+wHAN0f0WgLdGo",
-	"50kisO26+hPIQMR1k/ZTQpOnAURUkpG6KSPiyQEf+4wGzCXlEVZ9GJEx5VyE5IYR/VulRpRA/72IO94z",
-	"Op4Rc9uS6dV8I/N1zWS8jxztILtlbIHaTXgvCFWiWlEdvHRVknyEGfUTD5l6Cqu/6fa3kyiMApSZcBMT",
-	"ETBy8Kpeh5Cig5QBeatCJ0r+m4qq/jK3u5/wsZ/t56refCEClHGoEspKUy+cRTe1sZg/E3ThVRUuTBl/",
-	"Fr/6sz1c3nqLqljg/ahC1oaiy1r0tMquZBw0vQ45OnjxonpAqL+Y0eoh0c9qFazRa7bbxGdhyAIddLwk",
-	"YyrZKZGhUFgQLRYsqKqvKgrN8FFEMiC6ye+QQdr47R///KvSksczhVbqAFwR+kxK8v/+3w5mN4JynJFZ",
-	"c81F/mBHkK5mk9F9A28+V/fu4Ld//POgXo/hXVbQxicrjtJNxkr0mS0XM8YxXJQuhAwDsZgVVUXJSvl/",
-	"MJClCvX8C2LbQOxhxYo20Iaj3yttyPXw+YMdW7YGVKacbe3gxbGOiP3T4eGruv4PKVOdK6yTo5Qg44XS",
-	"nFLWUHFY/4MB5nOR4CNZ8NoX49tvYoRWb0eFb60BOpIsqN3gKr+89dmefYXpWT2CZmeoLHJPJdEDSJmB",
-	"Fo3Bx7p2PxqM1eaavpC/e8iOYZGPBFicfCu4PoljPADCOBJu4VQIl5QBxtIA2dF2PPPgCYrExknoSwEJ",
-	"ddBxWffpxNCDoRbLR8kxmcJE3+yorMpIm88riFf7SGeWvGDjuQXJwq2W8hiAAnelzAURUTgVHp+iYyYP",
-	"9i9ZhewBFbisN/68glQWntPGLtw5oELn7dS3nuBDLORV0IR7XTkTL7ThXhYBwWkqhZkN9uv2g1RmhrWF",
-	"SzIQu4CF/ZFuWHIqj3zTrOPf5cZBzHTMknCC+HZlyf92aGoYoaM/RzxmjQnWaqKex1RwTeyZ/LG+ahTk",
-	"eSEH2NKJuNcyilwtccRa/EdcoS+zsFWXYHejNlTce33Rab7dpf1JHk5fCCwPyo1JHKoWADfC7RHCwdRR",
-	"XBt8/p0LZfG9eyTKY93rDQTHSLoxnZlTlxE6hlzwpBH3e6U6gf77u7ZSn4MZWqcPQ8QHhAr4ivOfKvWY",
-	"KL0LpE7OICwTDNeyssJ0vclybSWWijnTkxEaMOJx0DZX8Om9zdsx8IpuAFbb39DRcdcGmF/GbZxuT7nS",
-	"Uo89RQuibkxv+NWVKV7rqhRzj0cS8t2zbei3zZdY+QqsWxnXv9grFebr57I9bnGWraN+TEBu3ruKhSke",
-	"cmLbcT1ErhWyAOJlYZGJpHxEHg0dK9A45n8bVI1U49z8Bd3zpF3q+RsHZWpLfdb5TfsMXLBgGMeoF0qf",
-	"Pg2mkBUEcQlxTN+e1WJCb1NlHmNeUGPtSPqFbjOujlL3uCqM/b7TXuXC8laQjwmuNQ9eNqaSkfLbD00i",
-	"AvL2w+sK8SShi0Ug7hSriXjo+ZgC6sQVr8aUkxuGTkI1dNht/eW63W2dVSBtA/mVybSTRNKldeesWIUv",
-	"VmnFwncArwWDzAEb/EoQZjVmdxaMfxMJLPf6VTKYthgJePLLi2Cp6VdIYPiMZXbEpwnVNq5aITxXNLXe",
-	"k2R8eTxajRS7qEc/NC4uWv1hs9t6SDdALUs8jrKR4iUWZqHgjMGmf4faACvtr+lJmmi2/Ga3Jr+KDZcn",
-	"bW59tEuUsepuvkzaRKxUGTwDh0Qc/yJlcJhw6lcU1dYmaKinYqUgnkKxZtMMD9+vKLnJoptRSXA5Mqbs",
-	"lLtJtXNTL3XNCa+4xzSSBWLnyKx6dKKWRsJZIKLpDJZnfiKNq/YpGZmKE9qEc5LbY4ZX2mzSTGUVrliD",
-	"uw8KV95HXttPynscZrnCcITnt4lcrFTN5EZqsvGSrak0gkuQu9PhL1IhNiHG25eG3Z84s5uZELeNMGTz",
-	"RZE2mfyQlyZd5nt3LFiqS4LPGY9xeYTBmtUz/UhVvwETN9dH2eu5dtf8zHpWJFub3gi/RCwC18yYxfm9",
-	"MrqJHyZlSgJmJgNhlWOREfPdttnf8YLkmqTLe+qF+NeM+W4pHmUnYhaRFdjMFm0n9REDMcXmkzhyZVHy",
-	"WRgurBV/wVocPg0VWRjiJVhfIxHKEmtU2LenjYjCsSgK8xnFMIY85cOPHwnl8p4Fp2QE2wfTkfqNL3WB",
-	"Gc3dygFzvYCNQ7RdcRGSidAJHKdkFHpzJqJwdKKYm0kB1XMDa/E4Gf3Qev2m03k77LfftTrX/dEpGY0F",
-	"59h2OH41TGC+xTp5NwF416EiwYi6bsCkHOrQlRHWDrjuXpCASeHfMZeEglBO9IMYHnOP2CAhKUWtHjJI",
-	"beZmo18CC9B7YG9glEqvVvHB9GoKMTa5VPkT+QteypslGcWPjYp1ukDT5SH7OGbBKuKExWcPyFvvtbHc",
-	"4DE8keRGuMvdg7Q963IukdHFdzB1qWISVkrtOUPZEvRMX7nUNSnYbZ6s5C/LZlK/G3fTCHvWumi/b3Xb",
-	"rS/D6NK8549QCz1DS/MxwRx5zBNJPBfrvcBnSSaMuU8kGXmuuu6aO8I81bY7ImMaBB4D4dnjxGVjb079",
-	"dGriwWH9pbNrxpq94P5yUZQOA7+BJUiS+O6b7h42Xzwlo6cjRQe5K4Fx6oif5YI5prE5iPcY+JxKn0lw",
-	"qSAJf0MOmVW0qjwYPP30E63+vV59Nfz5T+XBoJZ8qvypUlihak4/tnEdem796SCDcE4p4t4vEdM/6xg6",
-	"DcGuucfbpjhmgKxz6kaGYoyg9CkWhUaHcigK/Mj7M/mdS4HvVKv58+rLEUNquQ+J6bY0kfkw/Mt163oX",
-	"py/KdQXme1yOul74yKYC7xlioef9Sr5ZA0UR0pDtl08r7ljg08VQFz1FiExo5Ielk+9eHNfrWex8I+6J",
-	"L7QaH9dG1ilOmCohvSl2vRdCh38i+F7Uj7/T4c3r4Llqmz14xz6I0rt+3Wt221eQW/NQ+5dejEXsfvDC",
-	"GS7ucc/ZfucjdaBMn/Wl1a0mNoncMp2+o0cSLCS2qUfNxmQ6kxK3rwCfCFU7+rqV3uTx6VB62j2586u3",
-	"99bp+zLE+zJM18Tc+b1bmm7y2GOFqOzZoTrwNyM4tuiE1tLpvjz2UVmGnvRBpDFiLezWdf3c0Au4ADgm",
-	"3fpbGI03rGal8RjH1WwRrGbA9whG5HWvW2VMxjFDe8zIUZprJFlQMf38gjsWxNmxhBodNCVc1rY5uOLw",
-	"vSsrdG/TLtYvfeWKU+YhIJQz6pr6KWPBQ49HIpL+EuTiWMHXqfrDxnm/1S2Q7nYgj6mbuhN1S1MXayN7",
-	"GnqzU6y/41vez/0EnbUt05KyHOpMsBCiCGQueaW+0rYW851tJW/UsFb14mvcSOFHISNK2y/LCthqyuoD",
-	"JDktAuFGYFSpEEtxpAEjV51eH3Sy3OKPv9utzSJSbnt7Wx/QA0W0/ZsIFElKX00mS/yWGXqJDofRidGZ",
-	"PT49JaMF1ba4myWhPMa6UzKKidCJqc6kyQy0eSD6Dm1PTMgVvAp0x5hS2XdTYpltLPXiJjoQxlsETEZz",
-	"VIVyLhTchHWRi12yeWBh9vjGSzz3uP3twYZr/bVu684Xaxv8sfSIraWOYoTP+cBWFKqADkZaW8NnkqIm",
-	"/hKT08GnIe9ZgOn0b941mqADQPFYT5L7mfAZwa1C16Pr/nn1OwI9P2vpzhf3M8nGw58a1b9qQ0z151+P",
-	"jz7/143dRfX6C2STYkjKh5KgL2m0zBKj37nlEuuaQOPJntqIrm4AHSAakULwfHUDl915Y1a9ERF3iQkM",
-	"I9jOYb8eI4SGBBqhEhGQgE09GWJx4hp550kJuDanvhJImOuQiN9ycc8d3SnAxVEQL39CjusHZHR92bju",
-	"v2ld9ttNpf6DhAUHBR4D7G8Rw0IxWlDstNL7lhVox2/ZMqccWzWUG1dtJ9aRIVJgNAFTbvx0VV0jfIJU",
-	"qxBefUmqVTkWCyYJdW6UEBpD5FTfyVCS3ptG9fD5C2yEILDUhYYKgfg/AMaqjcM1Ni+xyj4T35PQJQ3z",
-	"/wwSjIjGKWizXR5ZMDkhP/nMnbLgRNfS/XlUASGE+r4ZBZU81EbhjWREA0ZPno7INKBKZEG7MP4GhbZB",
-	"iqE1ckHHt7AfztQ+j+tHZHTe6b5un521LkcO2L1dA1l1Brds6ZjCGViKEMRENfgOw+w1B9TPUL6MO2YG",
-	"jALK3AdeGDJeI50F442rNjmq1WtHigEq/iv1OhFOiuF21IU4hFnViPYZaaK7iyBqSajNvgSYqFHMJTOm",
-	"3i2tNxzouvMwI5YOUGMdIgXqD1BcX/AwoGpiupRxYZIluObGFJqAUl2634cTilvwGThoIKh3jMdsAdPO",
-	"KzVyKUJTVk6d/TgQUlaxCxa5CcS9ZIGZQ5Jys9PtYXdEdQVmjGIfOayQUPqx2ja4ra5MQusWnvr8+TPc",
-	"qYlAQsxDOsbWEzgaPR2E8anHGdPZ4MBw4ULKk2fPXDGWNbxGNbpY5FMVFG7reW4oBwxa+DRUdELdyBPi",
-	"uYyHXrgkZZuqOEhsHGwkfXjecNI0TTKpNFpZcQZct550yIxRP5zVSAtw2DjfYv8MJTLd/HmkCDJa8KmV",
-	"FTHSBHo04OXzgPHxTEl92gqLT0syob5/Q8e3Dmnxqe/JGRHcHEulNuAD/vQp1lR4+hQxWvt1F8nxnZDR",
-	"j9XGYlG90CVzfvvv/0lGDcCG6gXl00itgpSxISZeMOmQ0S8j4k25ojPOgCuoCQ78frFQpBedp2JCJsEz",
-	"iDXnOu8D3KhROFPwHsPt0wnLcckeeP8k0CRpPBOS8QH39UrUNth4JhAvR03BQ8athepdG5OLfPqUBAw1",
-	"I6brNmB/deaSG+GqI2HoWnFAYSL3cBfjCxpx9e2JZjuUu/FRk/uALrR0bJL/1JIUPx2dqgHQ8dFGKDi3",
-	"w/OGebN6wcSnYW2AqT74zehXffaObl6e5LB8Hp2aK6um02U1cdibfv+KHB8eDnhmgpN8ESmHYGrLCfkV",
-	"8mhOyE96yG//+F8/f06/skZGyUcstHTDlkJTEgNPfWOo6+pUcxktFiIIocITDeicKfpTXtBw5pBfIhYs",
-	"4a64LKggQbsJGL2FNPMBR2EJUVZNotCEK/zTcXU67WiEu6iBN8x8aLtsvhDgAFf0ZmQuQg/kIVl7+lTf",
-	"TRSQMPXT0MPf/vE/yZ97nUsF5YhhXRaUgRRhlUoAUcTYZQu1DWszA64exQ0l+5UOgXKbUKIeTAnqL5wW",
-	"cAiL5Kq3ziMJdaqwcAaKy4qNiUi9csAjvqAgxMgoCMRUiQfl0WAQud/V6yPC5Jgq1u3xsR+5zK048eBm",
-	"XTGx5gFyC+GT8YwqpgFFaS6vLxCpz1oXyWCMsdTjbzyMVwFljLD5DXNdBUiHiDsWBIocqBd4Uvg0ZJKU",
-	"r/90WD9s/PaPf8IfLWfA1R8vXuhvXryq1Eg/U8FUsT8gORBXhVqGzvCa0+BWEUSrcukJUZLuiJTpgMfl",
-	"i7F9hYNBMx5kDY0wvXQkKzXSCWcsuPckU3eEjHJXYpQIDUHkswEfJXAaaeyDolyQ9lZOvmBc9z7ViIJ+",
-	"2RvhLqFYGIN2uAkOQThYOOBAyLFLC+Ca+h7T6JC8VRxT+MvII7Ec0kAUVa/ARVPiRgtf01P1DvUChac+",
-	"u2M+LEin4M1REKKcvDjGXyVxGVs4KE7Vyehd4+K8033XOoOMiVavPzI9gZRYey/0zRhw3UPkXkS+qy4E",
-	"425csJEGkgUgq2BnLlNWOqA6t4NyMo2YlMytkQYn2lRI5gq9ggHXWyULKlHSeXFcvfFCElCOLECdYeq8",
-	"yEh7FIFVkZF2J44qFuFQl00TAyWxPH2K1lojz6B4I41MBuyl0+0NO9329+3L3igRq1A+jWVk5FRaXBrw",
-	"OQtnwpW6XjbSFSQMSKhdFnh3dk97Sz8A1cGTMVU1VVFwTmfA8WOWzjhkpIROEXh/p9qGHrPG/nKhrgWE",
-	"CPxY1XbSatuNS9klpqQBB9yTlVMy6rIwWFYbk5AFaraYqobVLlv4dImZ7eYlZ57ErsaCj1DgjMkbENgB",
-	"d8U9VzxSUTDT1LPiZJaEq8wxdQAb+7gQgC+jtEA5GvD46hiR1ZZXT1JeSkluGHqqBbQGqYrJxBsbAGAC",
-	"EfyGSCEBX87Y2ANJL5EO0nwPlC7Ph/iVAAPZEYOgkkp8vk/UZUvcCmrqf/s38s4qJq6+6nBmSq5rcUsj",
-	"nOk1jM3m1SCPh0LdbkWn7RIGEM5P2nD3mLqwej3Sc9mAwxXVfc6t8t6OReV8Mb6NExbjfkHQEoy6kpR1",
-	"5D966bAJmA53H3Ad6KiO0qLFEzoO9ZNx6yrdmFZWgFRwYamdkL+1XFCJ+QBACRXN4RgaHsY3Sz0ofW+B",
-	"tMIL8TIqkoC3DfqT42HAzQI59lST8gDIC1DLxcJXIhlSKpnq3Z2E9CtxStHf3/6vfwJfwucknBFFOmQm",
-	"CsUJeWqY04CLKHxqWitl+nA4yXPE40+zrTgc8lQr0vjTOGCuB+YDHD3gT2fCd58CkJ5KFoY+e2r3Wad2",
-	"qid2C3PIU9PRhsDKrGO2ukkNeEhvmdTIBp10gGhhHzLdE/mJ1EsCOKDskMxuNgQauzq1MAo4nGkoBjw7",
-	"kctuzDyO2Ys6gaepRvJPJEl+ipeNc2GorQdtEAfcdLOOBRrd0LpSI++Fp2i0f69UZ4VnJyj0B8xnVOrW",
-	"B7UB72Lpf7wMph+YQ1IzQ/4sYJvdH2FkmjBYd0wmXEvh0umA05g54p5MPzc1N9jfR/q2jKC3AqA79KVT",
-	"siI016mcavqguxQkFiAlNZobre+L0rSyErLmVEjVdbG2mt0ZwpP6rhj7iuCaE6FwkiC1ogKSlPH6QQnE",
-	"Q8QIEOqU2mdkhBjDSfngSD14XDlR2jFOcz8TA24ijNV3CiwKceIsoBtF81ITOVqJNmBY2YYCuqAN+Mgu",
-	"JR/H0MW16pHr8Mj3KzVyrXiBWhV8aQo5JIlNWGd2wG3VlpSP6wcVEO6xSaK25qDKCIX+DT4B1VhCuHVM",
-	"2EwOlJKEfW86C4FfoIX0v1SriKBVZBQnyRsUe7vXuEghHlqxNm/M5DM0yz2RJGQylKcQmIVnN6MLViPV",
-	"KtpcB/wT+TfyCenZpwQNFMStjx4nn8w9IJ8QWT8ZLP4EyKkmseiM/RFGW9f4E9Zu/IR67KcB/1StVnf+",
-	"n1r6gVqkaRI7ozI2/36K/6vod/LpTefibNj68ardbZ2RT+S4/greTw71RJqOiqAorUtdDo0Eybz4r/3/",
-	"2U8m7/Ki00u/9Ei/FF6jJjfItn52/G+j2excX/ZNvRuY9wjnPU5vxjMpe1vNq1d73u38tXVpr/Z5arUK",
-	"2JSbiiZ2fSV7wnUL77Z6/W672U+v/YX9lieSvP3QJOW3H16jcZSYTHNzJJAfrgiHyRHf+Ho7Qdx+8csc",
-	"0MAIhFzGsCNUZ2yr6qpDN/9tXne7rcvmh+G7du9do998Y4P0O/1OSwSw3p+SH/Iz4397jXetIZ6ZPfMr",
-	"PTN2uYBK2yYNPt+ekJRHF62z71vdYdynDvogjiorX5vpk2i9+aCefjUqjUq4SJ1rLBiadXkBgVx4dfd0",
-	"MrxeXf5Et1rHQQ4EiUYMxnJsICs1nfJu/DjW0YgpuocmTgAlYIv6mVYysEnW2G29b3V7jQu9wN6w23rX",
-	"aF+2L79PrdQQn7gORlwLRa/HEvWhUrq4N5q1tcFiMCV/5bsVpRZxlMVFU1A9YGPm3TFIMoKquBEo/LSA",
-	"NZpfNLmxkoFx7Z9W4FO31WxfwbouO/3heef6Mn2Ux7m1KfLDhdWVxhYaV75n7WU8UASOJqBX5MYgaQqX",
-	"QWrLmyqKiOpqtoD//7px0bhstoad963u+UXnh2Q9A55UrVMyJpI7sO8o+fp+JiQD4pihf46OwcZTg+bo",
-	"KKE9B6nnBXGV9qW1IBBD0hqJCBIdxJhTuwbTnz5FPUsE2kqo61rdLG3DRnl01en1yTO68J7dHTwzKvkz",
-	"WzaGLrvPdJfOUeUENNWldjNAF+S/K9UFUEymDH1qF0lDZCzpUaaWsIHwMI84aPOcendWXjmoNzprBaeo",
-	"OOQmMu3MlDK4SutOIbSDAwZcb2QVhcmQFW3uw8IkijCmlHkt1v2dBUprMjtFvSM222onbl410nxDRCFo",
-	"Rvci8F1Fbj2XnaCUd3BIXIHAsLDAC43tPA3bp08RgchBvZIx/WFRkzEq8aHHglj+tUvGANg4vAkZNHD0",
-	"kQkSGFV0pRdSHhnmPkJJGgulq/UtUixYIHC18mQqe5wk9mFJ0JKe0gNJGUGIRT/BXAusPeZDgQYnOKxR",
-	"3VJfaolywEHGRDyyuIJCJX0aT58CA3v61DQJ9qRpl65bvVMZQuNuEQWA1BFHW82AYxAN/EDKsL17ikwy",
-	"Q91ChYHjW3g0dvEeHhmnthfGi9FM9OnTAU/Wk+/Trqa/7jdr5AwdjhILCdG/mUJCceMMcwJq5XziTaNA",
-	"8So1ezgjRoLoXbUuz9qX36ME0RthP1712m6rcfauVTlJ4kMO6qRerxNKXIotB5+bL2BlzoDH4t5BPfvs",
-	"AXy2Hq9BnU/UB40LdgRIrOtyghUz7ho/cgZ8FPdw1zqh3VF/ZLv4sEm4pmi6hjLSMLwmIwhdAfjOjeco",
-	"9MAGXXJKvjdmOhhJu7qvArEIPBZSyPVM+7jT7u3QC62ORqRx1cZ6QlI3qKrVa3XIX14wThde6aQEMQsY",
-	"eDWD2B2zbqWxPjuc0Gc6Vg+Co0RR5xbdCUjdLnCIQzSN1fsKSxhqg72us2/ix0Dz12+Q4AIF86BS6gE+",
-	"A66ThUyTyaSjVo1cCuNqR0FnOlW3MAoxTEF3OgIeOcLOQ0pg0I3BRqfkPhB8OuCwRIgYaV+C92d4eN4Y",
-	"NjtnLe1qRh1mysCoQ1h1Tj2/RrpKk4fzPCHPn809DoQHSPOfSPsKhipav/A1DipR2tA67aDV5kgxQfK4",
-	"rGpvsqJjiAwxp2y7UC8OAAX9l+DMjDtxZeRf8sizHxuLRdxIYePT6Og3lnaI69dazGvhLk1Ihsl5WKCX",
-	"yRP82d90idk4ZM5E0ZUODo+On7+AYHFw426ML8+20/ucjlnTeZQmlAKw97Be32ttuQ54caMyE1pq4u5K",
-	"CklN/Gptx93kmvPBltLXKTf/cf1g1eTx3p9dp0xMLo472jyujTUyDxHSOOzV5mFNwSe+h8Gpx4eHmwck",
-	"xUuxvSsO3OJN6p5BnT4c83ybTfXQsnXNYyUJY390quKm4Vhe1Y5thPtlRzX+9LO6ETKazxVRjm+momAl",
-	"pxTSqbqSpf69qE6gIqcd26KO+Wc1e47UItJtRWlzhHVMQXjAAMonMhZVymNo5F0xWZcgLOFwkFF1UCWP",
-	"W4waMwZGYtpKpZEENWkl5WKqCXrH8UEdnNxKVvdMWKdWxNKt7lB+G4s5SOdox8AWeIyPg+UiVItH+XvA",
-	"FYe9oZI5eg0JzzAehK2bMKbZx4Db/MOKjzRGwkx/PrW/kWk12e1cXLxTGqk2Fo5OYyutpiMDbrGhxoUS",
-	"bz5kWRFZx4lS7sYTNJtrfmvOMt8S0QCpRropOGCAkRIKp4GIFhJ8ItL7aIeAgENnRG/GLptMZ97fbud8",
-	"8Usgw+ju/uPy70DKX373akTKB4d1coNaURyqYbXWwYCTARdBHDkCRlhscHQaOwC8AKPFYyeFMdtzdm8Q",
-	"DrjpGM32c4s5D/g+3JlsyZwHfDvujL1K/8WcH4k5Jx1dY96Mce1p1qx/rOU7op78VEJ0rgI++9U5F4tf",
-	"giridOnn3fae7Uy7gpPHy/kjMPKD+uYB3wvO/sX1kesjDjyQ6Sd52dOirJv2xODQibYCGU6nabyirFbr",
-	"1hppT2L58SR+uIA5KMqWkxxIWWchOKjHgQca29ACfp2SGfNd8qJeJ+D0AOlCm7a08SHh0rHlCd6HATYS",
-	"eTkNDfM9KZY4JJ1rsQNou/awOQMuBQRLC59xPSK2PVPXlh9ipxyE1qFfWGhgQhDMWMyZjIM4BlxDkVx3",
-	"27G1RNp9h5WOnzQpHqV250lyWCcB5a6YYz4TKR8dkhvo7jvgCWetnOp6Wm01ZqRfevLsWSjCxTPU3E/Q",
-	"nQstetH3+v/D1/w7/vC60WsdHWqvbFSvH77Adr3/jsNHDvFqrDbg3fMmeXF49J0JEJcnkA5y4JAXxIXi",
-	"4w45qhNZI81YLrDiLZW6zhaEeXH0RBHf+56FVmPpb8H69uUxqVxpSH2Lr7athSlhMxC+P0cD20SUnBJE",
-	"O+Z4VNwjW7fEhk4T/6HfVhuLeYFmaXe9flGvJy2qk77UaQ7nSUs/zPShLhWjU3YZBpsQj3qtZrfVL/q7",
-	"ALeSjtEnpU3DgZpaLb/T4E1aUX8BYKIoYMOSR76/FTAtiSEFS5zAbFZ9Ah6/g4yQ6UqzQkRABvAgCeEx",
-	"mVyyRFJWVDFzF4iXsJvKA9ggytirdd+rQNxpdQ+yCBiXHjZI0c4ltTadJ1bA1bSaAX08WYVQ8rw693gU",
-	"sgFXNK4aLbQhvkbOjJoLuEMoTlEjSHpWmjlzVscBX212XKvrfRPbIjYu+Zf28kjai9X0Pk2ATLX/mtWm",
-	"3rx/h83k2vEXEJv38av+ZVX8Q+gXPU2Z8AY/UM+wycAaE6POfo3JXNmic5W82RGpStxbCKgR0E3dDdnK",
-	"ixxwpMU6r474HnizF1TKexG4OJXJ7jPz+eBDPQJ1Q7eTYh9DxjGXyZMEUy5DgbpM+8qBmMxqY2qKRuIS",
-	"jFoBLzkF69Tck3MajmfEZT4LwVN7Sp5b9FnqX9Df/cMmun1amFiOU7jWlsB02HzTuLhoXX7fim2GORPf",
-	"hOTD2q04YVCQMCsMFmXAqsR2UJmgU4qCuINaGShZcuXrScNaI4aMWHECXEAhPxaYKD4RWN/NqBxwI5vq",
-	"DZePD+qVGsG+VAZTkSmNxXwuwNiMAcpqZMyNTgzmhd5cKyCeHPBYLaEhmQsZYuJ/zBcppHZo9uukeJ5D",
-	"NId3jKCCPFPjnWKkkoUYF6JjnQGgJpE8d9CVUwjHtV2c9yK41VkgkG+SWGYH3BVMOjor3yz+oK7xDPVL",
-	"guCRsB8DdfW39D1Q2Q+eExRXZKpNzYBPfHEPsVPx0ZXRZIoXMzbZ4x69sKJ9rseHr8io2+i30Pce57ml",
-	"8nsgmJvraMrAm85CnXmKkdtMm1tNdAwq2wsoSA0xBGUTQmi2BLldHp8O+E3kTlnokJGJ8Pz+utXr6VBC",
-	"8iz7/Q/ty7POD6NKWjY6rMfC0dj3GA8H3NSkLlNO2ld3x3GRakiXV1+9IM9eHFdWi0DQu+3wjyUFpRrK",
-	"lY4mB+ND+h2rPr956VaP2YvD6iv6/KBaH3/nHk5e3rygxwemA9zuslNBh7tHlJ4uOt+3L4e962az1euV",
-	"kpoqWC4E21vCJp5/WvjU48OQfQz110kTDWNjS0oRwRO6VH3ptanoEffgPDg8soutlGC7RMtnk8jfxfGr",
-	"3qTBtVo2K3zBvrLWNnbcpsGZFvKq/3NkrpSIhdisqaXiQ2XgOIf7qrIobaw2515AORDjUoV0AWCnqQIS",
-	"ug97GQm3bsbOoXOmFruO6lWIbTKV30SA8s9L+NpzfYYyyLLiKG7AZKjep7N1yiOfynAYSaikN3KILnuZ",
-	"Zq1UcxxFKi/YlI6XZl1x+jkZ4bIxTwZyMTHksEZGWnAZWflwRiXHQdp6ihivWeXorPW+3YQq8COw2kJm",
-	"EbhokZdQJZtQw9KAAzO3kJgrQJ/pw/gDmSQt0pfAIqZ7P6kfIx4C6r7+c7p86UnpsH74olo/qNZf9Q9e",
-	"ntS/O3n+slaH//w1bp4TGltZfHSlE/13NYo8t3pweFSKf9URaN7VTLF7l5GGS5NfTUFHoUDsLWAFR7V6",
-	"7eDgqPYS+g0kaLZheQpqCbntvN2evupDXkdcG/Yd+/1a2hTKpumBtKiQQeY8zdmg0vUgLpxQHnpVxqN5",
-	"LGdrdYWAfdXRAmmsjmFuLa+aPsQmC9T3dYm3AYeSUUY8bnZbZ63Lfrtx0RtltBSoSBB7VNQ3YyHDGvlB",
-	"PWVb2o2xDSR+UCNdUlaYh98qQc8iOSfpsuK6+JMmmCYSFl5nRZNXTnVAgmWCJtSSn2GKMAq4ejcX+Got",
-	"eFZ95F+wEgAb+ZMWPY2gOeBlMNlVjGEu8zspH9Xxd6tuT9kOkq0k0b5JhaoBjw/GkyZ52QHRPD5GEMYl",
-	"CYUg5a3k+0qNNAY8sz4o4bdOdkb/lR7Vvoqzj8T4lllgiDgkwYRBBBkwi0B8NLVtzG6ZC0rvVYGGQIyC",
-	"kOrKqSc/0bUtYy3KwAYTKRPNZMA9TmiRFlUuVDycVXqHozVV045qggyXhkYFirM5QUuKz0qdhfrJqnWx",
-	"peZVxnKaoFf5rmLgxrCrY9kh/wz0rIpdyawQTbCOleK/ywGHDhsaV7BMiFXVBdL0dA++RKeDsHzCPnpY",
-	"HCA+LBbCtYMoXaBxBhyJElgjjZjJTwLGZFKZTiGtBugJ8cLYvS3VtKaG0YBD1giEI6GbWCMBkzoCCJvd",
-	"xBFQZv+wecDmyPXCqg7vsm+U9jcH6cuvXgd1B2gM8VBoXwBmWFsHEAZ0DJn/KEDCKtNiEW5KMq1HG8lv",
-	"wOPraqCcNX2VbV8zmsAqtsWLFBu8Bty2eAHigZZWI1fxLZlROTPl8BR2BYQGU8EPPdeqUaSThav4cKGM",
-	"BYznj+QtSMlOX1oCMn5K6tKMm9IgJXLjOp9e/YeU9/XA/S/byzmPqnGn+9Lv4qt9d96IU2Qt/Xw/k4Tt",
-	"vz2C7h8TOkxvE5y0Bu6hwNKbieRo6WqplCMzSQ0L7KLZILvLJLa1aKePZYpI71FHBTzcPvF5V8za0jhB",
-	"yigRKcKpgBaf9PZytTZZNAMGfIn68v9Q6wMCtmwkSUMmbOMDqAqFMr+IwtVCfxekYJlKBtP8TrFf8ORD",
-	"g/OU89vUQzPqB5EhXZrMGo/XijgAdu77IyrYF53vO9d960an7pMJBt+eQr/Tw4tvkD3f71L7hKMkZYMt",
-	"Ojxva1ysIs5sh5KIirEkYwlMSpjSAkxKJgUlVAdzxH42E2WfxO5bIfsV9OAcE21VSvLFTQ3RlD0Kyrjd",
-	"MBLSYIoOLM9kyHLrBZVVlwD18z+QNLRO/NmFd8R7/zrugK91ZXFPdlrhw8Imjh9gBExQN7XlxmJBA+b5",
-	"xONhIKI7iGwtxSiBR1s/+PObo78+/8urH7778eWHF++f9497R93DvxxcbQ8mQ07+P/bebrmNY1sTfJVs",
-	"xJwQQBchACRlCQzHaYgEJW7xbwOgbZ1du1EJVIIos5AFVxZIwbsd4eiLib4+ZyLmdq7OVd/MK0y/iZ9k",
-	"ItdamZWFHwqkKFna1r7YFgFUVv6sXP/rW0ubdJYUryaaODwzPt4PkuufgNtxpqZiqNVEmvGmDjfN8DCg",
-	"vp7hvVyDhltlhhVSo8ulSivxzoBuWyaVSOGxGPzwZLm6jnhiYabkv4q1yFXyhQWMgPowoxnRqU3b3tSY",
-	"tTOFJdplGt0wVxN0iIizzskwRDdbliQEh5Bkxm9VWWMsJrPsHPfsi1YYznuv253uCkuA9qTUbBSU86JK",
-	"FT+ET7mbd5emfuerPmOtg5BTndlvdBGNwvx0lKRXSfaQq9hCpD90aSvWqNVYcNHqdn847xz2O+1uu9fv",
-	"ts96QdERiRp7WSa+dFzqlX0L7LvgNQfXmfIYZ8+2IfEe00Ywfades27JSJEHDfQPiUG9HKIPsdDpJQbt",
-	"FaDQkT+IWAknuFjxqGQOnHZyXvCVV33oIRNJ9qzGLOyI/QXMz0EZVoCkV/Trm1YveU6GarIdcP7Va740",
-	"i7LOco81avAXAFI4vvHji1Uc4wgO1XitviDNap0jaHN5qwf4BOrUCkIvKBjHI8chTERMMj5SxhHrmXri",
-	"MVdsIIQEWnkcJexMzLKUm4hT9ZO7CR7R1u8Y/MbcRY1JWdR5x3C7i8K3dzE9/MEDeN6ZECEqA5bZYGKn",
-	"DAma3Goi+kyhw4XNevdlMfUtkizIbpMRhzLLoMq65CdK71ZyIPRD59tcQCqln8H4WLCeZ2VCG8hYM1f4",
-	"umwc7Jo9keXnIRiO58tI2nYuBJzOZZ6maWGfltHJnLCOEQ2W7e3WdnwZnPcu+hT7DLx1AU/C9/YoYGV/",
-	"cJuk15jSIMWtG7Pxpeubt155yMhIJG0T9hdwgj4mXzFOQCfjWYUawhgeDZ1gfLmMkkp3m0IpMp6zMBqN",
-	"RIrBBFw4QFfjoZqi7EleIE8wKoVExnXQABWDLU7163lOIUsFH46FWsyCtVtDyNccei0UmmeUdxsNz+I5",
-	"Q4qLl4Oo57CpiRSVfV+aDN8M++JbArEbuW6NxVxNo1JzEKb7FqzG+UUegaP1WhqAFUPysZbzyBGc/kVA",
-	"vRV7kwAybPEqeTZtOZ+3CSlxLbhz3zfmZBfiYCizfWmKTEhmsyWRvRTfrrJXxRBtUz9HHUspmgfP+1LY",
-	"UOBjBGCLea8LQWsIYRJIF2QmZw57y/FHCRfvrgxYXxYCsasaQNGhrlJZOpolf4EaSzEXdMNQ1tnObR7N",
-	"+i/Od30I8KcTbqR48YcbKwaF3fwD1KEVXqaLPLzM5dW9EIDuUHNWjrpR9udRkg6iMBTyy1aNtB5UiN5b",
-	"eVrQUO6jJqGMEOk20fI6NekAMugUFbrMlFAVB8wTiwugqZcMoU1XDi4z4VfRkMWRvDb2YM7fKlXWkr5c",
-	"TJ4iiQpgMO3T1vGJBYO57EIRRtfJh2TBaevV8UH/5PjsDRmhhZzIqi972MIN8hyCfxx1zs967bPD/mXn",
-	"5Fe7AU+VyLbNxv4rCA8qI3+26yC+uNXksJzvlorQAxJzozTR5oAMAd5WsUGiDyth7otYOZkKaVDgYY7D",
-	"RKrZJIfW1HuEtQr6WwPu4suZhESZRAqtb7g5qSj/wF7dOMPpAk9yG7MuIF/SCMU0t1uhbRrlZ2g9Vx/3",
-	"agaPmwoW2hdokl4N9G2aW6YuRfb5maULZF9082taeTwDszjc512l+KgcF8mYlXMmVmHb1FIhktcOp+04",
-	"yvYdfLbAZjYpMIRWKjkLpdhegSftFzqYjsU76Hdl2lxSn2uAi1IVX2bJFWqAufBAr5My5XBmeh765+w0",
-	"cv5sqxcpE9XzJc+SCebOQU8qaz1qJmUcbAX4V1iPh6DQsDRIn0PnJs0ogjo8X7oc3hiTeaIWGT0eS6bU",
-	"Zo38/IOIoKYLTGyBh2lzJD8RrHksGE4ucBjIubx6bxXr67q6GJ75qT6+EySXfwZOeGem1nr9dvmXJhlo",
-	"IK9+mUTzmzD+SUbX41s+vx5O5rPb6W188/NtqqJsOFXDn+PwFyXT22z20+1N/O6n6/jn6fT254G4vQeP",
-	"M0fR/TQq84qspx/X/O/O7CdTJX/+pn3WP+52Lxdq5HuUD65mWCO/UWLUPSqzjmHku6sHiDkQywjZNzZL",
-	"HWf1WWNnfRKpkac8byQ4coj2tYVSJkGj0FNFH3uOxg0o8BM+R6mFGOwyufUoboqhkCgtPO1LugeKlYPr",
-	"+TCg6la3Dzk6CYLr+SBY7CQC4CEgXkAKAVhhFMfGV+RLC62NncoEU7PBJMoyg2doZrTYCUVB/bWeM/kz",
-	"Mw7tTZ1Wp77kCrpZ9unLAFGs824qejoAcGkCw1p6Yq/LJv3XYD+mDkw+tGYbjVg5Exhr5mw4U1kygYZL",
-	"czcEECnTN1HeCJVFV3lXtihTIh7pJc9kzG9Hs7hS9WWX7Cg6Het4NtwI1xwYwPeAyk5W7NA+AHyR1AMn",
-	"NPUswA0LkzXYVAc5rX2ZUeeD89OLk2Ns/fCmmHcKPJV4oaFgzVO57Os7YbNJ9SbjiqlTFxRkIcCRsSb7",
-	"SCD2YwoZKGQC15EernQ9H2rujNSu77h5ax9m5ZVMx+y+eV5vepoko34y6pO3DiCk4lEkSn9fFEteyUoI",
-	"h9ABGoWukZ35r87Dfb1AOz33WkHE+aGlZTnpnN+I9CYSt3fJCeBYee+JhB75bEPv+eoI38lh3c6lWcO4",
-	"nxL5bSP5/aM0na3g4q0lxgot9gmIhg3m7M3bA29Fryb86iXGJaA1hOYx6B4Db7ovEZVQJshC8uCjoRSq",
-	"ErrlaUgeF+Na7r29aPexFVawRtPNN4DEf08v88vRcheYg9nezWnfWfYnsPgLJ3N5cdjqFaoJ1q3m47K6",
-	"QZHV6U3icm44nfnTNalKXmkgpBhFw4jHfajq6YdiGHOjBD06vxu8j9+13PYqVOhd/VgssPAyAFXJVjPF",
-	"ygcmU27kpjFvfRSHzUflxOME4HZyZpmkSxzxftzZoel1nphT24GeOqoHmvKpuckoikVQZcGSPA88FiwK",
-	"dHoGhXqglWDTSlkf/5u3B4QEHqy6M/TwXfcmyId66Utg905XV9L0TYMzhwSfqCYy/oNWF3NoWxcXJ8cH",
-	"rZcn7YDAaaEfNfVeN9A8p9FLVt6t77Dg8PzgEpDde+fn/ZNW51U72NfSKgnnbMRTNsAcC8wUH0LfpxET",
-	"PI0j44bare/4MrhovT05bx06w2B9sOnuf3F45LG/XLRf6ZO/OHvFtrYGc0Zs1DQk11P1pcTMK0rsgE0S",
-	"Id44rdpjV6zQc9xriEaL7BArGyUT78RwlgEYElb3vu6dnvgSABb0G0IWVKfhKEBP1Z6zE5dn3cuLi/NO",
-	"r30I7Bo25OLwCNcy5GmK1Z1ChtvJaBsnDc36U5OAEU30a+D3oQAvFFCuyEQ8h3C+8zrjFcPDvo0sqjC2",
-	"zocm39RUZiYpfJY3ZibXocdOj0/btEkyZCr6ReyzvMUuEAGVdVJwQlPxOJKhiVHMpnHCQ+yZoO8J4yHE",
-	"g6i7jrZONGMTqWJKmEgFfVllLWpADjqLgV1WQHgFi04fRhDJUdInya8/KxdpuH143CMK9qUvD/hUUbYH",
-	"olvaK0C4yCNtoJreO3rjy6Ht3lSoO2/60sGnornnLZ1g1VNz4cr5EX3f7nSPz8+6/Yt2p//m+Oww2Id5",
-	"QIMzqMF44csVPzedGINKHubZw9uXjGzOkrLvpLp4bfMVtteXzmRevu21cSZ6w4A44XQx2xl68pnu4ZFy",
-	"uEO3d95pAR6aMyl9zIYvNGqGBtwsB3ScmpxGz1IUJSE4E7u80BwAp/b6/LIT7LPdht6Y98WwVsEBWLal",
-	"beKKKWeZFlqbW2eE+3u6KrCyKx5Jp7e73mLMMb0GenLQ53DhyrYzhh2E9lXG5+7eJtome5/oqhrTPk1u",
-	"Vyndl/BULtoOHQPyc1G6J0ZkPh0l6WTbqKeOPqv3udQslQeR5Olc88VKyaqUy8bxA/Qwsy+4X5sp5fWH",
-	"1Z4USbdY37s57kwUlpo79Ts2QWvZE1tL7c5tGo60Ljzmjb1npWbpxej5s7D2vP78+e7w2/DZ3gveGAnO",
-	"a8O9PR7W6nt8ZzDaHdUHjUFt8LzRGIb1vfDZsL43qI1qNV57rseKfhF9EIilZv35zm6jmKpvNtc0Mn2Y",
-	"qmxGuUtVtm/CG/mH6cP1DZJMzFx7SXLC0ysCGdvb/MFLqWZT9GJ+Yf7vuxX3SxIIronjkPU99HVtya1z",
-	"onQt3ATpz0zfQhO5e/P2JUnkRYsBoTaaueZEknilNtyE4qIYlD+vGCeUs8lApCSG0rl+cTEB87h77sud",
-	"+rNn23XG4+mYb1N3/7pW3Os1liv3CHWhWBn673uMh7M4Y4MozcZ6VcKjAXa0ootBzyibe/TYOJqy+u+/",
-	"/Ue9VmP/sm+FjwOrWWP/Qq1LA/tIP0syHgdMawpLdoYCFBxXPWP30s728+2lJk/LitpKHxO/EW/mg0N0",
-	"JnwpbqWl3cMroo+vr4+v1CzVX7yobdcb2/VayStBNq7B0EDkDAAFo09OkhsRc/DMO6ddapZets/0jtkT",
-	"nIp0CDN8VtPzXwDyAMo1Y1Lvy0MxSVi31TkBB0lOrX2k5lKz1Hn59OC897Sxy14ySHzcnNXTwX0Cx9ib",
-	"ty/7h61eq99tfV8QwB/Lu/XJ3Fmu2D0gvqbvFoXVmeIPFb8HXIk7Ra/mnjD8fn7XOZgEKuMyVF+dUy4I",
-	"Ob8hIeMIn/sKt+EGws06v4rS7YCk22Ig4V7SrcpaEgRXkHOkwGOBZUb6j5yN6b8chhRgyDEgthNgNyAI",
-	"sCpoyi3zeoNpmoCtVQ7MRkxEUNk3FiuPZ8KDztCAPAUPe74EX4ixqswYTxThZaOw1BI6y6CaRE35UEtP",
-	"6qJH3a8TlaXJdOxmTdZrtX134sfdc1YU1PsLK136xU7FRq7piKzXqv4c6oEQQYoafYcc9llx7CfvbqoR",
-	"zCDz4UxwP2ylBWwiJpPmlRu+tG+nrdVi2fAdgnKwX2EQmvq6m2zq9fLdl/cR8Oze8n34hcl3E6HVD6Ek",
-	"PkiyRCYzaEwtRR1SfVg6EywUil3weBJRPXeiMh73SWzV6i8vtEzVzGm9drAgxj9EWbiH6B5+MtF98JFE",
-	"90IM/hPG3AulEIYhf5Xan63UPihK1fuJ7X9ogvv1KZLBHXGkxJqnEIlJWGApJ2BlbCT7fi6L2ImSUAAg",
-	"JymbkYfWFBJ2e61eu9/rtM66x73j8zMtRNpasGJtVhwp6j4b0PUIrKzSgxIAdtM11I7PIL+m3WsHVXZO",
-	"zWhxJaSCuBGlpawucM7foXXAGYCfdttWKCYp45DFUBCYekRFZR3L0gTeV7wsn1iseP8oRfq4pzwbAwsG",
-	"pgw8aQVH2ezycyXe6AF+fbxkKfDlX748Pe71PibTvYuLWuJY4qF3Q2C7zPVtMkvRab+c2AIUhOGmj8Jp",
-	"9ff5276yVZetwq4wjgwiP4cNGOtY8FgPuSbf9UBzB8UuEpVdpaL71xNQujsijBS9h8dVgCeBAn3QkrGc",
-	"zGN7tR0m+cQUWwFg9phnVJW7DFj2GqfypaVDwg4ZOXSV6mFKyTVwnzCiP361GeWv262T3mtMmczvFUE6",
-	"apaMBzKHxmvm6uIIm10o3MW7LhKIJhaKqZChkMO5qf+rOgiUj7l+fd7ODnTbHQAPuzxrfd86PtEyaeVe",
-	"ZGIyTVKeRvGczXKsy8LGmKEfa2ta7rbYLkUOzMcjpq1bcjdXlD4oXM9IZiKVPHYVIMolW3dj9bda2cBG",
-	"uXqjPIvVjSgE12KONThXkeSQkgg2fiDFu6w/nKUqSQM24MNrrcgG9IEvy1oSGf1Am0DQ+KJC+gnMivEc",
-	"n8PkigM+ix4pTW4xJaCgdvkyBvwW/Zxit+MEtWlyt6ROwN2kj5MMiORVlXWHyVRgBg/uTjMVPAzWtd4o",
-	"Shv1B+kqP89EOs+VFZvm+nB1hZoc/7ruFVCIVXJHtITcqHmlCX8XTWaTUrMO6MaRpL+8kkGSlpm4Eun6",
-	"FyCRFN4w4e9OhLzSwmWnoTc606Rcapb+299q2y/+/s3/UbLDqyzV+suvHyM5Xatei91K1ueoL+tjUVhq",
-	"frugcH2oTuWVKOVxo5/aIqJvl9qReCXnzlpj+CGa1934bZKa3CQjvOcfv1fn4yAIfKjSZdjvGzE30QiH",
-	"zZQW1LAOKF3s55mYCVY2z7pQtcf0mROZ3ZDfP/1HFP76nrIkJfIUs1wt11RvGkUYZsrKCOTDVHQlRcgu",
-	"OyeE+mahAjzsPm9T1QpZahhH1e8ZaZkAjUwi8LSMI5Ul6Xw9Z2aXWKlKGZOAhGvNVMLBfV/JzB9jZ77n",
-	"ieL0jsPSx+JmG9fbuJnhjnV5b3vznymvxivN0rjULI2zbKqaT/W9q44gNlvl0+lTbdsq9/LVv316PR8+",
-	"XVrGNq8PGtVpOPpXFV19xwdDOG6ifhIyWYKMu1T/FopN9d+0bM3US15plCaT/ho/ZzKEPLeNNr14dlnS",
-	"XyGh9PxWCbNirdQHedv1tw0zi8/A9f7hYjqXvfTHYqnwI1RxaXZxKDIAsXhPHRdX4lOLXkSI3tRVcpZk",
-	"R8lM/iHCF1OeICr7EWTvU8Mo17ucA7i8ffS9BKycy+Df/89/x5RW+tL0uzUVpoHHglT8JIYZuqEtVLYc",
-	"Jdh1KX8WBjOVqey/M3wO/ln0XhsvNBUkTJIbJ+95re+6mTtrcqlOKfkjC3ChDXSUJaqqp6vZTwCRS1tC",
-	"myU0NQZ+IsS7c4MyBACnsAmEg/cgqR45Jun7RJm+RGA+3qYRdL82qBITs05nwpFi12Ka5Zgb12L+RFEa",
-	"GYZx9ZQxgg7Q/9HEQOy5jZnWtGvbL6BTWDAoPSAejEdrxzCxe5yrNCNY0Uq15xD2+MvUfB5cI0jXCXfQ",
-	"kW7AA40kznVZfQIIcXIfvzMwXbzRnyDqCnrbeysI1xiiVkjVa73ai2at1qzVFjSutRaq4Q6PYqCufr9r",
-	"oBbSpzQr/pDaPvBsIIO/UzLm1z40oJePHof9hHLzS4xOrJfVwNvWWMqPLq7BiYjiGsBz75DVqL8FIE0D",
-	"QtoNWBk65asICo8KGMHv7+HpYbs9zfIRT29lE1JKW9KPjQC/15F8Ix7FptSmfXB8cdw+6xXt4qNCOJpt",
-	"FI2+n8R5qbfiEs2Tz1XM6Ol9qJixQsVWB/NrkQDIyUxNgWdW74MJqkf7BILkstvu9F8iSsByjwcEPlKl",
-	"ZsMRAUTcd3BqvZ8Gbfoei9aPoef5Lva8NPhXJvx5MGG46SZi81F4MKCW38GDCc5UWz+GHWvrx3Jj4M0I",
-	"fR6wcibSSaRnWGUdqunDWmYXRAMyIE8vem8DA8WhueUtj2ORIeIytI/+RaQJG/AYy/9TB1p1nMQh1nHj",
-	"Q1i8SEjsZHH4EqKeYI3IxDJzSMNRcTRlkYSwWI5PTvE4R1qsky6eL/ELmnOkCPzdW2lzEKxUnKgZlrUW",
-	"8bRbOdbIJsJJLxBwizaQUb5cLaTYQZwowmtC1HoHY+U9ksqX9xFV+kUgC1oWi+BPIbEO6LStpc8GlB9G",
-	"+Fifo+AyF/Tg5Lx7p+iqO6ILCegOyWWEN/7w0WXXiuG/Sq/PQ3rB5XdB4D6KBCuC2KwTZC0AXZAr4OGa",
-	"OePUwkEmLE7kFXYGMeCA2JXC3I9Ou9vrHB9A1X0ifWm5cAX6mYGIwX7fyRWLpAe19gi5isXBVdbVLJzH",
-	"BSA/00cSp7gP2AmAUhFHowxdV9T8HEsXyD+mMj5XzGzSGrcXQjzMsqskgq73cwgc+RI7dChIqAnvsEJM",
-	"SBBHhoggqLm5UNm3wsSX5rzfK0pWtUGA/fgzWTddLokA1DAVCH0+jjICWLh3uuYDxEX94XZOfhceVuNv",
-	"fjrQDCOZqm0eYw83LUl2vZKm/YW4J14HJz5KH+gh8IN7bu162dVxMDJ5GN7T3rTP3iW/Vr/iqwj7XLxg",
-	"eDof1QZzhcDTfzh/9fW3mrrXy7WTaAQFjWKFZCs0zTIc3LOI4tjqD0wr0w0ZLlJT83cwHfBqH5+fFYyH",
-	"++j/enoOhX8BLH11tULxUO5MBMToGWbkPdstvSdZ71EkyBGPlWDTREUZtjcDkPHP0zvmUtXJ8dGnERx3",
-	"7FBBnrwnjOIIGnjlIBmUPpK0wVd9XHHjvOPLkDdfiNDQTA9QrfKt/ihyYybfF0EpuunIgYfWA4izOLmC",
-	"RHRE9Conccioh7O2Koy/q1JlRw+psbufqLjE1fyZNP9jEyhPxbYLbTwdJ1J8tqGNy7P3BzdqjofIdmy4",
-	"M7ZBxPyxohvF4b+q158Hp6Q7/0jadShAwKs7W7aF0LML30f+ewvBgaiFw/kTxZTIslhA8opt7JB3B3pH",
-	"U0oFdDwdCl+Srh3JYQL1dKOZDJXlgLEIr0TapBkGVXYcisk00bePiXd8mMVa+74Wjke/fC3mENnwpdKD",
-	"hMbHb9bLrsW8UmWYf2QdzOiwoqanECTBzDCKiEcyS5NwhtFwXw6TeDaRbIsmtlVpWjBG8lclqR6cK9Op",
-	"M4/n/NA6OWkbb3Hg2Q+OOuf/1j4LPF8GB5edTvvs4G3/9Lh72uodvNY/e9k6wZ4E37c7RyfnP0BEqeBg",
-	"I/4SUA58oLlMUNl3ZKoIfZnoW23ZJoAMkd+N3GzKbbvkBGvAfUWTLYTufbm1dS4FGwKZADjngEOHOTrm",
-	"ra0m46adK+0ZNdyVLDBk0be/D4xpBf3jwijLUxMMrUGnYNuiVBNnYGljON9+IxBEBtvf4m+c86fuglHm",
-	"Sz2OCd8cXkItea/db//Ya3fOWif9Tvuorc+iHeR0nKTRVaRHcoJeUFAGG+4R7iah2kaK2TWULXCuwQCV",
-	"4hbmA0QMisIsGyYTAaXsRDpmw2zV3kwJLGGwG8Zm05VhJFD2D/H5z047cM5L870PS62bQJisWQejwysZ",
-	"Mik1S+3LTskrLRMZFGxetLbRdqnV6o2dkldCcgdxu9vYWKLSFn8C7+Fh++K8e9zrX5x3FxLuFnfgHjbh",
-	"QzdLE+gsFZQJj07Ekb4Z0S+bvRmqBLRMQX8BjaA/dM4hr1Z7oRdG2YChpWqZZPZZqz1pQQbxtSxxXlAa",
-	"vcOXQ91ClvQXj9tBJqVbhwPdQ7vq5UzhTniVwvjQDRW7B01jPq9oe5d6mev35WJvuwM/EOG6adBT+e3K",
-	"7BMwi4+qw51qKXp/Re7e6hu8p2MSQDfV3OCpSzlNk6E+5gEwtsfW3Yoqy1JsD0UkN2L1btUNx1qjtokb",
-	"025gbeFcmEy0gYq/NG7NacyzUZJOIHVjmEwmUca0tpJ6kARixSQlwyuTg47gXljUTKAvbT1wbz4VAaau",
-	"K6uUJVLga43cdkUlTYSayyCEWJNxkGcGzDtN4liE21irjY+NuRZ/UqAhrr+5SjXVMKXZrhyKFHDeFKKn",
-	"48pA46GJZIpB60gzpZEgvQyW8n37rNftd9t/vdTSvt/+vt15G7ByvVZjE1XRc9YD4KhNCjKqWyGmOCgC",
-	"8tBO23czFWnpjGBq4iZKZuB09qg1vcihdKzCg90t4XCCCLB7tK5QRtS7XHHQ+r8q7mSFUOlpZaMkjpNb",
-	"Mxmt9+lnQWnHeWcJ/cPgveV0AhX2M0IRj2/5XNFwpP8A/twIlRB8udpn2W3CZjIVMfTscw7c3RDab3gB",
-	"vPwapgJVEfl6q+yCXwlMULpfTT9sbODLMk1biWzfKI4qQQqRHsLFS+xtJ6lV6RVkGYnJNEPtcprEsSk7",
-	"BX0Mh/AldYy7jqYQG4dta9p/sdtxoooEj8tXTO9MChWrkpky1Qn03IO1e6AtUntTh0JoXBNugDasYZX9",
-	"QKgBtOb85KFYRzHq2ooICeYWpCLjkRThvjlt3OJpZq9Ap91rn4EjipV3aizkc2Wg+c0mIgChaQGi7y0O",
-	"ylK80dBslQbsH1x2uuedfvvHi+MOGCcwPfKd3RbXUKmyIJtPhQp8OYpirSaCgTafClbWu8i3ldAqZCbC",
-	"yj4STCi2wxmqTkKh6Qb5y7heSg6AVILsNtImJxw5N92xUzCOYMMIEYuWh2utVNlLHpr5eWZ6kM0H2ANB",
-	"k+02GtAmxODBQHsXa8PiPt+N3tBGXv7JNfRlkVG8VkZkGN4Fl6ScTPnPMwE6yirEBNiqdYAJ9RcQ2bF/",
-	"bgifsDRXgxymzEHDuawiEq5vMRz5APtOa/12GoPKSj2sVq0CxiusIsrERL23ZbcRiVA/yd8d40M7DVg2",
-	"/ZVHtHia8jlWdM6hkYGWzKUHgF0gvoWDdlHbJIL2CL5N4hpFGIpFo6Sxt9Ios+q/rURdMAiK+vqiYbDb",
-	"KCr/pOrjYM/Xqv7Pl1X/Ha/k8Os+2hq7v6LVsVdv1O5XtEyiE4hGX/EXtd2cpo2rSp/6wkdV05YnXKzQ",
-	"pc4rpWYdirG56k+SNCfgu6AzSs+fN+o792g6D7zoYk3/dhcwAznbp/YM1z+ATheEUbHx8RhaSoGAi9SC",
-	"jLNy0y7aOiuwEL5W/8vrnX/b++uLH57/+O3bZ9/v9Xa7O53GX+sX99h5MjBWV0hvODNWVslEkPoQZexW",
-	"pJqBz6QIqQncZ+LkduTiopV0WLBbQKe521AiW2i1oTRO4vAO5/ZRlKqMTceEQMlBJwlTfsvjptYNtLal",
-	"FUtgZYFBibL2m1ahDIKXzbsP02SqtDqXqfwzct9VGOTq2xIB532Lfm/zTdHxHUfXwsmevNuVbQwyeKdN",
-	"50+gc1phIa7LGwuHCz5vZlzeejepPxo+inn64Ed+oiwuVx51wO8VLVfbj1oXxk+Xdq5i+xrxGEsHljzp",
-	"0J2LXN+unxsc0fqmQJ0D1s0qugcB/dmPZEB+aGXbcrFvQcn12LMag4oA0nr388d4FthtwTKDSlNTSgJd",
-	"1qDg/SaJwKPMylCnYIxWOsqqnlSVinkDAzJD9iqYUUhfaMhQxGKZrsBSSwobynA/9zH0oj/QL4dVZ9gy",
-	"m9BXX5+fHFotHG3ola53aDkd/TwT2AfM+Nv5JJFXtpYE4HIg1hP6Midg5fj54RjIfHqwh50rXxq3OrnU",
-	"zZ0MWZnDrqPDgPYWXztKBe5rHoOorHeQv07i8E/hHd9b5xs3l6PUfP5sV/9mpQf4ovX2/LJnfcC13caD",
-	"HeZ6yz+Btxxo/qDTbq32le99HE/5yn16v6/c8X7fRwNGZbVhHeP5bVzrG8dLvOgct0r0gu+94BbXB0cu",
-	"isf3iTuDf3WI/5M5xA1ZLup6F+CSdbUuKlR8uGccFD7M9UIZtV7566KsAu0PlZqxiENGwpg6KjpqEpVJ",
-	"rshzMF5UVxyygRgmE609YpQn2EjBy6tGYCMwqxg4WaFsxHoDQQprEUjCMJf2+vcX7bPD47NXASvn8hN1",
-	"qso+m3KVoZYKMmDOVmkKd2ZKGLUQp7GFapHND/lFSEg4MHWe2PoWcw4oschzkhPQLWsKiWyOQu5ER52C",
-	"GyepZ0IGavFQym6qhcmsWJF7sZRUsa/1Sl8u5VR4K+uYPBa8eXvQ77T/egmb5SS7wFSdpABIsfClVfsr",
-	"zfxnBuTeHKVZrubYgnH040eZlx/ymi76WfxlKDPvf8KRGI8JOAik3W33eidfgEKw+O4XzZ3a+uD5R9EU",
-	"VkbRN1cUiKI/kqZg7stXVeHPoSogg/touoLmrOs1hY6IBTeSxlESMLq4SuYjpw7cdDCAqlMbagEt4PUm",
-	"/jrlyry9KIGjjKVmbvBNxcsT43IpUnT30I0BSbysb7APVzeWmyB8n0ThV+H0XuH0/fnx4VfZtIFsQvJ7",
-	"uGwiRerjiCa6G18l059DMn0PjPox5RJ++RTQeNbmeBXFCKGQU2MbcP4WPLiQ4iOzNBKKqdmEZQn7RaSJ",
-	"QVA3Pmbx84zHiqxC/LmnB9o2hi7FIjF15IpPt0epEDaJaMzVmA3HPJKArsCHmZd7jYGVKV/CO1gyFShz",
-	"lKfNPre2IFJMiiueRTfCzM9NqKG5KpNrDROdQ3NM92fTJJKYCMNtz0uzCm3IOz8to2mK4+gHcvgNcM+7",
-	"v7WJ2JrlVDzGtcFKs3QXYecFFivmeQ7EKEmFRaKNMl+aRK0yCGrsCDKcweFFSajI7laCRVJlXGYmHQdf",
-	"SOMiuh+P2STSBK0Y9yV9VVimbeaqbvl0qs1vSJYxRFKhoAHwLBxR5W2/w0Qv25fi3VCIELsjBSftw1ft",
-	"Tv/gdfvgTf/8TQBW6vI3R63jk/ZhAD3jTKLMTZTEIBTVSue8JuQTvCRfWuskFOgLW+MI9eTaVEDnewDd",
-	"r4oRaUFMArCyEqkiBarh5jILtw928j3lrbM4y9MJxfD6E4f1Pw6/XgmnPaM+P7Sz8oanEYfI+cPZtZvt",
-	"aNAJ9PW5w/V4kSgoqdKrFFJxvBXuXdWqEAvMPUQkbRhU9aMwKATK6N6CeeFLG6z+/bf/C/KfkpRNeWoP",
-	"2IbX9PcDPrz28mIu890TU7eS92NMkBWGYhA55V3ZOE1mV+j00ivVyxDyKpIir2rR85pglqRmxJjMaupa",
-	"ci+rL9/rZvXcMPaVZsQmYgq9QYSERGZu7ZRcJPsS7TL39/g6DIbaTQHZo40nrNppwi8B1bUcvGr32FMb",
-	"eoeTDiq+VGPNwM3xhH2z/9w9wH4UKqoOwp7LboasZsbcIIQbgL4nvsS+C1pkQ8jVSogCNjmbcBnyLEnn",
-	"rFz//bf/2KvVtAhO+RAyKJMRBERZJt5lTZal0WQCvtPbcZQJ7G3Nhkkc8yk4aWWieU2WJnFhEC0fr2LB",
-	"BikfXotMVfZZlFlrFzNRcKFPqM2zCDymd0aamLWmwWjZ/uXhJJLLOQ6GQJyaPoYlfb5cWdPnS19+QFkf",
-	"pTgotmWFaTLLthBJPf8skluVVYnY2CGQxCukYg8TiXI1c4QpZVc7h28SinkYshmkZU9QReCIXIXElEND",
-	"LlYYcpMZYacI3m9CMsTkiCYLOu3v251u66Tf/vGg3T7s9jvt09bxGcYGVr2RxUJhEH1Bx1AVD3D2u5dH",
-	"R8cHgJJ4dHl22A3AGXGbzOIQMGcX6kUHIk5uSeV0MSm1njiMZ6G+asAE8NDyPpxTSOQVHGEvKxv58avs",
-	"KBXiF60iQqBBQdWmyUnBy1TMoCDtRt/EeN6ENBRz4sim01QQoeifmaervnQxO5NZRoeDaRKY3t9ErwoU",
-	"+R8V8L9YWSZMzYYFdlDxqJcBPNDKsWSw6itgZXq5Z47eumOaBVdTuHYkpIbjlyftgO6FI3kiZRq757vQ",
-	"1IQ5k2GCBQyaJMxp3RCHvuKADtpy8l+UTYAx41QpFIa8cfFLXI4TR/GlI5Ci0JoZyPxWY6EBE3as9X9S",
-	"j9MjlUpaWAVTkWbLVYnJ3qbavLF5YpHm/uz8ortdb+zsVu6Ft4Cn/AkSPyyze3id5PMlHJuNHGrkLLuf",
-	"A235XQ90oO1ZB5q5UtZ99uDz9UqO2klFmI8RITLk8NFKLBde8E/ijfvqiDMq44reC5pMGWfLng8oqIOW",
-	"flDjiObQBxh8pKFTlgndhn+UprOVSSZL2BkFVHBMlAhIqQQKTW5BsfSKPXtW9PwBnAB43nqdRIQdFADi",
-	"QEKLIoPrsFrvvixCPazGedjPEzsI/Np2ZLQ4tY6C5eB2j9BAXQl+YZQVLCJc0Tq7K7If4K1d00v28xLl",
-	"OLkPlcl522c4ys05obs3nwDIiI6v22v1Lruruv6YjOU+eWhLzXoDA1dLH3xYJAs3AtpBGAlo0hoLKEr5",
-	"huaCBzfNtBi5fx8ffP4uyYMHwpTIPkfcpBXy4KGUYDHPF+poFiH+P329zOIM9pdY0mdVDXOXXENLlgFw",
-	"zwj//RgAArdiME6Sa/VUzQZ299YDCiAKgPvbj919vSuGqWlTQTXXY4DxJjFmFmAE2Zri2h/wZ93CKj+L",
-	"/uh/tublP7Rfvj4/f9PvXr7sHnSOL3rH52eLpaOPgWW6UOCV8lnI1DBJMek9jEA5dZPuoX6sjyW/zb+t",
-	"rsckbyT5L0p/RyMvkld9yE91cWp2vJIpme4rIOJ+Xkm0lMiQA/3do3V6odUv3IKqudhV2vin2P239Ki9",
-	"1Vddpk0brBf4zJ+00XqRZy1DoKqsuE3vYfBmuNLff/XWg/cBMkLexcF9QbMAMUHxIYJ4CZxrEbBysBXY",
-	"1j7zqaiAQ5VgPSB8JJNbht7DUMTRjaBeqcEsjQPN8nFegwIAWsav2JZZji/NerYwJoO1dmzIUwiBQEgo",
-	"ugKE4AAvVuCxrS0KMmjFIwG4uX2qOUO8NV8KOUzn04yc50MuWSJjAoYw9SZBmmQ8E9s0bgVncNk5YZOZ",
-	"yvRvA33fyqoSGE+vL6mta976NUnZKOVXEyEzDx9QAdibNs6gDSk9KsKEjBOlZ+phK1mVxBDAyxKPcRYn",
-	"yRSjc9M0uuGZ8FgcyevtWMshj01ExrEF/kyqqRhCsrzHJrNY3xRF3WmpVo5aXwPCyG6jkZuS6SwWcER9",
-	"+omxQ+HY9NgQBggM726dnJz/0D7sn7V7P5x33nQDNhXpBAKDEZWR0kD6AH6ahdpwRbAPnplm/Ugec89I",
-	"ffMEH2YzHsdzFkY8FmGl6stWoevT5pIfyX4Fu/ojcgkeaBbeLcceJrTuJTk+QCp8AifvKnViRbXfn0ej",
-	"gC9KzdLtWIlh/8Xkr43va+/+sjN6XR90n83fPA97u+kP387+bY8f1MSrRnSyKy+eqe+f35Y+pTpSMMWR",
-	"cAoiidEpVO9Pf7ABdxrmK96zT6kG+lkQGiBNtCD5qqOs0FFoCwcC8+VCSLLTct7gT2yqsGxuk4KXFRmi",
-	"vjvLrPEQPicFwT1i66P8eSZmgKUKksfkU0DYl4QRi5OrfSd6Cp4CX5om7lDZr2VYJibTHIwrkmwUR1dj",
-	"RJpCHF2trdwIEwm1ssu4WbGgbyXzWtEvZANRh6v/40XdBt7S5Tk+ZgL9yj09bJ+0ews+qpVsB4nrPmzn",
-	"lAZcCe+ZD/aZuf9o8a4X8JMyENwaxou7fw87Zy3eZdE5ZdIxMDFMc/fCHWQPvoJLF/CVyL7evtW3r5D1",
-	"+tW381GVqfM3H6ixr9ebFm/XV762KvzMww/galOeDcer6g4dfFlAloQ014yVyUAveGk8FjiPB/va5o4F",
-	"OAOkqHi548WX2vCHdES4avpMWZsgQUm3IZ0JEFqxAyZljFx2ThhX5GMBbEWA3IWCBlKZoK8lAvwmowVP",
-	"ErAToRydMXckcdvWeUF98uWj8O5VHXTgan7pDPyBLoYF7rgFpPhgFoJb+VEj0KvOfTkQ/TlImq1PJkdW",
-	"t117XKP8AWHyDxMxmsPYtJAvQtp8Gfb7AXLlhwqqe1rtT3OL+z2RZWNZZ4kxyXNIbYN5V9Dvpbi9I/js",
-	"y/Ldged9tjruvG+kVRQGTPI0RfAVPYdECsLRrrK2lnhpcgt56uDDpvnL2WQgUg/r67GbC4Idvu71LkzS",
-	"CQhNLS+HfIJY9h6iC8Yc0oI9EvepylidvYlemtAMRkSeKDZIwrk+tRtNT+yyd7T93AYzqEAQxLxxbxA2",
-	"o4AoTdnC0DSNlE9SvUKIiGRppCVxRpF7WlifZ8E+C255lMGDvhyIcSRDOCWexhHCledRJCgsJCjcfRaM",
-	"RRwGzWUXTaTYlBPsvy8NW93XigwFkfRrKTG8iQDubDY1yI5GIHTavc7b/tF5J6hYM8+XhTc9tuLgJBcc",
-	"5lT+hSgNX3hKwprRzc0t3VNIgeart+XRreHD9snx9+3OcXsx0YGuFaSw0b/XYivUXIXF3GhM/a45H1h1",
-	"wV4dGyYCIOlG7VtXS1mHPK1VBjtWQx80wGA3vBJxpz5Amj+nPIKcPxi1hdjewkRSYSZqcavNTvfFu6FI",
-	"9WaU/uGXkmuflMb35i6U9hr3VkhaON+N0xZofeqrFvK4TkDrdUfY5U+jjoCouaP1q5uXbWQR9YFFKRWw",
-	"sv4HVHdZwSVNDxZlAgiVKvthHMWCfuKR3qDQmh4I/TxJXlvsWtgAUhRQbLJILsUqKliYaAIWEboF9lmQ",
-	"CjWbiIASwLOxwFY/1FjltYgLYRD9D60WAYYBqjJRamdbXu4KshTX2FxgXui9+OopXW3EXrQuu19C3Prx",
-	"jFq8Gn+kUYsz+Hg27UU+/ldnaRH2Ve/MJ+P6VvVYz/n/qpmxYhxaclo+u8LwNBXcaOuUc2OxooUGtsVw",
-	"EuoQSAe70wBGg2kkAh2+/jZKk4nHsqQSsDIAOGiDTxM7uUYBDx/dqNoiprA0thxayOEi3dzmb2VJ4ELB",
-	"DQTYmnqCZK3lUoDMWXDeRlcS/LCpUGOvmHqnnw+O4HJtg8a8fRwSogGJH4s8L1wZo3dh0SJc8DJXGXT0",
-	"IbFj+tFSZ4tVUohAU31pz1aE0ITLNK6FoSCvTp+WTHK71DnMJ3Q0HjW4dQLz2DDEtQxfaVFpGirk5+6Z",
-	"Iq4JFTVnScDKS0l2vgzsVPuJFP1kFGBf+NtIiQ+Qqh0zqmvLqD+D81rveVE2grgoSowsWRAqiz+5L/O3",
-	"+32vFLfGB2kKnTbZkW/7f71sXxb0BLxA2rxbaGBq7x9dsYevdH53J9NVL/pqKD2qoWTb9UEm7UcUlNp2",
-	"uMM+MkbQCvvImE5lGAThL0zK+SoLCX2BVCnvS5Wlgl9DdVaSXiVZJqQDczZ2zJa5/hEZT7Af3qouo1rY",
-	"aumgF4TtZiSKqNwWejjH1YN+NWRWGzKddvfy9M9lyfzx4Tmk849oyrTwIsN9+2rQrMr+0Afw6Swat1hl",
-	"Pb8+TPmtMWrwtyvrZarsSDN0bWLEfNqnDllB3iIL2wIxslB8+ay2+7xW22c1ZpxMDBHZIYlaWzlyKCoL",
-	"5R65MXGbQB0Pz2ap5s1aOoDR4ktIJKFhoJhEz1x/D7EwbHFMeAapAhtA3UbZcEzdbqOUTflQ7Dt5JFDq",
-	"g/ZHvgvwelVlHb2NIKpAroazlOQWbQV2cnP66C4scaFAhZVlDruN1auVewkWONVCNvufQY9foDvqQnVv",
-	"bRU271OgIBip1z7otHv9znnvy6g4+QB5l8uy+ipZtlB58tdd+f1zdVIf/vgse7kz6byYHzWuD78d/6V2",
-	"e7H3S+u5eFWfne1GvWdJt/SHS1G8z8hPP0rNCdIllZk4LOgPLTX5p7aZcMcL5aJGpDxAHqM9tDJzpSOy",
-	"WSopN3MWx2yaJqMott0WCicFAEBVFkzHSZb0oSgWkAWzaCK2Ie4OvY7A/XbZOfFlGXM7tPQbJ7O0wgaz",
-	"KNZyh+RqKjj2VAr0PQ5sL3t0EcqEwZtWyZlXIjsVXyio8mm7mFQ+iNJs3Ie8w2ap/uLFC2C2dc1bk5nM",
-	"gCBe/qV0L8AZMeGR5is85P+VZqD5aMkrgRrSp2yDVshLyD7r33qlmOffnPI0i/S+x7hfzdIohSwFvTge",
-	"A1WXXrbP9BmMEyn6mDVUapa+aTRe1Oh/+C0Si8Pl1E51prZvhcq2a7Xd6oAPrwcx/0UMGnqSxO22VZak",
-	"/EpsT9MkfEp02Yfh1FPoLV3/ts/rg0b1p+nVv/643Zr8st01Otl3fDBcyZmz22TE+0KC8LFh/DuS23de",
-	"NBs7Lr9eCWn34DT2U3Fn+AVX/UG89UMZ10DwVKStWTYGfO8Cn3olMmYQYqGSnI7J4U2n4q7kcMy3VWzA",
-	"VTS0zAezxKvsnHKqv2MzSZmUnuEV37FhrGcWVllA9yRg5ePuOdupP3u2Xfclj6djvt3AXrWBQ7kBK+N3",
-	"OxWAZml1D46PWSwywAmOJCA+D7kSHpNJOkHMQ0APnU5Fqr/AyDXAjBsXDqKJapYWM33RAYNA7bMgv96B",
-	"LcTn+LspVxnT3+wDU7W3CPhqu1p/trsPGGmAIONLA3zM6r//9h/1Ws1M2UMIZOWx8Xw6FhJLA7k2qNJk",
-	"OhZ2TbjzVRbgpQ5YeSDmiU20S4aziZAZbFTFerswqQ+ZoBYLROf4ErGtGY3Slo4WBSa3L0sSW3jPGaIN",
-	"6v1KlCiMV4GU/XTOSK3Dk8e+ydMkzTCLLzGAt06qwG2qSUNWGWaDKl/qkyyAzQ3mNJzeQo8AeAZzdsPj",
-	"mTaw2EWrd/AaY1oLrj0YPv/TdmY2WyRCRlz1iWKBy/EClFwZ4wyFH54oy5KQz1n5pZCRpM8UG/MbwcY8",
-	"ZPWaL8PoCgq9oFdgo9bYraDCRS9SBD88U4LeWH9m3rm+KOCPEZIPtKI2FoQrZNhK2bWptLI7uTnfNtv7",
-	"Cay10/aK+oAP2auPIO/zHbxTmNbrzb1nbtwqF5oo6tgkUux//z/sp2SW3quOFc8jvEuYXjoFAA82VP4o",
-	"8+EuKYwL20gQF6yCp6BMrfe9nc7iLAKcUeSjqPgHTeNFY3vsNHq5z/5y0X7lsYuzV1qV/0EMLliYg9gT",
-	"uRvHEsHa67n5UkI8P7XQ+k8UO8Cfb/fmU+ilT2/arb149r//b/3/HlgNebsHFC6mLY2WctPonYghFSAU",
-	"+gppw3WWSsSa1yy2/ePxEUvSyMg6pvhcsbJKAHg1zVIeZQxbPMymKdTGq0z/hP6qYDDGl6nYFhJeoYfW",
-	"28DKP8/gtrAXNQ+jOVOO3YtGMdcSC7LtGHQuQGegQcFhZT0vj7266Hrsx9OLii9BjBMCOzRYkGGOegya",
-	"khZ6YZpMp1oPgiYQmJtgoYOMWzJYpUD7s1ptZxiF8F9BfzZqLOUyTCZO8wT8gVa0g31EHiIQV/2iazHN",
-	"TPxKL2SgNSecPBwseWWcqVGhet4nVopbM1peSVd22g/MpnHCQ4WtNnxpchi0ZQkL0uIcR0V5rvUJZdr1",
-	"4sPYayGdTZ0uRpEt3fMIVTFSYxH6cjBnHKoartJkJkN2m6TXIkWq4yycpdCEAUJ4cIgyYTNpQbRDs1Yk",
-	"GywzqKywnHNjmRVNZdA4LvSvMW0Gbhrbre+w4OL1ee+83zs/75+0Oq/aWpllt+Mk1ronyCKsrIDHnsFj",
-	"oE4hwr9dN+AowU2CHA8cufX25Lx16Ixd2ccED8gxYbv1PfP6y7Pu5cXFeafXPuz33l60g30gtGES6o3x",
-	"tK46k+g0SFKYiwIlOowmQmLzrd1Gw4x2fPZ96+T4MHDyTQDT3SQCCegIVUX2s8+4vnm4VFMir58h9oTI",
-	"yDA6jNqCmB51byJcfifLBn9dq/kyOG2dHJ13TtuH0A+53e0FVdayWwej463KFUO4c1Qmqk+0WPDpyx/M",
-	"gkCsMjJpWZhGNyL1CgSR9/oCXRpgr1JWDp7qa6ue4uW8FnO8i/9Kzs3vfv/tP/UnjWc2HqE/Cjxfvj5t",
-	"HWx3X7cae888lswyFYUCx4buKHyYVZosyvBNFCJAsrWgI8RD9OlrwytRMhqNMEmI+1JxGQ6Sd5o5HXQv",
-	"MI0KTQDFdms7LDg677w8PjxsnwWaaXGJTbqRJnicAb7aZedktfqq7+ypgDvwOemwEyMUn46SdLJt9DFH",
-	"bSOpWioPIsnTOciFyua6DKwYl/9plEu60Usq5h/qudnYI1NUIuGOhoLUH61NigepkzDQnZ4ZeNPsMVTK",
-	"+ga+7ws+1wTRS5ITnkKYq7Rb39vkfWo2RUv6VIQR12rVZ6zHgpw2XqApXf07FFgz9DYmF611c7+0bg5W",
-	"8HIQ/+ZxDG4LLQ/MkBYNKk6uIqk8Squ9icDREidXmqN6vmwctYz3wAO44NskRZRGsw76trJY8ImSCCUD",
-	"Csd8zlVfvoF6UEb1oIB0uQEa8b7xj00El6pYGbquBLBLS/6j8i4XKpem/OcZWDMqsRqXVSJhHQCgTpys",
-	"VMeOv/cv1Xu2u3mp3mJW/JVgWqHJ8wsatUphWo2at2F54j0qEh8rAtFtH1x2jntv+5SVvFDXN6RlalZV",
-	"BfKvqtlwKERIWDNFQLrhUCg1msUMf2ocDDVo6jIF9r1TrVXr9Z3qt5r+KH18IyQZLSz4FSyuhHnbren0",
-	"ab1ae39hHdDFxiy/eAfuzCOydXXIIf75/AkA4juZL7LCO1hxMhWST6PqnE/iDWKNjgrKBvNMQAUZ/IMX",
-	"DMDAHTfwmJgMRBhi5YHmbKRg8cyXg1kUhxCJRKt6GEeYbqp1Uq2VJynZO8Z2vB1jxo3RtG+5ovikfuYG",
-	"91zbguTer7JXQmrWKRin4ZE7GdTYFDGYknTO1DiaKsz6SVKmhW4XNsJa4zS9p5DtAF8FlTVxznPcg+5U",
-	"DD/rgKc5+5wz0+k1mb7+O76M5Chp+pKxLMpi0WR4oVnr4lh/SF2Zm6xerVVrsBduDfci0obeltbFsR7b",
-	"ynSPYATetk5PNB9CVONSs4SEsoK1rwTxMLRZ/fCLVrhX7rQt/Zf1ZN1g/mEyXIjfp+IqUplItyGqu62Z",
-	"uH6vkOF6311HYPUkZ8+2IbLAznsXQI3c9i4ER6HNUYOgVeqCNSUxOCT22bMa0/cyicPkVnq+3G28YEGn",
-	"1Wv3T45Pj6GhHygzQUdk6Xy7NcqEVk3A11CpspbNoi7rex4nw2sRetTWomK775Dp6EtotNM+bR2f9Fsn",
-	"nXbr8G2/ddA7/r4dVBmJG5xtcN676HfbZz1yp4RiGClQ61pOGY3eNP19huFzX0JvTr09rLywGZEymKom",
-	"UQ9+loobweM8OgQfmibaVdblE8E0Y9BDQydGjp1c16ReCxl26EjbenIHWip/OWEak1twNdDSaG7zC6TI",
-	"7tH6RA/yCexbQyEF9Ex9FdT9+lDfgZRZGG2j9mQHiRzF0TD7IA1gt7HBmzo8EyeYmfPIzMxQMCvjBTvv",
-	"XVTYtrkxQyRpw9Pwx3gL3s/b7uZsph1AGdDhZ0qoyiJPg+aoK9jfYI7cwGVJm3Cfy277MKiyQ2IvCgs/",
-	"HMYCcXl4bZzcinR7yKFhD6Ytw5SuRKYQbR+CHsHoXcC+AR8beH3Zc4bxX4/cn3AxnigDqR+imWjD4NGI",
-	"SF9bRuR1Vr6ks8Bucdt8OoV/TmdqzJLRqKJnROyXJalpg2Z3IFaJ47974cvV29ClrcaM44LEAK5cNngT",
-	"QAxZxWZdo78fUr98CTKlfB9JAp596mqAeQfQ51UWd8yXzk7Zztx5h+9klg2Sd46WaX3OevJVpm+Maahb",
-	"VmOe2l7MvhwlM2xLR+KXWdauKk22w6YiZfUam0RypilU/wkH4rFGDf4a6wH0P0h/PL5YJSK6XwXEVwHx",
-	"zyogHkM8ZNvG0bZeTNCOEGPSR4DBJO72ptQiwP5GM2ePooj5U/rXWB+uoLzel1lyLbBib6EPepWdTzFd",
-	"ggXoKexvBQbydBCRAxIeh3gIuROxVzxH94kvy1h7Dt9ECsv+QJNt6t9wvaPwS2t8mj6ZWths04PIHyv7",
-	"diJRGHi+NH9pM4hqvekTLZUCdpWwLLkSEPKDAvDAXLrA4MxNIgXYMYkUqlJlF3QQvjQ96ncbjUqTPf/9",
-	"t/+oN547MWSPBebU+sNEjiLqOBMw8fOMx6yMIAD0lQiDCvYpt6IWQ8r6I33JeQRp0ZpNY2wNG6Lm74Bn",
-	"zCAcGD4AZpj5Oj+9Ffw6qOwzk9Bn5Q0KBTAFuGnCD8FINkxUBpuepfMqg9sAav+NSKPRvOrLlpyzmYTI",
-	"4YRfRUPofGPSqo2xQeh3EENwJA8rg0TOZwIJiXpyHkOR5GAnwOjbMLp7MypNtrdWILFvjASixjX7Od7e",
-	"1UzgCQ9m4ZUA0AG7qFXdTQ0FfMkSi2RBvbGzu/cMXJx0aQABTP97ezaLwu16Yyf/ljy6B+M0mYj8Y3Ix",
-	"3IqBk4e9ShTq7TFcrNTN0pq8uvivSt3W0vC/OF8WLsuKX24soc6zaeG4Pp5o5WCj94HTwbbu/fcf1/yv",
-	"5JVI/+wvJ2vTsfTO37TP+sfd7uVip05gpcCZoUEnvNAcwEvwcBonMsLH7WzeoVsPdQwj311USrozSZKQ",
-	"fUMM3szqYdUt9dr7n3iVSPFPqSBklks/WEdAjnWHdqC/jxwxXx5zNWYTng3H7BsQGZSrUKmyQ/L02FPG",
-	"0hg8+ir7AdrPg+mzW9vxJXilbEpLeY/602dpJJTHDGfnwzRRRl6QxZpzb88RDVYOVfZ9KRMEPIPXIfAa",
-	"z4ipU4qdAk+oSbVAPJtcCHgM4Nxc0UN5Ur4suMwqbLdeQxdb+8eL4w7YfrmMauox18mXKntVlCK+NLYU",
-	"yC13qZgkGIoKjIgwqSjsXIGl/6XiCAzP+p5djC8tPBDsUkGoEWbCChtzQcBrURwnCeTyZ6vEHJDL/J9J",
-	"wj2KjXaeTc3OfBI7Da7UkqEGdKzZP/zDvvXeS7gDTDN/y1d2fk92TgzugRbfPeIcjpZ9V5gDfrBBmANa",
-	"N6KLUA+gmNaF74pM3BFyYDbi8OHBgq9+oI+UCNd6dXzQPzk+e7PsDjpB4+qx/EHF4f6EDqH8qjohA/3n",
-	"RhzCAAOoOyoXkhuhWMAnWtkKWHkSSWg+H2Wqgn6TRNoaZ5v+hR3pFeaqYt6zvvr2GxZJBwYQU9OHcw/q",
-	"y0CNCbKkb1z8AbCcKM2fhRwteASRFvWv8ct+FAa+LLtZ7TS37DapVFkHKV6x4DgUk2kCGNbbb8Q8YOX6",
-	"77/9R2Nvr+BoUcNkmhcK4Po8X0KifmOXjQm5CpZxLea5Cxw+gfRx4JBzgk3ELGACxYZf+zKfSrYNLX7m",
-	"ImwyfSPRsTSBIzARU4gV7K94q9loeKnBhQyOD9unF+e99tnB2/6b9tt+pw2xh33G8UkoJMTmAiYTPLKg",
-	"izMpqUgQgxjuYMdn/YvO+atOu9sFnK8snZNPrbgH12JesVV/polzMhEIxuKARJpNcSsXqmxrq1Grs6DX",
-	"aZ11j9qd/sH56QU08Qu2tpoMm3RVfbm1pQXKU0iWxrBHyDMOv7EJ+1hqMUmkmBsPVBn7Tg9iYaIfkcxs",
-	"e2YPwBqVLw1MGB22kKFNckSy84wNo62SyTSOuBxCi2YUSzJko5mWrZSviGGWYTTVOrYvY64yrK1NxVC/",
-	"CIpguO10UMAyK99EKnImbGczjjR1zSvFMEyTwnA/tE5O2r3+wcl5F5L3zQdHnfN/a5/pDw4uOx042dPj",
-	"7mmrd/Baf9htnbb7+FP9J6j9/faPB+32YfswIBfrVKTbhpXgmj1TixTySF/DVG97No7nTBldgkwfPCcL",
-	"BxTAx+BgBXA5jwWpFn6aDvEPJTLV51lQ8VhwfNa9PDo6Pjhun/X6R5dnh139m0774PjiuIjYiScNTTuk",
-	"mGUpjw0tjqiyhRQOUHGSND/XFWE+dG9DPpRmgb8ImX/pS3xST+9l66R1dtDun3/f7hydnP8Q7GMyf+vg",
-	"4PzyrNd/eXJ+8AZPw3zUaXd7neODHn765u0BFFCAyQhLgI5aeN5v3h7ANr95+5LUtMFMRRJ7ZxMxmgra",
-	"6TRNbsACpyoMHlMVLxZFYxcwQ5GsXGSoBsrU4cg8FdAzJW8vkhO0bS8SGcAlU8Rmq5RwEeCcEAbWT+++",
-	"vm9UfZVzA7f8ylRLkSMZ2I6eec5izfLAww1LRK5EeZeqyRBt2BRK4dbpvyjYWmVneXF0fiFplVRbRb5z",
-	"AFrTQzQNYizeqkXCU8ksHQorwJR1xxuJWfGQNLq99kX/8sI9dY40ibKicdRiUi+DcaYyMd2eTW1MNnjK",
-	"Z9n4aWPEyWmDEeDI6Wpjzf19loptUBYK3FpLNsOToyx34xPfcoz9woqQee02GibZTzMqKjViLVAdoPCe",
-	"UQKuQs2hruVq47/t7fz+P/+9jhsV8/RKqEyzXPgl0cZfuudnxiWRCh4qk3tYWd/vvUcc6bNDzXI0jzdi",
-	"/mGGAeplpWZjr1bzSkYrKjVL7ctOyQNU3Pwil5q7Da8kE6h0PoykhM1x7rWLxPF8cwXd7PQn6PO+rAc4",
-	"ZTYLm3EP5K3FfRPvEAaob1NCDEAWYZT2cT70WSSx7mCTd8GRrIY+WX1e+r8vanWvdB1p892ieZWWjzKH",
-	"08fmpXccLnzlvmmnUP5jjpRZyLDqPekB1ZU7u7wtvQMykSJId9EMHeoAsCoZiGaFnrxuKvRUftcy+wTM",
-	"5KPCa51qFfP+GFsFcK1NTFl4T0f8JIb3yYGHpy7lNE2G+rgHwOZKe5ssrCvSm2goLiW/4VFsHv2YCfRd",
-	"AQaQVtkXbEnHwO1ZM3a1dWt7xq9Mpm8tQAUboUytVQHtBe4VmJoEOAk11YZqtZIDyblUXy5iJQhE3rFc",
-	"HPj4Vcnpn624cm7zY+IF230pIHh9ehZeWjYiSn84S1/AFEY78APY+X1wtDbl3kWM7Q8ELbwve/wci33O",
-	"izlM72dQ5CVby5kKFZXDmcqSMOKxca55BoYWlPM1ejYp/+Z2PFEsd+CxciDe4coDmzMLivlx95ztNurf",
-	"VqqrGx3SvL9M0EA00ZZK9YxE6w94zIFb1Bv6cnkl54O92oezJVwq9Poz/IB8IqUmjr+YvrFUoLc5MCme",
-	"1F33mH7y2QLjmRK6W0t05lYZMgRQvJXO6/OpkFg8RpY3JAzTkTA+gWQCLFMaRVezFPu3qbwWtX3Z8diP",
-	"50ceu+wegvfEPO1LSBcgU95cGK0hYHuZEUAyRGodfAZLXC/2vjbnAfGYZgo+xyUHOXlirfPORM7aPx53",
-	"e91gvS2MW/UlBdmL92ZjgneX+wnMUeNV7bQXEB9WsBOXk3xUJrKKgxTgjvEuJFMh74dyTLv6Pl7ijvxw",
-	"jeBThfI+qkYwFZJxutIrOdeyNoCY/pZS7lAN6DfWNWlpzn5D7cnWReewxeOc3YpUEGi+5jsq4zJjAc8C",
-	"Vu4cHbCdnZ0X+9ArOklNw7DKIngYjvlEMSEhPavJAppFQLnXvjSf9DkWo9C8wDOpH5tTPAeQKi0QGU6k",
-	"tgRpLEXFYyOtEVIKr15qJEPxDjKQZlMHqFIfSUTMnuIkVWYbX9ME9a9oTjhimPJbHrNxEocKiBoaYfMs",
-	"aDIOn4KHW39ut8HsXpRBFTT24PZlOcive+CxSA7jWSjCCpvJLIpXPalElsUYdbhJwHleDlyjJPB8Kd7R",
-	"MBAHwJgdTAe2KkLpJCK9Z/tmxgCUGmUKs9rmmESn8nnoUeELdSvEFN6tWJR5iPiGpZqmSyn2C12kuioL",
-	"lrhfACBy5vzZ7//z301OSVBlraywAfnW0h5g/3TnQLBWKacvan4KfUtFCt/lo/cA4E0Ld1SNl4rWSTVQ",
-	"4+QWSQ8FO86m6YSp6SNzbwwhLR6MJiGi4ygTEwWN96LhmKjxKgGkEV9yaLMKreGhBZEvfQm07njZaW6a",
-	"IJCp6rU3ajX02v8i0gSjiwGZfuJdpF8cMEBj3se7Y2Lto1k2sy0D1+okPAOsLnqzq+QUeEjeI28x4rGm",
-	"+B553ks8s9Zn2MsC5kft0JeZraFOyxGpHILUNNzbIpwKCvWd7VrdNpr7tzXwKjwrLaoorlS21fchz8R2",
-	"FkGS/GIB/mPZRyZq2eotuGay1WtyFJVVRlT9270FI2pNrKKg1CxYREXyNhtU8Ko82N9hSfJ93g5aglrk",
-	"EV9dH6WXucJh1B29S1yaPbqX8oNpE5u5RYr5BCibcp3HJg0pVlZCLCeA4PWFcKNN+6CcnlVZDZDJQdIv",
-	"TWIA2m7sbkMx6m0kQ6pwI04pZMhTX0LqAytf9g4qJDZhLBRAxjPEkhnCpeRyTrGyWZwW76QQgDZSAcBr",
-	"qIIOaSRMk1A4R1AAVDKxuh9NbpQKodhsWmUdA1gJ74UqPq3VTJIbMYGkFMrBgZSjLDdFNfNhEz4H5jcQ",
-	"Ngl/LjJMStKij8rJRDxiPL7lcxAXIHirrGUyJN4nW9g9RcsJUs3nK1cei0FDEk63yJyXuCkk3uhvECar",
-	"WUcuradA6TSl5osXyJttUk2xxY62RBdb7CjNfTUD1+wWU3qcl+yteMnu+rc01oiRwlumIu1b/7hZhh4v",
-	"iwA0eypSlUgel7zSDZaiPLJ8QLp6n3Cw9g/yoa8yodRd4MyObLiXNIBcogndkDURPPub95m8hnmPeTza",
-	"BltpKtIoCdnfsGuzh72yczXPGsTKZFnOWTIaKc3uqNGzsVMRUZcAGnaePWMhnysSJvpVUMNDghJzuSzR",
-	"WFM+o0ErHmW+kCVh+LIWWIbDgtmAaTMF63vuS0KAquT4syaXk97kUZFPogqz0u/HXuFYX51pKRRh81US",
-	"UGhLUMFWQOsy+h7U7GU87kcSjDz8Qz/5nXmZNQlRUkGTP7O6J2rZSUC2eY59LcUTRel8C5tqDhf7A7Jp",
-	"PEOUcpO9XPWJ9JnF1QB0SaJTtPP1XJhMSE2AJL8Ue4abWdLbjfkH3UlgVybgISaCMrI1fwqAlRCcOqfX",
-	"slmE3aBKlZ3aZwZCW4m+pARkGptSWY1NkjtxkFr2GdqWruPbSGVDzMYY9SXgXpZd0S3kVSSFnuRkqgC9",
-	"O9Pma2K7xWdj7iSVWXocwe0wSW4Z4Idcq4op+sa5wy5omRddzfR5pjNplZQFHxLs/lAzoOEMykfstilf",
-	"Dsc8kk0ih0VCJqKR4l1Gv6BtBm8DddZntVotP54mJVCK1Jf5VLWlrK1i6OPOlSmIUeMkzQRompjcvLUF",
-	"oLCA77y15TFo0CIhkx1VhoCVf96GfimKjROZzFI4pwEkGSQpC7aebgVNSHSrNH0ZLKoC9iIE3V6r1z5t",
-	"n2nzLGBC3og4mQrsaVJlQSbeZU+H6gYe0Fxst/68prXPo+3nHjvonBx5vjSdZFia3HoGV+HnWQIoLlp3",
-	"lABRWcgljmcTqVgwgOo+cHRAj6Dnz2p1j2nl1vNl4MQ/sR9+cB1J+C8qiumUp9k8AAjsTGBGr2ZWQtHP",
-	"6ap6bIEP+LI84T+Z0oPmYlTTGI+alKj9C2YxchZU9WjbARwd3upkhimLvnRDMFOeQp44H157LMoQTAE3",
-	"HfIPLalUWeF4puEodyEaCvXlNI1AM16E1clbAJWP9KvHmkpIEHusLa/iSI0rTTbg8poa7mjOJFKPOUKD",
-	"2bQGVj5+2TrbjqNr0WTB0Y+BB01V9dl8W3u2izmcBUykPAJGtoqNOYXE+fECeJbDwkUs3jFln7b7QkC8",
-	"iBWC9g5sMqfINLoxMpHbUPlWjFIW1FljZ9fbe8Z+/x//K/CYkCz4/X/8r7rX2Nmt7j0LKNcYMEOp78++",
-	"QRMygW+Dawk8ByXoCc8iCRvJ4EgUZOoQGr+5nU22W3vGAm1qtA4O2he91suTthYYB93v4a0Xh0dQtsC4",
-	"YmFyK7GJQjkwXTYOIwWYlYC7yLOMD8d6TwLDHrpTyFsdC5HBPsxiziL5k8Dkia0t1mL6Vfr2sqGIY1bm",
-	"WugIj2H+r55/BU2mgbiKJKkjwXeQK/8NkrjHgv+q5SrL+AAqkTGvXm9YCpChmkynqRhF70z9cPAkIP6s",
-	"nBmqcXIL/l6uJZuekxYc2mQEsFYezzgZeehgxROGiSvKDce+TC4qKDSCMk55vSYcugnp11ccMcRwoHKw",
-	"3dir1mpBBQqKxSgj/3OkPAJ5kXPcJ2NFGr8uYhdOeOxLahhV1pcf6pfNJUgIXCaea+4A54tf5b7apLAf",
-	"tGQBvl+uCQ5OcJ82E7eC3SazOIQOKbbb8UDPGaS33kT9ogG0tqdwA26QPnjsdQ/EghAozbVeWsltLAO7",
-	"yZRJEcVKqCAHlsFgtFFlgT8nAVYEAHM0Oq8VztDqwqiuUAYB/D9J2ERveK7LkEys5K7iYkD8Eez5rtX7",
-	"vyBXcTfjaWb0GcNFTbjHcR6v8hTXN/EU6xO7v694Aav7vbDcbRkuLsIEm5xF7C+S0YLtg5UXq5ba2GSp",
-	"AFn/uAt9NNhvRwdzvTBFE6fUbBhnN2U1vs/tDae7kh4c98gVgSeHy76U50s/RtUBG5Yx25rMXmTMfaKk",
-	"y3qtkPCEmpdeBDrhreb3/oQFR9czyYyU6hgitPNCpqOjBJqPippkqfmiVtN0aua63dhbOVX6eMVU67Ve",
-	"/UVzZ2F/ilMtplS+P+F+o3nXNdktGMp5MpmTnlo6+nF3r33Zqdn/AR4/tEC522NmjO78DK3lbXJpH8cZ",
-	"Zpmy4w/zSgvacBG7+l8uDo+269UdX/7+23/eAUXdAh3LAFCzcmvXY6jYGaWushkStVcyNtA+1PIqkX03",
-	"y0bbz4vzsjTiFY/M08fuuXThgSLmnLWHVOgVqM+zqWGpL++4H96LWs2ja+B5nqdPrFqreZp09X/blx13",
-	"hBVk672o1T1DlV5Osh7Speeh8uTp2+CMeMfeWzvxoPs9QX+jrcjiSAomZKi1Jikcs/EDUMGtkeQZ42hi",
-	"jefcXgYTeqECZIW2vQLWNlfZmyzIdfF9aPSmhct3fsnOYRvbQRmvBXVwo081Py58kCXUwG2obvxSAAUr",
-	"QVVbgPtk93DF3r59+/b09BASBtHA1/aOtiGrhTNY2qxP6jOuPXuQ6CuaSEUQsXGEMLtQGhgpJzeEK1i/",
-	"B7puksJVT2Q8r5ZskiBixNXqf3m98297f33xw/Mfv3377Pu93m53p9P4a/3iHkAX5KxeSXyWvoiUsQBW",
-	"ktM4nyRRUPWz9a9Tsl3uSjRYLaDJlxe3u3Ivp7vDEtcHYrGvzjb11RGhdYne7YQvdu9pkq3kvBGKnJ2W",
-	"ELbSxjOgVklqvLZYeopDuBU5wlbqVHP0ikj5khoFLieuQdc4wGiMxC3Ccb6nQxArLxTPjqJYGwgV698A",
-	"B+SUX4l9k441i2OD/5l3E3p/vg00GVxrRPlya+sckoi2tthxJiamCgBjDykVThecxIhpEVlEjjIkhaHj",
-	"9YlpIVHxfOlkuSyOREltTfTiR5mYPFHsfQ78MmikFV86SVIrHlvy3kNEhHLbFqzRVL9fhAX/GHW7rtJ+",
-	"wMbqJ/Le1+XFV0JBO1Pakoc0Q7tQqI2HOvAm44YGKYbgOfhIkLiGuACUtAefgN8Iu5+iwVTmg+QG3DkC",
-	"twHteZ7pXRqKEJcyodp6fg0BCUBlNc7EYjRHExC8ichHXyDMFrCw3XrsmA+FgbDAr52kunKA5xHADija",
-	"gmI2oueApVpXewb+GfQD2fDCKInj5DZPGyD4DC7huDEx8UakUMKC8QSMK+mLi925oT6lmFhHDC4nG4+5",
-	"eZX21oFrTxnP2xFeyq0tfQ4Drc6UeRxjA3m9aZWmCeQ9RfeJErEYUk4i0A6CpNDafLk4LaBInJWHtX/u",
-	"rComXfFv+iUey5JKsJ+7xTFTO9j3ZRBGKboDAxZEMmDlhdgfHaND7Lb8XmshySwLWJmwFCR1b9VH40to",
-	"ygpOCOgMvyIGhlkl+yyYRLJv2OVTFkz4O/vnAPq3Ztbdh8SQzDCfVPPV/QU3v7n7BQQgi9xfdpJfZDzf",
-	"LwAn2l/haVj8GwBKvoLWIdARFtx+hA1B7NcGB1QC0MDcl0D6RS4GVxBcn1PowY/0mIqpwOxjdR1NDb16",
-	"FocHzwEPxpe3Y+gcbJAJcKAYGIAePQ9GotPa8aGqcTTKjBfPhKlUlbX5cOxL/DVWrqTQEZUkKqY3F4Aa",
-	"SeY+UdRGjRoaWyAeyMHSTyUjTQiIWhMLHqomKxg56CLlVOxqutWOeU7bCKAdyXAfxOfTLGGSp2lyi3cX",
-	"ZrrPuFOHZvAjSOKlyS22jqpUzZ0jD1KW6MvgEh/soC9dCvRcoJbFGwR3IL9CHuDYxdpCgRjMQvam50tR",
-	"vaqyYFWSJpTjBN8EFOhHVjEQ7LJzYrpUVxjBhhT91lzLik39tuuaCKJ21nM1sC/IA7qi6WBB/GvafrKg",
-	"WVU37zq42GbwH3Wv/uJX3686f92v86DH6r//9h/1Wm2pBeGjdx1cmgTpasBwDBIWiIvFZOMHZxaTv/ie",
-	"ucRrJmoz01fOcZ9yAjEbBq73qmnvbuz7vf+kVw0FXrwHFD+/0c+tHZUqrB4wbhefXLHJWuo3TTbnopDf",
-	"RwlP30NITKtIWuVJI1Dn19Ks5YqF6QqpyfRvJXAIJ7Os9PcN6KA70ZNRGTE8cOA4kIAeW1QJ1s0pZ/Wr",
-	"DzqS2bPdknOfapvcpxOED9p4doZktcLpSp+1s7bC6DFn3VunIhWvT8E3vZJdur7sO1q1TiJp/qx/vBgJ",
-	"ADy0DrQIXEhWBa26EHlY7c2vu9GTNT76Dymj/GAsnwch8qyODyx0XP12Z7f6olYvPdhR/xrVwjuxmKWw",
-	"DVhNUdzXtFVyq9GGrHWahclQvSchNRqy173TEydTBxxibsvWFHDwEJyyI8JkGM9ZOUjpX9CJdVu/KfAg",
-	"T24wB4X4WjATAwwoR8604OKKBfqBp6DzV8fZJA6o0ZcxKpSIR9vU9wWARscC3+1LXAMarLH+FuwjbeFD",
-	"tosEj1EabsNNpC5fx2YVyiS6Uh8vq/v50q7XdJvVhoBIzegIaPcXfsOxtysWEqT8Nt8obcZlvgxWtcld",
-	"l0YA7T8/N4wKCE3pYykGozC68F8Ozw96by/aTP8AAw34hf4bkqW+80tC+qXCd4KH7t/QEhY/cNrCwldP",
-	"ne/ok8WnB0k4d/8OoxsWhd/5JSBK8+bff/tPej6MbgrjLT7/NF/KnbE/bDcL98WEAD8gwpRfOexy/rjw",
-	"y62L44U3sLKe+areszBMemOob8EGsTVHJa80S+NSszTOsqlqPtV0Xh3B8VX5dAqURUMv6TzRjQDUT3K3",
-	"69lBm61MsVBM9d2Uw0ioaq4ovBY8zsYrjLcTaIeF3RevklnmPAPccvmJFhsl6VWSZSLvCGVA4UMLTZk3",
-	"j4QmEeDeH8xN70HwWdC/sRuH1seSEUsd5OqKM5eL/EUKENAXZ3WInYbQY6WEgl6TzgD4vVq1HmpDA3pF",
-	"lEhnmue9C0CytZDbzoAFjO0VGp5+Vsg0iWOMe2LfseFYyxR5hTX8hOfpjNq7TbZHfJhp6zCXtmteMRas",
-	"IJKNMjlNk1EUC2fYU7HyeUcweWw6G8SRGue4yZTFh2VdnqUwK8EWr1y+1/omLL/vYBnPqJBZaqurjT+p",
-	"qMu75GAk8wqz1cL/ASRSKnnslNwNRHYrBPoaXerI4ZpWjGiGoUziXNyVf9w2X26/MaDcgB+uKk1GAX+y",
-	"QVxkAc9WoIOu6LFYhFciRd+ZMyv7Zvx+DQnQob95e/D0zduXbMiVwPp5rXxjpiOxV5UfopoNIGcwkc77",
-	"DiyQ9V3bkMNdb74XelIsFTeRwHJJ02za0/c5SyN0enmIvOymH1OJ9eKGDO+aaRfjfaGIoxsBVQXEJ8Nk",
-	"wiNJHfmJB+G/R0KETxQL2jeQwWvQ34UMIUaoLC35UiEiImyhfutA3LF2FtyKwThJrlWTh5NI2uTglpne",
-	"fGtLqzrBxXm3x1CAzlISn6afq8mB6M2nosmW6gQwgRtWYoAKQCYjVDcEYyCbnVtwML1cB8eZ0i1YgNrD",
-	"NuzC9nEYOHv0RLEobDqRz8SkvFJUwYnKpsIsruItDKqXEOQfHtLvtls4SODLct1jDY/9/tt/YqDX/FSf",
-	"Ks9mqWiy7DvaKBm9IxAlhTvm3dS/MzrSO/zobys++7sJoWL7GiA490DK4HEJEFP5BzxBC16il4Baq4kC",
-	"hIkmcl/Wq+yNEFOrywIu/2BOOSImOr1v2rqQ32zKU0Ve4knVl40q607jKFteOKI1eAGmFwfXYv4dlJcE",
-	"GLSCyhgWZAHm7UDpQypYcFMPfMkYK0dXUn+AfodrMVdNA5StdTSh2G0Ux4CVLcUtZkloct2psg4A6uMd",
-	"ol1i0Ui/S9PuhPoLS7a1tVOrmRPZ2mL8ls/RKJgnM8BLh0ILyRCiBKZlXVVIbIgDS9XLlSprF2gsQicO",
-	"tOZKhRpTo3msHdLKSNWXu1WmGdksEywYi3fl16etg+3u61Zj71kZcMQz9g3zS1W/xL6BI6pUAo+Cn3pT",
-	"HXCYgWUrTyAmGAuYshLDVGSsHNyOlRj2f//tP4OKPmHUaOHAPdic/HI9UbZIRaEyBLT9TaAFsBbekmMe",
-	"BGOazmCMqi/3qgwNDr3deYGKk2qhj5dhlRF2IoBGYVrTSEytWDQRVXY4S5HMcfLwojTJOC0uuRFpzKeE",
-	"tsNT6J4BgyM1QQsxWrbpBqQ/x8I7i80OFI7nqiUdlJbBUZuHOaxGL+1ZlR2K7XCGzEwAbS/yn6ZDbuA0",
-	"jwU3rbDLhAVvq37iRJlO5B7MgDuMyGOcDVOuxlYFUKYTt23CACFGQTwR2Cbx1CseSWTcLewg0Hj3zgCt",
-	"Bz+0X74+P3/T7x2fts8ve0EeU6jXmKrss59nYkbYLkl6zVKeh9nCBOsIfGl7lerxsWrNVqxQeK6cCrwr",
-	"ytYnYswdeTmcczLLqAokkVJQag02XYVELXQcg1QxWchaHxvw4XUyGsFe/H//b6PG/oX9FGUmb2GWsT2m",
-	"PFgPdONWwJ4hOOhLZPnjZJZiEozdkE6713nbPzrvOFvybYONK04HEAyV5nkV8AXWY4AbwT1+2xujrI0K",
-	"LtlA5AdMnQ7cK4vLlAn2AVBqNIstOUE9Rz7Vw+Nu6+VJu9866rWXp5uMsHpRQvUiuRChxiEII4BT1pTK",
-	"Z2GUbcfJ1RVkTXApk5kc5to00pLRB6ruTKt2mLzFoU2T1NqRLwO0DPv0eN99XPXN833IAQ72yRK0+o+m",
-	"l7GIQwJ9ClKhZhOxlEfURmWIIs9qNvhJDDWbo39Vnc7H5qNILz2vOqWU0SQOPWy9oZVTEOUQ3tDsxz0h",
-	"YFOTSZRhhB6f5hkRc96zGfeOOJ6ZFya96M+LXWVMySrOyu4D5pBdadOZzaasbMjJNi5xZwaUJzKgqnxX",
-	"wghAHmVm5oA7m79A83JwOWfxHOQcJfFEw1nMU4v61HIYkyYj4BAhG4ix6XNN4z8pnmKcCh7O6efoAltU",
-	"jI26ucpCLmi/mv6tgWR12js0WXyuCbH8Zp5+R17I4dgkLYCV5OUmnmMuQJoEWdvG0+ItEsEqdR/fXfr1",
-	"77/+/wEAAP//",
+	"7P3bchs51iAKvwqG30SYcidpSpZdZTkm/o+WqDI/y6KapFzlLtWQEBMk0UoCrERSMrvsiL6amOuvJ+K/",
+	"2ddzv59h7yepJ9mBtYBM5IknSXb1RHdHt8XMxGlhYWGd12+VkZzNpWAiUpWj3yrsE53NAwZ/X7BQSUGD",
+	"ExrR1qe5DCP9VC1mMxouK0eVJlEzGgSEjkZyIaInijD8yqvc0mDB9Ncj6bPKUaX100Wn2x903lW8ik8j",
+	"ql/Rhc+jAbvFoX/+rUJHEZeiclShi2haD+SEi7pajEaM+cyvePq9DAfcrxxV9r+Lf0fLuR5hoVioO2dq",
+	"FPK56ainWys1XgQEu4MvIsoDWKDPbvmIYY98PpWC1fYrX7yKfrDfODzwKnxeOaocNJ7XG/X9/ed1Paoc",
+	"jRZhyPwBjeDdwctaY7/WOOjvN44a+0eNRr0B//lLxauE7NcFUxGO0Nj/j7fP//Liz69+/P6n7z6+/PCi",
+	"f9h73j348/5FxauoxfVf2ShyVmefpNen/xnQCRN68NNA3n3izfn82X69UfnyiwebGXAqRmwwoooNplxF",
+	"Um/Wz/mXKvfUl6PFzGzHL16FzSgPBnoH3Qe4V6OQ0agECI00EPSSvvvOqwRyRAO9lLFeiGIiKmu977RW",
+	"EY0WqnIEDRKwVI4qH2QUMqKnRxAQFa8Ssdk8oJEeJWQTriIWwgIAODGq/eJVJkywsGAFr/r73x01vj96",
+	"8Z0zhxsh78QAsQWXX4g5XmXMQxUNFGNiDWro6dwsrwd4Fn6GXyPnV8D8CQsHTEQhZ/Z0wCmDMZ/vexU6",
+	"0z8rR/svGg2vck0D2EI6jlhoHxZv0vN+41XhJu1/39j3KlFIhcKjCGO90g9vWajgSO3rmQdc3KgB+zTn",
+	"ISuC38HzNPxmdMJHA2iFyxMy4mM+ojDIPGRjFjJhYbsFaiGGMkGvA+ZXjqJwwbwKF3Q+zz6cL9Q0eTam",
+	"gWJ6JfNQjnkAlMrC15y3uSF+Fa9yzcNoqjdHP99/9apRa7yoNQ4rXmUUSGVmKhZBoA/TQkRAHE+7FW/r",
+	"pVSOKjMacvbvhgzXR3IWL/OWhXzMN+wtpOmJIWYKOtNreK/HsJuuTyZN3h0v8F36tArYKhrwKF4bYP1A",
+	"LGbXGuEqf3r+/OX+wfPDFy+/+x7fRnKwCAM7gfgca9S61SNEd3JMM3uSeeosYDH3NwWlppFmNeNP+Hj/",
+	"O03XQzaStyxcujQtZCoKOaC7eaKYUubXb9tsaIb2l5AI89jMj1/oF8ljg3xcKr2JcMCUO9hBrbFfNBjs",
+	"5MGLwgsLdnehSkld5sa6lTdpwK++cRxyYehUii5tQYLgWhUjDevWZRfWH+mNDAYhG8MFMKe1/YPnms5S",
+	"HixChqQ9xnCNn3/bbKxxKGcDl6JiHzG944JHnDrsBRdmLjdsqW8ELvS++mwuFdfXkpARy6H6XKoIOJdI",
+	"DtLkW0MOAGuP4B0NAmb4IEPLV4MQce5gDQjtZTFnwudiUjlqFJ3E4rNVALgvv3zxKjOmFJ1ooHyUi5Do",
+	"S6te+fLli1eZMuqzEFirts9mcxkxEXXZPKBLfcJ/y3BnQ02ah+RuygSJpoxcS39JuIK/NdvCfCIX0UjO",
+	"GJFjQgVhNAw4C4lhq8gdj6b4NZ0xEg85WtbesaXm9dRoymbAbDKxmFWOfq7oIQGBAsUqGn1xezUNEJOK",
+	"XkSXReGyiddodsY9NpLCVySS5I7yiFyzsQwZCXUTLibpIWdc8JkedT8eRmPRhIUIrTkN6YxFBmDN0YjN",
+	"ozMqJgsAbnboS6XBIYIlwuunWnM+r50BkdYwo9eaP3pNZOizkPhsxH2mPPJrDThxRfhEaIB6RLNFUhC9",
+	"4Pmc+XU4Z3DZVI4qTNQuex4Tr3/9b436K40/emjcVrgFgGjhVGvxXFOLpp/OmJhEU81BHxwWAfg4ZjiP",
+	"qWLtAsTQzwmHucEE5jSaJsNz33DWPEzu92QGYxnOAJG5iF7qS3rlPrjTuVQsLJqOfv7VpuNg8Tu2LIBN",
+	"wJmIaqOpVEyQheC/Lhi5YUt9RKIpV2Qmhf411+yt3unq/u9//8fBixdkNKUhHWl82/OIGsk58zUi6/Mz",
+	"0tQnJFT45IbNI3JwSKZ10mU1xYSfnLDic6cHB7aTUBLxGZOLiEj9YxRSNU0j2ItxY/Qd3We1w+tXrHbo",
+	"H7DaK/riu9r+eH90cP3cP2QvxmVolznfK6HuoOHBixcA9Bgti3Cyn9xiRRjgvP5qiPAj3AhFs8E3X28i",
+	"7Hoq5U1vcR1PonBW+BlRzndfbY4/NefzM8OxZifWmSPvSpClJZoFDLnPSHVMg+Cajm40AR2HhI/JjCvF",
+	"xeQZF7c04P5enTQX0VSGPKL6roS2JEP/0hgO7HIh/roku7IKWbPoCZyrmkuhUC9zPNUIICasBQyij3oW",
+	"EQGL9luFzueBka2e/VVpEPyWzC/WyBy/bZ6dtc5/aA1aP120u62Tinuz96eMoLyBHZEpBe2OHq5OLgKm",
+	"KXQgJ4QLQicUNSubaju+uIv/r8jc/duzRA/1DN+qZ60wlOayzFBkASK5Z6ek6Y3ZMs3IoLJHEzyEU72S",
+	"vnakGAd8FO0Et/b5h+ZZ+2TQ6zf7rUG/2zzvtfvtznkGfFzp4cUEWBfkuDSWCRkRGgTyDm/erwexPlB5",
+	"xTSkNOU27Kidk95GmCYj0ZSaOSq4UDLAO5fRqVyIHZGu2WsNzjv9wWnn8jyNcXDn66mMde/fBJ0AQB7R",
+	"fLkGkyMZGhjcA21a75vts0HzrNtqnnwcXPZy540rAmI+ob4fMgXYQoOQUc0TCz2prwsTu9rkskfhIkI0",
+	"AYicGH1hX8ozGk7YTpA56Rxfvm+d9wf9Tmdw1uz+0MpRIquXBOFAShLowUh1v0He8zeERmQmVbT3deFj",
+	"145XAk4lBZRLoRbzuQyjHQl0DJfL897lxUWn22+dDPofL9Lg6WiJ4OLk1CP/cdH6ATi4i/MfYogpQkM4",
+	"7GwefW2SE0NIMB5NWehMU8gQpnm9JAYuADrsahdg9VrdD63uoNXtdrop+FwKRlgYsoW+ILQIz4jmYNUi",
+	"vGVi8ZXPVFMsiQRQMP0JqR42GmT4vnl22um+b50Muq0/X7Z6/aFHDhuHZBgTSnjwggzft/pvOydAQJtn",
+	"Z50fW/Bm/zkZXjQ/nnWaJ8kZGnrkhe7cBQw828d+2+8vzloavaCP3//+v/dgB05leM19n4mddqHTvxiY",
+	"+zG1CW28mkFX/3UhHq/H4RDSjE1VRRQorCZx40DeISB+kILtDINijkqzBNJnKVbqqwLDsIswC48EXNx4",
+	"CY+kAcREKIMAzmxV3340jDJgMTt5MKbHsNx7MFAHp83BceekVYgpB6fNb4AtP4ZSTIgCJQ8Zg3nRXfVx",
+	"yHwmIk7Rerjzyo+7rZPWeb/dPOsVH5NknG/DBwEj4pE7AMecKnUnQ+CxhRQ11BrGDOTvf/9fhAufq4iL",
+	"yYKrKb0OkDt4LwVb3o+gvPt4DETRnKbYcmxUzAcr9KOFhryVKma0QcXq5JSKOTuTMmVz4aigbC42SpiX",
+	"qP2FHQarM6ihD2M1M+jYxyhLFumZ9VytnrlonO/xlTvK87wilwPSRUsyW6iIXFsBkPlWzbmUCzKigoBS",
+	"CNRM9c2RDrChy/7K0MhfdDuSkI0XigaoymJGkzWXAR8tSchGMvSZT6gilOCKiWN8INWhu0dDjwybx8ed",
+	"y/P+oNvq9bvt43766ZuzzvE7eAQc7lAj1/A1GYPqSrEoCpgH05jKwCcq4kFAjBp9z0MFl50viEzxBIWM",
+	"plxMSHXY67cuBpcXyaRM73qPPDI87XTftE9OWufmuSDWygA6NT0tuUAKHKvznihU3Xnxa5w4cL+F+vea",
+	"q4Av2iHT6lmByh52ydm5HVnZ9nnv8vS0fdzW7Ozp5flJr+Awv9L/+UqnuXBCX+NMP/96Z7ot1GI85iOu",
+	"r/PxQvjqgU/r9UJxoSVVewzWH1HnpNkzNLJyZskh+rpofinmoRxpGF4HO7I3J633F51+6/z44+Bd6+Og",
+	"2yoW9nmizcbTThN5f6GYb0iFz8eAypFVvj8KR5Badil7YPkTawaY02UgqU+qQ+Brmv1253xw2myfaUqH",
+	"Ww1yjrKbLbI2uoIVCxSQ7BjVYTFAhw4BtIMAft9LP/Vj8+ys1S/RUBm1+zfSUZ1LohajKQmZkotwxABa",
+	"YPBB4w0s/gJ35F76mIu3nX5nhTIGPDtSmpivC4g30l9qbBrzgLlz+OJVujRiZ3zGd72nus1+a3DWft/u",
+	"Z0+slGRGxZLQKGKzeaRiHXgULlEBTgIa6V34qkrd3LTS1BFM2bXYlr2KKjpWbxiox8JbPmKXgt5SHuxM",
+	"DXut7of2cWtwed780GyfNd+cpRHKDEP09GVIQx4sySIZ8yurZ4jPNIcHNBmOVmJFFYz5iviSGR2+UHeo",
+	"JeYKbjp9V4EmsNplvn4mQxLSiF2JQCOk8shkwcC2RK4X/oTpJ7HsrUBvpyI2ry3mZBJSEanX5EKqaBKy",
+	"3p/PoDd2y8IlXIp7R+RF4/mVGBZAd1gn+pDGllpqrmfmg6QmJIH56JmPpmx0A1+oG/AFgC/0TGZ0Sa7Z",
+	"lVD63gHsfk2oYceLbcDDDGEfQj/g0BHCLasIj1TszsHHV4Lb2Zkb3wgZoG9Abg364IoAqjEfVWd3XLH6",
+	"ldDbfSnoIppqoWVEdz3yl+fNy/5bLY0fN7OnPtP/10XG92iJ9GKtlUYBo8CJ5A1Dm4SjZH7PfE77YDrc",
+	"meqvVDU7YxE+oxNGouX8a+vzgOgv52gqSvTaX7zKB7T+cSlOkXXeBQw5RgZ8KTV7Ad+jj+bPcA+itcbK",
+	"ypTgLqVsOPXKL17F6k9su1ifEjeNiL5LIvK946JRr6RdrXr62Iw5C3xU6RuseBToJ5DclhWEjTCOAPdj",
+	"xFpv3nY67wa9yze94277AnakhC0r8jv4xoZEdy7A+lZD5rOA37JwDxzZbsEuIjVXH1EumNGuRVb14Xbw",
+	"RAHGa/EtnqF1GdOic8+IjImTm/X28xIXv+tAjm5AnkSf5QLfN892aIlI9na0LtGu8TjRES3Ju4/HHqGJ",
+	"XGg/g1dvwE0inmDiXG2+XjehLm6intc81PdyxNEbIu23vXrj3AWiW4V1QPk53U8yGYnhBnoyRlHxW+4s",
+	"gB8KQUWGNSVY5cQTRWZcyJAs9I1XbV12yUjPySM/dU7JOKRipPY8sk8iSQ7++4vnv//P/9yvk3N922vx",
+	"j434jAYpFxPUeuY9ZOgn9JB51Wh8t//q1cGLw+8OG69e7a92nvEqzUU0PRjTEw7Sn9+6tSc1CDpjcEhd",
+	"eRb05y1xywKpgeplt8eqeVZuS8EMTnS7L3a+CW5DbNDBmA5883WxF6e7s/DWKJzyG/tL9hAPc0MMSdUE",
+	"QJB9j5gIFDJcKBYO945IE10GokWoD3J0J2toOyAO+6DbyvG4XgbwEwOmNPBmLJrKIn80TSJcMwVqT0ZS",
+	"jHk40/dz5B63SEbzSsb9fT3YzOCFRwFX0BLfGGPcCaxFGBtp8Hj4YkZ4KHQR9RJYFyNLNrohizRv5R1K",
+	"i/ZDsLApcsc0P6HUAlncAu86FziZUcqw45zdnUBIwzdCjvT4K3FDsDsT2/VIqJEMsBlmBHIy0WdYkHEo",
+	"Z3ALgJAs4FJQjAmj/GEzUtV3jWB3NfMNqwEDqiWrXxdswfy9evGWFOOQE7TyW/46TsWulL+3UM695/Ni",
+	"UjYCn+bY88nwQHHEplgERgOBbqK5fsvIpMb4uCcCgY4sYv4RPLR8uGdd4tIEFT2a03Q0ZuW9ysGYrseW",
+	"BJpp2KQhCXDx1pHbCzN2lykWfaNDlZ/DyoNlwTUI9fePdLjSg2x0wJ6oRAhDFcQ8oCNNi6ehXExQrQHd",
+	"gecDqYLqBaVuYgKkkmNVApQC8oyRVdCNKnRyXkt6Uz0UYcobDB1qFvHJ0bot7vMZUxGdzXVPsQ5uEIcj",
+	"5eJ3zJuh5nAXigyN3DHUZ2bt4rxKaccXEDdFzHstIA9pNMRjO0xFug5jYqEFaCZAHQvaLaNO0jx3I6Vb",
+	"4qHxFdxghomFcTXkjs134BTzBSL34Iv80k74BBRhxsLtSAbtXoccHux/t3dEtJBwgAJCo144sTieKxeh",
+	"tJjZzu94NPVDekcDMGGDNlNYYJKqwfkMtDxj+gaB9FZyMOcZUmhl1CXbGIDGPMk+cRUVhYCd0kAxjGiC",
+	"WXHl7hW2hjOq5858exTHfLIApkV/Jkhjz4HStZQBo8IZHW+zbU9b0tjBA2drPX2iEiQuOjGeI4lnILHy",
+	"8HaNt3/+EI+M11USb/CmedY8P24Nmia7Qv5S3oC4J2TDVTr9toZew2SS70spt1d5wwQb8xGnQedOoDEi",
+	"vS43xNrZKnhQsCY3mjkTc9ZYE+yTinbeum0qDjrV+nmq7fOCtlIvXU35fDBn4chQh1hqt6OvinJxge+A",
+	"wF1SKlo9Pd+iGRRt1jFV7ISNuL5FV2hd8AQnVz64Cw5CdsvZnT4N83koQfUUghuBq4cTY1mo7gkZNRrB",
+	"NJXomnWjVQW6A9uA2+FrAtYKE9Cmr/k6eU+XRM2pIAEXDIxj6e1es99e5VNttggirpsj85lXGsEUy8D4",
+	"jqP+08LoZjmqQOKHwuXrFnllnpDRAGAL2ju1uJ7xCP9eCJ+FOYj7McjhTw2bgQFUidpPjwsRbtzuaW6v",
+	"Td6VIuZ9gdGRlot2XZieKKKRsl50hN3kLcliTZaTVLR10ZTBw0bFsFp5NydQ/ZLJ3rIFO5Sg5lppJJI7",
+	"zCx7up31uT2m4OZkxIknmF5hIV5O2egmj2byxsTVF6OIuXcyDsVwGc/oaMqFycSiUaB50SYhixahUMa5",
+	"TrM8b/v9CxMJVSfHoHmgIdNPrgM09aF8C1F6/G/Mr1+JK/EZu/2MzT+TGaOCiwn5fCU+12q1+H/6y7et",
+	"5ln/7aDzjnwmB40G+Yw2U9eqi3ZbBc3JWeeH9vmgd3l83Or14jbI5qM+BGwzIDxqboiFfLys4W/o4P1p",
+	"M/bti9uD63LsVY1wcHuyQ3cu+yVjV2VoRP49qwuQiyjVsNN/2+r2cu1xvehBYxQC2Q5OWh/ax62eCyX7",
+	"JVfmm/ct97XJkRK/urw4afadBdv3JotA/J0xKWa/BveR1Le91vFlt93/OGh9aJ33U1OjZE4xhs5S9SdK",
+	"C+qLkEdLNKOYzYwzTCXA1EK+NVlo1sSkp8LvO/2LQa913o8/x3xBxtwPSAcXSvwxmAZXfI0GMVx884f2",
+	"8eCsff4uPQTkwQHHe6fvfudd63zQ7vUuHShZ0wnYbwBS+oCkUBMaXzR7vR873ZNBt9Vr9dOjCbaIQhpY",
+	"X4VIgseqlmqt1a6wiwxKxZIyhjOacfs/dk6bEAN52Uthvgl1dD5qnTffnGXOh1GUup+dtHv576wC3v3w",
+	"Q6vbPm07H6b8Juy3x533F2dt4IwdlEhyXYGzhr448XPrFNz/eFGA4BaJtKCUNW6ZQHzo5d3H48FJs98c",
+	"9JofnPbvPh5nEFHRWzvRdx/fFLd5A7OlYplrkkSGXZx1miem1X56fXHMnMmkgVBp9lqD3uWb9+2+u0Cn",
+	"GcSIxkyGYbgSODlg1X2tOKumFSghSdVe6HuF3aR7gSnAteFEsQmfmFxm+c50D9k9G6FzlmVqiC9FfhqX",
+	"vVbX8Q6PwehEfhLqaxE429I2anfOB2ftU3dkt3HAx1FBaxjX+J/H7YCPMmZaD4+6stqm4h4uzwv7WAjT",
+	"S66VxfLjs06vgNigZTg7tmfEcGXe53p13e7JZ3LYeK4PJQq+xmkIvacg7tgwqXAo9EX37uObPdyt1BST",
+	"lWF/iTrgiSIgx4CuABd6RIQ0I83kLVMEL2x951Vdp2R0Sc4AI7X/OBgVxES5uJupIjkHF6aJTFaWYGDs",
+	"nQDdHGoCbFw2s8cr2cHyNrCTq7CuvGnB1GNfUegW+iqLY4fuXhmI24hxiyGGuiducEEAKnZIO3LLHGi0",
+	"z+GMt/qtuEMgY5q1iU81BlWYnAtW8QPEBzJwZYDbOmn39RWRn6EJYgf91hg82yh41XEBnKd7J8W9NS8u",
+	"ztrHmf7AmzbpECIvREzSLBTA/yh/bTgYa2eXajGiQndq0wKAZtMQO6ocmpvqGRb+/qL/Me6XWrUYQm8K",
+	"zvZWVQo+40bphIEr6RvjQ6vba3fOe4PWT8et1klqulwll8YNF37snK2HwHgcFRGjXld27jeMzV3Y9vqd",
+	"bhOySuQGwN16ohwMuJOLwAceAzNALSMW9zyjy6IlxJ7Juud9fVz9glDs7E2ZcWyDti/ctnprkgDlXHxy",
+	"pj9zenQ3Bwd6ceFCgJOg7oOATtdnI+mDbIPOcoYzzMT6AniAdIs5DRWDBv/R65yTKg2UZtn8BTpMMR/T",
+	"/IREMAi2w+W+PCQBu2WB2tOvMGTPzjlB1ILQQxh5H0bePuoPSVjadzLucGZdF2c0GMtwpu+QRUHGDnu5",
+	"IVsLXcYhUTEtdjJmpJdi40fjL3Hi/U7/Ajt3jNwJF+9snNMIraYmNNYIJZnYreRy0F1r6CK7i7ynJhiQ",
+	"phYblxPnUC4iZrJLoB+/I5UVE3UDeoTS2Pp6GKHNCFvZuHBo/wLk5Wgq/RQUpcDDjlNB4SmXnSIhN/Fd",
+	"aPceyUGcr6Kqr/q9on6ax/32h9YWPWnpJO4LuX3bVyJFYGca+E6GDHtZYCMgmsUN5HicIIOJ0wZi0EBg",
+	"B3p+gAVVg6mQEMTXiDulC7BLwRFEU7yI9nIin4Ni+43kfGE/rhuvIw4i/cym5Ml3sVm+m7T41e2cnQHR",
+	"KliuvSoUG4UMtKcomlnRMJNVICa54NkN9AeMb+BSjk3S0SNxAxT7ocWLhD4Xex3HxBkbadzVRNkDkixD",
+	"8iO7vsiR5pznbkybrbR7G7u12tg0Zw5Zgu7SbzP3kPh8xgTefrCSw8arl//P/1//v+HPnPgR6AnuvWyQ",
+	"hj4xjDixGXtWDZKkaiCfIX2Dngf7NAddrs0ZgahnsljvJfTGyegArTUlduIXNAGwBiqyZFEyZiaCABoj",
+	"oXMUZ9UkGsEjEOKwt0E0xJERBXPBCJ5V9mmkM1Z3G89FTWQCj1BueI0Bx9yEIpDqlqEIBkYY29XLaogw",
+	"euqJiqUc52N9XTZdwdBwXsYY6X6JqpCcGGoajEP5N8xBsRDm7yxvDxx4E3j7Eqna9GXF4KTVaas7sNx2",
+	"MlcbYEowC2nme2cEzeG6UZrmQrro9Nr9wUWn53ZqEp7aPrOLeNs5O8kDLW2HJsbwXNi21+r3XSVQtq01",
+	"Thc2/tBpn6xoa6zZ2aZnrZMfNADfto7f5XXHmIgbiG3Iqb6zwJSOLfVJz2xWLKMqS1pt/A9Qf7RazSiP",
+	"ldgkZcAt6slxg4AQcRVRS/RSc4/JHvaQnbkit1wGcF1UAzBCpw7GCoHSYv3YzRWZRqfyxi5mGa+1VBew",
+	"cyvGzmyiO+OYN/ip3ev38gISeGLTKHbFJmB8V5aNzIaAJx3EdNKCHsIM5d0KbcLxZbcLIarv2733zf7x",
+	"27g3S1dkEtTKhRPXa2bHmVrRfbd13L6AqaZB9apI7h/xOTc5XEq6MwA87Xb+0kpL/BZ0ytKs8k56zfet",
+	"AfYUd2F4Wo3mPkgpePtQ49ABBNoMUd4xnKu8ABmzG3MW1mLqBscr9uHzKQ9ARppJEU2DZeYYFg362oSW",
+	"E0WXitxN+WhqU0JAm6EH/mO+/jc+uvhDsUgNaDTcy6DyRev8pH3+QwqwgL0Ox5p3s0n6cBi1dHstlYF3",
+	"t8kgtLQhclW8e+k1JIyQ5JrtmW6P9MU5ogKYWyk0Sbhm8ehI6y9BFdLXfGe/1T1vng26rdOWxueMcsQm",
+	"WCBxgoVU3PooZD4HAmPuCZBJ55Sj/amaHOY9PJxcxYcz3gaTAFqGfML1ULmryRLMzodW9/Ss82MKTDN5",
+	"y0CeR81CRG+Yox6ZU4VanZeHtWsekRBUMWvPSawvzZ0TvXqjFo0NnUa6OXJ1T+kNQBWQh0bPMs2lHBO+",
+	"6pS4cfHt88FFt/NDFw03lgxm+COucuH33OrgwoVIbqTiiPtE11HUkwbEIgZDNoofgVkU05VjFoqiuUxO",
+	"EA8hiqKKmso7gVq07I1eNFAZT1UwnNqowywHVTjxjTrK8YyFIDDWt416PGklrGBpjz4DZ+gEb9FUo3Ey",
+	"kJPNBrpoXvbWjTOnGi+OiIl/0/fclAUbrqTb6l2+XzeC1Spo6eAIO3cGQzf48uFax91Wf9Dt9FObINhd",
+	"MhifiERI9hzUe42kKvABBfR3mBbBX4S6Aby8ZWFA56Xjn7TO2h9a3XaZLY1mYwHN0pYrd6nbMv1+HPz5",
+	"smUtywfI1ooohsoYXA1Mh0a82mRfVjBsRTuU6gis/MU9xNGQGCC5IhjSIWrW6r7Oe8CX+vK2ABizAqTA",
+	"qR1fdnudbk5dAt7DutVoESq8b2XgA09ChRF03enn6QjYWkAVU8DpY15VuLvGRo0fcumT6n/0OueIaMe9",
+	"D5jh8+RUfzPT90oYLjXkmPHudxQCzePj1kViMXlploDZqwkmfgD/LC3EJ1aOGfM5NUBOpZ5Kcn8ZlvRD",
+	"q9trnmVFRAr2LiYUBSW1e32XSI1xT8jy9Qbd1vtm+zzLQYVaIlM0IGBtAo6SCnKHaYP01irzCdesu1lN",
+	"zEaUX6SO5I3cm12PYTtFsNS7gXN3l6PhcW3npddlkxbZoUoGwPW2XdMTTVZnzEQ8UiwYb9C/E58SO0BV",
+	"vErKuaniVVxfJXztOCAlD9KORRWvkvgL6U5a8b/m1sIfKVefilfJe/RUvFQNOOt9Y/60KUMzjjMVr+J6",
+	"x1S8SoG/S8HTePKum0r802iG49/W8yR+YD1MKl4l5UZS8SpFfiIVr5J2/IAHb9IPcj4buvOUN0Z6NOtd",
+	"kX9qHjpODxWvkvFkqHiVvIeC/cyY1u3P2IvAWR4yvGZhDtbkbeZ2Km5sftq0nZmL+3xFLvWMEdkdxtqB",
+	"3WeJNTe7Sbm1xRZVd1dydtF4ezLmTLeRmyNpVbbmrNUQED1jB3SgkU4Pmk9QEtvInDZOMtV0Et6sGavi",
+	"VdwdyNqd4DhnjUn67BalLy+y9sSHKGO4iZ87thkz2SRbbt6IorehoFBBmWkDaEHGZqGf5VJalaY7KUoA",
+	"krIQaHROp4nK5J7O6OLNB/kkSIk+Ov5hpaHkQVqtrFeeVhPbJykVsPsQPkkrcytexdXT2p9G9Wp/ojJV",
+	"Xwxp/ah+YvWeFS8XflKgkUxW46JZXnVoR3YfFGr6AO8LEjjmdHBAenKKs6Rb1H854Ldkz1Ft2fW6FCCr",
+	"6LGPEixcpVJxoGZVGA55SohxiYCfeZPKMbhKxC55bRGwWMQte5Mg5CoBtOw1io1lb43M575OyWjOi5Tw",
+	"5DzPiT9lY6WQolg+0YTO5WIKRASgswlrb4hAwn8DHqa4ZfdJjutNH3OHJy14kfCSJX77bq2tonjvEfc3",
+	"ioY4N2EPqagI34QJDcoid/qxJyjY2EyoGJHChPFAnoOQcIEhXxxexHku14ZaOAVrf6vwiM3Wx1zEALHl",
+	"CZLw5QoNQ7rUv29M3M666A2I7/niVYzHS0FRJC2dQKIn1LNdMzIP5S3PJDwDfycjTiSOYNWh9RqGyrBD",
+	"jwyNSzD+Rm+vlM8WBELGgMiHpmTWmYSc5DfO+sLFaaqs56Yz79hzNJMVuigYc5donRgWuyFoJqgGdjWe",
+	"iPMu2cA8Smcm4blHxkXAwlCb1Ok7wYbfIHa/fB5l8fuJy2pdI0HdLPrhY/hLBiqJ489UsMaQfktfEgyN",
+	"owS1tG+q+uizom6MygvUBw7Rqa/ereKAfiiwvWFscYJXqSwJu0bsbUufNiTP+Bmphvl4S2O7Ts9tbwMi",
+	"nY0ZNkDz7GmM4RLPcpOTFEEivgdLBYZV0C1hXdf03fL6GD+3x+fhr9FHuPq6sNGrrr24Wvyml2k6cLSg",
+	"x42Px7YYnboZN6em75ajC9MS9+6XUgROkO8b3FxOdeCNwAdfbzbPdNbA7PmEo2nH9nJXZuqEpYfd9upM",
+	"72DmBLr4neDlppRhm/wJhdq1nZIoFNKox8mnkB5qm+XmNJUPsNSvssieRaVvzj+lZ7IpB5UE7j86DxUP",
+	"tQ0XBZFBjuwBN38tfrCn+X0eQtgWRm0BX1Vft1EPwTptdzesZjg2QbTZjOIl+GDcxT35g0e7Rb/NzeZU",
+	"m98iA8M2F+K9LrVVl5Yz940xaavbKG3WeQDibNH5a9BodY+Lt7fm5t1Su5NZepYvLQeFVxHsUzRAG/8G",
+	"nPhGoEt3uhqQMYOeh6FTGmmLg/Og1MPOLtF8zVgui4ub43vuQ0H3GZ2wZ3+ds0n8Yy4mhbKtmtKDFy/z",
+	"suqZvGNhDVRSU/aJ9N42awcvXsY+IhjlDgGEhflmFP8bG8DrnSmIoRvJklO9xjNP1bDabK+3OTdFluR7",
+	"0glXJnxUIhHXxp0Hkvr51Y55kE4Ads2FPsE7qkDSyFqsDYQhV8+6Y1JFPKzCgYqBYsIvU8oYDYwNR451",
+	"W8Zn1I3u1q/BBa5Y8aq7UDuS0FVKY2Aet9NCxXPefD6XioXdpGF+QqvSuDtgzs7bwiUzrc0wYcd77iFk",
+	"yxgZH+usLkSE3G8aKztzzCRHZiyimJEESW4SfcUwat9UJ/HcJIX/kcu9VmSsArKJZbZKE8/tlpIzCw/b",
+	"SSEI3Jb5bP8mTSehwXxKr1nERxgvSmfSuHw6ER0QrhDQSBM0IsdjqOzhQgYLF85pFLFQd//ff27W/vLL",
+	"b8+//NciVDlBt3rMj/oNBOH8+GXirwkAqKPb3MPLvOn+SwRd8xEKuDZ0LQ5SiB0vE3/EejGQi4VYGteD",
+	"WEn28at7JZPNV7XcQEGMVSU3yVeXuDRuLpPfK7VqZkTPgjKVaNXNv1oAArPAogNsNtAhIdT3OZKvC2cL",
+	"xzRQzPtD7apDIw9evFibjnT1LmyRTdQFdtFmFMy2GPKQRr/gVoxvlbXouKOUg5ONnLvQYYG+Rlr7tQuD",
+	"JK0LFS8tuQRWl5rNduxcFldX/m+HX2r6nwP7Tx//OUr9c3VV13+8/PKXgntlx6z1dlNN/vrU8lLbmGxO",
+	"Oc60/TRIcKjaYsH92v7B8zT7sMnRwG7PzZ4mHfOLqRSM+Iw0fbprt7ZCktOtVOnOXjQ27GsrpUnKG/t+",
+	"uhJzVrdSjuzMVqYkMYdNsDXHB9bcUwF6LMcDOR6YehBasmbBmDPHSOSmX6x4les4v/QAcoMNfDYKqHld",
+	"pGRozYwBOSN6hXw2M0JWEOsbfKJYeMvCmuI+S7Nv1Kf/bn7VR3LmJkXHYnEZBDssm0spv8vsTFfydvBR",
+	"dnuwadF2YAGzUnxbLYn4WYNPVk9j8reS6WJGRS1kFNNomBaF2hm3RFtR9meImgZcGXMWgl+CKUZIqtds",
+	"KYVvQnwQi2Dj9+qV9SWOLOZmSiI5oLotzOPfEemAotdkqJu6UcQEQUZ4RMYyCOQdsP4+193MuKARbsGM",
+	"zufGdyxf22qLgln65s6WOtq8epJt7RTD2bi6jm2bqfexVSERc7aLfI62dmoq6Cuxvu1g4oObLyXObCwe",
+	"VbzKVAZ+3dyGZQ3fysBH6TfdzKT7WdWshZ+kmpno7lXNevhJqhkGjK9q9UG6QLYhS2ug0jWfpcFiA/jr",
+	"cVmeUjbPfHlsP8x1YWrlr2mPZUFtY8gQb6sirtA9vcFPUs1MCcUVrY7hi1Qjq2Za3bAbf1XYWEtMmFR0",
+	"Q33ZGXyc6ivOD7qqi0v7kW2KEkIdU9+UtUTdTQe+yTREa9vAxDGv7gCNjcf4adwPBpbW3WjQ+jpCaYqD",
+	"9pw2aaL5JZb/lsgr4g3wxatIwTbQqpQg5xdvs2YuTq5rU0Bd1jXJ0ZVNGqRIwyYNXKqwyfcpkrWuQRH1",
+	"WNcmj4abtSjAu3UNV94b2zVOXWHrmhbRim3aZEjDJk1TlHCTBhkaskkTl26u+76AEdmkSZbx2bBNlmzs",
+	"Ui1tPRquJVe/WJY01uQWxxxg9ioMox/REDIhXDMtwGAldsOtakEH867UK1lNWBEv3oNqDR5ZCP7rgkHZ",
+	"D7S/4khVn9XifKVECsI3rhS1a2EOo+xdKyHp+fUWMVvveJOUlDQZSTFiULqhivH4lt3wjLVD+CzcdHVG",
+	"O50f7oNRWxswmjraVnSApxxTHpDqPsg9phidfhJJny5hCluo+kCvY+eThnsCzQRApTJRLwF8Af4lOGHT",
+	"EtXJ0EJw6CW6eY8MNfNpUNGylENITECozWLmht1zn1RpnE9JI7OTV+g1GSLDMXTygPmv805vNsswvIT6",
+	"gITaWja6EzyJA5fbgC6L0ltwv076dsFQ3A3SgRgzBJZrN9kIfBZiZh9ls1SXHbxEyfCqcVgkM2dNLha6",
+	"ibhiGHuHVY/5sZSMZC2ipvpO0do3tuCsQpniwuIacoDOkO0kLVRrOGXOBFdkeLVoNJ6PdHfwF1L/ekzH",
+	"shBxZIy81JAT7jIiW0amSstKGTktLxNlGecyfniVyFouGudFi3J5ISPy5ISBtGyTVwcUqBe8Ao1FsS5g",
+	"HfteqKOD03RhlEzrNKNujOb9FKOxYJALj6BqMJNhAQq/l2F8+vVxtwnRoinTv6B+IhDyeVoB5pgotvBI",
+	"yxTLpEpBclRFhqYmps2zqNthCpyqsUsrGZIJv2UCay7ilTMBDxM2m0fLDXRmm3i4ObAqJAZQh6e58HlS",
+	"ybasvFxJ4TCkkWttLukqYwWWHQeS5YpM53lSCwDjxoqQDVPzltsdS8JMNra9bmhv2r3UmauLXTuMuea2",
+	"/dzuydoGwIjQiUGT7bwxgddJczhl9dMMxqVxIjPd1GKN2cuZXgp0CR6Un4DNCu+VYu92XvTjUM6KzZeb",
+	"9vBVauettzphRdbYrR/WBS0zm7txRTyzGWtC5Xe0S3+D0MB/hQusct/dMVwtZc9eEwaACLXCkXurg/uH",
+	"d/v+g7pwe5VFWGDj7fGJFup9eSdArAi4uPFM9b6FiHhAhvqRGiBTP6DRcD1TlKFJu3iK43TL0anEZN0U",
+	"pnoJlhSsyhDz/5riFE493CeKGIv6a3ItfW4KcN7xORQFGWGTvDj62PgHBT9LEImJaFe6kRCrMh6kOEUG",
+	"m80DU4d6gz2PP4/X4SpRYlqT2me7qjV7Xex/Gu8389NFKCHTMgpdNSzziGVMsNAC8P/SZ3v5/bV1KZwV",
+	"35/64OFR2zabL8K5VCm1Bi4SFBMZoXKtSsL25iVrzGyFM80Vu1HsAtBM6Sps7m2rPsR8L0bvg8lGb9g8",
+	"sllKu61+67zf7pwXbEgc0v4o0sM9Fa1lTnRZvr5UXbXJoUKSWaiaLOTES/2OcAPfCXknynwTV/sGYpl1",
+	"xZjYnftwHeqc/lbMd3ld7HKc9XNKh1FshS9Z5caWPEni0Jn3c2QTGpR7U7pEayAWs2sWFn73EHxfciM7",
+	"kyqeguvPmAfzhizfu+WoxFccL95BwAXbL1ZrOF8cbMTmO4X+3U0zlf/vKS2OeFS8u6t2HpG7dOfBQ7T0",
+	"LZaKoEHZwHOpIhoMrObvkfHFWYo78RTU03N2ESi93dnNNdBNL2lDDDsDe0jLbkFxONrGu5w4u2/wsSmi",
+	"MAAl4x9EdtkpdsExxu0UB5oPX0jg7rjPp+Hl2tzWxIfiTr+nEz464+LmwVQRO/Jk2ySheZhEbShNlfBp",
+	"yTjlsDuXER+bCOSLOGRBPRwkNQOeeFkWhRxwQefz1Z/MF2q66osid17H9pIeIdPdhkh2gbX7HzSydfW9",
+	"tD7+AwxQu0p9XyHSJPbIznWIO3TLQj7muy+BhfQeAEjfwQ+nK0xd3utjXWKZftUCzvCr/OW/tv/5VArm",
+	"cI+bNIjkYJVCCOpwGnXJHI8FVn7cQDm03uqxS2ourxLdSdebu4iIpD75BilZNkSJIgpvIyTibhyFSaxM",
+	"ycRzb8aXJZxYmkNLoY2LFFlQF8C16HiXq4VdOuYe6XJS3DUFi63a5+sq4R7x7l5ssPQkvv+rrzzg42gb",
+	"6wq6U+x60pKBNjggsWEiBc9kAunJl8O3h5H5hcpEOhoxpUx1aVAVcqWgYBIqDpOSWwWaqq9w26bUM+uz",
+	"YqZDOTf9fmNj9GOz0DuGku6AhlB6/V7JKe9jk98xxjRlbE8finT0aUpecBZbfkb6iVBXpOot8EN0aiYZ",
+	"84ot9RlJeUPmNIRKn1XGoRae4j6U/FuamoBFmvhtxPF7xUmPinUsbpj3Rog4pjxYhCzWyqxvwAU61ezM",
+	"34ZyNlij6CiZhXvONj6QgkecrnTDsPbT3TMwrDBVRfK+i93EFO5E+sfqiyygs3PJbH4OVGb9GaTKHNsU",
+	"OpQfTgzPKNCHo4rlG56YjRHJ1KHd8OvN5AU3auVBXSUcfIhxxMI6Wcp2ThFvGQ2i6fGUjW4KFDFzLC+/",
+	"3rlEt09WHDKfb9cmayK049q+yqe+Ik4/XtTK0CcXAF+8Ah9Wt35bDtNWOYgm6GKtpvLGHND1VtKcQ2dC",
+	"FnCuhSDBlMztiM12zYyDcneSSSWnX867iedroieutTxisyeKMM0vHBkpnt1yuVC2dp/5Yh4sFBniHIek",
+	"quknesPa8nozecv8I1Mk0CMG3T1TULk45GP9lQOEk4WaLVgWrw5r5hpewgrFZoJYqBP81BWESiQxD2pv",
+	"IxXEA1C/bfLb3JszyAaVMEF4REJGR1NTAhta2ArLVdxkL942s1uvidlg0OfgVtZJ08UJAkA1pnqTa5xA",
+	"DItGK6y3X/8aiVg288VyOFXrjrUDp7HhCI4uantTy7q0T7lEvAWZh7JWlNQxinmMDCuyHY9haNk2eVjy",
+	"ZdhKYw4ysT3WWL9RKIJLZQts9vfKVIsTWJ+Z9hGyweTCkr9qErvs6GUp7FJRQA+ewM7tvSR9HcTFQe66",
+	"hNhj3Nsd1dcYHWF5f0Xw4BCuLIUjUjhl6utFQP/WSe02VaQU20h2y4mngVca9ekA2aFUGwZ43isfnp3W",
+	"jonw1jix5ULuv/ppO+WCq+kmx80G0j3OcTO9b33c5lQpw3MME2BjyKo+ishqkOslhr3qL5bkToY3LIyP",
+	"Xh4GhUhogx3lGCdk4w5tnKwJPDThsqlVrdIn/SEzVP6feBrLDuAfPRklIjUv0H322EgKXxnzJ7DI+kyY",
+	"JoSPNVvOFRFWz4kIS4QMzcE4Ii8bRJFIkucN4tOl8ojPxnQRROQ7+E2qLxuH5PtGA2PZ6SeMZT948eqg",
+	"0Wg40e0vG0W7/X9kKs1cJpY/MNW2sdGPQ7UtBdyFSTJtUR8AxSlJwMZREW/kZrH5A8PaBJ4/Dqjt5bID",
+	"pM0dmORSznKm9JZyuA8InVCOJRczlfQKLo1t/J9XAflN3LKjGxZ6QD+2T3Nmh+7pklxENIzjeGkyyQeF",
+	"34x+amPTfaTR9tdK0LpkOUWUD7x1YHebNtanVy3ZlGwa+pW9fI0tGzVNntO83sG4Q201Za8SO5lvCbDY",
+	"9Tzbbr13Vdo3O9V+Swgbj+kCD+kS6K1EeJqAdk1ZSLsJOzjW74jcaU+9bfeY7t4242zntH6eavt83WZZ",
+	"6JbsTKrS5qqtKcb6crwux9xtMXUzZFzhtl+09N3x52tGVGTW+iABD4XgwJAFsHtto2I9a5380OoOjt+2",
+	"jt9tpWKVN8WekrdcBjRffGZNkfQMmMCu5vT0lTSmZ3zGo60yhZ+137fX5sNZb1zGgR9rVbGXsGVxxyGk",
+	"byrMB3QmJ1wcT/W0xISVFJa0r7OC3GKRRBYWOXSh5BuD73mjUNKcjenArZlvpq1pzS9FSX1kNM8VR4tk",
+	"NF/PvqdG8tLrcvpNLaAYxBMuyovpJKRndZ5K/Czrjrc+vXzbL/DKW98MUrHm3fPWN7QxCNtkTU/iirN3",
+	"6cH32zEv1qE57m9TR7cVO7fFie/80D4f9C6Pj1u93qpTv1lmWxi/L2+YMPLoBp+nTyckq9yYbGRysa8k",
+	"G6mZFcWuMKUG4NJakkIKvZh29MovoQKgwSskAzCTHCF4w2jIwkJSd49apxnCkYJFaiY5MKzO+XgmJ3IR",
+	"4SkrpSc7UIfSWOnySXSiKQvVlkejc9kfdPpvW93eJkck3aFxIC1KkJCZvv3yK7EFcYxgj0VJutl/EftN",
+	"if1KuyO7syB1mw1GUoy5PpPGUzh7YRS4cBo6lMkZqPfORh3dMEGqLw/JaEpDOopYqKwq3Pb98jB1F708",
+	"XKsANEe+4FIqXkshgrGLqYzkNmftfWtw8bbT72xSxjjjA+jGaD1KfLcb8LPGXfExTivbEo67M+82rvOx",
+	"FnKJwNtyPfcsbG0WhWM/2tLiLje8VFbcJs78nGZyMmE+kYto61ybhROWgi27TP8sDF1ooVWOkuuF4oIp",
+	"RUI2XigakJCNZOgzn1BFqHGbSwU4VDEzOJmHTDEReZgp3GSuHV4JbLLnEUiPrWlJwEcRiaY0Sjq3TpXV",
+	"Yfuk9f6i02+dH38ctM8HF93OD91Wrzf0yPBt5+xkcN7pDy5a5yft8x+Gr6+EkCYzuYclRodJcsXhXv1K",
+	"FAQjbV69aBN0cyNC1vjfplNm3ntP3asnt6Hf//73f+wffO9cFR4xdJz5noY3eiFoso8/R1JElAtuypPC",
+	"myeKQIglhKngZ3oLZzMp4jRS6VJXvShsiMnFvyt11wj9/5Ip6JoRlYruwbwjzx+pCJ5X6UTz4pRbL2s+",
+	"n3DMp5WGyf7B80PI4+YWcG3UXv3y28svZWNsxqqtR2U73bQG8V+c3Vfj7EqEf3O+d2K3OtH8Awv5ePlQ",
+	"mHHv6nErKqM5k92cC+j0LwYfmmftk21DHCAGf4MsGbmrHhsWLcC1T2CcUcH1ecvCJd5gqVrOUxn4prAB",
+	"BALOoS8P/gbNsX5CoFoGqXIoWgDJ//eIklcCrkh7M3JF1GI2oyHkmqZ3dFkncKsb47kyFQRA4iQzLmRI",
+	"FoJHqk6aEP7AQqoWIbsSVcUYTDOiE/L0IuS3dLR8updKaaCm8s7UpVZs4UuxnIEvGdwMoal2iMXQYVxI",
+	"C1503dKFz6MBJj3fPLd6NvN3oR0+VZdgYDzytxwjk1t5/TjbLmJ9oXxnAFuYcNtB4hyyBd1jOgKN79v2",
+	"mqSXLOt2px4Le9sFP0pRY8IEC3eJYrkR8k6YSgbbzsbNHlgwp5vl9WC7+gKpHH+FPY5263FU1iNGLw+Y",
+	"iEK+9frdlGNFfafzoWy1LTM64aMB9LDlpJLsWEVxEU76p8E8nf9pizHKskgVjDhP8iit79cRzkOT9GOn",
+	"Y5zKGFIwKacIyPZdJxk5CnpWmFBi215tHoqCHh25c9teM3JatudtdOnWDXTbKZj45HXG4xT5yp+cZK4J",
+	"Qq1AZmcbsgQufTmkz1kO6bz0VZ7AILMrOTJScIWW394OWXNoZsklmcHd+BqJb6fN2LltGNPWTxedbv8+",
+	"Krc8N/k4KirQyF7OA0nLBUhQdKZQ/poLCtuwJmUyNCwctixV3H3zvX3LjG3/ypa2PlvaN0xu9gB5yZIT",
+	"Pv6E6qT97ypbpSfL5yRzEpa5FoUHzU2WzUe2TaqFtKL8Wx7Yf52v4ppGD5Wo40FRLsHv1ejVhXxjpXdP",
+	"kuIsa/BcEjWnggRcYIWPtN/qGsdVr/KpNlsEEdfNEbJ563tpIjQowvrQetc/uuEZSMgma8IYr1Mon4SL",
+	"ewTl5mNk+bPNru+ZnefrJgE0ra83oy6lKQPv5SfE/ZS8kUs1eL1cl3fQfrQuB6Gz79sw5Je9VnfQbfX6",
+	"3fbxPYzGGUn2EfjxogrlXzWArGACZSFk2fKkDx5GlhmgJJQsLvO7d0T0atGZ2uZkocS+98hM3oL1GLLp",
+	"yfEeofYr11J9TUc3r6HdeKGgmhEj1ZkMGYmmVJA7tEjPKBdqj9yFPGKKCClYvWT/iuOzh+a4DNNFr7lK",
+	"qr64YYb0limPsEChTl7PCRLYRItQKBLJbxevDandVtGO9dmMoItUzGxZtqYcTDCj0ZGpoh1FAZtB/RyU",
+	"D3ZNr7SCSlps2lwLhC2YKl2ai3yQLgpQcMPodC0w3Av4kdwa9AnaPQb4816QMcDTwCwOic4gU2aBGXxN",
+	"wc9bzfPhNL5O7H0Z2/vjFNNCpEqYK0PimP+aXLORnDEkIhZyTzR9ipgH5joRpyWnMLsM6/xi2yjGeAtW",
+	"w46zuxUlDP+JixI+bmHBy+6ZzRj/gsy4WBSXM1yRlvOBygbmmPqCtLbWtaXf6V+Af4tx5rIq4lU+Lyuc",
+	"Uwt4tR4bLUIeLdcWfM4AFU3oMzqacsEIZMRzb9/03KD0eCAnXNTVYjRiDIukP0Dd58KClH+Uis33Tsdc",
+	"Uvw4n3N5XSnd1C5v5aLfax1fdtv9j4OHK+SeRrkC09AWNde3A+omNdILweemxMwhZtu4gNicCsJ1BvGI",
+	"QvqjL0snv8UTzVZzoZlnokk6qQo2oRG/ZeS/EbkoufDzKNwzmcV+5MKXd/kdDfiMF8z5veOustlAyKdv",
+	"nioXakGq8qSRSiYk4w4mT8YhY4os5kXJPzmk3vQ3y6mpv9xF+EZgmfbukt3lFCJIRCNWciMHUnExGTg5",
+	"kfN8YZw3NSLDSA5fk6GcM+E0I38ikYw06ybI7//zP80PucA6J5tWBiweHBWNei80ywyWvrqbW6cw5PIe",
+	"KY3gi/xUTvSNpyxKJEeIVNu9Djk82P9u74i0LrvkwCM/dU5Jo76ynvrGVHpn55WpDPyyjLiQWeKJIqAI",
+	"BkeugKoI7km4yqMp42GSTBZQ3XUHm1IrCRf549ltKqJFIIdDqsHQZyGp6kmqCCcCp2czGm0R+r0Zq4hO",
+	"Z3B0PWrrvRl6GQq5Mf1xkkitSEHcftM8rwX8RjPtpsURGZ7+NPRIdCeJxqXvGi8PyUz65NV3tf0GgXTK",
+	"xEf0q1JIOUsFdLTnYYVeg8SxR56R47hPpCD7B6Zx4WahvXdjpLKnvHiVajGLD4hFAsKL06+tPr8xAdli",
+	"ILmIPIxKgITH+q5C2rHD+PdKBecKoW7GRXMiM3m9DMExpAF2JI+7Xo5QO3vhgsuSUvcYZojIyhsiPlBf",
+	"Lz13uBAQZWA+zWThtst4orBKuaZeCBzbYC+dm3vDA3stNyxlki8U9yDpuD03F7c9uTyMZfkN83PfM/Vz",
+	"iY5qDLNHXYKR7GINA4r/G01upUKs6XYqQz6BvNzrsjZuoOZ6tIzTpTU6i7NLpzVYCb6tPH9bCT/9Zr/1",
+	"vnV+H/+jhDV8HDNHKmwnjQCX/WOM0ZrxUSgVJoz0CKtP6mRFWE9adl8d//MI8T5bZBBIL/cioFzUIvYp",
+	"MpG7w6tFo/F8xH34l33Gn1g1Cx8NrSZPilExr3XPnARfM8XAg+UUgB1oQ7mx8tPy2NkcCpK7d961zgft",
+	"Xu+ytXWYytfch9zZXbUxicY8A6/SjXm8BCQrrzgn48hjJA/J1Pn6tgW4ds+YnlF0pBNyqqNE0CtO1qsi",
+	"HgRxsvjqigTWe3XSvFZMRFoCQZZIX6LqKxXE2DG1dLb6SJ470m+05FEU+bwRS5StV/IVgBHbwTb2fMub",
+	"aR+zWNqOLGyJ6rAjgqVGOkogl9mg9dNxq3XSOrEB7CheQOPdJH1oOriLFZrbDn835aOpmYD1POARqYLU",
+	"w8KaZcDxE5TwQxkE+sgdHJKpVUcaYWhEAyZ8GpKZFNEUhIY4Z5jpCQjbEkRCEU0L75ONS8Gk9KzbL51G",
+	"rkYV6QkNAnm3uZ6lVG+7yfjrNLsgXqJKSlk6Z/wP9CsH/q/hgdDsHICVqIiGkbKVg8Zme/I7uoXkBLbw",
+	"YjWa7hsU83IMPiIOHcIUysbfJRYnPeKq2lKatk2cD3JBQmiHHtBSq8OqKZLq8IdWnzyzkFHPfuP+l+He",
+	"EZnKOzJbjKa6EY9yq3DcJki1YXXwgr0mVO+DimI1wN7GCLVCRk1Qys7gKG+Vj2BSykwK0lcjr6SIuqPz",
+	"OfP36qQdKTLUp2xoPX9QjnYdmSb0lm046/tUZJLbXQZZt5EdrgJr8LgvvZhSn9AgZNRfgrlFo0D5QdsM",
+	"AzYpdHkv7xPjWu2CvbDIZawmvFdVquxFmXdHi73ojjB3x5wJRUEl72I1xJojXm/gRUcghnzonKVh6U2E",
+	"+q+KV0n0X5WE4BXeTs6iti63ddrqDo477y/OWvdwB904qcvuepLcUXUEwaR0pnHARCSBP0oz+5s+xyyE",
+	"mHP2bbxMi+dQ5mhq8aQ+sp8/vK9pfowSd1P7IVYviGkLVNGCbTjK1oZQTPhOSWfQ6trSg0jyR3zOQZld",
+	"L9+gb1tia62XZ4lXp3un7CJQ5LvdmCdd4xlZ6kpZOt21V95X0To/tM/jBjdSKWUas/AUKM43JCHOBNbS",
+	"D0MeH4944ADbUw4r8RmlCRKQuQy4Md+uT6/GIyL0ZQnWepWmK3v1kh37xjRlrV7FsHxPFGpYqi5c9tIa",
+	"//Z57/L0tH3cbp33B6eX5ye9lUqPLcnYP8u5zxz0FIRXneI/dkWxDbZgVU2tMrvmacgYActL7Bh9LaOp",
+	"9Yx+TWapIENSjei1R85O4UQed1FDYby73Pi5w8Ym4Ya5+yY9uW7CFDj2YjQGW0cOQYYWpMO9Oml9oqMI",
+	"hCfUZCTdoyHZuRNW54Pd30Xe26KqWQ5t87hdiKx3ckw1Ttwr5HJteGL5YdHjn3AFUdRbSRw/dk6bg5N2",
+	"r/nmrFjaWBm4vrtcYbstXU1L7LiY1vlDr6Uof036SOw3iOJiErDaQrG0V7nKmkR3rMhRCsHc7EpBinLa",
+	"9hDt9Zv9y8JLK44Mjs+cjaDdDvabFGYEocXU+7WaTrQ91zdT7yu1QI+eZH2ngbz7xLc1fspoThfRdLAI",
+	"+WaJI2CW+ZW9oYo9P8gshlSlCJamkLtvjvQmrjWb40uc8QHnlV5QDKhSNIJsiHyXo/mh1W2ftre3NkOQ",
+	"g1K7pEW0TYtWcynmodRvNWBaYYgu8Ltn22W6C1XOqWxejSfLxl9gamLQHUJayWa/3TkfnDbbZ60TUh1z",
+	"Fvjk9//xn5jsFoI6DAjQK2uLtN/bZfnNGKQLoQxZFt67V2NmcZqpoQHBdAx10iRmC5ao1OOKyBmPIubr",
+	"P4EMLMRoSsWE+a8JTb4GEFFFhvqkDAlXV2IUMBoyn1SHmPVhSEZUCBmRa0bMu7060Qz9D5LoqWv2hNHR",
+	"lNjTlnSv+xvax3Ub8T70jIHshrE5SjfRnSRUs2pF+STTWUnyHmY0SCxk+itMWsyR7o0X0SJEngkXMZYh",
+	"I/uvGg1wKdpPKZA3SnSi+b+JrJmHudX9jJ/94n5X4zObRHRONVNWmfBouriuj+TsmaRzXtO4MGHiWTz0",
+	"F7e5uuHzmpzj+ahB1Iamy4b1dNKuZAw0vQ55vv/yZW2f0GA+pbUDYr41Ilizd9xuk4BFEQuN0/GSjKhi",
+	"r4mKpMaCxXzOwpp+tKfRDD9FJAOim7yHCNLm73//x1+0lDyaarTSG+DLKGBKkf/3//YwuhGE4wzPmquJ",
+	"90+2BelsNhnZN+SzmT53+7///R/7jUYM76qGNn6552nZZKRZn+lyPmUC3UXpXKoolPNpUVaULJf/Tway",
+	"VKKef0FsE4jdL1nRGtrw/I9KG3KlJ//Jti2bAyqTRrq+//LQeMT+6eDgVcP8h1SpiRU2wVGakeGRsruU",
+	"VVQcNP7JAPOliPFRLHwTyNHNN1FC69FR4FupgF4oFtavcZYPr312ey9RPetPUO0MmUXuqCKmAakykKLR",
+	"+diUnEKFsV7ccSDVHx6yI5jkIwEWO98Irk9iHw+AMLaEUziR0idVgLGyQPaMHs9+eIQssTUSBkpCQJ0+",
+	"wENTXh5dDwaGLR8m22QTE32zrXIyI63frzCe7SPtWTLA2n1zcsOiDTegI0j6QyielaqQRC6iieRigoaZ",
+	"PNgfMgvZPTJwOSP+UkIqC/ep0PYyp8tAUl+Lanmgar4p/ZRLMcBEXsN8LqJV6Ux45MK9KkOC3ewVRja4",
+	"w+0GqUwPKxOXZCB2BhP7Zzphya488klztn+bEwc+0/GVhB3EpytL/jdDU3sReub3QsRXY4K1hqjnMRVM",
+	"EzsGf6zOGgVxXngDbGhE3GkaRaaW2GMt/iPO0JeZWNkh2F6pDRn33px1jt9tU7UvD6cHAsu9YmMSg6oD",
+	"wLVwewR3ML0Vlxaf/+BMWXzuHonyOOd6DcGxnG5MZ2bUZ4SOIBacTigXQHI+aNEJ5N8/tJb6FNTQJnwY",
+	"PD7AVSDQN/9rLR4TLXcB1ykYuGWC4lrtlaiu12muncBSOWOmM1NFCKTNknt6Z/V2DLyiE4BFotYUIt+2",
+	"bvvDmI3TVdVLNfWmvEPe6+aWcpCHyzNTvDFZKWZcLBTEuzvR4histWmYe9kQmLcyzn+xUyjM149le9zk",
+	"LBt7/ViH3Lx1FRNT3GfHNrv1ELlKeAHEy8IkE0n6iDwaeo6jcXz/rRE1cB5nfMYx30vmgO640z7lwdpG",
+	"mdxSX0x80y4N5ywcxD7qhdxnQMMJRAWBX0Ls07djtpiIr8vMY9ULuq3rST839UL0VprSrIW+37fGqlyY",
+	"3griMcG0xmGwEVWMVN99PCYyJO8+vtkjXBE6n4fyVl81CxHxAENAvTjj1YgKcs3QSKibDrqtP1+2u62T",
+	"PQjbwPvKRtopoujSOXOOr8KDZVpx8B3A68Ags8EWvxKEKcfszpyJb8KB5YYv48GMxkjClw/PgqW6L+HA",
+	"8BtH7YhfE2p0XPVCeBb7pO5KMh4ej8qRYhvx6Mfm2VmrPzjutu5TxDopFfUIwkbqLnEwCxlndDb9G+QG",
+	"KNW/pjs5RrXlNzs1+VmsOTxpdeujHaKMVnf9YTIqYi3K4B54ZCHwL1IFg4mgwZ6m2kYFDflUnBDE15Cs",
+	"2dYhxfE1JbdRdFOqCE5HxZSdCj/Jdm7zpa7Y4ZJzTBeqgO0c2lkPj/TUSDQN5WIyhenZV6R50X5Nhjbj",
+	"hFHhHOXWmLkr3WvSduUkrliBu/dyV96FX9uNy3ucy7JEcYT7t45clIpmai01WXvIVmQawSmo7enwg2SI",
+	"Lavb9zjEmV1PpbxpRhGbzYukyeRFnpv0WcBvWbjUhwS/sxbj6hCdNWsn5pOaGQEDN1d72Zu+tpf87HxK",
+	"gq1tbYRfF2wBppkRi+N71eI6/phUKQmZ7QyYVYFJRuyzTaO/4wmpFUGXd5RH+NeUBX4lbuUGYhaRFVjM",
+	"BtXSzRYDMcWa6diyNCn5NIrmzowfMBdHQCNNFgZ4CFbnSIS0xAYVdq1pIxfRSBa5+QxjGEOc8sGnT4QK",
+	"dcfC12QIywfVkX4nlibBjLndqiHzechGpgK2kBEZSxPA8ZoMIz5jchENj/TlZkNATd9wtXBBhj+23rzt",
+	"dN4N+u33rc5lf/iaDEdSCKxwHQ8NHdinmCfvOgTrOmQkGFLfD5lSA+O6MsTcAZfdMxIyJYNb5pNIEiqI",
+	"+RDdY+4QGxQEpejZQwSpe7m56JfAAuQeWBsopdKz1fdgejaFGJscqvyO/BkP5fWSDOPPhsUyXWjo8oB9",
+	"GrGwjDhh8tl98o6/sZob3IYnilxLf7m9kzZ3DucSL7r4DKYOVUzCKqk1Zyhbgp7pI5c6JgWrzZOV/GFZ",
+	"T+q3u90Mwp60ztofWt1262EuuvTd88+QCz1DS/M+wQLvmCeKcB/zvWCVWDJmzH+iyJD7+rib2xH6qbX9",
+	"IRnRMOQMmGcuiM9GfEaDdGji/kHjO2/biDV3wv3lvCgcBt6BJkiR+Ozb6h7uvfiaDJ8ONR0UvoKL03j8",
+	"LOfMI3Pj9K7Ze3R8ToXPJLhUEIS/JobMSVpVvbp6+vlnWvtbo/Zq8MufqldX9eTX3p/2CjNUzeinNs7D",
+	"9G1+7WcQzqssBP91wcxr40NnINi153jTEMcMkE1M3dBSjCGkPsWk0GhQjmSBHXn3S37rVOBb5Wr+Un44",
+	"YkgtdyEx3ZYhMh8Hf75sXW5j9EW+rkB9j9PRxws/WZfgPUMsTL9fyTZroSgjGrHd4mnlLQsDOh+YpKcI",
+	"kTFdBFHl6PuXh41GFjvfyjsSSCPGx7mRTYgThkooPoGsyJGUxv0Twfeycfi9cW9eBc+yZfZgjF0QpXf5",
+	"pnfcbV9AbM199V9mMg6x+5FHU5zc4+6zO+YjVaBM7/W5U60mVoncMBO+Y1oSTCS2rkbN2mA6GxK3KwOf",
+	"MFVb2rq13MTFZKC4MU9uPfTm1jpzXgZ4XgbpnJhbj7uh6iaPPY6Lyo4VqsNgPYJjiU4oLZ2uy+NulaPo",
+	"SW9EGiNWwm5V1c81tYALgGPDrb+F0njNbEqVx9iu7rJgdQu+R1AirxquTJmMbQZum6GnJdeFYuGerecX",
+	"3rIwjo4l1MqgKeayvsnGFbvvXTiue+tWsXrqpTNOqYeAUE6pb/OnjKSIuFjIhQqWwBfHAr4J1R80T/ut",
+	"bgF3twV5TJ3Urahbmro4C9lR0ZvtYvUZ3/B87sborCyZlqTl0HuCiRBlqHLBK41S3Vp872zKeaOEVVaL",
+	"r3mtZLCIGNHSflXtga6mqn9AkNM8lP4ClCp7xBEcacjIRafXB5ksN/nD77crs4iU213exht0TxZt9yIC",
+	"RZzSV+PJErtlhl6iwWF4ZGVmLiavyXBOjS7uekmoiLHuNRnGROjIZmcyZAbKPBBzhjYnJuQChgLZMaZU",
+	"7tlUmGYbU734iQyE/hYhU4sZikI5EwouwjnIxSbZPLAwenztIZ5x4T7dX3Osv9Zp3fpgbYI/jhyxMddR",
+	"jPA5G1hJogqoYGSkNfwmSWoSLDE4HWwa6o6FGE7/9n3zGGQASB7LFbmbyoARXCpUPbrsn9a+J1Dzs56u",
+	"fHE3VWw0+LlZ+4tRxNR++e3w+Zf/ura6qJl/AW9SDEl1XxL0kErLLDH6g2suMa8JFJ7s6YWY7AZQAaK5",
+	"0Aiez27gs1s+YrVruRA+sY5hBMs57FZjhNCIQCFUIkMSsglXESYnrpP3XCnAtRkNNEPCfI8sxI2Qd8Iz",
+	"lQJ8bAX+8kfksLFPhpfnzcv+29Z5v32sxX/gsGCjwGKA9S1iWOiLFgQ7I/S+YwXS8Tu2zAnHTg7l5kXb",
+	"i2Vk8BQYjkGVG39d08cIvyC1GrhXn5NaTY3knClCvWvNhMYQeW3OZKRI722zdvDiJRZCkJjqwkCFgP8f",
+	"AKNs4XCM7SBO2mcScAVV0jD+zyLBkBicgjLb1aEDkyPyc8D8CQuPTC7dX4Z7wITQILCtIJOHXiiMSIY0",
+	"ZPTo6ZBMQqpZFtQL4ztItA1cDK2TMzq6gfUIptd52HhOhqed7pv2yUnrfOiB3tu3kNV7cMOWnk2cgakI",
+	"gU3UjW/Rzd7cgOYbKpZxxcyQUUCZu5BHERN10pkz0bxok+f1Rv25vgD1/avMPBFO+sLt6ANxAL3qFu0T",
+	"cozmLoKopSA3+xJgolsxn0yZHls5I+ybvPPQI6YO0G09oiTKD5BcX4oopLpjulRxYpIlmOZGFIqAUpO6",
+	"P4AdikvwWTgYIOgxRiM2h25ne3VyLiObVk7v/SiUStWwCha5DuWdYqHtQ5Hqcafbw+qI+ghMGcU6cpgh",
+	"ofJTrW1xWx+ZhNbNuf795QucqbFEQiwiOsLSE9gaLR2EiQkXjJlocLhw4UCqo2fPfDlSdTxGdTqf50MV",
+	"NG6bfq6pAAyaBzTSdEKfyCPCfSYiHi1J1aUqHhIbDwtJH5w2vTRNU0xpiVbteVfClJ70yJTRIJrWSQtw",
+	"2BrfYvsMJSpd/HmoCTJq8KkTFTE0BHp4JaqnIROjqeb6jBYWv1ZkTIPgmo5uPNISk4CrKZHCbste/Upc",
+	"iadPMafC06eI0cauO0+274gMf6o15/PamUmZ8/v/+E8ybAI21M6omCz0LEgVC2LiAVMeGf46JHwiNJ3x",
+	"roSGmhRw38/nmvSi8VSOyTh8Br7mwsR9gBl1EU01vEdw+kzAcpyyB8Yfh4YkjaZSMXElAjMTvQw2mkrE",
+	"y+GxFBETzkTNqq3KRT19SkKGkhEzeRuwvjrzybX09ZYwNK14IDCROziL8QFdCP30yFw7VPjxVpO7kM4N",
+	"d2yD//SU9H06fK0bQMVHF6Fg3w5Om3ZkPcA4oFH9CkN98MnwN7P3nilensSwfBm+tkdWd2fSamKzt/3+",
+	"BTk8OLgSmQ6O8kmkPIKhLUfkN4ijOSI/mya///1///IlPWSdDJOfmGjpmi2loSQWnubEUN83oeZqMZ/L",
+	"MIIMTzSkM6bpT3VOo6lHfl2wcAlnxWfhHhK065DRGwgzvxLILCHK6k40mgiNf8avzoQdDXEVdbCG2R9t",
+	"n83mEgzgmt4M7UHoAT+k6k+fmrOJDBKGflp6+Pvf/xf5j17nXEN5wTAvC/JAmrAqzYBoYuyzuV6Gs5gr",
+	"oT/FBSXrVR6BdJuQoh5UCfov7BZwCJPk6lFnCwV5qjBxBrLL+hqTCz3klViIOQUmRi3CUE40e1AdXl0t",
+	"/O8bjSFhakT11c3FKFj4zN/z4sbHDX2JHe/jbSEDMppSfWlAUprzyzNE6pPWWdIYfSxN+2uO/iogjBE2",
+	"u2a+rwHpEXnLwlCTAz0AVzKgEVOkevmng8ZB8/e//wP+aHlXQv/x8qV58vLVXp30MxlM9fUHJAf8qlDK",
+	"MBFeMxreaILoZC49IprTHZIqvRJx+mIsX+Gh0wyHqKEhhpcO1V6ddKIpC++4YvqMkGHuSAwTpiFcBOxK",
+	"DBM4DQ32QVIuCHurJg+YMLVPDaKgXfZa+ktIFsagHG6CQ+AOFl0JIORYpQVwTT/HMDokb3ueTfxl+ZGY",
+	"D2kiiuohcNKU+It5YOipHkMPoPE0YLcsgAmZELwZMkJUkJeH+FYRn7G5h+xUgwzfN89OO933rROImGj1",
+	"+kNbE0iztXfSnIwrYWqI3MlF4OsDwYQfJ2ykoWIh8CpYmcumlQ6pie2ggkwWTCnm10lTEKMqJDONXuGV",
+	"MEslc6qQ03l5WLvmEQmpwCtA72Fqv8jQWBThqiJDY04c7jmEQx82Qww0x/L0KWprLT+D7I2yPBlcL51u",
+	"b9Dptn9on/eGCVuF/GnMI+NNZdilKzFj0VT6yuTLRrqChAEJtc9CfuvWtHfkAxAduIqpqs2Kgn16VwJ/",
+	"ZumMR4aa6ZQh/xs1OvT4auwv5/pYgIvATzWjJ621/TiVXaJKuhKAe2rvNRl2WRQua81xxELdW0xVo1qX",
+	"zQO6xMh2O8gJV1jVWIohMpwxeQMCeyV8eSf0HakpmC3quedlpoSzzF3qADb2aS4BX4ZphnJ4JeKjY1lW",
+	"l189SlkpFblmaKmWUBqkJsdjPrIAwAAieIdIoQBfTtiIA6eXcAfpew+ELh6A/0qIjuyIQZBJJd7fJ/qw",
+	"JWYF3fW//Rt57yQT1486gtmU64bdMghnaw1jsXndiItI6tOt6bSbwgDc+Ukbzh7TB9bMR3GfXQk4oqbO",
+	"uZPe23OoXCBHN3HAYlwvCEqCUV+RqvH8RysdFgEz7u5Xwjg66q10aPGYjiLzZVy6yhSmVXtAKoR0xE6I",
+	"31rOqcJ4AKCEmuYIdA2P4pOlP1QBnyOt4BEeRk0S8LRBfXLcDDhZwMe+NqQ8BPIC1HI+DzRLhpRKpWp3",
+	"Jy79mp3S9Pf3/+sfcC/hdwr2iCIdsh1F8og8tZfTlZCL6KktrZSpw+El3xEunmZLcXjkqRGk8dUoZD4H",
+	"9QG2vhJPpzLwnwKQnioWRQF76tZZp26oJ1YL88hTW9GGwMycbXaqSV2JiN4wZZANKukA0cI6ZKYm8hNl",
+	"pgRwQN4h6d0uCCR2vWvRIhSwp5G8EtmOfHZt+/HsWvQOPE0Vkn+iSPIqnjb2ha62HMogXglbzTpmaExB",
+	"6706+SC5ptHBnRadNZ4dIdMfsoBRZUof1K9EF1P/42Gw9cA8kuoZ4mcB29z6CENbhME5Yyq5tTQuvb4S",
+	"NL4ccU22npvuG/TvQ3NahlBbAdAd6tJpXhGK6+y9NvTBVClINECaa7Qn2pwXLWllOWRzUyFVN8na6m5l",
+	"CK7MWbH6FSnMTYTMSYLUmgooUsXjBykQDxAjgKnTYp/lEWIMJ9X95/rDw70jLR1jN3dTeSWsh7F+psGi",
+	"ESeOArrWNC/VkWeEaAuG0jIUUAXtSgzdVPKxD12cqx5vHbEIgr06udR3gZ4VPLSJHJLAJswzeyVc0ZZU",
+	"Dxv7e8DcY5FEo81BkRES/Vt8AqqxBHfrmLDZGCjNCQd8Mo3gvkAN6X+p1RBBa3hRHCUj6OvtzuAiBX9o",
+	"fbXxEVPPUC33RJGIqUi9Bscs3LspnbM6qdVQ53olPpN/I5+Rnn1O0EBD3PnJBflszwH5jMj62WLxZ0BO",
+	"3YlDZ9yf0No5xp8xd+NnlGM/X4nPtVpt6//pqe/rSdoisVOqYvXv5/i/mn4nv952zk4GrZ8u2t3WCflM",
+	"DhuvYHxyYDoydFSGRWFd+nAYJEj6xX/d/8/+snGXZ51eetDnZlAYRndukW117/jf5vFx5/K8b/PdQL/P",
+	"sd/D9GK4DdnbqF8z29Nu5y+tc3e2L1Kz1cCmwmY0cfMruR2umni31et328f99NxfuqM8UeTdx2NSfffx",
+	"DSpHiY00t1sC8eGacNgY8bXDuwHi7sDf5YAGSiC8Zex1hOKMq1Ut23T73+PLbrd1fvxx8L7de9/sH791",
+	"Qfq9GdNhAZzxU/xDvmf8b6/5vjXAPXN7fmV6xioXkGnbhsHnyxOS6vCsdfJDqzuI69RBHcThXumwmTqJ",
+	"zsj7jfTQKDRq5iK1rzFjaOfFQwKx8PrsmWB4M7v8jm40j/0cCBKJGJTlWEBWGTrFr4PY19GyKaaGJnYA",
+	"KWCL6pnuZWCTzLHb+tDq9ppnZoK9Qbf1vtk+b5//kJqpJT5xHow4F4qZj8PqQ6Z0eWcla2eBxWBK/spX",
+	"K0pN4nkWF21C9ZCNGL9lEGQEWXEXIPDTgqvRvjHkxgkGxrl/LsGnbuu4fQHzOu/0B6edy/P0Vh7m5qbJ",
+	"j5BOVRqXaSwdZ+Vh3NcEjiag1+TGImkKl4Fry6sqiohq+bWA//+medY8P24NOh9a3dOzzo/JfK5EkrVO",
+	"85hI7kC/o/nru6lUDIhjhv55xgcbdw2KoyOH9gK4npfE19KXkYKADUlLJDJMZBCrTu1aTH/6FOUsGRot",
+	"oclrdb10FRvV4UWn1yfP6Jw/u91/ZkXyZy5vDFV2n5kqncO9I5BUl8bMAFWQ/6ZFF0AxlVL06VUkBZEx",
+	"pUeVOswGwsN+4qHOc8JvnbhyEG9M1Ap2seeR64UtZ6aFwTKpO4XQHja4EmYhZRQmQ1aMug8Tk2jCmBLm",
+	"DVv3NxZqqcmuFOWOWG1rjLh50cjcG3IRgWR0J8PA1+SW++wIubz9A+JLBIaDBTyyuvM0bJ8+RQQi+429",
+	"jOoPk5qMUIiPOAtj/tdNGQNgEzASXtBwow+tk8Bwz2R6IdWhvdyHyEljonQ9v3nqCpYIXCM82cweR4l+",
+	"WBHUpKfkQFJFEGLST1DXwtUe30OhAScYrFHc0g8NR3klgMdEPHJuBY1KZjeePoUL7OlTWySYK1su3ZR6",
+	"pyqCwt1yEQJSLwTqaq4EOtHAC1KF5d1RvCQz1C3SGDi6gU9jE+/Bc2vU5lE8GXOJPn16JZL55Ou06+4v",
+	"+8d1coIGR4WJhOhfbSKhuHCG3QE9czHmk0Wo7yrdezQlloPoXbTOT9rnPyAH0RtiPV49bLfVPHnf2jtK",
+	"/EP2G6TRaBBKfIolB1/YBzAz70rE7N5+I/vtPvx2Pq9Dnk+UB60JdghIbPJyghYzrho/9K7EMK7hbmRC",
+	"t6L+0DXxYZFwQ9FMDmWkYXhMhuC6AvCdWctRxEEHXfEqAR8x44xkTN0XoZyHnEUUYj3TNu60eTvikVPR",
+	"iDQv2phPSJkCVfVGvQHxy3Mm6JxXjirgs4COV1Pw3bHz1hLrs4MxfWZ89cA5ShZVbjGVgPTpAoM4eNM4",
+	"ta8whaFR2Js8+9Z/DCR/M4ICEyioB7VQD/C5EiZYyBaZTCpq1cm5tKZ2ZHQmE30KFxG6KZhKR3BHDrHy",
+	"kGYYTGGw4WtyF0oxuRIwRfAYaZ+D9WdwcNocHHdOWsbUjDLMhIFSh7DajPKgTrpakof9PCIvns24AMID",
+	"pPlPpH0BTTWtnwcGBzUrbWmdMdAadaQcI3lc1ow1WdMxRIb4pmz7kC8OAAX1l2DPrDmx1PMv+eTZT835",
+	"PC6ksPZrNPRbTTv49Rsp5o30l9Ylw8Y8zNHKxKV49leTYjZ2mbNedJX9g+eHL16CsziYcdf6l2fL6X1J",
+	"+6yZOErrSgHYe9Bo7DS3XAW8uFCZdS21fncVjaTWf7W+5WpyxflgSenjlOv/sLFf1nm89meXKRWTj+2e",
+	"r2/XxhyZBwhpbPZqfbNjKcYBR+fUw4OD9Q2S5KVY3hUbbjCSPmeQpw/bvNhkUT3UbF2KWEhC3x8Tqriu",
+	"OaZXdX0b4Xy5Xo0//6JPhFrMZpooxydTU7CKV4noRB/JSv9O1saQkdP1bdHb/IvuPUdqEek2orQ5wjqi",
+	"wDygA+UTFbMq1REU8t6zUZfALGFz4FGNU6WIS4xaNQZ6YrpCpeUEDWkl1WKqCXLH4X4DjNyaV+fWrdMI",
+	"YulSd8i/jeQMuHPUY2AJPCZG4XIe6ckj/30l9A17TRXzzBySO8NaEDYuwpi+Pq6Ee384/pFWSZipz6fX",
+	"N7SlJruds7P3WiI1ysLh61hLa+jIlXCuoeaZZm8+Zq8isuomSpkbj1Btbu5bu5f5kogWSHXSTcEBHYw0",
+	"UzgJ5WKuwCai+CfXBQQMOkN6PfLZeDLlf72ZifmvoYoWt3efln8DUv7d96+GpLp/0CDXKBXFrhpOaR10",
+	"OLkSMow9R0AJiwWOXscGAB6it3hspLBqe8HuLMLBbTpCtf3MuZyvxC63M9nwcr4Sm93OWKv0X5fzI13O",
+	"SUXX+G5Gv/b01Wxe1vMVUY9+riA61wCfg9pMyPmvYQ1xuvLLdmvPVqYtucnj6fwzXOT7jfUNfpCC/evW",
+	"x1sfceCel34Slz0pirppjy0OHRktkL3pDI3XlNUp3Von7XHMPx7FHxdcDpqy5TgHUjVRCB7KcWCBxjK0",
+	"gF+vyZQFPnnZaBAwegB3YVRbRvmQ3NKx5gnGQwcbhXc5jezle1TMcSg6M2wH0HZjYfOuhJLgLC0DJkyL",
+	"WPdMfZd/iI1y4FqHdmFpgAlOMCM5Yyp24rgSBorkstuOtSXKrTusZfykSPEwtTquyEGDhFT4cobxTKT6",
+	"/IBcQ3XfK5HcrHuvTT6ttm4zNIMePXsWyWj+DCX3IzTnQoletL3+/3CY/4Yv3jR7recHxiq7aDQOXmK5",
+	"3v+PvbdbbhvJ1kRfJYdxJky6QZqkfsqmomNvWqJcasuSmqSqyr2xh0gSSREtMMFCgpZZPR3RMRcn5nrv",
+	"E3Fuz9VczVvMm9STnMi1ViYS/JEoWVbZXe6LLoskEvmzcv2vb/0RHw88FtVEzZfd40O239x5aRLEVQvK",
+	"QRoe22chgI97bKfOVI0dWr3AybfU5rqYMRHZ7Il1cu+NyJzG0r+F6HuojCnUSkPpm73arhWmlc00ieMp",
+	"OtjGSckrQbbjioyyPbKpJTZ0mvhXelttlEzXWJZu1+v9ej1vUZ33pS5KuEg59uFSH+rSenJanoahJqSj",
+	"Xuew2+mv+/ca2so7RrdKdz0O3NRp+V3c3rwV9SNsJqoC7l7KeRxvtZmOxlDYSxzALFb/BTL+HjrCUlea",
+	"DSoCCoBP0hA+p5DLp8jKmisu3QUW5eKm8gliEHXszbbvRZp8IHMPqgiEVBE2SKHgkp4b1YmtkWpkZkAf",
+	"T1FhnO1Vp5GcZ8KXmsdV5zNyxNfYkTFzgXYYxyFqDFnPRjfnitfRl5vdjrfaer+JbxEbl3yzXj6T9eI0",
+	"vS8yIIP2X3Pa1Jv332MxK+341zCbH+yrvnkVvwr7okecCW/wJ9oZLhu4xcVI1a+WzZUdPldZdTsiV7G9",
+	"hYAbAd+kbshOXaQvkRdTXR2LI4hmz7hSN0ka4lCmus+MF0MMdQfMDWonJT5mQmItU6QYllxmCdoyJxce",
+	"5GRW21cGNBKnYMwKeMkBeKemkZrybDRhoYhFBpHaA7bn8GdF32C8+8e7+PbB2sJyHCJ0lgSuw8Pv26en",
+	"nbM3HeszXHHxjdlqWruTJwwGElaFwaTMtmq1HUwm6JSid9xDqwyMLLXx9aztzBFTRpw8AZkAkJ9ITRZf",
+	"kjqfTbjypdFNacHl3Ua9UmPYl8pQKgqlUTKdJuBsxgRl/aSVRi1DeVk0JQMkUr60ZgnP2DRRGRb+W7nI",
+	"obSDxK9XkHkeIwnvGUUFZSbRnRakSmSYF0K5zrChppB85aArB5CO64Y4b5L0mqpAoN4k98z6MkyE8qgq",
+	"30y+USc6Q/uS4fYoWI/Zdf1vFUdgsjf2GKorqtCmxpfjOLmB3Cl7dGV0meLFtC57XGOUVSjmutt8xYJu",
+	"u9/B2LutcyvU90Ayt6RsyjS6mmRUeYqZ24LcrSY7Bo3tGQBSQw5B2aQQmiVBbVckr3w5nIdXIvNYYDI8",
+	"31x2ej1KJWQvlj//8eTs6PzHoFLUjZp1qxyN4kjIzJcGk7rMJTu5+LBrQaqhXF5/tM9e7O9WNqtA0Lut",
+	"+XVpQYWGcqWdcWPU5C9FdW/4XVjdFfvN6iu+16jWRy/D5vi74T7fbZgOcPfXndZ0uPuM2tPp+ZuTs0Hv",
+	"8vCw0+uVckwVhAvB9pawiL3/Pot5JAeZ+JjRx3kTDeNjy6GI4BcEVV96bRA9bA/ORnPHBVspwXIZ6Wfj",
+	"eXyfwK9+E23XZt1s7Qseqmtt48c9NDTTQVn1+9G5CioWUjNxSy2HyiBxmg81ZVHb2OzOPQU4EBNShXIB",
+	"EKcFAAnqw15Gxk3N2CV0ziS1a6dehdwmg/yWpKj/fAcfR2EsUAdZVDwtDYTK9PuoWqccxFxlg7kCJL3A",
+	"YwR7WRStnCSOZpWn4oqPFmZetvycBThtrJOBWkxMOayxgBSXwKmHMyY5PkTeU6R4EpXBUeeHk0NAgQ/A",
+	"awuVRRCiRVnCtW7CjUgDCSzCtcxcb/QRHcZX5JJ0WF++F5bv/Zv+ci4zIN3XfyrCl7ZKzXpzv1pvVOuv",
+	"+o3vWvWXrb3vanX4319s85zM+Mrs0ZVa9O/qfB6F1UZzp2S/pQy06GKixX0oWDvk+bcG0DHRWxzNYAY7",
+	"tXqt0dipfQf9BnIyu2N6etdydnv+dnv+Sod8G3Ntu3fsy/W0aZIt8gPlcCFDzKs85w6Trgd54YzLLKoK",
+	"OZ9aPZvMFQb+VY8UUmuOYW2trJo+xKYKNI4J4s2XABll1OPDbueoc9Y/aZ/2giUrBRAJbERFfzJKVFZj",
+	"P+pfuZ5242wDjR/MyJCVNeXhp1rRc1hOqwgrTuBPxDBNJiy8zskmrxxQQoLjgmbc0Z9hiGyeSv1umeCr",
+	"SfGsxii/YCawbewPpHoaRdOXZXDZVYxjbul7Vt6p4/cObk/ZTZKt5Nm+OUKVL+3BRMoUL3ugmttjBGVc",
+	"sSxJWHkr/b5SY21fLs0PIPxu050xfkVPnVzY6qNkdC2cbZhLKILJ0jlUwMzS5KPBtjGrFSEYvRdrLARm",
+	"DIRCV04avEXYltaKMnuDhZS5ZeLLSDK+zooqrzU8vE12h0eWqmlHNUaByzNjAtlqTrCS7Fnps9BfOVgX",
+	"W1peZYTTBLsqDrUAN45dymWH+jOwsyouktlaMkEcKy1/F76EDhtEKwgT4qC6QJke9eDLbTpIy2fiY4Tg",
+	"APawRAbXDrJ0gceZ7ciNwBprWyE/ToVQOTKdJlra0BaLMhveVnpYg2HkS6gagXQkDBMTEQhFGUDY7MZm",
+	"QJn1w+KBmudhlFUpvcu9URRvTouXX78OcAe43fEsoVgAVlg7B5ClfASV/6hAwiyLahEuSgmyo43m50t7",
+	"Xc0uL7u+ym6sGV1gFdfjxdY7vHzperyA8MBKq7ELe0smXE0MHJ6mrpTx9CqRzSh0MIqoWLiKP16rY4Hg",
+	"+ZqiBQXd6bE1IBOn5CFfClMaokRpXJdXF/+q1E09Df/L9nrOZ7W4i33p7xOrfXfctiWyjn3+MJeEG7/d",
+	"ge4fYz4oLhOCtGbfswShN3PN0bHVCiVHZpAaAuyi22B5lXlu67qVfi5XRHGNlBXw6f6Jv9+XsrZ0TrAy",
+	"akSacepNsye9vV5NLovDVIBc4rH6nXofcGPLRpM0bMJ1PoCpsFbnT+bZZqW/C1qwKhSDkbzT4hci+dDg",
+	"vBD8NnhoxvxgKuMLU1kTydo6CYCd+75GA/v0/M35Zd+50YX7ZJLBt+fQ7+jx9TfIHe+LtD7hKFnZUAul",
+	"521Ni1Wkme1IEknRajKOwqSVKVJgCjopGKGUzGHjbCbLPs/dd1L2KxjB2WXkVcrrxQ2GaMEfBTBuQ8Ey",
+	"nl5hACsyFbLSeUFl0yVA+/wr0oZuU3/uIzvs2p8mHPBUVxbX5JYVflraxO4nOAFz0i0suT2b8VREMYtk",
+	"libzD5DZWrIkgUdbb/zp+52/7P351Y8vf/ru/f4Pe/3d3k63+efGxfbbZNjJyiadJcWriSYOz4yP95Pk",
+	"+hNwO87UTIy0mkgz3tbhphkeBtQ3M7zXG9Bwa8ywQmp0uVJpJT4a0G3LpBIpPBaDH54sV9cRTyzMlPzX",
+	"sBa5Rr6wgBFQH2Y0Izq1adubGrN2rrBEu0yjG+Zqgg4RcdYFGYboZsuShOAQksz4rSobjMVknp3jnn3V",
+	"CsN5//tOt7fGEqA9KbWaBeW8qFLFD+FT7ubdpqnf+qovWOsg5FRn9ltdRKMwvxgn6VWSPeQqthHpD13a",
+	"ijXrdRZctHu9H8+7R4Nup9fpD3qds35QdESixl6WiS8dl3rlwAL7LnnNwXWmPMbZfhUS7zFtBNN3GnXr",
+	"lowUedBA/5AY1Msh+hALnV5i0F4BCh35g4iVcIKLFY9K5sBpJxcFX3nNhx4ykWT7dWZhR+wvYH4OyrAC",
+	"JL2iX9+0eslzMlSL7YDzr1H3pVmUdZZ7rFmHvwCQwvGNn1ys4xjHcKjGa/UVaVabHEHby1s9wBOoU2sI",
+	"vaBgnIwdhzARMcn4SBlHrGfqiSdcsaEQEmjlcZSwMzHPUm4iTrUndxM8oq3fNfiNuYsak7Ko847hdheF",
+	"b29jeviDB/C8MyFCVAYss8HEThkSNLnVRPSZQocLm/Xuy2LqWyRZkN0kYw5llkGN9chPlN6u5EDoh863",
+	"tYRUSj+D8bFgPc/KhDaQsWau8HXZONg1eyLLz0MwHM+XkbTtXAg4ncs8TdPCPq2ikzlhHSMaLNvbre/4",
+	"MjjvXwwo9hl4mwKehO/tUcDK/uAmSa8xpUGKGzdm40vXN2+98pCRkUjaJuwv4AR9TL5inIBOxrMKNYQx",
+	"PBo6wfhyFSWV7jaFUmS8YGE0HosUgwm4cICuxkM1RdnTvECeYFQKiYyboAEqBluc6tfznEKWCj6aCLWc",
+	"BWu3hpCvOfRaKDTPKO82m57Fc4YUFy8HUc9hUxMpKge+NBm+GfbFtwRiN3LTGou5mkal5iBMDyxYjfOL",
+	"PAJH67U0ACuG5GMt55EjOP2LgHor9iYBZNjyVfJs2nI+bxNS4lpw575vzMkuxMFQZvvSFJmQzGYrInsl",
+	"vl1jb4oh2pZ+jjqWUjQPnvelsKHAxwjAFvNel4LWEMIkkC7ITM4c9pbjjxIu3m0ZsL4sBGLXNYCiQ12n",
+	"snQ1S/4KNZZiLuiWoayznZs8mvVfnO8GEOBPp9xI8eIPt1YMCrv5G6hDa7xMF3l4mcureyEA3aLmrB11",
+	"q+zP4yQdRmEo5NetGmk9qBC9t/K0oKHcR01CGSHSKtHyJjXpEDLoFBW6zJVQFQfME4sLoKmXDKFNVw4u",
+	"M+VX0YjFkbw29mDO3yo11pa+XE6eIokKYDCdd+2TUwsGc9mDIoyekw/JgnftNyeHg9OTs7dkhBZyImu+",
+	"7GMLN8hzCP523D0/63fOjgaX3dO/2w14oURWNRv7LyA8qIx8f9dBfHGryWE5f1wpQg9IzI3TRJsDMgR4",
+	"W8WGiT6shLkvYuVkJqRBgYc5jhKp5tMcWlPvEdYq6G8NuIsv5xISZRIptL7h5qSi/AN7desMpws8ySpm",
+	"XUC+pBGKaW63Qts0ys/Qeq4+7vUMHjcVLLSv0CS9GurbtLBMXYrsyzNLl8i+6ObXtPJ4BmZxuC+7SvFR",
+	"OS6SMSvnTKzCqtRSIZLXDqftOsr2LXy2wGa2KTCEVio5C6XYXoEnHRQ6mE7ER+h3ZdpcUp9rgItSFV9m",
+	"yRVqgLnwQK+TMuVwZnoe+ufsNHL+bKsXKRPV8yXPkinmzkFPKms9aiZlHGwF+FdYj4eg0LA0SJ9D5ybN",
+	"KII6PF+6HN4Yk3miFhk9Hktm1GaN/PzDiKCmC0xsiYdpcyQ/Eax5LBhOLnAYyLm8em8d6+u5uhie+Tt9",
+	"fKdILv8MnPDWTK3N+u3qL00y0FBe/TKNFh/C+K8yup7c8MX1aLqY38xu4g8/36QqykYzNfo5Dn9RMr3J",
+	"5n+9+RB//Ot1/PNsdvPzUNzcg8eZo+g9jcq8Juvppw3/uzX7yVTJn7/tnA1Oer3LpRr5PuWDqznWyG+V",
+	"GHWPyqwTGPn26gFiDsQyQvYHm6WOs/qisbOeRGrkKc9bCY4con1joZRJ0Cj0VNHHnqNxAwr8lC9QaiEG",
+	"u0xuPIqbYigkSgtP+5LugWLl4HoxCqi61e1Djk6C4HoxDJY7iQB4CIgXkEIAVhjFsfEV+dJCa2OnMsHU",
+	"fDiNsszgGZoZLXdCUVB/redM/syMQ3tTp9WpL7mCbpYD+jJAFOu8m4qeDgBcmsCwlp7Y67JF/zXYj6kD",
+	"kw+t2cZjVs4Expo5G81Vlkyh4dLCDQFEyvRNlB+EyqKrvCtblCkRj/WS5zLmN+N5XKn5skd2FJ2OdTwb",
+	"boRrDgzge0BlJ2t26AAAvkjqgROaehbghoXJBmyqw5zWvs6o8+H5u4vTE2z98LaYdwo8lXihoWDNU7kc",
+	"6Dths0n1JuOKqVMXFGQhwJGxJgdIIPZjChkoZALXkR6udL0Yae6M1K7vuHnrAGbllUzH7IF5Xm96miTj",
+	"QTIekLcOIKTicSRK/74slrySlRAOoQM0Cl0jO/O/Ow8P9ALt9NxrBRHnh5aW5aRz/kGkHyJxc5ucAI6V",
+	"955I6JEvNvSer47wnRzW7VyaDYz7BZFfFcnvb6XZfA0Xb68wVmixT0A0bLhgb98femt6NeFXrzEuAa0h",
+	"NI9B9xh4032JqIQyQRaSBx8NpVCV0A1PQ/K4GNdy//1FZ4CtsIINmm6+AST++3qZX4+Wu8QczPZuT/vO",
+	"sp/A4i+czOXFUbtfqCbYtJrPy+qGRVanN4nLheF05k/XpCp5paGQYhyNIh4PoKpnEIpRzI0S9Oj8bngX",
+	"v2u77VWo0Lv2uVhg4WUAqpKtZ4qVT0ym3MpNY976KA6bz8qJJwnA7eTMMklXOOL9uLND05s8Me9sB3rq",
+	"qB5oyqfmJuMoFkGNBSvyPPBYsCzQ6RkU6oFWgk0rZX38b98fEhJ4sO7O0MO33ZsgH+q1L4HdO11dSdM3",
+	"Dc4cEnymWsj4D9s9zKFtX1ycnhy2X592AgKnhX7U1HvdQPO8i16z8m5jhwVH54eXgOzePz8fnLa7bzrB",
+	"gZZWSbhgY56yIeZYYKb4CPo+jZngaRwZN9RuY8eXwUX7/el5+8gZBuuDTXf/i6Njj/3povNGn/zF2Rv2",
+	"/PlwwYiNmobkeqq+lJh5RYkdsEkixBunVXvsihV6jnsN0WiRHWJlo2TioxjNMwBDwure7/vvTn0JAAv6",
+	"DSELarNwHKCnas/Zicuz3uXFxXm33zkCdg0bcnF0jGsZ8TTF6k4hw2oyruKkoVl/ahIwoql+Dfw+FOCF",
+	"AsoVmYgXEM53Xme8YnjYN5FFFcbW+dDkm5rKzCWFz/LGzOQ69Ni7k3cd2iQZMhX9Ig5Y3mIXiIDKOik4",
+	"oal4EsnQxCjmszjhIfZM0PeE8RDiQdRdR1snmrGJVDElTKSCvqyxNjUgB53FwC4rILyCRacPI4jkOBmQ",
+	"5NeflYs03Dk66RMF+9KXh3ymKNsD0S3tFSBc5LE2UE3vHb3x5dB2byrUnbd86eBT0dzzlk6w6pm5cOX8",
+	"iH7odHsn52e9wUWnO3h7cnYUHMA8oMEZ1GC88uWan5tOjEElD/Ps4e1LxjZnSdl3Ul28tvkK2+tLZzKv",
+	"3/c7OBO9YUCccLqY7Qw9+Uz38Eg53KHXP++2AQ/NmZQ+ZsMXmnVDA26WAzpOTU6jZymKkhCciV1eaA6A",
+	"U/v+/LIbHLDdpt6Yu2JY6+AALNvSNnHFlLPMCq3NrTPC/T1dFVjZFY+k09tdbzHmmF4DPTnoc7hwZdsZ",
+	"ww5C+yrjc3dvE22TvU90VY1pnyY365TuS3gqF21HjgH5pSjdUyMyX4yTdFo16qmjz+p9LrVK5WEkebrQ",
+	"fLFSsirlqnH8AD3M7Avu13ZKeeNhtSdF0i3W926POxOFpdZO45ZN0Fr21NZSu3ObhWOtC094c2+/1Cq9",
+	"Gr/cD+svGy9f7o6+C/f3XvHmWHBeH+3t8bDe2OM7w/HuuDFsDuvDl83mKGzshfujxt6wPq7Xef2lHiv6",
+	"RQxAIJZajZc7u81iqr7ZXNPI9GGqshnlNlXZvglv5G+mDze2SDIxc+0nySlPrwhkbG/7By+lms/Qi/mV",
+	"+b9vV9wvSSC4Jo5D1vfQ17Ult8mJ0rNwE6Q/M30LTeTu7fvXJJGXLQaE2mjlmhNJ4rXacAuKi2JQ/rxi",
+	"nFDOp0ORkhhKF/rFxQTMk965L3ca+/vVBuPxbMKr1N2/oRX3Rp3lyj1CXShWhv77HuPhPM7YMEqziV6V",
+	"8GiAHa3oYtAzyhYePTaJZqzx6z/+s1Gvs/96YIWPA6tZZ/+VWpcG9pFBlmQ8DpjWFFbsDAUoOK56xu6l",
+	"nR3k20tNnlYVtbU+Jv5BvF0Mj9CZ8LW4lVZ2D6+IPr6BPr5Sq9R49apebTSrjXrJK0E2rsHQQOQMAAWj",
+	"T06TDyLm4Jl3TrvUKr3unOkdsyc4E+kIZrhf1/NfAvIAyjVjUu/LIzFNWK/dPQUHSU6tA6TmUqvUff3i",
+	"8Lz/ornLXjNIfNye1dPBPYFj7O3714Ojdr896LV/KAjgz+XdejJ3lit2D4mv6btFYXWm+EPF7yFX4lbR",
+	"q7knDH+Q33UOJoHKuAzVN+eUC0LOP5CQcYTPfYXbaAvhZp1fRel2SNJtOZBwL+lWY20JgivIOVLgscAy",
+	"I/1Hzsb0Xw5DCjDkGBDbCbAbEARYFTTllnm9wSxNwNYqB2YjpiKoHBiLlcdz4UFnaECegoc9X4IvxFhV",
+	"ZoxnivCyUVhqCZ1lUE2iZnykpSd10aPu14nK0mQ2cbMmG/X6gTvxk945Kwrqg6WVrvxip2Ij13RE1mvV",
+	"eAn1QIggRY2+Qw77rDj2k3c31QhmkPlwJrgfttICNhGTSfPKDV/at9PWarFs+A5BOdivMAhNfd1NNvVm",
+	"+e7L+wh4dm/5PvrK5LuJ0OqHUBIfJlkikzk0ppaiAak+LJ0LFgrFLng8jaieO1EZjwcktuqN1xdapmrm",
+	"tFk7WBLjn6Is3EN0j55MdB9+JtG9FIN/wph7oRTCMORvUvuLldqHRal6P7H9N01wf3+BZHBLHCmx5ilE",
+	"YhIWWMoJWBkbyd7NZRE7URIKAOQkZXPy0JpCwl6/3e8M+t32We+kf3J+poVIRwtWrM2KI0XdZwO6HoGV",
+	"VXpQAsBuuYbayRnk13T6naDGzqkZLa6EVBA3orSS1QXO+Vu0DjgD8NNWbYVikjIOWQwFgalHVFTWsSpN",
+	"4H3Fy/LEYsX7WynSxz3j2QRYMDBl4ElrOMp2l58r8VYP8PfHS5YCX/7l63cn/f7nZLq3cVFLHCs89HYI",
+	"bJe5vk/mKTrtVxNbgIIw3PRZOK3+Pn/bN7bqslXYFcaRQeTnsAVjnQge6yE35Lseau6g2EWisqtU9P58",
+	"Ckp3V4SRovfwuAbwJFCgD1oylpN5bK++wySfmmIrAMye8IyqclcBy77HqXxt6ZCwQ0YOXaV6mFJyDdwn",
+	"jOiPv9uM8u877dP+95gymd8rgnTULBkPZAGN18zVxRG2u1C4i7ddJBBNLBQzIUMhRwtT/1dzECgfc/36",
+	"vJ0d6HW6AB52edb+oX1yqmXS2r3IxHSWpDyN4gWb51iXhY0xQz/W1rTdbbFdihyYj0dMW7fkbq4ofVC4",
+	"npHMRCp57CpAlEu26cbqb7WygY1y9UZ5FqsbUQiuxQJrcK4iySElEWz8QIqP2WA0T1WSBmzIR9dakQ3o",
+	"A1+WtSQy+oE2gaDxRYX0E5gV4zk+h8kVB3wWPVKa3GBKQEHt8mUM+C36OcVuJglq0+RuSZ2Au0kfJxkQ",
+	"yasa642SmcAMHtydVip4GGxqvVGUNuo30lV+not0kSsrNs314eoKNTn++6ZXQCFWyR3REnKz7pWm/GM0",
+	"nU9LrQagG0eS/vJKBklaZuJKpJtfgERSeMOUfzwV8koLl52m3uhMk3KpVfpv/1avvvr3P/xfJTu8ylKt",
+	"v/z9cySna9VruVvJ5hz1VX0sCkut75YUrk/VqbwSpTxu9VNbRPTdSjsSr+TcWWsMP0Tzuh2/TVKTm2SM",
+	"9/zz9+p8HASBT1W6DPt9KxYmGuGwmdKSGtYFpYv9PBdzwcrmWReq9oQ+cyKzW/L7F3+Lwr/fUZakRJ5i",
+	"lqvlmupNowjDTFkZgXyYiq6kCNll95RQ3yxUgIfd522qWiFLDeOo+j1jLROgkUkEnpZJpLIkXWzmzOwS",
+	"K1UpYxKQcK2ZSji4d5XM/DZ25h1PFKd3EpY+Fzfbut7GzQx3rMt725v/THk1XmmexqVWaZJlM9V6oe9d",
+	"bQyx2RqfzV5o21a5l6/x3YvrxejFyjKqvDFs1mbh+F9UdPVHPhzBcRP1k5DJEmTcpcZ3UGyq/6Zla6Ze",
+	"8krjNJkONvg5kxHkuW216cWzy5LBGgml57dOmBVrpT7J266/bZpZfAGu908X07nspT+WS4UfoYpLs4sj",
+	"kQGIxR11XFyJpxa9iBC9ravkLMmOk7n8TYQvpjxBVPYzyN4XhlFudjkHcHkH6HsJWDmXwb/+3/+BKa30",
+	"pel3aypMA48FqfirGGXohrZQ2XKcYNel/FkYzFSmsv/O8Dn4Z9F7bbzQVJAwTT44ec8bfdet3FmTS3VK",
+	"yR9bgAttoKMsUTU9Xc1+Aohc2hLaLKGpMfATId6dG5QhADiFTSAcvAdJ9cgxSd9nyvQlAvPxJo2g+7VB",
+	"lZiadToTjhS7FrMsx9y4FotnitLIMIyrp4wRdID+j6YGYs9tzLShXdtBAZ3CgkHpAfFgPFo7hond41yn",
+	"GcGK1qo9R7DHX6fm8+AaQbpOuIOOdAMeaCRxrsvqE0CIk/v4nYHp4o1+gqgr6G13VhBuMEStkGrU+/VX",
+	"rXq9Va8vaVwbLVTDHR7FQF3/ftdALaRPaVb8KbV94NlABn+rZMyvfWhALx89DvuEcvNrjE5sltXA2zZY",
+	"yo8ursGJiOIawHNvkdWovwUgTQNC2g1YGTrlqwgKjwoYwXf38PSw3Z5m+Yint7YJKaUt6cfGgN/rSL4x",
+	"j2JTatM5PLk46Zz1i3bxcSEczbaKRt9P4rzWW3GJ5smXKmb09D5VzFihYquD+bVIAORkrmbAM2v3wQTV",
+	"oz2BILnsdbqD14gSsNrjAYGPVKnVdEQAEfctnFrvp0Gbvsei9WPoeb6NPa8M/o0JfxlMGG66idh8Fh4M",
+	"qOW38GCCM9XWj2HH2vqx3Bh4M0KfB6yciXQa6RnWWJdq+rCW2QXRgAzIdxf994GB4tDc8obHscgQcRna",
+	"R/8i0oQNeYzl/6kDrTpJ4hDruPEhLF4kJHayOHwJUU+wRmRimTmk4ag4mrFIQlgsxyeneJwjLTZJF8+X",
+	"+AXNOVIE/u6ttTkIVipO1BzLWot42u0ca2Qb4aQXCLhFW8goX64XUuwwThThNSFqvYOxcoek8uV9RJV+",
+	"EciCtsUi+F1IrEM6bWvpsyHlhxE+1pcouMwFPTw9790quhqO6EICukVyGeGNP3x02bVm+G/S68uQXnD5",
+	"XRC4zyLBiiA2mwRZG0AX5Bp4uFbOOLVwkAmLE3mFnUEMOCB2pTD3o9vp9bsnh1B1n0hfWi5cgX5mIGKw",
+	"33dyxSLpQa09Qq5icXCN9TQL53EByM/0kcQpHgB2AqBUxNE4Q9cVNT/H0gXyj6mMLxQzm7TB7YUQD/Ps",
+	"Komg6/0CAke+xA4dChJqwlusEBMSxJEhIghqbi5UDqww8aU57ztFybo2CLAfvyfrpsclEYAapQKhzydR",
+	"RgAL907XfIC4aDzczsnvwsNq/M1Ph5phJDNV5TH2cNOSZNcradpfinvidXDio/SBHgI/uOfWbpZdXQcj",
+	"k4fhPe1N++xt8mv9K76JsC/FC4an81ltMFcIvPib89dAf6upe7NcO43GUNAo1ki2QtMsw8E9iyiOrf7A",
+	"tDLdkOEitTR/B9MBr/bJ+VnBeLiP/q+n51D4V8DS11crFA/l1kRAjJ5hRt7+bumOZL1HkSDHPFaCzRIV",
+	"ZdjeDEDGv0zvmEtVpyfHTyM4btmhgjy5I4ziCBp45TAZlj6TtMFXfV5x47zj65A3X4nQ0EwPUK3yrf4s",
+	"cmMu74qgFN105MBD6wHEWZxcQSI6InqVkzhk1MNZWxXG31WpseOH1NjdT1Rc4mp+T5r/iQmUp6LqQhvP",
+	"JokUX2xo4/Ls7uBG3fEQ2Y4Nt8Y2iJg/V3SjOPw39frL4JR05x9Juw4FCHh1a8u2EHp24fvIf28hOBC1",
+	"cLR4ppgSWRYLSF6xjR3y7kAfaUqpgI6nI+FL0rUjOUqgnm48l6GyHDAW4ZVIWzTDoMZOQjGdJfr2MfGR",
+	"j7JYa9/XwvHol6/FAiIbvlR6kND4+M162bVYVGoM84+sgxkdVtT0FIIkmBlGEfFIZmkSzjEa7stREs+n",
+	"kj2niT2vtCwYI/mrklQPzpXp1JnHc35sn552jLc48OwHx93zv3TOAs+XweFlt9s5O3w/eHfSe9fuH36v",
+	"f/a6fYo9CX7odI9Pz3+EiFLBwUb8JaAc+EBzmaBy4MhUEfoy0bfask0AGSK/G7nZlNt2yQnWgPuKJlsI",
+	"3fvy+fNzKdgIyATAOYccOszRMT9/3mLctHOlPaOGu5IFhiwG9veBMa2gf1wYZXlqgqE16BRsW5Rq4gws",
+	"bYwW1bcCQWSw/S3+xjl/6i4YZb7U45jwzdEl1JL3O4POT/1O96x9Ouh2jjv6LDpBTsdJGl1FeiQn6AUF",
+	"ZbDhHuFuEqptpJhdQ9kC5xoMUCluYD5AxKAozLNRMhVQyk6kYzbMVu3NlcASBrthbD5bG0YCZf8In//i",
+	"tAPnvDTf+7TUuimEyVoNMDq8kiGTUqvUueyWvNIqkUHB5kW7irZLvd5o7pS8EpI7iNvd5tYSlbb4CbyH",
+	"R52L895Jf3Bx3ltKuFvegXvYhA/dLE2g81RQJjw6Ecf6ZkS/bPdmqBLQMgX9BTSC/tA5h7xa7ZVeGGUD",
+	"hpaqZZLZZ632pAUZxNeyxHlBafwRXw51C1kyWD5uB5mUbh0OdA/tqp8zhVvhVQrjQzdU7B40i/miou1d",
+	"6mWu35eLvWoXfiDCTdOgp/LbldknYBafVYd7p6Xo/RW5e6tv8J6uSQDdVnODpy7lLE1G+piHwNgeW3cr",
+	"qiwrsT0UkdyI1dtVNxxrg9omPph2AxsL58Jkqg1U/KVxa85ino2TdAqpG6NkOo0yprWV1IMkECsmKRle",
+	"mRx0BPfComYCfenogfuLmQgwdV1ZpSyRAl9r5LYrKmki1FwGIcRajIM8M2DeaRLHIqxirTY+NuFa/EmB",
+	"hrj+5irVVMOUZrtyJFLAeVOIno4rA42HJpIpBq0jzZTGgvQyWMoPnbN+b9Dr/PlSS/tB54dO933Ayo16",
+	"nU1VRc9ZD4CjtijIqG6EmOGgCMhDO23fzVSkpTOCqYkPUTIHp7NHrelFDqVjFR7sbgmHE0SA3aN1hTKi",
+	"3uWKg9b/VXEnK4RKTysbJ3Gc3JjJaL1PPwtKO847S+gfBu8tpxOosJ8Tinh8wxeKhiP9B/DnxqiE4MvV",
+	"ActuEjaXqYihZ59z4O6G0H7DC+Dl1zAVqIrI11tjF/xKYILS/Wr6YWMDX5Zp2kpkB0ZxVAlSiPQQLl5i",
+	"bztJrUqvIMtITGcZapezJI5N2SnoYziEL6lj3HU0g9g4bFvL/ovdTBJVJHhcvmJ6Z1KoWJXMlKlOoece",
+	"rN0DbZHamzoUQuOacAO0YQ1r7EdCDaA15ycPxTqKUddWREgwtyAVGY+kCA/MaeMWzzJ7BbqdfucMHFGs",
+	"vFNnIV8oA81vNhEBCE0LEH1vcVCW4o2GZqs04ODwsts77w46P12cdME4gemR7+ymuIZKjQXZYiZU4Mtx",
+	"FGs1EQy0xUywst5FXlVCq5CZCCsHSDChqIZzVJ2EQtMN8pdxvZQcAKkE2U2kTU44cm66Y6dgHMGGESIW",
+	"LQ/XWqmx1zw08/PM9CCbD7AHghbbbTahTYjBg4H2LtaGxX2+Hb2hg7z8yTX0VZFRvFZGZBjeBZeknMz4",
+	"z3MBOso6xATYqk2ACY1XENmxf24Jn7AyV4McpsxBw7msIxKubzEc+RD7Tmv9dhaDyko9rNatAsYrrCLK",
+	"xFTd2bLbiESon+QfT/ChnSYsm/7KI1o8TfkCKzoX0MhAS+bSA8AuEN/CQbuobxNBewTfJnGNIgzFslHS",
+	"3FtrlFn131aiLhkERX192TDYbRaVf1L1cbCXG1X/l6uq/45Xcvj1AG2N3b+j1bHXaNbvV7RMohOIRl/x",
+	"V/XdnKaNq0qf+tJHNdOWJ1yu0KXOK6VWA4qxuRpMkzQn4NugM0ovXzYbO/doOg+86GJD/3YXMAM521N7",
+	"hhufQKdLwqjY+HgCLaVAwEVqScZZuWkXbZ0VWAhfb/zp+52/7P351Y8vf/ru/f4Pe/3d3k63+efGxT12",
+	"ngyM9RXSW86MlVUyFaQ+RBm7Ealm4HMpQmoC94U4uR25uGwlHRXsFtBpbjeUyBZabyhNkji8xbl9HKUq",
+	"Y7MJIVBy0EnClN/wuKV1A61tacUSWFlgUKKs/aZVKIPgZfPuwzSZKa3OZSr/jNx3FQa5+rZEwHnfst/b",
+	"fFN0fMfRtXCyJ293ZRuDDN5p0/kT6JxWWIjr8sbC4YLPmxmXt95N6o+Gj2KePviRnymLy5VHHfB7RcvV",
+	"9qPWhfHTlZ2r2L5GPMbSgRVPOnTnIte36+cGR7S+KVDngHWziu5BQH8OIhmQH1rZtlzsO1ByPbZfZ1AR",
+	"QFrvQf4YzwK7LVhmUGlpSkmgyxoUvH9IIvAoszLUKRijlY6ypidVo2LewIDMkL0KZhTSFxoyFLFYpSuw",
+	"1JLChjLczwMMvegP9Mth1Rm2zCb01e/PT4+sFo429FrXO7Scjn6eC+wDZvztfJrIK1tLAnA5EOsJfZkT",
+	"sHL8/HAMZD492MPOlS+NW51c6uZOhqzMYdfRYUB7i68dpwL3NY9BVDY7yL9P4vB34R3f2+QbN5ej1Hq5",
+	"v6t/s9YDfNF+f37Ztz7g+m7zwQ5zveVP4C0Hmj/sdtrrfeV7n8dTvnaf7vaVO97v+2jAqKw2rWM8v40b",
+	"feN4iZed41aJXvK9F9zi+uDIRfH4PnFn8G8O8X8yh7ghy2Vd7wJcsq7WRYWKD/eMg8KHuV4oozYrfz2U",
+	"VaD9oVIzEXHISBhTR0VHTaIyyTV5DsaL6opDNhSjZKq1R4zyBFspeHnVCGwEZhUDJyuUjVhvIEhhLQJJ",
+	"GObSXv/+onN2dHL2JmDlXH6iTlU5YDOuMtRSQQYs2DpN4dZMCaMW4jSeo1pk80N+ERISDkydJ7a+xZwD",
+	"SizynOQEdMuaQiKbo5A70VGn4MZJ6pmQgVo+lLKbamEyK9bkXqwkVRxovdKXKzkV3to6Jo8Fb98fDrqd",
+	"P1/CZjnJLjBVJykAUix8adX+Siv/mQG5N0dplqs5tmAc/fhR5uWHvKGLfhZ/HcrM3U84EuMxAQeBtHud",
+	"fv/0K1AIlt/9qrVT3xw8/yyawtoo+vaKAlH0Z9IUzH35pir8PlQFZHCfTVfQnHWzptAVseBG0jhKAkYX",
+	"18l85NSBmw4GUHVqSy2gDbzexF9nXJm3FyVwlLHUzA2+qXh5YlwuRYruHroxIIlX9Q326erGahOEH5Io",
+	"/Cac7hROP5yfHH2TTVvIJiS/h8smUqQ+j2iiu/FNMv0+JNMPwKgfUy7hly8AjWdjjldRjBAKOTW2Aedv",
+	"wYMLKT4ySyOhmJpPWZawX0SaGAR142MWP895rMgqxJ97eqCqMXQpFompI1d8Vh2nQtgkoglXEzaa8EgC",
+	"ugIfZV7uNQZWpnwJ72DJTKDMUZ42+9zagkgxKa54Fn0QZn5uQg3NVZlca5joAppjuj+bJZHERBhue16a",
+	"VWhD3vlpGU1THEc/kMNvgHve/a1NxNYsp+Ixrg1WmqW7CDsvsFgxz3MoxkkqLBJtlPnSJGqVQVBjR5DR",
+	"HA4vSkJFdrcSLJIq4zIz6Tj4QhoX0f14zKaRJmjFuC/pq8IybTNXdcNnM21+Q7KMIZIKBQ2AZ+GIKm/7",
+	"HSZ62b4UH0dChNgdKTjtHL3pdAeH33cO3w7O3wZgpa5+c9w+Oe0cBdAzziTKfIiSGISiWuuc14R8ipfk",
+	"a2udhAJ9aWscoZ5cmwrofA+g+1UxIi2ISQBWViJVpEA13F5m4fbBTt5R3jqPszydUIyunzis/3n49Vo4",
+	"7Tn1+aGdlR94GnGInD+cXav5bJakmVtmKj7qT27Nz4WrZ9F+uWLBm06f5X2MaYwAM3PpHRSARBwy6CVE",
+	"6SbPCKNaqIyVuVxYBgZ8xbOYZZp1pBzybCU0VBrF8xDKVUme0ItsylrbxY12cadZOZil0Qc+WtRoppUt",
+	"IG/W3fUOPN7DF39NtawP5RIK/21IZN3LzS9fmMavRzzjuFFI/1txgNWH78Lix1n9NgWfDyuttbRVWqmP",
+	"1WJ6rLXQp83YcS/BF5V1497tZc6I5EFVns/UUoP427kj8YEN7NFNBjfgLVq7uCUyc5EoqDjVaxVScVQa",
+	"XFVGW4osMGoKNhqAQdUgCoNCHgGpNeB98aXN5fn1H/8PpIcmKZvx1Mo/m32gvx/y0bWX17qa756Zsr68",
+	"XW2CmmIohpFT/ZpN0mR+hSxTr1QvQ8irSIq86E/Pa4pJ5FpPxVx/U/aXB6F8eWcUynOzfK60nmoSSqB1",
+	"kpBQ58GtGye3WHyJbiv39/g6zBWxmwKq+QeRMixqbMEvAfS6jOLLZibBSQcVX6qJ1m/N8YQDs//cPcBB",
+	"FCoqnsSW9G4BgdZVuWmgYPBLn/kS29JoiwYyUqwCXWjdwKZchjxL0gUrN379x3/u1evaQkn5CBLMkzHk",
+	"i7BMfMxaLEuj6RRCSzeTKBPY+p+NkjjmM4hhyUSrYlmaxIVBtPlwFQs2TPnoWmSqcsCizDoDMVEPF/qM",
+	"uuCLwGN6Z6RJ6dE0GK26B3k4jeRqCpghEKfkmWHFsy/Xljz70pefUPVMGWCKPbe2RjLPnmOjifyzSD6v",
+	"rKtTwQaqZH1ApcookWh2ZI6tQcUnzuGbegsehmwOVStTtKA4AvshMeXIucsF2NwkjtkpQnCQgF4xd6zF",
+	"gm7nh0631z4ddH467HSOeoNu51375AxDp+veyGKhMMdoyQRTFQ/akPQuj49PDgFE9vjy7KgXgK/2JpnH",
+	"IUByL5XTD0Wc3JBF7kL25hpaC5kAHlrepngGdQ6CIypwZaswZ40dp0L8oi1oiMMqKGo3Gg5epmKCGRl/",
+	"+ibGixZk6ZkTRzadpoIIRf/MPF3zpQtpnMwzOhzMIsPqpxbqiYCBclzQFVlZJkzNRwV2UPGo1Qs80M6h",
+	"trAoNmBlerlnjt56q1sFT3y4cSSkhpPXp52A7oUjeSJFRWvOLrQ0Yc5lmGB9lyYJc1ofiENfcQBPbjvp",
+	"gcrmB5pxapQpgLxx+UtcjhNm9qUjkKLQemGQ+a2HigQm7Dgz/0kd8o9USW5RZ0zBrq3mJyZ7kybyKk+j",
+	"jTT3Z+cXvWqjubNbuRccDZ7yE+TFWWb38DLylyswX1vFGyiWcL/4wuq7Hhhf2LPxBXOlbHThwefrlRy1",
+	"k2rUHyOAbsjhs1WgL73gnyRY8S1OYVTGNa1pNJkyzlYdw1BvDB1PoQQczaFP8IeRhk5JeHQb/laazdfm",
+	"4K1ACxWaJmAeWUBKJVBocgOKpVdsabamJRrAqMDz1ikvImwwAwgwEjq4Gdib9Xr3ZREJZz0MzkGe90Z+",
+	"Ntuw1sJ4OwqW09ZgjAbqWmwgo6xgjXVYW5fz9SO8tWdabX9Zohwn96kyOe+KD0e5PSd09+YJcN7o+Hr9",
+	"dv+yt64pminoGFAAq9RqNDGuv/LBpwX6cSOgW46RgCbruwAyl29oLnhw00wHpvu3OcPnb5M8eCBMiexL",
+	"hJVbIw8eSgm2JcRSmeFyB5SnLydcnsHBCkv6otyWt8k1tGQZ4JqN8d+Pga9yI4aTJLlWL9R8aHdvM94K",
+	"gqS4v/UIeoFBs1/vnkAW9IEvyxLEMgWtuMqg/rZSYz0xSk0XH4KkmECXAxJjZgFGkG3AHvgRf9YrrPLJ",
+	"5cg9y92bS9XudxS7b3gBlUhvgCrYaW4JTvBY4eIfO6+/Pz9/O+hdvu4ddk8u+ifnZ8uV9Y8B9bxU/5ry",
+	"ecjUKEmxJiiMQDl1a5KgvHaAiAitf1tfrk7eSPJflP4djbxIXg0gfd+F8drxSgZRYqCAiAd5oeVKnleO",
+	"g7quceeGHp+FTuhwC2rmYtdo419gc3TQTG6rnyfDbEvZt+Yy3SYJ3XL6Ap95asH4hfD5Is9aRYhWWXGb",
+	"7mDwZrjSv//d24xtCsAxeZMb9wWtAgIPxYcIAStwrkXAysHzwHY+W8xEBRyqhHoE4SOZ3DD0HoYijj4I",
+	"aiUdzNM40Cwf5zUs4ENm/Io9N8vxpVnPc4zJYCYAG/EUQiAQEoquAEA9wIsVeOz5cwoyaMUjATTOAyrJ",
+	"RThKXwo5ShezjJznIy5ZImPCzTHleEGaZDwTVRq3gjO47J6y6Vxl+reBvm9lVQmMp9eX1PU674ydpGyc",
+	"8qupkJmHD6gA7E0bZ9CGlB4VUZQmidIz9bDTtkpiCOBlicc4i5NkhtE5CD5mwmNxJK+rsZZDHpuKjGu2",
+	"6bG5VDMxgloij03nsb4pipp3UykxD8NUKAUATLvNZm5KpvNYwBEN6CfGDoVj02NDGCAwvLt9enr+Y+do",
+	"cNbp/3jefdsL2EykUwgMRlRlTwPpA/jrPNSGK2Ih8YzIh8hj4Rmpb57go2zO43jBwojHIqws5WbcR/Ij",
+	"2a9hV79FqtUDzcLb5djDhNa9JMcnSIUncPKuUyfWFEP/fjQK+KLUKt1MlBgNXk3/3Pyh/vFPO+PvG8Pe",
+	"/uLty7C/m/743fwve/ywLt40o9NdebGvfnh5U3pKdaRgiiPhFEQSo1Oo3Z/+YANuNczXvOeAUg30syA0",
+	"QJpoQfJNR1mjo9AWDgWmE4eQg6zlvIHn2VZh2d4mBS8rMkR9d1ZZ4xF8TgqCe8TWR/nzXMwBahokj8mn",
+	"gLAvCSMWJ1cHTvQUPAW+VMKkvrCyVqGyTExnOVZhJNk4jq4mCMSHMONaW/kgTCTUyi7jZsV657XMa007",
+	"pS1EHa7+txd1W3hLV+f4mPVFa/f0qHPa6S/5qNayHSSu+7CddzTgWvTjfLAvzP1Hi3e9gE/KQHBrGC/u",
+	"/j3snM3pxgXnlEnHwMQwzd0Ld5A9+AquXMA3Ivt2+9bfvkJRwDffzmdVps7ffqLGfnvatHu7vvG1deFn",
+	"Hn4CV5vxbDRZV5btwG8D8C6kuWasTAZ6wUvjscB5PDjQNncswBkgRcXLHS++1IY/pCPCVdNnyjqEmEy6",
+	"DelMAGCNDYIpY+Sye8q4Ih8LQM8CIjnUe5HKBG1/Ef88GS95koCdCOXojLkjiduu90vqky8fhXevazAG",
+	"V/NrZ+APdDEsccfnQIoPZiG4lZ81Ar3u3FcD0V+CpHn+ZHJkfVfKxzXKHxAm/zQRozmMTQv5KqTN12G/",
+	"HyJXfqiguqfV/iK3uO+ILBvLOkuMSZ53HDCQoAX9XoqbW4LPvizfHng+YOvjzgdGWkVhwCRPU8Sm0nNI",
+	"pKA2AzXW0RIvTW4gTx182DR/OZ8OReoh/Ag2u0Is2O/7/QuTdAJCU8vLEZ9iqw8PwVdjDmnBHon7VGWs",
+	"wd5Gr01oBiMizxQbJuFCn9oHTU/ssn9cfWmDGVQ/DWLeuDcIulZAlKZsUbpaRsonqV4hRESyNNKSOKPI",
+	"PS1swLPggAU3PMrgQV8OxSSSIZwST+MIuznkUSQo/qTSzQMWTEQcBq1VF02k2IxTVxRfGrZ6oBUZCiLp",
+	"11JieAv7W7D5zADfGoHQ7fS77wfH512nRNOXhTc9tuLgJBcc5VT+lSgNX3lKwobRzc0t3VNIgeart+XR",
+	"reGjzunJD53uSWc50YGuFaSw0b83Qs/UXYXF3GhM/a47H1h1wV4dGyYCnP1m/TtXS9kEzK9VBjtWUx80",
+	"dAloeiXiTgPo+PCS8ghy/mDUFmJ7SxNJhZmohfU3Oz0QH0ci1ZtR+ptfSq59UhrvzF0o7TXvrZC0cb5b",
+	"py3Q+tQ3LeRxnYDW646o9E+jjoCouaUztpuXbWQRtclGKRWwsv4HohMYwSVNiyplAgiVGvtxEsWCfuKR",
+	"3qDQmh4K/TxJXlvsWtgAUhRQbLJIrsQqKliYaAIWEboFDliQCjWfioASwLOJwE5o1HfqexEXwiD6H1ot",
+	"AogXVGWi1M62vNo0aSWusb3AvNB78c1Tut6IvWhf9r6GuPXjGbV4NX5LoxZn8Pls2ot8/G/O0iIqtt6Z",
+	"J+P6VvXYzPn/rJmxYhw6Fls+u8bwNBXcaOuUc2OxooUGdg1yEuoQZwybdwFGg+mzBA0Q/22cJlOPZUkl",
+	"YGUAcNAGnyZ2co1CuxB0o2qLmMLS2JFtKYeLdHObv5UlgYuUORRga+oJkrWWSwEyZ8F5G11J8MOmQk28",
+	"Yuqdfj44hstVBY25ehISogGJH9uYQ7gyRu/CskW45GWuMWh4RmLHtOumxj/rpBBhSvvSnq0IoUeh6esN",
+	"Q0FenT4tmeR2qXOYz+hoPOr/7QTmsZ+Saxm+0aLS9JvJz90zRVxTKmrOkoCVV5LsfBnYqQ4SKQbJOGBJ",
+	"NhHpTaTEJ0jVrhnVtWXU78F5rfe8KBtBXBQlRpYsCZXln9yX+dv9vleKW/OTNIVuh+zI94M/X3YuC3oC",
+	"XiBt3i31d7b3j67Yw1e6uL3R87oXfTOUHtVQst1MIZP2MwpKbTvcYh8ZI2iNfWRMpzIMgvAXJuV8nYWE",
+	"vkCqlPelylLBr6E6K0mvkiwT0kGBnDhmy0L/iIwn2A9vXRNmLWy1dNALwm5cEkVUbgs9nOPqQb8ZMusN",
+	"mW6nd/nu92XJ/PbhOaTzz2jKtPEiw337ZtCsy/7QB/B0Fo1brLKZXx+l/MYYNfjbtfUyNXasGbo2MWI+",
+	"G1ADwSDvIIhd0xhZKL7cr+++rNcPWJ0ZJxPDhhWQRK2tHDkSlaVyj9yYuEmgjodn81TzZi0dwGjxJSSS",
+	"0DBQTKJnrr+HWBh2gCc8g1SBDaBuomw0oWbgUcpmfCQOnDwSKPVB+yPfBXi9qrGu3kYQVSBXw3lKcou2",
+	"AhtdOm3Gl5a4DB5alnlXAqxerdxLsMCpFrLZfw96/BLdUZO+e2ursHlPgYJgpF7nsNvpD7rn/a+j4uQT",
+	"5F0uyxrrZNlS5cmfd+UPL9VpY/TTfvZ6Z9p9tThuXh99N/lT/eZi75f2S/GmMT/bjfr7Sa/0m0tRvM/I",
+	"Tz9LzQnSJZWZOCzoNy01+ae2mXDHC+WiRqQ8QB6jPbQ2c6UrsnkqKTdzHsdslibjKLbNaAonhVi5LJhN",
+	"kiwZQFEsIAtm0VRUIe4OreDA/XbZPfVlGXM7tPSbJPO0wobzKNZyh+RqKji2nAv0PQ4wqSSbCHQRyoTB",
+	"m9bJmTcieye+Usz5d51iUvkwSrPJAPIOW6XGq1evgNk2NG9N5jIDgnj9p9K9AGfElEear/CQ/yvNQPPR",
+	"klcCNWRA2QbtkJeQfTa+80oxz795x9Ms0vse4361SuMUshT04ngMVF163TnTZzBJpBhg1lCpVfpDs/mq",
+	"Tv/Db5FYHC6ndmpzVb0RKqvW67u1IR9dD2P+ixg29SSJ21VVlqT8SlRnaRK+ILocwHAKUNwHje8GvDFs",
+	"1v46u/qXn6rt6S/VntHJ/siHo7WcObtJxnwgJAgfG8a/Jbl951WruePy67WQdg9OY38nbg2/4Ko/ibd+",
+	"KuMaCp6KtD3PJtD+oMCn3oiMGYRYqCSnY3J40ztxW3I45tsqNuQqGlnmg1niNXZOOdV/ZHNJmZSe4RV/",
+	"ZKNYzyyssYDuScDKJ71zttPY3682fMnj2YRXm9jKO3AoN2Bl/G6nAtAs7d7hyQmLRQY4wZEExOcRV8Jj",
+	"MkmniHkI6KGzmUj1Fxi5hi4MxoWDaKKapcVMX3TAIFAHLMivd2AL8Tn+bsZVxvQ3B8BU7S0CvtqpNfZ3",
+	"DwAjDRBkfGmAj1nj13/8Z6NeN1P2EAJZeWyymE2ExNJArg2qNJlNhF0T7nyNBXipA1YeikViE+2ozQFs",
+	"VMV6uzCpD5mgFgtE5/gSUdWMRmlLR4sCk9uXJYktvOcM0Qb1fiVKFMarQMp+umCk1uHJY1v5WZJmmMWX",
+	"GMBbJ1XgJtWkIWsMs0GVL/VJFsDmhgsaTm+hRwA8wwX7wOO5NrDYRbt/+D3GtJZcezB8/qdtXG+2SISM",
+	"uOozxQKX4wUouTLGGQo/PFGWJSFfsPJrISNJnyk24R8Em/CQNeq+DKMrKPSCVqrNenO3ggqXaTJA8MNz",
+	"JeiNjX3zzs1FAb+NkHygFbW1IFwjw9bKrm2lld3J7fm22d4nsNbeddbUB3zKXn0GeZ/v4K3CtNFo7e27",
+	"catcaKKoY9NIsf/z/7G/JvP0XnWseB7hbcL00ikAeLCh8luZD7dJYVzYVoK4YBXc1QDntRUOrCAbWPnN",
+	"0UWX8TSrscYecOZmvVJj51KwP/XOz/KGORA/Bl0f2SrImVnMs3GSTgk7nQ+TOcrOEY9jkWJUheYPAJvR",
+	"mC4Jm1mcYmWajimhFGDQ62lg4DwUH6IR5ayjgBIhyGSUWVN+FY0AiEaxsjY5jGyAOeifVTyS5aNEv8OX",
+	"+DD8mE15iNJojs0GVh7FeYEogvz6fIFwMmVzrjZHzaDHE2g4Z3AHQelwDsSOTMB5FhkA7DZss7DwZbnQ",
+	"lUGbWoSmGoXCMy2VqGscrdNFPeWKYk1Rasb08Njevj988fb9a4aIPS5RKJwLWX5hciPjhIe4w2YnsYG4",
+	"npN5dsojabdgaY8MSLpRL1ReQzGtsVM8OjAFvHwWFWyRLhjPfBnA28kFNOBZwMqNPTaN5DwTqlJjbUKz",
+	"1RNvHreZFELTImYTqkzMqvMZu4lkmNz4shxcnPfytk+aK7xojvkL6H++CPTJxEqw3foOC3r9zsXg8iLv",
+	"OG5UHLxskKJSUFPWdWgywIHlGVfqJklDaNrnsf55/8K6wbPkmiKMmvJ8qX8iVMVBGzQtU6Jsc0enr8uM",
+	"/l00Zbq3hrBMcwWoiMNEjqN0iqS+SOYpQy81G/NRlqQYl3haeNM2XDl7AfXVX3vzal+syKVGTNNFsQWT",
+	"I24v1rVbmooXwLU2x7vezeMsgnuLtgs624KWiVyxPfYuen3A/nTReeOxi7M3LEnZj2J4wcK8cQwRkAnm",
+	"UCsZLU99KSGHLrXtbJ4pdog/r/YXM1E5sG/arb/a/z//r/5/Dzx1eYslNOhMp0xtWc6ijyIG3hYKTZTh",
+	"AcvmqcT+LlpIdX46OWZJGlkdQvGFYmWVANh5mqU8yhi2VZrPUsCjUZn+Cf2Fokr6MhVVAfIYhtbbwMo/",
+	"z0FDZa/qHmZQzDg2VB3HXFuJkOHOoFsQBuAM8hwr63l57M1Fz2M/vbuooBphup5AUyMZ5p0GwDuh+WuY",
+	"JrOZCKnxEuYDWrg+EwoM1jmt/Hm9vjOKQvivoD+bdZZyGSZTp2ER/qD219lVcIBof6anX6TYtZhlJmdE",
+	"L2TIlfBw8qg9YSTEmRqBw6AxbRz5NFpevV52Wv7MZ1qMK2xv5UuTN5hIgX5ZbULjqGhDaxsecQC5pIex",
+	"v1E6nzmNVSNbLu8RknGkJiL05XDBOFQSXqXJXIbsJkmvRYpUx1k4T6HxEaTNwCHKhM2lVQhDs1YkGyzt",
+	"q6zxVucOalZ0T4OVf6F/jamqcNPYbmOHBRffn/fPB/3z88Fpu/umE7AyZzeTJNaaDbZzhGpGeGwfHgMX",
+	"BnbVsesG7EK4ScCLceT2+9Pz9pEzduUAkyohr5PtNvbM6y/PepcXF+fdfudo0H9/0QkOgNBGSag3xvNl",
+	"ls4lOuqTFOaiUIeMpkJiP+DdZtOMdnL2Q/v05Chwcjyhj4pJvhXQpLaG7OeA8bxzpWHZ+hliT6hpwOgw",
+	"ahvyaKihrFFr88xW/HW97svgXfv0+Lz7rnMEwqvT6wdaNzNbB6PjrcqdMXDnCJpBn2gRZMGXP5oFgRrN",
+	"yI3MwjT6IFKvQBB5+2HwXwHUZMrKwQt9bdULvJzXYoF38V8ooPjHX//xv/QnzX2bA6A/Cjxffv+ufVjt",
+	"fd9u7u17LJlnWuvGsaEjGR9llRaLMnwTheWRbK06TzxEn77HApkoGY3HmJjLfam4DIfJR82cDnsXmLqM",
+	"bjeF+ufxeff1ydFR5yzQTItLUoqBJnicAabpZfd0vctI39l3Au7Al+Q3mhqh+ELbjVXjA3EUIZKqpfIw",
+	"kjxdgFyobK+pwIpx+U/j0KEbveLW+U2jJVtHQYqOG7ijoTHZ2TRS4kEuHBjo1mgIvGn+GG6cxhbx5gu+",
+	"0ATRT5JTnkJqSWm3sbfN+6iFpwjfiTDiWq36gn1HIKdN5GVGV/8Wp5EZuoqm+729R8S/wdfzTDEtD8yQ",
+	"FoExTq4iqTwqZfkQgb8nTq40R/V8qa0H8th7zJrImhWaddC3lWWQhdscLDVfvgUMBkYYDIAuvUUHgAMT",
+	"k5oKLlURjWFT2X2Plvxb1TosVQvP+M9z8CCqxGpcVomEdUDTEuJkpUZ9t1nyHlAev7+7fXn8ciXalWBa",
+	"oclz+pr1SmFazbq3JSTAPVAAHivq3+scXnZP+u8HVAm0VEs/omVqVlUD8q+p+WgkREj4bkUQ2NFIKDWe",
+	"xwx/apz6dWikNgP2vVOr1xqNndp3mv6oZGsr9DYtLPgVLK6EtVLt2exFo1a/u5gd6GJrll+8A7fm7tpa",
+	"duQQ/3w+fADOny6WWeEtrDiZCclnUW3Bp/EW+T2OCsqGi0xA1Tb8gxcMwMAdN/CYmA5FGGK1n+ZspGDx",
+	"zJfDeRSHkP2DVvUojtCZq3VSrZUnKdk7xna8mWCWq9G0b7iinCD9zAfcc20LUki9xt4IqVmnYJyGR+5k",
+	"kNpTxD1M0gVTk2imMNM2SZkWuj3YCGuN0/ReQIYhfBVUNuQWneMe9GZi9EV7R83Z55yZTq/F9PXf8WUk",
+	"x0nLl4xlURaLFsMLzdoXJ/pDsBG1lGvU6rU67IWLm7Ls4tTb0r440WNbme4RdM/79rtTzYewk0CpVUJC",
+	"WcPa13pPDW3WPv2iFe6VO21L/2U9WTeB7igZLeXMpeIqUplIq5BJVdVMXL9XyHCz764rELGAs/0qRPPZ",
+	"ef8CqJHbfsEYAjL+F0gUSV2AxCQGh8QB268zfS+TOExupOfL3eYrFnTb/c7g9OTdCTTRBWUm6IosXVTb",
+	"40xo1QR8DZUaa9vKpbK+53EyuhahR62kKrbjHZmOvoTmdp137ZPTQfu022kfvR+0D/snP3SCGiNxg7MN",
+	"zvsXg17nrE/ulFCMIgVqXdspXdWbpr/PMGXNl9APW28PKy9tRqQMjrlJjoefpeKD4HGekQEfhgn6AWqs",
+	"x6eCacagh4buxxy7p28odxIy7NKRdvTkDrVU/npSI0w+39VQS6OFzemTIruHP14P8gT2raGQQhgCI1cy",
+	"exx06sJoW7UEPUzkOI5G2SdpALvNLd7U5Zk4xWzYR2ZmhoJZGS/Yef+iwqrmxoyQpA1Pwx/jLbibt93O",
+	"2UwLnjJ0ZJkrCDMWrzE0JF/D/oYL5AYuS9qG+1z2IHZ6ROxFYVqAw1ggFw5eGyc3Iq2OODTJw1IhmNKV",
+	"yBR2uIGgRzD+GLA/gI8NvL7sJcOcKxOjhovxTJk2NiGaiTb1bG0agi/pLLBDa5XPZvDP2VxNWDIeV/SM",
+	"iP2yJDWtR+0OxCpx/HevfLl+G3q01VjlU5AYwJXLBuMJiCGr2Eon9PcLTGMAmVK+jyQBzz51EsJgPPRW",
+	"l8Ud86WzUxAu0FNLk/kVOmKTeTZMPjpapvU568nXmL4xpol9WU14imEsSDsYY8RShiR+mWXtqtJiO2wm",
+	"Utaom8g+/AkH4rFmHf6a6AH0P0h/PLlYJyJ63wTENwHxzyogHkM8ZFXjaNssJmhHiDHpI8BgEnf7QWsR",
+	"YH+jmbNHUcT8KciaAkwWBZA2voRcF0QBk4Uq+Ro7n2GKIgvQUzh4HhiY8WFEDkhMlckS0Ff1jxjooxzd",
+	"J74sI94LfBMpLLUHTbalf8P1jsIvrfFpelNrYVOlB5E/Vg7sRKIw8Hxp/tJmEOGr0CdaKgXsKmFZciUg",
+	"5AegK4G5dIHBdp1GCvDaEgm5Sxd0EL6cJXE0WsBjlRZ7+es//rPRfOnEkD0WmFMbjDAPBA48YOLnOY9Z",
+	"GYF36CsRBhVIuMtFLYaU9Uf6kvMISpE0m8bYGjYhz98Bz5hBODB8AKky83V+eiP4dVA5YCaJ3sobFApg",
+	"CnBGC4RgJBslKoNNz9JFjcFtALUf07BqvmzLBZtLiBzmSX6mlMkYG4Q4CzEER/KwMkjkfCZQBKAn5zEU",
+	"SQ5eEYxehdHdm1Fpsb2NAon9wUggahZ3kGPcXs0FnvBwHl4JyNmyi1rXUdxQwNcssUgWNJo7u3v74OKk",
+	"SwOom/rf1fk8CquN5k7+LXl0DydpMhX5x+RiuBFDp/ZpnSjU22O4WKmXpXV5dfGvSt3U0/C/OF8WLsua",
+	"X24toc6zWeG4Pp9o5WCjD4DTwbbu/fefNvyv5JVI/xysFkjRsfTP33bOBie93uVyd2xgpcCZoSk2vNAc",
+	"wGvwcBonMkK27my9WTD0CYx8O5AD6c4kSUL2B2LwZlYPqyht1O9+4k0ixT+lgpBZLv1gHQE51i3agf4+",
+	"csR8ecLVhE15NpqwP4DIoFyFSo0dkafHnjKWo+LR19iPaSKv0PTZre/4ErxSNqWlvMdu4AeQ5ewxw9n5",
+	"KE2UkRdksebc23NEg5VDlQNfygSTE+F1CHbKM2LqlGKnwBNqUi0QQy4XAh7lijuih/KkfFlwmVXYbqOO",
+	"LrbOTxeUPpzLqJYec5N8qbE3RSniS2NLYXq2s1RMEgxFBUYcU4a8FnauwNL/UnEEhmeePO350kLywS4V",
+	"hBrhFK2xMZcEvBbFcZJA/dza9GQgl8U/k4R7FBvtPJuZnXkSOw2u1IqhBnSs2T/8w7713ku4BcA6f8s3",
+	"dn5Pdk4M7oEW3z3iHI6WfVuYA36wRZgD2iWji1APoJjWhW+LTNwScmA24vDpwYJvfqDPlAjXfnNyODg9",
+	"OXu76g46RePqsfxBxeF+hw6h/Ko6IQP951YcwoDxqFsqF5IPQrGAT7WyFbDyNJJJyuYyylQF/SaJtLgi",
+	"Nv0Li9kU5qpi3rO++vYbFkkHehdT00cLD2q6QY0JsmRgXPwBsJwozZ+FHC14BNGN9a/xy0EUBr4su1nt",
+	"NLfsJqnUWBcpXrHgJBTTWQJ9I6pvxSJg5cav//jP5t5ewdGiRsksLxTA9Xm+hET95i6bEFokLONaLHIX",
+	"OHwC6ePAIRcEVYxZwNSIAn7ty3wqWRXa6i1E2GL6RqJjaQpHYCKmECs4WPNWs9HwUoPFHJwcdd5dnPc7",
+	"Z4fvB2877wfdDsQeDhjHJ6F4Hxv6mEzwyAIdz6WkwnwMYriDnZwNLrrnb7qdXg+wNbN0QT614h5ci0XF",
+	"VtpjTITpxSMAmgPMbDbFrVyosefPm/UGC/rd9lnvuNMdHJ6/u4DGucHz5y2GjTFrvnz+XAuUF5AsjWGP",
+	"kGccfmMT9rHUYppIsTAeKJBlGVQgUPQjklmahPMR9nKCZoS+NNCcdNhChjbJEcnOMzaM55Rdeib4oQ9x",
+	"PNeylfIVqQw1mmkd25cxVxniWaRipF8ERTDcdhcq4IeWP0QqciZsZ0N1nZViGKZFYbgf26ennf7g8PS8",
+	"B8n75oPj7vlfOmf6g8PLbhdO9t1J7127f/i9/rDXftcZ4E/1n6D2Dzo/HXY6R52jgFysM5FWDSvBNXum",
+	"Finkkb6Gqd72bBIvmDK6BJk+eE4Wgi+Aj8HBCoCuHgtSLfw0HeIfSmRqwLOg4rHg5Kx3eXx8cnjSOesP",
+	"ji/Pjnr6N93O4cnFSRElG08aGmVJMc9SHhtaHFNlCykcoOIkaX6ua8J86N6GfCjNAn8RMv/Sl/iknt7r",
+	"9mn77LAzOP+h0z0+Pf8xOMBk/vbh4fnlWX/w+vT88C2ehvmo2+n1uyeHffz07fvDvOIUlgBdLPG8374/",
+	"hG1++/41qWnDuYokgHMYYjSoFbNZmnwAC5yqMHhMxaQIRIKdNw1FsnKRoRr4cIcjQzXqPI7zll45QduW",
+	"XpEBOTRFbLZKCRcBzglhoHT17uv7RtVXOTdwy69MtRQ5koHt6JnnLNYsDzzcsETkSpR3qVoMEf5NoRRu",
+	"nf6Lgq01dpYDkuQXklZJtVXkOwdwUz1Ey6C0461aJjyVzNORsAJMWXe8kZgVb0OdMSvzvKQSc6RNUbOp",
+	"qjQx2WClhBkeipxOctbcP2CpqIKyUODWWrIZnhxluRuf+JZj7BdWhMxrt9k0yX6aUVGpEWuD6gBgN4wS",
+	"cBVqDg0tV5v/bW/n1//5Hw3cqJinV0JlmuXCL4k2AH+AXBKp4KEyuYdrU/0wr6FPHOmLQ6p0NI+3YvFp",
+	"hgHqZaVWc69e90pGKyq1Sp3LbskDJPr8Ipdau02vJBNAFzmKpITNce61i371cnsF3ez0vWyLxoNsi1U9",
+	"wCmzWdqMe6BdLu+b+IjQewObEmJAKQkXfIDzoc8iiXUH27wLjmQ93Nj689L/fVVveKXrSJvvFkGztHqU",
+	"eQsbbBh+y+HCV+6bdgrlP+ZImYXprN2THlBdubW8fuUdkIkUQbqLZuhQB4BVyUA0a/TkTVOhp/K7ltkn",
+	"YCafFdLynVYx749rWQC03MaUhfd0xV/F6D458PDUpZylyUgf9xDYXGlvm4X1RPohGolLyT/wKDaPfs4E",
+	"+p4AA0ir7Eu2pGPg9q0Zu966BWjqjcn07SV4fiOUqZ05IKzBvQJTk0CeoabaUK1WciA5l+rLATYEG7c4",
+	"lovTsmVdcvoXK66c2/yYGP12XwqomU/PwkurRkTpN2fpSzj+aAd+Aju/D3bltty72NfiExFS7ssev8Ri",
+	"n/NiDtPdDIq8ZBs5U6GicjRXWRJGPDbONc9AvyPUy3o9m5R/czueKZY78Fg5EB9x5YHNmQXF/KR3znab",
+	"je8qtfXNhWneXydQL5poK6V6RqINhjzmwC0aTX25vJLzwV7909kSLhX66xp+QD6RUgvHX07fWCnQ2x4M",
+	"HE/qtntMP/liwWhNCd2NJTpzqwwZAhDtWuf1+UxILB4jyxsShulIGJ8mCF7HIC/oap5iz1SV16J2Lrse",
+	"++n82GOXvSPwnpinfQnpAmTKmwujNQRs6TYGSIZIbYLPYInrxT7Q5jziN+FMwee44iAnT6x13pnIWeen",
+	"k16/F2y2hXGrvqYge/HebE3w7nKfwBw1XtVuZwnxYQ07cTnJZ2Ui6zhIocUA3oVkJuT9OgvQrt7FS9yR",
+	"H64RPFUo77NqBDMhGacrvZZzrWoD2EfHUsotqgH9xromLc3Zb6gl6KboHLZVXrAbAfCK6AWOpMq4zFgA",
+	"6Ird40O2s7Pz6oDJ5EZzN2rSWVkGD8MxnykDQtliAc0ioNxrX5pPBhyLUWhe4JnUjy0ongPo0BaIDCdS",
+	"X2kjIEXFY2OtEVIKr15qJEPxETKQ5jMHHFofCSGVmjhJjQV0Y8wE9a9oTjhimPIbHhOgaQJnifvSYhw+",
+	"BQ+3/txug9m9KIMqaMiNgAzp/LoHnoUGrbC5zKJ43ZNKZFmMUYcPCTjPy4FrlASeL8VHGgbiABizg+nA",
+	"VkUonRAo9MDMGMDJo0xhVtsCk+hUPg89KnyhboSYwbsVizIPEd+wVNN0Bsce3ctUV2PBCvcLAETOnD/7",
+	"9X/+h8kpCWqsnRU2IN9a2gMP5uscCNYq5fRFDcehV7hI4bt89D4AvGnhjqrxStE6qQZqktwg6aFgx9m0",
+	"nDA1fWTujSGk5YPRJER0HGViqqDZbTSaEDVeJYA04ksOrc310rDtny99CbTueNkNKCxXxFT12pv1Onrt",
+	"fxFpgtHFgEw/8THSLw4YdEA4wLtjYu3jeTa3bXo36iQ8A6wuerOr5BR4SN6XdjnisaH4Hnneazyz9hfY",
+	"PwrmdxKuwVHpO9RpOSKVQ5CahntbhFNBob5TrTdsc9e/bIBX4VlpWUVxpbKtvg95JqpZBEnyywX4j2Uf",
+	"mahlu7/kmsnWr8lRVNYZUY3v9paMqA2xioJSs2QRFcnbbFDBq/Jgf4clybu8HbQEtcwjvrk+Sq9zhcOo",
+	"O3qXuDR7dC/lB9MmtnOLFPMJUDblOo9NGlKsrIRYTQDB6wvhRpv2QTk967IaIJODpF+axNDcorlbhWJU",
+	"BLe12pjmVDLkqS8h9YGVL/uHFRKbMBYKIOMZYgCXS/FYlHOKlc3itHgnhQC0kQo0mYAq6JBGwjQJhXME",
+	"BUAlU6v70eTGqRCKzWc11jWAlQTTm4yutVYzTT6IKSSlUA4OpBxluSmqmQ+b8gUwv6GwSfgLkWFSkhZ9",
+	"VE4m4jHj8Q1fgLgAwVtjbZMhcZdsYfcULadINV+uXHksBg1JOL0ic17hppB4o79BmKxWA7m0ngKl05Ra",
+	"r14hb7ZJNcW2dtoSXW5rpzT31Qxcs1tM6XFesrfmJbub39LcIEYKb5mJdGD942YZerwsgkYVBqm55JU+",
+	"YCnKI8sHpKu7hIO1f5APfZMJpd4SZ3Zkw72kAeQSTemGbIjg2d/cZfIa5j3h8bgKttJMpFESsn8LtA0X",
+	"eCzIkqCSq3nWIFYmy3LBkvFYaXaHj1g7FRF1CaBhZ3+fhXyhSJjoV0ENDwlKzOWyRGNN+YwGtW0hyJIw",
+	"fFkLLMNhwWzAtJmC9b3wJSFAVXL8WZPLSW+iFhFxogqz0u/X6/eovjrTUijCdgQkoNCWoIKtgNZl9D2o",
+	"2ct4PIgkGHn4h37yj+Zl1iRESQWNdc3qnqlVJwHZ5jn2tRTPFKXzLW2qOVzsyctm8RxRyk32cs0n0mcW",
+	"VwPQJYlO0c7Xc2EyITUBkvxSATLKzJLebsw/6AgGuzIFDzERlJGt+VMArITg1Dm9ls0i7AZVauydfWYo",
+	"tJXoS0pAprEpldXYJLkTB6nlgKFt6Tq+jVQ2xGyMUV8C7mXZFd1CXkVS6ElOZwrQuzNtvibG+aMlt5NU",
+	"ZulxDLfDJLllgB9yrSqm6BvnDrugZV50Ndfnmc6lVVKWfEjUBUNqlpNhHwHaNuXL0YRHskXksEzIRDRS",
+	"fMzoF7TN4G2AC9qos3q9nh9PixIoRerLfKraUtZWcZYErMyVKYhRkyTNBGiamNz8/DmAwgK+8/PnHoOm",
+	"aBIy2VFlCFj55yr0KFNskshknsI5DSHJIElZ8PzF86AFiW6Vli+DZVXAXoSg12/3O+86Z9o8C5iQH0Sc",
+	"zAT2EauxIBMfsxcj9QEe0Fxst/GyrrXP4+pLjx12T489X5rubSxNbjyDq/DzPAEUF607SoCoLOQSx/Op",
+	"VCwYQnUf9l456Z2zl/v1hse0cuv5MnDinwCUwILrSMJ/UVFMZzzNFgFAYGcCM3o1sxKKfk5X1WNLfMCX",
+	"5Sn/qyk9aC1HNY3xqEmJWq5hFiNnQU2PVg3g6PBWJ3NMWfSlG4KZ8RTyxPno2mNRhmAKuOmQf2hJpcYK",
+	"xzMLx7kL0VCoL2dpBJrxMqxO3navfKxfPdFUQoLYYx15FUdqUmmxIZfX1OROcyaRUsceul82rYGVT163",
+	"z6pxdC1aLDj+KfCgkbk+m+/q+7uYw1nARMojYGSr2JhTSJwfL4BnOSxcxOIdU/Zpuy8ExItYIWjvwCZz",
+	"ikyjGyMTuQ2Vb8U4ZUGDNXd2vb199uv/+N+Bx4Rkwa//4383vObObm1vP6BcY8AMpV57BwZNyAS+Da4l",
+	"8ByUoKc8iyRsJIMjUZCpQ2j85na22G59nwXa1GgfHnYu+u3Xpx0tMA57P8BbL46OoWyBcWV7ISlWDkyX",
+	"jaNIAWYl4C7yLOOjid6TwLCH3gzyVidCZLAP85izSP5VYPLE8+eszfSr9O1lIxHHrMy10BEew/xfPf8K",
+	"mkxDcRVJUkeCP0Ku/B+QxD0W/KuWqyzjQ6hExrx6vWEpQIZqMp2lYhx9NPXDwbOA+LNyZqgmyQ34e7mW",
+	"bHpOWnBokxHAWnk852TkoYMVTxgmrig3HHshuqig0HzROOX1mnDoFqRfX3HEEMOBykG1uVer14MKFBSL",
+	"cUb+50h5BPIiF7hPxoo0fl3ELpzy2JfUpLGsLz/UL5tLkBC4TLzQ3AHOF7/KfbVJYT9oyQJ8v1wTHJzg",
+	"AW0mbgW7SeZxCB1SiPRCMdRzBumtN1G/aJgKfm3CDbhB+uAjuB5ALAiB0tropZXcxjKwm0yZFFGshApy",
+	"YBkMRhtVFvhzEmBFADBHo/Na4QytLozqCmUQwP+ThE31hue6DMnESu4qLgbEH8Ge71m9/ytyFfcyas7l",
+	"clET7nGcx+s8xY1tPMX6xO7vK17C6r4Tlrsjw+VFmGCTs4iDZTJasn2w8mLdUpvbLBUg6x93oY8G++3o",
+	"YK4XpmjilFpN4+ymrMa73N5wumvpwXGPXBF4crjqS3m58mNUHbBJKLPtQO1FxtwnSrps1AsJT6h56UWg",
+	"E95qfncnLDi6nklmpFTHEKGdlzIdHSXQfFTUJEutV/W6plMz12pzb+1U6eM1U23U+41XrZ2l/SlOtZhS",
+	"eXfC/VbzbmiyWzKU82QyJz21dPzT7l7nslu3/wM8fmiBcrvHzBjd+Rlay9vk0j6OM8wyZccf5pWWtOEi",
+	"dvV/vTg6rjZqO7789R//6xYo6jboWLbJaLm96zFU7IxSV9kOidorGRvoAGp5lcj+OM/G1ZfFeVka8YpH",
+	"5ulj91y68EARc87aQyr0CtTn2dSw1Je33A/vVb3u0TXwPM/TJ1ar1z1Nuvq/ncuuO8IasvVe1RueoUov",
+	"J1kP6dLzUHny9G1wRrxl762deNj7gaC/0VZkcSQFEzLUWpMUjtn4Cajg1kjyjHE0tcZzbi+DCb1UAbJG",
+	"214Da5ur7C0W5Lr4ATR608Llj37JzqGK7aCM14I6uNGnmh8XPsgSauA2Uh/8UgAFK0FNW4AHZPdwxd6/",
+	"f//+3bsjSBhEA1/bO9qGrBXOYGWzntRnXN9/kOgrmkhFELFJhDC7UBoYKSc3hCtYvwe6bpLCVU9kvHja",
+	"DpWa+Cx9ESljAawkp3E+SaKgL7dZJSXb5a5Eg9UCmnx5ebsr93K6u+2GN/rdsa9OlfrqiNC6RG93whe7",
+	"97TIVnLeCEXOTksIW2njGVCrJDVeWyw9xSHcihxhK3VqOXpFpHxJjQJXE9egaxxgNEbiBuE47+gQxMpL",
+	"xbPjKNYGQsX6N8ABOeNX4sCkY83j2OB/5t2E7s63gSaDG40oXz5/fg5JRM+fs5NMTE0VAMYeUiqcLjiJ",
+	"EdMisogcZUgKQ8frM9NCouL50slyWR6Jktpa6MWPMjF9pthdDvwyaKQVXzpJUmseW/HeQ0SEctuWrNFU",
+	"v1+EBf8YR5DsGu0HbKx+IrRIGuXlV0JBO1Pakoc0Q7tQqI2HOvAW44YGKYbgOfhIkLiGuACUtAefgN8I",
+	"u5+iwVTmw+QDuHMEbgPa8zzTuzQSIS5lSrX1/BoCEoDKapyJxWiOJiB4E5GPvkCYLWBhu/XYMR8JA2GB",
+	"XztJdeUAzyOAHVC0BcVsRM8BS7Wu9gz8M+gHsuGFcRLHyU2eNkDwGVzCcWNi4geRQgkLxhMwrqQvLniy",
+	"4eIvJdYRg8vJxmNuXqW9deDaU8bzdoyX8vlzfQ5Drc6UeRyz6VxlsGmVlgnkvUD3iRKxGFFOItAOgqTQ",
+	"2ny5PC2gSJwVtQx3Z1Ux6Yr/pl/isSypBAe5WxwztYMDXwZhlKI7MGBBJANWXor90TE6xG7L77UWksyz",
+	"gJUJS0FS91Z9NL6EpqzghNBEM14TA8OskgMWTCM5MOzyBQum/KP9cwj9WzPr7kNiSOaYT6r56sGSm9/c",
+	"/QICkEXuLzvJLzJeHBSAE+2v8DQs/g0AJV9B6xDoCAtuP8KGIPZrgwMqAWhg7ksg/SIXgysIrk/Ngg09",
+	"pmImMPtYXUczQ6+exeHBc8CD8eXNBDoHG2QCHCgGBqBHz4OR6LR2fKhqEo0z48UzYSpVYx0+mvgSf42V",
+	"Kyl0RCWJiunNBaDG/5+9a91t5LbCr8IKKFbyjsaW9hJExgJVbKW7tbc2bAXpIhN4KA0lTTwiVXJGWrUI",
+	"sO/QPsMC/dlXaN9kn6TgOYcc6uY6mxRogf5J1jMih5fDw3P/6M59YghGjQCNfSEeiMGyrdTEEgJWrSkE",
+	"z0yPbSg5aCLllOzq0GpnvKZtLKCdy+wUrs/jUjHJtVYrPLsw0lPGgzw0Vz+CbjytVggd1YrdmSMLUqns",
+	"YQiJD1YwkSEFRmGhlu0TBGegPkIR1LErrIYCPpit6M0okSKexizdF6QJ6Tjp05Qc/cgqRoJ9c3PpUKpb",
+	"jMqGbNqtub0rHmu3PQQiiNLZMJTA/ocsoHtABzeuf0vbT7Ykq/jxqIPbMIN/7kSdL39Mkjj466chD0as",
+	"8+nDXzonJzsQhL846uDOIEhWA4bjKmHBdbEdbPzZkcVkL/6JscQHBuoj0/eO8ZRiAjEaBo73vmE/f7Tt",
+	"96cPel9XYMX7jOTnC9vuYK+UYfUZ/d5iyz2LbG/9novm3L7kT/GGp/fgErMikhV5dA7i/EGa9VxxY7hC",
+	"WjL9rgEGYVWVje8fQQe3czsYUxLDAwNOUBIwYtsiwaEx1ax+/0bnsnz5vBGcp5PHnKdLLB/06NE5krUC",
+	"Z3j7HBy1v4x+yVEPD4lIm8dnwza9l12GtuwHoFrnuXR/dv5zPhIo8NA/s1fgVrAqSNUbnof91vxO6D05",
+	"YKP/OWmUP7uWz2dV5NnvH9hCXP3i2fP4y5NO47MN9a9RLHywFrMUHoDVJcX9P2yVzGq0IAeNZpkam38T",
+	"kJqP2evh28sgUgcMYiFkq4Y6eFic8kZkalysWTPV9C9AYm3bL6URxMmN1iAQ3wvmfIApxcg5CC5uWGob",
+	"HIPMH8/KeZES0JdTKowoJm3CfYFCozOB304kzgEV1sK+Bf3IavgQ7SLBYqSzNpxEQvl642ZhXKAr4Xh5",
+	"2S+Rfr4ObdYqAkK73rGg3e/4kiO2KyYSaL6qF8qqcWUi030wuYfCCAD+87+tRgW4puy2bDqj0Lvwq/Or",
+	"s+G76wGzP0BHA76wf0Ow1KukIWTS2HgneBb+DZCw+CCAhYVXx8E7erLdeqSydfh3li9Znr1KGkCU7suf",
+	"Pnyk9lm+3Ohvu/1xPZUHfX8INwvnxbkAf4aHqT5yiHL+y5Zf7l+/2foCa9qR78OehW700lHflg7ic44a",
+	"UaPSRaPXmJXlwvSOLZ3HE9i+mC8WQFnU9Y7Mky8FVP0kc7sdHcBslYZlYmHPphznwsS1oPBa8KKc7VHe",
+	"LgEOC9EXp6oqgzbALXdb9NlE6akqS1EjQrmi8JkvTVmDRwJIBJj3R2uHPQg2C/o3onFYeUxNmA4qV7eC",
+	"sVzXHzJQAX17VOeINIQWKyMMYE0GHeB7s28+BEMDckWuZDDMq+E1VLL1JbeDDjdqbO+R8GxbIbUqCvR7",
+	"Iu7YeGbvFDnFHH6q5xn0Olyp9oSPS6sd1rftgU/MBNu4kp0wudBqkhci6PatONDetaCUGmYFtp7LFle6",
+	"ZM3fnl/fMK7LmHVeHHdPWi7djJdsxhdQbqUEnu7rOifSoWLmhmrkxuzoaKC5qbSg39nnlRZHRz2WDm76",
+	"t9/cDO5uBsPB7630mNaK+bMTTKpwwb2JpJYR42yl9L3QbGFElSm5nud/IlgCGgBhjeJmjgQWoU6F5kZk",
+	"5N517t/f4NOYoF3S00SCnzBio1xTiCsB0GgoW47xhHm5jthipqSA/5UKvSpq9IMYl4SHl21gaFohg09F",
+	"IuElXJt/rEQlWhGrAWyGCHs41qKMCM/ORI6sWSZKnhdQtAYA6zBk+M11RAiuUyHLVpRInLhAyEATBXRs",
+	"fO1pcqNllCuvBXhM8D6+eHd2fPHuKyAKDJkkPm1YE2doaBrbc+RzQbOCXuk3p/b0ljrHunvQIaHCWu3X",
+	"2KXAMSAvOaWdM4kkUJq6Lju4XfAhtWnv/MaThaW+C7EoLbFhODjM6NOHv3oHZSILkU0t/QZGOHQ0SgIf",
+	"8lHQtp0PZxZTXjAt7GVv56EmzOoTcpzD47HSmWHNzglbC67tZ84st8sECHBCjwW77HSftbtdXPE+CI/Y",
+	"Sk0Y/Hiu5D//VvJcCyZK17vQ7PLFy06704Xpv8D+8ZCgbVbUAX1aFCigzfJF5CoE52UrCiosEyPI0Zvl",
+	"l05VgfkebfZ4wqsMhMQp0cWc5xACizHhEFA75lqvWZ4ZxIpU0lgaxUWt6dSwUVVCpkkb0V7xSzqRcKrg",
+	"plijb3M+r6BwO55qHAHkhLAZNzNh0CcJ+Q1GoSsP7LhW4QdfGTAtgWwokUjqxoHiEneyYqftuV2o6RRq",
+	"cCx0vuTjdYwMIqX6w+5ewpd7uWsg9kdsUY2K3MzqqvQUI41Js5G/v71+sC3Q1DeZlTN2v3e2Wy1uI27f",
+	"165w1vpNS0l42Tq9Z49R0BdXhYJz2l4ZtU9nJMqVEOjJCe/euhjenh5dN5SnUSsTzT+03cv2hYM8AHQG",
+	"0+oxCqciC09YtyXy9T1AE48YnWzwTASj8l/G9w9fkI4VjrkRWJ1klynWm2iqEURkKxl878zDBDy0DDWY",
+	"wOPXwg6KabHMxWqDq0Yhv7X0UKjxfZjcQQUsthdk/NBIb6uFFQyeQM15y34BjXWfHPHAqFlqsJueFjxL",
+	"KWUSRY6IvL7QhangngEwb4gZ2jfexcFDeIuhH5ko8qWABDNiiRsci8RR/PdEiOyJYelgCckc7jIRMoNw",
+	"EeMJP5EGi+PCftuvjsSDU16J0Uype9Pj2TyXPk+k74a3Pjqy7Ce9vrodMpROKk2alIP2duFww/VC9NhO",
+	"yhjm8sBMXM0aUM8QtQGuZUhs4r5OpJ1uUNKfIu9YiopkG1ah/SZLgzWCa6IXBMEol/1ADuYgQEcLN7lW",
+	"tNWpnUJaPzyn37X72EmayGYnYt2IffrwEWN+3E/trvKy0vYmeEULJfP3VE/P4IpFy84rpy6/x0ff7Xn2",
+	"vYumQSQzOB3hhjTh0kixvP63uIO+jpWdAhownEM4U/ZEJrITswshFt6sARAtozWFC7pApVOH8EUulAXX",
+	"hhyG8ziR3ZjdLoq83J04Fu6JUsw0Se/F+hVkGqYYvwBJkiwtUwzhhCw4LVi67KSJZIw186m0D9AEfS/W",
+	"pucwE6y6Lgxb5UUBsAlSrDBgzpLrs5jdALYKniFaJZZP7Lcs7c4Jal6yo6NnJyduR46OGF/xNdqH1qoC",
+	"8R9y7iTDalUwLO+1QGLDkuBUyKIVs8EGjeVozweURi3MDC59LTCN1ErScSKfx8xy3aoULJ2J983Xb/tn",
+	"7dvX/e6Ll02AlCjZU5Y04qTBnsIWtVppRHEwdlGDOmEjz1aeQHhIIWDIKKOzZrqaGTG++/ThY9qyO4zG",
+	"DdjwCBanPlxPjM9XNKgXA20/Ta20YPU41C2gezXBPuJEvogZ2p7scte5ikHUnd1ehgmnCEoDmJFW6VQu",
+	"bTifi5idVxrJHAcPH9Kq5DQ5qxIUfEGF16zkVa4UdI7UBGiSNG0HDGefYw62h+kACsd9tdcyZBnDVrvG",
+	"HGZjp/YyZueinVXIzATQ9jb/6QXkBv7TQnCDAV+sSbAgPgG0UKYktJcIRsADRmQVx7HmZublFUPBXDUe",
+	"D0SbCOKJwDaJp055LpFx9xFMpvv+vZOo028HX72+urq4G755O7j6ZhhosZ0TZlqnqBKhh0/pe6Z5HXGR",
+	"KUwpS6SHrbb9YwKzT16kSI2mFnhWjE9Vx/Ar5OWwz6oqKSFQSSkoyhLxtyFmF32IcKu4hBQrPI74+F5N",
+	"JrAW//h794T9mv2Qly6ErSrZC2YimE/EuvDfTx8+QpxIIpHlz1SlMR7SL8jNYHjz7u7rq5tgSb7oslkr",
+	"AIPCqJk6xA5eoCYBGke4/R4mqWlVAC7ZSNQbTKA34ZHFaUqFkDDGTKrCkxOk9tVDPX9z2//qcnDX/3o4",
+	"2B2ummAiu4REdvImQbpbmuVQWd9SaqhARInkUqpKjmvRH2nJyQNxONLYd1Oj3fqIeSvKJTJFI+EdNb8L",
+	"m5s71/4O0kHSUzIKevnH0stMFBnV/0u1MNVc7ISUDlAYoiAkksJYM6V/xQEIvnuU26nXBQgoe0AVWYQo",
+	"TFZEhKscPN2Mb+4QsKn5PC8xWAtb85KIuYbvx7UjjufGhfGP9vkmwJirXoCj8uuA4cTTfGl1lQVrOnLy",
+	"GFbhyLyFA28gWpUsh3q/snRjMM7QQR+wvBy8j2WxhnuO4jnzcVVw7QsA9gPGZMkIOETGRmKWO+7jJeBw",
+	"FwsrN6/p5xsaqZeKnbi5z1i6If1a+vfanJdpH5BksR2I7q1eHYlNDqnxzMWvgUoX1fpooNtAxBxZCZ3R",
+	"Pdomgn2yPn678eP3P/4rAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -14,7 +14,7 @@ const activateUser = `-- name: ActivateUser :one
 UPDATE users
 SET status = 'active', password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2::timestamptz), updated_at = $2::timestamptz
 WHERE id = $3 AND status = 'pending'
-RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type
+RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type, closed_at, erased_at
 `
 
 type ActivateUserParams struct {
@@ -48,6 +48,8 @@ func (q *Queries) ActivateUser(ctx context.Context, arg ActivateUserParams) (Use
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
 		&i.AccountType,
+		&i.ClosedAt,
+		&i.ErasedAt,
 	)
 	return i, err
 }
@@ -80,7 +82,7 @@ func (q *Queries) CreateInternalKey(ctx context.Context, arg CreateInternalKeyPa
 const createPendingUser = `-- name: CreatePendingUser :one
 INSERT INTO users (email, locale) VALUES ($1, $2)
 ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type
+RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type, closed_at, erased_at
 `
 
 type CreatePendingUserParams struct {
@@ -114,6 +116,8 @@ func (q *Queries) CreatePendingUser(ctx context.Context, arg CreatePendingUserPa
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
 		&i.AccountType,
+		&i.ClosedAt,
+		&i.ErasedAt,
 	)
 	return i, err
 }
@@ -194,7 +198,7 @@ func (q *Queries) GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAcce
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE email = $1
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type, closed_at, erased_at FROM users WHERE email = $1
 `
 
 func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error) {
@@ -222,12 +226,14 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
 		&i.AccountType,
+		&i.ClosedAt,
+		&i.ErasedAt,
 	)
 	return i, err
 }
 
 const getUserByEmailForUpdate = `-- name: GetUserByEmailForUpdate :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE email = $1 FOR UPDATE
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type, closed_at, erased_at FROM users WHERE email = $1 FOR UPDATE
 `
 
 func (q *Queries) GetUserByEmailForUpdate(ctx context.Context, email string) (User, error) {
@@ -255,13 +261,15 @@ func (q *Queries) GetUserByEmailForUpdate(ctx context.Context, email string) (Us
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
 		&i.AccountType,
+		&i.ClosedAt,
+		&i.ErasedAt,
 	)
 	return i, err
 }
 
 const getUserByID = `-- name: GetUserByID :one
 
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE id = $1
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type, closed_at, erased_at FROM users WHERE id = $1
 `
 
 // Users (shared by identity, registration, profile) ---------------------------------------------
@@ -290,12 +298,14 @@ func (q *Queries) GetUserByID(ctx context.Context, id int64) (User, error) {
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
 		&i.AccountType,
+		&i.ClosedAt,
+		&i.ErasedAt,
 	)
 	return i, err
 }
 
 const getUserByIDForUpdate = `-- name: GetUserByIDForUpdate :one
-SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type FROM users WHERE id = $1 FOR UPDATE
+SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type, closed_at, erased_at FROM users WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetUserByIDForUpdate(ctx context.Context, id int64) (User, error) {
@@ -323,6 +333,8 @@ func (q *Queries) GetUserByIDForUpdate(ctx context.Context, id int64) (User, err
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
 		&i.AccountType,
+		&i.ClosedAt,
+		&i.ErasedAt,
 	)
 	return i, err
 }
@@ -633,7 +645,7 @@ func (q *Queries) SetPasswordHash(ctx context.Context, arg SetPasswordHashParams
 }
 
 const setUserStatus = `-- name: SetUserStatus :one
-UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type
+UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type, closed_at, erased_at
 `
 
 type SetUserStatusParams struct {
@@ -667,6 +679,8 @@ func (q *Queries) SetUserStatus(ctx context.Context, arg SetUserStatusParams) (U
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
 		&i.AccountType,
+		&i.ClosedAt,
+		&i.ErasedAt,
 	)
 	return i, err
 }

@@ -317,6 +317,8 @@ type User struct {
 	UpdatedAt       time.Time
 	TwofaLastStep   *int64
 	AccountType     string
+	ClosedAt        *time.Time
+	ErasedAt        *time.Time
 }
 
 type WebhookAttempt struct {

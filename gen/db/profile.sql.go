@@ -36,7 +36,7 @@ SET first_name = $1, last_name = $2, birth_date = $3,
     country = $4, nationality = $5, phone_number = $6,
     locale = $7, updated_at = $8::timestamptz
 WHERE id = $9
-RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type
+RETURNING id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type, closed_at, erased_at
 `
 
 type UpdateUserProfileParams struct {
@@ -87,6 +87,8 @@ func (q *Queries) UpdateUserProfile(ctx context.Context, arg UpdateUserProfilePa
 		&i.UpdatedAt,
 		&i.TwofaLastStep,
 		&i.AccountType,
+		&i.ClosedAt,
+		&i.ErasedAt,
 	)
 	return i, err
 }

@@ -46,6 +46,8 @@ type Querier interface {
 	// Accepts a time step at most once per user, and only for the secret that was checked.
 	ClaimTotpStep(ctx context.Context, arg ClaimTotpStepParams) (int64, error)
 	CloseUserWallets(ctx context.Context, arg CloseUserWalletsParams) (int64, error)
+	// Closed accounts not yet erased: still within the retention, and due (past it).
+	CountErasures(ctx context.Context, cutoff time.Time) (CountErasuresRow, error)
 	CountMailBodiesToReseal(ctx context.Context, header []byte) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID int64) (int64, error)
 	// Unused recovery codes whose hash is not made with the newest HMAC key (header): they stop
@@ -78,6 +80,41 @@ type Querier interface {
 	EnsureComplianceCase(ctx context.Context, arg EnsureComplianceCaseParams) error
 	EnsureNotificationPreferences(ctx context.Context, userID int64) error
 	EnsureSystemAccount(ctx context.Context, arg EnsureSystemAccountParams) error
+	EraseComplianceData(ctx context.Context, userID int64) error
+	// The documents' rows go; the caller queues their objects' deletion in the same transaction.
+	EraseComplianceDocuments(ctx context.Context, userID int64) ([]string, error)
+	// Devices, e-mailed codes, magic links and recovery codes: nothing is left to keep.
+	EraseCredentials(ctx context.Context, userID int64) error
+	// Outbox rows addressed to the old e-mail: the address replaced, any body left wiped, a pending one failed.
+	EraseMail(ctx context.Context, arg EraseMailParams) error
+	EraseSessions(ctx context.Context, arg EraseSessionsParams) error
+	// The profile pseudonymized: the e-mail becomes the pseudonym (privacy.Pseudonym), every
+	// other personal field and every credential goes. The id and the username (fx + id) stay: the
+	// ledger and the audit log refer to them.
+	EraseUser(ctx context.Context, arg EraseUserParams) error
+	ExportAuditEvents(ctx context.Context, userID *int64) ([]ExportAuditEventsRow, error)
+	ExportCaseHistory(ctx context.Context, userID int64) ([]ExportCaseHistoryRow, error)
+	ExportComplianceCases(ctx context.Context, userID int64) ([]ExportComplianceCasesRow, error)
+	ExportDocuments(ctx context.Context, userID int64) ([]ComplianceDocument, error)
+	// Registration and reset codes: when and how often, never the code's MAC.
+	ExportEmailCodes(ctx context.Context, userID int64) ([]ExportEmailCodesRow, error)
+	ExportEvents(ctx context.Context, userID *int64) ([]ExportEventsRow, error)
+	ExportKYBData(ctx context.Context, userID int64) ([]ComplianceKybDatum, error)
+	ExportKYCData(ctx context.Context, userID int64) ([]ComplianceKycDatum, error)
+	ExportKnownDevices(ctx context.Context, userID int64) ([]ExportKnownDevicesRow, error)
+	ExportMagicLinks(ctx context.Context, userID int64) ([]ExportMagicLinksRow, error)
+	// E-mails sent to the user's address (the bodies are wiped once sent).
+	ExportMail(ctx context.Context, toAddress string) ([]ExportMailRow, error)
+	// Privacy (services/privacy): the personal data export and the erasure after closure ----------
+	ExportNotificationPreferences(ctx context.Context, userID int64) ([]ExportNotificationPreferencesRow, error)
+	ExportRecoveryCodes(ctx context.Context, userID int64) ([]ExportRecoveryCodesRow, error)
+	ExportRestrictions(ctx context.Context, userID int64) ([]ExportRestrictionsRow, error)
+	// Every token ever issued, without its secret hash.
+	ExportSessions(ctx context.Context, userID int64) ([]ExportSessionsRow, error)
+	ExportWalletEntries(ctx context.Context, userID *int64) ([]ExportWalletEntriesRow, error)
+	// Every transaction one of the user's wallets took part in, either side, any status.
+	ExportWalletTransactions(ctx context.Context, userID *int64) ([]ExportWalletTransactionsRow, error)
+	ExportWallets(ctx context.Context, userID *int64) ([]ExportWalletsRow, error)
 	FailMail(ctx context.Context, arg FailMailParams) error
 	// One delivery per (subscription, event) of the feed positions (after, upto], for each
 	// subscription whose types the event matches and that existed when it occurred; in feed order,
@@ -243,6 +280,8 @@ type Querier interface {
 	// receiving is never decided on them). FOR NO KEY UPDATE still lets foreign-key checks of other
 	// inserts take their KEY SHARE locks. history_at: the batch's clock is clamped to it.
 	LockAccounts(ctx context.Context, arg LockAccountsParams) ([]LockAccountsRow, error)
+	// One closed account past the retention, locked; another instance's worker skips it.
+	LockDueErasure(ctx context.Context, cutoff time.Time) (User, error)
 	// One transaction-scoped advisory lock per external reference of a batch, waited for, in a fixed
 	// order: two requests with one reference are decided one after the other.
 	LockExternalRefs(ctx context.Context, lockKeys []string) error

@@ -151,10 +151,14 @@ func (s *Identity) recordFailure(ctx context.Context, email string, found bool, 
 	}
 	ev := audit.Event{
 		Action: "auth.login.failed", UserID: u.ID,
-		Details: map[string]any{"email": email, "device_id": dev.ID, "device_type": dev.Type, "reason": reason},
+		Details: map[string]any{"device_id": dev.ID, "device_type": dev.Type, "reason": reason},
 	}
+	// The audit chain hashes every row and can never be rewritten, so a user's row names them
+	// by id only: their e-mail must be erasable (services/privacy). An unknown e-mail is kept.
 	if found {
 		ev.SubjectType, ev.SubjectID = "user", strconv.FormatInt(u.ID, 10)
+	} else {
+		ev.Details["email"] = email
 	}
 	notify := exhausted && found && u.Status != "closed"
 	err = s.st.Tx(ctx, func(q *db.Queries) error {

@@ -135,9 +135,12 @@ func (s *Registration) checkResetCode(ctx context.Context, email, code string) (
 			return nil
 		}
 		*outcome = ErrResetRefused
-		ev := audit.Event{Action: "auth.password.reset_failed", UserID: row.UserID, Details: map[string]any{"email": email, "reason": reason}}
+		ev := audit.Event{Action: "auth.password.reset_failed", UserID: row.UserID, Details: map[string]any{"reason": reason}}
+		// A user is named by id only (the audit chain cannot forget an e-mail: services/privacy).
 		if row.UserID != 0 {
 			ev.SubjectType, ev.SubjectID = "user", strconv.FormatInt(row.UserID, 10)
+		} else {
+			ev.Details["email"] = email
 		}
 		return audit.Record(ctx, q, s.d.Clock.Now(), ev)
 	})

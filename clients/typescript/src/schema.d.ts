@@ -624,6 +624,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export my personal data
+         * @description Beyond the documentation (GDPR art. 15 and 20). One JSON document with everything the
+         *     platform holds about the caller: the profile, notification preferences, every session
+         *     and known device, the e-mailed codes and magic links (when, never the codes), the recovery
+         *     codes (when made and used, never the codes), every audit row about the user (security
+         *     events included, with a localized description), every wallet with its full history
+         *     (transactions on either side, ledger entries), the compliance cases, their history, the
+         *     KYC/KYB data, the documents with signed download links, the restrictions, the domain
+         *     events about the user and the e-mails sent to them. Links (photo, documents) expire at
+         *     `links_expire_at` (15 minutes). A user with 2FA needs a live step-up window
+         *     (`POST /api/v1/auth/2fa/verify`), else 403 `STEP_UP_REQUIRED`. Every export is
+         *     audit-logged (`privacy.export`). Secrets (password hash, TOTP secret, token and code
+         *     hashes) are never part of it.
+         */
+        get: operations["exportMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/photo": {
         parameters: {
             query?: never;
@@ -1460,6 +1491,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/internal/support/users/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export a user's personal data (internal)
+         * @description The same document as `GET /api/v1/me/export`, for support answering a data subject's
+         *     request (any account state, closed and erased ones included). Scope `support:read`.
+         *     Audit-logged with the key (`privacy.export`). Unknown user 404 `USER_NOT_FOUND`.
+         */
+        get: operations["exportSupportUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/internal/webhooks/subscriptions": {
         parameters: {
             query?: never;
@@ -1703,6 +1756,7 @@ export interface components {
          *     | ME_UPDATED | 200 | profile updated |
          *     | ME_PHOTO_UPDATED | 200 | photo updated |
          *     | SECURITY_EVENTS_OK | 200 | a page of the user's security events |
+         *     | EXPORT_OK | 200 | the personal data export |
          *     | OTP_SENT | 200 | registration code sent |
          *     | OTP_VALID | 200 | registration code valid |
          *     | MAGIC_LINK_SENT | 200 | magic link sent |
@@ -1824,7 +1878,7 @@ export interface components {
          *     | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
          * @enum {string}
          */
-        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "BALANCE_AT_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "WEBHOOK_SUBSCRIPTION_CREATED" | "WEBHOOK_SUBSCRIPTIONS_OK" | "WEBHOOK_SUBSCRIPTION_OK" | "WEBHOOK_SUBSCRIPTION_UPDATED" | "WEBHOOK_SUBSCRIPTION_DELETED" | "WEBHOOK_SUBSCRIPTION_PAUSED" | "WEBHOOK_SUBSCRIPTION_RESUMED" | "WEBHOOK_SECRET_ROTATED" | "WEBHOOK_DELIVERIES_OK" | "WEBHOOK_REDELIVERY_QUEUED" | "WEBHOOK_SUBSCRIPTION_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND" | "EVENTS_OK" | "EVENT_CURSOR_EXPIRED" | "STATEMENT_OK" | "NOT_ACCEPTABLE" | "REVERSAL_POSTED" | "REVERSAL_EXCEEDS_REMAINING" | "TRANSACTION_NOT_POSTED" | "TRANSACTION_NOT_REVERSIBLE";
+        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "EXPORT_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "BALANCE_AT_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "WEBHOOK_SUBSCRIPTION_CREATED" | "WEBHOOK_SUBSCRIPTIONS_OK" | "WEBHOOK_SUBSCRIPTION_OK" | "WEBHOOK_SUBSCRIPTION_UPDATED" | "WEBHOOK_SUBSCRIPTION_DELETED" | "WEBHOOK_SUBSCRIPTION_PAUSED" | "WEBHOOK_SUBSCRIPTION_RESUMED" | "WEBHOOK_SECRET_ROTATED" | "WEBHOOK_DELIVERIES_OK" | "WEBHOOK_REDELIVERY_QUEUED" | "WEBHOOK_SUBSCRIPTION_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND" | "EVENTS_OK" | "EVENT_CURSOR_EXPIRED" | "STATEMENT_OK" | "NOT_ACCEPTABLE" | "REVERSAL_POSTED" | "REVERSAL_EXCEEDS_REMAINING" | "TRANSACTION_NOT_POSTED" | "TRANSACTION_NOT_REVERSIBLE";
         Error: {
             /** @description Localized human-readable message. */
             message: string;
@@ -3367,6 +3421,272 @@ export interface components {
             next_cursor: string;
             /** @description More events are already there after this page. */
             has_more: boolean;
+        };
+        PersonalDataExportResponse: {
+            /** @example EXPORT_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["PersonalDataExport"];
+        };
+        /**
+         * @description Everything the platform holds about one person, one array per table (in id order) so
+         *     that nothing is summarized away. Money amounts are integer minor units. After erasure
+         *     (see the tag *Privacy*) the profile shows the pseudonym and the erased sections are empty.
+         */
+        PersonalDataExport: {
+            generated_at: components["schemas"]["Timestamp"];
+            links_expire_at: components["schemas"]["Timestamp"];
+            /** Format: int64 */
+            user_id: number;
+            profile: components["schemas"]["ExportProfile"];
+            notification_preferences: components["schemas"]["ExportNotificationPreferences"][];
+            sessions: components["schemas"]["ExportSession"][];
+            known_devices: components["schemas"]["ExportKnownDevice"][];
+            email_codes: components["schemas"]["ExportEmailCode"][];
+            magic_links: components["schemas"]["ExportMagicLink"][];
+            recovery_codes: components["schemas"]["ExportRecoveryCode"][];
+            audit_events: components["schemas"]["ExportAuditEvent"][];
+            wallets: components["schemas"]["ExportWallet"][];
+            transactions: components["schemas"]["ExportTransaction"][];
+            ledger_entries: components["schemas"]["ExportLedgerEntry"][];
+            compliance_cases: components["schemas"]["ExportComplianceCase"][];
+            compliance_case_history: components["schemas"]["ExportCaseTransition"][];
+            kyc_data: components["schemas"]["ExportKycData"][];
+            kyb_data: components["schemas"]["ExportKybData"][];
+            compliance_documents: components["schemas"]["ExportDocument"][];
+            restrictions: components["schemas"]["ExportRestriction"][];
+            events: components["schemas"]["ExportEvent"][];
+            emails: components["schemas"]["ExportEmail"][];
+        };
+        ExportProfile: {
+            /** Format: int64 */
+            id: number;
+            email: string;
+            username: string | null;
+            status: components["schemas"]["AccountStatus"];
+            locale: components["schemas"]["Locale"];
+            account_type: components["schemas"]["AccountType"];
+            first_name: string | null;
+            last_name: string | null;
+            /** Format: date */
+            birth_date: string | null;
+            country: string | null;
+            nationality: string | null;
+            phone_number: string | null;
+            /** @description Signed link to the profile photo, valid until `links_expire_at`. */
+            photo_url: string | null;
+            twofa_enabled: boolean;
+            twofa_enabled_at: components["schemas"]["NullableTimestamp"];
+            email_verified_at: components["schemas"]["NullableTimestamp"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+            closed_at: components["schemas"]["NullableTimestamp"];
+            erased_at: components["schemas"]["NullableTimestamp"];
+        };
+        ExportNotificationPreferences: {
+            email_enabled: boolean;
+            inapp_enabled: boolean;
+            push_enabled: boolean;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        /** @description An access token ever issued (never its secret). */
+        ExportSession: {
+            /** Format: int64 */
+            id: number;
+            device_id: string | null;
+            device_type: string | null;
+            device_name: string | null;
+            country: string | null;
+            ip: string | null;
+            user_agent: string | null;
+            created_at: components["schemas"]["Timestamp"];
+            last_used_at: components["schemas"]["NullableTimestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+            revoked_at: components["schemas"]["NullableTimestamp"];
+        };
+        ExportKnownDevice: {
+            device_id: string;
+            first_seen: components["schemas"]["Timestamp"];
+        };
+        /** @description An e-mailed registration or password-reset code (never the code). */
+        ExportEmailCode: {
+            /** @enum {string} */
+            purpose: "register" | "password_reset";
+            attempts: number;
+            created_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+        };
+        ExportMagicLink: {
+            /** Format: int64 */
+            id: number;
+            created_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+            used_at: components["schemas"]["NullableTimestamp"];
+        };
+        ExportRecoveryCode: {
+            /** Format: int64 */
+            id: number;
+            created_at: components["schemas"]["Timestamp"];
+            used_at: components["schemas"]["NullableTimestamp"];
+        };
+        ExportAuditEvent: {
+            /** Format: int64 */
+            id: number;
+            occurred_at: components["schemas"]["Timestamp"];
+            actor_type: string;
+            actor_id: string | null;
+            action: string;
+            /** @description Localized description of the action. */
+            description: string;
+            subject_type: string | null;
+            subject_id: string | null;
+            ip: string | null;
+            user_agent: string | null;
+            request_id: string | null;
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        ExportWallet: {
+            /** Format: int64 */
+            id: number;
+            currency: string;
+            status: components["schemas"]["WalletStatus"];
+            /** Format: int64 */
+            balance: number;
+            /** Format: int64 */
+            pending: number;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        /** @description A ledger transaction one of the user's wallets took part in (either side, any status). */
+        ExportTransaction: {
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            status: string;
+            currency: string;
+            /** Format: int64 */
+            amount: number;
+            /** Format: int64 */
+            from_account_id: number | null;
+            /** Format: int64 */
+            to_account_id: number | null;
+            failure_code: string | null;
+            initiator_type: string;
+            note: string | null;
+            external_ref: string | null;
+            created_at: components["schemas"]["Timestamp"];
+            finalized_at: components["schemas"]["NullableTimestamp"];
+        };
+        ExportLedgerEntry: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            transaction_id: number;
+            /** Format: int64 */
+            account_id: number;
+            /** Format: int64 */
+            amount: number;
+            /** Format: int64 */
+            balance_after: number;
+            /** Format: int64 */
+            version: number;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        ExportComplianceCase: {
+            /** Format: int64 */
+            id: number;
+            kind: components["schemas"]["CaseKind"];
+            status: components["schemas"]["CaseStatus"];
+            decision_reason: string | null;
+            submitted_at: components["schemas"]["NullableTimestamp"];
+            decided_at: components["schemas"]["NullableTimestamp"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ExportCaseTransition: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            case_id: number;
+            from: string;
+            to: string;
+            actor_type: string;
+            reason: string | null;
+            occurred_at: components["schemas"]["Timestamp"];
+        };
+        ExportKycData: {
+            /** Format: int64 */
+            case_id: number;
+            first_name: string;
+            last_name: string;
+            /** Format: date */
+            birth_date: string;
+            nationality: string;
+            country: string;
+            address_line1: string;
+            address_line2: string | null;
+            city: string;
+            postal_code: string;
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ExportKybData: {
+            /** Format: int64 */
+            case_id: number;
+            legal_name: string;
+            registration_number: string;
+            country: string;
+            beneficial_owners: {
+                [key: string]: unknown;
+            }[];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ExportDocument: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            case_id: number;
+            kind: components["schemas"]["DocumentKind"];
+            mime_type: string;
+            /** Format: int64 */
+            size_bytes: number;
+            /** @description Lower-case hex SHA-256 of the stored bytes. */
+            sha256: string;
+            created_at: components["schemas"]["Timestamp"];
+            /** @description Signed download link, valid until `links_expire_at`. */
+            url: string;
+        };
+        ExportRestriction: {
+            /** Format: int64 */
+            id: number;
+            reason: string;
+            created_at: components["schemas"]["Timestamp"];
+            lifted_at: components["schemas"]["NullableTimestamp"];
+            lift_reason: string | null;
+        };
+        /** @description A domain event about the user still in the feed (kept EVENTS_RETENTION). */
+        ExportEvent: {
+            /** Format: int64 */
+            id: number;
+            type: string;
+            occurred_at: components["schemas"]["Timestamp"];
+            subject_type: string;
+            subject_id: string;
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description An e-mail sent (or to be sent) to the user's address; bodies are wiped once sent. */
+        ExportEmail: {
+            /** Format: int64 */
+            id: number;
+            template: string;
+            locale: string;
+            subject: string;
+            status: string;
+            created_at: components["schemas"]["Timestamp"];
+            sent_at: components["schemas"]["NullableTimestamp"];
         };
     };
     responses: {
@@ -5099,6 +5419,56 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    exportMe: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalDataExportResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description A 2FA user without a live step-up window. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Confirm with your second factor first.",
+                     *       "code": "STEP_UP_REQUIRED",
+                     *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             422: components["responses"]["ValidationFailed"];
             default: components["responses"]["Error"];
         };
@@ -7152,6 +7522,60 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ComplianceNotFound"];
             409: components["responses"]["ComplianceConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    exportSupportUser: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["ComplianceUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalDataExportResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description Unknown user. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "User not found.",
+                     *       "code": "USER_NOT_FOUND",
+                     *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             422: components["responses"]["ValidationFailed"];
             default: components["responses"]["Error"];
         };
