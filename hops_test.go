@@ -37,6 +37,8 @@ var tagPackages = map[string]string{
 	"Internal compliance":       "compliance",
 	"Internal webhooks":         "webhooks",
 	"Internal events":           "events",
+	"Internal support":          "support",
+	"Internal keys":             "identity/internalkeys",
 }
 
 const (

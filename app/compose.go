@@ -37,6 +37,7 @@ import (
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/registration"
+	"github.com/flowxi/backend/services/support"
 	"github.com/flowxi/backend/services/twofactor"
 	"github.com/flowxi/backend/services/webhooks"
 )
@@ -175,7 +176,7 @@ func (a *App) outboxBacklog() float64 {
 func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 	a.tokens = tokens.New(a.store, a.clock, a.cfg.TokenTTL, a.cfg.TokenIdleTTL)
 	a.hasher = password.New(password.Params{MemoryKiB: a.cfg.Argon2MemoryKiB, Time: a.cfg.Argon2Time, Threads: 1})
-	a.internalKeys = internalkeys.New(a.store, a.clock)
+	a.internalKeys = internalkeys.New(a.store, a.clock).WithOverlap(a.cfg.InternalKeyRotationOverlap)
 	a.sealer = audit.NewSealer(a.store, a.clock, a.log, a.cfg.AuditSealEvery)
 	a.sequencer = events.NewSequencer(a.store, a.log.With("worker", "events"), a.cfg.EventsSequenceEvery)
 	a.pruner = events.NewPruner(a.store, a.clock, a.log.With("worker", "events"), a.cfg.EventsRetention, time.Minute)
@@ -197,10 +198,11 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	reg := a.registration(twofa)
 	return &server.API{
 		Checker:      health.New(a.store, a.cache),
 		Identity:     a.identity(ids),
-		Registration: a.registration(twofa),
+		Registration: reg,
 		TwoFactor:    twofa,
 		Profile:      profile.New(a.store, a.storage, a.deletions, a.clock, a.log),
 		// Lists that may lag the primary by up to DATABASE_READ_MAX_LAG: the replica's queries.
@@ -210,6 +212,9 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 		Compliance:     comp,
 		Webhooks:       a.webhooks,
 		Feed:           events.New(a.store),
+		Support: support.New(support.Deps{Store: a.store, Clock: a.clock, Outbox: a.outbox, Registration: reg, Wallets: a.ledger,
+			ApprovalWindow: a.cfg.SupportApprovalWindow, IdleTTL: a.cfg.TokenIdleTTL}),
+		InternalKeys: a.internalKeys,
 	}, mailer, nil
 }
 

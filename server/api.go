@@ -7,10 +7,12 @@ import (
 	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
+	"github.com/flowxi/backend/services/identity/internalkeys"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/registration"
+	"github.com/flowxi/backend/services/support"
 	"github.com/flowxi/backend/services/twofactor"
 	"github.com/flowxi/backend/services/webhooks"
 )
@@ -29,6 +31,11 @@ type API struct {
 	*compliance.Compliance
 	*webhooks.Webhooks
 	*events.Feed
+	*support.Support
+	*InternalKeys
 }
+
+// InternalKeys is the internal keys' service under a name of its own (the ledger's is Service).
+type InternalKeys = internalkeys.Service
 
 var _ api.StrictServerInterface = (*API)(nil)

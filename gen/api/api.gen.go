@@ -190,16 +190,16 @@ func (e CaseDecisionRequestAction) Valid() bool {
 
 // Defines values for CaseKind.
 const (
-	Kyb CaseKind = "kyb"
-	Kyc CaseKind = "kyc"
+	CaseKindKyb CaseKind = "kyb"
+	CaseKindKyc CaseKind = "kyc"
 )
 
 // Valid indicates whether the value is a known member of the CaseKind enum.
 func (e CaseKind) Valid() bool {
 	switch e {
-	case Kyb:
+	case CaseKindKyb:
 		return true
-	case Kyc:
+	case CaseKindKyc:
 		return true
 	default:
 		return false
@@ -318,6 +318,11 @@ const (
 	IDEMPOTENCYINPROGRESS       Code = "IDEMPOTENCY_IN_PROGRESS"
 	IDEMPOTENCYKEYREUSED        Code = "IDEMPOTENCY_KEY_REUSED"
 	INSUFFICIENTFUNDS           Code = "INSUFFICIENT_FUNDS"
+	INTERNALKEYINACTIVE         Code = "INTERNAL_KEY_INACTIVE"
+	INTERNALKEYNOTFOUND         Code = "INTERNAL_KEY_NOT_FOUND"
+	INTERNALKEYREVOKED          Code = "INTERNAL_KEY_REVOKED"
+	INTERNALKEYROTATED          Code = "INTERNAL_KEY_ROTATED"
+	INTERNALKEYSOK              Code = "INTERNAL_KEYS_OK"
 	INVALID2FACODE              Code = "INVALID_2FA_CODE"
 	INVALIDCREDENTIALS          Code = "INVALID_CREDENTIALS"
 	INVALIDSTATETRANSITION      Code = "INVALID_STATE_TRANSITION"
@@ -354,6 +359,8 @@ const (
 	PHOTOUNSUPPORTEDTYPE        Code = "PHOTO_UNSUPPORTED_TYPE"
 	RATELIMITED                 Code = "RATE_LIMITED"
 	RECIPIENTNOTFOUND           Code = "RECIPIENT_NOT_FOUND"
+	REGISTRATIONCODERESENT      Code = "REGISTRATION_CODE_RESENT"
+	REGISTRATIONCODESEXPIRED    Code = "REGISTRATION_CODES_EXPIRED"
 	RESTRICTIONLIFTED           Code = "RESTRICTION_LIFTED"
 	RESTRICTIONNOTFOUND         Code = "RESTRICTION_NOT_FOUND"
 	REVERSALEXCEEDSREMAINING    Code = "REVERSAL_EXCEEDS_REMAINING"
@@ -362,8 +369,13 @@ const (
 	SECURITYEVENTSOK            Code = "SECURITY_EVENTS_OK"
 	SERVERERROR                 Code = "SERVER_ERROR"
 	SERVICEUNAVAILABLE          Code = "SERVICE_UNAVAILABLE"
+	SESSIONNOTFOUND             Code = "SESSION_NOT_FOUND"
+	SESSIONREVOKED              Code = "SESSION_REVOKED"
+	SESSIONSREVOKED             Code = "SESSIONS_REVOKED"
 	STATEMENTOK                 Code = "STATEMENT_OK"
 	STEPUPREQUIRED              Code = "STEP_UP_REQUIRED"
+	SUPPORTSESSIONSOK           Code = "SUPPORT_SESSIONS_OK"
+	SUPPORTUSEROK               Code = "SUPPORT_USER_OK"
 	TOKENISSUED                 Code = "TOKEN_ISSUED"
 	TRANSACTIONNOTPOSTED        Code = "TRANSACTION_NOT_POSTED"
 	TRANSACTIONNOTREVERSIBLE    Code = "TRANSACTION_NOT_REVERSIBLE"
@@ -376,11 +388,19 @@ const (
 	TWOFAENABLED                Code = "TWOFA_ENABLED"
 	TWOFAENROLLMENTEXPIRED      Code = "TWOFA_ENROLLMENT_EXPIRED"
 	TWOFANOTENABLED             Code = "TWOFA_NOT_ENABLED"
+	TWOFARESETAPPROVED          Code = "TWOFA_RESET_APPROVED"
+	TWOFARESETEXPIRED           Code = "TWOFA_RESET_EXPIRED"
+	TWOFARESETNOTFOUND          Code = "TWOFA_RESET_NOT_FOUND"
+	TWOFARESETNOTPENDING        Code = "TWOFA_RESET_NOT_PENDING"
+	TWOFARESETPENDING           Code = "TWOFA_RESET_PENDING"
+	TWOFARESETREQUESTED         Code = "TWOFA_RESET_REQUESTED"
+	TWOFARESETSAMEKEY           Code = "TWOFA_RESET_SAME_KEY"
 	TWOFASTATUS                 Code = "TWOFA_STATUS"
 	TWOFAVERIFIED               Code = "TWOFA_VERIFIED"
 	UNAUTHENTICATED             Code = "UNAUTHENTICATED"
 	USERBLOCKED                 Code = "USER_BLOCKED"
 	USERNOTFOUND                Code = "USER_NOT_FOUND"
+	USERNOTPENDING              Code = "USER_NOT_PENDING"
 	USERRESTRICTED              Code = "USER_RESTRICTED"
 	USERUNBLOCKED               Code = "USER_UNBLOCKED"
 	VALIDATIONFAILED            Code = "VALIDATION_FAILED"
@@ -496,6 +516,16 @@ func (e Code) Valid() bool {
 		return true
 	case INSUFFICIENTFUNDS:
 		return true
+	case INTERNALKEYINACTIVE:
+		return true
+	case INTERNALKEYNOTFOUND:
+		return true
+	case INTERNALKEYREVOKED:
+		return true
+	case INTERNALKEYROTATED:
+		return true
+	case INTERNALKEYSOK:
+		return true
 	case INVALID2FACODE:
 		return true
 	case INVALIDCREDENTIALS:
@@ -568,6 +598,10 @@ func (e Code) Valid() bool {
 		return true
 	case RECIPIENTNOTFOUND:
 		return true
+	case REGISTRATIONCODERESENT:
+		return true
+	case REGISTRATIONCODESEXPIRED:
+		return true
 	case RESTRICTIONLIFTED:
 		return true
 	case RESTRICTIONNOTFOUND:
@@ -584,9 +618,19 @@ func (e Code) Valid() bool {
 		return true
 	case SERVICEUNAVAILABLE:
 		return true
+	case SESSIONNOTFOUND:
+		return true
+	case SESSIONREVOKED:
+		return true
+	case SESSIONSREVOKED:
+		return true
 	case STATEMENTOK:
 		return true
 	case STEPUPREQUIRED:
+		return true
+	case SUPPORTSESSIONSOK:
+		return true
+	case SUPPORTUSEROK:
 		return true
 	case TOKENISSUED:
 		return true
@@ -612,6 +656,20 @@ func (e Code) Valid() bool {
 		return true
 	case TWOFANOTENABLED:
 		return true
+	case TWOFARESETAPPROVED:
+		return true
+	case TWOFARESETEXPIRED:
+		return true
+	case TWOFARESETNOTFOUND:
+		return true
+	case TWOFARESETNOTPENDING:
+		return true
+	case TWOFARESETPENDING:
+		return true
+	case TWOFARESETREQUESTED:
+		return true
+	case TWOFARESETSAMEKEY:
+		return true
 	case TWOFASTATUS:
 		return true
 	case TWOFAVERIFIED:
@@ -621,6 +679,8 @@ func (e Code) Valid() bool {
 	case USERBLOCKED:
 		return true
 	case USERNOTFOUND:
+		return true
+	case USERNOTPENDING:
 		return true
 	case USERRESTRICTED:
 		return true
@@ -1070,6 +1130,24 @@ func (e ReversalPostedEventType) Valid() bool {
 	}
 }
 
+// Defines values for SupportUserComplianceCasesKind.
+const (
+	SupportUserComplianceCasesKindKyb SupportUserComplianceCasesKind = "kyb"
+	SupportUserComplianceCasesKindKyc SupportUserComplianceCasesKind = "kyc"
+)
+
+// Valid indicates whether the value is a known member of the SupportUserComplianceCasesKind enum.
+func (e SupportUserComplianceCasesKind) Valid() bool {
+	switch e {
+	case SupportUserComplianceCasesKindKyb:
+		return true
+	case SupportUserComplianceCasesKindKyc:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenDataTokenType.
 const (
 	TokenDataTokenTypeBearer TokenDataTokenType = "Bearer"
@@ -1193,6 +1271,27 @@ const (
 func (e TransferFailedEventType) Valid() bool {
 	switch e {
 	case TransferFailedEventTypeTransferFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TwofaResetStatus.
+const (
+	TwofaResetStatusApproved TwofaResetStatus = "approved"
+	TwofaResetStatusExpired  TwofaResetStatus = "expired"
+	TwofaResetStatusPending  TwofaResetStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the TwofaResetStatus enum.
+func (e TwofaResetStatus) Valid() bool {
+	switch e {
+	case TwofaResetStatusApproved:
+		return true
+	case TwofaResetStatusExpired:
+		return true
+	case TwofaResetStatusPending:
 		return true
 	default:
 		return false
@@ -1861,6 +1960,26 @@ type CheckStatus string
 // | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 // | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 // | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+// | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+// | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+// | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+// | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+// | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+// | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+// | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+// | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+// | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+// | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+// | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+// | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+// | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+// | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+// | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+// | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+// | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+// | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+// | USER_NOT_PENDING | 409 | the user is not pending registration |
+// | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -2345,6 +2464,26 @@ type Error struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+	// | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+	// | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+	// | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+	// | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+	// | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+	// | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+	// | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+	// | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+	// | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+	// | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+	// | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+	// | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+	// | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+	// | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+	// | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+	// | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+	// | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+	// | USER_NOT_PENDING | 409 | the user is not pending registration |
+	// | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -2631,6 +2770,91 @@ type HoldVoidedEvent struct {
 
 // HoldVoidedEventType defines model for HoldVoidedEvent.Type.
 type HoldVoidedEventType string
+
+// InternalKey defines model for InternalKey.
+type InternalKey struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// ExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt *NullableTimestamp `json:"expires_at"`
+	Id        int64              `json:"id"`
+
+	// LastUsedAt Example: 2026-01-09T17:08:57.000000Z
+	LastUsedAt *NullableTimestamp `json:"last_used_at"`
+	Name       string             `json:"name"`
+
+	// PreviousExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	PreviousExpiresAt *NullableTimestamp `json:"previous_expires_at"`
+
+	// RevokedAt Example: 2026-01-09T17:08:57.000000Z
+	RevokedAt *NullableTimestamp `json:"revoked_at"`
+
+	// RotatedAt Example: 2026-01-09T17:08:57.000000Z
+	RotatedAt *NullableTimestamp `json:"rotated_at"`
+	Scopes    []string           `json:"scopes"`
+}
+
+// InternalKeyResponse defines model for InternalKeyResponse.
+type InternalKeyResponse struct {
+	// Code Example: INTERNAL_KEY_REVOKED
+	Code    string      `json:"code"`
+	Data    InternalKey `json:"data"`
+	Message string      `json:"message"`
+}
+
+// InternalKeyRotateRequest defines model for InternalKeyRotateRequest.
+type InternalKeyRotateRequest struct {
+	// OverlapSeconds How long the old key stays valid (default INTERNAL_KEY_ROTATION_OVERLAP, 24 h).
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
+
+// InternalKeySecret defines model for InternalKeySecret.
+type InternalKeySecret struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// ExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt *NullableTimestamp `json:"expires_at"`
+	Id        int64              `json:"id"`
+
+	// Key The new key
+	Key string `json:"key"`
+
+	// LastUsedAt Example: 2026-01-09T17:08:57.000000Z
+	LastUsedAt *NullableTimestamp `json:"last_used_at"`
+	Name       string             `json:"name"`
+
+	// PreviousExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	PreviousExpiresAt *NullableTimestamp `json:"previous_expires_at"`
+
+	// RevokedAt Example: 2026-01-09T17:08:57.000000Z
+	RevokedAt *NullableTimestamp `json:"revoked_at"`
+
+	// RotatedAt Example: 2026-01-09T17:08:57.000000Z
+	RotatedAt *NullableTimestamp `json:"rotated_at"`
+	Scopes    []string           `json:"scopes"`
+}
+
+// InternalKeySecretResponse defines model for InternalKeySecretResponse.
+type InternalKeySecretResponse struct {
+	// Code Example: INTERNAL_KEY_ROTATED
+	Code    string            `json:"code"`
+	Data    InternalKeySecret `json:"data"`
+	Message string            `json:"message"`
+}
+
+// InternalKeysResponse defines model for InternalKeysResponse.
+type InternalKeysResponse struct {
+	// Code Example: INTERNAL_KEYS_OK
+	Code    string        `json:"code"`
+	Data    []InternalKey `json:"data"`
+	Message string        `json:"message"`
+}
 
 // KybCompanyData defines model for KybCompanyData.
 type KybCompanyData struct {
@@ -2994,6 +3218,26 @@ type MoneyRejection struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+	// | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+	// | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+	// | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+	// | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+	// | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+	// | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+	// | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+	// | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+	// | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+	// | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+	// | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+	// | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+	// | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+	// | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+	// | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+	// | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+	// | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+	// | USER_NOT_PENDING | 409 | the user is not pending registration |
+	// | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -3386,6 +3630,115 @@ type StatementResponse struct {
 	Message string    `json:"message"`
 }
 
+// SupportRegistrationResponse defines model for SupportRegistrationResponse.
+type SupportRegistrationResponse struct {
+	// Code Example: REGISTRATION_CODE_RESENT
+	Code string `json:"code"`
+	Data struct {
+		Status AccountStatus `json:"status"`
+		UserId int64         `json:"user_id"`
+	} `json:"data"`
+	Message string `json:"message"`
+}
+
+// SupportRevokedResponse defines model for SupportRevokedResponse.
+type SupportRevokedResponse struct {
+	// Code Example: SESSIONS_REVOKED
+	Code string `json:"code"`
+	Data struct {
+		RevokedTokens int   `json:"revoked_tokens"`
+		UserId        int64 `json:"user_id"`
+	} `json:"data"`
+	Message string `json:"message"`
+}
+
+// SupportSession defines model for SupportSession.
+type SupportSession struct {
+	Country *string `json:"country"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt  Timestamp `json:"created_at"`
+	DeviceId   *string   `json:"device_id"`
+	DeviceName *string   `json:"device_name"`
+	DeviceType *string   `json:"device_type"`
+
+	// ExpiresAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt Timestamp `json:"expires_at"`
+	Id        int64     `json:"id"`
+	Ip        *string   `json:"ip"`
+
+	// LastUsedAt Example: 2026-01-09T17:08:57.000000Z
+	LastUsedAt *NullableTimestamp `json:"last_used_at"`
+	UserAgent  *string            `json:"user_agent"`
+}
+
+// SupportSessionsResponse defines model for SupportSessionsResponse.
+type SupportSessionsResponse struct {
+	// Code Example: SUPPORT_SESSIONS_OK
+	Code    string           `json:"code"`
+	Data    []SupportSession `json:"data"`
+	Message string           `json:"message"`
+}
+
+// SupportUser defines model for SupportUser.
+type SupportUser struct {
+	// AccountType A personal account is verified by KYC, a business account by KYB.
+	AccountType AccountType `json:"account_type"`
+	Compliance  struct {
+		ActiveRestrictions int `json:"active_restrictions"`
+		Cases              []struct {
+			Kind   SupportUserComplianceCasesKind `json:"kind"`
+			Status CaseStatus                     `json:"status"`
+		} `json:"cases"`
+	} `json:"compliance"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+	Email     string    `json:"email"`
+
+	// EmailVerifiedAt Example: 2026-01-09T17:08:57.000000Z
+	EmailVerifiedAt *NullableTimestamp `json:"email_verified_at"`
+	FirstName       *string            `json:"first_name"`
+	Id              int64              `json:"id"`
+
+	// LastLogins The last 10 successful logins, newest first.
+	LastLogins []struct {
+		// At UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+		//
+		// Example: 2026-01-09T17:08:57.000000Z
+		At       Timestamp `json:"at"`
+		DeviceId *string   `json:"device_id"`
+		Ip       *string   `json:"ip"`
+
+		// Method `password` or `2fa`.
+		Method    *string `json:"method"`
+		UserAgent *string `json:"user_agent"`
+	} `json:"last_logins"`
+	LastName     *string       `json:"last_name"`
+	Locale       string        `json:"locale"`
+	Status       AccountStatus `json:"status"`
+	TwofaEnabled bool          `json:"twofa_enabled"`
+	Username     *string       `json:"username"`
+	Wallets      []Wallet      `json:"wallets"`
+}
+
+// SupportUserComplianceCasesKind defines model for SupportUser.Compliance.Cases.Kind.
+type SupportUserComplianceCasesKind string
+
+// SupportUserResponse defines model for SupportUserResponse.
+type SupportUserResponse struct {
+	// Code Example: SUPPORT_USER_OK
+	Code    string      `json:"code"`
+	Data    SupportUser `json:"data"`
+	Message string      `json:"message"`
+}
+
 // Timestamp UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
 //
 // Example: 2026-01-09T17:08:57.000000Z
@@ -3642,6 +3995,48 @@ type TwofaEnabledResponse struct {
 	RecoveryCodes []string `json:"recovery_codes"`
 }
 
+// TwofaReset defines model for TwofaReset.
+type TwofaReset struct {
+	ApprovalReason *string `json:"approval_reason"`
+
+	// ApprovedAt Example: 2026-01-09T17:08:57.000000Z
+	ApprovedAt *NullableTimestamp `json:"approved_at"`
+
+	// ApprovedBy Name of the key that approved.
+	ApprovedBy *string `json:"approved_by"`
+
+	// ExpiresAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt     Timestamp `json:"expires_at"`
+	Id            int64     `json:"id"`
+	RequestReason string    `json:"request_reason"`
+
+	// RequestedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	RequestedAt Timestamp `json:"requested_at"`
+
+	// RequestedBy Name of the key that asked.
+	RequestedBy string `json:"requested_by"`
+
+	// RevokedTokens Sessions ended by the approval (0 before it).
+	RevokedTokens int              `json:"revoked_tokens"`
+	Status        TwofaResetStatus `json:"status"`
+	UserId        int64            `json:"user_id"`
+}
+
+// TwofaResetStatus defines model for TwofaReset.Status.
+type TwofaResetStatus string
+
+// TwofaResetResponse defines model for TwofaResetResponse.
+type TwofaResetResponse struct {
+	// Code Example: TWOFA_RESET_REQUESTED
+	Code    string     `json:"code"`
+	Data    TwofaReset `json:"data"`
+	Message string     `json:"message"`
+}
+
 // TwofaStatusResponse defines model for TwofaStatusResponse.
 type TwofaStatusResponse struct {
 	// Code Example: TWOFA_STATUS
@@ -3804,6 +4199,26 @@ type UnprocessableError struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+	// | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+	// | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+	// | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+	// | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+	// | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+	// | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+	// | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+	// | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+	// | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+	// | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+	// | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+	// | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+	// | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+	// | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+	// | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+	// | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+	// | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+	// | USER_NOT_PENDING | 409 | the user is not pending registration |
+	// | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -4142,6 +4557,26 @@ type ValidationError struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+	// | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+	// | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+	// | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+	// | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+	// | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+	// | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+	// | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+	// | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+	// | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+	// | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+	// | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+	// | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+	// | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+	// | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+	// | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+	// | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+	// | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+	// | USER_NOT_PENDING | 409 | the user is not pending registration |
+	// | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -4580,6 +5015,12 @@ type ComplianceUserId = int64
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// InternalKeyName defines model for InternalKeyName.
+type InternalKeyName = string
+
+// SupportUserId defines model for SupportUserId.
+type SupportUserId = int64
+
 // TransactionId defines model for TransactionId.
 type TransactionId = int64
 
@@ -4616,6 +5057,12 @@ type Forbidden = Error
 // Gone defines model for Gone.
 type Gone = Error
 
+// InternalKeyInactive defines model for InternalKeyInactive.
+type InternalKeyInactive = Error
+
+// InternalKeyNotFound defines model for InternalKeyNotFound.
+type InternalKeyNotFound = Error
+
 // Invalid2faCode defines model for Invalid2faCode.
 type Invalid2faCode = Error
 
@@ -4646,6 +5093,12 @@ type RateLimited = Error
 
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = Error
+
+// SupportConflict defines model for SupportConflict.
+type SupportConflict = Error
+
+// SupportNotFound defines model for SupportNotFound.
+type SupportNotFound = Error
 
 // Unauthenticated defines model for Unauthenticated.
 type Unauthenticated = Error
@@ -4988,8 +5441,111 @@ type VoidHoldParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// ListInternalKeysParams defines parameters for ListInternalKeys.
+type ListInternalKeysParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RevokeInternalKeyParams defines parameters for RevokeInternalKey.
+type RevokeInternalKeyParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RotateInternalKeyParams defines parameters for RotateInternalKey.
+type RotateInternalKeyParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // CheckLedgerParams defines parameters for CheckLedger.
 type CheckLedgerParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ApproveTwofaResetParams defines parameters for ApproveTwofaReset.
+type ApproveTwofaResetParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// FindSupportUserParams defines parameters for FindSupportUser.
+type FindSupportUserParams struct {
+	Email    *string `form:"email,omitempty" json:"email,omitempty"`
+	Username *string `form:"username,omitempty" json:"username,omitempty"`
+	Id       *int64  `form:"id,omitempty" json:"id,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ExpireSupportRegistrationCodesParams defines parameters for ExpireSupportRegistrationCodes.
+type ExpireSupportRegistrationCodesParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ResendSupportRegistrationCodeParams defines parameters for ResendSupportRegistrationCode.
+type ResendSupportRegistrationCodeParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListSupportUserSessionsParams defines parameters for ListSupportUserSessions.
+type ListSupportUserSessionsParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RevokeSupportUserSessionsParams defines parameters for RevokeSupportUserSessions.
+type RevokeSupportUserSessionsParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RevokeSupportUserSessionParams defines parameters for RevokeSupportUserSession.
+type RevokeSupportUserSessionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RequestTwofaResetParams defines parameters for RequestTwofaReset.
+type RequestTwofaResetParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
 	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
 
@@ -5398,6 +5954,30 @@ type CreateDepositJSONRequestBody = DepositRequest
 
 // CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
 type CreateHoldJSONRequestBody = HoldRequest
+
+// RevokeInternalKeyJSONRequestBody defines body for RevokeInternalKey for application/json ContentType.
+type RevokeInternalKeyJSONRequestBody = ReasonRequest
+
+// RotateInternalKeyJSONRequestBody defines body for RotateInternalKey for application/json ContentType.
+type RotateInternalKeyJSONRequestBody = InternalKeyRotateRequest
+
+// ApproveTwofaResetJSONRequestBody defines body for ApproveTwofaReset for application/json ContentType.
+type ApproveTwofaResetJSONRequestBody = ReasonRequest
+
+// ExpireSupportRegistrationCodesJSONRequestBody defines body for ExpireSupportRegistrationCodes for application/json ContentType.
+type ExpireSupportRegistrationCodesJSONRequestBody = ReasonRequest
+
+// ResendSupportRegistrationCodeJSONRequestBody defines body for ResendSupportRegistrationCode for application/json ContentType.
+type ResendSupportRegistrationCodeJSONRequestBody = ReasonRequest
+
+// RevokeSupportUserSessionsJSONRequestBody defines body for RevokeSupportUserSessions for application/json ContentType.
+type RevokeSupportUserSessionsJSONRequestBody = ReasonRequest
+
+// RevokeSupportUserSessionJSONRequestBody defines body for RevokeSupportUserSession for application/json ContentType.
+type RevokeSupportUserSessionJSONRequestBody = ReasonRequest
+
+// RequestTwofaResetJSONRequestBody defines body for RequestTwofaReset for application/json ContentType.
+type RequestTwofaResetJSONRequestBody = ReasonRequest
 
 // ReverseTransactionJSONRequestBody defines body for ReverseTransaction for application/json ContentType.
 type ReverseTransactionJSONRequestBody = ReversalRequest
@@ -6431,9 +7011,42 @@ type ServerInterface interface {
 	// VoidHold Void a withdrawal hold (internal)
 	// (POST /api/v1/internal/holds/{id}/void)
 	VoidHold(ctx echo.Context, id TransactionId, params VoidHoldParams) error
+	// ListInternalKeys List the internal keys (internal)
+	// (GET /api/v1/internal/keys)
+	ListInternalKeys(ctx echo.Context, params ListInternalKeysParams) error
+	// RevokeInternalKey Revoke an internal key (internal)
+	// (POST /api/v1/internal/keys/{name}/revoke)
+	RevokeInternalKey(ctx echo.Context, name InternalKeyName, params RevokeInternalKeyParams) error
+	// RotateInternalKey Rotate an internal key (internal)
+	// (POST /api/v1/internal/keys/{name}/rotate)
+	RotateInternalKey(ctx echo.Context, name InternalKeyName, params RotateInternalKeyParams) error
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx echo.Context, params CheckLedgerParams) error
+	// ApproveTwofaReset Approve a 2FA reset (internal support, second key)
+	// (POST /api/v1/internal/support/twofa-resets/{id}/approve)
+	ApproveTwofaReset(ctx echo.Context, id int64, params ApproveTwofaResetParams) error
+	// FindSupportUser Find a user (internal support)
+	// (GET /api/v1/internal/support/users)
+	FindSupportUser(ctx echo.Context, params FindSupportUserParams) error
+	// ExpireSupportRegistrationCodes Expire a pending user's registration code and links (internal support)
+	// (POST /api/v1/internal/support/users/{id}/registration/expire)
+	ExpireSupportRegistrationCodes(ctx echo.Context, id SupportUserId, params ExpireSupportRegistrationCodesParams) error
+	// ResendSupportRegistrationCode Resend a pending registration code (internal support)
+	// (POST /api/v1/internal/support/users/{id}/registration/resend)
+	ResendSupportRegistrationCode(ctx echo.Context, id SupportUserId, params ResendSupportRegistrationCodeParams) error
+	// ListSupportUserSessions A user's sessions (internal support)
+	// (GET /api/v1/internal/support/users/{id}/sessions)
+	ListSupportUserSessions(ctx echo.Context, id SupportUserId, params ListSupportUserSessionsParams) error
+	// RevokeSupportUserSessions End every session of a user (internal support)
+	// (POST /api/v1/internal/support/users/{id}/sessions/revoke)
+	RevokeSupportUserSessions(ctx echo.Context, id SupportUserId, params RevokeSupportUserSessionsParams) error
+	// RevokeSupportUserSession End one session of a user (internal support)
+	// (POST /api/v1/internal/support/users/{id}/sessions/{session_id}/revoke)
+	RevokeSupportUserSession(ctx echo.Context, id SupportUserId, sessionId int64, params RevokeSupportUserSessionParams) error
+	// RequestTwofaReset Ask for a user's 2FA reset (internal support, four eyes)
+	// (POST /api/v1/internal/support/users/{id}/twofa-reset)
+	RequestTwofaReset(ctx echo.Context, id SupportUserId, params RequestTwofaResetParams) error
 	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
 	// (POST /api/v1/internal/transactions/{id}/reverse)
 	ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error
@@ -8216,6 +8829,152 @@ func (w *ServerInterfaceWrapper) VoidHold(ctx echo.Context) error {
 	return err
 }
 
+// ListInternalKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListInternalKeys(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInternalKeysParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListInternalKeys(ctx, params)
+	return err
+}
+
+// RevokeInternalKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeInternalKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "name" -------------
+	var name InternalKeyName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeInternalKeyParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeInternalKey(ctx, name, params)
+	return err
+}
+
+// RotateInternalKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateInternalKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "name" -------------
+	var name InternalKeyName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateInternalKeyParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateInternalKey(ctx, name, params)
+	return err
+}
+
 // CheckLedger converts echo context to params.
 func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 	var err error
@@ -8257,6 +9016,435 @@ func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CheckLedger(ctx, params)
+	return err
+}
+
+// ApproveTwofaReset converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveTwofaReset(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ApproveTwofaResetParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveTwofaReset(ctx, id, params)
+	return err
+}
+
+// FindSupportUser converts echo context to params.
+func (w *ServerInterfaceWrapper) FindSupportUser(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params FindSupportUserParams
+	// ------------- Optional query parameter "email" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "email", ctx.QueryParams(), &params.Email, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email: %s", err))
+	}
+
+	// ------------- Optional query parameter "username" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "username", ctx.QueryParams(), &params.Username, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter username: %s", err))
+	}
+
+	// ------------- Optional query parameter "id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "id", ctx.QueryParams(), &params.Id, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FindSupportUser(ctx, params)
+	return err
+}
+
+// ExpireSupportRegistrationCodes converts echo context to params.
+func (w *ServerInterfaceWrapper) ExpireSupportRegistrationCodes(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExpireSupportRegistrationCodesParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExpireSupportRegistrationCodes(ctx, id, params)
+	return err
+}
+
+// ResendSupportRegistrationCode converts echo context to params.
+func (w *ServerInterfaceWrapper) ResendSupportRegistrationCode(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResendSupportRegistrationCodeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResendSupportRegistrationCode(ctx, id, params)
+	return err
+}
+
+// ListSupportUserSessions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSupportUserSessions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSupportUserSessionsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSupportUserSessions(ctx, id, params)
+	return err
+}
+
+// RevokeSupportUserSessions converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeSupportUserSessions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeSupportUserSessionsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeSupportUserSessions(ctx, id, params)
+	return err
+}
+
+// RevokeSupportUserSession converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeSupportUserSession(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeSupportUserSessionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeSupportUserSession(ctx, id, sessionId, params)
+	return err
+}
+
+// RequestTwofaReset converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestTwofaReset(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RequestTwofaResetParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestTwofaReset(ctx, id, params)
 	return err
 }
 
@@ -10010,6 +11198,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/redeliver", wrapper.RedeliverWebhookEvents, options.OperationMiddlewares["redeliverWebhookEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/support/users", wrapper.FindSupportUser, options.OperationMiddlewares["findSupportUser"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/support/users/:id/sessions", wrapper.ListSupportUserSessions, options.OperationMiddlewares["listSupportUserSessions"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/users/:id/sessions/revoke", wrapper.RevokeSupportUserSessions, options.OperationMiddlewares["revokeSupportUserSessions"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/users/:id/sessions/:session_id/revoke", wrapper.RevokeSupportUserSession, options.OperationMiddlewares["revokeSupportUserSession"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/users/:id/twofa-reset", wrapper.RequestTwofaReset, options.OperationMiddlewares["requestTwofaReset"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/twofa-resets/:id/approve", wrapper.ApproveTwofaReset, options.OperationMiddlewares["approveTwofaReset"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/users/:id/registration/resend", wrapper.ResendSupportRegistrationCode, options.OperationMiddlewares["resendSupportRegistrationCode"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/users/:id/registration/expire", wrapper.ExpireSupportRegistrationCodes, options.OperationMiddlewares["expireSupportRegistrationCodes"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/keys", wrapper.ListInternalKeys, options.OperationMiddlewares["listInternalKeys"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/keys/:name/rotate", wrapper.RotateInternalKey, options.OperationMiddlewares["rotateInternalKey"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/keys/:name/revoke", wrapper.RevokeInternalKey, options.OperationMiddlewares["revokeInternalKey"]...)
 
 }
 
@@ -10030,6 +11229,10 @@ type ErrorJSONResponse Error
 type ForbiddenJSONResponse Error
 
 type GoneJSONResponse Error
+
+type InternalKeyInactiveJSONResponse Error
+
+type InternalKeyNotFoundJSONResponse Error
 
 type Invalid2faCodeJSONResponse Error
 
@@ -10069,6 +11272,10 @@ type RateLimitedJSONResponse struct {
 }
 
 type ServiceUnavailableJSONResponse Error
+
+type SupportConflictJSONResponse Error
+
+type SupportNotFoundJSONResponse Error
 
 type UnauthenticatedJSONResponse Error
 
@@ -13283,6 +14490,303 @@ func (response VoidHolddefaultJSONResponse) VisitVoidHoldResponse(w http.Respons
 	return err
 }
 
+type ListInternalKeysRequestObject struct {
+	Params ListInternalKeysParams
+}
+
+type ListInternalKeysResponseObject interface {
+	VisitListInternalKeysResponse(w http.ResponseWriter) error
+}
+
+type ListInternalKeys200JSONResponse InternalKeysResponse
+
+func (response ListInternalKeys200JSONResponse) VisitListInternalKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInternalKeys401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListInternalKeys401JSONResponse) VisitListInternalKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInternalKeys403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListInternalKeys403JSONResponse) VisitListInternalKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInternalKeysdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListInternalKeysdefaultJSONResponse) VisitListInternalKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKeyRequestObject struct {
+	Name   InternalKeyName `json:"name"`
+	Params RevokeInternalKeyParams
+	Body   *RevokeInternalKeyJSONRequestBody
+}
+
+type RevokeInternalKeyResponseObject interface {
+	VisitRevokeInternalKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeInternalKey200JSONResponse InternalKeyResponse
+
+func (response RevokeInternalKey200JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKey401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RevokeInternalKey401JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeInternalKey403JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKey404JSONResponse struct {
+	InternalKeyNotFoundJSONResponse
+}
+
+func (response RevokeInternalKey404JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKey409JSONResponse struct {
+	InternalKeyInactiveJSONResponse
+}
+
+func (response RevokeInternalKey409JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKey422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RevokeInternalKey422JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKeydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeInternalKeydefaultJSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKeyRequestObject struct {
+	Name   InternalKeyName `json:"name"`
+	Params RotateInternalKeyParams
+	Body   *RotateInternalKeyJSONRequestBody
+}
+
+type RotateInternalKeyResponseObject interface {
+	VisitRotateInternalKeyResponse(w http.ResponseWriter) error
+}
+
+type RotateInternalKey200JSONResponse InternalKeySecretResponse
+
+func (response RotateInternalKey200JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKey401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RotateInternalKey401JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateInternalKey403JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKey404JSONResponse struct {
+	InternalKeyNotFoundJSONResponse
+}
+
+func (response RotateInternalKey404JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKey409JSONResponse struct {
+	InternalKeyInactiveJSONResponse
+}
+
+func (response RotateInternalKey409JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKey422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RotateInternalKey422JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKeydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RotateInternalKeydefaultJSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CheckLedgerRequestObject struct {
 	Params CheckLedgerParams
 }
@@ -13339,6 +14843,853 @@ type CheckLedgerdefaultJSONResponse struct {
 }
 
 func (response CheckLedgerdefaultJSONResponse) VisitCheckLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaResetRequestObject struct {
+	Id     int64 `json:"id"`
+	Params ApproveTwofaResetParams
+	Body   *ApproveTwofaResetJSONRequestBody
+}
+
+type ApproveTwofaResetResponseObject interface {
+	VisitApproveTwofaResetResponse(w http.ResponseWriter) error
+}
+
+type ApproveTwofaReset200JSONResponse TwofaResetResponse
+
+func (response ApproveTwofaReset200JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ApproveTwofaReset401JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset403JSONResponse Error
+
+func (response ApproveTwofaReset403JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response ApproveTwofaReset404JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset409JSONResponse struct{ SupportConflictJSONResponse }
+
+func (response ApproveTwofaReset409JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset410JSONResponse Error
+
+func (response ApproveTwofaReset410JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ApproveTwofaReset422JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaResetdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ApproveTwofaResetdefaultJSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUserRequestObject struct {
+	Params FindSupportUserParams
+}
+
+type FindSupportUserResponseObject interface {
+	VisitFindSupportUserResponse(w http.ResponseWriter) error
+}
+
+type FindSupportUser200JSONResponse SupportUserResponse
+
+func (response FindSupportUser200JSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUser401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response FindSupportUser401JSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response FindSupportUser403JSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUser404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response FindSupportUser404JSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUser422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response FindSupportUser422JSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response FindSupportUserdefaultJSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodesRequestObject struct {
+	Id     SupportUserId `json:"id"`
+	Params ExpireSupportRegistrationCodesParams
+	Body   *ExpireSupportRegistrationCodesJSONRequestBody
+}
+
+type ExpireSupportRegistrationCodesResponseObject interface {
+	VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error
+}
+
+type ExpireSupportRegistrationCodes200JSONResponse SupportRegistrationResponse
+
+func (response ExpireSupportRegistrationCodes200JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodes401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ExpireSupportRegistrationCodes401JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodes403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExpireSupportRegistrationCodes403JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodes404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response ExpireSupportRegistrationCodes404JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodes409JSONResponse struct{ SupportConflictJSONResponse }
+
+func (response ExpireSupportRegistrationCodes409JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodes422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ExpireSupportRegistrationCodes422JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ExpireSupportRegistrationCodesdefaultJSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCodeRequestObject struct {
+	Id     SupportUserId `json:"id"`
+	Params ResendSupportRegistrationCodeParams
+	Body   *ResendSupportRegistrationCodeJSONRequestBody
+}
+
+type ResendSupportRegistrationCodeResponseObject interface {
+	VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error
+}
+
+type ResendSupportRegistrationCode200JSONResponse SupportRegistrationResponse
+
+func (response ResendSupportRegistrationCode200JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ResendSupportRegistrationCode401JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResendSupportRegistrationCode403JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response ResendSupportRegistrationCode404JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode409JSONResponse struct{ SupportConflictJSONResponse }
+
+func (response ResendSupportRegistrationCode409JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ResendSupportRegistrationCode422JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ResendSupportRegistrationCode429JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCodedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ResendSupportRegistrationCodedefaultJSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportUserSessionsRequestObject struct {
+	Id     SupportUserId `json:"id"`
+	Params ListSupportUserSessionsParams
+}
+
+type ListSupportUserSessionsResponseObject interface {
+	VisitListSupportUserSessionsResponse(w http.ResponseWriter) error
+}
+
+type ListSupportUserSessions200JSONResponse SupportSessionsResponse
+
+func (response ListSupportUserSessions200JSONResponse) VisitListSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportUserSessions401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListSupportUserSessions401JSONResponse) VisitListSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportUserSessions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListSupportUserSessions403JSONResponse) VisitListSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportUserSessions404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response ListSupportUserSessions404JSONResponse) VisitListSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportUserSessionsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListSupportUserSessionsdefaultJSONResponse) VisitListSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessionsRequestObject struct {
+	Id     SupportUserId `json:"id"`
+	Params RevokeSupportUserSessionsParams
+	Body   *RevokeSupportUserSessionsJSONRequestBody
+}
+
+type RevokeSupportUserSessionsResponseObject interface {
+	VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error
+}
+
+type RevokeSupportUserSessions200JSONResponse SupportRevokedResponse
+
+func (response RevokeSupportUserSessions200JSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessions401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RevokeSupportUserSessions401JSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeSupportUserSessions403JSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessions404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response RevokeSupportUserSessions404JSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessions422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RevokeSupportUserSessions422JSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessionsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeSupportUserSessionsdefaultJSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessionRequestObject struct {
+	Id        SupportUserId `json:"id"`
+	SessionId int64         `json:"session_id"`
+	Params    RevokeSupportUserSessionParams
+	Body      *RevokeSupportUserSessionJSONRequestBody
+}
+
+type RevokeSupportUserSessionResponseObject interface {
+	VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error
+}
+
+type RevokeSupportUserSession200JSONResponse SupportRevokedResponse
+
+func (response RevokeSupportUserSession200JSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSession401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RevokeSupportUserSession401JSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSession403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeSupportUserSession403JSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSession404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response RevokeSupportUserSession404JSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSession422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RevokeSupportUserSession422JSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeSupportUserSessiondefaultJSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaResetRequestObject struct {
+	Id     SupportUserId `json:"id"`
+	Params RequestTwofaResetParams
+	Body   *RequestTwofaResetJSONRequestBody
+}
+
+type RequestTwofaResetResponseObject interface {
+	VisitRequestTwofaResetResponse(w http.ResponseWriter) error
+}
+
+type RequestTwofaReset201JSONResponse TwofaResetResponse
+
+func (response RequestTwofaReset201JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaReset401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RequestTwofaReset401JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaReset403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RequestTwofaReset403JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaReset404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response RequestTwofaReset404JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaReset409JSONResponse struct{ SupportConflictJSONResponse }
+
+func (response RequestTwofaReset409JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaReset422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RequestTwofaReset422JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaResetdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RequestTwofaResetdefaultJSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -16153,9 +18504,42 @@ type StrictServerInterface interface {
 	// VoidHold Void a withdrawal hold (internal)
 	// (POST /api/v1/internal/holds/{id}/void)
 	VoidHold(ctx context.Context, request VoidHoldRequestObject) (VoidHoldResponseObject, error)
+	// ListInternalKeys List the internal keys (internal)
+	// (GET /api/v1/internal/keys)
+	ListInternalKeys(ctx context.Context, request ListInternalKeysRequestObject) (ListInternalKeysResponseObject, error)
+	// RevokeInternalKey Revoke an internal key (internal)
+	// (POST /api/v1/internal/keys/{name}/revoke)
+	RevokeInternalKey(ctx context.Context, request RevokeInternalKeyRequestObject) (RevokeInternalKeyResponseObject, error)
+	// RotateInternalKey Rotate an internal key (internal)
+	// (POST /api/v1/internal/keys/{name}/rotate)
+	RotateInternalKey(ctx context.Context, request RotateInternalKeyRequestObject) (RotateInternalKeyResponseObject, error)
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx context.Context, request CheckLedgerRequestObject) (CheckLedgerResponseObject, error)
+	// ApproveTwofaReset Approve a 2FA reset (internal support, second key)
+	// (POST /api/v1/internal/support/twofa-resets/{id}/approve)
+	ApproveTwofaReset(ctx context.Context, request ApproveTwofaResetRequestObject) (ApproveTwofaResetResponseObject, error)
+	// FindSupportUser Find a user (internal support)
+	// (GET /api/v1/internal/support/users)
+	FindSupportUser(ctx context.Context, request FindSupportUserRequestObject) (FindSupportUserResponseObject, error)
+	// ExpireSupportRegistrationCodes Expire a pending user's registration code and links (internal support)
+	// (POST /api/v1/internal/support/users/{id}/registration/expire)
+	ExpireSupportRegistrationCodes(ctx context.Context, request ExpireSupportRegistrationCodesRequestObject) (ExpireSupportRegistrationCodesResponseObject, error)
+	// ResendSupportRegistrationCode Resend a pending registration code (internal support)
+	// (POST /api/v1/internal/support/users/{id}/registration/resend)
+	ResendSupportRegistrationCode(ctx context.Context, request ResendSupportRegistrationCodeRequestObject) (ResendSupportRegistrationCodeResponseObject, error)
+	// ListSupportUserSessions A user's sessions (internal support)
+	// (GET /api/v1/internal/support/users/{id}/sessions)
+	ListSupportUserSessions(ctx context.Context, request ListSupportUserSessionsRequestObject) (ListSupportUserSessionsResponseObject, error)
+	// RevokeSupportUserSessions End every session of a user (internal support)
+	// (POST /api/v1/internal/support/users/{id}/sessions/revoke)
+	RevokeSupportUserSessions(ctx context.Context, request RevokeSupportUserSessionsRequestObject) (RevokeSupportUserSessionsResponseObject, error)
+	// RevokeSupportUserSession End one session of a user (internal support)
+	// (POST /api/v1/internal/support/users/{id}/sessions/{session_id}/revoke)
+	RevokeSupportUserSession(ctx context.Context, request RevokeSupportUserSessionRequestObject) (RevokeSupportUserSessionResponseObject, error)
+	// RequestTwofaReset Ask for a user's 2FA reset (internal support, four eyes)
+	// (POST /api/v1/internal/support/users/{id}/twofa-reset)
+	RequestTwofaReset(ctx context.Context, request RequestTwofaResetRequestObject) (RequestTwofaResetResponseObject, error)
 	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
 	// (POST /api/v1/internal/transactions/{id}/reverse)
 	ReverseTransaction(ctx context.Context, request ReverseTransactionRequestObject) (ReverseTransactionResponseObject, error)
@@ -17613,6 +19997,129 @@ func (sh *strictHandler) VoidHold(ctx echo.Context, id TransactionId, params Voi
 	return nil
 }
 
+// ListInternalKeys operation middleware
+func (sh *strictHandler) ListInternalKeys(ctx echo.Context, params ListInternalKeysParams) error {
+	var request ListInternalKeysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInternalKeys(ctx.Request().Context(), request.(ListInternalKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInternalKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListInternalKeysResponseObject); ok {
+		return validResponse.VisitListInternalKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeInternalKey operation middleware
+func (sh *strictHandler) RevokeInternalKey(ctx echo.Context, name InternalKeyName, params RevokeInternalKeyParams) error {
+	var request RevokeInternalKeyRequestObject
+
+	request.Name = name
+	request.Params = params
+
+	var body RevokeInternalKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeInternalKey(ctx.Request().Context(), request.(RevokeInternalKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeInternalKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeInternalKeyResponseObject); ok {
+		return validResponse.VisitRevokeInternalKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateInternalKey operation middleware
+func (sh *strictHandler) RotateInternalKey(ctx echo.Context, name InternalKeyName, params RotateInternalKeyParams) error {
+	var request RotateInternalKeyRequestObject
+
+	request.Name = name
+	request.Params = params
+
+	var body RotateInternalKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateInternalKey(ctx.Request().Context(), request.(RotateInternalKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateInternalKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateInternalKeyResponseObject); ok {
+		return validResponse.VisitRotateInternalKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CheckLedger operation middleware
 func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams) error {
 	var request CheckLedgerRequestObject
@@ -17632,6 +20139,352 @@ func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams)
 		return err
 	} else if validResponse, ok := response.(CheckLedgerResponseObject); ok {
 		return validResponse.VisitCheckLedgerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveTwofaReset operation middleware
+func (sh *strictHandler) ApproveTwofaReset(ctx echo.Context, id int64, params ApproveTwofaResetParams) error {
+	var request ApproveTwofaResetRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ApproveTwofaResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveTwofaReset(ctx.Request().Context(), request.(ApproveTwofaResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveTwofaReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveTwofaResetResponseObject); ok {
+		return validResponse.VisitApproveTwofaResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindSupportUser operation middleware
+func (sh *strictHandler) FindSupportUser(ctx echo.Context, params FindSupportUserParams) error {
+	var request FindSupportUserRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindSupportUser(ctx.Request().Context(), request.(FindSupportUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindSupportUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindSupportUserResponseObject); ok {
+		return validResponse.VisitFindSupportUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExpireSupportRegistrationCodes operation middleware
+func (sh *strictHandler) ExpireSupportRegistrationCodes(ctx echo.Context, id SupportUserId, params ExpireSupportRegistrationCodesParams) error {
+	var request ExpireSupportRegistrationCodesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ExpireSupportRegistrationCodesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExpireSupportRegistrationCodes(ctx.Request().Context(), request.(ExpireSupportRegistrationCodesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExpireSupportRegistrationCodes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExpireSupportRegistrationCodesResponseObject); ok {
+		return validResponse.VisitExpireSupportRegistrationCodesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResendSupportRegistrationCode operation middleware
+func (sh *strictHandler) ResendSupportRegistrationCode(ctx echo.Context, id SupportUserId, params ResendSupportRegistrationCodeParams) error {
+	var request ResendSupportRegistrationCodeRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ResendSupportRegistrationCodeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResendSupportRegistrationCode(ctx.Request().Context(), request.(ResendSupportRegistrationCodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResendSupportRegistrationCode")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResendSupportRegistrationCodeResponseObject); ok {
+		return validResponse.VisitResendSupportRegistrationCodeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSupportUserSessions operation middleware
+func (sh *strictHandler) ListSupportUserSessions(ctx echo.Context, id SupportUserId, params ListSupportUserSessionsParams) error {
+	var request ListSupportUserSessionsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSupportUserSessions(ctx.Request().Context(), request.(ListSupportUserSessionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSupportUserSessions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSupportUserSessionsResponseObject); ok {
+		return validResponse.VisitListSupportUserSessionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeSupportUserSessions operation middleware
+func (sh *strictHandler) RevokeSupportUserSessions(ctx echo.Context, id SupportUserId, params RevokeSupportUserSessionsParams) error {
+	var request RevokeSupportUserSessionsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body RevokeSupportUserSessionsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeSupportUserSessions(ctx.Request().Context(), request.(RevokeSupportUserSessionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeSupportUserSessions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeSupportUserSessionsResponseObject); ok {
+		return validResponse.VisitRevokeSupportUserSessionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeSupportUserSession operation middleware
+func (sh *strictHandler) RevokeSupportUserSession(ctx echo.Context, id SupportUserId, sessionId int64, params RevokeSupportUserSessionParams) error {
+	var request RevokeSupportUserSessionRequestObject
+
+	request.Id = id
+	request.SessionId = sessionId
+	request.Params = params
+
+	var body RevokeSupportUserSessionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeSupportUserSession(ctx.Request().Context(), request.(RevokeSupportUserSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeSupportUserSession")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeSupportUserSessionResponseObject); ok {
+		return validResponse.VisitRevokeSupportUserSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestTwofaReset operation middleware
+func (sh *strictHandler) RequestTwofaReset(ctx echo.Context, id SupportUserId, params RequestTwofaResetParams) error {
+	var request RequestTwofaResetRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body RequestTwofaResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestTwofaReset(ctx.Request().Context(), request.(RequestTwofaResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestTwofaReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestTwofaResetResponseObject); ok {
+		return validResponse.VisitRequestTwofaResetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18761,821 +21614,905 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bchs51iAKvwqG30SYdCdp6mC7LMUX/0dTVJltWVSTlKvcxRoSYoJktpIAK5EpmV12RF9NzPXXE/Hf",
-	"7Ou538+w95PUk+zAWkAm8sCjLLtqpruj2yKZQAILC+t8+LU0FvOF4IyHsnTya2nGqMsC+LPtsvlChIyH",
-	"Xbbw6ZK56luXyXHgLUJP8NJJaRQGERuR+xnjJJwxciPcJfEk/C1DETCXiCgcizkjYkIoJ4wGvscCErBf",
-	"IiZDcu+FM3yazhmJXzleVt+yZa3klOR4xuZUvZnxaF46+amkXllyShPqS1b62SmFywUrnZRkGHh8Wvr8",
-	"2Sl1WRgsG5OQBfkV99hYcFeSUJB76oXkhk1EwEighnh8mn7l3OPeXL31IH6Nx0M2ZUHps3rRggZ0zkIN",
-	"sMZ4zBbhBeXTiE5Z/tXXUoGD+0uE14/VxmJRvRBj6jMFM3ojGQ9PiQhcFhCXjT2XSYf8Ur2jfsQk8aZc",
-	"AdQhAZt6ghO14cWCuWrJ7COdL3y1Psar1z2H8dNf/r1ee1VySp56NR5rySlxOldP4VKr8VpTm6YfLxif",
-	"hrPSyUH98LgIwE0xX/ge5WPWpJK1CxBDfU88WBssYEHDWfJ6zy05JYUCXqCwSp2ovYKJCOY0RGC/OC45",
-	"68/BXs61ZEHRctT3X205Fha/ZcsC2Pge42F1PBOScRJx75eIkVu2VFcknHmSzAVXnxYsoGoIKR/89o9/",
-	"Hj5/TsYzGtCxwreKQ+RYLJirEFndnzH1fRYQyl1yyxYhOTwmsxrpsqpk3E1uWPG9Uy+n6r4QSkJvzkQU",
-	"EqE+jAMqZ2kEez6pj1/SA1Y9vnnFqsfuIau+os9fVg8mB+PDmyP3mD2frEK7zP1eC3ULDQ+fPwegx2hZ",
-	"hJP9gHJJxwpgRRhg/fzVEOEHdSZh0Wrwl6+3EHYzE+K2F93EiyhcFT5GpPXcV1vjj43FAolhfmEd+IP6",
-	"xEdqKe5YEHguI+UJ9f0bOr5VBHQSEG9C5p6UHp8+8/gd9T23UiONKJyJwAtp6N3hWJKhf2kMnwSr8Ncm",
-	"2aV1yJpFz88KUnIhuGTAKpozhQB8ylofFwg+xYi5YrbqT7pY+N4YLv+zv0kFgl+T9aknXTV7803j4qJ1",
-	"+X1r2Prxqt1tnSkgMymB+ZT6M0buWOBN9ERkRiVh+LoaufKZotC+mBKPEzqlHq/p42QyHHpu6aRUP/jz",
-	"m6O/Pv/Lqx+++/Hlhxfvn/ePe0fdw78cXJU+25v/rwGblE5K//YsESWe4a/yWSsIhGaWGYrMb7m4545Z",
-	"kqI3+shoyFy1Mo8rgodwqpXSbEfwie+Nw73g1r5837honw17/Ua/Nex3G5e9dr/ducyAz5Pq9XwKoosM",
-	"aRhJhWVchIT6vrhHzvv1INYHKi+ZgpSi3HQ8FhEPzZrUMcIyGQlnVK9RAkPJAO9ShOci4nsiXaPXGl52",
-	"+sPzzvVlGuOA56ulTNTs3wSdAEAOiRS7F0rKVDcQiL6GwQPQpvWu0b4YNi66rcbZh+F1L3ffPEnYnHo+",
-	"oa4bMAnYQv2AUSUTc7WorwsTs9uE2Y+jIGA8RDQBiJyJcTRnPOwLcUGDKdsLMmed5vW71mV/2O90hheN",
-	"7vetHCVy9XtAORCC+OplpHxQJ++814SGZC5kWPm68DF7R5aAS0kB5ZrLaLEQQbgngY7hcn3Zu7666nT7",
-	"rbNh/8NVGjwdpRFcnZ075M9Xre9Bgru6/D6GmCQ0gMvOFuHXJjkxhDjzwhkLrGVyEcAyb5ZEwwVAh1Pt",
-	"A6xeq/u+1R22ut1ONwWfa84ICwIWKQYRskB9lCGRUXDHePSV71SDL4kAUDD1CCkf1+tk9K5xcd7pvmud",
-	"Dbutv1y3ev2RQ47rx2QUE0r44jkZvWv133TOgIA2Li46P7Tgl4MjMrpqfLjoNM6SOzRyyHM1uQ0Y+O4A",
-	"522/u7poKfSCOX77x/+qwAmci+DGc13G9zqFTv9qqPlj6hDayJqJeuzrQjzejyUhpAWbsgwpUFhF4ia+",
-	"uEdAfC842xsGxRKVEgmEy1Ki1FcFhhYXYRUO8T1+6yQykgIQ44HwfbizZcX9aBBmwKJP8nBCm7DdBwhQ",
-	"h+eNYbNz1irElMPzxjfAlh8CwadEgpGHTOg4FIG962bAXMZDj/ryQTtvdltnrct+u3HRK74myXu+jRwE",
-	"gohD7gEcCyrlvQhAxuaCV5UafJcIkL/9438Sj7ueDD0+jTw5ozc+SgfvBGfLhxGUtx+aQBT1bXJpCJuj",
-	"c/VqpS3V605pHDAl9A9BXzysH76o1g+q9Vf9g5cn9e9Onr+s1eE/fy05JRRhxkt1Ga67oLcpnkD9YcAm",
-	"TP3ESic88n2nNKGeHwVsWLySicep7/19u7dOAjEfKqlSK4KTj/jbwUvz4z1o9HDCx4eOUo5PXtWPndKt",
-	"pwTtUhhQLieoS4owXiKqFWpC6vlMKdShKHzPd/iT/ZajzzbmfRCKPwLShUsyj2RIbowCyFxj5lyKiIwp",
-	"J2AUAjNTbXukA2zosr8xEKgLuSMJ2CSS1EdTFtOWrIXwvfGSBGwsApe5hEpCCe6YhJZdpjyyz2jkkFGj",
-	"2excX/aH3Vav3203++lvX190mm/hK5BwRwq5RqdkAqYrycLQZw4sYyZ8l8jQ832yYNz1+LTioIHLrBdU",
-	"pniBXIQzj09JedTrt66G11fJovTs6owcMjrvdF+3z85al/p7rkUU6oNNTS1LREiBY3PeE4mmOyf+GRcO",
-	"0m+h/b1qG+CLTkiPelZgsodTsk5uT1G2fdm7Pj9vN9tKnD2/vjzrFVzmV+o/X+k2Fy7oa9zpo693p9tc",
-	"RpOJN/YUO59E3JVf+LbeRNLjSlM112DzFbVumrlDY6NnrrhEXxfNr/kiEGMFwxt/T/HmrPXuqtNvXTY/",
-	"DN+2Pgy7rWJl30us2XjbaaLvR5K5mlS43gRQOTTG90eRCFLbXikeGPnEuAEWdOkL6pLyCOSaRr/duRye",
-	"N9oXitLhUYOeI81h86yPrmDHHBUk847yqBigI4sAmpcAfj/IPvVD4+Ki1V9hodJm929ko7oUREbjGQmY",
-	"FFEwZgAtcPig8wY2f4Un8iB7zNWbTr+zxhizmIlQpCwxXxcQr4W7VNg08Xxmr+GzU+rSkF14c29fPtVt",
-	"9FvDi/a7dj97Y4Ugc8qXhIYhmy9CGdvAw2CJBnDi01Cdwlc16uaWlaaO4Mquxr7sdVTR8nrDi3osuPPG",
-	"7JrTO+r5e1PDXqv7vt1sDa8vG+8b7YvG64s0QunXELV8EdDA85ckSt75lc0zxGVKwgOaDFcr8aJyxlxJ",
-	"XMG0DZ/Le7QSexI4neJVYAksd5mrvhMBCWjIBtxXCCkdMo0Y+JbITeROmfom1r0l2O1kyBbVaEGmAeWh",
-	"PCVXQobTgPX+cgGzsTsWLIEpVk7I8/rRgI8KoDuqEXVJY08t1eyZuaCpcUFgPWrl4xkb38IT8hZiAeAJ",
-	"tZI5XZIbNuBS8R3A7lNCtThe7AMeZQj7COaBgI4AuKwkXijjcA5vMuCeWZ3m+FrJAHsDSmswhycJoBpz",
-	"0XR270lWG3B13NecRuFMKS1juu+Vv75sXPffKG282cje+sz8XxcZ36En0omtVgoFtAEnFLcMfRKWkfkd",
-	"cz3aB9fh3lR/ranZehfx5nTKSLhcfG17HhD95QJdRYld+7NTeo/eP0/wcxSd9wFDTpBRWgWIF/D8nHp+",
-	"6eQn4IPorTG6MiV4SikfTq30s1My9hMzLranxENDonhJSL6zQjRqpZ9T0nxPXZuJx3wXTfoaKx4F+gkk",
-	"dxUF4SB0IMDDBLHW6zedztth7/p1r9ltX8GJrBDLiuIOvrEj0V4LiL7lgLnM9+5YUIFAtjvwiwgl1YfU",
-	"40xb10Jj+rAneCIB45X6Fq/QhIwp1bmnVcYkyE2bKUpOCY11Jad044vxLeiTY19I5hbEvjlmQkNEstxx",
-	"wQIJgRSW8zixES3J2w9Nh9BELzSPwU+vIUwiXiDOpBamn960oC4eolrXIlB8OfQwGkK/ZRjqVa87OHuD",
-	"GFZhAlB+Ss+TLEbcKCUYFqMNFb/m7gLEoRA0ZBhXgjFOPJFk7nERkEhxvHLrukvGak0O+bFzTiYB5WNZ",
-	"ccgBCQU5/G/Pj377H/95UCOXitsr9Y+NvTn1UyEmaPXMR8jQjxgh86pef3nw6tXh8+OXx/VXrw7WB884",
-	"pUYUzg4n9MwD7c9t3Zmb6vudSenkpw13QT3e4nfMFwqoTvZ4jJln7bEUrOBMjfts1pvgtmLJtcMJHbr6",
-	"6eIoTvtk4VdtcMof7M/ZSzzKvWJEyncskIqwHDjqbqqRZBRJFowqJ6SBIQNhFKiLHN6LKvoOiCU+qLFi",
-	"MqmtAviZBlMaeHMWzkRRPJoiEbabAq0nY8EnXjBX/Dm0r1sowgXQwbESUZdoBdsINv3ywquAO2jxb4wx",
-	"9gI2Igzjj40v+g1fCl14bQWsi5EldbwyjzRvxD1qi+ZB8LBJcs+UPCFlhCJuQXSdDZzMW1ZhxyW7P2NK",
-	"tftGyJF+/1rc4Ox+6MKzj4QayQu2wwxfTKfqDnMyCcQcuAAoyRyYgmSMa+MPm5Oy4jWc3Vf1M6wKAqjS",
-	"rH6JWMTcSq34SIpxCGcBSenXPDvWv6IpevXvBsq5371FMSkbQ0xzHPmkZSAI4lMYySNfWyAwTDQ37yoy",
-	"qTA+nokoTPFZyNwT+NLI4Y4JiUsTVIxoTtPRWJR3SocTuhlbEmimYZOGJMDF2URur/S7u0yy8Btdqvwa",
-	"1l4sA65hoJ5/pMuVfslWF+yJTJQwNEEsfDpWtHgWiGiKZg2YDiIfSBlML6h1k4DdiVv7Wq0ASgF5hoFD",
-	"mEYWBjlvJL2pGYow5TX1KR+zRpGcHG464r43ZzKk84WaKbbBDW9wzoL8Hf3LSEm4kSQjrXeM1J3ZuDmn",
-	"tHLiKyFDpVLg70pBHtFwhNfWvHQIF3QUEwulQDMO5liwbmlzkpK56ynbkhfoWMEtVph4GNdDrqmfg6CY",
-	"z0pWxyfyWzvzpmAI0x5uSzNo9zrk+PDgZeWEKCXhEBWEeq1wYUbDy2coRXMz+b0XztyA3lMfXNhgzeQG",
-	"mKSscT4DLUe7vkEhvRMeuPM0KTQ66pJtDUDtnmQfPRkWpYCdU18yzGiCVXnSPiscDXdUrZ255ipOvGkE",
-	"Qot6jJN6xYLSjRA+o9x6O3KzXW9bMtjCA+toHXWjEiQuujGOpYlnILH28nZ1tH/+Eo911FWSb/C6cdG4",
-	"bLaGjf6w87ZUwBy3Ie4J2bCNTr9uoNewmOT5lZTbKb1mnE28sUf9zj1HZ0R6XzdeEM6GLg1Z6qjgi4I9",
-	"wSWO5ZBUzll9Q7KPU1KkYt+xnGIuiRcuM6OPUmOPCsYKtXU58xbDBQvGmjrEWrt5+7osFxv4FgjsLTk2",
-	"KNPrLVpB0WE1qWRnbOwpLrrG6oI3OGH5EC44DNidx+7VbVgsAgGmpwDCCGw7HJ+IQnNPwKi2CKapRFfv",
-	"G70qMB34BuwJTwl4K3RCm2LzNfKOLolcUE58jzNwjqWPe8N5O6WP1Xnkh54ajsJn3mgES1wFxrce2j8N",
-	"jG6X45JTul3eFG5fjcgb87gIhwBbsN7J6Gbuhfh3xF0W5CDuxiCHPxVshhpQK8x+6r2Q4eaZM82dtQg0",
-	"Fc0L7xFmRxop2g5heiKJQspa0RXGSbNyo5oMFq0DeW7ZsnDJEGEjY1it5c0JVNUlHAMtxxifHcShBDU3",
-	"aiOh2GNl2dtt7c+eMQU3JzmZeIHpHRbi5YyNb/NoJm5LGCZVjCKa72QCioEZz+l45nGGwc0KBRpXbRKw",
-	"MAq41MF1SuR50+9f6UyoGmmC5YEGTH1z46OrD/VbyNLz/s7c2oAP+Cec9hMO/0TmjHKPT8mnAf9UrVbj",
-	"/6kn37QaF/03w85b8okc1uvkE/pMba8u+m0lDCcXne/bl8PedbPZ6vXiMSjmoz0EfDOgPCppiAXeZFnF",
-	"zzDBu/NGHNsXj4fQ5TiqGuFgz2Re3bnur3h3WQRa5a8YW4CIwtTATv9Nq9vLjcf9YgSNNghkJzhrvW83",
-	"Wz0bSuZJT+pn3rXsnxeBgFgL89P11Vmjb23Y/B4tMPnOPKdditmnIXwk9Wyv1bzutvsfhq33rct+ammU",
-	"LCjm0Bmq/kQqRT0KvHCJbhR9mJ3+1bDXuuzHQwM29WSo3feARMAg4ofB1bfmaXRw4WYa37ebw4v25dv0",
-	"K+Z06o0hkN6au99527octnu9a2vXxhUC/hjYuUL4FKrB4KtGr/dDp3s27LZ6rX76bZxFYUB9E3sQCohA",
-	"VVqq8cIVTpFBkVjzxfRE/d7+D53zBuQ0XvdSmKxTF62HWpeN1xcZfNeGT/uxs3Yv/5wxqNsPvm912+dt",
-	"68FUHIR5ttl5d3XRBknXQo9xnJYIwReKEeLjJsi3/+GqAGGNH0spPllnlU6sh1nefmgOzxr9xrDXeG+N",
-	"f/uhmcyhZF4i6Z1Z6NsPr4vHvIbVUr7MDUkyva4uOo0zPeogvb84B05XxkCoNHqtYe/69bt2396gNQxy",
-	"PmOhQQtQCZwssKq51tw9PQqMiqRsGHSlcJr0LLAEYANWVhp3ycxTW1nmJ1MzZM9sjMFWRkghruD5ZVz3",
-	"Wl0r2jsGo5XJSairVNrsSDOo3bkcXrTP7Tfbg31vEhaMhvfqePJ4HMhF2u3q4FWXxnpUPMP1ZeEcEdez",
-	"5EYZLG9edHoFxAY9vdl3O1qtlvr33Kx2GD35RI7rR+pSoiKrg4AwGgryiLXQCZdCMa63H15X8LRSS0x2",
-	"hvMl6v0TSUAvAd0fN3pCuNBvmos7JgkyYMXDynaQMYYYZ4CROn98GeVEZ63YhylDsYCQpKlIdpZgYBxt",
-	"ANMcKwKsQzCz1ys5wdVj4CTXYd3qoQVLj2M/YVqYa1VeOkz3SkPcZIAbDNHUPQlr830wmUMZkTtmQaN9",
-	"CXe81W/FEwIZU6JKfKsxSULXUDCGHCA+EkyyaeC2ztp9xSLyK9RJ6WCvmkCkGoUoOY+DJGnzpHi2xtXV",
-	"RbuZmQ+iY5MJIZOCxyTNQAHiifJsw8JYs7rUiDHlalKT5g+WSk3sqLRobmpm2Pi7q/6HeF5qzFwIvRkE",
-	"zxvTJ8SAayMSJqKkOcb7VrfX7lz2hq0fm63WWWq5nkyYxq3H3TjYWr0C82tkSLS5XJq13zK2sGHb63e6",
-	"DagSkXsBntYTaWHAvYh8F2QMrOi0DFk885wui7YQRxqrmQ/UdXULUquznDITqAZjn9tj1dEkCce5fOPM",
-	"fPr2qGkOD9XmgohD0J+ag4CN1mVj4YKugsFvWjLM5O4CeIB08wUNJIMBf+51LkmZ+lKJbG6EAVDMxbI9",
-	"AeEMkudwuy+Oic/umC8r6idMwTNrThC1IJUQ3nwAb949iw9JWDoWMp5wbkIR59SfiGCueEhUUIHDMDcU",
-	"a2HKOMUppsVWBYz0Vkw+aPwkLrzf6V/h5JbTOpHirYOzBqEXVKe6aiUjk4uVMAc1tYIuirsoeyqCwZhr",
-	"1riaOAciCpmuFoFx+ZaWVUzUNegRShMTu6GVMK08ZfO8Yfxz0H/DmXBTUBQcLzsuBSbIV5tIyE3MC83Z",
-	"IzmI60+UFauvFM3TaPbb71s7zKS0k3gulPbNXIkWgZMp4FsVLwyzwEFANIsHiMkkQQaddw3EoI7A9tX6",
-	"AAvKGlOhwIerEHdGI/AzwRVE1zoPKzmVz0Kxg3pyv3AeOyzXUgeRfmZL7OSn2K5+TVr96nYuLoBoFWzX",
-	"sArJxgEDayiqZkY1zFQJiEkuRGoD/QFnGoSI45B0Nkg8ANV4GPE8oc/FUcQxccZBCncVUXaAJIuA/MBu",
-	"rnKkOReJG9Nmo+3exWGqJtfMWkOWoNv0W689IK43Zxy5H+zkuP7qxf/z/1f/r+UzKx8EZgK+l026UDeG",
-	"ESvXomLMGknpBfIJyjGodbCPC7DNmhoQiHouC6mniH5Mb6wKDTBaUWIrH0ERAONwIksWJu/MZATAYCR0",
-	"liGsnGQXOARSFipbZDecaFUwl1zgGOOdQjrtRTf5WVRnGngh6g2nmEDs6dQCUt4xtUDDCHO1UhprUsru",
-	"iYy1HOthxS4btmKoJS/tXLSfRFNITg3VAyaB+DvWlIi4/jsr24ME3gDZfoVWrecyanAy6rzVHRppO1mr",
-	"SRglC/SOp5+33qAkXDvrUjOkq06v3R9edXr2pC5bCOmFZs7sJt50Ls7yQEv7lYl2JBeO7bX6fdsIlB1r",
-	"nM2Fg9932mdrxmrvdHboRevsewXAN63m27wt2GfulCGxDTyqeBa4xnGkuumZw4p1VGlIq8nnAeqPXqg5",
-	"9WKjNEk5ZItmssIaIOVbhtQQvdTaY7KHM2RXLsmdJ3xgF2UfnMqpi7FGoTRYP7FrP6bRafVgG7N0FFpq",
-	"Cji5Ne/OHKK94lg2+LHd6/fyChJEVtMwDq0m4EyXRozMpnQnE8R00oAe0gbF/RprQvO624WU03ft3rtG",
-	"v/kmns3QFZEkqXrcytPVq/OYXDN9t9VsX8FS06B6VaT3j72Fp2uyrJhOA/C82/lrK63xG9BJQ7NWT9Jr",
-	"vGsNcaZ4Ci3TKjR3QUtB7kN1gAYQaP2K1RPDvcorkLG4sWBBNaZucL3imDyXej7oSHPBw5m/zFzDopee",
-	"6lRxIulSkvuZN56ZEg8wZuRAPJir/o2vLn6QLJRDGo4qGVS+al2etS+/TwEWsNeSWPNhM8kclqCWHq+0",
-	"MojW1hWBliblrYy8l95AAQhBblhFT3uiGOeYchBuBVck4YbFb0dafw2mkL6SO/ut7mXjYthtnbcUPmeM",
-	"I6ZgAokLJqTy0McBcz0gMJpPgE66oB76k8rJZa7g5fRkfDnjY9AFnUXgTT31qhxrMgSz877VPb/o/JAC",
-	"01zcMdDn0bIQ0ltmmUcWVKJV58Vx9cYLSQCmmI33JLaX5u6J2r02i8aOS63dnNi2p/QBoAnIQSfmKsul",
-	"mBBv3S2x89zbl8Orbuf7LjpuDBnMyEeezKXTe8YGF0Q84UjFGfSJraNoJgWIKAZDNisfgVmUo5UTFoqy",
-	"s3SNDwchiqqKnIl7jla0LEcvetEqmargdXKrCbMSVOHCt5ooJzMWgkB737aa8ayViIIrZ3QZBDcneIuu",
-	"GoWTvphu96KrxnVv03sWVOHFCdH5bIrPzZi/5U66rd71u01vMFYFpR2c4OTWyzCsffXrWs1uqz/sdvqp",
-	"Q+DsPnmZN+WJkuxYqHeKpMp3AQXUc1jmwI0CNQB+vGOBTxcr33/Wumi/b3Xbq3xpNJvbp7e2XHtK3Zae",
-	"98PwL9ct41k+RLGWhzFUJhA6oCfU6tU257JGYCs6odRE4LUvniHObsSExzXJjRZRM173TdEArlDM2wBg",
-	"wgqQApfWvO72Ot2cuQSigdWocRRI5LfCd0EmoVwruvby83QEfC1giimQ9LFOKvCuiTbjB55wSfnPvc4l",
-	"Ilqz9x4rdp6dq2fmiq8EwVJBjulofcsg0Gg2W1eJx+SF3gJWoyZYyAHirZQSn3g55sz1qAZyqpRUUstL",
-	"i6TvW91e4yKrIlLwdzEuKRipbfa9QmuMZ0KRrzfstt412pdZCSpQGpmkPgFvE0iUlJN7LAOkjlbqRzwl",
-	"uuvdxGLEakZqad4ovZn9aLGT+0t1Grh2ezsKHjdmXWpfpgiRedWKF+B+27briSa7024iL5TMn2wxv5Vv",
-	"Egc0lZxSKlip5JTs2CP82QooSr5IBwqVnFIS/6MmacX/aq6FH1KhOyWnlI/QKTklE3Gj/zRlPzPBMiWn",
-	"ZEfElJxSQYxLwbfxgu3QlPijtgbHn020SfyFiSopOaVU6EjJKRXFhpScUjrYA754nf4iF6ehJk9FYKTf",
-	"ZiIq8t/qL61Ah5JTykQvlJxSPirBPKbd6eZjHDlgbQ+FXL0xC1PyfnKzFDu/Pu3OzqzF/n5NPfSM49h+",
-	"jfH92t8lHtzsIeX2FntR7VPJ+ULj48m4MO1Bdp2jdRWXs55CQPSM78+CRrrEZ77ISOwXs8ZYBVHThXSz",
-	"rquSU7JPIOtrgiucdSCVnOIS5EUenvgSZZw18feWP0YvNql4m3ecqGMoaDawyp0BtCDjp1Df5cpSrSxZ",
-	"UlTEI+UVUOicLvWUqR+dsb/rB/KFjBIbdPzBaEDJF2lTstp52jRsvkmZfe0v4ZG0AbfklGzbrPmoza3m",
-	"IxpQFTNI20TVN8bWWXJyKSQFVshkNzaa5c2F5s32F4XWPcD7giKMObsbkJ6csSyZFm1eFvgN2bPMWWa/",
-	"NgXIGnfMVwkWrjOjWFAzZguLPCXEeIVSn/klVSdwnVq94meDgMVq7apfEoRcp3Su+hlVxVW/aj3P/jml",
-	"l1k/pBQm6/ucyrPqXSmkKNZJFKGzJJcitQDobCLOayKQyNyAhykJ2f4mJ+mmr7klhxb8kMiPK2Lv7X5Z",
-	"RTnbY8/dKqPhUqcupDIbXJ3qM1yVfdOPoz/Br6bTvYjgOhUHahUExOOYtuXBD3Gtyo3pEnHwkHqzF7L5",
-	"5ryJGCCmxUCSglyiQUCX6vOtzr3ZlIEBOTqfnZKOcilobKQ0EijWhLa1G0YWgbjzMkXLIMZJqxBJ8Fd5",
-	"ZCKFh2AOdchIhwHjZ4zwSsVpQTJjDIh8eklmn0naSP7gTPxbXGrKRGta646jRTOVnYsSKvfJuIlhsR+C",
-	"ZhJj4FTjhVi/JQeYR+nMIhz7ytgIWJguk7p9ZzjwG+Tfr17Hqhz8JEy1ppCgpjf95fPwV7xoRS5+8vRQ",
-	"PY1p+Ya+JBgaZ/opDV935lF3Rd5qMxeYDCyiU1t/WsVJ+WrebfODE7xKVTrYN+tuV/q0JXnGx0g5yOdM",
-	"an91em2VLYh0Nu9XA80xtzGGS7zKbW5SCMX0vlg5L6dkE9ZNQ98ub5r4uLk+X56NPgLr68JBr2N7Opxk",
-	"e2aaTv4smHHr67ErRqc44/bU9O1yfKVH4tn9vBKBE+T7BpzLgWzW7akLPL3dOtOV/7L3E66mebeTY5mp",
-	"G5Z+7a6sM32CmRto43eCl9tShl1qIBRa1/YqhFBIox6nJkL6VbtsN2ep/AJb/Sqb7BlU+ubyU3ol20pQ",
-	"SfL9o8tQ8at2kaIgG8jSPYDzV+MvKkre9wJI1cJMLZCrapsO6kuITrvxhvUCxzaINp9TZIJfTLp4oHzw",
-	"aFz023A2zN/etYrCLgzxQUxtHdOy1r41Ju3EjdJunS9AnA06fw0aLR/AeHsbOO+O1p3M1rNy6WpQOCXO",
-	"PoZD9OtvIYlvBbr0pOsBGQvoeRha7Y12uDhflHqY1SWWrznLVWKx63QvXGjKPqdT9uxvCzaNPyz4tFC3",
-	"lTN6+PxFXle9EPcsqIJJasY+kt6bRvXw+Ys4LgQz2yFpsLBmjPT+zobw894URNONZMupWeOVp/pQbXfW",
-	"u9ybIk/yA+mErRM+KpGI+9sufEHd/G4nnp8u4nXjcXWD9zSBpJG12BoIr1y/6o4uD/FlDQ6UDyXj7iqj",
-	"jLbAmBTk2Lal40TtjG71M4S9FRte1RRyTxK6zmgMwuNuVqh4zduv51qyoJsMzC9oXSl2C8zZdRu4ZJa1",
-	"HSbsyee+hG4ZI+Nj3dWIhyj9prGys8BqcGTOQopVSJDkJhlXDDP1dYcRxy40+Odc/bQiZxWQTWyVtbJ4",
-	"3H5lNbPwMJMUgsAema/Yr0ttEuovZvSGhd4Yc0TpXOgwTyuLA1IUfBoqgkbEZALdOWzIYPPBBQ1DFqjp",
-	"/9tPjepff/716PN/LUKVMwylxxqn30ARzr9/lfqrg/5rGCr35XXe9PwrFF39ECq4Jl0tTkyIgy2TGMRa",
-	"MZCLlVga93RYS/bxqQcVhM13ptzCQIydIbepOZeEMW6vkz+oPGrmjY4BZapYql1DtQAEeoNFF1gfoEVC",
-	"qOt6SL6urCOcUF8y53d1qhaNPHz+fGNJ0fWnsENFUBvYRYdRsNpiyEMp/AKuGHOVjei4p5aDiw0tXmiJ",
-	"QF+jNP3GjUGh1UjGW0uYwPp2sdmJLWYxGLi/Hn+uqn8OzT99/Ock9c9gUFN/vPj81wK+smfleXOougZ9",
-	"anupY0wOZzXOtN00SPBV1Sjy3OrB4VFafNjmauC0l/pMk4m9q5ngjLiMNFy677Smy5E1rZDpyZ7Xt5xr",
-	"J6NJKgL7YbYSfVd3Mo7sLVamNDFLTDB9w4fG3VMCeiwmQzEZ6p4OSrNm/sRjlpPILrlYcko3cY3oIdQD",
-	"G7ps7FP9c5GRoTXXDuSM6hV487lWsvzY3uASyYI7FlSl57K0+EZd+h/6U20s5nZhc2z4lkGw41VrWSnv",
-	"MrPStbIdPJQ9HhxadBzYhGwlvq3XRNyswydrp9E1WMksmlNeDRjF0hl6RKF1xm6zVlTBGTKlAVcmHgsg",
-	"LkE3FCTlG7YU3NVpPYhFcPCVWmlzmyKDuZm2Rhao7gpr8Xd4OonolIzUUDtzmCDIiBeSifB9cQ+iv+up",
-	"aeYepyEewZwuFjp2LN+faoemV4pzZ9sVbd8ByYy2Gtps3SHHjM307NipGYi+20UxRzsHNRXMlXjf9nDx",
-	"AedLqTNbq0clpzQTvlvT3HDVwDfCd1H7TQ/TJX7WDWvhI6lhOqN73bAePpIahkni60a9FzaQTZrSBqh0",
-	"9WNpsJik/VrcWmelmKefbJoHc1PofvcbxmNrTzMYqrybzoZrbE+v8ZHUMN0Gcc2oJjyRGmTMTOsHduOn",
-	"CgcrjQkLiW5pL7uAh1NzxTVB101xbR4yQ1FDqGG5m1Uj0XbTgWcyA9HbNtS5y+snQGdjEx+N58Fk0pqd",
-	"AVrbRCh1g8+eNSZNND/H+t8SZUXkAJ+dkuBsC6vKCuT87Gw3zMbJTWMKqMumITm6ss2AFGnYZoBNFbZ5",
-	"PkWyNg0ooh6bxuTRcLsRBXi3aeBavrHb4BQL2zS0iFbsMiZDGrYZmqKE2wzI0JBthth0c9PzBYLINkOy",
-	"gs+WY7JkY5+OZ5vRcCO5+tmIpLEltzjnACtWYer8mAZQ/eCGKQUGu6lraVUpOlhrpVbKWsKKZPEedFxw",
-	"SMS9XyIGrTvQ/4pvKrusGtcoJYITb+tuT/s219DG3o0aklpfL4rFeiuaZEVbkrHgYwbtF8qYg2/EDUd7",
-	"O7jLgm13p63T+de912ZrDUbdC9uoDvCth2UOSPkg6eWP34TCpUtYwg6mPrDrmPWk4Z5AMwHQSp2olwC+",
-	"AP8SnDCliGpkZCA4chLbvENGSvjUqGhEyhEUIyDUVC6zU+09l5RpXENJIbNVS+iUjFDgGFm1v9zTfNCb",
-	"qSwMP0KPP0JNPxo1Cd7EoS1twJRFJS08t0b6ZsPQoA1KgGg3BLZc1xUIXBZgNR9pKlOvuniJkeFV/bhI",
-	"Z866XAx0E3VFC/aWqB7LYykdyXhEdQedor1v7cFZhzLFzcEV5ACdocJJWqlWcMrcCU+S0SCq14/Gajr4",
-	"C6l/LaZjWYhYOkZea8gpdxmVLaNTpXWljJ6W14mygvMqeXidyrpaNc6rFqv1hYzKk1MG0rpN3hxQYF5w",
-	"CiwWxbaATeJ7oY0ObtOVNjJtsozaOZoPM4zGikEuPYLK4VwEBSj8TgTx7VfX3RRBC2dMfYIeiEDIF2kD",
-	"mOWi2CEiLdPwkkoJBVElGem+lqa2ohqHZW/K2i8tRUCm3h3j2DcRWc4UIkzYfBEut7CZbRPhZsGqiBi8",
-	"YdQPZ9BMSubPdoHVZTdHqljNqGCNrrfbmMzG4veauVYvfY3JPt7UWi3IBsBnpwCd7fItBT2LV+OK3Kk7",
-	"16azjWNk9b4KQYLZGe2Qzfd1kve8KWdu4lRN9Wkt5hj5kqjJLVPX/InElq66YXPA7jwRSVO6Rz+x8CN1",
-	"a+C9I1Lmke/jxTDVdebijrknukaQY0pkO7qeYrH0t8IRaLeGVe9jwYIG4bJ4d1gyT/esUv+AOIQLxDpd",
-	"wLKwGU4i/sjKVmnTD3Kx7u7qVtCLAjY0WL5xfROPowtBrzArXzKlWJCA0fFMV8CEEabAYhkP2YmPTZ/W",
-	"KdEH7PnMHGWNNGycIABULa2Z6sogziq0wnK7ta/hk90uwLGfiMUmyG7rsI/tYv+tNySkdo+IkU0RILmY",
-	"/IIghDRVyFwjvfMMtmX80CnEWkPLdnHJ5iuyrBQ/MmK+EUa2kkpsKlsgmzwoaB0XsDlI/REcwzkL5VeN",
-	"Z8u+fVU0W0oh+OKxbPbsKyLZQEWGMLZsEex7KnUVdSwyixdHCXSm2rHgVpXaWhHQv3V8m1Ke5L7pRHuG",
-	"xyngrTQAWUC2KNVufcv3I4xmWXvGxFmwXHXbUtb3r37bzj3uydk2183o1I9z3fTsO183q+r2KAE2Wq/U",
-	"VdT1u2+WaAHDwtz3IrhlQXz18jAoREJj9xATXJAxQRiTmbZBaMtZald5m9LvPFj1f8fbuOoC/t7jUhGp",
-	"vQJjdY+NBXcliXjo+Uklej2EeFClHNpfeaC/mMryPC5sf0Je1IkkoSBHdeLSpXSIyyY08kPyEj6T8ov6",
-	"MfmuXq/oluto1j58/uqwnupy/6JedNr/W0bV5pyyv2Oqbcykj0O1DQXcR0jSY090awDOlsRnk7BINrId",
-	"2r9jWGsb9OOA2jCXPSCda66TlUyTpipQZhzgnimqU8A00uDMhnxur0m9jkd21MAibcqKV8+HcbMp9VcH",
-	"i9uRqUMezW/QgLX+hKw5i2ewo63zOy8iGm+XNwqQK+NKvyj85vRjG4ceII02n9aC1ibLKaJ86GwCuz20",
-	"vjnSesWhZDPS1s7yNY5s3NAhz3m7gxcud16yU/I9zg72AJgad1g0bqMktxAypH5s60uN3xHCsHYHt56e",
-	"eAX01iI8TUC7oUKUOYTPTunGC8LZ0KVhOi0ZvigyrO6J3BMvkGERcm91xnT/sdiTifp57DpKjT3adFgG",
-	"uitOJlV0a93RFGP9arxejbm7Yup2yIjTb42U++PPBhxZjwWbznn9Xq032fOmdpOe0qZ16zDhAqI5wO+1",
-	"i4k1X4J6SxOruC3OB8Pud7k89A31UjNgAr+aNdNXspheQA/BncBn1eveK/scoyPxxY+1KzGmfkrEnQQQ",
-	"yVEYGnAhph5vmha3K2pMmZ+zilwUgUKWmzSt+cbgO6oXaprzCR3a5XP1shWt+bnIvy/CRa5OSijCxWbx",
-	"PfUmJ70va97UBopBPPX46rz6hPSsD1nFx7JJlZszzdpuQa7l5mEQlZ1Pwtw80BTa2CWByimZuJUsLz38",
-	"bjfhxWR/xfM5W+ZVrjm5HW58puHLylu/XZA7vL8vbhnX+ugWj6dvJ8Stbk02MmlZa8lGamVFBVqYlEMo",
-	"SVFI4U25kL1qZ66kAmDBKyQDsJIcIXjNaMCCQlL3gLJnGcKRgkVqJTkwrA//vBBTEYV4y1bSkz2ow8o8",
-	"5NWL6IQzFsgdr0Zhb6MtJYqA3YlbZueRr4K+efIriQXv6NQbX3j8tsfCJPL8X8R+W2K/1u/I7g1I7WHD",
-	"seATT5cQL2IYeXnS0KFM+GDS/B+eIOUXx2Q8owEdhyyQxhRu5n5xnOJFL443GgD1lS9gSsV7KUQwdjUT",
-	"odjlrhV0A9vymkGb/WEU+IVEe68Kktlov/gNG6s6PsZtZTvCcX/h/SoQUOPssTZyjcDbcT8PrHGpN4Xv",
-	"frStxVNuyVTWcBNrfdYwMZ0y6Ie8c9ht4YIFZ8uu6auSJzMt9MpRchNJjzMpScAmkYQWzkk/RKrD5lI5",
-	"F2XdkHkRMMl46GDSkA5iHw24bqKIbRaIoiW+Nw6x5Xo8uQmqLI9WtDYaOWSU7a00Oh1wLnSSkmnGnZQL",
-	"GFVq0PZw/0IG26CbFQW3Kf42XcngwWdqs57cgX732z/+eXD4ncUqHKLpOHMdBW+MQlBkHz+OBQ+xa3ny",
-	"yxNJfKV9kwUNQnwM+nbOoWEvvjtd9aIXBnU+vfoPKe/rgftfMrXdMqpSER/MB/L8nurhOKVOuCiu/vai",
-	"6npTL4SKb2mYHBweHUPxT7uWW7366udfX3xe9Y7tRLXNqGyWm7Yg/kuy+2qS3QrlX9/vvcStTrh4zwJv",
-	"svxSmPHgQjJriqRYi91eCrAbv+6U4nBH/RR1jdXrTaweBxZtAERbrEq7Et4gMW5VnbZI1Cx+rZbN8t7Z",
-	"tX6DzQH+j19vLUanDY6Kje/fuuRgysOxudpabFBeb6qCp/Ieks3eo5ngzPIlbzMgUWm+UHR+zh4V3gu7",
-	"/E+R7+MB5fd5rpra5CPy5YOXG28BhslpShLbmfQxWfM7KdVsO19U4n1Ke6VSh5SFTiY3YIMSmNY4vuWF",
-	"/df9KhzwJYwCnvulUS7B7/Xo1YWWSSt5z6oGbu/oksgF5cRXCl0tV2V5QwSAU/pYnUd+6KnhCNm8GXNl",
-	"UzYobPGlBdjfuwUPSMg2e8Jg2XM6DkVQWIT6S0iJdmX0L9Uvwgy7KY5D2J6eeJNwl452mKe+bxqIHn2z",
-	"HXVJlvUlHS6ZPjNxGzQLohmmk+zZ3kEadhvOfReRGzrzp5r372V9y9TjfwTbW1HVp68aiVuwgFWxuNmS",
-	"D188HjfzghUxuXHplMoJUbvFqBST3EqJ+d0hc3EHZrgFDUIiJhVCzVO2ye+Gjm9PYdwkksyFkiblOXb+",
-	"pZzco2lvTj0uK+Q+8EImCRccW4KtAl+OgY30dRmlCwl5WDof6rHY8dr0jkmHMF9i/2G1JsgEDqOASxKK",
-	"b5f4MgnEfLiOdmxOC4cpUskHq9LeczDB1PATXZkoDH0GLaG1W3ffPPU1VNJg0/YV43EEkyu3ZiPfHDtN",
-	"0/Htlmk+SmF4EPBDsTPoE7R7DPDn3ckxwNPALM4tySBTZoMZfE3Bz1kv8+Eyvk4S0yqx94cZ5telykJJ",
-	"TeKYe0pu2FjMdf8NA7knij6FzCFyJu65OjUsfwKrq2Wrd+8YrBwfwXrY2Q14/3j9vdb06npovy2npC0j",
-	"mYwzKAxCrrsXDgHrHXlO5h6Pirt8fammXbiYoiPMCfW5FTeI8RH0O/0rcBRor1jAxgJqt61xHqzx8hfI",
-	"aj02jgIvXMbyUTb4qdgPiEX8yJyOZx5nWGnN5r6ZEudROKv5YurxmozGY8aw8FRBlwTrHauLglvfF1YC",
-	"3xqbt+y6sG9dQaCGdKoBu2M9BQy30sXpbUjoXgnW5OkVrsC55JR3inXqtZrX3Xb/w/DLFcdKo9wfobNi",
-	"qrZQvp0TIlScnMYVeREBibgXSodIpD+KWVqJgk+UWO1xJTwTRdJJmbMpDb07Rv6diGjrmpc9XaLhB4+7",
-	"oqC9nO/NvYI1v0tWuOWLUE7XVea3el6yUK6uviNFQjLuYfFkEjAmSbQoqqLkQQ0jd7viRJFkeynfCCw9",
-	"3t6yvZ1CBAlpyFZwZF9Ij0+HuvJMsVwYF6AKySgUo1MyEgvGrWHkTyQUoRLdOPntf/yn/iCicLTl8Y2L",
-	"cVe9HA2N6iyUyAwN01P1QAtj1x+QGw5P5JdypjieNCiRXCFSNv3SKiekdd0lhw75sXNO6rXSKg1oJyo9",
-	"ZVxpuruT95nw3VWlxSBF74kkYAjGXiBUhsAngZVjJ+y4KldSSQ9dBGRGjSZc5Ng0x1REi0APh5otUCi0",
-	"rBYpQ1wI3J7taLRB6Hf6XUV0OoOjm1Fbnc3IyVDIremPlY2/ppZb+3Xjsup7t0po1yNOyOj8x5FDwntB",
-	"FC69rL84JnPhklcvqwd1AnXpiIvoV6ZQu4tymKji2N34lnCQCQ2H2sWcHBzqwYWHhf7erZHK3PLiXcpo",
-	"Hl8QgwTEK65jsf7+xgRkhxeJKHQwvAsqxylehbRjj/c/qKaGrYTapWv0jcwUSNAER5MGOJE87jo5Qm2d",
-	"hQ0uQ0rta5ghIms5RHyhvl6dwyDiEK6lH82UMzTbeCKhYz/YxBA4ZkAlXeRwywt7I8TtHp6DL1bX0LGL",
-	"Gpqb6wWxLr9locMH1tBbYaOawOrRlqA1u9jCgOr/VotbaxBr2JOKwJtCgcNN5W+2MHM9Wum+2AKyXZm+",
-	"tAUrwbe1928n5aff6LegUfb+sdOJaPg4bo5U/GMaAa77TQx2nXvjQEisvOMQVpvWyJr4yLTuvj6Q8hEC",
-	"J3dIxcpUMfapx6sh+xjqFAhd49tzscL3J/wo2ThgIX41MpY8wcfFstYDk7u+Zq7WF0vOghNoSxmtC8l/",
-	"7LS4giqZnbety2G717tu7Rzv9zXPIXd31x1MYjHPwGvlwTxeJudaFmelbj5GFqYdHr9GMtpG0/26lYnT",
-	"pSczho50ZSN5kih6xVXPZOj5flx1s7ymEmClRho3kvFQaSAoEikmKr9SZeE9a/RlyzjnpSPogw5dHPIp",
-	"JFuJRNnCz18BGLEfbOvIt7ybdg857Is6bQpE2BWmww73lwrpKIGiEMPWj81W66x1ZjKBUL2Awftp+jB0",
-	"eB8bNHd9PXbOxAWYyAMvxP4FCxZUjQCOj6CGHwjfV1fu8JjMjDlSK0Nj6jPu0oDMBQ9nlaLmIEDYlqAS",
-	"8nBWyE+2rqmdsrPuvnXdN0dvAekJjTuHPsxuu837N1l2Qb1Ek5Q0dE7HH6ifLPifJv0nAKxEhjQIpSnB",
-	"bhpU5E90B80JfOHFZjQ1NxjmdSseiw5hLTod7xKrkw6xTW0pS9s2wQcZ25rxQw/pSq/DuiWS8uj7Vp88",
-	"M5CRz3713M+jygmZiXsyj8YzbCGU24UVNkHKdWOD5+yUUHUOMozNAJWtEWqNjpqglFnBSd4rH8KipF4U",
-	"1AFEWUkSeU8XC+ZWaqQdSjJSt2xkIn9Qj7YDmab0jm256oeUthe7MYNs2MgerMA4PB5KL2bUjRvPAN0s",
-	"19dctO0wYI1HfW2p/q2jT3RotQ322ERQWOH6QeX9s4wyH44WR9GdYBLkgnFJwSRvYzXktSJebxFFR8qS",
-	"MROgB3dptJITxY27EvuX3b6riDtZm9q5b8F5qztsdt5dXbQeEA66dXbs/naS3FW1FEHNiXQ1NnD+xa29",
-	"VpZI1XPmO7d+1SjT4jWsCjQtaGf2xWNN8+9YEW4a9/KDMrAxbYF2BHAMJ9kiu9gx8Yk0DhjK3biHC5L8",
-	"sbfwwJhdW31A37ZXwcYozxVRnTZP2UehyE+7tUy6ITJyZSjlyuVuZHlfxer8pWMet+BIKylTppHzNyEh",
-	"1gI20g9NHh+PeOALdqccRuPTRhMkIAvhe9p9u7lOhRcSrpgleOtlmq5UaitO7BvTlI12FS3yPZFoYSnb",
-	"cKmkLf7ty971+Xm72W5d9ofn15dnvbVGjx3J2B/l3mcuegrC627x77s1wxZHsK45wSq/5nnAGAHPSxwY",
-	"fSPCmYmMPiXzVJIhKYf0xiEX53Ajm120UOjoLjt/7ri+Tbphjt+kF9dNhALLX4zOYBPIwcnIgHRUqZHW",
-	"RzoOQXlCS0YyPTqSLZ6wvrDWwT763g7tIXJom8ftQmS9FxOqcOJBKZcb0xNXXxb1ftOWfCeN44fOeWN4",
-	"1u41Xl8UaxtrE9f31yvMtCt3oxvC776Z1uWX3ovaCsaJA7kqsG8d1In0+NRn1UiydFS5zLpE9yxtvBKC",
-	"udWtBCnqabtDtNdv9K8LmVacGRzfOZNBuxvst+lwA0qLbpxmLJ3oe65tZ96XMsKInmR/5764/+jt6vwU",
-	"4YJG4WwYBd52hSNglfmdvaaSHR1mNkPKgvtL3RHTNGPeJrRme3yJKz7gutIbigG1Eo2grIy3z9V83+q2",
-	"z9u7e5shyUHKferLmKFFu7nmi0CoXxVgWkGAIfD7ly1jagq5WlLZvqx5Voy/whpvYDuE+jyNfrtzOTxv",
-	"tC9aZ6Q88Zjvkt/++39i1TBI6tAgkHb76G3qJ+5WLi3jkC6EMlRZeGezxmy37CD0qE+wHAN0f0WgLdGo",
-	"50kisO26+hPIQMR1k/ZTQpOnAURUkpG6KSPiyQEf+4wGzCXlEVZ9GJEx5VyE5IYR/VulRpRA/72IO94z",
-	"Op4Rc9uS6dV8I/N1zWS8jxztILtlbIHaTXgvCFWiWlEdvHRVknyEGfUTD5l6Cqu/6fa3kyiMApSZcBMT",
-	"ETBy8Kpeh5Cig5QBeatCJ0r+m4qq/jK3u5/wsZ/t56refCEClHGoEspKUy+cRTe1sZg/E3ThVRUuTBl/",
-	"Fr/6sz1c3nqLqljg/ahC1oaiy1r0tMquZBw0vQ45OnjxonpAqL+Y0eoh0c9qFazRa7bbxGdhyAIddLwk",
-	"YyrZKZGhUFgQLRYsqKqvKgrN8FFEMiC6ye+QQdr47R///KvSksczhVbqAFwR+kxK8v/+3w5mN4JynJFZ",
-	"c81F/mBHkK5mk9F9A28+V/fu4Ld//POgXo/hXVbQxicrjtJNxkr0mS0XM8YxXJQuhAwDsZgVVUXJSvl/",
-	"MJClCvX8C2LbQOxhxYo20Iaj3yttyPXw+YMdW7YGVKacbe3gxbGOiP3T4eGruv4PKVOdK6yTo5Qg44XS",
-	"nFLWUHFY/4MB5nOR4CNZ8NoX49tvYoRWb0eFb60BOpIsqN3gKr+89dmefYXpWT2CZmeoLHJPJdEDSJmB",
-	"Fo3Bx7p2PxqM1eaavpC/e8iOYZGPBFicfCu4PoljPADCOBJu4VQIl5QBxtIA2dF2PPPgCYrExknoSwEJ",
-	"ddBxWffpxNCDoRbLR8kxmcJE3+yorMpIm88riFf7SGeWvGDjuQXJwq2W8hiAAnelzAURUTgVHp+iYyYP",
-	"9i9ZhewBFbisN/68glQWntPGLtw5oELn7dS3nuBDLORV0IR7XTkTL7ThXhYBwWkqhZkN9uv2g1RmhrWF",
-	"SzIQu4CF/ZFuWHIqj3zTrOPf5cZBzHTMknCC+HZlyf92aGoYoaM/RzxmjQnWaqKex1RwTeyZ/LG+ahTk",
-	"eSEH2NKJuNcyilwtccRa/EdcoS+zsFWXYHejNlTce33Rab7dpf1JHk5fCCwPyo1JHKoWADfC7RHCwdRR",
-	"XBt8/p0LZfG9eyTKY93rDQTHSLoxnZlTlxE6hlzwpBH3e6U6gf77u7ZSn4MZWqcPQ8QHhAr4ivOfKvWY",
-	"KL0LpE7OICwTDNeyssJ0vclybSWWijnTkxEaMOJx0DZX8Om9zdsx8IpuAFbb39DRcdcGmF/GbZxuT7nS",
-	"Uo89RQuibkxv+NWVKV7rqhRzj0cS8t2zbei3zZdY+QqsWxnXv9grFebr57I9bnGWraN+TEBu3ruKhSke",
-	"cmLbcT1ErhWyAOJlYZGJpHxEHg0dK9A45n8bVI1U49z8Bd3zpF3q+RsHZWpLfdb5TfsMXLBgGMeoF0qf",
-	"Pg2mkBUEcQlxTN+e1WJCb1NlHmNeUGPtSPqFbjOujlL3uCqM/b7TXuXC8laQjwmuNQ9eNqaSkfLbD00i",
-	"AvL2w+sK8SShi0Ug7hSriXjo+ZgC6sQVr8aUkxuGTkI1dNht/eW63W2dVSBtA/mVybSTRNKldeesWIUv",
-	"VmnFwncArwWDzAEb/EoQZjVmdxaMfxMJLPf6VTKYthgJePLLi2Cp6VdIYPiMZXbEpwnVNq5aITxXNLXe",
-	"k2R8eTxajRS7qEc/NC4uWv1hs9t6SDdALUs8jrKR4iUWZqHgjMGmf4faACvtr+lJmmi2/Ga3Jr+KDZcn",
-	"bW59tEuUsepuvkzaRKxUGTwDh0Qc/yJlcJhw6lcU1dYmaKinYqUgnkKxZtMMD9+vKLnJoptRSXA5Mqbs",
-	"lLtJtXNTL3XNCa+4xzSSBWLnyKx6dKKWRsJZIKLpDJZnfiKNq/YpGZmKE9qEc5LbY4ZX2mzSTGUVrliD",
-	"uw8KV95HXttPynscZrnCcITnt4lcrFTN5EZqsvGSrak0gkuQu9PhL1IhNiHG25eG3Z84s5uZELeNMGTz",
-	"RZE2mfyQlyZd5nt3LFiqS4LPGY9xeYTBmtUz/UhVvwETN9dH2eu5dtf8zHpWJFub3gi/RCwC18yYxfm9",
-	"MrqJHyZlSgJmJgNhlWOREfPdttnf8YLkmqTLe+qF+NeM+W4pHmUnYhaRFdjMFm0n9REDMcXmkzhyZVHy",
-	"WRgurBV/wVocPg0VWRjiJVhfIxHKEmtU2LenjYjCsSgK8xnFMIY85cOPHwnl8p4Fp2QE2wfTkfqNL3WB",
-	"Gc3dygFzvYCNQ7RdcRGSidAJHKdkFHpzJqJwdKKYm0kB1XMDa/E4Gf3Qev2m03k77LfftTrX/dEpGY0F",
-	"59h2OH41TGC+xTp5NwF416EiwYi6bsCkHOrQlRHWDrjuXpCASeHfMZeEglBO9IMYHnOP2CAhKUWtHjJI",
-	"beZmo18CC9B7YG9glEqvVvHB9GoKMTa5VPkT+QteypslGcWPjYp1ukDT5SH7OGbBKuKExWcPyFvvtbHc",
-	"4DE8keRGuMvdg7Q963IukdHFdzB1qWISVkrtOUPZEvRMX7nUNSnYbZ6s5C/LZlK/G3fTCHvWumi/b3Xb",
-	"rS/D6NK8549QCz1DS/MxwRx5zBNJPBfrvcBnSSaMuU8kGXmuuu6aO8I81bY7ImMaBB4D4dnjxGVjb079",
-	"dGriwWH9pbNrxpq94P5yUZQOA7+BJUiS+O6b7h42Xzwlo6cjRQe5K4Fx6oif5YI5prE5iPcY+JxKn0lw",
-	"qSAJf0MOmVW0qjwYPP30E63+vV59Nfz5T+XBoJZ8qvypUlihak4/tnEdem796SCDcE4p4t4vEdM/6xg6",
-	"DcGuucfbpjhmgKxz6kaGYoyg9CkWhUaHcigK/Mj7M/mdS4HvVKv58+rLEUNquQ+J6bY0kfkw/Mt163oX",
-	"py/KdQXme1yOul74yKYC7xlioef9Sr5ZA0UR0pDtl08r7ljg08VQFz1FiExo5Ielk+9eHNfrWex8I+6J",
-	"L7QaH9dG1ilOmCohvSl2vRdCh38i+F7Uj7/T4c3r4Llqmz14xz6I0rt+3Wt221eQW/NQ+5dejEXsfvDC",
-	"GS7ucc/ZfucjdaBMn/Wl1a0mNoncMp2+o0cSLCS2qUfNxmQ6kxK3rwCfCFU7+rqV3uTx6VB62j2586u3",
-	"99bp+zLE+zJM18Tc+b1bmm7y2GOFqOzZoTrwNyM4tuiE1tLpvjz2UVmGnvRBpDFiLezWdf3c0Au4ADgm",
-	"3fpbGI03rGal8RjH1WwRrGbA9whG5HWvW2VMxjFDe8zIUZprJFlQMf38gjsWxNmxhBodNCVc1rY5uOLw",
-	"vSsrdG/TLtYvfeWKU+YhIJQz6pr6KWPBQ49HIpL+EuTiWMHXqfrDxnm/1S2Q7nYgj6mbuhN1S1MXayN7",
-	"GnqzU6y/41vez/0EnbUt05KyHOpMsBCiCGQueaW+0rYW851tJW/UsFb14mvcSOFHISNK2y/LCthqyuoD",
-	"JDktAuFGYFSpEEtxpAEjV51eH3Sy3OKPv9utzSJSbnt7Wx/QA0W0/ZsIFElKX00mS/yWGXqJDofRidGZ",
-	"PT49JaMF1ba4myWhPMa6UzKKidCJqc6kyQy0eSD6Dm1PTMgVvAp0x5hS2XdTYpltLPXiJjoQxlsETEZz",
-	"VIVyLhTchHWRi12yeWBh9vjGSzz3uP3twYZr/bVu684Xaxv8sfSIraWOYoTP+cBWFKqADkZaW8NnkqIm",
-	"/hKT08GnIe9ZgOn0b941mqADQPFYT5L7mfAZwa1C16Pr/nn1OwI9P2vpzhf3M8nGw58a1b9qQ0z151+P",
-	"jz7/143dRfX6C2STYkjKh5KgL2m0zBKj37nlEuuaQOPJntqIrm4AHSAakULwfHUDl915Y1a9ERF3iQkM",
-	"I9jOYb8eI4SGBBqhEhGQgE09GWJx4hp550kJuDanvhJImOuQiN9ycc8d3SnAxVEQL39CjusHZHR92bju",
-	"v2ld9ttNpf6DhAUHBR4D7G8Rw0IxWlDstNL7lhVox2/ZMqccWzWUG1dtJ9aRIVJgNAFTbvx0VV0jfIJU",
-	"qxBefUmqVTkWCyYJdW6UEBpD5FTfyVCS3ptG9fD5C2yEILDUhYYKgfg/AMaqjcM1Ni+xyj4T35PQJQ3z",
-	"/wwSjIjGKWizXR5ZMDkhP/nMnbLgRNfS/XlUASGE+r4ZBZU81EbhjWREA0ZPno7INKBKZEG7MP4GhbZB",
-	"iqE1ckHHt7AfztQ+j+tHZHTe6b5un521LkcO2L1dA1l1Brds6ZjCGViKEMRENfgOw+w1B9TPUL6MO2YG",
-	"jALK3AdeGDJeI50F442rNjmq1WtHigEq/iv1OhFOiuF21IU4hFnViPYZaaK7iyBqSajNvgSYqFHMJTOm",
-	"3i2tNxzouvMwI5YOUGMdIgXqD1BcX/AwoGpiupRxYZIluObGFJqAUl2634cTilvwGThoIKh3jMdsAdPO",
-	"KzVyKUJTVk6d/TgQUlaxCxa5CcS9ZIGZQ5Jys9PtYXdEdQVmjGIfOayQUPqx2ja4ra5MQusWnvr8+TPc",
-	"qYlAQsxDOsbWEzgaPR2E8anHGdPZ4MBw4ULKk2fPXDGWNbxGNbpY5FMVFG7reW4oBwxa+DRUdELdyBPi",
-	"uYyHXrgkZZuqOEhsHGwkfXjecNI0TTKpNFpZcQZct550yIxRP5zVSAtw2DjfYv8MJTLd/HmkCDJa8KmV",
-	"FTHSBHo04OXzgPHxTEl92gqLT0syob5/Q8e3Dmnxqe/JGRHcHEulNuAD/vQp1lR4+hQxWvt1F8nxnZDR",
-	"j9XGYlG90CVzfvvv/0lGDcCG6gXl00itgpSxISZeMOmQ0S8j4k25ojPOgCuoCQ78frFQpBedp2JCJsEz",
-	"iDXnOu8D3KhROFPwHsPt0wnLcckeeP8k0CRpPBOS8QH39UrUNth4JhAvR03BQ8athepdG5OLfPqUBAw1",
-	"I6brNmB/deaSG+GqI2HoWnFAYSL3cBfjCxpx9e2JZjuUu/FRk/uALrR0bJL/1JIUPx2dqgHQ8dFGKDi3",
-	"w/OGebN6wcSnYW2AqT74zehXffaObl6e5LB8Hp2aK6um02U1cdibfv+KHB8eDnhmgpN8ESmHYGrLCfkV",
-	"8mhOyE96yG//+F8/f06/skZGyUcstHTDlkJTEgNPfWOo6+pUcxktFiIIocITDeicKfpTXtBw5pBfIhYs",
-	"4a64LKggQbsJGL2FNPMBR2EJUVZNotCEK/zTcXU67WiEu6iBN8x8aLtsvhDgAFf0ZmQuQg/kIVl7+lTf",
-	"TRSQMPXT0MPf/vE/yZ97nUsF5YhhXRaUgRRhlUoAUcTYZQu1DWszA64exQ0l+5UOgXKbUKIeTAnqL5wW",
-	"cAiL5Kq3ziMJdaqwcAaKy4qNiUi9csAjvqAgxMgoCMRUiQfl0WAQud/V6yPC5Jgq1u3xsR+5zK048eBm",
-	"XTGx5gFyC+GT8YwqpgFFaS6vLxCpz1oXyWCMsdTjbzyMVwFljLD5DXNdBUiHiDsWBIocqBd4Uvg0ZJKU",
-	"r/90WD9s/PaPf8IfLWfA1R8vXuhvXryq1Eg/U8FUsT8gORBXhVqGzvCa0+BWEUSrcukJUZLuiJTpgMfl",
-	"i7F9hYNBMx5kDY0wvXQkKzXSCWcsuPckU3eEjHJXYpQIDUHkswEfJXAaaeyDolyQ9lZOvmBc9z7ViIJ+",
-	"2RvhLqFYGIN2uAkOQThYOOBAyLFLC+Ca+h7T6JC8VRxT+MvII7Ec0kAUVa/ARVPiRgtf01P1DvUChac+",
-	"u2M+LEin4M1REKKcvDjGXyVxGVs4KE7Vyehd4+K8033XOoOMiVavPzI9gZRYey/0zRhw3UPkXkS+qy4E",
-	"425csJEGkgUgq2BnLlNWOqA6t4NyMo2YlMytkQYn2lRI5gq9ggHXWyULKlHSeXFcvfFCElCOLECdYeq8",
-	"yEh7FIFVkZF2J44qFuFQl00TAyWxPH2K1lojz6B4I41MBuyl0+0NO9329+3L3igRq1A+jWVk5FRaXBrw",
-	"OQtnwpW6XjbSFSQMSKhdFnh3dk97Sz8A1cGTMVU1VVFwTmfA8WOWzjhkpIROEXh/p9qGHrPG/nKhrgWE",
-	"CPxY1XbSatuNS9klpqQBB9yTlVMy6rIwWFYbk5AFaraYqobVLlv4dImZ7eYlZ57ErsaCj1DgjMkbENgB",
-	"d8U9VzxSUTDT1LPiZJaEq8wxdQAb+7gQgC+jtEA5GvD46hiR1ZZXT1JeSkluGHqqBbQGqYrJxBsbAGAC",
-	"EfyGSCEBX87Y2ANJL5EO0nwPlC7Ph/iVAAPZEYOgkkp8vk/UZUvcCmrqf/s38s4qJq6+6nBmSq5rcUsj",
-	"nOk1jM3m1SCPh0LdbkWn7RIGEM5P2nD3mLqwej3Sc9mAwxXVfc6t8t6OReV8Mb6NExbjfkHQEoy6kpR1",
-	"5D966bAJmA53H3Ad6KiO0qLFEzoO9ZNx6yrdmFZWgFRwYamdkL+1XFCJ+QBACRXN4RgaHsY3Sz0ofW+B",
-	"tMIL8TIqkoC3DfqT42HAzQI59lST8gDIC1DLxcJXIhlSKpnq3Z2E9CtxStHf3/6vfwJfwucknBFFOmQm",
-	"CsUJeWqY04CLKHxqWitl+nA4yXPE40+zrTgc8lQr0vjTOGCuB+YDHD3gT2fCd58CkJ5KFoY+e2r3Wad2",
-	"qid2C3PIU9PRhsDKrGO2ukkNeEhvmdTIBp10gGhhHzLdE/mJ1EsCOKDskMxuNgQauzq1MAo4nGkoBjw7",
-	"kctuzDyO2Ys6gaepRvJPJEl+ipeNc2GorQdtEAfcdLOOBRrd0LpSI++Fp2i0f69UZ4VnJyj0B8xnVOrW",
-	"B7UB72Lpf7wMph+YQ1IzQ/4sYJvdH2FkmjBYd0wmXEvh0umA05g54p5MPzc1N9jfR/q2jKC3AqA79KVT",
-	"siI016mcavqguxQkFiAlNZobre+L0rSyErLmVEjVdbG2mt0ZwpP6rhj7iuCaE6FwkiC1ogKSlPH6QQnE",
-	"Q8QIEOqU2mdkhBjDSfngSD14XDlR2jFOcz8TA24ijNV3CiwKceIsoBtF81ITOVqJNmBY2YYCuqAN+Mgu",
-	"JR/H0MW16pHr8Mj3KzVyrXiBWhV8aQo5JIlNWGd2wG3VlpSP6wcVEO6xSaK25qDKCIX+DT4B1VhCuHVM",
-	"2EwOlJKEfW86C4FfoIX0v1SriKBVZBQnyRsUe7vXuEghHlqxNm/M5DM0yz2RJGQylKcQmIVnN6MLViPV",
-	"KtpcB/wT+TfyCenZpwQNFMStjx4nn8w9IJ8QWT8ZLP4EyKkmseiM/RFGW9f4E9Zu/IR67KcB/1StVnf+",
-	"n1r6gVqkaRI7ozI2/36K/6vod/LpTefibNj68ardbZ2RT+S4/greTw71RJqOiqAorUtdDo0Eybz4r/3/",
-	"2U8m7/Ki00u/9Ei/FF6jJjfItn52/G+j2excX/ZNvRuY9wjnPU5vxjMpe1vNq1d73u38tXVpr/Z5arUK",
-	"2JSbiiZ2fSV7wnUL77Z6/W672U+v/YX9lieSvP3QJOW3H16jcZSYTHNzJJAfrgiHyRHf+Ho7Qdx+8csc",
-	"0MAIhFzGsCNUZ2yr6qpDN/9tXne7rcvmh+G7du9do998Y4P0O/1OSwSw3p+SH/Iz4397jXetIZ6ZPfMr",
-	"PTN2uYBK2yYNPt+ekJRHF62z71vdYdynDvogjiorX5vpk2i9+aCefjUqjUq4SJ1rLBiadXkBgVx4dfd0",
-	"MrxeXf5Et1rHQQ4EiUYMxnJsICs1nfJu/DjW0YgpuocmTgAlYIv6mVYysEnW2G29b3V7jQu9wN6w23rX",
-	"aF+2L79PrdQQn7gORlwLRa/HEvWhUrq4N5q1tcFiMCV/5bsVpRZxlMVFU1A9YGPm3TFIMoKquBEo/LSA",
-	"NZpfNLmxkoFx7Z9W4FO31WxfwbouO/3heef6Mn2Ux7m1KfLDhdWVxhYaV75n7WU8UASOJqBX5MYgaQqX",
-	"QWrLmyqKiOpqtoD//7px0bhstoad963u+UXnh2Q9A55UrVMyJpI7sO8o+fp+JiQD4pihf46OwcZTg+bo",
-	"KKE9B6nnBXGV9qW1IBBD0hqJCBIdxJhTuwbTnz5FPUsE2kqo61rdLG3DRnl01en1yTO68J7dHTwzKvkz",
-	"WzaGLrvPdJfOUeUENNWldjNAF+S/K9UFUEymDH1qF0lDZCzpUaaWsIHwMI84aPOcendWXjmoNzprBaeo",
-	"OOQmMu3MlDK4SutOIbSDAwZcb2QVhcmQFW3uw8IkijCmlHkt1v2dBUprMjtFvSM222onbl410nxDRCFo",
-	"Rvci8F1Fbj2XnaCUd3BIXIHAsLDAC43tPA3bp08RgchBvZIx/WFRkzEq8aHHglj+tUvGANg4vAkZNHD0",
-	"kQkSGFV0pRdSHhnmPkJJGgulq/UtUixYIHC18mQqe5wk9mFJ0JKe0gNJGUGIRT/BXAusPeZDgQYnOKxR",
-	"3VJfaolywEHGRDyyuIJCJX0aT58CA3v61DQJ9qRpl65bvVMZQuNuEQWA1BFHW82AYxAN/EDKsL17ikwy",
-	"Q91ChYHjW3g0dvEeHhmnthfGi9FM9OnTAU/Wk+/Trqa/7jdr5AwdjhILCdG/mUJCceMMcwJq5XziTaNA",
-	"8So1ezgjRoLoXbUuz9qX36ME0RthP1712m6rcfauVTlJ4kMO6qRerxNKXIotB5+bL2BlzoDH4t5BPfvs",
-	"AXy2Hq9BnU/UB40LdgRIrOtyghUz7ho/cgZ8FPdw1zqh3VF/ZLv4sEm4pmi6hjLSMLwmIwhdAfjOjeco",
-	"9MAGXXJKvjdmOhhJu7qvArEIPBZSyPVM+7jT7u3QC62ORqRx1cZ6QlI3qKrVa3XIX14wThde6aQEMQsY",
-	"eDWD2B2zbqWxPjuc0Gc6Vg+Co0RR5xbdCUjdLnCIQzSN1fsKSxhqg72us2/ix0Dz12+Q4AIF86BS6gE+",
-	"A66ThUyTyaSjVo1cCuNqR0FnOlW3MAoxTEF3OgIeOcLOQ0pg0I3BRqfkPhB8OuCwRIgYaV+C92d4eN4Y",
-	"NjtnLe1qRh1mysCoQ1h1Tj2/RrpKk4fzPCHPn809DoQHSPOfSPsKhipav/A1DipR2tA67aDV5kgxQfK4",
-	"rGpvsqJjiAwxp2y7UC8OAAX9l+DMjDtxZeRf8sizHxuLRdxIYePT6Og3lnaI69dazGvhLk1Ihsl5WKCX",
-	"yRP82d90idk4ZM5E0ZUODo+On7+AYHFw426ML8+20/ucjlnTeZQmlAKw97Be32ttuQ54caMyE1pq4u5K",
-	"CklN/Gptx93kmvPBltLXKTf/cf1g1eTx3p9dp0xMLo472jyujTUyDxHSOOzV5mFNwSe+h8Gpx4eHmwck",
-	"xUuxvSsO3OJN6p5BnT4c83ybTfXQsnXNYyUJY390quKm4Vhe1Y5thPtlRzX+9LO6ETKazxVRjm+momAl",
-	"pxTSqbqSpf69qE6gIqcd26KO+Wc1e47UItJtRWlzhHVMQXjAAMonMhZVymNo5F0xWZcgLOFwkFF1UCWP",
-	"W4waMwZGYtpKpZEENWkl5WKqCXrH8UEdnNxKVvdMWKdWxNKt7lB+G4s5SOdox8AWeIyPg+UiVItH+XvA",
-	"FYe9oZI5eg0JzzAehK2bMKbZx4Db/MOKjzRGwkx/PrW/kWk12e1cXLxTGqk2Fo5OYyutpiMDbrGhxoUS",
-	"bz5kWRFZx4lS7sYTNJtrfmvOMt8S0QCpRropOGCAkRIKp4GIFhJ8ItL7aIeAgENnRG/GLptMZ97fbud8",
-	"8Usgw+ju/uPy70DKX373akTKB4d1coNaURyqYbXWwYCTARdBHDkCRlhscHQaOwC8AKPFYyeFMdtzdm8Q",
-	"DrjpGM32c4s5D/g+3JlsyZwHfDvujL1K/8WcH4k5Jx1dY96Mce1p1qx/rOU7op78VEJ0rgI++9U5F4tf",
-	"giridOnn3fae7Uy7gpPHy/kjMPKD+uYB3wvO/sX1kesjDjyQ6Sd52dOirJv2xODQibYCGU6nabyirFbr",
-	"1hppT2L58SR+uIA5KMqWkxxIWWchOKjHgQca29ACfp2SGfNd8qJeJ+D0AOlCm7a08SHh0rHlCd6HATYS",
-	"eTkNDfM9KZY4JJ1rsQNou/awOQMuBQRLC59xPSK2PVPXlh9ipxyE1qFfWGhgQhDMWMyZjIM4BlxDkVx3",
-	"27G1RNp9h5WOnzQpHqV250lyWCcB5a6YYz4TKR8dkhvo7jvgCWetnOp6Wm01ZqRfevLsWSjCxTPU3E/Q",
-	"nQstetH3+v/D1/w7/vC60WsdHWqvbFSvH77Adr3/jsNHDvFqrDbg3fMmeXF49J0JEJcnkA5y4JAXxIXi",
-	"4w45qhNZI81YLrDiLZW6zhaEeXH0RBHf+56FVmPpb8H69uUxqVxpSH2Lr7athSlhMxC+P0cD20SUnBJE",
-	"O+Z4VNwjW7fEhk4T/6HfVhuLeYFmaXe9flGvJy2qk77UaQ7nSUs/zPShLhWjU3YZBpsQj3qtZrfVL/q7",
-	"ALeSjtEnpU3DgZpaLb/T4E1aUX8BYKIoYMOSR76/FTAtiSEFS5zAbFZ9Ah6/g4yQ6UqzQkRABvAgCeEx",
-	"mVyyRFJWVDFzF4iXsJvKA9ggytirdd+rQNxpdQ+yCBiXHjZI0c4ltTadJ1bA1bSaAX08WYVQ8rw693gU",
-	"sgFXNK4aLbQhvkbOjJoLuEMoTlEjSHpWmjlzVscBX212XKvrfRPbIjYu+Zf28kjai9X0Pk2ATLX/mtWm",
-	"3rx/h83k2vEXEJv38av+ZVX8Q+gXPU2Z8AY/UM+wycAaE6POfo3JXNmic5W82RGpStxbCKgR0E3dDdnK",
-	"ixxwpMU6r474HnizF1TKexG4OJXJ7jPz+eBDPQJ1Q7eTYh9DxjGXyZMEUy5DgbpM+8qBmMxqY2qKRuIS",
-	"jFoBLzkF69Tck3MajmfEZT4LwVN7Sp5b9FnqX9Df/cMmun1amFiOU7jWlsB02HzTuLhoXX7fim2GORPf",
-	"hOTD2q04YVCQMCsMFmXAqsR2UJmgU4qCuINaGShZcuXrScNaI4aMWHECXEAhPxaYKD4RWN/NqBxwI5vq",
-	"DZePD+qVGsG+VAZTkSmNxXwuwNiMAcpqZMyNTgzmhd5cKyCeHPBYLaEhmQsZYuJ/zBcppHZo9uukeJ5D",
-	"NId3jKCCPFPjnWKkkoUYF6JjnQGgJpE8d9CVUwjHtV2c9yK41VkgkG+SWGYH3BVMOjor3yz+oK7xDPVL",
-	"guCRsB8DdfW39D1Q2Q+eExRXZKpNzYBPfHEPsVPx0ZXRZIoXMzbZ4x69sKJ9rseHr8io2+i30Pce57ml",
-	"8nsgmJvraMrAm85CnXmKkdtMm1tNdAwq2wsoSA0xBGUTQmi2BLldHp8O+E3kTlnokJGJ8Pz+utXr6VBC",
-	"8iz7/Q/ty7POD6NKWjY6rMfC0dj3GA8H3NSkLlNO2ld3x3GRakiXV1+9IM9eHFdWi0DQu+3wjyUFpRrK",
-	"lY4mB+ND+h2rPr956VaP2YvD6iv6/KBaH3/nHk5e3rygxwemA9zuslNBh7tHlJ4uOt+3L4e962az1euV",
-	"kpoqWC4E21vCJp5/WvjU48OQfQz110kTDWNjS0oRwRO6VH3ptanoEffgPDg8soutlGC7RMtnk8jfxfGr",
-	"3qTBtVo2K3zBvrLWNnbcpsGZFvKq/3NkrpSIhdisqaXiQ2XgOIf7qrIobaw2515AORDjUoV0AWCnqQIS",
-	"ug97GQm3bsbOoXOmFruO6lWIbTKV30SA8s9L+NpzfYYyyLLiKG7AZKjep7N1yiOfynAYSaikN3KILnuZ",
-	"Zq1UcxxFKi/YlI6XZl1x+jkZ4bIxTwZyMTHksEZGWnAZWflwRiXHQdp6ihivWeXorPW+3YQq8COw2kJm",
-	"EbhokZdQJZtQw9KAAzO3kJgrQJ/pw/gDmSQt0pfAIqZ7P6kfIx4C6r7+c7p86UnpsH74olo/qNZf9Q9e",
-	"ntS/O3n+slaH//w1bp4TGltZfHSlE/13NYo8t3pweFSKf9URaN7VTLF7l5GGS5NfTUFHoUDsLWAFR7V6",
-	"7eDgqPYS+g0kaLZheQpqCbntvN2evupDXkdcG/Yd+/1a2hTKpumBtKiQQeY8zdmg0vUgLpxQHnpVxqN5",
-	"LGdrdYWAfdXRAmmsjmFuLa+aPsQmC9T3dYm3AYeSUUY8bnZbZ63Lfrtx0RtltBSoSBB7VNQ3YyHDGvlB",
-	"PWVb2o2xDSR+UCNdUlaYh98qQc8iOSfpsuK6+JMmmCYSFl5nRZNXTnVAgmWCJtSSn2GKMAq4ejcX+Got",
-	"eFZ95F+wEgAb+ZMWPY2gOeBlMNlVjGEu8zspH9Xxd6tuT9kOkq0k0b5JhaoBjw/GkyZ52QHRPD5GEMYl",
-	"CYUg5a3k+0qNNAY8sz4o4bdOdkb/lR7Vvoqzj8T4lllgiDgkwYRBBBkwi0B8NLVtzG6ZC0rvVYGGQIyC",
-	"kOrKqSc/0bUtYy3KwAYTKRPNZMA9TmiRFlUuVDycVXqHozVV045qggyXhkYFirM5QUuKz0qdhfrJqnWx",
-	"peZVxnKaoFf5rmLgxrCrY9kh/wz0rIpdyawQTbCOleK/ywGHDhsaV7BMiFXVBdL0dA++RKeDsHzCPnpY",
-	"HCA+LBbCtYMoXaBxBhyJElgjjZjJTwLGZFKZTiGtBugJ8cLYvS3VtKaG0YBD1giEI6GbWCMBkzoCCJvd",
-	"xBFQZv+wecDmyPXCqg7vsm+U9jcH6cuvXgd1B2gM8VBoXwBmWFsHEAZ0DJn/KEDCKtNiEW5KMq1HG8lv",
-	"wOPraqCcNX2VbV8zmsAqtsWLFBu8Bty2eAHigZZWI1fxLZlROTPl8BR2BYQGU8EPPdeqUaSThav4cKGM",
-	"BYznj+QtSMlOX1oCMn5K6tKMm9IgJXLjOp9e/YeU9/XA/S/byzmPqnGn+9Lv4qt9d96IU2Qt/Xw/k4Tt",
-	"vz2C7h8TOkxvE5y0Bu6hwNKbieRo6WqplCMzSQ0L7KLZILvLJLa1aKePZYpI71FHBTzcPvF5V8za0jhB",
-	"yigRKcKpgBaf9PZytTZZNAMGfIn68v9Q6wMCtmwkSUMmbOMDqAqFMr+IwtVCfxekYJlKBtP8TrFf8ORD",
-	"g/OU89vUQzPqB5EhXZrMGo/XijgAdu77IyrYF53vO9d960an7pMJBt+eQr/Tw4tvkD3f71L7hKMkZYMt",
-	"Ojxva1ysIs5sh5KIirEkYwlMSpjSAkxKJgUlVAdzxH42E2WfxO5bIfsV9OAcE21VSvLFTQ3RlD0Kyrjd",
-	"MBLSYIoOLM9kyHLrBZVVlwD18z+QNLRO/NmFd8R7/zrugK91ZXFPdlrhw8Imjh9gBExQN7XlxmJBA+b5",
-	"xONhIKI7iGwtxSiBR1s/+PObo78+/8urH7778eWHF++f9497R93DvxxcbQ8mQ07+P/bebrmNY1sTfJVs",
-	"xJwQQBchACRlCQzHaYgEJW7xbwOgbZ1du1EJVIIos5AFVxZIwbsd4eiLib4+ZyLmdq7OVd/MK0y/iZ9k",
-	"ItdamZWFHwqkKFna1r7YFgFUVv6sXP/rW0ubdJYUryaaODwzPt4PkuufgNtxpqZiqNVEmvGmDjfN8DCg",
-	"vp7hvVyDhltlhhVSo8ulSivxzoBuWyaVSOGxGPzwZLm6jnhiYabkv4q1yFXyhQWMgPowoxnRqU3b3tSY",
-	"tTOFJdplGt0wVxN0iIizzskwRDdbliQEh5Bkxm9VWWMsJrPsHPfsi1YYznuv253uCkuA9qTUbBSU86JK",
-	"FT+ET7mbd5emfuerPmOtg5BTndlvdBGNwvx0lKRXSfaQq9hCpD90aSvWqNVYcNHqdn847xz2O+1uu9fv",
-	"ts96QdERiRp7WSa+dFzqlX0L7LvgNQfXmfIYZ8+2IfEe00Ywfades27JSJEHDfQPiUG9HKIPsdDpJQbt",
-	"FaDQkT+IWAknuFjxqGQOnHZyXvCVV33oIRNJ9qzGLOyI/QXMz0EZVoCkV/Trm1YveU6GarIdcP7Va740",
-	"i7LOco81avAXAFI4vvHji1Uc4wgO1XitviDNap0jaHN5qwf4BOrUCkIvKBjHI8chTERMMj5SxhHrmXri",
-	"MVdsIIQEWnkcJexMzLKUm4hT9ZO7CR7R1u8Y/MbcRY1JWdR5x3C7i8K3dzE9/MEDeN6ZECEqA5bZYGKn",
-	"DAma3Goi+kyhw4XNevdlMfUtkizIbpMRhzLLoMq65CdK71ZyIPRD59tcQCqln8H4WLCeZ2VCG8hYM1f4",
-	"umwc7Jo9keXnIRiO58tI2nYuBJzOZZ6maWGfltHJnLCOEQ2W7e3WdnwZnPcu+hT7DLx1AU/C9/YoYGV/",
-	"cJuk15jSIMWtG7Pxpeubt155yMhIJG0T9hdwgj4mXzFOQCfjWYUawhgeDZ1gfLmMkkp3m0IpMp6zMBqN",
-	"RIrBBFw4QFfjoZqi7EleIE8wKoVExnXQABWDLU7163lOIUsFH46FWsyCtVtDyNccei0UmmeUdxsNz+I5",
-	"Q4qLl4Oo57CpiRSVfV+aDN8M++JbArEbuW6NxVxNo1JzEKb7FqzG+UUegaP1WhqAFUPysZbzyBGc/kVA",
-	"vRV7kwAybPEqeTZtOZ+3CSlxLbhz3zfmZBfiYCizfWmKTEhmsyWRvRTfrrJXxRBtUz9HHUspmgfP+1LY",
-	"UOBjBGCLea8LQWsIYRJIF2QmZw57y/FHCRfvrgxYXxYCsasaQNGhrlJZOpolf4EaSzEXdMNQ1tnObR7N",
-	"+i/Od30I8KcTbqR48YcbKwaF3fwD1KEVXqaLPLzM5dW9EIDuUHNWjrpR9udRkg6iMBTyy1aNtB5UiN5b",
-	"eVrQUO6jJqGMEOk20fI6NekAMugUFbrMlFAVB8wTiwugqZcMoU1XDi4z4VfRkMWRvDb2YM7fKlXWkr5c",
-	"TJ4iiQpgMO3T1vGJBYO57EIRRtfJh2TBaevV8UH/5PjsDRmhhZzIqi972MIN8hyCfxx1zs967bPD/mXn",
-	"5Fe7AU+VyLbNxv4rCA8qI3+26yC+uNXksJzvlorQAxJzozTR5oAMAd5WsUGiDyth7otYOZkKaVDgYY7D",
-	"RKrZJIfW1HuEtQr6WwPu4suZhESZRAqtb7g5qSj/wF7dOMPpAk9yG7MuIF/SCMU0t1uhbRrlZ2g9Vx/3",
-	"agaPmwoW2hdokl4N9G2aW6YuRfb5maULZF9082taeTwDszjc512l+KgcF8mYlXMmVmHb1FIhktcOp+04",
-	"yvYdfLbAZjYpMIRWKjkLpdhegSftFzqYjsU76Hdl2lxSn2uAi1IVX2bJFWqAufBAr5My5XBmeh765+w0",
-	"cv5sqxcpE9XzJc+SCebOQU8qaz1qJmUcbAX4V1iPh6DQsDRIn0PnJs0ogjo8X7oc3hiTeaIWGT0eS6bU",
-	"Zo38/IOIoKYLTGyBh2lzJD8RrHksGE4ucBjIubx6bxXr67q6GJ75qT6+EySXfwZOeGem1nr9dvmXJhlo",
-	"IK9+mUTzmzD+SUbX41s+vx5O5rPb6W188/NtqqJsOFXDn+PwFyXT22z20+1N/O6n6/jn6fT254G4vQeP",
-	"M0fR/TQq84qspx/X/O/O7CdTJX/+pn3WP+52Lxdq5HuUD65mWCO/UWLUPSqzjmHku6sHiDkQywjZNzZL",
-	"HWf1WWNnfRKpkac8byQ4coj2tYVSJkGj0FNFH3uOxg0o8BM+R6mFGOwyufUoboqhkCgtPO1LugeKlYPr",
-	"+TCg6la3Dzk6CYLr+SBY7CQC4CEgXkAKAVhhFMfGV+RLC62NncoEU7PBJMoyg2doZrTYCUVB/bWeM/kz",
-	"Mw7tTZ1Wp77kCrpZ9unLAFGs824qejoAcGkCw1p6Yq/LJv3XYD+mDkw+tGYbjVg5Exhr5mw4U1kygYZL",
-	"czcEECnTN1HeCJVFV3lXtihTIh7pJc9kzG9Hs7hS9WWX7Cg6Het4NtwI1xwYwPeAyk5W7NA+AHyR1AMn",
-	"NPUswA0LkzXYVAc5rX2ZUeeD89OLk2Ns/fCmmHcKPJV4oaFgzVO57Os7YbNJ9SbjiqlTFxRkIcCRsSb7",
-	"SCD2YwoZKGQC15EernQ9H2rujNSu77h5ax9m5ZVMx+y+eV5vepoko34y6pO3DiCk4lEkSn9fFEteyUoI",
-	"h9ABGoWukZ35r87Dfb1AOz33WkHE+aGlZTnpnN+I9CYSt3fJCeBYee+JhB75bEPv+eoI38lh3c6lWcO4",
-	"nxL5bSP5/aM0na3g4q0lxgot9gmIhg3m7M3bA29Fryb86iXGJaA1hOYx6B4Db7ovEZVQJshC8uCjoRSq",
-	"ErrlaUgeF+Na7r29aPexFVawRtPNN4DEf08v88vRcheYg9nezWnfWfYnsPgLJ3N5cdjqFaoJ1q3m47K6",
-	"QZHV6U3icm44nfnTNalKXmkgpBhFw4jHfajq6YdiGHOjBD06vxu8j9+13PYqVOhd/VgssPAyAFXJVjPF",
-	"ygcmU27kpjFvfRSHzUflxOME4HZyZpmkSxzxftzZoel1nphT24GeOqoHmvKpuckoikVQZcGSPA88FiwK",
-	"dHoGhXqglWDTSlkf/5u3B4QEHqy6M/TwXfcmyId66Utg905XV9L0TYMzhwSfqCYy/oNWF3NoWxcXJ8cH",
-	"rZcn7YDAaaEfNfVeN9A8p9FLVt6t77Dg8PzgEpDde+fn/ZNW51U72NfSKgnnbMRTNsAcC8wUH0LfpxET",
-	"PI0j44bare/4MrhovT05bx06w2B9sOnuf3F45LG/XLRf6ZO/OHvFtrYGc0Zs1DQk11P1pcTMK0rsgE0S",
-	"Id44rdpjV6zQc9xriEaL7BArGyUT78RwlgEYElb3vu6dnvgSABb0G0IWVKfhKEBP1Z6zE5dn3cuLi/NO",
-	"r30I7Bo25OLwCNcy5GmK1Z1ChtvJaBsnDc36U5OAEU30a+D3oQAvFFCuyEQ8h3C+8zrjFcPDvo0sqjC2",
-	"zocm39RUZiYpfJY3ZibXocdOj0/btEkyZCr6ReyzvMUuEAGVdVJwQlPxOJKhiVHMpnHCQ+yZoO8J4yHE",
-	"g6i7jrZONGMTqWJKmEgFfVllLWpADjqLgV1WQHgFi04fRhDJUdInya8/KxdpuH143CMK9qUvD/hUUbYH",
-	"olvaK0C4yCNtoJreO3rjy6Ht3lSoO2/60sGnornnLZ1g1VNz4cr5EX3f7nSPz8+6/Yt2p//m+Oww2Id5",
-	"QIMzqMF44csVPzedGINKHubZw9uXjGzOkrLvpLp4bfMVtteXzmRevu21cSZ6w4A44XQx2xl68pnu4ZFy",
-	"uEO3d95pAR6aMyl9zIYvNGqGBtwsB3ScmpxGz1IUJSE4E7u80BwAp/b6/LIT7LPdht6Y98WwVsEBWLal",
-	"beKKKWeZFlqbW2eE+3u6KrCyKx5Jp7e73mLMMb0GenLQ53DhyrYzhh2E9lXG5+7eJtome5/oqhrTPk1u",
-	"Vyndl/BULtoOHQPyc1G6J0ZkPh0l6WTbqKeOPqv3udQslQeR5Olc88VKyaqUy8bxA/Qwsy+4X5sp5fWH",
-	"1Z4USbdY37s57kwUlpo79Ts2QWvZE1tL7c5tGo60Ljzmjb1npWbpxej5s7D2vP78+e7w2/DZ3gveGAnO",
-	"a8O9PR7W6nt8ZzDaHdUHjUFt8LzRGIb1vfDZsL43qI1qNV57rseKfhF9EIilZv35zm6jmKpvNtc0Mn2Y",
-	"qmxGuUtVtm/CG/mH6cP1DZJMzFx7SXLC0ysCGdvb/MFLqWZT9GJ+Yf7vuxX3SxIIronjkPU99HVtya1z",
-	"onQt3ATpz0zfQhO5e/P2JUnkRYsBoTaaueZEknilNtyE4qIYlD+vGCeUs8lApCSG0rl+cTEB87h77sud",
-	"+rNn23XG4+mYb1N3/7pW3Os1liv3CHWhWBn673uMh7M4Y4MozcZ6VcKjAXa0ootBzyibe/TYOJqy+u+/",
-	"/Ue9VmP/sm+FjwOrWWP/Qq1LA/tIP0syHgdMawpLdoYCFBxXPWP30s728+2lJk/LitpKHxO/EW/mg0N0",
-	"JnwpbqWl3cMroo+vr4+v1CzVX7yobdcb2/VayStBNq7B0EDkDAAFo09OkhsRc/DMO6ddapZets/0jtkT",
-	"nIp0CDN8VtPzXwDyAMo1Y1Lvy0MxSVi31TkBB0lOrX2k5lKz1Hn59OC897Sxy14ySHzcnNXTwX0Cx9ib",
-	"ty/7h61eq99tfV8QwB/Lu/XJ3Fmu2D0gvqbvFoXVmeIPFb8HXIk7Ra/mnjD8fn7XOZgEKuMyVF+dUy4I",
-	"Ob8hIeMIn/sKt+EGws06v4rS7YCk22Ig4V7SrcpaEgRXkHOkwGOBZUb6j5yN6b8chhRgyDEgthNgNyAI",
-	"sCpoyi3zeoNpmoCtVQ7MRkxEUNk3FiuPZ8KDztCAPAUPe74EX4ixqswYTxThZaOw1BI6y6CaRE35UEtP",
-	"6qJH3a8TlaXJdOxmTdZrtX134sfdc1YU1PsLK136xU7FRq7piKzXqv4c6oEQQYoafYcc9llx7CfvbqoR",
-	"zCDz4UxwP2ylBWwiJpPmlRu+tG+nrdVi2fAdgnKwX2EQmvq6m2zq9fLdl/cR8Oze8n34hcl3E6HVD6Ek",
-	"PkiyRCYzaEwtRR1SfVg6EywUil3weBJRPXeiMh73SWzV6i8vtEzVzGm9drAgxj9EWbiH6B5+MtF98JFE",
-	"90IM/hPG3AulEIYhf5Xan63UPihK1fuJ7X9ogvv1KZLBHXGkxJqnEIlJWGApJ2BlbCT7fi6L2ImSUAAg",
-	"JymbkYfWFBJ2e61eu9/rtM66x73j8zMtRNpasGJtVhwp6j4b0PUIrKzSgxIAdtM11I7PIL+m3WsHVXZO",
-	"zWhxJaSCuBGlpawucM7foXXAGYCfdttWKCYp45DFUBCYekRFZR3L0gTeV7wsn1iseP8oRfq4pzwbAwsG",
-	"pgw8aQVH2ezycyXe6AF+fbxkKfDlX748Pe71PibTvYuLWuJY4qF3Q2C7zPVtMkvRab+c2AIUhOGmj8Jp",
-	"9ff5276yVZetwq4wjgwiP4cNGOtY8FgPuSbf9UBzB8UuEpVdpaL71xNQujsijBS9h8dVgCeBAn3QkrGc",
-	"zGN7tR0m+cQUWwFg9phnVJW7DFj2GqfypaVDwg4ZOXSV6mFKyTVwnzCiP361GeWv262T3mtMmczvFUE6",
-	"apaMBzKHxmvm6uIIm10o3MW7LhKIJhaKqZChkMO5qf+rOgiUj7l+fd7ODnTbHQAPuzxrfd86PtEyaeVe",
-	"ZGIyTVKeRvGczXKsy8LGmKEfa2ta7rbYLkUOzMcjpq1bcjdXlD4oXM9IZiKVPHYVIMolW3dj9bda2cBG",
-	"uXqjPIvVjSgE12KONThXkeSQkgg2fiDFu6w/nKUqSQM24MNrrcgG9IEvy1oSGf1Am0DQ+KJC+gnMivEc",
-	"n8PkigM+ix4pTW4xJaCgdvkyBvwW/Zxit+MEtWlyt6ROwN2kj5MMiORVlXWHyVRgBg/uTjMVPAzWtd4o",
-	"Shv1B+kqP89EOs+VFZvm+nB1hZoc/7ruFVCIVXJHtITcqHmlCX8XTWaTUrMO6MaRpL+8kkGSlpm4Eun6",
-	"FyCRFN4w4e9OhLzSwmWnoTc606Rcapb+299q2y/+/s3/UbLDqyzV+suvHyM5Xatei91K1ueoL+tjUVhq",
-	"frugcH2oTuWVKOVxo5/aIqJvl9qReCXnzlpj+CGa1934bZKa3CQjvOcfv1fn4yAIfKjSZdjvGzE30QiH",
-	"zZQW1LAOKF3s55mYCVY2z7pQtcf0mROZ3ZDfP/1HFP76nrIkJfIUs1wt11RvGkUYZsrKCOTDVHQlRcgu",
-	"OyeE+mahAjzsPm9T1QpZahhH1e8ZaZkAjUwi8LSMI5Ul6Xw9Z2aXWKlKGZOAhGvNVMLBfV/JzB9jZ77n",
-	"ieL0jsPSx+JmG9fbuJnhjnV5b3vznymvxivN0rjULI2zbKqaT/W9q44gNlvl0+lTbdsq9/LVv316PR8+",
-	"XVrGNq8PGtVpOPpXFV19xwdDOG6ifhIyWYKMu1T/FopN9d+0bM3US15plCaT/ho/ZzKEPLeNNr14dlnS",
-	"XyGh9PxWCbNirdQHedv1tw0zi8/A9f7hYjqXvfTHYqnwI1RxaXZxKDIAsXhPHRdX4lOLXkSI3tRVcpZk",
-	"R8lM/iHCF1OeICr7EWTvU8Mo17ucA7i8ffS9BKycy+Df/89/x5RW+tL0uzUVpoHHglT8JIYZuqEtVLYc",
-	"Jdh1KX8WBjOVqey/M3wO/ln0XhsvNBUkTJIbJ+95re+6mTtrcqlOKfkjC3ChDXSUJaqqp6vZTwCRS1tC",
-	"myU0NQZ+IsS7c4MyBACnsAmEg/cgqR45Jun7RJm+RGA+3qYRdL82qBITs05nwpFi12Ka5Zgb12L+RFEa",
-	"GYZx9ZQxgg7Q/9HEQOy5jZnWtGvbL6BTWDAoPSAejEdrxzCxe5yrNCNY0Uq15xD2+MvUfB5cI0jXCXfQ",
-	"kW7AA40kznVZfQIIcXIfvzMwXbzRnyDqCnrbeysI1xiiVkjVa73ai2at1qzVFjSutRaq4Q6PYqCufr9r",
-	"oBbSpzQr/pDaPvBsIIO/UzLm1z40oJePHof9hHLzS4xOrJfVwNvWWMqPLq7BiYjiGsBz75DVqL8FIE0D",
-	"QtoNWBk65asICo8KGMHv7+HpYbs9zfIRT29lE1JKW9KPjQC/15F8Ix7FptSmfXB8cdw+6xXt4qNCOJpt",
-	"FI2+n8R5qbfiEs2Tz1XM6Ol9qJixQsVWB/NrkQDIyUxNgWdW74MJqkf7BILkstvu9F8iSsByjwcEPlKl",
-	"ZsMRAUTcd3BqvZ8Gbfoei9aPoef5Lva8NPhXJvx5MGG46SZi81F4MKCW38GDCc5UWz+GHWvrx3Jj4M0I",
-	"fR6wcibSSaRnWGUdqunDWmYXRAMyIE8vem8DA8WhueUtj2ORIeIytI/+RaQJG/AYy/9TB1p1nMQh1nHj",
-	"Q1i8SEjsZHH4EqKeYI3IxDJzSMNRcTRlkYSwWI5PTvE4R1qsky6eL/ELmnOkCPzdW2lzEKxUnKgZlrUW",
-	"8bRbOdbIJsJJLxBwizaQUb5cLaTYQZwowmtC1HoHY+U9ksqX9xFV+kUgC1oWi+BPIbEO6LStpc8GlB9G",
-	"+Fifo+AyF/Tg5Lx7p+iqO6ILCegOyWWEN/7w0WXXiuG/Sq/PQ3rB5XdB4D6KBCuC2KwTZC0AXZAr4OGa",
-	"OePUwkEmLE7kFXYGMeCA2JXC3I9Ou9vrHB9A1X0ifWm5cAX6mYGIwX7fyRWLpAe19gi5isXBVdbVLJzH",
-	"BSA/00cSp7gP2AmAUhFHowxdV9T8HEsXyD+mMj5XzGzSGrcXQjzMsqskgq73cwgc+RI7dChIqAnvsEJM",
-	"SBBHhoggqLm5UNm3wsSX5rzfK0pWtUGA/fgzWTddLokA1DAVCH0+jjICWLh3uuYDxEX94XZOfhceVuNv",
-	"fjrQDCOZqm0eYw83LUl2vZKm/YW4J14HJz5KH+gh8IN7bu162dVxMDJ5GN7T3rTP3iW/Vr/iqwj7XLxg",
-	"eDof1QZzhcDTfzh/9fW3mrrXy7WTaAQFjWKFZCs0zTIc3LOI4tjqD0wr0w0ZLlJT83cwHfBqH5+fFYyH",
-	"++j/enoOhX8BLH11tULxUO5MBMToGWbkPdstvSdZ71EkyBGPlWDTREUZtjcDkPHP0zvmUtXJ8dGnERx3",
-	"7FBBnrwnjOIIGnjlIBmUPpK0wVd9XHHjvOPLkDdfiNDQTA9QrfKt/ihyYybfF0EpuunIgYfWA4izOLmC",
-	"RHRE9Conccioh7O2Koy/q1JlRw+psbufqLjE1fyZNP9jEyhPxbYLbTwdJ1J8tqGNy7P3BzdqjofIdmy4",
-	"M7ZBxPyxohvF4b+q158Hp6Q7/0jadShAwKs7W7aF0LML30f+ewvBgaiFw/kTxZTIslhA8opt7JB3B3pH",
-	"U0oFdDwdCl+Srh3JYQL1dKOZDJXlgLEIr0TapBkGVXYcisk00bePiXd8mMVa+74Wjke/fC3mENnwpdKD",
-	"hMbHb9bLrsW8UmWYf2QdzOiwoqanECTBzDCKiEcyS5NwhtFwXw6TeDaRbIsmtlVpWjBG8lclqR6cK9Op",
-	"M4/n/NA6OWkbb3Hg2Q+OOuf/1j4LPF8GB5edTvvs4G3/9Lh72uodvNY/e9k6wZ4E37c7RyfnP0BEqeBg",
-	"I/4SUA58oLlMUNl3ZKoIfZnoW23ZJoAMkd+N3GzKbbvkBGvAfUWTLYTufbm1dS4FGwKZADjngEOHOTrm",
-	"ra0m46adK+0ZNdyVLDBk0be/D4xpBf3jwijLUxMMrUGnYNuiVBNnYGljON9+IxBEBtvf4m+c86fuglHm",
-	"Sz2OCd8cXkItea/db//Ya3fOWif9Tvuorc+iHeR0nKTRVaRHcoJeUFAGG+4R7iah2kaK2TWULXCuwQCV",
-	"4hbmA0QMisIsGyYTAaXsRDpmw2zV3kwJLGGwG8Zm05VhJFD2D/H5z047cM5L870PS62bQJisWQejwysZ",
-	"Mik1S+3LTskrLRMZFGxetLbRdqnV6o2dkldCcgdxu9vYWKLSFn8C7+Fh++K8e9zrX5x3FxLuFnfgHjbh",
-	"QzdLE+gsFZQJj07Ekb4Z0S+bvRmqBLRMQX8BjaA/dM4hr1Z7oRdG2YChpWqZZPZZqz1pQQbxtSxxXlAa",
-	"vcOXQ91ClvQXj9tBJqVbhwPdQ7vq5UzhTniVwvjQDRW7B01jPq9oe5d6mev35WJvuwM/EOG6adBT+e3K",
-	"7BMwi4+qw51qKXp/Re7e6hu8p2MSQDfV3OCpSzlNk6E+5gEwtsfW3Yoqy1JsD0UkN2L1btUNx1qjtokb",
-	"025gbeFcmEy0gYq/NG7NacyzUZJOIHVjmEwmUca0tpJ6kARixSQlwyuTg47gXljUTKAvbT1wbz4VAaau",
-	"K6uUJVLga43cdkUlTYSayyCEWJNxkGcGzDtN4liE21irjY+NuRZ/UqAhrr+5SjXVMKXZrhyKFHDeFKKn",
-	"48pA46GJZIpB60gzpZEgvQyW8n37rNftd9t/vdTSvt/+vt15G7ByvVZjE1XRc9YD4KhNCjKqWyGmOCgC",
-	"8tBO23czFWnpjGBq4iZKZuB09qg1vcihdKzCg90t4XCCCLB7tK5QRtS7XHHQ+r8q7mSFUOlpZaMkjpNb",
-	"Mxmt9+lnQWnHeWcJ/cPgveV0AhX2M0IRj2/5XNFwpP8A/twIlRB8udpn2W3CZjIVMfTscw7c3RDab3gB",
-	"vPwapgJVEfl6q+yCXwlMULpfTT9sbODLMk1biWzfKI4qQQqRHsLFS+xtJ6lV6RVkGYnJNEPtcprEsSk7",
-	"BX0Mh/AldYy7jqYQG4dta9p/sdtxoooEj8tXTO9MChWrkpky1Qn03IO1e6AtUntTh0JoXBNugDasYZX9",
-	"QKgBtOb85KFYRzHq2ooICeYWpCLjkRThvjlt3OJpZq9Ap91rn4EjipV3aizkc2Wg+c0mIgChaQGi7y0O",
-	"ylK80dBslQbsH1x2uuedfvvHi+MOGCcwPfKd3RbXUKmyIJtPhQp8OYpirSaCgTafClbWu8i3ldAqZCbC",
-	"yj4STCi2wxmqTkKh6Qb5y7heSg6AVILsNtImJxw5N92xUzCOYMMIEYuWh2utVNlLHpr5eWZ6kM0H2ANB",
-	"k+02GtAmxODBQHsXa8PiPt+N3tBGXv7JNfRlkVG8VkZkGN4Fl6ScTPnPMwE6yirEBNiqdYAJ9RcQ2bF/",
-	"bgifsDRXgxymzEHDuawiEq5vMRz5APtOa/12GoPKSj2sVq0CxiusIsrERL23ZbcRiVA/yd8d40M7DVg2",
-	"/ZVHtHia8jlWdM6hkYGWzKUHgF0gvoWDdlHbJIL2CL5N4hpFGIpFo6Sxt9Ios+q/rURdMAiK+vqiYbDb",
-	"KCr/pOrjYM/Xqv7Pl1X/Ha/k8Os+2hq7v6LVsVdv1O5XtEyiE4hGX/EXtd2cpo2rSp/6wkdV05YnXKzQ",
-	"pc4rpWYdirG56k+SNCfgu6AzSs+fN+o792g6D7zoYk3/dhcwAznbp/YM1z+ATheEUbHx8RhaSoGAi9SC",
-	"jLNy0y7aOiuwEL5W/8vrnX/b++uLH57/+O3bZ9/v9Xa7O53GX+sX99h5MjBWV0hvODNWVslEkPoQZexW",
-	"pJqBz6QIqQncZ+LkduTiopV0WLBbQKe521AiW2i1oTRO4vAO5/ZRlKqMTceEQMlBJwlTfsvjptYNtLal",
-	"FUtgZYFBibL2m1ahDIKXzbsP02SqtDqXqfwzct9VGOTq2xIB532Lfm/zTdHxHUfXwsmevNuVbQwyeKdN",
-	"50+gc1phIa7LGwuHCz5vZlzeejepPxo+inn64Ed+oiwuVx51wO8VLVfbj1oXxk+Xdq5i+xrxGEsHljzp",
-	"0J2LXN+unxsc0fqmQJ0D1s0qugcB/dmPZEB+aGXbcrFvQcn12LMag4oA0nr388d4FthtwTKDSlNTSgJd",
-	"1qDg/SaJwKPMylCnYIxWOsqqnlSVinkDAzJD9iqYUUhfaMhQxGKZrsBSSwobynA/9zH0oj/QL4dVZ9gy",
-	"m9BXX5+fHFotHG3ola53aDkd/TwT2AfM+Nv5JJFXtpYE4HIg1hP6Midg5fj54RjIfHqwh50rXxq3OrnU",
-	"zZ0MWZnDrqPDgPYWXztKBe5rHoOorHeQv07i8E/hHd9b5xs3l6PUfP5sV/9mpQf4ovX2/LJnfcC13caD",
-	"HeZ6yz+Btxxo/qDTbq32le99HE/5yn16v6/c8X7fRwNGZbVhHeP5bVzrG8dLvOgct0r0gu+94BbXB0cu",
-	"isf3iTuDf3WI/5M5xA1ZLup6F+CSdbUuKlR8uGccFD7M9UIZtV7566KsAu0PlZqxiENGwpg6KjpqEpVJ",
-	"rshzMF5UVxyygRgmE609YpQn2EjBy6tGYCMwqxg4WaFsxHoDQQprEUjCMJf2+vcX7bPD47NXASvn8hN1",
-	"qso+m3KVoZYKMmDOVmkKd2ZKGLUQp7GFapHND/lFSEg4MHWe2PoWcw4oschzkhPQLWsKiWyOQu5ER52C",
-	"GyepZ0IGavFQym6qhcmsWJF7sZRUsa/1Sl8u5VR4K+uYPBa8eXvQ77T/egmb5SS7wFSdpABIsfClVfsr",
-	"zfxnBuTeHKVZrubYgnH040eZlx/ymi76WfxlKDPvf8KRGI8JOAik3W33eidfgEKw+O4XzZ3a+uD5R9EU",
-	"VkbRN1cUiKI/kqZg7stXVeHPoSogg/touoLmrOs1hY6IBTeSxlESMLq4SuYjpw7cdDCAqlMbagEt4PUm",
-	"/jrlyry9KIGjjKVmbvBNxcsT43IpUnT30I0BSbysb7APVzeWmyB8n0ThV+H0XuH0/fnx4VfZtIFsQvJ7",
-	"uGwiRerjiCa6G18l059DMn0PjPox5RJ++RTQeNbmeBXFCKGQU2MbcP4WPLiQ4iOzNBKKqdmEZQn7RaSJ",
-	"QVA3Pmbx84zHiqxC/LmnB9o2hi7FIjF15IpPt0epEDaJaMzVmA3HPJKArsCHmZd7jYGVKV/CO1gyFShz",
-	"lKfNPre2IFJMiiueRTfCzM9NqKG5KpNrDROdQ3NM92fTJJKYCMNtz0uzCm3IOz8to2mK4+gHcvgNcM+7",
-	"v7WJ2JrlVDzGtcFKs3QXYecFFivmeQ7EKEmFRaKNMl+aRK0yCGrsCDKcweFFSajI7laCRVJlXGYmHQdf",
-	"SOMiuh+P2STSBK0Y9yV9VVimbeaqbvl0qs1vSJYxRFKhoAHwLBxR5W2/w0Qv25fi3VCIELsjBSftw1ft",
-	"Tv/gdfvgTf/8TQBW6vI3R63jk/ZhAD3jTKLMTZTEIBTVSue8JuQTvCRfWuskFOgLW+MI9eTaVEDnewDd",
-	"r4oRaUFMArCyEqkiBarh5jILtw928j3lrbM4y9MJxfD6E4f1Pw6/XgmnPaM+P7Sz8oanEYfI+cPZtZvt",
-	"aNAJ9PW5w/V4kSgoqdKrFFJxvBXuXdWqEAvMPUQkbRhU9aMwKATK6N6CeeFLG6z+/bf/C/KfkpRNeWoP",
-	"2IbX9PcDPrz28mIu890TU7eS92NMkBWGYhA55V3ZOE1mV+j00ivVyxDyKpIir2rR85pglqRmxJjMaupa",
-	"ci+rL9/rZvXcMPaVZsQmYgq9QYSERGZu7ZRcJPsS7TL39/g6DIbaTQHZo40nrNppwi8B1bUcvGr32FMb",
-	"eoeTDiq+VGPNwM3xhH2z/9w9wH4UKqoOwp7LboasZsbcIIQbgL4nvsS+C1pkQ8jVSogCNjmbcBnyLEnn",
-	"rFz//bf/2KvVtAhO+RAyKJMRBERZJt5lTZal0WQCvtPbcZQJ7G3Nhkkc8yk4aWWieU2WJnFhEC0fr2LB",
-	"BikfXotMVfZZlFlrFzNRcKFPqM2zCDymd0aamLWmwWjZ/uXhJJLLOQ6GQJyaPoYlfb5cWdPnS19+QFkf",
-	"pTgotmWFaTLLthBJPf8skluVVYnY2CGQxCukYg8TiXI1c4QpZVc7h28SinkYshmkZU9QReCIXIXElEND",
-	"LlYYcpMZYacI3m9CMsTkiCYLOu3v251u66Tf/vGg3T7s9jvt09bxGcYGVr2RxUJhEH1Bx1AVD3D2u5dH",
-	"R8cHgJJ4dHl22A3AGXGbzOIQMGcX6kUHIk5uSeV0MSm1njiMZ6G+asAE8NDyPpxTSOQVHGEvKxv58avs",
-	"KBXiF60iQqBBQdWmyUnBy1TMoCDtRt/EeN6ENBRz4sim01QQoeifmaervnQxO5NZRoeDaRKY3t9ErwoU",
-	"+R8V8L9YWSZMzYYFdlDxqJcBPNDKsWSw6itgZXq5Z47eumOaBVdTuHYkpIbjlyftgO6FI3kiZRq757vQ",
-	"1IQ5k2GCBQyaJMxp3RCHvuKADtpy8l+UTYAx41QpFIa8cfFLXI4TR/GlI5Ci0JoZyPxWY6EBE3as9X9S",
-	"j9MjlUpaWAVTkWbLVYnJ3qbavLF5YpHm/uz8ortdb+zsVu6Ft4Cn/AkSPyyze3id5PMlHJuNHGrkLLuf",
-	"A235XQ90oO1ZB5q5UtZ99uDz9UqO2klFmI8RITLk8NFKLBde8E/ijfvqiDMq44reC5pMGWfLng8oqIOW",
-	"flDjiObQBxh8pKFTlgndhn+UprOVSSZL2BkFVHBMlAhIqQQKTW5BsfSKPXtW9PwBnAB43nqdRIQdFADi",
-	"QEKLIoPrsFrvvixCPazGedjPEzsI/Np2ZLQ4tY6C5eB2j9BAXQl+YZQVLCJc0Tq7K7If4K1d00v28xLl",
-	"OLkPlcl522c4ys05obs3nwDIiI6v22v1Lruruv6YjOU+eWhLzXoDA1dLH3xYJAs3AtpBGAlo0hoLKEr5",
-	"huaCBzfNtBi5fx8ffP4uyYMHwpTIPkfcpBXy4KGUYDHPF+poFiH+P329zOIM9pdY0mdVDXOXXENLlgFw",
-	"zwj//RgAArdiME6Sa/VUzQZ299YDCiAKgPvbj919vSuGqWlTQTXXY4DxJjFmFmAE2Zri2h/wZ93CKj+L",
-	"/uh/tublP7Rfvj4/f9PvXr7sHnSOL3rH52eLpaOPgWW6UOCV8lnI1DBJMek9jEA5dZPuoX6sjyW/zb+t",
-	"rsckbyT5L0p/RyMvkld9yE91cWp2vJIpme4rIOJ+Xkm0lMiQA/3do3V6odUv3IKqudhV2vin2P239Ki9",
-	"1Vddpk0brBf4zJ+00XqRZy1DoKqsuE3vYfBmuNLff/XWg/cBMkLexcF9QbMAMUHxIYJ4CZxrEbBysBXY",
-	"1j7zqaiAQ5VgPSB8JJNbht7DUMTRjaBeqcEsjQPN8nFegwIAWsav2JZZji/NerYwJoO1dmzIUwiBQEgo",
-	"ugKE4AAvVuCxrS0KMmjFIwG4uX2qOUO8NV8KOUzn04yc50MuWSJjAoYw9SZBmmQ8E9s0bgVncNk5YZOZ",
-	"yvRvA33fyqoSGE+vL6mta976NUnZKOVXEyEzDx9QAdibNs6gDSk9KsKEjBOlZ+phK1mVxBDAyxKPcRYn",
-	"yRSjc9M0uuGZ8FgcyevtWMshj01ExrEF/kyqqRhCsrzHJrNY3xRF3WmpVo5aXwPCyG6jkZuS6SwWcER9",
-	"+omxQ+HY9NgQBggM726dnJz/0D7sn7V7P5x33nQDNhXpBAKDEZWR0kD6AH6ahdpwRbAPnplm/Ugec89I",
-	"ffMEH2YzHsdzFkY8FmGl6stWoevT5pIfyX4Fu/ojcgkeaBbeLcceJrTuJTk+QCp8AifvKnViRbXfn0ej",
-	"gC9KzdLtWIlh/8Xkr43va+/+sjN6XR90n83fPA97u+kP387+bY8f1MSrRnSyKy+eqe+f35Y+pTpSMMWR",
-	"cAoiidEpVO9Pf7ABdxrmK96zT6kG+lkQGiBNtCD5qqOs0FFoCwcC8+VCSLLTct7gT2yqsGxuk4KXFRmi",
-	"vjvLrPEQPicFwT1i66P8eSZmgKUKksfkU0DYl4QRi5OrfSd6Cp4CX5om7lDZr2VYJibTHIwrkmwUR1dj",
-	"RJpCHF2trdwIEwm1ssu4WbGgbyXzWtEvZANRh6v/40XdBt7S5Tk+ZgL9yj09bJ+0ews+qpVsB4nrPmzn",
-	"lAZcCe+ZD/aZuf9o8a4X8JMyENwaxou7fw87Zy3eZdE5ZdIxMDFMc/fCHWQPvoJLF/CVyL7evtW3r5D1",
-	"+tW381GVqfM3H6ixr9ebFm/XV762KvzMww/galOeDcer6g4dfFlAloQ014yVyUAveGk8FjiPB/va5o4F",
-	"OAOkqHi548WX2vCHdES4avpMWZsgQUm3IZ0JEFqxAyZljFx2ThhX5GMBbEWA3IWCBlKZoK8lAvwmowVP",
-	"ErAToRydMXckcdvWeUF98uWj8O5VHXTgan7pDPyBLoYF7rgFpPhgFoJb+VEj0KvOfTkQ/TlImq1PJkdW",
-	"t117XKP8AWHyDxMxmsPYtJAvQtp8Gfb7AXLlhwqqe1rtT3OL+z2RZWNZZ4kxyXNIbYN5V9Dvpbi9I/js",
-	"y/Ldged9tjruvG+kVRQGTPI0RfAVPYdECsLRrrK2lnhpcgt56uDDpvnL2WQgUg/r67GbC4Idvu71LkzS",
-	"CQhNLS+HfIJY9h6iC8Yc0oI9EvepylidvYlemtAMRkSeKDZIwrk+tRtNT+yyd7T93AYzqEAQxLxxbxA2",
-	"o4AoTdnC0DSNlE9SvUKIiGRppCVxRpF7WlifZ8E+C255lMGDvhyIcSRDOCWexhHCledRJCgsJCjcfRaM",
-	"RRwGzWUXTaTYlBPsvy8NW93XigwFkfRrKTG8iQDubDY1yI5GIHTavc7b/tF5J6hYM8+XhTc9tuLgJBcc",
-	"5lT+hSgNX3hKwprRzc0t3VNIgeart+XRreHD9snx9+3OcXsx0YGuFaSw0b/XYivUXIXF3GhM/a45H1h1",
-	"wV4dGyYCIOlG7VtXS1mHPK1VBjtWQx80wGA3vBJxpz5Amj+nPIKcPxi1hdjewkRSYSZqcavNTvfFu6FI",
-	"9WaU/uGXkmuflMb35i6U9hr3VkhaON+N0xZofeqrFvK4TkDrdUfY5U+jjoCouaP1q5uXbWQR9YFFKRWw",
-	"sv4HVHdZwSVNDxZlAgiVKvthHMWCfuKR3qDQmh4I/TxJXlvsWtgAUhRQbLJILsUqKliYaAIWEboF9lmQ",
-	"CjWbiIASwLOxwFY/1FjltYgLYRD9D60WAYYBqjJRamdbXu4KshTX2FxgXui9+OopXW3EXrQuu19C3Prx",
-	"jFq8Gn+kUYsz+Hg27UU+/ldnaRH2Ve/MJ+P6VvVYz/n/qpmxYhxaclo+u8LwNBXcaOuUc2OxooUGtsVw",
-	"EuoQSAe70wBGg2kkAh2+/jZKk4nHsqQSsDIAOGiDTxM7uUYBDx/dqNoiprA0thxayOEi3dzmb2VJ4ELB",
-	"DQTYmnqCZK3lUoDMWXDeRlcS/LCpUGOvmHqnnw+O4HJtg8a8fRwSogGJH4s8L1wZo3dh0SJc8DJXGXT0",
-	"IbFj+tFSZ4tVUohAU31pz1aE0ITLNK6FoSCvTp+WTHK71DnMJ3Q0HjW4dQLz2DDEtQxfaVFpGirk5+6Z",
-	"Iq4JFTVnScDKS0l2vgzsVPuJFP1kFGBf+NtIiQ+Qqh0zqmvLqD+D81rveVE2grgoSowsWRAqiz+5L/O3",
-	"+32vFLfGB2kKnTbZkW/7f71sXxb0BLxA2rxbaGBq7x9dsYevdH53J9NVL/pqKD2qoWTb9UEm7UcUlNp2",
-	"uMM+MkbQCvvImE5lGAThL0zK+SoLCX2BVCnvS5Wlgl9DdVaSXiVZJqQDczZ2zJa5/hEZT7Af3qouo1rY",
-	"aumgF4TtZiSKqNwWejjH1YN+NWRWGzKddvfy9M9lyfzx4Tmk849oyrTwIsN9+2rQrMr+0Afw6Swat1hl",
-	"Pb8+TPmtMWrwtyvrZarsSDN0bWLEfNqnDllB3iIL2wIxslB8+ay2+7xW22c1ZpxMDBHZIYlaWzlyKCoL",
-	"5R65MXGbQB0Pz2ap5s1aOoDR4ktIJKFhoJhEz1x/D7EwbHFMeAapAhtA3UbZcEzdbqOUTflQ7Dt5JFDq",
-	"g/ZHvgvwelVlHb2NIKpAroazlOQWbQV2cnP66C4scaFAhZVlDruN1auVewkWONVCNvufQY9foDvqQnVv",
-	"bRU271OgIBip1z7otHv9znnvy6g4+QB5l8uy+ipZtlB58tdd+f1zdVIf/vgse7kz6byYHzWuD78d/6V2",
-	"e7H3S+u5eFWfne1GvWdJt/SHS1G8z8hPP0rNCdIllZk4LOgPLTX5p7aZcMcL5aJGpDxAHqM9tDJzpSOy",
-	"WSopN3MWx2yaJqMott0WCicFAEBVFkzHSZb0oSgWkAWzaCK2Ie4OvY7A/XbZOfFlGXM7tPQbJ7O0wgaz",
-	"KNZyh+RqKjj2VAr0PQ5sL3t0EcqEwZtWyZlXIjsVXyio8mm7mFQ+iNJs3Ie8w2ap/uLFC2C2dc1bk5nM",
-	"gCBe/qV0L8AZMeGR5is85P+VZqD5aMkrgRrSp2yDVshLyD7r33qlmOffnPI0i/S+x7hfzdIohSwFvTge",
-	"A1WXXrbP9BmMEyn6mDVUapa+aTRe1Oh/+C0Si8Pl1E51prZvhcq2a7Xd6oAPrwcx/0UMGnqSxO22VZak",
-	"/EpsT9MkfEp02Yfh1FPoLV3/ts/rg0b1p+nVv/643Zr8st01Otl3fDBcyZmz22TE+0KC8LFh/DuS23de",
-	"NBs7Lr9eCWn34DT2U3Fn+AVX/UG89UMZ10DwVKStWTYGfO8Cn3olMmYQYqGSnI7J4U2n4q7kcMy3VWzA",
-	"VTS0zAezxKvsnHKqv2MzSZmUnuEV37FhrGcWVllA9yRg5ePuOdupP3u2Xfclj6djvt3AXrWBQ7kBK+N3",
-	"OxWAZml1D46PWSwywAmOJCA+D7kSHpNJOkHMQ0APnU5Fqr/AyDXAjBsXDqKJapYWM33RAYNA7bMgv96B",
-	"LcTn+LspVxnT3+wDU7W3CPhqu1p/trsPGGmAIONLA3zM6r//9h/1Ws1M2UMIZOWx8Xw6FhJLA7k2qNJk",
-	"OhZ2TbjzVRbgpQ5YeSDmiU20S4aziZAZbFTFerswqQ+ZoBYLROf4ErGtGY3Slo4WBSa3L0sSW3jPGaIN",
-	"6v1KlCiMV4GU/XTOSK3Dk8e+ydMkzTCLLzGAt06qwG2qSUNWGWaDKl/qkyyAzQ3mNJzeQo8AeAZzdsPj",
-	"mTaw2EWrd/AaY1oLrj0YPv/TdmY2WyRCRlz1iWKBy/EClFwZ4wyFH54oy5KQz1n5pZCRpM8UG/MbwcY8",
-	"ZPWaL8PoCgq9oFdgo9bYraDCRS9SBD88U4LeWH9m3rm+KOCPEZIPtKI2FoQrZNhK2bWptLI7uTnfNtv7",
-	"Cay10/aK+oAP2auPIO/zHbxTmNbrzb1nbtwqF5oo6tgkUux//z/sp2SW3quOFc8jvEuYXjoFAA82VP4o",
-	"8+EuKYwL20gQF6yCp6BMrfe9nc7iLAKcUeSjqPgHTeNFY3vsNHq5z/5y0X7lsYuzV1qV/0EMLliYg9gT",
-	"uRvHEsHa67n5UkI8P7XQ+k8UO8Cfb/fmU+ilT2/arb149r//b/3/HlgNebsHFC6mLY2WctPonYghFSAU",
-	"+gppw3WWSsSa1yy2/ePxEUvSyMg6pvhcsbJKAHg1zVIeZQxbPMymKdTGq0z/hP6qYDDGl6nYFhJeoYfW",
-	"28DKP8/gtrAXNQ+jOVOO3YtGMdcSC7LtGHQuQGegQcFhZT0vj7266Hrsx9OLii9BjBMCOzRYkGGOegya",
-	"khZ6YZpMp1oPgiYQmJtgoYOMWzJYpUD7s1ptZxiF8F9BfzZqLOUyTCZO8wT8gVa0g31EHiIQV/2iazHN",
-	"TPxKL2SgNSecPBwseWWcqVGhet4nVopbM1peSVd22g/MpnHCQ4WtNnxpchi0ZQkL0uIcR0V5rvUJZdr1",
-	"4sPYayGdTZ0uRpEt3fMIVTFSYxH6cjBnHKoartJkJkN2m6TXIkWq4yycpdCEAUJ4cIgyYTNpQbRDs1Yk",
-	"GywzqKywnHNjmRVNZdA4LvSvMW0Gbhrbre+w4OL1ee+83zs/75+0Oq/aWpllt+Mk1ronyCKsrIDHnsFj",
-	"oE4hwr9dN+AowU2CHA8cufX25Lx16Ixd2ccED8gxYbv1PfP6y7Pu5cXFeafXPuz33l60g30gtGES6o3x",
-	"tK46k+g0SFKYiwIlOowmQmLzrd1Gw4x2fPZ96+T4MHDyTQDT3SQCCegIVUX2s8+4vnm4VFMir58h9oTI",
-	"yDA6jNqCmB51byJcfifLBn9dq/kyOG2dHJ13TtuH0A+53e0FVdayWwej463KFUO4c1Qmqk+0WPDpyx/M",
-	"gkCsMjJpWZhGNyL1CgSR9/oCXRpgr1JWDp7qa6ue4uW8FnO8i/9Kzs3vfv/tP/UnjWc2HqE/Cjxfvj5t",
-	"HWx3X7cae888lswyFYUCx4buKHyYVZosyvBNFCJAsrWgI8RD9OlrwytRMhqNMEmI+1JxGQ6Sd5o5HXQv",
-	"MI0KTQDFdms7LDg677w8PjxsnwWaaXGJTbqRJnicAb7aZedktfqq7+ypgDvwOemwEyMUn46SdLJt9DFH",
-	"bSOpWioPIsnTOciFyua6DKwYl/9plEu60Usq5h/qudnYI1NUIuGOhoLUH61NigepkzDQnZ4ZeNPsMVTK",
-	"+ga+7ws+1wTRS5ITnkKYq7Rb39vkfWo2RUv6VIQR12rVZ6zHgpw2XqApXf07FFgz9DYmF611c7+0bg5W",
-	"8HIQ/+ZxDG4LLQ/MkBYNKk6uIqk8Squ9icDREidXmqN6vmwctYz3wAO44NskRZRGsw76trJY8ImSCCUD",
-	"Csd8zlVfvoF6UEb1oIB0uQEa8b7xj00El6pYGbquBLBLS/6j8i4XKpem/OcZWDMqsRqXVSJhHQCgTpys",
-	"VMeOv/cv1Xu2u3mp3mJW/JVgWqHJ8wsatUphWo2at2F54j0qEh8rAtFtH1x2jntv+5SVvFDXN6RlalZV",
-	"BfKvqtlwKERIWDNFQLrhUCg1msUMf2ocDDVo6jIF9r1TrVXr9Z3qt5r+KH18IyQZLSz4FSyuhHnbren0",
-	"ab1ae39hHdDFxiy/eAfuzCOydXXIIf75/AkA4juZL7LCO1hxMhWST6PqnE/iDWKNjgrKBvNMQAUZ/IMX",
-	"DMDAHTfwmJgMRBhi5YHmbKRg8cyXg1kUhxCJRKt6GEeYbqp1Uq2VJynZO8Z2vB1jxo3RtG+5ovikfuYG",
-	"91zbguTer7JXQmrWKRin4ZE7GdTYFDGYknTO1DiaKsz6SVKmhW4XNsJa4zS9p5DtAF8FlTVxznPcg+5U",
-	"DD/rgKc5+5wz0+k1mb7+O76M5Chp+pKxLMpi0WR4oVnr4lh/SF2Zm6xerVVrsBduDfci0obeltbFsR7b",
-	"ynSPYATetk5PNB9CVONSs4SEsoK1rwTxMLRZ/fCLVrhX7rQt/Zf1ZN1g/mEyXIjfp+IqUplItyGqu62Z",
-	"uH6vkOF6311HYPUkZ8+2IbLAznsXQI3c9i4ER6HNUYOgVeqCNSUxOCT22bMa0/cyicPkVnq+3G28YEGn",
-	"1Wv3T45Pj6GhHygzQUdk6Xy7NcqEVk3A11CpspbNoi7rex4nw2sRetTWomK775Dp6EtotNM+bR2f9Fsn",
-	"nXbr8G2/ddA7/r4dVBmJG5xtcN676HfbZz1yp4RiGClQ61pOGY3eNP19huFzX0JvTr09rLywGZEymKom",
-	"UQ9+loobweM8OgQfmibaVdblE8E0Y9BDQydGjp1c16ReCxl26EjbenIHWip/OWEak1twNdDSaG7zC6TI",
-	"7tH6RA/yCexbQyEF9Ex9FdT9+lDfgZRZGG2j9mQHiRzF0TD7IA1gt7HBmzo8EyeYmfPIzMxQMCvjBTvv",
-	"XVTYtrkxQyRpw9Pwx3gL3s/b7uZsph1AGdDhZ0qoyiJPg+aoK9jfYI7cwGVJm3Cfy277MKiyQ2IvCgs/",
-	"HMYCcXl4bZzcinR7yKFhD6Ytw5SuRKYQbR+CHsHoXcC+AR8beH3Zc4bxX4/cn3AxnigDqR+imWjD4NGI",
-	"SF9bRuR1Vr6ks8Bucdt8OoV/TmdqzJLRqKJnROyXJalpg2Z3IFaJ47974cvV29ClrcaM44LEAK5cNngT",
-	"QAxZxWZdo78fUr98CTKlfB9JAp596mqAeQfQ51UWd8yXzk7Zztx5h+9klg2Sd46WaX3OevJVpm+Maahb",
-	"VmOe2l7MvhwlM2xLR+KXWdauKk22w6YiZfUam0RypilU/wkH4rFGDf4a6wH0P0h/PL5YJSK6XwXEVwHx",
-	"zyogHkM8ZNvG0bZeTNCOEGPSR4DBJO72ptQiwP5GM2ePooj5U/rXWB+uoLzel1lyLbBib6EPepWdTzFd",
-	"ggXoKexvBQbydBCRAxIeh3gIuROxVzxH94kvy1h7Dt9ECsv+QJNt6t9wvaPwS2t8mj6ZWths04PIHyv7",
-	"diJRGHi+NH9pM4hqvekTLZUCdpWwLLkSEPKDAvDAXLrA4MxNIgXYMYkUqlJlF3QQvjQ96ncbjUqTPf/9",
-	"t/+oN547MWSPBebU+sNEjiLqOBMw8fOMx6yMIAD0lQiDCvYpt6IWQ8r6I33JeQRp0ZpNY2wNG6Lm74Bn",
-	"zCAcGD4AZpj5Oj+9Ffw6qOwzk9Bn5Q0KBTAFuGnCD8FINkxUBpuepfMqg9sAav+NSKPRvOrLlpyzmYTI",
-	"4YRfRUPofGPSqo2xQeh3EENwJA8rg0TOZwIJiXpyHkOR5GAnwOjbMLp7MypNtrdWILFvjASixjX7Od7e",
-	"1UzgCQ9m4ZUA0AG7qFXdTQ0FfMkSi2RBvbGzu/cMXJx0aQABTP97ezaLwu16Yyf/ljy6B+M0mYj8Y3Ix",
-	"3IqBk4e9ShTq7TFcrNTN0pq8uvivSt3W0vC/OF8WLsuKX24soc6zaeG4Pp5o5WCj94HTwbbu/fcf1/yv",
-	"5JVI/+wvJ2vTsfTO37TP+sfd7uVip05gpcCZoUEnvNAcwEvwcBonMsLH7WzeoVsPdQwj311USrozSZKQ",
-	"fUMM3szqYdUt9dr7n3iVSPFPqSBklks/WEdAjnWHdqC/jxwxXx5zNWYTng3H7BsQGZSrUKmyQ/L02FPG",
-	"0hg8+ir7AdrPg+mzW9vxJXilbEpLeY/602dpJJTHDGfnwzRRRl6QxZpzb88RDVYOVfZ9KRMEPIPXIfAa",
-	"z4ipU4qdAk+oSbVAPJtcCHgM4Nxc0UN5Ur4suMwqbLdeQxdb+8eL4w7YfrmMauox18mXKntVlCK+NLYU",
-	"yC13qZgkGIoKjIgwqSjsXIGl/6XiCAzP+p5djC8tPBDsUkGoEWbCChtzQcBrURwnCeTyZ6vEHJDL/J9J",
-	"wj2KjXaeTc3OfBI7Da7UkqEGdKzZP/zDvvXeS7gDTDN/y1d2fk92TgzugRbfPeIcjpZ9V5gDfrBBmANa",
-	"N6KLUA+gmNaF74pM3BFyYDbi8OHBgq9+oI+UCNd6dXzQPzk+e7PsDjpB4+qx/EHF4f6EDqH8qjohA/3n",
-	"RhzCAAOoOyoXkhuhWMAnWtkKWHkSSWg+H2Wqgn6TRNoaZ5v+hR3pFeaqYt6zvvr2GxZJBwYQU9OHcw/q",
-	"y0CNCbKkb1z8AbCcKM2fhRwteASRFvWv8ct+FAa+LLtZ7TS37DapVFkHKV6x4DgUk2kCGNbbb8Q8YOX6",
-	"77/9R2Nvr+BoUcNkmhcK4Po8X0KifmOXjQm5CpZxLea5Cxw+gfRx4JBzgk3ELGACxYZf+zKfSrYNLX7m",
-	"ImwyfSPRsTSBIzARU4gV7K94q9loeKnBhQyOD9unF+e99tnB2/6b9tt+pw2xh33G8UkoJMTmAiYTPLKg",
-	"izMpqUgQgxjuYMdn/YvO+atOu9sFnK8snZNPrbgH12JesVV/polzMhEIxuKARJpNcSsXqmxrq1Grs6DX",
-	"aZ11j9qd/sH56QU08Qu2tpoMm3RVfbm1pQXKU0iWxrBHyDMOv7EJ+1hqMUmkmBsPVBn7Tg9iYaIfkcxs",
-	"e2YPwBqVLw1MGB22kKFNckSy84wNo62SyTSOuBxCi2YUSzJko5mWrZSviGGWYTTVOrYvY64yrK1NxVC/",
-	"CIpguO10UMAyK99EKnImbGczjjR1zSvFMEyTwnA/tE5O2r3+wcl5F5L3zQdHnfN/a5/pDw4uOx042dPj",
-	"7mmrd/Baf9htnbb7+FP9J6j9/faPB+32YfswIBfrVKTbhpXgmj1TixTySF/DVG97No7nTBldgkwfPCcL",
-	"BxTAx+BgBXA5jwWpFn6aDvEPJTLV51lQ8VhwfNa9PDo6Pjhun/X6R5dnh139m0774PjiuIjYiScNTTuk",
-	"mGUpjw0tjqiyhRQOUHGSND/XFWE+dG9DPpRmgb8ImX/pS3xST+9l66R1dtDun3/f7hydnP8Q7GMyf+vg",
-	"4PzyrNd/eXJ+8AZPw3zUaXd7neODHn765u0BFFCAyQhLgI5aeN5v3h7ANr95+5LUtMFMRRJ7ZxMxmgra",
-	"6TRNbsACpyoMHlMVLxZFYxcwQ5GsXGSoBsrU4cg8FdAzJW8vkhO0bS8SGcAlU8Rmq5RwEeCcEAbWT+++",
-	"vm9UfZVzA7f8ylRLkSMZ2I6eec5izfLAww1LRK5EeZeqyRBt2BRK4dbpvyjYWmVneXF0fiFplVRbRb5z",
-	"AFrTQzQNYizeqkXCU8ksHQorwJR1xxuJWfGQNLq99kX/8sI9dY40ibKicdRiUi+DcaYyMd2eTW1MNnjK",
-	"Z9n4aWPEyWmDEeDI6Wpjzf19loptUBYK3FpLNsOToyx34xPfcoz9woqQee02GibZTzMqKjViLVAdoPCe",
-	"UQKuQs2hruVq47/t7fz+P/+9jhsV8/RKqEyzXPgl0cZfuudnxiWRCh4qk3tYWd/vvUcc6bNDzXI0jzdi",
-	"/mGGAeplpWZjr1bzSkYrKjVL7ctOyQNU3Pwil5q7Da8kE6h0PoykhM1x7rWLxPF8cwXd7PQn6PO+rAc4",
-	"ZTYLm3EP5K3FfRPvEAaob1NCDEAWYZT2cT70WSSx7mCTd8GRrIY+WX1e+r8vanWvdB1p892ieZWWjzKH",
-	"08fmpXccLnzlvmmnUP5jjpRZyLDqPekB1ZU7u7wtvQMykSJId9EMHeoAsCoZiGaFnrxuKvRUftcy+wTM",
-	"5KPCa51qFfP+GFsFcK1NTFl4T0f8JIb3yYGHpy7lNE2G+rgHwOZKe5ssrCvSm2goLiW/4VFsHv2YCfRd",
-	"AQaQVtkXbEnHwO1ZM3a1dWt7xq9Mpm8tQAUboUytVQHtBe4VmJoEOAk11YZqtZIDyblUXy5iJQhE3rFc",
-	"HPj4Vcnpn624cm7zY+IF230pIHh9ehZeWjYiSn84S1/AFEY78APY+X1wtDbl3kWM7Q8ELbwve/wci33O",
-	"izlM72dQ5CVby5kKFZXDmcqSMOKxca55BoYWlPM1ejYp/+Z2PFEsd+CxciDe4coDmzMLivlx95ztNurf",
-	"VqqrGx3SvL9M0EA00ZZK9YxE6w94zIFb1Bv6cnkl54O92oezJVwq9Poz/IB8IqUmjr+YvrFUoLc5MCme",
-	"1F33mH7y2QLjmRK6W0t05lYZMgRQvJXO6/OpkFg8RpY3JAzTkTA+gWQCLFMaRVezFPu3qbwWtX3Z8diP",
-	"50ceu+wegvfEPO1LSBcgU95cGK0hYHuZEUAyRGodfAZLXC/2vjbnAfGYZgo+xyUHOXlirfPORM7aPx53",
-	"e91gvS2MW/UlBdmL92ZjgneX+wnMUeNV7bQXEB9WsBOXk3xUJrKKgxTgjvEuJFMh74dyTLv6Pl7ijvxw",
-	"jeBThfI+qkYwFZJxutIrOdeyNoCY/pZS7lAN6DfWNWlpzn5D7cnWReewxeOc3YpUEGi+5jsq4zJjAc8C",
-	"Vu4cHbCdnZ0X+9ArOklNw7DKIngYjvlEMSEhPavJAppFQLnXvjSf9DkWo9C8wDOpH5tTPAeQKi0QGU6k",
-	"tgRpLEXFYyOtEVIKr15qJEPxDjKQZlMHqFIfSUTMnuIkVWYbX9ME9a9oTjhimPJbHrNxEocKiBoaYfMs",
-	"aDIOn4KHW39ut8HsXpRBFTT24PZlOcive+CxSA7jWSjCCpvJLIpXPalElsUYdbhJwHleDlyjJPB8Kd7R",
-	"MBAHwJgdTAe2KkLpJCK9Z/tmxgCUGmUKs9rmmESn8nnoUeELdSvEFN6tWJR5iPiGpZqmSyn2C12kuioL",
-	"lrhfACBy5vzZ7//z301OSVBlraywAfnW0h5g/3TnQLBWKacvan4KfUtFCt/lo/cA4E0Ld1SNl4rWSTVQ",
-	"4+QWSQ8FO86m6YSp6SNzbwwhLR6MJiGi4ygTEwWN96LhmKjxKgGkEV9yaLMKreGhBZEvfQm07njZaW6a",
-	"IJCp6rU3ajX02v8i0gSjiwGZfuJdpF8cMEBj3se7Y2Lto1k2sy0D1+okPAOsLnqzq+QUeEjeI28x4rGm",
-	"+B553ks8s9Zn2MsC5kft0JeZraFOyxGpHILUNNzbIpwKCvWd7VrdNpr7tzXwKjwrLaoorlS21fchz8R2",
-	"FkGS/GIB/mPZRyZq2eotuGay1WtyFJVVRlT9270FI2pNrKKg1CxYREXyNhtU8Ko82N9hSfJ93g5aglrk",
-	"EV9dH6WXucJh1B29S1yaPbqX8oNpE5u5RYr5BCibcp3HJg0pVlZCLCeA4PWFcKNN+6CcnlVZDZDJQdIv",
-	"TWIA2m7sbkMx6m0kQ6pwI04pZMhTX0LqAytf9g4qJDZhLBRAxjPEkhnCpeRyTrGyWZwW76QQgDZSAcBr",
-	"qIIOaSRMk1A4R1AAVDKxuh9NbpQKodhsWmUdA1gJ74UqPq3VTJIbMYGkFMrBgZSjLDdFNfNhEz4H5jcQ",
-	"Ngl/LjJMStKij8rJRDxiPL7lcxAXIHirrGUyJN4nW9g9RcsJUs3nK1cei0FDEk63yJyXuCkk3uhvECar",
-	"WUcuradA6TSl5osXyJttUk2xxY62RBdb7CjNfTUD1+wWU3qcl+yteMnu+rc01oiRwlumIu1b/7hZhh4v",
-	"iwA0eypSlUgel7zSDZaiPLJ8QLp6n3Cw9g/yoa8yodRd4MyObLiXNIBcogndkDURPPub95m8hnmPeTza",
-	"BltpKtIoCdnfsGuzh72yczXPGsTKZFnOWTIaKc3uqNGzsVMRUZcAGnaePWMhnysSJvpVUMNDghJzuSzR",
-	"WFM+o0ErHmW+kCVh+LIWWIbDgtmAaTMF63vuS0KAquT4syaXk97kUZFPogqz0u/HXuFYX51pKRRh81US",
-	"UGhLUMFWQOsy+h7U7GU87kcSjDz8Qz/5nXmZNQlRUkGTP7O6J2rZSUC2eY59LcUTRel8C5tqDhf7A7Jp",
-	"PEOUcpO9XPWJ9JnF1QB0SaJTtPP1XJhMSE2AJL8Ue4abWdLbjfkH3UlgVybgISaCMrI1fwqAlRCcOqfX",
-	"slmE3aBKlZ3aZwZCW4m+pARkGptSWY1NkjtxkFr2GdqWruPbSGVDzMYY9SXgXpZd0S3kVSSFnuRkqgC9",
-	"O9Pma2K7xWdj7iSVWXocwe0wSW4Z4Idcq4op+sa5wy5omRddzfR5pjNplZQFHxLs/lAzoOEMykfstilf",
-	"Dsc8kk0ih0VCJqKR4l1Gv6BtBm8DddZntVotP54mJVCK1Jf5VLWlrK1i6OPOlSmIUeMkzQRompjcvLUF",
-	"oLCA77y15TFo0CIhkx1VhoCVf96GfimKjROZzFI4pwEkGSQpC7aebgVNSHSrNH0ZLKoC9iIE3V6r1z5t",
-	"n2nzLGBC3og4mQrsaVJlQSbeZU+H6gYe0Fxst/68prXPo+3nHjvonBx5vjSdZFia3HoGV+HnWQIoLlp3",
-	"lABRWcgljmcTqVgwgOo+cHRAj6Dnz2p1j2nl1vNl4MQ/sR9+cB1J+C8qiumUp9k8AAjsTGBGr2ZWQtHP",
-	"6ap6bIEP+LI84T+Z0oPmYlTTGI+alKj9C2YxchZU9WjbARwd3upkhimLvnRDMFOeQp44H157LMoQTAE3",
-	"HfIPLalUWeF4puEodyEaCvXlNI1AM16E1clbAJWP9KvHmkpIEHusLa/iSI0rTTbg8poa7mjOJFKPOUKD",
-	"2bQGVj5+2TrbjqNr0WTB0Y+BB01V9dl8W3u2izmcBUykPAJGtoqNOYXE+fECeJbDwkUs3jFln7b7QkC8",
-	"iBWC9g5sMqfINLoxMpHbUPlWjFIW1FljZ9fbe8Z+/x//K/CYkCz4/X/8r7rX2Nmt7j0LKNcYMEOp78++",
-	"QRMygW+Dawk8ByXoCc8iCRvJ4EgUZOoQGr+5nU22W3vGAm1qtA4O2he91suTthYYB93v4a0Xh0dQtsC4",
-	"YmFyK7GJQjkwXTYOIwWYlYC7yLOMD8d6TwLDHrpTyFsdC5HBPsxiziL5k8Dkia0t1mL6Vfr2sqGIY1bm",
-	"WugIj2H+r55/BU2mgbiKJKkjwXeQK/8NkrjHgv+q5SrL+AAqkTGvXm9YCpChmkynqRhF70z9cPAkIP6s",
-	"nBmqcXIL/l6uJZuekxYc2mQEsFYezzgZeehgxROGiSvKDce+TC4qKDSCMk55vSYcugnp11ccMcRwoHKw",
-	"3dir1mpBBQqKxSgj/3OkPAJ5kXPcJ2NFGr8uYhdOeOxLahhV1pcf6pfNJUgIXCaea+4A54tf5b7apLAf",
-	"tGQBvl+uCQ5OcJ82E7eC3SazOIQOKbbb8UDPGaS33kT9ogG0tqdwA26QPnjsdQ/EghAozbVeWsltLAO7",
-	"yZRJEcVKqCAHlsFgtFFlgT8nAVYEAHM0Oq8VztDqwqiuUAYB/D9J2ERveK7LkEys5K7iYkD8Eez5rtX7",
-	"vyBXcTfjaWb0GcNFTbjHcR6v8hTXN/EU6xO7v694Aav7vbDcbRkuLsIEm5xF7C+S0YLtg5UXq5ba2GSp",
-	"AFn/uAt9NNhvRwdzvTBFE6fUbBhnN2U1vs/tDae7kh4c98gVgSeHy76U50s/RtUBG5Yx25rMXmTMfaKk",
-	"y3qtkPCEmpdeBDrhreb3/oQFR9czyYyU6hgitPNCpqOjBJqPippkqfmiVtN0aua63dhbOVX6eMVU67Ve",
-	"/UVzZ2F/ilMtplS+P+F+o3nXNdktGMp5MpmTnlo6+nF3r33Zqdn/AR4/tEC522NmjO78DK3lbXJpH8cZ",
-	"Zpmy4w/zSgvacBG7+l8uDo+269UdX/7+23/eAUXdAh3LAFCzcmvXY6jYGaWushkStVcyNtA+1PIqkX03",
-	"y0bbz4vzsjTiFY/M08fuuXThgSLmnLWHVOgVqM+zqWGpL++4H96LWs2ja+B5nqdPrFqreZp09X/blx13",
-	"hBVk672o1T1DlV5Osh7Speeh8uTp2+CMeMfeWzvxoPs9QX+jrcjiSAomZKi1Jikcs/EDUMGtkeQZ42hi",
-	"jefcXgYTeqECZIW2vQLWNlfZmyzIdfF9aPSmhct3fsnOYRvbQRmvBXVwo081Py58kCXUwG2obvxSAAUr",
-	"QVVbgPtk93DF3r59+/b09BASBtHA1/aOtiGrhTNY2qxP6jOuPXuQ6CuaSEUQsXGEMLtQGhgpJzeEK1i/",
-	"B7puksJVT2Q8r5ZskiBixNXqf3m98297f33xw/Mfv3377Pu93m53p9P4a/3iHkAX5KxeSXyWvoiUsQBW",
-	"ktM4nyRRUPWz9a9Tsl3uSjRYLaDJlxe3u3Ivp7vDEtcHYrGvzjb11RGhdYne7YQvdu9pkq3kvBGKnJ2W",
-	"ELbSxjOgVklqvLZYeopDuBU5wlbqVHP0ikj5khoFLieuQdc4wGiMxC3Ccb6nQxArLxTPjqJYGwgV698A",
-	"B+SUX4l9k441i2OD/5l3E3p/vg00GVxrRPlya+sckoi2tthxJiamCgBjDykVThecxIhpEVlEjjIkhaHj",
-	"9YlpIVHxfOlkuSyOREltTfTiR5mYPFHsfQ78MmikFV86SVIrHlvy3kNEhHLbFqzRVL9fhAX/GHW7rtJ+",
-	"wMbqJ/Le1+XFV0JBO1Pakoc0Q7tQqI2HOvAm44YGKYbgOfhIkLiGuACUtAefgN8Iu5+iwVTmg+QG3DkC",
-	"twHteZ7pXRqKEJcyodp6fg0BCUBlNc7EYjRHExC8ichHXyDMFrCw3XrsmA+FgbDAr52kunKA5xHADija",
-	"gmI2oueApVpXewb+GfQD2fDCKInj5DZPGyD4DC7huDEx8UakUMKC8QSMK+mLi925oT6lmFhHDC4nG4+5",
-	"eZX21oFrTxnP2xFeyq0tfQ4Drc6UeRxjA3m9aZWmCeQ9RfeJErEYUk4i0A6CpNDafLk4LaBInJWHtX/u",
-	"rComXfFv+iUey5JKsJ+7xTFTO9j3ZRBGKboDAxZEMmDlhdgfHaND7Lb8XmshySwLWJmwFCR1b9VH40to",
-	"ygpOCOgMvyIGhlkl+yyYRLJv2OVTFkz4O/vnAPq3Ztbdh8SQzDCfVPPV/QU3v7n7BQQgi9xfdpJfZDzf",
-	"LwAn2l/haVj8GwBKvoLWIdARFtx+hA1B7NcGB1QC0MDcl0D6RS4GVxBcn1PowY/0mIqpwOxjdR1NDb16",
-	"FocHzwEPxpe3Y+gcbJAJcKAYGIAePQ9GotPa8aGqcTTKjBfPhKlUlbX5cOxL/DVWrqTQEZUkKqY3F4Aa",
-	"SeY+UdRGjRoaWyAeyMHSTyUjTQiIWhMLHqomKxg56CLlVOxqutWOeU7bCKAdyXAfxOfTLGGSp2lyi3cX",
-	"ZrrPuFOHZvAjSOKlyS22jqpUzZ0jD1KW6MvgEh/soC9dCvRcoJbFGwR3IL9CHuDYxdpCgRjMQvam50tR",
-	"vaqyYFWSJpTjBN8EFOhHVjEQ7LJzYrpUVxjBhhT91lzLik39tuuaCKJ21nM1sC/IA7qi6WBB/GvafrKg",
-	"WVU37zq42GbwH3Wv/uJX3686f92v86DH6r//9h/1Wm2pBeGjdx1cmgTpasBwDBIWiIvFZOMHZxaTv/ie",
-	"ucRrJmoz01fOcZ9yAjEbBq73qmnvbuz7vf+kVw0FXrwHFD+/0c+tHZUqrB4wbhefXLHJWuo3TTbnopDf",
-	"RwlP30NITKtIWuVJI1Dn19Ks5YqF6QqpyfRvJXAIJ7Os9PcN6KA70ZNRGTE8cOA4kIAeW1QJ1s0pZ/Wr",
-	"DzqS2bPdknOfapvcpxOED9p4doZktcLpSp+1s7bC6DFn3VunIhWvT8E3vZJdur7sO1q1TiJp/qx/vBgJ",
-	"ADy0DrQIXEhWBa26EHlY7c2vu9GTNT76Dymj/GAsnwch8qyODyx0XP12Z7f6olYvPdhR/xrVwjuxmKWw",
-	"DVhNUdzXtFVyq9GGrHWahclQvSchNRqy173TEydTBxxibsvWFHDwEJyyI8JkGM9ZOUjpX9CJdVu/KfAg",
-	"T24wB4X4WjATAwwoR8604OKKBfqBp6DzV8fZJA6o0ZcxKpSIR9vU9wWARscC3+1LXAMarLH+FuwjbeFD",
-	"tosEj1EabsNNpC5fx2YVyiS6Uh8vq/v50q7XdJvVhoBIzegIaPcXfsOxtysWEqT8Nt8obcZlvgxWtcld",
-	"l0YA7T8/N4wKCE3pYykGozC68F8Ozw96by/aTP8AAw34hf4bkqW+80tC+qXCd4KH7t/QEhY/cNrCwldP",
-	"ne/ok8WnB0k4d/8OoxsWhd/5JSBK8+bff/tPej6MbgrjLT7/NF/KnbE/bDcL98WEAD8gwpRfOexy/rjw",
-	"y62L44U3sLKe+areszBMemOob8EGsTVHJa80S+NSszTOsqlqPtV0Xh3B8VX5dAqURUMv6TzRjQDUT3K3",
-	"69lBm61MsVBM9d2Uw0ioaq4ovBY8zsYrjLcTaIeF3RevklnmPAPccvmJFhsl6VWSZSLvCGVA4UMLTZk3",
-	"j4QmEeDeH8xN70HwWdC/sRuH1seSEUsd5OqKM5eL/EUKENAXZ3WInYbQY6WEgl6TzgD4vVq1HmpDA3pF",
-	"lEhnmue9C0CytZDbzoAFjO0VGp5+Vsg0iWOMe2LfseFYyxR5hTX8hOfpjNq7TbZHfJhp6zCXtmteMRas",
-	"IJKNMjlNk1EUC2fYU7HyeUcweWw6G8SRGue4yZTFh2VdnqUwK8EWr1y+1/omLL/vYBnPqJBZaqurjT+p",
-	"qMu75GAk8wqz1cL/ASRSKnnslNwNRHYrBPoaXerI4ZpWjGiGoUziXNyVf9w2X26/MaDcgB+uKk1GAX+y",
-	"QVxkAc9WoIOu6LFYhFciRd+ZMyv7Zvx+DQnQob95e/D0zduXbMiVwPp5rXxjpiOxV5UfopoNIGcwkc77",
-	"DiyQ9V3bkMNdb74XelIsFTeRwHJJ02za0/c5SyN0enmIvOymH1OJ9eKGDO+aaRfjfaGIoxsBVQXEJ8Nk",
-	"wiNJHfmJB+G/R0KETxQL2jeQwWvQ34UMIUaoLC35UiEiImyhfutA3LF2FtyKwThJrlWTh5NI2uTglpne",
-	"fGtLqzrBxXm3x1CAzlISn6afq8mB6M2nosmW6gQwgRtWYoAKQCYjVDcEYyCbnVtwML1cB8eZ0i1YgNrD",
-	"NuzC9nEYOHv0RLEobDqRz8SkvFJUwYnKpsIsruItDKqXEOQfHtLvtls4SODLct1jDY/9/tt/YqDX/FSf",
-	"Ks9mqWiy7DvaKBm9IxAlhTvm3dS/MzrSO/zobys++7sJoWL7GiA490DK4HEJEFP5BzxBC16il4Baq4kC",
-	"hIkmcl/Wq+yNEFOrywIu/2BOOSImOr1v2rqQ32zKU0Ve4knVl40q607jKFteOKI1eAGmFwfXYv4dlJcE",
-	"GLSCyhgWZAHm7UDpQypYcFMPfMkYK0dXUn+AfodrMVdNA5StdTSh2G0Ux4CVLcUtZkloct2psg4A6uMd",
-	"ol1i0Ui/S9PuhPoLS7a1tVOrmRPZ2mL8ls/RKJgnM8BLh0ILyRCiBKZlXVVIbIgDS9XLlSprF2gsQicO",
-	"tOZKhRpTo3msHdLKSNWXu1WmGdksEywYi3fl16etg+3u61Zj71kZcMQz9g3zS1W/xL6BI6pUAo+Cn3pT",
-	"HXCYgWUrTyAmGAuYshLDVGSsHNyOlRj2f//tP4OKPmHUaOHAPdic/HI9UbZIRaEyBLT9TaAFsBbekmMe",
-	"BGOazmCMqi/3qgwNDr3deYGKk2qhj5dhlRF2IoBGYVrTSEytWDQRVXY4S5HMcfLwojTJOC0uuRFpzKeE",
-	"tsNT6J4BgyM1QQsxWrbpBqQ/x8I7i80OFI7nqiUdlJbBUZuHOaxGL+1ZlR2K7XCGzEwAbS/yn6ZDbuA0",
-	"jwU3rbDLhAVvq37iRJlO5B7MgDuMyGOcDVOuxlYFUKYTt23CACFGQTwR2Cbx1CseSWTcLewg0Hj3zgCt",
-	"Bz+0X74+P3/T7x2fts8ve0EeU6jXmKrss59nYkbYLkl6zVKeh9nCBOsIfGl7lerxsWrNVqxQeK6cCrwr",
-	"ytYnYswdeTmcczLLqAokkVJQag02XYVELXQcg1QxWchaHxvw4XUyGsFe/H//b6PG/oX9FGUmb2GWsT2m",
-	"PFgPdONWwJ4hOOhLZPnjZJZiEozdkE6713nbPzrvOFvybYONK04HEAyV5nkV8AXWY4AbwT1+2xujrI0K",
-	"LtlA5AdMnQ7cK4vLlAn2AVBqNIstOUE9Rz7Vw+Nu6+VJu9866rWXp5uMsHpRQvUiuRChxiEII4BT1pTK",
-	"Z2GUbcfJ1RVkTXApk5kc5to00pLRB6ruTKt2mLzFoU2T1NqRLwO0DPv0eN99XPXN833IAQ72yRK0+o+m",
-	"l7GIQwJ9ClKhZhOxlEfURmWIIs9qNvhJDDWbo39Vnc7H5qNILz2vOqWU0SQOPWy9oZVTEOUQ3tDsxz0h",
-	"YFOTSZRhhB6f5hkRc96zGfeOOJ6ZFya96M+LXWVMySrOyu4D5pBdadOZzaasbMjJNi5xZwaUJzKgqnxX",
-	"wghAHmVm5oA7m79A83JwOWfxHOQcJfFEw1nMU4v61HIYkyYj4BAhG4ix6XNN4z8pnmKcCh7O6efoAltU",
-	"jI26ucpCLmi/mv6tgWR12js0WXyuCbH8Zp5+R17I4dgkLYCV5OUmnmMuQJoEWdvG0+ItEsEqdR/fXfr1",
-	"77/+/wEAAP//",
+	"7P3bchs51iAKvwqG30SYcidpSpZdZTm++IeWqDI/y6KapFzlLtWQEBMk0U4CrERSMrvsiL6amOuvJ+K/",
+	"2ddzv59h7yepJ9mBtYBM5IknHVw90d3RbZHEcWFhYZ3Xb5WRnM2lYCJSlaPfKlNGfRbCn22fzeYyYiLq",
+	"snlAl8zX3/pMjUI+j7gUlaPKMAoXbEhup0yQaMrItfSXhCv4W0UyZD6Ri2gkZ4zIMaGCMBoGnIUkZL8u",
+	"mIrILY+m2JrOGImnHC1r79iyXvEqajRlM6pnZmIxqxz9XNFTVrzKmAaKVX7xKtFyzipHFRWFXEwqX796",
+	"lS6LwmVzHLEwv+IeG0nhKxJJckt5RK7ZWIaMhLoLF5P0lDMu+EzPuh9Pw0XEJiysfNUTzWlIZywyAGuO",
+	"RmwenVExWdAJy099qTQ4RLBEeP1Ua87ntTM5ogHTMKPXionoNZGhz0LisxH3mfLIr7UbGiyYInwiNEA9",
+	"ErIJl4LoDc/nzNdLZp/pbB7o9TFRu+x5TLz+9d8b9VcVr8L11HisFa8i6Ey3wqXW4rWmNk0/nzExiaaV",
+	"o/3GwWERgI/lbB5wKkbsmCrWLkAM/T3hsDZYwJxG02R67le8ikYBHmqs0ifqrmAswxmNENgvDyve6nNw",
+	"l3OpWFi0HP39oy3HweJ3bFkAm4AzEdVGU6mYIAvBf10w8okt9RWJplyRmRT605yFVHch1f3f//6Pgxcv",
+	"yGhKQzrS+LbnETWSc+ZrRNb3Z0SDgIWECp98YvOIHBySaZ10WU0x4Sc3rPje6cmpvi+EkojPmFxEROoP",
+	"o5CqaRrBXowbo+/oPqsdXr9itUP/gNVe0Rff1fbH+6OD6+f+IXsxLkO7zP1eCXUHDQ9evACgx2hZhJNt",
+	"EbFQ0OAdW57DbFmw96ew0SeK6NWQKlVkwm+YIDQio5ABqPdKMAT+2XC1+41GdrVzGunFVY4q//3nZu0v",
+	"tPa3Ru1VfVD75U//tVK0l95iPpdh9IfA5n5IhaIjPXXRWpyfH21JP2pcj4pWg7883kLY9VTKT73FdbyI",
+	"wlVhM6Kcdo+2xp+a8zk+MvmFdeAPGpAAXyF5w8KQ+4xUxzQIrunok36YxiHhYzLjSnExecbFDQ24v1cn",
+	"zUU0lSGPaMRvsC/JvCtpyjEOy+iC+xRWVhGB7FX5qiGl5lIoBk/w8VQjgJiw1uc5gk8zOEIzMfpPOp8H",
+	"fAQ3/dlflQbBb8n6dEtfj378tnl21jr/oTVo/XTR7rZONJCZUvCoAxm5YSEfm4HIlCrCcLo6uQiYfvkC",
+	"OSFcEDqhXNTNcTIVDbhfOao09v/j7fO/vPjzqx+//+m7jy8/vOgf9p53D/68f1H56m7+v4ZsXDmq/Nuz",
+	"hEV7hr+qZ60wlIYJydAG8UnIW+HZJWk6bo6MRszXK+NCPyQIp3ol/ZxLMQ74KNoJbu3zD82z9smg12/2",
+	"W4N+t3nea/fbnfMM+LjS04sJsIQqotFCaSwTMiI0COQtcjSPB7E+vJ6KaUjpF5GORnIhIrsmfYywTEai",
+	"KTVrVPBQZ4B3LqNTuRA7Il2z1xqcd/qD087leRrjgJfSSxnr0b8JOgGAPLLQD4/U3Lu+gUD0DQzugDat",
+	"98322aB51m01Tz4OLnu5+8YVYTPKA0J9P2QKsIUGIaNa1hB6UY8LE7vbhIkaLcKQiQjRBCByIkeLGRNR",
+	"X8ozGk7YTpA56Rxfvm+d9wf9Tmdw1uz+0MpRIt/MA0KXlCTQk5HqfoO85280ZzOTKtp7XPjYveOTgEtJ",
+	"AeVSKGRwdiTQMVwuz3uXFxedbr91Muh/vEiDp6MlrYuTU4/8x0XrB+CML85/iCGmCA3hsrN59NgkJ4aQ",
+	"YDyastBZppAhLPN6SQxcAHQ41C7A6rW6H1rdQavb7XRT8LkUjLAwZAv9QGj2lBEtGahFeMPE4pHvVFMs",
+	"iQRQMN2EVA8bDTJ83zw77XTft04G3dafL1u9/tAjh41DMowJJXzxggzft/pvOydAQJtnZ50fW/DL/nMy",
+	"vGh+POs0T5I7NPTICz24Cxj4bh/Hbb+/OGtp9IIxfv/7/96DEziV4TX3fSZ2OoVO/2Jg3sfUIbTxaSa6",
+	"2eNCPN6PwyGkGZuqiihQWE3ixoG8RUD8IAXbGQbFHJVmCaTPUqzUowLDsIuwCo8EXHzyEh5JA4iJUAYB",
+	"3Nmqfv1oGGXA4sifbaEFohu2IxfVb3XPm2eDd62Pg/Z587jf/tDKw4ub6UB254qE7EZ+Qnbvm0DQSNeZ",
+	"pcypigiPzKkus4C6E8eUAlQx59R2gfSNOKhzmT4rjeOg5dGyjwEIXL6DMT2Gnd2B9T44bQ6OOyetQhpz",
+	"cNr8BnTmx1CKCVGgdiVjOopk6O76OGQ+ExGngbrTzo+7rZPWeb/dPOsVE9hknm/DQQML65FbAMecKnUr",
+	"Q7gjQooa0otY9Pj97/+LcOFzFXExWXA1pdcB4sp7Kdjybk/Ru4/H8JwaOuzTCDZHZ3pqLWc3Gl4FFGLM",
+	"H4Cm4aBx8LLW2K81XvX3vztqfH/04rt6A/7zl4pXQeZ3tNRk9LILEj+i+yBkY6Z/YpUjsQgCrzKmPFiE",
+	"bFC8kjEXNOB/22zWcShnAy2PGBXC+DP+tv+d/fEWdEFwwocHXkX/+6px6FU+cU1wKlFIhRqjFkJG8RJR",
+	"INUDUh4wv+JVIlk4z/f4kzvL868u5n2UmrMCpIuWZLZQEbm2qgPmW8PDUi7IiAoCalpQ/NY3RzrAhi77",
+	"KwNRrJCvIiEbLxQNULnMjG55LgM+WpKQjWToM59QRSjBHZPI0ehVh+4ZDT0ybB4fdy7P+4Nuq9fvto/7",
+	"6W/fnHWO38FXIBsNNXINX5MxKJMVi6KAebCMqQx8oiIeBGTOhM/FZM9DlbNdLwjb8QKFjKZcTEh12Ou3",
+	"LgaXF8mizOj6jDwyPO1037RPTlrn5nuRpr56WXKBb3esYH+iUJnuxT/jwkFuKrSI1VyTWNEJmV7PCoxo",
+	"cErOybFdn7/e5elp+7itBaHTy/OTXsFlfqX/80i3uXBBj3Gnnz/enW4LtRiP+YhrRnC8EL6659t6vVBc",
+	"MKXia7D+ijo3zd6hkdVQlFyix0XzSzEP5UjD8DrYkb05ab2/6PRb58cfgdvrtorVRDyxL+Ftp4mmaKGY",
+	"b0iFz8eAypE1hz0IR5Dadil7YPkTa5ib02UgqU+qQ+Brmv1253xw2myfaUqHRw0SsrKHLbJW84IdCxSt",
+	"7RzVYTFAhw4BtJMAft+JT/+xeXbW6pdw6MZg8+14c7UYTUnIlFyEIwbQAuYczamw+Qs8kTtp8i7edvqd",
+	"FWq8+VRGMqXDe1xAvJH+UmPTmAfMXcNXr9KlETvjM77rO9Vt9luDs/b7dj97Y6UkMyqWhEYRm80jFVtP",
+	"onCJphMS0EifwqMKsrllpakjOJfUYu+SVVTR8UOBiXosvOEjdinoDeXBztSw1+p+aB+3BpfnzQ/N9lnz",
+	"zVkaocw0RC9fhjTkwZIskjkfWbFHfKY5PKDJcLUSvwbBmK+IL5mx/gh1i/YFruCl028V6JCrXebr72RI",
+	"QhqxKxFohFQemSwYWCXJ9cKfMP1NrLVRoPFVEZvXFnMyCamI1GtyIVU0CVnvz2cwGrth4RIexb0j8qLx",
+	"/EoMC6A7rBN9SWPfCWqeZ+aDpCYkgfXolY+mbPQJWqhP4J0DLfRKZnRJrtmVUPrdAex+Tahhx4u9MoYZ",
+	"wj6EccDFKoRXVoFqxTpY8fGV4HZ15sU3QgZoqpBbgzG4IoBqzEel6y1XrH4lKonrwZ0sOv0fO6dNLSG0",
+	"+oOL1vlJ+/yHFII2QRURMsUi15ZzS7mWd/HJms9DeUODhCJrfu3xVVrW4hU557+hYdBA8k5v52Wv1S15",
+	"OcEJ5BtbBVHmUvoOStAjJ+cac1ZfvcqloItoqgXhEd31Gbk8b17237bO++3jZvYlyYz/uLB4j34RXqxD",
+	"TzSwJJKfmDAgiE1e75nPaR8cGXbmJFYavpy5CJ/RCSPRcv7Y1gVgJJZzNFwnVravXuUD+iJwKU5RHNsF",
+	"DDnmWEuqwLJC+xnlQeXoZ7jCaDu2+hdK8JRSFuV65RevYnVytl+so4u7RkTzJxH53nHEq1d+SUmIPU2K",
+	"x5wFPhoYDVY8CPQTSG4rXsBBGLekuzH3rTdvO513g97lm95xt30BJ1LC6hd5QX1jAuauBcSpash8FvAb",
+	"Fu6Bu/INWGmlpmcR5YIZjW1k1WnuAE8UYLym/vEKrWOwXIioZ9QQiSuzUX1VvIoxGHmV60COPoGOYhRI",
+	"xfwCD2fPDmiJSJbjmrNQgVuX48qS6B2X5N3HY4/QRNdgm8FPb8BpK14gjqQXZlqvW1AXD1Gvax5qXi/i",
+	"6JtlZhlEZtWrDs7dIDp5WXe4n9PjJIuR139lowgWY5Rfv+XuAnjFEVSOWcOmVXg9UWTGhQzJQnNR1dZl",
+	"l4z0mjzyU+eUjEMqRmrPI/skkuTgv794/vv//M/9OjnXHCSh4K49o0HK4Q016Xl/PfoZ/fVeNRrf7b96",
+	"dfDi8LvDxqtX+6td+bxKcxFND8b0hINGwW/d2JsaBJ1x5ejnNXdBN2+JGxZIDVQvezxWdbjyWApWcKL7",
+	"fbXrTXBbP8n1gzEd+KZ1sa++e7Lwq1Fi5g/2l+wlHuamGJLqDQuBGdn39N3UPclQsynDvSPSRHYuWoT6",
+	"Ike3sob2KOKwD8DIjMf1MoCfGDClgTdj0VT6xT7HKdMXsoojKcY8nOn3OXKvWySjOdDBkRZ7lqhZXQs2",
+	"M3nhVcAdtMQ3xhh3AWsRhomHxhczw32hi6iXwLoYWVLHq/JI81beogbCNgSrrSK3TPMTSi2QxS3w9XWB",
+	"k5mlDDvO2e0Ju+Ej9o2QIz3/StwQ7HbgQ9sHQo1kgs0wI5CTib7DgoxDOYNXABQvAh4FxZgw4iubkap+",
+	"awS7rZk2rAYMqJbWf12wBfP36sVHUoxDOApwSr/ln2PzqzBxEGW/WyjnfufzYlI2gsiV2A/T8EDgUqwx",
+	"UiwCo9VCp/XcuGVkUmN8PBLRmBKwiPlH8KXlwz0rh6cJKsatpOlozMp7lYMxXY8tCTTTsElDEuDirSO3",
+	"F2burhaDv9Glyq9h5cWy4BqA6P5Alys9yUYX7IlKhDBUa80DOtK0eBrKxWRqtDKKReCHRaqgzkOp23oh",
+	"JdeqBCgF5Bk6DmAYVRhysZb0pkYowpQ3NKBixJpFfHK07oj7fMZURGdzPVKs1x1c45gFUZrml6HmcBeK",
+	"DI3cMdR3Zu3mvErpwBdSRVqkwN+1gDyk0RCvrZ10ABd0GBMLLUAzASp+0JgaFaXmuRspfSUPjefyBitM",
+	"rNarIXds2oGj1VfNq2OL/NZO+ASUq8ZrwpEM2r0OOTzY/27viGgh4QAFhEa9cGFWwsvHoS5mdvBbHk39",
+	"kN7SANwiQEMuLDBJ1eB8BlqecacAgfRGcjARG1JoZdQl2xiAxuTNPnMVFQX6ntJAMYxbhVVx5Z4V9oY7",
+	"qtfOfHsVx3yyAKZFNxOksedA6VrKgFHhzI6v2ba3Lens4IFztJ6+UQkSF90Yz5HEM5BYeXm7JvYof4lH",
+	"xpMviX560zxrnh+3Bs3+oPOuUvA4bkLcE7LhKp1+W0OvYTFJ+1LK7VXeMMHGfMRp0LkVaOBK7+uah9F0",
+	"4NOIpY4KvijYE1zimA9ZHSSZ66xJxa59BcXINh4tM72fp/o+L+gr9dbVlM8HcxaODHWIpXY7+6qYOxf4",
+	"DgjcLXkuKNPrLVpB0WEdU8VO2IjrV3SF1gVvcPLkg/PyIGQ3nN3q2wCWFoxuhZEdPZwYy0J1T8io0Qim",
+	"qUTX7BstdTAc2JvcAV8TsICZsGWw6pD3dEnUnAoScMHA4Jo+7jXn7VU+12aLIOK6OzKfeaURLLEMjO84",
+	"6j8tjD4tRxWv8ml5Xbh93SOvzBMyGgBsQXunFtczHuHfC+GzMAdxPwY5/KlhMzCAKlH76Xkh3pbbM82d",
+	"tQwNFS0xZaF9QkPedYt7Yr2RCybFQbN8ox4MFm2cwz6xZeGSwWtLxbBa+TYnUNWXcAS0HP3GtmCHEtRc",
+	"K41EcoeVZW+3sz93xBTcvORk4gWmd1iIl1M2+pRHM/mpgq53xShi3p1MeAM8xjM6mnLBMNRCo0Dzok1C",
+	"Fi1CoYzDpmZ53vb7FyYus06OQfNAQ6a/uQ7QfIzyLcQM878xv34lrsQXHPYLdv9CZowKLibky5X4UqvV",
+	"4v/plm9bzbP+20HnHflCDhoN8gXt8K6nAPoCKOhOzjo/tM8Hvcvj41avF/dBNh/1IWCbAeFRc0Ms5ONl",
+	"DT/DAO/BHI3+onF/cIePYzwQDu5IdurOZb9k7qoMjci/Z3UBchGlOnb6b1vdXq4/7he9soxCIDvASetD",
+	"+7jVc6FkW3Jl2rxvuT/PQwn+O/any4uTZt/ZsP19McdQYNvOmBSzrcElKdW21zq+7Lb7HwetD63zfmpp",
+	"lMwpRvRaqv5EaUF9EfJoiWYUc5id/sWg1zrvx11DNuEqMi4hgETwQMSNwdS3ojUauHAzzR/ax4Oz9vm7",
+	"9BQzOuEjCOtxxu533rXOB+1e79LZtTWFgD0Gdq4RPoVq0Pmi2ev92OmeGC+H1GyCLaKQBtafJZLg1ewY",
+	"xYuHyKBILPlisLSZF10rev1m/7KXwmQTSO00ap0335xl8N0oPt1mJ+1evp1VqLsNP7S67dO20zDlW2Pb",
+	"HnfeX5y1gdN10GMUB0mDQ49+CLG5dRzvf7woQFhrx9KCT9ZYZdKnwCjvPh4PTpr95qDX/OD0f/fxOBlD",
+	"87xE0Ru70Hcf3xT3eQOrpWKZ65LEnV6cdZonptd+en9xRK7Jf4RQafZag97lm/ftvrtBpxtEoMdMg2Gg",
+	"Ejg5YNVjrbh7phcoFUnVPtB7hcOkR4ElwDPgxMgKn0y53soyP5geIXtmI3Tgs0wK8aXILwPcWpIIghiM",
+	"Tlw5ob4WabM9bad253xw1j51Z3Y7B3wcFfSGeU2MQtwP+CJjdvXwqicxbIUjXJ4XjrEQZpRcL4vlx2ed",
+	"XgGxQUtvdm7PiNXK/J4b1Q3NIF/IYeO5vpQoyBrHMvSwg6wGhumES6Efrncf3+zhaaWWmOwMx0vE+yeK",
+	"gFwCsj9u9IgIaWaayRumCD7A+g2ruo7r6LaeAUbq/HEyKoiJhHIPU0VyDm5uE5nsLMHA2NsAhjnUBNi4",
+	"9WavV3KC5X3gJFdhXXnXgqWnvNdwrLIsGTDcKwNxm4/CYoih7omrZBCAyhySRd0wBxrtc7jjrX4rHhDI",
+	"mGZV4luNgTcmo4tV5ADxQU+uNHBbJ+2+fiLyKzSecKCvGoP3IwXPSy6Ak3TfpHi05sXFWfs4Mx54XCcD",
+	"QnSOiEmahQL4E+WfDQdj7epSPUZU6EFt0hHQVBpiR5VDc1Mjw8bfX/Q/xuNSq+ZC6E0hIMOqPiGuwCiR",
+	"MLgp/WJ8aHV77c55b9D66bjVOkktl6vk0fjEhR87RGKoKIMcDsSoy5Vd+yfG5i5se/1Otwk5a3IT4Gk9",
+	"UQ4G3MpF4AOPgXn7lhGLR57RZdEWYu91PfK+vq5+QaKH7EuZcVSDvi/cvvpokvQHuewHmfHM7dHDHBzo",
+	"zYULAU5/egwCOlqfjaQPsgo6vxnOMJNJAMADpFvMaagYdPiPXuecVGmgNMvmL9ABivmYnC0kgkFAJm73",
+	"5SEJ2A0L1J7+CcM67ZoTRC0IT4WZ92Hm7SNDkYSlfSHjAWfWFXFGg7EMZ/oNWRTkA7KPG7K1MGQcNhfT",
+	"YicfT3orNsY4bokL73f6Fzi4Y7ROuHjn4JxOaAU1gfdGyMjE9yWPgx5aQxfZXeQ9NcFgzLdrLCfOoVxE",
+	"zOSuwVgPR8oqJuoG9AilsfXdMEKYEZ6yWSeg/wuQf6Op9FNQlAIvOy4FBsjnvknITfwW2rOPI8fRd7Gq",
+	"n/q9onEwZ8AWI2npJB4LuX07ViJF4GAa+I7Ptn0ssBMQzeIOcjxOkMFkgQBi0EBgB3p9gAVVg6mQbsjX",
+	"iDulC7AzwRVE07qI9nIin4Ni+43kfuE4rluuIw4i/cwm/MoPsVk2rbT41e2cnQHRKtiufSoUG4UMtKEo",
+	"mlnRMJOzJCa54P0P9AeMaRB2gF3SEUZxBxTjoceLhD4XexHHxBk7adzVRNkDkixD8iO7vsiR5pwnbkyb",
+	"rbR7E7up2vhFZw1Zgu7Sb7P2kPh8xgS+frCTw8arl//P/1//v+HPnBgjGAnevWwgj74xjDjxO3tWrZEk",
+	"giFfIDmMXgf7PAfdrM1Ig6jns4hyTfRjeuPki4HemhI7MS6aAFiDE1myKJkzE2UCnZHQOYqwahKx4hEI",
+	"g9nbIGLmKBWw4ASseFZ5p5HOWNFtzB810Ss8QrnhNQalcxOuQqpbhqsYGGH8X0piTRKWPlGxlOM01s9l",
+	"0xUMDedljItuS1SF5MRQ02Ecyr9hhpuFMH9neXvgwJvA25dI1WYsKwYnvU5b3YHltpO12iBkMkfreLq9",
+	"M4PmcN1IXvMgXXR67f7gotNzB/XZXCoe2TGzm3jbOTvJAy1tVybGkFzYt9fq910lULavNTYXdv7QaZ+s",
+	"6Gus09muZ62THzQA37aO3+V1wQHzJwyJbcipfrPANI499U3PHFYsoypLWm2MGFB/tELNKI+V0iRlkC0a",
+	"yXFrgDQCKqKW6KXWHpM9HCG7ckVuuAzguagGYFROXYwVAqXF+rGb4TeNTuWdXcwyXmipIeDkVsydOUR3",
+	"xTFv8FO71+/lBSTwrKZR7FpNwJiuLBuZTROQDBDTSQt6CEWVtyu0CceX3S6EMb9v9943+8dv49EsXZFJ",
+	"4DMXTuy3WR1nasXw3dZx+wKWmgbVqyK5f8Tn3GSIKhnOAPC02/lLKy3xW9ApS7PKB+k137cGOFI8hOFp",
+	"NZr7IKXg60ONgwYQaDNF+cBwr/ICZMxuzFlYi6kbXK/YJ8+nPAAZaSZFNA2WmWtYNOlrk36AKLpU5HbK",
+	"R1ObNgT6DD3wB/P1v/HVxQ+KRWpAo+FeBpVNsGEKsIC9Dsead5tJxnAYtXR/LZWBt7bNZGXDKKv49tJr",
+	"SCoiyTXbM8Me6YdzRAUwt1JoknDN4tmR1l+CKqSv+U6Ty6rbOm1pfM4oR2wSDhIn4UjlNhiFzOdAYMw7",
+	"sYfJtzjak6rJZd7Dy8lVfDnjYzBp+2XIJ1xPlXuaLMHsfGh1T886P6bANJM3DOR51CxE9BNz1COQB0w3",
+	"e3lYu+YRCUEVs/aexPrS3D3Ruzdq0dhwaaSbI1f3lD4AVAF5aMQs01zKMeGrbombO6F9Prjodn7oouHG",
+	"ksEMf8RVLkUDtzq4cCGSF6k4K0Oi6ygaSQNiEYMhm+kBgVkUo5VjFoqis0zeGA8hiqKKmspbgVq07Ite",
+	"NFEZT1UwndpowCwHVbjwjQbK8YyFIDDWt41GPGklrGDpiD4D5+YEb9FUo3EykJPNJrpoXvbWzTOnGi+O",
+	"iIln0+/clAUb7qTb6l2+XzeD1Spo6eAIB3cmQ7f28ulax91Wf9Dt9FOHINhtMhmfiERI9hzUe42kKvAB",
+	"BXQ7TJ3hL0LdAX68YWFA56Xzn7TO2h9a3XaZLY1mY/vM1pYrT6nbMuN+HPz5smUtywfI1ooohsoYXAfM",
+	"gEa82uRcVjBsRSeUGgis9sUjxNGNGPC4IrjRIWrW6r7OG8CX+vG2ABizAqTApR1fdnudbk5dAt7Autdo",
+	"ESp8b2XgA09ChRF03eXn6QjYWkAVU8DpYww/vF1jo8YPufRJ9T96nXNEtOPeB8wffHKq28z0uxKGSw05",
+	"Zrz1HYVA8/i4dZFYTF6aLWBufILJQcDfSgvxiZVjxnxODZBT6cmS/HCGJf3Q6vaaZ1kRkYK9iwlFQUnt",
+	"Pt8lUmM8ErJ8vUG39b7ZPs9yUKGWyBQNCFibgKOkgtxiail9tMo04Zp1N7uJ2Yjyh9SRvJF7s/sxbKcI",
+	"lvo0cO3udjQ8ru269L5sYis7VckEuN+2a3qiye6MmYhHigXjjcY32rMBmBRTmAXmPjAuQSA+UQwPdZZH",
+	"TTNGr9Xr5Z9L40gDylGTZqEAu23XbutDx7VKoyQdp2cY24UxUSSPm2FyowCF3XAMN/OHMbQ4GOpmh0BA",
+	"eumkHza05xNbrhy6eXHR7XzI+KzAyEc2XE+Ox14CMlityV8f2xzy1+GHdq/fRV3mceekBbM5jj0UXqe8",
+	"B1I8Irj6WMGnxJKcmaPnkLuYeDojPFEFEwKvwMWnOFtybh43OW5O9ea6fqqVXQufZ7d7+aOMblkbPMjp",
+	"+TLIl0reWOaUYTF3hVVf2L4OJmcM8y6ClY+Uy3BSsInC3uVJgPPTg4T/rvUx5YWRzBwnpLA+HdfLmPNP",
+	"TRM/kKBqhCQ16lPaqyuVpcchi8lsKUitS9dTCMkisTwZ3xVk4x3lxiliCtJjgELc9tdcChcxdUWC0Twb",
+	"/Ng+P9GSa8oTpGh9drd6VHsfUxcxf+w2WXdqnBV5ujPJsfWITgxj7CRb8SopB9iKV3H9WfFnx0k1+SLt",
+	"fFrxKolPqR6kFf9rJCH8kHIHrXiVvNdnxatYL07zp01sn3HArHgV18uy4lUK/CYLvo0X7Lo7xh+NhTH+",
+	"bD0Y4y+sp2LFq6TcEStepcjfsOJV0g6E8MWb9Bc53z89eMqrLz2b9dLLf2u+dJznKl4l4xFX8Sp5Tzfb",
+	"zLho2Y+xN5qzPVScmI05mJL3vbJLcXO25LJOFfo/VbxVFX8yzkjuNNafyP0u8QrKHlJub7FnjnsqOf+a",
+	"+HgybjFuJzcf46qaIlnvE0D0jD+JA410KvJ84qrY18Lp4yRuT5eKyLpDVLyKewJZ/wW4wlmnhIpXXGSn",
+	"yGsgvkQZB4D4e8fGbxab1HTIG+P1MRSU0yozkQMtyNi+9Xe59JmlabCKEkOlLM0andMpKTMVUjI2XdMg",
+	"n3AxsWvGH6xWLfkibZ7UO0+bG+03KVOi+yU0SRsFK17FtffZj8aEZz+iUU4/Bmk7m/7G2s8qXi4sscCy",
+	"lezGRbO8CcrO7H5RaDECvC9IFp2z5QDpyRlgkmHRjuKA35I9x0Ri9+tSgKzBwH6VYOEq1bwDNasKd8hT",
+	"QoxLFMWZX1L5jFepakt+tghYrCot+yVByFWKzLKfUf1Y9qvRHbo/p3R9zg8pJZzzfU6NVjZXCimK9Vya",
+	"0DmcS5GqCehsoiIyRCDR4wAeprQu7jc57Un6mju6jYIfEp2EXkRaoeB846gHgCClJf7kK+ebQlk8870V",
+	"pGE7xdJv0U89B3BZSTPzlXPoRYKes/IUcSmSxbJDlHWw0lPm6+Sul8gnmV+SLWYFhexC4io9xRF5bq3k",
+	"okwuI+5vFOd4bgIaU/GOvgkAHpTF5PbjmBBQJpggcCKFCdA1mTu5wGBuDj/EWdHXBlHGLsV6Zh6x2fpo",
+	"yhggtgxakpikQsOQLvXnTyYid11cJkTufvUqxve1oPiqFntBYkaL2zUjWkbkmfS44PlsFIuJS3h1aOOH",
+	"BmAk9cjQBAfhZ/T7TnlvYwlhC4h80Glmn0kwaf7grFd8Xt5P1h3HkGRqiBSlWdglDjeGxW4ImgmXhVON",
+	"F+L8lhxgHqUzi/DcK+MiYGEQber2nWDHb5CVp3wdZZl5kuCVukaCutn0/WfnKZmoJENP0nqgW2OyHktf",
+	"EgyN4/+Zb8IKsFoBqJ/G4CcCyVFjolNffVrFqXr0uJtmDUnwKpX/aNdY/G3p04bkGZuRapjPpGC82NJr",
+	"29uASGezgRigefY2xnCJV7nJTYogxe69Jfn0Ki5hXdf13fL6GJvb63P/z+gDPH1dOOhVz55xMt38MU2n",
+	"hCgYcePrsS1Gp17Gzanpu+XowvTEs/ulFIET5PsGL5cHOS42py7QerN1pvMBZ+8nXE07t5d7MlM3LD3t",
+	"tk9n+gQzN9DF7wQvN6UM22RGKtSP7pQeqZBGPUympPRU22w3p2u+h60+yiZ7FpW+Of+UXsmmHFSSkufB",
+	"eah4qm24KDA5ObIHvPy1+Is9ze/zEAK4MX4b+Kr6uoO6D9Zpu7dhNcOxCaLNZhQfwXvjLu7IHzzYK/pt",
+	"XjbM6rJtbqVtHsQ7PWqrHi1n7Rtj0lavUdowdw/E2aLzY9BodYeHt7fm5d1Su5PZepYvLQeFVxHsczRA",
+	"b78NOPGNQJcedDUgYwY9D0OnkOYWF+deqYddXaL5mrFcfja3esfcH2uZdkYn7Nlf52wSf5iLSaFsq6b0",
+	"4MXLvKx6Jm9ZWAOV1JR9Jr23zdrBi5extyjmu4FUAoWZ5BT/GxvAzztTEEM3ki2nRo1Xnqp4utlZb3Nv",
+	"inwB7kgnXJnwQYmEnehyHkjq53c75kE6tec1F/oG76gCSSNrsTYQply96o5JGnW/CgcqBooJv0wpYzQw",
+	"NjFJrNsy0SNunhf9MzjDFyte9RBqRxK6SmkMzON2Wqh4zZuv51KxsJt0zC9oVYEWB8zZdVu4ZJa1GSbs",
+	"+M7dh2wZI+ND3dWFiJD7TWNlZ445YsmMRRRzkyHJTeKwjXOjqTvmuemH/yOXVbXIWAVkE4uylqaU3S3Z",
+	"dhYedpBCELg983V8TAJuQoP5lF6ziI+MW+xMGl9TJ7YTAhcDGmmCRuR4DDW7XMhgmes5jSIW6uH/+8/N",
+	"2l9++e351/9ahConGGCHmc+/gSCcn79M/DWhgHV0oL9/mTc9fomgaxqhgGuD2ONwxTgEI/HorRcDuViI",
+	"pXGlp5VkH1vdKU18vgb6BgpirEG+SSbaJLhhc5n8TknTMzN6FpSpFOpuZvUCEJgNFl1gc4AOCaG+z5F8",
+	"XThHOKaBYt4f6lQdGnnw4sXaROOrT2GLPOEusIsOo2C1xZCHAjkFr2L8qqxFxx2lHFxs5LyFDgv0GAVr",
+	"1m4M0q8vVLy15BE4aBy8rDX2a41X/f3vjhrfH734rt6A//ylwMDmPBZXV/5vh19r+p8D+08f/zlK/XN1",
+	"Vdd/vPz6l4J3Zcd6NPZQTWWa1PZSx5gcTjnOtP00SHCq2mLB/dr+wfM0+7DJ1cBhz82ZJgPzi6kUjPiM",
+	"NH2667C29qEzrFTpwV40NhxrK6VJyof+broSc1e3Uo7szFamJDGHTeA+ExGPlgNr7qkAPZbjgRwPTKUn",
+	"LVmzYMyZYyRygyEqXuU6rhwxgCyhA5+NAmp+LlIytGbGgJwRvUI+mxkhK4j1DT5RLLxhYU1xn6XZN+rT",
+	"/2Y+1Udy5pY7wTKwGQQ7LFtLKb/L7EpX8nbQKHs82LXoOLA0aSm+rZZE/KzBJ6unMZnZyXQxo6IWMooJ",
+	"tUyPQu2MW3y1qK4D5E8BXBlzFoJfgo1urF6zpRS+CfZFLIKD36tX1hcvtJibKXbogOqmsEJPR6RDi1+T",
+	"oe7q5hMhCDLCIzKWUJ5bL8jnepgZFzTCI5jR+dz4juWrVm5RClO/3NkihpvXRbS9nTJ3G9fNs30zlby2",
+	"KhFm7naRz9HWTk0FYyXWtx1MfPDypcSZjcWjileZysCvm9ewrONbGfgo/aa7mQDLVd1a2CTVzeR5WdWt",
+	"h01S3TB1zKpeH6QLZBu8vAYqXdMsDRabyqceF9wrZfNMy2PbMDfE2JTyXt0fC37bzlD7xdY7XqF7eoNN",
+	"Ut1MceQVvY6hRaqTVTOt7tiNWxV21hITphffUF92Bo1TY8WZwlcNcWkb2a4oIdQxCV5ZT9TddKBNpiNa",
+	"2wYmo8nqAdDYeIxN43EwxUTdzQtRX0coTdnvntMnTTS/xvLfEnlFfAG+ehUp2AZalRLk/Opt1s3FyXV9",
+	"CqjLui45urJJhxRp2KSDSxU2aZ8iWes6FFGPdX3yaLhZjwK8W9dx5buxXefUE7auaxGt2KZPhjRs0jVF",
+	"CTfpkKEhm3Rx6ea69gWMyCZdsozPhn2yZGOXOqjr0XAtufrFsqSxJrc45gCzb2BCnRENISfSNdMCjIKo",
+	"b8OtakEHM7DVK1lNWBEv3oM6TB5ZCP7rgkFBL7S/4kxVn9XizOVECsI3rgG5a8kto+xdKyHp9fUWMVvv",
+	"eJOUFCsbSTFikM2jiulBLLvhGWuH8Fm46e6Mdjo/3QejtjZgnNNlIKlvRQeb/QBSulf3Qe4xZWb1N5H0",
+	"6RKWsIWqD/Q6dj1puCfQTABUKhP1EsAX4F+CEzZBYZ0MLQSHXqKb98hQM58GFS1LOcTcFNTmM3UT8HCf",
+	"VGmcWVEjs5Nh8DUZIsMxdDKC+q/zTm+23gD8CJV/bXIZ+MZwGwOX24AhixJdcb9O+nbDULYV0tYYMwSF",
+	"WAOTl8hnIeb4U7ZeRdnFS5QMrxqHRTJz1uRioZuIK4axd1j1mB9LyUjWImrq6hXtfWMLziqUsWqz/I0D",
+	"dIb8PmmhWsMpcye4IsOrRaPxfKSHg7+Q+tdjOpaFiCNj5KWGnHCXEdkyMlVaVsrIaXmZKMs4l/HDq0TW",
+	"ctE4L1qUywsZkScnDKRlm7w6oEC94BVoLIp1AevY90IdHdymC6NkWqcZdaNs76YYjQWDXHgEVYOZDAtQ",
+	"+L0M49uvr7vNKBNNmf4ElZGBkM/TCjDHRLGFR1qmDDZVCtKkKzI01a5txmXdD5PhVY1dWsmQTPgNE1hN",
+	"GZ+cCXiYsNk8Wm6gM9vEw82BVRExeMtoEE2hxKTKn+0cc86v91RxSlTCGn2+XZ/MxuJ57VjlS1+hso83",
+	"tVIKcgHw1StAZzcBTw4fVuGK2qpm57qzjX1kzb4KQYLRGe2IzXY1kvf4RDA/MaqmqrcXvxj5ROnJLdPX",
+	"/InCQu9YjGAeshsuF8om9DMt5sFC3xqYd0iqYhEEeDFszr2ZvGH+kckc6NlcTJ7JslzM/ZUYAt2C8Xo+",
+	"Fs5pGC2Ld4fptEwKNv0PsEO4QMzeCU8WlshL2B+1t1HY9J1MrNubujX0FiEbWCxfu74xF2hCMCvM8pdM",
+	"CxYkZHQ0NXmxoYdNu1zFQ/biYzOn9ZqYA+YBs0dZJ00XJwgA1XBrtuYCsLMarTAJf/0xbLKbOTj2E7bY",
+	"Otlt7Paxme+/M0NCanfwGFnnAZLzyS9wQkhThcw1MjvPYFvGDp1CrBW0bBuTbD6nTin7kWHzLTOyEVfi",
+	"UtkC3uROTuu4gPVO6g9gGM5pKB/Vny07e5k3W0oguHdfNnf0Ek82EJHBjS1bGuOWKlNbBVPP48XRDJ1N",
+	"HCiFk7u+XgT0b+3fpoUntWs40Y7ucRp4pQogB8gOpdpQ13Mn1zi7rB194hxYlt22lPb90W/bKRdcTTe5",
+	"blamfpjrZkbf+ro5tTiGCbBRe6Wvoqnqcb1EDRjm1ryV4ScWxlcvD4NCJLR6DznGBVkVhFWZGR2E0Zyl",
+	"dpXXKf3BnVX/T7yNZRfwj+6XikjNC5TVPUiQrchCRDxI6tOYLoRD7RIoislBfrH1ZkRc7uaIvGwQRSJJ",
+	"njeIT5fKIz4b00UQke/gM6m+bByS7xsNVGvTz6jWPnjx6qDRaDiK7peNotP+P9KrNmeU/QNTbasmfRiq",
+	"bSngLkyS6XtkCgYJtiQBG0dFvJFr0P4Dw9rooB8G1PZx2QHSuZJ7Wc40KbUGxUcA7m3T+B1b3lvk6x05",
+	"y42DIbKe3VvPVOp6bvVWgztuxST+3rm7jOgdIv7VSM4zMu+a1HRFNkvjdm4Gy0j2Ge9zB1yp1RdDNAWf",
+	"IgrsIOc2qoGSnJM7RQC69+NhRHF3kwCx3RgVU2lhgNU0VJ6LeCtvoSRaXLDhE1sSFenHH8s2VC1LkE/l",
+	"CXllP7S6Z80LjxwckmmaTXjZOPw+xSU0Ct/oVVvvQbmnzcl++lyyOPGJlSh4BbvV+4aocXlrquJJMWL1",
+	"ypHmltfRdN23gJYX7WV3jI2Tp94VYw1QHxxv1a57vRfDYeaKPkJYRSYTXYGklQZCNk5ic/Xjm7hnR3cs",
+	"2p8T5JWPfWITGpRHWLnhHAOxmF2j1Wc1mJwxi0dwQ5TyOy+BpwZkaTDGvcJvRj+3ses+kiz7aSVoXVkm",
+	"JckceOvA7nZtrA9PKjmUbBj3ylEe48hGTRMnlL/zPFpuvWSvEnDB9ncAmO53UNRvrfpjLlVEg9hAluq/",
+	"JYRh7R5uPT1wCfRWIjxNQLsmraI9hK9e5ZqH0XTg0yidywO+KLJG7ojcYx6qqAi5NzpjuntfLG9Mgzx2",
+	"PU/1fb7usCx0S04mlaly1dEUY305Xpdj7raYuhky4vAbI+Xu+LMGR1ZjwbpzXr1XZyZ33NRu0kO6tG4V",
+	"JpyBCyQ4i2zD3uQrb2xol5SfioOosZB8LnnLdpIcOKM4Iz2SmfEMyvFvBT6nTMlO7C+GFODED7UrOaJB",
+	"Si80DsH9sdCf7kxOuDie6mWJCStJzGh/zmo/FwuQwXODptXFMfieNwrVs7MxHbg5582yNa35pcgpTkbz",
+	"XHKxSEbz9Tqv1Exeel/OuKkNFIN4wkV5MpqE9KyO88Bm2UwE68Oz235BgoL13SCUKZ+5YH1Hm51qm6hj",
+	"r2KdPbNv6cH32zEvNmQ6Hs/bMBnBipPb4sZn6tyV3vrNIsNg/r78xIRR4m7QPH07QZzfmGxkYplXko3U",
+	"yoqymjGlBpDHqZDC2xxbOyWcLqUCoE0qJAOwkhwheMNoyMJCUneHXKEZwpGCRWolOTCsjpk4kxO5iPCW",
+	"ldKTHahDafKO8kV0oikL1ZZXo7Ck44YchdGuOrhUBn3b8pHYgvd0wkdnXHzqsSgJ1/oXsd+U2K+0BLBb",
+	"C1K322AkxZibuhtFD0aen7R0KONzr88OChFjxjlSfXlIRlMa0lHEQmUVw3bsl4ept+jl4VqrmbnyBY9S",
+	"8V4KEYxdTGUkt7lrBUVQN7xmcz3VYBEGhUR7p7TLWRf5eIa1qZAf4rayLeG4O/N+EUpIDPpQG7lE4G25",
+	"nzsmhjabwrkfbGvxkBs+KiteE2d9Tjc5mTCfyEW0daxK4YKlYMuuLUaWJzMtdGWh5HqhuGBKkZCNF4oG",
+	"cRl5QhWhxtc8FahYxchaMg+ZYiLyMNLWRH4NrwR22cPaRETTkoCPIiyVHQ9uIxGqw5KKjkOPDLMlJYev",
+	"r4SQJrLXwxSdwyTHznCvDtWed8/+swm6Oa7j64JW0ul/7nym7tOTO9Dvf//7P/YPvneeCo8YOs58D0pu",
+	"g+ueJvv4cSRFRLmwpeThlyeKBFr6JnMaRthMH+FsJgWxz0M6VVQvChticvHflLpthP5/ySREzYhKRe9g",
+	"3rT+R0oi51U60bw4ZerLms8nPII0qWmY7B88P4SM2W4C1Ebt1S+/vfxaNsdmrNp6VLbLTWsQ/8XZPRpn",
+	"VyL8m/u9E7vVieYfWMjHy/vCjDtnX1uRWcxZ7OZcgFvvfqu4QHCtKFLsrnvqsWPRBoC1xVTupfAGjnGj",
+	"lO5FrGbxtIY3y1tnV9oN1kfFPXyS0hid1hgq1s6/nWvaxsMGsUJ5taoKWuUtJOutR1MpmGNL3qRDItLc",
+	"U0hbTh8V3Uo3Z16R7eMONWtELgXp+DO+y/vfrb0F6FtuKEmsZzLH5IzvpUSzzWxRifUpbZVKHVIWOhm3",
+	"uzVCYFri+JYX9l/3q7DDfSgFuH/fKJfg92r06kKdwdK3p6zq6Xu6JGpOBQm0QFfPlSZY4wHgVT7XZosg",
+	"4ro7QjavxiytZArZoO6bgf2ja/CAhGyyJ4wwOaWjSIaFlRvug0t0y4ncl6u57XZd7IewOT3h42ibMrCY",
+	"3GVXx2zT+3oz6pIs6z4NLpnibHHtUAeiWV/veM/uDtKwW3Pu27DcUIC/2+r1u+3jO2jfMkVsHkD3VpQq",
+	"8VHDVwoWUBbAks2TdO9BLJkJSgJZ4nxje0dE7xa9UmxGCErs7x6ZyRtQw81pGBE53iPUtnJVftd09Ok1",
+	"9BsvFPMhD1h1huXyqSC3qNqbUS7UHrkNecQUEVJgHc0y8OUesKG5LsN09j2O9WYgiZkb5ERvmPIICxQW",
+	"7ddrgvQZ0SIUikTy20WLjkM5G6yiHetzqcAQqYi9slwxOZhgPpUjk84vigI202A0Zt1dk7usoJIWmzYv",
+	"s4I9mCrdmot8kKwGUHDD2FgtMNwJ+JHcGvQJ2j0E+PPm5BjgaWAWB2RmkCmzwQy+puDnreb5cBmPE/lb",
+	"xvb+OMWg9FQuRWVIHPNfk2s2kjNTtMpC7ommTxHziAlTkSZnGKyuni15saWzcnwEq2HnVq3/5yuKuaLA",
+	"5V2LVHoVoxnJhGlDNi1y2T3zTETVCzLjYlFcGvO+Kl3iYoqOMMfU51bcJNZG0O/0L8BQYKxiIRtJSHi6",
+	"wniwwspfwKv12GgR8mgZ80dZ56diOyBmviUzOppywTA9qfv6ZuqCLKJpPZATLupqMRoxhtkaC0oLOXOU",
+	"V9Jwvi8sn7ExNm9YqmjXZLxADenEAHbLJETobmUquriQMAWGnMHTKyzBueSUt/J16rWOL7vt/sfB/WWU",
+	"TKPcP0M54lRCvnwNRESoOKJbaPIiQ7IQPFIeUUh/9GPpRNc/0Ww1F5p5Jpqkk6pgExrxG0b+ncjFxomi",
+	"eyav0Y9c+LKgJmvAZ7xgze+TFW44EfLppjTLRu0Vi1R5yjolE5JxC4sn45AxRRbzotSDHBL/+Ztl9Fso",
+	"tpPwjcAy/d0tu9spRJCIRqzkRQ6k4mIyMOnaivnCOGtjRIaRHL4mQzlnwulG/kQiGWnWTZDf/+d/mg9y",
+	"EQ03PL5RMe5C8C0oGvVZaJZZ70KlkmgX+q7fIaEKtMgv5US/eMqiRHKFSNUWGd07Iq3LLjnwyE+dU9Ko",
+	"V8okoK2o9IQJLeluT96nMvDL8nFCiN4TRUARjAW0qIrgnYSnPJoyHiapLJP0s2giIFNqJeEiw6Y9piJa",
+	"BHI4JDqD7NpVvUgV4ULg9mxGoy1CvzdzFdHpDI6uR219NkMvQyE3pj9OCpsVCVDbb5rntYB/0ky76XFE",
+	"hqc/DT0S3Uqicem7xstDMpM+efVdbb9BIJkr8RH9qhQSXlIBA+15bgnbJRxkQsMh4b8g+wemc+Fhob13",
+	"Y6Syt7x4l2oxiy+IRQLCi5M/rb6/MQHZYiK5iDx074J0q/qtQtqxw/x3SkTlCqFuvjdzIzNZhQzBMaQB",
+	"TiSPu16OUDtn4YLLklL3GmaIyMoXIr5Qj5ccOFwIcNcyTTM5gO02nihSNZmyDXBsh710ZuANL+y13DDH",
+	"StpycG/JgD03E7C9uTyMZfkNswPfMfFsiY5qDKtHXYKR7GINA4r/Gy1upUKs6Q4qQz6BrMDrcsZtoOZ6",
+	"sHy3sQZks9y2aQ1Wgm8r799Wwk+/2W+9b5337+A7nbCGD2Pm6GHhx66TPmCbLXZbP7R7/S7mkjnunLQG",
+	"3Vavdd7f3M9+RzeTO9jIEi2jmfuRPO5jUENUznZSdK8HGZE3SHtUGCyEIVeqKGbonkCZmehxQdpjShXb",
+	"nx/eCy3lvLp2kozX6qbtrfpzbfvNM5vtpsDdsTr31rb0O+u+dqy7nVKLbZgTbT1ibqcyu7y46HT7g/jS",
+	"34fOLH1PHiefkpn0UrGwMCwWwj03ccM2xN/6YSf1e4oVzjds4FTsKSF6I6oySfQyucYytbU/LUea0Vhe",
+	"F4bIbvaIQVHD4nIp6Yz9RdBcmQgCd+MVbr9osHv3uIVfBjcs5GO++61/UL9CMCCoYqYatCv7DQLmBaXG",
+	"i4Bgc48IdhsrQFL6jwziPeSrsSHVnbFoKgs4+aH15hpqYWF4MMbCXpvoQXcmwkAk8yTVJctmueuRfXfH",
+	"0Md0ana8k9euEDUQmyc8w/Qnm2X2tE59jjtzqT9p7BualApx6XLeXzl/zzPPpEOck22mb+Cat2KXtxK8",
+	"yu4gZDkv1cO8hakws/TtvOwfY0zhjI9CaRJ9eoTVJ3WyIgwtbSJdHa/2APFpW2S8yFRYCygXtYh9jkyk",
+	"uak/yH2sPvgFPypIcolfDa3DBKb09O49h8ZjpsS4txwYcAJtpRarZMmHzj5SUMGn8651Pmj3epetrcOq",
+	"HvMccnd31cEkcm4GXqUH83AJc1byGE6GnIdIduNGIa9QQG9iUHzcqmlpuThjT05nXVdHiT2tuCKDingQ",
+	"xBWBqiuqlOzVSfNaMRERKYzmWXP66pGqnu1YPyRbYi7PL+tfsMJsPlJ/I9YyW5TuEYARuxtuzKXlvWF3",
+	"UHffq29cgaWgxEOjI4KlRjpKIPfeoPXTcat10jqxCRfQigOddzOoQtfBbew3su30t1M+mpoFWAdvHmFt",
+	"1TkLa9bOgU3QkBrKINBX7uCQTK3Xh7E5aT5W+DQkMykiTGReVMqZLsHyJqJp4Xuycb2/lDvL9ls3Nb3N",
+	"FpCe0CCQt5ubs0vdYzaZf50DjUkmrwVfZemccfPWPznwf53UxgWwEhXRMFK2PKQtnps/0S0MVOByXOyt",
+	"oMcG/ydTJtyhQ1gnw4QVxFY7j7geDSmBfhMf74xcat19B7TUuWvVEkl1+EOrT55ZyKhnv3H/63DviEzl",
+	"LZktRlMsb57bheOdTqoN6+ok2GtC9TmoKLa27m2MUCtMgQlK2RUc5Z2fI1iUMouCGiXIKymibul8zvy9",
+	"OmlHigz1LRvaAAs0V7rxIhN6wzZc9V3KbsrtHoOsd/4OT4H1K7srvZhSPy6KDXSz2lhx0TbDgBWOyyvL",
+	"iG7s5G80Di7YY0tsYfW9O5UezT6UeZ1YHKx0hLlm5kwoCp5PLlZD+iDE6w2ClUhVMWbjoOAuDUtfInQz",
+	"qHiVxM3AqXhf+Do5m9q6puppqzs47ry/OGvdIepu4yREu+tJclfVEQTNS2SSXoM+CtnPilcpLd9kxhyz",
+	"8FhqgHybYL7iNZTF81k8qY9s8/sP6cvPURLVZxtiiaqYtkCpVDiGo2wBMMWEDw4qxs+NCj+uL40kf8Tn",
+	"HHyG6uUH9G3rqK4NpisJnnPflF0EivywG/OkawLQSiPWSpe79sl7FOee+w4t2+BFKqVMYxaeAsX5hiTE",
+	"WcBa+mHI48MRD5xge8phJT6jNEECMpcBN16y69MB8ogI/ViCU7RK05W9esmJfWOaslavYli+Jwo1LFUX",
+	"LntpjX/7vHd5eto+brfO+4PTy/OT3kqlx5Zk7J/l3mcuegrCq27xH7ts7AZHsKpwapn76GnIGAHLSxx/",
+	"ei2jqQ1AfU1mqVwupBrRa4+cncKNPO6ihsIE0bhpSg4bm2R1yb036cV1E6bAcctFn1vrLy/I0IJ0uFcn",
+	"rc90FIHwhJqMZHj013XehNX5i/d3kfe2KF2bQ9s8bhci660cU40Td8psszYLTPll0fOfcAXG360kjh87",
+	"p83BSbvXfHNWLG2sNKXvLlfYYUt30xI7bqZ1ft970VvBcFwgVwX6rf0GUVxMAlZbKJYO3lVZk+iOFWRK",
+	"IZhbXSlIIQdTwaM6n4fyBmT6jfPvYJ/d/Yfi/tcFzv/nTpDxJ7ZE0d722Egb+dDOlTZx78qkF9Bke8NZ",
+	"0nFz2KhPCJgitWzGqzhb2hzdHokWBGMmz2IEqTbINRvLkBGjnVql2MsL//bMYi9M/75tw5ksSrECLAXE",
+	"3HllTidTN9fFTS93O9K4v5E7dXL5tqdm3Vav1R90W3++bPXuog9K7v8DqYP0BKgI2n6TvX6zf1nIFcd+",
+	"jDFiWKep7Yj7JuX9QSsiTXimMaWgc0t9M/uhUgt0oE32dxrI2898W+8KGc3pIpoOFiHfLAFoXLw3vbM3",
+	"VLHnB5nNkKoUwZLcTnnAiG94hk1CpDZ/kOLMnbiu9IZiQJWi0QfjtLY9In1oddun7e3dWYw36S55gm3X",
+	"ot1cinko9a8aMK0wlOFujGHsG6GHUOWi0Obl6bJ6ggvM1Q/GCcizjHFCp832WeuEVMecBT75/X/8J2Z/",
+	"h+QcBgTKfRc2CSHZLu19xuOlEMqQLfO9y3tnNqelJhoQTKtZJ01ijsA8n1wROeNRxHz9J5CBhRhNqZgw",
+	"/zWhSWsAEVVkqG/KkHB1JUYBoyHzSXWIHppDMqJCyIhcM2J+26uT/pSRHyTRS9ePN6OjKbG3LRlejze0",
+	"X9ct3zT0jAX+E2NzVJ9Et5JQLQsW1TNIZ5fNRwrSIDHB61aYxZ8j3RsvokWIQhluAh7//VeNBvgs7qcs",
+	"VBslrNUC5kTWzJe53f2MzX5x29X4bC5D5FSplvoqEx5NF9f1kZw9k3TOaxoXJkw8i6f+6nZXn/i8Jud4",
+	"P2qQfUPTZSPbOpFGGQtwr0Oe7798WdsnNJhPae2AmLZGx9PsHbfbJGBRxEITPL4kI6rYa6IiqbFgMZ+z",
+	"sKa/2tNohk0RyYDoJr9DJrDm73//x188ohajqUYrfQC+jAKmFPl//28Ps1SB9i0jFOeKxP6THUE6eiCj",
+	"XAv5bKbv3f7vf//HfqMRw7uqoY0t9zyi5nSkZavpcj5lAsN+6VyqKJTzaVF226wa4Z8MZCm/+n9BbBOI",
+	"3S3p9Bra8PyPShtytZj/yY4tm8s7U5aovv/y0Ljc/+ng4FXD/IdUqcn5ZpLcaEaGR8qeUlYTetD4JwPM",
+	"1yLGR7HwTSBHn76JlUvPjgLfSguXFs7r17jK+zdvuaOX2LZ0E7RrQYbYW6qI6UCqDNR0GN1gBHm0SOnN",
+	"HQdS/eEhO4JFPhBgcfCN4PokdiIDCGNPuIUTKX1SRfWIBbJnDAW24RGyxNYLIVASEiPpCzzEL035sIFh",
+	"y4fJMdkE09/sqJwM1+vPK4xX+0Bnlkyw9tyc4FN0EgnoCJI3E4p3pSokkYtoIrmYoOU3D/b7zCZ/Bx2g",
+	"M+MvJaSy8JwKjbtzugwk9bWolgeq5pvS33IpBpiQfZjPKb0qLS2PXLhXZUhwmL0SXW4y3W6QyoywMgFt",
+	"BmJnsLB/phuWnMoD3zTn+Le5cRCUET9JOEB8u7LkfzM0tQ+hZz4vRPw0JlhriHoeU8H2uWN02ers3xkT",
+	"xL25C2eWUWTLjS0CjmkgtgGs1dwnR7F15YQ3Z53je08A8wdIwfOtEsjoo7i0+PwHZ8rie/dAlMe512sI",
+	"juV0Yzozoz4jmHyC0AnlAkjOBy06gfz7h9ZSn4Ia2qSBA5cy8EUK9Mv/WovHRMtdwHUKsO4RUFyrvRLV",
+	"9TrNtRO+LmfMDEZoyAgXIG2WvNM7q7dj4BXdAKyaaMJVy9xMpppbFhOWve6LBS/MxH0/finurCs09SY5",
+	"Qt4D4YZykIfLM4y+MdlFZ1wsFOQtdLL+YTTopukKy6bA+iNxHtOdYu0eP1j2YZPsbuwRYY3+eesqJhi9",
+	"y4lt9uohcpXwAoiXhclCkzSgeTT0HGeG+P1bI2rgOs74jEcF2Wd2PWmf8mBtp0yO8K8mgHKXjnMWDuIg",
+	"mJJMPOEEwg7B8Sl2Gt4x62/E12VYtuoF3dcN1ZmzUOknRh+lqVVe6GViU6EUpimHgG8wrXGYbEQVI9V3",
+	"H4+JDMm7j2/2CFexC9JrshARDzDG3Iszl4+oINcMjYS6K3httLutkz2IC8P3yobyKqLo0rlzjq/CvWXM",
+	"dfAdwOvAIHPAFr8ShCnH7M6ciW/CgeWmL+PBjMZIQsv7Z8FSw5dwYNjGUTtia0KNjqteCM9ip/ddScb9",
+	"41E5UmwjHv3YPDtr9QfH3VbzDh5NSaKlBxA2Um+Jg1nIOKM3+98g+Uip/jU9yDGqLb/ZrcmvYs3lSatb",
+	"H+wSZbS66y+TURFrUQbPwCMLgX+RKhhMBA32NNU2KmhI2OTEOL+GolsQPTplBOfXlNyG6U6pIrgcFVN2",
+	"Kvykap2te7PihEvuMV2oArZzaFc9PNJLI9E0lIvJFJZnfyLNi/ZrMrQpbYwK5yi3x8xb6T6TdignM84K",
+	"3L1TPMQu/NpuXN7DPJYliiM8v3XkolQ0U2upydpLtiKVES5BbU+H7yVraVnWu4chzux6KuWnZhSx2bxI",
+	"mkx+yHOTPgv4DQuX+pJgO2sxrg7RWbN2YprUzAwYGb46jMeMtUtSYpysJJuDrXH564ItwDQzYnECAbW4",
+	"jhuTKiUhs4MBsyowi5H9btP0EvGCVjl231Ie4V9TFmDiXujlRnoXkRXYjNnqSnzCIwZi2vaTnqXF5aZR",
+	"NHdWfI/JfgIaabIwwEuwutYFlJcyqLBrZIRcRCNZ5OYzjGEMiRAOPn8mVKhbFr4mQ9g+qI70b2JpMliZ",
+	"160aMp+HbBSh7krIiIyliRB7TYYRnzG5iIZH+nGzMeZmbHhauCDDH1tv3nY67wb99vtW57I/fE2GIykE",
+	"Q/OHnRoGsN9ivYPrEKzrkPJkSH0/ZEoNjOvKEJOTXHbPSMiUDG6YTyJJqCCmIbrH3CI2KIh606uHEHX3",
+	"cXPRL4EFyD2wN1BKpVer38H0agoxNrlU+RP5M17K6yUZxs2GxTJdaOjygH0esbCMOGERoX3yjr+xmhs8",
+	"hieKXEt/ub2TNncu5xIfuvgOpi5VTMIqqT1nKFuCnukrl7omBbvNk5X8ZVlP6rd73QzCnrTO2h9a3Xbr",
+	"fh669Nvzz1DTLkNL8z7BAt+YJ4pwHxNKwWdFxoz5TxQZcl9fd/M6wji1tj8kIxqGnAHzzAXx2YjPaJCO",
+	"fd4/aHznbRsS6y64v5wXxdvBb6AJUiS++7ZKq/suvibDp0NNB4Wv4OE0Hj/LOfPI3Di9a/YeHZ9T8XkJ",
+	"LhVk+VgTpOpkxateXT398jOt/a1RezX45U/Vq6t68mnvT3uFKfBm9HMb12HGNp/2MwjnVRaC/7pg5mfj",
+	"Q2cg2LX3eNMY6gyQTdDu0FKMIZSwweJeaFCOZIEdefdHfuuSblvV3PpafjliSC13ITHdliEyHwd/vmxd",
+	"bmP0Rb6uQH2Py9HXC5usK9SXIRZm3EeyzVooyohGbLeAfXnDwoDOByarMkJkTBdBVDn6/uVho5HFzrfy",
+	"lgTSiPFxjSsT4oShEopPoLpVJKVx/0TwvWwcfm/cm1fBs2ybPZhjF0TpXb7pHXfbF1iD5476L7MYh9j9",
+	"yKMpLu5hz9md8958v2y3dUGvsUokjn41PQlmKlxXa3h9IRcTErcrA58wVVvaurXcxMVkoLgxT2499ebW",
+	"OnNfBnhfBpvHSxfOu6HqJo89josKxGZtX3k5DNYjOAYJh0GuvrJ7VI6iJ30QaYxYCbsUFmerhCcb3PBq",
+	"2XwO30JpvGY1pcpj7Fd3WbC6Bd8DKJFXTVemTMY+A7fP0NOS60KxcO/I5EULb1gYR8cSamXQFHNZ3+Tg",
+	"it33LhzXvXW7WL300hWn1ENAKKfUtwmaRlJEXCzkQgVL4ItjAd/kAhk0T/utbgF3twV5TFeM2Ya6pamL",
+	"s5EdFb3ZIVbf8Q3v526MzsrS90neH30mmGlVhioXvNIo1a3F786mnDdKWAkpzQiH10oGi4gRLe1X1R7o",
+	"aqr6AwQ5zUPpL0CpskccwZGGjFx0en2QyXKLP/x+TUqfrAsiUG53exsf0B1ZtN3rlBRxSo/GkyV2ywy9",
+	"RIPD8MjKzFxMXpPhnBpd3PWSUBFj3WsyjInQkc0MYsgMlOsk5g5tTkzIBUwFsmNMqdy7qTCPP+aS8hMZ",
+	"CP0tQqYWMxSFciYU3IRzkYtNsnlgYfT42ks848L9dn/NtX6s27r1xdoEfxw5YmOuoxjhczawkkQVUIna",
+	"SGvYJsmaFCwxOB1sGuqWhRhO//Z98xhkAMhOzRW5ncqAEdwqVK++7J/WvifXywgdPR2VzO1UsdHg52bt",
+	"L0YRU/vlt8PnXws0Mdl3BNdfwJsUQ1LdlQTdp9IyS4z+4JpLzGuyCHm07OmNmOwGUGKmudAIns9ugEXL",
+	"atdyIXxiHcMI1ovZrYgRoREWmCMyJKFTe7dO3nOlANdmNNAMCfM9shCfhLwVnilF4mMv8Jc/IoeNfTK8",
+	"PG9e9t+2zvvtYy3+A4cFBwUWAyygE8NCP7Qg2Bmh9x0rkI7fsWVOOHaStDcv2l4sI4OnwHAMqty4dU1f",
+	"I2xBajVwrz4ntZoayTlThHrXmgmNIfLa3MlIkd7bZu3gxUustCIx1YWBCgH/PwBG2cbhGttJnLzyJOAK",
+	"qt1j/J9FgiExODUDB7uhA5Mj8nPA/AkLj0yy7l+Ge8CE0CCwvSCTh94ozEiGNGT06OmQTEKqWRbUC+Nv",
+	"kMkfuBhaJ2d09An2I5je52HjORmedrpv2icnrfOhB3pv30LWZOXybOIMzHUKbKLufINu9uYFNG2oWKKX",
+	"CYR0U0CZ25BHERN10pkz0bxok+f1Rv25fgD1+6vMOhFO+sHt6AtxAKPqHu0TcozmLoKopaD4wxJgonsx",
+	"n0yZnls5M+ybwhYwIqYO0H09oiTKD1C9Q4oopHpgulRxYpIlmOZGGtyQAr+Kfo76hGxB9hgOBgh6jtGI",
+	"zWHY2V6dnMvI5q3UZz8KpVI1rGZOrkN5q1hox1Cketzp9sDWwPUVmDLqw73BDAmVn2pti9v6yiS0bs71",
+	"569f4U6NJRJiEdER1rbB3mjpIExMuGDMRIPDgwsXUh09e+bLkarjNarT+TwfqqBx24xzTQVg0DygkaYT",
+	"+kYeEe4zEfFoSaouVfGQ2Hik3+lfkIPTppemacrka9vzrsQ8lGMeMI9MGQ2iaZ20AIet8S22z1CiIkg0",
+	"M6OjKReMDDVBRg0+daIihoZAD69E9TRkYjTVXJ/RwmJrRcY0CK7p6JNHWmIScDUlUthj2atfiSvx9Cnm",
+	"VHj6FDHa2HXnyfEdkeFPteZ8XjszKXN+/x//SYZNwIbaGRWThV4FqcrQBwcGfcGUR4a/DgmfCE1nvCuh",
+	"oSYFvPfzuSa9aDyVYzIOn4GvuTBxH2BGXURTDe8R3D4TsByn7IH5x6EhSaOpVExcicCsRG+DjaYS8XJ4",
+	"LEXEhLNQs2urclFPn5KQoWTETN6G0UITLeaTa+nrI2FoWvFAYCK3cBfjC7oQ+tsj8+xQ4cdHTW5DOjfc",
+	"sQ3+00vS7+nwte4gF5GXeqbg3A5Om3ZmPcE4oFH9CkN98Jvhb+bsPUhn4ZEkhuXr8LW9sno4k7cXu73t",
+	"9y/I4cHBlcgMcJRPIuURDG05Ir9BHM0R+dl0+f3v//uXr+kp62SYfMRES9dsKQ0lsfA0N4b6vgk1V1gd",
+	"EjI80ZDOmKY/1TmNph75dcHCJdwVn4V7SNCuQ0Y/QZj5lUBmCVFWD6LRRGj8M351JuxoiLuogzXMfmj7",
+	"bDaXYADX9GZoL0IP+CFVf/rU3E1kkDD009LD3//+v8h/9DrnGsoLhnlZkAfShFVpBkQTY5/N9TaczVwJ",
+	"3RQ3lOxXeQTy+UINDFAl6L9wWMAhzMKtZ50tFOSpwsQZyC7rZ0wu9JRXYiHmFJgYtQhDOdHsQXV4dbXw",
+	"v280hoSpEdVPNxejYOEzf8+LOx839CN2vI+vhQzIaEr1owFJac4vzxCpT1pnSWf0sTT9rzn6q4AwRtjs",
+	"mvm+BqRH5A0LQ00O9ARcyYBGTJHq5Z8OGgfN3//+D/ij5V0J/cfLl+abl6/26qSfSZGsnz8gOeBXhVKG",
+	"ifCa0fCTJohOauQjojndIanSKxHnR8f6OB5JSqlqvKVKiqHaq5NONGXhLVdM3xEyzF2JYcI0hIuAXYlh",
+	"AqehwT5IygVhb9XkCyZGgUQuCxAF7bLX0l9CsjAmgJ+KcQjcwaIrAYQcy0ABrunvMYwOydueZxN/WX4k",
+	"5kOaiKJ6Clw0Jf5iHhh6qufQE2g8DdgNC2BBJgRvhowQFeTlIf6qiM/Y3EN2qkGG75tnp53u+9aJzXM5",
+	"tEXHNFt7K83NuBKmSNGtXAS+vhBM+HHCRhoqFgKvgqX/bN76kJrYDirIZMGUYn6dNAUxqkIy0+gVXgmz",
+	"VTKnCjmdl4e1ax6RkAp8AvQZps6LDI1FEZ4qMjTmxOGeQzj0ZTPEQHMsT5+ittbyM8jeKMuTwfPS6fYG",
+	"nW77h/Z5b5iwVcifxjwyvlSGXboSWKBZmYT8SFeQMCCh9lnI9SM8DuUMFuDIByA6cBVTVZsVBcf0rgR+",
+	"zNIZjww10ylD/jdqdOjx09hfzvW1ABeBn2pGT1pr+3Equ0SVdCUA99TeazLssihc1prjiIV6tJiqRrUu",
+	"mwd0iZHtdpITroDX13MjwxmTNyCwV8KXt0K/kZqCRTQCwWHPyywJV5l71AFs7PNcAr4M0wzl8ErEV8ey",
+	"rC6/epSyUipyzdBSLaH2UE2Ox3xkAYABRPAbIoUCfDlhI46ZeWPuIP3ugdDFA/BfCdGRHTEIMqnE5/tE",
+	"X7bErKCH/rd/I++dagX6q45gtqaDYbcMws3kDcpbcmxKP3ARSX27NZ12UxiAOz9pw91j+sKa9SjusysB",
+	"V1SqbNUmz6FygRx9igMW44JkUHOQ+opUjec/WumwyqBxd78SxtFRH6VDi8d0FJmWcW08GJaFag9IhZCO",
+	"2AnxW8s5VRgPAJRQ0xyBruFRfLN0QxXwOdIKHuFl1CQBb9toyiDo2qqtgI99bUh5COQFqOV8HmiWDCmV",
+	"MuU1DLxjl37NTmn6+/v/9Q94l7CdgjOiSIfsQJE8Ik/t43Ql5CJ6amu3ZQr9eEk7wsXTbK0fjzw1gjT+",
+	"NAqZz0F9gL2vxNOpDPynAKSnikVRwLClzeDjhnpiOUKPPLUlswiszDlmp1zdlYjoJ6YMskGpLiBaWOgQ",
+	"bhdW3YAlARyQd0hGtxsCiV2fWrQIBZxpJK9EdiCfXdtxPLsXfQJm5yYq4IkiyU/xsnEsdLXlUGf1ShjA",
+	"qZihQShofuCD5JpGB7dadNZ4doRMf8gCRpWprVK/El2sLYKXwRYc1IKgMzLEzwK2uQVYhrbKi3PHVPJq",
+	"aVx6fSVo/DjinmzBSD026N+H5rYMoXgLoDsUvtS8IlTv2ntt6IMpg5JogDTXaG+0uS9a0spyyOalQqpu",
+	"krXV3dIzXJm7YvUrUpiXCJmTBKk1FVCkitcPUiAeIEYAU6fFPssjxBhOqvvPdcPDvSMtHeMwt1N5JayH",
+	"sf5Og0UjThwFdK1pXmogzwjRFgyldW6gzOKVGLq1KmIfurgYBr46YhEEe3Vyqd8CvSr40iZySAKbMM/s",
+	"lXBFW1I9bOzvAXOPVViNNgdFRqgkYvEJqMYS3K1jwmZjoDQnHPDJNIL3AjWk/6VWQwSt4UNxlMygn7db",
+	"g4sU/KH108ZHTD1DtdwTRSKmIvUaHLPw7KZ0zuqkVkOd65X4Qv6NfEF69iVBAw1x5yMX5Iu9B+QLIusX",
+	"i8VfADn1IA6dcT9Cb+caf8HcjV9Qjv1yJb7UarWt/6eXvq8XaatQT6mK1b9f4v9q+p18ets5Oxm0frpo",
+	"d1sn5As5bLyC+cmBGcjQURkWhXXpy2GQIBkX/3X/P/vJxl2edXrpSZ+bSWEaPbhFttWj43+bx8edy/O+",
+	"zXcD4z7HcQ/Tm+E2ZG+jcc1qT7udv7TO3dW+SK1WA5sKm9HEza/kDrhq4d1Wr99tH/fTa3/pzvJEkXcf",
+	"j0n13cc3qBwlNtLcHgnEh2vCYWPE107vBoi7E3+XAxoogfCVsc8RijOuVrXs0O1/jy+73db58cfB+3bv",
+	"fbN//NYF6fdmTocFcOZP8Q/5kfG/veb71gDPzB35lRkZy+hApm0bBp+vf0qqw7PWyQ+t7iAuhAmFVod7",
+	"pdNmCrE6M+830lOj0KiZi9S5xoyhXRcPCcTC67tnguHN6vInutE69nMgSCRiUJZjhWpl6BS/DmJfR8um",
+	"mCK9OACkgC0qmLyXgU2yxm7rQ6vba56ZBfYG3db7Zvu8ff5DaqWW+MR5MOJcKGY9DqsPmdLlrZWsnQ0W",
+	"gyn5K18OLbWI51lctAnVQzZi/IZBkBFkxV2AwE8Lnkb7iyE3TjAwrv1LCT51W8ftC1jXeac/OO1cnqeP",
+	"8jC3Nk1+hHTKXrlMY+k8Ky/jviZwNAG9JjcWSVO4DFxbXlVRRFTLnwX8/zfNs+b5cWvQ+dDqnp51fkzW",
+	"cyWSrHWax0RyB/odzV/fTqViQBwz9M8zPth4anrthkN7AVzPS+Jr6ctIQcCGpCUSGSYyiFWndi2mP32K",
+	"cpYMjZbQ5LW6XrqKjerwotPrk2d0zp/d7D+zIvkzlzeGMt7PTBng4d4RSKpLY2aAMut/06ILoJhKKfr0",
+	"LpKK65jSo0odZgPhYZt4qPOc8BsnrhzEGxO1gkPseeR6YeslamGwTOpOIbSHHa6E2UgZhcmQFaPuw8Qk",
+	"mjCmhHnD1v2NhVpqsjtFuSNW2xojbl40Mu+GXEQgGd3KMPA1ueU+O0Iub/+A+BKB4WABj6zuPA3bp08R",
+	"gch+Yy+j+sOkJiMU4iPOwpj/dVPGANgEzIQPNLzoQ+skMNwzmV5IdWgf9yFy0pgoXa9vnnqCJQLXCE82",
+	"s8dRoh9WBDXpKTmQVBGEmPQT1LXwtMfvUGjACQZrFLf0l4ajvBLAYyIeOa+CRiVzGk+fwgP29KmtQs4V",
+	"CWUQcDFBpj2gKiIHh2QqFyEg9UKgruZKoBMN/ECqsL1bio9khrpFGgNHn6BpbOI9eO6WizKLMY/o06dX",
+	"IlkPDGSrUEALPfxl/7hOTtDgqDCREP2rTSQUF86wJ6BXLsZ8sgj1W6VHj6bEchC9i9b5Sfv8B+QgekMs",
+	"+K2n7baaJ+9be0eJf8h+gzQaDUKJT7Gm6Qv7BazMuxIxu7ffyLbdh89O8zrk+UR50Jpgh4DEJi8naDHx",
+	"SmoZ27sSw5ApFqkBjYxMCM0HCK6ha+Ib/tBKKJrJoYw0DK/JEFxXAL4zazmKOOigK14l4CNmnJGMqfsi",
+	"lPOQs4hCrGfaxp02b0c8cioakeZFG/MJKVMBr96oNyB+ec4EnfPKUQV8FtDxagq+O3bdWmJ9djCmz4yv",
+	"HjhHyaLKLaYSkL5dYBAHbxqnuB6mMDQKe5Nn3/qPgeRvZlBgAgX1oBbqAT5XwgQL2Sq2Scm+OjmX1tSO",
+	"jM5kom/hIkI3BVPpCN7IIVYe0gyDqTw4fE1uQykmVwKWCB4j7XOw/gwOTpuD485Jy5iaUYaZMFDqEFab",
+	"UR7USVdL8nCeR+TFsxkXQHiANP+JtC+gq6b188DgoGalLa0zBlqjjpRjJI/LmrEmazqGyBC/lG0f8sUB",
+	"oKD+EpyZNSeWev4lTZ791JzP40IKa1ujod9q2sGv30gxb6S/tC4ZNuZhjlYmLsWzv5oUs7HLnPWiq+wf",
+	"PD988RKcxcGMu1E5NLde59e0z5qJo7SuFIC9B43GTmvLldiMC5VZ11Lrd1fRSGr9V+tb7iZX/RO2lL5O",
+	"ufEPG/tlg8d7f3aZUjH52O/5+n5tzJF5gJDGbq/WdzuWYhxwdE49PDhY3yFJXor1o7HjBjPpewZ5+rDP",
+	"i0021UPN1qWIhST0/TGhiuu6Y3pV17cR7pfr1fjzL/pGqMVspolyfDM1Bat4lYhO9JWs9G9lbQwZOV3f",
+	"Fn3Mv+jRc6QWkW4jSpsjrCMKzAM6UD5RMatSHdHRlPl7NuoSmCXsDjyqcaoUcQ1jq8ZAT0xXqLScoCGt",
+	"pFpMNUHuONxvgJFb8+rcunUaQSxd6g75t5GcAXeOegwsgcfEKFzOI7145L+vhH5hr6linllD8mZYC8LG",
+	"VV7Tz8eVcN8Pxz/SKgkz9fn0/oa2lm23c3b2XkukRlk4fB1raQ0duRLOM9Q80+zNx+xTRFa9RClz4xGq",
+	"zc17a88yXxLRAqlOuik4oIORZgonoVzMFdhEFP/suoCAQWdIr0c+G0+m/K+fZmL+a6iixc3t5+XfgJR/",
+	"9/2rIanuHzTINUpFsauGU1oHHU6uhAxjzxFQwmKBo9exAYCH6C0eGyms2l6wW4tw8JqOUG0/cx7nK7HL",
+	"60w2fJyvxGavMxZD/tfj/ECPc1IyOn6b0a89/TSbH+v5kstHP1cQnWuAz0FtJuT817CGOF35Zbu9Z0tf",
+	"l7zk8XL+GR7y/cb6Dj9Iwf716uOrjzhwx0c/icueFEXdtMcWh46MFsi+dIbGa8rqlG6tk/Y45h+P4sYF",
+	"j4OmbDnOgVRNFIKHchxYoLEMLeDXazJlgU9eNhoEjB7AXRjVllE+JK90rHmC+dDBRuFbTiP7+B4VcxyK",
+	"zgzbAbTdWNi8K6EkOEvLgAnTI9Y9U9/lH2KjHLjWoV1YGmCCE8xIzpiKnTiuhIEiuey2Y22JcusOaxk/",
+	"KVI8TO2OK3LQICEVvpxhPBOpPj8g11Dd90okL+vea5NPq637DM2kR8+eRTKaP0PJ/QjNuVCiF22v/z+c",
+	"5t/xhzfNXuv5gbHKLhqNg5dYrvffsfvQI7zO6leie3pMXh48/946iKsjCAfZ98hL4kPycY88bxBVJ8cx",
+	"X+D4W2pxnc0J47H3RNG79wOLnMLS3+Lp2/WNScVKQ+hbfLVdKUwzm6EMghkq2May4lXA2zH3RsU1sk1J",
+	"bKg08d/MbPWRnBVIlm7V65eNRlKiOqlLnX7huHLkw0wd6koxOmWXYbEJ8ajXOu62+kV/F+BWUjH6qLKu",
+	"O1BTp+R3GrxJKep7ACayAi4sxSIINgKmwzGkYIkD2M3qT/DGb8EjZKrSlLAI+ADciUN4yEcuWSKpaqqY",
+	"uQuEJ8/N3h2eQeSxy2Xfi1DeGHEPogiYUBwLpBjjkl6biRMreNWMmAF1PNkeoeRFbcbFImJXQtO42mJu",
+	"FPF1cmLFXMAdQnGIOkHSU6rmzGkdr0S52nGlrPdNdItYuORf0ssDSS9O0fs0AbLZ/utOmXo7/xabyZXj",
+	"LyA2H+Kp/qVV/KeQL3qGMuENvqOc4ZKBFSpGE/0ak7mqQ+f28mpHpCpxbSGgRkA3TTVkJy7ySiAtNnF1",
+	"JOBgzZ5TpW5l6ONQNrrPjheADfU5iBumnBT7HDGBsUxcEQy5jCTKMu0LD3wya82JTRqJS7BiBUzyGrRT",
+	"M65mNBpNic8CFoGl9jV54dBnZX5Be/eP6+j268LAchzCd7YEqsPjt82zs9b5D61YZ5hT8Y1J3q3d8RMG",
+	"AQmjwmBRFqyabQeRCSqlaIh7KJWBkKVKpydNZ43oMuL4CQgJifxYaL34ZOh8N6XqSlje1Gy4erjf2KsT",
+	"rEtlMRUfpZGczSQom9FBWfeMX6Mji3kRnxkBhKsrEYslNCIzqSIM/I/fRQqhHeb59VJvnkfMC+9ZRgXf",
+	"TIN3+iFVLEK/EOPrDAC1geS5g957De64ronzVoafTBQIxJskmtkr4UumPBOVbxe/3zB4hvIlQfAo2I+F",
+	"uv5bBRxE9v0XBNkVlSpTcyXGgbwF36n46KqoMsWLGavscY882jM218ODV2TYbfZbaHuP49xS8T3gzC2M",
+	"N2XIJ9PIRJ6i5zYz6lbrHYPC9hwSUoMPQdW6ENotQWwXF5Mrcb3wJyzyyNB6eP5w2er1jCsheZb9/sf2",
+	"+Unnx+Femjc6aMTM0Sj4/9j7u+bEkWxfGP8qeYhzoqFGUIDtesExsTdl42qmXLYbcHXXjGajBCVGY5Gi",
+	"lcIuenZHzNWJc733P+J/+1w9X+R8k/kkT+RaK1MSb8Yu221P11xMl5GU77ne128FQiauNJjURS5Z++xq",
+	"14JUQ7q8/ukVe/lqt7ReBILabfXnJQXlCsoVdka1YZ2/EeW9wWu/vCte1ctv+V6tXB2+8euj14NXfLdm",
+	"KsDdXnZaUeHuAaWn49P37ZN+9/zgoNXtFlJMFYQLwfKWMIm9/5yGPJD9RHxJ6Oe0iIaxsaVQRPAGQdUX",
+	"3hlED1uDs1bfyYKtFGC6jOSz0Sy8jeNX90TLtV42W9nBXWWtbey4B+bMtJBX/X5krpyIhaeZqKXmQ0Xg",
+	"OPW7qrIobaw35x4DHIhxqUK6ALDTHIAE1WEvIuGmYuwSKmeS2LVTLUNsk0F+i2KUf17Dz4EfCpRB5iVH",
+	"cwOhEt0fZesUvZCrpD9TgKTnOYxgL/OslRPH0aTyWFzw4dyMy6afMw+HjXkykIuJIYcV5pHg4mXy4YxK",
+	"jh+R9RRPPLFK77D1qX0AKPAeWG0hswhctMhLuJZNuGFpwIGFv5KY64U+pM14RibJDOlL18LSvb/ohzOZ",
+	"wNF996c8fGmjUK/WX5WrtXL1ba/2ulF909h7XanC//5si+ckxlZmt67QoH+XZ7PAL9fqOwX7lCLQgrOx",
+	"Zve+YE2fp08NoGOklziYwgh2KtVKrbZTeQ31BtJjdsPw9Kql5Pb0w/b0lTZ5E3FtZu/Y07W06SObpwcq",
+	"Q4XMYV6mOTeodF2IC2dcJkFZyNnEytmkrjCwrzokkFp1DHNrZdnUITZZoGFIEG+uBMgoIx4fdFqHrZNe",
+	"u3nc9Ra0FEAksB4V/cswUkmF/ajfylrajbENJH5QI31W1CcPf9WCXobkNPKw4gT+RATTRMJCd5lo8tI+",
+	"BSRkTNCMZ+RnaCKZxVL3LSPsmgTPcoj8C0YCy8b+QKKnETRdWQSTXckY5haes+JOFZ9ncHuK2SDZUhrt",
+	"myJUudJuTKBM8rIDorndRhDGFUuiiBW3ku9LFdZ05cL4AMJvk+yM/iv6qn1ms4+i4aXILMNMQhJMEs8g",
+	"A2YaR18Mto2ZrfBB6T1boSEwoyDkqnJS4w3CtrRalFkbTKRMNRNXBpLxVVpUcaXi4azTOxzSVE05qhEy",
+	"XJ4YFchmc4KWZPdK74V+lMG62FLzKiKcJuhVoa8ZuDHsUiw75J+BnlXKIpmtPCaIY6X579yVUGGDzgrC",
+	"hGRQXSBNj2rwpTodhOUz8SVAcAC7WSKBawdRukDjzHKkSmCFNS2TH8VCqBSZTh9aWtAGCxLr3la6WYNh",
+	"5ErIGoFwJHQT0yEQiiKAsNiNjYAy84fJw2me+UFSpvCu7I0if3Ocv/y6O8Ad4HbFk4h8AZhhndmAJOZD",
+	"yPxHARJGmReLcFJKkB5tJD9X2utqVnnR9FXM+prRBFbKWrzYaoOXK7MWLzh4oKVV2Jm9JWOuxgYOT5+u",
+	"mPH4IpL1wM9gFFGycBlfXiljAeN5Tt6CnOx03xKQ8VNyny+4Kc2hRG5clRdn/67UdTX2/8f2cs6Datz5",
+	"uvS38dV+PGraFNmMfn43k0TWf7sD1T9GvJ+fJjhpzbonEUJvppJjRlfLpRyZRioIsItmg8VZprGtq2b6",
+	"UKaI/BwpKuDr7RO/3vZkbWmcYEWUiDTh1Itmd3p7uZpMFgexAL7EQ/U7tT7gwhaNJGnIRNb4AKrCSpk/",
+	"miXrhf4OSMEqlwxG/E6zX/DkQ4HznPPb4KEZ9YOphM9NZk0gK6s4AFbue44K9vHp+9PzXuZG5+6TCQbf",
+	"nkJ/pM9X36Bse09S+4StZEVzWig8b+uzWMYzs92RxKNoJZmMwKSFKRJgcjIpKKEUzGH9bCbKPo3dz4Ts",
+	"l9CDs8vIqpTmixsM0Zw9CmDcBoIlPL5AB1ZgMmRlpoPSukuA+vkzkoY2iT+34R127o/jDnisK4tzyqYV",
+	"fl3YxO5XGAHTo5ubcnM65bEIQhbIJI5mVxDZWrBHAre2WvvT9zt/3vvh7Y9vfnr9+dWnvd5ud6dT/6F2",
+	"tv0yGXKytEgnUf5qoorDE2Pj/Sq+/gjUjjM1FUMtJtKItzW4aYKHDvX1BO/dGjTcCjOkkApdLmVaiS8G",
+	"dNsSqUgKh4VghyfNNWuIJxJmUv4rmItcIVuYxwioDyOaEZ3alO2NjVo7U5iiXaTWDXE1ToeAKOucFEM0",
+	"syVRRHAIUWLsVqU1ymI0S05xzZ61wHDa+77V6a7QBGhNCo16TjjPi1ThXehUdvE2Seobu3rCUgchp2ZG",
+	"v9VFNALzy1EUX0TJXa5iE5H+0KStWL1aZd5Zs9v98bRz2O+0uq1ev9s66Xl5QyRK7EUZuTJjUi/tW2Df",
+	"Bas5mM6Uwzh7VYbAewwbwfCdWtWaJQNFFjSQPyQ69VKIPsRCp04M2itAoSN9EKESGediyaGUOTDayXnO",
+	"Vl5xoYZMINmrKrOwI/YNGF8GZVgBkl7erm9KvaQxGarBdsD4V6u60kzKGssdVq/CXwBIkbGNt89WUYwj",
+	"2FRjtXpGktU6Q9D2/FY38Aji1IqDnhMw2qOMQZgOMfH4QBlDrGPyicdcsYEQEs7K/QhhJ2KWxNx4nCqP",
+	"bia4R12/Y/AbUxM1BmVR5R1D7c5yTzcRPXzhDjTvRAgfhQFLbDCwU/oETW4lEb2nUOHCRr27Mh/6Fkjm",
+	"JdfRiEOapVdhXbITxZuFHHD90P42FpBK6TVoHxPW06hMKAMZauIKj4vGwK7JE2l+DoLhOK4MpC3nQsDp",
+	"XKZhmhb2aRmdLOPWMazBkr3d6o4rvdPeWZ98n56zzuFJ+N4OOazsC9dRfIkhDVJcZ302rsza5q1VHiIy",
+	"IknLhPUFMk4fE68YRiCT8aREBWEMjYZKMK5cRkmlu02uFBnOmR+MRiJGZwJOHKCrcVNNUvYkTZAnGJVc",
+	"IOM6aICSwRan/PU0ppDFgg/HQi1GwdqlIeRrDrUWcsUzirv1umPxnCHExUlB1FPY1EiK0r4rTYRvgnXx",
+	"7QGxC7lujvlYTSNSc2Cm+xasJvNG6oGj+dozADOG4GPN55EiZOoXwekt2ZsEkGGLV8mxYcvpuI1LiWvG",
+	"ndq+MSY75wdDnu1Kk2RCPJstsewl/3aFvc+7aBv6O6pYSt48+N6VwroC78MBm497XXBagwuTQLogMjnJ",
+	"kLcUf5Rw8TZFwLoy54hdVQCKNnWVyNLRJPkZSiz5WNAtXVknO9epN+t/ZJ71wcEfT7jh4vkXtxYMcqv5",
+	"G4hDK6xMZ6l7mcuLWyEAbRBzVra6VfTnURQPAt8X8nmLRloOynnvLT/NSSi3EZOQR4i4TGd5nZh0ABF0",
+	"ihJdZkqoUgbME5MLoKiX9KFMVwouM+EXwZCFgbw0+mBK30oV1pSuXAyeIo4KYDCtj832sQWDOe9CEkY3",
+	"Ew/JvI/N9+2D/nH75AMpobmYyIore1jCDeIcvL8fdU5Peq2Tw/555/hXuwAvlUjKZmH/DZgHpZG/2s0g",
+	"vmSzyWE6f1xKQveIzY3iSKsD0gd4W8UGkd6siGU7YsVoKqRBgYcxDiOpZpMUWlOvEeYq6KcG3MWVMwmB",
+	"MpEUWt7IxqQi/wN9desIpzPcyTJGXUC8pGGKcaq3Qtk0is/Qcq7e7tUEHhcVNLRnqJJeDPRtmluiLkXy",
+	"9NTShWOfN/Prs3J/Cma+uaedpXivFBePMSumRKzEylRSIZCXGUrbyQjbG+hsjsxsk2AIpVRSEkq+vRxN",
+	"2s9VMB2LL1DvypS5pDrXABelSq5MoguUAFPmgVYnZdLhzPActM/ZYaT02WYvUiSq40qeRBOMnYOaVFZ7",
+	"1ETKGNhy8K8wHwdBoWFqED6Hxk0aUQB5eK7MUnijTKaBWqT0OCyaUpk1svMPAoKazhGxBRqm1ZF0RzDn",
+	"Mac4ZYHDgM+l2XurSF83K4vhnn/U23eMx+VfgRJujNRaL98uv2mCgQby4pdJML/yw7/J4HJ8zeeXw8l8",
+	"dj29Dq9+vo5VkAynavhz6P+iZHydzP52fRV++dtl+PN0ev3zQFzfgsaZreg+jsi8IurppzX/2xj9ZLLk",
+	"Tz+0Tvrtbvd8IUe+R/HgaoY58lsFRt0iM6sNLW/OHiDiQCTDZ3+wUeo4qieNnfUoXCMNed6KcaQQ7WsT",
+	"pUyARq6mit72FI0bUOAnfI5cCzHYZXTtkN8UXSFBnPvalXQPFCt6l/OhR9mt2TrkaCTwLucDb7GSCICH",
+	"AHsBLgRghUEYGluRKy20NlYqE0zNBpMgSQyeoRnRYiUUBfnXesxkz0w4lDfNlDp1JVdQzbJPDz1EsU6r",
+	"qejhAMClcQxr7om1Lhv0X4P9GGdg8qE022jEiolAXzNnw5lKogkUXJpnXQCBMnUT5ZVQSXCRVmULEiXC",
+	"kZ7yTIb8ejQLSxVXdkmPot2xhmdDjXDOngF89yjtZMUK7QPAF3E9MEJTzQJcMD9ag011kJ615+l1Pjj9",
+	"eHbcxtIPH/Jxp0BTiRaaE6xpKpd9fSdsNKleZJwxVeqChCwEODLaZB8PiP2ZXAYKicBloJsrXM6Hmjrj",
+	"add33PTah1E5BVMxu2++14seR9GoH436ZK0DCKlwFIjCXxfZklOwHCJz0AEaha6RHfmvmY/7eoJ2eNlr",
+	"BR7nu6aWpUfn9ErEV4G43sQngGKltSci+uTJut7T2RG+U4Z0Zy7NGsL9ko5fGY/f3wvT2Qoq3lwirFBi",
+	"n4Bo2GDOPnw+cFbUasJH79AvAaUhNI1B8xhY012JqIQyQhKSOh/NSaEsoWse+2RxMabl3uezVh9LYXlr",
+	"JN10AYj99/Q0n4+Uu0AczPJuf/Yz034EjT+3M+dnh81eLptg3WweltQN8qROLxKXc0PpzJ9ZlargFAZC",
+	"ilEwDHjYh6yevi+GITdC0L3Tu8FN9K6ZLa9Cid6VhyKBuc4AVCVZTRRLXxlMuZWZxvR6LwabB6XE4wjg",
+	"dlJiGcVLFPF21DlzptdZYj7aCvRUUd3TJ5+Km4yCUHgV5i3xc89h3iJDp2+QqXtaCDallPX2f/h8QEjg",
+	"3qo7Qx9vujde2tQ7VwK5z1R1JUnfFDjLHMHvVAMJ/0GzizG0zbOz4/ZB891xyyNwWqhHTbXXDTTPx+Ad",
+	"K+7Wdph3eHpwDsjuvdPT/nGz877l7WtuFflzNuIxG2CMBUaKD6Hu04gJHoeBMUPt1nZc6Z01Px+fNg8z",
+	"zWB+sKnuf3Z45LA/nbXe650/O3nPXrwYzBmRUVOQXA/VlRIjryiwAxZJ+HjjtGiPVbF8J2NeQzRaJIeY",
+	"2SiZ+CKGswTAkDC79/vex2NXAsCC7sFnXmXqjzy0VO1lVuL8pHt+dnba6bUOgVzDgpwdHuFchjyOMbtT",
+	"SL8cjco4aCjWH5sAjGCiu4H3fQFWKDi5IhHhHNz5me6MVQw3+zqwqMJYOh+KfFNRmZkk91lamJlMhw77",
+	"2P7YokWSPlPBL2KfpSV24RBQWic5J/QpHgfSNz6K2TSMuI81E/Q9YdwHfxBV19HaiSZsIlZMCeOpoIcV",
+	"1qQC5CCzGNhlBQcvp9HpzfACOYr6xPn1b8X8GW4dtnt0gl3pygM+VRTtgeiW9goQLvJIK6im9o5e+KJv",
+	"qzfl8s4brszgU9HY05JOMOupuXDFdIs+tTrd9ulJt3/W6vQ/tE8OvX0YBxQ4gxyMt65c8bqpxOiVUjfP",
+	"Ht6+aGRjlpTtk/Litc6XW15XZgbz7nOvhSPRCwaHE3YXo52hJp+pHh6oDHXo9k47TcBDywxKb7OhC/Wq",
+	"OQPZKAc0nJqYRseeKApCyAzs/ExTABza96fnHW+f7db1wtzkw1oFB2DJltaJSyadZZorbW6NEdn36arA",
+	"zC54IDO13fUSY4zpJZynDPocTlzZcsawglC+ytjcs7eJlsneJ7qqRrWPo+tVQvc5fJWytsOMAvlUhO6J",
+	"YZkvR1E8KRvxNCPP6nUuNArFQSB5PNd0sVSwIuWycnwHOcysC67XdkJ57W65J/mjm8/v3R53JvALjZ3a",
+	"hkXQUvbE5lJnxzb1R1oWHvP63qtCo/B29OaVX31Te/Nmd/jaf7X3ltdHgvPqcG+P+9XaHt8ZjHZHtUF9",
+	"UB28qdeHfm3PfzWs7Q2qo2qVV9/otoJfRB8YYqFRe7OzW8+H6pvFNYVM7yYqm1Y2icq2J7yRv5k8XNsi",
+	"yMSMtRdFxzy+IJCxve0/PJdqNkUr5jOzf28W3M+JIWRVnMyxvoW8rjW5dUaUroWbIPmZ6VtoPHcfPr8j",
+	"jryoMSDURiOVnIgTr5SGG5BcFILw5+T9hHI2GYiY2FA81x3nAzDb3VNX7tRevSrXGA+nY16m6v41LbjX",
+	"qiwV7hHqQrEi1N93GPdnYcIGQZyM9ayEQw3saEEXnZ5BMnfos3EwZbV//uO/a9Uq+1/7lvlkYDWr7H9R",
+	"6VLPftJPooSHHtOSwpKeoQAFJyuesVtJZ/vp8lKRp2VBbaWNiV+JD/PBIRoTnotZaWn18Iro7evr7Ss0",
+	"CrW3b6vlWr1cqxacAkTjGgwNRM4AUDD65Ti6EiEHy3xmtwuNwrvWiV4xu4NTEQ9hhK+qevwLQB5wck2b",
+	"VPvyUEwi1m12jsFAkp7WPp7mQqPQeffy4LT3sr7L3jEIfNye1NPGPYJh7MPnd/3DZq/Z7zY/5RjwQ1m3",
+	"Hs2clWW7B0TX9N0itzpT/K7s94ArsZH1auoJze+nd52DSqASLn31zTiVBSHnV8RkMszntsxtuAVzs8av",
+	"PHc7IO626Ei4FXersKYExuWlFMlzmGeJkf4jJWP6rwxB8tDl6BHZ8bAaEDhYFRTllmm+wTSOQNcqemYh",
+	"JsIr7RuNlYcz4UBlaECego8dV4ItxGhVpo3vFOFlI7PUHDpJIJtETflQc0+qokfVryOVxNF0nI2arFWr",
+	"+9mBt7unLM+o9xdmuvTGTsl6rmmLrNWq9gbygRBBigp9+xzWWXGsJ59dVMOYgefDnuB62EwLWEQMJk0z",
+	"N1xpe6el1WzZ0B2CcrCP0AlNdd1NNPV6/u7K2zB4dmv+Pnxm/N14aPVHyIkPoiSS0QwKU0tRg1AfFs8E",
+	"84ViZzycBJTPHamEh31iW9XauzPNUzVxWi8dLLDxrxEWbsG6h4/Gug8eiHUv+OAf0eeeS4UwBPkb136y",
+	"XPsgz1Vvx7b/rg/cry/xGGzwI0VWPQVPTMQ8e3I8VsRCsjdTWcROlIQCADFJyYwstCaRsNtr9lr9Xqd5",
+	"0m332qcnmom0NGPF3KwwUFR91qPr4VlepRslAOxGVlFrn0B8TavX8irslIrR4kxIBMl6lJaiusA4v0Hq",
+	"gD0AO23ZZihGMeMQxZBjmLpFRWkdy9wE+stflkdmK87fC4He7ilPxkCCgSgDTVpBUba7/FyJD7qBX+8v",
+	"WAps+efvPrZ7vYckupuoqD0cSzR0MwR2lrh+jmYxGu2XA1vgBKG76UEorX6e9vaNrGbJKqwK40gg0n3Y",
+	"grCOBQ91k2viXQ80dVDsLFLJRSy6PxyD0N0RfqCoHx5WAJ4EEvRBSsZ0MoftVXeY5BOTbAWA2WOeUFbu",
+	"MmDZ9ziU5xYOCStk+NBFrJspRJdAffyA/vjVRpR/32oe977HkMn0XhGkoybJuCFzKLxmri62sN2FwlXc",
+	"dJGANTFfTIX0hRzOTf5fJYNAeZ/z1/udWYFuqwPgYecnzU/N9rHmSSvXIhGTaRTzOAjnbJZiXeYWxjR9",
+	"X0vTzC6LrVKUgfm4x7B1e9zNFaUfctczkImIJQ+zAhDFkq27sfqpFjawUK5eKMdidSMKwaWYYw7ORSA5",
+	"hCSCju9J8SXpD2eximKPDfjwUguyHv3gyqLmREY+0CoQFL4okXwCo2I8xecwseKAz6JbiqNrDAnIiV2u",
+	"DAG/RX+n2PU4QmmazC1xxuFuwseJBwTyosK6w2gqMIIHV6cRC+5760pv5LmN+o1klZ9nIp6nwooNc727",
+	"uEJFjn9d1wUkYhWyLdqDXK86hQn/Ekxmk0KjBujGgaS/nIJBkpaJuBDx+g7wkOR6mPAvx0JeaOayU9cL",
+	"neijXGgU/uMv1fLbv/7hfxZs8yqJtfzy60MEp2vRa7FayfoY9WV5LPALjdcLAtfXylROgUIet3rVJhG9",
+	"XipH4hQyd9Yqw3eRvDbjt0kqchON8J4/fK3O+0EQ+Fqhy5DfD2JuvBEZMlNYEMM6IHSxn2diJljRfJuF",
+	"qm3TbxnP7Jb0/uXfA//XG9KSlEhDzFKxXJ96UyjCEFNWRCAfpoILKXx23jkm1DcLFeBg9XkbqpaLUkM/",
+	"qu5npHkCFDIJwNIyDlQSxfP1lJmdY6YqRUwCEq5VUwkH96aUmd9Gz7zhi/zw2n7hoajZ1vk22cjwjHZ5",
+	"a33zXymuxinM4rDQKIyTZKoaL/W9q4zAN1vh0+lLrduq7OWrvX55OR++XJpGmdcG9crUH/2bCi7+yAdD",
+	"2G46/cRkkggJd6H2GpJN9d80bU3UC05hFEeT/ho7ZzSEOLetFj2/d0nUX8Gh9PhWMbN8rtRXWdv107oZ",
+	"xRMwvX89m055L/2xmCp8D1lcmlwcigRALG7I4+JKPDbrRYTobU0lJ1FyFM3kb8J8MeQJvLIPwHtfGkK5",
+	"3uTsweXto+3FY8WUB//zf/8XhrTSQ1Pv1mSYeg7zYvE3MUzQDG2hsuUowqpL6bfQmMlMZf/J8Dv4Z956",
+	"bazQlJAwia4ycc9rbdeN1FiTcnUKyR9ZgAutoCMvURU9XE1+PPBc2hTaJKKhMbATId5d1ilDAHAKi0Bk",
+	"8B4k5SOHxH2/U6YuEaiP13EA1a8NqsTEzDMz4ECxSzFNUsyNSzH/TlEYGbpx9ZDRgw7Q/8HEQOxlCzOt",
+	"Kde2n0OnsGBQukHcGIfmjm7i7HaukoxgRivFnkNY4+cp+dw5R5CuE65ghrsBDTScOJVl9Q4gxMlt7M5A",
+	"dPFGP4LXFeS2GzMI1yiilknVqr3q20a12qhWFySutRqqoQ73oqCu7j+roObCpzQp/prcPrBsIIHfyBnT",
+	"a+8b0Mt798M+It98jt6J9bwaaNsaTfne2TUYEZFdA3juBl6N8psH3NQjpF2PFaFSvgog8SiHEXxzDU8H",
+	"y+1pko94eiuLkFLYkv5sBPi9Gc434kFoUm1aB+2zduukl9eLj3LuaLaVN/p2HOedXopzVE+eKpvRw/ta",
+	"NmOZis0O5pciApCTmZoCzazcBhNUt/YIjOS82+r03yFKwHKNBwQ+UoVGPcMC6HBvoNR6PQ3a9C0mrT9D",
+	"y/Mm8rzU+Dci/DSIMNx047F5EBoMqOUbaDDBmWrtx5Bjrf1Yagy0GaHPPVZMRDwJ9AgrrEM5fZjLnAXR",
+	"gAjIj2e9z56B4tDU8pqHoUgQcRnKR/8i4ogNeIjp/3EGWnUchT7mceNHmLxISOykcbgSvJ6gjcjIEnMI",
+	"w1FhMGWBBLdYik9O/rgMt1jHXRxX4gMac6AI/N1ZqXMQrFQYqRmmtebxtJsp1sg2zElPEHCLtuBRrlzN",
+	"pNhBGCnCa0LU+gzGyg2cypW3YVW6I+AFTYtF8LvgWAe021bTZwOKDyN8rKfIuMwFPTg+7W5kXbUM68ID",
+	"tIFzGeaNL94771rR/Dfu9TS4F1z+LAjcg3CwPIjNOkbWBNAFuQIerpESTs0cZMTCSF5gZRADDohVKcz9",
+	"6LS6vU77ALLuI+lKS4VLUM8MWAzW+44uWCAdyLVHyFVMDq6wribhPMwB+Zk6kjjEfcBOAJSKMBglaLqi",
+	"4ueYukD2MZXwuWJmkdaYvRDiYZZcRAFUvZ+D48iVWKFDQUCNv0ELMS5BbBk8giDmpkxl3zITV5r9vpGV",
+	"rCqDAOvxe9JuulzSAVDDWCD0+ThICGDh1uGad2AXtbvrOelduFuOv3l1oAlGNFVlHmINN81Jdp2CPvsL",
+	"fk+8Dhn/KP2gm8Afbrm063lXJ4ORyX3/lvqm/XYT/1rdxTcW9lSsYLg7D6qDZZnAy79n/urrp/p0r+dr",
+	"x8EIEhrFCs6WK5plKLhjEcWx1B+oVqYaMlykhqbvoDrg1W6fnuSUh9vI/3p4mRP+DEj66myF/KZsDARE",
+	"7xlG5L3aLdwQrHcvHOSIh0qwaaSCBMubAcj407SOZU/VcfvocRjHhhXK8ZMb3CgZRgNdDqJB4YG4DXb1",
+	"sOwm08fz4DfPhGloogeoVulSPwjfmMmbPCh5Mx0Z8FB7AHYWRhcQiI6IXsUo9BnVcNZahbF3lSrs6C45",
+	"drdjFec4m9+T5N82jvJYlLPQxtNxJMWTdW2cn9zs3KhmLES2YsNG3wYd5ofybuSb/yZePw1KSXf+nqRr",
+	"XwCDVxtLtvlQswv7I/u9heBA1MLh/DvFlEiSUEDwii3skFYH+kJDigVUPB0KV5KsHchhBPl0o5n0laWA",
+	"ofAvRNygEXoV1vbFZBrp28fEFz5MQi19X4qMRb94Kebg2XCl0o34xsZv5ssuxbxUYRh/ZA3MaLCioqfg",
+	"JMHIMPKIBzKJI3+G3nBXDqNwNpHsBQ3sRalhwRjJXhXFunGuTKXO1J/zY/P4uGWsxZ5jfzjqnP65deI5",
+	"rvQOzjud1snB5/7Hdvdjs3fwvX7tXfMYaxJ8anWOjk9/BI9SzsBG9MWjGHhPUxmvtJ/hqcJ3ZaRvtSWb",
+	"ADJEdjcys6ls2aWMswbMVzTYnOvelS9enErBhnBMAJxzwKHCHG3zixcNxk05V1ozKrgrmWeORd++7xnV",
+	"CurH+UGShiaYswaVgm2JUn04PXs2hvPyB4EgMlj+Ft/J7D9VFwwSV+p2jPvm8BxyyXutfuunXqtz0jzu",
+	"d1pHLb0XLS89x1EcXAS6pYzTCxLKYMEdwt0kVNtAMTuHogXONRigUlzDeOAQg6AwS4bRREAqOx0ds2A2",
+	"a2+mBKYw2AVjs+lKNxII+4f4/ZOTDjL7pene14XWTcBN1qiB0uEUzDEpNAqt807BKSwfMkjYPGuWUXep",
+	"Vmv1nYJTwOMO7Ha3vjVHpSV+BOvhYevstNvu9c9OuwsBd4srcAud8K6LpQ/oLBYUCY9GxJG+GcEv2/UM",
+	"WQKap6C9gFrQP2b2Ic1We6snRtGAvj3VMkrst1Z60owM/GtJlOmgMPqCnUPeQhL1F7c7g0xKtw4buoV0",
+	"1UuJwkZ4lVz7UA0VqwdNQz4vaX2Xapnr/lK2V+7AC8JfNwz6Kr1dif0CRvGgMtxHzUVvL8jdWnyDfjom",
+	"AHRbyQ2+OpfTOBrqbR4AYbtv2S0vsiz59pBFcsNWN4tu2NYasU1cmXIDaxPn/GiiFVR805g1pyFPRlE8",
+	"gdCNYTSZBAnT0krsQBCIZZMUDK9MDDqCe2FSM4G+tHTDvflUeBi6rqxQFkmB3Rq+nWWVNBAqLoMQYg3G",
+	"gZ8ZMO84CkPhlzFXGz8bc83+pEBFXD+5iPWpYUqTXTkUMeC8KURPx5mBxEMDSRSD0pFmSCNBchlM5VPr",
+	"pNftd1s/nGtu3299anU+e6xYq1bZRJX0mHUD2GqDnIzqWogpNoqAPLTStm+mAs2dEUxNXAXRDIzODpWm",
+	"FymUjhV4sLolbI4XAHaPlhWKiHqXCg5a/lf5lSwRKj3NbBSFYXRtBqPlPv0tCO047iSifxi8t/ScQIb9",
+	"jFDEw2s+V9QcyT+APzdCIQQ7V/ssuY7YTMYihJp9mQ3PLgitN3QAnV/CUCArIp1vhZ3xC4EBSrfL6YeF",
+	"9VxZpGErkewbwVFFeEKkg3DxEmvbSSpVegFRRmIyTVC6nEZhaNJOQR7DJlxJFeMugyn4xmHZGvZf7Hoc",
+	"qfyBx+krplcmhoxVyUya6gRq7sHcHZAWqbxp5oRQu8bdAGVY/Qr7kVADaM7pzkOyjmJUtRUREswtiEXC",
+	"Ayn8fbPbuMTTxF6BTqvXOgFDFCvuVJnP58pA85tFRABCUwJE31tslMV4o6HYKjXYPzjvdE87/dZPZ+0O",
+	"KCcwPLKdXefnUKowL5lPhfJcOQpCLSaCgjafClbUq8jLSmgRMhF+aR8PjC/K/gxFJ6FQdYP4ZZwvBQdA",
+	"KEFyHWiVE7acm+rYMShHsGCEiEXTw7mWKuwd9834HDM8iOYD7AGvwXbrdSgTYvBgoLyL1WFxnTejN7SQ",
+	"lj+6hL7MMvLXyrAMQ7vgkhSjKf95JkBGWYWYAEu1DjCh9hY8O/bPLeETlsZqkMOU2WjYl1WHhOtbDFs+",
+	"wLrTWr6dhiCyUg2rVbOA9nKzCBIxUTeW7DYsEfIn+Zc2frRTh2nTX6lHi8cxn2NG5xwKGWjOXLgD2AXi",
+	"W2TQLqrbeNDuwbZJVCMPQ7GolNT3ViplVvy3magLCkFeXl9UDHbreeGfRH1s7M1a0f/Nsui/4xQy9LqP",
+	"usbur6h17NXq1dslLRPrhEOjr/jb6m56po2pSu/6wk8VU5bHX8zQpcorhUYNkrG56k+iOD3Am6AzCm/e",
+	"1Gs7tyg6D7TobE399ixgBlK2x7YM177inC4wo3zh4zGUlAIGF6gFHmf5pp20NVZgIny19qfvd/6898Pb",
+	"H9/89Przq097vd3uTqf+Q+3sFitPCsbqDOktR8aKKpoIEh+ChF2LWBPwmRQ+FYF7IkbuDF9c1JIOc3oL",
+	"yDSbFSXShVYrSuMo9DcYt4+CWCVsOiYESg4yiR/zax42tGygpS0tWAIp8wxKlNXftAhlELxs3L0fR1Ol",
+	"xblEpb+R+a7EIFbfpghk+lu0e5snecN3GFyKTPTkZlO2UcigTxvOH0HltNxEsiZvTBzO2byZMXnr1aT6",
+	"aPgpxumDHfk7ZXG5Uq8DPlc0Xa0/alkYf11auZKta8RDTB1YsqRDdS4yfWft3GCI1jcF8hwwb1bRPfDo",
+	"z34gPbJDK1uWi70GIddhr6oMMgJI6t1PP+OJZ5cF0wxKDX1SIqiyBgnvV1EAFmVWhDwFo7TSVlb0oCqU",
+	"zOsZkBnSV0GNwvOFigx5LJbPFWhqUW5BGa7nPrpe9A+6c5h1giWzCX31+9PjQyuFow690vQOJaeDn2cC",
+	"64AZezufRPLC5pIAXA74enxXpgdYZez8sA2kPt3Zws6VK41ZnUzq5k76rMhh1dFgQGuL3Y5igeua+iBK",
+	"6w3k30eh/7uwju+ts42by1FovHm1q99ZaQE+a34+Pe9ZG3B1t35ng7le8kewlsOZP+i0mqtt5XsPYylf",
+	"uU4328oz1u/bSMAorNatYTy9jWtt43iJF43jVohesL3nzOJ648hEcf828Uzj3wzi/2IGcXMsF2W9MzDJ",
+	"ZqUuSlS8u2UcBD6M9UIetV746yKvAukPhZqxCH1GzJgqKmbEJEqTXBHnYKyoWXbIBmIYTbT0iF4ebysB",
+	"L80agYXAqGKgZLm0EWsNBC6sWSAxw5Tb6/fPWieH7ZP3Hium/BNlqtI+m3KVoJQKPGDOVkkKGyMljFiI",
+	"w3iBYpGND/lFSAg4MHmeWPoWYw4osMjJBCegWdYkEtkYhdSIjjIFN0ZSx7gM1OKmFLOhFiayYkXsxVJQ",
+	"xb6WK125FFPhrMxjcpj34fNBv9P64RwWKxPsAkPNBAVAiIUrrdhfaqSvGZB7s5VmuppiC8bRjh8kTrrJ",
+	"a6roJ+HzEGZu/iLDMe4TcBCOdrfV6x0/A4Fgse+3jZ3qeuf5g0gKK73o2wsKdKIfSFIw9+WbqPD7EBWQ",
+	"wD2YrKAp63pJoSNCwQ2nyQgJ6F1cxfORUnvZcDCAqlNbSgFNoPXG/zrlyvSe58BBwmIzNnhSctLAuJSL",
+	"5M09dGOAEy/LG+zrxY3lIgifosD/xpxuZE6fTtuH33jTFrwJj9/deRMJUg/DmuhufONMvw/O9AkI9X3y",
+	"pUsxXx/bhQFZuYBmC4+OQKAQ+q4cBuQCEdy4wsjh4nUcJImQtmYlqBvclQiPXnJIF3RYHCUpnmksriKk",
+	"YBAcgzEwHPqmQz7mamxZmx5/g/uTQK4NeminS6yeXW0cpNjtEzJif2h9XvSB34JSp26GbLTrDmFCz9R2",
+	"aZam6AZWfreJnSZ4o7/ci0k/yvyitzz3C54kfXCpYfTYOfbPTIbK3fCis+fgJpxofawe2eF8z5QkvRjL",
+	"+Y8qWcpUUTcQEaAT60nIy7/rU/HrS9zpTdKtfq4MoDArmphA/UeQgM2FzgaESZUaSGzElyRFQFZst1pj",
+	"kcSoNVcGUiXgtrI5OczU5AtktvKW/oQPx6Ylh6jLkA/HkEbZNMGRdGAbJoMyvX399knzoNf+1PIyqM3G",
+	"qeDksMNcWfTMIvUvxbxCrXqlbakXrlbm3D49mTYd24kmC/eTePlBzFkoOG0gZwdtFkYXTzHjMnc0Oq1P",
+	"px/umjC/JW3GR19Hgm+g71vT5r/mhN0sqTCpyZU7UefNCfJpw08sTTR7F24rkma+bcu0MMJTiaFZz0xw",
+	"PxiXeTHxfpgJHMT1zOQw5tcAR0nJbdZpwicC5FMMHyAR9cULNY6uJUvGgQJZ9MULjE7QEjTk6gFSFxTx",
+	"caVuy4uuRBzyaZ8iObw0lCPPEzqnvSYgZpx+anWOm2eew+q7bLzPqozy/7QQrPssORDcQXCVkIWwT/Kv",
+	"vKBYZX8WY+gDo/6xkTTGGkZLDeIULsXclZdCTDEYIfBZ0SzGKJrFZTEXWHOecctegeOqdMEwXZXuVybS",
+	"wVTVXccFm1m0/0WOh315TlaON+zPlTfyP/j8d8P/Fo4bBUnciYLCwj06/9PX4N7536UmQYXRl+Cy/8Ou",
+	"/PRGHdeGP71K3u1MOm/nR/XLw9fjP1Wvz/Z+ab4R72uzk92g9yrqLrxa+Ho+mnLN2kquuVHHuYHl3oHB",
+	"YuN3Y7BdMYxFspHNYvP7ueThQDEkoUB4vnHgJ8KBI/Te3hcHRnPRS9Cg1lqG8o4FqktHpY4hHDAX0wdJ",
+	"XzKJA6GYmk1YErFfRByZmnom6lD8POOhojgBfN3RDZVN6ANFp6OKd8Gn5VEshE0rG3M1ZsMxDyTgbfJh",
+	"4qRxhGDcVq6EPlg0FeiFUA6TUQ5tItDa5gXX+2/Gl02xorEqk30PA52zKKZIWXptGgUSU6M4o+LiNoBD",
+	"M+bMq0UMVsB29AcpICsEbGbftan5mnCVHMbDSF7QKLOTsOOCGAbM/B2IURQLW5soSLSQgy7/IrhusEbs",
+	"cAabF0S+okgMJRhq2IlJ0MIOqV2s98BDNgn0SVaMu5Ie5aZJk1JMXfPpVCvLIHaYQ1KiMFKwYmOLiiXR",
+	"hQAwPD/S03al+DIUwsd62d5x6/B9q9M/+L518KF/+sGDuIXlJ0fN9nHr0GNhoBKTOnUVRCFcWLUyXFMf",
+	"5GM0mz5Pg+HC0mRYcnRpMPHSNYB66PkcBUFmY0BPj6QKFDgLt2c3uHywkjcAnml52iaYiuHl87a7ZUji",
+	"EqWeUeVnWll5xeOAQy7F3Q34JDC8TK6jES/HQomE/MxUSOvGoLQxD0dmAzLagm4JtQtsSF8dzVgmM5Uw",
+	"PxiNTJYvJoeAqKnfiaRwZXGzntHI/YkWvR3m9X48PWr2O61uq9fvNj+2tFTpVdgZR4OlK68D6VNycMYa",
+	"6Jl4d8sKMHYes0OzjabJoVxdorpV2nelcTrbmnCg8GQ/zLqc9y1mDbiwF1+zcDWnppYZD1eXL6gfNWFl",
+	"ZrHUGtdoxIoKJDML7oMJ8ZEvFPMFJGyVbHUDJZRaQBHNFkFYDTS9VBnOSeMJzWAXayCwokeHrAKHrI9H",
+	"wyyWV1qBWGfC01w55UpdR7EPvAqZ9RDYXRyFIW6BNYfmTP0rNcImdtrT4+joYfzWuax6D2E90gPp24TV",
+	"PEjp0wMm/RT4ImJDjphMUexj2OZVIK6fJjpp9q41z846p5/yIQx0gvvbztApmFO8SkurLWhp9l1AGDVK",
+	"I6KMrtYUoZmdFdXm9tK0PjvW4wjyw8wtyd//TCLgllZc+3JutEbF3VTuyMxzAyagPfa3iWuwl3aTQGBb",
+	"3jcUztK0faQxhpjdh5zwVSfQsKhcemeTeKOQScouaUXR9kjr9tiJnQD/xVFBE2gVZUXv6LTzrn142Drx",
+	"Sg462A2z1u+DSM7VJTCBldyZcj230c67eARvrZnTdzkAxdrX04+1ubnLJN0Wx3zMPTuJklQgITiT7vnZ",
+	"2WnH0L7mcf/H9snh6Y9PKt92hb8+FYGJfzOeWeViCgWEnzomtU+LiqsEYnrvBokYoHjXWjCOo+jSIk3O",
+	"plrXzYIKRSPmCU1nPFZM4mAy0SLVkCtRDqQSEoGqSw7zTEgYQnUEvufKooQWYqawjAggdzAC7qBWSxXW",
+	"pDpSiHwRjYKQcliN+m9yXK/HAmF9SWCMJNWssrmvFHtZhGLLiKGyBDevsGRyWpSLZOUQcjNqVVNqazQL",
+	"sdKVsgGbjZUlRSxgk+auCzKjK1OhEfDtkeN6pVX1hCFpeJhEMaWrogPDuxTzfqA/IRwlHyp8K0fL6ypC",
+	"rA0ZDSJ/ziY8GY4zFVKyVtSVcuRRIH2iK78NovEq2A04GesATep7e4uIJivAS1Y1a4MW17T8aveODYNA",
+	"+1UC7D2IhIYkwuHMWTrWlwbOQNVSueQr0c8XKqo6BbhMcBhWFwa2YtKvf/31VgGzuM+NAvf5v9OEKsNo",
+	"Yp70TULSVsiGywX+DZYHODzwJsMsthAafXEVDAUytwBE0XJtTzc5hU93KtVKrbZTeQ1MMxlHPig5qOAZ",
+	"aZFfwP4VPka/BGHIX+5VqmDXguHQQI+jKxFyEERDvEWNwigurEKlRpVTSD4IU61pXcQv0Tacrslq75PN",
+	"ttCoIT7M4t9fF+uM9x0kaBNkbBJfV+Fs/5q3tN0mgC1DsG6KXwOuxpXhlEwJDLqaPEW3zSrB8IkJM6vM",
+	"eZqHLEFjmxX/WrnFlJ65CFSCfOslSqEbwiHAQkTyBPk9qIhMth3QJ4HTziSgIE74RTBkYSAvVYNJEYDB",
+	"fcili24wLVhkpRIu52wSxYIVMfIC6rAZKLhRLNS4VGFaeKUxQBCdK1PpwaZu3BRAlzE8ZSeQwluk1S5v",
+	"thy14CM6ap1McwdavX5ygQWZu35/VS/1xo8iqGaKeOWcXceRvGDc92Oh1HOogtlpvW93ex2Mtzk4PWx1",
+	"M5qcYf0rIAjWV3VZdTXgNqR6321JdLbRTaT6YH1/z4BG31V5fw6KKpKLTFXjjZQUt+8xmIBWmaW/XUzc",
+	"q7IfXEDa3uKYR1Cw+cULmtyLF8TFIH9oaJykOShZUBEngURMIbTBQWQbaWe0PsavsMwC2DIH2Ce7hisB",
+	"EmkRBVIPVevOb5nXafZa/eP2x3YPoAK2iLxeyTl0i+C+kIm3TzFpqEn7onQLN0QHdmENM/l98BJiEbSI",
+	"VNLBt6v5LFgHWAJPevfFOBTAdIBH68E4RhNuNnR3zdW92sL/FVnGbn2LDjs8EcfBJEgen80gIcmwmWVa",
+	"/UBcxThXNgK7G6IeXInUG1OkGmQySlJvs/5jSn76IGZ8oKJwloAVNPBDwcJgJJJgAgHQUlwLShIE84XD",
+	"0O5QHgDMOoCzJEuBxYagm3FYk6I1U7pybfnj7S2Dx4FKMgSza5bpORD1ezSndVvdbvv0ZCnZUKuAqP12",
+	"CreynKwzLdHvxqR4pp+kPxuzYaRW+1jr5eqbVb3pbt68WWm4ulWuY86idRRG11+Cl/XKDgtOu4W7ZyLS",
+	"3pmzdZMxJ3f9ngmlf0Q7TNOQqZRCPSzJ3DrLkcJHNbnMhelQ7kaDoqszuY1UrGpOr0/SZEcT9pMmOxIZ",
+	"3jrdsZSRm8ENjTKWK4smQjWK2SDk8jLvsKJvUPDnNxBlm+MIU0Ek00sx36JC/a3Eb93Jc6XS9yZ6x0K3",
+	"rbU9lUShkBQ8UkyC4aVI2O5urVZ6inK45S3LCZMrwlLWyd9mz5mQ/t1sNNDVJuLbygXapf18s5/fj43F",
+	"hpJnYhkf1qBuSfjf6V99tLBsR88hgnOJmgM2N5QIseGwlhOFgUpKDhOjkUCHPMF6a6LvSkP1TSq7Je5b",
+	"kMt9xmksBL8MIjiEXKaV4wNlAZXoZmFbdANz1PcWNhWa3oqE9rvT7qdOup3l6Gk8s8iHS+vjPtOT9tTi",
+	"P80hQ2Gb+EmKwPmU3QDmBN/MQmo3spAH5CC9lBh84x8PwT+gwNdjcY9MjsVNdR6ySRUvXti0ihcv0sA3",
+	"h8zwmLg1jlgYqYQNIoqPyuw+RkahMJ0PC25QWLPKmZCQq2DwJnvxwgakvniRzxGczFRi4v4FK3p8Mbqe",
+	"xPhAMm9N6GEmJ34H/QNg+ceatFSyzSbmY6ydTIIQahlUYC2i0aiRTbjQPKl10nx33EImtzCtNFsDkviy",
+	"TTeW8za29jVn2Vs2y8GGUd+SycFXv2Wawm+gmGwMYN9ngSmnb7TVwZxdpfH5j6i21L46eLjT+uG8tVgZ",
+	"dzH7ANPAcxkGCz8N5uan554/UHVu4ztZCrG+HUDiVokEdCIsDPk+u+YBZKgh2U1jjL85T55AYLi6zLDD",
+	"79Tm+HDNT5nmp3fg69mCocbBfiVitUH/O4sUmFn05IVUCNaSS26+DKSvWQwmLnuO+bdQfa0YZmvNUKIz",
+	"IPS60tZ7+uc//n9QQjCK2ZTHNiPWVqjRzwd8eOmkWqZ59p0p/W5jtJIIc8d9MUh/dVgyjqPZBYoXeqZ6",
+	"GkJeBFKkheH1uCZYaJRNAoX1YE1p+LRQgStvrFTgZCtBXURC2aJDWmFWWhyOHbiICPWbolq6EqGNs+9j",
+	"d4TYYxYFkvWvRMyw8D2CxV0F4poVvfetHntpq1fBTnslV6pxdK3s9vh9s/48u4H9wFdUYB/lsWyRWT6d",
+	"Ch6buAcKOf3OleNAJRFgHHCMiKOU+rzZdcKlryW6OSvW/vmP/96rVtlwzGM+hCKk0QhqCrFEfEkazCQe",
+	"uPJ6HCSCqSkfCjaMwpBPFXrdmGZjcRTmGtHi4kUo2CDmmqWq0j4LEgsYjVIkTvQ7fQRllAjPIWwPKvuk",
+	"z2CwDCFNWD2LZcLMAVEZCD7IMNJCa7QENog1tDbWe8iWCWPrqoQp9sKiD0Sz5AVKyelvgXxRWlXLGPbU",
+	"4BFANeNhJDG0N8mgD1CB4szmm5q83PfZDCobTxBTgUs4eniYKqxDBaYNHzalxbgpLmaHCAUk0FRO9cUa",
+	"zOu0PrU63eZxv/XTQat12O13Wh+b7RMsr7GqRxYKhdBPC6AMquS40mufdM+PjtoH7dZJr390fnLY9QDP",
+	"+zqahT7TV9yqIXipByKMrgmjw8jfAJfBAjkMZ76+akAEcNPGXLGBEBKKhSVsIrg+sCHkx9xcCqPCjmIh",
+	"fhHKwVodyoH7b1Jb4DLli5ARHIS+ieG8AZXczI4jmY5jQQdFv2a+rrjSbIypB5wmhXKJFbIp16XXaZ50",
+	"j3IWN1aUEVOzYY4clBwKb4UPmgc9Y1Y7O9XioceK1Lljtt4imjdyaO3+2pbwNLTfHbc8uhcZzhMoKmye",
+	"WYWGPpgz6UdYA1wfCbNbV0ShIfOdXOzMEDZTQ860U6FqMkgbFx/idDKlSFyZYUiBbxOMkPitsQVqIpwB",
+	"vP4XBW3/ynpqNZDKnVTTOiR+jGxf2GJ9GM1rSy2iQnV61i3X6ju7t1OqcJcfQa2yxA5vzApEejP9tdEG",
+	"b5a0l60w6Qlv/nYY9Mt93RGDfs9i0JsrZRHo77y/TiEjdupOqvdTZMUcB2Iv9w9mv9DBvwig/TcseyMy",
+	"roAN1ceUcbYMFQVgKaMZ6kKBRHXoKxBySEInByDdhr8XprOVkDiJWpCFPEzcwvxerDXmkVAJJzS6BsFy",
+	"IXVlRZprhTWpVpmF6aJkGwUAnzKycbRr5W7jsaEGQFQhCSvvGqQXsCBaitpvFMRiRsDS78xioUWJESqo",
+	"2aJmVnAzwgoadf3KqrpgP0KvXVzjp8bKcXBfy5MtOcWt3J4SZtfmERxktH3dXrN33u2fnx0u1iZdkx65",
+	"lB/5aAmS6YKmjAcXjTLh2Wzq3xL0Er/fxHlwQ5iBMnn6/OCuJwEv8jLcRYp7iMTi8ZFJFkewv0SSnhTA",
+	"xSa+hpqsZhUzOcJ/87SG+91ZmBiMo+hSvVSzgV29m+q2ZN91DHQ0BVxfirkSSXnKtb4GlrMpV4p5UnxJ",
+	"+sNZrKLYQ/MbV8yjH1xZlMCWpQWOYFN+AZkzgFuGhh80kYA1ybIxM4EbSrX8iK91c7N8EtgMYHjIwR3Y",
+	"U1WvOoUJ/0KxGppebozcWNMBrvE6jIYdTTR5oo9DoVH4j79Uy2//+of/WViGarivOPAfW+++Pz390O+e",
+	"v+sedNpnvVXB4LdgC/Qq+JKiqbJ+pAXfecxngNgeo//ID0A4zfrOxJUgTAe4P8bAWwGBRqCCQ9ZIsl8U",
+	"/opKXiAv+lDidQFg2qI9I/jeiuIJy6gExIm2mfosDguNwjhJpqrx8iXcgoq52BVa+JcjCC1fDil3Cpkb",
+	"aRWzLXnfisu0iROeSgHXmUWjHO149JDzJ0Ln8zRrZRWd3DLdQOBNc4DqvdrPdAC3RCEEMIQLZjtoUJAg",
+	"3ADjHwoDUJ+8zLXwWNF74Zm39U8lMKhOgsSU1WEyumZoPfRFGFyJGG0M3iwOPU3ycVwD4WfM5wm/YC/M",
+	"dFxp5kNVFAhyc8hjcIGASyi4kBBBjhfLW1mDYZ8gx1QSQTC6kMN4Pk3IeD7kkkUynLOBQFsAlGz3EFu0",
+	"TO0SAOV55xjR1gaCefq+FVXJM5Zeyg0KJIbZQbhQzEYxv5gImTj4gfJA37R+Bq1I6Vavx5ESbBwB3CjA",
+	"pMVCRSE48JLIYZyFUTRF79w0BsgEB3KCy4Bu4rCJSLgmmw6bSTUVQ4B3cdhkFuqbohJqUsRXet6YjO/K",
+	"QEEcvlUloYCD3qI+vWL0UNg23Ta4ATxDu5vHx6c/tg77J63ej6edD12PTUU8AcdgkKAp2ST+B4r9beZr",
+	"xRVrUPCEjg8dj7ljuL75gg+TGQ/DOfMDHgq/VHFlNmHrNpwfj/0KcvVbgC/fUS3czMfuxrRuxTm+gis8",
+	"gpF3lTjRP+i07l4v4plLFPCg0Chcj5UY9t9Ofqh/qn75087o+9qg+2r+4Y3f241/fD378x4/qIr39eB4",
+	"V569Up/eXBceUxzJqeJ4cHIsidEuVG5//m4sQdFd0c8+hRoASPJvWo7iWcgotIQDgQUGfKhKoPk8HPlb",
+	"CCzb66RgZUWCqO/OZpSi3FGyNsqfZ2ImfMN5TDwFuH2JGbEwutjPeE/BUuBKyL+HcBFW1CJUkojJNLEZ",
+	"EIFkozC4GCdswudMJUEYMi2tXIlSPtk4NbPuVndd6a0kXisS17ZgdTj7357VbWEtXR7jfeYZr1zTw9Zx",
+	"q7dgo1pJdggM/RZk5yM1uILQHGYae2LmP5r8AybWbiYguDSM51f/FnrOWmSBvHHKhGNgYJim7rk7yO58",
+	"BZcu4HuRfLt9q29fDjzzm23nQYWp26AFrJTYb0g5yrz7ja6tcj9z/yuo2pQnw/GqNFEwUKBsMwpE6CvE",
+	"BCqSgp6z0jjMy3zu7WudOxRgDJCi5KSGF1dqxR/CEU2ZdYBehgJTJNuQzHQpxJRdRBCejBEj551jxhXZ",
+	"WAAyGSABoAIUiUz7jJNTF1Gvs5YkICd6RlZmTA1JfJQIwBJUC+KTK++Fdq8Qn87haj53An5HE8MCdXwB",
+	"R/HOJASX8kE90Kv2fdkR/RQ4zYtH4yNrYGbuVSm/g5v861iMpjA2LORZcJvnob8fIFW+K6O6pdb+MtW4",
+	"b/AsG806iYxKDgaGK9K/kyX5nhC/1jifXVnc7HjeZ6v9zvuGWwW+xySP4+gaWF0SYRUyeFhhLQDBia4h",
+	"Th1s2DR+OZsMROyA2hHNkmE0oQoM3/d6ZyboBJim5pdDPhGYgoOZuCGHsGCH2H2sElZjH4J3xjWDHpHv",
+	"FIMSBcVAQmlpdt47Kr+xzoxSpgCXMW98p6ieg4yuWdGjYBmvYbh8FOsZgkckiQPNiRPy3NPE+jzx9plH",
+	"+W5ew5UDMQa0as3+4zAQcd6LBJXY1GzwNzFM9pk3FqHvNZZNNIFiUw7x81HsSkNW97UgQ04k3S0FhjfY",
+	"RXAlNDVCSSEVBDqtXudz/+i0k8Nuy/V034JDJrjgMD3lz0RoeOYhCeuqXdDNLdySSYHkq5fl3rXhw9Zx",
+	"+1Or024tBjrQtYIQNvr3GoHlbaOaB73DG42h39XMD1ZcsFfHuokgX7ZefZ2VUgqN1dqwFhlsW3W90ZAd",
+	"XHcKRJ36E1Vo7LyhOIKUPhixhcjewkBiYQZaaIx4qES60n3xZShivRiFv7uF6NIlofHG2IXCXv3WAkkT",
+	"x7t12ALNT32TQu7XCGit7oix8TjiCLCa9Um5ubhsw4s89s///V/MQy7lsaL+B2R3WcalGTnBUpADoVRh",
+	"P46DUNArDskNCrXpgdDfE+e1ya65BSBBAdkmC+SSr6KEiYnGYRGgWWCfebFQs4nwKAA8GYsJVgqNfRFX",
+	"2PcizLlBAAeSKwZFn1GUCWI72qLX+tQ66XU1e22daF7pLfk1tmeYZ3otvllKVyuxZ83z7nPwW9+fUotX",
+	"47dUanEED6fTnqXtfzOW5ug/rMyjUX0reqyn/D9oYmyKHFg6u0LxNBncqOsUU2WxpJlGNFoIqHOlJtxw",
+	"oRCjIRpCOgPgqnp/GcXRxGFJVPJYEQActMKnDzuZRvcZZzGaUbVGTG5ptluvu3Ihhotkcxu/lUReyWHX",
+	"Y55A7PRAgK6pB0jaWsoFSJ0F421wIcEOGws1dvKhd/p7DwGLyyAxl9s+IRoQ+yGtDCvrWR6jV2FRI1yw",
+	"MlfYqQznxh6MfvRYJDyQEJu3zIUgim8gXGn3VvgNrYuaOtrQFMTV6d2SUaqXZjbzO9oaBzFxs4556DKn",
+	"Gb7XrNLUc0z33TFJXBNKak4ijxWXguxc6dmh9iMp+tHIY1EyFvF1oMRXcNWOaTWry6jfg/Far3meNwK7",
+	"yHOMJFpgKouv3Jb42/W+VYhb/askhU6L9MjP/R/OW+c5OQEvkFbvcgwvNUmYK3b3mc43MbnVHX1TlO5V",
+	"UTKUESNpH5BRat1hg35klKAV+pFRnYrQCMJfmJDzVRoS2gIpU96VKokFv4TsrCi+iJJESKwKBOx0nFFb",
+	"5volUp5gPRyD55IFsdDMVnMHPSEF9lSJLCrVhe5OcXWj3xSZ1YpMp9U9//j70mR+e/ccnvMHVGWaeJHT",
+	"SkTfFJrFojuzySNqNNlkle0qt+G7K/NlKuxIE3StYoR82kcUQ5WBYX3zardadRhpKK58Vd19U63usyoz",
+	"RiYWhb4JoqZSFKWFdI9UmbiOII+HJ7NY02bNHUBpcSUEklAzRQQ1v4bn4AsrAa4W4RnECnQAdR0kw7Hu",
+	"E6sETflQ7GfiSCDVB/WPdBWge1VhHb2MwKqAr/qzmPgWLQXz42hq5ydUsjDFhQQVVkzLv+GLqnQrxgK7",
+	"motm/z3I8QvnrtCA43ZraRUW7zFQEAzXax10Wr1+57T3PDJOvoLfpbystoqXLWSe/LArP71Rx7XhT6+S",
+	"dzuTztv5Uf3y8PX4T9Xrs71fmm/E+9rsZDfovYq6hd+ci+J9Rnr6IDkneC4pzSRDgn7TVJN/aZ0JVzyX",
+	"LmpYyh34MepDKyNXOiKZxZJiM2dhyKZxNApCYaM1sjsFAEAV5k3HURL1ISkWkAWTYCLKIZYKZGR+O+8c",
+	"u7KIsR2a+42jWVxig1kQZgp7xIL7aHzS99jDoJJkLNBEKCMGPa3iM+9F8lH8FomQ90B9P7byQeWDIE7G",
+	"fYg7bBRqb9++BWJb07TV1pV796fb1ZUTEx5ousJ9/u80Ak1HC04BxBBTWK7pc4LOrr2mGnD05COPk0Cv",
+	"e4jr1SiMYohS0JPjIZzqwrvWid6DcSRFH6OGCo3CH+r1t1X6Hz7Fw5KhcmqnMlPla6GScrW6Wxnw4eUg",
+	"5L+IQV0PkqhdWSVRzC9EeRpH/ks6l31oTkH5gX7tdZ/XBvXK36YX//ZTuTn5pdw1Mtkf+WC4kjIjir2Q",
+	"wHysG39DcPvO20Z9Z6H23TKk3Z3D2D+Kje4XnPVX0davJVwDwWMRN2fJuND4ywKdei8SZhBiIZOctilD",
+	"mz6KTcHhGG+r2ICrYGiJD0aJV9gpxVT/kc2oaoLvGFrxRzYM9cj8CvPonnis2O6esp3aq1flmit5OB3z",
+	"ch0rtHmZk+uxIj7bKQE0S7N70G6zUCSAExxIQHweciUcJqN4gpiHgB46nYpYP0DPtUHsB9Eb0UQ1SQux",
+	"QmkYqETtMy+93p5NxOf4HpQG1U/2gajaWwR0tVWpvdrdB4w0QJBxpQE+ZrV//uO/a9WqGbKDEMjKYeP5",
+	"dAzV76TPuFao4mg6FnZOuPIV5uGl9lhxIOaRDbSLhrOJkAksVMlauzCoD4mgZgt0zlWu4nURdDEb25dE",
+	"kU285wzRBvV6RUrk2itByH48ZyTW4c5jHT6qukN6CvSWCRW4jvXRkBWG0aDKlXonc2Bzgzk1p5fQIQCe",
+	"wZxd8XCmFSx21uwdfI8+rQXTHjSf/gnAzL2xYGaJhM+Iqn6nmJeleJ6pOcUZMj/cUZZEPp+z4jshA0m/",
+	"KTbmV4KNuc9qVVdCVXLFQLBl9Wp9t4QCF3WkCH54pgT1WHtl+lyfFPDbMMk7alFbM8IVPGwl79qWW9mV",
+	"3J5um+V9BG3tY2tFfsDXrNUD8Pt0BTcy01qtsfcq67dKmSayOjYJFPu//w/7WzSLb5XHivuxserUeSYB",
+	"4M6Kym+lPmziwjixrRhxTit4CcLUetvbx1mYBIAzinQUBX+vYaxobI99DN7tsz+dtd477OzkvRblfxSD",
+	"M+anIPZ03I1hiWDt9dhcKcGfH1to/e8UO8DXy735VJT2bU+71bev/u//X/+/A1pDWu4BmQsbiFEUY62G",
+	"afBFhBAK4At9hbTiOoslYs1rEtv6qX3EojgwvI4pPlesqCIAXo2TmAcJwxIPs2kMufEq0a/QXyV0xrgy",
+	"FmUhoQvdtF4GVvx5BreFva066M2ZcoB+ZKOQa44F0XYMKhegMdCg4LCiHpfD3p91HfbTx7OSK4GNEwI7",
+	"FFiQfop6DJKSZnp+HE2nWg6CIhAYm2Chg4xZ0lslQLuzanVnGPjwX0F/1qss5tKPJpniCfiCFrS9fUQe",
+	"IhBX3dGlmCbGf6UnMtCSEw4eNpasMpmhUaI6MnZjVKDW0ky6Yqb8wGwaRtxXWGrDlSaGQWuWMCHNzrFV",
+	"5OdankBMIi7pY6y1EM8ARYmOS2BT9xxCVQzUWPiuHMwZh6yGixiqr19H8aWI8dRx5s9iKMIALjzYRBmx",
+	"mbQg2r6ZKx4bTDMordCcU2WZ5VVlkDjO9NsYNgM3je3Wdph39v1p77TfOz3tHzc771tamGXX4ygUtsQZ",
+	"ZFbAZ6/gMxCnEOHfzhtwlOAmQYwHttz8fHzaPMy0XdrHAA+IMWG7tT3T/fkJVT5rHfZ7n89a3j4ctGHk",
+	"64VxtKw6k2g0iGIYiwIh2g8mQmIR0N163bTWPvnUPG4fepl4E8B0N4FAQtNEVUHys894WiPUpMjrb4g8",
+	"ITIytA6tNsGnd9RsHwNgL9WStlE2+Ha16krvY/P46LTzsXVoCll5Fda0Swet461KBUO4c5Qmqnc0n/Dp",
+	"yh/NhICtMlJpmR8HVyJ2cgcCYEgUugEgGCnWO1j0Xuprq17i5bwUc7yL/0bGzT/+8x//r/6l/sr6I/RP",
+	"nuPK7z82D8rd75v1vVcOi2aJCnyBbUN1FD5MSg0WJNgTuQjw2FrQEaIheve14hUpGYxGGCTEXam49AfR",
+	"F02cDrpnGEaFKoBiu9Ud5h2ddt61Dw9bJ54mWlwyHDScCR4mgK923jleLb7qO/tRwB14SjLsxDDFl6Mo",
+	"npSNPJYR24irFoqDQPJ4DnyhtL0sAzPG6T+OcEk3eknE/E0tN1tbZPJCJNxRX5D4o6VJcSdxEhraaJmB",
+	"nmb3IVLWtrB9n/G5PhC9KDrmMbi5Cru1vW36o7Jfwv8o/IBrseoJy7HAp40VaEpXf4MAa5ouY3DRWjP3",
+	"O2vmYDkrB9FvHoZYG/paMtOkRYMKo4tAKofCaq8CMLSE0YWmqI4r60dNYz1wAC74OooRpdHMg56WFhM+",
+	"kRMhZ0DmmI654soPkA/KKB8UkC63QCPeN/axieBS5TND16UAdmnKv1Xc5ULm0pT/PANtRkVW4rJCJMwD",
+	"ANSJkhVq1d26KTF9q1S9V7vbp+otRsVfCKYFmjS+oF4t5YZVrzpbpifeIiPxr/dWJvrgvNPufe5TVPJC",
+	"Xt+QpqlJVQWOf0XNhkMhfMKayQPSDYdCqdEsZPiqMTBUoajLFMj3TqVaqdV2Kq/1+aPw8a2QZDSz4Bcw",
+	"uQLGbTen05e1SvXmxDo4F9sXr87dgY1xRDavDinEv549AUB8J/NFUriBFEdTIfk0qMz5JNzC15gRQdlg",
+	"ngjIIIN/8JwC6GXb9RwmJgPh+5h5oCkbCVg8ceVgFoQ+eCJRqx6GAYabaplUS+VRTPqO0R2vxxhxYyTt",
+	"a67IP6m/ucI117ogmfcr7L2QmnQKxql5pE4GNTZGDKYonjM1DqYKo36imGmm24WFsNo4De8lRDvAI6+0",
+	"xs95imvQnYrhk3Z4mr1PKTPtXoPp67/jykCOooYrGUuCJBQNhheaNc/a+kfQETWXq1WqlSqsRTaHexFp",
+	"Qy9L86yt27Y83SEYgc/Nj8eaDiGqcaFRwIOygrSvBPEwZ7Py9Rctd6+yw7bnv6gHm3XmH0bDBf99LC4C",
+	"lYi4DF7dsibiul8h/fW2u47A7EnOXpXBs8BOe2dUS9aUDcSi8Mb+Ak6rOAvWFIVgkNhnr6pM38so9KNr",
+	"6bhyt/6WeZ1mr9U/bn9sQ0E/EGa8jkjiebk5SoQWTcDWUKqwpo2iLup7HkbDS+E7VNaiZKvvkOroSii0",
+	"0/rYbB/3m8edVvPwc7950Gt/ankVRuwGR+ud9s763dZJj8wpvhgGCsS6ZiaNRi+afp6g+9yVUJtTLw8r",
+	"LixGoAymqgnUg9dicSV4mHqH4Ec/QjtAhXX5RDBNGHTTUImRYyXXNaHXQvod2tKWHtyB5srPx01jYgsu",
+	"BpobzW18gRTJLUqf6EYeQb81JySHnqmvghIyuR+kzFxrW5Unu5c61Lv1LXrq8EQcY2TOPRMzc4JZES/Y",
+	"ae+sxMrmxgzxSBuahi/jLbiZtm2mbKYcQBHQ4WdKqNIiTYPiqCvI32CO1CBLkrahPufd1qFXYYdEXhQm",
+	"fmQIC/jlodswuhZxecihYA+GLcOQLkSiEG0fnB7e6IvH/gA2NrD6sjcM/b8OmT/hYnynDKS+j2qidYMH",
+	"Izr6WjMiq7NyJe0FVosr8+kU/jmdqTGLRqOSHhGRXxbFpgyaXYFQRRn73VtXrl6GLi01RhznOAZQ5aLB",
+	"m8BK5SUbdY32fgj9ciXwlOJtOAlY9qmqAcYdQJ1XmV8xV2ZWylbmTit8R7NkEH3JSJnW5qwHX2H6xpiC",
+	"ukU15rGtxexKKLCuDxaxX2ZJuyo12A6bipjVqmwSyJk+ofpP2BCH1avw11g3oP9B8mP7bBWL6H5jEN8Y",
+	"xL8qg7gP9pCUjaFtPZugFSHCpLcAnUk8W5tSswD7jibODnkR06/025gfriC93pVJdCkwY2+hDnqFnU4x",
+	"XIJ5aCnsv/AM5OkgIAMkfA7+EDInYq14juYTVxYx9xyeBArT/kCSbeh3uF5ReNMqn6ZOpmY2ZfoQ6WNp",
+	"3w4k8D3HleYvrQZRrjf9ormSxy4ilkQXAlx+kADumUvnGZy5SaAAOyaSQpUq7Iw2wpWmRv1uvV5qsDf/",
+	"/Md/1+pvMj5kh3lm1/rDSI4CqjjjMfHzjIesiCAA9Ej4XgnrlFtWiy5l/ZO+5DyAsGhNptG3hgVR0z7g",
+	"G9MIB4IPgBlmvJlXrwW/9Er7zAT0WX6DTAFUAW6K8IMzkg0jlcCiJ/G8wuA2gNh/JeJgNK+4sinnbCbB",
+	"czjhF8EQKt+YsGqjbBD6HfgQMpyHFYEjpyOBgEQ9OIchS8pgJ0DrZWg9ezNKDba3liGxPxgORIVr9lO8",
+	"vYuZwB0ezPwLAaADdlKrqpuaE/CcORbxglp9Z3fvFZg46dIAApj+d3k2C/xyrb6TPiWL7sE4jiYi/ZlM",
+	"DNdikInDXsUK9fIYKlboJnFVXpz9u1LX1dj/H5mHucuy4s2tOdRpMs1t18OxVg46eh8oHSzr3n/+tOZ/",
+	"BadA8md/OVibtqV3+qF10m93u+eLlTqBlAJlhgKd0KHZgHdg4TRGZISP29m+Qrduqg0tb04qJdmZOInP",
+	"/kAE3ozqbtktterNX7yPpPiXFBASS6XvLCMgxdogHejnQYbNF8dcjdmEJ8Mx+wOwDIpVKFXYIVl67C5j",
+	"agxufYX9COXnQfXZre64EqxSNqSluEf16ZM4EMphhrLzYRwpwy9IY02pt5NhDZYPlfZdKSMEPIPuEHiN",
+	"J0TUKcROgSXUhFognk3KBBwGcG5Z1kNxUq7MmcxKbLdWRRNb66ezdgd0v5RHNXSb6/hLhb3PcxFXGl0K",
+	"+FZ2qhgk6IsStIgwqcjssgxL/0uFASietT07GVdaeCBYpRxTI8yEFTrmAoPXrDiMIojlT1axOTgu838l",
+	"DncvOtppMjUr8yh6GlypJUUNzrEm//AP2+utp7ABTDPt5Rs5vyU5JwJ3R43vFn6OjJS9yc0BL2zh5oDS",
+	"jWgi1A0opmXhTZ6JDS4HZj0OX+8s+GYHeqBAuOb79kH/uH3yYdkcdIzK1X3Zg/LN/Q4NQulVzbgM9J9b",
+	"UQgDDKA2ZC5EV0Ixj0+0sOWx4iSQUHw+SFQJ7SaRtDnONvwLK9IrjFXFuGd99e0TFsgMDCCGpg/nDuSX",
+	"gRjjJVHfmPg9IDlBnH4LMVrwCSIt6rfxYT/wPVcWs1HtNLbkOipVWAdPvGJe2xeTaQQY1uUPYu6xYu2f",
+	"//jv+t5eztCihtE0TRTA+TmuhED9+i4bE3IVTONSzFMTOPwC4eNAIecEm4hRwASKDW+7Mh1KUoYSP3Ph",
+	"N5i+kWhYmsAWGI8p+Ar2V/RqFho6NbiQXvuw9fHstNc6Ofjc/9D63O+0wPewzzh+CYmEWFzARIIHFnRx",
+	"JiUlCaITI9tY+6R/1jl932l1u4DzlcRzsqnl1+BSzEs2688UcY4mAsFYMiCRZlGymQsV9uJFvVpjXq/T",
+	"POketTr9g9OPZ1DEz3vxosGwSFfFlS9eaIbyEoKl0e3h84TDOzZgH1MtJpEUc2OBKmLd6UEojPcjkIkt",
+	"z+wAWKNypYEJo80W0rdBjnjsHKPDaK1kMg0DLodQohnZkvTZaKZ5K8UroptlGEy1jO3KkKsEc2tjMdQd",
+	"QRIMt5UOclhmxatABZkB29GMA3265qW8G6ZBbrgfm8fHrV7/4Pi0C8H75oejzumfWyf6h4PzTgd29mO7",
+	"+7HZO/he/9htfmz18VX9J4j9/dZPB63WYevQIxPrVMRlQ0pwzo7JRfJ5oK9hrJc9GYdzpowsQaoP7pOF",
+	"A/LgZzCwAricw7xYMz99DvEPJRLV54lXcpjXPumeHx21D9qtk17/6PzksKvf6bQO2mftPGIn7jQU7ZBi",
+	"lsQ8NGdxRJktJHCAiBPF6b6ucPOheRvioTQJ/EXI9KEr8Us9vHfN4+bJQat/+qnVOTo+/dHbx2D+5sHB",
+	"6flJr//u+PTgA+6G+anT6vY67YMe/vrh8wEkUIDKCFOAilq43x8+H8Ayf/j8jsS0wUwFEmtn02E0GbTT",
+	"aRxdgQZOWRg8pCxeTIrGKmDmRLJinqAaKNMMReaxgJopaXmR9EDb8iKBAVwySWw2SwknAcYJYWD99Orr",
+	"+0bZVyk1yKZfmWwpMiQD2dEjT0msmR5YuGGKSJUo7lI1GKINm0QpXDr9FzlbK+wkTY5OLyTNknKryHYO",
+	"QGu6iYZBjMVbtXjwVDSLh8IyMGXN8YZjlhw8Gt1e66x/fpbddY5nEnlF/ajJpJ4G40wlYlqeTa1P1nvJ",
+	"Z8n4ZX3EyWiDHuAgU9XGqvv7LBZlEBZy1FpzNkOTgyQ14xPdyij7uRkh8dqt102wnyZUlGrEmiA6QOI9",
+	"owBchZJDTfPV+n/s7fzz//xXDRcq5PGFUIkmufAmnY0/dU9PjEkiFtxXJvawtL7ee48o0pNDzcpIHh/E",
+	"/OsUA5TLCo36XrXqFIxUVGgUWuedggOouOlFLjR2605BRpDpfBhICYuTuddZJI432wvoZqUfoc77shyQ",
+	"SbNZWIxbIG8trpv4gjBAfRsSYgCyCKO0j+Oh3wKJeQfb9AVbshr6ZPV+6f++rdacwmWg1XeL5lVY3soU",
+	"Th+Ll27YXHiU7Wknl/5jtpRZyLDKLc8Diisbq7wt9QGRSAGEu2iCDnkAmJUMh2aFnLxuKPRVetcS+wWM",
+	"5EHhtT5qEfP2GFs5cK1tVFnopyP+Joa3iYGHr87lNI6GersHQOYKe9tMrCviq2AoziW/4kFoPn3IAPqu",
+	"AAVIi+wLumRGwe1ZNXa1dmtrxq8Mpm8uQAUbpkylVQHtBe4VqJoEOAk51ebUaiEHgnMpv1yEShCIfEZz",
+	"ycDHrwpOf7LsKnOb7xMv2K5LDsHr8Ul4YVmJKPzmJH0BUxj1wK8g57fB0dqWeucxtr8StPC25PEpJvuc",
+	"5mOYbiZQZCVbS5lyGZXDmUoiP+ChMa45BoYWhPM1cjYJ/+Z2fKdYasBjRU98wZl7NmYWBPN295Tt1muv",
+	"S5XVhQ5p3M8TNBBVtKVUPcPR+gMecqAWtbq+XE4h88Ne9evJEk4Vav0ZekA2kUID218M31hK0NsemBR3",
+	"atM9pleeLDCeSaG7tofO3CpzDAEUb6Xx+nQqJCaPkeYNAcO0JYxPIJgA05RGwcUsxvptKs1FbZ13HPbT",
+	"6ZHDzruHYD0xX7sSwgVIlTcXRksIWF5mBJAMgVoHn8GirBV7X6vzgHhMIwWb45KBnCyx1nhnPGetn9rd",
+	"XtdbrwvjUj0nJ3v+3mx94LPTfQR11FhVO60FxIcV5CRLSR6UiKyiIDm4Y7wL0VTI26Ec06reREuyLd9d",
+	"IngsV96DSgRTIRmnK72Sci1LA4jpb0/KBtGA3rGmSXvm7BMqT7bOO4clHufsWsSCQPM13VEJlwnzeOKx",
+	"YufogO3s7Lzdh1rRUWwKhpUWwcOwze8UExLCsxrMo1F4FHvtSvNLn2MyCo0LLJP6szn5cwCp0gKR4UCq",
+	"S5DGUpQcNtISIYXw6qkG0hdfIAJpNs0AVeotCYjYk5+kwmzhaxqgfovGhC36Mb/mIRtHoa/gUEMhbJ54",
+	"DcbhV7Bw69/tMpjVCxLIgsYa3K4seul19xwWyGE484VfYjOZBOGqL5VIkhC9DlcRGM+LXlYp8RxXii/U",
+	"DPgB0GcHw4GlCpA7iUCv2b4ZMQClBonCqLY5BtGpdBy6VXigroWYQt+KBYmDiG+YqmmqlGK90MVTV2He",
+	"EvXzAETO7D/75//5LxNT4lVYM8ktQLq0tAZYPz2zIZirlJ4vKn4KdUtFDM/S1nsA8KaZO4rGS0nrJBqo",
+	"cXSNRw8ZO46mkXFT00/m3piDtLgx+gjROQ4SMVFQeC8Yjuk0XkSANOJKDmVWoTQ8lCBypSvhrGes7DQ2",
+	"fSCQqOq516tVtNr/IuIIvYseqX7iS6A79higMe/j3TG+9tEsmdmSgWtlEp4AVhf1nBVycjQkrZG36PFY",
+	"k3yPNO8d7lnzCdaygPFROfRlYmtOp6WIlA5BYhqubR5OBZn6Trlas4Xm/rwGXoUnhUURJcuVbfa9zxNR",
+	"TgIIkl9MwL8v/ch4LZu9BdNMsnpOGUFllRJVe723oESt8VXkhJoFjSh/vM0C5awqd7Z32CN5k7WDpqAW",
+	"acQ300fhXSpwGHFHrxKXZo1uJfxg2MR2ZpF8PAHyplTmsUFDihWVEMsBIHh9wd1owz4opmdVVANEchD3",
+	"i6MQgLbru2VIRr0OpE8ZbkQphfR57EoIfWDF895BidgmtIUMyFiGWDRDuJSUzylWNJPT7J0EApBGSgB4",
+	"DVnQPrWEYRIKxwgCgIomVvajwY1iIRSbTSusYwAroV/I4tNSzSS6EhMISqEYHAg5SlJVVBMfNuFzIH4D",
+	"YYPw5yLBoCTN+iidTIQjxsNrPgd2AYy3wpomQuIm3sJuyVqO8dQ8Xb5yXwQagnC6eeK8RE0h8EY/QZis",
+	"Rg2ptB4ChdMUGm/fIm22QTX5EjtaE10ssaM09dUEXJNbDOnJdLK3opPd9b3U17CRXC9TEfetfdxMQ7eX",
+	"BACaPRWxiiQPC07hClNR7pk/4Lm6iTlY/Qfp0DeeUOguUOYMb7gVN4BYogndkDUePPvOTSqvId5jHo7K",
+	"oCtNRRxEPvsLVm12sFZ2KuZZhViZKMs5i0YjpckdFXo2eioi6hJAw86rV8znc0XMRHcFOTzEKDGWyx4a",
+	"q8on1GjJocgX0iQMXdYMy1BYUBswbCanfc9dSQhQpRR/1sRyUk8OJflEKjcq3T/WCsf86kRzoQCLrxKD",
+	"Ql2CErY8mpeR9yBnL+FhP5Cg5OEf+ss/ms6sSoicCor8mdl9p5aNBKSbp9jXUnynKJxvYVHN5mJ9QDYN",
+	"Z4hSbqKXKy4dfWZxNQBdks4p6vl6LExGJCZAkF+MNcPNKKl3o/5BdRJYlQlYiOlAGd6afgXASghOnZ7X",
+	"opmEXaBShX203wyE1hJdSQHI1DaFshqdJDXi4GnZZ6hbZg3fhiubw2yUUVcC7mUxy7qFvAik0IOcTBWg",
+	"dydafY1stfhkzDNBZfY8juB2mCC3BPBDLlXJJH3j2GEVNM8LLmZ6P+OZtELKgg0JVn+oCdBwBukjdtmU",
+	"K4djHsgGHYfFg0yHRoovCb1BywzWBqqsz6rVaro9DQqgFLEr06FqTVlrxVDHnSuTEKPGUZwIkDQxuPnF",
+	"CwCFBXznFy8cBgVaJESyo8jgseLPZaiXotg4ktEshn0aQJBBFDPvxcsXXgMC3UoNV3qLooC9CF631+y1",
+	"PrZOtHrmMSGvRBhNBdY0qTAvEV+Sl0N1BR9oKrZbe1PV0udR+Y3DDjrHR44rTSUZFkfXjsFV+HkWAYqL",
+	"lh0lQFTmYonD2UQq5g0guw8MHVAj6M2ras1hWrh1XOll/J9YD9+7DCT8FwXFeMrjZO4BBHYiMKJXEyuh",
+	"6HW6qg5boAOuLE7430zqQWPRq2mUR32UqPwLRjFy5lV0a2UPtg5vdTTDkEVXZl0wUx5DnDgfXjosSBBM",
+	"ARcd4g/tUamw3PZM/VFqQjQn1JXTOADJeBFWJy0BVDzSXY/1KSFG7LCWvAgD9f+xd627beRY+lW4AgaW",
+	"3FRF8q07EgKsYjtIJsnGY7sv3q6GSakoq9ollrZYsiMsGgjmFfYd+tf82VfYR8mTLHjOIYtVLjtOOruY",
+	"Aab/dCypWLwckuf6fYveiE2lvibCHXsyqYKz4NJgPq2BdV89n/xbP0uv1YiJFz8JDqSqdm2+HRzsYQ5n",
+	"DROpioCRreJjTgmd/LgBuD9hYSPW95jxT/t5ISBexApBewcmWVJkGt0YpapsqGoq5gUTQ7azu8f3D9jH",
+	"v/5NcKY0Ex//+rch39ndi/YPBOUaA2Yo8f6MHZqQC3w7XEs4c/AGfSPLVMNEMlgSA5k6hMbvdueI7Q0O",
+	"mLCmxuTw8PjkfPL8zbG9MA7PfoC3nhy9gLIFJg1L8luNJApd4Vg2jlIDmJWAuyjLUs4Wdk6EOx7OVpC3",
+	"ulCqhHlYZ5Kl+leFyRPb22zC7Kvs7mUzlWWsK+2lozjD/F/b/x6aTFN1lWpSR8QzyJX/BkWcM/Gv9l5l",
+	"pZxCJTLm1dsJKwAy1IrpqlDz9L2rHxZbgs5nE/TQLPJb8PdKe7PZPtmLw5qMANYqs7UkIw8drLjC0HFD",
+	"ueHIyxSiggIRlHPK2zFh0yNIv76SiCGGDXVFf2c/GgxEDwqK1bwk/3NqOIG86A3Ok7MinV8XsQuXMos1",
+	"EUZ17eaH+mW3CXICl8k29nSA9cWvKl9tXpsPGrIC36+0AgcrOKbJxKlgt/k6S4AhxbMdT22f4fa2k2hf",
+	"NAVqewo34ATZhUeuexAWhEAZ3eul1dLHMpBNpkuKKFZCiQpYBoPRTpWF8zkXWBEAh6PTef3lDFQXTnWF",
+	"Mgg4//OcLe2EV7oM3Ym9ylVcD4h/BXv+zOv9/0Cu4rNSFqXTZ9wp6sI9gfO4zVM8fIyn2K7Y5/uKG1jd",
+	"n4TlPtZJcxAu2BQMYtwUo4btg5UXbUPdecxQAbL+6w70q8F+BzpY6IWpmzid0Y5zdlNW46fc3rC6rfIQ",
+	"uEeuCDw5uetL+e7Oj1F1QMIy5qnJ/EbG3CdKuhwOaglPqHnZQaAT3mt+n05YCHQ9l8xIqY4JQjs3Mh0D",
+	"JdB9VNckO6Ong4GVU9fX/s5+a1fp45auDgfnw6ej3cb81LtaT6n8dML9o/o9tGLXMJSrZLIgPbXz4qe9",
+	"/ePvTwf+P8DjBwqUhz1mzuiu1tBb3i6X9us4w/yhHPjDeKehDdexq/90cvSiP4x2Y/3xw+8PQFFPQMdy",
+	"ANSsO9njDBU7p9T1HodEzTvOBhpDLa9R5bN1Oe9/V++XlxFeXzJul52HcsFBEQvWmqMU8pr0cZ8aVsT6",
+	"gf3Bnw4GnLYB55zbFYsGA25F1/7/+PvTsIUWseVPB0PupJJXIstRLjlH5Ynb3RC0+MDcezvx8OwHgv5G",
+	"W5FlqVZM6cRqTVoFZuMfQAX3RhJ3xtHSG8+VvQwmdKMCpEXbboG1rVT2EROVLj4Gojd7uTyLO74PfaSD",
+	"cl4LYnCjT+15XPugzInAbWZu4o6AghURWQtwTHaPNOzi4uLi7dsjSBhEA9/aO9aGjGprcGey/l99xoOD",
+	"L7r66iZSHURskSLMLpQGpibIDZEGxs9B180L2Oq5zjZRxycJIkbcYPjnl7v/vv+Xpz9+99O3Fwc/7J/v",
+	"ne2e7vxlePIZQBfkrG4VPi9fJMpYAKvJaVx1kiQo+rv1r1OyXeVKdFgtoMl3m9Pd+yyne3Ak3h+IRV6d",
+	"PvHqqMS7RB92wtfZe0ZkKwVvhCLngBLCV9pwB2qVF85ri6Wn2ERYkaN8pU5UoVekJtZEFHg3cQ1Y4wCj",
+	"MVW3CMf5CYYg1m0Uz87TzBoIPe/fAAfkSl6psUvHWmeZw/+s2IQ+nW8DJIP3GlGx3t5+B0lE29vsVamW",
+	"rgoAYw8FFU7XnMSIaZF6RI4uJIWh43XLUUj0eKyDLJdmS5TUNkIvflqq5ZZhn3Lgd0Ej7cU6SJJqeeyO",
+	"9x4iIpTb1rBGC/t+ldT8Y8R2HdF8wMTaJyru627zlVDQzoy15CHN0A8UauOhDnzEpJNBiiHwAB8JEtcQ",
+	"F4CS9uAT8Bsh+ykaTF05zW/AnaNwGtCel6WdpZlKcChLqq2X1xCQAFRW50ysR3OsAMGbSHzsBsJsAQ/b",
+	"bdvO5Ew5CAv8Okiq6wpcDwEzYGgK6tmIPABL9a72Evwz6Afy4YV5nmX5bZU2QPAZUsNyY2LijSqghAXj",
+	"CRhXshsX2bmhPqWeWEcHXCU2nIV5lX7XgWvPOM/bC9yU29t2HaZWnenKLEMCeTtpvZEL5D1B94lRmZpR",
+	"TiLIDoKk0Nhi3ewWSCT2imPtX9irnktX/Nm+hLMy74lx5RbHTG0xjrVI0gLdgYKJVAvWbcT+aBkDYffl",
+	"91YLydelYF3CUtDE3mqXJtZAygpOCGCGb4mBYVbJmIllqi/dcfmEiaV87/+cAn9r6d19KAz5GvNJ7bk6",
+	"brj53d6vIQB55P5ukPyis824Bpzof4Wr4fFvACj5CqhDgBEW3H6EDUHHrw8OmByggWWsQfTrpxhsQXB9",
+	"roCDH+WxUCuF2cfmOl05eeUehwfXARcm1rcLYA52yATYUAYHgG29Ckai0zrwoZpFOi+dF8+FqUzEjuVs",
+	"EWv8NVauFMCISjcqpjfXgBrpzt0yRKNGhMYeiAdysOxT+dwKAqLWZEomZsRqRg66SCUVuzq22oWsZBsB",
+	"tFOdjOH6fFLmTMuiyG9x70JPx0wGdWgOP4JuvCK/ReqoXuT2HHmQytxuhlD4YAZjHUogD4FamjsI9kC1",
+	"hTjg2GXWQoEYTCN7k8daRVcRE21JmlCOI74RFOjHo2Kq2PenbxxLdY8RbEjdby3tXfFYv+19JIKonZ2H",
+	"Gtg/kAe0hXSwdv1b2d5qaFbR41kHmzSD/znkw6e/xXEU/PV5zIOcDT9++K/hYHCHgvCrsw7e6QTpanDg",
+	"OCQsuC6aycZfnFlM/uLPzCW+p6M+M721j2PKCcRsGNjebd3ee7Tv9/M73dYUePG+oPj5tX3u3lapwuoL",
+	"2j3DJ1sm2d76I5fN2bzkx3jD0/cQErMqklV5ihTU+Xtl1p+Kte4qbcX05w44hPN12fnlEXJwtrSdMSUd",
+	"eODACSABOWuqBPf1qTrq2xc61eXBXifYT4PH7Kc3CB/06N45kbUKZ3j73Ntrfxl9zV6f36ci1bdPzTfd",
+	"elyGvuwHqFqXqXZ/Dv/vYiQA8DA5tFdgI1kVtOpa5KHdmz8Moyf3+Oj/SBnlH8by+SJEnvb4QINx9dvd",
+	"vejpYNj5Ykf9S1QLH8Ri1soTsLqiuH+mrZJbjSbkXqdZks/MJxJS0xl7ef72TZCpAw6xkLK1ABw8BKc8",
+	"VUk+yzasKwr6FzCx9u2bBIc8uekGFOJrxVwMUFCOnKPgkoYJ+8AT0PmjRbnMBBF9OaPCqGzeJ94XABpd",
+	"KHx3rHEMaLBm9luwj6yFD9kuGjxGRdKHnUgsX6/cKIxLdCUeL6/7xdqP17HNWkNAFa51BLT7s7yRyO2K",
+	"hQSFvK0myppxZaxFG03ufWkEQP/594ZRAaEpuyz1YBRGF/7l6N3h+cXJMbM/wEADfmH/hmSpZ3FH6bhT",
+	"+07JJPwbKGHxg4AWFr56EnxHnzSfnubJJvw7SW9YmjyLOyCU7s0fP/xOzyfpTa295vNPqqE8GPtDulnY",
+	"Ly4E+AciTNWWQ5bzrwu/PDl51XgD69qet3HPQjPFjZO+hg3ia446vLMuss6osyjLlRk9sXIezWH5Irla",
+	"gWRR03d0nvRGAeonudtt74BmqzQsUSu7N/UsVSaqFIWXSmblosV4ewN0WMi+eJWvy+AZOC3vPjFh87y4",
+	"ystSVYxQDhQ+8dCUFXkkkESAe3+6cdyD4LOgfyMbh9XH8jkrAuTqXtCXk+pFBhDQm706QqYh9FgZZYBr",
+	"MmgAvzdt4yEaGtAr0lwH3Xx3fgJIth5yO2iwhrHdouHZZ5Uu8izDuCfyjs0W9k7RV1jDT3ieQavnt3l/",
+	"LmeltQ6r2/aeVywUq13JTplcFfk8zVTQ7FvV+nxwMXG2Wk+z1Cwq3GTK4sOyLu4lzN9gzS1XzbXdCXff",
+	"d3gXz6iWWeqrq50/qa7Lh+LgbuYWs9XD/wEkUqFlFpTcTVV5qxT6GkPpqOCaWlp0zVAmcXXddX/quy/7",
+	"rx0oN+CHm96IUcCfbJAQWYD7CnTQFTnLVHKlCvSdBb3yb8bv7xEBWvTXF4dPXl88ZzNpFNbPW+UbMx3p",
+	"eDXVIpr1FHIGcx2879ADWT80DRXc9ePnwnaKFeomVVgu6cimud3PZZGi04sj8nKYfkwl1s0JmT3U0zOM",
+	"9yUqS28UVBXQOZnkS5lqYuSnMwj/PVcq2TJMHN9ABq9Df1c6gRih8bIUa4OIiDCF9q1T9cDYmbhV00We",
+	"X5uRTJap9snBE9e9zfa2VXXEybuzc4YX6Lqg69PxubociPPNSo3YnToBTOCGkTigAriTEaobgjGQzS49",
+	"OJgdboDjTOkWTKD20IdZ6L9KRDBHW4alySiIfOYu5ZWiCkFUtlBucD3eaNQOQVQfHtHv+hNsRMS6O+Rs",
+	"h7OPH37HQK/7qV1VWa4LNWLlM5oonb4nECWDM8Zvhs+cjvQeP/q55bNfXAgV6WtA4MIF6YLHRSCm8o+4",
+	"gh68xA4BtVYXBUhyK+SxHkbstVIrr8sCLv90QzkiLjo9drQu5DdbycKQl3gZxXonYmerLC3vDhzRGrjA",
+	"9GJxrTbPoLxEYNAKKmOYKAXm7UDpQ6GYuBmKWDPGuumVth+g3+FabczIAWVbHU0ZdptmGWBla3WLWRJW",
+	"XHcjdgqA+riHaJZYOrfvsrK7JH5hzba3dwcDtyLb20zeyg0aBZt8DXjpUGihGUKUQLe8qwqFDXFgqXq5",
+	"F7Hjmoyl6MQBaq5CmQURzWPtkFVGoljvRcweZOtSMbFQ77sv304O+2cvJzv7B13AES/ZNyzuRHGHfQNL",
+	"1OsJTsFPO6kBOMzUHytbEBPMFHTZqFmhStYVtwujZpcfP/wuenaFUaOFBecwOdXm2jK+SMWgMgSy/Y2w",
+	"F7C9vLXEPAjGrJxBG1Gs9yOGBoed7qpAJUi1sMvLsMoImQiAKMxqGrmrFUuXKmJH6wLFHDsPLyryUtLg",
+	"8htVZHJFaDuyAPYMaBylCSjEaNiODch+joV3HpsdJBzX1d50UFoGS+0eljAaO7SDiB2pfrLGw0yBbDfP",
+	"n1EgbuA0z5R0VNhdwoL3VT9ZbhwTOYceyOAg4kyyWSHNwqsAxjFxexIGCDEqOhPh2KQz9UqmGg/uCTII",
+	"7Lx/74DWxY/Hz1++e/f68vzV2+N335+LKqYwHDDTG7P/WKs1YbvkxTUrZBVmS3KsI4i15yq17WPVmq9Y",
+	"ofBct1C4V4yvT8SYO57lsM75uqQqkFxrRak1SLoKiVroOIZbxWUhW31sKmfX+XwOc/E//70zYH9iv6al",
+	"y1tYl2yfGQ7jATZuA8czBAdjjUf+Il8XmATjJ+T0+Pz04vLFu9NgSr7dYYtewACCodIqrwK+wHoMcCOE",
+	"y++5MbrWqJCaTVW1wMR0EG5ZHKbOkQfAmPk68+IE9RxVV49enU2evzm+nLw4P77b3XyO1YsaqhfJhQg1",
+	"DiJJAU7ZSqpcJ2nZz/KrK8iakFrnaz2rtGmUJacPRGFPI99MRXHo0yStdhRrgZbhJT1+GT5uLt3zl5AD",
+	"LMZkCXr9x8rLQmUJgT6JQpn1Ut3JIzpGZYgiz2Y9/VXN7DFH/4oC5mP3UWqHXlWdUsponiUcqTescgpX",
+	"OYQ37PETrhAcU8tlWmKEHp+WJQlzxdmMc0cnnusXJr3Yz+usMq5kFXvl5wFzyK6s6czWK9Z14uSJS8Ke",
+	"geSpEqSqmpUkBZBHXbo+4MxWL7BnObicy2wD9xwl8aSzdSYLj/o0CQ4mK0ZwQiRsqhaO55ra36qvYlYo",
+	"mWzo5+gCayrGTt1ss5Br2q+Vf28geZ32AU0WnxtBLH9Upd+RF3K2cEkLYCXxysQLzAVIkyBr23laeFMI",
+	"2tR9fHebqr9erfKifKQhwgz+HAaBBjh9AJVqvRGbp5DKhXQvRmGX6UpIC+9X4OiGoE93XkwCqpJ5vi76",
+	"aqMMUJtwx9CVF8QqGiSPhc4O8q2iujOTGWCehWdKVZh7rTZjWgDot6cHKZQ0NYPOTyCN8x4LMkvnis02",
+	"swwW0EuFVREfkghQIcGs6Y2gJp6jRqF8GgppFXYSbvJrZdXjDaWJELkfGjh4uPk396/Vhn4hWDcs3ev3",
+	"cRKN6LUN0/ao89svv/1vAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
