@@ -3164,7 +3164,7 @@ export interface components {
             data: components["schemas"]["InternalKey"];
         };
         InternalKeySecret: components["schemas"]["InternalKey"] & {
-            /** @description The new key */
+            /** @description The new key, shown this once. */
             key: string;
         };
         InternalKeySecretResponse: {
