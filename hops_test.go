@@ -39,6 +39,8 @@ var tagPackages = map[string]string{
 	"Internal events":           "events",
 	"Privacy":                   "privacy",
 	"Internal privacy":          "privacy",
+	"Internal support":          "support",
+	"Internal keys":             "identity/internalkeys",
 }
 
 const (

@@ -39,6 +39,7 @@ import (
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/registration"
+	"github.com/flowxi/backend/services/support"
 	"github.com/flowxi/backend/services/twofactor"
 	"github.com/flowxi/backend/services/webhooks"
 )
@@ -174,7 +175,7 @@ func (a *App) outboxBacklog() float64 {
 func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 	a.tokens = tokens.New(a.store, a.clock, a.cfg.TokenTTL, a.cfg.TokenIdleTTL)
 	a.hasher = password.New(password.Params{MemoryKiB: a.cfg.Argon2MemoryKiB, Time: a.cfg.Argon2Time, Threads: 1})
-	a.internalKeys = internalkeys.New(a.store, a.clock)
+	a.internalKeys = internalkeys.New(a.store, a.clock).WithOverlap(a.cfg.InternalKeyRotationOverlap)
 	a.sealer = audit.NewSealer(a.store, a.clock, a.log, a.cfg.AuditSealEvery)
 	a.sequencer = events.NewSequencer(a.store, a.log.With("worker", "events"), a.cfg.EventsSequenceEvery)
 	a.pruner = events.NewPruner(a.store, a.clock, a.log.With("worker", "events"), a.cfg.EventsRetention, time.Minute)
@@ -212,6 +213,9 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 		Webhooks:       a.webhooks,
 		Feed:           events.New(a.store),
 		Privacy:        priv,
+		Support: support.New(support.Deps{Store: a.store, Clock: a.clock, Outbox: a.outbox, Registration: a.reg, Wallets: a.ledger,
+			ApprovalWindow: a.cfg.SupportApprovalWindow, IdleTTL: a.cfg.TokenIdleTTL}),
+		InternalKeys: a.internalKeys,
 	}, mailer, nil
 }
 

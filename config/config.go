@@ -71,6 +71,13 @@ type Config struct {
 	WebhookWorkers         int
 	WebhookFanoutEvery     time.Duration
 
+	// SupportApprovalWindow is how long a 2FA reset asked by one internal key waits for a
+	// different key's approval (SUPPORT_APPROVAL_WINDOW, services/support).
+	SupportApprovalWindow time.Duration
+	// InternalKeyRotationOverlap is how long a rotated internal key's predecessor stays valid by
+	// default (INTERNAL_KEY_ROTATION_OVERLAP).
+	InternalKeyRotationOverlap time.Duration
+
 	// Argon2id cost (tests lower it).
 	Argon2MemoryKiB uint32
 	Argon2Time      uint32
@@ -206,6 +213,8 @@ func settings(c *Config) []setting {
 		{"WEBHOOK_DISABLE_AFTER", "72h", plain, duration(&c.WebhookDisableAfter)},
 		{"WEBHOOK_WORKERS", "16", plain, atLeast(&c.WebhookWorkers, 1)},
 		{"WEBHOOK_FANOUT_EVERY", "100ms", plain, duration(&c.WebhookFanoutEvery)},
+		{"SUPPORT_APPROVAL_WINDOW", "30m", plain, duration(&c.SupportApprovalWindow)},
+		{"INTERNAL_KEY_ROTATION_OVERLAP", "24h", plain, duration(&c.InternalKeyRotationOverlap)},
 		{"ARGON2_MEMORY_KIB", "19456", plain, atLeast(&c.Argon2MemoryKiB, 1024)},
 		{"ARGON2_TIME", "2", plain, atLeast(&c.Argon2Time, 1)},
 		{"LOGIN_RATE_EMAIL_IP", strconv.Itoa(DefaultLoginRatePerEmailIP), plain, atLeast(&c.LoginRatePerEmailIP, 1)},

@@ -113,5 +113,41 @@ UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 RETURNING *;
 -- name: CreateInternalKey :one
 INSERT INTO internal_keys (name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4) RETURNING id;
 
+-- name: CreateExpiringInternalKey :one
+INSERT INTO internal_keys (name, key_hash, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id;
+
 -- name: GetInternalKeyByHash :one
-SELECT id, name, scopes FROM internal_keys WHERE key_hash = $1 AND revoked_at IS NULL;
+-- A key is live when not revoked, not past its expiry, and the hash is its current one or, until
+-- previous_expires_at, the one it was rotated from.
+SELECT id, name, scopes, last_used_at FROM internal_keys
+WHERE (key_hash = sqlc.arg(key_hash) OR (previous_key_hash = sqlc.arg(key_hash) AND previous_expires_at > sqlc.arg(now)::timestamptz))
+  AND revoked_at IS NULL
+  AND (expires_at IS NULL OR expires_at > sqlc.arg(now)::timestamptz);
+
+-- name: TouchInternalKey :exec
+-- last_used_at is written at most once a minute per key.
+UPDATE internal_keys SET last_used_at = sqlc.arg(now)::timestamptz
+WHERE id = sqlc.arg(id) AND (last_used_at IS NULL OR last_used_at < sqlc.arg(now)::timestamptz - interval '1 minute');
+
+-- name: ListInternalKeys :many
+SELECT id, name, scopes, created_at, expires_at, last_used_at, rotated_at, previous_expires_at, revoked_at
+FROM internal_keys ORDER BY id;
+
+-- name: GetInternalKeyByNameForUpdate :one
+SELECT id, name, scopes, created_at, expires_at, last_used_at, rotated_at, previous_expires_at, revoked_at
+FROM internal_keys WHERE name = $1 FOR UPDATE;
+
+-- name: RotateInternalKey :one
+-- The current hash becomes the previous one until previous_expires_at (an earlier previous hash is
+-- dropped at once); NULL previous_expires_at (no overlap) ends the old key now.
+UPDATE internal_keys
+SET previous_key_hash = CASE WHEN sqlc.narg(previous_expires_at)::timestamptz IS NULL THEN NULL ELSE key_hash END,
+    previous_expires_at = sqlc.narg(previous_expires_at)::timestamptz,
+    key_hash = sqlc.arg(key_hash), rotated_at = sqlc.arg(now)::timestamptz
+WHERE id = sqlc.arg(id)
+RETURNING id, name, scopes, created_at, expires_at, last_used_at, rotated_at, previous_expires_at, revoked_at;
+
+-- name: RevokeInternalKey :one
+UPDATE internal_keys SET revoked_at = sqlc.arg(now)::timestamptz
+WHERE id = sqlc.arg(id) AND revoked_at IS NULL
+RETURNING id, name, scopes, created_at, expires_at, last_used_at, rotated_at, previous_expires_at, revoked_at;

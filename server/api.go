@@ -7,11 +7,13 @@ import (
 	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/health"
 	"github.com/flowxi/backend/services/identity"
+	"github.com/flowxi/backend/services/identity/internalkeys"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/services/privacy"
 	"github.com/flowxi/backend/services/profile"
 	"github.com/flowxi/backend/services/profile/securitylog"
 	"github.com/flowxi/backend/services/registration"
+	"github.com/flowxi/backend/services/support"
 	"github.com/flowxi/backend/services/twofactor"
 	"github.com/flowxi/backend/services/webhooks"
 )
@@ -31,6 +33,11 @@ type API struct {
 	*webhooks.Webhooks
 	*events.Feed
 	*privacy.Privacy
+	*support.Support
+	*InternalKeys
 }
+
+// InternalKeys is the internal keys' service under a name of its own (the ledger's is Service).
+type InternalKeys = internalkeys.Service
 
 var _ api.StrictServerInterface = (*API)(nil)

@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/flowxi/backend/config"
 	"github.com/flowxi/backend/infra/pg"
-	"github.com/flowxi/backend/kit/clock"
-	"github.com/flowxi/backend/services/identity/internalkeys"
 	"github.com/flowxi/backend/services/ledger"
 )
 
-// flowxi internal-key create --name N --scopes a,b   prints a new internal API key, once
+// flowxi internal-key create --name N --scopes a,b [--expires 2160h|RFC3339]   prints a new internal API key, once
 // flowxi ledger check                                runs the ledger invariants (exit 1 on any violation)
 func init() {
 	commands["internal-key create"] = internalKeyCreate
@@ -42,7 +41,8 @@ func openMigratedStore(ctx context.Context, cfg config.Config) (*pg.Store, error
 func internalKeyCreate(ctx context.Context, cfg config.Config, args []string) error {
 	fs := flag.NewFlagSet("internal-key create", flag.ContinueOnError)
 	name := fs.String("name", "", "unique name of the key (who uses it)")
-	scopes := fs.String("scopes", "", "comma-separated scopes: ledger:deposit, ledger:withdraw, ledger:read, ledger:admin, compliance:read, compliance:write, events:read, webhooks:admin (area:* for all)")
+	scopes := fs.String("scopes", "", "comma-separated scopes: ledger:deposit, ledger:withdraw, ledger:read, ledger:admin, compliance:read, compliance:write, events:read, webhooks:admin, support:read, support:write, keys:admin (area:* for all)")
+	expires := fs.String("expires", "", "refuse the key from then on: a duration from now (2160h) or an RFC 3339 time (default: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,12 +52,16 @@ func internalKeyCreate(ctx context.Context, cfg config.Config, args []string) er
 			list = append(list, s)
 		}
 	}
-	st, err := openMigratedStore(ctx, cfg)
+	until, err := parseExpiry(*expires, time.Now())
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	key, err := internalkeys.New(st, clock.System{}).Create(ctx, *name, list)
+	ks, done, err := keyService(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	key, err := ks.CreateExpiring(ctx, *name, list, until)
 	if err != nil {
 		return err
 	}

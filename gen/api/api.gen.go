@@ -190,16 +190,16 @@ func (e CaseDecisionRequestAction) Valid() bool {
 
 // Defines values for CaseKind.
 const (
-	Kyb CaseKind = "kyb"
-	Kyc CaseKind = "kyc"
+	CaseKindKyb CaseKind = "kyb"
+	CaseKindKyc CaseKind = "kyc"
 )
 
 // Valid indicates whether the value is a known member of the CaseKind enum.
 func (e CaseKind) Valid() bool {
 	switch e {
-	case Kyb:
+	case CaseKindKyb:
 		return true
-	case Kyc:
+	case CaseKindKyc:
 		return true
 	default:
 		return false
@@ -319,6 +319,11 @@ const (
 	IDEMPOTENCYINPROGRESS       Code = "IDEMPOTENCY_IN_PROGRESS"
 	IDEMPOTENCYKEYREUSED        Code = "IDEMPOTENCY_KEY_REUSED"
 	INSUFFICIENTFUNDS           Code = "INSUFFICIENT_FUNDS"
+	INTERNALKEYINACTIVE         Code = "INTERNAL_KEY_INACTIVE"
+	INTERNALKEYNOTFOUND         Code = "INTERNAL_KEY_NOT_FOUND"
+	INTERNALKEYREVOKED          Code = "INTERNAL_KEY_REVOKED"
+	INTERNALKEYROTATED          Code = "INTERNAL_KEY_ROTATED"
+	INTERNALKEYSOK              Code = "INTERNAL_KEYS_OK"
 	INVALID2FACODE              Code = "INVALID_2FA_CODE"
 	INVALIDCREDENTIALS          Code = "INVALID_CREDENTIALS"
 	INVALIDSTATETRANSITION      Code = "INVALID_STATE_TRANSITION"
@@ -355,6 +360,8 @@ const (
 	PHOTOUNSUPPORTEDTYPE        Code = "PHOTO_UNSUPPORTED_TYPE"
 	RATELIMITED                 Code = "RATE_LIMITED"
 	RECIPIENTNOTFOUND           Code = "RECIPIENT_NOT_FOUND"
+	REGISTRATIONCODERESENT      Code = "REGISTRATION_CODE_RESENT"
+	REGISTRATIONCODESEXPIRED    Code = "REGISTRATION_CODES_EXPIRED"
 	RESTRICTIONLIFTED           Code = "RESTRICTION_LIFTED"
 	RESTRICTIONNOTFOUND         Code = "RESTRICTION_NOT_FOUND"
 	REVERSALEXCEEDSREMAINING    Code = "REVERSAL_EXCEEDS_REMAINING"
@@ -363,8 +370,13 @@ const (
 	SECURITYEVENTSOK            Code = "SECURITY_EVENTS_OK"
 	SERVERERROR                 Code = "SERVER_ERROR"
 	SERVICEUNAVAILABLE          Code = "SERVICE_UNAVAILABLE"
+	SESSIONNOTFOUND             Code = "SESSION_NOT_FOUND"
+	SESSIONREVOKED              Code = "SESSION_REVOKED"
+	SESSIONSREVOKED             Code = "SESSIONS_REVOKED"
 	STATEMENTOK                 Code = "STATEMENT_OK"
 	STEPUPREQUIRED              Code = "STEP_UP_REQUIRED"
+	SUPPORTSESSIONSOK           Code = "SUPPORT_SESSIONS_OK"
+	SUPPORTUSEROK               Code = "SUPPORT_USER_OK"
 	TOKENISSUED                 Code = "TOKEN_ISSUED"
 	TRANSACTIONNOTPOSTED        Code = "TRANSACTION_NOT_POSTED"
 	TRANSACTIONNOTREVERSIBLE    Code = "TRANSACTION_NOT_REVERSIBLE"
@@ -377,11 +389,19 @@ const (
 	TWOFAENABLED                Code = "TWOFA_ENABLED"
 	TWOFAENROLLMENTEXPIRED      Code = "TWOFA_ENROLLMENT_EXPIRED"
 	TWOFANOTENABLED             Code = "TWOFA_NOT_ENABLED"
+	TWOFARESETAPPROVED          Code = "TWOFA_RESET_APPROVED"
+	TWOFARESETEXPIRED           Code = "TWOFA_RESET_EXPIRED"
+	TWOFARESETNOTFOUND          Code = "TWOFA_RESET_NOT_FOUND"
+	TWOFARESETNOTPENDING        Code = "TWOFA_RESET_NOT_PENDING"
+	TWOFARESETPENDING           Code = "TWOFA_RESET_PENDING"
+	TWOFARESETREQUESTED         Code = "TWOFA_RESET_REQUESTED"
+	TWOFARESETSAMEKEY           Code = "TWOFA_RESET_SAME_KEY"
 	TWOFASTATUS                 Code = "TWOFA_STATUS"
 	TWOFAVERIFIED               Code = "TWOFA_VERIFIED"
 	UNAUTHENTICATED             Code = "UNAUTHENTICATED"
 	USERBLOCKED                 Code = "USER_BLOCKED"
 	USERNOTFOUND                Code = "USER_NOT_FOUND"
+	USERNOTPENDING              Code = "USER_NOT_PENDING"
 	USERRESTRICTED              Code = "USER_RESTRICTED"
 	USERUNBLOCKED               Code = "USER_UNBLOCKED"
 	VALIDATIONFAILED            Code = "VALIDATION_FAILED"
@@ -499,6 +519,16 @@ func (e Code) Valid() bool {
 		return true
 	case INSUFFICIENTFUNDS:
 		return true
+	case INTERNALKEYINACTIVE:
+		return true
+	case INTERNALKEYNOTFOUND:
+		return true
+	case INTERNALKEYREVOKED:
+		return true
+	case INTERNALKEYROTATED:
+		return true
+	case INTERNALKEYSOK:
+		return true
 	case INVALID2FACODE:
 		return true
 	case INVALIDCREDENTIALS:
@@ -571,6 +601,10 @@ func (e Code) Valid() bool {
 		return true
 	case RECIPIENTNOTFOUND:
 		return true
+	case REGISTRATIONCODERESENT:
+		return true
+	case REGISTRATIONCODESEXPIRED:
+		return true
 	case RESTRICTIONLIFTED:
 		return true
 	case RESTRICTIONNOTFOUND:
@@ -587,9 +621,19 @@ func (e Code) Valid() bool {
 		return true
 	case SERVICEUNAVAILABLE:
 		return true
+	case SESSIONNOTFOUND:
+		return true
+	case SESSIONREVOKED:
+		return true
+	case SESSIONSREVOKED:
+		return true
 	case STATEMENTOK:
 		return true
 	case STEPUPREQUIRED:
+		return true
+	case SUPPORTSESSIONSOK:
+		return true
+	case SUPPORTUSEROK:
 		return true
 	case TOKENISSUED:
 		return true
@@ -615,6 +659,20 @@ func (e Code) Valid() bool {
 		return true
 	case TWOFANOTENABLED:
 		return true
+	case TWOFARESETAPPROVED:
+		return true
+	case TWOFARESETEXPIRED:
+		return true
+	case TWOFARESETNOTFOUND:
+		return true
+	case TWOFARESETNOTPENDING:
+		return true
+	case TWOFARESETPENDING:
+		return true
+	case TWOFARESETREQUESTED:
+		return true
+	case TWOFARESETSAMEKEY:
+		return true
 	case TWOFASTATUS:
 		return true
 	case TWOFAVERIFIED:
@@ -624,6 +682,8 @@ func (e Code) Valid() bool {
 	case USERBLOCKED:
 		return true
 	case USERNOTFOUND:
+		return true
+	case USERNOTPENDING:
 		return true
 	case USERRESTRICTED:
 		return true
@@ -1091,6 +1151,24 @@ func (e ReversalPostedEventType) Valid() bool {
 	}
 }
 
+// Defines values for SupportUserComplianceCasesKind.
+const (
+	SupportUserComplianceCasesKindKyb SupportUserComplianceCasesKind = "kyb"
+	SupportUserComplianceCasesKindKyc SupportUserComplianceCasesKind = "kyc"
+)
+
+// Valid indicates whether the value is a known member of the SupportUserComplianceCasesKind enum.
+func (e SupportUserComplianceCasesKind) Valid() bool {
+	switch e {
+	case SupportUserComplianceCasesKindKyb:
+		return true
+	case SupportUserComplianceCasesKindKyc:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenDataTokenType.
 const (
 	TokenDataTokenTypeBearer TokenDataTokenType = "Bearer"
@@ -1214,6 +1292,27 @@ const (
 func (e TransferFailedEventType) Valid() bool {
 	switch e {
 	case TransferFailedEventTypeTransferFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TwofaResetStatus.
+const (
+	TwofaResetStatusApproved TwofaResetStatus = "approved"
+	TwofaResetStatusExpired  TwofaResetStatus = "expired"
+	TwofaResetStatusPending  TwofaResetStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the TwofaResetStatus enum.
+func (e TwofaResetStatus) Valid() bool {
+	switch e {
+	case TwofaResetStatusApproved:
+		return true
+	case TwofaResetStatusExpired:
+		return true
+	case TwofaResetStatusPending:
 		return true
 	default:
 		return false
@@ -1883,6 +1982,26 @@ type CheckStatus string
 // | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 // | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 // | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+// | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+// | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+// | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+// | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+// | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+// | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+// | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+// | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+// | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+// | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+// | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+// | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+// | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+// | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+// | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+// | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+// | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+// | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+// | USER_NOT_PENDING | 409 | the user is not pending registration |
+// | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
 type Code string
 
 // ComplianceCase defines model for ComplianceCase.
@@ -2368,6 +2487,26 @@ type Error struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+	// | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+	// | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+	// | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+	// | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+	// | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+	// | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+	// | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+	// | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+	// | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+	// | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+	// | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+	// | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+	// | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+	// | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+	// | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+	// | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+	// | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+	// | USER_NOT_PENDING | 409 | the user is not pending registration |
+	// | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
 	Code Code `json:"code"`
 
 	// Message Localized human-readable message.
@@ -3008,6 +3147,91 @@ type HoldVoidedEvent struct {
 // HoldVoidedEventType defines model for HoldVoidedEvent.Type.
 type HoldVoidedEventType string
 
+// InternalKey defines model for InternalKey.
+type InternalKey struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// ExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt *NullableTimestamp `json:"expires_at"`
+	Id        int64              `json:"id"`
+
+	// LastUsedAt Example: 2026-01-09T17:08:57.000000Z
+	LastUsedAt *NullableTimestamp `json:"last_used_at"`
+	Name       string             `json:"name"`
+
+	// PreviousExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	PreviousExpiresAt *NullableTimestamp `json:"previous_expires_at"`
+
+	// RevokedAt Example: 2026-01-09T17:08:57.000000Z
+	RevokedAt *NullableTimestamp `json:"revoked_at"`
+
+	// RotatedAt Example: 2026-01-09T17:08:57.000000Z
+	RotatedAt *NullableTimestamp `json:"rotated_at"`
+	Scopes    []string           `json:"scopes"`
+}
+
+// InternalKeyResponse defines model for InternalKeyResponse.
+type InternalKeyResponse struct {
+	// Code Example: INTERNAL_KEY_REVOKED
+	Code    string      `json:"code"`
+	Data    InternalKey `json:"data"`
+	Message string      `json:"message"`
+}
+
+// InternalKeyRotateRequest defines model for InternalKeyRotateRequest.
+type InternalKeyRotateRequest struct {
+	// OverlapSeconds How long the old key stays valid (default INTERNAL_KEY_ROTATION_OVERLAP, 24 h).
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
+
+// InternalKeySecret defines model for InternalKeySecret.
+type InternalKeySecret struct {
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// ExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt *NullableTimestamp `json:"expires_at"`
+	Id        int64              `json:"id"`
+
+	// Key The new key, shown this once.
+	Key string `json:"key"`
+
+	// LastUsedAt Example: 2026-01-09T17:08:57.000000Z
+	LastUsedAt *NullableTimestamp `json:"last_used_at"`
+	Name       string             `json:"name"`
+
+	// PreviousExpiresAt Example: 2026-01-09T17:08:57.000000Z
+	PreviousExpiresAt *NullableTimestamp `json:"previous_expires_at"`
+
+	// RevokedAt Example: 2026-01-09T17:08:57.000000Z
+	RevokedAt *NullableTimestamp `json:"revoked_at"`
+
+	// RotatedAt Example: 2026-01-09T17:08:57.000000Z
+	RotatedAt *NullableTimestamp `json:"rotated_at"`
+	Scopes    []string           `json:"scopes"`
+}
+
+// InternalKeySecretResponse defines model for InternalKeySecretResponse.
+type InternalKeySecretResponse struct {
+	// Code Example: INTERNAL_KEY_ROTATED
+	Code    string            `json:"code"`
+	Data    InternalKeySecret `json:"data"`
+	Message string            `json:"message"`
+}
+
+// InternalKeysResponse defines model for InternalKeysResponse.
+type InternalKeysResponse struct {
+	// Code Example: INTERNAL_KEYS_OK
+	Code    string        `json:"code"`
+	Data    []InternalKey `json:"data"`
+	Message string        `json:"message"`
+}
+
 // KybCompanyData defines model for KybCompanyData.
 type KybCompanyData struct {
 	BeneficialOwners   []BeneficialOwner `json:"beneficial_owners"`
@@ -3371,6 +3595,26 @@ type MoneyRejection struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+	// | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+	// | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+	// | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+	// | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+	// | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+	// | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+	// | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+	// | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+	// | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+	// | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+	// | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+	// | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+	// | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+	// | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+	// | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+	// | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+	// | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+	// | USER_NOT_PENDING | 409 | the user is not pending registration |
+	// | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
 	Code      Code         `json:"code"`
 	Data      *Transaction `json:"data,omitempty"`
 	Message   string       `json:"message"`
@@ -3811,6 +4055,115 @@ type StatementResponse struct {
 	Message string    `json:"message"`
 }
 
+// SupportRegistrationResponse defines model for SupportRegistrationResponse.
+type SupportRegistrationResponse struct {
+	// Code Example: REGISTRATION_CODE_RESENT
+	Code string `json:"code"`
+	Data struct {
+		Status AccountStatus `json:"status"`
+		UserId int64         `json:"user_id"`
+	} `json:"data"`
+	Message string `json:"message"`
+}
+
+// SupportRevokedResponse defines model for SupportRevokedResponse.
+type SupportRevokedResponse struct {
+	// Code Example: SESSIONS_REVOKED
+	Code string `json:"code"`
+	Data struct {
+		RevokedTokens int   `json:"revoked_tokens"`
+		UserId        int64 `json:"user_id"`
+	} `json:"data"`
+	Message string `json:"message"`
+}
+
+// SupportSession defines model for SupportSession.
+type SupportSession struct {
+	Country *string `json:"country"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt  Timestamp `json:"created_at"`
+	DeviceId   *string   `json:"device_id"`
+	DeviceName *string   `json:"device_name"`
+	DeviceType *string   `json:"device_type"`
+
+	// ExpiresAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt Timestamp `json:"expires_at"`
+	Id        int64     `json:"id"`
+	Ip        *string   `json:"ip"`
+
+	// LastUsedAt Example: 2026-01-09T17:08:57.000000Z
+	LastUsedAt *NullableTimestamp `json:"last_used_at"`
+	UserAgent  *string            `json:"user_agent"`
+}
+
+// SupportSessionsResponse defines model for SupportSessionsResponse.
+type SupportSessionsResponse struct {
+	// Code Example: SUPPORT_SESSIONS_OK
+	Code    string           `json:"code"`
+	Data    []SupportSession `json:"data"`
+	Message string           `json:"message"`
+}
+
+// SupportUser defines model for SupportUser.
+type SupportUser struct {
+	// AccountType A personal account is verified by KYC, a business account by KYB.
+	AccountType AccountType `json:"account_type"`
+	Compliance  struct {
+		ActiveRestrictions int `json:"active_restrictions"`
+		Cases              []struct {
+			Kind   SupportUserComplianceCasesKind `json:"kind"`
+			Status CaseStatus                     `json:"status"`
+		} `json:"cases"`
+	} `json:"compliance"`
+
+	// CreatedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	CreatedAt Timestamp `json:"created_at"`
+	Email     string    `json:"email"`
+
+	// EmailVerifiedAt Example: 2026-01-09T17:08:57.000000Z
+	EmailVerifiedAt *NullableTimestamp `json:"email_verified_at"`
+	FirstName       *string            `json:"first_name"`
+	Id              int64              `json:"id"`
+
+	// LastLogins The last 10 successful logins, newest first.
+	LastLogins []struct {
+		// At UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+		//
+		// Example: 2026-01-09T17:08:57.000000Z
+		At       Timestamp `json:"at"`
+		DeviceId *string   `json:"device_id"`
+		Ip       *string   `json:"ip"`
+
+		// Method `password` or `2fa`.
+		Method    *string `json:"method"`
+		UserAgent *string `json:"user_agent"`
+	} `json:"last_logins"`
+	LastName     *string       `json:"last_name"`
+	Locale       string        `json:"locale"`
+	Status       AccountStatus `json:"status"`
+	TwofaEnabled bool          `json:"twofa_enabled"`
+	Username     *string       `json:"username"`
+	Wallets      []Wallet      `json:"wallets"`
+}
+
+// SupportUserComplianceCasesKind defines model for SupportUser.Compliance.Cases.Kind.
+type SupportUserComplianceCasesKind string
+
+// SupportUserResponse defines model for SupportUserResponse.
+type SupportUserResponse struct {
+	// Code Example: SUPPORT_USER_OK
+	Code    string      `json:"code"`
+	Data    SupportUser `json:"data"`
+	Message string      `json:"message"`
+}
+
 // Timestamp UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
 //
 // Example: 2026-01-09T17:08:57.000000Z
@@ -4067,6 +4420,48 @@ type TwofaEnabledResponse struct {
 	RecoveryCodes []string `json:"recovery_codes"`
 }
 
+// TwofaReset defines model for TwofaReset.
+type TwofaReset struct {
+	ApprovalReason *string `json:"approval_reason"`
+
+	// ApprovedAt Example: 2026-01-09T17:08:57.000000Z
+	ApprovedAt *NullableTimestamp `json:"approved_at"`
+
+	// ApprovedBy Name of the key that approved.
+	ApprovedBy *string `json:"approved_by"`
+
+	// ExpiresAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	ExpiresAt     Timestamp `json:"expires_at"`
+	Id            int64     `json:"id"`
+	RequestReason string    `json:"request_reason"`
+
+	// RequestedAt UTC with microseconds, e.g. 2026-01-09T17:08:57.000000Z.
+	//
+	// Example: 2026-01-09T17:08:57.000000Z
+	RequestedAt Timestamp `json:"requested_at"`
+
+	// RequestedBy Name of the key that asked.
+	RequestedBy string `json:"requested_by"`
+
+	// RevokedTokens Sessions ended by the approval (0 before it).
+	RevokedTokens int              `json:"revoked_tokens"`
+	Status        TwofaResetStatus `json:"status"`
+	UserId        int64            `json:"user_id"`
+}
+
+// TwofaResetStatus defines model for TwofaReset.Status.
+type TwofaResetStatus string
+
+// TwofaResetResponse defines model for TwofaResetResponse.
+type TwofaResetResponse struct {
+	// Code Example: TWOFA_RESET_REQUESTED
+	Code    string     `json:"code"`
+	Data    TwofaReset `json:"data"`
+	Message string     `json:"message"`
+}
+
 // TwofaStatusResponse defines model for TwofaStatusResponse.
 type TwofaStatusResponse struct {
 	// Code Example: TWOFA_STATUS
@@ -4230,6 +4625,26 @@ type UnprocessableError struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+	// | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+	// | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+	// | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+	// | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+	// | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+	// | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+	// | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+	// | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+	// | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+	// | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+	// | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+	// | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+	// | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+	// | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+	// | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+	// | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+	// | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+	// | USER_NOT_PENDING | 409 | the user is not pending registration |
+	// | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
 	Code Code `json:"code"`
 
 	// Errors Present for VALIDATION_FAILED (field → localized messages).
@@ -4569,6 +4984,26 @@ type ValidationError struct {
 	// | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
 	// | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
 	// | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+	// | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+	// | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+	// | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+	// | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+	// | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+	// | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+	// | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+	// | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+	// | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+	// | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+	// | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+	// | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+	// | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+	// | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+	// | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+	// | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+	// | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+	// | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+	// | USER_NOT_PENDING | 409 | the user is not pending registration |
+	// | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
 	Code Code `json:"code"`
 
 	// Errors Field name (never translated; dot path for nested fields) → localized messages.
@@ -5007,6 +5442,12 @@ type ComplianceUserId = int64
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// InternalKeyName defines model for InternalKeyName.
+type InternalKeyName = string
+
+// SupportUserId defines model for SupportUserId.
+type SupportUserId = int64
+
 // TransactionId defines model for TransactionId.
 type TransactionId = int64
 
@@ -5043,6 +5484,12 @@ type Forbidden = Error
 // Gone defines model for Gone.
 type Gone = Error
 
+// InternalKeyInactive defines model for InternalKeyInactive.
+type InternalKeyInactive = Error
+
+// InternalKeyNotFound defines model for InternalKeyNotFound.
+type InternalKeyNotFound = Error
+
 // Invalid2faCode defines model for Invalid2faCode.
 type Invalid2faCode = Error
 
@@ -5073,6 +5520,12 @@ type RateLimited = Error
 
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = Error
+
+// SupportConflict defines model for SupportConflict.
+type SupportConflict = Error
+
+// SupportNotFound defines model for SupportNotFound.
+type SupportNotFound = Error
 
 // Unauthenticated defines model for Unauthenticated.
 type Unauthenticated = Error
@@ -5415,6 +5868,33 @@ type VoidHoldParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// ListInternalKeysParams defines parameters for ListInternalKeys.
+type ListInternalKeysParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RevokeInternalKeyParams defines parameters for RevokeInternalKey.
+type RevokeInternalKeyParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RotateInternalKeyParams defines parameters for RotateInternalKey.
+type RotateInternalKeyParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // CheckLedgerParams defines parameters for CheckLedger.
 type CheckLedgerParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -5424,8 +5904,84 @@ type CheckLedgerParams struct {
 	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
 }
 
+// ApproveTwofaResetParams defines parameters for ApproveTwofaReset.
+type ApproveTwofaResetParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// FindSupportUserParams defines parameters for FindSupportUser.
+type FindSupportUserParams struct {
+	Email    *string `form:"email,omitempty" json:"email,omitempty"`
+	Username *string `form:"username,omitempty" json:"username,omitempty"`
+	Id       *int64  `form:"id,omitempty" json:"id,omitempty"`
+
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
 // ExportSupportUserParams defines parameters for ExportSupportUser.
 type ExportSupportUserParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ExpireSupportRegistrationCodesParams defines parameters for ExpireSupportRegistrationCodes.
+type ExpireSupportRegistrationCodesParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ResendSupportRegistrationCodeParams defines parameters for ResendSupportRegistrationCode.
+type ResendSupportRegistrationCodeParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// ListSupportUserSessionsParams defines parameters for ListSupportUserSessions.
+type ListSupportUserSessionsParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RevokeSupportUserSessionsParams defines parameters for RevokeSupportUserSessions.
+type RevokeSupportUserSessionsParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RevokeSupportUserSessionParams defines parameters for RevokeSupportUserSession.
+type RevokeSupportUserSessionParams struct {
+	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
+
+	// AcceptLanguage Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+	AcceptLanguage *AcceptLanguage `json:"Accept-Language,omitempty"`
+}
+
+// RequestTwofaResetParams defines parameters for RequestTwofaReset.
+type RequestTwofaResetParams struct {
 	// XAppLocale Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
 	XAppLocale *XAppLocale `json:"X-App-Locale,omitempty"`
 
@@ -5843,6 +6399,30 @@ type CreateDepositJSONRequestBody = DepositRequest
 
 // CreateHoldJSONRequestBody defines body for CreateHold for application/json ContentType.
 type CreateHoldJSONRequestBody = HoldRequest
+
+// RevokeInternalKeyJSONRequestBody defines body for RevokeInternalKey for application/json ContentType.
+type RevokeInternalKeyJSONRequestBody = ReasonRequest
+
+// RotateInternalKeyJSONRequestBody defines body for RotateInternalKey for application/json ContentType.
+type RotateInternalKeyJSONRequestBody = InternalKeyRotateRequest
+
+// ApproveTwofaResetJSONRequestBody defines body for ApproveTwofaReset for application/json ContentType.
+type ApproveTwofaResetJSONRequestBody = ReasonRequest
+
+// ExpireSupportRegistrationCodesJSONRequestBody defines body for ExpireSupportRegistrationCodes for application/json ContentType.
+type ExpireSupportRegistrationCodesJSONRequestBody = ReasonRequest
+
+// ResendSupportRegistrationCodeJSONRequestBody defines body for ResendSupportRegistrationCode for application/json ContentType.
+type ResendSupportRegistrationCodeJSONRequestBody = ReasonRequest
+
+// RevokeSupportUserSessionsJSONRequestBody defines body for RevokeSupportUserSessions for application/json ContentType.
+type RevokeSupportUserSessionsJSONRequestBody = ReasonRequest
+
+// RevokeSupportUserSessionJSONRequestBody defines body for RevokeSupportUserSession for application/json ContentType.
+type RevokeSupportUserSessionJSONRequestBody = ReasonRequest
+
+// RequestTwofaResetJSONRequestBody defines body for RequestTwofaReset for application/json ContentType.
+type RequestTwofaResetJSONRequestBody = ReasonRequest
 
 // ReverseTransactionJSONRequestBody defines body for ReverseTransaction for application/json ContentType.
 type ReverseTransactionJSONRequestBody = ReversalRequest
@@ -6876,12 +7456,45 @@ type ServerInterface interface {
 	// VoidHold Void a withdrawal hold (internal)
 	// (POST /api/v1/internal/holds/{id}/void)
 	VoidHold(ctx echo.Context, id TransactionId, params VoidHoldParams) error
+	// ListInternalKeys List the internal keys (internal)
+	// (GET /api/v1/internal/keys)
+	ListInternalKeys(ctx echo.Context, params ListInternalKeysParams) error
+	// RevokeInternalKey Revoke an internal key (internal)
+	// (POST /api/v1/internal/keys/{name}/revoke)
+	RevokeInternalKey(ctx echo.Context, name InternalKeyName, params RevokeInternalKeyParams) error
+	// RotateInternalKey Rotate an internal key (internal)
+	// (POST /api/v1/internal/keys/{name}/rotate)
+	RotateInternalKey(ctx echo.Context, name InternalKeyName, params RotateInternalKeyParams) error
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx echo.Context, params CheckLedgerParams) error
+	// ApproveTwofaReset Approve a 2FA reset (internal support, second key)
+	// (POST /api/v1/internal/support/twofa-resets/{id}/approve)
+	ApproveTwofaReset(ctx echo.Context, id int64, params ApproveTwofaResetParams) error
+	// FindSupportUser Find a user (internal support)
+	// (GET /api/v1/internal/support/users)
+	FindSupportUser(ctx echo.Context, params FindSupportUserParams) error
 	// ExportSupportUser Export a user's personal data (internal)
 	// (GET /api/v1/internal/support/users/{id}/export)
 	ExportSupportUser(ctx echo.Context, id ComplianceUserId, params ExportSupportUserParams) error
+	// ExpireSupportRegistrationCodes Expire a pending user's registration code and links (internal support)
+	// (POST /api/v1/internal/support/users/{id}/registration/expire)
+	ExpireSupportRegistrationCodes(ctx echo.Context, id SupportUserId, params ExpireSupportRegistrationCodesParams) error
+	// ResendSupportRegistrationCode Resend a pending registration code (internal support)
+	// (POST /api/v1/internal/support/users/{id}/registration/resend)
+	ResendSupportRegistrationCode(ctx echo.Context, id SupportUserId, params ResendSupportRegistrationCodeParams) error
+	// ListSupportUserSessions A user's sessions (internal support)
+	// (GET /api/v1/internal/support/users/{id}/sessions)
+	ListSupportUserSessions(ctx echo.Context, id SupportUserId, params ListSupportUserSessionsParams) error
+	// RevokeSupportUserSessions End every session of a user (internal support)
+	// (POST /api/v1/internal/support/users/{id}/sessions/revoke)
+	RevokeSupportUserSessions(ctx echo.Context, id SupportUserId, params RevokeSupportUserSessionsParams) error
+	// RevokeSupportUserSession End one session of a user (internal support)
+	// (POST /api/v1/internal/support/users/{id}/sessions/{session_id}/revoke)
+	RevokeSupportUserSession(ctx echo.Context, id SupportUserId, sessionId int64, params RevokeSupportUserSessionParams) error
+	// RequestTwofaReset Ask for a user's 2FA reset (internal support, four eyes)
+	// (POST /api/v1/internal/support/users/{id}/twofa-reset)
+	RequestTwofaReset(ctx echo.Context, id SupportUserId, params RequestTwofaResetParams) error
 	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
 	// (POST /api/v1/internal/transactions/{id}/reverse)
 	ReverseTransaction(ctx echo.Context, id TransactionId, params ReverseTransactionParams) error
@@ -8667,6 +9280,152 @@ func (w *ServerInterfaceWrapper) VoidHold(ctx echo.Context) error {
 	return err
 }
 
+// ListInternalKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListInternalKeys(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInternalKeysParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListInternalKeys(ctx, params)
+	return err
+}
+
+// RevokeInternalKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeInternalKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "name" -------------
+	var name InternalKeyName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeInternalKeyParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeInternalKey(ctx, name, params)
+	return err
+}
+
+// RotateInternalKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateInternalKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "name" -------------
+	var name InternalKeyName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateInternalKeyParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateInternalKey(ctx, name, params)
+	return err
+}
+
 // CheckLedger converts echo context to params.
 func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 	var err error
@@ -8708,6 +9467,121 @@ func (w *ServerInterfaceWrapper) CheckLedger(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CheckLedger(ctx, params)
+	return err
+}
+
+// ApproveTwofaReset converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveTwofaReset(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ApproveTwofaResetParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveTwofaReset(ctx, id, params)
+	return err
+}
+
+// FindSupportUser converts echo context to params.
+func (w *ServerInterfaceWrapper) FindSupportUser(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params FindSupportUserParams
+	// ------------- Optional query parameter "email" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "email", ctx.QueryParams(), &params.Email, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email: %s", err))
+	}
+
+	// ------------- Optional query parameter "username" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "username", ctx.QueryParams(), &params.Username, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter username: %s", err))
+	}
+
+	// ------------- Optional query parameter "id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "id", ctx.QueryParams(), &params.Id, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FindSupportUser(ctx, params)
 	return err
 }
 
@@ -8759,6 +9633,320 @@ func (w *ServerInterfaceWrapper) ExportSupportUser(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ExportSupportUser(ctx, id, params)
+	return err
+}
+
+// ExpireSupportRegistrationCodes converts echo context to params.
+func (w *ServerInterfaceWrapper) ExpireSupportRegistrationCodes(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExpireSupportRegistrationCodesParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExpireSupportRegistrationCodes(ctx, id, params)
+	return err
+}
+
+// ResendSupportRegistrationCode converts echo context to params.
+func (w *ServerInterfaceWrapper) ResendSupportRegistrationCode(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResendSupportRegistrationCodeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResendSupportRegistrationCode(ctx, id, params)
+	return err
+}
+
+// ListSupportUserSessions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSupportUserSessions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSupportUserSessionsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSupportUserSessions(ctx, id, params)
+	return err
+}
+
+// RevokeSupportUserSessions converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeSupportUserSessions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeSupportUserSessionsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeSupportUserSessions(ctx, id, params)
+	return err
+}
+
+// RevokeSupportUserSession converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeSupportUserSession(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeSupportUserSessionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeSupportUserSession(ctx, id, sessionId, params)
+	return err
+}
+
+// RequestTwofaReset converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestTwofaReset(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SupportUserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RequestTwofaResetParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-App-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-App-Locale")]; found {
+		var XAppLocale XAppLocale
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-App-Locale, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-App-Locale", valueList[0], &XAppLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-App-Locale: %s", err))
+		}
+
+		params.XAppLocale = &XAppLocale
+	}
+	// ------------- Optional header parameter "Accept-Language" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Language")]; found {
+		var AcceptLanguage AcceptLanguage
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Accept-Language, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Language", valueList[0], &AcceptLanguage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Accept-Language: %s", err))
+		}
+
+		params.AcceptLanguage = &AcceptLanguage
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestTwofaReset(ctx, id, params)
 	return err
 }
 
@@ -10558,6 +11746,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
 	router.POST(options.BaseURL+"/api/v1/internal/webhooks/subscriptions/:id/redeliver", wrapper.RedeliverWebhookEvents, options.OperationMiddlewares["redeliverWebhookEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/internal/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/support/users", wrapper.FindSupportUser, options.OperationMiddlewares["findSupportUser"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/support/users/:id/sessions", wrapper.ListSupportUserSessions, options.OperationMiddlewares["listSupportUserSessions"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/users/:id/sessions/revoke", wrapper.RevokeSupportUserSessions, options.OperationMiddlewares["revokeSupportUserSessions"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/users/:id/sessions/:session_id/revoke", wrapper.RevokeSupportUserSession, options.OperationMiddlewares["revokeSupportUserSession"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/users/:id/twofa-reset", wrapper.RequestTwofaReset, options.OperationMiddlewares["requestTwofaReset"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/twofa-resets/:id/approve", wrapper.ApproveTwofaReset, options.OperationMiddlewares["approveTwofaReset"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/users/:id/registration/resend", wrapper.ResendSupportRegistrationCode, options.OperationMiddlewares["resendSupportRegistrationCode"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/support/users/:id/registration/expire", wrapper.ExpireSupportRegistrationCodes, options.OperationMiddlewares["expireSupportRegistrationCodes"]...)
+	router.GET(options.BaseURL+"/api/v1/internal/keys", wrapper.ListInternalKeys, options.OperationMiddlewares["listInternalKeys"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/keys/:name/rotate", wrapper.RotateInternalKey, options.OperationMiddlewares["rotateInternalKey"]...)
+	router.POST(options.BaseURL+"/api/v1/internal/keys/:name/revoke", wrapper.RevokeInternalKey, options.OperationMiddlewares["revokeInternalKey"]...)
 
 }
 
@@ -10578,6 +11777,10 @@ type ErrorJSONResponse Error
 type ForbiddenJSONResponse Error
 
 type GoneJSONResponse Error
+
+type InternalKeyInactiveJSONResponse Error
+
+type InternalKeyNotFoundJSONResponse Error
 
 type Invalid2faCodeJSONResponse Error
 
@@ -10617,6 +11820,10 @@ type RateLimitedJSONResponse struct {
 }
 
 type ServiceUnavailableJSONResponse Error
+
+type SupportConflictJSONResponse Error
+
+type SupportNotFoundJSONResponse Error
 
 type UnauthenticatedJSONResponse Error
 
@@ -13831,6 +15038,303 @@ func (response VoidHolddefaultJSONResponse) VisitVoidHoldResponse(w http.Respons
 	return err
 }
 
+type ListInternalKeysRequestObject struct {
+	Params ListInternalKeysParams
+}
+
+type ListInternalKeysResponseObject interface {
+	VisitListInternalKeysResponse(w http.ResponseWriter) error
+}
+
+type ListInternalKeys200JSONResponse InternalKeysResponse
+
+func (response ListInternalKeys200JSONResponse) VisitListInternalKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInternalKeys401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListInternalKeys401JSONResponse) VisitListInternalKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInternalKeys403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListInternalKeys403JSONResponse) VisitListInternalKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInternalKeysdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListInternalKeysdefaultJSONResponse) VisitListInternalKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKeyRequestObject struct {
+	Name   InternalKeyName `json:"name"`
+	Params RevokeInternalKeyParams
+	Body   *RevokeInternalKeyJSONRequestBody
+}
+
+type RevokeInternalKeyResponseObject interface {
+	VisitRevokeInternalKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeInternalKey200JSONResponse InternalKeyResponse
+
+func (response RevokeInternalKey200JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKey401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RevokeInternalKey401JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeInternalKey403JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKey404JSONResponse struct {
+	InternalKeyNotFoundJSONResponse
+}
+
+func (response RevokeInternalKey404JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKey409JSONResponse struct {
+	InternalKeyInactiveJSONResponse
+}
+
+func (response RevokeInternalKey409JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKey422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RevokeInternalKey422JSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInternalKeydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeInternalKeydefaultJSONResponse) VisitRevokeInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKeyRequestObject struct {
+	Name   InternalKeyName `json:"name"`
+	Params RotateInternalKeyParams
+	Body   *RotateInternalKeyJSONRequestBody
+}
+
+type RotateInternalKeyResponseObject interface {
+	VisitRotateInternalKeyResponse(w http.ResponseWriter) error
+}
+
+type RotateInternalKey200JSONResponse InternalKeySecretResponse
+
+func (response RotateInternalKey200JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKey401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RotateInternalKey401JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateInternalKey403JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKey404JSONResponse struct {
+	InternalKeyNotFoundJSONResponse
+}
+
+func (response RotateInternalKey404JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKey409JSONResponse struct {
+	InternalKeyInactiveJSONResponse
+}
+
+func (response RotateInternalKey409JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKey422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RotateInternalKey422JSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateInternalKeydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RotateInternalKeydefaultJSONResponse) VisitRotateInternalKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CheckLedgerRequestObject struct {
 	Params CheckLedgerParams
 }
@@ -13887,6 +15391,226 @@ type CheckLedgerdefaultJSONResponse struct {
 }
 
 func (response CheckLedgerdefaultJSONResponse) VisitCheckLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaResetRequestObject struct {
+	Id     int64 `json:"id"`
+	Params ApproveTwofaResetParams
+	Body   *ApproveTwofaResetJSONRequestBody
+}
+
+type ApproveTwofaResetResponseObject interface {
+	VisitApproveTwofaResetResponse(w http.ResponseWriter) error
+}
+
+type ApproveTwofaReset200JSONResponse TwofaResetResponse
+
+func (response ApproveTwofaReset200JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ApproveTwofaReset401JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset403JSONResponse Error
+
+func (response ApproveTwofaReset403JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response ApproveTwofaReset404JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset409JSONResponse struct{ SupportConflictJSONResponse }
+
+func (response ApproveTwofaReset409JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset410JSONResponse Error
+
+func (response ApproveTwofaReset410JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaReset422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ApproveTwofaReset422JSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTwofaResetdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ApproveTwofaResetdefaultJSONResponse) VisitApproveTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUserRequestObject struct {
+	Params FindSupportUserParams
+}
+
+type FindSupportUserResponseObject interface {
+	VisitFindSupportUserResponse(w http.ResponseWriter) error
+}
+
+type FindSupportUser200JSONResponse SupportUserResponse
+
+func (response FindSupportUser200JSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUser401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response FindSupportUser401JSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response FindSupportUser403JSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUser404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response FindSupportUser404JSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUser422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response FindSupportUser422JSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSupportUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response FindSupportUserdefaultJSONResponse) VisitFindSupportUserResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -13983,6 +15707,633 @@ type ExportSupportUserdefaultJSONResponse struct {
 }
 
 func (response ExportSupportUserdefaultJSONResponse) VisitExportSupportUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodesRequestObject struct {
+	Id     SupportUserId `json:"id"`
+	Params ExpireSupportRegistrationCodesParams
+	Body   *ExpireSupportRegistrationCodesJSONRequestBody
+}
+
+type ExpireSupportRegistrationCodesResponseObject interface {
+	VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error
+}
+
+type ExpireSupportRegistrationCodes200JSONResponse SupportRegistrationResponse
+
+func (response ExpireSupportRegistrationCodes200JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodes401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ExpireSupportRegistrationCodes401JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodes403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExpireSupportRegistrationCodes403JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodes404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response ExpireSupportRegistrationCodes404JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodes409JSONResponse struct{ SupportConflictJSONResponse }
+
+func (response ExpireSupportRegistrationCodes409JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodes422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ExpireSupportRegistrationCodes422JSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExpireSupportRegistrationCodesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ExpireSupportRegistrationCodesdefaultJSONResponse) VisitExpireSupportRegistrationCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCodeRequestObject struct {
+	Id     SupportUserId `json:"id"`
+	Params ResendSupportRegistrationCodeParams
+	Body   *ResendSupportRegistrationCodeJSONRequestBody
+}
+
+type ResendSupportRegistrationCodeResponseObject interface {
+	VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error
+}
+
+type ResendSupportRegistrationCode200JSONResponse SupportRegistrationResponse
+
+func (response ResendSupportRegistrationCode200JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ResendSupportRegistrationCode401JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResendSupportRegistrationCode403JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response ResendSupportRegistrationCode404JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode409JSONResponse struct{ SupportConflictJSONResponse }
+
+func (response ResendSupportRegistrationCode409JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response ResendSupportRegistrationCode422JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCode429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ResendSupportRegistrationCode429JSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendSupportRegistrationCodedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ResendSupportRegistrationCodedefaultJSONResponse) VisitResendSupportRegistrationCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportUserSessionsRequestObject struct {
+	Id     SupportUserId `json:"id"`
+	Params ListSupportUserSessionsParams
+}
+
+type ListSupportUserSessionsResponseObject interface {
+	VisitListSupportUserSessionsResponse(w http.ResponseWriter) error
+}
+
+type ListSupportUserSessions200JSONResponse SupportSessionsResponse
+
+func (response ListSupportUserSessions200JSONResponse) VisitListSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportUserSessions401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response ListSupportUserSessions401JSONResponse) VisitListSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportUserSessions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListSupportUserSessions403JSONResponse) VisitListSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportUserSessions404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response ListSupportUserSessions404JSONResponse) VisitListSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportUserSessionsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListSupportUserSessionsdefaultJSONResponse) VisitListSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessionsRequestObject struct {
+	Id     SupportUserId `json:"id"`
+	Params RevokeSupportUserSessionsParams
+	Body   *RevokeSupportUserSessionsJSONRequestBody
+}
+
+type RevokeSupportUserSessionsResponseObject interface {
+	VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error
+}
+
+type RevokeSupportUserSessions200JSONResponse SupportRevokedResponse
+
+func (response RevokeSupportUserSessions200JSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessions401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RevokeSupportUserSessions401JSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeSupportUserSessions403JSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessions404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response RevokeSupportUserSessions404JSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessions422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RevokeSupportUserSessions422JSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessionsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeSupportUserSessionsdefaultJSONResponse) VisitRevokeSupportUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessionRequestObject struct {
+	Id        SupportUserId `json:"id"`
+	SessionId int64         `json:"session_id"`
+	Params    RevokeSupportUserSessionParams
+	Body      *RevokeSupportUserSessionJSONRequestBody
+}
+
+type RevokeSupportUserSessionResponseObject interface {
+	VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error
+}
+
+type RevokeSupportUserSession200JSONResponse SupportRevokedResponse
+
+func (response RevokeSupportUserSession200JSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSession401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RevokeSupportUserSession401JSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSession403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeSupportUserSession403JSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSession404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response RevokeSupportUserSession404JSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSession422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RevokeSupportUserSession422JSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSupportUserSessiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeSupportUserSessiondefaultJSONResponse) VisitRevokeSupportUserSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaResetRequestObject struct {
+	Id     SupportUserId `json:"id"`
+	Params RequestTwofaResetParams
+	Body   *RequestTwofaResetJSONRequestBody
+}
+
+type RequestTwofaResetResponseObject interface {
+	VisitRequestTwofaResetResponse(w http.ResponseWriter) error
+}
+
+type RequestTwofaReset201JSONResponse TwofaResetResponse
+
+func (response RequestTwofaReset201JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaReset401JSONResponse struct{ UnauthenticatedJSONResponse }
+
+func (response RequestTwofaReset401JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaReset403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RequestTwofaReset403JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaReset404JSONResponse struct{ SupportNotFoundJSONResponse }
+
+func (response RequestTwofaReset404JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaReset409JSONResponse struct{ SupportConflictJSONResponse }
+
+func (response RequestTwofaReset409JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaReset422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response RequestTwofaReset422JSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTwofaResetdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RequestTwofaResetdefaultJSONResponse) VisitRequestTwofaResetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -16878,12 +19229,45 @@ type StrictServerInterface interface {
 	// VoidHold Void a withdrawal hold (internal)
 	// (POST /api/v1/internal/holds/{id}/void)
 	VoidHold(ctx context.Context, request VoidHoldRequestObject) (VoidHoldResponseObject, error)
+	// ListInternalKeys List the internal keys (internal)
+	// (GET /api/v1/internal/keys)
+	ListInternalKeys(ctx context.Context, request ListInternalKeysRequestObject) (ListInternalKeysResponseObject, error)
+	// RevokeInternalKey Revoke an internal key (internal)
+	// (POST /api/v1/internal/keys/{name}/revoke)
+	RevokeInternalKey(ctx context.Context, request RevokeInternalKeyRequestObject) (RevokeInternalKeyResponseObject, error)
+	// RotateInternalKey Rotate an internal key (internal)
+	// (POST /api/v1/internal/keys/{name}/rotate)
+	RotateInternalKey(ctx context.Context, request RotateInternalKeyRequestObject) (RotateInternalKeyResponseObject, error)
 	// CheckLedger Run the ledger invariants (internal)
 	// (GET /api/v1/internal/ledger/check)
 	CheckLedger(ctx context.Context, request CheckLedgerRequestObject) (CheckLedgerResponseObject, error)
+	// ApproveTwofaReset Approve a 2FA reset (internal support, second key)
+	// (POST /api/v1/internal/support/twofa-resets/{id}/approve)
+	ApproveTwofaReset(ctx context.Context, request ApproveTwofaResetRequestObject) (ApproveTwofaResetResponseObject, error)
+	// FindSupportUser Find a user (internal support)
+	// (GET /api/v1/internal/support/users)
+	FindSupportUser(ctx context.Context, request FindSupportUserRequestObject) (FindSupportUserResponseObject, error)
 	// ExportSupportUser Export a user's personal data (internal)
 	// (GET /api/v1/internal/support/users/{id}/export)
 	ExportSupportUser(ctx context.Context, request ExportSupportUserRequestObject) (ExportSupportUserResponseObject, error)
+	// ExpireSupportRegistrationCodes Expire a pending user's registration code and links (internal support)
+	// (POST /api/v1/internal/support/users/{id}/registration/expire)
+	ExpireSupportRegistrationCodes(ctx context.Context, request ExpireSupportRegistrationCodesRequestObject) (ExpireSupportRegistrationCodesResponseObject, error)
+	// ResendSupportRegistrationCode Resend a pending registration code (internal support)
+	// (POST /api/v1/internal/support/users/{id}/registration/resend)
+	ResendSupportRegistrationCode(ctx context.Context, request ResendSupportRegistrationCodeRequestObject) (ResendSupportRegistrationCodeResponseObject, error)
+	// ListSupportUserSessions A user's sessions (internal support)
+	// (GET /api/v1/internal/support/users/{id}/sessions)
+	ListSupportUserSessions(ctx context.Context, request ListSupportUserSessionsRequestObject) (ListSupportUserSessionsResponseObject, error)
+	// RevokeSupportUserSessions End every session of a user (internal support)
+	// (POST /api/v1/internal/support/users/{id}/sessions/revoke)
+	RevokeSupportUserSessions(ctx context.Context, request RevokeSupportUserSessionsRequestObject) (RevokeSupportUserSessionsResponseObject, error)
+	// RevokeSupportUserSession End one session of a user (internal support)
+	// (POST /api/v1/internal/support/users/{id}/sessions/{session_id}/revoke)
+	RevokeSupportUserSession(ctx context.Context, request RevokeSupportUserSessionRequestObject) (RevokeSupportUserSessionResponseObject, error)
+	// RequestTwofaReset Ask for a user's 2FA reset (internal support, four eyes)
+	// (POST /api/v1/internal/support/users/{id}/twofa-reset)
+	RequestTwofaReset(ctx context.Context, request RequestTwofaResetRequestObject) (RequestTwofaResetResponseObject, error)
 	// ReverseTransaction Reverse a posted transaction, in full or in part (internal)
 	// (POST /api/v1/internal/transactions/{id}/reverse)
 	ReverseTransaction(ctx context.Context, request ReverseTransactionRequestObject) (ReverseTransactionResponseObject, error)
@@ -18344,6 +20728,129 @@ func (sh *strictHandler) VoidHold(ctx echo.Context, id TransactionId, params Voi
 	return nil
 }
 
+// ListInternalKeys operation middleware
+func (sh *strictHandler) ListInternalKeys(ctx echo.Context, params ListInternalKeysParams) error {
+	var request ListInternalKeysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInternalKeys(ctx.Request().Context(), request.(ListInternalKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInternalKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListInternalKeysResponseObject); ok {
+		return validResponse.VisitListInternalKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeInternalKey operation middleware
+func (sh *strictHandler) RevokeInternalKey(ctx echo.Context, name InternalKeyName, params RevokeInternalKeyParams) error {
+	var request RevokeInternalKeyRequestObject
+
+	request.Name = name
+	request.Params = params
+
+	var body RevokeInternalKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeInternalKey(ctx.Request().Context(), request.(RevokeInternalKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeInternalKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeInternalKeyResponseObject); ok {
+		return validResponse.VisitRevokeInternalKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateInternalKey operation middleware
+func (sh *strictHandler) RotateInternalKey(ctx echo.Context, name InternalKeyName, params RotateInternalKeyParams) error {
+	var request RotateInternalKeyRequestObject
+
+	request.Name = name
+	request.Params = params
+
+	var body RotateInternalKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateInternalKey(ctx.Request().Context(), request.(RotateInternalKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateInternalKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateInternalKeyResponseObject); ok {
+		return validResponse.VisitRotateInternalKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CheckLedger operation middleware
 func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams) error {
 	var request CheckLedgerRequestObject
@@ -18363,6 +20870,80 @@ func (sh *strictHandler) CheckLedger(ctx echo.Context, params CheckLedgerParams)
 		return err
 	} else if validResponse, ok := response.(CheckLedgerResponseObject); ok {
 		return validResponse.VisitCheckLedgerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveTwofaReset operation middleware
+func (sh *strictHandler) ApproveTwofaReset(ctx echo.Context, id int64, params ApproveTwofaResetParams) error {
+	var request ApproveTwofaResetRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ApproveTwofaResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveTwofaReset(ctx.Request().Context(), request.(ApproveTwofaResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveTwofaReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveTwofaResetResponseObject); ok {
+		return validResponse.VisitApproveTwofaResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindSupportUser operation middleware
+func (sh *strictHandler) FindSupportUser(ctx echo.Context, params FindSupportUserParams) error {
+	var request FindSupportUserRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindSupportUser(ctx.Request().Context(), request.(FindSupportUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindSupportUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindSupportUserResponseObject); ok {
+		return validResponse.VisitFindSupportUserResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18389,6 +20970,278 @@ func (sh *strictHandler) ExportSupportUser(ctx echo.Context, id ComplianceUserId
 		return err
 	} else if validResponse, ok := response.(ExportSupportUserResponseObject); ok {
 		return validResponse.VisitExportSupportUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExpireSupportRegistrationCodes operation middleware
+func (sh *strictHandler) ExpireSupportRegistrationCodes(ctx echo.Context, id SupportUserId, params ExpireSupportRegistrationCodesParams) error {
+	var request ExpireSupportRegistrationCodesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ExpireSupportRegistrationCodesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExpireSupportRegistrationCodes(ctx.Request().Context(), request.(ExpireSupportRegistrationCodesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExpireSupportRegistrationCodes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExpireSupportRegistrationCodesResponseObject); ok {
+		return validResponse.VisitExpireSupportRegistrationCodesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResendSupportRegistrationCode operation middleware
+func (sh *strictHandler) ResendSupportRegistrationCode(ctx echo.Context, id SupportUserId, params ResendSupportRegistrationCodeParams) error {
+	var request ResendSupportRegistrationCodeRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ResendSupportRegistrationCodeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResendSupportRegistrationCode(ctx.Request().Context(), request.(ResendSupportRegistrationCodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResendSupportRegistrationCode")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResendSupportRegistrationCodeResponseObject); ok {
+		return validResponse.VisitResendSupportRegistrationCodeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSupportUserSessions operation middleware
+func (sh *strictHandler) ListSupportUserSessions(ctx echo.Context, id SupportUserId, params ListSupportUserSessionsParams) error {
+	var request ListSupportUserSessionsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSupportUserSessions(ctx.Request().Context(), request.(ListSupportUserSessionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSupportUserSessions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSupportUserSessionsResponseObject); ok {
+		return validResponse.VisitListSupportUserSessionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeSupportUserSessions operation middleware
+func (sh *strictHandler) RevokeSupportUserSessions(ctx echo.Context, id SupportUserId, params RevokeSupportUserSessionsParams) error {
+	var request RevokeSupportUserSessionsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body RevokeSupportUserSessionsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeSupportUserSessions(ctx.Request().Context(), request.(RevokeSupportUserSessionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeSupportUserSessions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeSupportUserSessionsResponseObject); ok {
+		return validResponse.VisitRevokeSupportUserSessionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeSupportUserSession operation middleware
+func (sh *strictHandler) RevokeSupportUserSession(ctx echo.Context, id SupportUserId, sessionId int64, params RevokeSupportUserSessionParams) error {
+	var request RevokeSupportUserSessionRequestObject
+
+	request.Id = id
+	request.SessionId = sessionId
+	request.Params = params
+
+	var body RevokeSupportUserSessionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeSupportUserSession(ctx.Request().Context(), request.(RevokeSupportUserSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeSupportUserSession")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeSupportUserSessionResponseObject); ok {
+		return validResponse.VisitRevokeSupportUserSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestTwofaReset operation middleware
+func (sh *strictHandler) RequestTwofaReset(ctx echo.Context, id SupportUserId, params RequestTwofaResetParams) error {
+	var request RequestTwofaResetRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body RequestTwofaResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestTwofaReset(ctx.Request().Context(), request.(RequestTwofaResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestTwofaReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestTwofaResetResponseObject); ok {
+		return validResponse.VisitRequestTwofaResetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19543,884 +22396,966 @@ func (sh *strictHandler) GetDocs(ctx echo.Context, params GetDocsParams) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bchs51iAKvwqG30SYcidpSpZdZTkm/o+WqDI/y6KapFzlLtWQEBMk0UoCrERSMrvsiL6amOuvJ+K/",
-	"2ddzv59h7yepJ9mBtYBM5IknSXb1RHdHt8XMxGlhYWGd12+VkZzNpWAiUpWj3yrsE53NAwZ/X7BQSUGD",
-	"ExrR1qe5DCP9VC1mMxouK0eVJlEzGgSEjkZyIaInijD8yqvc0mDB9Ncj6bPKUaX100Wn2x903lW8ik8j",
-	"ql/Rhc+jAbvFoX/+rUJHEZeiclShi2haD+SEi7pajEaM+cyvePq9DAfcrxxV9r+Lf0fLuR5hoVioO2dq",
-	"FPK56ainWys1XgQEu4MvIsoDWKDPbvmIYY98PpWC1fYrX7yKfrDfODzwKnxeOaocNJ7XG/X9/ed1Paoc",
-	"jRZhyPwBjeDdwctaY7/WOOjvN44a+0eNRr0B//lLxauE7NcFUxGO0Nj/j7fP//Liz69+/P6n7z6+/PCi",
-	"f9h73j348/5FxauoxfVf2ShyVmefpNen/xnQCRN68NNA3n3izfn82X69UfnyiwebGXAqRmwwoooNplxF",
-	"Um/Wz/mXKvfUl6PFzGzHL16FzSgPBnoH3Qe4V6OQ0agECI00EPSSvvvOqwRyRAO9lLFeiGIiKmu977RW",
-	"EY0WqnIEDRKwVI4qH2QUMqKnRxAQFa8Ssdk8oJEeJWQTriIWwgIAODGq/eJVJkywsGAFr/r73x01vj96",
-	"8Z0zhxsh78QAsQWXX4g5XmXMQxUNFGNiDWro6dwsrwd4Fn6GXyPnV8D8CQsHTEQhZ/Z0wCmDMZ/vexU6",
-	"0z8rR/svGg2vck0D2EI6jlhoHxZv0vN+41XhJu1/39j3KlFIhcKjCGO90g9vWajgSO3rmQdc3KgB+zTn",
-	"ISuC38HzNPxmdMJHA2iFyxMy4mM+ojDIPGRjFjJhYbsFaiGGMkGvA+ZXjqJwwbwKF3Q+zz6cL9Q0eTam",
-	"gWJ6JfNQjnkAlMrC15y3uSF+Fa9yzcNoqjdHP99/9apRa7yoNQ4rXmUUSGVmKhZBoA/TQkRAHE+7FW/r",
-	"pVSOKjMacvbvhgzXR3IWL/OWhXzMN+wtpOmJIWYKOtNreK/HsJuuTyZN3h0v8F36tArYKhrwKF4bYP1A",
-	"LGbXGuEqf3r+/OX+wfPDFy+/+x7fRnKwCAM7gfgca9S61SNEd3JMM3uSeeosYDH3NwWlppFmNeNP+Hj/",
-	"O03XQzaStyxcujQtZCoKOaC7eaKYUubXb9tsaIb2l5AI89jMj1/oF8ljg3xcKr2JcMCUO9hBrbFfNBjs",
-	"5MGLwgsLdnehSkld5sa6lTdpwK++cRxyYehUii5tQYLgWhUjDevWZRfWH+mNDAYhG8MFMKe1/YPnms5S",
-	"HixChqQ9xnCNn3/bbKxxKGcDl6JiHzG944JHnDrsBRdmLjdsqW8ELvS++mwuFdfXkpARy6H6XKoIOJdI",
-	"DtLkW0MOAGuP4B0NAmb4IEPLV4MQce5gDQjtZTFnwudiUjlqFJ3E4rNVALgvv3zxKjOmFJ1ooHyUi5Do",
-	"S6te+fLli1eZMuqzEFirts9mcxkxEXXZPKBLfcJ/y3BnQ02ah+RuygSJpoxcS39JuIK/NdvCfCIX0UjO",
-	"GJFjQgVhNAw4C4lhq8gdj6b4NZ0xEg85WtbesaXm9dRoymbAbDKxmFWOfq7oIQGBAsUqGn1xezUNEJOK",
-	"XkSXReGyiddodsY9NpLCVySS5I7yiFyzsQwZCXUTLibpIWdc8JkedT8eRmPRhIUIrTkN6YxFBmDN0YjN",
-	"ozMqJgsAbnboS6XBIYIlwuunWnM+r50BkdYwo9eaP3pNZOizkPhsxH2mPPJrDThxRfhEaIB6RLNFUhC9",
-	"4Pmc+XU4Z3DZVI4qTNQuex4Tr3/9b436K40/emjcVrgFgGjhVGvxXFOLpp/OmJhEU81BHxwWAfg4ZjiP",
-	"qWLtAsTQzwmHucEE5jSaJsNz33DWPEzu92QGYxnOAJG5iF7qS3rlPrjTuVQsLJqOfv7VpuNg8Tu2LIBN",
-	"wJmIaqOpVEyQheC/Lhi5YUt9RKIpV2Qmhf411+yt3unq/u9//8fBixdkNKUhHWl82/OIGsk58zUi6/Mz",
-	"0tQnJFT45IbNI3JwSKZ10mU1xYSfnLDic6cHB7aTUBLxGZOLiEj9YxRSNU0j2ItxY/Qd3We1w+tXrHbo",
-	"H7DaK/riu9r+eH90cP3cP2QvxmVolznfK6HuoOHBixcA9Bgti3Cyn9xiRRjgvP5qiPAj3AhFs8E3X28i",
-	"7Hoq5U1vcR1PonBW+BlRzndfbY4/NefzM8OxZifWmSPvSpClJZoFDLnPSHVMg+Cajm40AR2HhI/JjCvF",
-	"xeQZF7c04P5enTQX0VSGPKL6roS2JEP/0hgO7HIh/roku7IKWbPoCZyrmkuhUC9zPNUIICasBQyij3oW",
-	"EQGL9luFzueBka2e/VVpEPyWzC/WyBy/bZ6dtc5/aA1aP120u62Tinuz96eMoLyBHZEpBe2OHq5OLgKm",
-	"KXQgJ4QLQicUNSubaju+uIv/r8jc/duzRA/1DN+qZ60wlOayzFBkASK5Z6ek6Y3ZMs3IoLJHEzyEU72S",
-	"vnakGAd8FO0Et/b5h+ZZ+2TQ6zf7rUG/2zzvtfvtznkGfFzp4cUEWBfkuDSWCRkRGgTyDm/erwexPlB5",
-	"xTSkNOU27Kidk95GmCYj0ZSaOSq4UDLAO5fRqVyIHZGu2WsNzjv9wWnn8jyNcXDn66mMde/fBJ0AQB7R",
-	"fLkGkyMZGhjcA21a75vts0HzrNtqnnwcXPZy540rAmI+ob4fMgXYQoOQUc0TCz2prwsTu9rkskfhIkI0",
-	"AYicGH1hX8ozGk7YTpA56Rxfvm+d9wf9Tmdw1uz+0MpRIquXBOFAShLowUh1v0He8zeERmQmVbT3deFj",
-	"145XAk4lBZRLoRbzuQyjHQl0DJfL897lxUWn22+dDPofL9Lg6WiJ4OLk1CP/cdH6ATi4i/MfYogpQkM4",
-	"7GwefW2SE0NIMB5NWehMU8gQpnm9JAYuADrsahdg9VrdD63uoNXtdrop+FwKRlgYsoW+ILQIz4jmYNUi",
-	"vGVi8ZXPVFMsiQRQMP0JqR42GmT4vnl22um+b50Muq0/X7Z6/aFHDhuHZBgTSnjwggzft/pvOydAQJtn",
-	"Z50fW/Bm/zkZXjQ/nnWaJ8kZGnrkhe7cBQw828d+2+8vzloavaCP3//+v/dgB05leM19n4mddqHTvxiY",
-	"+zG1CW28mkFX/3UhHq/H4RDSjE1VRRQorCZx40DeISB+kILtDINijkqzBNJnKVbqqwLDsIswC48EXNx4",
-	"CY+kAcREKIMAzmxV3340jDJgMTt5MKbHsNx7MFAHp83BceekVYgpB6fNb4AtP4ZSTIgCJQ8Zg3nRXfVx",
-	"yHwmIk7Rerjzyo+7rZPWeb/dPOsVH5NknG/DBwEj4pE7AMecKnUnQ+CxhRQ11BrGDOTvf/9fhAufq4iL",
-	"yYKrKb0OkDt4LwVb3o+gvPt4DETRnKbYcmxUzAcr9KOFhryVKma0QcXq5JSKOTuTMmVz4aigbC42SpiX",
-	"qP2FHQarM6ihD2M1M+jYxyhLFumZ9VytnrlonO/xlTvK87wilwPSRUsyW6iIXFsBkPlWzbmUCzKigoBS",
-	"CNRM9c2RDrChy/7K0MhfdDuSkI0XigaoymJGkzWXAR8tSchGMvSZT6gilOCKiWN8INWhu0dDjwybx8ed",
-	"y/P+oNvq9bvt43766ZuzzvE7eAQc7lAj1/A1GYPqSrEoCpgH05jKwCcq4kFAjBp9z0MFl50viEzxBIWM",
-	"plxMSHXY67cuBpcXyaRM73qPPDI87XTftE9OWufmuSDWygA6NT0tuUAKHKvznihU3Xnxa5w4cL+F+vea",
-	"q4Av2iHT6lmByh52ydm5HVnZ9nnv8vS0fdzW7Ozp5flJr+Awv9L/+UqnuXBCX+NMP/96Z7ot1GI85iOu",
-	"r/PxQvjqgU/r9UJxoSVVewzWH1HnpNkzNLJyZskh+rpofinmoRxpGF4HO7I3J633F51+6/z44+Bd6+Og",
-	"2yoW9nmizcbTThN5f6GYb0iFz8eAypFVvj8KR5Badil7YPkTawaY02UgqU+qQ+Brmv1253xw2myfaUqH",
-	"Ww1yjrKbLbI2uoIVCxSQ7BjVYTFAhw4BtIMAft9LP/Vj8+ys1S/RUBm1+zfSUZ1LohajKQmZkotwxABa",
-	"YPBB4w0s/gJ35F76mIu3nX5nhTIGPDtSmpivC4g30l9qbBrzgLlz+OJVujRiZ3zGd72nus1+a3DWft/u",
-	"Z0+slGRGxZLQKGKzeaRiHXgULlEBTgIa6V34qkrd3LTS1BFM2bXYlr2KKjpWbxiox8JbPmKXgt5SHuxM",
-	"DXut7of2cWtwed780GyfNd+cpRHKDEP09GVIQx4sySIZ8yurZ4jPNIcHNBmOVmJFFYz5iviSGR2+UHeo",
-	"JeYKbjp9V4EmsNplvn4mQxLSiF2JQCOk8shkwcC2RK4X/oTpJ7HsrUBvpyI2ry3mZBJSEanX5EKqaBKy",
-	"3p/PoDd2y8IlXIp7R+RF4/mVGBZAd1gn+pDGllpqrmfmg6QmJIH56JmPpmx0A1+oG/AFgC/0TGZ0Sa7Z",
-	"lVD63gHsfk2oYceLbcDDDGEfQj/g0BHCLasIj1TszsHHV4Lb2Zkb3wgZoG9Abg364IoAqjEfVWd3XLH6",
-	"ldDbfSnoIppqoWVEdz3yl+fNy/5bLY0fN7OnPtP/10XG92iJ9GKtlUYBo8CJ5A1Dm4SjZH7PfE77YDrc",
-	"meqvVDU7YxE+oxNGouX8a+vzgOgv52gqSvTaX7zKB7T+cSlOkXXeBQw5RgZ8KTV7Ad+jj+bPcA+itcbK",
-	"ypTgLqVsOPXKL17F6k9su1ifEjeNiL5LIvK946JRr6RdrXr62Iw5C3xU6RuseBToJ5DclhWEjTCOAPdj",
-	"xFpv3nY67wa9yze94277AnakhC0r8jv4xoZEdy7A+lZD5rOA37JwDxzZbsEuIjVXH1EumNGuRVb14Xbw",
-	"RAHGa/EtnqF1GdOic8+IjImTm/X28xIXv+tAjm5AnkSf5QLfN892aIlI9na0LtGu8TjRES3Ju4/HHqGJ",
-	"XGg/g1dvwE0inmDiXG2+XjehLm6intc81PdyxNEbIu23vXrj3AWiW4V1QPk53U8yGYnhBnoyRlHxW+4s",
-	"gB8KQUWGNSVY5cQTRWZcyJAs9I1XbV12yUjPySM/dU7JOKRipPY8sk8iSQ7++4vnv//P/9yvk3N922vx",
-	"j434jAYpFxPUeuY9ZOgn9JB51Wh8t//q1cGLw+8OG69e7a92nvEqzUU0PRjTEw7Sn9+6tSc1CDpjcEhd",
-	"eRb05y1xywKpgeplt8eqeVZuS8EMTnS7L3a+CW5DbNDBmA5883WxF6e7s/DWKJzyG/tL9hAPc0MMSdUE",
-	"QJB9j5gIFDJcKBYO945IE10GokWoD3J0J2toOyAO+6DbyvG4XgbwEwOmNPBmLJrKIn80TSJcMwVqT0ZS",
-	"jHk40/dz5B63SEbzSsb9fT3YzOCFRwFX0BLfGGPcCaxFGBtp8Hj4YkZ4KHQR9RJYFyNLNrohizRv5R1K",
-	"i/ZDsLApcsc0P6HUAlncAu86FziZUcqw45zdnUBIwzdCjvT4K3FDsDsT2/VIqJEMsBlmBHIy0WdYkHEo",
-	"Z3ALgJAs4FJQjAmj/GEzUtV3jWB3NfMNqwEDqiWrXxdswfy9evGWFOOQE7TyW/46TsWulL+3UM695/Ni",
-	"UjYCn+bY88nwQHHEplgERgOBbqK5fsvIpMb4uCcCgY4sYv4RPLR8uGdd4tIEFT2a03Q0ZuW9ysGYrseW",
-	"BJpp2KQhCXDx1pHbCzN2lykWfaNDlZ/DyoNlwTUI9fePdLjSg2x0wJ6oRAhDFcQ8oCNNi6ehXExQrQHd",
-	"gecDqYLqBaVuYgKkkmNVApQC8oyRVdCNKnRyXkt6Uz0UYcobDB1qFvHJ0bot7vMZUxGdzXVPsQ5uEIcj",
-	"5eJ3zJuh5nAXigyN3DHUZ2bt4rxKaccXEDdFzHstIA9pNMRjO0xFug5jYqEFaCZAHQvaLaNO0jx3I6Vb",
-	"4qHxFdxghomFcTXkjs134BTzBSL34Iv80k74BBRhxsLtSAbtXoccHux/t3dEtJBwgAJCo144sTieKxeh",
-	"tJjZzu94NPVDekcDMGGDNlNYYJKqwfkMtDxj+gaB9FZyMOcZUmhl1CXbGIDGPMk+cRUVhYCd0kAxjGiC",
-	"WXHl7hW2hjOq5858exTHfLIApkV/Jkhjz4HStZQBo8IZHW+zbU9b0tjBA2drPX2iEiQuOjGeI4lnILHy",
-	"8HaNt3/+EI+M11USb/CmedY8P24Nmia7Qv5S3oC4J2TDVTr9toZew2SS70spt1d5wwQb8xGnQedOoDEi",
-	"vS43xNrZKnhQsCY3mjkTc9ZYE+yTinbeum0qDjrV+nmq7fOCtlIvXU35fDBn4chQh1hqt6OvinJxge+A",
-	"wF1SKlo9Pd+iGRRt1jFV7ISNuL5FV2hd8AQnVz64Cw5CdsvZnT4N83koQfUUghuBq4cTY1mo7gkZNRrB",
-	"NJXomnWjVQW6A9uA2+FrAtYKE9Cmr/k6eU+XRM2pIAEXDIxj6e1es99e5VNttggirpsj85lXGsEUy8D4",
-	"jqP+08LoZjmqQOKHwuXrFnllnpDRAGAL2ju1uJ7xCP9eCJ+FOYj7McjhTw2bgQFUidpPjwsRbtzuaW6v",
-	"Td6VIuZ9gdGRlot2XZieKKKRsl50hN3kLcliTZaTVLR10ZTBw0bFsFp5NydQ/ZLJ3rIFO5Sg5lppJJI7",
-	"zCx7up31uT2m4OZkxIknmF5hIV5O2egmj2byxsTVF6OIuXcyDsVwGc/oaMqFycSiUaB50SYhixahUMa5",
-	"TrM8b/v9CxMJVSfHoHmgIdNPrgM09aF8C1F6/G/Mr1+JK/EZu/2MzT+TGaOCiwn5fCU+12q1+H/6y7et",
-	"5ln/7aDzjnwmB40G+Yw2U9eqi3ZbBc3JWeeH9vmgd3l83Or14jbI5qM+BGwzIDxqboiFfLys4W/o4P1p",
-	"M/bti9uD63LsVY1wcHuyQ3cu+yVjV2VoRP49qwuQiyjVsNN/2+r2cu1xvehBYxQC2Q5OWh/ax62eCyX7",
-	"JVfmm/ct97XJkRK/urw4afadBdv3JotA/J0xKWa/BveR1Le91vFlt93/OGh9aJ33U1OjZE4xhs5S9SdK",
-	"C+qLkEdLNKOYzYwzTCXA1EK+NVlo1sSkp8LvO/2LQa913o8/x3xBxtwPSAcXSvwxmAZXfI0GMVx884f2",
-	"8eCsff4uPQTkwQHHe6fvfudd63zQ7vUuHShZ0wnYbwBS+oCkUBMaXzR7vR873ZNBt9Vr9dOjCbaIQhpY",
-	"X4VIgseqlmqt1a6wiwxKxZIyhjOacfs/dk6bEAN52Uthvgl1dD5qnTffnGXOh1GUup+dtHv576wC3v3w",
-	"Q6vbPm07H6b8Juy3x533F2dt4IwdlEhyXYGzhr448XPrFNz/eFGA4BaJtKCUNW6ZQHzo5d3H48FJs98c",
-	"9JofnPbvPh5nEFHRWzvRdx/fFLd5A7OlYplrkkSGXZx1miem1X56fXHMnMmkgVBp9lqD3uWb9+2+u0Cn",
-	"GcSIxkyGYbgSODlg1X2tOKumFSghSdVe6HuF3aR7gSnAteFEsQmfmFxm+c50D9k9G6FzlmVqiC9FfhqX",
-	"vVbX8Q6PwehEfhLqaxE429I2anfOB2ftU3dkt3HAx1FBaxjX+J/H7YCPMmZaD4+6stqm4h4uzwv7WAjT",
-	"S66VxfLjs06vgNigZTg7tmfEcGXe53p13e7JZ3LYeK4PJQq+xmkIvacg7tgwqXAo9EX37uObPdyt1BST",
-	"lWF/iTrgiSIgx4CuABd6RIQ0I83kLVMEL2x951Vdp2R0Sc4AI7X/OBgVxES5uJupIjkHF6aJTFaWYGDs",
-	"nQDdHGoCbFw2s8cr2cHyNrCTq7CuvGnB1GNfUegW+iqLY4fuXhmI24hxiyGGuiducEEAKnZIO3LLHGi0",
-	"z+GMt/qtuEMgY5q1iU81BlWYnAtW8QPEBzJwZYDbOmn39RWRn6EJYgf91hg82yh41XEBnKd7J8W9NS8u",
-	"ztrHmf7AmzbpECIvREzSLBTA/yh/bTgYa2eXajGiQndq0wKAZtMQO6ocmpvqGRb+/qL/Me6XWrUYQm8K",
-	"zvZWVQo+40bphIEr6RvjQ6vba3fOe4PWT8et1klqulwll8YNF37snK2HwHgcFRGjXld27jeMzV3Y9vqd",
-	"bhOySuQGwN16ohwMuJOLwAceAzNALSMW9zyjy6IlxJ7Juud9fVz9glDs7E2ZcWyDti/ctnprkgDlXHxy",
-	"pj9zenQ3Bwd6ceFCgJOg7oOATtdnI+mDbIPOcoYzzMT6AniAdIs5DRWDBv/R65yTKg2UZtn8BTpMMR/T",
-	"/IREMAi2w+W+PCQBu2WB2tOvMGTPzjlB1ILQQxh5H0bePuoPSVjadzLucGZdF2c0GMtwpu+QRUHGDnu5",
-	"IVsLXcYhUTEtdjJmpJdi40fjL3Hi/U7/Ajt3jNwJF+9snNMIraYmNNYIJZnYreRy0F1r6CK7i7ynJhiQ",
-	"phYblxPnUC4iZrJLoB+/I5UVE3UDeoTS2Pp6GKHNCFvZuHBo/wLk5Wgq/RQUpcDDjlNB4SmXnSIhN/Fd",
-	"aPceyUGcr6Kqr/q9on6ax/32h9YWPWnpJO4LuX3bVyJFYGca+E6GDHtZYCMgmsUN5HicIIOJ0wZi0EBg",
-	"B3p+gAVVg6mQEMTXiDulC7BLwRFEU7yI9nIin4Ni+43kfGE/rhuvIw4i/cym5Ml3sVm+m7T41e2cnQHR",
-	"KliuvSoUG4UMtKcomlnRMJNVICa54NkN9AeMb+BSjk3S0SNxAxT7ocWLhD4Xex3HxBkbadzVRNkDkixD",
-	"8iO7vsiR5pznbkybrbR7G7u12tg0Zw5Zgu7SbzP3kPh8xgTefrCSw8arl//P/1//v+HPnPgR6AnuvWyQ",
-	"hj4xjDixGXtWDZKkaiCfIX2Dngf7NAddrs0ZgahnsljvJfTGyegArTUlduIXNAGwBiqyZFEyZiaCABoj",
-	"oXMUZ9UkGsEjEOKwt0E0xJERBXPBCJ5V9mmkM1Z3G89FTWQCj1BueI0Bx9yEIpDqlqEIBkYY29XLaogw",
-	"euqJiqUc52N9XTZdwdBwXsYY6X6JqpCcGGoajEP5N8xBsRDm7yxvDxx4E3j7Eqna9GXF4KTVaas7sNx2",
-	"MlcbYEowC2nme2cEzeG6UZrmQrro9Nr9wUWn53ZqEp7aPrOLeNs5O8kDLW2HJsbwXNi21+r3XSVQtq01",
-	"Thc2/tBpn6xoa6zZ2aZnrZMfNADfto7f5XXHmIgbiG3Iqb6zwJSOLfVJz2xWLKMqS1pt/A9Qf7RazSiP",
-	"ldgkZcAt6slxg4AQcRVRS/RSc4/JHvaQnbkit1wGcF1UAzBCpw7GCoHSYv3YzRWZRqfyxi5mGa+1VBew",
-	"cyvGzmyiO+OYN/ip3ev38gISeGLTKHbFJmB8V5aNzIaAJx3EdNKCHsIM5d0KbcLxZbcLIarv2733zf7x",
-	"27g3S1dkEtTKhRPXa2bHmVrRfbd13L6AqaZB9apI7h/xOTc5XEq6MwA87Xb+0kpL/BZ0ytKs8k56zfet",
-	"AfYUd2F4Wo3mPkgpePtQ49ABBNoMUd4xnKu8ABmzG3MW1mLqBscr9uHzKQ9ARppJEU2DZeYYFg362oSW",
-	"E0WXitxN+WhqU0JAm6EH/mO+/jc+uvhDsUgNaDTcy6DyRev8pH3+QwqwgL0Ox5p3s0n6cBi1dHstlYF3",
-	"t8kgtLQhclW8e+k1JIyQ5JrtmW6P9MU5ogKYWyk0Sbhm8ehI6y9BFdLXfGe/1T1vng26rdOWxueMcsQm",
-	"WCBxgoVU3PooZD4HAmPuCZBJ55Sj/amaHOY9PJxcxYcz3gaTAFqGfML1ULmryRLMzodW9/Ss82MKTDN5",
-	"y0CeR81CRG+Yox6ZU4VanZeHtWsekRBUMWvPSawvzZ0TvXqjFo0NnUa6OXJ1T+kNQBWQh0bPMs2lHBO+",
-	"6pS4cfHt88FFt/NDFw03lgxm+COucuH33OrgwoVIbqTiiPtE11HUkwbEIgZDNoofgVkU05VjFoqiuUxO",
-	"EA8hiqKKmso7gVq07I1eNFAZT1UwnNqowywHVTjxjTrK8YyFIDDWt416PGklrGBpjz4DZ+gEb9FUo3Ey",
-	"kJPNBrpoXvbWjTOnGi+OiIl/0/fclAUbrqTb6l2+XzeC1Spo6eAIO3cGQzf48uFax91Wf9Dt9FObINhd",
-	"MhifiERI9hzUe42kKvABBfR3mBbBX4S6Aby8ZWFA56Xjn7TO2h9a3XaZLY1mYwHN0pYrd6nbMv1+HPz5",
-	"smUtywfI1ooohsoYXA1Mh0a82mRfVjBsRTuU6gis/MU9xNGQGCC5IhjSIWrW6r7Oe8CX+vK2ABizAqTA",
-	"qR1fdnudbk5dAt7DutVoESq8b2XgA09ChRF03enn6QjYWkAVU8DpY15VuLvGRo0fcumT6n/0OueIaMe9",
-	"D5jh8+RUfzPT90oYLjXkmPHudxQCzePj1kViMXlploDZqwkmfgD/LC3EJ1aOGfM5NUBOpZ5Kcn8ZlvRD",
-	"q9trnmVFRAr2LiYUBSW1e32XSI1xT8jy9Qbd1vtm+zzLQYVaIlM0IGBtAo6SCnKHaYP01irzCdesu1lN",
-	"zEaUX6SO5I3cm12PYTtFsNS7gXN3l6PhcW3npddlkxbZoUoGwPW2XdMTTVZnzEQ8UiwYb9C/E58SO0BV",
-	"vErKuaniVVxfJXztOCAlD9KORRWvkvgL6U5a8b/m1sIfKVefilfJe/RUvFQNOOt9Y/60KUMzjjMVr+J6",
-	"x1S8SoG/S8HTePKum0r802iG49/W8yR+YD1MKl4l5UZS8SpFfiIVr5J2/IAHb9IPcj4buvOUN0Z6NOtd",
-	"kX9qHjpODxWvkvFkqHiVvIeC/cyY1u3P2IvAWR4yvGZhDtbkbeZ2Km5sftq0nZmL+3xFLvWMEdkdxtqB",
-	"3WeJNTe7Sbm1xRZVd1dydtF4ezLmTLeRmyNpVbbmrNUQED1jB3SgkU4Pmk9QEtvInDZOMtV0Et6sGavi",
-	"VdwdyNqd4DhnjUn67BalLy+y9sSHKGO4iZ87thkz2SRbbt6IorehoFBBmWkDaEHGZqGf5VJalaY7KUoA",
-	"krIQaHROp4nK5J7O6OLNB/kkSIk+Ov5hpaHkQVqtrFeeVhPbJykVsPsQPkkrcytexdXT2p9G9Wp/ojJV",
-	"Xwxp/ah+YvWeFS8XflKgkUxW46JZXnVoR3YfFGr6AO8LEjjmdHBAenKKs6Rb1H854Ldkz1Ft2fW6FCCr",
-	"6LGPEixcpVJxoGZVGA55SohxiYCfeZPKMbhKxC55bRGwWMQte5Mg5CoBtOw1io1lb43M575OyWjOi5Tw",
-	"5DzPiT9lY6WQolg+0YTO5WIKRASgswlrb4hAwn8DHqa4ZfdJjutNH3OHJy14kfCSJX77bq2tonjvEfc3",
-	"ioY4N2EPqagI34QJDcoid/qxJyjY2EyoGJHChPFAnoOQcIEhXxxexHku14ZaOAVrf6vwiM3Wx1zEALHl",
-	"CZLw5QoNQ7rUv29M3M666A2I7/niVYzHS0FRJC2dQKIn1LNdMzIP5S3PJDwDfycjTiSOYNWh9RqGyrBD",
-	"jwyNSzD+Rm+vlM8WBELGgMiHpmTWmYSc5DfO+sLFaaqs56Yz79hzNJMVuigYc5donRgWuyFoJqgGdjWe",
-	"iPMu2cA8Smcm4blHxkXAwlCb1Ok7wYbfIHa/fB5l8fuJy2pdI0HdLPrhY/hLBiqJ489UsMaQfktfEgyN",
-	"owS1tG+q+uizom6MygvUBw7Rqa/ereKAfiiwvWFscYJXqSwJu0bsbUufNiTP+Bmphvl4S2O7Ts9tbwMi",
-	"nY0ZNkDz7GmM4RLPcpOTFEEivgdLBYZV0C1hXdf03fL6GD+3x+fhr9FHuPq6sNGrrr24Wvyml2k6cLSg",
-	"x42Px7YYnboZN6em75ajC9MS9+6XUgROkO8b3FxOdeCNwAdfbzbPdNbA7PmEo2nH9nJXZuqEpYfd9upM",
-	"72DmBLr4neDlppRhm/wJhdq1nZIoFNKox8mnkB5qm+XmNJUPsNSvssieRaVvzj+lZ7IpB5UE7j86DxUP",
-	"tQ0XBZFBjuwBN38tfrCn+X0eQtgWRm0BX1Vft1EPwTptdzesZjg2QbTZjOIl+GDcxT35g0e7Rb/NzeZU",
-	"m98iA8M2F+K9LrVVl5Yz940xaavbKG3WeQDibNH5a9BodY+Lt7fm5t1Su5NZepYvLQeFVxHsUzRAG/8G",
-	"nPhGoEt3uhqQMYOeh6FTGmmLg/Og1MPOLtF8zVgui4ub43vuQ0H3GZ2wZ3+ds0n8Yy4mhbKtmtKDFy/z",
-	"suqZvGNhDVRSU/aJ9N42awcvXsY+IhjlDgGEhflmFP8bG8DrnSmIoRvJklO9xjNP1bDabK+3OTdFluR7",
-	"0glXJnxUIhHXxp0Hkvr51Y55kE4Ads2FPsE7qkDSyFqsDYQhV8+6Y1JFPKzCgYqBYsIvU8oYDYwNR451",
-	"W8Zn1I3u1q/BBa5Y8aq7UDuS0FVKY2Aet9NCxXPefD6XioXdpGF+QqvSuDtgzs7bwiUzrc0wYcd77iFk",
-	"yxgZH+usLkSE3G8aKztzzCRHZiyimJEESW4SfcUwat9UJ/HcJIX/kcu9VmSsArKJZbZKE8/tlpIzCw/b",
-	"SSEI3Jb5bP8mTSehwXxKr1nERxgvSmfSuHw6ER0QrhDQSBM0IsdjqOzhQgYLF85pFLFQd//ff27W/vLL",
-	"b8+//NciVDlBt3rMj/oNBOH8+GXirwkAqKPb3MPLvOn+SwRd8xEKuDZ0LQ5SiB0vE3/EejGQi4VYGteD",
-	"WEn28at7JZPNV7XcQEGMVSU3yVeXuDRuLpPfK7VqZkTPgjKVaNXNv1oAArPAogNsNtAhIdT3OZKvC2cL",
-	"xzRQzPtD7apDIw9evFibjnT1LmyRTdQFdtFmFMy2GPKQRr/gVoxvlbXouKOUg5ONnLvQYYG+Rlr7tQuD",
-	"JK0LFS8tuQRWl5rNduxcFldX/m+HX2r6nwP7Tx//OUr9c3VV13+8/PKXgntlx6z1dlNN/vrU8lLbmGxO",
-	"Oc60/TRIcKjaYsH92v7B8zT7sMnRwG7PzZ4mHfOLqRSM+Iw0fbprt7ZCktOtVOnOXjQ27GsrpUnKG/t+",
-	"uhJzVrdSjuzMVqYkMYdNsDXHB9bcUwF6LMcDOR6YehBasmbBmDPHSOSmX6x4les4v/QAcoMNfDYKqHld",
-	"pGRozYwBOSN6hXw2M0JWEOsbfKJYeMvCmuI+S7Nv1Kf/bn7VR3LmJkXHYnEZBDssm0spv8vsTFfydvBR",
-	"dnuwadF2YAGzUnxbLYn4WYNPVk9j8reS6WJGRS1kFNNomBaF2hm3RFtR9meImgZcGXMWgl+CKUZIqtds",
-	"KYVvQnwQi2Dj9+qV9SWOLOZmSiI5oLotzOPfEemAotdkqJu6UcQEQUZ4RMYyCOQdsP4+193MuKARbsGM",
-	"zufGdyxf22qLgln65s6WOtq8epJt7RTD2bi6jm2bqfexVSERc7aLfI62dmoq6Cuxvu1g4oObLyXObCwe",
-	"VbzKVAZ+3dyGZQ3fysBH6TfdzKT7WdWshZ+kmpno7lXNevhJqhkGjK9q9UG6QLYhS2ug0jWfpcFiA/jr",
-	"cVmeUjbPfHlsP8x1YWrlr2mPZUFtY8gQb6sirtA9vcFPUs1MCcUVrY7hi1Qjq2Za3bAbf1XYWEtMmFR0",
-	"Q33ZGXyc6ivOD7qqi0v7kW2KEkIdU9+UtUTdTQe+yTREa9vAxDGv7gCNjcf4adwPBpbW3WjQ+jpCaYqD",
-	"9pw2aaL5JZb/lsgr4g3wxatIwTbQqpQg5xdvs2YuTq5rU0Bd1jXJ0ZVNGqRIwyYNXKqwyfcpkrWuQRH1",
-	"WNcmj4abtSjAu3UNV94b2zVOXWHrmhbRim3aZEjDJk1TlHCTBhkaskkTl26u+76AEdmkSZbx2bBNlmzs",
-	"Ui1tPRquJVe/WJY01uQWxxxg9ioMox/REDIhXDMtwGAldsOtakEH867UK1lNWBEv3oNqDR5ZCP7rgkHZ",
-	"D7S/4khVn9XifKVECsI3rhS1a2EOo+xdKyHp+fUWMVvveJOUlDQZSTFiULqhivH4lt3wjLVD+CzcdHVG",
-	"O50f7oNRWxswmjraVnSApxxTHpDqPsg9phidfhJJny5hCluo+kCvY+eThnsCzQRApTJRLwF8Af4lOGHT",
-	"EtXJ0EJw6CW6eY8MNfNpUNGylENITECozWLmht1zn1RpnE9JI7OTV+g1GSLDMXTygPmv805vNsswvIT6",
-	"gITaWja6EzyJA5fbgC6L0ltwv076dsFQ3A3SgRgzBJZrN9kIfBZiZh9ls1SXHbxEyfCqcVgkM2dNLha6",
-	"ibhiGHuHVY/5sZSMZC2ipvpO0do3tuCsQpniwuIacoDOkO0kLVRrOGXOBFdkeLVoNJ6PdHfwF1L/ekzH",
-	"shBxZIy81JAT7jIiW0amSstKGTktLxNlGecyfniVyFouGudFi3J5ISPy5ISBtGyTVwcUqBe8Ao1FsS5g",
-	"HfteqKOD03RhlEzrNKNujOb9FKOxYJALj6BqMJNhAQq/l2F8+vVxtwnRoinTv6B+IhDyeVoB5pgotvBI",
-	"yxTLpEpBclRFhqYmps2zqNthCpyqsUsrGZIJv2UCay7ilTMBDxM2m0fLDXRmm3i4ObAqJAZQh6e58HlS",
-	"ybasvFxJ4TCkkWttLukqYwWWHQeS5YpM53lSCwDjxoqQDVPzltsdS8JMNra9bmhv2r3UmauLXTuMuea2",
-	"/dzuydoGwIjQiUGT7bwxgddJczhl9dMMxqVxIjPd1GKN2cuZXgp0CR6Un4DNCu+VYu92XvTjUM6KzZeb",
-	"9vBVauettzphRdbYrR/WBS0zm7txRTyzGWtC5Xe0S3+D0MB/hQusct/dMVwtZc9eEwaACLXCkXurg/uH",
-	"d/v+g7pwe5VFWGDj7fGJFup9eSdArAi4uPFM9b6FiHhAhvqRGiBTP6DRcD1TlKFJu3iK43TL0anEZN0U",
-	"pnoJlhSsyhDz/5riFE493CeKGIv6a3ItfW4KcN7xORQFGWGTvDj62PgHBT9LEImJaFe6kRCrMh6kOEUG",
-	"m80DU4d6gz2PP4/X4SpRYlqT2me7qjV7Xex/Gu8389NFKCHTMgpdNSzziGVMsNAC8P/SZ3v5/bV1KZwV",
-	"35/64OFR2zabL8K5VCm1Bi4SFBMZoXKtSsL25iVrzGyFM80Vu1HsAtBM6Sps7m2rPsR8L0bvg8lGb9g8",
-	"sllKu61+67zf7pwXbEgc0v4o0sM9Fa1lTnRZvr5UXbXJoUKSWaiaLOTES/2OcAPfCXknynwTV/sGYpl1",
-	"xZjYnftwHeqc/lbMd3ld7HKc9XNKh1FshS9Z5caWPEni0Jn3c2QTGpR7U7pEayAWs2sWFn73EHxfciM7",
-	"kyqeguvPmAfzhizfu+WoxFccL95BwAXbL1ZrOF8cbMTmO4X+3U0zlf/vKS2OeFS8u6t2HpG7dOfBQ7T0",
-	"LZaKoEHZwHOpIhoMrObvkfHFWYo78RTU03N2ESi93dnNNdBNL2lDDDsDe0jLbkFxONrGu5w4u2/wsSmi",
-	"MAAl4x9EdtkpdsExxu0UB5oPX0jg7rjPp+Hl2tzWxIfiTr+nEz464+LmwVQRO/Jk2ySheZhEbShNlfBp",
-	"yTjlsDuXER+bCOSLOGRBPRwkNQOeeFkWhRxwQefz1Z/MF2q66osid17H9pIeIdPdhkh2gbX7HzSydfW9",
-	"tD7+AwxQu0p9XyHSJPbIznWIO3TLQj7muy+BhfQeAEjfwQ+nK0xd3utjXWKZftUCzvCr/OW/tv/5VArm",
-	"cI+bNIjkYJVCCOpwGnXJHI8FVn7cQDm03uqxS2ourxLdSdebu4iIpD75BilZNkSJIgpvIyTibhyFSaxM",
-	"ycRzb8aXJZxYmkNLoY2LFFlQF8C16HiXq4VdOuYe6XJS3DUFi63a5+sq4R7x7l5ssPQkvv+rrzzg42gb",
-	"6wq6U+x60pKBNjggsWEiBc9kAunJl8O3h5H5hcpEOhoxpUx1aVAVcqWgYBIqDpOSWwWaqq9w26bUM+uz",
-	"YqZDOTf9fmNj9GOz0DuGku6AhlB6/V7JKe9jk98xxjRlbE8finT0aUpecBZbfkb6iVBXpOot8EN0aiYZ",
-	"84ot9RlJeUPmNIRKn1XGoRae4j6U/FuamoBFmvhtxPF7xUmPinUsbpj3Rog4pjxYhCzWyqxvwAU61ezM",
-	"34ZyNlij6CiZhXvONj6QgkecrnTDsPbT3TMwrDBVRfK+i93EFO5E+sfqiyygs3PJbH4OVGb9GaTKHNsU",
-	"OpQfTgzPKNCHo4rlG56YjRHJ1KHd8OvN5AU3auVBXSUcfIhxxMI6Wcp2ThFvGQ2i6fGUjW4KFDFzLC+/",
-	"3rlEt09WHDKfb9cmayK049q+yqe+Ik4/XtTK0CcXAF+8Ah9Wt35bDtNWOYgm6GKtpvLGHND1VtKcQ2dC",
-	"FnCuhSDBlMztiM12zYyDcneSSSWnX867iedroieutTxisyeKMM0vHBkpnt1yuVC2dp/5Yh4sFBniHIek",
-	"quknesPa8nozecv8I1Mk0CMG3T1TULk45GP9lQOEk4WaLVgWrw5r5hpewgrFZoJYqBP81BWESiQxD2pv",
-	"IxXEA1C/bfLb3JszyAaVMEF4REJGR1NTAhta2ArLVdxkL942s1uvidlg0OfgVtZJ08UJAkA1pnqTa5xA",
-	"DItGK6y3X/8aiVg288VyOFXrjrUDp7HhCI4uantTy7q0T7lEvAWZh7JWlNQxinmMDCuyHY9haNk2eVjy",
-	"ZdhKYw4ysT3WWL9RKIJLZQts9vfKVIsTWJ+Z9hGyweTCkr9qErvs6GUp7FJRQA+ewM7tvSR9HcTFQe66",
-	"hNhj3Nsd1dcYHWF5f0Xw4BCuLIUjUjhl6utFQP/WSe02VaQU20h2y4mngVca9ekA2aFUGwZ43isfnp3W",
-	"jonw1jix5ULuv/ppO+WCq+kmx80G0j3OcTO9b33c5lQpw3MME2BjyKo+ishqkOslhr3qL5bkToY3LIyP",
-	"Xh4GhUhogx3lGCdk4w5tnKwJPDThsqlVrdIn/SEzVP6feBrLDuAfPRklIjUv0H322EgKXxnzJ7DI+kyY",
-	"JoSPNVvOFRFWz4kIS4QMzcE4Ii8bRJFIkucN4tOl8ojPxnQRROQ7+E2qLxuH5PtGA2PZ6SeMZT948eqg",
-	"0Wg40e0vG0W7/X9kKs1cJpY/MNW2sdGPQ7UtBdyFSTJtUR8AxSlJwMZREW/kZrH5A8PaBJ4/Dqjt5bID",
-	"pM0dmORSznKm9JZyuA8InVCOJRczlfQKLo1t/J9XAflN3LKjGxZ6QD+2T3Nmh+7pklxENIzjeGkyyQeF",
-	"34x+amPTfaTR9tdK0LpkOUWUD7x1YHebNtanVy3ZlGwa+pW9fI0tGzVNntO83sG4Q201Za8SO5lvCbDY",
-	"9Tzbbr13Vdo3O9V+Swgbj+kCD+kS6K1EeJqAdk1ZSLsJOzjW74jcaU+9bfeY7t4242zntH6eavt83WZZ",
-	"6JbsTKrS5qqtKcb6crwux9xtMXUzZFzhtl+09N3x52tGVGTW+iABD4XgwJAFsHtto2I9a5380OoOjt+2",
-	"jt9tpWKVN8WekrdcBjRffGZNkfQMmMCu5vT0lTSmZ3zGo60yhZ+137fX5sNZb1zGgR9rVbGXsGVxxyGk",
-	"byrMB3QmJ1wcT/W0xISVFJa0r7OC3GKRRBYWOXSh5BuD73mjUNKcjenArZlvpq1pzS9FSX1kNM8VR4tk",
-	"NF/PvqdG8tLrcvpNLaAYxBMuyovpJKRndZ5K/Czrjrc+vXzbL/DKW98MUrHm3fPWN7QxCNtkTU/iirN3",
-	"6cH32zEv1qE57m9TR7cVO7fFie/80D4f9C6Pj1u93qpTv1lmWxi/L2+YMPLoBp+nTyckq9yYbGRysa8k",
-	"G6mZFcWuMKUG4NJakkIKvZh29MovoQKgwSskAzCTHCF4w2jIwkJSd49apxnCkYJFaiY5MKzO+XgmJ3IR",
-	"4SkrpSc7UIfSWOnySXSiKQvVlkejc9kfdPpvW93eJkck3aFxIC1KkJCZvv3yK7EFcYxgj0VJutl/EftN",
-	"if1KuyO7syB1mw1GUoy5PpPGUzh7YRS4cBo6lMkZqPfORh3dMEGqLw/JaEpDOopYqKwq3Pb98jB1F708",
-	"XKsANEe+4FIqXkshgrGLqYzkNmftfWtw8bbT72xSxjjjA+jGaD1KfLcb8LPGXfExTivbEo67M+82rvOx",
-	"FnKJwNtyPfcsbG0WhWM/2tLiLje8VFbcJs78nGZyMmE+kYto61ybhROWgi27TP8sDF1ooVWOkuuF4oIp",
-	"RUI2XigakJCNZOgzn1BFqHGbSwU4VDEzOJmHTDEReZgp3GSuHV4JbLLnEUiPrWlJwEcRiaY0Sjq3TpXV",
-	"Yfuk9f6i02+dH38ctM8HF93OD91Wrzf0yPBt5+xkcN7pDy5a5yft8x+Gr6+EkCYzuYclRodJcsXhXv1K",
-	"FAQjbV69aBN0cyNC1vjfplNm3ntP3asnt6Hf//73f+wffO9cFR4xdJz5noY3eiFoso8/R1JElAtuypPC",
-	"myeKQIglhKngZ3oLZzMp4jRS6VJXvShsiMnFvyt11wj9/5Ip6JoRlYruwbwjzx+pCJ5X6UTz4pRbL2s+",
-	"n3DMp5WGyf7B80PI4+YWcG3UXv3y28svZWNsxqqtR2U73bQG8V+c3Vfj7EqEf3O+d2K3OtH8Awv5ePlQ",
-	"mHHv6nErKqM5k92cC+j0LwYfmmftk21DHCAGf4MsGbmrHhsWLcC1T2CcUcH1ecvCJd5gqVrOUxn4prAB",
-	"BALOoS8P/gbNsX5CoFoGqXIoWgDJ//eIklcCrkh7M3JF1GI2oyHkmqZ3dFkncKsb47kyFQRA4iQzLmRI",
-	"FoJHqk6aEP7AQqoWIbsSVcUYTDOiE/L0IuS3dLR8updKaaCm8s7UpVZs4UuxnIEvGdwMoal2iMXQYVxI",
-	"C1503dKFz6MBJj3fPLd6NvN3oR0+VZdgYDzytxwjk1t5/TjbLmJ9oXxnAFuYcNtB4hyyBd1jOgKN79v2",
-	"mqSXLOt2px4Le9sFP0pRY8IEC3eJYrkR8k6YSgbbzsbNHlgwp5vl9WC7+gKpHH+FPY5263FU1iNGLw+Y",
-	"iEK+9frdlGNFfafzoWy1LTM64aMB9LDlpJLsWEVxEU76p8E8nf9pizHKskgVjDhP8iit79cRzkOT9GOn",
-	"Y5zKGFIwKacIyPZdJxk5CnpWmFBi215tHoqCHh25c9teM3JatudtdOnWDXTbKZj45HXG4xT5yp+cZK4J",
-	"Qq1AZmcbsgQufTmkz1kO6bz0VZ7AILMrOTJScIWW394OWXNoZsklmcHd+BqJb6fN2LltGNPWTxedbv8+",
-	"Krc8N/k4KirQyF7OA0nLBUhQdKZQ/poLCtuwJmUyNCwctixV3H3zvX3LjG3/ypa2PlvaN0xu9gB5yZIT",
-	"Pv6E6qT97ypbpSfL5yRzEpa5FoUHzU2WzUe2TaqFtKL8Wx7Yf52v4ppGD5Wo40FRLsHv1ejVhXxjpXdP",
-	"kuIsa/BcEjWnggRcYIWPtN/qGsdVr/KpNlsEEdfNEbJ563tpIjQowvrQetc/uuEZSMgma8IYr1Mon4SL",
-	"ewTl5mNk+bPNru+ZnefrJgE0ra83oy6lKQPv5SfE/ZS8kUs1eL1cl3fQfrQuB6Gz79sw5Je9VnfQbfX6",
-	"3fbxPYzGGUn2EfjxogrlXzWArGACZSFk2fKkDx5GlhmgJJQsLvO7d0T0atGZ2uZkocS+98hM3oL1GLLp",
-	"yfEeofYr11J9TUc3r6HdeKGgmhEj1ZkMGYmmVJA7tEjPKBdqj9yFPGKKCClYvWT/iuOzh+a4DNNFr7lK",
-	"qr64YYb0limPsEChTl7PCRLYRItQKBLJbxevDandVtGO9dmMoItUzGxZtqYcTDCj0ZGpoh1FAZtB/RyU",
-	"D3ZNr7SCSlps2lwLhC2YKl2ai3yQLgpQcMPodC0w3Av4kdwa9AnaPQb4816QMcDTwCwOic4gU2aBGXxN",
-	"wc9bzfPhNL5O7H0Z2/vjFNNCpEqYK0PimP+aXLORnDEkIhZyTzR9ipgH5joRpyWnMLsM6/xi2yjGeAtW",
-	"w46zuxUlDP+JixI+bmHBy+6ZzRj/gsy4WBSXM1yRlvOBygbmmPqCtLbWtaXf6V+Af4tx5rIq4lU+Lyuc",
-	"Uwt4tR4bLUIeLdcWfM4AFU3oMzqacsEIZMRzb9/03KD0eCAnXNTVYjRiDIukP0Dd58KClH+Uis33Tsdc",
-	"Uvw4n3N5XSnd1C5v5aLfax1fdtv9j4OHK+SeRrkC09AWNde3A+omNdILweemxMwhZtu4gNicCsJ1BvGI",
-	"QvqjL0snv8UTzVZzoZlnokk6qQo2oRG/ZeS/EbkoufDzKNwzmcV+5MKXd/kdDfiMF8z5veOustlAyKdv",
-	"nioXakGq8qSRSiYk4w4mT8YhY4os5kXJPzmk3vQ3y6mpv9xF+EZgmfbukt3lFCJIRCNWciMHUnExGTg5",
-	"kfN8YZw3NSLDSA5fk6GcM+E0I38ikYw06ybI7//zP80PucA6J5tWBiweHBWNei80ywyWvrqbW6cw5PIe",
-	"KY3gi/xUTvSNpyxKJEeIVNu9Djk82P9u74i0LrvkwCM/dU5Jo76ynvrGVHpn55WpDPyyjLiQWeKJIqAI",
-	"BkeugKoI7km4yqMp42GSTBZQ3XUHm1IrCRf549ltKqJFIIdDqsHQZyGp6kmqCCcCp2czGm0R+r0Zq4hO",
-	"Z3B0PWrrvRl6GQq5Mf1xkkitSEHcftM8rwX8RjPtpsURGZ7+NPRIdCeJxqXvGi8PyUz65NV3tf0GgXTK",
-	"xEf0q1JIOUsFdLTnYYVeg8SxR56R47hPpCD7B6Zx4WahvXdjpLKnvHiVajGLD4hFAsKL06+tPr8xAdli",
-	"ILmIPIxKgITH+q5C2rHD+PdKBecKoW7GRXMiM3m9DMExpAF2JI+7Xo5QO3vhgsuSUvcYZojIyhsiPlBf",
-	"Lz13uBAQZWA+zWThtst4orBKuaZeCBzbYC+dm3vDA3stNyxlki8U9yDpuD03F7c9uTyMZfkN83PfM/Vz",
-	"iY5qDLNHXYKR7GINA4r/G01upUKs6XYqQz6BvNzrsjZuoOZ6tIzTpTU6i7NLpzVYCb6tPH9bCT/9Zr/1",
-	"vnV+H/+jhDV8HDNHKmwnjQCX/WOM0ZrxUSgVJoz0CKtP6mRFWE9adl8d//MI8T5bZBBIL/cioFzUIvYp",
-	"MpG7w6tFo/F8xH34l33Gn1g1Cx8NrSZPilExr3XPnARfM8XAg+UUgB1oQ7mx8tPy2NkcCpK7d961zgft",
-	"Xu+ytXWYytfch9zZXbUxicY8A6/SjXm8BCQrrzgn48hjJA/J1Pn6tgW4ds+YnlF0pBNyqqNE0CtO1qsi",
-	"HgRxsvjqigTWe3XSvFZMRFoCQZZIX6LqKxXE2DG1dLb6SJ470m+05FEU+bwRS5StV/IVgBHbwTb2fMub",
-	"aR+zWNqOLGyJ6rAjgqVGOkogl9mg9dNxq3XSOrEB7CheQOPdJH1oOriLFZrbDn835aOpmYD1POARqYLU",
-	"w8KaZcDxE5TwQxkE+sgdHJKpVUcaYWhEAyZ8GpKZFNEUhIY4Z5jpCQjbEkRCEU0L75ONS8Gk9KzbL51G",
-	"rkYV6QkNAnm3uZ6lVG+7yfjrNLsgXqJKSlk6Z/wP9CsH/q/hgdDsHICVqIiGkbKVg8Zme/I7uoXkBLbw",
-	"YjWa7hsU83IMPiIOHcIUysbfJRYnPeKq2lKatk2cD3JBQmiHHtBSq8OqKZLq8IdWnzyzkFHPfuP+l+He",
-	"EZnKOzJbjKa6EY9yq3DcJki1YXXwgr0mVO+DimI1wN7GCLVCRk1Qys7gKG+Vj2BSykwK0lcjr6SIuqPz",
-	"OfP36qQdKTLUp2xoPX9QjnYdmSb0lm046/tUZJLbXQZZt5EdrgJr8LgvvZhSn9AgZNRfgrlFo0D5QdsM",
-	"AzYpdHkv7xPjWu2CvbDIZawmvFdVquxFmXdHi73ojjB3x5wJRUEl72I1xJojXm/gRUcghnzonKVh6U2E",
-	"+q+KV0n0X5WE4BXeTs6iti63ddrqDo477y/OWvdwB904qcvuepLcUXUEwaR0pnHARCSBP0oz+5s+xyyE",
-	"mHP2bbxMi+dQ5mhq8aQ+sp8/vK9pfowSd1P7IVYviGkLVNGCbTjK1oZQTPhOSWfQ6trSg0jyR3zOQZld",
-	"L9+gb1tia62XZ4lXp3un7CJQ5LvdmCdd4xlZ6kpZOt21V95X0To/tM/jBjdSKWUas/AUKM43JCHOBNbS",
-	"D0MeH4944ADbUw4r8RmlCRKQuQy4Md+uT6/GIyL0ZQnWepWmK3v1kh37xjRlrV7FsHxPFGpYqi5c9tIa",
-	"//Z57/L0tH3cbp33B6eX5ye9lUqPLcnYP8u5zxz0FIRXneI/dkWxDbZgVU2tMrvmacgYActL7Bh9LaOp",
-	"9Yx+TWapIENSjei1R85O4UQed1FDYby73Pi5w8Ym4Ya5+yY9uW7CFDj2YjQGW0cOQYYWpMO9Oml9oqMI",
-	"hCfUZCTdoyHZuRNW54Pd30Xe26KqWQ5t87hdiKx3ckw1Ttwr5HJteGL5YdHjn3AFUdRbSRw/dk6bg5N2",
-	"r/nmrFjaWBm4vrtcYbstXU1L7LiY1vlDr6Uof036SOw3iOJiErDaQrG0V7nKmkR3rMhRCsHc7EpBinLa",
-	"9hDt9Zv9y8JLK44Mjs+cjaDdDvabFGYEocXU+7WaTrQ91zdT7yu1QI+eZH2ngbz7xLc1fspoThfRdLAI",
-	"+WaJI2CW+ZW9oYo9P8gshlSlCJamkLtvjvQmrjWb40uc8QHnlV5QDKhSNIJsiHyXo/mh1W2ftre3NkOQ",
-	"g1K7pEW0TYtWcynmodRvNWBaYYgu8Ltn22W6C1XOqWxejSfLxl9gamLQHUJayWa/3TkfnDbbZ60TUh1z",
-	"Fvjk9//xn5jsFoI6DAjQK2uLtN/bZfnNGKQLoQxZFt67V2NmcZqpoQHBdAx10iRmC5ao1OOKyBmPIubr",
-	"P4EMLMRoSsWE+a8JTb4GEFFFhvqkDAlXV2IUMBoyn1SHmPVhSEZUCBmRa0bMu7060Qz9D5LoqWv2hNHR",
-	"lNjTlnSv+xvax3Ub8T70jIHshrE5SjfRnSRUs2pF+STTWUnyHmY0SCxk+itMWsyR7o0X0SJEngkXMZYh",
-	"I/uvGg1wKdpPKZA3SnSi+b+JrJmHudX9jJ/94n5X4zObRHRONVNWmfBouriuj+TsmaRzXtO4MGHiWTz0",
-	"F7e5uuHzmpzj+ahB1Iamy4b1dNKuZAw0vQ55vv/yZW2f0GA+pbUDYr41Ilizd9xuk4BFEQuN0/GSjKhi",
-	"r4mKpMaCxXzOwpp+tKfRDD9FJAOim7yHCNLm73//x1+0lDyaarTSG+DLKGBKkf/3//YwuhGE4wzPmquJ",
-	"90+2BelsNhnZN+SzmT53+7///R/7jUYM76qGNn6552nZZKRZn+lyPmUC3UXpXKoolPNpUVaULJf/Tway",
-	"VKKef0FsE4jdL1nRGtrw/I9KG3KlJ//Jti2bAyqTRrq+//LQeMT+6eDgVcP8h1SpiRU2wVGakeGRsruU",
-	"VVQcNP7JAPOliPFRLHwTyNHNN1FC69FR4FupgF4oFtavcZYPr312ey9RPetPUO0MmUXuqCKmAakykKLR",
-	"+diUnEKFsV7ccSDVHx6yI5jkIwEWO98Irk9iHw+AMLaEUziR0idVgLGyQPaMHs9+eIQssTUSBkpCQJ0+",
-	"wENTXh5dDwaGLR8m22QTE32zrXIyI63frzCe7SPtWTLA2n1zcsOiDTegI0j6QyielaqQRC6iieRigoaZ",
-	"PNgfMgvZPTJwOSP+UkIqC/ep0PYyp8tAUl+Lanmgar4p/ZRLMcBEXsN8LqJV6Ux45MK9KkOC3ewVRja4",
-	"w+0GqUwPKxOXZCB2BhP7Zzphya488klztn+bEwc+0/GVhB3EpytL/jdDU3sReub3QsRXY4K1hqjnMRVM",
-	"EzsGf6zOGgVxXngDbGhE3GkaRaaW2GMt/iPO0JeZWNkh2F6pDRn33px1jt9tU7UvD6cHAsu9YmMSg6oD",
-	"wLVwewR3ML0Vlxaf/+BMWXzuHonyOOd6DcGxnG5MZ2bUZ4SOIBacTigXQHI+aNEJ5N8/tJb6FNTQJnwY",
-	"PD7AVSDQN/9rLR4TLXcB1ykYuGWC4lrtlaiu12muncBSOWOmM1NFCKTNknt6Z/V2DLyiE4BFotYUIt+2",
-	"bvvDmI3TVdVLNfWmvEPe6+aWcpCHyzNTvDFZKWZcLBTEuzvR4histWmYe9kQmLcyzn+xUyjM149le9zk",
-	"LBt7/ViH3Lx1FRNT3GfHNrv1ELlKeAHEy8IkE0n6iDwaeo6jcXz/rRE1cB5nfMYx30vmgO640z7lwdpG",
-	"mdxSX0x80y4N5ywcxD7qhdxnQMMJRAWBX0Ls07djtpiIr8vMY9ULuq3rST839UL0VprSrIW+37fGqlyY",
-	"3griMcG0xmGwEVWMVN99PCYyJO8+vtkjXBE6n4fyVl81CxHxAENAvTjj1YgKcs3QSKibDrqtP1+2u62T",
-	"PQjbwPvKRtopoujSOXOOr8KDZVpx8B3A68Ags8EWvxKEKcfszpyJb8KB5YYv48GMxkjClw/PgqW6L+HA",
-	"8BtH7YhfE2p0XPVCeBb7pO5KMh4ej8qRYhvx6Mfm2VmrPzjutu5TxDopFfUIwkbqLnEwCxlndDb9G+QG",
-	"KNW/pjs5RrXlNzs1+VmsOTxpdeujHaKMVnf9YTIqYi3K4B54ZCHwL1IFg4mgwZ6m2kYFDflUnBDE15Cs",
-	"2dYhxfE1JbdRdFOqCE5HxZSdCj/Jdm7zpa7Y4ZJzTBeqgO0c2lkPj/TUSDQN5WIyhenZV6R50X5Nhjbj",
-	"hFHhHOXWmLkr3WvSduUkrliBu/dyV96FX9uNy3ucy7JEcYT7t45clIpmai01WXvIVmQawSmo7enwg2SI",
-	"Lavb9zjEmV1PpbxpRhGbzYukyeRFnpv0WcBvWbjUhwS/sxbj6hCdNWsn5pOaGQEDN1d72Zu+tpf87HxK",
-	"gq1tbYRfF2wBppkRi+N71eI6/phUKQmZ7QyYVYFJRuyzTaO/4wmpFUGXd5RH+NeUBX4lbuUGYhaRFVjM",
-	"BtXSzRYDMcWa6diyNCn5NIrmzowfMBdHQCNNFgZ4CFbnSIS0xAYVdq1pIxfRSBa5+QxjGEOc8sGnT4QK",
-	"dcfC12QIywfVkX4nlibBjLndqiHzechGpgK2kBEZSxPA8ZoMIz5jchENj/TlZkNATd9wtXBBhj+23rzt",
-	"dN4N+u33rc5lf/iaDEdSCKxwHQ8NHdinmCfvOgTrOmQkGFLfD5lSA+O6MsTcAZfdMxIyJYNb5pNIEiqI",
-	"+RDdY+4QGxQEpejZQwSpe7m56JfAAuQeWBsopdKz1fdgejaFGJscqvyO/BkP5fWSDOPPhsUyXWjo8oB9",
-	"GrGwjDhh8tl98o6/sZob3IYnilxLf7m9kzZ3DucSL7r4DKYOVUzCKqk1Zyhbgp7pI5c6JgWrzZOV/GFZ",
-	"T+q3u90Mwp60ztofWt1262EuuvTd88+QCz1DS/M+wQLvmCeKcB/zvWCVWDJmzH+iyJD7+rib2xH6qbX9",
-	"IRnRMOQMmGcuiM9GfEaDdGji/kHjO2/biDV3wv3lvCgcBt6BJkiR+Ozb6h7uvfiaDJ8ONR0UvoKL03j8",
-	"LOfMI3Pj9K7Ze3R8ToXPJLhUEIS/JobMSVpVvbp6+vlnWvtbo/Zq8MufqldX9eTX3p/2CjNUzeinNs7D",
-	"9G1+7WcQzqssBP91wcxr40NnINi153jTEMcMkE1M3dBSjCGkPsWk0GhQjmSBHXn3S37rVOBb5Wr+Un44",
-	"YkgtdyEx3ZYhMh8Hf75sXW5j9EW+rkB9j9PRxws/WZfgPUMsTL9fyTZroSgjGrHd4mnlLQsDOh+YpKcI",
-	"kTFdBFHl6PuXh41GFjvfyjsSSCPGx7mRTYgThkooPoGsyJGUxv0Twfeycfi9cW9eBc+yZfZgjF0QpXf5",
-	"pnfcbV9AbM199V9mMg6x+5FHU5zc4+6zO+YjVaBM7/W5U60mVoncMBO+Y1oSTCS2rkbN2mA6GxK3KwOf",
-	"MFVb2rq13MTFZKC4MU9uPfTm1jpzXgZ4XgbpnJhbj7uh6iaPPY6Lyo4VqsNgPYJjiU4oLZ2uy+NulaPo",
-	"SW9EGiNWwm5V1c81tYALgGPDrb+F0njNbEqVx9iu7rJgdQu+R1AirxquTJmMbQZum6GnJdeFYuGerecX",
-	"3rIwjo4l1MqgKeayvsnGFbvvXTiue+tWsXrqpTNOqYeAUE6pb/OnjKSIuFjIhQqWwBfHAr4J1R80T/ut",
-	"bgF3twV5TJ3Urahbmro4C9lR0ZvtYvUZ3/B87sborCyZlqTl0HuCiRBlqHLBK41S3Vp872zKeaOEVVaL",
-	"r3mtZLCIGNHSflXtga6mqn9AkNM8lP4ClCp7xBEcacjIRafXB5ksN/nD77crs4iU213exht0TxZt9yIC",
-	"RZzSV+PJErtlhl6iwWF4ZGVmLiavyXBOjS7uekmoiLHuNRnGROjIZmcyZAbKPBBzhjYnJuQChgLZMaZU",
-	"7tlUmGYbU734iQyE/hYhU4sZikI5EwouwjnIxSbZPLAwenztIZ5x4T7dX3Osv9Zp3fpgbYI/jhyxMddR",
-	"jPA5G1hJogqoYGSkNfwmSWoSLDE4HWwa6o6FGE7/9n3zGGQASB7LFbmbyoARXCpUPbrsn9a+J1Dzs56u",
-	"fHE3VWw0+LlZ+4tRxNR++e3w+Zf/ura6qJl/AW9SDEl1XxL0kErLLDH6g2suMa8JFJ7s6YWY7AZQAaK5",
-	"0Aiez27gs1s+YrVruRA+sY5hBMs57FZjhNCIQCFUIkMSsglXESYnrpP3XCnAtRkNNEPCfI8sxI2Qd8Iz",
-	"lQJ8bAX+8kfksLFPhpfnzcv+29Z5v32sxX/gsGCjwGKA9S1iWOiLFgQ7I/S+YwXS8Tu2zAnHTg7l5kXb",
-	"i2Vk8BQYjkGVG39d08cIvyC1GrhXn5NaTY3knClCvWvNhMYQeW3OZKRI722zdvDiJRZCkJjqwkCFgP8f",
-	"AKNs4XCM7SBO2mcScAVV0jD+zyLBkBicgjLb1aEDkyPyc8D8CQuPTC7dX4Z7wITQILCtIJOHXiiMSIY0",
-	"ZPTo6ZBMQqpZFtQL4ztItA1cDK2TMzq6gfUIptd52HhOhqed7pv2yUnrfOiB3tu3kNV7cMOWnk2cgakI",
-	"gU3UjW/Rzd7cgOYbKpZxxcyQUUCZu5BHERN10pkz0bxok+f1Rv25vgD1/avMPBFO+sLt6ANxAL3qFu0T",
-	"cozmLoKopSA3+xJgolsxn0yZHls5I+ybvPPQI6YO0G09oiTKD5BcX4oopLpjulRxYpIlmOZGFIqAUpO6",
-	"P4AdikvwWTgYIOgxRiM2h25ne3VyLiObVk7v/SiUStWwCha5DuWdYqHtQ5Hqcafbw+qI+ghMGcU6cpgh",
-	"ofJTrW1xWx+ZhNbNuf795QucqbFEQiwiOsLSE9gaLR2EiQkXjJlocLhw4UCqo2fPfDlSdTxGdTqf50MV",
-	"NG6bfq6pAAyaBzTSdEKfyCPCfSYiHi1J1aUqHhIbDwtJH5w2vTRNU0xpiVbteVfClJ70yJTRIJrWSQtw",
-	"2BrfYvsMJSpd/HmoCTJq8KkTFTE0BHp4JaqnIROjqeb6jBYWv1ZkTIPgmo5uPNISk4CrKZHCbste/Upc",
-	"iadPMafC06eI0cauO0+274gMf6o15/PamUmZ8/v/+E8ybAI21M6omCz0LEgVC2LiAVMeGf46JHwiNJ3x",
-	"roSGmhRw38/nmvSi8VSOyTh8Br7mwsR9gBl1EU01vEdw+kzAcpyyB8Yfh4YkjaZSMXElAjMTvQw2mkrE",
-	"y+GxFBETzkTNqq3KRT19SkKGkhEzeRuwvjrzybX09ZYwNK14IDCROziL8QFdCP30yFw7VPjxVpO7kM4N",
-	"d2yD//SU9H06fK0bQMVHF6Fg3w5Om3ZkPcA4oFH9CkN98MnwN7P3nilensSwfBm+tkdWd2fSamKzt/3+",
-	"BTk8OLgSmQ6O8kmkPIKhLUfkN4ijOSI/mya///1///IlPWSdDJOfmGjpmi2loSQWnubEUN83oeZqMZ/L",
-	"MIIMTzSkM6bpT3VOo6lHfl2wcAlnxWfhHhK065DRGwgzvxLILCHK6k40mgiNf8avzoQdDXEVdbCG2R9t",
-	"n83mEgzgmt4M7UHoAT+k6k+fmrOJDBKGflp6+Pvf/xf5j17nXEN5wTAvC/JAmrAqzYBoYuyzuV6Gs5gr",
-	"oT/FBSXrVR6BdJuQoh5UCfov7BZwCJPk6lFnCwV5qjBxBrLL+hqTCz3klViIOQUmRi3CUE40e1AdXl0t",
-	"/O8bjSFhakT11c3FKFj4zN/z4sbHDX2JHe/jbSEDMppSfWlAUprzyzNE6pPWWdIYfSxN+2uO/iogjBE2",
-	"u2a+rwHpEXnLwlCTAz0AVzKgEVOkevmng8ZB8/e//wP+aHlXQv/x8qV58vLVXp30MxlM9fUHJAf8qlDK",
-	"MBFeMxreaILoZC49IprTHZIqvRJx+mIsX+Gh0wyHqKEhhpcO1V6ddKIpC++4YvqMkGHuSAwTpiFcBOxK",
-	"DBM4DQ32QVIuCHurJg+YMLVPDaKgXfZa+ktIFsagHG6CQ+AOFl0JIORYpQVwTT/HMDokb3ueTfxl+ZGY",
-	"D2kiiuohcNKU+It5YOipHkMPoPE0YLcsgAmZELwZMkJUkJeH+FYRn7G5h+xUgwzfN89OO933rROImGj1",
-	"+kNbE0iztXfSnIwrYWqI3MlF4OsDwYQfJ2ykoWIh8CpYmcumlQ6pie2ggkwWTCnm10lTEKMqJDONXuGV",
-	"MEslc6qQ03l5WLvmEQmpwCtA72Fqv8jQWBThqiJDY04c7jmEQx82Qww0x/L0KWprLT+D7I2yPBlcL51u",
-	"b9Dptn9on/eGCVuF/GnMI+NNZdilKzFj0VT6yuTLRrqChAEJtc9CfuvWtHfkAxAduIqpqs2Kgn16VwJ/",
-	"ZumMR4aa6ZQh/xs1OvT4auwv5/pYgIvATzWjJ621/TiVXaJKuhKAe2rvNRl2WRQua81xxELdW0xVo1qX",
-	"zQO6xMh2O8gJV1jVWIohMpwxeQMCeyV8eSf0HakpmC3quedlpoSzzF3qADb2aS4BX4ZphnJ4JeKjY1lW",
-	"l189SlkpFblmaKmWUBqkJsdjPrIAwAAieIdIoQBfTtiIA6eXcAfpew+ELh6A/0qIjuyIQZBJJd7fJ/qw",
-	"JWYF3fW//Rt57yQT1486gtmU64bdMghnaw1jsXndiItI6tOt6bSbwgDc+Ukbzh7TB9bMR3GfXQk4oqbO",
-	"uZPe23OoXCBHN3HAYlwvCEqCUV+RqvH8RysdFgEz7u5Xwjg66q10aPGYjiLzZVy6yhSmVXtAKoR0xE6I",
-	"31rOqcJ4AKCEmuYIdA2P4pOlP1QBnyOt4BEeRk0S8LRBfXLcDDhZwMe+NqQ8BPIC1HI+DzRLhpRKpWp3",
-	"Jy79mp3S9Pf3/+sfcC/hdwr2iCIdsh1F8og8tZfTlZCL6KktrZSpw+El3xEunmZLcXjkqRGk8dUoZD4H",
-	"9QG2vhJPpzLwnwKQnioWRQF76tZZp26oJ1YL88hTW9GGwMycbXaqSV2JiN4wZZANKukA0cI6ZKYm8hNl",
-	"pgRwQN4h6d0uCCR2vWvRIhSwp5G8EtmOfHZt+/HsWvQOPE0Vkn+iSPIqnjb2ha62HMogXglbzTpmaExB",
-	"6706+SC5ptHBnRadNZ4dIdMfsoBRZUof1K9EF1P/42Gw9cA8kuoZ4mcB29z6CENbhME5Yyq5tTQuvb4S",
-	"NL4ccU22npvuG/TvQ3NahlBbAdAd6tJpXhGK6+y9NvTBVClINECaa7Qn2pwXLWllOWRzUyFVN8na6m5l",
-	"CK7MWbH6FSnMTYTMSYLUmgooUsXjBykQDxAjgKnTYp/lEWIMJ9X95/rDw70jLR1jN3dTeSWsh7F+psGi",
-	"ESeOArrWNC/VkWeEaAuG0jIUUAXtSgzdVPKxD12cqx5vHbEIgr06udR3gZ4VPLSJHJLAJswzeyVc0ZZU",
-	"Dxv7e8DcY5FEo81BkRES/Vt8AqqxBHfrmLDZGCjNCQd8Mo3gvkAN6X+p1RBBa3hRHCUj6OvtzuAiBX9o",
-	"fbXxEVPPUC33RJGIqUi9Bscs3LspnbM6qdVQ53olPpN/I5+Rnn1O0EBD3PnJBflszwH5jMj62WLxZ0BO",
-	"3YlDZ9yf0No5xp8xd+NnlGM/X4nPtVpt6//pqe/rSdoisVOqYvXv5/i/mn4nv952zk4GrZ8u2t3WCflM",
-	"DhuvYHxyYDoydFSGRWFd+nAYJEj6xX/d/8/+snGXZ51eetDnZlAYRndukW117/jf5vFx5/K8b/PdQL/P",
-	"sd/D9GK4DdnbqF8z29Nu5y+tc3e2L1Kz1cCmwmY0cfMruR2umni31et328f99NxfuqM8UeTdx2NSfffx",
-	"DSpHiY00t1sC8eGacNgY8bXDuwHi7sDf5YAGSiC8Zex1hOKMq1Ut23T73+PLbrd1fvxx8L7de9/sH791",
-	"Qfq9GdNhAZzxU/xDvmf8b6/5vjXAPXN7fmV6xioXkGnbhsHnyxOS6vCsdfJDqzuI69RBHcThXumwmTqJ",
-	"zsj7jfTQKDRq5iK1rzFjaOfFQwKx8PrsmWB4M7v8jm40j/0cCBKJGJTlWEBWGTrFr4PY19GyKaaGJnYA",
-	"KWCL6pnuZWCTzLHb+tDq9ppnZoK9Qbf1vtk+b5//kJqpJT5xHow4F4qZj8PqQ6Z0eWcla2eBxWBK/spX",
-	"K0pN4nkWF21C9ZCNGL9lEGQEWXEXIPDTgqvRvjHkxgkGxrl/LsGnbuu4fQHzOu/0B6edy/P0Vh7m5qbJ",
-	"j5BOVRqXaSwdZ+Vh3NcEjiag1+TGImkKl4Fry6sqiohq+bWA//+medY8P24NOh9a3dOzzo/JfK5EkrVO",
-	"85hI7kC/o/nru6lUDIhjhv55xgcbdw2KoyOH9gK4npfE19KXkYKADUlLJDJMZBCrTu1aTH/6FOUsGRot",
-	"oclrdb10FRvV4UWn1yfP6Jw/u91/ZkXyZy5vDFV2n5kqncO9I5BUl8bMAFWQ/6ZFF0AxlVL06VUkBZEx",
-	"pUeVOswGwsN+4qHOc8JvnbhyEG9M1Ap2seeR64UtZ6aFwTKpO4XQHja4EmYhZRQmQ1aMug8Tk2jCmBLm",
-	"DVv3NxZqqcmuFOWOWG1rjLh50cjcG3IRgWR0J8PA1+SW++wIubz9A+JLBIaDBTyyuvM0bJ8+RQQi+429",
-	"jOoPk5qMUIiPOAtj/tdNGQNgEzASXtBwow+tk8Bwz2R6IdWhvdyHyEljonQ9v3nqCpYIXCM82cweR4l+",
-	"WBHUpKfkQFJFEGLST1DXwtUe30OhAScYrFHc0g8NR3klgMdEPHJuBY1KZjeePoUL7OlTWySYK1su3ZR6",
-	"pyqCwt1yEQJSLwTqaq4EOtHAC1KF5d1RvCQz1C3SGDi6gU9jE+/Bc2vU5lE8GXOJPn16JZL55Ou06+4v",
-	"+8d1coIGR4WJhOhfbSKhuHCG3QE9czHmk0Wo7yrdezQlloPoXbTOT9rnPyAH0RtiPV49bLfVPHnf2jtK",
-	"/EP2G6TRaBBKfIolB1/YBzAz70rE7N5+I/vtPvx2Pq9Dnk+UB60JdghIbPJyghYzrho/9K7EMK7hbmRC",
-	"t6L+0DXxYZFwQ9FMDmWkYXhMhuC6AvCdWctRxEEHXfEqAR8x44xkTN0XoZyHnEUUYj3TNu60eTvikVPR",
-	"iDQv2phPSJkCVfVGvQHxy3Mm6JxXjirgs4COV1Pw3bHz1hLrs4MxfWZ89cA5ShZVbjGVgPTpAoM4eNM4",
-	"ta8whaFR2Js8+9Z/DCR/M4ICEyioB7VQD/C5EiZYyBaZTCpq1cm5tKZ2ZHQmE30KFxG6KZhKR3BHDrHy",
-	"kGYYTGGw4WtyF0oxuRIwRfAYaZ+D9WdwcNocHHdOWsbUjDLMhIFSh7DajPKgTrpakof9PCIvns24AMID",
-	"pPlPpH0BTTWtnwcGBzUrbWmdMdAadaQcI3lc1ow1WdMxRIb4pmz7kC8OAAX1l2DPrDmx1PMv+eTZT835",
-	"PC6ksPZrNPRbTTv49Rsp5o30l9Ylw8Y8zNHKxKV49leTYjZ2mbNedJX9g+eHL16CsziYcdf6l2fL6X1J",
-	"+6yZOErrSgHYe9Bo7DS3XAW8uFCZdS21fncVjaTWf7W+5WpyxflgSenjlOv/sLFf1nm89meXKRWTj+2e",
-	"r2/XxhyZBwhpbPZqfbNjKcYBR+fUw4OD9Q2S5KVY3hUbbjCSPmeQpw/bvNhkUT3UbF2KWEhC3x8Tqriu",
-	"OaZXdX0b4Xy5Xo0//6JPhFrMZpooxydTU7CKV4noRB/JSv9O1saQkdP1bdHb/IvuPUdqEek2orQ5wjqi",
-	"wDygA+UTFbMq1REU8t6zUZfALGFz4FGNU6WIS4xaNQZ6YrpCpeUEDWkl1WKqCXLH4X4DjNyaV+fWrdMI",
-	"YulSd8i/jeQMuHPUY2AJPCZG4XIe6ckj/30l9A17TRXzzBySO8NaEDYuwpi+Pq6Ee384/pFWSZipz6fX",
-	"N7SlJruds7P3WiI1ysLh61hLa+jIlXCuoeaZZm8+Zq8isuomSpkbj1Btbu5bu5f5kogWSHXSTcEBHYw0",
-	"UzgJ5WKuwCai+CfXBQQMOkN6PfLZeDLlf72ZifmvoYoWt3efln8DUv7d96+GpLp/0CDXKBXFrhpOaR10",
-	"OLkSMow9R0AJiwWOXscGAB6it3hspLBqe8HuLMLBbTpCtf3MuZyvxC63M9nwcr4Sm93OWKv0X5fzI13O",
-	"SUXX+G5Gv/b01Wxe1vMVUY9+riA61wCfg9pMyPmvYQ1xuvLLdmvPVqYtucnj6fwzXOT7jfUNfpCC/evW",
-	"x1sfceCel34Slz0pirppjy0OHRktkL3pDI3XlNUp3Von7XHMPx7FHxdcDpqy5TgHUjVRCB7KcWCBxjK0",
-	"gF+vyZQFPnnZaBAwegB3YVRbRvmQ3NKx5gnGQwcbhXc5jezle1TMcSg6M2wH0HZjYfOuhJLgLC0DJkyL",
-	"WPdMfZd/iI1y4FqHdmFpgAlOMCM5Yyp24rgSBorkstuOtSXKrTusZfykSPEwtTquyEGDhFT4cobxTKT6",
-	"/IBcQ3XfK5HcrHuvTT6ttm4zNIMePXsWyWj+DCX3IzTnQoletL3+/3CY/4Yv3jR7recHxiq7aDQOXmK5",
-	"3v+PvbdbbhvJ1kRfJYdxJky6QZqkfsqmomNvWqJcasuSmqSqyr2xh0gSSREtMMFCgpZZPR3RMRcn5nrv",
-	"E3Fuz9VczVvMm9STnMi1ViYS/JEoWVbZXe6LLoskEvmzcv2vb/0RHw88FtVEzZfd40O239x5aRLEVQvK",
-	"QRoe22chgI97bKfOVI0dWr3AybfU5rqYMRHZ7Il1cu+NyJzG0r+F6HuojCnUSkPpm73arhWmlc00ieMp",
-	"OtjGSckrQbbjioyyPbKpJTZ0mvhXelttlEzXWJZu1+v9ej1vUZ33pS5KuEg59uFSH+rSenJanoahJqSj",
-	"Xuew2+mv+/ca2so7RrdKdz0O3NRp+V3c3rwV9SNsJqoC7l7KeRxvtZmOxlDYSxzALFb/BTL+HjrCUlea",
-	"DSoCCoBP0hA+p5DLp8jKmisu3QUW5eKm8gliEHXszbbvRZp8IHMPqgiEVBE2SKHgkp4b1YmtkWpkZkAf",
-	"T1FhnO1Vp5GcZ8KXmsdV5zNyxNfYkTFzgXYYxyFqDFnPRjfnitfRl5vdjrfaer+JbxEbl3yzXj6T9eI0",
-	"vS8yIIP2X3Pa1Jv332MxK+341zCbH+yrvnkVvwr7okecCW/wJ9oZLhu4xcVI1a+WzZUdPldZdTsiV7G9",
-	"hYAbAd+kbshOXaQvkRdTXR2LI4hmz7hSN0ka4lCmus+MF0MMdQfMDWonJT5mQmItU6QYllxmCdoyJxce",
-	"5GRW21cGNBKnYMwKeMkBeKemkZrybDRhoYhFBpHaA7bn8GdF32C8+8e7+PbB2sJyHCJ0lgSuw8Pv26en",
-	"nbM3HeszXHHxjdlqWruTJwwGElaFwaTMtmq1HUwm6JSid9xDqwyMLLXx9aztzBFTRpw8AZkAkJ9ITRZf",
-	"kjqfTbjypdFNacHl3Ua9UmPYl8pQKgqlUTKdJuBsxgRl/aSVRi1DeVk0JQMkUr60ZgnP2DRRGRb+W7nI",
-	"obSDxK9XkHkeIwnvGUUFZSbRnRakSmSYF0K5zrChppB85aArB5CO64Y4b5L0mqpAoN4k98z6MkyE8qgq",
-	"30y+USc6Q/uS4fYoWI/Zdf1vFUdgsjf2GKorqtCmxpfjOLmB3Cl7dGV0meLFtC57XGOUVSjmutt8xYJu",
-	"u9/B2LutcyvU90Ayt6RsyjS6mmRUeYqZ24LcrSY7Bo3tGQBSQw5B2aQQmiVBbVckr3w5nIdXIvNYYDI8",
-	"31x2ej1KJWQvlj//8eTs6PzHoFLUjZp1qxyN4kjIzJcGk7rMJTu5+LBrQaqhXF5/tM9e7O9WNqtA0Lut",
-	"+XVpQYWGcqWdcWPU5C9FdW/4XVjdFfvN6iu+16jWRy/D5vi74T7fbZgOcPfXndZ0uPuM2tPp+ZuTs0Hv",
-	"8vCw0+uVckwVhAvB9pawiL3/Pot5JAeZ+JjRx3kTDeNjy6GI4BcEVV96bRA9bA/ORnPHBVspwXIZ6Wfj",
-	"eXyfwK9+E23XZt1s7Qseqmtt48c9NDTTQVn1+9G5CioWUjNxSy2HyiBxmg81ZVHb2OzOPQU4EBNShXIB",
-	"EKcFAAnqw15Gxk3N2CV0ziS1a6dehdwmg/yWpKj/fAcfR2EsUAdZVDwtDYTK9PuoWqccxFxlg7kCJL3A",
-	"YwR7WRStnCSOZpWn4oqPFmZetvycBThtrJOBWkxMOayxgBSXwKmHMyY5PkTeU6R4EpXBUeeHk0NAgQ/A",
-	"awuVRRCiRVnCtW7CjUgDCSzCtcxcb/QRHcZX5JJ0WF++F5bv/Zv+ci4zIN3XfyrCl7ZKzXpzv1pvVOuv",
-	"+o3vWvWXrb3vanX4319s85zM+Mrs0ZVa9O/qfB6F1UZzp2S/pQy06GKixX0oWDvk+bcG0DHRWxzNYAY7",
-	"tXqt0dipfQf9BnIyu2N6etdydnv+dnv+Sod8G3Ntu3fsy/W0aZIt8gPlcCFDzKs85w6Trgd54YzLLKoK",
-	"OZ9aPZvMFQb+VY8UUmuOYW2trJo+xKYKNI4J4s2XABll1OPDbueoc9Y/aZ/2giUrBRAJbERFfzJKVFZj",
-	"P+pfuZ5242wDjR/MyJCVNeXhp1rRc1hOqwgrTuBPxDBNJiy8zskmrxxQQoLjgmbc0Z9hiGyeSv1umeCr",
-	"SfGsxii/YCawbewPpHoaRdOXZXDZVYxjbul7Vt6p4/cObk/ZTZKt5Nm+OUKVL+3BRMoUL3ugmttjBGVc",
-	"sSxJWHkr/b5SY21fLs0PIPxu050xfkVPnVzY6qNkdC2cbZhLKILJ0jlUwMzS5KPBtjGrFSEYvRdrLARm",
-	"DIRCV04avEXYltaKMnuDhZS5ZeLLSDK+zooqrzU8vE12h0eWqmlHNUaByzNjAtlqTrCS7Fnps9BfOVgX",
-	"W1peZYTTBLsqDrUAN45dymWH+jOwsyouktlaMkEcKy1/F76EDhtEKwgT4qC6QJke9eDLbTpIy2fiY4Tg",
-	"APawRAbXDrJ0gceZ7ciNwBprWyE/ToVQOTKdJlra0BaLMhveVnpYg2HkS6gagXQkDBMTEQhFGUDY7MZm",
-	"QJn1w+KBmudhlFUpvcu9URRvTouXX78OcAe43fEsoVgAVlg7B5ClfASV/6hAwiyLahEuSgmyo43m50t7",
-	"Xc0uL7u+ym6sGV1gFdfjxdY7vHzperyA8MBKq7ELe0smXE0MHJ6mrpTx9CqRzSh0MIqoWLiKP16rY4Hg",
-	"+ZqiBQXd6bE1IBOn5CFfClMaokRpXJdXF/+q1E09Df/L9nrOZ7W4i33p7xOrfXfctiWyjn3+MJeEG7/d",
-	"ge4fYz4oLhOCtGbfswShN3PN0bHVCiVHZpAaAuyi22B5lXlu67qVfi5XRHGNlBXw6f6Jv9+XsrZ0TrAy",
-	"akSacepNsye9vV5NLovDVIBc4rH6nXofcGPLRpM0bMJ1PoCpsFbnT+bZZqW/C1qwKhSDkbzT4hci+dDg",
-	"vBD8NnhoxvxgKuMLU1kTydo6CYCd+75GA/v0/M35Zd+50YX7ZJLBt+fQ7+jx9TfIHe+LtD7hKFnZUAul",
-	"521Ni1Wkme1IEknRajKOwqSVKVJgCjopGKGUzGHjbCbLPs/dd1L2KxjB2WXkVcrrxQ2GaMEfBTBuQ8Ey",
-	"nl5hACsyFbLSeUFl0yVA+/wr0oZuU3/uIzvs2p8mHPBUVxbX5JYVflraxO4nOAFz0i0suT2b8VREMYtk",
-	"libzD5DZWrIkgUdbb/zp+52/7P351Y8vf/ru/f4Pe/3d3k63+efGxfbbZNjJyiadJcWriSYOz4yP95Pk",
-	"+hNwO87UTIy0mkgz3tbhphkeBtQ3M7zXG9Bwa8ywQmp0uVJpJT4a0G3LpBIpPBaDH54sV9cRTyzMlPzX",
-	"sBa5Rr6wgBFQH2Y0Izq1adubGrN2rrBEu0yjG+Zqgg4RcdYFGYboZsuShOAQksz4rSobjMVknp3jnn3V",
-	"CsN5//tOt7fGEqA9KbWaBeW8qFLFD+FT7ubdpqnf+qovWOsg5FRn9ltdRKMwvxgn6VWSPeQqthHpD13a",
-	"ijXrdRZctHu9H8+7R4Nup9fpD3qds35QdESixl6WiS8dl3rlwAL7LnnNwXWmPMbZfhUS7zFtBNN3GnXr",
-	"lowUedBA/5AY1Msh+hALnV5i0F4BCh35g4iVcIKLFY9K5sBpJxcFX3nNhx4ykWT7dWZhR+wvYH4OyrAC",
-	"JL2iX9+0eslzMlSL7YDzr1H3pVmUdZZ7rFmHvwCQwvGNn1ys4xjHcKjGa/UVaVabHEHby1s9wBOoU2sI",
-	"vaBgnIwdhzARMcn4SBlHrGfqiSdcsaEQEmjlcZSwMzHPUm4iTrUndxM8oq3fNfiNuYsak7Ko847hdheF",
-	"b29jeviDB/C8MyFCVAYss8HEThkSNLnVRPSZQocLm/Xuy2LqWyRZkN0kYw5llkGN9chPlN6u5EDoh863",
-	"tYRUSj+D8bFgPc/KhDaQsWau8HXZONg1eyLLz0MwHM+XkbTtXAg4ncs8TdPCPq2ikzlhHSMaLNvbre/4",
-	"MjjvXwwo9hl4mwKehO/tUcDK/uAmSa8xpUGKGzdm40vXN2+98pCRkUjaJuwv4AR9TL5inIBOxrMKNYQx",
-	"PBo6wfhyFSWV7jaFUmS8YGE0HosUgwm4cICuxkM1RdnTvECeYFQKiYyboAEqBluc6tfznEKWCj6aCLWc",
-	"BWu3hpCvOfRaKDTPKO82m57Fc4YUFy8HUc9hUxMpKge+NBm+GfbFtwRiN3LTGou5mkal5iBMDyxYjfOL",
-	"PAJH67U0ACuG5GMt55EjOP2LgHor9iYBZNjyVfJs2nI+bxNS4lpw575vzMkuxMFQZvvSFJmQzGYrInsl",
-	"vl1jb4oh2pZ+jjqWUjQPnvelsKHAxwjAFvNel4LWEMIkkC7ITM4c9pbjjxIu3m0ZsL4sBGLXNYCiQ12n",
-	"snQ1S/4KNZZiLuiWoayznZs8mvVfnO8GEOBPp9xI8eIPt1YMCrv5G6hDa7xMF3l4mcureyEA3aLmrB11",
-	"q+zP4yQdRmEo5NetGmk9qBC9t/K0oKHcR01CGSHSKtHyJjXpEDLoFBW6zJVQFQfME4sLoKmXDKFNVw4u",
-	"M+VX0YjFkbw29mDO3yo11pa+XE6eIokKYDCdd+2TUwsGc9mDIoyekw/JgnftNyeHg9OTs7dkhBZyImu+",
-	"7GMLN8hzCP523D0/63fOjgaX3dO/2w14oURWNRv7LyA8qIx8f9dBfHGryWE5f1wpQg9IzI3TRJsDMgR4",
-	"W8WGiT6shLkvYuVkJqRBgYc5jhKp5tMcWlPvEdYq6G8NuIsv5xISZRIptL7h5qSi/AN7desMpws8ySpm",
-	"XUC+pBGKaW63Qts0ys/Qeq4+7vUMHjcVLLSv0CS9GurbtLBMXYrsyzNLl8i+6ObXtPJ4BmZxuC+7SvFR",
-	"OS6SMSvnTKzCqtRSIZLXDqftOsr2LXy2wGa2KTCEVio5C6XYXoEnHRQ6mE7ER+h3ZdpcUp9rgItSFV9m",
-	"yRVqgLnwQK+TMuVwZnoe+ufsNHL+bKsXKRPV8yXPkinmzkFPKms9aiZlHGwF+FdYj4eg0LA0SJ9D5ybN",
-	"KII6PF+6HN4Yk3miFhk9Hktm1GaN/PzDiKCmC0xsiYdpcyQ/Eax5LBhOLnAYyLm8em8d6+u5uhie+Tt9",
-	"fKdILv8MnPDWTK3N+u3qL00y0FBe/TKNFh/C+K8yup7c8MX1aLqY38xu4g8/36QqykYzNfo5Dn9RMr3J",
-	"5n+9+RB//Ot1/PNsdvPzUNzcg8eZo+g9jcq8Juvppw3/uzX7yVTJn7/tnA1Oer3LpRr5PuWDqznWyG+V",
-	"GHWPyqwTGPn26gFiDsQyQvYHm6WOs/qisbOeRGrkKc9bCY4con1joZRJ0Cj0VNHHnqNxAwr8lC9QaiEG",
-	"u0xuPIqbYigkSgtP+5LugWLl4HoxCqi61e1Djk6C4HoxDJY7iQB4CIgXkEIAVhjFsfEV+dJCa2OnMsHU",
-	"fDiNsszgGZoZLXdCUVB/redM/syMQ3tTp9WpL7mCbpYD+jJAFOu8m4qeDgBcmsCwlp7Y67JF/zXYj6kD",
-	"kw+t2cZjVs4Expo5G81Vlkyh4dLCDQFEyvRNlB+EyqKrvCtblCkRj/WS5zLmN+N5XKn5skd2FJ2OdTwb",
-	"boRrDgzge0BlJ2t26AAAvkjqgROaehbghoXJBmyqw5zWvs6o8+H5u4vTE2z98LaYdwo8lXihoWDNU7kc",
-	"6Dths0n1JuOKqVMXFGQhwJGxJgdIIPZjChkoZALXkR6udL0Yae6M1K7vuHnrAGbllUzH7IF5Xm96miTj",
-	"QTIekLcOIKTicSRK/74slrySlRAOoQM0Cl0jO/O/Ow8P9ALt9NxrBRHnh5aW5aRz/kGkHyJxc5ucAI6V",
-	"955I6JEvNvSer47wnRzW7VyaDYz7BZFfFcnvb6XZfA0Xb68wVmixT0A0bLhgb98femt6NeFXrzEuAa0h",
-	"NI9B9xh4032JqIQyQRaSBx8NpVCV0A1PQ/K4GNdy//1FZ4CtsIINmm6+AST++3qZX4+Wu8QczPZuT/vO",
-	"sp/A4i+czOXFUbtfqCbYtJrPy+qGRVanN4nLheF05k/XpCp5paGQYhyNIh4PoKpnEIpRzI0S9Oj8bngX",
-	"v2u77VWo0Lv2uVhg4WUAqpKtZ4qVT0ym3MpNY976KA6bz8qJJwnA7eTMMklXOOL9uLND05s8Me9sB3rq",
-	"qB5oyqfmJuMoFkGNBSvyPPBYsCzQ6RkU6oFWgk0rZX38b98fEhJ4sO7O0MO33ZsgH+q1L4HdO11dSdM3",
-	"Dc4cEnymWsj4D9s9zKFtX1ycnhy2X592AgKnhX7U1HvdQPO8i16z8m5jhwVH54eXgOzePz8fnLa7bzrB",
-	"gZZWSbhgY56yIeZYYKb4CPo+jZngaRwZN9RuY8eXwUX7/el5+8gZBuuDTXf/i6Njj/3povNGn/zF2Rv2",
-	"/PlwwYiNmobkeqq+lJh5RYkdsEkixBunVXvsihV6jnsN0WiRHWJlo2TioxjNMwBDwure7/vvTn0JAAv6",
-	"DSELarNwHKCnas/Zicuz3uXFxXm33zkCdg0bcnF0jGsZ8TTF6k4hw2oyruKkoVl/ahIwoql+Dfw+FOCF",
-	"AsoVmYgXEM53Xme8YnjYN5FFFcbW+dDkm5rKzCWFz/LGzOQ69Ni7k3cd2iQZMhX9Ig5Y3mIXiIDKOik4",
-	"oal4EsnQxCjmszjhIfZM0PeE8RDiQdRdR1snmrGJVDElTKSCvqyxNjUgB53FwC4rILyCRacPI4jkOBmQ",
-	"5NeflYs03Dk66RMF+9KXh3ymKNsD0S3tFSBc5LE2UE3vHb3x5dB2byrUnbd86eBT0dzzlk6w6pm5cOX8",
-	"iH7odHsn52e9wUWnO3h7cnYUHMA8oMEZ1GC88uWan5tOjEElD/Ps4e1LxjZnSdl3Ul28tvkK2+tLZzKv",
-	"3/c7OBO9YUCccLqY7Qw9+Uz38Eg53KHXP++2AQ/NmZQ+ZsMXmnVDA26WAzpOTU6jZymKkhCciV1eaA6A",
-	"U/v+/LIbHLDdpt6Yu2JY6+AALNvSNnHFlLPMCq3NrTPC/T1dFVjZFY+k09tdbzHmmF4DPTnoc7hwZdsZ",
-	"ww5C+yrjc3dvE22TvU90VY1pnyY365TuS3gqF21HjgH5pSjdUyMyX4yTdFo16qmjz+p9LrVK5WEkebrQ",
-	"fLFSsirlqnH8AD3M7Avu13ZKeeNhtSdF0i3W926POxOFpdZO45ZN0Fr21NZSu3ObhWOtC094c2+/1Cq9",
-	"Gr/cD+svGy9f7o6+C/f3XvHmWHBeH+3t8bDe2OM7w/HuuDFsDuvDl83mKGzshfujxt6wPq7Xef2lHiv6",
-	"RQxAIJZajZc7u81iqr7ZXNPI9GGqshnlNlXZvglv5G+mDze2SDIxc+0nySlPrwhkbG/7By+lms/Qi/mV",
-	"+b9vV9wvSSC4Jo5D1vfQ17Ult8mJ0rNwE6Q/M30LTeTu7fvXJJGXLQaE2mjlmhNJ4rXacAuKi2JQ/rxi",
-	"nFDOp0ORkhhKF/rFxQTMk965L3ca+/vVBuPxbMKr1N2/oRX3Rp3lyj1CXShWhv77HuPhPM7YMEqziV6V",
-	"8GiAHa3oYtAzyhYePTaJZqzx6z/+s1Gvs/96YIWPA6tZZ/+VWpcG9pFBlmQ8DpjWFFbsDAUoOK56xu6l",
-	"nR3k20tNnlYVtbU+Jv5BvF0Mj9CZ8LW4lVZ2D6+IPr6BPr5Sq9R49apebTSrjXrJK0E2rsHQQOQMAAWj",
-	"T06TDyLm4Jl3TrvUKr3unOkdsyc4E+kIZrhf1/NfAvIAyjVjUu/LIzFNWK/dPQUHSU6tA6TmUqvUff3i",
-	"8Lz/ornLXjNIfNye1dPBPYFj7O3714Ojdr896LV/KAjgz+XdejJ3lit2D4mv6btFYXWm+EPF7yFX4lbR",
-	"q7knDH+Q33UOJoHKuAzVN+eUC0LOP5CQcYTPfYXbaAvhZp1fRel2SNJtOZBwL+lWY20JgivIOVLgscAy",
-	"I/1Hzsb0Xw5DCjDkGBDbCbAbEARYFTTllnm9wSxNwNYqB2YjpiKoHBiLlcdz4UFnaECegoc9X4IvxFhV",
-	"ZoxnivCyUVhqCZ1lUE2iZnykpSd10aPu14nK0mQ2cbMmG/X6gTvxk945Kwrqg6WVrvxip2Ij13RE1mvV",
-	"eAn1QIggRY2+Qw77rDj2k3c31QhmkPlwJrgfttICNhGTSfPKDV/at9PWarFs+A5BOdivMAhNfd1NNvVm",
-	"+e7L+wh4dm/5PvrK5LuJ0OqHUBIfJlkikzk0ppaiAak+LJ0LFgrFLng8jaieO1EZjwcktuqN1xdapmrm",
-	"tFk7WBLjn6Is3EN0j55MdB9+JtG9FIN/wph7oRTCMORvUvuLldqHRal6P7H9N01wf3+BZHBLHCmx5ilE",
-	"YhIWWMoJWBkbyd7NZRE7URIKAOQkZXPy0JpCwl6/3e8M+t32We+kf3J+poVIRwtWrM2KI0XdZwO6HoGV",
-	"VXpQAsBuuYbayRnk13T6naDGzqkZLa6EVBA3orSS1QXO+Vu0DjgD8NNWbYVikjIOWQwFgalHVFTWsSpN",
-	"4H3Fy/LEYsX7WynSxz3j2QRYMDBl4ElrOMp2l58r8VYP8PfHS5YCX/7l63cn/f7nZLq3cVFLHCs89HYI",
-	"bJe5vk/mKTrtVxNbgIIw3PRZOK3+Pn/bN7bqslXYFcaRQeTnsAVjnQge6yE35Lseau6g2EWisqtU9P58",
-	"Ckp3V4SRovfwuAbwJFCgD1oylpN5bK++wySfmmIrAMye8IyqclcBy77HqXxt6ZCwQ0YOXaV6mFJyDdwn",
-	"jOiPv9uM8u877dP+95gymd8rgnTULBkPZAGN18zVxRG2u1C4i7ddJBBNLBQzIUMhRwtT/1dzECgfc/36",
-	"vJ0d6HW6AB52edb+oX1yqmXS2r3IxHSWpDyN4gWb51iXhY0xQz/W1rTdbbFdihyYj0dMW7fkbq4ofVC4",
-	"npHMRCp57CpAlEu26cbqb7WygY1y9UZ5FqsbUQiuxQJrcK4iySElEWz8QIqP2WA0T1WSBmzIR9dakQ3o",
-	"A1+WtSQy+oE2gaDxRYX0E5gV4zk+h8kVB3wWPVKa3GBKQEHt8mUM+C36OcVuJglq0+RuSZ2Au0kfJxkQ",
-	"yasa642SmcAMHtydVip4GGxqvVGUNuo30lV+not0kSsrNs314eoKNTn++6ZXQCFWyR3REnKz7pWm/GM0",
-	"nU9LrQagG0eS/vJKBklaZuJKpJtfgERSeMOUfzwV8koLl52m3uhMk3KpVfpv/1avvvr3P/xfJTu8ylKt",
-	"v/z9cySna9VruVvJ5hz1VX0sCkut75YUrk/VqbwSpTxu9VNbRPTdSjsSr+TcWWsMP0Tzuh2/TVKTm2SM",
-	"9/zz9+p8HASBT1W6DPt9KxYmGuGwmdKSGtYFpYv9PBdzwcrmWReq9oQ+cyKzW/L7F3+Lwr/fUZakRJ5i",
-	"lqvlmupNowjDTFkZgXyYiq6kCNll95RQ3yxUgIfd522qWiFLDeOo+j1jLROgkUkEnpZJpLIkXWzmzOwS",
-	"K1UpYxKQcK2ZSji4d5XM/DZ25h1PFKd3EpY+Fzfbut7GzQx3rMt725v/THk1XmmexqVWaZJlM9V6oe9d",
-	"bQyx2RqfzV5o21a5l6/x3YvrxejFyjKqvDFs1mbh+F9UdPVHPhzBcRP1k5DJEmTcpcZ3UGyq/6Zla6Ze",
-	"8krjNJkONvg5kxHkuW216cWzy5LBGgml57dOmBVrpT7J266/bZpZfAGu908X07nspT+WS4UfoYpLs4sj",
-	"kQGIxR11XFyJpxa9iBC9ravkLMmOk7n8TYQvpjxBVPYzyN4XhlFudjkHcHkH6HsJWDmXwb/+3/+BKa30",
-	"pel3aypMA48FqfirGGXohrZQ2XKcYNel/FkYzFSmsv/O8Dn4Z9F7bbzQVJAwTT44ec8bfdet3FmTS3VK",
-	"yR9bgAttoKMsUTU9Xc1+Aohc2hLaLKGpMfATId6dG5QhADiFTSAcvAdJ9cgxSd9nyvQlAvPxJo2g+7VB",
-	"lZiadToTjhS7FrMsx9y4FotnitLIMIyrp4wRdID+j6YGYs9tzLShXdtBAZ3CgkHpAfFgPFo7hond41yn",
-	"GcGK1qo9R7DHX6fm8+AaQbpOuIOOdAMeaCRxrsvqE0CIk/v4nYHp4o1+gqgr6G13VhBuMEStkGrU+/VX",
-	"rXq9Va8vaVwbLVTDHR7FQF3/ftdALaRPaVb8KbV94NlABn+rZMyvfWhALx89DvuEcvNrjE5sltXA2zZY",
-	"yo8ursGJiOIawHNvkdWovwUgTQNC2g1YGTrlqwgKjwoYwXf38PSw3Z5m+Yint7YJKaUt6cfGgN/rSL4x",
-	"j2JTatM5PLk46Zz1i3bxcSEczbaKRt9P4rzWW3GJ5smXKmb09D5VzFihYquD+bVIAORkrmbAM2v3wQTV",
-	"oz2BILnsdbqD14gSsNrjAYGPVKnVdEQAEfctnFrvp0Gbvsei9WPoeb6NPa8M/o0JfxlMGG66idh8Fh4M",
-	"qOW38GCCM9XWj2HH2vqx3Bh4M0KfB6yciXQa6RnWWJdq+rCW2QXRgAzIdxf994GB4tDc8obHscgQcRna",
-	"R/8i0oQNeYzl/6kDrTpJ4hDruPEhLF4kJHayOHwJUU+wRmRimTmk4ag4mrFIQlgsxyeneJwjLTZJF8+X",
-	"+AXNOVIE/u6ttTkIVipO1BzLWot42u0ca2Qb4aQXCLhFW8goX64XUuwwThThNSFqvYOxcoek8uV9RJV+",
-	"EciCtsUi+F1IrEM6bWvpsyHlhxE+1pcouMwFPTw9790quhqO6EICukVyGeGNP3x02bVm+G/S68uQXnD5",
-	"XRC4zyLBiiA2mwRZG0AX5Bp4uFbOOLVwkAmLE3mFnUEMOCB2pTD3o9vp9bsnh1B1n0hfWi5cgX5mIGKw",
-	"33dyxSLpQa09Qq5icXCN9TQL53EByM/0kcQpHgB2AqBUxNE4Q9cVNT/H0gXyj6mMLxQzm7TB7YUQD/Ps",
-	"Komg6/0CAke+xA4dChJqwlusEBMSxJEhIghqbi5UDqww8aU57ztFybo2CLAfvyfrpsclEYAapQKhzydR",
-	"RgAL907XfIC4aDzczsnvwsNq/M1Ph5phJDNV5TH2cNOSZNcradpfinvidXDio/SBHgI/uOfWbpZdXQcj",
-	"k4fhPe1N++xt8mv9K76JsC/FC4an81ltMFcIvPib89dAf6upe7NcO43GUNAo1ki2QtMsw8E9iyiOrf7A",
-	"tDLdkOEitTR/B9MBr/bJ+VnBeLiP/q+n51D4V8DS11crFA/l1kRAjJ5hRt7+bumOZL1HkSDHPFaCzRIV",
-	"ZdjeDEDGv0zvmEtVpyfHTyM4btmhgjy5I4ziCBp45TAZlj6TtMFXfV5x47zj65A3X4nQ0EwPUK3yrf4s",
-	"cmMu74qgFN105MBD6wHEWZxcQSI6InqVkzhk1MNZWxXG31WpseOH1NjdT1Rc4mp+T5r/iQmUp6LqQhvP",
-	"JokUX2xo4/Ls7uBG3fEQ2Y4Nt8Y2iJg/V3SjOPw39frL4JR05x9Juw4FCHh1a8u2EHp24fvIf28hOBC1",
-	"cLR4ppgSWRYLSF6xjR3y7kAfaUqpgI6nI+FL0rUjOUqgnm48l6GyHDAW4ZVIWzTDoMZOQjGdJfr2MfGR",
-	"j7JYa9/XwvHol6/FAiIbvlR6kND4+M162bVYVGoM84+sgxkdVtT0FIIkmBlGEfFIZmkSzjEa7stREs+n",
-	"kj2niT2vtCwYI/mrklQPzpXp1JnHc35sn552jLc48OwHx93zv3TOAs+XweFlt9s5O3w/eHfSe9fuH36v",
-	"f/a6fYo9CX7odI9Pz3+EiFLBwUb8JaAc+EBzmaBy4MhUEfoy0bfask0AGSK/G7nZlNt2yQnWgPuKJlsI",
-	"3fvy+fNzKdgIyATAOYccOszRMT9/3mLctHOlPaOGu5IFhiwG9veBMa2gf1wYZXlqgqE16BRsW5Rq4gws",
-	"bYwW1bcCQWSw/S3+xjl/6i4YZb7U45jwzdEl1JL3O4POT/1O96x9Ouh2jjv6LDpBTsdJGl1FeiQn6AUF",
-	"ZbDhHuFuEqptpJhdQ9kC5xoMUCluYD5AxKAozLNRMhVQyk6kYzbMVu3NlcASBrthbD5bG0YCZf8In//i",
-	"tAPnvDTf+7TUuimEyVoNMDq8kiGTUqvUueyWvNIqkUHB5kW7irZLvd5o7pS8EpI7iNvd5tYSlbb4CbyH",
-	"R52L895Jf3Bx3ltKuFvegXvYhA/dLE2g81RQJjw6Ecf6ZkS/bPdmqBLQMgX9BTSC/tA5h7xa7ZVeGGUD",
-	"hpaqZZLZZ632pAUZxNeyxHlBafwRXw51C1kyWD5uB5mUbh0OdA/tqp8zhVvhVQrjQzdU7B40i/miou1d",
-	"6mWu35eLvWoXfiDCTdOgp/LbldknYBafVYd7p6Xo/RW5e6tv8J6uSQDdVnODpy7lLE1G+piHwNgeW3cr",
-	"qiwrsT0UkdyI1dtVNxxrg9omPph2AxsL58Jkqg1U/KVxa85ino2TdAqpG6NkOo0yprWV1IMkECsmKRle",
-	"mRx0BPfComYCfenogfuLmQgwdV1ZpSyRAl9r5LYrKmki1FwGIcRajIM8M2DeaRLHIqxirTY+NuFa/EmB",
-	"hrj+5irVVMOUZrtyJFLAeVOIno4rA42HJpIpBq0jzZTGgvQyWMoPnbN+b9Dr/PlSS/tB54dO933Ayo16",
-	"nU1VRc9ZD4CjtijIqG6EmOGgCMhDO23fzVSkpTOCqYkPUTIHp7NHrelFDqVjFR7sbgmHE0SA3aN1hTKi",
-	"3uWKg9b/VXEnK4RKTysbJ3Gc3JjJaL1PPwtKO847S+gfBu8tpxOosJ8Tinh8wxeKhiP9B/DnxqiE4MvV",
-	"ActuEjaXqYihZ59z4O6G0H7DC+Dl1zAVqIrI11tjF/xKYILS/Wr6YWMDX5Zp2kpkB0ZxVAlSiPQQLl5i",
-	"bztJrUqvIMtITGcZapezJI5N2SnoYziEL6lj3HU0g9g4bFvL/ovdTBJVJHhcvmJ6Z1KoWJXMlKlOoece",
-	"rN0DbZHamzoUQuOacAO0YQ1r7EdCDaA15ycPxTqKUddWREgwtyAVGY+kCA/MaeMWzzJ7BbqdfucMHFGs",
-	"vFNnIV8oA81vNhEBCE0LEH1vcVCW4o2GZqs04ODwsts77w46P12cdME4gemR7+ymuIZKjQXZYiZU4Mtx",
-	"FGs1EQy0xUywst5FXlVCq5CZCCsHSDChqIZzVJ2EQtMN8pdxvZQcAKkE2U2kTU44cm66Y6dgHMGGESIW",
-	"LQ/XWqmx1zw08/PM9CCbD7AHghbbbTahTYjBg4H2LtaGxX2+Hb2hg7z8yTX0VZFRvFZGZBjeBZeknMz4",
-	"z3MBOso6xATYqk2ACY1XENmxf24Jn7AyV4McpsxBw7msIxKubzEc+RD7Tmv9dhaDyko9rNatAsYrrCLK",
-	"xFTd2bLbiESon+QfT/ChnSYsm/7KI1o8TfkCKzoX0MhAS+bSA8AuEN/CQbuobxNBewTfJnGNIgzFslHS",
-	"3FtrlFn131aiLhkERX192TDYbRaVf1L1cbCXG1X/l6uq/45Xcvj1AG2N3b+j1bHXaNbvV7RMohOIRl/x",
-	"V/XdnKaNq0qf+tJHNdOWJ1yu0KXOK6VWA4qxuRpMkzQn4NugM0ovXzYbO/doOg+86GJD/3YXMAM521N7",
-	"hhufQKdLwqjY+HgCLaVAwEVqScZZuWkXbZ0VWAhfb/zp+52/7P351Y8vf/ru/f4Pe/3d3k63+efGxT12",
-	"ngyM9RXSW86MlVUyFaQ+RBm7Ealm4HMpQmoC94U4uR25uGwlHRXsFtBpbjeUyBZabyhNkji8xbl9HKUq",
-	"Y7MJIVBy0EnClN/wuKV1A61tacUSWFlgUKKs/aZVKIPgZfPuwzSZKa3OZSr/jNx3FQa5+rZEwHnfst/b",
-	"fFN0fMfRtXCyJ293ZRuDDN5p0/kT6JxWWIjr8sbC4YLPmxmXt95N6o+Gj2KePviRnymLy5VHHfB7RcvV",
-	"9qPWhfHTlZ2r2L5GPMbSgRVPOnTnIte36+cGR7S+KVDngHWziu5BQH8OIhmQH1rZtlzsO1ByPbZfZ1AR",
-	"QFrvQf4YzwK7LVhmUGlpSkmgyxoUvH9IIvAoszLUKRijlY6ypidVo2LewIDMkL0KZhTSFxoyFLFYpSuw",
-	"1JLChjLczwMMvegP9Mth1Rm2zCb01e/PT4+sFo429FrXO7Scjn6eC+wDZvztfJrIK1tLAnA5EOsJfZkT",
-	"sHL8/HAMZD492MPOlS+NW51c6uZOhqzMYdfRYUB7i68dpwL3NY9BVDY7yL9P4vB34R3f2+QbN5ej1Hq5",
-	"v6t/s9YDfNF+f37Ztz7g+m7zwQ5zveVP4C0Hmj/sdtrrfeV7n8dTvnaf7vaVO97v+2jAqKw2rWM8v40b",
-	"feN4iZed41aJXvK9F9zi+uDIRfH4PnFn8G8O8X8yh7ghy2Vd7wJcsq7WRYWKD/eMg8KHuV4oozYrfz2U",
-	"VaD9oVIzEXHISBhTR0VHTaIyyTV5DsaL6opDNhSjZKq1R4zyBFspeHnVCGwEZhUDJyuUjVhvIEhhLQJJ",
-	"GObSXv/+onN2dHL2JmDlXH6iTlU5YDOuMtRSQQYs2DpN4dZMCaMW4jSeo1pk80N+ERISDkydJ7a+xZwD",
-	"SizynOQEdMuaQiKbo5A70VGn4MZJ6pmQgVo+lLKbamEyK9bkXqwkVRxovdKXKzkV3to6Jo8Fb98fDrqd",
-	"P1/CZjnJLjBVJykAUix8adX+Siv/mQG5N0dplqs5tmAc/fhR5uWHvKGLfhZ/HcrM3U84EuMxAQeBtHud",
-	"fv/0K1AIlt/9qrVT3xw8/yyawtoo+vaKAlH0Z9IUzH35pir8PlQFZHCfTVfQnHWzptAVseBG0jhKAkYX",
-	"18l85NSBmw4GUHVqSy2gDbzexF9nXJm3FyVwlLHUzA2+qXh5YlwuRYruHroxIIlX9Q326erGahOEH5Io",
-	"/Cac7hROP5yfHH2TTVvIJiS/h8smUqQ+j2iiu/FNMv0+JNMPwKgfUy7hly8AjWdjjldRjBAKOTW2Aedv",
-	"wYMLKT4ySyOhmJpPWZawX0SaGAR142MWP895rMgqxJ97eqCqMXQpFompI1d8Vh2nQtgkoglXEzaa8EgC",
-	"ugIfZV7uNQZWpnwJ72DJTKDMUZ42+9zagkgxKa54Fn0QZn5uQg3NVZlca5joAppjuj+bJZHERBhue16a",
-	"VWhD3vlpGU1THEc/kMNvgHve/a1NxNYsp+Ixrg1WmqW7CDsvsFgxz3MoxkkqLBJtlPnSJGqVQVBjR5DR",
-	"HA4vSkJFdrcSLJIq4zIz6Tj4QhoX0f14zKaRJmjFuC/pq8IybTNXdcNnM21+Q7KMIZIKBQ2AZ+GIKm/7",
-	"HSZ62b4UH0dChNgdKTjtHL3pdAeH33cO3w7O3wZgpa5+c9w+Oe0cBdAzziTKfIiSGISiWuuc14R8ipfk",
-	"a2udhAJ9aWscoZ5cmwrofA+g+1UxIi2ISQBWViJVpEA13F5m4fbBTt5R3jqPszydUIyunzis/3n49Vo4",
-	"7Tn1+aGdlR94GnGInD+cXav5bJakmVtmKj7qT27Nz4WrZ9F+uWLBm06f5X2MaYwAM3PpHRSARBwy6CVE",
-	"6SbPCKNaqIyVuVxYBgZ8xbOYZZp1pBzybCU0VBrF8xDKVUme0ItsylrbxY12cadZOZil0Qc+WtRoppUt",
-	"IG/W3fUOPN7DF39NtawP5RIK/21IZN3LzS9fmMavRzzjuFFI/1txgNWH78Lix1n9NgWfDyuttbRVWqmP",
-	"1WJ6rLXQp83YcS/BF5V1497tZc6I5EFVns/UUoP427kj8YEN7NFNBjfgLVq7uCUyc5EoqDjVaxVScVQa",
-	"XFVGW4osMGoKNhqAQdUgCoNCHgGpNeB98aXN5fn1H/8PpIcmKZvx1Mo/m32gvx/y0bWX17qa756Zsr68",
-	"XW2CmmIohpFT/ZpN0mR+hSxTr1QvQ8irSIq86E/Pa4pJ5FpPxVx/U/aXB6F8eWcUynOzfK60nmoSSqB1",
-	"kpBQ58GtGye3WHyJbiv39/g6zBWxmwKq+QeRMixqbMEvAfS6jOLLZibBSQcVX6qJ1m/N8YQDs//cPcBB",
-	"FCoqnsSW9G4BgdZVuWmgYPBLn/kS29JoiwYyUqwCXWjdwKZchjxL0gUrN379x3/u1evaQkn5CBLMkzHk",
-	"i7BMfMxaLEuj6RRCSzeTKBPY+p+NkjjmM4hhyUSrYlmaxIVBtPlwFQs2TPnoWmSqcsCizDoDMVEPF/qM",
-	"uuCLwGN6Z6RJ6dE0GK26B3k4jeRqCpghEKfkmWHFsy/Xljz70pefUPVMGWCKPbe2RjLPnmOjifyzSD6v",
-	"rKtTwQaqZH1ApcookWh2ZI6tQcUnzuGbegsehmwOVStTtKA4AvshMeXIucsF2NwkjtkpQnCQgF4xd6zF",
-	"gm7nh0631z4ddH467HSOeoNu51375AxDp+veyGKhMMdoyQRTFQ/akPQuj49PDgFE9vjy7KgXgK/2JpnH",
-	"IUByL5XTD0Wc3JBF7kL25hpaC5kAHlrepngGdQ6CIypwZaswZ40dp0L8oi1oiMMqKGo3Gg5epmKCGRl/",
-	"+ibGixZk6ZkTRzadpoIIRf/MPF3zpQtpnMwzOhzMIsPqpxbqiYCBclzQFVlZJkzNRwV2UPGo1Qs80M6h",
-	"trAoNmBlerlnjt56q1sFT3y4cSSkhpPXp52A7oUjeSJFRWvOLrQ0Yc5lmGB9lyYJc1ofiENfcQBPbjvp",
-	"gcrmB5pxapQpgLxx+UtcjhNm9qUjkKLQemGQ+a2HigQm7Dgz/0kd8o9USW5RZ0zBrq3mJyZ7kybyKk+j",
-	"jTT3Z+cXvWqjubNbuRccDZ7yE+TFWWb38DLylyswX1vFGyiWcL/4wuq7Hhhf2LPxBXOlbHThwefrlRy1",
-	"k2rUHyOAbsjhs1WgL73gnyRY8S1OYVTGNa1pNJkyzlYdw1BvDB1PoQQczaFP8IeRhk5JeHQb/laazdfm",
-	"4K1ACxWaJmAeWUBKJVBocgOKpVdsabamJRrAqMDz1ikvImwwAwgwEjq4Gdib9Xr3ZREJZz0MzkGe90Z+",
-	"Ntuw1sJ4OwqW09ZgjAbqWmwgo6xgjXVYW5fz9SO8tWdabX9Zohwn96kyOe+KD0e5PSd09+YJcN7o+Hr9",
-	"dv+yt64pminoGFAAq9RqNDGuv/LBpwX6cSOgW46RgCbruwAyl29oLnhw00wHpvu3OcPnb5M8eCBMiexL",
-	"hJVbIw8eSgm2JcRSmeFyB5SnLydcnsHBCkv6otyWt8k1tGQZ4JqN8d+Pga9yI4aTJLlWL9R8aHdvM94K",
-	"gqS4v/UIeoFBs1/vnkAW9IEvyxLEMgWtuMqg/rZSYz0xSk0XH4KkmECXAxJjZgFGkG3AHvgRf9YrrPLJ",
-	"5cg9y92bS9XudxS7b3gBlUhvgCrYaW4JTvBY4eIfO6+/Pz9/O+hdvu4ddk8u+ifnZ8uV9Y8B9bxU/5ry",
-	"ecjUKEmxJiiMQDl1a5KgvHaAiAitf1tfrk7eSPJflP4djbxIXg0gfd+F8drxSgZRYqCAiAd5oeVKnleO",
-	"g7quceeGHp+FTuhwC2rmYtdo419gc3TQTG6rnyfDbEvZt+Yy3SYJ3XL6Ap95asH4hfD5Is9aRYhWWXGb",
-	"7mDwZrjSv//d24xtCsAxeZMb9wWtAgIPxYcIAStwrkXAysHzwHY+W8xEBRyqhHoE4SOZ3DD0HoYijj4I",
-	"aiUdzNM40Cwf5zUs4ENm/Io9N8vxpVnPc4zJYCYAG/EUQiAQEoquAEA9wIsVeOz5cwoyaMUjATTOAyrJ",
-	"RThKXwo5ShezjJznIy5ZImPCzTHleEGaZDwTVRq3gjO47J6y6Vxl+reBvm9lVQmMp9eX1PU674ydpGyc",
-	"8qupkJmHD6gA7E0bZ9CGlB4VUZQmidIz9bDTtkpiCOBlicc4i5NkhtE5CD5mwmNxJK+rsZZDHpuKjGu2",
-	"6bG5VDMxgloij03nsb4pipp3UykxD8NUKAUATLvNZm5KpvNYwBEN6CfGDoVj02NDGCAwvLt9enr+Y+do",
-	"cNbp/3jefdsL2EykUwgMRlRlTwPpA/jrPNSGK2Ih8YzIh8hj4Rmpb57go2zO43jBwojHIqws5WbcR/Ij",
-	"2a9hV79FqtUDzcLb5djDhNa9JMcnSIUncPKuUyfWFEP/fjQK+KLUKt1MlBgNXk3/3Pyh/vFPO+PvG8Pe",
-	"/uLty7C/m/743fwve/ywLt40o9NdebGvfnh5U3pKdaRgiiPhFEQSo1Oo3Z/+YANuNczXvOeAUg30syA0",
-	"QJpoQfJNR1mjo9AWDgWmE4eQg6zlvIHn2VZh2d4mBS8rMkR9d1ZZ4xF8TgqCe8TWR/nzXMwBahokj8mn",
-	"gLAvCSMWJ1cHTvQUPAW+VMKkvrCyVqGyTExnOVZhJNk4jq4mCMSHMONaW/kgTCTUyi7jZsV657XMa007",
-	"pS1EHa7+txd1W3hLV+f4mPVFa/f0qHPa6S/5qNayHSSu+7CddzTgWvTjfLAvzP1Hi3e9gE/KQHBrGC/u",
-	"/j3snM3pxgXnlEnHwMQwzd0Ld5A9+AquXMA3Ivt2+9bfvkJRwDffzmdVps7ffqLGfnvatHu7vvG1deFn",
-	"Hn4CV5vxbDRZV5btwG8D8C6kuWasTAZ6wUvjscB5PDjQNncswBkgRcXLHS++1IY/pCPCVdNnyjqEmEy6",
-	"DelMAGCNDYIpY+Sye8q4Ih8LQM8CIjnUe5HKBG1/Ef88GS95koCdCOXojLkjiduu90vqky8fhXevazAG",
-	"V/NrZ+APdDEsccfnQIoPZiG4lZ81Ar3u3FcD0V+CpHn+ZHJkfVfKxzXKHxAm/zQRozmMTQv5KqTN12G/",
-	"HyJXfqiguqfV/iK3uO+ILBvLOkuMSZ53HDCQoAX9XoqbW4LPvizfHng+YOvjzgdGWkVhwCRPU8Sm0nNI",
-	"pKA2AzXW0RIvTW4gTx182DR/OZ8OReoh/Ag2u0Is2O/7/QuTdAJCU8vLEZ9iqw8PwVdjDmnBHon7VGWs",
-	"wd5Gr01oBiMizxQbJuFCn9oHTU/ssn9cfWmDGVQ/DWLeuDcIulZAlKZsUbpaRsonqV4hRESyNNKSOKPI",
-	"PS1swLPggAU3PMrgQV8OxSSSIZwST+MIuznkUSQo/qTSzQMWTEQcBq1VF02k2IxTVxRfGrZ6oBUZCiLp",
-	"11JieAv7W7D5zADfGoHQ7fS77wfH512nRNOXhTc9tuLgJBcc5VT+lSgNX3lKwobRzc0t3VNIgeart+XR",
-	"reGjzunJD53uSWc50YGuFaSw0b83Qs/UXYXF3GhM/a47H1h1wV4dGyYCnP1m/TtXS9kEzK9VBjtWUx80",
-	"dAloeiXiTgPo+PCS8ghy/mDUFmJ7SxNJhZmohfU3Oz0QH0ci1ZtR+ptfSq59UhrvzF0o7TXvrZC0cb5b",
-	"py3Q+tQ3LeRxnYDW646o9E+jjoCouaUztpuXbWQRtclGKRWwsv4HohMYwSVNiyplAgiVGvtxEsWCfuKR",
-	"3qDQmh4K/TxJXlvsWtgAUhRQbLJIrsQqKliYaAIWEboFDliQCjWfioASwLOJwE5o1HfqexEXwiD6H1ot",
-	"AogXVGWi1M62vNo0aSWusb3AvNB78c1Tut6IvWhf9r6GuPXjGbV4NX5LoxZn8Pls2ot8/G/O0iIqtt6Z",
-	"J+P6VvXYzPn/rJmxYhw6Fls+u8bwNBXcaOuUc2OxooUGdg1yEuoQZwybdwFGg+mzBA0Q/22cJlOPZUkl",
-	"YGUAcNAGnyZ2co1CuxB0o2qLmMLS2JFtKYeLdHObv5UlgYuUORRga+oJkrWWSwEyZ8F5G11J8MOmQk28",
-	"Yuqdfj44hstVBY25ehISogGJH9uYQ7gyRu/CskW45GWuMWh4RmLHtOumxj/rpBBhSvvSnq0IoUeh6esN",
-	"Q0FenT4tmeR2qXOYz+hoPOr/7QTmsZ+Saxm+0aLS9JvJz90zRVxTKmrOkoCVV5LsfBnYqQ4SKQbJOGBJ",
-	"NhHpTaTEJ0jVrhnVtWXU78F5rfe8KBtBXBQlRpYsCZXln9yX+dv9vleKW/OTNIVuh+zI94M/X3YuC3oC",
-	"XiBt3i31d7b3j67Yw1e6uL3R87oXfTOUHtVQst1MIZP2MwpKbTvcYh8ZI2iNfWRMpzIMgvAXJuV8nYWE",
-	"vkCqlPelylLBr6E6K0mvkiwT0kGBnDhmy0L/iIwn2A9vXRNmLWy1dNALwm5cEkVUbgs9nOPqQb8ZMusN",
-	"mW6nd/nu92XJ/PbhOaTzz2jKtPEiw337ZtCsy/7QB/B0Fo1brLKZXx+l/MYYNfjbtfUyNXasGbo2MWI+",
-	"G1ADwSDvIIhd0xhZKL7cr+++rNcPWJ0ZJxPDhhWQRK2tHDkSlaVyj9yYuEmgjodn81TzZi0dwGjxJSSS",
-	"0DBQTKJnrr+HWBh2gCc8g1SBDaBuomw0oWbgUcpmfCQOnDwSKPVB+yPfBXi9qrGu3kYQVSBXw3lKcou2",
-	"AhtdOm3Gl5a4DB5alnlXAqxerdxLsMCpFrLZfw96/BLdUZO+e2ursHlPgYJgpF7nsNvpD7rn/a+j4uQT",
-	"5F0uyxrrZNlS5cmfd+UPL9VpY/TTfvZ6Z9p9tThuXh99N/lT/eZi75f2S/GmMT/bjfr7Sa/0m0tRvM/I",
-	"Tz9LzQnSJZWZOCzoNy01+ae2mXDHC+WiRqQ8QB6jPbQ2c6UrsnkqKTdzHsdslibjKLbNaAonhVi5LJhN",
-	"kiwZQFEsIAtm0VRUIe4OreDA/XbZPfVlGXM7tPSbJPO0wobzKNZyh+RqKji2nAv0PQ4wqSSbCHQRyoTB",
-	"m9bJmTcieye+Usz5d51iUvkwSrPJAPIOW6XGq1evgNk2NG9N5jIDgnj9p9K9AGfElEear/CQ/yvNQPPR",
-	"klcCNWRA2QbtkJeQfTa+80oxz795x9Ms0vse4361SuMUshT04ngMVF163TnTZzBJpBhg1lCpVfpDs/mq",
-	"Tv/Db5FYHC6ndmpzVb0RKqvW67u1IR9dD2P+ixg29SSJ21VVlqT8SlRnaRK+ILocwHAKUNwHje8GvDFs",
-	"1v46u/qXn6rt6S/VntHJ/siHo7WcObtJxnwgJAgfG8a/Jbl951WruePy67WQdg9OY38nbg2/4Ko/ibd+",
-	"KuMaCp6KtD3PJtD+oMCn3oiMGYRYqCSnY3J40ztxW3I45tsqNuQqGlnmg1niNXZOOdV/ZHNJmZSe4RV/",
-	"ZKNYzyyssYDuScDKJ71zttPY3682fMnj2YRXm9jKO3AoN2Bl/G6nAtAs7d7hyQmLRQY4wZEExOcRV8Jj",
-	"MkmniHkI6KGzmUj1Fxi5hi4MxoWDaKKapcVMX3TAIFAHLMivd2AL8Tn+bsZVxvQ3B8BU7S0CvtqpNfZ3",
-	"DwAjDRBkfGmAj1nj13/8Z6NeN1P2EAJZeWyymE2ExNJArg2qNJlNhF0T7nyNBXipA1YeikViE+2ozQFs",
-	"VMV6uzCpD5mgFgtE5/gSUdWMRmlLR4sCk9uXJYktvOcM0Qb1fiVKFMarQMp+umCk1uHJY1v5WZJmmMWX",
-	"GMBbJ1XgJtWkIWsMs0GVL/VJFsDmhgsaTm+hRwA8wwX7wOO5NrDYRbt/+D3GtJZcezB8/qdtXG+2SISM",
-	"uOozxQKX4wUouTLGGQo/PFGWJSFfsPJrISNJnyk24R8Em/CQNeq+DKMrKPSCVqrNenO3ggqXaTJA8MNz",
-	"JeiNjX3zzs1FAb+NkHygFbW1IFwjw9bKrm2lld3J7fm22d4nsNbeddbUB3zKXn0GeZ/v4K3CtNFo7e27",
-	"catcaKKoY9NIsf/z/7G/JvP0XnWseB7hbcL00ikAeLCh8luZD7dJYVzYVoK4YBXc1QDntRUOrCAbWPnN",
-	"0UWX8TSrscYecOZmvVJj51KwP/XOz/KGORA/Bl0f2SrImVnMs3GSTgk7nQ+TOcrOEY9jkWJUheYPAJvR",
-	"mC4Jm1mcYmWajimhFGDQ62lg4DwUH6IR5ayjgBIhyGSUWVN+FY0AiEaxsjY5jGyAOeifVTyS5aNEv8OX",
-	"+DD8mE15iNJojs0GVh7FeYEogvz6fIFwMmVzrjZHzaDHE2g4Z3AHQelwDsSOTMB5FhkA7DZss7DwZbnQ",
-	"lUGbWoSmGoXCMy2VqGscrdNFPeWKYk1Rasb08Njevj988fb9a4aIPS5RKJwLWX5hciPjhIe4w2YnsYG4",
-	"npN5dsojabdgaY8MSLpRL1ReQzGtsVM8OjAFvHwWFWyRLhjPfBnA28kFNOBZwMqNPTaN5DwTqlJjbUKz",
-	"1RNvHreZFELTImYTqkzMqvMZu4lkmNz4shxcnPfytk+aK7xojvkL6H++CPTJxEqw3foOC3r9zsXg8iLv",
-	"OG5UHLxskKJSUFPWdWgywIHlGVfqJklDaNrnsf55/8K6wbPkmiKMmvJ8qX8iVMVBGzQtU6Jsc0enr8uM",
-	"/l00Zbq3hrBMcwWoiMNEjqN0iqS+SOYpQy81G/NRlqQYl3haeNM2XDl7AfXVX3vzal+syKVGTNNFsQWT",
-	"I24v1rVbmooXwLU2x7vezeMsgnuLtgs624KWiVyxPfYuen3A/nTReeOxi7M3LEnZj2J4wcK8cQwRkAnm",
-	"UCsZLU99KSGHLrXtbJ4pdog/r/YXM1E5sG/arb/a/z//r/5/Dzx1eYslNOhMp0xtWc6ijyIG3hYKTZTh",
-	"AcvmqcT+LlpIdX46OWZJGlkdQvGFYmWVANh5mqU8yhi2VZrPUsCjUZn+Cf2Fokr6MhVVAfIYhtbbwMo/",
-	"z0FDZa/qHmZQzDg2VB3HXFuJkOHOoFsQBuAM8hwr63l57M1Fz2M/vbuooBphup5AUyMZ5p0GwDuh+WuY",
-	"JrOZCKnxEuYDWrg+EwoM1jmt/Hm9vjOKQvivoD+bdZZyGSZTp2ER/qD219lVcIBof6anX6TYtZhlJmdE",
-	"L2TIlfBw8qg9YSTEmRqBw6AxbRz5NFpevV52Wv7MZ1qMK2xv5UuTN5hIgX5ZbULjqGhDaxsecQC5pIex",
-	"v1E6nzmNVSNbLu8RknGkJiL05XDBOFQSXqXJXIbsJkmvRYpUx1k4T6HxEaTNwCHKhM2lVQhDs1YkGyzt",
-	"q6zxVucOalZ0T4OVf6F/jamqcNPYbmOHBRffn/fPB/3z88Fpu/umE7AyZzeTJNaaDbZzhGpGeGwfHgMX",
-	"BnbVsesG7EK4ScCLceT2+9Pz9pEzduUAkyohr5PtNvbM6y/PepcXF+fdfudo0H9/0QkOgNBGSag3xvNl",
-	"ls4lOuqTFOaiUIeMpkJiP+DdZtOMdnL2Q/v05Chwcjyhj4pJvhXQpLaG7OeA8bxzpWHZ+hliT6hpwOgw",
-	"ahvyaKihrFFr88xW/HW97svgXfv0+Lz7rnMEwqvT6wdaNzNbB6PjrcqdMXDnCJpBn2gRZMGXP5oFgRrN",
-	"yI3MwjT6IFKvQBB5+2HwXwHUZMrKwQt9bdULvJzXYoF38V8ooPjHX//xv/QnzX2bA6A/Cjxffv+ufVjt",
-	"fd9u7u17LJlnWuvGsaEjGR9llRaLMnwTheWRbK06TzxEn77HApkoGY3HmJjLfam4DIfJR82cDnsXmLqM",
-	"bjeF+ufxeff1ydFR5yzQTItLUoqBJnicAabpZfd0vctI39l3Au7Al+Q3mhqh+ELbjVXjA3EUIZKqpfIw",
-	"kjxdgFyobK+pwIpx+U/j0KEbveLW+U2jJVtHQYqOG7ijoTHZ2TRS4kEuHBjo1mgIvGn+GG6cxhbx5gu+",
-	"0ATRT5JTnkJqSWm3sbfN+6iFpwjfiTDiWq36gn1HIKdN5GVGV/8Wp5EZuoqm+729R8S/wdfzTDEtD8yQ",
-	"FoExTq4iqTwqZfkQgb8nTq40R/V8qa0H8th7zJrImhWaddC3lWWQhdscLDVfvgUMBkYYDIAuvUUHgAMT",
-	"k5oKLlURjWFT2X2Plvxb1TosVQvP+M9z8CCqxGpcVomEdUDTEuJkpUZ9t1nyHlAev7+7fXn8ciXalWBa",
-	"oclz+pr1SmFazbq3JSTAPVAAHivq3+scXnZP+u8HVAm0VEs/omVqVlUD8q+p+WgkREj4bkUQ2NFIKDWe",
-	"xwx/apz6dWikNgP2vVOr1xqNndp3mv6oZGsr9DYtLPgVLK6EtVLt2exFo1a/u5gd6GJrll+8A7fm7tpa",
-	"duQQ/3w+fADOny6WWeEtrDiZCclnUW3Bp/EW+T2OCsqGi0xA1Tb8gxcMwMAdN/CYmA5FGGK1n+ZspGDx",
-	"zJfDeRSHkP2DVvUojtCZq3VSrZUnKdk7xna8mWCWq9G0b7iinCD9zAfcc20LUki9xt4IqVmnYJyGR+5k",
-	"kNpTxD1M0gVTk2imMNM2SZkWuj3YCGuN0/ReQIYhfBVUNuQWneMe9GZi9EV7R83Z55yZTq/F9PXf8WUk",
-	"x0nLl4xlURaLFsMLzdoXJ/pDsBG1lGvU6rU67IWLm7Ls4tTb0r440WNbme4RdM/79rtTzYewk0CpVUJC",
-	"WcPa13pPDW3WPv2iFe6VO21L/2U9WTeB7igZLeXMpeIqUplIq5BJVdVMXL9XyHCz764rELGAs/0qRPPZ",
-	"ef8CqJHbfsEYAjL+F0gUSV2AxCQGh8QB268zfS+TOExupOfL3eYrFnTb/c7g9OTdCTTRBWUm6IosXVTb",
-	"40xo1QR8DZUaa9vKpbK+53EyuhahR62kKrbjHZmOvoTmdp137ZPTQfu022kfvR+0D/snP3SCGiNxg7MN",
-	"zvsXg17nrE/ulFCMIgVqXdspXdWbpr/PMGXNl9APW28PKy9tRqQMjrlJjoefpeKD4HGekQEfhgn6AWqs",
-	"x6eCacagh4buxxy7p28odxIy7NKRdvTkDrVU/npSI0w+39VQS6OFzemTIruHP14P8gT2raGQQhgCI1cy",
-	"exx06sJoW7UEPUzkOI5G2SdpALvNLd7U5Zk4xWzYR2ZmhoJZGS/Yef+iwqrmxoyQpA1Pwx/jLbibt93O",
-	"2UwLnjJ0ZJkrCDMWrzE0JF/D/oYL5AYuS9qG+1z2IHZ6ROxFYVqAw1ggFw5eGyc3Iq2OODTJw1IhmNKV",
-	"yBR2uIGgRzD+GLA/gI8NvL7sJcOcKxOjhovxTJk2NiGaiTb1bG0agi/pLLBDa5XPZvDP2VxNWDIeV/SM",
-	"iP2yJDWtR+0OxCpx/HevfLl+G3q01VjlU5AYwJXLBuMJiCGr2Eon9PcLTGMAmVK+jyQBzz51EsJgPPRW",
-	"l8Ud86WzUxAu0FNLk/kVOmKTeTZMPjpapvU568nXmL4xpol9WU14imEsSDsYY8RShiR+mWXtqtJiO2wm",
-	"Utaom8g+/AkH4rFmHf6a6AH0P0h/PLlYJyJ63wTENwHxzyogHkM8ZFXjaNssJmhHiDHpI8BgEnf7QWsR",
-	"YH+jmbNHUcT8KciaAkwWBZA2voRcF0QBk4Uq+Ro7n2GKIgvQUzh4HhiY8WFEDkhMlckS0Ff1jxjooxzd",
-	"J74sI94LfBMpLLUHTbalf8P1jsIvrfFpelNrYVOlB5E/Vg7sRKIw8Hxp/tJmEOGr0CdaKgXsKmFZciUg",
-	"5AegK4G5dIHBdp1GCvDaEgm5Sxd0EL6cJXE0WsBjlRZ7+es//rPRfOnEkD0WmFMbjDAPBA48YOLnOY9Z",
-	"GYF36CsRBhVIuMtFLYaU9Uf6kvMISpE0m8bYGjYhz98Bz5hBODB8AKky83V+eiP4dVA5YCaJ3sobFApg",
-	"CnBGC4RgJBslKoNNz9JFjcFtALUf07BqvmzLBZtLiBzmSX6mlMkYG4Q4CzEER/KwMkjkfCZQBKAn5zEU",
-	"SQ5eEYxehdHdm1Fpsb2NAon9wUggahZ3kGPcXs0FnvBwHl4JyNmyi1rXUdxQwNcssUgWNJo7u3v74OKk",
-	"SwOom/rf1fk8CquN5k7+LXl0DydpMhX5x+RiuBFDp/ZpnSjU22O4WKmXpXV5dfGvSt3U0/C/OF8WLsua",
-	"X24toc6zWeG4Pp9o5WCjD4DTwbbu/fefNvyv5JVI/xysFkjRsfTP33bOBie93uVyd2xgpcCZoSk2vNAc",
-	"wGvwcBonMkK27my9WTD0CYx8O5AD6c4kSUL2B2LwZlYPqyht1O9+4k0ixT+lgpBZLv1gHQE51i3agf4+",
-	"csR8ecLVhE15NpqwP4DIoFyFSo0dkafHnjKWo+LR19iPaSKv0PTZre/4ErxSNqWlvMdu4AeQ5ewxw9n5",
-	"KE2UkRdksebc23NEg5VDlQNfygSTE+F1CHbKM2LqlGKnwBNqUi0QQy4XAh7lijuih/KkfFlwmVXYbqOO",
-	"LrbOTxeUPpzLqJYec5N8qbE3RSniS2NLYXq2s1RMEgxFBUYcU4a8FnauwNL/UnEEhmeePO350kLywS4V",
-	"hBrhFK2xMZcEvBbFcZJA/dza9GQgl8U/k4R7FBvtPJuZnXkSOw2u1IqhBnSs2T/8w7713ku4BcA6f8s3",
-	"dn5Pdk4M7oEW3z3iHI6WfVuYA36wRZgD2iWji1APoJjWhW+LTNwScmA24vDpwYJvfqDPlAjXfnNyODg9",
-	"OXu76g46RePqsfxBxeF+hw6h/Ko6IQP951YcwoDxqFsqF5IPQrGAT7WyFbDyNJJJyuYyylQF/SaJtLgi",
-	"Nv0Li9kU5qpi3rO++vYbFkkHehdT00cLD2q6QY0JsmRgXPwBsJwozZ+FHC14BNGN9a/xy0EUBr4su1nt",
-	"NLfsJqnUWBcpXrHgJBTTWQJ9I6pvxSJg5cav//jP5t5ewdGiRsksLxTA9Xm+hET95i6bEFokLONaLHIX",
-	"OHwC6ePAIRcEVYxZwNSIAn7ty3wqWRXa6i1E2GL6RqJjaQpHYCKmECs4WPNWs9HwUoPFHJwcdd5dnPc7",
-	"Z4fvB2877wfdDsQeDhjHJ6F4Hxv6mEzwyAIdz6WkwnwMYriDnZwNLrrnb7qdXg+wNbN0QT614h5ci0XF",
-	"VtpjTITpxSMAmgPMbDbFrVyosefPm/UGC/rd9lnvuNMdHJ6/u4DGucHz5y2GjTFrvnz+XAuUF5AsjWGP",
-	"kGccfmMT9rHUYppIsTAeKJBlGVQgUPQjklmahPMR9nKCZoS+NNCcdNhChjbJEcnOMzaM55Rdeib4oQ9x",
-	"PNeylfIVqQw1mmkd25cxVxniWaRipF8ERTDcdhcq4IeWP0QqciZsZ0N1nZViGKZFYbgf26ennf7g8PS8",
-	"B8n75oPj7vlfOmf6g8PLbhdO9t1J7127f/i9/rDXftcZ4E/1n6D2Dzo/HXY6R52jgFysM5FWDSvBNXum",
-	"Finkkb6Gqd72bBIvmDK6BJk+eE4Wgi+Aj8HBCoCuHgtSLfw0HeIfSmRqwLOg4rHg5Kx3eXx8cnjSOesP",
-	"ji/Pjnr6N93O4cnFSRElG08aGmVJMc9SHhtaHFNlCykcoOIkaX6ua8J86N6GfCjNAn8RMv/Sl/iknt7r",
-	"9mn77LAzOP+h0z0+Pf8xOMBk/vbh4fnlWX/w+vT88C2ehvmo2+n1uyeHffz07fvDvOIUlgBdLPG8374/",
-	"hG1++/41qWnDuYokgHMYYjSoFbNZmnwAC5yqMHhMxaQIRIKdNw1FsnKRoRr4cIcjQzXqPI7zll45QduW",
-	"XpEBOTRFbLZKCRcBzglhoHT17uv7RtVXOTdwy69MtRQ5koHt6JnnLNYsDzzcsETkSpR3qVoMEf5NoRRu",
-	"nf6Lgq01dpYDkuQXklZJtVXkOwdwUz1Ey6C0461aJjyVzNORsAJMWXe8kZgVb0OdMSvzvKQSc6RNUbOp",
-	"qjQx2WClhBkeipxOctbcP2CpqIKyUODWWrIZnhxluRuf+JZj7BdWhMxrt9k0yX6aUVGpEWuD6gBgN4wS",
-	"cBVqDg0tV5v/bW/n1//5Hw3cqJinV0JlmuXCL4k2AH+AXBKp4KEyuYdrU/0wr6FPHOmLQ6p0NI+3YvFp",
-	"hgHqZaVWc69e90pGKyq1Sp3LbskDJPr8Ipdau02vJBNAFzmKpITNce61i371cnsF3ez0vWyLxoNsi1U9",
-	"wCmzWdqMe6BdLu+b+IjQewObEmJAKQkXfIDzoc8iiXUH27wLjmQ93Nj689L/fVVveKXrSJvvFkGztHqU",
-	"eQsbbBh+y+HCV+6bdgrlP+ZImYXprN2THlBdubW8fuUdkIkUQbqLZuhQB4BVyUA0a/TkTVOhp/K7ltkn",
-	"YCafFdLynVYx749rWQC03MaUhfd0xV/F6D458PDUpZylyUgf9xDYXGlvm4X1RPohGolLyT/wKDaPfs4E",
-	"+p4AA0ir7Eu2pGPg9q0Zu966BWjqjcn07SV4fiOUqZ05IKzBvQJTk0CeoabaUK1WciA5l+rLATYEG7c4",
-	"lovTsmVdcvoXK66c2/yYGP12XwqomU/PwkurRkTpN2fpSzj+aAd+Aju/D3bltty72NfiExFS7ssev8Ri",
-	"n/NiDtPdDIq8ZBs5U6GicjRXWRJGPDbONc9AvyPUy3o9m5R/czueKZY78Fg5EB9x5YHNmQXF/KR3znab",
-	"je8qtfXNhWneXydQL5poK6V6RqINhjzmwC0aTX25vJLzwV7909kSLhX66xp+QD6RUgvHX07fWCnQ2x4M",
-	"HE/qtntMP/liwWhNCd2NJTpzqwwZAhDtWuf1+UxILB4jyxsShulIGJ8mCF7HIC/oap5iz1SV16J2Lrse",
-	"++n82GOXvSPwnpinfQnpAmTKmwujNQRs6TYGSIZIbYLPYInrxT7Q5jziN+FMwee44iAnT6x13pnIWeen",
-	"k16/F2y2hXGrvqYge/HebE3w7nKfwBw1XtVuZwnxYQ07cTnJZ2Ui6zhIocUA3oVkJuT9OgvQrt7FS9yR",
-	"H64RPFUo77NqBDMhGacrvZZzrWoD2EfHUsotqgH9xromLc3Zb6gl6KboHLZVXrAbAfCK6AWOpMq4zFgA",
-	"6Ird40O2s7Pz6oDJ5EZzN2rSWVkGD8MxnykDQtliAc0ioNxrX5pPBhyLUWhe4JnUjy0ongPo0BaIDCdS",
-	"X2kjIEXFY2OtEVIKr15qJEPxETKQ5jMHHFofCSGVmjhJjQV0Y8wE9a9oTjhimPIbHhOgaQJnifvSYhw+",
-	"BQ+3/txug9m9KIMqaMiNgAzp/LoHnoUGrbC5zKJ43ZNKZFmMUYcPCTjPy4FrlASeL8VHGgbiABizg+nA",
-	"VkUonRAo9MDMGMDJo0xhVtsCk+hUPg89KnyhboSYwbsVizIPEd+wVNN0Bsce3ctUV2PBCvcLAETOnD/7",
-	"9X/+h8kpCWqsnRU2IN9a2gMP5uscCNYq5fRFDcehV7hI4bt89D4AvGnhjqrxStE6qQZqktwg6aFgx9m0",
-	"nDA1fWTujSGk5YPRJER0HGViqqDZbTSaEDVeJYA04ksOrc310rDtny99CbTueNkNKCxXxFT12pv1Onrt",
-	"fxFpgtHFgEw/8THSLw4YdEA4wLtjYu3jeTa3bXo36iQ8A6wuerOr5BR4SN6XdjnisaH4Hnneazyz9hfY",
-	"PwrmdxKuwVHpO9RpOSKVQ5CahntbhFNBob5TrTdsc9e/bIBX4VlpWUVxpbKtvg95JqpZBEnyywX4j2Uf",
-	"mahlu7/kmsnWr8lRVNYZUY3v9paMqA2xioJSs2QRFcnbbFDBq/Jgf4clybu8HbQEtcwjvrk+Sq9zhcOo",
-	"O3qXuDR7dC/lB9MmtnOLFPMJUDblOo9NGlKsrIRYTQDB6wvhRpv2QTk967IaIJODpF+axNDcorlbhWJU",
-	"BLe12pjmVDLkqS8h9YGVL/uHFRKbMBYKIOMZYgCXS/FYlHOKlc3itHgnhQC0kQo0mYAq6JBGwjQJhXME",
-	"BUAlU6v70eTGqRCKzWc11jWAlQTTm4yutVYzTT6IKSSlUA4OpBxluSmqmQ+b8gUwv6GwSfgLkWFSkhZ9",
-	"VE4m4jHj8Q1fgLgAwVtjbZMhcZdsYfcULadINV+uXHksBg1JOL0ic17hppB4o79BmKxWA7m0ngKl05Ra",
-	"r14hb7ZJNcW2dtoSXW5rpzT31Qxcs1tM6XFesrfmJbub39LcIEYKb5mJdGD942YZerwsgkYVBqm55JU+",
-	"YCnKI8sHpKu7hIO1f5APfZMJpd4SZ3Zkw72kAeQSTemGbIjg2d/cZfIa5j3h8bgKttJMpFESsn8LtA0X",
-	"eCzIkqCSq3nWIFYmy3LBkvFYaXaHj1g7FRF1CaBhZ3+fhXyhSJjoV0ENDwlKzOWyRGNN+YwGtW0hyJIw",
-	"fFkLLMNhwWzAtJmC9b3wJSFAVXL8WZPLSW+iFhFxogqz0u/X6/eovjrTUijCdgQkoNCWoIKtgNZl9D2o",
-	"2ct4PIgkGHn4h37yj+Zl1iRESQWNdc3qnqlVJwHZ5jn2tRTPFKXzLW2qOVzsyctm8RxRyk32cs0n0mcW",
-	"VwPQJYlO0c7Xc2EyITUBkvxSATLKzJLebsw/6AgGuzIFDzERlJGt+VMArITg1Dm9ls0i7AZVauydfWYo",
-	"tJXoS0pAprEpldXYJLkTB6nlgKFt6Tq+jVQ2xGyMUV8C7mXZFd1CXkVS6ElOZwrQuzNtvibG+aMlt5NU",
-	"ZulxDLfDJLllgB9yrSqm6BvnDrugZV50Ndfnmc6lVVKWfEjUBUNqlpNhHwHaNuXL0YRHskXksEzIRDRS",
-	"fMzoF7TN4G2AC9qos3q9nh9PixIoRerLfKraUtZWcZYErMyVKYhRkyTNBGiamNz8/DmAwgK+8/PnHoOm",
-	"aBIy2VFlCFj55yr0KFNskshknsI5DSHJIElZ8PzF86AFiW6Vli+DZVXAXoSg12/3O+86Z9o8C5iQH0Sc",
-	"zAT2EauxIBMfsxcj9QEe0Fxst/GyrrXP4+pLjx12T489X5rubSxNbjyDq/DzPAEUF607SoCoLOQSx/Op",
-	"VCwYQnUf9l456Z2zl/v1hse0cuv5MnDinwCUwILrSMJ/UVFMZzzNFgFAYGcCM3o1sxKKfk5X1WNLfMCX",
-	"5Sn/qyk9aC1HNY3xqEmJWq5hFiNnQU2PVg3g6PBWJ3NMWfSlG4KZ8RTyxPno2mNRhmAKuOmQf2hJpcYK",
-	"xzMLx7kL0VCoL2dpBJrxMqxO3navfKxfPdFUQoLYYx15FUdqUmmxIZfX1OROcyaRUsceul82rYGVT163",
-	"z6pxdC1aLDj+KfCgkbk+m+/q+7uYw1nARMojYGSr2JhTSJwfL4BnOSxcxOIdU/Zpuy8ExItYIWjvwCZz",
-	"ikyjGyMTuQ2Vb8U4ZUGDNXd2vb199uv/+N+Bx4Rkwa//4383vObObm1vP6BcY8AMpV57BwZNyAS+Da4l",
-	"8ByUoKc8iyRsJIMjUZCpQ2j85na22G59nwXa1GgfHnYu+u3Xpx0tMA57P8BbL46OoWyBcWV7ISlWDkyX",
-	"jaNIAWYl4C7yLOOjid6TwLCH3gzyVidCZLAP85izSP5VYPLE8+eszfSr9O1lIxHHrMy10BEew/xfPf8K",
-	"mkxDcRVJUkeCP0Ku/B+QxD0W/KuWqyzjQ6hExrx6vWEpQIZqMp2lYhx9NPXDwbOA+LNyZqgmyQ34e7mW",
-	"bHpOWnBokxHAWnk852TkoYMVTxgmrig3HHshuqig0HzROOX1mnDoFqRfX3HEEMOBykG1uVer14MKFBSL",
-	"cUb+50h5BPIiF7hPxoo0fl3ELpzy2JfUpLGsLz/UL5tLkBC4TLzQ3AHOF7/KfbVJYT9oyQJ8v1wTHJzg",
-	"AW0mbgW7SeZxCB1SiPRCMdRzBumtN1G/aJgKfm3CDbhB+uAjuB5ALAiB0tropZXcxjKwm0yZFFGshApy",
-	"YBkMRhtVFvhzEmBFADBHo/Na4QytLozqCmUQwP+ThE31hue6DMnESu4qLgbEH8Ge71m9/ytyFfcyas7l",
-	"clET7nGcx+s8xY1tPMX6xO7vK17C6r4Tlrsjw+VFmGCTs4iDZTJasn2w8mLdUpvbLBUg6x93oY8G++3o",
-	"YK4XpmjilFpN4+ymrMa73N5wumvpwXGPXBF4crjqS3m58mNUHbBJKLPtQO1FxtwnSrps1AsJT6h56UWg",
-	"E95qfncnLDi6nklmpFTHEKGdlzIdHSXQfFTUJEutV/W6plMz12pzb+1U6eM1U23U+41XrZ2l/SlOtZhS",
-	"eXfC/VbzbmiyWzKU82QyJz21dPzT7l7nslu3/wM8fmiBcrvHzBjd+Rlay9vk0j6OM8wyZccf5pWWtOEi",
-	"dvV/vTg6rjZqO7789R//6xYo6jboWLbJaLm96zFU7IxSV9kOidorGRvoAGp5lcj+OM/G1ZfFeVka8YpH",
-	"5ulj91y68EARc87aQyr0CtTn2dSw1Je33A/vVb3u0TXwPM/TJ1ar1z1Nuvq/ncuuO8IasvVe1RueoUov",
-	"J1kP6dLzUHny9G1wRrxl762deNj7gaC/0VZkcSQFEzLUWpMUjtn4Cajg1kjyjHE0tcZzbi+DCb1UAbJG",
-	"214Da5ur7C0W5Lr4ATR608Llj37JzqGK7aCM14I6uNGnmh8XPsgSauA2Uh/8UgAFK0FNW4AHZPdwxd6/",
-	"f//+3bsjSBhEA1/bO9qGrBXOYGWzntRnXN9/kOgrmkhFELFJhDC7UBoYKSc3hCtYvwe6bpLCVU9kvHja",
-	"DpWa+Cx9ESljAawkp3E+SaKgL7dZJSXb5a5Eg9UCmnx5ebsr93K6u+2GN/rdsa9OlfrqiNC6RG93whe7",
-	"97TIVnLeCEXOTksIW2njGVCrJDVeWyw9xSHcihxhK3VqOXpFpHxJjQJXE9egaxxgNEbiBuE47+gQxMpL",
-	"xbPjKNYGQsX6N8ABOeNX4sCkY83j2OB/5t2E7s63gSaDG40oXz5/fg5JRM+fs5NMTE0VAMYeUiqcLjiJ",
-	"EdMisogcZUgKQ8frM9NCouL50slyWR6Jktpa6MWPMjF9pthdDvwyaKQVXzpJUmseW/HeQ0SEctuWrNFU",
-	"v1+EBf8YR5DsGu0HbKx+IrRIGuXlV0JBO1Pakoc0Q7tQqI2HOvAW44YGKYbgOfhIkLiGuACUtAefgN8I",
-	"u5+iwVTmw+QDuHMEbgPa8zzTuzQSIS5lSrX1/BoCEoDKapyJxWiOJiB4E5GPvkCYLWBhu/XYMR8JA2GB",
-	"XztJdeUAzyOAHVC0BcVsRM8BS7Wu9gz8M+gHsuGFcRLHyU2eNkDwGVzCcWNi4geRQgkLxhMwrqQvLniy",
-	"4eIvJdYRg8vJxmNuXqW9deDaU8bzdoyX8vlzfQ5Drc6UeRyz6VxlsGmVlgnkvUD3iRKxGFFOItAOgqTQ",
-	"2ny5PC2gSJwVtQx3Z1Ux6Yr/pl/isSypBAe5WxwztYMDXwZhlKI7MGBBJANWXor90TE6xG7L77UWksyz",
-	"gJUJS0FS91Z9NL6EpqzghNBEM14TA8OskgMWTCM5MOzyBQum/KP9cwj9WzPr7kNiSOaYT6r56sGSm9/c",
-	"/QICkEXuLzvJLzJeHBSAE+2v8DQs/g0AJV9B6xDoCAtuP8KGIPZrgwMqAWhg7ksg/SIXgysIrk/Ngg09",
-	"pmImMPtYXUczQ6+exeHBc8CD8eXNBDoHG2QCHCgGBqBHz4OR6LR2fKhqEo0z48UzYSpVYx0+mvgSf42V",
-	"Kyl0RCWJiunNBaDG/5+9a91t5LbCr8IKKFbyjsaW9hJExgJVbKW7tbc2bAXpIhN4KA0lTTwiVXJGWrUI",
-	"sO/QPsMC/dlXaN9kn6TgOYcc6uY6mxRogf5J1jMih5fDw3P/6M59YghGjQCNfSEeiMGyrdTEEgJWrSkE",
-	"z0yPbSg5aCLllOzq0GpnvKZtLKCdy+wUrs/jUjHJtVYrPLsw0lPGgzw0Vz+CbjytVggd1YrdmSMLUqns",
-	"YQiJD1YwkSEFRmGhlu0TBGegPkIR1LErrIYCPpit6M0okSKexizdF6QJ6Tjp05Qc/cgqRoJ9c3PpUKpb",
-	"jMqGbNqtub0rHmu3PQQiiNLZMJTA/ocsoHtABzeuf0vbT7Ykq/jxqIPbMIN/7kSdL39Mkjj466chD0as",
-	"8+nDXzonJzsQhL846uDOIEhWA4bjKmHBdbEdbPzZkcVkL/6JscQHBuoj0/eO8ZRiAjEaBo73vmE/f7Tt",
-	"96cPel9XYMX7jOTnC9vuYK+UYfUZ/d5iyz2LbG/9novm3L7kT/GGp/fgErMikhV5dA7i/EGa9VxxY7hC",
-	"WjL9rgEGYVWVje8fQQe3czsYUxLDAwNOUBIwYtsiwaEx1ax+/0bnsnz5vBGcp5PHnKdLLB/06NE5krUC",
-	"Z3j7HBy1v4x+yVEPD4lIm8dnwza9l12GtuwHoFrnuXR/dv5zPhIo8NA/s1fgVrAqSNUbnof91vxO6D05",
-	"YKP/OWmUP7uWz2dV5NnvH9hCXP3i2fP4y5NO47MN9a9RLHywFrMUHoDVJcX9P2yVzGq0IAeNZpkam38T",
-	"kJqP2evh28sgUgcMYiFkq4Y6eFic8kZkalysWTPV9C9AYm3bL6URxMmN1iAQ3wvmfIApxcg5CC5uWGob",
-	"HIPMH8/KeZES0JdTKowoJm3CfYFCozOB304kzgEV1sK+Bf3IavgQ7SLBYqSzNpxEQvl642ZhXKAr4Xh5",
-	"2S+Rfr4ObdYqAkK73rGg3e/4kiO2KyYSaL6qF8qqcWUi030wuYfCCAD+87+tRgW4puy2bDqj0Lvwq/Or",
-	"s+G76wGzP0BHA76wf0Ow1KukIWTS2HgneBb+DZCw+CCAhYVXx8E7erLdeqSydfh3li9Znr1KGkCU7suf",
-	"Pnyk9lm+3Ohvu/1xPZUHfX8INwvnxbkAf4aHqT5yiHL+y5Zf7l+/2foCa9qR78OehW700lHflg7ic44a",
-	"UaPSRaPXmJXlwvSOLZ3HE9i+mC8WQFnU9Y7Mky8FVP0kc7sdHcBslYZlYmHPphznwsS1oPBa8KKc7VHe",
-	"LgEOC9EXp6oqgzbALXdb9NlE6akqS1EjQrmi8JkvTVmDRwJIBJj3R2uHPQg2C/o3onFYeUxNmA4qV7eC",
-	"sVzXHzJQAX17VOeINIQWKyMMYE0GHeB7s28+BEMDckWuZDDMq+E1VLL1JbeDDjdqbO+R8GxbIbUqCvR7",
-	"Iu7YeGbvFDnFHH6q5xn0Olyp9oSPS6sd1rftgU/MBNu4kp0wudBqkhci6PatONDetaCUGmYFtp7LFle6",
-	"ZM3fnl/fMK7LmHVeHHdPWi7djJdsxhdQbqUEnu7rOifSoWLmhmrkxuzoaKC5qbSg39nnlRZHRz2WDm76",
-	"t9/cDO5uBsPB7630mNaK+bMTTKpwwb2JpJYR42yl9L3QbGFElSm5nud/IlgCGgBhjeJmjgQWoU6F5kZk",
-	"5N517t/f4NOYoF3S00SCnzBio1xTiCsB0GgoW47xhHm5jthipqSA/5UKvSpq9IMYl4SHl21gaFohg09F",
-	"IuElXJt/rEQlWhGrAWyGCHs41qKMCM/ORI6sWSZKnhdQtAYA6zBk+M11RAiuUyHLVpRInLhAyEATBXRs",
-	"fO1pcqNllCuvBXhM8D6+eHd2fPHuKyAKDJkkPm1YE2doaBrbc+RzQbOCXuk3p/b0ljrHunvQIaHCWu3X",
-	"2KXAMSAvOaWdM4kkUJq6Lju4XfAhtWnv/MaThaW+C7EoLbFhODjM6NOHv3oHZSILkU0t/QZGOHQ0SgIf",
-	"8lHQtp0PZxZTXjAt7GVv56EmzOoTcpzD47HSmWHNzglbC67tZ84st8sECHBCjwW77HSftbtdXPE+CI/Y",
-	"Sk0Y/Hiu5D//VvJcCyZK17vQ7PLFy06704Xpv8D+8ZCgbVbUAX1aFCigzfJF5CoE52UrCiosEyPI0Zvl",
-	"l05VgfkebfZ4wqsMhMQp0cWc5xACizHhEFA75lqvWZ4ZxIpU0lgaxUWt6dSwUVVCpkkb0V7xSzqRcKrg",
-	"plijb3M+r6BwO55qHAHkhLAZNzNh0CcJ+Q1GoSsP7LhW4QdfGTAtgWwokUjqxoHiEneyYqftuV2o6RRq",
-	"cCx0vuTjdYwMIqX6w+5ewpd7uWsg9kdsUY2K3MzqqvQUI41Js5G/v71+sC3Q1DeZlTN2v3e2Wy1uI27f",
-	"165w1vpNS0l42Tq9Z49R0BdXhYJz2l4ZtU9nJMqVEOjJCe/euhjenh5dN5SnUSsTzT+03cv2hYM8AHQG",
-	"0+oxCqciC09YtyXy9T1AE48YnWzwTASj8l/G9w9fkI4VjrkRWJ1klynWm2iqEURkKxl878zDBDy0DDWY",
-	"wOPXwg6KabHMxWqDq0Yhv7X0UKjxfZjcQQUsthdk/NBIb6uFFQyeQM15y34BjXWfHPHAqFlqsJueFjxL",
-	"KWUSRY6IvL7QhangngEwb4gZ2jfexcFDeIuhH5ko8qWABDNiiRsci8RR/PdEiOyJYelgCckc7jIRMoNw",
-	"EeMJP5EGi+PCftuvjsSDU16J0Uype9Pj2TyXPk+k74a3Pjqy7Ce9vrodMpROKk2alIP2duFww/VC9NhO",
-	"yhjm8sBMXM0aUM8QtQGuZUhs4r5OpJ1uUNKfIu9YiopkG1ah/SZLgzWCa6IXBMEol/1ADuYgQEcLN7lW",
-	"tNWpnUJaPzyn37X72EmayGYnYt2IffrwEWN+3E/trvKy0vYmeEULJfP3VE/P4IpFy84rpy6/x0ff7Xn2",
-	"vYumQSQzOB3hhjTh0kixvP63uIO+jpWdAhownEM4U/ZEJrITswshFt6sARAtozWFC7pApVOH8EUulAXX",
-	"hhyG8ziR3ZjdLoq83J04Fu6JUsw0Se/F+hVkGqYYvwBJkiwtUwzhhCw4LVi67KSJZIw186m0D9AEfS/W",
-	"pucwE6y6Lgxb5UUBsAlSrDBgzpLrs5jdALYKniFaJZZP7Lcs7c4Jal6yo6NnJyduR46OGF/xNdqH1qoC",
-	"8R9y7iTDalUwLO+1QGLDkuBUyKIVs8EGjeVozweURi3MDC59LTCN1ErScSKfx8xy3aoULJ2J983Xb/tn",
-	"7dvX/e6Ll02AlCjZU5Y04qTBnsIWtVppRHEwdlGDOmEjz1aeQHhIIWDIKKOzZrqaGTG++/ThY9qyO4zG",
-	"DdjwCBanPlxPjM9XNKgXA20/Ta20YPU41C2gezXBPuJEvogZ2p7scte5ikHUnd1ehgmnCEoDmJFW6VQu",
-	"bTifi5idVxrJHAcPH9Kq5DQ5qxIUfEGF16zkVa4UdI7UBGiSNG0HDGefYw62h+kACsd9tdcyZBnDVrvG",
-	"HGZjp/YyZueinVXIzATQ9jb/6QXkBv7TQnCDAV+sSbAgPgG0UKYktJcIRsADRmQVx7HmZublFUPBXDUe",
-	"D0SbCOKJwDaJp055LpFx9xFMpvv+vZOo028HX72+urq4G755O7j6ZhhosZ0TZlqnqBKhh0/pe6Z5HXGR",
-	"KUwpS6SHrbb9YwKzT16kSI2mFnhWjE9Vx/Ar5OWwz6oqKSFQSSkoyhLxtyFmF32IcKu4hBQrPI74+F5N",
-	"JrAW//h794T9mv2Qly6ErSrZC2YimE/EuvDfTx8+QpxIIpHlz1SlMR7SL8jNYHjz7u7rq5tgSb7oslkr",
-	"AIPCqJk6xA5eoCYBGke4/R4mqWlVAC7ZSNQbTKA34ZHFaUqFkDDGTKrCkxOk9tVDPX9z2//qcnDX/3o4",
-	"2B2ummAiu4REdvImQbpbmuVQWd9SaqhARInkUqpKjmvRH2nJyQNxONLYd1Oj3fqIeSvKJTJFI+EdNb8L",
-	"m5s71/4O0kHSUzIKevnH0stMFBnV/0u1MNVc7ISUDlAYoiAkksJYM6V/xQEIvnuU26nXBQgoe0AVWYQo",
-	"TFZEhKscPN2Mb+4QsKn5PC8xWAtb85KIuYbvx7UjjufGhfGP9vkmwJirXoCj8uuA4cTTfGl1lQVrOnLy",
-	"GFbhyLyFA28gWpUsh3q/snRjMM7QQR+wvBy8j2WxhnuO4jnzcVVw7QsA9gPGZMkIOETGRmKWO+7jJeBw",
-	"FwsrN6/p5xsaqZeKnbi5z1i6If1a+vfanJdpH5BksR2I7q1eHYlNDqnxzMWvgUoX1fpooNtAxBxZCZ3R",
-	"Pdomgn2yPn678eP3P/4rAAD//w==",
+	"7L3bchs5tiD6KxjuiTDlTqooWXaV5ZiIoSWqzG1ZVJOUq9ylGhJigiK2kgA7kSmZXXZEP03M894TcV7O",
+	"87yfbzjnS+pLTmAtIBN5400XV+/o7ui2mJm4LSwsrPv6rTaWs7kUTESqdvhbjX2ms3nA4O9zFiopaHBM",
+	"I9r+PJdhpJ+qeDaj4aJ2WGsRNaNBQOh4LGMRPVOE4Vde7ZYGMdNfj6XPaoe19s/n3d5g2H1f82o+jah+",
+	"RWOfR0N2i0P/8luNjiMuRe2wRuNouhvIay52VTweM+Yzv+bp9zIccr92WNv7PvkdLeZ6hFixUHfO1Djk",
+	"c9NRX7dWahIHBLuDLyLKA1igz275mGGPfD6VgjX2al+9mn6w1zzY92p8Xjus7Tdf7DZ39/Ze7OpR5Xgc",
+	"hyHzhzSCd/uvGs29RnN/sNc8bO4dNpu7TfjPX2peLWR/jZmKcITm3r++e/GXl39+/dMPP3//6dXHl4OD",
+	"/ove/p/3zmteTcVX/8bGkbM6+yS7Pv3PkF4zoQc/CeTdZ96az7/b223Wvv7qwWYGnIoxG46pYsMpV5HU",
+	"m/VL8aUqPPXlOJ6Z7fjVq7EZ5cFQ76D7APdqHDIaVQChmQWCXtL333u1QI5poJcy0QtRTERVrfec1iqi",
+	"Uaxqh9AgBUvtsPZRRiEjenoEAVHzahGbzQMa6VFCds1VxEJYAAAnQbVfvdo1EywsWcHrwd73h80fDl9+",
+	"78zhRsg7MURsweWXYo5Xm/BQRUPFmFiBGno6N4urIZ6FX+DX2PkVMP+ahUMmopAzezrglMGYL/a8Gp3p",
+	"n7XDvZfNple7ogFsIZ1ELLQPyzfpxaD5unST9n5o7nm1KKRC4VGEsV7rh7csVHCk9vTMAy5u1JB9nvOQ",
+	"lcFv/0UWfjN6zcdDaIXLEzLiEz6mMMg8ZBMWMmFhuwFqIYYyQa8C5tcOozBmXo0LOp/nH85jNU2fTWig",
+	"mF7JPJQTHgClsvA1521uiF/Nq13xMJrqzdHP916/bjaaLxvNg5pXGwdSmZmKOAj0YYpFBMTxpFfzNl5K",
+	"7bA2oyFn/92Q4d2xnCXLvGUhn/A1ewtpdmKImYLO9Bo+6DHspuuTSdN3RzG+y55WAVtFAx4lawOsH4p4",
+	"dqURrvanFy9e7e2/OHj56vsf8G0kh3EY2Akk51ij1q0eIbqTE5rbk9xTZwHx3F8XlJpGmtVMPuPjve81",
+	"XQ/ZWN6ycOHStJCpKOSA7uaJYkqZX79tsqE52l9BIsxjMz9+rl+kjw3ycan0JsIBU+5g+43mXtlgsJP7",
+	"L0svLNjdWFWSutyNdStvsoBffuM45MLQqQxd2oAEwbUqxhrW7YserD/SGxkMQzaBC2BOG3v7LzSdpTyI",
+	"Q4akPcFwjZ9/W2+sSShnQ5eiYh8JveOCR5w67AUXZi43bKFvBC70vvpsLhXX15KQESug+lyqCDiXSA6z",
+	"5FtDDgBrj+AdDQJm+CBDy5eDEHFufwUI7WUxZ8Ln4rp22Cw7ieVnqwRwX3/96tVmTCl6rYHyScYh0ZfW",
+	"bu3r169ebcqoz0JgrTo+m81lxETUY/OALvQJ/y3HnY00aR6RuykTJJoyciX9BeEK/tZsC/OJjKOxnDEi",
+	"J4QKwmgYcBYSw1aROx5N8Ws6YyQZcrxovGcLzeup8ZTNgNlkIp7VDn+p6SEBgQLFahp9cXs1DRDXNb2I",
+	"HovCRQuv0fyM+2wsha9IJMkd5RG5YhMZMhLqJlxcZ4ecccFnetS9ZBiNRdcsRGjNaUhnLDIAa43HbB6d",
+	"UnEdA3DzQ18oDQ4RLBBePzda83njFIi0hhm90vzRGyJDn4XEZ2PuM+WRvzaAE1eEXwsNUI9otkgKohc8",
+	"nzN/F84ZXDa1wxoTjYu+x8Sbv/635u5rjT96aNxWuAWAaOFUG8lcM4umn0+ZuI6mmoPePygD8FHCcB5R",
+	"xToliKGfEw5zgwnMaTRNh+e+4ax5mN7v6QwmMpwBInMRvdKX9NJ9cKdzoVhYNh39/Mmm42Dxe7YogU3A",
+	"mYga46lUTJBY8L/GjNywhT4i0ZQrMpNC/5pr9lbvdH3v97//x/7Ll2Q8pSEda3zb8YgayznzNSLr8zPW",
+	"1CckVPjkhs0jsn9AprukxxqKCT89YeXnTg8ObCehJOIzJuOISP1jHFI1zSLYy0lz/D3dY42Dq9esceDv",
+	"s8Zr+vL7xt5kb7x/9cI/YC8nVWiXO99Loe6g4f7LlwD0BC3LcLJjyPt7tjiD0fJgH0xhoc8U0bMhdarI",
+	"Nb9lgtCIAIHmUuxUYAj8s+Zs9zTFz852TiM9udph7X/80mr8hTb+1my83h02fv3Tf62VraUfz7UU/ofA",
+	"5kHKHZTNxXn9ZFP6CW7astngm6ebCLuaSnnTj6+SSZTOCj8jyvnuyeb4c2s+PzWSQH5i3TnKBARFBaJZ",
+	"65D7jNQnNAiu6PhGX0yTkPAJmXGluLj+jotbGnB/Z5e04mgqQx5RzYNAW5K7V7KUA8SQUrrgXoW1ZUQg",
+	"f1RAIlBzKRTqu46mGgHENWsD4+2j/kpEwPr+VqPzeWBk1u/+TWkQ/JbOL9F0Hb1rnZ62z35sD9s/n3d6",
+	"7eOayzFpMoJyHHZEphS0Znq4XXIeMH3zBfKacEHoNUWN1bpapK/u4v8rMs3/8l2q3/sO36rv2mEoDROS",
+	"ow0CVB2enZKm42bLNIOISjR9kSCcdmvZ61yKScDH0VZw65x9bJ12jof9QWvQHg56rbN+Z9DpnuXAx5Ue",
+	"XlwDS4icrMYyISNCg0DeIUfzdBAbwO2pmIaUvhENm2/npLcRpslINKVmjgou6hzwzmR0ImOxJdK1+u3h",
+	"WXcwPOlenGUxDngpPZWJ7v2boBMAyCNa3tFgciRuA4N7oE37Q6tzOmyd9tqt40/Di37hvHFFQH1CqO+H",
+	"TAG20CBkVMsaQk/qaWFiV5syUSi0RYgmAJFjo4cdSHlKw2u2FWSOu0cXH9png+Gg2x2etno/tguUyOp7",
+	"QeiSkgR6MFLfa5IP/K3mbGZSRTtPCx+7drwScCoZoFwIhQzOlgQ6gcvFWf/i/LzbG7SPh4NP51nwdLWk",
+	"dX584pF/PW//CJzx+dmPCcQUoSEcdjaPnprkJBASjEdTFjrTFDKEaV4tiIELgA672gZY/XbvY7s3bPd6",
+	"3V4GPheCERaGLNYXhGZPGdGSgYrDWybiJz5TLbEgEkDB9CekftBsktGH1ulJt/ehfTzstf980e4PRh45",
+	"aB6QUUIo4cFLMvrQHrzrHgMBbZ2edn9qw5u9F2R03vp02m0dp2do5JGXunMXMPBsD/vtfDg/bWv0gj5+",
+	"//v/2YEdOJHhFfd9Jrbahe7gfGjux8wmdPBqBhvI00I8WY/DIWQZm7qKKFBYTeImgbxDQPwoBdsaBuUc",
+	"lWYJpM8yrNSTAsOwizALjwRc3Hgpj6QBxEQogwDObF3ffjSMcmBx5M+OMHq57bioQbt31jodvm9/GnbO",
+	"WkeDzsd2EV5WmwmyO1fEaH1hrt8Cgka6zk1lTlVEeGR2dZEH1L04pgygyjmnjgukb8RBncnsXmkcBy2P",
+	"ln0MQODw7U/oEazsHqz3/klreNQ9bpfSmP2T1jegMz+FUlwTBWpXMgGDv7vqo5D5TEScoj1/65Uf9drH",
+	"7bNBp3XaLyew6TjfhoMGFtYjdwCOOVXqToZwRoQUDaQXiejx+9//N+HC5yri4jrmakqvAsSVD1Kwxf2u",
+	"ovefjuA6NXQ48eUwRp/9JRaLUtP6UqMPWoUTA0/G6JOfSZX5p3RUMP+UmwnNS7THwA6DHwgYhg4Sww9Y",
+	"vSaohSiz/Oi5WstP2Tg/4Ct3lBdF0woHpIsWZBariFxZ1QHzreFhIWMypoKAmhYUv7vrIx1gQ4/9G0O3",
+	"mzK+ioRsEisaoHKZGd3yXAZ8vCAhG8vQZz6hilCCKyaOOZDUR+4ejTwyah0ddS/OBsNeuz/odY4G2adv",
+	"T7tH7+ERyEYjjVyjN2QCymTFoihgHkxjKgOfqIgHATGGrR0PVc52viBsJxMUMppycU3qo/6gfT68OE8n",
+	"ZXrXe+SR0Um397ZzfNw+M89FlvrqackY7+5Ewf5MoTLdS17jxEFuKrWINVyTWNkOmVbflRjRYJecnWPb",
+	"Xn/9i5OTzlFHC0InF2fH/ZLD/Fr/54lOc+mEnuJMv3i6M90RKp5M+JhrRnASC1898Gm9ihUXTKnkGKw+",
+	"os5Js2dobDUUFYfoadH8QsxDOdYwvAq2ZG+O2x/Ou4P22dEn4PZ67XI1EU/tS3jaaaopihXzDanw+QRQ",
+	"ObLmsEfhCDLLrmQPLH9iDXNzuggk9Ul9BHxNa9Dpng1PWp1TTelwq0FCVnazRd5qXrJigaK1HaM+Kgfo",
+	"yCGAdhDA73vx6T+1Tk/bgwoO3Rhsvh1vruLxlIRMyTgcM4AWMOdoToXFn+OO3EuTd/6uO+guUeOBr1VG",
+	"h/e0gHgr/YXGpgkPmDuHr16tRyN2ymd823uq1xq0h6edD51B/sRKSWZULAiNIjabRyqxnkThAk0nJKCR",
+	"3oUnFWQL08pSR3AuaSTeJcuoouOHAgP1WXjLx+xC0FvKg62pYb/d+9g5ag8vzlofW53T1tvTLEKZYYie",
+	"vgxpyIMFidMxn1ixR3ymOTygyXC0Ur8GwZiviC+Zsf4IdYf2Ba7gptN3FeiQ6z3m62cyJCGN2KUINEIq",
+	"j1zHDKyS5Cr2r5l+kmhtFGh8VcTmjXhOrkMqIvWGnEsVXYes/+dT6I3dsnABl+LOIXnZfHEpRiXQHe0S",
+	"fUgT3wlqrmfmg6QmJIH56JmPp2x8A1+oG/DOgS/0TGZ0Qa7YpVD63gHsfkOoYcfLvTJGOcI+gn7AxSqE",
+	"W1aBasU6WPHJpeB2dubGN0IGaKqQW4M+uCKAasxHpesdV2z3UtRS14N7WXQGP3VPWlpCaA+G5+2z487Z",
+	"jxkEbYEqImSKRa4t545yLe/ilTWfh/KWBilF1vza06u0rMUrcvZ/TcOggeS97s6LfrtXcXOCE8g3tgqi",
+	"zGW8bTWY0n1NOKuvXu1C0DiaakF4TLe9Ri7OWheDd+2zQeeolb9Jcv0/LSw+oF+El+jQUw0sieQNEwYE",
+	"icnrA/M5HYAjw9acxFLDlzMW4TN6zUi0mD+1dQEYicUcDdeple2rV/uIvghcihMUx7YBQ4E5Bo95zbLC",
+	"9+iJ/wscYbQdW/0LJbhLGYvybu1Xr2Z1crZdoqNLmkZE8ycR+cFxxNutZR1q+5oUTzgLfDQwGqx4FOin",
+	"kNxUvICNMG5J92Pu22/fdbvvh/2Lt/2jXuccdqSC1S/zgvrGBMydC4hT9ZD5LOC3LNwBd+VbsNJKTc8i",
+	"ygUzGtvIqtPcDp4pwHhN/ZMZWsdgGYuob9QQqSuz9en2Ukfuq0COb0BHgZEpJR7Onu3QEpE8x2UDX1xX",
+	"llTvuCDvPx15hKa6BvsZvHoLTlvJBNMQGvP1qgn1cBP1vOah5vUijr5Z2eic5RvnLhCdvKw73C/ZftLJ",
+	"SAwq05Mxyq/fCmcBvOIIKsesYdMqvJ4pMuNChiTWXFS9fdEjYz0nj/zcPSGTkIqx2vHIHokk2f8fL1/8",
+	"/r/+fW+XnGkOklBw157RIOPwhpr0or8e/Yz+eq+bze/3Xr/ef3nw/UHz9eu95a58Xq0VR9P9CT3moFHw",
+	"27f2pAZBdwJhB0vPgv68LW5ZIDVQvfz2WNXh0m0pmcGxbvfVzjfFbYgA3Z/QoW++LvfVd3cW3holZnFj",
+	"f80f4lFhiBGpmzA3sucRE2dIRppNGe0ckhayc1Ec6oMc3ckG2qOIwz4AIzOZ7FYB/NiAKQu8GYum0i/3",
+	"Oc6YvpBVHEsx4eFM38+Re9wiGc1ruSCn1WAzg5ceBVxBW3xjjHEnsBJhbDzZ4+GLGeGh0EXsVsC6HFny",
+	"MWx5pHkn71ADYT8Eq60id0zzE0rFyOKW+Pq6wMmNUoUdZ+zuGALXvhFyZMdfihuC3ZkI3kdCjXSA9TAj",
+	"kNfX+gwLMgnlDG4BULwIuBQUY8KIr2xG6vquEeyuYb5hDWBAtbT+15jFzN/ZLd+SchxyQhN/K17HmQjF",
+	"6vcWyoX3fF5OysYQuZL4YRoeKInLF3FgtFrotF7ot4pMaoxPeiIQzs4i5h/CQ8uHe1YOzxJUjFvJ0tGE",
+	"lfdq+xO6GltSaGZhk4UkwMVbRW7Pzdg9LQZ/o0NVnMPSg2XBNQTR/ZEOV3aQtQ7YM5UKYajWmgd0rGnx",
+	"NJTx9dRoZRSLwA+L1EGdh1K39UJKj1UFUErIM8bPQjeqNORiJenN9FCGKW8xQLRVxidHq7Z4wGdMRXQ2",
+	"1z0let1hEnRaiNI0b0aaw40VGRm5Y6TPzMrFebXKjs8hOpaY91pAHtFohMd2lMlnMEqIhRagmQAVP2hM",
+	"jYpS89zNjL6Sh8ZzeY0Zplbr5ZA7Mt+Bo9VXiM+GL4pLO+bXoFw1XhOOZNDpd8nB/t73O4dECwn7KCA0",
+	"d0snlkTtFuJQ45nt/I5HUz+kdzQAtwjQkAsLTFI3OJ+DlmfcKUAgvZUcTMSGFFoZdcHWBqAxebPPXEVl",
+	"gb4nNFAM41ZhVly5e4Wt4YzquTPfHsUJv46BadGfCdLccaB0JWXAqHBGx9ts09OWNnbwwNlaT5+oFInL",
+	"ToznSOI5SCw9vD0Te1Q8xGPjyZdGP71tnbbOjtrDlsmhU7yU1yDuKdlwlU6/raDXMJn0+0rK7dXeMsEm",
+	"fMxp0L0TaODKrstNpOFsFTwoWZObs2JVkGShsZPTYuO2mWwXmdYvMm1flLSVeulqyufDOQvHhjokUrsd",
+	"fVnMnQt8BwTukjI5SbLzLZtB2WYdUcWO2ZjrW3SJ1gVPcHrlg/PyMGS3nN3p0wCWFoxuhZ4dPZyYyFJ1",
+	"T8io0QhmqUTPrBstddAd2JvcDt8QsICZsGWw6pAPdEHUnAoScMHA4Jrd7hX77dU+N2ZxEHHdHJnPotII",
+	"plgFxvcc9Z8WRjeLcQ3S+5QuX7coKvOEjIYAW9DeqfhqxiP8OxY+CwsQ9xOQw58aNkMDqAq1nx4X4m25",
+	"3dPCXpvsWr9VmbLQPqEh77rFPbPeyCWDuim60sWaXFaZnBplUwavLZXAaundnEL1ay5H1wbsUIqaK6WR",
+	"SG4xs/zpdtbn9piBm5P3LJlgdoWleDll45simskbkz2lHEXMvZMLb4DLeEbHUy5Mvi2NAq3zDglZFIdC",
+	"GYdNzfK8GwzOTVzmLjkCzQMNmX5yFaD5GOVbiBnmf2P+7qW4FF+w2y/Y/AuZMSq4uCZfLsWXRqOR/E9/",
+	"+a7dOh28G3bfky9kv9kkX9AO73oKoC+AgubktPtj52zYvzg6avf7SRtk81EfArYZEB41N8RCPlk08Dd0",
+	"8AHM0egvmrQHd/gkxgPh4PZkh+5eDCrGrsvQiPw7Vhcg4yjTsDt41+71C+1xveiVZRQC+Q6O2x87R+2+",
+	"CyX7JVfmmw9t97XJhJW8ujg/bg2cBdv3JldM8p0xKea/BpekzLf99tFFrzP4NGx/bJ8NMlOjZE4xotdS",
+	"9WdKC+pxyKMFmlHMZiZ5BFNgaiHfmiw0a2KSEOL33cH5sN8+GySfY1Y440ICSAcXSvIxmAaXfI0GMVx8",
+	"68fO0fC0c/Y+OwRkO4MwIKfvQfd9+2zY6fcvHChZ0wnYbwBS+oBkUBMan7f6/Z+6vWPjFZEZTbA4Cmlg",
+	"/V8iCV7QjhG9vIscSiWSMgZXm3HRFaM/aA0u+hnMN4HXzkfts9bb09z5MIpS97PjTr/4nVXAux9+bPc6",
+	"Jx3nw4wvjv32qPvh/LQDnLGDEmlGQ3AA0hcnfm4dzQefzksQ3CKRFpTyxi2TbgV6ef/paHjcGrSG/dZH",
+	"p/37T0c5RFT01k70/ae35W3ewmypWBSapHGq56fd1rFptZddXxLBa/IlIVRa/fawf/H2Q2fgLtBpBhHr",
+	"CZNhGK4UTg5YdV9LzqppBUpIUrcX+k5pN9leYApwbTgxtcInJmNlsTPdQ37PxujwZ5ka4ktRnAa4waQR",
+	"BwkYnTh0Qn0tAudb2kad7tnwtHPijuw2DvgkKmkN45qYhqQd8FHGTOvhUU9j3kp7uDgr7SMWppdCK4vl",
+	"R6fdfgmxQctwfmzPiOHKvC/06oZykC/koPlCH0oUfI0jGnrkQRYEw6TCodAX3ftPb3dwtzJTTFeG/aXq",
+	"gGeKgBwDugJc6CER0ow0k7dMEbyw9Z1Xdx3d0c09B4zM/uNgVBATOeVuporkHNzirmW6shQDE+8E6OZA",
+	"E2DjBpw/XukOVreBnVyGddVNS6ae8XbDvqqyakB3rw3Ebf4KiyGGuqeulUEAKnZILnXLHGh0zuCMtwft",
+	"pEMgY5q1SU41BuqYDDBW8QPEBz2/ssBtH3cG+oooztB4zoF+awLekhQ8NbkAztO9k5LeWufnp52jXH/g",
+	"oZ12CNE8IiFpFgrgf1S8NhyMtbPLtBhToTu1SUpAs2mIHVUOzc30DAv/cD74lPRLrVoMoTeFAA6rKoU4",
+	"BKN0wmCo7I3xsd3rd7pn/WH756N2+zgzXa7SS+OGCz9xoMTQUgY5H4hRrys79xvG5i5s+4NurwU5bgoD",
+	"4G49Uw4G3Mk48IHHwDx/i4glPc/oomwJibe77nlPH1e/JDFE/qbMObZB25duW701abqEQraEXH/m9Ohu",
+	"9vf14sJYgJOg7oOATtdnY+mDbIPOcoYzzGUeAPAA6RZzGioGDf613z0jdRoozbL5MTpMMR+TuYVEMAjg",
+	"xOW+OiABu2WB2tGvMAzUzjlF1JJwVhh5D0bePJIUSVjWdzLpcGZdF2c0mMhwpu+QuCR/kL3ckK2FLpMw",
+	"u4QWO/l7skuxMcnJlzjxQXdwjp07Ru6Ui3c2zmmEVlMTqG+Eklw8YHo56K41dJHdRd5TEwxIRo6Nq4lz",
+	"KOOImVw3GBviSGXlRN2AHqE0sb4eRmgzwlY+SwW0fwnycjSVfgaKUuBhx6mg8FTIlZOSm+QutHufRJqj",
+	"r2NdX/U7Zf1gjoENetLSSdIXcvu2r1SKwM408B0fb3tZYCMgmuUN5GSSIoPJGgHEoInADvT8AAvqBlMh",
+	"PZGvEXdKY7BLwRFEU7yIdgoin4Nie830fGE/rhuvIw4i/cwnCCt2sV72raz41euengLRKlmuvSoUG4cM",
+	"tKcomlnRMJfjJCG5EC0A9AeMbxCmgE2yEUlJAxT7ocXLlD6Xex0nxBkbadzVRNkDkixD8hO7Oi+Q5oLn",
+	"bkKbrbR7m7i12nhHZw55gu7SbzP3kPh8xgTefrCSg+brV//v/6X/3/BnTkwS9AT3Xj7wR58YRpx4nx2r",
+	"BkkTx5AvkExGz4N9noMu12awQdQztQp2Unrj5JeB1poSOzExmgBYAxVZsCgdMxeVAo2R0DmKs3oa4eIR",
+	"CJvZWSPC5jAT4OAEuHhW2aeRzljdbYwgNdEuPEK54Q0GsXMT3kLqG4a3GBhhvGA/ryHCiLxnKpFynI/1",
+	"ddlyBUPDeRljpPslqkIKYqhpMAnl3zAjTizM33neHjjwFvD2FVK16cuKwWmrk3ZvaLntdK42aJlgrunc",
+	"984ImsN1I3/NhXTe7XcGw/Nu3+3UpLW2feYX8a57elwEWtYOTYzhubRtvz0YuEqgfFtrnC5t/LHbOV7S",
+	"1liz801P28c/agC+ax+9L+qOsdwCENuQU31ngSkdW+qTntusREZVlrTamDKg/mi1mlGeKLFJxoBb1pPj",
+	"BgFpB1RELdHLzD0he9hDfuaK3HIZwHVRD8AInTkYSwRKi/UTNyNwFp2qG7uYZbzWMl3Azi0ZO7eJ7owT",
+	"3uDnTn/QLwpI4IlNo8QVm4DxXVk2Mp9WIO0goZMW9BC6Ku+WaBOOLno9CHv+0Ol/aA2O3iW9Wboi00Bp",
+	"LpxYcTM7ztSS7nvto845TDULqtdlcv+Yz7nJKFXRnQHgSa/7l3ZW4regU5ZmVXfSb31oD7GnpAvD02o0",
+	"90FKwduHGocOINBmiOqO4VwVBciE3ZizsJFQNzheiQ+fT3kAMtJMimgaLHLHsGzQNyZdAVF0ocjdlI+n",
+	"Ns0ItBl54D/m63+To4s/FIvUkEajnRwqm+DEDGABex2Otehmk/bhMGrZ9loqA+9um/nKhl3W8e6lV5CE",
+	"RJIrtmO6PdQX55gKYG6l0CThiiWjI62/AFXIQPOdJvdVr33S1vicU47YpB0kSdqRyYUwDpnPgcCYe2IH",
+	"k3VxtD/V08O8g4eTq+RwJttg0vzLkF9zPVTharIEs/ux3Ts57f6UAdNM3jKQ51GzENEb5qhHIG+Y/uzV",
+	"QeOKRyQEVczKc5LoSwvnRK/eqEUTQ6eRbg5d3VN2A1AF5KHRs0pzKSeELzslbq6FztnwvNf9sYeGG0sG",
+	"c/wRV4WUDtzq4MJYpDdSeRaHVNdR1pMGRJyAIZ8ZAoFZFtNVYBbKorlMnhkPIYqiiprKO4FatPyNXjZQ",
+	"FU9VMpxaq8M8B1U68bU6KvCMpSAw1re1ejxup6xgZY8+A2foFG/RVKNxMpDX6w103rrorxpnTjVeHBIT",
+	"/6bvuSkL1lxJr92/+LBqBKtV0NLBIXbuDIZu8NXDtY967cGw1x1kNkGwu3Qwfi1SIdlzUO8NkqrABxTQ",
+	"32GqDT8OdQN4ecvCgM4rxz9un3Y+tnudKlsazccCmqUtlu5Sr236/TT880XbWpb3ka0VUQKVCbgamA6N",
+	"eLXOvixh2Mp2KNMRWPnLe0iiITFAckkwpEPUrNV9lfeAL/XlbQEwYSVIgVM7uuj1u72CugS8h3WrcRwq",
+	"vG9l4ANPQoURdN3pF+kI2FpAFVPC6WPMP9xdE6PGD7n0Sf1f+90zRLSj/kfMN3x8or+Z6XslDBcacsx4",
+	"9zsKgdbRUfs8tZi8MkvAXPoEk4mAf5YW4lMrx4z5nBogZ9KZpfnkDEv6sd3rt07zIiIFexcTioKS2r2+",
+	"K6TGpCdk+frDXvtDq3OW56BCLZEpGhCwNgFHSQW5w1RUemuV+YRr1t2sJmEjqi9SR/JG7s2ux7CdIljo",
+	"3cC5u8vR8Liy89Lrsomw7FAVA+B6O67piaarM2YiHikWTNbq32jPhmBSzGAWmPvAuASB+0Qx3NRZETVN",
+	"H/12v1+8Lo3jDShHbRG0Yhe2aa/9setapVGSTtI5TOzEmCiTx003hV6Awq7Zh5spxBhaHAx1s0kgIL1s",
+	"khAbCnTDFku7bp2f97ofcz4r0POhDe+Tk4mXggxma/LdJzaH4nH4sdMf9FCXedQ9bsNojmMPhdup6IGU",
+	"9AiuPlbwqbAk58boO+QuIZ5OD89UyYDAK3Bxk2RXLozjJtMtqN5cV1G1tGnp9ew2r76U0S1rjQs5O14O",
+	"+TLJHqucMizmLrHqC9vWweScYd5FsOqeChlRShZR2ro6aXBxeJDw37c/Zbww0pGTBBbWp+NqkXD+mWGS",
+	"CxJUjZDURt1kvboyWX0cspiOloHUqvQ+pZAsE8vT/l1BNllRoZ8ypiDbByjEbXvNpXCRUFckGK3T4U+d",
+	"s2MtuWY8QcrmZ1ere7XnMXMQi9tuk3tn+lmS1zuXTFv36MQ8Jk61Na+WcZiteTXX/xVfO06t6YOss2rN",
+	"q6U+qLqTdvKvkYTwR8Z9tObVil6iNS9TPdp6dJo/bVL8nDNmzau5Hpc1r1biQ1nyNJm86/qY/DTWxuS3",
+	"9WZMHlivxZpXy7gm1rxame9hzatlnQnhwdvsg4IfoO484+GXHc167BWfmoeOI13Nq+W842perej1Zj8z",
+	"7lr2Z+KZ5iwPlShmYQ7WFP2w7FTcfC+FjFWlvlA1b1m1oJxjkjuM9S1yn6UeQvlNKqwt8dJxd6Xga5Ns",
+	"T85Fxm3k5nJcVo8k74kCiJ7zLXGgkU1jXkx6lfhdOG2cpO/ZMhN514iaV3N3IO/LAMc576Cgz25ZgZ4y",
+	"D4LkEOWcAZLnjr3fTDatB1E0zOttKCnFVWUuB1qQs4PrZ4XUm5UptMqSSmWszhqds+ksc9VVcvZd80Ex",
+	"WWNq40x+WA1b+iBrqtQrz5oe7ZOMWdF9CJ9kDYQ1r+ba/uxPY86zP9FApy+GrM1NP7G2tJpXCGkssXKl",
+	"q3HRrGiOsiO7D0qtR4D3JYmmC3YdID0FY0zaLdpUHPBbsueYS+x6XQqQNx7YRykWLlPTO1CzanGHPKXE",
+	"uEJpnHuTyYW8TG1b8doiYLnatOpNipDLlJpVr1EVWfXW6BHd1xm9n/Mio5BznhdUalVjZZCiXOelCZ3L",
+	"xZSonYDOpuoiQwRSnQ7gYUYD4z4paFKyx9zRc5S8SPUTehJZ5YLzxFEVAEHKSv/pI+dJqVyee26FalhO",
+	"uSRc9qrvAC4vdeYeOZteJvQ5M88QlzK5LN9FVQMrSeUep2e9QlbJvUmXmBca8hNJKvyUR/O5dZbLssCM",
+	"ub9WjOSZCYbMxEr6Jnh4WBXPO0jiQ0CxYALIiRQmuNdk/eQCA8E5vEgyqq8MwEzci/XIPGKz1ZGYCUBs",
+	"CbU0qUmNhiFd6N83Jpp3VUwnRP1+9WrGD7akcKsWgUF6RuvbFSNaXuS51LrgBW2UjKl7eH1kY4mGYDD1",
+	"yMgECuFv9AHPeHJj+WELiGLAam6daSBqceOsh3xR9k/nncST5OqPlKVo2CaGN4HFdgiaC7WFXU0m4rxL",
+	"N7CI0rlJeO6RcRGwNAA3c/qOseE3yOhTPY+qrD5pIMuuRoJds+iHz+xTMVBFdp/066H+GhP9WPqSYmiS",
+	"O4D5JsQAKx2AKmoCPiOQWDUhOrvLd6s8zY/ud92MIyleZXInbRvHvyl9WpM842ekHhazMBiPtuzcdtYg",
+	"0vlMIgZonj2NCVySWa5zkiJIz/tgCUK9mktYVzV9v7g6ws/t8Xn4a/QRrr4ebPSya884nK5/mWbTSZT0",
+	"uPbx2BSjMzfj+tT0/WJ8blri3v1aicAp8n2Dm8uD/BjrUxf4er15ZnMJ588nHE07tle4MjMnLDvspldn",
+	"dgdzJ9DF7xQv16UMm2RVKtWPbpVaqZRGPU6WpexQmyy3oGt+gKU+ySL7FpW+Of+Uncm6HFSazufReahk",
+	"qE24KDA/ObIH3PyN5MGO5vd5CMHcGMsNfNXuqo16CNZps7thOcOxDqLNZhQvwQfjLu7JHzzaLfptbjbM",
+	"CLNpXqZNLsR7XWrLLi1n7mtj0ka3UdYw9wDE2aLzU9BodY+Lt7/i5t1Qu5Nbep4vrQaFVxPsczREz781",
+	"OPG1QJftdDkgEwa9CEOnCOcGB+dBqYedXar5mrFCbje38sfcn2iZdkav2Xf/NmfXyY+5uC6VbdWU7r98",
+	"VZRVT+UdCxugkpqyz6T/rtXYf/kq8RzF3DeQVqA0C53if2NDeL01BTF0I11yptdk5plqqevt9SbnpswX",
+	"4J50wpUJH5VI2IEu5oGkfnG1Ex5k04JecaFP8JYqkCyylmsDYcjls+6aBFIPq3CgYqiY8KuUMkYDY5OU",
+	"JLotE0ni5nzRr8ExvlzxqrtQW5LQZUpjYB4300Ilc15/PheKhb20YXFCy4q7OGDOz9vCJTet9TBhy3vu",
+	"IWTLBBkf66zGIkLuN4uV3TnmlyUzFlHMU4YkN43JNo6OpmaZ56Yu/tdCRtYyYxWQTSzoWpmOdrtE3Xl4",
+	"2E5KQeC2LNYAMsm7CQ3mU3rFIj42LrIzafxOnThPCGIMaKQJGpGTCdT7ciGDJbLnNIpYqLv/H7+0Gn/5",
+	"9bcXX/9rGaocY7AdZk3/BoJwcfwq8deEBe6iM/3Dy7zZ/isEXfMRCrg2oD0JXUzCMVLv3t1yIJcLsTSp",
+	"ErWU7ONX90oxX6yfvoaCGOuXr5PFNg10WF8mv1fC9dyIngVlJv26m5W9BARmgWUH2GygQ0Ko73MkX+fO",
+	"Fk5ooJj3h9pVh0buv3y5Mkn58l3YIMe4C+yyzSiZbTnkobhOya2Y3Cor0XFLKQcnGzl3ocMCPUWxm5UL",
+	"g9TtsUqWll4C+839V43mXqP5erD3/WHzh8OX3+824T9/KTGwOZfF5aX/28HXhv5n3/4zwH8OM/9cXu7q",
+	"P159/UvJvbJlLRu7qaaqTWZ5mW1MN6caZzp+FiQ4VCOOud/Y23+RZR/WORrY7ZnZ07Rjfj6VghGfkZZP",
+	"t+3W1k10upUq29nL5pp9baQ0yfjT309XYs7qRsqRrdnKjCTmsAncZyLi0WJozT01oMdyMpSToakSpSVr",
+	"Fkw4c4xEbmBEzatdJVUnhpAxdOizcUDN6zIlQ3tmDMg50Svks5kRsoJE3+ATxcJbFjYU91mWfaM+/e/m",
+	"1+5YztxSKVhCNodgB1VzqeR3mZ3pUt4OPspvDzYt2w4sa1qJb8slET9v8MnraUxWdzKNZ1Q0QkYxuZZp",
+	"UaqdcQu3ltWEgFwqgCsTzkLwS7CRjvUrtpDCN4G/iEWw8Tu7tdWFDy3m5golOqC6La3u0xXZMOM3ZKSb",
+	"urlFCIKM8IhMJJT21hPyue5mxgWNcAtmdD43vmPFipcblNHUN3e+AOL6NRVta6dE3to192zbXBWwjcqL",
+	"mbNd5nO0sVNTSV+p9W0LEx/cfBlxZm3xqObVpjLwd81tWNXwnQx8lH6zzUyw5bJmbfwk08zkfFnWrI+f",
+	"ZJphGpllrT5KF8g2kHkFVHrmsyxYbFqf3aRYXyWbZ748sh8WupiYMuDL22OxcNsY6sbYWslLdE9v8ZNM",
+	"M1NYeUmrI/gi08iqmZY37CVflTbWEhOmGl9TX3YKH2f6SrKGL+viwn5km6KEsIsJ8apaou6mC9/kGqK1",
+	"bWiymyzvAI2NR/hp0g+mm9h1c0TsriKUpmR432mTJZpfE/lvgbwi3gBfvZoUbA2tSgVyfvXWa+bi5Ko2",
+	"JdRlVZMCXVmnQYY0rNPApQrrfJ8hWasalFGPVW2KaLheixK8W9Vw6b2xWePMFbaqaRmt2KRNjjSs0zRD",
+	"CddpkKMh6zRx6eaq70sYkXWa5BmfNdvkycY2NVRXo+FKcvWrZUkTTW55zAFm4sDkOmMaQn6kK6YFGAUR",
+	"4IZb1YIOZmPbreU1YWW8eB9qOHkkFvyvMYNiYGh/xZHqPmskWcyJFISvXT9y23JdRtm7UkLS8+vHCVvv",
+	"eJNUFDobSzFmkNmjjqlCLLvhGWuH8Fm47uqMdro43EejtjZgnNNFIKlvRQebCQHSu9f3QO4xJWr1k0j6",
+	"dAFT2EDVB3odO58s3FNopgCqlIn6KeBL8C/FCZuscJeMLARHXqqb98hIM58GFS1LOcI8FdTmNnWT8XCf",
+	"1GmSZVEjs5Nt8A0ZIcMxcrKD+m+KTm+29gC8hKrBNtEMPDHcxtDlNqDLsqRX3N8lA7tgKPkKKWyMGYJC",
+	"rIHJUeSzEPP9KVu7ourgpUqG182DMpk5b3Kx0E3FFcPYO6x6wo9lZCRrETU1+crWvrYFZxnKWLVZ8cQB",
+	"OkOun6xQreGUOxNckdFl3Gy+GOvu4C+k/rsJHctDxJExilJDQbjLiWw5mSorK+XktKJMlGecq/jhZSJr",
+	"tWhcFC2q5YWcyFMQBrKyTVEdUKJe8Eo0FuW6gFXse6mODk7TuVEyrdKMulG291OMJoJBITyCquFMhiUo",
+	"/EGGyenXx91ml4mmTP+CqspAyOdZBZhjotjAIy1XQpsqBSnTFRmZStk2+7Juh4nx6sYurWRIrvktE1iJ",
+	"Ga+ca/AwYbN5tFhDZ7aOh5sDq1JiANX5WrHP0/r2VUVnK8qJIo1caXPJ1h4tsew4kKxWZDrP0wpBGDdW",
+	"hmyYsL/a7lgRZrK27XVNe9P2BVBdXezKYcw1t+nndk9WNgBGhF4bNNnMGxN4nSyHU1VV1WBcFidy080s",
+	"1pi9nOllQJfiQfUJWK8cbyX2buZFPwnlrNx8uW4PT1JRd7XVCeu0J279sC5omdvctevkms1YESq/pV36",
+	"G4QG/jNcYJn77pbhahl79oowAESoJY7cGx3cP7zb9x/UhdurxWGJjbfPr7VQ78s7AWJFwMWNZ5JHxiLi",
+	"ARlBpsshMvVDGo1WM0U5mrSNpzhOtxqdKkzWLWGygWKh4boMsSqAKVnlVMl/poixqL8hV9Lnpiz3HZ9D",
+	"qbAxNimKo4+Nf1AGvAKRmIi2pRspsariQcpTZLDZPKARW/MeSj5P1uEqURJak9lnu6oVe13uf5rsN/Oz",
+	"6SExvyMIXQ3MUYnFzbD8EvD/0mc7xf211aqcFd+f+uDhUZs2m8fhXKqMWgMXCYqJnFC5UiVhe/PSNea2",
+	"wpnmkt0odwFoZXQVtiKHVR9ivhej98EU5DdsHtnc5b32oH026HTPSjYkCWl/FOnhnorWKie6PF9fqa5a",
+	"51AhySxVTZZy4pV+R7iB74W8E1W+ict9Ayc8VNFQMSa25z5chzqnvyXzXVyVuxzn/ZyyYRQb4UteubEh",
+	"T5I6dBb9HNk1Daq9KV2iNRTx7IqFpd89BN+X3sjOpMqn4PozFsG8Jsv3fjGu8BXHi3cYcMH2ytUazhf7",
+	"a7H5VzyMpkPf3FXJpvl4G91TWhzzqHx3l+08InflzoOHaOVbLCBFg6qB51JFNBhazd8j44uzFHfiGahn",
+	"5+wiUHa785troJtd0poYdgr2kLbdgvJwtLV3OXV2X+NjU1ppCErGP4jsslXsgmOM2yoOtBi+kMLdcZ/P",
+	"wsu1ua2ID8Wd/kCv+fiUi5sHU0VsyZNtkoTmYRK1oTRVwael41TD7kxGfGIikM+TkAX1cJDUDHjqZVkW",
+	"csAFnc+XfzKP1XTZF2XuvI7tJTtCrrs1kew8lDbm9sEiW5ffS6vjP8AAta3U9wSRJolHdqFD3KFbFvIJ",
+	"334JLKT3AED2Dn44XWHm8l4d65LI9MsWcIpfFS//lf3Pp1Iwh3tcp0Ekh8sUQlCd26hL5ngssB70Gsqh",
+	"1VaPbVJzebXoTrre3GVEJPPJN0jJsiZKlFF4GyGRdOMoTBJlSi6eez2+LOXEshxaBm1cpMiDugSuZce7",
+	"Wi3s0jH3SFeT4h4by1sWJmHHT6uEe8S7O15j6Wl8/5OvPOCTaBPrCrpTbHvS0oHWOCCJYSIDz3QC2clX",
+	"w7ePkfmlykQ6HjOlMGgffMsIVwrKKKLiMC3EWaKpeoLbNqOeWZ0VMxvKue73axujH5uF3jKUdAs0hKJA",
+	"90pOeR+b/JYxphlje/ZQZKNPM/KCs9jqMzJIhboyVW+JH6JTSdGYV2wB8EjKGzKnIdT/rjMOdbIU96EQ",
+	"8MJUCi7TxG8ijt8rTnpcrmNxw7zXQsQJ5UEcskQrs7oBF+hUszV/G8rZcIWio2IW7jlb+0AKHnG61A3D",
+	"2k+3z8CwxFQVyfsudh1TuBPpn6gv8oDOzyW3+QVQmfXnkCp3bDPoUH04MTyjRB+OKpZveGLWRiRT0m3N",
+	"r9eTF9yolQd1lXDwIcERC+t0KZs5RbxjNIimR1M2vilRxMyliq5Dttq5RLdPVxwyn2/WJm8itOPavqqn",
+	"viROP1nU0tAnFwBfvRIfVrcCXwHTljmIpuhirabyxhzQ1VbSgkNnShZwrqUgwZTMnYjNts2Mg3J3mkml",
+	"oF8uuonjBftMJWX+HddaHrHZM0WY5hcOjRTPbrmMla3oa76YB7EiI5zjiNQ1/URvWFt0dyZvmX9oSgd7",
+	"thijR9DnuzzkY/WVA4SThZotWJSvDutpGl7CCsVmgli+G/zUFYRKpDEPamctFcQDUL9N8tvcmzPIB5Uw",
+	"QXhEQkbHU9hLRaCF4aZIHTfZS7bN7NYbYjYY9Dm4lbuk5eIEAaAaU73JNU4ghkWjlVARFaXlaB48Ect6",
+	"vlgOp2rdsbbgNNYcwdFFbW5qWZX2qZCItyTzUN6KkjlGCY+RY0U24zEMLdskD0uxkF5lzEEutsca69cK",
+	"RXCpbInN/l6ZanECqzPTPkI2mEJY8pMmscuPXpXCLhMF9OAJ7NzeK9LXQVwc5K5LiT3Gvd1RfY3Rsb6m",
+	"4EKAg0O4SioHS6RmJtioDOjfOqnduoqUchvJdjnxNPAqoz4dIDuUas0Az3vlw7PT2jIR3gontkLI/ZOf",
+	"thMuuJquc9xsIN3jHDfT+8bHbU6VMjzHKAU2hqzqo4isBrlaYNgrFte+k+ENC5OjV4RBKRLaYEc5wQnZ",
+	"uEMbJ2sCD024bGZVy/RJf8gMlf8ZT2PVAfyjJ6NEpOYlus8+G0vhK2P+BBZZnwnThPCJZsu5IsLqORFh",
+	"iZChORiH5FWTKBJJ8qJJfLpQHvHZhMZBRL6H36T+qnlAfmg2MZadfsZY9v2Xr/ebzaYT3f6qWbbb/ylT",
+	"aRYysfyBqbaNjX4cqm0p4DZMkmmL+gAoTkkCNonKeCM3i80fGNYm8PxxQG0vly0gbe7ANJdynjOlt5TD",
+	"fUDoNeVYcrFjPn7PFt/Ay+1+tXbubYOr9IS1eqvhPZdyTyNfKCN6D0u3Gst5TuZdUY+2TBNt/UKws02M",
+	"funsyyG60i7oIOcmqoGKQtNbpf13z8fjiOLuIgFi2zEq8paFAZ0PFTILRS7inbwjgU2Qr2nGDQND6EIZ",
+	"76q6ZQmK9buhmPzHdu+0de6R/QMyzbIJr5oHP2S4hGbpHb1s6X1wcFif7Gf3JY8TN6xCwSvYnV63R9RU",
+	"3gnUL0oxZqvjC3WXJVS8bBXb42pSK/2+uGrA+egYq7Zd64PkCckdzifIopwrPFsiY20SLrRsbW+Tll3d",
+	"sDRg6LFDgHJgumcETwU8NSArcy8/KPxm9HMHm+4hsbK/loLWlWIyMsy+twrsbtPm6mzkFZuSr9qytJen",
+	"2LJxy6QFL5554z280ZS9WhKTtSHAkkitfLvVzsjZUKZM+w0hbAKMSgKKKqC3FOFpCtoVVZTtJmwRh7Yl",
+	"cmcd2zfdY7p925xvutP6Rabti1WbZaFbsTOZwtTLtqYc66vxuhpzN8XU9ZBxSZRb2dK3x5+nDEDMrfVB",
+	"4gNLwYERfuAmsgl7c9o+/rHdGx69ax+938giKW/KAwtuuQxosVbbZjIcuKE4PT2RgfGUz3i0EXd42vnQ",
+	"WZk+brUvFg78WKtKgmqsRmgSQrbD0vR5p/Kai6Opnpa4ZhV1mO3rvN4zjtNA/DL/Z1QUJ+B70SxVzM4m",
+	"dJguNZm2pjW/luXAk9G8UEs0ktF8tbYrM5KXXZfTb2YB5SC+5qK69lxKepandcbP8t7rq6uxdPwSJ/bV",
+	"zSBzedGbfXVDG7K3SZGRNA1H/i7d/2Ez5sXG/yT9resXvmTnNjjx3R87Z8P+xdFRu99fdurXSwQP4w/k",
+	"DRNGfbvG59nTCeL82mQjV7pkKdnIzKws1JMpNYQIkIqMi+j0u2UQWwUVAD1SKRmAmRQIwVtGQxaWkrp7",
+	"lAbPEY4MLDIzKYBheYrkU3kt4whPWSU92YI6VKYWqZ5EN5qyUG14NLoXg2F38K7d669zRLIdGr1qWT6h",
+	"3PTtl0/EFiQh9X0WpdnZ/0ns1yX2S20A7M6C1G02HEsx4fpMmsCa/IVREvFg6FAuxa7eOxuke8MEqb86",
+	"IOMpDek4YqGyKmHb96uDzF306mClvcwc+ZJLqXwtpQjGzqcykpuctQ/t4fm77qC7TtX/nMu8G9L8KOlQ",
+	"3PjYFd79j3Fa2YZw3J55t2kQHmshFwi8DdezBkassSgc+9GWlnS55qWy5DZx5uc0k9fXzCcyjjZOTV06",
+	"YSnYosf0z9JIvzY6sVByFSsumFIkZJNY0YCEbCxDn/mEKkKNl3kmHrCOhTTIPGSKicjDwhom0fvoUmCT",
+	"HY9ANQlNSwI+jkg0pVHauY1BqI86x+0P591B++zo07BzNjzvdX/stfv9kUdG77qnx8Oz7mB43j477pz9",
+	"OHpzKYQ0hTw8rMg9SnMRj3Z2L0VJ7O76xf7WQTc3gHJFuEo2w/S999S9egob+sPvf/+Pvf0fnKvCI4aO",
+	"M9/T8EanPU328edYiohywY2xEt48UwQyEkBUJ36mt3A2kyLJupitDNmPwqa4Pv/vSt01Q/+/5Oqf50Sl",
+	"snuwaFT/I9WM9WrdaF6eofJVw+fXHNNPZmGyt//iANKeuvXOm43Xv/726mvVGOuxaqtR2U43q0H8J2f3",
+	"ZJxdhfBvzvdW7FY3mn9kIZ8sHgoz7l1sdUkhUWey63MB3cH58GPrtHO8aUQgOFWskVSqcNVjw7IFuPYJ",
+	"DMstuT5vWbjAGwwi8AIaaYkc3MRMHSCIm59DXx78DZpj/YRAcSlS51DjB2rl7BAlLwVckfZm5IqoeDaj",
+	"IZRmoHd0sUvgVje+ZsoU3AGJk8y4kCGJBY/ULmlBtCALqYpDdinqijGYZkSvyfPzkN/S8eL5TiYDkJrK",
+	"O4VPFIt9KRYzcL2GmyE0xYHh0sNxoYpG2XVLY59HQ6wRsn4pknyhjFI7fKaMz9AEsG04Rq4UwepxNl1E",
+	"Lr3+8gFsHd9NB0lSrpd0j9l7NL5v2muajbmq2616LO1tG/yoRI1rJli4jQ/ljZB3whT+2XQ2brLdkjnd",
+	"LK6Gm5XjyaTELe1xvF2P46oeMdnHkIko5Buv383QWdZ3Nn3YRtsyo9d8PIQeNpxUmkyyLIzQyZY4nGfT",
+	"JW4wRlXSxZIR52nawdX9OsJ5aHJkbXWMMwm2Sibl1MzavOs0gVVJzwrzL23aq03bVNKjI3du2mtOTsv3",
+	"vIku3UZNbDoFk85jlfE4Q76KJyeda4pQS5DZ2YY8gcteDtlzVkA6L3uVpzDI7UqBjJRcodW3t0PWHJpZ",
+	"cUnmcDe5RpLbaT12bhPGtP3zebc3uI/KrchNPo6KCjSyF/NA0moBEhSdGZS/4oLCNqyoMAANS4etyqx6",
+	"3/So3zLB6T+Ti65OLvoNc4E+QBrP9IRPPqM6ae/72kbZPIspPJ38nq5F4UFTeebTd26SmSirKP+WB/af",
+	"56u8BOBD5bV6UJRL8Xs5evUgPWfl3ZNmBM0bPBdEzakgARdYECvrt7rCcdWrfW7M4iDiujlCtmh9r8wb",
+	"CjXLH1rv+kc3PAMJWWdNGBJ9AtUGcXGPoNx8jKS4ttnVPZPZPW3OXNP6aj3qUplh915+QtzPyBuFzLxX",
+	"i1Vpeu1Hq1L2Ovu+CUN+0W/3hr12f9DrHN3DaJyTZB+BH++ZCtnnkIDrG8Rbl0ygKuI6X837waOucwNU",
+	"RF4nVfF3DoleLTpT2xRmlNj3HpnJW7AeQ/JZOdkh1H7lWqqv6PjmDbSbxAqK/zFSn8mQkWhKBblDi/SM",
+	"cqF2yF3II6aIkILtVuxfeTqTkTkuI5slF+ukcZUWSXOj8uktUx5hgUKdvJ4T5HuL4lAoEslvl94EMqEu",
+	"ox2rk/9BF5kUE1XJDQswwQSAmMEA0xnMoNwcygfbZiNcQiUtNq2vBcIWTFUuzUU+yK4IKLhmMhctMNwL",
+	"+JHcGPQp2j0G+ItekAnAs8AszyCSQ6bcAnP4moGft5znw2k8TaqaKrb3pylmUXJRhitD4pj/hlyxsZwx",
+	"JCIWcs80fYpYElhtqnhQmF2OdX65aRRjsgXLYcfZ3ZKKv//ANXwftw7vRe/UFlh5SWZcxOXVf5dksX6g",
+	"KrsFpr4kC7x1bRl0B+fg32KcuayKeJnPyxLn1BJerc/GccijRcIfFSrDl7qv9dGEPqPjKReMQAJZ9/bN",
+	"zo3G0XQ3kNdc7Kp4PGbMZ6VRP5kxikWdx5hekzjPS+s3P3QVhG0rmd67eoGBfhYwZSUKVlWez+zyRi76",
+	"/fbRRa8z+DQ09WQfIJ9BFuU2ymhwz1Sk5cLD6tSkmQzSBcTsGBcQm4JIuM4gHlFIf/Rl6aSDeqbZai40",
+	"80w0SSd1wa5pxG8Z+W9ExhUXfhGF+yYR509c+PKuuKMBn/GSOX9w3FXWGwj59PUzy0PpZFWdY1nJlGTc",
+	"weTJJGRMkXheliubQ6Zqf70U1PrLbYRvBJZp7y7ZXU4pgkQ0YhU3ciAVF9dDp4RAkS9M0oxHZBTJ0Rsy",
+	"knMmnGbkTySSkWbdBPn9f/27+SFjLAu2biHdimwxoGjUe6FZZrD07daWp7m5VwZA+KI4lWN94ymLEukR",
+	"IvVOv0sO9ve+3zkk7Yse2ffIz90T0tytVUlAG1HprZ1XpjLwqxLIQ2aJZ4qAIhgcuQKqIrgn4SqPpoyH",
+	"ae51QHXXHWxKrSRc5o9nt6mMFoEcDpl5Q5+FpK4nqSKcCJye9Wi0RegPZqwyOp3D0dWorfdm5OUo5Nr0",
+	"x8m5uCRjf+dt66wR8BvNtJsWh2R08vPII9GdJBqXvm++OiAz6ZPX3zf2mgSqDxAf0a9OIUM7FdDRjocF",
+	"7Q0SJx55Ro7jPpGC7O2bxqWbhfbetZHKnvLyVap4lhwQiwSEl2crXX5+EwKywUAyjjyMSoD6APquQtqx",
+	"xfj3ypzqCqFugmJzInNpMA3BMaQBdqSIu16BUDt74YLLklL3GOaIyNIbIjlQT1fNIowFRBmYT3NFK+wy",
+	"nilSR8pEDHBsg51sKYs1D+yVXDMpYLGu6oNUr/Dc0hX25PIwkeXXLGdxz0oJFTqqCcwedQlGsks0DCj+",
+	"rzW5pQqxltupDPk1lLFYleR4DTXXoxVoqCxpXV6MIavBSvFt6fnbSPgZtAbtD+2z+/gfpazh45g5+vEc",
+	"farSrFebLLHX/rHTH/Qw+eFR97g97LX77bPB+uGhW7qZ3MNGlmoZzdhPFCiagBqCyTeTovt9KOGxRp7O",
+	"0hh3zBSgykLdHwiUuYGeFqRO4dB/Fv78T1H48x+pcudqxNxMZXZxDj6ryaF/CJ1Z9pw8TRpQM+iFQsby",
+	"wQr3p77F5QrnWzbM+8iXKCAKsUG55LiGb7Mm9pvFGD2cSzO7rHeJHVHFKur7ZUtMlUFzqQu6ddMuW35Z",
+	"Zw/ucVusOb5V0dTH9CsEA4IqZ6pBu7LXJGBeUGoSBwQ/94hgd4kCJKP/yCHeY94aa1LdGYumsoSTH1lv",
+	"rpEWFkb7EzpaVw+6NREGIlkkqS5ZNtNdjezbO4Y+pVOz4528coabxqOsGYmScXB23Jkr/UkT39C0tp1L",
+	"l4v+ysVznrsmHeLshpy4J3DFXbHNXQleZfcQspyb6nHuwkx2hOzpvBgcYSqMGR+H0mSm9wjbvd4lS7In",
+	"ZE2ky9MsPEJahQ0StWWXex5QLhoR+xyZBEmjy7jZfDHmPvzLvuBPrOWPj0bWYaIiCf29U789ZSa3B0vd",
+	"BjvQUSpeJks+dtK8kpKT3ffts2Gn379ob5wN4Cn3oXB2l21MKufm4FW5MY+X53Epj+EkdnyMHI1uUOYS",
+	"BfTTFDnfvo5jzp6cLROkDlN7WnkJMRXxIEhKWNaXlNXb2SWtK8VERKQwmmfN6asnKtO7ZcG7fE3kIr+s",
+	"3xA5KU0wtRZrma+i/ATASNwN1+bSit6wW6i7H9Q3rsRSUOGh0RXBQiMdJZAyetj++ajdPm4f2zxhaMWB",
+	"xtsZVKHp8C7xG9l0+LspH0/NBKyDN49IHYxLLGxYOwd+gobUUAaBPnL7B2RqvT6MzUnzscKnIZlJEWHl",
+	"nSQ1s+kJCNsCLG8impbeJ2sXqM64s2y+dBq5jitIT2gQyLv1zdmV7jHrjL/KgcZUP9KCr7J0zrh561cO",
+	"/N/AA6HZOQArURENI2XrmU/M9hR3dAMDFbgcl3sr6L7B/0lOwBXfoUNY2M2EFSRWO4+4Hg0ZgX4dH+9C",
+	"LgZ09x3SSueuZVMk9dGP7QH5zkJGffcb97+Odg7JVN6RWTye6kY8KqzC8U4n9aZ1dRLsDaF6H1SUWFt3",
+	"1kaoJabAFKXsDA6Lzs8RTEqZSUFRPeSVFFF3dD5n/s4u6USKjPQpG9kACzRXuvEi1/SWrTnr+9SJl5td",
+	"Bnnv/C2uAutXdl96MaU+oUHIqL8ArzaNAtUHbT0MWOK4vLTu/dpO/kbj4II9scSWlou+V638/EVZ1Ikl",
+	"wUqHmCJxzoSi4PnkYjWk9EK8XiNYiUCqrpFzlkaVNxG6GdS8WupmUEsJXunt5CxqE8li0Gud9U/aveFR",
+	"98P5afseUXdr587cXk9SOKqOIGhuIlOrBfRRyH7WvFplvVHT54SFkNqLfZtgvvI5VMXzWTzZHdvPHz6k",
+	"rzhGRVSf/RBrqia0BWr7wzYc5ivWKiZ8cFAxfm5U6KuLjqfMNyR/zOccfIZ2qzfo2xb+XxlMVxE8594p",
+	"2wgUxW7X5klXBKBVRqxVTnfllfckzj0PHVq2xo1USZkmLDwBivMNSYgzgZX0w5DHxyMeOMDmlMNKfEZp",
+	"ggRkLgNuvGRXZ7HmERH6sgSnaJWlKzu7FTv2jWnKSr2KYfmeKdSw1F247GQ1/p2z/sXJSeeo0z4bDE8u",
+	"zo77S5UeG5Kxf5RznzvoGQgvO8VPEzx6r8tn+0r/Ve6jJyFjBCwvSfzplYymNgD1DZllcrmQekSvPHJ6",
+	"AifyqIcaChNE46YpOWiuk9WlcN9kJ9dLmQLHLRd9bq2/vCAjC9LRzi5pf6bjCIQn1GSk3aO/rnMnLC+7",
+	"sbeNvLdsB/JV+PJoW8TtUmS9kxOqceJemW1WZoGpPix6/GOuwPi7kcTxU/ekNTzu9FtvT8uljaWm9O3l",
+	"Cttt5WraYsvFtM8eei1laUKzR2KvSRQX1wFrxIplg3dV3iS6ZeHDSggWZlcJUsjBVHKpzuehvAWZfu38",
+	"O9hme/+hpP1VifP/mRNkfMMWKNrbFmtpIx/budLWm1ia9AI+2dxwljZcHzbqBgFTppbNeRXnwruN2yPR",
+	"gmDC5FmMIPUmuWITGTJitFPLFHtF4d/uWeKF6T+0bTiXRSlRgGWAWNiv3O5k8CWLm17hdGRxfy136vTw",
+	"bU7Neu1+ezDstf980e7fRx+Unv9HUgfpAVARtPki+4PW4KKUK078GBPEsE5TmxH3bJnR/BkARx7UikgT",
+	"nmlMKejcsrue/VCpGB1o0/WdBPLuM9/Uu0JGcxpH02Ec8vUSgMIsiyt7SxV7sZ9bDKlLESzI3ZQHjPiG",
+	"Z1gnRGr9CynJ3Inzyi4oAVQlGn00TmubI9LHdq9z0tncncV4k25T3sI2LVvNhZiHUr/VgGmHoQy3YwwT",
+	"3wjdhaoWhdavqpzXE5xjiSkwTkB5EIwTOml1TtvHpD7hLPDJ7//z37FoESTnMCBQ7r2wTgjJZtWach4v",
+	"pVCGbJkfXN47tzgtNdGAYFrNXdIiZgvM9ckVkTMeRczXfwIZiMV4SsU1898Qmn4NIKKKjPRJGRGuLsU4",
+	"YDRkPqmP0ENzRMZUCBmRK0bMu51dMpgy8qMkeur68mZ0PCX2tKXd6/5G9vGu5ZtGnrHA3zA2R/VJdCcJ",
+	"1bJgWV2QbHbZYqQgDVITvP4Ki09xpHuTOIpDFMpwEXD5771uNsFncS9joVorYa0WMK9lwzwsrO4X/OxX",
+	"97sGn9liMHOqpb7aNY+m8dXuWM6+k3TOGxoXrpn4Lhn6q9tc3fB5Q87xfDQg+4amy0a2dSKNchbgfpe8",
+	"2Hv1qrFHaDCf0sY+Md8aHU+rf9TpkIBFEQtN8PiCjKlib4iKpMaCeD5nYUM/2tFohp8ikgHRTd9DJrDW",
+	"73//j794RMXjqUYrvQG+jAKmFPn//h8Ps1SB9i0nFO9nZOL9f7gtyEYP5JRrIZ/N9Lnb+/3v/7HXbCbw",
+	"rmto45c7HlFzOtay1XQxnzKBYb90LlUUyvm0LLttXo3wDwayjF/9PyG2DsTul3R6BW148UelDS8y2/bi",
+	"H27b8rm8c+XAdvdeHRiX+z/t779umv+QOjU530ySG83I8EjZXcprQveb/2CA+VrG+CgWvg3k+OabWLn0",
+	"6CjwLbVwaeF89wpn+fDmLbf3CtuW/gTtWpAh9o4qYhqQOgM1HUY3GEEeLVJ6cUeBVH94yI5hko8EWOx8",
+	"Lbg+S5zIAMLYEk7htZQ+qaN6xALZM4YC++EhssTWCyFQEhIj6QM8woem6u3QsOWjdJtsgulvtlVOhuvV",
+	"+xUms32kPUsHWLlvTvApOokEdAzJmwnFs1IXksg4upZcXKPltwj2h8wmfw8doDPirxWksnSfSo27c7oI",
+	"JPW1qFYEquabsk+5FENMyD4q5pRelpaWRy7c6zIk2M1OhS43HW47SOV6WJqANgexU5jYP9IJS3flkU+a",
+	"s/2bnDgIykiuJOwgOV158r8emtqL0DO/Y5FcjSnWGqJexFSwfW4ZXbY8+3fOBPFg7sK5aZTZchOLgGMa",
+	"SGwAKzX36VZsXDnh7Wn36METwPwBUvB8qwQyeisuLD7/wZmy5Nw9EuVxzvUKgmM53YTOzKjPCCafIPSa",
+	"cgEk56MWnUD+/UNrqU9ADW3SwIFLGfgiBfrmf6PFY6LlLuA6BVj3CCiu1U6F6nqV5toJX5czZjoz1aBB",
+	"2qy4p7dWbyfAKzsBWOzbhKtWuZlMNbcsrln+uMcxL83E/TB+Ke6oSzT1JjlC0QPhlnKQh6szjL412UVn",
+	"XMQK8hY6Wf8wGnTddIVVQ2D9kSSP6Vaxdk8fLPu4SXbX9oiwRv+idRUTjN5nx9a79RC5KngBxMvSZKFp",
+	"GtAiGnqOM0Ny/60QNXAep3zGo5LsM9vutE95sLJRLkf4VxNAuU3DOQuHSRBMRSae8BrCDsHxKXEa3jLr",
+	"b8RXZVi26gXd1g3VmZu6r3orY8VF1hibUjqbCqU0TTkEfINpjcNgY6oYqb//dERkSN5/ertDuEpckN6Q",
+	"WEQ8wBhzL8lcPqaCXDE0Euqm4LXR6bWPdyAuDO8rG8qriKIL58w5vgoPljHXwXcArwOD3AZb/EoRphqz",
+	"u3MmvgkHVhi+igczGiMJXz48C5bpvoIDw28ctSN+TajRce2WwrPc6X1bkvHweFSNFJuIRz+1Tk/bg+FR",
+	"r926h0dTmmjpEYSNzF3iYBYyzujN/jdIPlKpf812coRqy292aoqzWHF4surWRztEOa3u6sNkVMRalME9",
+	"8Egs8C9SB4OJoMGOptpGBQ0Jm5wY5zdQdAuiR6eM4Piaktsw3SlVBKejEspOhZ9WrbN1b5bscMU5prEq",
+	"YTtHdtajQz01Ek1DGV9PYXr2FWmdd96QkU1pY1Q4h4U15u5K95q0XTmZcZbg7r3iIbbh17bj8h7nsqxQ",
+	"HOH+rSIXlaKZWklNVh6yJamMcApqczr8IFlLq7LePQ5xZldTKW9aUcRm8zJpMn1R5CZ9FvBbFi70IcHv",
+	"rMW4PkJnzcax+aRhRsDI8OVhPKavbZIS42AV2Rxsjcu/xiwG08yYJQkEVHyVfEzqlITMdgbMqsAsRvbZ",
+	"uuklkgktc+y+ozzCv6YswMS90MqN9C4jK7AYs9Sl+IRbDMS046ctK4vLTaNo7sz4AZP9BDTSZGGIh2B5",
+	"rQsoL2VQYdvICBlHY1nm5jNKYAyJEPY/fyZUqDsWviEjWD6ojvQ7sTAZrMztVg+Zz0M2jlB3JWREJtJE",
+	"iL0ho4jPmIyj0aG+3GyMuekbrhYuyOin9tt33e774aDzod29GIzekNFYCsHQ/GGHhg7sU6x3cBWCdR1S",
+	"noyo74dMqaFxXRlhcpKL3ikJmZLBLfNJJAkVxHyI7jF3iA0Kot707CFE3b3cXPRLYQFyD6wNlFLZ2ep7",
+	"MDubUoxND1VxR/6Mh/JqQUbJZ6NymS40dHnIPo9ZWEWcsIjQHnnP31rNDW7DM0WupL/Y3EmbO4dzgRdd",
+	"cgYzhyohYbXMmnOULUXP7JHLHJOS1RbJSvGwrCb1m91uBmGP26edj+1ep/0wF1327vlHqGmXo6VFn2CB",
+	"d8wzRbiPCaXgtyITxvxnioy4r4+7uR2hn0bHH5ExDUPOgHnmgvhszGc0yMY+7+03v/c2DYl1JzxYzMvi",
+	"7eAdaIIUSc6+rdLq3otvyOj5SNNB4Su4OI3Hz2LOPDI3Tu+avUfH50x8XopLJVk+VgSpOlnx6peXz7/8",
+	"Qht/azZeD3/9U/3ycjf9tfOnndIUeDP6uYPzMH2bX3s5hPNqseB/jZl5bXzoDAR79hyvG0OdA7IJ2h1Z",
+	"ijGCEjZY3AsNypEssSNvf8lvXNJto5pbX6sPRwKpxTYkptc2RObT8M8X7YtNjL7I15Wo73E6+njhJ6sK",
+	"9eWIhen3iWyzFooyohHbLmBf3rIwoPOhyaqMEJnQOIhqhz+8Omg289j5Tt6RQBoxPqlxZUKcMFRC8Wuo",
+	"bhVJadw/EXyvmgc/GPfmZfCsWmYfxtgGUfoXb/tHvc451uC5p/7LTMYhdj/xaIqTe9x9dsd8MN8v22xV",
+	"0GuiEkmiX01LgpkKV9UaXl3IxYTEbcvAp0zVhrZuLTdxcT1U3JgnNx56fWudOS9DPC/D9eOlS8ddU3VT",
+	"xB7HRQViszavvBwGqxEcg4TDoFBf2d0qR9GT3YgsRiyFXQaL81XC0wWuebRsPodvoTReMZtK5TG223VZ",
+	"sF0LvkdQIi8brkqZjG2GbpuRpyXXWLFw59DkRQtvWZhExxJqZdAMc7m7zsaVu++dO657q1axfOqVM86o",
+	"h4BQTqlvEzSNpYi4iGWsggXwxYmAb3KBDFsng3avhLvbgDxmK8ZsQt2y1MVZyJaK3nwXy8/4mudzO0Zn",
+	"aen7NO+P3hPMtCpDVQheaVbq1pJ7Z13OGyWslJTmhMMrJYM4YkRL+3W1A7qauv4BQU7zUPoxKFV2iCM4",
+	"0pCR825/ADJZYfIHP6xI6ZN3QQTK7S5v7Q26J4u2fZ2SMk7pyXiy1G6Zo5docBgdWpmZi+s3ZDSnRhd3",
+	"tSBUJFj3howSInRoM4MYMgPlOok5Q+sTE3IOQ4HsmFAq92wqzOOPuaT8VAZCf4uQqXiGolDBhIKLcA5y",
+	"uUm2CCyMHl95iGdcuE/3VhzrpzqtGx+sdfDHkSPW5jrKEb5gA6tIVAGVqI20ht+kWZOCBQang01D3bEQ",
+	"w+nffWgdgQwA2am5IndTGTCCS4Xq1ReDk8YP5GoRoaOno5K5myo2Hv7SavzFKGIav/528OJriSYmf4/g",
+	"/Et4k3JIqvuSoIdUWuaJ0R9cc4l5TeKQR4u+XojJbgAlZlqxRvBidgMsWta4krHwiXUMI1gvZrsiRoRG",
+	"WGCOyJCETu3dXfKBKwW4NqOBZkiY75FY3Ah5JzxTisTHVuAvf0gOmntkdHHWuhi8a58NOkda/AcOCzYK",
+	"LAZYQCeBhb5oQbAzQu97ViIdv2eLgnDsJGlvnXe8REYGT4HRBFS5ydcNfYzwC9JogHv1GWk01FjOmSLU",
+	"u9JMaAKRN+ZMRor037Ua+y9fYaUViakuDFQI+P8BMKoWDsfYDuLklScBV1DtHuP/LBKMiMGpGTjYjRyY",
+	"HJJfAuZfs/DQJOv+dbQDTAgNAtsKMnnohcKIZERDRg+fj8h1SDXLgnphfAeZ/IGLobvklI5vYD2C6XUe",
+	"NF+Q0Um397ZzfNw+G3mg9/YtZE1WLs8mzsBcp8Am6sa36GZvbkDzDRUL9DKBkG4KKHMX8ihiYpd050y0",
+	"zjvkxW5z94W+APX9q8w8EU76wu3qA7EPveoWnWNyhOYugqiloPjDAmCiWzGfTJkeWzkj7JnCFtAjpg7Q",
+	"bT2iJMoPUL1DiiikumO6UElikgWY5sYa3JACv45+jnqHbEH2BA4GCHqM8ZjNodvZzi45k5HNW6n3fhxK",
+	"pRpYzZxchfJOsdD2oUj9qNvrg62B6yMwZdSHc4MZEmo/NzoWt/WRSWndnOvfX7/CmZpIJMQiomOsbYOt",
+	"0dJBmLjmgjETDQ4XLhxIdfjdd74cq108Rrt0Pi+GKmjcNv1cUQEYNA9opOmEPpGHhPtMRDxakLpLVTwk",
+	"Nh4ZdAfnZP+k5WVpmjL52na8SzEP5YQHzCNTRoNoukvagMPW+JbYZyhRESSamdHxlAtGRpogowafOlER",
+	"I0OgR5eifhIyMZ5qrs9oYfFrRSY0CK7o+MYjbXEdcDUlUtht2dm9FJfi+XPMqfD8OWK0sevO0+07JKOf",
+	"G635vHFqUub8/j//nYxagA2NUyquYz0LUpehDw4M+oApj4z+OiL8Wmg6410KDTUp4L6fzzXpReOpnJBJ",
+	"+B34mgsT9wFm1DiaaniP4fSZgOUkZQ+MPwkNSRpPpWLiUgRmJnoZbDyViJejIykiJpyJmlVblYt6/pyE",
+	"DCUjZvI2jGNNtJhPrqSvt4ShacUDgYncwVlMDmgs9NNDc+1Q4SdbTe5COjfcsQ3+01PS9+nojW4g48jL",
+	"XFOwb/snLTuyHmAS0Gj3EkN98MnoN7P3HqSz8Egaw/J19MYeWd2dyduLzd4NBufkYH//UuQ6OCwmkfII",
+	"hrYckt8gjuaQ/GKa/P73//Pr1+yQu2SU/sRES1dsIQ0lsfA0J4b6vgk1V1gdEjI80ZDOmKY/9TmNph75",
+	"a8zCBZwVn4U7SNCuQkZvIMz8UiCzhCirO9FoIjT+Gb86E3Y0wlXsgjXM/uj4bDaXYADX9GZkD0If+CG1",
+	"+/y5OZvIIGHop6WHv//9f5N/7XfPNJRjhnlZkAfShFVpBkQTY5/N9TKcxVwK/SkuKF2v8gjk84UaGKBK",
+	"0H9ht4BDmIVbjzqLFeSpwsQZyC7ra0zGeshLEYs5BSZGxWEorzV7UB9dXsb+D83miDA1pvrq5mIcxD7z",
+	"d7yk8VFTX2JHe3hbyICMp1RfGpCU5uziFJH6uH2aNkYfS9P+iqO/CghjhM2umO9rQHpE3rIw1ORAD8CV",
+	"DGjEFKlf/Gm/ud/6/e//AX+0vUuh/3j1yjx59XpnlwxyKZL19QckB/yqUMowEV4zGt5oguikRj4kmtMd",
+	"kTq9FEl+dKyP45G0lKrGW6qkGKmdXdKNpiy844rpM0JGhSMxSpmGMA7YpRilcBoZ7IOkXBD2Vk8fMDEO",
+	"JHJZgChol72S/gKShTEB/FSCQ+AOFl0KIORYBgpwTT/HMDokbzueTfxl+ZGED2khiuohcNKU+PE8MPRU",
+	"j6EH0HgasFsWwIRMCN4MGSEqyKsDfKuIz9jcQ3aqSUYfWqcn3d6H9rHNczmyRcc0W3snzcm4FKZI0Z2M",
+	"A18fCCb8JGEjDRULgVfB0n82b31ITWwHFeQ6Zkoxf5e0BDGqQjLT6BVeCrNUMqcKOZ1XB40rHpGQCrwC",
+	"9B5m9ouMjEURrioyMubE0Y5DOPRhM8RAcyzPn6O21vIzyN4oy5PB9dLt9YfdXufHzll/lLJVyJ8mPDLe",
+	"VIZduhRYoFmZhPxIV5AwIKH2Wcj1JTwJ5Qwm4MgHIDpwlVBVmxUF+/QuBf7M0xmPjDTTKUP+N2p06MnV",
+	"OFjM9bEAF4GfG0ZP2uj4SSq7VJV0KQD31M4bMuqxKFw0WpOIhbq3hKpGjR6bB3SBke12kGOugNfXYyPD",
+	"mZA3ILCXwpd3Qt+RmoJFNALBYcfLTQlnWbjUAWzs81wCvoyyDOXoUiRHx7KsLr96mLFSKnLF0FItofZQ",
+	"Q04mfGwBgAFE8A6RQgG+HLMxx8y8CXeQvfdA6OIB+K+E6MiOGASZVJL9faYPW2pW0F3/y7+QD061Av2o",
+	"K5it6WDYLYNwM3mL8pacmNIPXERSn25Np90UBuDOTzpw9pg+sGY+ivvsUsARlSpftclzqFwgxzdJwGJS",
+	"kAxqDlJfkbrx/EcrHVYZNO7ul8I4OuqtdGjxhI4j82VSGw+6ZaHaAVIhpCN2QvzWYk4VxgMAJdQ0R6Br",
+	"eJScLP2hCvgcaQWP8DBqkoCnbTxlEHRt1VbAx74xpDwE8gLUcj4PNEuGlEqZ8hoG3olLv2anNP39/f/+",
+	"D7iX8DsFe0SRDtmOInlIntvL6VLIOHpua7flCv146XeEi+f5Wj8eeW4EaXw1DpnPQX2ArS/F86kM/OcA",
+	"pOeKRVHA8EubwccN9cRyhB55bktmEZiZs81OubpLEdEbpgyyQakuIFpY6BBOF1bdgCkBHJB3SHu3CwKJ",
+	"Xe9aFIcC9jSSlyLfkc+ubD+eXYveAbNyExXwTJH0VTJt7AtdbTnUWb0UBnAqYWgQCpof+Ci5ptHBnRad",
+	"NZ4dItMfsoBRZWqr7F6KHtYWwcNgCw5qQdDpGeJnAdvcAiwjW+XFOWMqvbU0Lr25FDS5HHFNtmCk7hv0",
+	"7yNzWkZQvAXQHQpfal4RqnftvDH0wZRBSTVAmmu0J9qcFy1p5Tlkc1MhVTfJ2nbd0jNcmbNi9StSmJsI",
+	"mZMUqTUVUKSOxw9SIO4jRgBTp8U+yyMkGE7qey/0hwc7h1o6xm7upvJSWA9j/UyDRSNOEgV0pWlepiPP",
+	"CNEWDJV1bqDM4qUYubUqEh+6pBgG3joiDoKdXXKh7wI9K3hoEzmkgU2YZ/ZSuKItqR8093aAuccqrEab",
+	"gyIjVBKx+ARUYwHu1glhszFQmhMO+PU0gvsCNaT/pdFABG3gRXGYjqCvtzuDixT8ofXVxsdMfYdquWeK",
+	"RExF6g04ZuHeTemc7ZJGA3Wul+IL+RfyBenZlxQNNMSdn1yQL/YckC+IrF8sFn8B5NSdOHTG/QmtnWP8",
+	"BXM3fkE59sul+NJoNDb+n576np6krUI9pSpR/35J/qvpd/rrXff0eNj++bzTax+TL+Sg+RrGJ/umI0NH",
+	"ZVgW1qUPh0GCtF/81/3//C8bd3na7WcHfWEGhWF05xbZlveO/20dHXUvzgY23w30+wL7PcguhtuQvbX6",
+	"NbM96XX/0j5zZ/syM1sNbCpsRhM3v5Lb4bKJ99r9Qa9zNMjO/ZU7yjNF3n86IvX3n96icpTYSHO7JRAf",
+	"rgmHjRFfObwbIO4O/H0BaKAEwlvGXkcozrha1apNt/89uuj12mdHn4YfOv0PrcHROxekP5gxHRbAGT/D",
+	"PxR7xv/2Wx/aQ9wzt+fXpmcsowOZtm0YfLH+KamPTtvHP7Z7w6QQJhRaHe1UDpsrxOqMvNfMDo1Co2Yu",
+	"MvuaMIZ2XjwkEAuvz54JhjezK+7oWvPYK4AglYhBWY4VqpWhU/wqSHwdLZtiivRiB5ACtqxg8k4ONukc",
+	"e+2P7V6/dWom2B/22h9anbPO2Y+ZmVrik+TBSHKhmPk4rD5kSpd3VrJ2FlgOpvSvYjm0zCRe5HHRJlQP",
+	"2ZjxWwZBRpAVNwaBn5ZcjfaNITdOMDDO/UsFPvXaR51zmNdZdzA86V6cZbfyoDA3TX6EdMpeuUxj5ThL",
+	"D+OeJnA0Bb0mNxZJM7gMXFtRVVFGVKuvBfz/t63T1tlRe9j92O6dnHZ/SudzKdKsdZrHRHIH+h3NX99N",
+	"pWJAHHP0zzM+2Lhreu6GQ3sJXM8r4mvpy0hBwIZkJRIZpjKIVaf2LKY/f45ylgyNltDktbpauIqN+ui8",
+	"2x+Q7+icf3e7950Vyb9zeWMo4/2dKQM82jkESXVhzAxQZv1vWnQBFFMZRZ9eRVpxHVN61KnDbCA87Cce",
+	"6jyv+a0TVw7ijYlawS52PHIV23qJWhiskrozCO1hg0thFlJFYXJkxaj7MDGJJowZYd6wdX9joZaa7EpR",
+	"7kjUtsaIWxSNzL0h4wgkozsZBr4mt9xnh8jl7e0TXyIwHCzgkdWdZ2H7/DkiENlr7uRUf5jUZIxCfMRZ",
+	"mPC/bsoYAJuAkfCChht9ZJ0ERjsm0wupj+zlPkJOGhOl6/nNM1ewROAa4clm9jhM9cOKoCY9IweSOoIQ",
+	"k36Cuhau9uQeCg04wWCN4pZ+aDjKSwE8JuKRcytoVDK78fw5XGDPn9sq5FyRUAYBF9fItAdURWT/4P9n",
+	"72+X00iyfWH8VvIQ50SDp4QAvbSNYmJvLGE3Y1miAbnbezOHSqhE1KjIpCsLy/ScjphP5wLO/kf8vz6f",
+	"nhs5dzJX8kSutTKrijchWXZb0+4PMxZQVVn5st7X78cmah7Dpp5LjNX0JRbRwBesCK93y1FJLkm3xOzA",
+	"0Q381KV4awdZuigaDCnRZ8/6Mh0P3MiyUMAvzO2veqdldoYJR41AQvxvFkjIEWfYFTAjl+Pweh4bXWXu",
+	"nkyYtSC67ebFWeviNVoQXR8Jv81jO83G2dtmqZ7Wh1QrrFKpMM4CjpymR/YDGJnXl87cq1aWf1uFvzM/",
+	"LwPOJ/qDNgXrwyYmXE6IYuKRND6215d+LLRI9IAn5BPCzwc4XX42xee/bqYSjTCUUYbhMfGhdAXmd2oz",
+	"R0kIMeiCV4jCkaBiJEp1t2M1i0ORcOj1zOe48+ntJEwyjEas0W4hnpAmBrxypVyB/uWZkHwWFuoFqFnA",
+	"wqsJ1O7YcRuPdb825vtUqwfFUWodcwsxAZnTBQlxqKbJkOshhCEF7Aln39aPgedPT9CQAoXwoHHqYX76",
+	"kpqFLIttStlXZhfKptrR0Lm+NqdwnmCZAjEdgY70kXnIGAzEPOifsNtYyeu+hCFCxUjrArI/g9qrxuD0",
+	"8qxJqWb0Ya4FBHWY2JvyMCqzjvHkYT3r7Gh/GkoQPCCa/8RabbjUyPpZRHvQmNJW1lGClsKRaozicbFH",
+	"2WQjx3AzOE3ZCgAvDiYK+JdgzWw6cWPlX/qT/Z8bs5kjUrjz15jot5F2qOsnL+alCha2JMP2PMwwyxQq",
+	"uf83gph1JXO2iq5QrR0cHh1DsTikcXeiQ8vydf6Wr1mjPkpbSgG7t1apPGhsKxSbjqjMlpbauruC2aS2",
+	"frV8z7dZYf+EV8ofp5X7H1aqm27u3n3/KhdiCvC6g7uvayFGZg1nGi97cfdlp0qOoxCLUw9rtbsvSMFL",
+	"kT8aL9zhSeacAU4fXnO0y0t1MbJ1JZ2ThLU/1Kp41+UIr5qtbYTzla1q/M+/mhOh59OpEcruZBoJVvAK",
+	"Cb82R7LQu1V7Y0DkzNa2mGX+q7n7iqjFTbeTpF0RrCMOxgMWUH6nnalSHPHRRAQl23UJxhJeDjYqFVVK",
+	"x2FswxhYiZl1Kq0lSKKVFddLTfA7DqsVSHIbWz20ZZ3kiOWp7tB+G6kpWOcYx0AKPCFH8WKWmMGj/d2X",
+	"RsMOuRYejSHVGTaDsDPLa1599GVWf2TqI22QcImfz7yfb7lsO5fn52+NR0rBQv/ERWlJjvRlRg01zo15",
+	"835ZFbFtmiiXbqxj2Jz0rV3LVUpEO0ll1snNAxYYGaPwOlbzmYaciA4/ZktAIKHj8+EoEOPrSfi3m6mc",
+	"/RLrZP7h9uPiVxDl3z9/4bNitVZhQ/SKXKlGhloHC076UsWucgSCsEhwdOISAGGM1eIuSWHD9lLc2g0H",
+	"2nSEYftpRjn35UO0M9tROfflbtoZyZC/KefPpJxTyminm7GuPa+a6cvyKuVy/T8LuJ33YD9He1OpZr/E",
+	"e7inC3+937svU19v0ORuOE9BkVcrd1/wWknxTeuj1sc98IlKP+3Lvl7XddMa2z1UpyiQ1XQk441kzVC3",
+	"lllr7OzHuvvxGuVgJNuK5cCK1IXgoR8HGWikoYX9dcImIgrYcaXCIOkB1gWFtij4kGppF3mC52GBjUZd",
+	"zhOrfOvrLQ7Np2R2gGynDJvXl1pBsbSKhKQrXOyZB1n7wSXloLQO88KKJhOKYEZqKrQr4uhLmkV21Wm5",
+	"aInO8g4bHz8lKfZzbxdqVquwmMtATbGfiRUPamwI7L59mWrW0gnhabXMNT49tL6/n6hkto+eex3TuUDR",
+	"i7nXf8PH/Bm/eNnoNg9qlJWdVyq1Y6Tr/TNe7nssLItyX3ZenbLj2sFzWyCu69AOUvXYMQsAfNxjBxWm",
+	"y+zU2QWZekvjrosZE6Grnlin916LJEMs/XuovofqmFyvNLS+uaOd9cKMsRmrKJpigG2sCl4Bqh1XdJTj",
+	"yCZKbGCa+Hd6Wnmkpms8yyzr9XGlklJUp7zUeQ0X6ox/uMRDXVi/nZaHYXcT7qNu87TT7K3795q9lTJG",
+	"1wt3XQ7SNEP5nZ/elIr6ESYTTYHsXMp5FO00mRmLITeXeAP7suYv0PH3sBGWWGk2mAioAD7JQvicSi4d",
+	"Iisaqbh0FliYqpvSJ6hBtLE3+77tWH0gdw+6CITUIRKkUHLJjI36xNZoNXIzgMdTlBhnR3vTUM4T0ZdG",
+	"xu3NZxSIL7Mz6+bC3mEcb1FmKHo2hjlXoo59uTnsuNXX+11ii0hc8s17+UzeS4b0Pi+ALNp/OUNTb59/",
+	"j5dZoeNfI2zeuUd9iyo+Cf+iS5IJT/An+hlZMbAlxEjdr07MFTNyrrQadkSp4riFQBqB3CQ25ExfZF+i",
+	"LKa+OhaFkM2eca1vVRzgrWx3n71fBDnUA3A3iE5KfEyExF6mUDNsuUwU+jKttgc1mXuNawsaiUOwbgU8",
+	"5ASiU9NQT3kymrBARCKBTO0JO8rIZ03fYL77p7vk9snaxnK8RZB5JQgdnv7QOD9vXrxuupjhSohvzFbL",
+	"2jN1wuAgYVcYDMpOqzHbwWUCphQz4x56ZeBk6Y2PZ43MGLFkJFMnIBUA+YnYVvGpOPPZhOu+tLYpvXDx",
+	"sFoplRnyUtmdikpppKZTBcFmLFA2VzptVLc7Lwmn5ICEui+dW8ITNlU6wcZ/pxc5tHaQ+vVyOs9jpOE9",
+	"a6igzqR9ZxSpFgnWhVCtM0yobSRfWejSCZTjZlOctyq+oS4Q6DdJI7N9GSihPerKt4OvVmifoX/JcHo0",
+	"vI+ddfNvHYXgslePGJorOkdT05fjSN1C7ZRbuiKGTPFgupA9vmOYlCjnelh7wfxOo9fE3Lvrc8v190Ax",
+	"t6Rqyji8niTUeYqV24LCrbY6Bp3tGQBSQw1B0ZYQ2leC3q5QXvflcB5ci8Rjvq3wfH3V7HaplJDtL3/+",
+	"U+vi7PInv5S3jWoVZxyNolDIpC8tJnWRS9Zqfzh0INXQLm8+Omb7x4elzSYQcLfVnpYVlCOUKxyMq6Ma",
+	"fy72jobfB3uH4ri294IfVfcqo+dBbfz98JgfVi0D3P1tpzUMd5/Rejq/fN26GHSvTk+b3W4hxVRBuBCk",
+	"t4SXOPpfs4iHcpCIjwl9nJJo2BhbCkUEvyCo+sJLi+jhODirtYMs2EoBXpeRfTaeR/dJ/Jon0XRtts3W",
+	"PuChttYucdxTu2eaqKv+ODZXzsTC3UzS0uihImic2kNdWbQ2NodzzwEOxKZUoV0A1GkOQIJ42IsouImM",
+	"XQJzJpldB5U9qG2yyG8qRvvne/g4DCKBNsii5BltIHRinkfdOkU/4joZzDUg6fkeI9jLvGrlpHGMqDwX",
+	"13y0sONy7efMx2Fjnwz0YmLJYZn5ZLj4mX4465LjRRQ9xR1PqtI/a75rnQIKvA9RW+gsghQt6hJubBNu",
+	"VRpoYBGsFeZmos9oMZ5QSDIj+tK5cHLvP82Xc5nA1n35lzx8ab1Qq9SO9yrVvcqLXvX7euV5/ej7cgX+",
+	"+w9HnpPYWJlbukKd/r03n4fBXrV2UHDfUgVa2J4YdR8I1gh4+q0FdFRmisMZjOCgXClXqwfl74FvIN1m",
+	"dwzPzFoqbi/f7C5faZG3CddG9ox9vZE2s2Xz8kBnpJDdzKsy5w6Xrgt14YzLJNwTcj51dja5Kwziqx4Z",
+	"pM4dw95auWd5iG0XaBQRxFtfAmSUNY9PO82z5kWv1Tjv+kteCiASuIyK+WSkdFJmP5lfZSPtNtgGFj+4",
+	"kQErmp2HnxpDLyNy6nlYcQJ/IoFpK2HhcZlq8tIJFSRkQtCMZ+xnuEUyj6V5tlT4aDI89yLUXzASmDb2",
+	"JzI9raHZl0UI2ZVsYG7pe1Y8qOD3GdyeYrZItpRW+6YIVX3pFibUtnnZA9PcLSMY45olSrHiTvZ9qcwa",
+	"fbk0PoDw22Y7Y/6Krmq1XfeRGt2IzDTMJTTBJPEcOmBmsfposW3s24oAnN72Gg+BWQchx8pJN68TtqXz",
+	"ouzcYCNl6pn0ZSgZX+dFFdc6Ht4mv8MjT9XSUY1R4fLEukCumxO8JLdWZi3MVxmsix09ryLCaYJfFQVG",
+	"gdvALtWyQ/8Z+FmlLJLZ2m2COFZG/y76Ehg2aK8gTEgG1QXa9IiDL/XpoCyfiY8hggO4xRIJHDuo0gUZ",
+	"Z6cjdQLLrOGU/DgWQqfIdGbT0oTWWZi49LY2t7UYRn0JXSNQjoRpYtoEQlMFEJLduAoo+/7w8rCb50GY",
+	"7FF5V/ZEUb45zh9+8zjAHeBuxhNFuQDssM4sQBLzEXT+owEJo8ybRfhSWpAfbS2/vnTH1c7ycuirmM01",
+	"YwislI14sfUBr77MRrxg44GXVmZtd0omXE8sHJ7ZXTHj8bWStTDIYBRRs/Ae/nitjQWK5yllC3K202Nb",
+	"QDZPyQO+lKa0mxK1cUVet/9d69tKHPy33e2cz+px53np75Orffuq4VpkM/75w0IS2fztAbB/jPkg/5qQ",
+	"pLXzniiE3kwtx4yvlms5sjcpI8Auhg2W3zKtbV33pp8rFJF/R6oK+PT4xG/33Vk7BidYES0iIzjNpLmV",
+	"3t2uppDFaSxAL/FI/0GjDzixRWtJWjGRDT6Aq7DW5lfzZLPR3wErWOeawUjfGfULmXwgOM8lvy0emnU/",
+	"mE74wnbWhLK8TgMgc99TdLDPL19fXvUyJzp3nmwx+O4S+i1dvv4EZe/3VXqfsJSsaHcLleftvBf3cM/s",
+	"tiVxKzpLJmMwGWOKDJicTQpOKBVzuDybrbJPa/czJfslzOAcMooqpf3iFkM0F48CGLehYAmPrzGBFdoO",
+	"WZl5QGnTIUD//AlZQ9vMn/voDvfuXyYd8KWOLL5Ttq3w08omDj8hCJhu3dwrN2YzHoswYqFMYjX/AJWt",
+	"BbclcGkr1b/8cPAfRz+++On5z9+/P3531DvsHnRqP1bbu0+TFScrk3Sh8kcTXRye2BjvJ+n1LyDtONMz",
+	"MTJmIo1414CbEXiYUN8s8F5uQMMtMysKiehypdNKfLSg205IKSk8FkEcnjzXbCCeRJht+S9jL3KZYmE+",
+	"I6A+rGhGdGpL2xtbt3ausUW7SHe3wtUmHUKSrAtyDDHMlihFcAgqsXGr0gZnUc2TS5yzJ20wXPZ+aHa6",
+	"azwBmpNCvZYzzvMmVfQQOZWdvG2W+tZHfcVWByGnZka/00G0BvP+WMXXKnnIUWwg0h+GtDWrVSrMbze6",
+	"3Z8uO2eDTrPb7A26zYuenw9EosVelKovMyH10okD9l2KmkPoTHuMs+M9KLzHshEs36lWXFgy1BRBA/tD",
+	"YlIvhehDLHR6iEV7BSh0lA8i0iKTXCx51DIHQTu5yMXKy33gkAklO64wBzvifgHjy6AMa0DSy8f1LdVL",
+	"WpOh6+wAgn/VSl/al3LBco/VKvAXAFJkYuOt9jqJ8QoW1UatnpBltSkQtLu+NTf4AubUmo2eMzBa40xA",
+	"mDYx6fhQ20CsZ/uJJ1yzoRAS9srjGGEXYp7E3Gacyl88TPCIvn7H4jemIWosyiLmHSvt2rlvtwk9/MED",
+	"ZN6FEAEaA07YYGGnDAia3FkiZk2B4cJVvfdlvvQtlMxPbtWYQ5ulX2ZdihPF240cSP3Q+taXkErpZ3B/",
+	"bFhPqzKBBjIywhW+LtoAuxFP5Pl5CIbj9WUoHZ0LAadzmZZpOtinVXSyTFrHqgYn9g4rB33pX/baA8p9",
+	"+t6mhCfhe3uUsHI/uFXxDZY0SHGbzdn0ZTY276LyUJGhJE0T8gtkkj62XjFSYJPxpESEMFZGAxNMX66i",
+	"pNLZplSKjBYsCMdjEWMyAV8coKtxUW1T9jRtkCcYlVwh4yZogJLFFqf+9bSmkMWCjyZCL1fBuqkh5GsO",
+	"XAs58oziYa3mOTxnKHHxUhD1FDZVSVE66Utb4ZsgL77bIG4iN71jvlbTmtQclOmJA6vJ/CLNwNH7uj0A",
+	"bwzFx0bPo0TI8BfB7i25kwSQYctHyXNly+m4bUqJG8Wdxr6xJjuXB0Od3Ze2yYR0NltR2Sv57TJ7nU/R",
+	"1s11xFhK2Ty4vi+FSwU+RgI2X/e6lLSGFCaBdEFlcpIRbyn+KOHibauA7ctcInYdARQt6jqTpWNE8hO0",
+	"WPK1oDumsi4ObtNs1n/LfDeABH885VaL53+4s2GQm83fwRxaE2Vqp+llLq/vhQC0xcxZe9edqj9fqXgY",
+	"BoGQT9s0MnZQLnvv9GnOQrmPmYQ6QsR7tJc3mUmnUEGnqdFlroUuZcA8sbkASL1kADRdKbjMlF+HIxaF",
+	"8sb6g6l8K5VZQ/blcvEUaVQAg2m+bbTOHRjMVReaMLqZekjmv228bp0OzlsXb8gJzdVElvuyhxRuUOfg",
+	"//1V5/Ki17w4G1x1zn9zE7CvRbJnJ/bfQHlQG/nxYQbxJdtNDq/z55UmdJ/U3DhWxh2QAcDbajZUZrEU",
+	"yz6IFdVMSIsCD2McKann0xRa08wR9iqYby24S1/OJRTKKCmMvZGtSUX9B/7qzhVObVzJPay6gHpJqxTj",
+	"1G8F2jSqzzB2rlnu9QIeJxU8tCfokl4PzWlaOKEuRfL1uaVL2z4f5jd75fEczPztvu4uxUeVuLiNWTEV",
+	"YiW2R5QKobzJSNpOxtjeImdzYmaXBkOgUklFKOX2cjLpJMdgOhEfge/K0lwSzzXARelSXybqGi3AVHlg",
+	"1Enbdjg7PA/jc24YqXx23YtUier1JU/UFGvngJPKeY9GSNkAWw7+Fd7HQ1BoeDUon8PgJo0ohD68vsxK",
+	"eOtMpoVa5PR4TM2IZo3i/MOQoKZzQmxJhhl3JF0R7HnMOU5Z4DDQc2n33jrR183aYrjmb83yneN2+VeQ",
+	"hFsrtTbbt6u/tMVAQ3n96zRcfAiiv8nwZnLLFzej6WJ+O7uNPvxyG+swGc306Jco+FXL+DaZ/+32Q/Tx",
+	"bzfRL7PZ7S9DcXsPGWeXovtlTOY1VU8/b/hva/WT7ZK/fNO8GLS63aulHvke1YPrOfbI71QYdY/OrBbc",
+	"eXv3AAkHEhkB+5OrUsdRfdXYWV9Ea6QlzzspjhSifWOjlC3QyHGqmGVP0bgBBX7KF6i1EINdqluP8qaY",
+	"Cgnj3NV9SedAs6J/sxj51N2a5SHHIIF/sxj6y0wiAB4C6gW0EIAVhlFkY0V96aC1kalMMD0fTsMksXiG",
+	"dkTLTCga+q/NmCmemXCgN81QnfYl18BmOaAvfUSxTtlUzHAA4NImho32RK7LOv2/xX6MMzD5QM02HrNi",
+	"IjDXzNlorhM1BcKlRTYFEGrLmyg/CJ2E1ykrW5hoEY3NK89lxG/H86hU7ssu+VG0Oi7wbKURvrNvAd99",
+	"ajtZM0MnAPBFWg+C0MRZgBMWqA3YVKfpXnuaWefTy7ft8xZSP7zJ152CTCVZaHewkalcDsyZcNWkZpLx",
+	"jYmpCxqyEODIepMD3CDuY0oZaBQCN6G5XeFmMTLSGXe7OeP2qQMYlVewjNkDe72Z9Fip8UCNBxStAwip",
+	"aByKwl+X1ZJXcBois9EBGoWOkRv5b5mLB+YF3fCyxwoyzg9tLUu3zuUHEX8Ixe02PQESK+WeUHTJV5t6",
+	"T9+O8J0yojtzaDYI7n3afnu4/f5emM3XSPHGimAFin0ComHDBXvz/tRbw9WEX73EvARQQxgZg+ExiKb3",
+	"JaISSoUiJE0+2p1CXUK3PA4o4mJDy7337eYAqbD8DZZuOgGk/nvmNZ+OlbskHOz07r73M6/9BTz+3Mpc",
+	"tc8avVw3waa3+byibpgXdWaSuFxYSWf/zLpUBa8wFFKMw1HIowF09QwCMYq4NYIeXd4N75J3jSy9CjV6",
+	"lz+XCMw9DEBVkvVCsfSJxZQ7hWnsUx8lYPNZJfFEAdxOKixVvCIR7yedM3t6UyTmrWOgJ0Z13+x8IjcZ",
+	"h5Hwy8xf0ee+x/xlhU7XoFL3jRFsqZTN8r95f0pI4P66M0MXbzs3fnqrl30J4j7D6kqWviU4y2zB73Qd",
+	"Bf9po4s1tI12+7x12nh53vQJnBb4qIl73ULzvA1fsuJh9YD5Z5enV4Ds3ru8HJw3Oq+b/onRVipYsDGP",
+	"2RBrLLBSfAS8T2MmeByFNgx1WD3oS7/deH9+2TjL3Ab7gy27f/vslcf+0m6+NivfvnjNnj0bLhiJUUtI",
+	"bobalxIrr6iwAyZJBHjijGmPrFiBlwmvIRotikPsbJRMfBSjeQJgSNjd+0Pv7XlfAsCCeULA/PIsGPsY",
+	"qTrKzMTVRfeq3b7s9JpnIK5hQtpnr/BdRjyOsbtTyGBPjfdw0EDWH9sCjHBqHgO/DwREoWDnikREC0jn",
+	"Zx5no2K42LehQxVG6nwg+SZSmbmk9FlKzEyhQ4+9bb1t0iTJgOnwV3HCUopd2ATU1knJCbOLJ6EMbI5i",
+	"PosUD5AzwZwTxgPIBxG7jvFOjGATsWZa2EwFfVlmDSIgB5vFwi5r2Hg5j84shh/KsRqQ5jefFfN7uHnW",
+	"6tEO7su+POUzTdUeiG7pjgDhIo+Ng2q5d8zEFwPH3pTrO6/3ZQafisaeUjrBW8/sgSumS/Su2em2Li+6",
+	"g3azM3jTujjzT2AcQHAGPRgv+nLNzy0To19K0zxHePrU2NUsafdM6os3Pl9uevsyM5iX73tNHImZMNic",
+	"sLpY7QycfJY9PNQZ6dDtXXYagIeWGZRZZisXahW7B7JVDhg4tTWNnttRVISQGdhV20gAHNoPl1cd/4Qd",
+	"1szE3JXDWgcH4MSW8YlLtp1llqM2d8GI7O/pqMCbXfNQZrjdzRRjjekN7KcM+hy+uHZ0xjCDQF9lY+7Z",
+	"00TT5M4THVXr2sfqdp3RfQVXpartLONAfi1G99SqzP2xiqd71jzN2LNmngv1QnEYSh4vjFwsFZxJueoc",
+	"P8AOs/OC87WbUV59WO9Jfuvm+3t3x50Jg0L9oLplEoyVPXW91NmxzYKxsYUnvHZ0XKgXXoyfHweV59Xn",
+	"zw9H3wfHRy94bSw4r4yOjnhQqR7xg+H4cFwd1oaV4fNabRRUj4LjUfVoWBlXKrzy3Nwr/FUMQCEW6tXn",
+	"B4e1fKm+nVxLZPowU9neZZup7J6EJ/J3s4erOxSZ2LH2lDrn8TWBjB3tfuGV1PMZRjGfWPx7u+F+RQoh",
+	"6+JktvU97HXjyW0KonQd3ATZz8ycQpu5e/P+JWnkZY8BoTbqqeVEmnitNVyH5qIIjD8vnyeU8+lQxKSG",
+	"4oV5cL4As9W97MuD6vHxXpXxaDbhe8TuXzWGe7XCUuMeoS40KwL/vsd4MI8SNgzjZGLeSnh0gwNj6GLS",
+	"M0wWHl02CWes+s9//Fe1UmH/48QpnwysZoX9D6Iu9d0lg0QlPPKZsRRW/AwNKDhZ84zdyzo7SaeXSJ5W",
+	"DbW1MSb+QbxZDM8wmPBUwkors4dHxCzfwCxfoV6ovnhR2avW9qqVgleAalyLoYHIGQAKRp+cqw8i4hCZ",
+	"z6x2oV542bwwM+ZWcCbiEYzwuGLGvwTkATvX3pO4L8/EVLFuo3MOAZJ0tw5wNxfqhc7L/dPL3n7tkL1k",
+	"UPi4u6inhfsCgbE3718Ozhq9xqDbeJdTwJ8ruvXFwllZtXtKcs2cLUqrM80fqn5PuRZbVa+RnnD7k/Ss",
+	"c3AJdMJloL8Fp7Ig5PwDKZmM8rmvchvtoNxc8Cuv3U5Juy0nEu6l3cqsIUFx+alE8j3mO2Fk/kjFmPkr",
+	"I5B8TDn6JHZ8ZAOCBKsGUm6Z9hvMYgW+VtG3EzEVfunEeqw8mgsPmKEBeQou9voSYiHWq7L3+E4TXjYq",
+	"S6OhkwS6SfSMj4z2JBY9Yr9WOonVbJKtmqxWKifZgbe6lyyvqE+W3nTlFwcll7mmJXJRq+pz6AdCBCki",
+	"+g44zLPmyCefnVSrmEHnw5rgfLhOC5hELCZNOzf60j2dptaoZSt3CMrBfYVJaOJ1t9XUm/V7X95HwbN7",
+	"6/fRE9PvNkNrLkJNfKoSJdUciKmlqEKpD4vnggVCszaPpiH1cyud8GhAaqtSfdk2OtUIp83WwZIa/xRj",
+	"4R6qe/TFVPfpZ1LdSzn4L5hzz7VCWIH8TWt/tVr7NK9V76e2/2423G/7uA225JGUc08hE6OY73aOz4pI",
+	"JHu3lEXsREkoAFCTlMwpQmsbCbu9Rq856HUaF91Wr3V5YZRI0yhW7M2KQk3ssz4dD9/pKnNTAsCuZx21",
+	"1gXU1zR7Tb/MLomMFt+ETJBsRmmlqguC81usDlgDiNPuuQ5FFTMOVQw5hWnuqKmtY1WbwPPyh+ULqxXv",
+	"74XQLPeMJxMQwSCUQSatkSi7HX6uxRtzg98er1gKYvlXL9+2er3PKXS3SVG3OVZk6HYI7Kxwfa/mMQbt",
+	"VwtbYAdhuumzSFrzffq0b2I1K1ZhVhhHAZGuww6CdSJ4ZG65od711EgHzdpKJ9ex6P54DkZ3RwShpufw",
+	"qAzwJNCgD1YytpN57KhywCSf2mYrAMye8IS6clcBy37AoTy1ckiYIauHrmNzm4K6AekThPTHb66i/Idm",
+	"47z3A5ZMpueKIB2NSMYFWQDxmj26eIfdDhTO4raDBKqJBWImZCDkaGH7/8oZBMrHfH+z3pkZ6DY7AB52",
+	"ddF412idG520di4SMZ2pmMdhtGDzFOsyNzH21o81NY3stDiWogzMxyOWrbvtbo8ofZA7nqFMRCx5lDWA",
+	"qJZs04k13xpjA4lyzUR5DqsbUQhuxAJ7cK5DyaEkEXx8X4qPyWA0j7WKfTbkoxtjyPr0QV8WjSay9oFx",
+	"gYD4okT2CYyK8RSfw9aKAz6LuVOsbrEkIGd29WUE+C3mOs1uJwqtaQq3xJmEuy0fJx0Qyusy647UTGAF",
+	"D85OPRY88DdRb+S1jf6dbJVf5iJepMaKK3N9uLlCJMe/bXoENGIVsnd0G7lW8QpT/jGczqeFehXQjUNJ",
+	"f3kFiyQtE3Et4s0PwE2Se8KUfzwX8tool4OamejEbOVCvfA//7Oy9+Kvf/rvBXd7ncTGfvntcxSnG9Nr",
+	"ma1kc436qj0WBoX690sG16faVF6BSh53+qlrIvp+hY7EK2TOrHOGH2J5bcdvk0Ryo8Z4zj8/V+fjIAh8",
+	"qtFlxe8bsbDZiIyYKSyZYR0wutgvczEXrGivzULVtuizTGZ2R3m///cw+O2OtiQt0hKz1Cw3u94SRVhh",
+	"yooI5MN0eC1FwK4654T65qACPGSfd6VquSo1zKOa54yNTgAikxAiLZNQJypebJbM7Ao7ValiEpBwnZtK",
+	"OLh3tcz8Pn7mHVfkh9cKCp9Lmu3cb5OtDM94l/f2N/+V6mq8wjyOCvXCJElmur5vzl15DLnZMp/N9o1v",
+	"q7OHr/r9/s1itL/yGnu8OqyVZ8H433R4/Wc+HMFy0+4nJZMoFNyF6vfQbGr+ptc2Qr3gFcaxmg42xDnV",
+	"COrcdpr0/NolarBGQ5nxrVNm+V6pT4q2m29rdhRfQej909V0qnvpj+VW4Ufo4jLi4kwkAGJxRx8X1+JL",
+	"q15EiN41VHKhkldqLn8X5YslT5CV/Qy6d98Kys0hZx8O7wBjLz4rpjr4n//7/2BJK31p+W5th6nvMT8W",
+	"fxOjBMPQDipbjhWyLqXXws1sZyr7Xwyvg3/mo9c2Ck0NCVP1IVP3vDF2XU+DNalWp5L8sQO4MA466hJd",
+	"NsM14seHzKVroU0UDY1BnAjx7rJJGQKA00gCkcF7kNSPHJH2/U5bXiJwH2/jENivLarE1L5nZsChZjdi",
+	"lqSYGzdi8Z2mMjJM45ohYwYdoP/DqYXYyxIzbaBrO8mhUzgwKHNDXBiP3h3TxNnlXGcZwRutNXvOYI6f",
+	"puXz4B5BOk44gxntBjLQauLUljUrgBAn94k7g9DFE/0Fsq5gt93ZQbjBEXVKqlrpVV7UK5V6pbJkcW30",
+	"UK10eBQHdf3zsw5qrnzKiOJP6e2DyAYK+K2aMT32gQW9fPQ87BfUm08xO7FZV4Ns2+ApP7q6hiAiqmsA",
+	"z92iq9F+80Gb+oS067MiMOXrEBqPchjBd3N4eki3Z0Q+4umtJSGlsiVz2RjwezOab8zDyLbaNE9b7Vbz",
+	"opf3i1/l0tFsp2z0/TTOSzMVV+iefK1qxgzvU9WMUyquO5jfCAUgJ3M9A5lZvg8mqLnbF1AkV91mZ/AS",
+	"UQJWOR4Q+EgX6rWMCqDNvUVSm/m0aNP3eGlzGUaet4nnlZt/E8JfhxCGk24zNp9FBgNq+RYZTHCmxvux",
+	"4th4P04ag2xG6HOfFRMRT0MzwjLrUE8f9jJnQTSgAvJtu/fet1AcRlre8igSCSIuA330ryJWbMgjbP+P",
+	"M9CqExUF2MeNF2HzIiGxk8fRl5D1BG9EKifMoQxHR+GMhRLSYik+OeXjMtpik3bx+hK/oDGHmsDfvbU+",
+	"B8FKRUrPsa01j6fdSLFGdlFO5gUBt2gHHdWX65UUO42UJrwmRK3PYKzcoan68j6qyjwIdEHDYRH8ITTW",
+	"Ka228/TZkOrDCB/ra1Rc9oCenl92t6quakZ14Qbaorms8sYfPrruWnP7b9rr69BecPizIHCfRYPlQWw2",
+	"KbIGgC7INfBw9VRwGuUgFYuUvEZmEAsOiKwU9nx0mt1ep3UKXfdK9qWTwiXgMwMVg3zf6pqF0oNee4Rc",
+	"xebgMusaEc6jHJCf5ZHEIZ4AdgKgVEThOMHQFZGfY+sCxcd0whea2UnaEPZCiId5cq1CYL1fQOKoL5Gh",
+	"Q0NBTbDFC7EpQbwzZATBzE2VyolTJn1p1/tOVbKOBgHm44/k3XS5pA2gR7FA6PNJmBDAwr3LNR+gLqoP",
+	"93PSs/CwHn/706ERGGqm93iEHG5Gkxx6BbP3l/KeeBwy+VH6wNwCP7jn1G7WXZ0MRiYPgnv6m+7abfpr",
+	"/SO+qbCvJQqGq/NZfbCsEtj/e+avgfnW7O7Neu08HENDo1ij2XKkWVaCew5RHKn+wLWybMhwkOpGvoPr",
+	"gEe7dXmRcx7uY/+b4WV2+BMQ6eu7FfKLsrUQELNnWJF3fFi4o1jvUTTIKx5pwWZKhwnSmwHI+NcZHcvu",
+	"qvPWqy+jOLbMUE6f3JFGySgaeORQDQufSdvgoz6vusk842nomyeiNIzQA1SrdKo/i96Yy7syKPkwHQXw",
+	"0HsAdRapayhER0SvoooCRhzOxquw8a5Smb16SI/d/VTFFb7NH8nyb9lEeSz2stDGs4mS4qtNbVxd3J3c",
+	"qGQiRI6xYWtugzbz58pu5G//zbz+OiQlnflHsq4DAQpeb6VsC4CzC59H8XsHwYGohaPFd5ppkSSRgOIV",
+	"R+yQsgN9pCHFAhhPR6IvydYO5UhBP914LgPtJGAkgmsR12mEfpm1AjGdKXP6mPjIR0lkrO8bkYnoF2/E",
+	"AjIbfanNTQIb47fvy27EolRmWH/kAswYsCLSU0iSYGUYZcRDmcQqmGM2vC9HKppPJXtGA3tWqjswRopX",
+	"qdjcnGvL1Jnmc35qnJ83bbTY99wHrzqX/9G88L2+9E+vOp3mxen7wdtW922jd/qD+dnLxjlyErxrdl6d",
+	"X/4EGaVcgI3ki0818L6RMn7pJKNTRdCXypxqJzYBZIjibhRm01napUyyBsJXNNhc6r4vnz27lIKNYJsA",
+	"OOeQA8McLfOzZ3XGLZ0rzRkR7krm220xcL/3rWsF/HFBmKSlCXavAVOwoyg1m9N3e2O02HsjEEQG6W/x",
+	"N5n1J3bBMOlLcx+bvjm7gl7yXnPQ/LnX7Fw0zged5qumWYumn+5jFYfXoblTJukFDWUw4R7hbhKqbaiZ",
+	"e4eiA861GKBS3MJ4YBODoTBPRmoqoJWdto6dMNe1N9cCWxjchLH5bG0aCYz9M7z+q7MOMutl5N6nldZN",
+	"IU1Wr4LT4RXsNinUC82rTsErrG4yaNhsN/bQd6lUqrWDglfA7Q7q9rC2s0alKf4C0cOzZvuy2+oN2pfd",
+	"pYK75Rm4h0/40MkyG3QeC6qExyDi2JyM8NfdngxdAkanYLyA7mA+zKxD2q32wrwYVQMGbldLlbhrnfVk",
+	"FBnk1xKVeUBh/BEfDn0LiRosL3cGmZROHd7oHtZVLxUKW+FVcvcHNlRkD5pFfFEy/i5xmZvnpWpvrwM/",
+	"EMGmYdBV6elK3BUwis9qw701WvT+hty9zTd4TscWgO5qucFVV3IWq5FZ5iEItse23fImy0puD1Ukt2p1",
+	"u+mG99pgtokPlm5gY+NcoKbGQcVf2rDmLOLJWMVTKN0Yqek0TJixVmIPikCcmqRieG1r0BHcC5uaCfSl",
+	"aW7cW8yEj6Xr2hllSgp8rNXbWVVJAyFyGYQQqzMO+syCeccqikSwh73aeNmEG/UnBTri5pvr2Owapo3Y",
+	"lSMRA86bRvR0fDOweGggiWZAHWmHNBZkl8GrvGte9LqDbvPHK6PtB813zc57nxWrlQqb6pIZs7kB3rVO",
+	"SUZ9K8QMb4qAPDTT7tlMh0Y7I5ia+BCqOQSdPaKmFymUjjN4kN0SFscPAbvH2ApFRL1LDQdj/+v8TJYI",
+	"lZ7ebKyiSN3awRi7z1wLRjuOO1H0D4v3lu4T6LCfE4p4dMsXmm5H9g/gz43RCMGH6xOW3Co2l7GIgLMv",
+	"s+DZCaH5hgfAw29gKNAVkb5vmbX5tcACpfv19MPE+n1ZpGFrkZxYw1Er3CHSQ7h4idx2kqhKr6HKSExn",
+	"CVqXMxVFtu0U7DG8RV8SY9xNOIPcOExb3f2L3U6Uzm94fH3NzMzE0LEqmW1TnQLnHry7B9Yi0Ztmdgjd",
+	"16YbgIY1KLOfCDWA3jldeWjW0YxYWxEhwZ6CWCQ8lCI4sauNUzxL3BHoNHvNCwhEseJBhQV8oS00v51E",
+	"BCC0FCDm3OJNWYwnGshW6YaD06tO97IzaP7cbnXAOYHhUezsNv8OpTLzk8VMaL8vx2FkzERw0BYzwYpm",
+	"FvmeFsaETERQOsENE4i9YI6mk9DoukH9Mr4vFQdAKUFyGxqXE5acW3bsGJwjmDBCxKLXw3ctldlLHtjx",
+	"eXZ4UM0H2AN+nR3WakATYvFggN7F+bA4z9vRG5ooy7+4hb6qMvLHyqoMK7vgkBTVjP8yF2CjrENMgKna",
+	"BJhQfQGZHffnjvAJK2O1yGHaLjSsy7pNws0phiUfIu+0sW9nEZisxGG17i3gfrm3CBMx1XdSdluVCP2T",
+	"/GMLLzqowWvTX2lGi8cxX2BH5wKIDIxmLjwA7ALxLTJoF5VdMmiPENskqZGHoVh2SmpHa50yZ/67TtQl",
+	"hyBvry87Boe1vPFPpj7e7PlG0//5qul/4BUy8nqAvsbhb+h1HFVrlfs1LZPqhE1jjviLymG6p22oyqz6",
+	"0kdlS8sTLHfoEvNKoV6FZmyuB1MVpxt4G3RG4fnzWvXgHqTzIIvaG/jbs4AZKNm+dGS4+gn7dEkZ5YmP",
+	"J0ApBQou1Es6zulN99IuWIGN8JXqX344+I+jH1/89Pzn798fvzvqHXYPOrUfq+17zDw5GOs7pHccGStq",
+	"NRVkPoQJuxWxEeBzKQIigftKgtwZvbjsJZ3l/BawabY7SuQLrXeUJioKtgS3X4WxTthsQgiUHGySIOa3",
+	"PKob28BYW8awBFHmW5Qo578ZE8oieLm6+yBWM23MuUSnn1H4rsSgVt+1CGSetxz3tt/kA99ReCMy1ZPb",
+	"Q9nWIYNnunJ+BcxpuRfJhryxcTgX82Y25G1mk/jR8FKs04c48nfa4XKlWQf8XtPrGv/R2ML46crMlRyv",
+	"EY+wdWAlkg7sXBT6zsa5IRBtTgr0OWDfrKZz4NOfg1D6FIfWjpaLfQ9GrseOKww6AsjqPUkv44nvpgXb",
+	"DEp1s1MUsKxBw/sHFUJEmRWhT8E6rbSUZTOoMjXz+hZkhvxVcKNwf6EjQxmL1X0FnprKTSjD+TzB1Iv5",
+	"wDwc3jpBymxCX/3h8vzMWeHoQ68NvQPldPjLXCAPmI2386mS166XBOByINcT9GW6gXUmzg/LQO7TgyPs",
+	"XPelDatTSN2eyYAVOcw6BgxobvGx41jgvKY5iNLmAPkPKgr+ENHxo02xcXs4CvXnx4fmN2sjwO3G+8ur",
+	"nosBVw5rDw6Ymyn/AtFy2POnnWZjfaz86PNEytfO092x8kz0+z4WMBqrNRcYT0/jxtg4HuLl4Lgzopdi",
+	"77mwuFk4ClE8fkw8c/NvAfF/sYC43ZbLtl4bQrJZq4saFR8eGQeDD2u9UEdtNv66qKvA+kOjZiKigJEy",
+	"JkbFjJlEbZJr6hxsFDWrDtlQjNTUWI+Y5fF3MvDSrhGYCKwqBkmWaxtx0UDQwkYFkjJMtb35fbt5cda6",
+	"eO2zYqo/0aYqnbAZ1wlaqaADFmydpbC1UsKahTiMZ2gWufqQX4WEggPb54nUt1hzQIVFXqY4AcOytpHI",
+	"1SikQXS0KbgNkno2ZaCXF6WYLbWwlRVrai9WiipOjF3Zlys1Fd7aPiaP+W/enw46zR+vYLIyxS4w1ExR",
+	"AJRY9KUz+0v19GcW5N4upX1dI7EF4xjHDxMvXeQNLPpJ9DSMmbuvyGiMxwQchK3dbfZ650/AIFh+9ov6",
+	"QWVz8vyzWAprs+i7Gwq0oz+TpWDPyzdT4Y9hKqCA+2y2gpGsmy2FjogEt5omYyRgdnGdzkdJ7WfLwQCq",
+	"Tu9oBTRA1tv864xr+/S8Bg4TFtuxwTclLy2MS7VIPtxDJwY08aq9wT7d3FglQXinwuCbcrpTOb27bJ19",
+	"00076Cbcfg/XTWRIfR7VRGfjm2b6Y2imdyCoH1Mv3YjF5touLMjKFTQ7eHQEAoXSd+0xEBeI4MY1Vg4X",
+	"b+MwSYR0nJXgbvC+RHj0kke+oMdilaR4prH4oFCCQXEM1sBweDZt8gnXE6fazPjrPJiGcmPRQyudYv3k",
+	"uHFQYrcuKIj9pvl+OQd+D0mdphmy1a4HhAk917u1WVrSDWR+d42dtnhjsPoU236U+cQsee4T3Elm49KN",
+	"MWPnuT8zHSoPw4vO7oO7cKLNtvrCCedHliTpwVjtf9TJSqeKvkOIgJzYLEL2/252xW/7uNLbrFvzvbaA",
+	"wqxoawLNH2ECMRfaG1AmVaqjsBEfkxQBWbPDSpUpiVVrfRlKnUDayvXkMMvJF8os85a5hI8m9k4eSZcR",
+	"H02gjbJhiyNpw9ZtB2V6+gati8Zpr/Wu6WdQm21Swcthh/Vl0beTNLgRizLd1S/tKr1wtjL79uuzadOx",
+	"XRix8DiNl2/EgkWC0wJydtpikbr+Gjsuc1uj03x3+eahDfM7ymb86tNE8B3yfWfZ/NecsZsVFbY1ufwg",
+	"6by9QT698VfWJpo9C/c1STPXtmRKjPC11NBsVia4HozLvJn4OMoENuJmZXIW81uAo6TmNpc04VMB9imW",
+	"D5CJ+uyZnqhbyZJJqMEWffYMqxOMBQ29eoDUBSQ+fWnu5asPIo74bECVHH5aypHXCZ3LXgMQMy7fNTvn",
+	"jbbvsdohm5ywCqP+P2MEm2eWPCjuILhK6EI4IftXXlOtcjCPsfSB0fPxJmmNNYyWboivcCMWfXkjxAyL",
+	"EcKAFe1kjNU83hMLgZzzjDv1ChpXpxOG7ap0vjKVDpZVd5MWbGTR/pc1Hj7L97J2vFV/fXmn/oPL/zD6",
+	"b2m7UZHEgyQoTNwX13/mGDy6/rsxIqgw/hjeDH48lO+e6/Pq6Ofj5OXBtPNi8ap2c/b95C+V2/bRr43n",
+	"4nV1fnEY9o5Vd+mnhU/Xo6nWrK7Vmlt9nDtU7gMULN78YQq2K0axSLaqWbz9Sa55ONQMRSgInm8a+CvR",
+	"wAqzt4+lgTFctA8e1MbIUD6xQLx0RHUM5YC5mj5o+pJJHArN9HzKEsV+FbGynHq26lD8MueRpjoB/Lln",
+	"brRnSx+oOh1dvGs+2xvHQri2sgnXEzaa8FAC3iYfJV5aRwjBbd2X8AymZgKzENpjUuXQJkLjbV5zs/52",
+	"fNkWKxqrtt33MNAFUzFVytLPZiqU2BrFGZGLuwIOo5gzPy1isQLex1yQArJCwWb2t6413wiuksd4pOQ1",
+	"jTL7Em5cUMOAnb9DMVaxcNxEYWKMHEz5FyF1gxyxozksXqgCTZUYWjD0sBPboIUPpPsi3wOP2DQ0O1kz",
+	"3pf0Ve416aU007d8NjPOMpgddpOUqIwUoth4R80SdS0ADC9Q5rX7UnwcCREgX7Z/3jx73ewMTn9onr4Z",
+	"XL7xoW5h9ZtXjdZ588xnUagT2zr1IVQRHFi9tlzTbORzDJs+zYDh0tRkVLK6sZh46RwAH3q+R0FQ2BjQ",
+	"05XUoYZk4e7qBqcPZvIOwDNjT7sGUzG6edpxt4xIXJHUc2J+ppmVH3gccuileHgAnwyG/eRWjfleLLRI",
+	"KM9MRFp3FqVNeDS2C5DxFsyd0LvAG5mjYxTLdK4TFoTjse3yxeYQMDXNb5QUfVnc7mfUc39iRO+A+b2f",
+	"Ll81Bp1mt9kbdBtvm8aq9MuszTFg2Ze3oQyoOTgTDfRtvbtTBVg7j92h2ZumzaFc36C7VTrpS5t0dpxw",
+	"4PBkL8ymnE8cZg2ksJd/5uBqLi2XGY/W0xfUXjVgZuaxNB7XeMyKGiwzB+6DDfEqEJoFAhq2So7dQAut",
+	"l1BEsyQI64GmV5jhvLSe0A52mQOBFX3aZGXYZAPcGnay/NIaxDpbntaXM671rYoD0FWorEeg7mIVRbgE",
+	"LhyaC/Wv9Qgb+NCeGUfHDOP37mU1awjzkW7IwDWs5kFKvz5g0ndhIBQbccRkUnGAZZsfQnH7daKTZs9a",
+	"o93uXL7LlzDQDh7s+oZewe7idV5adclLc78FhFHrNCLK6HpPEW5zsIZt7iht63NjPVfQH2ZPSf78ZxoB",
+	"d4ziuh/nRmtd3G10R/Y9t2ACum1/n7oGd2i3GQTuzidWwjmZdoIyxgqzx7ATPmkHWhWVa+9skG4UMknV",
+	"Jc0oxh5p3r50YyfAf3F00ARGRVnRf3XZedk6O2te+CUPE+xWWZvfg0nO9Q0ogbXamXo9d/HOu7gF7+2Z",
+	"03U5AMXqp8uPjb25qyLdkWN+yTW7UElqkBCcSfeq3b7sWNnXOB/81Lo4u/zpq+q3XZOvT01g0t+MZ2a5",
+	"mEIB4aWebe0zpuI6g5h+d4dFDFC8GyMY50rdOKTJ+cz4ullQITVmvjByxmfFJA6nU2NSjbgWe6HUQiJQ",
+	"dcljvi0JQ6iOMPD7sijhDjHTSCMCyB2MgDvorqUyaxCPFCJfqHEYUQ+rdf9tj+vtRCCsLxmMShJnlet9",
+	"pdrLIpAtI4bKCty8RsrklJSLbOUIejOqFUu1NZ5HyHSlXcFmfS2liANsMtp1yWbsy9RoBHx71Lh+aR2f",
+	"MDQNjxIVU7sqJjD8G7EYhOYSwlEKgOFbe8Ze1wqxNqQaqmDBpjwZTTIMKdko6lo78lUoA5Irvw+i8TrY",
+	"DdgZmwBNakdHy4gma8BL1t3WFS1uuPPx4QNvDAbtJxmwj2ASWpEImzMX6dhMDZyBqiW65A9ikCcqqngF",
+	"OEywGdYTAzsz6be//navgllc53qBB/zf6YXKIzW13wxsQ9JOyIarBP8WywMSHniS4S12MBoD8SEcCVRu",
+	"IZiie9Ujc8sZXHpQrpSr1YPy96A0k4kKwMlBB89ai/wa1q/wVv0aRhHfPypXIK4Fw6GBnqsPIuJgiEZ4",
+	"iuqFcVxYh0qNLqeQfBilXtOmil+Sbfi6tqt9QDHbQr2K+DDLf39arTOed7CgbZGxbXxdh7P9Wz7Sdp8C",
+	"tozAuqt+DbQa11ZTMi2w6Gr6NaZt1hmGX5kxsy6cZ3TICjS2nfFPtVswhGd2V5xsxV6EIJpjcuea+a+b",
+	"PWZvPhV0Dx9RF+1+wAAZckwaeWlR+L4DtF+0eotcLnK2iPAcH6UMmIg5YChKoVkoR9E8gBq6DRo4VyWQ",
+	"tQFY0Z/F4Qc+WpRppKUd6MzW6fQmXP67avWH8RQ8VAtq/LfdIusebn+53ybtd8YTjhOFe38nwbN68V3y",
+	"B0f1+wibh9EmuL1VWOE+kCphYyOZvqwDmD0E5aciFHF7kFj8TjNrdaGU2Z7nIDmwu3iMxXWoExQB++ik",
+	"b6kWgwA6uVuUFqZBZu8D4TYQcHMJILFTfh2OWBTKG11nUoSQjxxx2ccqAeN3ZZ02IzSnKhasiIVpQFNp",
+	"kTLHsdCTUpkZ357GADXGfZkKONfZdld9cSYun32BFP0nJQO+O7DehItIeHYytztVgdBfnSTNSPnHIwU2",
+	"Cz9WQPaMdA6c3cbK6MggiIXWT4EkuNN83er2OliOeHp51uxmAl3WM1qD0LKZ9Grd0YDTkIbF7mvBZm+6",
+	"TZOcbn7eEzBhHxrbfApxPBQXGdL3rZIUl+8z2cg5JRALI293Kxk+3gvCa+hqXh7zGPjsnz2jl3v2jIx8",
+	"aK8c2RqSHNI2RNCmoUTINUxRQOEvBa9ofmzadVUFsFUNcEJh374ExLhlkFwz1Do7rL1gfqfRaw7OW29b",
+	"PUBS2aExZa3mMHeE7K5M/BMq2cVAYyBK98jSdmAVNiiTP4YuIRVBk0iMN4GbzSehOiBRctF7LMWhwUGF",
+	"hP9n0xgNONnwuFuuHzVV+K+oMg5rOzywwxNxHk7D5MurGRQkGTWzKqs/k1axueetsRcr1MMPIk1WF4mi",
+	"0XiNrhjH/DGjMqYwZnyoVTRPIEkUBpFgUTgWSTiF/hApbgX1UEN012MYlt0bAgsFYFclK30XVqDbcbiM",
+	"i4um9OXmcMrOiZPzUGdDLF07TU9BqD9itqHb7HZblxcrvdjGBcTgYKdwr8Dypsg7fW4zLm3zTfqxzaoo",
+	"vb4EpbZXeb7uaeYxz5+vjevfqxU8F/B/Fanbj+F+rXzAwstu4eGN2rR2dm/dFWvKHb8nIum/YESmYcVU",
+	"KqE+r8jcuQmcquuNuMxVMVJrW52aTzKt38Tlt6CfT9NecFsVmfaCkxjeuRu8lLGboUoHbay+LNoCfhWz",
+	"YcTlTT6fT9eg4c/vEMquBRxeBYGeb8Ril4j3fcxv85CnKqUfzfSOhbm38fZ0oiIhqbaumISjG5Gww8Nq",
+	"tfQ12uFOt6z2k6+p2ttkf9s1Z0IGD4vRwKO2Cd9mrg45fc639OLjxFhcp02m1Pvz5hudCP87/WuAEZbd",
+	"5DkUuK9Ic6AuAAYl1y3gNFEU6qTkMTEeC6xXItYDI/TTRKRF+nDCfQdxecI4jYXQ6cEEh4p0UodIcmFL",
+	"/+lk4b3oBOak7z1iKvR6a/A+Hi67v3bR7a02l+CeRT1c2lwWn+60r6083m4yNLZJn6QAxV9zGsDu4LtV",
+	"SPVOFfIZNUgvFQbf9Mfn0B/Af/iltEemBe0uGpxsz9mzZ67r7NmztC7YozA89rVOFIuUTthQUelIZvWx",
+	"cBSN6XzXRJ26PnQuhIRaBWvb2bNnrl7/2bN8C/V0rhPbFiVY0efLzUdkxoeS+RsqszOQIQeYH4DIP1J2",
+	"E6Olwy3BUmSZhBFQvZRhLtR4XM/2oxmd1LxovDxvopJbeq20mQ16nLO3rq+2te2ca86qt2wTmOsyuaeS",
+	"g6t+zy6u38Ex2drfc8LCwGznZOG81eGCfUjbl76g21L95N6KTvPHq+YycfhycxaiZOQasJY+Gi7sR0+9",
+	"vari3Sd3stKBcj/82J36rGhHOJaGE3bLQ2jgRbGbtmB8S558BX0z+iajDr/T29tnjD5lRp8+QK9n+ZRt",
+	"gv2DiPUW/6+tNIRZzMsLqRHLKof9cBPKwKgYxHXwPftvoQfGMcxScREOBACY96Wjw/vnP/5/wLCqYjbj",
+	"sQMMcARe5vshH914qZdpv/tOsxHRoVONVqIQWiMQw/RTjyWTWM2v0bwwb2peQ8jrUArgwqPSrg8AlFFH",
+	"YA+kyyYS9gyPS1/eSeTiZYnyrpXQjpPNOMzamMOxBwcRkdBT0N++ROT37O/xcQRoZicFsEw+iJiZtxcB",
+	"Yml+CMUtK2KVsCP3g5X2S32pJ+pWu+UJBnb+eXYBB2GgfewcR3ssy8HNZzPBY1v3QBX53/XlJNSJAggY",
+	"jhVxhDiSD7tOuQyMRbdgxeo///FfR5UKG014zEfA0azGQLnGEvExqTPbl9WXt5MwEUzP+EiwkYoiPtOY",
+	"dWNGjcUqyt3EmIvXkWDDmBuVqksnLEwcnj5akfii35ktKFUifI+gj4gVz+zBcBVhn6DMllkU7QbRGYRS",
+	"aMA0RqtawWJFisGtdDhZFkW2iURRs2cOnEXNk2doJaefhfJZaR3VO6yphWsBsveRktj5kGTAWYi/PbP4",
+	"lrKcBwGbA/H7FCFnuISth5upzDrEv2/1sGVe5JZ70Q0R+HUwVE70i3Xmd5rvmp1u43zQ/Pm02TzrDjrN",
+	"t43WBbIPrXsii4RGZLwlzBpd8vrSb110r169ap22mhe9wauri7OuD3QHt2oeBcwcceeG4KEeikjdEoSR",
+	"tb8BTcgVwtdRCOCiTbhmQyEkcCkmbCq42bARtA/ezRRUZq9iIX4V2kMqI+3B+bedf3CY8hyNhJZjTmK0",
+	"qAPRpV1xFNNxLGijmJ/Zq8t9aRfG0qWnPfNcLsBroVbAXqdx0X2Vi7ixolRMz0c5cVDyqLwVLmic9mxY",
+	"rX1pzEOfFenhnl16R/hQz5FZBBvvhLuh9fK86dO5yGieEJZdROPMLNTNxpzLQEHhFmwJu1ofSEIDMAil",
+	"2JkVbJZi096nTGRbKBuXv8TXyTA19WVGIYWB679E4bchFmiEcIYP4F+U0+IT6SarYJV7qad1RvoY1b5w",
+	"XKZYzeuYaNGhumx396q1g8P7OVW4yl/ArXLCDk/MGsIO+/obqw2er3gvO1F2EB3H/Sg6Vp/1QIqOI0fR",
+	"YY+UI+h48Pp6hYzZaR5SeRwOKrsdSL08PtfH0gP+Rfg+vlF9WJNxDaqy2aaMs1UkPcCSGs/RFwolukOf",
+	"ACBGFjolAOk0/L0wm69FDEv0ki3kY18rwh8gFaNPRiXsUHULhuVS68oaFIAyaxCVo0MxpGYbDfjHUrk6",
+	"2o12t83Y0A3AVCELK58apB9QO6MjNbEOYjFjYJnfzGNhTIkxOqhZzkdnuFljBYO6QXkdbeJP8NQuzvHX",
+	"pspxcJ+qk504xaXcXRJm5+YLJMho+bq9Ru+qO7hqny1TN2/oHl9pH/9i/ePphKaKByeNgELYfBbcExMY",
+	"r9+meXBBmEV6+vr1wUN3Ah7kVTSgFBYWhcWXB25aHsHJikj6qrpDt+k19GSNqpjLMf7byeJPUWFiOFHq",
+	"Ru/r+dDN3l20VtnfehZZnwqub8RCi2Rvxo2/BpGzGdea+VJ8TAajeaxV7GP4jWvm0wd9WZSglqXD1WEz",
+	"fg2dMwDriIEfDJFANMmpMfsCdzBZ/YQ/6+be8quAroHAQw4Nxu2qWsUrTPlHqtUw8nJr5caGB+Acb4Kw",
+	"OTBCkydmOxTqhf/5n5W9F3/9038vrCLZPFYd+E/Nlz9cXr4ZdK9edk87rXZvXTH4PdQC/RRySWqmXR5p",
+	"KXce8zkQWsSYPwpCME6zuTPxQRDkDZwfG+Atg0Ej0MGhaCTFLwp/RScvlNcDYMBewt93YPiITbqGW2YV",
+	"tIU00S6vPo+jQr0wSZKZru/vwyko24NdponfH0Np+WpJuVfInEjnmO2o+9Ycpm2a8FIKOM5MjXOy44uX",
+	"nH8lcj4vs9aSjOWm6Q4Bb28HpAfr80yncEo0IqRDuWD2AXUqEoQTYPNDUQjuk585Fj4r+s98+2vzUQkC",
+	"qtMwsaxjTKpbhtHDQEThBxFjjMGfx5FvRD6OayiCTPg84dfsmX2dvrTvQyQzhEg84jGkQCAlFF5LqCDH",
+	"g+Wvpag5IURGnSgoRhdyFC9mCQXPR1wyJaMFGwqMBYyg7Byhl/fovoTPe9U5RzDKoWC+OW9FXfJtpJd6",
+	"g0KJZXZQLhSzccyvp0ImHl6gffA3XZ7BOFLmrrcTpQWbKEBjBhTJWGgVQQIvUR7jLFJqhtk5wHhIhAc9",
+	"wXsA/uSxqUi4EZsem0s9EyNAv/LYdB6Zk6ITuqWIP5j3xmb8vgw11OE7VxL4bcwSDegn1g+FZTP3hjSA",
+	"b2V34/z88qfm2eCi2fvpsvOm67OZiKeQGAwTDCXbxv9Qs7/NA+O4IkUPT2j70PZYeFbr2yv4KJnzKFqw",
+	"IOSRCEpLEDj30fy47deIq98Dm/6BbuF2PfYwpXUvzfEJWuELBHnXmROD007z4XQ6T9yigC8K9cLtRIvR",
+	"4MX0x9q7yse/HIx/qA67x4s3z4PeYfzT9/P/OOKnFfG6Fp4fyvaxfvf8tvAlzZGcK44bJ6eSGK1C+f77",
+	"706Gnu6a55xQqQFgyP+ubD1PwkahKRwK5F8JgLTF6HnY8vcwWHb3SSHKigLRnJ3tKEW5reRilL/MxVwE",
+	"VvPYegpI+5IyYpG6PslkTyFS0JfQfw/lIqxoTKgkEdNZ4jogQsnGUXg9SdiUL5hOwihixlr5IEr5ZuM0",
+	"zHpYOexLf63wWtO4toOqw7f//VXdDtHS1TE+Zp/x2jk9a543e0sxqrVih7gi7iF23tIN1wias8zNvrLw",
+	"H738Z2ys3S5AcGoYz8/+PfyczaiOueCULcfAwjAj3XNnkD34CK4cwNci+Xb61p++HLbwt9jOZzWm7oMW",
+	"sNZiv6PlKPPbb3JtXfqZB58g1WY8GU3WtYlCgAJtm3EookAjJlCRHPRclMZjfuZy/8T43JGAYIAUJS8N",
+	"vPSlcfyhHBGOmllT1kQLzto2ZDPdCDFj1wrKk7Fi5KpzzrimGAsgygMkABDkkcl0wjgldZEUIBtJAnFi",
+	"3sjZjGkgiY8TAViCesl86stHkd1rzKcrOJpPXYA/MMSwJB2fwVZ8sAjBqfysGeh1676aiP4aNM2zL6ZH",
+	"NsDMPKpT/oA0+aepGCNhXFnIk9A2T8N/P0Wp/FBFdU+vfT/1uO/ILFvPOlHWJYcAwwfyv5MV+54QvzYk",
+	"n/uyuD3xfMLW551PrLYKA59JHsfqFlRdopCkEb4ssyaA4KhbqFOHGDaNX86nQxF74HaoeTJSUyKo+aHX",
+	"a9uiE1CaRl+O+FRgCw524kYcyoI9UvexTliVvQlf2tQMZkS+0wwYXIqhBOZ9dtV7tffcJTNKGX5CG974",
+	"ThPdjVS3rOhTsYxft1pexeYNISOSxKHRxAll7unFBjzxT5hP/W5+vS+HYgJg/kb9x1Eo4nwWCTD2CSH/",
+	"hPkTEQV+fTVEE2o241A/r+K+tGL1xBgylEQyj6XC8Dq7Dj8II43QUkgNgU6z13k/eHXZyWG35Z702IZD",
+	"prjgLN3lT8RoeOIlCZvIgOjkFu6ppMDyNdPy6N7wWfO89a7ZaTWXCx3oWEEJG/17g8Hyol7Jg97hicbS",
+	"70rmA2cuuKPj0kTQL1urfJ+1Ugr19d6wMRncvWpmoaE7uOYVSDoNprpQP3hOdQSpfLBmC4m9pYHEwg60",
+	"UB/zSIt0pgfi40jEZjIKf+8X1E2fjMY7axcKR7V7GyQNHO/OZQv0fvqbFfK4QUAXdUeMjS9jjoCq2dyU",
+	"m6vLtrrIZ//83/+H+ailfFY0/0ASGKu4jCInWApKIJTK7KdJGAn6iUd2g0ZveijM9aR5XbNrbgLIUEC1",
+	"yUK5kqsoYWOiTViEGBY4YX4s9HwqfCoATyZiikTKcSDiMvtBRLk0COBAcs2AEx9NmTB2oy36zXfNi17X",
+	"qNfmhdGV/kpeY3eF2TZz8S1Sut6JbTeuuk8hb/14Ti0ejd/TqcURfD6ftp3e/1uwNCf/YWa+mNR3psdm",
+	"yf+jEcaW5MDJ2TWOp+3gRl+nmDqLJaM01HipoK4vjeCGA4UYDWoE7QyAq+r/5zhWU48lquSzIgA4GIfP",
+	"bHYKjZ4wzmIMoxqPmNLS7LBW68ulGi6yzV39VqL8ksduJzyB2umhAF/TDJC8tVQLkDsLwdvwWkIcNhZ6",
+	"4uVL78z1PgIW74HFvNcKCNGA1A95ZUg86nSMmYVlj3ApylxmlzJa2Hgw5tFjkfBQQm3eqhaCKr6h6Eu3",
+	"tiKoG190TmFiuBXU1ZnVkir1SzOL+R0tjYeYuNnEPDwy5xm+NqrS0t2m6+7ZJq4pNTUnymfFlSK7vvTd",
+	"UAdKioEa+0wlExHfhlp8glbt2LtmfRn9RwhemznP60ZQF3mNkaglpbL8k/sKfzff9ypxq32SpdBpkh/5",
+	"fvDjVfMqZyfgATLuXU7hpSEJe8Qe/qaLbUpu/YO+OUqP6ihZyYiVtJ9RURrfYYt/ZJ2gNf6RdZ2KcBOE",
+	"v7Al5+s8JIwFUqd8X+okFvwGurNUfK2SREhkBQJ1Osm4LQvzI3KeYD48i+eSBbEwytZoB/NCGuKpElVU",
+	"6gs9XOKam35zZNY7Mp1m9+rtH8uT+f3Tc7jPP6Mr08CDnDIRfXNolkl35tMv6NFkm1V2Y27D367tlymz",
+	"V0agGxcj4rMBohjqDAzr8+PDSsVj5KH05XHl8HmlcsIqzAaZmIoCW0RNVBSlpXaP1Jm4VdDHw5N5bGSz",
+	"0Q7gtPQlFJLQbYoIan4L30MurAS4WoRnEGvwAfRtmIwm5pnIEjTjI3GSqSOBVh/0P9JZgMfrMuuYaQRV",
+	"BXo1mMekt2gqWBCrmXs/oZOlV1zmaC6m9G/4Q126l2KBVc1Vs/8R7PilfVeow3a7t7UKk/clUBCs1mue",
+	"dpq9Qeey9zQ6Tj5B36W6rLpOly11nvx4KN891+fV0c/HycuDaefF4lXt5uz7yV8qt+2jXxvPxevq/OIw",
+	"7B2rbuF316J4nlGefpaeE9yX1GaSEUG/a6vJv7TPhDOeaxe1KuUB+hj9obWVKx2RzGNJtZnzKGKzWI3D",
+	"SLhqjexKISU582cTlagBNMUCsmASTsVehFSBjMJvV53zvixibYfRfhM1j0tsOA+jDLFHLHiAwSdzjn0s",
+	"KkkmAkOEUjF40jo981okb8Xv0Qj5CNL3bTNfVD4M42QygLrDeqH64sULELZVI1sdr9zLv9yPV05MeWjk",
+	"Cg/4v9MIjBwteAUwQyyxXCPgBJ1d/Z444OibtzxOQjPvEc5XvTCOoUrBvByPYFcXXjYvzBpMlBQDrBoq",
+	"1At/qtVeVOg//BY3S0bK6YPyXO/dCp3sVSqH5SEf3Qwj/qsY1swgSdrt6UTF/FrszWIV7NO+HMDtNNAP",
+	"DKrfD3h1WCv/bXb9bz/vNaa/7nWtTfZnPhytlcyIYi8kKB+Xxt9S3H7wol47WOK+W4W0e3AZ+1uxNf2C",
+	"b/1JsvVTBddQ8FjEjXkyKdT/c0lOvRYJswix0ElOy5SRTW/FtuJwrLfVbMh1OHLCB6vEy+ySaqr/zObE",
+	"mhB4Vlb8mY0iM7KgzHw6Jz4rtrqX7KB6fLxX7UsezSZ8r4YMbX5m5/qsiN8dlACapdE9bbVYJBLACQ4l",
+	"ID6PuBYekyqeIuYhoIfOZiI2X2Dm2iL2g+mNaKJGpEXIUBqFOtEnzE+Pt+8a8Tn+DqhBzTcnIFTdKQK5",
+	"2ixXjw9PACMNEGT60gIfs+o///Ff1UrFDtlDCGTtscliNgH2OxkwbhyqWM0mwr0TznyZ+XiofVYcioVy",
+	"hXZqNJ8KmcBElVy0C4v6UAgatUD7XOcYr4vgi7navkQp13jPGaINmvlSWuTuV4KS/XjByKzDlUcePmLd",
+	"IT8FnpYpFbiNzdaQZYbVoLovzUrmwOaGC7qdmUKPAHiGC/aBR3PjYLF2o3f6A+a0lkJ7cPv0TwBm7k0E",
+	"s1MkAkZS9TvN/KzE8y3nFGeo/HBFWaICvmDFl0KGkj7TbMI/CDbhAatW+hJYyTUDw5bVKrXDEhpc9CBN",
+	"8MNzLeiJ1WP7zM1NAb+PknygF7WzIlyjw9bqrl21lZvJ3eW2nd4v4K29ba7pD/iUufoM+j6dwa3KtFqt",
+	"Hx1n81ap0kRVx6ahZv/3/2F/U/P4Xn2suB5bWaeuMg0AD3ZUfi/3YZsWxhfbSRHnvIJ98REYITY5By+d",
+	"cmA53cCKr8/aHcbjpMyqRyCZa5VSmV1Kwf7Svbxwv8b8Mdj6KFZBz8winoxVPCXsdD5Uc9SdIx5FIsas",
+	"Co0fADbDMR0SNnM4xdrLkyT2pRlGlrgNK9AtFTzyvcBYp/w6HAEQjWZF43JY3WBZ+nXJY1lSqb7Ei+HH",
+	"bMoD1EZzJBtYuRTHBaoI6uvTF0QWLruurkbNoscTaDhncAbB6MgsiLszAec5ZADw25BmYdGXxRwrg3G1",
+	"CE01DIRHeHpMGFvCvWcW9ZRryjWFsb2nh8v25v3p/pv3Lxki9mQ3hcaxkOcXqFsZKR7gDNuZ1Ekc4pjs",
+	"tVMeSjcFS3NkQdKteaHTHoppmZ3j0oEr4KWjKDEM+DCe9KUPT6cQ0IAnPitWj9g0lPNE6FKZNQjN1gy8",
+	"9qrBpBBAF4as0omY7c1n7DaUgbrty6Lfvuz2mD05Rirs18Z8/4OIw/HCNysTacEOKwfM7/aa7cFVG7iQ",
+	"Wp3mmW9NHDxsUKKyRBcM4EijRRl/4WeAA4szrvWtigM24Xrisd5lr+3C4MhzCXhQKhB9aX4idCmDNmgp",
+	"U8JknYXQhMc9LTda47+t2Fr3aPvL/baItdFdZzzh+K4oVnfSKKsX39X6haN6jDDY/Wkfl/ZcDiriVMlx",
+	"GE9xqy/UPLYcT2M+SlSMeYkvC2/agCPnDqA5+mtPXvmrVbm4Jdh0wWa0UUAuZtRtGw/1is4FqbU53/V2",
+	"HiUhnFv0XTDY5tdt5oodsbfhyxP2l3bztcfaF6+ZitlPYthmQUocQxvIJnOISsbo076UUEMXOzqb7zQ7",
+	"xZ/v9RYzUTpxTzqsvDj+v/9/878eROpSiiV06NhQjFWM/Eiz8KOIQLYFwmzK4IQl81giv4tRUs2fW6+Y",
+	"ikNnQ2i+0KyoFYCdx0nMw4QhrdJ8FgMejU7MT+gvVFWyL2OxJ0Afw63NNLDiL3OwUNmLiocVFDMOcMts",
+	"HHHjJUKFOwO2IEzAWeQ5VjTj8tjrdtdjP79tl9CMsKwnQGokg5RpAKITRr4GsZrNREDES1gP6OD6bCrQ",
+	"Xxe06s8rlYNRGMD/C/qzVmExl4GaZgiL8Aflv82u/RNE+yPgdPOgGzFLbM2IeZEh18LDwaP1hJmQzNAI",
+	"HAadaRvIp7ul3evFDOXPfGbUuEZ6q760dYNKCozLGhca74o+tPHhEQeQS7oY+Y3iOSAX0nYJXbu8R0jG",
+	"oZ6IoC+HC8ahk/A6VnMZsFsV34gYdx1nwTwG4iMom4FFlIrNpTMIA/uuuG2wta+0JlqdBqhZPjwNXn7b",
+	"/BpLVeGkscPqAfPbP1z2Lge9y8vBeaPzuumzIme3ExUJRysK3Yxw2TFcBiEMZNVx7w3YhXCSQBbjnRvv",
+	"zy8bZ5l7l06wqBLqOtlh9cg+/uqC2EabZ4Pe+3bTP4GNNlKBmRivL5N4LjFQr2IYi0YbMpwKicTbh7Wa",
+	"vVvr4l3jvHXmZ2o8gUfFFt8KIxR1GcXPCeMpL7cV2eYaEk9oacDd4a4NqKN51WidA0g+mrVpZSv+ulLp",
+	"S/9t4/zVZedt88ySR/rGNrNTB3fHU5UGY+DMETSDWdE8yEJf/mRfCMxoRmFkFsThBxF7uQ0B0F8aU+9Q",
+	"ABybFSz6++bY6n08nDdigWfx3yih+Od//uP/NZ/Ujl0NgPnI9/ryh7eN073uD43a0bHH1DwxVjfeGxjJ",
+	"+Cgp1VmY4JMoLY/b1pnzJEPM6nvMl0rLcDzGwlzel5rLYKg+GuF02m1j6TKG3TTan68uOy9bZ2fNC98I",
+	"LS7JKIY9waMEME2vOufrQ0bmzL4VcAa+prjR1CrFfeM37tkYSMYQIq1aKA5DyeMF6IXS7pYKvDG+/pcJ",
+	"6NCJXgnr/K7Zkp2zIPnADZzRwLrsbBpq8aAQDtxoazYEnjR/jDBOdYd8c5svzIboKXXOYygtKRxWj3Z5",
+	"HlFtiuCtCEJuzKqvOHYEetpmXmZ09LcEjeyt99B1v3f0iOQ3xHq+08zoA3tLh8AYqetQao9aWT6EEO+J",
+	"1LWRqF5fGu+BIvYecy6yEYX2Pejb0jLIwrYAS7kv3wAGAyMMBkCX3oEB4MTmpKaCS51HY9jUdt+lV/69",
+	"eh2WuoVn/Jc5RBC1chaXMyLhPYC0hCRZoVo5rBW8B7THHx/u3h6/3Il2LZgxaNKavlqllBtWreLtCAlw",
+	"DxSAx8r6d5unV51W7/2AOoGWeulH9JpGVJVh+5f1fDQSIiB8tzwI7GgktB7PI4Y/tUH9ChCpzUB8H5Qr",
+	"5Wr1oPy92X/UsrUTeptRFvwaXq6AvVKN2Wy/Wq7c3cwO+2JnkZ8/A1trd10vO0qIf70YPgDnTxfLonCL",
+	"KFYzIfksLC/4NNqhvidjgrLhIhHQtQ3/4DkH0M/e1/eYmA5FEGC3n5FsZGDxpC+H8zAKoPoHvepRFGIw",
+	"19ikxipXMfk71ne8nWCVq7W0b7mmmiBzzQecc+MLUkq9zF4LaUSnYJxuj9LJIrXHiHuo4gXTk3CmsdJW",
+	"xcwo3S5MhPPGaXj7UGEIX/mlDbVFlzgH3ZkYfdXRUbv2qWSm1aszc/wP+jKUY1XvS8aSMIlEneGBZo12",
+	"y3wIPqLRctVypVyBucjipiyHOM20NNotc2+n0z2C7nnfeHtu5BAyCRTqBdwoa0T72uip3ZvlTz9ouXOV",
+	"Hbbb/0Uz2GwB3ZkaLdXMxeI61ImI96CSas8IcfNcIYPNsbuOQMQCzo73IJvPLntt4m+3VL2YArLxFygU",
+	"ibMAiSqCgMQJO64wcy5VFKhb6fXlYe0F8zuNXnNw3nrbAhJdMGb8jkjixV5jnAhjmkCsoVRmDde5VDTn",
+	"PFKjGxF4RCVVcox35Dr2JZDbNd82WueDxnmn2Th7P2ic9lrvmn6ZkbrB0fqXvfag27zoUTglEKNQg1nX",
+	"yLSumkkz3ydYstaXwIdtpocVlyYj1BbH3BbHw89i8UHwKK3IgA8DhXGAMuvyqWBGMJhbA/sxR/b0De1O",
+	"QgYdWtKmGdyp0cpPpzTC1vNdD402WriaPimSe8TjzU2+gH9rd0guDYGZK5k8Djp17m47UYKeKjmOwlHy",
+	"SRbAYW2HJ3V4Is6xGvaRhZndwayIB+yy1y6xPXtiRrilrUzDH+MpuFu2bZdsloKnCIwscw1pxvwxBkLy",
+	"NeJvuEBpkBVJu0ifqy7kTs9IvGgsC8gIFqiFg8dG6lbEeyMOJHnYKgRDuhaJRoYbSHr4448++xPE2CDq",
+	"y54zrLmyOWo4GN9pS2MToJvoSs/WliH0Ja0FMrTu8dkM/jmb6wlT43HJjIjEL1OxpR51MxBplYnfvejL",
+	"9dPQpanGLp+cxgCpXLQYT7AZkpLrdMJ4v8AyBtApxftoEojsE5MQJuOBW13mZ6wvMzMF6QIztFjNrzEQ",
+	"q+bJUH3MWJku5mwGX2bmxFgS+6Ke8BjTWFB2MMaMpQxI/TIn2nWpzg7YTMSsWrGZffgTFsRjtQr8NTE3",
+	"MP8g+7HVXqciut8UxDcF8a+qIB5DPSR7NtC2WU3QjJBgMkuAySSe5YM2KsD9xghnj7KI6VVQNQWYLBog",
+	"bfoSal0QBUzmuuTL7HKGJYrMx0jh4JlvYcaHIQUgsVQmUWCvmh8xsEc5hk/6soh4L/BNqLHVHizZuvkN",
+	"NzMKv3TOp+WmNspmjy5E+Vg6cQMJA9/rS/uXcYMIX4U+MVrJZ9eKJepaQMoPQFd8e+h8i+06DTXgtSkJ",
+	"tUttWoi+nKkoHC3gslKdPf/nP/6rWnueySF7zLerNhhhHQgsuM/EL3MesSIC79BXIvBLUHCXqlpMKZuP",
+	"zCHnIbQiGTGNuTUkIU+fAdfYm3AQ+ABSZceb+emt4Dd+6YTZInqnb1ApgCvAGb0gJCPZSOkEJj2JF2UG",
+	"pwHMfizDKvdlQy7YXELmMC3ys61M1tkgxFnIIWQ0DyuCRk5HAk0AZnAeQ5WUwSuCu+/B3bMno1RnRxsV",
+	"EvuT1UBEFneSYtxezwWu8HAeXAuo2XIvtY5R3O6Ap6yxSBdUaweHR8cQ4qRDA6ib5t9783kY7FVrB+m3",
+	"FNE9ncRqKtKPKcRwK4aZ3qd1qtBMj5VihW4SV+R1+9+1vq3EwX/LfJk7LGt+ubOGukxmueX6fKqVg48+",
+	"AEkH03r0v37e8F/BK5D9OVhtkKJl6V2+aV4MWt3u1TI7NohSkMxAig0PtAvwEiKcNoiMkK0HO08W3LoF",
+	"d94O5EC2M2mSgP2JBLwd1cM6SquVu694raT4lzQQEielH2wjoMTaYh2Y78OMmi9OuJ6wKU9GE/YnUBlU",
+	"q1AqszOK9LhVxnZUXPoy+ylW8hpdn8PKQV9CVMqVtBSP2C38AKqcPWYlOx/FSlt9QR5rKr29jGpweqh0",
+	"0pdSYXEiPA7BTnlCQp1K7DREQm2pBWLIpUrAo1rxjOqhOqm+zIXMSuywWsEQW/PnNpUPpzqqbu65Sb+U",
+	"2eu8FulL60theXbmVbFIMBAluOOYKuSNsssqLPMvHYXgeKbF015fOkg+mKWcUiOcojU+5pKCN6o4Ugr6",
+	"59aWJ8N2WfwrabhH8dEuk5mdmS/ip8GRWnHUYB8b8Q//cE+99ytsAbBOn/JNnN9TnJOAe6DHd488R8bK",
+	"3pbmgB/skOYAumQMEZobaGZs4W2ZiS0pB+YyDp+eLPgWB/pMhXCN163TwXnr4s1qOOgcnavHigflb/cH",
+	"DAilRzWTMjB/7iQhLBiP3tK5oD4IzXw+NcaWz4rTUKqYzWWY6BLGTZR0uCKu/Aub2TTWqmLdszn67hsW",
+	"ygz0LpamjxYe9HSDGeMnamBD/D6InDBOr4UaLbgE0Y3Nr/HLQRj4fVnMVrXT2JJbVSqzDu54zfxWIKYz",
+	"BbwRe2/EwmfF6j//8V+1o6NcoEWP1CxtFMD38/oSCvVrh2xCaJHwGjdikYbA4RMoHwcJuSCoYqwCJiIK",
+	"+HVfpkNJ9oBWbyGCOjMnEgNLU1gCmzGFXMHJmqfaiYaHWixmv3XWfNu+7DUvTt8P3jTfDzpNyD2cMI5X",
+	"QvM+EvrYSvDQAR3PpaTGfExiZG/Wuhi0O5evO81uF7A1k3hBMbX8HNyIRcl12mNOhJmXRwC0DDCznZRs",
+	"50KZPXtWq1SZ3+s0Lrqvmp3B6eXbNhDn+s+e1RkSY5b78tkzo1D2oVga0x4BTzj8xhXsY6vFVEmxsBEo",
+	"0GUJdCBQ9iOUSayC+Qi5nICMsC8tNCcttpCBK3LEbedZH8bLtF16NvlhFnE8N7qV6hWpDTWcGRu7LyOu",
+	"E8SziMXIPAiaYLhjF8rhhxY/hDrMDNiNhvo6S/k0zP/H3tfttpFc675KHQKBSU2TJvXjGVMwEFqizuhY",
+	"tgxJzowznaMusotij5rVTFdTMnMQYJCrXOfsZxhgA7nZr7D3m/hJNtZPVVc3SVmyPbM9QHKRsZr9Uz+r",
+	"Vq216lvf6vMx3HeDk5PhxeXByek5gvfthaOz0z8OX8GFgzdnZzizL4/PXw4uDr6Fi+eDl8NLuhX+RLP/",
+	"cvj9wXB4ODyMOMQ6V3nbqhLqc2BzkWKZwDLMYdiLaboUxtoS7PrQPDkKvggvY4AVCV0DEeWw+YEc0h9G",
+	"FeZSFlErENHxq/M3R0fHB8fDVxeXR29eHZ7DPWfDg+PXx1WWbJppLJSl1aLIZWplccKZLWxwoImT5eW8",
+	"rjnmo/A24qFABf5F6fLHUNOT0Lzng5PBq4Ph5ekfhmdHJ6ffRfsE5h8cHJy+eXVx+fzk9OAFzYa9dDY8",
+	"vzg7Prigqy/eHpQZp9gFrGJJ8/3i7QEO84u3z9lMGy1MopGcwwqjZa2Yz/PsBj1wzsKQKSeTEhEJVd60",
+	"EimaVYVq6cM9jYzZqIs0LUt6lQLtSnolluTQJrG5LCXqBAYnlKXShdGH9cbZV6U28NOvbLYUB5JR7UDL",
+	"SxVru4cRbuwiaSXGXZq+IIZ/myhFQwd/8WFrR7wqCUnKBcm95Nwqjp0juSm8om9Z2mlV1QXPZIt8rNwG",
+	"Zlw43u6YrWBDnrFoyjKlkjDSNqnZZlXaM9loJYUZH0q8SnLO3d8XuWqjsVDR1rCzWZ2cFGUYn/WW5+xX",
+	"ekTKa3d724L9QFFxqpEYoOmAZDeCAbiGLIce7Kvb/3dv5/3f/9GjgUplfqVMASoX72TZQP4BDknkSsbG",
+	"Yg/XQv0I13DBGumLY6r0LI8XavlpjgHZZY3+9l63GzSsVdToN4ZvzhoBMtGXC7nR390OGjpDdpHDRGsc",
+	"HG9d++xX39zfQLcj/SDfovdRvsWqHeCl2dQG4wFsl/VxU++Ieu/SQUIsKSXzgl9Se/haoinv4D7fwilZ",
+	"Tze2fr7gv0+7vaBxnYD77hg0G6tTWZawoYLhd0wu/uR/aaeS/mOnVDiazs4D5YHMlTvT61e+gUikBOEu",
+	"oNAxD4CyklFo1tjJm5rCT5VrrXBPYEt+UUrLl2BiPpzXskJoeR9XFr9zpn5U44dg4PGpN3qeZ2OY7hGq",
+	"ucbefTp2rvKbZKzeaHkjk9Q++ksC6M8VOkBgstd8Sc/BvXBu7HrvFqmpN4LpBzV6frspczlzZFjDdYWu",
+	"JpM8Y061lVowchCcy/nlSBtChVs8z8Ur2bIOnP7Fblfeav6cHP1uXCqsmb++Cm+sOhGN/3GVXuPxJz/w",
+	"E9T5Q7gr76u9q3UtPpEh5aHq8UtM9jmtYpg+rKA4SrZRM1UyKscLU2RxIlMbXAss9TtRvay3s9n4t6vj",
+	"kRFlAE80I/WOeh45zCwa5sfnp2J3u/d1q7O+uDC3+7dJ1Esu2kqqnt3RLkcylagtetuwuIKGd2Gv++lq",
+	"ibqK9XWtPuCYSKNP76/DN1YS9O5PBk4zddc65lu+WDJam0J364TOriorhkhEuzZ4fTpXmpLH2PNGwDBP",
+	"iZCzjMjrBOKCrhY51Uw1ZS7q8M1ZIL4/PQrEm/NDjJ7Yp0ONcAF25e2CAQuBSrpNkJIhMZvoM0TmR7H3",
+	"wZ0n/iZqKcYcVwLkHIl1wTt7cjb8/vj84jza7AvTUP2WDtmr6+beAu9391dwR21U9WxYY3xYo058TfKL",
+	"KpF1GqRSYoDWQjZX+mGVBXhUP6RL/Dd/vEXwax3l/aIWwVxpIXlJr9Vcq9YA1dFxknKHacD3uNCkkzn3",
+	"C5cE3XQ6R2WVl+JWIb0iRYETbQqpCxEhu+LZ0YHY2dl5ui90dgvajYt0turkYfTOR8aSUPZFxK2IGHsd",
+	"anvlUlIyCrcLI5Pw2JLPc5Ad2hGRUUO6K2UEtGoFYgIWIUN4oauJjtU7RCAt5h45NEwJM5Xac5KOiHjF",
+	"2AbCXdwmemOcy1uZMqFphnNJ49IXEq9ihBuuu2Gwo5cUmAWN2AhESJfLPQocNWhLLHSRpOueNKooUjp1",
+	"uMkweN6MfKckCkKt3vFr8ByAzuywOThUCe1ORBS6b1uM5ORJYQjVtiQQnSnbAW/FH8ytUnP8thFJERDj",
+	"G6Vq2srgVKO7LnUdEa1ovwhJ5Oz8i/d//4fFlEQdMSgqA1AOLY9BgO31JoRylUr54oLjWCtc5fhb+fYL",
+	"JHiDzZ1M45WkdTYNzDS7JdGjjZ1a0/eOqfmSXTdWkOoTAyLEcpwUamaw2G0ynrI0XmXINBJqiaXNoWtU",
+	"9i/UoUZZ96LslhRWGlaq0Pftbpei9n9ReUanixG7fupdAh+OBFZA2Ke1Y8/aJ4ti4cr0brRJZIFcXfxl",
+	"38ip6JCyLm39xGND8j3pvOc0Z4MvsH4Utu84XsOjcuFJp9OInA7BZhqNbZVOhTb1nXa354q7/nEDvYos",
+	"GnUTxd+VXfZ9LAvVLhIEydcT8D+Xf2RPLQcXtdBMsb5PnqGyzonqfb1Xc6I2nFVUjJqaR1QVbztAlajK",
+	"R8c7nEh+KNrBXTB1HfGv0EfjeWlwWHMHRklqO0YPMn4INnG/sEgVT0B7U2nzONCQEU2j1CoAhJYvHjc6",
+	"2AdjetahGhDJwbtfnqVY3GJ7t43JqERu66wx0FQ6lnmoEfogmm8uDlq8beK7aAOykSGBdLl8Hkv7nBFN",
+	"2znY3tkgQGukhUUmMAs65jcRTMJQG9EAMNnM2X7cuEmulBGLeUecWcJKpunNxtdg1cyyGzVDUApjcBBy",
+	"VJSuKCgfMZNLVH4j5UD4S1UQKAm2Pk4nU+lEyPRWLnG7wI23IwYWIfGhvUU8cGs5Ian5cveVz6WgEYRz",
+	"XlXOK9oUgTfwC9Fk9XukpaEJDKdp9J8+Jd3sQDXVsnbgidbL2hnQvqDAQd0SpMf7yN6aj+xu/sr2hm2k",
+	"8pW5yi9dfNx2A95XJFiowjI1N4LGDaWifOb9geTqQ5uD839ID/1rT2ic1zSztzc8aDdALNGMV8iGEzx3",
+	"z4dcXqu8pzKdtNFXmqs8yWLxQwQ+XBSIqMiiVmnmOYfYWJTlUmSTiQF1R484P5UYdZmgYefJExHLpeHN",
+	"BD6FOTy8URKWywmNc+ULfqkrC8GehNXLsGFZDYtuA8FmKt73MtTMANUq+WctlpO/xCUi0sxUWgXfh/4H",
+	"nF9dwC6UUDkC3qDIl+CErYj7Ze09zNkrZHqZaHTy6A948pn9mHMJaafCwrq2d4/MapCAffOS+1qrR4bh",
+	"fLVBtZNLNXnFPF0QS7lFL3dCFn3heDWQXZLllPx8aIvQGZsJCPLLFe5RtpX8dev+YUUwHJUZRohZoOze",
+	"Wj6FxEpETl3Ka9N2wg1QqyNeumdGCrzEUDMAmd/NUFbrk5RBHJKWfUG+pR/4truyFWbrjIYaeS+b/tat",
+	"9FWiFTRyNjfI3l2A+5rZ4A/s3B6ozMnjBFeHBbkVyB9ybVo26ZvajqMAe15ytYD5zBfaGSm1GBJXwdCg",
+	"cgqqI8DDZkI9nspE91kc6oLMQqPVu4Lv4GHGaAMu0F5XdLvdcnr6DKBUeajLpoKnDF5xkUWiKY1NiDHT",
+	"LC8UWpoEbt7aQlJY5Hfe2goEFkXTiGQnkyESzT+3sUaZEdNMZ4sc52mEIIMsF9HW462oj0C3Vj/UUd0U",
+	"cAshOr8YXAxfDl+BexYJpW9Ums0V1RHriKhQ74rHY3ODD4AW2+190wXr86j9TSAOzk6OglDb6m0iz24D",
+	"y6vw50WGLC5gO2qkqKxgidPFTBsRjTC7j2qvHJ+fim+edHuBAOM2CHXknX8iUYKIrhON/yVDMZ/LvFhG",
+	"SIFdKEL0grJShm/npRqImh4IdXMmf7SpB/36qaZ1HkGUuOQaoRiliDrwtnaEU0erOlsQZDHU/hHMXOaI",
+	"E5fj60AkBZEp0KAj/tCJSkdUpmceT8oQopXQUM/zBC3jOq1OWXaveQSfnoKU8EYciKG+ShMzbfXFSOpr",
+	"LnIHmknlXLGH15eDNYjm8fPBq3aaXKu+iI6+jwIsZA5z83X3yS5hOCucSOUJGPsq7swpZs1PCyBwGhYX",
+	"YnWNGfe0Gxcm4iWuEPJ3cJAln0xTGKNQpQ9VDsUkF1FPbO/sBntPxPu//TMKhNIiev+3f/aC7Z3dzt6T",
+	"iLHGyBnKtfb2LZuQPfi2vJaoc2gHPZFFonEgBU6JQaQOs/Hb1dkXu90nIgJXY3BwMHx9MXh+MoQN4+D8",
+	"D/jV14dHmLYgpHG1kIxoRrbKxmFikLMSeRdlUcjxFMYksurhfI641alSBY7DIpUi0T8qAk9sbYmBgE/B",
+	"6hVjlaaiKWHTUYEg/C+0v0Uu00hdJZrNkegZYuW/IhEPRPR72FdFIUeYiUy4ehiwHClDQUznuZok72z+",
+	"cPQoYv1svBaaaXaL8V4JOxu0CTYOcBmRrFWmC8lOHgVYaYax4Yax4VQL0WcFxeKLNigPfaJX9xF+fSWJ",
+	"Q4xe1Iza23udbjdqYUKxmhQcf05MwCQveknjZL1IG9cl7sKZTEPNRRqbsPgxf9kugozJZdIlaAecX/qp",
+	"jNVmlfHgLiuM/UoQOJzBfR5MGgpxmy3SGCuksOjFagRtxt0bBhE+NMqVvLbHDTRAMPEJLg8UFqJA6W+M",
+	"0mrpzjKomkyTDVHKhIpKYhk6jLamLOrnLKKMAFSO1uZ1mzOWurCmK6ZBoP7PMjGDAS9tGd4TW2WouHog",
+	"/hn8+XNn9/+GQsXnBRfn8rWoPe7xgsfrIsW9+0SKYcYeHiuucXV/kJZ7qON6J+xhk9eJ/boY1XwfyrxY",
+	"19Xt+3QVKes/b0c/G+23Z4P5UZiqi9Pob9tgN6MaPxT2xtldKw9eeOSKyZPj1VjKNys3k+lARUKFKwfq",
+	"FjJhnxh02etWAE9keUEnKAjvLL8PAxY8W8+CGRnqGBO1cw3p6BmB9lLVkmz0n3a7IKe2re3tvbVN5ctr",
+	"mtrrXvSe9ndq41NtahVS+WHA/b3a3QOxqznKJZjMg6c2jr7f3Ru+Oeu6/yEfP5ZAuTtiZp3ucg6d522x",
+	"tJ8nGOaUshcPCxo1a7jKXf2714dH7V5nJ9Tvf/r5DirqAdpYrshoc7AbCDLsrFHXuh8TddCwPtA+5vIa",
+	"VTxbFJP2N9V2ORkJqlMWwLQHvlwEaIh5cx2QFAYV6QscNCwP9R3rI3ja7Qa8DIIgCGDGOt1uAKIL/x2+",
+	"OfPfsEZsg6fdXmClMihFNiC5DAIyngJYDd4b7xh75ycenP+Bqb/JVxRpopVQOgarSSvPbfwEVnDnJAXW",
+	"OZo557n0l9GFrmWArLG219DaliZ7X0SlLb6Phd5gc3kWNlwb2lQOykYtuIIbXwV9XLlQZFzAbWxuwkaE",
+	"CStRBzzAffZ7pBFv3759+/LlIQIGycEHfwd8yE5lDlYG61eNGXeffNTWV3WRqiRi04RodjE1MDEeNkQa",
+	"7H+Atm6W41LPdLr8dStUgvA5+WJRpgRYzUHjspEsQV9usUoG25WhRMvVgpZ8sz7crQcF3f1ywxvj7lRX",
+	"p811dVTsQqJ3B+Gr1Xv67Ct5X8QkZ68khMu0CSypVZbbqC2lntIr/Iwc5TJ1OiV7RWJCzYUCV4FrWDUO",
+	"ORoTdUt0nB+oECSateTZSZKCg9By8Q0MQM7lldq3cKxFmlr+z7Ka0IfxNlhkcKMTFeqtrVMEEW1tieNC",
+	"zWwWAJ095Jw4XQkSE6dF4hg5mggKo8DrI1tCohWE2kO51N/EoLY+RfGTQs0eGfGhAH4TLdJWqD2Q1JrH",
+	"VqL3eCLC2LaaN5rD91VciY9JIsnu8HjgwMITsWPSaNY/iQntwoAnjzBD11HMjcc88L6QVgb5DCHw+JEQ",
+	"uEa8AAzawysYN6Lqp+QwNeUou8FwjqJhIH9eFjBKYxVTV2acWy+v8UACWVltMLF6mgMChF9i8YEFRGgB",
+	"R9sN707lWFkKC/rZA9U1I5qPCEfA8BBU0YiBR5bqQu0FxmcoDuSOFyZZmma3JWyA6TOkxukmYOKNyjGF",
+	"hc4T6FwJFi5GsnHh14B1rOBKsQmEj6t0qw5De8ZG3o5oUW5twTyMwJxpyjQVs4UpcNBafXuQ95jCJ0al",
+	"asyYRJQdIknhvoW63iyUSGoVlwz3W9WycMUf4COBKLJWtF+GxQmpHe2HOoqTnMKBkYgSHYlm7eyPp9ET",
+	"dpd+D1ZItigi0WQuBc3VW2FqQo1FWTEIAUIzWXMGRqiSfRHNEn1p1eVjEc3kO/fnCOu3Fi7cR8KQLQhP",
+	"Cnp1vxbmt2u/wgDkmPubHvhFp8v9CnGiu4tmw/HfIFHyFZYOwYqwGPZjbghWv+5wwGRIDSxDjaJf1WK4",
+	"BDH0CSrYymOu5orQx+Y6mVt5DRwPD80DTUyob6dYOdgyE9CLUlQA8PbyMJKC1l4M1UyTSWGjePaYynTE",
+	"UI6noaa7KXMlx4qovKMSvLlC1Mh77iPDZdS4oLEj4kEMFjyVTUAQiLUmVTI2fVFxcihEKjnZ1VarncpS",
+	"tolAO9HxPm6fj4tMaJnn2S2tXWzpvpBeHprlj+AdL89uqXRUq2PXHEeQigwWgy98OIKh9iUw8Ila6isI",
+	"10C5hALksUvBQ8EzmBp6Mwi16lx1RLQOpInpONFXER/0k6oYKfHm7MRWqW4Jpg2pxq0l7BX3jdtuKiJI",
+	"1tmFb4H9hiKga4oOVrZ/kO1HNcuqc/+qg/Uyg/+vF/Se/jUMO95fD6s8GIje+5/+f6/bXSlB+NmrDq40",
+	"gm01VDiWCQu3izrY+KORxRwvfiCWeENDHTJ9bRv3GRNIaBhc3uuavXvv2O/DG73uVRjF+4jk5xfw3Ma3",
+	"cobVR7z3nJ5cM8iw6/ctmrO+ye/TDs+/45EYmEhg8uQJmvMbZdZpxUpzlQYx/aGBAeFsUTT+dA85OJ9B",
+	"Y0zBCg8DOB4lYCDqJsGmNpWqfv1EJ7p4stvw1lP3PuvphOiD7t06K7JgcPq7z8ZWu83oc7b6YpOJVF0+",
+	"ldj0WnXpx7LvKNU6S7T9s/fLnZEgwcPgALbAGlgVrerKycP6aH7PPz3ZEKP/lDTKT+by+ShGnvXnA7WK",
+	"q1/v7HaednuNjw7Uf0tm4Z1czFq5Aqw2Ke5fsFUOq/GAbAyaxdnYfACQmozFtxcvTzykDgbE/JKtOfLg",
+	"ETnlmYqzcboUzSjnf2El1jZ8KQoQJzdaokF8rYQ9A4wYI2dLcEkjInjgMdr8nWkxSyMu9GWdCqPSSZvr",
+	"viDR6FTRt0NNfSCHNYVf0T8CDx/RLhojRnncxpXIVb6ObS+MBbpyHS9n+4Xa9ddWmwVHQOX27URo93/k",
+	"jaTarpRIkMvbcqDAjStCHa0rk7sJRoDlP780jgo8moJpqR5G0enC/zo8Pbh4+3oo4AY6aKAf4G8ESz0L",
+	"G0qHjcpvSsb+31gSli54ZWHxp8feb3yl/vQoi5f+33FyI5L4WdhAobRffv/Tz/x8nNxU3ld//nHZlTvP",
+	"/qjcLK4XewT4CSdM5ZKjKuefl3558Pq49gXRhJavqz2Lr8lvrPTVfBCXc9QIGos8bfQb06KYm/5jkPPO",
+	"BKevI+dzlCx+9YrNk9woZP3kcDu0DstsFUbEag5rU48TZTqlofCtkmkxXeO8nWA5LKq+eJUtCu8Z1Jar",
+	"TwzEJMuvsqJQZUUoSwofO2rKsngkFonA8P5oaWsPYsyC/03VOMAeyyYi95irW15bXpcfMsiAXm/VIVUa",
+	"ooiVUQZrTXovoN/Nuv5wGRq0K5JMe808vXiNTLaOctt7YYVje42FB88qnWdpSueeVHdsPIU9RV9RDj/z",
+	"eXpvvbjN2hM5LsA7LHfbDZ+YKlHZkq0xOc+zSZIq77Uv1Ybn7ROcUiPAYOvbbPEsL0Tzfx++PhMyLzqi",
+	"t/d4u9uy6WayEFM5R7qVAnW643UOta2KmRjmyO2Ira1hLs0iV3wfXF/kamurL6Lh2eD8zdnw8mx4MXwF",
+	"1mNUOuY7XUqqsODeUPOTgZDiNsuvVS7mRi3iTC9nyV+4LAE3gGuN0mSOFJFQRyqXRsV8vGuPf39PVztc",
+	"2iXaDzWeEwZilOQMceUCNDnSlhOeMCmWgZhPM63wP0VGpyrZ6Ec1LrgeXlypoQlGhrxSocYfcdv880It",
+	"VCsQZQGbCyp7OM5VEXA9OxNYsRaxKmSSImkNFqwjyPDx64AruF4pXbSCUFPHFZUMNIEnx8ZxT/MxWsy5",
+	"8rnCExPaj1+8PXj84u1zFAqCTLKeNqJJPTTcjXof5Uxxr/CtfM8+rN4iT4h3D1/IVWHB+zUwFNQG0iX7",
+	"PHMm1FyUpuRlx2MXusjPtFfucWIB0vdCzQsQNoKDY4/e//Rv7oAy1KmKr0B+vSAcHTRqLj7kUNDwnIMz",
+	"qyuZilzBZg/9yCYC/Ak9TvDyOMtjI5q9rlgqmcNnDkDbxQoNOJWPlTjpbe+0t7dpxAdoPNJT2UTgzbNM",
+	"/9e/FzLJlVCFfbvKxcnek167t43d36P30yKh2KwqAX25SslAmybzwDIEJ0Ur8BiWWREkdJrlhi5beOF7",
+	"itnTCl/EaCResVzMZIIQWMKEI6B2LPN8KZLYUK3ITBuQURrUUk6NGC0KzDRpU7VX+lIealxVuFMs6Wxz",
+	"NlsgcTutamoB5oSIqTRTZehMEvMbTEZHeRjHBYcfz8pQaSlSQ6EmUTe2KC5rJzA74c3tNLu6Qg6OeZ7c",
+	"yPGyQwoiYv5huy/Rj2u1q2f2B2K+GKWJmZas9IyRpqTZwO3fzj+oGzTlTgZ2xur3DlbZ4iq4fcddYaP1",
+	"1UiJv9lav2dNUNCRqyLhXA5bRnmmM1LFrVJ0kuPvvSUZ3po32tdwnkbpTDS/b9sf2y9syQOszmBafcFw",
+	"Ko7w+LwtgeP3QE88ELyy8WTCa5X7Mv1+9wZpVeFYGkXsJKtKsZxEsxghIjvT3vcOXJmAu4ahLCZw/7GA",
+	"Rolc3STqtqJVA1/fgjyk2fjaT+5gAov6gIzvaun5Yg6GwSPknAf1i9VY19kRd7RaRIZe08+VjCNOmSST",
+	"I+BTX3yFWeA+g8W8ETO0rr3zjYvwnKAfsUqTG4UJZqwSKxqLzVH690Sp+JER0fAGkznsZqJ0jHAR4wQ/",
+	"1IbIcXG+4asjdWeXb9VommXXpi/jWaJdnsjANm+5tQXqJ3p9en4hyDpZ5OxJ2dLeFg53sZyrvlhJGaNc",
+	"HuyJ5axB94yqNuC2jIlN0vFEQnc9Sn9G3omIHMk2jkL7OI68McJtou+BYDKb/cAHzB5AJ1e2c62g9lLo",
+	"QlRePOT72gN6SRTqZi8Q24F4/9PPhPmxt8KsymKRw07wjAdKJ++YT8/QiAU3vWfWXX5Hl35Yc+1PFk1D",
+	"lcxwdfgT0sRNIyJ6/e9oBh2PFXSBAhj2QDjOYEWGutcRL5Sau7AGlmgZLRkuaIFK+7bCFx+hzGVu+MBw",
+	"1gn1dkecz9OkWO04EfcEEWWaRNdq+QwzDSPCL2CSpIiKiCCcmAWXKxHd9KJQCyGayZWGCxSCvlZL07c1",
+	"E8BdV0bcJmmKZRO0uiXAHIjrTkecYW0VWkM8SiKZwLdAdmdcal6Lra2dbtfOyNaWkLdySfGhZbZA8x9z",
+	"7rQgtipslju1IGEjSnAmsmh1xLAiYwnF87FKY67MFDf9XFEaKVjSnVDvdgRo3UWhRDRV75rfvhwctM+/",
+	"HWzvPWliSYlCfCXCRidsiK9wilqtKGAcDAyqxxM2cmrlEcJDUoVNJhtdNKPbqVHjy/c//Ry1YIYpuIET",
+	"HuDglIvrkXH5iob8YpTtryKwFsCPI98CX59N6B2dUO91BMWeYLjLXEUPdQfTKyjhlIrSYM1IcDozmzac",
+	"zFRHHC5yEnNqPH4ozwrJnQOXIJVzJl4Dy6u4zfDlJE1YTZK7bQvDwXXKwXZlOlDCaV5hW8YsY5xq+7DE",
+	"3kDXnnTEoWrHC1JmCmW7rn/6nrjh+WmqpCHAl2hyWRCXAJpmpuBqLwG2QHqKCBzHcS7N1NkrhsFcZT0e",
+	"RJso1omoNlmnXslEk+IeUDGZ7XfvrEUdfTd8/u3p6YvLi+OXw9M3F54X2+sK09onl4hO+LL8WuSyRFzE",
+	"GaWUhdqVrYb3UwKzS15kpEYzV7RWjEtVJ/gV6XKc52xRcEJgprVilCXV30bMLp0h4q5iE1LAeBzJ8XU2",
+	"meBY/Od/bHfF78SPSWEhbItC7AkTYH8CsY3///6nnxEnEmpS+dNskRMe0g3I2fDi7O3l0emZNyRfb4tp",
+	"yysGRaiZEmKHP5AngR6HP/2uTFITXACpxUiVE8xFb/wlS93UGZWEMWaySJ04YWpf2dTD4/PB85Ph5eDo",
+	"Yrja3GxCiewaE9n5NAnT3aI4QWZ9kFTfgQhCLbXOFnpcmv4kS9Ye6Pgt7bjXlNVuHWIeTLlQRxQkvOTH",
+	"L/3HzaV9/hLTQaJ9Dgo6+wfkZarSmPn/olyZxUytQEqHZAwxCImtMNGM+F8drwi+vZRA10sCAs4eyNI4",
+	"oCpMYCLiVo4n3UJWZwjV1GyWFATWoqdlwcJclu+nsWONZ9tF+Ee4Xi0wZtkLqFVuHAhOfJXcgK8yF00r",
+	"Tq6Gld8yF+GgHYhHJU6Q71cXtg3GBjr4A6DL8fSxSJe4zzGeMxkvUpk7AsCBp5hAjFBDxGKkponVPs4C",
+	"9mcxBbt5ybdXPFJnFVtzc12wtGL9gvw7b87ZtHdYsvQcmu6tfonE5gOp8dTi19ClC0p/1PNtEDHHUUIb",
+	"dA/qQrDO1qdvb/ZL7uk1Cd//oFgsX8Ck5VZfTBJE9VLlL6MUB4NiJhmzIeaAItJ8dfto4MVUJtkib6ul",
+	"MljlKrDFGrOcC0x7OGI/7s3HbGTujGWargQlHCT3Wi33eQKw3a5SFMXT1g0g93ODu5smEyXGy3GKE+ik",
+	"AkzEuyQCTUh0a1p9pEcJyKJQDpHIVgUMwk12rcA8XjJikOu8koNDys19uX2tlnxHJJp+Fne7TYNoota6",
+	"bkKLGn/901//OwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -54,6 +54,31 @@ func (q *Queries) ActivateUser(ctx context.Context, arg ActivateUserParams) (Use
 	return i, err
 }
 
+const createExpiringInternalKey = `-- name: CreateExpiringInternalKey :one
+INSERT INTO internal_keys (name, key_hash, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id
+`
+
+type CreateExpiringInternalKeyParams struct {
+	Name      string
+	KeyHash   []byte
+	Scopes    []string
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+}
+
+func (q *Queries) CreateExpiringInternalKey(ctx context.Context, arg CreateExpiringInternalKeyParams) (int64, error) {
+	row := q.db.QueryRow(ctx, createExpiringInternalKey,
+		arg.Name,
+		arg.KeyHash,
+		arg.Scopes,
+		arg.CreatedAt,
+		arg.ExpiresAt,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const createInternalKey = `-- name: CreateInternalKey :one
 
 INSERT INTO internal_keys (name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4) RETURNING id
@@ -132,19 +157,69 @@ func (q *Queries) EnsureNotificationPreferences(ctx context.Context, userID int6
 }
 
 const getInternalKeyByHash = `-- name: GetInternalKeyByHash :one
-SELECT id, name, scopes FROM internal_keys WHERE key_hash = $1 AND revoked_at IS NULL
+SELECT id, name, scopes, last_used_at FROM internal_keys
+WHERE (key_hash = $1 OR (previous_key_hash = $1 AND previous_expires_at > $2::timestamptz))
+  AND revoked_at IS NULL
+  AND (expires_at IS NULL OR expires_at > $2::timestamptz)
 `
 
-type GetInternalKeyByHashRow struct {
-	ID     int64
-	Name   string
-	Scopes []string
+type GetInternalKeyByHashParams struct {
+	KeyHash []byte
+	Now     time.Time
 }
 
-func (q *Queries) GetInternalKeyByHash(ctx context.Context, keyHash []byte) (GetInternalKeyByHashRow, error) {
-	row := q.db.QueryRow(ctx, getInternalKeyByHash, keyHash)
+type GetInternalKeyByHashRow struct {
+	ID         int64
+	Name       string
+	Scopes     []string
+	LastUsedAt *time.Time
+}
+
+// A key is live when not revoked, not past its expiry, and the hash is its current one or, until
+// previous_expires_at, the one it was rotated from.
+func (q *Queries) GetInternalKeyByHash(ctx context.Context, arg GetInternalKeyByHashParams) (GetInternalKeyByHashRow, error) {
+	row := q.db.QueryRow(ctx, getInternalKeyByHash, arg.KeyHash, arg.Now)
 	var i GetInternalKeyByHashRow
-	err := row.Scan(&i.ID, &i.Name, &i.Scopes)
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Scopes,
+		&i.LastUsedAt,
+	)
+	return i, err
+}
+
+const getInternalKeyByNameForUpdate = `-- name: GetInternalKeyByNameForUpdate :one
+SELECT id, name, scopes, created_at, expires_at, last_used_at, rotated_at, previous_expires_at, revoked_at
+FROM internal_keys WHERE name = $1 FOR UPDATE
+`
+
+type GetInternalKeyByNameForUpdateRow struct {
+	ID                int64
+	Name              string
+	Scopes            []string
+	CreatedAt         time.Time
+	ExpiresAt         *time.Time
+	LastUsedAt        *time.Time
+	RotatedAt         *time.Time
+	PreviousExpiresAt *time.Time
+	RevokedAt         *time.Time
+}
+
+func (q *Queries) GetInternalKeyByNameForUpdate(ctx context.Context, name string) (GetInternalKeyByNameForUpdateRow, error) {
+	row := q.db.QueryRow(ctx, getInternalKeyByNameForUpdate, name)
+	var i GetInternalKeyByNameForUpdateRow
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Scopes,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+		&i.RotatedAt,
+		&i.PreviousExpiresAt,
+		&i.RevokedAt,
+	)
 	return i, err
 }
 
@@ -451,6 +526,53 @@ func (q *Queries) ListActiveDevices(ctx context.Context, arg ListActiveDevicesPa
 	return items, nil
 }
 
+const listInternalKeys = `-- name: ListInternalKeys :many
+SELECT id, name, scopes, created_at, expires_at, last_used_at, rotated_at, previous_expires_at, revoked_at
+FROM internal_keys ORDER BY id
+`
+
+type ListInternalKeysRow struct {
+	ID                int64
+	Name              string
+	Scopes            []string
+	CreatedAt         time.Time
+	ExpiresAt         *time.Time
+	LastUsedAt        *time.Time
+	RotatedAt         *time.Time
+	PreviousExpiresAt *time.Time
+	RevokedAt         *time.Time
+}
+
+func (q *Queries) ListInternalKeys(ctx context.Context) ([]ListInternalKeysRow, error) {
+	rows, err := q.db.Query(ctx, listInternalKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListInternalKeysRow{}
+	for rows.Next() {
+		var i ListInternalKeysRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Scopes,
+			&i.CreatedAt,
+			&i.ExpiresAt,
+			&i.LastUsedAt,
+			&i.RotatedAt,
+			&i.PreviousExpiresAt,
+			&i.RevokedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockUserDevice = `-- name: LockUserDevice :exec
 
 SELECT pg_advisory_xact_lock(hashtextextended($1::bigint::text || '|' || $2::text, 0))
@@ -541,6 +663,46 @@ func (q *Queries) RevokeDeviceTokens(ctx context.Context, arg RevokeDeviceTokens
 	return result.RowsAffected(), nil
 }
 
+const revokeInternalKey = `-- name: RevokeInternalKey :one
+UPDATE internal_keys SET revoked_at = $1::timestamptz
+WHERE id = $2 AND revoked_at IS NULL
+RETURNING id, name, scopes, created_at, expires_at, last_used_at, rotated_at, previous_expires_at, revoked_at
+`
+
+type RevokeInternalKeyParams struct {
+	Now time.Time
+	ID  int64
+}
+
+type RevokeInternalKeyRow struct {
+	ID                int64
+	Name              string
+	Scopes            []string
+	CreatedAt         time.Time
+	ExpiresAt         *time.Time
+	LastUsedAt        *time.Time
+	RotatedAt         *time.Time
+	PreviousExpiresAt *time.Time
+	RevokedAt         *time.Time
+}
+
+func (q *Queries) RevokeInternalKey(ctx context.Context, arg RevokeInternalKeyParams) (RevokeInternalKeyRow, error) {
+	row := q.db.QueryRow(ctx, revokeInternalKey, arg.Now, arg.ID)
+	var i RevokeInternalKeyRow
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Scopes,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+		&i.RotatedAt,
+		&i.PreviousExpiresAt,
+		&i.RevokedAt,
+	)
+	return i, err
+}
+
 const revokeLiveDeviceToken = `-- name: RevokeLiveDeviceToken :many
 UPDATE access_tokens SET revoked_at = $1::timestamptz
 WHERE user_id = $2
@@ -629,6 +791,58 @@ func (q *Queries) RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensPa
 	return items, nil
 }
 
+const rotateInternalKey = `-- name: RotateInternalKey :one
+UPDATE internal_keys
+SET previous_key_hash = CASE WHEN $1::timestamptz IS NULL THEN NULL ELSE key_hash END,
+    previous_expires_at = $1::timestamptz,
+    key_hash = $2, rotated_at = $3::timestamptz
+WHERE id = $4
+RETURNING id, name, scopes, created_at, expires_at, last_used_at, rotated_at, previous_expires_at, revoked_at
+`
+
+type RotateInternalKeyParams struct {
+	PreviousExpiresAt *time.Time
+	KeyHash           []byte
+	Now               time.Time
+	ID                int64
+}
+
+type RotateInternalKeyRow struct {
+	ID                int64
+	Name              string
+	Scopes            []string
+	CreatedAt         time.Time
+	ExpiresAt         *time.Time
+	LastUsedAt        *time.Time
+	RotatedAt         *time.Time
+	PreviousExpiresAt *time.Time
+	RevokedAt         *time.Time
+}
+
+// The current hash becomes the previous one until previous_expires_at (an earlier previous hash is
+// dropped at once); NULL previous_expires_at (no overlap) ends the old key now.
+func (q *Queries) RotateInternalKey(ctx context.Context, arg RotateInternalKeyParams) (RotateInternalKeyRow, error) {
+	row := q.db.QueryRow(ctx, rotateInternalKey,
+		arg.PreviousExpiresAt,
+		arg.KeyHash,
+		arg.Now,
+		arg.ID,
+	)
+	var i RotateInternalKeyRow
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Scopes,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+		&i.RotatedAt,
+		&i.PreviousExpiresAt,
+		&i.RevokedAt,
+	)
+	return i, err
+}
+
 const setPasswordHash = `-- name: SetPasswordHash :exec
 UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1
 `
@@ -713,6 +927,22 @@ type TouchAccessTokenParams struct {
 // last_used_at is written at most once a minute per token.
 func (q *Queries) TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error {
 	_, err := q.db.Exec(ctx, touchAccessToken, arg.Now, arg.Ip, arg.ID)
+	return err
+}
+
+const touchInternalKey = `-- name: TouchInternalKey :exec
+UPDATE internal_keys SET last_used_at = $1::timestamptz
+WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1::timestamptz - interval '1 minute')
+`
+
+type TouchInternalKeyParams struct {
+	Now time.Time
+	ID  int64
+}
+
+// last_used_at is written at most once a minute per key.
+func (q *Queries) TouchInternalKey(ctx context.Context, arg TouchInternalKeyParams) error {
+	_, err := q.db.Exec(ctx, touchInternalKey, arg.Now, arg.ID)
 	return err
 }
 

@@ -181,12 +181,17 @@ type IdempotencyKey struct {
 }
 
 type InternalKey struct {
-	ID        int64
-	Name      string
-	KeyHash   []byte
-	Scopes    []string
-	CreatedAt time.Time
-	RevokedAt *time.Time
+	ID                int64
+	Name              string
+	KeyHash           []byte
+	Scopes            []string
+	CreatedAt         time.Time
+	RevokedAt         *time.Time
+	ExpiresAt         *time.Time
+	LastUsedAt        *time.Time
+	RotatedAt         *time.Time
+	PreviousKeyHash   []byte
+	PreviousExpiresAt *time.Time
 }
 
 type KnownDevice struct {
@@ -285,6 +290,21 @@ type StorageDeletion struct {
 	Attempts  int32
 	LastError *string
 	CreatedAt time.Time
+}
+
+type SupportTwofaReset struct {
+	ID             int64
+	UserID         int64
+	Status         string
+	RequestedByKey int64
+	RequestedBy    string
+	RequestReason  string
+	RequestedAt    time.Time
+	ExpiresAt      time.Time
+	ApprovedByKey  *int64
+	ApprovedBy     *string
+	ApprovalReason *string
+	ApprovedAt     *time.Time
 }
 
 type TwofaRecoveryCode struct {

@@ -60,6 +60,7 @@ type Querier interface {
 	// Events of the subscription's types retained in the feed that occurred in [from, to).
 	CountWebhookRedeliveries(ctx context.Context, arg CountWebhookRedeliveriesParams) (int64, error)
 	CountWebhookSecretsToReseal(ctx context.Context, header []byte) (int64, error)
+	CreateExpiringInternalKey(ctx context.Context, arg CreateExpiringInternalKeyParams) (int64, error)
 	// Internal keys (services/identity/internalkeys) --------------------------------------------------
 	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
@@ -92,6 +93,8 @@ type Querier interface {
 	// other personal field and every credential goes. The id and the username (fx + id) stay: the
 	// ledger and the audit log refer to them.
 	EraseUser(ctx context.Context, arg EraseUserParams) error
+	// Marks the user's pending requests past their window expired.
+	ExpireTwofaResets(ctx context.Context, arg ExpireTwofaResetsParams) error
 	ExportAuditEvents(ctx context.Context, userID *int64) ([]ExportAuditEventsRow, error)
 	ExportCaseHistory(ctx context.Context, userID int64) ([]ExportCaseHistoryRow, error)
 	ExportComplianceCases(ctx context.Context, userID int64) ([]ExportComplianceCasesRow, error)
@@ -146,7 +149,10 @@ type Querier interface {
 	// Read after the hold's wallet is locked: a hold's status only changes under that lock.
 	GetHolds(ctx context.Context, ids []int64) ([]GetHoldsRow, error)
 	GetIdempotencyRecords(ctx context.Context, arg GetIdempotencyRecordsParams) ([]GetIdempotencyRecordsRow, error)
-	GetInternalKeyByHash(ctx context.Context, keyHash []byte) (GetInternalKeyByHashRow, error)
+	// A key is live when not revoked, not past its expiry, and the hash is its current one or, until
+	// previous_expires_at, the one it was rotated from.
+	GetInternalKeyByHash(ctx context.Context, arg GetInternalKeyByHashParams) (GetInternalKeyByHashRow, error)
+	GetInternalKeyByNameForUpdate(ctx context.Context, name string) (GetInternalKeyByNameForUpdateRow, error)
 	GetKYBData(ctx context.Context, caseID int64) (ComplianceKybDatum, error)
 	GetKYCData(ctx context.Context, caseID int64) (ComplianceKycDatum, error)
 	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
@@ -177,12 +183,15 @@ type Querier interface {
 	// Reads ------------------------------------------------------------------------------------------
 	// A transaction the user took part in: every one they sent, only posted ones they received.
 	GetTransactionForUser(ctx context.Context, arg GetTransactionForUserParams) (GetTransactionForUserRow, error)
+	GetTwofaResetForUpdate(ctx context.Context, id int64) (SupportTwofaReset, error)
 	GetTwofaUser(ctx context.Context, id int64) (GetTwofaUserRow, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByEmailForUpdate(ctx context.Context, email string) (User, error)
 	// Users (shared by identity, registration, profile) ---------------------------------------------
 	GetUserByID(ctx context.Context, id int64) (User, error)
 	GetUserByIDForUpdate(ctx context.Context, id int64) (User, error)
+	// Queries of services/support (the internal support API): lookups, sessions, 2FA resets.
+	GetUserByUsername(ctx context.Context, username *string) (User, error)
 	GetWallet(ctx context.Context, id int64) (GetWalletRow, error)
 	// The wallet in currency of the user named username (a history's counterparty).
 	GetWalletByUsername(ctx context.Context, arg GetWalletByUsernameParams) (int64, error)
@@ -210,6 +219,8 @@ type Querier interface {
 	InsertMagicLink(ctx context.Context, arg InsertMagicLinkParams) error
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	InsertRestriction(ctx context.Context, arg InsertRestrictionParams) (ComplianceRestriction, error)
+	// No row when a request of the user is already pending.
+	InsertTwofaReset(ctx context.Context, arg InsertTwofaResetParams) (SupportTwofaReset, error)
 	InsertWebhookAttempt(ctx context.Context, arg InsertWebhookAttemptParams) error
 	InsertWebhookSubscription(ctx context.Context, arg InsertWebhookSubscriptionParams) (WebhookSubscription, error)
 	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
@@ -236,6 +247,7 @@ type Querier interface {
 	ListEventFeed(ctx context.Context, arg ListEventFeedParams) ([]ListEventFeedRow, error)
 	// Pending holds past their expiry, oldest first.
 	ListExpiredHolds(ctx context.Context, arg ListExpiredHoldsParams) ([]int64, error)
+	ListInternalKeys(ctx context.Context) ([]ListInternalKeysRow, error)
 	// One batch of `flowxi keys reencrypt`, keyset by id: queued bodies not yet sealed under the
 	// newest key (sent and failed rows have no body).
 	ListMailBodiesToReseal(ctx context.Context, arg ListMailBodiesToResealParams) ([]ListMailBodiesToResealRow, error)
@@ -250,6 +262,10 @@ type Querier interface {
 	// The next final rows after the sealer's position, in chain order (txid, id).
 	ListUnsealedAuditEvents(ctx context.Context, arg ListUnsealedAuditEventsParams) ([]AuditEvent, error)
 	ListUserComplianceCases(ctx context.Context, userID int64) ([]ComplianceCase, error)
+	// The user's most recent successful logins, newest first (the audit rows sessions.Complete writes).
+	ListUserLastLogins(ctx context.Context, arg ListUserLastLoginsParams) ([]ListUserLastLoginsRow, error)
+	// The user's live tokens (not revoked, not past their absolute or idle expiry), newest use first.
+	ListUserLiveSessions(ctx context.Context, arg ListUserLiveSessionsParams) ([]ListUserLiveSessionsRow, error)
 	// A user's own security events, newest first, keyset-paginated by id. The action predicate is
 	// also the predicate of the index audit_events_user_security (migration 00034): keep them equal.
 	ListUserSecurityEvents(ctx context.Context, arg ListUserSecurityEventsParams) ([]ListUserSecurityEventsRow, error)
@@ -356,10 +372,15 @@ type Querier interface {
 	RevokeAllUserTokens(ctx context.Context, arg RevokeAllUserTokensParams) (int64, error)
 	RevokeCurrentToken(ctx context.Context, arg RevokeCurrentTokenParams) (int64, error)
 	RevokeDeviceTokens(ctx context.Context, arg RevokeDeviceTokensParams) (int64, error)
+	RevokeInternalKey(ctx context.Context, arg RevokeInternalKeyParams) (RevokeInternalKeyRow, error)
 	// Revokes the live token(s) of one device of the user; returns their ids (none: unknown device).
 	RevokeLiveDeviceToken(ctx context.Context, arg RevokeLiveDeviceTokenParams) ([]int64, error)
 	// Revokes every unrevoked token of the user but keep_id; live tells which ones could still be used.
 	RevokeOtherTokens(ctx context.Context, arg RevokeOtherTokensParams) ([]RevokeOtherTokensRow, error)
+	RevokeUserSession(ctx context.Context, arg RevokeUserSessionParams) (int64, error)
+	// The current hash becomes the previous one until previous_expires_at (an earlier previous hash is
+	// dropped at once); NULL previous_expires_at (no overlap) ends the old key now.
+	RotateInternalKey(ctx context.Context, arg RotateInternalKeyParams) (RotateInternalKeyRow, error)
 	RotateWebhookSecret(ctx context.Context, arg RotateWebhookSecretParams) (WebhookSubscription, error)
 	// In the transaction that stops referring to the key: due at once.
 	ScheduleObjectDeletion(ctx context.Context, arg ScheduleObjectDeletionParams) error
@@ -372,6 +393,7 @@ type Querier interface {
 	SetChainHead(ctx context.Context, arg SetChainHeadParams) error
 	SetComplianceCaseStatus(ctx context.Context, arg SetComplianceCaseStatusParams) (ComplianceCase, error)
 	SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error
+	SetTwofaResetStatus(ctx context.Context, arg SetTwofaResetStatusParams) (SupportTwofaReset, error)
 	SetUserAccountType(ctx context.Context, arg SetUserAccountTypeParams) error
 	// Swaps the photo key; the caller holds the row lock (GetUserByIDForUpdate) and deletes the old object after commit.
 	SetUserPhotoKey(ctx context.Context, arg SetUserPhotoKeyParams) (time.Time, error)
@@ -389,6 +411,8 @@ type Querier interface {
 	StuckWebhookWaits(ctx context.Context) ([]StuckWebhookWaitsRow, error)
 	// last_used_at is written at most once a minute per token.
 	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
+	// last_used_at is written at most once a minute per key.
+	TouchInternalKey(ctx context.Context, arg TouchInternalKeyParams) error
 	// One sequencer at a time, whatever the number of instances; the others skip their sweep. An
 	// advisory lock (two-int key space, apart from the ledger's hashed bigint keys) writes nothing.
 	TryLockEventSequencer(ctx context.Context) (bool, error)

@@ -63,6 +63,9 @@ func (s *Service) wallet(r db.LedgerAccount) api.Wallet {
 		Pending: r.Pending, Status: api.WalletStatus(r.Status), CreatedAt: ts(r.CreatedAt)}
 }
 
+// ViewWallet renders a wallet row as the API shows it (support's user lookup).
+func (s *Service) ViewWallet(r db.LedgerAccount) api.Wallet { return s.wallet(r) }
+
 // exponent is the digits of a currency's minor unit (also for a currency no longer offered).
 func (s *Service) exponent(currency string) int {
 	if e, ok := s.cur.exponent(currency); ok {

@@ -53,20 +53,26 @@ func (s *Registration) ResendRegisterEmail(ctx context.Context, r api.ResendRegi
 // whose account is no longer pending.
 func (s *Registration) sendCode(ctx context.Context, rawEmail string, taken *apierr.Error) error {
 	return s.send(ctx, rawEmail, taken, codeSend, func(q *db.Queries, u db.User, _ string, now time.Time) (map[string]any, error) {
-		live, err := q.GetOTP(ctx, db.GetOTPParams{UserID: u.ID, Purpose: purposeRegister, Now: now, MaxAttempts: OTPMaxAttempts})
-		if err == nil {
-			if err := cooldown(live.CreatedAt, now); err != nil {
-				return nil, err
-			}
-		} else if !pg.IsNotFound(err) {
-			return nil, err
-		}
-		code, err := s.newOTP(ctx, q, u.ID, purposeRegister, now)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"Code": code, "Minutes": int(OTPTTL / time.Minute)}, nil
+		return s.freshCode(ctx, q, u.ID, now)
 	})
+}
+
+// freshCode replaces the user's registration code with a new one (refused within the cooldown
+// of the previous one) and returns the data of its e-mail.
+func (s *Registration) freshCode(ctx context.Context, q *db.Queries, userID int64, now time.Time) (map[string]any, error) {
+	live, err := q.GetOTP(ctx, db.GetOTPParams{UserID: userID, Purpose: purposeRegister, Now: now, MaxAttempts: OTPMaxAttempts})
+	if err == nil {
+		if err := cooldown(live.CreatedAt, now); err != nil {
+			return nil, err
+		}
+	} else if !pg.IsNotFound(err) {
+		return nil, err
+	}
+	code, err := s.newOTP(ctx, q, userID, purposeRegister, now)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Code": code, "Minutes": int(OTPTTL / time.Minute)}, nil
 }
 
 // sendLink writes a new magic link (replacing unused ones) and its e-mail.

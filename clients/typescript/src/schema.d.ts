@@ -1737,6 +1737,266 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/internal/support/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find a user (internal support)
+         * @description Looks a user up by exactly one of `email` (trimmed, case-insensitive), `username` or `id`
+         *     (none or several: 422 naming `email`). Answers the profile, the account status, whether
+         *     2FA is on, the compliance state (cases and active restrictions), the wallets and the last
+         *     10 successful logins. Unknown: 404 `USER_NOT_FOUND`. Every call is audit-logged
+         *     (`support.user.viewed`) with the key's name as actor and its id (`key_id`) in the details,
+         *     also when nobody matched. Scope `support:read`.
+         */
+        get: operations["findSupportUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/support/users/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's sessions (internal support)
+         * @description The user's live sessions (tokens not revoked, not past their absolute or idle lifetime),
+         *     newest use first, device-bound or not. Audit-logged (`support.sessions.viewed`). Unknown
+         *     user 404 `USER_NOT_FOUND`. Scope `support:read`.
+         */
+        get: operations["listSupportUserSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/support/users/{id}/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every session of a user (internal support)
+         * @description Revokes every token of the user at once: the next request with any of them is 401 on
+         *     every instance (tokens are checked in PostgreSQL on each request). `reason` is required
+         *     (missing or blank: 422 naming `reason`) and audit-logged (`support.sessions.revoked`) with
+         *     the key. Unknown user 404 `USER_NOT_FOUND`. Scope `support:write`.
+         */
+        post: operations["revokeSupportUserSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/support/users/{id}/sessions/{session_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End one session of a user (internal support)
+         * @description Revokes one token of the user (its `id` from the sessions list), effective on the next
+         *     request on every instance. Unknown user 404 `USER_NOT_FOUND`; a token that is not the
+         *     user's or is already revoked 404 `SESSION_NOT_FOUND`. `reason` required, audit-logged
+         *     (`support.session.revoked`). Scope `support:write`.
+         */
+        post: operations["revokeSupportUserSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/support/users/{id}/twofa-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a user's 2FA reset (internal support, four eyes)
+         * @description First half of the **four-eyes** 2FA reset, for a user who lost both the authenticator and
+         *     the recovery codes: records a pending request that a **different** internal key must
+         *     approve (`approveTwofaReset`) within `SUPPORT_APPROVAL_WINDOW` (default 30 min). Nothing
+         *     changes for the user until then. 2FA off: 409 `TWOFA_NOT_ENABLED`; a pending request
+         *     already open for the user: 409 `TWOFA_RESET_PENDING`. `reason` required, audit-logged
+         *     (`support.twofa_reset.requested`). Scope `support:write`.
+         */
+        post: operations["requestTwofaReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/support/twofa-resets/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a 2FA reset (internal support, second key)
+         * @description Second half of the four-eyes reset. The approving key must differ from the requesting one
+         *     (a rotated key is the same key): the same key is 403 `TWOFA_RESET_SAME_KEY`. Past the
+         *     window the request is `expired` and the answer 410 `TWOFA_RESET_EXPIRED` (ask again);
+         *     already approved 409 `TWOFA_RESET_NOT_PENDING`; unknown 404 `TWOFA_RESET_NOT_FOUND`.
+         *     On approval, in one transaction: 2FA is turned off (secret and recovery codes deleted),
+         *     every session of the user is revoked, the user is e-mailed in their language, and the
+         *     approval is audit-logged (`support.twofa_reset.approved`). The user logs in with the
+         *     password alone and can enroll again. Scope `support:write`.
+         */
+        post: operations["approveTwofaReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/support/users/{id}/registration/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend a pending registration code (internal support)
+         * @description Draws a new 6-digit registration code for a **pending** user (replacing the previous one,
+         *     10 min) and e-mails it in the user's language. Not pending: 409 `USER_NOT_PENDING`; within
+         *     60 s of the previous code: 429 `RATE_LIMITED`. `reason` required, audit-logged
+         *     (`support.registration.code_resent`; never the code). Scope `support:write`.
+         */
+        post: operations["resendSupportRegistrationCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/support/users/{id}/registration/expire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Expire a pending user's registration code and links (internal support)
+         * @description Deletes the pending user's registration code and unused magic links: neither can
+         *     activate the account any more (a new send starts afresh). Not pending: 409
+         *     `USER_NOT_PENDING`. `reason` required, audit-logged (`support.registration.expired`).
+         *     Scope `support:write`.
+         */
+        post: operations["expireSupportRegistrationCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the internal keys (internal)
+         * @description Every internal key with its name, scopes, creation, last use (written at most once a
+         *     minute), expiry, rotation and revocation — never a key or its hash. Scope `keys:admin`.
+         */
+        get: operations["listInternalKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/keys/{name}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an internal key (internal)
+         * @description Draws a new key for the same name and scopes, **shown this once**. The old key stays valid
+         *     for `overlap_seconds` (default `INTERNAL_KEY_ROTATION_OVERLAP`, 24 h; 0 ends it at once),
+         *     then is refused; rotating again during an overlap ends the oldest key at once. The key
+         *     keeps its id (for the four-eyes rule a rotated key is the same key). Revoked or expired:
+         *     409 `INTERNAL_KEY_INACTIVE`. Audit-logged (`internal_key.rotated`, never a key). Scope
+         *     `keys:admin`.
+         */
+        post: operations["rotateInternalKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/keys/{name}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke an internal key (internal)
+         * @description Revokes the key (and the key it was rotated from): its next request is 401 on every
+         *     instance (keys are checked in PostgreSQL on each request, never cached). Already
+         *     revoked: 409 `INTERNAL_KEY_INACTIVE`. `reason` required, audit-logged
+         *     (`internal_key.revoked`). Scope `keys:admin`.
+         */
+        post: operations["revokeInternalKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1876,9 +2136,29 @@ export interface components {
          *     | REVERSAL_EXCEEDS_REMAINING | 409 | the reversal is more than what remains reversible of the original (recorded as failed) |
          *     | TRANSACTION_NOT_POSTED | 409 | only a posted transaction can be reversed (nothing recorded) |
          *     | TRANSACTION_NOT_REVERSIBLE | 409 | a reversal cannot itself be reversed (nothing recorded) |
+         *     | SUPPORT_USER_OK | 200 | a user as support sees them (internal) |
+         *     | SUPPORT_SESSIONS_OK | 200 | a user's live sessions (internal) |
+         *     | SESSIONS_REVOKED | 200 | every session of a user ended (internal) |
+         *     | SESSION_REVOKED | 200 | one session of a user ended (internal) |
+         *     | TWOFA_RESET_REQUESTED | 201 | 2FA reset recorded, waiting for a second key (internal) |
+         *     | TWOFA_RESET_APPROVED | 200 | 2FA reset: turned off, sessions ended, user e-mailed (internal) |
+         *     | REGISTRATION_CODE_RESENT | 200 | a new registration code e-mailed to a pending user (internal) |
+         *     | REGISTRATION_CODES_EXPIRED | 200 | a pending user's registration code and links expired (internal) |
+         *     | INTERNAL_KEYS_OK | 200 | the internal keys (internal) |
+         *     | INTERNAL_KEY_ROTATED | 200 | new internal key, shown once; the old one valid during the overlap (internal) |
+         *     | INTERNAL_KEY_REVOKED | 200 | internal key revoked (internal) |
+         *     | SESSION_NOT_FOUND | 404 | no such unrevoked session of this user |
+         *     | TWOFA_RESET_NOT_FOUND | 404 | no such 2FA reset request |
+         *     | INTERNAL_KEY_NOT_FOUND | 404 | no internal key has this name |
+         *     | TWOFA_RESET_SAME_KEY | 403 | the 2FA reset must be approved by another internal key than the one that asked |
+         *     | TWOFA_RESET_PENDING | 409 | a 2FA reset of this user is already waiting for approval |
+         *     | TWOFA_RESET_NOT_PENDING | 409 | the 2FA reset was already approved |
+         *     | TWOFA_RESET_EXPIRED | 410 | the 2FA reset was not approved within SUPPORT_APPROVAL_WINDOW |
+         *     | USER_NOT_PENDING | 409 | the user is not pending registration |
+         *     | INTERNAL_KEY_INACTIVE | 409 | the internal key is revoked or past its expiry |
          * @enum {string}
          */
-        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "EXPORT_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "BALANCE_AT_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "WEBHOOK_SUBSCRIPTION_CREATED" | "WEBHOOK_SUBSCRIPTIONS_OK" | "WEBHOOK_SUBSCRIPTION_OK" | "WEBHOOK_SUBSCRIPTION_UPDATED" | "WEBHOOK_SUBSCRIPTION_DELETED" | "WEBHOOK_SUBSCRIPTION_PAUSED" | "WEBHOOK_SUBSCRIPTION_RESUMED" | "WEBHOOK_SECRET_ROTATED" | "WEBHOOK_DELIVERIES_OK" | "WEBHOOK_REDELIVERY_QUEUED" | "WEBHOOK_SUBSCRIPTION_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND" | "EVENTS_OK" | "EVENT_CURSOR_EXPIRED" | "STATEMENT_OK" | "NOT_ACCEPTABLE" | "REVERSAL_POSTED" | "REVERSAL_EXCEEDS_REMAINING" | "TRANSACTION_NOT_POSTED" | "TRANSACTION_NOT_REVERSIBLE";
+        Code: "HEALTH_OK" | "LOGIN_SUCCESS" | "MFA_REQUIRED" | "LOGOUT_SUCCESS" | "LOGOUT_OTHERS_SUCCESS" | "DEVICES_OK" | "ME_OK" | "ME_UPDATED" | "ME_PHOTO_UPDATED" | "SECURITY_EVENTS_OK" | "EXPORT_OK" | "OTP_SENT" | "OTP_VALID" | "MAGIC_LINK_SENT" | "TOKEN_ISSUED" | "PASSWORD_RESET_SENT" | "PASSWORD_RESET_SUCCESS" | "TWOFA_STATUS" | "TWOFA_ENABLED" | "TWOFA_DISABLED" | "TWOFA_VERIFIED" | "COMPLIANCE_OK" | "ACCOUNT_TYPE_UPDATED" | "KYC_DATA_SAVED" | "KYB_DATA_SAVED" | "DOCUMENT_UPLOADED" | "CASE_SUBMITTED" | "COMPLIANCE_CASES_OK" | "COMPLIANCE_CASE_OK" | "CASE_UPDATED" | "USER_RESTRICTED" | "RESTRICTION_LIFTED" | "USER_BLOCKED" | "USER_UNBLOCKED" | "ACCOUNT_CLOSED" | "KYC_REQUIRED" | "ACCOUNT_RESTRICTED" | "CASE_NOT_FOUND" | "USER_NOT_FOUND" | "RESTRICTION_NOT_FOUND" | "INVALID_STATE_TRANSITION" | "CASE_INCOMPLETE" | "CASE_NOT_EDITABLE" | "CASE_NOT_APPLICABLE" | "ACCOUNT_TYPE_LOCKED" | "ACCOUNT_NOT_EMPTY" | "DOCUMENT_VERSIONS_EXCEEDED" | "CASE_STORAGE_EXCEEDED" | "DOCUMENT_TOO_LARGE" | "DOCUMENT_UNSUPPORTED_TYPE" | "DOCUMENT_INVALID" | "MALFORMED_REQUEST" | "INVALID_CREDENTIALS" | "UNAUTHENTICATED" | "FORBIDDEN" | "INVALID_2FA_CODE" | "OTP_INVALID" | "STEP_UP_REQUIRED" | "NOT_FOUND" | "DEVICE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_ALREADY_USED" | "EMAIL_ALREADY_ACTIVE" | "TWOFA_ALREADY_ENABLED" | "TWOFA_NOT_ENABLED" | "OTP_EXPIRED" | "MAGIC_LINK_INVALID" | "CHALLENGE_EXPIRED" | "TWOFA_ENROLLMENT_EXPIRED" | "PAYLOAD_TOO_LARGE" | "PHOTO_TOO_LARGE" | "PHOTO_UNSUPPORTED_TYPE" | "VALIDATION_FAILED" | "PHOTO_INVALID" | "RATE_LIMITED" | "SERVER_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE" | "WALLETS_OK" | "WALLET_CREATED" | "WALLET_STATUS_UPDATED" | "TRANSACTIONS_OK" | "TRANSFER_COMPLETED" | "TRANSFER_OK" | "DEPOSIT_POSTED" | "HOLD_CREATED" | "HOLD_SETTLED" | "HOLD_VOIDED" | "LEDGER_CHECK_OK" | "LIMITS_OK" | "BALANCE_AT_OK" | "LEDGER_CHECK_FAILED" | "WALLET_NOT_FOUND" | "TRANSFER_NOT_FOUND" | "HOLD_NOT_FOUND" | "WALLET_ALREADY_EXISTS" | "INSUFFICIENT_FUNDS" | "CURRENCY_MISMATCH" | "RECIPIENT_NOT_FOUND" | "WALLET_FROZEN" | "WALLET_CLOSED" | "SAME_WALLET" | "LIMIT_EXCEEDED" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "DUPLICATE_EXTERNAL_REFERENCE" | "BALANCE_OVERFLOW" | "ACCOUNT_BLOCKED" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "WEBHOOK_SUBSCRIPTION_CREATED" | "WEBHOOK_SUBSCRIPTIONS_OK" | "WEBHOOK_SUBSCRIPTION_OK" | "WEBHOOK_SUBSCRIPTION_UPDATED" | "WEBHOOK_SUBSCRIPTION_DELETED" | "WEBHOOK_SUBSCRIPTION_PAUSED" | "WEBHOOK_SUBSCRIPTION_RESUMED" | "WEBHOOK_SECRET_ROTATED" | "WEBHOOK_DELIVERIES_OK" | "WEBHOOK_REDELIVERY_QUEUED" | "WEBHOOK_SUBSCRIPTION_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND" | "EVENTS_OK" | "EVENT_CURSOR_EXPIRED" | "STATEMENT_OK" | "NOT_ACCEPTABLE" | "REVERSAL_POSTED" | "REVERSAL_EXCEEDS_REMAINING" | "TRANSACTION_NOT_POSTED" | "TRANSACTION_NOT_REVERSIBLE" | "SUPPORT_USER_OK" | "SUPPORT_SESSIONS_OK" | "SESSIONS_REVOKED" | "SESSION_REVOKED" | "TWOFA_RESET_REQUESTED" | "TWOFA_RESET_APPROVED" | "REGISTRATION_CODE_RESENT" | "REGISTRATION_CODES_EXPIRED" | "INTERNAL_KEYS_OK" | "INTERNAL_KEY_ROTATED" | "INTERNAL_KEY_REVOKED" | "SESSION_NOT_FOUND" | "TWOFA_RESET_NOT_FOUND" | "INTERNAL_KEY_NOT_FOUND" | "TWOFA_RESET_SAME_KEY" | "TWOFA_RESET_PENDING" | "TWOFA_RESET_NOT_PENDING" | "TWOFA_RESET_EXPIRED" | "USER_NOT_PENDING" | "INTERNAL_KEY_INACTIVE";
         Error: {
             /** @description Localized human-readable message. */
             message: string;
@@ -2810,6 +3090,146 @@ export interface components {
             code: string;
             message: string;
             data: components["schemas"]["Restriction"];
+        };
+        SupportUser: {
+            /** Format: int64 */
+            id: number;
+            email: string;
+            username: string | null;
+            first_name: string | null;
+            last_name: string | null;
+            locale: string;
+            status: components["schemas"]["AccountStatus"];
+            account_type: components["schemas"]["AccountType"];
+            twofa_enabled: boolean;
+            email_verified_at: components["schemas"]["NullableTimestamp"];
+            created_at: components["schemas"]["Timestamp"];
+            compliance: {
+                cases: {
+                    /** @enum {string} */
+                    kind: "kyc" | "kyb";
+                    status: components["schemas"]["CaseStatus"];
+                }[];
+                active_restrictions: number;
+            };
+            wallets: components["schemas"]["Wallet"][];
+            /** @description The last 10 successful logins, newest first. */
+            last_logins: {
+                at: components["schemas"]["Timestamp"];
+                ip: string | null;
+                user_agent: string | null;
+                device_id: string | null;
+                /** @description `password` or `2fa`. */
+                method: string | null;
+            }[];
+        };
+        SupportUserResponse: {
+            /** @example SUPPORT_USER_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["SupportUser"];
+        };
+        SupportSession: {
+            /** Format: int64 */
+            id: number;
+            device_id: string | null;
+            device_type: string | null;
+            device_name: string | null;
+            country: string | null;
+            ip: string | null;
+            user_agent: string | null;
+            created_at: components["schemas"]["Timestamp"];
+            last_used_at: components["schemas"]["NullableTimestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+        };
+        SupportSessionsResponse: {
+            /** @example SUPPORT_SESSIONS_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["SupportSession"][];
+        };
+        SupportRevokedResponse: {
+            /** @example SESSIONS_REVOKED */
+            code: string;
+            message: string;
+            data: {
+                /** Format: int64 */
+                user_id: number;
+                revoked_tokens: number;
+            };
+        };
+        TwofaReset: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            user_id: number;
+            /** @enum {string} */
+            status: "pending" | "approved" | "expired";
+            /** @description Name of the key that asked. */
+            requested_by: string;
+            request_reason: string;
+            requested_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+            /** @description Name of the key that approved. */
+            approved_by: string | null;
+            approval_reason: string | null;
+            approved_at: components["schemas"]["NullableTimestamp"];
+            /** @description Sessions ended by the approval (0 before it). */
+            revoked_tokens: number;
+        };
+        TwofaResetResponse: {
+            /** @example TWOFA_RESET_REQUESTED */
+            code: string;
+            message: string;
+            data: components["schemas"]["TwofaReset"];
+        };
+        SupportRegistrationResponse: {
+            /** @example REGISTRATION_CODE_RESENT */
+            code: string;
+            message: string;
+            data: {
+                /** Format: int64 */
+                user_id: number;
+                status: components["schemas"]["AccountStatus"];
+            };
+        };
+        InternalKey: {
+            /** Format: int64 */
+            id: number;
+            name: string;
+            scopes: string[];
+            created_at: components["schemas"]["Timestamp"];
+            last_used_at: components["schemas"]["NullableTimestamp"];
+            expires_at: components["schemas"]["NullableTimestamp"];
+            rotated_at: components["schemas"]["NullableTimestamp"];
+            previous_expires_at: components["schemas"]["NullableTimestamp"];
+            revoked_at: components["schemas"]["NullableTimestamp"];
+        };
+        InternalKeysResponse: {
+            /** @example INTERNAL_KEYS_OK */
+            code: string;
+            message: string;
+            data: components["schemas"]["InternalKey"][];
+        };
+        InternalKeyResponse: {
+            /** @example INTERNAL_KEY_REVOKED */
+            code: string;
+            message: string;
+            data: components["schemas"]["InternalKey"];
+        };
+        InternalKeySecret: components["schemas"]["InternalKey"] & {
+            /** @description The new key, shown this once. */
+            key: string;
+        };
+        InternalKeySecretResponse: {
+            /** @example INTERNAL_KEY_ROTATED */
+            code: string;
+            message: string;
+            data: components["schemas"]["InternalKeySecret"];
+        };
+        InternalKeyRotateRequest: {
+            /** @description How long the old key stays valid (default INTERNAL_KEY_ROTATION_OVERLAP, 24 h). */
+            overlap_seconds?: number;
         };
         UserStatusResponse: {
             /** @example USER_BLOCKED */
@@ -4025,6 +4445,70 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description Unknown user, session or 2FA reset request. */
+        SupportNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "User not found.",
+                 *       "code": "USER_NOT_FOUND",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The user or the request is not in a state that allows this. */
+        SupportConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "A 2FA reset is already waiting for approval for this user.",
+                 *       "code": "TWOFA_RESET_PENDING",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description No internal key has this name. */
+        InternalKeyNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "Internal key not found.",
+                 *       "code": "INTERNAL_KEY_NOT_FOUND",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The key is revoked or past its expiry. */
+        InternalKeyInactive: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "This internal key is revoked or expired.",
+                 *       "code": "INTERNAL_KEY_INACTIVE",
+                 *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Unknown case, user or restriction. */
         ComplianceNotFound: {
             headers: {
@@ -4116,6 +4600,10 @@ export interface components {
         TransactionId: number;
         /** @description Webhook subscription id. */
         WebhookSubscriptionId: number;
+        /** @description User id. */
+        SupportUserId: number;
+        /** @description The key's name (as given at creation). */
+        InternalKeyName: string;
     };
     requestBodies: never;
     headers: {
@@ -8289,6 +8777,750 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    findSupportUser: {
+        parameters: {
+            query?: {
+                email?: string;
+                username?: string;
+                id?: number;
+            };
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user as support sees them. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "SUPPORT_USER_OK",
+                     *       "message": "OK",
+                     *       "data": {
+                     *         "id": 17,
+                     *         "email": "ada@example.com",
+                     *         "username": "fx00000017",
+                     *         "first_name": "Ada",
+                     *         "last_name": "Lovelace",
+                     *         "locale": "fr",
+                     *         "status": "active",
+                     *         "account_type": "personal",
+                     *         "twofa_enabled": true,
+                     *         "email_verified_at": "2026-01-09T17:08:57.000000Z",
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "compliance": {
+                     *           "cases": [
+                     *             {
+                     *               "kind": "kyc",
+                     *               "status": "approved"
+                     *             }
+                     *           ],
+                     *           "active_restrictions": 0
+                     *         },
+                     *         "wallets": [
+                     *           {
+                     *             "id": 42,
+                     *             "currency": "EUR",
+                     *             "exponent": 2,
+                     *             "balance": 12500,
+                     *             "available_balance": 12500,
+                     *             "pending": 0,
+                     *             "status": "active",
+                     *             "created_at": "2026-01-09T17:08:57.000000Z"
+                     *           }
+                     *         ],
+                     *         "last_logins": [
+                     *           {
+                     *             "at": "2026-01-10T09:00:00.000000Z",
+                     *             "ip": "203.0.113.7",
+                     *             "user_agent": "Mozilla/5.0",
+                     *             "device_id": "iphone-15",
+                     *             "method": "password"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportUserResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SupportNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSupportUserSessions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["SupportUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "SUPPORT_SESSIONS_OK",
+                     *       "message": "OK",
+                     *       "data": [
+                     *         {
+                     *           "id": 88,
+                     *           "device_id": "iphone-15",
+                     *           "device_type": "ios",
+                     *           "device_name": "iPhone",
+                     *           "country": "FR",
+                     *           "ip": "203.0.113.7",
+                     *           "user_agent": "Flowxi/2.3 iOS",
+                     *           "created_at": "2026-01-09T17:08:57.000000Z",
+                     *           "last_used_at": "2026-01-10T09:00:00.000000Z",
+                     *           "expires_at": "2026-02-08T17:08:57.000000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportSessionsResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SupportNotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeSupportUserSessions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["SupportUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Customer reports a stolen phone (ticket 4411)."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description Every session ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "SESSIONS_REVOKED",
+                     *       "message": "Sessions ended.",
+                     *       "data": {
+                     *         "user_id": 17,
+                     *         "revoked_tokens": 2
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportRevokedResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SupportNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeSupportUserSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["SupportUserId"];
+                /** @description Session (token) id. */
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Unknown device reported by the customer."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description The session ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "SESSION_REVOKED",
+                     *       "message": "Session ended.",
+                     *       "data": {
+                     *         "user_id": 17,
+                     *         "revoked_tokens": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportRevokedResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SupportNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    requestTwofaReset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["SupportUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Lost phone and recovery codes; identity checked by video call (ticket 4411)."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description Request recorded; waiting for a second key. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "TWOFA_RESET_REQUESTED",
+                     *       "message": "2FA reset requested.",
+                     *       "data": {
+                     *         "id": 5,
+                     *         "user_id": 17,
+                     *         "status": "pending",
+                     *         "requested_by": "support-alice",
+                     *         "request_reason": "Lost phone and recovery codes.",
+                     *         "requested_at": "2026-01-10T09:00:00.000000Z",
+                     *         "expires_at": "2026-01-10T09:30:00.000000Z",
+                     *         "approved_by": null,
+                     *         "approval_reason": null,
+                     *         "approved_at": null,
+                     *         "revoked_tokens": 0
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TwofaResetResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SupportNotFound"];
+            409: components["responses"]["SupportConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    approveTwofaReset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description 2FA reset request id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Video call recording reviewed."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description 2FA reset; sessions revoked; user e-mailed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "TWOFA_RESET_APPROVED",
+                     *       "message": "2FA reset.",
+                     *       "data": {
+                     *         "id": 5,
+                     *         "user_id": 17,
+                     *         "status": "approved",
+                     *         "requested_by": "support-alice",
+                     *         "request_reason": "Lost phone and recovery codes.",
+                     *         "requested_at": "2026-01-10T09:00:00.000000Z",
+                     *         "expires_at": "2026-01-10T09:30:00.000000Z",
+                     *         "approved_by": "support-bob",
+                     *         "approval_reason": "Video call recording reviewed.",
+                     *         "approved_at": "2026-01-10T09:10:00.000000Z",
+                     *         "revoked_tokens": 2
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TwofaResetResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description The key lacks the scope (`FORBIDDEN`), or it is the key that asked (`TWOFA_RESET_SAME_KEY`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "A different key must approve this reset.",
+                     *       "code": "TWOFA_RESET_SAME_KEY",
+                     *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: components["responses"]["SupportNotFound"];
+            409: components["responses"]["SupportConflict"];
+            /** @description Not approved within SUPPORT_APPROVAL_WINDOW. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "This 2FA reset request expired.",
+                     *       "code": "TWOFA_RESET_EXPIRED",
+                     *       "request_id": "01JH3Z5Q9W8X7Y6V5T4S3R2Q1P"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    resendSupportRegistrationCode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["SupportUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Customer never received the code."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description A new code was e-mailed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "REGISTRATION_CODE_RESENT",
+                     *       "message": "Registration code sent again.",
+                     *       "data": {
+                     *         "user_id": 17,
+                     *         "status": "pending"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportRegistrationResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SupportNotFound"];
+            409: components["responses"]["SupportConflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    expireSupportRegistrationCodes: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description User id. */
+                id: components["parameters"]["SupportUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Code forwarded to a wrong address by the customer."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description Code and links expired. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "REGISTRATION_CODES_EXPIRED",
+                     *       "message": "Registration code and links expired.",
+                     *       "data": {
+                     *         "user_id": 17,
+                     *         "status": "pending"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportRegistrationResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SupportNotFound"];
+            409: components["responses"]["SupportConflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listInternalKeys: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "INTERNAL_KEYS_OK",
+                     *       "message": "OK",
+                     *       "data": [
+                     *         {
+                     *           "id": 3,
+                     *           "name": "support-alice",
+                     *           "scopes": [
+                     *             "support:read",
+                     *             "support:write"
+                     *           ],
+                     *           "created_at": "2026-01-09T17:08:57.000000Z",
+                     *           "last_used_at": "2026-01-10T09:00:00.000000Z",
+                     *           "expires_at": null,
+                     *           "rotated_at": null,
+                     *           "previous_expires_at": null,
+                     *           "revoked_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["InternalKeysResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    rotateInternalKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description The key's name (as given at creation). */
+                name: components["parameters"]["InternalKeyName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "overlap_seconds": 86400
+                 *     }
+                 */
+                "application/json": components["schemas"]["InternalKeyRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description Rotated; the new key is shown once. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "INTERNAL_KEY_ROTATED",
+                     *       "message": "Internal key rotated.",
+                     *       "data": {
+                     *         "id": 3,
+                     *         "name": "support-alice",
+                     *         "scopes": [
+                     *           "support:read"
+                     *         ],
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "last_used_at": null,
+                     *         "expires_at": null,
+                     *         "rotated_at": "2026-01-10T09:00:00.000000Z",
+                     *         "previous_expires_at": "2026-01-11T09:00:00.000000Z",
+                     *         "revoked_at": null,
+                     *         "key": "fxik_Q4nV8sL1cX6tB3mR9yF2kD7hJ0wP5zA8eG1uN4iT6oSQ4nV8sL1cX6tB3m"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["InternalKeySecretResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["InternalKeyNotFound"];
+            409: components["responses"]["InternalKeyInactive"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeInternalKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
+                 * @example fr
+                 */
+                "X-App-Locale"?: components["parameters"]["XAppLocale"];
+                /**
+                 * @description Used only when X-App-Locale is absent; order decides, q-values ignored, region stripped.
+                 * @example en-US,en;q=0.9
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description The key's name (as given at creation). */
+                name: components["parameters"]["InternalKeyName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Key leaked in a CI log."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description Revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "INTERNAL_KEY_REVOKED",
+                     *       "message": "Internal key revoked.",
+                     *       "data": {
+                     *         "id": 3,
+                     *         "name": "support-alice",
+                     *         "scopes": [
+                     *           "support:read"
+                     *         ],
+                     *         "created_at": "2026-01-09T17:08:57.000000Z",
+                     *         "last_used_at": null,
+                     *         "expires_at": null,
+                     *         "rotated_at": null,
+                     *         "previous_expires_at": null,
+                     *         "revoked_at": "2026-01-10T09:00:00.000000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["InternalKeyResponse"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["InternalKeyNotFound"];
+            409: components["responses"]["InternalKeyInactive"];
             422: components["responses"]["ValidationFailed"];
             default: components["responses"]["Error"];
         };

@@ -1,6 +1,7 @@
 // Package internalkeys issues and authenticates the keys of the internal operations API
-// (header X-Internal-Key). A key is shown once at creation; only its SHA-256 is stored, with a
-// name and the scopes it grants.
+// (header X-Internal-Key) and implements their life cycle (tag "Internal keys"): list, rotate
+// with an overlap, revoke, expiry. A key is shown once at creation or rotation; only its
+// SHA-256 is stored, with a name and the scopes it grants.
 package internalkeys
 
 import (
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
@@ -32,17 +34,38 @@ var (
 // ErrScope is 403 FORBIDDEN: the key lacks a scope the operation requires.
 var ErrScope = apierr.New(http.StatusForbidden, "FORBIDDEN")
 
-// Service creates and checks internal keys.
+// DefaultOverlap is how long a rotated key's predecessor stays valid (INTERNAL_KEY_ROTATION_OVERLAP).
+const DefaultOverlap = 24 * time.Hour
+
+// Service creates, checks and manages internal keys. Nothing is cached in process: every
+// request reads its key from PostgreSQL, so a revocation or an expiry holds on the next request
+// on every instance.
 type Service struct {
-	st    *pg.Store
-	clock clock.Clock
+	st      *pg.Store
+	clock   clock.Clock
+	overlap time.Duration
 }
 
-// New builds the service.
-func New(st *pg.Store, c clock.Clock) *Service { return &Service{st: st, clock: c} }
+// New builds the service (rotation overlap DefaultOverlap).
+func New(st *pg.Store, c clock.Clock) *Service {
+	return &Service{st: st, clock: c, overlap: DefaultOverlap}
+}
+
+// WithOverlap sets the default rotation overlap (0 or less keeps the default) and returns s.
+func (s *Service) WithOverlap(d time.Duration) *Service {
+	if d > 0 {
+		s.overlap = d
+	}
+	return s
+}
 
 // Create stores a new key named name with scopes and returns it in clear, once.
 func (s *Service) Create(ctx context.Context, name string, scopes []string) (string, error) {
+	return s.CreateExpiring(ctx, name, scopes, nil)
+}
+
+// CreateExpiring is Create for a key refused from expires on (nil: never expires).
+func (s *Service) CreateExpiring(ctx context.Context, name string, scopes []string, expires *time.Time) (string, error) {
 	if !nameRe.MatchString(name) {
 		return "", errors.New("internal key: name must be 1-100 letters, digits, '.', '_' or '-'")
 	}
@@ -54,13 +77,15 @@ func (s *Service) Create(ctx context.Context, name string, scopes []string) (str
 			return "", fmt.Errorf("internal key: scope %q is not of the form area:action", sc)
 		}
 	}
-	secret, err := secrets.RandomAlnum(48)
+	now := s.clock.Now()
+	if expires != nil && !expires.After(now) {
+		return "", errors.New("internal key: the expiry must be in the future")
+	}
+	key, sum, err := newKey()
 	if err != nil {
 		return "", err
 	}
-	key := Prefix + secret
-	sum := sha256.Sum256([]byte(key))
-	if _, err := s.st.Q.CreateInternalKey(ctx, db.CreateInternalKeyParams{Name: name, KeyHash: sum[:], Scopes: scopes, CreatedAt: s.clock.Now()}); err != nil {
+	if _, err := s.st.Q.CreateExpiringInternalKey(ctx, db.CreateExpiringInternalKeyParams{Name: name, KeyHash: sum, Scopes: scopes, CreatedAt: now, ExpiresAt: expires}); err != nil {
 		if pg.IsUniqueViolation(err) {
 			return "", fmt.Errorf("internal key: the name %q is taken", name)
 		}
@@ -69,19 +94,37 @@ func (s *Service) Create(ctx context.Context, name string, scopes []string) (str
 	return key, nil
 }
 
-// AuthenticateInternal resolves an X-Internal-Key header; anything unknown or revoked is 401
-// UNAUTHENTICATED. The lookup is by hash, so timing reveals nothing about stored keys.
+// newKey draws a key and its SHA-256.
+func newKey() (string, []byte, error) {
+	secret, err := secrets.RandomAlnum(48)
+	if err != nil {
+		return "", nil, err
+	}
+	key := Prefix + secret
+	sum := sha256.Sum256([]byte(key))
+	return key, sum[:], nil
+}
+
+// AuthenticateInternal resolves an X-Internal-Key header; anything unknown, revoked, expired or
+// rotated away for longer than its overlap is 401 UNAUTHENTICATED. The lookup is by hash, so
+// timing reveals nothing about stored keys. last_used_at is written at most once a minute.
 func (s *Service) AuthenticateInternal(ctx context.Context, key string) (*reqctx.InternalKey, error) {
 	if len(key) < len(Prefix)+16 || len(key) > 128 {
 		return nil, apierr.ErrUnauthenticated
 	}
 	sum := sha256.Sum256([]byte(key))
-	row, err := s.st.Q.GetInternalKeyByHash(ctx, sum[:])
+	now := s.clock.Now()
+	row, err := s.st.Q.GetInternalKeyByHash(ctx, db.GetInternalKeyByHashParams{KeyHash: sum[:], Now: now})
 	if err != nil {
 		if pg.IsNotFound(err) {
 			return nil, apierr.ErrUnauthenticated
 		}
 		return nil, fmt.Errorf("internal key: lookup: %w", err)
+	}
+	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= time.Minute {
+		if err := s.st.Q.TouchInternalKey(ctx, db.TouchInternalKeyParams{ID: row.ID, Now: now}); err != nil {
+			return nil, fmt.Errorf("internal key: touch: %w", err)
+		}
 	}
 	return &reqctx.InternalKey{ID: row.ID, Name: row.Name, Scopes: row.Scopes}, nil
 }
