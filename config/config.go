@@ -114,6 +114,15 @@ type Config struct {
 	EventsRetention     time.Duration
 	EventsSequenceEvery time.Duration
 
+	// Tracing (infra/tracing): OpenTelemetry spans, off unless TracingEnabled; TracingSampleRatio
+	// of new traces are kept (parent-based), exported over OTLP/HTTP to OTLPEndpoint (the SDK's
+	// default when empty) with OTLPHeaders (key=value,… : may carry a token).
+	TracingEnabled     bool
+	TracingSampleRatio float64
+	OTLPEndpoint       string
+	OTLPHeaders        string `redact:"all"`
+	OTelServiceName    string
+
 	// BenchmarkLedgerAuditOff stops the ledger from writing audit events for money movements. It
 	// exists only so that `make bench` can measure what the audit log costs (issue: throughput with
 	// it on within 10 % of off); nothing reads it from the environment and production refuses it.
@@ -220,6 +229,12 @@ func settings(c *Config) []setting {
 		{"LEDGER_EXPIRY_EVERY", "30s", plain, duration(&c.LedgerExpiryEvery)},
 		{"EVENTS_RETENTION", "720h", plain, duration(&c.EventsRetention)},
 		{"EVENTS_SEQUENCE_EVERY", "100ms", plain, duration(&c.EventsSequenceEvery)},
+
+		{"TRACING_ENABLED", "false", plain, flag(&c.TracingEnabled)},
+		{"TRACING_SAMPLE_RATIO", "0.1", plain, ratio(&c.TracingSampleRatio)},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "", plain, text(&c.OTLPEndpoint)},
+		{"OTEL_EXPORTER_OTLP_HEADERS", "", secret, text(&c.OTLPHeaders)},
+		{"OTEL_SERVICE_NAME", "flowxi", plain, text(&c.OTelServiceName)},
 	}
 }
 
