@@ -25,6 +25,7 @@ type OTLPReceiver struct {
 	// spans are the spans received, kept only when keep is set (a benchmark only counts).
 	spans   []*tracepb.Span
 	count   int
+	roots   int // spans without a parent: one per sampled trace
 	exports int
 }
 
@@ -66,6 +67,11 @@ func (r *OTLPReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	for _, rs := range msg.ResourceSpans {
 		for _, ss := range rs.ScopeSpans {
 			r.count += len(ss.Spans)
+			for _, sp := range ss.Spans {
+				if len(sp.ParentSpanId) == 0 {
+					r.roots++
+				}
+			}
 			if r.keep {
 				r.spans = append(r.spans, ss.Spans...)
 			}
@@ -89,6 +95,13 @@ func (r *OTLPReceiver) Count() (spans, exports int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.count, r.exports
+}
+
+// Roots returns how many root spans (traces) were received.
+func (r *OTLPReceiver) Roots() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.roots
 }
 
 // FlushTraces exports every span the server has ended so far (a no-op with tracing off).

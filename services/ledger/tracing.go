@@ -14,7 +14,7 @@ var opNames = [opCount]string{opTransfer: "transfer", opDeposit: "deposit", opHo
 // traceBatch starts the span of one batch transaction (its statements are its children). A batch
 // posts many requests' items, so the span is a child of the first sampled request among them
 // (a sampled request finds, in its own trace, the batch that posted it; a batch with no sampled
-// request is not recorded) and is linked to the span of every request it carries, with the
+// request is not recorded, and its statements, having no recording parent, neither) and is linked to the span of every request it carries, with the
 // item's index and operation. Tracing off (no tracer): nothing is built.
 func (s *Service) traceBatch(ctx context.Context, items []*item) (context.Context, trace.Span) {
 	if s.tracer == nil {
@@ -27,10 +27,12 @@ func (s *Service) traceBatch(ctx context.Context, items []*item) (context.Contex
 			break
 		}
 	}
-	ctx = trace.ContextWithSpanContext(ctx, parent)
 	if !parent.IsSampled() {
-		return s.tracer.Start(ctx, "ledger.batch") // not recorded: skip the links
+		// No sampled request in the batch (or none traced: seeding, the expiry worker): the batch
+		// is not recorded, and starts no trace of its own.
+		return ctx, trace.SpanFromContext(ctx)
 	}
+	ctx = trace.ContextWithSpanContext(ctx, parent)
 	links := make([]trace.Link, 0, len(items))
 	for i, it := range items {
 		if sc := trace.SpanContextFromContext(it.ctx); sc.IsValid() {
