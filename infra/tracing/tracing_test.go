@@ -13,8 +13,8 @@ import (
 func TestQueryNameIsTheSqlcQuery(t *testing.T) {
 	for sql, want := range map[string]string{
 		"-- name: ClaimIdempotencyKeys :many\nSELECT 1": "ClaimIdempotencyKeys",
-		"  -- name: GetWallet :one\nSELECT *":            "GetWallet",
-		"SELECT count(*) FROM mail_outbox":               "SELECT",
+		"  -- name: GetWallet :one\nSELECT *":           "GetWallet",
+		"SELECT count(*) FROM mail_outbox":              "SELECT",
 	} {
 		if got := QueryName(sql); got != want {
 			t.Errorf("QueryName(%q) = %q, want %q", sql, got, want)
