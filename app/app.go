@@ -23,6 +23,7 @@ import (
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/ratelimit"
 	"github.com/flowxi/backend/infra/secrets"
+	"github.com/flowxi/backend/infra/tracing"
 	"github.com/flowxi/backend/kit/clock"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/events"
@@ -42,7 +43,9 @@ type App struct {
 	cfg   config.Config
 	log   *slog.Logger
 	clock clock.Clock
-	store *pg.Store
+	// tracing is the tracer provider (no-op unless TRACING_ENABLED) and its instrumentation.
+	tracing *tracing.Tracing
+	store   *pg.Store
 	// posting is the ledger engine's own small pool (pg.KeyedAccess settings).
 	posting *pg.Store
 	// reads serves the lag-tolerant reads from DATABASE_READ_URL (nil: all on store).
@@ -105,13 +108,14 @@ type Parts struct {
 	Jobs         *jobs.Jobs
 	Webhooks     *webhooks.Webhooks
 	Eraser       *privacy.Eraser
+	Tracing      *tracing.Tracing
 }
 
 // Testing returns the built dependencies, for testkit only.
 func (a *App) Testing() Parts {
 	return Parts{Store: a.store, Reads: a.reads, Cache: a.cache, Keys: a.keys, Clock: a.clock, Tokens: a.tokens, Hasher: a.hasher,
 		Limiter: a.limiter, Outbox: a.outbox, Sealer: a.sealer, Sequencer: a.sequencer, Pruner: a.pruner, Storage: a.storage, Deletions: a.deletions,
-		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs, Webhooks: a.webhooks, Eraser: a.eraser}
+		InternalKeys: a.internalKeys, Ledger: a.ledger, Jobs: a.jobs, Webhooks: a.webhooks, Eraser: a.eraser, Tracing: a.tracing}
 }
 
 // Handler is the public API's HTTP handler.
@@ -191,9 +195,16 @@ func (a *App) Shutdown() {
 	a.wg.Wait()
 }
 
-// Close releases connections.
+// Close releases connections (after exporting the spans still queued).
 func (a *App) Close() {
 	a.Shutdown()
+	if a.tracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := a.tracing.Shutdown(ctx); err != nil {
+			a.log.Warn("tracing: shutdown", "error", err.Error())
+		}
+		cancel()
+	}
 	if a.cache != nil {
 		_ = a.cache.Close()
 	}

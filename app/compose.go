@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	flowxi "github.com/flowxi/backend"
 	"github.com/flowxi/backend/config"
@@ -21,6 +23,7 @@ import (
 	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/infra/ratelimit"
 	"github.com/flowxi/backend/infra/secrets"
+	"github.com/flowxi/backend/infra/tracing"
 	"github.com/flowxi/backend/server"
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/compliance"
@@ -62,6 +65,9 @@ type identityParts struct {
 // (infrastructure, then the capabilities, then the HTTP server), and lists every background
 // worker in one place. On error the caller closes what was opened (Close skips the rest).
 func (a *App) compose(ctx context.Context) error {
+	if err := a.openTracing(ctx); err != nil {
+		return err
+	}
 	if err := a.openInfra(ctx); err != nil {
 		return err
 	}
@@ -87,8 +93,43 @@ func (a *App) compose(ctx context.Context) error {
 		Extra:          a.extraRoutes,
 		Production:     a.cfg.Production(),
 		CORSOrigins:    a.cfg.CORSOrigins,
+		Tracer:         a.tracer("github.com/flowxi/backend/server"),
 	})
 	return err
+}
+
+// openTracing builds the tracer provider first, so that every pool, the Redis client, the
+// server and the ledger get their instrumentation from it (none of it when tracing is off), and
+// wraps the logger so that lines logged in a traced context carry trace_id and span_id.
+func (a *App) openTracing(ctx context.Context) error {
+	c := a.cfg
+	headers, err := tracing.ParseHeaders(c.OTLPHeaders)
+	if err != nil {
+		return err
+	}
+	if a.tracing, err = tracing.Open(ctx, tracing.Options{Enabled: c.TracingEnabled, Ratio: c.TracingSampleRatio,
+		Endpoint: c.OTLPEndpoint, Headers: headers, ServiceName: c.OTelServiceName, Log: a.log}); err != nil {
+		return err
+	}
+	if a.tracing.On() {
+		a.log = slog.New(tracing.LogHandler(a.log.Handler()))
+	}
+	return nil
+}
+
+// tracer is the named tracer when tracing is on, nil when off (the consumers then run no span
+// code at all).
+func (a *App) tracer(name string) trace.Tracer {
+	if !a.tracing.On() {
+		return nil
+	}
+	return a.tracing.Tracer(name)
+}
+
+// openPool opens one PostgreSQL pool on DATABASE_URL, with the statement tracer when tracing
+// is on.
+func (a *App) openPool(ctx context.Context, maxConns int32, settings ...pg.Setting) (*pg.Store, error) {
+	return pg.OpenTraced(ctx, a.cfg.DatabaseURL, maxConns, a.tracing.PgTracer(), settings...)
 }
 
 // openInfra opens what the capabilities talk to: keys, PostgreSQL (migrated), the posting
@@ -98,7 +139,7 @@ func (a *App) openInfra(ctx context.Context) error {
 	if a.keys, err = openKeys(a.cfg); err != nil {
 		return err
 	}
-	if a.store, err = pg.Open(ctx, a.cfg.DatabaseURL, 0); err != nil {
+	if a.store, err = a.openPool(ctx, 0); err != nil {
 		return err
 	}
 	if !a.cfg.SkipMigrations {
@@ -107,12 +148,12 @@ func (a *App) openInfra(ctx context.Context) error {
 		}
 	}
 	// One connection per posting worker, plus slack for a batch retried alone.
-	if a.posting, err = pg.Open(ctx, a.cfg.DatabaseURL, int32(max(a.cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
+	if a.posting, err = a.openPool(ctx, int32(max(a.cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
 		return err
 	}
 	// The webhook deliveries' own pool: their many concurrent attempts (WEBHOOK_WORKERS) never
 	// queue the API's requests behind them.
-	if a.hooksPool, err = pg.Open(ctx, a.cfg.DatabaseURL, 8); err != nil {
+	if a.hooksPool, err = a.openPool(ctx, 8); err != nil {
 		return err
 	}
 	if err := a.openJobs(ctx); err != nil {
@@ -124,6 +165,9 @@ func (a *App) openInfra(ctx context.Context) error {
 		}
 	}
 	if a.cache, err = cache.Open(a.cfg.RedisURL, a.cfg.RedisPrefix); err != nil {
+		return err
+	}
+	if err := a.tracing.InstrumentRedis(a.cache.R); err != nil {
 		return err
 	}
 	if a.storage, err = a.openStorage(); err != nil {
@@ -140,7 +184,7 @@ func (a *App) openInfra(ctx context.Context) error {
 // and the queues' fetches and completions share the others with the jobs' own work.
 func (a *App) openJobs(ctx context.Context) error {
 	var err error
-	if a.jobsPool, err = pg.Open(ctx, a.cfg.DatabaseURL, 4); err != nil {
+	if a.jobsPool, err = a.openPool(ctx, 4); err != nil {
 		return err
 	}
 	a.jobs, err = jobs.New(a.jobsPool.Pool, jobs.Options{Clock: a.clock, Log: a.log, Poll: a.cfg.JobsPollInterval, RescueAfter: a.cfg.JobsRescueAfter})
@@ -308,6 +352,7 @@ func (a *App) buildLedger(grants *stepup.Grants, policy *compliance.Compliance) 
 		AuditOff:       a.cfg.BenchmarkLedgerAuditOff,
 		EventsOff:      a.cfg.BenchmarkLedgerEventsOff,
 		Log:            a.log,
+		Tracer:         a.tracer("github.com/flowxi/backend/services/ledger"),
 	})
 }
 

@@ -131,6 +131,14 @@ type Config struct {
 	// often the worker looks for due accounts (ERASURE_EVERY).
 	ErasureRetention time.Duration
 	ErasureEvery     time.Duration
+	// Tracing (infra/tracing): OpenTelemetry spans, off unless TracingEnabled; TracingSampleRatio
+	// of new traces are kept (parent-based), exported over OTLP/HTTP to OTLPEndpoint (the SDK's
+	// default when empty) with OTLPHeaders (key=value,… : may carry a token).
+	TracingEnabled     bool
+	TracingSampleRatio float64
+	OTLPEndpoint       string
+	OTLPHeaders        string `redact:"all"`
+	OTelServiceName    string
 
 	// BenchmarkLedgerAuditOff stops the ledger from writing audit events for money movements. It
 	// exists only so that `make bench` can measure what the audit log costs (issue: throughput with
@@ -244,6 +252,12 @@ func settings(c *Config) []setting {
 		{"EVENTS_SEQUENCE_EVERY", "100ms", plain, duration(&c.EventsSequenceEvery)},
 		{"ERASURE_RETENTION", "720h", plain, duration(&c.ErasureRetention)},
 		{"ERASURE_EVERY", "1m", plain, duration(&c.ErasureEvery)},
+
+		{"TRACING_ENABLED", "false", plain, flag(&c.TracingEnabled)},
+		{"TRACING_SAMPLE_RATIO", "0.1", plain, ratio(&c.TracingSampleRatio)},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "", plain, text(&c.OTLPEndpoint)},
+		{"OTEL_EXPORTER_OTLP_HEADERS", "", secret, text(&c.OTLPHeaders)},
+		{"OTEL_SERVICE_NAME", "flowxi", plain, text(&c.OTelServiceName)},
 	}
 }
 

@@ -20,6 +20,36 @@ func is(p *bool, on string) func(string) error {
 	return func(v string) error { *p = v == on; return nil }
 }
 
+// flag reads a boolean written true or 1, false or 0.
+func flag(p *bool) func(string) error {
+	return func(v string) error {
+		switch v {
+		case "true", "1":
+			*p = true
+		case "", "false", "0":
+			*p = false
+		default:
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		return nil
+	}
+}
+
+// ratio reads a decimal number between 0 and 1 (a share, never money).
+func ratio(p *float64) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			return nil
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			return fmt.Errorf("%q is not a number between 0 and 1", v)
+		}
+		*p = f
+		return nil
+	}
+}
+
 // list reads comma-separated values, trimmed, empty ones dropped.
 func list(p *[]string) func(string) error {
 	return func(v string) error { *p = split(v); return nil }

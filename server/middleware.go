@@ -64,7 +64,7 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 					if r == http.ErrAbortHandler {
 						panic(r)
 					}
-					log.Error("panic", "request_id", reqctx.From(c.Request().Context()).RequestID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					log.ErrorContext(c.Request().Context(), "panic", "request_id", reqctx.From(c.Request().Context()).RequestID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 					err = apierr.ErrServer
 				}
 			}()
@@ -93,7 +93,7 @@ func accessLog(log *slog.Logger, ops map[string]string) echo.MiddlewareFunc {
 			if info.Principal != nil {
 				attrs = append(attrs, "user_id", info.Principal.UserID)
 			}
-			log.Info("request", attrs...)
+			log.InfoContext(c.Request().Context(), "request", attrs...)
 			return nil
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowxi/backend/gen/api"
 )
@@ -33,6 +34,8 @@ type Options struct {
 	// cross-origin access).
 	Production  bool
 	CORSOrigins []string
+	// Tracer starts a span per request (nil: tracing off, no middleware mounted).
+	Tracer trace.Tracer
 }
 
 // security is an operation's requirement as the spec declares it: which scheme, and for
@@ -57,7 +60,12 @@ func New(o Options) (*echo.Echo, error) {
 	e.IPExtractor = ipExtractor(o.TrustedProxies)
 	e.HTTPErrorHandler = errorHandler(o.Log)
 
-	e.Use(requestContext(o.Production), accessLog(o.Log, operationIDs(spec)), recoverer(o.Log))
+	ops := operationIDs(spec)
+	e.Use(requestContext(o.Production))
+	if o.Tracer != nil {
+		e.Use(traceRequests(o.Tracer, ops))
+	}
+	e.Use(accessLog(o.Log, ops), recoverer(o.Log))
 	if len(o.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(corsConfig(spec, o.CORSOrigins)))
 	}

@@ -46,6 +46,11 @@ var KeyedAccess = []Setting{
 
 // Open connects a pool to url, with optional session settings (a URL that sets one wins).
 func Open(ctx context.Context, url string, maxConns int32, settings ...Setting) (*Store, error) {
+	return OpenTraced(ctx, url, maxConns, nil, settings...)
+}
+
+// OpenTraced is Open with a statement tracer on every connection (nil: none, as Open).
+func OpenTraced(ctx context.Context, url string, maxConns int32, tracer pgx.QueryTracer, settings ...Setting) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: parse DATABASE_URL: %w", err)
@@ -57,6 +62,9 @@ func Open(ctx context.Context, url string, maxConns int32, settings ...Setting) 
 		if _, set := cfg.ConnConfig.RuntimeParams[st.Name]; !set {
 			cfg.ConnConfig.RuntimeParams[st.Name] = st.Value
 		}
+	}
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -20,6 +20,8 @@ const batchTimeout = 30 * time.Second
 func (s *Service) runBatch(items []*item) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
+	ctx, span := s.traceBatch(ctx, items)
+	defer span.End()
 	var outs []outcome
 	err := s.post.Tx(ctx, func(q *db.Queries) error {
 		var err error
@@ -27,6 +29,7 @@ func (s *Service) runBatch(items []*item) {
 		return err
 	})
 	if err != nil {
+		traceBatchFailed(span, err)
 		if len(items) > 1 {
 			for _, it := range items {
 				s.runBatch([]*item{it})

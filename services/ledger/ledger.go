@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
@@ -66,6 +68,8 @@ type Options struct {
 	// EventsOff skips the domain events of money movements, likewise for the benchmark only
 	// (config.BenchmarkLedgerEventsOff; production refuses it).
 	EventsOff bool
+	// Tracer starts a span per batch transaction (nil: tracing off, no span code runs).
+	Tracer trace.Tracer
 }
 
 // Service implements the wallet, transfer and internal ledger operations of the strict interface.
@@ -86,6 +90,7 @@ type Service struct {
 	eng       *engine
 	sysMu     sync.Mutex
 	sysAccts  map[string]int64 // "kind/currency" → account id
+	tracer    trace.Tracer     // nil: off (Options.Tracer)
 }
 
 var _ interface {
@@ -134,6 +139,7 @@ func New(st *pg.Store, c clock.Clock, grants *stepup.Grants, o Options) (*Servic
 	}
 	s := &Service{st: st, post: o.Posting, historyTx: o.HistoryTx, clock: c, stepup: grants, cur: cur, limit: o.TransferLimit, policy: o.Policy,
 		spending: spending, expiry: o.ExpiryEvery, log: o.Log, auditOff: o.AuditOff, eventsOff: o.EventsOff, sysAccts: map[string]int64{}}
+	s.tracer = o.Tracer
 	s.eng = newEngine(s, o.Workers, o.MaxBatch)
 	return s, nil
 }

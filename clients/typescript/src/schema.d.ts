@@ -2163,7 +2163,7 @@ export interface components {
             /** @description Localized human-readable message. */
             message: string;
             code: components["schemas"]["Code"];
-            /** @description Request identifier for support (beyond the documentation). */
+            /** @description Request identifier for support (beyond the documentation): the response's X-Request-Id; with tracing on, the request span's flowxi.request_id attribute (the trace id itself is not returned). */
             request_id?: string;
         };
         ValidationError: {
