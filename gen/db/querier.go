@@ -318,8 +318,9 @@ type Querier interface {
 	// Waiting deliveries with nothing unfinished ahead in their chain: the delivery ahead finished
 	// but its process died before it woke them (the fan-out's sweep wakes them).
 	StuckWebhookWaits(ctx context.Context) ([]StuckWebhookWaitsRow, error)
-	// last_used_at is written at most once a minute per token.
-	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
+	// last_used_at is written at most once a minute per token; the touches of many requests in one
+	// statement (tokens.toucher). An empty ip is stored as NULL.
+	TouchAccessTokens(ctx context.Context, arg TouchAccessTokensParams) error
 	// One sequencer at a time, whatever the number of instances; the others skip their sweep. An
 	// advisory lock (two-int key space, apart from the ledger's hashed bigint keys) writes nothing.
 	TryLockEventSequencer(ctx context.Context) (bool, error)

@@ -35,11 +35,12 @@ type Service struct {
 	clock    clock.Clock
 	absolute time.Duration
 	idle     time.Duration
+	touches  *toucher
 }
 
 // New builds the service. absolute and idle are the token lifetimes (30 and 7 days by default).
 func New(st *pg.Store, c clock.Clock, absolute, idle time.Duration) *Service {
-	return &Service{st: st, clock: c, absolute: absolute, idle: idle}
+	return &Service{st: st, clock: c, absolute: absolute, idle: idle, touches: &toucher{q: st.Q}}
 }
 
 // Issue creates a token for userID inside the caller's transaction (q must be bound to it):
@@ -119,9 +120,8 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*reqctx.Princip
 	// last_used_at is written at most once a minute (the query re-checks it): skip the round trip
 	// when the row just read is already fresh.
 	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= time.Minute {
-		ip := reqctx.From(ctx).IP
-		if err := s.st.Q.TouchAccessToken(ctx, db.TouchAccessTokenParams{ID: row.ID, Now: now, Ip: ptr.NonZero(ip)}); err != nil {
-			return nil, fmt.Errorf("tokens: touch: %w", err)
+		if err := s.touches.touch(row.ID, now, reqctx.From(ctx).IP); err != nil {
+			return nil, err
 		}
 	}
 	return &reqctx.Principal{UserID: row.UserID, TokenID: row.ID, DeviceID: ptr.Value(row.DeviceID), Locale: row.UserLocale, TwofaEnabled: row.UserTwofaEnabled}, nil
