@@ -53,10 +53,11 @@ INSERT INTO access_tokens (user_id, secret_hash, device_id, device_type, device_
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
 RETURNING *;
 
--- name: GetLiveAccessToken :one
+-- name: GetLiveAccessTokens :many
+-- The tokens of many requests in one statement (tokens.group); one row per live token found.
 SELECT t.*, u.status AS user_status, u.locale AS user_locale, u.twofa_enabled AS user_twofa_enabled
 FROM access_tokens t JOIN users u ON u.id = t.user_id
-WHERE t.id = $1 AND t.revoked_at IS NULL;
+WHERE t.id = ANY(sqlc.arg(ids)::bigint[]) AND t.revoked_at IS NULL;
 
 -- name: TouchAccessTokens :exec
 -- last_used_at is written at most once a minute per token; the touches of many requests in one

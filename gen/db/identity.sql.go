@@ -144,13 +144,13 @@ func (q *Queries) GetInternalKeyByHash(ctx context.Context, keyHash []byte) (Get
 	return i, err
 }
 
-const getLiveAccessToken = `-- name: GetLiveAccessToken :one
+const getLiveAccessTokens = `-- name: GetLiveAccessTokens :many
 SELECT t.id, t.user_id, t.secret_hash, t.device_id, t.device_type, t.device_name, t.country, t.ip, t.user_agent, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, u.status AS user_status, u.locale AS user_locale, u.twofa_enabled AS user_twofa_enabled
 FROM access_tokens t JOIN users u ON u.id = t.user_id
-WHERE t.id = $1 AND t.revoked_at IS NULL
+WHERE t.id = ANY($1::bigint[]) AND t.revoked_at IS NULL
 `
 
-type GetLiveAccessTokenRow struct {
+type GetLiveAccessTokensRow struct {
 	ID               int64
 	UserID           int64
 	SecretHash       []byte
@@ -169,28 +169,42 @@ type GetLiveAccessTokenRow struct {
 	UserTwofaEnabled bool
 }
 
-func (q *Queries) GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error) {
-	row := q.db.QueryRow(ctx, getLiveAccessToken, id)
-	var i GetLiveAccessTokenRow
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.SecretHash,
-		&i.DeviceID,
-		&i.DeviceType,
-		&i.DeviceName,
-		&i.Country,
-		&i.Ip,
-		&i.UserAgent,
-		&i.CreatedAt,
-		&i.LastUsedAt,
-		&i.ExpiresAt,
-		&i.RevokedAt,
-		&i.UserStatus,
-		&i.UserLocale,
-		&i.UserTwofaEnabled,
-	)
-	return i, err
+// The tokens of many requests in one statement (tokens.group); one row per live token found.
+func (q *Queries) GetLiveAccessTokens(ctx context.Context, ids []int64) ([]GetLiveAccessTokensRow, error) {
+	rows, err := q.db.Query(ctx, getLiveAccessTokens, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []GetLiveAccessTokensRow{}
+	for rows.Next() {
+		var i GetLiveAccessTokensRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SecretHash,
+			&i.DeviceID,
+			&i.DeviceType,
+			&i.DeviceName,
+			&i.Country,
+			&i.Ip,
+			&i.UserAgent,
+			&i.CreatedAt,
+			&i.LastUsedAt,
+			&i.ExpiresAt,
+			&i.RevokedAt,
+			&i.UserStatus,
+			&i.UserLocale,
+			&i.UserTwofaEnabled,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one

@@ -105,7 +105,8 @@ type Querier interface {
 	GetInternalKeyByHash(ctx context.Context, keyHash []byte) (GetInternalKeyByHashRow, error)
 	GetKYBData(ctx context.Context, caseID int64) (ComplianceKybDatum, error)
 	GetKYCData(ctx context.Context, caseID int64) (ComplianceKycDatum, error)
-	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
+	// The tokens of many requests in one statement (tokens.group); one row per live token found.
+	GetLiveAccessTokens(ctx context.Context, ids []int64) ([]GetLiveAccessTokensRow, error)
 	// The message a mail.send job delivers (the job carries only its id).
 	GetMail(ctx context.Context, id int64) (MailOutbox, error)
 	// The live code of a user for a purpose (none once expired or exhausted).

@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -9,85 +10,125 @@ import (
 	"github.com/flowxi/backend/gen/db"
 )
 
-// touchTimeout bounds one statement of touches.
-const touchTimeout = 10 * time.Second
+// groupTimeout bounds one grouped statement.
+const groupTimeout = 10 * time.Second
 
-// maxTouches is the most touches one statement writes.
-const maxTouches = 256
+// maxGroup is the most requests one grouped statement serves.
+const maxGroup = 256
 
-// toucher writes last_used_at (at most once a minute per token) for many requests in one
-// statement, each request continuing only once the statement holding its touch has committed —
-// what a request saw before is unchanged (idle expiry, the devices list), only the statement is
-// shared. Under load most requests of distinct tokens each need their touch (a user sending one
-// transfer a minute): one autocommit UPDATE each cost a round trip and a commit per request,
-// and measured as much CPU as the whole posting batch (docs/perf/http-path.md). There is no
-// background goroutine: the first request to find no statement running writes the pending
-// touches, its own among them; those arriving meanwhile wait, and when it is done the first of
-// them writes the next statement (group commit).
-type toucher struct {
-	q       *db.Queries
+// group runs one statement for the requests of concurrent callers, each caller continuing only
+// once the statement holding its request has finished — what a caller sees is what its own
+// statement would have shown it at that moment (a statement that starts after the call reads
+// every commit before it), only the round trip and the commit are shared. There is no
+// background goroutine: the first caller to find no statement running runs one for everything
+// pending, its own request first; those arriving meanwhile wait, and when it is done the first
+// of them runs the next statement (group commit).
+//
+// Authentication runs two statements per request (the token lookup, and under load most
+// requests' once-a-minute last_used_at touch): measured as much CPU as the whole posting batch
+// of the transfer they authenticate, and a commit per request (docs/perf/http-path.md).
+type group[In, Out any] struct {
+	run     func(ctx context.Context, in []In) ([]Out, error) // one result per input, in order
 	mu      sync.Mutex
-	pending []*touchReq
+	pending []*call[In, Out]
 	running bool
 }
 
-// touchReq is one request's touch and where its outcome goes: nil once written, errLead when
-// its request is to write the next statement.
-type touchReq struct {
-	id   int64
-	now  time.Time
-	ip   string
-	done chan error
+// call is one caller's request and where its outcome goes.
+type call[In, Out any] struct {
+	in   In
+	out  Out
+	err  error
+	done chan bool // true: the outcome is set; false: run the next statement
 }
 
-var errLead = fmt.Errorf("tokens: lead the next touch")
-
-// touch writes the token's last use (ip "" is stored as NULL) and returns once it is committed.
-func (t *toucher) touch(id int64, now time.Time, ip string) error {
-	r := &touchReq{id: id, now: now, ip: ip, done: make(chan error, 1)}
-	t.mu.Lock()
-	t.pending = append(t.pending, r)
-	lead := !t.running
-	t.running = true
-	t.mu.Unlock()
-	if !lead {
-		// Not cancellable: a request handed the lead must take it, or those behind it would wait
-		// for ever. The wait is bounded by touchTimeout per statement ahead of it.
-		if err := <-r.done; err != errLead {
-			return err
-		}
+// do runs in (with whatever else is pending) and returns its result.
+func (g *group[In, Out]) do(in In) (Out, error) {
+	c := &call[In, Out]{in: in, done: make(chan bool, 1)}
+	g.mu.Lock()
+	g.pending = append(g.pending, c)
+	lead := !g.running
+	g.running = true
+	g.mu.Unlock()
+	// Not cancellable: a caller handed the lead must take it, or those behind it would wait for
+	// ever. The wait is bounded by groupTimeout per statement ahead of it.
+	if lead || !<-c.done {
+		g.flush()
+		<-c.done
 	}
-	t.flush()
-	return <-r.done
+	return c.out, c.err
 }
 
-// flush writes the pending touches (up to maxTouches; the caller's is the first of them) in one
-// statement and answers each; then it hands the next statement to the first request still
+// flush runs the pending requests (up to maxGroup; the caller's is the first of them) in one
+// statement and answers each; then it hands the next statement to the first caller still
 // waiting, if any.
-func (t *toucher) flush() {
-	t.mu.Lock()
-	n := min(len(t.pending), maxTouches)
-	batch := t.pending[:n:n]
-	t.pending = t.pending[n:]
-	t.mu.Unlock()
-	arg := db.TouchAccessTokensParams{Ids: make([]int64, n), Nows: make([]time.Time, n), Ips: make([]string, n)}
-	for i, r := range batch {
-		arg.Ids[i], arg.Nows[i], arg.Ips[i] = r.id, r.now, r.ip
+func (g *group[In, Out]) flush() {
+	g.mu.Lock()
+	n := min(len(g.pending), maxGroup)
+	calls := g.pending[:n:n]
+	g.pending = g.pending[n:]
+	g.mu.Unlock()
+	in := make([]In, n)
+	for i, c := range calls {
+		in[i] = c.in
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), touchTimeout)
-	err := t.q.TouchAccessTokens(ctx, arg)
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	out, err := g.run(ctx, in)
 	cancel()
-	if err != nil {
-		err = fmt.Errorf("tokens: touch: %w", err)
+	if err == nil && len(out) != n {
+		err = errors.New("tokens: grouped statement: wrong number of results")
 	}
-	for _, r := range batch {
-		r.done <- err
+	for i, c := range calls {
+		if c.err = err; err == nil {
+			c.out = out[i]
+		}
+		c.done <- true
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.pending) == 0 {
-		t.running = false
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		g.running = false
 		return
 	}
-	t.pending[0].done <- errLead // still running: the lead passes to it
+	g.pending[0].done <- false // still running: the lead passes to it
+}
+
+// touch is one request's last_used_at write.
+type touch struct {
+	id  int64
+	now time.Time
+	ip  string // "" is stored as NULL
+}
+
+// touches writes last_used_at (at most once a minute per token: the statement re-checks it).
+func touches(q *db.Queries) *group[touch, struct{}] {
+	return &group[touch, struct{}]{run: func(ctx context.Context, in []touch) ([]struct{}, error) {
+		arg := db.TouchAccessTokensParams{Ids: make([]int64, len(in)), Nows: make([]time.Time, len(in)), Ips: make([]string, len(in))}
+		for i, t := range in {
+			arg.Ids[i], arg.Nows[i], arg.Ips[i] = t.id, t.now, t.ip
+		}
+		if err := q.TouchAccessTokens(ctx, arg); err != nil {
+			return nil, fmt.Errorf("tokens: touch: %w", err)
+		}
+		return make([]struct{}, len(in)), nil
+	}}
+}
+
+// lookups reads live (not revoked) tokens with their users; nil for a token not found.
+func lookups(q *db.Queries) *group[int64, *db.GetLiveAccessTokensRow] {
+	return &group[int64, *db.GetLiveAccessTokensRow]{run: func(ctx context.Context, ids []int64) ([]*db.GetLiveAccessTokensRow, error) {
+		rows, err := q.GetLiveAccessTokens(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("tokens: lookup: %w", err)
+		}
+		byID := make(map[int64]*db.GetLiveAccessTokensRow, len(rows))
+		for i := range rows {
+			byID[rows[i].ID] = &rows[i]
+		}
+		out := make([]*db.GetLiveAccessTokensRow, len(ids))
+		for i, id := range ids {
+			out[i] = byID[id]
+		}
+		return out, nil
+	}}
 }
