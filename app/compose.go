@@ -148,7 +148,11 @@ func (a *App) openInfra(ctx context.Context) error {
 		}
 	}
 	// One connection per posting worker, plus slack for a batch retried alone.
-	if a.posting, err = a.openPool(ctx, int32(max(a.cfg.LedgerWorkers, 2)+2), pg.KeyedAccess...); err != nil {
+	workers := a.cfg.LedgerWorkers
+	if workers <= 0 {
+		workers = ledger.DefaultWorkers()
+	}
+	if a.posting, err = a.openPool(ctx, int32(workers+2), pg.KeyedAccess...); err != nil {
 		return err
 	}
 	// The webhook deliveries' own pool: their many concurrent attempts (WEBHOOK_WORKERS) never

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,16 +32,13 @@ func BenchmarkLedgerBalancer(b *testing.B) {
 			lb.url = t.url
 			results = append(results, lb.scenario(b, t.name, phase, clients, lb.spreadOp(true)))
 		}
-		var out strings.Builder
-		fmt.Fprintf(&out, "\nbalancer bench: %d clients, %s per phase, %d wallets\n%-30s %10s %9s %9s  %s\n",
-			clients, phase, nWallets, "scenario", "ops/s", "p50", "p99", "ratio")
+		ratios := map[string]string{}
 		for _, r := range results {
-			p50, p99 := r.percentiles()
-			fmt.Fprintf(&out, "%-30s %10.0f %9s %9s  %.2f × one instance\n", r.name, r.rate(),
-				p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), r.rate()/results[0].rate())
+			ratios[r.name] = fmt.Sprintf("%.2f × one instance", r.rate()/results[0].rate())
 		}
-		b.Log(out.String())
-		fmt.Print(out.String())
+		out := fmt.Sprintf("\nbalancer bench: %d clients, %s per phase, %d wallets", clients, phase, nWallets) + lbTable(results, ratios)
+		b.Log(out)
+		fmt.Print(out)
 		b.ReportMetric(results[1].rate()/results[0].rate(), "haproxy1/direct")
 		b.ReportMetric(results[2].rate()/results[0].rate(), "haproxy2/direct")
 	}

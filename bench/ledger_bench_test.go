@@ -53,31 +53,47 @@ func BenchmarkLedger(b *testing.B) {
 		results := []lbResult{pgb}
 		spreadDirect := lb.scenario(b, "spread, service", phase, clients, lb.spreadOp(false))
 		spreadHTTP := lb.scenario(b, "spread, HTTP", phase, clients, lb.spreadOp(true))
-		hot := lb.scenario(b, "hot debit, service", phase, clients, lb.hotDebitOp())
-		fanIn := lb.scenario(b, "fan-in credit, service", phase, clients, lb.fanInOp())
+		hot := lb.scenario(b, "hot debit, service", phase, clients, lb.hotDebitOp(false))
+		hotHTTP := lb.scenario(b, "hot debit, HTTP", phase, clients, lb.hotDebitOp(true))
+		fanIn := lb.scenario(b, "fan-in credit, service", phase, clients, lb.fanInOp(false))
+		fanInHTTP := lb.scenario(b, "fan-in credit, HTTP", phase, clients, lb.fanInOp(true))
 		storm := lb.storm(b, phase, clients)
-		results = append(results, spreadDirect, spreadHTTP, hot, fanIn, storm)
-		var out strings.Builder
-		fmt.Fprintf(&out, "\n%-26s %10s %9s %9s %8s  %s\n", "scenario", "ops/s", "p50", "p99", "errors", "ratio")
+		results = append(results, spreadDirect, spreadHTTP, hot, hotHTTP, fanIn, fanInHTTP, storm)
+		ratios := map[string]string{}
 		for _, r := range results {
-			ratio := ""
 			switch r.name {
 			case "spread, service", "spread, HTTP":
-				ratio = fmt.Sprintf("%.2f × pgbench", r.rate()/pgb.rate())
+				ratios[r.name] = fmt.Sprintf("%.2f × pgbench", r.rate()/pgb.rate())
 			case "hot debit, service", "fan-in credit, service":
-				ratio = fmt.Sprintf("%.2f × spread (service)", r.rate()/spreadDirect.rate())
-			case "idempotency storm, HTTP":
-				ratio = fmt.Sprintf("%.2f × spread (HTTP)", r.rate()/spreadHTTP.rate())
+				ratios[r.name] = fmt.Sprintf("%.2f × spread (service)", r.rate()/spreadDirect.rate())
+			case "hot debit, HTTP", "fan-in credit, HTTP", "idempotency storm, HTTP":
+				ratios[r.name] = fmt.Sprintf("%.2f × spread (HTTP)", r.rate()/spreadHTTP.rate())
 			}
-			p50, p99 := r.percentiles()
-			fmt.Fprintf(&out, "%-26s %10.0f %9s %9s %8d  %s\n", r.name, r.rate(), p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), r.errors, ratio)
 		}
-		b.Log(out.String())
-		fmt.Print(out.String())
+		ratios["spread, HTTP"] += fmt.Sprintf(", %.2f × spread (service)", spreadHTTP.rate()/spreadDirect.rate())
+		out := lbTable(results, ratios)
+		b.Log(out)
+		fmt.Print(out)
 		b.ReportMetric(spreadDirect.rate()/pgb.rate(), "spread-service/pgbench")
 		b.ReportMetric(spreadHTTP.rate()/pgb.rate(), "spread-http/pgbench")
+		b.ReportMetric(spreadHTTP.rate()/spreadDirect.rate(), "spread-http/service")
 		b.ReportMetric(hot.rate()/spreadDirect.rate(), "hot/spread")
+		b.ReportMetric(hotHTTP.rate()/spreadHTTP.rate(), "hot-http/spread-http")
+		b.ReportMetric(fanInHTTP.rate()/spreadHTTP.rate(), "fanin-http/spread-http")
 	}
+}
+
+// lbTable renders results, one line each: rate, latency percentiles, errors, the machine's CPU
+// busy fraction and load average over the phase, and the ratio given for the scenario.
+func lbTable(results []lbResult, ratios map[string]string) string {
+	var out strings.Builder
+	fmt.Fprintf(&out, "\n%-30s %10s %9s %9s %8s %6s %6s  %s\n", "scenario", "ops/s", "p50", "p99", "errors", "cpu", "load", "ratio")
+	for _, r := range results {
+		p50, p99 := r.percentiles()
+		fmt.Fprintf(&out, "%-30s %10.0f %9s %9s %8d %5.0f%% %6.2f  %s\n", r.name, r.rate(), p50.Round(10*time.Microsecond),
+			p99.Round(10*time.Microsecond), r.errors, 100*r.cpu.busy, r.cpu.load, ratios[r.name])
+	}
+	return out.String()
 }
 
 // lbResult is what one scenario measured.
@@ -88,6 +104,7 @@ type lbResult struct {
 	elapsed   time.Duration
 	latencies []time.Duration
 	firstErr  string
+	cpu       cpuUse // the whole machine's, over the phase
 }
 
 func (r lbResult) rate() float64 { return float64(r.count) / r.elapsed.Seconds() }
@@ -264,24 +281,26 @@ func (lb *lbBench) spreadOp(viaHTTP bool) func(r *rand.Rand) (bool, error) {
 	}
 }
 
-func (lb *lbBench) hotDebitOp() func(r *rand.Rand) (bool, error) {
+func (lb *lbBench) hotDebitOp(viaHTTP bool) func(r *rand.Rand) (bool, error) {
 	return func(r *rand.Rand) (bool, error) {
 		_, c := lb.pick(r)
-		return lb.transfer(false, lb.hotUser, lb.names[c], lb.key())
+		return lb.transfer(viaHTTP, lb.hotUser, lb.names[c], lb.key())
 	}
 }
 
-func (lb *lbBench) fanInOp() func(r *rand.Rand) (bool, error) {
+func (lb *lbBench) fanInOp(viaHTTP bool) func(r *rand.Rand) (bool, error) {
 	return func(r *rand.Rand) (bool, error) {
 		a, _ := lb.pick(r)
-		return lb.transfer(false, a, lb.sink, lb.key())
+		return lb.transfer(viaHTTP, a, lb.sink, lb.key())
 	}
 }
 
 // scenario runs op from `clients` goroutines for d, then checks the invariants. A refusal
 // (409) counts as an error: every transfer of these scenarios is funded.
 func (lb *lbBench) scenario(b *testing.B, name string, d time.Duration, clients int, op func(*rand.Rand) (bool, error)) lbResult {
+	stop := profilePhase(b, name)
 	res := lb.measure(d, clients, op)
+	stop()
 	res.name = name
 	if res.errors > 0 {
 		b.Fatalf("%s: %d errors (%d ok), first: %s; a throughput figure is only worth something when every transfer succeeded",
@@ -295,6 +314,7 @@ func (lb *lbBench) measure(d time.Duration, clients int, op func(*rand.Rand) (bo
 	var mu sync.Mutex
 	res := lbResult{}
 	var wg sync.WaitGroup
+	cpu := startCPU()
 	start := time.Now()
 	stop := start.Add(d)
 	for c := 0; c < clients; c++ {
@@ -331,6 +351,7 @@ func (lb *lbBench) measure(d time.Duration, clients int, op func(*rand.Rand) (bo
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
+	res.cpu = cpu.stop()
 	return res
 }
 
@@ -433,12 +454,13 @@ func lbPgbench(b *testing.B, dbURL string, clients int, d time.Duration) lbResul
 		b.Fatalf("pgbench -i: %v: %s", err, out)
 	}
 	dir := b.TempDir()
+	cpu := startCPU()
 	args := []string{"-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())), "-l", "--log-prefix", filepath.Join(dir, "pgb"), conn}
 	out, err := exec.CommandContext(ctx, "pgbench", args...).CombinedOutput()
 	if err != nil {
 		b.Fatalf("pgbench: %v: %s", err, out)
 	}
-	res := lbResult{name: "pgbench TPC-B", elapsed: d}
+	res := lbResult{name: "pgbench TPC-B", elapsed: d, cpu: cpu.stop()}
 	files, _ := filepath.Glob(filepath.Join(dir, "pgb*"))
 	for _, f := range files {
 		fh, err := os.Open(f)

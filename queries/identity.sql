@@ -53,15 +53,19 @@ INSERT INTO access_tokens (user_id, secret_hash, device_id, device_type, device_
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
 RETURNING *;
 
--- name: GetLiveAccessToken :one
+-- name: GetLiveAccessTokens :many
+-- The tokens of many requests in one statement (tokens.group); one row per live token found.
 SELECT t.*, u.status AS user_status, u.locale AS user_locale, u.twofa_enabled AS user_twofa_enabled
 FROM access_tokens t JOIN users u ON u.id = t.user_id
-WHERE t.id = $1 AND t.revoked_at IS NULL;
+WHERE t.id = ANY(sqlc.arg(ids)::bigint[]) AND t.revoked_at IS NULL;
 
--- name: TouchAccessToken :exec
--- last_used_at is written at most once a minute per token.
-UPDATE access_tokens SET last_used_at = sqlc.arg(now)::timestamptz, ip = sqlc.arg(ip)
-WHERE id = sqlc.arg(id) AND (last_used_at IS NULL OR last_used_at < sqlc.arg(now)::timestamptz - interval '1 minute');
+-- name: TouchAccessTokens :exec
+-- last_used_at is written at most once a minute per token; the touches of many requests in one
+-- statement (tokens.toucher). An empty ip is stored as NULL.
+UPDATE access_tokens t SET last_used_at = v.now, ip = NULLIF(v.ip, '')
+FROM (SELECT unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(nows)::timestamptz[]) AS now,
+             unnest(sqlc.arg(ips)::text[]) AS ip) v
+WHERE t.id = v.id AND (t.last_used_at IS NULL OR t.last_used_at < v.now - interval '1 minute');
 
 -- name: RevokeAllUserTokens :execrows
 UPDATE access_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL;

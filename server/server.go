@@ -71,7 +71,7 @@ func New(o Options) (*echo.Echo, error) {
 	}
 	e.Use(bodyLimit(o.BodyLimit, o.UploadLimits))
 
-	validator := echomiddleware.OapiRequestValidatorWithOptions(spec, &echomiddleware.Options{
+	validator, err := specValidator(spec, &echomiddleware.Options{
 		Options: openapi3filter.Options{
 			MultiError:          true,
 			AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
@@ -80,6 +80,9 @@ func New(o Options) (*echo.Echo, error) {
 		MultiErrorHandler:     toAPIError,
 		SilenceServersWarning: true,
 	})
+	if err != nil {
+		return nil, err
+	}
 	g := e.Group("", authenticate(securityMap(spec), o.Auth, o.Internal), textGuard(spec), validator)
 	api.RegisterHandlers(g, api.NewStrictHandler(o.API, nil))
 	if o.Extra != nil {

@@ -223,13 +223,13 @@ func (q *Queries) GetInternalKeyByNameForUpdate(ctx context.Context, name string
 	return i, err
 }
 
-const getLiveAccessToken = `-- name: GetLiveAccessToken :one
+const getLiveAccessTokens = `-- name: GetLiveAccessTokens :many
 SELECT t.id, t.user_id, t.secret_hash, t.device_id, t.device_type, t.device_name, t.country, t.ip, t.user_agent, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, u.status AS user_status, u.locale AS user_locale, u.twofa_enabled AS user_twofa_enabled
 FROM access_tokens t JOIN users u ON u.id = t.user_id
-WHERE t.id = $1 AND t.revoked_at IS NULL
+WHERE t.id = ANY($1::bigint[]) AND t.revoked_at IS NULL
 `
 
-type GetLiveAccessTokenRow struct {
+type GetLiveAccessTokensRow struct {
 	ID               int64
 	UserID           int64
 	SecretHash       []byte
@@ -248,28 +248,42 @@ type GetLiveAccessTokenRow struct {
 	UserTwofaEnabled bool
 }
 
-func (q *Queries) GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error) {
-	row := q.db.QueryRow(ctx, getLiveAccessToken, id)
-	var i GetLiveAccessTokenRow
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.SecretHash,
-		&i.DeviceID,
-		&i.DeviceType,
-		&i.DeviceName,
-		&i.Country,
-		&i.Ip,
-		&i.UserAgent,
-		&i.CreatedAt,
-		&i.LastUsedAt,
-		&i.ExpiresAt,
-		&i.RevokedAt,
-		&i.UserStatus,
-		&i.UserLocale,
-		&i.UserTwofaEnabled,
-	)
-	return i, err
+// The tokens of many requests in one statement (tokens.group); one row per live token found.
+func (q *Queries) GetLiveAccessTokens(ctx context.Context, ids []int64) ([]GetLiveAccessTokensRow, error) {
+	rows, err := q.db.Query(ctx, getLiveAccessTokens, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []GetLiveAccessTokensRow{}
+	for rows.Next() {
+		var i GetLiveAccessTokensRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SecretHash,
+			&i.DeviceID,
+			&i.DeviceType,
+			&i.DeviceName,
+			&i.Country,
+			&i.Ip,
+			&i.UserAgent,
+			&i.CreatedAt,
+			&i.LastUsedAt,
+			&i.ExpiresAt,
+			&i.RevokedAt,
+			&i.UserStatus,
+			&i.UserLocale,
+			&i.UserTwofaEnabled,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
@@ -913,20 +927,23 @@ func (q *Queries) SetUsername(ctx context.Context, arg SetUsernameParams) error 
 	return err
 }
 
-const touchAccessToken = `-- name: TouchAccessToken :exec
-UPDATE access_tokens SET last_used_at = $1::timestamptz, ip = $2
-WHERE id = $3 AND (last_used_at IS NULL OR last_used_at < $1::timestamptz - interval '1 minute')
+const touchAccessTokens = `-- name: TouchAccessTokens :exec
+UPDATE access_tokens t SET last_used_at = v.now, ip = NULLIF(v.ip, '')
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::timestamptz[]) AS now,
+             unnest($3::text[]) AS ip) v
+WHERE t.id = v.id AND (t.last_used_at IS NULL OR t.last_used_at < v.now - interval '1 minute')
 `
 
-type TouchAccessTokenParams struct {
-	Now time.Time
-	Ip  *string
-	ID  int64
+type TouchAccessTokensParams struct {
+	Ids  []int64
+	Nows []time.Time
+	Ips  []string
 }
 
-// last_used_at is written at most once a minute per token.
-func (q *Queries) TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error {
-	_, err := q.db.Exec(ctx, touchAccessToken, arg.Now, arg.Ip, arg.ID)
+// last_used_at is written at most once a minute per token; the touches of many requests in one
+// statement (tokens.toucher). An empty ip is stored as NULL.
+func (q *Queries) TouchAccessTokens(ctx context.Context, arg TouchAccessTokensParams) error {
+	_, err := q.db.Exec(ctx, touchAccessTokens, arg.Ids, arg.Nows, arg.Ips)
 	return err
 }
 

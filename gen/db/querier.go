@@ -155,7 +155,8 @@ type Querier interface {
 	GetInternalKeyByNameForUpdate(ctx context.Context, name string) (GetInternalKeyByNameForUpdateRow, error)
 	GetKYBData(ctx context.Context, caseID int64) (ComplianceKybDatum, error)
 	GetKYCData(ctx context.Context, caseID int64) (ComplianceKycDatum, error)
-	GetLiveAccessToken(ctx context.Context, id int64) (GetLiveAccessTokenRow, error)
+	// The tokens of many requests in one statement (tokens.group); one row per live token found.
+	GetLiveAccessTokens(ctx context.Context, ids []int64) ([]GetLiveAccessTokensRow, error)
 	// The message a mail.send job delivers (the job carries only its id).
 	GetMail(ctx context.Context, id int64) (MailOutbox, error)
 	// The live code of a user for a purpose (none once expired or exhausted).
@@ -409,8 +410,9 @@ type Querier interface {
 	// Waiting deliveries with nothing unfinished ahead in their chain: the delivery ahead finished
 	// but its process died before it woke them (the fan-out's sweep wakes them).
 	StuckWebhookWaits(ctx context.Context) ([]StuckWebhookWaitsRow, error)
-	// last_used_at is written at most once a minute per token.
-	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
+	// last_used_at is written at most once a minute per token; the touches of many requests in one
+	// statement (tokens.toucher). An empty ip is stored as NULL.
+	TouchAccessTokens(ctx context.Context, arg TouchAccessTokensParams) error
 	// last_used_at is written at most once a minute per key.
 	TouchInternalKey(ctx context.Context, arg TouchInternalKeyParams) error
 	// One sequencer at a time, whatever the number of instances; the others skip their sweep. An

@@ -35,11 +35,13 @@ type Service struct {
 	clock    clock.Clock
 	absolute time.Duration
 	idle     time.Duration
+	lookups  *group[int64, *db.GetLiveAccessTokensRow]
+	touches  *group[touch, struct{}]
 }
 
 // New builds the service. absolute and idle are the token lifetimes (30 and 7 days by default).
 func New(st *pg.Store, c clock.Clock, absolute, idle time.Duration) *Service {
-	return &Service{st: st, clock: c, absolute: absolute, idle: idle}
+	return &Service{st: st, clock: c, absolute: absolute, idle: idle, lookups: lookups(st.Q), touches: touches(st.Q)}
 }
 
 // Issue creates a token for userID inside the caller's transaction (q must be bound to it):
@@ -98,12 +100,14 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*reqctx.Princip
 	if !ok {
 		return nil, apierr.ErrUnauthenticated
 	}
-	row, err := s.st.Q.GetLiveAccessToken(ctx, id)
+	// Read on every request, never cached: a revocation is effective on the next request on
+	// every instance. Concurrent requests' lookups share one statement (touch.go).
+	row, err := s.lookups.do(id)
 	if err != nil {
-		if pg.IsNotFound(err) {
-			return nil, apierr.ErrUnauthenticated
-		}
-		return nil, fmt.Errorf("tokens: lookup: %w", err)
+		return nil, err
+	}
+	if row == nil {
+		return nil, apierr.ErrUnauthenticated
 	}
 	sum := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(sum[:], row.SecretHash) != 1 {
@@ -119,9 +123,8 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*reqctx.Princip
 	// last_used_at is written at most once a minute (the query re-checks it): skip the round trip
 	// when the row just read is already fresh.
 	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= time.Minute {
-		ip := reqctx.From(ctx).IP
-		if err := s.st.Q.TouchAccessToken(ctx, db.TouchAccessTokenParams{ID: row.ID, Now: now, Ip: ptr.NonZero(ip)}); err != nil {
-			return nil, fmt.Errorf("tokens: touch: %w", err)
+		if _, err := s.touches.do(touch{id: row.ID, now: now, ip: reqctx.From(ctx).IP}); err != nil {
+			return nil, err
 		}
 	}
 	return &reqctx.Principal{UserID: row.UserID, TokenID: row.ID, DeviceID: ptr.Value(row.DeviceID), Locale: row.UserLocale, TwofaEnabled: row.UserTwofaEnabled}, nil

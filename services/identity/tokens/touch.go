@@ -1,0 +1,134 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/flowxi/backend/gen/db"
+)
+
+// groupTimeout bounds one grouped statement.
+const groupTimeout = 10 * time.Second
+
+// maxGroup is the most requests one grouped statement serves.
+const maxGroup = 256
+
+// group runs one statement for the requests of concurrent callers, each caller continuing only
+// once the statement holding its request has finished — what a caller sees is what its own
+// statement would have shown it at that moment (a statement that starts after the call reads
+// every commit before it), only the round trip and the commit are shared. There is no
+// background goroutine: the first caller to find no statement running runs one for everything
+// pending, its own request first; those arriving meanwhile wait, and when it is done the first
+// of them runs the next statement (group commit).
+//
+// Authentication runs two statements per request (the token lookup, and under load most
+// requests' once-a-minute last_used_at touch): measured as much CPU as the whole posting batch
+// of the transfer they authenticate, and a commit per request (docs/perf/http-path.md).
+type group[In, Out any] struct {
+	run     func(ctx context.Context, in []In) ([]Out, error) // one result per input, in order
+	mu      sync.Mutex
+	pending []*call[In, Out]
+	running bool
+}
+
+// call is one caller's request and where its outcome goes.
+type call[In, Out any] struct {
+	in   In
+	out  Out
+	err  error
+	done chan bool // true: the outcome is set; false: run the next statement
+}
+
+// do runs in (with whatever else is pending) and returns its result.
+func (g *group[In, Out]) do(in In) (Out, error) {
+	c := &call[In, Out]{in: in, done: make(chan bool, 1)}
+	g.mu.Lock()
+	g.pending = append(g.pending, c)
+	lead := !g.running
+	g.running = true
+	g.mu.Unlock()
+	// Not cancellable: a caller handed the lead must take it, or those behind it would wait for
+	// ever. The wait is bounded by groupTimeout per statement ahead of it.
+	if lead || !<-c.done {
+		g.flush()
+		<-c.done
+	}
+	return c.out, c.err
+}
+
+// flush runs the pending requests (up to maxGroup; the caller's is the first of them) in one
+// statement and answers each; then it hands the next statement to the first caller still
+// waiting, if any.
+func (g *group[In, Out]) flush() {
+	g.mu.Lock()
+	n := min(len(g.pending), maxGroup)
+	calls := g.pending[:n:n]
+	g.pending = g.pending[n:]
+	g.mu.Unlock()
+	in := make([]In, n)
+	for i, c := range calls {
+		in[i] = c.in
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	out, err := g.run(ctx, in)
+	cancel()
+	if err == nil && len(out) != n {
+		err = errors.New("tokens: grouped statement: wrong number of results")
+	}
+	for i, c := range calls {
+		if c.err = err; err == nil {
+			c.out = out[i]
+		}
+		c.done <- true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		g.running = false
+		return
+	}
+	g.pending[0].done <- false // still running: the lead passes to it
+}
+
+// touch is one request's last_used_at write.
+type touch struct {
+	id  int64
+	now time.Time
+	ip  string // "" is stored as NULL
+}
+
+// touches writes last_used_at (at most once a minute per token: the statement re-checks it).
+func touches(q *db.Queries) *group[touch, struct{}] {
+	return &group[touch, struct{}]{run: func(ctx context.Context, in []touch) ([]struct{}, error) {
+		arg := db.TouchAccessTokensParams{Ids: make([]int64, len(in)), Nows: make([]time.Time, len(in)), Ips: make([]string, len(in))}
+		for i, t := range in {
+			arg.Ids[i], arg.Nows[i], arg.Ips[i] = t.id, t.now, t.ip
+		}
+		if err := q.TouchAccessTokens(ctx, arg); err != nil {
+			return nil, fmt.Errorf("tokens: touch: %w", err)
+		}
+		return make([]struct{}, len(in)), nil
+	}}
+}
+
+// lookups reads live (not revoked) tokens with their users; nil for a token not found.
+func lookups(q *db.Queries) *group[int64, *db.GetLiveAccessTokensRow] {
+	return &group[int64, *db.GetLiveAccessTokensRow]{run: func(ctx context.Context, ids []int64) ([]*db.GetLiveAccessTokensRow, error) {
+		rows, err := q.GetLiveAccessTokens(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("tokens: lookup: %w", err)
+		}
+		byID := make(map[int64]*db.GetLiveAccessTokensRow, len(rows))
+		for i := range rows {
+			byID[rows[i].ID] = &rows[i]
+		}
+		out := make([]*db.GetLiveAccessTokensRow, len(ids))
+		for i, id := range ids {
+			out[i] = byID[id]
+		}
+		return out, nil
+	}}
+}
