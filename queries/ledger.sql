@@ -349,18 +349,20 @@ ON CONFLICT (account_id) DO UPDATE SET version = EXCLUDED.version, balance = EXC
 -- The accounts to re-read since the checkpoint: new ones, those whose head moved, those with
 -- entries above their verified version, and those whose verified entry no longer carries the
 -- verified hash (link_broken: an old entry rewritten with its chain recomputed, or deleted). Each
--- comes with the verified head its walk continues from. One lookup per account on
--- ledger_entries_account_version.
+-- comes with the verified head its walk continues from. Two lookups per account on
+-- ledger_entries_account_version (its top version, its verified entry), nested in the scan of
+-- the accounts (LATERAL), never a scan of the entries.
 SELECT a.id, a.kind, a.balance, a.pending, a.version, a.last_hash, a.history_at,
        COALESCE(h.version, 0)::bigint AS from_version, COALESCE(h.balance, 0)::bigint AS from_balance,
-       COALESCE(h.hash, decode(repeat('00', 32), 'hex')) AS from_hash, h.posted_at AS from_at, h.account_id IS NULL AS is_new,
-       (COALESCE(h.version, 0) > 0 AND NOT EXISTS (SELECT 1 FROM ledger_entries e
-            WHERE e.account_id = a.id AND e.version = h.version AND e.hash = h.hash))::boolean AS link_broken
-FROM ledger_accounts a LEFT JOIN ledger_checkpoint_heads h ON h.account_id = a.id
+       COALESCE(h.hash, decode(repeat('00', 32), 'hex')) AS from_hash, h.posted_at AS from_at,
+       (COALESCE(h.version, 0) > 0 AND c.hash IS DISTINCT FROM h.hash)::boolean AS link_broken
+FROM ledger_accounts a
+LEFT JOIN ledger_checkpoint_heads h ON h.account_id = a.id
+CROSS JOIN LATERAL (SELECT max(e.version) AS version FROM ledger_entries e WHERE e.account_id = a.id) top
+LEFT JOIN LATERAL (SELECT e.hash FROM ledger_entries e WHERE e.account_id = a.id AND e.version = h.version) c ON true
 WHERE h.account_id IS NULL OR a.version <> h.version OR a.balance <> h.balance OR a.last_hash <> h.hash
    OR a.pending <> h.pending OR a.history_at IS DISTINCT FROM h.history_at
-   OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.account_id = a.id AND e.version > h.version)
-   OR (h.version > 0 AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.account_id = a.id AND e.version = h.version AND e.hash = h.hash))
+   OR COALESCE(top.version, 0) > h.version OR (h.version > 0 AND c.hash IS DISTINCT FROM h.hash)
 ORDER BY a.id;
 
 -- name: NewTransactionIDs :many

@@ -17,7 +17,8 @@ import (
 
 // flowxi internal-key create --name N --scopes a,b   prints a new internal API key, once
 // flowxi ledger check [--full]                       runs the ledger invariants (exit 1 on any violation):
-//                                                    what came after the last verified checkpoint, or everything
+//
+//	what came after the last verified checkpoint, or everything
 func init() {
 	commands["internal-key create"] = internalKeyCreate
 	commands["ledger check"] = ledgerCheck

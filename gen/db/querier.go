@@ -14,8 +14,9 @@ type Querier interface {
 	// The accounts to re-read since the checkpoint: new ones, those whose head moved, those with
 	// entries above their verified version, and those whose verified entry no longer carries the
 	// verified hash (link_broken: an old entry rewritten with its chain recomputed, or deleted). Each
-	// comes with the verified head its walk continues from. One lookup per account on
-	// ledger_entries_account_version.
+	// comes with the verified head its walk continues from. Two lookups per account on
+	// ledger_entries_account_version (its top version, its verified entry), nested in the scan of
+	// the accounts (LATERAL), never a scan of the entries.
 	ChangedAccounts(ctx context.Context) ([]ChangedAccountsRow, error)
 	// Balance equal to the entries, versions 1..n without gaps, head version equal to n.
 	CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow, error)
