@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowxi/backend/config"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
@@ -240,9 +238,7 @@ func grSeed(b *testing.B, env *testkit.Env, size int64) {
 // grCopy copies the rows of ch into table on a connection of its own.
 func grCopy(env *testkit.Env, table string, cols []string, ch chan []any, errs chan<- error) {
 	go func() {
-		_, err := env.DB().CopyFrom(context.Background(), pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
-			return <-ch, nil
-		}))
+		_, err := env.CopyRowsErr(table, cols, func() ([]any, error) { return <-ch, nil })
 		if err != nil {
 			for range ch { // let the player finish
 			}
