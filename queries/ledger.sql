@@ -395,9 +395,11 @@ FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
 WHERE e.id > sqlc.arg(after_entry)::bigint AND a.id IS NULL
 UNION ALL
 SELECT 'entry_transaction', e.id, e.transaction_id
-FROM ledger_entries e LEFT JOIN ledger_transactions t ON t.id = e.transaction_id
-WHERE (e.id > sqlc.arg(after_entry)::bigint OR e.transaction_id = ANY(sqlc.arg(ids)::bigint[]))
-  AND (t.id IS NULL OR e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id)
+FROM (SELECT x.id, x.transaction_id, x.account_id FROM ledger_entries x WHERE x.id > sqlc.arg(after_entry)::bigint
+      UNION
+      SELECT x.id, x.transaction_id, x.account_id FROM ledger_entries x WHERE x.transaction_id = ANY(sqlc.arg(ids)::bigint[])) e
+LEFT JOIN ledger_transactions t ON t.id = e.transaction_id
+WHERE t.id IS NULL OR e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id
 UNION ALL
 SELECT 'transaction', t.id, CASE WHEN f.id IS NULL THEN t.from_account_id ELSE t.to_account_id END
 FROM ledger_transactions t
