@@ -285,15 +285,16 @@ LEFT JOIN (SELECT transaction_id, sum(amount) AS total, count(*) AS n FROM ledge
 WHERE (t.status = 'posted' AND (COALESCE(s.n, 0) < 2 OR COALESCE(s.total, 0) <> 0))
    OR (t.status <> 'posted' AND COALESCE(s.n, 0) <> 0);
 
--- name: ListEntriesForChain :many
--- Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
+-- name: ListEntriesSince :many
+-- The entries of each given account above the given version, in chain order, for the hash-chain
+-- walk (0: the whole chain); one range of ledger_entries_account_version per account.
 SELECT e.account_id, e.transaction_id, e.amount, e.balance_after, e.version, e.prev_hash, e.hash, e.created_at
-FROM ledger_entries e
-WHERE e.account_id > sqlc.arg(after_account) AND e.account_id <= sqlc.arg(to_account)
+FROM (SELECT unnest(sqlc.arg(accounts)::bigint[]) AS account_id, unnest(sqlc.arg(versions)::bigint[]) AS version) c
+JOIN LATERAL (SELECT * FROM ledger_entries x WHERE x.account_id = c.account_id AND x.version > c.version ORDER BY x.version) e ON true
 ORDER BY e.account_id, e.version;
 
 -- name: ListAccountHeads :many
-SELECT id, kind, balance, version, last_hash FROM ledger_accounts ORDER BY id;
+SELECT id, kind, balance, pending, version, last_hash, history_at FROM ledger_accounts ORDER BY id;
 
 -- name: CheckOrphans :many
 -- Entries and transactions that point at a missing account or transaction (the write path has no
@@ -318,6 +319,128 @@ WHERE (t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NO
 -- holds minus what the outside world has put in, so it is never positive, and it is never held on.
 SELECT id, currency, balance, pending FROM ledger_accounts
 WHERE kind = 'settlement' AND (balance > 0 OR pending <> 0);
+
+-- Incremental check (services/ledger/check.go; migration 00052): the invariants above restricted
+-- to what came after the last verified checkpoint.
+
+-- name: LatestCheckpoint :one
+SELECT id, entries_through, transactions_through FROM ledger_checkpoints ORDER BY id DESC LIMIT 1;
+
+-- name: SnapshotThrough :one
+-- The highest entry and transaction ids the check's snapshot holds (a checkpoint's horizon).
+SELECT COALESCE((SELECT max(id) FROM ledger_entries), 0)::bigint AS entries_through,
+       COALESCE((SELECT max(id) FROM ledger_transactions), 0)::bigint AS transactions_through;
+
+-- name: InsertCheckpoint :one
+INSERT INTO ledger_checkpoints (full_check, entries_through, transactions_through, entries_checked, accounts_checked, started_at, duration_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id;
+
+-- name: SaveCheckpointHeads :exec
+-- The verified heads of the accounts a check walked (all of them after a full check).
+INSERT INTO ledger_checkpoint_heads AS h (account_id, version, balance, hash, posted_at, pending, history_at, checkpoint_id)
+SELECT unnest(sqlc.arg(accounts)::bigint[]), unnest(sqlc.arg(versions)::bigint[]), unnest(sqlc.arg(balances)::bigint[]),
+       unnest(sqlc.arg(hashes)::bytea[]), NULLIF(unnest(sqlc.arg(posted)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+       unnest(sqlc.arg(pending)::bigint[]), NULLIF(unnest(sqlc.arg(history)::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+       sqlc.arg(checkpoint_id)::bigint
+ON CONFLICT (account_id) DO UPDATE SET version = EXCLUDED.version, balance = EXCLUDED.balance, hash = EXCLUDED.hash,
+    posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, history_at = EXCLUDED.history_at, checkpoint_id = EXCLUDED.checkpoint_id;
+
+-- name: ChangedAccounts :many
+-- The accounts to re-read since the checkpoint: new ones, those whose head moved, those with
+-- entries above their verified version, and those whose verified entry no longer carries the
+-- verified hash (link_broken: an old entry rewritten with its chain recomputed, or deleted). Each
+-- comes with the verified head its walk continues from. Two lookups per account on
+-- ledger_entries_account_version (its top version, its verified entry), nested in the scan of
+-- the accounts (LATERAL), never a scan of the entries.
+SELECT a.id, a.kind, a.balance, a.pending, a.version, a.last_hash, a.history_at,
+       COALESCE(h.version, 0)::bigint AS from_version, COALESCE(h.balance, 0)::bigint AS from_balance,
+       COALESCE(h.hash, decode(repeat('00', 32), 'hex')) AS from_hash, h.posted_at AS from_at,
+       (COALESCE(h.version, 0) > 0 AND c.hash IS DISTINCT FROM h.hash)::boolean AS link_broken
+FROM ledger_accounts a
+LEFT JOIN ledger_checkpoint_heads h ON h.account_id = a.id
+CROSS JOIN LATERAL (SELECT max(e.version) AS version FROM ledger_entries e WHERE e.account_id = a.id) top
+LEFT JOIN LATERAL (SELECT e.hash FROM ledger_entries e WHERE e.account_id = a.id AND e.version = h.version) c ON true
+WHERE h.account_id IS NULL OR a.version <> h.version OR a.balance <> h.balance OR a.last_hash <> h.hash
+   OR a.pending <> h.pending OR a.history_at IS DISTINCT FROM h.history_at
+   OR COALESCE(top.version, 0) > h.version OR (h.version > 0 AND c.hash IS DISTINCT FROM h.hash)
+ORDER BY a.id;
+
+-- name: NewTransactionIDs :many
+-- The transactions an incremental check verifies besides those of the walked entries: every one
+-- above the checkpoint's horizon, and every one recorded in a re-read account's history at or
+-- after its verified version (from_pos ≥ 2·v + 1: failed attempts and holds move no entry).
+SELECT t.id FROM ledger_transactions t WHERE t.id > sqlc.arg(after)::bigint
+UNION
+SELECT x.id FROM (SELECT unnest(sqlc.arg(accounts)::bigint[]) AS account_id, unnest(sqlc.arg(versions)::bigint[]) AS version) c
+JOIN LATERAL (SELECT t.id FROM ledger_transactions t WHERE t.from_account_id = c.account_id AND t.from_pos >= 2 * c.version + 1) x ON true;
+
+-- name: CheckCurrencyBalances :many
+-- Per currency the accounts' balances sum to zero: with every balance verified equal to its
+-- entries (the walk), this is CheckCurrencySums without reading the entries.
+SELECT currency, sum(balance)::bigint AS total FROM ledger_accounts GROUP BY currency HAVING sum(balance) <> 0;
+
+-- name: CheckTransactionBalanceIn :many
+-- CheckTransactionBalance for the given transactions.
+SELECT t.id, t.status, s.total::bigint AS total, s.n::bigint AS n
+FROM ledger_transactions t
+CROSS JOIN LATERAL (SELECT COALESCE(sum(e.amount), 0) AS total, count(*) AS n FROM ledger_entries e WHERE e.transaction_id = t.id) s
+WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
+  AND ((t.status = 'posted' AND (s.n < 2 OR s.total <> 0)) OR (t.status <> 'posted' AND s.n <> 0));
+
+-- name: CheckOrphansIn :many
+-- CheckOrphans for the entries above the horizon and those of the given transactions, and for
+-- the given transactions.
+SELECT 'entry'::text AS kind, e.id, e.account_id AS ref
+FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
+WHERE e.id > sqlc.arg(after_entry)::bigint AND a.id IS NULL
+UNION ALL
+SELECT 'entry_transaction', e.id, e.transaction_id
+FROM (SELECT x.id, x.transaction_id, x.account_id FROM ledger_entries x WHERE x.id > sqlc.arg(after_entry)::bigint
+      UNION
+      SELECT x.id, x.transaction_id, x.account_id FROM ledger_entries x WHERE x.transaction_id = ANY(sqlc.arg(ids)::bigint[])) e
+LEFT JOIN ledger_transactions t ON t.id = e.transaction_id
+WHERE t.id IS NULL OR e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id
+UNION ALL
+SELECT 'transaction', t.id, CASE WHEN f.id IS NULL THEN t.from_account_id ELSE t.to_account_id END
+FROM ledger_transactions t
+LEFT JOIN ledger_accounts f ON f.id = t.from_account_id
+LEFT JOIN ledger_accounts d ON d.id = t.to_account_id
+WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
+  AND ((t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NOT NULL AND d.id IS NULL));
+
+-- name: CheckHistoryPositionsIn :many
+-- CheckHistoryPositions for the given transactions.
+SELECT t.id, 'position'::text AS problem
+FROM ledger_transactions t
+LEFT JOIN ledger_entries ef ON ef.transaction_id = t.id AND ef.account_id = t.from_account_id
+LEFT JOIN ledger_entries et ON et.transaction_id = t.id AND et.account_id = t.to_account_id
+WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
+  AND ((t.status = 'posted' AND (t.from_pos IS DISTINCT FROM 2 * ef.version OR t.to_pos IS DISTINCT FROM 2 * et.version
+                                 OR t.finalized_at IS DISTINCT FROM ef.created_at OR t.finalized_at IS DISTINCT FROM et.created_at))
+    OR (t.status <> 'posted' AND (t.from_pos IS NULL OR t.from_pos % 2 <> 1 OR t.to_pos IS NOT NULL)))
+UNION ALL
+SELECT t.id, 'instant'
+FROM ledger_transactions t
+JOIN ledger_accounts a ON a.id = t.from_account_id AND a.kind = 'user'
+LEFT JOIN ledger_entries lo ON lo.account_id = t.from_account_id AND lo.version = t.from_pos / 2
+LEFT JOIN ledger_entries hi ON hi.account_id = t.from_account_id AND hi.version = t.from_pos / 2 + 1
+WHERE t.id = ANY(sqlc.arg(ids)::bigint[]) AND t.status <> 'posted' AND t.from_pos % 2 = 1
+  AND (t.created_at < lo.created_at OR t.created_at > hi.created_at OR (t.from_pos / 2 > 0 AND lo.id IS NULL));
+
+-- name: CheckReversalsIn :many
+-- CheckReversals for the given transactions (as reversals) and the originals they reverse.
+SELECT 'reversal'::text AS kind, r.id, COALESCE(r.reverses_id, 0)::bigint AS ref, 0::bigint AS total
+FROM ledger_transactions r LEFT JOIN ledger_transactions o ON o.id = r.reverses_id
+WHERE r.id = ANY(sqlc.arg(ids)::bigint[]) AND r.kind = 'reversal' AND r.status = 'posted'
+  AND (o.id IS NULL OR o.status <> 'posted' OR o.kind = 'reversal' OR o.currency <> r.currency
+       OR r.from_account_id IS DISTINCT FROM o.to_account_id OR r.to_account_id IS DISTINCT FROM o.from_account_id)
+UNION ALL
+SELECT 'over_reversed'::text, o.id, o.amount, s.total::bigint
+FROM ledger_transactions o
+CROSS JOIN LATERAL (SELECT COALESCE(sum(x.amount), 0) AS total FROM ledger_transactions x
+                    WHERE x.reverses_id = o.id AND x.kind = 'reversal' AND x.status = 'posted') s
+WHERE o.id IN (SELECT r.reverses_id FROM ledger_transactions r WHERE r.id = ANY(sqlc.arg(ids)::bigint[]) AND r.reverses_id IS NOT NULL)
+  AND s.total > o.amount;
 
 -- Reversals --------------------------------------------------------------------------------------
 

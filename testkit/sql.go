@@ -61,6 +61,12 @@ func (e *Env) Count(sql string, args ...any) int {
 	return n
 }
 
+// CopyRowsErr is CopyRows returning its error, for copies that run on goroutines of their own
+// (a test may fail only from its own goroutine).
+func (e *Env) CopyRowsErr(table string, columns []string, next func() ([]any, error)) (int64, error) {
+	return e.parts.Store.Pool.CopyFrom(context.Background(), pgx.Identifier{table}, columns, pgx.CopyFromFunc(next))
+}
+
 // CopyRows bulk-loads rows into table with COPY (a benchmark's seed: a million-entry history in
 // seconds). next returns the rows one by one and nil after the last; it returns the rows copied.
 func (e *Env) CopyRows(table string, columns []string, next func() ([]any, error)) int64 {

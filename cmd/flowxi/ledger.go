@@ -14,7 +14,9 @@ import (
 )
 
 // flowxi internal-key create --name N --scopes a,b [--expires 2160h|RFC3339]   prints a new internal API key, once
-// flowxi ledger check                                runs the ledger invariants (exit 1 on any violation)
+// flowxi ledger check [--full]                       runs the ledger invariants (exit 1 on any violation):
+//
+//	what came after the last verified checkpoint, or everything
 func init() {
 	commands["internal-key create"] = internalKeyCreate
 	commands["ledger check"] = ledgerCheck
@@ -70,22 +72,33 @@ func internalKeyCreate(ctx context.Context, cfg config.Config, args []string) er
 	return nil
 }
 
-func ledgerCheck(ctx context.Context, cfg config.Config, _ []string) error {
+func ledgerCheck(ctx context.Context, cfg config.Config, args []string) error {
+	fs := flag.NewFlagSet("ledger check", flag.ContinueOnError)
+	full := fs.Bool("full", false, "re-verify the whole ledger, not only what came after the last checkpoint")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	st, err := openMigratedStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	v, err := ledger.Check(ctx, st)
+	start := time.Now()
+	r, err := ledger.Verify(ctx, st, *full)
 	if err != nil {
 		return err
 	}
-	for _, line := range v {
+	for _, line := range r.Violations {
 		fmt.Println("ledger check: VIOLATION:", line)
 	}
-	if len(v) > 0 {
-		return fmt.Errorf("ledger check: %d violation(s)", len(v))
+	mode := "full"
+	if !r.Full {
+		mode = fmt.Sprintf("incremental from checkpoint %d", *r.From)
 	}
-	fmt.Println("ledger check: ok")
+	fmt.Printf("ledger check: %s, %d entries re-hashed, %s\n", mode, r.EntriesChecked, time.Since(start).Round(time.Millisecond))
+	if len(r.Violations) > 0 {
+		return fmt.Errorf("ledger check: %d violation(s) (no checkpoint recorded)", len(r.Violations))
+	}
+	fmt.Printf("ledger check: ok, checkpoint %d recorded\n", *r.Checkpoint)
 	return nil
 }

@@ -10,6 +10,75 @@ import (
 	"time"
 )
 
+const changedAccounts = `-- name: ChangedAccounts :many
+SELECT a.id, a.kind, a.balance, a.pending, a.version, a.last_hash, a.history_at,
+       COALESCE(h.version, 0)::bigint AS from_version, COALESCE(h.balance, 0)::bigint AS from_balance,
+       COALESCE(h.hash, decode(repeat('00', 32), 'hex')) AS from_hash, h.posted_at AS from_at,
+       (COALESCE(h.version, 0) > 0 AND c.hash IS DISTINCT FROM h.hash)::boolean AS link_broken
+FROM ledger_accounts a
+LEFT JOIN ledger_checkpoint_heads h ON h.account_id = a.id
+CROSS JOIN LATERAL (SELECT max(e.version) AS version FROM ledger_entries e WHERE e.account_id = a.id) top
+LEFT JOIN LATERAL (SELECT e.hash FROM ledger_entries e WHERE e.account_id = a.id AND e.version = h.version) c ON true
+WHERE h.account_id IS NULL OR a.version <> h.version OR a.balance <> h.balance OR a.last_hash <> h.hash
+   OR a.pending <> h.pending OR a.history_at IS DISTINCT FROM h.history_at
+   OR COALESCE(top.version, 0) > h.version OR (h.version > 0 AND c.hash IS DISTINCT FROM h.hash)
+ORDER BY a.id
+`
+
+type ChangedAccountsRow struct {
+	ID          int64
+	Kind        string
+	Balance     int64
+	Pending     int64
+	Version     int64
+	LastHash    []byte
+	HistoryAt   *time.Time
+	FromVersion int64
+	FromBalance int64
+	FromHash    []byte
+	FromAt      *time.Time
+	LinkBroken  bool
+}
+
+// The accounts to re-read since the checkpoint: new ones, those whose head moved, those with
+// entries above their verified version, and those whose verified entry no longer carries the
+// verified hash (link_broken: an old entry rewritten with its chain recomputed, or deleted). Each
+// comes with the verified head its walk continues from. Two lookups per account on
+// ledger_entries_account_version (its top version, its verified entry), nested in the scan of
+// the accounts (LATERAL), never a scan of the entries.
+func (q *Queries) ChangedAccounts(ctx context.Context) ([]ChangedAccountsRow, error) {
+	rows, err := q.db.Query(ctx, changedAccounts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ChangedAccountsRow{}
+	for rows.Next() {
+		var i ChangedAccountsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Kind,
+			&i.Balance,
+			&i.Pending,
+			&i.Version,
+			&i.LastHash,
+			&i.HistoryAt,
+			&i.FromVersion,
+			&i.FromBalance,
+			&i.FromHash,
+			&i.FromAt,
+			&i.LinkBroken,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const checkAccountHeads = `-- name: CheckAccountHeads :many
 SELECT a.id, a.balance, a.version, COALESCE(s.total, 0)::bigint AS entries_total,
        COALESCE(s.n, 0)::bigint AS entries_count, COALESCE(s.max_version, 0)::bigint AS max_version
@@ -47,6 +116,37 @@ func (q *Queries) CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow
 			&i.EntriesCount,
 			&i.MaxVersion,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const checkCurrencyBalances = `-- name: CheckCurrencyBalances :many
+SELECT currency, sum(balance)::bigint AS total FROM ledger_accounts GROUP BY currency HAVING sum(balance) <> 0
+`
+
+type CheckCurrencyBalancesRow struct {
+	Currency string
+	Total    int64
+}
+
+// Per currency the accounts' balances sum to zero: with every balance verified equal to its
+// entries (the walk), this is CheckCurrencySums without reading the entries.
+func (q *Queries) CheckCurrencyBalances(ctx context.Context) ([]CheckCurrencyBalancesRow, error) {
+	rows, err := q.db.Query(ctx, checkCurrencyBalances)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckCurrencyBalancesRow{}
+	for rows.Next() {
+		var i CheckCurrencyBalancesRow
+		if err := rows.Scan(&i.Currency, &i.Total); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -139,6 +239,51 @@ func (q *Queries) CheckHistoryPositions(ctx context.Context) ([]CheckHistoryPosi
 	return items, nil
 }
 
+const checkHistoryPositionsIn = `-- name: CheckHistoryPositionsIn :many
+SELECT t.id, 'position'::text AS problem
+FROM ledger_transactions t
+LEFT JOIN ledger_entries ef ON ef.transaction_id = t.id AND ef.account_id = t.from_account_id
+LEFT JOIN ledger_entries et ON et.transaction_id = t.id AND et.account_id = t.to_account_id
+WHERE t.id = ANY($1::bigint[])
+  AND ((t.status = 'posted' AND (t.from_pos IS DISTINCT FROM 2 * ef.version OR t.to_pos IS DISTINCT FROM 2 * et.version
+                                 OR t.finalized_at IS DISTINCT FROM ef.created_at OR t.finalized_at IS DISTINCT FROM et.created_at))
+    OR (t.status <> 'posted' AND (t.from_pos IS NULL OR t.from_pos % 2 <> 1 OR t.to_pos IS NOT NULL)))
+UNION ALL
+SELECT t.id, 'instant'
+FROM ledger_transactions t
+JOIN ledger_accounts a ON a.id = t.from_account_id AND a.kind = 'user'
+LEFT JOIN ledger_entries lo ON lo.account_id = t.from_account_id AND lo.version = t.from_pos / 2
+LEFT JOIN ledger_entries hi ON hi.account_id = t.from_account_id AND hi.version = t.from_pos / 2 + 1
+WHERE t.id = ANY($1::bigint[]) AND t.status <> 'posted' AND t.from_pos % 2 = 1
+  AND (t.created_at < lo.created_at OR t.created_at > hi.created_at OR (t.from_pos / 2 > 0 AND lo.id IS NULL))
+`
+
+type CheckHistoryPositionsInRow struct {
+	ID      int64
+	Problem string
+}
+
+// CheckHistoryPositions for the given transactions.
+func (q *Queries) CheckHistoryPositionsIn(ctx context.Context, ids []int64) ([]CheckHistoryPositionsInRow, error) {
+	rows, err := q.db.Query(ctx, checkHistoryPositionsIn, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckHistoryPositionsInRow{}
+	for rows.Next() {
+		var i CheckHistoryPositionsInRow
+		if err := rows.Scan(&i.ID, &i.Problem); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const checkNegativeWallets = `-- name: CheckNegativeWallets :many
 SELECT id, balance, pending FROM ledger_accounts
 WHERE kind = 'user' AND (balance < 0 OR balance - pending < 0)
@@ -204,6 +349,59 @@ func (q *Queries) CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error) {
 	items := []CheckOrphansRow{}
 	for rows.Next() {
 		var i CheckOrphansRow
+		if err := rows.Scan(&i.Kind, &i.ID, &i.Ref); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const checkOrphansIn = `-- name: CheckOrphansIn :many
+SELECT 'entry'::text AS kind, e.id, e.account_id AS ref
+FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
+WHERE e.id > $1::bigint AND a.id IS NULL
+UNION ALL
+SELECT 'entry_transaction', e.id, e.transaction_id
+FROM (SELECT x.id, x.transaction_id, x.account_id FROM ledger_entries x WHERE x.id > $1::bigint
+      UNION
+      SELECT x.id, x.transaction_id, x.account_id FROM ledger_entries x WHERE x.transaction_id = ANY($2::bigint[])) e
+LEFT JOIN ledger_transactions t ON t.id = e.transaction_id
+WHERE t.id IS NULL OR e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id
+UNION ALL
+SELECT 'transaction', t.id, CASE WHEN f.id IS NULL THEN t.from_account_id ELSE t.to_account_id END
+FROM ledger_transactions t
+LEFT JOIN ledger_accounts f ON f.id = t.from_account_id
+LEFT JOIN ledger_accounts d ON d.id = t.to_account_id
+WHERE t.id = ANY($2::bigint[])
+  AND ((t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NOT NULL AND d.id IS NULL))
+`
+
+type CheckOrphansInParams struct {
+	AfterEntry int64
+	Ids        []int64
+}
+
+type CheckOrphansInRow struct {
+	Kind string
+	ID   int64
+	Ref  int64
+}
+
+// CheckOrphans for the entries above the horizon and those of the given transactions, and for
+// the given transactions.
+func (q *Queries) CheckOrphansIn(ctx context.Context, arg CheckOrphansInParams) ([]CheckOrphansInRow, error) {
+	rows, err := q.db.Query(ctx, checkOrphansIn, arg.AfterEntry, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckOrphansInRow{}
+	for rows.Next() {
+		var i CheckOrphansInRow
 		if err := rows.Scan(&i.Kind, &i.ID, &i.Ref); err != nil {
 			return nil, err
 		}
@@ -297,6 +495,54 @@ func (q *Queries) CheckReversals(ctx context.Context) ([]CheckReversalsRow, erro
 	return items, nil
 }
 
+const checkReversalsIn = `-- name: CheckReversalsIn :many
+SELECT 'reversal'::text AS kind, r.id, COALESCE(r.reverses_id, 0)::bigint AS ref, 0::bigint AS total
+FROM ledger_transactions r LEFT JOIN ledger_transactions o ON o.id = r.reverses_id
+WHERE r.id = ANY($1::bigint[]) AND r.kind = 'reversal' AND r.status = 'posted'
+  AND (o.id IS NULL OR o.status <> 'posted' OR o.kind = 'reversal' OR o.currency <> r.currency
+       OR r.from_account_id IS DISTINCT FROM o.to_account_id OR r.to_account_id IS DISTINCT FROM o.from_account_id)
+UNION ALL
+SELECT 'over_reversed'::text, o.id, o.amount, s.total::bigint
+FROM ledger_transactions o
+CROSS JOIN LATERAL (SELECT COALESCE(sum(x.amount), 0) AS total FROM ledger_transactions x
+                    WHERE x.reverses_id = o.id AND x.kind = 'reversal' AND x.status = 'posted') s
+WHERE o.id IN (SELECT r.reverses_id FROM ledger_transactions r WHERE r.id = ANY($1::bigint[]) AND r.reverses_id IS NOT NULL)
+  AND s.total > o.amount
+`
+
+type CheckReversalsInRow struct {
+	Kind  string
+	ID    int64
+	Ref   int64
+	Total int64
+}
+
+// CheckReversals for the given transactions (as reversals) and the originals they reverse.
+func (q *Queries) CheckReversalsIn(ctx context.Context, ids []int64) ([]CheckReversalsInRow, error) {
+	rows, err := q.db.Query(ctx, checkReversalsIn, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckReversalsInRow{}
+	for rows.Next() {
+		var i CheckReversalsInRow
+		if err := rows.Scan(
+			&i.Kind,
+			&i.ID,
+			&i.Ref,
+			&i.Total,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const checkSettlementSign = `-- name: CheckSettlementSign :many
 SELECT id, currency, balance, pending FROM ledger_accounts
 WHERE kind = 'settlement' AND (balance > 0 OR pending <> 0)
@@ -362,6 +608,47 @@ func (q *Queries) CheckTransactionBalance(ctx context.Context) ([]CheckTransacti
 	items := []CheckTransactionBalanceRow{}
 	for rows.Next() {
 		var i CheckTransactionBalanceRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Status,
+			&i.Total,
+			&i.N,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const checkTransactionBalanceIn = `-- name: CheckTransactionBalanceIn :many
+SELECT t.id, t.status, s.total::bigint AS total, s.n::bigint AS n
+FROM ledger_transactions t
+CROSS JOIN LATERAL (SELECT COALESCE(sum(e.amount), 0) AS total, count(*) AS n FROM ledger_entries e WHERE e.transaction_id = t.id) s
+WHERE t.id = ANY($1::bigint[])
+  AND ((t.status = 'posted' AND (s.n < 2 OR s.total <> 0)) OR (t.status <> 'posted' AND s.n <> 0))
+`
+
+type CheckTransactionBalanceInRow struct {
+	ID     int64
+	Status string
+	Total  int64
+	N      int64
+}
+
+// CheckTransactionBalance for the given transactions.
+func (q *Queries) CheckTransactionBalanceIn(ctx context.Context, ids []int64) ([]CheckTransactionBalanceInRow, error) {
+	rows, err := q.db.Query(ctx, checkTransactionBalanceIn, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CheckTransactionBalanceInRow{}
+	for rows.Next() {
+		var i CheckTransactionBalanceInRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Status,
@@ -1105,16 +1392,68 @@ func (q *Queries) HistoryPositions(ctx context.Context, arg HistoryPositionsPara
 	return i, err
 }
 
+const insertCheckpoint = `-- name: InsertCheckpoint :one
+INSERT INTO ledger_checkpoints (full_check, entries_through, transactions_through, entries_checked, accounts_checked, started_at, duration_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+`
+
+type InsertCheckpointParams struct {
+	FullCheck           bool
+	EntriesThrough      int64
+	TransactionsThrough int64
+	EntriesChecked      int64
+	AccountsChecked     int64
+	StartedAt           time.Time
+	DurationMs          int64
+}
+
+func (q *Queries) InsertCheckpoint(ctx context.Context, arg InsertCheckpointParams) (int64, error) {
+	row := q.db.QueryRow(ctx, insertCheckpoint,
+		arg.FullCheck,
+		arg.EntriesThrough,
+		arg.TransactionsThrough,
+		arg.EntriesChecked,
+		arg.AccountsChecked,
+		arg.StartedAt,
+		arg.DurationMs,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const latestCheckpoint = `-- name: LatestCheckpoint :one
+
+SELECT id, entries_through, transactions_through FROM ledger_checkpoints ORDER BY id DESC LIMIT 1
+`
+
+type LatestCheckpointRow struct {
+	ID                  int64
+	EntriesThrough      int64
+	TransactionsThrough int64
+}
+
+// Incremental check (services/ledger/check.go; migration 00052): the invariants above restricted
+// to what came after the last verified checkpoint.
+func (q *Queries) LatestCheckpoint(ctx context.Context) (LatestCheckpointRow, error) {
+	row := q.db.QueryRow(ctx, latestCheckpoint)
+	var i LatestCheckpointRow
+	err := row.Scan(&i.ID, &i.EntriesThrough, &i.TransactionsThrough)
+	return i, err
+}
+
 const listAccountHeads = `-- name: ListAccountHeads :many
-SELECT id, kind, balance, version, last_hash FROM ledger_accounts ORDER BY id
+SELECT id, kind, balance, pending, version, last_hash, history_at FROM ledger_accounts ORDER BY id
 `
 
 type ListAccountHeadsRow struct {
-	ID       int64
-	Kind     string
-	Balance  int64
-	Version  int64
-	LastHash []byte
+	ID        int64
+	Kind      string
+	Balance   int64
+	Pending   int64
+	Version   int64
+	LastHash  []byte
+	HistoryAt *time.Time
 }
 
 func (q *Queries) ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, error) {
@@ -1130,8 +1469,10 @@ func (q *Queries) ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, 
 			&i.ID,
 			&i.Kind,
 			&i.Balance,
+			&i.Pending,
 			&i.Version,
 			&i.LastHash,
+			&i.HistoryAt,
 		); err != nil {
 			return nil, err
 		}
@@ -1143,19 +1484,19 @@ func (q *Queries) ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, 
 	return items, nil
 }
 
-const listEntriesForChain = `-- name: ListEntriesForChain :many
+const listEntriesSince = `-- name: ListEntriesSince :many
 SELECT e.account_id, e.transaction_id, e.amount, e.balance_after, e.version, e.prev_hash, e.hash, e.created_at
-FROM ledger_entries e
-WHERE e.account_id > $1 AND e.account_id <= $2
+FROM (SELECT unnest($1::bigint[]) AS account_id, unnest($2::bigint[]) AS version) c
+JOIN LATERAL (SELECT id, transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at FROM ledger_entries x WHERE x.account_id = c.account_id AND x.version > c.version ORDER BY x.version) e ON true
 ORDER BY e.account_id, e.version
 `
 
-type ListEntriesForChainParams struct {
-	AfterAccount int64
-	ToAccount    int64
+type ListEntriesSinceParams struct {
+	Accounts []int64
+	Versions []int64
 }
 
-type ListEntriesForChainRow struct {
+type ListEntriesSinceRow struct {
 	AccountID     int64
 	TransactionID int64
 	Amount        int64
@@ -1166,16 +1507,17 @@ type ListEntriesForChainRow struct {
 	CreatedAt     time.Time
 }
 
-// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
-func (q *Queries) ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error) {
-	rows, err := q.db.Query(ctx, listEntriesForChain, arg.AfterAccount, arg.ToAccount)
+// The entries of each given account above the given version, in chain order, for the hash-chain
+// walk (0: the whole chain); one range of ledger_entries_account_version per account.
+func (q *Queries) ListEntriesSince(ctx context.Context, arg ListEntriesSinceParams) ([]ListEntriesSinceRow, error) {
+	rows, err := q.db.Query(ctx, listEntriesSince, arg.Accounts, arg.Versions)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListEntriesForChainRow{}
+	items := []ListEntriesSinceRow{}
 	for rows.Next() {
-		var i ListEntriesForChainRow
+		var i ListEntriesSinceRow
 		if err := rows.Scan(
 			&i.AccountID,
 			&i.TransactionID,
@@ -1650,6 +1992,42 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 	return i, err
 }
 
+const newTransactionIDs = `-- name: NewTransactionIDs :many
+SELECT t.id FROM ledger_transactions t WHERE t.id > $1::bigint
+UNION
+SELECT x.id FROM (SELECT unnest($2::bigint[]) AS account_id, unnest($3::bigint[]) AS version) c
+JOIN LATERAL (SELECT t.id FROM ledger_transactions t WHERE t.from_account_id = c.account_id AND t.from_pos >= 2 * c.version + 1) x ON true
+`
+
+type NewTransactionIDsParams struct {
+	After    int64
+	Accounts []int64
+	Versions []int64
+}
+
+// The transactions an incremental check verifies besides those of the walked entries: every one
+// above the checkpoint's horizon, and every one recorded in a re-read account's history at or
+// after its verified version (from_pos ≥ 2·v + 1: failed attempts and holds move no entry).
+func (q *Queries) NewTransactionIDs(ctx context.Context, arg NewTransactionIDsParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, newTransactionIDs, arg.After, arg.Accounts, arg.Versions)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const planHistoryInIndexOrder = `-- name: PlanHistoryInIndexOrder :exec
 SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true)
 `
@@ -2014,6 +2392,42 @@ func (q *Queries) ReversedAmounts(ctx context.Context, ids []int64) ([]ReversedA
 	return items, nil
 }
 
+const saveCheckpointHeads = `-- name: SaveCheckpointHeads :exec
+INSERT INTO ledger_checkpoint_heads AS h (account_id, version, balance, hash, posted_at, pending, history_at, checkpoint_id)
+SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bigint[]),
+       unnest($4::bytea[]), NULLIF(unnest($5::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+       unnest($6::bigint[]), NULLIF(unnest($7::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz),
+       $8::bigint
+ON CONFLICT (account_id) DO UPDATE SET version = EXCLUDED.version, balance = EXCLUDED.balance, hash = EXCLUDED.hash,
+    posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, history_at = EXCLUDED.history_at, checkpoint_id = EXCLUDED.checkpoint_id
+`
+
+type SaveCheckpointHeadsParams struct {
+	Accounts     []int64
+	Versions     []int64
+	Balances     []int64
+	Hashes       [][]byte
+	Posted       []time.Time
+	Pending      []int64
+	History      []time.Time
+	CheckpointID int64
+}
+
+// The verified heads of the accounts a check walked (all of them after a full check).
+func (q *Queries) SaveCheckpointHeads(ctx context.Context, arg SaveCheckpointHeadsParams) error {
+	_, err := q.db.Exec(ctx, saveCheckpointHeads,
+		arg.Accounts,
+		arg.Versions,
+		arg.Balances,
+		arg.Hashes,
+		arg.Posted,
+		arg.Pending,
+		arg.History,
+		arg.CheckpointID,
+	)
+	return err
+}
+
 const setWalletStatus = `-- name: SetWalletStatus :one
 UPDATE ledger_accounts SET status = $1, updated_at = $2
 WHERE id = $3 AND kind = 'user'
@@ -2046,6 +2460,24 @@ func (q *Queries) SetWalletStatus(ctx context.Context, arg SetWalletStatusParams
 		&i.SpendMonthStart,
 		&i.HistoryAt,
 	)
+	return i, err
+}
+
+const snapshotThrough = `-- name: SnapshotThrough :one
+SELECT COALESCE((SELECT max(id) FROM ledger_entries), 0)::bigint AS entries_through,
+       COALESCE((SELECT max(id) FROM ledger_transactions), 0)::bigint AS transactions_through
+`
+
+type SnapshotThroughRow struct {
+	EntriesThrough      int64
+	TransactionsThrough int64
+}
+
+// The highest entry and transaction ids the check's snapshot holds (a checkpoint's horizon).
+func (q *Queries) SnapshotThrough(ctx context.Context) (SnapshotThroughRow, error) {
+	row := q.db.QueryRow(ctx, snapshotThrough)
+	var i SnapshotThroughRow
+	err := row.Scan(&i.EntriesThrough, &i.TransactionsThrough)
 	return i, err
 }
 

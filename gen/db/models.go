@@ -218,6 +218,28 @@ type LedgerAccount struct {
 	HistoryAt       *time.Time
 }
 
+type LedgerCheckpoint struct {
+	ID                  int64
+	FullCheck           bool
+	EntriesThrough      int64
+	TransactionsThrough int64
+	EntriesChecked      int64
+	AccountsChecked     int64
+	StartedAt           time.Time
+	DurationMs          int64
+}
+
+type LedgerCheckpointHead struct {
+	AccountID    int64
+	Version      int64
+	Balance      int64
+	Hash         []byte
+	PostedAt     *time.Time
+	Pending      int64
+	HistoryAt    *time.Time
+	CheckpointID int64
+}
+
 type LedgerEntry struct {
 	ID            int64
 	TransactionID int64

@@ -11,8 +11,18 @@ import (
 
 type Querier interface {
 	ActivateUser(ctx context.Context, arg ActivateUserParams) (User, error)
+	// The accounts to re-read since the checkpoint: new ones, those whose head moved, those with
+	// entries above their verified version, and those whose verified entry no longer carries the
+	// verified hash (link_broken: an old entry rewritten with its chain recomputed, or deleted). Each
+	// comes with the verified head its walk continues from. Two lookups per account on
+	// ledger_entries_account_version (its top version, its verified entry), nested in the scan of
+	// the accounts (LATERAL), never a scan of the entries.
+	ChangedAccounts(ctx context.Context) ([]ChangedAccountsRow, error)
 	// Balance equal to the entries, versions 1..n without gaps, head version equal to n.
 	CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow, error)
+	// Per currency the accounts' balances sum to zero: with every balance verified equal to its
+	// entries (the walk), this is CheckCurrencySums without reading the entries.
+	CheckCurrencyBalances(ctx context.Context) ([]CheckCurrencyBalancesRow, error)
 	// Invariants (flowxi ledger check) ------------------------------------------------------------
 	CheckCurrencySums(ctx context.Context) ([]CheckCurrencySumsRow, error)
 	// Every transaction's place in its accounts' histories (migration 00044): a posted one at 2·v of
@@ -21,20 +31,29 @@ type Querier interface {
 	// entry-less item is recorded between the instants of the entries v and v + 1, and along the
 	// versions the entries' instants never go back (checked by the chain walk, checkChains).
 	CheckHistoryPositions(ctx context.Context) ([]CheckHistoryPositionsRow, error)
+	// CheckHistoryPositions for the given transactions.
+	CheckHistoryPositionsIn(ctx context.Context, ids []int64) ([]CheckHistoryPositionsInRow, error)
 	CheckNegativeWallets(ctx context.Context) ([]CheckNegativeWalletsRow, error)
 	// Entries and transactions that point at a missing account or transaction (the write path has no
 	// foreign keys; see migration 00032), and entries booked on an account their transaction does
 	// not name.
 	CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error)
+	// CheckOrphans for the entries above the horizon and those of the given transactions, and for
+	// the given transactions.
+	CheckOrphansIn(ctx context.Context, arg CheckOrphansInParams) ([]CheckOrphansInRow, error)
 	CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow, error)
 	// Posted reversals that do not mirror a posted original (missing, not posted, itself a reversal,
 	// another currency, accounts not swapped), and originals reversed beyond their amount.
 	CheckReversals(ctx context.Context) ([]CheckReversalsRow, error)
+	// CheckReversals for the given transactions (as reversals) and the originals they reverse.
+	CheckReversalsIn(ctx context.Context, ids []int64) ([]CheckReversalsInRow, error)
 	// The settlement account of a currency is the other side of every deposit and withdrawal: it
 	// holds minus what the outside world has put in, so it is never positive, and it is never held on.
 	CheckSettlementSign(ctx context.Context) ([]CheckSettlementSignRow, error)
 	// Posted transactions have balanced entries (two or more); others have none.
 	CheckTransactionBalance(ctx context.Context) ([]CheckTransactionBalanceRow, error)
+	// CheckTransactionBalance for the given transactions.
+	CheckTransactionBalanceIn(ctx context.Context, ids []int64) ([]CheckTransactionBalanceInRow, error)
 	// In the transaction that starts referring to the key. Only a guard no worker has leased and
 	// that is not yet due can be claimed (a worker may be deleting the object of any other).
 	ClaimGuardedObject(ctx context.Context, arg ClaimGuardedObjectParams) (int64, error)
@@ -213,6 +232,7 @@ type Querier interface {
 	InsertAccessToken(ctx context.Context, arg InsertAccessTokenParams) (AccessToken, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
 	InsertAuditSeal(ctx context.Context, arg InsertAuditSealParams) error
+	InsertCheckpoint(ctx context.Context, arg InsertCheckpointParams) (int64, error)
 	InsertComplianceCaseHistory(ctx context.Context, arg InsertComplianceCaseHistoryParams) error
 	InsertComplianceDocument(ctx context.Context, arg InsertComplianceDocumentParams) (ComplianceDocument, error)
 	// One domain event, in the transaction of the change it records (services/events.Record).
@@ -225,6 +245,9 @@ type Querier interface {
 	InsertWebhookAttempt(ctx context.Context, arg InsertWebhookAttemptParams) error
 	InsertWebhookSubscription(ctx context.Context, arg InsertWebhookSubscriptionParams) (WebhookSubscription, error)
 	LastMagicLinkAt(ctx context.Context, userID int64) (time.Time, error)
+	// Incremental check (services/ledger/check.go; migration 00052): the invariants above restricted
+	// to what came after the last verified checkpoint.
+	LatestCheckpoint(ctx context.Context) (LatestCheckpointRow, error)
 	// A storage.delete job takes its due row, reserved until lease_until: a guard leased this way
 	// can no longer be claimed, and if the process dies the row is due again after the lease.
 	LeaseObjectDeletion(ctx context.Context, arg LeaseObjectDeletionParams) (int32, error)
@@ -242,8 +265,9 @@ type Querier interface {
 	// Keyset page of the review queue, oldest first (first come, first reviewed).
 	ListComplianceCasesByStatus(ctx context.Context, arg ListComplianceCasesByStatusParams) ([]ListComplianceCasesByStatusRow, error)
 	ListComplianceDocuments(ctx context.Context, caseID int64) ([]ComplianceDocument, error)
-	// Entries of accounts after after_account, in chain order, for the hash-chain walk (paged by account).
-	ListEntriesForChain(ctx context.Context, arg ListEntriesForChainParams) ([]ListEntriesForChainRow, error)
+	// The entries of each given account above the given version, in chain order, for the hash-chain
+	// walk (0: the whole chain); one range of ledger_entries_account_version per account.
+	ListEntriesSince(ctx context.Context, arg ListEntriesSinceParams) ([]ListEntriesSinceRow, error)
 	// A page of the feed after a position, in feed order; types empty: every type.
 	ListEventFeed(ctx context.Context, arg ListEventFeedParams) ([]ListEventFeedRow, error)
 	// Pending holds past their expiry, oldest first.
@@ -323,6 +347,10 @@ type Querier interface {
 	// The body (codes, links) is wiped once delivered; a pending row only, so a job run twice
 	// (rescued after its process died) records one delivery.
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
+	// The transactions an incremental check verifies besides those of the walked entries: every one
+	// above the checkpoint's horizon, and every one recorded in a re-read account's history at or
+	// after its verified version (from_pos ≥ 2·v + 1: failed attempts and holds move no entry).
+	NewTransactionIDs(ctx context.Context, arg NewTransactionIDsParams) ([]int64, error)
 	// The oldest unfinished delivery of the chain after id.
 	NextInWebhookChain(ctx context.Context, arg NextInWebhookChainParams) (NextInWebhookChainRow, error)
 	NextWebhookSubscriptionID(ctx context.Context) (int64, error)
@@ -383,6 +411,8 @@ type Querier interface {
 	// dropped at once); NULL previous_expires_at (no overlap) ends the old key now.
 	RotateInternalKey(ctx context.Context, arg RotateInternalKeyParams) (RotateInternalKeyRow, error)
 	RotateWebhookSecret(ctx context.Context, arg RotateWebhookSecretParams) (WebhookSubscription, error)
+	// The verified heads of the accounts a check walked (all of them after a full check).
+	SaveCheckpointHeads(ctx context.Context, arg SaveCheckpointHeadsParams) error
 	// In the transaction that stops referring to the key: due at once.
 	ScheduleObjectDeletion(ctx context.Context, arg ScheduleObjectDeletionParams) error
 	// One sweep, in a statement of its own after the lock (so that its snapshot is taken after the
@@ -404,6 +434,8 @@ type Querier interface {
 	SetWebhookDeliveryStatus(ctx context.Context, arg SetWebhookDeliveryStatusParams) error
 	SetWebhookFanout(ctx context.Context, seq int64) error
 	SetWebhookSubscriptionStatus(ctx context.Context, arg SetWebhookSubscriptionStatusParams) (WebhookSubscription, error)
+	// The highest entry and transaction ids the check's snapshot holds (a checkpoint's horizon).
+	SnapshotThrough(ctx context.Context) (SnapshotThroughRow, error)
 	// The balance at from_at: the running balance of the wallet's last entry before it (0 before
 	// its first).
 	StatementOpening(ctx context.Context, arg StatementOpeningParams) (int64, error)

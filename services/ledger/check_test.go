@@ -2,10 +2,13 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowxi/backend/gen/api"
+	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -68,4 +71,137 @@ func checkViolations(t *testing.T, f *fixture) string {
 		t.Fatalf("check endpoint should report violations: %d %s", r.Status, r.Body)
 	}
 	return string(r.Body)
+}
+
+// check runs the check endpoint (full or incremental) and decodes its answer.
+func (f *fixture) check(full bool) api.LedgerCheckResponse {
+	f.T.Helper()
+	path := "/api/v1/internal/ledger/check"
+	if full {
+		path += "?full=true"
+	}
+	r := f.Do(testkit.Req{Method: "GET", Path: path, Headers: map[string]string{"X-Internal-Key": f.Key}})
+	if r.Status != 200 {
+		f.T.Fatalf("check: %d %s", r.Status, r.Body)
+	}
+	return testkit.Decode[api.LedgerCheckResponse](f.T, r)
+}
+
+// entryRow is what a test tampers with in an entry, and restores.
+type entryRow struct {
+	version, tx, amount, balance int64
+	prev, hash                   []byte
+	at                           time.Time
+}
+
+func (f *fixture) entries(account int64) []entryRow {
+	f.T.Helper()
+	rows := f.Query("SELECT version, transaction_id, amount, balance_after, prev_hash, hash, created_at FROM ledger_entries WHERE account_id = $1 ORDER BY version", account)
+	defer rows.Close()
+	var out []entryRow
+	for rows.Next() {
+		var e entryRow
+		if err := rows.Scan(&e.version, &e.tx, &e.amount, &e.balance, &e.prev, &e.hash, &e.at); err != nil {
+			f.T.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// rewrite replaces an account's entries (amount, balance, hashes) and its head hash behind the
+// engine's back, as an attacker with SQL access would.
+func (f *fixture) rewrite(account int64, rows []entryRow) {
+	f.T.Helper()
+	var stmts []string
+	for _, e := range rows {
+		stmts = append(stmts, fmt.Sprintf(`UPDATE ledger_entries SET amount = %d, balance_after = %d, prev_hash = '\x%x', hash = '\x%x'
+			WHERE account_id = %d AND version = %d`, e.amount, e.balance, e.prev, e.hash, account, e.version))
+	}
+	last := rows[len(rows)-1]
+	stmts = append(stmts, fmt.Sprintf(`UPDATE ledger_accounts SET last_hash = '\x%x' WHERE id = %d`, last.hash, account))
+	f.asSuperuser(stmts...)
+}
+
+// An incremental check reads what came after its checkpoint (and only that), and finds an entry
+// tampered with after the checkpoint.
+func TestIncrementalCheckFindsTamperingAfterTheCheckpoint(t *testing.T) {
+	f := newFixture(t)
+	ada, bob := f.CreateUser(), f.CreateUser()
+	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
+	f.Deposit(wa, 5_000, "EUR")
+	f.mustTransfer(ada, wa, bob.Username, 100, "")
+	full := f.check(true)
+	if !full.Data.Ok || full.Data.Mode != api.LedgerCheckFull || full.Data.CheckpointId == nil {
+		t.Fatalf("full check: %+v", full.Data)
+	}
+	f.mustTransfer(ada, wa, bob.Username, 200, "")
+	inc := f.check(false)
+	if !inc.Data.Ok || inc.Data.Mode != api.LedgerCheckIncremental || inc.Data.FromCheckpointId == nil ||
+		*inc.Data.FromCheckpointId != *full.Data.CheckpointId || inc.Data.EntriesChecked != 2 {
+		t.Fatalf("incremental check after one transfer: %+v (want the transfer's 2 entries, from checkpoint %d)", inc.Data, *full.Data.CheckpointId)
+	}
+	if again := f.check(false); !again.Data.Ok || again.Data.EntriesChecked != 0 {
+		t.Fatalf("incremental check with nothing new: %+v", again.Data)
+	}
+
+	f.mustTransfer(ada, wa, bob.Username, 300, "")
+	orig := f.entries(wb)
+	t.Cleanup(func() { f.rewrite(wb, orig); f.invariants() })
+	forged := append([]entryRow(nil), orig...)
+	forged[len(forged)-1].amount++
+	forged[len(forged)-1].balance++
+	f.rewrite(wb, forged)
+	r := f.check(false)
+	v := strings.Join(r.Data.Violations, "\n")
+	if r.Data.Ok || r.Data.Mode != api.LedgerCheckIncremental || r.Data.CheckpointId != nil ||
+		!strings.Contains(v, fmt.Sprintf("account %d: hash chain broken at version %d", wb, forged[len(forged)-1].version)) {
+		t.Fatalf("an entry tampered with after the checkpoint: %+v", r.Data)
+	}
+	if again := f.check(false); again.Data.Ok {
+		t.Fatal("a failed check recorded a checkpoint: the next incremental check no longer sees the tampering")
+	}
+}
+
+// The incremental check trusts its checkpoint: an old entry changed without its hash is found by
+// the full check only; changed with its chain's hashes recomputed up to the head, it no longer
+// carries the checkpointed hash, which the incremental check verifies on every account.
+func TestFullCheckFindsTamperingBeforeTheCheckpoint(t *testing.T) {
+	f := newFixture(t)
+	ada, bob := f.CreateUser(), f.CreateUser()
+	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
+	f.Deposit(wa, 5_000, "EUR")
+	for _, a := range []int64{100, 200, 300} {
+		f.mustTransfer(ada, wa, bob.Username, a, "")
+	}
+	if r := f.check(true); !r.Data.Ok {
+		t.Fatalf("full check: %+v", r.Data)
+	}
+	orig := f.entries(wb)
+	t.Cleanup(func() { f.rewrite(wb, orig); f.invariants() })
+
+	// Version 1's amount and balance changed, hashes kept: nothing the incremental check reads.
+	forged := append([]entryRow(nil), orig...)
+	forged[0].amount, forged[0].balance = forged[0].amount+50, forged[0].balance+50
+	f.rewrite(wb, forged)
+	if r := f.check(false); !r.Data.Ok {
+		t.Fatalf("the incremental check re-read rows its checkpoint covers: %+v", r.Data)
+	}
+	r := f.check(true)
+	if v := strings.Join(r.Data.Violations, "\n"); r.Data.Ok || !strings.Contains(v, fmt.Sprintf("account %d: hash chain broken at version 1", wb)) {
+		t.Fatalf("the full check misses an old entry tampered with: %+v", r.Data)
+	}
+
+	// The same change with the chain re-hashed to the head: the checkpointed entry's hash moved.
+	prev := ledger.GenesisHash()
+	for i := range forged {
+		e := &forged[i]
+		e.prev, e.hash = prev, ledger.EntryHash(prev, wb, e.version, e.tx, e.amount, e.balance, e.at)
+		prev = e.hash
+	}
+	f.rewrite(wb, forged)
+	r = f.check(false)
+	if v := strings.Join(r.Data.Violations, "\n"); r.Data.Ok || !strings.Contains(v, fmt.Sprintf("account %d: entry %d no longer carries the hash verified", wb, orig[len(orig)-1].version)) {
+		t.Fatalf("the incremental check misses a re-hashed chain: %+v", r.Data)
+	}
 }

@@ -248,17 +248,22 @@ func (s *Service) SetWalletStatus(ctx context.Context, req api.SetWalletStatusRe
 	return api.SetWalletStatus200JSONResponse{Code: "WALLET_STATUS_UPDATED", Message: i18n.Msg(ctx, "WALLET_STATUS_UPDATED"), Data: s.wallet(w)}, nil
 }
 
-// CheckLedger runs the invariants.
-func (s *Service) CheckLedger(ctx context.Context, _ api.CheckLedgerRequestObject) (api.CheckLedgerResponseObject, error) {
-	v, err := Check(ctx, s.st)
+// CheckLedger runs the invariants: incremental from the last checkpoint, or full (Verify).
+func (s *Service) CheckLedger(ctx context.Context, req api.CheckLedgerRequestObject) (api.CheckLedgerResponseObject, error) {
+	r, err := Verify(ctx, s.st, req.Params.Full != nil && *req.Params.Full)
 	if err != nil {
 		return nil, err
 	}
 	code := "LEDGER_CHECK_OK"
-	if len(v) > 0 {
+	if len(r.Violations) > 0 {
 		code = "LEDGER_CHECK_FAILED"
 	}
 	resp := api.CheckLedger200JSONResponse{Code: code, Message: i18n.Msg(ctx, code)}
-	resp.Data.Ok, resp.Data.Violations = len(v) == 0, append([]string{}, v...)
+	resp.Data.Ok, resp.Data.Violations = len(r.Violations) == 0, append([]string{}, r.Violations...)
+	resp.Data.Mode, resp.Data.EntriesChecked = api.LedgerCheckIncremental, r.EntriesChecked
+	if r.Full {
+		resp.Data.Mode = api.LedgerCheckFull
+	}
+	resp.Data.CheckpointId, resp.Data.FromCheckpointId = r.Checkpoint, r.From
 	return resp, nil
 }

@@ -1038,6 +1038,20 @@ export interface paths {
          *     follows (statements cut periods by these instants), and every posted reversal mirrors a
          *     posted transaction (accounts swapped, same currency) that its reversals together do not
          *     exceed. 200 `LEDGER_CHECK_OK`, or 200 `LEDGER_CHECK_FAILED` listing the violations.
+         *
+         *     Incremental by default, as `flowxi ledger check` is: a clean check records a verified
+         *     checkpoint (per account: version, running balance, hash and instant of the last verified
+         *     entry), and the next check verifies only what came after it: the accounts whose head moved
+         *     or that have entries above their checkpoint (their chains walked on from the checkpointed
+         *     hash and balance), the transactions of those entries, every transaction recorded in those
+         *     accounts' histories since, and every entry and transaction above the checkpoint's highest
+         *     ids; on every account it also checks that the checkpointed entry still carries the
+         *     checkpointed hash. Its cost follows what changed, not the history's size. It trusts the
+         *     checkpoint: an old entry rewritten without its hash (or with the hashes of its chain
+         *     recomputed before the checkpointed entry only) is found by `full=true`, which re-verifies
+         *     everything from the first entry and records a fresh checkpoint. Without a checkpoint the
+         *     check is full. A check that finds a violation records no checkpoint. Checks run one at a
+         *     time (a second one waits).
          */
         get: operations["checkLedger"];
         put?: never;
@@ -2788,6 +2802,11 @@ export interface components {
             message: string;
             data: components["schemas"]["BalanceAt"];
         };
+        /**
+         * @description What a ledger check verified: `full`, everything (asked for, or no checkpoint yet); `incremental`, what came after the last checkpoint.
+         * @enum {string}
+         */
+        LedgerCheckMode: "full" | "incremental";
         LedgerCheckResponse: {
             /** @example LEDGER_CHECK_OK */
             code: string;
@@ -2795,6 +2814,22 @@ export interface components {
             data: {
                 ok: boolean;
                 violations: string[];
+                mode: components["schemas"]["LedgerCheckMode"];
+                /**
+                 * Format: int64
+                 * @description Entries whose chain links this check recomputed.
+                 */
+                entries_checked: number;
+                /**
+                 * Format: int64
+                 * @description The checkpoint this check recorded (null when it found a violation).
+                 */
+                checkpoint_id: number | null;
+                /**
+                 * Format: int64
+                 * @description The checkpoint an incremental check continued from.
+                 */
+                from_checkpoint_id: number | null;
             };
         };
         StatementMovement: {
@@ -6852,7 +6887,10 @@ export interface operations {
     };
     checkLedger: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Re-verify the whole ledger instead of what came after the last checkpoint. */
+                full?: boolean;
+            };
             header?: {
                 /**
                  * @description Optional locale override (fallback is fr if missing/invalid). Authoritative over Accept-Language.
@@ -6882,7 +6920,11 @@ export interface operations {
                      *       "message": "The ledger is consistent.",
                      *       "data": {
                      *         "ok": true,
-                     *         "violations": []
+                     *         "violations": [],
+                     *         "mode": "incremental",
+                     *         "entries_checked": 1200,
+                     *         "checkpoint_id": 42,
+                     *         "from_checkpoint_id": 41
                      *       }
                      *     }
                      */
