@@ -37,7 +37,7 @@ REDOCLY_STAMP := tools/node_modules/.flowxi-installed
 TS_CLIENT := clients/typescript
 TS_STAMP := $(TS_CLIENT)/node_modules/.flowxi-installed
 # Everything `make generate` writes; check-generate fails when any of it changes.
-GENERATED := gen/ $(TS_CLIENT)/src/schema.d.ts docs/index.html
+GENERATED := gen/ $(TS_CLIENT)/src/schema.d.ts $(TS_CLIENT)/src/operations.ts docs/index.html
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 

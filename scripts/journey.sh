@@ -63,7 +63,10 @@ if [ ! -f "$CLIENT/node_modules/.flowxi-installed" ] || [ "$CLIENT/package-lock.
 	touch "$CLIENT/node_modules/.flowxi-installed"
 fi
 rm -rf "$CLIENT/build"
+# dist/: the package as an app installs it (packed by test/package.test.ts, loaded by the browser
+# journey); build/: the client and its tests compiled for Node's test runner.
 npm run --silent build --prefix "$CLIENT"
+npm run --silent build:test --prefix "$CLIENT"
 # The statement step reads the PDF statement's text with pdftotext (poppler-utils, apt-get as root).
 "$ROOT/scripts/services.sh" pdftotext
 
@@ -83,5 +86,5 @@ else
 fi
 cd "$CLIENT"
 # The client's own tests (history paging, balance at; a fake fetch, no server) run first.
-node --test --test-reporter=spec build/test/history.test.js
+node --test --test-reporter=spec build/test/history.test.js build/test/paging.test.js build/test/package.test.js
 node --test --test-reporter=spec build/test/journey.test.js build/test/webhooks.test.js

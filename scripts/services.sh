@@ -6,6 +6,7 @@
 #   scripts/services.sh status          # say what is running (exit 0 when both local services are up)
 #   scripts/services.sh tools           # ensure test tools (oathtool, haproxy, pgbouncer, pdftotext, the MinIO test S3 server) are installed
 #   scripts/services.sh pdftotext       # ensure pdftotext (poppler-utils) is installed: the statement tests read PDFs with it
+#   scripts/services.sh chromium        # ensure Debian's chromium is installed (the browser journey and the /docs check); prints its path
 #   scripts/services.sh minio-bin       # build MinIO if needed and print the path of its binary
 #
 # Rules for `env`:
@@ -421,6 +422,19 @@ cmd_pdftotext() {
 	command -v pdftotext >/dev/null || die "pdftotext still missing after installing poppler-utils"
 }
 
+# chromium runs the browser journey and the /docs check (clients/typescript/test/browser), driven by
+# playwright-core with this system browser: Debian's package, installed like PostgreSQL (apt-get, as
+# root); nothing downloads a browser build. Prints the executable's path on fd 3 (stdout); a no-op
+# when it is already installed.
+CHROMIUM_BIN=/usr/bin/chromium
+cmd_chromium() {
+	if [ ! -x "$CHROMIUM_BIN" ]; then
+		apt_install chromium
+		[ -x "$CHROMIUM_BIN" ] || die "chromium still missing after installing it"
+	fi
+	echo "$CHROMIUM_BIN" >&3
+}
+
 # --- MinIO (the real S3-compatible server the storage tests start) ----------------------------------------
 # Built from source with `go install` at a pinned commit (MinIO tags are not semver, so the module proxy
 # serves it as a pseudo-version). The binary is cached per version outside the checkout, so worktrees and
@@ -456,6 +470,7 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 tools) cmd_tools ;;
 pdftotext) cmd_pdftotext ;;
+chromium) cmd_chromium ;;
 minio-bin) cmd_minio_bin ;;
 -h | --help | help) usage ;;
 *) usage; exit 2 ;;
