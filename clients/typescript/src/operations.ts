@@ -174,7 +174,7 @@ export const operationTable = {
     method: "GET",
     path: "/docs",
     media: ["text/html"],
-    codes: { 200: [], default: codesByStatus.anyError },
+    codes: { 200: [], 304: [], default: codesByStatus.anyError },
     paged: null,
   },
   /** Get current user profile */
@@ -190,7 +190,7 @@ export const operationTable = {
     method: "GET",
     path: "/api/v1/openapi.yaml",
     media: ["application/yaml"],
-    codes: { 200: [], default: codesByStatus.anyError },
+    codes: { 200: [], 304: [], default: codesByStatus.anyError },
     paged: null,
   },
   /** One transaction */
