@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end journey (clients/typescript/test/journey.test.ts), run by `make test` after the Go tests.
+# End-to-end journey (clients/typescript/test/journey.test.ts), run by `make test` after the Go tests,
+# then the client's package test and the same journey in headless Chromium (test/browser.test.ts).
 #
 #   scripts/journey.sh      # needs DATABASE_URL and REDIS_URL (make test exports them via services.sh)
 #
@@ -88,3 +89,11 @@ cd "$CLIENT"
 # The client's own tests (history paging, balance at; a fake fetch, no server) run first.
 node --test --test-reporter=spec build/test/history.test.js build/test/paging.test.js build/test/package.test.js
 node --test --test-reporter=spec build/test/journey.test.js build/test/webhooks.test.js
+# The same journey in headless Chromium on another origin, then /docs as a person sees it
+# (test/browser.test.ts). Debian's chromium is installed when missing (apt-get, as root); only when
+# that cannot be done is the browser journey skipped, with the reason.
+if chromium="$("$ROOT/scripts/services.sh" chromium 2>"$work/chromium.err")"; then
+	CHROMIUM_BIN="$chromium" node --test --test-reporter=spec build/test/browser.test.js
+else
+	log "SKIPPED the browser journey and the /docs check: Chromium is missing and could not be installed ($(tail -n 1 "$work/chromium.err"))"
+fi

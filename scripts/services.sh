@@ -4,7 +4,7 @@
 #   eval "$(scripts/services.sh env)"   # ensure both are up; prints export lines for DATABASE_URL / REDIS_URL
 #   scripts/services.sh stop            # stop the project-local PostgreSQL and Redis started by `env`
 #   scripts/services.sh status          # say what is running (exit 0 when both local services are up)
-#   scripts/services.sh tools           # ensure test tools (oathtool, haproxy, pgbouncer, pdftotext, the MinIO test S3 server) are installed
+#   scripts/services.sh tools           # ensure test tools (oathtool, haproxy, pgbouncer, pdftotext, chromium, the MinIO test S3 server) are installed
 #   scripts/services.sh pdftotext       # ensure pdftotext (poppler-utils) is installed: the statement tests read PDFs with it
 #   scripts/services.sh chromium        # ensure Debian's chromium is installed (the browser journey and the /docs check); prints its path
 #   scripts/services.sh minio-bin       # build MinIO if needed and print the path of its binary
@@ -411,6 +411,9 @@ cmd_tools() {
 	fi
 	# The packages' services are not wanted: the tests start their own instances.
 	cmd_pdftotext
+	# Chromium for the browser journey: a failure to install it is reported, not fatal here
+	# (scripts/journey.sh then skips the browser journey and says why).
+	(cmd_chromium) 3>/dev/null || log "chromium could not be installed: the browser journey will be skipped"
 	minio_ensure
 }
 

@@ -175,6 +175,8 @@ describe("browser journey (Chromium, another origin)", { skip }, () => {
       return (await f.submitComplianceCase(w.api!, "kyc")).status;
     });
     assert.equal(submitted, "submitted");
+    // The browser sent the PUTs across origins (their preflights passed) and their answers were checked.
+    assert.ok(browser.answers.filter((a) => a.startsWith("PUT ") && a.endsWith(" 200")).length >= 2, `PUT answers: ${browser.answers.join(", ")}`);
     // The review is a back-office step: internal keys never reach a browser (CORS refuses X-Internal-Key).
     const internal = internalClient();
     const me = await page.evaluate(() => { const w = window as unknown as Win; return w.flowxi.getMe(w.api!); });
