@@ -175,6 +175,7 @@ describe("browser journey (Chromium, another origin)", { skip }, () => {
       return (await f.submitComplianceCase(w.api!, "kyc")).status;
     });
     assert.equal(submitted, "submitted");
+    await clean(); // waits for every answer in flight to be checked
     // The browser sent the PUTs across origins (their preflights passed) and their answers were checked.
     assert.ok(browser.answers.filter((a) => a.startsWith("PUT ") && a.endsWith(" 200")).length >= 2, `PUT answers: ${browser.answers.join(", ")}`);
     // The review is a back-office step: internal keys never reach a browser (CORS refuses X-Internal-Key).
