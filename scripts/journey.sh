@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end journey (clients/typescript/test/journey.test.ts), run by `make test` after the Go tests.
+# End-to-end journey (clients/typescript/test/journey.test.ts), run by `make test` after the Go tests,
+# then the client's package test and the same journey in headless Chromium (test/browser.test.ts).
 #
 #   scripts/journey.sh      # needs DATABASE_URL and REDIS_URL (make test exports them via services.sh)
 #
@@ -63,7 +64,10 @@ if [ ! -f "$CLIENT/node_modules/.flowxi-installed" ] || [ "$CLIENT/package-lock.
 	touch "$CLIENT/node_modules/.flowxi-installed"
 fi
 rm -rf "$CLIENT/build"
+# dist/: the package as an app installs it (packed by test/package.test.ts, loaded by the browser
+# journey); build/: the client and its tests compiled for Node's test runner.
 npm run --silent build --prefix "$CLIENT"
+npm run --silent build:test --prefix "$CLIENT"
 # The statement step reads the PDF statement's text with pdftotext (poppler-utils, apt-get as root).
 "$ROOT/scripts/services.sh" pdftotext
 
@@ -83,5 +87,13 @@ else
 fi
 cd "$CLIENT"
 # The client's own tests (history paging, balance at; a fake fetch, no server) run first.
-node --test --test-reporter=spec build/test/history.test.js
+node --test --test-reporter=spec build/test/history.test.js build/test/paging.test.js build/test/package.test.js
 node --test --test-reporter=spec build/test/journey.test.js build/test/webhooks.test.js
+# The same journey in headless Chromium on another origin, then /docs as a person sees it
+# (test/browser.test.ts). Debian's chromium is installed when missing (apt-get, as root); only when
+# that cannot be done is the browser journey skipped, with the reason.
+if chromium="$("$ROOT/scripts/services.sh" chromium 2>"$work/chromium.err")"; then
+	CHROMIUM_BIN="$chromium" node --test --test-reporter=spec build/test/browser.test.js
+else
+	log "SKIPPED the browser journey and the /docs check: Chromium is missing and could not be installed ($(tail -n 1 "$work/chromium.err"))"
+fi

@@ -4,8 +4,9 @@
 #   eval "$(scripts/services.sh env)"   # ensure both are up; prints export lines for DATABASE_URL / REDIS_URL
 #   scripts/services.sh stop            # stop the project-local PostgreSQL and Redis started by `env`
 #   scripts/services.sh status          # say what is running (exit 0 when both local services are up)
-#   scripts/services.sh tools           # ensure test tools (oathtool, haproxy, pgbouncer, pdftotext, the MinIO test S3 server) are installed
+#   scripts/services.sh tools           # ensure test tools (oathtool, haproxy, pgbouncer, pdftotext, chromium, the MinIO test S3 server) are installed
 #   scripts/services.sh pdftotext       # ensure pdftotext (poppler-utils) is installed: the statement tests read PDFs with it
+#   scripts/services.sh chromium        # ensure Debian's chromium is installed (the browser journey and the /docs check); prints its path
 #   scripts/services.sh minio-bin       # build MinIO if needed and print the path of its binary
 #
 # Rules for `env`:
@@ -410,6 +411,9 @@ cmd_tools() {
 	fi
 	# The packages' services are not wanted: the tests start their own instances.
 	cmd_pdftotext
+	# Chromium for the browser journey: a failure to install it is reported, not fatal here
+	# (scripts/journey.sh then skips the browser journey and says why).
+	(cmd_chromium) 3>/dev/null || log "chromium could not be installed: the browser journey will be skipped"
 	minio_ensure
 }
 
@@ -419,6 +423,19 @@ cmd_pdftotext() {
 	command -v pdftotext >/dev/null && return 0
 	apt_install poppler-utils
 	command -v pdftotext >/dev/null || die "pdftotext still missing after installing poppler-utils"
+}
+
+# chromium runs the browser journey and the /docs check (clients/typescript/test/browser), driven by
+# playwright-core with this system browser: Debian's package, installed like PostgreSQL (apt-get, as
+# root); nothing downloads a browser build. Prints the executable's path on fd 3 (stdout); a no-op
+# when it is already installed.
+CHROMIUM_BIN=/usr/bin/chromium
+cmd_chromium() {
+	if [ ! -x "$CHROMIUM_BIN" ]; then
+		apt_install chromium
+		[ -x "$CHROMIUM_BIN" ] || die "chromium still missing after installing it"
+	fi
+	echo "$CHROMIUM_BIN" >&3
 }
 
 # --- MinIO (the real S3-compatible server the storage tests start) ----------------------------------------
@@ -456,6 +473,7 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 tools) cmd_tools ;;
 pdftotext) cmd_pdftotext ;;
+chromium) cmd_chromium ;;
 minio-bin) cmd_minio_bin ;;
 -h | --help | help) usage ;;
 *) usage; exit 2 ;;

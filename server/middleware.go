@@ -43,7 +43,9 @@ func requestContext(production bool) echo.MiddlewareFunc {
 				h := c.Response().Header()
 				h.Set("Content-Language", st.Lang)
 				h.Set("X-Content-Type-Options", "nosniff")
-				h.Set("Cache-Control", "no-store")
+				if h.Get("Cache-Control") == "" { // an operation that documents its own lifetime (the docs) keeps it
+					h.Set("Cache-Control", "no-store")
+				}
 				h.Set("Referrer-Policy", "no-referrer")
 				h.Set("X-Frame-Options", "DENY")
 				if production {

@@ -129,3 +129,34 @@ func TestDocsPageNamesEveryOperation(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsAreCachedAndRevalidated: both documents carry a strong ETag and a short public lifetime
+// (not the API's no-store); If-None-Match with that tag (alone, in a list, weak, or `*`) is a 304
+// without a body, with the same validator; a stale tag gets the full document again.
+func TestDocsAreCachedAndRevalidated(t *testing.T) {
+	env := testkit.New(t)
+	for _, path := range []string{"/api/v1/openapi.yaml", "/docs"} {
+		full := env.Do(testkit.Req{Method: "GET", Path: path})
+		etag := full.Header.Get("ETag")
+		if full.Status != 200 || !regexp.MustCompile(`^"[0-9a-f]{32}"$`).MatchString(etag) {
+			t.Fatalf("%s: status %d, ETag %q", path, full.Status, etag)
+		}
+		if cc := full.Header.Get("Cache-Control"); cc != "public, max-age=300" {
+			t.Fatalf("%s: Cache-Control %q", path, cc)
+		}
+		for _, inm := range []string{etag, `"stale", ` + etag, "W/" + etag, "*"} {
+			r := env.Do(testkit.Req{Method: "GET", Path: path, Headers: map[string]string{"If-None-Match": inm}})
+			if r.Status != 304 || len(r.Body) != 0 || r.Header.Get("ETag") != etag || r.Header.Get("Cache-Control") != "public, max-age=300" {
+				t.Fatalf("%s If-None-Match %s: status %d, %d bytes, ETag %q, Cache-Control %q", path, inm, r.Status, len(r.Body), r.Header.Get("ETag"), r.Header.Get("Cache-Control"))
+			}
+		}
+		stale := env.Do(testkit.Req{Method: "GET", Path: path, Headers: map[string]string{"If-None-Match": `"0123"`}})
+		if stale.Status != 200 || !bytes.Equal(stale.Body, full.Body) {
+			t.Fatalf("%s: a stale tag got %d (%d bytes)", path, stale.Status, len(stale.Body))
+		}
+	}
+	// Every other answer keeps no-store.
+	if r := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/health"}); r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("health: Cache-Control %q", r.Header.Get("Cache-Control"))
+	}
+}

@@ -8,9 +8,9 @@
  * response fields by name on purpose: a contract change that breaks callers fails `tsc --noEmit`
  * (run by `make lint`) instead of failing in a front end.
  */
-import createClient, { type Client, type Middleware } from "openapi-fetch";
-
-import type { components, operations, paths } from "./schema";
+import { type FlowxiClient } from "./client.js";
+import { ApiError, ok, type ApiErrorBody, type Code } from "./errors.js";
+import type { components, operations, paths } from "./schema.js";
 
 export type { components, operations, paths };
 
@@ -20,101 +20,10 @@ export type Schema<N extends keyof components["schemas"]> = components["schemas"
 /** Languages the API speaks (`X-App-Locale`). */
 export type Locale = Schema<"Locale">;
 
-/** Every machine code the API returns. */
-export type Code = Schema<"Code">;
-
-/** The error envelope of every non-2xx answer (validation failures add `errors`). */
-export type ApiErrorBody = Schema<"Error"> & { errors?: Record<string, string[]> };
-
-/** Options of {@link createFlowxiClient}. */
-export interface FlowxiClientOptions {
-  /** Sent as `X-App-Locale` on every request; the server answers in that language. */
-  locale?: Locale;
-  /** Bearer token (`<id>|<secret>`) sent as `Authorization` until changed with `setToken`. */
-  token?: string;
-  /** A fetch implementation (defaults to the global one). */
-  fetch?: typeof globalThis.fetch;
-  /** Extra headers sent on every request (e.g. a fixed `User-Agent`). */
-  headers?: Record<string, string>;
-}
-
-/** The openapi-fetch client plus the session state the middleware reads. */
-export type FlowxiClient = Client<paths> & {
-  /** Replaces (or with `undefined` clears) the bearer token. */
-  setToken(token: string | undefined): void;
-  /** The bearer token currently sent, if any. */
-  token(): string | undefined;
-  /** Changes the `X-App-Locale` sent from now on. */
-  setLocale(locale: Locale | undefined): void;
-};
-
-/**
- * createFlowxiClient returns a typed client for the API at `baseUrl` (e.g. `http://127.0.0.1:8080`).
- * A middleware sets `X-App-Locale` and `Authorization: Bearer …` on every request, so callers only
- * pass what the operation itself needs.
- */
-export function createFlowxiClient(baseUrl: string, opts: FlowxiClientOptions = {}): FlowxiClient {
-  let token = opts.token;
-  let locale = opts.locale;
-  const client = createClient<paths>({
-    baseUrl,
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    ...(opts.headers ? { headers: opts.headers } : {}),
-  });
-  const session: Middleware = {
-    onRequest({ request }) {
-      if (locale) request.headers.set("X-App-Locale", locale);
-      if (token) request.headers.set("Authorization", `Bearer ${token}`);
-      return request;
-    },
-  };
-  client.use(session);
-  return Object.assign(client, {
-    setToken(t: string | undefined) {
-      token = t;
-    },
-    token: () => token,
-    setLocale(l: Locale | undefined) {
-      locale = l;
-    },
-  });
-}
-
-/** ApiError is thrown by the helpers below for any non-2xx answer. */
-export class ApiError extends Error {
-  /** HTTP status. */
-  readonly status: number;
-  /** The stable machine code (`NOT_IMPLEMENTED`, `VALIDATION_FAILED`, …). */
-  readonly code: Code | undefined;
-  /** The parsed error envelope, when the body was JSON. */
-  readonly body: ApiErrorBody | undefined;
-  /** The path that answered (without the origin), for messages. */
-  readonly path: string;
-
-  constructor(status: number, body: ApiErrorBody | undefined, url = "") {
-    const path = url ? new URL(url).pathname : "";
-    super(`${path ? path + ": " : ""}HTTP ${status} ${body?.code ?? ""}: ${body?.message ?? "(no body)"}`);
-    this.name = "ApiError";
-    this.status = status;
-    this.code = body?.code;
-    this.body = body;
-    this.path = path;
-  }
-
-  /** True when the server answered 501 NOT_IMPLEMENTED: the operation is in the spec but not built yet. */
-  get notImplemented(): boolean {
-    return this.status === 501 && this.code === "NOT_IMPLEMENTED";
-  }
-}
-
-/**
- * ok returns the body of a successful openapi-fetch result and throws an {@link ApiError} otherwise.
- * Every error response of the spec is the `Error` envelope, so the cast of `error` is sound.
- */
-export function ok<T>(result: { data?: T; error?: unknown; response: Response }): T {
-  if (result.response.ok && result.data !== undefined) return result.data;
-  throw new ApiError(result.response.status, result.error as ApiErrorBody | undefined, result.response.url);
-}
+export { createFlowxiClient, type FlowxiClient, type FlowxiClientOptions } from "./client.js";
+export { ApiError, isValidationError, ok, type ApiErrorBody, type Code, type ErrorEnvelope, type ValidationEnvelope } from "./errors.js";
+export * from "./calls.js";
+export { codesByStatus, operationTable, specVersion, type OperationId, type PagedOperationId } from "./operations.js";
 
 /** A device as sent at login and registration (tokens are bound to it). */
 export interface Device {
@@ -263,10 +172,12 @@ export type HistoryFilter = Omit<NonNullable<operations["listWalletTransactions"
   to?: Instant;
 };
 
-/** One page of history and the cursor of the next one (`undefined` on the last page). */
+/** One page of history and the cursor of the next one (`undefined` / `null` on the last page). */
 export interface HistoryPage {
   items: Schema<"HistoryItem">[];
   nextCursor: string | undefined;
+  /** The page's `next_cursor` as the API sends it: pass it back as `cursor`; `null` on the last page. */
+  next_cursor: string | null;
 }
 
 function instant(t: Instant | undefined): string | undefined {
@@ -282,7 +193,7 @@ export async function walletHistoryPage(
 ): Promise<HistoryPage> {
   const query = { ...filter, from: instant(filter.from), to: instant(filter.to), ...(cursor ? { cursor } : {}) };
   const { data } = ok(await c.GET("/api/v1/wallets/{id}/transactions", { params: { path: { id: walletId }, query } }));
-  return { items: data.items, nextCursor: data.next_cursor ?? undefined };
+  return { items: data.items, nextCursor: data.next_cursor ?? undefined, next_cursor: data.next_cursor ?? null };
 }
 
 /**

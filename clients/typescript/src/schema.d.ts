@@ -35,8 +35,9 @@ export interface paths {
          * The OpenAPI contract (YAML)
          * @description Returns this contract byte for byte as committed (`openapi.yaml`, embedded in the binary at
          *     build time), so clients and auditors read exactly what the server was built and validated
-         *     against. Generate a client from it (the repository ships one for TypeScript under
-         *     `clients/typescript`).
+         *     against. Served with an `ETag` (a hash of the bytes) and `Cache-Control: public, max-age=300`;
+         *     a request whose `If-None-Match` matches is answered 304 without a body. Generate a client
+         *     from it (the repository ships one for TypeScript under `clients/typescript`).
          */
         get: operations["getOpenapiSpec"];
         put?: never;
@@ -58,9 +59,12 @@ export interface paths {
          * API reference page (HTML)
          * @description A static HTML reference of this contract rendered by Redocly (`redocly build-docs`, run by
          *     `make generate` and committed as `docs/index.html`). The page is self-contained: the Redoc
-         *     script is inlined, so it loads no third-party code. It renders the operations from the
+         *     script is inlined, so it loads no third-party code (nor any third-party resource: `make generate`
+         *     replaces Redoc's attribution logo, fetched from a CDN, with an inline image). It renders the operations from the
          *     contract in the browser, so it needs JavaScript; the raw contract is at
-         *     `/api/v1/openapi.yaml`.
+         *     `/api/v1/openapi.yaml`. Like the contract, served with an `ETag` and
+         *     `Cache-Control: public, max-age=300` (304 on a matching `If-None-Match`), so a visit within
+         *     five minutes costs nothing and a later one only a revalidation.
          */
         get: operations["getDocs"];
         put?: never;
@@ -4620,6 +4624,11 @@ export interface components {
          * @example en-US,en;q=0.9
          */
         AcceptLanguage: string;
+        /**
+         * @description The `ETag` of a copy the client already has (a list, or `*`); when it matches, the answer is 304 without a body.
+         * @example "5d41402abc4b2a76b9719d911017c592"
+         */
+        IfNoneMatch: string;
         /** @description Case id. */
         ComplianceCaseId: number;
         /** @description User id. */
@@ -4642,6 +4651,10 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description A strong validator of the document (a hash of its bytes); send it back as `If-None-Match`. */
+        ETag: string;
+        /** @description `public, max-age=300`: the document may be cached by browsers and shared caches for 5 minutes, then revalidated with `If-None-Match`. */
+        PublicCacheControl: "public, max-age=300";
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
         /** @description `true` when the body is the stored outcome of an earlier request with the same Idempotency-Key. */
@@ -4728,6 +4741,11 @@ export interface operations {
                  * @example en-US,en;q=0.9
                  */
                 "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /**
+                 * @description The `ETag` of a copy the client already has (a list, or `*`); when it matches, the answer is 304 without a body.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path?: never;
             cookie?: never;
@@ -4737,6 +4755,8 @@ export interface operations {
             /** @description The contract. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4748,6 +4768,15 @@ export interface operations {
                      */
                     "application/yaml": string;
                 };
+            };
+            /** @description Not modified (`If-None-Match` matched the current `ETag`); no body. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             default: components["responses"]["Error"];
         };
@@ -4766,6 +4795,11 @@ export interface operations {
                  * @example en-US,en;q=0.9
                  */
                 "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /**
+                 * @description The `ETag` of a copy the client already has (a list, or `*`); when it matches, the answer is 304 without a body.
+                 * @example "5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path?: never;
             cookie?: never;
@@ -4775,12 +4809,23 @@ export interface operations {
             /** @description The reference page. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
                     [name: string]: unknown;
                 };
                 content: {
                     /** @example <!DOCTYPE html><html lang="en"><head><title>Flowxi API</title></head><body><div id="redoc">…</div></body></html> */
                     "text/html": string;
                 };
+            };
+            /** @description Not modified (`If-None-Match` matched the current `ETag`); no body. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             default: components["responses"]["Error"];
         };

@@ -68,7 +68,7 @@ describe("wallet history helpers", () => {
 
   it("walletHistoryPage returns the cursor, and an empty history is one request", async () => {
     const { client, urls } = fake([{ items: [], next_cursor: null }]);
-    assert.deepEqual(await flowxi.walletHistoryPage(client, 1), { items: [], nextCursor: undefined });
+    assert.deepEqual(await flowxi.walletHistoryPage(client, 1), { items: [], nextCursor: undefined, next_cursor: null });
     assert.deepEqual(await flowxi.walletHistory(fake([{ items: [], next_cursor: null }]).client, 1), []);
     assert.equal(urls.length, 1);
   });

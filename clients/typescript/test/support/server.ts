@@ -31,9 +31,12 @@ function need(name: string): string {
   return v;
 }
 
-/** startServer runs `flowxi serve` and resolves once GET /api/v1/health answers 200. */
-export async function startServer(smtpPort: number): Promise<RunningServer> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
+/**
+ * startServer runs `flowxi serve` and resolves once GET /api/v1/health answers 200; `env` adds or
+ * overrides settings (the browser journey sets CORS_ORIGINS); `apiPort` chooses the port.
+ */
+export async function startServer(smtpPort: number, env: Record<string, string> = {}, apiPort?: number): Promise<RunningServer> {
+  const [port, metricsPort] = [apiPort ?? (await freePort()), await freePort()];
   const url = `http://127.0.0.1:${port}`;
   const logPath = need("JOURNEY_SERVER_LOG");
   const log = createWriteStream(logPath, { flags: "a" });
@@ -52,6 +55,7 @@ export async function startServer(smtpPort: number): Promise<RunningServer> {
       MAIL_FROM: "Flowxi <no-reply@flowxi.test>",
       FRONTEND_URL: "http://localhost:3000",
       LOG_LEVEL: "info",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
