@@ -64,6 +64,10 @@ SELECT d.* FROM compliance_documents d JOIN compliance_cases c ON c.id = d.case_
 -- name: ExportRestrictions :many
 SELECT id, reason, created_at, lifted_at, lift_reason FROM compliance_restrictions WHERE user_id = $1 ORDER BY id;
 
+-- name: ExportTwofaResets :many
+SELECT id, status, requested_by, request_reason, requested_at, expires_at, approved_by, approval_reason, approved_at
+FROM support_twofa_resets WHERE user_id = $1 ORDER BY id;
+
 -- name: ExportEvents :many
 SELECT id, type, occurred_at, subject_type, subject_id, data FROM events WHERE user_id = $1 ORDER BY id;
 
@@ -123,5 +127,7 @@ RETURNING d.storage_key;
 -- name: EraseComplianceData :exec
 WITH k AS (DELETE FROM compliance_kyc_data d USING compliance_cases c WHERE c.id = d.case_id AND c.user_id = $1),
      b AS (DELETE FROM compliance_kyb_data d USING compliance_cases c WHERE c.id = d.case_id AND c.user_id = $1),
-     r AS (UPDATE compliance_restrictions SET reason = '[erased]', lift_reason = NULL WHERE compliance_restrictions.user_id = $1)
+     r AS (UPDATE compliance_restrictions SET reason = '[erased]', lift_reason = NULL WHERE compliance_restrictions.user_id = $1),
+     t AS (UPDATE support_twofa_resets SET request_reason = '[erased]', approval_reason = CASE WHEN approval_reason IS NULL THEN NULL ELSE '[erased]' END
+           WHERE support_twofa_resets.user_id = $1)
 UPDATE compliance_cases SET decision_reason = NULL WHERE compliance_cases.user_id = $1;

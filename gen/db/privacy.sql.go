@@ -32,7 +32,9 @@ func (q *Queries) CountErasures(ctx context.Context, cutoff time.Time) (CountEra
 const eraseComplianceData = `-- name: EraseComplianceData :exec
 WITH k AS (DELETE FROM compliance_kyc_data d USING compliance_cases c WHERE c.id = d.case_id AND c.user_id = $1),
      b AS (DELETE FROM compliance_kyb_data d USING compliance_cases c WHERE c.id = d.case_id AND c.user_id = $1),
-     r AS (UPDATE compliance_restrictions SET reason = '[erased]', lift_reason = NULL WHERE compliance_restrictions.user_id = $1)
+     r AS (UPDATE compliance_restrictions SET reason = '[erased]', lift_reason = NULL WHERE compliance_restrictions.user_id = $1),
+     t AS (UPDATE support_twofa_resets SET request_reason = '[erased]', approval_reason = CASE WHEN approval_reason IS NULL THEN NULL ELSE '[erased]' END
+           WHERE support_twofa_resets.user_id = $1)
 UPDATE compliance_cases SET decision_reason = NULL WHERE compliance_cases.user_id = $1
 `
 
@@ -711,6 +713,53 @@ func (q *Queries) ExportSessions(ctx context.Context, userID int64) ([]ExportSes
 			&i.LastUsedAt,
 			&i.ExpiresAt,
 			&i.RevokedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const exportTwofaResets = `-- name: ExportTwofaResets :many
+SELECT id, status, requested_by, request_reason, requested_at, expires_at, approved_by, approval_reason, approved_at
+FROM support_twofa_resets WHERE user_id = $1 ORDER BY id
+`
+
+type ExportTwofaResetsRow struct {
+	ID             int64
+	Status         string
+	RequestedBy    string
+	RequestReason  string
+	RequestedAt    time.Time
+	ExpiresAt      time.Time
+	ApprovedBy     *string
+	ApprovalReason *string
+	ApprovedAt     *time.Time
+}
+
+func (q *Queries) ExportTwofaResets(ctx context.Context, userID int64) ([]ExportTwofaResetsRow, error) {
+	rows, err := q.db.Query(ctx, exportTwofaResets, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ExportTwofaResetsRow{}
+	for rows.Next() {
+		var i ExportTwofaResetsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Status,
+			&i.RequestedBy,
+			&i.RequestReason,
+			&i.RequestedAt,
+			&i.ExpiresAt,
+			&i.ApprovedBy,
+			&i.ApprovalReason,
+			&i.ApprovedAt,
 		); err != nil {
 			return nil, err
 		}

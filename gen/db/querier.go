@@ -133,6 +133,7 @@ type Querier interface {
 	ExportRestrictions(ctx context.Context, userID int64) ([]ExportRestrictionsRow, error)
 	// Every token ever issued, without its secret hash.
 	ExportSessions(ctx context.Context, userID int64) ([]ExportSessionsRow, error)
+	ExportTwofaResets(ctx context.Context, userID int64) ([]ExportTwofaResetsRow, error)
 	ExportWalletEntries(ctx context.Context, userID *int64) ([]ExportWalletEntriesRow, error)
 	// Every transaction one of the user's wallets took part in, either side, any status.
 	ExportWalletTransactions(ctx context.Context, userID *int64) ([]ExportWalletTransactionsRow, error)

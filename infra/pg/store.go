@@ -146,6 +146,10 @@ func Retryable(err error) bool {
 // IsNotFound reports a missing row.
 func IsNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 
+// ErrNotFound is the error of a missing row, for code that finds a row missing itself (a :many
+// query that returned none): IsNotFound reports it.
+var ErrNotFound = pgx.ErrNoRows
+
 // IsUniqueViolation reports SQLSTATE 23505 (optionally on a named constraint).
 func IsUniqueViolation(err error, constraint ...string) bool {
 	var pe *pgconn.PgError

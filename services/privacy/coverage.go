@@ -23,6 +23,7 @@ var Covered = map[string]Section{
 	"compliance_kyb_data":      {Key: "kyb_data", By: "case"},
 	"compliance_documents":     {Key: "compliance_documents", By: "case"},
 	"compliance_restrictions":  {Key: "restrictions", By: "user_id"},
+	"support_twofa_resets":     {Key: "twofa_resets", By: "user_id"},
 	"events":                   {Key: "events", By: "user_id"},
 	"mail_outbox":              {Key: "emails", By: "email"},
 }

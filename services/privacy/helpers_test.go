@@ -114,6 +114,9 @@ func (f *fixture) populate(t *testing.T) person {
 	f.ok(t, f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: map[string]any{"email": p.Email,
 		"password": "Wrong-Password-42", "device_id": "d-" + randHex(3), "device_type": "web", "device_name": "Browser"}}), 401)
 	f.ExecSQL(`INSERT INTO magic_links (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, now(), now() + interval '15 minutes')`, p.ID, randHex(32))
+	// A support request to reset 2FA, its reason naming the person as an operator would.
+	f.ExecSQL(`INSERT INTO support_twofa_resets (user_id, requested_by_key, requested_by, request_reason, requested_at, expires_at)
+		SELECT $1, min(id), 'support-alice', 'lost phone, caller ' || $2::text, now(), now() + interval '30 minutes' FROM internal_keys`, p.ID, p.Email)
 	p.Secret = f.enroll(t, p.User)
 	return p
 }

@@ -164,6 +164,22 @@ func (s *Privacy) complianceSections(ctx context.Context, q *db.Queries, u db.Us
 		doc.Restrictions = append(doc.Restrictions, api.ExportRestriction{Id: r.ID, Reason: r.Reason, CreatedAt: apitime.Format(r.CreatedAt),
 			LiftedAt: apitime.FormatPtr(r.LiftedAt), LiftReason: r.LiftReason})
 	}
+	return twofaResets(ctx, q, u, doc)
+}
+
+// twofaResets: support's requests to reset the user's 2FA.
+func twofaResets(ctx context.Context, q *db.Queries, u db.User, doc *api.PersonalDataExport) error {
+	resets, err := q.ExportTwofaResets(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	doc.TwofaResets = make([]api.ExportTwofaReset, 0, len(resets))
+	for _, r := range resets {
+		doc.TwofaResets = append(doc.TwofaResets, api.ExportTwofaReset{Id: r.ID, Status: api.ExportTwofaResetStatus(r.Status),
+			RequestedBy: r.RequestedBy, RequestReason: r.RequestReason, RequestedAt: apitime.Format(r.RequestedAt),
+			ExpiresAt: apitime.Format(r.ExpiresAt), ApprovedBy: r.ApprovedBy, ApprovalReason: r.ApprovalReason,
+			ApprovedAt: apitime.FormatPtr(r.ApprovedAt)})
+	}
 	return nil
 }
 

@@ -11,12 +11,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/egress"
 	"github.com/flowxi/backend/infra/metrics"
+	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/retry"
 	"github.com/flowxi/backend/services/events"
 )
@@ -150,11 +150,11 @@ func (s *Webhooks) claimLocked(ctx context.Context, d delivery) (delivery, bool,
 // delivery is what an attempt needs of a delivery (GetWebhookDeliveriesForSend).
 type delivery = db.GetWebhookDeliveriesForSendRow
 
-// deliveryByID reads one delivery for an attempt; pgx.ErrNoRows when it is gone.
+// deliveryByID reads one delivery for an attempt; pg.ErrNotFound when it is gone.
 func deliveryByID(ctx context.Context, q *db.Queries, id int64) (delivery, error) {
 	rows, err := q.GetWebhookDeliveriesForSend(ctx, []int64{id})
 	if err == nil && len(rows) == 0 {
-		err = pgx.ErrNoRows
+		err = pg.ErrNotFound
 	}
 	if err != nil {
 		return delivery{}, err

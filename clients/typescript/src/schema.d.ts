@@ -3914,6 +3914,8 @@ export interface components {
             kyb_data: components["schemas"]["ExportKybData"][];
             compliance_documents: components["schemas"]["ExportDocument"][];
             restrictions: components["schemas"]["ExportRestriction"][];
+            /** @description Support's requests to reset the user's 2FA (four eyes), with the operators' reasons. */
+            twofa_resets: components["schemas"]["ExportTwofaReset"][];
             events: components["schemas"]["ExportEvent"][];
             emails: components["schemas"]["ExportEmail"][];
         };
@@ -4123,6 +4125,20 @@ export interface components {
             created_at: components["schemas"]["Timestamp"];
             lifted_at: components["schemas"]["NullableTimestamp"];
             lift_reason: string | null;
+        };
+        ExportTwofaReset: {
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            status: "pending" | "approved" | "expired";
+            /** @description The name of the internal key that asked. */
+            requested_by: string;
+            request_reason: string;
+            requested_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+            approved_by: string | null;
+            approval_reason: string | null;
+            approved_at: components["schemas"]["NullableTimestamp"];
         };
         /** @description A domain event about the user still in the feed (kept EVENTS_RETENTION). */
         ExportEvent: {
