@@ -36,9 +36,11 @@ func (s *Service) runBatch(items []*item) {
 			}
 			return
 		}
+		span.End()
 		items[0].done <- outcome{err: fmt.Errorf("ledger: batch: %w", err)}
 		return
 	}
+	span.End() // before the answers: a caller's request span then never ends before its batch's
 	for i, it := range items {
 		countPosting(outs[i])
 		it.done <- outs[i]

@@ -102,7 +102,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*reqctx.Princip
 	}
 	// Read on every request, never cached: a revocation is effective on the next request on
 	// every instance. Concurrent requests' lookups share one statement (touch.go).
-	row, err := s.lookups.do(id)
+	row, err := s.lookups.do(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*reqctx.Princip
 	// last_used_at is written at most once a minute (the query re-checks it): skip the round trip
 	// when the row just read is already fresh.
 	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= time.Minute {
-		if _, err := s.touches.do(touch{id: row.ID, now: now, ip: reqctx.From(ctx).IP}); err != nil {
+		if _, err := s.touches.do(ctx, touch{id: row.ID, now: now, ip: reqctx.From(ctx).IP}); err != nil {
 			return nil, err
 		}
 	}

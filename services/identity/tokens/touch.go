@@ -36,6 +36,7 @@ type group[In, Out any] struct {
 
 // call is one caller's request and where its outcome goes.
 type call[In, Out any] struct {
+	ctx  context.Context // the caller's: the statement runs with the first caller's values (its trace span)
 	in   In
 	out  Out
 	err  error
@@ -43,8 +44,8 @@ type call[In, Out any] struct {
 }
 
 // do runs in (with whatever else is pending) and returns its result.
-func (g *group[In, Out]) do(in In) (Out, error) {
-	c := &call[In, Out]{in: in, done: make(chan bool, 1)}
+func (g *group[In, Out]) do(ctx context.Context, in In) (Out, error) {
+	c := &call[In, Out]{ctx: ctx, in: in, done: make(chan bool, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
 	lead := !g.running
@@ -72,7 +73,8 @@ func (g *group[In, Out]) flush() {
 	for i, c := range calls {
 		in[i] = c.in
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	// The first caller's values (its trace span parents the statement's), not its cancellation.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(calls[0].ctx), groupTimeout)
 	out, err := g.run(ctx, in)
 	cancel()
 	if err == nil && len(out) != n {
