@@ -189,7 +189,7 @@ LIMIT 100;
 -- name: WebhooksDelivered :many
 -- Successful attempts of a batch, in one statement: their log rows, the deliveries finished, the
 -- subscriptions' failure streaks ended, and for each the next unfinished delivery of its chain
--- outside the batch (0 when none), which the caller wakes under the chain's lock.
+-- other than these successes (0 when none), which the caller wakes under the chain's lock.
 WITH v AS (
     -- Set-returning functions in one select list advance together: the arrays, zipped.
     SELECT unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(subscription_ids)::bigint[]) AS subscription_id,

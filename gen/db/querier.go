@@ -471,7 +471,7 @@ type Querier interface {
 	WebhookFanoutPage(ctx context.Context, arg WebhookFanoutPageParams) (int64, error)
 	// Successful attempts of a batch, in one statement: their log rows, the deliveries finished, the
 	// subscriptions' failure streaks ended, and for each the next unfinished delivery of its chain
-	// outside the batch (0 when none), which the caller wakes under the chain's lock.
+	// other than these successes (0 when none), which the caller wakes under the chain's lock.
 	WebhooksDelivered(ctx context.Context, arg WebhooksDeliveredParams) ([]WebhooksDeliveredRow, error)
 }
 

@@ -1040,7 +1040,7 @@ type WebhooksDeliveredRow struct {
 
 // Successful attempts of a batch, in one statement: their log rows, the deliveries finished, the
 // subscriptions' failure streaks ended, and for each the next unfinished delivery of its chain
-// outside the batch (0 when none), which the caller wakes under the chain's lock.
+// other than these successes (0 when none), which the caller wakes under the chain's lock.
 func (q *Queries) WebhooksDelivered(ctx context.Context, arg WebhooksDeliveredParams) ([]WebhooksDeliveredRow, error) {
 	rows, err := q.db.Query(ctx, webhooksDelivered,
 		arg.Ids,

@@ -184,7 +184,7 @@ func (s *Webhooks) sendChain(ctx context.Context, chain []delivery) ([]sent, err
 }
 
 // deliveredAll records the batch's successes in one statement, then wakes, under each chain's
-// lock, the next delivery of the chains that have one outside the batch (see delivered).
+// lock, the next delivery of the chains that have one other than these successes (see delivered).
 func (s *Webhooks) deliveredAll(ctx context.Context, ok []sent) error {
 	if len(ok) == 0 {
 		return nil
