@@ -53,19 +53,21 @@ INSERT INTO access_tokens (user_id, secret_hash, device_id, device_type, device_
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
 RETURNING *;
 
--- name: GetLiveAccessTokens :many
--- The tokens of many requests in one statement (tokens.group); one row per live token found.
+-- name: GetLiveAccessToken :batchone
+-- One request's live (not revoked) token with its user. The lookups of concurrent requests are
+-- sent together as one pipelined batch of this statement (tokens.group): one round trip, and
+-- each lookup runs on the statement's cached generic plan. (One statement over an array of ids
+-- was planned anew on every call: its custom plan, cheaper for each array's length, always won.)
 SELECT t.*, u.status AS user_status, u.locale AS user_locale, u.twofa_enabled AS user_twofa_enabled
 FROM access_tokens t JOIN users u ON u.id = t.user_id
-WHERE t.id = ANY(sqlc.arg(ids)::bigint[]) AND t.revoked_at IS NULL;
+WHERE t.id = $1 AND t.revoked_at IS NULL;
 
--- name: TouchAccessTokens :exec
--- last_used_at is written at most once a minute per token; the touches of many requests in one
--- statement (tokens.toucher). An empty ip is stored as NULL.
-UPDATE access_tokens t SET last_used_at = v.now, ip = NULLIF(v.ip, '')
-FROM (SELECT unnest(sqlc.arg(ids)::bigint[]) AS id, unnest(sqlc.arg(nows)::timestamptz[]) AS now,
-             unnest(sqlc.arg(ips)::text[]) AS ip) v
-WHERE t.id = v.id AND (t.last_used_at IS NULL OR t.last_used_at < v.now - interval '1 minute');
+-- name: TouchAccessToken :batchexec
+-- last_used_at is written at most once a minute per token (re-checked here); the touches of
+-- concurrent requests are one pipelined batch, committed together (tokens.group). An empty ip
+-- is stored as NULL.
+UPDATE access_tokens SET last_used_at = sqlc.arg(now)::timestamptz, ip = NULLIF(sqlc.arg(ip)::text, '')
+WHERE id = sqlc.arg(id) AND (last_used_at IS NULL OR last_used_at < sqlc.arg(now)::timestamptz - interval '1 minute');
 
 -- name: RevokeAllUserTokens :execrows
 UPDATE access_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL;

@@ -223,69 +223,6 @@ func (q *Queries) GetInternalKeyByNameForUpdate(ctx context.Context, name string
 	return i, err
 }
 
-const getLiveAccessTokens = `-- name: GetLiveAccessTokens :many
-SELECT t.id, t.user_id, t.secret_hash, t.device_id, t.device_type, t.device_name, t.country, t.ip, t.user_agent, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, u.status AS user_status, u.locale AS user_locale, u.twofa_enabled AS user_twofa_enabled
-FROM access_tokens t JOIN users u ON u.id = t.user_id
-WHERE t.id = ANY($1::bigint[]) AND t.revoked_at IS NULL
-`
-
-type GetLiveAccessTokensRow struct {
-	ID               int64
-	UserID           int64
-	SecretHash       []byte
-	DeviceID         *string
-	DeviceType       *string
-	DeviceName       *string
-	Country          *string
-	Ip               *string
-	UserAgent        *string
-	CreatedAt        time.Time
-	LastUsedAt       *time.Time
-	ExpiresAt        time.Time
-	RevokedAt        *time.Time
-	UserStatus       string
-	UserLocale       string
-	UserTwofaEnabled bool
-}
-
-// The tokens of many requests in one statement (tokens.group); one row per live token found.
-func (q *Queries) GetLiveAccessTokens(ctx context.Context, ids []int64) ([]GetLiveAccessTokensRow, error) {
-	rows, err := q.db.Query(ctx, getLiveAccessTokens, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []GetLiveAccessTokensRow{}
-	for rows.Next() {
-		var i GetLiveAccessTokensRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.UserID,
-			&i.SecretHash,
-			&i.DeviceID,
-			&i.DeviceType,
-			&i.DeviceName,
-			&i.Country,
-			&i.Ip,
-			&i.UserAgent,
-			&i.CreatedAt,
-			&i.LastUsedAt,
-			&i.ExpiresAt,
-			&i.RevokedAt,
-			&i.UserStatus,
-			&i.UserLocale,
-			&i.UserTwofaEnabled,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const getUserByEmail = `-- name: GetUserByEmail :one
 SELECT id, email, status, locale, username, password_hash, email_verified_at, first_name, last_name, birth_date, country, nationality, phone_number, photo_key, twofa_enabled, twofa_secret_enc, twofa_enabled_at, created_at, updated_at, twofa_last_step, account_type, closed_at, erased_at FROM users WHERE email = $1
 `
@@ -924,26 +861,6 @@ type SetUsernameParams struct {
 
 func (q *Queries) SetUsername(ctx context.Context, arg SetUsernameParams) error {
 	_, err := q.db.Exec(ctx, setUsername, arg.ID, arg.Username)
-	return err
-}
-
-const touchAccessTokens = `-- name: TouchAccessTokens :exec
-UPDATE access_tokens t SET last_used_at = v.now, ip = NULLIF(v.ip, '')
-FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::timestamptz[]) AS now,
-             unnest($3::text[]) AS ip) v
-WHERE t.id = v.id AND (t.last_used_at IS NULL OR t.last_used_at < v.now - interval '1 minute')
-`
-
-type TouchAccessTokensParams struct {
-	Ids  []int64
-	Nows []time.Time
-	Ips  []string
-}
-
-// last_used_at is written at most once a minute per token; the touches of many requests in one
-// statement (tokens.toucher). An empty ip is stored as NULL.
-func (q *Queries) TouchAccessTokens(ctx context.Context, arg TouchAccessTokensParams) error {
-	_, err := q.db.Exec(ctx, touchAccessTokens, arg.Ids, arg.Nows, arg.Ips)
 	return err
 }
 

@@ -175,8 +175,11 @@ type Querier interface {
 	GetInternalKeyByNameForUpdate(ctx context.Context, name string) (GetInternalKeyByNameForUpdateRow, error)
 	GetKYBData(ctx context.Context, caseID int64) (ComplianceKybDatum, error)
 	GetKYCData(ctx context.Context, caseID int64) (ComplianceKycDatum, error)
-	// The tokens of many requests in one statement (tokens.group); one row per live token found.
-	GetLiveAccessTokens(ctx context.Context, ids []int64) ([]GetLiveAccessTokensRow, error)
+	// One request's live (not revoked) token with its user. The lookups of concurrent requests are
+	// sent together as one pipelined batch of this statement (tokens.group): one round trip, and
+	// each lookup runs on the statement's cached generic plan. (One statement over an array of ids
+	// was planned anew on every call: its custom plan, cheaper for each array's length, always won.)
+	GetLiveAccessToken(ctx context.Context, id []int64) *GetLiveAccessTokenBatchResults
 	// The message a mail.send job delivers (the job carries only its id).
 	GetMail(ctx context.Context, id int64) (MailOutbox, error)
 	// The live code of a user for a purpose (none once expired or exhausted).
@@ -443,9 +446,10 @@ type Querier interface {
 	// Waiting deliveries with nothing unfinished ahead in their chain: the delivery ahead finished
 	// but its process died before it woke them (the fan-out's sweep wakes them).
 	StuckWebhookWaits(ctx context.Context) ([]StuckWebhookWaitsRow, error)
-	// last_used_at is written at most once a minute per token; the touches of many requests in one
-	// statement (tokens.toucher). An empty ip is stored as NULL.
-	TouchAccessTokens(ctx context.Context, arg TouchAccessTokensParams) error
+	// last_used_at is written at most once a minute per token (re-checked here); the touches of
+	// concurrent requests are one pipelined batch, committed together (tokens.group). An empty ip
+	// is stored as NULL.
+	TouchAccessToken(ctx context.Context, arg []TouchAccessTokenParams) *TouchAccessTokenBatchResults
 	// last_used_at is written at most once a minute per key.
 	TouchInternalKey(ctx context.Context, arg TouchInternalKeyParams) error
 	// One sequencer at a time, whatever the number of instances; the others skip their sweep. An

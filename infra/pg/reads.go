@@ -122,7 +122,7 @@ func (r *Reads) pool() *pgxpool.Pool {
 	return r.primary
 }
 
-// Exec, Query and QueryRow make Reads a db.DBTX.
+// Exec, Query, QueryRow and SendBatch make Reads a db.DBTX.
 func (r *Reads) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	return r.pool().Exec(ctx, sql, args...)
 }
@@ -135,6 +135,11 @@ func (r *Reads) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, e
 // QueryRow runs a one-row read on the chosen pool.
 func (r *Reads) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return r.pool().QueryRow(ctx, sql, args...)
+}
+
+// SendBatch runs a pipelined batch on the chosen pool.
+func (r *Reads) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return r.pool().SendBatch(ctx, b)
 }
 
 // Close closes the replica's pool (the primary's belongs to its Store).

@@ -35,7 +35,7 @@ type Service struct {
 	clock    clock.Clock
 	absolute time.Duration
 	idle     time.Duration
-	lookups  *group[int64, *db.GetLiveAccessTokensRow]
+	lookups  *group[int64, *db.GetLiveAccessTokenRow]
 	touches  *group[touch, struct{}]
 }
 

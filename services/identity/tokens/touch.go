@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/gen/db"
+	"github.com/flowxi/backend/infra/pg"
 )
 
 // groupTimeout bounds one grouped statement.
@@ -102,34 +103,43 @@ type touch struct {
 	ip  string // "" is stored as NULL
 }
 
-// touches writes last_used_at (at most once a minute per token: the statement re-checks it).
+// touches writes last_used_at (at most once a minute per token: the statement re-checks it),
+// the group's touches in one pipelined batch and one implicit transaction (one commit).
 func touches(q *db.Queries) *group[touch, struct{}] {
 	return &group[touch, struct{}]{run: func(ctx context.Context, in []touch) ([]struct{}, error) {
-		arg := db.TouchAccessTokensParams{Ids: make([]int64, len(in)), Nows: make([]time.Time, len(in)), Ips: make([]string, len(in))}
+		arg := make([]db.TouchAccessTokenParams, len(in))
 		for i, t := range in {
-			arg.Ids[i], arg.Nows[i], arg.Ips[i] = t.id, t.now, t.ip
+			arg[i] = db.TouchAccessTokenParams{ID: t.id, Now: t.now, Ip: t.ip}
 		}
-		if err := q.TouchAccessTokens(ctx, arg); err != nil {
-			return nil, fmt.Errorf("tokens: touch: %w", err)
+		var first error
+		q.TouchAccessToken(ctx, arg).Exec(func(_ int, err error) {
+			if err != nil && first == nil {
+				first = err
+			}
+		})
+		if first != nil {
+			return nil, fmt.Errorf("tokens: touch: %w", first)
 		}
 		return make([]struct{}, len(in)), nil
 	}}
 }
 
-// lookups reads live (not revoked) tokens with their users; nil for a token not found.
-func lookups(q *db.Queries) *group[int64, *db.GetLiveAccessTokensRow] {
-	return &group[int64, *db.GetLiveAccessTokensRow]{run: func(ctx context.Context, ids []int64) ([]*db.GetLiveAccessTokensRow, error) {
-		rows, err := q.GetLiveAccessTokens(ctx, ids)
-		if err != nil {
-			return nil, fmt.Errorf("tokens: lookup: %w", err)
-		}
-		byID := make(map[int64]*db.GetLiveAccessTokensRow, len(rows))
-		for i := range rows {
-			byID[rows[i].ID] = &rows[i]
-		}
-		out := make([]*db.GetLiveAccessTokensRow, len(ids))
-		for i, id := range ids {
-			out[i] = byID[id]
+// lookups reads live (not revoked) tokens with their users, the group's lookups in one
+// pipelined batch; nil for a token not found.
+func lookups(q *db.Queries) *group[int64, *db.GetLiveAccessTokenRow] {
+	return &group[int64, *db.GetLiveAccessTokenRow]{run: func(ctx context.Context, ids []int64) ([]*db.GetLiveAccessTokenRow, error) {
+		out := make([]*db.GetLiveAccessTokenRow, len(ids))
+		var first error
+		q.GetLiveAccessToken(ctx, ids).QueryRow(func(i int, row db.GetLiveAccessTokenRow, err error) {
+			switch {
+			case err == nil:
+				out[i] = &row
+			case !pg.IsNotFound(err) && first == nil:
+				first = err
+			}
+		})
+		if first != nil {
+			return nil, fmt.Errorf("tokens: lookup: %w", first)
 		}
 		return out, nil
 	}}
