@@ -134,20 +134,26 @@ type Limits struct {
 	// Timeout is the whole exchange: connecting, sending, the answer's headers and the part of
 	// its body that is read.
 	Timeout time.Duration
+	// Conns is how many connections per host are kept open between requests (8 when 0): the
+	// caller's concurrency, so that none is closed after its request and dialled again.
+	Conns int
 }
 
 // Client returns an HTTP client that dials only addresses the policy allows, follows no
 // redirect (a 3xx is the answer) and ignores proxy settings (a proxy would dial for us).
 func (p Policy) Client(l Limits) *http.Client {
 	d := &net.Dialer{Timeout: l.Timeout, Control: p.control}
+	if l.Conns <= 0 {
+		l.Conns = 8
+	}
 	tr := &http.Transport{
 		Proxy:                  nil,
 		DialContext:            p.dialer(d),
 		TLSHandshakeTimeout:    l.Timeout,
 		ResponseHeaderTimeout:  l.Timeout,
 		MaxResponseHeaderBytes: 16 << 10,
-		MaxIdleConns:           64,
-		MaxIdleConnsPerHost:    8,
+		MaxIdleConns:           max(64, 4*l.Conns),
+		MaxIdleConnsPerHost:    l.Conns,
 		IdleConnTimeout:        60 * time.Second,
 		ForceAttemptHTTP2:      true,
 	}

@@ -169,7 +169,12 @@ func (s *Webhooks) sendChain(ctx context.Context, chain []delivery) ([]sent, err
 			}
 			secrets[d.SubscriptionID] = sec
 		}
+		release, err := s.slot(ctx)
+		if err != nil {
+			return ok, nil // not attempted: the rest stays pending; Work returns the context's error
+		}
 		res := s.send(ctx, d, sec)
+		release()
 		if res.outcome == "delivered" {
 			ok = append(ok, sent{d, res})
 			continue

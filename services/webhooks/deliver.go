@@ -60,7 +60,12 @@ func (w *deliverer) Work(ctx context.Context, job *river.Job[DeliverArgs]) error
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("webhooks: secrets of subscription %d: %w", d.SubscriptionID, err))
 	}
+	release, err := s.slot(ctx)
+	if err != nil {
+		return err // not attempted: River runs the job again
+	}
 	res := s.send(ctx, d, secrets)
+	release()
 	next, err := s.settle(ctx, d, res, false)
 	if err != nil {
 		return err
@@ -206,6 +211,20 @@ func (s *Webhooks) send(ctx context.Context, d delivery, secrets []string) resul
 		res.outcome = "delivered"
 	}
 	return res
+}
+
+// slot waits for one of the Options.Workers exchanges an instance makes at once, whatever job
+// they belong to (a batch sends its chains at once); release gives it back. As many
+// connections per receiver are kept open between exchanges (egress.Limits.Conns): with more
+// exchanges than idle connections, the extra ones were closed after each delivery and dialled
+// again. An error (the context's) means the delivery was not attempted.
+func (s *Webhooks) slot(ctx context.Context) (release func(), err error) {
+	select {
+	case s.slots <- struct{}{}:
+		return func() { <-s.slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // eventBody is the delivery's body: the event, byte for byte as the feed shows it.

@@ -60,7 +60,9 @@ type Options struct {
 	DisableAfter time.Duration
 	// FanoutEvery is how often the fan-out looks for new events in the feed.
 	FanoutEvery time.Duration
-	// Workers is how many deliveries one instance sends at once (WEBHOOK_WORKERS).
+	// Workers is how many deliveries one instance sends at once (WEBHOOK_WORKERS), whatever
+	// the jobs (batches, retries) they belong to; as many connections per receiver are kept
+	// open between deliveries.
 	Workers int
 }
 
@@ -106,8 +108,10 @@ type Webhooks struct {
 	log    *slog.Logger
 	egress egress.Policy
 	client *http.Client
-	known  func(string) bool
-	opt    Options
+	// slots bounds the exchanges in flight to Options.Workers (send).
+	slots chan struct{}
+	known func(string) bool
+	opt   Options
 }
 
 // New builds the service.
@@ -120,7 +124,8 @@ func New(d Deps) *Webhooks {
 	}
 	o := d.Options.withDefaults()
 	return &Webhooks{st: d.Store, jobs: d.Jobs, keys: d.Keys, clock: d.Clock, log: d.Log.With("component", "webhooks"),
-		egress: d.Egress, client: d.Egress.Client(egress.Limits{Timeout: o.Timeout}), known: d.KnownType, opt: o}
+		egress: d.Egress, client: d.Egress.Client(egress.Limits{Timeout: o.Timeout, Conns: o.Workers}), slots: make(chan struct{}, o.Workers),
+		known: d.KnownType, opt: o}
 }
 
 // Register adds the delivery worker and its queue to the River client (app/compose.go).
