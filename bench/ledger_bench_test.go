@@ -84,14 +84,16 @@ func BenchmarkLedger(b *testing.B) {
 }
 
 // lbTable renders results, one line each: rate, latency percentiles, errors, the machine's CPU
-// busy fraction and load average over the phase, and the ratio given for the scenario.
+// busy fraction and load average over the phase, the CPU milliseconds per operation of the
+// benchmark's process (server and clients; pgbench's own client is not counted) and of
+// PostgreSQL, and the ratio given for the scenario.
 func lbTable(results []lbResult, ratios map[string]string) string {
 	var out strings.Builder
-	fmt.Fprintf(&out, "\n%-30s %10s %9s %9s %8s %6s %6s  %s\n", "scenario", "ops/s", "p50", "p99", "errors", "cpu", "load", "ratio")
+	fmt.Fprintf(&out, "\n%-30s %10s %9s %9s %8s %6s %6s %7s %7s  %s\n", "scenario", "ops/s", "p50", "p99", "errors", "cpu", "load", "app/op", "pg/op", "ratio")
 	for _, r := range results {
 		p50, p99 := r.percentiles()
-		fmt.Fprintf(&out, "%-30s %10.0f %9s %9s %8d %5.0f%% %6.2f  %s\n", r.name, r.rate(), p50.Round(10*time.Microsecond),
-			p99.Round(10*time.Microsecond), r.errors, 100*r.cpu.busy, r.cpu.load, ratios[r.name])
+		fmt.Fprintf(&out, "%-30s %10.0f %9s %9s %8d %5.0f%% %6.2f %7s %7s  %s\n", r.name, r.rate(), p50.Round(10*time.Microsecond),
+			p99.Round(10*time.Microsecond), r.errors, 100*r.cpu.busy, r.cpu.load, perOp(r.cpu.self, r.count), perOp(r.cpu.pg, r.count), ratios[r.name])
 	}
 	return out.String()
 }
@@ -461,6 +463,7 @@ func lbPgbench(b *testing.B, dbURL string, clients int, d time.Duration) lbResul
 		b.Fatalf("pgbench: %v: %s", err, out)
 	}
 	res := lbResult{name: "pgbench TPC-B", elapsed: d, cpu: cpu.stop()}
+	res.cpu.self = 0 // the load is pgbench's process, not this one
 	files, _ := filepath.Glob(filepath.Join(dir, "pgb*"))
 	for _, f := range files {
 		fh, err := os.Open(f)
