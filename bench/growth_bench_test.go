@@ -83,7 +83,7 @@ func (r grRow) String() string {
 
 func grReport(rows []grRow) string {
 	var out strings.Builder
-	fmt.Fprintf(&out, "\ngrowth bench: one ledger, spread over HTTP (%s clients), history reads one client\n", os.Getenv("LEDGER_BENCH_CLIENTS"))
+	fmt.Fprintf(&out, "\ngrowth bench: one ledger, spread over HTTP (%d clients), history reads one client\n", lbEnvInt("LEDGER_BENCH_CLIENTS", 32))
 	fmt.Fprintf(&out, "%11s %9s %9s %9s %9s %8s %8s %9s %9s %8s %8s  %s\n", "entries", "xfer/s", "xfer p99", "first p99", "deep p99",
 		"B/entry", "WAL/xfer", "check", "incr.", "seed", "vacuum", "load avg")
 	for _, r := range rows {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -316,7 +317,10 @@ func checkTransactionsSince(ctx context.Context, q *db.Queries, ck db.LatestChec
 	if err != nil {
 		return nil, fmt.Errorf("ledger check: new transactions: %w", err)
 	}
+	// Each transfer's two entries name it twice: each transaction is checked once.
 	ids := append(txIDs, more...)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	var out []string
 	txs, err := q.CheckTransactionBalanceIn(ctx, ids)
 	if err != nil {
