@@ -51,11 +51,15 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 		var delivered int
 		var deliveredFor time.Duration
 		for r := 0; r < rounds; r++ {
+			stop := profilePhase(b, fmt.Sprintf("webhooks-off-%d", r))
 			off = append(off, lb.measure(phase, clients, func(r *rand.Rand) (bool, error) {
 				lb.pace()
 				return lb.spreadOp(false)(r)
 			}))
+			stop()
+			stop = profilePhase(b, fmt.Sprintf("webhooks-on-%d", r))
 			res, l, n, err := lb.subscribedPhase(rcv, phase, clients)
+			stop()
 			if err != nil {
 				b.Fatal(err)
 			}
