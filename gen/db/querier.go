@@ -16,7 +16,9 @@ type Querier interface {
 	// verified hash (link_broken: an old entry rewritten with its chain recomputed, or deleted). Each
 	// comes with the verified head its walk continues from. Two lookups per account on
 	// ledger_entries_account_version (its top version, its verified entry), nested in the scan of
-	// the accounts (LATERAL), never a scan of the entries.
+	// the accounts (LATERAL), never a scan of the entries: the LIMIT keeps the verified entry's
+	// lookup a per-account index probe (without it the planner flattened it into a hash join over a
+	// sequential scan of every entry, 0.35 s at 10^6 entries and growing with the ledger).
 	ChangedAccounts(ctx context.Context) ([]ChangedAccountsRow, error)
 	// Balance equal to the entries, versions 1..n without gaps, head version equal to n.
 	CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow, error)
@@ -40,6 +42,8 @@ type Querier interface {
 	CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error)
 	// CheckOrphans for the entries above the horizon and those of the given transactions, and for
 	// the given transactions.
+	// One primary-key probe per entry (the LIMIT keeps it so: as a plain join the planner chose a
+	// merge join over the whole primary key, a cost growing with the ledger).
 	CheckOrphansIn(ctx context.Context, arg CheckOrphansInParams) ([]CheckOrphansInRow, error)
 	CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow, error)
 	// Posted reversals that do not mirror a posted original (missing, not posted, itself a reversal,
