@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,10 +42,9 @@ func TestOrderPerSubjectConcurrentAcross(t *testing.T) {
 	f := newFixture(t)
 	rcv := f.receiver()
 	sub := f.subscribe(rcv.URL+"/hook", "*")
-	refused := false
+	var refused atomic.Bool // the receiver answers concurrent requests
 	rcv.answer = func(n int, d delivery) int {
-		if !refused && strings.Contains(string(d.body), `"order-A"`) {
-			refused = true
+		if strings.Contains(string(d.body), `"order-A"`) && refused.CompareAndSwap(false, true) {
 			return 500
 		}
 		return 200
@@ -165,9 +165,10 @@ func parse(t *testing.T, s string) time.Time {
 func TestDisabledAfterContinuousFailure(t *testing.T) {
 	f := newFixture(t, func(c *config.Config) { c.WebhookDisableAfter = time.Hour })
 	rcv := f.receiver()
-	failing := true
+	var failing atomic.Bool // read by the receiver's handler, written by the test
+	failing.Store(true)
 	rcv.answer = func(int, delivery) int {
-		if failing {
+		if failing.Load() {
 			return 503
 		}
 		return 204
@@ -218,7 +219,7 @@ func TestDisabledAfterContinuousFailure(t *testing.T) {
 	eventually(t, "the new event held", func() bool {
 		return f.Count("SELECT count(*) FROM webhook_deliveries WHERE subscription_id = $1 AND event_id = $2 AND status = 'held'", sub.Id, e2) == 1
 	})
-	failing = false
+	failing.Store(false)
 	if r := f.internal("POST", subs+"/"+itoa(sub.Id)+"/resume", nil); r.Status != 200 {
 		t.Fatalf("resume: %d %s", r.Status, r.Body)
 	}
