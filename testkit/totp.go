@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,13 +32,20 @@ func (e *Env) FreshTOTPStep() time.Time {
 // WrongTOTP is a 6-digit code valid for none of the steps the server accepts now.
 func (e *Env) WrongTOTP(secret string) string {
 	e.T.Helper()
-	valid := map[string]bool{}
+	var valid []string
 	for s := -1; s <= 1; s++ {
-		valid[TOTP(e.T, secret, e.Clock.Now().Add(time.Duration(s)*30*time.Second))] = true
+		valid = append(valid, TOTP(e.T, secret, e.Clock.Now().Add(time.Duration(s)*30*time.Second)))
 	}
-	for i := 0; ; i++ {
-		if c := strings.Repeat(strconv.Itoa(i%10), 6); !valid[c] {
+	return WrongCode(valid...)
+}
+
+// WrongCode is a 6-digit code (e-mail OTP or TOTP) that is none of valid: the first of
+// 000000, 111111, … 999999 not among them.
+func WrongCode(valid ...string) string {
+	for d := 0; d < 10; d++ {
+		if c := strings.Repeat(strconv.Itoa(d), 6); !slices.Contains(valid, c) {
 			return c
 		}
 	}
+	panic("testkit: WrongCode: every candidate is valid")
 }

@@ -393,10 +393,7 @@ func authCases() []typeCase {
 						JSON: map[string]any{"email": u.Email, "code": code, "password": pw, "password_confirmation": pw}}).Status
 				}
 			}
-			wrong := "000000"
-			if code == wrong {
-				wrong = "111111"
-			}
+			wrong := testkit.WrongCode(code)
 			return scene{user: u.ID, act: attempt{"reset", 200, reset(code)},
 				refused: []attempt{{"reset with a wrong code", 403, reset(wrong)}}}
 		}},
