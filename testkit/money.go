@@ -51,6 +51,19 @@ func (m *Money) Deposit(wallet, amount int64, currency string) {
 	}
 }
 
+// FundedUsers creates n users, each with a wallet in currency credited with amount, one after
+// the other; it returns the users and their wallets, in the same order.
+func (m *Money) FundedUsers(n int, amount int64, currency string) ([]User, []int64) {
+	m.T.Helper()
+	users, wallets := make([]User, n), make([]int64, n)
+	for i := range users {
+		users[i] = m.CreateUser()
+		wallets[i] = m.Wallet(users[i], currency)
+		m.Deposit(wallets[i], amount, currency)
+	}
+	return users, wallets
+}
+
 // Hold places a withdrawal hold and returns its id.
 func (m *Money) Hold(wallet, amount int64, currency string) int64 {
 	m.T.Helper()

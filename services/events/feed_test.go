@@ -25,12 +25,7 @@ import (
 func TestFeedUnderConcurrentTransfers(t *testing.T) {
 	f := newFixture(t)
 	const nUsers, nTransfers = 10, 200
-	users, wallets := make([]testkit.User, nUsers), make([]int64, nUsers)
-	for i := range users {
-		users[i] = f.CreateUser()
-		wallets[i] = f.Wallet(users[i], "EUR")
-		f.Deposit(wallets[i], 1_000_000, "EUR")
-	}
+	users, wallets := f.FundedUsers(nUsers, 1_000_000, "EUR")
 	start := f.settle()
 	ctx := context.Background()
 	long, err := f.DB().Begin(ctx)
