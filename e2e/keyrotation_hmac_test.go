@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -44,15 +43,7 @@ func TestHMACKeyRotationWithLiveCodes(t *testing.T) {
 		}
 		return u
 	}
-	fetch := func(env *testkit.Env, u string) int {
-		t.Helper()
-		res, err := http.Get(env.URL + u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
+	fetch := func(env *testkit.Env, u string) int { return env.Fetch(u).Status }
 	if err := old.Storage().Put(ctx, "rotation/doc.txt", strings.NewReader("hello"), 5, "text/plain"); err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,8 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"io"
 	"mime/multipart"
-	"net/http"
 	"net/textproto"
-	"strings"
 	"testing"
 
 	"github.com/flowxi/backend/gen/api"
@@ -166,19 +163,10 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 		t.Fatalf("case: %d %s", d.Status, d.Body)
 	}
 	for _, doc := range cd.Documents {
-		url := doc.Url
-		if strings.HasPrefix(url, "/") {
-			url = f.URL + url
-		}
-		res, err := http.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		sum := sha256.Sum256(body)
-		if res.StatusCode != 200 || hex.EncodeToString(sum[:]) != doc.Sha256 || !bytes.Equal(body, files[string(doc.Kind)]) {
-			t.Fatalf("signed URL of %s: %d, %d bytes", doc.Kind, res.StatusCode, len(body))
+		r := f.Fetch(doc.Url)
+		sum := sha256.Sum256(r.Body)
+		if r.Status != 200 || hex.EncodeToString(sum[:]) != doc.Sha256 || !bytes.Equal(r.Body, files[string(doc.Kind)]) {
+			t.Fatalf("signed URL of %s: %d, %d bytes", doc.Kind, r.Status, len(r.Body))
 		}
 	}
 	if r := f.internal("GET", "/api/v1/internal/compliance/cases/999999999", nil, "en"); r.Status != 404 || r.Code() != "CASE_NOT_FOUND" || r.Message() != "Case not found." {

@@ -3,8 +3,6 @@ package privacy_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -139,10 +137,10 @@ func TestExportContent(t *testing.T) {
 	if len(doc.ComplianceDocuments) != 2 || pr.PhotoUrl == nil {
 		t.Fatalf("documents %+v photo %v", doc.ComplianceDocuments, pr.PhotoUrl)
 	}
-	if got := fetch(t, doc.ComplianceDocuments[0].Url); string(got) != string(pdfDoc()) {
+	if got := fetch(t, f, doc.ComplianceDocuments[0].Url); string(got) != string(pdfDoc()) {
 		t.Fatalf("document link serves %q", got)
 	}
-	if got := fetch(t, *pr.PhotoUrl); len(got) == 0 {
+	if got := fetch(t, f, *pr.PhotoUrl); len(got) == 0 {
 		t.Fatal("photo link serves nothing")
 	}
 	if len(doc.Wallets) != 1 || len(doc.Transactions) != 2 || len(doc.LedgerEntries) != 2 || len(doc.RecoveryCodes) != 10 {
@@ -176,16 +174,11 @@ func TestExportContent(t *testing.T) {
 }
 
 // fetch GETs a signed link and returns the body (a refused link fails the test).
-func fetch(t *testing.T, url string) []byte {
+func fetch(t *testing.T, f *fixture, url string) []byte {
 	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	r := f.Fetch(url)
+	if r.Status != 200 {
+		t.Fatalf("GET %s: %d %s", url, r.Status, r.Body)
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %s", url, res.StatusCode, b)
-	}
-	return b
+	return r.Body
 }

@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -23,19 +22,11 @@ import (
 
 var keyRe = regexp.MustCompile(`^profile_photos/user_\d+_[A-Za-z0-9]{20}\.jpg$`)
 
-// fetch GETs a photo_url (relative URLs are served by the test server).
+// fetch GETs a photo_url (testkit's Env.Fetch).
 func fetch(t *testing.T, env *testkit.Env, url string) (int, http.Header, []byte) {
 	t.Helper()
-	if strings.HasPrefix(url, "/") {
-		url = env.URL + url
-	}
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header, b
+	r := env.Fetch(url)
+	return r.Status, r.Header, r.Body
 }
 
 // drivers runs f against the local driver and a real MinIO server.
