@@ -130,17 +130,8 @@ func TestErasureAfterRetention(t *testing.T) {
 // objectKeys lists the stored objects of the user: photo and compliance documents.
 func (f *fixture) objectKeys(t *testing.T, userID int64) []string {
 	t.Helper()
-	rows := f.Query(`SELECT photo_key FROM users WHERE id = $1 AND photo_key IS NOT NULL
+	out := f.Strings(`SELECT photo_key FROM users WHERE id = $1 AND photo_key IS NOT NULL
 		UNION ALL SELECT d.storage_key FROM compliance_documents d JOIN compliance_cases c ON c.id = d.case_id WHERE c.user_id = $1`, userID)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, k)
-	}
 	for _, k := range out {
 		if _, err := f.s3.Client(t).StatObject(context.Background(), f.s3.Bucket, k, minio.StatObjectOptions{}); err != nil {
 			t.Fatalf("object %s not stored: %v", k, err)

@@ -14,7 +14,7 @@ import (
 // userTables reads the schema: every base table with a user_id column or a foreign key to users.
 func userTables(t *testing.T, f *fixture) []string {
 	t.Helper()
-	rows := f.Query(`
+	return f.Strings(`
 		SELECT table_name FROM information_schema.columns
 		WHERE table_schema = current_schema() AND column_name = 'user_id'
 		  AND table_name IN (SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE')
@@ -22,16 +22,6 @@ func userTables(t *testing.T, f *fixture) []string {
 		SELECT c.conrelid::regclass::text FROM pg_constraint c
 		WHERE c.contype = 'f' AND c.confrelid = 'users'::regclass
 		ORDER BY 1`)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, name)
-	}
-	return out
 }
 
 // TestExportCoversEveryUserTable fails when a table holding a user_id (or a foreign key to users)

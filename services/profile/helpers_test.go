@@ -141,15 +141,5 @@ func dbPhotoKey(t testing.TB, env *testkit.Env, userID int64) string {
 // auditActions lists a user's audit actions and details, oldest first.
 func auditActions(t testing.TB, env *testkit.Env, userID int64) []string {
 	t.Helper()
-	rows := env.Query(`SELECT action || ' ' || details::text FROM audit_events WHERE user_id = $1 ORDER BY id`, userID)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return env.Strings(`SELECT action || ' ' || details::text FROM audit_events WHERE user_id = $1 ORDER BY id`, userID)
 }
