@@ -10,8 +10,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"mime/multipart"
-	"net/textproto"
 	"testing"
 
 	"github.com/flowxi/backend/gen/api"
@@ -22,25 +20,12 @@ import (
 // upload posts a document as multipart (kind, file named name with the declared type ctype).
 func (f *fixture) upload(u testkit.User, kind, name, ctype string, data []byte, lang ...string) *testkit.Resp {
 	f.T.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	if err := w.WriteField("kind", kind); err != nil {
-		f.T.Fatal(err)
-	}
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="file"; filename="`+name+`"`)
-	h.Set("Content-Type", ctype)
-	p, err := w.CreatePart(h)
-	if err != nil {
-		f.T.Fatal(err)
-	}
-	_, _ = p.Write(data)
-	_ = w.Close()
+	body, btype := testkit.Multipart(f.T, map[string]string{"kind": kind}, testkit.File{Field: "file", Name: name, Type: ctype, Data: data})
 	hdr := map[string]string{}
 	if len(lang) > 0 {
 		hdr["X-App-Locale"] = lang[0]
 	}
-	return f.Do(testkit.Req{Method: "POST", Path: "/api/v1/compliance/documents", Raw: buf.Bytes(), Type: w.FormDataContentType(), Token: u.Token, Headers: hdr})
+	return f.Do(testkit.Req{Method: "POST", Path: "/api/v1/compliance/documents", Raw: body, Type: btype, Token: u.Token, Headers: hdr})
 }
 
 // objects lists the stored compliance objects.

@@ -10,8 +10,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"math/big"
-	"mime/multipart"
-	"net/textproto"
 	"net/url"
 	"testing"
 
@@ -175,21 +173,8 @@ func (f *fixture) user(u testkit.User, method, path string, body any) *testkit.R
 // multipart posts fields and one file as multipart/form-data with u's token.
 func (f *fixture) multipart(u testkit.User, path string, fields map[string]string, field, name, ctype string, data []byte) *testkit.Resp {
 	f.T.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for k, v := range fields {
-		_ = w.WriteField(k, v)
-	}
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="`+field+`"; filename="`+name+`"`)
-	h.Set("Content-Type", ctype)
-	part, err := w.CreatePart(h)
-	if err != nil {
-		f.T.Fatal(err)
-	}
-	_, _ = part.Write(data)
-	_ = w.Close()
-	return f.Do(testkit.Req{Method: "POST", Path: path, Raw: buf.Bytes(), Type: w.FormDataContentType(), Token: u.Token})
+	body, btype := testkit.Multipart(f.T, fields, testkit.File{Field: field, Name: name, Type: ctype, Data: data})
+	return f.Do(testkit.Req{Method: "POST", Path: path, Raw: body, Type: btype, Token: u.Token})
 }
 
 func pdfDoc() []byte {

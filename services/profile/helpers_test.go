@@ -9,8 +9,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"mime/multipart"
-	"net/textproto"
 	"strconv"
 	"testing"
 
@@ -19,42 +17,13 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// file is one multipart part.
-type file struct {
-	field, name, ctype string
-	data               []byte
-}
-
-// multipartBody builds a multipart/form-data body.
-func multipartBody(t testing.TB, files ...file) ([]byte, string) {
-	t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for _, f := range files {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="`+f.field+`"; filename="`+f.name+`"`)
-		if f.ctype != "" {
-			h.Set("Content-Type", f.ctype)
-		}
-		p, err := w.CreatePart(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = p.Write(f.data)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), w.FormDataContentType()
-}
-
 // upload posts data as the `photo` part.
-func upload(env *testkit.Env, token string, f file, lang string) *testkit.Resp {
+func upload(env *testkit.Env, token string, f testkit.File, lang string) *testkit.Resp {
 	env.T.Helper()
-	if f.field == "" {
-		f.field = "photo"
+	if f.Field == "" {
+		f.Field = "photo"
 	}
-	body, ctype := multipartBody(env.T, f)
+	body, ctype := testkit.Multipart(env.T, nil, f)
 	return env.Do(testkit.Req{Method: "POST", Path: "/api/v1/me/photo", Raw: body, Type: ctype, Token: token,
 		Headers: map[string]string{"X-App-Locale": lang}})
 }
