@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"maps"
 	"mime/multipart"
 	"net/textproto"
 	"slices"
@@ -21,12 +22,7 @@ func Multipart(t testing.TB, fields map[string]string, files ...File) ([]byte, s
 	t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
-	names := make([]string, 0, len(fields))
-	for k := range fields {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if err := w.WriteField(k, fields[k]); err != nil {
 			t.Fatal(err)
 		}
