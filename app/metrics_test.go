@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 	"time"
 
@@ -10,12 +8,6 @@ import (
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
 )
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
 
 const (
 	postedTransfers = `flowxi_ledger_postings_total{kind="transfer",status="posted"}`
@@ -48,7 +40,7 @@ func TestLedgerAndMailMetricsCount(t *testing.T) {
 	}
 
 	sendCode := func() string {
-		email := "metrics-" + randHex(4) + "@example.com"
+		email := "metrics-" + testkit.RandomHex(4) + "@example.com"
 		if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/register-email-code/send", JSON: map[string]any{"email": email}}); r.Status != 200 {
 			t.Fatalf("send code: %d %s", r.Status, r.Body)
 		}
@@ -102,12 +94,12 @@ func TestJobMetrics(t *testing.T) {
 		}
 	}
 	const mailRetries = `flowxi_jobs_failures_total{kind="mail.send",outcome="retry",queue="mail"}`
-	email := "jobs-" + randHex(4) + "@example.com"
+	email := "jobs-" + testkit.RandomHex(4) + "@example.com"
 	if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/register-email-code/send", JSON: map[string]any{"email": email}}); r.Status != 200 {
 		t.Fatalf("send code: %d %s", r.Status, r.Body)
 	}
 	waitMetric(t, env, before, mailRetries, 1)
-	if err := env.Deletions().Guard(t.Context(), "test/metrics-"+randHex(4)); err != nil {
+	if err := env.Deletions().Guard(t.Context(), "test/metrics-"+testkit.RandomHex(4)); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); !env.JobsSettled() && time.Now().Before(deadline); {

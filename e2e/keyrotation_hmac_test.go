@@ -49,7 +49,7 @@ func TestHMACKeyRotationWithLiveCodes(t *testing.T) {
 	}
 
 	// Under v1: an e-mail code, recovery codes, a signed URL.
-	email1 := "rot-" + randomHex(4) + "@example.com"
+	email1 := "rot-" + testkit.RandomHex(4) + "@example.com"
 	code1 := sendCode(old, email1)
 	u := old.CreateUser()
 	_, recovery := enroll2FA(t, old, u)
@@ -74,7 +74,7 @@ func TestHMACKeyRotationWithLiveCodes(t *testing.T) {
 	if st, err = rotated.KeyStatus(ctx); err != nil || st.Codes != 0 || st.CodesUntil != nil || st.RecoveryCodes != 9 {
 		t.Fatalf("status after expiry: %+v %v", st, err)
 	}
-	email2 := "rot-" + randomHex(4) + "@example.com"
+	email2 := "rot-" + testkit.RandomHex(4) + "@example.com"
 	code2 := sendCode(rotated, email2)
 	if n := rotated.Count("SELECT count(*) FROM email_otps o JOIN users u ON u.id = o.user_id WHERE u.email = $1 AND substring(o.code_mac from 1 for 5) = $2", email2, header(2)); n != 1 {
 		t.Fatal("the new code is not MACed under v2")

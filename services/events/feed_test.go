@@ -211,9 +211,9 @@ func TestFeedScopeAndParameters(t *testing.T) {
 	}{
 		{"", 401},
 		{"fxik_unknownkeyunknownkeyunknown", 401},
-		{f.CreateInternalKey("ledger-reader-"+randHex(3), "ledger:read"), 403},
-		{f.CreateInternalKey("compliance-all-"+randHex(3), "compliance:*"), 403},
-		{f.CreateInternalKey("events-all-"+randHex(3), "events:*"), 200},
+		{f.CreateInternalKey("ledger-reader-"+testkit.RandomHex(3), "ledger:read"), 403},
+		{f.CreateInternalKey("compliance-all-"+testkit.RandomHex(3), "compliance:*"), 403},
+		{f.CreateInternalKey("events-all-"+testkit.RandomHex(3), "events:*"), 200},
 		{f.feed, 200},
 	} {
 		if r := f.page(c.key, url.Values{}); r.Status != c.want {

@@ -157,7 +157,7 @@ func TestExportContent(t *testing.T) {
 	if r := f.internal("GET", "/api/v1/internal/support/users/999999999/export", nil); r.Status != 404 || r.Code() != "USER_NOT_FOUND" {
 		t.Fatalf("unknown user: %d %s", r.Status, r.Body)
 	}
-	weak := f.CreateInternalKey("no-support-"+randHex(3), "compliance:read")
+	weak := f.CreateInternalKey("no-support-"+testkit.RandomHex(3), "compliance:read")
 	if r := f.Do(testkit.Req{Method: "GET", Path: fmt.Sprintf("/api/v1/internal/support/users/%d/export", p.ID), Headers: map[string]string{"X-Internal-Key": weak}}); r.Status != 403 {
 		t.Fatalf("key without support:read: %d", r.Status)
 	}

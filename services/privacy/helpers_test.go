@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"image"
 	"image/color"
@@ -72,12 +71,6 @@ func digits(n int) string {
 	return string(b)
 }
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // populate gives a user a row in every table the export covers, through the API wherever the
 // API writes it: profile and photo, KYC data and documents, money in and out, a restriction,
 // a password-reset code, 2FA with recovery codes; a magic link and a case transition by SQL.
@@ -110,8 +103,8 @@ func (f *fixture) populate(t *testing.T) person {
 	f.ok(t, f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/password/forgot", JSON: map[string]any{"email": p.Email}}), 200)
 	// A wrong password: its audit row must name the user without their e-mail.
 	f.ok(t, f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: map[string]any{"email": p.Email,
-		"password": "Wrong-Password-42", "device_id": "d-" + randHex(3), "device_type": "web", "device_name": "Browser"}}), 401)
-	f.ExecSQL(`INSERT INTO magic_links (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, now(), now() + interval '15 minutes')`, p.ID, randHex(32))
+		"password": "Wrong-Password-42", "device_id": "d-" + testkit.RandomHex(3), "device_type": "web", "device_name": "Browser"}}), 401)
+	f.ExecSQL(`INSERT INTO magic_links (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, now(), now() + interval '15 minutes')`, p.ID, testkit.RandomHex(32))
 	// A support request to reset 2FA, its reason naming the person as an operator would.
 	f.ExecSQL(`INSERT INTO support_twofa_resets (user_id, requested_by_key, requested_by, request_reason, requested_at, expires_at)
 		SELECT $1, min(id), 'support-alice', 'lost phone, caller ' || $2::text, now(), now() + interval '30 minutes' FROM internal_keys`, p.ID, p.Email)
