@@ -52,7 +52,7 @@ func TestHMACKeyRotationWithLiveCodes(t *testing.T) {
 	email1 := "rot-" + testkit.RandomHex(4) + "@example.com"
 	code1 := sendCode(old, email1)
 	u := old.CreateUser()
-	_, recovery := enroll2FA(t, old, u)
+	_, recovery := old.Enroll2FA(u)
 	url1 := signed(old)
 
 	rotated := old.Sibling(macRing("v2:" + macV2 + ",v1:" + macV1))
@@ -109,7 +109,7 @@ func TestReencryptIsResumable(t *testing.T) {
 	mb.Stop() // the "2FA enabled" e-mails stay queued, sealed under v1
 	old := testkit.New(t, mb.Use, func(c *config.Config) { c.DatabaseURL = dbURL })
 	for range 7 {
-		enroll2FA(t, old, old.CreateUser())
+		old.Enroll2FA(old.CreateUser())
 	}
 	underV := func(env *testkit.Env, table, col string, v byte) int {
 		return env.Count("SELECT count(*) FROM "+table+" WHERE "+col+" IS NOT NULL AND substring("+col+" from 1 for 5) = $1", header(v))

@@ -9,12 +9,9 @@ import (
 	"image/color"
 	"image/jpeg"
 	"math/big"
-	"net/url"
 	"testing"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/gen/api"
-	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
 )
@@ -126,14 +123,7 @@ func (f *fixture) money(t *testing.T, p *person) {
 // enroll turns 2FA on the way a client does and returns the secret.
 func (f *fixture) enroll(t *testing.T, u testkit.User) string {
 	t.Helper()
-	st := f.user(u, "GET", "/api/v1/auth/2fa/status", nil)
-	uri, err := url.Parse(ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).OtpauthUri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := uri.Query().Get("secret")
-	at := f.FreshTOTPStep()
-	f.ok(t, f.user(u, "POST", "/api/v1/auth/2fa/enable", map[string]any{"code": testkit.TOTP(t, secret, at)}), 200)
+	secret, _ := f.Enroll2FA(u)
 	return secret
 }
 
