@@ -127,7 +127,7 @@ func TestExportContent(t *testing.T) {
 	if len(doc.ComplianceDocuments) != 2 || pr.PhotoUrl == nil {
 		t.Fatalf("documents %+v photo %v", doc.ComplianceDocuments, pr.PhotoUrl)
 	}
-	if got := fetch(t, f, doc.ComplianceDocuments[0].Url); string(got) != string(pdfDoc()) {
+	if got := fetch(t, f, doc.ComplianceDocuments[0].Url); string(got) != string(testkit.PDFDoc()) {
 		t.Fatalf("document link serves %q", got)
 	}
 	if got := fetch(t, f, *pr.PhotoUrl); len(got) == 0 {

@@ -1,13 +1,9 @@
 package privacy_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
 	"math/big"
 	"testing"
 
@@ -79,12 +75,12 @@ func (f *fixture) populate(t *testing.T) person {
 		Street: "Impasse " + letters(10)}
 	f.ok(t, f.user(p.User, "PATCH", "/api/v1/me", map[string]any{"first_name": p.First, "last_name": p.Last,
 		"phone_number": p.Phone, "birth_date": p.BirthDate, "country": "FR", "nationality": "FRA"}), 200)
-	f.ok(t, f.multipart(p.User, "/api/v1/me/photo", nil, "photo", "me.jpg", "image/jpeg", picture(t)), 200)
+	f.ok(t, f.multipart(p.User, "/api/v1/me/photo", nil, "photo", "me.jpg", "image/jpeg", testkit.Picture(t, "jpeg")), 200)
 	f.ok(t, f.user(p.User, "PUT", "/api/v1/compliance/kyc", map[string]any{"first_name": p.KYCFirst, "last_name": p.KYCLast,
 		"birth_date": p.BirthDate, "nationality": "FRA", "country": "FR",
 		"address": map[string]any{"line1": p.Street, "city": "Lyon", "postal_code": "69001"}}), 200)
 	for _, kind := range []string{"identity_document", "proof_of_address"} {
-		f.ok(t, f.multipart(p.User, "/api/v1/compliance/documents", map[string]string{"kind": kind}, "file", "doc.pdf", "application/pdf", pdfDoc()), 201)
+		f.ok(t, f.multipart(p.User, "/api/v1/compliance/documents", map[string]string{"kind": kind}, "file", "doc.pdf", "application/pdf", testkit.PDFDoc()), 201)
 	}
 	caseID := f.ComplianceCase(p.ID, "kyc", "approved")
 	f.ExecSQL(`INSERT INTO compliance_case_history (case_id, from_status, to_status, actor_type, actor_id, reason, occurred_at)
@@ -158,22 +154,6 @@ func (f *fixture) multipart(u testkit.User, path string, fields map[string]strin
 	f.T.Helper()
 	body, btype := testkit.Multipart(f.T, fields, testkit.File{Field: field, Name: name, Type: ctype, Data: data})
 	return f.Do(testkit.Req{Method: "POST", Path: path, Raw: body, Type: btype, Token: u.Token})
-}
-
-func pdfDoc() []byte {
-	return []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
-}
-
-func picture(t testing.TB) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
-	for x := 0; x < 40; x++ {
-		img.Set(x, x%30, color.RGBA{200, 10, 10, 255})
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // settle works the due jobs (mail, deletions) and seals the audit rows written so far.
