@@ -1,13 +1,6 @@
 package app_test
 
 import (
-	"bufio"
-	"crypto/rand"
-	"encoding/hex"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,34 +8,6 @@ import (
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
 )
-
-// scrape reads /metrics from the operations handler into series → value.
-func scrape(t *testing.T, ops *httptest.Server) map[string]float64 {
-	t.Helper()
-	res, err := ops.Client().Get(ops.URL + "/metrics")
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %v %v", err, res)
-	}
-	defer res.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.LastIndexByte(line, ' '); i > 0 && !strings.HasPrefix(line, "#") {
-			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-				out[line[:i]] = v
-			}
-		}
-	}
-	return out
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
 
 const (
 	postedTransfers = `flowxi_ledger_postings_total{kind="transfer",status="posted"}`
@@ -59,13 +24,11 @@ const (
 func TestLedgerAndMailMetricsCount(t *testing.T) {
 	mb := testkit.NewMailbox(t)
 	env := testkit.New(t, mb.Use)
-	ops := httptest.NewServer(env.OpsHandler())
-	defer ops.Close()
 	money := testkit.NewMoney(env, ledger.ScopeDeposit)
 	ada, bob := env.CreateUser(), env.CreateUser()
 	wa := money.Wallet(ada, "EUR")
 	money.Wallet(bob, "EUR")
-	before := scrape(t, ops)
+	before := env.Metrics(t)
 
 	money.Deposit(wa, 1000, "EUR")
 	transfer := func(amount int64) *testkit.Resp { return money.Transfer(ada, wa, bob.Username, amount, "EUR") }
@@ -77,17 +40,17 @@ func TestLedgerAndMailMetricsCount(t *testing.T) {
 	}
 
 	sendCode := func() string {
-		email := "metrics-" + randHex(4) + "@example.com"
+		email := "metrics-" + testkit.RandomHex(4) + "@example.com"
 		if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/register-email-code/send", JSON: map[string]any{"email": email}}); r.Status != 200 {
 			t.Fatalf("send code: %d %s", r.Status, r.Body)
 		}
 		return email
 	}
 	mb.Next(sendCode())
-	waitMetric(t, ops, before, mailSent, 1)
+	waitMetric(t, env, before, mailSent, 1)
 	mb.Stop()
 	deferred := sendCode()
-	after := waitMetric(t, ops, before, mailRetry, 1)
+	after := waitMetric(t, env, before, mailRetry, 1)
 	// Nothing is left for a later attempt (the package's other tests read the outbox).
 	if err := env.TryExecSQL("DELETE FROM mail_outbox WHERE to_address = $1", deferred); err != nil {
 		t.Fatal(err)
@@ -102,10 +65,10 @@ func TestLedgerAndMailMetricsCount(t *testing.T) {
 
 // waitMetric scrapes until series has moved by want since before (the worker counts after the
 // SMTP answer, a moment after the mailbox has the message), and returns that scrape.
-func waitMetric(t *testing.T, ops *httptest.Server, before map[string]float64, series string, want float64) map[string]float64 {
+func waitMetric(t *testing.T, env *testkit.Env, before map[string]float64, series string, want float64) map[string]float64 {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		m := scrape(t, ops)
+		m := env.Metrics(t)
 		if m[series]-before[series] >= want || time.Now().After(deadline) {
 			return m
 		}
@@ -119,12 +82,10 @@ func TestJobMetrics(t *testing.T) {
 	mb := testkit.NewMailbox(t)
 	mb.Stop()
 	env := testkit.New(t, mb.Use)
-	ops := httptest.NewServer(env.OpsHandler())
-	defer ops.Close()
 	depth := func(queue, state string) string {
 		return `flowxi_jobs{queue="` + queue + `",state="` + state + `"}`
 	}
-	before := scrape(t, ops)
+	before := env.Metrics(t)
 	for _, q := range []string{"default", "mail", "storage"} {
 		for _, s := range jobs.States {
 			if _, ok := before[depth(q, s)]; !ok {
@@ -133,18 +94,18 @@ func TestJobMetrics(t *testing.T) {
 		}
 	}
 	const mailRetries = `flowxi_jobs_failures_total{kind="mail.send",outcome="retry",queue="mail"}`
-	email := "jobs-" + randHex(4) + "@example.com"
+	email := "jobs-" + testkit.RandomHex(4) + "@example.com"
 	if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/register-email-code/send", JSON: map[string]any{"email": email}}); r.Status != 200 {
 		t.Fatalf("send code: %d %s", r.Status, r.Body)
 	}
-	waitMetric(t, ops, before, mailRetries, 1)
-	if err := env.Deletions().Guard(t.Context(), "test/metrics-"+randHex(4)); err != nil {
+	waitMetric(t, env, before, mailRetries, 1)
+	if err := env.Deletions().Guard(t.Context(), "test/metrics-"+testkit.RandomHex(4)); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); !env.JobsSettled() && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
-	after := scrape(t, ops)
+	after := env.Metrics(t)
 	for series, want := range map[string]float64{mailRetries: 1, depth("mail", "retryable"): 1, depth("storage", "scheduled"): 1, depth("mail", "running"): 0} {
 		if got := after[series] - before[series]; got != want {
 			t.Errorf("%s moved by %v, want %v", series, got, want)

@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -44,24 +43,16 @@ func TestHMACKeyRotationWithLiveCodes(t *testing.T) {
 		}
 		return u
 	}
-	fetch := func(env *testkit.Env, u string) int {
-		t.Helper()
-		res, err := http.Get(env.URL + u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
+	fetch := func(env *testkit.Env, u string) int { return env.Fetch(u).Status }
 	if err := old.Storage().Put(ctx, "rotation/doc.txt", strings.NewReader("hello"), 5, "text/plain"); err != nil {
 		t.Fatal(err)
 	}
 
 	// Under v1: an e-mail code, recovery codes, a signed URL.
-	email1 := "rot-" + randomHex(4) + "@example.com"
+	email1 := "rot-" + testkit.RandomHex(4) + "@example.com"
 	code1 := sendCode(old, email1)
 	u := old.CreateUser()
-	_, recovery := enroll2FA(t, old, u)
+	_, recovery := old.Enroll2FA(u)
 	url1 := signed(old)
 
 	rotated := old.Sibling(macRing("v2:" + macV2 + ",v1:" + macV1))
@@ -83,7 +74,7 @@ func TestHMACKeyRotationWithLiveCodes(t *testing.T) {
 	if st, err = rotated.KeyStatus(ctx); err != nil || st.Codes != 0 || st.CodesUntil != nil || st.RecoveryCodes != 9 {
 		t.Fatalf("status after expiry: %+v %v", st, err)
 	}
-	email2 := "rot-" + randomHex(4) + "@example.com"
+	email2 := "rot-" + testkit.RandomHex(4) + "@example.com"
 	code2 := sendCode(rotated, email2)
 	if n := rotated.Count("SELECT count(*) FROM email_otps o JOIN users u ON u.id = o.user_id WHERE u.email = $1 AND substring(o.code_mac from 1 for 5) = $2", email2, header(2)); n != 1 {
 		t.Fatal("the new code is not MACed under v2")
@@ -118,7 +109,7 @@ func TestReencryptIsResumable(t *testing.T) {
 	mb.Stop() // the "2FA enabled" e-mails stay queued, sealed under v1
 	old := testkit.New(t, mb.Use, func(c *config.Config) { c.DatabaseURL = dbURL })
 	for range 7 {
-		enroll2FA(t, old, old.CreateUser())
+		old.Enroll2FA(old.CreateUser())
 	}
 	underV := func(env *testkit.Env, table, col string, v byte) int {
 		return env.Count("SELECT count(*) FROM "+table+" WHERE "+col+" IS NOT NULL AND substring("+col+" from 1 for 5) = $1", header(v))

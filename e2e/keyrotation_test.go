@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,9 +12,7 @@ import (
 	"time"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/infra/secrets"
-	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -42,24 +39,6 @@ func macRing(spec string) func(*config.Config) {
 func busyLogins(c *config.Config) {
 	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	c.LoginRatePerEmailIP, c.LoginRatePerIP = 100000, 100000
-}
-
-// enroll2FA turns 2FA on for u through the API and returns the TOTP secret and recovery codes.
-func enroll2FA(t *testing.T, env *testkit.Env, u testkit.User) (string, []string) {
-	t.Helper()
-	st := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
-	uri, err := url.Parse(ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).OtpauthUri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := uri.Query().Get("secret")
-	env.FreshTOTPStep()
-	r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/enable", Token: u.Token, JSON: map[string]any{"code": testkit.TOTP(t, secret, env.Clock.Now())}})
-	if r.Status != 200 {
-		t.Fatalf("enable: %d %s", r.Status, r.Body)
-	}
-	env.FreshTOTPStep()
-	return secret, testkit.Decode[api.TwofaEnabledResponse](t, r).RecoveryCodes
 }
 
 // login2FA logs u in on env with a password and then code, from its own client address; it
@@ -177,7 +156,7 @@ func TestEncryptionKeyRotationUnderLoginTraffic(t *testing.T) {
 	var totps []string
 	for range 4 {
 		u := old.CreateUser()
-		s, _ := enroll2FA(t, old, u)
+		s, _ := old.Enroll2FA(u)
 		users, totps = append(users, u), append(totps, s)
 	}
 	// The "2FA enabled" e-mails wait in the outbox, sealed under v1.

@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
 	"strings"
 	"testing"
@@ -33,9 +31,9 @@ func TestProcessLogCarriesNoSecret(t *testing.T) {
 	s3.Configure(&cfg)
 	mb := testkit.NewMailbox(t)
 	secrets := map[string]string{
-		"DATABASE_URL": "dbpw-" + randomHex(8),
-		"REDIS_URL":    "redispw-" + randomHex(8),
-		"SMTP_URL":     "smtppw-" + randomHex(8),
+		"DATABASE_URL": "dbpw-" + testkit.RandomHex(8),
+		"REDIS_URL":    "redispw-" + testkit.RandomHex(8),
+		"SMTP_URL":     "smtppw-" + testkit.RandomHex(8),
 	}
 	// The test PostgreSQL trusts local connections and Redis' default user has no password:
 	// both accept any password, so the server really runs with these URLs.
@@ -49,7 +47,7 @@ func TestProcessLogCarriesNoSecret(t *testing.T) {
 	c := p.Client(t)
 	c.Do(testkit.Req{Method: "GET", Path: "/api/v1/health"})
 	// An e-mail for the worker to send over the SMTP URL (its failure, if any, is logged too).
-	email := "log-" + randomHex(4) + "@example.com"
+	email := "log-" + testkit.RandomHex(4) + "@example.com"
 	if r := c.Do(testkit.Req{Method: "POST", Path: "/api/v1/register-email-code/send", JSON: map[string]any{"email": email}}); r.Status != 200 {
 		t.Fatalf("send code: %d %s", r.Status, r.Body)
 	}
@@ -75,12 +73,6 @@ func TestProcessLogCarriesNoSecret(t *testing.T) {
 	if strings.Contains(out, "metrics listening") {
 		t.Errorf("METRICS_ADDR= (empty) still started the metrics listener")
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // waitFor polls cond for up to 20 s.

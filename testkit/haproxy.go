@@ -73,8 +73,15 @@ func StartHAProxy(t testing.TB, backends ...string) string {
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	runListening(t, exec.Command(bin, "-db", "-f", path), addr)
+	return "http://" + addr
+}
+
+// runListening starts cmd (its output kept for the failure message), kills it when the test
+// ends, and waits until it accepts connections on addr.
+func runListening(t testing.TB, cmd *exec.Cmd, addr string) {
+	t.Helper()
 	out := &LogBuffer{}
-	cmd := exec.Command(bin, "-db", "-f", path)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -83,7 +90,6 @@ func StartHAProxy(t testing.TB, backends ...string) string {
 	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
 	waitListening(t, addr, done, out)
-	return "http://" + addr
 }
 
 // waitListening waits until something accepts connections on addr (or the process exits).

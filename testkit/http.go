@@ -49,6 +49,24 @@ type Req struct {
 	Headers map[string]string
 }
 
+// Fetch GETs a link the server handed out (a signed object URL): a relative one from the test
+// server (the local storage driver serves it), an absolute one (object storage) as it is. The
+// answer is read in full, not checked against the spec.
+func (e *Env) Fetch(url string) *Resp {
+	e.T.Helper()
+	if strings.HasPrefix(url, "/") {
+		url = e.URL + url
+	}
+	res, err := http.Get(url)
+	if err != nil {
+		e.T.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	out := &Resp{Status: res.StatusCode, Header: res.Header}
+	out.Body, _ = io.ReadAll(res.Body)
+	return out
+}
+
 // Do sends r and validates the response against openapi.yaml; a response the spec does not
 // describe fails the test.
 func (e *Env) Do(r Req) *Resp {

@@ -21,14 +21,14 @@ var LedgerScopes = []string{ledger.ScopeDeposit, ledger.ScopeWithdraw, ledger.Sc
 // NewMoney wraps env with an internal key holding scopes.
 func NewMoney(env *Env, scopes ...string) *Money {
 	env.T.Helper()
-	return &Money{Env: env, Key: env.CreateInternalKey("money-"+randomHex(4), scopes...)}
+	return &Money{Env: env, Key: env.CreateInternalKey("money-"+RandomHex(4), scopes...)}
 }
 
 // internalPost posts to the internal API with the fixture's key and a fresh Idempotency-Key.
 func (m *Money) internalPost(path string, body any) *Resp {
 	m.T.Helper()
 	return m.Do(Req{Method: "POST", Path: path, JSON: body,
-		Headers: map[string]string{"X-Internal-Key": m.Key, "Idempotency-Key": randomHex(8)}})
+		Headers: map[string]string{"X-Internal-Key": m.Key, "Idempotency-Key": RandomHex(8)}})
 }
 
 // Wallet opens a wallet for u and returns its id.
@@ -45,17 +45,30 @@ func (m *Money) Wallet(u User, currency string) int64 {
 func (m *Money) Deposit(wallet, amount int64, currency string) {
 	m.T.Helper()
 	r := m.internalPost("/api/v1/internal/deposits",
-		map[string]any{"wallet_id": wallet, "amount": amount, "currency": currency, "external_reference": "ref-" + randomHex(6)})
+		map[string]any{"wallet_id": wallet, "amount": amount, "currency": currency, "external_reference": "ref-" + RandomHex(6)})
 	if r.Status != 201 || r.Code() != "DEPOSIT_POSTED" {
 		m.T.Fatalf("deposit: %d %s", r.Status, r.Body)
 	}
+}
+
+// FundedUsers creates n users, each with a wallet in currency credited with amount, one after
+// the other; it returns the users and their wallets, in the same order.
+func (m *Money) FundedUsers(n int, amount int64, currency string) ([]User, []int64) {
+	m.T.Helper()
+	users, wallets := make([]User, n), make([]int64, n)
+	for i := range users {
+		users[i] = m.CreateUser()
+		wallets[i] = m.Wallet(users[i], currency)
+		m.Deposit(wallets[i], amount, currency)
+	}
+	return users, wallets
 }
 
 // Hold places a withdrawal hold and returns its id.
 func (m *Money) Hold(wallet, amount int64, currency string) int64 {
 	m.T.Helper()
 	r := m.internalPost("/api/v1/internal/holds",
-		map[string]any{"wallet_id": wallet, "amount": amount, "currency": currency, "external_reference": "payout-" + randomHex(6)})
+		map[string]any{"wallet_id": wallet, "amount": amount, "currency": currency, "external_reference": "payout-" + RandomHex(6)})
 	if r.Status != 201 {
 		m.T.Fatalf("hold: %d %s", r.Status, r.Body)
 	}
@@ -74,7 +87,7 @@ func (m *Money) Settle(id int64) {
 // X-App-Locale header) and returns the answer as is.
 func (m *Money) Transfer(u User, from int64, to string, amount int64, currency string, lang ...string) *Resp {
 	m.T.Helper()
-	h := map[string]string{"Idempotency-Key": randomHex(8)}
+	h := map[string]string{"Idempotency-Key": RandomHex(8)}
 	if len(lang) > 0 {
 		h["X-App-Locale"] = lang[0]
 	}

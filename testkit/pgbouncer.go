@@ -57,16 +57,9 @@ func StartPgBouncer(t testing.TB, upstream string) string {
 	if os.Geteuid() == 0 {
 		args = append([]string{"-u", "postgres"}, args...)
 	}
-	out := &LogBuffer{}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr, cmd.Dir = out, out, "/"
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-	waitListening(t, listen, done, out)
+	cmd.Dir = "/"
+	runListening(t, cmd, listen)
 	u.Host = listen
 	q := u.Query()
 	k, v, _ := strings.Cut(PgBouncerMode, "=")

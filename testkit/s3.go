@@ -43,7 +43,7 @@ func StartS3(t testing.TB) *S3Server {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("testkit: MinIO binary: %v (run scripts/services.sh tools)", err)
 	}
-	s := &S3Server{Region: "us-east-1", Bucket: "flowxi-test", AccessKey: "flowxi-" + randomHex(4), SecretKey: randomHex(16)}
+	s := &S3Server{Region: "us-east-1", Bucket: "flowxi-test", AccessKey: "flowxi-" + RandomHex(4), SecretKey: RandomHex(16)}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		if lastErr = s.start(t, bin); lastErr == nil {

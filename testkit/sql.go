@@ -53,6 +53,17 @@ func (e *Env) Query(sql string, args ...any) pgx.Rows {
 	return rows
 }
 
+// Strings reads the one text column of every row a query returns, in order, and fails the test
+// on error.
+func (e *Env) Strings(sql string, args ...any) []string {
+	e.T.Helper()
+	out, err := pgx.CollectRows(e.Query(sql, args...), pgx.RowTo[string])
+	if err != nil {
+		e.T.Fatalf("testkit: %s: %v", sql, err)
+	}
+	return out
+}
+
 // Count runs a query returning one integer (a count(*)).
 func (e *Env) Count(sql string, args ...any) int {
 	e.T.Helper()

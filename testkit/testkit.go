@@ -93,7 +93,7 @@ func createDatabase(ctx context.Context) (string, string, error) {
 		return "", "", err
 	}
 	defer conn.Close(ctx)
-	name := "flowxi_test_" + randomHex(6)
+	name := "flowxi_test_" + RandomHex(6)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", "", err
 	}
@@ -154,7 +154,7 @@ func Config(t testing.TB) config.Config {
 		HTTPAddr:       "127.0.0.1:0",
 		DatabaseURL:    packageDatabase(t),
 		RedisURL:       RedisURL(),
-		RedisPrefix:    "t:" + randomHex(6) + ":",
+		RedisPrefix:    "t:" + RandomHex(6) + ":",
 		EncryptionKey:  strings.Repeat("11", 32),
 		HMACKey:        strings.Repeat("22", 32),
 		FrontendURL:    "https://app.flowxi.test",
@@ -228,7 +228,8 @@ func newEnv(t testing.TB, log *slog.Logger, fc *clock.Fake, adjust []func(*confi
 	return env
 }
 
-func randomHex(n int) string {
+// RandomHex is n random bytes in hex: unique names, keys and references for a test's rows.
+func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)

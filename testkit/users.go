@@ -48,12 +48,12 @@ func WithoutToken() UserOpt { return func(o *userOpts) { o.noToken = true } }
 // and, unless WithoutToken, a device-bound token.
 func (e *Env) CreateUser(opts ...UserOpt) User {
 	e.T.Helper()
-	o := userOpts{locale: "fr", deviceID: "test-device-" + randomHex(4)}
+	o := userOpts{locale: "fr", deviceID: "test-device-" + RandomHex(4)}
 	for _, f := range opts {
 		f(&o)
 	}
 	ctx := context.Background()
-	u := User{Email: fmt.Sprintf("user-%s@example.com", randomHex(5)), Password: "Corr3ct-Horse-Battery", DeviceID: o.deviceID}
+	u := User{Email: fmt.Sprintf("user-%s@example.com", RandomHex(5)), Password: "Corr3ct-Horse-Battery", DeviceID: o.deviceID}
 	hash, err := e.parts.Hasher.Hash(ctx, u.Password)
 	if err != nil {
 		e.T.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/infra/pg"
 	"github.com/flowxi/backend/kit/clock"
 	"github.com/flowxi/backend/services/audit"
 )
@@ -16,10 +15,7 @@ func init() { commands["audit verify"] = auditVerify }
 // auditVerify walks the audit hash chain; it exits non-zero on the first broken row or when rows
 // have stayed unsealed for longer than AUDIT_STALE_AFTER.
 func auditVerify(ctx context.Context, cfg config.Config, _ []string) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	st, err := pg.Open(ctx, cfg.DatabaseURL, 2)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

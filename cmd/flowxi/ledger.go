@@ -22,12 +22,18 @@ func init() {
 	commands["ledger check"] = ledgerCheck
 }
 
-// openMigratedStore opens the database and applies the migrations (unless SKIP_MIGRATIONS).
-func openMigratedStore(ctx context.Context, cfg config.Config) (*pg.Store, error) {
+// openStore validates the configuration and opens the database, with the two connections a
+// command needs.
+func openStore(ctx context.Context, cfg config.Config) (*pg.Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := pg.Open(ctx, cfg.DatabaseURL, 2)
+	return pg.Open(ctx, cfg.DatabaseURL, 2)
+}
+
+// openMigratedStore opens the database and applies the migrations (unless SKIP_MIGRATIONS).
+func openMigratedStore(ctx context.Context, cfg config.Config) (*pg.Store, error) {
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/flowxi/backend/app"
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/infra/pg"
 )
 
 func main() {
@@ -46,10 +45,7 @@ func run(args []string) error {
 		defer a.Close()
 		return a.Run(ctx)
 	case "migrate":
-		if err := cfg.Validate(); err != nil {
-			return err
-		}
-		st, err := pg.Open(ctx, cfg.DatabaseURL, 2)
+		st, err := openStore(ctx, cfg)
 		if err != nil {
 			return err
 		}

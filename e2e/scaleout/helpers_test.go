@@ -4,14 +4,11 @@
 package scaleout_test
 
 import (
-	"net/url"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/flowxi/backend/gen/api"
-	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/testkit"
 )
 
@@ -27,29 +24,10 @@ func code(t testing.TB, env *testkit.Env, secret string, steps int) string {
 	return c
 }
 
-// nextStep moves the server clock into the first seconds of the next TOTP step, so a code
-// computed now is not a replay of one already spent.
-func nextStep(env *testkit.Env) {
-	now := env.Clock.Now()
-	into := time.Duration(now.Unix()%30)*time.Second + time.Duration(now.Nanosecond())
-	env.Clock.Advance(30*time.Second - into + time.Second)
-}
-
 // enroll turns 2FA on for u through the API and returns the secret.
 func enroll(t testing.TB, env *testkit.Env, u testkit.User) string {
 	t.Helper()
-	st := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
-	uri, err := url.Parse(ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).OtpauthUri))
-	if err != nil || st.Status != 200 {
-		t.Fatalf("2fa status: %d %v", st.Status, err)
-	}
-	secret := uri.Query().Get("secret")
-	nextStep(env)
-	r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/enable", Token: u.Token, JSON: map[string]any{"code": code(t, env, secret, 0)}})
-	if r.Status != 200 {
-		t.Fatalf("2fa enable: %d %s", r.Status, r.Body)
-	}
-	nextStep(env)
+	secret, _ := env.Enroll2FA(u)
 	return secret
 }
 

@@ -22,12 +22,7 @@ func TestSpreadTransfersThroughPgBouncerTransactionPooling(t *testing.T) {
 	env := testkit.New(t, func(c *config.Config) { c.DatabaseURL = pooled })
 	m := testkit.NewMoney(env, testkit.LedgerScopes...)
 	const wallets, clients, each, funds = 12, 8, 25, 100_000
-	users, ws := make([]testkit.User, wallets), make([]int64, wallets)
-	for i := range users {
-		users[i] = env.CreateUser()
-		ws[i] = m.Wallet(users[i], "EUR")
-		m.Deposit(ws[i], funds, "EUR")
-	}
+	users, ws := m.FundedUsers(wallets, funds, "EUR")
 	net := make([]int64, wallets)
 	var mu sync.Mutex
 	failed := map[string]int{}

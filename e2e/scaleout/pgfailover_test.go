@@ -69,12 +69,7 @@ func TestPostgresFailoverLosesNoAcknowledgedTransfer(t *testing.T) {
 	const clients, funds = 6, 1_000_000
 	hot := env.CreateUser()
 	hotWallet := m.Wallet(hot, "EUR")
-	users, wallets := make([]testkit.User, clients), make([]int64, clients)
-	for i := range users {
-		users[i] = env.CreateUser()
-		wallets[i] = m.Wallet(users[i], "EUR")
-		m.Deposit(wallets[i], funds, "EUR")
-	}
+	users, wallets := m.FundedUsers(clients, funds, "EUR")
 	d := &drill{}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

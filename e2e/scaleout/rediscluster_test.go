@@ -67,7 +67,7 @@ func TestRedisClusterLosesAPrimaryUnderLoginLoad(t *testing.T) {
 			groups[g] = append(groups[g], twofa{u: u, secret: enroll(t, env, u), ip: fmt.Sprintf("10.%d.0.%d", g, i+1)})
 		}
 	}
-	nextStep(env)
+	env.FreshTOTPStep()
 	// The primary to kill owns the guessing budget of the first guessed e-mail.
 	victim := primaryOf(t, cl, env.Cfg.RedisPrefix+"budget:login:{"+ratelimit.Digest(guessed[0].Email)+"}")
 
@@ -189,7 +189,7 @@ func checkGuesses(t *testing.T, env *testkit.Env, g *tally) {
 // checkNoChallengeTwice re-sends every spent challenge with a fresh valid code: it is gone.
 func checkNoChallengeTwice(t *testing.T, env *testkit.Env, spent []twofa) {
 	t.Helper()
-	nextStep(env)
+	env.FreshTOTPStep()
 	for _, f := range spent {
 		v := env.Do(from(f.ip, testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/verify-login",
 			JSON: map[string]any{"challenge_id": f.challenge, "code": code(t, env, f.secret, 0)}}))

@@ -9,54 +9,50 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // Registry is the process registry (Go runtime and process collectors included).
 var Registry = prometheus.NewRegistry()
 
+// reg makes the metrics of this package, each registered in Registry as it is made.
+var reg = promauto.With(Registry)
+
+// counterVec makes a registered counter by labels.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return reg.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
 var (
 	// RequestDuration is the latency of API requests by operationId, method and status.
-	RequestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	RequestDuration = reg.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "flowxi_http_request_duration_seconds",
 		Help:    "API request latency by operation id and status.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"operation", "method", "status"})
 
 	// RateLimited counts refusals by limiter name.
-	RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "flowxi_rate_limit_rejections_total",
-		Help: "Requests refused by a rate limit, by limit name.",
-	}, []string{"limit"})
+	RateLimited = counterVec("flowxi_rate_limit_rejections_total", "Requests refused by a rate limit, by limit name.", "limit")
 
 	// MailSent counts outbox deliveries by result (sent, retry, failed).
-	MailSent = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "flowxi_mail_deliveries_total",
-		Help: "Outbox delivery attempts by result.",
-	}, []string{"result"})
+	MailSent = counterVec("flowxi_mail_deliveries_total", "Outbox delivery attempts by result.", "result")
 
 	// StorageDeletions counts object deletions by result (deleted, retry): retries that keep
 	// growing mean object storage refuses deletes and unreferenced objects are piling up.
-	StorageDeletions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "flowxi_storage_deletions_total",
-		Help: "Storage object deletion attempts by result.",
-	}, []string{"result"})
+	StorageDeletions = counterVec("flowxi_storage_deletions_total", "Storage object deletion attempts by result.", "result")
 
 	// LedgerPostings counts ledger transactions by kind and status.
-	LedgerPostings = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "flowxi_ledger_postings_total",
-		Help: "Ledger transactions recorded, by kind and status.",
-	}, []string{"kind", "status"})
+	LedgerPostings = counterVec("flowxi_ledger_postings_total", "Ledger transactions recorded, by kind and status.", "kind", "status")
 )
 
 func init() {
-	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		RequestDuration, RateLimited, MailSent, StorageDeletions, LedgerPostings)
+	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
 var outboxBacklog atomic.Pointer[func() float64]
 
 func init() {
-	Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	reg.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "flowxi_mail_outbox_pending",
 		Help: "E-mails waiting in the outbox.",
 	}, func() float64 {
@@ -64,7 +60,7 @@ func init() {
 			return (*f)()
 		}
 		return 0
-	}))
+	})
 }
 
 // SetOutboxBacklog sets how the outbox backlog gauge is computed on scrape.
@@ -73,10 +69,7 @@ func SetOutboxBacklog(f func() float64) { outboxBacklog.Store(&f) }
 // JobFailures counts failed job attempts by queue, kind and outcome: "retry" (River tries it
 // again later), "discarded" (its last attempt: given up), "cancelled" (the worker said retrying
 // cannot help) or "panic".
-var JobFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
-	Name: "flowxi_jobs_failures_total",
-	Help: "Failed background job attempts by queue, kind and outcome.",
-}, []string{"queue", "kind", "outcome"})
+var JobFailures = counterVec("flowxi_jobs_failures_total", "Failed background job attempts by queue, kind and outcome.", "queue", "kind", "outcome")
 
 // JobCount is the number of jobs of one queue in one state.
 type JobCount struct {
@@ -103,7 +96,7 @@ func (depthCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func init() { Registry.MustRegister(JobFailures, depthCollector{}) }
+func init() { Registry.MustRegister(depthCollector{}) }
 
 // SetJobDepth sets how the job gauge is computed on scrape.
 func SetJobDepth(f func() []JobCount) { jobDepth.Store(&f) }

@@ -7,7 +7,7 @@ import (
 )
 
 // ErasureDone counts closed accounts whose personal data the erasure worker pseudonymized.
-var ErasureDone = prometheus.NewCounter(prometheus.CounterOpts{
+var ErasureDone = reg.NewCounter(prometheus.CounterOpts{
 	Name: "flowxi_erasure_done_total",
 	Help: "Closed accounts whose personal data was erased.",
 })
@@ -30,13 +30,12 @@ func erasurePending(due bool) func() float64 {
 }
 
 func init() {
-	Registry.MustRegister(ErasureDone)
 	for _, state := range []string{"retained", "due"} {
-		Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "flowxi_erasure_pending",
 			Help:        "Closed accounts not erased yet: within the retention (retained), or past it and waiting for the worker (due).",
 			ConstLabels: prometheus.Labels{"state": state},
-		}, erasurePending(state == "due")))
+		}, erasurePending(state == "due"))
 	}
 }
 

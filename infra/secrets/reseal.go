@@ -6,7 +6,8 @@ import (
 )
 
 // A Resealer brings one kind of stored ciphertext to the newest encryption key, a batch at a
-// time (`flowxi keys reencrypt`). The package that owns the data (and its AAD) provides it.
+// time (`flowxi keys reencrypt`). The package that owns the data (and its AAD) provides it,
+// most simply as a Table.
 type Resealer struct {
 	// Name says what is rewritten ("users.twofa_secret_enc").
 	Name string
@@ -57,36 +58,104 @@ func Reencrypt(ctx context.Context, rs []Resealer, size int, report func(name st
 	return nil
 }
 
-// Resealed is one row of a batch: the ciphertext read and the one that replaces it.
-type Resealed struct {
-	ID       int64
-	Old, New []byte
+// A Table is one kind of stored ciphertext as the package that owns it reads and rewrites it
+// (its queries, its columns, its AAD); Resealer makes the batches from it. Q is what a
+// transaction hands its statements (the sqlc queries), R a row of List.
+type Table[Q, R any] struct {
+	// Name says what is rewritten ("users.twofa_secret_enc").
+	Name string
+	// Keys reseal; rows whose ciphertexts start with Keys.SealHeader are under the newest key.
+	Keys *Keys
+	// Tx runs fn in one transaction.
+	Tx func(ctx context.Context, fn func(q Q) error) error
+	// List reads, in id order, at most max rows with an id above after that hold a ciphertext
+	// not under header (the newest key).
+	List func(ctx context.Context, q Q, after int64, header []byte, max int32) ([]R, error)
+	// Row gives a row's id and its ciphertexts, one per sealed column (nil: none), the same
+	// columns in the same order for every row.
+	Row func(r R) (id int64, sealed [][]byte)
+	// AAD gives the AAD the row's ciphertexts are sealed with.
+	AAD func(r R) []byte
+	// Update rewrites the batch with a compare-and-set on every column (cols in Row's order)
+	// and returns how many rows it rewrote.
+	Update func(ctx context.Context, q Q, ids []int64, cols []Column) (int64, error)
+	// Count counts the rows holding a ciphertext not under header.
+	Count func(ctx context.Context, header []byte) (int64, error)
 }
 
-// ResealRows reseals each row's ciphertext (nil stays nil) under the newest key; aad gives
-// a row's AAD. It returns the rows in order, for the batch's compare-and-set update.
-func (k *Keys) ResealRows(ids []int64, sealed [][]byte, aad func(i int) []byte) ([]Resealed, error) {
-	out := make([]Resealed, len(ids))
-	for i, id := range ids {
-		out[i] = Resealed{ID: id, Old: sealed[i]}
-		if sealed[i] == nil || k.Current(sealed[i]) {
-			out[i].New = sealed[i]
+// Column is one sealed column of a batch, in row order: the ciphertexts read and those that
+// replace them (the same where a ciphertext was nil or under the newest key already).
+type Column struct {
+	Olds, News [][]byte
+}
+
+// Resealer is the table's Resealer.
+func (t Table[Q, R]) Resealer() Resealer {
+	return Resealer{
+		Name:    t.Name,
+		Batch:   t.batch,
+		Pending: func(ctx context.Context) (int64, error) { return t.Count(ctx, t.Keys.SealHeader()) },
+	}
+}
+
+// batch is one Resealer.Batch: list, reseal each column, compare-and-set, in one transaction.
+func (t Table[Q, R]) batch(ctx context.Context, after int64, max int) (Batch, error) {
+	var b Batch
+	err := t.Tx(ctx, func(q Q) error {
+		rows, err := t.List(ctx, q, after, t.Keys.SealHeader(), int32(max))
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		ids, sealed := t.split(rows)
+		aad := func(i int) []byte { return t.AAD(rows[i]) }
+		cols := make([]Column, len(sealed))
+		for c := range sealed {
+			if cols[c], err = t.Keys.resealColumn(ids, sealed[c], aad); err != nil {
+				return err
+			}
+		}
+		b.Last, b.Read = ids[len(ids)-1], len(ids)
+		b.Rewritten, err = t.Update(ctx, q, ids, cols)
+		return err
+	})
+	return b, err
+}
+
+// split gives the rows' ids and, per sealed column, the rows' ciphertexts (sealed[c][i]:
+// column c of row i).
+func (t Table[Q, R]) split(rows []R) (ids []int64, sealed [][][]byte) {
+	ids = make([]int64, len(rows))
+	for i, r := range rows {
+		id, cs := t.Row(r)
+		ids[i] = id
+		if sealed == nil {
+			sealed = make([][][]byte, len(cs))
+			for c := range sealed {
+				sealed[c] = make([][]byte, len(rows))
+			}
+		}
+		for c, v := range cs {
+			sealed[c][i] = v
+		}
+	}
+	return ids, sealed
+}
+
+// resealColumn reseals one column of a batch (row i: id ids[i], ciphertext sealed[i]) under the
+// newest key, for its compare-and-set update; nil stays nil, as does a ciphertext under the
+// newest key already. aad gives row i's AAD.
+func (k *Keys) resealColumn(ids []int64, sealed [][]byte, aad func(i int) []byte) (Column, error) {
+	c := Column{Olds: sealed, News: make([][]byte, len(sealed))}
+	for i, old := range sealed {
+		if old == nil || k.Current(old) {
+			c.News[i] = old
 			continue
 		}
-		n, err := k.Reseal(sealed[i], aad(i))
+		n, err := k.Reseal(old, aad(i))
 		if err != nil {
-			return nil, fmt.Errorf("id %d: %w", id, err)
+			return Column{}, fmt.Errorf("id %d: %w", ids[i], err)
 		}
-		out[i].New = n
+		c.News[i] = n
 	}
-	return out, nil
-}
-
-// Columns splits resealed rows into the arrays of a compare-and-set update
-// (unnest($ids, $olds, $news)).
-func Columns(rows []Resealed) (ids []int64, olds, news [][]byte) {
-	for _, r := range rows {
-		ids, olds, news = append(ids, r.ID), append(olds, r.Old), append(news, r.New)
-	}
-	return ids, olds, news
+	return c, nil
 }

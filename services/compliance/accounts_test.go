@@ -141,8 +141,8 @@ func TestClosure(t *testing.T) {
 func TestInternalScopes(t *testing.T) {
 	f := newFixture(t)
 	u := f.CreateUser()
-	readOnly := f.CreateInternalKey("reader-"+randHex(3), "compliance:read")
-	other := f.CreateInternalKey("ledger-"+randHex(3), "ledger:read")
+	readOnly := f.CreateInternalKey("reader-"+testkit.RandomHex(3), "compliance:read")
+	other := f.CreateInternalKey("ledger-"+testkit.RandomHex(3), "ledger:read")
 	block := fmt.Sprintf("/api/v1/internal/compliance/users/%d/block", u.ID)
 	cases := []struct {
 		key, method, path string

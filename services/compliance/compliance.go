@@ -12,6 +12,7 @@ import (
 	"github.com/flowxi/backend/infra/ratelimit"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/clock"
+	"github.com/flowxi/backend/kit/sema"
 )
 
 // DocumentURLTTL is how long a reviewer's signed document URL lives.
@@ -64,7 +65,7 @@ type Compliance struct {
 	limiter *ratelimit.Limiter
 	limits  Limits
 	// decodes bounds concurrent full image decodes (CPU and memory heavy).
-	decodes chan struct{}
+	decodes sema.Sema
 }
 
 // New builds the service.
@@ -73,7 +74,7 @@ func New(d Deps) *Compliance {
 		d.Log = slog.Default()
 	}
 	return &Compliance{st: d.Store, objects: d.Objects, dels: d.Deletions, clock: d.Clock, outbox: d.Outbox, log: d.Log,
-		limiter: d.Limiter, limits: d.Limits.withDefaults(), decodes: make(chan struct{}, 2)}
+		limiter: d.Limiter, limits: d.Limits.withDefaults(), decodes: sema.New(2)}
 }
 
 // timeNow is a clock reading passed to helpers that need the time.

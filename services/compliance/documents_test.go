@@ -6,15 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
-	"io"
-	"mime/multipart"
-	"net/http"
-	"net/textproto"
-	"strings"
 	"testing"
 
 	"github.com/flowxi/backend/gen/api"
@@ -25,25 +16,12 @@ import (
 // upload posts a document as multipart (kind, file named name with the declared type ctype).
 func (f *fixture) upload(u testkit.User, kind, name, ctype string, data []byte, lang ...string) *testkit.Resp {
 	f.T.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	if err := w.WriteField("kind", kind); err != nil {
-		f.T.Fatal(err)
-	}
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="file"; filename="`+name+`"`)
-	h.Set("Content-Type", ctype)
-	p, err := w.CreatePart(h)
-	if err != nil {
-		f.T.Fatal(err)
-	}
-	_, _ = p.Write(data)
-	_ = w.Close()
+	body, btype := testkit.Multipart(f.T, map[string]string{"kind": kind}, testkit.File{Field: "file", Name: name, Type: ctype, Data: data})
 	hdr := map[string]string{}
 	if len(lang) > 0 {
 		hdr["X-App-Locale"] = lang[0]
 	}
-	return f.Do(testkit.Req{Method: "POST", Path: "/api/v1/compliance/documents", Raw: buf.Bytes(), Type: w.FormDataContentType(), Token: u.Token, Headers: hdr})
+	return f.Do(testkit.Req{Method: "POST", Path: "/api/v1/compliance/documents", Raw: body, Type: btype, Token: u.Token, Headers: hdr})
 }
 
 // objects lists the stored compliance objects.
@@ -56,35 +34,13 @@ func (f *fixture) objects() []string {
 	return keys
 }
 
-func pdfDoc() []byte {
-	return []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
-}
-
-func picture(t testing.TB, format string) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
-	for x := 0; x < 40; x++ {
-		img.Set(x, x%30, color.RGBA{200, 10, 10, 255})
-	}
-	var buf bytes.Buffer
-	var err error
-	if format == "png" {
-		err = png.Encode(&buf, img)
-	} else {
-		err = jpeg.Encode(&buf, img, nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // Documents are accepted by content only; anything else is refused and leaves no object and no row.
 func TestDocumentTypeByContent(t *testing.T) {
 	f := newFixture(t)
 	u := f.CreateUser(testkit.WithoutKYC())
 	elf := append([]byte{0x7F, 'E', 'L', 'F', 2, 1, 1, 0}, bytes.Repeat([]byte{0}, 200)...)
 	html := []byte("<!DOCTYPE html><html><body><script>alert(1)</script></body></html>")
-	jpg := picture(t, "jpeg")
+	jpg := testkit.Picture(t, "jpeg")
 	refused := []struct {
 		name, file, ctype string
 		data              []byte
@@ -93,7 +49,7 @@ func TestDocumentTypeByContent(t *testing.T) {
 	}{
 		{"ELF executable named .pdf", "passport.pdf", "application/pdf", elf, 415, "DOCUMENT_UNSUPPORTED_TYPE"},
 		{"HTML named .pdf", "passport.pdf", "application/pdf", html, 415, "DOCUMENT_UNSUPPORTED_TYPE"},
-		{"PDF with HTML after a BOM", "passport.pdf", "application/pdf", append([]byte("\xEF\xBB\xBF"), pdfDoc()...), 415, "DOCUMENT_UNSUPPORTED_TYPE"},
+		{"PDF with HTML after a BOM", "passport.pdf", "application/pdf", append([]byte("\xEF\xBB\xBF"), testkit.PDFDoc()...), 415, "DOCUMENT_UNSUPPORTED_TYPE"},
 		{"truncated PDF", "passport.pdf", "application/pdf", []byte("%PDF-1.4\n1 0 obj << /Type"), 422, "DOCUMENT_INVALID"},
 		{"JPEG cut in half", "selfie.jpg", "image/jpeg", jpg[:len(jpg)/2], 422, "DOCUMENT_INVALID"},
 		{"PNG magic then garbage", "selfie.png", "image/png", append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{1}, 64)...), 422, "DOCUMENT_INVALID"},
@@ -111,10 +67,10 @@ func TestDocumentTypeByContent(t *testing.T) {
 		t.Fatalf("refused documents left %d rows and objects %v", n, f.objects())
 	}
 	// A document of the other case kind is refused before anything is stored.
-	if r := f.upload(u, "company_registration", "kbis.pdf", "application/pdf", pdfDoc()); r.Status != 409 || r.Code() != "CASE_NOT_APPLICABLE" || len(f.objects()) != 0 {
+	if r := f.upload(u, "company_registration", "kbis.pdf", "application/pdf", testkit.PDFDoc()); r.Status != 409 || r.Code() != "CASE_NOT_APPLICABLE" || len(f.objects()) != 0 {
 		t.Fatalf("KYB document on a personal account: %d %s", r.Status, r.Body)
 	}
-	if r := f.upload(u, "passport", "p.pdf", "application/pdf", pdfDoc()); r.Status != 422 {
+	if r := f.upload(u, "passport", "p.pdf", "application/pdf", testkit.PDFDoc()); r.Status != 422 {
 		t.Fatalf("unknown kind: %d %s", r.Status, r.Body)
 	}
 }
@@ -127,7 +83,7 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 	if r := f.user(u, "PUT", "/api/v1/compliance/kyc", kycBody()); r.Status != 200 {
 		t.Fatalf("kyc data: %d %s", r.Status, r.Body)
 	}
-	files := map[string][]byte{"identity_document": pdfDoc(), "proof_of_address": picture(t, "jpeg"), "selfie": picture(t, "png")}
+	files := map[string][]byte{"identity_document": testkit.PDFDoc(), "proof_of_address": testkit.Picture(t, "jpeg"), "selfie": testkit.Picture(t, "png")}
 	mimes := map[string]string{"identity_document": "application/pdf", "proof_of_address": "image/jpeg", "selfie": "image/png"}
 	for kind, data := range files {
 		// Names and declared types lie on purpose: only the content decides.
@@ -148,7 +104,7 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 	if r.Status != 200 || testkit.DataOf[api.ComplianceCase](t, r).Status != "submitted" || len(testkit.DataOf[api.ComplianceCase](t, r).Missing) != 0 {
 		t.Fatalf("submit: %d %s", r.Status, r.Body)
 	}
-	if r := f.upload(u, "selfie", "s.png", "image/png", picture(t, "png")); r.Status != 409 || r.Code() != "CASE_NOT_EDITABLE" || len(f.objects()) != 3 {
+	if r := f.upload(u, "selfie", "s.png", "image/png", testkit.Picture(t, "png")); r.Status != 409 || r.Code() != "CASE_NOT_EDITABLE" || len(f.objects()) != 3 {
 		t.Fatalf("upload after submit: %d %s", r.Status, r.Body)
 	}
 	// Accepted documents claimed their upload guards; nothing is left for the deletions worker.
@@ -166,19 +122,10 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 		t.Fatalf("case: %d %s", d.Status, d.Body)
 	}
 	for _, doc := range cd.Documents {
-		url := doc.Url
-		if strings.HasPrefix(url, "/") {
-			url = f.URL + url
-		}
-		res, err := http.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		sum := sha256.Sum256(body)
-		if res.StatusCode != 200 || hex.EncodeToString(sum[:]) != doc.Sha256 || !bytes.Equal(body, files[string(doc.Kind)]) {
-			t.Fatalf("signed URL of %s: %d, %d bytes", doc.Kind, res.StatusCode, len(body))
+		r := f.Fetch(doc.Url)
+		sum := sha256.Sum256(r.Body)
+		if r.Status != 200 || hex.EncodeToString(sum[:]) != doc.Sha256 || !bytes.Equal(r.Body, files[string(doc.Kind)]) {
+			t.Fatalf("signed URL of %s: %d, %d bytes", doc.Kind, r.Status, len(r.Body))
 		}
 	}
 	if r := f.internal("GET", "/api/v1/internal/compliance/cases/999999999", nil, "en"); r.Status != 404 || r.Code() != "CASE_NOT_FOUND" || r.Message() != "Case not found." {
@@ -192,7 +139,7 @@ func TestDocumentsSubmitAndReview(t *testing.T) {
 	if ov.Status != "info_requested" || !testkit.Is(ov.DecisionReason, "Please send a recent proof of address.") {
 		t.Fatalf("overview after request_info: %+v", ov)
 	}
-	if r := f.upload(u, "proof_of_address", "new.jpg", "image/jpeg", picture(t, "jpeg")); r.Status != 201 {
+	if r := f.upload(u, "proof_of_address", "new.jpg", "image/jpeg", testkit.Picture(t, "jpeg")); r.Status != 201 {
 		t.Fatalf("upload after request_info: %d %s", r.Status, r.Body)
 	}
 	if r := f.user(u, "POST", "/api/v1/compliance/kyc/submit", nil); r.Status != 200 {

@@ -1,8 +1,6 @@
 package compliance_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 
 	"github.com/flowxi/backend/config"
@@ -20,12 +18,6 @@ type fixture struct {
 func newFixture(t testing.TB, adjust ...func(*config.Config)) *fixture {
 	return &fixture{Money: testkit.NewMoney(testkit.New(t, adjust...),
 		"compliance:*", ledger.ScopeDeposit, ledger.ScopeWithdraw, ledger.ScopeAdmin)}
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // internal calls the internal API with the fixture's key.
@@ -78,5 +70,5 @@ func kycBody() map[string]any {
 func (f *fixture) login(u testkit.User) *testkit.Resp {
 	f.T.Helper()
 	return f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: map[string]any{
-		"email": u.Email, "password": u.Password, "device_id": "dev-" + randHex(4), "device_type": "web", "device_name": "Browser"}})
+		"email": u.Email, "password": u.Password, "device_id": "dev-" + testkit.RandomHex(4), "device_type": "web", "device_name": "Browser"}})
 }

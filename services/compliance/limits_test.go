@@ -44,7 +44,7 @@ func (f *fixture) refused(upload func(lang string) *testkit.Resp, status int, co
 func TestDocumentVersionsPerKindAreCapped(t *testing.T) {
 	f := newFixture(t, testkit.StartS3(t).Configure)
 	u := f.CreateUser(testkit.WithoutKYC())
-	png := picture(t, "png")
+	png := testkit.Picture(t, "png")
 	for i := 0; i < 10; i++ {
 		if r := f.upload(u, "selfie", "s.png", "image/png", png); r.Status != 201 {
 			t.Fatalf("version %d: %d %s", i+1, r.Status, r.Body)
@@ -52,7 +52,7 @@ func TestDocumentVersionsPerKindAreCapped(t *testing.T) {
 	}
 	f.refused(func(lang string) *testkit.Resp { return f.upload(u, "selfie", "s.png", "image/png", png, lang) }, 409, "DOCUMENT_VERSIONS_EXCEEDED")
 	f.stored(u, 10)
-	if r := f.upload(u, "identity_document", "id.pdf", "application/pdf", pdfDoc()); r.Status != 201 {
+	if r := f.upload(u, "identity_document", "id.pdf", "application/pdf", testkit.PDFDoc()); r.Status != 201 {
 		t.Fatalf("another kind: %d %s", r.Status, r.Body)
 	}
 	f.stored(u, 11)
@@ -72,7 +72,7 @@ func TestCaseDocumentBytesAreCapped(t *testing.T) {
 	}
 	f.refused(func(lang string) *testkit.Resp { return f.upload(u, "selfie", "d.pdf", "application/pdf", big, lang) }, 409, "CASE_STORAGE_EXCEEDED")
 	f.stored(u, 2)
-	if r := f.upload(u, "selfie", "s.png", "image/png", picture(t, "png")); r.Status != 201 {
+	if r := f.upload(u, "selfie", "s.png", "image/png", testkit.Picture(t, "png")); r.Status != 201 {
 		t.Fatalf("small document: %d %s", r.Status, r.Body)
 	}
 	f.stored(u, 3)
@@ -87,18 +87,18 @@ func TestDocumentUploadsAreRateLimited(t *testing.T) {
 		t.Fatalf("refused upload: %d %s", r.Status, r.Body)
 	}
 	for i := 0; i < 2; i++ {
-		if r := f.upload(u, "identity_document", "id.pdf", "application/pdf", pdfDoc()); r.Status != 201 {
+		if r := f.upload(u, "identity_document", "id.pdf", "application/pdf", testkit.PDFDoc()); r.Status != 201 {
 			t.Fatalf("upload %d: %d %s", i, r.Status, r.Body)
 		}
 	}
 	for _, lang := range []string{"fr", "en"} {
-		r := f.upload(u, "identity_document", "id.pdf", "application/pdf", pdfDoc(), lang)
+		r := f.upload(u, "identity_document", "id.pdf", "application/pdf", testkit.PDFDoc(), lang)
 		if ra, _ := strconv.Atoi(r.Header.Get("Retry-After")); r.Status != 429 || r.Code() != "RATE_LIMITED" || r.Message() != i18n.Text(lang, "RATE_LIMITED") || ra < 1 {
 			t.Fatalf("%s: %d %s (Retry-After %q)", lang, r.Status, r.Body, r.Header.Get("Retry-After"))
 		}
 	}
 	f.stored(u, 2)
-	if r := f.upload(other, "identity_document", "id.pdf", "application/pdf", pdfDoc()); r.Status != 201 {
+	if r := f.upload(other, "identity_document", "id.pdf", "application/pdf", testkit.PDFDoc()); r.Status != 201 {
 		t.Fatalf("other user: %d %s", r.Status, r.Body)
 	}
 }
@@ -108,7 +108,7 @@ func TestDocumentUploadsAreRateLimited(t *testing.T) {
 func TestDocumentCapHoldsUnderConcurrentUploads(t *testing.T) {
 	f := newFixture(t, testkit.StartS3(t).Configure, func(c *config.Config) { c.DocumentVersionsPerKind = 2 })
 	u := f.CreateUser(testkit.WithoutKYC())
-	png := picture(t, "png")
+	png := testkit.Picture(t, "png")
 	const n = 8
 	statuses := make([]string, n)
 	var wg sync.WaitGroup

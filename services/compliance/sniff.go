@@ -68,12 +68,10 @@ func (s *Compliance) checkDocument(ctx context.Context, b []byte) (string, error
 		cfg.Width > maxSide || cfg.Height > maxSide || cfg.Width*cfg.Height > maxPixels {
 		return "", errDocInvalid
 	}
-	select {
-	case s.decodes <- struct{}{}:
-	case <-ctx.Done():
-		return "", ctx.Err()
+	if err := s.decodes.Acquire(ctx); err != nil {
+		return "", err
 	}
-	defer func() { <-s.decodes }()
+	defer s.decodes.Release()
 	if mime == "image/jpeg" {
 		_, err = jpeg.Decode(bytes.NewReader(b))
 	} else {

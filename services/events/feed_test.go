@@ -25,12 +25,7 @@ import (
 func TestFeedUnderConcurrentTransfers(t *testing.T) {
 	f := newFixture(t)
 	const nUsers, nTransfers = 10, 200
-	users, wallets := make([]testkit.User, nUsers), make([]int64, nUsers)
-	for i := range users {
-		users[i] = f.CreateUser()
-		wallets[i] = f.Wallet(users[i], "EUR")
-		f.Deposit(wallets[i], 1_000_000, "EUR")
-	}
+	users, wallets := f.FundedUsers(nUsers, 1_000_000, "EUR")
 	start := f.settle()
 	ctx := context.Background()
 	long, err := f.DB().Begin(ctx)
@@ -216,9 +211,9 @@ func TestFeedScopeAndParameters(t *testing.T) {
 	}{
 		{"", 401},
 		{"fxik_unknownkeyunknownkeyunknown", 401},
-		{f.CreateInternalKey("ledger-reader-"+randHex(3), "ledger:read"), 403},
-		{f.CreateInternalKey("compliance-all-"+randHex(3), "compliance:*"), 403},
-		{f.CreateInternalKey("events-all-"+randHex(3), "events:*"), 200},
+		{f.CreateInternalKey("ledger-reader-"+testkit.RandomHex(3), "ledger:read"), 403},
+		{f.CreateInternalKey("compliance-all-"+testkit.RandomHex(3), "compliance:*"), 403},
+		{f.CreateInternalKey("events-all-"+testkit.RandomHex(3), "events:*"), 200},
 		{f.feed, 200},
 	} {
 		if r := f.page(c.key, url.Values{}); r.Status != c.want {

@@ -1,8 +1,6 @@
 package events_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -30,20 +28,14 @@ func newFixture(t testing.TB, adjust ...func(*config.Config)) *fixture {
 	mb := testkit.NewMailbox(t)
 	env := testkit.New(t, append([]func(*config.Config){mb.Use}, adjust...)...)
 	return &fixture{Money: testkit.NewMoney(env, "compliance:*", ledger.ScopeDeposit, ledger.ScopeWithdraw, ledger.ScopeAdmin),
-		mb: mb, feed: env.CreateInternalKey("feed-"+randHex(4), events.ScopeRead)}
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+		mb: mb, feed: env.CreateInternalKey("feed-"+testkit.RandomHex(4), events.ScopeRead)}
 }
 
 // internal calls the internal API with the actions' key (and a fresh Idempotency-Key).
 func (f *fixture) internal(method, path string, body any) *testkit.Resp {
 	f.T.Helper()
 	return f.Do(testkit.Req{Method: method, Path: path, JSON: body,
-		Headers: map[string]string{"X-Internal-Key": f.Key, "Idempotency-Key": randHex(8)}})
+		Headers: map[string]string{"X-Internal-Key": f.Key, "Idempotency-Key": testkit.RandomHex(8)}})
 }
 
 // user calls the user API with u's token.

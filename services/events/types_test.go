@@ -175,14 +175,14 @@ func ledgerCases() []typeCase {
 			}
 			return scene{user: a.ID,
 				act: attempt{"deposit", 201, f.post("/api/v1/internal/deposits",
-					map[string]any{"wallet_id": wa, "amount": 700, "currency": "EUR", "external_reference": "dep-" + randHex(4)})},
+					map[string]any{"wallet_id": wa, "amount": 700, "currency": "EUR", "external_reference": "dep-" + testkit.RandomHex(4)})},
 				refused: []attempt{{"deposit to a frozen wallet (a failed deposit)", 409, f.post("/api/v1/internal/deposits",
-					map[string]any{"wallet_id": frozen, "amount": 700, "currency": "XOF", "external_reference": "dep-" + randHex(4)})}}}
+					map[string]any{"wallet_id": frozen, "amount": 700, "currency": "XOF", "external_reference": "dep-" + testkit.RandomHex(4)})}}}
 		}},
 		{typ: events.HoldCreated, subject: "hold", setup: func(t *testing.T, f *fixture) scene {
 			a, _, wa, _ := f.funded(1000)
 			hold := func(amount int64) func() int {
-				return f.post("/api/v1/internal/holds", map[string]any{"wallet_id": wa, "amount": amount, "currency": "EUR", "external_reference": "po-" + randHex(4)})
+				return f.post("/api/v1/internal/holds", map[string]any{"wallet_id": wa, "amount": amount, "currency": "EUR", "external_reference": "po-" + testkit.RandomHex(4)})
 			}
 			return scene{user: a.ID, act: attempt{"hold", 201, hold(400)},
 				refused: []attempt{{"hold above the balance (a failed hold)", 409, hold(5000)}}}
@@ -196,7 +196,7 @@ func ledgerCases() []typeCase {
 		{typ: events.HoldExpired, subject: "hold", setup: func(t *testing.T, f *fixture) scene {
 			a, _, wa, _ := f.funded(1000)
 			r := f.internal("POST", "/api/v1/internal/holds", map[string]any{"wallet_id": wa, "amount": 300, "currency": "EUR",
-				"external_reference": "po-" + randHex(4), "expires_in": 60})
+				"external_reference": "po-" + testkit.RandomHex(4), "expires_in": 60})
 			if r.Status != 201 {
 				t.Fatalf("hold: %d %s", r.Status, r.Body)
 			}
@@ -361,8 +361,8 @@ func authCases() []typeCase {
 						"email": u.Email, "password": pw, "device_id": device, "device_type": "web", "device_name": "Browser"}}).Status
 				}
 			}
-			return scene{user: u.ID, act: attempt{"login from a new device", 200, login(u.Password, "dev-"+randHex(4))},
-				refused: []attempt{{"wrong password", 401, login("Wrong-Password-42", "dev-"+randHex(4))},
+			return scene{user: u.ID, act: attempt{"login from a new device", 200, login(u.Password, "dev-"+testkit.RandomHex(4))},
+				refused: []attempt{{"wrong password", 401, login("Wrong-Password-42", "dev-"+testkit.RandomHex(4))},
 					{"login from a known device", 200, login(u.Password, u.DeviceID)}}}
 		}},
 		{typ: events.Auth2FAEnabled, subject: "user", setup: func(t *testing.T, f *fixture) scene {
@@ -393,10 +393,7 @@ func authCases() []typeCase {
 						JSON: map[string]any{"email": u.Email, "code": code, "password": pw, "password_confirmation": pw}}).Status
 				}
 			}
-			wrong := "000000"
-			if code == wrong {
-				wrong = "111111"
-			}
+			wrong := testkit.WrongCode(code)
 			return scene{user: u.ID, act: attempt{"reset", 200, reset(code)},
 				refused: []attempt{{"reset with a wrong code", 403, reset(wrong)}}}
 		}},

@@ -50,13 +50,7 @@ func TestConcurrentSameKey(t *testing.T) {
 func TestRingAndHotAccount(t *testing.T) {
 	f := newFixture(t)
 	const n, rounds = 10, 10
-	users := make([]testkit.User, n)
-	wallets := make([]int64, n)
-	for i := range users {
-		users[i] = f.CreateUser()
-		wallets[i] = f.Wallet(users[i], "XOF")
-		f.Deposit(wallets[i], 100_000, "XOF")
-	}
+	users, wallets := f.FundedUsers(n, 100_000, "XOF")
 	hot := f.CreateUser()
 	hw := f.Wallet(hot, "XOF")
 	var wg sync.WaitGroup

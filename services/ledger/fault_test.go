@@ -25,13 +25,7 @@ func TestKillServerMidLoad(t *testing.T) {
 	var p *testkit.Process
 
 	const senders, perSender = 6, 25
-	users := make([]testkit.User, senders)
-	wallets := make([]int64, senders)
-	for i := range users {
-		users[i] = f.CreateUser()
-		wallets[i] = f.Wallet(users[i], "XOF")
-		f.Deposit(wallets[i], 1_000_000, "XOF")
-	}
+	users, wallets := f.FundedUsers(senders, 1_000_000, "XOF")
 	sink := f.CreateUser()
 	sw := f.Wallet(sink, "XOF")
 

@@ -1,8 +1,6 @@
 package ledger_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"testing"
 
@@ -21,11 +19,7 @@ func newFixture(t testing.TB) *fixture {
 	return &fixture{Money: testkit.NewMoney(testkit.New(t), testkit.LedgerScopes...)}
 }
 
-func randKey() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func randKey() string { return testkit.RandomHex(12) }
 
 // transfer sends a transfer request with an idempotency key.
 func (f *fixture) transfer(u testkit.User, key string, body map[string]any, lang ...string) *testkit.Resp {

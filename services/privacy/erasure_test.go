@@ -1,14 +1,9 @@
 package privacy_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -61,30 +56,6 @@ func grep(t *testing.T, f *fixture, cols []column, value string) []string {
 	return hits
 }
 
-// scrape reads /metrics from the operations handler into series → value.
-func scrape(t *testing.T, f *fixture) map[string]float64 {
-	t.Helper()
-	ops := httptest.NewServer(f.OpsHandler())
-	defer ops.Close()
-	res, err := http.Get(ops.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.LastIndexByte(line, ' '); i > 0 && !strings.HasPrefix(line, "#") {
-			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-				out[line[:i]] = v
-			}
-		}
-	}
-	return out
-}
-
 const (
 	erasedTotal  = "flowxi_erasure_done_total"
 	erasureDue   = `flowxi_erasure_pending{state="due"}`
@@ -105,7 +76,7 @@ func TestErasureAfterRetention(t *testing.T) {
 	f.ok(t, f.internal("POST", fmt.Sprintf("/api/v1/internal/compliance/users/%d/close", p.ID), map[string]any{"reason": "closure requested"}), 200)
 	f.settle(t)
 	cols := textColumns(t, f)
-	before := scrape(t, f)
+	before := f.Metrics(t)
 	if before[erasureWaits] < 1 {
 		t.Fatalf("closed account not counted as retained: %v", before[erasureWaits])
 	}
@@ -121,7 +92,7 @@ func TestErasureAfterRetention(t *testing.T) {
 		}
 	}
 	f.Clock.Advance(2 * time.Hour)
-	if m := scrape(t, f); m[erasureDue] < 1 {
+	if m := f.Metrics(t); m[erasureDue] < 1 {
 		t.Fatalf("due account not on /metrics: %v", m[erasureDue])
 	}
 	if n, err := f.EraseDue(ctx); err != nil || n < 1 {
@@ -150,7 +121,7 @@ func TestErasureAfterRetention(t *testing.T) {
 	if n := f.Count(`SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = 'privacy.erased' AND actor_type = 'system'`, p.ID); n != 1 {
 		t.Fatalf("%d erasure audit rows", n)
 	}
-	if after := scrape(t, f); after[erasedTotal] < before[erasedTotal]+1 {
+	if after := f.Metrics(t); after[erasedTotal] < before[erasedTotal]+1 {
 		t.Fatalf("%s %v → %v", erasedTotal, before[erasedTotal], after[erasedTotal])
 	}
 	f.checkErasedExport(t, p)
@@ -159,17 +130,8 @@ func TestErasureAfterRetention(t *testing.T) {
 // objectKeys lists the stored objects of the user: photo and compliance documents.
 func (f *fixture) objectKeys(t *testing.T, userID int64) []string {
 	t.Helper()
-	rows := f.Query(`SELECT photo_key FROM users WHERE id = $1 AND photo_key IS NOT NULL
+	out := f.Strings(`SELECT photo_key FROM users WHERE id = $1 AND photo_key IS NOT NULL
 		UNION ALL SELECT d.storage_key FROM compliance_documents d JOIN compliance_cases c ON c.id = d.case_id WHERE c.user_id = $1`, userID)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, k)
-	}
 	for _, k := range out {
 		if _, err := f.s3.Client(t).StatObject(context.Background(), f.s3.Bucket, k, minio.StatObjectOptions{}); err != nil {
 			t.Fatalf("object %s not stored: %v", k, err)

@@ -3,8 +3,6 @@ package privacy_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -16,7 +14,7 @@ import (
 // userTables reads the schema: every base table with a user_id column or a foreign key to users.
 func userTables(t *testing.T, f *fixture) []string {
 	t.Helper()
-	rows := f.Query(`
+	return f.Strings(`
 		SELECT table_name FROM information_schema.columns
 		WHERE table_schema = current_schema() AND column_name = 'user_id'
 		  AND table_name IN (SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE')
@@ -24,16 +22,6 @@ func userTables(t *testing.T, f *fixture) []string {
 		SELECT c.conrelid::regclass::text FROM pg_constraint c
 		WHERE c.contype = 'f' AND c.confrelid = 'users'::regclass
 		ORDER BY 1`)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, name)
-	}
-	return out
 }
 
 // TestExportCoversEveryUserTable fails when a table holding a user_id (or a foreign key to users)
@@ -139,10 +127,10 @@ func TestExportContent(t *testing.T) {
 	if len(doc.ComplianceDocuments) != 2 || pr.PhotoUrl == nil {
 		t.Fatalf("documents %+v photo %v", doc.ComplianceDocuments, pr.PhotoUrl)
 	}
-	if got := fetch(t, doc.ComplianceDocuments[0].Url); string(got) != string(pdfDoc()) {
+	if got := fetch(t, f, doc.ComplianceDocuments[0].Url); string(got) != string(testkit.PDFDoc()) {
 		t.Fatalf("document link serves %q", got)
 	}
-	if got := fetch(t, *pr.PhotoUrl); len(got) == 0 {
+	if got := fetch(t, f, *pr.PhotoUrl); len(got) == 0 {
 		t.Fatal("photo link serves nothing")
 	}
 	if len(doc.Wallets) != 1 || len(doc.Transactions) != 2 || len(doc.LedgerEntries) != 2 || len(doc.RecoveryCodes) != 10 {
@@ -169,23 +157,18 @@ func TestExportContent(t *testing.T) {
 	if r := f.internal("GET", "/api/v1/internal/support/users/999999999/export", nil); r.Status != 404 || r.Code() != "USER_NOT_FOUND" {
 		t.Fatalf("unknown user: %d %s", r.Status, r.Body)
 	}
-	weak := f.CreateInternalKey("no-support-"+randHex(3), "compliance:read")
+	weak := f.CreateInternalKey("no-support-"+testkit.RandomHex(3), "compliance:read")
 	if r := f.Do(testkit.Req{Method: "GET", Path: fmt.Sprintf("/api/v1/internal/support/users/%d/export", p.ID), Headers: map[string]string{"X-Internal-Key": weak}}); r.Status != 403 {
 		t.Fatalf("key without support:read: %d", r.Status)
 	}
 }
 
 // fetch GETs a signed link and returns the body (a refused link fails the test).
-func fetch(t *testing.T, url string) []byte {
+func fetch(t *testing.T, f *fixture, url string) []byte {
 	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	r := f.Fetch(url)
+	if r.Status != 200 {
+		t.Fatalf("GET %s: %d %s", url, r.Status, r.Body)
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %s", url, res.StatusCode, b)
-	}
-	return b
+	return r.Body
 }

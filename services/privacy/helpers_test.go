@@ -1,23 +1,13 @@
 package privacy_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
 	"math/big"
-	"mime/multipart"
-	"net/textproto"
-	"net/url"
 	"testing"
 
 	"github.com/flowxi/backend/config"
-	"github.com/flowxi/backend/gen/api"
-	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/services/ledger"
 	"github.com/flowxi/backend/testkit"
 )
@@ -74,12 +64,6 @@ func digits(n int) string {
 	return string(b)
 }
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // populate gives a user a row in every table the export covers, through the API wherever the
 // API writes it: profile and photo, KYC data and documents, money in and out, a restriction,
 // a password-reset code, 2FA with recovery codes; a magic link and a case transition by SQL.
@@ -91,12 +75,12 @@ func (f *fixture) populate(t *testing.T) person {
 		Street: "Impasse " + letters(10)}
 	f.ok(t, f.user(p.User, "PATCH", "/api/v1/me", map[string]any{"first_name": p.First, "last_name": p.Last,
 		"phone_number": p.Phone, "birth_date": p.BirthDate, "country": "FR", "nationality": "FRA"}), 200)
-	f.ok(t, f.multipart(p.User, "/api/v1/me/photo", nil, "photo", "me.jpg", "image/jpeg", picture(t)), 200)
+	f.ok(t, f.multipart(p.User, "/api/v1/me/photo", nil, "photo", "me.jpg", "image/jpeg", testkit.Picture(t, "jpeg")), 200)
 	f.ok(t, f.user(p.User, "PUT", "/api/v1/compliance/kyc", map[string]any{"first_name": p.KYCFirst, "last_name": p.KYCLast,
 		"birth_date": p.BirthDate, "nationality": "FRA", "country": "FR",
 		"address": map[string]any{"line1": p.Street, "city": "Lyon", "postal_code": "69001"}}), 200)
 	for _, kind := range []string{"identity_document", "proof_of_address"} {
-		f.ok(t, f.multipart(p.User, "/api/v1/compliance/documents", map[string]string{"kind": kind}, "file", "doc.pdf", "application/pdf", pdfDoc()), 201)
+		f.ok(t, f.multipart(p.User, "/api/v1/compliance/documents", map[string]string{"kind": kind}, "file", "doc.pdf", "application/pdf", testkit.PDFDoc()), 201)
 	}
 	caseID := f.ComplianceCase(p.ID, "kyc", "approved")
 	f.ExecSQL(`INSERT INTO compliance_case_history (case_id, from_status, to_status, actor_type, actor_id, reason, occurred_at)
@@ -112,8 +96,8 @@ func (f *fixture) populate(t *testing.T) person {
 	f.ok(t, f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/password/forgot", JSON: map[string]any{"email": p.Email}}), 200)
 	// A wrong password: its audit row must name the user without their e-mail.
 	f.ok(t, f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: map[string]any{"email": p.Email,
-		"password": "Wrong-Password-42", "device_id": "d-" + randHex(3), "device_type": "web", "device_name": "Browser"}}), 401)
-	f.ExecSQL(`INSERT INTO magic_links (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, now(), now() + interval '15 minutes')`, p.ID, randHex(32))
+		"password": "Wrong-Password-42", "device_id": "d-" + testkit.RandomHex(3), "device_type": "web", "device_name": "Browser"}}), 401)
+	f.ExecSQL(`INSERT INTO magic_links (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, now(), now() + interval '15 minutes')`, p.ID, testkit.RandomHex(32))
 	// A support request to reset 2FA, its reason naming the person as an operator would.
 	f.ExecSQL(`INSERT INTO support_twofa_resets (user_id, requested_by_key, requested_by, request_reason, requested_at, expires_at)
 		SELECT $1, min(id), 'support-alice', 'lost phone, caller ' || $2::text, now(), now() + interval '30 minutes' FROM internal_keys`, p.ID, p.Email)
@@ -135,14 +119,7 @@ func (f *fixture) money(t *testing.T, p *person) {
 // enroll turns 2FA on the way a client does and returns the secret.
 func (f *fixture) enroll(t *testing.T, u testkit.User) string {
 	t.Helper()
-	st := f.user(u, "GET", "/api/v1/auth/2fa/status", nil)
-	uri, err := url.Parse(ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).OtpauthUri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := uri.Query().Get("secret")
-	at := f.FreshTOTPStep()
-	f.ok(t, f.user(u, "POST", "/api/v1/auth/2fa/enable", map[string]any{"code": testkit.TOTP(t, secret, at)}), 200)
+	secret, _ := f.Enroll2FA(u)
 	return secret
 }
 
@@ -175,37 +152,8 @@ func (f *fixture) user(u testkit.User, method, path string, body any) *testkit.R
 // multipart posts fields and one file as multipart/form-data with u's token.
 func (f *fixture) multipart(u testkit.User, path string, fields map[string]string, field, name, ctype string, data []byte) *testkit.Resp {
 	f.T.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for k, v := range fields {
-		_ = w.WriteField(k, v)
-	}
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="`+field+`"; filename="`+name+`"`)
-	h.Set("Content-Type", ctype)
-	part, err := w.CreatePart(h)
-	if err != nil {
-		f.T.Fatal(err)
-	}
-	_, _ = part.Write(data)
-	_ = w.Close()
-	return f.Do(testkit.Req{Method: "POST", Path: path, Raw: buf.Bytes(), Type: w.FormDataContentType(), Token: u.Token})
-}
-
-func pdfDoc() []byte {
-	return []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
-}
-
-func picture(t testing.TB) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
-	for x := 0; x < 40; x++ {
-		img.Set(x, x%30, color.RGBA{200, 10, 10, 255})
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	body, btype := testkit.Multipart(f.T, fields, testkit.File{Field: field, Name: name, Type: ctype, Data: data})
+	return f.Do(testkit.Req{Method: "POST", Path: path, Raw: body, Type: btype, Token: u.Token})
 }
 
 // settle works the due jobs (mail, deletions) and seals the audit rows written so far.

@@ -56,7 +56,7 @@ func runDeletions(t *testing.T, env *testkit.Env, keys ...string) int {
 func TestReplacedPhotoIsDeletedOnceStorageRecovers(t *testing.T) {
 	env := testkit.New(t)
 	u := env.CreateUser()
-	if r := upload(env, u.Token, file{name: "a.png", data: pngImage(t, 8, 8)}, "en"); r.Status != 200 {
+	if r := upload(env, u.Token, testkit.File{Name: "a.png", Data: pngImage(t, 8, 8)}, "en"); r.Status != 200 {
 		t.Fatalf("first upload: %d %s", r.Status, r.Body)
 	}
 	old := dbPhotoKey(t, env, u.ID)
@@ -73,7 +73,7 @@ func TestReplacedPhotoIsDeletedOnceStorageRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if r := upload(env, u.Token, file{name: "b.png", data: pngImage(t, 9, 9)}, "en"); r.Status != 200 {
+	if r := upload(env, u.Token, testkit.File{Name: "b.png", Data: pngImage(t, 9, 9)}, "en"); r.Status != 200 {
 		t.Fatalf("second upload: %d %s", r.Status, r.Body)
 	}
 	ok, _, lastErr := queued(t, env, old)

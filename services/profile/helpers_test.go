@@ -9,8 +9,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"mime/multipart"
-	"net/textproto"
 	"strconv"
 	"testing"
 
@@ -19,42 +17,13 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// file is one multipart part.
-type file struct {
-	field, name, ctype string
-	data               []byte
-}
-
-// multipartBody builds a multipart/form-data body.
-func multipartBody(t testing.TB, files ...file) ([]byte, string) {
-	t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for _, f := range files {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="`+f.field+`"; filename="`+f.name+`"`)
-		if f.ctype != "" {
-			h.Set("Content-Type", f.ctype)
-		}
-		p, err := w.CreatePart(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = p.Write(f.data)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), w.FormDataContentType()
-}
-
 // upload posts data as the `photo` part.
-func upload(env *testkit.Env, token string, f file, lang string) *testkit.Resp {
+func upload(env *testkit.Env, token string, f testkit.File, lang string) *testkit.Resp {
 	env.T.Helper()
-	if f.field == "" {
-		f.field = "photo"
+	if f.Field == "" {
+		f.Field = "photo"
 	}
-	body, ctype := multipartBody(env.T, f)
+	body, ctype := testkit.Multipart(env.T, nil, f)
 	return env.Do(testkit.Req{Method: "POST", Path: "/api/v1/me/photo", Raw: body, Type: ctype, Token: token,
 		Headers: map[string]string{"X-App-Locale": lang}})
 }
@@ -141,15 +110,5 @@ func dbPhotoKey(t testing.TB, env *testkit.Env, userID int64) string {
 // auditActions lists a user's audit actions and details, oldest first.
 func auditActions(t testing.TB, env *testkit.Env, userID int64) []string {
 	t.Helper()
-	rows := env.Query(`SELECT action || ' ' || details::text FROM audit_events WHERE user_id = $1 ORDER BY id`, userID)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return env.Strings(`SELECT action || ' ' || details::text FROM audit_events WHERE user_id = $1 ORDER BY id`, userID)
 }

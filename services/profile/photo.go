@@ -104,11 +104,9 @@ func readPhoto(r *multipart.Reader) ([]byte, error) {
 
 // decode runs reencode under the decode semaphore.
 func (s *Profile) decode(ctx context.Context, raw []byte) ([]byte, error) {
-	select {
-	case s.decodes <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := s.decodes.Acquire(ctx); err != nil {
+		return nil, err
 	}
-	defer func() { <-s.decodes }()
+	defer s.decodes.Release()
 	return reencode(raw)
 }

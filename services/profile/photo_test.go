@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -23,19 +22,11 @@ import (
 
 var keyRe = regexp.MustCompile(`^profile_photos/user_\d+_[A-Za-z0-9]{20}\.jpg$`)
 
-// fetch GETs a photo_url (relative URLs are served by the test server).
+// fetch GETs a photo_url (testkit's Env.Fetch).
 func fetch(t *testing.T, env *testkit.Env, url string) (int, http.Header, []byte) {
 	t.Helper()
-	if strings.HasPrefix(url, "/") {
-		url = env.URL + url
-	}
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header, b
+	r := env.Fetch(url)
+	return r.Status, r.Header, r.Body
 }
 
 // drivers runs f against the local driver and a real MinIO server.
@@ -51,7 +42,7 @@ func TestUploadPhoto(t *testing.T) {
 	drivers(t, func(t *testing.T, env *testkit.Env) {
 		u := env.CreateUser()
 		src := jpegWithGPS(t, 64, 48)
-		r := upload(env, u.Token, file{name: "me.jpg", ctype: "image/jpeg", data: src}, "fr")
+		r := upload(env, u.Token, testkit.File{Name: "me.jpg", Type: "image/jpeg", Data: src}, "fr")
 		if r.Status != 200 || r.Code() != "ME_PHOTO_UPDATED" || r.Message() != "Photo de profil mise à jour." {
 			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
@@ -80,7 +71,7 @@ func TestUploadPhoto(t *testing.T) {
 			t.Fatalf("photo_url %v", s)
 		}
 		// A second upload replaces the first: one object, the new key.
-		r = upload(env, u.Token, file{name: "x.png", data: pngImage(t, 30, 20)}, "en")
+		r = upload(env, u.Token, testkit.File{Name: "x.png", Data: pngImage(t, 30, 20)}, "en")
 		if r.Status != 200 || r.Message() != "Profile photo updated." {
 			t.Fatalf("second: %d %s", r.Status, r.Body)
 		}
@@ -101,7 +92,7 @@ func TestUploadPhoto(t *testing.T) {
 func TestUploadPhotoRefusals(t *testing.T) {
 	env := testkit.New(t)
 	u := env.CreateUser()
-	if r := upload(env, u.Token, file{name: "a.png", data: pngImage(t, 8, 8)}, "fr"); r.Status != 200 {
+	if r := upload(env, u.Token, testkit.File{Name: "a.png", Data: pngImage(t, 8, 8)}, "fr"); r.Status != 200 {
 		t.Fatalf("setup %d %s", r.Status, r.Body)
 	}
 	key := dbPhotoKey(t, env, u.ID)
@@ -109,21 +100,21 @@ func TestUploadPhotoRefusals(t *testing.T) {
 	big := append(pngImage(t, 4, 4), bytes.Repeat([]byte{0}, profile.MaxPhotoBytes)...)
 	cases := []struct {
 		name   string
-		f      file
+		f      testkit.File
 		status int
 		code   string
 		fields []string
 	}{
-		{"over 5 MiB", file{name: "big.png", data: big}, 413, "PHOTO_TOO_LARGE", nil},
-		{"html named .jpg", file{name: "x.jpg", ctype: "image/jpeg", data: []byte("<html><script>alert(1)</script></html>")}, 415, "PHOTO_UNSUPPORTED_TYPE", nil},
-		{"svg", file{name: "x.png", ctype: "image/png", data: []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`)}, 415, "PHOTO_UNSUPPORTED_TYPE", nil},
-		{"gif", file{name: "x.gif", data: []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;")}, 415, "PHOTO_UNSUPPORTED_TYPE", nil},
-		{"empty file", file{name: "x.jpg", data: []byte{}}, 415, "PHOTO_UNSUPPORTED_TYPE", nil},
-		{"truncated jpeg", file{name: "x.jpg", data: valid[:len(valid)/2]}, 422, "PHOTO_INVALID", []string{"photo"}},
-		{"jpeg magic then garbage", file{name: "x.jpg", data: append([]byte{0xFF, 0xD8, 0xFF}, []byte("<html>")...)}, 422, "PHOTO_INVALID", []string{"photo"}},
-		{"decompression bomb 50000x50000", file{name: "bomb.png", data: pngBomb(50000, 50000)}, 422, "PHOTO_INVALID", []string{"photo"}},
-		{"4097 wide", file{name: "wide.png", data: pngBomb(4097, 1)}, 422, "PHOTO_INVALID", []string{"photo"}},
-		{"no photo part", file{field: "avatar", name: "a.png", data: valid}, 400, "MALFORMED_REQUEST", nil},
+		{"over 5 MiB", testkit.File{Name: "big.png", Data: big}, 413, "PHOTO_TOO_LARGE", nil},
+		{"html named .jpg", testkit.File{Name: "x.jpg", Type: "image/jpeg", Data: []byte("<html><script>alert(1)</script></html>")}, 415, "PHOTO_UNSUPPORTED_TYPE", nil},
+		{"svg", testkit.File{Name: "x.png", Type: "image/png", Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`)}, 415, "PHOTO_UNSUPPORTED_TYPE", nil},
+		{"gif", testkit.File{Name: "x.gif", Data: []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;")}, 415, "PHOTO_UNSUPPORTED_TYPE", nil},
+		{"empty file", testkit.File{Name: "x.jpg", Data: []byte{}}, 415, "PHOTO_UNSUPPORTED_TYPE", nil},
+		{"truncated jpeg", testkit.File{Name: "x.jpg", Data: valid[:len(valid)/2]}, 422, "PHOTO_INVALID", []string{"photo"}},
+		{"jpeg magic then garbage", testkit.File{Name: "x.jpg", Data: append([]byte{0xFF, 0xD8, 0xFF}, []byte("<html>")...)}, 422, "PHOTO_INVALID", []string{"photo"}},
+		{"decompression bomb 50000x50000", testkit.File{Name: "bomb.png", Data: pngBomb(50000, 50000)}, 422, "PHOTO_INVALID", []string{"photo"}},
+		{"4097 wide", testkit.File{Name: "wide.png", Data: pngBomb(4097, 1)}, 422, "PHOTO_INVALID", []string{"photo"}},
+		{"no photo part", testkit.File{Field: "avatar", Name: "a.png", Data: valid}, 400, "MALFORMED_REQUEST", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,13 +146,13 @@ func TestUploadPhotoRefusals(t *testing.T) {
 		t.Fatalf("refusals were audited: %v", got)
 	}
 	// Without any part at all the schema reports the missing field.
-	body, ctype := multipartBody(t)
+	body, ctype := testkit.Multipart(t, nil)
 	r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/me/photo", Raw: body, Type: ctype, Token: u.Token})
 	if r.Status != 422 || r.Code() != "VALIDATION_FAILED" || r.Errors()["photo"] == nil {
 		t.Fatalf("missing photo: %d %s", r.Status, r.Body)
 	}
 	// A body over the route's 6 MiB limit is refused before it is read.
-	body, ctype = multipartBody(t, file{field: "photo", name: "huge.png", data: make([]byte, 7<<20)})
+	body, ctype = testkit.Multipart(t, nil, testkit.File{Field: "photo", Name: "huge.png", Data: make([]byte, 7<<20)})
 	r = env.Do(testkit.Req{Method: "POST", Path: "/api/v1/me/photo", Raw: body, Type: ctype, Token: u.Token})
 	if r.Status != 413 {
 		t.Fatalf("7 MiB: %d %s", r.Status, r.Body)
@@ -173,7 +164,7 @@ func TestUploadPhotoPolyglotIsNeutralized(t *testing.T) {
 	env := testkit.New(t)
 	u := env.CreateUser()
 	poly := append(pngImage(t, 16, 16), []byte("<html><script>alert(document.cookie)</script></html>")...)
-	r := upload(env, u.Token, file{name: "x.html", ctype: "text/html", data: poly}, "fr")
+	r := upload(env, u.Token, testkit.File{Name: "x.html", Type: "text/html", Data: poly}, "fr")
 	if r.Status != 200 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
@@ -191,7 +182,7 @@ func TestUploadPhotoConcurrent(t *testing.T) {
 		var wg sync.WaitGroup
 		statuses := make([]int, n)
 		for i := 0; i < n; i++ {
-			body, ctype := multipartBody(t, file{field: "photo", name: "p.png", data: pngImage(t, 10+i, 10)})
+			body, ctype := testkit.Multipart(t, nil, testkit.File{Field: "photo", Name: "p.png", Data: pngImage(t, 10+i, 10)})
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
@@ -225,13 +216,13 @@ func TestUploadPhotoConcurrent(t *testing.T) {
 func TestPhotoURLSignature(t *testing.T) {
 	env := testkit.New(t)
 	u := env.CreateUser()
-	upload(env, u.Token, file{name: "a.png", data: pngImage(t, 8, 8)}, "fr")
+	upload(env, u.Token, testkit.File{Name: "a.png", Data: pngImage(t, 8, 8)}, "fr")
 	url := ptr.Value(testkit.DataOf[api.Profile](t, env.Do(testkit.Req{Method: "GET", Path: "/api/v1/me", Token: u.Token})).PhotoUrl)
 	if status, _, _ := fetch(t, env, url); status != 200 {
 		t.Fatalf("fresh url: %d", status)
 	}
 	other := env.CreateUser()
-	upload(env, other.Token, file{name: "b.png", data: pngImage(t, 9, 9)}, "fr")
+	upload(env, other.Token, testkit.File{Name: "b.png", Data: pngImage(t, 9, 9)}, "fr")
 	otherKey := dbPhotoKey(t, env, other.ID)
 	key := dbPhotoKey(t, env, u.ID)
 	sig := url[strings.Index(url, "signature=")+len("signature="):]
@@ -284,7 +275,7 @@ func TestUploadPhotoAppliesExifOrientation(t *testing.T) {
 	seg := append([]byte{0xFF, 0xE1, 0, byte(2 + 6 + len(tiff))}, "Exif\x00\x00"...)
 	src := append(append(append([]byte{0xFF, 0xD8}, seg...), tiff...), buf.Bytes()[2:]...)
 
-	r := upload(env, u.Token, file{name: "portrait.jpg", data: src}, "en")
+	r := upload(env, u.Token, testkit.File{Name: "portrait.jpg", Data: src}, "en")
 	if r.Status != 200 {
 		t.Fatalf("upload: %d %s", r.Status, r.Body)
 	}

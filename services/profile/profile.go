@@ -21,6 +21,7 @@ import (
 	"github.com/flowxi/backend/kit/clock"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
+	"github.com/flowxi/backend/kit/sema"
 )
 
 // PhotoURLTTL is how long a photo_url stays valid.
@@ -34,12 +35,12 @@ type Profile struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	// decodes bounds the photos decoded at once: a 4096×4096 image takes up to 128 MiB.
-	decodes chan struct{}
+	decodes sema.Sema
 }
 
 // New builds the service.
 func New(st *pg.Store, objects blob.Storage, dels *deletions.Queue, c clock.Clock, log *slog.Logger) *Profile {
-	return &Profile{store: st, objects: objects, dels: dels, clock: c, log: log, decodes: make(chan struct{}, runtime.NumCPU())}
+	return &Profile{store: st, objects: objects, dels: dels, clock: c, log: log, decodes: sema.New(runtime.NumCPU())}
 }
 
 // GetMe returns the caller's profile with a freshly signed photo_url.

@@ -92,10 +92,7 @@ func TestOTPBadInput(t *testing.T) {
 	h := start(t)
 	email := newEmail()
 	code := h.sendCode(email, "en")
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
+	wrong := testkit.WrongCode(code)
 	cases := []struct {
 		name   string
 		path   string

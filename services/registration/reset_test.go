@@ -41,10 +41,7 @@ func TestPasswordReset(t *testing.T) {
 	// A second request within a minute is answered the same and sends nothing.
 	expect(t, h.post("/api/v1/auth/password/forgot", map[string]any{"email": u.Email}, "en"), 200, "PASSWORD_RESET_SENT")
 
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
+	wrong := testkit.WrongCode(code)
 	newPw := "Quartz-Meadow-Lantern-7"
 	expect(t, h.post("/api/v1/auth/password/reset", resetBody(u.Email, wrong, newPw), "en"), 403, "OTP_INVALID")
 	expect(t, h.post("/api/v1/auth/password/reset", resetBody(newEmail(), code, newPw), "en"), 403, "OTP_INVALID")

@@ -2,7 +2,6 @@ package support_test
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -12,21 +11,6 @@ import (
 	"github.com/flowxi/backend/testkit"
 )
 
-// enroll turns 2FA on for u the way a client does.
-func enroll(t *testing.T, env *testkit.Env, u testkit.User) {
-	t.Helper()
-	st := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
-	uri, err := url.Parse(ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).OtpauthUri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.FreshTOTPStep()
-	code := testkit.TOTP(t, uri.Query().Get("secret"), env.Clock.Now())
-	if r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/enable", Token: u.Token, JSON: map[string]any{"code": code}}); r.Code() != "TWOFA_ENABLED" {
-		t.Fatalf("enable: %d %s", r.Status, r.Body)
-	}
-}
-
 // The four-eyes 2FA reset end to end: one key asks, the same key cannot approve, a second key
 // does; then 2FA is off, every session ended, the user e-mailed in their language (English
 // here, whatever the operator's locale), the password alone logs in, and every step is audited.
@@ -34,7 +18,7 @@ func TestTwofaResetFourEyes(t *testing.T) {
 	mb := testkit.NewMailbox(t)
 	f := newFixture(t, mb.Use)
 	u := f.CreateUser(testkit.WithLocale("en"), testkit.WithDevice("phone-1"))
-	enroll(t, f.Env, u)
+	f.Enroll2FA(u)
 	mb.Next(u.Email) // 2FA enabled
 	if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/login", JSON: loginBody(u, "phone-2")}); r.Code() != "MFA_REQUIRED" {
 		t.Fatalf("login before: %d %s", r.Status, r.Body)
@@ -101,7 +85,7 @@ func twofaOn(f *fixture, id int64) bool {
 func TestTwofaResetWindowExpires(t *testing.T) {
 	f := newFixture(t)
 	u := f.CreateUser()
-	enroll(t, f.Env, u)
+	f.Enroll2FA(u)
 	base := fmt.Sprintf("/api/v1/internal/support/users/%d/twofa-reset", u.ID)
 	first := testkit.Decode[api.TwofaResetResponse](t, call(f.Env, f.alice, "POST", base, reason("Lost phone."))).Data
 	if first.Id == 0 {

@@ -2,12 +2,9 @@ package twofactor_test
 
 import (
 	"context"
-	"net/url"
 	"testing"
 	"time"
 
-	"github.com/flowxi/backend/gen/api"
-	"github.com/flowxi/backend/kit/ptr"
 	"github.com/flowxi/backend/services/identity/challenge"
 	"github.com/flowxi/backend/services/identity/sessions"
 	"github.com/flowxi/backend/services/identity/stepup"
@@ -40,27 +37,11 @@ func wrongCode(t *testing.T, env *testkit.Env, secret string) string {
 	return env.WrongTOTP(secret)
 }
 
-// enroll turns 2FA on for u the way a client does: read the otpauth URI, compute a code from
-// it, enable. It returns the secret and the recovery codes.
+// enroll turns 2FA on for u the way a client does (testkit's Env.Enroll2FA). It returns the
+// secret and the recovery codes.
 func enroll(t *testing.T, env *testkit.Env, u testkit.User) (string, []string) {
 	t.Helper()
-	st := env.Do(testkit.Req{Method: "GET", Path: "/api/v1/auth/2fa/status", Token: u.Token})
-	if st.Status != 200 || testkit.Decode[api.TwofaStatusResponse](t, st).Enabled {
-		t.Fatalf("status: %d %s", st.Status, st.Body)
-	}
-	uri, err := url.Parse(ptr.Value(testkit.Decode[api.TwofaStatusResponse](t, st).OtpauthUri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := uri.Query().Get("secret")
-	freshStep(env)
-	r := env.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/2fa/enable", Token: u.Token, JSON: map[string]any{"code": code(t, env, secret, 0)}})
-	if r.Status != 200 || r.Code() != "TWOFA_ENABLED" {
-		t.Fatalf("enable: %d %s", r.Status, r.Body)
-	}
-	codes := testkit.Decode[api.TwofaEnabledResponse](t, r).RecoveryCodes
-	freshStep(env) // the enable step is spent
-	return secret, codes
+	return env.Enroll2FA(u)
 }
 
 // newChallenge stands in for the password step of a login of u (IP and User-Agent of the

@@ -11,34 +11,21 @@ import (
 // reencrypt`). A login racing with it still succeeds: claim follows a secret that was only
 // resealed (claimResealed).
 func (s *TwoFactor) Resealer() secrets.Resealer {
-	return secrets.Resealer{
+	type row = db.ListTwofaSecretsToResealRow
+	return secrets.Table[*db.Queries, row]{
 		Name: "users.twofa_secret_enc",
-		Batch: func(ctx context.Context, after int64, max int) (secrets.Batch, error) {
-			var b secrets.Batch
-			err := s.st.Tx(ctx, func(q *db.Queries) error {
-				rows, err := q.ListTwofaSecretsToReseal(ctx, db.ListTwofaSecretsToResealParams{After: after, Header: s.keys.SealHeader(), MaxRows: int32(max)})
-				if err != nil || len(rows) == 0 {
-					return err
-				}
-				ids, sealed := make([]int64, len(rows)), make([][]byte, len(rows))
-				for i, r := range rows {
-					ids[i], sealed[i] = r.ID, r.SecretEnc
-				}
-				out, err := s.keys.ResealRows(ids, sealed, func(i int) []byte { return totpAAD(ids[i]) })
-				if err != nil {
-					return err
-				}
-				ids, olds, news := secrets.Columns(out)
-				b.Last, b.Read = ids[len(ids)-1], len(ids)
-				b.Rewritten, err = q.ResealTwofaSecrets(ctx, db.ResealTwofaSecretsParams{Ids: ids, Olds: olds, News: news})
-				return err
-			})
-			return b, err
+		Keys: s.keys,
+		Tx:   s.st.Tx,
+		List: func(ctx context.Context, q *db.Queries, after int64, header []byte, max int32) ([]row, error) {
+			return q.ListTwofaSecretsToReseal(ctx, db.ListTwofaSecretsToResealParams{After: after, Header: header, MaxRows: max})
 		},
-		Pending: func(ctx context.Context) (int64, error) {
-			return s.st.Q.CountTwofaSecretsToReseal(ctx, s.keys.SealHeader())
+		Row: func(r row) (int64, [][]byte) { return r.ID, [][]byte{r.SecretEnc} },
+		AAD: func(r row) []byte { return totpAAD(r.ID) },
+		Update: func(ctx context.Context, q *db.Queries, ids []int64, c []secrets.Column) (int64, error) {
+			return q.ResealTwofaSecrets(ctx, db.ResealTwofaSecretsParams{Ids: ids, Olds: c[0].Olds, News: c[0].News})
 		},
-	}
+		Count: s.st.Q.CountTwofaSecretsToReseal,
+	}.Resealer()
 }
 
 // RecoveryCodesUnderOldMAC counts the unused recovery codes hashed with an HMAC key older than

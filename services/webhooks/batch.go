@@ -43,7 +43,7 @@ func (DeliverBatchArgs) Kind() string { return "webhook.deliver_batch" }
 // InsertOpts puts batches on the deliveries' queue; a batch failing on the database is
 // retried on the client's policy for as long as a delivery would be.
 func (DeliverBatchArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: 10000}
+	return river.InsertOpts{Queue: Queue, MaxAttempts: jobAttempts}
 }
 
 // batcher is the River worker of DeliverBatchArgs.

@@ -36,7 +36,7 @@ func (DeliverArgs) Kind() string { return "webhook.deliver" }
 // InsertOpts puts deliveries on their queue; the number of attempts is bounded by time
 // (WEBHOOK_RETRY_FOR), not by River's count, which only has to stay out of the way.
 func (DeliverArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: 10000}
+	return river.InsertOpts{Queue: Queue, MaxAttempts: jobAttempts}
 }
 
 // deliverer is the River worker of DeliverArgs.

@@ -3,10 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net"
-	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,14 +229,10 @@ func TestDisabledAfterContinuousFailure(t *testing.T) {
 // disabledMetric reads flowxi_webhook_subscriptions_disabled_total on the operations listener.
 func disabledMetric(t *testing.T, f *fixture) float64 {
 	t.Helper()
-	w := httptest.NewRecorder()
-	f.OpsHandler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
-	b, _ := io.ReadAll(w.Body)
-	m := regexp.MustCompile(`(?m)^flowxi_webhook_subscriptions_disabled_total (\S+)$`).FindSubmatch(b)
-	if m == nil {
+	v, ok := f.Metrics(t)["flowxi_webhook_subscriptions_disabled_total"]
+	if !ok {
 		t.Fatal("/metrics has no flowxi_webhook_subscriptions_disabled_total")
 	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
 }
 

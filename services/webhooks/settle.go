@@ -177,7 +177,7 @@ func (s *Webhooks) wakeID(ctx context.Context, q *db.Queries, id int64) error {
 
 // enqueueAt inserts, in q's transaction, the job of a delivery's retry due at t.
 func (s *Webhooks) enqueueAt(ctx context.Context, q *db.Queries, id int64, t time.Time) error {
-	return s.jobs.Insert(ctx, q, DeliverArgs{DeliveryID: id}, &river.InsertOpts{Queue: Queue, MaxAttempts: 10000, ScheduledAt: t})
+	return s.jobs.Insert(ctx, q, DeliverArgs{DeliveryID: id}, &river.InsertOpts{Queue: Queue, MaxAttempts: jobAttempts, ScheduledAt: t})
 }
 
 // enqueue inserts the jobs of deliveries in q's transaction.

@@ -25,6 +25,11 @@ const Scope = "webhooks:admin"
 // Queue is the River queue of the deliveries.
 const Queue = "webhooks"
 
+// jobAttempts is the River MaxAttempts of the deliveries' jobs: so many that River's count stays
+// out of the way, a delivery's attempts being bounded by time (WEBHOOK_RETRY_FOR) and a batch's
+// retried for as long.
+const jobAttempts = 10000
+
 // Errors of the service.
 var (
 	ErrNotFound      = apierr.New(http.StatusNotFound, "WEBHOOK_SUBSCRIPTION_NOT_FOUND")

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/flowxi/backend/kit/sema"
 )
 
 // Params are argon2id costs.
@@ -28,14 +30,14 @@ var Default = Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
 // Hasher hashes and verifies under a concurrency bound.
 type Hasher struct {
 	p     Params
-	sem   chan struct{}
+	sem   sema.Sema
 	dummy string
 }
 
 // New builds a hasher; at most NumCPU hashes run at once so a login flood queues instead of
 // starving the server.
 func New(p Params) *Hasher {
-	h := &Hasher{p: p, sem: make(chan struct{}, runtime.NumCPU())}
+	h := &Hasher{p: p, sem: sema.New(runtime.NumCPU())}
 	d, err := h.hash("flowxi-dummy-password-for-unknown-accounts")
 	if err != nil {
 		panic(err)
@@ -46,10 +48,10 @@ func New(p Params) *Hasher {
 
 // Hash returns the PHC string of pw.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+	if err := h.sem.Acquire(ctx); err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer h.sem.Release()
 	return h.hash(pw)
 }
 
@@ -67,10 +69,10 @@ func (h *Hasher) hash(pw string) (string, error) {
 // verified against a dummy hash so the cost is the same; it then always fails.
 // needsRehash reports parameters older than the current ones.
 func (h *Hasher) Verify(ctx context.Context, encoded, pw string) (ok, needsRehash bool, err error) {
-	if err := h.acquire(ctx); err != nil {
+	if err := h.sem.Acquire(ctx); err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.sem.Release()
 	real := encoded != ""
 	if !real {
 		encoded = h.dummy
@@ -83,17 +85,6 @@ func (h *Hasher) Verify(ctx context.Context, encoded, pw string) (ok, needsRehas
 	match := subtle.ConstantTimeCompare(got, key) == 1
 	return match && real, real && p != h.p, nil
 }
-
-func (h *Hasher) acquire(ctx context.Context) error {
-	select {
-	case h.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (h *Hasher) release() { <-h.sem }
 
 func decode(s string) (Params, []byte, []byte, error) {
 	parts := strings.Split(s, "$")
