@@ -219,12 +219,10 @@ func (s *Webhooks) send(ctx context.Context, d delivery, secrets []string) resul
 // exchanges than idle connections, the extra ones were closed after each delivery and dialled
 // again. An error (the context's) means the delivery was not attempted.
 func (s *Webhooks) slot(ctx context.Context) (release func(), err error) {
-	select {
-	case s.slots <- struct{}{}:
-		return func() { <-s.slots }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := s.slots.Acquire(ctx); err != nil {
+		return nil, err
 	}
+	return s.slots.Release, nil
 }
 
 // eventBody is the delivery's body: the event, byte for byte as the feed shows it.

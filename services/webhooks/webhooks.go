@@ -16,6 +16,7 @@ import (
 	"github.com/flowxi/backend/infra/secrets"
 	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/clock"
+	"github.com/flowxi/backend/kit/sema"
 )
 
 // Scope is the internal-key scope of every operation of the tag (the spec's security
@@ -114,7 +115,7 @@ type Webhooks struct {
 	egress egress.Policy
 	client *http.Client
 	// slots bounds the exchanges in flight to Options.Workers (send).
-	slots chan struct{}
+	slots sema.Sema
 	known func(string) bool
 	opt   Options
 }
@@ -129,7 +130,7 @@ func New(d Deps) *Webhooks {
 	}
 	o := d.Options.withDefaults()
 	return &Webhooks{st: d.Store, jobs: d.Jobs, keys: d.Keys, clock: d.Clock, log: d.Log.With("component", "webhooks"),
-		egress: d.Egress, client: d.Egress.Client(egress.Limits{Timeout: o.Timeout, Conns: o.Workers}), slots: make(chan struct{}, o.Workers),
+		egress: d.Egress, client: d.Egress.Client(egress.Limits{Timeout: o.Timeout, Conns: o.Workers}), slots: sema.New(o.Workers),
 		known: d.KnownType, opt: o}
 }
 
