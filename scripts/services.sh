@@ -163,6 +163,20 @@ pg_running() {
 	echo "$port"
 }
 
+# pg_shared_buffers: a quarter of the machine's memory, between 128MB and 4GB. PostgreSQL's 128MB
+# default is too small for the ledger's indexes once it holds about 10^7 entries: the growth
+# benchmark's transfers fell to 0.73 × and its history pages' p99 rose 3 × between 10^5 and
+# 10^7 entries, and were flat (1.09 ×, 0.6–0.7 ×) with 3GB (docs/perf/growth.md).
+pg_shared_buffers() {
+	local kb
+	kb="$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null || true)"
+	[[ "$kb" =~ ^[0-9]+$ ]] || { echo "128MB"; return; }
+	local mb=$((kb / 4 / 1024))
+	[ "$mb" -lt 128 ] && mb=128
+	[ "$mb" -gt 4096 ] && mb=4096
+	echo "${mb}MB"
+}
+
 pg_write_conf() { # pg_write_conf PORT
 	local port="$1" sock="$PGROOT/sock"
 	cat >"$PGROOT/data/flowxi.conf" <<EOF
@@ -171,7 +185,7 @@ listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$sock'
 max_connections = 200
-shared_buffers = 128MB
+shared_buffers = $(pg_shared_buffers)
 # Durability is not needed for a throwaway cluster ...
 fsync = off
 full_page_writes = off
