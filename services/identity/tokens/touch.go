@@ -11,19 +11,20 @@ import (
 	"github.com/flowxi/backend/infra/pg"
 )
 
-// groupTimeout bounds one grouped statement.
+// groupTimeout bounds one grouped round trip.
 const groupTimeout = 10 * time.Second
 
-// maxGroup is the most requests one grouped statement serves.
+// maxGroup is the most requests one grouped round trip serves.
 const maxGroup = 256
 
-// group runs one statement for the requests of concurrent callers, each caller continuing only
-// once the statement holding its request has finished — what a caller sees is what its own
-// statement would have shown it at that moment (a statement that starts after the call reads
-// every commit before it), only the round trip and the commit are shared. There is no
-// background goroutine: the first caller to find no statement running runs one for everything
-// pending, its own request first; those arriving meanwhile wait, and when it is done the first
-// of them runs the next statement (group commit).
+// group sends the requests of concurrent callers to PostgreSQL together, in one round trip (run:
+// a pipelined batch of one statement per request, in one implicit transaction), each caller
+// continuing only once the round trip holding its request has finished — what a caller sees is
+// what its own statement would have shown it at that moment (each statement starts after the
+// call and reads every commit before it), only the round trip and the commit are shared. There
+// is no background goroutine: the first caller to find no round trip running runs one for
+// everything pending, its own request first; those arriving meanwhile wait, and when it is done
+// the first of them runs the next one (group commit).
 //
 // Authentication runs two statements per request (the token lookup, and under load most
 // requests' once-a-minute last_used_at touch): measured as much CPU as the whole posting batch
@@ -37,11 +38,11 @@ type group[In, Out any] struct {
 
 // call is one caller's request and where its outcome goes.
 type call[In, Out any] struct {
-	ctx  context.Context // the caller's: the statement runs with the first caller's values (its trace span)
+	ctx  context.Context // the caller's: the round trip runs with the first caller's values (its trace span)
 	in   In
 	out  Out
 	err  error
-	done chan bool // true: the outcome is set; false: run the next statement
+	done chan bool // true: the outcome is set; false: run the next round trip
 }
 
 // do runs in (with whatever else is pending) and returns its result.
@@ -53,7 +54,7 @@ func (g *group[In, Out]) do(ctx context.Context, in In) (Out, error) {
 	g.running = true
 	g.mu.Unlock()
 	// Not cancellable: a caller handed the lead must take it, or those behind it would wait for
-	// ever. The wait is bounded by groupTimeout per statement ahead of it.
+	// ever. The wait is bounded by groupTimeout per round trip ahead of it.
 	if lead || !<-c.done {
 		g.flush()
 		<-c.done
@@ -62,7 +63,7 @@ func (g *group[In, Out]) do(ctx context.Context, in In) (Out, error) {
 }
 
 // flush runs the pending requests (up to maxGroup; the caller's is the first of them) in one
-// statement and answers each; then it hands the next statement to the first caller still
+// round trip and answers each; then it hands the next round trip to the first caller still
 // waiting, if any.
 func (g *group[In, Out]) flush() {
 	g.mu.Lock()
@@ -74,12 +75,12 @@ func (g *group[In, Out]) flush() {
 	for i, c := range calls {
 		in[i] = c.in
 	}
-	// The first caller's values (its trace span parents the statement's), not its cancellation.
+	// The first caller's values (its trace span parents the batch's), not its cancellation.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(calls[0].ctx), groupTimeout)
 	out, err := g.run(ctx, in)
 	cancel()
 	if err == nil && len(out) != n {
-		err = errors.New("tokens: grouped statement: wrong number of results")
+		err = errors.New("tokens: grouped round trip: wrong number of results")
 	}
 	for i, c := range calls {
 		if c.err = err; err == nil {
