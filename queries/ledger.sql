@@ -286,11 +286,12 @@ WHERE (t.status = 'posted' AND (COALESCE(s.n, 0) < 2 OR COALESCE(s.total, 0) <> 
    OR (t.status <> 'posted' AND COALESCE(s.n, 0) <> 0);
 
 -- name: ListEntriesSince :many
--- The entries of each given account above the given version, in chain order, for the hash-chain
--- walk (0: the whole chain); one range of ledger_entries_account_version per account.
+-- The entries of each given account from the given version up, in chain order, for the
+-- hash-chain walk (0: the whole chain; otherwise the verified entry, then those above it); one
+-- range of ledger_entries_account_version per account.
 SELECT e.account_id, e.transaction_id, e.amount, e.balance_after, e.version, e.prev_hash, e.hash, e.created_at
 FROM (SELECT unnest(sqlc.arg(accounts)::bigint[]) AS account_id, unnest(sqlc.arg(versions)::bigint[]) AS version) c
-JOIN LATERAL (SELECT * FROM ledger_entries x WHERE x.account_id = c.account_id AND x.version > c.version ORDER BY x.version) e ON true
+JOIN LATERAL (SELECT * FROM ledger_entries x WHERE x.account_id = c.account_id AND x.version >= c.version ORDER BY x.version) e ON true
 ORDER BY e.account_id, e.version;
 
 -- name: ListAccountHeads :many
@@ -346,105 +347,122 @@ ON CONFLICT (account_id) DO UPDATE SET version = EXCLUDED.version, balance = EXC
     posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, history_at = EXCLUDED.history_at, checkpoint_id = EXCLUDED.checkpoint_id;
 
 -- name: ChangedAccounts :many
--- The accounts to re-read since the checkpoint: new ones, those whose head moved, those with
--- entries above their verified version, and those whose verified entry no longer carries the
--- verified hash (link_broken: an old entry rewritten with its chain recomputed, or deleted). Each
--- comes with the verified head its walk continues from. Two lookups per account on
--- ledger_entries_account_version (its top version, its verified entry), nested in the scan of
--- the accounts (LATERAL), never a scan of the entries: the LIMIT keeps the verified entry's
--- lookup a per-account index probe (without it the planner flattened it into a hash join over a
--- sequential scan of every entry, 0.35 s at 10^6 entries and growing with the ledger).
+-- The accounts to re-read since the checkpoint, each with the verified head its walk continues
+-- from: new ones, those whose head moved, and those whose head did not move but whose top entry
+-- is not the verified one (an entry above the verified version, or the verified entry rewritten
+-- or deleted). Only an unmoved head costs a lookup, one descending probe of
+-- ledger_entries_account_version (its conditions on a and h gate the probe: the planner runs it
+-- only when they hold); a moved one is read from its verified entry by the walk, which checks
+-- that entry's hash (walkOne).
 SELECT a.id, a.kind, a.balance, a.pending, a.version, a.last_hash, a.history_at,
        COALESCE(h.version, 0)::bigint AS from_version, COALESCE(h.balance, 0)::bigint AS from_balance,
-       COALESCE(h.hash, decode(repeat('00', 32), 'hex')) AS from_hash, h.posted_at AS from_at,
-       (COALESCE(h.version, 0) > 0 AND c.hash IS DISTINCT FROM h.hash)::boolean AS link_broken
+       COALESCE(h.hash, decode(repeat('00', 32), 'hex')) AS from_hash, h.posted_at AS from_at
 FROM ledger_accounts a
 LEFT JOIN ledger_checkpoint_heads h ON h.account_id = a.id
-CROSS JOIN LATERAL (SELECT max(e.version) AS version FROM ledger_entries e WHERE e.account_id = a.id) top
-LEFT JOIN LATERAL (SELECT e.hash FROM ledger_entries e WHERE e.account_id = a.id AND e.version = h.version LIMIT 1) c ON true
+LEFT JOIN LATERAL (SELECT e.version, e.hash FROM ledger_entries e
+                   WHERE e.account_id = a.id AND e.version >= h.version
+                     AND a.version = h.version AND a.balance = h.balance AND a.last_hash = h.hash
+                     AND a.pending = h.pending AND a.history_at IS NOT DISTINCT FROM h.history_at
+                   ORDER BY e.version DESC LIMIT 1) top ON true
 WHERE h.account_id IS NULL OR a.version <> h.version OR a.balance <> h.balance OR a.last_hash <> h.hash
    OR a.pending <> h.pending OR a.history_at IS DISTINCT FROM h.history_at
-   OR COALESCE(top.version, 0) > h.version OR (h.version > 0 AND c.hash IS DISTINCT FROM h.hash)
+   OR (h.version > 0 AND (top.version IS DISTINCT FROM h.version OR top.hash IS DISTINCT FROM h.hash))
+   OR (h.version = 0 AND top.version IS NOT NULL)
 ORDER BY a.id;
-
--- name: NewTransactionIDs :many
--- The transactions an incremental check verifies besides those of the walked entries: every one
--- above the checkpoint's horizon, and every one recorded in a re-read account's history at or
--- after its verified version (from_pos ≥ 2·v + 1: failed attempts and holds move no entry).
-SELECT t.id FROM ledger_transactions t WHERE t.id > sqlc.arg(after)::bigint
-UNION
-SELECT x.id FROM (SELECT unnest(sqlc.arg(accounts)::bigint[]) AS account_id, unnest(sqlc.arg(versions)::bigint[]) AS version) c
-JOIN LATERAL (SELECT t.id FROM ledger_transactions t WHERE t.from_account_id = c.account_id AND t.from_pos >= 2 * c.version + 1) x ON true;
 
 -- name: CheckCurrencyBalances :many
 -- Per currency the accounts' balances sum to zero: with every balance verified equal to its
 -- entries (the walk), this is CheckCurrencySums without reading the entries.
 SELECT currency, sum(balance)::bigint AS total FROM ledger_accounts GROUP BY currency HAVING sum(balance) <> 0;
 
--- name: CheckTransactionBalanceIn :many
--- CheckTransactionBalance for the given transactions.
-SELECT t.id, t.status, s.total::bigint AS total, s.n::bigint AS n
-FROM ledger_transactions t
-CROSS JOIN LATERAL (SELECT COALESCE(sum(e.amount), 0) AS total, count(*) AS n FROM ledger_entries e WHERE e.transaction_id = t.id) s
-WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
-  AND ((t.status = 'posted' AND (s.n < 2 OR s.total <> 0)) OR (t.status <> 'posted' AND s.n <> 0));
-
--- name: CheckOrphansIn :many
--- CheckOrphans for the entries above the horizon and those of the given transactions, and for
--- the given transactions.
-SELECT 'entry'::text AS kind, e.id, e.account_id AS ref
+-- name: CheckTransactionsSince :many
+-- The transactions' invariants of the full check (CheckTransactionBalance, CheckOrphans,
+-- CheckHistoryPositions, CheckReversals) in one pass over what came after a checkpoint: the
+-- transactions of the walked entries (ids) and of every entry above the entry horizon
+-- (after_entry), every one above the transaction horizon (after), and every one recorded in a
+-- re-read account's history at or after its verified version (from_pos ≥ 2·v + 1: failed attempts
+-- and holds move no entry). Each transaction is read once, with its entries (one primary-key
+-- probe, one probe of ledger_entries_transaction), into tx; each branch below is one invariant
+-- over tx (any other row it reads is a probe, in a LATERAL ... LIMIT 1 where a join could
+-- become a scan of a whole table) and returns a row per violation, named by problem ('balance': n entries summing to
+-- total; 'entry', 'entry_transaction', 'transaction': ref is the missing or foreign row;
+-- 'position', 'instant'; 'reversal', 'over_reversed': ref is the original, or its amount).
+WITH ids AS (
+    SELECT unnest(sqlc.arg(ids)::bigint[]) AS id
+    UNION
+    SELECT e.transaction_id FROM ledger_entries e WHERE e.id > sqlc.arg(after_entry)::bigint
+    UNION
+    SELECT t.id FROM ledger_transactions t WHERE t.id > sqlc.arg(after)::bigint
+    UNION
+    SELECT x.id FROM (SELECT unnest(sqlc.arg(accounts)::bigint[]) AS account_id, unnest(sqlc.arg(versions)::bigint[]) AS version) c
+    JOIN LATERAL (SELECT t.id FROM ledger_transactions t WHERE t.from_account_id = c.account_id AND t.from_pos >= 2 * c.version + 1) x ON true
+), tx AS MATERIALIZED (
+    SELECT i.id, t.id AS found, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.from_pos, t.to_pos,
+           t.finalized_at, t.created_at, t.reverses_id, s.*
+    FROM ids i
+    -- LIMIT 1 keeps it a probe per transaction (a plain join can become a merge over the whole key).
+    LEFT JOIN LATERAL (SELECT * FROM ledger_transactions x WHERE x.id = i.id LIMIT 1) t ON true
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n, COALESCE(sum(e.amount), 0) AS total,
+               count(*) FILTER (WHERE e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id) AS foreign_n,
+               count(*) FILTER (WHERE e.account_id = t.from_account_id) AS from_n,
+               max(e.version) FILTER (WHERE e.account_id = t.from_account_id) AS from_version,
+               max(e.created_at) FILTER (WHERE e.account_id = t.from_account_id) AS from_at,
+               count(*) FILTER (WHERE e.account_id = t.to_account_id) AS to_n,
+               max(e.version) FILTER (WHERE e.account_id = t.to_account_id) AS to_version,
+               max(e.created_at) FILTER (WHERE e.account_id = t.to_account_id) AS to_at
+        FROM ledger_entries e WHERE e.transaction_id = i.id) s
+)
+SELECT 'balance'::text AS problem, tx.id::bigint AS id, 0::bigint AS ref, tx.n::bigint AS n, tx.total::bigint AS total, COALESCE(tx.status, '')::text AS status
+FROM tx
+WHERE tx.found IS NOT NULL AND ((tx.status = 'posted' AND (tx.n < 2 OR tx.total <> 0)) OR (tx.status <> 'posted' AND tx.n <> 0))
+UNION ALL
+SELECT 'entry', e.id, e.account_id, 0, 0, ''
 FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
 WHERE e.id > sqlc.arg(after_entry)::bigint AND a.id IS NULL
 UNION ALL
-SELECT 'entry_transaction', e.id, e.transaction_id
-FROM (SELECT x.id, x.transaction_id, x.account_id FROM ledger_entries x WHERE x.id > sqlc.arg(after_entry)::bigint
-      UNION
-      SELECT x.id, x.transaction_id, x.account_id FROM ledger_entries x WHERE x.transaction_id = ANY(sqlc.arg(ids)::bigint[])) e
--- One primary-key probe per entry (the LIMIT keeps it so: as a plain join the planner chose a
--- merge join over the whole primary key, a cost growing with the ledger).
-LEFT JOIN LATERAL (SELECT t.id, t.from_account_id, t.to_account_id FROM ledger_transactions t WHERE t.id = e.transaction_id LIMIT 1) t ON true
-WHERE t.id IS NULL OR e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id
+SELECT 'entry_transaction', e.id, e.transaction_id, 0, 0, ''
+FROM tx
+CROSS JOIN LATERAL (SELECT e.id, e.transaction_id FROM ledger_entries e WHERE e.transaction_id = tx.id
+                      AND (tx.found IS NULL OR e.account_id IS DISTINCT FROM tx.from_account_id AND e.account_id IS DISTINCT FROM tx.to_account_id)) e
+WHERE tx.found IS NULL OR tx.foreign_n > 0
 UNION ALL
-SELECT 'transaction', t.id, CASE WHEN f.id IS NULL THEN t.from_account_id ELSE t.to_account_id END
-FROM ledger_transactions t
-LEFT JOIN ledger_accounts f ON f.id = t.from_account_id
-LEFT JOIN ledger_accounts d ON d.id = t.to_account_id
-WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
-  AND ((t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NOT NULL AND d.id IS NULL));
-
--- name: CheckHistoryPositionsIn :many
--- CheckHistoryPositions for the given transactions.
-SELECT t.id, 'position'::text AS problem
-FROM ledger_transactions t
-LEFT JOIN ledger_entries ef ON ef.transaction_id = t.id AND ef.account_id = t.from_account_id
-LEFT JOIN ledger_entries et ON et.transaction_id = t.id AND et.account_id = t.to_account_id
-WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
-  AND ((t.status = 'posted' AND (t.from_pos IS DISTINCT FROM 2 * ef.version OR t.to_pos IS DISTINCT FROM 2 * et.version
-                                 OR t.finalized_at IS DISTINCT FROM ef.created_at OR t.finalized_at IS DISTINCT FROM et.created_at))
-    OR (t.status <> 'posted' AND (t.from_pos IS NULL OR t.from_pos % 2 <> 1 OR t.to_pos IS NOT NULL)))
+SELECT 'transaction', tx.id, CASE WHEN f.id IS NULL THEN tx.from_account_id ELSE tx.to_account_id END, 0, 0, ''
+FROM tx
+LEFT JOIN ledger_accounts f ON f.id = tx.from_account_id
+LEFT JOIN ledger_accounts d ON d.id = tx.to_account_id
+WHERE (tx.from_account_id IS NOT NULL AND f.id IS NULL) OR (tx.to_account_id IS NOT NULL AND d.id IS NULL)
 UNION ALL
-SELECT t.id, 'instant'
-FROM ledger_transactions t
-JOIN ledger_accounts a ON a.id = t.from_account_id AND a.kind = 'user'
-LEFT JOIN ledger_entries lo ON lo.account_id = t.from_account_id AND lo.version = t.from_pos / 2
-LEFT JOIN ledger_entries hi ON hi.account_id = t.from_account_id AND hi.version = t.from_pos / 2 + 1
-WHERE t.id = ANY(sqlc.arg(ids)::bigint[]) AND t.status <> 'posted' AND t.from_pos % 2 = 1
-  AND (t.created_at < lo.created_at OR t.created_at > hi.created_at OR (t.from_pos / 2 > 0 AND lo.id IS NULL));
-
--- name: CheckReversalsIn :many
--- CheckReversals for the given transactions (as reversals) and the originals they reverse.
-SELECT 'reversal'::text AS kind, r.id, COALESCE(r.reverses_id, 0)::bigint AS ref, 0::bigint AS total
-FROM ledger_transactions r LEFT JOIN ledger_transactions o ON o.id = r.reverses_id
-WHERE r.id = ANY(sqlc.arg(ids)::bigint[]) AND r.kind = 'reversal' AND r.status = 'posted'
+SELECT 'position', tx.id, 0, 0, 0, ''
+FROM tx
+WHERE tx.found IS NOT NULL
+  AND ((tx.status = 'posted' AND (tx.from_n > 1 OR tx.to_n > 1 OR tx.from_pos IS DISTINCT FROM 2 * tx.from_version
+                                  OR tx.to_pos IS DISTINCT FROM 2 * tx.to_version
+                                  OR tx.finalized_at IS DISTINCT FROM tx.from_at OR tx.finalized_at IS DISTINCT FROM tx.to_at))
+    OR (tx.status <> 'posted' AND (tx.from_pos IS NULL OR tx.from_pos % 2 <> 1 OR tx.to_pos IS NOT NULL)))
+UNION ALL
+SELECT 'instant', tx.id, 0, 0, 0, ''
+FROM tx
+JOIN ledger_accounts a ON a.id = tx.from_account_id AND a.kind = 'user'
+LEFT JOIN LATERAL (SELECT e.id, e.created_at FROM ledger_entries e WHERE e.account_id = tx.from_account_id AND e.version = tx.from_pos / 2 LIMIT 1) lo ON true
+LEFT JOIN LATERAL (SELECT e.created_at FROM ledger_entries e WHERE e.account_id = tx.from_account_id AND e.version = tx.from_pos / 2 + 1 LIMIT 1) hi ON true
+WHERE tx.status <> 'posted' AND tx.from_pos % 2 = 1
+  AND (tx.created_at < lo.created_at OR tx.created_at > hi.created_at OR (tx.from_pos / 2 > 0 AND lo.id IS NULL))
+UNION ALL
+SELECT 'reversal', r.id, COALESCE(r.reverses_id, 0), 0, 0, ''
+FROM tx r
+LEFT JOIN LATERAL (SELECT o.id, o.status, o.kind, o.currency, o.from_account_id, o.to_account_id FROM ledger_transactions o
+                   WHERE o.id = r.reverses_id LIMIT 1) o ON true
+WHERE r.kind = 'reversal' AND r.status = 'posted'
   AND (o.id IS NULL OR o.status <> 'posted' OR o.kind = 'reversal' OR o.currency <> r.currency
        OR r.from_account_id IS DISTINCT FROM o.to_account_id OR r.to_account_id IS DISTINCT FROM o.from_account_id)
 UNION ALL
-SELECT 'over_reversed'::text, o.id, o.amount, s.total::bigint
-FROM ledger_transactions o
-CROSS JOIN LATERAL (SELECT COALESCE(sum(x.amount), 0) AS total FROM ledger_transactions x
+SELECT 'over_reversed', o.id, o.amount, 0, s.total, ''
+FROM (SELECT DISTINCT tx.reverses_id FROM tx WHERE tx.reverses_id IS NOT NULL) r
+CROSS JOIN LATERAL (SELECT o.id, o.amount FROM ledger_transactions o WHERE o.id = r.reverses_id LIMIT 1) o
+CROSS JOIN LATERAL (SELECT COALESCE(sum(x.amount), 0)::bigint AS total FROM ledger_transactions x
                     WHERE x.reverses_id = o.id AND x.kind = 'reversal' AND x.status = 'posted') s
-WHERE o.id IN (SELECT r.reverses_id FROM ledger_transactions r WHERE r.id = ANY(sqlc.arg(ids)::bigint[]) AND r.reverses_id IS NOT NULL)
-  AND s.total > o.amount;
+WHERE s.total > o.amount;
 
 -- Reversals --------------------------------------------------------------------------------------
 

@@ -13,15 +13,18 @@ import (
 const changedAccounts = `-- name: ChangedAccounts :many
 SELECT a.id, a.kind, a.balance, a.pending, a.version, a.last_hash, a.history_at,
        COALESCE(h.version, 0)::bigint AS from_version, COALESCE(h.balance, 0)::bigint AS from_balance,
-       COALESCE(h.hash, decode(repeat('00', 32), 'hex')) AS from_hash, h.posted_at AS from_at,
-       (COALESCE(h.version, 0) > 0 AND c.hash IS DISTINCT FROM h.hash)::boolean AS link_broken
+       COALESCE(h.hash, decode(repeat('00', 32), 'hex')) AS from_hash, h.posted_at AS from_at
 FROM ledger_accounts a
 LEFT JOIN ledger_checkpoint_heads h ON h.account_id = a.id
-CROSS JOIN LATERAL (SELECT max(e.version) AS version FROM ledger_entries e WHERE e.account_id = a.id) top
-LEFT JOIN LATERAL (SELECT e.hash FROM ledger_entries e WHERE e.account_id = a.id AND e.version = h.version LIMIT 1) c ON true
+LEFT JOIN LATERAL (SELECT e.version, e.hash FROM ledger_entries e
+                   WHERE e.account_id = a.id AND e.version >= h.version
+                     AND a.version = h.version AND a.balance = h.balance AND a.last_hash = h.hash
+                     AND a.pending = h.pending AND a.history_at IS NOT DISTINCT FROM h.history_at
+                   ORDER BY e.version DESC LIMIT 1) top ON true
 WHERE h.account_id IS NULL OR a.version <> h.version OR a.balance <> h.balance OR a.last_hash <> h.hash
    OR a.pending <> h.pending OR a.history_at IS DISTINCT FROM h.history_at
-   OR COALESCE(top.version, 0) > h.version OR (h.version > 0 AND c.hash IS DISTINCT FROM h.hash)
+   OR (h.version > 0 AND (top.version IS DISTINCT FROM h.version OR top.hash IS DISTINCT FROM h.hash))
+   OR (h.version = 0 AND top.version IS NOT NULL)
 ORDER BY a.id
 `
 
@@ -37,17 +40,15 @@ type ChangedAccountsRow struct {
 	FromBalance int64
 	FromHash    []byte
 	FromAt      *time.Time
-	LinkBroken  bool
 }
 
-// The accounts to re-read since the checkpoint: new ones, those whose head moved, those with
-// entries above their verified version, and those whose verified entry no longer carries the
-// verified hash (link_broken: an old entry rewritten with its chain recomputed, or deleted). Each
-// comes with the verified head its walk continues from. Two lookups per account on
-// ledger_entries_account_version (its top version, its verified entry), nested in the scan of
-// the accounts (LATERAL), never a scan of the entries: the LIMIT keeps the verified entry's
-// lookup a per-account index probe (without it the planner flattened it into a hash join over a
-// sequential scan of every entry, 0.35 s at 10^6 entries and growing with the ledger).
+// The accounts to re-read since the checkpoint, each with the verified head its walk continues
+// from: new ones, those whose head moved, and those whose head did not move but whose top entry
+// is not the verified one (an entry above the verified version, or the verified entry rewritten
+// or deleted). Only an unmoved head costs a lookup, one descending probe of
+// ledger_entries_account_version (its conditions on a and h gate the probe: the planner runs it
+// only when they hold); a moved one is read from its verified entry by the walk, which checks
+// that entry's hash (walkOne).
 func (q *Queries) ChangedAccounts(ctx context.Context) ([]ChangedAccountsRow, error) {
 	rows, err := q.db.Query(ctx, changedAccounts)
 	if err != nil {
@@ -69,7 +70,6 @@ func (q *Queries) ChangedAccounts(ctx context.Context) ([]ChangedAccountsRow, er
 			&i.FromBalance,
 			&i.FromHash,
 			&i.FromAt,
-			&i.LinkBroken,
 		); err != nil {
 			return nil, err
 		}
@@ -241,51 +241,6 @@ func (q *Queries) CheckHistoryPositions(ctx context.Context) ([]CheckHistoryPosi
 	return items, nil
 }
 
-const checkHistoryPositionsIn = `-- name: CheckHistoryPositionsIn :many
-SELECT t.id, 'position'::text AS problem
-FROM ledger_transactions t
-LEFT JOIN ledger_entries ef ON ef.transaction_id = t.id AND ef.account_id = t.from_account_id
-LEFT JOIN ledger_entries et ON et.transaction_id = t.id AND et.account_id = t.to_account_id
-WHERE t.id = ANY($1::bigint[])
-  AND ((t.status = 'posted' AND (t.from_pos IS DISTINCT FROM 2 * ef.version OR t.to_pos IS DISTINCT FROM 2 * et.version
-                                 OR t.finalized_at IS DISTINCT FROM ef.created_at OR t.finalized_at IS DISTINCT FROM et.created_at))
-    OR (t.status <> 'posted' AND (t.from_pos IS NULL OR t.from_pos % 2 <> 1 OR t.to_pos IS NOT NULL)))
-UNION ALL
-SELECT t.id, 'instant'
-FROM ledger_transactions t
-JOIN ledger_accounts a ON a.id = t.from_account_id AND a.kind = 'user'
-LEFT JOIN ledger_entries lo ON lo.account_id = t.from_account_id AND lo.version = t.from_pos / 2
-LEFT JOIN ledger_entries hi ON hi.account_id = t.from_account_id AND hi.version = t.from_pos / 2 + 1
-WHERE t.id = ANY($1::bigint[]) AND t.status <> 'posted' AND t.from_pos % 2 = 1
-  AND (t.created_at < lo.created_at OR t.created_at > hi.created_at OR (t.from_pos / 2 > 0 AND lo.id IS NULL))
-`
-
-type CheckHistoryPositionsInRow struct {
-	ID      int64
-	Problem string
-}
-
-// CheckHistoryPositions for the given transactions.
-func (q *Queries) CheckHistoryPositionsIn(ctx context.Context, ids []int64) ([]CheckHistoryPositionsInRow, error) {
-	rows, err := q.db.Query(ctx, checkHistoryPositionsIn, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []CheckHistoryPositionsInRow{}
-	for rows.Next() {
-		var i CheckHistoryPositionsInRow
-		if err := rows.Scan(&i.ID, &i.Problem); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const checkNegativeWallets = `-- name: CheckNegativeWallets :many
 SELECT id, balance, pending FROM ledger_accounts
 WHERE kind = 'user' AND (balance < 0 OR balance - pending < 0)
@@ -351,61 +306,6 @@ func (q *Queries) CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error) {
 	items := []CheckOrphansRow{}
 	for rows.Next() {
 		var i CheckOrphansRow
-		if err := rows.Scan(&i.Kind, &i.ID, &i.Ref); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const checkOrphansIn = `-- name: CheckOrphansIn :many
-SELECT 'entry'::text AS kind, e.id, e.account_id AS ref
-FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
-WHERE e.id > $1::bigint AND a.id IS NULL
-UNION ALL
-SELECT 'entry_transaction', e.id, e.transaction_id
-FROM (SELECT x.id, x.transaction_id, x.account_id FROM ledger_entries x WHERE x.id > $1::bigint
-      UNION
-      SELECT x.id, x.transaction_id, x.account_id FROM ledger_entries x WHERE x.transaction_id = ANY($2::bigint[])) e
-LEFT JOIN LATERAL (SELECT t.id, t.from_account_id, t.to_account_id FROM ledger_transactions t WHERE t.id = e.transaction_id LIMIT 1) t ON true
-WHERE t.id IS NULL OR e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id
-UNION ALL
-SELECT 'transaction', t.id, CASE WHEN f.id IS NULL THEN t.from_account_id ELSE t.to_account_id END
-FROM ledger_transactions t
-LEFT JOIN ledger_accounts f ON f.id = t.from_account_id
-LEFT JOIN ledger_accounts d ON d.id = t.to_account_id
-WHERE t.id = ANY($2::bigint[])
-  AND ((t.from_account_id IS NOT NULL AND f.id IS NULL) OR (t.to_account_id IS NOT NULL AND d.id IS NULL))
-`
-
-type CheckOrphansInParams struct {
-	AfterEntry int64
-	Ids        []int64
-}
-
-type CheckOrphansInRow struct {
-	Kind string
-	ID   int64
-	Ref  int64
-}
-
-// CheckOrphans for the entries above the horizon and those of the given transactions, and for
-// the given transactions.
-// One primary-key probe per entry (the LIMIT keeps it so: as a plain join the planner chose a
-// merge join over the whole primary key, a cost growing with the ledger).
-func (q *Queries) CheckOrphansIn(ctx context.Context, arg CheckOrphansInParams) ([]CheckOrphansInRow, error) {
-	rows, err := q.db.Query(ctx, checkOrphansIn, arg.AfterEntry, arg.Ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []CheckOrphansInRow{}
-	for rows.Next() {
-		var i CheckOrphansInRow
 		if err := rows.Scan(&i.Kind, &i.ID, &i.Ref); err != nil {
 			return nil, err
 		}
@@ -483,54 +383,6 @@ func (q *Queries) CheckReversals(ctx context.Context) ([]CheckReversalsRow, erro
 	items := []CheckReversalsRow{}
 	for rows.Next() {
 		var i CheckReversalsRow
-		if err := rows.Scan(
-			&i.Kind,
-			&i.ID,
-			&i.Ref,
-			&i.Total,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const checkReversalsIn = `-- name: CheckReversalsIn :many
-SELECT 'reversal'::text AS kind, r.id, COALESCE(r.reverses_id, 0)::bigint AS ref, 0::bigint AS total
-FROM ledger_transactions r LEFT JOIN ledger_transactions o ON o.id = r.reverses_id
-WHERE r.id = ANY($1::bigint[]) AND r.kind = 'reversal' AND r.status = 'posted'
-  AND (o.id IS NULL OR o.status <> 'posted' OR o.kind = 'reversal' OR o.currency <> r.currency
-       OR r.from_account_id IS DISTINCT FROM o.to_account_id OR r.to_account_id IS DISTINCT FROM o.from_account_id)
-UNION ALL
-SELECT 'over_reversed'::text, o.id, o.amount, s.total::bigint
-FROM ledger_transactions o
-CROSS JOIN LATERAL (SELECT COALESCE(sum(x.amount), 0) AS total FROM ledger_transactions x
-                    WHERE x.reverses_id = o.id AND x.kind = 'reversal' AND x.status = 'posted') s
-WHERE o.id IN (SELECT r.reverses_id FROM ledger_transactions r WHERE r.id = ANY($1::bigint[]) AND r.reverses_id IS NOT NULL)
-  AND s.total > o.amount
-`
-
-type CheckReversalsInRow struct {
-	Kind  string
-	ID    int64
-	Ref   int64
-	Total int64
-}
-
-// CheckReversals for the given transactions (as reversals) and the originals they reverse.
-func (q *Queries) CheckReversalsIn(ctx context.Context, ids []int64) ([]CheckReversalsInRow, error) {
-	rows, err := q.db.Query(ctx, checkReversalsIn, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []CheckReversalsInRow{}
-	for rows.Next() {
-		var i CheckReversalsInRow
 		if err := rows.Scan(
 			&i.Kind,
 			&i.ID,
@@ -628,36 +480,135 @@ func (q *Queries) CheckTransactionBalance(ctx context.Context) ([]CheckTransacti
 	return items, nil
 }
 
-const checkTransactionBalanceIn = `-- name: CheckTransactionBalanceIn :many
-SELECT t.id, t.status, s.total::bigint AS total, s.n::bigint AS n
-FROM ledger_transactions t
-CROSS JOIN LATERAL (SELECT COALESCE(sum(e.amount), 0) AS total, count(*) AS n FROM ledger_entries e WHERE e.transaction_id = t.id) s
-WHERE t.id = ANY($1::bigint[])
-  AND ((t.status = 'posted' AND (s.n < 2 OR s.total <> 0)) OR (t.status <> 'posted' AND s.n <> 0))
+const checkTransactionsSince = `-- name: CheckTransactionsSince :many
+WITH ids AS (
+    SELECT unnest($1::bigint[]) AS id
+    UNION
+    SELECT e.transaction_id FROM ledger_entries e WHERE e.id > $2::bigint
+    UNION
+    SELECT t.id FROM ledger_transactions t WHERE t.id > $3::bigint
+    UNION
+    SELECT x.id FROM (SELECT unnest($4::bigint[]) AS account_id, unnest($5::bigint[]) AS version) c
+    JOIN LATERAL (SELECT t.id FROM ledger_transactions t WHERE t.from_account_id = c.account_id AND t.from_pos >= 2 * c.version + 1) x ON true
+), tx AS MATERIALIZED (
+    SELECT i.id, t.id AS found, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.from_pos, t.to_pos,
+           t.finalized_at, t.created_at, t.reverses_id, s.n, s.total, s.foreign_n, s.from_n, s.from_version, s.from_at, s.to_n, s.to_version, s.to_at
+    FROM ids i
+    -- LIMIT 1 keeps it a probe per transaction (a plain join can become a merge over the whole key).
+    LEFT JOIN LATERAL (SELECT id, kind, status, currency, amount, from_account_id, to_account_id, failure_code, idempotency_key, initiator_type, initiator_id, note, external_ref, created_at, finalized_at, expires_at, from_pos, to_pos, reverses_id FROM ledger_transactions x WHERE x.id = i.id LIMIT 1) t ON true
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n, COALESCE(sum(e.amount), 0) AS total,
+               count(*) FILTER (WHERE e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id) AS foreign_n,
+               count(*) FILTER (WHERE e.account_id = t.from_account_id) AS from_n,
+               max(e.version) FILTER (WHERE e.account_id = t.from_account_id) AS from_version,
+               max(e.created_at) FILTER (WHERE e.account_id = t.from_account_id) AS from_at,
+               count(*) FILTER (WHERE e.account_id = t.to_account_id) AS to_n,
+               max(e.version) FILTER (WHERE e.account_id = t.to_account_id) AS to_version,
+               max(e.created_at) FILTER (WHERE e.account_id = t.to_account_id) AS to_at
+        FROM ledger_entries e WHERE e.transaction_id = i.id) s
+)
+SELECT 'balance'::text AS problem, tx.id::bigint AS id, 0::bigint AS ref, tx.n::bigint AS n, tx.total::bigint AS total, COALESCE(tx.status, '')::text AS status
+FROM tx
+WHERE tx.found IS NOT NULL AND ((tx.status = 'posted' AND (tx.n < 2 OR tx.total <> 0)) OR (tx.status <> 'posted' AND tx.n <> 0))
+UNION ALL
+SELECT 'entry', e.id, e.account_id, 0, 0, ''
+FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
+WHERE e.id > $2::bigint AND a.id IS NULL
+UNION ALL
+SELECT 'entry_transaction', e.id, e.transaction_id, 0, 0, ''
+FROM tx
+CROSS JOIN LATERAL (SELECT e.id, e.transaction_id FROM ledger_entries e WHERE e.transaction_id = tx.id
+                      AND (tx.found IS NULL OR e.account_id IS DISTINCT FROM tx.from_account_id AND e.account_id IS DISTINCT FROM tx.to_account_id)) e
+WHERE tx.found IS NULL OR tx.foreign_n > 0
+UNION ALL
+SELECT 'transaction', tx.id, CASE WHEN f.id IS NULL THEN tx.from_account_id ELSE tx.to_account_id END, 0, 0, ''
+FROM tx
+LEFT JOIN ledger_accounts f ON f.id = tx.from_account_id
+LEFT JOIN ledger_accounts d ON d.id = tx.to_account_id
+WHERE (tx.from_account_id IS NOT NULL AND f.id IS NULL) OR (tx.to_account_id IS NOT NULL AND d.id IS NULL)
+UNION ALL
+SELECT 'position', tx.id, 0, 0, 0, ''
+FROM tx
+WHERE tx.found IS NOT NULL
+  AND ((tx.status = 'posted' AND (tx.from_n > 1 OR tx.to_n > 1 OR tx.from_pos IS DISTINCT FROM 2 * tx.from_version
+                                  OR tx.to_pos IS DISTINCT FROM 2 * tx.to_version
+                                  OR tx.finalized_at IS DISTINCT FROM tx.from_at OR tx.finalized_at IS DISTINCT FROM tx.to_at))
+    OR (tx.status <> 'posted' AND (tx.from_pos IS NULL OR tx.from_pos % 2 <> 1 OR tx.to_pos IS NOT NULL)))
+UNION ALL
+SELECT 'instant', tx.id, 0, 0, 0, ''
+FROM tx
+JOIN ledger_accounts a ON a.id = tx.from_account_id AND a.kind = 'user'
+LEFT JOIN LATERAL (SELECT e.id, e.created_at FROM ledger_entries e WHERE e.account_id = tx.from_account_id AND e.version = tx.from_pos / 2 LIMIT 1) lo ON true
+LEFT JOIN LATERAL (SELECT e.created_at FROM ledger_entries e WHERE e.account_id = tx.from_account_id AND e.version = tx.from_pos / 2 + 1 LIMIT 1) hi ON true
+WHERE tx.status <> 'posted' AND tx.from_pos % 2 = 1
+  AND (tx.created_at < lo.created_at OR tx.created_at > hi.created_at OR (tx.from_pos / 2 > 0 AND lo.id IS NULL))
+UNION ALL
+SELECT 'reversal', r.id, COALESCE(r.reverses_id, 0), 0, 0, ''
+FROM tx r
+LEFT JOIN LATERAL (SELECT o.id, o.status, o.kind, o.currency, o.from_account_id, o.to_account_id FROM ledger_transactions o
+                   WHERE o.id = r.reverses_id LIMIT 1) o ON true
+WHERE r.kind = 'reversal' AND r.status = 'posted'
+  AND (o.id IS NULL OR o.status <> 'posted' OR o.kind = 'reversal' OR o.currency <> r.currency
+       OR r.from_account_id IS DISTINCT FROM o.to_account_id OR r.to_account_id IS DISTINCT FROM o.from_account_id)
+UNION ALL
+SELECT 'over_reversed', o.id, o.amount, 0, s.total, ''
+FROM (SELECT DISTINCT tx.reverses_id FROM tx WHERE tx.reverses_id IS NOT NULL) r
+CROSS JOIN LATERAL (SELECT o.id, o.amount FROM ledger_transactions o WHERE o.id = r.reverses_id LIMIT 1) o
+CROSS JOIN LATERAL (SELECT COALESCE(sum(x.amount), 0)::bigint AS total FROM ledger_transactions x
+                    WHERE x.reverses_id = o.id AND x.kind = 'reversal' AND x.status = 'posted') s
+WHERE s.total > o.amount
 `
 
-type CheckTransactionBalanceInRow struct {
-	ID     int64
-	Status string
-	Total  int64
-	N      int64
+type CheckTransactionsSinceParams struct {
+	Ids        []int64
+	AfterEntry int64
+	After      int64
+	Accounts   []int64
+	Versions   []int64
 }
 
-// CheckTransactionBalance for the given transactions.
-func (q *Queries) CheckTransactionBalanceIn(ctx context.Context, ids []int64) ([]CheckTransactionBalanceInRow, error) {
-	rows, err := q.db.Query(ctx, checkTransactionBalanceIn, ids)
+type CheckTransactionsSinceRow struct {
+	Problem string
+	ID      int64
+	Ref     int64
+	N       int64
+	Total   int64
+	Status  string
+}
+
+// The transactions' invariants of the full check (CheckTransactionBalance, CheckOrphans,
+// CheckHistoryPositions, CheckReversals) in one pass over what came after a checkpoint: the
+// transactions of the walked entries (ids) and of every entry above the entry horizon
+// (after_entry), every one above the transaction horizon (after), and every one recorded in a
+// re-read account's history at or after its verified version (from_pos ≥ 2·v + 1: failed attempts
+// and holds move no entry). Each transaction is read once, with its entries (one primary-key
+// probe, one probe of ledger_entries_transaction), into tx; each branch below is one invariant
+// over tx (any other row it reads is a probe, in a LATERAL ... LIMIT 1 where a join could
+// become a scan of a whole table) and returns a row per violation, named by problem ('balance': n entries summing to
+// total; 'entry', 'entry_transaction', 'transaction': ref is the missing or foreign row;
+// 'position', 'instant'; 'reversal', 'over_reversed': ref is the original, or its amount).
+func (q *Queries) CheckTransactionsSince(ctx context.Context, arg CheckTransactionsSinceParams) ([]CheckTransactionsSinceRow, error) {
+	rows, err := q.db.Query(ctx, checkTransactionsSince,
+		arg.Ids,
+		arg.AfterEntry,
+		arg.After,
+		arg.Accounts,
+		arg.Versions,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []CheckTransactionBalanceInRow{}
+	items := []CheckTransactionsSinceRow{}
 	for rows.Next() {
-		var i CheckTransactionBalanceInRow
+		var i CheckTransactionsSinceRow
 		if err := rows.Scan(
+			&i.Problem,
 			&i.ID,
-			&i.Status,
-			&i.Total,
+			&i.Ref,
 			&i.N,
+			&i.Total,
+			&i.Status,
 		); err != nil {
 			return nil, err
 		}
@@ -1491,7 +1442,7 @@ func (q *Queries) ListAccountHeads(ctx context.Context) ([]ListAccountHeadsRow, 
 const listEntriesSince = `-- name: ListEntriesSince :many
 SELECT e.account_id, e.transaction_id, e.amount, e.balance_after, e.version, e.prev_hash, e.hash, e.created_at
 FROM (SELECT unnest($1::bigint[]) AS account_id, unnest($2::bigint[]) AS version) c
-JOIN LATERAL (SELECT id, transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at FROM ledger_entries x WHERE x.account_id = c.account_id AND x.version > c.version ORDER BY x.version) e ON true
+JOIN LATERAL (SELECT id, transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at FROM ledger_entries x WHERE x.account_id = c.account_id AND x.version >= c.version ORDER BY x.version) e ON true
 ORDER BY e.account_id, e.version
 `
 
@@ -1511,8 +1462,9 @@ type ListEntriesSinceRow struct {
 	CreatedAt     time.Time
 }
 
-// The entries of each given account above the given version, in chain order, for the hash-chain
-// walk (0: the whole chain); one range of ledger_entries_account_version per account.
+// The entries of each given account from the given version up, in chain order, for the
+// hash-chain walk (0: the whole chain; otherwise the verified entry, then those above it); one
+// range of ledger_entries_account_version per account.
 func (q *Queries) ListEntriesSince(ctx context.Context, arg ListEntriesSinceParams) ([]ListEntriesSinceRow, error) {
 	rows, err := q.db.Query(ctx, listEntriesSince, arg.Accounts, arg.Versions)
 	if err != nil {
@@ -1994,42 +1946,6 @@ func (q *Queries) LockWallet(ctx context.Context, id int64) (LedgerAccount, erro
 		&i.HistoryAt,
 	)
 	return i, err
-}
-
-const newTransactionIDs = `-- name: NewTransactionIDs :many
-SELECT t.id FROM ledger_transactions t WHERE t.id > $1::bigint
-UNION
-SELECT x.id FROM (SELECT unnest($2::bigint[]) AS account_id, unnest($3::bigint[]) AS version) c
-JOIN LATERAL (SELECT t.id FROM ledger_transactions t WHERE t.from_account_id = c.account_id AND t.from_pos >= 2 * c.version + 1) x ON true
-`
-
-type NewTransactionIDsParams struct {
-	After    int64
-	Accounts []int64
-	Versions []int64
-}
-
-// The transactions an incremental check verifies besides those of the walked entries: every one
-// above the checkpoint's horizon, and every one recorded in a re-read account's history at or
-// after its verified version (from_pos ≥ 2·v + 1: failed attempts and holds move no entry).
-func (q *Queries) NewTransactionIDs(ctx context.Context, arg NewTransactionIDsParams) ([]int64, error) {
-	rows, err := q.db.Query(ctx, newTransactionIDs, arg.After, arg.Accounts, arg.Versions)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []int64{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const planHistoryInIndexOrder = `-- name: PlanHistoryInIndexOrder :exec

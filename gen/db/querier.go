@@ -11,14 +11,13 @@ import (
 
 type Querier interface {
 	ActivateUser(ctx context.Context, arg ActivateUserParams) (User, error)
-	// The accounts to re-read since the checkpoint: new ones, those whose head moved, those with
-	// entries above their verified version, and those whose verified entry no longer carries the
-	// verified hash (link_broken: an old entry rewritten with its chain recomputed, or deleted). Each
-	// comes with the verified head its walk continues from. Two lookups per account on
-	// ledger_entries_account_version (its top version, its verified entry), nested in the scan of
-	// the accounts (LATERAL), never a scan of the entries: the LIMIT keeps the verified entry's
-	// lookup a per-account index probe (without it the planner flattened it into a hash join over a
-	// sequential scan of every entry, 0.35 s at 10^6 entries and growing with the ledger).
+	// The accounts to re-read since the checkpoint, each with the verified head its walk continues
+	// from: new ones, those whose head moved, and those whose head did not move but whose top entry
+	// is not the verified one (an entry above the verified version, or the verified entry rewritten
+	// or deleted). Only an unmoved head costs a lookup, one descending probe of
+	// ledger_entries_account_version (its conditions on a and h gate the probe: the planner runs it
+	// only when they hold); a moved one is read from its verified entry by the walk, which checks
+	// that entry's hash (walkOne).
 	ChangedAccounts(ctx context.Context) ([]ChangedAccountsRow, error)
 	// Balance equal to the entries, versions 1..n without gaps, head version equal to n.
 	CheckAccountHeads(ctx context.Context) ([]CheckAccountHeadsRow, error)
@@ -33,31 +32,32 @@ type Querier interface {
 	// entry-less item is recorded between the instants of the entries v and v + 1, and along the
 	// versions the entries' instants never go back (checked by the chain walk, checkChains).
 	CheckHistoryPositions(ctx context.Context) ([]CheckHistoryPositionsRow, error)
-	// CheckHistoryPositions for the given transactions.
-	CheckHistoryPositionsIn(ctx context.Context, ids []int64) ([]CheckHistoryPositionsInRow, error)
 	CheckNegativeWallets(ctx context.Context) ([]CheckNegativeWalletsRow, error)
 	// Entries and transactions that point at a missing account or transaction (the write path has no
 	// foreign keys; see migration 00032), and entries booked on an account their transaction does
 	// not name.
 	CheckOrphans(ctx context.Context) ([]CheckOrphansRow, error)
-	// CheckOrphans for the entries above the horizon and those of the given transactions, and for
-	// the given transactions.
-	// One primary-key probe per entry (the LIMIT keeps it so: as a plain join the planner chose a
-	// merge join over the whole primary key, a cost growing with the ledger).
-	CheckOrphansIn(ctx context.Context, arg CheckOrphansInParams) ([]CheckOrphansInRow, error)
 	CheckPendingHolds(ctx context.Context) ([]CheckPendingHoldsRow, error)
 	// Posted reversals that do not mirror a posted original (missing, not posted, itself a reversal,
 	// another currency, accounts not swapped), and originals reversed beyond their amount.
 	CheckReversals(ctx context.Context) ([]CheckReversalsRow, error)
-	// CheckReversals for the given transactions (as reversals) and the originals they reverse.
-	CheckReversalsIn(ctx context.Context, ids []int64) ([]CheckReversalsInRow, error)
 	// The settlement account of a currency is the other side of every deposit and withdrawal: it
 	// holds minus what the outside world has put in, so it is never positive, and it is never held on.
 	CheckSettlementSign(ctx context.Context) ([]CheckSettlementSignRow, error)
 	// Posted transactions have balanced entries (two or more); others have none.
 	CheckTransactionBalance(ctx context.Context) ([]CheckTransactionBalanceRow, error)
-	// CheckTransactionBalance for the given transactions.
-	CheckTransactionBalanceIn(ctx context.Context, ids []int64) ([]CheckTransactionBalanceInRow, error)
+	// The transactions' invariants of the full check (CheckTransactionBalance, CheckOrphans,
+	// CheckHistoryPositions, CheckReversals) in one pass over what came after a checkpoint: the
+	// transactions of the walked entries (ids) and of every entry above the entry horizon
+	// (after_entry), every one above the transaction horizon (after), and every one recorded in a
+	// re-read account's history at or after its verified version (from_pos ≥ 2·v + 1: failed attempts
+	// and holds move no entry). Each transaction is read once, with its entries (one primary-key
+	// probe, one probe of ledger_entries_transaction), into tx; each branch below is one invariant
+	// over tx (any other row it reads is a probe, in a LATERAL ... LIMIT 1 where a join could
+	// become a scan of a whole table) and returns a row per violation, named by problem ('balance': n entries summing to
+	// total; 'entry', 'entry_transaction', 'transaction': ref is the missing or foreign row;
+	// 'position', 'instant'; 'reversal', 'over_reversed': ref is the original, or its amount).
+	CheckTransactionsSince(ctx context.Context, arg CheckTransactionsSinceParams) ([]CheckTransactionsSinceRow, error)
 	// In the transaction that starts referring to the key. Only a guard no worker has leased and
 	// that is not yet due can be claimed (a worker may be deleting the object of any other).
 	ClaimGuardedObject(ctx context.Context, arg ClaimGuardedObjectParams) (int64, error)
@@ -273,8 +273,9 @@ type Querier interface {
 	// Keyset page of the review queue, oldest first (first come, first reviewed).
 	ListComplianceCasesByStatus(ctx context.Context, arg ListComplianceCasesByStatusParams) ([]ListComplianceCasesByStatusRow, error)
 	ListComplianceDocuments(ctx context.Context, caseID int64) ([]ComplianceDocument, error)
-	// The entries of each given account above the given version, in chain order, for the hash-chain
-	// walk (0: the whole chain); one range of ledger_entries_account_version per account.
+	// The entries of each given account from the given version up, in chain order, for the
+	// hash-chain walk (0: the whole chain; otherwise the verified entry, then those above it); one
+	// range of ledger_entries_account_version per account.
 	ListEntriesSince(ctx context.Context, arg ListEntriesSinceParams) ([]ListEntriesSinceRow, error)
 	// A page of the feed after a position, in feed order; types empty: every type.
 	ListEventFeed(ctx context.Context, arg ListEventFeedParams) ([]ListEventFeedRow, error)
@@ -355,10 +356,6 @@ type Querier interface {
 	// The body (codes, links) is wiped once delivered; a pending row only, so a job run twice
 	// (rescued after its process died) records one delivery.
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) error
-	// The transactions an incremental check verifies besides those of the walked entries: every one
-	// above the checkpoint's horizon, and every one recorded in a re-read account's history at or
-	// after its verified version (from_pos ≥ 2·v + 1: failed attempts and holds move no entry).
-	NewTransactionIDs(ctx context.Context, arg NewTransactionIDsParams) ([]int64, error)
 	// The oldest unfinished delivery of the chain after id.
 	NextInWebhookChain(ctx context.Context, arg NextInWebhookChainParams) (NextInWebhookChainRow, error)
 	NextWebhookSubscriptionID(ctx context.Context) (int64, error)

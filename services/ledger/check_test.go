@@ -205,3 +205,48 @@ func TestFullCheckFindsTamperingBeforeTheCheckpoint(t *testing.T) {
 		t.Fatalf("the incremental check misses a re-hashed chain: %+v", r.Data)
 	}
 }
+
+// Each kind of tampering planted after a checkpoint is reported by the incremental check (the
+// chain walk and its one statement over the transactions, CheckTransactionsSince) as it is by the
+// full check.
+func TestIncrementalCheckReportsWhatTheFullCheckReports(t *testing.T) {
+	f := newFixture(t)
+	ada, bob := f.CreateUser(), f.CreateUser()
+	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
+	f.Deposit(wa, 5_000, "EUR")
+	f.mustTransfer(ada, wa, bob.Username, 100, "")
+	ctx := context.Background()
+	var txID, head int64
+	if err := f.DB().QueryRow(ctx, "SELECT t.id, a.version FROM ledger_transactions t JOIN ledger_accounts a ON a.id = t.to_account_id WHERE t.kind = 'transfer' AND t.from_account_id = $1", wa).Scan(&txID, &head); err != nil {
+		t.Fatal(err)
+	}
+	const tx = `INSERT INTO ledger_transactions (kind, status, currency, amount, from_account_id, to_account_id, from_pos,
+		initiator_type, initiator_id, created_at, failure_code) VALUES ('transfer', 'failed', 'EUR', 1, %d, %d, %s, 'user', 'check-test', now(), 'INSUFFICIENT_FUNDS')`
+	const entry = `INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after, version, prev_hash, hash, created_at)
+		VALUES (%d, %d, 1, 1, %d, '\x00', '\x00', now())`
+	cases := []struct {
+		name, plant, undo, want string
+	}{
+		{"an entry on a missing account", fmt.Sprintf(entry, txID, 999_999_998, 1), "DELETE FROM ledger_entries WHERE account_id = 999999998", "999999998"},
+		{"a transaction to a missing account", fmt.Sprintf(tx, wa, 999_999_999, "1"), "DELETE FROM ledger_transactions WHERE initiator_id = 'check-test'", "999999999"},
+		{"a failed attempt at an entry's place", fmt.Sprintf(tx, wa, wb, "2"), "DELETE FROM ledger_transactions WHERE initiator_id = 'check-test'", "out of its history's order"},
+		{"an entry above an unmoved head", fmt.Sprintf(entry, txID, wb, head+1), fmt.Sprintf("DELETE FROM ledger_entries WHERE account_id = %d AND version = %d", wb, head+1), fmt.Sprintf("account %d: balance", wb)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if r := f.check(true); !r.Data.Ok {
+				t.Fatalf("full check before: %+v", r.Data)
+			}
+			if _, err := f.DB().Exec(ctx, c.plant); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { f.asSuperuser(c.undo); f.invariants() })
+			for _, full := range []bool{false, true} {
+				r := f.check(full)
+				if v := strings.Join(r.Data.Violations, "\n"); r.Data.Ok || !strings.Contains(v, c.want) {
+					t.Errorf("check (full %v) after %s: want %q in %+v", full, c.name, c.want, r.Data)
+				}
+			}
+		})
+	}
+}
