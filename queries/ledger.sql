@@ -395,7 +395,9 @@ WITH ids AS (
     SELECT t.id FROM ledger_transactions t WHERE t.id > sqlc.arg(after)::bigint
     UNION
     SELECT x.id FROM (SELECT unnest(sqlc.arg(accounts)::bigint[]) AS account_id, unnest(sqlc.arg(versions)::bigint[]) AS version) c
-    JOIN LATERAL (SELECT t.id FROM ledger_transactions t WHERE t.from_account_id = c.account_id AND t.from_pos >= 2 * c.version + 1) x ON true
+    -- OFFSET 0 keeps it a range of ledger_transactions_out per account: pulled up into a plain
+    -- join, it became a merge join over that whole index.
+    JOIN LATERAL (SELECT t.id FROM ledger_transactions t WHERE t.from_account_id = c.account_id AND t.from_pos >= 2 * c.version + 1 OFFSET 0) x ON true
 ), tx AS MATERIALIZED (
     SELECT i.id, t.id AS found, t.kind, t.status, t.currency, t.amount, t.from_account_id, t.to_account_id, t.from_pos, t.to_pos,
            t.finalized_at, t.created_at, t.reverses_id, s.*
