@@ -164,7 +164,7 @@ func (a *App) openInfra(ctx context.Context) error {
 		return err
 	}
 	if a.cfg.DatabaseReadURL != "" {
-		if a.reads, err = pg.OpenReads(ctx, a.cfg.DatabaseReadURL, a.store, a.cfg.DatabaseReadMaxLag, a.log); err != nil {
+		if a.reads, err = pg.OpenReads(ctx, a.cfg.DatabaseReadURL, a.store, a.cfg.DatabaseReadMaxLag, a.tracing.PgTracer(), a.log); err != nil {
 			return err
 		}
 	}
