@@ -258,6 +258,18 @@ func isQueries(e ast.Expr) bool {
 // eachFunc parses every non-test Go file under root and calls f with each function declaration.
 func eachFunc(t *testing.T, root string, f func(fset *token.FileSet, file string, fn *ast.FuncDecl)) {
 	t.Helper()
+	eachFile(t, root, func(fset *token.FileSet, path string, file *ast.File) {
+		for _, decl := range file.Decls {
+			if fn, ok := decl.(*ast.FuncDecl); ok {
+				f(fset, path, fn)
+			}
+		}
+	})
+}
+
+// eachFile parses every non-test Go file under root and calls f with it (path slash-separated).
+func eachFile(t *testing.T, root string, f func(fset *token.FileSet, path string, file *ast.File)) {
+	t.Helper()
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() && skipDir(root, path) {
@@ -270,11 +282,7 @@ func eachFunc(t *testing.T, root string, f func(fset *token.FileSet, file string
 		if err != nil {
 			return err
 		}
-		for _, decl := range file.Decls {
-			if fn, ok := decl.(*ast.FuncDecl); ok {
-				f(fset, filepath.ToSlash(path), fn)
-			}
-		}
+		f(fset, filepath.ToSlash(path), file)
 		return nil
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"time"
 
@@ -164,7 +165,7 @@ func (a *App) openInfra(ctx context.Context) error {
 		return err
 	}
 	if a.cfg.DatabaseReadURL != "" {
-		if a.reads, err = pg.OpenReads(ctx, a.cfg.DatabaseReadURL, a.store, a.cfg.DatabaseReadMaxLag, a.log); err != nil {
+		if a.reads, err = pg.OpenReads(ctx, a.cfg.DatabaseReadURL, a.store, a.cfg.DatabaseReadMaxLag, a.tracing.PgTracer(), a.log); err != nil {
 			return err
 		}
 	}
@@ -218,6 +219,18 @@ func (a *App) outboxBacklog() float64 {
 	return float64(n)
 }
 
+// eventsLag is the feed-lag gauge: the age, in seconds, of the oldest committed event the
+// sequencer has not positioned yet; NaN when the database does not answer (unknown, not 0).
+func (a *App) eventsLag() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	lag, err := a.sequencer.Lag(ctx, a.clock.Now())
+	if err != nil {
+		return math.NaN()
+	}
+	return lag.Seconds()
+}
+
 // buildServices builds the capabilities over the infrastructure, each once, and returns the
 // generated interface's implementation and the mail sender.
 func (a *App) buildServices() (*server.API, *mail.Sender, error) {
@@ -226,6 +239,7 @@ func (a *App) buildServices() (*server.API, *mail.Sender, error) {
 	a.internalKeys = internalkeys.New(a.store, a.clock).WithOverlap(a.cfg.InternalKeyRotationOverlap)
 	a.sealer = audit.NewSealer(a.store, a.clock, a.log, a.cfg.AuditSealEvery)
 	a.sequencer = events.NewSequencer(a.store, a.log.With("worker", "events"), a.cfg.EventsSequenceEvery)
+	metrics.SetEventsLag(a.eventsLag)
 	a.pruner = events.NewPruner(a.store, a.clock, a.log.With("worker", "events"), a.cfg.EventsRetention, time.Minute)
 	// Uploaded objects that no row comes to refer to are deleted by this queue's jobs.
 	a.deletions = deletions.New(a.store, a.jobs, a.storage, a.clock, a.log)

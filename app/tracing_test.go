@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/trace/noop"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -196,4 +198,56 @@ func TestTracingOffInstallsNothing(t *testing.T) {
 	if line := logLine(t, logs, r.Header.Get("X-Request-Id")); line["trace_id"] != nil {
 		t.Fatalf("trace_id logged with tracing off: %v", line)
 	}
+}
+
+// With DATABASE_READ_URL set (here a second pool on the same database: not in recovery, so
+// within any lag bound), a wallet history page is read through the replica's pool, and its
+// statements are traced like the primary's: the history query's SQL span is a descendant of
+// the request span.
+func TestTracingReplicaReadsAreTraced(t *testing.T) {
+	rcv := testkit.StartOTLPReceiver(t, true)
+	env := testkit.New(t, func(c *config.Config) {
+		c.TracingEnabled, c.TracingSampleRatio, c.OTLPEndpoint = true, 1, rcv.URL
+		c.DatabaseReadURL, c.DatabaseReadMaxLag = c.DatabaseURL, time.Minute
+	})
+	reads := env.Parts().Reads
+	if reads == nil || !reads.OnReplica() {
+		t.Fatalf("reads %v: want served by the DATABASE_READ_URL pool", reads)
+	}
+	m := testkit.NewMoney(env, testkit.LedgerScopes...)
+	u := env.CreateUser()
+	w := m.Wallet(u, "EUR")
+	m.Deposit(w, 500, "EUR")
+	r := env.Do(testkit.Req{Method: "GET", Path: fmt.Sprintf("/api/v1/wallets/%d/transactions", w), Token: u.Token})
+	if r.Status != 200 || !reads.OnReplica() {
+		t.Fatalf("history: %d %s (on the replica: %v)", r.Status, r.Body, reads.OnReplica())
+	}
+	rid := r.Header.Get("X-Request-Id")
+	env.FlushTraces()
+	var req *tracepb.Span
+	for _, s := range rcv.Spans() {
+		if attr(s, "flowxi.request_id") == rid && s.Kind == tracepb.Span_SPAN_KIND_SERVER {
+			req = s
+		}
+	}
+	if req == nil {
+		t.Fatalf("no request span with flowxi.request_id %s among %d spans", rid, len(rcv.Spans()))
+	}
+	byID := map[string]*tracepb.Span{}
+	for _, s := range rcv.Spans() {
+		if string(s.TraceId) == string(req.TraceId) {
+			byID[string(s.SpanId)] = s
+		}
+	}
+	for _, s := range byID {
+		if s.Name != "ListWalletHistory" {
+			continue
+		}
+		for p := byID[string(s.ParentSpanId)]; p != nil; p = byID[string(p.ParentSpanId)] {
+			if p == req {
+				return
+			}
+		}
+	}
+	t.Fatalf("no SQL span ListWalletHistory under the history request (%d spans in its trace)", len(byID))
 }

@@ -69,3 +69,18 @@ WITH first_rows AS (
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM gone_events)::bigint AS events, (SELECT count(*) FROM marked)::bigint AS marked;
+
+-- name: GetOldestUnsequencedEvent :one
+-- When the oldest committed event the sequencer has not positioned yet occurred (the feed-lag
+-- gauge), or now when every committed event has its position: the events visible to this
+-- statement that the last sweep's snapshot did not see (SequenceEvents' own condition, so the
+-- events_txid index finds them). Read without the sequencer's lock: a sweep committing meanwhile
+-- is seen at the next read.
+WITH h AS (
+    SELECT pg_snapshot_xmax(snap)::text::bigint AS xmax,
+           ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(snap) x)::bigint[] AS xip
+    FROM event_feed_head WHERE id = 1
+)
+SELECT COALESCE(min(e.occurred_at), sqlc.arg(now)::timestamptz)::timestamptz AS oldest
+FROM events e
+WHERE e.txid >= (SELECT xmax FROM h) OR e.txid = ANY ((SELECT xip FROM h)::bigint[]);

@@ -47,6 +47,29 @@ func (q *Queries) GetEventSequencerHead(ctx context.Context) (GetEventSequencerH
 	return i, err
 }
 
+const getOldestUnsequencedEvent = `-- name: GetOldestUnsequencedEvent :one
+WITH h AS (
+    SELECT pg_snapshot_xmax(snap)::text::bigint AS xmax,
+           ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(snap) x)::bigint[] AS xip
+    FROM event_feed_head WHERE id = 1
+)
+SELECT COALESCE(min(e.occurred_at), $1::timestamptz)::timestamptz AS oldest
+FROM events e
+WHERE e.txid >= (SELECT xmax FROM h) OR e.txid = ANY ((SELECT xip FROM h)::bigint[])
+`
+
+// When the oldest committed event the sequencer has not positioned yet occurred (the feed-lag
+// gauge), or now when every committed event has its position: the events visible to this
+// statement that the last sweep's snapshot did not see (SequenceEvents' own condition, so the
+// events_txid index finds them). Read without the sequencer's lock: a sweep committing meanwhile
+// is seen at the next read.
+func (q *Queries) GetOldestUnsequencedEvent(ctx context.Context, now time.Time) (time.Time, error) {
+	row := q.db.QueryRow(ctx, getOldestUnsequencedEvent, now)
+	var oldest time.Time
+	err := row.Scan(&oldest)
+	return oldest, err
+}
+
 const insertEvent = `-- name: InsertEvent :exec
 INSERT INTO events (type, version, occurred_at, subject_type, subject_id, user_id, data)
 VALUES ($1, $2, $3, $4, $5,

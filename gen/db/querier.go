@@ -188,6 +188,12 @@ type Querier interface {
 	GetMail(ctx context.Context, id int64) (MailOutbox, error)
 	// The live code of a user for a purpose (none once expired or exhausted).
 	GetOTP(ctx context.Context, arg GetOTPParams) (EmailOtp, error)
+	// When the oldest committed event the sequencer has not positioned yet occurred (the feed-lag
+	// gauge), or now when every committed event has its position: the events visible to this
+	// statement that the last sweep's snapshot did not see (SequenceEvents' own condition, so the
+	// events_txid index finds them). Read without the sequencer's lock: a sweep committing meanwhile
+	// is seen at the next read.
+	GetOldestUnsequencedEvent(ctx context.Context, now time.Time) (time.Time, error)
 	// The wallet, only when userID owns it (an ownership check).
 	GetOwnedWallet(ctx context.Context, arg GetOwnedWalletParams) (GetOwnedWalletRow, error)
 	// (the wallet history's queries are in history.sql)

@@ -1,6 +1,6 @@
 // Package metrics holds the Prometheus registry and the metrics every layer records: request
 // latency by operation, status codes, rate-limit rejections, the mail outbox, storage deletions,
-// ledger postings, background jobs (depth by queue and state, failures).
+// ledger postings, background jobs (depth by queue and state, failures), the events feed's lag.
 // They are served on a separate listener (METRICS_ADDR), never on the public API port.
 package metrics
 
@@ -49,22 +49,23 @@ func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
-var outboxBacklog atomic.Pointer[func() float64]
-
-func init() {
-	reg.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "flowxi_mail_outbox_pending",
-		Help: "E-mails waiting in the outbox.",
-	}, func() float64 {
-		if f := outboxBacklog.Load(); f != nil {
+// scrapedGauge registers a gauge computed on each scrape by the func given to the setter it
+// returns (0 until one is set): a value read from PostgreSQL, which this package cannot reach.
+func scrapedGauge(name, help string) (set func(f func() float64)) {
+	var compute atomic.Pointer[func() float64]
+	reg.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		if f := compute.Load(); f != nil {
 			return (*f)()
 		}
 		return 0
 	})
+	return func(f func() float64) { compute.Store(&f) }
 }
 
+var setOutboxBacklog = scrapedGauge("flowxi_mail_outbox_pending", "E-mails waiting in the outbox.")
+
 // SetOutboxBacklog sets how the outbox backlog gauge is computed on scrape.
-func SetOutboxBacklog(f func() float64) { outboxBacklog.Store(&f) }
+func SetOutboxBacklog(f func() float64) { setOutboxBacklog(f) }
 
 // JobFailures counts failed job attempts by queue, kind and outcome: "retry" (River tries it
 // again later), "discarded" (its last attempt: given up), "cancelled" (the worker said retrying

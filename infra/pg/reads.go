@@ -28,11 +28,15 @@ type Reads struct {
 	log     *slog.Logger
 }
 
-// OpenReads connects to the replica at url and measures its lag once.
-func OpenReads(ctx context.Context, url string, primary *Store, maxLag time.Duration, log *slog.Logger) (*Reads, error) {
+// OpenReads connects to the replica at url, with the statement tracer on its connections (nil:
+// none; the primary's pools get the same one), and measures its lag once.
+func OpenReads(ctx context.Context, url string, primary *Store, maxLag time.Duration, tracer pgx.QueryTracer, log *slog.Logger) (*Reads, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: parse DATABASE_READ_URL: %w", err)
+	}
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
 	}
 	replica, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

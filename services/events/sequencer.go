@@ -68,3 +68,14 @@ func (s *Sequencer) Sweep(ctx context.Context) (int64, error) {
 	})
 	return n, err
 }
+
+// Lag is how long the oldest committed event still without a feed position has waited at now
+// (its occurred_at, the time of its change): 0 when every committed event has its position. It
+// grows while sweeps fail or stop (the gauge flowxi_events_unsequenced_age_seconds).
+func (s *Sequencer) Lag(ctx context.Context, now time.Time) (time.Duration, error) {
+	oldest, err := s.st.Q.GetOldestUnsequencedEvent(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	return max(now.Sub(oldest), 0), nil
+}

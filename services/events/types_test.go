@@ -380,6 +380,7 @@ func authCases() []typeCase {
 			act, refused := twofaAttempts(f, u, "disable", secret)
 			return scene{user: u.ID, act: act, refused: refused}
 		}},
+		supportResetCase(),
 		{typ: events.AuthPasswordReset, subject: "user", setup: func(t *testing.T, f *fixture) scene {
 			u := f.CreateUser()
 			if r := f.Do(testkit.Req{Method: "POST", Path: "/api/v1/auth/password/forgot", JSON: map[string]any{"email": u.Email}}); r.Status != 200 {
@@ -419,4 +420,35 @@ func twofaAttempts(f *fixture, u testkit.User, op, secret string) (attempt, []at
 	}
 	return attempt{op, 200, call(func() string { return testkit.TOTP(f.T, secret, f.Clock.Now()) })},
 		[]attempt{{op + " with a wrong code", 403, call(func() string { return f.WrongTOTP(secret) })}}
+}
+
+// supportResetCase is auth.2fa_disabled by support's four-eyes reset (method support): one key
+// asks, the same key's approval is refused and writes nothing, a second key's approval turns 2FA
+// off (and revokes the sessions) with exactly one event.
+func supportResetCase() typeCase {
+	return typeCase{typ: events.Auth2FADisabled, subject: "user", setup: func(t *testing.T, f *fixture) scene {
+		n := testkit.RandomHex(4)
+		asker, approver := f.CreateInternalKey("support-a-"+n, "support:*"), f.CreateInternalKey("support-b-"+n, "support:*")
+		u := f.CreateUser()
+		f.Enroll2FA(u)
+		support := func(key, path string) func() int {
+			return func() int {
+				return f.Do(testkit.Req{Method: "POST", Path: path, JSON: map[string]any{"reason": "identity checked by video"},
+					Headers: map[string]string{"X-Internal-Key": key}}).Status
+			}
+		}
+		r := f.Do(testkit.Req{Method: "POST", Path: fmt.Sprintf("/api/v1/internal/support/users/%d/twofa-reset", u.ID),
+			JSON: map[string]any{"reason": "lost phone"}, Headers: map[string]string{"X-Internal-Key": asker}})
+		if r.Status != 201 {
+			t.Fatalf("request a reset: %d %s", r.Status, r.Body)
+		}
+		approve := fmt.Sprintf("/api/v1/internal/support/twofa-resets/%d/approve", testkit.Decode[api.TwofaResetResponse](t, r).Data.Id)
+		return scene{user: u.ID, act: attempt{"approve with a second key", 200, support(approver, approve)},
+			refused: []attempt{{"approve with the requesting key", 403, support(asker, approve)},
+				{"approve an unknown reset", 404, support(approver, "/api/v1/internal/support/twofa-resets/999999999/approve")}}}
+	}, check: func(t *testing.T, e stored) {
+		if d := e.typed.(api.Auth2faDisabledEvent).Data; string(d.Method) != "support" {
+			t.Fatalf("payload %s", e.Data)
+		}
+	}}
 }

@@ -33,7 +33,7 @@ var (
 	ErrWalletClosed      = apierr.New(http.StatusConflict, "WALLET_CLOSED")
 	ErrInProgress        = apierr.New(http.StatusConflict, "IDEMPOTENCY_IN_PROGRESS")
 	ErrKeyReused         = apierr.New(http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED")
-	ErrEngineUnavailable = apierr.New(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
+	ErrEngineUnavailable = apierr.ErrUnavailable // the engine is stopping: the generic 503
 )
 
 // DefaultCurrencies are offered when none is configured.

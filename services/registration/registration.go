@@ -43,13 +43,13 @@ var (
 	ErrOTPInvalid       = apierr.New(http.StatusForbidden, "OTP_INVALID")
 	ErrOTPExpired       = apierr.New(http.StatusGone, "OTP_EXPIRED")
 	ErrMagicLinkInvalid = apierr.New(http.StatusGone, "MAGIC_LINK_INVALID")
-	ErrInvalid2FA       = apierr.New(http.StatusForbidden, "INVALID_2FA_CODE")
 )
 
 // SecondFactor is what password reset needs from the 2FA service: whether a user has 2FA on,
 // and a check of a TOTP or recovery code. Verify returns nil for a good code, an *apierr.Error
-// for a refused one (e.g. INVALID_2FA_CODE, RATE_LIMITED), any other error for a failure. It is
-// called inside the reset transaction, which holds a lock on the reset code row only.
+// for a refused one (twofactor.ErrInvalidCode for a wrong code, or e.g. RATE_LIMITED), any other
+// error for a failure. It is called inside the reset transaction, which holds a lock on the
+// reset code row only.
 type SecondFactor interface {
 	Enabled(ctx context.Context, userID int64) (bool, error)
 	Verify(ctx context.Context, userID int64, code string) error

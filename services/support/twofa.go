@@ -12,6 +12,7 @@ import (
 	"github.com/flowxi/backend/kit/apitime"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/services/audit"
+	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/identity/internalkeys"
 )
 
@@ -109,8 +110,9 @@ func (s *Support) openReset(ctx context.Context, q *db.Queries, c *call, id, key
 	return r, nil
 }
 
-// resetUser (before anything else is written) turns the user's 2FA off (secret and recovery codes gone), revokes every token and
-// e-mails the user in their language; it returns how many tokens were revoked.
+// resetUser (before anything else is written) turns the user's 2FA off (secret and recovery codes gone), revokes every token,
+// records the event auth.2fa_disabled (method support) and e-mails the user in their language; it returns how many tokens
+// were revoked.
 func (s *Support) resetUser(ctx context.Context, q *db.Queries, userID int64, now time.Time) (int64, error) {
 	u, err := q.GetUserByIDForUpdate(ctx, userID)
 	if err != nil {
@@ -131,6 +133,10 @@ func (s *Support) resetUser(ctx context.Context, q *db.Queries, userID int64, no
 	}
 	if err := audit.Record(ctx, q, now, audit.Event{Action: "twofa.reset", UserID: u.ID, SubjectType: "user",
 		SubjectID: strconv.FormatInt(u.ID, 10), Details: map[string]any{"method": "support"}}); err != nil {
+		return 0, err
+	}
+	if err := events.Record(ctx, q, now, events.OfUser(events.Auth2FADisabled, u.ID,
+		api.Auth2faDisabledEventData{Method: api.Auth2faDisabledEventDataMethodSupport})); err != nil {
 		return 0, err
 	}
 	_, err = s.d.Outbox.Enqueue(ctx, q, now, mail.Message{To: u.Email, Template: "twofa_reset", Locale: u.Locale,

@@ -1890,8 +1890,9 @@ export interface paths {
          *     already approved 409 `TWOFA_RESET_NOT_PENDING`; unknown 404 `TWOFA_RESET_NOT_FOUND`.
          *     On approval, in one transaction: 2FA is turned off (secret and recovery codes deleted),
          *     every session of the user is revoked, the user is e-mailed in their language, and the
-         *     approval is audit-logged (`support.twofa_reset.approved`). The user logs in with the
-         *     password alone and can enroll again. Scope `support:write`.
+         *     approval is audit-logged (`support.twofa_reset.approved`) and announced by the event
+         *     `auth.2fa_disabled` with `method: support`. A refused approval writes no event. The user
+         *     logs in with the password alone and can enroll again. Scope `support:write`.
          */
         post: operations["approveTwofaReset"];
         delete?: never;
@@ -3679,7 +3680,7 @@ export interface components {
              */
             type: "auth.2fa_enabled";
         };
-        /** @description `auth.2fa_disabled` (version 1, subject `user`): A user turned two-factor authentication off. */
+        /** @description `auth.2fa_disabled` (version 1, subject `user`): Two-factor authentication was turned off, by the user or by an approved support reset (`data.method`). */
         Auth2faDisabledEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "auth.2fa_disabled";
@@ -3862,10 +3863,12 @@ export interface components {
         };
         Auth2faDisabledEventData: {
             /**
-             * @description The second factor that confirmed it.
+             * @description How it was turned off: `totp` or `recovery_code`, the second factor with which the user
+             *     confirmed it; `support`, a four-eyes reset by support approved by a second internal key
+             *     (every session of the user was revoked in the same transaction).
              * @enum {string}
              */
-            method: "totp" | "recovery_code";
+            method: "totp" | "recovery_code" | "support";
         };
         AuthPasswordResetEventData: {
             /** Format: int64 */

@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -31,8 +30,9 @@ var (
 	scopeRe = regexp.MustCompile(`^[a-z0-9_]+:[a-z0-9_*]+$`)
 )
 
-// ErrScope is 403 FORBIDDEN: the key lacks a scope the operation requires.
-var ErrScope = apierr.New(http.StatusForbidden, "FORBIDDEN")
+// ErrScope is 403 FORBIDDEN (the generic apierr.ErrForbidden): the key lacks a scope the
+// operation requires.
+var ErrScope = apierr.ErrForbidden
 
 // DefaultOverlap is how long a rotated key's predecessor stays valid (INTERNAL_KEY_ROTATION_OVERLAP).
 const DefaultOverlap = 24 * time.Hour
