@@ -55,7 +55,8 @@ INSERT INTO webhook_deliveries (subscription_id, event_id, chain, status, create
 SELECT s.id, e.id, e.subject_type || ':' || e.subject_id,
        CASE WHEN s.status = 'active' THEN 'pending' ELSE 'held' END, sqlc.arg(now)::timestamptz
 FROM event_feed f
-JOIN events e ON e.id = f.event_id
+-- One primary-key probe per feed row, whatever the statistics say (see GetWebhookDeliveriesForSend).
+CROSS JOIN LATERAL (SELECT * FROM events x WHERE x.id = f.event_id LIMIT 1) e
 JOIN webhook_subscriptions s ON (e.type = ANY (s.event_types) OR '*' = ANY (s.event_types)) AND e.occurred_at >= s.created_at
 WHERE f.seq > sqlc.arg(after)::bigint AND f.seq <= sqlc.arg(upto)::bigint
 ORDER BY f.seq, s.id
@@ -76,8 +77,10 @@ SELECT d.id, d.subscription_id, d.event_id, d.chain, d.status, d.attempts, d.fir
                WHERE o.subscription_id = d.subscription_id AND o.chain = d.chain AND o.id < d.id
                  AND o.status IN ('pending', 'waiting', 'held') AND o.id <> ALL (sqlc.arg(ids)::bigint[])) AS ahead
 FROM webhook_deliveries d
-JOIN webhook_subscriptions s ON s.id = d.subscription_id
-JOIN events e ON e.id = d.event_id
+-- Primary-key probes whatever the statistics say (LATERAL ... LIMIT 1): planned as plain joins on
+-- a fresh table's statistics, the events were a hash join over a sequential scan of every event.
+CROSS JOIN LATERAL (SELECT * FROM webhook_subscriptions x WHERE x.id = d.subscription_id LIMIT 1) s
+CROSS JOIN LATERAL (SELECT * FROM events x WHERE x.id = d.event_id LIMIT 1) e
 WHERE d.id = ANY (sqlc.arg(ids)::bigint[])
 ORDER BY d.id;
 
@@ -200,9 +203,11 @@ WITH v AS (
     INSERT INTO webhook_attempts (delivery_id, subscription_id, attempt, attempted_at, outcome, http_status, latency_ms, response_excerpt)
     SELECT v.id, v.subscription_id, v.attempt, v.attempted_at, 'delivered', v.http_status, v.latency_ms, nullif(v.excerpt, '') FROM v
 ), d AS (
+    -- w.id = ANY(ids) makes w a primary-key probe per delivery: joined to v alone, it was planned
+    -- as a hash join over a sequential scan of every delivery, a cost growing with the table.
     UPDATE webhook_deliveries w SET attempts = w.attempts + 1, status = 'delivered',
         first_attempt_at = coalesce(w.first_attempt_at, v.attempted_at), next_attempt_at = NULL, finished_at = sqlc.arg(now)::timestamptz
-    FROM v WHERE w.id = v.id
+    FROM v WHERE w.id = v.id AND w.id = ANY (sqlc.arg(ids)::bigint[])
 ), s AS (
     UPDATE webhook_subscriptions SET failing_since = NULL
     WHERE id IN (SELECT v.subscription_id FROM v) AND failing_since IS NOT NULL

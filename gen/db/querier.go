@@ -146,6 +146,7 @@ type Querier interface {
 	// One delivery per (subscription, event) of the feed positions (after, upto], for each
 	// subscription whose types the event matches and that existed when it occurred; in feed order,
 	// so a chain's ids follow its events. Held when the subscription is not active.
+	// One primary-key probe per feed row, whatever the statistics say (see GetWebhookDeliveriesForSend).
 	FanOutWebhookDeliveries(ctx context.Context, arg FanOutWebhookDeliveriesParams) ([]FanOutWebhookDeliveriesRow, error)
 	// Transactions that already use a reference (read after LockExternalRefs, so a request that
 	// committed meanwhile is seen).
@@ -232,6 +233,8 @@ type Querier interface {
 	// What attempts need, for the deliveries ids: each delivery, its subscription (URL, status,
 	// secrets) and its event, in id order; ahead says an older delivery of its chain outside ids is
 	// unfinished (those among ids are the caller's to order).
+	// Primary-key probes whatever the statistics say (LATERAL ... LIMIT 1): planned as plain joins on
+	// a fresh table's statistics, the events were a hash join over a sequential scan of every event.
 	GetWebhookDeliveriesForSend(ctx context.Context, ids []int64) ([]GetWebhookDeliveriesForSendRow, error)
 	GetWebhookSubscription(ctx context.Context, id int64) (WebhookSubscription, error)
 	// Before an object is written: delete it at not_before unless a transaction claims it first.

@@ -60,7 +60,7 @@ INSERT INTO webhook_deliveries (subscription_id, event_id, chain, status, create
 SELECT s.id, e.id, e.subject_type || ':' || e.subject_id,
        CASE WHEN s.status = 'active' THEN 'pending' ELSE 'held' END, $1::timestamptz
 FROM event_feed f
-JOIN events e ON e.id = f.event_id
+CROSS JOIN LATERAL (SELECT id, txid, type, version, occurred_at, subject_type, subject_id, user_id, data FROM events x WHERE x.id = f.event_id LIMIT 1) e
 JOIN webhook_subscriptions s ON (e.type = ANY (s.event_types) OR '*' = ANY (s.event_types)) AND e.occurred_at >= s.created_at
 WHERE f.seq > $2::bigint AND f.seq <= $3::bigint
 ORDER BY f.seq, s.id
@@ -84,6 +84,7 @@ type FanOutWebhookDeliveriesRow struct {
 // One delivery per (subscription, event) of the feed positions (after, upto], for each
 // subscription whose types the event matches and that existed when it occurred; in feed order,
 // so a chain's ids follow its events. Held when the subscription is not active.
+// One primary-key probe per feed row, whatever the statistics say (see GetWebhookDeliveriesForSend).
 func (q *Queries) FanOutWebhookDeliveries(ctx context.Context, arg FanOutWebhookDeliveriesParams) ([]FanOutWebhookDeliveriesRow, error) {
 	rows, err := q.db.Query(ctx, fanOutWebhookDeliveries, arg.Now, arg.After, arg.Upto)
 	if err != nil {
@@ -143,8 +144,8 @@ SELECT d.id, d.subscription_id, d.event_id, d.chain, d.status, d.attempts, d.fir
                WHERE o.subscription_id = d.subscription_id AND o.chain = d.chain AND o.id < d.id
                  AND o.status IN ('pending', 'waiting', 'held') AND o.id <> ALL ($1::bigint[])) AS ahead
 FROM webhook_deliveries d
-JOIN webhook_subscriptions s ON s.id = d.subscription_id
-JOIN events e ON e.id = d.event_id
+CROSS JOIN LATERAL (SELECT id, url, description, event_types, status, secret_sealed, previous_secret_sealed, previous_secret_expires_at, failing_since, disabled_at, created_by, created_at, updated_at FROM webhook_subscriptions x WHERE x.id = d.subscription_id LIMIT 1) s
+CROSS JOIN LATERAL (SELECT id, txid, type, version, occurred_at, subject_type, subject_id, user_id, data FROM events x WHERE x.id = d.event_id LIMIT 1) e
 WHERE d.id = ANY ($1::bigint[])
 ORDER BY d.id
 `
@@ -175,6 +176,8 @@ type GetWebhookDeliveriesForSendRow struct {
 // What attempts need, for the deliveries ids: each delivery, its subscription (URL, status,
 // secrets) and its event, in id order; ahead says an older delivery of its chain outside ids is
 // unfinished (those among ids are the caller's to order).
+// Primary-key probes whatever the statistics say (LATERAL ... LIMIT 1): planned as plain joins on
+// a fresh table's statistics, the events were a hash join over a sequential scan of every event.
 func (q *Queries) GetWebhookDeliveriesForSend(ctx context.Context, ids []int64) ([]GetWebhookDeliveriesForSendRow, error) {
 	rows, err := q.db.Query(ctx, getWebhookDeliveriesForSend, ids)
 	if err != nil {
@@ -1002,9 +1005,11 @@ WITH v AS (
     INSERT INTO webhook_attempts (delivery_id, subscription_id, attempt, attempted_at, outcome, http_status, latency_ms, response_excerpt)
     SELECT v.id, v.subscription_id, v.attempt, v.attempted_at, 'delivered', v.http_status, v.latency_ms, nullif(v.excerpt, '') FROM v
 ), d AS (
+    -- w.id = ANY(ids) makes w a primary-key probe per delivery: joined to v alone, it was planned
+    -- as a hash join over a sequential scan of every delivery, a cost growing with the table.
     UPDATE webhook_deliveries w SET attempts = w.attempts + 1, status = 'delivered',
         first_attempt_at = coalesce(w.first_attempt_at, v.attempted_at), next_attempt_at = NULL, finished_at = $9::timestamptz
-    FROM v WHERE w.id = v.id
+    FROM v WHERE w.id = v.id AND w.id = ANY ($1::bigint[])
 ), s AS (
     UPDATE webhook_subscriptions SET failing_since = NULL
     WHERE id IN (SELECT v.subscription_id FROM v) AND failing_since IS NOT NULL
