@@ -48,3 +48,42 @@ func TestOneNotFoundTest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadmeLayoutNamesEveryPackage keeps the README's layout section in step with the tree:
+// every top-level folder is a row of its table (`name/…`), and every package under kit/, infra/
+// and services/ is named in it (`name`), so a package added without a word there fails here.
+func TestReadmeLayoutNamesEveryPackage(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, layout, ok := strings.Cut(string(readme), "\n## Layout\n")
+	if !ok {
+		t.Fatal("README.md has no `## Layout` section")
+	}
+	layout, _, _ = strings.Cut(layout, "\n## ")
+	top, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range top {
+		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") && d.Name() != "node_modules" && !strings.Contains(layout, "`"+d.Name()+"/") {
+			t.Errorf("README.md's layout table has no row for %s/", d.Name())
+		}
+	}
+	for _, root := range []string{"kit", "infra", "services"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return err
+			}
+			goFiles, err := filepath.Glob(filepath.Join(path, "*.go"))
+			if err == nil && len(goFiles) > 0 && path != root && !strings.Contains(layout, "`"+d.Name()+"`") {
+				t.Errorf("README.md's layout section does not name the package %s (`%s`)", filepath.ToSlash(path), d.Name())
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
