@@ -73,15 +73,6 @@ func New(d Deps) *Support {
 	return &Support{d: d}
 }
 
-// reasonOf validates a write's reason with the one free-text rule: blank is 422 naming reason.
-func reasonOf(r string) (string, error) {
-	out, rule, param := rules.Text(r, 1000)
-	if rule != "" {
-		return "", apierr.Invalid("reason", rule, param)
-	}
-	return out, nil
-}
-
 // call is one audited support call: the action, the user concerned (0: none found) and details
 // beyond the key id and the reason.
 type call struct {
@@ -154,7 +145,7 @@ func subjectOf(userID int64) string {
 
 // writeCall validates the reason of a write and runs it audited.
 func (s *Support) writeCall(ctx context.Context, rawReason string, c *call, fn func(q *db.Queries, now time.Time) error) error {
-	reason, err := reasonOf(rawReason)
+	reason, err := rules.Reason(rawReason, rules.MaxReasonRunes)
 	if err != nil {
 		return err
 	}
