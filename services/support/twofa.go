@@ -134,7 +134,7 @@ func (s *Support) resetUser(ctx context.Context, q *db.Queries, userID int64, no
 		return 0, err
 	}
 	_, err = s.d.Outbox.Enqueue(ctx, q, now, mail.Message{To: u.Email, Template: "twofa_reset", Locale: u.Locale,
-		Data: map[string]any{"Time": now.Format(time.RFC1123)}})
+		Data: map[string]any{"Time": mail.Time(now)}})
 	return n, err
 }
 
