@@ -3,10 +3,13 @@ package flowxi_test
 import (
 	"bytes"
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,6 +87,45 @@ func TestReadmeLayoutNamesEveryPackage(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestEveryQueryIsUsed: every sqlc query (queries/*.sql) is called, or taken as a method value,
+// on a *db.Queries (q, ….q or ….Q, the convention calledQueries follows) by hand-written code
+// outside tests and testkit. A query nothing runs is SQL to maintain for nothing.
+func TestEveryQueryIsUsed(t *testing.T) {
+	queries := queryNames(t)
+	used := map[string]bool{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && (skipDir(".", path) || path == "testkit" || path == "bench") {
+			return filepath.SkipDir
+		}
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		file, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok && queries[sel.Sel.Name] && isQueries(sel.X) {
+				used[sel.Sel.Name] = true
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queries) < 100 {
+		t.Fatalf("only %d queries found in gen/db", len(queries))
+	}
+	for _, name := range slices.Sorted(maps.Keys(queries)) {
+		if !used[name] {
+			t.Errorf("query %s is run by no hand-written code outside tests: delete it from queries/", name)
 		}
 	}
 }
