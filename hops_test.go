@@ -258,6 +258,18 @@ func isQueries(e ast.Expr) bool {
 // eachFunc parses every non-test Go file under root and calls f with each function declaration.
 func eachFunc(t *testing.T, root string, f func(fset *token.FileSet, file string, fn *ast.FuncDecl)) {
 	t.Helper()
+	eachFile(t, root, func(fset *token.FileSet, path string, file *ast.File) {
+		for _, decl := range file.Decls {
+			if fn, ok := decl.(*ast.FuncDecl); ok {
+				f(fset, path, fn)
+			}
+		}
+	})
+}
+
+// eachFile parses every non-test Go file under root (skipDir aside) and calls f with it.
+func eachFile(t *testing.T, root string, f func(fset *token.FileSet, path string, file *ast.File)) {
+	t.Helper()
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() && skipDir(root, path) {
@@ -270,11 +282,7 @@ func eachFunc(t *testing.T, root string, f func(fset *token.FileSet, file string
 		if err != nil {
 			return err
 		}
-		for _, decl := range file.Decls {
-			if fn, ok := decl.(*ast.FuncDecl); ok {
-				f(fset, filepath.ToSlash(path), fn)
-			}
-		}
+		f(fset, filepath.ToSlash(path), file)
 		return nil
 	})
 	if err != nil {
@@ -302,14 +310,21 @@ func opsTable(ops []operation) string {
 	return b.String()
 }
 
-// checkReadme compares the README's generated section with table, or rewrites it under
-// UPDATE_README=1.
-func checkReadme(t *testing.T, table string) {
+// readReadme is the README's text.
+func readReadme(t *testing.T) []byte {
 	t.Helper()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return readme
+}
+
+// checkReadme compares the README's generated section with table, or rewrites it under
+// UPDATE_README=1.
+func checkReadme(t *testing.T, table string) {
+	t.Helper()
+	readme := readReadme(t)
 	begin, end := bytes.Index(readme, []byte(opsBegin)), bytes.Index(readme, []byte(opsEnd))
 	if begin < 0 || end < begin {
 		t.Fatalf("README.md lacks the generated section (%q … %q)", opsBegin, opsEnd)

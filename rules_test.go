@@ -3,7 +3,6 @@ package flowxi_test
 import (
 	"bytes"
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"io/fs"
 	"maps"
@@ -56,11 +55,7 @@ func TestOneNotFoundTest(t *testing.T) {
 // every top-level folder is a row of its table (`name/…`), and every package under kit/, infra/
 // and services/ is named in it (`name`), so a package added without a word there fails here.
 func TestReadmeLayoutNamesEveryPackage(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, layout, ok := strings.Cut(string(readme), "\n## Layout\n")
+	_, layout, ok := strings.Cut(string(readReadme(t)), "\n## Layout\n")
 	if !ok {
 		t.Fatal("README.md has no `## Layout` section")
 	}
@@ -97,17 +92,9 @@ func TestReadmeLayoutNamesEveryPackage(t *testing.T) {
 func TestEveryQueryIsUsed(t *testing.T) {
 	queries := queryNames(t)
 	used := map[string]bool{}
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() && (skipDir(".", path) || path == "testkit" || path == "bench") {
-			return filepath.SkipDir
-		}
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return err
-		}
-		file, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
+	eachFile(t, ".", func(_ *token.FileSet, path string, file *ast.File) {
+		if strings.HasPrefix(path, "testkit/") || strings.HasPrefix(path, "bench/") {
+			return
 		}
 		ast.Inspect(file, func(n ast.Node) bool {
 			if sel, ok := n.(*ast.SelectorExpr); ok && queries[sel.Sel.Name] && isQueries(sel.X) {
@@ -115,11 +102,7 @@ func TestEveryQueryIsUsed(t *testing.T) {
 			}
 			return true
 		})
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(queries) < 100 {
 		t.Fatalf("only %d queries found in gen/db", len(queries))
 	}
