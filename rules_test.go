@@ -2,6 +2,7 @@ package flowxi_test
 
 import (
 	"bytes"
+	"fmt"
 	"go/ast"
 	"go/token"
 	"io/fs"
@@ -111,4 +112,43 @@ func TestEveryQueryIsUsed(t *testing.T) {
 			t.Errorf("query %s is run by no hand-written code outside tests: delete it from queries/", name)
 		}
 	}
+}
+
+// TestEachCodeHasOneStatus: a code gets its HTTP status in one place, one apierr.New call in
+// hand-written code; every other use refers to that error. Two calls for one code could come
+// to disagree.
+func TestEachCodeHasOneStatus(t *testing.T) {
+	at := map[string][]string{}
+	eachFile(t, ".", func(fset *token.FileSet, path string, file *ast.File) {
+		ast.Inspect(file, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) != 2 || !isApierrNew(call.Fun, path) {
+				return true
+			}
+			if code, ok := call.Args[1].(*ast.BasicLit); ok && code.Kind == token.STRING {
+				at[code.Value] = append(at[code.Value], fmt.Sprintf("%s:%d", path, fset.Position(call.Pos()).Line))
+			}
+			return true
+		})
+	})
+	if len(at) < 50 {
+		t.Fatalf("only %d codes found", len(at))
+	}
+	for code, places := range at {
+		if len(places) > 1 {
+			t.Errorf("code %s is given its status %d times (%s): define it once and refer to it", code, len(places), strings.Join(places, ", "))
+		}
+	}
+}
+
+// isApierrNew reports a call of apierr.New (New inside kit/apierr itself).
+func isApierrNew(fun ast.Expr, path string) bool {
+	switch f := fun.(type) {
+	case *ast.SelectorExpr:
+		x, ok := f.X.(*ast.Ident)
+		return ok && x.Name == "apierr" && f.Sel.Name == "New"
+	case *ast.Ident:
+		return f.Name == "New" && strings.HasPrefix(path, "kit/apierr/")
+	}
+	return false
 }

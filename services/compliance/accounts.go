@@ -8,6 +8,7 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/apitime"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/rules"
@@ -30,7 +31,7 @@ var statusEvents = map[string]events.Type{"blocked": events.UserBlocked, "active
 func lockUser(ctx context.Context, q *db.Queries, id int64) (db.User, error) {
 	u, err := q.GetUserByIDForUpdate(ctx, id)
 	if pg.IsNotFound(err) {
-		return u, ErrUserNotFound
+		return u, apierr.ErrUserNotFound
 	}
 	return u, err
 }

@@ -43,7 +43,6 @@ var (
 	ErrOTPInvalid       = apierr.New(http.StatusForbidden, "OTP_INVALID")
 	ErrOTPExpired       = apierr.New(http.StatusGone, "OTP_EXPIRED")
 	ErrMagicLinkInvalid = apierr.New(http.StatusGone, "MAGIC_LINK_INVALID")
-	ErrInvalid2FA       = apierr.New(http.StatusForbidden, "INVALID_2FA_CODE")
 )
 
 // SecondFactor is what password reset needs from the 2FA service: whether a user has 2FA on,

@@ -15,6 +15,7 @@ import (
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/identity/password"
+	"github.com/flowxi/backend/services/twofactor"
 )
 
 // ForgotPassword always answers the same; an active account gets a 6-digit code by e-mail
@@ -197,7 +198,7 @@ func (s *Registration) checkSecondFactor(ctx context.Context, userID int64, code
 	if err != nil || !on {
 		return err
 	}
-	refused := ErrInvalid2FA
+	refused := twofactor.ErrInvalidCode
 	if code != "" {
 		err := s.d.SecondFactor.Verify(ctx, userID, code)
 		if err == nil {
@@ -209,7 +210,7 @@ func (s *Registration) checkSecondFactor(ctx context.Context, userID int64, code
 		}
 		refused = ae
 	}
-	if refused.Code == ErrInvalid2FA.Code {
+	if refused.Code == twofactor.ErrInvalidCode.Code {
 		if err := s.tx(ctx, func(q *db.Queries, _ *error) error { return s.countFailure(ctx, q, userID, purposeReset) }); err != nil {
 			return err
 		}

@@ -27,14 +27,12 @@ const DefaultApprovalWindow = 30 * time.Minute
 
 // Errors of the support service.
 var (
-	ErrUserNotFound    = apierr.New(http.StatusNotFound, "USER_NOT_FOUND")
 	ErrSessionNotFound = apierr.New(http.StatusNotFound, "SESSION_NOT_FOUND")
 	ErrResetNotFound   = apierr.New(http.StatusNotFound, "TWOFA_RESET_NOT_FOUND")
 	ErrSameKey         = apierr.New(http.StatusForbidden, "TWOFA_RESET_SAME_KEY")
 	ErrResetPending    = apierr.New(http.StatusConflict, "TWOFA_RESET_PENDING")
 	ErrResetNotPending = apierr.New(http.StatusConflict, "TWOFA_RESET_NOT_PENDING")
 	ErrResetExpired    = apierr.New(http.StatusGone, "TWOFA_RESET_EXPIRED")
-	ErrTwofaNotEnabled = apierr.New(http.StatusConflict, "TWOFA_NOT_ENABLED")
 	ErrUserNotPending  = apierr.New(http.StatusConflict, "USER_NOT_PENDING")
 )
 
@@ -158,7 +156,7 @@ func lockUser(ctx context.Context, q *db.Queries, c *call, id int64) (db.User, e
 	u, err := q.GetUserByIDForUpdate(ctx, id)
 	if pg.IsNotFound(err) {
 		c.note("user_id", id)
-		return u, refuse(ErrUserNotFound)
+		return u, refuse(apierr.ErrUserNotFound)
 	}
 	if err == nil {
 		c.userID = u.ID

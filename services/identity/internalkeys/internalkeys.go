@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -32,7 +31,7 @@ var (
 )
 
 // ErrScope is 403 FORBIDDEN: the key lacks a scope the operation requires.
-var ErrScope = apierr.New(http.StatusForbidden, "FORBIDDEN")
+var ErrScope = apierr.ErrForbidden
 
 // DefaultOverlap is how long a rotated key's predecessor stays valid (INTERNAL_KEY_ROTATION_OVERLAP).
 const DefaultOverlap = 24 * time.Hour
