@@ -267,7 +267,7 @@ func eachFunc(t *testing.T, root string, f func(fset *token.FileSet, file string
 	})
 }
 
-// eachFile parses every non-test Go file under root and calls f with it (path slash-separated).
+// eachFile parses every non-test Go file under root (skipDir aside) and calls f with it.
 func eachFile(t *testing.T, root string, f func(fset *token.FileSet, path string, file *ast.File)) {
 	t.Helper()
 	fset := token.NewFileSet()
@@ -310,14 +310,21 @@ func opsTable(ops []operation) string {
 	return b.String()
 }
 
-// checkReadme compares the README's generated section with table, or rewrites it under
-// UPDATE_README=1.
-func checkReadme(t *testing.T, table string) {
+// readReadme is the README's text.
+func readReadme(t *testing.T) []byte {
 	t.Helper()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return readme
+}
+
+// checkReadme compares the README's generated section with table, or rewrites it under
+// UPDATE_README=1.
+func checkReadme(t *testing.T, table string) {
+	t.Helper()
+	readme := readReadme(t)
 	begin, end := bytes.Index(readme, []byte(opsBegin)), bytes.Index(readme, []byte(opsEnd))
 	if begin < 0 || end < begin {
 		t.Fatalf("README.md lacks the generated section (%q … %q)", opsBegin, opsEnd)

@@ -2,6 +2,7 @@ package flowxi_test
 
 import (
 	"bytes"
+	"fmt"
 	"go/ast"
 	"go/token"
 	"io/fs"
@@ -9,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -52,58 +52,103 @@ func TestOneNotFoundTest(t *testing.T) {
 	}
 }
 
-// independentCodes are the codes more than one package declares on purpose: each package's own
-// refusal, checked and answered there, that no other package reads back. A code one package
-// returns and another recognises (by comparing codes) must have one declaration both use.
-var independentCodes = map[string]string{
-	"USER_NOT_FOUND":    "compliance, support and privacy each look a user up by id for their own operations",
-	"TWOFA_NOT_ENABLED": "twofactor's disable and verify, support's reset request: separate checks of the user row",
+// TestReadmeLayoutNamesEveryPackage keeps the README's layout section in step with the tree:
+// every top-level folder is a row of its table (`name/…`), and every package under kit/, infra/
+// and services/ is named in it (`name`), so a package added without a word there fails here.
+func TestReadmeLayoutNamesEveryPackage(t *testing.T) {
+	_, layout, ok := strings.Cut(string(readReadme(t)), "\n## Layout\n")
+	if !ok {
+		t.Fatal("README.md has no `## Layout` section")
+	}
+	layout, _, _ = strings.Cut(layout, "\n## ")
+	top, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range top {
+		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") && d.Name() != "node_modules" && !strings.Contains(layout, "`"+d.Name()+"/") {
+			t.Errorf("README.md's layout table has no row for %s/", d.Name())
+		}
+	}
+	for _, root := range []string{"kit", "infra", "services"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return err
+			}
+			goFiles, err := filepath.Glob(filepath.Join(path, "*.go"))
+			if err == nil && len(goFiles) > 0 && path != root && !strings.Contains(layout, "`"+d.Name()+"`") {
+				t.Errorf("README.md's layout section does not name the package %s (`%s`)", filepath.ToSlash(path), d.Name())
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
-// TestOneDeclarationPerCode finds every apierr.New(status, "CODE") outside tests and gen/, and
-// fails when a code is declared in two packages and is not one of independentCodes.
-func TestOneDeclarationPerCode(t *testing.T) {
-	homes := map[string]map[string]bool{} // code → the directories declaring it
+// TestEveryQueryIsUsed: every sqlc query (queries/*.sql) is called, or taken as a method value,
+// on a *db.Queries (q, ….q or ….Q, the convention calledQueries follows) by hand-written code
+// outside tests and testkit. A query nothing runs is SQL to maintain for nothing.
+func TestEveryQueryIsUsed(t *testing.T) {
+	queries := queryNames(t)
+	used := map[string]bool{}
 	eachFile(t, ".", func(_ *token.FileSet, path string, file *ast.File) {
+		if strings.HasPrefix(path, "testkit/") || strings.HasPrefix(path, "bench/") {
+			return
+		}
 		ast.Inspect(file, func(n ast.Node) bool {
-			if code, ok := declaredCode(n); ok {
-				if homes[code] == nil {
-					homes[code] = map[string]bool{}
-				}
-				homes[code][filepath.Dir(path)] = true
+			if sel, ok := n.(*ast.SelectorExpr); ok && queries[sel.Sel.Name] && isQueries(sel.X) {
+				used[sel.Sel.Name] = true
 			}
 			return true
 		})
 	})
-	for code, dirs := range homes {
-		if _, ok := independentCodes[code]; len(dirs) > 1 && !ok {
-			t.Errorf("%s is declared in %d packages %v: keep one declaration and use it from the others", code, len(dirs), slices.Sorted(maps.Keys(dirs)))
+	if len(queries) < 100 {
+		t.Fatalf("only %d queries found in gen/db", len(queries))
+	}
+	for _, name := range slices.Sorted(maps.Keys(queries)) {
+		if !used[name] {
+			t.Errorf("query %s is run by no hand-written code outside tests: delete it from queries/", name)
 		}
 	}
 }
 
-// declaredCode returns the code of a call apierr.New(status, "CODE") (New(…) inside kit/apierr).
-func declaredCode(n ast.Node) (string, bool) {
-	call, ok := n.(*ast.CallExpr)
-	if !ok || len(call.Args) != 2 {
-		return "", false
+// TestEachCodeHasOneStatus: a code gets its HTTP status in one place, one apierr.New call in
+// hand-written code; every other use refers to that error. Two calls for one code could come
+// to disagree.
+func TestEachCodeHasOneStatus(t *testing.T) {
+	at := map[string][]string{}
+	eachFile(t, ".", func(fset *token.FileSet, path string, file *ast.File) {
+		ast.Inspect(file, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) != 2 || !isApierrNew(call.Fun, path) {
+				return true
+			}
+			if code, ok := call.Args[1].(*ast.BasicLit); ok && code.Kind == token.STRING {
+				at[code.Value] = append(at[code.Value], fmt.Sprintf("%s:%d", path, fset.Position(call.Pos()).Line))
+			}
+			return true
+		})
+	})
+	if len(at) < 50 {
+		t.Fatalf("only %d codes found", len(at))
 	}
-	switch fun := call.Fun.(type) {
+	for code, places := range at {
+		if len(places) > 1 {
+			t.Errorf("code %s is given its status %d times (%s): define it once and refer to it", code, len(places), strings.Join(places, ", "))
+		}
+	}
+}
+
+// isApierrNew reports a call of apierr.New (New inside kit/apierr itself).
+func isApierrNew(fun ast.Expr, path string) bool {
+	switch f := fun.(type) {
 	case *ast.SelectorExpr:
-		if x, ok := fun.X.(*ast.Ident); !ok || x.Name != "apierr" || fun.Sel.Name != "New" {
-			return "", false
-		}
+		x, ok := f.X.(*ast.Ident)
+		return ok && x.Name == "apierr" && f.Sel.Name == "New"
 	case *ast.Ident:
-		if fun.Name != "New" {
-			return "", false
-		}
-	default:
-		return "", false
+		return f.Name == "New" && strings.HasPrefix(path, "kit/apierr/")
 	}
-	lit, ok := call.Args[1].(*ast.BasicLit)
-	if !ok || lit.Kind != token.STRING {
-		return "", false
-	}
-	code, err := strconv.Unquote(lit.Value)
-	return code, err == nil
+	return false
 }

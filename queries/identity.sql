@@ -116,9 +116,6 @@ UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 RETURNING *;
 
 -- Internal keys (services/identity/internalkeys) --------------------------------------------------
 
--- name: CreateInternalKey :one
-INSERT INTO internal_keys (name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4) RETURNING id;
-
 -- name: CreateExpiringInternalKey :one
 INSERT INTO internal_keys (name, key_hash, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id;
 

@@ -55,6 +55,7 @@ func (q *Queries) ActivateUser(ctx context.Context, arg ActivateUserParams) (Use
 }
 
 const createExpiringInternalKey = `-- name: CreateExpiringInternalKey :one
+
 INSERT INTO internal_keys (name, key_hash, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id
 `
 
@@ -66,6 +67,7 @@ type CreateExpiringInternalKeyParams struct {
 	ExpiresAt *time.Time
 }
 
+// Internal keys (services/identity/internalkeys) --------------------------------------------------
 func (q *Queries) CreateExpiringInternalKey(ctx context.Context, arg CreateExpiringInternalKeyParams) (int64, error) {
 	row := q.db.QueryRow(ctx, createExpiringInternalKey,
 		arg.Name,
@@ -73,31 +75,6 @@ func (q *Queries) CreateExpiringInternalKey(ctx context.Context, arg CreateExpir
 		arg.Scopes,
 		arg.CreatedAt,
 		arg.ExpiresAt,
-	)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
-}
-
-const createInternalKey = `-- name: CreateInternalKey :one
-
-INSERT INTO internal_keys (name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4) RETURNING id
-`
-
-type CreateInternalKeyParams struct {
-	Name      string
-	KeyHash   []byte
-	Scopes    []string
-	CreatedAt time.Time
-}
-
-// Internal keys (services/identity/internalkeys) --------------------------------------------------
-func (q *Queries) CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error) {
-	row := q.db.QueryRow(ctx, createInternalKey,
-		arg.Name,
-		arg.KeyHash,
-		arg.Scopes,
-		arg.CreatedAt,
 	)
 	var id int64
 	err := row.Scan(&id)

@@ -83,9 +83,8 @@ type Querier interface {
 	// Events of the subscription's types retained in the feed that occurred in [from, to).
 	CountWebhookRedeliveries(ctx context.Context, arg CountWebhookRedeliveriesParams) (int64, error)
 	CountWebhookSecretsToReseal(ctx context.Context, header []byte) (int64, error)
-	CreateExpiringInternalKey(ctx context.Context, arg CreateExpiringInternalKeyParams) (int64, error)
 	// Internal keys (services/identity/internalkeys) --------------------------------------------------
-	CreateInternalKey(ctx context.Context, arg CreateInternalKeyParams) (int64, error)
+	CreateExpiringInternalKey(ctx context.Context, arg CreateExpiringInternalKeyParams) (int64, error)
 	// Creates a pending user or returns the existing row untouched (ON CONFLICT keeps concurrent sends safe).
 	CreatePendingUser(ctx context.Context, arg CreatePendingUserParams) (User, error)
 	// Wallets and system accounts -------------------------------------------------------------------

@@ -29,6 +29,10 @@ type Message struct {
 	Data     map[string]any
 }
 
+// Time renders an instant the way every e-mail shows it ({{.Time}} in the templates): RFC 1123,
+// in UTC.
+func Time(t time.Time) string { return t.UTC().Format(time.RFC1123) }
+
 // Body is what the outbox stores encrypted.
 type Body struct {
 	Text string `json:"text"`

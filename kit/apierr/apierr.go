@@ -114,6 +114,9 @@ var (
 	ErrMalformed       = New(http.StatusBadRequest, "MALFORMED_REQUEST")
 	ErrTooLarge        = New(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
 	ErrServer          = New(http.StatusInternalServerError, "SERVER_ERROR")
+	// ErrUserNotFound is an internal operation naming a user id that does not exist
+	// (compliance, support, privacy).
+	ErrUserNotFound = New(http.StatusNotFound, "USER_NOT_FOUND")
 	// ErrUnavailable is a dependency (PostgreSQL, Redis) not answering or failing over: the
 	// request was refused, never answered as if a check it needed had passed.
 	ErrUnavailable = New(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")

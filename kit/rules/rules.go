@@ -97,6 +97,20 @@ func Text(s string, max int) (value, rule, param string) {
 	return s, "", ""
 }
 
+// MaxReasonRunes is the longest reason an operator gives for an internal write (a review, a
+// restriction, a support call, a key revocation: maxLength 1000 in openapi.yaml).
+const MaxReasonRunes = 1000
+
+// Reason checks the reason of an operator's write with the free-text rule (Text, at most max
+// characters): the normalized text, or the 422 VALIDATION_FAILED naming `reason`.
+func Reason(s string, max int) (string, error) {
+	out, rule, param := Text(s, max)
+	if rule != "" {
+		return "", apierr.Invalid("reason", rule, param)
+	}
+	return out, nil
+}
+
 // Country accepts an assigned ISO 3166-1 alpha-2 code in any case and returns it upper-case.
 // The letters are checked before upper-casing, so a look-alike that only upper-cases to a code
 // (the dotless "ıt", the long "ſe") is refused.

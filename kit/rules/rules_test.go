@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flowxi/backend/kit/apierr"
 )
 
 // The country list is ISO 3166-1 exactly: 249 assigned alpha-2 codes, each with its alpha-3.
@@ -86,5 +88,31 @@ func TestBirthDateAndAge(t *testing.T) {
 	leap := time.Date(2008, 2, 29, 0, 0, 0, 0, time.UTC)
 	if !Adult(leap, now) || Adult(leap, now.AddDate(0, 0, -1)) {
 		t.Fatal("29 February comes of age on 1 March")
+	}
+}
+
+// Reason is the free-text rule on `reason`, its failure the 422 naming that field.
+func TestReason(t *testing.T) {
+	cases := []struct {
+		in, value, rule, param string
+	}{
+		{"  fraud\tsuspected \n", "fraud suspected", "", ""},
+		{" \n ", "", "required", ""},
+		{"<script>", "", "text", ""},
+		{strings.Repeat("é", 21), "", "maxLength", "20"},
+	}
+	for _, tc := range cases {
+		got, err := Reason(tc.in, 20)
+		if tc.rule == "" {
+			if err != nil || got != tc.value {
+				t.Errorf("Reason(%q) = %q, %v; want %q", tc.in, got, err, tc.value)
+			}
+			continue
+		}
+		ae, ok := apierr.As(err)
+		if !ok || ae.Status != 422 || ae.Code != "VALIDATION_FAILED" || len(ae.Fields) != 1 || len(ae.Fields["reason"]) != 1 ||
+			ae.Fields["reason"][0] != (apierr.Rule{Key: tc.rule, Param: tc.param}) {
+			t.Errorf("Reason(%q): %v (%+v), want reason: %s %s", tc.in, err, ae, tc.rule, tc.param)
+		}
 	}
 }

@@ -27,20 +27,11 @@ var userTransitions = map[string]map[string]bool{
 // statusEvents is the event of each status setStatus moves a user to.
 var statusEvents = map[string]events.Type{"blocked": events.UserBlocked, "active": events.UserUnblocked, "closed": events.UserClosed}
 
-// reasonOf validates a ReasonRequest's reason.
-func reasonOf(r string) (string, error) {
-	out, rule, param := rules.Text(r, 1000)
-	if rule != "" {
-		return "", apierr.Invalid("reason", rule, param)
-	}
-	return out, nil
-}
-
 // lockUser locks the user row; unknown is 404 USER_NOT_FOUND.
 func lockUser(ctx context.Context, q *db.Queries, id int64) (db.User, error) {
 	u, err := q.GetUserByIDForUpdate(ctx, id)
 	if pg.IsNotFound(err) {
-		return u, ErrUserNotFound
+		return u, apierr.ErrUserNotFound
 	}
 	return u, err
 }
@@ -85,7 +76,7 @@ func (s *Compliance) LiftRestriction(ctx context.Context, req api.LiftRestrictio
 // event ev) on it.
 func (s *Compliance) changeRestriction(ctx context.Context, userID int64, rawReason, action string, ev events.Type,
 	change func(q *db.Queries, u db.User, reason, by string, now time.Time) (db.ComplianceRestriction, error)) (api.Restriction, error) {
-	reason, err := reasonOf(rawReason)
+	reason, err := rules.Reason(rawReason, rules.MaxReasonRunes)
 	if err != nil {
 		return api.Restriction{}, err
 	}
@@ -146,7 +137,7 @@ type userStatusData = struct {
 // after the check (closure's wallet checks). Leaving `active` revokes every token.
 func (s *Compliance) setStatus(ctx context.Context, id int64, rawReason, to, action string,
 	before func(q *db.Queries, u db.User) error) (userStatusData, error) {
-	reason, err := reasonOf(rawReason)
+	reason, err := rules.Reason(rawReason, rules.MaxReasonRunes)
 	if err != nil {
 		return userStatusData{}, err
 	}

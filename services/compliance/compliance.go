@@ -23,7 +23,6 @@ var (
 	ErrKYCRequired        = apierr.New(http.StatusForbidden, "KYC_REQUIRED")
 	ErrRestricted         = apierr.New(http.StatusForbidden, "ACCOUNT_RESTRICTED")
 	ErrCaseNotFound       = apierr.New(http.StatusNotFound, "CASE_NOT_FOUND")
-	ErrUserNotFound       = apierr.New(http.StatusNotFound, "USER_NOT_FOUND")
 	ErrRestrictionMissing = apierr.New(http.StatusNotFound, "RESTRICTION_NOT_FOUND")
 	ErrInvalidTransition  = apierr.New(http.StatusConflict, "INVALID_STATE_TRANSITION")
 	ErrIncomplete         = apierr.New(http.StatusConflict, "CASE_INCOMPLETE")

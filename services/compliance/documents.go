@@ -1,7 +1,6 @@
 package compliance
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -48,11 +47,8 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 	}
 	key := fmt.Sprintf("compliance/user_%d/%s_%s.%s", p.UserID, kind, suffix, extensions[mime])
 	sum := sha256.Sum256(raw)
-	if err := s.dels.Put(ctx, key, bytes.NewReader(raw), int64(len(raw)), mime); err != nil {
-		return nil, fmt.Errorf("compliance: store document: %w", err)
-	}
 	var doc db.ComplianceDocument
-	err = s.st.Tx(ctx, func(q *db.Queries) error {
+	err = s.dels.Upload(ctx, key, raw, mime, func(q *db.Queries) error {
 		c, _, err := openCase(ctx, q, p.UserID, caseKind, s.clock.Now)
 		if err != nil {
 			return err
@@ -61,9 +57,6 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 			return ErrNotEditable
 		}
 		if err := s.checkCaps(ctx, q, c.ID, kind, int64(len(raw))); err != nil {
-			return err
-		}
-		if err := s.dels.Claim(ctx, q, key); err != nil {
 			return err
 		}
 		now := s.clock.Now()
@@ -77,7 +70,6 @@ func (s *Compliance) UploadComplianceDocument(ctx context.Context, req api.Uploa
 			Details: map[string]any{"kind": kind, "mime_type": mime, "size_bytes": len(raw)}})
 	})
 	if err != nil {
-		s.dels.DeleteNow(ctx, key)
 		return nil, err
 	}
 	return api.UploadComplianceDocument201JSONResponse{Code: "DOCUMENT_UPLOADED", Message: i18n.Msg(ctx, "DOCUMENT_UPLOADED"), Data: documentView(doc)}, nil

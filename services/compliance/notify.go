@@ -2,7 +2,6 @@ package compliance
 
 import (
 	"context"
-	"time"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/mail"
@@ -16,7 +15,7 @@ func (s *Compliance) notify(ctx context.Context, q *db.Queries, u db.User, templ
 		data = map[string]any{}
 	}
 	if _, ok := data["Time"]; !ok {
-		data["Time"] = now.UTC().Format(time.RFC1123)
+		data["Time"] = mail.Time(now)
 	}
 	_, err := s.outbox.Enqueue(ctx, q, now, mail.Message{To: u.Email, Template: template, Locale: u.Locale, Data: data})
 	return err

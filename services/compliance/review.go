@@ -128,9 +128,9 @@ func (s *Compliance) DecideComplianceCase(ctx context.Context, req api.DecideCom
 	to := actionTarget[req.Body.Action]
 	var reason *string
 	if req.Body.Reason != nil {
-		r, rule, _ := rules.Text(*req.Body.Reason, 1000)
-		if rule != "" {
-			return nil, apierr.Invalid("reason", rule, "1000")
+		r, err := rules.Reason(*req.Body.Reason, rules.MaxReasonRunes)
+		if err != nil {
+			return nil, err
 		}
 		reason = &r
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/filetype"
 )
 
 // Document limits (documented in openapi.yaml).
@@ -25,35 +26,14 @@ var (
 	errDocInvalid  = apierr.InvalidAs("DOCUMENT_INVALID", "file", "document") // the rule on the `file` field
 )
 
-var (
-	magicPDF  = []byte("%PDF-")
-	magicJPEG = []byte{0xFF, 0xD8, 0xFF}
-	magicPNG  = []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}
-)
-
-// sniff names the document's type from its first bytes only: the file name and the part's
-// Content-Type are never trusted, so an ELF binary or an HTML page named .pdf is refused.
-func sniff(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, magicPDF):
-		return "application/pdf"
-	case bytes.HasPrefix(b, magicJPEG):
-		return "image/jpeg"
-	case bytes.HasPrefix(b, magicPNG):
-		return "image/png"
-	}
-	return ""
-}
-
-// checkDocument returns the MIME type of a document it accepts: a PDF must end with its %%EOF
+// checkDocument returns the MIME type of a document it accepts, named from its first bytes
+// (filetype.Sniff; a PDF, a JPEG or a PNG, nothing else): a PDF must end with its %%EOF
 // marker (a truncated upload is refused); an image must decode completely within the pixel
 // bounds. Full decodes run under the service's semaphore.
 func (s *Compliance) checkDocument(ctx context.Context, b []byte) (string, error) {
-	mime := sniff(b)
+	mime := filetype.Sniff(b)
 	switch mime {
-	case "":
-		return "", errDocType
-	case "application/pdf":
+	case filetype.PDF:
 		tail := b
 		if len(tail) > 1024 {
 			tail = tail[len(tail)-1024:]
@@ -62,6 +42,9 @@ func (s *Compliance) checkDocument(ctx context.Context, b []byte) (string, error
 			return "", errDocInvalid
 		}
 		return mime, nil
+	case filetype.JPEG, filetype.PNG: // decoded below
+	default:
+		return "", errDocType
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil || "image/"+format != mime || cfg.Width <= 0 || cfg.Height <= 0 ||
@@ -72,7 +55,7 @@ func (s *Compliance) checkDocument(ctx context.Context, b []byte) (string, error
 		return "", err
 	}
 	defer s.decodes.Release()
-	if mime == "image/jpeg" {
+	if mime == filetype.JPEG {
 		_, err = jpeg.Decode(bytes.NewReader(b))
 	} else {
 		_, err = png.Decode(bytes.NewReader(b))

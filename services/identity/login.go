@@ -190,7 +190,7 @@ func (s *Identity) notifyLocked(ctx context.Context, q *db.Queries, u db.User, n
 	// In the owner's language: the requests that exhausted the budget were someone else's.
 	_, err := s.outbox.Enqueue(ctx, q, now, mail.Message{
 		To: u.Email, Template: "login_locked", Locale: i18n.ForUser(context.Background(), u.Locale),
-		Data: map[string]any{"Time": now.Format(time.RFC1123), "Minutes": int(s.guesses.Window().Minutes())},
+		Data: map[string]any{"Time": mail.Time(now), "Minutes": int(s.guesses.Window().Minutes())},
 	})
 	return err
 }

@@ -218,53 +218,51 @@ func saveCheckpoint(ctx context.Context, q *db.Queries, res CheckResult, heads [
 // otherwise from the balances, which the chain walk verifies), every head matches its entries
 // (full: in SQL; incremental: by the walk), pending amounts match the open holds, no user wallet
 // is negative.
-func checkBalances(ctx context.Context, q *db.Queries, entrySums bool) ([]string, error) {
-	var out []string
+func checkBalances(ctx context.Context, q *db.Queries, entrySums bool) (out []string, err error) {
 	if entrySums {
 		sums, err := q.CheckCurrencySums(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("ledger check: sums: %w", err)
-		}
-		for _, r := range sums {
-			out = append(out, currencyMsg(r.Currency, r.Total))
+		if out, err = problems(out, "sums", sums, err, func(r db.CheckCurrencySumsRow) string { return currencyMsg(r.Currency, r.Total) }); err != nil {
+			return nil, err
 		}
 		heads, err := q.CheckAccountHeads(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("ledger check: heads: %w", err)
-		}
-		for _, r := range heads {
-			out = append(out, fmt.Sprintf("account %d: balance %d, version %d; entries sum %d, count %d, max version %d",
-				r.ID, r.Balance, r.Version, r.EntriesTotal, r.EntriesCount, r.MaxVersion))
+		if out, err = problems(out, "heads", heads, err, func(r db.CheckAccountHeadsRow) string {
+			return fmt.Sprintf("account %d: balance %d, version %d; entries sum %d, count %d, max version %d",
+				r.ID, r.Balance, r.Version, r.EntriesTotal, r.EntriesCount, r.MaxVersion)
+		}); err != nil {
+			return nil, err
 		}
 	} else {
 		sums, err := q.CheckCurrencyBalances(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("ledger check: sums: %w", err)
-		}
-		for _, r := range sums {
-			out = append(out, currencyMsg(r.Currency, r.Total))
+		if out, err = problems(out, "sums", sums, err, func(r db.CheckCurrencyBalancesRow) string { return currencyMsg(r.Currency, r.Total) }); err != nil {
+			return nil, err
 		}
 	}
 	pend, err := q.CheckPendingHolds(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ledger check: holds: %w", err)
-	}
-	for _, r := range pend {
-		out = append(out, fmt.Sprintf("account %d: pending %d, open holds %d", r.ID, r.Pending, r.HoldsTotal))
+	if out, err = problems(out, "holds", pend, err, func(r db.CheckPendingHoldsRow) string {
+		return fmt.Sprintf("account %d: pending %d, open holds %d", r.ID, r.Pending, r.HoldsTotal)
+	}); err != nil {
+		return nil, err
 	}
 	neg, err := q.CheckNegativeWallets(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ledger check: negative: %w", err)
-	}
-	for _, r := range neg {
-		out = append(out, fmt.Sprintf("wallet %d: negative (balance %d, pending %d)", r.ID, r.Balance, r.Pending))
+	if out, err = problems(out, "negative", neg, err, func(r db.CheckNegativeWalletsRow) string {
+		return fmt.Sprintf("wallet %d: negative (balance %d, pending %d)", r.ID, r.Balance, r.Pending)
+	}); err != nil {
+		return nil, err
 	}
 	sign, err := q.CheckSettlementSign(ctx)
+	return problems(out, "settlement", sign, err, func(r db.CheckSettlementSignRow) string {
+		return fmt.Sprintf("settlement account %d (%s): balance %d, pending %d; want balance ≤ 0 and pending 0", r.ID, r.Currency, r.Balance, r.Pending)
+	})
+}
+
+// problems appends to out the message of each row a check query returned (each row is one
+// broken invariant); a failed query is the check's error, named by what it checks.
+func problems[R any](out []string, what string, rows []R, err error, msg func(R) string) ([]string, error) {
 	if err != nil {
-		return nil, fmt.Errorf("ledger check: settlement: %w", err)
+		return nil, fmt.Errorf("ledger check: %s: %w", what, err)
 	}
-	for _, r := range sign {
-		out = append(out, fmt.Sprintf("settlement account %d (%s): balance %d, pending %d; want balance ≤ 0 and pending 0", r.ID, r.Currency, r.Balance, r.Pending))
+	for _, r := range rows {
+		out = append(out, msg(r))
 	}
 	return out, nil
 }
@@ -276,37 +274,23 @@ func currencyMsg(currency string, total int64) string {
 // checkTransactions: every transaction balances, no row points at a missing one, every
 // transaction sits at its place in its accounts' histories, and every reversal mirrors a posted
 // original that it and its siblings do not reverse beyond its amount.
-func checkTransactions(ctx context.Context, q *db.Queries) ([]string, error) {
-	var out []string
+func checkTransactions(ctx context.Context, q *db.Queries) (out []string, err error) {
 	txs, err := q.CheckTransactionBalance(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ledger check: transactions: %w", err)
-	}
-	for _, r := range txs {
-		out = append(out, txBalanceMsg(r.ID, r.Status, r.N, r.Total))
+	if out, err = problems(out, "transactions", txs, err, func(r db.CheckTransactionBalanceRow) string {
+		return txBalanceMsg(r.ID, r.Status, r.N, r.Total)
+	}); err != nil {
+		return nil, err
 	}
 	orphans, err := q.CheckOrphans(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ledger check: orphans: %w", err)
-	}
-	for _, r := range orphans {
-		out = append(out, orphanMsg(r.Kind, r.ID, r.Ref))
+	if out, err = problems(out, "orphans", orphans, err, func(r db.CheckOrphansRow) string { return orphanMsg(r.Kind, r.ID, r.Ref) }); err != nil {
+		return nil, err
 	}
 	places, err := q.CheckHistoryPositions(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ledger check: history: %w", err)
-	}
-	for _, r := range places {
-		out = append(out, positionMsg(r.ID, r.Problem))
+	if out, err = problems(out, "history", places, err, func(r db.CheckHistoryPositionsRow) string { return positionMsg(r.ID, r.Problem) }); err != nil {
+		return nil, err
 	}
 	rev, err := q.CheckReversals(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ledger check: reversals: %w", err)
-	}
-	for _, r := range rev {
-		out = append(out, reversalMsg(r.Kind, r.ID, r.Ref, r.Total))
-	}
-	return out, nil
+	return problems(out, "reversals", rev, err, func(r db.CheckReversalsRow) string { return reversalMsg(r.Kind, r.ID, r.Ref, r.Total) })
 }
 
 // checkTransactionsSince runs the transactions' invariants of checkTransactions on what came
@@ -322,23 +306,18 @@ func checkTransactionsSince(ctx context.Context, q *db.Queries, ck db.LatestChec
 	slices.Sort(txIDs)
 	p.Ids = slices.Compact(txIDs)
 	rows, err := q.CheckTransactionsSince(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("ledger check: transactions: %w", err)
-	}
-	var out []string
-	for _, r := range rows {
+	return problems(nil, "transactions", rows, err, func(r db.CheckTransactionsSinceRow) string {
 		switch r.Problem {
 		case "balance":
-			out = append(out, txBalanceMsg(r.ID, r.Status, r.N, r.Total))
+			return txBalanceMsg(r.ID, r.Status, r.N, r.Total)
 		case "entry", "entry_transaction", "transaction":
-			out = append(out, orphanMsg(r.Problem, r.ID, r.Ref))
+			return orphanMsg(r.Problem, r.ID, r.Ref)
 		case "position", "instant":
-			out = append(out, positionMsg(r.ID, r.Problem))
+			return positionMsg(r.ID, r.Problem)
 		default:
-			out = append(out, reversalMsg(r.Problem, r.ID, r.Ref, r.Total))
+			return reversalMsg(r.Problem, r.ID, r.Ref, r.Total)
 		}
-	}
-	return out, nil
+	})
 }
 
 func txBalanceMsg(id int64, status string, n, total int64) string {

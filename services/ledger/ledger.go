@@ -24,17 +24,20 @@ import (
 
 // Errors of the ledger that record nothing.
 var (
-	ErrWalletNotFound    = apierr.New(http.StatusNotFound, "WALLET_NOT_FOUND")
-	ErrTransferNotFound  = apierr.New(http.StatusNotFound, "TRANSFER_NOT_FOUND")
-	ErrHoldNotFound      = apierr.New(http.StatusNotFound, "HOLD_NOT_FOUND")
-	ErrWalletExists      = apierr.New(http.StatusConflict, "WALLET_ALREADY_EXISTS")
-	ErrHoldNotPending    = apierr.New(http.StatusConflict, "HOLD_NOT_PENDING")
-	ErrHoldExpired       = apierr.New(http.StatusConflict, "HOLD_EXPIRED")
-	ErrWalletClosed      = apierr.New(http.StatusConflict, "WALLET_CLOSED")
-	ErrInProgress        = apierr.New(http.StatusConflict, "IDEMPOTENCY_IN_PROGRESS")
-	ErrKeyReused         = apierr.New(http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED")
-	ErrEngineUnavailable = apierr.ErrUnavailable // the engine is stopping: the generic 503
+	ErrWalletNotFound   = apierr.New(http.StatusNotFound, "WALLET_NOT_FOUND")
+	ErrTransferNotFound = apierr.New(http.StatusNotFound, "TRANSFER_NOT_FOUND")
+	ErrHoldNotFound     = apierr.New(http.StatusNotFound, "HOLD_NOT_FOUND")
+	ErrWalletExists     = apierr.New(http.StatusConflict, "WALLET_ALREADY_EXISTS")
+	ErrHoldNotPending   = apierr.New(http.StatusConflict, "HOLD_NOT_PENDING")
+	ErrHoldExpired      = apierr.New(http.StatusConflict, "HOLD_EXPIRED")
+	ErrWalletClosed     = apierr.New(http.StatusConflict, "WALLET_CLOSED")
+	ErrInProgress       = apierr.New(http.StatusConflict, "IDEMPOTENCY_IN_PROGRESS")
+	ErrKeyReused        = apierr.New(http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED")
 )
+
+// ErrEngineUnavailable is 503 SERVICE_UNAVAILABLE: the posting engine is not running (stopped,
+// or stopping with the item still queued), so the item was not posted.
+var ErrEngineUnavailable = apierr.ErrUnavailable
 
 // DefaultCurrencies are offered when none is configured.
 var DefaultCurrencies = []string{"EUR", "XOF", "USD"}

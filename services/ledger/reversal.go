@@ -32,9 +32,9 @@ const MaxReasonRunes = 500
 
 // ReverseTransaction posts a reversal of a posted transaction (internal, scope ledger:admin).
 func (s *Service) ReverseTransaction(ctx context.Context, req api.ReverseTransactionRequestObject) (api.ReverseTransactionResponseObject, error) {
-	reason, rule, param := rules.Text(req.Body.Reason, MaxReasonRunes)
-	if rule != "" {
-		return nil, apierr.Invalid("reason", rule, param)
+	reason, err := rules.Reason(req.Body.Reason, MaxReasonRunes)
+	if err != nil {
+		return nil, err
 	}
 	out, err := s.submitReverse(ctx, req.Params.IdempotencyKey, req.Id, req.Body.Amount, reason)
 	if err != nil {

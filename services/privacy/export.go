@@ -11,6 +11,7 @@ import (
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
+	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/apitime"
 	"github.com/flowxi/backend/kit/i18n"
 	"github.com/flowxi/backend/kit/reqctx"
@@ -48,7 +49,7 @@ func (s *Privacy) export(ctx context.Context, userID int64) (api.PersonalDataExp
 	err := s.st.Tx(ctx, func(q *db.Queries) error {
 		u, err := q.GetUserByID(ctx, userID)
 		if pg.IsNotFound(err) {
-			return ErrUserNotFound
+			return apierr.ErrUserNotFound
 		}
 		if err != nil {
 			return err

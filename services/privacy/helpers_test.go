@@ -46,20 +46,17 @@ func (p person) values() map[string]string {
 }
 
 // letters is n random lower-case letters (names accept letters only).
-func letters(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		v, _ := rand.Int(rand.Reader, big.NewInt(26))
-		b[i] = byte('a' + v.Int64())
-	}
-	return string(b)
-}
+func letters(n int) string { return randomOf("abcdefghijklmnopqrstuvwxyz", n) }
 
-func digits(n int) string {
+// digits is n random decimal digits.
+func digits(n int) string { return randomOf("0123456789", n) }
+
+// randomOf is n characters drawn at random from alphabet.
+func randomOf(alphabet string, n int) string {
 	b := make([]byte, n)
 	for i := range b {
-		v, _ := rand.Int(rand.Reader, big.NewInt(10))
-		b[i] = byte('0' + v.Int64())
+		v, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		b[i] = alphabet[v.Int64()]
 	}
 	return string(b)
 }

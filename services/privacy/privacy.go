@@ -3,12 +3,10 @@ package privacy
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/flowxi/backend/gen/db"
 	"github.com/flowxi/backend/infra/pg"
-	"github.com/flowxi/backend/kit/apierr"
 	"github.com/flowxi/backend/kit/clock"
 )
 
@@ -18,9 +16,6 @@ const LinkTTL = 15 * time.Minute
 // DefaultRetention is ERASURE_RETENTION's default: how long after its closure an account keeps
 // its non-financial personal data.
 const DefaultRetention = 30 * 24 * time.Hour
-
-// ErrUserNotFound is 404 USER_NOT_FOUND (support export of an unknown id).
-var ErrUserNotFound = apierr.New(http.StatusNotFound, "USER_NOT_FOUND")
 
 // ObjectStore is what the export needs from object storage: short-lived links.
 type ObjectStore interface {

@@ -13,6 +13,7 @@ import (
 	_ "golang.org/x/image/webp" // registers the WebP decoder
 
 	"github.com/flowxi/backend/kit/apierr"
+	"github.com/flowxi/backend/kit/filetype"
 )
 
 // Photo limits (documented in openapi.yaml).
@@ -29,19 +30,10 @@ var (
 	errPhotoDimensions = apierr.InvalidAs("PHOTO_INVALID", "photo", "image_dimensions", strconv.Itoa(MaxPhotoSide))
 )
 
-// sniff names the image format from its magic bytes ("" when it is none of ours). The file
-// name and the part's Content-Type are never trusted.
-func sniff(b []byte) string {
-	switch {
-	case len(b) >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF:
-		return "jpeg"
-	case len(b) >= 8 && bytes.Equal(b[:8], []byte("\x89PNG\r\n\x1a\n")):
-		return "png"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "webp"
-	}
-	return ""
-}
+// photoKinds are the image formats a photo may be, by the MIME type filetype.Sniff names from
+// its first bytes (the file name and the part's Content-Type are never trusted), each as the
+// image package names its format.
+var photoKinds = map[string]string{filetype.JPEG: "jpeg", filetype.PNG: "png", filetype.WebP: "webp"}
 
 // reencode checks and decodes a JPEG, PNG or WebP and writes it again as a JPEG. Dimensions
 // are read from the header first, so a small file declaring a huge image (a decompression bomb)
@@ -49,7 +41,7 @@ func sniff(b []byte) string {
 // GPS position, XMP, comments) and anything appended to the file (polyglots); the EXIF
 // orientation is applied to the pixels first (orientation.go), so the photo keeps its turn.
 func reencode(b []byte) ([]byte, error) {
-	kind := sniff(b)
+	kind := photoKinds[filetype.Sniff(b)]
 	if kind == "" {
 		return nil, errPhotoType
 	}

@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"mime/multipart"
@@ -39,22 +38,16 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 		return nil, err
 	}
 	key := fmt.Sprintf("profile_photos/user_%d_%s.jpg", p.UserID, suffix)
-	if err := s.dels.Put(ctx, key, bytes.NewReader(jpg), int64(len(jpg)), "image/jpeg"); err != nil {
-		return nil, err
-	}
 	now := s.clock.Now()
 	var old *string
 	replaced := false // old names another object, deleted once the new key is committed
 	var updatedAt = now
-	err = s.store.Tx(ctx, func(q *db.Queries) error {
+	err = s.dels.Upload(ctx, key, jpg, "image/jpeg", func(q *db.Queries) error {
 		u, err := q.GetUserByIDForUpdate(ctx, p.UserID)
 		if err != nil {
 			return err
 		}
 		old = u.PhotoKey
-		if err := s.dels.Claim(ctx, q, key); err != nil {
-			return err
-		}
 		if replaced = old != nil && *old != key; replaced {
 			if err := s.dels.Schedule(ctx, q, *old); err != nil {
 				return err
@@ -70,8 +63,6 @@ func (s *Profile) UploadMePhoto(ctx context.Context, request api.UploadMePhotoRe
 		})
 	})
 	if err != nil {
-		// Nothing refers to the new object: remove it so a failed upload leaves nothing behind.
-		s.dels.DeleteNow(ctx, key)
 		return nil, err
 	}
 	if replaced {

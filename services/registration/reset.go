@@ -173,7 +173,7 @@ func (s *Registration) commitReset(ctx context.Context, email, code string, user
 		}
 		if _, err := s.d.Outbox.Enqueue(ctx, q, now, mail.Message{
 			To: row.Email, Template: "password_changed", Locale: i18n.ForUser(ctx, row.Locale),
-			Data: map[string]any{"Time": now.Format(time.RFC1123)},
+			Data: map[string]any{"Time": mail.Time(now)},
 		}); err != nil {
 			return err
 		}

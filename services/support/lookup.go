@@ -27,7 +27,7 @@ func (s *Support) FindSupportUser(ctx context.Context, req api.FindSupportUserRe
 	err = s.audited(ctx, c, func(q *db.Queries, _ time.Time) error {
 		u, err := findUser(ctx, q, req.Params)
 		if pg.IsNotFound(err) {
-			return refuse(ErrUserNotFound)
+			return refuse(apierr.ErrUserNotFound)
 		}
 		if err != nil {
 			return err

@@ -27,14 +27,12 @@ const DefaultApprovalWindow = 30 * time.Minute
 
 // Errors of the support service.
 var (
-	ErrUserNotFound    = apierr.New(http.StatusNotFound, "USER_NOT_FOUND")
 	ErrSessionNotFound = apierr.New(http.StatusNotFound, "SESSION_NOT_FOUND")
 	ErrResetNotFound   = apierr.New(http.StatusNotFound, "TWOFA_RESET_NOT_FOUND")
 	ErrSameKey         = apierr.New(http.StatusForbidden, "TWOFA_RESET_SAME_KEY")
 	ErrResetPending    = apierr.New(http.StatusConflict, "TWOFA_RESET_PENDING")
 	ErrResetNotPending = apierr.New(http.StatusConflict, "TWOFA_RESET_NOT_PENDING")
 	ErrResetExpired    = apierr.New(http.StatusGone, "TWOFA_RESET_EXPIRED")
-	ErrTwofaNotEnabled = apierr.New(http.StatusConflict, "TWOFA_NOT_ENABLED")
 	ErrUserNotPending  = apierr.New(http.StatusConflict, "USER_NOT_PENDING")
 )
 
@@ -71,15 +69,6 @@ func New(d Deps) *Support {
 		d.ApprovalWindow = DefaultApprovalWindow
 	}
 	return &Support{d: d}
-}
-
-// reasonOf validates a write's reason with the one free-text rule: blank is 422 naming reason.
-func reasonOf(r string) (string, error) {
-	out, rule, param := rules.Text(r, 1000)
-	if rule != "" {
-		return "", apierr.Invalid("reason", rule, param)
-	}
-	return out, nil
 }
 
 // call is one audited support call: the action, the user concerned (0: none found) and details
@@ -154,7 +143,7 @@ func subjectOf(userID int64) string {
 
 // writeCall validates the reason of a write and runs it audited.
 func (s *Support) writeCall(ctx context.Context, rawReason string, c *call, fn func(q *db.Queries, now time.Time) error) error {
-	reason, err := reasonOf(rawReason)
+	reason, err := rules.Reason(rawReason, rules.MaxReasonRunes)
 	if err != nil {
 		return err
 	}
@@ -167,7 +156,7 @@ func lockUser(ctx context.Context, q *db.Queries, c *call, id int64) (db.User, e
 	u, err := q.GetUserByIDForUpdate(ctx, id)
 	if pg.IsNotFound(err) {
 		c.note("user_id", id)
-		return u, refuse(ErrUserNotFound)
+		return u, refuse(apierr.ErrUserNotFound)
 	}
 	if err == nil {
 		c.userID = u.ID

@@ -14,6 +14,7 @@ import (
 	"github.com/flowxi/backend/services/audit"
 	"github.com/flowxi/backend/services/events"
 	"github.com/flowxi/backend/services/identity/internalkeys"
+	"github.com/flowxi/backend/services/twofactor"
 )
 
 // The four-eyes rule of the 2FA reset: one internal key asks (RequestTwofaReset), a different
@@ -35,7 +36,7 @@ func (s *Support) RequestTwofaReset(ctx context.Context, req api.RequestTwofaRes
 			return err
 		}
 		if !u.TwofaEnabled {
-			return refuse(ErrTwofaNotEnabled)
+			return refuse(twofactor.ErrNotEnabled)
 		}
 		if err := q.ExpireTwofaResets(ctx, db.ExpireTwofaResetsParams{UserID: u.ID, Now: now}); err != nil {
 			return err
@@ -119,7 +120,7 @@ func (s *Support) resetUser(ctx context.Context, q *db.Queries, userID int64, no
 		return 0, err
 	}
 	if !u.TwofaEnabled { // turned off since the request: nothing is written
-		return 0, refuse(ErrTwofaNotEnabled)
+		return 0, refuse(twofactor.ErrNotEnabled)
 	}
 	if _, err := q.DisableTwofa(ctx, db.DisableTwofaParams{ID: u.ID, Now: now}); err != nil {
 		return 0, err
@@ -140,7 +141,7 @@ func (s *Support) resetUser(ctx context.Context, q *db.Queries, userID int64, no
 		return 0, err
 	}
 	_, err = s.d.Outbox.Enqueue(ctx, q, now, mail.Message{To: u.Email, Template: "twofa_reset", Locale: u.Locale,
-		Data: map[string]any{"Time": now.Format(time.RFC1123)}})
+		Data: map[string]any{"Time": mail.Time(now)}})
 	return n, err
 }
 

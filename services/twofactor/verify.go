@@ -195,7 +195,7 @@ func (s *TwoFactor) mail(ctx context.Context, q *db.Queries, u db.GetTwofaUserRo
 	lang := i18n.ForUser(ctx, u.Locale)
 	_, err := s.outbox.Enqueue(ctx, q, now, mail.Message{
 		To: u.Email, Template: template, Locale: lang,
-		Data: map[string]any{"Time": now.Format(time.RFC1123), "Minutes": int(s.failures.Window().Minutes())},
+		Data: map[string]any{"Time": mail.Time(now), "Minutes": int(s.failures.Window().Minutes())},
 	})
 	return err
 }

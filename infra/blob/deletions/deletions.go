@@ -13,11 +13,15 @@
 //     tries at once, so the answer comes once the object is gone; what fails is left to the job,
 //     due after Backoff(1).
 //
+// Upload runs the first three for an upload: Put, then the caller's transaction, which claims
+// the object once its rows are written, then DeleteNow if anything failed.
+//
 // The job retries with Backoff on any instance, for as long as storage refuses (MaxAttempts);
 // a process dying between any two steps leaves a row and a job, never an orphan.
 package deletions
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -96,6 +100,26 @@ func (d *Queue) Put(ctx context.Context, key string, r io.Reader, size int64, co
 		return err
 	}
 	return nil
+}
+
+// Upload stores data under key the one way an upload does: Put (under a guard), then fn in the
+// transaction that starts referring to the object, which claims it (Claim) once fn has
+// succeeded. If anything fails the object is deleted at once (DeleteNow), so a refused or
+// failed upload leaves nothing behind; fn's error is returned as it is.
+func (d *Queue) Upload(ctx context.Context, key string, data []byte, contentType string, fn func(q *db.Queries) error) error {
+	if err := d.Put(ctx, key, bytes.NewReader(data), int64(len(data)), contentType); err != nil {
+		return fmt.Errorf("deletions: upload %s: %w", key, err)
+	}
+	err := d.st.Tx(ctx, func(q *db.Queries) error {
+		if err := fn(q); err != nil {
+			return err
+		}
+		return d.Claim(ctx, q, key)
+	})
+	if err != nil {
+		d.DeleteNow(ctx, key)
+	}
+	return err
 }
 
 // Guard records key, and the job that deletes it after UploadGrace, before its object is

@@ -125,9 +125,9 @@ func (s *Service) RotateInternalKey(ctx context.Context, req api.RotateInternalK
 
 // RevokeInternalKey revokes a key; reason is required and audit-logged.
 func (s *Service) RevokeInternalKey(ctx context.Context, req api.RevokeInternalKeyRequestObject) (api.RevokeInternalKeyResponseObject, error) {
-	reason, rule, param := rules.Text(req.Body.Reason, 1000)
-	if rule != "" {
-		return nil, apierr.Invalid("reason", rule, param)
+	reason, err := rules.Reason(req.Body.Reason, rules.MaxReasonRunes)
+	if err != nil {
+		return nil, err
 	}
 	k, err := s.Revoke(ctx, req.Name, reason)
 	if err != nil {

@@ -6,7 +6,6 @@ package sessions
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"github.com/flowxi/backend/gen/api"
 	"github.com/flowxi/backend/gen/db"
@@ -69,7 +68,7 @@ func (s *Sessions) Complete(ctx context.Context, u User, dev tokens.Device, meth
 				info := reqctx.From(ctx)
 				if _, err := s.outbox.Enqueue(ctx, q, now, mail.Message{
 					To: u.Email, Template: "new_device", Locale: i18n.ForUser(ctx, u.Locale),
-					Data: map[string]any{"DeviceName": dev.Name, "DeviceType": dev.Type, "IP": info.IP, "Time": now.Format(time.RFC1123)},
+					Data: map[string]any{"DeviceName": dev.Name, "DeviceType": dev.Type, "IP": info.IP, "Time": mail.Time(now)},
 				}); err != nil {
 					return err
 				}
