@@ -16,9 +16,7 @@ import (
 // or a transaction pointing at a missing row, and accounts refuse deletion outright.
 func TestCheckReportsOrphansAndAccountsCannotBeDeleted(t *testing.T) {
 	f := newFixture(t)
-	ada, bob := f.CreateUser(), f.CreateUser()
-	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
-	f.Deposit(wa, 5_000, "EUR")
+	ada, bob, wa, wb := f.checkPair()
 	if r := f.transfer(ada, randKey(), body(wa, bob.Username, 1_000, "EUR")); r.Status != 201 {
 		t.Fatalf("transfer: %d %s", r.Status, r.Body)
 	}
@@ -62,6 +60,16 @@ func TestCheckReportsOrphansAndAccountsCannotBeDeleted(t *testing.T) {
 	if v := checkViolations(t, f); !strings.Contains(v, "entry_transaction") {
 		t.Fatalf("an entry on an account its transaction does not name is not reported: %s", v)
 	}
+}
+
+// checkPair makes the two users the check tests tamper with: ada's EUR wallet holds 5 000, bob's
+// is empty.
+func (f *fixture) checkPair() (ada, bob testkit.User, wa, wb int64) {
+	f.T.Helper()
+	ada, bob = f.CreateUser(), f.CreateUser()
+	wa, wb = f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
+	f.Deposit(wa, 5_000, "EUR")
+	return ada, bob, wa, wb
 }
 
 func checkViolations(t *testing.T, f *fixture) string {
@@ -127,9 +135,7 @@ func (f *fixture) rewrite(account int64, rows []entryRow) {
 // tampered with after the checkpoint.
 func TestIncrementalCheckFindsTamperingAfterTheCheckpoint(t *testing.T) {
 	f := newFixture(t)
-	ada, bob := f.CreateUser(), f.CreateUser()
-	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
-	f.Deposit(wa, 5_000, "EUR")
+	ada, bob, wa, wb := f.checkPair()
 	f.mustTransfer(ada, wa, bob.Username, 100, "")
 	full := f.check(true)
 	if !full.Data.Ok || full.Data.Mode != api.LedgerCheckFull || full.Data.CheckpointId == nil {
@@ -168,9 +174,7 @@ func TestIncrementalCheckFindsTamperingAfterTheCheckpoint(t *testing.T) {
 // carries the checkpointed hash, which the incremental check verifies on every account.
 func TestFullCheckFindsTamperingBeforeTheCheckpoint(t *testing.T) {
 	f := newFixture(t)
-	ada, bob := f.CreateUser(), f.CreateUser()
-	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
-	f.Deposit(wa, 5_000, "EUR")
+	ada, bob, wa, wb := f.checkPair()
 	for _, a := range []int64{100, 200, 300} {
 		f.mustTransfer(ada, wa, bob.Username, a, "")
 	}
@@ -211,9 +215,7 @@ func TestFullCheckFindsTamperingBeforeTheCheckpoint(t *testing.T) {
 // full check.
 func TestIncrementalCheckReportsWhatTheFullCheckReports(t *testing.T) {
 	f := newFixture(t)
-	ada, bob := f.CreateUser(), f.CreateUser()
-	wa, wb := f.Wallet(ada, "EUR"), f.Wallet(bob, "EUR")
-	f.Deposit(wa, 5_000, "EUR")
+	ada, bob, wa, wb := f.checkPair()
 	f.mustTransfer(ada, wa, bob.Username, 100, "")
 	ctx := context.Background()
 	var txID, head int64
